@@ -1,0 +1,1 @@
+"""binroute benchmarks package."""

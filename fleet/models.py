@@ -1,0 +1,334 @@
+"""Frozen domain records: what exists in the world.
+
+Coordinates are WGS84 degrees, always given as ``lon`` then ``lat``. Clock times of day
+(``datetime.time``) are local to the city; instants (``datetime.datetime``) are tz-aware.
+Units are in the field names: ``_l`` litres, ``_kg`` kilograms, ``_s`` seconds, ``_m`` metres.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from datetime import datetime, time
+
+from fleet.errors import FleetDataError
+
+DEFAULT_STREAM = "residual"
+# Typical loose bulk density of waste streams in bins (kg per litre).
+STREAM_DENSITY_KG_PER_L: dict[str, float] = {
+    "residual": 0.10,
+    "organic": 0.40,
+    "food": 0.55,
+    "paper": 0.06,
+    "plastic": 0.03,
+    "packaging": 0.04,
+    "glass": 0.30,
+    "recycling": 0.05,
+}
+
+
+def _check_lon_lat(record: str, lon: float, lat: float) -> None:
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise FleetDataError(f"{record}: lon/lat must be finite numbers, got ({lon}, {lat})")
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise FleetDataError(
+            f"{record}: (lon, lat) = ({lon}, {lat}) is outside WGS84 range; "
+            "check the column order (lon first, then lat)"
+        )
+
+
+def _check_aware(record: str, at: datetime) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise FleetDataError(f"{record}: time {at.isoformat()} has no time zone; add an offset")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A daily window of local clock times, ``start`` <= ``end`` (same day)."""
+
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise FleetDataError(
+                f"time window {self.start.isoformat()}-{self.end.isoformat()} ends before it "
+                "starts; windows past midnight are not supported, split the shift"
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bin:
+    """A waste container.
+
+    Attributes
+    ----------
+    bin_id : str
+        Unique id.
+    lon, lat : float
+        Position, WGS84 degrees.
+    capacity_l : int
+        Container volume in litres.
+    stream : str
+        Waste stream ("residual", "organic", "paper", ...).
+    service_s : int
+        Time to empty it, seconds.
+    access_window : TimeWindow or None
+        Local clock times when it may be emptied; None for any time in the shift.
+    has_sensor : bool
+        Whether it reports fill levels.
+    density_kg_per_l : float or None
+        Bulk density of its contents; None uses the stream default.
+    street : str or None
+        Street name, used to borrow fill rates for bins without sensors.
+    """
+
+    bin_id: str
+    lon: float
+    lat: float
+    capacity_l: int
+    stream: str = DEFAULT_STREAM
+    service_s: int = 60
+    access_window: TimeWindow | None = None
+    has_sensor: bool = True
+    density_kg_per_l: float | None = None
+    street: str | None = None
+
+    def __post_init__(self) -> None:
+        rec = f"bin {self.bin_id!r}"
+        if not self.bin_id:
+            raise FleetDataError("bin: bin_id must not be empty")
+        _check_lon_lat(rec, self.lon, self.lat)
+        if self.capacity_l <= 0:
+            raise FleetDataError(f"{rec}: capacity_l must be > 0, got {self.capacity_l}")
+        if self.service_s < 0:
+            raise FleetDataError(f"{rec}: service_s must be >= 0, got {self.service_s}")
+        if self.density_kg_per_l is not None and self.density_kg_per_l <= 0:
+            raise FleetDataError(f"{rec}: density_kg_per_l must be > 0")
+
+    @property
+    def density(self) -> float:
+        """Bulk density in kg per litre (the stream default if not set)."""
+        if self.density_kg_per_l is not None:
+            return self.density_kg_per_l
+        return STREAM_DENSITY_KG_PER_L.get(self.stream, STREAM_DENSITY_KG_PER_L[DEFAULT_STREAM])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Depot:
+    """Where trucks start and end their shift (lon, lat in WGS84 degrees)."""
+
+    depot_id: str
+    lon: float
+    lat: float
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.depot_id:
+            raise FleetDataError("depot: depot_id must not be empty")
+        _check_lon_lat(f"depot {self.depot_id!r}", self.lon, self.lat)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisposalSite:
+    """A landfill, transfer station or recycling plant where trucks unload.
+
+    ``opening`` is the local window in which a truck may start unloading; ``unload_s`` is
+    the time an unload takes.
+    """
+
+    site_id: str
+    lon: float
+    lat: float
+    streams: frozenset[str] = frozenset({DEFAULT_STREAM})
+    opening: TimeWindow = field(default_factory=lambda: TimeWindow(time(0, 0), time(23, 59)))
+    unload_s: int = 900
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        rec = f"disposal site {self.site_id!r}"
+        if not self.site_id:
+            raise FleetDataError("disposal site: site_id must not be empty")
+        _check_lon_lat(rec, self.lon, self.lat)
+        if not self.streams:
+            raise FleetDataError(f"{rec}: accepts no waste stream; list at least one")
+        if self.unload_s < 0:
+            raise FleetDataError(f"{rec}: unload_s must be >= 0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Vehicle:
+    """A collection truck.
+
+    Attributes
+    ----------
+    capacity_l : int
+        Loose bin volume the body holds after compaction, litres.
+    capacity_kg : int
+        Payload, kilograms.
+    streams : frozenset of str
+        Streams it may collect (one stream per trip is not enforced; mixing is allowed
+        among the listed streams).
+    shift : TimeWindow
+        Local shift start and end; the truck leaves and returns to ``depot_id`` within it.
+    break_s : int
+        Driver break length, seconds; 0 for none.
+    break_window : TimeWindow or None
+        Window in which the break must start.
+    cost_per_km, cost_per_hour, fixed_cost : float
+        Operating costs (currency units).
+    max_stops : int or None
+        Maximum bins per day.
+    max_daily_kg : int or None
+        Maximum total kilograms collected per day (over all trips).
+    """
+
+    vehicle_id: str
+    depot_id: str
+    capacity_l: int
+    capacity_kg: int
+    streams: frozenset[str] = frozenset({DEFAULT_STREAM})
+    shift: TimeWindow = field(default_factory=lambda: TimeWindow(time(6, 0), time(14, 0)))
+    break_s: int = 0
+    break_window: TimeWindow | None = None
+    cost_per_km: float = 1.0
+    cost_per_hour: float = 30.0
+    fixed_cost: float = 0.0
+    max_stops: int | None = None
+    max_daily_kg: int | None = None
+
+    def __post_init__(self) -> None:
+        rec = f"vehicle {self.vehicle_id!r}"
+        if not self.vehicle_id:
+            raise FleetDataError("vehicle: vehicle_id must not be empty")
+        if self.capacity_l <= 0 or self.capacity_kg <= 0:
+            raise FleetDataError(f"{rec}: capacity_l and capacity_kg must be > 0")
+        if not self.streams:
+            raise FleetDataError(f"{rec}: collects no waste stream; list at least one")
+        if self.break_s < 0:
+            raise FleetDataError(f"{rec}: break_s must be >= 0")
+        if self.break_s > 0 and self.break_window is None:
+            raise FleetDataError(f"{rec}: break_s > 0 needs a break_window")
+        if self.max_stops is not None and self.max_stops <= 0:
+            raise FleetDataError(f"{rec}: max_stops must be > 0 or empty")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FillReading:
+    """One sensor reading: fill fraction 0..1 of ``bin_id`` at tz-aware time ``at``."""
+
+    bin_id: str
+    at: datetime
+    fill_fraction: float
+    weight_kg: float | None = None
+
+    def __post_init__(self) -> None:
+        rec = f"reading of bin {self.bin_id!r}"
+        _check_aware(rec, self.at)
+        if not (math.isfinite(self.fill_fraction) and 0.0 <= self.fill_fraction <= 1.5):
+            raise FleetDataError(
+                f"{rec} at {self.at.isoformat()}: fill_fraction {self.fill_fraction} is not in "
+                "0..1.5 (give a fraction, not a percentage)"
+            )
+        if self.weight_kg is not None and not (self.weight_kg >= 0):
+            raise FleetDataError(f"{rec}: weight_kg must be >= 0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CitizenReport:
+    """A citizen's report, e.g. of an overflowing bin; names a bin or a (lon, lat) point."""
+
+    report_id: str
+    at: datetime
+    text: str = ""
+    bin_id: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    overflowing: bool = True
+
+    def __post_init__(self) -> None:
+        rec = f"citizen report {self.report_id!r}"
+        _check_aware(rec, self.at)
+        if self.bin_id is None and (self.lon is None or self.lat is None):
+            raise FleetDataError(f"{rec}: give a bin_id or both lon and lat")
+        if self.lon is not None and self.lat is not None:
+            _check_lon_lat(rec, self.lon, self.lat)
+
+
+def _unique(kind: str, ids: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise FleetDataError(f"{kind} id {i!r} appears twice; ids must be unique")
+        seen.add(i)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Inventory:
+    """Everything that exists: bins, depots, vehicles and disposal sites (validated)."""
+
+    bins: tuple[Bin, ...]
+    depots: tuple[Depot, ...]
+    vehicles: tuple[Vehicle, ...]
+    sites: tuple[DisposalSite, ...]
+
+    def __post_init__(self) -> None:
+        _unique("bin", (b.bin_id for b in self.bins))
+        _unique("depot", (d.depot_id for d in self.depots))
+        _unique("vehicle", (v.vehicle_id for v in self.vehicles))
+        _unique("disposal site", (s.site_id for s in self.sites))
+        depots = {d.depot_id for d in self.depots}
+        for v in self.vehicles:
+            if v.depot_id not in depots:
+                raise FleetDataError(
+                    f"vehicle {v.vehicle_id!r}: home depot {v.depot_id!r} is not in the "
+                    "inventory; add the depot or fix depot_id"
+                )
+
+    def bin(self, bin_id: str) -> Bin:
+        """Return the bin with ``bin_id`` or raise ``FleetDataError``."""
+        for b in self.bins:
+            if b.bin_id == bin_id:
+                return b
+        raise FleetDataError(f"unknown bin {bin_id!r}")
+
+
+class Action(StrEnum):
+    """What the collection policy decided for a bin on a plan date."""
+
+    MUST = "must"  # predicted to overflow before the next opportunity, or reported overflowing
+    MAY = "may"  # worth collecting if the route passes by: optional, with a prize
+    SKIP = "skip"  # not worth a visit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BinDecision:
+    """The policy's decision for one bin at the planned collection time.
+
+    Attributes
+    ----------
+    bin_id : str
+        The bin.
+    action : Action
+        must / may / skip.
+    expected_fill_fraction : float
+        Forecast fill at the planned collection time (may exceed 1.0 when overflowing).
+    expected_volume_l : float
+        Litres to load (fill capped at the bin's capacity).
+    expected_weight_kg : float
+        Kilograms to load.
+    prize : float
+        Value of collecting a MAY bin (cost units, same as vehicle costs); 0 for MUST/SKIP.
+    reason : str
+        Human-readable reason ("forecast overflow 2026-11-25T09:10+02:00", "citizen report").
+    """
+
+    bin_id: str
+    action: Action
+    expected_fill_fraction: float
+    expected_volume_l: float
+    expected_weight_kg: float
+    prize: float = 0.0
+    reason: str = ""

@@ -1,0 +1,1 @@
+"""binroute network package."""

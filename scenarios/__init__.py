@@ -1,0 +1,1 @@
+"""binroute scenarios package."""
