@@ -1,10 +1,10 @@
-"""fleet: what exists in the world (bins, readings, vehicles, depots, disposal sites) and how full it is."""
+"""fleet: what exists (bins, readings, vehicles, depots, sites) and how full it is."""
 
 from fleet.errors import FleetDataError
 from fleet.models import (
     Action,
-    BinDecision,
     Bin,
+    BinDecision,
     CitizenReport,
     Depot,
     DisposalSite,
@@ -16,8 +16,8 @@ from fleet.models import (
 
 __all__ = [
     "Action",
-    "BinDecision",
     "Bin",
+    "BinDecision",
     "CitizenReport",
     "Depot",
     "DisposalSite",

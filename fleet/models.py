@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from datetime import datetime, time
+from enum import StrEnum
 
 from fleet.errors import FleetDataError
 

@@ -1,0 +1,93 @@
+"""A solved plan: routes of visits with times and loads, and the bins left unserved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PlanStatus(StrEnum):
+    """Outcome of a solve: infeasibility is a status, not an exception."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"  # a solution within the time limit, optimality unknown
+    NO_SOLUTION = "no_solution"  # the solver found nothing; every stop is unserved
+
+
+class VisitKind(StrEnum):
+    """What a truck does at a visit."""
+
+    START = "start"
+    BIN = "bin"
+    DISPOSAL = "disposal"
+    BREAK = "break"
+    END = "end"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Visit:
+    """One step of a route.
+
+    ``ref`` is the stop, site or vehicle ref (break: the vehicle ref). ``location`` is the
+    matrix row (None for a break, which happens where the truck is). ``arrival_s`` <=
+    ``start_s`` (waiting for a window) < ``end_s`` = start + service/unload/break duration.
+    Loads are what the truck carries after the visit; ``daily_*`` are totals collected so far.
+    """
+
+    kind: VisitKind
+    ref: str
+    location: int | None
+    arrival_s: int
+    start_s: int
+    end_s: int
+    volume_l: int = 0
+    weight_kg: int = 0
+    daily_l: int = 0
+    daily_kg: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Route:
+    """A truck's day: visits from START to END, with totals (metres, seconds, cost units)."""
+
+    vehicle_ref: str
+    visits: tuple[Visit, ...]
+    distance_m: int
+    duration_s: int
+    cost: int
+
+    @property
+    def bin_refs(self) -> tuple[str, ...]:
+        """Refs of the bins emptied, in order."""
+        return tuple(v.ref for v in self.visits if v.kind is VisitKind.BIN)
+
+    @property
+    def used(self) -> bool:
+        """Whether the truck leaves the depot at all."""
+        return any(v.kind in (VisitKind.BIN, VisitKind.DISPOSAL) for v in self.visits)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unserved:
+    """A stop left out of the plan and why (e.g. "no vehicle takes stream 'glass'")."""
+
+    ref: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """The optimiser's answer."""
+
+    status: PlanStatus
+    routes: tuple[Route, ...]
+    unserved: tuple[Unserved, ...] = ()
+    objective: int = 0
+    solve_time_s: float = 0.0
+    engine: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def served_refs(self) -> frozenset[str]:
+        """Refs of all bins emptied by some route."""
+        return frozenset(r for route in self.routes for r in route.bin_refs)

@@ -1,0 +1,166 @@
+"""The routing problem in solver units: integers, indices into the travel matrix.
+
+Times are integer seconds since local midnight of the plan date; volumes litres, weights kg,
+distances metres, costs integer cost units (cents of the fleet's currency). Locations are row
+indices of ``Problem.matrix``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from network.matrix import TravelMatrix
+from optimiser.errors import InvalidProblemError
+
+DAY_S = 24 * 3600
+
+
+def _window_ok(name: str, window: tuple[int, int] | None) -> None:
+    if window is None:
+        return
+    lo, hi = window
+    if lo < 0 or hi < lo:
+        raise InvalidProblemError(f"{name}: window {window} must satisfy 0 <= start <= end")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stop:
+    """A bin to empty.
+
+    ``window_s`` bounds the start of service; ``required`` stops must be served, optional
+    ones are worth ``prize`` cost units (the drop penalty).
+    """
+
+    ref: str
+    location: int
+    volume_l: int
+    weight_kg: int
+    service_s: int
+    window_s: tuple[int, int] | None = None
+    stream: str = "residual"
+    required: bool = True
+    prize: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Site:
+    """A disposal site: unloading empties the truck; ``window_s`` bounds the start of unloading."""
+
+    ref: str
+    location: int
+    streams: frozenset[str]
+    window_s: tuple[int, int]
+    unload_s: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VehicleSpec:
+    """A truck for the day.
+
+    ``shift_s`` bounds leaving ``start`` and returning to ``end``. ``break_window_s`` bounds
+    the start of a ``break_s`` break. Costs are integer cost units. The ``initial_*`` fields
+    and ``ready_s`` describe a truck already on the road (rerouting): it is at ``start`` at
+    ``ready_s`` carrying that load, and has already collected ``initial_daily_*`` today.
+    """
+
+    ref: str
+    start: int
+    end: int
+    capacity_l: int
+    capacity_kg: int
+    streams: frozenset[str]
+    shift_s: tuple[int, int]
+    break_s: int = 0
+    break_window_s: tuple[int, int] | None = None
+    cost_per_km: int = 100
+    cost_per_hour: int = 3000
+    fixed_cost: int = 0
+    max_stops: int | None = None
+    max_daily_l: int | None = None
+    max_daily_kg: int | None = None
+    ready_s: int | None = None
+    initial_volume_l: int = 0
+    initial_weight_kg: int = 0
+    initial_daily_l: int = 0
+    initial_daily_kg: int = 0
+    break_taken: bool = False
+
+
+def _unique(kind: str, refs: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for ref in refs:
+        if ref in seen:
+            raise InvalidProblemError(f"{kind} ref {ref!r} appears twice; refs must be unique")
+        seen.add(ref)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """A validated, immutable routing problem.
+
+    ``return_empty``: when True and the problem has disposal sites, every truck must unload
+    before returning to its end depot (waste collection rules). Without sites it is ignored.
+    """
+
+    matrix: TravelMatrix
+    stops: tuple[Stop, ...]
+    vehicles: tuple[VehicleSpec, ...]
+    sites: tuple[Site, ...] = ()
+    return_empty: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.vehicles:
+            raise InvalidProblemError("the problem has no vehicle; add at least one")
+        _unique("stop", (s.ref for s in self.stops))
+        _unique("vehicle", (v.ref for v in self.vehicles))
+        _unique("site", (s.ref for s in self.sites))
+        for s in self.stops:
+            self._check_stop(s)
+        for site in self.sites:
+            self._check_location(f"site {site.ref!r}", site.location)
+            _window_ok(f"site {site.ref!r}", site.window_s)
+            if site.unload_s < 0:
+                raise InvalidProblemError(f"site {site.ref!r}: unload_s must be >= 0")
+        for v in self.vehicles:
+            self._check_vehicle(v)
+
+    def _check_location(self, name: str, location: int) -> None:
+        if not 0 <= location < self.matrix.size:
+            raise InvalidProblemError(
+                f"{name}: location {location} is not a row of the {self.matrix.size}-point matrix"
+            )
+
+    def _check_stop(self, s: Stop) -> None:
+        name = f"stop {s.ref!r}"
+        self._check_location(name, s.location)
+        _window_ok(name, s.window_s)
+        if min(s.volume_l, s.weight_kg, s.service_s, s.prize) < 0:
+            raise InvalidProblemError(f"{name}: volume, weight, service and prize must be >= 0")
+
+    def _check_vehicle(self, v: VehicleSpec) -> None:
+        name = f"vehicle {v.ref!r}"
+        self._check_location(name + " start", v.start)
+        self._check_location(name + " end", v.end)
+        _window_ok(name + " shift", v.shift_s)
+        _window_ok(name + " break", v.break_window_s)
+        if v.capacity_l <= 0 or v.capacity_kg <= 0:
+            raise InvalidProblemError(f"{name}: capacities must be > 0")
+        if v.break_s > 0 and v.break_window_s is None and not v.break_taken:
+            raise InvalidProblemError(f"{name}: break_s > 0 needs break_window_s")
+        if v.initial_volume_l > v.capacity_l or v.initial_weight_kg > v.capacity_kg:
+            raise InvalidProblemError(f"{name}: initial load exceeds the capacity")
+
+    def stop(self, ref: str) -> Stop:
+        """Return the stop with ``ref`` or raise ``InvalidProblemError``."""
+        for s in self.stops:
+            if s.ref == ref:
+                return s
+        raise InvalidProblemError(f"unknown stop {ref!r}")
+
+    def site(self, ref: str) -> Site:
+        """Return the site with ``ref`` or raise ``InvalidProblemError``."""
+        for s in self.sites:
+            if s.ref == ref:
+                return s
+        raise InvalidProblemError(f"unknown site {ref!r}")
