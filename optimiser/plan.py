@@ -22,6 +22,7 @@ class VisitKind(StrEnum):
     DISPOSAL = "disposal"
     BREAK = "break"
     END = "end"
+    WAYPOINT = "waypoint"  # where a truck was when its route was re-optimised (rerouting)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,76 @@
+"""The FastAPI application of ``binroute serve``: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.db import Database
+from api.deps import Runtime
+from api.jobs import JobRunner
+from api.migrate import upgrade_head
+from api.planner import PipelinePlanner, Planner
+from api.routes import ROUTERS
+from api.routing import Routing
+from api.scheduler import start_scheduler, stop_scheduler
+from api.settings import Settings
+
+DESCRIPTION = """
+Dispatchers and sensors talk to this service. Send `X-API-Key` with every request.
+
+* **sensor** keys write readings only; **viewer** keys read; **dispatcher** keys manage the
+  inventory, plans, truck progress, citizen reports and alerts; **admin** keys also manage keys.
+* Instants are ISO 8601 with an offset; clock times (shifts, windows) are local to the city.
+* Bad input is a 422 naming the field and the record; unknown ids are 404.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    planner: Planner | None = None,
+    routing: Routing | None = None,
+) -> FastAPI:
+    """Build the app; the lifespan migrates the database and starts the nightly scheduler.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Defaults to ``Settings()`` (``BINROUTE_*`` environment variables).
+    planner, routing : optional
+        The planning pipeline and travel times (default: ``optimiser.daily`` and the
+        ``settings.city`` street network, loaded at the first plan).
+    """
+    settings = settings or Settings()
+    db = Database(settings.database_url)
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        jobs=JobRunner(db, settings),
+        planner=planner or PipelinePlanner(),
+        routing=routing or Routing(settings.city),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upgrade_head(runtime.db)
+        runtime.jobs = JobRunner(runtime.db, settings)
+        runtime.jobs.recover()
+        if settings.scheduler_enabled:
+            runtime.scheduler = start_scheduler(runtime)
+        try:
+            yield
+        finally:
+            stop_scheduler(runtime)
+            runtime.jobs.shutdown()
+            runtime.db.dispose()
+
+    app = FastAPI(title="binroute", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.runtime = runtime
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

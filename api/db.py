@@ -1,0 +1,266 @@
+"""Persistence: SQLAlchemy 2.0 ORM tables and the ``Database`` handle (engine + sessions).
+
+Instants are stored as naive UTC (``UTCDateTime``) and come back tz-aware in UTC. SQLite
+runs in WAL mode with a busy timeout, and writers are serialised by a process lock, so a
+write is acknowledged only after its commit returned.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+
+def utcnow() -> datetime:
+    """Current instant, tz-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A tz-aware instant stored as naive UTC (portable across SQLite and PostgreSQL)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; add an offset")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all binroute tables."""
+
+
+class CityRow(Base):
+    __tablename__ = "cities"
+    city_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(500))
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
+class DepotRow(Base):
+    __tablename__ = "depots"
+    depot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class VehicleRow(Base):
+    __tablename__ = "vehicles"
+    vehicle_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    depot_id: Mapped[str] = mapped_column(ForeignKey("depots.depot_id"), index=True)
+    capacity_l: Mapped[int] = mapped_column(Integer)
+    capacity_kg: Mapped[int] = mapped_column(Integer)
+    streams: Mapped[list[str]] = mapped_column(JSON)
+    shift_start: Mapped[time] = mapped_column(Time)
+    shift_end: Mapped[time] = mapped_column(Time)
+    break_s: Mapped[int] = mapped_column(Integer, default=0)
+    break_start: Mapped[time | None] = mapped_column(Time, nullable=True)
+    break_end: Mapped[time | None] = mapped_column(Time, nullable=True)
+    cost_per_km: Mapped[float] = mapped_column(Float)
+    cost_per_hour: Mapped[float] = mapped_column(Float)
+    fixed_cost: Mapped[float] = mapped_column(Float)
+    max_stops: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_daily_kg: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class SiteRow(Base):
+    __tablename__ = "sites"
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    streams: Mapped[list[str]] = mapped_column(JSON)
+    open_start: Mapped[time] = mapped_column(Time)
+    open_end: Mapped[time] = mapped_column(Time)
+    unload_s: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class BinRow(Base):
+    __tablename__ = "bins"
+    bin_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    capacity_l: Mapped[int] = mapped_column(Integer)
+    stream: Mapped[str] = mapped_column(String(32))
+    service_s: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[time | None] = mapped_column(Time, nullable=True)
+    window_end: Mapped[time | None] = mapped_column(Time, nullable=True)
+    has_sensor: Mapped[bool] = mapped_column(Boolean, default=True)
+    density_kg_per_l: Mapped[float | None] = mapped_column(Float, nullable=True)
+    street: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ReadingRow(Base):
+    __tablename__ = "readings"
+    __table_args__ = (UniqueConstraint("bin_id", "at", name="uq_readings_bin_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bin_id: Mapped[str] = mapped_column(ForeignKey("bins.bin_id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    fill_fraction: Mapped[float] = mapped_column(Float)
+    weight_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportRow(Base):
+    __tablename__ = "reports"
+    report_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    bin_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    overflowing: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("plan_date", "version", name="uq_plans_date_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_date: Mapped[date] = mapped_column(Date, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
+    origin: Mapped[str] = mapped_column(String(16))  # request | nightly | reroute
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    time_limit_s: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    kpis: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    exports: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    state: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class PlanDiffRow(Base):
+    __tablename__ = "plan_diffs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    vehicle_id: Mapped[str] = mapped_column(String(64))
+    diff: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ProgressRow(Base):
+    __tablename__ = "progress_updates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_date: Mapped[date] = mapped_column(Date, index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    vehicle_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # visit_done | position
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    bin_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bin_id: Mapped[str] = mapped_column(ForeignKey("bins.bin_id", ondelete="CASCADE"), index=True)
+    plan_date: Mapped[date] = mapped_column(Date, index=True)
+    source: Mapped[str] = mapped_column(String(16))  # sensor | report | dispatcher
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fill_fraction: Mapped[float | None] = mapped_column(Float, nullable=True)
+    report_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open|rerouted|no_plan|failed
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NightlyRunRow(Base):
+    __tablename__ = "nightly_runs"
+    plan_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | done | failed
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    salt: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """Engine, session factory and the writer lock (SQLite allows one writer at a time)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.is_sqlite = url.startswith("sqlite")
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = threading.RLock()
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A read-only session (rolled back at the end)."""
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def writer(self) -> Iterator[Session]:
+        """A session committed at the end of the block (writers serialised on SQLite)."""
+        lock = self._write_lock if self.is_sqlite else nullcontext()
+        with lock, self._sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        """Close all pooled connections."""
+        self.engine.dispose()

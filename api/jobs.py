@@ -1,0 +1,333 @@
+"""Background plan and reroute jobs: a thread pool, status and progress stored in the database.
+
+A plan job turns a ``plans`` row from ``queued`` to ``running`` to ``done`` (or ``failed`` with
+the reason). Rerouting is coalesced per plan date: alerts are committed first, then one worker
+per date takes *all* open alerts, builds one new plan version from the newest finished one and
+stores a diff per truck; alerts arriving meanwhile trigger another pass, so none is lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import pickle
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select, update
+
+from api import repo
+from api.db import AlertRow, Database, PlanDiffRow, PlanRow, utcnow
+from api.planner import Planner, ProgressFn
+from api.routing import Routing
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data (dataclasses, enums, dates; NaN/inf -> None)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(jsonable(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        return jsonable(value.item())
+    return str(value)
+
+
+def route_diffs(
+    before: Mapping[str, list[str]], after: Mapping[str, list[str]], changes: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Per truck: bins before and after, bins added and removed, and the optimiser's change."""
+    out: dict[str, dict[str, Any]] = {}
+    for vid in sorted(set(before) | set(after)):
+        b, a = list(before.get(vid, [])), list(after.get(vid, []))
+        diff: dict[str, Any] = {
+            "before": b,
+            "after": a,
+            "added": [x for x in a if x not in b],
+            "removed": [x for x in b if x not in a],
+            "changed": a != b,
+        }
+        if vid in changes:
+            diff["change"] = jsonable(changes[vid])
+        out[vid] = diff
+    return out
+
+
+def _failure_text(exc: BaseException) -> str:
+    if isinstance(exc, ValueError):  # input errors name the record and the fix
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class JobRunner:
+    """Runs plan and reroute jobs on a thread pool; state lives in the database."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._pool = ThreadPoolExecutor(settings.job_workers, thread_name_prefix="binroute-job")
+        self._lock = threading.Lock()
+        self._active: set[date] = set()
+        self._dirty: set[date] = set()
+        self._futures: set[Future[Any]] = set()
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def _track(self, fut: Future[Any]) -> None:
+        with self._lock:
+            self._futures.add(fut)
+        fut.add_done_callback(self._untrack)
+
+    def _untrack(self, fut: Future[Any]) -> None:
+        with self._lock:
+            self._futures.discard(fut)
+
+    def wait_idle(self, timeout_s: float = 60.0) -> bool:
+        """Block until no job is queued or running; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                pending = list(self._futures)
+            if not pending:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            for fut in pending:
+                try:
+                    fut.result(timeout=max(left, 0.01))
+                except Exception:  # failures are stored on the plan row
+                    log.debug("job ended with an error (stored on its plan row)")
+
+    def shutdown(self) -> None:
+        """Stop taking jobs and wait for the running ones."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def recover(self) -> int:
+        """Mark plans left queued/running by a previous process as failed; return how many."""
+        with self.db.writer() as s:
+            result = s.execute(
+                update(PlanRow)
+                .where(PlanRow.status.in_(("queued", "running")))
+                .values(status="failed", message="interrupted by a restart; request it again")
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # -- plan jobs ---------------------------------------------------------------------------
+    def create_plan(
+        self,
+        plan_date: date,
+        time_limit_s: int,
+        origin: str,
+        *,
+        status: str = "queued",
+        parent_id: int | None = None,
+    ) -> PlanRow:
+        """Insert a new plan version row (version = 1 + newest of the date)."""
+        with self.db.writer() as s:
+            row = PlanRow(
+                plan_date=plan_date,
+                version=repo.next_version(s, plan_date),
+                parent_id=parent_id,
+                origin=origin,
+                status=status,
+                progress=0.0,
+                message="",
+                time_limit_s=time_limit_s,
+            )
+            s.add(row)
+            s.flush()
+            return row
+
+    def submit_plan(
+        self, plan_date: date, time_limit_s: int, origin: str, planner: Planner, routing: Routing
+    ) -> PlanRow:
+        """Queue a plan job; returns its row at once."""
+        row = self.create_plan(plan_date, time_limit_s, origin)
+        self._track(self._pool.submit(self.run_plan, row.id, planner, routing))
+        return row
+
+    def _set(self, plan_id: int, **values: Any) -> None:
+        with self.db.writer() as s:
+            s.execute(update(PlanRow).where(PlanRow.id == plan_id).values(**values))
+
+    def _progress(self, plan_id: int) -> ProgressFn:
+        def report(fraction: float, message: str) -> None:
+            clipped = min(max(float(fraction), 0.0), 0.99)
+            self._set(plan_id, progress=clipped, message=str(message)[:500])
+
+        return report
+
+    def run_plan(self, plan_id: int, planner: Planner, routing: Routing) -> None:
+        """Ingest -> forecast -> plan -> store for plan row ``plan_id`` (in this thread)."""
+        try:
+            with self.db.reader() as s:
+                row = repo.get_or_404(s, PlanRow, plan_id, "plan")
+                plan_date, limit = row.plan_date, row.time_limit_s
+                since, until = repo.history_window(
+                    plan_date, self.settings.readings_history_days, self.settings.tz
+                )
+                inventory = repo.load_inventory(s)
+                readings = repo.load_readings(s, since, until)
+                reports = repo.load_reports(s, since, until)
+            self._set(plan_id, status="running", progress=0.01, message="inputs loaded")
+            day = planner.plan(
+                inventory,
+                readings,
+                reports,
+                routing.provider(),
+                plan_date=plan_date,
+                tz=self.settings.tz,
+                time_limit_s=float(limit),
+                progress=self._progress(plan_id),
+            )
+            self._store(plan_id, day, planner, routing)
+        except Exception as exc:
+            log.exception("plan %s failed", plan_id)
+            self._set(plan_id, status="failed", message=_failure_text(exc), finished_at=utcnow())
+            raise
+
+    def _store(
+        self,
+        plan_id: int,
+        day: Any,
+        planner: Planner,
+        routing: Routing,
+        diffs: tuple[int, dict[str, dict[str, Any]]] | None = None,
+        alert_ids: tuple[int, ...] = (),
+    ) -> None:
+        exports = jsonable(planner.exports(day, routing.geometry()).to_json())
+        kpis = jsonable(planner.kpis(day))
+        state = pickle.dumps(day, protocol=pickle.HIGHEST_PROTOCOL)
+        with self.db.writer() as s:
+            s.execute(
+                update(PlanRow)
+                .where(PlanRow.id == plan_id)
+                .values(
+                    status="done",
+                    progress=1.0,
+                    message="done",
+                    kpis=kpis,
+                    exports=exports,
+                    state=state,
+                    finished_at=utcnow(),
+                )
+            )
+            if diffs is not None:
+                parent_id, per_truck = diffs
+                for vid, diff in per_truck.items():
+                    s.add(
+                        PlanDiffRow(plan_id=plan_id, parent_id=parent_id, vehicle_id=vid, diff=diff)
+                    )
+            if alert_ids:
+                s.execute(
+                    update(AlertRow).where(AlertRow.id.in_(alert_ids)).values(status="rerouted")
+                )
+
+    # -- rerouting ---------------------------------------------------------------------------
+    def request_reroute(self, plan_date: date, planner: Planner, routing: Routing) -> None:
+        """Make sure a reroute pass for ``plan_date`` runs after the alerts committed so far."""
+        with self._lock:
+            if plan_date in self._active:
+                self._dirty.add(plan_date)
+                return
+            self._active.add(plan_date)
+        self._track(self._pool.submit(self._reroute_loop, plan_date, planner, routing))
+
+    def _reroute_loop(self, plan_date: date, planner: Planner, routing: Routing) -> None:
+        try:
+            while True:
+                with self._lock:
+                    self._dirty.discard(plan_date)
+                self.reroute_once(plan_date, planner, routing)
+                with self._lock:
+                    if plan_date not in self._dirty:
+                        self._active.discard(plan_date)
+                        return
+        except BaseException:
+            with self._lock:
+                self._active.discard(plan_date)
+            raise
+
+    def _claim_alerts(
+        self, plan_date: date
+    ) -> tuple[int, int, bytes, tuple[int, ...], list[str], datetime] | None:
+        """Take the open alerts of the date into a new running plan version, in one commit."""
+        with self.db.writer() as s:
+            alerts = list(
+                s.scalars(
+                    select(AlertRow)
+                    .where(AlertRow.plan_date == plan_date, AlertRow.status == "open")
+                    .order_by(AlertRow.id)
+                )
+            )
+            if not alerts:
+                return None
+            base = repo.latest_done_plan(s, plan_date)
+            if base is None or base.state is None:
+                for a in alerts:
+                    a.status = "no_plan"
+                return None
+            new = PlanRow(
+                plan_date=plan_date,
+                version=repo.next_version(s, plan_date),
+                parent_id=base.id,
+                origin="reroute",
+                status="running",
+                progress=0.0,
+                time_limit_s=min(base.time_limit_s, self.settings.max_time_limit_s),
+                message=f"rerouting for {len(alerts)} alert(s)",
+            )
+            s.add(new)
+            s.flush()
+            for a in alerts:
+                a.status, a.plan_id = "rerouting", new.id
+            urgent = list(dict.fromkeys(a.bin_id for a in alerts))
+            now = max(a.at for a in alerts)
+            return new.id, base.id, base.state, tuple(a.id for a in alerts), urgent, now
+
+    def reroute_once(self, plan_date: date, planner: Planner, routing: Routing) -> int | None:
+        """One reroute pass over the open alerts of ``plan_date``; the new plan id or None."""
+        claimed = self._claim_alerts(plan_date)
+        if claimed is None:
+            return None
+        new_id, base_id, state, alert_ids, urgent, now = claimed
+        try:
+            with self.db.reader() as s:
+                progress = repo.truck_progress(s, plan_date)
+            base_day = pickle.loads(state)  # written by this service only
+            with self.db.reader() as s:
+                limit = repo.get_or_404(s, PlanRow, new_id, "plan").time_limit_s
+            new_day, changes = planner.reroute(
+                base_day, progress, urgent, routing.provider(), now=now, time_limit_s=float(limit)
+            )
+            diffs = route_diffs(planner.routes(base_day), planner.routes(new_day), changes)
+            self._store(new_id, new_day, planner, routing, (base_id, diffs), alert_ids)
+        except Exception as exc:
+            log.exception("reroute %s failed", new_id)
+            self._set(new_id, status="failed", message=_failure_text(exc), finished_at=utcnow())
+            with self.db.writer() as s:
+                s.execute(
+                    update(AlertRow).where(AlertRow.id.in_(alert_ids)).values(status="failed")
+                )
+        return new_id

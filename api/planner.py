@@ -1,0 +1,202 @@
+"""The seam between the service and the planning pipeline (``optimiser.daily``/``export``).
+
+Jobs call a ``Planner``; the default ``PipelinePlanner`` imports the optimiser lazily, so the
+rest of the service works (and is tested) without the solver. Tests inject a fake through
+``app.dependency_overrides[api.deps.get_planner]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from api.routing import Geometry, MatrixProvider
+from fleet.models import CitizenReport, FillReading, Inventory
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TruckProgress:
+    """What a truck reported so far today: bins emptied (in order) and last known position."""
+
+    vehicle_id: str
+    done_bin_ids: tuple[str, ...] = ()
+    lon: float | None = None
+    lat: float | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanExports:
+    """Documents served for a finished plan (computed once, when the job finishes)."""
+
+    plan: dict[str, Any]
+    geojson: dict[str, Any]
+    csv: str
+    vroom: dict[str, Any]
+    gpx: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (stored in the plans table)."""
+        return {
+            "plan": self.plan,
+            "geojson": self.geojson,
+            "csv": self.csv,
+            "vroom": self.vroom,
+            "gpx": self.gpx,
+        }
+
+
+class Planner(Protocol):
+    """Plans a day, reroutes a running day and renders exports."""
+
+    def plan(
+        self,
+        inventory: Inventory,
+        readings: Sequence[FillReading],
+        reports: Sequence[CitizenReport],
+        provider: MatrixProvider,
+        *,
+        plan_date: date,
+        tz: ZoneInfo,
+        time_limit_s: float,
+        progress: ProgressFn,
+    ) -> Any: ...
+
+    def reroute(
+        self,
+        day_plan: Any,
+        progress: Sequence[TruckProgress],
+        urgent_bin_ids: Sequence[str],
+        provider: MatrixProvider,
+        *,
+        now: datetime,
+        time_limit_s: float,
+    ) -> tuple[Any, dict[str, Any]]: ...
+
+    def exports(self, day_plan: Any, geometry: Geometry | None) -> PlanExports: ...
+
+    def routes(self, day_plan: Any) -> dict[str, list[str]]: ...
+
+    def kpis(self, day_plan: Any) -> dict[str, Any]: ...
+
+
+class PipelinePlanner:
+    """``Planner`` over ``optimiser.daily.plan_day``/``reroute_day`` and ``optimiser.export``."""
+
+    def plan(
+        self,
+        inventory: Inventory,
+        readings: Sequence[FillReading],
+        reports: Sequence[CitizenReport],
+        provider: MatrixProvider,
+        *,
+        plan_date: date,
+        tz: ZoneInfo,
+        time_limit_s: float,
+        progress: ProgressFn,
+    ) -> Any:
+        from optimiser.daily import plan_day
+        from optimiser.params import SolveParams
+
+        return plan_day(
+            inventory,
+            readings,
+            reports,
+            provider,
+            plan_date=plan_date,
+            tz=tz,
+            params=SolveParams(time_limit_s=time_limit_s),
+            progress=progress,
+        )
+
+    def reroute(
+        self,
+        day_plan: Any,
+        progress: Sequence[TruckProgress],
+        urgent_bin_ids: Sequence[str],
+        provider: MatrixProvider,
+        *,
+        now: datetime,
+        time_limit_s: float,
+    ) -> tuple[Any, dict[str, Any]]:
+        from optimiser import daily
+        from optimiser.params import SolveParams
+
+        reroute_day: Any = getattr(daily, "reroute_day", None)
+        if reroute_day is None:
+            raise NotImplementedError("optimiser.daily.reroute_day is not available yet")
+        new_plan, changes = reroute_day(
+            day_plan,
+            to_progress(day_plan, progress, now),
+            list(urgent_bin_ids),
+            provider,
+            now=now,
+            params=SolveParams(time_limit_s=time_limit_s),
+        )
+        return new_plan, dict(changes)
+
+    def exports(self, day_plan: Any, geometry: Geometry | None) -> PlanExports:
+        from optimiser import export
+
+        gpx = {
+            r.vehicle_ref: export.gpx(day_plan, r.vehicle_ref, geometry)
+            for r in day_plan.plan.routes
+        }
+        return PlanExports(
+            plan=export.plan_json(day_plan),
+            geojson=export.routes_geojson(day_plan, geometry),
+            csv=export.plan_csv(day_plan),
+            vroom=export.vroom_json(day_plan),
+            gpx=gpx,
+        )
+
+    def routes(self, day_plan: Any) -> dict[str, list[str]]:
+        return {r.vehicle_ref: list(r.bin_refs) for r in day_plan.plan.routes}
+
+    def kpis(self, day_plan: Any) -> dict[str, Any]:
+        return dict(day_plan.kpis)
+
+
+def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime) -> list[Any]:
+    """Trucks' reported progress as ``optimiser.reroute.Progress`` (solver units).
+
+    The done prefix runs along the planned route up to the last bin reported emptied
+    (disposal visits before it count as done); the truck is at that visit's location (its
+    depot when nothing is done) at ``now``, carrying the planned load after that visit.
+    """
+    from optimiser.plan import VisitKind
+    from optimiser.reroute import Progress
+
+    now_s = max(0, int((now - day_plan.midnight).total_seconds()))
+    reported = {p.vehicle_id: set(p.done_bin_ids) for p in progress}
+    out = []
+    for route in day_plan.plan.routes:
+        done_bins = reported.get(route.vehicle_ref, set())
+        work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+        last = max(
+            (i for i, v in enumerate(work) if v.kind is VisitKind.BIN and v.ref in done_bins),
+            default=-1,
+        )
+        if last < 0:
+            continue
+        here = work[last]
+        breaks = [v for v in route.visits if v.kind is VisitKind.BREAK and v.end_s <= here.end_s]
+        out.append(
+            Progress(
+                vehicle_ref=route.vehicle_ref,
+                done=tuple(v.ref for v in work[: last + 1]),
+                location=int(here.location),
+                time_s=max(now_s, int(here.end_s)),
+                volume_l=here.volume_l,
+                weight_kg=here.weight_kg,
+                daily_l=here.daily_l,
+                daily_kg=here.daily_kg,
+                break_taken=bool(breaks),
+            )
+        )
+    return out

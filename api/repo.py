@@ -1,0 +1,166 @@
+"""Database queries shared by routers and jobs (rows in, fleet records out)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api import mapping
+from api.db import (
+    AlertRow,
+    BinRow,
+    DepotRow,
+    PlanRow,
+    ProgressRow,
+    ReadingRow,
+    ReportRow,
+    SiteRow,
+    VehicleRow,
+)
+from api.errors import NotFoundError
+from api.planner import TruckProgress
+from fleet.models import CitizenReport, FillReading, Inventory
+
+RowT = TypeVar("RowT")
+
+
+def get_or_404(session: Session, row_type: type[RowT], ident: Any, kind: str) -> RowT:
+    """The row with primary key ``ident`` or ``NotFoundError`` (404)."""
+    row = session.get(row_type, ident)
+    if row is None:
+        raise NotFoundError(kind, ident)
+    return row
+
+
+def load_inventory(session: Session) -> Inventory:
+    """All bins, depots, vehicles and sites as a validated ``Inventory``."""
+    return Inventory(
+        bins=tuple(mapping.bin_record(r) for r in session.scalars(select(BinRow))),
+        depots=tuple(mapping.depot_record(r) for r in session.scalars(select(DepotRow))),
+        vehicles=tuple(mapping.vehicle_record(r) for r in session.scalars(select(VehicleRow))),
+        sites=tuple(mapping.site_record(r) for r in session.scalars(select(SiteRow))),
+    )
+
+
+def load_readings(session: Session, since: datetime, until: datetime) -> list[FillReading]:
+    """Readings with ``since <= at < until``, oldest first."""
+    rows = session.scalars(
+        select(ReadingRow)
+        .where(ReadingRow.at >= since, ReadingRow.at < until)
+        .order_by(ReadingRow.at, ReadingRow.bin_id)
+    )
+    return [mapping.reading_record(r) for r in rows]
+
+
+def load_reports(session: Session, since: datetime, until: datetime) -> list[CitizenReport]:
+    """Citizen reports in the window, plus the overflow alerts raised for ``until``'s day.
+
+    Alerts become overflowing reports (``alert-<id>``) so the policy collects those bins.
+    """
+    rows = session.scalars(
+        select(ReportRow).where(ReportRow.at >= since, ReportRow.at < until).order_by(ReportRow.at)
+    )
+    reports = [mapping.report_record(r) for r in rows]
+    alerts = session.scalars(
+        select(AlertRow).where(
+            AlertRow.at >= since, AlertRow.at < until, AlertRow.report_id.is_(None)
+        )
+    )
+    reports += [
+        CitizenReport(report_id=f"alert-{a.id}", at=a.at, bin_id=a.bin_id, text=a.note)
+        for a in alerts
+    ]
+    return reports
+
+
+def next_version(session: Session, plan_date: date) -> int:
+    """1 + the highest plan version of ``plan_date`` (1 for the first)."""
+    top = session.scalar(select(func.max(PlanRow.version)).where(PlanRow.plan_date == plan_date))
+    return 1 if top is None else int(top) + 1
+
+
+def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
+    """The newest finished plan version of ``plan_date``."""
+    return session.scalars(
+        select(PlanRow)
+        .where(PlanRow.plan_date == plan_date, PlanRow.status == "done")
+        .order_by(PlanRow.version.desc())
+        .limit(1)
+    ).first()
+
+
+def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
+    """Per truck: bins emptied so far (in time order) and the last reported position."""
+    rows = session.scalars(
+        select(ProgressRow).where(ProgressRow.plan_date == plan_date).order_by(ProgressRow.at)
+    )
+    done: dict[str, list[str]] = {}
+    last: dict[str, ProgressRow] = {}
+    for r in rows:
+        done.setdefault(r.vehicle_id, [])
+        if r.kind == "visit_done" and r.bin_id is not None and r.bin_id not in done[r.vehicle_id]:
+            done[r.vehicle_id].append(r.bin_id)
+        if r.lon is not None and r.lat is not None:
+            last[r.vehicle_id] = r
+    out = []
+    for vid, bins in sorted(done.items()):
+        pos = last.get(vid)
+        out.append(
+            TruckProgress(
+                vehicle_id=vid,
+                done_bin_ids=tuple(bins),
+                lon=pos.lon if pos else None,
+                lat=pos.lat if pos else None,
+                at=pos.at if pos else None,
+            )
+        )
+    return out
+
+
+def history_window(plan_date: date, days: int, tz: Any) -> tuple[datetime, datetime]:
+    """(start, end) of the readings a plan of ``plan_date`` sees: ``days`` up to its midnight
+    after the day (so same-day readings before the run count)."""
+    end = datetime.combine(plan_date + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    return end - timedelta(days=days + 1), end
+
+
+def add_alert(
+    session: Session,
+    *,
+    bin_id: str,
+    source: str,
+    at: datetime,
+    tz: Any,
+    fill_fraction: float | None = None,
+    report_id: str | None = None,
+    note: str = "",
+    once_per_day: bool = False,
+) -> AlertRow | None:
+    """Insert an open overflow alert for the plan date of ``at`` (city time).
+
+    With ``once_per_day`` nothing is added when the bin already has an alert that day (a
+    sensor above the threshold keeps reporting; one reroute is enough).
+    """
+    plan_date = at.astimezone(tz).date()
+    if once_per_day:
+        exists = session.scalar(
+            select(AlertRow.id).where(AlertRow.bin_id == bin_id, AlertRow.plan_date == plan_date)
+        )
+        if exists is not None:
+            return None
+    row = AlertRow(
+        bin_id=bin_id,
+        plan_date=plan_date,
+        source=source,
+        at=at,
+        fill_fraction=fill_fraction,
+        report_id=report_id,
+        note=note,
+        status="open",
+    )
+    session.add(row)
+    session.flush()
+    return row

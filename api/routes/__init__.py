@@ -1,0 +1,33 @@
+"""One router per resource."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routes import (
+    alerts,
+    bins,
+    cities,
+    depots,
+    health,
+    keys,
+    plans,
+    readings,
+    reports,
+    sites,
+    vehicles,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    cities.router,
+    depots.router,
+    vehicles.router,
+    sites.router,
+    bins.router,
+    readings.router,
+    reports.router,
+    plans.router,
+    alerts.router,
+    keys.router,
+)

@@ -1,0 +1,262 @@
+"""CRUD and bulk import for the inventory resources (one router per resource).
+
+Not using ``from __future__ import annotations``: FastAPI reads the endpoint annotations,
+which refer to the resource's schemas held in this factory's closure.
+"""
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.db import Base
+from api.deps import DbDep
+from api.errors import ConflictError, NotFoundError, RecordError
+from api.schemas import BulkResult, RowError
+from api.security import CanDispatch, CanRead
+from fleet.errors import FleetDataError
+
+RefCheck = Callable[[Session, Any], list[tuple[list[str | int], str]]]
+UseCheck = Callable[[Session, str], str | None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resource:
+    """How one inventory resource maps between wire, domain and table."""
+
+    kind: str
+    path: str
+    row: type[Base]
+    schema_in: type[BaseModel]
+    schema_out: type[BaseModel]
+    id_field: str
+    to_record: Callable[[Any], object]
+    references: RefCheck = field(default=lambda s, item: [])
+    in_use: UseCheck = field(default=lambda s, ident: None)
+    read_csv: Callable[[str], Any] | None = None  # fleet.io reader: text -> ImportResult
+    to_wire: Callable[[Any], dict[str, Any]] | None = None  # fleet record -> schema_in fields
+
+
+def _check(res: Resource, session: Session, item: BaseModel) -> None:
+    """Domain and reference checks of one item; ``RecordError`` (422) on the first problem."""
+    record = f"{res.id_field}={getattr(item, res.id_field)!r}"
+    try:
+        res.to_record(item)
+    except FleetDataError as exc:
+        raise RecordError(["body"], str(exc), record) from exc
+    for loc, msg in res.references(session, item):
+        raise RecordError(["body", *loc], msg, record)
+
+
+def _raw_record(res: Resource, raw: Any) -> str | None:
+    if isinstance(raw, dict) and res.id_field in raw:
+        return f"{res.id_field}={raw[res.id_field]!r}"
+    return None
+
+
+def _bulk_row(
+    res: Resource, session: Session, index: int, raw: Any, seen: set[str]
+) -> BaseModel | list[RowError]:
+    record = _raw_record(res, raw)
+    try:
+        item = res.schema_in.model_validate(raw)
+    except ValidationError as exc:
+        return [
+            RowError(index=index, loc=["body", index, *e["loc"]], msg=e["msg"], record=record)
+            for e in exc.errors()
+        ]
+    ident = getattr(item, res.id_field)
+    if ident in seen:
+        msg = f"{res.kind} {ident!r} appears twice in this request; send it once"
+        return [RowError(index=index, loc=["body", index, res.id_field], msg=msg, record=record)]
+    try:
+        _check(res, session, item)
+    except RecordError as exc:
+        loc: list[str | int] = ["body", index, *exc.loc[1:]]
+        return [RowError(index=index, loc=loc, msg=exc.msg, record=record)]
+    seen.add(ident)
+    return item
+
+
+def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure per endpoint
+    """The router of ``res``: list, get, create, replace, delete and bulk upsert."""
+    router = APIRouter(prefix=res.path, tags=[res.path.strip("/")])
+    In: Any = res.schema_in
+    Out: Any = res.schema_out
+
+    @router.get("", response_model=list[Out], summary=f"List {res.kind}s")
+    def list_items(
+        db: DbDep,
+        _: CanRead,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    ) -> Any:
+        with db.reader() as s:
+            key = getattr(res.row, res.id_field)
+            rows = s.scalars(select(res.row).order_by(key).limit(limit).offset(offset))
+            return [Out.model_validate(r) for r in rows]
+
+    @router.get("/{ident}", response_model=Out, summary=f"Get a {res.kind}")
+    def get_item(ident: str, db: DbDep, _: CanRead) -> Any:
+        with db.reader() as s:
+            row = s.get(res.row, ident)
+            if row is None:
+                raise NotFoundError(res.kind, ident)
+            return Out.model_validate(row)
+
+    @router.post(
+        "", response_model=Out, status_code=status.HTTP_201_CREATED, summary=f"Create a {res.kind}"
+    )
+    def create_item(item: In, db: DbDep, _: CanDispatch) -> Any:
+        ident = getattr(item, res.id_field)
+        with db.writer() as s:
+            if s.get(res.row, ident) is not None:
+                raise ConflictError(f"{res.kind} {ident!r} exists; use PUT to replace it")
+            _check(res, s, item)
+            row = res.row(**item.model_dump())
+            s.add(row)
+        return Out.model_validate(row)
+
+    @router.put("/{ident}", response_model=Out, summary=f"Replace a {res.kind}")
+    def replace_item(ident: str, item: In, db: DbDep, _: CanDispatch) -> Any:
+        if getattr(item, res.id_field) != ident:
+            raise RecordError(
+                ["body", res.id_field],
+                f"{res.id_field} must equal the path id {ident!r}",
+                f"{res.id_field}={getattr(item, res.id_field)!r}",
+            )
+        with db.writer() as s:
+            if s.get(res.row, ident) is None:
+                raise NotFoundError(res.kind, ident)
+            _check(res, s, item)
+            row = s.merge(res.row(**item.model_dump()))
+        return Out.model_validate(row)
+
+    @router.delete(
+        "/{ident}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {res.kind}"
+    )
+    def delete_item(ident: str, db: DbDep, _: CanDispatch) -> Response:
+        with db.writer() as s:
+            row = s.get(res.row, ident)
+            if row is None:
+                raise NotFoundError(res.kind, ident)
+            reason = res.in_use(s, ident)
+            if reason:
+                raise ConflictError(reason)
+            s.delete(row)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    @router.post(
+        "/bulk",
+        response_model=BulkResult,
+        summary=f"Create or replace many {res.kind}s; bad rows are reported",
+    )
+    def bulk_upsert(
+        rows: Annotated[list[dict[str, Any]], Body(min_length=1, max_length=10_000)],
+        db: DbDep,
+        _: CanDispatch,
+    ) -> BulkResult:
+        rejected: list[RowError] = []
+        seen: set[str] = set()
+        stored = 0
+        with db.writer() as s:
+            for index, raw in enumerate(rows):
+                result = _bulk_row(res, s, index, raw, seen)
+                if isinstance(result, list):
+                    rejected.extend(result)
+                    continue
+                s.merge(res.row(**result.model_dump()))
+                stored += 1
+        return BulkResult(stored=stored, rejected=rejected)
+
+    if res.read_csv is not None and res.to_wire is not None:
+        _add_csv_import(router, res)
+    return router
+
+
+MAX_CSV_BYTES = 20_000_000
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def _csv_lines(text: str, id_field: str) -> dict[str, int]:
+    """CSV line number of each record id (header = line 1)."""
+    reader = csv.DictReader(io.StringIO(text))
+    lines: dict[str, int] = {}
+    for row in reader:
+        ident = (row.get(id_field) or "").strip()
+        lines.setdefault(ident, reader.line_num)
+    return lines
+
+
+def _add_csv_import(router: APIRouter, res: Resource) -> None:
+    assert res.read_csv is not None and res.to_wire is not None
+    read_csv, to_wire = res.read_csv, res.to_wire
+
+    @router.post(
+        "/import",
+        response_model=BulkResult,
+        openapi_extra=CSV_BODY,
+        summary=f"Create or replace {res.kind}s from CSV; bad rows are reported",
+    )
+    async def import_csv(request: Request, db: DbDep, _: CanDispatch) -> BulkResult:
+        """CSV with the ``fleet.io`` columns (header first). ``index`` in a rejected row is
+        its CSV line number (header = line 1)."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_CSV_BYTES:
+                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "CSV larger than 20 MB")
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise RecordError(["body"], "the CSV is not UTF-8 text", None) from exc
+        text = text if text.endswith("\n") else text + "\n"  # never read as a file path
+        return await run_in_threadpool(_import_text, res, db, text, read_csv, to_wire)
+
+
+def _import_text(
+    res: Resource,
+    db: Any,
+    text: str,
+    read_csv: Callable[[str], Any],
+    to_wire: Callable[[Any], dict[str, Any]],
+) -> BulkResult:
+    parsed = read_csv(text)
+    lines = _csv_lines(text, res.id_field)
+    rejected = [
+        RowError(
+            index=e.row,
+            loc=["body", e.row, *([e.field] if e.field else [])],
+            msg=e.message,
+            record=f"{res.id_field}={e.record_id!r}" if e.record_id else None,
+        )
+        for e in parsed.errors
+    ]
+    stored = 0
+    seen: set[str] = set()
+    with db.writer() as s:
+        for record in parsed.records:
+            wire = to_wire(record)
+            line = lines.get(wire[res.id_field], 0)
+            result = _bulk_row(res, s, line, wire, seen)
+            if isinstance(result, list):
+                rejected.extend(result)
+                continue
+            s.merge(res.row(**result.model_dump()))
+            stored += 1
+    return BulkResult(stored=stored, rejected=sorted(rejected, key=lambda e: e.index))

@@ -1,0 +1,85 @@
+"""Overflow alerts: each reroutes the running plan of its day into a new plan version."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, status
+from sqlalchemy import select
+
+from api import repo
+from api.db import AlertRow, BinRow, utcnow
+from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
+from api.errors import RecordError
+from api.schemas import AlertIn, AlertOut
+from api.security import CanDispatch, CanRead
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+AlertStatus = Literal["open", "rerouting", "rerouted", "no_plan", "failed"]
+
+
+@router.post(
+    "",
+    response_model=AlertOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Raise an overflow alert (reroutes the day's plan)",
+)
+def raise_alert(
+    item: AlertIn,
+    db: DbDep,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    planner: PlannerDep,
+    routing: RoutingDep,
+    _: CanDispatch,
+) -> AlertOut:
+    """Commit the alert, then queue a reroute of the newest finished plan of its day.
+
+    Follow ``GET /alerts/{id}``: ``rerouted`` with ``plan_id`` of the new version, or
+    ``no_plan`` when the day has no finished plan (the next plan collects the bin).
+    """
+    at = item.at or utcnow()
+    with db.writer() as s:
+        if s.get(BinRow, item.bin_id) is None:
+            raise RecordError(
+                ["body", "bin_id"], f"unknown bin {item.bin_id!r}", f"bin_id={item.bin_id!r}"
+            )
+        row = repo.add_alert(
+            s,
+            bin_id=item.bin_id,
+            source="dispatcher",
+            at=at,
+            tz=settings.tz,
+            fill_fraction=item.fill_fraction,
+            note=item.note,
+        )
+        assert row is not None
+        out = AlertOut.model_validate(row)
+    jobs.request_reroute(out.plan_date, planner, routing)
+    return out
+
+
+@router.get("", response_model=list[AlertOut], summary="List alerts")
+def list_alerts(
+    db: DbDep,
+    _: CanRead,
+    plan_date: date | None = None,
+    alert_status: Annotated[AlertStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[AlertOut]:
+    query = select(AlertRow)
+    if plan_date is not None:
+        query = query.where(AlertRow.plan_date == plan_date)
+    if alert_status is not None:
+        query = query.where(AlertRow.status == alert_status)
+    with db.reader() as s:
+        rows = s.scalars(query.order_by(AlertRow.id).limit(limit))
+        return [AlertOut.model_validate(r) for r in rows]
+
+
+@router.get("/{alert_id}", response_model=AlertOut, summary="Get an alert")
+def get_alert(alert_id: Annotated[int, Path(ge=1, le=2**62)], db: DbDep, _: CanRead) -> AlertOut:
+    with db.reader() as s:
+        return AlertOut.model_validate(repo.get_or_404(s, AlertRow, alert_id, "alert"))

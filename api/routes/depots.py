@@ -1,0 +1,38 @@
+"""Depots, where trucks start and end their shift."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import mapping
+from api.db import DepotRow, VehicleRow
+from api.routes._crud import Resource, crud_router
+from api.schemas import DepotIn, DepotOut
+from fleet import io
+
+
+def _in_use(session: Session, depot_id: str) -> str | None:
+    vehicles = list(
+        session.scalars(
+            select(VehicleRow.vehicle_id).where(VehicleRow.depot_id == depot_id).limit(5)
+        )
+    )
+    if vehicles:
+        return f"depot {depot_id!r} is the home of vehicles {vehicles}; move or delete them first"
+    return None
+
+
+DEPOTS = Resource(
+    kind="depot",
+    path="/depots",
+    row=DepotRow,
+    schema_in=DepotIn,
+    schema_out=DepotOut,
+    id_field="depot_id",
+    to_record=mapping.depot_record,
+    in_use=_in_use,
+    read_csv=io.read_depots_csv,
+    to_wire=mapping.depot_wire,
+)
+router = crud_router(DEPOTS)

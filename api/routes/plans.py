@@ -1,0 +1,184 @@
+"""Plans: request a day plan (background job), follow it, fetch it and its exports;
+report truck progress; see the per-truck diff of a rerouted version."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+from sqlalchemy import select
+
+from api import repo
+from api.db import PlanDiffRow, PlanRow, ProgressRow, VehicleRow
+from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
+from api.errors import ConflictError, NotFoundError, RecordError
+from api.schemas import (
+    PlanDiffOut,
+    PlanIn,
+    PlanOut,
+    ProgressIn,
+    ProgressOut,
+    RouteDiffOut,
+)
+from api.security import CanDispatch, CanRead
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+PlanId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def _exports(db: DbDep, plan_id: int) -> dict[str, Any]:
+    """The stored exports of a finished plan; 404 unknown, 409 not finished."""
+    with db.reader() as s:
+        row = repo.get_or_404(s, PlanRow, plan_id, "plan")
+        if row.status != "done" or row.exports is None:
+            raise ConflictError(
+                f"plan {plan_id} is {row.status}, not done; poll GET /plans/{plan_id}"
+            )
+        return row.exports
+
+
+@router.post(
+    "",
+    response_model=PlanOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Request a plan for a date (runs in the background)",
+)
+def request_plan(
+    item: PlanIn,
+    db: DbDep,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    planner: PlannerDep,
+    routing: RoutingDep,
+    _: CanDispatch,
+) -> PlanOut:
+    """Queue a new plan version of ``plan_date``; poll ``GET /plans/{id}`` for progress."""
+    limit = min(item.time_limit_s or settings.default_time_limit_s, settings.max_time_limit_s)
+    row = jobs.submit_plan(item.plan_date, limit, "request", planner, routing)
+    return PlanOut.model_validate(row)
+
+
+@router.get("", response_model=list[PlanOut], summary="List plans")
+def list_plans(
+    db: DbDep,
+    _: CanRead,
+    plan_date: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> list[PlanOut]:
+    query = select(PlanRow)
+    if plan_date is not None:
+        query = query.where(PlanRow.plan_date == plan_date)
+    with db.reader() as s:
+        rows = s.scalars(
+            query.order_by(PlanRow.plan_date.desc(), PlanRow.version.desc()).limit(limit)
+        )
+        return [PlanOut.model_validate(r) for r in rows]
+
+
+@router.get("/{plan_id}", response_model=PlanOut, summary="Plan status, progress and KPIs")
+def get_plan(plan_id: PlanId, db: DbDep, _: CanRead) -> PlanOut:
+    with db.reader() as s:
+        return PlanOut.model_validate(repo.get_or_404(s, PlanRow, plan_id, "plan"))
+
+
+@router.get("/{plan_id}/kpis", summary="KPIs of a finished plan")
+def get_kpis(plan_id: PlanId, db: DbDep, _: CanRead) -> dict[str, Any]:
+    _exports(db, plan_id)
+    with db.reader() as s:
+        return repo.get_or_404(s, PlanRow, plan_id, "plan").kpis or {}
+
+
+@router.get("/{plan_id}/routes", summary="The plan as JSON (routes, visits, unserved)")
+def get_routes(plan_id: PlanId, db: DbDep, _: CanRead) -> dict[str, Any]:
+    plan: dict[str, Any] = _exports(db, plan_id)["plan"]
+    return plan
+
+
+@router.get("/{plan_id}/geojson", summary="Routes and stops as a GeoJSON FeatureCollection")
+def get_geojson(plan_id: PlanId, db: DbDep, _: CanRead) -> Response:
+    import json
+
+    doc = _exports(db, plan_id)["geojson"]
+    return Response(json.dumps(doc), media_type="application/geo+json")
+
+
+@router.get("/{plan_id}/csv", summary="One row per visit, CSV")
+def get_csv(plan_id: PlanId, db: DbDep, _: CanRead) -> Response:
+    text: str = _exports(db, plan_id)["csv"]
+    return Response(
+        text,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.csv"'},
+    )
+
+
+@router.get("/{plan_id}/gpx/{vehicle_id}", summary="GPX 1.1 of one truck")
+def get_gpx(plan_id: PlanId, vehicle_id: str, db: DbDep, _: CanRead) -> Response:
+    gpx: dict[str, str] = _exports(db, plan_id)["gpx"]
+    if vehicle_id not in gpx:
+        raise NotFoundError(f"vehicle in plan {plan_id}", vehicle_id)
+    return Response(gpx[vehicle_id], media_type="application/gpx+xml")
+
+
+@router.get("/{plan_id}/vroom", summary="VROOM-style solution JSON")
+def get_vroom(plan_id: PlanId, db: DbDep, _: CanRead) -> dict[str, Any]:
+    vroom: dict[str, Any] = _exports(db, plan_id)["vroom"]
+    return vroom
+
+
+@router.get(
+    "/{plan_id}/diff",
+    response_model=PlanDiffOut,
+    summary="Per-truck changes against the parent version",
+)
+def get_diff(plan_id: PlanId, db: DbDep, _: CanRead) -> PlanDiffOut:
+    with db.reader() as s:
+        row = repo.get_or_404(s, PlanRow, plan_id, "plan")
+        diffs = s.scalars(
+            select(PlanDiffRow)
+            .where(PlanDiffRow.plan_id == plan_id)
+            .order_by(PlanDiffRow.vehicle_id)
+        )
+        trucks = [RouteDiffOut(vehicle_id=d.vehicle_id, diff=d.diff) for d in diffs]
+        return PlanDiffOut(plan_id=plan_id, parent_id=row.parent_id, trucks=trucks)
+
+
+@router.post(
+    "/{plan_id}/progress",
+    response_model=ProgressOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Report a truck's progress",
+)
+def post_progress(plan_id: PlanId, item: ProgressIn, db: DbDep, _: CanDispatch) -> ProgressOut:
+    """A bin emptied (``visit_done`` with ``bin_id``) or a position (``position`` with lon/lat).
+    Reroutes start from the reported progress."""
+    with db.writer() as s:
+        plan = repo.get_or_404(s, PlanRow, plan_id, "plan")
+        if s.get(VehicleRow, item.vehicle_id) is None:
+            raise RecordError(
+                ["body", "vehicle_id"],
+                f"unknown vehicle {item.vehicle_id!r}",
+                f"vehicle_id={item.vehicle_id!r}",
+            )
+        row = ProgressRow(plan_date=plan.plan_date, plan_id=plan_id, **item.model_dump())
+        s.add(row)
+        s.flush()
+        return ProgressOut.model_validate(row)
+
+
+@router.get(
+    "/{plan_id}/progress",
+    response_model=list[ProgressOut],
+    summary="Progress reported for the plan's day",
+)
+def list_progress(plan_id: PlanId, db: DbDep, _: CanRead) -> list[ProgressOut]:
+    with db.reader() as s:
+        plan = repo.get_or_404(s, PlanRow, plan_id, "plan")
+        rows = s.scalars(
+            select(ProgressRow)
+            .where(ProgressRow.plan_date == plan.plan_date)
+            .order_by(ProgressRow.at, ProgressRow.id)
+        )
+        return [ProgressOut.model_validate(r) for r in rows]

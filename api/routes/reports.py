@@ -1,0 +1,113 @@
+"""Citizen reports; an overflowing report about a bin raises an overflow alert."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import mapping, repo
+from api.db import BinRow, ReportRow
+from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
+from api.errors import ConflictError, NotFoundError, RecordError
+from api.schemas import ReportIn, ReportOut
+from api.security import CanDispatch, CanRead
+from fleet.errors import FleetDataError
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+NEAREST_BIN_M = 100.0
+_EARTH_M = 6_371_000.0
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def nearest_bin(session: Session, lon: float, lat: float, within_m: float) -> str | None:
+    """The id of the bin closest to (lon, lat) if within ``within_m`` metres."""
+    best: tuple[float, str] | None = None
+    for bin_id, blon, blat in session.execute(select(BinRow.bin_id, BinRow.lon, BinRow.lat)):
+        d = _metres(lon, lat, blon, blat)
+        if d <= within_m and (best is None or d < best[0]):
+            best = (d, bin_id)
+    return None if best is None else best[1]
+
+
+def _target_bin(session: Session, item: ReportIn) -> str | None:
+    record = f"report_id={item.report_id!r}"
+    if item.bin_id is not None:
+        if session.get(BinRow, item.bin_id) is None:
+            raise RecordError(["body", "bin_id"], f"unknown bin {item.bin_id!r}", record)
+        return item.bin_id
+    if item.lon is not None and item.lat is not None:
+        return nearest_bin(session, item.lon, item.lat, NEAREST_BIN_M)
+    return None
+
+
+@router.post(
+    "",
+    response_model=ReportOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a citizen report",
+)
+def create_report(
+    item: ReportIn,
+    db: DbDep,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    planner: PlannerDep,
+    routing: RoutingDep,
+    _: CanDispatch,
+) -> Any:
+    """Store the report; if it says a bin overflows (by id, or the nearest bin within 100 m
+    of lon/lat), raise an overflow alert that reroutes the running plan."""
+    try:
+        mapping.report_record(item)
+    except FleetDataError as exc:
+        raise RecordError(["body"], str(exc), f"report_id={item.report_id!r}") from exc
+    with db.writer() as s:
+        if s.get(ReportRow, item.report_id) is not None:
+            raise ConflictError(f"report {item.report_id!r} exists")
+        bin_id = _target_bin(s, item)
+        s.add(ReportRow(**item.model_dump()))
+        alert = None
+        if item.overflowing and bin_id is not None:
+            alert = repo.add_alert(
+                s,
+                bin_id=bin_id,
+                source="report",
+                at=item.at,
+                tz=settings.tz,
+                report_id=item.report_id,
+                note=item.text[:500],
+            )
+        alert_id = alert.id if alert else None
+        plan_date = alert.plan_date if alert else None
+    if plan_date is not None:
+        jobs.request_reroute(plan_date, planner, routing)
+    return ReportOut(**item.model_dump(), alert_id=alert_id)
+
+
+@router.get("", response_model=list[ReportOut], summary="List citizen reports")
+def list_reports(
+    db: DbDep, _: CanRead, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
+) -> list[ReportOut]:
+    with db.reader() as s:
+        rows = s.scalars(select(ReportRow).order_by(ReportRow.at.desc()).limit(limit))
+        return [ReportOut.model_validate(r) for r in rows]
+
+
+@router.get("/{report_id}", response_model=ReportOut, summary="Get a citizen report")
+def get_report(report_id: str, db: DbDep, _: CanRead) -> ReportOut:
+    with db.reader() as s:
+        row = s.get(ReportRow, report_id)
+        if row is None:
+            raise NotFoundError("report", report_id)
+        return ReportOut.model_validate(row)

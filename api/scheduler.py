@@ -1,0 +1,136 @@
+"""Nightly planning: APScheduler with a persistent job store in the service's own database.
+
+The job has a fixed id and is added with ``replace_existing=True``, so restarts keep one job;
+``coalesce`` and ``max_instances=1`` stop catch-up storms, and ``misfire_grace_time`` lets a
+run missed during a short outage still start. A row in ``nightly_runs`` per plan date is the
+database-level guard: a second scheduler or a restart mid-run cannot plan the same day twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from api.db import NightlyRunRow
+from api.planner import Planner
+from api.routing import Routing
+
+if TYPE_CHECKING:
+    from api.deps import Runtime
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "binroute-nightly-plan"
+_RUNTIMES: dict[str, Runtime] = {}
+
+
+def runtime_key(database_url: str) -> str:
+    """A stable, secret-free key of a database (stored as the job's argument)."""
+    return hashlib.sha256(database_url.encode()).hexdigest()[:16]
+
+
+def nightly_job(key: str) -> None:
+    """Entry point stored in the job store: plan today (city time) for the runtime ``key``."""
+    runtime = _RUNTIMES.get(key)
+    if runtime is None:
+        log.warning("nightly job fired but no app is running for database %s", key)
+        return
+    run_nightly(runtime, datetime.now(runtime.settings.tz).date())
+
+
+def _claim(runtime: Runtime, plan_date: date) -> bool:
+    """Record that the nightly run of ``plan_date`` starts; False if it ran or is running."""
+    try:
+        with runtime.db.writer() as s:
+            s.add(NightlyRunRow(plan_date=plan_date, status="running", message=""))
+        return True
+    except IntegrityError:
+        with runtime.db.writer() as s:
+            retried = s.execute(
+                update(NightlyRunRow)
+                .where(NightlyRunRow.plan_date == plan_date, NightlyRunRow.status == "failed")
+                .values(status="running", message="retry")
+            )
+            return bool(getattr(retried, "rowcount", 0))
+
+
+def _finish(runtime: Runtime, plan_date: date, status: str, plan_id: int, message: str) -> None:
+    with runtime.db.writer() as s:
+        s.execute(
+            update(NightlyRunRow)
+            .where(NightlyRunRow.plan_date == plan_date)
+            .values(status=status, plan_id=plan_id, message=message[:2000])
+        )
+
+
+def run_nightly(
+    runtime: Runtime,
+    plan_date: date,
+    *,
+    planner: Planner | None = None,
+    routing: Routing | None = None,
+) -> int | None:
+    """Ingest -> forecast -> plan -> store -> publish for ``plan_date``, at most once.
+
+    Ingest reads the inventory, readings and reports committed so far; forecast and plan run
+    in ``planner.plan``; store writes the plan version with its exports; publish marks the
+    night's run done so dispatchers and trucks pick up the newest version.
+
+    Returns
+    -------
+    int or None
+        The plan id, or None when the date was already planned by a nightly run.
+    """
+    if not _claim(runtime, plan_date):
+        log.info("nightly plan for %s already produced; skipping", plan_date)
+        return None
+    settings = runtime.settings  # the night has time: the full solver budget
+    row = runtime.jobs.create_plan(plan_date, settings.max_time_limit_s, "nightly")
+    try:
+        runtime.jobs.run_plan(row.id, planner or runtime.planner, routing or runtime.routing)
+    except Exception as exc:
+        _finish(runtime, plan_date, "failed", row.id, str(exc))
+        return row.id
+    _finish(runtime, plan_date, "done", row.id, "published")
+    log.info("nightly plan %s for %s published", row.id, plan_date)
+    return row.id
+
+
+def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
+    """Start the background scheduler with the nightly job (registered once per database)."""
+    settings = runtime.settings
+    key = runtime_key(runtime.db.url)
+    _RUNTIMES[key] = runtime
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=runtime.db.engine)},
+        timezone=settings.tz,
+    )
+    scheduler.add_job(
+        nightly_job,
+        CronTrigger.from_crontab(settings.nightly_cron, timezone=settings.tz),
+        args=[key],
+        id=JOB_ID,
+        name="nightly plan",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=settings.misfire_grace_s,
+    )
+    scheduler.start()
+    return scheduler
+
+
+def stop_scheduler(runtime: Runtime) -> None:
+    """Stop the scheduler (the job stays in the store for the next start)."""
+    if runtime.scheduler is not None:
+        runtime.scheduler.shutdown(wait=False)
+        runtime.scheduler = None
+    _RUNTIMES.pop(runtime_key(runtime.db.url), None)

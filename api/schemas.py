@@ -1,0 +1,339 @@
+"""Wire schemas (pydantic), one per direction: ``*In`` requests, ``*Out`` responses.
+
+Requests forbid unknown fields and bound every number and string, so bad input is a 422 that
+names the field, never a 500. Instants must carry an offset (ISO 8601, e.g.
+``2026-11-25T07:30:00+02:00``); clock times of day are local to the city and carry none.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+Name = Annotated[str, StringConstraints(max_length=200)]
+Stream = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_\-]*$")
+]
+Lon = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
+Lat = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
+Seconds = Annotated[int, Field(ge=0, le=86_400)]
+Count = Annotated[int, Field(gt=0, le=10_000_000)]
+Money = Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)]
+Instant = Annotated[AwareDatetime, Field(description="ISO 8601 with an offset")]
+
+
+def _naive(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("clock times are local to the city; drop the offset")
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_naive), Field(description="local HH:MM[:SS]")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+class CityIn(_In):
+    """A street network source: ``helsinki``, ``haversine`` or a server-side .osm.pbf path."""
+
+    city_id: Id
+    name: Name = ""
+    source: Annotated[str, StringConstraints(min_length=1, max_length=500)] = "helsinki"
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Europe/Helsinki"
+
+
+class CityOut(_Out):
+    city_id: str
+    name: str
+    source: str
+    timezone: str
+
+
+class DepotIn(_In):
+    depot_id: Id
+    lon: Lon
+    lat: Lat
+    name: Name = ""
+
+
+class DepotOut(_Out):
+    depot_id: str
+    lon: float
+    lat: float
+    name: str
+
+
+class VehicleIn(_In):
+    vehicle_id: Id
+    depot_id: Id
+    capacity_l: Count
+    capacity_kg: Count
+    streams: Annotated[list[Stream], Field(min_length=1, max_length=16)] = ["residual"]
+    shift_start: LocalTime = time(6, 0)
+    shift_end: LocalTime = time(14, 0)
+    break_s: Seconds = 0
+    break_start: LocalTime | None = None
+    break_end: LocalTime | None = None
+    cost_per_km: Money = 1.0
+    cost_per_hour: Money = 30.0
+    fixed_cost: Money = 0.0
+    max_stops: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    max_daily_kg: Count | None = None
+
+    @model_validator(mode="after")
+    def _break_pair(self) -> VehicleIn:
+        if (self.break_start is None) != (self.break_end is None):
+            raise ValueError("give both break_start and break_end, or neither")
+        return self
+
+
+class VehicleOut(_Out):
+    vehicle_id: str
+    depot_id: str
+    capacity_l: int
+    capacity_kg: int
+    streams: list[str]
+    shift_start: time
+    shift_end: time
+    break_s: int
+    break_start: time | None
+    break_end: time | None
+    cost_per_km: float
+    cost_per_hour: float
+    fixed_cost: float
+    max_stops: int | None
+    max_daily_kg: int | None
+
+
+class SiteIn(_In):
+    site_id: Id
+    lon: Lon
+    lat: Lat
+    streams: Annotated[list[Stream], Field(min_length=1, max_length=16)] = ["residual"]
+    open_start: LocalTime = time(0, 0)
+    open_end: LocalTime = time(23, 59)
+    unload_s: Seconds = 900
+    name: Name = ""
+
+
+class SiteOut(_Out):
+    site_id: str
+    lon: float
+    lat: float
+    streams: list[str]
+    open_start: time
+    open_end: time
+    unload_s: int
+    name: str
+
+
+class BinIn(_In):
+    bin_id: Id
+    lon: Lon
+    lat: Lat
+    capacity_l: Count
+    stream: Stream = "residual"
+    service_s: Seconds = 60
+    window_start: LocalTime | None = None
+    window_end: LocalTime | None = None
+    has_sensor: bool = True
+    density_kg_per_l: Annotated[float, Field(gt=0.0, le=5.0, allow_inf_nan=False)] | None = None
+    street: Name | None = None
+
+    @model_validator(mode="after")
+    def _window_pair(self) -> BinIn:
+        if (self.window_start is None) != (self.window_end is None):
+            raise ValueError("give both window_start and window_end, or neither")
+        return self
+
+
+class BinOut(_Out):
+    bin_id: str
+    lon: float
+    lat: float
+    capacity_l: int
+    stream: str
+    service_s: int
+    window_start: time | None
+    window_end: time | None
+    has_sensor: bool
+    density_kg_per_l: float | None
+    street: str | None
+
+
+class ReadingIn(_In):
+    bin_id: Id
+    at: Instant
+    fill_fraction: Annotated[float, Field(ge=0.0, le=1.5, allow_inf_nan=False)]
+    weight_kg: Annotated[float, Field(ge=0.0, le=1e5, allow_inf_nan=False)] | None = None
+
+
+class ReadingOut(_Out):
+    bin_id: str
+    at: datetime
+    fill_fraction: float
+    weight_kg: float | None
+
+
+class ReportIn(_In):
+    report_id: Id
+    at: Instant
+    text: Annotated[str, StringConstraints(max_length=2000)] = ""
+    bin_id: Id | None = None
+    lon: Lon | None = None
+    lat: Lat | None = None
+    overflowing: bool = True
+
+
+class ReportOut(_Out):
+    report_id: str
+    at: datetime
+    text: str
+    bin_id: str | None
+    lon: float | None
+    lat: float | None
+    overflowing: bool
+    alert_id: int | None = None
+
+
+class RowError(_Out):
+    """A rejected record of a bulk request: its index, the field path and why."""
+
+    index: int
+    loc: list[str | int]
+    msg: str
+    record: str | None
+
+
+class BulkResult(_Out):
+    stored: int
+    duplicates: int = 0
+    rejected: list[RowError] = []
+    alert_ids: list[int] = []
+
+
+class AlertIn(_In):
+    """A dispatcher's overflow alert for a bin (sensor and citizen alerts are raised for you)."""
+
+    bin_id: Id
+    at: Instant | None = None
+    fill_fraction: Annotated[float, Field(ge=0.0, le=1.5, allow_inf_nan=False)] | None = None
+    note: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class AlertOut(_Out):
+    id: int
+    bin_id: str
+    plan_date: date
+    source: str
+    at: datetime
+    fill_fraction: float | None
+    report_id: str | None
+    note: str
+    status: str
+    plan_id: int | None
+
+
+class PlanIn(_In):
+    plan_date: date
+    time_limit_s: Annotated[int, Field(ge=1, le=3600)] | None = None
+
+
+class PlanOut(_Out):
+    id: int
+    plan_date: date
+    version: int
+    parent_id: int | None
+    origin: str
+    status: str
+    progress: float
+    message: str
+    time_limit_s: int
+    created_at: datetime
+    finished_at: datetime | None
+    kpis: dict[str, Any] | None
+
+
+class RouteDiffOut(_Out):
+    vehicle_id: str
+    diff: dict[str, Any]
+
+
+class PlanDiffOut(_Out):
+    plan_id: int
+    parent_id: int | None
+    trucks: list[RouteDiffOut]
+
+
+class ProgressIn(_In):
+    """A truck's progress: a bin emptied (``visit_done``) or its position (``position``)."""
+
+    vehicle_id: Id
+    at: Instant
+    kind: Literal["visit_done", "position"]
+    bin_id: Id | None = None
+    lon: Lon | None = None
+    lat: Lat | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> ProgressIn:
+        if self.kind == "visit_done" and self.bin_id is None:
+            raise ValueError("visit_done needs bin_id")
+        if self.kind == "position" and (self.lon is None or self.lat is None):
+            raise ValueError("position needs lon and lat")
+        return self
+
+
+class ProgressOut(_Out):
+    id: int
+    plan_id: int
+    vehicle_id: str
+    kind: str
+    at: datetime
+    bin_id: str | None
+    lon: float | None
+    lat: float | None
+
+
+class KeyIn(_In):
+    role: Literal["sensor", "viewer", "dispatcher", "admin"]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class KeyOut(_Out):
+    key_id: str
+    name: str
+    role: str
+    created_at: datetime
+    revoked: bool
+
+
+class KeyCreated(_Out):
+    """The new key; ``key`` is shown once and never stored."""
+
+    key: str
+    key_id: str
+    role: str
+    name: str
+
+
+class HealthOut(_Out):
+    status: str
+    database: str

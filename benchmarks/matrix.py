@@ -1,0 +1,126 @@
+"""Street matrix benchmark on Porto: load times, N x N matrices, networkx baseline, incremental add.
+
+Run: ``python -m benchmarks.matrix [--pbf PATH] [--sizes 100,500,1000,2000]``. Prints one JSON
+object per line. Exits 0 with a message when the .pbf is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from network import StreetNetwork, load_graph, load_network
+from network.streets import TIME_UNITS_PER_S
+
+DEFAULT_PBF = (
+    Path(__file__).resolve().parents[1]
+    / ".."
+    / "shared"
+    / "data"
+    / "osm"
+    / "porto_portugal.osm.pbf"
+)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process and its finished children, MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024.0
+
+
+def emit(**record: object) -> None:
+    """Print one JSON line."""
+    print(json.dumps(record), flush=True)
+
+
+def networkx_baseline(pbf: Path, cache: Path, net: StreetNetwork, points: list) -> None:
+    """Per-source networkx Dijkstra between the points' snapped edge ends vs ours (N small)."""
+    graph = load_graph(pbf, cache_dir=cache)
+    snaps = net.snap(points)
+    # compare on node-to-node travel: place each point exactly on a graph node
+    nodes = [s.edge[1] for s in snaps]
+    node_pts = [(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes]
+    start = time.perf_counter()
+    ours = net.matrix(node_pts)
+    ours_s = time.perf_counter() - start
+
+    def weight(u: int, v: int, data: dict) -> float:
+        return min(round(d["travel_time"] * TIME_UNITS_PER_S) for d in data.values())
+
+    start = time.perf_counter()
+    ref = np.zeros((len(nodes), len(nodes)))
+    for i, a in enumerate(nodes):
+        dist = nx.single_source_dijkstra_path_length(graph, a, weight=weight)
+        ref[i] = [dist[b] / TIME_UNITS_PER_S for b in nodes]
+    nx_s = time.perf_counter() - start
+    emit(
+        n=len(nodes),
+        method="networkx-single_source_dijkstra",
+        seconds=round(nx_s, 3),
+        ours_seconds=round(ours_s, 3),
+        speed_ratio=round(nx_s / ours_s, 1),
+        max_abs_diff_s=float(np.abs(ours.duration_s - ref).max()),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; see module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pbf", type=Path, default=DEFAULT_PBF)
+    parser.add_argument("--sizes", default="100,500,1000,2000")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    pbf = args.pbf.resolve()
+    if not pbf.is_file():
+        print(f"skipped: {pbf} not found", file=sys.stderr)
+        return 0
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp)
+        start = time.perf_counter()
+        load_network(pbf, cache_dir=cache, workers=args.workers)
+        emit(step="cold_load", seconds=round(time.perf_counter() - start, 3), pbf=pbf.name)
+        start = time.perf_counter()
+        net = load_network(pbf, cache_dir=cache, workers=args.workers)
+        loaded = time.perf_counter() - start
+        emit(step="cached_load", seconds=round(loaded, 3), nodes=net.table.n_nodes,
+             edges=net.table.n_edges)  # fmt: skip
+        pool = net.sample_street_points(max(sizes) + 1, highway=("residential", "tertiary",
+                                        "secondary", "unclassified"), seed=42)  # fmt: skip
+        points = [(p.lon, p.lat) for p in pool]
+        start = time.perf_counter()
+        net.snap(points)
+        emit(step="snap", n=len(points), seconds=round(time.perf_counter() - start, 3))
+        matrix = None
+        for n in sizes:
+            start = time.perf_counter()
+            matrix = net.matrix(points[:n])
+            emit(n=n, seconds=round(time.perf_counter() - start, 3),
+                 peak_rss_mb=round(peak_rss_mb(), 1), method="scipy-csgraph",
+                 workers=args.workers)  # fmt: skip
+        if 500 in sizes and args.workers > 1:
+            single = StreetNetwork(net.table, workers=1)
+            start = time.perf_counter()
+            single.matrix(points[:500])
+            emit(n=500, seconds=round(time.perf_counter() - start, 3), method="scipy-csgraph",
+                 workers=1, note="single-process reference for the 2-process figure")  # fmt: skip
+        if matrix is not None:
+            start = time.perf_counter()
+            net.extend_matrix(matrix, [points[max(sizes)]])
+            emit(step="extend_by_1", n=matrix.size,
+                 seconds=round(time.perf_counter() - start, 3))  # fmt: skip
+        networkx_baseline(pbf, cache, net, points[:100])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""The ``binroute`` command: the composition root wiring fleet, network, optimiser, api, scenarios."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(
+    help="Smart waste collection routing on OpenStreetMap streets.", no_args_is_help=True
+)
+console = Console()
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[Any]:
+    """A rich progress bar; yields a callback ``(fraction 0..1, message) -> None``."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(description, total=1.0)
+
+        def update(fraction: float, message: str) -> None:
+            bar.update(task, completed=fraction, description=f"{description}: {message}")
+
+        yield update
+        bar.update(task, completed=1.0)
+
+
+def kpi_table(kpis: dict[str, Any], title: str) -> Table:
+    """The KPI dict as a two-column rich table."""
+    table = Table(title=title)
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    for key, value in kpis.items():
+        table.add_row(key, str(value))
+    return table
+
+
+def _unserved_table(rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=f"Unserved bins ({len(rows)})")
+    table.add_column("bin")
+    table.add_column("reason")
+    for ref, reason in rows:
+        table.add_row(ref, reason)
+    return table
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Directory for plan.json, routes.geojson, map.html")] = Path(
+        "binroute-demo"
+    ),
+    plan_date: Annotated[str, typer.Option("--date", help="Day to plan (YYYY-MM-DD)")] = "2026-11-25",
+    time_limit: Annotated[float, typer.Option(help="Solver time limit, seconds")] = 10.0,
+    street_bins: Annotated[int, typer.Option(help="Generated bins on residential streets")] = 150,
+    seed: Annotated[int, typer.Option(help="Random seed for bins and readings")] = 7,
+) -> None:
+    """Plan tomorrow's collection in Helsinki centre (embedded data, no internet)."""
+    from optimiser.params import SolveParams
+    from scenarios.demo import run_demo
+
+    try:
+        day = date.fromisoformat(plan_date)
+    except ValueError:
+        raise typer.BadParameter(f"--date {plan_date!r} is not YYYY-MM-DD") from None
+    with _progress("demo") as update:
+        update(0.0, "loading Helsinki street graph and simulating 14 days of readings")
+        result = run_demo(
+            out,
+            plan_date=day,
+            street_bins=street_bins,
+            seed=seed,
+            params=SolveParams(time_limit_s=time_limit, seed=seed),
+            progress=update,
+        )
+    plan = result.day
+    console.print(kpi_table(dict(plan.kpis), f"Plan for {plan.plan_date} ({plan.plan.status})"))
+    unserved = [(u.ref, u.reason) for u in plan.unserved]
+    unserved += [(r, why) for r, why in result.city.excluded]
+    if unserved:
+        console.print(_unserved_table(unserved))
+    if plan.violations:
+        for v in plan.violations:
+            console.print(f"[red]checker: {v}[/red]")
+        raise typer.Exit(code=1)
+    console.print("independent checker: plan feasible")
+    for path in result.files:
+        console.print(f"wrote {path}")
+
+
+@app.callback()
+def main() -> None:
+    """binroute: plan waste collection routes from fill levels on real streets."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Run the dispatcher service (settings from BINROUTE_* environment variables)."""
+    from api.server import run
+
+    run(host=host, port=port)
+
+
+keys = typer.Typer(help="API keys of the service.", no_args_is_help=True)
+app.add_typer(keys, name="keys")
+
+
+@keys.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="sensor, dispatcher, viewer or admin")],
+    name: Annotated[str, typer.Option(help="Who or what the key is for")],
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from api.security import create_key
+    from api.settings import Settings
+
+    try:
+        key = create_key(Settings(), role, name)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+    console.print(key)

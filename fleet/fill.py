@@ -1,0 +1,629 @@
+"""Fill-rate estimation: readings (and citizen reports) -> one :class:`FillModel` per bin.
+
+For a bin with a sensor (readings sorted by time, tz-aware):
+
+1. *Emptyings* are confirmed drops: reading ``i`` starts a new fill cycle when it and the
+   median of readings ``i..i+2`` are more than ``drop`` below the (lower) median of the up
+   to 3 readings before it, within the current cycle. A single low spike is therefore not an
+   emptying; a lone low last reading counts only if it is below ``empty_level`` and, when
+   the city's collection log is given (``last_emptied``), a logged collection falls between
+   it and the reading before (otherwise it is treated as a spike).
+2. *Spikes* are rejected per cycle: a Theil–Sen line (median of pairwise slopes) is fitted and
+   readings further than ``max(spike_k * 1.4826 * MAD, spike_min)`` from it are dropped.
+   Readings at/above ``saturated`` (the sensor sees a full bin) are not used for rates.
+3. *Rates*: one least-squares fit over all cycles with a free level per cycle and one rate
+   per weekday (fill = level_cycle + sum_d rate_d * hours spent in weekday d). Gaps need no
+   special care: the weekday exposure covers them. The weekday factors are shrunk toward a
+   prior (the stream's pooled pattern, else 1) by ``days / (days + weekday_shrink_days)``.
+4. *Spread*: ``sigma`` = robust (MAD) sd of the residuals; the rate sd from the spread of the
+   per-cycle Theil–Sen slopes (at least ``rate_sd_rel_floor`` of the rate).
+5. *State*: the fitted level of the last cycle at the last reading (1.0 at least when the last
+   reading is saturated).
+
+Bins without usable readings borrow the median rate and weekday factors of sensor bins on the
+same street and stream, else of the same stream, else of all bins, else ``default_rate_per_h``.
+Their state is 0.0 at a known last emptying (``last_emptied``), else ``unknown_fill``.
+
+A citizen report of overflow (after the last known emptying) sets the state to at least 1.0
+at the report time; for a borrowed rate with a known emptying, a report that comes earlier
+than predicted moves the rate halfway toward the rate implied by the report.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fleet.errors import FleetDataError
+from fleet.forecast import (
+    HOURS_PER_DAY,
+    Z_90,
+    FillModel,
+    offset_hours,
+    utc_hours,
+    week_axis,
+    weekday_exposure,
+)
+from fleet.models import Bin, CitizenReport, FillReading
+
+_MAD_TO_SD = 1.4826
+_EARTH_RADIUS_M = 6_371_000.0
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FillConfig:
+    """Knobs of the fill estimator (fractions of the bin unless named otherwise)."""
+
+    drop: float = 0.2
+    empty_level: float = 0.25
+    saturated: float = 0.98
+    spike_k: float = 4.0
+    spike_min: float = 0.08
+    weekday_shrink_days: float = 3.0
+    min_points: int = 4
+    sigma_floor: float = 0.01
+    rate_sd_rel_floor: float = 0.1
+    rate_sd_rel_single: float = 0.3
+    default_rate_per_h: float = 0.3 / HOURS_PER_DAY
+    unknown_fill: float = 0.5
+    unknown_fill_sd: float = 0.25
+    report_fill_sd: float = 0.05
+    report_match_m: float = 50.0
+    z: float = Z_90
+
+    def __post_init__(self) -> None:
+        if not 0 < self.drop < 1:
+            raise FleetDataError(f"FillConfig: drop must be in (0, 1), got {self.drop}")
+        if self.min_points < 2:
+            raise FleetDataError("FillConfig: min_points must be >= 2")
+        if self.weekday_shrink_days < 0 or self.default_rate_per_h < 0 or self.z <= 0:
+            raise FleetDataError("FillConfig: shrink days and default rate >= 0, z > 0")
+
+
+# ----------------------------------------------------------------------------- emptyings
+
+
+def detect_emptyings(
+    fills: Sequence[float] | FloatArray, drop: float = 0.2, empty_level: float = 0.25
+) -> NDArray[np.intp]:
+    """Indices of the readings that start a new fill cycle (first reading after an emptying).
+
+    ``fills`` must be in time order. See the module docstring for the rule.
+    """
+    y = np.asarray(fills, dtype=float)
+    n = y.size
+    if n < 2:
+        return np.zeros(0, dtype=np.intp)
+    # Necessary condition (vectorised): below the max of the previous 3 readings by > drop.
+    padded = np.concatenate([np.full(2, -np.inf), y])
+    prev_max = np.lib.stride_tricks.sliding_window_view(padded, 3).max(axis=1)[: n - 1]
+    candidates = np.flatnonzero(y[1:] < prev_max - drop) + 1
+    out: list[int] = []
+    last = 0
+    for i in candidates:
+        window = np.sort(y[max(last, i - 3) : i])
+        ref = float(window[(window.size - 1) // 2])  # lower median: one spike cannot lift it
+        thr = ref - drop
+        nxt = y[i : i + 3]
+        if y[i] >= thr:
+            continue
+        if nxt.size == 3:
+            ok = _med(nxt) < thr
+        else:
+            ok = bool(np.all(nxt < thr)) and (nxt.size > 1 or y[i] <= empty_level)
+        if ok:
+            out.append(int(i))
+            last = int(i)
+    return np.asarray(out, dtype=np.intp)
+
+
+def _med(a: FloatArray) -> float:
+    """Median of a 1-D array (faster than ``np.median`` for the small arrays used here)."""
+    srt = np.sort(a)
+    n = srt.size
+    return float(0.5 * (srt[(n - 1) // 2] + srt[n // 2]))
+
+
+@functools.lru_cache(maxsize=512)
+def _pairs(n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    i, j = np.triu_indices(n, k=1)
+    return i, j
+
+
+def median_slope(x: FloatArray, y: FloatArray) -> float:
+    """Theil–Sen slope: median of the pairwise slopes (distinct x only); nan if none."""
+    i, j = _pairs(x.size)
+    dx = x[j] - x[i]
+    ok = dx > 0
+    if not ok.any():
+        return math.nan
+    return _med((y[j] - y[i])[ok] / dx[ok])
+
+
+def _robust_sd(r: FloatArray) -> float:
+    if r.size == 0:
+        return 0.0
+    return _MAD_TO_SD * _med(np.abs(r - _med(r)))
+
+
+# ----------------------------------------------------------------------------- one sensor
+
+
+@dataclass(frozen=True, slots=True)
+class SensorFit:
+    """Intermediate fit of one bin's readings (before weekday shrinkage).
+
+    ``rate_d`` are per-weekday rates (fraction per hour, Mon..Sun) or None when the readings
+    do not determine a rate; ``days_d`` the days of data per weekday.
+    """
+
+    bin_id: str
+    x: FloatArray  # week-axis hours of the readings (local clock)
+    y: FloatArray
+    seg: NDArray[np.intp]  # cycle index per reading
+    use: NDArray[np.bool_]  # kept, unsaturated readings (used for rates)
+    spikes: NDArray[np.bool_]
+    times: tuple[datetime, ...]
+    emptyings: tuple[datetime, ...]
+    rate_d: FloatArray | None
+    days_d: FloatArray
+    sigma: float
+    seg_slopes: FloatArray
+
+    @property
+    def raw_factors(self) -> FloatArray | None:
+        """Unshrunk weekday factors (mean 1), None without a positive rate."""
+        if self.rate_d is None or float(self.rate_d.mean()) <= 0:
+            return None
+        out: FloatArray = self.rate_d / float(self.rate_d.mean())
+        return out
+
+
+def _spike_mask(
+    x: FloatArray, y: FloatArray, seg: NDArray[np.intp], fit_ok: NDArray[np.bool_], cfg: FillConfig
+) -> tuple[NDArray[np.bool_], list[float]]:
+    """Flag spikes per cycle against a Theil–Sen line; also return the cycle slopes."""
+    spikes = np.zeros(x.size, dtype=bool)
+    slopes: list[float] = []
+    for s in np.unique(seg):
+        idx = np.flatnonzero((seg == s) & fit_ok)
+        if idx.size < 3:
+            continue
+        slope = median_slope(x[idx], y[idx])
+        inter = _med(y[idx] - slope * x[idx])
+        r = y[idx] - (inter + slope * x[idx])
+        bad = np.abs(r) > max(cfg.spike_k * _robust_sd(r), cfg.spike_min)
+        spikes[idx[bad]] = True
+        good = idx[~bad]
+        if good.size >= 3 and x[good[-1]] - x[good[0]] >= 12.0:
+            slopes.append(median_slope(x[good], y[good]))
+    return spikes, slopes
+
+
+def _joint_rates(
+    x: FloatArray, y: FloatArray, seg: NDArray[np.intp], use: NDArray[np.bool_], r0: float
+) -> tuple[FloatArray, FloatArray, float]:
+    """Per-weekday rates by least squares with a free level per cycle; (rates, days, sigma)."""
+    idx = np.flatnonzero(use)
+    segs, inv = np.unique(seg[idx], return_inverse=True)
+    first_x = np.array([x[idx][inv == k].min() for k in range(segs.size)])
+    exposure = weekday_exposure(x[idx]) - weekday_exposure(first_x)[inv]
+    onehot = np.zeros((idx.size, segs.size))
+    onehot[np.arange(idx.size), inv] = 1.0
+    design = np.hstack([onehot, exposure])
+    ridge = np.hstack([np.zeros((7, segs.size)), 0.1 * HOURS_PER_DAY * np.eye(7)])
+    a = np.vstack([design, ridge])
+    b = np.concatenate([y[idx], 0.1 * HOURS_PER_DAY * np.full(7, r0)])
+    sol, *_ = np.linalg.lstsq(a, b, rcond=None)
+    rates = np.maximum(sol[segs.size :], 0.0)
+    last_x = np.array([x[idx][inv == k].max() for k in range(segs.size)])
+    days = (weekday_exposure(last_x) - weekday_exposure(first_x)).sum(axis=0) / HOURS_PER_DAY
+    resid = y[idx] - design @ sol
+    return rates, days, _robust_sd(resid)
+
+
+def prepare_sensor_fit(
+    bin_id: str,
+    readings: Sequence[FillReading],
+    cfg: FillConfig = FillConfig(),
+    *,
+    collections_known: bool = False,
+    last_collection: datetime | None = None,
+) -> SensorFit:
+    """Detect emptyings and spikes and fit weekday rates for one bin (readings any order).
+
+    With ``collections_known`` (the city logs its collections; ``last_collection`` is the
+    last one, or None), a lone low *last* reading counts as an emptying only if
+    ``last_collection`` falls between it and the reading before; otherwise it is a spike.
+    """
+    if not readings:
+        raise FleetDataError(f"bin {bin_id!r}: no readings to fit; borrow a rate instead")
+    rs = sorted(readings, key=lambda r: r.at)
+    times = tuple(r.at for r in rs)
+    y = np.array([r.fill_fraction for r in rs], dtype=float)
+    utc = np.array([utc_hours(r.at) for r in rs], dtype=float)
+    off = np.array([offset_hours(r.at) for r in rs], dtype=float)
+    x = week_axis(utc, 0.0) + off
+    emp = detect_emptyings(y, cfg.drop, cfg.empty_level)
+    vetoed = False
+    if collections_known and emp.size and emp[-1] == y.size - 1:
+        lc = last_collection
+        vetoed = lc is None or not (times[-2] < lc <= times[-1])
+        emp = emp[:-1] if vetoed else emp
+    seg = np.searchsorted(emp, np.arange(y.size), side="right").astype(np.intp)
+    unsat = y < cfg.saturated
+    spikes, slopes = _spike_mask(x, y, seg, unsat, cfg)
+    spikes[-1] |= vetoed
+    use = unsat & ~spikes
+    seg_slopes = np.asarray([s for s in slopes if math.isfinite(s)], dtype=float)
+    counts = np.bincount(seg[use], minlength=int(seg.max()) + 1 if seg.size else 0)
+    rate_d: FloatArray | None = None
+    days = np.zeros(7)
+    sigma = cfg.sigma_floor
+    if use.sum() >= cfg.min_points and (counts >= 2).any():
+        r0 = float(np.median(seg_slopes)) if seg_slopes.size else 0.0
+        if not seg_slopes.size:
+            k = int(np.argmax(counts))
+            r0 = median_slope(x[use & (seg == k)], y[use & (seg == k)])
+        r0 = r0 if math.isfinite(r0) and r0 > 0 else 0.0
+        rate_d, days, sd = _joint_rates(x, y, seg, use, r0)
+        sigma = max(sd, cfg.sigma_floor)
+    return SensorFit(
+        bin_id,
+        x,
+        y,
+        seg,
+        use,
+        spikes,
+        times,
+        tuple(times[i] for i in emp),
+        rate_d,
+        days,
+        sigma,
+        seg_slopes,
+    )
+
+
+def shrink_factors(
+    raw: FloatArray, days: FloatArray, prior: FloatArray, shrink_days: float
+) -> FloatArray:
+    """Weekday factors shrunk toward ``prior`` by ``days / (days + shrink_days)``; mean 1."""
+    w = days / (days + shrink_days) if shrink_days > 0 else np.ones(7)
+    f = prior + (raw - prior) * w
+    f = np.maximum(f, 0.0)
+    mean = float(f.mean())
+    out: FloatArray = f / mean if mean > 0 else np.ones(7)
+    return out
+
+
+def _anchor(
+    fit: SensorFit, rate: float, factors: FloatArray, cfg: FillConfig
+) -> tuple[datetime, float, float]:
+    """Last known state (time, fill, sd) from the last cycle under the final rates.
+
+    The level comes from the last 3 used readings of the last cycle (so that a slightly wrong
+    rate matters little), extrapolated to the last non-spike reading.
+    """
+    ok = np.flatnonzero(~fit.spikes)
+    j = int(ok[-1]) if ok.size else fit.y.size - 1
+    in_last = fit.seg == fit.seg[j]
+    idx = np.flatnonzero(in_last & fit.use)[-3:]
+    t_last = fit.times[j]
+    if idx.size == 0:
+        sat = np.flatnonzero(in_last & (fit.y >= cfg.saturated))
+        if sat.size:
+            return fit.times[int(sat[0])], 1.0, cfg.report_fill_sd
+        return t_last, float(fit.y[j]), max(fit.sigma, cfg.sigma_floor)
+    x0 = np.array([fit.x[idx[0]]])
+    rates = rate * factors
+    grow = (weekday_exposure(fit.x[idx]) - weekday_exposure(x0)) @ rates
+    level = _med(fit.y[idx] - grow)
+    at_last = (weekday_exposure(fit.x[j : j + 1]) - weekday_exposure(x0)) @ rates
+    fill = max(level + float(at_last[0]), 0.0)
+    if fit.y[j] >= cfg.saturated:
+        fill = max(fill, 1.0)
+    return t_last, fill, fit.sigma
+
+
+def finish_sensor_fit(
+    fit: SensorFit, prior: FloatArray | None = None, cfg: FillConfig = FillConfig()
+) -> FillModel | None:
+    """The :class:`FillModel` of a sensor fit (None when it has no rate)."""
+    raw = fit.raw_factors
+    if fit.rate_d is None:
+        return None
+    rate = float(fit.rate_d.mean())
+    pri = np.ones(7) if prior is None else np.asarray(prior, dtype=float)
+    factors = pri if raw is None else shrink_factors(raw, fit.days_d, pri, cfg.weekday_shrink_days)
+    if fit.seg_slopes.size >= 2:
+        rate_sd = _robust_sd(fit.seg_slopes)
+    else:
+        rate_sd = cfg.rate_sd_rel_single * rate
+    rate_sd = max(rate_sd, cfg.rate_sd_rel_floor * rate)
+    at, fill, sd = _anchor(fit, rate, factors, cfg)
+    return FillModel(
+        bin_id=fit.bin_id,
+        anchor_at=at,
+        anchor_fill=fill,
+        anchor_sd=sd,
+        rate_per_h=rate,
+        rate_sd_per_h=rate_sd,
+        weekday_factors=tuple(float(f) for f in factors),
+        source="sensor",
+        n_readings=int(fit.use.sum()),
+        last_emptying_at=fit.emptyings[-1] if fit.emptyings else None,
+        z=cfg.z,
+    )
+
+
+def fit_bin(
+    bin_id: str, readings: Sequence[FillReading], cfg: FillConfig = FillConfig()
+) -> FillModel | None:
+    """Fit one bin from its own readings only (weekday factors shrunk toward 1)."""
+    if not readings:
+        return None
+    return finish_sensor_fit(prepare_sensor_fit(bin_id, readings, cfg), None, cfg)
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+def _distance_m(lon1: float, lat1: float, lon2: FloatArray, lat2: FloatArray) -> FloatArray:
+    """Equirectangular distance in metres (fine below a few km)."""
+    k = math.pi / 180.0
+    dx = (lon2 - lon1) * k * math.cos(lat1 * k)
+    dy = (lat2 - lat1) * k
+    out: FloatArray = _EARTH_RADIUS_M * np.hypot(dx, dy)
+    return out
+
+
+def match_reports(
+    bins: Sequence[Bin], reports: Iterable[CitizenReport], max_dist_m: float = 50.0
+) -> tuple[dict[str, list[CitizenReport]], list[CitizenReport]]:
+    """Assign reports to bins: by ``bin_id``, else the nearest bin within ``max_dist_m``.
+
+    Returns ``(by_bin, unmatched)``.
+    """
+    ids = {b.bin_id for b in bins}
+    lons = np.array([b.lon for b in bins], dtype=float)
+    lats = np.array([b.lat for b in bins], dtype=float)
+    by_bin: dict[str, list[CitizenReport]] = defaultdict(list)
+    unmatched: list[CitizenReport] = []
+    for r in reports:
+        if r.bin_id is not None:
+            (by_bin[r.bin_id] if r.bin_id in ids else unmatched).append(r)
+            continue
+        if r.lon is None or r.lat is None or not bins:
+            unmatched.append(r)
+            continue
+        d = _distance_m(r.lon, r.lat, lons, lats)
+        k = int(np.argmin(d))
+        if d[k] <= max_dist_m:
+            by_bin[bins[k].bin_id].append(r)
+        else:
+            unmatched.append(r)
+    return dict(by_bin), unmatched
+
+
+def valid_reports(
+    model: FillModel, reports: Iterable[CitizenReport], now: datetime | None = None
+) -> list[CitizenReport]:
+    """Overflow reports after the model's last emptying (and not after ``now``), by time."""
+    out = [
+        r
+        for r in reports
+        if r.overflowing
+        and (now is None or r.at <= now)
+        and (model.last_emptying_at is None or r.at > model.last_emptying_at)
+    ]
+    return sorted(out, key=lambda r: r.at)
+
+
+def apply_reports(
+    model: FillModel,
+    reports: Iterable[CitizenReport],
+    *,
+    now: datetime,
+    cfg: FillConfig = FillConfig(),
+) -> FillModel:
+    """Raise the model's state to full at the latest valid overflow report (see module doc)."""
+    valid = valid_reports(model, reports, now)
+    if not valid:
+        return model
+    r = valid[-1]
+    if r.at < model.anchor_at:
+        return replace(
+            model, anchor_fill=max(model.anchor_fill, 1.0), source=model.source + "+report"
+        )
+    predicted = model.fill_at(r.at).expected
+    if predicted >= 1.0:
+        return model
+    rate = model.rate_per_h
+    if model.source != "sensor" and model.last_emptying_at is not None:
+        since = replace(model, anchor_at=model.last_emptying_at, anchor_fill=0.0)
+        hours = (r.at - model.last_emptying_at).total_seconds() / 3600.0
+        w = float(since.effective_hours(np.array([hours]))[0])
+        if w > 0:
+            rate = max(rate, 0.5 * (rate + 1.0 / w))
+    return replace(
+        model,
+        anchor_at=r.at,
+        anchor_fill=1.0,
+        anchor_sd=cfg.report_fill_sd,
+        rate_per_h=rate,
+        source=model.source + "+report",
+    )
+
+
+# ----------------------------------------------------------------------------- all bins
+
+
+def _group_medians(
+    models: Iterable[tuple[Bin, FillModel]],
+) -> dict[tuple[str, ...], tuple[float, float, FloatArray]]:
+    """Median (rate, rate_sd, factors) per (street, stream), (stream,) and () groups."""
+    groups: dict[tuple[str, ...], list[FillModel]] = defaultdict(list)
+    for b, m in models:
+        if b.street:
+            groups[("street", b.street, b.stream)].append(m)
+        groups[("stream", b.stream)].append(m)
+        groups[()].append(m)
+    out = {}
+    for key, ms in groups.items():
+        rates = np.array([m.rate_per_h for m in ms])
+        sds = np.array([m.rate_sd_per_h for m in ms])
+        facs = np.median(np.array([m.weekday_factors for m in ms]), axis=0)
+        spread = _robust_sd(rates) if rates.size > 1 else 0.0
+        out[key] = (float(np.median(rates)), float(max(np.median(sds), spread)), facs)
+    return out
+
+
+def _borrowed(
+    b: Bin, groups: Mapping[tuple[str, ...], tuple[float, float, FloatArray]], cfg: FillConfig
+) -> tuple[float, float, FloatArray, str]:
+    keys: list[tuple[tuple[str, ...], str]] = []
+    if b.street:
+        keys.append((("street", b.street, b.stream), "street"))
+    keys += [(("stream", b.stream), "stream"), ((), "global")]
+    for key, name in keys:
+        if key in groups:
+            rate, sd, facs = groups[key]
+            return rate, sd, facs, name
+    rate = cfg.default_rate_per_h
+    return rate, cfg.rate_sd_rel_single * rate, np.ones(7), "default"
+
+
+def _pooled_factors(fits: Iterable[tuple[Bin, SensorFit]]) -> dict[str, FloatArray]:
+    """Per-stream weekday pattern: median of the bins' raw factors (data-weighted)."""
+    per: dict[str, list[FloatArray]] = defaultdict(list)
+    for b, fit in fits:
+        raw = fit.raw_factors
+        if raw is not None and float(fit.days_d.min()) >= 1.0:
+            per[b.stream].append(raw)
+    out: dict[str, FloatArray] = {}
+    for stream, raws in per.items():
+        med = np.median(np.array(raws), axis=0)
+        # Shrink the pooled pattern too: ~1 bin-week of data per unit of confidence.
+        n = len(raws)
+        pooled = 1.0 + (med - 1.0) * n / (n + 2.0)
+        out[stream] = pooled / float(pooled.mean())
+    return out
+
+
+def estimate_models(
+    bins: Sequence[Bin],
+    readings: Iterable[FillReading],
+    reports: Iterable[CitizenReport] = (),
+    *,
+    now: datetime,
+    last_emptied: Mapping[str, datetime] | None = None,
+    config: FillConfig = FillConfig(),
+) -> dict[str, FillModel]:
+    """One :class:`FillModel` for every bin in ``bins`` (see the module docstring).
+
+    Parameters
+    ----------
+    bins : sequence of Bin
+        The inventory bins; readings of bins not listed raise :class:`FleetDataError`.
+    readings : iterable of FillReading
+        Sensor readings; those after ``now`` are ignored.
+    reports : iterable of CitizenReport
+        Matched to bins by id or within ``config.report_match_m`` metres; unmatched ones are
+        ignored here (list them with :func:`match_reports`).
+    now : datetime
+        The estimation time (tz-aware); the state of bins with no information is set here.
+    last_emptied : mapping bin_id -> datetime, optional
+        The city's collection log: last collection per bin (e.g. from executed plans). A
+        collection after the last reading resets the state to 0.0 at that time. When given,
+        a bin missing from it counts as not collected (a lone low last reading is a spike).
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise FleetDataError(f"now {now.isoformat()} has no time zone; add an offset")
+    by_id = {b.bin_id: b for b in bins}
+    per_bin: dict[str, list[FillReading]] = defaultdict(list)
+    for r in readings:
+        if r.at <= now:
+            per_bin[r.bin_id].append(r)
+    unknown = sorted(set(per_bin) - set(by_id))
+    if unknown:
+        raise FleetDataError(
+            f"readings name {len(unknown)} bin(s) not in the inventory "
+            f"({', '.join(unknown[:5])}...); add the bins or drop their readings"
+        )
+    known = last_emptied is not None
+    emptied = dict(last_emptied or {})
+    fits = [
+        (
+            by_id[i],
+            prepare_sensor_fit(
+                i, rs, config, collections_known=known, last_collection=emptied.get(i)
+            ),
+        )
+        for i, rs in per_bin.items()
+    ]
+    pooled = _pooled_factors(fits)
+    models: dict[str, FillModel] = {}
+    for b, f in fits:
+        m = finish_sensor_fit(f, pooled.get(b.stream), config)
+        if m is not None:
+            models[b.bin_id] = m
+    groups = _group_medians((by_id[i], m) for i, m in models.items())
+    for b in bins:
+        if b.bin_id not in models:
+            models[b.bin_id] = _borrowed_model(b, per_bin.get(b.bin_id, []), groups, now, config)
+        models[b.bin_id] = _apply_known_emptying(models[b.bin_id], emptied.get(b.bin_id), now)
+    by_bin, _ = match_reports(bins, reports, config.report_match_m)
+    for bid, rs in by_bin.items():
+        models[bid] = apply_reports(models[bid], rs, now=now, cfg=config)
+    return models
+
+
+def _borrowed_model(
+    b: Bin,
+    own: Sequence[FillReading],
+    groups: Mapping[tuple[str, ...], tuple[float, float, FloatArray]],
+    now: datetime,
+    cfg: FillConfig,
+) -> FillModel:
+    rate, sd, facs, source = _borrowed(b, groups, cfg)
+    if own:  # a few readings, too few for a rate: the last one gives the state
+        last = max(own, key=lambda r: r.at)
+        at, fill, fill_sd = last.at, last.fill_fraction, 0.05
+    else:
+        at, fill, fill_sd = now, cfg.unknown_fill, cfg.unknown_fill_sd
+    return FillModel(
+        bin_id=b.bin_id,
+        anchor_at=at,
+        anchor_fill=fill,
+        anchor_sd=fill_sd,
+        rate_per_h=rate,
+        rate_sd_per_h=max(sd, cfg.rate_sd_rel_floor * rate),
+        weekday_factors=tuple(float(f) for f in facs),
+        source=source,
+        n_readings=len(own),
+        z=cfg.z,
+    )
+
+
+def _apply_known_emptying(
+    model: FillModel, emptied_at: datetime | None, now: datetime
+) -> FillModel:
+    """Reset the state to 0.0 at a known collection newer than what the model knows."""
+    if emptied_at is None or emptied_at > now:
+        return model
+    if model.last_emptying_at is not None and emptied_at <= model.last_emptying_at:
+        return model
+    if emptied_at <= model.anchor_at and model.n_readings > 0:
+        return replace(model, last_emptying_at=emptied_at)  # later readings know better
+    return replace(
+        model, anchor_at=emptied_at, anchor_fill=0.0, anchor_sd=0.05, last_emptying_at=emptied_at
+    )

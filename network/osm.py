@@ -1,0 +1,216 @@
+"""OpenStreetMap .pbf reading with pyosmium (the only module that imports osmium)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from network.errors import NetworkError
+from network.speeds import (
+    DEFAULT_SETTINGS,
+    GraphSettings,
+    is_truck_way,
+    oneway_direction,
+    truck_kph,
+)
+from network.table import EdgeTable, haversine_m, largest_strong_component
+
+WASTE_AMENITIES = ("waste_basket", "waste_disposal", "recycling")
+_WAY_TAGS = ("highway", "name", "maxspeed", "oneway", "junction", "access", "motor_vehicle",
+             "motorcar", "hgv", "service", "area")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WasteFeature:
+    """An OSM waste node (a bin site for demos).
+
+    Attributes
+    ----------
+    osm_id : int
+    kind : str
+        ``"waste_basket"``, ``"waste_disposal"`` or ``"recycling"``.
+    lon, lat : float
+        WGS84 degrees.
+    name : str
+        ``name`` tag or ``""``.
+    """
+
+    osm_id: int
+    kind: str
+    lon: float
+    lat: float
+    name: str
+
+
+@dataclass(slots=True)
+class _Ways:
+    """Kept ways, flattened: one row per way node."""
+
+    refs: list[np.ndarray]
+    lons: list[np.ndarray]
+    lats: list[np.ndarray]
+    osmid: list[int]
+    highway: list[str]
+    name: list[str]
+    direction: list[int]
+    kph: list[float]
+
+
+def _open(path: Path, entities: Any) -> Any:
+    import osmium
+
+    if not path.is_file():
+        raise NetworkError(f"{path}: no such OSM file")
+    try:
+        return osmium.FileProcessor(str(path), entities)
+    except Exception as exc:  # osmium raises plain RuntimeError on bad input
+        raise NetworkError(f"{path}: cannot read as OSM ({exc})") from exc
+
+
+def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
+    import osmium
+
+    fp = (
+        _open(path, osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
+    ways = _Ways([], [], [], [], [], [], [], [])
+    try:
+        for way in fp:
+            tags = {k: way.tags.get(k) for k in _WAY_TAGS if k in way.tags}
+            if not is_truck_way(tags, settings) or len(way.nodes) < 2:
+                continue
+            nodes = [(n.ref, n.lon, n.lat) for n in way.nodes if n.location.valid()]
+            if len(nodes) < 2:
+                continue
+            arr = np.array(nodes, dtype=np.float64)
+            ways.refs.append(np.array([n[0] for n in nodes], dtype=np.int64))
+            ways.lons.append(arr[:, 1])
+            ways.lats.append(arr[:, 2])
+            ways.osmid.append(way.id)
+            ways.highway.append(tags["highway"])
+            ways.name.append(tags.get("name", ""))
+            ways.direction.append(oneway_direction(tags))
+            ways.kph.append(truck_kph(tags.get("maxspeed"), tags["highway"], settings))
+    except RuntimeError as exc:
+        raise NetworkError(f"{path}: cannot read as OSM ({exc})") from exc
+    return ways
+
+
+def read_pbf(path: Path, settings: GraphSettings = DEFAULT_SETTINGS) -> EdgeTable:
+    """Drivable truck streets of an OSM file as an EdgeTable (largest strongly connected part).
+
+    Ways are split at intersections (nodes shared by two ways, or used twice) so that edges
+    run between intersections with intermediate vertices in the geometry (like osmnx
+    ``simplify``).
+
+    Raises
+    ------
+    NetworkError
+        Unreadable file or no drivable ways; the message names the file.
+    """
+    ways = _read_ways(path, settings)
+    if not ways.refs:
+        raise NetworkError(f"{path}: no drivable streets found; check the file and area")
+    table = _split_ways(ways)
+    return largest_strong_component(table, str(path))
+
+
+def _split_ways(ways: _Ways) -> EdgeTable:
+    refs = np.concatenate(ways.refs)
+    lons, lats = np.concatenate(ways.lons), np.concatenate(ways.lats)
+    sizes = np.array([len(r) for r in ways.refs])
+    way_of = np.repeat(np.arange(len(sizes)), sizes)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    uniq, inverse, counts = np.unique(refs, return_inverse=True, return_counts=True)
+    split = counts[inverse] >= 2
+    split[starts] = True
+    split[ends - 1] = True
+    seg = np.zeros(len(refs))
+    seg[1:] = haversine_m(lons[:-1], lats[:-1], lons[1:], lats[1:])
+    seg[starts] = 0.0
+    cum = np.cumsum(seg)
+    sp = np.flatnonzero(split)
+    same_way = way_of[sp[:-1]] == way_of[sp[1:]]
+    a, b = sp[:-1][same_way], sp[1:][same_way]
+    piece_way = way_of[a]
+    used = np.unique(inverse[split])
+    node_index = np.full(len(uniq), -1, dtype=np.int64)
+    node_index[used] = np.arange(len(used))
+    first_pos = np.zeros(len(uniq), dtype=np.int64)
+    first_pos[inverse[::-1]] = np.arange(len(refs))[::-1]
+    return _directed_table(ways, a, b, piece_way, cum, node_index[inverse], lons, lats,
+                           uniq[used], first_pos[used])  # fmt: skip
+
+
+def _directed_table(
+    ways: _Ways,
+    a: np.ndarray,
+    b: np.ndarray,
+    piece_way: np.ndarray,
+    cum: np.ndarray,
+    node_at: np.ndarray,
+    lons: np.ndarray,
+    lats: np.ndarray,
+    node_osmid: np.ndarray,
+    node_pos: np.ndarray,
+) -> EdgeTable:
+    direction = np.array(ways.direction)[piece_way]
+    fwd = direction >= 0
+    bwd = direction <= 0
+    # directed edges: forward pieces then backward pieces
+    tail = np.concatenate([a[fwd], b[bwd]])
+    head = np.concatenate([b[fwd], a[bwd]])
+    pw = np.concatenate([piece_way[fwd], piece_way[bwd]])
+    is_rev = np.concatenate([np.zeros(fwd.sum(), bool), np.ones(bwd.sum(), bool)])
+    length = np.abs(cum[head] - cum[tail])
+    kph = np.array(ways.kph)[pw]
+    npts = np.abs(head - tail) + 1
+    offset = np.concatenate([[0], np.cumsum(npts)]).astype(np.int64)
+    step = np.where(is_rev, -1, 1)
+    local = np.arange(offset[-1]) - np.repeat(offset[:-1], npts)
+    gidx = np.repeat(tail, npts) + np.repeat(step, npts) * local
+    return EdgeTable(
+        node_osmid=node_osmid,
+        node_lon=lons[node_pos],
+        node_lat=lats[node_pos],
+        edge_u=node_at[tail],
+        edge_v=node_at[head],
+        edge_osmid=np.array(ways.osmid, dtype=np.int64)[pw],
+        edge_highway=np.array(ways.highway, dtype=np.str_)[pw],
+        edge_name=np.array(ways.name, dtype=np.str_)[pw],
+        edge_oneway=(np.array(ways.direction) != 0)[pw],
+        edge_reversed=is_rev,
+        edge_length_m=length,
+        edge_speed_kph=kph,
+        edge_time_s=length / (kph / 3.6),
+        geom_offset=offset,
+        geom_lon=lons[gidx],
+        geom_lat=lats[gidx],
+    )
+
+
+def waste_features(pbf_path: Path) -> list[WasteFeature]:
+    """OSM nodes tagged ``amenity=waste_basket|waste_disposal|recycling``, in file order."""
+    import osmium
+
+    fp = _open(Path(pbf_path), osmium.osm.NODE).with_filter(
+        osmium.filter.TagFilter(*(("amenity", k) for k in WASTE_AMENITIES))
+    )
+    return [
+        WasteFeature(
+            osm_id=node.id,
+            kind=node.tags["amenity"],
+            lon=node.location.lon,
+            lat=node.location.lat,
+            name=node.tags.get("name", ""),
+        )
+        for node in fp
+        if node.location.valid()
+    ]

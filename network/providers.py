@@ -1,0 +1,64 @@
+"""Matrix providers: callables (points (lon, lat)) -> TravelMatrix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from network.errors import NetworkError
+from network.matrix import TravelMatrix
+from network.streets import StreetNetwork
+from network.table import haversine_m
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HaversineProvider:
+    """Offline, deterministic matrix: great-circle metres times a detour factor at a fixed speed.
+
+    Attributes
+    ----------
+    speed_kph : float
+        Average driving speed.
+    detour : float
+        Street distance / straight-line distance (>= 1).
+    """
+
+    speed_kph: float = 25.0
+    detour: float = 1.3
+
+    def __post_init__(self) -> None:
+        if self.speed_kph <= 0 or self.detour < 1:
+            raise NetworkError(
+                f"HaversineProvider needs speed_kph > 0 and detour >= 1, got "
+                f"{self.speed_kph}, {self.detour}"
+            )
+
+    def __call__(self, points: Sequence[tuple[float, float]]) -> TravelMatrix:
+        """Symmetric matrix (int seconds, int metres) between the (lon, lat) points."""
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if not np.all(np.isfinite(pts)):
+            raise NetworkError("points must have finite (lon, lat) coordinates")
+        metres = self.detour * haversine_m(
+            pts[:, None, 0], pts[:, None, 1], pts[None, :, 0], pts[None, :, 1]
+        )
+        distance_m = np.round(metres).astype(np.int64)
+        duration_s = np.round(metres / (self.speed_kph / 3.6)).astype(np.int64)
+        return TravelMatrix(
+            duration_s=duration_s,
+            distance_m=distance_m,
+            points=tuple((float(x), float(y)) for x, y in pts),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StreetProvider:
+    """Street matrix provider backed by a :class:`StreetNetwork`."""
+
+    network: StreetNetwork
+    max_snap_m: float = 250.0
+
+    def __call__(self, points: Sequence[tuple[float, float]]) -> TravelMatrix:
+        """Fastest-path matrix between the (lon, lat) points (see StreetNetwork.matrix)."""
+        return self.network.matrix(points, max_snap_m=self.max_snap_m)

@@ -1,0 +1,142 @@
+"""Snapping (lon, lat) points onto the nearest street edge, with a shapely STRtree."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from network.errors import SnapError
+from network.table import EARTH_RADIUS_M, EdgeTable, haversine_m
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snap:
+    """Where a point joins the street network.
+
+    Attributes
+    ----------
+    point : (lon, lat)
+        The input point, WGS84 degrees.
+    edge : (u, v, key)
+        The osmnx edge (OSM node ids and parallel-edge key) the point lies on.
+    edge_index : int
+        Row of that edge in the network's EdgeTable.
+    fraction : float
+        Position along the edge from ``u`` (0) to ``v`` (1), by length.
+    snap_m : float
+        Great-circle distance in metres from ``point`` to ``snapped``.
+    snapped : (lon, lat)
+        The nearest location on the edge.
+    """
+
+    point: tuple[float, float]
+    edge: tuple[int, int, int]
+    edge_index: int
+    fraction: float
+    snap_m: float
+    snapped: tuple[float, float]
+
+
+class EdgeIndex:
+    """STRtree over one representative edge per street piece, in a local metric projection.
+
+    Parameters
+    ----------
+    table : EdgeTable
+    candidates : numpy.ndarray
+        Indices of the edges to index (one per undirected street piece).
+    edge_keys : numpy.ndarray
+        osmnx parallel-edge key of every edge.
+    """
+
+    def __init__(self, table: EdgeTable, candidates: np.ndarray, edge_keys: np.ndarray) -> None:
+        self._table = table
+        self._keys = edge_keys
+        self._cand = candidates
+        self._lon0 = float(np.mean(table.node_lon))
+        self._lat0 = float(np.mean(table.node_lat))
+        self._kx = math.radians(1) * EARTH_RADIUS_M * math.cos(math.radians(self._lat0))
+        self._ky = math.radians(1) * EARTH_RADIUS_M
+        off = table.geom_offset
+        counts = off[candidates + 1] - off[candidates]
+        gidx = np.repeat(off[candidates] - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        gidx = gidx + np.arange(counts.sum())
+        xy = self._project(table.geom_lon[gidx], table.geom_lat[gidx])
+        self._lines = shapely.linestrings(xy, indices=np.repeat(np.arange(len(candidates)), counts))
+        self._tree = shapely.STRtree(self._lines)
+
+    def _project(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        return np.column_stack([(lon - self._lon0) * self._kx, (lat - self._lat0) * self._ky])
+
+    def _unproject(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return xy[:, 0] / self._kx + self._lon0, xy[:, 1] / self._ky + self._lat0
+
+    def snap(self, points: Sequence[tuple[float, float]], max_snap_m: float) -> list[Snap]:
+        """Nearest edge for each (lon, lat) point.
+
+        Raises
+        ------
+        SnapError
+            A point is farther than ``max_snap_m`` metres from every street; names the point.
+        """
+        if len(points) == 0:
+            return []
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if not np.all(np.isfinite(pts)):
+            bad = int(np.flatnonzero(~np.isfinite(pts).all(axis=1))[0])
+            raise SnapError(f"point {bad} {tuple(pts[bad])} has a non-finite coordinate")
+        geoms = shapely.points(self._project(pts[:, 0], pts[:, 1]))
+        idx = self._tree.query_nearest(geoms, all_matches=False)
+        order = np.argsort(idx[0], kind="stable")
+        hit = idx[1][order]
+        lines = self._lines[hit]
+        frac = shapely.line_locate_point(lines, geoms, normalized=True)
+        on_line = shapely.get_coordinates(
+            shapely.line_interpolate_point(lines, frac, normalized=True)
+        )
+        slon, slat = self._unproject(on_line)
+        dist = haversine_m(pts[:, 0], pts[:, 1], slon, slat)
+        return [self._make(i, pts[i], int(self._cand[hit[i]]), float(frac[i]),
+                           float(dist[i]), (float(slon[i]), float(slat[i])), max_snap_m)
+                for i in range(len(pts))]  # fmt: skip
+
+    def _make(
+        self,
+        i: int,
+        pt: np.ndarray,
+        e: int,
+        frac: float,
+        dist: float,
+        snapped: tuple[float, float],
+        max_snap_m: float,
+    ) -> Snap:
+        point = (float(pt[0]), float(pt[1]))
+        if dist > max_snap_m:
+            raise SnapError(
+                f"point {i} (lon={point[0]:.6f}, lat={point[1]:.6f}) is {dist:.0f} m from the "
+                f"nearest drivable street (limit {max_snap_m:.0f} m); fix its coordinates or "
+                "raise max_snap_m"
+            )
+        t = self._table
+        edge = (int(t.node_osmid[t.edge_u[e]]), int(t.node_osmid[t.edge_v[e]]), int(self._keys[e]))
+        return Snap(point=point, edge=edge, edge_index=e, fraction=min(max(frac, 0.0), 1.0),
+                    snap_m=dist, snapped=snapped)  # fmt: skip
+
+
+def sub_line(table: EdgeTable, e: int, t0: float, t1: float) -> list[tuple[float, float]]:
+    """Part of edge ``e``'s geometry between fractions ``t0 <= t1`` (by length), as (lon, lat)."""
+    coords = np.array(table.edge_coords(e))
+    seg = haversine_m(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1])
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    total = cum[-1]
+    if total <= 0:
+        return [tuple(coords[0]), tuple(coords[-1])]  # type: ignore[list-item]
+    d0, d1 = t0 * total, t1 * total
+    lon0, lat0 = np.interp(d0, cum, coords[:, 0]), np.interp(d0, cum, coords[:, 1])
+    lon1, lat1 = np.interp(d1, cum, coords[:, 0]), np.interp(d1, cum, coords[:, 1])
+    inner = [(float(x), float(y)) for (x, y), d in zip(coords, cum, strict=True) if d0 < d < d1]
+    return [(float(lon0), float(lat0)), *inner, (float(lon1), float(lat1))]

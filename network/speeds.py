@@ -1,0 +1,198 @@
+"""Truck road filter and speed rules (OSM tags in, km/h out); pure functions, no I/O."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+KPH_PER_MPH = 1.609344  # the one mph -> km/h conversion
+WALK_KPH = 7.0
+
+DRIVABLE_HIGHWAYS = frozenset(
+    {
+        "motorway",
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "motorway_link",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
+        "unclassified",
+        "residential",
+        "living_street",
+        "service",
+    }
+)
+EXCLUDED_SERVICE = frozenset(
+    {"parking_aisle", "driveway", "private", "emergency_access", "drive-through"}
+)
+NO_ACCESS = frozenset({"no", "private"})
+ONEWAY_FORWARD = frozenset({"yes", "1", "true"})
+ONEWAY_BACKWARD = frozenset({"-1", "reverse"})
+
+# Implicit national limits used by maxspeed values like "PT:urban" (km/h).
+ZONE_KPH: Mapping[str, float] = {
+    "urban": 50.0,
+    "rural": 90.0,
+    "motorway": 120.0,
+    "trunk": 100.0,
+    "living_street": 20.0,
+    "zone30": 30.0,
+    "zone:30": 30.0,
+    "zone20": 20.0,
+    "bicycle_road": 30.0,
+}
+COUNTRY_ZONE_KPH: Mapping[str, float] = {
+    "DE:rural": 100.0,
+    "FI:rural": 80.0,
+    "PT:rural": 90.0,
+    "BR:urban": 60.0,
+    "BR:rural": 80.0,
+    "RU:urban": 60.0,
+    "GB:nsl_single": 96.56,
+    "GB:nsl_dual": 112.65,
+}
+
+DEFAULT_FALLBACK_KPH: tuple[tuple[str, float], ...] = (
+    ("motorway", 100.0),
+    ("trunk", 80.0),
+    ("primary", 60.0),
+    ("secondary", 50.0),
+    ("tertiary", 40.0),
+    ("motorway_link", 60.0),
+    ("trunk_link", 50.0),
+    ("primary_link", 40.0),
+    ("secondary_link", 35.0),
+    ("tertiary_link", 30.0),
+    ("unclassified", 30.0),
+    ("residential", 30.0),
+    ("living_street", 10.0),
+    ("service", 15.0),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GraphSettings:
+    """How a street graph is prepared for waste trucks (part of the cache key).
+
+    Attributes
+    ----------
+    fallback_kph : tuple of (highway, km/h)
+        Speed used when an edge has no parsable ``maxspeed``.
+    default_kph : float
+        Speed for highway classes missing from ``fallback_kph``.
+    truck_max_kph : float
+        Trucks never go faster than this.
+    truck_speed_factor : float
+        Trucks drive at this fraction of the posted / fallback speed (0 < f <= 1).
+    respect_hgv : bool
+        Drop ways tagged ``hgv=no``.
+    """
+
+    fallback_kph: tuple[tuple[str, float], ...] = field(default=DEFAULT_FALLBACK_KPH)
+    default_kph: float = 30.0
+    truck_max_kph: float = 80.0
+    truck_speed_factor: float = 0.9
+    respect_hgv: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.truck_speed_factor <= 1.0:
+            raise ValueError(
+                f"truck_speed_factor={self.truck_speed_factor} must be in (0, 1]; use e.g. 0.9"
+            )
+        speeds = [self.default_kph, self.truck_max_kph, *(k for _, k in self.fallback_kph)]
+        if min(speeds) <= 0:
+            raise ValueError("all speeds in GraphSettings must be > 0 km/h")
+
+
+def parse_maxspeed(value: str | None) -> float | None:
+    """Parse an OSM ``maxspeed`` value to km/h.
+
+    Parameters
+    ----------
+    value : str or None
+        Raw tag: ``"50"``, ``"30 mph"``, ``"PT:urban"``, ``"walk"``, ``"50;30"`` ...
+
+    Returns
+    -------
+    float or None
+        km/h; the mean for lists (as osmnx does); None for ``"none"``, ``"signals"``,
+        empty or unparsable values (the caller then uses the per-highway fallback).
+    """
+    if value is None:
+        return None
+    parts = [p.strip() for p in re.split(r"[;|]", str(value)) if p.strip()]
+    speeds = [s for s in (_parse_one(p) for p in parts) if s is not None]
+    return sum(speeds) / len(speeds) if speeds else None
+
+
+def _parse_one(text: str) -> float | None:
+    low = text.lower()
+    if low == "walk":
+        return WALK_KPH
+    match = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*(mph|km/h|kmh|kph)?", low)
+    if match:
+        number = float(match.group(1).replace(",", "."))
+        kph = number * KPH_PER_MPH if match.group(2) == "mph" else number
+        return kph if kph > 0 else None
+    if text in COUNTRY_ZONE_KPH:
+        return COUNTRY_ZONE_KPH[text]
+    if ":" in text:
+        return ZONE_KPH.get(text.split(":", 1)[1].lower())
+    return None
+
+
+def truck_kph(maxspeed: str | None, highway: str, settings: GraphSettings) -> float:
+    """Truck speed in km/h for one way from its ``maxspeed`` and ``highway`` tags."""
+    posted = parse_maxspeed(maxspeed)
+    if posted is None:
+        posted = dict(settings.fallback_kph).get(highway, settings.default_kph)
+    return min(posted * settings.truck_speed_factor, settings.truck_max_kph)
+
+
+def is_truck_way(tags: Mapping[str, str], settings: GraphSettings) -> bool:
+    """True when an OSM way with these tags is a street a waste truck may drive on."""
+    if tags.get("highway") not in DRIVABLE_HIGHWAYS or tags.get("area") == "yes":
+        return False
+    if tags.get("highway") == "service" and tags.get("service") in EXCLUDED_SERVICE:
+        return False
+    if any(tags.get(k) in NO_ACCESS for k in ("access", "motor_vehicle", "motorcar")):
+        return False
+    return not (settings.respect_hgv and tags.get("hgv") == "no")
+
+
+def oneway_direction(tags: Mapping[str, str]) -> int:
+    """Travel direction allowed along the way's node order.
+
+    Returns
+    -------
+    int
+        ``0`` both ways, ``1`` forward only, ``-1`` backward only. ``oneway=reversible`` and
+        ``alternating`` count as two-way (as in osmnx); a roundabout is one-way unless
+        ``oneway=no``.
+    """
+    oneway = (tags.get("oneway") or "").lower()
+    if oneway in ONEWAY_FORWARD:
+        return 1
+    if oneway in ONEWAY_BACKWARD:
+        return -1
+    if oneway == "no":
+        return 0
+    if tags.get("junction") in ("roundabout", "circular") or tags.get("highway") == "motorway":
+        return 1
+    return 0
+
+
+def travel_time_s(length_m: float, speed_kph: float) -> float:
+    """Seconds to drive ``length_m`` metres at ``speed_kph`` (the one km/h -> m/s conversion)."""
+    if not math.isfinite(speed_kph) or speed_kph <= 0:
+        raise ValueError(f"speed {speed_kph} km/h must be a positive number")
+    return length_m / (speed_kph / 3.6)
+
+
+DEFAULT_SETTINGS = GraphSettings()

@@ -1,0 +1,507 @@
+"""StreetNetwork: snapping, many-to-many matrices (scipy.sparse.csgraph) and route geometry."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import multiprocessing
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from network.errors import NetworkError, UnreachableError
+from network.matrix import TravelMatrix
+from network.snap import EdgeIndex, Snap, sub_line
+from network.table import EdgeTable, table_from_graph
+
+FLOAT_EXACT_BITS = 53  # float64 holds integers below 2**53 exactly
+TIME_UNITS_PER_S = 10  # path weights count time in deciseconds (the one unit choice)
+VIRTUAL_EXTRA = 1  # added to each virtual (point) edge so none has weight zero
+AT_NODE_M = 1.0  # a snap this close to an edge end counts as at that intersection
+SNAP_CACHE_MAX = 200_000  # remembered snaps (extend_matrix reuses them)
+BLOCK_BYTES = 150_000_000  # max size of one (sources x nodes) Dijkstra block
+PARALLEL_MIN_WORK = 20_000_000  # sources * nodes above which 2 processes pay off
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreetPoint:
+    """A point placed on a street (lon, lat WGS84 degrees), with the street's name and class."""
+
+    lon: float
+    lat: float
+    street: str
+    highway: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Augmented:
+    """Street CSR plus one source node and one target node per point."""
+
+    csr: sparse.csr_array
+    sources: np.ndarray
+    targets: np.ndarray
+
+
+class StreetNetwork:
+    """A prepared street graph ready for snapping, matrices and geometry.
+
+    Parameters
+    ----------
+    table : EdgeTable
+        Prepared edges; should be strongly connected (as :func:`network.load_network` gives),
+        otherwise some matrices raise :class:`UnreachableError`.
+    workers : int
+        Processes used for big matrices (2 matches the target machines).
+    """
+
+    def __init__(self, table: EdgeTable, *, workers: int = 2) -> None:
+        if table.n_edges == 0:
+            raise NetworkError("the street network has no edges")
+        self.table = table
+        self.workers = workers
+        self._twin = _twins(table)
+        self._keys = _edge_keys(table)
+        self._bits, self._weight = _combined_weights(table)
+        self._csr_edge, self._base = _street_csr(table, self._weight)
+        self._index: EdgeIndex | None = None
+        self._snaps: dict[tuple[Point, float], Snap] = {}
+
+    @classmethod
+    def from_graph(cls, graph: nx.MultiDiGraph, **kwargs: Any) -> StreetNetwork:
+        """Build from an osmnx-style graph (node x/y, edge length and travel_time)."""
+        return cls(table_from_graph(graph), **kwargs)
+
+    # ------------------------------------------------------------------ snapping
+    @property
+    def edge_index(self) -> EdgeIndex:
+        """Spatial index of street pieces (built on first use)."""
+        if self._index is None:
+            rep = np.flatnonzero((self._twin < 0) | (np.arange(self.table.n_edges) < self._twin))
+            self._index = EdgeIndex(self.table, rep, self._keys)
+        return self._index
+
+    def snap(self, points: Sequence[Point], *, max_snap_m: float = 250.0) -> list[Snap]:
+        """Snap (lon, lat) points onto their nearest street edge.
+
+        Raises
+        ------
+        SnapError
+            A point is farther than ``max_snap_m`` metres from every street (names the point).
+        """
+        keys = [((float(p[0]), float(p[1])), max_snap_m) for p in points]
+        missing = [i for i, k in enumerate(keys) if k not in self._snaps]
+        if missing:
+            if len(self._snaps) + len(missing) > SNAP_CACHE_MAX:
+                self._snaps.clear()  # bounded memory for long-running services
+            new = self.edge_index.snap([keys[i][0] for i in missing], max_snap_m)
+            for i, s in zip(missing, new, strict=True):
+                self._snaps[keys[i]] = s
+        return [self._snaps[k] for k in keys]
+
+    # ------------------------------------------------------------------ matrices
+    def matrix(self, points: Sequence[Point], *, max_snap_m: float = 250.0) -> TravelMatrix:
+        """Travel time and distance between all points along the fastest street paths.
+
+        Parameters
+        ----------
+        points : sequence of (lon, lat)
+        max_snap_m : float
+            Snapping limit in metres.
+
+        Returns
+        -------
+        TravelMatrix
+            Asymmetric (one-way streets), integer seconds and metres, zero diagonal.
+
+        Raises
+        ------
+        SnapError, UnreachableError
+        """
+        snaps = self.snap(points, max_snap_m=max_snap_m)
+        aug = self._augment(snaps)
+        block = self._run_dijkstra(aug.csr, aug.sources, aug.targets)
+        return self._to_matrix(block, snaps)
+
+    def extend_matrix(
+        self, matrix: TravelMatrix, new_points: Sequence[Point], *, max_snap_m: float = 250.0
+    ) -> TravelMatrix:
+        """Append points to a matrix, computing only the new rows and columns.
+
+        Old points' snaps are reused from this network's snap cache. The result equals
+        ``self.matrix(old + new)``.
+        """
+        old = list(matrix.points)
+        snaps = self.snap([*old, *new_points], max_snap_m=max_snap_m)
+        n, k = len(old), len(new_points)
+        if k == 0:
+            return matrix
+        aug = self._augment(snaps)
+        rows = self._run_dijkstra(aug.csr, aug.sources[n:], aug.targets)  # (k, n + k)
+        cols = csgraph.dijkstra(aug.csr.T.tocsr(), indices=aug.targets[n:])[:, aug.sources[:n]]
+        row_t, row_d = self._decode_block(rows, snaps, rows_from=n, cols_from=0)
+        col_t, col_d = self._decode_block(cols.T, snaps, rows_from=0, cols_from=n)
+        duration = np.empty((n + k, n + k), dtype=np.int64)
+        distance = np.empty((n + k, n + k), dtype=np.int64)
+        duration[:n, :n], distance[:n, :n] = matrix.duration_s, matrix.distance_m
+        duration[n:, :], distance[n:, :] = _seconds(row_t), row_d
+        duration[:n, n:], distance[:n, n:] = _seconds(col_t), col_d
+        return TravelMatrix(
+            duration_s=duration, distance_m=distance, points=tuple(s.point for s in snaps)
+        )
+
+    def _to_matrix(self, block: np.ndarray, snaps: list[Snap]) -> TravelMatrix:
+        time_ds, dist_m = self._decode(block, snaps)
+        return TravelMatrix(
+            duration_s=_seconds(time_ds), distance_m=dist_m, points=tuple(s.point for s in snaps)
+        )
+
+    def _decode(self, block: np.ndarray, snaps: list[Snap]) -> tuple[np.ndarray, np.ndarray]:
+        return self._decode_block(block, snaps, rows_from=0, cols_from=0)
+
+    def _decode_block(
+        self, block: np.ndarray, snaps: list[Snap], *, rows_from: int, cols_from: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Split combined path weights of points ``rows_from + r`` -> ``cols_from + c`` into
+        (time units, metres); the diagonal (same point) is zero."""
+        ri = rows_from + np.arange(block.shape[0])
+        ci = cols_from + np.arange(block.shape[1])
+        diag = ri[:, None] == ci[None, :]
+        block = np.where(diag, 2.0 * VIRTUAL_EXTRA, block)
+        bad = ~np.isfinite(block)
+        if bad.any():
+            pairs = np.argwhere(bad)
+            _raise_unreachable(pairs + np.array([rows_from, cols_from]), snaps)
+        total = block.astype(np.int64) - 2 * VIRTUAL_EXTRA
+        return total >> self._bits, total & ((1 << self._bits) - 1)
+
+    def _run_dijkstra(
+        self, csr: sparse.csr_array, sources: np.ndarray, targets: np.ndarray
+    ) -> np.ndarray:
+        """Shortest combined weights from each source node to each target node."""
+        rows = max(1, BLOCK_BYTES // (8 * csr.shape[0]))
+        chunks = [sources[i : i + rows] for i in range(0, len(sources), rows)]
+        if self.workers > 1 and len(sources) * csr.shape[0] >= PARALLEL_MIN_WORK:
+            n_chunks = max(self.workers, len(chunks))
+            chunks = [c for c in np.array_split(sources, n_chunks) if len(c)]
+            ctx = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(
+                self.workers, mp_context=ctx, initializer=_init_worker, initargs=(csr, targets)
+            ) as pool:
+                parts = list(pool.map(_worker_block, chunks))
+        else:
+            parts = [csgraph.dijkstra(csr, indices=c)[:, targets] for c in chunks]
+        return np.vstack(parts) if parts else np.empty((0, len(targets)))
+
+    def _augment(self, snaps: list[Snap]) -> _Augmented:
+        """Add a source node (out-edges) and a target node (in-edges) for every point."""
+        base = self._base
+        n_graph, n = base.shape[0], len(snaps)
+        src = n_graph + np.arange(n)
+        dst = n_graph + n + np.arange(n)
+        rows, cols, vals = _min_per_pair(*self._virtual_edges(snaps, src, dst))
+        # virtual edges only leave source nodes (rows >= n_graph) or enter target nodes, so
+        # the street CSR can be extended row-wise: graph rows get their extra columns appended
+        size = n_graph + 2 * n
+        extra = sparse.csr_array((vals, (rows, cols)), shape=(size, size))
+        padded = sparse.csr_array(
+            (base.data, base.indices, np.concatenate([base.indptr, np.full(2 * n, base.nnz)])),
+            shape=(size, size),
+        )
+        csr = padded + extra
+        return _Augmented(csr=csr, sources=src, targets=dst)
+
+    def _partial(self, e: Any, frac: Any) -> np.ndarray:
+        """Combined weights of the first ``frac`` (0..1) of edges ``e`` (arrays or scalars).
+
+        Time and metres are rounded separately; VIRTUAL_EXTRA keeps every weight above zero.
+        """
+        t = self.table
+        time_u = np.round(np.asarray(frac) * t.edge_time_s[e] * TIME_UNITS_PER_S).astype(np.int64)
+        metres = np.round(np.asarray(frac) * t.edge_length_m[e]).astype(np.int64)
+        return ((time_u << self._bits) + metres + VIRTUAL_EXTRA).astype(np.float64)
+
+    def _virtual_edges(
+        self, snaps: list[Snap], src: np.ndarray, dst: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t = self.table
+        e = np.array([s.edge_index for s in snaps], dtype=np.int64)
+        f = np.array([s.fraction for s in snaps], dtype=np.float64)
+        tw = self._twin[e]
+        u, v = t.edge_u[e], t.edge_v[e]
+        has, twe = tw >= 0, np.maximum(tw, 0)
+        at_u = f * t.edge_length_m[e] <= AT_NODE_M  # the point is at an intersection
+        at_v = (1 - f) * t.edge_length_m[e] <= AT_NODE_M
+        extra = np.full(len(e), float(VIRTUAL_EXTRA))
+        parts = [
+            (src, v, self._partial(e, 1 - f), np.ones(len(e), dtype=bool)),
+            (u, dst, self._partial(e, f), np.ones(len(e), dtype=bool)),
+            (src, u, self._partial(twe, f), has),
+            (v, dst, self._partial(twe, 1 - f), has),
+            (src, u, extra, at_u),
+            (u, dst, extra, at_u),
+            (src, v, extra, at_v),
+            (v, dst, extra, at_v),
+        ]
+        rows = [r[m] for r, _, _, m in parts]
+        cols = [c[m] for _, c, _, m in parts]
+        vals = [w[m] for _, _, w, m in parts]
+        by_edge: dict[int, list[int]] = {}
+        for i, edge in enumerate(e.tolist()):
+            by_edge.setdefault(edge, []).append(i)
+        same = list(self._same_edge(snaps, by_edge, src, dst))
+        if same:
+            arr = np.array(same, dtype=np.float64)
+            rows.append(arr[:, 0].astype(np.int64))
+            cols.append(arr[:, 1].astype(np.int64))
+            vals.append(arr[:, 2])
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+
+    def _same_edge(
+        self, snaps: list[Snap], by_edge: Mapping[int, list[int]], src: np.ndarray, dst: np.ndarray
+    ) -> Iterable[tuple[int, int, float]]:
+        """Direct source->target edges for points on the same street piece, in driving order."""
+        for e, members in by_edge.items():
+            if len(members) < 2:
+                continue
+            tw = int(self._twin[e])
+            for i in members:
+                for j in members:
+                    fi, fj = snaps[i].fraction, snaps[j].fraction
+                    if i == j:
+                        continue
+                    if fi <= fj:
+                        yield int(src[i]), int(dst[j]), float(self._partial(e, fj - fi))
+                    elif tw >= 0:
+                        yield int(src[i]), int(dst[j]), float(self._partial(tw, fi - fj))
+
+    # ------------------------------------------------------------------ geometry
+    def path(self, a: Point, b: Point, *, max_snap_m: float = 250.0) -> list[Point]:
+        """Street-following polyline (lon, lat) of the fastest path from ``a`` to ``b``.
+
+        Starts at ``a``'s snapped location and ends at ``b``'s, including partial edges.
+        """
+        sa, sb = self.snap([a, b], max_snap_m=max_snap_m)
+        aug = self._augment([sa, sb])
+        _, pred = csgraph.dijkstra(aug.csr, indices=int(aug.sources[0]), return_predecessors=True)
+        goal = int(aug.targets[1])
+        if pred[goal] < 0:
+            raise UnreachableError(f"no street path from {a} to {b}")
+        nodes = [goal]
+        while nodes[-1] != aug.sources[0]:
+            nodes.append(int(pred[nodes[-1]]))
+        nodes.reverse()
+        return self._nodes_to_coords(nodes, sa, sb)
+
+    def _nodes_to_coords(self, nodes: list[int], sa: Snap, sb: Snap) -> list[Point]:
+        if len(nodes) == 2:  # direct along one edge
+            ea, fa, fb = sa.edge_index, sa.fraction, sb.fraction
+            if fa <= fb:
+                return sub_line(self.table, ea, fa, fb)
+            return sub_line(self.table, int(self._twin[ea]), 1 - fa, 1 - fb)
+        coords = self._depart(sa, nodes[1])
+        for x, y in itertools.pairwise(nodes[1:-1]):
+            coords.extend(self.table.edge_coords(self._edge_between(x, y))[1:])
+        coords.extend(self._arrive(sb, nodes[-2])[1:])
+        return coords
+
+    def _depart(self, s: Snap, first: int) -> list[Point]:
+        t, e, tw = self.table, s.edge_index, int(self._twin[s.edge_index])
+        if first == t.edge_v[e]:
+            return sub_line(t, e, s.fraction, 1.0)
+        if tw >= 0:
+            return sub_line(t, tw, 1 - s.fraction, 1.0)
+        return [s.snapped, (float(t.node_lon[first]), float(t.node_lat[first]))]
+
+    def _arrive(self, s: Snap, last: int) -> list[Point]:
+        t, e, tw = self.table, s.edge_index, int(self._twin[s.edge_index])
+        if last == t.edge_u[e]:
+            return sub_line(t, e, 0.0, s.fraction)
+        if tw >= 0:
+            return sub_line(t, tw, 0.0, 1 - s.fraction)
+        return [(float(t.node_lon[last]), float(t.node_lat[last])), s.snapped]
+
+    def _edge_between(self, x: int, y: int) -> int:
+        lo, hi = self._base.indptr[x], self._base.indptr[x + 1]
+        pos = lo + int(np.flatnonzero(self._base.indices[lo:hi] == y)[0])
+        return int(self._csr_edge[pos])
+
+    def route_geojson(
+        self,
+        points_in_visit_order: Sequence[Point],
+        properties: Mapping[str, Any] | None = None,
+        *,
+        max_snap_m: float = 250.0,
+    ) -> dict[str, Any]:
+        """GeoJSON Feature whose LineString ([lon, lat]) follows streets through the points."""
+        pts = list(points_in_visit_order)
+        if not pts:
+            raise NetworkError("a route needs at least one point")
+        coords: list[Point] = [self.snap(pts[:1], max_snap_m=max_snap_m)[0].snapped]
+        for a, b in itertools.pairwise(pts):
+            coords.extend(self.path(a, b, max_snap_m=max_snap_m)[1:])
+        if len(coords) == 1:
+            coords.append(coords[0])
+        return {
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": [[x, y] for x, y in coords]},
+            "properties": dict(properties or {}),
+        }
+
+    def street_lines(
+        self,
+        bbox: tuple[float, float, float, float] | None = None,
+        highway: Iterable[str] | None = None,
+    ) -> list[list[Point]]:
+        """Street pieces as (lon, lat) polylines for drawing a base map.
+
+        Parameters
+        ----------
+        bbox : (min_lon, min_lat, max_lon, max_lat), optional
+            Keep pieces with at least one vertex inside.
+        highway : iterable of str, optional
+            Keep only these ``highway`` classes.
+        """
+        t = self.table
+        rep = self.edge_index._cand
+        if highway is not None:
+            rep = rep[np.isin(t.edge_highway[rep], list(highway))]
+        lines = [t.edge_coords(int(e)) for e in rep]
+        if bbox is None:
+            return lines
+        x0, y0, x1, y1 = bbox
+        return [c for c in lines if any(x0 <= x <= x1 and y0 <= y <= y1 for x, y in c)]
+
+    def sample_street_points(
+        self, n: int, *, highway: Iterable[str] = ("residential",), seed: int
+    ) -> list[StreetPoint]:
+        """``n`` seeded points on streets of the given classes (uniform by street length)."""
+        t = self.table
+        rep = self.edge_index._cand
+        rep = rep[np.isin(t.edge_highway[rep], list(highway)) & (t.edge_length_m[rep] > 0)]
+        if len(rep) == 0:
+            raise NetworkError(f"no streets of class {list(highway)} to sample points on")
+        rng = np.random.default_rng(seed)
+        weights = t.edge_length_m[rep] / t.edge_length_m[rep].sum()
+        picks = rng.choice(rep, size=n, p=weights)
+        fracs = rng.uniform(0.05, 0.95, size=n)
+        result = []
+        for e, f in zip(picks.tolist(), fracs.tolist(), strict=True):
+            lon, lat = sub_line(t, e, f, f)[0]
+            result.append(
+                StreetPoint(
+                    lon=lon, lat=lat, street=str(t.edge_name[e]), highway=str(t.edge_highway[e])
+                )
+            )
+        return result
+
+
+# ---------------------------------------------------------------------- helpers
+def _seconds(time_units: np.ndarray) -> np.ndarray:
+    """Deciseconds -> integer seconds (rounded half up)."""
+    return ((time_units + TIME_UNITS_PER_S // 2) // TIME_UNITS_PER_S).astype(np.int64)
+
+
+def _raise_unreachable(pairs: np.ndarray, snaps: list[Snap]) -> None:
+    shown = ", ".join(f"{i}{snaps[i].point}->{j}{snaps[j].point}" for i, j in pairs[:5].tolist())
+    raise UnreachableError(
+        f"{len(pairs)} point pairs have no street route, e.g. {shown}; the points sit on "
+        "disconnected streets: move them or load the largest strongly connected component"
+    )
+
+
+def _twins(table: EdgeTable) -> np.ndarray:
+    """For each edge, the opposite-direction edge of the same street piece, or -1."""
+    cols = (
+        table.edge_u.tolist(),
+        table.edge_v.tolist(),
+        table.edge_osmid.tolist(),
+        np.round(table.edge_length_m, 1).tolist(),
+    )
+    key: dict[tuple[int, int, int, float], int] = {}
+    for e, k in enumerate(zip(*cols, strict=True)):
+        key.setdefault(k, e)
+    twin = np.full(table.n_edges, -1, dtype=np.int64)
+    for (u, v, osm, length), e in key.items():
+        twin[e] = key.get((v, u, osm, length), -1)
+    return twin
+
+
+def _min_per_pair(
+    rows: np.ndarray, cols: np.ndarray, vals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the smallest value per (row, col) (sparse constructors would sum duplicates)."""
+    order = np.lexsort((vals, cols, rows))
+    r, c = rows[order], cols[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    keep = order[first]
+    return rows[keep], cols[keep], vals[keep]
+
+
+def _edge_keys(table: EdgeTable) -> np.ndarray:
+    """osmnx/networkx parallel-edge key: rank of each edge among edges with the same (u, v)."""
+    order = np.lexsort((np.arange(table.n_edges), table.edge_v, table.edge_u))
+    u, v = table.edge_u[order], table.edge_v[order]
+    new_group = np.ones(len(order), dtype=bool)
+    new_group[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(order)), 0))
+    keys = np.empty(table.n_edges, dtype=np.int64)
+    keys[order] = np.arange(len(order)) - group_start
+    return keys
+
+
+def _combined_weights(table: EdgeTable) -> tuple[int, np.ndarray]:
+    """Edge weights ``time_ds * 2**bits + metres`` (float64, exact integers).
+
+    Minimising the sum minimises time first, then distance, and the low ``bits`` bits of any
+    simple path's sum are its metres. ``bits`` is chosen so the metres of the whole network
+    (an upper bound for any simple path, plus two partial edges) fit, and the time part still
+    fits below 2**53.
+    """
+    time_u = np.round(table.edge_time_s * TIME_UNITS_PER_S).astype(np.int64)
+    metres = np.round(table.edge_length_m).astype(np.int64)
+    bound_m = int(metres.sum()) + 2 * int(metres.max()) + 2 * VIRTUAL_EXTRA + 1
+    bits = max(1, math.ceil(math.log2(bound_m)))
+    bound_t = int(time_u.sum()) + 2 * int(time_u.max()) + 2
+    if bound_t.bit_length() + bits > FLOAT_EXACT_BITS:
+        raise NetworkError(
+            f"network too large for exact combined weights ({bits} + {bound_t.bit_length()} bits)"
+        )
+    weight = ((time_u << bits) + metres).astype(np.float64)
+    return bits, np.maximum(weight, 1.0)  # no zero-weight edges (csgraph drops zeros)
+
+
+def _street_csr(table: EdgeTable, weight: np.ndarray) -> tuple[np.ndarray, sparse.csr_array]:
+    """CSR of the lightest edge per (u, v) pair, and the edge index behind each CSR entry."""
+    n = table.n_nodes
+    order = np.lexsort((weight, table.edge_v, table.edge_u))
+    u, v = table.edge_u[order], table.edge_v[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    keep = order[first & (u != v)]  # self-loops never shorten a path
+    csr = sparse.csr_array((weight[keep], (table.edge_u[keep], table.edge_v[keep])), shape=(n, n))
+    # csr built from coo sorted by (u, v) keeps that order, so entries align with `keep`
+    if not np.array_equal(csr.indices, table.edge_v[keep]):
+        raise NetworkError("internal: CSR entries are not aligned with their edges")
+    return keep, csr
+
+
+_W_CSR: Any = None
+_W_TARGETS: Any = None
+
+
+def _init_worker(csr: sparse.csr_array, targets: np.ndarray) -> None:
+    global _W_CSR, _W_TARGETS
+    _W_CSR, _W_TARGETS = csr, targets
+
+
+def _worker_block(sources: np.ndarray) -> np.ndarray:
+    return csgraph.dijkstra(_W_CSR, indices=sources)[:, _W_TARGETS]

@@ -1,0 +1,251 @@
+"""EdgeTable: a prepared street graph as flat NumPy arrays (cacheable, convertible to networkx)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from network.errors import NetworkError
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
+    """Great-circle distance in metres between (lon, lat) degree arrays (broadcasting)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi = p2 - p1
+    dlmb = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EdgeTable:
+    """Directed street edges between intersections, as arrays (node/edge indices are int64).
+
+    Attributes
+    ----------
+    node_osmid, node_lon, node_lat : (N,) arrays
+        OSM node id and WGS84 degrees of each graph node.
+    edge_u, edge_v : (E,) int64
+        Tail and head node index of each directed edge.
+    edge_osmid : (E,) int64
+        OSM way id.
+    edge_highway, edge_name : (E,) str arrays
+        ``highway`` tag and street name (``""`` when unnamed).
+    edge_oneway, edge_reversed : (E,) bool
+        osmnx semantics: ``reversed`` marks the direction opposite to the way's node order.
+    edge_length_m, edge_speed_kph, edge_time_s : (E,) float64
+        Length along the geometry (m), truck speed (km/h), travel time (s).
+    geom_offset : (E + 1,) int64
+        Edge ``e`` has vertices ``geom_lon[geom_offset[e]:geom_offset[e + 1]]`` (tail to head).
+    geom_lon, geom_lat : float64
+        Concatenated edge geometries, WGS84 degrees.
+    """
+
+    node_osmid: np.ndarray
+    node_lon: np.ndarray
+    node_lat: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_osmid: np.ndarray
+    edge_highway: np.ndarray
+    edge_name: np.ndarray
+    edge_oneway: np.ndarray
+    edge_reversed: np.ndarray
+    edge_length_m: np.ndarray
+    edge_speed_kph: np.ndarray
+    edge_time_s: np.ndarray
+    geom_offset: np.ndarray
+    geom_lon: np.ndarray
+    geom_lat: np.ndarray
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.node_lon)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return len(self.edge_u)
+
+    def edge_coords(self, e: int) -> list[tuple[float, float]]:
+        """Vertices (lon, lat) of edge ``e`` from tail to head."""
+        a, b = int(self.geom_offset[e]), int(self.geom_offset[e + 1])
+        return list(zip(self.geom_lon[a:b].tolist(), self.geom_lat[a:b].tolist(), strict=True))
+
+    def equals(self, other: EdgeTable) -> bool:
+        """True when every array is identical."""
+        return all(
+            np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)
+        )
+
+    def save(self, path: Path) -> None:
+        """Write the table to an uncompressed ``.npz`` (loads in milliseconds)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> EdgeTable:
+        """Read a table written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as data:
+            return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+def take_edges(table: EdgeTable, keep_nodes: np.ndarray) -> EdgeTable:
+    """Sub-table induced by a boolean node mask (edges with both ends kept), re-indexed."""
+    new_index = np.cumsum(keep_nodes) - 1
+    keep_e = keep_nodes[table.edge_u] & keep_nodes[table.edge_v]
+    starts, ends = table.geom_offset[:-1][keep_e], table.geom_offset[1:][keep_e]
+    lengths = ends - starts
+    offset = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    gidx = np.repeat(starts - offset[:-1], lengths) + np.arange(offset[-1])
+    return EdgeTable(
+        node_osmid=table.node_osmid[keep_nodes],
+        node_lon=table.node_lon[keep_nodes],
+        node_lat=table.node_lat[keep_nodes],
+        edge_u=new_index[table.edge_u[keep_e]],
+        edge_v=new_index[table.edge_v[keep_e]],
+        edge_osmid=table.edge_osmid[keep_e],
+        edge_highway=table.edge_highway[keep_e],
+        edge_name=table.edge_name[keep_e],
+        edge_oneway=table.edge_oneway[keep_e],
+        edge_reversed=table.edge_reversed[keep_e],
+        edge_length_m=table.edge_length_m[keep_e],
+        edge_speed_kph=table.edge_speed_kph[keep_e],
+        edge_time_s=table.edge_time_s[keep_e],
+        geom_offset=offset,
+        geom_lon=table.geom_lon[gidx],
+        geom_lat=table.geom_lat[gidx],
+    )
+
+
+def largest_strong_component(table: EdgeTable, source: str) -> EdgeTable:
+    """Keep the largest strongly connected component (so every node reaches every other).
+
+    Raises
+    ------
+    NetworkError
+        When the table has no edges; the message names ``source``.
+    """
+    if table.n_edges == 0:
+        raise NetworkError(f"{source}: no drivable streets found; check the file and area")
+    n = table.n_nodes
+    adj = sparse.csr_array((np.ones(table.n_edges), (table.edge_u, table.edge_v)), shape=(n, n))
+    _, labels = csgraph.connected_components(adj, directed=True, connection="strong")
+    biggest = np.bincount(labels).argmax()
+    return take_edges(table, labels == biggest)
+
+
+def graph_from_table(table: EdgeTable) -> nx.MultiDiGraph:
+    """osmnx-compatible MultiDiGraph (crs epsg:4326, node x=lon/y=lat, edge geometry LineString)."""
+    from shapely import LineString
+
+    graph = nx.MultiDiGraph(crs="epsg:4326", simplified=True)
+    osmids = table.node_osmid.tolist()
+    graph.add_nodes_from(
+        (osm, {"x": x, "y": y})
+        for osm, x, y in zip(osmids, table.node_lon.tolist(), table.node_lat.tolist(), strict=True)
+    )
+    for e in range(table.n_edges):
+        graph.add_edge(
+            osmids[table.edge_u[e]],
+            osmids[table.edge_v[e]],
+            osmid=int(table.edge_osmid[e]),
+            highway=str(table.edge_highway[e]),
+            name=str(table.edge_name[e]),
+            oneway=bool(table.edge_oneway[e]),
+            reversed=bool(table.edge_reversed[e]),
+            length=float(table.edge_length_m[e]),
+            speed_kph=float(table.edge_speed_kph[e]),
+            travel_time=float(table.edge_time_s[e]),
+            geometry=LineString(table.edge_coords(e)),
+        )
+    return graph
+
+
+def table_from_graph(graph: nx.MultiDiGraph) -> EdgeTable:
+    """EdgeTable from an osmnx-style graph (needs node x/y and edge length/travel_time).
+
+    Missing ``geometry`` means a straight segment; missing ``speed_kph`` is derived from
+    ``length`` and ``travel_time``. List-valued attributes (osmnx merges) take the first item.
+    """
+    nodes = list(graph.nodes)
+    index = {node: i for i, node in enumerate(nodes)}
+    lon = np.array([graph.nodes[n]["x"] for n in nodes], dtype=np.float64)
+    lat = np.array([graph.nodes[n]["y"] for n in nodes], dtype=np.float64)
+    cols: dict[str, list[Any]] = {k: [] for k in ("u", "v", "osmid", "hw", "name", "ow", "rev")}
+    nums: dict[str, list[float]] = {"len": [], "tt": [], "kph": []}
+    glon: list[float] = []
+    glat: list[float] = []
+    offset = [0]
+    for u, v, data in graph.edges(data=True):
+        coords = _edge_geometry(
+            data, (lon[index[u]], lat[index[u]]), (lon[index[v]], lat[index[v]])
+        )
+        glon.extend(c[0] for c in coords)
+        glat.extend(c[1] for c in coords)
+        offset.append(len(glon))
+        _append_edge(cols, nums, index[u], index[v], data)
+    return EdgeTable(
+        node_osmid=np.array([n if isinstance(n, int) else i for i, n in enumerate(nodes)]),
+        node_lon=lon,
+        node_lat=lat,
+        edge_u=np.array(cols["u"], dtype=np.int64),
+        edge_v=np.array(cols["v"], dtype=np.int64),
+        edge_osmid=np.array(cols["osmid"], dtype=np.int64),
+        edge_highway=np.array(cols["hw"], dtype=np.str_),
+        edge_name=np.array(cols["name"], dtype=np.str_),
+        edge_oneway=np.array(cols["ow"], dtype=bool),
+        edge_reversed=np.array(cols["rev"], dtype=bool),
+        edge_length_m=np.array(nums["len"], dtype=np.float64),
+        edge_speed_kph=np.array(nums["kph"], dtype=np.float64),
+        edge_time_s=np.array(nums["tt"], dtype=np.float64),
+        geom_offset=np.array(offset, dtype=np.int64),
+        geom_lon=np.array(glon, dtype=np.float64),
+        geom_lat=np.array(glat, dtype=np.float64),
+    )
+
+
+def _first(value: Any, default: Any) -> Any:
+    if isinstance(value, list):
+        value = value[0] if value else default
+    return default if value is None else value
+
+
+def _append_edge(
+    cols: dict[str, list[Any]], nums: dict[str, list[float]], u: int, v: int, data: dict
+) -> None:
+    if "length" not in data or "travel_time" not in data:
+        raise NetworkError(f"edge {u}->{v} lacks 'length' or 'travel_time'; prepare the graph")
+    length, time_s = float(data["length"]), float(data["travel_time"])
+    cols["u"].append(u)
+    cols["v"].append(v)
+    cols["osmid"].append(int(_first(data.get("osmid"), -1)))
+    cols["hw"].append(str(_first(data.get("highway"), "")))
+    name = _first(data.get("name"), "")
+    cols["name"].append("" if name != name else str(name))  # NaN-safe
+    cols["ow"].append(bool(data.get("oneway", False)))
+    cols["rev"].append(bool(_first(data.get("reversed"), False)))
+    nums["len"].append(length)
+    nums["tt"].append(time_s)
+    nums["kph"].append(float(data.get("speed_kph", length / time_s * 3.6 if time_s else 0.0)))
+
+
+def _edge_geometry(
+    data: dict, tail: tuple[float, float], head: tuple[float, float]
+) -> list[tuple[float, float]]:
+    geom = data.get("geometry")
+    if geom is None:
+        return [tail, head]
+    coords = [(float(x), float(y)) for x, y, *_ in getattr(geom, "coords", geom)]
+    return coords

@@ -1,0 +1,597 @@
+"""OR-Tools routing engine: the ONLY module importing ortools.
+
+Model
+-----
+Nodes are, in order: one start node and one end node per vehicle, one node per stop, then
+``K`` optional copies of each disposal site (intermediate facilities: a truck may visit
+several). Each node maps to a matrix row through ``_Nodes.loc``. All data goes in as
+matrices or vectors (``RegisterTransitMatrix`` / ``RegisterUnaryTransitVector``), never as
+per-arc Python callbacks.
+
+* Costs: objective units are 1/3600 of a cost unit. An arc costs
+  ``cost_per_km * km + cost_per_hour * (travel + service at the from-node) hours`` in its
+  vehicle's cost class; the reported route cost (``optimiser.costs.route_cost``) charges the
+  span instead, which the finalizer keeps close by starting trucks as late as possible.
+* Volume and weight: "reload" dimensions. A site copy has demand ``-max capacity`` and may
+  use slack up to that, so the load can drop to anything >= 0 there; every other node has
+  slack 0. With ``return_empty`` the load at each vehicle end is fixed to 0, forcing a final
+  disposal trip. The start cumul is the truck's initial load (rerouting).
+* Daily limits: cumulative volume/weight dimensions without reset; max stops: a count
+  dimension over stop nodes.
+* Time: transit = travel + service/unload at the from-node, slack for waiting; windows of
+  stops and site copies, shift bounds at start/end, break intervals per vehicle
+  (``SetBreakIntervalsOfVehicle`` with the node visit times).
+* Streams: ``SetAllowedVehiclesForIndex`` for stops (trucks taking the stream) and site
+  copies (trucks whose every stream the site takes).
+* Optional stops: ``AddDisjunction([i], prize)``; required stops have none, unless the solve
+  with them all required fails: then they get a huge penalty and the dropped ones are
+  reported unserved.
+
+Search: every first-solution strategy of ``SolveParams.first_solutions`` runs for a short
+share of the budget with greedy descent; the cheapest start is improved by the configured
+metaheuristic for the rest of the time limit (``SolveFromAssignmentWithParameters``). The
+improved solution is kept only when strictly cheaper, so a warm start (rerouting) is not
+changed for nothing. OR-Tools routing search has no random choices: for a given model and
+parameters it is deterministic, up to how much search fits in the time limit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from optimiser.costs import route_cost
+from optimiser.greedy import greedy_routes
+from optimiser.params import SolveParams
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
+from optimiser.problem import Problem, Stop, VehicleSpec
+from optimiser.screen import needs_disposal
+
+SCALE = 3600  # objective units per cost unit
+SOFT_REQUIRED_PENALTY = 10**13  # objective units for dropping a required stop (fallback)
+MAX_SITE_COPIES = 400
+STRATEGY_MAX_STOPS = 300  # above this OR-Tools' first-solution strategies rarely succeed
+UNFIT = "could not fit in any route (capacity/time)"
+
+
+@dataclass(slots=True)
+class _Nodes:
+    """Per-node data (node = OR-Tools manager node)."""
+
+    loc: np.ndarray
+    service: np.ndarray
+    volume: np.ndarray
+    weight: np.ndarray
+    is_site: np.ndarray
+    is_stop: np.ndarray
+    refs: list[str]
+    stop_node: dict[str, int] = field(default_factory=dict)
+    site_nodes: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _site_copies(problem: Problem, used: Mapping[str, int]) -> dict[str, int]:
+    """Visits of each site a plan may need: the reload trips of full trucks plus a final
+    trip per truck, and at least the visits of the start routes (``used``) plus one per truck.
+    """
+    if not problem.sites:
+        return {}
+    n_v = len(problem.vehicles)
+    vol = sum(s.volume_l for s in problem.stops) + sum(v.initial_volume_l for v in problem.vehicles)
+    wt = sum(s.weight_kg for s in problem.stops) + sum(
+        v.initial_weight_kg for v in problem.vehicles
+    )
+    cap_l = min(v.capacity_l for v in problem.vehicles)
+    cap_kg = min(v.capacity_kg for v in problem.vehicles)
+    trips = max(math.ceil(vol / cap_l), math.ceil(wt / cap_kg))
+    base = min(trips + 2 * n_v + 1, len(problem.stops) + 2 * n_v + 1, MAX_SITE_COPIES)
+    return {s.ref: max(base, used.get(s.ref, 0) + n_v + 1) for s in problem.sites}
+
+
+def _layout(problem: Problem, used_sites: Mapping[str, int]) -> _Nodes:
+    vs, n_v = problem.vehicles, len(problem.vehicles)
+    copies = _site_copies(problem, used_sites)
+    refs = [v.ref for v in vs] + [v.ref for v in vs] + [s.ref for s in problem.stops]
+    loc = [v.start for v in vs] + [v.end for v in vs] + [s.location for s in problem.stops]
+    service = [0] * (2 * n_v) + [s.service_s for s in problem.stops]
+    volume = [0] * (2 * n_v) + [s.volume_l for s in problem.stops]
+    weight = [0] * (2 * n_v) + [s.weight_kg for s in problem.stops]
+    nodes = _Nodes(
+        loc=np.empty(0),
+        service=np.empty(0),
+        volume=np.empty(0),
+        weight=np.empty(0),
+        is_site=np.empty(0),
+        is_stop=np.empty(0),
+        refs=refs,
+    )
+    nodes.stop_node = {s.ref: 2 * n_v + i for i, s in enumerate(problem.stops)}
+    for site in problem.sites:
+        k = copies[site.ref]
+        nodes.site_nodes[site.ref] = list(range(len(refs), len(refs) + k))
+        refs.extend([site.ref] * k)
+        loc.extend([site.location] * k)
+        service.extend([site.unload_s] * k)
+    n_sites = len(refs) - len(volume)
+    volume.extend([0] * n_sites)
+    weight.extend([0] * n_sites)
+    nodes.loc = np.array(loc, dtype=np.int64)
+    nodes.service = np.array(service, dtype=np.int64)
+    nodes.volume = np.array(volume, dtype=np.int64)
+    nodes.weight = np.array(weight, dtype=np.int64)
+    nodes.is_site = np.zeros(len(refs), dtype=bool)
+    nodes.is_site[len(refs) - n_sites :] = True
+    nodes.is_stop = np.zeros(len(refs), dtype=bool)
+    nodes.is_stop[2 * n_v : 2 * n_v + len(problem.stops)] = True
+    return nodes
+
+
+def _search_params(params: SolveParams, strategy: str, metaheuristic: str, seconds: float) -> Any:
+    sp = pywrapcp.DefaultRoutingSearchParameters()
+    sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, strategy)
+    sp.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic
+    )
+    sp.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
+    sp.log_search = params.log_search
+    return sp
+
+
+class _Model:
+    """One OR-Tools routing model of a problem (closed on first solve, so built per attempt)."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        *,
+        soft: frozenset[str],
+        start_routes: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self.problem = problem
+        self.soft = soft
+        used = Counter(r for refs in (start_routes or {}).values() for r in refs)
+        self.nodes = _layout(problem, used)
+        n_v = len(problem.vehicles)
+        self.n_nodes = len(self.nodes.refs)
+        self.manager = pywrapcp.RoutingIndexManager(
+            self.n_nodes, n_v, list(range(n_v)), list(range(n_v, 2 * n_v))
+        )
+        self.routing = pywrapcp.RoutingModel(self.manager)
+        self.breaks: dict[int, Any] = {}
+        # node -> routing index (starts/ends have their own indices)
+        self.index = np.array(
+            [self.manager.NodeToIndex(n) for n in range(self.n_nodes)], dtype=np.int64
+        )
+        for v in range(n_v):
+            self.index[v] = self.routing.Start(v)
+            self.index[n_v + v] = self.routing.End(v)
+        self._costs()
+        self._loads()
+        self._limits()
+        self._time()
+        self._allowed_and_optional()
+
+    # -- matrices --------------------------------------------------------------------------
+    def _pair(self, matrix: np.ndarray) -> np.ndarray:
+        loc = self.nodes.loc
+        return matrix[np.ix_(loc, loc)]
+
+    def _costs(self) -> None:
+        dist = self._pair(self.problem.matrix.distance_m)
+        work = self._pair(self.problem.matrix.duration_s) + self.nodes.service[:, None]
+        self.time_matrix = work
+        classes: dict[tuple[int, int], int] = {}
+        for v, spec in enumerate(self.problem.vehicles):
+            key = (spec.cost_per_km, spec.cost_per_hour)
+            if key not in classes:
+                arc = (spec.cost_per_km * dist * 36 + 5) // 10 + spec.cost_per_hour * work
+                classes[key] = self.routing.RegisterTransitMatrix(arc.tolist())
+            self.routing.SetArcCostEvaluatorOfVehicle(classes[key], v)
+            self.routing.SetFixedCostOfVehicle(spec.fixed_cost * SCALE, v)
+
+    # -- volume and weight -------------------------------------------------------------------
+    def _load_dimension(
+        self, name: str, demand: np.ndarray, caps: list[int], init: list[int]
+    ) -> None:
+        routing, reset = self.routing, bool(self.problem.sites)
+        big = max(caps)
+        vector = np.where(self.nodes.is_site, -big, demand) if reset else demand
+        cb = routing.RegisterUnaryTransitVector(vector.tolist())
+        routing.AddDimensionWithVehicleCapacity(cb, big if reset else 0, caps, False, name)
+        dim = routing.GetDimensionOrDie(name)
+        if reset:
+            for i in range(routing.Size()):
+                if not self.nodes.is_site[self.manager.IndexToNode(i)]:
+                    dim.SlackVar(i).SetValue(0)
+        for v in range(len(caps)):
+            dim.CumulVar(routing.Start(v)).SetValue(init[v])
+            if needs_disposal(self.problem):
+                dim.CumulVar(routing.End(v)).SetValue(0)
+
+    def _loads(self) -> None:
+        vs = self.problem.vehicles
+        self._load_dimension(
+            "Volume",
+            self.nodes.volume,
+            [v.capacity_l for v in vs],
+            [v.initial_volume_l for v in vs],
+        )
+        self._load_dimension(
+            "Weight",
+            self.nodes.weight,
+            [v.capacity_kg for v in vs],
+            [v.initial_weight_kg for v in vs],
+        )
+
+    def _counter(self, name: str, vector: np.ndarray, caps: list[int], init: list[int]) -> None:
+        cb = self.routing.RegisterUnaryTransitVector(vector.tolist())
+        self.routing.AddDimensionWithVehicleCapacity(cb, 0, caps, False, name)
+        dim = self.routing.GetDimensionOrDie(name)
+        for v in range(len(caps)):
+            dim.CumulVar(self.routing.Start(v)).SetValue(init[v])
+
+    def _limits(self) -> None:
+        vs = self.problem.vehicles
+        total_l = int(self.nodes.volume.sum()) + max(v.initial_daily_l for v in vs) + 1
+        total_kg = int(self.nodes.weight.sum()) + max(v.initial_daily_kg for v in vs) + 1
+        if any(v.max_daily_l is not None for v in vs):
+            caps = [v.max_daily_l if v.max_daily_l is not None else total_l for v in vs]
+            self._counter("DailyVolume", self.nodes.volume, caps, [v.initial_daily_l for v in vs])
+        if any(v.max_daily_kg is not None for v in vs):
+            caps = [v.max_daily_kg if v.max_daily_kg is not None else total_kg for v in vs]
+            self._counter("DailyWeight", self.nodes.weight, caps, [v.initial_daily_kg for v in vs])
+        if any(v.max_stops is not None for v in vs):
+            n = len(self.problem.stops) + 1
+            caps = [v.max_stops if v.max_stops is not None else n for v in vs]
+            self._counter("Stops", self.nodes.is_stop.astype(np.int64), caps, [0] * len(vs))
+
+    # -- time ----------------------------------------------------------------------------------
+    def _time(self) -> None:
+        routing, problem = self.routing, self.problem
+        horizon = max(v.shift_s[1] for v in problem.vehicles) + 1
+        cb = routing.RegisterTransitMatrix(self.time_matrix.tolist())
+        routing.AddDimension(cb, horizon, horizon, False, "Time")
+        dim = routing.GetDimensionOrDie("Time")
+        self.time_dim = dim
+        for stop in problem.stops:
+            if stop.window_s is not None:
+                dim.CumulVar(int(self.index[self.nodes.stop_node[stop.ref]])).SetRange(
+                    *stop.window_s
+                )
+        for site in problem.sites:
+            for node in self.nodes.site_nodes[site.ref]:
+                dim.CumulVar(int(self.index[node])).SetRange(*site.window_s)
+        visit = self.nodes.service[[self.manager.IndexToNode(i) for i in range(routing.Size())]]
+        for v, spec in enumerate(problem.vehicles):
+            self._vehicle_time(v, spec, visit.tolist())
+
+    def _vehicle_time(self, v: int, spec: VehicleSpec, visit: list[int]) -> None:
+        routing, dim = self.routing, self.time_dim
+        lo, hi = spec.shift_s
+        ready = max(lo, spec.ready_s) if spec.ready_s is not None else lo
+        start, end = dim.CumulVar(routing.Start(v)), dim.CumulVar(routing.End(v))
+        end.SetRange(lo, hi)
+        routing.AddVariableMinimizedByFinalizer(end)  # finish early, then leave late
+        if spec.ready_s is not None:  # on the road (rerouting): the route goes on from now
+            start.SetValue(min(ready, hi))
+        else:
+            start.SetRange(lo, hi)
+            routing.AddVariableMaximizedByFinalizer(start)
+        if spec.break_s > 0 and not spec.break_taken and spec.break_window_s is not None:
+            blo, bhi = spec.break_window_s
+            brk = routing.solver().FixedDurationIntervalVar(
+                blo, bhi, spec.break_s, False, f"break {spec.ref}"
+            )
+            dim.SetBreakIntervalsOfVehicle([brk], v, visit)
+            self.breaks[v] = brk
+
+    # -- streams and optional stops --------------------------------------------------------------
+    def _allowed_and_optional(self) -> None:
+        problem, routing = self.problem, self.routing
+        for stop in problem.stops:
+            index = int(self.index[self.nodes.stop_node[stop.ref]])
+            allowed = [v for v, spec in enumerate(problem.vehicles) if stop.stream in spec.streams]
+            self._allow(allowed, index)
+            if not stop.required:
+                routing.AddDisjunction([index], stop.prize * SCALE)
+            elif stop.ref in self.soft:
+                routing.AddDisjunction([index], SOFT_REQUIRED_PENALTY)
+        for site in problem.sites:
+            allowed = [v for v, spec in enumerate(problem.vehicles) if spec.streams <= site.streams]
+            for node in self.nodes.site_nodes[site.ref]:
+                index = int(self.index[node])
+                self._allow(allowed, index)
+                routing.AddDisjunction([index], 0)
+
+    def _allow(self, allowed: list[int], index: int) -> None:
+        if len(allowed) < len(self.problem.vehicles):
+            self.routing.VehicleVar(index).SetValues([-1, *allowed])
+
+    # -- search ------------------------------------------------------------------------------------
+    def routes_to_nodes(self, routes: Mapping[str, Sequence[str]]) -> list[list[int]]:
+        """Refs per vehicle (stops and site refs) -> routing indices, distinct site copies."""
+        free = {ref: list(nodes) for ref, nodes in self.nodes.site_nodes.items()}
+        out: list[list[int]] = []
+        for spec in self.problem.vehicles:
+            seq: list[int] = []
+            for ref in routes.get(spec.ref, ()):
+                if ref in self.nodes.stop_node:
+                    seq.append(int(self.index[self.nodes.stop_node[ref]]))
+                elif free.get(ref):
+                    seq.append(int(self.index[free[ref].pop(0)]))
+            out.append(seq)
+        return out
+
+    def search(
+        self, params: SolveParams, deadline: float, starts: list[list[list[int]]]
+    ) -> tuple[Any, PlanStatus]:
+        """Best assignment found before ``deadline`` (perf_counter seconds) and its status.
+
+        ``starts`` are initial routes (routing indices) tried first; OR-Tools' own
+        first-solution strategies follow on small problems. Assignments are copied as they
+        come: ``ReadAssignmentFromRoutes`` is only usable before the first solve (it runs
+        under the last solve's exhausted limits).
+        """
+        routing = self.routing
+        best: Any = None
+        for routes in starts:
+            read = routing.ReadAssignmentFromRoutes(routes, True)
+            if read is not None and (best is None or read.ObjectiveValue() < best.ObjectiveValue()):
+                best = routing.solver().Assignment(read)
+        if best is None or len(self.problem.stops) <= STRATEGY_MAX_STOPS:
+            best = self._first_solution(params, deadline, best)
+        if best is None:
+            return None, PlanStatus.NO_SOLUTION
+        return self._improve(params, deadline, best)
+
+    def _first_solution(self, params: SolveParams, deadline: float, best: Any) -> Any:
+        routing = self.routing
+        share = params.time_limit_s * params.first_solution_share / len(params.first_solutions)
+        for strategy in params.first_solutions:
+            left = deadline - time.perf_counter()
+            if left <= 0 and best is not None:
+                break
+            sp = _search_params(params, strategy, "GREEDY_DESCENT", max(min(share, left), 0.01))
+            sol = routing.SolveWithParameters(sp)
+            if sol is not None and (best is None or sol.ObjectiveValue() < best.ObjectiveValue()):
+                best = routing.solver().Assignment(sol)
+        return best
+
+    def _improve(self, params: SolveParams, deadline: float, best: Any) -> tuple[Any, PlanStatus]:
+        routing = self.routing
+        left = deadline - time.perf_counter()
+        if left > 0.02:
+            sp = _search_params(params, params.first_solutions[0], params.metaheuristic, left)
+            sol = routing.SolveFromAssignmentWithParameters(best, sp)
+            if sol is not None and sol.ObjectiveValue() < best.ObjectiveValue():
+                optimal = routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL
+                return sol, PlanStatus.OPTIMAL if optimal else PlanStatus.FEASIBLE
+        return best, PlanStatus.FEASIBLE
+
+    # -- decode ------------------------------------------------------------------------------------
+    def objective(self, assignment: Any) -> int:
+        """Objective in cost units (rounded)."""
+        return round(assignment.ObjectiveValue() / SCALE)
+
+    def decode_routes(self, assignment: Any) -> tuple[Route, ...]:
+        """Routes of every vehicle, times from the time dimension's cumuls."""
+        return tuple(
+            self._route(assignment, v, spec) for v, spec in enumerate(self.problem.vehicles)
+        )
+
+    def _routes(self, assignment: Any) -> list[list[int]]:
+        return [self._sequence(assignment, v)[1:-1] for v in range(len(self.problem.vehicles))]
+
+    def _sequence(self, assignment: Any, v: int) -> list[int]:
+        routing, index = self.routing, self.routing.Start(v)
+        seq = [index]
+        while not routing.IsEnd(index):
+            index = assignment.Value(routing.NextVar(index))
+            seq.append(index)
+        return seq
+
+    def _break(self, assignment: Any, v: int) -> tuple[int, int] | None:
+        brk = self.breaks.get(v)
+        if brk is None or not assignment.PerformedValue(brk):
+            return None
+        start = assignment.StartValue(brk)
+        return start, start + self.problem.vehicles[v].break_s
+
+    def _route(self, assignment: Any, v: int, spec: VehicleSpec) -> Route:
+        seq = self._sequence(assignment, v)
+        nodes = [self.manager.IndexToNode(i) for i in seq]
+        cumul = [assignment.Min(self.time_dim.CumulVar(i)) for i in seq]
+        visits = _timed_visits(self, spec, nodes, cumul, self._break(assignment, v))
+        dist = self.problem.matrix.distance_m
+        locs = self.nodes.loc[nodes]
+        distance = int(dist[locs[:-1], locs[1:]].sum())
+        duration = visits[-1].end_s - visits[0].start_s
+        used = len(nodes) > 2
+        cost = route_cost(spec, distance_m=distance, duration_s=duration, used=used)
+        return Route(
+            vehicle_ref=spec.ref,
+            visits=tuple(visits),
+            distance_m=distance,
+            duration_s=duration,
+            cost=cost,
+        )
+
+
+def _kind(model: _Model, node: int, position: int, last: int) -> VisitKind:
+    if position == 0:
+        return VisitKind.START
+    if position == last:
+        return VisitKind.END
+    return VisitKind.DISPOSAL if model.nodes.is_site[node] else VisitKind.BIN
+
+
+@dataclass(slots=True)
+class _Loads:
+    volume_l: int
+    weight_kg: int
+    daily_l: int
+    daily_kg: int
+
+    def after(self, model: _Model, node: int, kind: VisitKind) -> None:
+        if kind is VisitKind.DISPOSAL:
+            self.volume_l = self.weight_kg = 0
+        elif kind is VisitKind.BIN:
+            vol, wt = int(model.nodes.volume[node]), int(model.nodes.weight[node])
+            self.volume_l += vol
+            self.weight_kg += wt
+            self.daily_l += vol
+            self.daily_kg += wt
+
+
+def _timed_visits(
+    model: _Model,
+    spec: VehicleSpec,
+    nodes: list[int],
+    cumul: list[int],
+    brk: tuple[int, int] | None,
+) -> list[Visit]:
+    dur = model.problem.matrix.duration_s
+    loads = _Loads(
+        spec.initial_volume_l, spec.initial_weight_kg, spec.initial_daily_l, spec.initial_daily_kg
+    )
+    visits: list[Visit] = []
+    last = len(nodes) - 1
+    prev_end = cumul[0]
+    for pos, node in enumerate(nodes):
+        kind = _kind(model, node, pos, last)
+        loc = int(model.nodes.loc[node])
+        start = cumul[pos]
+        arrival = start
+        if pos > 0:
+            arrival = prev_end + int(dur[visits[-1].location, loc])
+            if brk is not None and prev_end <= brk[0] and brk[1] <= start:
+                visits.append(_break_visit(spec, brk, visits[-1]))
+                arrival += spec.break_s
+        end = start + int(model.nodes.service[node])
+        loads.after(model, node, kind)
+        visits.append(
+            Visit(
+                kind=kind,
+                ref=model.nodes.refs[node],
+                location=loc,
+                arrival_s=arrival,
+                start_s=start,
+                end_s=end,
+                volume_l=loads.volume_l,
+                weight_kg=loads.weight_kg,
+                daily_l=loads.daily_l,
+                daily_kg=loads.daily_kg,
+            )
+        )
+        prev_end = end
+    return visits
+
+
+def _break_visit(spec: VehicleSpec, brk: tuple[int, int], prev: Visit) -> Visit:
+    return Visit(
+        kind=VisitKind.BREAK,
+        ref=spec.ref,
+        location=None,
+        arrival_s=brk[0],
+        start_s=brk[0],
+        end_s=brk[1],
+        volume_l=prev.volume_l,
+        weight_kg=prev.weight_kg,
+        daily_l=prev.daily_l,
+        daily_kg=prev.daily_kg,
+    )
+
+
+def _unserved(model: _Model, routes: tuple[Route, ...]) -> tuple[Unserved, ...]:
+    served = {ref for r in routes for ref in r.bin_refs}
+    out = []
+    for stop in model.problem.stops:
+        if stop.ref not in served:
+            out.append(Unserved(ref=stop.ref, reason=_drop_reason(stop)))
+    return tuple(out)
+
+
+def _drop_reason(stop: Stop) -> str:
+    if stop.required:
+        return UNFIT
+    return f"optional: its prize ({stop.prize}) does not pay for the detour, or it does not fit"
+
+
+def _no_solution(problem: Problem, seconds: float, notes: tuple[str, ...]) -> Plan:
+    reason = "the solver found no solution within the time limit"
+    return Plan(
+        status=PlanStatus.NO_SOLUTION,
+        routes=(),
+        unserved=tuple(Unserved(ref=s.ref, reason=reason) for s in problem.stops),
+        solve_time_s=seconds,
+        engine="ortools",
+        notes=notes,
+    )
+
+
+def solve_ortools(
+    problem: Problem,
+    params: SolveParams,
+    *,
+    warm_start: Mapping[str, Sequence[str]] | None = None,
+    soft_required: frozenset[str] = frozenset(),
+) -> Plan:
+    """Solve ``problem`` with OR-Tools routing.
+
+    Parameters
+    ----------
+    problem : Problem
+        Ideally screened (``optimiser.screen``): stops no truck can serve make the strict
+        model infeasible and cost the fallback solve.
+    params : SolveParams
+        Time limit (seconds), strategies and metaheuristic.
+    warm_start : mapping of vehicle ref -> refs, optional
+        Initial routes (stop and site refs in order); the first-solution phase is skipped
+        when they are feasible.
+    soft_required : frozenset of str
+        Required stops modelled with a huge drop penalty instead of as hard constraints
+        (rerouting: urgent bins absent from the warm start).
+
+    Returns
+    -------
+    Plan
+        Status NO_SOLUTION when nothing was found; required stops that could not be fitted
+        are listed unserved (status FEASIBLE, with a note).
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + params.time_limit_s
+    initial = dict(warm_start) if warm_start is not None else greedy_routes(problem)
+    placed = {ref for refs in initial.values() for ref in refs}
+    required = frozenset(s.ref for s in problem.stops if s.required)
+    soft = soft_required | (required - placed)
+    model = _Model(problem, soft=soft, start_routes=initial)
+    assignment, status = model.search(params, deadline, [model.routes_to_nodes(initial)])
+    notes: tuple[str, ...] = ()
+    if assignment is None and required - soft:
+        notes = ("no solution serves every required stop; solved again with them optional",)
+        model = _Model(problem, soft=required)
+        fallback_deadline = max(deadline, time.perf_counter() + 0.25 * params.time_limit_s)
+        assignment, status = model.search(params, fallback_deadline, [])
+    seconds = time.perf_counter() - t0
+    if assignment is None:
+        return _no_solution(problem, seconds, notes)
+    routes = model.decode_routes(assignment)
+    unserved = _unserved(model, routes)
+    if any(u.reason == UNFIT for u in unserved):
+        status = PlanStatus.FEASIBLE
+        notes = (*notes, "some required stops could not be fitted into any route")
+    return Plan(
+        status=status,
+        routes=routes,
+        unserved=unserved,
+        objective=model.objective(assignment),
+        solve_time_s=seconds,
+        engine="ortools",
+        notes=notes,
+    )

@@ -1,0 +1,845 @@
+"""PyVRP engine: translate a Problem to ``pyvrp.ProblemData``, solve, decode into a Plan.
+
+This is the only module importing ``pyvrp``. The translation:
+
+- Every depot row, disposal site and stop gets its own PyVRP location (rows may repeat).
+  Disposal sites become *reload depots* (window = site window, service = unload time);
+  a truck may reload at every site taking all its streams (``screen.usable_sites``).
+- Identical trucks (all fields but ``ref``) share one vehicle type with ``num_available``.
+- Loads: dimension 0 volume, 1 weight, and 2 a stop count when some ``max_stops`` binds.
+- Costs are scaled by 1000 (``unit_distance_cost`` = cost per km per metre x 1000, and so
+  on), then divided by the gcd of all coefficients (PyVRP's penalty bounds are absolute);
+  the decoded plan's costs come from :func:`optimiser.costs.route_cost` (span-based).
+- Optional stops are non-required clients whose prize is their ``prize``.
+- ``return_empty``: a truck's end depot is a virtual location "unload at the best usable
+  site, then drive home": reaching it from ``x`` costs the cheapest ``x -> site ->
+  end`` leg (site unload time included). The decoder then picks, for each route, the site
+  (among those open) giving the cheapest end, so the plan shows the DISPOSAL visit.
+- Daily volume limit (``max_daily_l``, or ``max_daily_kg`` when no volume limit is set):
+  PyVRP resets every load dimension at a reload, so the limit is folded into the distance
+  of a route: edges into stop ``j`` get ``+ M * q_j`` and ``max_distance = M * limit + M
+  - 1`` (``M`` = :data:`DAILY_M` metres > any real route). Because each stop is served
+  once, the added term is a constant of the objective (prizes get the same term); the
+  search neighbourhoods are computed on the plain distances. Used only when every truck
+  has the same distance cost (otherwise the limit is left to the checker).
+- Streams: trucks that do not take a stream get a PyVRP profile in which edges into those
+  stops are prohibitively long.
+- Driver break: PyVRP has no breaks. The model's shift ends ``break_s`` earlier, windows
+  that can only be met after the break are shifted back by ``break_s``, and the decoder
+  inserts the break in the gap of each route where the real schedule (recomputed from the
+  travel matrix with the break) meets every window and ends earliest.
+
+Search: PyVRP's iterated local search (its default operators and parameters, seeded by
+``SolveParams.seed``). When trucks carry a fixed cost and every stop is required, the
+budget is split: 40 % search; up to 30 % fleet reduction (drop the shortest route, cap
+that vehicle type at one truck fewer, search from the rest until feasible; kept only when
+cheaper; repeated); the rest polishes the best solution. ``warm_start`` routes (e.g. from
+OR-Tools) replace the random start.
+
+Limitations (reported by :func:`optimiser.check.check`, never hidden): ``max_stops``
+counts per trip, not per day, for trucks that reload; only one daily limit (volume first)
+is encoded; site windows are ignored on the final virtual leg during the search (the
+decoder falls back to an open site); the break is placed after the search, so a route
+may rarely miss a window because of it. When PyVRP ends without a feasible solution the
+plan has status ``NO_SOLUTION`` and every stop is unserved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pyvrp import (
+    Activity,
+    ActivityType,
+    Client,
+    CostEvaluator,
+    Depot,
+    Location,
+    ProblemData,
+    RandomNumberGenerator,
+    Solution,
+    VehicleType,
+)
+from pyvrp import (
+    Route as PyvrpRoute,
+)
+from pyvrp.IteratedLocalSearch import IteratedLocalSearch, IteratedLocalSearchParams
+from pyvrp.PenaltyManager import PenaltyManager, PenaltyParams
+from pyvrp.search import (
+    OPERATORS,
+    LocalSearch,
+    NeighbourhoodParams,
+    PerturbationManager,
+    PerturbationParams,
+    compute_neighbours,
+)
+from pyvrp.stop import FirstFeasible, MaxRuntime, MultipleCriteria, StoppingCriterion
+
+from optimiser.costs import route_cost
+from optimiser.params import SolveParams
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
+from optimiser.problem import Problem, Site, Stop, VehicleSpec
+from optimiser.screen import needs_disposal, screen, usable_sites
+
+ENGINE = "pyvrp"
+COST_SCALE = 1000  # PyVRP cost units per binroute cost unit
+DAILY_M = 10_000_000  # metres; > any real route length (see module docstring)
+FORBID_D = 10**12  # distance of a prohibited edge (PyVRP units)
+FORBID_T = 10**9  # duration of a prohibited edge, seconds
+OPEN_T = 10**9  # "no time window" upper bound, seconds
+MIN_SEARCH_S = 0.05
+DECODE_S_PER_STOP = 0.0003  # budget kept back for decoding (measured: ~0.2 s for 800 stops)
+FIRST_SHARE = 0.4  # of the budget: first search when trucks have fixed costs
+FLEET_SHARE = 0.3  # of the budget: at most this for trying one truck fewer
+
+
+@dataclass(slots=True)
+class _Node:
+    """What a PyVRP depot or client stands for."""
+
+    kind: str  # "start" | "end" | "site" | "via" | "stop"
+    row: int  # matrix row (the end row for "via")
+    ref: str = ""  # stop or site ref
+
+
+@dataclass(slots=True)
+class _Model:
+    """The PyVRP data and the maps needed to decode it."""
+
+    data: ProblemData
+    plain: ProblemData
+    depots: list[_Node]
+    stops: list[Stop]
+    groups: list[list[VehicleSpec]]
+    via_sites: dict[int, list[Site]] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _break_due(v: VehicleSpec) -> int:
+    """Seconds of break the truck still has to take today."""
+    if v.break_s > 0 and not v.break_taken and v.break_window_s is not None:
+        return v.break_s
+    return 0
+
+
+def _break_shape(problem: Problem) -> tuple[int, int, int] | None:
+    """(longest break, earliest window start, earliest window end) over the fleet."""
+    due = [v for v in problem.vehicles if _break_due(v)]
+    if not due:
+        return None
+    windows = [v.break_window_s for v in due if v.break_window_s is not None]
+    return (
+        max(v.break_s for v in due),
+        min(w[0] for w in windows),
+        min(w[1] for w in windows),
+    )
+
+
+def _model_window(
+    window: tuple[int, int] | None, brk: tuple[int, int, int] | None
+) -> tuple[int, int]:
+    """A service-start window in model time (the break removed from the clock)."""
+    lo, hi = window if window is not None else (0, OPEN_T)
+    if brk is None:
+        return lo, hi
+    length, _, b_hi = brk
+    if lo > b_hi:  # only reachable after the break
+        return max(lo - length, 0), max(hi - length, 0)
+    if hi <= b_hi:
+        return lo, hi
+    return lo, max(b_hi, hi - length)
+
+
+def _group_vehicles(vehicles: Sequence[VehicleSpec]) -> list[list[VehicleSpec]]:
+    """Trucks identical in every field but ``ref``, in first-seen order."""
+    groups: dict[VehicleSpec, list[VehicleSpec]] = {}
+    for v in vehicles:
+        groups.setdefault(dataclasses.replace(v, ref=""), []).append(v)
+    return list(groups.values())
+
+
+def _daily_resource(problem: Problem) -> str | None:
+    """Which daily limit to fold into the distance ("l", "kg" or None)."""
+    costs = {v.cost_per_km for v in problem.vehicles}
+    if len(costs) != 1 or next(iter(costs)) <= 0:
+        return None
+    if any(v.max_daily_l is not None for v in problem.vehicles):
+        return "l"
+    if any(v.max_daily_kg is not None for v in problem.vehicles):
+        return "kg"
+    return None
+
+
+def _daily_limit(v: VehicleSpec, resource: str | None) -> int | None:
+    if resource == "l" and v.max_daily_l is not None:
+        return max(v.max_daily_l - v.initial_daily_l, 0)
+    if resource == "kg" and v.max_daily_kg is not None:
+        return max(v.max_daily_kg - v.initial_daily_kg, 0)
+    return None
+
+
+def _stop_amount(s: Stop, resource: str | None) -> int:
+    if resource == "l":
+        return s.volume_l
+    if resource == "kg":
+        return s.weight_kg
+    return 0
+
+
+def _unit_costs(v: VehicleSpec) -> tuple[int, int]:
+    """PyVRP (per metre, per second) costs, scaled by COST_SCALE."""
+    return v.cost_per_km, round(v.cost_per_hour * COST_SCALE / 3600)
+
+
+def _via_leg(
+    problem: Problem, sites: Sequence[Site], end: int, v: VehicleSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per matrix row: (distance, duration) of the cheapest ``row -> site -> end`` leg."""
+    dist, dur = problem.matrix.distance_m, problem.matrix.duration_s
+    c_d, c_t = _unit_costs(v)
+    best_cost = np.full(problem.matrix.size, np.iinfo(np.int64).max, dtype=np.int64)
+    best_d = np.zeros(problem.matrix.size, dtype=np.int64)
+    best_t = np.zeros(problem.matrix.size, dtype=np.int64)
+    for site in sites:
+        d = dist[:, site.location] + dist[site.location, end]
+        t = dur[:, site.location] + site.unload_s + dur[site.location, end]
+        cost = c_d * d + c_t * t + 1  # +1: prefer the shorter leg on cost ties
+        better = cost < best_cost
+        best_cost = np.where(better, cost, best_cost)
+        best_d = np.where(better, d, best_d)
+        best_t = np.where(better, t, best_t)
+    return best_d, best_t
+
+
+def _cost_unit(problem: Problem, stops: Sequence[Stop]) -> int:
+    """The gcd of all scaled cost coefficients: dividing by it keeps PyVRP's numbers small.
+
+    PyVRP's penalty bounds are absolute, so an objective scaled up by 1000 for nothing
+    would weaken its capacity and time-window penalties.
+    """
+    values = [c for v in problem.vehicles for c in _unit_costs(v)]
+    values += [v.fixed_cost * COST_SCALE for v in problem.vehicles]
+    values += [s.prize * COST_SCALE for s in stops]
+    return math.gcd(*values) or 1
+
+
+class _Builder:
+    """Collects PyVRP locations, depots and clients for one Problem."""
+
+    def __init__(self, problem: Problem, stops: Sequence[Stop]) -> None:
+        self.problem = problem
+        self.stops = list(stops)
+        self.brk = _break_shape(problem)
+        self.resource = _daily_resource(problem)
+        self.groups = _group_vehicles(problem.vehicles)
+        self.depot_nodes: list[_Node] = []
+        self.depots: list[Depot] = []
+        self.depot_index: dict[tuple[str, int, str], int] = {}
+        self.via_columns: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.via_sites: dict[int, list[Site]] = {}
+        self.unit = _cost_unit(problem, self.stops)
+
+    def depot(self, node: _Node, window: tuple[int, int] = (0, OPEN_T), service_s: int = 0) -> int:
+        key = (node.kind, node.row, node.ref)
+        if key not in self.depot_index:
+            self.depot_index[key] = len(self.depots)
+            self.depot_nodes.append(node)
+            self.depots.append(
+                Depot(
+                    location=len(self.depots),
+                    tw_early=window[0],
+                    tw_late=window[1],
+                    service_duration=service_s,
+                )
+            )
+        return self.depot_index[key]
+
+    def site_depot(self, site: Site) -> int:
+        lo, hi = _model_window(site.window_s, self.brk)
+        return self.depot(_Node("site", site.location, site.ref), (lo, hi), site.unload_s)
+
+    def via_depot(self, v: VehicleSpec, sites: list[Site]) -> int:
+        refs = ",".join(s.ref for s in sites) + f"|{_unit_costs(v)}"
+        idx = self.depot(_Node("via", v.end, refs))
+        if idx not in self.via_columns:
+            self.via_columns[idx] = _via_leg(self.problem, sites, v.end, v)
+            self.via_sites[idx] = sites
+        return idx
+
+    def vehicle_type(self, group: list[VehicleSpec], profile: int, dims: int) -> VehicleType:
+        v = group[0]
+        start = self.depot(_Node("start", v.start))
+        sites = list(usable_sites(self.problem, v))
+        reloads = [self.site_depot(s) for s in sites]
+        if needs_disposal(self.problem) and sites:
+            end = self.via_depot(v, sites)
+        else:
+            end = self.depot(_Node("end", v.end))
+        ready = v.ready_s if v.ready_s is not None else v.shift_s[0]
+        c_d, c_t = _unit_costs(v)
+        capacity = [v.capacity_l, v.capacity_kg]
+        initial = [v.initial_volume_l, v.initial_weight_kg]
+        if dims == 3:
+            capacity.append(v.max_stops if v.max_stops is not None else len(self.stops) + 1)
+            initial.append(0)
+        limit = _daily_limit(v, self.resource)
+        max_distance = (
+            DAILY_M * limit + DAILY_M - 1 if limit is not None else np.iinfo(np.int64).max
+        )
+        return VehicleType(
+            num_available=len(group),
+            capacity=capacity,
+            start_depot=start,
+            end_depot=end,
+            fixed_cost=v.fixed_cost * COST_SCALE // self.unit,
+            tw_early=max(v.shift_s[0], ready),
+            tw_late=max(v.shift_s[1] - _break_due(v), max(v.shift_s[0], ready)),
+            max_distance=int(max_distance),
+            unit_distance_cost=c_d // self.unit,
+            unit_duration_cost=c_t // self.unit,
+            profile=profile,
+            initial_load=initial,
+            reload_depots=reloads,
+            name=v.ref,
+        )
+
+    def client(self, s: Stop, dims: int, loc: int) -> Client:
+        lo, hi = _model_window(s.window_s, self.brk)
+        pickup = [s.volume_l, s.weight_kg] + ([1] if dims == 3 else [])
+        prize = s.prize * COST_SCALE
+        if self.resource is not None:
+            prize += self.problem.vehicles[0].cost_per_km * DAILY_M * _stop_amount(s, self.resource)
+        return Client(
+            location=loc,
+            pickup=pickup,
+            service_duration=s.service_s,
+            tw_early=lo,
+            tw_late=hi,
+            prize=prize // self.unit,
+            required=s.required,
+            name=s.ref,
+        )
+
+
+def _dims(problem: Problem, stops: Sequence[Stop]) -> int:
+    binding = any(v.max_stops is not None and v.max_stops < len(stops) for v in problem.vehicles)
+    return 3 if binding else 2
+
+
+def _matrices(
+    b: _Builder, rows: np.ndarray, n_depots: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(plain distance, encoded distance, duration) over PyVRP locations."""
+    m = b.problem.matrix
+    dist = m.distance_m[np.ix_(rows, rows)].astype(np.int64)
+    dur = m.duration_s[np.ix_(rows, rows)].astype(np.int64)
+    for k, (col_d, col_t) in b.via_columns.items():
+        dist[:, k], dur[:, k] = col_d[rows], col_t[rows]
+        dist[k, :], dur[k, :] = FORBID_D, FORBID_T
+        dist[k, k] = dur[k, k] = 0
+    plain = dist.copy()
+    if b.resource is not None:
+        amounts = np.zeros(len(rows), dtype=np.int64)
+        amounts[n_depots:] = [_stop_amount(s, b.resource) for s in b.stops]
+        dist = dist + DAILY_M * amounts[None, :]
+        np.fill_diagonal(dist, 0)
+    return plain, dist, dur
+
+
+def _profiles(
+    b: _Builder, dist: np.ndarray, dur: np.ndarray, n_depots: int
+) -> tuple[list[int], list[np.ndarray], list[np.ndarray]]:
+    """One profile per set of streams a vehicle group cannot take."""
+    keys: list[frozenset[int]] = []
+    profile_of: list[int] = []
+    for group in b.groups:
+        bad = frozenset(
+            n_depots + i for i, s in enumerate(b.stops) if s.stream not in group[0].streams
+        )
+        if bad not in keys:
+            keys.append(bad)
+        profile_of.append(keys.index(bad))
+    dists, durs = [], []
+    for bad in keys:
+        d, t = dist.copy(), dur.copy()
+        cols = sorted(bad)
+        d[:, cols], t[:, cols] = FORBID_D, FORBID_T
+        d[cols, cols], t[cols, cols] = 0, 0
+        dists.append(d)
+        durs.append(t)
+    return profile_of, dists, durs
+
+
+def _ints(matrices: list[np.ndarray]) -> list[Any]:
+    """int64 matrices as PyVRP's stubs type them."""
+    return [np.ascontiguousarray(m, dtype=np.int64) for m in matrices]
+
+
+def build_model(problem: Problem, stops: Sequence[Stop]) -> _Model:
+    """Translate ``problem`` (restricted to ``stops``) into PyVRP data."""
+    b = _Builder(problem, stops)
+    dims = _dims(problem, stops)
+    # Depots first (PyVRP numbering), then clients; vehicle types create depots lazily.
+    types_raw = [(g, b.vehicle_type(g, 0, dims)) for g in b.groups]
+    n_depots = len(b.depots)
+    rows = np.array(
+        [node.row for node in b.depot_nodes] + [s.location for s in b.stops], dtype=np.int64
+    )
+    plain, dist, dur = _matrices(b, rows, n_depots)
+    profile_of, dists, durs = _profiles(b, dist, dur, n_depots)
+    vehicle_types = [vt.replace(profile=profile_of[i]) for i, (_, vt) in enumerate(types_raw)]
+    clients = [b.client(s, dims, n_depots + i) for i, s in enumerate(b.stops)]
+    locations = [Location(x=0.0, y=0.0) for _ in range(len(rows))]
+    data = ProblemData(locations, clients, b.depots, vehicle_types, _ints(dists), _ints(durs))
+    plain_types = [vt.replace(profile=0) for vt in vehicle_types]
+    plain_data = ProblemData(
+        locations, clients, b.depots, plain_types, _ints([plain]), _ints([dur])
+    )
+    return _Model(data, plain_data, b.depot_nodes, b.stops, b.groups, b.via_sites)
+
+
+# --------------------------------------------------------------------------- solving
+
+
+def _warm_solution(model: _Model, warm_start: Mapping[str, Sequence[str]]) -> Solution | None:
+    """A PyVRP solution from routes given as stop/site refs per vehicle ref (None if unusable).
+
+    A trailing disposal is dropped where the model's end depot already includes it.
+    """
+    data = model.data
+    client_of = {s.ref: i for i, s in enumerate(model.stops)}
+    site_idx = {n.ref: k for k, n in enumerate(model.depots) if n.kind == "site"}
+    routes = []
+    for t_idx, group in enumerate(model.groups):
+        vt = data.vehicle_type(t_idx)
+        via = model.depots[vt.end_depot].kind == "via"
+        for v in group:
+            refs = list(warm_start.get(v.ref, ()))
+            while via and refs and refs[-1] in site_idx and refs[-1] not in client_of:
+                refs.pop()
+            acts = []
+            for ref in refs:
+                if ref in client_of:
+                    acts.append(Activity(ActivityType.CLIENT, client_of[ref]))
+                elif ref in site_idx and site_idx[ref] in vt.reload_depots:
+                    acts.append(Activity(ActivityType.DEPOT, site_idx[ref]))
+                else:
+                    return None
+            if any(a.is_client() for a in acts):
+                routes.append(PyvrpRoute(data, acts, t_idx))
+    try:
+        return Solution(data, routes)
+    except (RuntimeError, ValueError, IndexError):
+        return None
+
+
+def _ils(
+    data: ProblemData,
+    plain: ProblemData,
+    deadline: float,
+    seed: int,
+    initial: Solution | None = None,
+    *,
+    first_feasible: bool = False,
+) -> Solution:
+    """PyVRP's iterated local search until ``deadline`` (``time.perf_counter()`` seconds).
+
+    Neighbourhoods come from the plain distances. Without ``initial`` the search starts
+    from a random solution improved by local search (that first descent is not
+    interruptible). ``first_feasible`` stops at the first feasible solution.
+    """
+    rng = RandomNumberGenerator(seed=seed)
+    neighbours = compute_neighbours(plain, NeighbourhoodParams())
+    ls = LocalSearch(data, rng, neighbours, PerturbationManager(PerturbationParams()))
+    for op in OPERATORS:
+        if op.supports(data):
+            ls.add_operator(op(data))
+    penalty = PenaltyParams()
+    pm = PenaltyManager(penalty.midpoint_penalties(data), penalty)
+    init = initial
+    if init is None:
+        init = ls(Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
+    algo = IteratedLocalSearch(data, pm, ls, init, IteratedLocalSearchParams())
+    runtime = MaxRuntime(max(deadline - time.perf_counter(), MIN_SEARCH_S))
+    stop: StoppingCriterion = (
+        MultipleCriteria([FirstFeasible(), runtime]) if first_feasible else runtime
+    )
+    return algo.run(stop, collect_stats=False).best
+
+
+def _cost(data: ProblemData, sol: Solution) -> int:
+    return int(CostEvaluator([0] * data.num_load_dimensions, 0, 0).cost(sol))
+
+
+def _without_route(data: ProblemData, sol: Solution, drop: int) -> Solution:
+    """``sol`` on ``data`` without its route ``drop`` (its clients become unplanned)."""
+    routes = []
+    for k, r in enumerate(sol.routes()):
+        if k != drop:
+            acts = [Activity(a.type, a.idx) for a in list(r)[1:-1]]
+            routes.append(PyvrpRoute(data, acts, r.vehicle_type()))
+    return Solution(data, routes)
+
+
+def _reduce_fleet(
+    model: _Model, best: Solution, deadline: float, seed: int
+) -> tuple[ProblemData, Solution]:
+    """Try to serve everything with one route fewer, while fixed costs make that pay.
+
+    The shortest route is removed, the fleet of its type capped at what is left, and the
+    search restarts from the rest until it is feasible again (or ``deadline``,
+    ``time.perf_counter()`` seconds). A smaller fleet is kept only when it costs less.
+    """
+    data = model.data
+    while best.num_routes() > 1 and time.perf_counter() < deadline:
+        routes = best.routes()
+        drop = min(range(len(routes)), key=lambda k: routes[k].num_clients())
+        t_idx = routes[drop].vehicle_type()
+        if data.vehicle_type(t_idx).fixed_cost == 0:
+            break
+        used = sum(1 for r in routes if r.vehicle_type() == t_idx)
+        types = [
+            vt.replace(num_available=used - 1) if k == t_idx else vt
+            for k, vt in enumerate(data.vehicle_types())
+        ]
+        smaller = data.replace(vehicle_types=types)
+        plain = model.plain.replace(vehicle_types=[vt.replace(profile=0) for vt in types])
+        start = _without_route(smaller, best, drop)
+        found = _ils(smaller, plain, deadline, seed, start, first_feasible=True)
+        if not found.is_feasible() or _cost(smaller, found) >= _cost(data, best):
+            break
+        data, best = smaller, found
+        model.plain = plain
+    return data, best
+
+
+def _search(model: _Model, seconds: float, seed: int, initial: Solution | None = None) -> Solution:
+    """Search, then (with fixed vehicle costs) shrink the fleet, then polish.
+
+    Shares of the budget: :data:`FIRST_SHARE` for the first search, up to
+    :data:`FLEET_SHARE` for fleet reduction, the rest to improve the best solution.
+    """
+    t0 = time.perf_counter()
+    end = t0 + seconds
+    fixed = any(vt.fixed_cost > 0 for vt in model.data.vehicle_types())
+    optional = any(not c.required for c in model.data.clients())
+    if not fixed or optional:
+        return _ils(model.data, model.plain, end, seed, initial)
+    best = _ils(model.data, model.plain, t0 + seconds * FIRST_SHARE, seed, initial)
+    if not best.is_feasible():
+        return _ils(model.data, model.plain, end, seed + 1, best)
+    data, best = _reduce_fleet(model, best, t0 + seconds * (FIRST_SHARE + FLEET_SHARE), seed)
+    model.data = data
+    return _ils(data, model.plain, end, seed + 1, best)
+
+
+def solve_pyvrp(
+    problem: Problem,
+    params: SolveParams,
+    *,
+    warm_start: Mapping[str, Sequence[str]] | None = None,
+) -> Plan:
+    """Solve ``problem`` with PyVRP within ``params.time_limit_s`` (seed ``params.seed``).
+
+    Parameters
+    ----------
+    problem : Problem
+        The problem (screened here again: unservable stops are listed unserved).
+    params : SolveParams
+        Time limit (seconds) and seed; the OR-Tools strategy fields are ignored.
+    warm_start : mapping of vehicle ref -> refs, optional
+        Initial routes (stop and site refs in order, e.g. another engine's plan); ignored
+        when they do not fit the model (unknown refs, a site the truck may not use).
+
+    Returns
+    -------
+    Plan
+        Status FEASIBLE with routes, or NO_SOLUTION (every stop unserved) when PyVRP found
+        no feasible solution; engine ``"pyvrp"``.
+    """
+    t0 = time.perf_counter()
+    reduced, screened = screen(problem)
+    stops = list(reduced.stops)
+    notes: list[str] = []
+    if not stops:
+        routes = tuple(_empty_route(v) for v in problem.vehicles)
+        return Plan(
+            status=PlanStatus.FEASIBLE,
+            routes=routes,
+            unserved=screened,
+            solve_time_s=time.perf_counter() - t0,
+            engine=ENGINE,
+        )
+    model = build_model(problem, stops)
+    if model.data.num_load_dimensions == 3 and problem.sites:
+        notes.append("max_stops is enforced per trip between unloads, not per day")
+    initial = _warm_solution(model, warm_start) if warm_start else None
+    if warm_start and initial is None:
+        notes.append("warm start ignored: it does not fit the PyVRP model")
+    reserve = min(0.1 * params.time_limit_s, DECODE_S_PER_STOP * len(stops))
+    remaining = params.time_limit_s - (time.perf_counter() - t0) - reserve
+    best = _search(model, remaining, params.seed, initial)
+    if not best.is_feasible():
+        unserved = screened + tuple(
+            Unserved(ref=s.ref, reason="PyVRP found no feasible solution within the time limit")
+            for s in stops
+        )
+        return Plan(
+            status=PlanStatus.NO_SOLUTION,
+            routes=tuple(_empty_route(v) for v in problem.vehicles),
+            unserved=unserved,
+            solve_time_s=time.perf_counter() - t0,
+            engine=ENGINE,
+            notes=(
+                *notes,
+                f"pyvrp best: time warp {best.time_warp()}, "
+                f"excess load {best.excess_load()}, excess distance {best.excess_distance()}",
+            ),
+        )
+    return _decode(problem, model, best, screened, notes, t0)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A visit to schedule: what, where, how long, and its start window."""
+
+    kind: VisitKind
+    ref: str
+    location: int
+    service_s: int
+    window: tuple[int, int]
+    volume_l: int = 0
+    weight_kg: int = 0
+
+
+def _empty_route(v: VehicleSpec) -> Route:
+    t = v.ready_s if v.ready_s is not None else v.shift_s[0]
+    visits = (
+        Visit(kind=VisitKind.START, ref=v.ref, location=v.start, arrival_s=t, start_s=t, end_s=t),
+        Visit(kind=VisitKind.END, ref=v.ref, location=v.end, arrival_s=t, start_s=t, end_s=t),
+    )
+    return Route(vehicle_ref=v.ref, visits=visits, distance_m=0, duration_s=0, cost=0)
+
+
+def _final_site(problem: Problem, sites: Sequence[Site], v: VehicleSpec, last: int, t: int) -> Site:
+    """The site giving the cheapest open ``last -> site -> end`` leg when leaving at ``t``."""
+    dist, dur = problem.matrix.distance_m, problem.matrix.duration_s
+    c_d, c_t = _unit_costs(v)
+
+    def key(s: Site) -> tuple[bool, int]:
+        arrive = t + int(dur[last, s.location])
+        late = arrive > s.window_s[1]
+        leg_d = int(dist[last, s.location] + dist[s.location, v.end])
+        leg_t = max(arrive, s.window_s[0]) - t + s.unload_s + int(dur[s.location, v.end])
+        return late, c_d * leg_d + c_t * leg_t
+
+    return min(sites, key=key)
+
+
+def _steps(problem: Problem, model: _Model, route: PyvrpRoute, v: VehicleSpec) -> list[_Step]:
+    """The START ... END steps of a PyVRP route (sites expanded)."""
+    open_window = (0, OPEN_T)
+    steps = [_Step(VisitKind.START, v.ref, v.start, 0, open_window)]
+    for act in route:
+        idx = act.idx
+        if act.is_depot():
+            node = model.depots[idx]
+            if node.kind == "site":
+                site = problem.site(node.ref)
+                steps.append(
+                    _Step(VisitKind.DISPOSAL, site.ref, site.location, site.unload_s, site.window_s)
+                )
+            continue
+        s = model.stops[idx]
+        steps.append(
+            _Step(
+                VisitKind.BIN,
+                s.ref,
+                s.location,
+                s.service_s,
+                s.window_s or open_window,
+                s.volume_l,
+                s.weight_kg,
+            )
+        )
+    # drop a trailing unload followed by nothing (re-chosen below) and leading reloads
+    end_node = model.depots[route.end_depot()]
+    if end_node.kind == "via":
+        while steps[-1].kind is VisitKind.DISPOSAL:
+            steps.pop()
+        steps.append(_Step(VisitKind.DISPOSAL, "", -1, 0, open_window))  # placeholder
+    steps.append(_Step(VisitKind.END, v.ref, v.end, 0, open_window))
+    return steps
+
+
+@dataclass(slots=True)
+class _Timed:
+    visits: list[Visit]
+    lateness: int
+    end_s: int
+    distance_m: int
+
+
+def _simulate(
+    problem: Problem,
+    v: VehicleSpec,
+    steps: Sequence[_Step],
+    depart: int,
+    brk_after: int | None,
+    sites: Sequence[Site],
+) -> _Timed:
+    """Earliest-start schedule of ``steps`` with the break after step ``brk_after``."""
+    dist, dur = problem.matrix.distance_m, problem.matrix.duration_s
+    vol, wt = v.initial_volume_l, v.initial_weight_kg
+    day_l, day_kg = v.initial_daily_l, v.initial_daily_kg
+    t = depart
+    loc = steps[0].location
+    visits = [
+        Visit(
+            kind=VisitKind.START,
+            ref=v.ref,
+            location=loc,
+            arrival_s=t,
+            start_s=t,
+            end_s=t,
+            volume_l=vol,
+            weight_kg=wt,
+            daily_l=day_l,
+            daily_kg=day_kg,
+        )
+    ]
+    lateness = 0
+    meters = 0
+    for k, step in enumerate(steps[1:], start=1):
+        if brk_after is not None and k - 1 == brk_after and v.break_window_s is not None:
+            b_start = max(t, v.break_window_s[0])
+            lateness += max(0, b_start - v.break_window_s[1])
+            visits.append(
+                Visit(
+                    kind=VisitKind.BREAK,
+                    ref=v.ref,
+                    location=None,
+                    arrival_s=t,
+                    start_s=b_start,
+                    end_s=b_start + v.break_s,
+                    volume_l=vol,
+                    weight_kg=wt,
+                    daily_l=day_l,
+                    daily_kg=day_kg,
+                )
+            )
+            t = b_start + v.break_s
+        if step.kind is VisitKind.DISPOSAL and step.location < 0:
+            site = _final_site(problem, sites, v, loc, t)
+            step = _Step(VisitKind.DISPOSAL, site.ref, site.location, site.unload_s, site.window_s)
+        arrive = t + int(dur[loc, step.location])
+        meters += int(dist[loc, step.location])
+        begin = max(arrive, step.window[0])
+        lateness += max(0, begin - step.window[1])
+        t = begin + step.service_s
+        if step.kind is VisitKind.BIN:
+            vol, wt = vol + step.volume_l, wt + step.weight_kg
+            day_l, day_kg = day_l + step.volume_l, day_kg + step.weight_kg
+        elif step.kind is VisitKind.DISPOSAL:
+            vol, wt = 0, 0
+        visits.append(
+            Visit(
+                kind=step.kind,
+                ref=step.ref,
+                location=step.location,
+                arrival_s=arrive,
+                start_s=begin,
+                end_s=t,
+                volume_l=vol,
+                weight_kg=wt,
+                daily_l=day_l,
+                daily_kg=day_kg,
+            )
+        )
+        loc = step.location
+    lateness += max(0, t - v.shift_s[1])
+    return _Timed(visits, lateness, t, meters)
+
+
+def _break_optional(v: VehicleSpec, timed: _Timed) -> bool:
+    """Whether the route, timed without a break, fits wholly before or after one."""
+    assert v.break_window_s is not None
+    lo, hi = v.break_window_s
+    return timed.lateness == 0 and (timed.end_s <= hi or timed.visits[0].start_s >= lo + v.break_s)
+
+
+def _schedule(
+    problem: Problem, v: VehicleSpec, steps: Sequence[_Step], depart: int, sites: Sequence[Site]
+) -> _Timed:
+    """The best schedule: none if the route fits before or after the break window, else
+    the break in the gap giving no lateness and the earliest end."""
+    plain = _simulate(problem, v, steps, depart, None, sites)
+    if not _break_due(v) or _break_optional(v, plain):
+        return plain
+    best: _Timed | None = None
+    for gap in range(len(steps) - 1):
+        timed = _simulate(problem, v, steps, depart, gap, sites)
+        if best is None or (timed.lateness, timed.end_s) < (best.lateness, best.end_s):
+            best = timed
+    assert best is not None
+    return best
+
+
+def _decode(
+    problem: Problem,
+    model: _Model,
+    best: Solution,
+    screened: tuple[Unserved, ...],
+    notes: list[str],
+    t0: float,
+) -> Plan:
+    by_type: dict[int, list[PyvrpRoute]] = {}
+    for r in best.routes():
+        by_type.setdefault(r.vehicle_type(), []).append(r)
+    routes: dict[str, Route] = {}
+    lateness = 0
+    for t_idx, group in enumerate(model.groups):
+        for v, r in zip(group, by_type.get(t_idx, []), strict=False):
+            sites = model.via_sites.get(r.end_depot(), [])
+            steps = _steps(problem, model, r, v)
+            timed = _schedule(problem, v, steps, int(r.start_time()), sites)
+            lateness += timed.lateness
+            duration = timed.end_s - timed.visits[0].start_s
+            cost = route_cost(v, distance_m=timed.distance_m, duration_s=duration, used=True)
+            routes[v.ref] = Route(
+                vehicle_ref=v.ref,
+                visits=tuple(timed.visits),
+                distance_m=timed.distance_m,
+                duration_s=duration,
+                cost=cost,
+            )
+    all_routes = tuple(routes.get(v.ref) or _empty_route(v) for v in problem.vehicles)
+    served = {ref for r in all_routes for ref in r.bin_refs}
+    dropped = tuple(
+        Unserved(ref=s.ref, reason=f"optional; its prize {s.prize} is below the cost to serve it")
+        for s in model.stops
+        if s.ref not in served
+    )
+    if lateness:
+        notes.append(f"break placement left {lateness} s of lateness; see check()")
+    objective = sum(r.cost for r in all_routes) + sum(problem.stop(u.ref).prize for u in dropped)
+    return Plan(
+        status=PlanStatus.FEASIBLE,
+        routes=all_routes,
+        unserved=screened + dropped,
+        objective=objective,
+        solve_time_s=time.perf_counter() - t0,
+        engine=ENGINE,
+        notes=tuple(notes),
+    )

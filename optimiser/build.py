@@ -1,0 +1,201 @@
+"""Fleet records -> the integer ``Problem``: the ONLY place that knows the unit conversions.
+
+* Clock times (``TimeWindow`` local times) -> seconds since local midnight of the plan date,
+  counted as elapsed time in ``tz`` (a day with a DST change keeps real durations).
+* Costs and prizes in currency -> integer cents (rounded half to even by ``round``).
+* Expected volume (litres) and weight (kg) of a decision -> integers, rounded up.
+* Points, in matrix row order: depots, disposal sites, then the MUST and MAY bins (SKIP
+  bins are left out); the matrix provider is called once on these (lon, lat) points.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, tzinfo
+from zoneinfo import ZoneInfo
+
+from fleet.models import Action, Bin, BinDecision, Inventory, TimeWindow, Vehicle
+from network.matrix import TravelMatrix
+from optimiser.errors import InvalidProblemError
+from optimiser.problem import Problem, Site, Stop, VehicleSpec
+
+MatrixProvider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
+CENTS = 100
+EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuiltProblem:
+    """The problem and what its matrix rows and stops stand for.
+
+    Attributes
+    ----------
+    problem : Problem
+        The integer problem.
+    point_refs : tuple of str
+        Id of the depot, site or bin at each matrix row.
+    point_kinds : tuple of str
+        "depot", "site" or "bin" for each row.
+    decisions : tuple of BinDecision
+        The MUST and MAY decisions turned into stops, in stop order.
+    """
+
+    problem: Problem
+    point_refs: tuple[str, ...]
+    point_kinds: tuple[str, ...]
+    decisions: tuple[BinDecision, ...]
+
+
+def clock_to_s(t: time, *, plan_date: date, tz: tzinfo) -> int:
+    """Seconds elapsed from local midnight of ``plan_date`` to local clock time ``t``."""
+    midnight = datetime.combine(plan_date, time(0, 0), tzinfo=tz).astimezone(UTC)
+    at = datetime.combine(plan_date, t.replace(tzinfo=None), tzinfo=tz).astimezone(UTC)
+    return round((at - midnight).total_seconds())
+
+
+def window_to_s(w: TimeWindow, *, plan_date: date, tz: tzinfo) -> tuple[int, int]:
+    """A local ``TimeWindow`` as (start, end) seconds since local midnight."""
+    return clock_to_s(w.start, plan_date=plan_date, tz=tz), clock_to_s(
+        w.end, plan_date=plan_date, tz=tz
+    )
+
+
+def to_cents(amount: float) -> int:
+    """Currency units -> integer cents."""
+    return round(amount * CENTS)
+
+
+def round_up(quantity: float) -> int:
+    """A non-negative quantity (litres, kg) rounded up to an integer (float noise ignored)."""
+    return max(0, math.ceil(quantity - EPS))
+
+
+def _decisions(inventory: Inventory, decisions: Sequence[BinDecision]) -> list[BinDecision]:
+    seen: set[str] = set()
+    bins = {b.bin_id for b in inventory.bins}
+    out = []
+    for d in decisions:
+        if d.bin_id not in bins:
+            raise InvalidProblemError(f"decision for bin {d.bin_id!r}: not in the inventory")
+        if d.bin_id in seen:
+            raise InvalidProblemError(f"bin {d.bin_id!r} has two decisions; keep one")
+        seen.add(d.bin_id)
+        if d.action is not Action.SKIP:
+            out.append(d)
+    return out
+
+
+def _stop(b: Bin, d: BinDecision, row: int, clock: Callable[[TimeWindow], tuple[int, int]]) -> Stop:
+    return Stop(
+        ref=b.bin_id,
+        location=row,
+        volume_l=round_up(d.expected_volume_l),
+        weight_kg=round_up(d.expected_weight_kg),
+        service_s=b.service_s,
+        window_s=clock(b.access_window) if b.access_window is not None else None,
+        stream=b.stream,
+        required=d.action is Action.MUST,
+        prize=to_cents(d.prize) if d.action is Action.MAY else 0,
+    )
+
+
+def _vehicle(v: Vehicle, row: int, clock: Callable[[TimeWindow], tuple[int, int]]) -> VehicleSpec:
+    return VehicleSpec(
+        ref=v.vehicle_id,
+        start=row,
+        end=row,
+        capacity_l=v.capacity_l,
+        capacity_kg=v.capacity_kg,
+        streams=v.streams,
+        shift_s=clock(v.shift),
+        break_s=v.break_s,
+        break_window_s=clock(v.break_window) if v.break_window is not None else None,
+        cost_per_km=to_cents(v.cost_per_km),
+        cost_per_hour=to_cents(v.cost_per_hour),
+        fixed_cost=to_cents(v.fixed_cost),
+        max_stops=v.max_stops,
+        max_daily_kg=v.max_daily_kg,
+    )
+
+
+def build_problem(
+    inventory: Inventory,
+    decisions: Sequence[BinDecision],
+    provider: MatrixProvider,
+    *,
+    plan_date: date,
+    tz: tzinfo | str,
+    vehicles: Sequence[Vehicle] | None = None,
+    return_empty: bool = True,
+) -> BuiltProblem:
+    """Turn the day's records and the policy's decisions into a ``Problem``.
+
+    Parameters
+    ----------
+    inventory : Inventory
+        Bins, depots, vehicles and disposal sites.
+    decisions : sequence of BinDecision
+        At most one per bin; MUST bins become required stops, MAY bins optional stops with
+        their prize, SKIP bins are left out. Bins without a decision are left out.
+    provider : callable
+        ``provider(points) -> TravelMatrix`` on (lon, lat) points, called once.
+    plan_date : date
+        The day planned; times are seconds since its local midnight.
+    tz : tzinfo or str
+        The city's time zone (e.g. "Europe/Lisbon").
+    vehicles : sequence of Vehicle, optional
+        The trucks available that day (default: the inventory's); their depots must be in
+        the inventory.
+    return_empty : bool
+        Whether trucks must unload before returning to the depot.
+
+    Returns
+    -------
+    BuiltProblem
+        Bins whose stream no truck takes are still stops: the solver reports them unserved.
+    """
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+
+    def clock(w: TimeWindow) -> tuple[int, int]:
+        return window_to_s(w, plan_date=plan_date, tz=zone)
+
+    used = _decisions(inventory, decisions)
+    fleet = tuple(vehicles) if vehicles is not None else inventory.vehicles
+    depot_row = {d.depot_id: i for i, d in enumerate(inventory.depots)}
+    for v in fleet:
+        if v.depot_id not in depot_row:
+            raise InvalidProblemError(f"vehicle {v.vehicle_id!r}: depot {v.depot_id!r} unknown")
+    points = [(d.lon, d.lat) for d in inventory.depots] + [(s.lon, s.lat) for s in inventory.sites]
+    refs = [d.depot_id for d in inventory.depots] + [s.site_id for s in inventory.sites]
+    kinds = ["depot"] * len(inventory.depots) + ["site"] * len(inventory.sites)
+    bins = {b.bin_id: b for b in inventory.bins}
+    stops = []
+    for d in used:
+        b = bins[d.bin_id]
+        stops.append(_stop(b, d, len(points), clock))
+        points.append((b.lon, b.lat))
+        refs.append(b.bin_id)
+        kinds.append("bin")
+    n_depots = len(inventory.depots)
+    sites = tuple(
+        Site(
+            ref=s.site_id,
+            location=n_depots + i,
+            streams=s.streams,
+            window_s=clock(s.opening),
+            unload_s=s.unload_s,
+        )
+        for i, s in enumerate(inventory.sites)
+    )
+    problem = Problem(
+        matrix=provider(points),
+        stops=tuple(stops),
+        vehicles=tuple(_vehicle(v, depot_row[v.depot_id], clock) for v in fleet),
+        sites=sites,
+        return_empty=return_empty,
+    )
+    return BuiltProblem(
+        problem=problem, point_refs=tuple(refs), point_kinds=tuple(kinds), decisions=tuple(used)
+    )

@@ -1,0 +1,542 @@
+"""Independent plan checker, scoring and timing of hand-made routes (no solver import).
+
+``check`` recomputes every route from the problem and the visit sequence alone: coverage,
+streams, loads between disposals, return empty, daily limits, stop counts, travel times,
+windows, shifts, the driver break and the distance/duration/cost totals. It is the oracle
+of every solver test and validates dispatchers' manual plans.
+
+Visit semantics
+---------------
+* A route runs START (at the vehicle's ``start``) ... END (at its ``end``).
+* BIN and DISPOSAL visits take ``service_s`` / ``unload_s``: ``end_s == start_s + that``;
+  the window bounds ``start_s``; ``arrival_s <= start_s`` (the truck may wait).
+* Between two located visits a -> b, ``b.arrival_s >= a.end_s + travel(a, b)`` and, with a
+  BREAK visit between them, ``b.start_s >= a.end_s + travel + break_s`` (a break may
+  interrupt travel or waiting but no service). Visits never overlap in time.
+* A WAYPOINT is a zero-length pass through a matrix row (a truck's position at rerouting).
+* DISPOSAL empties the truck; the site must take every stream collected since the last one.
+* A truck with a break must take it inside its window, unless its whole route fits before
+  or after a break that starts in the window.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from optimiser.costs import route_cost
+from optimiser.errors import InvalidProblemError
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
+from optimiser.problem import Problem, Site, Stop, VehicleSpec
+
+LOCATED = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL, VisitKind.END, VisitKind.WAYPOINT)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule: which vehicle and visit ref (or None), a code and an explanation."""
+
+    vehicle_ref: str | None
+    ref: str | None
+    code: str
+    message: str
+
+
+@dataclass(slots=True)
+class _State:
+    """What the truck carries while walking a route."""
+
+    volume_l: int
+    weight_kg: int
+    daily_l: int
+    daily_kg: int
+    streams: set[str] = field(default_factory=set)
+    stops: int = 0
+
+
+class _RouteChecker:
+    """Walks one route and collects violations."""
+
+    def __init__(self, problem: Problem, vehicle: VehicleSpec, route: Route) -> None:
+        self.p, self.v, self.r = problem, vehicle, route
+        self.out: list[Violation] = []
+        self.stops = {s.ref: s for s in problem.stops}
+        self.sites = {s.ref: s for s in problem.sites}
+
+    def add(self, ref: str | None, code: str, message: str) -> None:
+        self.out.append(Violation(self.v.ref, ref, code, message))
+
+    def run(self) -> list[Violation]:
+        visits = self.r.visits
+        if len(visits) < 2 or visits[0].kind is not VisitKind.START:
+            self.add(None, "shape", "a route must start with a START visit and end with END")
+            return self.out
+        if visits[-1].kind is not VisitKind.END:
+            self.add(None, "shape", "a route must end with an END visit")
+            return self.out
+        self._ends(visits[0], visits[-1])
+        self._loads(visits)
+        self._times(visits)
+        self._break(visits)
+        self._totals(visits)
+        return self.out
+
+    # -- shape, shift -----------------------------------------------------------------------
+    def _ends(self, first: Visit, last: Visit) -> None:
+        if first.location != self.v.start:
+            self.add(None, "location", f"START at row {first.location}, expected {self.v.start}")
+        if last.location != self.v.end:
+            self.add(None, "location", f"END at row {last.location}, expected {self.v.end}")
+        earliest = self.v.shift_s[0]
+        if self.v.ready_s is not None:
+            earliest = max(earliest, self.v.ready_s)
+        if first.start_s < earliest:
+            self.add(None, "shift", f"leaves at {first.start_s} s, before {earliest} s")
+        if last.end_s > self.v.shift_s[1]:
+            self.add(None, "shift", f"returns at {last.end_s} s, after {self.v.shift_s[1]} s")
+
+    # -- loads ------------------------------------------------------------------------------
+    def _loads(self, visits: Sequence[Visit]) -> None:
+        v = self.v
+        st = _State(v.initial_volume_l, v.initial_weight_kg, v.initial_daily_l, v.initial_daily_kg)
+        for visit in visits:
+            if visit.kind is VisitKind.BIN:
+                self._collect(st, visit)
+            elif visit.kind is VisitKind.DISPOSAL:
+                self._unload(st, visit)
+            elif visit.kind is VisitKind.END:
+                self._finish(st, visit)
+            expected = (st.volume_l, st.weight_kg, st.daily_l, st.daily_kg)
+            reported = (visit.volume_l, visit.weight_kg, visit.daily_l, visit.daily_kg)
+            if expected != reported:
+                self.add(visit.ref, "load", f"reported loads {reported}, recomputed {expected}")
+        if v.max_stops is not None and st.stops > v.max_stops:
+            self.add(None, "max_stops", f"{st.stops} bins, limit {v.max_stops}")
+
+    def _collect(self, st: _State, visit: Visit) -> None:
+        stop = self.stops.get(visit.ref)
+        if stop is None:
+            self.add(visit.ref, "unknown_ref", "BIN visit of an unknown stop")
+            return
+        if stop.stream not in self.v.streams:
+            self.add(stop.ref, "stream", f"vehicle does not take stream {stop.stream!r}")
+        st.volume_l += stop.volume_l
+        st.weight_kg += stop.weight_kg
+        st.daily_l += stop.volume_l
+        st.daily_kg += stop.weight_kg
+        st.streams.add(stop.stream)
+        st.stops += 1
+        self._capacity(st, stop.ref)
+
+    def _capacity(self, st: _State, ref: str) -> None:
+        v = self.v
+        if st.volume_l > v.capacity_l:
+            self.add(ref, "capacity_volume", f"{st.volume_l} l on board, capacity {v.capacity_l}")
+        if st.weight_kg > v.capacity_kg:
+            self.add(
+                ref, "capacity_weight", f"{st.weight_kg} kg on board, capacity {v.capacity_kg}"
+            )
+        if v.max_daily_l is not None and st.daily_l > v.max_daily_l:
+            self.add(ref, "daily_volume", f"{st.daily_l} l today, limit {v.max_daily_l}")
+        if v.max_daily_kg is not None and st.daily_kg > v.max_daily_kg:
+            self.add(ref, "daily_weight", f"{st.daily_kg} kg today, limit {v.max_daily_kg}")
+
+    def _unload(self, st: _State, visit: Visit) -> None:
+        site = self.sites.get(visit.ref)
+        if site is None:
+            self.add(visit.ref, "unknown_ref", "DISPOSAL visit of an unknown site")
+            return
+        refused = st.streams - site.streams
+        if refused:
+            self.add(site.ref, "site_stream", f"site does not take {sorted(refused)}")
+        st.volume_l = st.weight_kg = 0
+        st.streams = set()
+
+    def _finish(self, st: _State, visit: Visit) -> None:
+        if self.p.sites and self.p.return_empty and (st.volume_l or st.weight_kg):
+            self.add(
+                visit.ref,
+                "return_empty",
+                f"returns with {st.volume_l} l / {st.weight_kg} kg; unload at a site first",
+            )
+
+    # -- times ------------------------------------------------------------------------------
+    def _place(self, visit: Visit) -> tuple[int, tuple[int, int] | None] | None:
+        """(duration, window) of a located visit, None if the ref/location is wrong."""
+        kind = visit.kind
+        if kind is VisitKind.BIN:
+            stop = self.stops.get(visit.ref)
+            return None if stop is None else (stop.service_s, stop.window_s)
+        if kind is VisitKind.DISPOSAL:
+            site = self.sites.get(visit.ref)
+            return None if site is None else (site.unload_s, site.window_s)
+        return 0, None
+
+    def _expected_location(self, visit: Visit) -> int | None:
+        if visit.kind is VisitKind.BIN and visit.ref in self.stops:
+            return self.stops[visit.ref].location
+        if visit.kind is VisitKind.DISPOSAL and visit.ref in self.sites:
+            return self.sites[visit.ref].location
+        return visit.location
+
+    def _visit_time(self, visit: Visit) -> None:
+        placed = self._place(visit)
+        if placed is None:
+            return
+        duration, window = placed
+        if visit.location != self._expected_location(visit):
+            self.add(visit.ref, "location", f"visit at row {visit.location}")
+        if visit.arrival_s > visit.start_s or visit.end_s != visit.start_s + duration:
+            self.add(
+                visit.ref,
+                "timing",
+                f"arrival {visit.arrival_s} / start {visit.start_s} / end {visit.end_s} s "
+                f"inconsistent with a {duration} s visit",
+            )
+        if window is not None and not window[0] <= visit.start_s <= window[1]:
+            self.add(visit.ref, "window", f"starts at {visit.start_s} s, outside {window}")
+
+    def _times(self, visits: Sequence[Visit]) -> None:
+        dur = self.p.matrix.duration_s
+        prev: Visit | None = None
+        pause = 0
+        for i, visit in enumerate(visits):
+            if i and visit.start_s < visits[i - 1].end_s:
+                self.add(visit.ref, "overlap", "starts before the previous visit ends")
+            if visit.kind is VisitKind.BREAK:
+                pause += visit.end_s - visit.start_s
+                continue
+            self._visit_time(visit)
+            if prev is not None and prev.location is not None and visit.location is not None:
+                travel = int(dur[prev.location, visit.location])
+                if visit.arrival_s < prev.end_s + travel:
+                    self.add(
+                        visit.ref,
+                        "travel",
+                        f"arrives at {visit.arrival_s} s; cannot before "
+                        f"{prev.end_s + travel} s ({travel} s from {prev.ref})",
+                    )
+                elif visit.start_s < prev.end_s + travel + pause:
+                    self.add(visit.ref, "travel", "no time for the travel and the break")
+            prev, pause = visit, 0
+
+    # -- break ------------------------------------------------------------------------------
+    def _break(self, visits: Sequence[Visit]) -> None:
+        v = self.v
+        breaks = [x for x in visits if x.kind is VisitKind.BREAK]
+        if v.break_s <= 0 or v.break_taken or v.break_window_s is None:
+            if breaks:
+                self.add(None, "break", "a break visit for a truck without a break to take")
+            return
+        lo, hi = v.break_window_s
+        if len(breaks) > 1:
+            self.add(None, "break", f"{len(breaks)} breaks, expected one")
+        for b in breaks:
+            if b.end_s - b.start_s != v.break_s:
+                self.add(None, "break", f"break lasts {b.end_s - b.start_s} s, not {v.break_s}")
+            if not lo <= b.start_s <= hi:
+                self.add(None, "break", f"break starts at {b.start_s} s, outside {(lo, hi)}")
+        route = self.r
+        if not breaks and route.used:
+            start, end = visits[0].start_s, visits[-1].end_s
+            if not (lo + v.break_s <= start or hi >= end):
+                self.add(None, "break", f"no break although the route spans the window {(lo, hi)}")
+
+    # -- totals -----------------------------------------------------------------------------
+    def _totals(self, visits: Sequence[Visit]) -> None:
+        dist = self.p.matrix.distance_m
+        located = [x.location for x in visits if x.location is not None]
+        distance = sum(int(dist[a, b]) for a, b in itertools.pairwise(located))
+        duration = visits[-1].end_s - visits[0].start_s
+        cost = route_cost(self.v, distance_m=distance, duration_s=duration, used=self.r.used)
+        for name, got, want in (
+            ("distance", self.r.distance_m, distance),
+            ("duration", self.r.duration_s, duration),
+            ("cost", self.r.cost, cost),
+        ):
+            if got != want:
+                self.add(None, name, f"route {name} {got}, recomputed {want}")
+
+
+def check_route(problem: Problem, vehicle: VehicleSpec, route: Route) -> list[Violation]:
+    """Violations of one route alone (no coverage rules)."""
+    return _RouteChecker(problem, vehicle, route).run()
+
+
+def _coverage(problem: Problem, plan: Plan) -> Iterator[Violation]:
+    served = Counter(ref for route in plan.routes for ref in route.bin_refs)
+    listed = Counter(u.ref for u in plan.unserved)
+    stops = {s.ref for s in problem.stops}
+    for ref, n in served.items():
+        if n > 1:
+            yield Violation(None, ref, "served_twice", f"served {n} times")
+    for u in plan.unserved:
+        if u.ref not in stops:
+            yield Violation(None, u.ref, "unknown_ref", "unserved entry of an unknown stop")
+        elif served[u.ref]:
+            yield Violation(None, u.ref, "served_and_unserved", "listed unserved but served")
+        if not u.reason:
+            yield Violation(None, u.ref, "no_reason", "unserved without a reason")
+        if listed[u.ref] > 1:
+            yield Violation(None, u.ref, "listed_twice", "listed unserved more than once")
+    for stop in problem.stops:
+        if not served[stop.ref] and not listed[stop.ref]:
+            kind = "required" if stop.required else "optional"
+            yield Violation(None, stop.ref, "unaccounted", f"{kind} stop neither served nor listed")
+
+
+def check(problem: Problem, plan: Plan) -> list[Violation]:
+    """Every rule the plan breaks; an empty list means the plan is valid.
+
+    Parameters
+    ----------
+    problem : Problem
+        The problem the plan claims to solve.
+    plan : Plan
+        Routes (any subset of the vehicles, each at most once) and unserved stops.
+
+    Returns
+    -------
+    list of Violation
+        In route order, then coverage problems.
+    """
+    out: list[Violation] = []
+    vehicles = {v.ref: v for v in problem.vehicles}
+    seen: set[str] = set()
+    for route in plan.routes:
+        vehicle = vehicles.get(route.vehicle_ref)
+        if vehicle is None or route.vehicle_ref in seen:
+            why = "unknown vehicle" if vehicle is None else "vehicle has two routes"
+            out.append(Violation(route.vehicle_ref, None, "vehicle", why))
+            continue
+        seen.add(route.vehicle_ref)
+        out.extend(_RouteChecker(problem, vehicle, route).run())
+    out.extend(_coverage(problem, plan))
+    if plan.status is PlanStatus.NO_SOLUTION and plan.served_refs:
+        out.append(Violation(None, None, "status", "NO_SOLUTION plan serves bins"))
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Score:
+    """Totals of a plan (metres, seconds, cost units) and its violations."""
+
+    distance_m: int
+    duration_s: int
+    cost: int
+    bins_served: int
+    unserved: int
+    required_unserved: int
+    prize_lost: int
+    vehicles_used: int
+    violations: tuple[Violation, ...]
+
+    @property
+    def valid(self) -> bool:
+        """Whether the plan breaks no rule."""
+        return not self.violations
+
+
+def score(problem: Problem, plan: Plan) -> Score:
+    """Score a plan (solver-made or manual) by recomputation, with its violations.
+
+    Totals are recomputed from the visits (not read from the routes), so a manual plan with
+    wrong totals is still scored correctly; the mismatch shows among the violations.
+    """
+    stops = {s.ref: s for s in problem.stops}
+    vehicles = {v.ref: v for v in problem.vehicles}
+    dist = problem.matrix.distance_m
+    distance = duration = cost = 0
+    for route in plan.routes:
+        located = [x.location for x in route.visits if x.location is not None]
+        d = sum(int(dist[a, b]) for a, b in itertools.pairwise(located))
+        t = route.visits[-1].end_s - route.visits[0].start_s if route.visits else 0
+        distance, duration = distance + d, duration + t
+        if route.vehicle_ref in vehicles:
+            cost += route_cost(
+                vehicles[route.vehicle_ref], distance_m=d, duration_s=t, used=route.used
+            )
+    served = plan.served_refs
+    missing = [s for s in problem.stops if s.ref not in served]
+    return Score(
+        distance_m=distance,
+        duration_s=duration,
+        cost=cost,
+        bins_served=len(served & stops.keys()),
+        unserved=len(missing),
+        required_unserved=sum(1 for s in missing if s.required),
+        prize_lost=sum(s.prize for s in missing if not s.required),
+        vehicles_used=sum(1 for r in plan.routes if r.used),
+        violations=tuple(check(problem, plan)),
+    )
+
+
+# -- timing hand-made routes -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Clock:
+    """Earliest-start timing of a route being built."""
+
+    vehicle: VehicleSpec
+    visits: list[Visit]
+    state: _State
+    break_due: bool
+
+    @property
+    def last(self) -> Visit:
+        return self.visits[-1]
+
+    def _push(
+        self, kind: VisitKind, ref: str, location: int | None, times: tuple[int, int, int]
+    ) -> None:
+        st = self.state
+        arrival, start, end = times
+        self.visits.append(
+            Visit(
+                kind=kind,
+                ref=ref,
+                location=location,
+                arrival_s=arrival,
+                start_s=start,
+                end_s=end,
+                volume_l=st.volume_l,
+                weight_kg=st.weight_kg,
+                daily_l=st.daily_l,
+                daily_kg=st.daily_kg,
+            )
+        )
+
+    def go(
+        self,
+        problem: Problem,
+        kind: VisitKind,
+        ref: str,
+        location: int,
+        service: tuple[int, tuple[int, int] | None],
+    ) -> None:
+        """Drive to ``location`` and serve it as early as possible (break first if due)."""
+        duration, window = service
+        t = self.last.end_s
+        prev_loc = self.last.location if self.last.location is not None else location
+        travel = int(problem.matrix.duration_s[prev_loc, location])
+        open_at = window[0] if window else 0
+        arrival = t + travel
+        start = max(arrival, open_at)
+        pause = self._maybe_break(t, start)
+        if pause is not None:
+            brk = self.vehicle.break_s
+            start = max(t + travel + brk, pause + brk, open_at)
+            if pause < arrival:  # the break interrupts the drive
+                arrival += brk
+        self._load(kind, ref, problem)
+        self._push(kind, ref, location, (arrival, start, start + duration))
+
+    def _maybe_break(self, t: int, next_start: int) -> int | None:
+        v = self.vehicle
+        if not self.break_due or v.break_window_s is None:
+            return None
+        lo, hi = v.break_window_s
+        at = max(t, lo)
+        if at > hi or at > next_start:
+            return None
+        self._push(VisitKind.BREAK, v.ref, None, (at, at, at + v.break_s))
+        self.break_due = False
+        return at
+
+    def _load(self, kind: VisitKind, ref: str, problem: Problem) -> None:
+        st = self.state
+        if kind is VisitKind.BIN:
+            stop = problem.stop(ref)
+            st.volume_l += stop.volume_l
+            st.weight_kg += stop.weight_kg
+            st.daily_l += stop.volume_l
+            st.daily_kg += stop.weight_kg
+        elif kind is VisitKind.DISPOSAL:
+            st.volume_l = st.weight_kg = 0
+
+
+def _service(
+    problem: Problem, ref: str
+) -> tuple[VisitKind, int, tuple[int, tuple[int, int] | None]]:
+    stops = {s.ref: s for s in problem.stops}
+    sites = {s.ref: s for s in problem.sites}
+    if ref in stops:
+        s: Stop = stops[ref]
+        return VisitKind.BIN, s.location, (s.service_s, s.window_s)
+    if ref in sites:
+        site: Site = sites[ref]
+        return VisitKind.DISPOSAL, site.location, (site.unload_s, site.window_s)
+    raise InvalidProblemError(f"manual route: {ref!r} is neither a stop nor a site of the problem")
+
+
+def time_route(problem: Problem, vehicle: VehicleSpec, refs: Sequence[str]) -> Route:
+    """Time a route visiting ``refs`` (stop and site refs) in order, as early as possible.
+
+    The truck leaves at the start of its shift (or ``ready_s``), waits for windows, and
+    takes its break at the first point inside the break window where it is between visits.
+    """
+    v = vehicle
+    t0 = max(v.shift_s[0], v.ready_s) if v.ready_s is not None else v.shift_s[0]
+    state = _State(v.initial_volume_l, v.initial_weight_kg, v.initial_daily_l, v.initial_daily_kg)
+    due = v.break_s > 0 and not v.break_taken and v.break_window_s is not None
+    clock = _Clock(vehicle=v, visits=[], state=state, break_due=due)
+    clock._push(VisitKind.START, v.ref, v.start, (t0, t0, t0))
+    for ref in refs:
+        kind, location, service = _service(problem, ref)
+        clock.go(problem, kind, ref, location, service)
+    clock.go(problem, VisitKind.END, v.ref, v.end, (0, None))
+    visits = clock.visits
+    if not refs:  # an unused truck stays home: no break needed
+        visits = [x for x in visits if x.kind is not VisitKind.BREAK]
+    dist = problem.matrix.distance_m
+    located = [x.location for x in visits if x.location is not None]
+    distance = sum(int(dist[a, b]) for a, b in itertools.pairwise(located))
+    duration = visits[-1].end_s - visits[0].start_s
+    used = bool(refs)
+    cost = route_cost(v, distance_m=distance, duration_s=duration, used=used)
+    return Route(
+        vehicle_ref=v.ref, visits=tuple(visits), distance_m=distance, duration_s=duration, cost=cost
+    )
+
+
+def plan_from_sequences(problem: Problem, sequences: Mapping[str, Sequence[str]]) -> Plan:
+    """Time hand-made routes into a Plan that ``check`` and ``score`` accept.
+
+    Parameters
+    ----------
+    problem : Problem
+        The problem.
+    sequences : mapping of vehicle ref -> refs
+        Stop and disposal-site refs in visiting order. Vehicles not listed stay home.
+
+    Returns
+    -------
+    Plan
+        Status FEASIBLE; stops in no sequence are unserved ("not in the manual plan").
+
+    Raises
+    ------
+    InvalidProblemError
+        An unknown vehicle, stop or site ref.
+    """
+    known = {v.ref for v in problem.vehicles}
+    unknown = set(sequences) - known
+    if unknown:
+        raise InvalidProblemError(f"manual plan: unknown vehicle(s) {sorted(unknown)}")
+    routes = tuple(time_route(problem, v, sequences.get(v.ref, ())) for v in problem.vehicles)
+    served = {ref for r in routes for ref in r.bin_refs}
+    unserved = tuple(
+        Unserved(ref=s.ref, reason="not in the manual plan")
+        for s in problem.stops
+        if s.ref not in served
+    )
+    return Plan(
+        status=PlanStatus.FEASIBLE,
+        routes=routes,
+        unserved=unserved,
+        objective=sum(r.cost for r in routes),
+        engine="manual",
+    )

@@ -1,0 +1,185 @@
+"""The daily planning job: readings -> forecast -> bin selection -> routes -> KPIs.
+
+This is the pipeline behind ``binroute demo``, the nightly run of the service and the
+scenario simulator. It glues fleet (forecast, policy) to the optimiser (build, solve, check).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from fleet.fill import estimate_models
+from fleet.forecast import FillModel
+from fleet.models import Action, BinDecision, CitizenReport, FillReading, Inventory
+from fleet.policy import CollectionPolicy
+from network.matrix import TravelMatrix
+from optimiser.build import BuiltProblem, build_problem
+from optimiser.check import Violation, check
+from optimiser.params import SolveParams
+from optimiser.plan import Plan, Unserved, VisitKind
+from optimiser.solve import solve
+
+Provider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayPlan:
+    """A solved day: the decisions, the problem it became, the plan and its KPIs.
+
+    ``fill_at_pickup`` maps each collected bin to its forecast fill fraction at the planned
+    arrival time; ``violations`` is the independent checker's verdict (empty when feasible).
+    """
+
+    plan_date: date
+    tz_name: str
+    inventory: Inventory
+    decisions: tuple[BinDecision, ...]
+    built: BuiltProblem
+    plan: Plan
+    fill_at_pickup: Mapping[str, float] = field(default_factory=dict)
+    violations: tuple[Violation, ...] = ()
+    kpis: Mapping[str, float | int] = field(default_factory=dict)
+
+    @property
+    def midnight(self) -> datetime:
+        """Local midnight starting the plan date (the zero of the solver's clock)."""
+        return datetime.combine(self.plan_date, time(0), tzinfo=ZoneInfo(self.tz_name))
+
+    def at(self, seconds: int) -> datetime:
+        """Convert solver seconds since local midnight to a tz-aware datetime."""
+        return self.midnight + timedelta(seconds=int(seconds))
+
+    @property
+    def unserved(self) -> tuple[Unserved, ...]:
+        """Bins the policy wanted collected but no route serves, with reasons."""
+        return self.plan.unserved
+
+
+def _shift_start(inventory: Inventory, plan_date: date, tz: ZoneInfo) -> datetime:
+    if not inventory.vehicles:
+        return datetime.combine(plan_date, time(6, 0), tzinfo=tz)
+    first = min(v.shift.start for v in inventory.vehicles)
+    return datetime.combine(plan_date, first, tzinfo=tz)
+
+
+def _report(progress: ProgressFn | None, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(fraction, message)
+
+
+def fill_at_pickup(
+    day_start: datetime, plan: Plan, models: Mapping[str, FillModel]
+) -> dict[str, float]:
+    """Forecast fill fraction of each collected bin at its planned service start."""
+    out: dict[str, float] = {}
+    for route in plan.routes:
+        for visit in route.visits:
+            if visit.kind is VisitKind.BIN and visit.ref in models:
+                when = day_start + timedelta(seconds=visit.start_s)
+                out[visit.ref] = float(models[visit.ref].fill_at(when).expected)
+    return out
+
+
+def compute_kpis(
+    plan: Plan,
+    decisions: Sequence[BinDecision],
+    fills: Mapping[str, float],
+    weights_kg: Mapping[str, float],
+) -> dict[str, float | int]:
+    """Dispatcher KPIs of a plan (km, hours, kg, bins, fill at pickup, unserved)."""
+    served = plan.served_refs
+    must = {d.bin_id for d in decisions if d.action is Action.MUST}
+    may = {d.bin_id for d in decisions if d.action is Action.MAY}
+    used = [r for r in plan.routes if r.used]
+    pickup = [fills[b] for b in served if b in fills]
+    return {
+        "bins_collected": len(served),
+        "must_collected": len(served & must),
+        "must_total": len(must),
+        "may_collected": len(served & may),
+        "may_total": len(may),
+        "bins_skipped_by_policy": sum(d.action is Action.SKIP for d in decisions),
+        "unserved": len(plan.unserved),
+        "unserved_must": sum(u.ref in must for u in plan.unserved),
+        "trucks_used": len(used),
+        "km": round(sum(r.distance_m for r in used) / 1000.0, 2),
+        "hours": round(sum(r.duration_s for r in used) / 3600.0, 2),
+        "kg": round(sum(weights_kg.get(b, 0.0) for b in served), 1),
+        "disposal_trips": sum(v.kind is VisitKind.DISPOSAL for r in used for v in r.visits),
+        "mean_fill_at_pickup": round(sum(pickup) / len(pickup), 3) if pickup else math.nan,
+        "cost": round(sum(r.cost for r in used) / 100.0, 2),
+    }
+
+
+def plan_day(
+    inventory: Inventory,
+    readings: Sequence[FillReading],
+    reports: Sequence[CitizenReport],
+    provider: Provider,
+    *,
+    plan_date: date,
+    tz: ZoneInfo,
+    policy: CollectionPolicy | None = None,
+    params: SolveParams | None = None,
+    progress: ProgressFn | None = None,
+    last_emptied: Mapping[str, datetime] | None = None,
+) -> DayPlan:
+    """Plan one day of collection.
+
+    Parameters
+    ----------
+    inventory : Inventory
+        Bins, depots, vehicles and disposal sites.
+    readings, reports : sequences
+        Fill-level readings and citizen reports up to the planning moment.
+    provider : callable
+        (lon, lat) points -> TravelMatrix (street network or haversine).
+    plan_date : date
+        The day to plan, in the city's time zone ``tz``.
+    policy, params : optional
+        Collection policy and solver parameters (defaults when omitted).
+    progress : callable, optional
+        Called with (fraction 0..1, message) as the job advances.
+    last_emptied : mapping bin_id -> datetime, optional
+        The collection log (last emptying per bin), when the city keeps one.
+
+    Returns
+    -------
+    DayPlan
+        Checked by the independent checker: ``violations`` lists any problem found.
+    """
+    policy = policy or CollectionPolicy()
+    params = params or SolveParams()
+    day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
+    collect_at = _shift_start(inventory, plan_date, tz)
+    _report(progress, 0.05, "forecasting fill levels")
+    models = estimate_models(
+        inventory.bins, readings, reports, now=collect_at, last_emptied=last_emptied
+    )
+    decisions = policy.decide(inventory.bins, models, collect_at=collect_at, reports=reports)
+    _report(progress, 0.2, "computing travel times")
+    built = build_problem(inventory, decisions, provider, plan_date=plan_date, tz=tz)
+    _report(progress, 0.4, f"solving routes for {len(built.problem.stops)} bins")
+    plan = solve(built.problem, params)
+    _report(progress, 0.95, "checking the plan")
+    violations = tuple(check(built.problem, plan))
+    fills = fill_at_pickup(day_start, plan, models)
+    weights = {d.bin_id: d.expected_weight_kg for d in decisions}
+    kpis = compute_kpis(plan, decisions, fills, weights)
+    _report(progress, 1.0, "done")
+    return DayPlan(
+        plan_date=plan_date,
+        tz_name=tz.key,
+        inventory=inventory,
+        decisions=tuple(decisions),
+        built=built,
+        plan=plan,
+        fill_at_pickup=fills,
+        violations=violations,
+        kpis=kpis,
+    )

@@ -1,0 +1,277 @@
+"""Plan exports: JSON, GeoJSON, CSV, GPX and VROOM-style JSON.
+
+All functions take a :class:`optimiser.daily.DayPlan` (the plan plus the problem it solves)
+and are pure: they return a document, never write files. Coordinates are (lon, lat) WGS84;
+times are ISO-8601 with the city's UTC offset.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+from optimiser.plan import Route, Visit, VisitKind
+
+if TYPE_CHECKING:
+    from optimiser.daily import DayPlan
+
+LonLat = tuple[float, float]
+Geometry = Callable[[Sequence[LonLat]], list[LonLat]]
+
+
+def _where(day: DayPlan, visit: Visit) -> LonLat | None:
+    if visit.location is None:
+        return None
+    lon, lat = day.built.problem.matrix.points[visit.location]
+    return (float(lon), float(lat))
+
+
+def _visit_points(day: DayPlan, route: Route) -> list[LonLat]:
+    return [p for v in route.visits if (p := _where(day, v)) is not None]
+
+
+def _iso(day: DayPlan, seconds: int) -> str:
+    return day.at(seconds).isoformat()
+
+
+def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
+    where = _where(day, visit)
+    doc: dict[str, Any] = {
+        "order": order,
+        "kind": str(visit.kind),
+        "ref": visit.ref,
+        "lon": where[0] if where else None,
+        "lat": where[1] if where else None,
+        "arrival": _iso(day, visit.arrival_s),
+        "start": _iso(day, visit.start_s),
+        "end": _iso(day, visit.end_s),
+        "load_l": visit.volume_l,
+        "load_kg": visit.weight_kg,
+    }
+    if visit.kind is VisitKind.BIN:
+        doc["expected_fill"] = round(day.fill_at_pickup.get(visit.ref, float("nan")), 3)
+    return doc
+
+
+def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
+    """One truck's route as a JSON-ready dict (visits with ISO times and loads)."""
+    return {
+        "vehicle_id": route.vehicle_ref,
+        "distance_m": route.distance_m,
+        "duration_s": route.duration_s,
+        "cost": route.cost / 100.0,
+        "bins": len(route.bin_refs),
+        "disposal_trips": sum(v.kind is VisitKind.DISPOSAL for v in route.visits),
+        "visits": [_visit_json(day, v, i) for i, v in enumerate(route.visits)],
+    }
+
+
+def plan_json(day: DayPlan) -> dict[str, Any]:
+    """The whole plan: status, KPIs, routes, unserved bins with reasons, policy decisions."""
+    plan = day.plan
+    return {
+        "plan_date": day.plan_date.isoformat(),
+        "timezone": day.tz_name,
+        "status": str(plan.status),
+        "engine": plan.engine,
+        "objective": plan.objective,
+        "solve_time_s": round(plan.solve_time_s, 3),
+        "kpis": dict(day.kpis),
+        "routes": [route_json(day, r) for r in plan.routes],
+        "unserved": [{"bin_id": u.ref, "reason": u.reason} for u in day.unserved],
+        "decisions": [
+            {
+                "bin_id": d.bin_id,
+                "action": str(d.action),
+                "expected_fill": round(d.expected_fill_fraction, 3),
+                "expected_volume_l": round(d.expected_volume_l, 1),
+                "expected_weight_kg": round(d.expected_weight_kg, 1),
+                "prize": d.prize,
+                "reason": d.reason,
+            }
+            for d in day.decisions
+        ],
+        "notes": list(plan.notes),
+    }
+
+
+def _line(points: Sequence[LonLat], geometry: Geometry | None) -> list[list[float]]:
+    coords = geometry(points) if geometry is not None and len(points) > 1 else list(points)
+    return [[round(lon, 7), round(lat, 7)] for lon, lat in coords]
+
+
+def _point_feature(where: LonLat, props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [where[0], where[1]]},
+        "properties": props,
+    }
+
+
+def routes_geojson(day: DayPlan, geometry: Geometry | None = None) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection: one LineString per used truck plus its stops as Points.
+
+    Parameters
+    ----------
+    day : DayPlan
+        The plan.
+    geometry : callable, optional
+        Maps a visit sequence of (lon, lat) points to a street-following polyline (for
+        example ``StreetNetwork.polyline``); straight segments when omitted.
+    """
+    features: list[dict[str, Any]] = []
+    for route in day.plan.routes:
+        if not route.used:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": _line(_visit_points(day, route), geometry),
+                },
+                "properties": {
+                    "kind": "route",
+                    "vehicle_id": route.vehicle_ref,
+                    "distance_m": route.distance_m,
+                    "duration_s": route.duration_s,
+                    "bins": len(route.bin_refs),
+                },
+            }
+        )
+        for order, visit in enumerate(route.visits):
+            where = _where(day, visit)
+            if where is None:
+                continue
+            props = {"kind": str(visit.kind), "ref": visit.ref, "vehicle_id": route.vehicle_ref}
+            props |= {"order": order, "arrival": _iso(day, visit.arrival_s)}
+            features.append(_point_feature(where, props))
+    return {"type": "FeatureCollection", "features": features}
+
+
+CSV_COLUMNS = (
+    "vehicle_id",
+    "order",
+    "kind",
+    "ref",
+    "lon",
+    "lat",
+    "arrival",
+    "start",
+    "end",
+    "load_l",
+    "load_kg",
+)
+
+
+def plan_csv(day: DayPlan) -> str:
+    """One CSV row per visit of every route (header included)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for route in day.plan.routes:
+        for order, visit in enumerate(route.visits):
+            doc = _visit_json(day, visit, order)
+            writer.writerow([route.vehicle_ref, *(doc[c] for c in CSV_COLUMNS[1:])])
+    return out.getvalue()
+
+
+def gpx(day: DayPlan, vehicle_id: str, geometry: Geometry | None = None) -> str:
+    """A GPX 1.1 document for one truck: the stops as a route, the street path as a track.
+
+    Raises
+    ------
+    KeyError
+        If ``vehicle_id`` has no route in the plan.
+    """
+    route = next((r for r in day.plan.routes if r.vehicle_ref == vehicle_id), None)
+    if route is None:
+        raise KeyError(f"no route for vehicle {vehicle_id!r} in this plan")
+    rtepts = []
+    for order, visit in enumerate(route.visits):
+        where = _where(day, visit)
+        if where is None:
+            continue
+        name = escape(f"{order} {visit.kind} {visit.ref}")
+        rtepts.append(
+            f'<rtept lat="{where[1]:.7f}" lon="{where[0]:.7f}"><name>{name}</name>'
+            f"<time>{_iso(day, visit.arrival_s)}</time></rtept>"
+        )
+    trkpts = [
+        f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"/>'
+        for lon, lat in _line(_visit_points(day, route), geometry)
+    ]
+    name = escape(f"binroute {day.plan_date.isoformat()} {vehicle_id}")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<gpx version="1.1" creator="binroute" xmlns="http://www.topografix.com/GPX/1/1">\n'
+        f"<rte><name>{name}</name>{''.join(rtepts)}</rte>\n"
+        f"<trk><name>{name}</name><trkseg>{''.join(trkpts)}</trkseg></trk>\n"
+        "</gpx>\n"
+    )
+
+
+_VROOM_STEP = {
+    VisitKind.START: "start",
+    VisitKind.END: "end",
+    VisitKind.BIN: "job",
+    VisitKind.DISPOSAL: "job",
+    VisitKind.BREAK: "break",
+    VisitKind.WAYPOINT: "job",
+}
+
+
+def _vroom_route(day: DayPlan, route: Route) -> dict[str, Any]:
+    steps = []
+    travel = waiting = service = 0
+    prev_end = route.visits[0].start_s if route.visits else 0
+    for visit in route.visits:
+        travel += max(0, visit.arrival_s - prev_end)
+        waiting += visit.start_s - visit.arrival_s
+        service += visit.end_s - visit.start_s
+        prev_end = visit.end_s
+        step: dict[str, Any] = {
+            "type": _VROOM_STEP[visit.kind],
+            "id": visit.ref,
+            "arrival": visit.arrival_s,
+            "duration": travel,
+            "service": visit.end_s - visit.start_s,
+            "waiting_time": visit.start_s - visit.arrival_s,
+            "load": [visit.volume_l, visit.weight_kg],
+            "description": str(visit.kind),
+        }
+        if (where := _where(day, visit)) is not None:
+            step["location"] = [where[0], where[1]]
+        steps.append(step)
+    return {
+        "vehicle": route.vehicle_ref,
+        "cost": route.cost,
+        "service": service,
+        "duration": travel,
+        "waiting_time": waiting,
+        "distance": route.distance_m,
+        "steps": steps,
+    }
+
+
+def vroom_json(day: DayPlan) -> dict[str, Any]:
+    """The plan in VROOM's output layout (code, summary, unassigned, routes with steps).
+
+    Times are seconds since local midnight of the plan date; loads are [litres, kg];
+    disposal visits are steps of type "job" with description "disposal".
+    """
+    routes = [_vroom_route(day, r) for r in day.plan.routes if r.used]
+    summary = {
+        key: sum(r[key] for r in routes)
+        for key in ("cost", "service", "duration", "waiting_time", "distance")
+    }
+    summary |= {"routes": len(routes), "unassigned": len(day.unserved)}
+    return {
+        "code": 0,
+        "summary": summary,
+        "unassigned": [{"id": u.ref, "type": "job", "description": u.reason} for u in day.unserved],
+        "routes": routes,
+    }

@@ -1,0 +1,322 @@
+"""Rerouting on an overflow alert: re-optimise the rest of the day around the trucks' progress.
+
+The residual problem starts each truck where it is (``Progress.location``, a matrix row) at
+``Progress.time_s`` with its load; stops already done are removed and the urgent stops are
+added as required. The remaining part of the current plan is the warm start (urgent stops
+unperformed, with a huge drop penalty so that the first local search move inserts them at
+the cheapest feasible place); the search keeps a change only if it is strictly cheaper, so
+equal-cost alternatives never move a driver's stops. The answer is the full day: each
+route's done prefix exactly as it was, a WAYPOINT at the truck's position, then the new rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from optimiser._ortools import solve_ortools
+from optimiser.check import check_route, time_route
+from optimiser.costs import route_cost
+from optimiser.errors import InvalidProblemError
+from optimiser.params import SolveParams
+from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
+from optimiser.problem import Problem, Stop, VehicleSpec
+from optimiser.screen import needs_disposal, screen, usable_sites
+
+WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Progress:
+    """Where a truck stands now.
+
+    Attributes
+    ----------
+    vehicle_ref : str
+        The truck.
+    done : tuple of str
+        Refs of the bins and disposal sites completed, in order (a prefix of its route).
+    location : int
+        Matrix row of its current position.
+    time_s : int
+        Now, seconds since local midnight.
+    volume_l, weight_kg : int
+        Load on board now.
+    daily_l, daily_kg : int
+        Collected so far today.
+    break_taken : bool
+        Whether the driver has had the break.
+    """
+
+    vehicle_ref: str
+    done: tuple[str, ...]
+    location: int
+    time_s: int
+    volume_l: int = 0
+    weight_kg: int = 0
+    daily_l: int = 0
+    daily_kg: int = 0
+    break_taken: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteChange:
+    """How a driver's bins changed: added and removed refs, and whether the order changed."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    order_changed: bool
+
+    @property
+    def changed(self) -> bool:
+        """Whether the driver has anything to learn."""
+        return bool(self.added or self.removed or self.order_changed)
+
+
+def with_urgent(problem: Problem, urgent: Iterable[Stop]) -> Problem:
+    """The problem with ``urgent`` stops added (or replacing same-ref stops), all required."""
+    extra = {s.ref: dataclasses.replace(s, required=True) for s in urgent}
+    stops = tuple(extra.pop(s.ref, s) for s in problem.stops) + tuple(extra.values())
+    return dataclasses.replace(problem, stops=stops)
+
+
+def _prefix(route: Route | None, prog: Progress) -> list[Visit]:
+    """The visits done, as planned (START included), with a break visit only if taken."""
+    if route is None:
+        if prog.done:
+            raise InvalidProblemError(
+                f"progress of vehicle {prog.vehicle_ref!r}: it has done {prog.done[:3]} but the "
+                "plan has no route for it"
+            )
+        return []
+    work = [i for i, v in enumerate(route.visits) if v.kind in WORK]
+    refs = tuple(route.visits[i].ref for i in work)
+    if refs[: len(prog.done)] != prog.done:
+        raise InvalidProblemError(
+            f"progress of vehicle {prog.vehicle_ref!r}: done refs {prog.done} are not the start "
+            f"of its planned route {refs[: len(prog.done) + 2]}...; report progress along the "
+            "plan"
+        )
+    if not prog.done and prog.location == route.visits[0].location:
+        return []  # still at the depot: the new route starts from scratch
+    cut = work[len(prog.done) - 1] + 1 if prog.done else 1
+    visits = list(route.visits[:cut])
+    brk = [v for v in route.visits[cut:] if v.kind is VisitKind.BREAK and v.end_s <= prog.time_s]
+    if not prog.break_taken:
+        return [v for v in visits if v.kind is not VisitKind.BREAK]
+    return visits + brk
+
+
+def _done(prog: Progress | None) -> tuple[str, ...]:
+    return prog.done if prog is not None else ()
+
+
+def _rest(route: Route | None, prog: Progress | None) -> list[str]:
+    if route is None:
+        return []
+    work = [v.ref for v in route.visits if v.kind in WORK]
+    return work[len(prog.done) :] if prog is not None else work
+
+
+def _warm_ok(problem: Problem, v: VehicleSpec, refs: list[str]) -> bool:
+    return not check_route(problem, v, time_route(problem, v, refs))
+
+
+def _with_final_unload(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
+    sites = {s.ref for s in problem.sites}
+    loaded = bool(refs) or v.initial_volume_l > 0 or v.initial_weight_kg > 0
+    if not needs_disposal(problem) or not loaded or (refs and refs[-1] in sites):
+        return refs
+    usable = usable_sites(problem, v)
+    return [*refs, usable[0].ref] if usable else refs
+
+
+def _feasible_warm(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
+    """The longest feasible prefix of ``refs`` (plus a final unload), timed as early as possible.
+
+    A truck that is late, or one that has not started by now, may no longer manage its
+    planned rest; the cut stops become candidates for the search like the urgent ones.
+    """
+    if _warm_ok(problem, v, refs):
+        return refs
+    lo, hi = 0, len(refs)  # the prefix of length lo is assumed feasible, hi is not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _warm_ok(problem, v, _with_final_unload(problem, v, refs[:mid])):
+            lo = mid
+        else:
+            hi = mid
+    best = _with_final_unload(problem, v, refs[:lo])
+    return best if _warm_ok(problem, v, best) else []
+
+
+def _residual_vehicle(
+    v: VehicleSpec, prog: Progress | None, now: int, bins_done: int
+) -> VehicleSpec:
+    if prog is None:
+        return dataclasses.replace(v, ready_s=max(now, v.shift_s[0]))
+    return dataclasses.replace(
+        v,
+        start=prog.location,
+        ready_s=prog.time_s,
+        initial_volume_l=prog.volume_l,
+        initial_weight_kg=prog.weight_kg,
+        initial_daily_l=prog.daily_l,
+        initial_daily_kg=prog.daily_kg,
+        break_taken=prog.break_taken or v.break_s == 0,
+        fixed_cost=0 if prog.done else v.fixed_cost,
+        max_stops=None if v.max_stops is None else max(v.max_stops - bins_done, 0),
+    )
+
+
+def _merge(
+    problem: Problem, v: VehicleSpec, prefix: list[Visit], prog: Progress | None, new: Route
+) -> Route:
+    visits = list(prefix)
+    if visits and prog is not None and visits[-1].location != prog.location:
+        last = visits[-1]
+        visits.append(
+            Visit(
+                kind=VisitKind.WAYPOINT,
+                ref=v.ref,
+                location=prog.location,
+                arrival_s=prog.time_s,
+                start_s=prog.time_s,
+                end_s=prog.time_s,
+                volume_l=last.volume_l,
+                weight_kg=last.weight_kg,
+                daily_l=last.daily_l,
+                daily_kg=last.daily_kg,
+            )
+        )
+    visits.extend(new.visits[1:] if visits else new.visits)
+    dist = problem.matrix.distance_m
+    located = [x.location for x in visits if x.location is not None]
+    distance = sum(int(dist[a, b]) for a, b in itertools.pairwise(located))
+    duration = visits[-1].end_s - visits[0].start_s
+    used = any(x.kind in WORK for x in visits)
+    cost = route_cost(v, distance_m=distance, duration_s=duration, used=used)
+    return Route(
+        vehicle_ref=v.ref, visits=tuple(visits), distance_m=distance, duration_s=duration, cost=cost
+    )
+
+
+def _progress_map(problem: Problem, progress: Iterable[Progress]) -> dict[str, Progress]:
+    out: dict[str, Progress] = {}
+    refs = {v.ref for v in problem.vehicles}
+    for p in progress:
+        if p.vehicle_ref not in refs or p.vehicle_ref in out:
+            raise InvalidProblemError(
+                f"progress for vehicle {p.vehicle_ref!r}: unknown or given twice; one per truck"
+            )
+        out[p.vehicle_ref] = p
+    return out
+
+
+def reroute(
+    problem: Problem,
+    plan: Plan,
+    progress: Sequence[Progress],
+    urgent: Sequence[Stop] = (),
+    params: SolveParams | None = None,
+) -> Plan:
+    """Re-optimise the rest of the day after an alert, keeping what is done.
+
+    Parameters
+    ----------
+    problem : Problem
+        The day's problem; its matrix must have rows for the trucks' current positions and
+        the urgent stops' locations.
+    plan : Plan
+        The plan being driven.
+    progress : sequence of Progress
+        One per truck on the road; trucks without one are taken as not started (ready
+        at the latest ``time_s`` given).
+    urgent : sequence of Stop
+        Bins to add (required); a stop with the ref of an existing one replaces it.
+    params : SolveParams, optional
+        The time limit (seconds) covers the re-optimisation.
+
+    Returns
+    -------
+    Plan
+        The full day for ``with_urgent(problem, urgent)``: done prefixes unchanged, new rests.
+    """
+    t0 = time.perf_counter()
+    params = params or SolveParams(time_limit_s=1.0)
+    full = with_urgent(problem, urgent)
+    progs = _progress_map(full, progress)
+    now = max((p.time_s for p in progs.values()), default=0)
+    routes = {r.vehicle_ref: r for r in plan.routes}
+    prefixes = {
+        v.ref: _prefix(routes.get(v.ref), progs[v.ref]) for v in full.vehicles if v.ref in progs
+    }
+    done = {ref for p in progs.values() for ref in p.done}
+    stop_refs = {s.ref for s in full.stops}
+    vehicles = tuple(
+        _residual_vehicle(
+            v, progs.get(v.ref), now, sum(1 for r in _done(progs.get(v.ref)) if r in stop_refs)
+        )
+        for v in full.vehicles
+    )
+    residual = dataclasses.replace(
+        full, stops=tuple(s for s in full.stops if s.ref not in done), vehicles=vehicles
+    )
+    residual, unservable = screen(residual)
+    kept = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
+    warm = {
+        v.ref: _feasible_warm(
+            residual, v, [r for r in _rest(routes.get(v.ref), progs.get(v.ref)) if r in kept]
+        )
+        for v in vehicles
+    }
+    in_warm = {r for refs in warm.values() for r in refs}
+    soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
+    sub = solve_ortools(residual, params, warm_start=warm, soft_required=soft)
+    return _full_plan(full, sub, prefixes, progs, unservable, time.perf_counter() - t0)
+
+
+def _full_plan(
+    full: Problem,
+    sub: Plan,
+    prefixes: Mapping[str, list[Visit]],
+    progs: Mapping[str, Progress],
+    unservable: tuple,
+    seconds: float,
+) -> Plan:
+    new_routes = {r.vehicle_ref: r for r in sub.routes}
+    if sub.status is PlanStatus.NO_SOLUTION:
+        return dataclasses.replace(sub, unserved=unservable + sub.unserved, solve_time_s=seconds)
+    merged = tuple(
+        _merge(full, v, prefixes.get(v.ref, []), progs.get(v.ref), new_routes[v.ref])
+        for v in full.vehicles
+    )
+    return Plan(
+        status=sub.status,
+        routes=merged,
+        unserved=unservable + sub.unserved,
+        objective=sum(r.cost for r in merged),
+        solve_time_s=seconds,
+        engine="ortools-reroute",
+        notes=sub.notes,
+    )
+
+
+def route_changes(old: Plan, new: Plan) -> dict[str, RouteChange]:
+    """Per vehicle: bins added, bins removed and whether the kept bins' order changed."""
+    before = {r.vehicle_ref: r.bin_refs for r in old.routes}
+    after = {r.vehicle_ref: r.bin_refs for r in new.routes}
+    out: dict[str, RouteChange] = {}
+    for ref in sorted(before.keys() | after.keys()):
+        a, b = before.get(ref, ()), after.get(ref, ())
+        kept_a = [x for x in a if x in set(b)]
+        kept_b = [x for x in b if x in set(a)]
+        out[ref] = RouteChange(
+            added=tuple(x for x in b if x not in set(a)),
+            removed=tuple(x for x in a if x not in set(b)),
+            order_changed=kept_a != kept_b,
+        )
+    return out

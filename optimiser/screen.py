@@ -1,0 +1,108 @@
+"""Screening before a solve: stops no truck can serve at all are reported, not solved.
+
+A stop is unservable when no vehicle takes its stream, when it is larger or heavier than
+every such truck (or its daily limit), or when no such truck can reach it within its window
+and still get back (via a disposal site when trucks must return empty) within the shift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from optimiser.plan import Unserved
+from optimiser.problem import Problem, Site, Stop, VehicleSpec
+
+NO_WINDOW_HI = 10**9
+
+
+def usable_sites(problem: Problem, vehicle: VehicleSpec) -> tuple[Site, ...]:
+    """Disposal sites where ``vehicle`` may unload: those taking every stream it collects."""
+    return tuple(s for s in problem.sites if vehicle.streams <= s.streams)
+
+
+def needs_disposal(problem: Problem) -> bool:
+    """Whether trucks must unload before returning to the depot."""
+    return bool(problem.sites) and problem.return_empty
+
+
+def _fits(stop: Stop, v: VehicleSpec) -> bool:
+    if stop.volume_l > v.capacity_l or stop.weight_kg > v.capacity_kg:
+        return False
+    if v.max_daily_l is not None and stop.volume_l > v.max_daily_l - v.initial_daily_l:
+        return False
+    return not (v.max_daily_kg is not None and stop.weight_kg > v.max_daily_kg - v.initial_daily_kg)
+
+
+def _return_times(
+    problem: Problem, v: VehicleSpec, locs: np.ndarray, done: np.ndarray
+) -> np.ndarray:
+    """Earliest return to the end depot after finishing at ``locs`` at times ``done``."""
+    dur = problem.matrix.duration_s
+    if not needs_disposal(problem):
+        return done + dur[locs, v.end]
+    best = np.full(len(locs), np.iinfo(np.int64).max // 4, dtype=np.int64)
+    for site in usable_sites(problem, v):
+        at_site = np.maximum(done + dur[locs, site.location], site.window_s[0])
+        back = at_site + site.unload_s + dur[site.location, v.end]
+        best = np.where(at_site <= site.window_s[1], np.minimum(best, back), best)
+    return best
+
+
+def reachable(problem: Problem, v: VehicleSpec, stops: tuple[Stop, ...]) -> np.ndarray:
+    """Boolean mask: which ``stops`` truck ``v`` can serve alone within windows and shift."""
+    if not stops:
+        return np.zeros(0, dtype=bool)
+    locs = np.array([s.location for s in stops], dtype=np.int64)
+    lo = np.array([s.window_s[0] if s.window_s else 0 for s in stops], dtype=np.int64)
+    hi = np.array([s.window_s[1] if s.window_s else NO_WINDOW_HI for s in stops], dtype=np.int64)
+    service = np.array([s.service_s for s in stops], dtype=np.int64)
+    t0 = max(v.shift_s[0], v.ready_s if v.ready_s is not None else v.shift_s[0])
+    begin = np.maximum(t0 + problem.matrix.duration_s[v.start, locs], lo)
+    back = _return_times(problem, v, locs, begin + service)
+    return (begin <= hi) & (back <= v.shift_s[1])
+
+
+def _reason(stop: Stop, by_stream: list[VehicleSpec], fits: list[VehicleSpec]) -> str:
+    if not by_stream:
+        return f"no vehicle takes stream {stop.stream!r}"
+    if not fits:
+        return (
+            f"{stop.volume_l} l / {stop.weight_kg} kg exceeds the capacity (or daily limit) "
+            f"of every truck taking stream {stop.stream!r}"
+        )
+    return "no truck can reach it within its time window and return within its shift"
+
+
+def unservable(problem: Problem) -> dict[str, str]:
+    """Refs of stops no single truck can serve, with the reason."""
+    masks = {v.ref: reachable(problem, v, problem.stops) for v in problem.vehicles}
+    can_unload = {v.ref: bool(usable_sites(problem, v)) for v in problem.vehicles}
+    out: dict[str, str] = {}
+    for i, stop in enumerate(problem.stops):
+        by_stream = [
+            v
+            for v in problem.vehicles
+            if stop.stream in v.streams and (can_unload[v.ref] or not needs_disposal(problem))
+        ]
+        fits = [v for v in by_stream if _fits(stop, v)]
+        if not any(masks[v.ref][i] for v in fits):
+            out[stop.ref] = _reason(stop, by_stream, fits)
+    return out
+
+
+def screen(problem: Problem) -> tuple[Problem, tuple[Unserved, ...]]:
+    """Split off the stops no truck can serve.
+
+    Returns
+    -------
+    (Problem, tuple of Unserved)
+        The problem without those stops, and the stops with the reason.
+    """
+    bad = unservable(problem)
+    if not bad:
+        return problem, ()
+    kept = tuple(s for s in problem.stops if s.ref not in bad)
+    reduced = dataclasses.replace(problem, stops=kept)
+    return reduced, tuple(Unserved(ref=r, reason=why) for r, why in bad.items())

@@ -1,0 +1,140 @@
+"""A self-contained HTML map of a day plan (inline SVG, no tiles, no scripts from the web).
+
+Streets are drawn from the street graph itself, so the file opens offline. Map data
+(c) OpenStreetMap contributors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+LonLat = tuple[float, float]
+
+TRUCK_COLOURS = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+)
+WIDTH_PX = 1000
+
+
+class _Projector:
+    """Equirectangular projection of (lon, lat) onto SVG pixels (y down)."""
+
+    def __init__(self, points: Sequence[LonLat], width_px: int = WIDTH_PX) -> None:
+        lons = [p[0] for p in points]
+        lats = [p[1] for p in points]
+        self.lon0, self.lat1 = min(lons), max(lats)
+        kx = math.cos(math.radians((min(lats) + max(lats)) / 2))
+        span_x = max((max(lons) - self.lon0) * kx, 1e-9)
+        span_y = max(self.lat1 - min(lats), 1e-9)
+        self.scale = (width_px - 40) / span_x
+        self.kx = kx
+        self.width = width_px
+        self.height = int(span_y * self.scale) + 40
+
+    def __call__(self, p: LonLat) -> tuple[float, float]:
+        x = 20 + (p[0] - self.lon0) * self.kx * self.scale
+        y = 20 + (self.lat1 - p[1]) * self.scale
+        return round(x, 1), round(y, 1)
+
+
+def _polyline(proj: _Projector, line: Sequence[LonLat], style: str) -> str:
+    pts = " ".join(f"{x},{y}" for x, y in map(proj, line))
+    return f'<polyline points="{pts}" {style}/>'
+
+
+def fill_colour(fill: float) -> str:
+    """Green below 50 %, amber to 90 %, red above (fill fraction 0..1+)."""
+    if fill >= 0.9:
+        return "#d62728"
+    if fill >= 0.5:
+        return "#ff9f1c"
+    return "#2ca02c"
+
+
+def _route_layers(proj: _Projector, geojson: Mapping[str, Any]) -> list[str]:
+    layers: list[str] = []
+    colours: dict[str, str] = {}
+    for feat in geojson["features"]:
+        props = feat["properties"]
+        colour = colours.setdefault(
+            props["vehicle_id"], TRUCK_COLOURS[len(colours) % len(TRUCK_COLOURS)]
+        )
+        if feat["geometry"]["type"] == "LineString":
+            line = [(c[0], c[1]) for c in feat["geometry"]["coordinates"]]
+            style = f'fill="none" stroke="{colour}" stroke-width="3" stroke-opacity="0.8"'
+            layers.append(_polyline(proj, line, style))
+        elif props["kind"] == "bin":
+            x, y = proj(tuple(feat["geometry"]["coordinates"]))  # type: ignore[arg-type]
+            layers.append(
+                f'<text x="{x + 4}" y="{y - 4}" font-size="9" fill="{colour}">'
+                f"{props['order']}</text>"
+            )
+    return layers
+
+
+def _marker(proj: _Projector, where: LonLat, shape: str, colour: str, title: str) -> str:
+    x, y = proj(where)
+    tip = f"<title>{escape(title)}</title>"
+    if shape == "square":
+        return f'<rect x="{x - 7}" y="{y - 7}" width="14" height="14" fill="{colour}">{tip}</rect>'
+    return f'<circle cx="{x}" cy="{y}" r="4" fill="{colour}" stroke="#333">{tip}</circle>'
+
+
+def render_html(
+    *,
+    title: str,
+    streets: Sequence[Sequence[LonLat]],
+    geojson: Mapping[str, Any],
+    bins: Sequence[tuple[str, LonLat, float]],
+    depots: Sequence[tuple[str, LonLat]],
+    sites: Sequence[tuple[str, LonLat]],
+    kpis: Mapping[str, Any],
+) -> str:
+    """Render the plan as one HTML page.
+
+    Parameters
+    ----------
+    streets : sequence of polylines
+        Street centre lines, (lon, lat) vertices.
+    geojson : mapping
+        ``optimiser.export.routes_geojson`` output (route lines and stop points).
+    bins : sequence of (bin_id, (lon, lat), forecast fill fraction)
+    depots, sites : sequence of (id, (lon, lat))
+    kpis : mapping
+        Shown in a table beside the map.
+    """
+    every = [p for line in streets for p in line] + [b[1] for b in bins]
+    proj = _Projector(every or [(0.0, 0.0), (1.0, 1.0)])
+    grey = 'fill="none" stroke="#bbb" stroke-width="1"'
+    svg = [_polyline(proj, line, grey) for line in streets if len(line) > 1]
+    svg += _route_layers(proj, geojson)
+    svg += [_marker(proj, p, "circle", fill_colour(f), f"{b}: {f:.0%}") for b, p, f in bins]
+    svg += [_marker(proj, p, "square", "#333", f"depot {d}") for d, p in depots]
+    svg += [_marker(proj, p, "square", "#8c564b", f"disposal site {s}") for s, p in sites]
+    rows = "".join(
+        f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in kpis.items()
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<style>body{{font-family:sans-serif;display:flex;gap:1em}} th{{text-align:left}}</style>
+</head><body>
+<svg width="{proj.width}" height="{proj.height}" viewBox="0 0 {proj.width} {proj.height}"
+ xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}">
+{chr(10).join(svg)}
+</svg>
+<div><h1>{escape(title)}</h1><table>{rows}</table>
+<p>Bins: green &lt; 50 %, amber &lt; 90 %, red &ge; 90 % forecast fill. Squares: depot (dark),
+disposal site (brown). Numbers: stop order per truck.</p>
+<p>Map data &copy; OpenStreetMap contributors.</p></div>
+</body></html>
+"""

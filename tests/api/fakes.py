@@ -1,0 +1,120 @@
+"""A fake planner: deterministic, instant, picklable day plans (no solver)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from api.planner import PlanExports, TruckProgress
+from fleet.errors import FleetDataError
+from fleet.models import CitizenReport, FillReading, Inventory
+
+
+@dataclass(frozen=True, slots=True)
+class FakeDay:
+    """Routes as vehicle id -> bin ids, in visiting order."""
+
+    plan_date: date
+    routes: dict[str, tuple[str, ...]]
+    kpis: dict[str, Any]
+
+
+@dataclass
+class FakePlanner:
+    """Assigns bins with readings round-robin to vehicles (sorted ids); records its calls."""
+
+    fail_with: Exception | None = None
+    gate: threading.Event | None = None
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    reroutes: list[dict[str, Any]] = field(default_factory=list)
+
+    def plan(
+        self,
+        inventory: Inventory,
+        readings: Sequence[FillReading],
+        reports: Sequence[CitizenReport],
+        provider: Any,
+        *,
+        plan_date: date,
+        tz: ZoneInfo,
+        time_limit_s: float,
+        progress: Any,
+    ) -> FakeDay:
+        self.calls.append(
+            {
+                "inventory": inventory,
+                "readings": list(readings),
+                "reports": list(reports),
+                "plan_date": plan_date,
+                "time_limit_s": time_limit_s,
+            }
+        )
+        progress(0.5, "half way")
+        if self.gate is not None:
+            self.gate.wait(30)
+        if self.fail_with is not None:
+            raise self.fail_with
+        vehicles = sorted(v.vehicle_id for v in inventory.vehicles)
+        if not vehicles:
+            raise FleetDataError("the inventory has no vehicle; add one")
+        wanted = sorted({r.bin_id for r in readings} | {r.bin_id for r in reports if r.bin_id})
+        routes: dict[str, list[str]] = {v: [] for v in vehicles}
+        for i, b in enumerate(wanted):
+            routes[vehicles[i % len(vehicles)]].append(b)
+        # the provider is exercised so a broken one fails the job
+        provider([(b.lon, b.lat) for b in inventory.bins] or [(0.0, 0.0)])
+        return FakeDay(
+            plan_date,
+            {k: tuple(v) for k, v in routes.items()},
+            {"bins_collected": len(wanted), "km": float("nan")},
+        )
+
+    def reroute(
+        self,
+        day_plan: FakeDay,
+        progress: Sequence[TruckProgress],
+        urgent_bin_ids: Sequence[str],
+        provider: Any,
+        *,
+        now: datetime,
+        time_limit_s: float,
+    ) -> tuple[FakeDay, dict[str, Any]]:
+        self.reroutes.append(
+            {"progress": list(progress), "urgent": list(urgent_bin_ids), "now": now}
+        )
+        done = {b for p in progress for b in p.done_bin_ids}
+        routes = {v: tuple(b for b in r if b not in done) for v, r in day_plan.routes.items()}
+        planned = {b for r in day_plan.routes.values() for b in r}
+        first = sorted(routes)[0]
+        extra = tuple(b for b in urgent_bin_ids if b not in planned)
+        routes[first] = routes[first] + extra
+        changes = {first: {"inserted": list(extra)}} if extra else {}
+        n = sum(len(r) for r in routes.values())
+        return FakeDay(day_plan.plan_date, routes, {"bins_collected": n}), changes
+
+    def exports(self, day_plan: FakeDay, geometry: Any) -> PlanExports:
+        rows = ["vehicle_id,order,bin_id"] + [
+            f"{v},{i},{b}" for v, r in sorted(day_plan.routes.items()) for i, b in enumerate(r)
+        ]
+        return PlanExports(
+            plan={
+                "plan_date": day_plan.plan_date.isoformat(),
+                "routes": [
+                    {"vehicle_id": v, "bins": list(r)} for v, r in sorted(day_plan.routes.items())
+                ],
+            },
+            geojson={"type": "FeatureCollection", "features": []},
+            csv="\n".join(rows) + "\n",
+            vroom={"code": 0, "routes": [{"vehicle": v} for v in sorted(day_plan.routes)]},
+            gpx={v: f"<gpx><rte><name>{v}</name></rte></gpx>" for v in day_plan.routes},
+        )
+
+    def routes(self, day_plan: FakeDay) -> dict[str, list[str]]:
+        return {v: list(r) for v, r in day_plan.routes.items()}
+
+    def kpis(self, day_plan: FakeDay) -> dict[str, Any]:
+        return dict(day_plan.kpis)

@@ -1,0 +1,151 @@
+"""Overflow alerts reroute the running plan into a new version with a per-truck diff."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api.deps import Runtime
+from tests.api.conftest import PLAN_DATE, seed, wait
+from tests.api.fakes import FakePlanner
+
+NOON = "2026-11-25T12:00:00+02:00"
+NEW_BIN = {"bin_id": "b9", "lon": 24.96, "lat": 60.19, "capacity_l": 240}
+
+
+def _planned(client: TestClient, dispatcher: dict[str, str], runtime: Runtime) -> int:
+    seed(client, dispatcher)
+    assert client.post("/bins", json=NEW_BIN, headers=dispatcher).status_code == 201
+    plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
+    wait(runtime)
+    return int(plan["id"])
+
+
+def test_alert_reroutes_into_new_version_with_diff(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    dispatcher, viewer = keys["dispatcher"], keys["viewer"]
+    base = _planned(client, dispatcher, runtime)
+    progress = {
+        "vehicle_id": "v1",
+        "at": "2026-11-25T11:00:00+02:00",
+        "kind": "visit_done",
+        "bin_id": "b0",
+    }
+    assert (
+        client.post(f"/plans/{base}/progress", json=progress, headers=dispatcher).status_code == 201
+    )
+    position = {
+        "vehicle_id": "v1",
+        "at": "2026-11-25T11:30:00+02:00",
+        "kind": "position",
+        "lon": 24.95,
+        "lat": 60.175,
+    }
+    assert (
+        client.post(f"/plans/{base}/progress", json=position, headers=dispatcher).status_code == 201
+    )
+
+    alert = client.post(
+        "/alerts", json={"bin_id": "b9", "at": NOON, "note": "spilling"}, headers=dispatcher
+    )
+    assert alert.status_code == 202
+    wait(runtime)
+    got = client.get(f"/alerts/{alert.json()['id']}", headers=viewer).json()
+    assert got["status"] == "rerouted"
+    new = client.get(f"/plans/{got['plan_id']}", headers=viewer).json()
+    assert new["status"] == "done"
+    assert new["parent_id"] == base
+    assert new["version"] == 2
+    assert new["origin"] == "reroute"
+
+    call = planner.reroutes[0]
+    assert call["urgent"] == ["b9"]
+    assert call["now"].isoformat() == "2026-11-25T10:00:00+00:00"
+    (v1,) = call["progress"]
+    assert (v1.vehicle_id, v1.done_bin_ids, v1.lon, v1.lat) == ("v1", ("b0",), 24.95, 60.175)
+
+    diff = client.get(f"/plans/{new['id']}/diff", headers=viewer).json()
+    assert diff["parent_id"] == base
+    trucks = {t["vehicle_id"]: t["diff"] for t in diff["trucks"]}
+    assert trucks["v1"]["before"] == ["b0", "b2"]
+    assert trucks["v1"]["after"] == ["b2", "b9"]
+    assert trucks["v1"]["added"] == ["b9"]
+    assert trucks["v1"]["removed"] == ["b0"]
+    assert trucks["v1"]["change"] == {"inserted": ["b9"]}
+    assert trucks["v2"]["changed"] is False
+    csv = client.get(f"/plans/{new['id']}/csv", headers=viewer).text
+    assert "v1,1,b9" in csv
+
+
+def test_alert_without_plan_is_kept_for_the_next_plan(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    client.post("/bins", json=NEW_BIN, headers=dispatcher)
+    alert = client.post("/alerts", json={"bin_id": "b9", "at": NOON}, headers=dispatcher).json()
+    wait(runtime)
+    assert client.get(f"/alerts/{alert['id']}", headers=dispatcher).json()["status"] == "no_plan"
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    reports = planner.calls[0]["reports"]
+    assert [(r.report_id, r.bin_id) for r in reports] == [(f"alert-{alert['id']}", "b9")]
+
+
+def test_citizen_report_raises_alert_for_nearest_bin(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    report = {
+        "report_id": "r1",
+        "at": NOON,
+        "text": "lid open, bags on the street",
+        "lon": 24.96005,
+        "lat": 60.19003,
+    }
+    resp = client.post("/reports", json=report, headers=dispatcher)
+    assert resp.status_code == 201, resp.text
+    alert_id = resp.json()["alert_id"]
+    wait(runtime)
+    alert = client.get(f"/alerts/{alert_id}", headers=dispatcher).json()
+    assert (alert["bin_id"], alert["source"], alert["report_id"]) == ("b9", "report", "r1")
+    assert alert["status"] == "rerouted"
+    new = client.get(f"/plans/{alert['plan_id']}", headers=dispatcher).json()
+    assert new["parent_id"] == base
+    assert client.post("/reports", json=report, headers=dispatcher).status_code == 409
+    far = {**report, "report_id": "r2", "lon": 25.5}
+    assert client.post("/reports", json=far, headers=dispatcher).json()["alert_id"] is None
+
+
+def test_alert_and_progress_input_errors(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    resp = client.post("/alerts", json={"bin_id": "ghost", "at": NOON}, headers=dispatcher)
+    assert resp.status_code == 422
+    assert resp.json()["detail"][0]["loc"] == ["body", "bin_id"]
+    resp = client.post(
+        "/alerts", json={"bin_id": "b1", "at": "2026-11-25T12:00:00"}, headers=dispatcher
+    )
+    assert resp.status_code == 422
+    assert resp.json()["detail"][0]["loc"] == ["body", "at"]
+    bad = {"vehicle_id": "v1", "at": NOON, "kind": "visit_done"}
+    resp = client.post(f"/plans/{base}/progress", json=bad, headers=dispatcher)
+    assert resp.status_code == 422
+    assert "bin_id" in resp.json()["detail"][0]["msg"]
+    ghost = {"vehicle_id": "v7", "at": NOON, "kind": "position", "lon": 24.9, "lat": 60.2}
+    resp = client.post(f"/plans/{base}/progress", json=ghost, headers=dispatcher)
+    assert resp.status_code == 422
+    assert resp.json()["detail"][0]["record"] == "vehicle_id='v7'"
+    assert client.get("/alerts/12345", headers=dispatcher).status_code == 404

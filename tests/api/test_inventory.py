@@ -1,0 +1,257 @@
+"""CRUD, bulk import and input errors of the inventory resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+DEPOT = {"depot_id": "d1", "lon": 24.94, "lat": 60.17, "name": "Main"}
+RESOURCES: list[tuple[str, str, dict[str, Any], str, Any]] = [
+    (
+        "/cities",
+        "city_id",
+        {"city_id": "hel", "name": "Helsinki", "source": "haversine"},
+        "name",
+        "Helsingfors",
+    ),
+    ("/depots", "depot_id", DEPOT, "name", "North"),
+    (
+        "/sites",
+        "site_id",
+        {"site_id": "s1", "lon": 24.9, "lat": 60.2, "streams": ["residual"]},
+        "unload_s",
+        600,
+    ),
+    (
+        "/bins",
+        "bin_id",
+        {"bin_id": "b1", "lon": 24.95, "lat": 60.18, "capacity_l": 240},
+        "capacity_l",
+        660,
+    ),
+    (
+        "/vehicles",
+        "vehicle_id",
+        {"vehicle_id": "v1", "depot_id": "d1", "capacity_l": 20000, "capacity_kg": 8000},
+        "capacity_kg",
+        9000,
+    ),
+]
+
+
+@pytest.fixture
+def with_depot(client: TestClient, admin: dict[str, str]) -> None:
+    assert client.post("/depots", json=DEPOT, headers=admin).status_code == 201
+
+
+@pytest.mark.parametrize(("path", "id_field", "body", "field", "new"), RESOURCES)
+def test_crud_round_trip(
+    client: TestClient,
+    admin: dict[str, str],
+    with_depot: None,
+    path: str,
+    id_field: str,
+    body: dict[str, Any],
+    field: str,
+    new: Any,
+) -> None:
+    """Create, read, list, replace and delete one record; then it is gone (404)."""
+    ident = body[id_field]
+    if path != "/depots":
+        created = client.post(path, json=body, headers=admin)
+        assert created.status_code == 201, created.text
+    got = client.get(f"{path}/{ident}", headers=admin)
+    assert got.status_code == 200
+    assert got.json()[id_field] == ident
+    assert ident in [x[id_field] for x in client.get(path, headers=admin).json()]
+    replaced = client.put(f"{path}/{ident}", json={**body, field: new}, headers=admin)
+    assert replaced.status_code == 200, replaced.text
+    assert client.get(f"{path}/{ident}", headers=admin).json()[field] == new
+    if path == "/depots":
+        return  # deleting the depot is covered by test_depot_in_use
+    assert client.delete(f"{path}/{ident}", headers=admin).status_code == 204
+    assert client.get(f"{path}/{ident}", headers=admin).status_code == 404
+
+
+@pytest.mark.parametrize(("path", "id_field", "body", "field", "new"), RESOURCES)
+def test_unknown_ids_are_404(
+    client: TestClient,
+    admin: dict[str, str],
+    path: str,
+    id_field: str,
+    body: dict[str, Any],
+    field: str,
+    new: Any,
+) -> None:
+    """GET, PUT and DELETE of an id that does not exist answer 404 naming the id."""
+    body = {**body, id_field: "nope"}
+    for resp in (
+        client.get(f"{path}/nope", headers=admin),
+        client.put(f"{path}/nope", json=body, headers=admin),
+        client.delete(f"{path}/nope", headers=admin),
+    ):
+        assert resp.status_code == 404, resp.text
+        assert "nope" in resp.json()["detail"]
+
+
+def test_duplicate_create_is_409(client: TestClient, admin: dict[str, str]) -> None:
+    assert client.post("/depots", json=DEPOT, headers=admin).status_code == 201
+    assert client.post("/depots", json=DEPOT, headers=admin).status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"bin_id": "b1", "lon": 24.9, "lat": 60.2, "capacity_l": 0}, ["body", "capacity_l"]),
+        ({"bin_id": "b1", "lon": 240.0, "lat": 60.2, "capacity_l": 240}, ["body", "lon"]),
+        (
+            {"bin_id": "b1", "lon": 24.9, "lat": 60.2, "capacity_l": 240, "colour": "red"},
+            ["body", "colour"],
+        ),
+        (
+            {
+                "bin_id": "b1",
+                "lon": 24.9,
+                "lat": 60.2,
+                "capacity_l": 240,
+                "window_start": "10:00+02:00",
+                "window_end": "11:00",
+            },
+            ["body", "window_start"],
+        ),
+        (
+            {
+                "bin_id": "b1",
+                "lon": 24.9,
+                "lat": 60.2,
+                "capacity_l": 240,
+                "window_start": "12:00",
+                "window_end": "11:00",
+            },
+            ["body"],
+        ),
+    ],
+)
+def test_bad_bin_is_422_naming_field_and_record(
+    client: TestClient, admin: dict[str, str], body: dict[str, Any], loc: list[Any]
+) -> None:
+    """Schema and domain errors name the field (loc) and the record (its id)."""
+    resp = client.post("/bins", json=body, headers=admin)
+    assert resp.status_code == 422, resp.text
+    detail = resp.json()["detail"][0]
+    assert detail["loc"] == loc
+    assert detail["record"] == "bin_id='b1'"
+    assert detail["msg"]
+
+
+def test_vehicle_needs_known_depot(client: TestClient, admin: dict[str, str]) -> None:
+    body = {"vehicle_id": "v9", "depot_id": "ghost", "capacity_l": 1, "capacity_kg": 1}
+    resp = client.post("/vehicles", json=body, headers=admin)
+    assert resp.status_code == 422
+    detail = resp.json()["detail"][0]
+    assert detail["loc"] == ["body", "depot_id"]
+    assert "ghost" in detail["msg"]
+    assert detail["record"] == "vehicle_id='v9'"
+
+
+def test_put_with_other_id_is_422(
+    client: TestClient, admin: dict[str, str], with_depot: None
+) -> None:
+    resp = client.put("/depots/d1", json={**DEPOT, "depot_id": "d2"}, headers=admin)
+    assert resp.status_code == 422
+    assert resp.json()["detail"][0]["loc"] == ["body", "depot_id"]
+
+
+def test_depot_in_use_cannot_be_deleted(
+    client: TestClient, admin: dict[str, str], with_depot: None
+) -> None:
+    v = {"vehicle_id": "v1", "depot_id": "d1", "capacity_l": 1, "capacity_kg": 1}
+    assert client.post("/vehicles", json=v, headers=admin).status_code == 201
+    resp = client.delete("/depots/d1", headers=admin)
+    assert resp.status_code == 409
+    assert "v1" in resp.json()["detail"]
+    assert client.delete("/vehicles/v1", headers=admin).status_code == 204
+    assert client.delete("/depots/d1", headers=admin).status_code == 204
+
+
+def test_bulk_import_keeps_good_rows_and_reports_bad(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    rows = [
+        {"bin_id": "b1", "lon": 24.9, "lat": 60.2, "capacity_l": 240},
+        {"bin_id": "b2", "lon": 24.9, "lat": 60.2, "capacity_l": -5},
+        {"bin_id": "b3", "lon": 24.9, "lat": 60.2, "capacity_l": 240, "stream": "paper"},
+        {"bin_id": "b1", "lon": 24.9, "lat": 60.2, "capacity_l": 360},
+        {
+            "bin_id": "b4",
+            "lon": 24.9,
+            "lat": 60.2,
+            "capacity_l": 240,
+            "service_s": 60,
+            "window_start": "15:00",
+            "window_end": "08:00",
+        },
+    ]
+    resp = client.post("/bins/bulk", json=rows, headers=admin)
+    assert resp.status_code == 200, resp.text
+    out = resp.json()
+    assert out["stored"] == 2
+    bad = {(e["index"], e["record"]): e for e in out["rejected"]}
+    assert set(bad) == {(1, "bin_id='b2'"), (3, "bin_id='b1'"), (4, "bin_id='b4'")}
+    assert bad[(1, "bin_id='b2'")]["loc"] == ["body", 1, "capacity_l"]
+    assert "twice" in bad[(3, "bin_id='b1'")]["msg"]
+    stored = {b["bin_id"]: b for b in client.get("/bins", headers=admin).json()}
+    assert set(stored) == {"b1", "b3"}
+    assert stored["b1"]["capacity_l"] == 240
+    assert stored["b3"]["stream"] == "paper"
+
+
+def test_bulk_upsert_replaces(client: TestClient, admin: dict[str, str]) -> None:
+    row = {"bin_id": "b1", "lon": 24.9, "lat": 60.2, "capacity_l": 240}
+    client.post("/bins/bulk", json=[row], headers=admin)
+    resp = client.post("/bins/bulk", json=[{**row, "capacity_l": 660}], headers=admin)
+    assert resp.json()["stored"] == 1
+    assert client.get("/bins/b1", headers=admin).json()["capacity_l"] == 660
+
+
+def test_malformed_json_is_422(client: TestClient, admin: dict[str, str]) -> None:
+    resp = client.post(
+        "/bins", content=b"{not json", headers={**admin, "Content-Type": "application/json"}
+    )
+    assert resp.status_code == 422
+
+
+def test_csv_import_keeps_good_rows_and_reports_bad_lines(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """CSV in fleet.io columns; rejected rows carry their CSV line number and field."""
+    text = (
+        "bin_id,lon,lat,capacity_l,stream,access_window\n"
+        "c1,24.90,60.20,240,residual,\n"
+        "c2,24.91,60.20,lots,residual,\n"
+        "c3,24.92,60.20,660,paper,08:00-12:00\n"
+        "c4,24.93,60.20,240,Bad Stream,\n"
+    )
+    resp = client.post(
+        "/bins/import", content=text.encode(), headers={**admin, "Content-Type": "text/csv"}
+    )
+    assert resp.status_code == 200, resp.text
+    out = resp.json()
+    assert out["stored"] == 2
+    bad = {e["index"]: e for e in out["rejected"]}
+    assert set(bad) == {3, 5}
+    assert bad[3]["loc"] == ["body", 3, "capacity_l"]
+    assert bad[3]["record"] == "bin_id='c2'"
+    assert bad[5]["loc"] == ["body", 5, "stream"]
+    c3 = client.get("/bins/c3", headers=admin).json()
+    assert (c3["window_start"], c3["window_end"]) == ("08:00:00", "12:00:00")
+
+
+def test_csv_import_never_reads_a_server_file(client: TestClient, admin: dict[str, str]) -> None:
+    """A one-line body that looks like a path is parsed as CSV text, not opened."""
+    resp = client.post("/bins/import", content=b"/etc/passwd", headers=admin)
+    assert resp.status_code == 200
+    assert resp.json()["stored"] == 0
+    assert resp.json()["rejected"][0]["index"] == 1  # the header is wrong

@@ -1,0 +1,80 @@
+"""The real planning pipeline (optimiser.daily + export) behind the service, haversine times."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.deps import Runtime, get_routing
+from api.routing import Routing
+from api.security import Role, issue_key
+from api.settings import Settings
+from network.providers import HaversineProvider
+from tests.api.conftest import PLAN_DATE, seed, wait
+
+daily = pytest.importorskip(
+    "optimiser.daily", reason="optimiser.daily not importable yet", exc_type=ImportError
+)
+
+
+@pytest.fixture
+def real_app(settings: Settings) -> FastAPI:
+    app = create_app(settings)  # the default PipelinePlanner
+    app.dependency_overrides[get_routing] = lambda: Routing.static(HaversineProvider())
+    return app
+
+
+@pytest.fixture
+def real_client(real_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(real_app) as c:
+        yield c
+
+
+def test_real_plan_for_a_handful_of_bins(real_app: FastAPI, real_client: TestClient) -> None:
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=6)
+    full = [
+        {"bin_id": f"b{i}", "at": "2026-11-25T05:00:00+02:00", "fill_fraction": 0.9}
+        for i in range(6)
+    ]
+    assert real_client.post("/readings", json=full, headers=key).status_code == 200
+    plan = real_client.post(
+        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
+    ).json()
+    wait(runtime)
+    got = real_client.get(f"/plans/{plan['id']}", headers=key).json()
+    assert got["status"] == "done", got["message"]
+    kpis = real_client.get(f"/plans/{plan['id']}/kpis", headers=key).json()
+    assert kpis["bins_collected"] + kpis["unserved"] >= kpis["must_total"]
+    served = {f"b{i}" for i in range(6)}
+    csv = real_client.get(f"/plans/{plan['id']}/csv", headers=key).text
+    assert any(b in csv for b in served) or kpis["bins_collected"] == 0
+    geo = real_client.get(f"/plans/{plan['id']}/geojson", headers=key).json()
+    assert geo["type"] == "FeatureCollection"
+    vroom = real_client.get(f"/plans/{plan['id']}/vroom", headers=key).json()
+    assert "routes" in vroom
+    for vid in ("v1", "v2"):
+        gpx = real_client.get(f"/plans/{plan['id']}/gpx/{vid}", headers=key)
+        assert gpx.status_code == 200
+        assert "<gpx" in gpx.text
+
+    if not hasattr(daily, "reroute_day"):
+        return
+    extra = {"bin_id": "late", "lon": 24.945, "lat": 60.172, "capacity_l": 240}
+    assert real_client.post("/bins", json=extra, headers=key).status_code == 201
+    alert = real_client.post(
+        "/alerts", json={"bin_id": "late", "at": "2026-11-25T09:00:00+02:00"}, headers=key
+    )
+    wait(runtime)
+    got_alert = real_client.get(f"/alerts/{alert.json()['id']}", headers=key).json()
+    assert got_alert["status"] == "rerouted", got_alert
+    new = real_client.get(f"/plans/{got_alert['plan_id']}", headers=key).json()
+    assert new["status"] == "done", new["message"]
+    diff = real_client.get(f"/plans/{new['id']}/diff", headers=key).json()
+    added = [b for t in diff["trucks"] for b in t["diff"]["added"]]
+    assert "late" in added

@@ -1,0 +1,97 @@
+"""Service-side helpers of the planning seam: progress conversion, JSON cleaning, diffs."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from api.jobs import jsonable, route_diffs
+from api.planner import TruckProgress, to_progress
+from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
+
+TZ = ZoneInfo("Europe/Helsinki")
+MIDNIGHT = datetime.combine(date(2026, 11, 25), time(0), tzinfo=TZ)
+
+
+def _visit(kind: VisitKind, ref: str, loc: int, t: int, vol: int = 0) -> Visit:
+    return Visit(
+        kind=kind,
+        ref=ref,
+        location=loc,
+        arrival_s=t,
+        start_s=t,
+        end_s=t + 60,
+        volume_l=vol,
+        weight_kg=vol // 10,
+        daily_l=vol,
+        daily_kg=vol // 10,
+    )
+
+
+def _day() -> SimpleNamespace:
+    visits = (
+        _visit(VisitKind.START, "v1", 0, 21600),
+        _visit(VisitKind.BIN, "a", 1, 22000, 100),
+        _visit(VisitKind.BIN, "b", 2, 23000, 200),
+        _visit(VisitKind.DISPOSAL, "s", 3, 24000, 0),
+        _visit(VisitKind.BIN, "c", 4, 25000, 100),
+        _visit(VisitKind.END, "v1", 0, 26000),
+    )
+    route = Route(vehicle_ref="v1", visits=visits, distance_m=1, duration_s=1, cost=1)
+    idle = Route(
+        vehicle_ref="v2", visits=(visits[0], visits[-1]), distance_m=0, duration_s=0, cost=0
+    )
+    plan = Plan(status=PlanStatus.FEASIBLE, routes=(route, idle))
+    return SimpleNamespace(plan=plan, midnight=MIDNIGHT)
+
+
+def test_progress_is_the_planned_prefix_up_to_the_last_bin_done() -> None:
+    now = MIDNIGHT + timedelta(hours=7)
+    (p,) = to_progress(_day(), [TruckProgress(vehicle_id="v1", done_bin_ids=("a", "b"))], now)
+    assert (p.vehicle_ref, p.done, p.location) == ("v1", ("a", "b"), 2)
+    assert p.time_s == 7 * 3600
+    assert (p.volume_l, p.weight_kg) == (200, 20)
+
+
+def test_disposal_before_a_done_bin_counts_as_done() -> None:
+    early = MIDNIGHT + timedelta(hours=1)  # reported before the planned time: planned end wins
+    (p,) = to_progress(_day(), [TruckProgress(vehicle_id="v1", done_bin_ids=("c",))], early)
+    assert p.done == ("a", "b", "s", "c")
+    assert p.time_s == 25060
+
+
+def test_trucks_without_done_bins_are_left_to_the_optimiser() -> None:
+    progress = [TruckProgress(vehicle_id="v2", lon=24.9, lat=60.2), TruckProgress(vehicle_id="v1")]
+    assert to_progress(_day(), progress, MIDNIGHT) == []
+
+
+def test_jsonable_cleans_nan_enums_and_dataclasses() -> None:
+    doc = jsonable(
+        {
+            "km": math.nan,
+            "kind": VisitKind.BIN,
+            "when": date(2026, 1, 2),
+            "tags": frozenset({"b", "a"}),
+            "visit": _visit(VisitKind.BIN, "a", 1, 0),
+        }
+    )
+    assert doc["km"] is None
+    assert doc["kind"] == "bin"
+    assert doc["when"] == "2026-01-02"
+    assert doc["tags"] == ["a", "b"]
+    assert doc["visit"]["ref"] == "a"
+
+
+def test_route_diffs_per_truck() -> None:
+    diffs = route_diffs({"v1": ["a", "b"], "v2": ["c"]}, {"v1": ["b", "a", "x"], "v3": ["c"]}, {})
+    assert diffs["v1"] == {
+        "before": ["a", "b"],
+        "after": ["b", "a", "x"],
+        "added": ["x"],
+        "removed": [],
+        "changed": True,
+    }
+    assert diffs["v2"]["removed"] == ["c"]
+    assert diffs["v3"]["added"] == ["c"]

@@ -1,0 +1,130 @@
+"""Plan jobs: request -> background job -> status and progress -> done -> plan and exports."""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi.testclient import TestClient
+
+from api.deps import Runtime
+from fleet.errors import FleetDataError
+from tests.api.conftest import PLAN_DATE, seed, wait
+from tests.api.fakes import FakePlanner
+
+
+def _request(client: TestClient, headers: dict[str, str], **extra: object) -> dict:
+    resp = client.post("/plans", json={"plan_date": PLAN_DATE, **extra}, headers=headers)
+    assert resp.status_code == 202, resp.text
+    return resp.json()
+
+
+def test_plan_job_runs_in_background_and_serves_exports(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    dispatcher, viewer = keys["dispatcher"], keys["viewer"]
+    seed(client, dispatcher)
+    planner.gate = threading.Event()
+    queued = _request(client, dispatcher, time_limit_s=3)
+    assert queued["status"] == "queued"
+    assert queued["version"] == 1
+    # while the job waits at the gate it is running with the progress it reported
+    for _ in range(1000):
+        running = client.get(f"/plans/{queued['id']}", headers=viewer).json()
+        if running["progress"] == 0.5:
+            break
+        threading.Event().wait(0.02)
+    assert running["status"] == "running"
+    assert running["message"] == "half way"
+    assert client.get(f"/plans/{queued['id']}/csv", headers=viewer).status_code == 409
+    planner.gate.set()
+    wait(runtime)
+    done = client.get(f"/plans/{queued['id']}", headers=viewer).json()
+    assert done["status"] == "done"
+    assert done["progress"] == 1.0
+    assert done["kpis"] == {"bins_collected": 4, "km": None}  # NaN is served as null
+    call = planner.calls[0]
+    assert call["time_limit_s"] == 3
+    assert {r.bin_id for r in call["readings"]} == {"b0", "b1", "b2", "b3"}
+    assert {b.bin_id for b in call["inventory"].bins} == {"b0", "b1", "b2", "b3"}
+
+    pid = queued["id"]
+    assert client.get(f"/plans/{pid}/kpis", headers=viewer).json()["bins_collected"] == 4
+    routes = client.get(f"/plans/{pid}/routes", headers=viewer).json()
+    assert [r["vehicle_id"] for r in routes["routes"]] == ["v1", "v2"]
+    geo = client.get(f"/plans/{pid}/geojson", headers=viewer)
+    assert geo.headers["content-type"].startswith("application/geo+json")
+    assert geo.json()["type"] == "FeatureCollection"
+    csv = client.get(f"/plans/{pid}/csv", headers=viewer)
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[1:] == ["v1,0,b0", "v1,1,b2", "v2,0,b1", "v2,1,b3"]
+    gpx = client.get(f"/plans/{pid}/gpx/v2", headers=viewer)
+    assert gpx.headers["content-type"].startswith("application/gpx+xml")
+    assert "v2" in gpx.text
+    assert client.get(f"/plans/{pid}/gpx/v7", headers=viewer).status_code == 404
+    assert client.get(f"/plans/{pid}/vroom", headers=viewer).json()["code"] == 0
+
+
+def test_time_limit_is_capped_by_settings(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    seed(client, keys["dispatcher"])
+    plan = _request(client, keys["dispatcher"], time_limit_s=3600)
+    assert plan["time_limit_s"] == runtime.settings.max_time_limit_s
+    wait(runtime)
+
+
+def test_versions_increase_per_date(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    seed(client, keys["dispatcher"])
+    versions = [_request(client, keys["dispatcher"])["version"] for _ in range(3)]
+    wait(runtime)
+    assert versions == [1, 2, 3]
+    listed = client.get("/plans", params={"plan_date": PLAN_DATE}, headers=keys["viewer"])
+    assert [p["version"] for p in listed.json()] == [3, 2, 1]
+
+
+def test_failed_job_keeps_the_reason(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    seed(client, keys["dispatcher"])
+    planner.fail_with = FleetDataError("bin 'b2': capacity_l must be > 0")
+    plan = _request(client, keys["dispatcher"])
+    wait(runtime)
+    got = client.get(f"/plans/{plan['id']}", headers=keys["viewer"]).json()
+    assert got["status"] == "failed"
+    assert "b2" in got["message"]
+
+
+def test_unknown_plan_is_404(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
+    for suffix in ("", "/kpis", "/csv", "/geojson", "/vroom", "/gpx/v1", "/diff", "/progress"):
+        assert client.get(f"/plans/999{suffix}", headers=keys["viewer"]).status_code == 404
+
+
+def test_bad_plan_request_is_422(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
+    for body, field in (
+        ({"plan_date": "25.11.2026"}, "plan_date"),
+        ({"plan_date": PLAN_DATE, "time_limit_s": 0}, "time_limit_s"),
+        ({"plan_date": PLAN_DATE, "engine": "x"}, "engine"),
+    ):
+        resp = client.post("/plans", json=body, headers=keys["dispatcher"])
+        assert resp.status_code == 422
+        assert resp.json()["detail"][0]["loc"] == ["body", field]
+
+
+def test_interrupted_jobs_are_marked_failed_on_restart(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    row = runtime.jobs.create_plan(
+        __import__("datetime").date(2026, 11, 25), 1, "request", status="running"
+    )
+    assert runtime.jobs.recover() == 1
+    got = client.get(f"/plans/{row.id}", headers=keys["viewer"]).json()
+    assert got["status"] == "failed"
+    assert "restart" in got["message"]

@@ -1,0 +1,105 @@
+"""API keys: 401 without a valid key, 403 for the wrong role, keys stored hashed."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.db import ApiKeyRow
+from api.deps import Runtime
+from api.security import create_key
+from api.settings import Settings
+from tests.api.conftest import MORNING
+
+READING = [{"bin_id": "b1", "at": MORNING, "fill_fraction": 0.3}]
+DEPOT = {"depot_id": "d9", "lon": 24.9, "lat": 60.2}
+# (method, path, body, roles allowed)
+ACTIONS = [
+    ("GET", "/bins", None, {"viewer", "dispatcher", "admin"}),
+    ("GET", "/plans", None, {"viewer", "dispatcher", "admin"}),
+    ("POST", "/readings", READING, {"sensor", "dispatcher", "admin"}),
+    ("POST", "/depots", DEPOT, {"dispatcher", "admin"}),
+    ("POST", "/plans", {"plan_date": "2026-11-25"}, {"dispatcher", "admin"}),
+    ("POST", "/alerts", {"bin_id": "b1", "at": MORNING}, {"dispatcher", "admin"}),
+    ("GET", "/keys", None, {"admin"}),
+]
+ROLES = ["sensor", "viewer", "dispatcher", "admin"]
+
+
+@pytest.fixture
+def with_bin(client: TestClient, admin: dict[str, str]) -> None:
+    body = {"bin_id": "b1", "lon": 24.95, "lat": 60.18, "capacity_l": 240}
+    assert client.post("/bins", json=body, headers=admin).status_code == 201
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ACTIONS)
+def test_role_matrix(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    with_bin: None,
+    method: str,
+    path: str,
+    body: object,
+    allowed: set[str],
+) -> None:
+    """Each role gets through exactly the actions it is allowed; the others are 403."""
+    for role in ROLES:
+        resp = client.request(method, path, json=body, headers=keys[role])
+        if role in allowed:
+            assert resp.status_code < 400 or resp.status_code == 409, (role, resp.text)
+        else:
+            assert resp.status_code == 403, (role, resp.text)
+            assert role in resp.json()["detail"]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ACTIONS)
+def test_missing_or_unknown_key_is_401(
+    client: TestClient, method: str, path: str, body: object, allowed: set[str]
+) -> None:
+    for key in (None, "", "br_0000_0000", "not-a-key"):
+        headers = {} if key is None else {"X-API-Key": key}
+        resp = client.request(method, path, json=body, headers=headers)
+        assert resp.status_code == 401, key
+        assert resp.headers["www-authenticate"] == "APIKey"
+
+
+def test_tampered_secret_is_401(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
+    key = keys["admin"]["X-API-Key"]
+    tampered = key[:-1] + ("0" if key[-1] != "0" else "1")
+    assert client.get("/bins", headers={"X-API-Key": tampered}).status_code == 401
+
+
+def test_keys_are_stored_hashed(runtime: Runtime, keys: dict[str, dict[str, str]]) -> None:
+    secrets_ = [h["X-API-Key"].split("_")[2] for h in keys.values()]
+    with runtime.db.reader() as s:
+        rows = list(s.scalars(select(ApiKeyRow)))
+    assert len(rows) == 4
+    stored = " ".join(f"{r.salt} {r.secret_hash} {r.key_id}" for r in rows)
+    assert not any(secret in stored for secret in secrets_)
+
+
+def test_admin_creates_lists_and_revokes_keys(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    admin = keys["admin"]
+    made = client.post("/keys", json={"role": "viewer", "name": "wall screen"}, headers=admin)
+    assert made.status_code == 201
+    new = {"X-API-Key": made.json()["key"]}
+    assert client.get("/bins", headers=new).status_code == 200
+    listed = client.get("/keys", headers=admin).json()
+    assert "key" not in listed[0]
+    assert made.json()["key_id"] in {k["key_id"] for k in listed}
+    assert client.delete(f"/keys/{made.json()['key_id']}", headers=admin).status_code == 204
+    assert client.get("/bins", headers=new).status_code == 401
+
+
+def test_create_key_for_cli(settings: Settings, client: TestClient) -> None:
+    key = create_key(settings, "dispatcher", "cli")
+    assert client.get("/plans", headers={"X-API-Key": key}).status_code == 200
+    with pytest.raises(ValueError, match="unknown role"):
+        create_key(settings, "janitor", "x")
+
+
+def test_health_needs_no_key(client: TestClient) -> None:
+    assert client.get("/health").json()["status"] == "ok"

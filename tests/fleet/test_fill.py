@@ -1,0 +1,202 @@
+"""Fill-rate estimation: emptyings, spikes, gaps, weekday pattern, borrowing, reports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fleet.errors import FleetDataError
+from fleet.fill import (
+    FillConfig,
+    detect_emptyings,
+    estimate_models,
+    fit_bin,
+    match_reports,
+    prepare_sensor_fit,
+)
+from fleet.models import CitizenReport, FillReading
+from fleet.simulate import SimConfig, simulate_history
+from tests.fleet.conftest import T0, at, make_bin, readings
+
+
+@pytest.mark.parametrize(
+    ("fills", "expected"),
+    [
+        pytest.param([0.5, 0.6, 0.7, 0.05, 0.8, 0.9], [], id="single-low-spike"),
+        pytest.param([0.5, 0.6, 0.7, 0.05, 0.07, 0.1], [3], id="emptying"),
+        pytest.param([0.5, 0.6, 0.99, 0.6, 0.65, 0.7], [], id="high-spike-then-normal"),
+        pytest.param([0.5, 0.6, 0.7, 0.05, 0.9, 0.1, 0.12], [3], id="emptying-then-spike"),
+        pytest.param([0.7, 0.8, 0.9, 0.02, 0.04, 0.06, 0.8, 0.82, 0.84], [3], id="low-gap"),
+        pytest.param([0.6, 0.7, 0.8, 0.05], [3], id="lone-last-low-is-emptying"),
+        pytest.param([0.6, 0.7, 0.8, 0.4], [], id="lone-last-half-is-not"),
+        pytest.param([0.6, 0.7, 0.8, 0.05, 0.1, 0.5, 0.7, 0.02, 0.03], [3, 7], id="two"),
+        pytest.param([0.6, 0.62, 0.61, 0.63, 0.59], [], id="noise-only"),
+    ],
+)
+def test_detect_emptyings(fills: list[float], expected: list[int]) -> None:
+    assert detect_emptyings(fills).tolist() == expected
+
+
+def test_sawtooth_one_emptying_rate_and_state(sawtooth: list[FillReading]) -> None:
+    fit = prepare_sensor_fit("b1", sawtooth)
+    assert fit.emptyings == (at(36),)
+    spike_times = [t for t, s in zip(fit.times, fit.spikes, strict=True) if s]
+    assert spike_times == [at(20)]
+    model = fit_bin("b1", sawtooth)
+    assert model is not None
+    assert model.rate_per_h == pytest.approx(0.02, rel=0.05)
+    assert model.anchor_at == at(60)
+    assert model.anchor_fill == pytest.approx(0.02 + 0.02 * 24.5, abs=0.02)
+    assert model.last_emptying_at == at(36)
+    # 10 more hours at 2 %/h
+    assert model.fill_at(at(70)).expected == pytest.approx(0.51 + 0.2, abs=0.03)
+
+
+def test_sawtooth_with_noise_still_one_emptying(sawtooth: list[FillReading]) -> None:
+    rng = np.random.default_rng(7)
+    noisy = [
+        FillReading(
+            bin_id=r.bin_id,
+            at=r.at,
+            fill_fraction=float(np.clip(r.fill_fraction + rng.normal(0, 0.02), 0, 1)),
+        )
+        for r in sawtooth
+    ]
+    fit = prepare_sensor_fit("b1", noisy)
+    assert len(fit.emptyings) == 1
+    model = fit_bin("b1", noisy)
+    assert model is not None
+    assert model.rate_per_h == pytest.approx(0.02, rel=0.15)
+
+
+def test_saturated_readings_do_not_bend_the_rate() -> None:
+    pairs = [(float(h), min(0.2 + 0.05 * h, 1.0)) for h in range(30)]
+    model = fit_bin("b1", readings("b1", pairs))
+    assert model is not None
+    assert model.rate_per_h == pytest.approx(0.05, rel=0.05)
+    assert model.anchor_fill >= 1.0
+
+
+def test_collection_log_vetoes_a_lone_low_last_reading() -> None:
+    rs = readings("b1", [(float(h), 0.2 + 0.02 * h) for h in range(20)] + [(20.0, 0.03)])
+    blind = prepare_sensor_fit("b1", rs)
+    logged = prepare_sensor_fit("b1", rs, collections_known=True, last_collection=None)
+    confirmed = prepare_sensor_fit("b1", rs, collections_known=True, last_collection=at(19.5))
+    assert blind.emptyings == (at(20),)
+    assert logged.emptyings == ()
+    assert logged.spikes[-1]
+    assert confirmed.emptyings == (at(20),)
+
+
+def test_weekday_pattern_recovered_on_simulated_data() -> None:
+    pattern = (1.0, 0.8, 0.8, 0.9, 1.0, 1.6, 0.9)
+    true = np.array(pattern) / np.mean(pattern)
+    bins = [make_bin(f"b{i}") for i in range(120)]
+    sim = SimConfig(weekday_pattern=pattern, weekday_jitter=0.0, events_per_day=0.0)
+    hist = simulate_history(bins, start=T0, days=28, seed=11, config=sim)
+    now = hist.end
+    models = estimate_models(bins, hist.readings(), now=now, last_emptied=hist.last_emptied(now))
+    est = np.median(np.array([m.weekday_factors for m in models.values()]), axis=0)
+    assert int(np.argmax(est)) == 5  # Saturday
+    assert np.abs(est - true).max() < 0.12
+    rel = np.array([models[b.bin_id].rate_per_h for b in bins]) / hist.base_rate_per_h
+    assert np.median(np.abs(rel - 1.0)) < 0.1
+
+
+def _linear(bin_id: str, rate: float) -> list[FillReading]:
+    return readings(bin_id, [(float(h), 0.05 + rate * h) for h in range(0, 30, 2)])
+
+
+def test_no_sensor_bins_borrow_street_then_stream_then_global() -> None:
+    bins = [
+        make_bin("m1", street="Main St"),
+        make_bin("m2", street="Main St"),
+        make_bin("m3", street="Main St"),
+        make_bin("o1", street="Other St"),
+        make_bin("m4", street="Main St", has_sensor=False),
+        make_bin("x1", street="Nowhere", has_sensor=False),
+        make_bin("g1", street="Main St", stream="glass", has_sensor=False),
+    ]
+    rs = _linear("m1", 0.01) + _linear("m2", 0.02) + _linear("m3", 0.03) + _linear("o1", 0.025)
+    models = estimate_models(bins, rs, now=at(30))
+    assert models["m4"].source == "street"
+    assert models["m4"].rate_per_h == pytest.approx(0.02, rel=0.05)
+    assert models["x1"].source == "stream"
+    assert models["x1"].rate_per_h == pytest.approx(0.0225, rel=0.05)
+    assert models["g1"].source == "global"
+    assert models["m4"].anchor_at == at(30)  # unknown state: assumed at "now"
+
+
+def test_known_emptying_sets_state_of_no_sensor_bin() -> None:
+    bins = [make_bin("s1"), make_bin("n1", has_sensor=False)]
+    models = estimate_models(bins, _linear("s1", 0.02), now=at(30), last_emptied={"n1": at(20)})
+    m = models["n1"]
+    assert (m.anchor_at, m.anchor_fill, m.last_emptying_at) == (at(20), 0.0, at(20))
+    assert m.fill_at(at(30)).expected == pytest.approx(0.2, rel=0.05)
+
+
+def test_citizen_report_sets_full_and_nudges_borrowed_rate() -> None:
+    bins = [make_bin("s1"), make_bin("n1", has_sensor=False)]
+    report = CitizenReport(report_id="r17", at=at(30), bin_id="n1", text="overflowing")
+    models = estimate_models(
+        bins, _linear("s1", 0.02), [report], now=at(31), last_emptied={"n1": at(20)}
+    )
+    m = models["n1"]
+    assert (m.anchor_at, m.anchor_fill) == (at(30), 1.0)
+    assert m.source.endswith("+report")
+    # predicted 0.2 at the report; implied 0.1/h; the rate moves halfway
+    assert m.rate_per_h == pytest.approx(0.5 * (0.02 + 0.1), rel=0.05)
+
+
+def test_report_before_last_emptying_is_stale() -> None:
+    bins = [make_bin("n1", has_sensor=False)]
+    report = CitizenReport(report_id="r1", at=at(10), bin_id="n1")
+    m = estimate_models(bins, [], [report], now=at(30), last_emptied={"n1": at(20)})["n1"]
+    assert m.anchor_fill == 0.0
+
+
+def test_report_matched_by_location() -> None:
+    bins = [make_bin("a", lon=8.69, lat=49.41), make_bin("b", lon=8.70, lat=49.41)]
+    near_b = CitizenReport(report_id="r1", at=at(1), lon=8.7001, lat=49.4101)
+    far = CitizenReport(report_id="r2", at=at(1), lon=8.80, lat=49.41)
+    by_bin, unmatched = match_reports(bins, [near_b, far], max_dist_m=50)
+    assert by_bin == {"b": [near_b]}
+    assert unmatched == [far]
+
+
+def test_readings_of_unknown_bin_raise() -> None:
+    with pytest.raises(FleetDataError, match="not in the inventory"):
+        estimate_models([make_bin("a")], _linear("zz", 0.01), now=at(40))
+
+
+def test_readings_after_now_are_ignored() -> None:
+    rs = _linear("a", 0.02)
+    m = estimate_models([make_bin("a")], rs, now=at(10))["a"]
+    assert m.anchor_at == at(10)
+
+
+def test_naive_now_rejected() -> None:
+    with pytest.raises(FleetDataError, match="add an offset"):
+        estimate_models([make_bin("a")], [], now=T0.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"drop": 0.0}, "drop"),
+        ({"drop": 1.0}, "drop"),
+        ({"min_points": 1}, "min_points"),
+        ({"z": 0.0}, "z > 0"),
+    ],
+)
+def test_fill_config_validation(kwargs: dict[str, float], match: str) -> None:
+    with pytest.raises(FleetDataError, match=match):
+        FillConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_every_bin_gets_a_model() -> None:
+    bins = [make_bin(f"b{i}", has_sensor=i % 2 == 0) for i in range(6)]
+    hist = simulate_history(bins, start=T0, days=5, seed=2)
+    models = estimate_models(bins, hist.readings(), hist.reports, now=hist.end)
+    assert set(models) == {b.bin_id for b in bins}
+    assert all(m.anchor_at <= hist.end for m in models.values())

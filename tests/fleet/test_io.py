@@ -1,0 +1,344 @@
+"""Import/export: CSV, GeoJSON and FIWARE round trips; bad rows reported, good rows kept."""
+
+from __future__ import annotations
+
+import json
+from datetime import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fleet.errors import FleetDataError
+from fleet.io import (
+    load_inventory,
+    read_bins_csv,
+    read_depots_csv,
+    read_fiware_waste_containers,
+    read_inventory_geojson,
+    read_readings_csv,
+    read_reports_csv,
+    read_sites_csv,
+    read_vehicles_csv,
+    save_inventory,
+    write_bins_csv,
+    write_depots_csv,
+    write_fiware_waste_containers,
+    write_inventory_geojson,
+    write_readings_csv,
+    write_reports_csv,
+    write_sites_csv,
+    write_vehicles_csv,
+)
+from fleet.models import (
+    CitizenReport,
+    Depot,
+    DisposalSite,
+    FillReading,
+    Inventory,
+    TimeWindow,
+    Vehicle,
+)
+from tests.fleet.conftest import at, make_bin
+
+BINS = (
+    make_bin("b1"),
+    make_bin(
+        "b2",
+        lon=8.7,
+        lat=49.4,
+        capacity_l=240,
+        stream="organic",
+        service_s=45,
+        access_window=TimeWindow(time(6, 0), time(9, 30)),
+        has_sensor=False,
+        density_kg_per_l=0.35,
+        street="Hauptstraße, Nord",
+    ),
+)
+DEPOTS = (Depot(depot_id="d1", lon=8.65, lat=49.39, name="Depot West"),)
+SITES = (
+    DisposalSite(
+        site_id="s1",
+        lon=8.6,
+        lat=49.45,
+        streams=frozenset({"residual", "organic"}),
+        opening=TimeWindow(time(5, 0), time(18, 0)),
+        unload_s=600,
+    ),
+)
+VEHICLES = (
+    Vehicle(vehicle_id="v1", depot_id="d1", capacity_l=20000, capacity_kg=9000),
+    Vehicle(
+        vehicle_id="v2",
+        depot_id="d1",
+        capacity_l=16000,
+        capacity_kg=7000,
+        streams=frozenset({"paper", "plastic"}),
+        shift=TimeWindow(time(5, 30), time(13, 30)),
+        break_s=1800,
+        break_window=TimeWindow(time(9, 0), time(10, 0)),
+        cost_per_km=1.25,
+        cost_per_hour=42.0,
+        fixed_cost=100.0,
+        max_stops=150,
+        max_daily_kg=12000,
+    ),
+)
+READINGS = (
+    FillReading(bin_id="b1", at=at(1.5), fill_fraction=0.42, weight_kg=31.5),
+    FillReading(bin_id="b1", at=at(4), fill_fraction=0.5),
+    FillReading(bin_id="b2", at=at(4.25), fill_fraction=1.0),
+)
+REPORTS = (
+    CitizenReport(report_id="r1", at=at(3), bin_id="b1", text='bags, "lots" of them'),
+    CitizenReport(report_id="r2", at=at(5), lon=8.71, lat=49.42, overflowing=False),
+)
+
+
+@pytest.mark.parametrize(
+    ("records", "write", "read"),
+    [
+        (BINS, write_bins_csv, read_bins_csv),
+        (DEPOTS, write_depots_csv, read_depots_csv),
+        (SITES, write_sites_csv, read_sites_csv),
+        (VEHICLES, write_vehicles_csv, read_vehicles_csv),
+        (READINGS, write_readings_csv, read_readings_csv),
+        (REPORTS, write_reports_csv, read_reports_csv),
+    ],
+    ids=["bins", "depots", "sites", "vehicles", "readings", "reports"],
+)
+def test_csv_round_trip(records, write, read) -> None:  # type: ignore[no-untyped-def]
+    got = read(write(records))
+    assert got.errors == ()
+    assert got.records == records
+
+
+def test_csv_round_trip_through_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "bins.csv"
+    write_bins_csv(BINS, path)
+    assert read_bins_csv(path).records == BINS
+    assert read_bins_csv(str(path)).records == BINS
+
+
+def test_geojson_round_trip() -> None:
+    text = write_inventory_geojson(BINS, DEPOTS, SITES)
+    doc = json.loads(text)
+    assert doc["features"][0]["geometry"] == {"type": "Point", "coordinates": [8.69, 49.41]}
+    got = read_inventory_geojson(text)
+    assert got.errors == ()
+    assert (got.bins, got.depots, got.sites) == (BINS, DEPOTS, SITES)
+
+
+@pytest.mark.parametrize("key_values", [True, False], ids=["keyValues", "normalized"])
+def test_fiware_round_trip(key_values: bool) -> None:
+    plain_bins = (make_bin("b1"), make_bin("b2", stream="organic", lon=8.7))
+    text = write_fiware_waste_containers(READINGS, plain_bins, key_values=key_values)
+    got = read_fiware_waste_containers(text, default_capacity_l=1100)
+    assert got.errors == ()
+    assert got.readings == READINGS
+    assert got.bins == plain_bins
+
+
+def test_fiware_normalized_entity_by_hand() -> None:
+    entity = {
+        "id": "urn:ngsi-ld:WasteContainer:wastecontainer:Fleming:12a",
+        "type": "WasteContainer",
+        "fillingLevel": {"type": "Number", "value": 0.4},
+        "cargoWeight": {"type": "Number", "value": 89},
+        "dateLastEmptying": {"type": "DateTime", "value": "2016-06-21T15:05:59.408Z"},
+        "dateObserved": {"type": "DateTime", "value": "2016-06-22T09:05:59Z"},
+        "location": {"type": "geo:json", "value": {"type": "Point", "coordinates": [-3.16, 40.6]}},
+        "refWasteContainerModel": {"type": "Relationship", "value": "wastecontainermodel:c1"},
+        "storedWasteKind": {"type": "StructuredValue", "value": ["inorganic"]},
+    }
+    got = read_fiware_waste_containers(
+        [entity], capacity_l_by_model={"wastecontainermodel:c1": 3200}, emptying_as_reading=True
+    )
+    assert got.errors == ()
+    (emptied, observed) = got.readings
+    assert (emptied.fill_fraction, observed.fill_fraction, observed.weight_kg) == (0.0, 0.4, 89)
+    assert observed.bin_id == "wastecontainer:Fleming:12a"
+    assert observed.at.isoformat() == "2016-06-22T09:05:59+00:00"
+    (b,) = got.bins
+    assert (b.lon, b.lat, b.capacity_l, b.stream) == (-3.16, 40.6, 3200, "residual")
+
+
+def test_fiware_bad_entities_reported_good_kept() -> None:
+    ents = [
+        {
+            "id": "a",
+            "type": "WasteContainer",
+            "fillingLevel": 0.3,
+            "dateObserved": "2026-11-02T08:00:00+01:00",
+        },
+        {"id": "b", "type": "WasteContainer", "dateObserved": "2026-11-02T08:00:00+01:00"},
+        {
+            "id": "c",
+            "type": "WasteContainer",
+            "fillingLevel": 0.3,
+            "dateObserved": "2026-11-02T08:00:00",
+        },
+        {"id": "d", "type": "Streetlight", "fillingLevel": 0.3},
+        {
+            "id": "e",
+            "type": "WasteContainer",
+            "fillingLevel": 42,
+            "dateObserved": "2026-11-02T08:00:00Z",
+        },
+    ]
+    got = read_fiware_waste_containers(ents)
+    assert [r.bin_id for r in got.readings] == ["a"]
+    assert [(e.row, e.record_id) for e in got.errors] == [(2, "b"), (3, "c"), (4, "d"), (5, "e")]
+    assert "fillingLevel missing" in got.errors[0].message
+    assert "add one" in got.errors[1].message
+    assert "percentage" in got.errors[3].message
+    with pytest.raises(FleetDataError, match="4 bad row"):
+        got.raise_if_errors()
+
+
+BAD_BINS_CSV = """bin_id,lon,lat,capacity_l,stream
+ok1,8.69,49.41,1100,residual
+bad-lon,abc,49.41,1100,residual
+ok2,8.70,49.42,240,organic
+bad-cap,8.69,49.41,0,residual
+,8.69,49.41,100,residual
+ok1,8.69,49.41,1100,residual
+swapped,49.41,200.0,1100,residual
+"""
+
+
+def test_bad_rows_reported_with_line_numbers_good_rows_kept() -> None:
+    got = read_bins_csv(BAD_BINS_CSV)
+    assert [b.bin_id for b in got.records] == ["ok1", "ok2"]
+    assert [(e.row, e.record_id, e.field) for e in got.errors] == [
+        (3, "bad-lon", "lon"),
+        (5, "bad-cap", None),
+        (6, None, "bin_id"),
+        (7, "ok1", "bin_id"),
+        (8, "swapped", None),
+    ]
+    assert "capacity_l must be > 0" in got.errors[1].message
+    assert "repeats row 2" in got.errors[3].message
+    assert "column order" in got.errors[4].message
+    with pytest.raises(FleetDataError, match=r"5 bad row\(s\)[\s\S]*row 3 \(bad-lon\) \[lon\]"):
+        got.raise_if_errors("bins.csv")
+
+
+def test_naive_time_rejected_with_a_fix() -> None:
+    text = "bin_id,at,fill_fraction\nb1,2026-11-02T08:00:00,0.5\nb1,2026-11-02T09:00:00Z,0.55\n"
+    got = read_readings_csv(text)
+    assert [r.fill_fraction for r in got.records] == [0.55]
+    (err,) = got.errors
+    assert (err.row, err.field) == (2, "at")
+    assert "no UTC offset; add one" in err.message
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "fragment"),
+    [
+        (
+            "vehicle_id,depot_id,capacity_l,capacity_kg,shift\nv,d,1,1,6-14\n",
+            "shift",
+            "HH:MM-HH:MM",
+        ),
+        (
+            "vehicle_id,depot_id,capacity_l,capacity_kg,shift\nv,d,1,1,14:00-06:00\n",
+            "shift",
+            "split",
+        ),
+        ("vehicle_id,depot_id,capacity_l,capacity_kg,streams\nv,d,1,1,;\n", "streams", "a;b"),
+        ("vehicle_id,depot_id,capacity_l,capacity_kg\nv,d,1.5,1\n", "capacity_l", "whole number"),
+        ("bin_id,lon,lat,capacity_l,has_sensor\nb,1,1,1,maybe\n", "has_sensor", "true or false"),
+    ],
+)
+def test_field_errors_name_the_fix(text: str, field: str, fragment: str) -> None:
+    reader = read_vehicles_csv if text.startswith("vehicle") else read_bins_csv
+    (err,) = reader(text).errors
+    assert (err.row, err.field) == (2, field)
+    assert fragment in err.message
+
+
+def test_missing_required_column_and_unknown_column() -> None:
+    got = read_bins_csv("bin_id,lon,capacity_l\nb1,8.6,100\n")
+    assert got.records == ()
+    assert [(e.row, e.field) for e in got.errors] == [(1, "lat")]
+    got = read_bins_csv("bin_id,lon,lat,capacity_l,colour\nb1,8.6,49.4,100,green\n")
+    assert [b.bin_id for b in got.records] == ["b1"]
+    assert [(e.row, e.field) for e in got.errors] == [(1, "colour")]
+
+
+def test_geojson_bad_features_reported() -> None:
+    doc = json.loads(write_inventory_geojson(BINS, DEPOTS))
+    doc["features"].append({"type": "Feature", "geometry": None, "properties": {"kind": "bin"}})
+    doc["features"].append(
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [8.6, 49.4]},
+            "properties": {"kind": "tree", "bin_id": "t"},
+        }
+    )
+    got = read_inventory_geojson(doc)
+    assert got.bins == BINS and got.depots == DEPOTS
+    assert [(e.row, e.field) for e in got.errors] == [(4, "geometry"), (5, "kind")]
+
+
+def test_inventory_directory_round_trip(tmp_path: Path) -> None:
+    inv = Inventory(bins=BINS, depots=DEPOTS, vehicles=VEHICLES, sites=SITES)
+    save_inventory(inv, tmp_path)
+    assert load_inventory(tmp_path) == (inv, ())
+    (tmp_path / "bins.csv").write_text("bin_id,lon,lat,capacity_l\nb1,8.6,49.4,-5\n")
+    with pytest.raises(FleetDataError, match=r"row 2 \(b1\): bins.csv: bin 'b1': capacity_l"):
+        load_inventory(tmp_path)
+    lenient, errors = load_inventory(tmp_path, strict=False)
+    assert lenient.bins == () and len(errors) == 1
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FleetDataError, match="not found; check the path"):
+        read_bins_csv(str(tmp_path / "nope.csv"))
+    with pytest.raises(FleetDataError, match="not valid JSON"):
+        read_inventory_geojson("{not json")
+
+
+def test_geojson_must_be_a_feature_collection() -> None:
+    with pytest.raises(FleetDataError, match="FeatureCollection"):
+        read_inventory_geojson({"type": "Feature"})
+
+
+_text = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
+        min_size=1,
+        max_size=12,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bin_id=_text,
+    lon=st.floats(-180, 180),
+    lat=st.floats(-90, 90),
+    capacity_l=st.integers(1, 10_000),
+    street=st.none() | _text,
+    has_sensor=st.booleans(),
+    density=st.none() | st.floats(0.001, 2.0),
+)
+def test_bin_csv_and_geojson_round_trip_property(  # type: ignore[no-untyped-def]
+    bin_id, lon, lat, capacity_l, street, has_sensor, density
+) -> None:
+    b = make_bin(
+        bin_id,
+        lon=lon,
+        lat=lat,
+        capacity_l=capacity_l,
+        street=street,
+        has_sensor=has_sensor,
+        density_kg_per_l=density,
+    )
+    assert read_bins_csv(write_bins_csv([b])).records == (b,)
+    assert read_inventory_geojson(write_inventory_geojson([b])).bins == (b,)

@@ -1,0 +1,65 @@
+"""Validation of the frozen domain records."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+
+from fleet.errors import FleetDataError
+from fleet.models import (
+    Bin,
+    CitizenReport,
+    Depot,
+    DisposalSite,
+    FillReading,
+    Inventory,
+    TimeWindow,
+    Vehicle,
+)
+from tests.fleet.conftest import T0, make_bin
+
+NAIVE = T0.replace(tzinfo=None)
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda: make_bin(""), "bin_id must not be empty"),
+        (lambda: make_bin(lon=49.4, lat=108.7), "column order"),
+        (lambda: make_bin(lon=float("nan")), "finite"),
+        (lambda: make_bin(capacity_l=0), "capacity_l must be > 0"),
+        (lambda: make_bin(service_s=-1), "service_s"),
+        (lambda: make_bin(density_kg_per_l=0.0), "density"),
+        (lambda: Depot(depot_id="", lon=0, lat=0), "depot_id"),
+        (lambda: DisposalSite(site_id="s", lon=0, lat=0, streams=frozenset()), "no waste stream"),
+        (lambda: TimeWindow(time(14), time(6)), "split the shift"),
+        (lambda: Vehicle(vehicle_id="v", depot_id="d", capacity_l=0, capacity_kg=1), "capacity"),
+        (
+            lambda: Vehicle(vehicle_id="v", depot_id="d", capacity_l=1, capacity_kg=1, break_s=60),
+            "break_window",
+        ),
+        (lambda: FillReading(bin_id="b", at=NAIVE, fill_fraction=0.5), "add an offset"),
+        (lambda: FillReading(bin_id="b", at=T0, fill_fraction=42.0), "not a percentage"),
+        (lambda: CitizenReport(report_id="r", at=T0), "bin_id or both lon and lat"),
+        (lambda: CitizenReport(report_id="r", at=NAIVE, bin_id="b"), "add an offset"),
+    ],
+)
+def test_invalid_records_raise(build, match: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(FleetDataError, match=match):
+        build()
+
+
+def test_inventory_checks_ids_and_home_depots() -> None:
+    d = Depot(depot_id="d1", lon=8.6, lat=49.4)
+    v = Vehicle(vehicle_id="v1", depot_id="d9", capacity_l=1, capacity_kg=1)
+    with pytest.raises(FleetDataError, match="home depot 'd9'"):
+        Inventory(bins=(), depots=(d,), vehicles=(v,), sites=())
+    with pytest.raises(FleetDataError, match="appears twice"):
+        Inventory(bins=(make_bin("a"), make_bin("a")), depots=(), vehicles=(), sites=())
+
+
+def test_bin_density_defaults_to_stream() -> None:
+    assert make_bin(stream="organic").density == 0.40
+    assert make_bin(stream="unknown-stream").density == 0.10
+    assert Bin(bin_id="x", lon=0, lat=0, capacity_l=1, density_kg_per_l=0.2).density == 0.2

@@ -1,0 +1,148 @@
+"""Collection policy: classification boundaries, reports, loads and prizes."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.errors import FleetDataError
+from fleet.forecast import FillModel
+from fleet.models import Action, CitizenReport
+from fleet.policy import CollectionPolicy, decide
+from tests.fleet.conftest import at, make_bin
+
+COLLECT = at(7)
+NEXT = at(31)
+
+
+def flat(fill: float, *, sd: float = 0.0, bin_id: str = "b1", **kw: object) -> FillModel:
+    """A model whose fill stays at ``fill`` (no growth) with state sd ``sd``."""
+    args: dict[str, object] = {
+        "bin_id": bin_id,
+        "anchor_at": at(0),
+        "anchor_fill": fill,
+        "anchor_sd": sd,
+        "rate_per_h": 0.0,
+        "rate_sd_per_h": 0.0,
+    }
+    args.update(kw)
+    return FillModel(**args)  # type: ignore[arg-type]
+
+
+def one(model: FillModel, policy: CollectionPolicy | None = None, reports=()):  # type: ignore[no-untyped-def]
+    b = make_bin(model.bin_id)
+    (d,) = decide(
+        [b],
+        {b.bin_id: model},
+        collect_at=COLLECT,
+        next_opportunity=NEXT,
+        reports=reports,
+        policy=policy,
+    )
+    return d
+
+
+@pytest.mark.parametrize(
+    ("fill", "action"),
+    [
+        (1.20, Action.MUST),
+        (0.90, Action.MUST),
+        (0.899, Action.MAY),
+        (0.50, Action.MAY),
+        (0.499, Action.SKIP),
+        (0.0, Action.SKIP),
+    ],
+)
+def test_classification_boundaries(fill: float, action: Action) -> None:
+    d = one(flat(fill), CollectionPolicy(must_fill=0.9, may_fill=0.5))
+    assert d.action is action
+
+
+def test_forecast_reason_names_the_next_opportunity() -> None:
+    # 0.6 at collection, +0.02/h for 24 h -> 1.08 at the next opportunity
+    m = flat(0.6 - 0.14, rate_per_h=0.02)
+    d = one(m)
+    assert d.action is Action.MUST
+    assert d.reason == "forecast 108% by 2026-11-03 07:00 (next opportunity)"
+    assert d.expected_fill_fraction == pytest.approx(0.6)
+
+
+def test_risk_rule_uses_the_band() -> None:
+    m = flat(0.8, sd=0.5)  # P(fill >= 1) = 1 - Phi(0.4) ~ 0.345
+    assert one(m, CollectionPolicy(must_risk=0.3)).action is Action.MUST
+    assert "overflow risk 34%" in one(m, CollectionPolicy(must_risk=0.3)).reason
+    assert one(m, CollectionPolicy(must_risk=0.4)).action is Action.MAY
+
+
+def test_citizen_report_forces_must() -> None:
+    r = CitizenReport(report_id="r17", at=at(5), bin_id="b1", text="overflowing")
+    d = one(flat(0.1), reports=[r])
+    assert d.action is Action.MUST
+    assert d.reason == "citizen report r17: overflowing"
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        CitizenReport(report_id="old", at=at(1), bin_id="b1"),  # before the last emptying
+        CitizenReport(report_id="late", at=at(8), bin_id="b1"),  # after collect_at
+        CitizenReport(report_id="ok", at=at(5), bin_id="b1", overflowing=False),
+    ],
+    ids=["stale", "future", "not-overflowing"],
+)
+def test_reports_that_do_not_count(report: CitizenReport) -> None:
+    d = one(flat(0.1, last_emptying_at=at(2)), reports=[report])
+    assert d.action is Action.SKIP
+
+
+def test_loads_and_prize() -> None:
+    p = CollectionPolicy(prize_base=1.0, prize_per_fill=10.0, prize_per_risk=40.0)
+    d = one(flat(0.6), p)
+    assert d.action is Action.MAY
+    assert d.prize == pytest.approx(1.0 + 6.0)
+    assert d.expected_volume_l == pytest.approx(660.0)
+    assert d.expected_weight_kg == pytest.approx(66.0)  # residual: 0.10 kg/l
+
+
+def test_overflowing_bin_loads_its_capacity() -> None:
+    d = one(flat(1.3))
+    assert (d.action, d.prize) == (Action.MUST, 0.0)
+    assert d.expected_fill_fraction == pytest.approx(1.3)
+    assert d.expected_volume_l == pytest.approx(1100.0)
+
+
+def test_decision_for_every_bin_in_order_and_default_next_opportunity() -> None:
+    bins = [make_bin("a"), make_bin("b"), make_bin("c")]
+    models = {"a": flat(0.95, bin_id="a"), "b": flat(0.6, bin_id="b"), "c": flat(0.1, bin_id="c")}
+    ds = CollectionPolicy(days_until_next=2).decide(bins, models, collect_at=COLLECT)
+    assert [(d.bin_id, d.action) for d in ds] == [
+        ("a", Action.MUST),
+        ("b", Action.MAY),
+        ("c", Action.SKIP),
+    ]
+    assert "2026-11-04 07:00" in ds[0].reason
+
+
+def test_missing_model_raises() -> None:
+    with pytest.raises(FleetDataError, match="no fill model for bin"):
+        decide([make_bin("a")], {}, collect_at=COLLECT)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"may_fill": 0.95, "must_fill": 0.9}, "may_fill <= must_fill"),
+        ({"may_fill": 0.0}, "0 < may_fill"),
+        ({"must_risk": 0.0}, "must_risk"),
+        ({"must_risk": 1.5}, "must_risk"),
+        ({"days_until_next": 0}, "days_until_next"),
+        ({"prize_per_fill": -1.0}, "prizes"),
+    ],
+)
+def test_policy_validation(kw: dict[str, float], match: str) -> None:
+    with pytest.raises(FleetDataError, match=match):
+        CollectionPolicy(**kw)
+
+
+def test_next_opportunity_must_follow_collection() -> None:
+    with pytest.raises(FleetDataError, match="after collect_at"):
+        decide([make_bin()], {"b1": flat(0.5)}, collect_at=COLLECT, next_opportunity=COLLECT)

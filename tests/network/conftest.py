@@ -1,0 +1,101 @@
+"""Fixtures for the network tests: tiny hand-built street graphs near (lon 10, lat 50)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from shapely import LineString
+
+from network.table import haversine_m
+
+LON0, LAT0 = 10.0, 50.0
+UNIT = 0.001  # degrees per grid step
+SPEED_MPS = 5.0  # every tiny street is driven at 18 km/h
+
+
+def grid(x: float, y: float) -> tuple[float, float]:
+    """(lon, lat) of grid position (x, y)."""
+    return (LON0 + x * UNIT, LAT0 + y * UNIT)
+
+
+def polyline_m(coords: list[tuple[float, float]]) -> float:
+    """Haversine length of a (lon, lat) polyline in metres."""
+    return float(sum(haversine_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(coords)))
+
+
+def add_street(
+    graph: nx.MultiDiGraph,
+    u: int,
+    v: int,
+    via: list[tuple[float, float]] = (),  # type: ignore[assignment]
+    *,
+    oneway: bool = False,
+    osmid: int = 0,
+) -> None:
+    """Add a street u-v (both directions unless oneway) with optional intermediate vertices."""
+    coords = [(graph.nodes[u]["x"], graph.nodes[u]["y"]), *via,
+              (graph.nodes[v]["x"], graph.nodes[v]["y"])]  # fmt: skip
+    length = polyline_m(coords)
+    attrs = {"osmid": osmid, "highway": "residential", "name": f"street {osmid}",
+             "length": length, "travel_time": length / SPEED_MPS, "oneway": oneway}  # fmt: skip
+    graph.add_edge(u, v, geometry=LineString(coords), reversed=False, **attrs)
+    if not oneway:
+        graph.add_edge(v, u, geometry=LineString(coords[::-1]), reversed=True, **attrs)
+
+
+def build_tiny_graph() -> nx.MultiDiGraph:
+    """Six-node town: a bottom row A-B-C, verticals A-D and C-F, a long bent block D-F,
+    and a one-way street B->D (diagonal shortcut, northbound only).
+
+    ::
+
+        D ~~~~~~~~~ F        (D-F: one long edge bending north through (1, 1.3))
+        | \\         |
+        |  \\        |
+        A---B-------C
+    """
+    graph = nx.MultiDiGraph(crs="epsg:4326")
+    for node, (x, y) in {1: (0, 0), 2: (1, 0), 3: (2, 0), 4: (0, 1), 6: (2, 1)}.items():
+        lon, lat = grid(x, y)
+        graph.add_node(node, x=lon, y=lat)
+    add_street(graph, 1, 2, osmid=12)
+    add_street(graph, 2, 3, osmid=23)
+    add_street(graph, 1, 4, osmid=14)
+    add_street(graph, 3, 6, osmid=36)
+    add_street(graph, 4, 6, [grid(1, 1.3)], osmid=46)
+    add_street(graph, 2, 4, oneway=True, osmid=24)
+    return graph
+
+
+def build_split_graph() -> nx.MultiDiGraph:
+    """Two two-way streets far apart (no route between them)."""
+    graph = nx.MultiDiGraph(crs="epsg:4326")
+    for node, (x, y) in {1: (0, 0), 2: (1, 0), 3: (0, 5), 4: (1, 5)}.items():
+        lon, lat = grid(x, y)
+        graph.add_node(node, x=lon, y=lat)
+    add_street(graph, 1, 2, osmid=1)
+    add_street(graph, 3, 4, osmid=2)
+    return graph
+
+
+@pytest.fixture
+def tiny_graph() -> nx.MultiDiGraph:
+    """Six-node town with a one-way shortcut and a long bent block (see tiny_streets)."""
+    return build_tiny_graph()
+
+
+@pytest.fixture
+def split_graph() -> nx.MultiDiGraph:
+    """Two disconnected streets."""
+    return build_split_graph()
+
+
+@pytest.fixture(scope="session")
+def shared_osm() -> Path:
+    """``<repo>/../shared/data/osm`` (or $BINROUTE_SHARED_DATA/osm)."""
+    root = Path(__file__).resolve().parents[2]
+    return Path(os.environ.get("BINROUTE_SHARED_DATA", root / ".." / "shared" / "data")) / "osm"

@@ -1,0 +1,91 @@
+"""maxspeed parsing, truck way filter, one-way rules, haversine provider."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from network import GraphSettings, HaversineProvider, NetworkError, parse_maxspeed
+from network.speeds import KPH_PER_MPH, is_truck_way, oneway_direction, truck_kph
+
+
+@pytest.mark.parametrize(
+    ("raw", "kph"),
+    [
+        ("50", 50.0),
+        ("30 mph", 30 * KPH_PER_MPH),
+        ("PT:urban", 50.0),
+        ("PT:rural", 90.0),
+        ("DE:zone30", 30.0),
+        ("walk", 7.0),
+        ("50;30", 40.0),
+        ("60 km/h", 60.0),
+        ("none", None),
+        ("signals", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_maxspeed(raw: str | None, kph: float | None) -> None:
+    assert parse_maxspeed(raw) == (pytest.approx(kph) if kph is not None else None)
+
+
+def test_truck_kph_falls_back_per_highway_and_caps() -> None:
+    s = GraphSettings(truck_speed_factor=1.0, truck_max_kph=70.0)
+    assert truck_kph(None, "residential", s) == dict(s.fallback_kph)["residential"]
+    assert truck_kph("none", "motorway", s) == 70.0
+    assert truck_kph(None, "weird_class", s) == s.default_kph
+
+
+@pytest.mark.parametrize(
+    ("tags", "keep"),
+    [
+        ({"highway": "residential"}, True),
+        ({"highway": "primary_link"}, True),
+        ({"highway": "service"}, True),
+        ({"highway": "service", "service": "parking_aisle"}, False),
+        ({"highway": "service", "service": "driveway"}, False),
+        ({"highway": "residential", "access": "private"}, False),
+        ({"highway": "residential", "motor_vehicle": "no"}, False),
+        ({"highway": "pedestrian"}, False),
+        ({"highway": "footway"}, False),
+        ({"highway": "track"}, False),
+        ({"highway": "residential", "area": "yes"}, False),
+        ({"highway": "residential", "hgv": "no"}, False),
+    ],
+)
+def test_is_truck_way(tags: dict[str, str], keep: bool) -> None:
+    assert is_truck_way(tags, GraphSettings()) is keep
+
+
+@pytest.mark.parametrize(
+    ("tags", "direction"),
+    [
+        ({"oneway": "yes"}, 1),
+        ({"oneway": "1"}, 1),
+        ({"oneway": "true"}, 1),
+        ({"oneway": "-1"}, -1),
+        ({"oneway": "no"}, 0),
+        ({"oneway": "reversible"}, 0),
+        ({"junction": "roundabout"}, 1),
+        ({"junction": "roundabout", "oneway": "no"}, 0),
+        ({}, 0),
+    ],
+)
+def test_oneway_direction(tags: dict[str, str], direction: int) -> None:
+    assert oneway_direction(tags) == direction
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="truck_speed_factor"):
+        GraphSettings(truck_speed_factor=0.0)
+
+
+def test_haversine_provider() -> None:
+    provider = HaversineProvider(speed_kph=36.0, detour=1.0)
+    m = provider([(10.0, 50.0), (10.0, 50.01)])
+    assert m.distance_m[0, 1] == m.distance_m[1, 0] == 1112  # 0.01 deg latitude
+    assert m.duration_s[0, 1] == round(1111.95 / 10)
+    assert m.duration_s.dtype == np.int64
+    with pytest.raises(NetworkError):
+        HaversineProvider(detour=0.5)

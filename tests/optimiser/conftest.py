@@ -1,0 +1,106 @@
+"""Tiny hand-built routing problems for the optimiser core tests.
+
+Points lie on a grid in km; travel is Manhattan: 1 km = 1000 m = 100 s (36 km/h). The
+``kit`` fixture builds trucks, stops, sites and problems with readable defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from network.matrix import TravelMatrix
+from optimiser.check import check
+from optimiser.params import SolveParams
+from optimiser.plan import Plan, VisitKind
+from optimiser.problem import Problem, Site, Stop, VehicleSpec
+from optimiser.solve import solve
+
+H = 3600
+SHIFT = (6 * H, 14 * H)
+
+
+class Kit:
+    """Builders for tiny problems (all units as in ``optimiser.problem``)."""
+
+    H = H
+    SHIFT = SHIFT
+
+    @staticmethod
+    def matrix(points_km: list[tuple[float, float]]) -> TravelMatrix:
+        """Manhattan grid matrix: metres = 1000 * km, seconds = metres / 10."""
+        xy = np.array(points_km, dtype=float)
+        km = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)
+        dist = np.rint(km * 1000).astype(np.int64)
+        return TravelMatrix(
+            duration_s=dist // 10,
+            distance_m=dist,
+            points=tuple((float(x), float(y)) for x, y in points_km),
+        )
+
+    @staticmethod
+    def truck(ref: str = "t1", **kw: Any) -> VehicleSpec:
+        values: dict[str, Any] = {
+            "start": 0,
+            "end": 0,
+            "capacity_l": 10_000,
+            "capacity_kg": 10_000,
+            "streams": frozenset({"residual"}),
+            "shift_s": SHIFT,
+        }
+        values.update(kw)
+        return VehicleSpec(ref=ref, **values)
+
+    @staticmethod
+    def stop(ref: str, location: int, **kw: Any) -> Stop:
+        values: dict[str, Any] = {"volume_l": 100, "weight_kg": 10, "service_s": 60}
+        values.update(kw)
+        return Stop(ref=ref, location=location, **values)
+
+    @staticmethod
+    def site(ref: str = "s1", location: int = 1, **kw: Any) -> Site:
+        values: dict[str, Any] = {
+            "streams": frozenset({"residual"}),
+            "window_s": (0, 24 * H - 1),
+            "unload_s": 300,
+        }
+        values.update(kw)
+        return Site(ref=ref, location=location, **values)
+
+    @staticmethod
+    def solved(problem: Problem, seconds: float = 0.5) -> Plan:
+        """Solve with a tiny budget and assert the checker accepts the plan."""
+        plan = solve(problem, SolveParams(time_limit_s=seconds, first_solution_share=0.5))
+        violations = check(problem, plan)
+        assert violations == [], violations
+        return plan
+
+    @staticmethod
+    def kinds(plan: Plan, vehicle_ref: str) -> list[VisitKind]:
+        route = next(r for r in plan.routes if r.vehicle_ref == vehicle_ref)
+        return [v.kind for v in route.visits]
+
+    @staticmethod
+    def route_of(plan: Plan, vehicle_ref: str) -> Any:
+        return next(r for r in plan.routes if r.vehicle_ref == vehicle_ref)
+
+
+@pytest.fixture
+def kit() -> type[Kit]:
+    """The builders."""
+    return Kit
+
+
+@pytest.fixture
+def line_problem() -> Problem:
+    """Depot at 0 km, site at 5 km, six 400 l bins at 1..4 km and (1,1), (2,1); 1000 l truck."""
+    m = Kit.matrix([(0, 0), (5, 0), (1, 0), (2, 0), (3, 0), (4, 0), (1, 1), (2, 1)])
+    stops = tuple(Kit.stop(f"b{i}", i, volume_l=400, weight_kg=40) for i in range(2, 8))
+    return Problem(
+        matrix=m,
+        stops=stops,
+        vehicles=(Kit.truck(capacity_l=1000),),
+        sites=(Kit.site(location=1),),
+    )

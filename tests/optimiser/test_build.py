@@ -1,0 +1,178 @@
+"""build_problem: the unit conversions and the point order."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import numpy as np
+import pytest
+
+from fleet.models import (
+    Action,
+    Bin,
+    BinDecision,
+    Depot,
+    DisposalSite,
+    Inventory,
+    TimeWindow,
+    Vehicle,
+)
+from network.matrix import TravelMatrix
+from optimiser.build import build_problem, clock_to_s, round_up, to_cents
+from optimiser.errors import InvalidProblemError
+
+
+class RecordingProvider:
+    """A matrix provider that records its calls (1 km and 100 s between any two points)."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[tuple[float, float]]] = []
+
+    def __call__(self, points):
+        self.calls.append(list(points))
+        n = len(points)
+        off = 1 - np.eye(n, dtype=np.int64)
+        return TravelMatrix(duration_s=100 * off, distance_m=1000 * off, points=tuple(points))
+
+
+@pytest.fixture
+def inventory() -> Inventory:
+    return Inventory(
+        bins=(
+            Bin(bin_id="must", lon=8.61, lat=41.15, capacity_l=240),
+            Bin(
+                bin_id="may",
+                lon=8.62,
+                lat=41.16,
+                capacity_l=240,
+                stream="glass",
+                access_window=TimeWindow(time(8, 30), time(11, 0)),
+            ),
+            Bin(bin_id="skip", lon=8.63, lat=41.17, capacity_l=240),
+        ),
+        depots=(Depot(depot_id="d1", lon=8.60, lat=41.14),),
+        vehicles=(
+            Vehicle(
+                vehicle_id="v1",
+                depot_id="d1",
+                capacity_l=16000,
+                capacity_kg=8000,
+                break_s=1800,
+                break_window=TimeWindow(time(10, 0), time(11, 0)),
+                cost_per_km=1.25,
+                cost_per_hour=32.5,
+                fixed_cost=80.0,
+                max_daily_kg=12000,
+            ),
+        ),
+        sites=(
+            DisposalSite(
+                site_id="s1",
+                lon=8.65,
+                lat=41.2,
+                opening=TimeWindow(time(7, 0), time(18, 0)),
+                unload_s=600,
+            ),
+        ),
+    )
+
+
+@pytest.fixture
+def decisions() -> list[BinDecision]:
+    return [
+        BinDecision(
+            bin_id="must",
+            action=Action.MUST,
+            expected_fill_fraction=0.9,
+            expected_volume_l=216.2,
+            expected_weight_kg=21.01,
+        ),
+        BinDecision(
+            bin_id="may",
+            action=Action.MAY,
+            expected_fill_fraction=0.5,
+            expected_volume_l=120.0,
+            expected_weight_kg=36.0,
+            prize=2.344,
+        ),
+        BinDecision(
+            bin_id="skip",
+            action=Action.SKIP,
+            expected_fill_fraction=0.1,
+            expected_volume_l=24.0,
+            expected_weight_kg=2.4,
+        ),
+    ]
+
+
+def test_points_are_depots_sites_then_bins_and_provider_is_called_once(inventory, decisions):
+    provider = RecordingProvider()
+    built = build_problem(
+        inventory, decisions, provider, plan_date=date(2026, 6, 1), tz="Europe/Lisbon"
+    )
+    assert len(provider.calls) == 1
+    assert provider.calls[0] == [(8.60, 41.14), (8.65, 41.2), (8.61, 41.15), (8.62, 41.16)]
+    assert built.point_refs == ("d1", "s1", "must", "may")
+    assert built.point_kinds == ("depot", "site", "bin", "bin")
+    assert [d.bin_id for d in built.decisions] == ["must", "may"]
+    assert [s.location for s in built.problem.stops] == [2, 3]
+
+
+def test_units_are_converted_once(inventory, decisions):
+    built = build_problem(
+        inventory, decisions, RecordingProvider(), plan_date=date(2026, 6, 1), tz="Europe/Lisbon"
+    )
+    must, may = built.problem.stops
+    assert (must.volume_l, must.weight_kg, must.required, must.prize) == (217, 22, True, 0)
+    assert (may.volume_l, may.weight_kg, may.required, may.prize) == (120, 36, False, 234)
+    assert may.window_s == (8 * 3600 + 1800, 11 * 3600) and must.window_s is None
+    assert may.stream == "glass"
+    (v,) = built.problem.vehicles
+    assert (v.start, v.end, v.shift_s) == (0, 0, (6 * 3600, 14 * 3600))
+    assert v.break_window_s == (10 * 3600, 11 * 3600) and v.break_s == 1800
+    assert (v.cost_per_km, v.cost_per_hour, v.fixed_cost, v.max_daily_kg) == (125, 3250, 8000, 12000)
+    (s,) = built.problem.sites
+    assert (s.location, s.window_s, s.unload_s) == (1, (7 * 3600, 18 * 3600), 600)
+
+
+def test_clock_counts_elapsed_seconds_on_a_dst_day():
+    """On 2026-03-29 Lisbon jumps from 01:00 to 02:00: 06:00 is 5 h after midnight."""
+    assert clock_to_s(time(6, 0), plan_date=date(2026, 3, 29), tz=_zone("Europe/Lisbon")) == 5 * 3600
+    assert clock_to_s(time(6, 0), plan_date=date(2026, 3, 30), tz=_zone("Europe/Lisbon")) == 6 * 3600
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0.0, 0), (1.0, 1), (1.0000000001, 1), (1.2, 2)])
+def test_round_up(value, expected):
+    assert round_up(value) == expected
+
+
+def test_to_cents():
+    assert to_cents(1.25) == 125 and to_cents(0.0) == 0
+
+
+def test_decision_for_unknown_bin_is_rejected(inventory, decisions):
+    bad = [*decisions, BinDecision(bin_id="ghost", action=Action.MUST, expected_fill_fraction=1, expected_volume_l=1, expected_weight_kg=1)]
+    with pytest.raises(InvalidProblemError, match="ghost"):
+        build_problem(inventory, bad, RecordingProvider(), plan_date=date(2026, 6, 1), tz="UTC")
+
+
+def test_unservable_stream_stays_a_stop_and_is_reported_by_solve(inventory, decisions):
+    from optimiser.check import check
+    from optimiser.params import SolveParams
+    from optimiser.solve import solve
+
+    built = build_problem(
+        inventory, decisions, RecordingProvider(), plan_date=date(2026, 6, 1), tz="UTC"
+    )
+    assert "may" in {s.ref for s in built.problem.stops}
+    plan = solve(built.problem, SolveParams(time_limit_s=0.3))
+    assert check(built.problem, plan) == []
+    reasons = {u.ref: u.reason for u in plan.unserved}
+    assert "glass" in reasons["may"]
+    assert "must" in plan.served_refs

@@ -1,0 +1,179 @@
+"""The checker: hand-made plans pass, each hand-broken rule is detected; timing and scoring."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import pytest
+
+from optimiser.check import check, plan_from_sequences, score
+from optimiser.errors import InvalidProblemError
+from optimiser.plan import Plan, Route, Unserved, VisitKind
+from optimiser.problem import Problem
+
+SEQ = ("b2", "b3", "s1", "b4", "b5", "s1")
+
+
+@pytest.fixture
+def manual(kit) -> Problem:
+    """Depot 0, site at 5 km, 400 l bins at 1..4 km, 1000 l truck with a 15 min break."""
+    h = kit.H
+    m = kit.matrix([(0, 0), (5, 0), (1, 0), (2, 0), (3, 0), (4, 0), (9, 9)])
+    stops = tuple(
+        kit.stop(f"b{i}", i, volume_l=400, weight_kg=40, window_s=(6 * h, 12 * h) if i == 3 else None)
+        for i in range(2, 6)
+    )
+    truck = kit.truck(capacity_l=1000, break_s=900, break_window_s=(6 * h + 300, 6 * h + 1200))
+    return Problem(matrix=m, stops=stops, vehicles=(truck,), sites=(kit.site(location=1),))
+
+
+def _with_truck(problem: Problem, **kw: object) -> Problem:
+    return dataclasses.replace(problem, vehicles=(dataclasses.replace(problem.vehicles[0], **kw),))
+
+
+def _with_stop(problem: Problem, ref: str, **kw: object) -> Problem:
+    stops = tuple(dataclasses.replace(s, **kw) if s.ref == ref else s for s in problem.stops)
+    return dataclasses.replace(problem, stops=stops)
+
+
+def _edit_route(plan: Plan, **kw: object) -> Plan:
+    return dataclasses.replace(plan, routes=(dataclasses.replace(plan.routes[0], **kw),))
+
+
+def _edit_visit(plan: Plan, target: str, **kw: object) -> Plan:
+    route = plan.routes[0]
+    visits = tuple(dataclasses.replace(v, **kw) if v.ref == target else v for v in route.visits)
+    return _edit_route(plan, visits=visits)
+
+
+def _drop_kind(plan: Plan, kind: VisitKind) -> Plan:
+    route = plan.routes[0]
+    return _edit_route(plan, visits=tuple(v for v in route.visits if v.kind is not kind))
+
+
+def _visit(plan: Plan, ref: str):
+    return next(v for v in plan.routes[0].visits if v.ref == ref)
+
+
+def test_hand_made_route_is_valid_and_timed_as_early_as_possible(manual) -> None:
+    plan = plan_from_sequences(manual, {"t1": SEQ})
+    assert check(manual, plan) == []
+    route = plan.routes[0]
+    assert route.visits[0].start_s == manual.vehicles[0].shift_s[0]
+    assert route.visits[1].arrival_s == route.visits[0].end_s + 100  # 1 km
+    kinds = [v.kind for v in route.visits]
+    assert kinds.count(VisitKind.BREAK) == 1 and kinds.count(VisitKind.DISPOSAL) == 2
+
+
+def test_score_recomputes_totals_of_a_manual_plan(manual) -> None:
+    plan = plan_from_sequences(manual, {"t1": SEQ})
+    s = score(manual, plan)
+    route = plan.routes[0]
+    assert s.valid
+    assert (s.distance_m, s.duration_s, s.cost) == (route.distance_m, route.duration_s, route.cost)
+    # 0 -> 1 -> 2 -> 5 (site) -> 3 -> 4 -> 5 -> 0 km along the line
+    assert s.distance_m == 1000 * (1 + 1 + 3 + 2 + 1 + 1 + 5)
+    assert (s.bins_served, s.unserved, s.vehicles_used) == (4, 0, 1)
+
+
+def test_score_counts_what_a_manual_plan_leaves_out(manual) -> None:
+    plan = plan_from_sequences(manual, {"t1": ("b2", "s1")})
+    s = score(manual, plan)
+    assert s.valid and s.unserved == 3 and s.required_unserved == 3
+
+
+def test_manual_plan_with_unknown_ref_is_rejected(manual) -> None:
+    with pytest.raises(InvalidProblemError, match="nope"):
+        plan_from_sequences(manual, {"t1": ("nope",)})
+
+
+Breaker = Callable[[Problem, Plan], tuple[Problem, Plan]]
+
+
+def _seq(problem: Problem, seq: tuple[str, ...]) -> tuple[Problem, Plan]:
+    return problem, plan_from_sequences(problem, {"t1": seq})
+
+
+BREAKERS: dict[str, Breaker] = {
+    "served_twice": lambda p, _: _seq(p, ("b2", "b2", "b3", "s1", "b4", "b5", "s1")),
+    "stream": lambda p, _: _seq(_with_stop(p, "b2", stream="glass"), SEQ),
+    "site_stream": lambda p, _: _seq(
+        dataclasses.replace(p, sites=(dataclasses.replace(p.sites[0], streams=frozenset({"x"})),)),
+        SEQ,
+    ),
+    "capacity_volume": lambda p, _: _seq(p, ("b2", "b3", "b4", "s1", "b5", "s1")),
+    "capacity_weight": lambda p, _: _seq(_with_truck(p, capacity_kg=50), SEQ),
+    "return_empty": lambda p, _: _seq(p, ("b2", "b3", "s1", "b4", "b5")),
+    "daily_volume": lambda p, _: _seq(_with_truck(p, max_daily_l=1000), SEQ),
+    "max_stops": lambda p, _: _seq(_with_truck(p, max_stops=3), SEQ),
+    "window": lambda p, _: _seq(_with_stop(p, "b3", window_s=(0, 6 * 3600)), SEQ),
+    "shift": lambda p, _: _seq(_with_truck(p, shift_s=(6 * 3600, 6 * 3600 + 1800)), SEQ),
+    "travel": lambda p, plan: (
+        p,
+        _edit_visit(plan, "b4", arrival_s=_visit(plan, "s1").end_s),
+    ),
+    "timing": lambda p, plan: (p, _edit_visit(plan, "b2", end_s=_visit(plan, "b2").end_s + 5)),
+    "overlap": lambda p, plan: (
+        p,
+        _edit_visit(plan, "t1", start_s=_visit(plan, "b2").start_s),
+    ),
+    "break": lambda p, plan: (p, _drop_kind(plan, VisitKind.BREAK)),
+    "location": lambda p, plan: (p, _edit_visit(plan, "b5", location=6)),
+    "load": lambda p, plan: (p, _edit_visit(plan, "b2", volume_l=1)),
+    "distance": lambda p, plan: (p, _edit_route(plan, distance_m=plan.routes[0].distance_m + 1)),
+    "duration": lambda p, plan: (p, _edit_route(plan, duration_s=plan.routes[0].duration_s - 1)),
+    "cost": lambda p, plan: (p, _edit_route(plan, cost=plan.routes[0].cost + 1)),
+    "unaccounted": lambda p, _: (
+        p,
+        dataclasses.replace(plan_from_sequences(p, {"t1": ("b2", "s1")}), unserved=()),
+    ),
+    "served_and_unserved": lambda p, plan: (
+        p,
+        dataclasses.replace(plan, unserved=(Unserved(ref="b2", reason="x"),)),
+    ),
+    "no_reason": lambda p, _: (
+        p,
+        dataclasses.replace(
+            plan_from_sequences(p, {"t1": ("b2", "b3", "s1", "b4", "s1")}),
+            unserved=(Unserved(ref="b5", reason=""),),
+        ),
+    ),
+    "unknown_ref": lambda p, plan: (p, _edit_visit(plan, "b5", ref="nope")),
+    "vehicle": lambda p, plan: (p, dataclasses.replace(plan, routes=plan.routes * 2)),
+    "shape": lambda p, plan: (p, _drop_kind(plan, VisitKind.END)),
+}
+
+
+@pytest.mark.parametrize("code", sorted(BREAKERS))
+def test_each_broken_rule_is_detected(manual, code: str) -> None:
+    good = plan_from_sequences(manual, {"t1": SEQ})
+    problem, bad = BREAKERS[code](manual, good)
+    codes = {v.code for v in check(problem, bad)}
+    assert code in codes, codes
+
+
+def test_break_outside_its_window_is_detected(manual) -> None:
+    good = plan_from_sequences(manual, {"t1": SEQ})
+    moved = _with_truck(manual, break_window_s=(12 * 3600, 13 * 3600))
+    messages = [v.message for v in check(moved, good) if v.code == "break"]
+    assert any("outside" in m for m in messages)
+
+
+def test_no_break_needed_when_the_route_ends_before_the_window(kit) -> None:
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0)])
+    truck = kit.truck(break_s=1800, break_window_s=(11 * h, 12 * h))
+    problem = Problem(matrix=m, stops=(kit.stop("b", 1),), vehicles=(truck,))
+    plan = plan_from_sequences(problem, {"t1": ("b",)})
+    assert all(v.kind is not VisitKind.BREAK for v in plan.routes[0].visits)
+    assert check(problem, plan) == []
+
+
+def test_route_totals_match_their_definition(manual) -> None:
+    plan = plan_from_sequences(manual, {"t1": SEQ})
+    route: Route = plan.routes[0]
+    truck = manual.vehicles[0]
+    km, hours = route.distance_m / 1000, route.duration_s / 3600
+    expected = truck.cost_per_km * km + truck.cost_per_hour * hours + truck.fixed_cost
+    assert abs(route.cost - expected) <= 0.5

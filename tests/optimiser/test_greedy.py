@@ -1,0 +1,79 @@
+"""The greedy start and the pre-solve screen."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from optimiser.check import check, plan_from_sequences
+from optimiser.greedy import greedy_routes
+from optimiser.problem import Problem
+from optimiser.screen import screen, unservable
+
+
+def _random_problem(kit, seed: int = 3) -> Problem:
+    rng = np.random.default_rng(seed)
+    pts = [(0.0, 0.0), (3.0, 3.0)] + [(float(x), float(y)) for x, y in rng.uniform(-4, 4, (40, 2))]
+    h = kit.H
+    stops = tuple(
+        kit.stop(
+            f"b{i}",
+            i,
+            volume_l=int(rng.integers(100, 500)),
+            window_s=(9 * h, 10 * h) if i % 7 == 0 else None,
+            stream="paper" if i % 9 == 0 else "residual",
+        )
+        for i in range(2, 42)
+    )
+    trucks = (
+        kit.truck("r", capacity_l=2000, break_s=1800, break_window_s=(9 * h, 11 * h)),
+        kit.truck("p", capacity_l=2000, streams=frozenset({"paper", "residual"})),
+    )
+    sites = (kit.site("s", 1, streams=frozenset({"residual", "paper"})),)
+    return Problem(matrix=kit.matrix(pts), stops=stops, vehicles=trucks, sites=sites)
+
+
+def test_greedy_routes_are_valid_and_respect_streams(kit) -> None:
+    problem = _random_problem(kit)
+    routes = greedy_routes(problem)
+    plan = plan_from_sequences(problem, routes)
+    assert [v for v in check(problem, plan) if v.code != "unaccounted"] == []
+    paper = {s.ref for s in problem.stops if s.stream == "paper"}
+    assert not paper & set(routes.get("r", []))
+    assert len(plan.served_refs) == len(problem.stops)
+
+
+def test_screen_reports_stream_size_and_window_with_reasons(kit) -> None:
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0), (2, 0), (3, 0), (4, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(
+            kit.stop("ok", 1),
+            kit.stop("glass", 2, stream="glass"),
+            kit.stop("huge", 3, volume_l=50_000),
+            kit.stop("late", 4, window_s=(20 * h, 21 * h)),
+        ),
+        vehicles=(kit.truck(),),
+    )
+    reasons = unservable(problem)
+    assert set(reasons) == {"glass", "huge", "late"}
+    assert "stream" in reasons["glass"] and "capacity" in reasons["huge"]
+    assert "window" in reasons["late"]
+    reduced, out = screen(problem)
+    assert [s.ref for s in reduced.stops] == ["ok"]
+    assert {u.ref for u in out} == {"glass", "huge", "late"}
+
+
+def test_screen_needs_a_site_when_trucks_return_empty(kit) -> None:
+    """The only site refuses the truck's stream: nothing can be collected."""
+    m = kit.matrix([(0, 0), (1, 0), (2, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("b", 2),),
+        vehicles=(kit.truck(),),
+        sites=(kit.site(location=1, streams=frozenset({"paper"})),),
+    )
+    assert "b" in unservable(problem)
+    assert unservable(dataclasses.replace(problem, return_empty=False)) == {}

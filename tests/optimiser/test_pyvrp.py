@@ -1,0 +1,303 @@
+"""PyVRP engine on tiny hand-built problems; every plan is validated by the checker."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from network.matrix import TravelMatrix
+from optimiser._pyvrp import build_model, solve_pyvrp
+from optimiser.check import check
+from optimiser.params import SolveParams
+from optimiser.plan import Plan, PlanStatus, VisitKind
+from optimiser.problem import Problem, Site, Stop, VehicleSpec
+
+PARAMS = SolveParams(time_limit_s=0.3, seed=1)
+SPEED_MPS = 10  # travel seconds = metres / 10
+
+
+def line_matrix(xs_km: list[float]) -> TravelMatrix:
+    """Points on a straight road at ``xs_km``; metres and seconds at 36 km/h."""
+    x = np.asarray(xs_km, dtype=float) * 1000.0
+    dist = np.rint(np.abs(x[:, None] - x[None, :])).astype(np.int64)
+    return TravelMatrix(
+        duration_s=dist // SPEED_MPS,
+        distance_m=dist,
+        points=tuple((float(v), 0.0) for v in xs_km),
+    )
+
+
+def truck(ref: str = "t1", **kw: object) -> VehicleSpec:
+    base: dict[str, object] = {
+        "ref": ref,
+        "start": 0,
+        "end": 0,
+        "capacity_l": 100,
+        "capacity_kg": 1000,
+        "streams": frozenset({"residual"}),
+        "shift_s": (6 * 3600, 14 * 3600),
+    }
+    base.update(kw)
+    return VehicleSpec(**base)  # type: ignore[arg-type]
+
+
+def stop(ref: str, location: int, **kw: object) -> Stop:
+    base: dict[str, object] = {
+        "ref": ref,
+        "location": location,
+        "volume_l": 10,
+        "weight_kg": 5,
+        "service_s": 60,
+    }
+    base.update(kw)
+    return Stop(**base)  # type: ignore[arg-type]
+
+
+def site(ref: str, location: int, **kw: object) -> Site:
+    base: dict[str, object] = {
+        "ref": ref,
+        "location": location,
+        "streams": frozenset({"residual"}),
+        "window_s": (0, 24 * 3600),
+        "unload_s": 300,
+    }
+    base.update(kw)
+    return Site(**base)  # type: ignore[arg-type]
+
+
+def solved(problem: Problem) -> Plan:
+    """Solve with PyVRP and assert the independent checker finds nothing wrong."""
+    plan = solve_pyvrp(problem, PARAMS)
+    assert plan.engine == "pyvrp"
+    assert plan.status is not PlanStatus.NO_SOLUTION, plan.notes
+    violations = check(problem, plan)
+    assert violations == [], violations
+    return plan
+
+
+def kinds(plan: Plan, vehicle_ref: str) -> list[VisitKind]:
+    route = next(r for r in plan.routes if r.vehicle_ref == vehicle_ref)
+    return [v.kind for v in route.visits]
+
+
+def test_reload_trips_when_the_load_exceeds_one_truckload() -> None:
+    # depot 0, site at 5 km, four 40 l bins at 1-4 km: 160 l > 100 l capacity
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3, 4, 5]),
+        stops=tuple(stop(f"b{i}", i, volume_l=40) for i in range(1, 5)),
+        vehicles=(truck(),),
+        sites=(site("s", 5),),
+    )
+    plan = solved(problem)
+    route = plan.routes[0]
+    assert plan.served_refs == {"b1", "b2", "b3", "b4"}
+    assert sum(k is VisitKind.DISPOSAL for k in kinds(plan, "t1")) >= 2
+    assert route.visits[-2].kind is VisitKind.DISPOSAL  # return empty
+    assert max(v.volume_l for v in route.visits) <= 100
+
+
+def test_return_empty_false_ends_without_unloading() -> None:
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 9]),
+        stops=(stop("b1", 1), stop("b2", 2)),
+        vehicles=(truck(),),
+        sites=(site("s", 3),),
+        return_empty=False,
+    )
+    plan = solved(problem)
+    assert VisitKind.DISPOSAL not in kinds(plan, "t1")
+
+
+def test_prizes_decide_which_optional_stops_are_served() -> None:
+    # the far stop is 100 km away and worth little; the near one is worth a lot
+    problem = Problem(
+        matrix=line_matrix([0, 1, 100]),
+        stops=(
+            stop("near", 1, required=False, prize=100_000),
+            stop("far", 2, required=False, prize=1),
+        ),
+        vehicles=(truck(shift_s=(0, 24 * 3600)),),
+        return_empty=False,
+    )
+    plan = solved(problem)
+    assert plan.served_refs == {"near"}
+    assert [u.ref for u in plan.unserved] == ["far"]
+    assert "prize" in plan.unserved[0].reason
+
+
+def test_time_windows_set_the_order() -> None:
+    # b_late lies first on the road but opens late; b_early must be served first
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2]),
+        stops=(
+            stop("b_late", 1, window_s=(9 * 3600, 10 * 3600)),
+            stop("b_early", 2, window_s=(6 * 3600, 7 * 3600)),
+        ),
+        vehicles=(truck(),),
+        return_empty=False,
+    )
+    plan = solved(problem)
+    route = plan.routes[0]
+    assert route.bin_refs == ("b_early", "b_late")
+    for v in route.visits:
+        if v.kind is VisitKind.BIN:
+            lo, hi = problem.stop(v.ref).window_s or (0, 0)
+            assert lo <= v.start_s <= hi
+
+
+def test_each_depot_serves_its_own_cluster() -> None:
+    # depots at 0 km and 50 km, two bins near each
+    problem = Problem(
+        matrix=line_matrix([0, 50, 1, 2, 49, 48]),
+        stops=(stop("w1", 2), stop("w2", 3), stop("e1", 4), stop("e2", 5)),
+        vehicles=(truck("west"), truck("east", start=1, end=1)),
+        return_empty=False,
+    )
+    plan = solved(problem)
+    by_truck = {r.vehicle_ref: set(r.bin_refs) for r in plan.routes}
+    assert by_truck == {"west": {"w1", "w2"}, "east": {"e1", "e2"}}
+
+
+def test_break_is_inserted_inside_its_window() -> None:
+    # service alone keeps the truck busy from 06:00 well past 11:00
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3, 4]),
+        stops=tuple(stop(f"b{i}", i, service_s=2 * 3600) for i in range(1, 5)),
+        vehicles=(
+            truck(
+                shift_s=(6 * 3600, 16 * 3600), break_s=1800, break_window_s=(11 * 3600, 12 * 3600)
+            ),
+        ),
+        return_empty=False,
+    )
+    plan = solved(problem)
+    breaks = [v for v in plan.routes[0].visits if v.kind is VisitKind.BREAK]
+    assert len(breaks) == 1
+    assert 11 * 3600 <= breaks[0].start_s <= 12 * 3600
+    assert breaks[0].end_s - breaks[0].start_s == 1800
+
+
+def test_streams_go_to_trucks_that_take_them() -> None:
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2]),
+        stops=(stop("res", 1), stop("glass", 2, stream="glass")),
+        vehicles=(truck("t_res"), truck("t_glass", streams=frozenset({"glass"}))),
+        return_empty=False,
+    )
+    plan = solved(problem)
+    by_truck = {r.vehicle_ref: r.bin_refs for r in plan.routes}
+    assert by_truck["t_glass"] == ("glass",)
+    assert by_truck["t_res"] == ("res",)
+
+
+def test_daily_limit_spans_reload_trips() -> None:
+    # 4 x 40 l; capacity 100 per trip but only 90 l per day per truck -> two trucks
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3, 4, 5]),
+        stops=tuple(stop(f"b{i}", i, volume_l=40) for i in range(1, 5)),
+        vehicles=(truck("t1", max_daily_l=90), truck("t2", max_daily_l=90)),
+        sites=(site("s", 5),),
+    )
+    plan = solved(problem)
+    assert plan.served_refs == {"b1", "b2", "b3", "b4"}
+    for route in plan.routes:
+        assert max(v.daily_l for v in route.visits) <= 90
+
+
+def test_identical_trucks_share_a_type_and_keep_their_refs() -> None:
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3]),
+        stops=(stop("b1", 1, volume_l=90), stop("b2", 2, volume_l=90), stop("b3", 3)),
+        vehicles=(truck("a"), truck("b"), truck("big", capacity_l=500)),
+        return_empty=False,
+    )
+    model = build_model(problem, problem.stops)
+    assert model.data.num_vehicle_types == 2
+    plan = solved(problem)
+    assert {r.vehicle_ref for r in plan.routes} == {"a", "b", "big"}
+    assert plan.served_refs == {"b1", "b2", "b3"}
+
+
+def test_unservable_stop_is_reported_not_solved() -> None:
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2]),
+        stops=(stop("ok", 1), stop("huge", 2, volume_l=1000)),
+        vehicles=(truck(),),
+        return_empty=False,
+    )
+    plan = solved(problem)
+    assert plan.served_refs == {"ok"}
+    assert [u.ref for u in plan.unserved] == ["huge"]
+
+
+def test_seeded_random_instance_is_served_completely() -> None:
+    rng = np.random.default_rng(42)
+    xs = [0.0, *rng.uniform(1, 20, size=12).round(2).tolist()]
+    problem = Problem(
+        matrix=line_matrix(xs),
+        stops=tuple(stop(f"b{i}", i, volume_l=20) for i in range(1, len(xs))),
+        vehicles=(truck("t1"), truck("t2"), truck("t3")),
+        return_empty=False,
+    )
+    # 12 x 20 l = 240 l on three 100 l trucks without a site: at least three routes
+    plan = solved(problem)
+    assert plan.served_refs == {s.ref for s in problem.stops}
+    assert sum(r.used for r in plan.routes) == 3
+
+
+@pytest.mark.parametrize("limit", [0.05, 0.3])
+def test_plan_costs_match_the_route_totals(limit: float) -> None:
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3, 6]),
+        stops=(stop("b1", 1), stop("b2", 2), stop("b3", 3)),
+        vehicles=(truck(fixed_cost=500),),
+        sites=(site("s", 4),),
+    )
+    plan = solve_pyvrp(problem, SolveParams(time_limit_s=limit, seed=0))
+    assert check(problem, plan) == []
+    assert plan.objective == sum(r.cost for r in plan.routes)
+    # 0 -> 1 -> 2 -> 3 -> site 6 -> 0 is the only sensible route: 12 km
+    assert plan.routes[0].distance_m == 12_000
+
+
+def test_warm_start_routes_are_used_and_kept_valid() -> None:
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3, 6]),
+        stops=(stop("b1", 1), stop("b2", 2), stop("b3", 3)),
+        vehicles=(truck("t1"), truck("t2")),
+        sites=(site("s", 4),),
+    )
+    warm = {"t2": ["b3", "b2", "b1", "s"]}  # a poor order on the second truck
+    plan = solve_pyvrp(problem, SolveParams(time_limit_s=0.2, seed=0), warm_start=warm)
+    assert check(problem, plan) == []
+    assert plan.notes == ()
+    assert plan.served_refs == {"b1", "b2", "b3"}
+    assert sum(r.distance_m for r in plan.routes) == 12_000
+
+
+def test_unusable_warm_start_is_ignored_with_a_note() -> None:
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2]),
+        stops=(stop("b1", 1), stop("b2", 2)),
+        vehicles=(truck(),),
+        return_empty=False,
+    )
+    plan = solve_pyvrp(problem, PARAMS, warm_start={"t1": ["b1", "nope"]})
+    assert check(problem, plan) == []
+    assert any("warm start ignored" in n for n in plan.notes)
+
+
+def test_solve_dispatches_to_pyvrp_and_merges_screened_stops() -> None:
+    from optimiser.solve import solve
+
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2]),
+        stops=(stop("ok", 1), stop("glass", 2, stream="glass")),
+        vehicles=(truck(),),
+        return_empty=False,
+    )
+    plan = solve(problem, PARAMS, engine="pyvrp")
+    assert plan.engine == "pyvrp"
+    assert check(problem, plan) == []
+    assert plan.served_refs == {"ok"}
+    assert [u.ref for u in plan.unserved] == ["glass"]

@@ -1,0 +1,127 @@
+"""Rerouting after an overflow alert: done prefix kept, urgent bin served, checker passes."""
+
+from __future__ import annotations
+
+import pytest
+
+from optimiser.check import check
+from optimiser.errors import InvalidProblemError
+from optimiser.params import SolveParams
+from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
+from optimiser.problem import Problem
+from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
+
+WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
+FAST = SolveParams(time_limit_s=0.5, first_solution_share=0.5)
+
+
+@pytest.fixture
+def day(kit) -> Problem:
+    """Two 1000 l trucks, a site at 5 km, eight 300 l bins, a spare row (9) for the alert."""
+    pts = [(0, 0), (5, 0), (1, 0), (2, 0), (3, 0), (4, 0), (1, 2), (2, 2), (3, 2), (2, 4), (4, 3)]
+    stops = tuple(kit.stop(f"b{i}", i, volume_l=300, weight_kg=30) for i in range(2, 10))
+    trucks = (kit.truck("a", capacity_l=1000), kit.truck("b", capacity_l=1000))
+    return Problem(matrix=kit.matrix(pts), stops=stops, vehicles=trucks, sites=(kit.site(),))
+
+
+def _progress(route: Route, n_done: int) -> Progress:
+    """The truck has just finished its first ``n_done`` bins/unloads, as planned."""
+    work = [v for v in route.visits if v.kind in WORK]
+    last = work[n_done - 1]
+    return Progress(
+        vehicle_ref=route.vehicle_ref,
+        done=tuple(v.ref for v in work[:n_done]),
+        location=last.location,
+        time_s=last.end_s,
+        volume_l=last.volume_l,
+        weight_kg=last.weight_kg,
+        daily_l=last.daily_l,
+        daily_kg=last.daily_kg,
+    )
+
+
+def _mid_day(plan: Plan) -> list[Progress]:
+    return [_progress(r, 2) for r in plan.routes if len([v for v in r.visits if v.kind in WORK]) > 2]
+
+
+def test_alert_inserts_the_urgent_bin_and_keeps_the_done_prefix(kit, day) -> None:
+    plan = kit.solved(day)
+    progress = _mid_day(plan)
+    assert progress
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    new = reroute(day, plan, progress, [urgent], FAST)
+    full = with_urgent(day, [urgent])
+    assert check(full, new) == []
+    assert "urgent" in new.served_refs
+    assert new.served_refs == {s.ref for s in full.stops}
+    old = {r.vehicle_ref: r for r in plan.routes}
+    for p in progress:
+        route = kit.route_of(new, p.vehicle_ref)
+        n = [i for i, v in enumerate(route.visits) if v.ref == p.done[-1]][0] + 1
+        assert route.visits[:n] == old[p.vehicle_ref].visits[:n]
+        assert all(v.start_s >= p.time_s for v in route.visits[n:])
+
+
+def test_no_alert_and_state_as_planned_changes_nothing(kit, day) -> None:
+    plan = kit.solved(day)
+    new = reroute(day, plan, _mid_day(plan), [], FAST)
+    assert check(day, new) == []
+    changes = route_changes(plan, new)
+    assert not any(c.changed for c in changes.values()), changes
+    for old_route in plan.routes:
+        new_route = kit.route_of(new, old_route.vehicle_ref)
+        assert [v.ref for v in new_route.visits if v.kind in WORK] == [
+            v.ref for v in old_route.visits if v.kind in WORK
+        ]
+
+
+def test_truck_between_stops_gets_a_waypoint(kit, day) -> None:
+    """The truck reports from the next bin's row, 1 s later than it could have arrived."""
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if len(r.bin_refs) >= 2)
+    work = [v for v in route.visits if v.kind in WORK]
+    first, nxt = work[0], work[1]
+    travel = int(day.matrix.duration_s[first.location, nxt.location])
+    p = Progress(
+        vehicle_ref=route.vehicle_ref,
+        done=(first.ref,),
+        location=nxt.location,
+        time_s=first.end_s + travel + 1,
+        volume_l=first.volume_l,
+        weight_kg=first.weight_kg,
+        daily_l=first.daily_l,
+        daily_kg=first.daily_kg,
+    )
+    new = reroute(day, plan, [p], [], FAST)
+    assert check(day, new) == []
+    kinds = kit.kinds(new, route.vehicle_ref)
+    assert VisitKind.WAYPOINT in kinds
+
+
+def test_progress_off_the_plan_is_rejected(kit, day) -> None:
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if r.bin_refs)
+    p = Progress(vehicle_ref=route.vehicle_ref, done=("nope",), location=0, time_s=7 * kit.H)
+    with pytest.raises(InvalidProblemError, match="not the start"):
+        reroute(day, plan, [p], [], FAST)
+
+
+def test_route_changes_lists_added_removed_and_reordered(kit) -> None:
+    def plan_of(routes: dict[str, tuple[str, ...]]) -> Plan:
+        out = []
+        for ref, bins in routes.items():
+            visits = [kit_visit(VisitKind.START, ref)]
+            visits += [kit_visit(VisitKind.BIN, b) for b in bins]
+            visits.append(kit_visit(VisitKind.END, ref))
+            out.append(Route(vehicle_ref=ref, visits=tuple(visits), distance_m=0, duration_s=0, cost=0))
+        return Plan(status=PlanStatus.FEASIBLE, routes=tuple(out))
+
+    old = plan_of({"a": ("x", "y", "z"), "b": ("p", "q")})
+    new = plan_of({"a": ("x", "z", "y", "u"), "b": ("p", "q")})
+    changes = route_changes(old, new)
+    assert changes["a"] == RouteChange(added=("u",), removed=(), order_changed=True)
+    assert not changes["b"].changed
+
+
+def kit_visit(kind: VisitKind, ref: str) -> Visit:
+    return Visit(kind=kind, ref=ref, location=0, arrival_s=0, start_s=0, end_s=0)

@@ -1,0 +1,225 @@
+"""OR-Tools engine through ``solve``: every plan passes the checker, then properties."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from optimiser.check import check
+from optimiser.params import SolveParams
+from optimiser.plan import PlanStatus, VisitKind
+from optimiser.problem import Problem
+from optimiser.solve import solve
+
+
+def test_capacity_forces_several_disposal_trips(kit, line_problem) -> None:
+    """Six 400 l bins in a 1000 l truck need three loads: three unloads (one before home)."""
+    plan = kit.solved(line_problem)
+    kinds = kit.kinds(plan, "t1")
+    assert plan.served_refs == {s.ref for s in line_problem.stops}
+    total = sum(s.volume_l for s in line_problem.stops)
+    assert kinds.count(VisitKind.DISPOSAL) >= math.ceil(total / 1000)
+    assert kinds[-2] is VisitKind.DISPOSAL
+
+
+def test_return_empty_forces_a_final_disposal(kit) -> None:
+    """One small bin: with return_empty the truck still goes to the site before home."""
+    m = kit.matrix([(0, 0), (5, 0), (1, 0)])
+    base = Problem(
+        matrix=m,
+        stops=(kit.stop("b", 2),),
+        vehicles=(kit.truck(),),
+        sites=(kit.site(location=1),),
+    )
+    kinds = kit.kinds(kit.solved(base), "t1")
+    assert kinds == [VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL, VisitKind.END]
+    loose = dataclasses.replace(base, return_empty=False)
+    assert VisitKind.DISPOSAL not in kit.kinds(kit.solved(loose), "t1")
+
+
+def test_windows_are_respected_and_order_follows_them(kit) -> None:
+    """The far bin opens early and the near one late: the truck goes far first."""
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0), (3, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(
+            kit.stop("near", 1, window_s=(9 * h, 10 * h)),
+            kit.stop("far", 2, window_s=(6 * h, 7 * h)),
+        ),
+        vehicles=(kit.truck(),),
+    )
+    plan = kit.solved(problem)
+    route = kit.route_of(plan, "t1")
+    assert route.bin_refs == ("far", "near")
+    near = next(v for v in route.visits if v.ref == "near")
+    assert 9 * h <= near.start_s <= 10 * h
+
+
+def test_break_is_taken_inside_its_window(kit, line_problem) -> None:
+    """A 30 min break due 06:10-06:20 interrupts the morning round."""
+    h = kit.H
+    truck = kit.truck(capacity_l=1000, break_s=1800, break_window_s=(6 * h + 600, 6 * h + 1200))
+    problem = dataclasses.replace(line_problem, vehicles=(truck,))
+    route = kit.route_of(kit.solved(problem), "t1")
+    breaks = [v for v in route.visits if v.kind is VisitKind.BREAK]
+    assert len(breaks) == 1
+    assert 6 * h + 600 <= breaks[0].start_s <= 6 * h + 1200
+    assert breaks[0].end_s - breaks[0].start_s == 1800
+
+
+def test_stream_no_truck_takes_is_unserved_with_reason(kit) -> None:
+    m = kit.matrix([(0, 0), (1, 0), (2, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("res", 1), kit.stop("glass", 2, stream="glass")),
+        vehicles=(kit.truck(),),
+    )
+    plan = kit.solved(problem)
+    assert plan.served_refs == {"res"}
+    (u,) = plan.unserved
+    assert u.ref == "glass" and "glass" in u.reason
+
+
+@pytest.mark.parametrize(("prize", "kept"), [(1, False), (1_000_000, True)])
+def test_optional_bin_kept_only_when_its_prize_pays_the_detour(kit, prize, kept) -> None:
+    """A 10 km detour costs about 10 EUR + 33 min; a 1 cent prize does not pay for it."""
+    m = kit.matrix([(0, 0), (1, 0), (0, 5)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("must", 1), kit.stop("may", 2, required=False, prize=prize)),
+        vehicles=(kit.truck(),),
+    )
+    plan = kit.solved(problem)
+    assert ("may" in plan.served_refs) is kept
+    assert "must" in plan.served_refs
+    assert ({u.ref for u in plan.unserved} == {"may"}) is not kept
+
+
+def test_max_stops_splits_the_work(kit) -> None:
+    m = kit.matrix([(0, 0), (1, 0), (2, 0), (3, 0), (4, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=tuple(kit.stop(f"b{i}", i) for i in range(1, 5)),
+        vehicles=(kit.truck("a", max_stops=2), kit.truck("b", max_stops=2)),
+    )
+    plan = kit.solved(problem)
+    assert len(plan.served_refs) == 4
+    assert all(len(r.bin_refs) <= 2 for r in plan.routes)
+
+
+def test_daily_limit_spans_disposal_trips(kit, line_problem) -> None:
+    """A 1500 l daily limit: one truck cannot take all 2400 l even with unloads."""
+    trucks = (
+        kit.truck("a", capacity_l=1000, max_daily_l=1500),
+        kit.truck("b", capacity_l=1000, max_daily_l=1500),
+    )
+    problem = dataclasses.replace(line_problem, vehicles=trucks)
+    plan = kit.solved(problem)
+    assert len(plan.served_refs) == 6
+    for route in plan.routes:
+        assert route.visits[-1].daily_l <= 1500
+    assert all(r.used for r in plan.routes)
+
+
+def test_each_depot_serves_its_cluster(kit) -> None:
+    """Two depots 20 km apart, two bins next to each: each truck stays home-side."""
+    m = kit.matrix([(0, 0), (20, 0), (0, 1), (1, 0), (20, 1), (19, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=tuple(kit.stop(f"b{i}", i) for i in range(2, 6)),
+        vehicles=(kit.truck("west", start=0, end=0), kit.truck("east", start=1, end=1)),
+    )
+    plan = kit.solved(problem)
+    assert set(kit.route_of(plan, "west").bin_refs) == {"b2", "b3"}
+    assert set(kit.route_of(plan, "east").bin_refs) == {"b4", "b5"}
+
+
+def test_cheaper_truck_does_the_work(kit) -> None:
+    m = kit.matrix([(0, 0), (1, 0), (2, 0), (2, 2)])
+    problem = Problem(
+        matrix=m,
+        stops=tuple(kit.stop(f"b{i}", i) for i in range(1, 4)),
+        vehicles=(
+            kit.truck("dear", cost_per_km=1000, cost_per_hour=30000, fixed_cost=5000),
+            kit.truck("cheap"),
+        ),
+    )
+    plan = kit.solved(problem)
+    assert not kit.route_of(plan, "dear").used
+    assert len(kit.route_of(plan, "cheap").bin_refs) == 3
+
+
+def test_required_stop_outside_every_shift_is_reported_not_raised(kit) -> None:
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0), (2, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("ok", 1), kit.stop("night", 2, window_s=(22 * h, 23 * h))),
+        vehicles=(kit.truck(),),
+    )
+    plan = kit.solved(problem)
+    assert plan.status is not PlanStatus.NO_SOLUTION
+    assert plan.served_refs == {"ok"}
+    assert [u.ref for u in plan.unserved] == ["night"]
+    assert "window" in plan.unserved[0].reason
+
+
+def test_required_stops_that_do_not_fit_together_fall_back(kit) -> None:
+    """Each bin alone fits the 1 h shift, both do not: one is served, one reported."""
+    h = kit.H
+    m = kit.matrix([(0, 0), (-14, 0), (14, 0)])  # 1400 s each way
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("west", 1), kit.stop("east", 2)),
+        vehicles=(kit.truck(shift_s=(6 * h, 7 * h)),),
+    )
+    plan = kit.solved(problem)
+    assert plan.status is PlanStatus.FEASIBLE
+    assert len(plan.served_refs) == 1
+    (u,) = plan.unserved
+    assert "could not fit" in u.reason
+    assert plan.notes
+
+
+def test_plan_costs_equal_recomputed_totals(kit, line_problem) -> None:
+    """Route totals are the checker's; the objective is close to the sum of route costs."""
+    plan = kit.solved(line_problem)
+    route = kit.route_of(plan, "t1")
+    assert route.duration_s == route.visits[-1].end_s - route.visits[0].start_s
+    assert check(line_problem, plan) == []
+
+
+def test_unknown_engine_is_a_value_error(line_problem) -> None:
+    with pytest.raises(ValueError, match="unknown engine"):
+        solve(line_problem, SolveParams(time_limit_s=0.1), engine="gurobi")
+
+
+def test_seeded_random_instance_is_fully_served(kit) -> None:
+    """30 random bins, 3 trucks, 2 sites, windows on some: valid plan, all served."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    pts = [(0.0, 0.0), (4.0, 4.0), (-4.0, 3.0)] + [
+        (float(x), float(y)) for x, y in rng.uniform(-5, 5, size=(30, 2))
+    ]
+    h = kit.H
+    stops = tuple(
+        kit.stop(
+            f"b{i}",
+            i,
+            volume_l=int(rng.integers(100, 600)),
+            window_s=(8 * h, 11 * h) if i % 5 == 0 else None,
+        )
+        for i in range(3, 33)
+    )
+    problem = Problem(
+        matrix=kit.matrix(pts),
+        stops=stops,
+        vehicles=tuple(kit.truck(f"t{k}", capacity_l=2000) for k in range(3)),
+        sites=(kit.site("s1", 1), kit.site("s2", 2)),
+    )
+    plan = kit.solved(problem, seconds=1.0)
+    assert len(plan.served_refs) == 30
