@@ -1,8 +1,8 @@
-"""The ``binroute`` command: the composition root wiring fleet, network, optimiser, api, scenarios."""
+"""The ``binroute`` command: the composition root of fleet, network, optimiser, api, scenarios."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -52,12 +52,26 @@ def _unserved_table(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
+OutOpt = Annotated[Path, typer.Option(help="Directory for plan.json, routes.geojson, map.html")]
+DateOpt = Annotated[str, typer.Option("--date", help="Day to plan (YYYY-MM-DD)")]
+TimeLimitOpt = Annotated[float, typer.Option(help="Solver time limit, seconds", min=0.1)]
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"--date {text!r} is not YYYY-MM-DD") from None
+
+
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Directory for plan.json, routes.geojson, map.html")] = Path(
-        "binroute-demo"
-    ),
-    plan_date: Annotated[str, typer.Option("--date", help="Day to plan (YYYY-MM-DD)")] = "2026-11-25",
+    out: Annotated[
+        Path, typer.Option(help="Directory for plan.json, routes.geojson, map.html")
+    ] = Path("binroute-demo"),
+    plan_date: Annotated[
+        str, typer.Option("--date", help="Day to plan (YYYY-MM-DD)")
+    ] = "2026-11-25",
     time_limit: Annotated[float, typer.Option(help="Solver time limit, seconds")] = 10.0,
     street_bins: Annotated[int, typer.Option(help="Generated bins on residential streets")] = 150,
     seed: Annotated[int, typer.Option(help="Random seed for bins and readings")] = 7,
@@ -66,10 +80,7 @@ def demo(
     from optimiser.params import SolveParams
     from scenarios.demo import run_demo
 
-    try:
-        day = date.fromisoformat(plan_date)
-    except ValueError:
-        raise typer.BadParameter(f"--date {plan_date!r} is not YYYY-MM-DD") from None
+    day = _parse_date(plan_date)
     with _progress("demo") as update:
         update(0.0, "loading Helsinki street graph and simulating 14 days of readings")
         result = run_demo(
@@ -80,18 +91,21 @@ def demo(
             params=SolveParams(time_limit_s=time_limit, seed=seed),
             progress=update,
         )
-    plan = result.day
-    console.print(kpi_table(dict(plan.kpis), f"Plan for {plan.plan_date} ({plan.plan.status})"))
-    unserved = [(u.ref, u.reason) for u in plan.unserved]
-    unserved += [(r, why) for r, why in result.city.excluded]
+    _print_day(result.day, result.city.excluded, result.files)
+
+
+def _print_day(day: Any, excluded: Sequence[tuple[str, str]], files: Sequence[Path]) -> None:
+    """Print the KPI table, the unserved bins and the checker's verdict; exit 1 if infeasible."""
+    console.print(kpi_table(dict(day.kpis), f"Plan for {day.plan_date} ({day.plan.status})"))
+    unserved = [(u.ref, u.reason) for u in day.unserved] + list(excluded)
     if unserved:
         console.print(_unserved_table(unserved))
-    if plan.violations:
-        for v in plan.violations:
+    if day.violations:
+        for v in day.violations:
             console.print(f"[red]checker: {v}[/red]")
         raise typer.Exit(code=1)
     console.print("independent checker: plan feasible")
-    for path in result.files:
+    for path in files:
         console.print(f"wrote {path}")
 
 
@@ -129,3 +143,47 @@ def keys_create(
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     console.print(key)
+
+
+@app.command()
+def plan(
+    inventory: Annotated[
+        Path, typer.Option(help="Directory with bins/depots/vehicles/sites CSV or GeoJSON")
+    ],
+    out: OutOpt = Path("binroute-plan"),
+    plan_date: DateOpt = "",
+    readings: Annotated[
+        Path | None, typer.Option(help="Readings: CSV, or FIWARE WasteContainer JSON")
+    ] = None,
+    reports: Annotated[Path | None, typer.Option(help="Citizen reports CSV")] = None,
+    city: Annotated[
+        Path | None, typer.Option(help="Street network .osm.pbf or .osm (default: straight lines)")
+    ] = None,
+    tz: Annotated[str, typer.Option(help="IANA time zone of the city")] = "Europe/Helsinki",
+    time_limit: TimeLimitOpt = 30.0,
+    seed: Annotated[int, typer.Option(help="Solver seed")] = 0,
+) -> None:
+    """Plan a day from a city's own files and write plan.json, routes.geojson, map.html."""
+    from binroute.jobs import plan_from_files
+    from fleet.errors import FleetDataError
+    from network.errors import NetworkError
+    from optimiser.params import SolveParams
+
+    day = _parse_date(plan_date) if plan_date else date.today()
+    try:
+        with _progress("plan") as update:
+            result = plan_from_files(
+                inventory_dir=inventory,
+                readings_path=readings,
+                reports_path=reports,
+                city=city,
+                plan_date=day,
+                tz_name=tz,
+                out=out,
+                params=SolveParams(time_limit_s=time_limit, seed=seed),
+                progress=update,
+            )
+    except (FleetDataError, NetworkError, OSError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(code=2) from None
+    _print_day(result.day, result.excluded, result.files)

@@ -187,11 +187,50 @@ def _build_route(problem: Problem, stops: _Stops, v: VehicleSpec, free: np.ndarr
     return refs
 
 
+def _valid(problem: Problem, v: VehicleSpec, refs: list[str]) -> bool:
+    return not check_route(problem, v, time_route(problem, v, refs))
+
+
+def _with_final_unload(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
+    """``refs`` ending at a site if the truck carries anything and must return empty."""
+    sites = {s.ref for s in problem.sites}
+    loaded = bool(refs) or v.initial_volume_l > 0 or v.initial_weight_kg > 0
+    if not needs_disposal(problem) or not loaded or (refs and refs[-1] in sites):
+        return refs
+    usable = usable_sites(problem, v)
+    if not usable:
+        return refs
+    dur = problem.matrix.duration_s
+    last = problem.stop(refs[-1]).location if refs else v.start
+    best = min(usable, key=lambda s: int(dur[last, s.location] + dur[s.location, v.end]))
+    return [*refs, best.ref]
+
+
+def feasible_prefix(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
+    """The longest valid prefix of ``refs`` (plus a final unload when needed).
+
+    Routes are timed with ``check.time_route`` and verified with ``check.check_route``;
+    a binary search on the prefix length keeps this to a few checks. Returns [] when not
+    even the shortest route is valid.
+    """
+    if _valid(problem, v, refs):
+        return refs
+    lo, hi = 0, len(refs)  # prefix lo: assumed valid; prefix hi: not valid
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _valid(problem, v, _with_final_unload(problem, v, refs[:mid])):
+            lo = mid
+        else:
+            hi = mid
+    best = _with_final_unload(problem, v, refs[:lo])
+    return best if _valid(problem, v, best) else []
+
+
 def greedy_routes(problem: Problem) -> dict[str, list[str]]:
     """Feasible routes (vehicle ref -> stop and site refs in order); some stops may be left.
 
-    Every route returned passes ``check.check_route``; stops in no route are free for the
-    solver (it must insert them or report them).
+    Every route returned passes ``check.check_route`` (routes that do not after exact timing
+    are cut to their longest valid prefix); stops in no route are left to the solver.
     """
     stops = _Stops.of(problem)
     free = np.ones(len(problem.stops), dtype=bool)
@@ -199,9 +238,9 @@ def greedy_routes(problem: Problem) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for v in problem.vehicles:
         allowed = np.array([s.stream in v.streams for s in problem.stops], dtype=bool)
-        refs = _build_route(problem, stops, v, free & allowed)
-        if not refs or check_route(problem, v, time_route(problem, v, refs)):
-            continue  # not valid after exact timing: leave its stops to the solver
+        refs = feasible_prefix(problem, v, _build_route(problem, stops, v, free & allowed))
+        if not refs:
+            continue
         for ref in refs:
             if ref in index:
                 free[index[ref]] = False

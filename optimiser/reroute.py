@@ -18,13 +18,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from optimiser._ortools import solve_ortools
-from optimiser.check import check_route, time_route
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
+from optimiser.greedy import feasible_prefix
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
 from optimiser.problem import Problem, Stop, VehicleSpec
-from optimiser.screen import needs_disposal, screen, usable_sites
+from optimiser.screen import screen
 
 WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
 
@@ -119,38 +119,6 @@ def _rest(route: Route | None, prog: Progress | None) -> list[str]:
         return []
     work = [v.ref for v in route.visits if v.kind in WORK]
     return work[len(prog.done) :] if prog is not None else work
-
-
-def _warm_ok(problem: Problem, v: VehicleSpec, refs: list[str]) -> bool:
-    return not check_route(problem, v, time_route(problem, v, refs))
-
-
-def _with_final_unload(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
-    sites = {s.ref for s in problem.sites}
-    loaded = bool(refs) or v.initial_volume_l > 0 or v.initial_weight_kg > 0
-    if not needs_disposal(problem) or not loaded or (refs and refs[-1] in sites):
-        return refs
-    usable = usable_sites(problem, v)
-    return [*refs, usable[0].ref] if usable else refs
-
-
-def _feasible_warm(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
-    """The longest feasible prefix of ``refs`` (plus a final unload), timed as early as possible.
-
-    A truck that is late, or one that has not started by now, may no longer manage its
-    planned rest; the cut stops become candidates for the search like the urgent ones.
-    """
-    if _warm_ok(problem, v, refs):
-        return refs
-    lo, hi = 0, len(refs)  # the prefix of length lo is assumed feasible, hi is not
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if _warm_ok(problem, v, _with_final_unload(problem, v, refs[:mid])):
-            lo = mid
-        else:
-            hi = mid
-    best = _with_final_unload(problem, v, refs[:lo])
-    return best if _warm_ok(problem, v, best) else []
 
 
 def _residual_vehicle(
@@ -268,7 +236,7 @@ def reroute(
     residual, unservable = screen(residual)
     kept = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
     warm = {
-        v.ref: _feasible_warm(
+        v.ref: feasible_prefix(
             residual, v, [r for r in _rest(routes.get(v.ref), progs.get(v.ref)) if r in kept]
         )
         for v in vehicles

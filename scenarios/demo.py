@@ -8,9 +8,6 @@ three trucks; fourteen days of simulated sensor readings; tomorrow is planned.
 
 from __future__ import annotations
 
-import itertools
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -21,11 +18,9 @@ import numpy as np
 from fleet.models import Bin, Depot, DisposalSite, Inventory, TimeWindow, Vehicle
 from fleet.simulate import SimulatedHistory, simulate_history
 from network import StreetNetwork, StreetProvider, helsinki_pbf, load_network, waste_features
-from network.errors import SnapError
 from optimiser.daily import DayPlan, ProgressFn, plan_day
-from optimiser.export import plan_json, routes_geojson
 from optimiser.params import SolveParams
-from scenarios.mapview import render_html
+from scenarios.outputs import split_snappable, write_day_outputs
 
 TZ = ZoneInfo("Europe/Helsinki")
 DEFAULT_PLAN_DATE = date(2026, 11, 25)
@@ -81,21 +76,6 @@ def _street_bins(network: StreetNetwork, n: int, seed: int) -> list[Bin]:
     ]
 
 
-def _keep_snappable(
-    network: StreetNetwork, bins: Sequence[Bin]
-) -> tuple[list[Bin], list[tuple[str, str]]]:
-    kept: list[Bin] = []
-    excluded: list[tuple[str, str]] = []
-    for b in bins:
-        try:
-            network.snap([(b.lon, b.lat)], max_snap_m=MAX_SNAP_M)
-        except SnapError as err:
-            excluded.append((f"bin {b.bin_id}", str(err)))
-        else:
-            kept.append(b)
-    return kept, excluded
-
-
 def _corner_points(network: StreetNetwork) -> tuple[tuple[float, float], tuple[float, float]]:
     """Street points nearest the south-west and north-east corners of the network."""
     xs, ys = network.table.node_lon, network.table.node_lat
@@ -146,8 +126,8 @@ def build_demo_city(
     """Build the demo city on the shipped Helsinki extract (no network access)."""
     pbf = helsinki_pbf()
     network = load_network(pbf, cache_dir=cache_dir)
-    bins, excluded = _keep_snappable(
-        network, _feature_bins(pbf) + _street_bins(network, street_bins, seed)
+    bins, excluded = split_snappable(
+        network, _feature_bins(pbf) + _street_bins(network, street_bins, seed), MAX_SNAP_M
     )
     depots, sites, vehicles = _fleet(network)
     inventory = Inventory(
@@ -164,17 +144,6 @@ def build_demo_city(
     )
 
 
-def street_polyline(
-    network: StreetNetwork, points: Sequence[tuple[float, float]]
-) -> list[tuple[float, float]]:
-    """Street-following (lon, lat) polyline through ``points`` in order."""
-    line: list[tuple[float, float]] = []
-    for a, b in itertools.pairwise(points):
-        leg = network.path(a, b, max_snap_m=MAX_SNAP_M)
-        line.extend(leg[1:] if line else leg)
-    return line
-
-
 def provider_for(city: DemoCity) -> StreetProvider:
     """The street-network matrix provider of the demo city."""
     return StreetProvider(city.network, max_snap_m=MAX_SNAP_M)
@@ -187,31 +156,6 @@ class DemoResult:
     city: DemoCity
     day: DayPlan
     files: tuple[Path, ...]
-
-
-def write_outputs(city: DemoCity, day: DayPlan, out: Path) -> tuple[Path, ...]:
-    """Write plan.json, routes.geojson and map.html into ``out`` (created if missing)."""
-    out.mkdir(parents=True, exist_ok=True)
-    geo = routes_geojson(day, lambda pts: street_polyline(city.network, pts))
-    doc = plan_json(day)
-    doc["excluded"] = [{"record": r, "reason": why} for r, why in city.excluded]
-    doc["violations"] = [str(v) for v in day.violations]
-    forecast = {d.bin_id: d.expected_fill_fraction for d in day.decisions}
-    inv = day.inventory
-    html = render_html(
-        title=f"binroute demo - Helsinki centre - {day.plan_date.isoformat()}",
-        streets=city.network.street_lines(),
-        geojson=geo,
-        bins=[(b.bin_id, (b.lon, b.lat), forecast.get(b.bin_id, 0.0)) for b in inv.bins],
-        depots=[(d.depot_id, (d.lon, d.lat)) for d in inv.depots],
-        sites=[(s.site_id, (s.lon, s.lat)) for s in inv.sites],
-        kpis=day.kpis,
-    )
-    files = (out / "plan.json", out / "routes.geojson", out / "map.html")
-    files[0].write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n")
-    files[1].write_text(json.dumps(geo) + "\n")
-    files[2].write_text(html)
-    return files
 
 
 def run_demo(
@@ -239,4 +183,5 @@ def run_demo(
         progress=progress,
         last_emptied=city.history.last_emptied(city.history.end),
     )
-    return DemoResult(city=city, day=day, files=write_outputs(city, day, out))
+    files = write_day_outputs(day, out, network=city.network, excluded=city.excluded)
+    return DemoResult(city=city, day=day, files=files)

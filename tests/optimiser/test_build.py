@@ -130,15 +130,24 @@ def test_units_are_converted_once(inventory, decisions):
     (v,) = built.problem.vehicles
     assert (v.start, v.end, v.shift_s) == (0, 0, (6 * 3600, 14 * 3600))
     assert v.break_window_s == (10 * 3600, 11 * 3600) and v.break_s == 1800
-    assert (v.cost_per_km, v.cost_per_hour, v.fixed_cost, v.max_daily_kg) == (125, 3250, 8000, 12000)
+    assert (v.cost_per_km, v.cost_per_hour, v.fixed_cost, v.max_daily_kg) == (
+        125,
+        3250,
+        8000,
+        12000,
+    )
     (s,) = built.problem.sites
     assert (s.location, s.window_s, s.unload_s) == (1, (7 * 3600, 18 * 3600), 600)
 
 
 def test_clock_counts_elapsed_seconds_on_a_dst_day():
     """On 2026-03-29 Lisbon jumps from 01:00 to 02:00: 06:00 is 5 h after midnight."""
-    assert clock_to_s(time(6, 0), plan_date=date(2026, 3, 29), tz=_zone("Europe/Lisbon")) == 5 * 3600
-    assert clock_to_s(time(6, 0), plan_date=date(2026, 3, 30), tz=_zone("Europe/Lisbon")) == 6 * 3600
+    assert (
+        clock_to_s(time(6, 0), plan_date=date(2026, 3, 29), tz=_zone("Europe/Lisbon")) == 5 * 3600
+    )
+    assert (
+        clock_to_s(time(6, 0), plan_date=date(2026, 3, 30), tz=_zone("Europe/Lisbon")) == 6 * 3600
+    )
 
 
 def _zone(name: str):
@@ -157,7 +166,16 @@ def test_to_cents():
 
 
 def test_decision_for_unknown_bin_is_rejected(inventory, decisions):
-    bad = [*decisions, BinDecision(bin_id="ghost", action=Action.MUST, expected_fill_fraction=1, expected_volume_l=1, expected_weight_kg=1)]
+    bad = [
+        *decisions,
+        BinDecision(
+            bin_id="ghost",
+            action=Action.MUST,
+            expected_fill_fraction=1,
+            expected_volume_l=1,
+            expected_weight_kg=1,
+        ),
+    ]
     with pytest.raises(InvalidProblemError, match="ghost"):
         build_problem(inventory, bad, RecordingProvider(), plan_date=date(2026, 6, 1), tz="UTC")
 

@@ -21,7 +21,9 @@ def manual(kit) -> Problem:
     h = kit.H
     m = kit.matrix([(0, 0), (5, 0), (1, 0), (2, 0), (3, 0), (4, 0), (9, 9)])
     stops = tuple(
-        kit.stop(f"b{i}", i, volume_l=400, weight_kg=40, window_s=(6 * h, 12 * h) if i == 3 else None)
+        kit.stop(
+            f"b{i}", i, volume_l=400, weight_kg=40, window_s=(6 * h, 12 * h) if i == 3 else None
+        )
         for i in range(2, 6)
     )
     truck = kit.truck(capacity_l=1000, break_s=900, break_window_s=(6 * h + 300, 6 * h + 1200))

@@ -301,3 +301,29 @@ def test_solve_dispatches_to_pyvrp_and_merges_screened_stops() -> None:
     assert check(problem, plan) == []
     assert plan.served_refs == {"ok"}
     assert [u.ref for u in plan.unserved] == ["glass"]
+
+
+# PyVRP warns when its penalties hit their bound: here most random starts overfill the
+# preloaded truck before any reload, which is expected and harmless.
+@pytest.mark.filterwarnings("ignore::pyvrp.exceptions.PenaltyBoundWarning")
+def test_truck_on_the_road_with_a_load_unloads_in_time() -> None:
+    # rerouting: the truck is at row 1 at 09:00 carrying 80 of 100 l, 150 l already today
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3, 5]),
+        stops=(stop("b2", 2, volume_l=40), stop("b3", 3, volume_l=40)),
+        vehicles=(
+            truck(
+                start=1,
+                ready_s=9 * 3600,
+                initial_volume_l=80,
+                initial_daily_l=150,
+                max_daily_l=300,
+            ),
+        ),
+        sites=(site("s", 4),),
+    )
+    plan = solved(problem)
+    route = plan.routes[0]
+    assert route.visits[0].start_s >= 9 * 3600
+    assert plan.served_refs == {"b2", "b3"}
+    assert route.visits[-1].daily_l == 230

@@ -41,7 +41,9 @@ def _progress(route: Route, n_done: int) -> Progress:
 
 
 def _mid_day(plan: Plan) -> list[Progress]:
-    return [_progress(r, 2) for r in plan.routes if len([v for v in r.visits if v.kind in WORK]) > 2]
+    return [
+        _progress(r, 2) for r in plan.routes if len([v for v in r.visits if v.kind in WORK]) > 2
+    ]
 
 
 def test_alert_inserts_the_urgent_bin_and_keeps_the_done_prefix(kit, day) -> None:
@@ -113,7 +115,9 @@ def test_route_changes_lists_added_removed_and_reordered(kit) -> None:
             visits = [kit_visit(VisitKind.START, ref)]
             visits += [kit_visit(VisitKind.BIN, b) for b in bins]
             visits.append(kit_visit(VisitKind.END, ref))
-            out.append(Route(vehicle_ref=ref, visits=tuple(visits), distance_m=0, duration_s=0, cost=0))
+            out.append(
+                Route(vehicle_ref=ref, visits=tuple(visits), distance_m=0, duration_s=0, cost=0)
+            )
         return Plan(status=PlanStatus.FEASIBLE, routes=tuple(out))
 
     old = plan_of({"a": ("x", "y", "z"), "b": ("p", "q")})

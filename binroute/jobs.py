@@ -1,0 +1,140 @@
+"""Jobs the command runs on a city's own files: inventory + readings -> checked plan files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fleet.errors import FleetDataError
+from fleet.io import (
+    RowError,
+    load_inventory,
+    read_fiware_waste_containers,
+    read_readings_csv,
+    read_reports_csv,
+)
+from fleet.models import CitizenReport, FillReading, Inventory
+from network import HaversineProvider, StreetNetwork, StreetProvider, load_network
+from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
+from optimiser.params import SolveParams
+from scenarios.outputs import split_snappable, write_day_outputs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FilePlan:
+    """The outcome of :func:`plan_from_files`."""
+
+    day: DayPlan
+    files: tuple[Path, ...]
+    excluded: tuple[tuple[str, str], ...]
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` or a FleetDataError naming it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FleetDataError(
+            f"unknown time zone {name!r}; use an IANA name like Europe/Helsinki"
+        ) from None
+
+
+def _row_errors(path: Path, errors: Sequence[RowError]) -> tuple[tuple[str, str], ...]:
+    return tuple((f"{path.name} row {e.row}", e.message) for e in errors)
+
+
+def read_readings(path: Path) -> tuple[tuple[FillReading, ...], tuple[tuple[str, str], ...]]:
+    """Readings from a CSV file or a FIWARE WasteContainer JSON file (by extension).
+
+    Returns the good readings and (record, reason) for each bad row.
+    """
+    if path.suffix.lower() == ".json":
+        fiware = read_fiware_waste_containers(path)
+        return tuple(fiware.readings), tuple(
+            (f"{path.name} row {e.row}", e.message) for e in fiware.errors
+        )
+    result = read_readings_csv(path)
+    return tuple(result.records), tuple(
+        (f"{path.name} row {e.row}", e.message) for e in result.errors
+    )
+
+
+def _reports(path: Path | None) -> tuple[tuple[CitizenReport, ...], tuple[tuple[str, str], ...]]:
+    if path is None:
+        return (), ()
+    result = read_reports_csv(path)
+    return tuple(result.records), tuple(
+        (f"{path.name} row {e.row}", e.message) for e in result.errors
+    )
+
+
+def _unknown_bins(
+    inventory: Inventory, readings: Sequence[FillReading], reports: Sequence[CitizenReport]
+) -> list[tuple[str, str]]:
+    """(record, reason) for readings and reports naming bins the inventory lacks."""
+    known = {b.bin_id for b in inventory.bins}
+    counts: dict[str, int] = {}
+    for ref in [r.bin_id for r in readings] + [r.bin_id for r in reports if r.bin_id]:
+        if ref not in known:
+            counts[ref] = counts.get(ref, 0) + 1
+    return [
+        (f"bin {ref}", f"{n} reading(s)/report(s) name a bin not in the inventory; add it")
+        for ref, n in sorted(counts.items())
+    ]
+
+
+def _provider(
+    inventory: Inventory, city: Path | None, max_snap_m: float
+) -> tuple[Inventory, Provider, StreetNetwork | None, list[tuple[str, str]]]:
+    if city is None:
+        return inventory, HaversineProvider(), None, []
+    network = load_network(city)
+    bins, excluded = split_snappable(network, inventory.bins, max_snap_m)
+    kept = replace(inventory, bins=tuple(bins))
+    return kept, StreetProvider(network, max_snap_m=max_snap_m), network, excluded
+
+
+def plan_from_files(
+    *,
+    inventory_dir: Path,
+    readings_path: Path | None,
+    reports_path: Path | None,
+    city: Path | None,
+    plan_date: date,
+    tz_name: str,
+    out: Path,
+    params: SolveParams,
+    max_snap_m: float = 150.0,
+    progress: ProgressFn | None = None,
+) -> FilePlan:
+    """Plan ``plan_date`` from a city's files and write plan.json, routes.geojson, map.html.
+
+    Bad rows of the readings and reports files are listed in ``excluded`` (good rows are
+    used); a bad inventory row stops the job with a FleetDataError naming every bad row.
+    Without ``city`` travel times are straight-line estimates (HaversineProvider).
+    """
+    tz = zone(tz_name)
+    inventory, _ = load_inventory(inventory_dir, strict=True)
+    readings, bad_readings = read_readings(readings_path) if readings_path else ((), ())
+    reports, bad_reports = _reports(reports_path)
+    unknown = _unknown_bins(inventory, readings, reports)
+    inventory, provider, network, far = _provider(inventory, city, max_snap_m)
+    known = {b.bin_id for b in inventory.bins}
+    readings = tuple(r for r in readings if r.bin_id in known)
+    reports = tuple(r for r in reports if r.bin_id is None or r.bin_id in known)
+    day = plan_day(
+        inventory,
+        readings,
+        reports,
+        provider,
+        plan_date=plan_date,
+        tz=tz,
+        params=params,
+        progress=progress,
+    )
+    excluded: Sequence[tuple[str, str]] = [*bad_readings, *bad_reports, *unknown, *far]
+    files = write_day_outputs(day, out, network=network, excluded=excluded, max_snap_m=max_snap_m)
+    return FilePlan(day=day, files=files, excluded=tuple(excluded))

@@ -1,0 +1,96 @@
+"""Write a day plan's files: plan.json, routes.geojson and map.html."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from fleet.models import Bin
+from network import StreetNetwork
+from network.errors import SnapError
+from optimiser.daily import DayPlan
+from optimiser.export import Geometry, plan_json, routes_geojson
+from scenarios.mapview import render_html
+
+MAX_SNAP_M = 150.0
+
+
+def split_snappable(
+    network: StreetNetwork, bins: Sequence[Bin], max_snap_m: float = MAX_SNAP_M
+) -> tuple[list[Bin], list[tuple[str, str]]]:
+    """Split bins into those near a drivable street and (record, reason) for the others."""
+    kept: list[Bin] = []
+    excluded: list[tuple[str, str]] = []
+    for b in bins:
+        try:
+            network.snap([(b.lon, b.lat)], max_snap_m=max_snap_m)
+        except SnapError as err:
+            excluded.append((f"bin {b.bin_id}", str(err)))
+        else:
+            kept.append(b)
+    return kept, excluded
+
+
+def street_polyline(
+    network: StreetNetwork, points: Sequence[tuple[float, float]], *, max_snap_m: float = MAX_SNAP_M
+) -> list[tuple[float, float]]:
+    """Street-following (lon, lat) polyline through ``points`` in order."""
+    line: list[tuple[float, float]] = []
+    for a, b in itertools.pairwise(points):
+        leg = network.path(a, b, max_snap_m=max_snap_m)
+        line.extend(leg[1:] if line else leg)
+    return line
+
+
+def write_day_outputs(
+    day: DayPlan,
+    out: Path,
+    *,
+    network: StreetNetwork | None = None,
+    excluded: Sequence[tuple[str, str]] = (),
+    max_snap_m: float = MAX_SNAP_M,
+) -> tuple[Path, ...]:
+    """Write plan.json, routes.geojson and map.html into ``out`` (created if missing).
+
+    Parameters
+    ----------
+    day : DayPlan
+        The checked plan.
+    out : Path
+        Output directory.
+    network : StreetNetwork, optional
+        Street network for street-following lines and the base map; straight lines without.
+    excluded : sequence of (record, reason)
+        Records left out before planning (e.g. bins too far from any street), listed in
+        plan.json so nothing is lost silently.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    geometry: Geometry | None = None
+    if network is not None:
+        net = network
+
+        def geometry(pts: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+            return street_polyline(net, pts, max_snap_m=max_snap_m)
+
+    geo = routes_geojson(day, geometry)
+    doc = plan_json(day)
+    doc["excluded"] = [{"record": r, "reason": why} for r, why in excluded]
+    doc["violations"] = [str(v) for v in day.violations]
+    forecast = {d.bin_id: d.expected_fill_fraction for d in day.decisions}
+    inv = day.inventory
+    html = render_html(
+        title=f"binroute plan {day.plan_date.isoformat()}",
+        streets=network.street_lines() if network is not None else [],
+        geojson=geo,
+        bins=[(b.bin_id, (b.lon, b.lat), forecast.get(b.bin_id, 0.0)) for b in inv.bins],
+        depots=[(d.depot_id, (d.lon, d.lat)) for d in inv.depots],
+        sites=[(s.site_id, (s.lon, s.lat)) for s in inv.sites],
+        kpis=day.kpis,
+    )
+    files = (out / "plan.json", out / "routes.geojson", out / "map.html")
+    files[0].write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n")
+    files[1].write_text(json.dumps(geo) + "\n")
+    files[2].write_text(html)
+    return files

@@ -1,0 +1,96 @@
+"""`binroute plan`: a city's own files in, checked plan files out."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from binroute.cli import app
+from fleet.io import save_inventory, write_readings_csv
+from fleet.models import Bin, Depot, DisposalSite, Inventory, TimeWindow, Vehicle
+from fleet.simulate import simulate_history
+from network import helsinki_pbf
+from scenarios.demo import TZ
+
+PLAN_DATE = date(2026, 11, 25)
+
+
+@pytest.fixture
+def city_files(tmp_path: Path) -> Path:
+    """Twelve Helsinki bins (one far out at sea), a depot, a site, two trucks, readings."""
+    bins = [
+        Bin(bin_id=f"b{i:02d}", lon=24.940 + 0.001 * i, lat=60.168 + 0.0005 * i, capacity_l=660)
+        for i in range(11)
+    ]
+    bins.append(Bin(bin_id="at-sea", lon=24.90, lat=60.14, capacity_l=240))
+    inventory = Inventory(
+        bins=tuple(bins),
+        depots=(Depot(depot_id="d1", lon=24.9405, lat=60.1680),),
+        vehicles=tuple(
+            Vehicle(
+                vehicle_id=f"t{i}",
+                depot_id="d1",
+                capacity_l=4000,
+                capacity_kg=1500,
+                shift=TimeWindow(time(6), time(14)),
+            )
+            for i in (1, 2)
+        ),
+        sites=(DisposalSite(site_id="s1", lon=24.9500, lat=60.1760),),
+    )
+    save_inventory(inventory, tmp_path / "inv")
+    start = datetime.combine(PLAN_DATE - timedelta(days=7), time(0), tzinfo=TZ)
+    history = simulate_history(inventory.bins, start=start, days=7, seed=3)
+    text = write_readings_csv(history.readings())
+    text += "b01,not-a-time,0.5,\n"  # one bad row: reported, the rest used
+    (tmp_path / "readings.csv").write_text(text)
+    return tmp_path
+
+
+def _run(files: Path, *extra: str) -> tuple[int, str, dict[str, object]]:
+    out = files / "out"
+    args = ["plan", "--inventory", str(files / "inv"), "--readings", str(files / "readings.csv")]
+    args += ["--date", PLAN_DATE.isoformat(), "--out", str(out), "--time-limit", "1", *extra]
+    result = CliRunner().invoke(app, args)
+    plan = json.loads((out / "plan.json").read_text()) if (out / "plan.json").exists() else {}
+    return result.exit_code, result.output, plan
+
+
+def test_plan_on_helsinki_streets_reports_far_bins_and_bad_rows(city_files: Path) -> None:
+    """The far bin and the bad reading row are listed with reasons; the plan is feasible."""
+    code, output, plan = _run(city_files, "--city", str(helsinki_pbf()))
+    assert code == 0, output
+    assert "independent checker: plan feasible" in output
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    assert "nearest drivable street" in excluded["bin at-sea"]
+    assert any(r.startswith("readings.csv row") for r in excluded)
+    assert plan["violations"] == []
+
+
+def test_plan_without_a_city_uses_straight_lines(city_files: Path) -> None:
+    """No street file: haversine travel times, every bin kept."""
+    code, output, plan = _run(city_files)
+    assert code == 0, output
+    assert not any(e["record"] == "bin at-sea" for e in plan["excluded"])  # type: ignore[union-attr]
+
+
+def test_plan_names_a_bad_inventory_row(city_files: Path) -> None:
+    """A bad bins.csv row stops the job with the file, line and fix; no traceback."""
+    bins_csv = city_files / "inv" / "bins.csv"
+    lines = bins_csv.read_text().splitlines()
+    lines[2] = lines[2].replace("660", "-5", 1)
+    bins_csv.write_text("\n".join(lines) + "\n")
+    code, output, _ = _run(city_files)
+    assert code == 2
+    assert "bins.csv" in output and "row 3" in output and "capacity_l" in output
+    assert "Traceback" not in output
+
+
+def test_plan_rejects_an_unknown_time_zone(city_files: Path) -> None:
+    """A bad --tz is a clear error."""
+    code, output, _ = _run(city_files, "--tz", "Mars/Olympus")
+    assert code == 2 and "Mars/Olympus" in output
