@@ -76,7 +76,13 @@ def city(n_bins: int, n_trucks: int, seed: int) -> tuple[Problem, Stop]:
         for k in range(n_trucks)
     )
     sites = tuple(
-        Site(ref=f"site{j}", location=1 + j, streams=frozenset({"residual"}), window_s=(0, 86399), unload_s=600)
+        Site(
+            ref=f"site{j}",
+            location=1 + j,
+            streams=frozenset({"residual"}),
+            window_s=(0, 86399),
+            unload_s=600,
+        )
         for j in range(2)
     )
     alert = Stop(ref="alert", location=3 + n_bins, volume_l=240, weight_kg=24, service_s=40)
@@ -84,10 +90,14 @@ def city(n_bins: int, n_trucks: int, seed: int) -> tuple[Problem, Stop]:
 
 
 def progress_at(plan: Plan, now_s: int) -> list[Progress]:
-    """Each truck has done the bins/unloads its plan finishes by ``now_s`` and waits there."""
+    """Each truck reports when it finishes the last bin/unload its plan finishes by ``now_s``."""
     out = []
     for route in plan.routes:
-        done = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL) and v.end_s <= now_s]
+        done = [
+            v
+            for v in route.visits
+            if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL) and v.end_s <= now_s
+        ]
         if not done:
             continue
         last = done[-1]
@@ -97,7 +107,7 @@ def progress_at(plan: Plan, now_s: int) -> list[Progress]:
                 vehicle_ref=route.vehicle_ref,
                 done=tuple(v.ref for v in done),
                 location=int(last.location or 0),
-                time_s=max(now_s, last.end_s),
+                time_s=last.end_s,
                 volume_l=last.volume_l,
                 weight_kg=last.weight_kg,
                 daily_l=last.daily_l,
@@ -108,7 +118,9 @@ def progress_at(plan: Plan, now_s: int) -> list[Progress]:
     return out
 
 
-def run(n_bins: int, n_trucks: int, day_limit_s: float, limit_s: float, seed: int) -> dict[str, Any]:
+def run(
+    n_bins: int, n_trucks: int, day_limit_s: float, limit_s: float, seed: int
+) -> dict[str, Any]:
     """Plan the day, advance to mid-shift, raise an alert, time the reroute."""
     problem, alert = city(n_bins, n_trucks, seed)
     t0 = time.perf_counter()
@@ -120,6 +132,7 @@ def run(n_bins: int, n_trucks: int, day_limit_s: float, limit_s: float, seed: in
     seconds = time.perf_counter() - t1
     violations = check(with_urgent(problem, [alert]), new)
     changes = route_changes(plan, new)
+    stop_refs = {s.ref for s in problem.stops}
     return {
         "n_bins": n_bins,
         "n_vehicles": n_trucks,
@@ -129,6 +142,10 @@ def run(n_bins: int, n_trucks: int, day_limit_s: float, limit_s: float, seed: in
         "feasible": not violations and "alert" in new.served_refs,
         "violations": [f"{v.vehicle_ref} {v.ref} {v.code}: {v.message}" for v in violations[:5]],
         "changed_routes": sum(1 for c in changes.values() if c.changed),
+        "bins_moved": sum(len(c.added) for c in changes.values()),
+        "reordered_routes": sum(1 for c in changes.values() if c.order_changed),
+        "unserved_after": len(new.unserved),
+        "status": new.status.value,
         "alert_served_by": next((r.vehicle_ref for r in new.routes if "alert" in r.bin_refs), None),
         "day_plan": {
             "seconds": round(day_s, 3),
@@ -138,7 +155,7 @@ def run(n_bins: int, n_trucks: int, day_limit_s: float, limit_s: float, seed: in
             "trucks_used": sum(1 for r in plan.routes if r.used),
         },
         "trucks_on_road": len(progress),
-        "bins_left": len(problem.stops) - sum(len(p.done) for p in progress),
+        "bins_left": len(problem.stops) - len(stop_refs & {r for p in progress for r in p.done}),
     }
 
 

@@ -185,20 +185,23 @@ class StreetNetwork:
     def _run_dijkstra(
         self, csr: sparse.csr_array, sources: np.ndarray, targets: np.ndarray
     ) -> np.ndarray:
-        """Shortest combined weights from each source node to each target node."""
-        rows = max(1, BLOCK_BYTES // (8 * csr.shape[0]))
-        chunks = [sources[i : i + rows] for i in range(0, len(sources), rows)]
-        if self.workers > 1 and len(sources) * csr.shape[0] >= PARALLEL_MIN_WORK:
-            n_chunks = max(self.workers, len(chunks))
-            chunks = [c for c in np.array_split(sources, n_chunks) if len(c)]
-            ctx = multiprocessing.get_context("forkserver")
-            with ProcessPoolExecutor(
-                self.workers, mp_context=ctx, initializer=_init_worker, initargs=(csr, targets)
-            ) as pool:
-                parts = list(pool.map(_worker_block, chunks))
-        else:
-            parts = [csgraph.dijkstra(csr, indices=c)[:, targets] for c in chunks]
-        return np.vstack(parts) if parts else np.empty((0, len(targets)))
+        """Shortest combined weights from each source node to each target node.
+
+        Big jobs are split over ``workers`` forked processes (scipy's dijkstra holds the GIL,
+        so threads do not help); the children inherit the graph instead of unpickling it, and
+        scripts need no ``__main__`` guard. Without ``fork`` (non-POSIX) it runs serially.
+        """
+        parallel = self.workers > 1 and len(sources) * csr.shape[0] >= PARALLEL_MIN_WORK
+        if not parallel or "fork" not in multiprocessing.get_all_start_methods():
+            return _dijkstra_block(csr, targets, sources)
+        _JOB[:] = [csr, targets]
+        try:
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+                blocks = list(pool.map(_forked_block, np.array_split(sources, self.workers)))
+        finally:
+            _JOB.clear()
+        return np.vstack(blocks)
 
     def _augment(self, snaps: list[Snap]) -> _Augmented:
         """Add a source node (out-edges) and a target node (in-edges) for every point."""
@@ -494,14 +497,18 @@ def _street_csr(table: EdgeTable, weight: np.ndarray) -> tuple[np.ndarray, spars
     return keep, csr
 
 
-_W_CSR: Any = None
-_W_TARGETS: Any = None
+_JOB: list[Any] = []  # (csr, targets) handed to forked workers by inheritance
 
 
-def _init_worker(csr: sparse.csr_array, targets: np.ndarray) -> None:
-    global _W_CSR, _W_TARGETS
-    _W_CSR, _W_TARGETS = csr, targets
+def _forked_block(sources: np.ndarray) -> np.ndarray:
+    csr, targets = _JOB
+    return _dijkstra_block(csr, targets, sources)
 
 
-def _worker_block(sources: np.ndarray) -> np.ndarray:
-    return csgraph.dijkstra(_W_CSR, indices=sources)[:, _W_TARGETS]
+def _dijkstra_block(csr: sparse.csr_array, targets: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Dijkstra from ``sources`` in memory-bounded chunks, keeping only the target columns."""
+    rows = max(1, BLOCK_BYTES // (8 * csr.shape[0]))
+    out = np.empty((len(sources), len(targets)))
+    for i in range(0, len(sources), rows):
+        out[i : i + rows] = csgraph.dijkstra(csr, indices=sources[i : i + rows])[:, targets]
+    return out

@@ -27,12 +27,24 @@ per-arc Python callbacks.
   with them all required fails: then they get a huge penalty and the dropped ones are
   reported unserved.
 
-Search: every first-solution strategy of ``SolveParams.first_solutions`` runs for a short
-share of the budget with greedy descent; the cheapest start is improved by the configured
-metaheuristic for the rest of the time limit (``SolveFromAssignmentWithParameters``). The
-improved solution is kept only when strictly cheaper, so a warm start (rerouting) is not
-changed for nothing. OR-Tools routing search has no random choices: for a given model and
-parameters it is deterministic, up to how much search fits in the time limit.
+Search: the start is the warm start (rerouting) or ``optimiser.greedy.greedy_routes``
+(nearest-neighbour routes, feasible by construction and verified by the checker), read with
+``ReadAssignmentFromRoutes``; required stops it could not place get the huge drop penalty.
+OR-Tools' own first-solution strategies (``SolveParams.first_solutions``, a short share of
+the budget each, greedy descent) are also tried on problems of up to ``STRATEGY_MAX_STOPS``
+stops: on larger ones with site copies they rarely find anything (measured: none of
+PATH_CHEAPEST_ARC, PARALLEL/SEQUENTIAL/LOCAL_CHEAPEST_INSERTION, SAVINGS within 60 s at
+1000 bins). The cheapest start is improved by the configured metaheuristic for the rest of
+the time limit (``SolveFromAssignmentWithParameters``) and the result kept only when
+strictly cheaper, so a warm start is not changed for nothing.
+
+Known limit (OR-Tools 9.15): with driver-break intervals on ~2000-stop models,
+``SolveFromAssignmentWithParameters`` fails at once (ROUTING_FAIL) from a start that
+``ReadAssignmentFromRoutes`` accepts; the plan is then the (valid) start itself. Without
+breaks, or at 1000 stops, the local search runs normally.
+
+OR-Tools routing search has no random choices: for a given model and parameters it is
+deterministic, up to how much search fits in the time limit.
 """
 
 from __future__ import annotations
@@ -132,13 +144,18 @@ def _layout(problem: Problem, used_sites: Mapping[str, int]) -> _Nodes:
     return nodes
 
 
-def _search_params(params: SolveParams, strategy: str, metaheuristic: str, seconds: float) -> Any:
+def _search_params(
+    params: SolveParams, strategy: str, metaheuristic: str, seconds: float, nodes: int
+) -> Any:
     sp = pywrapcp.DefaultRoutingSearchParameters()
     sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, strategy)
     sp.local_search_metaheuristic = getattr(
         routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic
     )
     sp.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
+    # The LNS limit also bounds restoring a start and finalizing a solution (cumuls, breaks):
+    # the 100 ms default makes SolveFromAssignment fail outright on ~1000+ stop models.
+    sp.lns_time_limit.FromMilliseconds(max(100, min(int(seconds * 1000), nodes)))
     sp.log_search = params.log_search
     return sp
 
@@ -275,6 +292,15 @@ class _Model:
         routing, dim = self.routing, self.time_dim
         lo, hi = spec.shift_s
         ready = max(lo, spec.ready_s) if spec.ready_s is not None else lo
+        if spec.break_s > 0 and not spec.break_taken and spec.break_window_s is not None:
+            blo, bhi = spec.break_window_s
+            brk = routing.solver().FixedDurationIntervalVar(
+                blo, bhi, spec.break_s, False, f"break {spec.ref}"
+            )
+            dim.SetBreakIntervalsOfVehicle([brk], v, visit)
+            routing.AddIntervalToAssignment(brk)
+            routing.AddVariableMinimizedByFinalizer(brk.StartExpr().Var())
+            self.breaks[v] = brk
         start, end = dim.CumulVar(routing.Start(v)), dim.CumulVar(routing.End(v))
         end.SetRange(lo, hi)
         routing.AddVariableMinimizedByFinalizer(end)  # finish early, then leave late
@@ -283,13 +309,6 @@ class _Model:
         else:
             start.SetRange(lo, hi)
             routing.AddVariableMaximizedByFinalizer(start)
-        if spec.break_s > 0 and not spec.break_taken and spec.break_window_s is not None:
-            blo, bhi = spec.break_window_s
-            brk = routing.solver().FixedDurationIntervalVar(
-                blo, bhi, spec.break_s, False, f"break {spec.ref}"
-            )
-            dim.SetBreakIntervalsOfVehicle([brk], v, visit)
-            self.breaks[v] = brk
 
     # -- streams and optional stops --------------------------------------------------------------
     def _allowed_and_optional(self) -> None:
@@ -357,7 +376,9 @@ class _Model:
             left = deadline - time.perf_counter()
             if left <= 0 and best is not None:
                 break
-            sp = _search_params(params, strategy, "GREEDY_DESCENT", max(min(share, left), 0.01))
+            sp = _search_params(
+                params, strategy, "GREEDY_DESCENT", max(min(share, left), 0.01), self.n_nodes
+            )
             sol = routing.SolveWithParameters(sp)
             if sol is not None and (best is None or sol.ObjectiveValue() < best.ObjectiveValue()):
                 best = routing.solver().Assignment(sol)
@@ -367,7 +388,9 @@ class _Model:
         routing = self.routing
         left = deadline - time.perf_counter()
         if left > 0.02:
-            sp = _search_params(params, params.first_solutions[0], params.metaheuristic, left)
+            sp = _search_params(
+                params, params.first_solutions[0], params.metaheuristic, left, self.n_nodes
+            )
             sol = routing.SolveFromAssignmentWithParameters(best, sp)
             if sol is not None and sol.ObjectiveValue() < best.ObjectiveValue():
                 optimal = routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL

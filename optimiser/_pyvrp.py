@@ -89,11 +89,16 @@ from optimiser.screen import needs_disposal, screen, usable_sites
 
 ENGINE = "pyvrp"
 COST_SCALE = 1000  # PyVRP cost units per binroute cost unit
-DAILY_M = 10_000_000  # metres; > any real route length (see module docstring)
+DAILY_M = 2_000_000  # metres; > any real route length (see module docstring)
 FORBID_D = 10**12  # distance of a prohibited edge (PyVRP units)
 FORBID_T = 10**9  # duration of a prohibited edge, seconds
 OPEN_T = 10**9  # "no time window" upper bound, seconds
 MIN_SEARCH_S = 0.05
+PENALTY_RANGE = (0.1, 100_000.0)  # PyVRP's default penalty bounds, per unit cost of a metre/second
+UNFIT = "could not fit in any route (capacity/time)"  # same wording as the OR-Tools engine
+OVERFLOW_GUARD = 1e18  # bound on penalty x excess (int64 max ~9.2e18)
+STOP_UNIT = 1000  # load units per stop in the stop-count dimension (weighs it vs. penalties)
+FALLBACK_SHARE = 0.25  # of the budget at least, for the retry with required stops made soft
 DECODE_S_PER_STOP = 0.0003  # budget kept back for decoding (measured: ~0.2 s for 800 stops)
 FIRST_SHARE = 0.4  # of the budget: first search when trucks have fixed costs
 FLEET_SHARE = 0.3  # of the budget: at most this for trying one truck fewer
@@ -118,6 +123,7 @@ class _Model:
     stops: list[Stop]
     groups: list[list[VehicleSpec]]
     via_sites: dict[int, list[Site]] = field(default_factory=dict)
+    penalty_scale: float = 1.0  # PyVRP's penalty bounds are absolute: scale them with costs
 
 
 # --------------------------------------------------------------------------- building
@@ -231,14 +237,23 @@ def _cost_unit(problem: Problem, stops: Sequence[Stop]) -> int:
     return math.gcd(*values) or 1
 
 
+def _amount_unit(problem: Problem, stops: Sequence[Stop], resource: str | None) -> int:
+    """The gcd of the stops' daily amounts and the trucks' remaining daily limits."""
+    values = [_stop_amount(s, resource) for s in stops]
+    values += [x for v in problem.vehicles if (x := _daily_limit(v, resource)) is not None]
+    return math.gcd(*values) or 1
+
+
 class _Builder:
     """Collects PyVRP locations, depots and clients for one Problem."""
 
-    def __init__(self, problem: Problem, stops: Sequence[Stop]) -> None:
+    def __init__(self, problem: Problem, stops: Sequence[Stop], *, soft_required: bool) -> None:
         self.problem = problem
         self.stops = list(stops)
+        self.soft_required = soft_required
         self.brk = _break_shape(problem)
         self.resource = _daily_resource(problem)
+        self.q_unit = _amount_unit(problem, self.stops, self.resource)
         self.groups = _group_vehicles(problem.vehicles)
         self.depot_nodes: list[_Node] = []
         self.depots: list[Depot] = []
@@ -246,6 +261,10 @@ class _Builder:
         self.via_columns: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.via_sites: dict[int, list[Site]] = {}
         self.unit = _cost_unit(problem, self.stops)
+
+    def amount(self, s: Stop) -> int:
+        """The stop's daily-limit amount in units of ``q_unit`` (exact: a common divisor)."""
+        return _stop_amount(s, self.resource) // self.q_unit
 
     def depot(self, node: _Node, window: tuple[int, int] = (0, OPEN_T), service_s: int = 0) -> int:
         key = (node.kind, node.row, node.ref)
@@ -288,9 +307,11 @@ class _Builder:
         capacity = [v.capacity_l, v.capacity_kg]
         initial = [v.initial_volume_l, v.initial_weight_kg]
         if dims == 3:
-            capacity.append(v.max_stops if v.max_stops is not None else len(self.stops) + 1)
+            stops = v.max_stops if v.max_stops is not None else len(self.stops) + 1
+            capacity.append(stops * STOP_UNIT)
             initial.append(0)
         limit = _daily_limit(v, self.resource)
+        limit = None if limit is None else limit // self.q_unit
         max_distance = (
             DAILY_M * limit + DAILY_M - 1 if limit is not None else np.iinfo(np.int64).max
         )
@@ -313,10 +334,13 @@ class _Builder:
 
     def client(self, s: Stop, dims: int, loc: int) -> Client:
         lo, hi = _model_window(s.window_s, self.brk)
-        pickup = [s.volume_l, s.weight_kg] + ([1] if dims == 3 else [])
-        prize = s.prize * COST_SCALE
+        pickup = [s.volume_l, s.weight_kg] + ([STOP_UNIT] if dims == 3 else [])
+        required = s.required and not self.soft_required
+        prize = s.prize * COST_SCALE if not s.required else 0
+        if s.required and self.soft_required:
+            prize = _big_prize(self.problem)
         if self.resource is not None:
-            prize += self.problem.vehicles[0].cost_per_km * DAILY_M * _stop_amount(s, self.resource)
+            prize += self.problem.vehicles[0].cost_per_km * DAILY_M * self.amount(s)
         return Client(
             location=loc,
             pickup=pickup,
@@ -324,9 +348,26 @@ class _Builder:
             tw_early=lo,
             tw_late=hi,
             prize=prize // self.unit,
-            required=s.required,
+            required=required,
             name=s.ref,
         )
+
+
+def _big_prize(problem: Problem) -> int:
+    """Drop penalty of a required stop made soft (COST_SCALE units).
+
+    Twice the most a stop can add to a plan: a detour over the longest edge and back, the
+    longest service, and a truck's fixed cost.
+    """
+    m = problem.matrix
+    longest_service = max((s.service_s for s in problem.stops), default=0)
+    top = 0
+    for v in problem.vehicles:
+        c_d, c_t = _unit_costs(v)
+        detour = 2 * c_d * int(m.distance_m.max())
+        detour += c_t * (2 * int(m.duration_s.max()) + longest_service)
+        top = max(top, detour + v.fixed_cost * COST_SCALE)
+    return 2 * max(top, 1)
 
 
 def _dims(problem: Problem, stops: Sequence[Stop]) -> int:
@@ -348,7 +389,7 @@ def _matrices(
     plain = dist.copy()
     if b.resource is not None:
         amounts = np.zeros(len(rows), dtype=np.int64)
-        amounts[n_depots:] = [_stop_amount(s, b.resource) for s in b.stops]
+        amounts[n_depots:] = [b.amount(s) for s in b.stops]
         dist = dist + DAILY_M * amounts[None, :]
         np.fill_diagonal(dist, 0)
     return plain, dist, dur
@@ -383,9 +424,28 @@ def _ints(matrices: list[np.ndarray]) -> list[Any]:
     return [np.ascontiguousarray(m, dtype=np.int64) for m in matrices]
 
 
-def build_model(problem: Problem, stops: Sequence[Stop]) -> _Model:
-    """Translate ``problem`` (restricted to ``stops``) into PyVRP data."""
-    b = _Builder(problem, stops)
+def _penalty_scale(b: _Builder, vehicle_types: Sequence[VehicleType]) -> float:
+    """Factor on PyVRP's penalty bounds so that they weigh like its defaults on unit costs.
+
+    With required stops made soft, penalties must also be able to exceed their prize
+    (else violating a window beats dropping a stop). Capped so that penalty x excess stays
+    far from int64 overflow.
+    """
+    units = [max(vt.unit_distance_cost, vt.unit_duration_cost) for vt in vehicle_types]
+    scale = float(max(1, *units))
+    if b.soft_required:
+        scale = max(scale, 10 * _big_prize(b.problem) / b.unit / PENALTY_RANGE[1])
+    worst = 10**7 + DAILY_M * sum(b.amount(s) for s in b.stops)
+    return min(scale, OVERFLOW_GUARD / (PENALTY_RANGE[1] * worst))
+
+
+def build_model(problem: Problem, stops: Sequence[Stop], *, soft_required: bool = False) -> _Model:
+    """Translate ``problem`` (restricted to ``stops``) into PyVRP data.
+
+    ``soft_required`` makes required stops optional with a prize above any plan's cost
+    (the fallback when no plan serves them all).
+    """
+    b = _Builder(problem, stops, soft_required=soft_required)
     dims = _dims(problem, stops)
     # Depots first (PyVRP numbering), then clients; vehicle types create depots lazily.
     types_raw = [(g, b.vehicle_type(g, 0, dims)) for g in b.groups]
@@ -403,7 +463,10 @@ def build_model(problem: Problem, stops: Sequence[Stop]) -> _Model:
     plain_data = ProblemData(
         locations, clients, b.depots, plain_types, _ints([plain]), _ints([dur])
     )
-    return _Model(data, plain_data, b.depot_nodes, b.stops, b.groups, b.via_sites)
+    scale = _penalty_scale(b, vehicle_types)
+    return _Model(
+        data, plain_data, b.depot_nodes, b.stops, b.groups, b.via_sites, penalty_scale=scale
+    )
 
 
 # --------------------------------------------------------------------------- solving
@@ -449,6 +512,7 @@ def _ils(
     initial: Solution | None = None,
     *,
     first_feasible: bool = False,
+    penalty_scale: float = 1.0,
 ) -> Solution:
     """PyVRP's iterated local search until ``deadline`` (``time.perf_counter()`` seconds).
 
@@ -462,7 +526,9 @@ def _ils(
     for op in OPERATORS:
         if op.supports(data):
             ls.add_operator(op(data))
-    penalty = PenaltyParams()
+    penalty = PenaltyParams(
+        min_penalty=PENALTY_RANGE[0] * penalty_scale, max_penalty=PENALTY_RANGE[1] * penalty_scale
+    )
     pm = PenaltyManager(penalty.midpoint_penalties(data), penalty)
     init = initial
     if init is None:
@@ -513,7 +579,15 @@ def _reduce_fleet(
         smaller = data.replace(vehicle_types=types)
         plain = model.plain.replace(vehicle_types=[vt.replace(profile=0) for vt in types])
         start = _without_route(smaller, best, drop)
-        found = _ils(smaller, plain, deadline, seed, start, first_feasible=True)
+        found = _ils(
+            smaller,
+            plain,
+            deadline,
+            seed,
+            start,
+            first_feasible=True,
+            penalty_scale=model.penalty_scale,
+        )
         if not found.is_feasible() or _cost(smaller, found) >= _cost(data, best):
             break
         data, best = smaller, found
@@ -531,14 +605,17 @@ def _search(model: _Model, seconds: float, seed: int, initial: Solution | None =
     end = t0 + seconds
     fixed = any(vt.fixed_cost > 0 for vt in model.data.vehicle_types())
     optional = any(not c.required for c in model.data.clients())
+    scale = model.penalty_scale
     if not fixed or optional:
-        return _ils(model.data, model.plain, end, seed, initial)
-    best = _ils(model.data, model.plain, t0 + seconds * FIRST_SHARE, seed, initial)
+        return _ils(model.data, model.plain, end, seed, initial, penalty_scale=scale)
+    best = _ils(
+        model.data, model.plain, t0 + seconds * FIRST_SHARE, seed, initial, penalty_scale=scale
+    )
     if not best.is_feasible():
-        return _ils(model.data, model.plain, end, seed + 1, best)
+        return _ils(model.data, model.plain, end, seed + 1, best, penalty_scale=scale)
     data, best = _reduce_fleet(model, best, t0 + seconds * (FIRST_SHARE + FLEET_SHARE), seed)
     model.data = data
-    return _ils(data, model.plain, end, seed + 1, best)
+    return _ils(data, model.plain, end, seed + 1, best, penalty_scale=scale)
 
 
 def solve_pyvrp(
@@ -587,6 +664,12 @@ def solve_pyvrp(
     reserve = min(0.1 * params.time_limit_s, DECODE_S_PER_STOP * len(stops))
     remaining = params.time_limit_s - (time.perf_counter() - t0) - reserve
     best = _search(model, remaining, params.seed, initial)
+    if not best.is_feasible() and any(s.required for s in stops):
+        notes.append("no solution serves every required stop; solved again with them optional")
+        model = build_model(problem, stops, soft_required=True)
+        elapsed = time.perf_counter() - t0
+        budget = max(params.time_limit_s - elapsed, FALLBACK_SHARE * params.time_limit_s)
+        best = _search(model, budget - reserve, params.seed + 1)
     if not best.is_feasible():
         unserved = screened + tuple(
             Unserved(ref=s.ref, reason="PyVRP found no feasible solution within the time limit")
@@ -796,6 +879,12 @@ def _schedule(
     return best
 
 
+def _drop_reason(stop: Stop) -> str:
+    if stop.required:
+        return UNFIT
+    return f"optional; its prize {stop.prize} is below the cost to serve it"
+
+
 def _decode(
     problem: Problem,
     model: _Model,
@@ -827,9 +916,7 @@ def _decode(
     all_routes = tuple(routes.get(v.ref) or _empty_route(v) for v in problem.vehicles)
     served = {ref for r in all_routes for ref in r.bin_refs}
     dropped = tuple(
-        Unserved(ref=s.ref, reason=f"optional; its prize {s.prize} is below the cost to serve it")
-        for s in model.stops
-        if s.ref not in served
+        Unserved(ref=s.ref, reason=_drop_reason(s)) for s in model.stops if s.ref not in served
     )
     if lateness:
         notes.append(f"break placement left {lateness} s of lateness; see check()")

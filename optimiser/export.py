@@ -146,8 +146,9 @@ def routes_geojson(day: DayPlan, geometry: Geometry | None = None) -> dict[str, 
             where = _where(day, visit)
             if where is None:
                 continue
-            props = {"kind": str(visit.kind), "ref": visit.ref, "vehicle_id": route.vehicle_ref}
-            props |= {"order": order, "arrival": _iso(day, visit.arrival_s)}
+            props: dict[str, Any] = {"kind": str(visit.kind), "ref": visit.ref}
+            props |= {"vehicle_id": route.vehicle_ref, "order": order}
+            props["arrival"] = _iso(day, visit.arrival_s)
             features.append(_point_feature(where, props))
     return {"type": "FeatureCollection", "features": features}
 

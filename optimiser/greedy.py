@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimiser.check import check_route, time_route
-from optimiser.problem import Problem, Site, VehicleSpec
+from optimiser.problem import Problem, Site, Stop, VehicleSpec
 from optimiser.screen import NO_WINDOW_HI, needs_disposal, usable_sites
 
 FAR = np.iinfo(np.int64).max // 4
@@ -246,3 +246,40 @@ def greedy_routes(problem: Problem) -> dict[str, list[str]]:
                 free[index[ref]] = False
         out[v.ref] = refs
     return out
+
+
+def insert_cheapest(
+    problem: Problem, routes: dict[str, list[str]], stop: Stop, *, max_checks: int = 40
+) -> str | None:
+    """Insert ``stop`` where it adds the least travel time and the route stays valid.
+
+    Positions of every route of a truck taking the stop's stream are ranked by detour
+    (seconds); the best ``max_checks`` are verified in that order with the checker. Trucks
+    without a route get one (with a final unload when needed). ``routes`` is updated.
+
+    Returns
+    -------
+    str or None
+        The vehicle ref that took the stop, or None when no checked position is valid.
+    """
+    dur = problem.matrix.duration_s
+    where = {s.ref: s.location for s in problem.stops} | {s.ref: s.location for s in problem.sites}
+    ranked: list[tuple[int, int, int]] = []  # (detour, vehicle index, position)
+    for vi, v in enumerate(problem.vehicles):
+        if stop.stream not in v.streams:
+            continue
+        refs = routes.get(v.ref, [])
+        locs = np.array([v.start, *(where[r] for r in refs), v.end], dtype=np.int64)
+        detour = (
+            dur[locs[:-1], stop.location] + dur[stop.location, locs[1:]] - dur[locs[:-1], locs[1:]]
+        )
+        best = np.argsort(detour, kind="stable")[:max_checks]
+        ranked.extend((int(detour[k]), vi, int(k)) for k in best)
+    for _, vi, k in sorted(ranked)[:max_checks]:
+        v = problem.vehicles[vi]
+        refs = routes.get(v.ref, [])
+        new = _with_final_unload(problem, v, [*refs[:k], stop.ref, *refs[k:]])
+        if _valid(problem, v, new):
+            routes[v.ref] = new
+            return v.ref
+    return None

@@ -17,10 +17,9 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from optimiser._ortools import solve_ortools
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
-from optimiser.greedy import feasible_prefix
+from optimiser.greedy import feasible_prefix, insert_cheapest
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
 from optimiser.problem import Problem, Stop, VehicleSpec
@@ -216,6 +215,7 @@ def reroute(
     t0 = time.perf_counter()
     params = params or SolveParams(time_limit_s=1.0)
     full = with_urgent(problem, urgent)
+    urgent_refs = {s.ref for s in urgent}
     progs = _progress_map(full, progress)
     now = max((p.time_s for p in progs.values()), default=0)
     routes = {r.vehicle_ref: r for r in plan.routes}
@@ -241,8 +241,13 @@ def reroute(
         )
         for v in vehicles
     }
+    for stop in residual.stops:  # urgent bins: cheapest feasible insertion into the warm start
+        if stop.ref in urgent_refs:
+            insert_cheapest(residual, warm, stop)
     in_warm = {r for refs in warm.values() for r in refs}
     soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
+    from optimiser._ortools import solve_ortools  # lazily: importing optimiser stays light
+
     sub = solve_ortools(residual, params, warm_start=warm, soft_required=soft)
     return _full_plan(full, sub, prefixes, progs, unservable, time.perf_counter() - t0)
 

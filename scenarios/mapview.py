@@ -126,7 +126,8 @@ def render_html(
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
-<style>body{{font-family:sans-serif;display:flex;gap:1em}} th{{text-align:left}}</style>
+<style>body{{font-family:sans-serif;display:flex;gap:1em}} th{{text-align:left}}
+svg{{max-height:95vh;width:auto;flex:none}}</style>
 </head><body>
 <svg width="{proj.width}" height="{proj.height}" viewBox="0 0 {proj.width} {proj.height}"
  xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}">

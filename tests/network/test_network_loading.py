@@ -188,3 +188,15 @@ def test_helsinki_routes_follow_streets(tmp_path: Path) -> None:
     jumps = np.hypot(*np.diff(coords, axis=0).T)
     assert jumps.max() <= seg + 1e-9  # no straight-line shortcuts between streets
     assert np.allclose(coords[0], net.snap(pts[:1])[0].snapped)
+
+
+def test_parallel_matrix_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import network.streets as streets
+
+    monkeypatch.setattr(streets, "PARALLEL_MIN_WORK", 0)
+    table = load_table(helsinki_pbf(), cache_dir=tmp_path)
+    two, one = streets.StreetNetwork(table, workers=2), streets.StreetNetwork(table, workers=1)
+    pts = [(p.lon, p.lat) for p in two.sample_street_points(25, seed=2)]
+    a, b = two.matrix(pts), one.matrix(pts)
+    np.testing.assert_array_equal(a.duration_s, b.duration_s)
+    np.testing.assert_array_equal(a.distance_m, b.distance_m)

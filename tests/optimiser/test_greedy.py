@@ -77,3 +77,36 @@ def test_screen_needs_a_site_when_trucks_return_empty(kit) -> None:
     )
     assert "b" in unservable(problem)
     assert unservable(dataclasses.replace(problem, return_empty=False)) == {}
+
+
+def test_insert_cheapest_puts_the_bin_on_the_passing_route(kit) -> None:
+    """A bin next to truck a's route goes to a, at the position of least detour."""
+    from optimiser.greedy import insert_cheapest
+
+    m = kit.matrix([(0, 0), (5, 0), (1, 0), (3, 0), (0, 3), (2, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("x", 2), kit.stop("y", 3), kit.stop("z", 4), kit.stop("u", 5)),
+        vehicles=(kit.truck("a"), kit.truck("b")),
+        sites=(kit.site(location=1),),
+    )
+    routes = {"a": ["x", "y", "s1"], "b": ["z", "s1"]}
+    assert insert_cheapest(problem, routes, problem.stop("u")) == "a"
+    assert routes["a"] == ["x", "u", "y", "s1"]
+    plan = plan_from_sequences(problem, routes)
+    assert check(problem, plan) == []
+
+
+def test_insert_cheapest_gives_up_when_nothing_fits(kit) -> None:
+    from optimiser.greedy import insert_cheapest
+
+    m = kit.matrix([(0, 0), (1, 0), (2, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("x", 1, volume_l=900), kit.stop("u", 2, volume_l=200)),
+        vehicles=(kit.truck("a", capacity_l=1000),),
+        return_empty=False,
+    )
+    routes = {"a": ["x"]}
+    assert insert_cheapest(problem, routes, problem.stop("u")) is None
+    assert routes == {"a": ["x"]}

@@ -59,7 +59,7 @@ def test_alert_inserts_the_urgent_bin_and_keeps_the_done_prefix(kit, day) -> Non
     old = {r.vehicle_ref: r for r in plan.routes}
     for p in progress:
         route = kit.route_of(new, p.vehicle_ref)
-        n = [i for i, v in enumerate(route.visits) if v.ref == p.done[-1]][0] + 1
+        n = next(i for i, v in enumerate(route.visits) if v.ref == p.done[-1]) + 1
         assert route.visits[:n] == old[p.vehicle_ref].visits[:n]
         assert all(v.start_s >= p.time_s for v in route.visits[n:])
 

