@@ -92,10 +92,17 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         net = load_network(pbf, cache_dir=cache, workers=args.workers)
         loaded = time.perf_counter() - start
-        emit(step="cached_load", seconds=round(loaded, 3), nodes=net.table.n_nodes,
-             edges=net.table.n_edges)  # fmt: skip
-        pool = net.sample_street_points(max(sizes) + 1, highway=("residential", "tertiary",
-                                        "secondary", "unclassified"), seed=42)  # fmt: skip
+        emit(
+            step="cached_load",
+            seconds=round(loaded, 3),
+            nodes=net.table.n_nodes,
+            edges=net.table.n_edges,
+        )
+        pool = net.sample_street_points(
+            max(sizes) + 1,
+            highway=("residential", "tertiary", "secondary", "unclassified"),
+            seed=42,
+        )
         points = [(p.lon, p.lat) for p in pool]
         start = time.perf_counter()
         net.snap(points)
@@ -104,20 +111,28 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             start = time.perf_counter()
             matrix = net.matrix(points[:n])
-            emit(n=n, seconds=round(time.perf_counter() - start, 3),
-                 peak_rss_mb=round(peak_rss_mb(), 1), method="scipy-csgraph",
-                 workers=args.workers)  # fmt: skip
+            emit(
+                n=n,
+                seconds=round(time.perf_counter() - start, 3),
+                peak_rss_mb=round(peak_rss_mb(), 1),
+                method="scipy-csgraph",
+                workers=args.workers,
+            )
         if 500 in sizes and args.workers > 1:
             single = StreetNetwork(net.table, workers=1)
             start = time.perf_counter()
             single.matrix(points[:500])
-            emit(n=500, seconds=round(time.perf_counter() - start, 3), method="scipy-csgraph",
-                 workers=1, note="single-process reference for the 2-process figure")  # fmt: skip
+            emit(
+                n=500,
+                seconds=round(time.perf_counter() - start, 3),
+                method="scipy-csgraph",
+                workers=1,
+                note="single-process reference for the 2-process figure",
+            )
         if matrix is not None:
             start = time.perf_counter()
             net.extend_matrix(matrix, [points[max(sizes)]])
-            emit(step="extend_by_1", n=matrix.size,
-                 seconds=round(time.perf_counter() - start, 3))  # fmt: skip
+            emit(step="extend_by_1", n=matrix.size, seconds=round(time.perf_counter() - start, 3))
         networkx_baseline(pbf, cache, net, points[:100])
     return 0
 

@@ -19,8 +19,19 @@ from network.speeds import (
 from network.table import EdgeTable, haversine_m, largest_strong_component
 
 WASTE_AMENITIES = ("waste_basket", "waste_disposal", "recycling")
-_WAY_TAGS = ("highway", "name", "maxspeed", "oneway", "junction", "access", "motor_vehicle",
-             "motorcar", "hgv", "service", "area")  # fmt: skip
+_WAY_TAGS = (
+    "highway",
+    "name",
+    "maxspeed",
+    "oneway",
+    "junction",
+    "access",
+    "motor_vehicle",
+    "motorcar",
+    "hgv",
+    "service",
+    "area",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,8 +156,9 @@ def _split_ways(ways: _Ways) -> EdgeTable:
     node_index[used] = np.arange(len(used))
     first_pos = np.zeros(len(uniq), dtype=np.int64)
     first_pos[inverse[::-1]] = np.arange(len(refs))[::-1]
-    return _directed_table(ways, a, b, piece_way, cum, node_index[inverse], lons, lats,
-                           uniq[used], first_pos[used])  # fmt: skip
+    return _directed_table(
+        ways, a, b, piece_way, cum, node_index[inverse], lons, lats, uniq[used], first_pos[used]
+    )
 
 
 def _directed_table(

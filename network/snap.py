@@ -100,9 +100,18 @@ class EdgeIndex:
         )
         slon, slat = self._unproject(on_line)
         dist = haversine_m(pts[:, 0], pts[:, 1], slon, slat)
-        return [self._make(i, pts[i], int(self._cand[hit[i]]), float(frac[i]),
-                           float(dist[i]), (float(slon[i]), float(slat[i])), max_snap_m)
-                for i in range(len(pts))]  # fmt: skip
+        return [
+            self._make(
+                i,
+                pts[i],
+                int(self._cand[hit[i]]),
+                float(frac[i]),
+                float(dist[i]),
+                (float(slon[i]), float(slat[i])),
+                max_snap_m,
+            )
+            for i in range(len(pts))
+        ]
 
     def _make(
         self,
@@ -123,8 +132,14 @@ class EdgeIndex:
             )
         t = self._table
         edge = (int(t.node_osmid[t.edge_u[e]]), int(t.node_osmid[t.edge_v[e]]), int(self._keys[e]))
-        return Snap(point=point, edge=edge, edge_index=e, fraction=min(max(frac, 0.0), 1.0),
-                    snap_m=dist, snapped=snapped)  # fmt: skip
+        return Snap(
+            point=point,
+            edge=edge,
+            edge_index=e,
+            fraction=min(max(frac, 0.0), 1.0),
+            snap_m=dist,
+            snapped=snapped,
+        )
 
 
 def sub_line(table: EdgeTable, e: int, t0: float, t1: float) -> list[tuple[float, float]]:

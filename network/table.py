@@ -148,7 +148,7 @@ def largest_strong_component(table: EdgeTable, source: str) -> EdgeTable:
 
 def graph_from_table(table: EdgeTable) -> nx.MultiDiGraph:
     """osmnx-compatible MultiDiGraph (crs epsg:4326, node x=lon/y=lat, edge geometry LineString)."""
-    from shapely import LineString
+    import shapely
 
     graph = nx.MultiDiGraph(crs="epsg:4326", simplified=True)
     osmids = table.node_osmid.tolist()
@@ -156,20 +156,43 @@ def graph_from_table(table: EdgeTable) -> nx.MultiDiGraph:
         (osm, {"x": x, "y": y})
         for osm, x, y in zip(osmids, table.node_lon.tolist(), table.node_lat.tolist(), strict=True)
     )
-    for e in range(table.n_edges):
-        graph.add_edge(
-            osmids[table.edge_u[e]],
-            osmids[table.edge_v[e]],
-            osmid=int(table.edge_osmid[e]),
-            highway=str(table.edge_highway[e]),
-            name=str(table.edge_name[e]),
-            oneway=bool(table.edge_oneway[e]),
-            reversed=bool(table.edge_reversed[e]),
-            length=float(table.edge_length_m[e]),
-            speed_kph=float(table.edge_speed_kph[e]),
-            travel_time=float(table.edge_time_s[e]),
-            geometry=LineString(table.edge_coords(e)),
+    counts = np.diff(table.geom_offset)
+    lines = shapely.linestrings(
+        np.column_stack([table.geom_lon, table.geom_lat]),
+        indices=np.repeat(np.arange(table.n_edges), counts),
+    )
+    columns = zip(
+        table.edge_u.tolist(),
+        table.edge_v.tolist(),
+        table.edge_osmid.tolist(),
+        table.edge_highway.tolist(),
+        table.edge_name.tolist(),
+        table.edge_oneway.tolist(),
+        table.edge_reversed.tolist(),
+        table.edge_length_m.tolist(),
+        table.edge_speed_kph.tolist(),
+        table.edge_time_s.tolist(),
+        lines,
+        strict=True,
+    )
+    graph.add_edges_from(
+        (
+            osmids[u],
+            osmids[v],
+            {
+                "osmid": osm,
+                "highway": hw,
+                "name": name,
+                "oneway": ow,
+                "reversed": rev,
+                "length": length,
+                "speed_kph": kph,
+                "travel_time": tt,
+                "geometry": line,
+            },
         )
+        for u, v, osm, hw, name, ow, rev, length, kph, tt, line in columns
+    )
     return graph
 
 
