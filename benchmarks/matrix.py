@@ -1,7 +1,10 @@
-"""Street matrix benchmark on Porto: load times, N x N matrices, networkx baseline, incremental add.
+"""Street matrix benchmark on Porto: load times, CH preparation, N x N matrices with both
+engines (scipy reference and ch), networkx baseline, incremental add.
 
 Run: ``python -m benchmarks.matrix [--pbf PATH] [--sizes 100,500,1000,2000]``. Prints one JSON
-object per line. Exits 0 with a message when the .pbf is absent.
+object per line; each size line has both engines' seconds measured back to back in the same run,
+their ratio, and whether the matrices are identical. Exits 0 with a message when the .pbf is
+absent.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from network import StreetNetwork, load_graph, load_network
+from network import StreetNetwork, fastpath, load_graph, load_network
 from network.streets import TIME_UNITS_PER_S
 
 DEFAULT_PBF = (
@@ -65,6 +68,7 @@ def networkx_baseline(pbf: Path, cache: Path, net: StreetNetwork, points: list) 
     emit(
         n=len(nodes),
         method="networkx-single_source_dijkstra",
+        engine=net.engine,
         seconds=round(nx_s, 3),
         ours_seconds=round(ours_s, 3),
         speed_ratio=round(nx_s / ours_s, 1),
@@ -107,32 +111,56 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         net.snap(points)
         emit(step="snap", n=len(points), seconds=round(time.perf_counter() - start, 3))
+        start = time.perf_counter()
+        fresh = StreetNetwork(net.table, workers=args.workers, engine="ch")
+        hierarchy = fresh.hierarchy
+        emit(
+            step="ch_prepare",
+            seconds=round(time.perf_counter() - start, 3),
+            order=fastpath.cache_tag(),
+            arcs=len(hierarchy.up_head),
+        )
+        if net.ch_cache is not None:
+            hierarchy.save(net.ch_cache)
+        start = time.perf_counter()
+        net = load_network(pbf, cache_dir=cache, workers=args.workers, engine="ch")
+        net.hierarchy  # noqa: B018 - read from the cache written above
+        emit(step="cached_load_with_ch", seconds=round(time.perf_counter() - start, 3))
+        start = time.perf_counter()
+        net.matrix(points[:10])
+        emit(step="ch_first_call_jit", seconds=round(time.perf_counter() - start, 3))
+        ref = StreetNetwork(net.table, workers=args.workers, engine="scipy")
         matrix = None
         for n in sizes:
             start = time.perf_counter()
             matrix = net.matrix(points[:n])
+            ch_s = time.perf_counter() - start
+            start = time.perf_counter()
+            expected = ref.matrix(points[:n])
+            scipy_s = time.perf_counter() - start
+            same = np.array_equal(matrix.duration_s, expected.duration_s) and np.array_equal(
+                matrix.distance_m, expected.distance_m
+            )
             emit(
                 n=n,
-                seconds=round(time.perf_counter() - start, 3),
+                ch_seconds=round(ch_s, 3),
+                scipy_seconds=round(scipy_s, 3),
+                speed_ratio=round(scipy_s / ch_s, 1),
+                identical=bool(same),
                 peak_rss_mb=round(peak_rss_mb(), 1),
-                method="scipy-csgraph",
                 workers=args.workers,
             )
-        if 500 in sizes and args.workers > 1:
-            single = StreetNetwork(net.table, workers=1)
-            start = time.perf_counter()
-            single.matrix(points[:500])
-            emit(
-                n=500,
-                seconds=round(time.perf_counter() - start, 3),
-                method="scipy-csgraph",
-                workers=1,
-                note="single-process reference for the 2-process figure",
-            )
         if matrix is not None:
-            start = time.perf_counter()
-            net.extend_matrix(matrix, [points[max(sizes)]])
-            emit(step="extend_by_1", n=matrix.size, seconds=round(time.perf_counter() - start, 3))
+            extra = [points[max(sizes)]]
+            for engine, which in (("ch", net), ("scipy", ref)):
+                start = time.perf_counter()
+                which.extend_matrix(matrix, extra)
+                emit(
+                    step="extend_by_1",
+                    engine=engine,
+                    n=matrix.size,
+                    seconds=round(time.perf_counter() - start, 3),
+                )
         networkx_baseline(pbf, cache, net, points[:100])
     return 0
 

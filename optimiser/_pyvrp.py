@@ -90,7 +90,7 @@ from optimiser.screen import needs_disposal, screen, usable_sites
 ENGINE = "pyvrp"
 COST_SCALE = 1000  # PyVRP cost units per binroute cost unit
 DAILY_M = 2_000_000  # metres; > any real route length (see module docstring)
-FORBID_D = 10**12  # distance of a prohibited edge (PyVRP units)
+FORBID_D = 10**9  # distance of a prohibited edge, metres (a million km)
 FORBID_T = 10**9  # duration of a prohibited edge, seconds
 OPEN_T = 10**9  # "no time window" upper bound, seconds
 MIN_SEARCH_S = 0.05
@@ -435,7 +435,7 @@ def _penalty_scale(b: _Builder, vehicle_types: Sequence[VehicleType]) -> float:
     scale = float(max(1, *units))
     if b.soft_required:
         scale = max(scale, 10 * _big_prize(b.problem) / b.unit / PENALTY_RANGE[1])
-    worst = 10**7 + DAILY_M * sum(b.amount(s) for s in b.stops)
+    worst = 10**7 + FORBID_D + DAILY_M * sum(b.amount(s) for s in b.stops)
     return min(scale, OVERFLOW_GUARD / (PENALTY_RANGE[1] * worst))
 
 
