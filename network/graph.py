@@ -10,6 +10,7 @@ from typing import Any
 
 import networkx as nx
 
+from network import fastpath
 from network.errors import NetworkError
 from network.speeds import DEFAULT_SETTINGS, GraphSettings, is_truck_way, truck_kph
 from network.streets import StreetNetwork
@@ -62,19 +63,33 @@ def load_network(
     cache_dir: Path | None = None,
     settings: GraphSettings = DEFAULT_SETTINGS,
     workers: int = 2,
+    engine: str = "auto",
 ) -> StreetNetwork:
-    """Like :func:`load_graph` but returns a ready :class:`StreetNetwork` (fast, no networkx)."""
-    table = load_table(source, cache_dir=cache_dir, settings=settings)
-    return StreetNetwork(table, workers=workers)
+    """Like :func:`load_graph` but returns a ready :class:`StreetNetwork` (fast, no networkx).
+
+    ``engine`` is passed on (see :class:`StreetNetwork`); the ch engine's prepared hierarchy is
+    cached next to the table.
+    """
+    path = _table_path(source, cache_dir, settings)
+    table = _load_or_build(_as_file(source), settings, path)
+    ch_cache = path.with_name(path.name.replace(".npz", f".{fastpath.cache_tag()}.npz"))
+    return StreetNetwork(table, workers=workers, engine=engine, ch_cache=ch_cache)
 
 
 def load_table(
     source: Source, *, cache_dir: Path | None = None, settings: GraphSettings = DEFAULT_SETTINGS
 ) -> EdgeTable:
     """Prepared EdgeTable for ``source``, read from the cache when present."""
+    return _load_or_build(_as_file(source), settings, _table_path(source, cache_dir, settings))
+
+
+def _table_path(source: Source, cache_dir: Path | None, settings: GraphSettings) -> Path:
     source = _as_file(source)
     cache = cache_dir if cache_dir is not None else default_cache_dir()
-    path = cache / f"{_stem(source)}-{cache_key(source, settings)}.npz"
+    return cache / f"{_stem(source)}-{cache_key(source, settings)}.npz"
+
+
+def _load_or_build(source: Source, settings: GraphSettings, path: Path) -> EdgeTable:
     if path.is_file():
         try:
             return EdgeTable.load(path)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import multiprocessing
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -15,6 +18,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from network import fastpath
 from network.errors import NetworkError, UnreachableError
 from network.matrix import TravelMatrix
 from network.snap import EdgeIndex, Snap, sub_line
@@ -28,7 +32,10 @@ SNAP_CACHE_MAX = 200_000  # remembered snaps (extend_matrix reuses them)
 BLOCK_BYTES = 150_000_000  # max size of one (sources x nodes) Dijkstra block
 PARALLEL_MIN_WORK = 20_000_000  # sources * nodes above which 2 processes pay off
 
+ENGINES = ("auto", "ch", "scipy")
+
 Point = tuple[float, float]
+_CH_LOCK = threading.Lock()  # one hierarchy preparation at a time (module-level: picklable nets)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +46,15 @@ class StreetPoint:
     lat: float
     street: str
     highway: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Joins:
+    """How points join the street graph: departures, arrivals and same-edge direct links."""
+
+    starts: fastpath.Attach
+    ends: fastpath.Attach
+    direct: tuple[np.ndarray, np.ndarray, np.ndarray]  # (from point, to point, weight)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,20 +75,46 @@ class StreetNetwork:
         Prepared edges; should be strongly connected (as :func:`network.load_network` gives),
         otherwise some matrices raise :class:`UnreachableError`.
     workers : int
-        Processes used for big matrices (2 matches the target machines).
+        Threads (ch engine) or processes (scipy engine) used for big matrices (2 matches the
+        target machines).
+    engine : {"auto", "ch", "scipy"}
+        Matrix search: ``"ch"`` (customizable contraction hierarchy, see
+        :mod:`network.fastpath`; needs the optional numba package; prepared on first use),
+        ``"scipy"`` (one scipy.sparse.csgraph Dijkstra per point, the reference) or ``"auto"``
+        (ch when numba is installed, else scipy). Both give identical matrices.
+    ch_cache : Path, optional
+        ``.npz`` file holding the prepared hierarchy of this table: read when present and
+        valid, written after preparing (:func:`network.load_network` sets it next to the
+        table cache).
     """
 
-    def __init__(self, table: EdgeTable, *, workers: int = 2) -> None:
+    def __init__(
+        self,
+        table: EdgeTable,
+        *,
+        workers: int = 2,
+        engine: str = "auto",
+        ch_cache: Path | None = None,
+    ) -> None:
         if table.n_edges == 0:
             raise NetworkError("the street network has no edges")
+        if engine not in ENGINES:
+            raise NetworkError(f"unknown matrix engine {engine!r}; use one of {ENGINES}")
+        if engine == "ch" and not fastpath.AVAILABLE:
+            raise NetworkError("engine='ch' needs the numba package: pip install numba")
+        if engine == "auto":
+            engine = "ch" if fastpath.AVAILABLE else "scipy"
         self.table = table
         self.workers = workers
+        self.engine = engine
+        self.ch_cache = ch_cache
         self._twin = _twins(table)
         self._keys = _edge_keys(table)
         self._bits, self._weight = _combined_weights(table)
         self._csr_edge, self._base = _street_csr(table, self._weight)
         self._index: EdgeIndex | None = None
         self._snaps: dict[tuple[Point, float], Snap] = {}
+        self._ch: fastpath.Hierarchy | None = None
 
     @classmethod
     def from_graph(cls, graph: nx.MultiDiGraph, **kwargs: Any) -> StreetNetwork:
@@ -126,6 +168,11 @@ class StreetNetwork:
         SnapError, UnreachableError
         """
         snaps = self.snap(points, max_snap_m=max_snap_m)
+        if self.engine == "ch":
+            joins = self._joins(snaps)
+            found = fastpath.many_to_many(self.hierarchy, joins.starts, joins.ends, self.workers)
+            block = _with_direct(found, joins.direct, rows_from=0, cols_from=0)
+            return self._to_matrix(block, snaps)
         aug = self._augment(snaps)
         block = self._run_dijkstra(aug.csr, aug.sources, aug.targets)
         return self._to_matrix(block, snaps)
@@ -143,9 +190,13 @@ class StreetNetwork:
         n, k = len(old), len(new_points)
         if k == 0:
             return matrix
-        aug = self._augment(snaps)
-        rows = self._run_dijkstra(aug.csr, aug.sources[n:], aug.targets)  # (k, n + k)
-        cols = csgraph.dijkstra(aug.csr.T.tocsr(), indices=aug.targets[n:])[:, aug.sources[:n]]
+        if self.engine == "ch":
+            rows, cols = self._ch_extend(snaps, n)
+        else:
+            aug = self._augment(snaps)
+            rows = self._run_dijkstra(aug.csr, aug.sources[n:], aug.targets)  # (k, n + k)
+            cols = csgraph.dijkstra(aug.csr.T.tocsr(), indices=aug.targets[n:])
+            cols = cols[:, aug.sources[:n]]
         row_t, row_d = self._decode_block(rows, snaps, rows_from=n, cols_from=0)
         col_t, col_d = self._decode_block(cols.T, snaps, rows_from=0, cols_from=n)
         duration = np.empty((n + k, n + k), dtype=np.int64)
@@ -155,6 +206,66 @@ class StreetNetwork:
         duration[:n, n:], distance[:n, n:] = _seconds(col_t), col_d
         return TravelMatrix(
             duration_s=duration, distance_m=distance, points=tuple(s.point for s in snaps)
+        )
+
+    def _ch_extend(self, snaps: list[Snap], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """New rows ``(k, n + k)`` and old-to-new columns transposed ``(k, n)`` (ch engine)."""
+        joins = self._joins(snaps)
+        k = len(snaps) - n
+        starts, ends = joins.starts, joins.ends
+        rows = fastpath.many_to_many(self.hierarchy, starts.rows(n, n + k), ends, self.workers)
+        rows = _with_direct(rows, joins.direct, rows_from=n, cols_from=0)
+        cols = fastpath.many_to_many(
+            self.hierarchy, starts.rows(0, n), ends.rows(n, n + k), self.workers
+        )
+        cols = _with_direct(cols, joins.direct, rows_from=0, cols_from=n)
+        return rows, cols.T
+
+    @property
+    def hierarchy(self) -> fastpath.Hierarchy:
+        """The customised contraction hierarchy of the ch engine (prepared on first use, or
+        read from ``ch_cache``)."""
+        with _CH_LOCK:
+            if self._ch is None:
+                self._ch = self._load_or_prepare_hierarchy()
+            return self._ch
+
+    def _load_or_prepare_hierarchy(self) -> fastpath.Hierarchy:
+        base = self._base.tocoo()
+        arcs = (base.row.astype(np.int64), base.col.astype(np.int64), base.data.astype(np.int64))
+        cached = self._cached_hierarchy(fastpath.arcs_digest(*arcs))
+        if cached is not None:
+            return cached
+        prepared = fastpath.prepare(*arcs, self.table.node_lon, self.table.node_lat)
+        if self.ch_cache is not None:
+            with contextlib.suppress(OSError):  # read-only cache: keep it in memory only
+                prepared.save(self.ch_cache)
+        return prepared
+
+    def _cached_hierarchy(self, digest: np.ndarray) -> fastpath.Hierarchy | None:
+        """The hierarchy in ``ch_cache`` if it was prepared for these arcs (else None)."""
+        if self.ch_cache is None or not self.ch_cache.is_file():
+            return None
+        try:
+            cached = fastpath.Hierarchy.load(self.ch_cache)
+        except (OSError, ValueError, KeyError):
+            return None  # corrupt or old layout: prepared again and overwritten
+        return cached if np.array_equal(cached.digest, digest) else None
+
+    def _joins(self, snaps: list[Snap]) -> _Joins:
+        """Departure / arrival nodes of every point and same-edge links, int64 weights."""
+        n_graph, n = self._base.shape[0], len(snaps)
+        src = n_graph + np.arange(n)
+        dst = n_graph + n + np.arange(n)
+        rows, cols, vals = _min_per_pair(*self._virtual_edges(snaps, src, dst))
+        weight = vals.astype(np.int64)
+        dep = (rows >= n_graph) & (cols < n_graph)
+        arr = (rows < n_graph) & (cols >= n_graph)
+        link = (rows >= n_graph) & (cols >= n_graph)
+        return _Joins(
+            starts=fastpath.Attach.group(rows[dep] - n_graph, cols[dep], weight[dep], n),
+            ends=fastpath.Attach.group(cols[arr] - n_graph - n, rows[arr], weight[arr], n),
+            direct=(rows[link] - n_graph, cols[link] - n_graph - n, weight[link]),
         )
 
     def _to_matrix(self, block: np.ndarray, snaps: list[Snap]) -> TravelMatrix:
@@ -270,7 +381,11 @@ class StreetNetwork:
     def _same_edge(
         self, snaps: list[Snap], by_edge: Mapping[int, list[int]], src: np.ndarray, dst: np.ndarray
     ) -> Iterable[tuple[int, int, float]]:
-        """Direct source->target edges for points on the same street piece, in driving order."""
+        """Direct source->target edges for points on the same street piece, in driving order.
+
+        Each carries ``2 * VIRTUAL_EXTRA`` like every source-to-target path through the graph
+        (one extra per virtual edge), so decoding stays exact (duplicate points: 0 s, 0 m).
+        """
         for e, members in by_edge.items():
             if len(members) < 2:
                 continue
@@ -281,9 +396,11 @@ class StreetNetwork:
                     if i == j:
                         continue
                     if fi <= fj:
-                        yield int(src[i]), int(dst[j]), float(self._partial(e, fj - fi))
+                        w = float(self._partial(e, fj - fi)) + VIRTUAL_EXTRA
+                        yield int(src[i]), int(dst[j]), w
                     elif tw >= 0:
-                        yield int(src[i]), int(dst[j]), float(self._partial(tw, fi - fj))
+                        w = float(self._partial(tw, fi - fj)) + VIRTUAL_EXTRA
+                        yield int(src[i]), int(dst[j]), w
 
     # ------------------------------------------------------------------ geometry
     def path(self, a: Point, b: Point, *, max_snap_m: float = 250.0) -> list[Point]:
@@ -410,6 +527,26 @@ class StreetNetwork:
 def _seconds(time_units: np.ndarray) -> np.ndarray:
     """Deciseconds -> integer seconds (rounded half up)."""
     return ((time_units + TIME_UNITS_PER_S // 2) // TIME_UNITS_PER_S).astype(np.int64)
+
+
+def _with_direct(
+    found: np.ndarray,
+    direct: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    rows_from: int,
+    cols_from: int,
+) -> np.ndarray:
+    """Float block (``inf`` = no path) of ``found`` improved by same-edge direct links.
+
+    ``found[r, c]`` is for points ``rows_from + r`` -> ``cols_from + c``.
+    """
+    block = np.where(found == fastpath.UNREACHED, np.inf, found.astype(np.float64))
+    i, j, w = direct
+    r, c = i - rows_from, j - cols_from
+    ok = (r >= 0) & (r < block.shape[0]) & (c >= 0) & (c < block.shape[1])
+    r, c, w = r[ok], c[ok], w[ok].astype(np.float64)
+    block[r, c] = np.minimum(block[r, c], w)
+    return block
 
 
 def _raise_unreachable(pairs: np.ndarray, snaps: list[Snap]) -> None:

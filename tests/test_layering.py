@@ -25,6 +25,8 @@ ENGINES = {
     "ortools": {"optimiser/_ortools.py"},
     "pyvrp": {"optimiser/_pyvrp.py"},
     "osmium": {"network/osm.py"},
+    "numba": {"network/fastpath.py"},
+    "routingkit_cch": {"network/fastpath.py"},
     "fastapi": None,  # only api/
     "pydantic": None,  # only api/
 }

@@ -195,7 +195,8 @@ def test_parallel_matrix_equals_serial(tmp_path: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(streets, "PARALLEL_MIN_WORK", 0)
     table = load_table(helsinki_pbf(), cache_dir=tmp_path)
-    two, one = streets.StreetNetwork(table, workers=2), streets.StreetNetwork(table, workers=1)
+    two = streets.StreetNetwork(table, workers=2, engine="scipy")
+    one = streets.StreetNetwork(table, workers=1, engine="scipy")
     pts = [(p.lon, p.lat) for p in two.sample_street_points(25, seed=2)]
     a, b = two.matrix(pts), one.matrix(pts)
     np.testing.assert_array_equal(a.duration_s, b.duration_s)

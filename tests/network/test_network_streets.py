@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from network import NetworkError, SnapError, StreetNetwork, UnreachableError
+from network import NetworkError, SnapError, StreetNetwork, UnreachableError, fastpath
 from network.table import haversine_m
 
 LON0, LAT0, UNIT = 10.0, 50.0, 0.001  # as in conftest.py
@@ -30,9 +30,17 @@ def ln(graph, u, v) -> float:
     return graph.edges[u, v, 0]["length"]
 
 
-@pytest.fixture
-def net(tiny_graph) -> StreetNetwork:
-    return StreetNetwork.from_graph(tiny_graph, workers=1)
+def need_engine(engine: str) -> None:
+    """Skip the ch engine's runs when its optional numba dependency is missing."""
+    if engine == "ch" and not fastpath.AVAILABLE:
+        pytest.skip("numba not installed")
+
+
+@pytest.fixture(params=["scipy", "ch"])
+def net(tiny_graph, request) -> StreetNetwork:
+    """The tiny town, once per matrix engine (both must pass every test)."""
+    need_engine(request.param)
+    return StreetNetwork.from_graph(tiny_graph, workers=1, engine=request.param)
 
 
 def test_snap_onto_edge_interior_reports_distance(net: StreetNetwork) -> None:
@@ -92,6 +100,15 @@ def test_same_edge_points_in_and_against_driving_order(net, tiny_graph) -> None:
     assert abs(m.duration_s[1, 0] - around) <= TOL_S
 
 
+def test_duplicate_points_are_zero_apart(net, tiny_graph) -> None:
+    p, q = grid(0.2, 0.0), grid(0.7, 0.0)  # both on A-B, in driving order A -> B
+    m = net.matrix([p, p, q])
+    assert m.duration_s[0, 1] == m.duration_s[1, 0] == 0
+    assert m.distance_m[0, 1] == m.distance_m[1, 0] == 0
+    assert abs(m.distance_m[0, 2] - 0.5 * ln(tiny_graph, 1, 2)) <= 1
+    assert abs(m.duration_s[0, 2] - 0.5 * tt(tiny_graph, 1, 2)) <= TOL_S
+
+
 def test_matrix_dtype_and_zero_diagonal(net) -> None:
     pts = [grid(0.5, 0), grid(2, 0.5), grid(1, 1.3), grid(0, 0.5)]
     m = net.matrix(pts)
@@ -102,8 +119,10 @@ def test_matrix_dtype_and_zero_diagonal(net) -> None:
     assert m.points == tuple(pts)
 
 
-def test_unreachable_pairs_are_named(split_graph) -> None:
-    net = StreetNetwork.from_graph(split_graph, workers=1)
+@pytest.mark.parametrize("engine", ["scipy", "ch"])
+def test_unreachable_pairs_are_named(split_graph, engine) -> None:
+    need_engine(engine)
+    net = StreetNetwork.from_graph(split_graph, workers=1, engine=engine)
     with pytest.raises(UnreachableError, match=r"2 point pairs.*0\(10\.0005, 50\.0\)->1"):
         net.matrix([grid(0.5, 0), grid(0.5, 5)])
 
