@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from api import repo
-from api.db import AlertRow, Database, PlanDiffRow, PlanRow, utcnow
+from api.db import AlertRow, Database, NightlyRunRow, PlanDiffRow, PlanRow, utcnow
 from api.planner import Planner, ProgressFn
 from api.routing import Routing
 from api.settings import Settings
@@ -124,12 +124,21 @@ class JobRunner:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def recover(self) -> int:
-        """Mark plans left queued/running by a previous process as failed; return how many."""
+        """Mark plans (and nightly runs) left queued/running by a previous process as failed.
+
+        A failed nightly run may run again; returns how many plans were marked.
+        """
+        note = "interrupted by a restart; request it again"
         with self.db.writer() as s:
             result = s.execute(
                 update(PlanRow)
                 .where(PlanRow.status.in_(("queued", "running")))
-                .values(status="failed", message="interrupted by a restart; request it again")
+                .values(status="failed", message=note)
+            )
+            s.execute(
+                update(NightlyRunRow)
+                .where(NightlyRunRow.status == "running")
+                .values(status="failed", message=note)
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
@@ -318,8 +327,15 @@ class JobRunner:
             base_day = pickle.loads(state)  # written by this service only
             with self.db.reader() as s:
                 limit = repo.get_or_404(s, PlanRow, new_id, "plan").time_limit_s
+                inventory = repo.load_inventory(s)
             new_day, changes = planner.reroute(
-                base_day, progress, urgent, routing.provider(), now=now, time_limit_s=float(limit)
+                base_day,
+                progress,
+                urgent,
+                routing.provider(),
+                now=now,
+                time_limit_s=float(limit),
+                inventory=inventory,
             )
             diffs = route_diffs(planner.routes(base_day), planner.routes(new_day), changes)
             self._store(new_id, new_day, planner, routing, (base_id, diffs), alert_ids)

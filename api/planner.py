@@ -76,6 +76,7 @@ class Planner(Protocol):
         *,
         now: datetime,
         time_limit_s: float,
+        inventory: Inventory | None = None,
     ) -> tuple[Any, dict[str, Any]]: ...
 
     def exports(self, day_plan: Any, geometry: Geometry | None) -> PlanExports: ...
@@ -123,13 +124,11 @@ class PipelinePlanner:
         *,
         now: datetime,
         time_limit_s: float,
+        inventory: Inventory | None = None,
     ) -> tuple[Any, dict[str, Any]]:
-        from optimiser import daily
+        from optimiser.daily import reroute_day
         from optimiser.params import SolveParams
 
-        reroute_day: Any = getattr(daily, "reroute_day", None)
-        if reroute_day is None:
-            raise NotImplementedError("optimiser.daily.reroute_day is not available yet")
         new_plan, changes = reroute_day(
             day_plan,
             to_progress(day_plan, progress, now),
@@ -137,6 +136,7 @@ class PipelinePlanner:
             provider,
             now=now,
             params=SolveParams(time_limit_s=time_limit_s),
+            inventory=inventory,
         )
         return new_plan, dict(changes)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from api import mapping
@@ -164,3 +166,30 @@ def add_alert(
     session.add(row)
     session.flush()
     return row
+
+
+def insert_reading(session: Session, values: dict[str, Any]) -> bool:
+    """Insert one reading unless (bin_id, at) is stored already; True when inserted.
+
+    One statement per dialect (``ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL), so two
+    writers sending the same reading cannot both store it.
+    """
+    dialect = session.get_bind().dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = pg_insert(ReadingRow).values(**values)
+        stmt = stmt.on_conflict_do_nothing(index_elements=["bin_id", "at"])
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(ReadingRow).values(**values)
+        stmt = stmt.on_conflict_do_nothing(index_elements=["bin_id", "at"])
+    else:
+        exists = session.scalar(
+            select(ReadingRow.id).where(
+                ReadingRow.bin_id == values["bin_id"], ReadingRow.at == values["at"]
+            )
+        )
+        if exists is not None:
+            return False
+        stmt = insert(ReadingRow).values(**values)
+    result = session.execute(stmt)
+    return bool(getattr(result, "rowcount", 0))

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -20,6 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from api.db import NightlyRunRow
+from api.ingest import ingest_dir
 from api.planner import Planner
 from api.routing import Routing
 
@@ -80,7 +83,8 @@ def run_nightly(
 ) -> int | None:
     """Ingest -> forecast -> plan -> store -> publish for ``plan_date``, at most once.
 
-    Ingest reads the inventory, readings and reports committed so far; forecast and plan run
+    Ingest stores the reading files of ``settings.ingest_dir`` (if set), then the job reads
+    the inventory, readings and reports committed so far; forecast and plan run
     in ``planner.plan``; store writes the plan version with its exports; publish marks the
     night's run done so dispatchers and trucks pick up the newest version.
 
@@ -93,19 +97,37 @@ def run_nightly(
         log.info("nightly plan for %s already produced; skipping", plan_date)
         return None
     settings = runtime.settings  # the night has time: the full solver budget
+    ingested = ""
+    if settings.ingest_dir:
+        ingested = f"; {ingest_dir(runtime.db, Path(settings.ingest_dir))}"
     row = runtime.jobs.create_plan(plan_date, settings.max_time_limit_s, "nightly")
     try:
         runtime.jobs.run_plan(row.id, planner or runtime.planner, routing or runtime.routing)
     except Exception as exc:
-        _finish(runtime, plan_date, "failed", row.id, str(exc))
+        _finish(runtime, plan_date, "failed", row.id, str(exc) + ingested)
         return row.id
-    _finish(runtime, plan_date, "done", row.id, "published")
+    _finish(runtime, plan_date, "done", row.id, "published" + ingested)
     log.info("nightly plan %s for %s published", row.id, plan_date)
     return row.id
 
 
+def _same_job(job: Job | None, trigger: CronTrigger, key: str, grace_s: int) -> bool:
+    return (
+        job is not None
+        and str(job.trigger) == str(trigger)
+        and str(getattr(job.trigger, "timezone", "")) == str(trigger.timezone)
+        and tuple(job.args) == (key,)
+        and job.misfire_grace_time == grace_s
+    )
+
+
 def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
-    """Start the background scheduler with the nightly job (registered once per database)."""
+    """Start the background scheduler with the nightly job (registered once per database).
+
+    The stored job is kept as it is when its settings did not change, so a run missed while
+    the service was down is still due at start (and runs if within the misfire grace);
+    re-adding it would recompute its next run time and silently drop the missed run.
+    """
     settings = runtime.settings
     key = runtime_key(runtime.db.url)
     _RUNTIMES[key] = runtime
@@ -113,24 +135,27 @@ def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
         jobstores={"default": SQLAlchemyJobStore(engine=runtime.db.engine)},
         timezone=settings.tz,
     )
-    scheduler.add_job(
-        nightly_job,
-        CronTrigger.from_crontab(settings.nightly_cron, timezone=settings.tz),
-        args=[key],
-        id=JOB_ID,
-        name="nightly plan",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=settings.misfire_grace_s,
-    )
-    scheduler.start()
+    trigger = CronTrigger.from_crontab(settings.nightly_cron, timezone=settings.tz)
+    scheduler.start(paused=True)  # load the stored job without running anything yet
+    if not _same_job(scheduler.get_job(JOB_ID), trigger, key, settings.misfire_grace_s):
+        scheduler.add_job(
+            nightly_job,
+            trigger,
+            args=[key],
+            id=JOB_ID,
+            name="nightly plan",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=settings.misfire_grace_s,
+        )
+    scheduler.resume()
     return scheduler
 
 
 def stop_scheduler(runtime: Runtime) -> None:
-    """Stop the scheduler (the job stays in the store for the next start)."""
+    """Stop the scheduler, letting a running nightly plan finish (the job stays stored)."""
     if runtime.scheduler is not None:
-        runtime.scheduler.shutdown(wait=False)
+        runtime.scheduler.shutdown(wait=True)
         runtime.scheduler = None
     _RUNTIMES.pop(runtime_key(runtime.db.url), None)

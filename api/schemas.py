@@ -16,7 +16,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -30,7 +32,27 @@ Lat = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
 Count = Annotated[int, Field(gt=0, le=10_000_000)]
 Money = Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)]
-Instant = Annotated[AwareDatetime, Field(description="ISO 8601 with an offset")]
+FIRST_YEAR, LAST_YEAR = 1970, 2200
+
+
+def _plausible_instant(value: datetime) -> datetime:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"year {value.year} is outside {FIRST_YEAR}..{LAST_YEAR}")
+    return value
+
+
+def _plausible_date(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"year {value.year} is outside {FIRST_YEAR}..{LAST_YEAR}")
+    return value
+
+
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(_plausible_instant),
+    Field(description="ISO 8601 with an offset"),
+]
+PlanDate = Annotated[date, AfterValidator(_plausible_date)]
 
 
 def _naive(value: time) -> time:
@@ -39,7 +61,18 @@ def _naive(value: time) -> time:
     return value
 
 
-LocalTime = Annotated[time, AfterValidator(_naive), Field(description="local HH:MM[:SS]")]
+_CLOCK_SCHEMA = {
+    "type": "string",
+    "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+    "description": "local clock time HH:MM[:SS], no offset",
+    "examples": ["06:30"],
+}
+LocalTime = Annotated[time, AfterValidator(_naive), WithJsonSchema(_CLOCK_SCHEMA)]
+ClockOut = Annotated[
+    time,
+    PlainSerializer(lambda t: t.strftime("%H:%M:%S"), return_type=str),
+    WithJsonSchema(_CLOCK_SCHEMA),
+]
 
 
 class _In(BaseModel):
@@ -56,7 +89,9 @@ class CityIn(_In):
     city_id: Id
     name: Name = ""
     source: Annotated[str, StringConstraints(min_length=1, max_length=500)] = "helsinki"
-    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Europe/Helsinki"
+    timezone: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-/]*$")
+    ] = "Europe/Helsinki"
 
 
 class CityOut(_Out):
@@ -110,11 +145,11 @@ class VehicleOut(_Out):
     capacity_l: int
     capacity_kg: int
     streams: list[str]
-    shift_start: time
-    shift_end: time
+    shift_start: ClockOut
+    shift_end: ClockOut
     break_s: int
-    break_start: time | None
-    break_end: time | None
+    break_start: ClockOut | None
+    break_end: ClockOut | None
     cost_per_km: float
     cost_per_hour: float
     fixed_cost: float
@@ -138,8 +173,8 @@ class SiteOut(_Out):
     lon: float
     lat: float
     streams: list[str]
-    open_start: time
-    open_end: time
+    open_start: ClockOut
+    open_end: ClockOut
     unload_s: int
     name: str
 
@@ -171,8 +206,8 @@ class BinOut(_Out):
     capacity_l: int
     stream: str
     service_s: int
-    window_start: time | None
-    window_end: time | None
+    window_start: ClockOut | None
+    window_end: ClockOut | None
     has_sensor: bool
     density_kg_per_l: float | None
     street: str | None
@@ -252,7 +287,7 @@ class AlertOut(_Out):
 
 
 class PlanIn(_In):
-    plan_date: date
+    plan_date: PlanDate
     time_limit_s: Annotated[int, Field(ge=1, le=3600)] | None = None
 
 
@@ -337,3 +372,49 @@ class KeyCreated(_Out):
 class HealthOut(_Out):
     status: str
     database: str
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    # explicit application/json: CSV/GPX/GeoJSON endpoints answer errors in JSON too
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_DETAIL = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
+_FIELD_ERROR = {
+    "type": "object",
+    "required": ["loc", "msg", "record"],
+    "properties": {
+        "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+        "msg": {"type": "string"},
+        "record": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    },
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _json(_DETAIL, "Missing, unknown or revoked X-API-Key"),
+    403: _json(_DETAIL, "The key's role may not do this"),
+    404: _json(_DETAIL, "Unknown id"),
+    409: _json(_DETAIL, "Clashes with stored data (duplicate id, record in use, plan not done)"),
+    422: _json(
+        {
+            "type": "object",
+            "required": ["detail"],
+            "properties": {"detail": {"type": "array", "items": _FIELD_ERROR}},
+        },
+        "Bad input: the field (loc), what is wrong (msg) and the record",
+    ),
+}
+
+
+def bulk_body(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI ``requestBody`` of a bulk endpoint: an array of ``model`` objects.
+
+    Bulk endpoints validate each row themselves (to keep the good rows and report the bad
+    ones), so the documented item schema comes from here.
+    """
+    schema = {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 10_000,
+        "items": model.model_json_schema(),
+    }
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
         How many days of readings the planner sees.
     job_workers : int
         Threads running plan and reroute jobs.
+    ingest_dir : str or None
+        Folder whose ``*.csv`` reading files the nightly run ingests before planning.
     """
 
     model_config = SettingsConfigDict(env_prefix="BINROUTE_", extra="ignore")
@@ -49,6 +51,7 @@ class Settings(BaseSettings):
     overflow_threshold: float = Field(default=0.95, gt=0.0, le=1.5)
     readings_history_days: int = Field(default=14, ge=1)
     job_workers: int = Field(default=2, ge=1, le=16)
+    ingest_dir: str | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -51,6 +51,12 @@ class HaversineProvider:
             points=tuple((float(x), float(y)) for x, y in pts),
         )
 
+    def extend(
+        self, matrix: TravelMatrix, new_points: Sequence[tuple[float, float]]
+    ) -> TravelMatrix:
+        """``matrix`` with ``new_points`` appended (recomputed: closed form, cheap)."""
+        return self([*matrix.points, *new_points])
+
 
 @dataclass(frozen=True, slots=True)
 class StreetProvider:
@@ -62,3 +68,9 @@ class StreetProvider:
     def __call__(self, points: Sequence[tuple[float, float]]) -> TravelMatrix:
         """Fastest-path matrix between the (lon, lat) points (see StreetNetwork.matrix)."""
         return self.network.matrix(points, max_snap_m=self.max_snap_m)
+
+    def extend(
+        self, matrix: TravelMatrix, new_points: Sequence[tuple[float, float]]
+    ) -> TravelMatrix:
+        """``matrix`` with ``new_points`` appended: only the new rows and columns computed."""
+        return self.network.extend_matrix(matrix, new_points, max_snap_m=self.max_snap_m)

@@ -101,6 +101,31 @@ def _stop(b: Bin, d: BinDecision, row: int, clock: Callable[[TimeWindow], tuple[
     )
 
 
+def urgent_stop(b: Bin, row: int, *, plan_date: date, tz: tzinfo, reason: str) -> Stop:
+    """A required stop for a bin reported overflowing: it is loaded full (its capacity).
+
+    Returns the stop at matrix ``row``; ``reason`` is kept for the decision record only.
+    """
+    decision = overflow_decision(b, reason)
+
+    def clock(w: TimeWindow) -> tuple[int, int]:
+        return window_to_s(w, plan_date=plan_date, tz=tz)
+
+    return _stop(b, decision, row, clock)
+
+
+def overflow_decision(b: Bin, reason: str) -> BinDecision:
+    """The MUST decision for an overflowing bin: full volume, weight from its density."""
+    return BinDecision(
+        bin_id=b.bin_id,
+        action=Action.MUST,
+        expected_fill_fraction=1.0,
+        expected_volume_l=float(b.capacity_l),
+        expected_weight_kg=b.capacity_l * b.density,
+        reason=reason,
+    )
+
+
 def _vehicle(v: Vehicle, row: int, clock: Callable[[TimeWindow], tuple[int, int]]) -> VehicleSpec:
     return VehicleSpec(
         ref=v.vehicle_id,

@@ -6,6 +6,7 @@ scenario simulator. It glues fleet (forecast, policy) to the optimiser (build, s
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,17 +15,20 @@ from zoneinfo import ZoneInfo
 
 from fleet.fill import estimate_models
 from fleet.forecast import FillModel
-from fleet.models import Action, BinDecision, CitizenReport, FillReading, Inventory
+from fleet.models import Action, Bin, BinDecision, CitizenReport, FillReading, Inventory
 from fleet.policy import CollectionPolicy
 from network.matrix import TravelMatrix
-from optimiser.build import BuiltProblem, build_problem
+from optimiser.build import BuiltProblem, build_problem, overflow_decision, urgent_stop
 from optimiser.check import Violation, check
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, Unserved, VisitKind
+from optimiser.problem import Problem, Stop
+from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
 
 Provider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
 ProgressFn = Callable[[float, str], None]
+ALERT = "overflow alert"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,3 +187,116 @@ def plan_day(
         violations=violations,
         kpis=kpis,
     )
+
+
+def _extend(
+    matrix: TravelMatrix, points: Sequence[tuple[float, float]], provider: Provider
+) -> TravelMatrix:
+    """Append points: only new rows/columns when the provider can, else recompute."""
+    if not points:
+        return matrix
+    extend = getattr(provider, "extend", None)
+    if extend is not None:
+        extended: TravelMatrix = extend(matrix, points)
+        return extended
+    return provider([*matrix.points, *points])
+
+
+def _urgent(
+    day: DayPlan, bins: Sequence[Bin], provider: Provider
+) -> tuple[BuiltProblem, list[Stop], list[BinDecision]]:
+    """The built problem extended with rows for new urgent bins, their stops and decisions."""
+    built = day.built
+    stops = {s.ref: s for s in built.problem.stops}
+    new = [b for b in bins if b.bin_id not in stops]
+    matrix = _extend(built.problem.matrix, [(b.lon, b.lat) for b in new], provider)
+    rows = {b.bin_id: matrix.size - len(new) + i for i, b in enumerate(new)}
+    tz = ZoneInfo(day.tz_name)
+    urgent = [
+        dataclasses.replace(stops[b.bin_id], required=True)
+        if b.bin_id in stops
+        else urgent_stop(b, rows[b.bin_id], plan_date=day.plan_date, tz=tz, reason=ALERT)
+        for b in bins
+    ]
+    built = dataclasses.replace(
+        built,
+        problem=dataclasses.replace(built.problem, matrix=matrix),
+        point_refs=built.point_refs + tuple(b.bin_id for b in new),
+        point_kinds=built.point_kinds + ("bin",) * len(new),
+    )
+    return built, urgent, [overflow_decision(b, ALERT) for b in bins]
+
+
+def _all_progress(problem: Problem, progress: Sequence[Progress], now_s: int) -> list[Progress]:
+    """Reported progress plus 'at the depot, nothing done' for trucks that reported none."""
+    known = {p.vehicle_ref for p in progress}
+    idle = [
+        Progress(vehicle_ref=v.ref, done=(), location=v.start, time_s=max(now_s, v.shift_s[0]))
+        for v in problem.vehicles
+        if v.ref not in known
+    ]
+    return [*progress, *idle]
+
+
+def reroute_day(
+    day: DayPlan,
+    progress: Sequence[Progress],
+    urgent_bin_ids: Sequence[str],
+    provider: Provider,
+    *,
+    now: datetime,
+    params: SolveParams | None = None,
+    inventory: Inventory | None = None,
+) -> tuple[DayPlan, dict[str, RouteChange]]:
+    """Re-plan the rest of the day after overflow alerts, keeping what is done.
+
+    Parameters
+    ----------
+    day : DayPlan
+        The plan being driven.
+    progress : sequence of Progress
+        Trucks' progress in solver units (done visits, matrix row, load); trucks without
+        one are taken as waiting at their depot at ``now``.
+    urgent_bin_ids : sequence of str
+        Bins reported overflowing: collected today (required), loaded full.
+    provider : callable
+        The matrix provider the day was planned with (new bins get rows appended).
+    now : datetime
+        The moment of the reroute (tz-aware).
+    params : SolveParams, optional
+        Time limit of the re-optimisation (default 1 s).
+    inventory : Inventory, optional
+        The current inventory, when bins were added since the day was planned (urgent
+        bins are looked up here; default: the day's inventory).
+
+    Returns
+    -------
+    (DayPlan, dict)
+        The new day plan (checked: ``violations``) and each driver's change.
+    """
+    now_s = int((now - day.midnight).total_seconds())
+    lookup = inventory or day.inventory
+    bins = [lookup.bin(b) for b in dict.fromkeys(urgent_bin_ids)]  # FleetDataError if unknown
+    built, urgent, decisions = _urgent(day, bins, provider)
+    full_progress = _all_progress(built.problem, progress, now_s)
+    plan = reroute(built.problem, day.plan, full_progress, urgent, params)
+    problem = with_urgent(built.problem, urgent)
+    built = dataclasses.replace(built, problem=problem)
+    urgent_ids = {d.bin_id for d in decisions}
+    merged = tuple(d for d in day.decisions if d.bin_id not in urgent_ids) + tuple(decisions)
+    fills = {**day.fill_at_pickup, **dict.fromkeys(urgent_ids, 1.0)}
+    fills = {b: f for b, f in fills.items() if b in plan.served_refs}
+    weights = {d.bin_id: d.expected_weight_kg for d in merged}
+    known = {b.bin_id for b in day.inventory.bins}
+    added = tuple(b for b in bins if b.bin_id not in known)
+    new_day = dataclasses.replace(
+        day,
+        inventory=dataclasses.replace(day.inventory, bins=day.inventory.bins + added),
+        decisions=merged,
+        built=built,
+        plan=plan,
+        fill_at_pickup=fills,
+        violations=tuple(check(problem, plan)),
+        kpis=compute_kpis(plan, merged, fills, weights),
+    )
+    return new_day, route_changes(day.plan, plan)

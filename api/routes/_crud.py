@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.db import Base
 from api.deps import DbDep
 from api.errors import ConflictError, NotFoundError, RecordError
-from api.schemas import BulkResult, RowError
+from api.schemas import ERROR_RESPONSES, BulkResult, RowError, bulk_body
 from api.security import CanDispatch, CanRead
 from fleet.errors import FleetDataError
 
@@ -87,7 +87,7 @@ def _bulk_row(
 
 def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure per endpoint
     """The router of ``res``: list, get, create, replace, delete and bulk upsert."""
-    router = APIRouter(prefix=res.path, tags=[res.path.strip("/")])
+    router = APIRouter(prefix=res.path, tags=[res.path.strip("/")], responses=ERROR_RESPONSES)
     In: Any = res.schema_in
     Out: Any = res.schema_out
 
@@ -155,6 +155,7 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
 
     @router.post(
         "/bulk",
+        openapi_extra=bulk_body(res.schema_in),
         response_model=BulkResult,
         summary=f"Create or replace many {res.kind}s; bad rows are reported",
     )
@@ -236,8 +237,11 @@ def _import_text(
     read_csv: Callable[[str], Any],
     to_wire: Callable[[Any], dict[str, Any]],
 ) -> BulkResult:
-    parsed = read_csv(text)
-    lines = _csv_lines(text, res.id_field)
+    try:
+        parsed = read_csv(text)
+        lines = _csv_lines(text, res.id_field)
+    except csv.Error as exc:
+        raise RecordError(["body"], f"unreadable CSV: {exc}", None) from exc
     rejected = [
         RowError(
             index=e.row,

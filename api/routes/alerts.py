@@ -12,10 +12,10 @@ from api import repo
 from api.db import AlertRow, BinRow, utcnow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import RecordError
-from api.schemas import AlertIn, AlertOut
+from api.schemas import ERROR_RESPONSES, AlertIn, AlertOut
 from api.security import CanDispatch, CanRead
 
-router = APIRouter(prefix="/alerts", tags=["alerts"])
+router = APIRouter(prefix="/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 
 AlertStatus = Literal["open", "rerouting", "rerouted", "no_plan", "failed"]
 

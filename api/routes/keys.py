@@ -10,10 +10,10 @@ from sqlalchemy import select
 from api import repo
 from api.db import ApiKeyRow
 from api.deps import DbDep
-from api.schemas import KeyCreated, KeyIn, KeyOut
+from api.schemas import ERROR_RESPONSES, KeyCreated, KeyIn, KeyOut
 from api.security import IsAdmin, Role, issue_key
 
-router = APIRouter(prefix="/keys", tags=["keys"])
+router = APIRouter(prefix="/keys", tags=["keys"], responses=ERROR_RESPONSES)
 
 
 @router.post(

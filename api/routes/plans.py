@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, status
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
 from api import repo
@@ -14,6 +15,7 @@ from api.db import PlanDiffRow, PlanRow, ProgressRow, VehicleRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, NotFoundError, RecordError
 from api.schemas import (
+    ERROR_RESPONSES,
     PlanDiffOut,
     PlanIn,
     PlanOut,
@@ -23,7 +25,7 @@ from api.schemas import (
 )
 from api.security import CanDispatch, CanRead
 
-router = APIRouter(prefix="/plans", tags=["plans"])
+router = APIRouter(prefix="/plans", tags=["plans"], responses=ERROR_RESPONSES)
 
 PlanId = Annotated[int, Path(ge=1, le=2**62)]
 
@@ -96,30 +98,44 @@ def get_routes(plan_id: PlanId, db: DbDep, _: CanRead) -> dict[str, Any]:
     return plan
 
 
-@router.get("/{plan_id}/geojson", summary="Routes and stops as a GeoJSON FeatureCollection")
-def get_geojson(plan_id: PlanId, db: DbDep, _: CanRead) -> Response:
-    import json
-
-    doc = _exports(db, plan_id)["geojson"]
-    return Response(json.dumps(doc), media_type="application/geo+json")
+class GeoJsonResponse(JSONResponse):
+    media_type = "application/geo+json"
 
 
-@router.get("/{plan_id}/csv", summary="One row per visit, CSV")
-def get_csv(plan_id: PlanId, db: DbDep, _: CanRead) -> Response:
+class CsvResponse(PlainTextResponse):
+    media_type = "text/csv"
+
+
+class GpxResponse(PlainTextResponse):
+    media_type = "application/gpx+xml"
+
+
+@router.get(
+    "/{plan_id}/geojson",
+    response_class=GeoJsonResponse,
+    summary="Routes and stops as a GeoJSON FeatureCollection",
+)
+def get_geojson(plan_id: PlanId, db: DbDep, _: CanRead) -> GeoJsonResponse:
+    return GeoJsonResponse(_exports(db, plan_id)["geojson"])
+
+
+@router.get("/{plan_id}/csv", response_class=CsvResponse, summary="One row per visit, CSV")
+def get_csv(plan_id: PlanId, db: DbDep, _: CanRead) -> CsvResponse:
     text: str = _exports(db, plan_id)["csv"]
-    return Response(
+    return CsvResponse(
         text,
-        media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.csv"'},
     )
 
 
-@router.get("/{plan_id}/gpx/{vehicle_id}", summary="GPX 1.1 of one truck")
-def get_gpx(plan_id: PlanId, vehicle_id: str, db: DbDep, _: CanRead) -> Response:
+@router.get(
+    "/{plan_id}/gpx/{vehicle_id}", response_class=GpxResponse, summary="GPX 1.1 of one truck"
+)
+def get_gpx(plan_id: PlanId, vehicle_id: str, db: DbDep, _: CanRead) -> GpxResponse:
     gpx: dict[str, str] = _exports(db, plan_id)["gpx"]
     if vehicle_id not in gpx:
         raise NotFoundError(f"vehicle in plan {plan_id}", vehicle_id)
-    return Response(gpx[vehicle_id], media_type="application/gpx+xml")
+    return GpxResponse(gpx[vehicle_id])
 
 
 @router.get("/{plan_id}/vroom", summary="VROOM-style solution JSON")

@@ -5,21 +5,26 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from pydantic import AwareDatetime, ValidationError
-from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from pydantic import ValidationError
+from sqlalchemy import select
 
 from api import mapping, repo
-from api.db import BinRow, Database, ReadingRow, utcnow
+from api.db import BinRow, ReadingRow, utcnow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import RecordError
-from api.schemas import BulkResult, ReadingIn, ReadingOut, RowError
+from api.schemas import (
+    ERROR_RESPONSES,
+    BulkResult,
+    Instant,
+    ReadingIn,
+    ReadingOut,
+    RowError,
+    bulk_body,
+)
 from api.security import CanRead, CanWriteReadings
 from fleet.errors import FleetDataError
 
-router = APIRouter(prefix="/readings", tags=["readings"])
+router = APIRouter(prefix="/readings", tags=["readings"], responses=ERROR_RESPONSES)
 
 
 def _validate(rows: list[dict[str, Any]]) -> tuple[list[tuple[int, ReadingIn]], list[RowError]]:
@@ -43,34 +48,12 @@ def _validate(rows: list[dict[str, Any]]) -> tuple[list[tuple[int, ReadingIn]], 
     return good, bad
 
 
-def _insert_ignore(db: Database, session: Session, values: dict[str, Any]) -> bool:
-    """Insert one reading unless (bin_id, at) is stored; True when inserted."""
-    if db.engine.dialect.name == "postgresql":
-        stmt: Any = (
-            pg_insert(ReadingRow)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["bin_id", "at"])
-        )
-    elif db.engine.dialect.name == "sqlite":
-        stmt = (
-            sqlite_insert(ReadingRow)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["bin_id", "at"])
-        )
-    else:
-        exists = session.scalar(
-            select(ReadingRow.id).where(
-                ReadingRow.bin_id == values["bin_id"], ReadingRow.at == values["at"]
-            )
-        )
-        if exists is not None:
-            return False
-        stmt = insert(ReadingRow).values(**values)
-    result = session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0))
-
-
-@router.post("", response_model=BulkResult, summary="Ingest readings (idempotent on bin+time)")
+@router.post(
+    "",
+    response_model=BulkResult,
+    summary="Ingest readings (idempotent on bin+time)",
+    openapi_extra=bulk_body(ReadingIn),
+)
 def ingest(
     rows: Annotated[list[dict[str, Any]], Body(min_length=1, max_length=10_000)],
     db: DbDep,
@@ -108,7 +91,7 @@ def ingest(
                 )
                 continue
             values = {**item.model_dump(), "received_at": utcnow()}
-            if not _insert_ignore(db, s, values):
+            if not repo.insert_reading(s, values):
                 duplicates += 1
                 continue
             stored += 1
@@ -144,8 +127,8 @@ def list_readings(
     db: DbDep,
     _: CanRead,
     bin_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[ReadingOut]:
     """Readings, newest first, optionally of one bin and in ``[since, until)``."""

@@ -13,11 +13,11 @@ from api import mapping, repo
 from api.db import BinRow, ReportRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, NotFoundError, RecordError
-from api.schemas import ReportIn, ReportOut
+from api.schemas import ERROR_RESPONSES, ReportIn, ReportOut
 from api.security import CanDispatch, CanRead
 from fleet.errors import FleetDataError
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], responses=ERROR_RESPONSES)
 
 NEAREST_BIN_M = 100.0
 _EARTH_M = 6_371_000.0

@@ -82,6 +82,7 @@ class FakePlanner:
         *,
         now: datetime,
         time_limit_s: float,
+        inventory: Any = None,
     ) -> tuple[FakeDay, dict[str, Any]]:
         self.reroutes.append(
             {"progress": list(progress), "urgent": list(urgent_bin_ids), "now": now}

@@ -255,3 +255,14 @@ def test_csv_import_never_reads_a_server_file(client: TestClient, admin: dict[st
     assert resp.status_code == 200
     assert resp.json()["stored"] == 0
     assert resp.json()["rejected"][0]["index"] == 1  # the header is wrong
+
+
+def test_unreadable_csv_is_422(client: TestClient, admin: dict[str, str]) -> None:
+    """A stray carriage return inside a field is bad input, not a server error."""
+    text = b'depot_id,lon,lat\n"d\r1",24.9,60.2\nd2\r,24.9,60.2\n'
+    resp = client.post("/depots/import", content=text, headers=admin)
+    assert resp.status_code in (200, 422), resp.text
+    text = b"depot_id,lon,lat\nd1\rx,24.9,60.2\n"
+    resp = client.post("/depots/import", content=text, headers=admin)
+    assert resp.status_code == 422
+    assert "CSV" in resp.json()["detail"][0]["msg"]

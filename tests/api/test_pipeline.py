@@ -16,10 +16,6 @@ from api.settings import Settings
 from network.providers import HaversineProvider
 from tests.api.conftest import PLAN_DATE, seed, wait
 
-daily = pytest.importorskip(
-    "optimiser.daily", reason="optimiser.daily not importable yet", exc_type=ImportError
-)
-
 
 @pytest.fixture
 def real_app(settings: Settings) -> FastAPI:
@@ -67,8 +63,6 @@ def test_real_plan_for_a_handful_of_bins(real_app: FastAPI, real_client: TestCli
         assert gpx.status_code == 200
         assert "<gpx" in gpx.text
 
-    if not hasattr(daily, "reroute_day"):
-        return
     extra = {"bin_id": "late", "lon": 24.945, "lat": 60.172, "capacity_l": 240}
     assert real_client.post("/bins", json=extra, headers=key).status_code == 201
     alert = real_client.post(

@@ -6,6 +6,7 @@ import threading
 
 from fastapi.testclient import TestClient
 
+from api.db import NightlyRunRow
 from api.deps import Runtime
 from fleet.errors import FleetDataError
 from tests.api.conftest import PLAN_DATE, seed, wait
@@ -124,7 +125,12 @@ def test_interrupted_jobs_are_marked_failed_on_restart(
     row = runtime.jobs.create_plan(
         __import__("datetime").date(2026, 11, 25), 1, "request", status="running"
     )
+    with runtime.db.writer() as s:
+        s.add(NightlyRunRow(plan_date=row.plan_date, status="running", plan_id=row.id))
     assert runtime.jobs.recover() == 1
+    with runtime.db.reader() as s:
+        run = s.get(NightlyRunRow, row.plan_date)
+        assert run is not None and run.status == "failed"  # so the nightly run may retry
     got = client.get(f"/plans/{row.id}", headers=keys["viewer"]).json()
     assert got["status"] == "failed"
     assert "restart" in got["message"]

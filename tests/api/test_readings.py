@@ -101,3 +101,16 @@ def test_reading_over_threshold_raises_one_alert_per_day(
     assert alert["source"] == "sensor"
     assert alert["plan_date"] == "2026-11-25"
     assert alert["status"] == "no_plan"  # nothing planned for the day yet
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_implausible_instants_are_422_not_500(
+    client: TestClient, keys: dict[str, dict[str, str]], with_bin: None, at: str
+) -> None:
+    resp = client.post(
+        "/readings", json=[{"bin_id": "b1", "at": at, "fill_fraction": 0.5}], headers=keys["sensor"]
+    )
+    assert resp.status_code == 422
+    assert resp.json()["detail"][0]["loc"] == ["body", 0, "at"]
+    listed = client.get("/readings", params={"since": at}, headers=keys["viewer"])
+    assert listed.status_code == 422

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from datetime import date
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
@@ -12,7 +13,8 @@ from api.app import create_app
 from api.db import NightlyRunRow, PlanRow
 from api.deps import Runtime
 from api.routing import Routing
-from api.scheduler import JOB_ID, run_nightly
+from api.scheduler import JOB_ID, nightly_job, run_nightly, runtime_key
+from api.security import Role, issue_key
 from api.settings import Settings
 from network.providers import HaversineProvider
 from tests.api.conftest import seed
@@ -52,6 +54,8 @@ def test_job_registered_once_across_restarts(settings: Settings) -> None:
     finally:
         engine.dispose()
     assert ids == [JOB_ID]
+    moved = _start_and_stop(on.model_copy(update={"nightly_cron": "0 4 * * *"}))
+    assert "hour='4'" in moved["trigger"]  # a changed setting replaces the stored job
 
 
 def test_nightly_runs_pipeline_and_stores_plan(
@@ -99,3 +103,94 @@ def test_failed_nightly_may_be_retried(
     assert second is not None and second != first
     with runtime.db.reader() as s:
         assert s.get(NightlyRunRow, DAY).status == "done"
+
+
+def _nightly_plans(settings: Settings) -> list[tuple[str, str]]:
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT plan_date, status FROM nightly_runs")).all()
+    finally:
+        engine.dispose()
+    return [(str(d), s) for d, s in rows]
+
+
+def test_missed_run_within_grace_runs_once_after_restart(settings: Settings) -> None:
+    """A run missed while the service was down starts at the next start, and only once."""
+    import time as _time
+    from datetime import datetime, timedelta
+
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    on = settings.model_copy(update={"scheduler_enabled": True, "misfire_grace_s": 3600})
+    fake = FakePlanner()
+    app = create_app(on, planner=fake, routing=Routing.static(HaversineProvider()))
+    with TestClient(app) as client:  # registers the job; then the service "goes down"
+        seed(client, {"X-API-Key": issue_key(app.state.runtime.db, Role.ADMIN, "t")})
+    # while down, the 02:00 run is missed: its due time is a minute ago
+    engine = create_engine(on.database_url)
+    store = SQLAlchemyJobStore(engine=engine)
+    store.start(BackgroundScheduler(), "default")  # the store alone; no scheduler runs
+    job = store.lookup_job(JOB_ID)
+    job._modify(next_run_time=datetime.now(on.tz) - timedelta(minutes=1))
+    store.update_job(job)
+    engine.dispose()
+    assert _nightly_plans(on) == []
+
+    today = str(datetime.now(on.tz).date())
+    for _restart in range(2):
+        app = create_app(on, planner=fake, routing=Routing.static(HaversineProvider()))
+        with TestClient(app):
+            for _ in range(500):
+                if _nightly_plans(on) and _nightly_plans(on)[0][1] != "running":
+                    break
+                _time.sleep(0.02)
+            app.state.runtime.jobs.wait_idle(30)
+    assert _nightly_plans(on) == [(today, "done")]
+    assert len(fake.calls) == 1
+
+
+def test_nightly_job_entry_point_uses_the_running_app(settings: Settings) -> None:
+    fake = FakePlanner()
+    on = settings.model_copy(update={"scheduler_enabled": True})
+    app = create_app(on, planner=fake, routing=Routing.static(HaversineProvider()))
+    with TestClient(app) as client:
+        runtime = app.state.runtime
+        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+        nightly_job("no-such-database")  # nothing runs, nothing breaks
+        assert fake.calls == []
+        nightly_job(runtime_key(on.database_url))
+        nightly_job(runtime_key(on.database_url))  # same night again: skipped by the guard
+    assert len(fake.calls) == 1
+    assert [s for _, s in _nightly_plans(on)] == ["done"]
+
+
+def test_nightly_ingests_reading_files_first(settings: Settings, tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    with_dir = settings.model_copy(update={"ingest_dir": str(drop)})
+    fake = FakePlanner()
+    app = create_app(with_dir, planner=fake, routing=Routing.static(HaversineProvider()))
+    with TestClient(app) as client:
+        runtime = app.state.runtime
+        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}, n_bins=2)
+        (drop / "night.csv").write_text(
+            "bin_id,at,fill_fraction\n"
+            "b0,2026-11-24T22:00:00+02:00,0.7\n"
+            "b1,2026-11-24T22:00:00+02:00,0.8\n"
+            "b1,2026-11-25T07:00:00+02:00,0.6\n"  # already stored by seed(): a duplicate
+            "ghost,2026-11-24T22:00:00+02:00,0.8\n"
+            "b0,yesterday,0.8\n"
+        )
+        plan_id = run_nightly(runtime, DAY)
+        with runtime.db.reader() as s:
+            run = s.get(NightlyRunRow, DAY)
+    assert run is not None and run.plan_id == plan_id
+    assert "1 file(s): 2 new reading(s), 1 duplicate(s), 2 rejected" in run.message
+    seen = {(r.bin_id, r.fill_fraction) for r in fake.calls[0]["readings"]}
+    assert {("b0", 0.7), ("b1", 0.8)} <= seen
+    assert not (drop / "night.csv").exists()
+    assert (drop / "done" / "night.csv").exists()
+    errors = (drop / "done" / "night.csv.errors.txt").read_text()
+    assert "ghost" in errors and "yesterday" in errors

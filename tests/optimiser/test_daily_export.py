@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from fleet.errors import FleetDataError
 from fleet.models import (
     Action,
     Bin,
@@ -24,10 +25,11 @@ from fleet.models import (
 )
 from network.providers import HaversineProvider
 from optimiser.check import check
-from optimiser.daily import DayPlan, plan_day
+from optimiser.daily import DayPlan, plan_day, reroute_day
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
 from optimiser.params import SolveParams
 from optimiser.plan import VisitKind
+from optimiser.reroute import Progress
 
 TZ = ZoneInfo("Europe/Helsinki")
 DAY = date(2026, 11, 25)
@@ -37,7 +39,9 @@ def _readings(bin_id: str, rate_per_h: float, start_fill: float) -> list[FillRea
     """A reading every 6 h over 3 days, rising linearly from ``start_fill``."""
     t0 = datetime.combine(DAY - timedelta(days=3), time(0), tzinfo=TZ)
     return [
-        FillReading(bin_id=bin_id, at=t0 + timedelta(hours=h), fill_fraction=start_fill + rate_per_h * h)
+        FillReading(
+            bin_id=bin_id, at=t0 + timedelta(hours=h), fill_fraction=start_fill + rate_per_h * h
+        )
         for h in range(0, 72, 6)
     ]
 
@@ -69,7 +73,9 @@ def tiny_city() -> tuple[Inventory, list[FillReading], list[CitizenReport]]:
     for b in ("b3", "b4", "b5"):
         readings += _readings(b, 0.0005, 0.02)
     report = CitizenReport(
-        report_id="r1", at=datetime.combine(DAY - timedelta(days=1), time(18), tzinfo=TZ), bin_id="b2"
+        report_id="r1",
+        at=datetime.combine(DAY - timedelta(days=1), time(18), tzinfo=TZ),
+        bin_id="b2",
     )
     return inventory, readings, [report]
 
@@ -184,3 +190,49 @@ def test_vroom_json_summary_matches_routes(day: DayPlan) -> None:
     assert doc["summary"]["distance"] == sum(r["distance"] for r in doc["routes"])
     for route in doc["routes"]:
         assert route["steps"][0]["type"] == "start" and route["steps"][-1]["type"] == "end"
+
+
+def _progress_after(day: DayPlan, bins_done: int) -> list[Progress]:
+    """Truck t1 has emptied its first ``bins_done`` bins (and any unload before them)."""
+    route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
+    work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    last = [i for i, v in enumerate(work) if v.kind is VisitKind.BIN][bins_done - 1]
+    here = work[last]
+    return [
+        Progress(
+            vehicle_ref="t1",
+            done=tuple(v.ref for v in work[: last + 1]),
+            location=int(here.location or 0),
+            time_s=here.end_s,
+            volume_l=here.volume_l,
+            weight_kg=here.weight_kg,
+            daily_l=here.daily_l,
+            daily_kg=here.daily_kg,
+        )
+    ]
+
+
+def test_reroute_day_adds_an_overflowing_bin_and_keeps_what_is_done(day: DayPlan) -> None:
+    """An alert on a skipped bin: new matrix row, bin served today, done prefix untouched."""
+    progress = _progress_after(day, 1)
+    now = day.at(progress[0].time_s)
+    new_day, changes = reroute_day(
+        day, progress, ["b5"], HaversineProvider(), now=now, params=SolveParams(time_limit_s=1)
+    )
+    assert new_day.violations == ()
+    assert check(new_day.built.problem, new_day.plan) == []
+    assert "b5" in new_day.plan.served_refs
+    assert new_day.built.problem.matrix.size == day.built.problem.matrix.size + 1
+    assert new_day.built.point_refs[-1] == "b5"
+    old = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
+    new = next(r for r in new_day.plan.routes if r.vehicle_ref == "t1")
+    assert new.bin_refs[0] == old.bin_refs[0]  # what is done stays done
+    assert "b5" in changes["t1"].added
+    decision = next(d for d in new_day.decisions if d.bin_id == "b5")
+    assert decision.action is Action.MUST and decision.reason == "overflow alert"
+
+
+def test_reroute_day_rejects_an_unknown_bin(day: DayPlan) -> None:
+    """An alert naming a bin not in the inventory is a clear error."""
+    with pytest.raises(FleetDataError, match="unknown bin 'ghost'"):
+        reroute_day(day, [], ["ghost"], HaversineProvider(), now=day.at(9 * 3600))

@@ -1,0 +1,90 @@
+"""Nightly ingest of reading files: ``*.csv`` dropped in ``settings.ingest_dir``.
+
+Each file (``fleet.io`` reading columns: ``bin_id, at, fill_fraction[, weight_kg]``) is stored
+idempotently like ``POST /readings`` and then moved to ``done/``; its rejected rows are
+written next to it as ``<name>.errors.txt``. Readings pushed through the API need no ingest.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from api import repo
+from api.db import BinRow, Database, utcnow
+from fleet import io
+from fleet.errors import FleetDataError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What one ingest pass did."""
+
+    files: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"ingested {self.files} file(s): {self.stored} new reading(s), "
+            f"{self.duplicates} duplicate(s), {self.rejected} rejected row(s)"
+        )
+
+
+def _ingest_file(db: Database, path: Path) -> tuple[IngestReport, list[str]]:
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        parsed = io.read_readings_csv(text if text.endswith("\n") else text + "\n")
+    except FleetDataError as exc:
+        return IngestReport(files=1, rejected=1), [str(exc)]
+    errors = [str(e) for e in parsed.errors]
+    stored = duplicates = 0
+    with db.writer() as s:
+        ids = {r.bin_id for r in parsed.records}
+        known = set(s.scalars(select(BinRow.bin_id).where(BinRow.bin_id.in_(ids))))
+        for r in parsed.records:
+            if r.bin_id not in known:
+                errors.append(f"reading of unknown bin {r.bin_id!r} at {r.at.isoformat()}")
+                continue
+            values = {
+                "bin_id": r.bin_id,
+                "at": r.at,
+                "fill_fraction": r.fill_fraction,
+                "weight_kg": r.weight_kg,
+                "received_at": utcnow(),
+            }
+            if repo.insert_reading(s, values):
+                stored += 1
+            else:
+                duplicates += 1
+    return IngestReport(1, stored, duplicates, len(errors)), errors
+
+
+def ingest_dir(db: Database, folder: Path) -> IngestReport:
+    """Store the readings of every ``*.csv`` in ``folder`` and move the files to ``done/``."""
+    if not folder.is_dir():
+        log.warning("ingest folder %s does not exist; nothing ingested", folder)
+        return IngestReport()
+    done = folder / "done"
+    done.mkdir(exist_ok=True)
+    total = IngestReport()
+    for path in sorted(folder.glob("*.csv")):
+        report, errors = _ingest_file(db, path)
+        if errors:
+            (done / f"{path.name}.errors.txt").write_text("\n".join(errors) + "\n")
+        shutil.move(str(path), done / path.name)
+        total = IngestReport(
+            total.files + report.files,
+            total.stored + report.stored,
+            total.duplicates + report.duplicates,
+            total.rejected + report.rejected,
+        )
+    log.info("%s", total)
+    return total
