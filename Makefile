@@ -25,7 +25,17 @@ dev: $(STAMP)
 demo: $(VENV)/.installed
 	$(BIN)/binroute demo --out $(OUT)
 
-test: $(STAMP)
+CHROMIUM := /usr/bin/chromium
+
+# The dashboard's browser tests use Debian's chromium (Playwright drives it; no browser
+# download). Installed here when we may (root with apt-get); otherwise those tests skip.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "could not install chromium: the browser tests will skip"; \
+	else echo "chromium not installed (apt-get install chromium): the browser tests will skip"; fi
+
+test: $(STAMP) | $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -187,3 +187,79 @@ def plan(
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(code=2) from None
     _print_day(result.day, result.excluded, result.files)
+
+
+scenarios_app = typer.Typer(
+    help="Simulate weeks of a city and compare collection policies.", no_args_is_help=True
+)
+ScenarioOutOpt = Annotated[Path, typer.Option(help="Directory for tables, CSV and plots")]
+
+
+@scenarios_app.command("run")
+def scenarios_run(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML (or a name in scenarios/catalog)")],
+    out: ScenarioOutOpt = Path("binroute-scenarios"),
+) -> None:
+    """Simulate one scenario under each of its policies; write comparison.md/.csv and plots."""
+    from scenarios.commands import rich_table, run_file
+    from scenarios.config import ScenarioError
+
+    try:
+        with _progress("scenario") as update:
+            result, files = run_file(file, out, progress=update)
+    except ScenarioError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(code=2) from None
+    console.print(rich_table([result], f"{result.config.name}: {result.n_bins} bins"))
+    for path in files:
+        console.print(f"wrote {path}")
+
+
+@scenarios_app.command("compare")
+def scenarios_compare(
+    files: Annotated[list[Path], typer.Argument(help="Scenario TOML files")],
+    out: ScenarioOutOpt = Path("binroute-scenarios"),
+) -> None:
+    """Run several scenarios and write one comparison table (markdown and CSV)."""
+    from scenarios.commands import compare_files, rich_table
+    from scenarios.config import ScenarioError
+
+    try:
+        with _progress("scenarios") as update:
+            results, written = compare_files(files, out, progress=update)
+    except ScenarioError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(code=2) from None
+    console.print(rich_table(results))
+    for path in written:
+        console.print(f"wrote {path}")
+
+
+@scenarios_app.command("sweep")
+def scenarios_sweep(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML with a [sweep] table")],
+    out: ScenarioOutOpt = Path("binroute-scenarios"),
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (default: a local cluster)")
+    ] = None,
+) -> None:
+    """Sensitivity sweep (one parameter at a time) on Dask, with a progress bar."""
+    from scenarios.commands import sweep_file
+    from scenarios.config import ScenarioError
+
+    try:
+        with _progress("sweep") as update:
+
+            def points(done: int, total: int, message: str) -> None:
+                update(done / total, f"{done}/{total} points ({message} done)")
+
+            table, written = sweep_file(file, out, scheduler=scheduler, progress=points)
+    except ScenarioError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(code=2) from None
+    console.print(f"{len(table.rows)} rows")
+    for path in written:
+        console.print(f"wrote {path}")
+
+
+app.add_typer(scenarios_app, name="scenarios")

@@ -333,6 +333,13 @@ def _header_errors(cls: type, header: Sequence[str]) -> list[RowError]:
     return errs
 
 
+def _malformed(err: csv.Error) -> str:
+    return (
+        f"malformed CSV ({err}); quote cells holding line breaks, carriage returns or "
+        "quotes. Rows after this one were not read"
+    )
+
+
 def read_csv(cls: type[T], src: Source) -> ImportResult[T]:
     """Read records of type ``cls`` (a key of :data:`COLUMNS`) from CSV text or a file.
 
@@ -342,14 +349,24 @@ def read_csv(cls: type[T], src: Source) -> ImportResult[T]:
     """
     text = _read_text(src)
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as err:
+        return ImportResult((), (RowError(1, None, None, _malformed(err)),))
     reader.fieldnames = header
     herrs = _header_errors(cls, header)
     if any(e.message.startswith("required") for e in herrs):
         return ImportResult((), tuple(herrs))
 
     def rows() -> Iterable[tuple[int, Mapping[str, Any]]]:
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:  # the reader cannot resync after this: stop here
+                herrs.append(RowError(reader.line_num + 1, None, None, _malformed(err)))
+                return
             extra = row.pop(None, None)  # type: ignore[call-overload]
             if extra:
                 herrs.append(

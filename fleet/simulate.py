@@ -138,7 +138,7 @@ class SimulatedHistory:
         return out
 
 
-def _local_hours(start: datetime) -> float:
+def local_hours(start: datetime) -> float:
     """Local hours of ``start`` since the Monday 00:00 of its week."""
     return start.weekday() * 24.0 + start.hour + start.minute / 60.0 + start.second / 3600.0
 
@@ -151,7 +151,7 @@ def _weekday_factors(rng: np.random.Generator, n: int, cfg: SimConfig) -> FloatA
     return out
 
 
-def _increments(
+def fill_increments(
     rng: np.random.Generator, n: int, steps: int, h0: float, cfg: SimConfig
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(increments (n, steps), base rates per hour (n,), weekday factors (n, 7))."""
@@ -169,7 +169,7 @@ def _increments(
 
 def _collection_steps(start: datetime, steps: int, cfg: SimConfig) -> tuple[FloatArray, FloatArray]:
     """(local hours of each grid time, day index of each grid time) for grid 0..steps."""
-    h: FloatArray = _local_hours(start) + np.arange(steps + 1, dtype=float) * cfg.step_h
+    h: FloatArray = local_hours(start) + np.arange(steps + 1, dtype=float) * cfg.step_h
     day: FloatArray = np.floor(h / 24.0)
     return h, day
 
@@ -188,7 +188,7 @@ def simulate_history(
     cfg = config
     rng = np.random.default_rng(seed)
     n, steps = len(bins), max(1, round(days * 24.0 / cfg.step_h))
-    inc, base, facs = _increments(rng, n, steps, _local_hours(start), cfg)
+    inc, base, facs = fill_increments(rng, n, steps, local_hours(start), cfg)
     local_h, day = _collection_steps(start, steps, cfg)
     hod = local_h - day * 24.0
     is_coll_time = (hod >= cfg.collection_hour) & (hod < cfg.collection_hour + cfg.step_h)
@@ -265,7 +265,7 @@ def _sensor_readings(
     spike = rng.random(h.shape) < cfg.spike_prob
     val = np.where(spike, rng.uniform(0.0, 1.0, h.shape), val)
     val = np.clip(val, 0.0, 1.0)
-    keep = (h < total_h) & ~_gaps(rng, h, cfg)
+    keep = (h < total_h) & ~sensor_gaps(rng, h, cfg)
     rows = np.broadcast_to(sensors[:, None], h.shape)
     return rows[keep].astype(np.intp), h[keep], val[keep]
 
@@ -278,7 +278,7 @@ def _true_at(hist: SimulatedHistory, rows: NDArray[np.intp], h: FloatArray) -> F
     return out
 
 
-def _gaps(rng: np.random.Generator, h: FloatArray, cfg: SimConfig) -> NDArray[np.bool_]:
+def sensor_gaps(rng: np.random.Generator, h: FloatArray, cfg: SimConfig) -> NDArray[np.bool_]:
     """Mask of readings lost in sensor outages (each reading may start one)."""
     lost = np.zeros(h.shape, dtype=bool)
     starts = np.argwhere(rng.random(h.shape) < cfg.gap_prob)

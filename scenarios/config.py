@@ -88,12 +88,12 @@ def _clock(value: Any, where: str) -> time:
     try:
         return time.fromisoformat(str(value))
     except ValueError:
-        raise ScenarioError(f"{where}: {value!r} is not a clock time like \"06:00\"") from None
+        raise ScenarioError(f'{where}: {value!r} is not a clock time like "06:00"') from None
 
 
 def _window(value: Any, where: str) -> tuple[time, time]:
     if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ScenarioError(f"{where}: give [start, end] clock times, e.g. [\"06:00\", \"14:00\"]")
+        raise ScenarioError(f'{where}: give [start, end] clock times, e.g. ["06:00", "14:00"]')
     start, end = _clock(value[0], where), _clock(value[1], where)
     if end <= start:
         raise ScenarioError(f"{where}: ends before it starts ({start} - {end})")
@@ -202,7 +202,7 @@ class ScenarioConfig:
         if not path.is_file():
             raise ScenarioError(
                 f"{self.source}: city file {path} does not exist (key 'city' = {self.city!r}); "
-                "put the .osm.pbf there, set BINROUTE_SHARED_DATA, or use city = \"helsinki\""
+                'put the .osm.pbf there, set BINROUTE_SHARED_DATA, or use city = "helsinki"'
             )
         return path
 
@@ -251,7 +251,9 @@ def _fleet(data: Mapping[str, Any], where: str) -> FleetConfig:
     known = {f.name for f in fields(FleetConfig)}
     unknown = set(data) - known
     if unknown:
-        raise ScenarioError(f"{where}: unknown key(s) fleet.{sorted(unknown)}; known: {sorted(known)}")
+        raise ScenarioError(
+            f"{where}: unknown key(s) fleet.{sorted(unknown)}; known: {sorted(known)}"
+        )
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key in ("shift", "break_window"):
@@ -269,8 +271,10 @@ def _sim(data: Mapping[str, Any], where: str) -> SimConfig:
     known = {f.name for f in fields(SimConfig)} - {"collect_until", "collect_above"}
     unknown = set(data) - known
     if unknown:
-        raise ScenarioError(f"{where}: unknown key(s) sim.{sorted(unknown)}; known: {sorted(known)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        raise ScenarioError(
+            f"{where}: unknown key(s) sim.{sorted(unknown)}; known: {sorted(known)}"
+        )
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     try:
         return SimConfig(**values)
     except (FleetDataError, TypeError) as err:
@@ -326,7 +330,9 @@ def _check(cfg: ScenarioConfig) -> ScenarioConfig:
     if cfg.n_bins < 1:
         raise ScenarioError(f"{where}: key 'n_bins' must be >= 1, got {cfg.n_bins}")
     if not 0.0 <= cfg.sensor_share <= 1.0:
-        raise ScenarioError(f"{where}: key 'sensor_share' must be in [0, 1], got {cfg.sensor_share}")
+        raise ScenarioError(
+            f"{where}: key 'sensor_share' must be in [0, 1], got {cfg.sensor_share}"
+        )
     if cfg.days < 1 or cfg.warmup_days < 1 or cfg.history_days < 1:
         raise ScenarioError(f"{where}: keys 'days', 'warmup_days', 'history_days' must be >= 1")
     if cfg.warmup_every_k_days < 1:
@@ -340,7 +346,7 @@ def _check(cfg: ScenarioConfig) -> ScenarioConfig:
     except (ZoneInfoNotFoundError, ValueError):
         raise ScenarioError(f"{where}: key 'tz' = {cfg.tz!r} is not an IANA time zone") from None
     if not cfg.policies:
-        raise ScenarioError(f"{where}: no [[policies]]; add at least one (kind = \"fixed\"...)")
+        raise ScenarioError(f'{where}: no [[policies]]; add at least one (kind = "fixed"...)')
     names = [p.name for p in cfg.policies]
     if len(set(names)) != len(names):
         raise ScenarioError(f"{where}: policy names must be unique, got {names}")
@@ -352,7 +358,9 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<memory>") -> Sc
     """Build and validate a :class:`ScenarioConfig` from a parsed TOML mapping."""
     unknown = set(data) - _TOP_KEYS
     if unknown:
-        raise ScenarioError(f"{source}: unknown key(s) {sorted(unknown)}; known: {sorted(_TOP_KEYS)}")
+        raise ScenarioError(
+            f"{source}: unknown key(s) {sorted(unknown)}; known: {sorted(_TOP_KEYS)}"
+        )
     if "name" not in data:
         raise ScenarioError(f"{source}: key 'name' is missing; name the scenario")
     values: dict[str, Any] = {"source": source, "name": str(data["name"])}

@@ -137,15 +137,16 @@ def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:
         "source": result.config.source,
         "n_bins": result.n_bins,
         "wall_s": round(result.wall_s, 1),
-        "totals": {p.policy: dict(p.totals) for p in result.policies},
+        "totals": {p.policy: _finite(p.totals) for p in result.policies},
     }
     js = out / "result.json"
-    js.write_text(json.dumps(doc, indent=2, default=_json_default) + "\n")
+    js.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n")
     files.append(js)
     return tuple(files)
 
 
-def _json_default(v: Any) -> Any:
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return str(v)
+def _finite(values: Any) -> dict[str, Any]:
+    """A KPI mapping with nan (no pickups) as None, for strict JSON."""
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()
+    }

@@ -40,7 +40,7 @@ from optimiser.plan import VisitKind
 from scenarios.city import City, build_city
 from scenarios.config import ScenarioConfig
 from scenarios.policies import PlanContext, Policy, fixed_due, make_policy
-from scenarios.simulate import CitySim, DayOutcome, Pickup
+from scenarios.simulate import CitySim, DayOutcome
 
 CO2_KG_PER_KM = 1.1
 WARMUP_HOUR = 7.0
@@ -250,7 +250,9 @@ def run_policy(
         policy=policy.name,
         kind=kind,
         days=tuple(records),
-        totals=totals(records, n_bins=len(city.inventory.bins), open_overflow_l=sim.open_overflow_l()),
+        totals=totals(
+            records, n_bins=len(city.inventory.bins), open_overflow_l=sim.open_overflow_l()
+        ),
     )
 
 

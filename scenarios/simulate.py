@@ -6,9 +6,9 @@ plan visits, at the planned visit times. Everything exogenous is drawn up front 
 seeded generator with :mod:`fleet.simulate`'s own pieces, so every policy run on the same
 seed sees the same waste (common random numbers):
 
-* true fill increments on an hourly grid (``fleet.simulate._increments``: log-normal base
+* true fill increments on an hourly grid (``fleet.simulate.fill_increments``: log-normal base
   rates per bin, weekday factors per bin, gamma step noise, random events of +10..30 %);
-* sensor reading times, noise, spikes and outages (``fleet.simulate._gaps``) of the bins
+* sensor reading times, noise, spikes and outages (``fleet.simulate.sensor_gaps``) of the bins
   with a sensor; a reading shows ``min(true, 1) + noise`` clipped to 0..1 (or a spike);
 * the residual left in an emptied bin and the citizens' report draws.
 
@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from fleet.errors import FleetDataError
 from fleet.models import Bin, CitizenReport, FillReading
-from fleet.simulate import SimConfig, _gaps, _increments, _local_hours
+from fleet.simulate import SimConfig, fill_increments, local_hours, sensor_gaps
 
 FloatArray = NDArray[np.float64]
 HOURS_PER_DAY = 24
@@ -109,7 +109,7 @@ class CitySim:
         start: datetime,
         days: int,
         seed: int,
-        config: SimConfig = SimConfig(),
+        config: SimConfig | None = None,
     ) -> CitySim:
         """A city of ``bins`` for ``days`` days from ``start`` (tz-aware), seeded.
 
@@ -118,6 +118,7 @@ class CitySim:
         FleetDataError
             ``start`` is naive, the grid is not hourly, or there are no bins.
         """
+        config = config or SimConfig()
         if start.tzinfo is None or start.utcoffset() is None:
             raise FleetDataError(f"start {start.isoformat()} has no time zone; add an offset")
         if config.step_h != 1.0:
@@ -126,14 +127,14 @@ class CitySim:
             raise FleetDataError("CitySim needs at least one bin")
         n, steps = len(bins), days * HOURS_PER_DAY
         rng = np.random.default_rng(seed)
-        inc, base, _ = _increments(rng, n, steps, _local_hours(start), config)
+        inc, base, _ = fill_increments(rng, n, steps, local_hours(start), config)
         fill0 = rng.uniform(0.0, config.initial_max, n)
         ex = _Exogenous(
             inc=inc,
             base_rate_per_h=base,
             residual=rng.uniform(0.0, config.residual_max, (n, steps)),
             report_draw=rng.random((n, steps)),
-            **_reading_schedule(rng, bins, steps, config),
+            **_reading_schedule(rng, bins, steps, config),  # type: ignore[arg-type]
         )
         return cls(
             bins=tuple(bins),
@@ -333,10 +334,12 @@ def _reading_schedule(
             "read_spike": empty,
         }
     phase = rng.uniform(0.0, cfg.reading_every_h, sensors.size)
-    h = phase[:, None] + np.arange(m)[None, :] * cfg.reading_every_h
+    h: FloatArray = phase[:, None] + np.arange(m)[None, :] * cfg.reading_every_h
     noise = rng.standard_normal(h.shape)
-    spike = np.where(rng.random(h.shape) < cfg.spike_prob, rng.uniform(0.0, 1.0, h.shape), np.nan)
-    keep = (h < steps) & ~_gaps(rng, h, cfg)
+    spike: FloatArray = np.where(
+        rng.random(h.shape) < cfg.spike_prob, rng.uniform(0.0, 1.0, h.shape), np.nan
+    )
+    keep = (h < steps) & ~sensor_gaps(rng, h, cfg)
     rows = np.broadcast_to(sensors[:, None], h.shape)[keep]
     order = np.argsort(h[keep], kind="stable")
     return {

@@ -45,7 +45,7 @@ def sweep_points(cfg: ScenarioConfig) -> list[tuple[SweepPoint, ScenarioConfig]]
         No ``[sweep]`` table, or a key/value the scenario cannot take.
     """
     if not cfg.sweep:
-        raise ScenarioError(f"{cfg.source}: no [sweep] table; add e.g. \"fleet.trucks\" = [2, 3]")
+        raise ScenarioError(f'{cfg.source}: no [sweep] table; add e.g. "fleet.trucks" = [2, 3]')
     return [
         (SweepPoint(name, value), with_param(cfg, name, value))
         for name, values in cfg.sweep
@@ -55,10 +55,13 @@ def sweep_points(cfg: ScenarioConfig) -> list[tuple[SweepPoint, ScenarioConfig]]
 
 def run_point(cfg: ScenarioConfig) -> list[dict[str, Any]]:
     """Run one sweep point (in a Dask worker): the totals of each policy as rows."""
+    import multiprocessing
+
     from scenarios.city import build_city, city_network
 
     network = city_network(cfg)
-    network.workers = 1  # Dask workers are daemonic: no process pool inside them
+    if multiprocessing.current_process().daemon:
+        network.workers = 1  # Dask worker processes are daemonic: no process pool in them
     result = run_scenario(cfg, city=build_city(cfg, network=network))
     return [{"policy": p.policy, **p.totals} for p in result.policies]
 

@@ -342,3 +342,19 @@ def test_bin_csv_and_geojson_round_trip_property(  # type: ignore[no-untyped-def
     )
     assert read_bins_csv(write_bins_csv([b])).records == (b,)
     assert read_inventory_geojson(write_inventory_geojson([b])).bins == (b,)
+
+
+def test_malformed_csv_keeps_the_rows_before_and_names_the_line() -> None:
+    """A stray carriage return inside a cell is a row error, not a crash; earlier rows kept."""
+    from fleet.io import read_readings_csv
+
+    text = (
+        "bin_id,at,fill_fraction,weight_kg\n"
+        "b1,2026-11-20T08:00:00+02:00,0.5,\n"
+        "b2,2026-11-20T08:00:00+02:00,0.4\r5,\n"
+        "b3,2026-11-20T09:00:00+02:00,0.3,\n"
+    )
+    result = read_readings_csv(text)
+    assert [r.bin_id for r in result.records] == ["b1"]
+    assert len(result.errors) == 1
+    assert result.errors[0].row == 3 and "malformed CSV" in result.errors[0].message

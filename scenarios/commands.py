@@ -1,0 +1,88 @@
+"""What ``binroute scenarios run / compare / sweep`` do (the CLI only parses and prints)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.table import Table as RichTable
+
+from scenarios.config import load_config
+from scenarios.report import Table, compare, write_comparison, write_run
+from scenarios.run import ScenarioResult, run_scenario
+from scenarios.sweep import run_sweep, write_sweep
+
+ProgressFn = Callable[[float, str], None]
+SHOWN = (
+    "km",
+    "truck_hours",
+    "trucks_used",
+    "kg_collected",
+    "mean_fill_at_pickup",
+    "overflow_events",
+    "overflow_l",
+    "service_level",
+    "co2_kg",
+    "km_vs_first_pct",
+    "hours_vs_first_pct",
+)
+
+
+def run_file(
+    path: Path, out: Path, *, progress: ProgressFn | None = None
+) -> tuple[ScenarioResult, tuple[Path, ...]]:
+    """Run one scenario file and write its outputs into ``out / <scenario name>``."""
+    cfg = load_config(path)
+    result = run_scenario(cfg, progress=progress)
+    return result, write_run(result, out / cfg.name)
+
+
+def compare_files(
+    paths: Sequence[Path], out: Path, *, progress: ProgressFn | None = None
+) -> tuple[list[ScenarioResult], tuple[Path, ...]]:
+    """Run several scenario files; per-run outputs in ``out / <name>`` and one comparison."""
+    configs = [load_config(p) for p in paths]  # fail fast on a bad file
+    results: list[ScenarioResult] = []
+    files: list[Path] = []
+    for k, cfg in enumerate(configs):
+
+        def tick(fraction: float, message: str, k: int = k, name: str = cfg.name) -> None:
+            if progress is not None:
+                progress((k + fraction) / len(configs), f"{name}: {message}")
+
+        result = run_scenario(cfg, progress=tick)
+        results.append(result)
+        files += write_run(result, out / cfg.name)
+    files += write_comparison(results, out)
+    return results, tuple(files)
+
+
+def sweep_file(
+    path: Path,
+    out: Path,
+    *,
+    scheduler: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> tuple[Table, tuple[Path, ...]]:
+    """Run the ``[sweep]`` of a scenario file on Dask; outputs in ``out / <name>-sweep``."""
+    cfg = load_config(path)
+    table = run_sweep(cfg, scheduler=scheduler, progress=progress)
+    return table, write_sweep(table, out / f"{cfg.name}-sweep", title=cfg.name)
+
+
+def rich_table(results: Sequence[ScenarioResult], title: str = "Scenario comparison") -> RichTable:
+    """The main KPIs of ``results`` as a rich table (one row per scenario and policy)."""
+    table = compare(results)
+    out = RichTable(title=title)
+    out.add_column("scenario")
+    out.add_column("policy")
+    for c in SHOWN:
+        out.add_column(c, justify="right")
+    idx = [table.columns.index(c) for c in SHOWN]
+    for row in table.rows:
+        out.add_row(str(row[0]), str(row[1]), *(_cell(row[j]) for j in idx))
+    return out
+
+
+def _cell(v: object) -> str:
+    return f"{v:,.3g}" if isinstance(v, float) and abs(v) < 10 else f"{v:,}" if v == v else "n/a"

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import csv
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from binroute.cli import app
+
+TINY = """
+name = "{name}"
+city = "helsinki"
+n_bins = 10
+sensor_share = 0.8
+warmup_days = 3
+days = 2
+seed = {seed}
+time_limit_s = 0.2
+provider = "haversine"
+
+[fleet]
+trucks = 2
+
+[[policies]]
+kind = "fixed"
+every_k_days = 2
+
+[[policies]]
+kind = "forecast"
+
+[sweep]
+"fleet.trucks" = [1, 2]
+"""
+
+
+def _toml(tmp_path: Path, name: str, seed: int = 1) -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(TINY.format(name=name, seed=seed))
+    tomllib.loads(path.read_text())  # the fixture itself is valid TOML
+    return path
+
+
+def test_scenarios_run_writes_table_csv_and_plot(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        app, ["scenarios", "run", str(_toml(tmp_path, "a")), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "wrote" in res.output
+    for name in ("comparison.md", "comparison.csv", "days.csv", "days.png", "result.json"):
+        assert (out / "a" / name).is_file()
+    with (out / "a" / "comparison.csv").open() as fh:
+        assert [r["policy"] for r in csv.DictReader(fh)] == ["fixed-2d", "forecast"]
+
+
+def test_scenarios_compare_two_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    files = [str(_toml(tmp_path, "a")), str(_toml(tmp_path, "b", seed=2))]
+    res = CliRunner().invoke(app, ["scenarios", "compare", *files, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    with (out / "comparison.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["scenario"], r["policy"]) for r in rows] == [
+        ("a", "fixed-2d"),
+        ("a", "forecast"),
+        ("b", "fixed-2d"),
+        ("b", "forecast"),
+    ]
+    assert (out / "a" / "days.png").is_file() and (out / "b" / "days.png").is_file()
+
+
+def test_bad_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nn_bins = -1\n[[policies]]\nkind = "fixed"\n')
+    res = CliRunner().invoke(app, ["scenarios", "run", str(bad)])
+    assert res.exit_code == 2
+    assert "n_bins" in res.output and "bad.toml" in res.output
+
+
+@pytest.mark.slow
+def test_scenarios_sweep_on_local_cluster(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        app, ["scenarios", "sweep", str(_toml(tmp_path, "s")), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    with (out / "s-sweep" / "sweep.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["parameter"], r["value"]) for r in rows] == [("fleet.trucks", "1")] * 2 + [
+        ("fleet.trucks", "2")
+    ] * 2
+    assert (out / "s-sweep" / "sweep.png").is_file()

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scenarios.config import (
+    ScenarioError,
+    catalog,
+    config_from_dict,
+    load_config,
+    shared_data_dir,
+    with_param,
+)
+from tests.scenarios.conftest import tiny_dict
+
+
+def test_catalog_files_all_parse() -> None:
+    names = catalog()
+    assert {"helsinki_small", "helsinki_week", "porto_2000", "helsinki_sweep"} <= set(names)
+    for path in names.values():
+        cfg = load_config(path)
+        assert cfg.policies and cfg.source == str(path)
+
+
+def test_small_catalog_values() -> None:
+    cfg = load_config("helsinki_small")  # a bare name is looked up in the catalogue
+    assert cfg.n_bins == 80 and cfg.days == 7 and cfg.fleet.trucks == 3
+    assert [p.kind for p in cfg.policies] == ["fixed", "threshold", "forecast"]
+    assert cfg.policy("forecast").collection.may_fill == 0.6
+    assert cfg.city_path() is None  # the embedded Helsinki extract
+
+
+def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped-def]
+    assert [p.name for p in tiny_config.policies] == ["fixed-2d", "threshold-60%", "forecast"]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"n_bins": 0}, "'n_bins'"),
+        ({"sensor_share": 1.5}, "'sensor_share'"),
+        ({"provider": "teleport"}, "'provider'"),
+        ({"tz": "Mars/Olympus"}, "'tz'"),
+        ({"policies": []}, "[[policies]]"),
+        ({"policies": [{"kind": "magic"}]}, "'kind'"),
+        ({"policies": [{"kind": "fixed", "every_k_days": 0}]}, "'every_k_days'"),
+        ({"policies": [{"kind": "forecast", "bogus": 1}]}, "bogus"),
+        ({"policies": [{"kind": "forecast", "may_fill": 0.95, "must_fill": 0.9}]}, "may_fill"),
+        ({"fleet": {"trucks": 0}}, "fleet.trucks"),
+        ({"fleet": {"shift": ["14:00", "06:00"]}}, "fleet.shift"),
+        ({"sim": {"nonsense": 1}}, "sim."),
+        ({"color": "blue"}, "color"),
+        ({"n_bins": "many"}, "'n_bins'"),
+        ({"area": [1, 2, 0, 3]}, "'area'"),
+        ({"sweep": {"fleet.trucks": []}}, "fleet.trucks"),
+    ],
+)
+def test_errors_name_the_file_and_key(change: dict[str, object], words: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(**change), source="bad.toml")
+    assert "bad.toml" in str(err.value)
+    assert words in str(err.value)
+
+
+def test_missing_name_and_syntax_errors(tmp_path: Path) -> None:
+    data = tiny_dict()
+    del data["name"]
+    with pytest.raises(ScenarioError, match="'name'"):
+        config_from_dict(data, source="x.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = \n")
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load_config(bad)
+    with pytest.raises(ScenarioError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_missing_city_file_is_named(tmp_path: Path) -> None:
+    cfg = config_from_dict(tiny_dict(city=str(tmp_path / "atlantis.osm.pbf")), source="c.toml")
+    with pytest.raises(ScenarioError, match=r"atlantis\.osm\.pbf"):
+        cfg.city_path()
+
+
+def test_shared_data_city_follows_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "osm").mkdir()
+    (tmp_path / "osm" / "x.osm.pbf").write_bytes(b"")
+    monkeypatch.setenv("BINROUTE_SHARED_DATA", str(tmp_path))
+    assert shared_data_dir() == tmp_path
+    cfg = config_from_dict(tiny_dict(city="../shared/data/osm/x.osm.pbf"), source="c.toml")
+    assert cfg.city_path() == tmp_path / "osm" / "x.osm.pbf"
+
+
+def test_with_param_changes_one_thing(tiny_config) -> None:  # type: ignore[no-untyped-def]
+    more = with_param(tiny_config, "fleet.trucks", 5)
+    assert more.fleet.trucks == 5 and tiny_config.fleet.trucks == 2
+    assert with_param(tiny_config, "sensor_share", 0.2).sensor_share == 0.2
+    thr = with_param(tiny_config, "threshold.fill_threshold", 0.8)
+    assert thr.policy("threshold-60%").fill_threshold == 0.8
+    fc = with_param(tiny_config, "forecast.must_fill", 0.95)
+    assert fc.policy("forecast").collection.must_fill == 0.95
+    assert with_param(tiny_config, "sim.noise_sd", 0.05).sim.noise_sd == 0.05
+    for bad in ("fleet.wings", "nonsense", "ghost.x", "forecast.bogus"):
+        with pytest.raises(ScenarioError, match="sweep key"):
+            with_param(tiny_config, bad, 1)
+    with pytest.raises(ScenarioError, match=r"fleet\.trucks"):
+        with_param(tiny_config, "fleet.trucks", 0)

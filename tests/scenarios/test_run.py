@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+from scenarios.city import City
+from scenarios.config import ScenarioConfig
+from scenarios.report import compare, write_comparison, write_run
+from scenarios.run import CO2_KG_PER_KM, KPI_COLUMNS, run_scenario
+
+
+def test_tiny_run_measures_every_policy_and_writes_files(
+    tiny_config: ScenarioConfig, tiny_city: City, tmp_path: Path
+) -> None:
+    progress: list[float] = []
+    result = run_scenario(tiny_config, city=tiny_city, progress=lambda f, _m: progress.append(f))
+    assert progress[-1] == 1.0 and progress == sorted(progress)
+    assert [p.policy for p in result.policies] == ["fixed-2d", "threshold-60%", "forecast"]
+    for p in result.policies:
+        t = p.totals
+        assert set(KPI_COLUMNS) <= set(t)
+        assert len(p.days) == tiny_config.days
+        assert t["violations"] == 0
+        assert t["km"] == round(sum(r.km for r in p.days), 1)
+        assert t["co2_kg"] == round(CO2_KG_PER_KM * t["km"], 1)
+        assert 0.0 <= t["service_level"] <= 1.0
+        if t["bins_collected"]:
+            assert 0.0 < t["mean_fill_at_pickup"] <= 1.0
+        else:
+            assert math.isnan(t["mean_fill_at_pickup"])
+    fixed = result.policy("fixed-2d")
+    # 12 bins every 2 days over 3 days: 6 + 6 + 6 visits, all served in this small city
+    assert [r.bins_collected for r in fixed.days] == [6, 6, 6]
+
+    files = write_run(result, tmp_path / "run")
+    names = {f.name for f in files}
+    assert names == {"comparison.md", "comparison.csv", "days.csv", "days.png", "result.json"}
+    assert all(f.stat().st_size > 0 for f in files)
+    assert (tmp_path / "run" / "days.png").read_bytes()[:4] == b"\x89PNG"
+    with (tmp_path / "run" / "comparison.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["policy"] for r in rows] == ["fixed-2d", "threshold-60%", "forecast"]
+    assert float(rows[0]["km_vs_first_pct"]) == 0.0
+    md = (tmp_path / "run" / "comparison.md").read_text()
+    assert "| scenario | policy | km |" in md
+
+
+def test_same_seed_same_result(tiny_config: ScenarioConfig, tiny_city: City) -> None:
+    from dataclasses import replace
+
+    cfg = replace(tiny_config, policies=tiny_config.policies[:1], days=2)
+    a = run_scenario(cfg, city=tiny_city)
+    b = run_scenario(cfg, city=tiny_city)
+    keys = ("bins_collected", "overflow_events", "kg_collected", "overflow_l")
+    assert [a.policies[0].totals[k] for k in keys] == [b.policies[0].totals[k] for k in keys]
+
+
+def test_compare_two_results_relative_to_first_policy(
+    tiny_config: ScenarioConfig, tiny_city: City, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    cfg = replace(tiny_config, days=1)
+    res = run_scenario(cfg, city=tiny_city)
+    other = run_scenario(replace(cfg, name="tiny-b", seed=9), city=tiny_city)
+    table = compare([res, other])
+    assert table.column("scenario") == ["tiny"] * 3 + ["tiny-b"] * 3
+    km = table.column("km")
+    rel = table.column("km_vs_first_pct")
+    if km[0]:
+        assert rel[2] == round(100 * (km[2] - km[0]) / km[0], 1)
+    md, csv_path = write_comparison([res, other], tmp_path)
+    assert "tiny-b" in md.read_text() and csv_path.exists()

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from fleet.errors import FleetDataError
+from fleet.simulate import SimConfig
+from scenarios.simulate import CitySim
+from tests.scenarios.conftest import tiny_bins
+
+# No events and no step noise unless a test wants them: physics is easy to follow.
+CALM = SimConfig(events_per_day=0.0, step_cv=0.05, report_prob_per_h=1.0, report_after_h=2.0)
+
+
+def _sim(midnight: datetime, *, days: int = 6, seed: int = 1, config: SimConfig = CALM) -> CitySim:
+    return CitySim.create(tiny_bins(), start=midnight, days=days, seed=seed, config=config)
+
+
+def test_uncollected_bins_overflow_and_overflow_grows(midnight: datetime) -> None:
+    sim = _sim(midnight, days=8)
+    fills = []
+    events = 0
+    for _ in range(8):
+        out = sim.advance_day()
+        events += out.overflow_events
+        fills.append(sim.fill.copy())
+    assert np.all(np.diff(np.array(fills), axis=0) > 0)  # never emptied: fill only grows
+    over = sim.fill >= 1.0
+    assert over.any()
+    assert events == int(over.sum())  # one event per bin passing 100 %
+    before = sim.open_overflow_l()
+    assert before > 0
+    assert sim.reports  # overflowing bins got citizen reports (one per episode at most)
+    assert len({r.bin_id for r in sim.reports}) == len(sim.reports)
+
+
+def test_emptying_at_visit_resets_and_counts_true_fill(midnight: datetime) -> None:
+    sim = _sim(midnight)
+    sim.advance_day()
+    fill_before = float(sim.fill[0])
+    out = sim.advance_day([(0, 24.0 + 9.5)])  # bin 0 at 09:30 on day 2
+    (p,) = out.pickups
+    assert p.bin_index == 0 and p.at_h == 33.5
+    assert p.fill > fill_before  # it kept filling until 09:30
+    assert p.litres == pytest.approx(min(p.fill, 1.0) * 360)
+    assert sim.fill[0] < p.fill  # restarted from the residual
+    assert sim.fill[0] < 0.03 + 15 * float(sim.ex.inc[0, 33:48].max())
+    assert sim.last_emptied()["b00"] == sim.at(33.5)
+
+
+def test_overflow_volume_counted_when_emptied(midnight: datetime) -> None:
+    sim = _sim(midnight, days=8)
+    for _ in range(7):
+        sim.advance_day()
+    i = int(np.argmax(sim.fill))
+    assert sim.fill[i] > 1.0
+    out = sim.advance_day([(i, 7 * 24.0 + 8.0)])
+    (p,) = out.pickups
+    assert p.litres == pytest.approx(360.0)  # the truck takes a full bin
+    assert p.overflow_l == pytest.approx((p.fill - 1.0) * 360.0)
+    assert out.overflow_l == pytest.approx(p.overflow_l)
+
+
+def test_readings_only_from_sensor_bins_and_in_range(midnight: datetime) -> None:
+    sim = _sim(midnight, config=SimConfig())
+    sim.advance_day()
+    sim.advance_day([(0, 30.0)])
+    ids = {r.bin_id for r in sim.readings_since(0.0)}
+    sensors = {b.bin_id for b in sim.bins if b.has_sensor}
+    assert ids and ids <= sensors
+    assert all(0.0 <= r.fill_fraction <= 1.0 for r in sim.readings)
+    assert all(r.at <= sim.now for r in sim.readings)
+    assert len(sim.readings_since(24.0)) < len(sim.readings_since(0.0))
+    after = [r for r in sim.readings_since(30.0) if r.bin_id == "b00"]
+    before = [r for r in sim.readings_since(24.0) if r.bin_id == "b00" and r.at < sim.at(30.0)]
+    if after and before:  # the sensor sees the emptying (noise 2 %, spikes rare)
+        assert min(r.fill_fraction for r in after[:2]) < max(r.fill_fraction for r in before)
+
+
+def test_same_seed_same_city_other_seed_differs(midnight: datetime) -> None:
+    def run(seed: int) -> tuple[np.ndarray, int, int]:
+        sim = _sim(midnight, seed=seed, config=SimConfig())
+        sim.advance_day([(1, 8.0), (2, 9.0)])
+        out = sim.advance_day([(3, 32.0)])
+        return sim.fill, len(sim.readings), out.overflow_events
+
+    a, b, c = run(5), run(5), run(6)
+    assert np.array_equal(a[0], b[0]) and a[1:] == b[1:]
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_bad_emptyings_are_errors(midnight: datetime) -> None:
+    sim = _sim(midnight, days=1)
+    with pytest.raises(FleetDataError, match="outside the simulated day"):
+        sim.advance_day([(0, 30.0)])
+    with pytest.raises(FleetDataError, match="twice"):
+        sim.advance_day([(0, 8.1), (0, 8.5)])
+    with pytest.raises(FleetDataError, match="time zone"):
+        CitySim.create(tiny_bins(), start=datetime(2026, 1, 1), days=1, seed=1)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scenarios.config import ScenarioError, config_from_dict
+from scenarios.sweep import SWEEP_COLUMNS, run_sweep, sweep_points, write_sweep
+from tests.scenarios.conftest import tiny_dict
+
+
+def _cfg(**over: object):  # type: ignore[no-untyped-def]
+    data = tiny_dict(
+        n_bins=8,
+        days=1,
+        warmup_days=3,
+        time_limit_s=0.2,
+        policies=[{"kind": "fixed", "every_k_days": 2}, {"kind": "threshold"}],
+        sweep={"fleet.trucks": [1, 2]},
+    )
+    data.update(over)
+    return config_from_dict(data, source="sweep.toml")
+
+
+def test_points_one_parameter_at_a_time() -> None:
+    cfg = _cfg(sweep={"fleet.trucks": [1, 3], "threshold.fill_threshold": [0.5]})
+    pts = sweep_points(cfg)
+    assert [(p.parameter, p.value) for p, _ in pts] == [
+        ("fleet.trucks", 1),
+        ("fleet.trucks", 3),
+        ("threshold.fill_threshold", 0.5),
+    ]
+    assert [c.fleet.trucks for _, c in pts] == [1, 3, 2]
+    assert pts[2][1].policy("threshold-70%").fill_threshold == 0.5
+    with pytest.raises(ScenarioError, match=r"\[sweep\]"):
+        sweep_points(_cfg(sweep={}))
+
+
+def test_sweep_on_an_in_process_dask_client(tmp_path: Path) -> None:
+    from dask.distributed import Client
+
+    seen: list[tuple[int, int]] = []
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as c:
+        table = run_sweep(_cfg(), client=c, progress=lambda d, t, _m: seen.append((d, t)))
+    assert table.columns == SWEEP_COLUMNS
+    assert sorted(seen) == [(1, 2), (2, 2)]
+    assert [(r[0], r[1], r[2]) for r in table.rows] == [
+        ("fleet.trucks", 1, "fixed-2d"),
+        ("fleet.trucks", 1, "threshold-70%"),
+        ("fleet.trucks", 2, "fixed-2d"),
+        ("fleet.trucks", 2, "threshold-70%"),
+    ]
+    files = write_sweep(table, tmp_path, title="tiny")
+    assert [f.name for f in files] == ["sweep.csv", "sweep.md", "sweep.png"]
+    assert files[2].read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_sweep_on_a_local_cluster() -> None:
+    """The real path: a LocalCluster of 2 worker processes."""
+    table = run_sweep(_cfg(policies=[{"kind": "fixed"}]))
+    assert [(r[0], r[1]) for r in table.rows] == [("fleet.trucks", 1), ("fleet.trucks", 2)]
+    assert all(r[SWEEP_COLUMNS.index("violations")] == 0 for r in table.rows)
