@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.dashboard import router as dashboard_router
 from api.db import Database
 from api.deps import Runtime
 from api.jobs import JobRunner
@@ -73,4 +74,5 @@ def create_app(
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(dashboard_router)
     return app

@@ -1,0 +1,574 @@
+/* binroute dispatcher dashboard: vanilla JS, no build step, no external requests unless the
+   user switches on OSM tiles. Talks to the JSON API with the X-API-Key stored in localStorage. */
+"use strict";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const W = 1000, H = 700, PAD = 40;
+const TRUCK_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
+  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"];
+const POLL_MS = 400;
+
+const state = {
+  key: localStorage.getItem("binroute.key") || "",
+  planId: null, plan: null, planRow: null, geojson: null,
+  bins: [], depots: [], sites: [], fill: {}, alerts: [], reports: [], done: new Set(),
+  streets: [], tiles: false, view: null, diffFor: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function sv(tag, attrs, text) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function say(text, ok) {
+  $("message").textContent = text || "";
+  $("message").className = ok ? "ok" : "";
+}
+
+async function api(path, options) {
+  const opts = Object.assign({ headers: {} }, options || {});
+  opts.headers = Object.assign({ "X-API-Key": state.key }, opts.headers);
+  if (opts.json !== undefined) {
+    opts.body = JSON.stringify(opts.json);
+    opts.headers["Content-Type"] = "application/json";
+  }
+  const r = await fetch(path, opts);
+  const body = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) {
+    const d = body && body.detail;
+    const text = Array.isArray(d) ? d.map((x) => `${(x.loc || []).join(".")}: ${x.msg}`).join("; ")
+      : (d || r.statusText);
+    throw new Error(`${r.status} ${path}: ${text}`);
+  }
+  return body;
+}
+
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+/* ---------------------------------------------------------------- colours and formats */
+function fillColour(f) {
+  if (f === undefined || f === null) return "#b0b7c3";
+  if (f >= 0.9) return "#c62828";
+  if (f >= 0.7) return "#ef6c00";
+  if (f >= 0.4) return "#f9c74f";
+  return "#43a047";
+}
+const pct = (f) => (f === undefined || f === null ? "-" : `${Math.round(f * 100)}%`);
+const clock = (iso) => (iso ? iso.substring(11, 16) : "-");
+const truckColour = (i) => TRUCK_COLOURS[i % TRUCK_COLOURS.length];
+
+/* ---------------------------------------------------------------- projection (Web Mercator) */
+function merc(lon, lat) {
+  const s = Math.sin((lat * Math.PI) / 180);
+  return [(lon + 180) / 360, 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)];
+}
+
+function makeView(points) {
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const [lon, lat] of points) {
+    const [x, y] = merc(lon, lat);
+    x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+  }
+  if (!isFinite(x0)) return null;
+  const span = Math.max(x1 - x0, y1 - y0, 1e-6);
+  const scale = Math.min((W - 2 * PAD) / Math.max(x1 - x0, span * 0.2),
+    (H - 2 * PAD) / Math.max(y1 - y0, span * 0.2));
+  const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+  return {
+    scale, cx, cy,
+    xy(lon, lat) {
+      const [x, y] = merc(lon, lat);
+      return [W / 2 + (x - cx) * scale, H / 2 + (y - cy) * scale];
+    },
+    bbox() { // lon/lat box of the whole drawing area
+      const inv = (px, py) => {
+        const x = cx + (px - W / 2) / scale, y = cy + (py - H / 2) / scale;
+        const lat = (Math.atan(Math.sinh(Math.PI * (1 - 2 * y))) * 180) / Math.PI;
+        return [x * 360 - 180, lat];
+      };
+      const [a, b] = inv(0, H), [c, d] = inv(W, 0);
+      return [a, b, c, d];
+    },
+  };
+}
+
+/* ---------------------------------------------------------------- data loading */
+function latestFill(readings) {
+  const out = {};
+  for (const r of readings) { // newest first
+    if (!(r.bin_id in out)) out[r.bin_id] = { fill: r.fill_fraction, at: r.at };
+  }
+  return out;
+}
+
+function decisions() {
+  // bin id -> policy decision; a planned visit's expected fill (at its pickup time) wins
+  const out = {};
+  for (const d of (state.plan && state.plan.decisions) || []) out[d.bin_id] = Object.assign({}, d);
+  for (const r of (state.plan && state.plan.routes) || []) {
+    for (const v of r.visits) {
+      if (v.kind === "bin" && v.expected_fill !== undefined) {
+        out[v.ref] = Object.assign(out[v.ref] || { action: "collect" }, { expected_fill: v.expected_fill });
+      }
+    }
+  }
+  return out;
+}
+
+function when(iso) {
+  return iso.substring(0, 16).replace("T", " ") + (iso.endsWith("Z") ? " UTC" : "");
+}
+
+async function loadInventory() {
+  const date = $("plan-date").value;
+  const since = new Date(Date.parse(`${date}T00:00:00Z`) - 3 * 86400e3).toISOString();
+  const [bins, depots, sites, readings, alerts, reports] = await Promise.all([
+    api("/bins?limit=10000"), api("/depots?limit=10000"), api("/sites?limit=10000"),
+    api(`/readings?limit=10000&since=${encodeURIComponent(since)}`),
+    api(`/alerts?plan_date=${date}`), api("/reports?limit=1000"),
+  ]);
+  Object.assign(state, { bins, depots, sites, alerts, reports, fill: latestFill(readings) });
+}
+
+async function loadPlanList(selectId) {
+  const date = $("plan-date").value;
+  const plans = await api(`/plans?plan_date=${date}`);
+  const sel = $("plan-select");
+  sel.textContent = "";
+  for (const p of plans) {
+    sel.appendChild(el("option", { value: p.id }, `v${p.version} #${p.id} ${p.origin} (${p.status})`));
+  }
+  const done = plans.filter((p) => p.status === "done");
+  const pick = selectId || (done[0] && done[0].id) || (plans[0] && plans[0].id);
+  if (pick) sel.value = String(pick);
+  return pick || null;
+}
+
+async function loadPlan(planId) {
+  state.planId = planId;
+  state.plan = null; state.geojson = null; state.done = new Set();
+  if (planId) {
+    state.planRow = await api(`/plans/${planId}`);
+    if (state.planRow.status === "done") {
+      const [plan, geo, progress] = await Promise.all([
+        api(`/plans/${planId}/routes`), api(`/plans/${planId}/geojson`),
+        api(`/plans/${planId}/progress`),
+      ]);
+      state.plan = plan; state.geojson = geo;
+      for (const p of progress) if (p.kind === "visit_done" && p.bin_id) state.done.add(p.bin_id);
+    }
+    showStatus(state.planRow);
+  } else {
+    state.planRow = null;
+    showStatus(null);
+  }
+  await loadInventory();
+  await loadStreets();
+  render();
+}
+
+async function loadStreets() {
+  const view = buildView();
+  state.view = view;
+  state.streets = [];
+  if (!view) return;
+  const box = view.bbox().map((v) => v.toFixed(5)).join(",");
+  try {
+    const res = await api(`/dashboard/streets?bbox=${box}`);
+    state.streets = res.lines;
+    $("streets-note").textContent = `base map: ${res.note}`;
+  } catch (err) {
+    $("streets-note").textContent = `base map: ${err.message}`;
+  }
+}
+
+function buildView() {
+  const pts = [];
+  for (const b of state.bins) pts.push([b.lon, b.lat]);
+  for (const d of state.depots) pts.push([d.lon, d.lat]);
+  for (const s of state.sites) pts.push([s.lon, s.lat]);
+  for (const r of (state.plan && state.plan.routes) || []) {
+    for (const v of r.visits) pts.push([v.lon, v.lat]);
+  }
+  return makeView(pts);
+}
+
+/* ---------------------------------------------------------------- rendering */
+function render() {
+  state.view = state.view || buildView();
+  renderMap();
+  renderLegend();
+  renderKpis();
+  renderUnserved();
+  renderTrucks();
+}
+
+function truckIndex() {
+  const idx = {};
+  ((state.plan && state.plan.routes) || []).forEach((r, i) => { idx[r.vehicle_id] = i; });
+  return idx;
+}
+
+function openAlertBins() {
+  return new Set(state.alerts.filter((a) => a.status === "open" || a.status === "rerouting"
+    || a.status === "rerouted").map((a) => a.bin_id));
+}
+
+function tileLayer(g, view) {
+  const z = Math.max(0, Math.min(19, Math.floor(Math.log2(view.scale / 256))));
+  const n = 2 ** z, size = view.scale / n;
+  const tx0 = Math.floor((view.cx - W / 2 / view.scale) * n), tx1 = Math.floor((view.cx + W / 2 / view.scale) * n);
+  const ty0 = Math.floor((view.cy - H / 2 / view.scale) * n), ty1 = Math.floor((view.cy + H / 2 / view.scale) * n);
+  for (let tx = tx0; tx <= tx1; tx++) {
+    for (let ty = ty0; ty <= ty1; ty++) {
+      if (ty < 0 || ty >= n) continue;
+      const x = W / 2 + (tx / n - view.cx) * view.scale, y = H / 2 + (ty / n - view.cy) * view.scale;
+      g.appendChild(sv("image", {
+        href: `https://tile.openstreetmap.org/${z}/${((tx % n) + n) % n}/${ty}.png`,
+        x, y, width: size, height: size, opacity: 0.8,
+      }));
+    }
+  }
+}
+
+function renderMap() {
+  const svg = $("map");
+  svg.textContent = "";
+  const view = state.view;
+  if (!view) {
+    svg.appendChild(sv("text", { x: W / 2, y: H / 2, "text-anchor": "middle", fill: "#7a8596" },
+      "no data yet: enter a key and pick a date"));
+    return;
+  }
+  const layers = {};
+  for (const name of ["tiles", "streets", "routes", "bins", "sites", "labels"]) {
+    layers[name] = svg.appendChild(sv("g", { id: `layer-${name}` }));
+  }
+  if (state.tiles) tileLayer(layers.tiles, view);
+  const line = (coords) => coords.map(([lon, lat]) => view.xy(lon, lat).map((v) => v.toFixed(1)).join(",")).join(" ");
+  for (const s of state.streets) {
+    layers.streets.appendChild(sv("polyline", { points: line(s), fill: "none", stroke: "#c3c9d1", "stroke-width": 1.5 }));
+  }
+  const idx = truckIndex();
+  for (const f of (state.geojson && state.geojson.features) || []) {
+    if (f.properties.kind !== "route" || f.geometry.type !== "LineString") continue;
+    layers.routes.appendChild(sv("polyline", {
+      points: line(f.geometry.coordinates), fill: "none", "stroke-linejoin": "round",
+      stroke: truckColour(idx[f.properties.vehicle_id] || 0), "stroke-width": 3.5, opacity: 0.85,
+      "data-truck": f.properties.vehicle_id,
+    }));
+  }
+  for (const d of state.depots) {
+    const [x, y] = view.xy(d.lon, d.lat);
+    const g = layers.sites.appendChild(sv("g", { "data-depot": d.depot_id }));
+    // a hollow square: a bin at the depot stays visible and clickable inside it
+    g.appendChild(sv("rect", { x: x - 14, y: y - 14, width: 28, height: 28, fill: "none", stroke: "#263238", "stroke-width": 4, rx: 3, "pointer-events": "none" }));
+    g.appendChild(sv("text", { x: x - 14, y: y - 17, fill: "#263238", style: "font: 700 11px system-ui" }, `depot ${d.depot_id}`));
+    g.appendChild(sv("title", {}, `depot ${d.depot_id} ${d.name || ""}`));
+  }
+  for (const s of state.sites) {
+    const [x, y] = view.xy(s.lon, s.lat);
+    const g = layers.sites.appendChild(sv("g", { "data-site": s.site_id }));
+    g.appendChild(sv("polygon", { points: `${x},${y - 12} ${x + 12},${y} ${x},${y + 12} ${x - 12},${y}`, fill: "#6d4c41" }));
+    g.appendChild(sv("text", { x, y: y + 4, "text-anchor": "middle", class: "map-label" }, "S"));
+    g.appendChild(sv("title", {}, `disposal site ${s.site_id} (${(s.streams || []).join(", ")})`));
+  }
+  const dec = decisions(), alerts = openAlertBins();
+  for (const rep of state.reports) {
+    if (rep.lon === null || rep.lat === null || rep.lon === undefined) continue;
+    const [x, y] = view.xy(rep.lon, rep.lat);
+    layers.bins.appendChild(sv("circle", { cx: x, cy: y, r: 16, fill: "none", stroke: "#8e24aa", "stroke-width": 3, "stroke-dasharray": "4 3", "data-report": rep.report_id }));
+  }
+  for (const b of state.bins) {
+    const [x, y] = view.xy(b.lon, b.lat);
+    const g = layers.bins.appendChild(sv("g", { class: "bin", "data-bin": b.bin_id }));
+    if (state.done.has(b.bin_id)) g.setAttribute("opacity", "0.4"); // emptied today
+    if (alerts.has(b.bin_id)) {
+      g.appendChild(sv("circle", { cx: x, cy: y, r: 15, fill: "rgba(198,40,40,.18)", stroke: "#c62828", "stroke-width": 3, class: "alert-ring" }));
+    }
+    const cur = state.fill[b.bin_id], fc = dec[b.bin_id];
+    g.appendChild(sv("circle", { cx: x, cy: y, r: 9, fill: "#fff", stroke: fillColour(fc && fc.expected_fill), "stroke-width": 4 }));
+    g.appendChild(sv("circle", { cx: x, cy: y, r: 5, fill: fillColour(cur && cur.fill) }));
+    g.appendChild(sv("title", {}, `bin ${b.bin_id}: now ${pct(cur && cur.fill)}, forecast ${pct(fc && fc.expected_fill)}`));
+    g.addEventListener("click", (ev) => { ev.stopPropagation(); showBinPopup(b, x, y); });
+  }
+  for (const r of (state.plan && state.plan.routes) || []) {
+    let n = 0;
+    for (const v of r.visits) {
+      if (v.kind !== "bin") continue;
+      n += 1;
+      const [x, y] = view.xy(v.lon, v.lat);
+      const g = layers.labels.appendChild(sv("g", {}));
+      g.appendChild(sv("circle", { cx: x + 11, cy: y - 11, r: 8, fill: truckColour(idx[r.vehicle_id]) }));
+      g.appendChild(sv("text", { x: x + 11, y: y - 7.5, "text-anchor": "middle", class: "map-label", style: "font-size:10px" }, String(n)));
+    }
+  }
+}
+
+function renderLegend() {
+  const lg = $("legend");
+  lg.textContent = "";
+  const swatch = (html, text) => {
+    const s = el("span");
+    s.innerHTML = `<svg width="22" height="18" viewBox="0 0 22 18">${html}</svg>`;
+    s.appendChild(document.createTextNode(text));
+    lg.appendChild(s);
+  };
+  ((state.plan && state.plan.routes) || []).forEach((r, i) => {
+    swatch(`<line x1="1" y1="9" x2="21" y2="9" stroke="${truckColour(i)}" stroke-width="4"/>`, `truck ${r.vehicle_id}`);
+  });
+  for (const [f, t] of [[0.2, "<40%"], [0.5, "40-70%"], [0.8, "70-90%"], [0.95, ">=90%"]]) {
+    swatch(`<circle cx="11" cy="9" r="6" fill="#fff" stroke="${fillColour(f)}" stroke-width="3"/><circle cx="11" cy="9" r="3" fill="${fillColour(f)}"/>`, t);
+  }
+  swatch('<circle cx="11" cy="9" r="3" fill="#777"/>', "centre: fill now");
+  swatch('<circle cx="11" cy="9" r="6" fill="none" stroke="#777" stroke-width="3"/>', "ring: forecast at pickup");
+  swatch('<circle cx="11" cy="9" r="7" fill="rgba(198,40,40,.18)" stroke="#c62828" stroke-width="2"/>', "overflow alert");
+  swatch('<circle cx="11" cy="9" r="7" fill="none" stroke="#8e24aa" stroke-width="2" stroke-dasharray="3 2"/>', "citizen report");
+  swatch('<circle cx="11" cy="9" r="6" fill="#fff" stroke="#ef6c00" stroke-width="3" opacity="0.4"/>', "emptied");
+  swatch('<rect x="4" y="2" width="14" height="14" fill="none" stroke="#263238" stroke-width="3"/>', "depot");
+  swatch('<polygon points="11,1 19,9 11,17 3,9" fill="#6d4c41"/>', "disposal site");
+}
+
+function renderKpis() {
+  const box = $("kpis");
+  box.textContent = "";
+  const k = (state.plan && state.plan.kpis) || (state.planRow && state.planRow.kpis);
+  if (!k) { box.appendChild(el("span", { class: "muted" }, "no finished plan")); return; }
+  const grid = box.appendChild(el("div", { class: "kpi-grid" }));
+  const items = [["km", k.km, "km"], ["hours", k.hours, "h"], ["kg", k.kg, "kg"],
+    ["bins collected", k.bins_collected, ""], ["mean fill at pickup", pct(k.mean_fill_at_pickup), ""],
+    ["unserved", k.unserved, ""], ["must collected", `${k.must_collected ?? "-"}/${k.must_total ?? "-"}`, ""],
+    ["trucks used", k.trucks_used, ""], ["disposal trips", k.disposal_trips, ""]];
+  for (const [label, value, unit] of items) {
+    const d = grid.appendChild(el("div", { class: "kpi", "data-kpi": label }));
+    const shown = typeof value === "number" ? (Number.isInteger(value) ? value : value.toFixed(1)) : (value ?? "-");
+    d.appendChild(el("b", {}, `${shown}${unit ? " " + unit : ""}`));
+    d.appendChild(el("small", {}, label));
+  }
+}
+
+function renderUnserved() {
+  const box = $("unserved");
+  box.textContent = "";
+  const list = (state.plan && state.plan.unserved) || [];
+  if (!state.plan) { box.appendChild(el("span", { class: "muted" }, "-")); return; }
+  if (!list.length) { box.appendChild(el("span", { class: "muted" }, "every planned bin is served")); return; }
+  const ul = box.appendChild(el("ul"));
+  for (const u of list) ul.appendChild(el("li", { "data-unserved": u.bin_id }, `${u.bin_id}: ${u.reason}`));
+}
+
+function visitAt(visit) {
+  // the instant a dispatcher action refers to: now on the plan's own day, else the visit's time
+  const today = new Date().toISOString().substring(0, 10);
+  return state.plan && state.plan.plan_date === today ? new Date().toISOString() : visit.end;
+}
+
+function renderTrucks() {
+  const box = $("trucks");
+  box.textContent = "";
+  if (!state.plan) { box.appendChild(el("span", { class: "muted" }, "no finished plan")); return; }
+  const dec = decisions(), alerts = openAlertBins();
+  state.plan.routes.forEach((r, i) => {
+    const card = box.appendChild(el("div", { class: "truck", "data-truck": r.vehicle_id, style: `--c:${truckColour(i)}` }));
+    const h = card.appendChild(el("h3", {}, `truck ${r.vehicle_id}`));
+    h.appendChild(el("small", {}, `${(r.distance_m / 1000).toFixed(1)} km, ${(r.duration_s / 3600).toFixed(2)} h, ${r.bins} bins`));
+    const work = r.visits;
+    if (!r.bins) { card.appendChild(el("div", { class: "muted" }, "not used today")); return; }
+    const t = card.appendChild(el("table", { class: "stops" }));
+    t.innerHTML = "<tr><th>#</th><th>stop</th><th>ETA</th><th>fill at pickup</th><th></th></tr>";
+    for (const v of work) {
+      const done = v.kind === "bin" && state.done.has(v.ref);
+      const tr = t.appendChild(el("tr", { "data-stop": v.ref, "data-kind": v.kind }));
+      if (done) tr.classList.add("done");
+      if (v.kind === "bin" && alerts.has(v.ref)) tr.classList.add("alert");
+      tr.appendChild(el("td", {}, String(v.order)));
+      const label = { bin: "", disposal: "disposal ", start: "depot ", end: "depot ", break: "break" }[v.kind] ?? `${v.kind} `;
+      tr.appendChild(el("td", { class: "ref" }, v.kind === "break" ? "break" : `${label}${v.ref}`));
+      tr.appendChild(el("td", {}, clock(v.arrival)));
+      const d = dec[v.ref];
+      tr.appendChild(el("td", {}, v.kind === "bin" ? pct(v.expected_fill ?? (d && d.expected_fill)) : ""));
+      const act = tr.appendChild(el("td", { class: "act" }));
+      if (v.kind === "bin") {
+        if (done) act.textContent = "done";
+        else {
+          const b = act.appendChild(el("button", { class: "done-btn", type: "button" }, "done"));
+          b.addEventListener("click", () => markDone(r.vehicle_id, v, b));
+        }
+      }
+    }
+  });
+}
+
+function showStatus(row) {
+  $("job-progress").value = row ? row.progress : 0;
+  $("plan-status").textContent = row
+    ? `plan #${row.id} v${row.version}: ${row.status} ${Math.round(row.progress * 100)}% ${row.message || ""}`
+    : "no plan for this date";
+}
+
+/* ---------------------------------------------------------------- actions */
+function showBinPopup(bin, x, y) {
+  const pop = $("popup");
+  const svg = $("map"), rect = svg.getBoundingClientRect(), k = rect.width / W;
+  pop.style.left = `${Math.min(x * k + 12, rect.width - 210)}px`;
+  pop.style.top = `${Math.max(y * k - 20, 0)}px`;
+  pop.textContent = "";
+  const cur = state.fill[bin.bin_id], fc = decisions()[bin.bin_id];
+  pop.appendChild(el("h3", {}, `bin ${bin.bin_id}`));
+  pop.appendChild(el("div", {}, `fill now: ${pct(cur && cur.fill)}${cur ? " (read " + when(cur.at) + ")" : ""}`));
+  pop.appendChild(el("div", {}, `forecast at pickup: ${pct(fc && fc.expected_fill)}${fc ? " - " + fc.action : ""}`));
+  if (fc && fc.reason) pop.appendChild(el("div", { class: "muted" }, fc.reason));
+  const b = pop.appendChild(el("button", { id: "raise-alert", type: "button" }, "Raise overflow alert"));
+  b.addEventListener("click", () => raiseAlert(bin.bin_id, b));
+  const c = pop.appendChild(el("button", { type: "button" }, "Close"));
+  c.addEventListener("click", () => { pop.hidden = true; });
+  pop.hidden = false;
+}
+
+function alertInstant() {
+  const today = new Date().toISOString().substring(0, 10);
+  const date = $("plan-date").value;
+  if (date === today || !state.plan) return date === today ? new Date().toISOString() : `${date}T08:00:00Z`;
+  const first = state.plan.routes.flatMap((r) => r.visits)[0];
+  return first ? first.start : `${date}T08:00:00Z`;
+}
+
+async function raiseAlert(binId, button) {
+  button.disabled = true;
+  try {
+    const alert = await api("/alerts", { method: "POST", json: { bin_id: binId, at: alertInstant(), note: "dashboard" } });
+    say(`alert #${alert.id} on ${binId}: rerouting...`, true);
+    let a = alert;
+    for (let i = 0; i < 300 && (a.status === "open" || a.status === "rerouting"); i++) {
+      await sleep(POLL_MS);
+      a = await api(`/alerts/${alert.id}`);
+      $("plan-status").textContent = `alert #${a.id} on ${binId}: ${a.status}`;
+    }
+    $("popup").hidden = true;
+    if (a.status === "rerouted" && a.plan_id) {
+      await loadPlanList(a.plan_id);
+      await loadPlan(a.plan_id);
+      await showDiff(a.plan_id);
+      say(`alert #${a.id} on ${binId}: rerouted into plan #${a.plan_id}`, true);
+    } else if (a.status === "no_plan") {
+      await loadPlan(state.planId);
+      say(`alert #${a.id} on ${binId}: no finished plan for ${a.plan_date}; the next plan collects it`, true);
+    } else {
+      say(`alert #${a.id} on ${binId}: ${a.status}`);
+    }
+  } catch (err) {
+    say(err.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function showDiff(planId) {
+  const diff = await api(`/plans/${planId}/diff`);
+  const box = $("diff");
+  box.textContent = "";
+  $("diff-panel").hidden = false;
+  box.appendChild(el("div", { class: "muted" }, `plan #${diff.plan_id} against #${diff.parent_id}`));
+  const idx = truckIndex();
+  let any = false;
+  for (const t of diff.trucks) {
+    const d = t.diff, ch = d.change || d;
+    const added = ch.added || [], removed = ch.removed || [], reordered = !!ch.order_changed;
+    if (!added.length && !removed.length && !reordered && !d.changed) continue;
+    any = true;
+    const div = box.appendChild(el("div", { class: "diff-truck", "data-diff-truck": t.vehicle_id }));
+    div.appendChild(el("b", { style: `color:${truckColour(idx[t.vehicle_id] || 0)}` }, `truck ${t.vehicle_id}: `));
+    if (added.length) div.appendChild(el("span", { class: "add" }, `+ ${added.join(", ")} `));
+    if (removed.length) div.appendChild(el("span", { class: "rem" }, `- ${removed.join(", ")} `));
+    if (reordered) div.appendChild(el("span", { class: "ord" }, "order changed"));
+  }
+  if (!any) box.appendChild(el("div", {}, "no truck changed"));
+}
+
+async function markDone(vehicleId, visit, button) {
+  button.disabled = true;
+  try {
+    await api(`/plans/${state.planId}/progress`, { method: "POST", json: { vehicle_id: vehicleId, at: visitAt(visit), kind: "visit_done", bin_id: visit.ref } });
+    state.done.add(visit.ref);
+    say(`${visit.ref} emptied by ${vehicleId}`, true);
+    renderMap();
+    renderTrucks();
+  } catch (err) {
+    say(err.message);
+    button.disabled = false;
+  }
+}
+
+async function requestPlan() {
+  const date = $("plan-date").value;
+  const btn = $("request-plan");
+  btn.disabled = true;
+  try {
+    let row = await api("/plans", { method: "POST", json: { plan_date: date } });
+    showStatus(row);
+    while (row.status === "queued" || row.status === "running") {
+      await sleep(POLL_MS);
+      row = await api(`/plans/${row.id}`);
+      showStatus(row);
+    }
+    await loadPlanList(row.id);
+    await loadPlan(row.id);
+    $("diff-panel").hidden = true;
+    if (row.status === "done") say(`plan #${row.id} ready`, true);
+    else say(`plan #${row.id} ${row.status}: ${row.message}`);
+  } catch (err) {
+    say(err.message);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function showDate() {
+  if (!state.key) { say("enter an API key first"); return; }
+  try {
+    const id = await loadPlanList();
+    $("diff-panel").hidden = true;
+    await loadPlan(id);
+    say(id ? "" : `no plan for ${$("plan-date").value} yet: request one`, !!id);
+  } catch (err) {
+    say(err.message);
+  }
+}
+
+function init() {
+  $("api-key").value = state.key;
+  const tomorrow = new Date(Date.now() + 86400e3).toISOString().substring(0, 10);
+  $("plan-date").value = localStorage.getItem("binroute.date") || tomorrow;
+  $("key-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    state.key = $("api-key").value.trim();
+    localStorage.setItem("binroute.key", state.key);
+    showDate();
+  });
+  $("plan-form").addEventListener("submit", (ev) => { ev.preventDefault(); requestPlan(); });
+  $("load-date").addEventListener("click", showDate);
+  $("plan-date").addEventListener("change", () => {
+    localStorage.setItem("binroute.date", $("plan-date").value);
+    showDate();
+  });
+  $("plan-select").addEventListener("change", async () => {
+    try { await loadPlan(Number($("plan-select").value)); } catch (err) { say(err.message); }
+  });
+  $("osm-tiles").addEventListener("change", () => { state.tiles = $("osm-tiles").checked; renderMap(); });
+  $("map").addEventListener("click", () => { $("popup").hidden = true; });
+  render();
+  if (state.key) showDate();
+}
+
+init();

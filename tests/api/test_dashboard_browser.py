@@ -1,0 +1,252 @@
+"""The dashboard in a real headless browser (Debian chromium driven by Playwright).
+
+The app runs under uvicorn on 127.0.0.1 (a free port, a temp SQLite file, the real planning
+pipeline over a hand-made street grid and a 1 s solver limit); data is seeded through the API.
+Screenshots go to tests/_artifacts/ (gitignored); their paths are printed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import networkx as nx
+import pytest
+
+from api.app import create_app
+from api.deps import get_routing
+from api.routing import Routing
+from api.security import Role, issue_key
+from api.settings import Settings
+from network.providers import StreetProvider
+from network.streets import StreetNetwork
+from tests.api.conftest import PLAN_DATE
+from tests.network.conftest import add_street
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 20_000
+DAWN = "2026-11-25T05:00:00+02:00"  # before the shifts start
+
+if not CHROMIUM.is_file():
+    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium", allow_module_level=True)
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the playwright package is missing: pip install playwright"
+)
+uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is missing")
+
+
+# (bin id, lon, lat, fill at dawn): two clusters around the depot; "late" is too empty to plan
+BINS = [
+    ("b0", 24.9300, 60.1740, 0.92),
+    ("b1", 24.9330, 60.1760, 0.55),
+    ("b2", 24.9270, 60.1770, 0.81),
+    ("b3", 24.9310, 60.1790, 0.68),
+    ("b4", 24.9520, 60.1650, 0.95),
+    ("b5", 24.9560, 60.1670, 0.47),
+    ("b6", 24.9540, 60.1690, 0.74),
+    ("b7", 24.9490, 60.1680, 0.88),
+    ("late", 24.9440, 60.1740, 0.05),
+]
+
+
+def _seed_requests() -> list[tuple[str, Any]]:
+    """A depot, a disposal site, two small trucks, the bins, dawn readings, a citizen report."""
+    truck = {"depot_id": "d1", "capacity_l": 800, "capacity_kg": 400}
+    return [
+        ("/depots", {"depot_id": "d1", "lon": 24.9410, "lat": 60.1700}),
+        ("/sites", {"site_id": "s1", "lon": 24.9600, "lat": 60.1800}),
+        ("/vehicles", {"vehicle_id": "v1", **truck}),
+        ("/vehicles", {"vehicle_id": "v2", **truck}),
+        (
+            "/bins/bulk",
+            [{"bin_id": b, "lon": x, "lat": y, "capacity_l": 240} for b, x, y, _ in BINS],
+        ),
+        ("/readings", [{"bin_id": b, "at": DAWN, "fill_fraction": f} for b, _, _, f in BINS]),
+        (
+            "/reports",
+            {
+                "report_id": "r1",
+                "at": DAWN,
+                "text": "bags beside the bin",
+                "lon": 24.9385,
+                "lat": 60.1715,
+                "overflowing": False,
+            },
+        ),
+    ]
+
+
+def _grid_town() -> StreetNetwork:
+    """A hand-made street grid (every 0.003 deg of lon, 0.002 deg of lat) under the bins, with
+    a diagonal avenue: the plan follows its streets and the map draws them."""
+    graph = nx.MultiDiGraph(crs="epsg:4326")
+    cols, rows = range(14), range(11)
+    for i in cols:
+        for j in rows:
+            graph.add_node(100 * i + j, x=24.924 + 0.003 * i, y=60.163 + 0.002 * j)
+    osmid = 0
+    for i in cols:
+        for j in rows:
+            for u, v in [(100 * i + j, 100 * (i + 1) + j), (100 * i + j, 100 * i + j + 1)]:
+                if v in graph.nodes:
+                    osmid += 1
+                    add_street(graph, u, v, osmid=osmid)
+    for k in range(10):  # the avenue, south-west to north-east
+        osmid += 1
+        add_street(graph, 100 * (k + 2) + k, 100 * (k + 3) + k + 1, osmid=osmid)
+    return StreetNetwork.from_graph(graph)
+
+
+def _routing(network: StreetNetwork) -> Routing:
+    """Street travel times and route geometry over ``network`` (as ``Routing`` builds them)."""
+
+    def geometry(points: Any) -> list[tuple[float, float]]:
+        line: list[tuple[float, float]] = []
+        for a, b in itertools.pairwise(points):
+            part = network.path(a, b)
+            line.extend(part if not line else part[1:])
+        return line or list(points)
+
+    return Routing.static(StreetProvider(network), geometry)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(base url, dispatcher key) of a live app seeded through the API (see ``_seed_requests``)."""
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'binroute.db'}",
+        scheduler_enabled=False,
+        city="haversine",  # unused: get_routing is overridden
+        timezone="Europe/Helsinki",
+        default_time_limit_s=1,
+        max_time_limit_s=2,
+    )
+    app = create_app(settings)  # the real PipelinePlanner
+    routing = _routing(_grid_town())
+    app.dependency_overrides[get_routing] = lambda: routing
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    key = issue_key(app.state.runtime.db, Role.DISPATCHER, "browser test")
+    headers = {"X-API-Key": key}
+    with httpx.Client(base_url=base, timeout=10) as c:
+        for path, body in _seed_requests():
+            r = c.post(path, json=body, headers=headers)
+            assert r.status_code in (200, 201), r.text
+    try:
+        yield base, key
+    finally:
+        srv.should_exit = True
+        thread.join(15)
+
+
+def _shot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"dashboard_{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+    return path
+
+
+def test_dispatcher_plans_alerts_and_marks_done_in_a_browser(server: tuple[str, str]) -> None:
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on(
+                "request",
+                lambda r: None if r.url.startswith(base) else external.append(r.url),
+            )
+            page.goto(f"{base}/dashboard")
+            page.fill("#api-key", key)
+            page.click("#save-key")
+            page.fill("#plan-date", PLAN_DATE)
+            page.dispatch_event("#plan-date", "change")
+            page.wait_for_selector("#message:has-text('no plan for')")
+
+            # request a plan and follow its progress to done
+            page.click("#request-plan")
+            page.wait_for_selector("#plan-status:has-text('done 100%')")
+            page.wait_for_selector(".truck table.stops")
+            kpis = page.inner_text("#kpis")
+            assert "bins collected" in kpis and "km" in kpis and "mean fill at pickup" in kpis
+            collected = int(page.inner_text("[data-kpi='bins collected'] b"))
+            bin_rows = page.locator("tr[data-kind='bin']")
+            assert bin_rows.count() == collected > 0
+            etas = page.locator("tr[data-kind='bin'] td:nth-child(3)").all_inner_texts()
+            assert all(len(t) == 5 and t[2] == ":" for t in etas), etas
+            assert page.locator("#map polyline[data-truck]").count() >= 1
+            assert page.locator("#layer-streets polyline").count() > 100
+            assert "streets" in page.inner_text("#streets-note")
+            assert page.locator("#map g.bin").count() == 9  # every seeded bin
+            assert page.locator("#map [data-depot='d1']").count() == 1
+            assert page.locator("#map [data-site='s1']").count() == 1
+            assert page.locator("#map [data-report='r1']").count() == 1
+            assert page.is_visible("#credit")
+            assert "OpenStreetMap contributors" in page.inner_text("#credit")
+            _shot(page, "1_plan")
+
+            # raise an overflow alert on the unplanned bin and see the reroute's diff
+            assert page.locator("tr[data-stop='late']").count() == 0
+            page.click("#map g.bin[data-bin='late']")
+            page.wait_for_selector("#popup:has-text('bin late')")
+            _shot(page, "2_popup")
+            page.click("#raise-alert")
+            page.wait_for_selector("#diff-panel:has-text('late')")
+            assert "+ " in page.inner_text("#diff")
+            assert page.locator("tr[data-stop='late']").count() == 1
+            assert page.locator("#map g.bin[data-bin='late'] .alert-ring").count() == 1
+            assert "v2" in page.inner_text("#plan-select")
+            _shot(page, "3_rerouted")
+
+            # mark the first bin stop done
+            first = page.locator("tr[data-kind='bin']").first
+            stop = first.get_attribute("data-stop")
+            first.locator("button.done-btn").click()
+            page.wait_for_selector(f"tr.done[data-stop='{stop}']")
+            _shot(page, "4_done")
+        finally:
+            browser.close()
+    with httpx.Client(base_url=base, timeout=10) as c:
+        plans = c.get("/plans", headers={"X-API-Key": key}).json()
+        newest = max(p["id"] for p in plans)
+        progress = c.get(f"/plans/{newest}/progress", headers={"X-API-Key": key}).json()
+    assert [(p["kind"], p["bin_id"]) for p in progress] == [("visit_done", stop)]
+    assert errors == []
+    assert external == []  # OSM tiles stay off unless switched on
