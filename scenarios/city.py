@@ -28,7 +28,7 @@ from network import (
 from network.matrix import TravelMatrix
 from optimiser.daily import Provider
 from scenarios.config import ScenarioConfig, ScenarioError
-from scenarios.demo import STREET_BIN_CAPACITIES_L, _corner_points
+from scenarios.demo import network_corners, street_bins
 
 MAX_SNAP_M = 150.0
 Point = tuple[float, float]
@@ -98,7 +98,7 @@ def corner_points(
 ) -> tuple[Point, Point]:
     """Network nodes nearest the south-west and north-east corners (of ``area`` if given)."""
     if area is None:
-        return _corner_points(network)
+        return network_corners(network)
     xs, ys = network.table.node_lon, network.table.node_lat
     sw = int(np.argmin(np.hypot(xs - area[0], ys - area[1])))
     ne = int(np.argmin(np.hypot(xs - area[2], ys - area[3])))
@@ -107,25 +107,8 @@ def corner_points(
 
 def scenario_bins(network: StreetNetwork, cfg: ScenarioConfig) -> list[Bin]:
     """``cfg.n_bins`` seeded bins on residential streets, ``cfg.sensor_share`` with sensors."""
-    rng = np.random.default_rng(cfg.seed)
     points = _street_points(network, cfg)
-    caps = rng.choice(STREET_BIN_CAPACITIES_L, size=len(points))
-    order = rng.permutation(len(points))
-    n_sensors = round(cfg.sensor_share * len(points))
-    sensors = np.zeros(len(points), dtype=bool)
-    sensors[order[:n_sensors]] = True
-    return [
-        Bin(
-            bin_id=f"bin-{i:04d}",
-            lon=p.lon,
-            lat=p.lat,
-            capacity_l=int(cap),
-            service_s=60 + int(cap) // 6,
-            has_sensor=bool(has),
-            street=p.street or None,
-        )
-        for i, (p, cap, has) in enumerate(zip(points, caps, sensors, strict=True))
-    ]
+    return street_bins(points, seed=cfg.seed, sensor_share=cfg.sensor_share, prefix="bin")
 
 
 def scenario_fleet(

@@ -8,6 +8,7 @@ three trucks; fourteen days of simulated sensor readings; tomorrow is planned.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -17,7 +18,14 @@ import numpy as np
 
 from fleet.models import Bin, Depot, DisposalSite, Inventory, TimeWindow, Vehicle
 from fleet.simulate import SimulatedHistory, simulate_history
-from network import StreetNetwork, StreetProvider, helsinki_pbf, load_network, waste_features
+from network import (
+    StreetNetwork,
+    StreetPoint,
+    StreetProvider,
+    helsinki_pbf,
+    load_network,
+    waste_features,
+)
 from optimiser.daily import DayPlan, ProgressFn, plan_day
 from optimiser.params import SolveParams
 from scenarios.outputs import split_snappable, write_day_outputs
@@ -57,14 +65,20 @@ def _feature_bins(pbf: Path) -> list[Bin]:
     ]
 
 
-def _street_bins(network: StreetNetwork, n: int, seed: int) -> list[Bin]:
+def street_bins(
+    points: Sequence[StreetPoint], *, seed: int, sensor_share: float, prefix: str
+) -> list[Bin]:
+    """Bins at street points: seeded capacities, exactly ``sensor_share`` of them with sensors.
+
+    Ids are ``{prefix}-0000``, ``{prefix}-0001``, ...; service time grows with the size.
+    """
     rng = np.random.default_rng(seed)
-    points = network.sample_street_points(n, highway=("residential",), seed=seed)
     caps = rng.choice(STREET_BIN_CAPACITIES_L, size=len(points))
-    sensors = rng.random(len(points)) < 0.8
+    sensors = np.zeros(len(points), dtype=bool)
+    sensors[rng.permutation(len(points))[: round(sensor_share * len(points))]] = True
     return [
         Bin(
-            bin_id=f"gen-{i:04d}",
+            bin_id=f"{prefix}-{i:04d}",
             lon=p.lon,
             lat=p.lat,
             capacity_l=int(cap),
@@ -76,7 +90,12 @@ def _street_bins(network: StreetNetwork, n: int, seed: int) -> list[Bin]:
     ]
 
 
-def _corner_points(network: StreetNetwork) -> tuple[tuple[float, float], tuple[float, float]]:
+def _street_bins(network: StreetNetwork, n: int, seed: int) -> list[Bin]:
+    points = network.sample_street_points(n, highway=("residential",), seed=seed)
+    return street_bins(points, seed=seed, sensor_share=0.8, prefix="gen")
+
+
+def network_corners(network: StreetNetwork) -> tuple[tuple[float, float], tuple[float, float]]:
     """Street points nearest the south-west and north-east corners of the network."""
     xs, ys = network.table.node_lon, network.table.node_lat
     sw = int(np.argmin(xs + ys))
@@ -85,7 +104,7 @@ def _corner_points(network: StreetNetwork) -> tuple[tuple[float, float], tuple[f
 
 
 def _fleet(network: StreetNetwork) -> tuple[list[Depot], list[DisposalSite], list[Vehicle]]:
-    (d_lon, d_lat), (s_lon, s_lat) = _corner_points(network)
+    (d_lon, d_lat), (s_lon, s_lat) = network_corners(network)
     depot = Depot(depot_id="depot-1", lon=d_lon, lat=d_lat, name="Demo depot (stand-in)")
     site = DisposalSite(
         site_id="site-1",

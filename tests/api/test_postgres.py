@@ -1,0 +1,442 @@
+"""The service on a real, throwaway PostgreSQL server (psycopg 3 driver).
+
+A session fixture runs ``initdb`` + ``pg_ctl`` on a cluster in a temporary directory that
+listens only on a unix socket in that directory; each test gets a fresh database. As root the
+server runs as the ``postgres`` system user (PostgreSQL refuses root). The module is skipped
+when the server binaries, the ``psycopg`` driver or an unprivileged user are missing.
+Set ``BINROUTE_TEST_PG_URL`` (a ``postgresql+psycopg://`` URL of a role allowed to create
+databases) to use an existing server instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import URL, make_url
+
+from api.app import create_app
+from api.db import AlertRow, Base, Database, PlanRow, ReadingRow
+from api.deps import Runtime
+from api.migrate import upgrade_head
+from api.routing import Routing
+from api.scheduler import JOB_ID
+from api.security import Role, issue_key
+from api.settings import Settings
+from network.providers import HaversineProvider
+from tests.api.conftest import MORNING, PLAN_DATE, seed
+from tests.api.fakes import FakePlanner
+
+pytest.importorskip("psycopg", reason="PostgreSQL tests need the psycopg driver (psycopg[binary])")
+
+SERVER_USER = "postgres"  # the unprivileged account the server runs as when we are root
+_DB_NUMBERS = itertools.count(1)
+
+
+# -- the throwaway server --------------------------------------------------------------------
+def _pg_bin_dir() -> Path | None:
+    """The folder holding ``initdb`` and ``pg_ctl`` (PATH first, then Debian's layout)."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(found).resolve().parent
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: p.parent.name, reverse=True
+    )
+    candidates += [Path("/usr/local/pgsql/bin")]
+    for folder in candidates:
+        if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
+            return folder
+    return None
+
+
+def _as_server_user() -> list[str]:
+    """Command prefix that drops root to ``SERVER_USER`` (empty when not root)."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        pytest.skip(f"running as root and no {SERVER_USER!r} user to run PostgreSQL as")
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        pytest.skip("running as root and no 'runuser' to start PostgreSQL unprivileged")
+    return [runuser, "-u", SERVER_USER, "--"]
+
+
+def _run(cmd: list[str], what: str) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed ({done.returncode}): {done.stderr or done.stdout}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[URL]:
+    """Superuser URL of a private PostgreSQL server (its ``postgres`` database)."""
+    external = os.environ.get("BINROUTE_TEST_PG_URL")
+    if external:
+        yield make_url(external)
+        return
+    bin_dir = _pg_bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found")
+    prefix = _as_server_user()
+    # Not under pytest's tmp_path: that is private to root, the server user must own this.
+    root = Path(tempfile.mkdtemp(prefix="binroute-pg-"))
+    if prefix:
+        entry = pwd.getpwnam(SERVER_USER)
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+    data, log = root / "data", root / "server.log"
+    pg_ctl = str(bin_dir / "pg_ctl")
+    options = f"-k {root} -c listen_addresses='' -F -c full_page_writes=off -c max_connections=60"
+    try:
+        _run(
+            [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
+            + ["-E", "UTF8", "--no-locale", "--no-sync"],
+            "initdb",
+        )
+        _run([*prefix, pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "start"],
+             "pg_ctl start")
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"could not start a throwaway PostgreSQL server: {exc}")
+    try:
+        yield URL.create(
+            "postgresql+psycopg", username="postgres", database="postgres", query={"host": str(root)}
+        )
+    finally:
+        subprocess.run(
+            [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: URL) -> Iterator[str]:
+    """A fresh, empty database on the server; dropped after the test."""
+    name = f"binroute_test_{os.getpid()}_{next(_DB_NUMBERS)}"
+    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield pg_server.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+# -- the app on that database (mirrors tests/api/conftest.py) --------------------------------
+@pytest.fixture
+def pg_settings(pg_url: str) -> Settings:
+    return Settings(
+        database_url=pg_url,
+        scheduler_enabled=False,
+        city="haversine",
+        timezone="Europe/Helsinki",
+        default_time_limit_s=1,
+        max_time_limit_s=5,
+    )
+
+
+@pytest.fixture
+def pg_planner() -> FakePlanner:
+    return FakePlanner()
+
+
+@pytest.fixture
+def pg_client(pg_settings: Settings, pg_planner: FakePlanner) -> Iterator[TestClient]:
+    app = create_app(
+        pg_settings, planner=pg_planner, routing=Routing.static(HaversineProvider())
+    )
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def pg_runtime(pg_client: TestClient) -> Runtime:
+    runtime: Runtime = pg_client.app.state.runtime  # type: ignore[attr-defined]
+    return runtime
+
+
+@pytest.fixture
+def pg_keys(pg_runtime: Runtime) -> dict[str, dict[str, str]]:
+    """Headers per role name."""
+    return {r.value: {"X-API-Key": issue_key(pg_runtime.db, r, f"{r.value} key")} for r in Role}
+
+
+def _wait(runtime: Runtime) -> None:
+    assert runtime.jobs.wait_idle(30), "jobs did not finish"
+
+
+def _count_fresh(url: str, sql: str, **params: Any) -> int:
+    """``sql``'s single value, read over a brand-new connection (sees only committed data)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql), params).scalar_one())
+    finally:
+        engine.dispose()
+
+
+# -- tests -----------------------------------------------------------------------------------
+def test_migrations_build_the_orm_schema(pg_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    db = Database(pg_url)
+    try:
+        upgrade_head(db)
+        upgrade_head(db)  # idempotent
+        with db.engine.connect() as conn:
+            assert conn.dialect.name == "postgresql"
+            tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        assert tables == set(Base.metadata.tables)
+        assert diff == []
+        assert version == "0001"
+    finally:
+        db.dispose()
+
+
+def test_health_reports_postgresql(pg_client: TestClient) -> None:
+    body = pg_client.get("/health").json()
+    assert body == {"status": "ok", "database": "postgresql"}
+
+
+def test_bin_crud(pg_client: TestClient, pg_keys: dict[str, dict[str, str]]) -> None:
+    dispatcher, viewer = pg_keys["dispatcher"], pg_keys["viewer"]
+    body = {"bin_id": "b1", "lon": 24.94, "lat": 60.17, "capacity_l": 240}
+    assert pg_client.post("/bins", json=body, headers=dispatcher).status_code == 201
+    assert pg_client.post("/bins", json=body, headers=dispatcher).status_code == 409
+    got = pg_client.get("/bins/b1", headers=viewer).json()
+    assert (got["lon"], got["lat"], got["capacity_l"]) == (24.94, 60.17, 240)
+    replaced = {**body, "capacity_l": 660, "window_start": "07:30", "street": "Mannerheimintie"}
+    assert pg_client.put("/bins/b1", json=replaced, headers=dispatcher).status_code == 200
+    got = pg_client.get("/bins/b1", headers=viewer).json()
+    assert (got["capacity_l"], got["street"]) == (660, "Mannerheimintie")
+    assert got["window_start"].startswith("07:30")
+    assert [b["bin_id"] for b in pg_client.get("/bins", headers=viewer).json()] == ["b1"]
+    assert pg_client.delete("/bins/b1", headers=dispatcher).status_code in (200, 204)
+    assert pg_client.get("/bins/b1", headers=viewer).status_code == 404
+
+
+def test_readings_idempotent_and_committed_before_the_answer(
+    pg_client: TestClient, pg_keys: dict[str, dict[str, str]], pg_url: str
+) -> None:
+    seed(pg_client, pg_keys["dispatcher"], n_bins=2)
+    sensor = pg_keys["sensor"]
+    reading = {"bin_id": "b0", "at": "2026-11-25T09:00:00+02:00", "fill_fraction": 0.4}
+    same_instant = {**reading, "at": "2026-11-25T07:00:00Z", "fill_fraction": 0.5}
+    first = pg_client.post("/readings", json=[reading], headers=sensor).json()
+    assert (first["stored"], first["duplicates"]) == (1, 0)
+    # visible at once from a connection the service never used
+    sql = "SELECT count(*) FROM readings WHERE bin_id = :b"
+    assert _count_fresh(pg_url, sql, b="b0") == 2  # the seed's morning reading + this one
+    again = pg_client.post("/readings", json=[reading, same_instant], headers=sensor).json()
+    assert (again["stored"], again["duplicates"]) == (0, 2)
+    in_one_batch = {**reading, "at": "2026-11-25T10:00:00+02:00"}
+    both = pg_client.post("/readings", json=[in_one_batch, in_one_batch], headers=sensor).json()
+    assert (both["stored"], both["duplicates"]) == (1, 1)
+    assert _count_fresh(pg_url, sql, b="b0") == 3
+    listed = pg_client.get("/readings", params={"bin_id": "b0"}, headers=sensor | {})
+    assert listed.status_code == 403  # sensors write only
+    rows = pg_client.get(
+        "/readings", params={"bin_id": "b0"}, headers=pg_keys["viewer"]
+    ).json()
+    assert [r["at"] for r in rows][1] == "2026-11-25T07:00:00Z"  # stored as UTC, newest first
+
+
+def test_same_reading_from_many_threads_is_stored_once(
+    pg_client: TestClient, pg_keys: dict[str, dict[str, str]], pg_url: str
+) -> None:
+    seed(pg_client, pg_keys["dispatcher"], n_bins=1)
+    n = 12
+    start = threading.Barrier(n)
+    body = [{"bin_id": "b0", "at": "2026-11-25T11:00:00+02:00", "fill_fraction": 0.3}]
+
+    def post(_: int) -> Any:
+        start.wait(10)
+        return pg_client.post("/readings", json=body, headers=pg_keys["sensor"])
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        answers = list(pool.map(post, range(n)))
+    assert [a.status_code for a in answers] == [200] * n
+    assert sum(a.json()["stored"] for a in answers) == 1
+    assert sum(a.json()["duplicates"] for a in answers) == n - 1
+    assert _count_fresh(pg_url, "SELECT count(*) FROM readings WHERE bin_id = 'b0'") == 2
+
+
+def test_overflowing_sensor_from_many_threads_raises_one_alert(
+    pg_client: TestClient, pg_keys: dict[str, dict[str, str]], pg_runtime: Runtime
+) -> None:
+    """One sensor alert per bin and day, even when its overflow readings arrive together."""
+    seed(pg_client, pg_keys["dispatcher"], n_bins=1)
+    n = 10
+    start = threading.Barrier(n)
+
+    def post(i: int) -> Any:
+        body = [{"bin_id": "b0", "at": f"2026-11-25T12:{i:02d}:00+02:00", "fill_fraction": 0.99}]
+        start.wait(10)
+        return pg_client.post("/readings", json=body, headers=pg_keys["sensor"])
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        answers = list(pool.map(post, range(n)))
+    assert [a.json()["stored"] for a in answers] == [1] * n
+    _wait(pg_runtime)
+    with pg_runtime.db.reader() as s:
+        n_alerts = s.scalar(select(func.count()).select_from(AlertRow))
+    assert n_alerts == 1
+
+
+def test_alert_reroutes_into_a_new_plan_version(
+    pg_client: TestClient,
+    pg_keys: dict[str, dict[str, str]],
+    pg_runtime: Runtime,
+    pg_planner: FakePlanner,
+) -> None:
+    dispatcher = pg_keys["dispatcher"]
+    seed(pg_client, dispatcher, n_bins=3)
+    extra = {"bin_id": "late", "lon": 24.95, "lat": 60.18, "capacity_l": 240}
+    assert pg_client.post("/bins", json=extra, headers=dispatcher).status_code == 201
+    base = pg_client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
+    _wait(pg_runtime)
+    assert pg_client.get(f"/plans/{base['id']}", headers=dispatcher).json()["status"] == "done"
+
+    alert = pg_client.post(
+        "/alerts", json={"bin_id": "late", "at": "2026-11-25T12:00:00+02:00"}, headers=dispatcher
+    )
+    assert alert.status_code == 202
+    _wait(pg_runtime)
+    stored = pg_client.get(f"/alerts/{alert.json()['id']}", headers=dispatcher).json()
+    assert stored["status"] == "rerouted"
+    new = pg_client.get(f"/plans/{stored['plan_id']}", headers=dispatcher).json()
+    assert (new["status"], new["version"], new["parent_id"]) == ("done", 2, base["id"])
+    routes = pg_client.get(f"/plans/{new['id']}/routes", headers=dispatcher).json()["routes"]
+    assert "late" in {b for r in routes for b in r["bins"]}
+    diff = pg_client.get(f"/plans/{new['id']}/diff", headers=dispatcher).json()
+    assert any("late" in d["added"] for d in _truck_diffs(diff))
+    assert [c["urgent"] for c in pg_planner.reroutes] == [["late"]]
+
+
+def _truck_diffs(diff: Any) -> list[dict[str, Any]]:
+    """The per-truck diff objects of a ``/diff`` answer (a list or a mapping by truck)."""
+    trucks = diff.get("trucks", diff) if isinstance(diff, dict) else diff
+    items = trucks.values() if isinstance(trucks, dict) else trucks
+    return [t.get("diff", t) for t in items]
+
+
+def test_simultaneous_alerts_and_readings_are_all_kept(
+    pg_client: TestClient,
+    pg_keys: dict[str, dict[str, str]],
+    pg_runtime: Runtime,
+    pg_planner: FakePlanner,
+) -> None:
+    dispatcher, sensor = pg_keys["dispatcher"], pg_keys["sensor"]
+    n = 15
+    seed(pg_client, dispatcher, n_bins=2)
+    extra = [
+        {"bin_id": f"x{i}", "lon": 24.9 + i * 1e-4, "lat": 60.2, "capacity_l": 240}
+        for i in range(n)
+    ]
+    assert pg_client.post("/bins/bulk", json=extra, headers=dispatcher).json()["stored"] == n
+    base = pg_client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
+    _wait(pg_runtime)
+    start = threading.Barrier(2 * n)
+
+    def alert(i: int) -> Any:
+        start.wait(10)
+        body = {"bin_id": f"x{i}", "at": f"2026-11-25T12:{i:02d}:00+02:00"}
+        return pg_client.post("/alerts", json=body, headers=dispatcher)
+
+    def reading(i: int) -> Any:
+        start.wait(10)
+        body = [{"bin_id": f"x{i}", "at": f"2026-11-25T10:{i:02d}:00+02:00", "fill_fraction": 0.5}]
+        return pg_client.post("/readings", json=body, headers=sensor)
+
+    with ThreadPoolExecutor(max_workers=2 * n) as pool:
+        futures = [pool.submit(alert, i) for i in range(n)]
+        futures += [pool.submit(reading, i) for i in range(n)]
+        answers = [f.result() for f in futures]
+    assert [a.status_code for a in answers] == [202] * n + [200] * n
+    assert all(a.json()["stored"] == 1 for a in answers[n:])
+    _wait(pg_runtime)
+
+    with pg_runtime.db.reader() as s:
+        alerts = list(s.scalars(select(AlertRow)))
+        n_readings = s.scalar(select(func.count()).select_from(ReadingRow))
+        versions = list(s.scalars(select(PlanRow.version).order_by(PlanRow.version)))
+    assert n_readings == 2 + n
+    assert len(alerts) == n
+    assert {a.status for a in alerts} == {"rerouted"}
+    newest = max(a.plan_id or 0 for a in alerts)
+    routes = pg_client.get(f"/plans/{newest}/routes", headers=dispatcher).json()["routes"]
+    assert {f"x{i}" for i in range(n)} <= {b for r in routes for b in r["bins"]}
+    urgent = sorted(b for call in pg_planner.reroutes for b in call["urgent"])
+    assert urgent == sorted(f"x{i}" for i in range(n))  # each alert rerouted exactly once
+    assert versions == list(range(1, 2 + len(pg_planner.reroutes)))
+    assert base["version"] == 1
+
+
+def test_simultaneous_plan_requests_get_distinct_versions(
+    pg_client: TestClient, pg_keys: dict[str, dict[str, str]], pg_runtime: Runtime
+) -> None:
+    dispatcher = pg_keys["dispatcher"]
+    seed(pg_client, dispatcher, n_bins=2)
+    n = 8
+    start = threading.Barrier(n)
+
+    def request(_: int) -> Any:
+        start.wait(10)
+        return pg_client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        answers = list(pool.map(request, range(n)))
+    _wait(pg_runtime)
+    assert [a.status_code for a in answers] == [202] * n, [a.text for a in answers]
+    assert sorted(a.json()["version"] for a in answers) == list(range(1, n + 1))
+
+
+def test_nightly_job_registered_once_across_restarts(pg_settings: Settings) -> None:
+    on = pg_settings.model_copy(
+        update={"scheduler_enabled": True, "misfire_grace_s": 1800, "nightly_cron": "30 1 * * *"}
+    )
+    triggers = []
+    for _ in range(2):
+        app = create_app(on, planner=FakePlanner(), routing=Routing.static(HaversineProvider()))
+        with TestClient(app):
+            job = app.state.runtime.scheduler.get_job(JOB_ID)
+            triggers.append((str(job.trigger), job.misfire_grace_time, job.coalesce))
+    assert triggers[0] == triggers[1]
+    assert "hour='1'" in triggers[0][0] and triggers[0][1:] == (1800, True)
+    engine = create_engine(on.database_url)
+    try:
+        with engine.connect() as conn:
+            ids = conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars().all()
+    finally:
+        engine.dispose()
+    assert ids == [JOB_ID]
+
+
+def test_seeded_morning_reading_round_trips_as_utc(
+    pg_client: TestClient, pg_keys: dict[str, dict[str, str]]
+) -> None:
+    seed(pg_client, pg_keys["dispatcher"], n_bins=1)
+    rows = pg_client.get("/readings", headers=pg_keys["viewer"]).json()
+    assert [r["at"] for r in rows] == ["2026-11-25T05:00:00Z"]
+    assert MORNING.endswith("+02:00")
