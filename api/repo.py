@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -78,8 +79,25 @@ def load_reports(session: Session, since: datetime, until: datetime) -> list[Cit
     return reports
 
 
+def serialise(session: Session, name: str) -> None:
+    """Hold the PostgreSQL advisory lock ``name`` until this transaction ends (no-op elsewhere).
+
+    SQLite writers are serialised by ``Database.writer``; on PostgreSQL (READ COMMITTED) two
+    writers doing check-then-insert (the next plan version, one sensor alert per bin and day)
+    would both see the old state and insert twice.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, signed=True))))
+
+
 def next_version(session: Session, plan_date: date) -> int:
-    """1 + the highest plan version of ``plan_date`` (1 for the first)."""
+    """1 + the highest plan version of ``plan_date`` (1 for the first).
+
+    Locks the date's version numbers until the caller's transaction ends (PostgreSQL).
+    """
+    serialise(session, f"plan-version {plan_date.isoformat()}")
     top = session.scalar(select(func.max(PlanRow.version)).where(PlanRow.plan_date == plan_date))
     return 1 if top is None else int(top) + 1
 
@@ -176,20 +194,19 @@ def insert_reading(session: Session, values: dict[str, Any]) -> bool:
     """
     dialect = session.get_bind().dialect.name
     stmt: Any
-    if dialect == "postgresql":
-        stmt = pg_insert(ReadingRow).values(**values)
+    if dialect in ("postgresql", "sqlite"):
+        # RETURNING tells inserted from skipped: with implicit RETURNING (PostgreSQL)
+        # the result's rowcount is -1 either way.
+        upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = upsert(ReadingRow).values(**values)
         stmt = stmt.on_conflict_do_nothing(index_elements=["bin_id", "at"])
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(ReadingRow).values(**values)
-        stmt = stmt.on_conflict_do_nothing(index_elements=["bin_id", "at"])
-    else:
-        exists = session.scalar(
-            select(ReadingRow.id).where(
-                ReadingRow.bin_id == values["bin_id"], ReadingRow.at == values["at"]
-            )
+        return session.execute(stmt.returning(ReadingRow.id)).first() is not None
+    exists = session.scalar(
+        select(ReadingRow.id).where(
+            ReadingRow.bin_id == values["bin_id"], ReadingRow.at == values["at"]
         )
-        if exists is not None:
-            return False
-        stmt = insert(ReadingRow).values(**values)
-    result = session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0))
+    )
+    if exists is not None:
+        return False
+    session.execute(insert(ReadingRow).values(**values))
+    return True

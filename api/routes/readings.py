@@ -74,6 +74,8 @@ def ingest(
     alert_ids: list[int] = []
     dates = set()
     with db.writer() as s:
+        if any(item.fill_fraction >= settings.overflow_threshold for _, item in good):
+            repo.serialise(s, "sensor-alerts")  # first: one alert per bin and day
         known = set(
             s.scalars(
                 select(BinRow.bin_id).where(BinRow.bin_id.in_({item.bin_id for _, item in good}))
