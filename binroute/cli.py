@@ -44,7 +44,7 @@ def kpi_table(kpis: dict[str, Any], title: str) -> Table:
 
 
 def _unserved_table(rows: list[tuple[str, str]]) -> Table:
-    table = Table(title=f"Unserved bins ({len(rows)})")
+    table = Table(title=f"Bins not served, with reasons ({len(rows)})")
     table.add_column("bin")
     table.add_column("reason")
     for ref, reason in rows:

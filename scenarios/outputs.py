@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,8 +27,13 @@ def split_snappable(
     for b in bins:
         try:
             network.snap([(b.lon, b.lat)], max_snap_m=max_snap_m)
-        except SnapError as err:
-            excluded.append((f"bin {b.bin_id}", str(err)))
+        except SnapError:
+            far = network.snap([(b.lon, b.lat)], max_snap_m=math.inf)[0].snap_m
+            reason = (
+                f"({b.lon:.6f}, {b.lat:.6f}) is {far:.0f} m from the nearest drivable street "
+                f"(limit {max_snap_m:.0f} m); fix its coordinates or raise the limit"
+            )
+            excluded.append((f"bin {b.bin_id}", reason))
         else:
             kept.append(b)
     return kept, excluded
