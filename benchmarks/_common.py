@@ -161,3 +161,14 @@ def run_all(
 def emit(record: Mapping[str, Any]) -> None:
     """Print one JSON line."""
     print(json.dumps(record, separators=(",", ":")), flush=True)
+
+
+def engines(ortools_plain: Engine) -> dict[str, Engine]:
+    """The engines a benchmark compares, with that benchmark's plain OR-Tools baseline."""
+    return {
+        "binroute": binroute_engine,
+        "ortools_plain": ortools_plain,
+        "pyvrp": pyvrp_engine,
+        "ortools": ortools_engine,
+        "pyvrp+ortools": pyvrp_then_ortools,
+    }

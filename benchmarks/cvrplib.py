@@ -18,12 +18,9 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from benchmarks._common import (
     Engine,
-    binroute_engine,
     emit,
-    ortools_engine,
+    engines,
     parser,
-    pyvrp_engine,
-    pyvrp_then_ortools,
     run_all,
 )
 from benchmarks.instances import read_cvrplib, read_cvrplib_solution
@@ -75,13 +72,7 @@ def cvrp_distance(problem: Problem, plan: Plan) -> float:
     return float(sum(r.distance_m for r in plan.routes))
 
 
-ENGINES: dict[str, Engine] = {
-    "binroute": binroute_engine,
-    "ortools_plain": ortools_plain,
-    "pyvrp": pyvrp_engine,
-    "ortools": ortools_engine,
-    "pyvrp+ortools": pyvrp_then_ortools,
-}
+ENGINES: dict[str, Engine] = engines(ortools_plain)
 
 
 def main(argv: list[str] | None = None) -> None:

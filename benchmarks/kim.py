@@ -22,12 +22,9 @@ from pathlib import Path
 
 from benchmarks._common import (
     Engine,
-    binroute_engine,
     emit,
-    ortools_engine,
+    engines,
     parser,
-    pyvrp_engine,
-    pyvrp_then_ortools,
     run_all,
 )
 from benchmarks.instances import kim_route_miles, read_kim
@@ -69,13 +66,7 @@ def ortools_plain(problem: Problem, seconds: float, seed: int) -> Plan:
     return solve_ortools(problem, params)
 
 
-ENGINES: dict[str, Engine] = {
-    "binroute": binroute_engine,
-    "ortools_plain": ortools_plain,
-    "pyvrp": pyvrp_engine,
-    "ortools": ortools_engine,
-    "pyvrp+ortools": pyvrp_then_ortools,
-}
+ENGINES: dict[str, Engine] = engines(ortools_plain)
 
 
 def main(argv: list[str] | None = None) -> None:
