@@ -159,19 +159,47 @@ def plan_day(
     """
     policy = policy or CollectionPolicy()
     params = params or SolveParams()
-    day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
     collect_at = _shift_start(inventory, plan_date, tz)
     _report(progress, 0.05, "forecasting fill levels")
     models = estimate_models(
         inventory.bins, readings, reports, now=collect_at, last_emptied=last_emptied
     )
     decisions = policy.decide(inventory.bins, models, collect_at=collect_at, reports=reports)
+    return route_day(
+        inventory,
+        decisions,
+        models,
+        provider,
+        plan_date=plan_date,
+        tz=tz,
+        params=params,
+        progress=progress,
+    )
+
+
+def route_day(
+    inventory: Inventory,
+    decisions: Sequence[BinDecision],
+    models: Mapping[str, FillModel],
+    provider: Provider,
+    *,
+    plan_date: date,
+    tz: ZoneInfo,
+    params: SolveParams,
+    progress: ProgressFn | None = None,
+) -> DayPlan:
+    """Route the MUST and MAY bins of ``decisions``, check the plan and compute its KPIs.
+
+    The second half of :func:`plan_day`, for callers with decisions of their own (e.g. a
+    fixed-schedule policy); ``models`` give the forecast fill at pickup.
+    """
     _report(progress, 0.2, "computing travel times")
     built = build_problem(inventory, decisions, provider, plan_date=plan_date, tz=tz)
     _report(progress, 0.4, f"solving routes for {len(built.problem.stops)} bins")
     plan = solve(built.problem, params)
     _report(progress, 0.95, "checking the plan")
     violations = tuple(check(built.problem, plan))
+    day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
     fills = fill_at_pickup(day_start, plan, models)
     weights = {d.bin_id: d.expected_weight_kg for d in decisions}
     kpis = compute_kpis(plan, decisions, fills, weights)

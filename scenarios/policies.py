@@ -29,11 +29,8 @@ from fleet.fill import estimate_models, match_reports, valid_reports
 from fleet.forecast import FillModel
 from fleet.models import Action, Bin, BinDecision, CitizenReport, FillReading, Inventory
 from fleet.policy import CollectionPolicy
-from optimiser.build import build_problem
-from optimiser.check import check
-from optimiser.daily import DayPlan, Provider, compute_kpis, fill_at_pickup, plan_day
+from optimiser.daily import DayPlan, Provider, plan_day, route_day
 from optimiser.params import SolveParams
-from optimiser.solve import solve
 from scenarios.config import PolicyConfig
 
 
@@ -109,23 +106,14 @@ def route_decisions(
     ctx: PlanContext, decisions: Sequence[BinDecision], models: Mapping[str, FillModel]
 ) -> DayPlan:
     """Route the MUST/MAY bins of ``decisions`` with the optimiser (as ``plan_day`` does)."""
-    built = build_problem(
-        ctx.inventory, decisions, ctx.provider, plan_date=ctx.plan_date, tz=ctx.tz
-    )
-    plan = solve(built.problem, ctx.params)
-    midnight = datetime.combine(ctx.plan_date, time(0), tzinfo=ctx.tz)
-    fills = fill_at_pickup(midnight, plan, models)
-    weights = {d.bin_id: d.expected_weight_kg for d in decisions}
-    return DayPlan(
+    return route_day(
+        ctx.inventory,
+        decisions,
+        models,
+        ctx.provider,
         plan_date=ctx.plan_date,
-        tz_name=ctx.tz.key,
-        inventory=ctx.inventory,
-        decisions=tuple(decisions),
-        built=built,
-        plan=plan,
-        fill_at_pickup=fills,
-        violations=tuple(check(built.problem, plan)),
-        kpis=compute_kpis(plan, decisions, fills, weights),
+        tz=ctx.tz,
+        params=ctx.params,
     )
 
 
