@@ -10,7 +10,6 @@ from pathlib import Path
 
 from fleet.models import Bin
 from network import StreetNetwork
-from network.errors import SnapError
 from optimiser.daily import DayPlan
 from optimiser.export import Geometry, plan_json, routes_geojson
 from scenarios.mapview import render_html
@@ -22,20 +21,18 @@ def split_snappable(
     network: StreetNetwork, bins: Sequence[Bin], max_snap_m: float = MAX_SNAP_M
 ) -> tuple[list[Bin], list[tuple[str, str]]]:
     """Split bins into those near a drivable street and (record, reason) for the others."""
+    snaps = network.snap([(b.lon, b.lat) for b in bins], max_snap_m=math.inf)  # one pass
     kept: list[Bin] = []
     excluded: list[tuple[str, str]] = []
-    for b in bins:
-        try:
-            network.snap([(b.lon, b.lat)], max_snap_m=max_snap_m)
-        except SnapError:
-            far = network.snap([(b.lon, b.lat)], max_snap_m=math.inf)[0].snap_m
-            reason = (
-                f"({b.lon:.6f}, {b.lat:.6f}) is {far:.0f} m from the nearest drivable street "
-                f"(limit {max_snap_m:.0f} m); fix its coordinates or raise the limit"
-            )
-            excluded.append((f"bin {b.bin_id}", reason))
-        else:
+    for b, snap in zip(bins, snaps, strict=True):
+        if snap.snap_m <= max_snap_m:  # the limit rule of StreetNetwork.snap
             kept.append(b)
+            continue
+        reason = (
+            f"({b.lon:.6f}, {b.lat:.6f}) is {snap.snap_m:.0f} m from the nearest drivable street "
+            f"(limit {max_snap_m:.0f} m); fix its coordinates or raise the limit"
+        )
+        excluded.append((f"bin {b.bin_id}", reason))
     return kept, excluded
 
 
