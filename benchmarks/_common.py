@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, VisitKind
+from optimiser.plan import Plan, PlanStatus
 from optimiser.problem import Problem
 
 Engine = Callable[[Problem, float, int], Plan]
@@ -81,11 +81,7 @@ def pyvrp_then_ortools(problem: Problem, seconds: float, seed: int, share: float
     if first.status is PlanStatus.NO_SOLUTION:
         rest = seconds - (time.perf_counter() - t0)
         return solve_ortools(problem, SolveParams(time_limit_s=max(rest, 0.1), seed=seed))
-    warm = {
-        r.vehicle_ref: [v.ref for v in r.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
-        for r in first.routes
-        if r.used
-    }
+    warm = first.sequences()
     rest = seconds - (time.perf_counter() - t0)
     second = solve_ortools(
         problem, SolveParams(time_limit_s=max(rest, 0.1), seed=seed), warm_start=warm

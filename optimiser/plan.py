@@ -92,3 +92,13 @@ class Plan:
     def served_refs(self) -> frozenset[str]:
         """Refs of all bins emptied by some route."""
         return frozenset(r for route in self.routes for r in route.bin_refs)
+
+    def sequences(self) -> dict[str, list[str]]:
+        """Bin and disposal-site refs in visit order per used truck (an engine's warm start)."""
+        return {
+            r.vehicle_ref: [
+                v.ref for v in r.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)
+            ]
+            for r in self.routes
+            if r.used
+        }

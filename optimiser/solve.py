@@ -1,10 +1,18 @@
-"""``solve``: screen the problem, run an engine (or both), merge the unserved stops.
+"""``solve``: screen the problem, run an engine (or several), merge the unserved stops.
 
 Orchestration only. The default engine ``"auto"`` is chosen by measurement
 (benchmarks/RESULTS.md): PyVRP wins on most Kim and CVRPLIB instances, OR-Tools on a few
-(Kim 277, 444 by distance), so with a budget of at least ``PORTFOLIO_MIN_S`` seconds and two
-cores both run side by side (PyVRP in a child process) and the better checked plan is kept;
-with a smaller budget PyVRP runs alone and OR-Tools is the fallback when PyVRP's plan is
+(Kim 277 at short budgets, 444 by distance with one truck more). With a budget of at least
+``PORTFOLIO_MIN_S`` seconds and two cores, the two cores run a small portfolio and the plan
+that ranks best by the independent checker is kept:
+
+* a child process runs PyVRP from scratch with the whole budget (exactly what
+  ``engine="pyvrp"`` does on its own, same seed);
+* this process runs OR-Tools for ``ORTOOLS_SHARE`` of the budget, then PyVRP (next seed)
+  warm-started from the OR-Tools routes for the rest (a relay: OR-Tools' constructive
+  heuristics plus PyVRP's local search).
+
+With a smaller budget, PyVRP runs alone and OR-Tools is the fallback when PyVRP's plan is
 missing or breaks a rule.
 """
 
@@ -24,7 +32,8 @@ from optimiser.screen import screen
 
 ENGINES = ("auto", "ortools", "pyvrp")
 PORTFOLIO_MIN_S = 5.0
-FORK_OVERHEAD_S = 0.2  # forking the child and shipping the problem to it
+ORTOOLS_SHARE = 0.4  # of the budget, for OR-Tools before the relay hands over to PyVRP
+RELAY_MIN_S = 1.0  # below this, the relay skips its PyVRP leg
 SPAWN_OVERHEAD_S = 1.5  # starting a fresh interpreter and importing PyVRP (no fork)
 
 
@@ -63,25 +72,52 @@ def _pick(problem: Problem, plans: list[Plan]) -> Plan:
 
 
 def _child_context() -> tuple[multiprocessing.context.BaseContext, float]:
-    """Fork where available (PyVRP imported first, so the child starts at once), else spawn."""
+    """Fork where available (PyVRP imported first, so the child starts at once), else spawn.
+
+    Returns the context and the seconds the child loses before it can start searching.
+    """
     if "fork" in multiprocessing.get_all_start_methods():
         import optimiser._pyvrp  # noqa: F401  (loaded before the fork)
 
-        return multiprocessing.get_context("fork"), FORK_OVERHEAD_S
+        return multiprocessing.get_context("fork"), 0.0
     return multiprocessing.get_context("spawn"), SPAWN_OVERHEAD_S
 
 
+def _relay(problem: Problem, params: SolveParams, deadline: float) -> list[Plan]:
+    """OR-Tools for ``ORTOOLS_SHARE`` of the budget, then PyVRP from its routes until ``deadline``.
+
+    Returns the OR-Tools plan and, when there was time and a plan to start from, the PyVRP
+    plan (engine ``"ortools+pyvrp"``); ``deadline`` is in ``time.perf_counter()`` seconds.
+    """
+    first = _engine(
+        "ortools",
+        problem,
+        dataclasses.replace(params, time_limit_s=ORTOOLS_SHARE * params.time_limit_s),
+    )
+    left = deadline - time.perf_counter()
+    if first.status is PlanStatus.NO_SOLUTION or left < RELAY_MIN_S:
+        return [first]
+    from optimiser._pyvrp import solve_pyvrp
+
+    second = solve_pyvrp(
+        problem,
+        dataclasses.replace(params, time_limit_s=left, seed=params.seed + 1),
+        warm_start=first.sequences(),
+    )
+    return [first, dataclasses.replace(second, engine="ortools+pyvrp")]
+
+
 def _portfolio(problem: Problem, params: SolveParams) -> list[Plan]:
-    """PyVRP in a child process and OR-Tools here, both within the budget."""
+    """PyVRP in a child process and the OR-Tools -> PyVRP relay here, both within the budget."""
+    deadline = time.perf_counter() + params.time_limit_s
     context, overhead = _child_context()
     child = dataclasses.replace(params, time_limit_s=max(params.time_limit_s - overhead, 1.0))
-    plans: list[Plan] = []
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         future = pool.submit(_engine, "pyvrp", problem, child)
-        plans.append(_engine("ortools", problem, params))
+        plans = _relay(problem, params, deadline)
         try:
             plans.append(future.result(timeout=params.time_limit_s + 60.0))
-        except Exception as err:  # a crashed child must not lose the OR-Tools plan
+        except Exception as err:  # a crashed child must not lose this process's plans
             plans[0] = dataclasses.replace(
                 plans[0], notes=(*plans[0].notes, f"pyvrp failed: {err!r}")
             )

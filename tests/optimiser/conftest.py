@@ -104,3 +104,30 @@ def line_problem() -> Problem:
         vehicles=(Kit.truck(capacity_l=1000),),
         sites=(Kit.site(location=1),),
     )
+
+
+@pytest.fixture
+def random_problem() -> Problem:
+    """Seeded: 30 bins (100-600 l, every 5th with an 08-11 h window), 3 trucks (2000 l), 2 sites."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    pts = [(0.0, 0.0), (4.0, 4.0), (-4.0, 3.0)] + [
+        (float(x), float(y)) for x, y in rng.uniform(-5, 5, size=(30, 2))
+    ]
+    h = Kit.H
+    stops = tuple(
+        Kit.stop(
+            f"b{i}",
+            i,
+            volume_l=int(rng.integers(100, 600)),
+            window_s=(8 * h, 11 * h) if i % 5 == 0 else None,
+        )
+        for i in range(3, 33)
+    )
+    return Problem(
+        matrix=Kit.matrix(pts),
+        stops=stops,
+        vehicles=tuple(Kit.truck(f"t{k}", capacity_l=2000) for k in range(3)),
+        sites=(Kit.site("s1", 1), Kit.site("s2", 2)),
+    )

@@ -197,29 +197,7 @@ def test_unknown_engine_is_a_value_error(line_problem) -> None:
         solve(line_problem, SolveParams(time_limit_s=0.1), engine="gurobi")
 
 
-def test_seeded_random_instance_is_fully_served(kit) -> None:
+def test_seeded_random_instance_is_fully_served(kit, random_problem) -> None:
     """30 random bins, 3 trucks, 2 sites, windows on some: valid plan, all served."""
-    import numpy as np
-
-    rng = np.random.default_rng(7)
-    pts = [(0.0, 0.0), (4.0, 4.0), (-4.0, 3.0)] + [
-        (float(x), float(y)) for x, y in rng.uniform(-5, 5, size=(30, 2))
-    ]
-    h = kit.H
-    stops = tuple(
-        kit.stop(
-            f"b{i}",
-            i,
-            volume_l=int(rng.integers(100, 600)),
-            window_s=(8 * h, 11 * h) if i % 5 == 0 else None,
-        )
-        for i in range(3, 33)
-    )
-    problem = Problem(
-        matrix=kit.matrix(pts),
-        stops=stops,
-        vehicles=tuple(kit.truck(f"t{k}", capacity_l=2000) for k in range(3)),
-        sites=(kit.site("s1", 1), kit.site("s2", 2)),
-    )
-    plan = kit.solved(problem, seconds=1.0)
+    plan = kit.solved(random_problem, seconds=1.0)
     assert len(plan.served_refs) == 30

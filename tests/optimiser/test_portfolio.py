@@ -1,0 +1,86 @@
+"""The "auto" engine's two-core portfolio: PyVRP alone in a child, OR-Tools -> PyVRP relay here."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import time
+
+import pytest
+
+from optimiser.check import check, score
+from optimiser.params import SolveParams
+from optimiser.plan import PlanStatus
+from optimiser.problem import Problem
+from optimiser.solve import rank, solve
+
+solve_module = importlib.import_module("optimiser.solve")  # the package exports solve()
+
+
+@pytest.fixture
+def small_portfolio(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let a 2-3 s budget run the portfolio (its threshold is 5 s)."""
+    monkeypatch.setattr(solve_module, "PORTFOLIO_MIN_S", 1.0)
+    monkeypatch.setattr(solve_module.os, "cpu_count", lambda: 2)
+
+
+def _costs(plan_notes: tuple[str, ...]) -> dict[str, int]:
+    note = next(n for n in plan_notes if n.startswith("portfolio cost:"))
+    return {m[0]: int(m[1]) for m in re.findall(r"([\w+]+) (-?\d+)", note.split(";")[0])}
+
+
+def test_portfolio_keeps_the_cheapest_of_three_checked_plans(
+    small_portfolio: None, random_problem: Problem
+) -> None:
+    """All three plans are made; the kept one passes the checker and costs the least."""
+    plan = solve(random_problem, SolveParams(time_limit_s=3.0, seed=3))
+    assert check(random_problem, plan) == []
+    costs = _costs(plan.notes)
+    assert set(costs) == {"ortools", "ortools+pyvrp", "pyvrp"}
+    s = score(random_problem, plan)
+    assert s.cost + s.prize_lost == min(costs.values())
+    assert plan.engine == min(costs, key=lambda k: costs[k])
+
+
+def test_relay_starts_pyvrp_from_the_ortools_routes(random_problem: Problem) -> None:
+    """The relay's PyVRP leg begins at OR-Tools' plan, so it ranks no worse; both in time."""
+    t0 = time.perf_counter()
+    first, second = solve_module._relay(
+        random_problem, SolveParams(time_limit_s=2.5, seed=1), t0 + 2.5
+    )
+    assert first.engine == "ortools" and second.engine == "ortools+pyvrp"
+    assert second.status is PlanStatus.FEASIBLE
+    assert check(random_problem, second) == []
+    assert rank(random_problem, second) <= rank(random_problem, first)
+    assert not any("warm start ignored" in n for n in second.notes)
+
+
+def test_relay_without_time_left_returns_the_ortools_plan(random_problem: Problem) -> None:
+    plans = solve_module._relay(
+        random_problem, SolveParams(time_limit_s=1.0, seed=1), time.perf_counter() + 0.5
+    )
+    assert [p.engine for p in plans] == ["ortools"]
+
+
+def test_crashed_child_keeps_this_process_plans(
+    small_portfolio: None, random_problem: Problem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failing PyVRP child is noted; the relay's plans still answer."""
+
+    def boom(name: str, problem: Problem, params: SolveParams):  # type: ignore[no-untyped-def]
+        if name == "pyvrp":
+            raise RuntimeError("child died")
+        return real(name, problem, params)
+
+    real = solve_module._engine
+    monkeypatch.setattr(solve_module, "_engine", boom)
+    monkeypatch.setattr(solve_module, "_child_context", _spawnless_fork)
+    plan = solve(random_problem, SolveParams(time_limit_s=2.0, seed=3))
+    assert check(random_problem, plan) == []
+    assert any("pyvrp failed" in n for n in plan.notes)
+
+
+def _spawnless_fork():  # type: ignore[no-untyped-def]
+    import multiprocessing
+
+    return multiprocessing.get_context("fork"), 0.0
