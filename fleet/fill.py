@@ -54,6 +54,7 @@ from fleet.forecast import (
 from fleet.models import Bin, CitizenReport, FillReading
 
 _MAD_TO_SD = 1.4826
+POOL_MIN_DAYS = 0.5  # of data on every weekday for a bin's raw pattern to enter the pool
 _EARTH_RADIUS_M = 6_371_000.0
 
 FloatArray = NDArray[np.float64]
@@ -68,7 +69,7 @@ class FillConfig:
     saturated: float = 0.98
     spike_k: float = 4.0
     spike_min: float = 0.08
-    weekday_shrink_days: float = 3.0
+    weekday_shrink_days: float = 7.0
     min_points: int = 4
     sigma_floor: float = 0.01
     rate_sd_rel_floor: float = 0.1
@@ -341,9 +342,9 @@ def finish_sensor_fit(
     raw = fit.raw_factors
     if fit.rate_d is None:
         return None
-    rate = float(fit.rate_d.mean())
     pri = np.ones(7) if prior is None else np.asarray(prior, dtype=float)
     factors = pri if raw is None else shrink_factors(raw, fit.days_d, pri, cfg.weekday_shrink_days)
+    rate = float(fit.rate_d.mean())
     if fit.seg_slopes.size >= 2:
         rate_sd = _robust_sd(fit.seg_slopes)
     else:
@@ -507,7 +508,7 @@ def _pooled_factors(fits: Iterable[tuple[Bin, SensorFit]]) -> dict[str, FloatArr
     per: dict[str, list[FloatArray]] = defaultdict(list)
     for b, fit in fits:
         raw = fit.raw_factors
-        if raw is not None and float(fit.days_d.min()) >= 1.0:
+        if raw is not None and float(fit.days_d.min()) >= POOL_MIN_DAYS:
             per[b.stream].append(raw)
     out: dict[str, FloatArray] = {}
     for stream, raws in per.items():

@@ -103,6 +103,20 @@ def test_weekday_pattern_recovered_on_simulated_data() -> None:
     assert np.median(np.abs(rel - 1.0)) < 0.1
 
 
+def test_short_history_every_two_days_still_pools_the_city_pattern() -> None:
+    """10 days, emptied every 2 days: no bin sees every weekday for a whole day, yet the
+    stream's pooled pattern (Saturday high) reaches every bin's factors."""
+    bins = [make_bin(f"b{i}") for i in range(150)]
+    sim = SimConfig(rate_median_per_day=0.45, collection_every_days=2, weekday_jitter=0.0)
+    hist = simulate_history(bins, start=T0, days=10, seed=5, config=sim)
+    now = hist.end
+    models = estimate_models(bins, hist.readings(), now=now, last_emptied=hist.last_emptied(now))
+    est = np.median(np.array([m.weekday_factors for m in models.values()]), axis=0)
+    true = hist.weekday_factors[0]
+    assert int(np.argmax(est)) == 5  # Saturday
+    assert np.abs(est - true).max() < 0.1
+
+
 def _linear(bin_id: str, rate: float) -> list[FillReading]:
     return readings(bin_id, [(float(h), 0.05 + rate * h) for h in range(0, 30, 2)])
 
