@@ -23,6 +23,10 @@ For a bin with a sensor (readings sorted by time, tz-aware):
 Bins without usable readings borrow the median rate and weekday factors of sensor bins on the
 same street and stream, else of the same stream, else of all bins, else ``default_rate_per_h``.
 Their state is 0.0 at a known last emptying (``last_emptied``), else ``unknown_fill``.
+When the trucks record the fill they find (``pickups``: lift scales or the crew's estimate),
+such a bin gets its own rate from consecutive pickups: the fill found divided by the
+(weekday-weighted) hours since the previous pickup, shrunk toward the borrowed rate by
+``PICKUP_PRIOR_CYCLES`` cycles. A bin found full (censored) bounds the rate from below.
 
 A citizen report of overflow (after the last known emptying) sets the state to at least 1.0
 at the report time; for a borrowed rate with a known emptying, a report that comes earlier
@@ -51,10 +55,12 @@ from fleet.forecast import (
     week_axis,
     weekday_exposure,
 )
-from fleet.models import Bin, CitizenReport, FillReading
+from fleet.models import Bin, CitizenReport, FillReading, PickupRecord
 
 _MAD_TO_SD = 1.4826
 POOL_MIN_DAYS = 0.5  # of data on every weekday for a bin's raw pattern to enter the pool
+PICKUP_PRIOR_CYCLES = 0.5  # weight of the borrowed rate, in observed fill cycles
+PICKUP_CENSORED_SPAN = 0.8  # a bin found full is assumed full after this share of its cycle
 _EARTH_RADIUS_M = 6_371_000.0
 
 FloatArray = NDArray[np.float64]
@@ -527,6 +533,7 @@ def estimate_models(
     *,
     now: datetime,
     last_emptied: Mapping[str, datetime] | None = None,
+    pickups: Iterable[PickupRecord] = (),
     config: FillConfig = FillConfig(),
 ) -> dict[str, FillModel]:
     """One :class:`FillModel` for every bin in ``bins`` (see the module docstring).
@@ -578,9 +585,14 @@ def estimate_models(
         if m is not None:
             models[b.bin_id] = m
     groups = _group_medians((by_id[i], m) for i, m in models.items())
+    found: dict[str, list[PickupRecord]] = defaultdict(list)
+    for p in pickups:
+        if p.at <= now and p.bin_id in by_id:
+            found[p.bin_id].append(p)
     for b in bins:
         if b.bin_id not in models:
-            models[b.bin_id] = _borrowed_model(b, per_bin.get(b.bin_id, []), groups, now, config)
+            model = _borrowed_model(b, per_bin.get(b.bin_id, []), groups, now, config)
+            models[b.bin_id] = _with_pickups(model, found.get(b.bin_id, []), config)
         models[b.bin_id] = _apply_known_emptying(models[b.bin_id], emptied.get(b.bin_id), now)
     by_bin, _ = match_reports(bins, reports, config.report_match_m)
     for bid, rs in by_bin.items():
@@ -613,6 +625,48 @@ def _borrowed_model(
         n_readings=len(own),
         z=cfg.z,
     )
+
+
+def pickup_rate(
+    model: FillModel, pickups: Sequence[PickupRecord], cfg: FillConfig = FillConfig()
+) -> tuple[float, int] | None:
+    """(rate per hour, cycles used) from consecutive pickups under ``model``'s weekday factors.
+
+    None without two pickups. Uncensored cycles give fill / weighted hours (a ratio
+    estimate); a cycle found full gives at least ``1 / (PICKUP_CENSORED_SPAN * hours)``.
+    """
+    ps = sorted(pickups, key=lambda p: p.at)
+    if len(ps) < 2:
+        return None
+    x = np.array([week_axis(utc_hours(p.at), 0.0) + offset_hours(p.at) for p in ps])
+    hours = np.diff(weekday_exposure(x) @ np.asarray(model.weekday_factors, dtype=float))
+    fill = np.array([p.fill_fraction for p in ps[1:]])
+    ok = hours > 0
+    full = ok & (fill >= cfg.saturated)
+    part = ok & ~full
+    rate = float(fill[part].sum() / hours[part].sum()) if part.any() else 0.0
+    if full.any():
+        rate = max(rate, float((1.0 / (PICKUP_CENSORED_SPAN * hours[full])).max()))
+    n = int(ok.sum())
+    return (rate, n) if n else None
+
+
+def _with_pickups(model: FillModel, pickups: Sequence[PickupRecord], cfg: FillConfig) -> FillModel:
+    """A borrowed model with its own rate from the trucks' records and state 0 at the last."""
+    if not pickups:
+        return model
+    last = max(p.at for p in pickups)
+    if model.anchor_at > last and model.n_readings > 0:
+        out = replace(model, last_emptying_at=last)  # later readings know the state better
+    else:
+        out = replace(model, anchor_at=last, anchor_fill=0.0, anchor_sd=0.05, last_emptying_at=last)
+    got = pickup_rate(out, pickups, cfg)
+    if got is None:
+        return out
+    own, n = got
+    rate = (n * own + PICKUP_PRIOR_CYCLES * model.rate_per_h) / (n + PICKUP_PRIOR_CYCLES)
+    sd = max(cfg.rate_sd_rel_single / math.sqrt(n), cfg.rate_sd_rel_floor) * rate
+    return replace(out, rate_per_h=rate, rate_sd_per_h=sd, source="pickups")
 
 
 def _apply_known_emptying(

@@ -237,6 +237,28 @@ class FillReading:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PickupRecord:
+    """A bin emptied by a truck, with the fill the lift scale or the crew recorded.
+
+    ``fill_fraction`` is the share of the bin found full at ``at`` (tz-aware); 1.0 means
+    full or overflowing (the true fill may have been higher).
+    """
+
+    bin_id: str
+    at: datetime
+    fill_fraction: float
+
+    def __post_init__(self) -> None:
+        rec = f"pickup of bin {self.bin_id!r}"
+        _check_aware(rec, self.at)
+        if not (math.isfinite(self.fill_fraction) and 0.0 <= self.fill_fraction <= 1.0):
+            raise FleetDataError(
+                f"{rec} at {self.at.isoformat()}: fill_fraction {self.fill_fraction} is not in "
+                "0..1 (give a fraction, not a percentage)"
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CitizenReport:
     """A citizen's report, e.g. of an overflowing bin; names a bin or a (lon, lat) point."""
 

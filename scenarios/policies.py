@@ -27,7 +27,15 @@ from zoneinfo import ZoneInfo
 
 from fleet.fill import estimate_models, match_reports, valid_reports
 from fleet.forecast import FillModel
-from fleet.models import Action, Bin, BinDecision, CitizenReport, FillReading, Inventory
+from fleet.models import (
+    Action,
+    Bin,
+    BinDecision,
+    CitizenReport,
+    FillReading,
+    Inventory,
+    PickupRecord,
+)
 from fleet.policy import CollectionPolicy
 from optimiser.daily import DayPlan, Provider, plan_day, route_day
 from optimiser.params import SolveParams
@@ -36,7 +44,8 @@ from scenarios.config import PolicyConfig
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanContext:
-    """What the city knows when it plans ``plan_date`` (readings and reports up to then)."""
+    """What the city knows when it plans ``plan_date``: readings, reports, collection log
+    (last emptying per bin and the fills the trucks recorded), up to then."""
 
     inventory: Inventory
     readings: Sequence[FillReading]
@@ -47,6 +56,7 @@ class PlanContext:
     tz: ZoneInfo
     params: SolveParams
     last_emptied: Mapping[str, datetime]
+    pickups: Sequence[PickupRecord] = ()
 
     @property
     def collect_at(self) -> datetime:
@@ -62,6 +72,7 @@ class PlanContext:
             self.reports,
             now=self.collect_at,
             last_emptied=self.last_emptied,
+            pickups=self.pickups,
         )
 
 

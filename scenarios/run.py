@@ -240,6 +240,7 @@ def run_policy(
             tz=cfg.zone,
             params=params,
             last_emptied=sim.last_emptied(),
+            pickups=sim.pickups_since(day_h - 24.0 * cfg.history_days),
         )
         day = policy.plan(ctx)
         outcome = sim.advance_day(emptyings_of(day, index, day_h))

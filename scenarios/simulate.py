@@ -10,7 +10,9 @@ seed sees the same waste (common random numbers):
   rates per bin, weekday factors per bin, gamma step noise, random events of +10..30 %);
 * sensor reading times, noise, spikes and outages (``fleet.simulate.sensor_gaps``) of the bins
   with a sensor; a reading shows ``min(true, 1) + noise`` clipped to 0..1 (or a spike);
-* the residual left in an emptied bin and the citizens' report draws.
+* the residual left in an emptied bin and the citizens' report draws;
+* the error of the fill each truck records when it empties a bin (``PICKUP_NOISE_SD``; a
+  bin found overflowing is recorded as full): the city's collection log with fills.
 
 Physics per grid step ``[k, k + 1)`` (hours since ``start``): a bin's fill grows linearly
 by ``inc[i, k]``. Emptied at ``t`` inside the step, the truck takes the true fill at ``t``
@@ -34,11 +36,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fleet.errors import FleetDataError
-from fleet.models import Bin, CitizenReport, FillReading
+from fleet.models import Bin, CitizenReport, FillReading, PickupRecord
 from fleet.simulate import SimConfig, fill_increments, local_hours, sensor_gaps
 
 FloatArray = NDArray[np.float64]
 HOURS_PER_DAY = 24
+PICKUP_NOISE_SD = 0.05  # error of the fill the truck records (lift scale or crew), fraction
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class _Exogenous:
     read_h: FloatArray
     read_noise: FloatArray
     read_spike: FloatArray  # nan: no spike; else the spike value
+    pick_noise: FloatArray  # (n, steps) standard normal draws for the recorded pickup fills
 
 
 @dataclass(slots=True)
@@ -99,6 +103,7 @@ class CitySim:
     read_pos: int = 0
     readings: list[FillReading] = field(default_factory=list)
     reports: list[CitizenReport] = field(default_factory=list)
+    pickups: list[PickupRecord] = field(default_factory=list)
     last_emptied_h: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
@@ -129,12 +134,16 @@ class CitySim:
         rng = np.random.default_rng(seed)
         inc, base, _ = fill_increments(rng, n, steps, local_hours(start), config)
         fill0 = rng.uniform(0.0, config.initial_max, n)
+        residual = rng.uniform(0.0, config.residual_max, (n, steps))
+        report_draw = rng.random((n, steps))
+        schedule = _reading_schedule(rng, bins, steps, config)
         ex = _Exogenous(
             inc=inc,
             base_rate_per_h=base,
-            residual=rng.uniform(0.0, config.residual_max, (n, steps)),
-            report_draw=rng.random((n, steps)),
-            **_reading_schedule(rng, bins, steps, config),  # type: ignore[arg-type]
+            residual=residual,
+            report_draw=report_draw,
+            pick_noise=rng.standard_normal((n, steps)),
+            **schedule,  # type: ignore[arg-type]
         )
         return cls(
             bins=tuple(bins),
@@ -190,6 +199,11 @@ class CitySim:
         """Citizen reports from ``since_h`` hours after start up to now."""
         since = self.at(since_h)
         return tuple(r for r in self.reports if r.at >= since)
+
+    def pickups_since(self, since_h: float) -> tuple[PickupRecord, ...]:
+        """The fills the trucks recorded from ``since_h`` hours after start up to now."""
+        since = self.at(since_h)
+        return tuple(p for p in self.pickups if p.at >= since)
 
     def last_emptied(self) -> dict[str, datetime]:
         """The collection log: last emptying time per bin (bins never emptied are absent)."""
@@ -258,6 +272,10 @@ class CitySim:
             litres = min(true, 1.0) * b.capacity_l
             over_l = max(true - 1.0, 0.0) * b.capacity_l
             pickups.append(Pickup(i, h, true, litres, litres * b.density, over_l))
+            seen = 1.0 if true >= 1.0 else true + PICKUP_NOISE_SD * ex.pick_noise[i, k]
+            self.pickups.append(
+                PickupRecord(bin_id=b.bin_id, at=self.at(h), fill_fraction=min(max(seen, 0.0), 1.0))
+            )
             self.over[i] = False
             self.reported[i] = False
             self.over_h[i] = 0.0

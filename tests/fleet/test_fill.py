@@ -7,14 +7,17 @@ import pytest
 
 from fleet.errors import FleetDataError
 from fleet.fill import (
+    PICKUP_CENSORED_SPAN,
+    PICKUP_PRIOR_CYCLES,
     FillConfig,
     detect_emptyings,
     estimate_models,
     fit_bin,
     match_reports,
+    pickup_rate,
     prepare_sensor_fit,
 )
-from fleet.models import CitizenReport, FillReading
+from fleet.models import CitizenReport, FillReading, PickupRecord
 from fleet.simulate import SimConfig, simulate_history
 from tests.fleet.conftest import T0, at, make_bin, readings
 
@@ -147,6 +150,40 @@ def test_known_emptying_sets_state_of_no_sensor_bin() -> None:
     m = models["n1"]
     assert (m.anchor_at, m.anchor_fill, m.last_emptying_at) == (at(20), 0.0, at(20))
     assert m.fill_at(at(30)).expected == pytest.approx(0.2, rel=0.05)
+
+
+def _pickups(bin_id: str, pairs: list[tuple[float, float]]) -> list[PickupRecord]:
+    return [PickupRecord(bin_id=bin_id, at=at(h), fill_fraction=f) for h, f in pairs]
+
+
+def test_truck_recorded_fills_give_a_sensorless_bin_its_own_rate() -> None:
+    """The sensor bin fills 2 %/h; the sensorless one is found 48-50 % full after 24 h cycles."""
+    bins = [make_bin("s1"), make_bin("n1", has_sensor=False), make_bin("n2", has_sensor=False)]
+    found = _pickups("n1", [(0.0, 0.3), (24.0, 0.48), (48.0, 0.50), (72.0, 0.49)])
+    models = estimate_models(bins, _linear("s1", 0.02), now=at(80), pickups=found)
+    m = models["n1"]
+    own = (0.48 + 0.50 + 0.49) / 72.0
+    expected = (3 * own + PICKUP_PRIOR_CYCLES * 0.02) / (3 + PICKUP_PRIOR_CYCLES)
+    assert m.source == "pickups"
+    assert m.rate_per_h == pytest.approx(expected, rel=0.01)
+    assert (m.anchor_at, m.anchor_fill, m.last_emptying_at) == (at(72), 0.0, at(72))
+    assert m.fill_at(at(80)).expected == pytest.approx(8 * expected, rel=0.01)
+    assert models["n2"].source == "stream"  # no records: still borrowed
+
+
+def test_bin_found_full_bounds_the_rate_from_below() -> None:
+    """Found full after 20 h: it was full after at most 0.8 x 20 h, so >= 1/16 per hour."""
+    bins = [make_bin("s1"), make_bin("n1", has_sensor=False)]
+    found = _pickups("n1", [(0.0, 0.2), (20.0, 1.0)])
+    m = estimate_models(bins, _linear("s1", 0.01), now=at(21), pickups=found)["n1"]
+    floor = 1.0 / (PICKUP_CENSORED_SPAN * 20.0)
+    assert m.rate_per_h == pytest.approx((floor + PICKUP_PRIOR_CYCLES * 0.01) / 1.5, rel=0.01)
+    assert pickup_rate(m, found) == pytest.approx((floor, 1))
+
+
+def test_pickup_record_rejects_percentages() -> None:
+    with pytest.raises(FleetDataError, match=r"pickup of bin 'n1'.*not a percentage"):
+        PickupRecord(bin_id="n1", at=at(0), fill_fraction=80.0)
 
 
 def test_citizen_report_sets_full_and_nudges_borrowed_rate() -> None:

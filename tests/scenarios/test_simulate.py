@@ -7,7 +7,7 @@ import pytest
 
 from fleet.errors import FleetDataError
 from fleet.simulate import SimConfig
-from scenarios.simulate import CitySim
+from scenarios.simulate import PICKUP_NOISE_SD, CitySim
 from tests.scenarios.conftest import tiny_bins
 
 # No events and no step noise unless a test wants them: physics is easy to follow.
@@ -48,6 +48,10 @@ def test_emptying_at_visit_resets_and_counts_true_fill(midnight: datetime) -> No
     assert sim.fill[0] < p.fill  # restarted from the residual
     assert sim.fill[0] < 0.03 + 15 * float(sim.ex.inc[0, 33:48].max())
     assert sim.last_emptied()["b00"] == sim.at(33.5)
+    (rec,) = sim.pickups_since(24.0)
+    assert (rec.bin_id, rec.at) == ("b00", sim.at(33.5))
+    expected = 1.0 if p.fill >= 1.0 else p.fill
+    assert abs(rec.fill_fraction - expected) <= 4 * PICKUP_NOISE_SD
 
 
 def test_overflow_volume_counted_when_emptied(midnight: datetime) -> None:
