@@ -238,6 +238,19 @@ def _joint_rates(
     return rates, days, _robust_sd(resid)
 
 
+def _with_logged(
+    emp: NDArray[np.intp], times: Sequence[datetime], emptied_at: Sequence[datetime]
+) -> NDArray[np.intp]:
+    """Cycle starts ``emp`` plus the first reading after each logged emptying (sorted)."""
+    if not emptied_at:
+        return emp
+    ts = np.array([t.timestamp() for t in times])
+    logged = np.searchsorted(ts, [t.timestamp() for t in emptied_at], side="right")
+    logged = logged[(logged > 0) & (logged < ts.size)]
+    out: NDArray[np.intp] = np.union1d(emp, logged).astype(np.intp)
+    return out
+
+
 def prepare_sensor_fit(
     bin_id: str,
     readings: Sequence[FillReading],
@@ -245,12 +258,15 @@ def prepare_sensor_fit(
     *,
     collections_known: bool = False,
     last_collection: datetime | None = None,
+    emptied_at: Sequence[datetime] = (),
 ) -> SensorFit:
     """Detect emptyings and spikes and fit weekday rates for one bin (readings any order).
 
     With ``collections_known`` (the city logs its collections; ``last_collection`` is the
     last one, or None), a lone low *last* reading counts as an emptying only if
     ``last_collection`` falls between it and the reading before; otherwise it is a spike.
+    ``emptied_at`` are logged collections (the trucks' pickups): each starts a new cycle at
+    the first reading after it, however small the drop (a bin emptied at 20 % barely drops).
     """
     if not readings:
         raise FleetDataError(f"bin {bin_id!r}: no readings to fit; borrow a rate instead")
@@ -266,6 +282,7 @@ def prepare_sensor_fit(
         lc = last_collection
         vetoed = lc is None or not (times[-2] < lc <= times[-1])
         emp = emp[:-1] if vetoed else emp
+    emp = _with_logged(emp, times, emptied_at)
     seg = np.searchsorted(emp, np.arange(y.size), side="right").astype(np.intp)
     unsat = y < cfg.saturated
     spikes, slopes = _spike_mask(x, y, seg, unsat, cfg)
@@ -569,11 +586,20 @@ def estimate_models(
         )
     known = last_emptied is not None
     emptied = dict(last_emptied or {})
+    found: dict[str, list[PickupRecord]] = defaultdict(list)
+    for p in pickups:
+        if p.at <= now and p.bin_id in by_id:
+            found[p.bin_id].append(p)
     fits = [
         (
             by_id[i],
             prepare_sensor_fit(
-                i, rs, config, collections_known=known, last_collection=emptied.get(i)
+                i,
+                rs,
+                config,
+                collections_known=known,
+                last_collection=emptied.get(i),
+                emptied_at=[p.at for p in found.get(i, ())],
             ),
         )
         for i, rs in per_bin.items()
@@ -585,10 +611,6 @@ def estimate_models(
         if m is not None:
             models[b.bin_id] = m
     groups = _group_medians((by_id[i], m) for i, m in models.items())
-    found: dict[str, list[PickupRecord]] = defaultdict(list)
-    for p in pickups:
-        if p.at <= now and p.bin_id in by_id:
-            found[p.bin_id].append(p)
     for b in bins:
         if b.bin_id not in models:
             model = _borrowed_model(b, per_bin.get(b.bin_id, []), groups, now, config)
