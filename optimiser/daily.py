@@ -15,7 +15,15 @@ from zoneinfo import ZoneInfo
 
 from fleet.fill import estimate_models
 from fleet.forecast import FillModel
-from fleet.models import Action, Bin, BinDecision, CitizenReport, FillReading, Inventory
+from fleet.models import (
+    Action,
+    Bin,
+    BinDecision,
+    CitizenReport,
+    FillReading,
+    Inventory,
+    PickupRecord,
+)
 from fleet.policy import CollectionPolicy
 from network.matrix import TravelMatrix
 from optimiser.build import BuiltProblem, build_problem, overflow_decision, urgent_stop
@@ -132,6 +140,7 @@ def plan_day(
     params: SolveParams | None = None,
     progress: ProgressFn | None = None,
     last_emptied: Mapping[str, datetime] | None = None,
+    pickups: Sequence[PickupRecord] = (),
 ) -> DayPlan:
     """Plan one day of collection.
 
@@ -151,6 +160,9 @@ def plan_day(
         Called with (fraction 0..1, message) as the job advances.
     last_emptied : mapping bin_id -> datetime, optional
         The collection log (last emptying per bin), when the city keeps one.
+    pickups : sequence of PickupRecord, optional
+        The trucks' pickups with the fills found (lift scales, crew), when recorded: they mark
+        every emptying and give bins without a sensor their own fill rate.
 
     Returns
     -------
@@ -162,7 +174,12 @@ def plan_day(
     collect_at = _shift_start(inventory, plan_date, tz)
     _report(progress, 0.05, "forecasting fill levels")
     models = estimate_models(
-        inventory.bins, readings, reports, now=collect_at, last_emptied=last_emptied
+        inventory.bins,
+        readings,
+        reports,
+        now=collect_at,
+        last_emptied=last_emptied,
+        pickups=pickups,
     )
     decisions = policy.decide(inventory.bins, models, collect_at=collect_at, reports=reports)
     return route_day(

@@ -221,6 +221,7 @@ class ForecastRouting:
             policy=self.collection,
             params=ctx.params,
             last_emptied=ctx.last_emptied,
+            pickups=ctx.pickups,
         )
 
 
