@@ -345,6 +345,10 @@ class BinDecision:
         Value of collecting a MAY bin (cost units, same as vehicle costs); 0 for MUST/SKIP.
     reason : str
         Human-readable reason ("forecast overflow 2026-11-25T09:10+02:00", "citizen report").
+    due_at : datetime, optional
+        When the bin is forecast to reach 100 % during the collection day (tz-aware): the
+        truck should come before. None when it is not expected to overflow that day, or
+        already overflows when the day starts.
     """
 
     bin_id: str
@@ -354,3 +358,4 @@ class BinDecision:
     expected_weight_kg: float
     prize: float = 0.0
     reason: str = ""
+    due_at: datetime | None = None

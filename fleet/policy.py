@@ -14,6 +14,9 @@ Rules, in order (the first that fires gives the action and the reason):
    otherwise risk overflowing is worth up to ``prize_base + prize_per_fill + prize_per_risk``.
 5. **SKIP** otherwise.
 
+Deadlines: a MUST or MAY bin expected to reach 100 % within ``DUE_HORIZON_H`` hours after
+``collect_at`` gets ``due_at`` (that time), so that routing can pass before it overflows.
+
 Loads: ``expected_volume_l = min(fill at collect_at, 1) * capacity_l`` (an overflowing bin
 loads its capacity; bags beside it are not counted) and
 ``expected_weight_kg = expected_volume_l * bin.density``.
@@ -30,6 +33,8 @@ from fleet.errors import FleetDataError
 from fleet.fill import match_reports, valid_reports
 from fleet.forecast import FillModel
 from fleet.models import Action, Bin, BinDecision, CitizenReport
+
+DUE_HORIZON_H = 24.0  # deadlines (``BinDecision.due_at``) are set within this many hours
 
 
 def _fmt_time(at: datetime) -> str:
@@ -136,20 +141,38 @@ class CollectionPolicy:
             )
         next_fill = model.fill_at(nxt).expected
         when = f"by {_fmt_time(nxt)} (next opportunity)"
+        due = self.due_at(model, collect_at)
         if next_fill >= self.must_fill:
-            return _decision(b, Action.MUST, fill, f"forecast {next_fill:.0%} {when}")
+            return _decision(b, Action.MUST, fill, f"forecast {next_fill:.0%} {when}", due_at=due)
         risk = model.prob_over(nxt)
         if risk >= self.must_risk:
-            return _decision(b, Action.MUST, fill, f"overflow risk {risk:.0%} {when}")
+            return _decision(b, Action.MUST, fill, f"overflow risk {risk:.0%} {when}", due_at=due)
         at = _fmt_time(collect_at)
         if fill >= self.may_fill:
             reason = f"forecast {fill:.0%} at {at}, overflow risk {risk:.0%} {when}"
-            return _decision(b, Action.MAY, fill, reason, self.prize(fill, risk))
+            return _decision(b, Action.MAY, fill, reason, self.prize(fill, risk), due_at=due)
         reason = f"forecast {fill:.0%} at {at} below may_fill {self.may_fill:.0%}"
         return _decision(b, Action.SKIP, fill, reason)
 
+    @staticmethod
+    def due_at(model: FillModel, collect_at: datetime) -> datetime | None:
+        """Expected time of reaching 100 % within a day after ``collect_at`` (None otherwise).
 
-def _decision(b: Bin, action: Action, fill: float, reason: str, prize: float = 0.0) -> BinDecision:
+        A bin already full at ``collect_at`` has no deadline left to keep.
+        """
+        due = model.overflow_time(collect_at, horizon_h=DUE_HORIZON_H)
+        return due if due is not None and due > collect_at else None
+
+
+def _decision(
+    b: Bin,
+    action: Action,
+    fill: float,
+    reason: str,
+    prize: float = 0.0,
+    *,
+    due_at: datetime | None = None,
+) -> BinDecision:
     """A decision with the loads of ``fill`` (capped at the bin's capacity)."""
     volume = min(max(fill, 0.0), 1.0) * b.capacity_l
     return BinDecision(
@@ -160,6 +183,7 @@ def _decision(b: Bin, action: Action, fill: float, reason: str, prize: float = 0
         expected_weight_kg=volume * b.density,
         prize=prize,
         reason=reason,
+        due_at=due_at,
     )
 
 

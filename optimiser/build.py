@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,38 @@ def window_to_s(w: TimeWindow, *, plan_date: date, tz: tzinfo) -> tuple[int, int
     return clock_to_s(w.start, plan_date=plan_date, tz=tz), clock_to_s(
         w.end, plan_date=plan_date, tz=tz
     )
+
+
+def instant_to_s(at: datetime, *, plan_date: date, tz: tzinfo) -> int:
+    """Seconds from local midnight of ``plan_date`` to the instant ``at`` (tz-aware)."""
+    midnight = datetime.combine(plan_date, time(0, 0), tzinfo=tz)
+    return round((at - midnight).total_seconds())
+
+
+def with_deadline(
+    stop: Stop, due_s: int | None, matrix: TravelMatrix, vehicles: Sequence[VehicleSpec]
+) -> Stop:
+    """``stop`` with its window closed at ``due_s`` (a forecast overflow), when some truck can
+    start there by then; otherwise (or without a deadline) unchanged.
+
+    A deadline no truck can keep would only make the bin unservable: it is dropped, and
+    the bin is served when the routes reach it.
+    """
+    if due_s is None:
+        return stop
+    lo, hi = stop.window_s if stop.window_s is not None else (0, due_s)
+    end = min(hi, due_s)
+    reach = min(
+        (
+            v.shift_s[0] + int(matrix.duration_s[v.start, stop.location])
+            for v in vehicles
+            if stop.stream in v.streams
+        ),
+        default=None,
+    )
+    if reach is None or end < max(lo, reach):
+        return stop
+    return replace(stop, window_s=(lo, end))
 
 
 def to_cents(amount: float) -> int:
@@ -214,10 +246,13 @@ def build_problem(
         )
         for i, s in enumerate(inventory.sites)
     )
+    matrix = provider(points)
+    specs = tuple(_vehicle(v, depot_row[v.depot_id], clock) for v in fleet)
+    due = {d.bin_id: instant_to_s(d.due_at, plan_date=plan_date, tz=zone) for d in used if d.due_at}
     problem = Problem(
-        matrix=provider(points),
-        stops=tuple(stops),
-        vehicles=tuple(_vehicle(v, depot_row[v.depot_id], clock) for v in fleet),
+        matrix=matrix,
+        stops=tuple(with_deadline(s, due.get(s.ref), matrix, specs) for s in stops),
+        vehicles=specs,
         sites=sites,
         return_empty=return_empty,
     )

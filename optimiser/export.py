@@ -91,6 +91,7 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
                 "expected_weight_kg": round(d.expected_weight_kg, 1),
                 "prize": d.prize,
                 "reason": d.reason,
+                "due_at": d.due_at.isoformat() if d.due_at is not None else None,
             }
             for d in day.decisions
         ],

@@ -146,3 +146,16 @@ def test_policy_validation(kw: dict[str, float], match: str) -> None:
 def test_next_opportunity_must_follow_collection() -> None:
     with pytest.raises(FleetDataError, match="after collect_at"):
         decide([make_bin()], {"b1": flat(0.5)}, collect_at=COLLECT, next_opportunity=COLLECT)
+
+
+def test_bins_expected_to_overflow_during_the_day_get_a_deadline() -> None:
+    """0.7 at 07:00 plus 5 %/h reaches 100 % at 13:00: the truck should pass before."""
+    rising = flat(0.7, anchor_at=COLLECT, rate_per_h=0.05)
+    d = one(rising)
+    assert d.action is Action.MUST
+    assert d.due_at is not None
+    assert abs((d.due_at - at(13)).total_seconds()) <= 15 * 60
+    assert one(flat(1.2)).due_at is None  # already overflowing: no deadline left to keep
+    assert one(flat(0.6)).due_at is None  # never reaches 100 %
+    slow = flat(0.5, anchor_at=COLLECT, rate_per_h=0.01)  # 100 % after 50 h: beyond a day
+    assert one(slow).due_at is None

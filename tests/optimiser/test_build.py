@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import pytest
@@ -194,3 +195,29 @@ def test_unservable_stream_stays_a_stop_and_is_reported_by_solve(inventory, deci
     reasons = {u.ref: u.reason for u in plan.unserved}
     assert "glass" in reasons["may"]
     assert "must" in plan.served_refs
+
+
+def test_forecast_deadline_closes_the_window_when_a_truck_can_keep_it(inventory, decisions):
+    """Deadlines end the window (within the access window); one nobody can keep is dropped."""
+    lisbon = _zone("Europe/Lisbon")
+    day = date(2026, 6, 1)
+    must, may, skip = decisions
+    truck = replace(inventory.vehicles[0], streams=frozenset({"residual", "glass"}))
+    inventory = replace(inventory, vehicles=(truck,))
+    shift_start = clock_to_s(inventory.vehicles[0].shift.start, plan_date=day, tz=lisbon)
+    dated = [
+        replace(must, due_at=datetime(2026, 6, 1, 9, 30, tzinfo=lisbon)),
+        replace(may, due_at=datetime(2026, 6, 1, 10, 0, tzinfo=lisbon)),
+        skip,
+    ]
+    built = build_problem(inventory, dated, RecordingProvider(), plan_date=day, tz=lisbon)
+    assert [s.window_s for s in built.problem.stops] == [
+        (0, 9 * 3600 + 1800),
+        (8 * 3600 + 1800, 10 * 3600),
+    ]
+    too_soon = datetime.combine(day, time(0, 0), tzinfo=lisbon) + timedelta(
+        seconds=shift_start + 50
+    )
+    late = [replace(must, due_at=too_soon), may, skip]  # the depot is 100 s away
+    built = build_problem(inventory, late, RecordingProvider(), plan_date=day, tz=lisbon)
+    assert built.problem.stops[0].window_s is None
