@@ -156,6 +156,10 @@ def plan(
         Path | None, typer.Option(help="Readings: CSV, or FIWARE WasteContainer JSON")
     ] = None,
     reports: Annotated[Path | None, typer.Option(help="Citizen reports CSV")] = None,
+    pickups: Annotated[
+        Path | None,
+        typer.Option(help="Trucks' pickups CSV (bin_id, at, fill_fraction): the collection log"),
+    ] = None,
     city: Annotated[
         Path | None, typer.Option(help="Street network .osm.pbf or .osm (default: straight lines)")
     ] = None,
@@ -176,6 +180,7 @@ def plan(
                 inventory_dir=inventory,
                 readings_path=readings,
                 reports_path=reports,
+                pickups_path=pickups,
                 city=city,
                 plan_date=day,
                 tz_name=tz,

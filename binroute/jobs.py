@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,10 +13,11 @@ from fleet.io import (
     RowError,
     load_inventory,
     read_fiware_waste_containers,
+    read_pickups_csv,
     read_readings_csv,
     read_reports_csv,
 )
-from fleet.models import CitizenReport, FillReading, Inventory
+from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 from network import HaversineProvider, StreetNetwork, StreetProvider, load_network
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
@@ -71,19 +72,38 @@ def _reports(path: Path | None) -> tuple[tuple[CitizenReport, ...], tuple[tuple[
     )
 
 
-def _unknown_bins(
-    inventory: Inventory, readings: Sequence[FillReading], reports: Sequence[CitizenReport]
-) -> list[tuple[str, str]]:
-    """(record, reason) for readings and reports naming bins the inventory lacks."""
+def _pickups(path: Path | None) -> tuple[tuple[PickupRecord, ...], tuple[tuple[str, str], ...]]:
+    if path is None:
+        return (), ()
+    result = read_pickups_csv(path)
+    return tuple(result.records), tuple(
+        (f"{path.name} row {e.row}", e.message) for e in result.errors
+    )
+
+
+def _unknown_bins(inventory: Inventory, refs: Sequence[str]) -> list[tuple[str, str]]:
+    """(record, reason) for readings, reports and pickups naming bins the inventory lacks."""
     known = {b.bin_id for b in inventory.bins}
     counts: dict[str, int] = {}
-    for ref in [r.bin_id for r in readings] + [r.bin_id for r in reports if r.bin_id]:
+    for ref in refs:
         if ref not in known:
             counts[ref] = counts.get(ref, 0) + 1
     return [
-        (f"bin {ref}", f"{n} reading(s)/report(s) name a bin not in the inventory; add it")
+        (
+            f"bin {ref}",
+            f"{n} reading(s)/report(s)/pickup(s) name a bin not in the inventory; add it",
+        )
         for ref, n in sorted(counts.items())
     ]
+
+
+def last_emptied(pickups: Sequence[PickupRecord]) -> dict[str, datetime]:
+    """The last pickup time per bin (the collection log's last emptying)."""
+    out: dict[str, datetime] = {}
+    for p in pickups:
+        if p.bin_id not in out or p.at > out[p.bin_id]:
+            out[p.bin_id] = p.at
+    return out
 
 
 def _provider(
@@ -103,6 +123,7 @@ def plan_from_files(
     readings_path: Path | None,
     reports_path: Path | None,
     city: Path | None,
+    pickups_path: Path | None = None,
     plan_date: date,
     tz_name: str,
     out: Path,
@@ -112,19 +133,24 @@ def plan_from_files(
 ) -> FilePlan:
     """Plan ``plan_date`` from a city's files and write plan.json, routes.geojson, map.html.
 
-    Bad rows of the readings and reports files are listed in ``excluded`` (good rows are
-    used); a bad inventory row stops the job with a FleetDataError naming every bad row.
+    Bad rows of the readings, reports and pickups files are listed in ``excluded`` (good rows
+    are used); a bad inventory row stops the job with a FleetDataError naming every bad row.
+    Pickups (the trucks' log with the fills found) give the last emptying of each bin and let
+    bins without a sensor learn their own fill rate.
     Without ``city`` travel times are straight-line estimates (HaversineProvider).
     """
     tz = zone(tz_name)
     inventory, _ = load_inventory(inventory_dir, strict=True)
     readings, bad_readings = read_readings(readings_path) if readings_path else ((), ())
     reports, bad_reports = _reports(reports_path)
-    unknown = _unknown_bins(inventory, readings, reports)
+    pickups, bad_pickups = _pickups(pickups_path)
+    refs = [r.bin_id for r in readings] + [r.bin_id for r in reports if r.bin_id]
+    unknown = _unknown_bins(inventory, refs + [p.bin_id for p in pickups])
     inventory, provider, network, far = _provider(inventory, city, max_snap_m)
     known = {b.bin_id for b in inventory.bins}
     readings = tuple(r for r in readings if r.bin_id in known)
     reports = tuple(r for r in reports if r.bin_id is None or r.bin_id in known)
+    pickups = tuple(p for p in pickups if p.bin_id in known)
     day = plan_day(
         inventory,
         readings,
@@ -134,7 +160,15 @@ def plan_from_files(
         tz=tz,
         params=params,
         progress=progress,
+        last_emptied=last_emptied(pickups) if pickups else None,
+        pickups=pickups,
     )
-    excluded: Sequence[tuple[str, str]] = [*bad_readings, *bad_reports, *unknown, *far]
+    excluded: Sequence[tuple[str, str]] = [
+        *bad_readings,
+        *bad_reports,
+        *bad_pickups,
+        *unknown,
+        *far,
+    ]
     files = write_day_outputs(day, out, network=network, excluded=excluded, max_snap_m=max_snap_m)
     return FilePlan(day=day, files=files, excluded=tuple(excluded))

@@ -45,6 +45,7 @@ from fleet.models import (
     DisposalSite,
     FillReading,
     Inventory,
+    PickupRecord,
     TimeWindow,
     Vehicle,
 )
@@ -242,6 +243,7 @@ COLUMNS: dict[type, tuple[Column, ...]] = {
         "fixed_cost:float max_stops:int max_daily_kg:int"
     ),
     FillReading: _cols("bin_id:str! at:datetime! fill_fraction:float! weight_kg:float"),
+    PickupRecord: _cols("bin_id:str! at:datetime! fill_fraction:float!"),
     CitizenReport: _cols(
         "report_id:str! at:datetime! text:str bin_id:str lon:float lat:float overflowing:bool"
     ),
@@ -424,6 +426,11 @@ def read_sites_csv(src: Source) -> ImportResult[DisposalSite]:
 def read_readings_csv(src: Source) -> ImportResult[FillReading]:
     """Read fill readings (``bin_id, at, fill_fraction[, weight_kg]``)."""
     return read_csv(FillReading, src)
+
+
+def read_pickups_csv(src: Source) -> ImportResult[PickupRecord]:
+    """Read the trucks' pickups with the fill they found (the collection log)."""
+    return read_csv(PickupRecord, src)
 
 
 def read_reports_csv(src: Source) -> ImportResult[CitizenReport]:

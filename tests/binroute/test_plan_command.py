@@ -94,3 +94,20 @@ def test_plan_rejects_an_unknown_time_zone(city_files: Path) -> None:
     """A bad --tz is a clear error."""
     code, output, _ = _run(city_files, "--tz", "Mars/Olympus")
     assert code == 2 and "Mars/Olympus" in output
+
+
+def test_pickups_log_is_read_and_its_bad_rows_reported(city_files: Path) -> None:
+    """The trucks' pickup log: good rows used, a percentage and an unknown bin reported."""
+    yesterday = datetime.combine(PLAN_DATE - timedelta(days=1), time(9), tzinfo=TZ).isoformat()
+    (city_files / "pickups.csv").write_text(
+        "bin_id,at,fill_fraction\n"
+        f"b00,{yesterday},0.55\n"
+        f"b01,{yesterday},80\n"
+        f"ghost,{yesterday},0.4\n"
+    )
+    code, output, plan = _run(city_files, "--pickups", str(city_files / "pickups.csv"))
+    assert code == 0, output
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    assert "not a percentage" in excluded["pickups.csv row 3"]
+    assert "not in the inventory" in excluded["bin ghost"]
+    assert plan["violations"] == []
