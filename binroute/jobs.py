@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -97,15 +97,6 @@ def _unknown_bins(inventory: Inventory, refs: Sequence[str]) -> list[tuple[str, 
     ]
 
 
-def last_emptied(pickups: Sequence[PickupRecord]) -> dict[str, datetime]:
-    """The last pickup time per bin (the collection log's last emptying)."""
-    out: dict[str, datetime] = {}
-    for p in pickups:
-        if p.bin_id not in out or p.at > out[p.bin_id]:
-            out[p.bin_id] = p.at
-    return out
-
-
 def _provider(
     inventory: Inventory, city: Path | None, max_snap_m: float
 ) -> tuple[Inventory, Provider, StreetNetwork | None, list[tuple[str, str]]]:
@@ -160,7 +151,6 @@ def plan_from_files(
         tz=tz,
         params=params,
         progress=progress,
-        last_emptied=last_emptied(pickups) if pickups else None,
         pickups=pickups,
     )
     excluded: Sequence[tuple[str, str]] = [

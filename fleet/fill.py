@@ -75,6 +75,8 @@ class FillConfig:
     saturated: float = 0.98
     spike_k: float = 4.0
     spike_min: float = 0.08
+    # Days of data on a weekday that weigh as much as the stream's pooled pattern (7 rather
+    # than 3 since the pool is filled on short histories: measured equal on the fill errors).
     weekday_shrink_days: float = 7.0
     min_points: int = 4
     sigma_floor: float = 0.01
@@ -365,9 +367,9 @@ def finish_sensor_fit(
     raw = fit.raw_factors
     if fit.rate_d is None:
         return None
+    rate = float(fit.rate_d.mean())
     pri = np.ones(7) if prior is None else np.asarray(prior, dtype=float)
     factors = pri if raw is None else shrink_factors(raw, fit.days_d, pri, cfg.weekday_shrink_days)
-    rate = float(fit.rate_d.mean())
     if fit.seg_slopes.size >= 2:
         rate_sd = _robust_sd(fit.seg_slopes)
     else:
@@ -584,12 +586,20 @@ def estimate_models(
             f"readings name {len(unknown)} bin(s) not in the inventory "
             f"({', '.join(unknown[:5])}...); add the bins or drop their readings"
         )
-    known = last_emptied is not None
-    emptied = dict(last_emptied or {})
     found: dict[str, list[PickupRecord]] = defaultdict(list)
     for p in pickups:
-        if p.at <= now and p.bin_id in by_id:
+        if p.at <= now:
             found[p.bin_id].append(p)
+    stray = sorted(set(found) - set(by_id))
+    if stray:
+        raise FleetDataError(
+            f"pickups name {len(stray)} bin(s) not in the inventory "
+            f"({', '.join(stray[:5])}...); add the bins or drop their pickups"
+        )
+    known = last_emptied is not None or bool(found)
+    emptied = dict(last_emptied or {})
+    for bid, ps in found.items():  # the pickup log is a collection log too
+        emptied[bid] = max([p.at for p in ps] + ([emptied[bid]] if bid in emptied else []))
     fits = [
         (
             by_id[i],

@@ -263,3 +263,12 @@ def test_every_bin_gets_a_model() -> None:
     models = estimate_models(bins, hist.readings(), hist.reports, now=hist.end)
     assert set(models) == {b.bin_id for b in bins}
     assert all(m.anchor_at <= hist.end for m in models.values())
+
+
+def test_pickup_log_counts_as_the_last_emptying_and_names_stray_bins() -> None:
+    bins = [make_bin("s1"), make_bin("n1", has_sensor=False)]
+    found = _pickups("n1", [(20.0, 0.4)])
+    m = estimate_models(bins, _linear("s1", 0.02), now=at(30), pickups=found)["n1"]
+    assert (m.anchor_at, m.anchor_fill, m.last_emptying_at) == (at(20), 0.0, at(20))
+    with pytest.raises(FleetDataError, match="pickups name 1 bin.*ghost"):
+        estimate_models(bins, (), now=at(30), pickups=_pickups("ghost", [(1.0, 0.3)]))
