@@ -41,6 +41,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -545,6 +546,26 @@ def _pooled_factors(fits: Iterable[tuple[Bin, SensorFit]]) -> dict[str, FloatArr
     return out
 
 
+_Record = TypeVar("_Record", FillReading, PickupRecord)
+
+
+def _per_known_bin(
+    records: Iterable[_Record], by_id: Mapping[str, Bin], now: datetime, what: str
+) -> dict[str, list[_Record]]:
+    """Records up to ``now`` grouped by bin; records of bins not in ``by_id`` are an error."""
+    out: dict[str, list[_Record]] = defaultdict(list)
+    for r in records:
+        if r.at <= now:
+            out[r.bin_id].append(r)
+    unknown = sorted(set(out) - set(by_id))
+    if unknown:
+        raise FleetDataError(
+            f"{what} name {len(unknown)} bin(s) not in the inventory "
+            f"({', '.join(unknown[:5])}...); add the bins or drop their {what}"
+        )
+    return out
+
+
 def estimate_models(
     bins: Sequence[Bin],
     readings: Iterable[FillReading],
@@ -576,30 +597,14 @@ def estimate_models(
     if now.tzinfo is None or now.utcoffset() is None:
         raise FleetDataError(f"now {now.isoformat()} has no time zone; add an offset")
     by_id = {b.bin_id: b for b in bins}
-    per_bin: dict[str, list[FillReading]] = defaultdict(list)
-    for r in readings:
-        if r.at <= now:
-            per_bin[r.bin_id].append(r)
-    unknown = sorted(set(per_bin) - set(by_id))
-    if unknown:
-        raise FleetDataError(
-            f"readings name {len(unknown)} bin(s) not in the inventory "
-            f"({', '.join(unknown[:5])}...); add the bins or drop their readings"
-        )
-    found: dict[str, list[PickupRecord]] = defaultdict(list)
-    for p in pickups:
-        if p.at <= now:
-            found[p.bin_id].append(p)
-    stray = sorted(set(found) - set(by_id))
-    if stray:
-        raise FleetDataError(
-            f"pickups name {len(stray)} bin(s) not in the inventory "
-            f"({', '.join(stray[:5])}...); add the bins or drop their pickups"
-        )
+    per_bin = _per_known_bin(readings, by_id, now, "readings")
+    found = _per_known_bin(pickups, by_id, now, "pickups")
     known = last_emptied is not None or bool(found)
     emptied = dict(last_emptied or {})
     for bid, ps in found.items():  # the pickup log is a collection log too
-        emptied[bid] = max([p.at for p in ps] + ([emptied[bid]] if bid in emptied else []))
+        last = max(p.at for p in ps)
+        if bid not in emptied or last > emptied[bid]:
+            emptied[bid] = last
     fits = [
         (
             by_id[i],
