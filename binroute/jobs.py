@@ -6,22 +6,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fleet.errors import FleetDataError
 from fleet.io import (
     RowError,
     load_inventory,
+    read_csv,
     read_fiware_waste_containers,
-    read_pickups_csv,
-    read_readings_csv,
-    read_reports_csv,
 )
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 from network import HaversineProvider, StreetNetwork, StreetProvider, load_network
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
 from scenarios.outputs import split_snappable, write_day_outputs
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,31 +55,16 @@ def read_readings(path: Path) -> tuple[tuple[FillReading, ...], tuple[tuple[str,
     """
     if path.suffix.lower() == ".json":
         fiware = read_fiware_waste_containers(path)
-        return tuple(fiware.readings), tuple(
-            (f"{path.name} row {e.row}", e.message) for e in fiware.errors
-        )
-    result = read_readings_csv(path)
-    return tuple(result.records), tuple(
-        (f"{path.name} row {e.row}", e.message) for e in result.errors
-    )
+        return tuple(fiware.readings), _row_errors(path, fiware.errors)
+    return _csv_rows(FillReading, path)
 
 
-def _reports(path: Path | None) -> tuple[tuple[CitizenReport, ...], tuple[tuple[str, str], ...]]:
+def _csv_rows(cls: type[T], path: Path | None) -> tuple[tuple[T, ...], tuple[tuple[str, str], ...]]:
+    """Good records of type ``cls`` from a CSV file and (record, reason) for each bad row."""
     if path is None:
         return (), ()
-    result = read_reports_csv(path)
-    return tuple(result.records), tuple(
-        (f"{path.name} row {e.row}", e.message) for e in result.errors
-    )
-
-
-def _pickups(path: Path | None) -> tuple[tuple[PickupRecord, ...], tuple[tuple[str, str], ...]]:
-    if path is None:
-        return (), ()
-    result = read_pickups_csv(path)
-    return tuple(result.records), tuple(
-        (f"{path.name} row {e.row}", e.message) for e in result.errors
-    )
+    result = read_csv(cls, path)
+    return tuple(result.records), _row_errors(path, result.errors)
 
 
 def _unknown_bins(inventory: Inventory, refs: Sequence[str]) -> list[tuple[str, str]]:
@@ -133,8 +119,8 @@ def plan_from_files(
     tz = zone(tz_name)
     inventory, _ = load_inventory(inventory_dir, strict=True)
     readings, bad_readings = read_readings(readings_path) if readings_path else ((), ())
-    reports, bad_reports = _reports(reports_path)
-    pickups, bad_pickups = _pickups(pickups_path)
+    reports, bad_reports = _csv_rows(CitizenReport, reports_path)
+    pickups, bad_pickups = _csv_rows(PickupRecord, pickups_path)
     refs = [r.bin_id for r in readings] + [r.bin_id for r in reports if r.bin_id]
     unknown = _unknown_bins(inventory, refs + [p.bin_id for p in pickups])
     inventory, provider, network, far = _provider(inventory, city, max_snap_m)
