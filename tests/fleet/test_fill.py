@@ -270,5 +270,5 @@ def test_pickup_log_counts_as_the_last_emptying_and_names_stray_bins() -> None:
     found = _pickups("n1", [(20.0, 0.4)])
     m = estimate_models(bins, _linear("s1", 0.02), now=at(30), pickups=found)["n1"]
     assert (m.anchor_at, m.anchor_fill, m.last_emptying_at) == (at(20), 0.0, at(20))
-    with pytest.raises(FleetDataError, match="pickups name 1 bin.*ghost"):
+    with pytest.raises(FleetDataError, match=r"pickups name 1 bin.*ghost"):
         estimate_models(bins, (), now=at(30), pickups=_pickups("ghost", [(1.0, 0.3)]))
