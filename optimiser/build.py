@@ -64,8 +64,8 @@ def window_to_s(w: TimeWindow, *, plan_date: date, tz: tzinfo) -> tuple[int, int
 
 def instant_to_s(at: datetime, *, plan_date: date, tz: tzinfo) -> int:
     """Seconds from local midnight of ``plan_date`` to the instant ``at`` (tz-aware)."""
-    midnight = datetime.combine(plan_date, time(0, 0), tzinfo=tz)
-    return round((at - midnight).total_seconds())
+    midnight = datetime.combine(plan_date, time(0, 0), tzinfo=tz).astimezone(UTC)
+    return round((at.astimezone(UTC) - midnight).total_seconds())
 
 
 def with_deadline(

@@ -19,7 +19,7 @@ from fleet.models import (
     Vehicle,
 )
 from network.matrix import TravelMatrix
-from optimiser.build import build_problem, clock_to_s, round_up, to_cents
+from optimiser.build import build_problem, clock_to_s, instant_to_s, round_up, to_cents
 from optimiser.errors import InvalidProblemError
 
 
@@ -221,3 +221,14 @@ def test_forecast_deadline_closes_the_window_when_a_truck_can_keep_it(inventory,
     late = [replace(must, due_at=too_soon), may, skip]  # the depot is 100 s away
     built = build_problem(inventory, late, RecordingProvider(), plan_date=day, tz=lisbon)
     assert built.problem.stops[0].window_s is None
+
+
+def test_instant_counts_elapsed_seconds_on_a_dst_day():
+    """Lisbon springs forward at 01:00 on 2026-03-29: 06:00 local is 5 h after midnight."""
+    lisbon = _zone("Europe/Lisbon")
+    day = date(2026, 3, 29)
+    at = datetime.combine(day, time(6, 0), tzinfo=lisbon)
+    assert instant_to_s(at, plan_date=day, tz=lisbon) == 5 * 3600
+    assert instant_to_s(at, plan_date=day, tz=lisbon) == clock_to_s(
+        time(6, 0), plan_date=day, tz=lisbon
+    )
