@@ -118,9 +118,8 @@ def _portfolio(problem: Problem, params: SolveParams) -> list[Plan]:
         try:
             plans.append(future.result(timeout=params.time_limit_s + 60.0))
         except Exception as err:  # a crashed child must not lose this process's plans
-            plans[0] = dataclasses.replace(
-                plans[0], notes=(*plans[0].notes, f"pyvrp failed: {err!r}")
-            )
+            note = f"pyvrp failed: {err!r}"  # on every plan: whichever is kept reports it
+            plans = [dataclasses.replace(p, notes=(*p.notes, note)) for p in plans]
     return plans
 
 
