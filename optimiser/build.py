@@ -50,9 +50,8 @@ class BuiltProblem:
 
 def clock_to_s(t: time, *, plan_date: date, tz: tzinfo) -> int:
     """Seconds elapsed from local midnight of ``plan_date`` to local clock time ``t``."""
-    midnight = datetime.combine(plan_date, time(0, 0), tzinfo=tz).astimezone(UTC)
-    at = datetime.combine(plan_date, t.replace(tzinfo=None), tzinfo=tz).astimezone(UTC)
-    return round((at - midnight).total_seconds())
+    at = datetime.combine(plan_date, t.replace(tzinfo=None), tzinfo=tz)
+    return instant_to_s(at, plan_date=plan_date, tz=tz)
 
 
 def window_to_s(w: TimeWindow, *, plan_date: date, tz: tzinfo) -> tuple[int, int]:
