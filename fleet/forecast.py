@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import NDArray
@@ -179,6 +180,26 @@ class FillModel:
         ``early`` uses the upper band, ``late`` the lower band; None when not reached within
         ``horizon_h`` hours (default 60 days). Resolution is 15 minutes.
         """
+        exp, early, late = self._first_reach(after, level, horizon_h, (0.0, self.z, -self.z))
+        return OverflowWindow(level, exp, early, late)
+
+    def risk_time(
+        self, after: datetime, risk: float, level: float = 1.0, *, horizon_h: float = 60 * 24.0
+    ) -> datetime | None:
+        """First time at or after ``after`` when ``prob_over(t, level) >= risk``.
+
+        ``risk`` 0.5 gives the expected time; smaller values come earlier (a margin for the
+        forecast's error). None when not reached within ``horizon_h`` hours; 15-minute grid.
+        """
+        if not 0.0 < risk < 1.0:
+            raise FleetDataError(f"risk must be in (0, 1), got {risk}")
+        z = NormalDist().inv_cdf(1.0 - risk)
+        return self._first_reach(after, level, horizon_h, (z,))[0]
+
+    def _first_reach(
+        self, after: datetime, level: float, horizon_h: float, shifts: tuple[float, ...]
+    ) -> tuple[datetime | None, ...]:
+        """For each ``z`` of ``shifts``: first time ``expected + z * sd`` reaches ``level``."""
         start = max(self._delta_h(after), 0.0)
         grid = start + np.arange(0.0, horizon_h + 0.25, 0.25)
         e, s = self.expected_and_sd(grid)
@@ -195,7 +216,7 @@ class FillModel:
             frac = (level - c0) / (c1 - c0) if c1 > c0 else 1.0
             return base + timedelta(hours=float(grid[k - 1] + frac * (grid[k] - grid[k - 1])))
 
-        return OverflowWindow(level, cross(e), cross(e + self.z * s), cross(e - self.z * s))
+        return tuple(cross(e + z * s) for z in shifts)
 
     def overflow_time(
         self, after: datetime, level: float = 1.0, *, horizon_h: float = 60 * 24.0

@@ -14,8 +14,10 @@ Rules, in order (the first that fires gives the action and the reason):
    otherwise risk overflowing is worth up to ``prize_base + prize_per_fill + prize_per_risk``.
 5. **SKIP** otherwise.
 
-Deadlines: a MUST or MAY bin expected to reach 100 % within ``DUE_HORIZON_H`` hours after
-``collect_at`` gets ``due_at`` (that time), so that routing can pass before it overflows.
+Deadlines: a MUST or MAY bin whose overflow probability reaches ``due_risk`` within
+``DUE_HORIZON_H`` hours after ``collect_at`` gets ``due_at`` (that time), so that routing
+passes before it overflows with a margin for the forecast's error. A bin already past that
+risk at ``collect_at`` but not yet expected to overflow gets its expected overflow time.
 
 Loads: ``expected_volume_l = min(fill at collect_at, 1) * capacity_l`` (an overflowing bin
 loads its capacity; bags beside it are not counted) and
@@ -55,6 +57,9 @@ class CollectionPolicy:
         Expected fill at the collection time that makes a bin MAY (default 0.5).
     days_until_next : float
         Days from the collection time to the next opportunity when none is given (default 1).
+    due_risk : float
+        Overflow probability at a bin's deadline ``due_at`` (default 0.1; 0.5 puts the
+        deadline at the expected overflow time, with no margin).
     prize_base, prize_per_fill, prize_per_risk : float
         Prize of a MAY bin, cost units (see the module docstring).
     report_match_m : float
@@ -65,6 +70,7 @@ class CollectionPolicy:
     must_risk: float = 0.3
     may_fill: float = 0.5
     days_until_next: float = 1.0
+    due_risk: float = 0.1
     prize_base: float = 0.0
     prize_per_fill: float = 10.0
     prize_per_risk: float = 40.0
@@ -79,6 +85,10 @@ class CollectionPolicy:
         if not 0.0 < self.must_risk <= 1.0:
             raise FleetDataError(
                 f"CollectionPolicy: must_risk must be in (0, 1], got {self.must_risk}"
+            )
+        if not 0.0 < self.due_risk < 1.0:
+            raise FleetDataError(
+                f"CollectionPolicy: due_risk must be in (0, 1), got {self.due_risk}"
             )
         if not self.days_until_next > 0:
             raise FleetDataError("CollectionPolicy: days_until_next must be > 0")
@@ -154,13 +164,16 @@ class CollectionPolicy:
         reason = f"forecast {fill:.0%} at {at} below may_fill {self.may_fill:.0%}"
         return _decision(b, Action.SKIP, fill, reason)
 
-    @staticmethod
-    def due_at(model: FillModel, collect_at: datetime) -> datetime | None:
-        """Expected time of reaching 100 % within a day after ``collect_at`` (None otherwise).
+    def due_at(self, model: FillModel, collect_at: datetime) -> datetime | None:
+        """When the overflow probability reaches ``due_risk``, within ``DUE_HORIZON_H`` hours
+        after ``collect_at`` (None otherwise).
 
-        A bin already full at ``collect_at`` has no deadline left to keep.
+        A bin already past that risk gets its expected overflow time; a bin already expected
+        to be full at ``collect_at`` has no deadline left to keep.
         """
-        due = model.overflow_time(collect_at, horizon_h=DUE_HORIZON_H)
+        due = model.risk_time(collect_at, self.due_risk, horizon_h=DUE_HORIZON_H)
+        if due is not None and due <= collect_at:
+            due = model.overflow_time(collect_at, horizon_h=DUE_HORIZON_H)
         return due if due is not None and due > collect_at else None
 
 

@@ -80,3 +80,16 @@ def test_fill_model_validation(kw: dict[str, object], match: str) -> None:
 def test_naive_query_time_rejected() -> None:
     with pytest.raises(FleetDataError, match="add an offset"):
         model().fill_at(T0.replace(tzinfo=None))
+
+
+def test_risk_time_comes_before_the_expected_time_by_the_spread() -> None:
+    m = model(rate_sd_per_h=0.005, anchor_sd=0.05)  # expected 100 % at 10 h
+    expected = m.overflow_time(T0)
+    early = m.risk_time(T0, 0.1)
+    assert expected is not None and early is not None
+    assert abs((m.risk_time(T0, 0.5) - expected).total_seconds()) <= 15 * 60  # type: ignore[operator]
+    assert early < expected
+    assert m.prob_over(early) == pytest.approx(0.1, abs=0.02)
+    assert model().risk_time(T0, 0.1) == model().overflow_time(T0)  # no spread: no margin
+    with pytest.raises(FleetDataError, match="risk"):
+        m.risk_time(T0, 1.0)

@@ -135,6 +135,8 @@ def test_missing_model_raises() -> None:
         ({"must_risk": 0.0}, "must_risk"),
         ({"must_risk": 1.5}, "must_risk"),
         ({"days_until_next": 0}, "days_until_next"),
+        ({"due_risk": 0.0}, "due_risk"),
+        ({"due_risk": 1.0}, "due_risk"),
         ({"prize_per_fill": -1.0}, "prizes"),
     ],
 )
@@ -159,3 +161,19 @@ def test_bins_expected_to_overflow_during_the_day_get_a_deadline() -> None:
     assert one(flat(0.6)).due_at is None  # never reaches 100 %
     slow = flat(0.5, anchor_at=COLLECT, rate_per_h=0.01)  # 100 % after 50 h: beyond a day
     assert one(slow).due_at is None
+
+
+def test_deadline_keeps_a_margin_of_due_risk_before_the_expected_overflow() -> None:
+    """0.7 at 07:00 plus 5 %/h, state sd 0.05: expected full at 13:00, 10 % risk earlier."""
+    rising = flat(0.7, sd=0.05, anchor_at=COLLECT, rate_per_h=0.05)
+    sure = one(rising, CollectionPolicy(due_risk=0.5)).due_at
+    margin = one(rising).due_at
+    assert sure is not None and margin is not None
+    assert abs((sure - at(13)).total_seconds()) <= 15 * 60
+    assert margin < sure
+    assert rising.prob_over(margin) == pytest.approx(CollectionPolicy().due_risk, abs=0.03)
+    # already past the risk at 07:00 but not yet full: the expected time, not "no deadline"
+    near = flat(0.97, sd=0.05, anchor_at=COLLECT, rate_per_h=0.01)
+    d = one(near)
+    assert d.due_at is not None
+    assert abs((d.due_at - at(10)).total_seconds()) <= 15 * 60
