@@ -11,6 +11,9 @@ For a bin with a sensor (readings sorted by time, tz-aware):
 2. *Spikes* are rejected per cycle: a Theil–Sen line (median of pairwise slopes) is fitted and
    readings further than ``max(spike_k * 1.4826 * MAD, spike_min)`` from it are dropped.
    Readings at/above ``saturated`` (the sensor sees a full bin) are not used for rates.
+   *Level shifts* (waste dumped at once, an event): when the readings up to the end of a
+   cycle all sit above its line and at least ``SHIFT_MIN_READINGS`` are high spikes, the
+   cycle is split at the first of them (a new level, not an emptying) and spikes re-fitted.
 3. *Rates*: one least-squares fit over all cycles with a free level per cycle and one rate
    per weekday (fill = level_cycle + sum_d rate_d * hours spent in weekday d). Gaps need no
    special care: the weekday exposure covers them. The weekday factors are shrunk toward a
@@ -18,7 +21,8 @@ For a bin with a sensor (readings sorted by time, tz-aware):
 4. *Spread*: ``sigma`` = robust (MAD) sd of the residuals; the rate sd from the spread of the
    per-cycle Theil–Sen slopes (at least ``rate_sd_rel_floor`` of the rate).
 5. *State*: the fitted level of the last cycle at the last reading (1.0 at least when the last
-   reading is saturated).
+   reading is saturated). A lone high last reading (event or spike) lifts it halfway, with
+   the mixture's sd (``LONE_HIGH_WEIGHT``).
 
 Bins without usable readings borrow the median rate and weekday factors of sensor bins on the
 same street and stream, else of the same stream, else of all bins, else ``default_rate_per_h``.
@@ -62,6 +66,9 @@ _MAD_TO_SD = 1.4826
 POOL_MIN_DAYS = 0.5  # of data on every weekday for a bin's raw pattern to enter the pool
 PICKUP_PRIOR_CYCLES = 0.5  # weight of the borrowed rate, in observed fill cycles
 PICKUP_CENSORED_SPAN = 0.8  # a bin found full is assumed full after this share of its cycle
+SHIFT_MIN_READINGS = 2  # readings above a cycle's line, up to its end, that make a level shift
+MAX_SHIFTS = 3  # level shifts split per fit (each split re-fits the spikes)
+LONE_HIGH_WEIGHT = 0.5  # belief that a lone high last reading is waste added, not a spike
 _EARTH_RADIUS_M = 6_371_000.0
 
 FloatArray = NDArray[np.float64]
@@ -188,6 +195,7 @@ class SensorFit:
     days_d: FloatArray
     sigma: float
     seg_slopes: FloatArray
+    above: NDArray[np.bool_] | None = None  # readings above their cycle's line
 
     @property
     def raw_factors(self) -> FloatArray | None:
@@ -200,9 +208,11 @@ class SensorFit:
 
 def _spike_mask(
     x: FloatArray, y: FloatArray, seg: NDArray[np.intp], fit_ok: NDArray[np.bool_], cfg: FillConfig
-) -> tuple[NDArray[np.bool_], list[float]]:
-    """Flag spikes per cycle against a Theil–Sen line; also return the cycle slopes."""
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], list[float]]:
+    """Flag spikes per cycle against a Theil–Sen line: (spikes, readings above the line,
+    cycle slopes)."""
     spikes = np.zeros(x.size, dtype=bool)
+    above = np.zeros(x.size, dtype=bool)
     slopes: list[float] = []
     for s in np.unique(seg):
         idx = np.flatnonzero((seg == s) & fit_ok)
@@ -213,10 +223,34 @@ def _spike_mask(
         r = y[idx] - (inter + slope * x[idx])
         bad = np.abs(r) > max(cfg.spike_k * _robust_sd(r), cfg.spike_min)
         spikes[idx[bad]] = True
+        above[idx[r > 0]] = True
         good = idx[~bad]
         if good.size >= 3 and x[good[-1]] - x[good[0]] >= 12.0:
             slopes.append(median_slope(x[good], y[good]))
-    return spikes, slopes
+    return spikes, above, slopes
+
+
+def _level_shifts(
+    seg: NDArray[np.intp],
+    fit_ok: NDArray[np.bool_],
+    spikes: NDArray[np.bool_],
+    above: NDArray[np.bool_],
+) -> NDArray[np.intp]:
+    """First readings of upward level shifts (waste added at once, an event: the bin stays
+    up). Per cycle: the readings up to its end are all above the cycle's line (or spikes)
+    and at least ``SHIFT_MIN_READINGS`` of them are high spikes; the shift starts at the
+    first such spike."""
+    out = []
+    for s in np.unique(seg):
+        idx = np.flatnonzero((seg == s) & fit_ok)
+        run = 0
+        while run < idx.size and (above | spikes)[idx[idx.size - 1 - run]]:
+            run += 1  # a low spike inside the run does not end it
+        tail = idx[idx.size - run :]
+        high = tail[spikes[tail] & above[tail]]
+        if high.size >= SHIFT_MIN_READINGS and high[0] > idx[0]:
+            out.append(int(high[0]))
+    return np.asarray(out, dtype=np.intp)
 
 
 def _joint_rates(
@@ -286,10 +320,17 @@ def prepare_sensor_fit(
         vetoed = lc is None or not (times[-2] < lc <= times[-1])
         emp = emp[:-1] if vetoed else emp
     emp = _with_logged(emp, times, emptied_at)
-    seg = np.searchsorted(emp, np.arange(y.size), side="right").astype(np.intp)
     unsat = y < cfg.saturated
-    spikes, slopes = _spike_mask(x, y, seg, unsat, cfg)
+    starts = emp
+    for _ in range(MAX_SHIFTS + 1):
+        seg = np.searchsorted(starts, np.arange(y.size), side="right").astype(np.intp)
+        spikes, above, slopes = _spike_mask(x, y, seg, unsat, cfg)
+        shifts = _level_shifts(seg, unsat, spikes, above)
+        if shifts.size == 0 or starts.size >= emp.size + MAX_SHIFTS:
+            break
+        starts = np.union1d(starts, shifts).astype(np.intp)
     spikes[-1] |= vetoed
+    above[-1] &= not vetoed
     use = unsat & ~spikes
     seg_slopes = np.asarray([s for s in slopes if math.isfinite(s)], dtype=float)
     counts = np.bincount(seg[use], minlength=int(seg.max()) + 1 if seg.size else 0)
@@ -317,6 +358,7 @@ def prepare_sensor_fit(
         days,
         sigma,
         seg_slopes,
+        above,
     )
 
 
@@ -338,7 +380,9 @@ def _anchor(
     """Last known state (time, fill, sd) from the last cycle under the final rates.
 
     The level comes from the last 3 used readings of the last cycle (so that a slightly wrong
-    rate matters little), extrapolated to the last non-spike reading.
+    rate matters little), extrapolated to the last non-spike reading. A lone last reading
+    above the line (an event or a spike: one reading cannot tell) gives a state at that
+    reading between the two, ``LONE_HIGH_WEIGHT`` of the way up, with the mixture's sd.
     """
     ok = np.flatnonzero(~fit.spikes)
     j = int(ok[-1]) if ok.size else fit.y.size - 1
@@ -358,6 +402,15 @@ def _anchor(
     fill = max(level + float(at_last[0]), 0.0)
     if fit.y[j] >= cfg.saturated:
         fill = max(fill, 1.0)
+    k = fit.y.size - 1
+    high = fit.above is not None and fit.above[k] and fit.spikes[k]
+    if high and k > j and fit.seg[k] == fit.seg[j]:
+        at_k = (weekday_exposure(fit.x[k:]) - weekday_exposure(x0)) @ rates
+        trend = max(level + float(at_k[0]), 0.0)
+        gap = float(fit.y[k]) - trend
+        if gap > 0:
+            w = LONE_HIGH_WEIGHT
+            return fit.times[k], trend + w * gap, max(fit.sigma, gap * math.sqrt(w * (1 - w)))
     return t_last, fill, fit.sigma
 
 

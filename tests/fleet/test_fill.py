@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from fleet.errors import FleetDataError
 from fleet.fill import (
+    LONE_HIGH_WEIGHT,
     PICKUP_CENSORED_SPAN,
     PICKUP_PRIOR_CYCLES,
     FillConfig,
@@ -272,3 +275,42 @@ def test_pickup_log_counts_as_the_last_emptying_and_names_stray_bins() -> None:
     assert (m.anchor_at, m.anchor_fill, m.last_emptying_at) == (at(20), 0.0, at(20))
     with pytest.raises(FleetDataError, match=r"pickups name 1 bin.*ghost"):
         estimate_models(bins, (), now=at(30), pickups=_pickups("ghost", [(1.0, 0.3)]))
+
+
+def event_cycle(after: int, noise_seed: int = 3) -> list[FillReading]:
+    """Bin b1 filling 0.5 %/h from 0.02 over a 4-day cycle (readings every 3 h), with waste
+    dumped at once (+0.15) before the last ``after`` readings."""
+    rng = np.random.default_rng(noise_seed)
+    hours = [1.0 + 3 * k for k in range(32)]
+    jump_h = hours[-after] - 1.0 if after else math.inf
+    return readings(
+        "b1",
+        [
+            (h, 0.02 + 0.005 * h + (0.15 if h > jump_h else 0.0) + 0.01 * rng.standard_normal())
+            for h in hours
+        ],
+    )
+
+
+@pytest.mark.parametrize("after", [2, 3, 4])
+def test_waste_dumped_at_once_is_a_level_shift_once_two_readings_see_it(after: int) -> None:
+    """An event late in a long cycle used to be rejected as spikes (state 0.15 low)."""
+    fit = prepare_sensor_fit("b1", event_cycle(after))
+    assert fit.emptyings == ()  # a shift, not an emptying
+    assert int(fit.seg[-1]) == 1 and int(fit.seg[-after - 1]) == 0
+    model = fit_bin("b1", event_cycle(after))
+    assert model is not None
+    truth = 0.02 + 0.005 * 94.0 + 0.15
+    assert model.fill_at(at(94)).expected == pytest.approx(truth, abs=0.03)
+    assert model.rate_per_h == pytest.approx(0.005, rel=0.1)
+
+
+def test_a_lone_high_last_reading_lifts_the_state_halfway_and_widens_it() -> None:
+    no_event = fit_bin("b1", event_cycle(0))
+    one_high = fit_bin("b1", event_cycle(1))
+    assert no_event is not None and one_high is not None
+    assert one_high.anchor_at == at(94)
+    lifted = one_high.anchor_fill - no_event.fill_at(at(94)).expected
+    assert lifted == pytest.approx(LONE_HIGH_WEIGHT * 0.15, abs=0.02)
+    assert one_high.anchor_sd >= 0.5 * 0.15 * 0.9
+    assert no_event.anchor_sd < 0.03
