@@ -749,7 +749,7 @@ def _with_pickups(model: FillModel, pickups: Sequence[PickupRecord], cfg: FillCo
     if model.anchor_at > last and model.n_readings > 0:
         out = replace(model, last_emptying_at=last)  # later readings know the state better
     else:
-        out = replace(model, anchor_at=last, anchor_fill=0.0, anchor_sd=0.05, last_emptying_at=last)
+        out = model.emptied(last)
     got = pickup_rate(out, pickups, cfg)
     if got is None:
         return out
@@ -769,6 +769,4 @@ def _apply_known_emptying(
         return model
     if emptied_at <= model.anchor_at and model.n_readings > 0:
         return replace(model, last_emptying_at=emptied_at)  # later readings know better
-    return replace(
-        model, anchor_at=emptied_at, anchor_fill=0.0, anchor_sd=0.05, last_emptying_at=emptied_at
-    )
+    return model.emptied(emptied_at)

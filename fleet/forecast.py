@@ -14,7 +14,7 @@ the anchor; ``z`` defaults to 1.645 (a 90 % two-sided band under a normal assump
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from statistics import NormalDist
 
@@ -28,6 +28,7 @@ HOURS_PER_WEEK = 168.0
 # 1970-01-01 (the Unix epoch) was a Thursday: shift so that hour 0 of the axis is a Monday.
 _EPOCH_TO_MONDAY_H = 3.0 * HOURS_PER_DAY
 Z_90 = 1.6448536269514722
+EMPTIED_SD = 0.05  # sd of the residual fill of a bin just emptied (fraction)
 
 
 def utc_hours(at: datetime) -> float:
@@ -131,6 +132,10 @@ class FillModel:
         vals = (self.anchor_fill, self.anchor_sd, self.rate_per_h, self.rate_sd_per_h, self.z)
         if not all(math.isfinite(v) and v >= 0 for v in vals):
             raise FleetDataError(f"{rec}: fill, rate and their spreads must be finite and >= 0")
+
+    def emptied(self, at: datetime, sd: float = EMPTIED_SD) -> FillModel:
+        """The same bin emptied at ``at`` (tz-aware): fill 0 then (sd ``sd``), same rate."""
+        return replace(self, anchor_at=at, anchor_fill=0.0, anchor_sd=sd, last_emptying_at=at)
 
     # ------------------------------------------------------------------ core arrays
 

@@ -349,6 +349,13 @@ class BinDecision:
         When the bin is forecast to reach 100 % during the collection day (tz-aware): the
         truck should come before. None when it is not expected to overflow that day, or
         already overflows when the day starts.
+    release_at : datetime, optional
+        For a MUST bin that fills faster than the gap to the next opportunity: empty it no
+        earlier than this, so that it lasts until then. When that comes after ``due_at`` (or
+        the bin is full when the day starts) the bin needs two visits that day: one by
+        ``due_at`` and one from ``release_at``.
+    refill_fraction : float
+        Expected fill found at ``release_at`` by a second visit (0 without a release).
     """
 
     bin_id: str
@@ -359,3 +366,5 @@ class BinDecision:
     prize: float = 0.0
     reason: str = ""
     due_at: datetime | None = None
+    release_at: datetime | None = None
+    refill_fraction: float = 0.0

@@ -19,6 +19,11 @@ Deadlines: a MUST or MAY bin whose overflow probability reaches ``due_risk`` wit
 passes before it overflows with a margin for the forecast's error. A bin already past that
 risk at ``collect_at`` but not yet expected to overflow gets its expected overflow time.
 
+Releases: a MUST bin that, emptied at ``collect_at``, would reach ``due_risk`` again before
+the next opportunity gets ``release_at``, the earliest emptying that lasts until then (and
+``refill_fraction``, what a visit then finds). Routing visits it after the release, or
+twice when the release comes well after the deadline (``optimiser.build.timed_stops``).
+
 Loads: ``expected_volume_l = min(fill at collect_at, 1) * capacity_l`` (an overflowing bin
 loads its capacity; bags beside it are not counted) and
 ``expected_weight_kg = expected_volume_l * bin.density``.
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from fleet.errors import FleetDataError
@@ -58,7 +63,7 @@ class CollectionPolicy:
     days_until_next : float
         Days from the collection time to the next opportunity when none is given (default 1).
     due_risk : float
-        Overflow probability at a bin's deadline ``due_at`` (default 0.1; 0.5 puts the
+        Overflow probability at a bin's deadline ``due_at`` (default 0.2; 0.5 puts the
         deadline at the expected overflow time, with no margin).
     prize_base, prize_per_fill, prize_per_risk : float
         Prize of a MAY bin, cost units (see the module docstring).
@@ -70,7 +75,7 @@ class CollectionPolicy:
     must_risk: float = 0.3
     may_fill: float = 0.5
     days_until_next: float = 1.0
-    due_risk: float = 0.1
+    due_risk: float = 0.2
     prize_base: float = 0.0
     prize_per_fill: float = 10.0
     prize_per_risk: float = 40.0
@@ -152,17 +157,40 @@ class CollectionPolicy:
         next_fill = model.fill_at(nxt).expected
         when = f"by {_fmt_time(nxt)} (next opportunity)"
         due = self.due_at(model, collect_at)
-        if next_fill >= self.must_fill:
-            return _decision(b, Action.MUST, fill, f"forecast {next_fill:.0%} {when}", due_at=due)
         risk = model.prob_over(nxt)
-        if risk >= self.must_risk:
-            return _decision(b, Action.MUST, fill, f"overflow risk {risk:.0%} {when}", due_at=due)
+        if next_fill >= self.must_fill or risk >= self.must_risk:
+            why = (
+                f"forecast {next_fill:.0%}"
+                if next_fill >= self.must_fill
+                else f"overflow risk {risk:.0%}"
+            )
+            release, refill = self.release_at(model, collect_at, nxt)
+            if release is not None:
+                why += (
+                    f"; fills again by {_fmt_time(nxt)} unless emptied after {_fmt_time(release)}"
+                )
+            must = _decision(b, Action.MUST, fill, f"{why} {when}", due_at=due)
+            return replace(must, release_at=release, refill_fraction=refill)
         at = _fmt_time(collect_at)
         if fill >= self.may_fill:
             reason = f"forecast {fill:.0%} at {at}, overflow risk {risk:.0%} {when}"
             return _decision(b, Action.MAY, fill, reason, self.prize(fill, risk), due_at=due)
         reason = f"forecast {fill:.0%} at {at} below may_fill {self.may_fill:.0%}"
         return _decision(b, Action.SKIP, fill, reason)
+
+    def release_at(
+        self, model: FillModel, collect_at: datetime, nxt: datetime
+    ) -> tuple[datetime | None, float]:
+        """Earliest emptying after which the bin stays below ``due_risk`` until ``nxt``, and
+        the expected fill then of the bin emptied at ``collect_at``; ``(None, 0.0)`` when an
+        emptying at ``collect_at`` already lasts (the bin fills slower than that gap)."""
+        fresh = model.emptied(collect_at)
+        horizon_h = (nxt - collect_at).total_seconds() / 3600.0
+        full = fresh.risk_time(collect_at, self.due_risk, horizon_h=horizon_h)
+        if full is None or full >= nxt:
+            return None, 0.0
+        release = nxt - (full - collect_at)
+        return release, fresh.fill_at(release).expected
 
     def due_at(self, model: FillModel, collect_at: datetime) -> datetime | None:
         """When the overflow probability reaches ``due_risk``, within ``DUE_HORIZON_H`` hours

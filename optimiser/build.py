@@ -6,6 +6,8 @@
 * Expected volume (litres) and weight (kg) of a decision -> integers, rounded up.
 * Points, in matrix row order: depots, disposal sites, then the MUST and MAY bins (SKIP
   bins are left out); the matrix provider is called once on these (lon, lat) points.
+* Deadlines (``due_at``) and releases (``release_at``) -> stop windows, and a second stop
+  of the bin when it needs two visits that day (:func:`timed_stops`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from zoneinfo import ZoneInfo
 from fleet.models import Action, Bin, BinDecision, Inventory, TimeWindow, Vehicle
 from network.matrix import TravelMatrix
 from optimiser.errors import InvalidProblemError
-from optimiser.problem import Problem, Site, Stop, VehicleSpec
+from optimiser.problem import SECOND_VISIT, Problem, Site, Stop, VehicleSpec
 
 MatrixProvider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
 CENTS = 100
 EPS = 1e-9
+SECOND_VISIT_GAP_S = 3600  # a release this long after the deadline makes a second visit
+LATE_WINDOW_S = 3600  # width of a release window moved to the end of the shifts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,7 +43,8 @@ class BuiltProblem:
     point_kinds : tuple of str
         "depot", "site" or "bin" for each row.
     decisions : tuple of BinDecision
-        The MUST and MAY decisions turned into stops, in stop order.
+        The MUST and MAY decisions turned into stops (a bin with a second visit of the day
+        has two stops: :func:`timed_stops`).
     """
 
     problem: Problem
@@ -91,6 +96,81 @@ def with_deadline(
     if reach is None or end < max(lo, reach):
         return stop
     return replace(stop, window_s=(lo, end))
+
+
+def _latest_start_s(
+    stop: Stop, matrix: TravelMatrix, vehicles: Sequence[VehicleSpec], via: Sequence[Site]
+) -> int:
+    """Latest service start at ``stop`` from which some truck still reaches its end in shift,
+    through the nearest disposal site of ``via`` when given (trucks return empty)."""
+    dur = matrix.duration_s
+
+    def back(v: VehicleSpec) -> int:
+        to_end = int(dur[stop.location, v.end])
+        trips = [
+            int(dur[stop.location, s.location]) + s.unload_s + int(dur[s.location, v.end])
+            for s in via
+            if stop.stream in s.streams
+        ]
+        return min(trips, default=to_end) if via else to_end
+
+    return max(
+        (v.shift_s[1] - stop.service_s - back(v) for v in vehicles if stop.stream in v.streams),
+        default=-1,
+    )
+
+
+def _refill(b: Bin, d: BinDecision) -> tuple[int, int]:
+    """(litres, kg) a second visit of bin ``b`` is expected to load."""
+    litres = min(max(d.refill_fraction, 0.0), 1.0) * b.capacity_l
+    return round_up(litres), round_up(litres * b.density)
+
+
+def timed_stops(
+    stop: Stop,
+    due_s: int | None,
+    release_s: int | None,
+    refill: tuple[int, int],
+    matrix: TravelMatrix,
+    vehicles: Sequence[VehicleSpec],
+    via: Sequence[Site] = (),
+) -> tuple[Stop, ...]:
+    """The stop(s) of a bin with a deadline ``due_s`` and a release ``release_s`` (seconds).
+
+    Without a release: the stop with its deadline (:func:`with_deadline`). A release later
+    than trucks can come (the bin refills faster than the night lasts) moves to the last
+    ``LATE_WINDOW_S`` they can (``via``: the disposal sites trucks pass before the end).
+    A release at least ``SECOND_VISIT_GAP_S`` after the deadline (or a bin without a
+    deadline: full when the day starts; its deadline is then that gap before the release)
+    needs two visits: the stop by its deadline, and a second one (ref ``<bin>#2``, loading
+    ``refill`` (litres, kg)) from the release; when the deadline cannot be kept, one visit.
+    Otherwise one visit from the release to the deadline, when that window is open.
+    """
+    first = with_deadline(stop, due_s, matrix, vehicles)
+    latest = _latest_start_s(stop, matrix, vehicles, via)
+    if release_s is None:
+        return (first,)
+    lo, hi = stop.window_s if stop.window_s is not None else (0, latest)
+    release_s = min(release_s, min(hi, latest) - LATE_WINDOW_S)  # else: as late as can be
+    if release_s < lo:
+        return (first,)
+    if due_s is None or release_s >= due_s + SECOND_VISIT_GAP_S:
+        by_s = release_s - SECOND_VISIT_GAP_S
+        early = first if due_s is not None else with_deadline(stop, by_s, matrix, vehicles)
+        if early.window_s is None or early.window_s[1] > by_s:
+            return (first,)  # the first visit could not be kept ahead of the second
+        second = replace(
+            stop,
+            ref=stop.ref + SECOND_VISIT,
+            volume_l=refill[0],
+            weight_kg=refill[1],
+            window_s=(max(lo, release_s), min(hi, latest)),
+        )
+        return (early, second)
+    f_lo, f_hi = first.window_s if first.window_s is not None else (lo, latest)
+    if max(f_lo, release_s) > f_hi:
+        return (first,)
+    return (replace(first, window_s=(max(f_lo, release_s), f_hi)),)
 
 
 def to_cents(amount: float) -> int:
@@ -247,10 +327,26 @@ def build_problem(
     )
     matrix = provider(points)
     specs = tuple(_vehicle(v, depot_row[v.depot_id], clock) for v in fleet)
-    due = {d.bin_id: instant_to_s(d.due_at, plan_date=plan_date, tz=zone) for d in used if d.due_at}
+
+    def secs(at: datetime | None) -> int | None:
+        return None if at is None else instant_to_s(at, plan_date=plan_date, tz=zone)
+
+    timed = [
+        st
+        for s, d in zip(stops, used, strict=True)
+        for st in timed_stops(
+            s,
+            secs(d.due_at),
+            secs(d.release_at),
+            _refill(bins[d.bin_id], d),
+            matrix,
+            specs,
+            sites if return_empty else (),
+        )
+    ]
     problem = Problem(
         matrix=matrix,
-        stops=tuple(with_deadline(s, due.get(s.ref), matrix, specs) for s in stops),
+        stops=tuple(timed),
         vehicles=specs,
         sites=sites,
         return_empty=return_empty,

@@ -30,7 +30,7 @@ from optimiser.build import BuiltProblem, build_problem, overflow_decision, urge
 from optimiser.check import Violation, check
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, Unserved, VisitKind
-from optimiser.problem import Problem, Stop
+from optimiser.problem import Problem, Stop, bin_of
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
 
@@ -87,13 +87,22 @@ def _report(progress: ProgressFn | None, fraction: float, message: str) -> None:
 def fill_at_pickup(
     day_start: datetime, plan: Plan, models: Mapping[str, FillModel]
 ) -> dict[str, float]:
-    """Forecast fill fraction of each collected bin at its planned service start."""
+    """Forecast fill fraction at each planned bin visit's service start, by stop ref (a
+    second visit finds what came in since the first one)."""
     out: dict[str, float] = {}
-    for route in plan.routes:
-        for visit in route.visits:
-            if visit.kind is VisitKind.BIN and visit.ref in models:
-                when = day_start + timedelta(seconds=visit.start_s)
-                out[visit.ref] = float(models[visit.ref].fill_at(when).expected)
+    first_s: dict[str, int] = {}
+    visits = [v for route in plan.routes for v in route.visits if v.kind is VisitKind.BIN]
+    for visit in sorted(visits, key=lambda v: v.start_s):
+        bin_id = bin_of(visit.ref)
+        if bin_id not in models:
+            continue
+        model = models[bin_id]
+        if bin_id in first_s:
+            model = model.emptied(day_start + timedelta(seconds=first_s[bin_id]))
+        else:
+            first_s[bin_id] = visit.start_s
+        when = day_start + timedelta(seconds=visit.start_s)
+        out[visit.ref] = float(model.fill_at(when).expected)
     return out
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from optimiser.plan import Route, Visit, VisitKind
+from optimiser.problem import bin_of
 
 if TYPE_CHECKING:
     from optimiser.daily import DayPlan
@@ -52,6 +53,7 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
         "load_kg": visit.weight_kg,
     }
     if visit.kind is VisitKind.BIN:
+        doc["bin_id"] = bin_of(visit.ref)
         doc["expected_fill"] = round(day.fill_at_pickup.get(visit.ref, float("nan")), 3)
     return doc
 
@@ -81,7 +83,9 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
         "solve_time_s": round(plan.solve_time_s, 3),
         "kpis": dict(day.kpis),
         "routes": [route_json(day, r) for r in plan.routes],
-        "unserved": [{"bin_id": u.ref, "reason": u.reason} for u in day.unserved],
+        "unserved": [
+            {"bin_id": bin_of(u.ref), "ref": u.ref, "reason": u.reason} for u in day.unserved
+        ],
         "decisions": [
             {
                 "bin_id": d.bin_id,
@@ -92,6 +96,7 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
                 "prize": d.prize,
                 "reason": d.reason,
                 "due_at": d.due_at.isoformat() if d.due_at is not None else None,
+                "release_at": d.release_at.isoformat() if d.release_at is not None else None,
             }
             for d in day.decisions
         ],

@@ -14,6 +14,12 @@ from network.matrix import TravelMatrix
 from optimiser.errors import InvalidProblemError
 
 DAY_S = 24 * 3600
+SECOND_VISIT = "#2"  # suffix of the stop ref of a bin's second visit of the day
+
+
+def bin_of(ref: str) -> str:
+    """The bin id of a stop ref (a second visit's ref is ``<bin id>#2``)."""
+    return ref.removesuffix(SECOND_VISIT)
 
 
 def _window_ok(name: str, window: tuple[int, int] | None) -> None:
@@ -26,7 +32,7 @@ def _window_ok(name: str, window: tuple[int, int] | None) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Stop:
-    """A bin to empty.
+    """A bin to empty (``ref`` is the bin id; :func:`bin_of` for a second visit's ref).
 
     ``window_s`` bounds the start of service; ``required`` stops must be served, optional
     ones are worth ``prize`` cost units (the drop penalty).

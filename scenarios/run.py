@@ -37,10 +37,11 @@ from typing import Any
 from optimiser.daily import DayPlan
 from optimiser.params import SolveParams
 from optimiser.plan import VisitKind
+from optimiser.problem import bin_of
 from scenarios.city import City, build_city
 from scenarios.config import ScenarioConfig
 from scenarios.policies import PlanContext, Policy, fixed_due, make_policy
-from scenarios.simulate import CitySim, DayOutcome
+from scenarios.simulate import HOURS_PER_DAY, CitySim, DayOutcome
 
 CO2_KG_PER_KM = 1.1
 WARMUP_HOUR = 7.0
@@ -127,8 +128,9 @@ class ScenarioResult:
 # ----------------------------------------------------------------------------- one day
 
 
-def _trip_loads(day: DayPlan, litres: Mapping[str, float]) -> tuple[int, int, float]:
-    """(trips, trips whose true load exceeds the truck, planned litres) of a day's routes."""
+def _trip_loads(day: DayPlan, litres: Mapping[tuple[str, int], float]) -> tuple[int, int, float]:
+    """(trips, trips whose true load exceeds the truck, planned litres) of a day's routes;
+    ``litres`` maps (bin id, service start s) of each visit to what it really loaded."""
     caps = {v.ref: v.capacity_l for v in day.built.problem.vehicles}
     stops = {s.ref: s for s in day.built.problem.stops}
     trips = over = 0
@@ -138,7 +140,7 @@ def _trip_loads(day: DayPlan, litres: Mapping[str, float]) -> tuple[int, int, fl
         open_trip = False
         for v in route.visits:
             if v.kind is VisitKind.BIN:
-                load += litres.get(v.ref, 0.0)
+                load += litres.get((bin_of(v.ref), v.start_s), 0.0)
                 planned += stops[v.ref].volume_l
                 open_trip = True
             elif v.kind in (VisitKind.DISPOSAL, VisitKind.END) and open_trip:
@@ -151,7 +153,7 @@ def _trip_loads(day: DayPlan, litres: Mapping[str, float]) -> tuple[int, int, fl
 def emptyings_of(day: DayPlan, index: Mapping[str, int], day_h: float) -> list[tuple[int, float]]:
     """(bin index, hours since the simulation start) of every bin visit of a day plan."""
     return [
-        (index[v.ref], day_h + v.start_s / 3600.0)
+        (index[bin_of(v.ref)], day_h + v.start_s / 3600.0)
         for route in day.plan.routes
         for v in route.visits
         if v.kind is VisitKind.BIN
@@ -162,7 +164,10 @@ def _record(
     name: str, d: int, plan_date: date, day: DayPlan, out: DayOutcome, index: Mapping[str, int]
 ) -> DayRecord:
     bins = day.inventory.bins
-    litres = {bins[p.bin_index].bin_id: p.litres for p in out.pickups}
+    day_s = 3600.0 * out.day * HOURS_PER_DAY
+    litres = {
+        (bins[p.bin_index].bin_id, round(p.at_h * 3600.0 - day_s)): p.litres for p in out.pickups
+    }
     trips, over, planned = _trip_loads(day, litres)
     used = [r for r in day.plan.routes if r.used]
     must = {dd.bin_id for dd in day.decisions if dd.action.value == "must"}
@@ -181,7 +186,7 @@ def _record(
         overflow_l=out.overflow_l,
         overflowing_bins=out.overflowing_bins,
         reports=out.reports,
-        unserved_must=sum(u.ref in must for u in day.plan.unserved),
+        unserved_must=sum(bin_of(u.ref) in must for u in day.plan.unserved),
         trips=trips,
         trips_over_capacity=int(over),
         planned_l=planned,

@@ -177,3 +177,22 @@ def test_deadline_keeps_a_margin_of_due_risk_before_the_expected_overflow() -> N
     d = one(near)
     assert d.due_at is not None
     assert abs((d.due_at - at(10)).total_seconds()) <= 15 * 60
+
+
+def test_bin_filling_faster_than_the_gap_to_the_next_opportunity_gets_a_release() -> None:
+    """5 %/h from 0.8 at 07:00: full at 11:00 today, and again 20 h after any emptying, so
+    emptied before 11:00 (next opportunity 07:00 tomorrow) it overflows overnight."""
+    fast = flat(0.8, sd=0.02, anchor_at=COLLECT, rate_per_h=0.05)
+    d = one(fast)
+    assert d.action is Action.MUST and d.due_at is not None and d.release_at is not None
+    policy = CollectionPolicy()
+    fresh = fast.emptied(d.release_at)
+    assert fresh.prob_over(NEXT) == pytest.approx(policy.due_risk, abs=0.03)
+    assert d.release_at > d.due_at
+    assert d.refill_fraction == pytest.approx(
+        0.05 * (d.release_at - COLLECT).total_seconds() / 3600, abs=0.01
+    )
+    assert "unless emptied after" in d.reason
+    slow = flat(0.95, sd=0.02, anchor_at=COLLECT, rate_per_h=0.01)  # 100 h to fill again
+    s = one(slow)
+    assert s.action is Action.MUST and s.release_at is None and s.refill_fraction == 0.0

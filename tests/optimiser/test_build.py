@@ -21,6 +21,7 @@ from fleet.models import (
 from network.matrix import TravelMatrix
 from optimiser.build import build_problem, clock_to_s, instant_to_s, round_up, to_cents
 from optimiser.errors import InvalidProblemError
+from optimiser.problem import bin_of
 
 
 class RecordingProvider:
@@ -232,3 +233,67 @@ def test_instant_counts_elapsed_seconds_on_a_dst_day():
     assert instant_to_s(at, plan_date=day, tz=lisbon) == clock_to_s(
         time(6, 0), plan_date=day, tz=lisbon
     )
+
+
+def _at(day: date, hh: int, mm: int, tz) -> datetime:  # type: ignore[no-untyped-def]
+    return datetime.combine(day, time(hh, mm), tzinfo=tz)
+
+
+def test_a_bin_filling_faster_than_a_day_gets_a_second_visit_from_its_release(inventory, decisions):
+    """Due 08:00, release 12:00: one visit by 08:00 and a second (``must#2``) from 12:00
+    loading the refill; the truck still unloads at the site (100 s away, 10 min) and returns
+    to the depot (100 s) by 14:00."""
+    lisbon = _zone("Europe/Lisbon")
+    day = date(2026, 6, 1)
+    must, _, skip = decisions
+    fast = replace(
+        must,
+        due_at=_at(day, 8, 0, lisbon),
+        release_at=_at(day, 12, 0, lisbon),
+        refill_fraction=0.25,
+    )
+    built = build_problem(inventory, [fast, skip], RecordingProvider(), plan_date=day, tz=lisbon)
+    first, second = built.problem.stops
+    assert (first.ref, first.window_s) == ("must", (0, 8 * 3600))
+    assert second.ref == "must#2" and bin_of(second.ref) == "must"
+    assert second.window_s == (12 * 3600, 14 * 3600 - 60 - 100 - 600 - 100)
+    assert (second.volume_l, second.weight_kg) == (60, round_up(60 * inventory.bins[0].density))
+    assert second.required and second.location == first.location
+
+
+def test_release_before_the_deadline_is_one_visit_between_them(inventory, decisions):
+    lisbon = _zone("Europe/Lisbon")
+    day = date(2026, 6, 1)
+    must, _, skip = decisions
+    one_visit = replace(must, due_at=_at(day, 12, 0, lisbon), release_at=_at(day, 11, 30, lisbon))
+    built = build_problem(
+        inventory, [one_visit, skip], RecordingProvider(), plan_date=day, tz=lisbon
+    )
+    (stop,) = built.problem.stops
+    assert stop.window_s == (11 * 3600 + 1800, 12 * 3600)
+    close = replace(one_visit, release_at=_at(day, 12, 30, lisbon))  # < 1 h after the deadline
+    (stop,) = build_problem(
+        inventory, [close, skip], RecordingProvider(), plan_date=day, tz=lisbon
+    ).problem.stops
+    assert stop.window_s == (0, 12 * 3600)
+
+
+def test_full_bin_with_a_release_is_emptied_early_and_again_later(inventory, decisions):
+    """No deadline (full when the day starts): the first visit ends an hour before the
+    release; a release after the last possible start moves to the last hour of it."""
+    lisbon = _zone("Europe/Lisbon")
+    day = date(2026, 6, 1)
+    must, _, skip = decisions
+    full = replace(must, release_at=_at(day, 11, 0, lisbon), refill_fraction=0.4)
+    first, second = build_problem(
+        inventory, [full, skip], RecordingProvider(), plan_date=day, tz=lisbon
+    ).problem.stops
+    assert first.window_s == (0, 10 * 3600)
+    assert second.window_s is not None and second.window_s[0] == 11 * 3600
+    too_late = replace(full, release_at=_at(day, 13, 59, lisbon))
+    first, second = build_problem(
+        inventory, [too_late, skip], RecordingProvider(), plan_date=day, tz=lisbon
+    ).problem.stops
+    latest = 14 * 3600 - 60 - 100 - 600 - 100
+    assert second.window_s == (latest - 3600, latest)
+    assert first.window_s == (0, latest - 2 * 3600)

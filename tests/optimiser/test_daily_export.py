@@ -236,3 +236,35 @@ def test_reroute_day_rejects_an_unknown_bin(day: DayPlan) -> None:
     """An alert naming a bin not in the inventory is a clear error."""
     with pytest.raises(FleetDataError, match="unknown bin 'ghost'"):
         reroute_day(day, [], ["ghost"], HaversineProvider(), now=day.at(9 * 3600))
+
+
+def test_second_visit_finds_what_came_in_since_the_first() -> None:
+    """A bin at 0.5 filling 5 %/h, emptied at 08:00 and again at 12:00: 0.55 then 0.2."""
+    from fleet.forecast import FillModel
+    from optimiser.daily import fill_at_pickup
+    from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
+
+    tz = ZoneInfo("Europe/Lisbon")
+    start = datetime(2026, 6, 1, 0, 0, tzinfo=tz)
+    model = FillModel(
+        bin_id="b1",
+        anchor_at=start + timedelta(hours=7),
+        anchor_fill=0.5,
+        anchor_sd=0.0,
+        rate_per_h=0.05,
+        rate_sd_per_h=0.0,
+    )
+
+    def visit(ref: str, hours: int) -> Visit:
+        s = hours * 3600
+        return Visit(kind=VisitKind.BIN, ref=ref, location=3, arrival_s=s, start_s=s, end_s=s + 60)
+
+    route = Route(
+        vehicle_ref="v1",
+        visits=(visit("b1#2", 12), visit("b1", 8)),  # any order: the earlier one is the first
+        distance_m=0,
+        duration_s=0,
+        cost=0,
+    )
+    fills = fill_at_pickup(start, Plan(status=PlanStatus.FEASIBLE, routes=(route,)), {"b1": model})
+    assert fills == {"b1": pytest.approx(0.55), "b1#2": pytest.approx(0.2)}
