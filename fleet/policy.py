@@ -65,6 +65,9 @@ class CollectionPolicy:
     due_risk : float
         Overflow probability at a bin's deadline ``due_at`` (default 0.2; 0.5 puts the
         deadline at the expected overflow time, with no margin).
+    releases : bool
+        Whether bins that refill faster than the gap to the next opportunity get
+        ``release_at`` (a late visit, or a second one that day); default True.
     prize_base, prize_per_fill, prize_per_risk : float
         Prize of a MAY bin, cost units (see the module docstring).
     report_match_m : float
@@ -76,6 +79,7 @@ class CollectionPolicy:
     may_fill: float = 0.5
     days_until_next: float = 1.0
     due_risk: float = 0.2
+    releases: bool = True
     prize_base: float = 0.0
     prize_per_fill: float = 10.0
     prize_per_risk: float = 40.0
@@ -184,6 +188,8 @@ class CollectionPolicy:
         """Earliest emptying after which the bin stays below ``due_risk`` until ``nxt``, and
         the expected fill then of the bin emptied at ``collect_at``; ``(None, 0.0)`` when an
         emptying at ``collect_at`` already lasts (the bin fills slower than that gap)."""
+        if not self.releases:
+            return None, 0.0
         fresh = model.emptied(collect_at)
         horizon_h = (nxt - collect_at).total_seconds() / 3600.0
         full = fresh.risk_time(collect_at, self.due_risk, horizon_h=horizon_h)

@@ -238,6 +238,7 @@ _TOP_KEYS = {
     "description",
 }
 _COLLECTION_KEYS = {f.name for f in fields(CollectionPolicy)}
+_COLLECTION_FLAGS = {f.name for f in fields(CollectionPolicy) if f.type in ("bool", bool)}
 
 
 def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
@@ -281,6 +282,15 @@ def _sim(data: Mapping[str, Any], where: str) -> SimConfig:
         raise ScenarioError(f"{where}: [sim]: {err}") from None
 
 
+def _collection_value(at: str, key: str, value: Any) -> float | bool:
+    """A forecast policy's ``CollectionPolicy`` field from TOML: true/false or a number."""
+    if key in _COLLECTION_FLAGS:
+        if not isinstance(value, bool):
+            raise ScenarioError(f"{at}: key {key!r} must be true or false, got {value!r}")
+        return value
+    return float(_typed(at, key, value, (int, float)))
+
+
 def _policy(data: Mapping[str, Any], where: str, i: int) -> PolicyConfig:
     at = f"{where}: policies[{i}]"
     kind = data.get("kind")
@@ -301,8 +311,9 @@ def _policy(data: Mapping[str, Any], where: str, i: int) -> PolicyConfig:
                 f"{at}: unknown key(s) {sorted(unknown)}; forecast policies take "
                 f"{sorted(_COLLECTION_KEYS)}"
             )
+        values: dict[str, Any] = {k: _collection_value(at, k, v) for k, v in rest.items()}
         try:
-            collection = CollectionPolicy(**{k: float(v) for k, v in rest.items()})
+            collection = CollectionPolicy(**values)
         except (FleetDataError, TypeError, ValueError) as err:
             raise ScenarioError(f"{at}: {err}") from None
     elif rest:

@@ -193,6 +193,7 @@ def test_bin_filling_faster_than_the_gap_to_the_next_opportunity_gets_a_release(
         0.05 * (d.release_at - COLLECT).total_seconds() / 3600, abs=0.01
     )
     assert "unless emptied after" in d.reason
+    assert one(fast, CollectionPolicy(releases=False)).release_at is None
     slow = flat(0.95, sd=0.02, anchor_at=COLLECT, rate_per_h=0.01)  # 100 h to fill again
     s = one(slow)
     assert s.action is Action.MUST and s.release_at is None and s.refill_fraction == 0.0

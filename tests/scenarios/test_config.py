@@ -47,6 +47,8 @@ def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped
         ({"policies": [{"kind": "fixed", "every_k_days": 0}]}, "'every_k_days'"),
         ({"policies": [{"kind": "forecast", "bogus": 1}]}, "bogus"),
         ({"policies": [{"kind": "forecast", "may_fill": 0.95, "must_fill": 0.9}]}, "may_fill"),
+        ({"policies": [{"kind": "forecast", "releases": 1}]}, "'releases' must be true or false"),
+        ({"policies": [{"kind": "forecast", "must_fill": "high"}]}, "'must_fill' must be"),
         ({"fleet": {"trucks": 0}}, "fleet.trucks"),
         ({"fleet": {"shift": ["14:00", "06:00"]}}, "fleet.shift"),
         ({"sim": {"nonsense": 1}}, "sim."),
@@ -105,3 +107,10 @@ def test_with_param_changes_one_thing(tiny_config) -> None:  # type: ignore[no-u
             with_param(tiny_config, bad, 1)
     with pytest.raises(ScenarioError, match=r"fleet\.trucks"):
         with_param(tiny_config, "fleet.trucks", 0)
+
+
+def test_forecast_policy_flags_stay_booleans() -> None:
+    off = {"kind": "forecast", "releases": False, "due_risk": 0.3}
+    cfg = config_from_dict(tiny_dict(policies=[off]), source="flags.toml")
+    assert cfg.policies[0].collection.releases is False
+    assert cfg.policies[0].collection.due_risk == 0.3
