@@ -268,3 +268,46 @@ def test_second_visit_finds_what_came_in_since_the_first() -> None:
     )
     fills = fill_at_pickup(start, Plan(status=PlanStatus.FEASIBLE, routes=(route,)), {"b1": model})
     assert fills == {"b1": pytest.approx(0.55), "b1#2": pytest.approx(0.2)}
+
+
+def test_a_bin_refilling_within_hours_is_planned_twice_and_survives_a_reroute(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """b0 fills 6 %/h (full ~17 h after an emptying): emptied early and again late the same
+    day, both visits checked; an alert after the first visit keeps the second one."""
+    inventory, readings, reports = tiny_city
+    t0 = datetime.combine(DAY - timedelta(days=3), time(0), tzinfo=TZ)
+    sawtooth = [  # emptied every 15 h, 3-hourly readings
+        FillReading(bin_id="b0", at=t0 + timedelta(hours=h), fill_fraction=0.06 * (h % 15))
+        for h in range(0, 72, 3)
+    ]
+    fast = [r for r in readings if r.bin_id != "b0"] + sawtooth
+    day = plan_day(
+        inventory,
+        fast,
+        reports,
+        HaversineProvider(),
+        plan_date=DAY,
+        tz=TZ,
+        params=SolveParams(time_limit_s=1.0, seed=1),
+    )
+    b0 = next(d for d in day.decisions if d.bin_id == "b0")
+    assert b0.action is Action.MUST and b0.release_at is not None
+    assert {"b0", "b0#2"} <= day.plan.served_refs
+    assert day.violations == () and check(day.built.problem, day.plan) == []
+    starts = {v.ref: v.start_s for r in day.plan.routes for v in r.visits}
+    assert starts["b0#2"] - starts["b0"] >= 3600
+    doc = plan_json(day)
+    second = [v for r in doc["routes"] for v in r["visits"] if v["ref"] == "b0#2"]
+    assert second[0]["bin_id"] == "b0" and second[0]["expected_fill"] < 0.9
+    progress = _progress_after(day, 1)
+    new_day, _ = reroute_day(
+        day,
+        progress,
+        ["b5"],
+        HaversineProvider(),
+        now=day.at(progress[0].time_s),
+        params=SolveParams(time_limit_s=1),
+    )
+    assert check(new_day.built.problem, new_day.plan) == []
+    assert {"b0#2", "b5"} <= new_day.plan.served_refs
