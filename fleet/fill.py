@@ -195,7 +195,7 @@ class SensorFit:
     days_d: FloatArray
     sigma: float
     seg_slopes: FloatArray
-    above: NDArray[np.bool_] | None = None  # readings above their cycle's line
+    above: NDArray[np.bool_]  # readings above their cycle's line
 
     @property
     def raw_factors(self) -> FloatArray | None:
@@ -241,11 +241,12 @@ def _level_shifts(
     and at least ``SHIFT_MIN_READINGS`` of them are high spikes; the shift starts at the
     first such spike."""
     out = []
+    in_run = above | spikes  # a low spike inside a run does not end it
     for s in np.unique(seg):
         idx = np.flatnonzero((seg == s) & fit_ok)
         run = 0
-        while run < idx.size and (above | spikes)[idx[idx.size - 1 - run]]:
-            run += 1  # a low spike inside the run does not end it
+        while run < idx.size and in_run[idx[idx.size - 1 - run]]:
+            run += 1
         tail = idx[idx.size - run :]
         high = tail[spikes[tail] & above[tail]]
         if high.size >= SHIFT_MIN_READINGS and high[0] > idx[0]:
@@ -403,8 +404,7 @@ def _anchor(
     if fit.y[j] >= cfg.saturated:
         fill = max(fill, 1.0)
     k = fit.y.size - 1
-    high = fit.above is not None and fit.above[k] and fit.spikes[k]
-    if high and k > j and fit.seg[k] == fit.seg[j]:
+    if fit.above[k] and fit.spikes[k] and k > j and fit.seg[k] == fit.seg[j]:
         at_k = (weekday_exposure(fit.x[k:]) - weekday_exposure(x0)) @ rates
         trend = max(level + float(at_k[0]), 0.0)
         gap = float(fit.y[k]) - trend

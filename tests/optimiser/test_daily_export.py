@@ -80,10 +80,10 @@ def tiny_city() -> tuple[Inventory, list[FillReading], list[CitizenReport]]:
     return inventory, readings, [report]
 
 
-@pytest.fixture(scope="module")
-def day(tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]) -> DayPlan:
-    """The planned day (1 s solver budget)."""
-    inventory, readings, reports = tiny_city
+def _plan(
+    inventory: Inventory, readings: list[FillReading], reports: list[CitizenReport]
+) -> DayPlan:
+    """``plan_day`` on DAY with a 1 s solver budget."""
     return plan_day(
         inventory,
         readings,
@@ -93,6 +93,12 @@ def day(tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]) -> 
         tz=TZ,
         params=SolveParams(time_limit_s=1.0, seed=1),
     )
+
+
+@pytest.fixture(scope="module")
+def day(tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]) -> DayPlan:
+    """The planned day (1 s solver budget)."""
+    return _plan(*tiny_city)
 
 
 def test_plan_day_collects_must_bins_with_disposal_trips(day: DayPlan) -> None:
@@ -282,15 +288,7 @@ def test_a_bin_refilling_within_hours_is_planned_twice_and_survives_a_reroute(
         for h in range(0, 72, 3)
     ]
     fast = [r for r in readings if r.bin_id != "b0"] + sawtooth
-    day = plan_day(
-        inventory,
-        fast,
-        reports,
-        HaversineProvider(),
-        plan_date=DAY,
-        tz=TZ,
-        params=SolveParams(time_limit_s=1.0, seed=1),
-    )
+    day = _plan(inventory, fast, reports)
     b0 = next(d for d in day.decisions if d.bin_id == "b0")
     assert b0.action is Action.MUST and b0.release_at is not None
     assert {"b0", "b0#2"} <= day.plan.served_refs
