@@ -7,6 +7,7 @@ rest of the service works (and is tested) without the solver. Tests inject a fak
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -165,23 +166,26 @@ class PipelinePlanner:
 def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime) -> list[Any]:
     """Trucks' reported progress as ``optimiser.reroute.Progress`` (solver units).
 
-    The done prefix runs along the planned route up to the last bin reported emptied
-    (disposal visits before it count as done); the truck is at that visit's location (its
-    depot when nothing is done) at ``now``, carrying the planned load after that visit.
+    The done prefix runs along the planned route up to the last bin visit reported done
+    (disposal visits before it count as done); a bin reported twice has done its first two
+    planned visits (a second visit of the day, ``<bin>#2``). The truck is at that visit's
+    location at ``now``, carrying the planned load after that visit.
     """
     from optimiser.plan import VisitKind
+    from optimiser.problem import bin_of
     from optimiser.reroute import Progress
 
     now_s = max(0, int((now - day_plan.midnight).total_seconds()))
-    reported = {p.vehicle_id: set(p.done_bin_ids) for p in progress}
+    reported = {p.vehicle_id: Counter(p.done_bin_ids) for p in progress}
     out = []
     for route in day_plan.plan.routes:
-        done_bins = reported.get(route.vehicle_ref, set())
+        left = Counter(reported.get(route.vehicle_ref, Counter()))
         work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
-        last = max(
-            (i for i, v in enumerate(work) if v.kind is VisitKind.BIN and v.ref in done_bins),
-            default=-1,
-        )
+        last = -1
+        for i, v in enumerate(work):
+            if v.kind is VisitKind.BIN and left[bin_of(v.ref)] > 0:
+                left[bin_of(v.ref)] -= 1
+                last = i
         if last < 0:
             continue
         here = work[last]

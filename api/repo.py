@@ -28,6 +28,9 @@ from api.planner import TruckProgress
 from fleet.models import CitizenReport, FillReading, Inventory
 
 RowT = TypeVar("RowT")
+# A bin reported emptied again this long after its last report was emptied a second time
+# (a second visit of the day is planned at least an hour after the first).
+REPEAT_REPORT_GAP = timedelta(hours=1)
 
 
 def get_or_404(session: Session, row_type: type[RowT], ident: Any, kind: str) -> RowT:
@@ -113,16 +116,24 @@ def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
 
 
 def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
-    """Per truck: bins emptied so far (in time order) and the last reported position."""
+    """Per truck: bins emptied so far (in time order) and the last reported position.
+
+    A bin reported again within ``REPEAT_REPORT_GAP`` of its previous report is the same
+    emptying sent twice; later, it is a second emptying (a second visit of the day).
+    """
     rows = session.scalars(
         select(ProgressRow).where(ProgressRow.plan_date == plan_date).order_by(ProgressRow.at)
     )
     done: dict[str, list[str]] = {}
+    seen: dict[tuple[str, str], datetime] = {}
     last: dict[str, ProgressRow] = {}
     for r in rows:
         done.setdefault(r.vehicle_id, [])
-        if r.kind == "visit_done" and r.bin_id is not None and r.bin_id not in done[r.vehicle_id]:
-            done[r.vehicle_id].append(r.bin_id)
+        if r.kind == "visit_done" and r.bin_id is not None:
+            prev = seen.get((r.vehicle_id, r.bin_id))
+            if prev is None or r.at - prev >= REPEAT_REPORT_GAP:
+                done[r.vehicle_id].append(r.bin_id)
+                seen[(r.vehicle_id, r.bin_id)] = r.at
         if r.lon is not None and r.lat is not None:
             last[r.vehicle_id] = r
     out = []

@@ -149,3 +149,28 @@ def test_alert_and_progress_input_errors(
     assert resp.status_code == 422
     assert resp.json()["detail"][0]["record"] == "vehicle_id='v7'"
     assert client.get("/alerts/12345", headers=dispatcher).status_code == 404
+
+
+def test_a_bin_reported_again_later_is_a_second_emptying_not_a_resend(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """b0 at 11:00, resent at 11:10 (dropped), emptied again at 12:30 (kept)."""
+    from datetime import date
+
+    from api import repo
+
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    for at in ("11:00", "11:10", "12:30"):
+        done = {
+            "vehicle_id": "v1",
+            "at": f"2026-11-25T{at}:00+02:00",
+            "kind": "visit_done",
+            "bin_id": "b0",
+        }
+        assert (
+            client.post(f"/plans/{base}/progress", json=done, headers=dispatcher).status_code == 201
+        )
+    with runtime.db.reader() as s:
+        (v1,) = repo.truck_progress(s, date.fromisoformat(PLAN_DATE))
+    assert v1.done_bin_ids == ("b0", "b0")

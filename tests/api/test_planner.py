@@ -95,3 +95,22 @@ def test_route_diffs_per_truck() -> None:
     }
     assert diffs["v2"]["removed"] == ["c"]
     assert diffs["v3"]["added"] == ["c"]
+
+
+def test_a_bin_reported_twice_has_done_its_second_visit_too() -> None:
+    """Route a, b, b#2, c: one report of b stops at b; a second one reaches b#2."""
+    visits = (
+        _visit(VisitKind.START, "v1", 0, 21600),
+        _visit(VisitKind.BIN, "a", 1, 22000, 100),
+        _visit(VisitKind.BIN, "b", 2, 23000, 200),
+        _visit(VisitKind.BIN, "b#2", 2, 40000, 250),
+        _visit(VisitKind.BIN, "c", 4, 41000, 300),
+        _visit(VisitKind.END, "v1", 0, 46000),
+    )
+    route = Route(vehicle_ref="v1", visits=visits, distance_m=1, duration_s=1, cost=1)
+    day = SimpleNamespace(plan=Plan(status=PlanStatus.FEASIBLE, routes=(route,)), midnight=MIDNIGHT)
+    now = MIDNIGHT + timedelta(hours=12)
+    (once,) = to_progress(day, [TruckProgress(vehicle_id="v1", done_bin_ids=("a", "b"))], now)
+    assert once.done == ("a", "b")
+    (twice,) = to_progress(day, [TruckProgress(vehicle_id="v1", done_bin_ids=("a", "b", "b"))], now)
+    assert twice.done == ("a", "b", "b#2") and twice.volume_l == 250
