@@ -30,8 +30,9 @@ def _visit(kind: VisitKind, ref: str, loc: int, t: int, vol: int = 0) -> Visit:
     )
 
 
-def _day() -> SimpleNamespace:
-    visits = (
+def _day(visits: tuple[Visit, ...] | None = None) -> SimpleNamespace:
+    """Truck v1 on ``visits`` (default: a, b, disposal, c) and an idle truck v2."""
+    visits = visits or (
         _visit(VisitKind.START, "v1", 0, 21600),
         _visit(VisitKind.BIN, "a", 1, 22000, 100),
         _visit(VisitKind.BIN, "b", 2, 23000, 200),
@@ -99,16 +100,16 @@ def test_route_diffs_per_truck() -> None:
 
 def test_a_bin_reported_twice_has_done_its_second_visit_too() -> None:
     """Route a, b, b#2, c: one report of b stops at b; a second one reaches b#2."""
-    visits = (
-        _visit(VisitKind.START, "v1", 0, 21600),
-        _visit(VisitKind.BIN, "a", 1, 22000, 100),
-        _visit(VisitKind.BIN, "b", 2, 23000, 200),
-        _visit(VisitKind.BIN, "b#2", 2, 40000, 250),
-        _visit(VisitKind.BIN, "c", 4, 41000, 300),
-        _visit(VisitKind.END, "v1", 0, 46000),
+    day = _day(
+        (
+            _visit(VisitKind.START, "v1", 0, 21600),
+            _visit(VisitKind.BIN, "a", 1, 22000, 100),
+            _visit(VisitKind.BIN, "b", 2, 23000, 200),
+            _visit(VisitKind.BIN, "b#2", 2, 40000, 250),
+            _visit(VisitKind.BIN, "c", 4, 41000, 300),
+            _visit(VisitKind.END, "v1", 0, 46000),
+        )
     )
-    route = Route(vehicle_ref="v1", visits=visits, distance_m=1, duration_s=1, cost=1)
-    day = SimpleNamespace(plan=Plan(status=PlanStatus.FEASIBLE, routes=(route,)), midnight=MIDNIGHT)
     now = MIDNIGHT + timedelta(hours=12)
     (once,) = to_progress(day, [TruckProgress(vehicle_id="v1", done_bin_ids=("a", "b"))], now)
     assert once.done == ("a", "b")
