@@ -179,12 +179,12 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     reported = {p.vehicle_id: Counter(p.done_bin_ids) for p in progress}
     out = []
     for route in day_plan.plan.routes:
-        left = Counter(reported.get(route.vehicle_ref, Counter()))
+        left = reported.get(route.vehicle_ref, Counter())  # reports not yet matched
         work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
         last = -1
         for i, v in enumerate(work):
-            if v.kind is VisitKind.BIN and left[bin_of(v.ref)] > 0:
-                left[bin_of(v.ref)] -= 1
+            if v.kind is VisitKind.BIN and left[b := bin_of(v.ref)] > 0:
+                left[b] -= 1
                 last = i
         if last < 0:
             continue
