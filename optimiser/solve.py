@@ -12,8 +12,9 @@ that ranks best by the independent checker is kept:
   warm-started from the OR-Tools routes for the rest (a relay: OR-Tools' constructive
   heuristics plus PyVRP's local search).
 
-With a smaller budget, PyVRP runs alone and OR-Tools is the fallback when PyVRP's plan is
-missing or breaks a rule.
+With a smaller budget, on one core, or in a process that may not start children (a daemonic
+worker, such as a Dask worker running a scenario sweep), PyVRP runs alone and OR-Tools is the
+fallback when PyVRP's plan is missing or breaks a rule.
 """
 
 from __future__ import annotations
@@ -123,8 +124,20 @@ def _portfolio(problem: Problem, params: SolveParams) -> list[Plan]:
     return plans
 
 
+def _portfolio_fits(params: SolveParams) -> bool:
+    """Whether the budget, the cores and this process allow the two-process portfolio.
+
+    Daemonic processes (Dask and multiprocessing pool workers) may not have children.
+    """
+    return (
+        params.time_limit_s >= PORTFOLIO_MIN_S
+        and (os.cpu_count() or 1) >= 2
+        and not multiprocessing.current_process().daemon
+    )
+
+
 def _auto(problem: Problem, params: SolveParams) -> Plan:
-    if params.time_limit_s >= PORTFOLIO_MIN_S and (os.cpu_count() or 1) >= 2:
+    if _portfolio_fits(params):
         return _pick(problem, _portfolio(problem, params))
     plan = _engine("pyvrp", problem, params)
     no_solution, invalid, required_unserved, _ = rank(problem, plan)

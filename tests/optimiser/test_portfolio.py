@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import re
 import time
 
@@ -84,3 +85,24 @@ def _spawnless_fork():  # type: ignore[no-untyped-def]
     import multiprocessing
 
     return multiprocessing.get_context("fork"), 0.0
+
+
+def _solve_in_worker(problem: Problem, out: multiprocessing.queues.Queue) -> None:  # type: ignore[type-arg]
+    try:
+        plan = solve(problem, SolveParams(time_limit_s=2.0, seed=5))
+        out.put((plan.engine, check(problem, plan)))
+    except BaseException as err:  # the parent reports what went wrong
+        out.put(("error", repr(err)))
+
+
+def test_daemonic_worker_solves_without_the_portfolio(
+    small_portfolio: None, random_problem: Problem
+) -> None:
+    """A Dask worker (daemonic: no children allowed) runs PyVRP alone instead of failing."""
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    worker = ctx.Process(target=_solve_in_worker, args=(random_problem, out), daemon=True)
+    worker.start()
+    engine, violations = out.get(timeout=120)
+    worker.join(timeout=30)
+    assert (engine, violations) == ("pyvrp", [])
