@@ -300,9 +300,14 @@ class StreetNetwork:
 
         Big jobs are split over ``workers`` forked processes (scipy's dijkstra holds the GIL,
         so threads do not help); the children inherit the graph instead of unpickling it, and
-        scripts need no ``__main__`` guard. Without ``fork`` (non-POSIX) it runs serially.
+        scripts need no ``__main__`` guard. Without ``fork`` (non-POSIX), or in a daemonic
+        process (a Dask worker), which may not have children, it runs serially.
         """
-        parallel = self.workers > 1 and len(sources) * csr.shape[0] >= PARALLEL_MIN_WORK
+        parallel = (
+            self.workers > 1
+            and len(sources) * csr.shape[0] >= PARALLEL_MIN_WORK
+            and not multiprocessing.current_process().daemon
+        )
         if not parallel or "fork" not in multiprocessing.get_all_start_methods():
             return _dijkstra_block(csr, targets, sources)
         _JOB[:] = [csr, targets]

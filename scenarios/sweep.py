@@ -55,14 +55,9 @@ def sweep_points(cfg: ScenarioConfig) -> list[tuple[SweepPoint, ScenarioConfig]]
 
 def run_point(cfg: ScenarioConfig) -> list[dict[str, Any]]:
     """Run one sweep point (in a Dask worker): the totals of each policy as rows."""
-    import multiprocessing
+    from scenarios.city import build_city
 
-    from scenarios.city import build_city, city_network
-
-    network = city_network(cfg)
-    if multiprocessing.current_process().daemon:
-        network.workers = 1  # Dask worker processes are daemonic: no process pool in them
-    result = run_scenario(cfg, city=build_city(cfg, network=network))
+    result = run_scenario(cfg, city=build_city(cfg))
     return [{"policy": p.policy, **p.totals} for p in result.policies]
 
 

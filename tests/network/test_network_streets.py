@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
 import pytest
 
@@ -125,6 +127,28 @@ def test_unreachable_pairs_are_named(split_graph, engine) -> None:
     net = StreetNetwork.from_graph(split_graph, workers=1, engine=engine)
     with pytest.raises(UnreachableError, match=r"2 point pairs.*0\(10\.0005, 50\.0\)->1"):
         net.matrix([grid(0.5, 0), grid(0.5, 5)])
+
+
+def _matrix_in_worker(net: StreetNetwork, pts: list, out) -> None:  # type: ignore[type-arg]
+    try:
+        out.put(net.matrix(pts).duration_s)
+    except BaseException as err:  # the parent reports what went wrong
+        out.put(repr(err))
+
+
+def test_daemonic_worker_computes_serially(tiny_graph, monkeypatch) -> None:
+    """A Dask worker (daemonic: no children allowed) gets the matrix without a process pool."""
+    monkeypatch.setattr("network.streets.PARALLEL_MIN_WORK", 0)
+    net = StreetNetwork.from_graph(tiny_graph, workers=2, engine="scipy")
+    pts = [grid(0.5, 0), grid(2, 0.5), grid(1, 1.3), grid(0, 0.5)]
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    worker = ctx.Process(target=_matrix_in_worker, args=(net, pts, out), daemon=True)
+    worker.start()
+    got = out.get(timeout=60)
+    worker.join(timeout=30)
+    assert not isinstance(got, str), got
+    np.testing.assert_array_equal(got, net.matrix(pts).duration_s)
 
 
 def test_extend_matrix_equals_full_recompute(net) -> None:
