@@ -183,6 +183,7 @@ class ProgressRow(Base):
     bin_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    fill_fraction: Mapped[float | None] = mapped_column(Float, nullable=True)  # found at pickup
 
 
 class AlertRow(Base):

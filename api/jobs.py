@@ -199,6 +199,7 @@ class JobRunner:
                 inventory = repo.load_inventory(s)
                 readings = repo.load_readings(s, since, until)
                 reports = repo.load_reports(s, since, until)
+                collected = repo.collection_log(s, since, until)
             self._set(plan_id, status="running", progress=0.01, message="inputs loaded")
             day = planner.plan(
                 inventory,
@@ -209,6 +210,8 @@ class JobRunner:
                 tz=self.settings.tz,
                 time_limit_s=float(limit),
                 progress=self._progress(plan_id),
+                last_emptied=collected.last_emptied,
+                pickups=collected.pickups,
             )
             self._store(plan_id, day, planner, routing)
         except Exception as exc:

@@ -16,6 +16,7 @@ from fleet.models import (
     Depot,
     DisposalSite,
     FillReading,
+    PickupRecord,
     TimeWindow,
     Vehicle,
 )
@@ -108,6 +109,11 @@ def reading_record(x: Any) -> FillReading:
     return FillReading(
         bin_id=x.bin_id, at=x.at, fill_fraction=x.fill_fraction, weight_kg=x.weight_kg
     )
+
+
+def pickup_record(x: Any) -> PickupRecord:
+    """A validated ``PickupRecord`` from a ``visit_done`` progress row with the fill found."""
+    return PickupRecord(bin_id=x.bin_id, at=x.at, fill_fraction=x.fill_fraction)
 
 
 def report_record(x: Any) -> CitizenReport:

@@ -8,14 +8,14 @@ rest of the service works (and is tested) without the solver. Tests inject a fak
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from api.routing import Geometry, MatrixProvider
-from fleet.models import CitizenReport, FillReading, Inventory
+from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 
 ProgressFn = Callable[[float, str], None]
 
@@ -66,6 +66,8 @@ class Planner(Protocol):
         tz: ZoneInfo,
         time_limit_s: float,
         progress: ProgressFn,
+        last_emptied: Mapping[str, datetime] | None = None,
+        pickups: Sequence[PickupRecord] = (),
     ) -> Any: ...
 
     def reroute(
@@ -101,6 +103,8 @@ class PipelinePlanner:
         tz: ZoneInfo,
         time_limit_s: float,
         progress: ProgressFn,
+        last_emptied: Mapping[str, datetime] | None = None,
+        pickups: Sequence[PickupRecord] = (),
     ) -> Any:
         from optimiser.daily import plan_day
         from optimiser.params import SolveParams
@@ -114,6 +118,8 @@ class PipelinePlanner:
             tz=tz,
             params=SolveParams(time_limit_s=time_limit_s),
             progress=progress,
+            last_emptied=last_emptied,
+            pickups=pickups,
         )
 
     def reroute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from api.db import (
 )
 from api.errors import NotFoundError
 from api.planner import TruckProgress
-from fleet.models import CitizenReport, FillReading, Inventory
+from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 
 RowT = TypeVar("RowT")
 # A bin reported emptied again this long after its last report was emptied a second time
@@ -113,6 +114,45 @@ def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
         .order_by(PlanRow.version.desc())
         .limit(1)
     ).first()
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionLog:
+    """What the trucks reported emptying (``visit_done``): the last emptying of each bin and
+    the pickups that came with the fill found (``fleet.fill.estimate_models`` takes both)."""
+
+    last_emptied: dict[str, datetime]
+    pickups: tuple[PickupRecord, ...]
+
+
+def collection_log(session: Session, since: datetime, until: datetime) -> CollectionLog:
+    """The trucks' ``visit_done`` reports with ``since <= at < until``, any plan or day.
+
+    A report within ``REPEAT_REPORT_GAP`` of the same truck's previous report of the bin is a
+    resend and is dropped, as in :func:`truck_progress`.
+    """
+    rows = session.scalars(
+        select(ProgressRow)
+        .where(
+            ProgressRow.kind == "visit_done",
+            ProgressRow.at >= since,
+            ProgressRow.at < until,
+        )
+        .order_by(ProgressRow.at, ProgressRow.id)
+    )
+    last: dict[str, datetime] = {}
+    seen: dict[tuple[str, str], datetime] = {}
+    pickups: list[PickupRecord] = []
+    for r in rows:
+        if r.bin_id is None:
+            continue
+        prev = seen.get((r.vehicle_id, r.bin_id))
+        if prev is not None and r.at - prev < REPEAT_REPORT_GAP:
+            continue
+        seen[(r.vehicle_id, r.bin_id)] = last[r.bin_id] = r.at
+        if r.fill_fraction is not None:
+            pickups.append(mapping.pickup_record(r))
+    return CollectionLog(last_emptied=last, pickups=tuple(pickups))
 
 
 def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:

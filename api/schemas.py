@@ -326,11 +326,14 @@ class ProgressIn(_In):
     bin_id: Id | None = None
     lon: Lon | None = None
     lat: Lat | None = None
+    fill_fraction: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> ProgressIn:
         if self.kind == "visit_done" and self.bin_id is None:
             raise ValueError("visit_done needs bin_id")
+        if self.kind != "visit_done" and self.fill_fraction is not None:
+            raise ValueError("fill_fraction (the fill found at a pickup) needs kind visit_done")
         if self.kind == "position" and (self.lon is None or self.lat is None):
             raise ValueError("position needs lon and lat")
         return self
@@ -343,6 +346,7 @@ class ProgressOut(_Out):
     kind: str
     at: datetime
     bin_id: str | None
+    fill_fraction: float | None
     lon: float | None
     lat: float | None
 

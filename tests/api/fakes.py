@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from api.planner import PlanExports, TruckProgress
 from fleet.errors import FleetDataError
-from fleet.models import CitizenReport, FillReading, Inventory
+from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,8 @@ class FakePlanner:
         tz: ZoneInfo,
         time_limit_s: float,
         progress: Any,
+        last_emptied: Mapping[str, datetime] | None = None,
+        pickups: Sequence[PickupRecord] = (),
     ) -> FakeDay:
         self.calls.append(
             {
@@ -51,6 +53,8 @@ class FakePlanner:
                 "reports": list(reports),
                 "plan_date": plan_date,
                 "time_limit_s": time_limit_s,
+                "last_emptied": dict(last_emptied or {}),
+                "pickups": list(pickups),
             }
         )
         progress(0.5, "half way")

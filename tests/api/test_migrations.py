@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from api.db import Base, Database
-from api.migrate import upgrade_head
+from api.migrate import alembic_config, upgrade_head
 
 
 def test_migration_matches_orm_metadata(tmp_path: Path) -> None:
@@ -26,5 +27,23 @@ def test_migration_matches_orm_metadata(tmp_path: Path) -> None:
             for name, table in Base.metadata.tables.items():
                 columns = {c["name"] for c in inspect(conn).get_columns(name)}
                 assert columns == set(table.columns.keys()), name
+    finally:
+        db.dispose()
+
+
+def test_upgrade_from_the_first_revision_adds_the_pickup_fill(tmp_path: Path) -> None:
+    """A database created by 0001 (no fill found at pickups) upgrades in place."""
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        cfg = alembic_config(db.url)
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+        with db.engine.connect() as conn:
+            before = {c["name"] for c in inspect(conn).get_columns("progress_updates")}
+        upgrade_head(db)
+        with db.engine.connect() as conn:
+            after = {c["name"] for c in inspect(conn).get_columns("progress_updates")}
+        assert after - before == {"fill_fraction"}
     finally:
         db.dispose()

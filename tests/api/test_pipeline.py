@@ -76,3 +76,41 @@ def test_real_plan_for_a_handful_of_bins(real_app: FastAPI, real_client: TestCli
     diff = real_client.get(f"/plans/{new['id']}/diff", headers=key).json()
     added = [b for t in diff["trucks"] for b in t["diff"]["added"]]
     assert "late" in added
+
+
+def test_a_bin_without_sensor_emptied_yesterday_is_not_collected_again(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """Without the trucks' report the bin's fill is unknown (a guess of 50 %): it is planned.
+    With yesterday's visit_done the forecast starts from empty and the bin waits."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=2)
+    blind = {"bin_id": "b9", "lon": 24.95, "lat": 60.175, "capacity_l": 240, "has_sensor": False}
+    assert real_client.post("/bins", json=blind, headers=key).status_code == 201
+
+    def b9_today() -> dict[str, object]:
+        plan = real_client.post(
+            "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
+        ).json()
+        wait(runtime)
+        got = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+        return next(d for d in got["decisions"] if d["bin_id"] == "b9")
+
+    before = b9_today()
+    yesterday = real_client.post(
+        "/plans", json={"plan_date": "2026-11-24", "time_limit_s": 1}, headers=key
+    ).json()
+    wait(runtime)
+    done = {
+        "vehicle_id": "v1",
+        "at": "2026-11-24T12:00:00+02:00",
+        "kind": "visit_done",
+        "bin_id": "b9",
+    }
+    resp = real_client.post(f"/plans/{yesterday['id']}/progress", json=done, headers=key)
+    assert resp.status_code == 201
+    after = b9_today()
+    assert before["action"] != "skip"
+    assert after["action"] == "skip"
+    assert after["expected_fill"] < before["expected_fill"]

@@ -1,0 +1,109 @@
+"""The trucks' visit_done reports as the city's collection log for the next plans."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from api import repo
+from api.deps import Runtime
+from tests.api.conftest import PLAN_DATE, seed, wait
+from tests.api.fakes import FakePlanner
+
+
+def _plan(client: TestClient, dispatcher: dict[str, str], runtime: Runtime, day: str) -> int:
+    plan = client.post("/plans", json={"plan_date": day}, headers=dispatcher).json()
+    wait(runtime)
+    return int(plan["id"])
+
+
+def _done(bin_id: str, at: str, fill: float | None = None) -> dict[str, object]:
+    body: dict[str, object] = {
+        "vehicle_id": "v1",
+        "at": f"2026-11-25T{at}:00+02:00",
+        "kind": "visit_done",
+        "bin_id": bin_id,
+    }
+    if fill is not None:
+        body["fill_fraction"] = fill
+    return body
+
+
+def test_fill_found_at_a_pickup_is_stored_and_checked(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    plan = _plan(client, dispatcher, runtime, PLAN_DATE)
+    url = f"/plans/{plan}/progress"
+    resp = client.post(url, json=_done("b0", "09:00", 0.8), headers=dispatcher)
+    assert resp.status_code == 201
+    assert resp.json()["fill_fraction"] == 0.8
+    listed = client.get(url, headers=keys["viewer"]).json()
+    assert [p["fill_fraction"] for p in listed] == [0.8]
+
+    too_full = client.post(url, json=_done("b0", "10:00", 1.4), headers=dispatcher)
+    assert too_full.status_code == 422
+    assert too_full.json()["detail"][0]["loc"] == ["body", "fill_fraction"]
+    position = {"vehicle_id": "v1", "at": "2026-11-25T10:00:00+02:00", "kind": "position"}
+    resp = client.post(
+        url, json={**position, "lon": 24.9, "lat": 60.2, "fill_fraction": 0.5}, headers=dispatcher
+    )
+    assert resp.status_code == 422
+    assert "fill_fraction" in resp.json()["detail"][0]["msg"]
+
+
+def test_collection_log_keeps_each_bins_last_emptying_and_the_fills_found(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """b0 at 11:00 (70 %), resent at 11:10 (dropped), again at 13:00 (10 %); b1 at 12:00."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    plan = _plan(client, dispatcher, runtime, PLAN_DATE)
+    for body in (
+        _done("b0", "11:00", 0.7),
+        _done("b0", "11:10", 0.7),
+        _done("b1", "12:00"),
+        _done("b0", "13:00", 0.1),
+    ):
+        assert (
+            client.post(f"/plans/{plan}/progress", json=body, headers=dispatcher).status_code == 201
+        )
+    at = datetime.fromisoformat
+    with runtime.db.reader() as s:
+        log = repo.collection_log(
+            s, at("2026-11-25T00:00:00+02:00"), at("2026-11-26T00:00:00+02:00")
+        )
+        before_noon = repo.collection_log(
+            s, at("2026-11-25T00:00:00+02:00"), at("2026-11-25T12:00:00+02:00")
+        )
+    assert log.last_emptied == {
+        "b0": at("2026-11-25T13:00:00+02:00"),
+        "b1": at("2026-11-25T12:00:00+02:00"),
+    }
+    assert [(p.bin_id, p.at, p.fill_fraction) for p in log.pickups] == [
+        ("b0", at("2026-11-25T11:00:00+02:00"), 0.7),
+        ("b0", at("2026-11-25T13:00:00+02:00"), 0.1),
+    ]
+    assert before_noon.last_emptied == {"b0": at("2026-11-25T11:00:00+02:00")}
+
+
+def test_next_plan_gets_the_collection_log(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    today = _plan(client, dispatcher, runtime, PLAN_DATE)
+    assert planner.calls[-1]["last_emptied"] == {} and planner.calls[-1]["pickups"] == []
+    body = _done("b2", "10:30", 0.9)
+    assert client.post(f"/plans/{today}/progress", json=body, headers=dispatcher).status_code == 201
+    tomorrow = (datetime.fromisoformat(PLAN_DATE) + timedelta(days=1)).date().isoformat()
+    _plan(client, dispatcher, runtime, tomorrow)
+    call = planner.calls[-1]
+    emptied = datetime.fromisoformat("2026-11-25T10:30:00+02:00")
+    assert call["last_emptied"] == {"b2": emptied}
+    assert [(p.bin_id, p.at, p.fill_fraction) for p in call["pickups"]] == [("b2", emptied, 0.9)]
