@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -116,6 +117,21 @@ def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
     ).first()
 
 
+def _new_emptying() -> Callable[[ProgressRow], bool]:
+    """A filter of ``visit_done`` rows taken in time order: False for a resend (the same
+    truck's report of the same bin within ``REPEAT_REPORT_GAP`` of its last kept one)."""
+    kept: dict[tuple[str, str | None], datetime] = {}
+
+    def is_new(r: ProgressRow) -> bool:
+        prev = kept.get((r.vehicle_id, r.bin_id))
+        if prev is not None and r.at - prev < REPEAT_REPORT_GAP:
+            return False
+        kept[(r.vehicle_id, r.bin_id)] = r.at
+        return True
+
+    return is_new
+
+
 @dataclass(frozen=True, slots=True)
 class CollectionLog:
     """What the trucks reported emptying (``visit_done``): the last emptying of each bin and
@@ -141,15 +157,12 @@ def collection_log(session: Session, since: datetime, until: datetime) -> Collec
         .order_by(ProgressRow.at, ProgressRow.id)
     )
     last: dict[str, datetime] = {}
-    seen: dict[tuple[str, str], datetime] = {}
     pickups: list[PickupRecord] = []
+    is_new = _new_emptying()
     for r in rows:
-        if r.bin_id is None:
+        if r.bin_id is None or not is_new(r):
             continue
-        prev = seen.get((r.vehicle_id, r.bin_id))
-        if prev is not None and r.at - prev < REPEAT_REPORT_GAP:
-            continue
-        seen[(r.vehicle_id, r.bin_id)] = last[r.bin_id] = r.at
+        last[r.bin_id] = r.at
         if r.fill_fraction is not None:
             pickups.append(mapping.pickup_record(r))
     return CollectionLog(last_emptied=last, pickups=tuple(pickups))
@@ -165,15 +178,12 @@ def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
         select(ProgressRow).where(ProgressRow.plan_date == plan_date).order_by(ProgressRow.at)
     )
     done: dict[str, list[str]] = {}
-    seen: dict[tuple[str, str], datetime] = {}
     last: dict[str, ProgressRow] = {}
+    is_new = _new_emptying()
     for r in rows:
         done.setdefault(r.vehicle_id, [])
-        if r.kind == "visit_done" and r.bin_id is not None:
-            prev = seen.get((r.vehicle_id, r.bin_id))
-            if prev is None or r.at - prev >= REPEAT_REPORT_GAP:
-                done[r.vehicle_id].append(r.bin_id)
-                seen[(r.vehicle_id, r.bin_id)] = r.at
+        if r.kind == "visit_done" and r.bin_id is not None and is_new(r):
+            done[r.vehicle_id].append(r.bin_id)
         if r.lon is not None and r.lat is not None:
             last[r.vehicle_id] = r
     out = []
