@@ -55,9 +55,7 @@ def sweep_points(cfg: ScenarioConfig) -> list[tuple[SweepPoint, ScenarioConfig]]
 
 def run_point(cfg: ScenarioConfig) -> list[dict[str, Any]]:
     """Run one sweep point (in a Dask worker): the totals of each policy as rows."""
-    from scenarios.city import build_city
-
-    result = run_scenario(cfg, city=build_city(cfg))
+    result = run_scenario(cfg)
     return [{"policy": p.policy, **p.totals} for p in result.policies]
 
 
