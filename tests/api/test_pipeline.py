@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,8 @@ from api.routing import Routing
 from api.security import Role, issue_key
 from api.settings import Settings
 from network.providers import HaversineProvider
-from tests.api.conftest import PLAN_DATE, seed, wait
+from optimiser.solve import PORTFOLIO_MIN_S
+from tests.api.conftest import MORNING, PLAN_DATE, seed, wait
 
 
 @pytest.fixture
@@ -114,3 +116,22 @@ def test_a_bin_without_sensor_emptied_yesterday_is_not_collected_again(
     assert before["action"] != "skip"
     assert after["action"] == "skip"
     assert after["expected_fill"] < before["expected_fill"]
+
+
+@pytest.mark.slow
+def test_a_plan_job_runs_the_two_process_portfolio_from_its_thread(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """A budget of 5 s or more forks the solver's PyVRP child from a job thread of the server."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=6)
+    full = [{"bin_id": f"b{i}", "at": MORNING, "fill_fraction": 0.9} for i in range(6)]
+    assert real_client.post("/readings", json=full, headers=key).status_code == 200
+    body = {"plan_date": PLAN_DATE, "time_limit_s": math.ceil(PORTFOLIO_MIN_S)}
+    plan = real_client.post("/plans", json=body, headers=key).json()
+    wait(runtime)
+    got = real_client.get(f"/plans/{plan['id']}", headers=key).json()
+    assert got["status"] == "done", got["message"]
+    notes = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()["notes"]
+    assert any(n.startswith("portfolio cost:") for n in notes), notes
