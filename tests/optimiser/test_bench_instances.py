@@ -121,3 +121,30 @@ def test_cvrplib_rejects_other_edge_weights(tmp_path: Path) -> None:
     )
     with pytest.raises(BenchmarkFormatError, match="EUC_2D"):
         parse_cvrplib(bad)
+
+
+@needs_kim
+def test_kim_benchmark_can_minimise_distance_alone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--fixed-cost 0``: the trucks of the solved problem cost nothing, and the JSON line
+    says which objective ran."""
+    import json
+
+    from benchmarks import kim
+
+    solved = []
+
+    def read(path: Path, **kw: int):  # type: ignore[no-untyped-def]
+        solved.append(read_kim(path, **kw))
+        return solved[-1]
+
+    monkeypatch.setattr(kim, "read_kim", read)
+    argv = [str(KIM / "102_stop.txt"), "--time-limit", "1", "--engines", "binroute"]
+    kim.main([*argv, "--fixed-cost", "0"])
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["fixed_cost"] == 0 and line["feasible"] is True
+    assert [v.fixed_cost for v in solved[0].vehicles] == [0] * len(solved[0].vehicles)
+    kim.main(argv)
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["fixed_cost"] > 0
+    assert all(v.fixed_cost > 0 for v in solved[1].vehicles)
