@@ -19,6 +19,7 @@ first solution, then GUIDED_LOCAL_SEARCH, same time limit.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -71,12 +72,20 @@ def ortools_plain(problem: Problem, seconds: float, seed: int) -> Plan:
 ENGINES: dict[str, Engine] = engines(ortools_plain)
 
 
+def _cost(text: str) -> int:
+    """A ``--fixed-cost`` value: an integer >= 0 (argparse reports anything else)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: parse, solve with each engine, print one JSON line."""
     p = parser(__doc__.splitlines()[0])
     p.add_argument(
         "--fixed-cost",
-        type=int,
+        type=_cost,
         default=KIM_FIXED_COST,
         help="cost units per truck used (default: fewest trucks first; 0: distance alone)",
     )

@@ -213,6 +213,12 @@ class Vehicle:
             raise FleetDataError(f"{rec}: break_s > 0 needs a break_window")
         if self.max_stops is not None and self.max_stops <= 0:
             raise FleetDataError(f"{rec}: max_stops must be > 0 or empty")
+        costs = (self.cost_per_km, self.cost_per_hour, self.fixed_cost)
+        if not all(math.isfinite(c) and c >= 0 for c in costs):
+            raise FleetDataError(
+                f"{rec}: cost_per_km, cost_per_hour and fixed_cost must be finite and >= 0, "
+                f"got {costs}"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

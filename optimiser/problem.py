@@ -152,6 +152,10 @@ class Problem:
         _window_ok(name + " break", v.break_window_s)
         if v.capacity_l <= 0 or v.capacity_kg <= 0:
             raise InvalidProblemError(f"{name}: capacities must be > 0")
+        if min(v.cost_per_km, v.cost_per_hour, v.fixed_cost) < 0:
+            raise InvalidProblemError(
+                f"{name}: cost_per_km, cost_per_hour and fixed_cost must be >= 0"
+            )
         if v.break_s > 0 and v.break_window_s is None and not v.break_taken:
             raise InvalidProblemError(f"{name}: break_s > 0 needs break_window_s")
         if v.initial_volume_l > v.capacity_l or v.initial_weight_kg > v.capacity_kg:

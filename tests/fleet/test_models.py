@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import time
 
 import pytest
@@ -38,6 +39,18 @@ NAIVE = T0.replace(tzinfo=None)
         (
             lambda: Vehicle(vehicle_id="v", depot_id="d", capacity_l=1, capacity_kg=1, break_s=60),
             "break_window",
+        ),
+        (
+            lambda: Vehicle(
+                vehicle_id="v", depot_id="d", capacity_l=1, capacity_kg=1, fixed_cost=-5
+            ),
+            "fixed_cost must be finite and >= 0",
+        ),
+        (
+            lambda: Vehicle(
+                vehicle_id="v", depot_id="d", capacity_l=1, capacity_kg=1, cost_per_km=math.nan
+            ),
+            "cost_per_km",
         ),
         (lambda: FillReading(bin_id="b", at=NAIVE, fill_fraction=0.5), "add an offset"),
         (lambda: FillReading(bin_id="b", at=T0, fill_fraction=42.0), "not a percentage"),

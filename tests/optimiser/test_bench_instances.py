@@ -148,3 +148,6 @@ def test_kim_benchmark_can_minimise_distance_alone(
     kim.main(argv)
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["fixed_cost"] > 0
     assert all(v.fixed_cost > 0 for v in solved[1].vehicles)
+    with pytest.raises(SystemExit):
+        kim.main([*argv, "--fixed-cost", "-5"])
+    assert "--fixed-cost: must be >= 0, got -5" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from optimiser.check import check
+from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
 from optimiser.plan import PlanStatus, VisitKind
 from optimiser.problem import Problem
@@ -190,6 +191,12 @@ def test_plan_costs_equal_recomputed_totals(kit, line_problem) -> None:
     route = kit.route_of(plan, "t1")
     assert route.duration_s == route.visits[-1].end_s - route.visits[0].start_s
     assert check(line_problem, plan) == []
+
+
+def test_negative_vehicle_cost_is_rejected_naming_the_vehicle(kit, line_problem) -> None:
+    for cost in ({"fixed_cost": -1}, {"cost_per_km": -100}, {"cost_per_hour": -1}):
+        with pytest.raises(InvalidProblemError, match=r"vehicle 't1'.*must be >= 0"):
+            dataclasses.replace(line_problem, vehicles=(kit.truck(capacity_l=1000, **cost),))
 
 
 def test_unknown_engine_is_a_value_error(line_problem) -> None:
