@@ -213,6 +213,8 @@ class Vehicle:
             raise FleetDataError(f"{rec}: break_s > 0 needs a break_window")
         if self.max_stops is not None and self.max_stops <= 0:
             raise FleetDataError(f"{rec}: max_stops must be > 0 or empty")
+        if self.max_daily_kg is not None and self.max_daily_kg <= 0:
+            raise FleetDataError(f"{rec}: max_daily_kg must be > 0 or empty")
         costs = (self.cost_per_km, self.cost_per_hour, self.fixed_cost)
         if not all(math.isfinite(c) and c >= 0 for c in costs):
             raise FleetDataError(

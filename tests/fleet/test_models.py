@@ -52,6 +52,12 @@ NAIVE = T0.replace(tzinfo=None)
             ),
             "cost_per_km",
         ),
+        (
+            lambda: Vehicle(
+                vehicle_id="v", depot_id="d", capacity_l=1, capacity_kg=1, max_daily_kg=0
+            ),
+            "max_daily_kg must be > 0 or empty",
+        ),
         (lambda: FillReading(bin_id="b", at=NAIVE, fill_fraction=0.5), "add an offset"),
         (lambda: FillReading(bin_id="b", at=T0, fill_fraction=42.0), "not a percentage"),
         (lambda: CitizenReport(report_id="r", at=T0), "bin_id or both lon and lat"),
