@@ -52,6 +52,7 @@ Every validation error is a :class:`ScenarioError` naming the file and the key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -123,6 +124,10 @@ class FleetConfig:
             raise ScenarioError(f"{where}: fleet.capacity_l and fleet.capacity_kg must be > 0")
         if self.break_s < 0 or self.unload_s < 0:
             raise ScenarioError(f"{where}: fleet.break_s and fleet.unload_s must be >= 0")
+        for key in ("cost_per_km", "cost_per_hour", "fixed_cost"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value >= 0):
+                raise ScenarioError(f"{where}: fleet.{key} must be finite and >= 0, got {value}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

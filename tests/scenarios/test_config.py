@@ -50,6 +50,7 @@ def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped
         ({"policies": [{"kind": "forecast", "releases": 1}]}, "'releases' must be true or false"),
         ({"policies": [{"kind": "forecast", "must_fill": "high"}]}, "'must_fill' must be"),
         ({"fleet": {"trucks": 0}}, "fleet.trucks"),
+        ({"fleet": {"cost_per_km": -1.0}}, "fleet.cost_per_km must be finite and >= 0"),
         ({"fleet": {"shift": ["14:00", "06:00"]}}, "fleet.shift"),
         ({"sim": {"nonsense": 1}}, "sim."),
         ({"color": "blue"}, "color"),
