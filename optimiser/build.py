@@ -112,7 +112,7 @@ def _latest_start_s(
             for s in via
             if stop.stream in s.streams
         ]
-        return min(trips, default=to_end) if via else to_end
+        return min(trips, default=to_end)
 
     return max(
         (v.shift_s[1] - stop.service_s - back(v) for v in vehicles if stop.stream in v.streams),
@@ -147,9 +147,9 @@ def timed_stops(
     Otherwise one visit from the release to the deadline, when that window is open.
     """
     first = with_deadline(stop, due_s, matrix, vehicles)
-    latest = _latest_start_s(stop, matrix, vehicles, via)
     if release_s is None:
         return (first,)
+    latest = _latest_start_s(stop, matrix, vehicles, via)
     lo, hi = stop.window_s if stop.window_s is not None else (0, latest)
     release_s = min(release_s, min(hi, latest) - LATE_WINDOW_S)  # else: as late as can be
     if release_s < lo:
