@@ -23,7 +23,7 @@ import dataclasses
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import Connection
 
 from optimiser.check import score
 from optimiser.params import SolveParams
@@ -36,6 +36,7 @@ PORTFOLIO_MIN_S = 5.0
 ORTOOLS_SHARE = 0.4  # of the budget, for OR-Tools before the relay hands over to PyVRP
 RELAY_MIN_S = 1.0  # below this, the relay skips its PyVRP leg
 SPAWN_OVERHEAD_S = 1.5  # starting a fresh interpreter and importing PyVRP (no fork)
+CHILD_GRACE_S = 60.0  # past the budget, before a silent PyVRP child is killed
 
 
 def _engine(name: str, problem: Problem, params: SolveParams) -> Plan:
@@ -108,19 +109,57 @@ def _relay(problem: Problem, params: SolveParams, deadline: float) -> list[Plan]
     return [first, dataclasses.replace(second, engine="ortools+pyvrp")]
 
 
+def _child_pyvrp(conn: Connection, problem: Problem, params: SolveParams) -> None:
+    """Child process: send back ``("plan", Plan)`` or ``("error", repr)``, then exit."""
+    try:
+        conn.send(("plan", _engine("pyvrp", problem, params)))
+    except BaseException as err:  # reported by the parent, which keeps its own plans
+        conn.send(("error", repr(err)))
+    finally:
+        conn.close()
+
+
+def _child_answer(conn: Connection, wait_s: float) -> Plan:
+    """The child's plan, waiting at most ``wait_s`` seconds; raises RuntimeError otherwise."""
+    if not conn.poll(max(wait_s, 0.0)):
+        raise RuntimeError(f"no answer {wait_s:.0f} s after the relay ended; child killed")
+    try:
+        kind, payload = conn.recv()
+    except EOFError:  # the child died without a word (killed, out of memory, crashed)
+        raise RuntimeError("the child process ended without a plan") from None
+    if kind == "error":
+        raise RuntimeError(payload)
+    return payload  # type: ignore[no-any-return]
+
+
 def _portfolio(problem: Problem, params: SolveParams) -> list[Plan]:
-    """PyVRP in a child process and the OR-Tools -> PyVRP relay here, both within the budget."""
+    """PyVRP in a child process and the OR-Tools -> PyVRP relay here, both within the budget.
+
+    A child silent ``CHILD_GRACE_S`` seconds past the budget is killed, never waited for: the
+    relay's plans then answer, with a note saying why PyVRP's is missing.
+    """
     deadline = time.perf_counter() + params.time_limit_s
     context, overhead = _child_context()
     child = dataclasses.replace(params, time_limit_s=max(params.time_limit_s - overhead, 1.0))
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        future = pool.submit(_engine, "pyvrp", problem, child)
+    reader, writer = context.Pipe(duplex=False)
+    proc = context.Process(  # type: ignore[attr-defined]
+        target=_child_pyvrp, args=(writer, problem, child), daemon=True
+    )
+    proc.start()
+    writer.close()  # the child holds the only writer: its exit reads as EOF here
+    try:
         plans = _relay(problem, params, deadline)
+        wait_s = deadline - time.perf_counter() + overhead + CHILD_GRACE_S
         try:
-            plans.append(future.result(timeout=params.time_limit_s + 60.0))
-        except Exception as err:  # a crashed child must not lose this process's plans
-            note = f"pyvrp failed: {err!r}"  # on every plan: whichever is kept reports it
+            plans.append(_child_answer(reader, wait_s))
+        except RuntimeError as err:  # a lost child must not lose this process's plans
+            note = f"pyvrp failed: {err}"  # on every plan: whichever is kept reports it
             plans = [dataclasses.replace(p, notes=(*p.notes, note)) for p in plans]
+    finally:
+        reader.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
     return plans
 
 

@@ -106,3 +106,28 @@ def test_daemonic_worker_solves_without_the_portfolio(
     engine, violations = out.get(timeout=120)
     worker.join(timeout=30)
     assert (engine, violations) == ("pyvrp", [])
+
+
+def _hang(name: str, problem: Problem, params: SolveParams):  # type: ignore[no-untyped-def]
+    """A PyVRP child that never answers (the parent's engines run as usual)."""
+    if name == "pyvrp" and multiprocessing.parent_process() is not None:
+        time.sleep(3600)
+    return _REAL_ENGINE(name, problem, params)
+
+
+_REAL_ENGINE = solve_module._engine
+
+
+@pytest.mark.timeout(120)
+def test_hung_child_is_killed_and_this_process_plans_answer(
+    small_portfolio: None, random_problem: Problem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PyVRP child that hangs past the budget and the grace is killed, not waited for."""
+    monkeypatch.setattr(solve_module, "_engine", _hang)
+    monkeypatch.setattr(solve_module, "_child_context", _spawnless_fork)
+    monkeypatch.setattr(solve_module, "CHILD_GRACE_S", 1.0)
+    before = set(multiprocessing.active_children())
+    plan = solve(random_problem, SolveParams(time_limit_s=2.0, seed=3))
+    assert check(random_problem, plan) == []
+    assert any("pyvrp failed" in n and "no answer" in n for n in plan.notes)
+    assert set(multiprocessing.active_children()) <= before
