@@ -235,18 +235,28 @@ def test_dispatcher_plans_alerts_and_marks_done_in_a_browser(server: tuple[str, 
             assert "v2" in page.inner_text("#plan-select")
             _shot(page, "3_rerouted")
 
-            # mark the first bin stop done
+            # mark the first bin stop done: a fill above 100 % is refused, 80 % is sent
             first = page.locator("tr[data-kind='bin']").first
             stop = first.get_attribute("data-stop")
+            first.locator("input.fill-found").fill("150")
+            first.locator("button.done-btn").click()
+            page.wait_for_selector("#message:has-text('from 0 to 100')")
+            assert page.locator(f"tr.done[data-stop='{stop}']").count() == 0
+            first.locator("input.fill-found").fill("80")
             first.locator("button.done-btn").click()
             page.wait_for_selector(f"tr.done[data-stop='{stop}']")
+            assert "found 80%" in page.inner_text(f"tr.done[data-stop='{stop}'] td.act")
             _shot(page, "4_done")
+            page.reload()  # the found fill comes back from the server's progress log
+            page.wait_for_selector(f"tr.done[data-stop='{stop}'] td.act:has-text('found 80%')")
         finally:
             browser.close()
     with httpx.Client(base_url=base, timeout=10) as c:
         plans = c.get("/plans", headers={"X-API-Key": key}).json()
         newest = max(p["id"] for p in plans)
         progress = c.get(f"/plans/{newest}/progress", headers={"X-API-Key": key}).json()
-    assert [(p["kind"], p["bin_id"]) for p in progress] == [("visit_done", stop)]
+    assert [(p["kind"], p["bin_id"], p["fill_fraction"]) for p in progress] == [
+        ("visit_done", stop, 0.8)
+    ]
     assert errors == []
     assert external == []  # OSM tiles stay off unless switched on

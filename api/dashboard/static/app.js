@@ -11,7 +11,7 @@ const POLL_MS = 400;
 const state = {
   key: localStorage.getItem("binroute.key") || "",
   planId: null, plan: null, planRow: null, geojson: null,
-  bins: [], depots: [], sites: [], fill: {}, alerts: [], reports: [], done: new Set(),
+  bins: [], depots: [], sites: [], fill: {}, alerts: [], reports: [], done: new Map(),
   streets: [], tiles: false, view: null, diffFor: null,
 };
 
@@ -157,7 +157,7 @@ async function loadPlanList(selectId) {
 
 async function loadPlan(planId) {
   state.planId = planId;
-  state.plan = null; state.geojson = null; state.done = new Set();
+  state.plan = null; state.geojson = null; state.done = new Map(); // bin -> fill found or null
   if (planId) {
     state.planRow = await api(`/plans/${planId}`);
     if (state.planRow.status === "done") {
@@ -166,7 +166,9 @@ async function loadPlan(planId) {
         api(`/plans/${planId}/progress`),
       ]);
       state.plan = plan; state.geojson = geo;
-      for (const p of progress) if (p.kind === "visit_done" && p.bin_id) state.done.add(p.bin_id);
+      for (const p of progress) {
+        if (p.kind === "visit_done" && p.bin_id) state.done.set(p.bin_id, p.fill_fraction ?? null);
+      }
     }
     showStatus(state.planRow);
   } else {
@@ -400,10 +402,16 @@ function renderTrucks() {
       tr.appendChild(el("td", {}, v.kind === "bin" ? pct(v.expected_fill ?? (d && d.expected_fill)) : ""));
       const act = tr.appendChild(el("td", { class: "act" }));
       if (v.kind === "bin") {
-        if (done) act.textContent = "done";
-        else {
+        if (done) {
+          const found = state.done.get(v.ref);
+          act.textContent = found == null ? "done" : `done, found ${pct(found)}`;
+        } else {
+          const f = act.appendChild(el("input", {
+            class: "fill-found", type: "number", min: "0", max: "100", step: "1",
+            placeholder: "fill %", title: "fill found at pickup, % (optional)",
+          }));
           const b = act.appendChild(el("button", { class: "done-btn", type: "button" }, "done"));
-          b.addEventListener("click", () => markDone(r.vehicle_id, v, b));
+          b.addEventListener("click", () => markDone(r.vehicle_id, v, b, f));
         }
       }
     }
@@ -496,12 +504,26 @@ async function showDiff(planId) {
   if (!any) box.appendChild(el("div", {}, "no truck changed"));
 }
 
-async function markDone(vehicleId, visit, button) {
+function fillFound(input) {
+  // the optional "fill %" box of a stop: null when empty, else a fraction 0..1 (throws otherwise)
+  const text = input.value.trim();
+  if (!text) return null;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || value > 100) {
+    throw new Error(`fill found must be a percentage from 0 to 100, not "${text}"`);
+  }
+  return value / 100;
+}
+
+async function markDone(vehicleId, visit, button, fillInput) {
   button.disabled = true;
   try {
-    await api(`/plans/${state.planId}/progress`, { method: "POST", json: { vehicle_id: vehicleId, at: visitAt(visit), kind: "visit_done", bin_id: visit.ref } });
-    state.done.add(visit.ref);
-    say(`${visit.ref} emptied by ${vehicleId}`, true);
+    const fill = fillFound(fillInput);
+    const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "visit_done", bin_id: visit.ref };
+    if (fill !== null) body.fill_fraction = fill;
+    await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
+    state.done.set(visit.ref, fill);
+    say(`${visit.ref} emptied by ${vehicleId}${fill === null ? "" : `, found ${pct(fill)} full`}`, true);
     renderMap();
     renderTrucks();
   } catch (err) {
