@@ -131,3 +131,17 @@ def test_hung_child_is_killed_and_this_process_plans_answer(
     assert check(random_problem, plan) == []
     assert any("pyvrp failed" in n and "no answer" in n for n in plan.notes)
     assert set(multiprocessing.active_children()) <= before
+
+
+def _spawn():  # type: ignore[no-untyped-def]
+    return multiprocessing.get_context("spawn"), 0.0
+
+
+def test_portfolio_child_answers_through_a_spawned_process(
+    small_portfolio: None, random_problem: Problem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where fork is missing (Windows), the child is a fresh interpreter; its plan still counts."""
+    monkeypatch.setattr(solve_module, "_child_context", _spawn)
+    plan = solve(random_problem, SolveParams(time_limit_s=3.0, seed=3))
+    assert check(random_problem, plan) == []
+    assert set(_costs(plan.notes)) == {"ortools", "ortools+pyvrp", "pyvrp"}
