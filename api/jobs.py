@@ -307,7 +307,7 @@ class JobRunner:
                 origin="reroute",
                 status="running",
                 progress=0.0,
-                time_limit_s=min(base.time_limit_s, self.settings.max_time_limit_s),
+                time_limit_s=self.settings.reroute_time_limit_s,  # trucks wait: seconds
                 message=f"rerouting for {len(alerts)} alert(s)",
             )
             s.add(new)

@@ -96,11 +96,11 @@ def run_nightly(
     if not _claim(runtime, plan_date):
         log.info("nightly plan for %s already produced; skipping", plan_date)
         return None
-    settings = runtime.settings  # the night has time: the full solver budget
+    settings = runtime.settings  # the night has time: its own, longer solver budget
     ingested = ""
     if settings.ingest_dir:
         ingested = f"; {ingest_dir(runtime.db, Path(settings.ingest_dir))}"
-    row = runtime.jobs.create_plan(plan_date, settings.max_time_limit_s, "nightly")
+    row = runtime.jobs.create_plan(plan_date, settings.nightly_time_limit_s, "nightly")
     try:
         runtime.jobs.run_plan(row.id, planner or runtime.planner, routing or runtime.routing)
     except Exception as exc:

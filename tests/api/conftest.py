@@ -30,6 +30,8 @@ def settings(tmp_path: Path) -> Settings:
         timezone="Europe/Helsinki",
         default_time_limit_s=1,
         max_time_limit_s=5,
+        nightly_time_limit_s=3,
+        reroute_time_limit_s=2,
     )
 
 

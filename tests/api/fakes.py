@@ -89,7 +89,12 @@ class FakePlanner:
         inventory: Any = None,
     ) -> tuple[FakeDay, dict[str, Any]]:
         self.reroutes.append(
-            {"progress": list(progress), "urgent": list(urgent_bin_ids), "now": now}
+            {
+                "progress": list(progress),
+                "urgent": list(urgent_bin_ids),
+                "now": now,
+                "time_limit_s": time_limit_s,
+            }
         )
         done = {b for p in progress for b in p.done_bin_ids}
         routes = {v: tuple(b for b in r if b not in done) for v, r in day_plan.routes.items()}

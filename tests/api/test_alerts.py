@@ -60,10 +60,13 @@ def test_alert_reroutes_into_new_version_with_diff(
     assert new["parent_id"] == base
     assert new["version"] == 2
     assert new["origin"] == "reroute"
+    # trucks wait for a reroute: its own short budget, not the base plan's
+    assert new["time_limit_s"] == runtime.settings.reroute_time_limit_s == 2
 
     call = planner.reroutes[0]
     assert call["urgent"] == ["b9"]
     assert call["now"].isoformat() == "2026-11-25T10:00:00+00:00"
+    assert call["time_limit_s"] == 2
     (v1,) = call["progress"]
     assert (v1.vehicle_id, v1.done_bin_ids, v1.lon, v1.lat) == ("v1", ("b0",), 24.95, 60.175)
 

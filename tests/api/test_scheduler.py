@@ -72,6 +72,7 @@ def test_nightly_runs_pipeline_and_stores_plan(
         run = s.get(NightlyRunRow, DAY)
     assert row is not None and run is not None
     assert (row.origin, row.status, row.plan_date) == ("nightly", "done", DAY)
+    assert row.time_limit_s == runtime.settings.nightly_time_limit_s == 3  # the night's budget
     assert isinstance(pickle.loads(row.state or b""), FakeDay)
     assert (run.status, run.plan_id, run.message) == ("done", plan_id, "published")
 

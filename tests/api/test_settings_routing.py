@@ -24,7 +24,14 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("timezone", "Mars/Olympus"), ("nightly_cron", "0 2 * *"), ("max_time_limit_s", 0)],
+    [
+        ("timezone", "Mars/Olympus"),
+        ("nightly_cron", "0 2 * *"),
+        ("max_time_limit_s", 0),
+        ("nightly_time_limit_s", 0),
+        ("reroute_time_limit_s", 0),
+        ("reroute_time_limit_s", 600),  # trucks on the road cannot wait ten minutes
+    ],
 )
 def test_bad_settings_are_rejected(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match=field):
