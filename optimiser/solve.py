@@ -152,7 +152,7 @@ def _portfolio(problem: Problem, params: SolveParams) -> list[Plan]:
         wait_s = deadline - time.perf_counter() + overhead + CHILD_GRACE_S
         try:
             plans.append(_child_answer(reader, wait_s))
-        except RuntimeError as err:  # a lost child must not lose this process's plans
+        except Exception as err:  # a lost child (or a garbled answer) must not lose ours
             note = f"pyvrp failed: {err}"  # on every plan: whichever is kept reports it
             plans = [dataclasses.replace(p, notes=(*p.notes, note)) for p in plans]
     finally:
