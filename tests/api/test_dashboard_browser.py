@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -260,3 +261,71 @@ def test_dispatcher_plans_alerts_and_marks_done_in_a_browser(server: tuple[str, 
     ]
     assert errors == []
     assert external == []  # OSM tiles stay off unless switched on
+
+
+def _with_second_visit(plan: dict[str, Any]) -> str:
+    """Give the first bin stop of the plan a second visit (``<bin>#2``) two hours later, as
+    ``optimiser.build.timed_stops`` plans for a bin refilling within the day; returns the bin."""
+    route = next(r for r in plan["routes"] if any(v["kind"] == "bin" for v in r["visits"]))
+    first = next(v for v in route["visits"] if v["kind"] == "bin")
+    later = (datetime.fromisoformat(first["end"]) + timedelta(hours=2)).isoformat()
+    second = {**first, "ref": f"{first['ref']}#2", "arrival": later, "start": later, "end": later}
+    visits = route["visits"]
+    visits.insert(len(visits) - 1, second)  # before the return to the depot
+    for i, v in enumerate(visits):
+        v["order"] = i
+    return str(first["ref"])
+
+
+def test_dispatcher_marks_a_second_visit_done_by_its_bin_id(server: tuple[str, str]) -> None:
+    """The stop ``<bin>#2`` is reported as the bin (ids have no '#'), and each visit of the
+    bin shows done only once it has its own report."""
+    base, key = server
+    errors: list[str] = []
+    binned: list[str] = []
+
+    def add_second_visit(route: Any) -> None:
+        response = route.fetch()
+        plan = response.json()
+        binned.append(_with_second_visit(plan))
+        route.fulfill(response=response, json=plan)
+
+    with httpx.Client(base_url=base, timeout=10) as c:
+        headers = {"X-API-Key": key}
+        plan = c.post("/plans", json={"plan_date": PLAN_DATE}, headers=headers).json()
+        deadline = time.monotonic() + 60
+        while c.get(f"/plans/{plan['id']}", headers=headers).json()["status"] != "done":
+            assert time.monotonic() < deadline, "the plan did not finish"
+            time.sleep(0.2)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.route("**/plans/*/routes", add_second_visit)
+            page.goto(f"{base}/dashboard")
+            page.fill("#api-key", key)
+            page.click("#save-key")
+            page.fill("#plan-date", PLAN_DATE)
+            page.dispatch_event("#plan-date", "change")
+            page.wait_for_selector(".truck table.stops")
+            b = binned[-1]
+            first, second = f"tr[data-stop='{b}']", f"tr[data-stop='{b}#2']"
+            page.locator(f"{first} button.done-btn").click()
+            page.wait_for_selector(f"tr.done[data-stop='{b}']")
+            assert page.locator(f"tr.done[data-stop='{b}#2']").count() == 0
+            page.locator(f"{second} input.fill-found").fill("40")
+            page.locator(f"{second} button.done-btn").click()
+            page.wait_for_selector(f"tr.done[data-stop='{b}#2'] td.act:has-text('found 40%')")
+            page.reload()
+            page.wait_for_selector(f"tr.done[data-stop='{b}#2'] td.act:has-text('found 40%')")
+            assert page.inner_text(f"tr.done[data-stop='{b}'] td.act") == "done"
+            _shot(page, "5_second_visit")
+        finally:
+            browser.close()
+    with httpx.Client(base_url=base, timeout=10) as c:
+        progress = c.get(f"/plans/{plan['id']}/progress", headers={"X-API-Key": key}).json()
+    assert [(p["bin_id"], p["fill_fraction"]) for p in progress] == [(b, None), (b, 0.4)]
+    assert errors == []

@@ -65,6 +65,11 @@ function fillColour(f) {
   return "#43a047";
 }
 const pct = (f) => (f === undefined || f === null ? "-" : `${Math.round(f * 100)}%`);
+// a bin's second visit of the day is the stop "<bin>#2" in the routes; trucks report the bin id
+const binOf = (ref) => ref.replace(/#\d+$/, "");
+const visitNo = (ref) => { const m = /#(\d+)$/.exec(ref); return m ? Number(m[1]) : 1; };
+const doneFills = (ref) => state.done.get(binOf(ref)) || []; // fills found, one per emptying
+const isDone = (ref) => doneFills(ref).length >= visitNo(ref);
 const clock = (iso) => (iso ? iso.substring(11, 16) : "-");
 const truckColour = (i) => TRUCK_COLOURS[i % TRUCK_COLOURS.length];
 
@@ -157,7 +162,7 @@ async function loadPlanList(selectId) {
 
 async function loadPlan(planId) {
   state.planId = planId;
-  state.plan = null; state.geojson = null; state.done = new Map(); // bin -> fill found or null
+  state.plan = null; state.geojson = null; state.done = new Map(); // bin -> [fill found or null]
   if (planId) {
     state.planRow = await api(`/plans/${planId}`);
     if (state.planRow.status === "done") {
@@ -167,7 +172,9 @@ async function loadPlan(planId) {
       ]);
       state.plan = plan; state.geojson = geo;
       for (const p of progress) {
-        if (p.kind === "visit_done" && p.bin_id) state.done.set(p.bin_id, p.fill_fraction ?? null);
+        if (p.kind === "visit_done" && p.bin_id) {
+          state.done.set(p.bin_id, [...(state.done.get(p.bin_id) || []), p.fill_fraction ?? null]);
+        }
       }
     }
     showStatus(state.planRow);
@@ -390,10 +397,10 @@ function renderTrucks() {
     const t = card.appendChild(el("table", { class: "stops" }));
     t.innerHTML = "<tr><th>#</th><th>stop</th><th>ETA</th><th>fill at pickup</th><th></th></tr>";
     for (const v of work) {
-      const done = v.kind === "bin" && state.done.has(v.ref);
+      const done = v.kind === "bin" && isDone(v.ref);
       const tr = t.appendChild(el("tr", { "data-stop": v.ref, "data-kind": v.kind }));
       if (done) tr.classList.add("done");
-      if (v.kind === "bin" && alerts.has(v.ref)) tr.classList.add("alert");
+      if (v.kind === "bin" && alerts.has(binOf(v.ref))) tr.classList.add("alert");
       tr.appendChild(el("td", {}, String(v.order)));
       const label = { bin: "", disposal: "disposal ", start: "depot ", end: "depot ", break: "break" }[v.kind] ?? `${v.kind} `;
       tr.appendChild(el("td", { class: "ref" }, v.kind === "break" ? "break" : `${label}${v.ref}`));
@@ -403,7 +410,7 @@ function renderTrucks() {
       const act = tr.appendChild(el("td", { class: "act" }));
       if (v.kind === "bin") {
         if (done) {
-          const found = state.done.get(v.ref);
+          const found = doneFills(v.ref)[visitNo(v.ref) - 1];
           act.textContent = found == null ? "done" : `done, found ${pct(found)}`;
         } else {
           const f = act.appendChild(el("input", {
@@ -519,10 +526,11 @@ async function markDone(vehicleId, visit, button, fillInput) {
   button.disabled = true;
   try {
     const fill = fillFound(fillInput);
-    const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "visit_done", bin_id: visit.ref };
+    const bin = binOf(visit.ref);
+    const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "visit_done", bin_id: bin };
     if (fill !== null) body.fill_fraction = fill;
     await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
-    state.done.set(visit.ref, fill);
+    state.done.set(bin, [...(state.done.get(bin) || []), fill]);
     say(`${visit.ref} emptied by ${vehicleId}${fill === null ? "" : `, found ${pct(fill)} full`}`, true);
     renderMap();
     renderTrucks();
