@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,42 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
         thread.join(15)
 
 
+@contextmanager
+def _dashboard(
+    base: str,
+    key: str,
+    errors: list[str],
+    external: list[str],
+    routes: dict[str, Any] | None = None,
+) -> Iterator[Any]:
+    """A headless page on the dashboard with the key saved and ``PLAN_DATE`` chosen.
+
+    Page errors and console errors go to ``errors``, requests leaving ``base`` to ``external``;
+    ``routes`` maps URL patterns to Playwright route handlers (set before the page loads).
+    """
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on(
+                "request",
+                lambda r: None if r.url.startswith(base) else external.append(r.url),
+            )
+            for pattern, handler in (routes or {}).items():
+                page.route(pattern, handler)
+            page.goto(f"{base}/dashboard")
+            page.fill("#api-key", key)
+            page.click("#save-key")
+            page.fill("#plan-date", PLAN_DATE)
+            page.dispatch_event("#plan-date", "change")
+            yield page
+        finally:
+            browser.close()
+
+
 def _shot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"dashboard_{name}.png"
@@ -183,75 +220,58 @@ def test_dispatcher_plans_alerts_and_marks_done_in_a_browser(server: tuple[str, 
     base, key = server
     errors: list[str] = []
     external: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on(
-                "request",
-                lambda r: None if r.url.startswith(base) else external.append(r.url),
-            )
-            page.goto(f"{base}/dashboard")
-            page.fill("#api-key", key)
-            page.click("#save-key")
-            page.fill("#plan-date", PLAN_DATE)
-            page.dispatch_event("#plan-date", "change")
-            page.wait_for_selector("#message:has-text('no plan for')")
+    with _dashboard(base, key, errors, external) as page:
+        page.wait_for_selector("#message:has-text('no plan for')")
 
-            # request a plan and follow its progress to done
-            page.click("#request-plan")
-            page.wait_for_selector("#plan-status:has-text('done 100%')")
-            page.wait_for_selector(".truck table.stops")
-            kpis = page.inner_text("#kpis")
-            assert "bins collected" in kpis and "km" in kpis and "mean fill at pickup" in kpis
-            collected = int(page.inner_text("[data-kpi='bins collected'] b"))
-            bin_rows = page.locator("tr[data-kind='bin']")
-            assert bin_rows.count() == collected > 0
-            etas = page.locator("tr[data-kind='bin'] td:nth-child(3)").all_inner_texts()
-            assert all(len(t) == 5 and t[2] == ":" for t in etas), etas
-            assert page.locator("#map polyline[data-truck]").count() >= 1
-            assert page.locator("#layer-streets polyline").count() > 100
-            assert "streets" in page.inner_text("#streets-note")
-            assert page.locator("#map g.bin").count() == 9  # every seeded bin
-            assert page.locator("#map [data-depot='d1']").count() == 1
-            assert page.locator("#map [data-site='s1']").count() == 1
-            assert page.locator("#map [data-report='r1']").count() == 1
-            assert page.is_visible("#credit")
-            assert "OpenStreetMap contributors" in page.inner_text("#credit")
-            _shot(page, "1_plan")
+        # request a plan and follow its progress to done
+        page.click("#request-plan")
+        page.wait_for_selector("#plan-status:has-text('done 100%')")
+        page.wait_for_selector(".truck table.stops")
+        kpis = page.inner_text("#kpis")
+        assert "bins collected" in kpis and "km" in kpis and "mean fill at pickup" in kpis
+        collected = int(page.inner_text("[data-kpi='bins collected'] b"))
+        bin_rows = page.locator("tr[data-kind='bin']")
+        assert bin_rows.count() == collected > 0
+        etas = page.locator("tr[data-kind='bin'] td:nth-child(3)").all_inner_texts()
+        assert all(len(t) == 5 and t[2] == ":" for t in etas), etas
+        assert page.locator("#map polyline[data-truck]").count() >= 1
+        assert page.locator("#layer-streets polyline").count() > 100
+        assert "streets" in page.inner_text("#streets-note")
+        assert page.locator("#map g.bin").count() == 9  # every seeded bin
+        assert page.locator("#map [data-depot='d1']").count() == 1
+        assert page.locator("#map [data-site='s1']").count() == 1
+        assert page.locator("#map [data-report='r1']").count() == 1
+        assert page.is_visible("#credit")
+        assert "OpenStreetMap contributors" in page.inner_text("#credit")
+        _shot(page, "1_plan")
 
-            # raise an overflow alert on the unplanned bin and see the reroute's diff
-            assert page.locator("tr[data-stop='late']").count() == 0
-            page.click("#map g.bin[data-bin='late']")
-            page.wait_for_selector("#popup:has-text('bin late')")
-            _shot(page, "2_popup")
-            page.click("#raise-alert")
-            page.wait_for_selector("#diff-panel:has-text('late')")
-            assert "+ " in page.inner_text("#diff")
-            assert page.locator("tr[data-stop='late']").count() == 1
-            assert page.locator("#map g.bin[data-bin='late'] .alert-ring").count() == 1
-            assert "v2" in page.inner_text("#plan-select")
-            _shot(page, "3_rerouted")
+        # raise an overflow alert on the unplanned bin and see the reroute's diff
+        assert page.locator("tr[data-stop='late']").count() == 0
+        page.click("#map g.bin[data-bin='late']")
+        page.wait_for_selector("#popup:has-text('bin late')")
+        _shot(page, "2_popup")
+        page.click("#raise-alert")
+        page.wait_for_selector("#diff-panel:has-text('late')")
+        assert "+ " in page.inner_text("#diff")
+        assert page.locator("tr[data-stop='late']").count() == 1
+        assert page.locator("#map g.bin[data-bin='late'] .alert-ring").count() == 1
+        assert "v2" in page.inner_text("#plan-select")
+        _shot(page, "3_rerouted")
 
-            # mark the first bin stop done: a fill above 100 % is refused, 80 % is sent
-            first = page.locator("tr[data-kind='bin']").first
-            stop = first.get_attribute("data-stop")
-            first.locator("input.fill-found").fill("150")
-            first.locator("button.done-btn").click()
-            page.wait_for_selector("#message:has-text('from 0 to 100')")
-            assert page.locator(f"tr.done[data-stop='{stop}']").count() == 0
-            first.locator("input.fill-found").fill("80")
-            first.locator("button.done-btn").click()
-            page.wait_for_selector(f"tr.done[data-stop='{stop}']")
-            assert "found 80%" in page.inner_text(f"tr.done[data-stop='{stop}'] td.act")
-            _shot(page, "4_done")
-            page.reload()  # the found fill comes back from the server's progress log
-            page.wait_for_selector(f"tr.done[data-stop='{stop}'] td.act:has-text('found 80%')")
-        finally:
-            browser.close()
+        # mark the first bin stop done: a fill above 100 % is refused, 80 % is sent
+        first = page.locator("tr[data-kind='bin']").first
+        stop = first.get_attribute("data-stop")
+        first.locator("input.fill-found").fill("150")
+        first.locator("button.done-btn").click()
+        page.wait_for_selector("#message:has-text('from 0 to 100')")
+        assert page.locator(f"tr.done[data-stop='{stop}']").count() == 0
+        first.locator("input.fill-found").fill("80")
+        first.locator("button.done-btn").click()
+        page.wait_for_selector(f"tr.done[data-stop='{stop}']")
+        assert "found 80%" in page.inner_text(f"tr.done[data-stop='{stop}'] td.act")
+        _shot(page, "4_done")
+        page.reload()  # the found fill comes back from the server's progress log
+        page.wait_for_selector(f"tr.done[data-stop='{stop}'] td.act:has-text('found 80%')")
     with httpx.Client(base_url=base, timeout=10) as c:
         plans = c.get("/plans", headers={"X-API-Key": key}).json()
         newest = max(p["id"] for p in plans)
@@ -282,6 +302,7 @@ def test_dispatcher_marks_a_second_visit_done_by_its_bin_id(server: tuple[str, s
     bin shows done only once it has its own report."""
     base, key = server
     errors: list[str] = []
+    external: list[str] = []
     binned: list[str] = []
 
     def add_second_visit(route: Any) -> None:
@@ -297,35 +318,23 @@ def test_dispatcher_marks_a_second_visit_done_by_its_bin_id(server: tuple[str, s
         while c.get(f"/plans/{plan['id']}", headers=headers).json()["status"] != "done":
             assert time.monotonic() < deadline, "the plan did not finish"
             time.sleep(0.2)
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.route("**/plans/*/routes", add_second_visit)
-            page.goto(f"{base}/dashboard")
-            page.fill("#api-key", key)
-            page.click("#save-key")
-            page.fill("#plan-date", PLAN_DATE)
-            page.dispatch_event("#plan-date", "change")
-            page.wait_for_selector(".truck table.stops")
-            b = binned[-1]
-            first, second = f"tr[data-stop='{b}']", f"tr[data-stop='{b}#2']"
-            page.locator(f"{first} button.done-btn").click()
-            page.wait_for_selector(f"tr.done[data-stop='{b}']")
-            assert page.locator(f"tr.done[data-stop='{b}#2']").count() == 0
-            page.locator(f"{second} input.fill-found").fill("40")
-            page.locator(f"{second} button.done-btn").click()
-            page.wait_for_selector(f"tr.done[data-stop='{b}#2'] td.act:has-text('found 40%')")
-            page.reload()
-            page.wait_for_selector(f"tr.done[data-stop='{b}#2'] td.act:has-text('found 40%')")
-            assert page.inner_text(f"tr.done[data-stop='{b}'] td.act") == "done"
-            _shot(page, "5_second_visit")
-        finally:
-            browser.close()
+    routes = {"**/plans/*/routes": add_second_visit}
+    with _dashboard(base, key, errors, external, routes) as page:
+        page.wait_for_selector(".truck table.stops")
+        b = binned[-1]
+        first, second = f"tr[data-stop='{b}']", f"tr[data-stop='{b}#2']"
+        page.locator(f"{first} button.done-btn").click()
+        page.wait_for_selector(f"tr.done[data-stop='{b}']")
+        assert page.locator(f"tr.done[data-stop='{b}#2']").count() == 0
+        page.locator(f"{second} input.fill-found").fill("40")
+        page.locator(f"{second} button.done-btn").click()
+        page.wait_for_selector(f"tr.done[data-stop='{b}#2'] td.act:has-text('found 40%')")
+        page.reload()
+        page.wait_for_selector(f"tr.done[data-stop='{b}#2'] td.act:has-text('found 40%')")
+        assert page.inner_text(f"tr.done[data-stop='{b}'] td.act") == "done"
+        _shot(page, "5_second_visit")
     with httpx.Client(base_url=base, timeout=10) as c:
         progress = c.get(f"/plans/{plan['id']}/progress", headers={"X-API-Key": key}).json()
     assert [(p["bin_id"], p["fill_fraction"]) for p in progress] == [(b, None), (b, 0.4)]
     assert errors == []
+    assert external == []
