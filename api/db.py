@@ -178,9 +178,10 @@ class ProgressRow(Base):
     plan_date: Mapped[date] = mapped_column(Date, index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     vehicle_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # visit_done | position
+    kind: Mapped[str] = mapped_column(String(16))  # visit_done | disposal_done | position
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     bin_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    site_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # disposal_done
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     fill_fraction: Mapped[float | None] = mapped_column(Float, nullable=True)  # found at pickup

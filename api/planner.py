@@ -22,10 +22,12 @@ ProgressFn = Callable[[float, str], None]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TruckProgress:
-    """What a truck reported so far today: bins emptied (in order) and last known position."""
+    """What a truck reported so far today: bins emptied and disposal sites unloaded at (each
+    in time order), and its last known position."""
 
     vehicle_id: str
     done_bin_ids: tuple[str, ...] = ()
+    done_site_ids: tuple[str, ...] = ()
     lon: float | None = None
     lat: float | None = None
     at: datetime | None = None
@@ -172,25 +174,28 @@ class PipelinePlanner:
 def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime) -> list[Any]:
     """Trucks' reported progress as ``optimiser.reroute.Progress`` (solver units).
 
-    The done prefix runs along the planned route up to the last bin visit reported done
-    (disposal visits before it count as done); a bin reported twice has done its first two
-    planned visits (a second visit of the day, ``<bin>#2``). The truck is at that visit's
-    location at ``now``, carrying the planned load after that visit.
+    The done prefix runs along the planned route up to the last bin or disposal visit
+    reported done (disposal visits before a done bin count as done); the k-th report of a bin
+    or site is its k-th planned visit (a bin's second visit of the day is ``<bin>#2``). The
+    truck is at that visit's location at ``now``, carrying the planned load after that visit
+    (none after unloading). A disposal trip after the last done bin counts only when reported:
+    until then the truck is taken to still carry its load.
     """
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
     from optimiser.reroute import Progress
 
     now_s = max(0, int((now - day_plan.midnight).total_seconds()))
-    reported = {p.vehicle_id: Counter(p.done_bin_ids) for p in progress}
+    reported = {p.vehicle_id: (Counter(p.done_bin_ids), Counter(p.done_site_ids)) for p in progress}
     out = []
     for route in day_plan.plan.routes:
-        left = reported.get(route.vehicle_ref, Counter())  # reports not yet matched
+        bins, sites = reported.get(route.vehicle_ref, (Counter(), Counter()))  # not yet matched
         work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
         last = -1
         for i, v in enumerate(work):
-            if v.kind is VisitKind.BIN and left[b := bin_of(v.ref)] > 0:
-                left[b] -= 1
+            left, key = (bins, bin_of(v.ref)) if v.kind is VisitKind.BIN else (sites, v.ref)
+            if left[key] > 0:
+                left[key] -= 1
                 last = i
         if last < 0:
             continue

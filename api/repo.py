@@ -31,7 +31,8 @@ from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 
 RowT = TypeVar("RowT")
 # A bin reported emptied again this long after its last report was emptied a second time
-# (a second visit of the day is planned at least an hour after the first).
+# (a second visit of the day is planned at least an hour after the first); the same gap
+# tells a truck's second unloading at a site from a resent report of the first.
 REPEAT_REPORT_GAP = timedelta(hours=1)
 
 
@@ -118,15 +119,17 @@ def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
 
 
 def _new_emptying() -> Callable[[ProgressRow], bool]:
-    """A filter of ``visit_done`` rows taken in time order: False for a resend (the same
-    truck's report of the same bin within ``REPEAT_REPORT_GAP`` of its last kept one)."""
-    kept: dict[tuple[str, str | None], datetime] = {}
+    """A filter of ``visit_done`` and ``disposal_done`` rows taken in time order: False for a
+    resend (the same truck's report of the same bin, or site, within ``REPEAT_REPORT_GAP`` of
+    its last kept one)."""
+    kept: dict[tuple[str, str, str | None], datetime] = {}
 
     def is_new(r: ProgressRow) -> bool:
-        prev = kept.get((r.vehicle_id, r.bin_id))
+        key = (r.vehicle_id, r.kind, r.site_id if r.kind == "disposal_done" else r.bin_id)
+        prev = kept.get(key)
         if prev is not None and r.at - prev < REPEAT_REPORT_GAP:
             return False
-        kept[(r.vehicle_id, r.bin_id)] = r.at
+        kept[key] = r.at
         return True
 
     return is_new
@@ -169,21 +172,26 @@ def collection_log(session: Session, since: datetime, until: datetime) -> Collec
 
 
 def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
-    """Per truck: bins emptied so far (in time order) and the last reported position.
+    """Per truck: bins emptied and sites unloaded at so far (in time order) and the last
+    reported position.
 
     A bin reported again within ``REPEAT_REPORT_GAP`` of its previous report is the same
-    emptying sent twice; later, it is a second emptying (a second visit of the day).
+    emptying sent twice; later, it is a second emptying (a second visit of the day). The same
+    holds for a site's unloadings.
     """
     rows = session.scalars(
         select(ProgressRow).where(ProgressRow.plan_date == plan_date).order_by(ProgressRow.at)
     )
     done: dict[str, list[str]] = {}
+    unloaded: dict[str, list[str]] = {}
     last: dict[str, ProgressRow] = {}
     is_new = _new_emptying()
     for r in rows:
         done.setdefault(r.vehicle_id, [])
         if r.kind == "visit_done" and r.bin_id is not None and is_new(r):
             done[r.vehicle_id].append(r.bin_id)
+        if r.kind == "disposal_done" and r.site_id is not None and is_new(r):
+            unloaded.setdefault(r.vehicle_id, []).append(r.site_id)
         if r.lon is not None and r.lat is not None:
             last[r.vehicle_id] = r
     out = []
@@ -193,6 +201,7 @@ def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
             TruckProgress(
                 vehicle_id=vid,
                 done_bin_ids=tuple(bins),
+                done_site_ids=tuple(unloaded.get(vid, ())),
                 lon=pos.lon if pos else None,
                 lat=pos.lat if pos else None,
                 at=pos.at if pos else None,

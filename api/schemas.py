@@ -318,12 +318,14 @@ class PlanDiffOut(_Out):
 
 
 class ProgressIn(_In):
-    """A truck's progress: a bin emptied (``visit_done``) or its position (``position``)."""
+    """A truck's progress: a bin emptied (``visit_done``), a load unloaded at a disposal site
+    (``disposal_done``) or its position (``position``)."""
 
     vehicle_id: Id
     at: Instant
-    kind: Literal["visit_done", "position"]
+    kind: Literal["visit_done", "disposal_done", "position"]
     bin_id: Id | None = None
+    site_id: Id | None = None
     lon: Lon | None = None
     lat: Lat | None = None
     fill_fraction: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
@@ -332,6 +334,10 @@ class ProgressIn(_In):
     def _fields_for_kind(self) -> ProgressIn:
         if self.kind == "visit_done" and self.bin_id is None:
             raise ValueError("visit_done needs bin_id")
+        if self.kind == "disposal_done" and (self.site_id is None or self.bin_id is not None):
+            raise ValueError("disposal_done needs site_id (the disposal site) and no bin_id")
+        if self.kind != "disposal_done" and self.site_id is not None:
+            raise ValueError("site_id (where the truck unloaded) needs kind disposal_done")
         if self.kind != "visit_done" and self.fill_fraction is not None:
             raise ValueError("fill_fraction (the fill found at a pickup) needs kind visit_done")
         if self.kind == "position" and (self.lon is None or self.lat is None):
@@ -346,6 +352,7 @@ class ProgressOut(_Out):
     kind: str
     at: datetime
     bin_id: str | None
+    site_id: str | None
     fill_fraction: float | None
     lon: float | None
     lat: float | None

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
 from api import repo
-from api.db import PlanDiffRow, PlanRow, ProgressRow, VehicleRow
+from api.db import PlanDiffRow, PlanRow, ProgressRow, SiteRow, VehicleRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, NotFoundError, RecordError
 from api.schemas import (
@@ -168,8 +168,9 @@ def get_diff(plan_id: PlanId, db: DbDep, _: CanRead) -> PlanDiffOut:
     summary="Report a truck's progress",
 )
 def post_progress(plan_id: PlanId, item: ProgressIn, db: DbDep, _: CanDispatch) -> ProgressOut:
-    """A bin emptied (``visit_done`` with ``bin_id``) or a position (``position`` with lon/lat).
-    Reroutes start from the reported progress."""
+    """A bin emptied (``visit_done`` with ``bin_id``), an unloading (``disposal_done`` with
+    ``site_id``) or a position (``position`` with lon/lat). Reroutes start from the reported
+    progress."""
     with db.writer() as s:
         plan = repo.get_or_404(s, PlanRow, plan_id, "plan")
         if s.get(VehicleRow, item.vehicle_id) is None:
@@ -177,6 +178,12 @@ def post_progress(plan_id: PlanId, item: ProgressIn, db: DbDep, _: CanDispatch) 
                 ["body", "vehicle_id"],
                 f"unknown vehicle {item.vehicle_id!r}",
                 f"vehicle_id={item.vehicle_id!r}",
+            )
+        if item.site_id is not None and s.get(SiteRow, item.site_id) is None:
+            raise RecordError(
+                ["body", "site_id"],
+                f"unknown disposal site {item.site_id!r}; add it under /sites or fix the id",
+                f"site_id={item.site_id!r}",
             )
         row = ProgressRow(plan_date=plan.plan_date, plan_id=plan_id, **item.model_dump())
         s.add(row)

@@ -177,3 +177,44 @@ def test_a_bin_reported_again_later_is_a_second_emptying_not_a_resend(
     with runtime.db.reader() as s:
         (v1,) = repo.truck_progress(s, date.fromisoformat(PLAN_DATE))
     assert v1.done_bin_ids == ("b0", "b0")
+
+
+def test_unloadings_are_reported_per_site_and_checked(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """s1 at 09:00, resent at 09:05 (dropped), again at 11:30 (a second trip, kept); bad
+    reports name the field or the record."""
+    from datetime import date
+
+    from api import repo
+
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    url = f"/plans/{base}/progress"
+    for at in ("09:00", "09:05", "11:30"):
+        unload = {
+            "vehicle_id": "v1",
+            "at": f"2026-11-25T{at}:00+02:00",
+            "kind": "disposal_done",
+            "site_id": "s1",
+        }
+        resp = client.post(url, json=unload, headers=dispatcher)
+        assert resp.status_code == 201
+        assert (resp.json()["kind"], resp.json()["site_id"]) == ("disposal_done", "s1")
+    done = {"vehicle_id": "v1", "at": NOON, "kind": "visit_done", "bin_id": "b0"}
+    assert client.post(url, json=done, headers=dispatcher).status_code == 201
+    with runtime.db.reader() as s:
+        (v1,) = repo.truck_progress(s, date.fromisoformat(PLAN_DATE))
+    assert (v1.done_site_ids, v1.done_bin_ids) == (("s1", "s1"), ("b0",))
+
+    unload = {"vehicle_id": "v1", "at": NOON, "kind": "disposal_done"}
+    for extra, word in (({}, "site_id"), ({"site_id": "s1", "bin_id": "b0"}, "bin_id")):
+        resp = client.post(url, json={**unload, **extra}, headers=dispatcher)
+        assert resp.status_code == 422
+        assert word in resp.json()["detail"][0]["msg"]
+    resp = client.post(url, json={**done, "site_id": "s1"}, headers=dispatcher)
+    assert resp.status_code == 422
+    assert "disposal_done" in resp.json()["detail"][0]["msg"]
+    resp = client.post(url, json={**unload, "site_id": "tip-9"}, headers=dispatcher)
+    assert resp.status_code == 422
+    assert resp.json()["detail"][0]["record"] == "site_id='tip-9'"

@@ -31,8 +31,9 @@ def test_migration_matches_orm_metadata(tmp_path: Path) -> None:
         db.dispose()
 
 
-def test_upgrade_from_the_first_revision_adds_the_pickup_fill(tmp_path: Path) -> None:
-    """A database created by 0001 (no fill found at pickups) upgrades in place."""
+def test_upgrade_from_the_first_revision_adds_the_pickup_fill_and_site(tmp_path: Path) -> None:
+    """A database created by 0001 (no fill found at pickups, no unloading reports) upgrades
+    in place."""
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     try:
         cfg = alembic_config(db.url)
@@ -44,6 +45,6 @@ def test_upgrade_from_the_first_revision_adds_the_pickup_fill(tmp_path: Path) ->
         upgrade_head(db)
         with db.engine.connect() as conn:
             after = {c["name"] for c in inspect(conn).get_columns("progress_updates")}
-        assert after - before == {"fill_fraction"}
+        assert after - before == {"fill_fraction", "site_id"}
     finally:
         db.dispose()

@@ -115,3 +115,33 @@ def test_a_bin_reported_twice_has_done_its_second_visit_too() -> None:
     assert once.done == ("a", "b")
     (twice,) = to_progress(day, [TruckProgress(vehicle_id="v1", done_bin_ids=("a", "b", "b"))], now)
     assert twice.done == ("a", "b", "b#2") and twice.volume_l == 250
+
+
+def test_a_reported_unloading_after_the_last_bin_empties_the_truck() -> None:
+    """Bins a, b done and s reported: the truck is at s, empty; unreported, it still carries
+    the load of a and b (test above)."""
+    now = MIDNIGHT + timedelta(hours=7)
+    report = TruckProgress(vehicle_id="v1", done_bin_ids=("a", "b"), done_site_ids=("s",))
+    (p,) = to_progress(_day(), [report], now)
+    assert (p.done, p.location, p.time_s) == (("a", "b", "s"), 3, 7 * 3600)
+    assert (p.volume_l, p.weight_kg) == (0, 0)
+
+
+def test_the_kth_unloading_at_a_site_is_its_kth_planned_visit() -> None:
+    """A route unloading twice at s: one report matches the first visit, two the second."""
+    day = _day(
+        (
+            _visit(VisitKind.START, "v1", 0, 21600),
+            _visit(VisitKind.BIN, "a", 1, 22000, 100),
+            _visit(VisitKind.DISPOSAL, "s", 3, 23000, 0),
+            _visit(VisitKind.BIN, "b", 2, 24000, 200),
+            _visit(VisitKind.DISPOSAL, "s", 3, 25000, 0),
+            _visit(VisitKind.END, "v1", 0, 26000),
+        )
+    )
+    now = MIDNIGHT + timedelta(hours=8)
+    once = TruckProgress(vehicle_id="v1", done_bin_ids=("a",), done_site_ids=("s",))
+    twice = TruckProgress(vehicle_id="v1", done_bin_ids=("a", "b"), done_site_ids=("s", "s"))
+    assert to_progress(day, [once], now)[0].done == ("a", "s")
+    (p,) = to_progress(day, [twice], now)
+    assert (p.done, p.volume_l) == (("a", "s", "b", "s"), 0)
