@@ -179,7 +179,8 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     or site is its k-th planned visit (a bin's second visit of the day is ``<bin>#2``). The
     truck is at that visit's location at ``now``, carrying the planned load after that visit
     (none after unloading). A disposal trip after the last done bin counts only when reported:
-    until then the truck is taken to still carry its load.
+    until then the truck is taken to still carry its load. A truck with all its planned work
+    reported done is back at its end depot once its planned return time has passed.
     """
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
@@ -201,11 +202,13 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
             continue
         here = work[last]
         breaks = [v for v in route.visits if v.kind is VisitKind.BREAK and v.end_s <= here.end_s]
+        end = route.visits[-1]
+        back = last == len(work) - 1 and end.kind is VisitKind.END and now_s >= end.arrival_s
         out.append(
             Progress(
                 vehicle_ref=route.vehicle_ref,
                 done=tuple(v.ref for v in work[: last + 1]),
-                location=int(here.location),
+                location=int(end.location if back else here.location),
                 time_s=max(now_s, int(here.end_s)),
                 volume_l=here.volume_l,
                 weight_kg=here.weight_kg,

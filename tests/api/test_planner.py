@@ -145,3 +145,12 @@ def test_the_kth_unloading_at_a_site_is_its_kth_planned_visit() -> None:
     assert to_progress(day, [once], now)[0].done == ("a", "s")
     (p,) = to_progress(day, [twice], now)
     assert (p.done, p.volume_l) == (("a", "s", "b", "s"), 0)
+
+
+def test_a_truck_done_with_all_its_work_is_back_at_its_depot_after_its_planned_return() -> None:
+    """a, b, s, c all reported: at c until the planned return (26 000 s), at the depot after."""
+    report = TruckProgress(vehicle_id="v1", done_bin_ids=("a", "b", "c"), done_site_ids=("s",))
+    (driving,) = to_progress(_day(), [report], MIDNIGHT + timedelta(seconds=25_900))
+    (back,) = to_progress(_day(), [report], MIDNIGHT + timedelta(hours=8))
+    assert (driving.location, back.location) == (4, 0)
+    assert back.done == ("a", "b", "s", "c") and back.time_s == 8 * 3600
