@@ -249,12 +249,23 @@ def reroute(
     from optimiser._ortools import solve_ortools  # lazily: importing optimiser stays light
 
     sub = solve_ortools(residual, params, warm_start=warm, soft_required=soft)
-    return _full_plan(full, sub, prefixes, progs, unservable, time.perf_counter() - t0)
+    return _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
+
+
+def _finished(old: Route | None, prog: Progress | None, new: Route) -> bool:
+    """Whether the truck had done all its planned work and is given none: it keeps its plan."""
+    return (
+        old is not None
+        and prog is not None
+        and not _rest(old, prog)
+        and not any(v.kind in WORK for v in new.visits)
+    )
 
 
 def _full_plan(
     full: Problem,
     sub: Plan,
+    routes: Mapping[str, Route],
     prefixes: Mapping[str, list[Visit]],
     progs: Mapping[str, Progress],
     unservable: tuple,
@@ -264,7 +275,9 @@ def _full_plan(
     if sub.status is PlanStatus.NO_SOLUTION:
         return dataclasses.replace(sub, unserved=unservable + sub.unserved, solve_time_s=seconds)
     merged = tuple(
-        _merge(full, v, prefixes.get(v.ref, []), progs.get(v.ref), new_routes[v.ref])
+        routes[v.ref]  # its planned return (and break) as driven, not an idle wait until now
+        if _finished(routes.get(v.ref), progs.get(v.ref), new_routes[v.ref])
+        else _merge(full, v, prefixes.get(v.ref, []), progs.get(v.ref), new_routes[v.ref])
         for v in full.vehicles
     )
     return Plan(

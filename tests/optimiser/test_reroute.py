@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from optimiser.check import check
@@ -129,3 +131,16 @@ def test_route_changes_lists_added_removed_and_reordered(kit) -> None:
 
 def kit_visit(kind: VisitKind, ref: str) -> Visit:
     return Visit(kind=kind, ref=ref, location=0, arrival_s=0, start_s=0, end_s=0)
+
+
+def test_a_truck_done_with_all_its_work_keeps_its_planned_route(kit, day) -> None:
+    """Every bin and unloading of a truck reported done, the reroute hours later: its route is
+    the plan as driven (its return to the depot included), not a wait until the reroute."""
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if r.bin_refs)
+    n_work = len([v for v in route.visits if v.kind in WORK])
+    done = _progress(route, n_work)
+    later = dataclasses.replace(done, time_s=route.visits[-1].end_s + 2 * kit.H)
+    new = reroute(day, plan, [later], [], FAST)
+    assert check(day, new) == []
+    assert kit.route_of(new, route.vehicle_ref) == route
