@@ -19,8 +19,9 @@ per-arc Python callbacks.
 * Daily limits: cumulative volume/weight dimensions without reset; max stops: a count
   dimension over stop nodes.
 * Time: transit = travel + service/unload at the from-node, slack for waiting; windows of
-  stops and site copies, shift bounds at start/end, break intervals per vehicle
-  (``SetBreakIntervalsOfVehicle`` with the node visit times).
+  stops and site copies, shift bounds at start/end, an optional break interval per vehicle
+  (``SetBreakIntervalsOfVehicle`` with the node visit times), performed whenever the route
+  spans the break window (the checker's rule).
 * Streams: ``SetAllowedVehiclesForIndex`` for stops (trucks taking the stream) and site
   copies (trucks whose every stream the site takes).
 * Optional stops: ``AddDisjunction([i], prize)``; required stops have none, unless the solve
@@ -292,16 +293,9 @@ class _Model:
         routing, dim = self.routing, self.time_dim
         lo, hi = spec.shift_s
         ready = max(lo, spec.ready_s) if spec.ready_s is not None else lo
-        if spec.break_s > 0 and not spec.break_taken and spec.break_window_s is not None:
-            blo, bhi = spec.break_window_s
-            brk = routing.solver().FixedDurationIntervalVar(
-                blo, bhi, spec.break_s, False, f"break {spec.ref}"
-            )
-            dim.SetBreakIntervalsOfVehicle([brk], v, visit)
-            routing.AddIntervalToAssignment(brk)
-            routing.AddVariableMinimizedByFinalizer(brk.StartExpr().Var())
-            self.breaks[v] = brk
         start, end = dim.CumulVar(routing.Start(v)), dim.CumulVar(routing.End(v))
+        if spec.break_s > 0 and not spec.break_taken and spec.break_window_s is not None:
+            self.breaks[v] = self._break_interval(v, spec, visit, start, end)
         end.SetRange(lo, hi)
         routing.AddVariableMinimizedByFinalizer(end)  # finish early, then leave late
         if spec.ready_s is not None:  # on the road (rerouting): the route goes on from now
@@ -309,6 +303,26 @@ class _Model:
         else:
             start.SetRange(lo, hi)
             routing.AddVariableMaximizedByFinalizer(start)
+
+    def _break_interval(
+        self, v: int, spec: VehicleSpec, visit: list[int], start: Any, end: Any
+    ) -> Any:
+        """The driver's break: optional, but taken whenever the route spans its window.
+
+        As ``optimiser.check``: a route may skip the break only if it ends by the window's
+        end or starts after a break that begins at the window's start would be over. (A
+        mandatory interval made a truck on the road at the window's start break at once,
+        although its rest of the day ended before the window did.)
+        """
+        routing, solver = self.routing, self.routing.solver()
+        blo, bhi = spec.break_window_s  # type: ignore[misc]
+        brk = solver.FixedDurationIntervalVar(blo, bhi, spec.break_s, True, f"break {spec.ref}")
+        self.time_dim.SetBreakIntervalsOfVehicle([brk], v, visit)
+        spans = solver.IsGreaterCstVar(end, bhi) * solver.IsLessCstVar(start, blo + spec.break_s)
+        solver.Add(brk.PerformedExpr() >= spans)
+        routing.AddIntervalToAssignment(brk)
+        routing.AddVariableMinimizedByFinalizer(brk.StartExpr().Var())
+        return brk
 
     # -- streams and optional stops --------------------------------------------------------------
     def _allowed_and_optional(self) -> None:

@@ -12,6 +12,7 @@ from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
 from optimiser.problem import Problem
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
+from optimiser.solve import solve
 
 WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
 FAST = SolveParams(time_limit_s=0.5, first_solution_share=0.5)
@@ -144,3 +145,25 @@ def test_a_truck_done_with_all_its_work_keeps_its_planned_route(kit, day) -> Non
     new = reroute(day, plan, [later], [], FAST)
     assert check(day, new) == []
     assert kit.route_of(new, route.vehicle_ref) == route
+
+
+@pytest.mark.parametrize(("service_h", "breaks"), [(0.01, 0), (1.0, 1)])
+def test_a_truck_on_the_road_breaks_only_if_its_rest_of_day_spans_the_window(
+    kit, service_h: float, breaks: int
+) -> None:
+    """Ready at 10:00, break window 10:00-11:30: two quick bins end the day by 10:30, so no
+    break (OR-Tools used to break at once, 30 min for nothing); two 1 h bins need it."""
+    stops = tuple(kit.stop(f"b{i}", i, service_s=int(service_h * kit.H)) for i in (2, 3))
+    truck = kit.truck(
+        capacity_l=1000,
+        shift_s=(6 * kit.H, 14 * kit.H),
+        break_s=1800,
+        break_window_s=(10 * kit.H, 11 * kit.H + 1800),
+        ready_s=10 * kit.H,
+    )
+    m = kit.matrix([(0, 0), (5, 0), (1, 0), (2, 0)])
+    problem = Problem(matrix=m, stops=stops, vehicles=(truck,), sites=(kit.site(),))
+    plan = solve(problem, FAST, engine="ortools")
+    assert check(problem, plan) == []
+    assert plan.served_refs == {"b2", "b3"}
+    assert kit.kinds(plan, "t1").count(VisitKind.BREAK) == breaks
