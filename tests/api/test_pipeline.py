@@ -140,12 +140,13 @@ def test_a_plan_job_runs_the_two_process_portfolio_from_its_thread(
 @pytest.mark.slow
 def test_an_alert_on_helsinki_streets_is_rerouted_and_served() -> None:
     """End to end through the service on the demo city (benchmarks.api_reroute, 1 s plan):
-    trucks report their morning, an alert names a skipped bin, one truck now serves it."""
+    trucks report their morning (bins and unloadings), an alert names a skipped bin, one truck
+    now serves it."""
     from benchmarks.api_reroute import run
 
     got = run(plan_limit_s=1, alert_at="10:00", seed=7)
     assert (got["alert_status"], got["new_plan_status"]) == ("rerouted", "done")
-    assert got["visits_done_before_alert"] > 0
+    assert got["visits_done_before_alert"] > 0 and got["unloadings_before_alert"] > 0
     assert len(got["alert_bin_served_by"]) == 1
     before, after = got["kpis_before"], got["kpis_after"]
     assert after["must_total"] == before["must_total"] + 1
