@@ -272,12 +272,26 @@ def test_dispatcher_plans_alerts_and_marks_done_in_a_browser(server: tuple[str, 
         _shot(page, "4_done")
         page.reload()  # the found fill comes back from the server's progress log
         page.wait_for_selector(f"tr.done[data-stop='{stop}'] td.act:has-text('found 80%')")
+
+        # the same truck's first unloading, marked from its disposal row
+        truck = page.locator(".truck", has=page.locator(f"tr[data-stop='{stop}']"))
+        vehicle = truck.get_attribute("data-truck")
+        unload = truck.locator("tr[data-kind='disposal']").first
+        site = unload.get_attribute("data-stop")
+        unload.locator("button.done-btn").click()
+        page.wait_for_selector(f"#message:has-text('{vehicle} unloaded at {site}')")
+        page.reload()
+        first_unload = page.locator(f".truck[data-truck='{vehicle}'] tr[data-kind='disposal']")
+        page.wait_for_selector(f".truck[data-truck='{vehicle}'] tr.done[data-kind='disposal']")
+        assert first_unload.first.inner_text().endswith("unloaded")
+        assert page.locator(".truck tr.done[data-kind='disposal']").count() == 1
     with httpx.Client(base_url=base, timeout=10) as c:
         plans = c.get("/plans", headers={"X-API-Key": key}).json()
         newest = max(p["id"] for p in plans)
         progress = c.get(f"/plans/{newest}/progress", headers={"X-API-Key": key}).json()
-    assert [(p["kind"], p["bin_id"], p["fill_fraction"]) for p in progress] == [
-        ("visit_done", stop, 0.8)
+    assert [(p["kind"], p["bin_id"], p["fill_fraction"], p["site_id"]) for p in progress] == [
+        ("visit_done", stop, 0.8, None),
+        ("disposal_done", None, None, site),
     ]
     assert errors == []
     assert external == []  # OSM tiles stay off unless switched on

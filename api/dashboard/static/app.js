@@ -11,7 +11,7 @@ const POLL_MS = 400;
 const state = {
   key: localStorage.getItem("binroute.key") || "",
   planId: null, plan: null, planRow: null, geojson: null,
-  bins: [], depots: [], sites: [], fill: {}, alerts: [], reports: [], done: new Map(),
+  bins: [], depots: [], sites: [], fill: {}, alerts: [], reports: [], done: new Map(), unloaded: new Map(),
   streets: [], tiles: false, view: null, diffFor: null,
 };
 
@@ -70,6 +70,7 @@ const binOf = (ref) => ref.replace(/#\d+$/, "");
 const visitNo = (ref) => { const m = /#(\d+)$/.exec(ref); return m ? Number(m[1]) : 1; };
 const doneFills = (ref) => state.done.get(binOf(ref)) || []; // fills found, one per emptying
 const isDone = (ref) => doneFills(ref).length >= visitNo(ref);
+const unloadKey = (vehicleId, siteId) => `${vehicleId}|${siteId}`; // -> unloadings reported
 const clock = (iso) => (iso ? iso.substring(11, 16) : "-");
 const truckColour = (i) => TRUCK_COLOURS[i % TRUCK_COLOURS.length];
 
@@ -163,6 +164,7 @@ async function loadPlanList(selectId) {
 async function loadPlan(planId) {
   state.planId = planId;
   state.plan = null; state.geojson = null; state.done = new Map(); // bin -> [fill found or null]
+  state.unloaded = new Map();
   if (planId) {
     state.planRow = await api(`/plans/${planId}`);
     if (state.planRow.status === "done") {
@@ -174,6 +176,10 @@ async function loadPlan(planId) {
       for (const p of progress) {
         if (p.kind === "visit_done" && p.bin_id) {
           state.done.set(p.bin_id, [...(state.done.get(p.bin_id) || []), p.fill_fraction ?? null]);
+        }
+        if (p.kind === "disposal_done" && p.site_id) {
+          const k = unloadKey(p.vehicle_id, p.site_id);
+          state.unloaded.set(k, (state.unloaded.get(k) || 0) + 1);
         }
       }
     }
@@ -396,8 +402,12 @@ function renderTrucks() {
     if (!r.bins) { card.appendChild(el("div", { class: "muted" }, "not used today")); return; }
     const t = card.appendChild(el("table", { class: "stops" }));
     t.innerHTML = "<tr><th>#</th><th>stop</th><th>ETA</th><th>fill at pickup</th><th></th></tr>";
+    const unloadNo = new Map(); // site -> how many of this truck's unloadings there so far
     for (const v of work) {
-      const done = v.kind === "bin" && isDone(v.ref);
+      let nth = 0;
+      if (v.kind === "disposal") { nth = (unloadNo.get(v.ref) || 0) + 1; unloadNo.set(v.ref, nth); }
+      const done = (v.kind === "bin" && isDone(v.ref))
+        || (v.kind === "disposal" && (state.unloaded.get(unloadKey(r.vehicle_id, v.ref)) || 0) >= nth);
       const tr = t.appendChild(el("tr", { "data-stop": v.ref, "data-kind": v.kind }));
       if (done) tr.classList.add("done");
       if (v.kind === "bin" && alerts.has(binOf(v.ref))) tr.classList.add("alert");
@@ -419,6 +429,12 @@ function renderTrucks() {
           }));
           const b = act.appendChild(el("button", { class: "done-btn", type: "button" }, "done"));
           b.addEventListener("click", () => markDone(r.vehicle_id, v, b, f));
+        }
+      } else if (v.kind === "disposal") {
+        if (done) act.textContent = "unloaded";
+        else {
+          const b = act.appendChild(el("button", { class: "done-btn", type: "button" }, "unloaded"));
+          b.addEventListener("click", () => markUnloaded(r.vehicle_id, v, b));
         }
       }
     }
@@ -533,6 +549,21 @@ async function markDone(vehicleId, visit, button, fillInput) {
     state.done.set(bin, [...(state.done.get(bin) || []), fill]);
     say(`${visit.ref} emptied by ${vehicleId}${fill === null ? "" : `, found ${pct(fill)} full`}`, true);
     renderMap();
+    renderTrucks();
+  } catch (err) {
+    say(err.message);
+    button.disabled = false;
+  }
+}
+
+async function markUnloaded(vehicleId, visit, button) {
+  button.disabled = true;
+  try {
+    const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "disposal_done", site_id: visit.ref };
+    await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
+    const k = unloadKey(vehicleId, visit.ref);
+    state.unloaded.set(k, (state.unloaded.get(k) || 0) + 1);
+    say(`${vehicleId} unloaded at ${visit.ref}`, true);
     renderTrucks();
   } catch (err) {
     say(err.message);
