@@ -295,7 +295,8 @@ class _Model:
         ready = max(lo, spec.ready_s) if spec.ready_s is not None else lo
         start, end = dim.CumulVar(routing.Start(v)), dim.CumulVar(routing.End(v))
         if spec.break_s > 0 and not spec.break_taken and spec.break_window_s is not None:
-            self.breaks[v] = self._break_interval(v, spec, visit, start, end)
+            window = spec.break_window_s
+            self.breaks[v] = self._break_interval(v, spec, window, visit, start, end)
         end.SetRange(lo, hi)
         routing.AddVariableMinimizedByFinalizer(end)  # finish early, then leave late
         if spec.ready_s is not None:  # on the road (rerouting): the route goes on from now
@@ -305,7 +306,13 @@ class _Model:
             routing.AddVariableMaximizedByFinalizer(start)
 
     def _break_interval(
-        self, v: int, spec: VehicleSpec, visit: list[int], start: Any, end: Any
+        self,
+        v: int,
+        spec: VehicleSpec,
+        window: tuple[int, int],
+        visit: list[int],
+        start: Any,
+        end: Any,
     ) -> Any:
         """The driver's break: optional, but taken whenever the route spans its window.
 
@@ -315,7 +322,7 @@ class _Model:
         although its rest of the day ended before the window did.)
         """
         routing, solver = self.routing, self.routing.solver()
-        blo, bhi = spec.break_window_s  # type: ignore[misc]
+        blo, bhi = window
         brk = solver.FixedDurationIntervalVar(blo, bhi, spec.break_s, True, f"break {spec.ref}")
         self.time_dim.SetBreakIntervalsOfVehicle([brk], v, visit)
         spans = solver.IsGreaterCstVar(end, bhi) * solver.IsLessCstVar(start, blo + spec.break_s)
