@@ -25,6 +25,7 @@ from fleet.models import (
     PickupRecord,
 )
 from fleet.policy import CollectionPolicy
+from network.errors import NetworkError
 from network.matrix import TravelMatrix
 from optimiser.build import BuiltProblem, build_problem, overflow_decision, urgent_stop
 from optimiser.check import Violation, check
@@ -281,6 +282,38 @@ def _urgent(
     return built, urgent, [overflow_decision(b, ALERT) for b in bins]
 
 
+def _positioned(
+    built: BuiltProblem,
+    progress: Sequence[Progress],
+    positions: Mapping[str, tuple[float, float]],
+    provider: Provider,
+    now_s: int,
+) -> tuple[BuiltProblem, list[Progress]]:
+    """Each truck with a reported position (lon, lat) is there at ``now_s``: a matrix row is
+    appended for it and its progress moves there (a truck that has done nothing yet has left
+    its depot). Raises NetworkError when a position is off the street network."""
+    by_ref = {p.vehicle_ref: p for p in progress}
+    refs = [v.ref for v in built.problem.vehicles if v.ref in positions]
+    if not refs:
+        return built, list(progress)
+    matrix = _extend(built.problem.matrix, [positions[r] for r in refs], provider)
+    rows = {r: matrix.size - len(refs) + i for i, r in enumerate(refs)}
+    for v in built.problem.vehicles:
+        if v.ref in rows:
+            p = by_ref.get(v.ref) or Progress(
+                vehicle_ref=v.ref, done=(), location=v.start, time_s=0
+            )
+            start_s = max(now_s, p.time_s, v.shift_s[0])
+            by_ref[v.ref] = dataclasses.replace(p, location=rows[v.ref], time_s=start_s)
+    built = dataclasses.replace(
+        built,
+        problem=dataclasses.replace(built.problem, matrix=matrix),
+        point_refs=built.point_refs + tuple(refs),
+        point_kinds=built.point_kinds + ("truck",) * len(refs),
+    )
+    return built, list(by_ref.values())
+
+
 def _all_progress(problem: Problem, progress: Sequence[Progress], now_s: int) -> list[Progress]:
     """Reported progress plus 'at the depot, nothing done' for trucks that reported none."""
     known = {p.vehicle_ref for p in progress}
@@ -301,6 +334,7 @@ def reroute_day(
     now: datetime,
     params: SolveParams | None = None,
     inventory: Inventory | None = None,
+    positions: Mapping[str, tuple[float, float]] | None = None,
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of the day after overflow alerts, keeping what is done.
 
@@ -322,6 +356,10 @@ def reroute_day(
     inventory : Inventory, optional
         The current inventory, when bins were added since the day was planned (urgent
         bins are looked up here; default: the day's inventory).
+    positions : mapping of str to (float, float), optional
+        Where trucks are now, (lon, lat) by vehicle ref, when known and newer than their last
+        done visit: they go on from there (travel to it counts). Positions off the street
+        network are ignored, with a note in the plan.
 
     Returns
     -------
@@ -332,8 +370,14 @@ def reroute_day(
     lookup = inventory or day.inventory
     bins = [lookup.bin(b) for b in dict.fromkeys(urgent_bin_ids)]  # FleetDataError if unknown
     built, urgent, decisions = _urgent(day, bins, provider)
+    notes: tuple[str, ...] = ()
+    try:
+        built, progress = _positioned(built, progress, positions or {}, provider, now_s)
+    except NetworkError as err:
+        notes = (f"truck positions ignored: {err}",)
     full_progress = _all_progress(built.problem, progress, now_s)
     plan = reroute(built.problem, day.plan, full_progress, urgent, params)
+    plan = dataclasses.replace(plan, notes=(*plan.notes, *notes))
     problem = with_urgent(built.problem, urgent)
     built = dataclasses.replace(built, problem=problem)
     urgent_ids = {d.bin_id for d in decisions}

@@ -23,6 +23,7 @@ from fleet.models import (
     TimeWindow,
     Vehicle,
 )
+from network.errors import NetworkError
 from network.providers import HaversineProvider
 from optimiser.check import check
 from optimiser.daily import DayPlan, plan_day, reroute_day
@@ -309,3 +310,52 @@ def test_a_bin_refilling_within_hours_is_planned_twice_and_survives_a_reroute(
     )
     assert check(new_day.built.problem, new_day.plan) == []
     assert {"b0#2", "b5"} <= new_day.plan.served_refs
+
+
+def test_reroute_day_starts_a_truck_from_its_reported_position(day: DayPlan) -> None:
+    """t1 reports a position 3 km east after its first bin: a matrix row is added for it,
+    and its new route goes on from there at the time of the reroute (a waypoint)."""
+    progress = _progress_after(day, 1)
+    now = day.at(progress[0].time_s + 600)
+    there = (24.99, 60.17)
+    new_day, _ = reroute_day(
+        day,
+        progress,
+        ["b5"],
+        HaversineProvider(),
+        now=now,
+        params=SolveParams(time_limit_s=1),
+        positions={"t1": there},
+    )
+    assert new_day.violations == ()
+    assert check(new_day.built.problem, new_day.plan) == []
+    matrix = new_day.built.problem.matrix
+    assert (new_day.built.point_refs[-1], new_day.built.point_kinds[-1]) == ("t1", "truck")
+    assert matrix.points[-1] == pytest.approx(there)
+    route = next(r for r in new_day.plan.routes if r.vehicle_ref == "t1")
+    waypoint = next(v for v in route.visits if v.kind is VisitKind.WAYPOINT)
+    assert (waypoint.location, waypoint.start_s) == (matrix.size - 1, progress[0].time_s + 600)
+
+
+def test_reroute_day_ignores_a_position_off_the_streets(day: DayPlan) -> None:
+    """A position no street reaches (a GPS glitch) is noted, not fatal."""
+
+    class Snapless(HaversineProvider):
+        def extend(self, matrix, points):  # type: ignore[no-untyped-def]
+            if any(lon > 100 for lon, _ in points):
+                raise NetworkError("(120.0, 60.0) is 5000 km from the nearest street")
+            return super().extend(matrix, points)
+
+    progress = _progress_after(day, 1)
+    new_day, _ = reroute_day(
+        day,
+        progress,
+        [],
+        Snapless(),
+        now=day.at(progress[0].time_s),
+        params=SolveParams(time_limit_s=1),
+        positions={"t1": (120.0, 60.0)},
+    )
+    assert new_day.violations == ()
+    assert any(n.startswith("truck positions ignored") for n in new_day.plan.notes)
+    assert new_day.built.problem.matrix.size == day.built.problem.matrix.size
