@@ -23,7 +23,7 @@ ProgressFn = Callable[[float, str], None]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TruckProgress:
     """What a truck reported so far today: bins emptied and disposal sites unloaded at (each
-    in time order), and its last known position."""
+    in time order), and its position (lon, lat) when no done report came after it."""
 
     vehicle_id: str
     done_bin_ids: tuple[str, ...] = ()
@@ -138,6 +138,11 @@ class PipelinePlanner:
         from optimiser.daily import reroute_day
         from optimiser.params import SolveParams
 
+        positions = {
+            p.vehicle_id: (p.lon, p.lat)
+            for p in progress
+            if p.lon is not None and p.lat is not None
+        }
         new_plan, changes = reroute_day(
             day_plan,
             to_progress(day_plan, progress, now),
@@ -146,6 +151,7 @@ class PipelinePlanner:
             now=now,
             params=SolveParams(time_limit_s=time_limit_s),
             inventory=inventory,
+            positions=positions,
         )
         return new_plan, dict(changes)
 

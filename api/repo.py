@@ -172,8 +172,8 @@ def collection_log(session: Session, since: datetime, until: datetime) -> Collec
 
 
 def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
-    """Per truck: bins emptied and sites unloaded at so far (in time order) and the last
-    reported position.
+    """Per truck: bins emptied and sites unloaded at so far (in time order) and its position,
+    when the last report with coordinates is not older than its last done report.
 
     A bin reported again within ``REPEAT_REPORT_GAP`` of its previous report is the same
     emptying sent twice; later, it is a second emptying (a second visit of the day). The same
@@ -194,6 +194,8 @@ def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
             unloaded.setdefault(r.vehicle_id, []).append(r.site_id)
         if r.lon is not None and r.lat is not None:
             last[r.vehicle_id] = r
+        elif r.kind != "position":  # a done report without coordinates: the truck moved on
+            last.pop(r.vehicle_id, None)
     out = []
     for vid, bins in sorted(done.items()):
         pos = last.get(vid)

@@ -218,3 +218,35 @@ def test_unloadings_are_reported_per_site_and_checked(
     resp = client.post(url, json={**unload, "site_id": "tip-9"}, headers=dispatcher)
     assert resp.status_code == 422
     assert resp.json()["detail"][0]["record"] == "site_id='tip-9'"
+
+
+def test_a_position_older_than_the_last_done_report_is_dropped(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """Position at 11:30, bin done at 12:00: the truck has moved on, its position is unknown;
+    a new position at 12:10 counts again."""
+    from datetime import date
+
+    from api import repo
+    from api.planner import TruckProgress
+
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    url = f"/plans/{base}/progress"
+    pos = {"vehicle_id": "v1", "kind": "position", "lon": 24.95, "lat": 60.175}
+    reports = [
+        {**pos, "at": "2026-11-25T11:30:00+02:00"},
+        {"vehicle_id": "v1", "at": NOON, "kind": "visit_done", "bin_id": "b0"},
+    ]
+    for body in reports:
+        assert client.post(url, json=body, headers=dispatcher).status_code == 201
+
+    def v1() -> TruckProgress:
+        with runtime.db.reader() as s:
+            (got,) = repo.truck_progress(s, date.fromisoformat(PLAN_DATE))
+        return got
+
+    assert (v1().lon, v1().lat) == (None, None)
+    later = {**pos, "at": "2026-11-25T12:10:00+02:00", "lon": 24.96}
+    assert client.post(url, json=later, headers=dispatcher).status_code == 201
+    assert (v1().lon, v1().lat) == (24.96, 60.175)
