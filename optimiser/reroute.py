@@ -134,7 +134,7 @@ def _residual_vehicle(
         initial_daily_l=prog.daily_l,
         initial_daily_kg=prog.daily_kg,
         break_taken=prog.break_taken or v.break_s == 0,
-        fixed_cost=0 if prog.done else v.fixed_cost,
+        fixed_cost=0 if prog.done or prog.location != v.start else v.fixed_cost,  # out: paid
         max_stops=None if v.max_stops is None else max(v.max_stops - bins_done, 0),
     )
 

@@ -167,3 +167,15 @@ def test_a_truck_on_the_road_breaks_only_if_its_rest_of_day_spans_the_window(
     assert check(problem, plan) == []
     assert plan.served_refs == {"b2", "b3"}
     assert kit.kinds(plan, "t1").count(VisitKind.BREAK) == breaks
+
+
+def test_a_truck_out_of_its_depot_has_paid_its_fixed_cost(kit) -> None:
+    """Left the depot (a reported position), nothing done yet: using it costs no fixed cost;
+    still at the depot, it does."""
+    from optimiser.reroute import _residual_vehicle
+
+    truck = kit.truck(fixed_cost=5000)
+    out = Progress(vehicle_ref="t1", done=(), location=3, time_s=8 * kit.H)
+    home = Progress(vehicle_ref="t1", done=(), location=truck.start, time_s=8 * kit.H)
+    assert _residual_vehicle(truck, out, 8 * kit.H, 0).fixed_cost == 0
+    assert _residual_vehicle(truck, home, 8 * kit.H, 0).fixed_cost == 5000
