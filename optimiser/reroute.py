@@ -254,12 +254,7 @@ def reroute(
 
 def _finished(old: Route | None, prog: Progress | None, new: Route) -> bool:
     """Whether the truck had done all its planned work and is given none: it keeps its plan."""
-    return (
-        old is not None
-        and prog is not None
-        and not _rest(old, prog)
-        and not any(v.kind in WORK for v in new.visits)
-    )
+    return old is not None and prog is not None and not _rest(old, prog) and not new.used
 
 
 def _full_plan(
