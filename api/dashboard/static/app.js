@@ -71,6 +71,12 @@ const visitNo = (ref) => { const m = /#(\d+)$/.exec(ref); return m ? Number(m[1]
 const doneFills = (ref) => state.done.get(binOf(ref)) || []; // fills found, one per emptying
 const isDone = (ref) => doneFills(ref).length >= visitNo(ref);
 const unloadKey = (vehicleId, siteId) => `${vehicleId}|${siteId}`; // -> unloadings reported
+// record a truck's report, as loaded from the server or just posted
+const noteEmptying = (bin, fill) => state.done.set(bin, [...(state.done.get(bin) || []), fill]);
+const noteUnloading = (vehicleId, siteId) => {
+  const k = unloadKey(vehicleId, siteId);
+  state.unloaded.set(k, (state.unloaded.get(k) || 0) + 1);
+};
 const clock = (iso) => (iso ? iso.substring(11, 16) : "-");
 const truckColour = (i) => TRUCK_COLOURS[i % TRUCK_COLOURS.length];
 
@@ -174,13 +180,8 @@ async function loadPlan(planId) {
       ]);
       state.plan = plan; state.geojson = geo;
       for (const p of progress) {
-        if (p.kind === "visit_done" && p.bin_id) {
-          state.done.set(p.bin_id, [...(state.done.get(p.bin_id) || []), p.fill_fraction ?? null]);
-        }
-        if (p.kind === "disposal_done" && p.site_id) {
-          const k = unloadKey(p.vehicle_id, p.site_id);
-          state.unloaded.set(k, (state.unloaded.get(k) || 0) + 1);
-        }
+        if (p.kind === "visit_done" && p.bin_id) noteEmptying(p.bin_id, p.fill_fraction ?? null);
+        if (p.kind === "disposal_done" && p.site_id) noteUnloading(p.vehicle_id, p.site_id);
       }
     }
     showStatus(state.planRow);
@@ -546,7 +547,7 @@ async function markDone(vehicleId, visit, button, fillInput) {
     const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "visit_done", bin_id: bin };
     if (fill !== null) body.fill_fraction = fill;
     await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
-    state.done.set(bin, [...(state.done.get(bin) || []), fill]);
+    noteEmptying(bin, fill);
     say(`${visit.ref} emptied by ${vehicleId}${fill === null ? "" : `, found ${pct(fill)} full`}`, true);
     renderMap();
     renderTrucks();
@@ -561,8 +562,7 @@ async function markUnloaded(vehicleId, visit, button) {
   try {
     const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "disposal_done", site_id: visit.ref };
     await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
-    const k = unloadKey(vehicleId, visit.ref);
-    state.unloaded.set(k, (state.unloaded.get(k) || 0) + 1);
+    noteUnloading(vehicleId, visit.ref);
     say(`${vehicleId} unloaded at ${visit.ref}`, true);
     renderTrucks();
   } catch (err) {
