@@ -257,15 +257,32 @@ def _extend(
     return provider([*matrix.points, *points])
 
 
+def _with_points(
+    built: BuiltProblem,
+    kind: str,
+    points: Mapping[str, tuple[float, float]],
+    provider: Provider,
+) -> tuple[BuiltProblem, dict[str, int]]:
+    """``built`` with a matrix row appended per point (ref -> (lon, lat)) of ``kind``, and
+    the row of each ref."""
+    matrix = _extend(built.problem.matrix, list(points.values()), provider)
+    first = matrix.size - len(points)
+    built = dataclasses.replace(
+        built,
+        problem=dataclasses.replace(built.problem, matrix=matrix),
+        point_refs=built.point_refs + tuple(points),
+        point_kinds=built.point_kinds + (kind,) * len(points),
+    )
+    return built, {ref: first + i for i, ref in enumerate(points)}
+
+
 def _urgent(
     day: DayPlan, bins: Sequence[Bin], provider: Provider
 ) -> tuple[BuiltProblem, list[Stop], list[BinDecision]]:
     """The built problem extended with rows for new urgent bins, their stops and decisions."""
-    built = day.built
-    stops = {s.ref: s for s in built.problem.stops}
-    new = [b for b in bins if b.bin_id not in stops]
-    matrix = _extend(built.problem.matrix, [(b.lon, b.lat) for b in new], provider)
-    rows = {b.bin_id: matrix.size - len(new) + i for i, b in enumerate(new)}
+    stops = {s.ref: s for s in day.built.problem.stops}
+    new = {b.bin_id: (b.lon, b.lat) for b in bins if b.bin_id not in stops}
+    built, rows = _with_points(day.built, "bin", new, provider)
     tz = ZoneInfo(day.tz_name)
     urgent = [
         dataclasses.replace(stops[b.bin_id], required=True)
@@ -273,12 +290,6 @@ def _urgent(
         else urgent_stop(b, rows[b.bin_id], plan_date=day.plan_date, tz=tz, reason=ALERT)
         for b in bins
     ]
-    built = dataclasses.replace(
-        built,
-        problem=dataclasses.replace(built.problem, matrix=matrix),
-        point_refs=built.point_refs + tuple(b.bin_id for b in new),
-        point_kinds=built.point_kinds + ("bin",) * len(new),
-    )
     return built, urgent, [overflow_decision(b, ALERT) for b in bins]
 
 
@@ -293,11 +304,10 @@ def _positioned(
     appended for it and its progress moves there (a truck that has done nothing yet has left
     its depot). Raises NetworkError when a position is off the street network."""
     by_ref = {p.vehicle_ref: p for p in progress}
-    refs = [v.ref for v in built.problem.vehicles if v.ref in positions]
-    if not refs:
+    here = {v.ref: positions[v.ref] for v in built.problem.vehicles if v.ref in positions}
+    if not here:
         return built, list(progress)
-    matrix = _extend(built.problem.matrix, [positions[r] for r in refs], provider)
-    rows = {r: matrix.size - len(refs) + i for i, r in enumerate(refs)}
+    built, rows = _with_points(built, "truck", here, provider)
     for v in built.problem.vehicles:
         if v.ref in rows:
             p = by_ref.get(v.ref) or Progress(
@@ -305,12 +315,6 @@ def _positioned(
             )
             start_s = max(now_s, p.time_s, v.shift_s[0])
             by_ref[v.ref] = dataclasses.replace(p, location=rows[v.ref], time_s=start_s)
-    built = dataclasses.replace(
-        built,
-        problem=dataclasses.replace(built.problem, matrix=matrix),
-        point_refs=built.point_refs + tuple(refs),
-        point_kinds=built.point_kinds + ("truck",) * len(refs),
-    )
     return built, list(by_ref.values())
 
 
