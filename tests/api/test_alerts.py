@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi.testclient import TestClient
 
+from api import repo
 from api.deps import Runtime
+from api.planner import TruckProgress
 from tests.api.conftest import PLAN_DATE, seed, wait
 from tests.api.fakes import FakePlanner
 
 NOON = "2026-11-25T12:00:00+02:00"
+
+
+def _v1(runtime: Runtime) -> TruckProgress:
+    """Truck v1's progress on the plan date, as a reroute reads it."""
+    with runtime.db.reader() as s:
+        (v1,) = repo.truck_progress(s, date.fromisoformat(PLAN_DATE))
+    return v1
+
+
 NEW_BIN = {"bin_id": "b9", "lon": 24.96, "lat": 60.19, "capacity_l": 240}
 
 
@@ -158,10 +171,6 @@ def test_a_bin_reported_again_later_is_a_second_emptying_not_a_resend(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
 ) -> None:
     """b0 at 11:00, resent at 11:10 (dropped), emptied again at 12:30 (kept)."""
-    from datetime import date
-
-    from api import repo
-
     dispatcher = keys["dispatcher"]
     base = _planned(client, dispatcher, runtime)
     for at in ("11:00", "11:10", "12:30"):
@@ -174,9 +183,7 @@ def test_a_bin_reported_again_later_is_a_second_emptying_not_a_resend(
         assert (
             client.post(f"/plans/{base}/progress", json=done, headers=dispatcher).status_code == 201
         )
-    with runtime.db.reader() as s:
-        (v1,) = repo.truck_progress(s, date.fromisoformat(PLAN_DATE))
-    assert v1.done_bin_ids == ("b0", "b0")
+    assert _v1(runtime).done_bin_ids == ("b0", "b0")
 
 
 def test_unloadings_are_reported_per_site_and_checked(
@@ -184,10 +191,6 @@ def test_unloadings_are_reported_per_site_and_checked(
 ) -> None:
     """s1 at 09:00, resent at 09:05 (dropped), again at 11:30 (a second trip, kept); bad
     reports name the field or the record."""
-    from datetime import date
-
-    from api import repo
-
     dispatcher = keys["dispatcher"]
     base = _planned(client, dispatcher, runtime)
     url = f"/plans/{base}/progress"
@@ -203,8 +206,7 @@ def test_unloadings_are_reported_per_site_and_checked(
         assert (resp.json()["kind"], resp.json()["site_id"]) == ("disposal_done", "s1")
     done = {"vehicle_id": "v1", "at": NOON, "kind": "visit_done", "bin_id": "b0"}
     assert client.post(url, json=done, headers=dispatcher).status_code == 201
-    with runtime.db.reader() as s:
-        (v1,) = repo.truck_progress(s, date.fromisoformat(PLAN_DATE))
+    v1 = _v1(runtime)
     assert (v1.done_site_ids, v1.done_bin_ids) == (("s1", "s1"), ("b0",))
 
     unload = {"vehicle_id": "v1", "at": NOON, "kind": "disposal_done"}
@@ -225,11 +227,6 @@ def test_a_position_older_than_the_last_done_report_is_dropped(
 ) -> None:
     """Position at 11:30, bin done at 12:00: the truck has moved on, its position is unknown;
     a new position at 12:10 counts again."""
-    from datetime import date
-
-    from api import repo
-    from api.planner import TruckProgress
-
     dispatcher = keys["dispatcher"]
     base = _planned(client, dispatcher, runtime)
     url = f"/plans/{base}/progress"
@@ -241,12 +238,9 @@ def test_a_position_older_than_the_last_done_report_is_dropped(
     for body in reports:
         assert client.post(url, json=body, headers=dispatcher).status_code == 201
 
-    def v1() -> TruckProgress:
-        with runtime.db.reader() as s:
-            (got,) = repo.truck_progress(s, date.fromisoformat(PLAN_DATE))
-        return got
-
-    assert (v1().lon, v1().lat) == (None, None)
+    v1 = _v1(runtime)
+    assert (v1.lon, v1.lat) == (None, None)
     later = {**pos, "at": "2026-11-25T12:10:00+02:00", "lon": 24.96}
     assert client.post(url, json=later, headers=dispatcher).status_code == 201
-    assert (v1().lon, v1().lat) == (24.96, 60.175)
+    v1 = _v1(runtime)
+    assert (v1.lon, v1.lat) == (24.96, 60.175)
