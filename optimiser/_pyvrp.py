@@ -25,7 +25,8 @@ This is the only module importing ``pyvrp``. The translation:
 - Streams: trucks that do not take a stream get a PyVRP profile in which edges into those
   stops are prohibitively long.
 - Driver break: PyVRP has no breaks. The model's shift ends ``break_s`` earlier, windows
-  that can only be met after the break are shifted back by ``break_s``, and the decoder
+  that can only be met after the break are shifted back by ``break_s``, a visit before the
+  break must end by the break window's end (:func:`_model_window`), and the decoder
   inserts the break in the gap of each route where the real schedule (recomputed from the
   travel matrix with the break) meets every window and ends earliest.
 
@@ -150,18 +151,28 @@ def _break_shape(problem: Problem) -> tuple[int, int, int] | None:
 
 
 def _model_window(
-    window: tuple[int, int] | None, brk: tuple[int, int, int] | None
+    window: tuple[int, int] | None, brk: tuple[int, int, int] | None, service_s: int = 0
 ) -> tuple[int, int]:
-    """A service-start window in model time (the break removed from the clock)."""
+    """A service-start window in model time (the break removed from the clock).
+
+    A visit is served either before the truck's break, which must then still start by the
+    break window's end once the visit's ``service_s`` is over, or after it, ``break_s``
+    later in real time than in model time. The model window admits the starts that one of
+    the two makes valid; its lower bound stays the real one unless only serving after the
+    break can work.
+    """
     lo, hi = window if window is not None else (0, OPEN_T)
     if brk is None:
         return lo, hi
     length, _, b_hi = brk
+    after = (max(lo - length, 0), max(hi - length, 0))
     if lo > b_hi:  # only reachable after the break
-        return max(lo - length, 0), max(hi - length, 0)
+        return after
+    before_hi = min(hi, b_hi - service_s)  # the break can still start after the service
     if hi <= b_hi:
-        return lo, hi
-    return lo, max(b_hi, hi - length)
+        return (lo, before_hi) if before_hi >= lo else after
+    top = max(before_hi, hi - length)
+    return (lo, top) if top >= lo else after
 
 
 def _group_vehicles(vehicles: Sequence[VehicleSpec]) -> list[list[VehicleSpec]]:
@@ -282,7 +293,7 @@ class _Builder:
         return self.depot_index[key]
 
     def site_depot(self, site: Site) -> int:
-        lo, hi = _model_window(site.window_s, self.brk)
+        lo, hi = _model_window(site.window_s, self.brk, site.unload_s)
         return self.depot(_Node("site", site.location, site.ref), (lo, hi), site.unload_s)
 
     def via_depot(self, v: VehicleSpec, sites: list[Site]) -> int:
@@ -333,7 +344,7 @@ class _Builder:
         )
 
     def client(self, s: Stop, dims: int, loc: int) -> Client:
-        lo, hi = _model_window(s.window_s, self.brk)
+        lo, hi = _model_window(s.window_s, self.brk, s.service_s)
         pickup = [s.volume_l, s.weight_kg] + ([STOP_UNIT] if dims == 3 else [])
         required = s.required and not self.soft_required
         prize = s.prize * COST_SCALE if not s.required else 0

@@ -177,6 +177,34 @@ def test_break_is_inserted_inside_its_window() -> None:
     assert breaks[0].end_s - breaks[0].start_s == 1800
 
 
+@pytest.mark.parametrize(
+    ("window_s", "service_s"),
+    [((41_350, 41_880), 100), ((41_300, 41_380), 200)],
+    ids=["window-past-the-break-window", "window-inside-it"],
+)
+def test_a_stop_whose_service_would_run_past_the_break_window_is_not_served_there(
+    window_s: tuple[int, int], service_s: int
+) -> None:
+    # b1 keeps the truck busy from 06:01:40 to 11:26:40 and the break must start by 11:30
+    # (41400 s). Served in its window, "late" ends after 11:30; with the break before it,
+    # it starts after 11:58:20. So no valid day serves both: "late" is unserved, not
+    # served with a late break.
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2]),
+        stops=(
+            stop("b1", 1, service_s=19_500),
+            stop("late", 2, service_s=service_s, window_s=window_s, required=False, prize=10**6),
+        ),
+        vehicles=(
+            truck(shift_s=(6 * 3600, 14 * 3600), break_s=1800, break_window_s=(36_000, 41_400)),
+        ),
+        return_empty=False,
+    )
+    plan = solved(problem)
+    assert plan.routes[0].bin_refs == ("b1",)
+    assert [u.ref for u in plan.unserved] == ["late"]
+
+
 def test_streams_go_to_trucks_that_take_them() -> None:
     problem = Problem(
         matrix=line_matrix([0, 1, 2]),
