@@ -30,8 +30,8 @@ class Settings(BaseSettings):
         Solver time limit when a request names none, and the cap on any request (seconds).
     nightly_time_limit_s : int
         Solver time limit of the nightly plan (seconds). The night has time, and a longer
-        search shortens the routes (benchmarks/RESULTS.md: a 2000-bin Porto day has 9 % fewer
-        km at 300 s than at 30 s).
+        search shortens the routes (benchmarks/RESULTS.md: a simulated Porto week has 10-12 %
+        fewer km at 300 s than at 30 s, under each policy).
     reroute_time_limit_s : int
         Solver time limit of a reroute after an overflow alert (seconds): trucks are on the
         road and wait for it (2000 bins and 20 trucks reroute in about 1.1 s at 1 s).
