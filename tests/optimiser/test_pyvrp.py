@@ -187,8 +187,8 @@ def test_a_stop_whose_service_would_run_past_the_break_window_is_not_served_ther
 ) -> None:
     # b1 keeps the truck busy from 06:01:40 to 11:26:40 and the break must start by 11:30
     # (41400 s). Served in its window, "late" ends after 11:30; with the break before it,
-    # it starts after 11:58:20. So no valid day serves both: "late" is unserved, not
-    # served with a late break.
+    # it starts at 11:58:20 at the earliest. So no valid day serves both: "late" is
+    # unserved, not served with a late break.
     problem = Problem(
         matrix=line_matrix([0, 1, 2]),
         stops=(
