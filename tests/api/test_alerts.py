@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -33,6 +34,13 @@ def _planned(client: TestClient, dispatcher: dict[str, str], runtime: Runtime) -
     return int(plan["id"])
 
 
+def _sent(client: TestClient, url: str, body: dict[str, object], headers: dict[str, str]) -> Any:
+    """POST a progress report that must be accepted (201); the stored report."""
+    resp = client.post(url, json=body, headers=headers)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
 def test_alert_reroutes_into_new_version_with_diff(
     client: TestClient,
     keys: dict[str, dict[str, str]],
@@ -47,9 +55,7 @@ def test_alert_reroutes_into_new_version_with_diff(
         "kind": "visit_done",
         "bin_id": "b0",
     }
-    assert (
-        client.post(f"/plans/{base}/progress", json=progress, headers=dispatcher).status_code == 201
-    )
+    _sent(client, f"/plans/{base}/progress", progress, dispatcher)
     position = {
         "vehicle_id": "v1",
         "at": "2026-11-25T11:30:00+02:00",
@@ -57,9 +63,7 @@ def test_alert_reroutes_into_new_version_with_diff(
         "lon": 24.95,
         "lat": 60.175,
     }
-    assert (
-        client.post(f"/plans/{base}/progress", json=position, headers=dispatcher).status_code == 201
-    )
+    _sent(client, f"/plans/{base}/progress", position, dispatcher)
 
     alert = client.post(
         "/alerts", json={"bin_id": "b9", "at": NOON, "note": "spilling"}, headers=dispatcher
@@ -173,16 +177,10 @@ def test_a_bin_reported_again_later_is_a_second_emptying_not_a_resend(
     """b0 at 11:00, resent at 11:10 (dropped), emptied again at 12:30 (kept)."""
     dispatcher = keys["dispatcher"]
     base = _planned(client, dispatcher, runtime)
+    url = f"/plans/{base}/progress"
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b0"}
     for at in ("11:00", "11:10", "12:30"):
-        done = {
-            "vehicle_id": "v1",
-            "at": f"2026-11-25T{at}:00+02:00",
-            "kind": "visit_done",
-            "bin_id": "b0",
-        }
-        assert (
-            client.post(f"/plans/{base}/progress", json=done, headers=dispatcher).status_code == 201
-        )
+        _sent(client, url, {**done, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
     assert _v1(runtime).done_bin_ids == ("b0", "b0")
 
 
@@ -194,18 +192,12 @@ def test_unloadings_are_reported_per_site_and_checked(
     dispatcher = keys["dispatcher"]
     base = _planned(client, dispatcher, runtime)
     url = f"/plans/{base}/progress"
+    site = {"vehicle_id": "v1", "kind": "disposal_done", "site_id": "s1"}
     for at in ("09:00", "09:05", "11:30"):
-        unload = {
-            "vehicle_id": "v1",
-            "at": f"2026-11-25T{at}:00+02:00",
-            "kind": "disposal_done",
-            "site_id": "s1",
-        }
-        resp = client.post(url, json=unload, headers=dispatcher)
-        assert resp.status_code == 201
-        assert (resp.json()["kind"], resp.json()["site_id"]) == ("disposal_done", "s1")
+        got = _sent(client, url, {**site, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
+        assert (got["kind"], got["site_id"]) == ("disposal_done", "s1")
     done = {"vehicle_id": "v1", "at": NOON, "kind": "visit_done", "bin_id": "b0"}
-    assert client.post(url, json=done, headers=dispatcher).status_code == 201
+    _sent(client, url, done, dispatcher)
     v1 = _v1(runtime)
     assert (v1.done_site_ids, v1.done_bin_ids) == (("s1", "s1"), ("b0",))
 
@@ -236,11 +228,11 @@ def test_a_position_older_than_the_last_done_report_is_dropped(
         {"vehicle_id": "v1", "at": NOON, "kind": "visit_done", "bin_id": "b0"},
     ]
     for body in reports:
-        assert client.post(url, json=body, headers=dispatcher).status_code == 201
+        _sent(client, url, body, dispatcher)
 
     v1 = _v1(runtime)
     assert (v1.lon, v1.lat) == (None, None)
     later = {**pos, "at": "2026-11-25T12:10:00+02:00", "lon": 24.96}
-    assert client.post(url, json=later, headers=dispatcher).status_code == 201
+    _sent(client, url, later, dispatcher)
     v1 = _v1(runtime)
     assert (v1.lon, v1.lat) == (24.96, 60.175)
