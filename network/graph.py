@@ -35,7 +35,10 @@ def default_cache_dir() -> Path:
 
 
 def load_graph(
-    source: Source, *, cache_dir: Path | None = None, settings: GraphSettings = DEFAULT_SETTINGS
+    source: Source,
+    *,
+    cache_dir: Path | str | None = None,
+    settings: GraphSettings = DEFAULT_SETTINGS,
 ) -> nx.MultiDiGraph:
     """Prepared drivable street graph as an osmnx-compatible MultiDiGraph.
 
@@ -44,7 +47,7 @@ def load_graph(
     source : Path, str or (west, south, east, north)
         A ``.pbf`` file (pyosmium), an ``.osm``/``.xml`` file (osmnx ``graph_from_xml``), a
         place name (str that is not an existing file) or a bbox in degrees (osmnx download).
-    cache_dir : Path, optional
+    cache_dir : Path or str, optional
         Where prepared graphs are cached (default :func:`default_cache_dir`).
     settings : GraphSettings
         Truck filter and speed rules (part of the cache key).
@@ -60,7 +63,7 @@ def load_graph(
 def load_network(
     source: Source,
     *,
-    cache_dir: Path | None = None,
+    cache_dir: Path | str | None = None,
     settings: GraphSettings = DEFAULT_SETTINGS,
     workers: int = 2,
     engine: str = "auto",
@@ -77,15 +80,18 @@ def load_network(
 
 
 def load_table(
-    source: Source, *, cache_dir: Path | None = None, settings: GraphSettings = DEFAULT_SETTINGS
+    source: Source,
+    *,
+    cache_dir: Path | str | None = None,
+    settings: GraphSettings = DEFAULT_SETTINGS,
 ) -> EdgeTable:
     """Prepared EdgeTable for ``source``, read from the cache when present."""
     return _load_or_build(_as_file(source), settings, _table_path(source, cache_dir, settings))
 
 
-def _table_path(source: Source, cache_dir: Path | None, settings: GraphSettings) -> Path:
+def _table_path(source: Source, cache_dir: Path | str | None, settings: GraphSettings) -> Path:
     source = _as_file(source)
-    cache = cache_dir if cache_dir is not None else default_cache_dir()
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return cache / f"{_stem(source)}-{cache_key(source, settings)}.npz"
 
 

@@ -57,6 +57,12 @@ def tiny_pbf(tiny_osm: Path, tmp_path: Path) -> Path:
     return out
 
 
+def test_cache_dir_may_be_a_string(tiny_pbf: Path, tmp_path: Path) -> None:
+    g = load_graph(tiny_pbf, cache_dir=str(tmp_path / "cache"))  # as typed in a notebook
+    assert set(g.nodes) == {1, 2, 3, 5}
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+
+
 def test_pbf_splits_ways_at_intersections(tiny_pbf: Path, tmp_path: Path) -> None:
     g = load_graph(tiny_pbf, cache_dir=tmp_path / "cache")
     # node 4 is an interior vertex of way 11; node 6 only sits on a footway
