@@ -17,7 +17,8 @@ from tests.scenarios.conftest import tiny_dict
 
 def test_catalog_files_all_parse() -> None:
     names = catalog()
-    assert {"helsinki_small", "helsinki_week", "porto_2000", "helsinki_sweep"} <= set(names)
+    shipped = {"helsinki_small", "helsinki_week", "helsinki_sweep", "porto_2000"}
+    assert shipped | {"heidelberg_600", "porto_alegre_600"} <= set(names)
     for path in names.values():
         cfg = load_config(path)
         assert cfg.policies and cfg.source == str(path)
