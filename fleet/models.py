@@ -346,7 +346,8 @@ class BinDecision:
     expected_fill_fraction : float
         Forecast fill at the planned collection time (may exceed 1.0 when overflowing).
     expected_volume_l : float
-        Litres to load (fill capped at the bin's capacity).
+        Litres to load: the fill expected at the latest time the bin may be collected that
+        day (``due_at``, else the end of the shifts), capped at the bin's capacity.
     expected_weight_kg : float
         Kilograms to load.
     prize : float

@@ -24,9 +24,12 @@ the next opportunity gets ``release_at``, the earliest emptying that lasts until
 ``refill_fraction``, what a visit then finds). Routing visits it after the release, or
 twice when the release comes well after the deadline (``optimiser.build.timed_stops``).
 
-Loads: ``expected_volume_l = min(fill at collect_at, 1) * capacity_l`` (an overflowing bin
+Loads: ``expected_volume_l = min(fill at load time, 1) * capacity_l`` (an overflowing bin
 loads its capacity; bags beside it are not counted) and
-``expected_weight_kg = expected_volume_l * bin.density``.
+``expected_weight_kg = expected_volume_l * bin.density``. The load time is the latest time
+the bin may be collected: its deadline ``due_at``, else ``collect_until`` (the end of the
+day's shifts), so that a truck is never planned with less waste than it finds because the
+bins went on filling during the morning. Without ``collect_until`` it is ``collect_at``.
 """
 
 from __future__ import annotations
@@ -119,19 +122,26 @@ class CollectionPolicy:
         models: Mapping[str, FillModel],
         *,
         collect_at: datetime,
+        collect_until: datetime | None = None,
         next_opportunity: datetime | None = None,
         reports: Iterable[CitizenReport] = (),
     ) -> tuple[BinDecision, ...]:
         """One :class:`BinDecision` per bin, in the order of ``bins``.
 
-        Raises :class:`FleetDataError` for a bin without a model or naive times.
+        ``collect_at`` is the start of the day's collection (the reference of the rules),
+        ``collect_until`` its end (the load time of bins without a deadline; default
+        ``collect_at``). Raises :class:`FleetDataError` for a bin without a model or naive
+        times.
         """
-        for at in (collect_at, next_opportunity):
+        for at in (collect_at, collect_until, next_opportunity):
             if at is not None and (at.tzinfo is None or at.utcoffset() is None):
                 raise FleetDataError(f"time {at.isoformat()} has no time zone; add an offset")
         nxt = next_opportunity or self.next_opportunity_after(collect_at)
         if nxt <= collect_at:
             raise FleetDataError("next_opportunity must be after collect_at")
+        until = collect_until or collect_at
+        if until < collect_at:
+            raise FleetDataError("collect_until must not be before collect_at")
         missing = [b.bin_id for b in bins if b.bin_id not in models]
         if missing:
             raise FleetDataError(
@@ -140,7 +150,7 @@ class CollectionPolicy:
             )
         by_bin, _ = match_reports(bins, reports, self.report_match_m)
         return tuple(
-            self._decide_one(b, models[b.bin_id], collect_at, nxt, by_bin.get(b.bin_id, ()))
+            self._decide_one(b, models[b.bin_id], collect_at, until, nxt, by_bin.get(b.bin_id, ()))
             for b in bins
         )
 
@@ -149,18 +159,19 @@ class CollectionPolicy:
         b: Bin,
         model: FillModel,
         collect_at: datetime,
+        until: datetime,
         nxt: datetime,
         reports: Iterable[CitizenReport],
     ) -> BinDecision:
         fill = model.fill_at(collect_at).expected
+        due = self.due_at(model, collect_at)
+        load = model.fill_at(min(due, until) if due is not None else until).expected
         valid = valid_reports(model, reports, collect_at)
         if valid:
-            return _decision(
-                b, Action.MUST, fill, f"citizen report {valid[-1].report_id}: overflowing"
-            )
+            why = f"citizen report {valid[-1].report_id}: overflowing"
+            return _decision(b, Action.MUST, fill, why, load=load)
         next_fill = model.fill_at(nxt).expected
         when = f"by {_fmt_time(nxt)} (next opportunity)"
-        due = self.due_at(model, collect_at)
         risk = model.prob_over(nxt)
         if next_fill >= self.must_fill or risk >= self.must_risk:
             why = (
@@ -173,12 +184,13 @@ class CollectionPolicy:
                 why += (
                     f"; fills again by {_fmt_time(nxt)} unless emptied after {_fmt_time(release)}"
                 )
-            must = _decision(b, Action.MUST, fill, f"{why} {when}", due_at=due)
+            must = _decision(b, Action.MUST, fill, f"{why} {when}", due_at=due, load=load)
             return replace(must, release_at=release, refill_fraction=refill)
         at = _fmt_time(collect_at)
         if fill >= self.may_fill:
             reason = f"forecast {fill:.0%} at {at}, overflow risk {risk:.0%} {when}"
-            return _decision(b, Action.MAY, fill, reason, self.prize(fill, risk), due_at=due)
+            prize = self.prize(fill, risk)
+            return _decision(b, Action.MAY, fill, reason, prize, due_at=due, load=load)
         reason = f"forecast {fill:.0%} at {at} below may_fill {self.may_fill:.0%}"
         return _decision(b, Action.SKIP, fill, reason)
 
@@ -219,9 +231,11 @@ def _decision(
     prize: float = 0.0,
     *,
     due_at: datetime | None = None,
+    load: float | None = None,
 ) -> BinDecision:
-    """A decision with the loads of ``fill`` (capped at the bin's capacity)."""
-    volume = min(max(fill, 0.0), 1.0) * b.capacity_l
+    """A decision at ``fill`` with the loads of ``load`` (default ``fill``), capped at the
+    bin's capacity."""
+    volume = min(max(fill if load is None else load, 0.0), 1.0) * b.capacity_l
     return BinDecision(
         bin_id=b.bin_id,
         action=action,
@@ -239,11 +253,17 @@ def decide(
     models: Mapping[str, FillModel],
     *,
     collect_at: datetime,
+    collect_until: datetime | None = None,
     next_opportunity: datetime | None = None,
     reports: Iterable[CitizenReport] = (),
     policy: CollectionPolicy | None = None,
 ) -> tuple[BinDecision, ...]:
     """:meth:`CollectionPolicy.decide` with ``policy`` (default thresholds when None)."""
     return (policy or CollectionPolicy()).decide(
-        bins, models, collect_at=collect_at, next_opportunity=next_opportunity, reports=reports
+        bins,
+        models,
+        collect_at=collect_at,
+        collect_until=collect_until,
+        next_opportunity=next_opportunity,
+        reports=reports,
     )

@@ -73,11 +73,23 @@ class DayPlan:
         return self.plan.unserved
 
 
-def _shift_start(inventory: Inventory, plan_date: date, tz: ZoneInfo) -> datetime:
+def collection_period(
+    inventory: Inventory, plan_date: date, tz: ZoneInfo
+) -> tuple[datetime, datetime]:
+    """The start of the earliest and the end of the latest shift on ``plan_date`` (local).
+
+    Without vehicles, 06:00 twice. The policy's rules read the fill at the start; loads are
+    planned as late as a truck may come (``fleet.policy``).
+    """
     if not inventory.vehicles:
-        return datetime.combine(plan_date, time(6, 0), tzinfo=tz)
+        six = datetime.combine(plan_date, time(6, 0), tzinfo=tz)
+        return six, six
     first = min(v.shift.start for v in inventory.vehicles)
-    return datetime.combine(plan_date, first, tzinfo=tz)
+    last = max(v.shift.end for v in inventory.vehicles)
+    return (
+        datetime.combine(plan_date, first, tzinfo=tz),
+        datetime.combine(plan_date, last, tzinfo=tz),
+    )
 
 
 def _report(progress: ProgressFn | None, fraction: float, message: str) -> None:
@@ -181,7 +193,7 @@ def plan_day(
     """
     policy = policy or CollectionPolicy()
     params = params or SolveParams()
-    collect_at = _shift_start(inventory, plan_date, tz)
+    collect_at, collect_until = collection_period(inventory, plan_date, tz)
     _report(progress, 0.05, "forecasting fill levels")
     models = estimate_models(
         inventory.bins,
@@ -191,7 +203,13 @@ def plan_day(
         last_emptied=last_emptied,
         pickups=pickups,
     )
-    decisions = policy.decide(inventory.bins, models, collect_at=collect_at, reports=reports)
+    decisions = policy.decide(
+        inventory.bins,
+        models,
+        collect_at=collect_at,
+        collect_until=collect_until,
+        reports=reports,
+    )
     return route_day(
         inventory,
         decisions,

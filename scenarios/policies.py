@@ -13,15 +13,16 @@ the same fleet, so they differ only in *which* bins they send the trucks to:
   when their prize pays for the detour).
 
 The fixed and threshold policies estimate each bin's load from the same fill models as the
-forecast policy (the trucks' capacities need a number); the simulator then measures what
-the trucks really load.
+forecast policy (the trucks' capacities need a number), at the end of the shifts, as
+``fleet.policy`` does for bins without a deadline; the simulator then measures what the
+trucks really load.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -37,7 +38,7 @@ from fleet.models import (
     PickupRecord,
 )
 from fleet.policy import CollectionPolicy
-from optimiser.daily import DayPlan, Provider, plan_day, route_day
+from optimiser.daily import DayPlan, Provider, collection_period, plan_day, route_day
 from optimiser.params import SolveParams
 from scenarios.config import PolicyConfig
 
@@ -61,8 +62,12 @@ class PlanContext:
     @property
     def collect_at(self) -> datetime:
         """Start of the earliest shift on the plan date (the policy's reference time)."""
-        first = min((v.shift.start for v in self.inventory.vehicles), default=time(6, 0))
-        return datetime.combine(self.plan_date, first, tzinfo=self.tz)
+        return collection_period(self.inventory, self.plan_date, self.tz)[0]
+
+    @property
+    def collect_until(self) -> datetime:
+        """End of the latest shift on the plan date (the time loads are planned at)."""
+        return collection_period(self.inventory, self.plan_date, self.tz)[1]
 
     def models(self) -> dict[str, FillModel]:
         """Fill models of every bin from the readings, reports and collection log."""
@@ -89,9 +94,12 @@ class Policy(Protocol):
         ...
 
 
-def _must(b: Bin, model: FillModel, at: datetime, reason: str) -> BinDecision:
-    fill = model.fill_at(at).expected
-    volume = min(max(fill, 0.0), 1.0) * b.capacity_l
+def _must(b: Bin, model: FillModel, ctx: PlanContext, reason: str) -> BinDecision:
+    """MUST at the fill of ``ctx.collect_at``, loading what the bin holds at the shifts' end
+    (as ``fleet.policy`` plans the loads of bins without a deadline)."""
+    fill = model.fill_at(ctx.collect_at).expected
+    load = model.fill_at(ctx.collect_until).expected
+    volume = min(max(load, 0.0), 1.0) * b.capacity_l
     return BinDecision(
         bin_id=b.bin_id,
         action=Action.MUST,
@@ -142,9 +150,8 @@ class FixedSchedule:
 
     def decide(self, ctx: PlanContext, models: Mapping[str, FillModel]) -> list[BinDecision]:
         """MUST for the bins due today, SKIP for the others."""
-        at = ctx.collect_at
         return [
-            _must(b, models[b.bin_id], at, f"fixed schedule: every {self.every_k_days} days")
+            _must(b, models[b.bin_id], ctx, f"fixed schedule: every {self.every_k_days} days")
             if fixed_due(ctx.day_index, i, self.every_k_days)
             else _skip(b, "not scheduled today")
             for i, b in enumerate(ctx.inventory.bins)
@@ -184,14 +191,14 @@ class Threshold:
             model = models[b.bin_id]
             level = last.get(b.bin_id)
             if valid_reports(model, by_bin.get(b.bin_id, ()), at):
-                out.append(_must(b, model, at, "citizen report"))
+                out.append(_must(b, model, ctx, "citizen report"))
             elif b.has_sensor and level is not None:
                 if level >= self.fill_threshold:
-                    out.append(_must(b, model, at, f"last reading {level:.0%}"))
+                    out.append(_must(b, model, ctx, f"last reading {level:.0%}"))
                 else:
                     out.append(_skip(b, f"last reading {level:.0%} below threshold"))
             elif fixed_due(ctx.day_index, i, self.every_k_days):
-                out.append(_must(b, model, at, f"no sensor: every {self.every_k_days} days"))
+                out.append(_must(b, model, ctx, f"no sensor: every {self.every_k_days} days"))
             else:
                 out.append(_skip(b, "no sensor, not scheduled today"))
         return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from fleet.errors import FleetDataError
@@ -108,6 +110,36 @@ def test_overflowing_bin_loads_its_capacity() -> None:
     assert (d.action, d.prize) == (Action.MUST, 0.0)
     assert d.expected_fill_fraction == pytest.approx(1.3)
     assert d.expected_volume_l == pytest.approx(1100.0)
+
+
+def test_loads_are_planned_at_the_latest_time_the_bin_may_be_collected() -> None:
+    """0.5 at 07:00 plus 2 %/h: the rules read 07:00, the truck may come until 14:00 (0.64)."""
+    b = make_bin()
+    rising = flat(0.5, anchor_at=COLLECT, rate_per_h=0.02)
+
+    def load(model: FillModel, **kw: object) -> tuple[float, object]:
+        (d,) = decide([b], {b.bin_id: model}, collect_at=COLLECT, next_opportunity=NEXT, **kw)  # type: ignore[arg-type]
+        return d.expected_volume_l, d
+
+    volume, d = load(rising, collect_until=at(14))
+    assert d.expected_fill_fraction == pytest.approx(0.5)
+    assert volume == pytest.approx(0.64 * 1100)
+    assert load(rising)[0] == pytest.approx(0.5 * 1100)  # no end given: loads at collect_at
+    # a deadline before the end: loaded with what the bin holds then (0.7 + 5 %/h, sd 0.05)
+    fast = flat(0.7, sd=0.05, anchor_at=COLLECT, rate_per_h=0.05)
+    volume, d = load(fast, collect_until=at(14))
+    assert d.due_at is not None and d.due_at < at(13)
+    assert volume == pytest.approx(fast.fill_at(d.due_at).expected * 1100)
+    assert 0.7 * 1100 < volume < 1100
+
+
+def test_collect_until_must_be_aware_and_not_before_collect_at() -> None:
+    with pytest.raises(FleetDataError, match="collect_until must not be before"):
+        decide([make_bin()], {"b1": flat(0.5)}, collect_at=COLLECT, collect_until=at(6))
+    with pytest.raises(FleetDataError, match="no time zone"):
+        decide(
+            [make_bin()], {"b1": flat(0.5)}, collect_at=COLLECT, collect_until=datetime(2026, 11, 2)
+        )
 
 
 def test_decision_for_every_bin_in_order_and_default_next_opportunity() -> None:

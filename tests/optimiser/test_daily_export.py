@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fleet.errors import FleetDataError
+from fleet.fill import estimate_models
 from fleet.models import (
     Action,
     Bin,
@@ -115,6 +116,24 @@ def test_plan_day_collects_must_bins_with_disposal_trips(day: DayPlan) -> None:
     assert day.kpis["must_collected"] == 3
     route = next(r for r in day.plan.routes if r.used)
     assert route.visits[-2].kind is VisitKind.DISPOSAL  # returns empty
+
+
+def test_plan_day_loads_each_bin_as_late_as_a_truck_may_come(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]], day: DayPlan
+) -> None:
+    """Loads are the fill at the deadline, else at the end of the shift (14:00)."""
+    inventory, readings, reports = tiny_city
+    end = datetime.combine(DAY, time(14), tzinfo=TZ)
+    models = estimate_models(
+        inventory.bins, readings, reports, now=datetime.combine(DAY, time(6), tzinfo=TZ)
+    )
+    capacity = {b.bin_id: b.capacity_l for b in inventory.bins}
+    planned = [d for d in day.decisions if d.action is not Action.SKIP]
+    assert any(d.due_at is None for d in planned)
+    for d in planned:
+        load_at = min(d.due_at, end) if d.due_at is not None else end
+        fill = min(models[d.bin_id].fill_at(load_at).expected, 1.0)
+        assert d.expected_volume_l == pytest.approx(fill * capacity[d.bin_id]), d.bin_id
 
 
 def test_plan_day_reports_progress() -> None:

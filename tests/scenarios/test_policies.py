@@ -61,6 +61,21 @@ def test_fixed_schedule_spreads_bins_over_k_days(tiny_city: City) -> None:
     assert seen == set(range(12))  # every bin once in k days
 
 
+def test_scheduled_bins_load_what_they_hold_at_the_end_of_the_shifts(tiny_city: City) -> None:
+    readings = _readings({"b00": 0.5, "b04": 0.3})  # rising 0.02 per 6 h
+    ctx = _ctx(tiny_city, readings, [], day=0)
+    assert (ctx.collect_at.hour, ctx.collect_until.hour) == (6, 14)  # the trucks' shift
+    models = ctx.models()
+    capacity = {b.bin_id: b.capacity_l for b in tiny_city.inventory.bins}
+    decisions = {d.bin_id: d for d in FixedSchedule("fixed-1d", 1).decide(ctx, models)}
+    for bin_id in ("b00", "b04"):
+        d, model = decisions[bin_id], models[bin_id]
+        assert d.expected_fill_fraction == pytest.approx(model.fill_at(ctx.collect_at).expected)
+        late = model.fill_at(ctx.collect_until).expected
+        assert late > d.expected_fill_fraction
+        assert d.expected_volume_l == pytest.approx(late * capacity[bin_id])
+
+
 def test_threshold_takes_full_sensor_bins_reports_and_scheduled_blind_bins(
     tiny_city: City,
 ) -> None:
