@@ -94,11 +94,11 @@ class Policy(Protocol):
         ...
 
 
-def _must(b: Bin, model: FillModel, ctx: PlanContext, reason: str) -> BinDecision:
-    """MUST at the fill of ``ctx.collect_at``, loading what the bin holds at the shifts' end
+def _must(b: Bin, model: FillModel, period: tuple[datetime, datetime], reason: str) -> BinDecision:
+    """MUST at the fill of the ``period``'s start, loading what the bin holds at its end
     (as ``fleet.policy`` plans the loads of bins without a deadline)."""
-    fill = model.fill_at(ctx.collect_at).expected
-    load = model.fill_at(ctx.collect_until).expected
+    fill = model.fill_at(period[0]).expected
+    load = model.fill_at(period[1]).expected
     volume = min(max(load, 0.0), 1.0) * b.capacity_l
     return BinDecision(
         bin_id=b.bin_id,
@@ -150,8 +150,9 @@ class FixedSchedule:
 
     def decide(self, ctx: PlanContext, models: Mapping[str, FillModel]) -> list[BinDecision]:
         """MUST for the bins due today, SKIP for the others."""
+        period = ctx.collect_at, ctx.collect_until
         return [
-            _must(b, models[b.bin_id], ctx, f"fixed schedule: every {self.every_k_days} days")
+            _must(b, models[b.bin_id], period, f"fixed schedule: every {self.every_k_days} days")
             if fixed_due(ctx.day_index, i, self.every_k_days)
             else _skip(b, "not scheduled today")
             for i, b in enumerate(ctx.inventory.bins)
@@ -183,7 +184,8 @@ class Threshold:
 
     def decide(self, ctx: PlanContext, models: Mapping[str, FillModel]) -> list[BinDecision]:
         """MUST for reported, full-enough and scheduled sensorless bins; SKIP otherwise."""
-        at = ctx.collect_at
+        period = ctx.collect_at, ctx.collect_until
+        at = period[0]
         last = last_readings(ctx.readings)
         by_bin, _ = match_reports(ctx.inventory.bins, ctx.reports)
         out = []
@@ -191,14 +193,14 @@ class Threshold:
             model = models[b.bin_id]
             level = last.get(b.bin_id)
             if valid_reports(model, by_bin.get(b.bin_id, ()), at):
-                out.append(_must(b, model, ctx, "citizen report"))
+                out.append(_must(b, model, period, "citizen report"))
             elif b.has_sensor and level is not None:
                 if level >= self.fill_threshold:
-                    out.append(_must(b, model, ctx, f"last reading {level:.0%}"))
+                    out.append(_must(b, model, period, f"last reading {level:.0%}"))
                 else:
                     out.append(_skip(b, f"last reading {level:.0%} below threshold"))
             elif fixed_due(ctx.day_index, i, self.every_k_days):
-                out.append(_must(b, model, ctx, f"no sensor: every {self.every_k_days} days"))
+                out.append(_must(b, model, period, f"no sensor: every {self.every_k_days} days"))
             else:
                 out.append(_skip(b, "no sensor, not scheduled today"))
         return out
