@@ -125,7 +125,11 @@ def compute_kpis(
     fills: Mapping[str, float],
     weights_kg: Mapping[str, float],
 ) -> dict[str, float | int]:
-    """Dispatcher KPIs of a plan (km, hours, kg, bins, fill at pickup, unserved)."""
+    """Dispatcher KPIs of a plan (km, hours, kg, bins, fill at pickup, unserved).
+
+    ``kg`` is the planned load of the served bins (``weights_kg``: each bin's weight as late
+    as a truck may come, see ``fleet.policy``), an upper estimate of what the trucks bring.
+    """
     served = plan.served_refs
     must = {d.bin_id for d in decisions if d.action is Action.MUST}
     may = {d.bin_id for d in decisions if d.action is Action.MAY}
