@@ -169,7 +169,7 @@ class CollectionPolicy:
         valid = valid_reports(model, reports, collect_at)
         if valid:
             why = f"citizen report {valid[-1].report_id}: overflowing"
-            return _decision(b, Action.MUST, fill, why, load=load)
+            return bin_decision(b, Action.MUST, fill, why, load=load)
         next_fill = model.fill_at(nxt).expected
         when = f"by {_fmt_time(nxt)} (next opportunity)"
         risk = model.prob_over(nxt)
@@ -184,15 +184,15 @@ class CollectionPolicy:
                 why += (
                     f"; fills again by {_fmt_time(nxt)} unless emptied after {_fmt_time(release)}"
                 )
-            must = _decision(b, Action.MUST, fill, f"{why} {when}", due_at=due, load=load)
+            must = bin_decision(b, Action.MUST, fill, f"{why} {when}", due_at=due, load=load)
             return replace(must, release_at=release, refill_fraction=refill)
         at = _fmt_time(collect_at)
         if fill >= self.may_fill:
             reason = f"forecast {fill:.0%} at {at}, overflow risk {risk:.0%} {when}"
             prize = self.prize(fill, risk)
-            return _decision(b, Action.MAY, fill, reason, prize, due_at=due, load=load)
+            return bin_decision(b, Action.MAY, fill, reason, prize, due_at=due, load=load)
         reason = f"forecast {fill:.0%} at {at} below may_fill {self.may_fill:.0%}"
-        return _decision(b, Action.SKIP, fill, reason)
+        return bin_decision(b, Action.SKIP, fill, reason)
 
     def release_at(
         self, model: FillModel, collect_at: datetime, nxt: datetime
@@ -223,7 +223,7 @@ class CollectionPolicy:
         return due if due is not None and due > collect_at else None
 
 
-def _decision(
+def bin_decision(
     b: Bin,
     action: Action,
     fill: float,
@@ -233,8 +233,8 @@ def _decision(
     due_at: datetime | None = None,
     load: float | None = None,
 ) -> BinDecision:
-    """A decision at ``fill`` with the loads of ``load`` (default ``fill``), capped at the
-    bin's capacity."""
+    """A decision at ``fill`` (fraction of the bin) with the loads of ``load`` (default
+    ``fill``): litres capped at the bin's capacity, kg from its density."""
     volume = min(max(fill if load is None else load, 0.0), 1.0) * b.capacity_l
     return BinDecision(
         bin_id=b.bin_id,

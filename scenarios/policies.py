@@ -37,7 +37,7 @@ from fleet.models import (
     Inventory,
     PickupRecord,
 )
-from fleet.policy import CollectionPolicy
+from fleet.policy import CollectionPolicy, bin_decision
 from optimiser.daily import DayPlan, Provider, collection_period, plan_day, route_day
 from optimiser.params import SolveParams
 from scenarios.config import PolicyConfig
@@ -98,16 +98,7 @@ def _must(b: Bin, model: FillModel, period: tuple[datetime, datetime], reason: s
     """MUST at the fill of the ``period``'s start, loading what the bin holds at its end
     (as ``fleet.policy`` plans the loads of bins without a deadline)."""
     fill = model.fill_at(period[0]).expected
-    load = model.fill_at(period[1]).expected
-    volume = min(max(load, 0.0), 1.0) * b.capacity_l
-    return BinDecision(
-        bin_id=b.bin_id,
-        action=Action.MUST,
-        expected_fill_fraction=fill,
-        expected_volume_l=volume,
-        expected_weight_kg=volume * b.density,
-        reason=reason,
-    )
+    return bin_decision(b, Action.MUST, fill, reason, load=model.fill_at(period[1]).expected)
 
 
 def _skip(b: Bin, reason: str) -> BinDecision:
