@@ -364,7 +364,9 @@ class BinDecision:
         the bin is full when the day starts) the bin needs two visits that day: one by
         ``due_at`` and one from ``release_at``.
     refill_fraction : float
-        Expected fill found at ``release_at`` by a second visit (0 without a release).
+        Expected fill a visit after ``release_at`` may find, at the latest time it may come
+        (the release or the end of the shifts), if the first emptying was at the start of
+        the day (0 without a release).
     """
 
     bin_id: str

@@ -21,8 +21,10 @@ risk at ``collect_at`` but not yet expected to overflow gets its expected overfl
 
 Releases: a MUST bin that, emptied at ``collect_at``, would reach ``due_risk`` again before
 the next opportunity gets ``release_at``, the earliest emptying that lasts until then (and
-``refill_fraction``, what a visit then finds). Routing visits it after the release, or
-twice when the release comes well after the deadline (``optimiser.build.timed_stops``).
+``refill_fraction``, what a visit after it may find: the fill at the release or at
+``collect_until``, whichever is later, of the bin emptied at ``collect_at``). Routing visits
+it after the release, or twice when the release comes well after the deadline
+(``optimiser.build.timed_stops``).
 
 Loads: ``expected_volume_l = min(fill at load time, 1) * capacity_l`` (an overflowing bin
 loads its capacity; bags beside it are not counted) and
@@ -179,7 +181,7 @@ class CollectionPolicy:
                 if next_fill >= self.must_fill
                 else f"overflow risk {risk:.0%}"
             )
-            release, refill = self.release_at(model, collect_at, nxt)
+            release, refill = self.release_at(model, collect_at, nxt, until)
             if release is not None:
                 why += (
                     f"; fills again by {_fmt_time(nxt)} unless emptied after {_fmt_time(release)}"
@@ -195,11 +197,17 @@ class CollectionPolicy:
         return bin_decision(b, Action.SKIP, fill, reason)
 
     def release_at(
-        self, model: FillModel, collect_at: datetime, nxt: datetime
+        self,
+        model: FillModel,
+        collect_at: datetime,
+        nxt: datetime,
+        collect_until: datetime | None = None,
     ) -> tuple[datetime | None, float]:
         """Earliest emptying after which the bin stays below ``due_risk`` until ``nxt``, and
-        the expected fill then of the bin emptied at ``collect_at``; ``(None, 0.0)`` when an
-        emptying at ``collect_at`` already lasts (the bin fills slower than that gap)."""
+        the load of a visit after it: the expected fill of the bin emptied at ``collect_at``,
+        at the release or at ``collect_until`` (the latest visit), whichever is later.
+        ``(None, 0.0)`` when an emptying at ``collect_at`` already lasts (the bin fills
+        slower than that gap)."""
         if not self.releases:
             return None, 0.0
         fresh = model.emptied(collect_at)
@@ -208,7 +216,8 @@ class CollectionPolicy:
         if full is None or full >= nxt:
             return None, 0.0
         release = nxt - (full - collect_at)
-        return release, fresh.fill_at(release).expected
+        latest = release if collect_until is None else max(release, collect_until)
+        return release, fresh.fill_at(latest).expected
 
     def due_at(self, model: FillModel, collect_at: datetime) -> datetime | None:
         """When the overflow probability reaches ``due_risk``, within ``DUE_HORIZON_H`` hours

@@ -229,3 +229,18 @@ def test_bin_filling_faster_than_the_gap_to_the_next_opportunity_gets_a_release(
     slow = flat(0.95, sd=0.02, anchor_at=COLLECT, rate_per_h=0.01)  # 100 h to fill again
     s = one(slow)
     assert s.action is Action.MUST and s.release_at is None and s.refill_fraction == 0.0
+
+
+def test_second_visit_is_loaded_with_what_the_bin_may_hold_by_the_end_of_the_shifts() -> None:
+    """5 %/h, emptied at 07:00 at the earliest: by 18:00 (the end of the shifts, later than
+    the release at about 12:00) a second visit may find 0.55 of the bin, not about 0.25."""
+    fast = flat(0.8, sd=0.02, anchor_at=COLLECT, rate_per_h=0.05)
+    (d,) = decide(
+        [make_bin()],
+        {"b1": fast},
+        collect_at=COLLECT,
+        collect_until=at(18),
+        next_opportunity=NEXT,
+    )
+    assert d.release_at is not None and d.release_at < at(18)
+    assert d.refill_fraction == pytest.approx(0.05 * 11, abs=0.01)
