@@ -11,7 +11,8 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
     n_bins = 80
     sensor_share = 0.8
     warmup_days = 10          # history before the comparison starts
-    days = 7                  # simulated (and compared) days
+    settle_days = 0           # days each policy runs before the compared ones (not counted)
+    days = 7                  # simulated and compared days
     seed = 1
     time_limit_s = 2.0        # solver budget per day and policy
     provider = "street"       # or "haversine" (straight lines x detour, fast, offline)
@@ -160,8 +161,11 @@ class PolicyConfig:
 class ScenarioConfig:
     """A scenario: city, bins, sensors, period, fleet, policies and sweeps.
 
-    ``days`` are compared; ``warmup_days`` of history (a fixed every-``warmup_every_k_days``
-    schedule, identical for every policy) come first so that forecasts have readings.
+    ``days`` are compared, from ``start``; ``warmup_days`` of history (a fixed
+    every-``warmup_every_k_days`` schedule, identical for every policy) come first so that
+    forecasts have readings. Between the two, each policy runs ``settle_days`` days that are
+    planned and simulated but not counted: the warm-up's last collection empties every bin
+    at once, so a new policy's first days are lighter than its usual ones.
     """
 
     name: str
@@ -171,6 +175,7 @@ class ScenarioConfig:
     sensor_share: float = 0.8
     warmup_days: int = 10
     warmup_every_k_days: int = 3
+    settle_days: int = 0
     days: int = 7
     start: date = date(2026, 11, 2)
     seed: int = 1
@@ -229,6 +234,7 @@ _TOP_KEYS = {
     "sensor_share",
     "warmup_days",
     "warmup_every_k_days",
+    "settle_days",
     "days",
     "start",
     "seed",
@@ -353,6 +359,8 @@ def _check(cfg: ScenarioConfig) -> ScenarioConfig:
         raise ScenarioError(f"{where}: keys 'days', 'warmup_days', 'history_days' must be >= 1")
     if cfg.warmup_every_k_days < 1:
         raise ScenarioError(f"{where}: key 'warmup_every_k_days' must be >= 1")
+    if cfg.settle_days < 0:
+        raise ScenarioError(f"{where}: key 'settle_days' must be >= 0, got {cfg.settle_days}")
     if not cfg.time_limit_s > 0:
         raise ScenarioError(f"{where}: key 'time_limit_s' must be > 0, got {cfg.time_limit_s}")
     if cfg.provider not in PROVIDERS:
@@ -383,7 +391,8 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<memory>") -> Sc
     for key in ("city", "tz", "provider"):
         if key in data:
             values[key] = str(_typed(source, key, data[key], str))
-    for key in ("n_bins", "warmup_days", "warmup_every_k_days", "days", "seed", "history_days"):
+    ints = ("n_bins", "warmup_days", "warmup_every_k_days", "settle_days", "days", "seed")
+    for key in (*ints, "history_days"):
         if key in data:
             values[key] = _typed(source, key, data[key], int)
     for key in ("sensor_share", "time_limit_s"):

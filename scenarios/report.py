@@ -83,7 +83,8 @@ def write_comparison(results: Sequence[ScenarioResult], out: Path) -> tuple[Path
         c = res.config
         lines.append(
             f"- **{c.name}** ({c.source}): {res.n_bins} bins, {c.sensor_share:.0%} with sensors, "
-            f"{c.days} days after {c.warmup_days} warm-up days, {c.fleet.trucks} trucks, "
+            f"{c.days} days after {c.warmup_days} warm-up days{_settle(c.settle_days)}, "
+            f"{c.fleet.trucks} trucks, "
             f"seed {c.seed}, solver {c.time_limit_s:g} s/day, {c.provider} matrix; "
             f"wall time {res.wall_s:.0f} s"
         )
@@ -92,8 +93,13 @@ def write_comparison(results: Sequence[ScenarioResult], out: Path) -> tuple[Path
     return md, table.write_csv(out / "comparison.csv")
 
 
+def _settle(days: int) -> str:
+    return f" and {days} settling days per policy (not counted)" if days else ""
+
+
 def plot_days(result: ScenarioResult, path: Path) -> Path:
-    """PNG with km per day, overflow events per day and mean fill at pickup, per policy."""
+    """PNG with km per day, overflow events per day and mean fill at pickup, per policy
+    (settling days, not counted in the totals, left of a dashed line)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,6 +115,8 @@ def plot_days(result: ScenarioResult, path: Path) -> Path:
         for p in result.policies:
             ys = [getattr(r, key) for r in p.days]
             ax.plot([r.day + 1 for r in p.days], ys, marker="o", label=p.policy)
+        if result.config.settle_days:
+            ax.axvline(0.5, color="grey", linestyle="--", linewidth=1)
         ax.set_title(title)
         ax.set_xlabel("day")
         ax.grid(alpha=0.3)

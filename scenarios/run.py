@@ -2,11 +2,13 @@
 
 For each policy the same city (same bins, same waste, same sensor noise: one seed) is
 warmed up with ``warmup_days`` of a fixed every-``warmup_every_k_days`` schedule, then for
-each of ``days`` days: the policy plans from the readings, reports and collection log so
-far, the trucks drive the plan (each bin is emptied at its planned visit time), and the
-simulator counts what was really collected and what overflowed.
+each of ``settle_days + days`` days: the policy plans from the readings, reports and
+collection log so far, the trucks drive the plan (each bin is emptied at its planned visit
+time), and the simulator counts what was really collected and what overflowed. The
+``settle_days`` come first (day numbers -settle_days .. -1) and are not counted: they let a
+policy leave the warm-up schedule behind (its last collection empties every bin at once).
 
-KPIs per policy (totals over the compared days):
+KPIs per policy (totals over the compared days, numbered 0 .. days - 1):
 
 * ``km``, ``truck_hours`` (route spans: driving, service, unloading, waiting, break),
   ``trucks_used`` (mean per day), ``bins_collected``, ``kg_collected`` (true loads);
@@ -68,7 +70,10 @@ KPI_COLUMNS = (
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DayRecord:
-    """One policy's day: the plan's costs and what the city experienced."""
+    """One policy's day: the plan's costs and what the city experienced.
+
+    ``day`` counts from the first compared day (0); a settling day has a negative number.
+    """
 
     policy: str
     day: int
@@ -201,11 +206,12 @@ def _record(
 def warmed_up_sim(cfg: ScenarioConfig, city: City) -> CitySim:
     """The city after the warm-up days (fixed schedule at 07:00), ready for day 0."""
     bins = city.inventory.bins
-    start = datetime.combine(cfg.start - timedelta(days=cfg.warmup_days), datetime.min.time())
+    before = cfg.warmup_days + cfg.settle_days
+    start = datetime.combine(cfg.start - timedelta(days=before), datetime.min.time())
     sim = CitySim.create(
         bins,
         start=start.replace(tzinfo=cfg.zone),
-        days=cfg.warmup_days + cfg.days,
+        days=before + cfg.days,
         seed=cfg.seed,
         config=cfg.sim,
     )
@@ -228,11 +234,13 @@ def run_policy(
     kind: str = "",
     progress: Callable[[int, str], None] | None = None,
 ) -> PolicyResult:
-    """Simulate ``cfg.days`` days of ``policy`` from the warmed-up ``sim`` (modified)."""
+    """Simulate ``cfg.settle_days + cfg.days`` days of ``policy`` from the warmed-up ``sim``
+    (modified); the totals count the last ``cfg.days``."""
     index = {b.bin_id: i for i, b in enumerate(city.inventory.bins)}
     params = SolveParams(time_limit_s=cfg.time_limit_s, seed=cfg.seed)
     records = []
-    for d in range(cfg.days):
+    n_days = cfg.settle_days + cfg.days
+    for d in range(-cfg.settle_days, cfg.days):
         plan_date = cfg.start + timedelta(days=d)
         day_h = sim.now_h
         ctx = PlanContext(
@@ -251,13 +259,16 @@ def run_policy(
         outcome = sim.advance_day(emptyings_of(day, index, day_h))
         records.append(_record(policy.name, d, plan_date, day, outcome, index))
         if progress is not None:
-            progress(d + 1, f"{policy.name}: day {d + 1}/{cfg.days}")
+            done = d + cfg.settle_days + 1
+            progress(done, f"{policy.name}: day {done}/{n_days}")
     return PolicyResult(
         policy=policy.name,
         kind=kind,
         days=tuple(records),
         totals=totals(
-            records, n_bins=len(city.inventory.bins), open_overflow_l=sim.open_overflow_l()
+            [r for r in records if r.day >= 0],
+            n_bins=len(city.inventory.bins),
+            open_overflow_l=sim.open_overflow_l(),
         ),
     )
 
@@ -317,13 +328,14 @@ def run_scenario(
         progress(0.0, f"building {config.name}: {config.n_bins} bins, travel matrix")
     city = city if city is not None else build_city(config)
     base = warmed_up_sim(config, city)
-    total = config.days * len(config.policies)
+    per_policy = config.settle_days + config.days
+    total = per_policy * len(config.policies)
     results = []
     for k, pcfg in enumerate(config.policies):
 
         def tick(done: int, message: str, k: int = k) -> None:
             if progress is not None:
-                progress((k * config.days + done) / total, message)
+                progress((k * per_policy + done) / total, message)
 
         results.append(
             run_policy(
@@ -347,5 +359,6 @@ def day_rows(result: ScenarioResult) -> list[dict[str, Any]]:
             row["plan_date"] = r.plan_date.isoformat()
             row["mean_fill_at_pickup"] = round(r.mean_fill_at_pickup, 3)
             row["scenario"] = result.config.name
+            row["counted"] = r.day >= 0
             rows.append(row)
     return rows

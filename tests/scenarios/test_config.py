@@ -57,6 +57,8 @@ def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped
         ({"sim": {"nonsense": 1}}, "sim."),
         ({"color": "blue"}, "color"),
         ({"n_bins": "many"}, "'n_bins'"),
+        ({"settle_days": -1}, "'settle_days' must be >= 0"),
+        ({"settle_days": 1.5}, "'settle_days'"),
         ({"area": [1, 2, 0, 3]}, "'area'"),
         ({"sweep": {"fleet.trucks": []}}, "fleet.trucks"),
     ],

@@ -99,3 +99,41 @@ def test_bins_filling_faster_than_a_day_are_emptied_twice_and_overflow_less(
     assert max(d.bins_collected for d in twice.days) > n
     assert twice.totals["violations"] == 0
     assert twice.totals["overflow_events"] < daily.totals["overflow_events"]
+
+
+def test_settling_days_run_first_and_are_not_counted(
+    tiny_config: ScenarioConfig, tiny_city: City, tmp_path: Path
+) -> None:
+    """2 settling days + 1 compared day from 11-04 are the days 11-02..11-04 of a 3-day run
+    from 11-02 (same city, waste and schedule); only 11-04 is counted."""
+    from dataclasses import replace
+    from datetime import date
+
+    from scenarios.run import totals
+
+    base = replace(tiny_config, policies=tiny_config.policies[:1], start=date(2026, 11, 2))
+    plain = run_scenario(replace(base, days=3), city=tiny_city).policies[0]
+    progress: list[float] = []
+    cfg = replace(base, settle_days=2, days=1, start=date(2026, 11, 4))
+    result = run_scenario(cfg, city=tiny_city, progress=lambda f, _m: progress.append(f))
+    settled = result.policies[0]
+    assert [r.day for r in settled.days] == [-2, -1, 0]
+    assert [r.plan_date for r in settled.days] == [r.plan_date for r in plain.days]
+    keys = ("bins_collected", "overflow_events", "kg")
+    assert [[getattr(r, k) for k in keys] for r in settled.days] == [
+        [getattr(r, k) for k in keys] for r in plain.days
+    ]
+    counted = totals(settled.days[2:], n_bins=12)
+    for key in ("km", "truck_hours", "bins_collected", "overflow_events", "service_level"):
+        assert settled.totals[key] == counted[key]
+    assert settled.totals["bins_collected"] == 6  # every other bin of 12
+    assert progress[-1] == 1.0 and len(progress) == 4  # the city, then 3 days
+    write_run(result, tmp_path)
+    with (tmp_path / "days.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["day"], r["counted"]) for r in rows] == [
+        ("-2", "False"),
+        ("-1", "False"),
+        ("0", "True"),
+    ]
+    assert "2 settling days per policy (not counted)" in (tmp_path / "comparison.md").read_text()
