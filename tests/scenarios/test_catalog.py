@@ -25,8 +25,17 @@ SHRUNK_BINS = 40
 
 
 def _shrunk(cfg: ScenarioConfig) -> ScenarioConfig:
-    """The scenario's city, area, fleet and policies; 40 bins, 3 warm-up days, 1 day, 1 s."""
-    return replace(cfg, n_bins=SHRUNK_BINS, warmup_days=3, days=1, time_limit_s=1.0, sweep=())
+    """The scenario's city, area, fleet and policies; 40 bins, 3 warm-up days, at most one
+    settling day, 1 day, 1 s."""
+    return replace(
+        cfg,
+        n_bins=SHRUNK_BINS,
+        warmup_days=3,
+        settle_days=min(cfg.settle_days, 1),
+        days=1,
+        time_limit_s=1.0,
+        sweep=(),
+    )
 
 
 @pytest.mark.slow
