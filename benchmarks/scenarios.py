@@ -14,13 +14,12 @@ solver (the rest is forecasting, simulation and bookkeeping), not as absolute ta
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 from pathlib import Path
 from typing import Any
 
-from scenarios.config import load_config
+from scenarios.config import ScenarioError, load_config, with_param
 from scenarios.report import write_run
 from scenarios.run import ScenarioResult, run_scenario
 
@@ -66,13 +65,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--time-limit", type=float, default=None, help="solver seconds per day")
     ap.add_argument("--out", type=Path, default=None, help="write tables and plots here")
     args = ap.parse_args(argv)
-    cfg = load_config(args.scenario)
-    if args.days is not None:
-        cfg = dataclasses.replace(cfg, days=args.days)
-    if args.settle_days is not None:
-        cfg = dataclasses.replace(cfg, settle_days=args.settle_days)
-    if args.time_limit is not None:
-        cfg = dataclasses.replace(cfg, time_limit_s=args.time_limit)
+    try:
+        cfg = load_config(args.scenario)
+        overrides = {"days": args.days, "settle_days": args.settle_days}
+        overrides["time_limit_s"] = args.time_limit
+        for key, value in overrides.items():
+            if value is not None:
+                cfg = with_param(cfg, key, value)  # checked like the file's own values
+    except ScenarioError as err:
+        ap.error(str(err))
     result = run_scenario(cfg)
     if args.out is not None:
         write_run(result, args.out / cfg.name)
