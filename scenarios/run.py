@@ -97,6 +97,11 @@ class DayRecord:
     solve_s: float
 
     @property
+    def counted(self) -> bool:
+        """Whether the day is compared (in the totals); settling days are not."""
+        return self.day >= 0
+
+    @property
     def mean_fill_at_pickup(self) -> float:
         """Mean true fill (capped at 1) of the bins collected that day; nan if none."""
         return self.fill_sum / self.bins_collected if self.bins_collected else math.nan
@@ -266,7 +271,7 @@ def run_policy(
         kind=kind,
         days=tuple(records),
         totals=totals(
-            [r for r in records if r.day >= 0],
+            [r for r in records if r.counted],
             n_bins=len(city.inventory.bins),
             open_overflow_l=sim.open_overflow_l(),
         ),
@@ -359,6 +364,6 @@ def day_rows(result: ScenarioResult) -> list[dict[str, Any]]:
             row["plan_date"] = r.plan_date.isoformat()
             row["mean_fill_at_pickup"] = round(r.mean_fill_at_pickup, 3)
             row["scenario"] = result.config.name
-            row["counted"] = r.day >= 0
+            row["counted"] = r.counted
             rows.append(row)
     return rows
