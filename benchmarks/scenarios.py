@@ -67,8 +67,11 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     try:
         cfg = load_config(args.scenario)
-        overrides = {"days": args.days, "settle_days": args.settle_days}
-        overrides["time_limit_s"] = args.time_limit
+        overrides = {
+            "days": args.days,
+            "settle_days": args.settle_days,
+            "time_limit_s": args.time_limit,
+        }
         for key, value in overrides.items():
             if value is not None:
                 cfg = with_param(cfg, key, value)  # checked like the file's own values
