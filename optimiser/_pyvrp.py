@@ -41,7 +41,9 @@ Limitations (reported by :func:`optimiser.check.check`, never hidden): ``max_sto
 counts per trip, not per day, for trucks that reload; only one daily limit (volume first)
 is encoded; site windows are ignored on the final virtual leg during the search (the
 decoder falls back to an open site); the break is placed after the search, so a route
-may rarely miss a window because of it. When PyVRP ends without a feasible solution the
+may rarely miss a window because of it. A truck the search leaves without stops still
+drives to its end depot (and unloads first when loaded), but the search does not count
+that drive. When PyVRP ends without a feasible solution the
 plan has status ``NO_SOLUTION`` and every stop is unserved.
 """
 
@@ -726,6 +728,39 @@ def _empty_route(v: VehicleSpec) -> Route:
     return Route(vehicle_ref=v.ref, visits=visits, distance_m=0, duration_s=0, cost=0)
 
 
+def _timed_route(v: VehicleSpec, timed: _Timed) -> Route:
+    """The plan's route of a timed schedule, costed as :func:`optimiser.costs.route_cost`."""
+    duration = timed.end_s - timed.visits[0].start_s
+    used = any(x.kind in (VisitKind.BIN, VisitKind.DISPOSAL) for x in timed.visits)
+    return Route(
+        vehicle_ref=v.ref,
+        visits=tuple(timed.visits),
+        distance_m=timed.distance_m,
+        duration_s=duration,
+        cost=route_cost(v, distance_m=timed.distance_m, duration_s=duration, used=used),
+    )
+
+
+def _idle_route(problem: Problem, v: VehicleSpec) -> Route:
+    """The route of a truck the search gave no stop (PyVRP leaves it out of the solution).
+
+    A truck waiting empty at its end depot stays there. Otherwise (rerouting: a truck on
+    the road, or one carrying waste) it drives to its end depot when it is ready, unloading
+    at the best usable site first when it carries waste and ``return_empty`` holds.
+    """
+    sites = list(usable_sites(problem, v))
+    unload = (v.initial_volume_l > 0 or v.initial_weight_kg > 0) and problem.return_empty
+    if v.start == v.end and not unload:
+        return _empty_route(v)
+    open_window = (0, OPEN_T)
+    steps = [_Step(VisitKind.START, v.ref, v.start, 0, open_window)]
+    if unload and sites:  # without a usable site the checker reports the load left on board
+        steps.append(_Step(VisitKind.DISPOSAL, "", -1, 0, open_window))  # site chosen on time
+    steps.append(_Step(VisitKind.END, v.ref, v.end, 0, open_window))
+    depart = v.ready_s if v.ready_s is not None else v.shift_s[0]
+    return _timed_route(v, _schedule(problem, v, steps, depart, sites))
+
+
 def _final_site(problem: Problem, sites: Sequence[Site], v: VehicleSpec, last: int, t: int) -> Site:
     """The site giving the cheapest open ``last -> site -> end`` leg when leaving at ``t``."""
     dist, dur = problem.matrix.distance_m, problem.matrix.duration_s
@@ -915,16 +950,8 @@ def _decode(
             steps = _steps(problem, model, r, v)
             timed = _schedule(problem, v, steps, int(r.start_time()), sites)
             lateness += timed.lateness
-            duration = timed.end_s - timed.visits[0].start_s
-            cost = route_cost(v, distance_m=timed.distance_m, duration_s=duration, used=True)
-            routes[v.ref] = Route(
-                vehicle_ref=v.ref,
-                visits=tuple(timed.visits),
-                distance_m=timed.distance_m,
-                duration_s=duration,
-                cost=cost,
-            )
-    all_routes = tuple(routes.get(v.ref) or _empty_route(v) for v in problem.vehicles)
+            routes[v.ref] = _timed_route(v, timed)
+    all_routes = tuple(routes.get(v.ref) or _idle_route(problem, v) for v in problem.vehicles)
     served = {ref for r in all_routes for ref in r.bin_refs}
     dropped = tuple(
         Unserved(ref=s.ref, reason=_drop_reason(s)) for s in model.stops if s.ref not in served

@@ -355,3 +355,33 @@ def test_truck_on_the_road_with_a_load_unloads_in_time() -> None:
     assert route.visits[0].start_s >= 9 * 3600
     assert plan.served_refs == {"b2", "b3"}
     assert route.visits[-1].daily_l == 230
+
+
+@pytest.mark.parametrize(
+    ("start", "load_l", "expected"),
+    [
+        (1, 0, [VisitKind.START, VisitKind.END]),
+        (1, 50, [VisitKind.START, VisitKind.DISPOSAL, VisitKind.END]),
+        (0, 50, [VisitKind.START, VisitKind.DISPOSAL, VisitKind.END]),
+    ],
+)
+def test_truck_without_work_still_drives_home_and_unloads(
+    start: int, load_l: int, expected: list[VisitKind]
+) -> None:
+    # rerouting: "away" is at row ``start`` at 09:00 carrying ``load_l``; the only bin is
+    # next to the depot, so "home" takes it and "away" gets no bin. It must still drive to
+    # its end depot, and unload on the way when it carries waste.
+    problem = Problem(
+        matrix=line_matrix([0, 3, 5, 0.5]),
+        stops=(stop("b", 3),),
+        vehicles=(
+            truck("home"),
+            truck("away", start=start, ready_s=9 * 3600, initial_volume_l=load_l),
+        ),
+        sites=(site("s", 2),),
+    )
+    plan = solved(problem)
+    assert plan.served_refs == {"b"}
+    home = [VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL, VisitKind.END]
+    assert kinds(plan, "home") == home
+    assert kinds(plan, "away") == expected
