@@ -456,7 +456,7 @@ class _Model:
         return start, start + self.problem.vehicles[v].break_s
 
     def _route(self, assignment: Any, v: int, spec: VehicleSpec) -> Route:
-        seq = self._sequence(assignment, v)
+        seq = _without_repeated_unloads(self, self._sequence(assignment, v))
         nodes = [self.manager.IndexToNode(i) for i in seq]
         cumul = [assignment.Min(self.time_dim.CumulVar(i)) for i in seq]
         visits = _timed_visits(self, spec, nodes, cumul, self._break(assignment, v))
@@ -473,6 +473,22 @@ class _Model:
             duration_s=duration,
             cost=cost,
         )
+
+
+def _without_repeated_unloads(model: _Model, seq: list[int]) -> list[int]:
+    """``seq`` (solver indices) without an unload that takes no time right after one at the
+    same site: with ``unload_s`` 0 a site's spare copies cost nothing, so the search may
+    chain them, and a route sheet would show the truck unloading several times in a row."""
+    nodes = model.nodes
+    keep = seq[:1]
+    for i in seq[1:]:
+        node, prev = model.manager.IndexToNode(i), model.manager.IndexToNode(keep[-1])
+        repeat = (
+            nodes.is_site[node] and nodes.is_site[prev] and nodes.refs[node] == nodes.refs[prev]
+        )
+        if not (repeat and nodes.service[node] == 0):
+            keep.append(i)
+    return keep
 
 
 def _kind(model: _Model, node: int, position: int, last: int) -> VisitKind:

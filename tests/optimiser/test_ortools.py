@@ -1,0 +1,26 @@
+"""OR-Tools engine specifics (``optimiser._ortools``); every plan is validated by the checker."""
+
+from __future__ import annotations
+
+from optimiser._ortools import solve_ortools
+from optimiser.check import check
+from optimiser.params import SolveParams
+from optimiser.plan import VisitKind
+from optimiser.problem import Problem
+
+
+def test_a_free_unload_is_not_repeated_at_the_same_site(kit) -> None:
+    # with unload_s = 0 the site's spare copies cost nothing, so the search may chain them
+    # (here the warm start does): the route sheet must still show one unload per trip
+    problem = Problem(
+        matrix=kit.matrix([(0, 0), (3, 0), (1, 0), (2, 0)]),
+        stops=(kit.stop("b1", 2, volume_l=600), kit.stop("b2", 3, volume_l=600)),
+        vehicles=(kit.truck("t", capacity_l=1000),),
+        sites=(kit.site("s", 1, unload_s=0),),
+    )
+    warm = {"t": ["b1", "s", "s", "b2", "s", "s"]}
+    plan = solve_ortools(problem, SolveParams(time_limit_s=0.2), warm_start=warm)
+    assert check(problem, plan) == []
+    refs = [(v.kind, v.ref) for v in plan.routes[0].visits if v.kind is not VisitKind.BREAK]
+    d = VisitKind.DISPOSAL
+    assert refs[1:-1] == [(VisitKind.BIN, "b1"), (d, "s"), (VisitKind.BIN, "b2"), (d, "s")]
