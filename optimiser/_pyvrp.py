@@ -52,6 +52,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -573,20 +574,25 @@ def _reduce_fleet(
 ) -> tuple[ProblemData, Solution]:
     """Try to serve everything with one route fewer, while fixed costs make that pay.
 
-    The shortest route is removed, the fleet of its type capped at what is left, and the
+    The shortest route whose type has another route is removed (PyVRP needs a truck per
+    type), the fleet of its type capped at what is left, and the
     search restarts from the rest until it is feasible again (or ``deadline``,
     ``time.perf_counter()`` seconds). A smaller fleet is kept only when it costs less.
     """
     data = model.data
     while best.num_routes() > 1 and time.perf_counter() < deadline:
         routes = best.routes()
-        drop = min(range(len(routes)), key=lambda k: routes[k].num_clients())
+        used = Counter(r.vehicle_type() for r in routes)
+        # PyVRP needs at least one truck per type: the only route of a type stays
+        droppable = [k for k, r in enumerate(routes) if used[r.vehicle_type()] > 1]
+        if not droppable:
+            break
+        drop = min(droppable, key=lambda k: routes[k].num_clients())
         t_idx = routes[drop].vehicle_type()
         if data.vehicle_type(t_idx).fixed_cost == 0:
             break
-        used = sum(1 for r in routes if r.vehicle_type() == t_idx)
         types = [
-            vt.replace(num_available=used - 1) if k == t_idx else vt
+            vt.replace(num_available=used[t_idx] - 1) if k == t_idx else vt
             for k, vt in enumerate(data.vehicle_types())
         ]
         smaller = data.replace(vehicle_types=types)

@@ -385,3 +385,20 @@ def test_truck_without_work_still_drives_home_and_unloads(
     home = [VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL, VisitKind.END]
     assert kinds(plan, "home") == home
     assert kinds(plan, "away") == expected
+
+
+def test_fleet_reduction_keeps_the_only_truck_of_a_type() -> None:
+    # only "o" takes organic waste, so its one-bin route is the shortest; with fixed costs
+    # the fleet reduction tries to drop it, which must not leave PyVRP a type of 0 trucks
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3]),
+        stops=(stop("b1", 1), stop("b2", 2), stop("b3", 3, stream="organic")),
+        vehicles=(
+            truck("a", fixed_cost=1000),
+            truck("o", fixed_cost=1000, streams=frozenset({"organic"})),
+        ),
+        return_empty=False,
+    )
+    plan = solved(problem)
+    assert plan.served_refs == {"b1", "b2", "b3"}
+    assert kinds(plan, "o") == [VisitKind.START, VisitKind.BIN, VisitKind.END]
