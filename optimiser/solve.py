@@ -14,7 +14,8 @@ that ranks best by the independent checker is kept:
 
 With a smaller budget, on one core, or in a process that may not start children (a daemonic
 worker, such as a Dask worker running a scenario sweep), PyVRP runs alone and OR-Tools is the
-fallback when PyVRP's plan is missing or breaks a rule.
+fallback when PyVRP raises, or its plan is missing or breaks a rule. A PyVRP exception is
+noted on the plan kept ("pyvrp failed: ..."), in the portfolio too, not raised.
 """
 
 from __future__ import annotations
@@ -101,12 +102,19 @@ def _relay(problem: Problem, params: SolveParams, deadline: float) -> list[Plan]
         return [first]
     from optimiser._pyvrp import solve_pyvrp
 
-    second = solve_pyvrp(
-        problem,
-        dataclasses.replace(params, time_limit_s=left, seed=params.seed + 1),
-        warm_start=first.sequences(),
-    )
+    try:
+        second = solve_pyvrp(
+            problem,
+            dataclasses.replace(params, time_limit_s=left, seed=params.seed + 1),
+            warm_start=first.sequences(),
+        )
+    except Exception as err:  # an engine failure must not lose the OR-Tools plan
+        return [_noted(first, f"relay's pyvrp failed: {err!r}")]
     return [first, dataclasses.replace(second, engine="ortools+pyvrp")]
+
+
+def _noted(plan: Plan, note: str) -> Plan:
+    return dataclasses.replace(plan, notes=(*plan.notes, note))
 
 
 def _child_pyvrp(conn: Connection, problem: Problem, params: SolveParams) -> None:
@@ -154,7 +162,7 @@ def _portfolio(problem: Problem, params: SolveParams) -> list[Plan]:
             plans.append(_child_answer(reader, wait_s))
         except Exception as err:  # a lost child (or a garbled answer) must not lose ours
             note = f"pyvrp failed: {err}"  # on every plan: whichever is kept reports it
-            plans = [dataclasses.replace(p, notes=(*p.notes, note)) for p in plans]
+            plans = [_noted(p, note) for p in plans]
     finally:
         reader.close()
         if proc.is_alive():
@@ -178,7 +186,10 @@ def _portfolio_fits(params: SolveParams) -> bool:
 def _auto(problem: Problem, params: SolveParams) -> Plan:
     if _portfolio_fits(params):
         return _pick(problem, _portfolio(problem, params))
-    plan = _engine("pyvrp", problem, params)
+    try:
+        plan = _engine("pyvrp", problem, params)
+    except Exception as err:  # an engine failure must not cost the day's plan: OR-Tools answers
+        return _noted(_engine("ortools", problem, params), f"pyvrp failed: {err!r}")
     no_solution, invalid, required_unserved, _ = rank(problem, plan)
     if not (no_solution or invalid or required_unserved):
         return plan

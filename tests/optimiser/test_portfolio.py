@@ -145,3 +145,34 @@ def test_portfolio_child_answers_through_a_spawned_process(
     plan = solve(random_problem, SolveParams(time_limit_s=3.0, seed=3))
     assert check(random_problem, plan) == []
     assert set(_costs(plan.notes)) == {"ortools", "ortools+pyvrp", "pyvrp"}
+
+
+def _pyvrp_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    import optimiser._pyvrp as pyvrp_engine
+
+    def boom(*args: object, **kw: object) -> None:
+        raise ValueError("engine bug")
+
+    monkeypatch.setattr(pyvrp_engine, "solve_pyvrp", boom)
+
+
+def test_failing_pyvrp_on_one_core_falls_back_to_ortools(
+    random_problem: Problem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below the portfolio's budget PyVRP runs alone; if it raises, OR-Tools answers."""
+    _pyvrp_raises(monkeypatch)
+    plan = solve(random_problem, SolveParams(time_limit_s=1.0, seed=1))
+    assert plan.engine == "ortools"
+    assert check(random_problem, plan) == []
+    assert "pyvrp failed: ValueError('engine bug')" in plan.notes
+
+
+def test_failing_relay_leg_keeps_the_ortools_plan(
+    random_problem: Problem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pyvrp_raises(monkeypatch)
+    plans = solve_module._relay(
+        random_problem, SolveParams(time_limit_s=2.5, seed=1), time.perf_counter() + 2.5
+    )
+    assert [p.engine for p in plans] == ["ortools"]
+    assert "relay's pyvrp failed: ValueError('engine bug')" in plans[0].notes
