@@ -416,8 +416,10 @@ class _Clock:
         ref: str,
         location: int,
         service: tuple[int, tuple[int, int] | None],
+        stop: Stop | None = None,
     ) -> None:
-        """Drive to ``location`` and serve it as early as possible (break first if due)."""
+        """Drive to ``location`` and serve it as early as possible (break first if due);
+        ``stop`` is the bin collected there, if any."""
         duration, window = service
         t = self.last.end_s
         prev_loc = self.last.location if self.last.location is not None else location
@@ -431,7 +433,7 @@ class _Clock:
             start = max(t + travel + brk, pause + brk, open_at)
             if pause < arrival:  # the break interrupts the drive
                 arrival += brk
-        self._load(kind, ref, problem)
+        self._load(kind, stop)
         self._push(kind, ref, location, (arrival, start, start + duration))
 
     def _maybe_break(self, t: int, next_start: int) -> int | None:
@@ -446,10 +448,9 @@ class _Clock:
         self.break_due = False
         return at
 
-    def _load(self, kind: VisitKind, ref: str, problem: Problem) -> None:
+    def _load(self, kind: VisitKind, stop: Stop | None) -> None:
         st = self.state
-        if kind is VisitKind.BIN:
-            stop = problem.stop(ref)
+        if kind is VisitKind.BIN and stop is not None:
             st.volume_l += stop.volume_l
             st.weight_kg += stop.weight_kg
             st.daily_l += stop.volume_l
@@ -459,10 +460,8 @@ class _Clock:
 
 
 def _service(
-    problem: Problem, ref: str
+    stops: Mapping[str, Stop], sites: Mapping[str, Site], ref: str
 ) -> tuple[VisitKind, int, tuple[int, tuple[int, int] | None]]:
-    stops = {s.ref: s for s in problem.stops}
-    sites = {s.ref: s for s in problem.sites}
     if ref in stops:
         s: Stop = stops[ref]
         return VisitKind.BIN, s.location, (s.service_s, s.window_s)
@@ -484,9 +483,11 @@ def time_route(problem: Problem, vehicle: VehicleSpec, refs: Sequence[str]) -> R
     due = v.break_s > 0 and not v.break_taken and v.break_window_s is not None
     clock = _Clock(vehicle=v, visits=[], state=state, break_due=due)
     clock._push(VisitKind.START, v.ref, v.start, (t0, t0, t0))
+    stops = {s.ref: s for s in problem.stops}
+    sites = {s.ref: s for s in problem.sites}
     for ref in refs:
-        kind, location, service = _service(problem, ref)
-        clock.go(problem, kind, ref, location, service)
+        kind, location, service = _service(stops, sites, ref)
+        clock.go(problem, kind, ref, location, service, stops.get(ref))
     clock.go(problem, VisitKind.END, v.ref, v.end, (0, None))
     visits = clock.visits
     if not refs:  # an unused truck stays home: no break needed
