@@ -61,6 +61,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimiser.costs import route_cost
+from optimiser.explain import UNFIT
 from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
@@ -71,7 +72,6 @@ SCALE = 3600  # objective units per cost unit
 SOFT_REQUIRED_PENALTY = 10**13  # objective units for dropping a required stop (fallback)
 MAX_SITE_COPIES = 400
 STRATEGY_MAX_STOPS = 300  # above this OR-Tools' first-solution strategies rarely succeed
-UNFIT = "could not fit in any route (capacity/time)"
 
 
 @dataclass(slots=True)

@@ -86,6 +86,7 @@ from pyvrp.search import (
 from pyvrp.stop import FirstFeasible, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from optimiser.costs import route_cost
+from optimiser.explain import UNFIT
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
@@ -99,7 +100,6 @@ FORBID_T = 10**9  # duration of a prohibited edge, seconds
 OPEN_T = 10**9  # "no time window" upper bound, seconds
 MIN_SEARCH_S = 0.05
 PENALTY_RANGE = (0.1, 100_000.0)  # PyVRP's default penalty bounds, per unit cost of a metre/second
-UNFIT = "could not fit in any route (capacity/time)"  # same wording as the OR-Tools engine
 OVERFLOW_GUARD = 1e18  # bound on penalty x excess (int64 max ~9.2e18)
 STOP_UNIT = 1000  # load units per stop in the stop-count dimension (weighs it vs. penalties)
 FALLBACK_SHARE = 0.25  # of the budget at least, for the retry with required stops made soft

@@ -191,7 +191,7 @@ def _valid(problem: Problem, v: VehicleSpec, refs: list[str]) -> bool:
     return not check_route(problem, v, time_route(problem, v, refs))
 
 
-def _with_final_unload(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
+def with_final_unload(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
     """``refs`` ending at a site if the truck carries anything and must return empty."""
     sites = {s.ref for s in problem.sites}
     loaded = bool(refs) or v.initial_volume_l > 0 or v.initial_weight_kg > 0
@@ -218,11 +218,11 @@ def feasible_prefix(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[s
     lo, hi = 0, len(refs)  # prefix lo: assumed valid; prefix hi: not valid
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _valid(problem, v, _with_final_unload(problem, v, refs[:mid])):
+        if _valid(problem, v, with_final_unload(problem, v, refs[:mid])):
             lo = mid
         else:
             hi = mid
-    best = _with_final_unload(problem, v, refs[:lo])
+    best = with_final_unload(problem, v, refs[:lo])
     return best if _valid(problem, v, best) else []
 
 
@@ -248,6 +248,15 @@ def greedy_routes(problem: Problem) -> dict[str, list[str]]:
     return out
 
 
+def detours(problem: Problem, v: VehicleSpec, refs: list[str], stop: Stop) -> np.ndarray:
+    """Travel seconds added by inserting ``stop`` at each position ``0..len(refs)`` of truck
+    ``v``'s route ``refs`` (stop and site refs, between its start and end)."""
+    where = {s.ref: s.location for s in problem.stops} | {s.ref: s.location for s in problem.sites}
+    locs = np.array([v.start, *(where[r] for r in refs), v.end], dtype=np.int64)
+    dur = problem.matrix.duration_s
+    return dur[locs[:-1], stop.location] + dur[stop.location, locs[1:]] - dur[locs[:-1], locs[1:]]
+
+
 def insert_cheapest(
     problem: Problem, routes: dict[str, list[str]], stop: Stop, *, max_checks: int = 40
 ) -> str | None:
@@ -262,23 +271,17 @@ def insert_cheapest(
     str or None
         The vehicle ref that took the stop, or None when no checked position is valid.
     """
-    dur = problem.matrix.duration_s
-    where = {s.ref: s.location for s in problem.stops} | {s.ref: s.location for s in problem.sites}
     ranked: list[tuple[int, int, int]] = []  # (detour, vehicle index, position)
     for vi, v in enumerate(problem.vehicles):
         if stop.stream not in v.streams:
             continue
-        refs = routes.get(v.ref, [])
-        locs = np.array([v.start, *(where[r] for r in refs), v.end], dtype=np.int64)
-        detour = (
-            dur[locs[:-1], stop.location] + dur[stop.location, locs[1:]] - dur[locs[:-1], locs[1:]]
-        )
+        detour = detours(problem, v, routes.get(v.ref, []), stop)
         best = np.argsort(detour, kind="stable")[:max_checks]
         ranked.extend((int(detour[k]), vi, int(k)) for k in best)
     for _, vi, k in sorted(ranked)[:max_checks]:
         v = problem.vehicles[vi]
         refs = routes.get(v.ref, [])
-        new = _with_final_unload(problem, v, [*refs[:k], stop.ref, *refs[k:]])
+        new = with_final_unload(problem, v, [*refs[:k], stop.ref, *refs[k:]])
         if _valid(problem, v, new):
             routes[v.ref] = new
             return v.ref

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
+from optimiser.explain import explain_unfit
 from optimiser.greedy import feasible_prefix, insert_cheapest
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
@@ -248,7 +249,9 @@ def reroute(
     soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
     from optimiser._ortools import solve_ortools  # lazily: importing optimiser stays light
 
-    sub = solve_ortools(residual, params, warm_start=warm, soft_required=soft)
+    sub = explain_unfit(
+        residual, solve_ortools(residual, params, warm_start=warm, soft_required=soft)
+    )
     return _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
 
 

@@ -27,6 +27,7 @@ import time
 from multiprocessing.connection import Connection
 
 from optimiser.check import score
+from optimiser.explain import explain_unfit
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus
 from optimiser.problem import Problem
@@ -212,7 +213,9 @@ def solve(problem: Problem, params: SolveParams | None = None, *, engine: str = 
     -------
     Plan
         Stops no truck can serve (stream, size, window/shift) are listed unserved with the
-        reason before solving; infeasibility is ``PlanStatus.NO_SOLUTION``, never an exception.
+        reason before solving; required stops the engine could not fit in are listed with
+        the rules that block them (``optimiser.explain``); infeasibility is
+        ``PlanStatus.NO_SOLUTION``, never an exception.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; use one of {ENGINES}")
@@ -220,6 +223,7 @@ def solve(problem: Problem, params: SolveParams | None = None, *, engine: str = 
     t0 = time.perf_counter()
     reduced, unservable = screen(problem)
     plan = _auto(reduced, params) if engine == "auto" else _engine(engine, reduced, params)
+    plan = explain_unfit(reduced, plan)
     return dataclasses.replace(
         plan,
         unserved=unservable + plan.unserved,

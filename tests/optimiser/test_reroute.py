@@ -179,3 +179,18 @@ def test_a_truck_out_of_its_depot_has_paid_its_fixed_cost(kit) -> None:
     home = Progress(vehicle_ref="t1", done=(), location=truck.start, time_s=8 * kit.H)
     assert _residual_vehicle(truck, out, 8 * kit.H, 0).fixed_cost == 0
     assert _residual_vehicle(truck, home, 8 * kit.H, 0).fixed_cost == 5000
+
+
+def test_urgent_bin_no_truck_can_take_is_unserved_with_the_blocking_rule(kit, day) -> None:
+    """Both trucks are at their stop limit once the alert comes: the reason says so."""
+    day = dataclasses.replace(
+        day, vehicles=tuple(dataclasses.replace(v, max_stops=4) for v in day.vehicles)
+    )
+    plan = kit.solved(day)
+    assert plan.served_refs == {s.ref for s in day.stops}
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    new = reroute(day, plan, _mid_day(plan), [urgent], FAST)
+    assert check(with_urgent(day, [urgent]), new) == []
+    assert [(u.ref, u.reason) for u in new.unserved] == [
+        ("urgent", "could not fit in any route: stop limit (a, b)")
+    ]
