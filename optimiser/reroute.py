@@ -7,6 +7,12 @@ unperformed, with a huge drop penalty so that the first local search move insert
 the cheapest feasible place); the search keeps a change only if it is strictly cheaper, so
 equal-cost alternatives never move a driver's stops. The answer is the full day: each
 route's done prefix exactly as it was, a WAYPOINT at the truck's position, then the new rest.
+
+A truck that can no longer be back at its depot by its shift end (running late, or loaded
+far from a site) is sent straight home, unloading first; its shift is stretched for the
+search only, so the checker still reports the overrun, and a note says when it returns.
+When no plan goes on from the trucks' positions at all, the plan being driven stands and
+the urgent stops are reported unserved.
 """
 
 from __future__ import annotations
@@ -17,14 +23,15 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from optimiser.check import time_route
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
 from optimiser.explain import explain_unfit
-from optimiser.greedy import feasible_prefix, insert_cheapest
+from optimiser.greedy import feasible_prefix, insert_cheapest, with_final_unload
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
 from optimiser.problem import Problem, Stop, VehicleSpec
-from optimiser.screen import screen
+from optimiser.screen import needs_disposal, screen
 
 WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
 
@@ -140,6 +147,35 @@ def _residual_vehicle(
     )
 
 
+def _must_move(problem: Problem, v: VehicleSpec) -> bool:
+    """Whether the truck has to drive somewhere (it is away from its end depot, or carries
+    waste it must unload first)."""
+    loaded = v.initial_volume_l > 0 or v.initial_weight_kg > 0
+    return v.start != v.end or (loaded and needs_disposal(problem))
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def _late_returns(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
+    """The residual ``problem`` with the shift of each truck that cannot be back in time
+    stretched to its soonest return (straight home, unloading first when loaded), and a
+    note per such truck. Without it, one late truck left no plan for the whole fleet."""
+    vehicles, notes = [], []
+    for v in problem.vehicles:
+        if _must_move(problem, v):
+            home = time_route(problem, v, with_final_unload(problem, v, [])).visits[-1].end_s
+            if home > v.shift_s[1]:
+                notes.append(
+                    f"{v.ref} cannot be back at its depot by its shift end "
+                    f"({_clock(v.shift_s[1])}): the soonest is {_clock(home)}, with no more bins"
+                )
+                v = dataclasses.replace(v, shift_s=(v.shift_s[0], home))
+        vehicles.append(v)
+    return dataclasses.replace(problem, vehicles=tuple(vehicles)), tuple(notes)
+
+
 def _merge(
     problem: Problem, v: VehicleSpec, prefix: list[Visit], prog: Progress | None, new: Route
 ) -> Route:
@@ -211,7 +247,8 @@ def reroute(
     Returns
     -------
     Plan
-        The full day for ``with_urgent(problem, urgent)``: done prefixes unchanged, new rests.
+        The full day for ``with_urgent(problem, urgent)``: done prefixes unchanged, new rests
+        (or ``plan`` itself, urgent stops unserved, when no rest can be planned).
     """
     t0 = time.perf_counter()
     params = params or SolveParams(time_limit_s=1.0)
@@ -231,8 +268,10 @@ def reroute(
         )
         for v in full.vehicles
     )
-    residual = dataclasses.replace(
-        full, stops=tuple(s for s in full.stops if s.ref not in done), vehicles=vehicles
+    residual, late = _late_returns(
+        dataclasses.replace(
+            full, stops=tuple(s for s in full.stops if s.ref not in done), vehicles=vehicles
+        )
     )
     residual, unservable = screen(residual)
     kept = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
@@ -252,7 +291,29 @@ def reroute(
     sub = explain_unfit(
         residual, solve_ortools(residual, params, warm_start=warm, soft_required=soft)
     )
+    sub = dataclasses.replace(sub, notes=(*late, *sub.notes))
+    if sub.status is PlanStatus.NO_SOLUTION:
+        return _plan_stands(plan, urgent_refs, sub, time.perf_counter() - t0)
     return _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
+
+
+def _plan_stands(plan: Plan, urgent: set[str], sub: Plan, seconds: float) -> Plan:
+    """The plan being driven, unchanged, with the urgent stops unserved: what a reroute
+    answers when no plan goes on from the trucks' positions (e.g. a loaded truck with every
+    site closed), rather than a plan without routes."""
+    why = "rerouting found no plan from the trucks' positions; the plan being driven stands"
+    listed = {u.ref for u in plan.unserved}
+    added = tuple(Unserved(ref=ref, reason=why) for ref in sorted(urgent) if ref not in listed)
+    return dataclasses.replace(
+        plan,
+        unserved=plan.unserved + added,
+        solve_time_s=seconds,
+        notes=(
+            *plan.notes,
+            *sub.notes,
+            f"{why}: {sub.unserved[0].reason}" if sub.unserved else why,
+        ),
+    )
 
 
 def _finished(old: Route | None, prog: Progress | None, new: Route) -> bool:
@@ -270,8 +331,6 @@ def _full_plan(
     seconds: float,
 ) -> Plan:
     new_routes = {r.vehicle_ref: r for r in sub.routes}
-    if sub.status is PlanStatus.NO_SOLUTION:
-        return dataclasses.replace(sub, unserved=unservable + sub.unserved, solve_time_s=seconds)
     merged = tuple(
         routes[v.ref]  # its planned return (and break) as driven, not an idle wait until now
         if _finished(routes.get(v.ref), progs.get(v.ref), new_routes[v.ref])

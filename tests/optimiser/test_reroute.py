@@ -194,3 +194,45 @@ def test_urgent_bin_no_truck_can_take_is_unserved_with_the_blocking_rule(kit, da
     assert [(u.ref, u.reason) for u in new.unserved] == [
         ("urgent", "could not fit in any route: stop limit (a, b)")
     ]
+
+
+def _late(route: Route, n_done: int, time_s: int) -> Progress:
+    """The truck has done its first ``n_done`` bins/unloads and stands there at ``time_s``."""
+    return dataclasses.replace(_progress(route, n_done), time_s=time_s, break_taken=True)
+
+
+def test_truck_running_late_goes_home_and_the_day_keeps_its_done_bins(kit, day) -> None:
+    """At 13:55, loaded, 5 min before its shift ends: it can only unload and go home."""
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if r.used)
+    done = [v.ref for v in route.visits if v.kind is VisitKind.BIN][:2]
+    prog = _late(route, 2, 13 * 3600 + 55 * 60)
+    assert prog.volume_l > 0
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    new = reroute(day, plan, [prog], [urgent], FAST)
+    assert new.status is not PlanStatus.NO_SOLUTION
+    late = kit.route_of(new, route.vehicle_ref)
+    assert list(late.bin_refs) == done
+    assert [v.kind for v in late.visits[-2:]] == [VisitKind.DISPOSAL, VisitKind.END]
+    assert late.visits[-2].start_s >= prog.time_s
+    assert [(x.vehicle_ref, x.code) for x in check(with_urgent(day, [urgent]), new)] == [
+        (route.vehicle_ref, "shift")
+    ]
+    assert any(f"{route.vehicle_ref} cannot be back" in n for n in new.notes)
+    assert "urgent" in {u.ref for u in new.unserved}
+
+
+def test_reroute_without_any_plan_keeps_the_current_one(kit, day) -> None:
+    """The only site closed at 12:00 and a truck is still loaded at 13:00: no plan can
+    return it empty, so the plan being driven stands and the alert is reported unserved."""
+    day = dataclasses.replace(day, sites=(kit.site(window_s=(0, 12 * 3600)),))
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if r.used)
+    prog = _late(route, 2, 13 * 3600)
+    assert prog.volume_l > 0
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    new = reroute(day, plan, [prog], [urgent], FAST)
+    assert new.routes == plan.routes
+    assert check(with_urgent(day, [urgent]), new) == []
+    (u,) = [u for u in new.unserved if u.ref == "urgent"]
+    assert "the plan being driven stands" in u.reason
