@@ -296,7 +296,11 @@ class _Model:
         # the break before the cumul variables, as the search was tuned with (taken after
         # them, the same model searched differently: Kim 804 at 10 s, 887.5 against 870.1 mi)
         if spec.break_s > 0 and not spec.break_taken and spec.break_window_s is not None:
-            self.breaks[v] = self._break_interval(v, spec, spec.break_window_s, visit)
+            blo, bhi = spec.break_window_s
+            if spec.ready_s is None:
+                self.breaks[v] = self._break_interval(v, spec, (blo, bhi), visit)
+            elif ready <= bhi:  # rerouting: a break not taken yet is not in the past either
+                self.breaks[v] = self._break_interval(v, spec, (max(blo, ready), bhi), visit)
         start, end = dim.CumulVar(routing.Start(v)), dim.CumulVar(routing.End(v))
         end.SetRange(lo, hi)
         routing.AddVariableMinimizedByFinalizer(end)  # finish early, then leave late
@@ -317,9 +321,12 @@ class _Model:
         but taken whenever the rest of its route spans the window.
 
         As ``optimiser.check``: a route may skip the break only if it ends by the window's
-        end or starts after a break that begins at the window's start would be over. A
-        mandatory interval made a truck rerouted at the window's start break at once, though
-        its rest of the day ended before the window did. Day plans keep the mandatory
+        end or starts after a break that begins at the window's start would be over (a truck
+        out since ``departed_s`` counts its day from then). When rerouting, ``window`` starts
+        no earlier than the truck's ``ready_s``: OR-Tools may otherwise place a break before
+        a route's start, i.e. in the past. A mandatory interval made a truck rerouted at the
+        window's start break at once, though its rest of the day ended before the window
+        did. Day plans keep the mandatory
         interval: OR-Tools can still leave it after a route's end there, and the optional one
         searched worse on Kim 804 (888.0 against 870.1 mi at 10 s, plain OR-Tools).
         """
@@ -333,7 +340,10 @@ class _Model:
                 self.time_dim.CumulVar(routing.Start(v)),
                 self.time_dim.CumulVar(routing.End(v)),
             )
-            late = solver.IsGreaterCstVar(end, bhi) * solver.IsLessCstVar(start, blo + spec.break_s)
+            over = spec.break_window_s[0] + spec.break_s if spec.break_window_s else blo
+            late = solver.IsGreaterCstVar(end, bhi)
+            if spec.departed_s is None or spec.departed_s >= over:
+                late = late * solver.IsLessCstVar(start, over)
             solver.Add(brk.PerformedExpr() >= late)
         routing.AddIntervalToAssignment(brk)
         routing.AddVariableMinimizedByFinalizer(brk.StartExpr().Var())

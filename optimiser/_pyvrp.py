@@ -89,7 +89,7 @@ from optimiser.costs import route_cost
 from optimiser.explain import UNFIT
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
-from optimiser.problem import Problem, Site, Stop, VehicleSpec
+from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start
 from optimiser.screen import needs_disposal, screen, usable_sites
 
 ENGINE = "pyvrp"
@@ -911,7 +911,8 @@ def _break_optional(v: VehicleSpec, timed: _Timed) -> bool:
     """Whether the route, timed without a break, fits wholly before or after one."""
     assert v.break_window_s is not None
     lo, hi = v.break_window_s
-    return timed.lateness == 0 and (timed.end_s <= hi or timed.visits[0].start_s >= lo + v.break_s)
+    start = day_start(v, timed.visits[0].start_s)
+    return timed.lateness == 0 and (timed.end_s <= hi or start >= lo + v.break_s)
 
 
 def _schedule(

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
-from optimiser.problem import Problem, Site, Stop, VehicleSpec
+from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start
 
 LOCATED = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL, VisitKind.END, VisitKind.WAYPOINT)
 
@@ -240,7 +240,7 @@ class _RouteChecker:
                 self.add(None, "break", f"break starts at {b.start_s} s, outside {(lo, hi)}")
         route = self.r
         if not breaks and route.used:
-            start, end = visits[0].start_s, visits[-1].end_s
+            start, end = day_start(v, visits[0].start_s), visits[-1].end_s
             if not (lo + v.break_s <= start or hi >= end):
                 self.add(None, "break", f"no break although the route spans the window {(lo, hi)}")
 

@@ -67,7 +67,8 @@ class VehicleSpec:
     ``shift_s`` bounds leaving ``start`` and returning to ``end``. ``break_window_s`` bounds
     the start of a ``break_s`` break. Costs are integer cost units. The ``initial_*`` fields
     and ``ready_s`` describe a truck already on the road (rerouting): it is at ``start`` at
-    ``ready_s`` carrying that load, and has already collected ``initial_daily_*`` today.
+    ``ready_s`` carrying that load, and has already collected ``initial_daily_*`` today;
+    ``departed_s`` is when it left its depot, for the break rule (:func:`day_start`).
     """
 
     ref: str
@@ -91,6 +92,15 @@ class VehicleSpec:
     initial_daily_l: int = 0
     initial_daily_kg: int = 0
     break_taken: bool = False
+    departed_s: int | None = None
+
+
+def day_start(v: VehicleSpec, route_start_s: int) -> int:
+    """When the truck's working day began, for the break rule: its route's start, or when it
+    left its depot if that was earlier (``departed_s``: a truck rerouted on the road). A
+    route may skip the break only if the day ends by the break window's end or begins after
+    a break at the window's start would be over."""
+    return route_start_s if v.departed_s is None else min(route_start_s, v.departed_s)
 
 
 def _unique(kind: str, refs: Iterable[str]) -> None:

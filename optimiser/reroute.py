@@ -129,7 +129,11 @@ def _rest(route: Route | None, prog: Progress | None) -> list[str]:
 
 
 def _residual_vehicle(
-    v: VehicleSpec, prog: Progress | None, now: int, bins_done: int
+    v: VehicleSpec,
+    prog: Progress | None,
+    now: int,
+    bins_done: int,
+    prefix: Sequence[Visit] = (),
 ) -> VehicleSpec:
     if prog is None:
         return dataclasses.replace(v, ready_s=max(now, v.shift_s[0]))
@@ -137,6 +141,7 @@ def _residual_vehicle(
         v,
         start=prog.location,
         ready_s=prog.time_s,
+        departed_s=prefix[0].start_s if prefix else None,  # out since then: the break rule
         initial_volume_l=prog.volume_l,
         initial_weight_kg=prog.weight_kg,
         initial_daily_l=prog.daily_l,
@@ -264,7 +269,11 @@ def reroute(
     stop_refs = {s.ref for s in full.stops}
     vehicles = tuple(
         _residual_vehicle(
-            v, progs.get(v.ref), now, sum(1 for r in _done(progs.get(v.ref)) if r in stop_refs)
+            v,
+            progs.get(v.ref),
+            now,
+            sum(1 for r in _done(progs.get(v.ref)) if r in stop_refs),
+            prefixes.get(v.ref, []),
         )
         for v in full.vehicles
     )

@@ -236,3 +236,26 @@ def test_reroute_without_any_plan_keeps_the_current_one(kit, day) -> None:
     assert check(with_urgent(day, [urgent]), new) == []
     (u,) = [u for u in new.unserved if u.ref == "urgent"]
     assert "the plan being driven stands" in u.reason
+
+
+def test_truck_on_the_road_still_owes_its_break_when_rerouted_late_in_the_window(kit) -> None:
+    """Out since 06:00, at 11:00 without its break (window 10:00-11:30) and work until
+    after 11:30: the rest of its day must hold the break, though 'now' is past 10:30."""
+    h = kit.H
+    pts = [(0, 0), (5, 0)] + [(0.5 * i, 1) for i in range(1, 9)]
+    stops = tuple(kit.stop(f"b{i}", i, service_s=900) for i in range(2, 10))
+    brk = {"break_s": 1800, "break_window_s": (10 * h, 11 * h + 1800)}
+    day = Problem(
+        matrix=kit.matrix(pts),
+        stops=stops,
+        vehicles=(kit.truck("a", **brk),),
+        sites=(kit.site(),),
+    )
+    plan = kit.solved(day)
+    (route,) = plan.routes
+    prog = dataclasses.replace(_progress(route, 2), time_s=11 * h, break_taken=False)
+    new = reroute(day, plan, [prog], [], FAST)
+    assert check(day, new) == []
+    assert new.routes[0].visits[-1].end_s > 11 * h + 1800
+    (taken,) = [v for v in new.routes[0].visits if v.kind is VisitKind.BREAK]
+    assert 11 * h <= taken.start_s <= 11 * h + 1800
