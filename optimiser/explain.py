@@ -3,10 +3,10 @@
 An engine that cannot route a required stop lists it unserved with :data:`UNFIT`, which
 tells a dispatcher nothing to act on. :func:`explain_unfit` names what stands in the way,
 truck by truck. The stop is tried at the cheapest places (by added travel time) of the
-route of every truck that takes its stream, each also with an unload just before it; every
-try is timed by ``check.time_route`` and judged by ``check.check_route`` (the independent
-checker; routes are timed as early as possible, with the break at the first chance). The
-try breaking the fewest rules speaks for its truck, e.g.
+route of every truck that takes its stream (again after an unload just before it, when it
+overfills the truck); every try is timed by ``check.time_route`` (as early as possible,
+the break at the first chance) and judged by ``check.check_route``, the independent
+checker. The try breaking the fewest rules speaks for its truck, e.g.
 ``"could not fit in any route: stop limit (t1, t2); time windows, shift end (t3)"``.
 
 A try that breaks no rule means the search missed a place that exists; the reason then
@@ -28,7 +28,7 @@ from optimiser.screen import usable_sites
 
 UNFIT = "could not fit in any route"
 MAX_EXPLAINED = 10  # stops explained per plan; further ones keep the short reason
-PLACES = 4  # cheapest insertion places tried per truck (each also after an unload)
+PLACES = 4  # cheapest insertion places tried per truck
 MAX_GROUPS = 4  # truck groups named in one reason
 CAPACITY = frozenset({"capacity_volume", "capacity_weight"})
 RULES = {  # checker codes, in the words of the reason
