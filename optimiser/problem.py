@@ -7,8 +7,9 @@ indices of ``Problem.matrix``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import MISSING, dataclass, fields
 
 from network.matrix import TravelMatrix
 from optimiser.errors import InvalidProblemError
@@ -93,6 +94,14 @@ class VehicleSpec:
     initial_daily_kg: int = 0
     break_taken: bool = False
     departed_s: int | None = None
+
+    def __setstate__(self, state: Sequence[object]) -> None:
+        """Unpickle, also a state pickled before the last fields existed (they get their
+        defaults): the service reroutes day plans it pickled, maybe before an upgrade."""
+        for f, value in itertools.zip_longest(fields(self), state, fillvalue=MISSING):
+            if f is MISSING or (value is MISSING and f.default is MISSING):
+                raise TypeError(f"a VehicleSpec state of {len(state)} values does not fit")
+            object.__setattr__(self, f.name, f.default if value is MISSING else value)
 
 
 def day_start(v: VehicleSpec, route_start_s: int) -> int:

@@ -1,0 +1,26 @@
+"""The problem's own objects: what survives pickling across versions."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import pytest
+
+from optimiser.problem import VehicleSpec
+
+
+def test_vehicle_pickled_before_departed_s_existed_loads_with_its_default(kit) -> None:
+    # the service pickles day plans and reroutes them later, maybe after an upgrade
+    truck = kit.truck(departed_s=6 * kit.H)
+    assert pickle.loads(pickle.dumps(truck)) == truck
+    older = truck.__getstate__()[:-1]  # the state of a VehicleSpec without departed_s
+    loaded = VehicleSpec.__new__(VehicleSpec)
+    loaded.__setstate__(older)
+    assert loaded == dataclasses.replace(truck, departed_s=None)
+
+
+def test_vehicle_state_with_more_values_than_fields_is_refused(kit) -> None:
+    state = [*kit.truck().__getstate__(), "unknown"]
+    with pytest.raises(TypeError, match="does not fit"):
+        VehicleSpec.__new__(VehicleSpec).__setstate__(state)
