@@ -625,8 +625,9 @@ def solve_ortools(
     Parameters
     ----------
     problem : Problem
-        Ideally screened (``optimiser.screen``): stops no truck can serve make the strict
-        model infeasible and cost the fallback solve.
+        Screened (``optimiser.screen``): stops no truck can serve make the strict model
+        infeasible and cost the fallback solve, and a site opening after every shift ends
+        cannot be modelled (OR-Tools fails on its time window).
     params : SolveParams
         Time limit (seconds), strategies and metaheuristic.
     warm_start : mapping of vehicle ref -> refs, optional

@@ -92,17 +92,25 @@ def unservable(problem: Problem) -> dict[str, str]:
     return out
 
 
+def open_sites(problem: Problem) -> tuple[Site, ...]:
+    """The disposal sites that open before the last shift ends (a site opening later, e.g.
+    an evening-only transfer station, can take no truck today)."""
+    last = max(v.shift_s[1] for v in problem.vehicles)
+    return tuple(s for s in problem.sites if s.window_s[0] <= last)
+
+
 def screen(problem: Problem) -> tuple[Problem, tuple[Unserved, ...]]:
-    """Split off the stops no truck can serve.
+    """Split off the stops no truck can serve, and leave aside the sites no truck can use.
 
     Returns
     -------
     (Problem, tuple of Unserved)
-        The problem without those stops, and the stops with the reason.
+        The problem without those stops and sites, and the stops with the reason.
     """
-    bad = unservable(problem)
-    if not bad:
+    bad = unservable(problem)  # with every site: a closed one still blocks a return empty
+    sites = open_sites(problem)
+    if not bad and len(sites) == len(problem.sites):
         return problem, ()
     kept = tuple(s for s in problem.stops if s.ref not in bad)
-    reduced = dataclasses.replace(problem, stops=kept)
+    reduced = dataclasses.replace(problem, stops=kept, sites=sites)
     return reduced, tuple(Unserved(ref=r, reason=why) for r, why in bad.items())

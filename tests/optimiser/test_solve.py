@@ -208,3 +208,19 @@ def test_seeded_random_instance_is_fully_served(kit, random_problem) -> None:
     """30 random bins, 3 trucks, 2 sites, windows on some: valid plan, all served."""
     plan = kit.solved(random_problem, seconds=1.0)
     assert len(plan.served_refs) == 30
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp", "auto"])
+def test_site_that_opens_after_every_shift_is_left_aside(kit, line_problem, engine) -> None:
+    """An evening-only transfer station (17:00-21:00) and trucks that finish at 14:00: the
+    day is planned with the other site (OR-Tools used to fail building its model)."""
+    h = kit.H
+    evening = kit.site("evening", 1, window_s=(17 * h, 21 * h))
+    problem = dataclasses.replace(
+        line_problem, sites=(evening, dataclasses.replace(line_problem.sites[0], ref="day"))
+    )
+    plan = solve(problem, SolveParams(time_limit_s=0.5), engine=engine)
+    assert check(problem, plan) == []
+    assert plan.served_refs == {s.ref for s in problem.stops}
+    visited = {v.ref for r in plan.routes for v in r.visits if v.kind is VisitKind.DISPOSAL}
+    assert visited == {"day"}
