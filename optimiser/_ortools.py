@@ -252,7 +252,9 @@ class _Model:
         self.routing.AddDimensionWithVehicleCapacity(cb, 0, caps, False, name)
         dim = self.routing.GetDimensionOrDie(name)
         for v in range(len(caps)):
-            dim.CumulVar(self.routing.Start(v)).SetValue(init[v])
+            # a truck already past its daily limit (a measured total, when rerouting) takes
+            # nothing more; beyond the dimension's capacity OR-Tools fails building the model
+            dim.CumulVar(self.routing.Start(v)).SetValue(min(init[v], caps[v]))
 
     def _limits(self) -> None:
         vs = self.problem.vehicles

@@ -24,3 +24,21 @@ def test_a_free_unload_is_not_repeated_at_the_same_site(kit) -> None:
     refs = [(v.kind, v.ref) for v in plan.routes[0].visits if v.kind is not VisitKind.BREAK]
     d = VisitKind.DISPOSAL
     assert refs[1:-1] == [(VisitKind.BIN, "b1"), (d, "s"), (VisitKind.BIN, "b2"), (d, "s")]
+
+
+def test_truck_already_past_its_daily_limit_takes_nothing_more(kit) -> None:
+    # rerouting with measured totals: "full" has collected 2500 l today against a 2000 l
+    # limit; OR-Tools used to fail building the model ("CP Solver fail")
+    problem = Problem(
+        matrix=kit.matrix([(0, 0), (3, 0), (1, 0), (2, 0)]),
+        stops=(kit.stop("b1", 2), kit.stop("b2", 3)),
+        vehicles=(
+            kit.truck("full", max_daily_l=2000, initial_daily_l=2500, ready_s=8 * kit.H),
+            kit.truck("spare"),
+        ),
+        sites=(kit.site("s", 1),),
+    )
+    plan = solve_ortools(problem, SolveParams(time_limit_s=0.2))
+    assert check(problem, plan) == []
+    assert {r.vehicle_ref for r in plan.routes if r.bin_refs} == {"spare"}
+    assert plan.served_refs == {"b1", "b2"}
