@@ -27,11 +27,11 @@ from optimiser.check import time_route
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
 from optimiser.explain import explain_unfit
-from optimiser.greedy import feasible_prefix, insert_cheapest, with_final_unload
+from optimiser.greedy import feasible_prefix, insert_cheapest
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
 from optimiser.problem import Problem, Stop, VehicleSpec
-from optimiser.screen import needs_disposal, screen
+from optimiser.screen import needs_disposal, screen, usable_sites
 
 WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
 
@@ -163,6 +163,21 @@ def _clock(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
+def _soonest_return(problem: Problem, v: VehicleSpec) -> int:
+    """When truck ``v`` can be back at its end depot at the soonest, seconds: straight home,
+    or via the usable site that gets it home first (within the site's hours, when one
+    can) when it carries waste it must unload."""
+    loaded = v.initial_volume_l > 0 or v.initial_weight_kg > 0
+    if not (loaded and needs_disposal(problem)):
+        return time_route(problem, v, []).visits[-1].end_s
+    ends = []
+    for site in usable_sites(problem, v):
+        route = time_route(problem, v, [site.ref])
+        unload = next(x for x in route.visits if x.kind is VisitKind.DISPOSAL)
+        ends.append((unload.start_s > site.window_s[1], route.visits[-1].end_s))
+    return min(ends)[1] if ends else time_route(problem, v, []).visits[-1].end_s
+
+
 def _late_returns(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
     """The residual ``problem`` with the shift of each truck that cannot be back in time
     stretched to its soonest return (straight home, unloading first when loaded), and a
@@ -170,7 +185,7 @@ def _late_returns(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
     vehicles, notes = [], []
     for v in problem.vehicles:
         if _must_move(problem, v):
-            home = time_route(problem, v, with_final_unload(problem, v, [])).visits[-1].end_s
+            home = _soonest_return(problem, v)
             if home > v.shift_s[1]:
                 notes.append(
                     f"{v.ref} cannot be back at its depot by its shift end "

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from optimiser.check import check
+from optimiser.check import check, plan_from_sequences
 from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
@@ -259,3 +259,24 @@ def test_truck_on_the_road_still_owes_its_break_when_rerouted_late_in_the_window
     assert new.routes[0].visits[-1].end_s > 11 * h + 1800
     (taken,) = [v for v in new.routes[0].visits if v.kind is VisitKind.BREAK]
     assert 11 * h <= taken.start_s <= 11 * h + 1800
+
+
+def test_truck_near_a_site_not_open_yet_unloads_at_an_open_one_and_is_not_late(kit) -> None:
+    """Loaded at 13:00 next to a site that opens at 15:00; the other site, open all day,
+    still gets it home by 14:00: no late note, no overrun."""
+    h = kit.H
+    pts = [(0, 0), (2.5, 0), (5, 0), (2, 0), (1, 1)]
+    problem = Problem(
+        matrix=kit.matrix(pts),
+        stops=(kit.stop("b", 3, volume_l=300), kit.stop("c", 4, volume_l=300)),
+        vehicles=(kit.truck("a", capacity_l=1000),),
+        sites=(kit.site("near", 1, window_s=(15 * h, 21 * h)), kit.site("open", 2)),
+    )
+    plan = plan_from_sequences(problem, {"a": ["b", "c", "open"]})
+    assert check(problem, plan) == []
+    prog = _late(plan.routes[0], 1, 13 * h)  # "b" done, at its place, 300 l on board
+    new = reroute(problem, plan, [prog], [], FAST)
+    assert check(problem, new) == []
+    assert not any("cannot be back" in n for n in new.notes)
+    unloads = [v.ref for v in new.routes[0].visits if v.kind is VisitKind.DISPOSAL]
+    assert unloads == ["open"]
