@@ -326,11 +326,12 @@ def _plan_stands(plan: Plan, urgent: set[str], sub: Plan, seconds: float) -> Pla
     answers when no plan goes on from the trucks' positions (e.g. a loaded truck with every
     site closed), rather than a plan without routes."""
     why = "rerouting found no plan from the trucks' positions; the plan being driven stands"
-    listed = {u.ref for u in plan.unserved}
-    added = tuple(Unserved(ref=ref, reason=why) for ref in sorted(urgent) if ref not in listed)
+    kept = tuple(u for u in plan.unserved if u.ref not in urgent)
+    served = plan.served_refs  # an alert on a bin the plan visits later: served as planned
+    added = tuple(Unserved(ref=ref, reason=why) for ref in sorted(urgent) if ref not in served)
     return dataclasses.replace(
         plan,
-        unserved=plan.unserved + added,
+        unserved=kept + added,
         solve_time_s=seconds,
         notes=(
             *plan.notes,

@@ -280,3 +280,19 @@ def test_truck_near_a_site_not_open_yet_unloads_at_an_open_one_and_is_not_late(k
     assert not any("cannot be back" in n for n in new.notes)
     unloads = [v.ref for v in new.routes[0].visits if v.kind is VisitKind.DISPOSAL]
     assert unloads == ["open"]
+
+
+def test_when_the_plan_stands_an_alert_on_a_bin_it_still_visits_stays_served(kit, day) -> None:
+    """No plan goes on (as above), but the alert names a bin the plan visits later today:
+    it is served as planned, not listed unserved as well."""
+    day = dataclasses.replace(day, sites=(kit.site(window_s=(0, 12 * 3600)),))
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if r.used)
+    prog = _late(route, 2, 13 * 3600)
+    later = route.bin_refs[-1]
+    urgent = day.stop(later)
+    new = reroute(day, plan, [prog], [urgent], FAST)
+    assert new.routes == plan.routes
+    assert later in new.served_refs
+    assert later not in {u.ref for u in new.unserved}
+    assert check(with_urgent(day, [urgent]), new) == []
