@@ -342,7 +342,8 @@ class _Model:
                 self.time_dim.CumulVar(routing.Start(v)),
                 self.time_dim.CumulVar(routing.End(v)),
             )
-            over = spec.break_window_s[0] + spec.break_s if spec.break_window_s else blo
+            assert spec.break_window_s is not None  # an interval is made only with a window
+            over = spec.break_window_s[0] + spec.break_s  # skippable once it starts after this
             late = solver.IsGreaterCstVar(end, bhi)
             if spec.departed_s is None or spec.departed_s >= over:
                 late = late * solver.IsLessCstVar(start, over)

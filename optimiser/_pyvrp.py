@@ -755,7 +755,7 @@ def _idle_route(problem: Problem, v: VehicleSpec) -> Route:
     at the best usable site first when it carries waste and ``return_empty`` holds.
     """
     sites = list(usable_sites(problem, v))
-    unload = (v.initial_volume_l > 0 or v.initial_weight_kg > 0) and problem.return_empty
+    unload = v.starts_loaded and needs_disposal(problem)
     if v.start == v.end and not unload:
         return _empty_route(v)
     open_window = (0, OPEN_T)

@@ -194,7 +194,7 @@ def _valid(problem: Problem, v: VehicleSpec, refs: list[str]) -> bool:
 def with_final_unload(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
     """``refs`` ending at a site if the truck carries anything and must return empty."""
     sites = {s.ref for s in problem.sites}
-    loaded = bool(refs) or v.initial_volume_l > 0 or v.initial_weight_kg > 0
+    loaded = bool(refs) or v.starts_loaded
     if not needs_disposal(problem) or not loaded or (refs and refs[-1] in sites):
         return refs
     usable = usable_sites(problem, v)

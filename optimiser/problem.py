@@ -95,6 +95,11 @@ class VehicleSpec:
     break_taken: bool = False
     departed_s: int | None = None
 
+    @property
+    def starts_loaded(self) -> bool:
+        """Whether the truck carries waste where it starts (rerouting: a load on board)."""
+        return self.initial_volume_l > 0 or self.initial_weight_kg > 0
+
     def __setstate__(self, state: Sequence[object]) -> None:
         """Unpickle, also a state pickled before the last fields existed (they get their
         defaults): the service reroutes day plans it pickled, maybe before an upgrade."""
