@@ -14,6 +14,8 @@ Visit semantics
   BREAK visit between them, ``b.start_s >= a.end_s + travel + break_s`` (a break may
   interrupt travel or waiting but no service). Visits never overlap in time.
 * A WAYPOINT is a zero-length pass through a matrix row (a truck's position at rerouting).
+  Its loads restate what the truck carries there, as measured on the road (bins fuller or
+  emptier than forecast): the loads after it count on from them, against the capacities.
 * DISPOSAL empties the truck; the site must take every stream collected since the last one.
 * A truck with a break must take it inside its window, unless its whole route fits before
   or after a break that starts in the window.
@@ -108,6 +110,8 @@ class _RouteChecker:
                 self._unload(st, visit)
             elif visit.kind is VisitKind.END:
                 self._finish(st, visit)
+            elif visit.kind is VisitKind.WAYPOINT:
+                self._measured(st, visit)
             expected = (st.volume_l, st.weight_kg, st.daily_l, st.daily_kg)
             reported = (visit.volume_l, visit.weight_kg, visit.daily_l, visit.daily_kg)
             if expected != reported:
@@ -153,6 +157,12 @@ class _RouteChecker:
             self.add(site.ref, "site_stream", f"site does not take {sorted(refused)}")
         st.volume_l = st.weight_kg = 0
         st.streams = set()
+
+    def _measured(self, st: _State, visit: Visit) -> None:
+        """The loads measured at a waypoint replace the ones carried on from the plan."""
+        st.volume_l, st.weight_kg = visit.volume_l, visit.weight_kg
+        st.daily_l, st.daily_kg = visit.daily_l, visit.daily_kg
+        self._capacity(st, visit.ref)
 
     def _finish(self, st: _State, visit: Visit) -> None:
         if self.p.sites and self.p.return_empty and (st.volume_l or st.weight_kg):

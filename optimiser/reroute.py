@@ -6,7 +6,9 @@ added as required. The remaining part of the current plan is the warm start (urg
 unperformed, with a huge drop penalty so that the first local search move inserts them at
 the cheapest feasible place); the search keeps a change only if it is strictly cheaper, so
 equal-cost alternatives never move a driver's stops. The answer is the full day: each
-route's done prefix exactly as it was, a WAYPOINT at the truck's position, then the new rest.
+route's done prefix exactly as it was, a WAYPOINT at the truck's position (when it moved on,
+or carries other loads than planned: the waypoint restates them, and a note says so), then
+the new rest.
 
 A truck that can no longer be back at its depot by its shift end (running late, or loaded
 far from a site) is sent straight home, unloading first; its shift is stretched for the
@@ -194,26 +196,51 @@ def _late_returns(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
     return dataclasses.replace(problem, vehicles=tuple(vehicles)), tuple(notes)
 
 
+def _loads(x: Visit | VehicleSpec | Progress) -> tuple[int, int, int, int]:
+    """(volume l, weight kg, daily l, daily kg): on board after a visit, at the start, now."""
+    if isinstance(x, VehicleSpec):
+        return x.initial_volume_l, x.initial_weight_kg, x.initial_daily_l, x.initial_daily_kg
+    return x.volume_l, x.weight_kg, x.daily_l, x.daily_kg
+
+
+def _waypoint(v: VehicleSpec, prog: Progress) -> Visit:
+    """The truck's position now, with the loads reported there (a measurement)."""
+    volume_l, weight_kg, daily_l, daily_kg = _loads(prog)
+    return Visit(
+        kind=VisitKind.WAYPOINT,
+        ref=v.ref,
+        location=prog.location,
+        arrival_s=prog.time_s,
+        start_s=prog.time_s,
+        end_s=prog.time_s,
+        volume_l=volume_l,
+        weight_kg=weight_kg,
+        daily_l=daily_l,
+        daily_kg=daily_kg,
+    )
+
+
 def _merge(
     problem: Problem, v: VehicleSpec, prefix: list[Visit], prog: Progress | None, new: Route
 ) -> Route:
+    """The done prefix, a waypoint where the truck is (when it moved on, or carries other
+    loads than the plan says), then the new rest of its day."""
     visits = list(prefix)
-    if visits and prog is not None and visits[-1].location != prog.location:
-        last = visits[-1]
-        visits.append(
-            Visit(
-                kind=VisitKind.WAYPOINT,
-                ref=v.ref,
-                location=prog.location,
-                arrival_s=prog.time_s,
-                start_s=prog.time_s,
-                end_s=prog.time_s,
-                volume_l=last.volume_l,
-                weight_kg=last.weight_kg,
-                daily_l=last.daily_l,
-                daily_kg=last.daily_kg,
+    if prog is not None and not visits and _loads(prog) != _loads(v):
+        volume_l, weight_kg, daily_l, daily_kg = _loads(v)  # not started, loaded otherwise
+        visits = [
+            dataclasses.replace(
+                new.visits[0],
+                volume_l=volume_l,
+                weight_kg=weight_kg,
+                daily_l=daily_l,
+                daily_kg=daily_kg,
             )
-        )
+        ]
+    if visits and prog is not None:
+        last = visits[-1]
+        if last.location != prog.location or _loads(last) != _loads(prog):
+            visits.append(_waypoint(v, prog))
     visits.extend(new.visits[1:] if visits else new.visits)
     dist = problem.matrix.distance_m
     located = [x.location for x in visits if x.location is not None]
@@ -224,6 +251,44 @@ def _merge(
     return Route(
         vehicle_ref=v.ref, visits=tuple(visits), distance_m=distance, duration_s=duration, cost=cost
     )
+
+
+def _within_capacity(
+    problem: Problem, progs: dict[str, Progress]
+) -> tuple[dict[str, Progress], tuple[str, ...]]:
+    """A truck reported carrying more than it holds (fills found overestimated) is full."""
+    notes = []
+    for v in problem.vehicles:
+        p = progs.get(v.ref)
+        if p is None or (p.volume_l <= v.capacity_l and p.weight_kg <= v.capacity_kg):
+            continue
+        progs[v.ref] = dataclasses.replace(
+            p, volume_l=min(p.volume_l, v.capacity_l), weight_kg=min(p.weight_kg, v.capacity_kg)
+        )
+        notes.append(
+            f"{v.ref} was reported carrying {p.volume_l} l / {p.weight_kg} kg, more than it "
+            f"holds ({v.capacity_l} l / {v.capacity_kg} kg): taken as full"
+        )
+    return progs, tuple(notes)
+
+
+def _load_notes(
+    prefixes: Mapping[str, Sequence[Visit]], progs: Mapping[str, Progress]
+) -> tuple[str, ...]:
+    """A note per truck whose reported load differs from the plan's after its done visits."""
+    out = []
+    for ref, prefix in prefixes.items():
+        work = [x for x in prefix if x.kind in WORK]
+        if not work:
+            continue
+        planned, now = _loads(work[-1])[:2], _loads(progs[ref])[:2]
+        if planned != now:
+            out.append(
+                f"{ref} carries {now[0]} l / {now[1]} kg as reported, "
+                f"{planned[0]} l / {planned[1]} kg as planned; the rest of its day counts "
+                "from the reported load"
+            )
+    return tuple(out)
 
 
 def _progress_map(problem: Problem, progress: Iterable[Progress]) -> dict[str, Progress]:
@@ -272,7 +337,7 @@ def reroute(
     params = params or SolveParams(time_limit_s=1.0)
     full = with_urgent(problem, urgent)
     urgent_refs = {s.ref for s in urgent}
-    progs = _progress_map(full, progress)
+    progs, full_notes = _within_capacity(full, _progress_map(full, progress))
     now = max((p.time_s for p in progs.values()), default=0)
     routes = {r.vehicle_ref: r for r in plan.routes}
     prefixes = {
@@ -313,7 +378,9 @@ def reroute(
     sub = explain_unfit(
         residual, solve_ortools(residual, params, warm_start=warm, soft_required=soft)
     )
-    sub = dataclasses.replace(sub, notes=(*late, *sub.notes))
+    sub = dataclasses.replace(
+        sub, notes=(*full_notes, *_load_notes(prefixes, progs), *late, *sub.notes)
+    )
     if sub.status is PlanStatus.NO_SOLUTION:
         return _plan_stands(plan, urgent_refs, sub, time.perf_counter() - t0)
     return _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)

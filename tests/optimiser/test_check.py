@@ -179,3 +179,45 @@ def test_route_totals_match_their_definition(manual) -> None:
     km, hours = route.distance_m / 1000, route.duration_s / 3600
     expected = truck.cost_per_km * km + truck.cost_per_hour * hours + truck.fixed_cost
     assert abs(route.cost - expected) <= 0.5
+
+
+def _measured_after(plan: Plan, ref: str, extra_l: int) -> Plan:
+    """``plan`` with a WAYPOINT after visit ``ref`` (same place and time) that restates the
+    load as ``extra_l`` more than planned, and later loads carried on from that."""
+    out = []
+    after = on_board = False
+    for v in plan.routes[0].visits:
+        if after:
+            on_board = on_board and v.kind is not VisitKind.DISPOSAL
+            vol = v.volume_l + extra_l if on_board else v.volume_l
+            out.append(dataclasses.replace(v, volume_l=vol, daily_l=v.daily_l + extra_l))
+        else:
+            out.append(v)
+        if v.ref == ref:
+            at = v.end_s
+            out.append(
+                dataclasses.replace(
+                    v,
+                    kind=VisitKind.WAYPOINT,
+                    ref="t1",
+                    arrival_s=at,
+                    start_s=at,
+                    volume_l=v.volume_l + extra_l,
+                    daily_l=v.daily_l + extra_l,
+                )
+            )
+            after = on_board = True
+    return _edit_route(plan, visits=tuple(out))
+
+
+def test_a_waypoint_restates_the_load_measured_on_the_road(manual) -> None:
+    """A reroute's waypoint carries the load measured there (bins fuller than forecast):
+    later loads count from it, and they break the capacity where they exceed it."""
+    good = plan_from_sequences(manual, {"t1": SEQ})
+    assert check(manual, _measured_after(good, "b2", 0)) == []
+    fuller = check(manual, _measured_after(good, "b2", 100))  # b3: 900 l of 1000
+    assert fuller == []
+    over = check(manual, _measured_after(good, "b2", 300))  # b3: 1100 l
+    assert [(v.code, v.ref) for v in over] == [("capacity_volume", "b3")]
+    over_daily = check(_with_truck(manual, max_daily_l=1800), _measured_after(good, "b2", 300))
+    assert ("daily_volume", "b5") in {(v.code, v.ref) for v in over_daily}

@@ -296,3 +296,40 @@ def test_when_the_plan_stands_an_alert_on_a_bin_it_still_visits_stays_served(kit
     assert later in new.served_refs
     assert later not in {u.ref for u in new.unserved}
     assert check(with_urgent(day, [urgent]), new) == []
+
+
+def test_a_truck_fuller_than_planned_unloads_before_its_next_bin(kit, day) -> None:
+    """The crew found the first two bins fuller than forecast: the truck carries 900 l, not
+    the planned 600 l, so its next 300 l bin no longer fits (1000 l truck). The rest of its
+    day starts with an unloading, the day's record restates the load where it was measured,
+    and the checker passes the full day."""
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if len(r.bin_refs) >= 3)
+    prog = _progress(route, 2)
+    assert prog.volume_l == 600
+    measured = dataclasses.replace(prog, volume_l=900, weight_kg=90, daily_l=900, daily_kg=90)
+    new = reroute(day, plan, [measured], [], FAST)
+    assert check(day, new) == []
+    visits = kit.route_of(new, route.vehicle_ref).visits
+    cut = next(i for i, v in enumerate(visits) if v.ref == prog.done[-1]) + 1
+    assert visits[:cut] == route.visits[:cut]  # the done prefix as planned
+    rest = [v for v in visits[cut:] if v.kind is not VisitKind.BREAK]
+    assert rest[0].kind is VisitKind.WAYPOINT
+    assert (rest[0].volume_l, rest[0].weight_kg, rest[0].daily_l) == (900, 90, 900)
+    assert rest[1].kind is VisitKind.DISPOSAL
+    assert any("900 l" in n and "600 l" in n for n in new.notes), new.notes
+
+
+def test_a_truck_reported_carrying_more_than_it_holds_is_taken_as_full(kit, day) -> None:
+    """Fills found add up to 1200 l in a 1000 l truck (the crew overestimated): no error,
+    the truck is full, and a note says what was reported."""
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if len(r.bin_refs) >= 3)
+    prog = _progress(route, 2)
+    over = dataclasses.replace(prog, volume_l=1200, weight_kg=120, daily_l=1200, daily_kg=120)
+    new = reroute(day, plan, [over], [], FAST)
+    assert check(day, new) == []
+    visits = kit.route_of(new, route.vehicle_ref).visits
+    waypoint = next(v for v in visits if v.kind is VisitKind.WAYPOINT)
+    assert (waypoint.volume_l, waypoint.weight_kg, waypoint.daily_l) == (1000, 120, 1200)
+    assert any("1200 l" in n and "taken as full" in n for n in new.notes), new.notes
