@@ -23,10 +23,13 @@ ProgressFn = Callable[[float, str], None]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TruckProgress:
     """What a truck reported so far today: bins emptied and disposal sites unloaded at (each
-    in time order), and its position (lon, lat) when no done report came after it."""
+    in time order), the fill found at each bin emptied when the crew gave one (a fraction of
+    the bin, None otherwise; ``found_fills[i]`` goes with ``done_bin_ids[i]``), and its
+    position (lon, lat) when no done report came after it."""
 
     vehicle_id: str
     done_bin_ids: tuple[str, ...] = ()
+    found_fills: tuple[float | None, ...] = ()
     done_site_ids: tuple[str, ...] = ()
     lon: float | None = None
     lat: float | None = None
@@ -184,29 +187,41 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     reported done (disposal visits before a done bin count as done); the k-th report of a bin
     or site is its k-th planned visit (a bin's second visit of the day is ``<bin>#2``). The
     truck is at that visit's location at ``now``, carrying the planned load after that visit
-    (none after unloading). A disposal trip after the last done bin counts only when reported:
-    until then the truck is taken to still carry its load. A truck with all its planned work
-    reported done is back at its end depot once its planned return time has passed.
+    (none after unloading), except that a bin reported with the fill found counts at that
+    fill (``optimiser.daily.found_loads``). A disposal trip after the last done bin counts
+    only when reported: until then the truck is taken to still carry its load. A truck with
+    all its planned work reported done is back at its end depot once its planned return time
+    has passed.
     """
+    from optimiser.daily import found_loads
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
     from optimiser.reroute import Progress
 
     now_s = max(0, int((now - day_plan.midnight).total_seconds()))
-    reported = {p.vehicle_id: (Counter(p.done_bin_ids), Counter(p.done_site_ids)) for p in progress}
+    reported = {p.vehicle_id: p for p in progress}
     out = []
     for route in day_plan.plan.routes:
-        bins, sites = reported.get(route.vehicle_ref, (Counter(), Counter()))  # not yet matched
+        report = reported.get(route.vehicle_ref, TruckProgress(vehicle_id=route.vehicle_ref))
+        bins = _fills_by_bin(report)  # not yet matched, in report order
+        sites = Counter(report.done_site_ids)
         work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+        fills: list[float | None] = []
         last = -1
         for i, v in enumerate(work):
-            left, key = (bins, bin_of(v.ref)) if v.kind is VisitKind.BIN else (sites, v.ref)
-            if left[key] > 0:
-                left[key] -= 1
+            fills.append(None)
+            if v.kind is VisitKind.BIN and bins.get(bin_of(v.ref)):
+                fills[i] = bins[bin_of(v.ref)].pop(0)
+                last = i
+            elif v.kind is VisitKind.DISPOSAL and sites[v.ref] > 0:
+                sites[v.ref] -= 1
                 last = i
         if last < 0:
             continue
         here = work[last]
+        volume_l, weight_kg, daily_l, daily_kg = found_loads(
+            day_plan, work[: last + 1], fills[: last + 1]
+        )
         breaks = [v for v in route.visits if v.kind is VisitKind.BREAK and v.end_s <= here.end_s]
         end = route.visits[-1]
         back = last == len(work) - 1 and end.kind is VisitKind.END and now_s >= end.arrival_s
@@ -216,11 +231,20 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
                 done=tuple(v.ref for v in work[: last + 1]),
                 location=int(end.location if back else here.location),
                 time_s=max(now_s, int(here.end_s)),
-                volume_l=here.volume_l,
-                weight_kg=here.weight_kg,
-                daily_l=here.daily_l,
-                daily_kg=here.daily_kg,
+                volume_l=volume_l,
+                weight_kg=weight_kg,
+                daily_l=daily_l,
+                daily_kg=daily_kg,
                 break_taken=bool(breaks),
             )
         )
+    return out
+
+
+def _fills_by_bin(report: TruckProgress) -> dict[str, list[float | None]]:
+    """Each bin's reports, in order, as the fill found (None when the crew gave none)."""
+    fills = report.found_fills or (None,) * len(report.done_bin_ids)
+    out: dict[str, list[float | None]] = {}
+    for bin_id, fill in zip(report.done_bin_ids, fills, strict=True):
+        out.setdefault(bin_id, []).append(fill)
     return out

@@ -172,8 +172,9 @@ def collection_log(session: Session, since: datetime, until: datetime) -> Collec
 
 
 def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
-    """Per truck: bins emptied and sites unloaded at so far (in time order) and its position,
-    when the last report with coordinates is not older than its last done report.
+    """Per truck: bins emptied (with the fill found, when reported) and sites unloaded at so
+    far, in time order, and its position, when the last report with coordinates is not older
+    than its last done report.
 
     A bin reported again within ``REPEAT_REPORT_GAP`` of its previous report is the same
     emptying sent twice; later, it is a second emptying (a second visit of the day). The same
@@ -183,13 +184,16 @@ def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
         select(ProgressRow).where(ProgressRow.plan_date == plan_date).order_by(ProgressRow.at)
     )
     done: dict[str, list[str]] = {}
+    fills: dict[str, list[float | None]] = {}
     unloaded: dict[str, list[str]] = {}
     last: dict[str, ProgressRow] = {}
     is_new = _new_emptying()
     for r in rows:
         done.setdefault(r.vehicle_id, [])
+        fills.setdefault(r.vehicle_id, [])
         if r.kind == "visit_done" and r.bin_id is not None and is_new(r):
             done[r.vehicle_id].append(r.bin_id)
+            fills[r.vehicle_id].append(r.fill_fraction)
         if r.kind == "disposal_done" and r.site_id is not None and is_new(r):
             unloaded.setdefault(r.vehicle_id, []).append(r.site_id)
         if r.lon is not None and r.lat is not None:
@@ -203,6 +207,7 @@ def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
             TruckProgress(
                 vehicle_id=vid,
                 done_bin_ids=tuple(bins),
+                found_fills=tuple(fills[vid]),
                 done_site_ids=tuple(unloaded.get(vid, ())),
                 lon=pos.lon if pos else None,
                 lat=pos.lat if pos else None,

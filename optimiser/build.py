@@ -3,7 +3,8 @@
 * Clock times (``TimeWindow`` local times) -> seconds since local midnight of the plan date,
   counted as elapsed time in ``tz`` (a day with a DST change keeps real durations).
 * Costs and prizes in currency -> integer cents (rounded half to even by ``round``).
-* Expected volume (litres) and weight (kg) of a decision -> integers, rounded up.
+* Expected volume (litres) and weight (kg) of a decision -> integers, rounded up; the
+  same for the fill a crew found at a pickup (:func:`found_load`).
 * Points, in matrix row order: depots, disposal sites, then the MUST and MAY bins (SKIP
   bins are left out); the matrix provider is called once on these (lon, lat) points.
 * Deadlines (``due_at``) and releases (``release_at``) -> stop windows, and a second stop
@@ -19,6 +20,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
 from fleet.models import Action, Bin, BinDecision, Inventory, TimeWindow, Vehicle
+from fleet.policy import bin_decision
 from network.matrix import TravelMatrix
 from optimiser.errors import InvalidProblemError
 from optimiser.problem import SECOND_VISIT, Problem, Site, Stop, VehicleSpec
@@ -181,6 +183,13 @@ def to_cents(amount: float) -> int:
 def round_up(quantity: float) -> int:
     """A non-negative quantity (litres, kg) rounded up to an integer (float noise ignored)."""
     return max(0, math.ceil(quantity - EPS))
+
+
+def found_load(b: Bin, fill: float) -> tuple[int, int]:
+    """(litres, kg) a truck took from bin ``b`` found at ``fill`` (a fraction of the bin;
+    capped at 1, as planned loads are), in the solver's integers."""
+    d = bin_decision(b, Action.MUST, fill, "found at pickup")
+    return round_up(d.expected_volume_l), round_up(d.expected_weight_kg)
 
 
 def _decisions(inventory: Inventory, decisions: Sequence[BinDecision]) -> list[BinDecision]:

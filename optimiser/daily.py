@@ -27,10 +27,16 @@ from fleet.models import (
 from fleet.policy import CollectionPolicy
 from network.errors import NetworkError
 from network.matrix import TravelMatrix
-from optimiser.build import BuiltProblem, build_problem, overflow_decision, urgent_stop
+from optimiser.build import (
+    BuiltProblem,
+    build_problem,
+    found_load,
+    overflow_decision,
+    urgent_stop,
+)
 from optimiser.check import Violation, check
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, Unserved, VisitKind
+from optimiser.plan import Plan, Unserved, Visit, VisitKind
 from optimiser.problem import Problem, Stop, bin_of
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
@@ -338,6 +344,50 @@ def _positioned(
             start_s = max(now_s, p.time_s, v.shift_s[0])
             by_ref[v.ref] = dataclasses.replace(p, location=rows[v.ref], time_s=start_s)
     return built, list(by_ref.values())
+
+
+def found_loads(
+    day: DayPlan, work: Sequence[Visit], fills: Sequence[float | None]
+) -> tuple[int, int, int, int]:
+    """A truck's loads after its done bin and disposal visits ``work`` (in route order), each
+    bin counted at the fill its crew found.
+
+    Parameters
+    ----------
+    day : DayPlan
+        The plan being driven (its stops' planned loads, its bins' capacities and densities).
+    work : sequence of Visit
+        The truck's BIN and DISPOSAL visits done, a prefix of its route.
+    fills : sequence of float or None
+        Per visit of ``work``: the fill found at the pickup (a fraction of the bin), or None
+        (as planned; always None for a DISPOSAL).
+
+    Returns
+    -------
+    (int, int, int, int)
+        On board now (litres, kg) and collected today (litres, kg).
+    """
+    here = work[-1]
+    volume_l, weight_kg, daily_l, daily_kg = (
+        here.volume_l,
+        here.weight_kg,
+        here.daily_l,
+        here.daily_kg,
+    )
+    stops = {s.ref: s for s in day.built.problem.stops} if any(f is not None for f in fills) else {}
+    on_board = True  # walking back from now: bins after the last unloading are on board
+    for visit, fill in reversed(list(zip(work, fills, strict=True))):
+        if visit.kind is VisitKind.DISPOSAL:
+            on_board = False
+        elif fill is not None:
+            planned = stops[visit.ref]
+            litres, kg = found_load(day.inventory.bin(bin_of(visit.ref)), fill)
+            daily_l += litres - planned.volume_l
+            daily_kg += kg - planned.weight_kg
+            if on_board:
+                volume_l += litres - planned.volume_l
+                weight_kg += kg - planned.weight_kg
+    return volume_l, weight_kg, daily_l, daily_kg
 
 
 def _all_progress(problem: Problem, progress: Sequence[Progress], now_s: int) -> list[Progress]:

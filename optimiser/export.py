@@ -72,7 +72,8 @@ def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
 
 
 def plan_json(day: DayPlan) -> dict[str, Any]:
-    """The whole plan: status, KPIs, routes, unserved bins with reasons, policy decisions."""
+    """The whole plan: status, KPIs, routes, unserved bins with reasons, policy decisions,
+    notes, and the independent checker's violations (empty when every rule holds)."""
     plan = day.plan
     return {
         "plan_date": day.plan_date.isoformat(),
@@ -101,6 +102,10 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
             for d in day.decisions
         ],
         "notes": list(plan.notes),
+        "violations": [
+            {"vehicle_id": v.vehicle_ref, "ref": v.ref, "code": v.code, "message": v.message}
+            for v in day.violations
+        ],
     }
 
 

@@ -151,3 +151,44 @@ def test_an_alert_on_helsinki_streets_is_rerouted_and_served() -> None:
     before, after = got["kpis_before"], got["kpis_after"]
     assert after["must_total"] == before["must_total"] + 1
     assert after["unserved_must"] == 0
+
+
+def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The crew empties a truck's first bin and finds it full (240 l, not the planned load):
+    after an alert, the truck's new route carries 240 l from there, the plan says so in its
+    notes, and the independent checker finds nothing wrong with the day."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=6)
+    plan = real_client.post(
+        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
+    ).json()
+    wait(runtime)
+    doc = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    route = next(r for r in doc["routes"] if r["bins"] >= 2)
+    first = next(v for v in route["visits"] if v["kind"] == "bin")
+    assert first["load_l"] < 240  # planned below the bin's capacity
+    done = {
+        "vehicle_id": route["vehicle_id"],
+        "kind": "visit_done",
+        "bin_id": first["bin_id"],
+        "at": first["end"],
+        "fill_fraction": 1.0,
+    }
+    resp = real_client.post(f"/plans/{plan['id']}/progress", json=done, headers=key)
+    assert resp.status_code == 201, resp.text
+    extra = {"bin_id": "late", "lon": 24.945, "lat": 60.172, "capacity_l": 240}
+    assert real_client.post("/bins", json=extra, headers=key).status_code == 201
+    alert = real_client.post("/alerts", json={"bin_id": "late", "at": first["end"]}, headers=key)
+    wait(runtime)
+    got_alert = real_client.get(f"/alerts/{alert.json()['id']}", headers=key).json()
+    assert got_alert["status"] == "rerouted", got_alert
+    new = real_client.get(f"/plans/{got_alert['plan_id']}/routes", headers=key).json()
+    visits = next(r for r in new["routes"] if r["vehicle_id"] == route["vehicle_id"])["visits"]
+    waypoint = visits[2]  # START, the bin done, then where the truck stands
+    assert (visits[1]["bin_id"], waypoint["kind"]) == (first["bin_id"], "waypoint")
+    assert waypoint["load_l"] == 240
+    assert any("240 l" in n and "as reported" in n for n in new["notes"]), new["notes"]
+    assert new["violations"] == []

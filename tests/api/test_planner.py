@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
@@ -154,3 +155,66 @@ def test_a_truck_done_with_all_its_work_is_back_at_its_depot_after_its_planned_r
     (back,) = to_progress(_day(), [report], MIDNIGHT + timedelta(hours=8))
     assert (driving.location, back.location) == (4, 0)
     assert back.done == ("a", "b", "s", "c") and back.time_s == 8 * 3600
+
+
+def _day_with_bins() -> SimpleNamespace:
+    """Truck v1 on a (100 l planned), b (200 l), disposal s, c (100 l): 1000 l bins at
+    0.1 kg/l, with the planned loads carried along the route."""
+    from fleet.models import Bin
+    from optimiser.problem import Stop
+
+    def carried(visit: Visit, on_board: int, today: int) -> Visit:
+        return dataclasses.replace(
+            visit,
+            volume_l=on_board,
+            weight_kg=on_board // 10,
+            daily_l=today,
+            daily_kg=today // 10,
+        )
+
+    start, a, b, s, c, end = _day().plan.routes[0].visits
+    day = _day(
+        (
+            start,
+            carried(a, 100, 100),
+            carried(b, 300, 300),
+            carried(s, 0, 300),
+            carried(c, 100, 400),
+            carried(end, 0, 400),
+        )
+    )
+    planned = {"a": 100, "b": 200, "c": 100}
+    bins = {
+        ref: Bin(bin_id=ref, lon=24.9, lat=60.2, capacity_l=1000, density_kg_per_l=0.1)
+        for ref in planned
+    }
+    stops = tuple(
+        Stop(ref=ref, location=i + 1, volume_l=vol, weight_kg=vol // 10, service_s=60)
+        for i, (ref, vol) in enumerate(planned.items())
+    )
+    day.built = SimpleNamespace(problem=SimpleNamespace(stops=stops))
+    day.inventory = SimpleNamespace(bin=bins.__getitem__)
+    return day
+
+
+def test_a_bin_reported_with_the_fill_found_counts_at_that_fill() -> None:
+    """b was planned at 200 l and found at 0.5 (500 l, 50 kg): the truck carries 600 l, not
+    the planned 300 l, and has collected as much today; a (no fill given) counts as planned."""
+    now = MIDNIGHT + timedelta(hours=7)
+    report = TruckProgress(vehicle_id="v1", done_bin_ids=("a", "b"), found_fills=(None, 0.5))
+    (p,) = to_progress(_day_with_bins(), [report], now)
+    assert (p.volume_l, p.weight_kg, p.daily_l, p.daily_kg) == (600, 60, 600, 60)
+
+
+def test_fills_found_before_an_unloading_count_only_in_the_days_total() -> None:
+    """a at 0.3 (300 l, planned 100), b as planned (200 l), s, then c at 0.25 (250 l,
+    planned 100): 250 l on board; today 300 + 200 + 250 = 750 l."""
+    report = TruckProgress(
+        vehicle_id="v1",
+        done_bin_ids=("a", "b", "c"),
+        found_fills=(0.3, None, 0.25),
+        done_site_ids=("s",),
+    )
+    (p,) = to_progress(_day_with_bins(), [report], MIDNIGHT + timedelta(seconds=25_100))
+    assert p.done == ("a", "b", "s", "c")
+    assert (p.volume_l, p.weight_kg, p.daily_l, p.daily_kg) == (250, 25, 750, 75)

@@ -19,7 +19,14 @@ from fleet.models import (
     Vehicle,
 )
 from network.matrix import TravelMatrix
-from optimiser.build import build_problem, clock_to_s, instant_to_s, round_up, to_cents
+from optimiser.build import (
+    build_problem,
+    clock_to_s,
+    found_load,
+    instant_to_s,
+    round_up,
+    to_cents,
+)
 from optimiser.errors import InvalidProblemError
 from optimiser.problem import bin_of
 
@@ -297,3 +304,11 @@ def test_full_bin_with_a_release_is_emptied_early_and_again_later(inventory, dec
     latest = 14 * 3600 - 60 - 100 - 600 - 100
     assert second.window_s == (latest - 3600, latest)
     assert first.window_s == (0, latest - 2 * 3600)
+
+
+def test_the_load_found_at_a_pickup_is_counted_like_a_planned_one() -> None:
+    """Litres = fill x capacity, capped at the bin's capacity; kg from its density; rounded up."""
+    b = Bin(bin_id="b", lon=24.9, lat=60.2, capacity_l=240, density_kg_per_l=0.15)
+    assert found_load(b, 0.5) == (120, 18)
+    assert found_load(b, 1.3) == (240, 36)
+    assert found_load(b, 0.333) == (80, 12)  # 79.92 l, 11.988 kg
