@@ -352,3 +352,41 @@ def test_dispatcher_marks_a_second_visit_done_by_its_bin_id(server: tuple[str, s
     assert [(p["bin_id"], p["fill_fraction"]) for p in progress] == [(b, None), (b, 0.4)]
     assert errors == []
     assert external == []
+
+
+def test_the_planners_notes_and_broken_rules_are_shown(server: tuple[str, str]) -> None:
+    """A rerouted plan may carry the checker's verdict (a late truck overruns its shift) and
+    notes (why); the dispatcher sees both, the broken rule first."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    late = {
+        "vehicle_id": "v1",
+        "ref": None,
+        "code": "shift",
+        "message": "returns at 50400 s, after 50000 s",
+    }
+    note = "v1 cannot be back at its depot by its shift end (13:53): the soonest is 14:00"
+
+    def with_verdict(route: Any) -> None:
+        response = route.fetch()
+        plan = response.json()
+        plan["notes"], plan["violations"] = [note], [late]
+        route.fulfill(response=response, json=plan)
+
+    with httpx.Client(base_url=base, timeout=10) as c:
+        headers = {"X-API-Key": key}
+        plan = c.post("/plans", json={"plan_date": PLAN_DATE}, headers=headers).json()
+        deadline = time.monotonic() + 60
+        while c.get(f"/plans/{plan['id']}", headers=headers).json()["status"] != "done":
+            assert time.monotonic() < deadline, "the plan did not finish"
+            time.sleep(0.2)
+        real = c.get(f"/plans/{plan['id']}/routes", headers=headers).json()
+    assert real["violations"] == []  # the service's own plan breaks no rule
+    with _dashboard(base, key, errors, external, {"**/plans/*/routes": with_verdict}) as page:
+        page.wait_for_selector("#notes li.violation[data-violation='shift']")
+        items = page.locator("#notes li").all_inner_texts()
+        assert items == [f"rule broken (shift) v1: {late['message']}", note]
+        _shot(page, "6_notes")
+    assert errors == []
+    assert external == []

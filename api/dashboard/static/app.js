@@ -227,6 +227,7 @@ function render() {
   renderLegend();
   renderKpis();
   renderUnserved();
+  renderNotes();
   renderTrucks();
 }
 
@@ -382,6 +383,21 @@ function renderUnserved() {
   if (!list.length) { box.appendChild(el("span", { class: "muted" }, "every planned bin is served")); return; }
   const ul = box.appendChild(el("ul"));
   for (const u of list) ul.appendChild(el("li", { "data-unserved": u.bin_id }, `${u.bin_id}: ${u.reason}`));
+}
+
+function renderNotes() {
+  // rules the independent checker found broken first (e.g. a late truck's shift), then notes
+  const box = $("notes");
+  box.textContent = "";
+  if (!state.plan) { box.appendChild(el("span", { class: "muted" }, "-")); return; }
+  const broken = state.plan.violations || [], notes = state.plan.notes || [];
+  if (!broken.length && !notes.length) { box.appendChild(el("span", { class: "muted" }, "none")); return; }
+  const ul = box.appendChild(el("ul"));
+  for (const v of broken) {
+    const who = [v.vehicle_id, v.ref].filter((x) => x).join(" / ");
+    ul.appendChild(el("li", { class: "violation", "data-violation": v.code }, `rule broken (${v.code}) ${who}: ${v.message}`));
+  }
+  for (const n of notes) ul.appendChild(el("li", { "data-note": "" }, n));
 }
 
 function visitAt(visit) {
