@@ -30,10 +30,14 @@ from dataclasses import dataclass, field
 
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
 from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start
 
 LOCATED = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL, VisitKind.END, VisitKind.WAYPOINT)
+
+
+def _span(window: tuple[int, int]) -> str:
+    return f"{clock(window[0])}-{clock(window[1])}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +99,13 @@ class _RouteChecker:
         if self.v.ready_s is not None:
             earliest = max(earliest, self.v.ready_s)
         if first.start_s < earliest:
-            self.add(None, "shift", f"leaves at {first.start_s} s, before {earliest} s")
+            self.add(None, "shift", f"leaves at {clock(first.start_s)}, before {clock(earliest)}")
         if last.end_s > self.v.shift_s[1]:
-            self.add(None, "shift", f"returns at {last.end_s} s, after {self.v.shift_s[1]} s")
+            self.add(
+                None,
+                "shift",
+                f"returns at {clock(last.end_s)}, after its shift end {clock(self.v.shift_s[1])}",
+            )
 
     # -- loads ------------------------------------------------------------------------------
     def _loads(self, visits: Sequence[Visit]) -> None:
@@ -206,7 +214,9 @@ class _RouteChecker:
                 f"inconsistent with a {duration} s visit",
             )
         if window is not None and not window[0] <= visit.start_s <= window[1]:
-            self.add(visit.ref, "window", f"starts at {visit.start_s} s, outside {window}")
+            self.add(
+                visit.ref, "window", f"starts at {clock(visit.start_s)}, outside {_span(window)}"
+            )
 
     def _times(self, visits: Sequence[Visit]) -> None:
         dur = self.p.matrix.duration_s
@@ -225,8 +235,8 @@ class _RouteChecker:
                     self.add(
                         visit.ref,
                         "travel",
-                        f"arrives at {visit.arrival_s} s; cannot before "
-                        f"{prev.end_s + travel} s ({travel} s from {prev.ref})",
+                        f"arrives at {clock(visit.arrival_s)}; cannot before "
+                        f"{clock(prev.end_s + travel)} ({travel} s from {prev.ref})",
                     )
                 elif visit.start_s < prev.end_s + travel + pause:
                     self.add(visit.ref, "travel", "no time for the travel and the break")
@@ -247,12 +257,16 @@ class _RouteChecker:
             if b.end_s - b.start_s != v.break_s:
                 self.add(None, "break", f"break lasts {b.end_s - b.start_s} s, not {v.break_s}")
             if not lo <= b.start_s <= hi:
-                self.add(None, "break", f"break starts at {b.start_s} s, outside {(lo, hi)}")
+                self.add(
+                    None, "break", f"break starts at {clock(b.start_s)}, outside {_span((lo, hi))}"
+                )
         route = self.r
         if not breaks and route.used:
             start, end = day_start(v, visits[0].start_s), visits[-1].end_s
             if not (lo + v.break_s <= start or hi >= end):
-                self.add(None, "break", f"no break although the route spans the window {(lo, hi)}")
+                self.add(
+                    None, "break", f"no break although the route spans the window {_span((lo, hi))}"
+                )
 
     # -- totals -----------------------------------------------------------------------------
     def _totals(self, visits: Sequence[Visit]) -> None:

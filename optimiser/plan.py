@@ -6,6 +6,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+def clock(seconds: int) -> str:
+    """Solver seconds since local midnight as a clock time, ``HH:MM`` (``HH:MM:SS`` when
+    the seconds are not whole minutes; hours go past 24 for the next day)."""
+    h, m, s = seconds // 3600, seconds % 3600 // 60, seconds % 60
+    return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
+
+
 class PlanStatus(StrEnum):
     """Outcome of a solve: infeasibility is a status, not an exception."""
 

@@ -31,7 +31,7 @@ from optimiser.errors import InvalidProblemError
 from optimiser.explain import explain_unfit
 from optimiser.greedy import feasible_prefix, insert_cheapest
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
 from optimiser.problem import Problem, Stop, VehicleSpec
 from optimiser.screen import needs_disposal, screen, usable_sites
 
@@ -160,10 +160,6 @@ def _must_move(problem: Problem, v: VehicleSpec) -> bool:
     return v.start != v.end or (v.starts_loaded and needs_disposal(problem))
 
 
-def _clock(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
-
-
 def _soonest_return(problem: Problem, v: VehicleSpec) -> int:
     """When truck ``v`` can be back at its end depot at the soonest, seconds: straight home,
     or via the usable site that gets it home first (within the site's hours, when one
@@ -189,7 +185,7 @@ def _late_returns(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
             if home > v.shift_s[1]:
                 notes.append(
                     f"{v.ref} cannot be back at its depot by its shift end "
-                    f"({_clock(v.shift_s[1])}): the soonest is {_clock(home)}, with no more bins"
+                    f"({clock(v.shift_s[1])}): the soonest is {clock(home)}, with no more bins"
                 )
                 v = dataclasses.replace(v, shift_s=(v.shift_s[0], home))
         vehicles.append(v)

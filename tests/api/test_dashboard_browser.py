@@ -364,7 +364,7 @@ def test_the_planners_notes_and_broken_rules_are_shown(server: tuple[str, str]) 
         "vehicle_id": "v1",
         "ref": None,
         "code": "shift",
-        "message": "returns at 50400 s, after 50000 s",
+        "message": "returns at 14:00, after its shift end 13:53:20",
     }
     note = "v1 cannot be back at its depot by its shift end (13:53): the soonest is 14:00"
 

@@ -221,3 +221,13 @@ def test_a_waypoint_restates_the_load_measured_on_the_road(manual) -> None:
     assert [(v.code, v.ref) for v in over] == [("capacity_volume", "b3")]
     over_daily = check(_with_truck(manual, max_daily_l=1800), _measured_after(good, "b2", 300))
     assert ("daily_volume", "b5") in {(v.code, v.ref) for v in over_daily}
+
+
+def test_times_in_messages_are_clock_times(manual) -> None:
+    """A dispatcher reads 'after its shift end 06:30', not seconds since midnight."""
+    short = _with_truck(manual, shift_s=(6 * 3600, 6 * 3600 + 1800))
+    (late,) = [v.message for v in check(short, plan_from_sequences(short, {"t1": SEQ}))]
+    assert late.startswith("returns at 0") and late.endswith("after its shift end 06:30"), late
+    moved = _with_truck(manual, break_window_s=(12 * 3600, 13 * 3600))
+    good = plan_from_sequences(manual, {"t1": SEQ})
+    assert any(v.message.endswith("outside 12:00-13:00") for v in check(moved, good))
