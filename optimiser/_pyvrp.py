@@ -6,7 +6,8 @@ This is the only module importing ``pyvrp``. The translation:
   Disposal sites become *reload depots* (window = site window, service = unload time);
   a truck may reload at every site taking all its streams (``screen.usable_sites``).
 - Identical trucks (all fields but ``ref``) share one vehicle type with ``num_available``.
-- Loads: dimension 0 volume, 1 weight, and 2 a stop count when some ``max_stops`` binds.
+- Loads: dimension 0 volume, 1 weight, and 2 a stop count per trip when some ``max_stops``
+  binds and is not folded into the distance (below).
 - Costs are scaled by 1000 (``unit_distance_cost`` = cost per km per metre x 1000, and so
   on), then divided by the gcd of all coefficients (PyVRP's penalty bounds are absolute);
   the decoded plan's costs come from :func:`optimiser.costs.route_cost` (span-based).
@@ -15,13 +16,17 @@ This is the only module importing ``pyvrp``. The translation:
   site, then drive home": reaching it from ``x`` costs the cheapest ``x -> site ->
   end`` leg (site unload time included). The decoder then picks, for each route, the site
   (among those open) giving the cheapest end, so the plan shows the DISPOSAL visit.
-- Daily volume limit (``max_daily_l``, or ``max_daily_kg`` when no volume limit is set):
-  PyVRP resets every load dimension at a reload, so the limit is folded into the distance
-  of a route: edges into stop ``j`` get ``+ M * q_j`` and ``max_distance = M * limit + M
-  - 1`` (``M`` = :data:`DAILY_M` metres > any real route). Because each stop is served
-  once, the added term is a constant of the objective (prizes get the same term); the
-  search neighbourhoods are computed on the plain distances. Used only when every truck
-  has the same distance cost (otherwise the limit is left to the checker).
+- Limits of the day: PyVRP resets every load dimension at a reload, so one limit that
+  spans a truck's trips is folded into the distance of a route: the daily volume limit
+  (``max_daily_l``), else the daily weight limit (``max_daily_kg``), else the stop limit
+  (``max_stops``) when trucks may unload during the day. Edges into stop ``j`` get
+  ``+ M * q_j`` and ``max_distance = M * limit + M - 1``, where ``q_j`` is the stop's
+  litres, kg or 1, and ``M`` >= :data:`DAILY_M` metres > any real route. Each truck gets
+  its own ``M`` (a distance profile per ``M``) so that ``M`` times its cost per metre is one
+  constant for all trucks (:func:`_fold_cost`); because each stop is served once, the
+  added term is then a constant of the objective (prizes get the same term). The search
+  neighbourhoods are computed on the plain distances. Needs a cost per km on every truck,
+  and costs not too unlike (else the limit is left to the checker).
 - Streams: trucks that do not take a stream get a PyVRP profile in which edges into those
   stops are prohibitively long.
 - Driver break: PyVRP has no breaks. The model's shift ends ``break_s`` earlier, windows
@@ -37,13 +42,14 @@ that vehicle type at one truck fewer, search from the rest until feasible; kept 
 cheaper; repeated); the rest polishes the best solution. ``warm_start`` routes (e.g. from
 OR-Tools) replace the random start.
 
-Limitations (reported by :func:`optimiser.check.check`, never hidden): ``max_stops``
-counts per trip, not per day, for trucks that reload; only one daily limit (volume first)
-is encoded; site windows are ignored on the final virtual leg during the search (the
-decoder falls back to an open site); the break is placed after the search, so a route
-may rarely miss a window because of it. A truck the search leaves without stops still
-drives to its end depot (and unloads first when loaded), but the search does not count
-that drive. When PyVRP ends without a feasible solution the
+Limitations (reported by :func:`optimiser.check.check`, never hidden): only one limit of
+the day is folded, so with a daily volume or weight limit, ``max_stops`` counts per trip
+(a third load dimension), not per day, for trucks that reload, and a daily weight limit
+beside a volume limit is not encoded; site windows are ignored on the final virtual leg
+during the search (the decoder falls back to an open site); the break is placed after the
+search, so a route may rarely miss a window because of it. A truck the search leaves
+without stops still drives to its end depot (and unloads first when loaded), but the
+search does not count that drive. When PyVRP ends without a feasible solution the
 plan has status ``NO_SOLUTION`` and every stop is unserved.
 """
 
@@ -95,6 +101,7 @@ from optimiser.screen import needs_disposal, screen, usable_sites
 ENGINE = "pyvrp"
 COST_SCALE = 1000  # PyVRP cost units per binroute cost unit
 DAILY_M = 2_000_000  # metres; > any real route length (see module docstring)
+FOLD_M_MAX = 50 * DAILY_M  # metres per folded unit at most (else the limit is not folded)
 FORBID_D = 10**9  # distance of a prohibited edge, metres (a million km)
 FORBID_T = 10**9  # duration of a prohibited edge, seconds
 OPEN_T = 10**9  # "no time window" upper bound, seconds
@@ -186,15 +193,18 @@ def _group_vehicles(vehicles: Sequence[VehicleSpec]) -> list[list[VehicleSpec]]:
     return list(groups.values())
 
 
-def _daily_resource(problem: Problem) -> str | None:
-    """Which daily limit to fold into the distance ("l", "kg" or None)."""
-    costs = {v.cost_per_km for v in problem.vehicles}
-    if len(costs) != 1 or next(iter(costs)) <= 0:
+def _daily_resource(problem: Problem, stops: Sequence[Stop]) -> str | None:
+    """Which limit of the day to fold into the distance: a daily volume ("l") or weight
+    ("kg") limit, else the stop count ("stops") of trucks that may unload during the day;
+    None when none binds or a truck has no distance cost (the fold needs one)."""
+    if any(v.cost_per_km <= 0 for v in problem.vehicles):
         return None
     if any(v.max_daily_l is not None for v in problem.vehicles):
         return "l"
     if any(v.max_daily_kg is not None for v in problem.vehicles):
         return "kg"
+    if problem.sites and _stops_bind(problem, stops):
+        return "stops"
     return None
 
 
@@ -203,6 +213,8 @@ def _daily_limit(v: VehicleSpec, resource: str | None) -> int | None:
         return max(v.max_daily_l - v.initial_daily_l, 0)
     if resource == "kg" and v.max_daily_kg is not None:
         return max(v.max_daily_kg - v.initial_daily_kg, 0)
+    if resource == "stops":
+        return v.max_stops
     return None
 
 
@@ -211,7 +223,20 @@ def _stop_amount(s: Stop, resource: str | None) -> int:
         return s.volume_l
     if resource == "kg":
         return s.weight_kg
-    return 0
+    return 1 if resource == "stops" else 0
+
+
+def _fold_cost(units: Sequence[int]) -> int | None:
+    """PyVRP cost of one folded unit, the same on every truck (see the module docstring).
+
+    ``units`` are the trucks' costs per metre (PyVRP units). A truck's folded metres per
+    unit are this cost / its own cost per metre, at least :data:`DAILY_M`; None when the
+    costs are so unlike (their least common multiple so large) that some truck would need
+    more than ``FOLD_M_MAX`` metres per unit.
+    """
+    lcm = math.lcm(*units)
+    cost = lcm * -(-DAILY_M * max(units) // lcm)
+    return cost if cost // min(units) <= FOLD_M_MAX else None
 
 
 def _unit_costs(v: VehicleSpec) -> tuple[int, int]:
@@ -266,7 +291,14 @@ class _Builder:
         self.stops = list(stops)
         self.soft_required = soft_required
         self.brk = _break_shape(problem)
-        self.resource = _daily_resource(problem)
+        self.unit = _cost_unit(problem, self.stops)
+        self.resource = _daily_resource(problem, self.stops)
+        fold = None
+        if self.resource is not None:
+            fold = _fold_cost([_unit_costs(v)[0] // self.unit for v in problem.vehicles])
+            if fold is None:
+                self.resource = None  # left to the checker, as the module docstring says
+        self.fold_cost = fold or 0
         self.q_unit = _amount_unit(problem, self.stops, self.resource)
         self.groups = _group_vehicles(problem.vehicles)
         self.depot_nodes: list[_Node] = []
@@ -274,11 +306,16 @@ class _Builder:
         self.depot_index: dict[tuple[str, int, str], int] = {}
         self.via_columns: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.via_sites: dict[int, list[Site]] = {}
-        self.unit = _cost_unit(problem, self.stops)
 
     def amount(self, s: Stop) -> int:
         """The stop's daily-limit amount in units of ``q_unit`` (exact: a common divisor)."""
         return _stop_amount(s, self.resource) // self.q_unit
+
+    def fold_m(self, v: VehicleSpec) -> int:
+        """Metres added per folded unit on truck ``v``'s edges into a stop (0: no fold)."""
+        if self.resource is None:
+            return 0
+        return self.fold_cost // (_unit_costs(v)[0] // self.unit)
 
     def depot(self, node: _Node, window: tuple[int, int] = (0, OPEN_T), service_s: int = 0) -> int:
         key = (node.kind, node.row, node.ref)
@@ -326,9 +363,8 @@ class _Builder:
             initial.append(0)
         limit = _daily_limit(v, self.resource)
         limit = None if limit is None else limit // self.q_unit
-        max_distance = (
-            DAILY_M * limit + DAILY_M - 1 if limit is not None else np.iinfo(np.int64).max
-        )
+        m = self.fold_m(v)
+        max_distance = m * limit + m - 1 if limit is not None else np.iinfo(np.int64).max
         return VehicleType(
             num_available=len(group),
             capacity=capacity,
@@ -353,15 +389,13 @@ class _Builder:
         prize = s.prize * COST_SCALE if not s.required else 0
         if s.required and self.soft_required:
             prize = _big_prize(self.problem)
-        if self.resource is not None:
-            prize += self.problem.vehicles[0].cost_per_km * DAILY_M * self.amount(s)
         return Client(
             location=loc,
             pickup=pickup,
             service_duration=s.service_s,
             tw_early=lo,
             tw_late=hi,
-            prize=prize // self.unit,
+            prize=prize // self.unit + self.fold_cost * self.amount(s),
             required=required,
             name=s.ref,
         )
@@ -384,15 +418,18 @@ def _big_prize(problem: Problem) -> int:
     return 2 * max(top, 1)
 
 
-def _dims(problem: Problem, stops: Sequence[Stop]) -> int:
-    binding = any(v.max_stops is not None and v.max_stops < len(stops) for v in problem.vehicles)
-    return 3 if binding else 2
+def _stops_bind(problem: Problem, stops: Sequence[Stop]) -> bool:
+    return any(v.max_stops is not None and v.max_stops < len(stops) for v in problem.vehicles)
 
 
-def _matrices(
-    b: _Builder, rows: np.ndarray, n_depots: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(plain distance, encoded distance, duration) over PyVRP locations."""
+def _dims(b: _Builder) -> int:
+    """3 load dimensions (the third counts stops per trip) when a stop limit binds and is
+    not folded into the distance, else 2."""
+    return 3 if b.resource != "stops" and _stops_bind(b.problem, b.stops) else 2
+
+
+def _matrices(b: _Builder, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distance, duration) over PyVRP locations, with the virtual end legs."""
     m = b.problem.matrix
     dist = m.distance_m[np.ix_(rows, rows)].astype(np.int64)
     dur = m.duration_s[np.ix_(rows, rows)].astype(np.int64)
@@ -400,31 +437,30 @@ def _matrices(
         dist[:, k], dur[:, k] = col_d[rows], col_t[rows]
         dist[k, :], dur[k, :] = FORBID_D, FORBID_T
         dist[k, k] = dur[k, k] = 0
-    plain = dist.copy()
-    if b.resource is not None:
-        amounts = np.zeros(len(rows), dtype=np.int64)
-        amounts[n_depots:] = [b.amount(s) for s in b.stops]
-        dist = dist + DAILY_M * amounts[None, :]
-        np.fill_diagonal(dist, 0)
-    return plain, dist, dur
+    return dist, dur
 
 
 def _profiles(
     b: _Builder, dist: np.ndarray, dur: np.ndarray, n_depots: int
 ) -> tuple[list[int], list[np.ndarray], list[np.ndarray]]:
-    """One profile per set of streams a vehicle group cannot take."""
-    keys: list[frozenset[int]] = []
+    """One profile per set of streams a vehicle group cannot take and metres per folded
+    unit (:meth:`_Builder.fold_m`): edges into stop ``j`` get ``+ m * amount_j``."""
+    keys: list[tuple[frozenset[int], int]] = []
     profile_of: list[int] = []
     for group in b.groups:
         bad = frozenset(
             n_depots + i for i, s in enumerate(b.stops) if s.stream not in group[0].streams
         )
-        if bad not in keys:
-            keys.append(bad)
-        profile_of.append(keys.index(bad))
+        key = (bad, b.fold_m(group[0]))
+        if key not in keys:
+            keys.append(key)
+        profile_of.append(keys.index(key))
+    amounts = np.zeros(len(dist), dtype=np.int64)
+    amounts[n_depots:] = [b.amount(s) for s in b.stops]
     dists, durs = [], []
-    for bad in keys:
-        d, t = dist.copy(), dur.copy()
+    for bad, m in keys:
+        d, t = dist + m * amounts[None, :], dur.copy()
+        np.fill_diagonal(d, 0)
         cols = sorted(bad)
         d[:, cols], t[:, cols] = FORBID_D, FORBID_T
         d[cols, cols], t[cols, cols] = 0, 0
@@ -449,7 +485,8 @@ def _penalty_scale(b: _Builder, vehicle_types: Sequence[VehicleType]) -> float:
     scale = float(max(1, *units))
     if b.soft_required:
         scale = max(scale, 10 * _big_prize(b.problem) / b.unit / PENALTY_RANGE[1])
-    worst = 10**7 + FORBID_D + DAILY_M * sum(b.amount(s) for s in b.stops)
+    most_m = max(b.fold_m(v) for v in b.problem.vehicles)
+    worst = 10**7 + FORBID_D + most_m * sum(b.amount(s) for s in b.stops)
     return min(scale, OVERFLOW_GUARD / (PENALTY_RANGE[1] * worst))
 
 
@@ -460,15 +497,15 @@ def build_model(problem: Problem, stops: Sequence[Stop], *, soft_required: bool 
     (the fallback when no plan serves them all).
     """
     b = _Builder(problem, stops, soft_required=soft_required)
-    dims = _dims(problem, stops)
+    dims = _dims(b)
     # Depots first (PyVRP numbering), then clients; vehicle types create depots lazily.
     types_raw = [(g, b.vehicle_type(g, 0, dims)) for g in b.groups]
     n_depots = len(b.depots)
     rows = np.array(
         [node.row for node in b.depot_nodes] + [s.location for s in b.stops], dtype=np.int64
     )
-    plain, dist, dur = _matrices(b, rows, n_depots)
-    profile_of, dists, durs = _profiles(b, dist, dur, n_depots)
+    plain, dur = _matrices(b, rows)
+    profile_of, dists, durs = _profiles(b, plain, dur, n_depots)
     vehicle_types = [vt.replace(profile=profile_of[i]) for i, (_, vt) in enumerate(types_raw)]
     clients = [b.client(s, dims, n_depots + i) for i, s in enumerate(b.stops)]
     locations = [Location(x=0.0, y=0.0) for _ in range(len(rows))]

@@ -25,8 +25,9 @@ from optimiser.solve import solve
 H = 3600
 STREAMS = ["residual", "organic", "paper"]
 # what optimiser._pyvrp's docstring lists as its limits (the checker reports them; "auto"
-# then keeps another engine's plan): stop counts per trip, one daily limit, site windows on
-# the last leg and the break placed after the search
+# then keeps another engine's plan): one limit of the day folded (a stop limit beside a
+# daily limit counts per trip), costs too unlike to fold, site windows on the last leg and
+# the break placed after the search
 PYVRP_LIMITS = {"max_stops", "daily_volume", "daily_weight", "window", "shift", "break"}
 
 

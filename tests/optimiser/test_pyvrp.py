@@ -232,6 +232,66 @@ def test_daily_limit_spans_reload_trips() -> None:
         assert max(v.daily_l for v in route.visits) <= 90
 
 
+def test_a_daily_limit_holds_on_trucks_with_different_costs() -> None:
+    """As above, but t1 costs less per km than t2: the cheaper truck may still take only
+    90 l in the day (before, the limit was left to the checker when costs differed)."""
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3, 4, 5]),
+        stops=tuple(stop(f"b{i}", i, volume_l=40) for i in range(1, 5)),
+        vehicles=(
+            truck("t1", max_daily_l=90, cost_per_km=100),
+            truck("t2", max_daily_l=90, cost_per_km=150),
+        ),
+        sites=(site("s", 5),),
+    )
+    plan = solved(problem)
+    assert plan.served_refs == {"b1", "b2", "b3", "b4"}
+    assert sorted(len(r.bin_refs) for r in plan.routes) == [2, 2]
+
+
+def test_a_stop_limit_counts_the_whole_day_across_reload_trips() -> None:
+    """Six 40 l bins, two per trip (100 l trucks). The cheap truck t1 may lift four bins a
+    day, whatever its unloads; the dear one, t2, takes the rest."""
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3, 4, 5, 6, 7]),
+        stops=tuple(stop(f"b{i}", i, volume_l=40) for i in range(1, 7)),
+        vehicles=(truck("t1", max_stops=4, cost_per_km=100), truck("t2", cost_per_km=300)),
+        sites=(site("s", 7),),
+    )
+    plan = solved(problem)
+    by_truck = {r.vehicle_ref: r.bin_refs for r in plan.routes}
+    assert len(by_truck["t1"]) == 4 and len(by_truck["t2"]) == 2
+    assert "max_stops is enforced per trip" not in " ".join(plan.notes)
+
+
+def test_a_stop_limit_without_a_distance_cost_counts_per_trip() -> None:
+    """Trucks paid by the hour only: nothing to fold into, so the stop limit counts per trip
+    (the documented limit, which the checker reports) and the engine still plans."""
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3, 4, 5, 6, 7]),
+        stops=tuple(stop(f"b{i}", i, volume_l=40) for i in range(1, 7)),
+        vehicles=(truck("t1", max_stops=4, cost_per_km=0, cost_per_hour=3000),),
+        sites=(site("s", 7),),
+    )
+    plan = solve_pyvrp(problem, PARAMS)
+    assert plan.served_refs == {f"b{i}" for i in range(1, 7)}
+    assert {v.code for v in check(problem, plan)} <= {"max_stops"}
+    assert "max_stops is enforced per trip" in " ".join(plan.notes)
+
+
+def test_the_folded_cost_is_the_same_on_every_truck() -> None:
+    """Each truck's metres per folded unit times its cost per metre is one constant, and at
+    least DAILY_M metres; costs too unlike to share one are not folded."""
+    from optimiser._pyvrp import DAILY_M, _fold_cost
+
+    for units in ([1], [3, 4], [15, 20, 12], [97, 199], [999_983, 1_000_003]):
+        cost = _fold_cost(units)
+        assert cost is not None
+        assert all(cost % u == 0 and cost // u >= DAILY_M for u in units), units
+    assert _fold_cost([7]) == 7 * DAILY_M  # one cost: as before the fold took many
+    assert _fold_cost([977, 983, 991, 997]) is None  # primes: > 9e8 m per unit on one truck
+
+
 def test_identical_trucks_share_a_type_and_keep_their_refs() -> None:
     problem = Problem(
         matrix=line_matrix([0, 1, 2, 3]),
