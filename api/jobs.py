@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import pickle
 import threading
 import time
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from api import repo
+from api import repo, state
 from api.db import AlertRow, Database, NightlyRunRow, PlanDiffRow, PlanRow, utcnow
 from api.planner import Planner, ProgressFn
 from api.routing import Routing
@@ -230,7 +229,7 @@ class JobRunner:
     ) -> None:
         exports = jsonable(planner.exports(day, routing.geometry()).to_json())
         kpis = jsonable(planner.kpis(day))
-        state = pickle.dumps(day, protocol=pickle.HIGHEST_PROTOCOL)
+        stored = state.dumps(day)
         with self.db.writer() as s:
             s.execute(
                 update(PlanRow)
@@ -241,7 +240,7 @@ class JobRunner:
                     message="done",
                     kpis=kpis,
                     exports=exports,
-                    state=state,
+                    state=stored,
                     finished_at=utcnow(),
                 )
             )
@@ -323,11 +322,11 @@ class JobRunner:
         claimed = self._claim_alerts(plan_date)
         if claimed is None:
             return None
-        new_id, base_id, state, alert_ids, urgent, now = claimed
+        new_id, base_id, stored, alert_ids, urgent, now = claimed
         try:
             with self.db.reader() as s:
                 progress = repo.truck_progress(s, plan_date)
-            base_day = pickle.loads(state)  # written by this service only
+            base_day = state.loads(stored)  # written by this service only
             with self.db.reader() as s:
                 limit = repo.get_or_404(s, PlanRow, new_id, "plan").time_limit_s
                 inventory = repo.load_inventory(s)

@@ -1,0 +1,88 @@
+"""Stored day plans survive an upgrade that adds or removes dataclass fields."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import sys
+import types
+from collections.abc import Iterator
+
+import pytest
+
+from api.state import StateError, dumps, loads
+from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
+
+MODULE = "tests_api_state_versions"  # a stand-in module whose class changes between versions
+
+
+@pytest.fixture
+def versions() -> Iterator[types.ModuleType]:
+    module = types.ModuleType(MODULE)
+    sys.modules[MODULE] = module
+    yield module
+    del sys.modules[MODULE]
+
+
+def _define(module: types.ModuleType, **fields: object) -> type:
+    """(Re)define ``module.Record``, a frozen slotted dataclass with ``fields`` (name ->
+    default, or ``dataclasses.MISSING`` for none), as a new version of the code would."""
+    spec = [
+        (name, int)
+        if default is dataclasses.MISSING
+        else (name, int, dataclasses.field(default=default))
+        for name, default in fields.items()
+    ]
+    cls = dataclasses.make_dataclass("Record", spec, frozen=True, slots=True, kw_only=True)
+    cls.__module__ = MODULE
+    module.Record = cls  # type: ignore[attr-defined]
+    return cls
+
+
+def test_a_field_added_after_storing_gets_its_default(versions: types.ModuleType) -> None:
+    old = _define(versions, ref=dataclasses.MISSING, volume_l=0)
+    stored = dumps([old(ref=1, volume_l=5)])
+    new = _define(versions, ref=dataclasses.MISSING, volume_l=0, departed_s=-1)
+    (record,) = loads(stored)
+    assert isinstance(record, new)
+    assert (record.ref, record.volume_l, record.departed_s) == (1, 5, -1)
+
+
+def test_plain_pickle_leaves_such_a_field_unset(versions: types.ModuleType) -> None:
+    """Why the module exists: Python's own pickle of a slotted dataclass is positional."""
+    old = _define(versions, ref=dataclasses.MISSING)
+    stored = pickle.dumps(old(ref=1))
+    _define(versions, ref=dataclasses.MISSING, departed_s=-1)
+    record = pickle.loads(stored)
+    with pytest.raises(AttributeError):
+        _ = record.departed_s
+
+
+def test_a_field_removed_after_storing_is_dropped(versions: types.ModuleType) -> None:
+    old = _define(versions, ref=dataclasses.MISSING, legacy=3)
+    stored = dumps(old(ref=1, legacy=4))
+    _define(versions, ref=dataclasses.MISSING)
+    record = loads(stored)
+    assert record.ref == 1 and not hasattr(record, "legacy")
+
+
+def test_a_new_field_without_default_is_a_clear_error(versions: types.ModuleType) -> None:
+    old = _define(versions, ref=dataclasses.MISSING)
+    stored = dumps(old(ref=1))
+    _define(versions, ref=dataclasses.MISSING, needed=dataclasses.MISSING)
+    with pytest.raises(StateError, match=r"'needed'.*plan the day again"):
+        loads(stored)
+
+
+def test_a_plan_round_trips_and_shared_objects_stay_shared() -> None:
+    start = Visit(kind=VisitKind.START, ref="t1", location=0, arrival_s=0, start_s=0, end_s=0)
+    route = Route(vehicle_ref="t1", visits=(start, start), distance_m=0, duration_s=0, cost=0)
+    plan = Plan(status=PlanStatus.FEASIBLE, routes=(route,), notes=("n",))
+    back = loads(dumps(plan))
+    assert back == plan
+    assert back.routes[0].visits[0] is back.routes[0].visits[1]
+
+
+def test_a_plain_pickle_of_an_earlier_version_still_loads() -> None:
+    plan = Plan(status=PlanStatus.FEASIBLE, routes=())
+    assert loads(pickle.dumps(plan)) == plan
