@@ -155,6 +155,7 @@ class PipelinePlanner:
             params=SolveParams(time_limit_s=time_limit_s),
             inventory=inventory,
             positions=positions,
+            found=found_fills(day_plan, progress),
         )
         return new_plan, dict(changes)
 
@@ -195,40 +196,25 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     """
     from optimiser.daily import found_loads
     from optimiser.plan import VisitKind
-    from optimiser.problem import bin_of
     from optimiser.reroute import Progress
 
     now_s = max(0, int((now - day_plan.midnight).total_seconds()))
     reported = {p.vehicle_id: p for p in progress}
     out = []
     for route in day_plan.plan.routes:
-        report = reported.get(route.vehicle_ref, TruckProgress(vehicle_id=route.vehicle_ref))
-        bins = _fills_by_bin(report)  # not yet matched, in report order
-        sites = Counter(report.done_site_ids)
-        work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
-        fills: list[float | None] = []
-        last = -1
-        for i, v in enumerate(work):
-            fills.append(None)
-            if v.kind is VisitKind.BIN and bins.get(bin_of(v.ref)):
-                fills[i] = bins[bin_of(v.ref)].pop(0)
-                last = i
-            elif v.kind is VisitKind.DISPOSAL and sites[v.ref] > 0:
-                sites[v.ref] -= 1
-                last = i
-        if last < 0:
+        work, fills = _matched(route, reported.get(route.vehicle_ref))
+        if not work:
             continue
-        here = work[last]
-        volume_l, weight_kg, daily_l, daily_kg = found_loads(
-            day_plan, work[: last + 1], fills[: last + 1]
-        )
+        here = work[-1]
+        volume_l, weight_kg, daily_l, daily_kg = found_loads(day_plan, work, fills)
         breaks = [v for v in route.visits if v.kind is VisitKind.BREAK and v.end_s <= here.end_s]
         end = route.visits[-1]
-        back = last == len(work) - 1 and end.kind is VisitKind.END and now_s >= end.arrival_s
+        n_work = sum(v.kind in (VisitKind.BIN, VisitKind.DISPOSAL) for v in route.visits)
+        back = len(work) == n_work and end.kind is VisitKind.END and now_s >= end.arrival_s
         out.append(
             Progress(
                 vehicle_ref=route.vehicle_ref,
-                done=tuple(v.ref for v in work[: last + 1]),
+                done=tuple(v.ref for v in work),
                 location=int(end.location if back else here.location),
                 time_s=max(now_s, int(here.end_s)),
                 volume_l=volume_l,
@@ -239,6 +225,42 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
             )
         )
     return out
+
+
+def found_fills(day_plan: Any, progress: Sequence[TruckProgress]) -> dict[str, float]:
+    """The fill found at each planned bin visit reported with one (visit ref -> fraction of
+    the bin), matched to the plan as :func:`to_progress` matches reports."""
+    reported = {p.vehicle_id: p for p in progress}
+    out: dict[str, float] = {}
+    for route in day_plan.plan.routes:
+        work, fills = _matched(route, reported.get(route.vehicle_ref))
+        out.update({v.ref: f for v, f in zip(work, fills, strict=True) if f is not None})
+    return out
+
+
+def _matched(route: Any, report: TruckProgress | None) -> tuple[list[Any], list[float | None]]:
+    """The route's bin and disposal visits done, up to the last one reported (the k-th
+    report of a bin or site is its k-th planned visit), and the fill found at each (None for
+    a disposal or a bin reported without one)."""
+    from optimiser.plan import VisitKind
+    from optimiser.problem import bin_of
+
+    if report is None:
+        return [], []
+    bins = _fills_by_bin(report)  # not yet matched, in report order
+    sites = Counter(report.done_site_ids)
+    work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    fills: list[float | None] = []
+    last = -1
+    for i, v in enumerate(work):
+        fills.append(None)
+        if v.kind is VisitKind.BIN and bins.get(bin_of(v.ref)):
+            fills[i] = bins[bin_of(v.ref)].pop(0)
+            last = i
+        elif v.kind is VisitKind.DISPOSAL and sites[v.ref] > 0:
+            sites[v.ref] -= 1
+            last = i
+    return work[: last + 1], fills[: last + 1]
 
 
 def _fills_by_bin(report: TruckProgress) -> dict[str, list[float | None]]:

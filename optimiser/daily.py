@@ -411,6 +411,7 @@ def reroute_day(
     params: SolveParams | None = None,
     inventory: Inventory | None = None,
     positions: Mapping[str, tuple[float, float]] | None = None,
+    found: Mapping[str, float] | None = None,
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of the day after overflow alerts, keeping what is done.
 
@@ -436,6 +437,10 @@ def reroute_day(
         Where trucks are now, (lon, lat) by vehicle ref, when known and newer than their last
         done visit: they go on from there (travel to it counts). Positions off the street
         network are ignored, with a note in the plan.
+    found : mapping of str to float, optional
+        The fill found at bin visits done (visit ref -> fraction of the bin), when the crews
+        reported one: the KPIs count those bins at that fill and weight. The loads of
+        ``progress`` should count them too (:func:`found_loads`).
 
     Returns
     -------
@@ -458,9 +463,11 @@ def reroute_day(
     built = dataclasses.replace(built, problem=problem)
     urgent_ids = {d.bin_id for d in decisions}
     merged = tuple(d for d in day.decisions if d.bin_id not in urgent_ids) + tuple(decisions)
-    fills = {**day.fill_at_pickup, **dict.fromkeys(urgent_ids, 1.0)}
+    fills = {**day.fill_at_pickup, **dict.fromkeys(urgent_ids, 1.0), **(found or {})}
     fills = {b: f for b, f in fills.items() if b in plan.served_refs}
     weights = {d.bin_id: d.expected_weight_kg for d in merged}
+    for ref, fill in (found or {}).items():
+        weights[ref] = float(found_load(day.inventory.bin(bin_of(ref)), fill)[1])
     known = {b.bin_id for b in day.inventory.bins}
     added = tuple(b for b in bins if b.bin_id not in known)
     new_day = dataclasses.replace(

@@ -157,8 +157,9 @@ def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
     """The crew empties a truck's first bin and finds it full (240 l, not the planned load):
-    after an alert, the truck's new route carries 240 l from there, the plan says so in its
-    notes, and the independent checker finds nothing wrong with the day."""
+    after an alert, the truck's new route carries 240 l from there, the bin shows the fill
+    found, the plan says so in its notes, and the independent checker finds nothing wrong
+    with the day."""
     runtime: Runtime = real_app.state.runtime
     key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
     seed(real_client, key, n_bins=6)
@@ -190,5 +191,6 @@ def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
     waypoint = visits[2]  # START, the bin done, then where the truck stands
     assert (visits[1]["bin_id"], waypoint["kind"]) == (first["bin_id"], "waypoint")
     assert waypoint["load_l"] == 240
+    assert first["expected_fill"] < 1.0 and visits[1]["expected_fill"] == 1.0  # as found
     assert any("240 l" in n and "as reported" in n for n in new["notes"]), new["notes"]
     assert new["violations"] == []

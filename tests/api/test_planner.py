@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from api.jobs import jsonable, route_diffs
-from api.planner import TruckProgress, to_progress
+from api.planner import TruckProgress, found_fills, to_progress
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -218,3 +218,21 @@ def test_fills_found_before_an_unloading_count_only_in_the_days_total() -> None:
     (p,) = to_progress(_day_with_bins(), [report], MIDNIGHT + timedelta(seconds=25_100))
     assert p.done == ("a", "b", "s", "c")
     assert (p.volume_l, p.weight_kg, p.daily_l, p.daily_kg) == (250, 25, 750, 75)
+
+
+def test_found_fills_are_matched_to_the_planned_visits() -> None:
+    """The k-th report of a bin is its k-th visit: b#2 gets the second report's fill."""
+    day = _day(
+        (
+            _visit(VisitKind.START, "v1", 0, 21600),
+            _visit(VisitKind.BIN, "a", 1, 22000, 100),
+            _visit(VisitKind.BIN, "b", 2, 23000, 200),
+            _visit(VisitKind.BIN, "b#2", 2, 40000, 250),
+            _visit(VisitKind.END, "v1", 0, 46000),
+        )
+    )
+    report = TruckProgress(
+        vehicle_id="v1", done_bin_ids=("a", "b", "b"), found_fills=(None, 0.4, 0.3)
+    )
+    assert found_fills(day, [report]) == {"b": 0.4, "b#2": 0.3}
+    assert found_fills(day, []) == {}
