@@ -499,12 +499,19 @@ def time_route(problem: Problem, vehicle: VehicleSpec, refs: Sequence[str]) -> R
     """Time a route visiting ``refs`` (stop and site refs) in order, as early as possible.
 
     The truck leaves at the start of its shift (or ``ready_s``), waits for windows, and
-    takes its break at the first point inside the break window where it is between visits.
+    takes its break at the first point inside the break window where it is between visits,
+    unless its day begins after a break at the window's start would be over (the checker's
+    rule: it needs none then).
     """
     v = vehicle
     t0 = max(v.shift_s[0], v.ready_s) if v.ready_s is not None else v.shift_s[0]
     state = _State(v.initial_volume_l, v.initial_weight_kg, v.initial_daily_l, v.initial_daily_kg)
-    due = v.break_s > 0 and not v.break_taken and v.break_window_s is not None
+    due = (
+        v.break_s > 0
+        and not v.break_taken
+        and v.break_window_s is not None
+        and day_start(v, t0) < v.break_window_s[0] + v.break_s
+    )
     clock = _Clock(vehicle=v, visits=[], state=state, break_due=due)
     clock._push(VisitKind.START, v.ref, v.start, (t0, t0, t0))
     stops = {s.ref: s for s in problem.stops}

@@ -231,3 +231,19 @@ def test_times_in_messages_are_clock_times(manual) -> None:
     moved = _with_truck(manual, break_window_s=(12 * 3600, 13 * 3600))
     good = plan_from_sequences(manual, {"t1": SEQ})
     assert any(v.message.endswith("outside 12:00-13:00") for v in check(moved, good))
+
+
+def test_a_route_timed_after_the_break_could_be_over_takes_none(manual) -> None:
+    """Shift from 11:00, break window 10:00-13:00 (30 min): the day begins after a break at
+    10:00 would be over, so the checker needs none and timing adds none."""
+    h = 3600
+    late = _with_truck(
+        manual, shift_s=(11 * h, 20 * h), break_s=1800, break_window_s=(10 * h, 13 * h)
+    )
+    plan = plan_from_sequences(late, {"t1": SEQ})
+    assert VisitKind.BREAK not in [v.kind for v in plan.routes[0].visits]
+    assert check(late, plan) == []
+    early = _with_truck(late, shift_s=(10 * h, 20 * h))  # out at 10:00: a break is owed
+    plan = plan_from_sequences(early, {"t1": SEQ})
+    assert VisitKind.BREAK in [v.kind for v in plan.routes[0].visits]
+    assert check(early, plan) == []
