@@ -297,6 +297,20 @@ def test_dispatcher_plans_alerts_and_marks_done_in_a_browser(server: tuple[str, 
     assert external == []  # OSM tiles stay off unless switched on
 
 
+def _planned(base: str, key: str) -> dict[str, Any]:
+    """Request a plan of ``PLAN_DATE`` through the API and wait until it is done."""
+    with httpx.Client(base_url=base, timeout=10) as c:
+        headers = {"X-API-Key": key}
+        plan: dict[str, Any] = c.post(
+            "/plans", json={"plan_date": PLAN_DATE}, headers=headers
+        ).json()
+        deadline = time.monotonic() + 60
+        while c.get(f"/plans/{plan['id']}", headers=headers).json()["status"] != "done":
+            assert time.monotonic() < deadline, "the plan did not finish"
+            time.sleep(0.2)
+    return plan
+
+
 def _with_second_visit(plan: dict[str, Any]) -> str:
     """Give the first bin stop of the plan a second visit (``<bin>#2``) two hours later, as
     ``optimiser.build.timed_stops`` plans for a bin refilling within the day; returns the bin."""
@@ -325,13 +339,7 @@ def test_dispatcher_marks_a_second_visit_done_by_its_bin_id(server: tuple[str, s
         binned.append(_with_second_visit(plan))
         route.fulfill(response=response, json=plan)
 
-    with httpx.Client(base_url=base, timeout=10) as c:
-        headers = {"X-API-Key": key}
-        plan = c.post("/plans", json={"plan_date": PLAN_DATE}, headers=headers).json()
-        deadline = time.monotonic() + 60
-        while c.get(f"/plans/{plan['id']}", headers=headers).json()["status"] != "done":
-            assert time.monotonic() < deadline, "the plan did not finish"
-            time.sleep(0.2)
+    plan = _planned(base, key)
     routes = {"**/plans/*/routes": add_second_visit}
     with _dashboard(base, key, errors, external, routes) as page:
         page.wait_for_selector(".truck table.stops")
@@ -374,14 +382,9 @@ def test_the_planners_notes_and_broken_rules_are_shown(server: tuple[str, str]) 
         plan["notes"], plan["violations"] = [note], [late]
         route.fulfill(response=response, json=plan)
 
+    plan = _planned(base, key)
     with httpx.Client(base_url=base, timeout=10) as c:
-        headers = {"X-API-Key": key}
-        plan = c.post("/plans", json={"plan_date": PLAN_DATE}, headers=headers).json()
-        deadline = time.monotonic() + 60
-        while c.get(f"/plans/{plan['id']}", headers=headers).json()["status"] != "done":
-            assert time.monotonic() < deadline, "the plan did not finish"
-            time.sleep(0.2)
-        real = c.get(f"/plans/{plan['id']}/routes", headers=headers).json()
+        real = c.get(f"/plans/{plan['id']}/routes", headers={"X-API-Key": key}).json()
     assert real["violations"] == []  # the service's own plan breaks no rule
     with _dashboard(base, key, errors, external, {"**/plans/*/routes": with_verdict}) as page:
         page.wait_for_selector("#notes li.violation[data-violation='shift']")
