@@ -99,9 +99,9 @@ def test_route_diffs_per_truck() -> None:
     assert diffs["v3"]["added"] == ["c"]
 
 
-def test_a_bin_reported_twice_has_done_its_second_visit_too() -> None:
-    """Route a, b, b#2, c: one report of b stops at b; a second one reaches b#2."""
-    day = _day(
+def _second_visit_day() -> SimpleNamespace:
+    """Truck v1 on a, b, b#2 (b's second visit of the day), c."""
+    return _day(
         (
             _visit(VisitKind.START, "v1", 0, 21600),
             _visit(VisitKind.BIN, "a", 1, 22000, 100),
@@ -111,6 +111,11 @@ def test_a_bin_reported_twice_has_done_its_second_visit_too() -> None:
             _visit(VisitKind.END, "v1", 0, 46000),
         )
     )
+
+
+def test_a_bin_reported_twice_has_done_its_second_visit_too() -> None:
+    """Route a, b, b#2, c: one report of b stops at b; a second one reaches b#2."""
+    day = _second_visit_day()
     now = MIDNIGHT + timedelta(hours=12)
     (once,) = to_progress(day, [TruckProgress(vehicle_id="v1", done_bin_ids=("a", "b"))], now)
     assert once.done == ("a", "b")
@@ -222,15 +227,7 @@ def test_fills_found_before_an_unloading_count_only_in_the_days_total() -> None:
 
 def test_found_fills_are_matched_to_the_planned_visits() -> None:
     """The k-th report of a bin is its k-th visit: b#2 gets the second report's fill."""
-    day = _day(
-        (
-            _visit(VisitKind.START, "v1", 0, 21600),
-            _visit(VisitKind.BIN, "a", 1, 22000, 100),
-            _visit(VisitKind.BIN, "b", 2, 23000, 200),
-            _visit(VisitKind.BIN, "b#2", 2, 40000, 250),
-            _visit(VisitKind.END, "v1", 0, 46000),
-        )
-    )
+    day = _second_visit_day()
     report = TruckProgress(
         vehicle_id="v1", done_bin_ids=("a", "b", "b"), found_fills=(None, 0.4, 0.3)
     )
