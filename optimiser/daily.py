@@ -36,7 +36,7 @@ from optimiser.build import (
 )
 from optimiser.check import Violation, check
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, Unserved, Visit, VisitKind
+from optimiser.plan import Plan, Unserved, Visit, VisitKind, clock
 from optimiser.problem import Problem, Stop, bin_of
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
@@ -390,6 +390,27 @@ def found_loads(
     return volume_l, weight_kg, daily_l, daily_kg
 
 
+def _unreported_unloads(plan: Plan, progress: Sequence[Progress], now_s: int) -> list[str]:
+    """A note per truck whose last report is a bin while its plan had it unload after that
+    bin before now: it is taken to still carry its load (the unloading may have gone
+    unreported), which a dispatcher should know when it comes back late."""
+    routes = {r.vehicle_ref: r for r in plan.routes}
+    out = []
+    for p in progress:
+        route = routes.get(p.vehicle_ref)
+        if route is None or not p.done:
+            continue
+        work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+        k = len(p.done)
+        if k < len(work) and work[k].kind is VisitKind.DISPOSAL and work[k].end_s <= now_s:
+            out.append(
+                f"{p.vehicle_ref}: no unloading reported after {p.done[-1]}, though the plan "
+                f"had it unload at {work[k].ref} by {clock(work[k].end_s)}; it is taken to "
+                "still carry its load"
+            )
+    return out
+
+
 def _all_progress(problem: Problem, progress: Sequence[Progress], now_s: int) -> list[Progress]:
     """Reported progress plus 'at the depot, nothing done' for trucks that reported none."""
     known = {p.vehicle_ref for p in progress}
@@ -456,9 +477,10 @@ def reroute_day(
         built, progress = _positioned(built, progress, positions or {}, provider, now_s)
     except NetworkError as err:
         notes = (f"truck positions ignored: {err}",)
+    unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
     plan = reroute(built.problem, day.plan, full_progress, urgent, params)
-    plan = dataclasses.replace(plan, notes=(*plan.notes, *notes))
+    plan = dataclasses.replace(plan, notes=(*unreported, *plan.notes, *notes))
     problem = with_urgent(built.problem, urgent)
     built = dataclasses.replace(built, problem=problem)
     urgent_ids = {d.bin_id for d in decisions}

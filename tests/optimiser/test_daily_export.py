@@ -378,3 +378,24 @@ def test_reroute_day_ignores_a_position_off_the_streets(day: DayPlan) -> None:
     assert new_day.violations == ()
     assert any(n.startswith("truck positions ignored") for n in new_day.plan.notes)
     assert new_day.built.problem.matrix.size == day.built.problem.matrix.size
+
+
+def test_reroute_day_says_when_a_planned_unloading_went_unreported(day: DayPlan) -> None:
+    """t1 reported its last bin but not the unloading after it, which the plan had done by
+    now: it is taken to still carry its load, and the new plan says so."""
+    route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
+    progress = _progress_after(day, len(route.bin_refs))
+    work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    unload = work[len(progress[0].done)]
+    assert unload.kind is VisitKind.DISPOSAL
+    fast = SolveParams(time_limit_s=0.5)
+    before, _ = reroute_day(
+        day, progress, [], HaversineProvider(), now=day.at(unload.start_s), params=fast
+    )
+    assert not any("no unloading reported" in n for n in before.plan.notes)
+    after, _ = reroute_day(
+        day, progress, [], HaversineProvider(), now=day.at(unload.end_s + 600), params=fast
+    )
+    (note,) = [n for n in after.plan.notes if "no unloading reported" in n]
+    assert note.startswith(f"t1: no unloading reported after {route.bin_refs[-1]}")
+    assert after.violations == ()
