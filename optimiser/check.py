@@ -14,8 +14,10 @@ Visit semantics
   BREAK visit between them, ``b.start_s >= a.end_s + travel + break_s`` (a break may
   interrupt travel or waiting but no service). Visits never overlap in time.
 * A WAYPOINT is a zero-length pass through a matrix row (a truck's position at rerouting).
-  Its loads restate what the truck carries there, as measured on the road (bins fuller or
-  emptier than forecast): the loads after it count on from them, against the capacities.
+  It is a report, not a plan: the truck is there at that time whatever the matrix says of
+  the drive into it (the travel out of it is checked), and its loads restate what the truck
+  carries there, as measured on the road (bins fuller or emptier than forecast): the loads
+  after it count on from them, against the capacities.
 * DISPOSAL empties the truck; the site must take every stream collected since the last one.
 * A truck with a break must take it inside its window, unless its whole route fits before
   or after a break that starts in the window.
@@ -229,7 +231,12 @@ class _RouteChecker:
                 pause += visit.end_s - visit.start_s
                 continue
             self._visit_time(visit)
-            if prev is not None and prev.location is not None and visit.location is not None:
+            if (
+                prev is not None
+                and prev.location is not None
+                and visit.location is not None
+                and visit.kind is not VisitKind.WAYPOINT  # reported: there, whatever the drive
+            ):
                 travel = int(dur[prev.location, visit.location])
                 if visit.arrival_s < prev.end_s + travel:
                     self.add(

@@ -247,3 +247,19 @@ def test_a_route_timed_after_the_break_could_be_over_takes_none(manual) -> None:
     plan = plan_from_sequences(early, {"t1": SEQ})
     assert VisitKind.BREAK in [v.kind for v in plan.routes[0].visits]
     assert check(early, plan) == []
+
+
+def test_a_waypoint_is_where_the_truck_reported_whatever_the_drive_into_it(manual) -> None:
+    """A position reported a second after b2, 14 km away by the matrix: the truck is there
+    (GPS against a travel model); the drive on from there to b3 is still checked."""
+    good = plan_from_sequences(manual, {"t1": SEQ})
+    visits = list(good.routes[0].visits)
+    i = next(k for k, v in enumerate(visits) if v.ref == "b2")
+    at = visits[i].end_s + 1
+    far = dataclasses.replace(
+        visits[i], kind=VisitKind.WAYPOINT, ref="t1", location=6, arrival_s=at, start_s=at, end_s=at
+    )
+    plan = _edit_route(good, visits=(*visits[: i + 1], far, *visits[i + 1 :]))
+    found = {(v.code, v.ref) for v in check(manual, plan)}
+    assert ("travel", "t1") not in found
+    assert ("travel", "b3") in found  # 13 km back from (9, 9) cannot be driven in time
