@@ -519,15 +519,15 @@ def time_route(problem: Problem, vehicle: VehicleSpec, refs: Sequence[str]) -> R
         and v.break_window_s is not None
         and day_start(v, t0) < v.break_window_s[0] + v.break_s
     )
-    clock = _Clock(vehicle=v, visits=[], state=state, break_due=due)
-    clock._push(VisitKind.START, v.ref, v.start, (t0, t0, t0))
+    timer = _Clock(vehicle=v, visits=[], state=state, break_due=due)
+    timer._push(VisitKind.START, v.ref, v.start, (t0, t0, t0))
     stops = {s.ref: s for s in problem.stops}
     sites = {s.ref: s for s in problem.sites}
     for ref in refs:
         kind, location, service = _service(stops, sites, ref)
-        clock.go(problem, kind, ref, location, service, stops.get(ref))
-    clock.go(problem, VisitKind.END, v.ref, v.end, (0, None))
-    visits = clock.visits
+        timer.go(problem, kind, ref, location, service, stops.get(ref))
+    timer.go(problem, VisitKind.END, v.ref, v.end, (0, None))
+    visits = timer.visits
     if not refs:  # an unused truck stays home: no break needed
         visits = [x for x in visits if x.kind is not VisitKind.BREAK]
     dist = problem.matrix.distance_m
