@@ -202,15 +202,17 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     reported = {p.vehicle_id: p for p in progress}
     out = []
     for route in day_plan.plan.routes:
-        work, fills = _matched(route, reported.get(route.vehicle_ref))
-        if not work:
+        last, fills = _matched(route, reported.get(route.vehicle_ref))
+        if last < 0:
             continue
-        here = work[-1]
-        volume_l, weight_kg, daily_l, daily_kg = found_loads(day_plan, work, fills)
-        breaks = [v for v in route.visits if v.kind is VisitKind.BREAK and v.end_s <= here.end_s]
+        done = route.visits[: last + 1]
+        work = [v for v in done if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+        here = done[-1]
+        volume_l, weight_kg, daily_l, daily_kg = found_loads(day_plan, done, fills)
+        breaks = [v for v in done if v.kind is VisitKind.BREAK]
         end = route.visits[-1]
-        n_work = sum(v.kind in (VisitKind.BIN, VisitKind.DISPOSAL) for v in route.visits)
-        back = len(work) == n_work and end.kind is VisitKind.END and now_s >= end.arrival_s
+        left = any(v.kind in (VisitKind.BIN, VisitKind.DISPOSAL) for v in route.visits[last + 1 :])
+        back = not left and end.kind is VisitKind.END and now_s >= end.arrival_s
         out.append(
             Progress(
                 vehicle_ref=route.vehicle_ref,
@@ -233,34 +235,33 @@ def found_fills(day_plan: Any, progress: Sequence[TruckProgress]) -> dict[str, f
     reported = {p.vehicle_id: p for p in progress}
     out: dict[str, float] = {}
     for route in day_plan.plan.routes:
-        work, fills = _matched(route, reported.get(route.vehicle_ref))
-        out.update({v.ref: f for v, f in zip(work, fills, strict=True) if f is not None})
+        out.update(_matched(route, reported.get(route.vehicle_ref))[1])
     return out
 
 
-def _matched(route: Any, report: TruckProgress | None) -> tuple[list[Any], list[float | None]]:
-    """The route's bin and disposal visits done, up to the last one reported (the k-th
-    report of a bin or site is its k-th planned visit), and the fill found at each (None for
-    a disposal or a bin reported without one)."""
+def _matched(route: Any, report: TruckProgress | None) -> tuple[int, dict[str, float]]:
+    """The index in ``route.visits`` of its last bin or disposal visit reported done (-1:
+    none; the k-th report of a bin or site is its k-th planned visit), and the fill found at
+    each bin visit reported with one (visit ref -> fraction of the bin)."""
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
 
     if report is None:
-        return [], []
+        return -1, {}
     bins = _fills_by_bin(report)  # not yet matched, in report order
     sites = Counter(report.done_site_ids)
-    work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
-    fills: list[float | None] = []
+    fills: dict[str, float] = {}
     last = -1
-    for i, v in enumerate(work):
-        fills.append(None)
+    for i, v in enumerate(route.visits):
         if v.kind is VisitKind.BIN and bins.get(bin_of(v.ref)):
-            fills[i] = bins[bin_of(v.ref)].pop(0)
+            fill = bins[bin_of(v.ref)].pop(0)
+            if fill is not None:
+                fills[v.ref] = fill
             last = i
         elif v.kind is VisitKind.DISPOSAL and sites[v.ref] > 0:
             sites[v.ref] -= 1
             last = i
-    return work[: last + 1], fills[: last + 1]
+    return last, fills
 
 
 def _fills_by_bin(report: TruckProgress) -> dict[str, list[float | None]]:

@@ -347,41 +347,40 @@ def _positioned(
 
 
 def found_loads(
-    day: DayPlan, work: Sequence[Visit], fills: Sequence[float | None]
+    day: DayPlan, done: Sequence[Visit], fills: Mapping[str, float]
 ) -> tuple[int, int, int, int]:
-    """A truck's loads after its done bin and disposal visits ``work`` (in route order), each
-    bin counted at the fill its crew found.
+    """A truck's loads after the visits ``done`` of its route, each bin reported with the fill
+    its crew found counted at that fill.
 
     Parameters
     ----------
     day : DayPlan
         The plan being driven (its stops' planned loads, its bins' capacities and densities).
-    work : sequence of Visit
-        The truck's BIN and DISPOSAL visits done, a prefix of its route.
-    fills : sequence of float or None
-        Per visit of ``work``: the fill found at the pickup (a fraction of the bin), or None
-        (as planned; always None for a DISPOSAL).
+    done : sequence of Visit
+        The truck's route up to and including its last bin or disposal visit done.
+    fills : mapping of str to float
+        The fill found at bin visits (visit ref -> fraction of the bin); the others count as
+        planned. A WAYPOINT of an earlier reroute restated the loads with the fills found
+        until then: only bins after the last one are counted again.
 
     Returns
     -------
     (int, int, int, int)
         On board now (litres, kg) and collected today (litres, kg).
     """
-    here = work[-1]
-    volume_l, weight_kg, daily_l, daily_kg = (
-        here.volume_l,
-        here.weight_kg,
-        here.daily_l,
-        here.daily_kg,
-    )
-    stops = {s.ref: s for s in day.built.problem.stops} if any(f is not None for f in fills) else {}
+    here = done[-1]
+    volume_l, weight_kg = here.volume_l, here.weight_kg
+    daily_l, daily_kg = here.daily_l, here.daily_kg
+    stops = {s.ref: s for s in day.built.problem.stops} if fills else {}
     on_board = True  # walking back from now: bins after the last unloading are on board
-    for visit, fill in reversed(list(zip(work, fills, strict=True))):
+    for visit in reversed(done):
+        if visit.kind is VisitKind.WAYPOINT:
+            break  # loads restated there, as measured then
         if visit.kind is VisitKind.DISPOSAL:
             on_board = False
-        elif fill is not None:
+        elif visit.kind is VisitKind.BIN and visit.ref in fills:
             planned = stops[visit.ref]
-            litres, kg = found_load(day.inventory.bin(bin_of(visit.ref)), fill)
+            litres, kg = found_load(day.inventory.bin(bin_of(visit.ref)), fills[visit.ref])
             daily_l += litres - planned.volume_l
             daily_kg += kg - planned.weight_kg
             if on_board:

@@ -233,3 +233,29 @@ def test_found_fills_are_matched_to_the_planned_visits() -> None:
     )
     assert found_fills(day, [report]) == {"b": 0.4, "b#2": 0.3}
     assert found_fills(day, []) == {}
+
+
+def test_a_fill_found_before_an_earlier_reroute_is_not_counted_twice() -> None:
+    """Route as rerouted once: a (found at 0.3 then: 300 l, planned 100), b, then a waypoint
+    that restated the load (500 l: 300 + 200), c (100 l planned). With a, b and c reported
+    now, the truck carries 600 l: the waypoint's 500 l plus c, not a's extra 200 l again."""
+    day = _day_with_bins()
+    start, a, b, _unload, c, end = day.plan.routes[0].visits
+    waypoint = dataclasses.replace(
+        b,
+        kind=VisitKind.WAYPOINT,
+        ref="v1",
+        volume_l=500,
+        weight_kg=50,
+        daily_l=500,
+        daily_kg=50,
+    )
+    c_after = dataclasses.replace(c, volume_l=600, weight_kg=60, daily_l=600, daily_kg=60)
+    route = dataclasses.replace(day.plan.routes[0], visits=(start, a, b, waypoint, c_after, end))
+    day.plan = dataclasses.replace(day.plan, routes=(route,))
+    report = TruckProgress(
+        vehicle_id="v1", done_bin_ids=("a", "b", "c"), found_fills=(0.3, None, None)
+    )
+    (p,) = to_progress(day, [report], MIDNIGHT + timedelta(hours=8))
+    assert p.done == ("a", "b", "c")
+    assert (p.volume_l, p.weight_kg, p.daily_l, p.daily_kg) == (600, 60, 600, 60)
