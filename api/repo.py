@@ -121,15 +121,21 @@ def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
 def _new_emptying() -> Callable[[ProgressRow], bool]:
     """A filter of ``visit_done`` and ``disposal_done`` rows taken in time order: False for a
     resend (the same truck's report of the same bin, or site, within ``REPEAT_REPORT_GAP`` of
-    its last kept one)."""
+    its last kept one). An unloading after a bin the truck emptied since the last one at the
+    site is never a resend: a short trip may bring it back within the hour."""
     kept: dict[tuple[str, str, str | None], datetime] = {}
+    last_bin: dict[str, datetime] = {}  # per truck: its last kept emptying of a bin
 
     def is_new(r: ProgressRow) -> bool:
         key = (r.vehicle_id, r.kind, r.site_id if r.kind == "disposal_done" else r.bin_id)
         prev = kept.get(key)
         if prev is not None and r.at - prev < REPEAT_REPORT_GAP:
-            return False
+            since = last_bin.get(r.vehicle_id)
+            if r.kind != "disposal_done" or since is None or since <= prev:
+                return False
         kept[key] = r.at
+        if r.kind == "visit_done":
+            last_bin[r.vehicle_id] = r.at
         return True
 
     return is_new

@@ -236,3 +236,19 @@ def test_a_position_older_than_the_last_done_report_is_dropped(
     _sent(client, url, later, dispatcher)
     v1 = _v1(runtime)
     assert (v1.lon, v1.lat) == (24.96, 60.175)
+
+
+def test_a_second_unloading_soon_after_new_bins_is_not_a_resend(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """s1 at 09:00, b0 emptied at 09:03, s1 again at 09:08 (a short trip, kept: the truck
+    had something to unload), resent at 09:10 (dropped: nothing collected since)."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    url = f"/plans/{base}/progress"
+    site = {"vehicle_id": "v1", "kind": "disposal_done", "site_id": "s1"}
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b0"}
+    for body, at in ((site, "09:00"), (done, "09:03"), (site, "09:08"), (site, "09:10")):
+        _sent(client, url, {**body, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
+    v1 = _v1(runtime)
+    assert (v1.done_site_ids, v1.done_bin_ids) == (("s1", "s1"), ("b0",))
