@@ -184,7 +184,8 @@ def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
 
     A bin reported again within ``REPEAT_REPORT_GAP`` of its previous report is the same
     emptying sent twice; later, it is a second emptying (a second visit of the day). The same
-    holds for a site's unloadings.
+    holds for a site's unloadings, except that one after a bin emptied since the last is
+    always a second trip.
     """
     rows = session.scalars(
         select(ProgressRow).where(ProgressRow.plan_date == plan_date).order_by(ProgressRow.at)
