@@ -14,7 +14,9 @@ A truck that can no longer be back at its depot by its shift end (running late, 
 far from a site) is sent straight home, unloading first; its shift is stretched for the
 search only, so the checker still reports the overrun, and a note says when it returns.
 When no plan goes on from the trucks' positions at all, the plan being driven stands and
-the urgent stops are reported unserved.
+the urgent stops are reported unserved. A truck that owes its break, can no longer start
+it, and stood still long enough inside its window before now, had it then: the day records
+it there.
 """
 
 from __future__ import annotations
@@ -117,6 +119,30 @@ def _prefix(route: Route | None, prog: Progress) -> list[Visit]:
     if not prog.break_taken:
         return [v for v in visits if v.kind is not VisitKind.BREAK]
     return visits + brk
+
+
+def _rested(v: VehicleSpec, prefix: Sequence[Visit], prog: Progress | None) -> Visit | None:
+    """The break a truck on the road took while it waited, if it owes one, can no longer
+    start it (its window closed before now), and stood still long enough inside the window
+    between its last visit done and now; else None."""
+    if prog is None or not prefix or prog.break_taken or v.break_taken or v.break_s <= 0:
+        return None
+    if v.break_window_s is None or any(x.kind is VisitKind.BREAK for x in prefix):
+        return None
+    lo, hi = v.break_window_s
+    last = prefix[-1]
+    start = max(last.end_s, lo)
+    if prog.time_s <= hi or start > hi or start + v.break_s > prog.time_s:
+        return None
+    return dataclasses.replace(
+        last,
+        kind=VisitKind.BREAK,
+        ref=v.ref,
+        location=None,
+        arrival_s=start,
+        start_s=start,
+        end_s=start + v.break_s,
+    )
 
 
 def _done(prog: Progress | None) -> tuple[str, ...]:
@@ -339,6 +365,11 @@ def reroute(
     prefixes = {
         v.ref: _prefix(routes.get(v.ref), progs[v.ref]) for v in full.vehicles if v.ref in progs
     }
+    for v in full.vehicles:
+        rest = _rested(v, prefixes.get(v.ref, []), progs.get(v.ref))
+        if rest is not None:  # idle through its break window: that was its break
+            prefixes[v.ref].append(rest)
+            progs[v.ref] = dataclasses.replace(progs[v.ref], break_taken=True)
     done = {ref for p in progs.values() for ref in p.done}
     stop_refs = {s.ref for s in full.stops}
     vehicles = tuple(

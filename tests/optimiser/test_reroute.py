@@ -333,3 +333,28 @@ def test_a_truck_reported_carrying_more_than_it_holds_is_taken_as_full(kit, day)
     waypoint = next(v for v in visits if v.kind is VisitKind.WAYPOINT)
     assert (waypoint.volume_l, waypoint.weight_kg, waypoint.daily_l) == (1000, 120, 1200)
     assert any("1200 l" in n and "taken as full" in n for n in new.notes), new.notes
+
+
+def test_a_truck_idle_through_its_break_window_has_had_its_break(kit, day) -> None:
+    """Break window 10:00-12:00 (30 min). A truck done with its work by 08:00 waits at its
+    last site; at 13:00 an alert sends it out again. It rested while it waited, so the day
+    records that break (10:00-10:30) instead of breaking the rule; no break can be placed
+    after 13:00 any more."""
+    h = kit.H
+    trucks = tuple(
+        dataclasses.replace(v, break_s=1800, break_window_s=(10 * h, 12 * h)) for v in day.vehicles
+    )
+    day = dataclasses.replace(day, vehicles=trucks)
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if r.used)
+    assert route.visits[-1].end_s < 10 * h  # the plan needs no break
+    n_work = sum(v.kind in WORK for v in route.visits)
+    prog = dataclasses.replace(_progress(route, n_work), time_s=13 * h)
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    new = reroute(day, plan, [prog], [urgent], FAST)
+    assert check(with_urgent(day, [urgent]), new) == []
+    assert "urgent" in new.served_refs
+    served_by = next(r for r in new.routes if "urgent" in r.bin_refs)
+    if served_by.vehicle_ref == route.vehicle_ref:  # the truck that waited went out again
+        breaks = [v for v in served_by.visits if v.kind is VisitKind.BREAK]
+        assert [(b.start_s, b.end_s) for b in breaks] == [(10 * h, 10 * h + 1800)]
