@@ -125,6 +125,16 @@ def fill_at_pickup(
     return out
 
 
+def planned_weights(decisions: Sequence[BinDecision], problem: Problem) -> dict[str, float]:
+    """Planned load (kg) by stop ref: each bin's weight as late as a truck may come (its
+    decision), and a second visit's (``<bin>#2``) what came in since the first (its stop)."""
+    weights = {d.bin_id: d.expected_weight_kg for d in decisions}
+    for stop in problem.stops:
+        if stop.ref != bin_of(stop.ref):
+            weights[stop.ref] = float(stop.weight_kg)
+    return weights
+
+
 def compute_kpis(
     plan: Plan,
     decisions: Sequence[BinDecision],
@@ -133,8 +143,8 @@ def compute_kpis(
 ) -> dict[str, float | int]:
     """Dispatcher KPIs of a plan (km, hours, kg, bins, fill at pickup, unserved).
 
-    ``kg`` is the planned load of the served bins (``weights_kg``: each bin's weight as late
-    as a truck may come, see ``fleet.policy``), an upper estimate of what the trucks bring.
+    ``kg`` is the planned load of the served stops (``weights_kg`` by stop ref, see
+    :func:`planned_weights`), an upper estimate of what the trucks bring.
     """
     served = plan.served_refs
     must = {d.bin_id for d in decisions if d.action is Action.MUST}
@@ -256,8 +266,7 @@ def route_day(
     violations = tuple(check(built.problem, plan))
     day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
     fills = fill_at_pickup(day_start, plan, models)
-    weights = {d.bin_id: d.expected_weight_kg for d in decisions}
-    kpis = compute_kpis(plan, decisions, fills, weights)
+    kpis = compute_kpis(plan, decisions, fills, planned_weights(decisions, built.problem))
     _report(progress, 1.0, "done")
     return DayPlan(
         plan_date=plan_date,
@@ -486,7 +495,7 @@ def reroute_day(
     merged = tuple(d for d in day.decisions if d.bin_id not in urgent_ids) + tuple(decisions)
     fills = {**day.fill_at_pickup, **dict.fromkeys(urgent_ids, 1.0), **(found or {})}
     fills = {b: f for b, f in fills.items() if b in plan.served_refs}
-    weights = {d.bin_id: d.expected_weight_kg for d in merged}
+    weights = planned_weights(merged, problem)
     for ref, fill in (found or {}).items():
         weights[ref] = float(found_load(day.inventory.bin(bin_of(ref)), fill)[1])
     known = {b.bin_id for b in day.inventory.bins}

@@ -318,6 +318,11 @@ def test_a_bin_refilling_within_hours_is_planned_twice_and_survives_a_reroute(
     doc = plan_json(day)
     second = [v for r in doc["routes"] for v in r["visits"] if v["ref"] == "b0#2"]
     assert second[0]["bin_id"] == "b0" and second[0]["expected_fill"] < 0.9
+    weights = {d.bin_id: d.expected_weight_kg for d in day.decisions}
+    refill_kg = next(s.weight_kg for s in day.built.problem.stops if s.ref == "b0#2")
+    assert refill_kg > 0
+    expected_kg = sum(weights[r] for r in day.plan.served_refs if r != "b0#2") + refill_kg
+    assert day.kpis["kg"] == pytest.approx(expected_kg, abs=0.1)  # the second load counts
     progress = _progress_after(day, 1)
     new_day, _ = reroute_day(
         day,
@@ -329,6 +334,7 @@ def test_a_bin_refilling_within_hours_is_planned_twice_and_survives_a_reroute(
     )
     assert check(new_day.built.problem, new_day.plan) == []
     assert {"b0#2", "b5"} <= new_day.plan.served_refs
+    assert new_day.kpis["kg"] >= day.kpis["kg"]  # b5 added, b0#2 still counted
 
 
 def test_reroute_day_starts_a_truck_from_its_reported_position(day: DayPlan) -> None:
