@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,6 +18,11 @@ app = typer.Typer(
     help="Smart waste collection routing on OpenStreetMap streets.", no_args_is_help=True
 )
 console = Console()
+
+
+def _error(err: Exception) -> None:
+    """Print ``err`` as the command's error (its text verbatim: brackets are not markup)."""
+    console.print(f"[red]error:[/red] {escape(str(err))}")
 
 
 @contextmanager
@@ -27,7 +33,7 @@ def _progress(description: str) -> Iterator[Any]:
         task = bar.add_task(description, total=1.0)
 
         def update(fraction: float, message: str) -> None:
-            bar.update(task, completed=fraction, description=f"{description}: {message}")
+            bar.update(task, completed=fraction, description=escape(f"{description}: {message}"))
 
         yield update
         bar.update(task, completed=1.0)
@@ -35,7 +41,7 @@ def _progress(description: str) -> Iterator[Any]:
 
 def kpi_table(kpis: dict[str, Any], title: str) -> Table:
     """The KPI dict as a two-column rich table."""
-    table = Table(title=title)
+    table = Table(title=escape(title))
     table.add_column("KPI")
     table.add_column("value", justify="right")
     for key, value in kpis.items():
@@ -48,7 +54,7 @@ def _unserved_table(rows: list[tuple[str, str]]) -> Table:
     table.add_column("bin")
     table.add_column("reason")
     for ref, reason in rows:
-        table.add_row(ref, reason)
+        table.add_row(escape(ref), escape(reason))
     return table
 
 
@@ -102,11 +108,11 @@ def _print_day(day: Any, excluded: Sequence[tuple[str, str]], files: Sequence[Pa
         console.print(_unserved_table(unserved))
     if day.violations:
         for v in day.violations:
-            console.print(f"[red]checker: {v}[/red]")
+            console.print(f"[red]checker: {escape(str(v))}[/red]")
         raise typer.Exit(code=1)
     console.print("independent checker: plan feasible")
     for path in files:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
 
 
 @app.callback()
@@ -189,7 +195,7 @@ def plan(
                 progress=update,
             )
     except (FleetDataError, NetworkError, OSError) as err:
-        console.print(f"[red]error:[/red] {err}")
+        _error(err)
         raise typer.Exit(code=2) from None
     _print_day(result.day, result.excluded, result.files)
 
@@ -213,11 +219,11 @@ def scenarios_run(
         with _progress("scenario") as update:
             result, files = run_file(file, out, progress=update)
     except ScenarioError as err:
-        console.print(f"[red]error:[/red] {err}")
+        _error(err)
         raise typer.Exit(code=2) from None
     console.print(rich_table([result], f"{result.config.name}: {result.n_bins} bins"))
     for path in files:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
 
 
 @scenarios_app.command("compare")
@@ -233,11 +239,11 @@ def scenarios_compare(
         with _progress("scenarios") as update:
             results, written = compare_files(files, out, progress=update)
     except ScenarioError as err:
-        console.print(f"[red]error:[/red] {err}")
+        _error(err)
         raise typer.Exit(code=2) from None
     console.print(rich_table(results))
     for path in written:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
 
 
 @scenarios_app.command("sweep")
@@ -260,11 +266,11 @@ def scenarios_sweep(
 
             table, written = sweep_file(file, out, scheduler=scheduler, progress=points)
     except ScenarioError as err:
-        console.print(f"[red]error:[/red] {err}")
+        _error(err)
         raise typer.Exit(code=2) from None
     console.print(f"{len(table.rows)} rows")
     for path in written:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
 
 
 app.add_typer(scenarios_app, name="scenarios")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from scenarios.config import load_config
@@ -73,14 +74,14 @@ def sweep_file(
 def rich_table(results: Sequence[ScenarioResult], title: str = "Scenario comparison") -> RichTable:
     """The main KPIs of ``results`` as a rich table (one row per scenario and policy)."""
     table = compare(results)
-    out = RichTable(title=title)
+    out = RichTable(title=escape(title))
     out.add_column("scenario")
     out.add_column("policy")
     for c in SHOWN:
         out.add_column(c, justify="right")
     idx = [table.columns.index(c) for c in SHOWN]
     for row in table.rows:
-        out.add_row(str(row[0]), str(row[1]), *(_cell(row[j]) for j in idx))
+        out.add_row(escape(str(row[0])), escape(str(row[1])), *(_cell(row[j]) for j in idx))
     return out
 
 

@@ -92,3 +92,12 @@ def test_scenarios_sweep_on_local_cluster(tmp_path: Path) -> None:
         ("fleet.trucks", "2")
     ] * 2
     assert (out / "s-sweep" / "sweep.png").is_file()
+
+
+def test_an_error_keeps_its_bracketed_example(tmp_path: Path) -> None:
+    """The message's ``[min_lon, min_lat, max_lon, max_lat]`` is text, not console markup."""
+    bad = tmp_path / "area.toml"
+    bad.write_text('name = "x"\narea = [1, 2, 3]\n[[policies]]\nkind = "fixed"\n')
+    res = CliRunner().invoke(app, ["scenarios", "run", str(bad)])
+    assert res.exit_code == 2
+    assert "[min_lon, min_lat, max_lon, max_lat]" in " ".join(res.output.split())
