@@ -39,6 +39,29 @@ def _check_lon_lat(record: str, lon: float, lat: float) -> None:
         )
 
 
+def _seconds(t: time) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+def check_break(rec: str, shift: TimeWindow, break_s: int, window: TimeWindow | None) -> None:
+    """A break (``break_s`` seconds, starting within ``window``) must fit in the shift."""
+    if break_s == 0 or window is None:
+        return
+    hours = f"{shift.start.isoformat()}-{shift.end.isoformat()}"
+    if window.start >= shift.end or window.end < shift.start:
+        raise FleetDataError(
+            f"{rec}: break_window {window.start.isoformat()}-{window.end.isoformat()} lies "
+            f"outside its shift {hours}; move the window into the shift"
+        )
+    earliest_s = max(_seconds(window.start), _seconds(shift.start))
+    if earliest_s + break_s > _seconds(shift.end):
+        raise FleetDataError(
+            f"{rec}: a {break_s} s break starting at {max(window.start, shift.start).isoformat()} "
+            f"at the earliest ends after its shift {hours}; shorten break_s or start the "
+            "break_window earlier"
+        )
+
+
 def _check_aware(record: str, at: datetime) -> None:
     if at.tzinfo is None or at.utcoffset() is None:
         raise FleetDataError(f"{record}: time {at.isoformat()} has no time zone; add an offset")
@@ -211,6 +234,7 @@ class Vehicle:
             raise FleetDataError(f"{rec}: break_s must be >= 0")
         if self.break_s > 0 and self.break_window is None:
             raise FleetDataError(f"{rec}: break_s > 0 needs a break_window")
+        check_break(rec, self.shift, self.break_s, self.break_window)
         if self.max_stops is not None and self.max_stops <= 0:
             raise FleetDataError(f"{rec}: max_stops must be > 0 or empty")
         if self.max_daily_kg is not None and self.max_daily_kg <= 0:

@@ -64,6 +64,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fleet.errors import FleetDataError
+from fleet.models import TimeWindow, check_break
 from fleet.policy import CollectionPolicy
 from fleet.simulate import SimConfig
 
@@ -125,6 +126,12 @@ class FleetConfig:
             raise ScenarioError(f"{where}: fleet.capacity_l and fleet.capacity_kg must be > 0")
         if self.break_s < 0 or self.unload_s < 0:
             raise ScenarioError(f"{where}: fleet.break_s and fleet.unload_s must be >= 0")
+        try:
+            check_break(
+                "fleet", TimeWindow(*self.shift), self.break_s, TimeWindow(*self.break_window)
+            )
+        except FleetDataError as err:
+            raise ScenarioError(f"{where}: {err}") from None
         for key in ("cost_per_km", "cost_per_hour", "fixed_cost"):
             value = getattr(self, key)
             if not (math.isfinite(value) and value >= 0):

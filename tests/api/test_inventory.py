@@ -266,3 +266,24 @@ def test_unreadable_csv_is_422(client: TestClient, admin: dict[str, str]) -> Non
     resp = client.post("/depots/import", content=text, headers=admin)
     assert resp.status_code == 422
     assert "CSV" in resp.json()["detail"][0]["msg"]
+
+
+def test_vehicle_whose_break_cannot_fit_its_shift_is_422(
+    client: TestClient, admin: dict[str, str], with_depot: None
+) -> None:
+    body = {
+        "vehicle_id": "v2",
+        "depot_id": "d1",
+        "capacity_l": 20000,
+        "capacity_kg": 8000,
+        "shift_start": "06:00",
+        "shift_end": "14:00",
+        "break_s": 1800,
+        "break_start": "15:00",
+        "break_end": "16:00",
+    }
+    resp = client.post("/vehicles", json=body, headers=admin)
+    assert resp.status_code == 422, resp.text
+    detail = resp.json()["detail"][0]
+    assert "outside its shift" in detail["msg"]
+    assert detail["record"] == "vehicle_id='v2'"

@@ -42,6 +42,28 @@ NAIVE = T0.replace(tzinfo=None)
         ),
         (
             lambda: Vehicle(
+                vehicle_id="v",
+                depot_id="d",
+                capacity_l=1,
+                capacity_kg=1,
+                break_s=1800,
+                break_window=TimeWindow(time(15), time(16)),  # the shift is 06:00-14:00
+            ),
+            "break_window 15:00:00-16:00:00 lies outside its shift 06:00:00-14:00:00",
+        ),
+        (
+            lambda: Vehicle(
+                vehicle_id="v",
+                depot_id="d",
+                capacity_l=1,
+                capacity_kg=1,
+                break_s=3600,
+                break_window=TimeWindow(time(13, 30), time(14)),
+            ),
+            "starting at 13:30:00 at the earliest ends after its shift",
+        ),
+        (
+            lambda: Vehicle(
                 vehicle_id="v", depot_id="d", capacity_l=1, capacity_kg=1, fixed_cost=-5
             ),
             "fixed_cost must be finite and >= 0",
@@ -67,6 +89,20 @@ NAIVE = T0.replace(tzinfo=None)
 def test_invalid_records_raise(build, match: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(FleetDataError, match=match):
         build()
+
+
+def test_a_break_that_fits_the_shift_is_accepted() -> None:
+    """A window opening before the shift starts: the break may start with the shift."""
+    v = Vehicle(
+        vehicle_id="v",
+        depot_id="d",
+        capacity_l=1,
+        capacity_kg=1,
+        shift=TimeWindow(time(6), time(7)),
+        break_s=3600,
+        break_window=TimeWindow(time(5), time(6, 30)),
+    )
+    assert v.break_s == 3600
 
 
 def test_inventory_checks_ids_and_home_depots() -> None:
