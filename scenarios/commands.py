@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from scenarios.config import load_config
+from scenarios.config import ScenarioConfig, ScenarioError, load_config
 from scenarios.report import Table, compare, write_comparison, write_run
 from scenarios.run import ScenarioResult, run_scenario
 from scenarios.sweep import run_sweep, write_sweep
@@ -38,11 +38,24 @@ def run_file(
     return result, write_run(result, out / cfg.name)
 
 
+def _distinct_names(configs: Sequence[ScenarioConfig]) -> None:
+    """Each compared scenario writes into ``out / <name>``: one name, one scenario."""
+    seen: dict[str, str] = {}
+    for cfg in configs:
+        if cfg.name in seen:
+            raise ScenarioError(
+                f"{seen[cfg.name]} and {cfg.source} are both named {cfg.name!r}; "
+                "give each compared scenario its own name"
+            )
+        seen[cfg.name] = cfg.source
+
+
 def compare_files(
     paths: Sequence[Path], out: Path, *, progress: ProgressFn | None = None
 ) -> tuple[list[ScenarioResult], tuple[Path, ...]]:
     """Run several scenario files; per-run outputs in ``out / <name>`` and one comparison."""
     configs = [load_config(p) for p in paths]  # fail fast on a bad file
+    _distinct_names(configs)
     results: list[ScenarioResult] = []
     files: list[Path] = []
     for k, cfg in enumerate(configs):

@@ -385,6 +385,17 @@ def _check(cfg: ScenarioConfig) -> ScenarioConfig:
     return cfg
 
 
+def _name(source: str, value: Any) -> str:
+    """The scenario's name: it names its output folder, so one plain folder name."""
+    name = str(_typed(source, "name", value, str))
+    if not name.strip() or name in (".", "..") or any(c in name for c in "/\\"):
+        raise ScenarioError(
+            f"{source}: key 'name' = {name!r} names the output folder; give a plain name "
+            "without '/' or '\\', e.g. \"porto-2000\""
+        )
+    return name
+
+
 def config_from_dict(data: Mapping[str, Any], *, source: str = "<memory>") -> ScenarioConfig:
     """Build and validate a :class:`ScenarioConfig` from a parsed TOML mapping."""
     unknown = set(data) - _TOP_KEYS
@@ -394,7 +405,7 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<memory>") -> Sc
         )
     if "name" not in data:
         raise ScenarioError(f"{source}: key 'name' is missing; name the scenario")
-    values: dict[str, Any] = {"source": source, "name": str(data["name"])}
+    values: dict[str, Any] = {"source": source, "name": _name(source, data["name"])}
     for key in ("city", "tz", "provider"):
         if key in data:
             values[key] = str(_typed(source, key, data[key], str))

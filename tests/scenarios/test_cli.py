@@ -101,3 +101,12 @@ def test_an_error_keeps_its_bracketed_example(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["scenarios", "run", str(bad)])
     assert res.exit_code == 2
     assert "[min_lon, min_lat, max_lon, max_lat]" in " ".join(res.output.split())
+
+
+def test_compare_refuses_two_scenarios_of_one_name(tmp_path: Path) -> None:
+    """Each writes into ``out/<name>``: the second would overwrite the first's files."""
+    (tmp_path / "other").mkdir()
+    files = [str(_toml(tmp_path, "a")), str(_toml(tmp_path / "other", "a", seed=2))]
+    res = CliRunner().invoke(app, ["scenarios", "compare", *files, "--out", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "both named 'a'" in res.output

@@ -58,6 +58,8 @@ def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped
         ({"fleet": {"break_s": 99999}}, "ends after its shift 06:00:00-14:00:00"),
         ({"sim": {"nonsense": 1}}, "sim."),
         ({"color": "blue"}, "color"),
+        ({"name": ""}, "give a plain name"),
+        ({"name": "../porto"}, "give a plain name"),
         ({"n_bins": "many"}, "'n_bins'"),
         ({"settle_days": -1}, "'settle_days' must be >= 0"),
         ({"settle_days": 1.5}, "'settle_days'"),
