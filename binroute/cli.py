@@ -49,12 +49,18 @@ def kpi_table(kpis: dict[str, Any], title: str) -> Table:
     return table
 
 
-def _unserved_table(rows: list[tuple[str, str]]) -> Table:
-    table = Table(title=f"Bins not served, with reasons ({len(rows)})")
-    table.add_column("bin")
+SHOWN_ROWS = 20  # rows of a reasons table on the screen; plan.json keeps them all
+
+
+def _reasons_table(title: str, column: str, rows: Sequence[tuple[str, str]]) -> Table:
+    """(record, reason) rows under ``title``, the first :data:`SHOWN_ROWS` of them."""
+    table = Table(title=f"{title}, with reasons ({len(rows)})")
+    table.add_column(column)
     table.add_column("reason")
-    for ref, reason in rows:
+    for ref, reason in rows[:SHOWN_ROWS]:
         table.add_row(escape(ref), escape(reason))
+    if len(rows) > SHOWN_ROWS:
+        table.add_row("...", f"and {len(rows) - SHOWN_ROWS} more in plan.json")
     return table
 
 
@@ -101,11 +107,14 @@ def demo(
 
 
 def _print_day(day: Any, excluded: Sequence[tuple[str, str]], files: Sequence[Path]) -> None:
-    """Print the KPI table, the unserved bins and the checker's verdict; exit 1 if infeasible."""
+    """Print the KPI table, the unserved bins, the input records left out (``excluded``) and
+    the checker's verdict; exit 1 if the plan breaks a rule."""
     console.print(kpi_table(dict(day.kpis), f"Plan for {day.plan_date} ({day.plan.status})"))
-    unserved = [(u.ref, u.reason) for u in day.unserved] + list(excluded)
-    if unserved:
-        console.print(_unserved_table(unserved))
+    if day.unserved:
+        rows = [(u.ref, u.reason) for u in day.unserved]
+        console.print(_reasons_table("Bins not served", "bin", rows))
+    if excluded:
+        console.print(_reasons_table("Records left out", "record", excluded))
     if day.violations:
         for v in day.violations:
             console.print(f"[red]checker: {escape(str(v))}[/red]")
@@ -177,6 +186,7 @@ def plan(
     from binroute.jobs import plan_from_files
     from fleet.errors import FleetDataError
     from network.errors import NetworkError
+    from optimiser.errors import InvalidProblemError
     from optimiser.params import SolveParams
 
     day = _parse_date(plan_date) if plan_date else date.today()
@@ -194,7 +204,7 @@ def plan(
                 params=SolveParams(time_limit_s=time_limit, seed=seed),
                 progress=update,
             )
-    except (FleetDataError, NetworkError, OSError) as err:
+    except (FleetDataError, InvalidProblemError, NetworkError, OSError) as err:
         _error(err)
         raise typer.Exit(code=2) from None
     _print_day(result.day, result.excluded, result.files)

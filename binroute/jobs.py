@@ -48,6 +48,19 @@ def _row_errors(path: Path, errors: Sequence[RowError]) -> tuple[tuple[str, str]
     return tuple((f"{path.name} row {e.row}", e.message) for e in errors)
 
 
+def _some_good(path: Path, records: Sequence[object], errors: Sequence[RowError]) -> None:
+    """A file whose every row is bad (e.g. fills in percent, times without an offset) is
+    a wrong file, not data: a FleetDataError naming its first problems."""
+    if records or not errors:
+        return
+    rows = sum(e.row > 1 for e in errors) or len(errors)
+    lines = [f"{path.name}: none of its {rows} rows could be used; is it the right file?"]
+    lines += [f"  {e}" for e in errors[:5]]
+    if len(errors) > 5:
+        lines.append(f"  ... and {len(errors) - 5} more like these")
+    raise FleetDataError("\n".join(lines))
+
+
 def read_readings(path: Path) -> tuple[tuple[FillReading, ...], tuple[tuple[str, str], ...]]:
     """Readings from a CSV file or a FIWARE WasteContainer JSON file (by extension).
 
@@ -55,6 +68,7 @@ def read_readings(path: Path) -> tuple[tuple[FillReading, ...], tuple[tuple[str,
     """
     if path.suffix.lower() == ".json":
         fiware = read_fiware_waste_containers(path)
+        _some_good(path, fiware.readings, fiware.errors)
         return tuple(fiware.readings), _row_errors(path, fiware.errors)
     return _csv_rows(FillReading, path)
 
@@ -64,6 +78,7 @@ def _csv_rows(cls: type[T], path: Path | None) -> tuple[tuple[T, ...], tuple[tup
     if path is None:
         return (), ()
     result = read_csv(cls, path)
+    _some_good(path, result.records, result.errors)
     return tuple(result.records), _row_errors(path, result.errors)
 
 

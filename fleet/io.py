@@ -317,7 +317,13 @@ def _read_text(src: Source) -> str:
     path = Path(src)
     if not path.is_file():
         raise FleetDataError(f"file {str(path)!r} not found; check the path")
-    return path.read_text(encoding="utf-8-sig")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise FleetDataError(
+            f"file {str(path)!r} is not UTF-8 text (byte {err.object[err.start]:#04x} at "
+            f"offset {err.start}); save it as UTF-8 CSV or JSON"
+        ) from None
 
 
 def _header_errors(cls: type, header: Sequence[str]) -> list[RowError]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
@@ -38,6 +39,12 @@ def _iso(day: DayPlan, seconds: int) -> str:
     return day.at(seconds).isoformat()
 
 
+def _finite(value: float) -> float | None:
+    """``value``, or None (JSON null) for NaN and infinities: e.g. the mean fill at pickup
+    of a day that collects nothing."""
+    return value if math.isfinite(value) else None
+
+
 def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
     where = _where(day, visit)
     doc: dict[str, Any] = {
@@ -54,7 +61,8 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
     }
     if visit.kind is VisitKind.BIN:
         doc["bin_id"] = bin_of(visit.ref)
-        doc["expected_fill"] = round(day.fill_at_pickup.get(visit.ref, float("nan")), 3)
+        fill = day.fill_at_pickup.get(visit.ref)
+        doc["expected_fill"] = None if fill is None else _finite(round(fill, 3))
     return doc
 
 
@@ -82,7 +90,7 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
         "engine": plan.engine,
         "objective": plan.objective,
         "solve_time_s": round(plan.solve_time_s, 3),
-        "kpis": dict(day.kpis),
+        "kpis": {k: _finite(v) for k, v in day.kpis.items()},
         "routes": [route_json(day, r) for r in plan.routes],
         "unserved": [
             {"bin_id": bin_of(u.ref), "ref": u.ref, "reason": u.reason} for u in day.unserved

@@ -111,3 +111,54 @@ def test_pickups_log_is_read_and_its_bad_rows_reported(city_files: Path) -> None
     assert "not a percentage" in excluded["pickups.csv row 3"]
     assert "not in the inventory" in excluded["bin ghost"]
     assert plan["violations"] == []
+
+
+def test_a_readings_file_with_no_good_row_stops_the_job(city_files: Path) -> None:
+    """Every time without its UTC offset: the job stops naming the file and the fix; it
+    does not plan on no readings at all."""
+    path = city_files / "readings.csv"
+    rows = path.read_text().splitlines()[:-1]  # the last row is the bad one of the fixture
+    path.write_text("\n".join(r.replace("+02:00", "") for r in rows) + "\n")
+    code, output, plan = _run(city_files)
+    assert code == 2 and plan == {}
+    text = " ".join(output.split())
+    assert f"readings.csv: none of its {len(rows) - 1} rows could be used" in text
+    assert "has no UTC offset; add one" in text and "Traceback" not in output
+
+
+def test_a_file_that_is_not_text_is_a_clear_error(city_files: Path) -> None:
+    (city_files / "readings.csv").write_bytes(bytes(range(256)))
+    code, output, _ = _run(city_files)
+    assert code == 2 and "UTF-8" in output and "Traceback" not in output
+
+
+def test_an_inventory_without_trucks_is_a_clear_error(city_files: Path) -> None:
+    (city_files / "inv" / "vehicles.csv").write_text("vehicle_id,depot_id,capacity_l,capacity_kg\n")
+    code, output, _ = _run(city_files)
+    assert code == 2 and "no vehicle" in output and "Traceback" not in output
+
+
+def test_a_day_with_no_bin_served_writes_its_files(city_files: Path) -> None:
+    """The site is closed all day: nothing can be collected; plan.json still is valid JSON
+    (no NaN: a mean fill at pickup of no pickup is null) and lists why."""
+    sites = city_files / "inv" / "sites.csv"
+    sites.write_text(sites.read_text().replace("00:00-23:59", "03:00-04:00"))
+    code, output, plan = _run(city_files)
+    assert code == 0, output
+    kpis = plan["kpis"]
+    assert kpis["bins_collected"] == 0  # type: ignore[index]
+    assert kpis["mean_fill_at_pickup"] is None  # type: ignore[index]
+    assert plan["unserved"] and "Bins not served" in output
+
+
+def test_left_out_rows_are_listed_apart_from_unserved_bins(city_files: Path) -> None:
+    """A bad reading row is a record left out, not a bin not served; a long list is cut
+    short on the screen and kept whole in plan.json."""
+    path = city_files / "readings.csv"
+    path.write_text(path.read_text() + "".join(f"b02,bad-{k},0.5,\n" for k in range(30)))
+    code, output, plan = _run(city_files)
+    assert code == 0, output
+    assert "Records left out, with reasons (31)" in output
+    assert output.index("Records left out") < output.index("readings.csv row")
+    assert "and 11 more in plan.json" in " ".join(output.split())
+    assert len(plan["excluded"]) == 31  # type: ignore[arg-type]
