@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,7 +18,7 @@ from fleet.io import (
 )
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 from network import HaversineProvider, StreetNetwork, StreetProvider, load_network
-from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
+from optimiser.daily import DayPlan, ProgressFn, Provider, collection_period, plan_day
 from optimiser.params import SolveParams
 from scenarios.outputs import split_snappable, write_day_outputs
 
@@ -109,6 +109,25 @@ def _provider(
     return kept, StreetProvider(network, max_snap_m=max_snap_m), network, excluded
 
 
+def _after_start(
+    path: Path | None,
+    records: Sequence[FillReading | CitizenReport | PickupRecord],
+    start: datetime,
+) -> list[tuple[str, str]]:
+    """(file, reason) when rows of ``path`` are dated after ``start`` (the first shift of the
+    planned day): the forecast reads the bins at that moment, so later rows are not used."""
+    late = [r.at for r in records if r.at > start]
+    if path is None or not late:
+        return []
+    return [
+        (
+            path.name,
+            f"{len(late)} row(s) dated after {start.isoformat()}, the first shift of the "
+            f"planned day (latest {max(late).isoformat()}), were not used; check --date",
+        )
+    ]
+
+
 def plan_from_files(
     *,
     inventory_dir: Path,
@@ -126,7 +145,9 @@ def plan_from_files(
     """Plan ``plan_date`` from a city's files and write plan.json, routes.geojson, map.html.
 
     Bad rows of the readings, reports and pickups files are listed in ``excluded`` (good rows
-    are used); a bad inventory row stops the job with a FleetDataError naming every bad row.
+    are used; a file with no good row stops the job), and so are rows dated after the first
+    shift of the day; a bad inventory row stops the job with a FleetDataError naming every
+    bad row.
     Pickups (the trucks' log with the fills found) give the last emptying of each bin and let
     bins without a sensor learn their own fill rate.
     Without ``city`` travel times are straight-line estimates (HaversineProvider).
@@ -143,6 +164,12 @@ def plan_from_files(
     readings = tuple(r for r in readings if r.bin_id in known)
     reports = tuple(r for r in reports if r.bin_id is None or r.bin_id in known)
     pickups = tuple(p for p in pickups if p.bin_id in known)
+    start, _ = collection_period(inventory, plan_date, tz)
+    late = [
+        *_after_start(readings_path, readings, start),
+        *_after_start(reports_path, reports, start),
+        *_after_start(pickups_path, pickups, start),
+    ]
     day = plan_day(
         inventory,
         readings,
@@ -160,6 +187,7 @@ def plan_from_files(
         *bad_pickups,
         *unknown,
         *far,
+        *late,
     ]
     files = write_day_outputs(day, out, network=network, excluded=excluded, max_snap_m=max_snap_m)
     return FilePlan(day=day, files=files, excluded=tuple(excluded))

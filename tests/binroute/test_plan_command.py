@@ -162,3 +162,16 @@ def test_left_out_rows_are_listed_apart_from_unserved_bins(city_files: Path) -> 
     assert output.index("Records left out") < output.index("readings.csv row")
     assert "and 11 more in plan.json" in " ".join(output.split())
     assert len(plan["excluded"]) == 31  # type: ignore[arg-type]
+
+
+def test_readings_after_the_day_starts_are_listed_as_not_used(city_files: Path) -> None:
+    """A reading from the planned day's afternoon (a wrong --date?) is named, not dropped
+    silently: the forecast reads the bins when the first shift starts."""
+    path = city_files / "readings.csv"
+    later = datetime.combine(PLAN_DATE, time(15), tzinfo=TZ).isoformat()
+    path.write_text(path.read_text() + f"b03,{later},0.9,\n")
+    code, output, plan = _run(city_files)
+    assert code == 0, output
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    assert excluded["readings.csv"].startswith("1 row(s) dated after 2026-11-25T06:00:00+02:00")
+    assert f"latest {later}" in excluded["readings.csv"]
