@@ -2,9 +2,10 @@
 
 The residual problem starts each truck where it is (``Progress.location``, a matrix row) at
 ``Progress.time_s`` with its load; stops already done are removed and the urgent stops are
-added as required. The remaining part of the current plan is the warm start (urgent stops
-unperformed, with a huge drop penalty so that the first local search move inserts them at
-the cheapest feasible place); the search keeps a change only if it is strictly cheaper, so
+added as required. The remaining part of the current plan is the warm start, each stop once
+(an urgent stop it does not visit yet is inserted where it adds the least travel and the
+route stays valid; one that fits nowhere is left out, with a huge drop penalty so that the
+search inserts it); the search keeps a change only if it is strictly cheaper, so
 equal-cost alternatives never move a driver's stops. The answer is the full day: each
 route's done prefix exactly as it was, a WAYPOINT at the truck's position (when it moved on,
 or carries other loads than planned: the waypoint restates them, and a note says so), then
@@ -395,8 +396,9 @@ def reroute(
         )
         for v in vehicles
     }
-    for stop in residual.stops:  # urgent bins: cheapest feasible insertion into the warm start
-        if stop.ref in urgent_refs:
+    in_warm = {r for refs in warm.values() for r in refs}
+    for stop in residual.stops:  # urgent bins not planned yet: cheapest feasible insertion
+        if stop.ref in urgent_refs and stop.ref not in in_warm:
             insert_cheapest(residual, warm, stop)
     in_warm = {r for refs in warm.values() for r in refs}
     soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)

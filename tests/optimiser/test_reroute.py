@@ -358,3 +358,33 @@ def test_a_truck_idle_through_its_break_window_has_had_its_break(kit, day) -> No
     if served_by.vehicle_ref == route.vehicle_ref:  # the truck that waited went out again
         breaks = [v for v in served_by.visits if v.kind is VisitKind.BREAK]
         assert [(b.start_s, b.end_s) for b in breaks] == [(10 * h, 10 * h + 1800)]
+
+
+def test_an_alert_on_a_bin_planned_later_keeps_the_plan_as_warm_start(
+    kit, day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The alert names a bin a truck still visits later: the rest of the plan is the warm
+    start as it is (the bin once, not inserted a second time, which made OR-Tools reject the
+    whole start), and with nothing else changed no route changes."""
+    import optimiser._ortools as engine
+
+    starts: list[dict[str, list[str]]] = []
+    solve = engine.solve_ortools
+
+    def spy(problem, params, *, warm_start=None, soft_required=frozenset()):  # type: ignore[no-untyped-def]
+        starts.append({k: list(v) for k, v in (warm_start or {}).items()})
+        return solve(problem, params, warm_start=warm_start, soft_required=soft_required)
+
+    monkeypatch.setattr(engine, "solve_ortools", spy)
+    plan = kit.solved(day)
+    progress = _mid_day(plan)
+    route = next(r for r in plan.routes if r.vehicle_ref == progress[0].vehicle_ref)
+    later = route.bin_refs[-1]
+    assert later not in progress[0].done
+    new = reroute(day, plan, progress, [day.stop(later)], FAST)
+    (warm,) = starts
+    for refs in warm.values():
+        bins = [r for r in refs if r.startswith("b")]
+        assert len(bins) == len(set(bins)), warm
+    assert check(with_urgent(day, [day.stop(later)]), new) == []
+    assert not any(c.changed for c in route_changes(plan, new).values())
