@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -37,7 +37,7 @@ from optimiser.build import (
 from optimiser.check import Violation, check
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, Unserved, Visit, VisitKind, clock
-from optimiser.problem import Problem, Stop, bin_of
+from optimiser.problem import Problem, Stop, bin_of, visit_ref
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
 
@@ -314,19 +314,31 @@ def _with_points(
 
 
 def _urgent(
-    day: DayPlan, bins: Sequence[Bin], provider: Provider
+    day: DayPlan, bins: Sequence[Bin], provider: Provider, done: Iterable[str]
 ) -> tuple[BuiltProblem, list[Stop], list[BinDecision]]:
-    """The built problem extended with rows for new urgent bins, their stops and decisions."""
+    """The built problem extended with rows for new urgent bins, their stops and decisions.
+
+    A bin the plan visits later today keeps that visit, now required. A bin whose every
+    planned visit is ``done`` (emptied earlier today and overflowing again) gets one more
+    visit (ref ``<bin>#k``), loaded full; a bin the plan does not visit gets its first.
+    """
     stops = {s.ref: s for s in day.built.problem.stops}
     new = {b.bin_id: (b.lon, b.lat) for b in bins if b.bin_id not in stops}
     built, rows = _with_points(day.built, "bin", new, provider)
     tz = ZoneInfo(day.tz_name)
-    urgent = [
-        dataclasses.replace(stops[b.bin_id], required=True)
-        if b.bin_id in stops
-        else urgent_stop(b, rows[b.bin_id], plan_date=day.plan_date, tz=tz, reason=ALERT)
-        for b in bins
-    ]
+    finished = set(done)
+    urgent = []
+    for b in bins:
+        k = 1
+        while visit_ref(b.bin_id, k) in finished:
+            k += 1
+        ref = visit_ref(b.bin_id, k)
+        if ref in stops:
+            urgent.append(dataclasses.replace(stops[ref], required=True))
+            continue
+        row = stops[b.bin_id].location if b.bin_id in stops else rows[b.bin_id]
+        stop = urgent_stop(b, row, plan_date=day.plan_date, tz=tz, reason=ALERT)
+        urgent.append(dataclasses.replace(stop, ref=ref))
     return built, urgent, [overflow_decision(b, ALERT) for b in bins]
 
 
@@ -479,7 +491,7 @@ def reroute_day(
     now_s = int((now - day.midnight).total_seconds())
     lookup = inventory or day.inventory
     bins = [lookup.bin(b) for b in dict.fromkeys(urgent_bin_ids)]  # FleetDataError if unknown
-    built, urgent, decisions = _urgent(day, bins, provider)
+    built, urgent, decisions = _urgent(day, bins, provider, (r for p in progress for r in p.done))
     notes: tuple[str, ...] = ()
     try:
         built, progress = _positioned(built, progress, positions or {}, provider, now_s)
@@ -493,7 +505,7 @@ def reroute_day(
     built = dataclasses.replace(built, problem=problem)
     urgent_ids = {d.bin_id for d in decisions}
     merged = tuple(d for d in day.decisions if d.bin_id not in urgent_ids) + tuple(decisions)
-    fills = {**day.fill_at_pickup, **dict.fromkeys(urgent_ids, 1.0), **(found or {})}
+    fills = {**day.fill_at_pickup, **{s.ref: 1.0 for s in urgent}, **(found or {})}
     fills = {b: f for b, f in fills.items() if b in plan.served_refs}
     weights = planned_weights(merged, problem)
     for ref, fill in (found or {}).items():

@@ -8,6 +8,7 @@ indices of ``Problem.matrix``.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import MISSING, dataclass, fields
 
@@ -16,11 +17,17 @@ from optimiser.errors import InvalidProblemError
 
 DAY_S = 24 * 3600
 SECOND_VISIT = "#2"  # suffix of the stop ref of a bin's second visit of the day
+_VISIT = re.compile(r"#([2-9]|[1-9][0-9]+)$")  # "#k", k >= 2: a bin's k-th visit of the day
 
 
 def bin_of(ref: str) -> str:
-    """The bin id of a stop ref (a second visit's ref is ``<bin id>#2``)."""
-    return ref.removesuffix(SECOND_VISIT)
+    """The bin id of a stop ref (a bin's k-th visit of the day, k >= 2, is ``<bin id>#k``)."""
+    return _VISIT.sub("", ref)
+
+
+def visit_ref(bin_id: str, k: int) -> str:
+    """The stop ref of bin ``bin_id``'s ``k``-th visit of the day (k >= 1)."""
+    return bin_id if k == 1 else f"{bin_id}#{k}"
 
 
 def _window_ok(name: str, window: tuple[int, int] | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -405,3 +406,27 @@ def test_reroute_day_says_when_a_planned_unloading_went_unreported(day: DayPlan)
     (note,) = [n for n in after.plan.notes if "no unloading reported" in n]
     assert note.startswith(f"t1: no unloading reported after {route.bin_refs[-1]}")
     assert after.violations == ()
+
+
+def test_an_alert_on_a_bin_emptied_earlier_today_sends_a_truck_again(day: DayPlan) -> None:
+    """b-first was emptied at dawn and overflows again three hours later: the reroute adds a
+    second visit (``<bin>#2``), loaded full, and the first stays done. It used to take the
+    alert as served by the visit already done."""
+    (done,) = _progress_after(day, 1)
+    first = done.done[-1]
+    progress = [dataclasses.replace(done, time_s=done.time_s + 3 * 3600)]  # still there
+    now = day.at(progress[0].time_s)
+    new_day, _ = reroute_day(
+        day, progress, [first], HaversineProvider(), now=now, params=SolveParams(time_limit_s=1)
+    )
+    again = f"{first}#2"
+    assert {first, again} <= new_day.plan.served_refs
+    assert new_day.violations == ()
+    stop = new_day.built.problem.stop(again)
+    assert stop.required and stop.volume_l == 660  # full: it overflows
+    assert new_day.fill_at_pickup[again] == 1.0
+    visit = next(v for r in new_day.plan.routes for v in r.visits if v.ref == again)
+    assert visit.start_s >= progress[0].time_s
+    doc = plan_json(new_day)
+    rows = [v for r in doc["routes"] for v in r["visits"] if v["ref"] == again]
+    assert rows[0]["bin_id"] == first

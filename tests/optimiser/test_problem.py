@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from optimiser.problem import VehicleSpec
+from optimiser.problem import VehicleSpec, bin_of, visit_ref
 
 
 def test_vehicle_pickled_before_departed_s_existed_loads_with_its_default(kit) -> None:
@@ -24,3 +24,10 @@ def test_vehicle_state_with_more_values_than_fields_is_refused(kit) -> None:
     state = [*kit.truck().__getstate__(), "unknown"]
     with pytest.raises(TypeError, match="does not fit"):
         VehicleSpec.__new__(VehicleSpec).__setstate__(state)
+
+
+def test_visit_refs_name_their_bin() -> None:
+    """The k-th visit of a bin in a day (k >= 2) is ``<bin>#k``; other '#' stay in the id."""
+    assert [visit_ref("b7", k) for k in (1, 2, 3, 12)] == ["b7", "b7#2", "b7#3", "b7#12"]
+    assert {bin_of(visit_ref("b7", k)) for k in (1, 2, 3, 12)} == {"b7"}
+    assert bin_of("street#1") == "street#1" and bin_of("a#02") == "a#02"
