@@ -251,9 +251,9 @@ class JobRunner:
                         PlanDiffRow(plan_id=plan_id, parent_id=parent_id, vehicle_id=vid, diff=diff)
                     )
             if alert_ids:
-                s.execute(
-                    update(AlertRow).where(AlertRow.id.in_(alert_ids)).values(status="rerouted")
-                )
+                missed = {u["bin_id"] for u in exports["plan"].get("unserved", []) if u["required"]}
+                for alert in s.scalars(select(AlertRow).where(AlertRow.id.in_(alert_ids))):
+                    alert.status = "unserved" if alert.bin_id in missed else "rerouted"
 
     # -- rerouting ---------------------------------------------------------------------------
     def request_reroute(self, plan_date: date, planner: Planner, routing: Routing) -> None:

@@ -80,9 +80,11 @@ def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
 
 
 def plan_json(day: DayPlan) -> dict[str, Any]:
-    """The whole plan: status, KPIs, routes, unserved bins with reasons, policy decisions,
-    notes, and the independent checker's violations (empty when every rule holds)."""
+    """The whole plan: status, KPIs, routes, unserved bins with reasons (``required``: a
+    must-collect bin or an alert's), policy decisions, notes, and the independent checker's
+    violations (empty when every rule holds)."""
     plan = day.plan
+    required = {s.ref for s in day.built.problem.stops if s.required}
     return {
         "plan_date": day.plan_date.isoformat(),
         "timezone": day.tz_name,
@@ -93,7 +95,13 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
         "kpis": {k: _finite(v) for k, v in day.kpis.items()},
         "routes": [route_json(day, r) for r in plan.routes],
         "unserved": [
-            {"bin_id": bin_of(u.ref), "ref": u.ref, "reason": u.reason} for u in day.unserved
+            {
+                "bin_id": bin_of(u.ref),
+                "ref": u.ref,
+                "required": u.ref in required,
+                "reason": u.reason,
+            }
+            for u in day.unserved
         ],
         "decisions": [
             {

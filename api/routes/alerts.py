@@ -17,7 +17,7 @@ from api.security import CanDispatch, CanRead
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 
-AlertStatus = Literal["open", "rerouting", "rerouted", "no_plan", "failed"]
+AlertStatus = Literal["open", "rerouting", "rerouted", "unserved", "no_plan", "failed"]
 
 
 @router.post(
@@ -38,7 +38,9 @@ def raise_alert(
     """Commit the alert, then queue a reroute of the newest finished plan of its day.
 
     Follow ``GET /alerts/{id}``: ``rerouted`` with ``plan_id`` of the new version, or
-    ``no_plan`` when the day has no finished plan (the next plan collects the bin).
+    ``unserved`` when no truck can collect the bin today (the new version's ``unserved``
+    gives the reason), or ``no_plan`` when the day has no finished plan (the next plan
+    collects the bin).
     """
     at = item.at or utcnow()
     with db.writer() as s:

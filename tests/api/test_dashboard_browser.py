@@ -393,3 +393,26 @@ def test_the_planners_notes_and_broken_rules_are_shown(server: tuple[str, str]) 
         _shot(page, "6_notes")
     assert errors == []
     assert external == []
+
+
+def test_an_alert_no_truck_can_serve_says_why(server: tuple[str, str]) -> None:
+    """An alert on a glass bank (no truck collects glass): the page says no truck can collect
+    it today, with the planner's reason, and keeps the alert ring on the bin."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    bank = {"bin_id": "glass", "lon": 24.9450, "lat": 60.1720, "capacity_l": 2500}
+    with httpx.Client(base_url=base, timeout=10) as c:
+        r = c.post("/bins", json={**bank, "stream": "glass"}, headers={"X-API-Key": key})
+        assert r.status_code == 201, r.text
+    _planned(base, key)
+    with _dashboard(base, key, errors, external) as page:
+        page.wait_for_selector(".truck table.stops")
+        page.click("#map g.bin[data-bin='glass']")
+        page.wait_for_selector("#popup:has-text('bin glass')")
+        page.click("#raise-alert")
+        page.wait_for_selector("#message:has-text('no truck can collect it today')")
+        assert "stream 'glass'" in page.inner_text("#message")
+        assert page.locator("#map g.bin[data-bin='glass'] .alert-ring").count() == 1
+    assert errors == []
+    assert external == []

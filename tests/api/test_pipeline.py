@@ -194,3 +194,36 @@ def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
     assert first["expected_fill"] < 1.0 and visits[1]["expected_fill"] == 1.0  # as found
     assert any("240 l" in n and "as reported" in n for n in new["notes"]), new["notes"]
     assert new["violations"] == []
+
+
+def test_an_alert_no_truck_can_serve_reads_unserved_with_the_reason(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """A glass bank overflows, but no truck collects glass: the reroute runs, and the alert
+    says the bin stays unserved (not "rerouted", which reads as a truck coming)."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=4)
+    bank = {"bin_id": "glass", "lon": 24.95, "lat": 60.175, "capacity_l": 2500, "stream": "glass"}
+    assert real_client.post("/bins", json=bank, headers=key).status_code == 201
+    plan = real_client.post(
+        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
+    ).json()
+    wait(runtime)
+    ok = real_client.post(
+        "/alerts", json={"bin_id": "b1", "at": "2026-11-25T09:00:00+02:00"}, headers=key
+    )
+    bad = real_client.post(
+        "/alerts", json={"bin_id": "glass", "at": "2026-11-25T09:00:00+02:00"}, headers=key
+    )
+    wait(runtime)
+    served = real_client.get(f"/alerts/{ok.json()['id']}", headers=key).json()
+    unserved = real_client.get(f"/alerts/{bad.json()['id']}", headers=key).json()
+    assert served["status"] == "rerouted"
+    assert unserved["status"] == "unserved"
+    assert unserved["plan_id"] not in (None, plan["id"])
+    routes = real_client.get(f"/plans/{unserved['plan_id']}/routes", headers=key).json()
+    reasons = {u["bin_id"]: u["reason"] for u in routes["unserved"]}
+    assert "stream 'glass'" in reasons["glass"]
+    listed = real_client.get("/alerts?status=unserved", headers=key).json()
+    assert [a["bin_id"] for a in listed] == ["glass"]

@@ -239,7 +239,7 @@ function truckIndex() {
 
 function openAlertBins() {
   return new Set(state.alerts.filter((a) => a.status === "open" || a.status === "rerouting"
-    || a.status === "rerouted").map((a) => a.bin_id));
+    || a.status === "rerouted" || a.status === "unserved").map((a) => a.bin_id));
 }
 
 function tileLayer(g, view) {
@@ -509,6 +509,12 @@ async function raiseAlert(binId, button) {
       await loadPlan(a.plan_id);
       await showDiff(a.plan_id);
       say(`alert #${a.id} on ${binId}: rerouted into plan #${a.plan_id}`, true);
+    } else if (a.status === "unserved" && a.plan_id) {
+      await loadPlanList(a.plan_id);
+      await loadPlan(a.plan_id);
+      const routes = await api(`/plans/${a.plan_id}/routes`);
+      const why = routes.unserved.filter((u) => u.bin_id === binId && u.required).map((u) => u.reason);
+      say(`alert #${a.id} on ${binId}: no truck can collect it today (plan #${a.plan_id}): ${why.join("; ") || "see the unserved bins"}`);
     } else if (a.status === "no_plan") {
       await loadPlan(state.planId);
       say(`alert #${a.id} on ${binId}: no finished plan for ${a.plan_date}; the next plan collects it`, true);
