@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock, span
 from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start
 
 LOCATED = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL, VisitKind.END, VisitKind.WAYPOINT)
@@ -243,7 +243,7 @@ class _RouteChecker:
                         visit.ref,
                         "travel",
                         f"arrives at {clock(visit.arrival_s)}; cannot before "
-                        f"{clock(prev.end_s + travel)} ({travel} s from {prev.ref})",
+                        f"{clock(prev.end_s + travel)} ({span(travel)} from {prev.ref})",
                     )
                 elif visit.start_s < prev.end_s + travel + pause:
                     self.add(visit.ref, "travel", "no time for the travel and the break")
@@ -262,7 +262,9 @@ class _RouteChecker:
             self.add(None, "break", f"{len(breaks)} breaks, expected one")
         for b in breaks:
             if b.end_s - b.start_s != v.break_s:
-                self.add(None, "break", f"break lasts {b.end_s - b.start_s} s, not {v.break_s}")
+                self.add(
+                    None, "break", f"break lasts {span(b.end_s - b.start_s)}, not {span(v.break_s)}"
+                )
             if not lo <= b.start_s <= hi:
                 self.add(
                     None, "break", f"break starts at {clock(b.start_s)}, outside {_span((lo, hi))}"

@@ -13,6 +13,16 @@ def clock(seconds: int) -> str:
     return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
 
 
+def span(seconds: int) -> str:
+    """A duration in solver seconds for people: ``45 s``, ``5 min 50 s``, ``1 h 05 min``."""
+    if seconds < 60:
+        return f"{seconds} s"
+    h, m, s = seconds // 3600, seconds % 3600 // 60, seconds % 60
+    if h:
+        return f"{h} h {m:02d} min" + (f" {s:02d} s" if s else "")
+    return f"{m} min" + (f" {s} s" if s else "")
+
+
 class PlanStatus(StrEnum):
     """Outcome of a solve: infeasibility is a status, not an exception."""
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 
 import pytest
 
 from optimiser.check import check, plan_from_sequences, score
 from optimiser.errors import InvalidProblemError
-from optimiser.plan import Plan, Route, Unserved, VisitKind
+from optimiser.plan import Plan, Route, Unserved, VisitKind, span
 from optimiser.problem import Problem
 
 SEQ = ("b2", "b3", "s1", "b4", "b5", "s1")
@@ -231,6 +232,27 @@ def test_times_in_messages_are_clock_times(manual) -> None:
     moved = _with_truck(manual, break_window_s=(12 * 3600, 13 * 3600))
     good = plan_from_sequences(manual, {"t1": SEQ})
     assert any(v.message.endswith("outside 12:00-13:00") for v in check(moved, good))
+    rushed = _edit_visit(good, "b4", arrival_s=_visit(good, "s1").end_s)
+    (travel,) = [v.message for v in check(manual, rushed) if v.code == "travel"]
+    assert re.search(r"\(\d+ min( \d+ s)? from s1\)$", travel), travel
+    visits = tuple(
+        dataclasses.replace(v, end_s=v.start_s + 600) if v.kind is VisitKind.BREAK else v
+        for v in good.routes[0].visits
+    )
+    short_break = _edit_route(good, visits=visits)
+    assert "break lasts 10 min, not 15 min" in {v.message for v in check(manual, short_break)}
+
+
+def test_durations_read_as_people_say_them() -> None:
+    assert [span(s) for s in (45, 60, 350, 1800, 3600, 3900, 3905)] == [
+        "45 s",
+        "1 min",
+        "5 min 50 s",
+        "30 min",
+        "1 h 00 min",
+        "1 h 05 min",
+        "1 h 05 min 05 s",
+    ]
 
 
 def test_a_route_timed_after_the_break_could_be_over_takes_none(manual) -> None:
