@@ -1,8 +1,9 @@
 """Nightly ingest of reading files: ``*.csv`` dropped in ``settings.ingest_dir``.
 
 Each file (``fleet.io`` reading columns: ``bin_id, at, fill_fraction[, weight_kg]``) is stored
-idempotently like ``POST /readings`` and then moved to ``done/``; its rejected rows are
-written next to it as ``<name>.errors.txt``. Readings pushed through the API need no ingest.
+idempotently like ``POST /readings`` and then moved to ``done/``; its rejected rows (or the
+reason the whole file was, e.g. not UTF-8 text) are written next to it as
+``<name>.errors.txt``. Readings pushed through the API need no ingest.
 """
 
 from __future__ import annotations
@@ -39,10 +40,9 @@ class IngestReport:
 
 
 def _ingest_file(db: Database, path: Path) -> tuple[IngestReport, list[str]]:
-    text = path.read_text(encoding="utf-8-sig")
     try:
-        parsed = io.read_readings_csv(text if text.endswith("\n") else text + "\n")
-    except FleetDataError as exc:
+        parsed = io.read_readings_csv(path)  # a file not in UTF-8 is a FleetDataError
+    except (FleetDataError, OSError) as exc:
         return IngestReport(files=1, rejected=1), [str(exc)]
     errors = [str(e) for e in parsed.errors]
     stored = duplicates = 0

@@ -83,7 +83,8 @@ def run_nightly(
 ) -> int | None:
     """Ingest -> forecast -> plan -> store -> publish for ``plan_date``, at most once.
 
-    Ingest stores the reading files of ``settings.ingest_dir`` (if set), then the job reads
+    Ingest stores the reading files of ``settings.ingest_dir`` (if set; when the folder
+    cannot be read or written, the night plans on what is stored and says so), then the job reads
     the inventory, readings and reports committed so far; forecast and plan run
     in ``planner.plan``; store writes the plan version with its exports; publish marks the
     night's run done so dispatchers and trucks pick up the newest version.
@@ -99,7 +100,11 @@ def run_nightly(
     settings = runtime.settings  # the night has time: its own, longer solver budget
     ingested = ""
     if settings.ingest_dir:
-        ingested = f"; {ingest_dir(runtime.db, Path(settings.ingest_dir))}"
+        try:
+            ingested = f"; {ingest_dir(runtime.db, Path(settings.ingest_dir))}"
+        except OSError as exc:  # the folder, not a file: plan on what is stored
+            log.exception("ingest of %s failed", settings.ingest_dir)
+            ingested = f"; ingest failed, planned on the readings stored: {exc}"
     row = runtime.jobs.create_plan(plan_date, settings.nightly_time_limit_s, "nightly")
     try:
         runtime.jobs.run_plan(row.id, planner or runtime.planner, routing or runtime.routing)

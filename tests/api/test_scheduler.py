@@ -195,3 +195,50 @@ def test_nightly_ingests_reading_files_first(settings: Settings, tmp_path: Path)
     assert (drop / "done" / "night.csv").exists()
     errors = (drop / "done" / "night.csv.errors.txt").read_text()
     assert "ghost" in errors and "yesterday" in errors
+
+
+def test_a_file_that_is_not_text_does_not_stop_the_night(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A spreadsheet saved as .csv in the drop folder: rejected with the reason, moved to
+    done/, and the night's other file and plan go on (it used to fail the whole night and
+    stay in the folder to fail the next one too)."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    with_dir = settings.model_copy(update={"ingest_dir": str(drop)})
+    fake = FakePlanner()
+    app = create_app(with_dir, planner=fake, routing=Routing.static(HaversineProvider()))
+    with TestClient(app) as client:
+        runtime = app.state.runtime
+        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}, n_bins=2)
+        (drop / "a.csv").write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\xff\xfe binary")
+        (drop / "b.csv").write_text("bin_id,at,fill_fraction\nb0,2026-11-24T22:00:00+02:00,0.7\n")
+        plan_id = run_nightly(runtime, DAY)
+        with runtime.db.reader() as s:
+            run = s.get(NightlyRunRow, DAY)
+    assert run is not None and run.status == "done" and run.plan_id == plan_id
+    assert "2 file(s): 1 new reading(s), 0 duplicate(s), 1 rejected" in run.message
+    assert ("b0", 0.7) in {(r.bin_id, r.fill_fraction) for r in fake.calls[0]["readings"]}
+    assert sorted(p.name for p in drop.glob("*.csv")) == []
+    assert "not UTF-8" in (drop / "done" / "a.csv.errors.txt").read_text()
+
+
+def test_an_unusable_drop_folder_does_not_stop_the_night(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """``done`` is a file, so files cannot be moved: the night plans on the readings stored,
+    and its message says the ingest failed (it used to leave the night 'running' for good)."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "done").write_text("not a folder")
+    with_dir = settings.model_copy(update={"ingest_dir": str(drop)})
+    fake = FakePlanner()
+    app = create_app(with_dir, planner=fake, routing=Routing.static(HaversineProvider()))
+    with TestClient(app) as client:
+        runtime = app.state.runtime
+        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}, n_bins=2)
+        plan_id = run_nightly(runtime, DAY)
+        with runtime.db.reader() as s:
+            run = s.get(NightlyRunRow, DAY)
+    assert plan_id is not None and run is not None and run.status == "done"
+    assert "ingest failed, planned on the readings stored" in run.message
