@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,9 +77,42 @@ class Settings(BaseSettings):
     def _five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError(f"nightly_cron {value!r} must have 5 fields (min hour dom mon dow)")
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"nightly_cron {value!r}: {exc}; e.g. '0 2 * * *'") from None
+        return value
+
+    @field_validator("city")
+    @classmethod
+    def _city_source(cls, value: str) -> str:
+        if value not in ("helsinki", "haversine") and not Path(value).is_file():
+            raise ValueError(
+                f"city {value!r} is not a file; give an .osm.pbf path, 'helsinki' (the "
+                "embedded extract) or 'haversine' (straight lines)"
+            )
         return value
 
     @property
     def tz(self) -> ZoneInfo:
         """The city's time zone."""
         return ZoneInfo(self.timezone)
+
+
+class SettingsError(ValueError):
+    """The ``BINROUTE_*`` environment is wrong: the message names each variable and the fix."""
+
+
+def settings_from_env() -> Settings:
+    """The service's settings from the environment, or a :class:`SettingsError` naming each
+    bad ``BINROUTE_*`` variable (instead of pydantic's traceback)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [
+            f"BINROUTE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        raise SettingsError("; ".join(lines)) from None

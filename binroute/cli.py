@@ -136,8 +136,14 @@ def serve(
 ) -> None:
     """Run the dispatcher service (settings from BINROUTE_* environment variables)."""
     from api.server import run
+    from api.settings import SettingsError, settings_from_env
 
-    run(host=host, port=port)
+    try:
+        settings = settings_from_env()
+    except SettingsError as err:
+        _error(err)
+        raise typer.Exit(code=2) from None
+    run(host=host, port=port, settings=settings)
 
 
 keys = typer.Typer(help="API keys of the service.", no_args_is_help=True)
@@ -151,10 +157,10 @@ def keys_create(
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     from api.security import create_key
-    from api.settings import Settings
+    from api.settings import settings_from_env
 
     try:
-        key = create_key(Settings(), role, name)
+        key = create_key(settings_from_env(), role, name)
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     console.print(key)
