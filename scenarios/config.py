@@ -60,7 +60,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fleet.errors import FleetDataError
@@ -428,7 +428,11 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<memory>") -> Sc
         raise ScenarioError(f"{source}: 'policies' must be an array of tables ([[policies]])")
     values["policies"] = tuple(_policy(p, source, i) for i, p in enumerate(pols))
     values["sweep"] = _sweep(_table(data, "sweep", source), source)
-    return _check(ScenarioConfig(**values))
+    cfg = _check(ScenarioConfig(**values))
+    for name, points in cfg.sweep:  # every sweep point is a valid scenario, checked now
+        for value in points:
+            with_param(cfg, name, value)
+    return cfg
 
 
 def _area(value: Any, source: str) -> tuple[float, float, float, float]:
@@ -496,6 +500,7 @@ def with_param(cfg: ScenarioConfig, name: str, value: Any) -> ScenarioConfig:
     if not tail:
         if name not in {f.name for f in fields(ScenarioConfig)} or name in ("fleet", "sim"):
             raise ScenarioError(f"{where}: not a scenario key")
+        value = _like(getattr(cfg, name), value, where)
         return _check(replace(cfg, **{name: value}))
     if head == "fleet":
         return _check(replace(cfg, fleet=_replace_checked(cfg.fleet, tail, value, where)))
@@ -508,9 +513,29 @@ def with_param(cfg: ScenarioConfig, name: str, value: Any) -> ScenarioConfig:
     return _check(replace(cfg, policies=pols))
 
 
+def _like(current: Any, value: Any, where: str) -> Any:
+    """``value`` for a key whose value is now ``current``: the same kind (an int for an
+    int, a number for a float, true/false for a flag, text for text), else a ScenarioError."""
+    if current is None:
+        return value
+    kinds: tuple[tuple[type, tuple[type, ...], str], ...] = (
+        (bool, (bool,), "true or false"),
+        (int, (int,), "whole numbers"),
+        (float, (int, float), "numbers"),
+        (str, (str,), "text"),
+    )
+    for kind, accepted, words in kinds:
+        if isinstance(current, kind):
+            if isinstance(value, accepted) and (kind is bool or not isinstance(value, bool)):
+                return float(cast(float, value)) if kind is float else value
+            raise ScenarioError(f"{where}: give {words} (like {current!r}), got {value!r}")
+    raise ScenarioError(f"{where}: only numbers, flags and names can be swept")
+
+
 def _replace_checked(obj: Any, key: str, value: Any, where: str) -> Any:
     if key not in {f.name for f in dataclasses.fields(obj)}:
         raise ScenarioError(f"{where}: {type(obj).__name__} has no field {key!r}")
+    value = _like(getattr(obj, key), value, where)
     try:
         return replace(obj, **{key: value})
     except (FleetDataError, TypeError) as err:
@@ -519,7 +544,7 @@ def _replace_checked(obj: Any, key: str, value: Any, where: str) -> Any:
 
 def _policy_with(p: PolicyConfig, key: str, value: Any, where: str) -> PolicyConfig:
     if key in ("every_k_days", "fill_threshold"):
-        return replace(p, **{key: value})
+        return replace(p, **{key: _like(getattr(p, key), value, where)})
     if key in _COLLECTION_KEYS:
         return replace(p, collection=_replace_checked(p.collection, key, value, where))
     raise ScenarioError(f"{where}: policy {p.name!r} has no parameter {key!r}")

@@ -65,6 +65,9 @@ def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped
         ({"settle_days": 1.5}, "'settle_days'"),
         ({"area": [1, 2, 0, 3]}, "'area'"),
         ({"sweep": {"fleet.trucks": []}}, "fleet.trucks"),
+        ({"sweep": {"fleet.trucks": [1, "x"]}}, "give whole numbers (like 2), got 'x'"),
+        ({"sweep": {"sensor_share": [0.5, True]}}, "give numbers (like 0.75), got True"),
+        ({"sweep": {"forecast.must_fill": ["high"]}}, "'forecast.must_fill': give numbers"),
     ],
 )
 def test_errors_name_the_file_and_key(change: dict[str, object], words: str) -> None:
