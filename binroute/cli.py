@@ -273,6 +273,7 @@ def scenarios_sweep(
     """Sensitivity sweep (one parameter at a time) on Dask, with a progress bar."""
     from scenarios.commands import sweep_file
     from scenarios.config import ScenarioError
+    from scenarios.sweep import SweepError
 
     try:
         with _progress("sweep") as update:
@@ -281,7 +282,7 @@ def scenarios_sweep(
                 update(done / total, f"{done}/{total} points ({message} done)")
 
             table, written = sweep_file(file, out, scheduler=scheduler, progress=points)
-    except ScenarioError as err:
+    except (ScenarioError, SweepError) as err:
         _error(err)
         raise typer.Exit(code=2) from None
     console.print(f"{len(table.rows)} rows")

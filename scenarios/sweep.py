@@ -59,13 +59,24 @@ def run_point(cfg: ScenarioConfig) -> list[dict[str, Any]]:
     return [{"policy": p.policy, **p.totals} for p in result.policies]
 
 
+class SweepError(RuntimeError):
+    """A sweep cannot run where it was sent (e.g. its Dask scheduler is unreachable)."""
+
+
 @contextmanager
 def dask_client(scheduler: str | None = None, *, n_workers: int = 2) -> Iterator[Any]:
     """A Dask client: on ``scheduler`` (address) or on a fresh local cluster."""
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler) as client:
+        try:
+            remote = Client(scheduler)
+        except (OSError, ValueError) as err:
+            raise SweepError(
+                f"cannot reach the Dask scheduler {scheduler!r} ({err}); start it, or leave "
+                "out the scheduler address to run on a local cluster"
+            ) from None
+        with remote as client:
             yield client
         return
     with (

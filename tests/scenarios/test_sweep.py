@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
+import dask
 import pytest
 
 from scenarios.config import ScenarioError, config_from_dict
-from scenarios.sweep import SWEEP_COLUMNS, run_sweep, sweep_points, write_sweep
+from scenarios.sweep import (
+    SWEEP_COLUMNS,
+    SweepError,
+    dask_client,
+    run_sweep,
+    sweep_points,
+    write_sweep,
+)
 from tests.scenarios.conftest import tiny_dict
 
 
@@ -61,3 +70,16 @@ def test_sweep_on_a_local_cluster() -> None:
     table = run_sweep(_cfg(policies=[{"kind": "fixed"}]))
     assert [(r[0], r[1]) for r in table.rows] == [("fleet.trucks", 1), ("fleet.trucks", 2)]
     assert all(r[SWEEP_COLUMNS.index("violations")] == 0 for r in table.rows)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error() -> None:
+    """A scheduler address nobody listens on: a SweepError naming it, not a traceback."""
+    with socket.socket() as sock:  # a port that was free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    with (
+        pytest.raises(SweepError, match="cannot reach the Dask scheduler"),
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        dask_client(address),
+    ):
+        pass
