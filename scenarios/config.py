@@ -99,7 +99,7 @@ def _window(value: Any, where: str) -> tuple[time, time]:
         raise ScenarioError(f'{where}: give [start, end] clock times, e.g. ["06:00", "14:00"]')
     start, end = _clock(value[0], where), _clock(value[1], where)
     if end <= start:
-        raise ScenarioError(f"{where}: ends before it starts ({start} - {end})")
+        raise ScenarioError(f"{where}: must end after it starts, got {start} - {end}")
     return start, end
 
 

@@ -54,6 +54,7 @@ def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped
         ({"fleet": {"trucks": 0}}, "fleet.trucks"),
         ({"fleet": {"cost_per_km": -1.0}}, "fleet.cost_per_km must be finite and >= 0"),
         ({"fleet": {"shift": ["14:00", "06:00"]}}, "fleet.shift"),
+        ({"fleet": {"shift": ["06:00", "06:00"]}}, "must end after it starts, got 06:00:00"),
         ({"fleet": {"break_window": ["15:00", "16:00"]}}, "lies outside its shift"),
         ({"fleet": {"break_s": 99999}}, "ends after its shift 06:00:00-14:00:00"),
         ({"sim": {"nonsense": 1}}, "sim."),
