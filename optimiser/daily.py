@@ -36,7 +36,7 @@ from optimiser.build import (
 )
 from optimiser.check import Violation, check
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, Unserved, Visit, VisitKind, clock
+from optimiser.plan import Plan, Route, Unserved, Visit, VisitKind, clock
 from optimiser.problem import Problem, Stop, bin_of, visit_ref
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
@@ -135,20 +135,47 @@ def planned_weights(decisions: Sequence[BinDecision], problem: Problem) -> dict[
     return weights
 
 
+def waiting_at_depot_s(route: Route, problem: Problem) -> int:
+    """Seconds ``route``'s truck stands at its depot between two outings: from getting back
+    (its last visit's end plus the drive home) to its next start there, a WAYPOINT (e.g. a
+    truck back early and sent out again for an alert)."""
+    spec = next((v for v in problem.vehicles if v.ref == route.vehicle_ref), None)
+    if spec is None:
+        return 0
+    homes = {spec.start, spec.end}
+    waiting = 0
+    last: Visit | None = None
+    for visit in route.visits:
+        if visit.location is None:  # a break: no place of its own
+            continue
+        if visit.kind is VisitKind.WAYPOINT and visit.location in homes and last is not None:
+            home_at = last.end_s + int(problem.matrix.duration_s[last.location, visit.location])
+            waiting += max(0, visit.start_s - home_at)
+        last = visit
+    return waiting
+
+
 def compute_kpis(
     plan: Plan,
     decisions: Sequence[BinDecision],
     fills: Mapping[str, float],
     weights_kg: Mapping[str, float],
+    problem: Problem | None = None,
 ) -> dict[str, float | int]:
     """Dispatcher KPIs of a plan (km, hours, kg, bins, fill at pickup, unserved).
 
     ``kg`` is the planned load of the served stops (``weights_kg`` by stop ref, see
-    :func:`planned_weights`), an upper estimate of what the trucks bring.
+    :func:`planned_weights`), an upper estimate of what the trucks bring. ``hours`` are the
+    trucks' time out, less the time a truck stands at its depot between two outings
+    (:func:`waiting_at_depot_s`, with ``problem``'s travel times).
     """
     served = plan.served_refs
     must = {d.bin_id for d in decisions if d.action is Action.MUST}
     may = {d.bin_id for d in decisions if d.action is Action.MAY}
+
+    def waiting(route: Route) -> int:
+        return waiting_at_depot_s(route, problem) if problem is not None else 0
+
     used = [r for r in plan.routes if r.used]
     pickup = [fills[b] for b in served if b in fills]
     return {
@@ -162,7 +189,7 @@ def compute_kpis(
         "unserved_must": sum(u.ref in must for u in plan.unserved),
         "trucks_used": len(used),
         "km": round(sum(r.distance_m for r in used) / 1000.0, 2),
-        "hours": round(sum(r.duration_s for r in used) / 3600.0, 2),
+        "hours": round(sum(r.duration_s - waiting(r) for r in used) / 3600.0, 2),
         "kg": round(sum(weights_kg.get(b, 0.0) for b in served), 1),
         "disposal_trips": sum(v.kind is VisitKind.DISPOSAL for r in used for v in r.visits),
         "mean_fill_at_pickup": round(sum(pickup) / len(pickup), 3) if pickup else math.nan,
@@ -266,7 +293,8 @@ def route_day(
     violations = tuple(check(built.problem, plan))
     day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
     fills = fill_at_pickup(day_start, plan, models)
-    kpis = compute_kpis(plan, decisions, fills, planned_weights(decisions, built.problem))
+    weights = planned_weights(decisions, built.problem)
+    kpis = compute_kpis(plan, decisions, fills, weights, built.problem)
     _report(progress, 1.0, "done")
     return DayPlan(
         plan_date=plan_date,
@@ -520,6 +548,6 @@ def reroute_day(
         plan=plan,
         fill_at_pickup=fills,
         violations=tuple(check(problem, plan)),
-        kpis=compute_kpis(plan, merged, fills, weights),
+        kpis=compute_kpis(plan, merged, fills, weights, problem),
     )
     return new_day, route_changes(day.plan, plan)

@@ -430,3 +430,38 @@ def test_an_alert_on_a_bin_emptied_earlier_today_sends_a_truck_again(day: DayPla
     doc = plan_json(new_day)
     rows = [v for r in doc["routes"] for v in r["visits"] if v["ref"] == again]
     assert rows[0]["bin_id"] == first
+
+
+def test_hours_leave_out_a_truck_waiting_at_its_depot_between_outings(day: DayPlan) -> None:
+    """t1 was back by mid-morning and is sent out at noon for an alert: the hours count the
+    two outings, not the hours it stood at its depot in between."""
+    route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
+    work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    end = route.visits[-1]
+    noon = 12 * 3600
+    assert end.arrival_s < noon - 3 * 3600
+    back = Progress(
+        vehicle_ref="t1",
+        done=tuple(v.ref for v in work),
+        location=int(end.location or 0),
+        time_s=noon,
+        volume_l=0,
+        weight_kg=0,
+        daily_l=work[-1].daily_l,
+        daily_kg=work[-1].daily_kg,
+        break_taken=any(v.kind is VisitKind.BREAK for v in route.visits),
+    )
+    new_day, _ = reroute_day(
+        day,
+        [back],
+        ["b5"],
+        HaversineProvider(),
+        now=day.at(noon),
+        params=SolveParams(time_limit_s=1),
+    )
+    assert new_day.violations == ()
+    new = next(r for r in new_day.plan.routes if r.vehicle_ref == "t1")
+    idle_s = noon - end.arrival_s
+    outing_s = new.visits[-1].end_s - noon  # from the depot to b5, the site, and back
+    assert new.duration_s == pytest.approx(route.duration_s + idle_s + outing_s, abs=1)
+    assert new_day.kpis["hours"] == pytest.approx((route.duration_s + outing_s) / 3600, abs=0.01)
