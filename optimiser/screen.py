@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from optimiser.plan import Unserved
+from optimiser.plan import Unserved, span
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
 
 NO_WINDOW_HI = 10**9
@@ -64,7 +64,9 @@ def reachable(problem: Problem, v: VehicleSpec, stops: tuple[Stop, ...]) -> np.n
     return (begin <= hi) & (back <= v.shift_s[1])
 
 
-def _reason(stop: Stop, by_stream: list[VehicleSpec], fits: list[VehicleSpec]) -> str:
+def _reason(
+    problem: Problem, stop: Stop, by_stream: list[VehicleSpec], fits: list[VehicleSpec]
+) -> str:
     if not by_stream:
         return f"no vehicle takes stream {stop.stream!r}"
     if not fits:
@@ -72,7 +74,11 @@ def _reason(stop: Stop, by_stream: list[VehicleSpec], fits: list[VehicleSpec]) -
             f"{stop.volume_l} l / {stop.weight_kg} kg exceeds the capacity (or daily limit) "
             f"of every truck taking stream {stop.stream!r}"
         )
-    return "no truck can reach it within its time window and return within its shift"
+    drive_s = min(int(problem.matrix.duration_s[v.start, stop.location]) for v in fits)
+    return (
+        "no truck can reach it within its time window and return within its shift "
+        f"(the nearest truck is {span(drive_s)} away)"
+    )
 
 
 def unservable(problem: Problem) -> dict[str, str]:
@@ -88,7 +94,7 @@ def unservable(problem: Problem) -> dict[str, str]:
         ]
         fits = [v for v in by_stream if _fits(stop, v)]
         if not any(masks[v.ref][i] for v in fits):
-            out[stop.ref] = _reason(stop, by_stream, fits)
+            out[stop.ref] = _reason(problem, stop, by_stream, fits)
     return out
 
 

@@ -224,3 +224,19 @@ def test_site_that_opens_after_every_shift_is_left_aside(kit, line_problem, engi
     assert plan.served_refs == {s.ref for s in problem.stops}
     visited = {v.ref for r in plan.routes for v in r.visits if v.kind is VisitKind.DISPOSAL}
     assert visited == {"day"}
+
+
+def test_a_bin_out_of_reach_says_how_far_the_nearest_truck_is(kit) -> None:
+    """A bin 600 km off (lon and lat swapped in the inventory, say): the reason gives the
+    drive from the nearest truck, so the dispatcher sees why at once."""
+    m = kit.matrix([(0, 0), (1, 0), (600, 0)])
+    problem = Problem(
+        matrix=m, stops=(kit.stop("near", 1), kit.stop("far", 2)), vehicles=(kit.truck(),)
+    )
+    plan = kit.solved(problem)
+    (u,) = plan.unserved
+    assert u.ref == "far"
+    assert u.reason == (
+        "no truck can reach it within its time window and return within its shift "
+        "(the nearest truck is 16 h 40 min away)"
+    )
