@@ -121,21 +121,20 @@ def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
 def _new_emptying() -> Callable[[ProgressRow], bool]:
     """A filter of ``visit_done`` and ``disposal_done`` rows taken in time order: False for a
     resend (the same truck's report of the same bin, or site, within ``REPEAT_REPORT_GAP`` of
-    its last kept one). An unloading after a bin the truck emptied since the last one at the
-    site is never a resend: a short trip may bring it back within the hour."""
+    its last kept one, with no other bin or unloading reported by the truck in between). A
+    report after other work is never a resend: a short trip may bring a truck back to a site,
+    or an alert back to a bin, within the hour."""
     kept: dict[tuple[str, str, str | None], datetime] = {}
-    last_bin: dict[str, datetime] = {}  # per truck: its last kept emptying of a bin
+    last: dict[str, tuple[str, str | None]] = {}  # per truck: what its last kept report was
 
     def is_new(r: ProgressRow) -> bool:
-        key = (r.vehicle_id, r.kind, r.site_id if r.kind == "disposal_done" else r.bin_id)
+        what = (r.kind, r.site_id if r.kind == "disposal_done" else r.bin_id)
+        key = (r.vehicle_id, *what)
         prev = kept.get(key)
-        if prev is not None and r.at - prev < REPEAT_REPORT_GAP:
-            since = last_bin.get(r.vehicle_id)
-            if r.kind != "disposal_done" or since is None or since <= prev:
-                return False
+        if prev is not None and r.at - prev < REPEAT_REPORT_GAP and last[r.vehicle_id] == what:
+            return False
         kept[key] = r.at
-        if r.kind == "visit_done":
-            last_bin[r.vehicle_id] = r.at
+        last[r.vehicle_id] = what
         return True
 
     return is_new
@@ -153,8 +152,8 @@ class CollectionLog:
 def collection_log(session: Session, since: datetime, until: datetime) -> CollectionLog:
     """The trucks' ``visit_done`` reports with ``since <= at < until``, any plan or day.
 
-    A report within ``REPEAT_REPORT_GAP`` of the same truck's previous report of the bin is a
-    resend and is dropped, as in :func:`truck_progress`.
+    A resend (:func:`_new_emptying`: the truck's last report repeated within
+    ``REPEAT_REPORT_GAP``) is dropped, as in :func:`truck_progress`.
     """
     rows = session.scalars(
         select(ProgressRow)

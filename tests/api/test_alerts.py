@@ -184,6 +184,20 @@ def test_a_bin_reported_again_later_is_a_second_emptying_not_a_resend(
     assert _v1(runtime).done_bin_ids == ("b0", "b0")
 
 
+def test_a_bin_emptied_again_within_the_hour_after_other_work_is_kept(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """b0 at 08:00, b1 at 08:10, b0 again at 08:40 (an alert sent the truck back to it: a
+    second emptying, not a resend, though within the hour), then b0 resent at 08:45."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    url = f"/plans/{base}/progress"
+    for bin_id, at in (("b0", "08:00"), ("b1", "08:10"), ("b0", "08:40"), ("b0", "08:45")):
+        body = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": bin_id}
+        _sent(client, url, {**body, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
+    assert _v1(runtime).done_bin_ids == ("b0", "b1", "b0")
+
+
 def test_unloadings_are_reported_per_site_and_checked(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
 ) -> None:
