@@ -186,7 +186,7 @@ def compute_kpis(
         "may_total": len(may),
         "bins_skipped_by_policy": sum(d.action is Action.SKIP for d in decisions),
         "unserved": len(plan.unserved),
-        "unserved_must": sum(u.ref in must for u in plan.unserved),
+        "unserved_must": sum(bin_of(u.ref) in must for u in plan.unserved),
         "trucks_used": len(used),
         "km": round(sum(r.distance_m for r in used) / 1000.0, 2),
         "hours": round(sum(r.duration_s - waiting(r) for r in used) / 3600.0, 2),

@@ -32,6 +32,7 @@ from optimiser.daily import DayPlan, plan_day, reroute_day
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
 from optimiser.params import SolveParams
 from optimiser.plan import VisitKind
+from optimiser.problem import bin_of
 from optimiser.reroute import Progress
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -465,3 +466,26 @@ def test_hours_leave_out_a_truck_waiting_at_its_depot_between_outings(day: DayPl
     outing_s = new.visits[-1].end_s - noon  # from the depot to b5, the site, and back
     assert new.duration_s == pytest.approx(route.duration_s + idle_s + outing_s, abs=1)
     assert new_day.kpis["hours"] == pytest.approx((route.duration_s + outing_s) / 3600, abs=0.01)
+
+
+def test_an_alert_too_late_to_serve_counts_as_a_must_bin_left_out(day: DayPlan) -> None:
+    """The bin emptied at dawn overflows again at 13:55, too late for a truck (nor can it
+    still empty its other two must bins): the second visit is unserved with the reason, and
+    the KPIs count it among the must bins left out."""
+    (done,) = _progress_after(day, 1)
+    first = done.done[-1]
+    late = 13 * 3600 + 55 * 60
+    progress = [dataclasses.replace(done, time_s=late)]
+    new_day, _ = reroute_day(
+        day,
+        progress,
+        [first],
+        HaversineProvider(),
+        now=day.at(late),
+        params=SolveParams(time_limit_s=1),
+    )
+    (u,) = [u for u in new_day.unserved if u.ref == f"{first}#2"]
+    assert "within its shift" in u.reason
+    must = {d.bin_id for d in new_day.decisions if d.action is Action.MUST}
+    assert {bin_of(u.ref) for u in new_day.unserved} <= must
+    assert new_day.kpis["unserved_must"] == len(new_day.unserved) == 3
