@@ -346,9 +346,11 @@ def _urgent(
 ) -> tuple[BuiltProblem, list[Stop], list[BinDecision]]:
     """The built problem extended with rows for new urgent bins, their stops and decisions.
 
-    A bin the plan visits later today keeps that visit, now required. A bin whose every
-    planned visit is ``done`` (emptied earlier today and overflowing again) gets one more
-    visit (ref ``<bin>#k``), loaded full; a bin the plan does not visit gets its first.
+    Each is loaded full and may be emptied any time in its access hours (a deadline or
+    release the plan gave it no longer holds: it overflows now). A bin the plan visits later
+    today keeps that visit's ref; a bin whose every planned visit is ``done`` (emptied
+    earlier today and overflowing again) gets one more visit (ref ``<bin>#k``); a bin the
+    plan does not visit gets its first.
     """
     stops = {s.ref: s for s in day.built.problem.stops}
     new = {b.bin_id: (b.lon, b.lat) for b in bins if b.bin_id not in stops}
@@ -361,9 +363,6 @@ def _urgent(
         while visit_ref(b.bin_id, k) in finished:
             k += 1
         ref = visit_ref(b.bin_id, k)
-        if ref in stops:
-            urgent.append(dataclasses.replace(stops[ref], required=True))
-            continue
         row = stops[b.bin_id].location if b.bin_id in stops else rows[b.bin_id]
         stop = urgent_stop(b, row, plan_date=day.plan_date, tz=tz, reason=ALERT)
         urgent.append(dataclasses.replace(stop, ref=ref))

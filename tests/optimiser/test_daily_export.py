@@ -489,3 +489,47 @@ def test_an_alert_too_late_to_serve_counts_as_a_must_bin_left_out(day: DayPlan) 
     must = {d.bin_id for d in new_day.decisions if d.action is Action.MUST}
     assert {bin_of(u.ref) for u in new_day.unserved} <= must
     assert new_day.kpis["unserved_must"] == len(new_day.unserved) == 3
+
+
+def test_an_alert_on_a_bin_planned_later_loads_it_full(day: DayPlan) -> None:
+    """The plan empties b1 next, before its forecast overflow, at its forecast fill; an
+    alert says it overflows now: the visit stays in the day, loaded full (as an alert on a
+    bin the plan skipped is), within the bin's own access hours (any time)."""
+    progress = _progress_after(day, 1)
+    route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
+    later = route.bin_refs[1]
+    planned = day.built.problem.stop(later)
+    assert planned.volume_l < 660 and planned.window_s is not None
+    new_day, _ = reroute_day(
+        day,
+        progress,
+        [later],
+        HaversineProvider(),
+        now=day.at(progress[0].time_s),
+        params=SolveParams(time_limit_s=1),
+    )
+    stop = new_day.built.problem.stop(later)
+    assert stop.required and stop.volume_l == 660 and stop.window_s is None
+    assert later in new_day.plan.served_refs and new_day.violations == ()
+    assert new_day.fill_at_pickup[later] == 1.0
+
+
+def test_an_alert_after_the_planned_deadline_still_brings_a_truck(day: DayPlan) -> None:
+    """b1 was due by 06:33 (its forecast overflow); at 07:30 the truck is late and the alert
+    comes: the bin is served, not dropped as out of its planned window."""
+    (done,) = _progress_after(day, 1)
+    route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
+    b1 = route.bin_refs[1]
+    window = day.built.problem.stop(b1).window_s
+    late = 7 * 3600 + 1800
+    assert window is not None and window[1] < late
+    progress = [dataclasses.replace(done, time_s=late)]
+    new_day, _ = reroute_day(
+        day,
+        progress,
+        [b1],
+        HaversineProvider(),
+        now=day.at(late),
+        params=SolveParams(time_limit_s=1),
+    )
+    assert b1 in new_day.plan.served_refs and new_day.violations == ()
