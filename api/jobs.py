@@ -283,7 +283,11 @@ class JobRunner:
     def _claim_alerts(
         self, plan_date: date
     ) -> tuple[int, int, bytes, tuple[int, ...], list[str], datetime] | None:
-        """Take the open alerts of the date into a new running plan version, in one commit."""
+        """Take the open alerts of the date into a new running plan version, in one commit.
+
+        An alert older than the bin's last reported emptying that day is closed as
+        ``emptied`` (with the plan being driven): the overflow it reported is gone.
+        """
         with self.db.writer() as s:
             alerts = list(
                 s.scalars(
@@ -298,6 +302,13 @@ class JobRunner:
             if base is None or base.state is None:
                 for a in alerts:
                     a.status = "no_plan"
+                return None
+            emptied = repo.last_emptied_on(s, plan_date, (a.bin_id for a in alerts))
+            for a in alerts:  # a truck emptied the bin after the alert: no new visit
+                if a.bin_id in emptied and emptied[a.bin_id] >= a.at:
+                    a.status, a.plan_id = "emptied", base.id
+            alerts = [a for a in alerts if a.status == "open"]
+            if not alerts:
                 return None
             new = PlanRow(
                 plan_date=plan_date,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -181,10 +181,9 @@ def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
     far, in time order, and its position, when the last report with coordinates is not older
     than its last done report.
 
-    A bin reported again within ``REPEAT_REPORT_GAP`` of its previous report is the same
-    emptying sent twice; later, it is a second emptying (a second visit of the day). The same
-    holds for a site's unloadings, except that one after a bin emptied since the last is
-    always a second trip.
+    A report repeating the truck's last one (the same bin, or site) within
+    ``REPEAT_REPORT_GAP`` is the same emptying sent twice; later, or after other work, it is
+    a second emptying (a second visit of the day) or a second trip.
     """
     rows = session.scalars(
         select(ProgressRow).where(ProgressRow.plan_date == plan_date).order_by(ProgressRow.at)
@@ -230,6 +229,22 @@ def history_window(plan_date: date, days: int, tz: Any) -> tuple[datetime, datet
     return end - timedelta(days=days + 1), end
 
 
+def last_emptied_on(
+    session: Session, plan_date: date, bin_ids: Iterable[str]
+) -> dict[str, datetime]:
+    """When each of ``bin_ids`` was last reported emptied (``visit_done``) on ``plan_date``."""
+    rows = session.execute(
+        select(ProgressRow.bin_id, func.max(ProgressRow.at))
+        .where(
+            ProgressRow.plan_date == plan_date,
+            ProgressRow.kind == "visit_done",
+            ProgressRow.bin_id.in_(set(bin_ids)),
+        )
+        .group_by(ProgressRow.bin_id)
+    )
+    return {str(b): at for b, at in rows if b is not None}
+
+
 def add_alert(
     session: Session,
     *,
@@ -244,15 +259,19 @@ def add_alert(
 ) -> AlertRow | None:
     """Insert an open overflow alert for the plan date of ``at`` (city time).
 
-    With ``once_per_day`` nothing is added when the bin already has an alert that day (a
-    sensor above the threshold keeps reporting; one reroute is enough).
+    With ``once_per_day`` nothing is added when the bin already has an alert that day since
+    its last emptying (a sensor above the threshold keeps reporting; one reroute is enough
+    until a truck empties the bin).
     """
     plan_date = at.astimezone(tz).date()
     if once_per_day:
-        exists = session.scalar(
-            select(AlertRow.id).where(AlertRow.bin_id == bin_id, AlertRow.plan_date == plan_date)
+        since = last_emptied_on(session, plan_date, [bin_id]).get(bin_id)
+        query = select(AlertRow.id).where(
+            AlertRow.bin_id == bin_id, AlertRow.plan_date == plan_date
         )
-        if exists is not None:
+        if since is not None:
+            query = query.where(AlertRow.at >= since)
+        if session.scalar(query.limit(1)) is not None:
             return None
     row = AlertRow(
         bin_id=bin_id,

@@ -17,7 +17,7 @@ from api.security import CanDispatch, CanRead
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 
-AlertStatus = Literal["open", "rerouting", "rerouted", "unserved", "no_plan", "failed"]
+AlertStatus = Literal["open", "rerouting", "rerouted", "unserved", "emptied", "no_plan", "failed"]
 
 
 @router.post(
@@ -39,8 +39,9 @@ def raise_alert(
 
     Follow ``GET /alerts/{id}``: ``rerouted`` with ``plan_id`` of the new version, or
     ``unserved`` when no truck can collect the bin today (the new version's ``unserved``
-    gives the reason), or ``no_plan`` when the day has no finished plan (the next plan
-    collects the bin).
+    gives the reason), or ``emptied`` when a truck reported the bin emptied after the
+    alert's time (no new visit; ``plan_id`` is the plan being driven), or ``no_plan`` when
+    the day has no finished plan (the next plan collects the bin).
     """
     at = item.at or utcnow()
     with db.writer() as s:

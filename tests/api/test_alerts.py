@@ -266,3 +266,61 @@ def test_a_second_unloading_soon_after_new_bins_is_not_a_resend(
         _sent(client, url, {**body, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
     v1 = _v1(runtime)
     assert (v1.done_site_ids, v1.done_bin_ids) == (("s1", "s1"), ("b0",))
+
+
+def test_an_alert_older_than_the_bins_emptying_needs_no_new_visit(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """A citizen's report of 08:55 reaches the service after the crew emptied the bin at
+    09:00: the alert reads 'emptied', with the plan being driven, and nothing is rerouted (a
+    second visit would find an empty bin). A new overflow after the emptying reroutes."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b0"}
+    _sent(
+        client, f"/plans/{base}/progress", {**done, "at": "2026-11-25T09:00:00+02:00"}, dispatcher
+    )
+    stale = client.post(
+        "/alerts", json={"bin_id": "b0", "at": "2026-11-25T08:55:00+02:00"}, headers=dispatcher
+    ).json()
+    wait(runtime)
+    got = client.get(f"/alerts/{stale['id']}", headers=dispatcher).json()
+    assert (got["status"], got["plan_id"]) == ("emptied", base)
+    assert planner.reroutes == []  # nothing to reroute for
+    fresh = client.post(
+        "/alerts", json={"bin_id": "b0", "at": "2026-11-25T11:00:00+02:00"}, headers=dispatcher
+    ).json()
+    wait(runtime)
+    assert client.get(f"/alerts/{fresh['id']}", headers=dispatcher).json()["status"] == "rerouted"
+    assert planner.reroutes[-1]["urgent"] == ["b0"]
+
+
+def test_a_full_sensor_raises_one_alert_per_emptying(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """A sensor above the threshold keeps reporting: one alert until the bin is emptied;
+    full again in the afternoon, a second one."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+
+    def full(at: str) -> None:
+        reading = [{"bin_id": "b0", "at": f"2026-11-25T{at}:00+02:00", "fill_fraction": 0.99}]
+        assert client.post("/readings", json=reading, headers=dispatcher).status_code == 200
+
+    full("08:00")
+    full("08:30")
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b0"}
+    _sent(
+        client, f"/plans/{base}/progress", {**done, "at": "2026-11-25T09:00:00+02:00"}, dispatcher
+    )
+    full("15:00")
+    full("15:30")
+    wait(runtime)
+    alerts = client.get("/alerts?plan_date=2026-11-25", headers=dispatcher).json()
+    assert [a["at"] for a in alerts if a["bin_id"] == "b0"] == [
+        "2026-11-25T06:00:00Z",
+        "2026-11-25T13:00:00Z",
+    ]

@@ -515,6 +515,8 @@ async function raiseAlert(binId, button) {
       const routes = await api(`/plans/${a.plan_id}/routes`);
       const why = routes.unserved.filter((u) => u.bin_id === binId && u.required).map((u) => u.reason);
       say(`alert #${a.id} on ${binId}: no truck can collect it today (plan #${a.plan_id}): ${why.join("; ") || "see the unserved bins"}`);
+    } else if (a.status === "emptied") {
+      say(`alert #${a.id} on ${binId}: a truck emptied it after the alert's time; no new visit`, true);
     } else if (a.status === "no_plan") {
       await loadPlan(state.planId);
       say(`alert #${a.id} on ${binId}: no finished plan for ${a.plan_date}; the next plan collects it`, true);
