@@ -14,10 +14,13 @@ def clock(seconds: int) -> str:
 
 
 def span(seconds: int) -> str:
-    """A duration in solver seconds for people: ``45 s``, ``5 min 50 s``, ``1 h 05 min``."""
+    """A duration in solver seconds for people: ``45 s``, ``5 min 50 s``, ``1 h 05 min``,
+    ``10 d 07 h 13 min`` (a day or more: to the minute)."""
     if seconds < 60:
         return f"{seconds} s"
     h, m, s = seconds // 3600, seconds % 3600 // 60, seconds % 60
+    if h >= 24:
+        return f"{h // 24} d {h % 24:02d} h {m:02d} min"
     if h:
         return f"{h} h {m:02d} min" + (f" {s:02d} s" if s else "")
     return f"{m} min" + (f" {s} s" if s else "")

@@ -244,7 +244,7 @@ def test_times_in_messages_are_clock_times(manual) -> None:
 
 
 def test_durations_read_as_people_say_them() -> None:
-    assert [span(s) for s in (45, 60, 350, 1800, 3600, 3900, 3905)] == [
+    assert [span(s) for s in (45, 60, 350, 1800, 3600, 3900, 3905, 890_000)] == [
         "45 s",
         "1 min",
         "5 min 50 s",
@@ -252,6 +252,7 @@ def test_durations_read_as_people_say_them() -> None:
         "1 h 00 min",
         "1 h 05 min",
         "1 h 05 min 05 s",
+        "10 d 07 h 13 min",
     ]
 
 
