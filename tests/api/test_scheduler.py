@@ -167,27 +167,41 @@ def test_nightly_job_entry_point_uses_the_running_app(settings: Settings) -> Non
     assert [s for _, s in _nightly_plans(on)] == ["done"]
 
 
-def test_nightly_ingests_reading_files_first(settings: Settings, tmp_path: Path) -> None:
+def _night_with_drop(
+    settings: Settings, tmp_path: Path, files: dict[str, bytes], *, done_is_a_file: bool = False
+) -> tuple[NightlyRunRow, int | None, FakePlanner, Path]:
+    """Run the night of ``DAY`` with ``files`` in the ingest folder (after ``seed``); its run
+    record, plan id, planner and the folder."""
     drop = tmp_path / "drop"
     drop.mkdir()
+    if done_is_a_file:
+        (drop / "done").write_text("not a folder")
     with_dir = settings.model_copy(update={"ingest_dir": str(drop)})
     fake = FakePlanner()
     app = create_app(with_dir, planner=fake, routing=Routing.static(HaversineProvider()))
     with TestClient(app) as client:
         runtime = app.state.runtime
         seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}, n_bins=2)
-        (drop / "night.csv").write_text(
-            "bin_id,at,fill_fraction\n"
-            "b0,2026-11-24T22:00:00+02:00,0.7\n"
-            "b1,2026-11-24T22:00:00+02:00,0.8\n"
-            "b1,2026-11-25T07:00:00+02:00,0.6\n"  # already stored by seed(): a duplicate
-            "ghost,2026-11-24T22:00:00+02:00,0.8\n"
-            "b0,yesterday,0.8\n"
-        )
+        for name, data in files.items():
+            (drop / name).write_bytes(data)
         plan_id = run_nightly(runtime, DAY)
         with runtime.db.reader() as s:
             run = s.get(NightlyRunRow, DAY)
-    assert run is not None and run.plan_id == plan_id
+    assert run is not None
+    return run, plan_id, fake, drop
+
+
+def test_nightly_ingests_reading_files_first(settings: Settings, tmp_path: Path) -> None:
+    night = (
+        b"bin_id,at,fill_fraction\n"
+        b"b0,2026-11-24T22:00:00+02:00,0.7\n"
+        b"b1,2026-11-24T22:00:00+02:00,0.8\n"
+        b"b1,2026-11-25T07:00:00+02:00,0.6\n"  # already stored by seed(): a duplicate
+        b"ghost,2026-11-24T22:00:00+02:00,0.8\n"
+        b"b0,yesterday,0.8\n"
+    )
+    run, plan_id, fake, drop = _night_with_drop(settings, tmp_path, {"night.csv": night})
+    assert run.plan_id == plan_id
     assert "1 file(s): 2 new reading(s), 1 duplicate(s), 2 rejected" in run.message
     seen = {(r.bin_id, r.fill_fraction) for r in fake.calls[0]["readings"]}
     assert {("b0", 0.7), ("b1", 0.8)} <= seen
@@ -203,20 +217,12 @@ def test_a_file_that_is_not_text_does_not_stop_the_night(
     """A spreadsheet saved as .csv in the drop folder: rejected with the reason, moved to
     done/, and the night's other file and plan go on (it used to fail the whole night and
     stay in the folder to fail the next one too)."""
-    drop = tmp_path / "drop"
-    drop.mkdir()
-    with_dir = settings.model_copy(update={"ingest_dir": str(drop)})
-    fake = FakePlanner()
-    app = create_app(with_dir, planner=fake, routing=Routing.static(HaversineProvider()))
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}, n_bins=2)
-        (drop / "a.csv").write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\xff\xfe binary")
-        (drop / "b.csv").write_text("bin_id,at,fill_fraction\nb0,2026-11-24T22:00:00+02:00,0.7\n")
-        plan_id = run_nightly(runtime, DAY)
-        with runtime.db.reader() as s:
-            run = s.get(NightlyRunRow, DAY)
-    assert run is not None and run.status == "done" and run.plan_id == plan_id
+    files = {
+        "a.csv": b"PK\x03\x04\x14\x00\x06\x00\x08\x00\xff\xfe binary",
+        "b.csv": b"bin_id,at,fill_fraction\nb0,2026-11-24T22:00:00+02:00,0.7\n",
+    }
+    run, plan_id, fake, drop = _night_with_drop(settings, tmp_path, files)
+    assert run.status == "done" and run.plan_id == plan_id
     assert "2 file(s): 1 new reading(s), 0 duplicate(s), 1 rejected" in run.message
     assert ("b0", 0.7) in {(r.bin_id, r.fill_fraction) for r in fake.calls[0]["readings"]}
     assert sorted(p.name for p in drop.glob("*.csv")) == []
@@ -228,17 +234,6 @@ def test_an_unusable_drop_folder_does_not_stop_the_night(
 ) -> None:
     """``done`` is a file, so files cannot be moved: the night plans on the readings stored,
     and its message says the ingest failed (it used to leave the night 'running' for good)."""
-    drop = tmp_path / "drop"
-    drop.mkdir()
-    (drop / "done").write_text("not a folder")
-    with_dir = settings.model_copy(update={"ingest_dir": str(drop)})
-    fake = FakePlanner()
-    app = create_app(with_dir, planner=fake, routing=Routing.static(HaversineProvider()))
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}, n_bins=2)
-        plan_id = run_nightly(runtime, DAY)
-        with runtime.db.reader() as s:
-            run = s.get(NightlyRunRow, DAY)
-    assert plan_id is not None and run is not None and run.status == "done"
+    run, plan_id, _, _ = _night_with_drop(settings, tmp_path, {}, done_is_a_file=True)
+    assert plan_id is not None and run.status == "done"
     assert "ingest failed, planned on the readings stored" in run.message

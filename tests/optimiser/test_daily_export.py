@@ -240,6 +240,22 @@ def _progress_after(day: DayPlan, bins_done: int) -> list[Progress]:
     ]
 
 
+def _alerted(day: DayPlan, urgent: str, at_s: int | None = None) -> tuple[DayPlan, Progress]:
+    """t1 has emptied its first bin and still stands there at ``at_s`` (default: as it
+    finished), when an alert names ``urgent``: the rerouted day (1 s) and t1's progress."""
+    (done,) = _progress_after(day, 1)
+    now = dataclasses.replace(done, time_s=done.time_s if at_s is None else at_s)
+    new_day, _ = reroute_day(
+        day,
+        [now],
+        [urgent],
+        HaversineProvider(),
+        now=day.at(now.time_s),
+        params=SolveParams(time_limit_s=1),
+    )
+    return new_day, now
+
+
 def test_reroute_day_adds_an_overflowing_bin_and_keeps_what_is_done(day: DayPlan) -> None:
     """An alert on a skipped bin: new matrix row, bin served today, done prefix untouched."""
     progress = _progress_after(day, 1)
@@ -415,11 +431,7 @@ def test_an_alert_on_a_bin_emptied_earlier_today_sends_a_truck_again(day: DayPla
     alert as served by the visit already done."""
     (done,) = _progress_after(day, 1)
     first = done.done[-1]
-    progress = [dataclasses.replace(done, time_s=done.time_s + 3 * 3600)]  # still there
-    now = day.at(progress[0].time_s)
-    new_day, _ = reroute_day(
-        day, progress, [first], HaversineProvider(), now=now, params=SolveParams(time_limit_s=1)
-    )
+    new_day, t1 = _alerted(day, first, done.time_s + 3 * 3600)
     again = f"{first}#2"
     assert {first, again} <= new_day.plan.served_refs
     assert new_day.violations == ()
@@ -427,7 +439,7 @@ def test_an_alert_on_a_bin_emptied_earlier_today_sends_a_truck_again(day: DayPla
     assert stop.required and stop.volume_l == 660  # full: it overflows
     assert new_day.fill_at_pickup[again] == 1.0
     visit = next(v for r in new_day.plan.routes for v in r.visits if v.ref == again)
-    assert visit.start_s >= progress[0].time_s
+    assert visit.start_s >= t1.time_s
     doc = plan_json(new_day)
     rows = [v for r in doc["routes"] for v in r["visits"] if v["ref"] == again]
     assert rows[0]["bin_id"] == first
@@ -472,18 +484,8 @@ def test_an_alert_too_late_to_serve_counts_as_a_must_bin_left_out(day: DayPlan) 
     """The bin emptied at dawn overflows again at 13:55, too late for a truck (nor can it
     still empty its other two must bins): the second visit is unserved with the reason, and
     the KPIs count it among the must bins left out."""
-    (done,) = _progress_after(day, 1)
-    first = done.done[-1]
-    late = 13 * 3600 + 55 * 60
-    progress = [dataclasses.replace(done, time_s=late)]
-    new_day, _ = reroute_day(
-        day,
-        progress,
-        [first],
-        HaversineProvider(),
-        now=day.at(late),
-        params=SolveParams(time_limit_s=1),
-    )
+    first = _progress_after(day, 1)[0].done[-1]
+    new_day, _ = _alerted(day, first, 13 * 3600 + 55 * 60)
     (u,) = [u for u in new_day.unserved if u.ref == f"{first}#2"]
     assert "within its shift" in u.reason
     must = {d.bin_id for d in new_day.decisions if d.action is Action.MUST}
@@ -495,19 +497,11 @@ def test_an_alert_on_a_bin_planned_later_loads_it_full(day: DayPlan) -> None:
     """The plan empties b1 next, before its forecast overflow, at its forecast fill; an
     alert says it overflows now: the visit stays in the day, loaded full (as an alert on a
     bin the plan skipped is), within the bin's own access hours (any time)."""
-    progress = _progress_after(day, 1)
     route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
     later = route.bin_refs[1]
     planned = day.built.problem.stop(later)
     assert planned.volume_l < 660 and planned.window_s is not None
-    new_day, _ = reroute_day(
-        day,
-        progress,
-        [later],
-        HaversineProvider(),
-        now=day.at(progress[0].time_s),
-        params=SolveParams(time_limit_s=1),
-    )
+    new_day, _ = _alerted(day, later)
     stop = new_day.built.problem.stop(later)
     assert stop.required and stop.volume_l == 660 and stop.window_s is None
     assert later in new_day.plan.served_refs and new_day.violations == ()
@@ -517,19 +511,10 @@ def test_an_alert_on_a_bin_planned_later_loads_it_full(day: DayPlan) -> None:
 def test_an_alert_after_the_planned_deadline_still_brings_a_truck(day: DayPlan) -> None:
     """b1 was due by 06:33 (its forecast overflow); at 07:30 the truck is late and the alert
     comes: the bin is served, not dropped as out of its planned window."""
-    (done,) = _progress_after(day, 1)
     route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
     b1 = route.bin_refs[1]
     window = day.built.problem.stop(b1).window_s
     late = 7 * 3600 + 1800
     assert window is not None and window[1] < late
-    progress = [dataclasses.replace(done, time_s=late)]
-    new_day, _ = reroute_day(
-        day,
-        progress,
-        [b1],
-        HaversineProvider(),
-        now=day.at(late),
-        params=SolveParams(time_limit_s=1),
-    )
+    new_day, _ = _alerted(day, b1, late)
     assert b1 in new_day.plan.served_refs and new_day.violations == ()
