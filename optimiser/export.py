@@ -11,14 +11,12 @@ import csv
 import io
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from xml.sax.saxutils import escape
 
+from optimiser.daily import DayPlan, waiting_at_depot_s
 from optimiser.plan import Route, Visit, VisitKind
 from optimiser.problem import bin_of
-
-if TYPE_CHECKING:
-    from optimiser.daily import DayPlan
 
 LonLat = tuple[float, float]
 Geometry = Callable[[Sequence[LonLat]], list[LonLat]]
@@ -67,11 +65,14 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
 
 
 def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
-    """One truck's route as a JSON-ready dict (visits with ISO times and loads)."""
+    """One truck's route as a JSON-ready dict (visits with ISO times and loads;
+    ``waiting_at_depot_s``: the part of ``duration_s`` it stands at its depot between two
+    outings, which the hours KPI leaves out)."""
     return {
         "vehicle_id": route.vehicle_ref,
         "distance_m": route.distance_m,
         "duration_s": route.duration_s,
+        "waiting_at_depot_s": waiting_at_depot_s(route, day.built.problem),
         "cost": route.cost / 100.0,
         "bins": len(route.bin_refs),
         "disposal_trips": sum(v.kind is VisitKind.DISPOSAL for v in route.visits),

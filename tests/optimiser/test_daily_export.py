@@ -478,6 +478,8 @@ def test_hours_leave_out_a_truck_waiting_at_its_depot_between_outings(day: DayPl
     outing_s = new.visits[-1].end_s - noon  # from the depot to b5, the site, and back
     assert new.duration_s == pytest.approx(route.duration_s + idle_s + outing_s, abs=1)
     assert new_day.kpis["hours"] == pytest.approx((route.duration_s + outing_s) / 3600, abs=0.01)
+    (doc,) = [r for r in plan_json(new_day)["routes"] if r["vehicle_id"] == "t1"]
+    assert doc["duration_s"] - doc["waiting_at_depot_s"] == route.duration_s + outing_s
 
 
 def test_an_alert_too_late_to_serve_counts_as_a_must_bin_left_out(day: DayPlan) -> None:

@@ -414,7 +414,9 @@ function renderTrucks() {
   state.plan.routes.forEach((r, i) => {
     const card = box.appendChild(el("div", { class: "truck", "data-truck": r.vehicle_id, style: `--c:${truckColour(i)}` }));
     const h = card.appendChild(el("h3", {}, `truck ${r.vehicle_id}`));
-    h.appendChild(el("small", {}, `${(r.distance_m / 1000).toFixed(1)} km, ${(r.duration_s / 3600).toFixed(2)} h, ${r.bins} bins`));
+    const idle = r.waiting_at_depot_s || 0;
+    const atDepot = idle > 0 ? ` (+${(idle / 3600).toFixed(2)} h at its depot)` : "";
+    h.appendChild(el("small", {}, `${(r.distance_m / 1000).toFixed(1)} km, ${((r.duration_s - idle) / 3600).toFixed(2)} h${atDepot}, ${r.bins} bins`));
     const work = r.visits;
     if (!r.bins) { card.appendChild(el("div", { class: "muted" }, "not used today")); return; }
     const t = card.appendChild(el("table", { class: "stops" }));
