@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -227,3 +228,58 @@ def test_an_alert_no_truck_can_serve_reads_unserved_with_the_reason(
     assert "stream 'glass'" in reasons["glass"]
     listed = real_client.get("/alerts?status=unserved", headers=key).json()
     assert [a["bin_id"] for a in listed] == ["glass"]
+
+
+def test_a_bin_emptied_this_morning_and_full_again_gets_a_second_visit(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The crew empties a bin; an hour later a citizen reports it overflowing again: the
+    new plan version sends a truck back (``<bin>#2``), and the crew's second report of the
+    bin marks that visit done at the next reroute (not taken for a resend)."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=6)
+    plan = real_client.post(
+        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
+    ).json()
+    wait(runtime)
+    doc = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    route = next(r for r in doc["routes"] if r["bins"] >= 2)
+    truck = route["vehicle_id"]
+    first = next(v for v in route["visits"] if v["kind"] == "bin")
+    done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": first["bin_id"]}
+    url = f"/plans/{plan['id']}/progress"
+    assert real_client.post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
+    later = datetime.fromisoformat(first["end"]) + timedelta(hours=1)
+    alert = real_client.post(
+        "/alerts", json={"bin_id": first["bin_id"], "at": later.isoformat()}, headers=key
+    ).json()
+    wait(runtime)
+    got = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
+    assert got["status"] == "rerouted", got
+    new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
+    again = [
+        (r["vehicle_id"], v)
+        for r in new["routes"]
+        for v in r["visits"]
+        if v["ref"] == f"{first['bin_id']}#2"
+    ]
+    assert len(again) == 1 and again[0][1]["bin_id"] == first["bin_id"]
+    assert datetime.fromisoformat(again[0][1]["start"]) >= later
+    assert new["violations"] == []
+    # the truck that went back reports the bin again: the next reroute counts it done
+    back_truck, visit = again[0]
+    back = {"vehicle_id": back_truck, "kind": "visit_done", "bin_id": first["bin_id"]}
+    url = f"/plans/{got['plan_id']}/progress"
+    assert real_client.post(url, json={**back, "at": visit["end"]}, headers=key).status_code == 201
+    other = next(b for b in ("b0", "b1", "b2", "b3", "b4", "b5") if b != first["bin_id"])
+    alert2 = real_client.post(
+        "/alerts", json={"bin_id": other, "at": visit["end"]}, headers=key
+    ).json()
+    wait(runtime)
+    got2 = real_client.get(f"/alerts/{alert2['id']}", headers=key).json()
+    newer = real_client.get(f"/plans/{got2['plan_id']}/routes", headers=key).json()
+    refs = [v["ref"] for r in newer["routes"] for v in r["visits"]]
+    assert refs.count(f"{first['bin_id']}#2") == 1  # kept as done, not planned again
+    assert f"{first['bin_id']}#3" not in refs
+    assert newer["violations"] == []
