@@ -33,6 +33,7 @@ from optimiser.build import (
     found_load,
     overflow_decision,
     urgent_stop,
+    window_to_s,
 )
 from optimiser.check import Violation, check
 from optimiser.params import SolveParams
@@ -458,6 +459,45 @@ def _unreported_unloads(plan: Plan, progress: Sequence[Progress], now_s: int) ->
     return out
 
 
+def _overdue(
+    day: DayPlan, problem: Problem, progress: Sequence[Progress], skip: set[str]
+) -> tuple[list[Stop], tuple[str, ...]]:
+    """Must-collect bins still to do whose planned deadline no truck can keep any more (the
+    window closes before the nearest truck could get there): the deadline gives way to the
+    bin's own access hours (a release still holds), so they are emptied late rather than
+    dropped for the day; and a note."""
+    done = {r for p in progress for r in p.done}
+    tz = ZoneInfo(day.tz_name)
+    late: list[Stop] = []
+    for stop in problem.stops:
+        if not stop.required or stop.ref in done | skip or stop.window_s is None:
+            continue
+        if stop.ref != bin_of(stop.ref):  # a second visit: its window is the day's end
+            continue
+        soonest = min(
+            p.time_s + int(problem.matrix.duration_s[p.location, stop.location]) for p in progress
+        )
+        if stop.window_s[1] >= soonest:
+            continue
+        b = day.inventory.bin(stop.ref)
+        lo = stop.window_s[0]  # a release still holds
+        if b.access_window is not None:
+            hours = window_to_s(b.access_window, plan_date=day.plan_date, tz=tz)
+            if hours[1] < soonest:  # its own hours are over for today
+                continue
+            window: tuple[int, int] | None = (max(lo, hours[0]), hours[1])
+        else:
+            window = None if lo <= 0 else (lo, max(v.shift_s[1] for v in problem.vehicles))
+        late.append(dataclasses.replace(stop, window_s=window))
+    if not late:
+        return [], ()
+    refs = ", ".join(s.ref for s in late)
+    return late, (
+        f"{len(late)} must bin(s) can no longer be emptied by their planned deadline "
+        f"({refs}): planned as soon as a truck can",
+    )
+
+
 def _all_progress(problem: Problem, progress: Sequence[Progress], now_s: int) -> list[Progress]:
     """Reported progress plus 'at the depot, nothing done' for trucks that reported none."""
     known = {p.vehicle_ref for p in progress}
@@ -526,9 +566,11 @@ def reroute_day(
         notes = (f"truck positions ignored: {err}",)
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
-    plan = reroute(built.problem, day.plan, full_progress, urgent, params)
-    plan = dataclasses.replace(plan, notes=(*unreported, *plan.notes, *notes))
-    problem = with_urgent(built.problem, urgent)
+    late, overdue = _overdue(day, built.problem, full_progress, {s.ref for s in urgent})
+    changed = [*urgent, *late]
+    plan = reroute(built.problem, day.plan, full_progress, changed, params)
+    plan = dataclasses.replace(plan, notes=(*unreported, *overdue, *plan.notes, *notes))
+    problem = with_urgent(built.problem, changed)
     built = dataclasses.replace(built, problem=problem)
     urgent_ids = {d.bin_id for d in decisions}
     merged = tuple(d for d in day.decisions if d.bin_id not in urgent_ids) + tuple(decisions)

@@ -520,3 +520,18 @@ def test_an_alert_after_the_planned_deadline_still_brings_a_truck(day: DayPlan) 
     assert window is not None and window[1] < late
     new_day, _ = _alerted(day, b1, late)
     assert b1 in new_day.plan.served_refs and new_day.violations == ()
+
+
+def test_a_must_bin_whose_deadline_passed_is_emptied_late_not_dropped(day: DayPlan) -> None:
+    """b1 was due by 06:33 (its forecast overflow); t1 is held up at its first bin until
+    09:00 and an alert comes for another bin: b1 stays in the day, emptied as soon as a
+    truck can, with a note, rather than left out as out of its window."""
+    route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
+    b1 = route.bin_refs[1]
+    window = day.built.problem.stop(b1).window_s
+    assert window is not None and window[1] < 9 * 3600
+    new_day, _ = _alerted(day, "b5", 9 * 3600)
+    assert {b1, "b5"} <= new_day.plan.served_refs
+    assert new_day.violations == ()
+    assert new_day.built.problem.stop(b1).window_s is None  # b1 has no access hours of its own
+    assert any(b1 in n and "deadline" in n for n in new_day.plan.notes), new_day.plan.notes
