@@ -524,8 +524,8 @@ def reroute_day(
     """Re-plan the rest of the day after overflow alerts, keeping what is done.
 
     Alerted bins are collected today, loaded full (:func:`_urgent`); must bins whose planned
-    deadline no truck can keep any more are emptied late rather than dropped
-    (:func:`_overdue`); both are said in the plan's notes where they change the day.
+    deadline no truck can keep any more are emptied late rather than dropped, with a note
+    (:func:`_overdue`).
 
     Parameters
     ----------
