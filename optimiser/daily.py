@@ -461,11 +461,11 @@ def _unreported_unloads(plan: Plan, progress: Sequence[Progress], now_s: int) ->
 
 def _overdue(
     day: DayPlan, problem: Problem, progress: Sequence[Progress], skip: set[str]
-) -> tuple[list[Stop], tuple[str, ...]]:
+) -> list[Stop]:
     """Must-collect bins still to do whose planned deadline no truck can keep any more (the
     window closes before the nearest truck could get there): the deadline gives way to the
     bin's own access hours (a release still holds), so they are emptied late rather than
-    dropped for the day; and a note."""
+    dropped for the day."""
     done = {r for p in progress for r in p.done}
     tz = ZoneInfo(day.tz_name)
     late: list[Stop] = []
@@ -489,12 +489,16 @@ def _overdue(
         else:
             window = None if lo <= 0 else (lo, max(v.shift_s[1] for v in problem.vehicles))
         late.append(dataclasses.replace(stop, window_s=window))
-    if not late:
-        return [], ()
-    refs = ", ".join(s.ref for s in late)
-    return late, (
-        f"{len(late)} must bin(s) can no longer be emptied by their planned deadline "
-        f"({refs}): planned as soon as a truck can",
+    return late
+
+
+def _overdue_note(refs: Sequence[str]) -> tuple[str, ...]:
+    """The note for must bins emptied after their planned deadline (:func:`_overdue`)."""
+    if not refs:
+        return ()
+    return (
+        f"{len(refs)} must bin(s) can no longer be emptied by their planned deadline "
+        f"({', '.join(refs)}): emptied later today instead",
     )
 
 
@@ -570,9 +574,10 @@ def reroute_day(
         notes = (f"truck positions ignored: {err}",)
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
-    late, overdue = _overdue(day, built.problem, full_progress, {s.ref for s in urgent})
+    late = _overdue(day, built.problem, full_progress, {s.ref for s in urgent})
     changed = [*urgent, *late]
     plan = reroute(built.problem, day.plan, full_progress, changed, params)
+    overdue = _overdue_note([s.ref for s in late if s.ref in plan.served_refs])
     plan = dataclasses.replace(plan, notes=(*unreported, *overdue, *plan.notes, *notes))
     problem = with_urgent(built.problem, changed)
     built = dataclasses.replace(built, problem=problem)
