@@ -16,8 +16,8 @@ far from a site) is sent straight home, unloading first; its shift is stretched 
 search only, so the checker still reports the overrun, and a note says when it returns.
 When no plan goes on from the trucks' positions at all, the plan being driven stands and
 the urgent stops are reported unserved. A truck that owes its break, can no longer start
-it, and stood still long enough inside its window before now, had it then: the day records
-it there.
+it, and stood still long enough inside its window before now (between two visits done, or
+since its last one), had it then: the day records it at the earliest such wait.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import itertools
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from optimiser.check import time_route
 from optimiser.costs import route_cost
@@ -122,28 +124,41 @@ def _prefix(route: Route | None, prog: Progress) -> list[Visit]:
     return visits + brk
 
 
-def _rested(v: VehicleSpec, prefix: Sequence[Visit], prog: Progress | None) -> Visit | None:
-    """The break a truck on the road took while it waited, if it owes one, can no longer
-    start it (its window closed before now), and stood still long enough inside the window
-    between its last visit done and now; else None."""
+def _rested(
+    v: VehicleSpec, prefix: Sequence[Visit], prog: Progress | None, duration_s: np.ndarray
+) -> list[Visit] | None:
+    """``prefix`` with the break a truck on the road took while it waited, if it owes one,
+    can no longer start it (its window closed before now), and stood still long enough
+    inside the window at some point of its day done: between two visits (its drive between
+    them, by ``duration_s``, aside: e.g. a wait before an earlier reroute sent it out again),
+    or since its last visit done. The earliest such wait; None when there is none."""
     if prog is None or not prefix or prog.break_taken or v.break_taken or v.break_s <= 0:
         return None
     if v.break_window_s is None or any(x.kind is VisitKind.BREAK for x in prefix):
         return None
     lo, hi = v.break_window_s
-    last = prefix[-1]
-    start = max(last.end_s, lo)
-    if prog.time_s <= hi or start > hi or start + v.break_s > prog.time_s:
+    if prog.time_s <= hi:
         return None
-    return dataclasses.replace(
-        last,
-        kind=VisitKind.BREAK,
-        ref=v.ref,
-        location=None,
-        arrival_s=start,
-        start_s=start,
-        end_s=start + v.break_s,
-    )
+    located = [(i, x) for i, x in enumerate(prefix) if x.location is not None]
+    waits = [
+        (j, x.end_s, y.arrival_s - int(duration_s[x.location, y.location]))
+        for (_, x), (j, y) in itertools.pairwise(located)
+    ]
+    waits.append((len(prefix), prefix[-1].end_s, prog.time_s))
+    for at, free_lo, free_hi in waits:
+        start = max(free_lo, lo)
+        if start <= hi and start + v.break_s <= free_hi:
+            brk = dataclasses.replace(
+                prefix[at - 1],
+                kind=VisitKind.BREAK,
+                ref=v.ref,
+                location=None,
+                arrival_s=start,
+                start_s=start,
+                end_s=start + v.break_s,
+            )
+            return [*prefix[:at], brk, *prefix[at:]]
+    return None
 
 
 def _done(prog: Progress | None) -> tuple[str, ...]:
@@ -367,9 +382,9 @@ def reroute(
         v.ref: _prefix(routes.get(v.ref), progs[v.ref]) for v in full.vehicles if v.ref in progs
     }
     for v in full.vehicles:
-        rest = _rested(v, prefixes.get(v.ref, []), progs.get(v.ref))
-        if rest is not None:  # idle through its break window: that was its break
-            prefixes[v.ref].append(rest)
+        rested = _rested(v, prefixes.get(v.ref, []), progs.get(v.ref), full.matrix.duration_s)
+        if rested is not None:  # idle through its break window: that was its break
+            prefixes[v.ref] = rested
             progs[v.ref] = dataclasses.replace(progs[v.ref], break_taken=True)
     done = {ref for p in progs.values() for ref in p.done}
     stop_refs = {s.ref for s in full.stops}

@@ -388,3 +388,36 @@ def test_an_alert_on_a_bin_planned_later_keeps_the_plan_as_warm_start(
         assert len(bins) == len(set(bins)), warm
     assert check(with_urgent(day, [day.stop(later)]), new) == []
     assert not any(c.changed for c in route_changes(plan, new).values())
+
+
+def test_a_truck_that_waited_before_an_earlier_reroute_had_its_break_then(kit, day) -> None:
+    """Break window 10:00-12:00 (30 min). A truck done by 08:00 waits at its last site; at
+    11:25 an alert sends it out on a short trip back by 12:00 (no break needed yet); at 12:10
+    a second alert sends it out again. Its day now spans the window, and its break was the
+    wait before 11:25: the minutes after its short trip are too few."""
+    h = kit.H
+    trucks = tuple(
+        dataclasses.replace(v, break_s=1800, break_window_s=(10 * h, 12 * h)) for v in day.vehicles
+    )
+    day = dataclasses.replace(day, vehicles=trucks[:1])
+    plan = kit.solved(day)
+    (route,) = plan.routes
+    assert route.visits[-1].end_s < 10 * h
+    n_work = sum(v.kind in WORK for v in route.visits)
+    first = kit.stop("first", 10, volume_l=100, weight_kg=10)
+    prog = dataclasses.replace(_progress(route, n_work), time_s=11 * h + 1500)
+    day1 = with_urgent(day, [first])
+    plan1 = reroute(day, plan, [prog], [first], FAST)
+    assert check(day1, plan1) == []
+    (route1,) = plan1.routes
+    assert "first" in route1.bin_refs and route1.visits[-1].end_s <= 12 * h
+    assert VisitKind.BREAK not in [v.kind for v in route1.visits]
+    n_work1 = sum(v.kind in WORK for v in route1.visits)
+    second = kit.stop("second", 6, volume_l=100, weight_kg=10)
+    prog2 = dataclasses.replace(_progress(route1, n_work1), time_s=12 * h + 600)
+    plan2 = reroute(day1, plan1, [prog2], [second], FAST)
+    assert check(with_urgent(day1, [second]), plan2) == []
+    (route2,) = plan2.routes
+    assert "second" in route2.bin_refs
+    (brk,) = [v for v in route2.visits if v.kind is VisitKind.BREAK]
+    assert 10 * h <= brk.start_s and brk.end_s <= 11 * h + 1500
