@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -154,13 +155,11 @@ def test_an_alert_on_helsinki_streets_is_rerouted_and_served() -> None:
     assert after["unserved_must"] == 0
 
 
-def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
+def _first_bin_of_a_plan(
     real_app: FastAPI, real_client: TestClient
-) -> None:
-    """The crew empties a truck's first bin and finds it full (240 l, not the planned load):
-    after an alert, the truck's new route carries 240 l from there, the bin shows the fill
-    found, the plan says so in its notes, and the independent checker finds nothing wrong
-    with the day."""
+) -> tuple[Runtime, dict[str, str], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Six bins planned (1 s): the runtime, a dispatcher key, the plan, a route with two
+    bins or more, and that route's first bin visit (plan JSON)."""
     runtime: Runtime = real_app.state.runtime
     key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
     seed(real_client, key, n_bins=6)
@@ -171,6 +170,17 @@ def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
     doc = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
     route = next(r for r in doc["routes"] if r["bins"] >= 2)
     first = next(v for v in route["visits"] if v["kind"] == "bin")
+    return runtime, key, plan, route, first
+
+
+def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The crew empties a truck's first bin and finds it full (240 l, not the planned load):
+    after an alert, the truck's new route carries 240 l from there, the bin shows the fill
+    found, the plan says so in its notes, and the independent checker finds nothing wrong
+    with the day."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
     assert first["load_l"] < 240  # planned below the bin's capacity
     done = {
         "vehicle_id": route["vehicle_id"],
@@ -236,17 +246,8 @@ def test_a_bin_emptied_this_morning_and_full_again_gets_a_second_visit(
     """The crew empties a bin; an hour later a citizen reports it overflowing again: the
     new plan version sends a truck back (``<bin>#2``), and the crew's second report of the
     bin marks that visit done at the next reroute (not taken for a resend)."""
-    runtime: Runtime = real_app.state.runtime
-    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
-    seed(real_client, key, n_bins=6)
-    plan = real_client.post(
-        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
-    ).json()
-    wait(runtime)
-    doc = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
-    route = next(r for r in doc["routes"] if r["bins"] >= 2)
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
     truck = route["vehicle_id"]
-    first = next(v for v in route["visits"] if v["kind"] == "bin")
     done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": first["bin_id"]}
     url = f"/plans/{plan['id']}/progress"
     assert real_client.post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
