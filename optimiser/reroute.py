@@ -294,18 +294,31 @@ def _merge(
 def _within_capacity(
     problem: Problem, progs: dict[str, Progress]
 ) -> tuple[dict[str, Progress], tuple[str, ...]]:
-    """A truck reported carrying more than it holds (fills found overestimated) is full."""
+    """A truck reported carrying more than it holds (fills found overestimated) is full; one
+    reported over its daily limit has reached it and collects no more today."""
     notes = []
     for v in problem.vehicles:
         p = progs.get(v.ref)
-        if p is None or (p.volume_l <= v.capacity_l and p.weight_kg <= v.capacity_kg):
+        if p is None:
             continue
+        if p.volume_l > v.capacity_l or p.weight_kg > v.capacity_kg:
+            notes.append(
+                f"{v.ref} was reported carrying {p.volume_l} l / {p.weight_kg} kg, more than it "
+                f"holds ({v.capacity_l} l / {v.capacity_kg} kg): taken as full"
+            )
+        day_l = v.max_daily_l if v.max_daily_l is not None else p.daily_l
+        day_kg = v.max_daily_kg if v.max_daily_kg is not None else p.daily_kg
+        if p.daily_l > day_l or p.daily_kg > day_kg:
+            notes.append(
+                f"{v.ref} was reported collecting {p.daily_l} l / {p.daily_kg} kg today, more "
+                f"than its daily limit: it collects no more today"
+            )
         progs[v.ref] = dataclasses.replace(
-            p, volume_l=min(p.volume_l, v.capacity_l), weight_kg=min(p.weight_kg, v.capacity_kg)
-        )
-        notes.append(
-            f"{v.ref} was reported carrying {p.volume_l} l / {p.weight_kg} kg, more than it "
-            f"holds ({v.capacity_l} l / {v.capacity_kg} kg): taken as full"
+            p,
+            volume_l=min(p.volume_l, v.capacity_l),
+            weight_kg=min(p.weight_kg, v.capacity_kg),
+            daily_l=min(p.daily_l, day_l),
+            daily_kg=min(p.daily_kg, day_kg),
         )
     return progs, tuple(notes)
 

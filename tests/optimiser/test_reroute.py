@@ -335,6 +335,26 @@ def test_a_truck_reported_carrying_more_than_it_holds_is_taken_as_full(kit, day)
     assert any("1200 l" in n and "taken as full" in n for n in new.notes), new.notes
 
 
+def test_a_truck_reported_over_its_daily_limit_collects_no_more_today(kit, day) -> None:
+    """A 900 kg daily limit; the fills found add up to 950 kg by its second bin (the crew
+    overestimated, or the forecast was low): no rule broken by the report itself, the truck
+    takes no more bins today, and a note says what was reported."""
+    trucks = tuple(dataclasses.replace(v, max_daily_kg=900) for v in day.vehicles)
+    day = dataclasses.replace(day, vehicles=trucks)
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if len(r.bin_refs) >= 3)
+    prog = _progress(route, 2)
+    over = dataclasses.replace(prog, weight_kg=950, daily_kg=950)
+    new = reroute(day, plan, [over], [], FAST)
+    assert check(day, new) == []
+    visits = kit.route_of(new, route.vehicle_ref).visits
+    waypoint = next(v for v in visits if v.kind is VisitKind.WAYPOINT)
+    assert waypoint.daily_kg == 900
+    after = visits[visits.index(waypoint) + 1 :]
+    assert not [v for v in after if v.kind is VisitKind.BIN]
+    assert any("950 kg" in n and "daily limit" in n for n in new.notes), new.notes
+
+
 def test_a_truck_idle_through_its_break_window_has_had_its_break(kit, day) -> None:
     """Break window 10:00-12:00 (30 min). A truck done with its work by 08:00 waits at its
     last site; at 13:00 an alert sends it out again. It rested while it waited, so the day
