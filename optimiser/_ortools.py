@@ -19,7 +19,8 @@ per-arc Python callbacks.
 * Daily limits: cumulative volume/weight dimensions without reset; max stops: a count
   dimension over stop nodes.
 * Time: transit = travel + service/unload at the from-node, slack for waiting; windows of
-  stops and site copies, shift bounds at start/end, a break interval per vehicle
+  stops and site copies, a soft upper bound at a stop's response target (``due_s``, cost
+  ``LATE_PER_S`` a second late), shift bounds at start/end, a break interval per vehicle
   (``SetBreakIntervalsOfVehicle`` with the node visit times; when rerouting, optional and
   performed whenever the rest of the route spans the break window, the checker's rule).
 * Streams: ``SetAllowedVehiclesForIndex`` for stops (trucks taking the stream) and site
@@ -60,7 +61,7 @@ from typing import Any
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from optimiser.costs import route_cost
+from optimiser.costs import LATE_COST_PER_H, route_cost
 from optimiser.explain import UNFIT
 from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
@@ -70,6 +71,7 @@ from optimiser.screen import needs_disposal
 
 SCALE = 3600  # objective units per cost unit
 SOFT_REQUIRED_PENALTY = 10**13  # objective units for dropping a required stop (fallback)
+LATE_PER_S = LATE_COST_PER_H * SCALE // 3600  # objective units per second after ``due_s``
 MAX_SITE_COPIES = 400
 STRATEGY_MAX_STOPS = 300  # above this OR-Tools' first-solution strategies rarely succeed
 
@@ -280,10 +282,11 @@ class _Model:
         dim = routing.GetDimensionOrDie("Time")
         self.time_dim = dim
         for stop in problem.stops:
+            index = int(self.index[self.nodes.stop_node[stop.ref]])
             if stop.window_s is not None:
-                dim.CumulVar(int(self.index[self.nodes.stop_node[stop.ref]])).SetRange(
-                    *stop.window_s
-                )
+                dim.CumulVar(index).SetRange(*stop.window_s)
+            if stop.due_s is not None:  # a response target: each second later costs
+                dim.SetCumulVarSoftUpperBound(index, stop.due_s, LATE_PER_S)
         for site in problem.sites:
             for node in self.nodes.site_nodes[site.ref]:
                 dim.CumulVar(int(self.index[node])).SetRange(*site.window_s)

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from optimiser.costs import route_cost
+from optimiser.costs import late_cost, route_cost
 from optimiser.errors import InvalidProblemError
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock, span
 from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start
@@ -354,7 +354,8 @@ def check(problem: Problem, plan: Plan) -> list[Violation]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Score:
-    """Totals of a plan (metres, seconds, cost units) and its violations."""
+    """Totals of a plan (metres, seconds, cost units) and its violations; ``late_cost``:
+    what serving stops after their response targets costs (:func:`late_s`)."""
 
     distance_m: int
     duration_s: int
@@ -365,6 +366,7 @@ class Score:
     prize_lost: int
     vehicles_used: int
     violations: tuple[Violation, ...]
+    late_cost: int = 0
 
     @property
     def valid(self) -> bool:
@@ -403,7 +405,20 @@ def score(problem: Problem, plan: Plan) -> Score:
         prize_lost=sum(s.prize for s in missing if not s.required),
         vehicles_used=sum(1 for r in plan.routes if r.used),
         violations=tuple(check(problem, plan)),
+        late_cost=sum(late_cost(s) for s in late_s(problem, plan).values()),
     )
+
+
+def late_s(problem: Problem, plan: Plan) -> dict[str, int]:
+    """Stops served after their response target (``Stop.due_s``): ref -> seconds late (the
+    start of service after the target). Lateness is not a violation."""
+    due = {s.ref: s.due_s for s in problem.stops if s.due_s is not None}
+    return {
+        v.ref: v.start_s - due[v.ref]
+        for route in plan.routes
+        for v in route.visits
+        if v.kind is VisitKind.BIN and v.ref in due and v.start_s > due[v.ref]
+    }
 
 
 # -- timing hand-made routes -----------------------------------------------------------------

@@ -7,6 +7,12 @@ from optimiser.problem import VehicleSpec
 # Cost rates are per km and per hour; the exact value is kept in integers by scaling with
 # KM_HOUR = 1000 m * 3600 s and rounding half up once per route.
 KM_HOUR = 1000 * 3600
+# What an hour of lateness against a stop's response target (``Stop.due_s``, an overflow
+# alert's) costs, in cost units: 1 currency unit a second, i.e. 120 hours of a truck at the
+# default 30 an hour. The search meets a target whenever some route can, then keeps the
+# lateness as small as it can; it is not a rule, so a target no truck can meet never costs
+# the bin its visit.
+LATE_COST_PER_H = 360_000
 
 
 def route_cost(vehicle: VehicleSpec, *, distance_m: int, duration_s: int, used: bool) -> int:
@@ -30,3 +36,9 @@ def route_cost(vehicle: VehicleSpec, *, distance_m: int, duration_s: int, used: 
     scaled = vehicle.cost_per_km * distance_m * 3600 + vehicle.cost_per_hour * duration_s * 1000
     variable = (scaled + KM_HOUR // 2) // KM_HOUR
     return variable + (vehicle.fixed_cost if used else 0)
+
+
+def late_cost(late_s: int) -> int:
+    """Cost units of serving a stop ``late_s`` seconds after its response target (rounded
+    half up); 0 when on time."""
+    return (max(0, late_s) * LATE_COST_PER_H + 1800) // 3600

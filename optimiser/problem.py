@@ -43,7 +43,10 @@ class Stop:
     """A bin to empty (``ref`` is the bin id; :func:`bin_of` for a second visit's ref).
 
     ``window_s`` bounds the start of service; ``required`` stops must be served, optional
-    ones are worth ``prize`` cost units (the drop penalty).
+    ones are worth ``prize`` cost units (the drop penalty). ``due_s`` is a response target
+    (an overflow alert's): service should start by then. It is not a rule: each second
+    later costs ``optimiser.costs.LATE_COST_PER_H`` / 3600 cost units in the search, and the
+    checker reports lateness (``optimiser.check.late_s``), not a violation.
     """
 
     ref: str
@@ -55,6 +58,7 @@ class Stop:
     stream: str = "residual"
     required: bool = True
     prize: int = 0
+    due_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,6 +178,8 @@ class Problem:
         _window_ok(name, s.window_s)
         if min(s.volume_l, s.weight_kg, s.service_s, s.prize) < 0:
             raise InvalidProblemError(f"{name}: volume, weight, service and prize must be >= 0")
+        if s.due_s is not None and s.due_s < 0:
+            raise InvalidProblemError(f"{name}: due_s {s.due_s} must be >= 0 (s since midnight)")
 
     def _check_vehicle(self, v: VehicleSpec) -> None:
         name = f"vehicle {v.ref!r}"

@@ -54,13 +54,14 @@ def _engine(name: str, problem: Problem, params: SolveParams) -> Plan:
 
 
 def rank(problem: Problem, plan: Plan) -> tuple[bool, bool, int, int]:
-    """Sort key of plans (smaller is better): solved, valid, required served, cost + lost prizes."""
+    """Sort key of plans (smaller is better): solved, valid, required served, cost + lost
+    prizes + lateness against response targets."""
     s = score(problem, plan)
     return (
         plan.status is PlanStatus.NO_SOLUTION,
         not s.valid,
         s.required_unserved,
-        s.cost + s.prize_lost,
+        s.cost + s.prize_lost + s.late_cost,
     )
 
 

@@ -286,3 +286,27 @@ def test_a_waypoint_is_where_the_truck_reported_whatever_the_drive_into_it(manua
     found = {(v.code, v.ref) for v in check(manual, plan)}
     assert ("travel", "t1") not in found
     assert ("travel", "b3") in found  # 13 km back from (9, 9) cannot be driven in time
+
+
+def test_lateness_against_a_response_target_is_scored_not_a_violation(kit) -> None:
+    """u's target is 06:03:30; served second it starts at 06:04:20, 50 s late: the plan is
+    valid, ``late_s`` gives the 50 s, and the score prices them (1 a second, 100 units).
+    Served first, it starts at 06:03:20, on time."""
+    from optimiser.check import late_s
+    from optimiser.costs import late_cost
+
+    m = kit.matrix([(0, 0), (1, 0), (2, 0)])
+    u = kit.stop("u", 2, due_s=6 * kit.H + 210)
+    problem = Problem(matrix=m, stops=(kit.stop("x", 1), u), vehicles=(kit.truck(),))
+    plan = plan_from_sequences(problem, {"t1": ["x", "u"]})
+    assert check(problem, plan) == []
+    assert late_s(problem, plan) == {"u": 50}
+    assert score(problem, plan).late_cost == late_cost(50) == 5_000
+    on_time = plan_from_sequences(problem, {"t1": ["u", "x"]})
+    assert late_s(problem, on_time) == {} and score(problem, on_time).late_cost == 0
+
+
+def test_a_negative_response_target_is_rejected(kit) -> None:
+    m = kit.matrix([(0, 0), (1, 0)])
+    with pytest.raises(InvalidProblemError, match="due_s"):
+        Problem(matrix=m, stops=(kit.stop("u", 1, due_s=-1),), vehicles=(kit.truck(),))

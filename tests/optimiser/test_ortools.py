@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from optimiser._ortools import solve_ortools
 from optimiser.check import check
 from optimiser.params import SolveParams
@@ -42,3 +44,22 @@ def test_truck_already_past_its_daily_limit_takes_nothing_more(kit) -> None:
     assert check(problem, plan) == []
     assert {r.vehicle_ref for r in plan.routes if r.bin_refs} == {"spare"}
     assert plan.served_refs == {"b1", "b2"}
+
+
+def test_a_response_target_brings_the_bin_forward_at_a_detour(kit) -> None:
+    """Three 30 min bins on a line and u beside the last: u last is 4 km shorter, u first
+    meets its 06:10 target. OR-Tools serves u last without the target, first with it."""
+    from optimiser.check import late_s
+
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0), (2, 0), (3, 0), (3, 1)])
+    bins = tuple(kit.stop(f"b{i}", i, service_s=1800) for i in (1, 2, 3))
+    u = kit.stop("u", 4)
+    problem = Problem(matrix=m, stops=(*bins, u), vehicles=(kit.truck(),), return_empty=False)
+    params = SolveParams(time_limit_s=0.5)
+    plan = solve_ortools(problem, params)
+    assert check(problem, plan) == [] and plan.routes[0].bin_refs[-1] == "u"
+    urgent = dataclasses.replace(problem, stops=(*bins, dataclasses.replace(u, due_s=6 * h + 600)))
+    plan = solve_ortools(urgent, params)
+    assert check(urgent, plan) == []
+    assert plan.routes[0].bin_refs[0] == "u" and late_s(urgent, plan) == {}
