@@ -17,10 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimiser.check import check_route, time_route
+from optimiser.plan import Visit, VisitKind
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
 from optimiser.screen import NO_WINDOW_HI, needs_disposal, usable_sites
 
 FAR = np.iinfo(np.int64).max // 4
+# Ranking insertions of a stop with a response target: a second late weighs as a minute of
+# detour (``optimiser.costs.LATE_COST_PER_H`` against a truck's default hour and km, about 65).
+LATE_RANK = 60
 
 
 @dataclass(slots=True)
@@ -257,32 +261,84 @@ def detours(problem: Problem, v: VehicleSpec, refs: list[str], stop: Stop) -> np
     return dur[locs[:-1], stop.location] + dur[stop.location, locs[1:]] - dur[locs[:-1], locs[1:]]
 
 
+def _legs(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[Visit]:
+    """The START, bin and disposal visits of route ``refs`` timed as ``check.time_route``
+    does: leg ``k`` is where the truck leaves from to a stop inserted at position ``k``."""
+    work = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL)
+    return [x for x in time_route(problem, v, refs).visits if x.kind in work]
+
+
+def _arrivals(problem: Problem, legs: list[Visit], stop: Stop) -> np.ndarray:
+    """Earliest arrival (seconds since midnight) at ``stop`` inserted after each leg (a
+    break the insertion would move is not counted)."""
+    ends = np.array([x.end_s for x in legs], dtype=np.int64)
+    locs = np.array([x.location for x in legs], dtype=np.int64)
+    return ends + problem.matrix.duration_s[locs, stop.location]
+
+
+def _fits(v: VehicleSpec, legs: list[Visit], stop: Stop) -> np.ndarray:
+    """Whether ``stop`` inserted after each leg keeps the truck within its capacities up to
+    its next unloading, and within its daily limits (a necessary condition only)."""
+    vol = np.array([x.volume_l for x in legs], dtype=np.int64)
+    wt = np.array([x.weight_kg for x in legs], dtype=np.int64)
+    for j in range(len(legs) - 2, -1, -1):  # the load on board just before the next unload
+        if legs[j + 1].kind is not VisitKind.DISPOSAL:
+            vol[j], wt[j] = vol[j + 1], wt[j + 1]
+    ok = (vol + stop.volume_l <= v.capacity_l) & (wt + stop.weight_kg <= v.capacity_kg)
+    daily_l, daily_kg = legs[-1].daily_l + stop.volume_l, legs[-1].daily_kg + stop.weight_kg
+    over_l = v.max_daily_l is not None and daily_l > v.max_daily_l
+    over_kg = v.max_daily_kg is not None and daily_kg > v.max_daily_kg
+    return ok & (not (over_l or over_kg))
+
+
 def insert_cheapest(
     problem: Problem, routes: dict[str, list[str]], stop: Stop, *, max_checks: int = 40
 ) -> str | None:
     """Insert ``stop`` where it adds the least travel time and the route stays valid.
 
-    Positions of every route of a truck taking the stop's stream are ranked by detour
-    (seconds); the best ``max_checks`` are verified in that order with the checker. Trucks
-    without a route get one (with a final unload when needed). ``routes`` is updated.
+    Positions of every route of a truck taking the stop's stream where the load fits are
+    ranked by detour (seconds); the best ``max_checks`` are verified in that order with the
+    checker. Trucks without a route get one (with a final unload when
+    needed). ``routes`` is updated.
+
+    A stop with a response target (``due_s``) is ranked by detour + ``LATE_RANK`` x the
+    seconds it would start late, and the best valid of the positions checked wins (its
+    lateness timed exactly there).
 
     Returns
     -------
     str or None
         The vehicle ref that took the stop, or None when no checked position is valid.
     """
-    ranked: list[tuple[int, int, int]] = []  # (detour, vehicle index, position)
+    ranked: list[tuple[int, int, int]] = []  # (rank key, vehicle index, position)
     for vi, v in enumerate(problem.vehicles):
         if stop.stream not in v.streams:
             continue
-        detour = detours(problem, v, routes.get(v.ref, []), stop)
-        best = np.argsort(detour, kind="stable")[:max_checks]
-        ranked.extend((int(detour[k]), vi, int(k)) for k in best)
+        refs = routes.get(v.ref, [])
+        legs = _legs(problem, v, refs)
+        key = detours(problem, v, refs, stop)
+        if stop.due_s is not None:
+            key = key + LATE_RANK * np.maximum(0, _arrivals(problem, legs, stop) - stop.due_s)
+        fits = np.flatnonzero(_fits(v, legs, stop))
+        best = fits[np.argsort(key[fits], kind="stable")[:max_checks]]
+        ranked.extend((int(key[k]), vi, int(k)) for k in best)
+    chosen: tuple[int, str, list[str]] | None = None
     for _, vi, k in sorted(ranked)[:max_checks]:
         v = problem.vehicles[vi]
         refs = routes.get(v.ref, [])
         new = with_final_unload(problem, v, [*refs[:k], stop.ref, *refs[k:]])
-        if _valid(problem, v, new):
-            routes[v.ref] = new
-            return v.ref
-    return None
+        timed = time_route(problem, v, new)
+        if check_route(problem, v, timed):
+            continue
+        if stop.due_s is None:
+            chosen = (0, v.ref, new)
+            break
+        start = next(x.start_s for x in timed.visits if x.ref == stop.ref)
+        detour = int(detours(problem, v, refs, stop)[k])
+        cost = detour + LATE_RANK * max(0, start - stop.due_s)
+        if chosen is None or cost < chosen[0]:
+            chosen = (cost, v.ref, new)
+    if chosen is None:
+        return None
+    routes[chosen[1]] = chosen[2]
+    return chosen[1]

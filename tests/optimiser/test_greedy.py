@@ -110,3 +110,50 @@ def test_insert_cheapest_gives_up_when_nothing_fits(kit) -> None:
     routes = {"a": ["x"]}
     assert insert_cheapest(problem, routes, problem.stop("u")) is None
     assert routes == {"a": ["x"]}
+
+
+def test_insert_cheapest_meets_a_response_target_at_a_dearer_position(kit) -> None:
+    """Truck a passes the bin (2 km detour) but only from 08:00; truck b could leave at
+    06:00 (12 km there and back). Without a target the bin goes to a; with a target of 06:15
+    to b, which starts it at 06:10."""
+    from optimiser.greedy import insert_cheapest
+
+    m = kit.matrix([(0, 0), (5, 0), (5, 1), (6, 0)])
+    h = kit.H
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("x", 1), kit.stop("y", 3), kit.stop("u", 2)),
+        vehicles=(kit.truck("a", shift_s=(8 * h, 14 * h)), kit.truck("b")),
+        return_empty=False,
+    )
+    u = problem.stop("u")
+    routes: dict[str, list[str]] = {"a": ["x", "y"]}
+    assert insert_cheapest(problem, routes, u) == "a"
+    target = dataclasses.replace(u, due_s=6 * h + 900)
+    problem = dataclasses.replace(problem, stops=(*problem.stops[:2], target))
+    routes = {"a": ["x", "y"]}
+    assert insert_cheapest(problem, routes, target) == "b"
+    assert routes == {"a": ["x", "y"], "b": ["u"]}
+    plan = plan_from_sequences(problem, routes)
+    assert check(problem, plan) == []
+    from optimiser.check import late_s
+
+    assert late_s(problem, plan) == {}
+
+
+def test_insert_cheapest_looks_past_positions_where_the_load_cannot_fit(kit) -> None:
+    """Every position on truck a's full route is cheaper than truck b's empty one, and none
+    can take the bin (a's load). With one check allowed, it goes to b: a's positions are not
+    ranked at all. It used to return None (only a's cheapest position was checked)."""
+    from optimiser.greedy import insert_cheapest
+
+    m = kit.matrix([(0, 0), (1, 0), (2, 0), (2, 1)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("x", 1, volume_l=900), kit.stop("y", 2), kit.stop("u", 3, volume_l=200)),
+        vehicles=(kit.truck("a", capacity_l=1000), kit.truck("b", capacity_l=1000)),
+        return_empty=False,
+    )
+    routes: dict[str, list[str]] = {"a": ["x", "y"]}
+    assert insert_cheapest(problem, routes, problem.stop("u"), max_checks=1) == "b"
+    assert check(problem, plan_from_sequences(problem, routes)) == []
