@@ -35,9 +35,9 @@ from optimiser.build import (
     urgent_stop,
     window_to_s,
 )
-from optimiser.check import Violation, check
+from optimiser.check import Violation, check, late_s
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, Route, Unserved, Visit, VisitKind, clock
+from optimiser.plan import Plan, Route, Unserved, Visit, VisitKind, clock, span
 from optimiser.problem import Problem, Stop, bin_of, visit_ref
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
@@ -343,15 +343,20 @@ def _with_points(
 
 
 def _urgent(
-    day: DayPlan, bins: Sequence[Bin], provider: Provider, done: Iterable[str]
+    day: DayPlan,
+    bins: Sequence[Bin],
+    provider: Provider,
+    done: Iterable[str],
+    due: Mapping[str, datetime],
 ) -> tuple[BuiltProblem, list[Stop], list[BinDecision]]:
     """The built problem extended with rows for new urgent bins, their stops and decisions.
 
     Each is loaded full and may be emptied any time in its access hours (a deadline or
-    release the plan gave it no longer holds: it overflows now). A bin the plan visits later
-    today keeps that visit's ref; a bin whose every planned visit is ``done`` (emptied
-    earlier today and overflowing again) gets one more visit (ref ``<bin>#k``); a bin the
-    plan does not visit gets its first.
+    release the plan gave it no longer holds: it overflows now), with its response target
+    ``due[bin id]`` when given (an earlier alert's target on that visit, if sooner, stays).
+    A bin the plan visits later today keeps that visit's ref; a bin whose every planned
+    visit is ``done`` (emptied earlier today and overflowing again) gets one more visit
+    (ref ``<bin>#k``); a bin the plan does not visit gets its first.
     """
     stops = {s.ref: s for s in day.built.problem.stops}
     new = {b.bin_id: (b.lon, b.lat) for b in bins if b.bin_id not in stops}
@@ -366,7 +371,12 @@ def _urgent(
         ref = visit_ref(b.bin_id, k)
         row = stops[b.bin_id].location if b.bin_id in stops else rows[b.bin_id]
         stop = urgent_stop(b, row, plan_date=day.plan_date, tz=tz, reason=ALERT)
-        urgent.append(dataclasses.replace(stop, ref=ref))
+        targets = [int((due[b.bin_id] - day.midnight).total_seconds())] if b.bin_id in due else []
+        earlier = stops[ref].due_s if ref in stops else None
+        if earlier is not None:
+            targets.append(earlier)
+        target = max(0, min(targets)) if targets else None
+        urgent.append(dataclasses.replace(stop, ref=ref, due_s=target))
     return built, urgent, [overflow_decision(b, ALERT) for b in bins]
 
 
@@ -502,6 +512,16 @@ def _overdue_note(refs: Sequence[str]) -> tuple[str, ...]:
     )
 
 
+def _late_notes(problem: Problem, plan: Plan) -> tuple[str, ...]:
+    """One note per alerted bin emptied after its response target (``Stop.due_s``)."""
+    due = {s.ref: s.due_s for s in problem.stops if s.due_s is not None}
+    return tuple(
+        f"{ref}: emptied at {clock(due[ref] + late)}, {span(late)} after its alert's "
+        f"response target {clock(due[ref])} (no route found reaches it sooner)"
+        for ref, late in sorted(late_s(problem, plan).items())
+    )
+
+
 def _all_progress(problem: Problem, progress: Sequence[Progress], now_s: int) -> list[Progress]:
     """Reported progress plus 'at the depot, nothing done' for trucks that reported none."""
     known = {p.vehicle_ref for p in progress}
@@ -524,10 +544,12 @@ def reroute_day(
     inventory: Inventory | None = None,
     positions: Mapping[str, tuple[float, float]] | None = None,
     found: Mapping[str, float] | None = None,
+    due: Mapping[str, datetime] | None = None,
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of the day after overflow alerts, keeping what is done.
 
-    Alerted bins are collected today, loaded full (:func:`_urgent`); must bins whose planned
+    Alerted bins are collected today, loaded full (:func:`_urgent`), by their response
+    targets where a route can (a note names each one emptied later); must bins whose planned
     deadline no truck can keep any more are emptied late rather than dropped, with a note
     (:func:`_overdue`).
 
@@ -557,6 +579,10 @@ def reroute_day(
         The fill found at bin visits done (visit ref -> fraction of the bin), when the crews
         reported one: the KPIs count those bins at that fill and weight. The loads of
         ``progress`` should count them too (:func:`found_loads`).
+    due : mapping of str to datetime, optional
+        Response targets of alerted bins (bin id -> tz-aware time to empty it by): the
+        search meets them where a route can and otherwise keeps the lateness small
+        (``Stop.due_s``; not a rule). Bins without one are emptied any time in their hours.
 
     Returns
     -------
@@ -566,7 +592,9 @@ def reroute_day(
     now_s = int((now - day.midnight).total_seconds())
     lookup = inventory or day.inventory
     bins = [lookup.bin(b) for b in dict.fromkeys(urgent_bin_ids)]  # FleetDataError if unknown
-    built, urgent, decisions = _urgent(day, bins, provider, (r for p in progress for r in p.done))
+    built, urgent, decisions = _urgent(
+        day, bins, provider, (r for p in progress for r in p.done), due or {}
+    )
     notes: tuple[str, ...] = ()
     try:
         built, progress = _positioned(built, progress, positions or {}, provider, now_s)
@@ -578,8 +606,9 @@ def reroute_day(
     changed = [*urgent, *late]
     plan = reroute(built.problem, day.plan, full_progress, changed, params)
     overdue = _overdue_note([s.ref for s in late if s.ref in plan.served_refs])
-    plan = dataclasses.replace(plan, notes=(*unreported, *overdue, *plan.notes, *notes))
     problem = with_urgent(built.problem, changed)
+    tardy = _late_notes(problem, plan)
+    plan = dataclasses.replace(plan, notes=(*unreported, *overdue, *tardy, *plan.notes, *notes))
     built = dataclasses.replace(built, problem=problem)
     urgent_ids = {d.bin_id for d in decisions}
     merged = tuple(d for d in day.decisions if d.bin_id not in urgent_ids) + tuple(decisions)

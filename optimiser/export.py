@@ -67,7 +67,15 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
 def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
     """One truck's route as a JSON-ready dict (visits with ISO times and loads;
     ``waiting_at_depot_s``: the part of ``duration_s`` it stands at its depot between two
-    outings, which the hours KPI leaves out)."""
+    outings, which the hours KPI leaves out). An alerted bin's visit also has its response
+    target (``respond_by``) and how late it starts against it (``late_s``, 0 when on time)."""
+    visits = [_visit_json(day, v, i) for i, v in enumerate(route.visits)]
+    targets = {s.ref: s.due_s for s in day.built.problem.stops if s.due_s is not None}
+    for doc, visit in zip(visits, route.visits, strict=True):
+        due = targets.get(visit.ref) if visit.kind is VisitKind.BIN else None
+        if due is not None:
+            doc["respond_by"] = _iso(day, due)
+            doc["late_s"] = max(0, visit.start_s - due)
     return {
         "vehicle_id": route.vehicle_ref,
         "distance_m": route.distance_m,
@@ -76,7 +84,7 @@ def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
         "cost": route.cost / 100.0,
         "bins": len(route.bin_refs),
         "disposal_trips": sum(v.kind is VisitKind.DISPOSAL for v in route.visits),
-        "visits": [_visit_json(day, v, i) for i, v in enumerate(route.visits)],
+        "visits": visits,
     }
 
 

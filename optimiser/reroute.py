@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimiser.check import time_route
+from optimiser.check import check_route, time_route
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
 from optimiser.explain import explain_unfit
@@ -428,6 +428,8 @@ def reroute(
     for stop in residual.stops:  # urgent bins not planned yet: cheapest feasible insertion
         if stop.ref in urgent_refs and stop.ref not in in_warm:
             insert_cheapest(residual, warm, stop)
+        elif stop.due_s is not None and stop.ref in in_warm:
+            _sooner(residual, warm, stop)
     in_warm = {r for refs in warm.values() for r in refs}
     soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
     from optimiser._ortools import solve_ortools  # lazily: importing optimiser stays light
@@ -441,6 +443,30 @@ def reroute(
     if sub.status is PlanStatus.NO_SOLUTION:
         return _plan_stands(plan, urgent_refs, sub, time.perf_counter() - t0)
     return _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
+
+
+def _late_in(problem: Problem, v: VehicleSpec, refs: list[str], stop: Stop) -> int:
+    """Seconds after its response target that ``stop`` starts in route ``refs`` of ``v``."""
+    timed = time_route(problem, v, refs).visits
+    assert stop.due_s is not None
+    return max(0, next(x.start_s for x in timed if x.ref == stop.ref) - stop.due_s)
+
+
+def _sooner(problem: Problem, warm: dict[str, list[str]], stop: Stop) -> None:
+    """Move ``stop`` (in the warm start, with a response target it misses there) to where it
+    is least late, when that is sooner and every route stays valid; ``warm`` is updated."""
+    vehicles = {v.ref: v for v in problem.vehicles}
+    owner = next(ref for ref, refs in warm.items() if stop.ref in refs)
+    late = _late_in(problem, vehicles[owner], warm[owner], stop)
+    if late == 0:
+        return
+    trial = {ref: list(refs) for ref, refs in warm.items()}
+    trial[owner] = [r for r in trial[owner] if r != stop.ref]
+    if check_route(problem, vehicles[owner], time_route(problem, vehicles[owner], trial[owner])):
+        return
+    taker = insert_cheapest(problem, trial, stop)
+    if taker is not None and _late_in(problem, vehicles[taker], trial[taker], stop) < late:
+        warm.update(trial)
 
 
 def _plan_stands(plan: Plan, urgent: set[str], sub: Plan, seconds: float) -> Plan:

@@ -240,11 +240,15 @@ def _progress_after(day: DayPlan, bins_done: int) -> list[Progress]:
     ]
 
 
-def _alerted(day: DayPlan, urgent: str, at_s: int | None = None) -> tuple[DayPlan, Progress]:
+def _alerted(
+    day: DayPlan, urgent: str, at_s: int | None = None, respond_s: int | None = None
+) -> tuple[DayPlan, Progress]:
     """t1 has emptied its first bin and still stands there at ``at_s`` (default: as it
-    finished), when an alert names ``urgent``: the rerouted day (1 s) and t1's progress."""
+    finished), when an alert names ``urgent``, with a response target ``respond_s`` seconds
+    later when given: the rerouted day (1 s) and t1's progress."""
     (done,) = _progress_after(day, 1)
     now = dataclasses.replace(done, time_s=done.time_s if at_s is None else at_s)
+    due = {} if respond_s is None else {urgent: day.at(now.time_s + respond_s)}
     new_day, _ = reroute_day(
         day,
         [now],
@@ -252,6 +256,7 @@ def _alerted(day: DayPlan, urgent: str, at_s: int | None = None) -> tuple[DayPla
         HaversineProvider(),
         now=day.at(now.time_s),
         params=SolveParams(time_limit_s=1),
+        due=due,
     )
     return new_day, now
 
@@ -535,3 +540,50 @@ def test_a_must_bin_whose_deadline_passed_is_emptied_late_not_dropped(day: DayPl
     assert new_day.violations == ()
     assert new_day.built.problem.stop(b1).window_s is None  # b1 has no access hours of its own
     assert any(b1 in n and "deadline" in n for n in new_day.plan.notes), new_day.plan.notes
+
+
+def _alert_visit(day: DayPlan, bin_id: str) -> dict[str, object]:
+    """The plan JSON's visit of ``bin_id`` (its last)."""
+    visits = [v for r in plan_json(day)["routes"] for v in r["visits"] if v.get("bin_id") == bin_id]
+    return visits[-1]
+
+
+def test_an_alert_with_a_response_target_is_emptied_by_it(day: DayPlan) -> None:
+    """b5 (skipped by the plan) overflows; its target is 2 h later: emptied by then, and the
+    plan JSON gives the target (``respond_by``) and ``late_s`` 0."""
+    new_day, now = _alerted(day, "b5", respond_s=7200)
+    assert new_day.violations == () and "b5" in new_day.plan.served_refs
+    assert new_day.built.problem.stop("b5").due_s == now.time_s + 7200
+    visit = _alert_visit(new_day, "b5")
+    assert visit["respond_by"] == day.at(now.time_s + 7200).isoformat() and visit["late_s"] == 0
+    assert not any("response target" in n for n in new_day.plan.notes)
+
+
+def test_an_alert_whose_target_no_truck_can_meet_is_emptied_late_with_a_note(
+    day: DayPlan,
+) -> None:
+    """A target at the alert's own time cannot be met (the truck must drive there): b5 is
+    still emptied, no rule is broken, and a note says how late."""
+    new_day, _ = _alerted(day, "b5", respond_s=0)
+    assert new_day.violations == () and "b5" in new_day.plan.served_refs
+    visit = _alert_visit(new_day, "b5")
+    assert isinstance(visit["late_s"], int) and visit["late_s"] > 0
+    (note,) = [n for n in new_day.plan.notes if "response target" in n]
+    assert note.startswith("b5: emptied at ") and "after its alert's response target" in note
+
+
+def test_a_second_alert_keeps_the_first_alerts_sooner_target(day: DayPlan) -> None:
+    """b5 is alerted with a 2 h target, then again half an hour later (a 2 h target of its
+    own): the visit keeps the first, sooner target."""
+    first, now = _alerted(day, "b5", respond_s=7200)
+    again, _ = reroute_day(
+        first,
+        [dataclasses.replace(now, time_s=now.time_s + 60)],
+        ["b5"],
+        HaversineProvider(),
+        now=day.at(now.time_s + 1800),
+        params=SolveParams(time_limit_s=1),
+        due={"b5": day.at(now.time_s + 1800 + 7200)},
+    )
+    assert again.built.problem.stop("b5").due_s == now.time_s + 7200
+    assert again.violations == ()

@@ -441,3 +441,65 @@ def test_a_truck_that_waited_before_an_earlier_reroute_had_its_break_then(kit, d
     assert "second" in route2.bin_refs
     (brk,) = [v for v in route2.visits if v.kind is VisitKind.BREAK]
     assert 10 * h <= brk.start_s and brk.end_s <= 11 * h + 1500
+
+
+@pytest.fixture
+def slow_line(kit) -> tuple[Problem, Plan]:
+    """One truck emptying four 30 min bins along a line (1..4 km), then the site at 5 km;
+    row 6 at (4, 1) is beside the last bin, spare for an alert. The plan as driven."""
+    pts = [(0, 0), (5, 0), (1, 0), (2, 0), (3, 0), (4, 0), (4, 1)]
+    stops = tuple(kit.stop(f"b{i}", i, service_s=1800) for i in range(2, 6))
+    problem = Problem(
+        matrix=kit.matrix(pts), stops=stops, vehicles=(kit.truck("a"),), sites=(kit.site(),)
+    )
+    return problem, plan_from_sequences(problem, {"a": ["b2", "b3", "b4", "b5", "s1"]})
+
+
+def _emptied(plan: Plan, ref: str) -> int:
+    return next(v.start_s for r in plan.routes for v in r.visits if v.ref == ref)
+
+
+def test_an_alert_with_a_response_target_is_emptied_by_it(kit, slow_line) -> None:
+    """a has emptied b2 (06:31:40) when u, beside b5, overflows. Without a target u goes
+    beside b5 (07:38, 2 km of detour); with a target 15 min after the alert the truck goes
+    there first (4 km more) and starts it by the target."""
+    from optimiser.check import late_s
+
+    problem, plan = slow_line
+    (progress,) = [_progress(plan.routes[0], 1)]
+    u = kit.stop("u", 6)
+    anytime = reroute(problem, plan, [progress], [u], FAST)
+    assert check(with_urgent(problem, [u]), anytime) == []
+    assert _emptied(anytime, "u") > 7.5 * kit.H
+    target = dataclasses.replace(u, due_s=progress.time_s + 900)
+    urgent = with_urgent(problem, [target])
+    new = reroute(problem, plan, [progress], [target], FAST)
+    assert check(urgent, new) == [] and late_s(urgent, new) == {}
+    assert kit.route_of(new, "a").bin_refs[:2] == ("b2", "u")
+
+
+def test_an_alert_on_a_bin_planned_late_brings_it_forward_to_its_target(
+    kit, slow_line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The alert names b5, planned last (07:36:40); its target, 15 min after the alert,
+    moves it right after the bin done, in the warm start already (a search that cannot run,
+    as OR-Tools' on large days with breaks, keeps the warm start)."""
+    import optimiser._ortools as engine
+    from optimiser.check import late_s
+
+    starts: list[dict[str, list[str]]] = []
+    solve = engine.solve_ortools
+
+    def spy(problem, params, *, warm_start=None, soft_required=frozenset()):  # type: ignore[no-untyped-def]
+        starts.append({k: list(v) for k, v in (warm_start or {}).items()})
+        return solve(problem, params, warm_start=warm_start, soft_required=soft_required)
+
+    monkeypatch.setattr(engine, "solve_ortools", spy)
+    problem, plan = slow_line
+    (progress,) = [_progress(plan.routes[0], 1)]
+    b5 = dataclasses.replace(problem.stop("b5"), due_s=progress.time_s + 900)
+    urgent = with_urgent(problem, [b5])
+    new = reroute(problem, plan, [progress], [b5], FAST)
+    assert starts == [{"a": ["b5", "b3", "b4", "s1"]}]
+    assert check(urgent, new) == [] and late_s(urgent, new) == {}
+    assert kit.route_of(new, "a").bin_refs[:2] == ("b2", "b5")
