@@ -15,7 +15,8 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -71,6 +72,21 @@ def route_diffs(
             diff["change"] = jsonable(changes[vid])
         out[vid] = diff
     return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Claim:
+    """Open alerts taken into a new running plan version: the plan to reroute (``state`` of
+    plan ``base_id``), the bins alerted, the latest alert's time and each bin's response
+    target (empty when targets are off)."""
+
+    plan_id: int
+    base_id: int
+    state: bytes
+    alert_ids: tuple[int, ...]
+    urgent: list[str]
+    now: datetime
+    due: dict[str, datetime]
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -281,13 +297,12 @@ class JobRunner:
                 self._active.discard(plan_date)
             raise
 
-    def _claim_alerts(
-        self, plan_date: date
-    ) -> tuple[int, int, bytes, tuple[int, ...], list[str], datetime] | None:
+    def _claim_alerts(self, plan_date: date) -> _Claim | None:
         """Take the open alerts of the date into a new running plan version, in one commit.
 
         An alert older than the bin's last reported emptying that day is closed as
-        ``emptied`` (with the plan being driven): the overflow it reported is gone.
+        ``emptied`` (with the plan being driven): the overflow it reported is gone. Each
+        bin's response target is its first open alert's time + ``alert_response_min``.
         """
         with self.db.writer() as s:
             alerts = list(
@@ -326,30 +341,40 @@ class JobRunner:
             for a in alerts:
                 a.status, a.plan_id = "rerouting", new.id
             urgent = list(dict.fromkeys(a.bin_id for a in alerts))
-            now = max(a.at for a in alerts)
-            return new.id, base.id, base.state, tuple(a.id for a in alerts), urgent, now
+            respond = timedelta(minutes=self.settings.alert_response_min)
+            due = {b: min(a.at for a in alerts if a.bin_id == b) + respond for b in urgent}
+            return _Claim(
+                plan_id=new.id,
+                base_id=base.id,
+                state=base.state,
+                alert_ids=tuple(a.id for a in alerts),
+                urgent=urgent,
+                now=max(a.at for a in alerts),
+                due=due if respond else {},
+            )
 
     def reroute_once(self, plan_date: date, planner: Planner, routing: Routing) -> int | None:
         """One reroute pass over the open alerts of ``plan_date``; the new plan id or None."""
         claimed = self._claim_alerts(plan_date)
         if claimed is None:
             return None
-        new_id, base_id, stored, alert_ids, urgent, now = claimed
+        new_id, base_id, alert_ids = claimed.plan_id, claimed.base_id, claimed.alert_ids
         try:
             with self.db.reader() as s:
                 progress = repo.truck_progress(s, plan_date)
-            base_day = state.loads(stored)  # written by this service only
+            base_day = state.loads(claimed.state)  # written by this service only
             with self.db.reader() as s:
                 limit = repo.get_or_404(s, PlanRow, new_id, "plan").time_limit_s
                 inventory = repo.load_inventory(s)
             new_day, changes = planner.reroute(
                 base_day,
                 progress,
-                urgent,
+                claimed.urgent,
                 routing.provider(),
-                now=now,
+                now=claimed.now,
                 time_limit_s=float(limit),
                 inventory=inventory,
+                due=claimed.due,
             )
             diffs = route_diffs(planner.routes(base_day), planner.routes(new_day), changes)
             self._store(new_id, new_day, planner, routing, (base_id, diffs), alert_ids)

@@ -85,6 +85,7 @@ class Planner(Protocol):
         now: datetime,
         time_limit_s: float,
         inventory: Inventory | None = None,
+        due: Mapping[str, datetime] | None = None,
     ) -> tuple[Any, dict[str, Any]]: ...
 
     def exports(self, day_plan: Any, geometry: Geometry | None) -> PlanExports: ...
@@ -137,6 +138,7 @@ class PipelinePlanner:
         now: datetime,
         time_limit_s: float,
         inventory: Inventory | None = None,
+        due: Mapping[str, datetime] | None = None,
     ) -> tuple[Any, dict[str, Any]]:
         from optimiser.daily import reroute_day
         from optimiser.params import SolveParams
@@ -156,6 +158,7 @@ class PipelinePlanner:
             inventory=inventory,
             positions=positions,
             found=found_fills(day_plan, progress),
+            due=due,
         )
         return new_plan, dict(changes)
 

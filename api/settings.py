@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     reroute_time_limit_s : int
         Solver time limit of a reroute after an overflow alert (seconds): trucks are on the
         road and wait for it (2000 bins and 20 trucks reroute in about 1.1 s at 1 s).
+    alert_response_min : int
+        Response target of an overflow alert (minutes after it): the reroute empties the
+        bin by then wherever a route can, and otherwise as soon as it can, with a note.
+        Meeting it outweighs the cost of the detour or of sending out another truck
+        (``optimiser.costs.LATE_COST_PER_H``). 0: no target (any time in the bin's hours).
     overflow_threshold : float
         A sensor reading at or above this fill fraction raises an overflow alert.
     readings_history_days : int
@@ -58,6 +63,7 @@ class Settings(BaseSettings):
     max_time_limit_s: int = Field(default=60, ge=1)
     nightly_time_limit_s: int = Field(default=300, ge=1, le=3600)
     reroute_time_limit_s: int = Field(default=1, ge=1, le=60)
+    alert_response_min: int = Field(default=120, ge=0, le=1440)
     overflow_threshold: float = Field(default=0.95, gt=0.0, le=1.5)
     readings_history_days: int = Field(default=14, ge=1)
     job_workers: int = Field(default=2, ge=1, le=16)

@@ -87,6 +87,7 @@ class FakePlanner:
         now: datetime,
         time_limit_s: float,
         inventory: Any = None,
+        due: Any = None,
     ) -> tuple[FakeDay, dict[str, Any]]:
         self.reroutes.append(
             {
@@ -94,6 +95,7 @@ class FakePlanner:
                 "urgent": list(urgent_bin_ids),
                 "now": now,
                 "time_limit_s": time_limit_s,
+                "due": dict(due or {}),
             }
         )
         done = {b for p in progress for b in p.done_bin_ids}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -84,6 +84,8 @@ def test_alert_reroutes_into_new_version_with_diff(
     assert call["urgent"] == ["b9"]
     assert call["now"].isoformat() == "2026-11-25T10:00:00+00:00"
     assert call["time_limit_s"] == 2
+    # the response target: the alert's time + alert_response_min (120 min by default)
+    assert {b: t.isoformat() for b, t in call["due"].items()} == {"b9": "2026-11-25T12:00:00+00:00"}
     (v1,) = call["progress"]
     assert (v1.vehicle_id, v1.done_bin_ids, v1.lon, v1.lat) == ("v1", ("b0",), 24.95, 60.175)
 
@@ -324,3 +326,30 @@ def test_a_full_sensor_raises_one_alert_per_emptying(
         "2026-11-25T06:00:00Z",
         "2026-11-25T13:00:00Z",
     ]
+
+
+def test_alerts_of_one_pass_each_get_their_bins_first_alerts_target(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """Three alerts taken in one reroute pass: b9 at 12:00 and again at 12:20, b2 at 12:10.
+    Each bin's target is its first alert's time + 120 min; with ``alert_response_min`` 0
+    there are none."""
+    dispatcher = keys["dispatcher"]
+    _planned(client, dispatcher, runtime)
+    plan_date = date.fromisoformat(PLAN_DATE)
+    with runtime.db.writer() as s:
+        for bin_id, at in (("b9", "12:00"), ("b2", "12:10"), ("b9", "12:20")):
+            when = datetime.fromisoformat(f"{PLAN_DATE}T{at}:00+02:00")
+            repo.add_alert(s, bin_id=bin_id, at=when, tz=runtime.settings.tz, source="dispatcher")
+    assert runtime.jobs.reroute_once(plan_date, planner, runtime.routing) is not None
+    due = {b: t.isoformat() for b, t in planner.reroutes[-1]["due"].items()}
+    assert due == {"b9": "2026-11-25T12:00:00+00:00", "b2": "2026-11-25T12:10:00+00:00"}
+    runtime.settings.alert_response_min = 0
+    with runtime.db.writer() as s:
+        when = datetime.fromisoformat(NOON)
+        repo.add_alert(s, bin_id="b9", at=when, tz=runtime.settings.tz, source="dispatcher")
+    runtime.jobs.reroute_once(plan_date, planner, runtime.routing)
+    assert planner.reroutes[-1]["due"] == {}

@@ -256,6 +256,13 @@ def test_dispatcher_plans_alerts_and_marks_done_in_a_browser(server: tuple[str, 
         assert page.locator("tr[data-stop='late']").count() == 1
         assert page.locator("#map g.bin[data-bin='late'] .alert-ring").count() == 1
         assert "v2" in page.inner_text("#plan-select")
+        # which truck comes when, against the alert's response target
+        page.wait_for_selector("#message:has-text('empties it at')")
+        assert "(target " in page.inner_text("#message") or "after its target" in page.inner_text(
+            "#message"
+        )
+        eta = page.locator("tr[data-stop='late'] td:nth-child(3)")
+        assert (eta.get_attribute("title") or "").startswith("alert: empty by ")
         _shot(page, "3_rerouted")
 
         # mark the first bin stop done: a fill above 100 % is refused, 80 % is sent

@@ -244,8 +244,9 @@ def test_a_bin_emptied_this_morning_and_full_again_gets_a_second_visit(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
     """The crew empties a bin; an hour later a citizen reports it overflowing again: the
-    new plan version sends a truck back (``<bin>#2``), and the crew's second report of the
-    bin marks that visit done at the next reroute (not taken for a resend)."""
+    new plan version sends a truck back (``<bin>#2``) by the alert's response target, and
+    the crew's second report of the bin marks that visit done at the next reroute (not
+    taken for a resend)."""
     runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
     truck = route["vehicle_id"]
     done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": first["bin_id"]}
@@ -267,6 +268,9 @@ def test_a_bin_emptied_this_morning_and_full_again_gets_a_second_visit(
     ]
     assert len(again) == 1 and again[0][1]["bin_id"] == first["bin_id"]
     assert datetime.fromisoformat(again[0][1]["start"]) >= later
+    # emptied by its response target: the alert's time + 120 min
+    assert datetime.fromisoformat(again[0][1]["respond_by"]) == later + timedelta(hours=2)
+    assert again[0][1]["late_s"] == 0
     assert new["violations"] == []
     # the truck that went back reports the bin again: the next reroute counts it done
     back_truck, visit = again[0]

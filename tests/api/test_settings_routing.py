@@ -35,6 +35,8 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("nightly_time_limit_s", 0),
         ("reroute_time_limit_s", 0),
         ("reroute_time_limit_s", 600),  # trucks on the road cannot wait ten minutes
+        ("alert_response_min", -1),
+        ("alert_response_min", 1441),  # a target past a day is none
     ],
 )
 def test_bad_settings_are_rejected(field: str, value: object) -> None:

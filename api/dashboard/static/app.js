@@ -78,6 +78,19 @@ const noteUnloading = (vehicleId, siteId) => {
   state.unloaded.set(k, (state.unloaded.get(k) || 0) + 1);
 };
 const clock = (iso) => (iso ? iso.substring(11, 16) : "-");
+const minutes = (s) => (s >= 3600 ? `${Math.floor(s / 3600)} h ${String(Math.round(s % 3600 / 60)).padStart(2, "0")} min` : `${Math.max(1, Math.round(s / 60))} min`);
+
+/* When the loaded plan empties an alerted bin: ", truck v1 at 10:42 (target 12:00)". */
+function alertEta(binId) {
+  const hits = [];
+  for (const r of (state.plan && state.plan.routes) || []) {
+    for (const v of r.visits) if (v.kind === "bin" && v.bin_id === binId && v.respond_by) hits.push([r.vehicle_id, v]);
+  }
+  if (!hits.length) return "";
+  const [truck, v] = hits[hits.length - 1];
+  const late = v.late_s > 0 ? `, ${minutes(v.late_s)} after its target ${clock(v.respond_by)}` : ` (target ${clock(v.respond_by)})`;
+  return `: truck ${truck} empties it at ${clock(v.start)}${late}`;
+}
 const truckColour = (i) => TRUCK_COLOURS[i % TRUCK_COLOURS.length];
 
 /* ---------------------------------------------------------------- projection (Web Mercator) */
@@ -433,7 +446,11 @@ function renderTrucks() {
       tr.appendChild(el("td", {}, String(v.order)));
       const label = { bin: "", disposal: "disposal ", start: "depot ", end: "depot ", break: "break" }[v.kind] ?? `${v.kind} `;
       tr.appendChild(el("td", { class: "ref" }, v.kind === "break" ? "break" : `${label}${v.ref}`));
-      tr.appendChild(el("td", {}, clock(v.arrival)));
+      const eta = tr.appendChild(el("td", {}, clock(v.arrival)));
+      if (v.respond_by) {
+        eta.classList.add(v.late_s > 0 ? "late" : "on-time");
+        eta.title = `alert: empty by ${clock(v.respond_by)}` + (v.late_s > 0 ? `; starts ${minutes(v.late_s)} late` : "");
+      }
       const d = dec[v.ref];
       tr.appendChild(el("td", {}, v.kind === "bin" ? pct(v.expected_fill ?? (d && d.expected_fill)) : ""));
       const act = tr.appendChild(el("td", { class: "act" }));
@@ -510,7 +527,7 @@ async function raiseAlert(binId, button) {
       await loadPlanList(a.plan_id);
       await loadPlan(a.plan_id);
       await showDiff(a.plan_id);
-      say(`alert #${a.id} on ${binId}: rerouted into plan #${a.plan_id}`, true);
+      say(`alert #${a.id} on ${binId}: rerouted into plan #${a.plan_id}${alertEta(binId)}`, true);
     } else if (a.status === "unserved" && a.plan_id) {
       await loadPlanList(a.plan_id);
       await loadPlan(a.plan_id);
