@@ -169,7 +169,8 @@ def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
                 client.post("/alerts", json={"bin_id": urgent, "at": now.isoformat()}, headers=key),
                 "/alerts",
             )
-            alert = _until(client, key, f"/alerts/{alert['id']}", {"rerouted", "failed", "no_plan"})
+            ended = {"rerouted", "unserved", "emptied", "failed", "no_plan"}
+            alert = _until(client, key, f"/alerts/{alert['id']}", ended)
             reroute_s = time.perf_counter() - t0
             new = (
                 _ok(client.get(f"/plans/{alert['plan_id']}", headers=key), "new plan")
@@ -181,6 +182,15 @@ def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
                 if new
                 else {}
             )
+            routes = (
+                _ok(client.get(f"/plans/{alert['plan_id']}/routes", headers=key), "routes")
+                if new
+                else {}
+            )
+    visit: dict[str, Any] = next(
+        (v for r in routes.get("routes", []) for v in r["visits"] if v.get("bin_id") == urgent),
+        {},
+    )
     served_by = [
         t["vehicle_id"] for t in diff.get("trucks", []) if urgent in t["diff"].get("added", [])
     ]
@@ -197,6 +207,10 @@ def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
         "reroute_over_plan": round(reroute_s / plan_s, 3),
         "new_plan_status": new.get("status"),
         "alert_bin_served_by": served_by,
+        "alert_response_min": settings.alert_response_min,
+        "alert_respond_by": visit.get("respond_by"),
+        "alert_bin_emptied_at": visit.get("start"),
+        "alert_late_s": visit.get("late_s"),
         "kpis_before": before,
         "kpis_after": new.get("kpis"),
     }
