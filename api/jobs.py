@@ -267,8 +267,8 @@ class JobRunner:
                         PlanDiffRow(plan_id=plan_id, parent_id=parent_id, vehicle_id=vid, diff=diff)
                     )
             if alert_ids:
-                unserved = exports["plan"].get("unserved", [])
-                missed = {u["bin_id"] for u in unserved if u.get("required", True)}
+                unserved = exports["plan"].get("unserved", [])  # the visit alerted, not others
+                missed = {u["bin_id"] for u in unserved if u.get("alert", u.get("required", True))}
                 for alert in s.scalars(select(AlertRow).where(AlertRow.id.in_(alert_ids))):
                     alert.status = "unserved" if alert.bin_id in missed else "rerouted"
 

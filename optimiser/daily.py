@@ -52,7 +52,8 @@ class DayPlan:
     """A solved day: the decisions, the problem it became, the plan and its KPIs.
 
     ``fill_at_pickup`` maps each collected bin to its forecast fill fraction at the planned
-    arrival time; ``violations`` is the independent checker's verdict (empty when feasible).
+    arrival time; ``violations`` is the independent checker's verdict (empty when feasible);
+    ``alerted`` lists the visits (stop refs) overflow alerts asked for since it was planned.
     """
 
     plan_date: date
@@ -64,6 +65,7 @@ class DayPlan:
     fill_at_pickup: Mapping[str, float] = field(default_factory=dict)
     violations: tuple[Violation, ...] = ()
     kpis: Mapping[str, float | int] = field(default_factory=dict)
+    alerted: tuple[str, ...] = ()
 
     @property
     def midnight(self) -> datetime:
@@ -628,5 +630,6 @@ def reroute_day(
         fill_at_pickup=fills,
         violations=tuple(check(problem, plan)),
         kpis=compute_kpis(plan, merged, fills, weights, problem),
+        alerted=tuple(dict.fromkeys((*day.alerted, *(s.ref for s in urgent)))),
     )
     return new_day, route_changes(day.plan, plan)

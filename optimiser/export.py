@@ -90,8 +90,9 @@ def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
 
 def plan_json(day: DayPlan) -> dict[str, Any]:
     """The whole plan: status, KPIs, routes, unserved bins with reasons (``required``: a
-    must-collect bin or an alert's), policy decisions, notes, and the independent checker's
-    violations (empty when every rule holds)."""
+    must-collect bin or an alert's; ``alert``: a visit an overflow alert asked for), policy
+    decisions, notes, and the independent checker's violations (empty when every rule
+    holds)."""
     plan = day.plan
     required = {s.ref for s in day.built.problem.stops if s.required}
     return {
@@ -108,6 +109,7 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
                 "bin_id": bin_of(u.ref),
                 "ref": u.ref,
                 "required": u.ref in required,
+                "alert": u.ref in day.alerted,
                 "reason": u.reason,
             }
             for u in day.unserved

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from api import repo
-from api.deps import Runtime
-from api.planner import TruckProgress
+from api.deps import Runtime, get_planner
+from api.planner import PlanExports, TruckProgress
 from tests.api.conftest import PLAN_DATE, seed, wait
 from tests.api.fakes import FakePlanner
 
@@ -353,3 +354,31 @@ def test_alerts_of_one_pass_each_get_their_bins_first_alerts_target(
         repo.add_alert(s, bin_id="b9", at=when, tz=runtime.settings.tz, source="dispatcher")
     runtime.jobs.reroute_once(plan_date, planner, runtime.routing)
     assert planner.reroutes[-1]["due"] == {}
+
+
+class _LeavesOutASecondVisit(FakePlanner):
+    """Its reroutes serve the alerted bin but leave out that bin's planned second visit
+    (``b9#2``, a must bin's, not the alert's)."""
+
+    def exports(self, day_plan: Any, geometry: Any) -> PlanExports:
+        out = super().exports(day_plan, geometry)
+        if not self.reroutes:
+            return out
+        missed = {"bin_id": "b9", "ref": "b9#2", "required": True, "alert": False, "reason": "x"}
+        return dataclasses.replace(out, plan={**out.plan, "unserved": [missed]})
+
+
+def test_an_alert_reads_unserved_only_when_its_own_visit_is_left_out(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """The reroute serves the alert's visit of b9 and leaves out b9's later must visit: the
+    alert reads ``rerouted``. It read ``unserved`` whenever any required visit of its bin
+    was left out."""
+    dispatcher = keys["dispatcher"]
+    planner = _LeavesOutASecondVisit()
+    client.app.dependency_overrides[get_planner] = lambda: planner  # type: ignore[attr-defined]
+    _planned(client, dispatcher, runtime)
+    alert = client.post("/alerts", json={"bin_id": "b9", "at": NOON}, headers=dispatcher)
+    wait(runtime)
+    got = client.get(f"/alerts/{alert.json()['id']}", headers=dispatcher).json()
+    assert got["status"] == "rerouted"

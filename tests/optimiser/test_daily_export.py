@@ -498,6 +498,10 @@ def test_an_alert_too_late_to_serve_counts_as_a_must_bin_left_out(day: DayPlan) 
     must = {d.bin_id for d in new_day.decisions if d.action is Action.MUST}
     assert {bin_of(u.ref) for u in new_day.unserved} <= must
     assert new_day.kpis["unserved_must"] == len(new_day.unserved) == 3
+    # the plan JSON tells the alert's visit from the other must bins left out
+    listed = {u["ref"]: u["alert"] for u in plan_json(new_day)["unserved"]}
+    assert listed.pop(f"{first}#2") is True and not any(listed.values())
+    assert new_day.alerted == (f"{first}#2",)
 
 
 def test_an_alert_on_a_bin_planned_later_loads_it_full(day: DayPlan) -> None:
