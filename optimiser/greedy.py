@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimiser.check import check_route, time_route
-from optimiser.plan import Visit, VisitKind
+from optimiser.plan import Route, Visit, VisitKind
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
 from optimiser.screen import NO_WINDOW_HI, needs_disposal, usable_sites
 
@@ -261,6 +261,11 @@ def detours(problem: Problem, v: VehicleSpec, refs: list[str], stop: Stop) -> np
     return dur[locs[:-1], stop.location] + dur[stop.location, locs[1:]] - dur[locs[:-1], locs[1:]]
 
 
+def start_of(route: Route, ref: str) -> int:
+    """When ``route`` starts emptying bin stop ``ref`` (seconds since midnight)."""
+    return next(x.start_s for x in route.visits if x.kind is VisitKind.BIN and x.ref == ref)
+
+
 def _legs(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[Visit]:
     """The START, bin and disposal visits of route ``refs`` timed as ``check.time_route``
     does: leg ``k`` is where the truck leaves from to a stop inserted at position ``k``."""
@@ -333,7 +338,7 @@ def insert_cheapest(
         if stop.due_s is None:
             chosen = (0, v.ref, new)
             break
-        start = next(x.start_s for x in timed.visits if x.ref == stop.ref)
+        start = start_of(timed, stop.ref)
         detour = int(detours(problem, v, refs, stop)[k])
         cost = detour + LATE_RANK * max(0, start - stop.due_s)
         if chosen is None or cost < chosen[0]:

@@ -34,7 +34,7 @@ from optimiser.check import check_route, time_route
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
 from optimiser.explain import explain_unfit
-from optimiser.greedy import feasible_prefix, insert_cheapest
+from optimiser.greedy import feasible_prefix, insert_cheapest, start_of
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
 from optimiser.problem import Problem, Stop, VehicleSpec
@@ -447,9 +447,8 @@ def reroute(
 
 def _late_in(problem: Problem, v: VehicleSpec, refs: list[str], stop: Stop) -> int:
     """Seconds after its response target that ``stop`` starts in route ``refs`` of ``v``."""
-    timed = time_route(problem, v, refs).visits
     assert stop.due_s is not None
-    return max(0, next(x.start_s for x in timed if x.ref == stop.ref) - stop.due_s)
+    return max(0, start_of(time_route(problem, v, refs), stop.ref) - stop.due_s)
 
 
 def _sooner(problem: Problem, warm: dict[str, list[str]], stop: Stop) -> None:

@@ -157,3 +157,23 @@ def test_insert_cheapest_looks_past_positions_where_the_load_cannot_fit(kit) -> 
     routes: dict[str, list[str]] = {"a": ["x", "y"]}
     assert insert_cheapest(problem, routes, problem.stop("u"), max_checks=1) == "b"
     assert check(problem, plan_from_sequences(problem, routes)) == []
+
+
+def test_a_truck_named_like_the_bin_is_timed_at_the_bin_not_at_its_start(kit) -> None:
+    """Truck "u" passes bin "u" (2 km of detour) after a 3 h bin it must start by 06:10;
+    truck t could be there by 06:10. The target is 06:15: t takes it. (Timing "u" at the
+    first visit of that ref, the truck's START at 06:00, read it as on time.)"""
+    from optimiser.greedy import insert_cheapest
+
+    m = kit.matrix([(0, 0), (5, 0), (5, 1)])
+    problem = Problem(
+        matrix=m,
+        stops=(
+            kit.stop("x", 1, service_s=3 * kit.H, window_s=(6 * kit.H, 6 * kit.H + 600)),
+            kit.stop("u", 2, due_s=6 * kit.H + 900),
+        ),
+        vehicles=(kit.truck("u"), kit.truck("t")),
+        return_empty=False,
+    )
+    routes: dict[str, list[str]] = {"u": ["x"]}
+    assert insert_cheapest(problem, routes, problem.stop("u")) == "t"
