@@ -27,6 +27,22 @@ def day(kit) -> Problem:
     return Problem(matrix=kit.matrix(pts), stops=stops, vehicles=trucks, sites=(kit.site(),))
 
 
+@pytest.fixture
+def warm_starts(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, list[str]]]:
+    """The warm start of every OR-Tools solve a test runs (vehicle ref -> refs)."""
+    import optimiser._ortools as engine
+
+    starts: list[dict[str, list[str]]] = []
+    solve = engine.solve_ortools
+
+    def spy(problem, params, *, warm_start=None, soft_required=frozenset()):  # type: ignore[no-untyped-def]
+        starts.append({k: list(v) for k, v in (warm_start or {}).items()})
+        return solve(problem, params, warm_start=warm_start, soft_required=soft_required)
+
+    monkeypatch.setattr(engine, "solve_ortools", spy)
+    return starts
+
+
 def _progress(route: Route, n_done: int) -> Progress:
     """The truck has just finished its first ``n_done`` bins/unloads, as planned."""
     work = [v for v in route.visits if v.kind in WORK]
@@ -381,28 +397,18 @@ def test_a_truck_idle_through_its_break_window_has_had_its_break(kit, day) -> No
 
 
 def test_an_alert_on_a_bin_planned_later_keeps_the_plan_as_warm_start(
-    kit, day, monkeypatch: pytest.MonkeyPatch
+    kit, day, warm_starts: list[dict[str, list[str]]]
 ) -> None:
     """The alert names a bin a truck still visits later: the rest of the plan is the warm
     start as it is (the bin once, not inserted a second time, which made OR-Tools reject the
     whole start), and with nothing else changed no route changes."""
-    import optimiser._ortools as engine
-
-    starts: list[dict[str, list[str]]] = []
-    solve = engine.solve_ortools
-
-    def spy(problem, params, *, warm_start=None, soft_required=frozenset()):  # type: ignore[no-untyped-def]
-        starts.append({k: list(v) for k, v in (warm_start or {}).items()})
-        return solve(problem, params, warm_start=warm_start, soft_required=soft_required)
-
-    monkeypatch.setattr(engine, "solve_ortools", spy)
     plan = kit.solved(day)
     progress = _mid_day(plan)
     route = next(r for r in plan.routes if r.vehicle_ref == progress[0].vehicle_ref)
     later = route.bin_refs[-1]
     assert later not in progress[0].done
     new = reroute(day, plan, progress, [day.stop(later)], FAST)
-    (warm,) = starts
+    (warm,) = warm_starts
     for refs in warm.values():
         bins = [r for r in refs if r.startswith("b")]
         assert len(bins) == len(set(bins)), warm
@@ -479,27 +485,18 @@ def test_an_alert_with_a_response_target_is_emptied_by_it(kit, slow_line) -> Non
 
 
 def test_an_alert_on_a_bin_planned_late_brings_it_forward_to_its_target(
-    kit, slow_line, monkeypatch: pytest.MonkeyPatch
+    kit, slow_line, warm_starts: list[dict[str, list[str]]]
 ) -> None:
     """The alert names b5, planned last (07:36:40); its target, 15 min after the alert,
     moves it right after the bin done, in the warm start already (a search that cannot run,
     as OR-Tools' on large days with breaks, keeps the warm start)."""
-    import optimiser._ortools as engine
     from optimiser.check import late_s
 
-    starts: list[dict[str, list[str]]] = []
-    solve = engine.solve_ortools
-
-    def spy(problem, params, *, warm_start=None, soft_required=frozenset()):  # type: ignore[no-untyped-def]
-        starts.append({k: list(v) for k, v in (warm_start or {}).items()})
-        return solve(problem, params, warm_start=warm_start, soft_required=soft_required)
-
-    monkeypatch.setattr(engine, "solve_ortools", spy)
     problem, plan = slow_line
     (progress,) = [_progress(plan.routes[0], 1)]
     b5 = dataclasses.replace(problem.stop("b5"), due_s=progress.time_s + 900)
     urgent = with_urgent(problem, [b5])
     new = reroute(problem, plan, [progress], [b5], FAST)
-    assert starts == [{"a": ["b5", "b3", "b4", "s1"]}]
+    assert warm_starts == [{"a": ["b5", "b3", "b4", "s1"]}]
     assert check(urgent, new) == [] and late_s(urgent, new) == {}
     assert kit.route_of(new, "a").bin_refs[:2] == ("b2", "b5")
