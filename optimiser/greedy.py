@@ -303,8 +303,8 @@ def insert_cheapest(
 
     Positions of every route of a truck taking the stop's stream where the load fits are
     ranked by detour (seconds); the best ``max_checks`` are verified in that order with the
-    checker. Trucks without a route get one (with a final unload when
-    needed). ``routes`` is updated.
+    checker. Trucks without a route get one (with a final unload when needed). ``routes``
+    is updated.
 
     A stop with a response target (``due_s``) is ranked by detour + ``LATE_RANK`` x the
     seconds it would start late, and the best valid of the positions checked wins (its

@@ -4,8 +4,10 @@ The residual problem starts each truck where it is (``Progress.location``, a mat
 ``Progress.time_s`` with its load; stops already done are removed and the urgent stops are
 added as required. The remaining part of the current plan is the warm start, each stop once
 (an urgent stop it does not visit yet is inserted where it adds the least travel and the
-route stays valid; one that fits nowhere is left out, with a huge drop penalty so that the
-search inserts it); the search keeps a change only if it is strictly cheaper, so
+route stays valid, or with a response target, ``Stop.due_s``, where it is least late; one
+that fits nowhere is left out, with a huge drop penalty so that the search inserts it; a
+stop the warm start visits after its target is moved sooner where it can be); the search
+keeps a change only if it is strictly cheaper (lateness priced in), so
 equal-cost alternatives never move a driver's stops. The answer is the full day: each
 route's done prefix exactly as it was, a WAYPOINT at the truck's position (when it moved on,
 or carries other loads than planned: the waypoint restates them, and a note says so), then
