@@ -89,6 +89,21 @@ class _Claim:
     due: dict[str, datetime]
 
 
+def _alert_visits(plan: Mapping[str, Any]) -> dict[str, tuple[str, datetime, datetime | None]]:
+    """Per alerted bin (plan JSON, ``optimiser.export.plan_json``): the truck of its latest
+    visit an alert asked for, when that visit starts, and its response target."""
+    out: dict[str, tuple[str, datetime, datetime | None]] = {}
+    for route in plan.get("routes", []):
+        for v in route.get("visits", []):
+            if not v.get("alert"):
+                continue
+            start = datetime.fromisoformat(v["start"])
+            if v["bin_id"] not in out or start > out[v["bin_id"]][1]:
+                due = datetime.fromisoformat(v["respond_by"]) if v.get("respond_by") else None
+                out[v["bin_id"]] = (route["vehicle_id"], start, due)
+    return out
+
+
 def _failure_text(exc: BaseException) -> str:
     if isinstance(exc, ValueError):  # input errors name the record and the fix
         return str(exc)
@@ -269,8 +284,11 @@ class JobRunner:
             if alert_ids:
                 unserved = exports["plan"].get("unserved", [])  # the visit alerted, not others
                 missed = {u["bin_id"] for u in unserved if u.get("alert", u.get("required", True))}
+                coming = _alert_visits(exports["plan"])
                 for alert in s.scalars(select(AlertRow).where(AlertRow.id.in_(alert_ids))):
                     alert.status = "unserved" if alert.bin_id in missed else "rerouted"
+                    if alert.status == "rerouted" and alert.bin_id in coming:
+                        alert.vehicle_id, alert.eta, alert.respond_by = coming[alert.bin_id]
 
     # -- rerouting ---------------------------------------------------------------------------
     def request_reroute(self, plan_date: date, planner: Planner, routing: Routing) -> None:

@@ -274,6 +274,10 @@ class AlertIn(_In):
 
 
 class AlertOut(_Out):
+    """An overflow alert. Once ``rerouted``: the truck that empties its bin (``vehicle_id``),
+    when it starts (``eta``) and the alert's response target (``respond_by``, None when
+    targets are off)."""
+
     id: int
     bin_id: str
     plan_date: date
@@ -284,6 +288,9 @@ class AlertOut(_Out):
     note: str
     status: str
     plan_id: int | None
+    vehicle_id: str | None = None
+    eta: datetime | None = None
+    respond_by: datetime | None = None
 
 
 class PlanIn(_In):

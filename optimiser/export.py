@@ -67,12 +67,16 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
 def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
     """One truck's route as a JSON-ready dict (visits with ISO times and loads;
     ``waiting_at_depot_s``: the part of ``duration_s`` it stands at its depot between two
-    outings, which the hours KPI leaves out). An alerted bin's visit also has its response
-    target (``respond_by``) and how late it starts against it (``late_s``, 0 when on time)."""
+    outings, which the hours KPI leaves out). Bin visits say whether an overflow alert asked
+    for them (``alert``); those with a response target give it (``respond_by``) and how late
+    they start against it (``late_s``, 0 when on time)."""
     visits = [_visit_json(day, v, i) for i, v in enumerate(route.visits)]
     targets = {s.ref: s.due_s for s in day.built.problem.stops if s.due_s is not None}
     for doc, visit in zip(visits, route.visits, strict=True):
-        due = targets.get(visit.ref) if visit.kind is VisitKind.BIN else None
+        if visit.kind is not VisitKind.BIN:
+            continue
+        doc["alert"] = visit.ref in day.alerted
+        due = targets.get(visit.ref)
         if due is not None:
             doc["respond_by"] = _iso(day, due)
             doc["late_s"] = max(0, visit.start_s - due)

@@ -48,3 +48,26 @@ def test_upgrade_from_the_first_revision_adds_the_pickup_fill_and_site(tmp_path:
         assert after - before == {"fill_fraction", "site_id"}
     finally:
         db.dispose()
+
+
+def test_upgrade_from_0003_gives_alerts_their_truck_eta_and_target(tmp_path: Path) -> None:
+    """A database at 0003 upgrades in place: alerts gain the truck that empties the bin, when,
+    and the response target (all empty for alerts stored before)."""
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        cfg = alembic_config(db.url)
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0003")
+        with db.engine.connect() as conn:
+            before = {c["name"] for c in inspect(conn).get_columns("alerts")}
+        upgrade_head(db)
+        with db.engine.connect() as conn:
+            after = {c["name"]: c["nullable"] for c in inspect(conn).get_columns("alerts")}
+        assert {k: after[k] for k in set(after) - before} == {
+            "vehicle_id": True,
+            "eta": True,
+            "respond_by": True,
+        }
+    finally:
+        db.dispose()

@@ -268,9 +268,12 @@ def test_a_bin_emptied_this_morning_and_full_again_gets_a_second_visit(
     ]
     assert len(again) == 1 and again[0][1]["bin_id"] == first["bin_id"]
     assert datetime.fromisoformat(again[0][1]["start"]) >= later
-    # emptied by its response target: the alert's time + 120 min
+    # emptied by its response target: the alert's time + 120 min; the alert says by whom, when
     assert datetime.fromisoformat(again[0][1]["respond_by"]) == later + timedelta(hours=2)
-    assert again[0][1]["late_s"] == 0
+    assert again[0][1]["late_s"] == 0 and again[0][1]["alert"] is True
+    assert got["vehicle_id"] == again[0][0]
+    assert datetime.fromisoformat(got["eta"]) == datetime.fromisoformat(again[0][1]["start"])
+    assert datetime.fromisoformat(got["respond_by"]) == later + timedelta(hours=2)
     assert new["violations"] == []
     # the truck that went back reports the bin again: the next reroute counts it done
     back_truck, visit = again[0]

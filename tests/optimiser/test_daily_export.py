@@ -560,6 +560,8 @@ def test_an_alert_with_a_response_target_is_emptied_by_it(day: DayPlan) -> None:
     assert new_day.built.problem.stop("b5").due_s == now.time_s + 7200
     visit = _alert_visit(new_day, "b5")
     assert visit["respond_by"] == day.at(now.time_s + 7200).isoformat() and visit["late_s"] == 0
+    bins = [v for r in plan_json(new_day)["routes"] for v in r["visits"] if v["kind"] == "bin"]
+    assert [v["bin_id"] for v in bins if v["alert"]] == ["b5"]
     assert not any("response target" in n for n in new_day.plan.notes)
 
 
