@@ -20,9 +20,10 @@ per-arc Python callbacks.
   dimension over stop nodes.
 * Time: transit = travel + service/unload at the from-node, slack for waiting; windows of
   stops and site copies, a soft upper bound at a stop's response target (``due_s``, cost
-  ``LATE_PER_S`` a second late), shift bounds at start/end, a break interval per vehicle
-  (``SetBreakIntervalsOfVehicle`` with the node visit times; when rerouting, optional and
-  performed whenever the rest of the route spans the break window, the checker's rule).
+  ``LATE_PER_S`` a second late; none on a stop the start leaves out), shift bounds at
+  start/end, a break interval per vehicle (``SetBreakIntervalsOfVehicle`` with the node
+  visit times; when rerouting, optional and performed whenever the rest of the route spans
+  the break window, the checker's rule).
 * Streams: ``SetAllowedVehiclesForIndex`` for stops (trucks taking the stream) and site
   copies (trucks whose every stream the site takes).
 * Optional stops: ``AddDisjunction([i], prize)``; required stops have none, unless the solve
@@ -285,7 +286,11 @@ class _Model:
             index = int(self.index[self.nodes.stop_node[stop.ref]])
             if stop.window_s is not None:
                 dim.CumulVar(index).SetRange(*stop.window_s)
-            if stop.due_s is not None:  # a response target: each second later costs
+            # a response target: each second later costs; not on a stop the start leaves
+            # out: when not every such stop fits, the search drops those that cost most
+            # served, and the lateness made it drop the alert's bin (optimiser.greedy
+            # placed the bin by its target wherever it could)
+            if stop.due_s is not None and stop.ref not in self.soft:
                 dim.SetCumulVarSoftUpperBound(index, stop.due_s, LATE_PER_S)
         for site in problem.sites:
             for node in self.nodes.site_nodes[site.ref]:

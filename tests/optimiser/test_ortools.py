@@ -63,3 +63,24 @@ def test_a_response_target_brings_the_bin_forward_at_a_detour(kit) -> None:
     plan = solve_ortools(urgent, params)
     assert check(urgent, plan) == []
     assert plan.routes[0].bin_refs[0] == "u" and late_s(urgent, plan) == {}
+
+
+def test_a_response_target_never_costs_a_bin_left_out_of_the_start_its_visit(kit) -> None:
+    """The truck has room for one more bin (stop limit 2) and the start leaves out two
+    required ones: u (near, target 06:00, late whenever served) and r (farther). Without a
+    target OR-Tools takes u; with the target's price the search took r and left u out (a
+    target is not a rule and must not cost the bin its visit)."""
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0), (1, 1), (3, 0)])
+    stops = (kit.stop("x", 1), kit.stop("u", 2, due_s=6 * h), kit.stop("r", 3))
+    problem = Problem(
+        matrix=m, stops=stops, vehicles=(kit.truck("a", max_stops=2),), return_empty=False
+    )
+    plan = solve_ortools(
+        problem,
+        SolveParams(time_limit_s=0.3),
+        warm_start={"a": ["x"]},
+        soft_required=frozenset({"u", "r"}),
+    )
+    assert check(problem, plan) == []
+    assert plan.routes[0].bin_refs == ("x", "u") and [u.ref for u in plan.unserved] == ["r"]
