@@ -308,13 +308,33 @@ def insert_cheapest(
 
     A stop with a response target (``due_s``) is ranked by detour + ``LATE_RANK`` x the
     seconds it would start late, and the best valid of the positions checked wins (its
-    lateness timed exactly there).
+    lateness timed exactly there); when none of them is valid, by detour alone, as any
+    other stop (a target never costs the stop its place).
 
     Returns
     -------
     str or None
         The vehicle ref that took the stop, or None when no checked position is valid.
     """
+    if stop.due_s is not None:
+        chosen = _best_valid(problem, routes, stop, max_checks, soonest=True)
+        if chosen is not None:
+            routes[chosen[1]] = chosen[2]
+            return chosen[1]
+    chosen = _best_valid(problem, routes, stop, max_checks, soonest=False)
+    if chosen is None:
+        return None
+    routes[chosen[1]] = chosen[2]
+    return chosen[1]
+
+
+def _best_valid(
+    problem: Problem, routes: dict[str, list[str]], stop: Stop, max_checks: int, *, soonest: bool
+) -> tuple[int, str, list[str]] | None:
+    """The valid insertion of ``stop`` (rank, vehicle ref, new route) :func:`insert_cheapest`
+    picks: by detour (the first valid), or with ``soonest`` by detour + ``LATE_RANK`` x
+    seconds after ``stop.due_s`` (the best valid)."""
+    due = stop.due_s if soonest else None
     ranked: list[tuple[int, int, int]] = []  # (rank key, vehicle index, position)
     for vi, v in enumerate(problem.vehicles):
         if stop.stream not in v.streams:
@@ -322,8 +342,8 @@ def insert_cheapest(
         refs = routes.get(v.ref, [])
         legs = _legs(problem, v, refs)
         key = detours(problem, v, refs, stop)
-        if stop.due_s is not None:
-            key = key + LATE_RANK * np.maximum(0, _arrivals(problem, legs, stop) - stop.due_s)
+        if due is not None:
+            key = key + LATE_RANK * np.maximum(0, _arrivals(problem, legs, stop) - due)
         fits = np.flatnonzero(_fits(v, legs, stop))
         best = fits[np.argsort(key[fits], kind="stable")[:max_checks]]
         ranked.extend((int(key[k]), vi, int(k)) for k in best)
@@ -335,15 +355,10 @@ def insert_cheapest(
         timed = time_route(problem, v, new)
         if check_route(problem, v, timed):
             continue
-        if stop.due_s is None:
-            chosen = (0, v.ref, new)
-            break
-        start = start_of(timed, stop.ref)
-        detour = int(detours(problem, v, refs, stop)[k])
-        cost = detour + LATE_RANK * max(0, start - stop.due_s)
+        if due is None:
+            return 0, v.ref, new
+        late = max(0, start_of(timed, stop.ref) - due)
+        cost = int(detours(problem, v, refs, stop)[k]) + LATE_RANK * late
         if chosen is None or cost < chosen[0]:
             chosen = (cost, v.ref, new)
-    if chosen is None:
-        return None
-    routes[chosen[1]] = chosen[2]
-    return chosen[1]
+    return chosen

@@ -177,3 +177,24 @@ def test_a_truck_named_like_the_bin_is_timed_at_the_bin_not_at_its_start(kit) ->
     )
     routes: dict[str, list[str]] = {"u": ["x"]}
     assert insert_cheapest(problem, routes, problem.stop("u")) == "t"
+
+
+def test_a_bin_whose_soonest_positions_break_a_rule_still_gets_a_place(kit) -> None:
+    """Bin u (target 06:00, late anywhere) would start soonest before x, but x's window then
+    closes; after x it is valid. With one check allowed, the ranking by lateness spends it
+    on the invalid position, and the ranking by detour then places u after x. It used to
+    return None: the target cost the bin its place."""
+    from optimiser.greedy import insert_cheapest
+
+    h = kit.H
+    m = kit.matrix([(0, 0), (5, 0), (6, 0), (7, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("x", 1, window_s=(6 * h, 6 * h + 540)), kit.stop("u", 2, due_s=6 * h)),
+        vehicles=(kit.truck("a", end=3),),
+        return_empty=False,
+    )
+    routes: dict[str, list[str]] = {"a": ["x"]}
+    assert insert_cheapest(problem, routes, problem.stop("u"), max_checks=1) == "a"
+    assert routes == {"a": ["x", "u"]}
+    assert check(problem, plan_from_sequences(problem, routes)) == []
