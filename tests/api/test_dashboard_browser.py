@@ -263,6 +263,13 @@ def test_dispatcher_plans_alerts_and_marks_done_in_a_browser(server: tuple[str, 
         )
         eta = page.locator("tr[data-stop='late'] td:nth-child(3)")
         assert (eta.get_attribute("title") or "").startswith("alert: empty by ")
+        # the alerts panel: the truck and its ETA, in the city's clock like the route sheet
+        row = page.locator("#alerts tr[data-status='rerouted']")
+        cells = row.locator("td").all_inner_texts()
+        truck = page.locator(".truck:has(tr[data-stop='late'])").get_attribute("data-truck")
+        assert cells[1] == "late" and cells[4] == truck
+        assert cells[5] >= eta.inner_text()  # service starts at arrival or after a wait
+        assert len(cells[6]) == 5 and cells[6][2] == ":"
         _shot(page, "3_rerouted")
 
         # mark the first bin stop done: a fill above 100 % is refused, 80 % is sent

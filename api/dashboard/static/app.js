@@ -240,6 +240,7 @@ function render() {
   renderLegend();
   renderKpis();
   renderUnserved();
+  renderAlerts();
   renderNotes();
   renderTrucks();
 }
@@ -396,6 +397,30 @@ function renderUnserved() {
   if (!list.length) { box.appendChild(el("span", { class: "muted" }, "every planned bin is served")); return; }
   const ul = box.appendChild(el("ul"));
   for (const u of list) ul.appendChild(el("li", { "data-unserved": u.bin_id }, `${u.bin_id}: ${u.reason}`));
+}
+
+/* An instant (ISO, any offset) as HH:MM in the city's zone (the plan's). */
+function localClock(iso) {
+  if (!iso) return "-";
+  const timeZone = (state.plan && state.plan.timezone) || undefined;
+  return new Date(iso).toLocaleTimeString("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" });
+}
+
+function renderAlerts() {
+  // the date's alerts: when, where, what became of them; a rerouted one's truck, ETA, target
+  const box = $("alerts");
+  box.textContent = "";
+  if (!state.alerts.length) { box.appendChild(el("span", { class: "muted" }, "no alert on this date")); return; }
+  const t = box.appendChild(el("table", { class: "alerts" }));
+  t.innerHTML = "<tr><th>at</th><th>bin</th><th>from</th><th>status</th><th>truck</th><th>empties at</th><th>target</th></tr>";
+  for (const a of state.alerts) {
+    const tr = t.appendChild(el("tr", { "data-alert": String(a.id), "data-status": a.status }));
+    const late = a.eta && a.respond_by && new Date(a.eta) > new Date(a.respond_by);
+    if (late) tr.classList.add("late");
+    for (const text of [localClock(a.at), a.bin_id, a.source, a.status, a.vehicle_id || "-", localClock(a.eta), localClock(a.respond_by)]) {
+      tr.appendChild(el("td", {}, text));
+    }
+  }
 }
 
 function renderNotes() {
