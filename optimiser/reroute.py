@@ -8,7 +8,9 @@ route stays valid, or with a response target, ``Stop.due_s``, where it is least 
 that fits nowhere is left out, with a huge drop penalty so that the search inserts it; a
 stop the warm start visits after its target is moved sooner where it can be); the search
 keeps a change only if it is strictly cheaper (lateness priced in), so
-equal-cost alternatives never move a driver's stops. The answer is the full day: each
+equal-cost alternatives never move a driver's stops; and when it hands the new routes of
+interchangeable trucks (alike but for the ref, e.g. not out yet) to other ones than those
+whose bins they carry, they go back to those trucks (same cost). The answer is the full day: each
 route's done prefix exactly as it was, a WAYPOINT at the truck's position (when it moved on,
 or carries other loads than planned: the waypoint restates them, and a note says so), then
 the new rest.
@@ -31,6 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from optimiser.check import check_route, time_route
 from optimiser.costs import route_cost
@@ -444,7 +447,41 @@ def reroute(
     )
     if sub.status is PlanStatus.NO_SOLUTION:
         return _plan_stands(plan, urgent_refs, sub, time.perf_counter() - t0)
+    rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
+    sub = _keep_drivers(residual, sub, rests)
     return _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
+
+
+def _keep_drivers(problem: Problem, sub: Plan, before: Mapping[str, Sequence[str]]) -> Plan:
+    """``sub`` with the new routes of interchangeable trucks (alike in every field but the
+    ref, e.g. identical trucks not out yet) handed to the trucks whose planned rest of the
+    day (``before``: refs per truck) shares the most bins with them. The cost is the same;
+    a driver keeps their bins rather than see them all go to another truck."""
+    groups: dict[VehicleSpec, list[str]] = {}
+    for v in problem.vehicles:
+        groups.setdefault(dataclasses.replace(v, ref=""), []).append(v.ref)
+    by_ref = {r.vehicle_ref: r for r in sub.routes}
+    given: dict[str, Route] = {}
+    for refs in groups.values():
+        if len(refs) < 2 or not all(r in by_ref for r in refs):
+            continue
+        shared = np.array(
+            [[len(set(by_ref[a].bin_refs) & set(before.get(b, ()))) for b in refs] for a in refs]
+        )
+        rows, cols = linear_sum_assignment(shared, maximize=True)
+        if shared[rows, cols].sum() > np.trace(shared):  # strictly more kept: hand them over
+            for i, j in zip(rows, cols, strict=True):
+                given[refs[j]] = _handed(by_ref[refs[i]], refs[j])
+    if not given:
+        return sub
+    return dataclasses.replace(sub, routes=tuple(given.get(r.vehicle_ref, r) for r in sub.routes))
+
+
+def _handed(route: Route, ref: str) -> Route:
+    """``route`` driven by truck ``ref`` instead (an interchangeable truck)."""
+    own = (VisitKind.START, VisitKind.END, VisitKind.BREAK)
+    visits = tuple(dataclasses.replace(x, ref=ref) if x.kind in own else x for x in route.visits)
+    return dataclasses.replace(route, vehicle_ref=ref, visits=visits)
 
 
 def _late_in(problem: Problem, v: VehicleSpec, refs: list[str], stop: Stop) -> int:

@@ -500,3 +500,16 @@ def test_an_alert_on_a_bin_planned_late_brings_it_forward_to_its_target(
     assert warm_starts == [{"a": ["b5", "b3", "b4", "s1"]}]
     assert check(urgent, new) == [] and late_s(urgent, new) == {}
     assert kit.route_of(new, "a").bin_refs[:2] == ("b2", "b5")
+
+
+def test_identical_trucks_not_out_yet_keep_their_own_bins(kit, day) -> None:
+    """Trucks a and b are alike and both still at the depot when an alert comes: a keeps
+    the bins of its planned route (OR-Tools' search handed the whole new day to b, at the
+    same cost, as on the dashboard's test town)."""
+    plan = kit.solved(day)
+    assert any(r.bin_refs for r in plan.routes)  # bins a driver could lose
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    new = reroute(day, plan, [], [urgent], FAST)
+    assert check(with_urgent(day, [urgent]), new) == []
+    for change in route_changes(plan, new).values():
+        assert not change.removed, change
