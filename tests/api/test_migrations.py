@@ -31,43 +31,33 @@ def test_migration_matches_orm_metadata(tmp_path: Path) -> None:
         db.dispose()
 
 
-def test_upgrade_from_the_first_revision_adds_the_pickup_fill_and_site(tmp_path: Path) -> None:
-    """A database created by 0001 (no fill found at pickups, no unloading reports) upgrades
-    in place."""
+def _gained(tmp_path: Path, revision: str, table: str) -> dict[str, bool]:
+    """The columns (name -> nullable) ``table`` gains when a database at ``revision``
+    upgrades in place to head."""
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     try:
         cfg = alembic_config(db.url)
         with db.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0001")
+            command.upgrade(cfg, revision)
         with db.engine.connect() as conn:
-            before = {c["name"] for c in inspect(conn).get_columns("progress_updates")}
+            before = {c["name"] for c in inspect(conn).get_columns(table)}
         upgrade_head(db)
         with db.engine.connect() as conn:
-            after = {c["name"] for c in inspect(conn).get_columns("progress_updates")}
-        assert after - before == {"fill_fraction", "site_id"}
+            after = {c["name"]: c["nullable"] for c in inspect(conn).get_columns(table)}
+        return {k: v for k, v in after.items() if k not in before}
     finally:
         db.dispose()
+
+
+def test_upgrade_from_the_first_revision_adds_the_pickup_fill_and_site(tmp_path: Path) -> None:
+    """A database created by 0001 (no fill found at pickups, no unloading reports) upgrades
+    in place."""
+    assert set(_gained(tmp_path, "0001", "progress_updates")) == {"fill_fraction", "site_id"}
 
 
 def test_upgrade_from_0003_gives_alerts_their_truck_eta_and_target(tmp_path: Path) -> None:
     """A database at 0003 upgrades in place: alerts gain the truck that empties the bin, when,
     and the response target (all empty for alerts stored before)."""
-    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    try:
-        cfg = alembic_config(db.url)
-        with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0003")
-        with db.engine.connect() as conn:
-            before = {c["name"] for c in inspect(conn).get_columns("alerts")}
-        upgrade_head(db)
-        with db.engine.connect() as conn:
-            after = {c["name"]: c["nullable"] for c in inspect(conn).get_columns("alerts")}
-        assert {k: after[k] for k in set(after) - before} == {
-            "vehicle_id": True,
-            "eta": True,
-            "respond_by": True,
-        }
-    finally:
-        db.dispose()
+    gained = _gained(tmp_path, "0003", "alerts")
+    assert gained == {"vehicle_id": True, "eta": True, "respond_by": True}
