@@ -49,8 +49,10 @@ beside a volume limit is not encoded; site windows are ignored on the final virt
 during the search (the decoder falls back to an open site); the break is placed after the
 search, so a route may rarely miss a window because of it. A truck the search leaves
 without stops still drives to its end depot (and unloads first when loaded), but the
-search does not count that drive. When PyVRP ends without a feasible solution the
-plan has status ``NO_SOLUTION`` and every stop is unserved.
+search does not count that drive. Response targets (``Stop.due_s``, an alert's; only
+reroutes set them, and those run OR-Tools) are not modelled: ``solve``'s portfolio ranks
+plans with their lateness. When PyVRP ends without a feasible solution the plan has
+status ``NO_SOLUTION`` and every stop is unserved.
 """
 
 from __future__ import annotations
