@@ -201,7 +201,9 @@ class AlertRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # rerouted: the truck that empties the bin, when it starts, and the alert's target
+    # rerouted: the visit asked for (stop ref), the truck that empties the bin, when it
+    # starts, and the alert's target, as the newest plan of the day has them
+    visit_ref: Mapped[str | None] = mapped_column(String(80), nullable=True)
     vehicle_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     eta: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

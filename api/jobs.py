@@ -89,19 +89,47 @@ class _Claim:
     due: dict[str, datetime]
 
 
-def _alert_visits(plan: Mapping[str, Any]) -> dict[str, tuple[str, datetime, datetime | None]]:
-    """Per alerted bin (plan JSON, ``optimiser.export.plan_json``): the truck of its latest
-    visit an alert asked for, when that visit starts, and its response target."""
-    out: dict[str, tuple[str, datetime, datetime | None]] = {}
-    for route in plan.get("routes", []):
-        for v in route.get("visits", []):
-            if not v.get("alert"):
-                continue
-            start = datetime.fromisoformat(v["start"])
-            if v["bin_id"] not in out or start > out[v["bin_id"]][1]:
-                due = datetime.fromisoformat(v["respond_by"]) if v.get("respond_by") else None
-                out[v["bin_id"]] = (route["vehicle_id"], start, due)
-    return out
+@dataclass(frozen=True, slots=True)
+class _Coming:
+    """A visit an alert asked for, as a plan has it: its ref, the truck, when it starts and
+    the alert's response target."""
+
+    ref: str
+    bin_id: str
+    vehicle_id: str
+    eta: datetime
+    respond_by: datetime | None
+
+
+def _alert_visits(plan: Mapping[str, Any]) -> list[_Coming]:
+    """The visits alerts asked for in a plan JSON (``optimiser.export.plan_json``)."""
+    return [
+        _Coming(
+            ref=v["ref"],
+            bin_id=v["bin_id"],
+            vehicle_id=route["vehicle_id"],
+            eta=datetime.fromisoformat(v["start"]),
+            respond_by=datetime.fromisoformat(v["respond_by"]) if v.get("respond_by") else None,
+        )
+        for route in plan.get("routes", [])
+        for v in route.get("visits", [])
+        if v.get("alert")
+    ]
+
+
+def _settle(alert: AlertRow, plan_id: int, coming: _Coming | None, missed: str | None) -> None:
+    """Record on ``alert`` what plan ``plan_id`` does with its visit: ``unserved`` when it is
+    left out (``missed``: its ref, "" when unknown), else ``rerouted`` with the truck, the
+    time and the target (when the plan shows the visit)."""
+    alert.plan_id = plan_id
+    if missed is not None:
+        alert.status, alert.visit_ref = "unserved", missed or alert.visit_ref
+        alert.vehicle_id = alert.eta = None
+    else:
+        alert.status = "rerouted"
+        if coming is not None:
+            alert.visit_ref, alert.vehicle_id = coming.ref, coming.vehicle_id
+            alert.eta, alert.respond_by = coming.eta, coming.respond_by
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -281,14 +309,38 @@ class JobRunner:
                     s.add(
                         PlanDiffRow(plan_id=plan_id, parent_id=parent_id, vehicle_id=vid, diff=diff)
                     )
-            if alert_ids:
-                unserved = exports["plan"].get("unserved", [])  # the visit alerted, not others
-                missed = {u["bin_id"] for u in unserved if u.get("alert", u.get("required", True))}
-                coming = _alert_visits(exports["plan"])
-                for alert in s.scalars(select(AlertRow).where(AlertRow.id.in_(alert_ids))):
-                    alert.status = "unserved" if alert.bin_id in missed else "rerouted"
-                    if alert.status == "rerouted" and alert.bin_id in coming:
-                        alert.vehicle_id, alert.eta, alert.respond_by = coming[alert.bin_id]
+            if diffs is not None:
+                self._settle_alerts(s, plan_id, exports["plan"], alert_ids)
+
+    def _settle_alerts(
+        self, s: Any, plan_id: int, plan: Mapping[str, Any], alert_ids: tuple[int, ...]
+    ) -> None:
+        """After a reroute into plan ``plan_id``: each alert it took in reads ``rerouted``
+        with its visit's truck, time and target, or ``unserved`` when the visit it asked for
+        is left out; earlier rerouted alerts of the day follow their visits into this plan
+        (a reroute for another alert may move them, or leave them out)."""
+        unserved = plan.get("unserved", [])
+        coming = _alert_visits(plan)
+        latest = {c.bin_id: c for c in sorted(coming, key=lambda c: c.eta)}  # newest visit
+        by_ref = {c.ref: c for c in coming}
+        # the visits alerts asked for that are left out (plans stored before "alert" existed:
+        # any required visit of the bin), by bin and by ref
+        left = [u for u in unserved if u.get("alert", u.get("required", True))]
+        left_bins = {u["bin_id"]: u.get("ref", "") for u in left}
+        left_refs = {u["ref"] for u in left if "ref" in u}
+        for alert in s.scalars(select(AlertRow).where(AlertRow.id.in_(alert_ids))):
+            _settle(alert, plan_id, latest.get(alert.bin_id), left_bins.get(alert.bin_id))
+        plan_date = s.get(PlanRow, plan_id).plan_date
+        earlier = select(AlertRow).where(
+            AlertRow.plan_date == plan_date,
+            AlertRow.status.in_(("rerouted", "unserved")),
+            AlertRow.visit_ref.is_not(None),
+            AlertRow.id.not_in(alert_ids),
+        )
+        for alert in s.scalars(earlier):
+            ref = alert.visit_ref
+            if ref in by_ref or ref in left_refs:
+                _settle(alert, plan_id, by_ref.get(ref), ref if ref in left_refs else None)
 
     # -- rerouting ---------------------------------------------------------------------------
     def request_reroute(self, plan_date: date, planner: Planner, routing: Routing) -> None:

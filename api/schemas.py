@@ -275,9 +275,9 @@ class AlertIn(_In):
 
 class AlertOut(_Out):
     """An overflow alert. Once ``rerouted``: the truck that empties its bin (``vehicle_id``)
-    and when it starts (``eta``), as planned by plan ``plan_id`` (a later reroute of the day
-    may change them: its plan says), and the alert's response target (``respond_by``, None
-    when targets are off)."""
+    and when it starts (``eta``), and the alert's response target (``respond_by``, None when
+    targets are off), as the newest reroute of the day has them (``plan_id``): a reroute for
+    another alert may move the visit, or leave it out (``unserved``)."""
 
     id: int
     bin_id: str

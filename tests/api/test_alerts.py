@@ -382,3 +382,57 @@ def test_an_alert_reads_unserved_only_when_its_own_visit_is_left_out(
     wait(runtime)
     got = client.get(f"/alerts/{alert.json()['id']}", headers=dispatcher).json()
     assert got["status"] == "rerouted"
+
+
+class _MovesTheFirstAlertsVisit(FakePlanner):
+    """Its first reroute has v1 empty b9 (the alert's visit) at 10:30; the second, for an
+    alert on b2, hands b9 to v2 at 11:15; the third leaves b9 out."""
+
+    def exports(self, day_plan: Any, geometry: Any) -> PlanExports:
+        out = super().exports(day_plan, geometry)
+        n = len(self.reroutes)
+        if n == 0:
+            return out
+
+        def visit(ref: str, start: str) -> dict[str, Any]:
+            at = f"{PLAN_DATE}T{start}:00+02:00"
+            return {"kind": "bin", "ref": ref, "bin_id": ref, "start": at, "alert": True}
+
+        b9 = {1: ("v1", "10:30"), 2: ("v2", "11:15")}.get(n)
+        routes = [{"vehicle_id": "v1", "visits": [visit("b2", "10:45")] if n >= 2 else []}]
+        if b9 is not None:
+            routes.append({"vehicle_id": b9[0], "visits": [visit("b9", b9[1])]})
+        left = [{"bin_id": "b9", "ref": "b9", "required": True, "alert": True, "reason": "x"}]
+        return dataclasses.replace(
+            out, plan={**out.plan, "routes": routes, "unserved": left if n == 3 else []}
+        )
+
+
+def test_an_earlier_alert_follows_its_visit_into_later_reroutes(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """The alert on b9 is rerouted (v1, 10:30). A reroute for another alert moves b9 to v2
+    at 11:15: the first alert now says so. A third leaves b9 out: it reads ``unserved``.
+    It used to keep what its own reroute had planned."""
+    dispatcher = keys["dispatcher"]
+    planner = _MovesTheFirstAlertsVisit()
+    client.app.dependency_overrides[get_planner] = lambda: planner  # type: ignore[attr-defined]
+    _planned(client, dispatcher, runtime)
+
+    def alert(bin_id: str) -> int:
+        resp = client.post("/alerts", json={"bin_id": bin_id, "at": NOON}, headers=dispatcher)
+        wait(runtime)
+        return int(resp.json()["id"])
+
+    def seen(alert_id: int) -> tuple[str, str | None, str | None, int]:
+        a = client.get(f"/alerts/{alert_id}", headers=dispatcher).json()
+        eta = a["eta"] and datetime.fromisoformat(a["eta"]).astimezone(runtime.settings.tz)
+        return a["status"], a["vehicle_id"], eta and eta.strftime("%H:%M"), a["plan_id"]
+
+    first = alert("b9")
+    assert seen(first)[:3] == ("rerouted", "v1", "10:30")
+    second = alert("b2")
+    assert seen(second)[:3] == ("rerouted", "v1", "10:45")
+    assert seen(first) == ("rerouted", "v2", "11:15", seen(second)[3])
+    alert("b2")
+    assert seen(first)[:3] == ("unserved", None, None)

@@ -56,8 +56,9 @@ def test_upgrade_from_the_first_revision_adds_the_pickup_fill_and_site(tmp_path:
     assert set(_gained(tmp_path, "0001", "progress_updates")) == {"fill_fraction", "site_id"}
 
 
-def test_upgrade_from_0003_gives_alerts_their_truck_eta_and_target(tmp_path: Path) -> None:
-    """A database at 0003 upgrades in place: alerts gain the truck that empties the bin, when,
-    and the response target (all empty for alerts stored before)."""
+def test_upgrade_from_0003_gives_alerts_their_visit_truck_eta_and_target(tmp_path: Path) -> None:
+    """A database at 0003 upgrades in place: alerts gain the visit they asked for, the truck
+    that empties the bin, when, and the response target (all empty for alerts stored
+    before)."""
     gained = _gained(tmp_path, "0003", "alerts")
-    assert gained == {"vehicle_id": True, "eta": True, "respond_by": True}
+    assert gained == {"visit_ref": True, "vehicle_id": True, "eta": True, "respond_by": True}

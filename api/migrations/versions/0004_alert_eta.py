@@ -1,5 +1,5 @@
-"""alerts.vehicle_id, eta, respond_by: which truck empties an alerted bin, when, and the
-alert's response target
+"""alerts.visit_ref, vehicle_id, eta, respond_by: the visit an alert asked for, which truck
+empties the bin, when, and the alert's response target
 
 Revision ID: 0004
 Revises: 0003
@@ -23,6 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("visit_ref", sa.String(length=80), nullable=True))
         batch_op.add_column(sa.Column("vehicle_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("eta", api.db.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("respond_by", api.db.UTCDateTime(), nullable=True))
@@ -33,3 +34,4 @@ def downgrade() -> None:
         batch_op.drop_column("respond_by")
         batch_op.drop_column("eta")
         batch_op.drop_column("vehicle_id")
+        batch_op.drop_column("visit_ref")
