@@ -80,16 +80,13 @@ const noteUnloading = (vehicleId, siteId) => {
 const clock = (iso) => (iso ? iso.substring(11, 16) : "-");
 const minutes = (s) => (s >= 3600 ? `${Math.floor(s / 3600)} h ${String(Math.round(s % 3600 / 60)).padStart(2, "0")} min` : `${Math.max(1, Math.round(s / 60))} min`);
 
-/* When the loaded plan empties an alerted bin: ", truck v1 at 10:42 (target 12:00)". */
-function alertEta(binId) {
-  const hits = [];
-  for (const r of (state.plan && state.plan.routes) || []) {
-    for (const v of r.visits) if (v.kind === "bin" && v.bin_id === binId && v.respond_by) hits.push([r.vehicle_id, v]);
-  }
-  if (!hits.length) return "";
-  const [truck, v] = hits[hits.length - 1];
-  const late = v.late_s > 0 ? `, ${minutes(v.late_s)} after its target ${clock(v.respond_by)}` : ` (target ${clock(v.respond_by)})`;
-  return `: truck ${truck} empties it at ${clock(v.start)}${late}`;
+/* A rerouted alert's truck and time: ", truck v1 empties it at 10:42 (target 12:00)". */
+function alertEta(a) {
+  if (!a.vehicle_id || !a.eta) return "";
+  const late = a.respond_by ? (new Date(a.eta) - new Date(a.respond_by)) / 1000 : 0;
+  const target = !a.respond_by ? ""
+    : late > 0 ? `, ${minutes(late)} after its target ${localClock(a.respond_by)}` : ` (target ${localClock(a.respond_by)})`;
+  return `: truck ${a.vehicle_id} empties it at ${localClock(a.eta)}${target}`;
 }
 const truckColour = (i) => TRUCK_COLOURS[i % TRUCK_COLOURS.length];
 
@@ -552,7 +549,7 @@ async function raiseAlert(binId, button) {
       await loadPlanList(a.plan_id);
       await loadPlan(a.plan_id);
       await showDiff(a.plan_id);
-      say(`alert #${a.id} on ${binId}: rerouted into plan #${a.plan_id}${alertEta(binId)}`, true);
+      say(`alert #${a.id} on ${binId}: rerouted into plan #${a.plan_id}${alertEta(a)}`, true);
     } else if (a.status === "unserved" && a.plan_id) {
       await loadPlanList(a.plan_id);
       await loadPlan(a.plan_id);
