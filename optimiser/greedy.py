@@ -335,20 +335,21 @@ def _best_valid(
     picks: by detour (the first valid), or with ``soonest`` by detour + ``LATE_RANK`` x
     seconds after ``stop.due_s`` (the best valid)."""
     due = stop.due_s if soonest else None
-    ranked: list[tuple[int, int, int]] = []  # (rank key, vehicle index, position)
+    ranked: list[tuple[int, int, int, int]] = []  # (rank key, vehicle index, position, detour)
     for vi, v in enumerate(problem.vehicles):
         if stop.stream not in v.streams:
             continue
         refs = routes.get(v.ref, [])
         legs = _legs(problem, v, refs)
-        key = detours(problem, v, refs, stop)
+        detour = detours(problem, v, refs, stop)
+        key = detour
         if due is not None:
             key = key + LATE_RANK * np.maximum(0, _arrivals(problem, legs, stop) - due)
         fits = np.flatnonzero(_fits(v, legs, stop))
         best = fits[np.argsort(key[fits], kind="stable")[:max_checks]]
-        ranked.extend((int(key[k]), vi, int(k)) for k in best)
+        ranked.extend((int(key[k]), vi, int(k), int(detour[k])) for k in best)
     chosen: tuple[int, str, list[str]] | None = None
-    for _, vi, k in sorted(ranked)[:max_checks]:
+    for _, vi, k, k_detour in sorted(ranked)[:max_checks]:
         v = problem.vehicles[vi]
         refs = routes.get(v.ref, [])
         new = with_final_unload(problem, v, [*refs[:k], stop.ref, *refs[k:]])
@@ -358,7 +359,7 @@ def _best_valid(
         if due is None:
             return 0, v.ref, new
         late = max(0, start_of(timed, stop.ref) - due)
-        cost = int(detours(problem, v, refs, stop)[k]) + LATE_RANK * late
+        cost = k_detour + LATE_RANK * late
         if chosen is None or cost < chosen[0]:
             chosen = (cost, v.ref, new)
     return chosen
