@@ -265,6 +265,15 @@ def _vehicle(v: Vehicle, row: int, clock: Callable[[TimeWindow], tuple[int, int]
     )
 
 
+def _starting_from(specs: Sequence[VehicleSpec], start_s: int) -> tuple[VehicleSpec, ...]:
+    """``specs`` with each shift starting no earlier than ``start_s`` (seconds since local
+    midnight), up to its end."""
+    return tuple(
+        replace(v, shift_s=(min(max(v.shift_s[0], start_s), v.shift_s[1]), v.shift_s[1]))
+        for v in specs
+    )
+
+
 def build_problem(
     inventory: Inventory,
     decisions: Sequence[BinDecision],
@@ -274,6 +283,7 @@ def build_problem(
     tz: tzinfo | str,
     vehicles: Sequence[Vehicle] | None = None,
     return_empty: bool = True,
+    not_before: datetime | None = None,
 ) -> BuiltProblem:
     """Turn the day's records and the policy's decisions into a ``Problem``.
 
@@ -295,6 +305,10 @@ def build_problem(
         the inventory.
     return_empty : bool
         Whether trucks must unload before returning to the depot.
+    not_before : datetime, optional
+        No truck leaves before this instant (tz-aware): a plan made after its shift began
+        starts it then, waiting at its depot; one made after its shift ended leaves it no
+        time. Windows and breaks keep their clock times.
 
     Returns
     -------
@@ -335,10 +349,13 @@ def build_problem(
         for i, s in enumerate(inventory.sites)
     )
     matrix = provider(points)
-    specs = tuple(_vehicle(v, depot_row[v.depot_id], clock) for v in fleet)
 
     def secs(at: datetime | None) -> int | None:
         return None if at is None else instant_to_s(at, plan_date=plan_date, tz=zone)
+
+    specs = tuple(_vehicle(v, depot_row[v.depot_id], clock) for v in fleet)
+    if not_before is not None:
+        specs = _starting_from(specs, instant_to_s(not_before, plan_date=plan_date, tz=zone))
 
     timed = [
         st

@@ -53,7 +53,8 @@ class DayPlan:
 
     ``fill_at_pickup`` maps each collected bin to its forecast fill fraction at the planned
     arrival time; ``violations`` is the independent checker's verdict (empty when feasible);
-    ``alerted`` lists the visits (stop refs) overflow alerts asked for since it was planned.
+    ``alerted`` lists the visits (stop refs) overflow alerts asked for, when it was planned or
+    since.
     """
 
     plan_date: date
@@ -213,6 +214,9 @@ def plan_day(
     progress: ProgressFn | None = None,
     last_emptied: Mapping[str, datetime] | None = None,
     pickups: Sequence[PickupRecord] = (),
+    start_at: datetime | None = None,
+    alerted: Sequence[str] = (),
+    due: Mapping[str, datetime] | None = None,
 ) -> DayPlan:
     """Plan one day of collection.
 
@@ -235,6 +239,16 @@ def plan_day(
     pickups : sequence of PickupRecord, optional
         The trucks' pickups with the fills found (lift scales, crew), when recorded: they mark
         every emptying and give bins without a sensor their own fill rate.
+    start_at : datetime, optional
+        When the plan is made (tz-aware), for a plan of a day whose shifts have begun: no
+        truck leaves before it, and fills and reports are read at it (an overflow reported
+        at 10:00 counts for a plan made at 10:30). Earlier than the first shift: no effect.
+    alerted : sequence of str
+        Bins overflow alerts asked for: collected (required, loaded full unless a citizen
+        report already made them must bins), their visits marked in ``DayPlan.alerted``.
+    due : mapping of str to datetime, optional
+        Response targets of alerted bins (bin id -> tz-aware time to empty it by), as in
+        :func:`reroute_day` (``Stop.due_s``; not a rule; a note names each bin emptied later).
 
     Returns
     -------
@@ -244,6 +258,8 @@ def plan_day(
     policy = policy or CollectionPolicy()
     params = params or SolveParams()
     collect_at, collect_until = collection_period(inventory, plan_date, tz)
+    if start_at is not None:
+        collect_at = min(max(collect_at, start_at), collect_until)
     _report(progress, 0.05, "forecasting fill levels")
     models = estimate_models(
         inventory.bins,
@@ -262,14 +278,54 @@ def plan_day(
     )
     return route_day(
         inventory,
-        decisions,
+        _with_alerted(inventory, decisions, alerted),
         models,
         provider,
         plan_date=plan_date,
         tz=tz,
         params=params,
         progress=progress,
+        start_at=start_at,
+        alerted=alerted,
+        due=due,
     )
+
+
+def _with_alerted(
+    inventory: Inventory, decisions: Sequence[BinDecision], alerted: Sequence[str]
+) -> list[BinDecision]:
+    """``decisions`` with each alerted bin a must bin: the policy's when a citizen report made
+    it one (no deadline, no release), else loaded full (:func:`overflow_decision`)."""
+    bins = [inventory.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
+    ids = {b.bin_id for b in bins}
+    kept = {
+        d.bin_id: d
+        for d in decisions
+        if d.bin_id in ids and d.action is Action.MUST and d.due_at is None and d.release_at is None
+    }
+    extra = [kept.get(b.bin_id) or overflow_decision(b, ALERT) for b in bins]
+    return [d for d in decisions if d.bin_id not in ids] + extra
+
+
+def _start_note(problem: Problem, first: datetime, start_at: datetime | None) -> tuple[str, ...]:
+    """The note of a plan made (``start_at``) after the ``first`` shift began."""
+    if start_at is None or start_at <= first:
+        return ()
+    at = start_at.astimezone(first.tzinfo).strftime("%H:%M")
+    note = f"planned at {at}, after the shifts began: no truck leaves before then"
+    if all(v.shift_s[0] >= v.shift_s[1] for v in problem.vehicles):
+        note += "; every shift is over, so nothing is collected (plan the next day)"
+    return (note,)
+
+
+def _targets(built: BuiltProblem, due: Mapping[str, datetime], midnight: datetime) -> BuiltProblem:
+    """``built`` with each bin of ``due`` given its response target on its first visit."""
+    secs = {visit_ref(b, 1): max(0, int((at - midnight).total_seconds())) for b, at in due.items()}
+    stops = tuple(
+        dataclasses.replace(s, due_s=secs[s.ref]) if s.ref in secs else s
+        for s in built.problem.stops
+    )
+    return dataclasses.replace(built, problem=dataclasses.replace(built.problem, stops=stops))
 
 
 def route_day(
@@ -282,19 +338,30 @@ def route_day(
     tz: ZoneInfo,
     params: SolveParams,
     progress: ProgressFn | None = None,
+    start_at: datetime | None = None,
+    alerted: Sequence[str] = (),
+    due: Mapping[str, datetime] | None = None,
 ) -> DayPlan:
     """Route the MUST and MAY bins of ``decisions``, check the plan and compute its KPIs.
 
     The second half of :func:`plan_day`, for callers with decisions of their own (e.g. a
-    fixed-schedule policy); ``models`` give the forecast fill at pickup.
+    fixed-schedule policy); ``models`` give the forecast fill at pickup. ``start_at``,
+    ``alerted`` and ``due`` as in :func:`plan_day` (alerted bins need decisions here).
     """
     _report(progress, 0.2, "computing travel times")
-    built = build_problem(inventory, decisions, provider, plan_date=plan_date, tz=tz)
+    day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
+    built = build_problem(
+        inventory, decisions, provider, plan_date=plan_date, tz=tz, not_before=start_at
+    )
+    built = _targets(built, due or {}, day_start)
     _report(progress, 0.4, f"solving routes for {len(built.problem.stops)} bins")
     plan = solve(built.problem, params)
+    first = collection_period(inventory, plan_date, tz)[0]
+    late = (*_start_note(built.problem, first, start_at), *_late_notes(built.problem, plan))
+    plan = dataclasses.replace(plan, notes=(*late, *plan.notes))
     _report(progress, 0.95, "checking the plan")
     violations = tuple(check(built.problem, plan))
-    day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
+    stops = {s.ref for s in built.problem.stops}
     fills = fill_at_pickup(day_start, plan, models)
     weights = planned_weights(decisions, built.problem)
     kpis = compute_kpis(plan, decisions, fills, weights, built.problem)
@@ -309,6 +376,7 @@ def route_day(
         fill_at_pickup=fills,
         violations=violations,
         kpis=kpis,
+        alerted=tuple(r for r in dict.fromkeys(visit_ref(b, 1) for b in alerted) if r in stops),
     )
 
 

@@ -312,3 +312,29 @@ def test_the_load_found_at_a_pickup_is_counted_like_a_planned_one() -> None:
     assert found_load(b, 0.5) == (120, 18)
     assert found_load(b, 1.3) == (240, 36)
     assert found_load(b, 0.333) == (80, 12)  # 79.92 l, 11.988 kg
+
+
+@pytest.mark.parametrize(
+    ("made", "shift_s"),
+    [
+        (time(5, 0), (6 * 3600, 14 * 3600)),  # before the shift: as planned the night before
+        (time(9, 30), (9 * 3600 + 1800, 14 * 3600)),  # during it: from then on
+        (time(15, 0), (14 * 3600, 14 * 3600)),  # after it: no time left
+    ],
+)
+def test_not_before_starts_each_shift_no_earlier(inventory, decisions, made, shift_s):
+    """A plan made during the day (``not_before``, an instant in UTC here) starts the shift
+    then; windows and the break keep their clock times."""
+    lisbon = _zone("Europe/Lisbon")  # UTC+1 on 2026-06-01
+    at = datetime.combine(date(2026, 6, 1), made, tzinfo=lisbon).astimezone(_zone("UTC"))
+    built = build_problem(
+        inventory,
+        decisions,
+        RecordingProvider(),
+        plan_date=date(2026, 6, 1),
+        tz=lisbon,
+        not_before=at,
+    )
+    (v,) = built.problem.vehicles
+    assert v.shift_s == shift_s and v.break_window_s == (10 * 3600, 11 * 3600)
+    assert built.problem.stops[1].window_s == (8 * 3600 + 1800, 11 * 3600)

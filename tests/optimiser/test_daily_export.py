@@ -593,3 +593,91 @@ def test_a_second_alert_keeps_the_first_alerts_sooner_target(day: DayPlan) -> No
     )
     assert again.built.problem.stop("b5").due_s == now.time_s + 7200
     assert again.violations == ()
+
+
+def _local(hour: int, minute: int = 0) -> datetime:
+    """DAY at a local clock time."""
+    return datetime.combine(DAY, time(hour, minute), tzinfo=TZ)
+
+
+def _plan_at(
+    city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    start_at: datetime,
+    extra: list[CitizenReport],
+    **alerts: object,
+) -> DayPlan:
+    """``plan_day`` on DAY made at ``start_at`` with ``extra`` reports (1 s budget)."""
+    inventory, readings, reports = city
+    return plan_day(
+        inventory,
+        readings,
+        reports + extra,
+        HaversineProvider(),
+        plan_date=DAY,
+        tz=TZ,
+        params=SolveParams(time_limit_s=1.0, seed=1),
+        start_at=start_at,
+        **alerts,  # type: ignore[arg-type]
+    )
+
+
+def test_a_plan_made_during_the_day_starts_then_and_counts_the_mornings_reports(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """Made at 10:30 (the shift began at 06:00): the truck leaves at 10:30 or later, and b4,
+    nearly empty by its readings but reported overflowing at 10:00, is collected. Planned
+    as of the shift's start, that report came 'later' and b4 was skipped."""
+    report = CitizenReport(report_id="r9", at=_local(10), bin_id="b4")
+    made = _plan_at(tiny_city, _local(10, 30), [report])
+    assert made.violations == ()
+    decision = {d.bin_id: d for d in made.decisions}["b4"]
+    assert (decision.action, decision.reason) == (Action.MUST, "citizen report r9: overflowing")
+    assert "b4" in made.plan.served_refs
+    (route,) = [r for r in made.plan.routes if len(r.visits) > 2]
+    assert route.visits[0].start_s >= 10 * 3600 + 1800
+    assert made.plan.notes[0] == (
+        "planned at 10:30, after the shifts began: no truck leaves before then"
+    )
+    before = _plan(*tiny_city[:2], tiny_city[2] + [report])
+    assert "b4" not in before.plan.served_refs  # the night plan: no report on b4 yet
+
+
+def test_a_plan_made_during_the_day_gives_alerted_bins_their_targets(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """b3 and b5 are alerted (b5 without a report: still a must bin, loaded full); b3 must be
+    emptied by 12:00. The plan JSON marks both visits and gives b3's target, met."""
+    made = _plan_at(
+        tiny_city,
+        _local(10, 30),
+        [CitizenReport(report_id="alert-1", at=_local(10), bin_id="b3")],
+        alerted=["b3", "b5"],
+        due={"b3": _local(12)},
+    )
+    assert made.violations == () and made.alerted == ("b3", "b5")
+    decisions = {d.bin_id: d for d in made.decisions}
+    assert decisions["b3"].reason == "citizen report alert-1: overflowing"
+    assert (decisions["b5"].reason, decisions["b5"].expected_fill_fraction) == (
+        "overflow alert",
+        1.0,
+    )
+    assert made.built.problem.stop("b3").due_s == 12 * 3600
+    assert made.built.problem.stop("b5").due_s is None
+    b3, b5 = _alert_visit(made, "b3"), _alert_visit(made, "b5")
+    assert (b3["alert"], b3["respond_by"], b3["late_s"]) == (True, _local(12).isoformat(), 0)
+    assert b5["alert"] is True and "respond_by" not in b5
+    others = [v for r in plan_json(made)["routes"] for v in r["visits"] if v["kind"] == "bin"]
+    assert not any(v["alert"] for v in others if v["bin_id"] not in ("b3", "b5"))
+
+
+def test_a_plan_made_after_every_shift_collects_nothing_and_says_so(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """Made at 15:00 (the shift ended at 14:00): the must bins are unserved, with reasons,
+    and a note says why; no rule is broken."""
+    made = _plan_at(tiny_city, _local(15), [])
+    assert made.violations == () and made.plan.served_refs == frozenset()
+    assert {u.ref for u in made.unserved} == {"b0", "b1", "b2"}
+    assert made.plan.notes[0].endswith(
+        "every shift is over, so nothing is collected (plan the next day)"
+    )
