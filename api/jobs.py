@@ -13,7 +13,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -89,6 +89,21 @@ class _Claim:
     due: dict[str, datetime]
 
 
+# alerts a new plan of their day takes in: no reroute holds them, no emptying closed them
+_TAKEN_BY_PLANS = ("no_plan", "failed", "rerouted", "unserved", "planned")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Waiting:
+    """The alerts a plan job takes in (ids; their bins, each with its first alert's response
+    target when targets are on) and those a truck emptied since (``emptied_ids``)."""
+
+    alert_ids: tuple[int, ...] = ()
+    emptied_ids: tuple[int, ...] = ()
+    bins: tuple[str, ...] = ()
+    due: dict[str, datetime] = dataclasses.field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class _Coming:
     """A visit an alert asked for, as a plan has it: its ref, the truck, when it starts and
@@ -117,16 +132,23 @@ def _alert_visits(plan: Mapping[str, Any]) -> list[_Coming]:
     ]
 
 
-def _settle(alert: AlertRow, plan_id: int, coming: _Coming | None, missed: str | None) -> None:
+def _settle(
+    alert: AlertRow,
+    plan_id: int,
+    coming: _Coming | None,
+    missed: str | None,
+    served: str = "rerouted",
+) -> None:
     """Record on ``alert`` what plan ``plan_id`` does with its visit: ``unserved`` when it is
-    left out (``missed``: its ref, "" when unknown), else ``rerouted`` with the truck, the
-    time and the target (when the plan shows the visit)."""
+    left out (``missed``: its ref, "" when unknown), else ``served`` (``rerouted`` by a
+    reroute, ``planned`` by a plan job) with the truck, the time and the target (when the
+    plan shows the visit)."""
     alert.plan_id = plan_id
     if missed is not None:
         alert.status, alert.visit_ref = "unserved", missed or alert.visit_ref
         alert.vehicle_id = alert.eta = None
     else:
-        alert.status = "rerouted"
+        alert.status = served
         if coming is not None:
             alert.visit_ref, alert.vehicle_id = coming.ref, coming.vehicle_id
             alert.eta, alert.respond_by = coming.eta, coming.respond_by
@@ -141,9 +163,12 @@ def _failure_text(exc: BaseException) -> str:
 class JobRunner:
     """Runs plan and reroute jobs on a thread pool; state lives in the database."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.db = db
         self.settings = settings
+        self.clock = clock  # now (UTC): plans of today start then
         self._pool = ThreadPoolExecutor(settings.job_workers, thread_name_prefix="binroute-job")
         self._lock = threading.Lock()
         self._active: set[date] = set()
@@ -245,9 +270,40 @@ class JobRunner:
 
         return report
 
+    def _waiting(self, s: Any, plan_date: date, now: datetime) -> _Waiting:
+        """The alerts of ``plan_date`` a plan made ``now`` takes in: those no reroute holds
+        (``open``/``rerouting``) and no later emptying closed. None for a past date (a
+        replay), whose plan starts before the alerts came."""
+        if plan_date < now.astimezone(self.settings.tz).date():
+            return _Waiting()
+        alerts = list(
+            s.scalars(
+                select(AlertRow)
+                .where(AlertRow.plan_date == plan_date, AlertRow.status.in_(_TAKEN_BY_PLANS))
+                .order_by(AlertRow.id)
+            )
+        )
+        emptied = repo.last_emptied_on(s, plan_date, (a.bin_id for a in alerts))
+        gone = tuple(a.id for a in alerts if a.bin_id in emptied and emptied[a.bin_id] >= a.at)
+        alerts = [a for a in alerts if a.id not in gone]
+        respond = timedelta(minutes=self.settings.alert_response_min)
+        first: dict[str, datetime] = {}
+        for a in alerts:
+            first[a.bin_id] = min(first.get(a.bin_id, a.at), a.at)
+        return _Waiting(
+            alert_ids=tuple(a.id for a in alerts),
+            emptied_ids=gone,
+            bins=tuple(first),
+            due={b: at + respond for b, at in first.items()} if respond else {},
+        )
+
     def run_plan(self, plan_id: int, planner: Planner, routing: Routing) -> None:
-        """Ingest -> forecast -> plan -> store for plan row ``plan_id`` (in this thread)."""
+        """Ingest -> forecast -> plan -> store for plan row ``plan_id`` (in this thread).
+
+        A plan of today starts now (``start_at``); the day's alerts no reroute holds become
+        its alerted bins, with their response targets, and follow the plan's visits."""
         try:
+            now = self.clock()
             with self.db.reader() as s:
                 row = repo.get_or_404(s, PlanRow, plan_id, "plan")
                 plan_date, limit = row.plan_date, row.time_limit_s
@@ -258,7 +314,9 @@ class JobRunner:
                 readings = repo.load_readings(s, since, until)
                 reports = repo.load_reports(s, since, until)
                 collected = repo.collection_log(s, since, until)
+                waiting = self._waiting(s, plan_date, now)
             self._set(plan_id, status="running", progress=0.01, message="inputs loaded")
+            today = plan_date == now.astimezone(self.settings.tz).date()
             day = planner.plan(
                 inventory,
                 readings,
@@ -270,8 +328,11 @@ class JobRunner:
                 progress=self._progress(plan_id),
                 last_emptied=collected.last_emptied,
                 pickups=collected.pickups,
+                start_at=now if today else None,
+                alerted=waiting.bins,
+                due=waiting.due,
             )
-            self._store(plan_id, day, planner, routing)
+            self._store(plan_id, day, planner, routing, waiting=waiting)
         except Exception as exc:
             log.exception("plan %s failed", plan_id)
             self._set(plan_id, status="failed", message=_failure_text(exc), finished_at=utcnow())
@@ -285,6 +346,7 @@ class JobRunner:
         routing: Routing,
         diffs: tuple[int, dict[str, dict[str, Any]]] | None = None,
         alert_ids: tuple[int, ...] = (),
+        waiting: _Waiting | None = None,
     ) -> None:
         exports = jsonable(planner.exports(day, routing.geometry()).to_json())
         kpis = jsonable(planner.kpis(day))
@@ -311,6 +373,25 @@ class JobRunner:
                     )
             if diffs is not None:
                 self._settle_alerts(s, plan_id, exports["plan"], alert_ids)
+            if waiting is not None:
+                self._settle_planned(s, plan_id, exports["plan"], waiting)
+
+    def _settle_planned(
+        self, s: Any, plan_id: int, plan: Mapping[str, Any], waiting: _Waiting
+    ) -> None:
+        """After plan job ``plan_id``: each alert it took in reads ``planned`` with its
+        visit's truck, time and target, or ``unserved`` when the visit is left out; those a
+        truck emptied since read ``emptied``. An alert a reroute took meanwhile is its own."""
+        coming = {c.bin_id: c for c in sorted(_alert_visits(plan), key=lambda c: c.eta)}
+        left = {u["bin_id"]: u.get("ref", "") for u in plan.get("unserved", []) if u.get("alert")}
+        ids = waiting.alert_ids + waiting.emptied_ids
+        for alert in s.scalars(select(AlertRow).where(AlertRow.id.in_(ids))):
+            if alert.status not in _TAKEN_BY_PLANS:
+                continue
+            if alert.id in waiting.emptied_ids:
+                alert.status, alert.plan_id = "emptied", plan_id
+            else:
+                _settle(alert, plan_id, coming.get(alert.bin_id), left.get(alert.bin_id), "planned")
 
     def _settle_alerts(
         self, s: Any, plan_id: int, plan: Mapping[str, Any], alert_ids: tuple[int, ...]
@@ -333,14 +414,16 @@ class JobRunner:
         plan_date = s.get(PlanRow, plan_id).plan_date
         earlier = select(AlertRow).where(
             AlertRow.plan_date == plan_date,
-            AlertRow.status.in_(("rerouted", "unserved")),
+            AlertRow.status.in_(("rerouted", "unserved", "planned")),
             AlertRow.visit_ref.is_not(None),
             AlertRow.id.not_in(alert_ids),
         )
         for alert in s.scalars(earlier):
             ref = alert.visit_ref
             if ref in by_ref or ref in left_refs:
-                _settle(alert, plan_id, by_ref.get(ref), ref if ref in left_refs else None)
+                served = "planned" if alert.status == "planned" else "rerouted"
+                missed = ref if ref in left_refs else None
+                _settle(alert, plan_id, by_ref.get(ref), missed, served)
 
     # -- rerouting ---------------------------------------------------------------------------
     def request_reroute(self, plan_date: date, planner: Planner, routing: Routing) -> None:

@@ -73,6 +73,9 @@ class Planner(Protocol):
         progress: ProgressFn,
         last_emptied: Mapping[str, datetime] | None = None,
         pickups: Sequence[PickupRecord] = (),
+        start_at: datetime | None = None,
+        alerted: Sequence[str] = (),
+        due: Mapping[str, datetime] | None = None,
     ) -> Any: ...
 
     def reroute(
@@ -111,6 +114,9 @@ class PipelinePlanner:
         progress: ProgressFn,
         last_emptied: Mapping[str, datetime] | None = None,
         pickups: Sequence[PickupRecord] = (),
+        start_at: datetime | None = None,
+        alerted: Sequence[str] = (),
+        due: Mapping[str, datetime] | None = None,
     ) -> Any:
         from optimiser.daily import plan_day
         from optimiser.params import SolveParams
@@ -126,6 +132,9 @@ class PipelinePlanner:
             progress=progress,
             last_emptied=last_emptied,
             pickups=pickups,
+            start_at=start_at,
+            alerted=alerted,
+            due=due,
         )
 
     def reroute(

@@ -17,7 +17,9 @@ from api.security import CanDispatch, CanRead
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 
-AlertStatus = Literal["open", "rerouting", "rerouted", "unserved", "emptied", "no_plan", "failed"]
+AlertStatus = Literal[
+    "open", "rerouting", "rerouted", "planned", "unserved", "emptied", "no_plan", "failed"
+]
 
 
 @router.post(
@@ -41,7 +43,9 @@ def raise_alert(
     ``unserved`` when no truck can collect the bin today (the new version's ``unserved``
     gives the reason), or ``emptied`` when a truck reported the bin emptied after the
     alert's time (no new visit; ``plan_id`` is the plan being driven), or ``no_plan`` when
-    the day has no finished plan (the next plan collects the bin).
+    the day has no finished plan. The next plan of the day then collects the bin by the
+    alert's response target (a plan of today starts when it is made): the alert reads
+    ``planned``, with the truck and time, or ``unserved``.
     """
     at = item.at or utcnow()
     with db.writer() as s:

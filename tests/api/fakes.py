@@ -45,6 +45,9 @@ class FakePlanner:
         progress: Any,
         last_emptied: Mapping[str, datetime] | None = None,
         pickups: Sequence[PickupRecord] = (),
+        start_at: datetime | None = None,
+        alerted: Sequence[str] = (),
+        due: Mapping[str, datetime] | None = None,
     ) -> FakeDay:
         self.calls.append(
             {
@@ -55,6 +58,9 @@ class FakePlanner:
                 "time_limit_s": time_limit_s,
                 "last_emptied": dict(last_emptied or {}),
                 "pickups": list(pickups),
+                "start_at": start_at,
+                "alerted": list(alerted),
+                "due": dict(due or {}),
             }
         )
         progress(0.5, "half way")

@@ -115,10 +115,41 @@ def test_alert_without_plan_is_kept_for_the_next_plan(
     alert = client.post("/alerts", json={"bin_id": "b9", "at": NOON}, headers=dispatcher).json()
     wait(runtime)
     assert client.get(f"/alerts/{alert['id']}", headers=dispatcher).json()["status"] == "no_plan"
-    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    made = datetime.fromisoformat("2026-11-25T12:30:00+02:00")
+    runtime.jobs.clock = lambda: made  # the dispatcher plans the day half an hour later
+    plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
     wait(runtime)
-    reports = planner.calls[0]["reports"]
-    assert [(r.report_id, r.bin_id) for r in reports] == [(f"alert-{alert['id']}", "b9")]
+    (call,) = planner.calls
+    assert [(r.report_id, r.bin_id) for r in call["reports"]] == [(f"alert-{alert['id']}", "b9")]
+    assert (call["start_at"], call["alerted"]) == (made, ["b9"])
+    assert {b: t.isoformat() for b, t in call["due"].items()} == {"b9": "2026-11-25T12:00:00+00:00"}
+    got = client.get(f"/alerts/{alert['id']}", headers=dispatcher).json()
+    assert (got["status"], got["plan_id"]) == ("planned", plan["id"])
+
+
+def test_a_plan_of_another_day_neither_starts_late_nor_takes_the_days_alerts(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """Planning tomorrow, or replaying a past day, starts at the shifts as planned; a replay
+    leaves the day's alerts as they are (its routes would run before them)."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    alert = client.post("/alerts", json={"bin_id": "b1", "at": NOON}, headers=dispatcher).json()
+    wait(runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-24T22:00:00+02:00")
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)  # the night before
+    wait(runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-27T10:00:00+02:00")
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)  # a replay
+    wait(runtime)
+    before, replay = planner.calls
+    assert (before["start_at"], before["alerted"]) == (None, ["b1"])
+    assert (replay["start_at"], replay["alerted"], replay["due"]) == (None, [], {})
+    got = client.get(f"/alerts/{alert['id']}", headers=dispatcher).json()
+    assert got["status"] == "planned"
 
 
 def test_citizen_report_raises_alert_for_nearest_bin(

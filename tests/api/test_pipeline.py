@@ -291,3 +291,49 @@ def test_a_bin_emptied_this_morning_and_full_again_gets_a_second_visit(
     assert refs.count(f"{first['bin_id']}#2") == 1  # kept as done, not planned again
     assert f"{first['bin_id']}#3" not in refs
     assert newer["violations"] == []
+
+
+def test_a_plan_made_mid_morning_takes_the_waiting_alert_and_starts_then(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The day has no plan when b1 overflows at 10:00 (``no_plan``). The dispatcher plans
+    the day at 10:30: the trucks leave from then, b1 is collected by its response target
+    (12:00), and the alert says which truck comes when (``planned``)."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=4)
+    at = datetime.fromisoformat("2026-11-25T10:00:00+02:00")
+    alert = real_client.post(
+        "/alerts", json={"bin_id": "b1", "at": at.isoformat()}, headers=key
+    ).json()
+    wait(runtime)
+    assert real_client.get(f"/alerts/{alert['id']}", headers=key).json()["status"] == "no_plan"
+    made = at + timedelta(minutes=30)
+    runtime.jobs.clock = lambda: made
+    plan = real_client.post(
+        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
+    ).json()
+    wait(runtime)
+    doc = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    assert doc["violations"] == [] and doc["notes"][0].startswith("planned at 10:30")
+    starts = [datetime.fromisoformat(r["visits"][0]["start"]) for r in doc["routes"] if r["bins"]]
+    assert starts and min(starts) >= made
+    (visit,) = [
+        (r["vehicle_id"], v) for r in doc["routes"] for v in r["visits"] if v.get("bin_id") == "b1"
+    ]
+    assert visit[1]["alert"] is True and visit[1]["late_s"] == 0
+    got = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
+    assert (got["status"], got["plan_id"], got["vehicle_id"]) == ("planned", plan["id"], visit[0])
+    assert datetime.fromisoformat(got["eta"]) == datetime.fromisoformat(visit[1]["start"])
+    assert datetime.fromisoformat(got["respond_by"]) == at + timedelta(hours=2)
+    # a reroute for another bin carries the planned alert along (its truck and time)
+    later = real_client.post(
+        "/alerts",
+        json={"bin_id": "b3", "at": (made + timedelta(minutes=5)).isoformat()},
+        headers=key,
+    ).json()
+    wait(runtime)
+    rerouted = real_client.get(f"/alerts/{later['id']}", headers=key).json()
+    assert rerouted["status"] == "rerouted"
+    again = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
+    assert (again["status"], again["plan_id"]) == ("planned", rerouted["plan_id"])

@@ -249,8 +249,8 @@ function truckIndex() {
 }
 
 function openAlertBins() {
-  return new Set(state.alerts.filter((a) => a.status === "open" || a.status === "rerouting"
-    || a.status === "rerouted" || a.status === "unserved").map((a) => a.bin_id));
+  const pending = new Set(["open", "rerouting", "rerouted", "planned", "unserved", "no_plan"]);
+  return new Set(state.alerts.filter((a) => pending.has(a.status)).map((a) => a.bin_id));
 }
 
 function tileLayer(g, view) {
@@ -560,7 +560,7 @@ async function raiseAlert(binId, button) {
       say(`alert #${a.id} on ${binId}: a truck emptied it after the alert's time; no new visit`, true);
     } else if (a.status === "no_plan") {
       await loadPlan(state.planId);
-      say(`alert #${a.id} on ${binId}: no finished plan for ${a.plan_date}; the next plan collects it`, true);
+      say(`alert #${a.id} on ${binId}: no finished plan for ${a.plan_date}; the next plan collects it by its target`, true);
     } else {
       say(`alert #${a.id} on ${binId}: ${a.status}`);
     }
