@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,6 +74,13 @@ def _parse_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"--date {text!r} is not YYYY-MM-DD") from None
+
+
+def _parse_start(text: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"--start {text!r} is not a local time HH:MM") from None
 
 
 @app.command()
@@ -187,6 +194,13 @@ def plan(
     tz: Annotated[str, typer.Option(help="IANA time zone of the city")] = "Europe/Helsinki",
     time_limit: TimeLimitOpt = 30.0,
     seed: Annotated[int, typer.Option(help="Solver seed")] = 0,
+    start: Annotated[
+        str,
+        typer.Option(
+            help="Local time HH:MM the plan starts, when made after the shifts began: no "
+            "truck leaves before it, and rows up to it count (default: the first shift)"
+        ),
+    ] = "",
 ) -> None:
     """Plan a day from a city's own files and write plan.json, routes.geojson, map.html."""
     from binroute.jobs import plan_from_files
@@ -196,6 +210,7 @@ def plan(
     from optimiser.params import SolveParams
 
     day = _parse_date(plan_date) if plan_date else date.today()
+    start_at = _parse_start(start) if start else None
     try:
         with _progress("plan") as update:
             result = plan_from_files(
@@ -209,6 +224,7 @@ def plan(
                 out=out,
                 params=SolveParams(time_limit_s=time_limit, seed=seed),
                 progress=update,
+                start=start_at,
             )
     except (FleetDataError, InvalidProblemError, NetworkError, OSError) as err:
         _error(err)

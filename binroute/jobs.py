@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -115,15 +115,16 @@ def _after_start(
     start: datetime,
 ) -> list[tuple[str, str]]:
     """(file, reason) when rows of ``path`` are dated after ``start`` (the first shift of the
-    planned day): the forecast reads the bins at that moment, so later rows are not used."""
+    planned day, or when the plan starts): the forecast reads the bins at that moment, so
+    later rows are not used."""
     late = [r.at for r in records if r.at > start]
     if path is None or not late:
         return []
     return [
         (
             path.name,
-            f"{len(late)} row(s) dated after {start.isoformat()}, the first shift of the "
-            f"planned day (latest {max(late).isoformat()}), were not used; check --date",
+            f"{len(late)} row(s) dated after {start.isoformat()}, when the planned day "
+            f"starts (latest {max(late).isoformat()}), were not used; check --date and --start",
         )
     ]
 
@@ -141,6 +142,7 @@ def plan_from_files(
     params: SolveParams,
     max_snap_m: float = 150.0,
     progress: ProgressFn | None = None,
+    start: time | None = None,
 ) -> FilePlan:
     """Plan ``plan_date`` from a city's files and write plan.json, routes.geojson, map.html.
 
@@ -151,6 +153,8 @@ def plan_from_files(
     Pickups (the trucks' log with the fills found) give the last emptying of each bin and let
     bins without a sensor learn their own fill rate.
     Without ``city`` travel times are straight-line estimates (HaversineProvider).
+    ``start`` (local clock time): a plan made after the shifts began starts then
+    (``optimiser.daily.plan_day``'s ``start_at``); rows up to then are used.
     """
     tz = zone(tz_name)
     inventory, _ = load_inventory(inventory_dir, strict=True)
@@ -164,11 +168,13 @@ def plan_from_files(
     readings = tuple(r for r in readings if r.bin_id in known)
     reports = tuple(r for r in reports if r.bin_id is None or r.bin_id in known)
     pickups = tuple(p for p in pickups if p.bin_id in known)
-    start, _ = collection_period(inventory, plan_date, tz)
+    start_at = datetime.combine(plan_date, start, tzinfo=tz) if start is not None else None
+    first, _ = collection_period(inventory, plan_date, tz)
+    first = max(first, start_at) if start_at is not None else first
     late = [
-        *_after_start(readings_path, readings, start),
-        *_after_start(reports_path, reports, start),
-        *_after_start(pickups_path, pickups, start),
+        *_after_start(readings_path, readings, first),
+        *_after_start(reports_path, reports, first),
+        *_after_start(pickups_path, pickups, first),
     ]
     day = plan_day(
         inventory,
@@ -180,6 +186,7 @@ def plan_from_files(
         params=params,
         progress=progress,
         pickups=pickups,
+        start_at=start_at,
     )
     excluded: Sequence[tuple[str, str]] = [
         *bad_readings,

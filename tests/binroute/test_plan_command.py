@@ -175,3 +175,27 @@ def test_readings_after_the_day_starts_are_listed_as_not_used(city_files: Path) 
     excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
     assert excluded["readings.csv"].startswith("1 row(s) dated after 2026-11-25T06:00:00+02:00")
     assert f"latest {later}" in excluded["readings.csv"]
+
+
+def test_a_plan_started_mid_morning_reads_the_mornings_report(city_files: Path) -> None:
+    """``--start 10:30``: the citizen report of 10:00 counts (b03 is collected, as reported
+    overflowing), no truck leaves before 10:30, and the plan's notes say so. Without it the
+    report is named as not used."""
+    reports = city_files / "reports.csv"
+    at = datetime.combine(PLAN_DATE, time(10), tzinfo=TZ).isoformat()
+    reports.write_text(f"report_id,at,bin_id,text\nr1,{at},b03,bags on the street\n")
+    code, output, plan = _run(city_files, "--reports", str(reports), "--start", "10:30")
+    assert code == 0, output
+    decisions = {d["bin_id"]: d for d in plan["decisions"]}  # type: ignore[union-attr]
+    assert decisions["b03"]["reason"] == "citizen report r1: overflowing"
+    starts = [r["visits"][0]["start"] for r in plan["routes"] if r["bins"]]  # type: ignore[union-attr]
+    assert starts and min(datetime.fromisoformat(s) for s in starts) >= datetime.combine(
+        PLAN_DATE, time(10, 30), tzinfo=TZ
+    )
+    assert plan["notes"][0].startswith("planned at 10:30")  # type: ignore[index]
+    assert not any(e["record"] == "reports.csv" for e in plan["excluded"])  # type: ignore[union-attr]
+    code, output, plan = _run(city_files, "--reports", str(reports))
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    assert "when the planned day starts" in excluded["reports.csv"]
+    code, output, _ = _run(city_files, "--start", "half past ten")
+    assert code == 2 and "--start 'half past ten' is not a local time HH:MM" in output
