@@ -14,8 +14,10 @@ that ranks best by the independent checker is kept:
 
 With a smaller budget, on one core, or in a process that may not start children (a daemonic
 worker, such as a Dask worker running a scenario sweep), PyVRP runs alone and OR-Tools is the
-fallback when PyVRP raises, or its plan is missing or breaks a rule. A PyVRP exception is
-noted on the plan kept ("pyvrp failed: ..."), in the portfolio too, not raised.
+fallback when PyVRP raises, or its plan is missing or breaks a rule, or empties a bin after
+its response target (``Stop.due_s``: PyVRP knows no targets; the better of the two plans is
+kept). A PyVRP exception is noted on the plan kept ("pyvrp failed: ..."), in the portfolio
+too, not raised.
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ def _auto(problem: Problem, params: SolveParams) -> Plan:
     except Exception as err:  # an engine failure must not cost the day's plan: OR-Tools answers
         return _noted(_engine("ortools", problem, params), f"pyvrp failed: {err!r}")
     no_solution, invalid, required_unserved, _ = rank(problem, plan)
-    if not (no_solution or invalid or required_unserved):
+    if not (no_solution or invalid or required_unserved or score(problem, plan).late_cost):
         return plan
     return _pick(problem, [plan, _engine("ortools", problem, params)])
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from optimiser.check import check
+from optimiser.check import check, late_s
 from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
 from optimiser.plan import PlanStatus, VisitKind
@@ -240,3 +240,24 @@ def test_a_bin_out_of_reach_says_how_far_the_nearest_truck_is(kit) -> None:
         "no truck can reach it within its time window and return within its shift "
         "(the nearest truck is 16 h 40 min away)"
     )
+
+
+def test_a_response_target_pyvrp_alone_misses_brings_in_ortools(kit) -> None:
+    """An alerted bin must be emptied by 06:10. The truck out at 06:00 costs 500 a day more
+    than the one out at 12:00. PyVRP knows no targets and sends the cheap one, 6 h late;
+    with a short budget (PyVRP alone) ``auto`` then asks OR-Tools, which is on time."""
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("alerted", 1, due_s=6 * h + 600),),
+        vehicles=(
+            kit.truck("early", fixed_cost=50_000),
+            kit.truck("late", shift_s=(12 * h, 20 * h)),
+        ),
+    )
+    alone = solve(problem, SolveParams(time_limit_s=0.5), engine="pyvrp")
+    assert kit.route_of(alone, "late").used  # the premise: PyVRP alone is late
+    plan = kit.solved(problem)
+    assert kit.route_of(plan, "early").bin_refs == ("alerted",)
+    assert late_s(problem, plan) == {}
