@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 
 from api import repo, state
 from api.db import AlertRow, Database, NightlyRunRow, PlanDiffRow, PlanRow, utcnow
-from api.planner import Planner, ProgressFn
+from api.planner import Planner, ProgressFn, TruckProgress
 from api.routing import Routing
 from api.settings import Settings
 
@@ -152,6 +152,21 @@ def _settle(
         if coming is not None:
             alert.visit_ref, alert.vehicle_id = coming.ref, coming.vehicle_id
             alert.eta, alert.respond_by = coming.eta, coming.respond_by
+
+
+def _worked(p: TruckProgress) -> bool:
+    """Whether a truck reported work done (a bin emptied, an unloading)."""
+    return bool(p.done_bin_ids or p.done_site_ids)
+
+
+def _out_note(out: list[TruckProgress], now: datetime) -> str:
+    """The note of a plan of today made while trucks were out on an earlier plan."""
+    trucks = ", ".join(p.vehicle_id for p in out)
+    return (
+        f"truck(s) {trucks} reported work today before this plan: it starts every truck at "
+        f"its depot, empty, no earlier than {now:%H:%M}; to keep the routes being driven, "
+        "raise an alert (a reroute) instead"
+    )
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -315,8 +330,9 @@ class JobRunner:
                 reports = repo.load_reports(s, since, until)
                 collected = repo.collection_log(s, since, until)
                 waiting = self._waiting(s, plan_date, now)
+                today = plan_date == now.astimezone(self.settings.tz).date()
+                out = [p for p in repo.truck_progress(s, plan_date) if today and _worked(p)]
             self._set(plan_id, status="running", progress=0.01, message="inputs loaded")
-            today = plan_date == now.astimezone(self.settings.tz).date()
             day = planner.plan(
                 inventory,
                 readings,
@@ -332,7 +348,8 @@ class JobRunner:
                 alerted=waiting.bins,
                 due=waiting.due,
             )
-            self._store(plan_id, day, planner, routing, waiting=waiting)
+            notes = [_out_note(out, now.astimezone(self.settings.tz))] if out else []
+            self._store(plan_id, day, planner, routing, waiting=waiting, notes=notes)
         except Exception as exc:
             log.exception("plan %s failed", plan_id)
             self._set(plan_id, status="failed", message=_failure_text(exc), finished_at=utcnow())
@@ -347,8 +364,11 @@ class JobRunner:
         diffs: tuple[int, dict[str, dict[str, Any]]] | None = None,
         alert_ids: tuple[int, ...] = (),
         waiting: _Waiting | None = None,
+        notes: list[str] | None = None,
     ) -> None:
         exports = jsonable(planner.exports(day, routing.geometry()).to_json())
+        if notes:
+            exports["plan"]["notes"] = [*notes, *exports["plan"].get("notes", [])]
         kpis = jsonable(planner.kpis(day))
         stored = state.dumps(day)
         with self.db.writer() as s:
@@ -513,9 +533,10 @@ class JobRunner:
             return None
         new_id, base_id, alert_ids = claimed.plan_id, claimed.base_id, claimed.alert_ids
         try:
-            with self.db.reader() as s:
-                progress = repo.truck_progress(s, plan_date)
             base_day = state.loads(claimed.state)  # written by this service only
+            since = planner.started_at(base_day)  # work reported before: an earlier plan's
+            with self.db.reader() as s:
+                progress = repo.truck_progress(s, plan_date, since)
             with self.db.reader() as s:
                 limit = repo.get_or_404(s, PlanRow, new_id, "plan").time_limit_s
                 inventory = repo.load_inventory(s)

@@ -95,6 +95,11 @@ class Planner(Protocol):
 
     def routes(self, day_plan: Any) -> dict[str, list[str]]: ...
 
+    def started_at(self, day_plan: Any) -> datetime | None:
+        """When a day plan made after the shifts began starts (truck reports before it
+        belong to an earlier plan), else None."""
+        ...
+
     def kpis(self, day_plan: Any) -> dict[str, Any]: ...
 
 
@@ -188,6 +193,9 @@ class PipelinePlanner:
 
     def routes(self, day_plan: Any) -> dict[str, list[str]]:
         return {r.vehicle_ref: list(r.bin_refs) for r in day_plan.plan.routes}
+
+    def started_at(self, day_plan: Any) -> datetime | None:
+        return day_plan.start_at  # type: ignore[no-any-return]
 
     def kpis(self, day_plan: Any) -> dict[str, Any]:
         return dict(day_plan.kpis)

@@ -176,18 +176,22 @@ def collection_log(session: Session, since: datetime, until: datetime) -> Collec
     return CollectionLog(last_emptied=last, pickups=tuple(pickups))
 
 
-def truck_progress(session: Session, plan_date: date) -> list[TruckProgress]:
+def truck_progress(
+    session: Session, plan_date: date, since: datetime | None = None
+) -> list[TruckProgress]:
     """Per truck: bins emptied (with the fill found, when reported) and sites unloaded at so
     far, in time order, and its position, when the last report with coordinates is not older
-    than its last done report.
+    than its last done report. Only reports at or after ``since`` count, when given (a plan
+    made during the day: earlier work was done on an earlier plan).
 
     A report repeating the truck's last one (the same bin, or site) within
     ``REPEAT_REPORT_GAP`` is the same emptying sent twice; later, or after other work, it is
     a second emptying (a second visit of the day) or a second trip.
     """
-    rows = session.scalars(
-        select(ProgressRow).where(ProgressRow.plan_date == plan_date).order_by(ProgressRow.at)
-    )
+    query = select(ProgressRow).where(ProgressRow.plan_date == plan_date)
+    if since is not None:
+        query = query.where(ProgressRow.at >= since)
+    rows = session.scalars(query.order_by(ProgressRow.at))
     done: dict[str, list[str]] = {}
     fills: dict[str, list[float | None]] = {}
     unloaded: dict[str, list[str]] = {}

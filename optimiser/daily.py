@@ -54,7 +54,8 @@ class DayPlan:
     ``fill_at_pickup`` maps each collected bin to its forecast fill fraction at the planned
     arrival time; ``violations`` is the independent checker's verdict (empty when feasible);
     ``alerted`` lists the visits (stop refs) overflow alerts asked for, when it was planned or
-    since.
+    since. ``start_at`` is when a plan made after the first shift began starts (no truck
+    leaves before; work reported earlier that day was done on an earlier plan), else None.
     """
 
     plan_date: date
@@ -67,6 +68,7 @@ class DayPlan:
     violations: tuple[Violation, ...] = ()
     kpis: Mapping[str, float | int] = field(default_factory=dict)
     alerted: tuple[str, ...] = ()
+    start_at: datetime | None = None
 
     @property
     def midnight(self) -> datetime:
@@ -377,6 +379,7 @@ def route_day(
         violations=violations,
         kpis=kpis,
         alerted=tuple(r for r in dict.fromkeys(visit_ref(b, 1) for b in alerted) if r in stops),
+        start_at=start_at if start_at is not None and start_at > first else None,
     )
 
 

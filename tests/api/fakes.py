@@ -21,6 +21,7 @@ class FakeDay:
     plan_date: date
     routes: dict[str, tuple[str, ...]]
     kpis: dict[str, Any]
+    start_at: datetime | None = None
 
 
 @dataclass
@@ -81,6 +82,7 @@ class FakePlanner:
             plan_date,
             {k: tuple(v) for k, v in routes.items()},
             {"bins_collected": len(wanted), "km": float("nan")},
+            start_at,
         )
 
     def reroute(
@@ -112,7 +114,9 @@ class FakePlanner:
         routes[first] = routes[first] + extra
         changes = {first: {"inserted": list(extra)}} if extra else {}
         n = sum(len(r) for r in routes.values())
-        return FakeDay(day_plan.plan_date, routes, {"bins_collected": n}), changes
+        return FakeDay(
+            day_plan.plan_date, routes, {"bins_collected": n}, day_plan.start_at
+        ), changes
 
     def exports(self, day_plan: FakeDay, geometry: Any) -> PlanExports:
         rows = ["vehicle_id,order,bin_id"] + [
@@ -133,6 +137,9 @@ class FakePlanner:
 
     def routes(self, day_plan: FakeDay) -> dict[str, list[str]]:
         return {v: list(r) for v, r in day_plan.routes.items()}
+
+    def started_at(self, day_plan: FakeDay) -> datetime | None:
+        return day_plan.start_at
 
     def kpis(self, day_plan: FakeDay) -> dict[str, Any]:
         return dict(day_plan.kpis)

@@ -337,3 +337,68 @@ def test_a_plan_made_mid_morning_takes_the_waiting_alert_and_starts_then(
     assert rerouted["status"] == "rerouted"
     again = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
     assert (again["status"], again["plan_id"]) == ("planned", rerouted["plan_id"])
+
+
+def test_a_reroute_of_a_plan_made_mid_morning_ignores_the_mornings_reports(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """One truck emptied b1 at 07:00 on the night's plan; b1 overflows again at 10:00. The
+    dispatcher plans the day anew at 10:30 (the truck starts from its depot then, and the plan
+    says the truck was out): b1 is visited again. An alert on b2 at 10:40 reroutes that plan:
+    the 07:00 report belongs to the night's plan, not to the new visit of b1, which stays to
+    be done (it was taken as done before, and the overflowing bin left as it was)."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    post = real_client.post
+    assert post(
+        "/depots", json={"depot_id": "d1", "lon": 24.94, "lat": 60.17}, headers=key
+    ).is_success
+    assert post("/sites", json={"site_id": "s1", "lon": 24.98, "lat": 60.2}, headers=key).is_success
+    truck = {"vehicle_id": "v1", "depot_id": "d1", "capacity_l": 20000, "capacity_kg": 8000}
+    assert post("/vehicles", json=truck, headers=key).is_success
+    bins = [
+        {"bin_id": f"b{i}", "lon": 24.94 + 0.002 * i, "lat": 60.17 + 0.001 * i, "capacity_l": 240}
+        for i in range(3)
+    ]
+    assert post("/bins/bulk", json=bins, headers=key).is_success
+    readings = [{"bin_id": f"b{i}", "at": MORNING, "fill_fraction": 0.6} for i in range(3)]
+    assert post("/readings", json=readings, headers=key).is_success
+    local = datetime.fromisoformat(f"{PLAN_DATE}T00:00:00+02:00")
+    runtime.jobs.clock = lambda: local - timedelta(hours=2)  # the night before
+    night = post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key).json()
+    wait(runtime)
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b1"}
+    url = f"/plans/{night['id']}/progress"
+    at7 = (local + timedelta(hours=7)).isoformat()
+    assert post(url, json={**done, "at": at7}, headers=key).status_code == 201
+    runtime.jobs.clock = lambda: local + timedelta(hours=10, minutes=30)
+    again = (local + timedelta(hours=10)).isoformat()
+    post("/alerts", json={"bin_id": "b1", "at": again}, headers=key)
+    wait(runtime)
+    made = post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key).json()
+    wait(runtime)
+    doc = real_client.get(f"/plans/{made['id']}/routes", headers=key).json()
+    assert doc["notes"][0].startswith("truck(s) v1 reported work today before this plan")
+    assert [v["ref"] for v in doc["routes"][0]["visits"] if v.get("bin_id") == "b1"] == ["b1"]
+    alert = post(
+        "/alerts",
+        json={"bin_id": "b2", "at": (local + timedelta(hours=10, minutes=40)).isoformat()},
+        headers=key,
+    ).json()
+    wait(runtime)
+    got = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
+    assert got["status"] == "rerouted"
+    assert planned_from(runtime, got["plan_id"]) == made["id"]
+    new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
+    (b1,) = [v for v in new["routes"][0]["visits"] if v.get("bin_id") == "b1"]
+    assert datetime.fromisoformat(b1["start"]) >= local + timedelta(hours=10, minutes=40)
+    assert new["violations"] == []
+
+
+def planned_from(runtime: Runtime, plan_id: int) -> int | None:
+    """The parent plan of ``plan_id``."""
+    from api.db import PlanRow
+
+    with runtime.db.reader() as s:
+        row = s.get(PlanRow, plan_id)
+        return None if row is None else row.parent_id

@@ -638,8 +638,10 @@ def test_a_plan_made_during_the_day_starts_then_and_counts_the_mornings_reports(
     assert made.plan.notes[0] == (
         "planned at 10:30, after the shifts began: no truck leaves before then"
     )
+    assert made.start_at == _local(10, 30)
     before = _plan(*tiny_city[:2], tiny_city[2] + [report])
     assert "b4" not in before.plan.served_refs  # the night plan: no report on b4 yet
+    assert before.start_at is None
 
 
 def test_a_plan_made_during_the_day_gives_alerted_bins_their_targets(
