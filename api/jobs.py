@@ -287,8 +287,8 @@ class JobRunner:
 
     def _waiting(self, s: Any, plan_date: date, now: datetime) -> _Waiting:
         """The alerts of ``plan_date`` a plan made ``now`` takes in: those no reroute holds
-        (``open``/``rerouting``) and no later emptying closed. None for a past date (a
-        replay), whose plan starts before the alerts came."""
+        (``open``/``rerouting``) and no later emptying closed (listed apart). None for a past
+        date (a replay, whose routes start before the alerts came)."""
         if plan_date < now.astimezone(self.settings.tz).date():
             return _Waiting()
         alerts = list(

@@ -136,8 +136,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """(base url, dispatcher key) of a live app seeded through the API (see ``_seed_requests``)."""
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """(base url, dispatcher key) of a live app seeded through the API (see ``_seed_requests``);
+    parametrised indirectly with a datetime, its jobs take that as now."""
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'binroute.db'}",
         scheduler_enabled=False,
@@ -158,6 +159,9 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     while not srv.started:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
+    now = getattr(request, "param", None)
+    if now is not None:  # the job runner the app started with
+        app.state.runtime.jobs.clock = lambda: now
     base = f"http://127.0.0.1:{port}"
     key = issue_key(app.state.runtime.db, Role.DISPATCHER, "browser test")
     headers = {"X-API-Key": key}
@@ -428,5 +432,35 @@ def test_an_alert_no_truck_can_serve_says_why(server: tuple[str, str]) -> None:
         page.wait_for_selector("#message:has-text('no truck can collect it today')")
         assert "stream 'glass'" in page.inner_text("#message")
         assert page.locator("#map g.bin[data-bin='glass'] .alert-ring").count() == 1
+    assert errors == []
+    assert external == []
+
+
+@pytest.mark.parametrize(
+    "server", [datetime.fromisoformat(f"{PLAN_DATE}T10:30:00+02:00")], indirect=True
+)
+def test_a_plan_made_mid_morning_says_who_empties_a_waiting_alert(server: tuple[str, str]) -> None:
+    """ "late" (nearly empty at dawn) overflows at 10:00, before the day has a plan. The
+    dispatcher plans the day at 10:30: the message and the alerts panel say which truck
+    empties it when, against its 12:00 target, and the notes say the plan starts at 10:30."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        at = f"{PLAN_DATE}T10:00:00+02:00"
+        alert = c.post("/alerts", json={"bin_id": "late", "at": at}).json()
+        for _ in range(200):
+            if c.get(f"/alerts/{alert['id']}").json()["status"] == "no_plan":
+                break
+            time.sleep(0.05)
+    with _dashboard(base, key, errors, external) as page:
+        page.click("#request-plan")
+        page.wait_for_selector("#message:has-text('ready; alert #')")
+        message = page.inner_text("#message")
+        assert f"alert #{alert['id']} on late: truck v" in message
+        assert "(target 12:00)" in message
+        row = page.locator(f"#alerts tr[data-alert='{alert['id']}']")
+        assert row.get_attribute("data-status") == "planned"
+        assert "planned at 10:30" in page.inner_text("#notes")
     assert errors == []
     assert external == []

@@ -80,7 +80,7 @@ const noteUnloading = (vehicleId, siteId) => {
 const clock = (iso) => (iso ? iso.substring(11, 16) : "-");
 const minutes = (s) => (s >= 3600 ? `${Math.floor(s / 3600)} h ${String(Math.round(s % 3600 / 60)).padStart(2, "0")} min` : `${Math.max(1, Math.round(s / 60))} min`);
 
-/* A rerouted alert's truck and time: ", truck v1 empties it at 10:42 (target 12:00)". */
+/* A rerouted or planned alert's truck and time: ": truck v1 empties it at 10:42 (target 12:00)". */
 function alertEta(a) {
   if (!a.vehicle_id || !a.eta) return "";
   const late = a.respond_by ? (new Date(a.eta) - new Date(a.respond_by)) / 1000 : 0;
@@ -651,7 +651,10 @@ async function requestPlan() {
     await loadPlanList(row.id);
     await loadPlan(row.id);
     $("diff-panel").hidden = true;
-    if (row.status === "done") say(`plan #${row.id} ready`, true);
+    // alerts waiting for a plan of the day are taken in: say who empties each bin, when
+    const taken = state.alerts.filter((a) => a.plan_id === row.id && a.status === "planned")
+      .map((a) => `; alert #${a.id} on ${a.bin_id}${alertEta(a) || ": planned"}`);
+    if (row.status === "done") say(`plan #${row.id} ready${taken.join("")}`, true);
     else say(`plan #${row.id} ${row.status}: ${row.message}`);
   } catch (err) {
     say(err.message);
