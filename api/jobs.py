@@ -154,6 +154,12 @@ def _settle(
             alert.eta, alert.respond_by = coming.eta, coming.respond_by
 
 
+def _replay(plan_date: date, now: datetime, settings: Settings) -> bool:
+    """Whether a plan of ``plan_date`` made ``now`` replays a past day (in the city's zone):
+    its routes run before that day's alerts came, so it leaves them as they are."""
+    return plan_date < now.astimezone(settings.tz).date()
+
+
 def _worked(p: TruckProgress) -> bool:
     """Whether a truck reported work done (a bin emptied, an unloading)."""
     return bool(p.done_bin_ids or p.done_site_ids)
@@ -289,7 +295,7 @@ class JobRunner:
         """The alerts of ``plan_date`` a plan made ``now`` takes in: those no reroute holds
         (``open``/``rerouting``) and no later emptying closed (listed apart). None for a past
         date (a replay, whose routes start before the alerts came)."""
-        if plan_date < now.astimezone(self.settings.tz).date():
+        if _replay(plan_date, now, self.settings):
             return _Waiting()
         alerts = list(
             s.scalars(
@@ -311,6 +317,24 @@ class JobRunner:
             bins=tuple(first),
             due={b: at + respond for b, at in first.items()} if respond else {},
         )
+
+    def _reopen(self, plan_date: date, waiting: _Waiting) -> bool:
+        """Reopen the alerts of ``plan_date`` that found no finished plan while a plan job had
+        already read its inputs (not in ``waiting``): a reroute of its plan takes them in.
+        True when there are any."""
+        with self.db.writer() as s:
+            parked = list(
+                s.scalars(
+                    select(AlertRow).where(
+                        AlertRow.plan_date == plan_date,
+                        AlertRow.status == "no_plan",
+                        AlertRow.id.not_in(waiting.alert_ids),
+                    )
+                )
+            )
+            for a in parked:
+                a.status = "open"
+        return bool(parked)
 
     def run_plan(self, plan_id: int, planner: Planner, routing: Routing) -> None:
         """Ingest -> forecast -> plan -> store for plan row ``plan_id`` (in this thread).
@@ -350,6 +374,8 @@ class JobRunner:
             )
             notes = [_out_note(out, now.astimezone(self.settings.tz))] if out else []
             self._store(plan_id, day, planner, routing, waiting=waiting, notes=notes)
+            if not _replay(plan_date, now, self.settings) and self._reopen(plan_date, waiting):
+                self.request_reroute(plan_date, planner, routing)
         except Exception as exc:
             log.exception("plan %s failed", plan_id)
             self._set(plan_id, status="failed", message=_failure_text(exc), finished_at=utcnow())

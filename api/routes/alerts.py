@@ -45,7 +45,8 @@ def raise_alert(
     alert's time (no new visit; ``plan_id`` is the plan being driven), or ``no_plan`` when
     the day has no finished plan. The next plan of the day then collects the bin by the
     alert's response target (a plan of today starts when it is made): the alert reads
-    ``planned``, with the truck and time, or ``unserved``.
+    ``planned``, with the truck and time, or ``unserved``; or, when that plan job was already
+    running, a reroute of its plan takes the alert in once it is stored.
     """
     at = item.at or utcnow()
     with db.writer() as s:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from datetime import date, datetime
 from typing import Any
 
@@ -467,3 +469,36 @@ def test_an_earlier_alert_follows_its_visit_into_later_reroutes(
     assert seen(first) == ("rerouted", "v2", "11:15", seen(second)[3])
     alert("b2")
     assert seen(first)[:3] == ("unserved", None, None)
+
+
+def test_an_alert_raised_while_the_days_plan_is_made_reroutes_it_once_done(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """The plan job has read its inputs when b9 overflows: the alert finds no finished plan
+    (``no_plan``) but must not wait for the next one. Once the plan is stored, a reroute
+    takes the alert in."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    client.post("/bins", json=NEW_BIN, headers=dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T11:55:00+02:00")
+    planner.gate = threading.Event()
+    plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
+    for _ in range(200):  # the job is at the gate: inputs read
+        if planner.calls:
+            break
+        time.sleep(0.01)
+    alert = client.post("/alerts", json={"bin_id": "b9", "at": NOON}, headers=dispatcher).json()
+    for _ in range(200):
+        if client.get(f"/alerts/{alert['id']}", headers=dispatcher).json()["status"] == "no_plan":
+            break
+        time.sleep(0.01)
+    planner.gate.set()
+    wait(runtime)
+    got = client.get(f"/alerts/{alert['id']}", headers=dispatcher).json()
+    assert got["status"] == "rerouted", got
+    new = client.get(f"/plans/{got['plan_id']}", headers=dispatcher).json()
+    assert new["parent_id"] == plan["id"]
+    assert planner.reroutes[0]["urgent"] == ["b9"]
