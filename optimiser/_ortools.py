@@ -67,7 +67,7 @@ from optimiser.explain import UNFIT
 from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
-from optimiser.problem import Problem, Stop, VehicleSpec
+from optimiser.problem import Problem, Stop, VehicleSpec, drop_weight
 from optimiser.screen import needs_disposal
 
 SCALE = 3600  # objective units per cost unit
@@ -370,7 +370,7 @@ class _Model:
             if not stop.required:
                 routing.AddDisjunction([index], stop.prize * SCALE)
             elif stop.ref in self.soft:
-                routing.AddDisjunction([index], SOFT_REQUIRED_PENALTY)
+                routing.AddDisjunction([index], SOFT_REQUIRED_PENALTY * drop_weight(stop))
         for site in problem.sites:
             allowed = [v for v, spec in enumerate(problem.vehicles) if spec.streams <= site.streams]
             for node in self.nodes.site_nodes[site.ref]:
@@ -624,6 +624,15 @@ def _no_solution(problem: Problem, seconds: float, notes: tuple[str, ...]) -> Pl
     )
 
 
+def _soft(problem: Problem, unplaced: frozenset[str]) -> frozenset[str]:
+    """The required stops modelled with a drop penalty: ``unplaced`` (not in the start), and
+    when one of them outranks other required stops (an alert), those too, so that the
+    search may leave one out to make room for it (``optimiser.problem.drop_weight``)."""
+    stops = {s.ref: s for s in problem.stops}
+    top = max((stops[r].priority for r in unplaced if r in stops), default=0)
+    return unplaced | {s.ref for s in problem.stops if s.required and s.priority < top}
+
+
 def solve_ortools(
     problem: Problem,
     params: SolveParams,
@@ -659,7 +668,7 @@ def solve_ortools(
     initial = dict(warm_start) if warm_start is not None else greedy_routes(problem)
     placed = {ref for refs in initial.values() for ref in refs}
     required = frozenset(s.ref for s in problem.stops if s.required)
-    soft = soft_required | (required - placed)
+    soft = _soft(problem, soft_required | (required - placed))
     model = _Model(problem, soft=soft, start_routes=initial)
     assignment, status = model.search(params, deadline, [model.routes_to_nodes(initial)])
     notes: tuple[str, ...] = ()

@@ -97,7 +97,7 @@ from optimiser.costs import route_cost
 from optimiser.explain import UNFIT
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
-from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start
+from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start, drop_weight
 from optimiser.screen import needs_disposal, screen, usable_sites
 
 ENGINE = "pyvrp"
@@ -390,7 +390,7 @@ class _Builder:
         required = s.required and not self.soft_required
         prize = s.prize * COST_SCALE if not s.required else 0
         if s.required and self.soft_required:
-            prize = _big_prize(self.problem)
+            prize = _big_prize(self.problem) * drop_weight(s)
         return Client(
             location=loc,
             pickup=pickup,

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from optimiser.costs import late_cost, route_cost
 from optimiser.errors import InvalidProblemError
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock, span
-from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start
+from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start, drop_weight
 
 LOCATED = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL, VisitKind.END, VisitKind.WAYPOINT)
 
@@ -355,7 +355,9 @@ def check(problem: Problem, plan: Plan) -> list[Violation]:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Score:
     """Totals of a plan (metres, seconds, cost units) and its violations; ``late_cost``:
-    what serving stops after their response targets costs (:func:`late_s`)."""
+    what serving stops after their response targets costs (:func:`late_s`);
+    ``dropped_weight``: the required stops left out, weighed by priority
+    (``optimiser.problem.drop_weight``)."""
 
     distance_m: int
     duration_s: int
@@ -367,6 +369,7 @@ class Score:
     vehicles_used: int
     violations: tuple[Violation, ...]
     late_cost: int = 0
+    dropped_weight: int = 0
 
     @property
     def valid(self) -> bool:
@@ -406,6 +409,7 @@ def score(problem: Problem, plan: Plan) -> Score:
         vehicles_used=sum(1 for r in plan.routes if r.used),
         violations=tuple(check(problem, plan)),
         late_cost=sum(late_cost(s) for s in late_s(problem, plan).values()),
+        dropped_weight=sum(drop_weight(s) for s in missing if s.required),
     )
 
 

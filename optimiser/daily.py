@@ -320,11 +320,15 @@ def _start_note(problem: Problem, first: datetime, start_at: datetime | None) ->
     return (note,)
 
 
-def _targets(built: BuiltProblem, due: Mapping[str, datetime], midnight: datetime) -> BuiltProblem:
-    """``built`` with each bin of ``due`` given its response target on its first visit."""
+def _alert_stops(
+    built: BuiltProblem, alerted: Sequence[str], due: Mapping[str, datetime], midnight: datetime
+) -> BuiltProblem:
+    """``built`` with the first visit of each alerted bin first among required stops (its
+    ``priority`` 1) and given its response target, when ``due`` has one."""
+    refs = {visit_ref(b, 1) for b in (*alerted, *due)}
     secs = {visit_ref(b, 1): max(0, int((at - midnight).total_seconds())) for b, at in due.items()}
     stops = tuple(
-        dataclasses.replace(s, due_s=secs[s.ref]) if s.ref in secs else s
+        dataclasses.replace(s, priority=1, due_s=secs.get(s.ref)) if s.ref in refs else s
         for s in built.problem.stops
     )
     return dataclasses.replace(built, problem=dataclasses.replace(built.problem, stops=stops))
@@ -355,7 +359,7 @@ def route_day(
     built = build_problem(
         inventory, decisions, provider, plan_date=plan_date, tz=tz, not_before=start_at
     )
-    built = _targets(built, due or {}, day_start)
+    built = _alert_stops(built, alerted, due or {}, day_start)
     _report(progress, 0.4, f"solving routes for {len(built.problem.stops)} bins")
     plan = solve(built.problem, params)
     first = collection_period(inventory, plan_date, tz)[0]
@@ -449,7 +453,7 @@ def _urgent(
         if earlier is not None:
             targets.append(earlier)
         target = max(0, min(targets)) if targets else None
-        urgent.append(dataclasses.replace(stop, ref=ref, due_s=target))
+        urgent.append(dataclasses.replace(stop, ref=ref, due_s=target, priority=1))
     return built, urgent, [overflow_decision(b, ALERT) for b in bins]
 
 

@@ -46,7 +46,9 @@ class Stop:
     ones are worth ``prize`` cost units (the drop penalty). ``due_s`` is a response target
     (an overflow alert's): service should start by then. It is not a rule: each second
     later costs ``optimiser.costs.LATE_COST_PER_H`` / 3600 cost units in the search, and the
-    checker reports lateness (``optimiser.check.late_s``), not a violation.
+    checker reports lateness (``optimiser.check.late_s``), not a violation. ``priority``
+    orders required stops when not all of them fit: a stop of priority 1 (an overflow alert)
+    is left out only if leaving out stops of priority 0 makes no room (:func:`drop_weight`).
     """
 
     ref: str
@@ -59,6 +61,16 @@ class Stop:
     required: bool = True
     prize: int = 0
     due_s: int | None = None
+    priority: int = 0
+
+
+PRIORITY_WEIGHT = 1000  # a required stop one priority up outweighs this many below it
+
+
+def drop_weight(stop: Stop) -> int:
+    """How many priority-0 required stops leaving ``stop`` out weighs, when not every
+    required stop fits (the engines scale their drop penalties by it; plans rank by it)."""
+    return PRIORITY_WEIGHT**stop.priority
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,6 +192,8 @@ class Problem:
             raise InvalidProblemError(f"{name}: volume, weight, service and prize must be >= 0")
         if s.due_s is not None and s.due_s < 0:
             raise InvalidProblemError(f"{name}: due_s {s.due_s} must be >= 0 (s since midnight)")
+        if s.priority not in (0, 1):
+            raise InvalidProblemError(f"{name}: priority {s.priority} must be 0, or 1 (an alert)")
 
     def _check_vehicle(self, v: VehicleSpec) -> None:
         name = f"vehicle {v.ref!r}"

@@ -56,13 +56,14 @@ def _engine(name: str, problem: Problem, params: SolveParams) -> Plan:
 
 
 def rank(problem: Problem, plan: Plan) -> tuple[bool, bool, int, int]:
-    """Sort key of plans (smaller is better): solved, valid, required served, cost + lost
-    prizes + lateness against response targets."""
+    """Sort key of plans (smaller is better): solved, valid, required served (weighed by
+    priority: an alerted bin before a thousand others), cost + lost prizes + lateness
+    against response targets."""
     s = score(problem, plan)
     return (
         plan.status is PlanStatus.NO_SOLUTION,
         not s.valid,
-        s.required_unserved,
+        s.dropped_weight,
         s.cost + s.prize_lost + s.late_cost,
     )
 
@@ -194,8 +195,8 @@ def _auto(problem: Problem, params: SolveParams) -> Plan:
         plan = _engine("pyvrp", problem, params)
     except Exception as err:  # an engine failure must not cost the day's plan: OR-Tools answers
         return _noted(_engine("ortools", problem, params), f"pyvrp failed: {err!r}")
-    no_solution, invalid, required_unserved, _ = rank(problem, plan)
-    if not (no_solution or invalid or required_unserved or score(problem, plan).late_cost):
+    no_solution, invalid, dropped, _ = rank(problem, plan)
+    if not (no_solution or invalid or dropped or score(problem, plan).late_cost):
         return plan
     return _pick(problem, [plan, _engine("ortools", problem, params)])
 

@@ -683,3 +683,44 @@ def test_a_plan_made_after_every_shift_collects_nothing_and_says_so(
     assert made.plan.notes[0].endswith(
         "every shift is over, so nothing is collected (plan the next day)"
     )
+
+
+def _three_stops_a_day(
+    city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> tuple[Inventory, list[FillReading], list[CitizenReport]]:
+    """``city`` with its truck limited to three bins a day (it has three must bins), and a
+    bin "far" out west (nearly empty by its readings)."""
+    inventory, readings, reports = city
+    (truck,) = inventory.vehicles
+    limited = dataclasses.replace(truck, max_stops=3)
+    far = Bin(bin_id="far", lon=24.90, lat=60.16, capacity_l=660)
+    inventory = dataclasses.replace(inventory, vehicles=(limited,), bins=(*inventory.bins, far))
+    return inventory, readings + _readings("far", 0.0005, 0.02), reports
+
+
+def test_an_alerted_bin_goes_before_a_forecast_one_when_not_all_fit(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """Three bins a day, three must bins (b0, b1 forecast; b2 reported) and an alert on the
+    bin out west: it is emptied (the cheaper plan would leave it out), a must bin is left
+    out with the reason."""
+    made = _plan_at(_three_stops_a_day(tiny_city), _local(10, 30), [], alerted=["far"])
+    assert made.violations == ()
+    assert "far" in made.plan.served_refs and len(made.plan.served_refs) == 3
+    (left,) = made.unserved
+    assert left.ref in ("b0", "b1", "b2") and "stop limit" in left.reason
+
+
+def test_a_reroute_leaves_out_a_must_bin_rather_than_the_alerted_one(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """The truck's three stops a day are planned (b0, b1, b2); it has emptied the first when
+    the bin out west overflows: it is emptied, one of the two must bins not yet emptied is
+    left out."""
+    day = _plan(*_three_stops_a_day(tiny_city))
+    assert len(day.plan.served_refs) == 3
+    new_day, _ = _alerted(day, "far")
+    assert new_day.violations == ()
+    assert "far" in new_day.plan.served_refs
+    (left,) = new_day.unserved
+    assert left.ref in day.plan.served_refs

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from optimiser.check import check, late_s
+from optimiser.check import check, late_s, score
 from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
 from optimiser.plan import PlanStatus, VisitKind
@@ -261,3 +261,31 @@ def test_a_response_target_pyvrp_alone_misses_brings_in_ortools(kit) -> None:
     plan = kit.solved(problem)
     assert kit.route_of(plan, "early").bin_refs == ("alerted",)
     assert late_s(problem, plan) == {}
+
+
+@pytest.mark.parametrize("engine", ["auto", "ortools", "pyvrp"])
+def test_when_not_every_required_bin_fits_an_alerted_one_goes_first(kit, engine) -> None:
+    """Two stops a day (``max_stops``), three required bins: two forecast must bins by the
+    depot and an overflowing bin (an alert, priority 1) further out. The alerted bin is
+    emptied, a must bin is left out (the cheaper choice would leave out the alerted one)."""
+    m = kit.matrix([(0, 0), (1, 0), (1, 1), (9, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("must1", 1), kit.stop("must2", 2), kit.stop("alerted", 3, priority=1)),
+        vehicles=(kit.truck(max_stops=2),),
+    )
+    plan = solve(problem, SolveParams(time_limit_s=0.5), engine=engine)
+    assert check(problem, plan) == []
+    assert "alerted" in plan.served_refs and len(plan.served_refs) == 2
+    (left,) = plan.unserved
+    assert left.ref in ("must1", "must2")
+    assert score(problem, plan).dropped_weight == 1
+
+
+def test_a_stop_priority_is_zero_or_one(kit) -> None:
+    with pytest.raises(InvalidProblemError, match="priority 2 must be 0, or 1"):
+        Problem(
+            matrix=kit.matrix([(0, 0), (1, 0)]),
+            stops=(kit.stop("b1", 1, priority=2),),
+            vehicles=(kit.truck(),),
+        )
