@@ -120,11 +120,16 @@ def _refs(refs: Sequence[str]) -> str:
 
 def explain_unfit(problem: Problem, plan: Plan) -> Plan:
     """``plan`` with the :data:`UNFIT` reasons of its first :data:`MAX_EXPLAINED` unserved
-    stops replaced by :func:`reason` (the others keep the short one)."""
+    stops replaced by :func:`reason` (the others keep the short one); a stop left out while
+    alerted ones (priority 1) are served says they go first."""
     todo = [u.ref for u in plan.unserved if u.reason == UNFIT][:MAX_EXPLAINED]
     if not todo:
         return plan
+    alerts = [s.ref for s in problem.stops if s.priority > 0 and s.ref in plan.served_refs]
     why = {ref: reason(problem, plan, problem.stop(ref)) for ref in todo}
+    for ref, text in why.items():  # a must bin left out while alerted bins are served
+        if alerts and problem.stop(ref).priority == 0 and text.startswith(UNFIT):
+            why[ref] = f"{text}; alerted bins go first ({_refs(alerts)})"
     unserved = tuple(
         dataclasses.replace(u, reason=why[u.ref]) if u.ref in why else u for u in plan.unserved
     )

@@ -709,6 +709,7 @@ def test_an_alerted_bin_goes_before_a_forecast_one_when_not_all_fit(
     assert "far" in made.plan.served_refs and len(made.plan.served_refs) == 3
     (left,) = made.unserved
     assert left.ref in ("b0", "b1", "b2") and "stop limit" in left.reason
+    assert left.reason.endswith("; alerted bins go first (far)")
 
 
 def test_a_reroute_leaves_out_a_must_bin_rather_than_the_alerted_one(
