@@ -90,7 +90,9 @@ def city(n_bins: int, n_trucks: int, seed: int) -> tuple[Problem, Stop]:
         )
         for j in range(2)
     )
-    alert = Stop(ref="alert", location=3 + n_bins, volume_l=240, weight_kg=24, service_s=40)
+    alert = Stop(
+        ref="alert", location=3 + n_bins, volume_l=240, weight_kg=24, service_s=40, priority=1
+    )
     return Problem(matrix=matrix, stops=stops, vehicles=trucks, sites=sites), alert
 
 

@@ -12,6 +12,7 @@ with ``check.check_route`` and dropped if it is not valid.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -363,3 +364,41 @@ def _best_valid(
         if chosen is None or cost < chosen[0]:
             chosen = (cost, v.ref, new)
     return chosen
+
+
+def swap_in(
+    problem: Problem, routes: dict[str, list[str]], stop: Stop, *, max_checks: int = 10
+) -> tuple[str, str | None] | None:
+    """Make room for ``stop``, which no position takes (:func:`insert_cheapest` gave up), by
+    taking out a required stop of lower priority: an alert goes before a forecast must bin.
+
+    Candidates are the lower-priority required stops on routes of trucks taking the stop's
+    stream, nearest to it first (travel there and back), at most ``max_checks``: the first
+    whose truck then takes ``stop`` (its route checked) is taken out, then put back wherever
+    it fits. ``routes`` is updated.
+
+    Returns
+    -------
+    (str, str or None) or None
+        The vehicle ref that took ``stop`` and the ref of the stop taken out when no route
+        takes it back (None when one does); None when no swap works.
+    """
+    by_ref = {s.ref: s for s in problem.stops}
+    dur = problem.matrix.duration_s
+    candidates = sorted(
+        (int(dur[s.location, stop.location]) + int(dur[stop.location, s.location]), vi, ref)
+        for vi, v in enumerate(problem.vehicles)
+        if stop.stream in v.streams
+        for ref in routes.get(v.ref, [])
+        if (s := by_ref.get(ref)) is not None and s.required and s.priority < stop.priority
+    )
+    for _, vi, out in candidates[:max_checks]:
+        v = problem.vehicles[vi]
+        trial = {v.ref: [r for r in routes[v.ref] if r != out]}
+        alone = dataclasses.replace(problem, vehicles=(v,))
+        if insert_cheapest(alone, trial, stop) is None:
+            continue
+        routes[v.ref] = trial[v.ref]
+        back = insert_cheapest(problem, routes, by_ref[out])
+        return v.ref, None if back is not None else out
+    return None

@@ -39,7 +39,7 @@ from optimiser.check import check_route, time_route
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
 from optimiser.explain import explain_unfit
-from optimiser.greedy import feasible_prefix, insert_cheapest, start_of
+from optimiser.greedy import feasible_prefix, insert_cheapest, start_of, swap_in
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
 from optimiser.problem import Problem, Stop, VehicleSpec
@@ -432,7 +432,8 @@ def reroute(
     in_warm = {r for refs in warm.values() for r in refs}
     for stop in residual.stops:  # urgent bins not planned yet: cheapest feasible insertion
         if stop.ref in urgent_refs and stop.ref not in in_warm:
-            insert_cheapest(residual, warm, stop)
+            if insert_cheapest(residual, warm, stop) is None and stop.priority > 0:
+                swap_in(residual, warm, stop)  # no room: a must bin makes room for it
         elif stop.due_s is not None and stop.ref in in_warm:
             _sooner(residual, warm, stop)
     in_warm = {r for refs in warm.values() for r in refs}

@@ -198,3 +198,51 @@ def test_a_bin_whose_soonest_positions_break_a_rule_still_gets_a_place(kit) -> N
     assert insert_cheapest(problem, routes, problem.stop("u"), max_checks=1) == "a"
     assert routes == {"a": ["x", "u"]}
     assert check(problem, plan_from_sequences(problem, routes)) == []
+
+
+def test_swap_in_makes_room_for_an_alert_by_taking_out_a_must_bin(kit) -> None:
+    """Two stops a day, both used by must bins; an alerted bin next to the second: that
+    must bin makes room (the nearest), and no other truck takes it back."""
+    from optimiser.greedy import insert_cheapest, swap_in
+
+    m = kit.matrix([(0, 0), (1, 0), (4, 0), (5, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("near", 1), kit.stop("must", 2), kit.stop("alert", 3, priority=1)),
+        vehicles=(kit.truck("a", max_stops=2),),
+        return_empty=False,
+    )
+    routes = {"a": ["near", "must"]}
+    assert insert_cheapest(problem, routes, problem.stop("alert")) is None
+    assert swap_in(problem, routes, problem.stop("alert")) == ("a", "must")
+    assert sorted(routes["a"]) == ["alert", "near"]
+    plan = plan_from_sequences(problem, routes)
+    assert check(problem, plan) == [] and "must" not in plan.served_refs
+
+
+def test_swap_in_puts_the_bin_taken_out_on_another_truck_and_spares_alerts(kit) -> None:
+    """Truck a, the only one taking paper, is full (two stops) when a paper bank overflows.
+    Its must bin makes room, not the other alerted bin nearer the bank, and goes to truck b,
+    which has room."""
+    from optimiser.greedy import swap_in
+
+    m = kit.matrix([(0, 0), (1, 0), (4, 0), (5, 0), (2, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(
+            kit.stop("other_alert", 1, priority=1),
+            kit.stop("must", 2),
+            kit.stop("alert", 3, priority=1, stream="paper"),
+            kit.stop("spare", 4),
+        ),
+        vehicles=(
+            kit.truck("a", max_stops=2, streams=frozenset({"residual", "paper"})),
+            kit.truck("b", max_stops=2),
+        ),
+        return_empty=False,
+    )
+    routes = {"a": ["other_alert", "must"], "b": ["spare"]}
+    assert swap_in(problem, routes, problem.stop("alert")) == ("a", None)
+    assert sorted(routes["a"]) == ["alert", "other_alert"]
+    assert sorted(routes["b"]) == ["must", "spare"]
+    assert check(problem, plan_from_sequences(problem, routes)) == []
