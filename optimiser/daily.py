@@ -250,7 +250,8 @@ def plan_day(
         report already made them must bins), their visits marked in ``DayPlan.alerted``.
     due : mapping of str to datetime, optional
         Response targets of alerted bins (bin id -> tz-aware time to empty it by), as in
-        :func:`reroute_day` (``Stop.due_s``; not a rule; a note names each bin emptied later).
+        :func:`reroute_day` (``Stop.due_s``; not a rule; a note names each bin emptied later);
+        bins not in ``alerted`` are ignored.
 
     Returns
     -------
@@ -324,8 +325,9 @@ def _alert_stops(
     built: BuiltProblem, alerted: Sequence[str], due: Mapping[str, datetime], midnight: datetime
 ) -> BuiltProblem:
     """``built`` with the first visit of each alerted bin first among required stops (its
-    ``priority`` 1) and given its response target, when ``due`` has one."""
-    refs = {visit_ref(b, 1) for b in (*alerted, *due)}
+    ``priority`` 1) and given its response target, when ``due`` has one (targets of other
+    bins are ignored)."""
+    refs = {visit_ref(b, 1) for b in alerted}
     secs = {visit_ref(b, 1): max(0, int((at - midnight).total_seconds())) for b, at in due.items()}
     stops = tuple(
         dataclasses.replace(s, priority=1, due_s=secs.get(s.ref)) if s.ref in refs else s
@@ -363,8 +365,8 @@ def route_day(
     _report(progress, 0.4, f"solving routes for {len(built.problem.stops)} bins")
     plan = solve(built.problem, params)
     first = collection_period(inventory, plan_date, tz)[0]
-    late = (*_start_note(built.problem, first, start_at), *_late_notes(built.problem, plan))
-    plan = dataclasses.replace(plan, notes=(*late, *plan.notes))
+    notes = (*_start_note(built.problem, first, start_at), *_late_notes(built.problem, plan))
+    plan = dataclasses.replace(plan, notes=(*notes, *plan.notes))
     _report(progress, 0.95, "checking the plan")
     violations = tuple(check(built.problem, plan))
     stops = {s.ref for s in built.problem.stops}

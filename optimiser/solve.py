@@ -195,8 +195,9 @@ def _auto(problem: Problem, params: SolveParams) -> Plan:
         plan = _engine("pyvrp", problem, params)
     except Exception as err:  # an engine failure must not cost the day's plan: OR-Tools answers
         return _noted(_engine("ortools", problem, params), f"pyvrp failed: {err!r}")
-    no_solution, invalid, dropped, _ = rank(problem, plan)
-    if not (no_solution or invalid or dropped or score(problem, plan).late_cost):
+    s = score(problem, plan)
+    solved = plan.status is not PlanStatus.NO_SOLUTION
+    if solved and s.valid and not (s.dropped_weight or s.late_cost):
         return plan
     return _pick(problem, [plan, _engine("ortools", problem, params)])
 
