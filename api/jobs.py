@@ -355,7 +355,7 @@ class JobRunner:
                 collected = repo.collection_log(s, since, until)
                 waiting = self._waiting(s, plan_date, now)
                 today = plan_date == now.astimezone(self.settings.tz).date()
-                out = [p for p in repo.truck_progress(s, plan_date) if today and _worked(p)]
+                out = [p for p in repo.truck_progress(s, plan_date) if _worked(p)] if today else []
             self._set(plan_id, status="running", progress=0.01, message="inputs loaded")
             day = planner.plan(
                 inventory,
@@ -563,7 +563,6 @@ class JobRunner:
             since = planner.started_at(base_day)  # work reported before: an earlier plan's
             with self.db.reader() as s:
                 progress = repo.truck_progress(s, plan_date, since)
-            with self.db.reader() as s:
                 limit = repo.get_or_404(s, PlanRow, new_id, "plan").time_limit_s
                 inventory = repo.load_inventory(s)
             new_day, changes = planner.reroute(
