@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from api import repo, state
 from api.db import AlertRow, Database, NightlyRunRow, PlanDiffRow, PlanRow, utcnow
@@ -91,6 +91,8 @@ class _Claim:
 
 # alerts a new plan of their day takes in: no reroute holds them, no emptying closed them
 _TAKEN_BY_PLANS = ("no_plan", "failed", "rerouted", "unserved", "planned")
+# alerts of an earlier day that the next plans take in: no truck was sent
+_CARRIED = ("no_plan", "unserved", "failed")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,30 +293,36 @@ class JobRunner:
 
         return report
 
-    def _waiting(self, s: Any, plan_date: date, now: datetime) -> _Waiting:
-        """The alerts of ``plan_date`` a plan made ``now`` takes in: those no reroute holds
-        (``open``/``rerouting``) and no later emptying closed (listed apart). None for a past
-        date (a replay, whose routes start before the alerts came)."""
+    def _waiting(
+        self, s: Any, plan_date: date, now: datetime, emptied: Mapping[str, datetime]
+    ) -> _Waiting:
+        """The alerts a plan of ``plan_date`` made ``now`` takes in: those of its day no
+        reroute holds (``open``/``rerouting``), and those of the days before that no truck
+        was sent to (``no_plan``, ``unserved``, ``failed``; within the readings history),
+        without a target (theirs passed); alerts whose bin was emptied since (``emptied``:
+        the last emptying per bin) are listed apart. Nothing for a past date (a replay,
+        whose routes start before the alerts came)."""
         if _replay(plan_date, now, self.settings):
             return _Waiting()
-        alerts = list(
-            s.scalars(
-                select(AlertRow)
-                .where(AlertRow.plan_date == plan_date, AlertRow.status.in_(_TAKEN_BY_PLANS))
-                .order_by(AlertRow.id)
-            )
+        earliest = plan_date - timedelta(days=self.settings.readings_history_days)
+        day = and_(AlertRow.plan_date == plan_date, AlertRow.status.in_(_TAKEN_BY_PLANS))
+        before = and_(
+            AlertRow.plan_date < plan_date,
+            AlertRow.plan_date >= earliest,
+            AlertRow.status.in_(_CARRIED),
         )
-        emptied = repo.last_emptied_on(s, plan_date, (a.bin_id for a in alerts))
+        alerts = list(s.scalars(select(AlertRow).where(or_(day, before)).order_by(AlertRow.id)))
         gone = tuple(a.id for a in alerts if a.bin_id in emptied and emptied[a.bin_id] >= a.at)
         alerts = [a for a in alerts if a.id not in gone]
         respond = timedelta(minutes=self.settings.alert_response_min)
         first: dict[str, datetime] = {}
         for a in alerts:
-            first[a.bin_id] = min(first.get(a.bin_id, a.at), a.at)
+            if a.plan_date == plan_date:
+                first[a.bin_id] = min(first.get(a.bin_id, a.at), a.at)
         return _Waiting(
             alert_ids=tuple(a.id for a in alerts),
             emptied_ids=gone,
-            bins=tuple(first),
+            bins=tuple(dict.fromkeys(a.bin_id for a in alerts)),
             due={b: at + respond for b, at in first.items()} if respond else {},
         )
 
@@ -353,7 +361,7 @@ class JobRunner:
                 readings = repo.load_readings(s, since, until)
                 reports = repo.load_reports(s, since, until)
                 collected = repo.collection_log(s, since, until)
-                waiting = self._waiting(s, plan_date, now)
+                waiting = self._waiting(s, plan_date, now, collected.last_emptied)
                 today = plan_date == now.astimezone(self.settings.tz).date()
                 out = [p for p in repo.truck_progress(s, plan_date) if _worked(p)] if today else []
             self._set(plan_id, status="running", progress=0.01, message="inputs loaded")
@@ -458,8 +466,9 @@ class JobRunner:
         for alert in s.scalars(select(AlertRow).where(AlertRow.id.in_(alert_ids))):
             _settle(alert, plan_id, latest.get(alert.bin_id), left_bins.get(alert.bin_id))
         plan_date = s.get(PlanRow, plan_id).plan_date
+        of_date = select(PlanRow.id).where(PlanRow.plan_date == plan_date)
         earlier = select(AlertRow).where(
-            AlertRow.plan_date == plan_date,
+            or_(AlertRow.plan_date == plan_date, AlertRow.plan_id.in_(of_date)),
             AlertRow.status.in_(("rerouted", "unserved", "planned")),
             AlertRow.visit_ref.is_not(None),
             AlertRow.id.not_in(alert_ids),

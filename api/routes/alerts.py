@@ -6,10 +6,10 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, status
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from api import repo
-from api.db import AlertRow, BinRow, utcnow
+from api.db import AlertRow, BinRow, PlanRow, utcnow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import RecordError
 from api.schemas import ERROR_RESPONSES, AlertIn, AlertOut
@@ -77,9 +77,12 @@ def list_alerts(
     alert_status: Annotated[AlertStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[AlertOut]:
+    """Alerts by id; ``plan_date``: those raised that day and those a plan of that day took
+    in from an earlier day (no truck was sent then)."""
     query = select(AlertRow)
     if plan_date is not None:
-        query = query.where(AlertRow.plan_date == plan_date)
+        of_date = select(PlanRow.id).where(PlanRow.plan_date == plan_date)
+        query = query.where(or_(AlertRow.plan_date == plan_date, AlertRow.plan_id.in_(of_date)))
     if alert_status is not None:
         query = query.where(AlertRow.status == alert_status)
     with db.reader() as s:

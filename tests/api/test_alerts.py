@@ -11,6 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api import repo
+from api.db import AlertRow, ProgressRow
 from api.deps import Runtime, get_planner
 from api.planner import PlanExports, TruckProgress
 from tests.api.conftest import PLAN_DATE, seed, wait
@@ -502,3 +503,58 @@ def test_an_alert_raised_while_the_days_plan_is_made_reroutes_it_once_done(
     new = client.get(f"/plans/{got['plan_id']}", headers=dispatcher).json()
     assert new["parent_id"] == plan["id"]
     assert planner.reroutes[0]["urgent"] == ["b9"]
+
+
+def test_an_alert_no_truck_served_yesterday_is_taken_by_todays_plan(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """b9 overflowed the evening before (no plan that day: ``no_plan``), b1 then too but a
+    truck emptied it after; b2's alert of two days before was rerouted (a truck was sent).
+    Today's plan takes in b9 only, as an alerted bin without a target (its own passed), and
+    the alert then says which plan collects it."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    client.post("/bins", json=NEW_BIN, headers=dispatcher)
+    evening = "2026-11-24T17:30:00+02:00"
+    b9 = client.post("/alerts", json={"bin_id": "b9", "at": evening}, headers=dispatcher).json()
+    b1 = client.post("/alerts", json={"bin_id": "b1", "at": evening}, headers=dispatcher).json()
+    wait(runtime)
+    failed = runtime.jobs.create_plan(date(2026, 11, 24), 1, "request", status="failed")
+    with runtime.db.writer() as s:  # b1: a truck emptied it after its alert; b2: rerouted
+        s.add(
+            ProgressRow(
+                plan_id=failed.id,
+                plan_date=date(2026, 11, 24),
+                vehicle_id="v1",
+                kind="visit_done",
+                bin_id="b1",
+                at=datetime.fromisoformat("2026-11-24T18:10:00+02:00"),
+            )
+        )
+        s.add(
+            AlertRow(
+                bin_id="b2",
+                plan_date=date(2026, 11, 23),
+                source="dispatcher",
+                at=datetime.fromisoformat("2026-11-23T09:00:00+02:00"),
+                status="rerouted",
+                note="",
+            )
+        )
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T02:00:00+02:00")
+    plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
+    wait(runtime)
+    (call,) = planner.calls
+    assert (call["alerted"], call["due"]) == (["b9"], {})
+    got = client.get(f"/alerts/{b9['id']}", headers=dispatcher).json()
+    assert (got["status"], got["plan_id"], got["plan_date"]) == (
+        "planned",
+        plan["id"],
+        "2026-11-24",
+    )
+    assert client.get(f"/alerts/{b1['id']}", headers=dispatcher).json()["status"] == "emptied"
+    listed = client.get(f"/alerts?plan_date={PLAN_DATE}", headers=dispatcher).json()
+    assert [a["id"] for a in listed] == [b9["id"], b1["id"]]  # taken in by today's plan
