@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,7 +65,9 @@ def _reasons_table(title: str, column: str, rows: Sequence[tuple[str, str]]) -> 
 
 
 OutOpt = Annotated[Path, typer.Option(help="Directory for plan.json, routes.geojson, map.html")]
-DateOpt = Annotated[str, typer.Option("--date", help="Day to plan (YYYY-MM-DD)")]
+DateOpt = Annotated[
+    str, typer.Option("--date", help="Day to plan (YYYY-MM-DD; default: today in --tz)")
+]
 TimeLimitOpt = Annotated[float, typer.Option(help="Solver time limit, seconds", min=0.1)]
 
 
@@ -74,6 +76,18 @@ def _parse_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"--date {text!r} is not YYYY-MM-DD") from None
+
+
+def _today_in(tz: str, now: datetime | None = None) -> date:
+    """The date in the city's zone ``tz`` at ``now`` (default: this moment); the machine's
+    when ``tz`` is not a zone (the job then names it)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    now = now or datetime.now(UTC)
+    try:
+        return now.astimezone(ZoneInfo(tz)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return date.today()
 
 
 def _parse_start(text: str) -> time:
@@ -209,7 +223,7 @@ def plan(
     from optimiser.errors import InvalidProblemError
     from optimiser.params import SolveParams
 
-    day = _parse_date(plan_date) if plan_date else date.today()
+    day = _parse_date(plan_date) if plan_date else _today_in(tz)
     start_at = _parse_start(start) if start else None
     try:
         with _progress("plan") as update:

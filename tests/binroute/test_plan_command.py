@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -199,3 +200,14 @@ def test_a_plan_started_mid_morning_reads_the_mornings_report(city_files: Path) 
     assert "when the planned day starts" in excluded["reports.csv"]
     code, output, _ = _run(city_files, "--start", "half past ten")
     assert code == 2 and "--start 'half past ten' is not a local time HH:MM" in output
+
+
+def test_the_default_day_is_today_in_the_citys_zone() -> None:
+    """At 23:00 UTC on 30 November it is already 1 December in Helsinki (and 13:00 on the
+    30th in Honolulu); a zone that is not one falls back to the machine's date."""
+    from binroute.cli import _today_in
+
+    at = datetime(2026, 11, 30, 23, 0, tzinfo=ZoneInfo("UTC"))
+    assert _today_in("Europe/Helsinki", at) == date(2026, 12, 1)
+    assert _today_in("Pacific/Honolulu", at) == date(2026, 11, 30)
+    assert _today_in("Mars/Olympus", at) == date.today()
