@@ -197,7 +197,7 @@ class AlertRow(Base):
     fill_fraction: Mapped[float | None] = mapped_column(Float, nullable=True)
     report_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
-    # open | rerouting | rerouted | planned | unserved | emptied | no_plan | failed
+    # open | rerouting | rerouted | planned | unserved | emptied | no_plan | failed | dismissed
     status: Mapped[str] = mapped_column(String(16), index=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -67,15 +67,24 @@ def load_readings(session: Session, since: datetime, until: datetime) -> list[Fi
 def load_reports(session: Session, since: datetime, until: datetime) -> list[CitizenReport]:
     """Citizen reports in the window, plus the overflow alerts raised for ``until``'s day.
 
-    Alerts become overflowing reports (``alert-<id>``) so the policy collects those bins.
+    Alerts become overflowing reports (``alert-<id>``) so the policy collects those bins. A
+    dismissed alert (a false alarm) counts for nothing, nor does the report that raised it.
     """
+    dismissed = select(AlertRow.report_id).where(
+        AlertRow.status == "dismissed", AlertRow.report_id.is_not(None)
+    )
     rows = session.scalars(
-        select(ReportRow).where(ReportRow.at >= since, ReportRow.at < until).order_by(ReportRow.at)
+        select(ReportRow)
+        .where(ReportRow.at >= since, ReportRow.at < until, ReportRow.report_id.not_in(dismissed))
+        .order_by(ReportRow.at)
     )
     reports = [mapping.report_record(r) for r in rows]
     alerts = session.scalars(
         select(AlertRow).where(
-            AlertRow.at >= since, AlertRow.at < until, AlertRow.report_id.is_(None)
+            AlertRow.at >= since,
+            AlertRow.at < until,
+            AlertRow.report_id.is_(None),
+            AlertRow.status != "dismissed",  # a false alarm
         )
     )
     reports += [

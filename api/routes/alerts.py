@@ -11,15 +11,25 @@ from sqlalchemy import or_, select
 from api import repo
 from api.db import AlertRow, BinRow, PlanRow, utcnow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
-from api.errors import RecordError
+from api.errors import ConflictError, RecordError
 from api.schemas import ERROR_RESPONSES, AlertIn, AlertOut
 from api.security import CanDispatch, CanRead
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 
 AlertStatus = Literal[
-    "open", "rerouting", "rerouted", "planned", "unserved", "emptied", "no_plan", "failed"
+    "open",
+    "rerouting",
+    "rerouted",
+    "planned",
+    "unserved",
+    "emptied",
+    "no_plan",
+    "failed",
+    "dismissed",
 ]
+# alerts no truck was sent to: a dispatcher may dismiss them (a false alarm)
+DISMISSIBLE = ("no_plan", "unserved", "failed")
 
 
 @router.post(
@@ -94,3 +104,36 @@ def list_alerts(
 def get_alert(alert_id: Annotated[int, Path(ge=1, le=2**62)], db: DbDep, _: CanRead) -> AlertOut:
     with db.reader() as s:
         return AlertOut.model_validate(repo.get_or_404(s, AlertRow, alert_id, "alert"))
+
+
+@router.post(
+    "/{alert_id}/dismiss",
+    response_model=AlertOut,
+    summary="Dismiss an alert no truck was sent to (a false alarm)",
+)
+def dismiss_alert(
+    alert_id: Annotated[int, Path(ge=1, le=2**62)], db: DbDep, _: CanDispatch
+) -> AlertOut:
+    """Close an alert that is ``no_plan``, ``unserved`` or ``failed`` as ``dismissed``: no
+    later plan takes it in, and plans no longer read it as an overflow report. An alert a
+    truck was sent to (``rerouted``, ``planned``) or that is closed is a 409 saying so; a
+    sensor's readings still count as readings."""
+    with db.writer() as s:
+        alert = repo.get_or_404(s, AlertRow, alert_id, "alert")
+        if alert.status not in DISMISSIBLE:
+            raise ConflictError(_not_dismissible(alert))
+        alert.status = "dismissed"
+        return AlertOut.model_validate(alert)
+
+
+def _not_dismissible(alert: AlertRow) -> str:
+    """Why alert ``alert`` cannot be dismissed, and what to do."""
+    if alert.status in ("rerouted", "planned"):
+        truck = f"truck {alert.vehicle_id}" if alert.vehicle_id else "a truck"
+        return (
+            f"alert {alert.id} is {alert.status}: {truck} is sent (plan {alert.plan_id}); "
+            "only an alert no truck was sent to can be dismissed"
+        )
+    if alert.status in ("open", "rerouting"):
+        return f"alert {alert.id} is {alert.status}: a reroute is taking it in; try again after"
+    return f"alert {alert.id} is already closed ({alert.status})"

@@ -558,3 +558,40 @@ def test_an_alert_no_truck_served_yesterday_is_taken_by_todays_plan(
     assert client.get(f"/alerts/{b1['id']}", headers=dispatcher).json()["status"] == "emptied"
     listed = client.get(f"/alerts?plan_date={PLAN_DATE}", headers=dispatcher).json()
     assert [a["id"] for a in listed] == [b9["id"], b1["id"]]  # taken in by today's plan
+
+
+def test_a_dispatcher_dismisses_a_false_alarm_no_truck_was_sent_to(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """A citizen's report raises an alert on b1 before the day has a plan (``no_plan``); the
+    dispatcher finds it false and dismisses it: the day's plan neither takes it in nor reads
+    the report. An alert a truck was sent to cannot be dismissed (409, saying why)."""
+    dispatcher, viewer = keys["dispatcher"], keys["viewer"]
+    seed(client, dispatcher)
+    report = {"report_id": "r7", "at": NOON, "text": "overflowing", "lon": 24.942, "lat": 60.171}
+    alert_id = client.post("/reports", json=report, headers=dispatcher).json()["alert_id"]
+    wait(runtime)
+    assert client.get(f"/alerts/{alert_id}", headers=dispatcher).json()["status"] == "no_plan"
+    assert client.post(f"/alerts/{alert_id}/dismiss", headers=viewer).status_code == 403
+    got = client.post(f"/alerts/{alert_id}/dismiss", headers=dispatcher)
+    assert got.status_code == 200 and got.json()["status"] == "dismissed"
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T12:30:00+02:00")
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    (call,) = planner.calls
+    assert (call["alerted"], call["reports"]) == ([], [])
+    again = client.post(f"/alerts/{alert_id}/dismiss", headers=dispatcher)
+    assert again.status_code == 409 and "already closed (dismissed)" in again.json()["detail"]
+    sent = client.post("/alerts", json={"bin_id": "b2", "at": NOON}, headers=dispatcher).json()
+    wait(runtime)
+    assert client.get(f"/alerts/{sent['id']}", headers=dispatcher).json()["status"] == "rerouted"
+    refused = client.post(f"/alerts/{sent['id']}/dismiss", headers=dispatcher)
+    assert refused.status_code == 409
+    assert (
+        "rerouted: truck" in refused.json()["detail"]
+        or "rerouted: a truck" in refused.json()["detail"]
+    )
+    assert client.post("/alerts/999/dismiss", headers=dispatcher).status_code == 404

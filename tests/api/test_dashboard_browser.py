@@ -415,7 +415,8 @@ def test_the_planners_notes_and_broken_rules_are_shown(server: tuple[str, str]) 
 
 def test_an_alert_no_truck_can_serve_says_why(server: tuple[str, str]) -> None:
     """An alert on a glass bank (no truck collects glass): the page says no truck can collect
-    it today, with the planner's reason, and keeps the alert ring on the bin."""
+    it today, with the planner's reason, and keeps the alert ring on the bin until the
+    dispatcher dismisses the alert."""
     base, key = server
     errors: list[str] = []
     external: list[str] = []
@@ -432,6 +433,11 @@ def test_an_alert_no_truck_can_serve_says_why(server: tuple[str, str]) -> None:
         page.wait_for_selector("#message:has-text('no truck can collect it today')")
         assert "stream 'glass'" in page.inner_text("#message")
         assert page.locator("#map g.bin[data-bin='glass'] .alert-ring").count() == 1
+        # the dispatcher finds it a false alarm and dismisses it: no ring, no next-day plan
+        page.click("#alerts tr[data-status='unserved'] button.dismiss")
+        page.wait_for_selector("#message:has-text('dismissed: no plan takes it in')")
+        assert page.locator("#alerts tr[data-status='dismissed']").count() == 1
+        assert page.locator("#map g.bin[data-bin='glass'] .alert-ring").count() == 0
     assert errors == []
     assert external == []
 

@@ -403,13 +403,15 @@ function localClock(iso) {
   return new Date(iso).toLocaleTimeString("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" });
 }
 
+const DISMISSIBLE = new Set(["no_plan", "unserved", "failed"]);
+
 function renderAlerts() {
   // the date's alerts: when, where, what became of them; a rerouted one's truck, ETA, target
   const box = $("alerts");
   box.textContent = "";
   if (!state.alerts.length) { box.appendChild(el("span", { class: "muted" }, "no alert on this date")); return; }
   const t = box.appendChild(el("table", { class: "alerts" }));
-  t.innerHTML = "<tr><th>at</th><th>bin</th><th>from</th><th>status</th><th>truck</th><th>empties at</th><th>target</th></tr>";
+  t.innerHTML = "<tr><th>at</th><th>bin</th><th>from</th><th>status</th><th>truck</th><th>empties at</th><th>target</th><th></th></tr>";
   for (const a of state.alerts) {
     const tr = t.appendChild(el("tr", { "data-alert": String(a.id), "data-status": a.status }));
     const late = a.eta && a.respond_by && new Date(a.eta) > new Date(a.respond_by);
@@ -417,6 +419,23 @@ function renderAlerts() {
     for (const text of [localClock(a.at), a.bin_id, a.source, a.status, a.vehicle_id || "-", localClock(a.eta), localClock(a.respond_by)]) {
       tr.appendChild(el("td", {}, text));
     }
+    const cell = tr.appendChild(el("td"));
+    if (DISMISSIBLE.has(a.status)) {  // no truck was sent: a false alarm can be dismissed
+      const b = cell.appendChild(el("button", { class: "dismiss", title: "a false alarm: no plan takes it in" }, "dismiss"));
+      b.addEventListener("click", () => dismissAlert(a, b));
+    }
+  }
+}
+
+async function dismissAlert(a, button) {
+  button.disabled = true;
+  try {
+    await api(`/alerts/${a.id}/dismiss`, { method: "POST" });
+    await loadPlan(state.planId);
+    say(`alert #${a.id} on ${a.bin_id} dismissed: no plan takes it in`, true);
+  } catch (err) {
+    say(err.message);
+    button.disabled = false;
   }
 }
 
