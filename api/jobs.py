@@ -91,8 +91,8 @@ class _Claim:
 
 # alerts a new plan of their day takes in: no reroute holds them, no emptying closed them
 _TAKEN_BY_PLANS = ("no_plan", "failed", "rerouted", "unserved", "planned")
-# alerts of an earlier day that the next plans take in: no truck was sent
-_CARRIED = ("no_plan", "unserved", "failed")
+# alerts no truck was sent to: the next days' plans take them in; a dispatcher may dismiss them
+NOT_SENT = ("no_plan", "unserved", "failed")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,7 +309,7 @@ class JobRunner:
         before = and_(
             AlertRow.plan_date < plan_date,
             AlertRow.plan_date >= earliest,
-            AlertRow.status.in_(_CARRIED),
+            AlertRow.status.in_(NOT_SENT),
         )
         alerts = list(s.scalars(select(AlertRow).where(or_(day, before)).order_by(AlertRow.id)))
         gone = tuple(a.id for a in alerts if a.bin_id in emptied and emptied[a.bin_id] >= a.at)

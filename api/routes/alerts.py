@@ -12,6 +12,7 @@ from api import repo
 from api.db import AlertRow, BinRow, PlanRow, utcnow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, RecordError
+from api.jobs import NOT_SENT
 from api.schemas import ERROR_RESPONSES, AlertIn, AlertOut
 from api.security import CanDispatch, CanRead
 
@@ -28,8 +29,6 @@ AlertStatus = Literal[
     "failed",
     "dismissed",
 ]
-# alerts no truck was sent to: a dispatcher may dismiss them (a false alarm)
-DISMISSIBLE = ("no_plan", "unserved", "failed")
 
 
 @router.post(
@@ -120,7 +119,7 @@ def dismiss_alert(
     sensor's readings still count as readings."""
     with db.writer() as s:
         alert = repo.get_or_404(s, AlertRow, alert_id, "alert")
-        if alert.status not in DISMISSIBLE:
+        if alert.status not in NOT_SENT:  # a truck was sent, or it is closed
             raise ConflictError(_not_dismissible(alert))
         alert.status = "dismissed"
         return AlertOut.model_validate(alert)
