@@ -156,6 +156,17 @@ def _settle(
             alert.eta, alert.respond_by = coming.eta, coming.respond_by
 
 
+def _targets(alerts: list[AlertRow], respond_min: int) -> dict[str, datetime]:
+    """Each alerted bin's response target: its first alert's time + ``respond_min`` minutes
+    (none when 0: targets are off)."""
+    if not respond_min:
+        return {}
+    first: dict[str, datetime] = {}
+    for a in alerts:
+        first[a.bin_id] = min(first.get(a.bin_id, a.at), a.at)
+    return {b: at + timedelta(minutes=respond_min) for b, at in first.items()}
+
+
 def _replay(plan_date: date, now: datetime, settings: Settings) -> bool:
     """Whether a plan of ``plan_date`` made ``now`` replays a past day (in the city's zone):
     its routes run before that day's alerts came, so it leaves them as they are."""
@@ -314,16 +325,12 @@ class JobRunner:
         alerts = list(s.scalars(select(AlertRow).where(or_(day, before)).order_by(AlertRow.id)))
         gone = tuple(a.id for a in alerts if a.bin_id in emptied and emptied[a.bin_id] >= a.at)
         alerts = [a for a in alerts if a.id not in gone]
-        respond = timedelta(minutes=self.settings.alert_response_min)
-        first: dict[str, datetime] = {}
-        for a in alerts:
-            if a.plan_date == plan_date:
-                first[a.bin_id] = min(first.get(a.bin_id, a.at), a.at)
+        own = [a for a in alerts if a.plan_date == plan_date]  # earlier days': targets passed
         return _Waiting(
             alert_ids=tuple(a.id for a in alerts),
             emptied_ids=gone,
             bins=tuple(dict.fromkeys(a.bin_id for a in alerts)),
-            due={b: at + respond for b, at in first.items()} if respond else {},
+            due=_targets(own, self.settings.alert_response_min),
         )
 
     def _reopen(self, plan_date: date, waiting: _Waiting) -> bool:
@@ -549,8 +556,6 @@ class JobRunner:
             for a in alerts:
                 a.status, a.plan_id = "rerouting", new.id
             urgent = list(dict.fromkeys(a.bin_id for a in alerts))
-            respond = timedelta(minutes=self.settings.alert_response_min)
-            due = {b: min(a.at for a in alerts if a.bin_id == b) + respond for b in urgent}
             return _Claim(
                 plan_id=new.id,
                 base_id=base.id,
@@ -558,7 +563,7 @@ class JobRunner:
                 alert_ids=tuple(a.id for a in alerts),
                 urgent=urgent,
                 now=max(a.at for a in alerts),
-                due=due if respond else {},
+                due=_targets(alerts, self.settings.alert_response_min),
             )
 
     def reroute_once(self, plan_date: date, planner: Planner, routing: Routing) -> int | None:
