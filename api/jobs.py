@@ -134,6 +134,17 @@ def _alert_visits(plan: Mapping[str, Any]) -> list[_Coming]:
     ]
 
 
+def _newest(coming: list[_Coming]) -> dict[str, _Coming]:
+    """Each bin's newest visit among ``coming``."""
+    return {c.bin_id: c for c in sorted(coming, key=lambda c: c.eta)}
+
+
+def _left_out(plan: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The unserved entries of a plan JSON for visits alerts asked for (plans stored before
+    "alert" existed: any required visit)."""
+    return [u for u in plan.get("unserved", []) if u.get("alert", u.get("required", True))]
+
+
 def _settle(
     alert: AlertRow,
     plan_id: int,
@@ -443,8 +454,8 @@ class JobRunner:
         """After plan job ``plan_id``: each alert it took in reads ``planned`` with its
         visit's truck, time and target, or ``unserved`` when the visit is left out; those a
         truck emptied since read ``emptied``. An alert a reroute took meanwhile is its own."""
-        coming = {c.bin_id: c for c in sorted(_alert_visits(plan), key=lambda c: c.eta)}
-        left = {u["bin_id"]: u.get("ref", "") for u in plan.get("unserved", []) if u.get("alert")}
+        coming = _newest(_alert_visits(plan))
+        left = {u["bin_id"]: u.get("ref", "") for u in _left_out(plan)}
         ids = waiting.alert_ids + waiting.emptied_ids
         for alert in s.scalars(select(AlertRow).where(AlertRow.id.in_(ids))):
             if alert.status not in _TAKEN_BY_PLANS:
@@ -461,13 +472,10 @@ class JobRunner:
         with its visit's truck, time and target, or ``unserved`` when the visit it asked for
         is left out; earlier rerouted alerts of the day follow their visits into this plan
         (a reroute for another alert may move them, or leave them out)."""
-        unserved = plan.get("unserved", [])
         coming = _alert_visits(plan)
-        latest = {c.bin_id: c for c in sorted(coming, key=lambda c: c.eta)}  # newest visit
+        latest = _newest(coming)
         by_ref = {c.ref: c for c in coming}
-        # the visits alerts asked for that are left out (plans stored before "alert" existed:
-        # any required visit of the bin), by bin and by ref
-        left = [u for u in unserved if u.get("alert", u.get("required", True))]
+        left = _left_out(plan)  # by bin and by ref
         left_bins = {u["bin_id"]: u.get("ref", "") for u in left}
         left_refs = {u["ref"] for u in left if "ref" in u}
         for alert in s.scalars(select(AlertRow).where(AlertRow.id.in_(alert_ids))):
