@@ -178,12 +178,6 @@ def _targets(alerts: list[AlertRow], respond_min: int) -> dict[str, datetime]:
     return {b: at + timedelta(minutes=respond_min) for b, at in first.items()}
 
 
-def _replay(plan_date: date, now: datetime, settings: Settings) -> bool:
-    """Whether a plan of ``plan_date`` made ``now`` replays a past day (in the city's zone):
-    its routes run before that day's alerts came, so it leaves them as they are."""
-    return plan_date < now.astimezone(settings.tz).date()
-
-
 def _worked(p: TruckProgress) -> bool:
     """Whether a truck reported work done (a bin emptied, an unloading)."""
     return bool(p.done_bin_ids or p.done_site_ids)
@@ -315,17 +309,12 @@ class JobRunner:
 
         return report
 
-    def _waiting(
-        self, s: Any, plan_date: date, now: datetime, emptied: Mapping[str, datetime]
-    ) -> _Waiting:
-        """The alerts a plan of ``plan_date`` made ``now`` takes in: those of its day no
+    def _waiting(self, s: Any, plan_date: date, emptied: Mapping[str, datetime]) -> _Waiting:
+        """The alerts a plan of ``plan_date`` (today or later) takes in: those of its day no
         reroute holds (``open``/``rerouting``), and those of the days before that no truck
         was sent to (``no_plan``, ``unserved``, ``failed``; within the readings history),
         without a target (theirs passed); alerts whose bin was emptied since (``emptied``:
-        the last emptying per bin) are listed apart. Nothing for a past date (a replay,
-        whose routes start before the alerts came)."""
-        if _replay(plan_date, now, self.settings):
-            return _Waiting()
+        the last emptying per bin) are listed apart."""
         earliest = plan_date - timedelta(days=self.settings.readings_history_days)
         day = and_(AlertRow.plan_date == plan_date, AlertRow.status.in_(_TAKEN_BY_PLANS))
         before = and_(
@@ -379,8 +368,12 @@ class JobRunner:
                 readings = repo.load_readings(s, since, until)
                 reports = repo.load_reports(s, since, until)
                 collected = repo.collection_log(s, since, until)
-                waiting = self._waiting(s, plan_date, now, collected.last_emptied)
-                today = plan_date == now.astimezone(self.settings.tz).date()
+                local = now.astimezone(self.settings.tz).date()
+                today, replay = plan_date == local, plan_date < local
+                # a replay of a past day: its routes run before that day's alerts came
+                waiting = (
+                    _Waiting() if replay else self._waiting(s, plan_date, collected.last_emptied)
+                )
                 out = [p for p in repo.truck_progress(s, plan_date) if _worked(p)] if today else []
             self._set(plan_id, status="running", progress=0.01, message="inputs loaded")
             day = planner.plan(
@@ -400,7 +393,7 @@ class JobRunner:
             )
             notes = [_out_note(out, now.astimezone(self.settings.tz))] if out else []
             self._store(plan_id, day, planner, routing, waiting=waiting, notes=notes)
-            if not _replay(plan_date, now, self.settings) and self._reopen(plan_date, waiting):
+            if not replay and self._reopen(plan_date, waiting):
                 self.request_reroute(plan_date, planner, routing)
         except Exception as exc:
             log.exception("plan %s failed", plan_id)
