@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
@@ -274,6 +274,42 @@ def _starting_from(specs: Sequence[VehicleSpec], start_s: int) -> tuple[VehicleS
     )
 
 
+def decision_stops(
+    inventory: Inventory,
+    decisions: Sequence[BinDecision],
+    rows: Mapping[str, int],
+    matrix: TravelMatrix,
+    vehicles: Sequence[VehicleSpec],
+    via: Sequence[Site],
+    *,
+    plan_date: date,
+    tz: tzinfo,
+) -> list[Stop]:
+    """The stops of MUST and MAY ``decisions`` (SKIP ones are left out), each bin at its
+    matrix row ``rows[bin id]``, timed by its deadline and release (:func:`timed_stops`,
+    ``via`` the sites trucks pass before the end of the day)."""
+
+    def clock(w: TimeWindow) -> tuple[int, int]:
+        return window_to_s(w, plan_date=plan_date, tz=tz)
+
+    def secs(at: datetime | None) -> int | None:
+        return None if at is None else instant_to_s(at, plan_date=plan_date, tz=tz)
+
+    bins = {b.bin_id: b for b in inventory.bins}
+    out: list[Stop] = []
+    for d in decisions:
+        if d.action is Action.SKIP:
+            continue
+        b = bins[d.bin_id]
+        stop = _stop(b, d, rows[d.bin_id], clock)
+        out.extend(
+            timed_stops(
+                stop, secs(d.due_at), secs(d.release_at), _refill(b, d), matrix, vehicles, via
+            )
+        )
+    return out
+
+
 def build_problem(
     inventory: Inventory,
     decisions: Sequence[BinDecision],
@@ -350,26 +386,20 @@ def build_problem(
     )
     matrix = provider(points)
 
-    def secs(at: datetime | None) -> int | None:
-        return None if at is None else instant_to_s(at, plan_date=plan_date, tz=zone)
-
     specs = tuple(_vehicle(v, depot_row[v.depot_id], clock) for v in fleet)
     if not_before is not None:
         specs = _starting_from(specs, instant_to_s(not_before, plan_date=plan_date, tz=zone))
-
-    timed = [
-        st
-        for s, d in zip(stops, used, strict=True)
-        for st in timed_stops(
-            s,
-            secs(d.due_at),
-            secs(d.release_at),
-            _refill(bins[d.bin_id], d),
-            matrix,
-            specs,
-            sites if return_empty else (),
-        )
-    ]
+    rows = {d.bin_id: s.location for s, d in zip(stops, used, strict=True)}
+    timed = decision_stops(
+        inventory,
+        used,
+        rows,
+        matrix,
+        specs,
+        sites if return_empty else (),
+        plan_date=plan_date,
+        tz=zone,
+    )
     problem = Problem(
         matrix=matrix,
         stops=tuple(timed),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -30,6 +31,7 @@ from network.matrix import TravelMatrix
 from optimiser.build import (
     BuiltProblem,
     build_problem,
+    decision_stops,
     found_load,
     overflow_decision,
     urgent_stop,
@@ -258,12 +260,50 @@ def plan_day(
     DayPlan
         Checked by the independent checker: ``violations`` lists any problem found.
     """
-    policy = policy or CollectionPolicy()
-    params = params or SolveParams()
+    _report(progress, 0.05, "forecasting fill levels")
+    models, decisions = _forecast(
+        inventory,
+        readings,
+        reports,
+        plan_date=plan_date,
+        tz=tz,
+        policy=policy or CollectionPolicy(),
+        last_emptied=last_emptied,
+        pickups=pickups,
+        start_at=start_at,
+    )
+    return route_day(
+        inventory,
+        _with_alerted(inventory, decisions, alerted),
+        models,
+        provider,
+        plan_date=plan_date,
+        tz=tz,
+        params=params or SolveParams(),
+        progress=progress,
+        start_at=start_at,
+        alerted=alerted,
+        due=due,
+    )
+
+
+def _forecast(
+    inventory: Inventory,
+    readings: Sequence[FillReading],
+    reports: Sequence[CitizenReport],
+    *,
+    plan_date: date,
+    tz: ZoneInfo,
+    policy: CollectionPolicy,
+    last_emptied: Mapping[str, datetime] | None,
+    pickups: Sequence[PickupRecord],
+    start_at: datetime | None,
+) -> tuple[dict[str, FillModel], list[BinDecision]]:
+    """Each bin's fill model and the policy's decision for the day's collection period, read
+    at its start or at ``start_at`` when later (as in :func:`plan_day`)."""
     collect_at, collect_until = collection_period(inventory, plan_date, tz)
     if start_at is not None:
         collect_at = min(max(collect_at, start_at), collect_until)
-    _report(progress, 0.05, "forecasting fill levels")
     models = estimate_models(
         inventory.bins,
         readings,
@@ -279,19 +319,7 @@ def plan_day(
         collect_until=collect_until,
         reports=reports,
     )
-    return route_day(
-        inventory,
-        _with_alerted(inventory, decisions, alerted),
-        models,
-        provider,
-        plan_date=plan_date,
-        tz=tz,
-        params=params,
-        progress=progress,
-        start_at=start_at,
-        alerted=alerted,
-        due=due,
-    )
+    return models, list(decisions)
 
 
 def _with_alerted(
@@ -688,25 +716,273 @@ def reroute_day(
     problem = with_urgent(built.problem, changed)
     tardy = _late_notes(problem, plan)
     plan = dataclasses.replace(plan, notes=(*unreported, *overdue, *tardy, *plan.notes, *notes))
-    built = dataclasses.replace(built, problem=problem)
     urgent_ids = {d.bin_id for d in decisions}
     merged = tuple(d for d in day.decisions if d.bin_id not in urgent_ids) + tuple(decisions)
-    fills = {**day.fill_at_pickup, **{s.ref: 1.0 for s in urgent}, **(found or {})}
-    fills = {b: f for b, f in fills.items() if b in plan.served_refs}
-    weights = planned_weights(merged, problem)
-    for ref, fill in (found or {}).items():
+    fills = {**day.fill_at_pickup, **{s.ref: 1.0 for s in urgent}}
+    new_day = _driven_on(
+        day,
+        dataclasses.replace(built, problem=problem),
+        plan,
+        merged,
+        fills,
+        found or {},
+        bins,
+        [s.ref for s in urgent],
+    )
+    return new_day, route_changes(day.plan, plan)
+
+
+def replan_day(
+    day: DayPlan,
+    progress: Sequence[Progress],
+    readings: Sequence[FillReading],
+    reports: Sequence[CitizenReport],
+    provider: Provider,
+    *,
+    now: datetime,
+    policy: CollectionPolicy | None = None,
+    params: SolveParams | None = None,
+    inventory: Inventory | None = None,
+    positions: Mapping[str, tuple[float, float]] | None = None,
+    found: Mapping[str, float] | None = None,
+    last_emptied: Mapping[str, datetime] | None = None,
+    pickups: Sequence[PickupRecord] = (),
+    alerted: Sequence[str] = (),
+    due: Mapping[str, datetime] | None = None,
+) -> tuple[DayPlan, dict[str, RouteChange]]:
+    """Re-plan the rest of a day being driven with the fills and reports of ``now``.
+
+    The bins still to collect are chosen again, as :func:`plan_day` would at ``now`` (a bin
+    whose sensor now reads low leaves the plan; one filling faster than forecast joins it),
+    and routed from where the trucks are: their visits done stay as driven, their loads as
+    reported, and trucks not out yet leave their depot no earlier than ``now``. A bin emptied
+    earlier today that needs a truck again gets one more visit (``<bin>#k``). Visits of
+    earlier overflow alerts still to do stay in the plan; bins of new ``alerted`` are loaded
+    full with their targets (``due``), as in :func:`reroute_day`.
+
+    Parameters
+    ----------
+    day : DayPlan
+        The plan being driven.
+    progress : sequence of Progress
+        Trucks' progress along ``day``'s routes (solver units); trucks without one wait at
+        their depot.
+    readings, reports : sequences
+        Fill-level readings and citizen reports up to ``now``.
+    provider : callable
+        The matrix provider the day was planned with (new bins get rows appended).
+    now : datetime
+        The moment of the new plan (tz-aware).
+    policy, params : optional
+        Collection policy and solver parameters (defaults when omitted).
+    inventory : Inventory, optional
+        The current inventory, when bins were added since the day was planned.
+    positions, found : mappings, optional
+        Trucks' reported positions (lon, lat) and the fills crews found, as in
+        :func:`reroute_day`.
+    last_emptied, pickups : optional
+        The collection log and the pickups' fills, as in :func:`plan_day`.
+    alerted : sequence of str
+        Bins of overflow alerts no route holds yet: collected, loaded full.
+    due : mapping of str to datetime, optional
+        Response targets of ``alerted`` bins (bin id -> tz-aware time).
+
+    Returns
+    -------
+    (DayPlan, dict)
+        The new day plan (checked: ``violations``) and each driver's change.
+    """
+    lookup = inventory or day.inventory
+    tz = ZoneInfo(day.tz_name)
+    now_s = int((now - day.midnight).total_seconds())
+    done = [r for p in progress for r in p.done]
+    models, decisions = _forecast(
+        lookup,
+        readings,
+        reports,
+        plan_date=day.plan_date,
+        tz=tz,
+        policy=policy or CollectionPolicy(),
+        last_emptied=_emptied_today(day, done, last_emptied or {}),
+        pickups=pickups,
+        start_at=now,
+    )
+    alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
+    built, urgent, alert_decisions = _urgent(day, alert_bins, provider, done, due or {})
+    notes: tuple[str, ...] = ()
+    try:
+        built, progress = _positioned(built, progress, positions or {}, provider, now_s)
+    except NetworkError as err:
+        notes = (f"truck positions ignored: {err}",)
+    full_progress = _all_progress(built.problem, progress, now_s)
+    pending = {r for r in day.alerted if r not in set(done)}  # earlier alerts' visits to do
+    held = {bin_of(r) for r in pending} | {b.bin_id for b in alert_bins}
+    chosen = [d for d in decisions if d.action is not Action.SKIP and d.bin_id not in held]
+    built, fresh = _fresh_stops(
+        built, lookup, chosen, provider, full_progress, done, plan_date=day.plan_date, tz=tz
+    )
+    firsts = {s.ref for s in urgent}  # then the new must bins: the order of their insertion
+    kept = [s for s in built.problem.stops if s.ref in set(done) | pending and s.ref not in firsts]
+    problem = dataclasses.replace(built.problem, stops=(*kept, *urgent, *fresh))
+    musts = [s for s in fresh if s.required]  # each put in a route first, where one has room
+    plan = reroute(problem, day.plan, full_progress, [*urgent, *musts], params)
+    problem = with_urgent(problem, urgent)
+    unreported = _unreported_unloads(day.plan, progress, now_s)
+    plan = dataclasses.replace(
+        plan,
+        notes=(
+            _replanned_note(now.astimezone(tz)),
+            *unreported,
+            *_late_notes(problem, plan),
+            *plan.notes,
+            *notes,
+        ),
+    )
+    fills = {
+        **fill_at_pickup(day.midnight, plan, models),
+        **{r: f for r, f in day.fill_at_pickup.items() if r in set(done)},
+        **{s.ref: 1.0 for s in urgent},
+    }
+    new_day = _driven_on(
+        day,
+        dataclasses.replace(built, problem=problem),
+        plan,
+        _decided(day, [*decisions, *alert_decisions], done, pending),
+        fills,
+        found or {},
+        [*alert_bins, *(b for b in lookup.bins if b.bin_id in {d.bin_id for d in chosen})],
+        [s.ref for s in urgent],
+    )
+    return new_day, route_changes(day.plan, plan)
+
+
+def _emptied_today(
+    day: DayPlan, done: Sequence[str], last_emptied: Mapping[str, datetime]
+) -> dict[str, datetime]:
+    """``last_emptied`` with each bin visit ``done`` on ``day``'s plan counted at its planned
+    time, unless the log already has an emptying that day."""
+    out = dict(last_emptied)
+    finished = set(done)
+    for route in day.plan.routes:
+        for v in route.visits:
+            b = bin_of(v.ref)
+            if (
+                v.kind is VisitKind.BIN
+                and v.ref in finished
+                and out.get(b, day.midnight) <= (day.midnight)
+            ):
+                out[b] = day.at(v.end_s)
+    return out
+
+
+def _replanned_note(at: datetime) -> str:
+    """The note of a day re-planned at ``at`` (local) from where its trucks are."""
+    return (
+        f"re-planned at {at:%H:%M} from where the trucks are: visits done stay as driven, "
+        "the bins still to collect are chosen again with the fills and reports of then"
+    )
+
+
+def _fresh_stops(
+    built: BuiltProblem,
+    inventory: Inventory,
+    decisions: Sequence[BinDecision],
+    provider: Provider,
+    progress: Sequence[Progress],
+    done: Sequence[str],
+    *,
+    plan_date: date,
+    tz: ZoneInfo,
+) -> tuple[BuiltProblem, list[Stop]]:
+    """The stops of ``decisions`` (MUST and MAY) for the rest of a day being driven: rows are
+    appended for bins new to ``built``; deadlines hold only when a truck can keep them from
+    where it is (``progress``); a bin with visits ``done`` today gets the next visit refs."""
+    kinds = zip(built.point_refs, built.point_kinds, strict=True)
+    rows = {ref: i for i, (ref, kind) in enumerate(kinds) if kind == "bin"}
+    bins = {b.bin_id: b for b in inventory.bins}
+    new = {d.bin_id: (bins[d.bin_id].lon, bins[d.bin_id].lat) for d in decisions}
+    built, added = _with_points(
+        built, "bin", {b: at for b, at in new.items() if b not in rows}, provider
+    )
+    by_ref = {p.vehicle_ref: p for p in progress}
+    where = [
+        dataclasses.replace(
+            v,
+            start=by_ref[v.ref].location,
+            shift_s=(min(by_ref[v.ref].time_s, v.shift_s[1]), v.shift_s[1]),
+        )
+        for v in built.problem.vehicles
+    ]
+    p = built.problem
+    stops = decision_stops(
+        inventory,
+        decisions,
+        {**rows, **added},
+        p.matrix,
+        where,
+        p.sites if p.return_empty else (),
+        plan_date=plan_date,
+        tz=tz,
+    )
+    times = Counter(bin_of(r) for r in done)
+    return built, [_after_done(s, times[bin_of(s.ref)]) for s in stops]
+
+
+def _after_done(stop: Stop, times: int) -> Stop:
+    """``stop`` (a bin's k-th visit of its decision) renumbered to follow the bin's ``times``
+    visits done today."""
+    if not times:
+        return stop
+    b = bin_of(stop.ref)
+    k = 1 if stop.ref == b else int(stop.ref.rsplit("#", 1)[1])
+    return dataclasses.replace(stop, ref=visit_ref(b, k + times))
+
+
+def _decided(
+    day: DayPlan, decisions: Sequence[BinDecision], done: Sequence[str], pending: set[str]
+) -> list[BinDecision]:
+    """The decisions of a re-planned day: the new ones (later ones win), except that a bin
+    with an earlier alert's visit still to do (``pending`` refs) keeps its decision, and so
+    does a bin emptied earlier today (``done`` refs) that the new decision skips."""
+    before = {d.bin_id: d for d in day.decisions}
+    out = {d.bin_id: d for d in decisions}
+    for b in {bin_of(r) for r in pending}:
+        if b in before:
+            out[b] = before[b]
+    for b in {bin_of(r) for r in done}:
+        if b in before and (b not in out or out[b].action is Action.SKIP):
+            out[b] = before[b]
+    return list(out.values())
+
+
+def _driven_on(
+    day: DayPlan,
+    built: BuiltProblem,
+    plan: Plan,
+    decisions: Sequence[BinDecision],
+    fills: Mapping[str, float],
+    found: Mapping[str, float],
+    bins: Sequence[Bin],
+    alerted: Sequence[str],
+) -> DayPlan:
+    """The day being driven with its new ``plan`` for ``built``: the bins' ``decisions``, the
+    forecast fill at each pickup (``fills``, the crews' ``found`` ones first), the ``bins``
+    new to its inventory added, the visits ``alerted`` added to its alerts; checked, with
+    its KPIs."""
+    fills = {b: f for b, f in {**fills, **found}.items() if b in plan.served_refs}
+    weights = planned_weights(decisions, built.problem)
+    for ref, fill in found.items():
         weights[ref] = float(found_load(day.inventory.bin(bin_of(ref)), fill)[1])
     known = {b.bin_id for b in day.inventory.bins}
     added = tuple(b for b in bins if b.bin_id not in known)
-    new_day = dataclasses.replace(
+    return dataclasses.replace(
         day,
         inventory=dataclasses.replace(day.inventory, bins=day.inventory.bins + added),
-        decisions=merged,
+        decisions=tuple(decisions),
         built=built,
         plan=plan,
         fill_at_pickup=fills,
-        violations=tuple(check(problem, plan)),
-        kpis=compute_kpis(plan, merged, fills, weights, problem),
-        alerted=tuple(dict.fromkeys((*day.alerted, *(s.ref for s in urgent)))),
+        violations=tuple(check(built.problem, plan)),
+        kpis=compute_kpis(plan, decisions, fills, weights, built.problem),
+        alerted=tuple(dict.fromkeys((*day.alerted, *alerted))),
     )
-    return new_day, route_changes(day.plan, plan)

@@ -28,12 +28,12 @@ from fleet.models import (
 from network.errors import NetworkError
 from network.providers import HaversineProvider
 from optimiser.check import check
-from optimiser.daily import DayPlan, plan_day, reroute_day
+from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
 from optimiser.params import SolveParams
 from optimiser.plan import VisitKind
 from optimiser.problem import bin_of
-from optimiser.reroute import Progress
+from optimiser.reroute import Progress, RouteChange
 
 TZ = ZoneInfo("Europe/Helsinki")
 DAY = date(2026, 11, 25)
@@ -725,3 +725,106 @@ def test_a_reroute_leaves_out_a_must_bin_rather_than_the_alerted_one(
     assert "far" in new_day.plan.served_refs
     (left,) = new_day.unserved
     assert left.ref in day.plan.served_refs
+
+
+def _replanned(
+    day: DayPlan,
+    city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    at: datetime,
+    extra_readings: list[FillReading],
+    extra_reports: list[CitizenReport],
+    **kwargs: object,
+) -> tuple[DayPlan, dict[str, RouteChange], Progress]:
+    """t1 emptied its first bin and stands there at ``at``, when the rest of the day is
+    re-planned with ``extra_readings`` and ``extra_reports`` (1 s): the new day, the
+    drivers' changes and t1's progress."""
+    _, readings, reports = city
+    (done,) = _progress_after(day, 1)
+    now = dataclasses.replace(done, time_s=int((at - day.midnight).total_seconds()))
+    new_day, changes = replan_day(
+        day,
+        [now],
+        readings + extra_readings,
+        reports + extra_reports,
+        HaversineProvider(),
+        now=at,
+        params=SolveParams(time_limit_s=1, seed=1),
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return new_day, changes, now
+
+
+def test_a_day_replanned_mid_morning_goes_on_from_where_the_truck_is(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """At 10:30 t1 has emptied its first bin; b4, skipped at night, was reported overflowing
+    at 10:00. The re-plan keeps the bin done as driven, adds b4 after 10:30 and says so."""
+    report = CitizenReport(report_id="r9", at=_local(10), bin_id="b4")
+    new_day, changes, t1 = _replanned(day, tiny_city, _local(10, 30), [], [report])
+    assert new_day.violations == () and check(new_day.built.problem, new_day.plan) == []
+    old = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
+    new = next(r for r in new_day.plan.routes if r.vehicle_ref == "t1")
+    cut = next(i for i, v in enumerate(old.visits) if v.ref == t1.done[-1])
+    assert new.visits[: cut + 1] == old.visits[: cut + 1]  # done as driven
+    assert "b4" in changes["t1"].added
+    b4 = next(v for v in new.visits if v.ref == "b4")
+    assert b4.start_s >= t1.time_s
+    decision = {d.bin_id: d for d in new_day.decisions}["b4"]
+    assert (decision.action, decision.reason) == (Action.MUST, "citizen report r9: overflowing")
+    assert new_day.plan.notes[0].startswith("re-planned at 10:30 from where the trucks are")
+    assert new_day.start_at == day.start_at  # the reports matched to it are the same
+
+
+def test_a_replan_drops_a_bin_whose_sensor_now_reads_low(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """The night plan collects b0 and b1 (filling fast). At 09:00 the sensor of the one not
+    emptied yet reads 3 % (someone emptied it): the re-plan at 09:30 leaves it out."""
+    (done,) = _progress_after(day, 1)
+    low = next(b for b in ("b0", "b1") if b not in done.done and b in day.plan.served_refs)
+    reading = FillReading(bin_id=low, at=_local(9), fill_fraction=0.03)
+    new_day, changes, _ = _replanned(day, tiny_city, _local(9, 30), [reading], [])
+    assert new_day.violations == ()
+    assert low not in new_day.plan.served_refs
+    assert low in changes["t1"].removed
+    assert done.done[-1] in new_day.plan.served_refs  # done stays done
+
+
+def test_a_replan_sends_a_truck_again_to_a_bin_emptied_earlier_today(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """The first bin was emptied at dawn and is reported overflowing at 10:00: the re-plan
+    gives it a second visit (``<bin>#2``); the first stays done, with its decision."""
+    (done,) = _progress_after(day, 1)
+    first = bin_of(done.done[-1])
+    report = CitizenReport(report_id="r8", at=_local(10), bin_id=first)
+    new_day, _, t1 = _replanned(day, tiny_city, _local(10, 30), [], [report])
+    again = f"{first}#2"
+    assert {first, again} <= new_day.plan.served_refs
+    assert new_day.violations == ()
+    visit = next(v for r in new_day.plan.routes for v in r.visits if v.ref == again)
+    assert visit.start_s >= t1.time_s
+
+
+def test_a_replan_keeps_an_earlier_alerts_visit_and_takes_new_alerts(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """b5 was alerted at 08:00 (a reroute); at 10:30 the day is re-planned with a new alert
+    on b3 (target 12:00): both are emptied, loaded full, b3 by its target."""
+    (done,) = _progress_after(day, 1)
+    at8 = dataclasses.replace(done, time_s=8 * 3600)
+    alerted, _ = reroute_day(
+        day, [at8], ["b5"], HaversineProvider(), now=_local(8), params=SolveParams(time_limit_s=1)
+    )
+    assert "b5" in alerted.plan.served_refs
+    new_day, _, _ = _replanned(
+        alerted, tiny_city, _local(10, 30), [], [], alerted=["b3"], due={"b3": _local(12)}
+    )
+    assert new_day.violations == ()
+    assert {"b3", "b5"} <= new_day.plan.served_refs
+    assert new_day.alerted == ("b5", "b3")
+    problem = new_day.built.problem
+    assert problem.stop("b5").volume_l == problem.stop("b3").volume_l == 660
+    assert problem.stop("b3").due_s == 12 * 3600
+    b3 = next(v for r in new_day.plan.routes for v in r.visits if v.ref == "b3")
+    assert b3.start_s <= 12 * 3600
