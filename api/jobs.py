@@ -96,6 +96,15 @@ NOT_SENT = ("no_plan", "unserved", "failed")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class _Driven:
+    """The plan trucks are out on (its id and day plan) and their progress along it."""
+
+    plan_id: int
+    day: Any
+    progress: tuple[TruckProgress, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Waiting:
     """The alerts a plan job takes in (ids; their bins, each with its first alert's response
     target when targets are on) and those a truck emptied since (``emptied_ids``)."""
@@ -181,16 +190,6 @@ def _targets(alerts: list[AlertRow], respond_min: int) -> dict[str, datetime]:
 def _worked(p: TruckProgress) -> bool:
     """Whether a truck reported work done (a bin emptied, an unloading)."""
     return bool(p.done_bin_ids or p.done_site_ids)
-
-
-def _out_note(out: list[TruckProgress], now: datetime) -> str:
-    """The note of a plan of today made while trucks were out on an earlier plan."""
-    trucks = ", ".join(p.vehicle_id for p in out)
-    return (
-        f"truck(s) {trucks} reported work today before this plan: it starts every truck at "
-        f"its depot, empty, no earlier than {now:%H:%M}; to keep the routes being driven, "
-        "raise an alert (a reroute) instead"
-    )
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -333,6 +332,16 @@ class JobRunner:
             due=_targets(own, self.settings.alert_response_min),
         )
 
+    def _driven(self, s: Any, plan_date: date, planner: Planner) -> _Driven | None:
+        """The day's newest finished plan, when it can be driven on (its state is stored), and
+        the trucks' progress along it (reports from its start)."""
+        base = repo.latest_done_plan(s, plan_date)
+        if base is None or base.state is None:
+            return None
+        day = state.loads(base.state)  # written by this service only
+        progress = repo.truck_progress(s, plan_date, planner.started_at(day))
+        return _Driven(plan_id=base.id, day=day, progress=tuple(progress))
+
     def _reopen(self, plan_date: date, waiting: _Waiting) -> bool:
         """Reopen the alerts of ``plan_date`` that found no finished plan while a plan job had
         already read its inputs (not in ``waiting``): a reroute of its plan takes them in.
@@ -355,7 +364,10 @@ class JobRunner:
         """Ingest -> forecast -> plan -> store for plan row ``plan_id`` (in this thread).
 
         A plan of today starts now (``start_at``); the day's alerts no reroute holds become
-        its alerted bins, with their response targets, and follow the plan's visits."""
+        its alerted bins, with their response targets, and follow the plan's visits. Made
+        while trucks are out on the day's newest plan, it re-plans the rest of that plan's day
+        from where they are (``Planner.replan``; the drivers' changes are stored as after a
+        reroute)."""
         try:
             now = self.clock()
             with self.db.reader() as s:
@@ -374,25 +386,51 @@ class JobRunner:
                 waiting = (
                     _Waiting() if replay else self._waiting(s, plan_date, collected.last_emptied)
                 )
-                out = [p for p in repo.truck_progress(s, plan_date) if _worked(p)] if today else []
-            self._set(plan_id, status="running", progress=0.01, message="inputs loaded")
-            day = planner.plan(
-                inventory,
-                readings,
-                reports,
-                routing.provider(),
-                plan_date=plan_date,
-                tz=self.settings.tz,
-                time_limit_s=float(limit),
-                progress=self._progress(plan_id),
-                last_emptied=collected.last_emptied,
-                pickups=collected.pickups,
-                start_at=now if today else None,
-                alerted=waiting.bins,
-                due=waiting.due,
-            )
-            notes = [_out_note(out, now.astimezone(self.settings.tz))] if out else []
-            self._store(plan_id, day, planner, routing, waiting=waiting, notes=notes)
+                out = today and any(_worked(p) for p in repo.truck_progress(s, plan_date))
+                driven = self._driven(s, plan_date, planner) if out else None
+            if driven is not None:
+                self._set(
+                    plan_id,
+                    status="running",
+                    progress=0.01,
+                    parent_id=driven.plan_id,
+                    message="re-planning the rest of the day from where the trucks are",
+                )
+                day, changes = planner.replan(
+                    driven.day,
+                    driven.progress,
+                    readings,
+                    reports,
+                    routing.provider(),
+                    now=now,
+                    time_limit_s=float(limit),
+                    inventory=inventory,
+                    last_emptied=collected.last_emptied,
+                    pickups=collected.pickups,
+                    alerted=waiting.bins,
+                    due=waiting.due,
+                )
+                routes = planner.routes(driven.day), planner.routes(day)
+                diffs = (driven.plan_id, route_diffs(*routes, changes))
+                self._store(plan_id, day, planner, routing, diffs, waiting=waiting)
+            else:
+                self._set(plan_id, status="running", progress=0.01, message="inputs loaded")
+                day = planner.plan(
+                    inventory,
+                    readings,
+                    reports,
+                    routing.provider(),
+                    plan_date=plan_date,
+                    tz=self.settings.tz,
+                    time_limit_s=float(limit),
+                    progress=self._progress(plan_id),
+                    last_emptied=collected.last_emptied,
+                    pickups=collected.pickups,
+                    start_at=now if today else None,
+                    alerted=waiting.bins,
+                    due=waiting.due,
+                )
+                self._store(plan_id, day, planner, routing, waiting=waiting)
             if not replay and self._reopen(plan_date, waiting):
                 self.request_reroute(plan_date, planner, routing)
         except Exception as exc:
@@ -409,11 +447,8 @@ class JobRunner:
         diffs: tuple[int, dict[str, dict[str, Any]]] | None = None,
         alert_ids: tuple[int, ...] = (),
         waiting: _Waiting | None = None,
-        notes: list[str] | None = None,
     ) -> None:
         exports = jsonable(planner.exports(day, routing.geometry()).to_json())
-        if notes:
-            exports["plan"]["notes"] = [*notes, *exports["plan"].get("notes", [])]
         kpis = jsonable(planner.kpis(day))
         stored = state.dumps(day)
         with self.db.writer() as s:

@@ -91,6 +91,26 @@ class Planner(Protocol):
         due: Mapping[str, datetime] | None = None,
     ) -> tuple[Any, dict[str, Any]]: ...
 
+    def replan(
+        self,
+        day_plan: Any,
+        progress: Sequence[TruckProgress],
+        readings: Sequence[FillReading],
+        reports: Sequence[CitizenReport],
+        provider: MatrixProvider,
+        *,
+        now: datetime,
+        time_limit_s: float,
+        inventory: Inventory | None = None,
+        last_emptied: Mapping[str, datetime] | None = None,
+        pickups: Sequence[PickupRecord] = (),
+        alerted: Sequence[str] = (),
+        due: Mapping[str, datetime] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """The rest of a day being driven planned again at ``now``, from where the trucks
+        are, and each driver's change."""
+        ...
+
     def exports(self, day_plan: Any, geometry: Geometry | None) -> PlanExports: ...
 
     def routes(self, day_plan: Any) -> dict[str, list[str]]: ...
@@ -157,11 +177,6 @@ class PipelinePlanner:
         from optimiser.daily import reroute_day
         from optimiser.params import SolveParams
 
-        positions = {
-            p.vehicle_id: (p.lon, p.lat)
-            for p in progress
-            if p.lon is not None and p.lat is not None
-        }
         new_plan, changes = reroute_day(
             day_plan,
             to_progress(day_plan, progress, now),
@@ -170,8 +185,45 @@ class PipelinePlanner:
             now=now,
             params=SolveParams(time_limit_s=time_limit_s),
             inventory=inventory,
-            positions=positions,
+            positions=_positions(progress),
             found=found_fills(day_plan, progress),
+            due=due,
+        )
+        return new_plan, dict(changes)
+
+    def replan(
+        self,
+        day_plan: Any,
+        progress: Sequence[TruckProgress],
+        readings: Sequence[FillReading],
+        reports: Sequence[CitizenReport],
+        provider: MatrixProvider,
+        *,
+        now: datetime,
+        time_limit_s: float,
+        inventory: Inventory | None = None,
+        last_emptied: Mapping[str, datetime] | None = None,
+        pickups: Sequence[PickupRecord] = (),
+        alerted: Sequence[str] = (),
+        due: Mapping[str, datetime] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        from optimiser.daily import replan_day
+        from optimiser.params import SolveParams
+
+        new_plan, changes = replan_day(
+            day_plan,
+            to_progress(day_plan, progress, now),
+            readings,
+            reports,
+            provider,
+            now=now,
+            params=SolveParams(time_limit_s=time_limit_s),
+            inventory=inventory,
+            positions=_positions(progress),
+            found=found_fills(day_plan, progress),
+            last_emptied=last_emptied,
+            pickups=pickups,
+            alerted=alerted,
             due=due,
         )
         return new_plan, dict(changes)
@@ -247,6 +299,13 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
             )
         )
     return out
+
+
+def _positions(progress: Sequence[TruckProgress]) -> dict[str, tuple[float, float]]:
+    """Each truck's reported position (lon, lat), when it has one."""
+    return {
+        p.vehicle_id: (p.lon, p.lat) for p in progress if p.lon is not None and p.lat is not None
+    }
 
 
 def found_fills(day_plan: Any, progress: Sequence[TruckProgress]) -> dict[str, float]:

@@ -32,6 +32,7 @@ class FakePlanner:
     gate: threading.Event | None = None
     calls: list[dict[str, Any]] = field(default_factory=list)
     reroutes: list[dict[str, Any]] = field(default_factory=list)
+    replans: list[dict[str, Any]] = field(default_factory=list)
 
     def plan(
         self,
@@ -117,6 +118,51 @@ class FakePlanner:
         return FakeDay(
             day_plan.plan_date, routes, {"bins_collected": n}, day_plan.start_at
         ), changes
+
+    def replan(
+        self,
+        day_plan: FakeDay,
+        progress: Sequence[TruckProgress],
+        readings: Sequence[FillReading],
+        reports: Sequence[CitizenReport],
+        provider: Any,
+        *,
+        now: datetime,
+        time_limit_s: float,
+        inventory: Any = None,
+        last_emptied: Mapping[str, datetime] | None = None,
+        pickups: Sequence[PickupRecord] = (),
+        alerted: Sequence[str] = (),
+        due: Mapping[str, datetime] | None = None,
+    ) -> tuple[FakeDay, dict[str, Any]]:
+        """Each truck keeps the bins it emptied and gets, round-robin, the bins with readings
+        or reports it has not emptied yet."""
+        self.replans.append(
+            {
+                "day": day_plan,
+                "progress": list(progress),
+                "readings": list(readings),
+                "now": now,
+                "time_limit_s": time_limit_s,
+                "alerted": list(alerted),
+                "due": dict(due or {}),
+            }
+        )
+        done = {p.vehicle_id: p.done_bin_ids for p in progress}
+        emptied = {b for bins in done.values() for b in bins}
+        wanted = sorted({r.bin_id for r in readings} | {r.bin_id for r in reports if r.bin_id})
+        vehicles = sorted(day_plan.routes)
+        routes = {v: list(done.get(v, ())) for v in vehicles}
+        for i, b in enumerate(b for b in wanted if b not in emptied):
+            routes[vehicles[i % len(vehicles)]].append(b)
+        n = sum(len(r) for r in routes.values())
+        new = FakeDay(
+            day_plan.plan_date,
+            {k: tuple(v) for k, v in routes.items()},
+            {"bins_collected": n},
+            day_plan.start_at,
+        )
+        return new, {}
 
     def exports(self, day_plan: FakeDay, geometry: Any) -> PlanExports:
         rows = ["vehicle_id,order,bin_id"] + [

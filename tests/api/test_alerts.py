@@ -130,6 +130,38 @@ def test_alert_without_plan_is_kept_for_the_next_plan(
     assert (got["status"], got["plan_id"]) == ("planned", plan["id"])
 
 
+def test_a_plan_of_today_made_while_a_truck_is_out_goes_on_from_where_it_is(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """v1 emptied b0 at 11:00 on the day's plan; at 12:30 the dispatcher plans the day
+    again: the job re-plans the rest of that plan's day from v1's progress (not from the
+    depots), with the plan's budget, and stores each driver's change against it."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    done = {"vehicle_id": "v1", "at": "2026-11-25T11:00:00+02:00", "kind": "visit_done"}
+    _sent(client, f"/plans/{base}/progress", {**done, "bin_id": "b0"}, dispatcher)
+    made = datetime.fromisoformat("2026-11-25T12:30:00+02:00")
+    runtime.jobs.clock = lambda: made
+    plan = client.post(
+        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 3}, headers=dispatcher
+    ).json()
+    wait(runtime)
+    assert len(planner.calls) == 1  # the first plan only
+    (call,) = planner.replans
+    assert call["day"].routes == {"v1": ("b0", "b2"), "v2": ("b1", "b3")}
+    assert [(p.vehicle_id, p.done_bin_ids) for p in call["progress"]] == [("v1", ("b0",))]
+    assert (call["now"], call["time_limit_s"]) == (made, 3)
+    new = client.get(f"/plans/{plan['id']}", headers=dispatcher).json()
+    assert (new["status"], new["parent_id"]) == ("done", base)
+    diff = client.get(f"/plans/{plan['id']}/diff", headers=dispatcher).json()
+    trucks = {t["vehicle_id"]: t["diff"] for t in diff["trucks"]}
+    assert trucks["v1"]["before"] == ["b0", "b2"]
+    assert trucks["v1"]["after"][0] == "b0"
+
+
 def test_a_plan_of_another_day_neither_starts_late_nor_takes_the_days_alerts(
     client: TestClient,
     keys: dict[str, dict[str, str]],

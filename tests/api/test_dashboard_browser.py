@@ -470,3 +470,39 @@ def test_a_plan_made_mid_morning_says_who_empties_a_waiting_alert(server: tuple[
         assert "planned at 10:30" in page.inner_text("#notes")
     assert errors == []
     assert external == []
+
+
+@pytest.mark.parametrize(
+    "server", [datetime.fromisoformat(f"{PLAN_DATE}T10:30:00+02:00")], indirect=True
+)
+def test_a_plan_asked_for_while_a_truck_is_out_shows_each_drivers_change(
+    server: tuple[str, str],
+) -> None:
+    """The day's plan is driven: a truck reports its first bin. Asked for a plan again, the
+    dashboard says the rest of the day was re-planned from where the trucks are and shows
+    each driver's change against the plan they were on."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        first = c.post("/plans", json={"plan_date": PLAN_DATE}).json()
+        for _ in range(400):
+            if c.get(f"/plans/{first['id']}").json()["status"] == "done":
+                break
+            time.sleep(0.05)
+        routes = c.get(f"/plans/{first['id']}/routes").json()["routes"]
+        route = next(r for r in routes if any(v["kind"] == "bin" for v in r["visits"]))
+        visit = next(v for v in route["visits"] if v["kind"] == "bin")
+        done = {"vehicle_id": route["vehicle_id"], "kind": "visit_done", "at": visit["start"]}
+        sent = c.post(f"/plans/{first['id']}/progress", json={**done, "bin_id": visit["bin_id"]})
+        assert sent.status_code == 201, sent.text
+    with _dashboard(base, key, errors, external) as page:
+        page.click("#request-plan")
+        page.wait_for_selector("#message:has-text('ready')")
+        message = page.inner_text("#message")
+        assert f"re-planned from where the trucks are on plan #{first['id']}" in message
+        assert not page.locator("#diff-panel").is_hidden()
+        assert f"against #{first['id']}" in page.inner_text("#diff")
+        assert "re-planned at 10:30 from where the trucks are" in page.inner_text("#notes")
+    assert errors == []
+    assert external == []

@@ -339,14 +339,13 @@ def test_a_plan_made_mid_morning_takes_the_waiting_alert_and_starts_then(
     assert (again["status"], again["plan_id"]) == ("planned", rerouted["plan_id"])
 
 
-def test_a_reroute_of_a_plan_made_mid_morning_ignores_the_mornings_reports(
+def test_a_plan_made_while_a_truck_is_out_goes_on_from_where_it_is(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
-    """One truck emptied b1 at 07:00 on the night's plan; b1 overflows again at 10:00. The
-    dispatcher plans the day anew at 10:30 (the truck starts from its depot then, and the plan
-    says the truck was out): b1 is visited again. An alert on b2 at 10:40 reroutes that plan:
-    the 07:00 report belongs to the night's plan, not to the new visit of b1, which stays to
-    be done (it was taken as done before, and the overflowing bin left as it was)."""
+    """One truck emptied b1 at 07:00 on the night's plan; b1 overflows again at 10:00 (a
+    reroute sends it back: ``b1#2``). The dispatcher plans the day again at 10:30: the rest
+    of the day is re-planned from where the truck is, the 07:00 visit stays done and b1 is
+    emptied again, once. An alert on b2 at 10:40 reroutes that plan, which keeps both."""
     runtime: Runtime = real_app.state.runtime
     key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
     post = real_client.post
@@ -378,8 +377,14 @@ def test_a_reroute_of_a_plan_made_mid_morning_ignores_the_mornings_reports(
     made = post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key).json()
     wait(runtime)
     doc = real_client.get(f"/plans/{made['id']}/routes", headers=key).json()
-    assert doc["notes"][0].startswith("truck(s) v1 reported work today before this plan")
-    assert [v["ref"] for v in doc["routes"][0]["visits"] if v.get("bin_id") == "b1"] == ["b1"]
+    assert doc["notes"][0].startswith("re-planned at 10:30 from where the trucks are")
+    assert doc["violations"] == []
+    b1 = [v for v in doc["routes"][0]["visits"] if v.get("bin_id") == "b1"]
+    assert [v["ref"] for v in b1] == ["b1", "b1#2"]
+    assert datetime.fromisoformat(b1[1]["start"]) >= local + timedelta(hours=10, minutes=30)
+    assert b1[1]["alert"] is True
+    row = real_client.get(f"/plans/{made['id']}", headers=key).json()
+    assert row["parent_id"] == planned_from(runtime, made["id"]) != night["id"]  # the reroute
     alert = post(
         "/alerts",
         json={"bin_id": "b2", "at": (local + timedelta(hours=10, minutes=40)).isoformat()},
@@ -390,8 +395,8 @@ def test_a_reroute_of_a_plan_made_mid_morning_ignores_the_mornings_reports(
     assert got["status"] == "rerouted"
     assert planned_from(runtime, got["plan_id"]) == made["id"]
     new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
-    (b1,) = [v for v in new["routes"][0]["visits"] if v.get("bin_id") == "b1"]
-    assert datetime.fromisoformat(b1["start"]) >= local + timedelta(hours=10, minutes=40)
+    refs = [v["ref"] for v in new["routes"][0]["visits"] if v.get("bin_id") in ("b1", "b2")]
+    assert refs.count("b1") == refs.count("b1#2") == refs.count("b2") == 1
     assert new["violations"] == []
 
 

@@ -669,11 +669,14 @@ async function requestPlan() {
     }
     await loadPlanList(row.id);
     await loadPlan(row.id);
-    $("diff-panel").hidden = true;
+    // made while trucks were out: the rest of their plan's day, each driver's change shown
+    const from = row.status === "done" && row.parent_id ? ` (re-planned from where the trucks are on plan #${row.parent_id})` : "";
+    if (from) await showDiff(row.id);
+    else $("diff-panel").hidden = true;
     // alerts waiting for a plan of the day are taken in: say who empties each bin, when
     const taken = state.alerts.filter((a) => a.plan_id === row.id && a.status === "planned")
       .map((a) => `; alert #${a.id} on ${a.bin_id}${alertEta(a) || ": planned"}`);
-    if (row.status === "done") say(`plan #${row.id} ready${taken.join("")}`, true);
+    if (row.status === "done") say(`plan #${row.id} ready${from}${taken.join("")}`, true);
     else say(`plan #${row.id} ${row.status}: ${row.message}`);
   } catch (err) {
     say(err.message);
