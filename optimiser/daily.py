@@ -300,8 +300,10 @@ def _forecast(
     start_at: datetime | None,
 ) -> tuple[dict[str, FillModel], list[BinDecision]]:
     """Each bin's fill model and the policy's decision for the day's collection period, read
-    at its start or at ``start_at`` when later (as in :func:`plan_day`)."""
+    at its start or at ``start_at`` when later (as in :func:`plan_day`). The next opportunity
+    stays the policy's days after the start of the day's shifts, whenever the plan is made."""
     collect_at, collect_until = collection_period(inventory, plan_date, tz)
+    next_opportunity = policy.next_opportunity_after(collect_at)
     if start_at is not None:
         collect_at = min(max(collect_at, start_at), collect_until)
     models = estimate_models(
@@ -317,6 +319,7 @@ def _forecast(
         models,
         collect_at=collect_at,
         collect_until=collect_until,
+        next_opportunity=max(next_opportunity, collect_at + timedelta(seconds=1)),
         reports=reports,
     )
     return models, list(decisions)

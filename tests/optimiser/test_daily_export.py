@@ -644,6 +644,19 @@ def test_a_plan_made_during_the_day_starts_then_and_counts_the_mornings_reports(
     assert before.start_at is None
 
 
+def test_a_plan_made_during_the_day_reads_the_next_opportunity_at_tomorrows_shift(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """Made at 10:30, the plan judges bins by their fill when trucks next come, tomorrow at
+    06:00 (the shift's start), as the night's plan does; not at 10:30 tomorrow, which made
+    bins must bins that tomorrow's trucks still reach in time."""
+    made = _plan_at(tiny_city, _local(10, 30), [])
+    night = _plan(*tiny_city)
+    for day in (made, night):
+        b0 = {d.bin_id: d for d in day.decisions}["b0"]
+        assert b0.reason.endswith("by 2026-11-26 06:00 (next opportunity)"), b0.reason
+
+
 def test_a_plan_made_during_the_day_gives_alerted_bins_their_targets(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
