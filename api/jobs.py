@@ -13,10 +13,10 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -27,6 +27,8 @@ from api.db import AlertRow, Database, NightlyRunRow, PlanDiffRow, PlanRow, utcn
 from api.planner import Planner, ProgressFn, TruckProgress
 from api.routing import Routing
 from api.settings import Settings
+from fleet.fill import FillConfig
+from fleet.models import FillReading
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,7 @@ class _Claim:
 _TAKEN_BY_PLANS = ("no_plan", "failed", "rerouted", "unserved", "planned")
 # alerts no truck was sent to: the next days' plans take them in; a dispatcher may dismiss them
 NOT_SENT = ("no_plan", "unserved", "failed")
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,6 +188,17 @@ def _targets(alerts: list[AlertRow], respond_min: int) -> dict[str, datetime]:
     for a in alerts:
         first[a.bin_id] = min(first.get(a.bin_id, a.at), a.at)
     return {b: at + timedelta(minutes=respond_min) for b, at in first.items()}
+
+
+def _read_empty(readings: Iterable[FillReading]) -> dict[str, datetime]:
+    """Per bin, its last reading at or below the fill an emptied bin reads
+    (``FillConfig.empty_level``)."""
+    level = FillConfig().empty_level
+    out: dict[str, datetime] = {}
+    for r in readings:
+        if r.fill_fraction <= level and r.at > out.get(r.bin_id, _NEVER):
+            out[r.bin_id] = r.at
+    return out
 
 
 def _worked(p: TruckProgress) -> bool:
@@ -308,12 +322,20 @@ class JobRunner:
 
         return report
 
-    def _waiting(self, s: Any, plan_date: date, emptied: Mapping[str, datetime]) -> _Waiting:
+    def _waiting(
+        self,
+        s: Any,
+        plan_date: date,
+        emptied: Mapping[str, datetime],
+        read_empty: Mapping[str, datetime],
+    ) -> _Waiting:
         """The alerts a plan of ``plan_date`` (today or later) takes in: those of its day no
         reroute holds (``open``/``rerouting``), and those of the days before that no truck
         was sent to (``no_plan``, ``unserved``, ``failed``; within the readings history),
-        without a target (theirs passed); alerts whose bin was emptied since (``emptied``:
-        the last emptying per bin) are listed apart."""
+        without a target (theirs passed). Alerts whose bin was emptied since are listed
+        apart: a truck reported it (``emptied``: the last emptying per bin), or, for a
+        sensor's alert, the sensor read it empty later (``read_empty``: the last such reading
+        per bin)."""
         earliest = plan_date - timedelta(days=self.settings.readings_history_days)
         day = and_(AlertRow.plan_date == plan_date, AlertRow.status.in_(_TAKEN_BY_PLANS))
         before = and_(
@@ -322,7 +344,12 @@ class JobRunner:
             AlertRow.status.in_(NOT_SENT),
         )
         alerts = list(s.scalars(select(AlertRow).where(or_(day, before)).order_by(AlertRow.id)))
-        gone = tuple(a.id for a in alerts if a.bin_id in emptied and emptied[a.bin_id] >= a.at)
+        gone = tuple(
+            a.id
+            for a in alerts
+            if emptied.get(a.bin_id, _NEVER) >= a.at
+            or (a.source == "sensor" and read_empty.get(a.bin_id, _NEVER) > a.at)
+        )
         alerts = [a for a in alerts if a.id not in gone]
         own = [a for a in alerts if a.plan_date == plan_date]  # earlier days': targets passed
         return _Waiting(
@@ -384,7 +411,9 @@ class JobRunner:
                 today, replay = plan_date == local, plan_date < local
                 # a replay of a past day: its routes run before that day's alerts came
                 waiting = (
-                    _Waiting() if replay else self._waiting(s, plan_date, collected.last_emptied)
+                    _Waiting()
+                    if replay
+                    else self._waiting(s, plan_date, collected.last_emptied, _read_empty(readings))
                 )
                 out = today and any(_worked(p) for p in repo.truck_progress(s, plan_date))
                 driven = self._driven(s, plan_date, planner) if out else None

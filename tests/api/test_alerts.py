@@ -592,6 +592,47 @@ def test_an_alert_no_truck_served_yesterday_is_taken_by_todays_plan(
     assert [a["id"] for a in listed] == [b9["id"], b1["id"]]  # taken in by today's plan
 
 
+def test_a_sensor_alert_whose_sensor_read_the_bin_empty_since_is_not_taken_in(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """b1's and b2's sensors read 97 % the evening before (alerts, no plan that day); in the
+    night b1's read 5 % (emptied without a truck report), b2's 90 % (not emptied). Today's
+    plan takes in b2 only; b1's alert reads ``emptied``. A citizen's alert is not closed by
+    a low reading (the waste may lie beside the bin)."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    evening, night = "2026-11-24T17:30:00+02:00", "2026-11-25T01:00:00+02:00"
+    high = [{"bin_id": b, "at": evening, "fill_fraction": 0.97} for b in ("b1", "b2")]
+    assert client.post("/readings", json=high, headers=dispatcher).is_success
+    report = {"report_id": "c1", "at": evening, "bin_id": "b3", "overflowing": True}
+    assert client.post("/reports", json=report, headers=dispatcher).is_success
+    wait(runtime)
+    alerts = {a["bin_id"]: a for a in client.get("/alerts", headers=dispatcher).json()}
+    assert {b: a["status"] for b, a in alerts.items()} == {
+        "b1": "no_plan",
+        "b2": "no_plan",
+        "b3": "no_plan",
+    }
+    later = [
+        {"bin_id": "b1", "at": night, "fill_fraction": 0.05},
+        {"bin_id": "b2", "at": night, "fill_fraction": 0.9},
+        {"bin_id": "b3", "at": night, "fill_fraction": 0.05},
+    ]
+    assert client.post("/readings", json=later, headers=dispatcher).is_success
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T02:00:00+02:00")
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    (call,) = planner.calls
+    assert call["alerted"] == ["b2", "b3"]
+    got = {
+        b: client.get(f"/alerts/{a['id']}", headers=dispatcher).json() for b, a in alerts.items()
+    }
+    assert [got[b]["status"] for b in ("b1", "b2", "b3")] == ["emptied", "planned", "planned"]
+
+
 def test_a_dispatcher_dismisses_a_false_alarm_no_truck_was_sent_to(
     client: TestClient,
     keys: dict[str, dict[str, str]],
