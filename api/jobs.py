@@ -201,9 +201,10 @@ def _read_empty(readings: Iterable[FillReading]) -> dict[str, datetime]:
     return out
 
 
-def _worked(p: TruckProgress) -> bool:
-    """Whether a truck reported work done (a bin emptied, an unloading)."""
-    return bool(p.done_bin_ids or p.done_site_ids)
+def _out(p: TruckProgress) -> bool:
+    """Whether a truck is out: it reported work done (a bin emptied, an unloading) or where
+    it is (on its way to its first bin)."""
+    return bool(p.done_bin_ids or p.done_site_ids) or p.lon is not None
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -415,7 +416,7 @@ class JobRunner:
                     if replay
                     else self._waiting(s, plan_date, collected.last_emptied, _read_empty(readings))
                 )
-                out = today and any(_worked(p) for p in repo.truck_progress(s, plan_date))
+                out = today and any(_out(p) for p in repo.truck_progress(s, plan_date))
                 driven = self._driven(s, plan_date, planner) if out else None
             if driven is not None:
                 self._set(

@@ -162,6 +162,27 @@ def test_a_plan_of_today_made_while_a_truck_is_out_goes_on_from_where_it_is(
     assert trucks["v1"]["after"][0] == "b0"
 
 
+def test_a_truck_on_its_way_to_its_first_bin_is_out_for_a_plan_of_today(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """v2 has emptied nothing yet but reported where it is, on its way: a plan of today goes
+    on from there (a re-plan), not from the depots."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    where = {"vehicle_id": "v2", "at": "2026-11-25T06:20:00+02:00", "kind": "position"}
+    _sent(client, f"/plans/{base}/progress", {**where, "lon": 24.945, "lat": 60.172}, dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T06:30:00+02:00")
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    assert len(planner.calls) == 1
+    (call,) = planner.replans
+    (v2,) = call["progress"]
+    assert (v2.vehicle_id, v2.done_bin_ids, v2.lon, v2.lat) == ("v2", (), 24.945, 60.172)
+
+
 def test_a_plan_of_another_day_neither_starts_late_nor_takes_the_days_alerts(
     client: TestClient,
     keys: dict[str, dict[str, str]],
