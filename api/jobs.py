@@ -13,10 +13,10 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -27,8 +27,6 @@ from api.db import AlertRow, Database, NightlyRunRow, PlanDiffRow, PlanRow, utcn
 from api.planner import Planner, ProgressFn, TruckProgress
 from api.routing import Routing
 from api.settings import Settings
-from fleet.fill import FillConfig
-from fleet.models import FillReading
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +93,6 @@ class _Claim:
 _TAKEN_BY_PLANS = ("no_plan", "failed", "rerouted", "unserved", "planned")
 # alerts no truck was sent to: the next days' plans take them in; a dispatcher may dismiss them
 NOT_SENT = ("no_plan", "unserved", "failed")
-_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,17 +185,6 @@ def _targets(alerts: list[AlertRow], respond_min: int) -> dict[str, datetime]:
     for a in alerts:
         first[a.bin_id] = min(first.get(a.bin_id, a.at), a.at)
     return {b: at + timedelta(minutes=respond_min) for b, at in first.items()}
-
-
-def _read_empty(readings: Iterable[FillReading]) -> dict[str, datetime]:
-    """Per bin, its last reading at or below the fill an emptied bin reads
-    (``FillConfig.empty_level``)."""
-    level = FillConfig().empty_level
-    out: dict[str, datetime] = {}
-    for r in readings:
-        if r.fill_fraction <= level and r.at > out.get(r.bin_id, _NEVER):
-            out[r.bin_id] = r.at
-    return out
 
 
 def _out(p: TruckProgress) -> bool:
@@ -345,12 +331,7 @@ class JobRunner:
             AlertRow.status.in_(NOT_SENT),
         )
         alerts = list(s.scalars(select(AlertRow).where(or_(day, before)).order_by(AlertRow.id)))
-        gone = tuple(
-            a.id
-            for a in alerts
-            if emptied.get(a.bin_id, _NEVER) >= a.at
-            or (a.source == "sensor" and read_empty.get(a.bin_id, _NEVER) > a.at)
-        )
+        gone = tuple(a.id for a in alerts if repo.emptied_since(a, emptied, read_empty))
         alerts = [a for a in alerts if a.id not in gone]
         own = [a for a in alerts if a.plan_date == plan_date]  # earlier days': targets passed
         return _Waiting(
@@ -406,7 +387,8 @@ class JobRunner:
                 )
                 inventory = repo.load_inventory(s)
                 readings = repo.load_readings(s, since, until)
-                reports = repo.load_reports(s, since, until)
+                empty = repo.read_empty(readings)  # sensors' readings of bins emptied
+                reports = repo.load_reports(s, since, until, empty)
                 collected = repo.collection_log(s, since, until)
                 local = now.astimezone(self.settings.tz).date()
                 today, replay = plan_date == local, plan_date < local
@@ -414,7 +396,7 @@ class JobRunner:
                 waiting = (
                     _Waiting()
                     if replay
-                    else self._waiting(s, plan_date, collected.last_emptied, _read_empty(readings))
+                    else self._waiting(s, plan_date, collected.last_emptied, empty)
                 )
                 out = today and any(_out(p) for p in repo.truck_progress(s, plan_date))
                 driven = self._driven(s, plan_date, planner) if out else None

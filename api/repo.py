@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select
@@ -27,6 +27,7 @@ from api.db import (
 )
 from api.errors import NotFoundError
 from api.planner import TruckProgress
+from fleet.fill import FillConfig
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 
 RowT = TypeVar("RowT")
@@ -64,11 +65,44 @@ def load_readings(session: Session, since: datetime, until: datetime) -> list[Fi
     return [mapping.reading_record(r) for r in rows]
 
 
-def load_reports(session: Session, since: datetime, until: datetime) -> list[CitizenReport]:
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def read_empty(readings: Iterable[FillReading]) -> dict[str, datetime]:
+    """Per bin, its last reading at or below the fill an emptied bin reads
+    (``FillConfig.empty_level``)."""
+    level = FillConfig().empty_level
+    out: dict[str, datetime] = {}
+    for r in readings:
+        if r.fill_fraction <= level and r.at > out.get(r.bin_id, _NEVER):
+            out[r.bin_id] = r.at
+    return out
+
+
+def emptied_since(
+    alert: AlertRow, emptied: Mapping[str, datetime], empty: Mapping[str, datetime]
+) -> bool:
+    """Whether ``alert``'s bin was emptied since it was raised: a truck reported it
+    (``emptied``: the last emptying per bin) or, for a sensor's alert, the sensor read the
+    bin empty later (``empty``: :func:`read_empty`). A citizen's or dispatcher's alert is
+    not closed by a reading: the waste may lie beside the bin."""
+    if emptied.get(alert.bin_id, _NEVER) >= alert.at:
+        return True
+    return alert.source == "sensor" and empty.get(alert.bin_id, _NEVER) > alert.at
+
+
+def load_reports(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    empty: Mapping[str, datetime] | None = None,
+) -> list[CitizenReport]:
     """Citizen reports in the window, plus the overflow alerts raised for ``until``'s day.
 
     Alerts become overflowing reports (``alert-<id>``) so the policy collects those bins. A
-    dismissed alert (a false alarm) counts for nothing, nor does the report that raised it.
+    dismissed alert (a false alarm) counts for nothing, nor does the report that raised it,
+    nor a sensor's alert whose sensor read the bin empty later (``empty``: the last such
+    reading per bin, :func:`read_empty`).
     """
     dismissed = select(AlertRow.report_id).where(
         AlertRow.status == "dismissed", AlertRow.report_id.is_not(None)
@@ -90,6 +124,7 @@ def load_reports(session: Session, since: datetime, until: datetime) -> list[Cit
     reports += [
         CitizenReport(report_id=f"alert-{a.id}", at=a.at, bin_id=a.bin_id, text=a.note)
         for a in alerts
+        if not emptied_since(a, {}, empty or {})
     ]
     return reports
 

@@ -621,8 +621,8 @@ def test_a_sensor_alert_whose_sensor_read_the_bin_empty_since_is_not_taken_in(
 ) -> None:
     """b1's and b2's sensors read 97 % the evening before (alerts, no plan that day); in the
     night b1's read 5 % (emptied without a truck report), b2's 90 % (not emptied). Today's
-    plan takes in b2 only; b1's alert reads ``emptied``. A citizen's alert is not closed by
-    a low reading (the waste may lie beside the bin)."""
+    plan takes in b2 only and reads no overflow on b1; b1's alert reads ``emptied``. A
+    citizen's alert is not closed by a low reading (the waste may lie beside the bin)."""
     dispatcher = keys["dispatcher"]
     seed(client, dispatcher)
     evening, night = "2026-11-24T17:30:00+02:00", "2026-11-25T01:00:00+02:00"
@@ -648,6 +648,9 @@ def test_a_sensor_alert_whose_sensor_read_the_bin_empty_since_is_not_taken_in(
     wait(runtime)
     (call,) = planner.calls
     assert call["alerted"] == ["b2", "b3"]
+    # nor is it read as an overflow report any more (b1 would be a must bin)
+    reports = sorted((r.report_id, r.bin_id) for r in call["reports"])
+    assert reports == sorted([(f"alert-{alerts['b2']['id']}", "b2"), ("c1", "b3")])
     got = {
         b: client.get(f"/alerts/{a['id']}", headers=dispatcher).json() for b, a in alerts.items()
     }
