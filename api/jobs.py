@@ -320,9 +320,8 @@ class JobRunner:
         reroute holds (``open``/``rerouting``), and those of the days before that no truck
         was sent to (``no_plan``, ``unserved``, ``failed``; within the readings history),
         without a target (theirs passed). Alerts whose bin was emptied since are listed
-        apart: a truck reported it (``emptied``: the last emptying per bin), or, for a
-        sensor's alert, the sensor read it empty later (``read_empty``: the last such reading
-        per bin)."""
+        apart (``repo.emptied_since``: a truck reported it, ``emptied``, or a sensor's
+        readings show it, ``read_empty``)."""
         earliest = plan_date - timedelta(days=self.settings.readings_history_days)
         day = and_(AlertRow.plan_date == plan_date, AlertRow.status.in_(_TAKEN_BY_PLANS))
         before = and_(
@@ -387,7 +386,7 @@ class JobRunner:
                 )
                 inventory = repo.load_inventory(s)
                 readings = repo.load_readings(s, since, until)
-                empty = repo.read_empty(readings)  # sensors' readings of bins emptied
+                empty = repo.read_empty(readings)  # emptyings the sensors' readings show
                 reports = repo.load_reports(s, since, until, empty)
                 collected = repo.collection_log(s, since, until)
                 local = now.astimezone(self.settings.tz).date()

@@ -27,7 +27,7 @@ from api.db import (
 )
 from api.errors import NotFoundError
 from api.planner import TruckProgress
-from fleet.fill import FillConfig
+from fleet.fill import last_emptying_read
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 
 RowT = TypeVar("RowT")
@@ -69,22 +69,21 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def read_empty(readings: Iterable[FillReading]) -> dict[str, datetime]:
-    """Per bin, its last reading at or below the fill an emptied bin reads
-    (``FillConfig.empty_level``)."""
-    level = FillConfig().empty_level
-    out: dict[str, datetime] = {}
+    """Per bin, when its sensor's readings last show it emptied (a confirmed drop,
+    :func:`fleet.fill.last_emptying_read`; a lone low last reading may be a glitch)."""
+    by_bin: dict[str, list[FillReading]] = {}
     for r in readings:
-        if r.fill_fraction <= level and r.at > out.get(r.bin_id, _NEVER):
-            out[r.bin_id] = r.at
-    return out
+        by_bin.setdefault(r.bin_id, []).append(r)
+    out = {b: last_emptying_read(rs) for b, rs in by_bin.items()}
+    return {b: at for b, at in out.items() if at is not None}
 
 
 def emptied_since(
     alert: AlertRow, emptied: Mapping[str, datetime], empty: Mapping[str, datetime]
 ) -> bool:
     """Whether ``alert``'s bin was emptied since it was raised: a truck reported it
-    (``emptied``: the last emptying per bin) or, for a sensor's alert, the sensor read the
-    bin empty later (``empty``: :func:`read_empty`). A citizen's or dispatcher's alert is
+    (``emptied``: the last emptying per bin) or, for a sensor's alert, the sensor's readings
+    show it emptied later (``empty``: :func:`read_empty`). A citizen's or dispatcher's alert is
     not closed by a reading: the waste may lie beside the bin."""
     if emptied.get(alert.bin_id, _NEVER) >= alert.at:
         return True
@@ -101,8 +100,8 @@ def load_reports(
 
     Alerts become overflowing reports (``alert-<id>``) so the policy collects those bins. A
     dismissed alert (a false alarm) counts for nothing, nor does the report that raised it,
-    nor a sensor's alert whose sensor read the bin empty later (``empty``: the last such
-    reading per bin, :func:`read_empty`).
+    nor a sensor's alert whose sensor's readings show the bin emptied later (``empty``:
+    :func:`read_empty`).
     """
     dismissed = select(AlertRow.report_id).where(
         AlertRow.status == "dismissed", AlertRow.report_id.is_not(None)

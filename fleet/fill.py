@@ -143,6 +143,20 @@ def detect_emptyings(
     return np.asarray(out, dtype=np.intp)
 
 
+def last_emptying_read(
+    readings: Sequence[FillReading], cfg: FillConfig = FillConfig()
+) -> datetime | None:
+    """When one bin's readings (any order) last show it emptied: the first reading of its
+    newest fill cycle by :func:`detect_emptyings`, a confirmed drop. A lone low last reading
+    is not one: :func:`fit_sensor` takes it for a spike unless a logged collection explains
+    it. None when the readings show no emptying."""
+    rs = sorted(readings, key=lambda r: r.at)
+    emp = detect_emptyings([r.fill_fraction for r in rs], cfg.drop, cfg.empty_level)
+    if emp.size and emp[-1] == len(rs) - 1:
+        emp = emp[:-1]
+    return rs[int(emp[-1])].at if emp.size else None
+
+
 def _med(a: FloatArray) -> float:
     """Median of a 1-D array (faster than ``np.median`` for the small arrays used here)."""
     srt = np.sort(a)

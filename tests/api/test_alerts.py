@@ -619,42 +619,49 @@ def test_a_sensor_alert_whose_sensor_read_the_bin_empty_since_is_not_taken_in(
     runtime: Runtime,
     planner: FakePlanner,
 ) -> None:
-    """b1's and b2's sensors read 97 % the evening before (alerts, no plan that day); in the
-    night b1's read 5 % (emptied without a truck report), b2's 90 % (not emptied). Today's
-    plan takes in b2 only and reads no overflow on b1; b1's alert reads ``emptied``. A
-    citizen's alert is not closed by a low reading (the waste may lie beside the bin)."""
+    """b0's, b1's and b2's sensors read 97 % at 07:30 (alerts, no plan yet). At 08:00 b1's
+    read 5 %, and again at 08:30 (emptied without a truck report), b0's 5 % once (a lone low
+    last reading: maybe a glitch), b2's 90 %. A plan at 09:00 takes in b0 and b2, and reads no
+    overflow on b1, whose alert reads ``emptied``. A citizen's alert (b3) is not closed by
+    low readings: the waste may lie beside the bin."""
     dispatcher = keys["dispatcher"]
     seed(client, dispatcher)
-    evening, night = "2026-11-24T17:30:00+02:00", "2026-11-25T01:00:00+02:00"
-    high = [{"bin_id": b, "at": evening, "fill_fraction": 0.97} for b in ("b1", "b2")]
+    early = "2026-11-25T07:30:00+02:00"  # after the 07:00 readings of 60 %
+    high = [{"bin_id": b, "at": early, "fill_fraction": 0.97} for b in ("b0", "b1", "b2")]
     assert client.post("/readings", json=high, headers=dispatcher).is_success
-    report = {"report_id": "c1", "at": evening, "bin_id": "b3", "overflowing": True}
+    report = {"report_id": "c1", "at": early, "bin_id": "b3", "overflowing": True}
     assert client.post("/reports", json=report, headers=dispatcher).is_success
     wait(runtime)
     alerts = {a["bin_id"]: a for a in client.get("/alerts", headers=dispatcher).json()}
-    assert {b: a["status"] for b, a in alerts.items()} == {
-        "b1": "no_plan",
-        "b2": "no_plan",
-        "b3": "no_plan",
-    }
+    assert {b: a["status"] for b, a in alerts.items()} == dict.fromkeys(
+        ("b0", "b1", "b2", "b3"), "no_plan"
+    )
+    night = ["2026-11-25T08:00:00+02:00", "2026-11-25T08:30:00+02:00"]
     later = [
-        {"bin_id": "b1", "at": night, "fill_fraction": 0.05},
-        {"bin_id": "b2", "at": night, "fill_fraction": 0.9},
-        {"bin_id": "b3", "at": night, "fill_fraction": 0.05},
+        {"bin_id": "b0", "at": night[0], "fill_fraction": 0.05},
+        *({"bin_id": "b1", "at": at, "fill_fraction": 0.05} for at in night),
+        {"bin_id": "b2", "at": night[0], "fill_fraction": 0.9},
+        *({"bin_id": "b3", "at": at, "fill_fraction": 0.05} for at in night),
     ]
     assert client.post("/readings", json=later, headers=dispatcher).is_success
-    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T02:00:00+02:00")
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T09:00:00+02:00")
     client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
     wait(runtime)
     (call,) = planner.calls
-    assert call["alerted"] == ["b2", "b3"]
-    # nor is it read as an overflow report any more (b1 would be a must bin)
+    assert call["alerted"] == ["b0", "b2", "b3"]
+    # nor is b1's alert read as an overflow report any more (b1 would be a must bin)
     reports = sorted((r.report_id, r.bin_id) for r in call["reports"])
-    assert reports == sorted([(f"alert-{alerts['b2']['id']}", "b2"), ("c1", "b3")])
+    expected = [(f"alert-{alerts[b]['id']}", b) for b in ("b0", "b2")] + [("c1", "b3")]
+    assert reports == sorted(expected)
     got = {
         b: client.get(f"/alerts/{a['id']}", headers=dispatcher).json() for b, a in alerts.items()
     }
-    assert [got[b]["status"] for b in ("b1", "b2", "b3")] == ["emptied", "planned", "planned"]
+    assert {b: a["status"] for b, a in got.items()} == {
+        "b0": "planned",
+        "b1": "emptied",
+        "b2": "planned",
+        "b3": "planned",
+    }
 
 
 def test_a_dispatcher_dismisses_a_false_alarm_no_truck_was_sent_to(

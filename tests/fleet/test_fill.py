@@ -16,6 +16,7 @@ from fleet.fill import (
     detect_emptyings,
     estimate_models,
     fit_bin,
+    last_emptying_read,
     match_reports,
     pickup_rate,
     prepare_sensor_fit,
@@ -92,6 +93,23 @@ def test_collection_log_vetoes_a_lone_low_last_reading() -> None:
     assert logged.emptyings == ()
     assert logged.spikes[-1]
     assert confirmed.emptyings == (at(20),)
+
+
+@pytest.mark.parametrize(
+    ("fills", "expected"),
+    [
+        pytest.param([0.6, 0.7, 0.97, 0.05, 0.06], 3, id="confirmed-drop"),
+        pytest.param([0.6, 0.7, 0.97, 0.05], None, id="lone-low-last-may-be-a-glitch"),
+        pytest.param([0.6, 0.7, 0.05, 0.1, 0.97, 0.9], 2, id="an-earlier-one"),
+        pytest.param([0.6, 0.7, 0.97, 0.9], None, id="none"),
+    ],
+)
+def test_last_emptying_read_is_the_newest_confirmed_drop(
+    fills: list[float], expected: int | None
+) -> None:
+    rs = readings("b1", [(float(h), f) for h, f in enumerate(fills)])
+    got = last_emptying_read(list(reversed(rs)))  # any order
+    assert got == (None if expected is None else at(expected))
 
 
 def test_weekday_pattern_recovered_on_simulated_data() -> None:
