@@ -799,6 +799,7 @@ def replan_day(
     tz = ZoneInfo(day.tz_name)
     now_s = int((now - day.midnight).total_seconds())
     done = [r for p in progress for r in p.done]
+    finished = set(done)
     models, decisions = _forecast(
         lookup,
         readings,
@@ -818,14 +819,15 @@ def replan_day(
     except NetworkError as err:
         notes = (f"truck positions ignored: {err}",)
     full_progress = _all_progress(built.problem, progress, now_s)
-    pending = {r for r in day.alerted if r not in set(done)}  # earlier alerts' visits to do
+    pending = {r for r in day.alerted if r not in finished}  # earlier alerts' visits to do
     held = {bin_of(r) for r in pending} | {b.bin_id for b in alert_bins}
     chosen = [d for d in decisions if d.action is not Action.SKIP and d.bin_id not in held]
     built, fresh = _fresh_stops(
         built, lookup, chosen, provider, full_progress, done, plan_date=day.plan_date, tz=tz
     )
     firsts = {s.ref for s in urgent}  # then the new must bins: the order of their insertion
-    kept = [s for s in built.problem.stops if s.ref in set(done) | pending and s.ref not in firsts]
+    keep = (finished | pending) - firsts
+    kept = [s for s in built.problem.stops if s.ref in keep]
     problem = dataclasses.replace(built.problem, stops=(*kept, *urgent, *fresh))
     musts = [s for s in fresh if s.required]  # each put in a route first, where one has room
     plan = reroute(problem, day.plan, full_progress, [*urgent, *musts], params)
@@ -843,7 +845,7 @@ def replan_day(
     )
     fills = {
         **fill_at_pickup(day.midnight, plan, models),
-        **{r: f for r, f in day.fill_at_pickup.items() if r in set(done)},
+        **{r: f for r, f in day.fill_at_pickup.items() if r in finished},
         **{s.ref: 1.0 for s in urgent},
     }
     new_day = _driven_on(
@@ -869,11 +871,8 @@ def _emptied_today(
     for route in day.plan.routes:
         for v in route.visits:
             b = bin_of(v.ref)
-            if (
-                v.kind is VisitKind.BIN
-                and v.ref in finished
-                and out.get(b, day.midnight) <= (day.midnight)
-            ):
+            logged = out.get(b, day.midnight) > day.midnight
+            if v.kind is VisitKind.BIN and v.ref in finished and not logged:
                 out[b] = day.at(v.end_s)
     return out
 

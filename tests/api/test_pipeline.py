@@ -155,6 +155,20 @@ def test_an_alert_on_helsinki_streets_is_rerouted_and_served() -> None:
     assert after["unserved_must"] == 0
 
 
+@pytest.mark.slow
+def test_a_driven_day_on_helsinki_streets_is_replanned_from_where_the_trucks_are() -> None:
+    """``benchmarks.replan`` at test size (1 s searches): at 06:30 the trucks go on from
+    where their plan had them, every must bin is collected, no rule is broken."""
+    from benchmarks.replan import run
+
+    got = run(
+        street_bins=60, trucks=3, day_limit_s=1, limit_s=1, at="06:30", joined=5, left=3, seed=7
+    )
+    assert got["visits_done"] > 0 and got["left"] == 3
+    assert got["violations"] == [] and got["kept_as_driven"]
+    assert got["kpis_after"]["unserved_must"] == 0
+
+
 def _first_bin_of_a_plan(
     real_app: FastAPI, real_client: TestClient
 ) -> tuple[Runtime, dict[str, str], dict[str, Any], dict[str, Any], dict[str, Any]]:
