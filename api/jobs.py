@@ -90,7 +90,7 @@ class _Claim:
 
 
 # alerts a new plan of their day takes in: no reroute holds them, no emptying closed them
-_TAKEN_BY_PLANS = ("no_plan", "failed", "rerouted", "unserved", "planned")
+_TAKEN_BY_PLANS = ("no_plan", "failed", "rerouting", "rerouted", "unserved", "planned")
 # alerts no truck was sent to: the next days' plans take them in; a dispatcher may dismiss them
 NOT_SENT = ("no_plan", "unserved", "failed")
 
@@ -350,10 +350,9 @@ class JobRunner:
         progress = repo.truck_progress(s, plan_date, planner.started_at(day))
         return _Driven(plan_id=base.id, day=day, progress=tuple(progress))
 
-    def _reopen(self, plan_date: date, waiting: _Waiting) -> bool:
+    def _reopen(self, plan_date: date, waiting: _Waiting) -> None:
         """Reopen the alerts of ``plan_date`` that found no finished plan while a plan job had
-        already read its inputs (not in ``waiting``): a reroute of its plan takes them in.
-        True when there are any."""
+        already read its inputs (not in ``waiting``): a reroute of its plan takes them in."""
         with self.db.writer() as s:
             parked = list(
                 s.scalars(
@@ -366,7 +365,6 @@ class JobRunner:
             )
             for a in parked:
                 a.status = "open"
-        return bool(parked)
 
     def run_plan(self, plan_id: int, planner: Planner, routing: Routing) -> None:
         """Ingest -> forecast -> plan -> store for plan row ``plan_id`` (in this thread).
@@ -376,6 +374,7 @@ class JobRunner:
         while trucks are out on the day's newest plan, it re-plans the rest of that plan's day
         from where they are (``Planner.replan``; the drivers' changes are stored as after a
         reroute)."""
+        plan_date: date | None = None
         try:
             now = self.clock()
             with self.db.reader() as s:
@@ -442,11 +441,14 @@ class JobRunner:
                     due=waiting.due,
                 )
                 self._store(plan_id, day, planner, routing, waiting=waiting)
-            if not replay and self._reopen(plan_date, waiting):
-                self.request_reroute(plan_date, planner, routing)
+            if not replay:
+                self._reopen(plan_date, waiting)
+                self.request_reroute(plan_date, planner, routing)  # alerts kept open meanwhile
         except Exception as exc:
             log.exception("plan %s failed", plan_id)
             self._set(plan_id, status="failed", message=_failure_text(exc), finished_at=utcnow())
+            if plan_date is not None:  # alerts kept open meanwhile: into the plan being driven
+                self.request_reroute(plan_date, planner, routing)
             raise
 
     def _store(
@@ -517,9 +519,16 @@ class JobRunner:
         left = _left_out(plan)  # by bin and by ref
         left_bins = {u["bin_id"]: u.get("ref", "") for u in left}
         left_refs = {u["ref"] for u in left if "ref" in u}
-        for alert in s.scalars(select(AlertRow).where(AlertRow.id.in_(alert_ids))):
+        claimed = select(AlertRow).where(
+            AlertRow.id.in_(alert_ids),
+            AlertRow.plan_id == plan_id,  # a newer plan job may have taken them meanwhile
+        )
+        for alert in s.scalars(claimed):
             _settle(alert, plan_id, latest.get(alert.bin_id), left_bins.get(alert.bin_id))
-        plan_date = s.get(PlanRow, plan_id).plan_date
+        row = s.get(PlanRow, plan_id)
+        plan_date = row.plan_date
+        if repo.newer_done(s, plan_date, row.version):
+            return  # a plan job finished while this reroute ran: its alerts follow that one
         of_date = select(PlanRow.id).where(PlanRow.plan_date == plan_date)
         earlier = select(AlertRow).where(
             or_(AlertRow.plan_date == plan_date, AlertRow.plan_id.in_(of_date)),
@@ -565,6 +574,9 @@ class JobRunner:
         An alert older than the bin's last reported emptying that day is closed as
         ``emptied`` (with the plan being driven): the overflow it reported is gone. Each
         bin's response target is its first open alert's time + ``alert_response_min``.
+        While a plan job of the date is queued or running, the alerts stay open: the job
+        reroutes them into its plan once done (a reroute of the plan it replaces would be
+        lost with it). A job takes in the alerts being rerouted when it reads its inputs.
         """
         with self.db.writer() as s:
             alerts = list(
@@ -581,6 +593,8 @@ class JobRunner:
                 for a in alerts:
                     a.status = "no_plan"
                 return None
+            if repo.plan_job_pending(s, plan_date):
+                return None  # kept open: the plan job reroutes them into its plan once done
             emptied = repo.last_emptied_on(s, plan_date, (a.bin_id for a in alerts))
             for a in alerts:  # a truck emptied the bin after the alert: no new visit
                 if a.bin_id in emptied and emptied[a.bin_id] >= a.at:

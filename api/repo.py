@@ -161,6 +161,38 @@ def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
     ).first()
 
 
+def plan_job_pending(session: Session, plan_date: date) -> bool:
+    """Whether a plan job (not a reroute) of ``plan_date`` is queued or running."""
+    return (
+        session.scalars(
+            select(PlanRow.id)
+            .where(
+                PlanRow.plan_date == plan_date,
+                PlanRow.status.in_(("queued", "running")),
+                PlanRow.origin != "reroute",
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def newer_done(session: Session, plan_date: date, version: int) -> bool:
+    """Whether a finished plan version of ``plan_date`` is newer than ``version``."""
+    return (
+        session.scalars(
+            select(PlanRow.id)
+            .where(
+                PlanRow.plan_date == plan_date,
+                PlanRow.status == "done",
+                PlanRow.version > version,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def _new_emptying() -> Callable[[ProgressRow], bool]:
     """A filter of ``visit_done`` and ``disposal_done`` rows taken in time order: False for a
     resend (the same truck's report of the same bin, or site, within ``REPEAT_REPORT_GAP`` of

@@ -30,6 +30,7 @@ class FakePlanner:
 
     fail_with: Exception | None = None
     gate: threading.Event | None = None
+    reroute_gate: threading.Event | None = None
     calls: list[dict[str, Any]] = field(default_factory=list)
     reroutes: list[dict[str, Any]] = field(default_factory=list)
     replans: list[dict[str, Any]] = field(default_factory=list)
@@ -98,6 +99,8 @@ class FakePlanner:
         inventory: Any = None,
         due: Any = None,
     ) -> tuple[FakeDay, dict[str, Any]]:
+        if self.reroute_gate is not None:
+            self.reroute_gate.wait(30)
         self.reroutes.append(
             {
                 "progress": list(progress),

@@ -558,6 +558,77 @@ def test_an_alert_raised_while_the_days_plan_is_made_reroutes_it_once_done(
     assert planner.reroutes[0]["urgent"] == ["b9"]
 
 
+def _status(client: TestClient, headers: dict[str, str], alert_id: int, wanted: str) -> str:
+    """The alert's status once it reads ``wanted`` (or after 2 s)."""
+    for _ in range(200):
+        got = str(client.get(f"/alerts/{alert_id}", headers=headers).json()["status"])
+        if got == wanted:
+            return got
+        time.sleep(0.01)
+    return got
+
+
+def test_an_alert_raised_while_a_plan_of_today_runs_waits_for_it(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """The day has a plan; the dispatcher asks for a new one, and b9 overflows while it is
+    made. The alert stays open until the new plan is stored, then is rerouted into it. A
+    reroute of the old plan meanwhile would have been a newer version without the new
+    plan's changes (or the new plan one without the alert)."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T11:55:00+02:00")
+    planner.gate = threading.Event()
+    plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
+    for _ in range(200):  # the job is at the gate: inputs read
+        if len(planner.calls) == 2:
+            break
+        time.sleep(0.01)
+    alert = client.post("/alerts", json={"bin_id": "b9", "at": NOON}, headers=dispatcher).json()
+    time.sleep(0.3)
+    assert client.get(f"/alerts/{alert['id']}", headers=dispatcher).json()["status"] == "open"
+    assert planner.reroutes == []
+    planner.gate.set()
+    wait(runtime)
+    got = client.get(f"/alerts/{alert['id']}", headers=dispatcher).json()
+    assert got["status"] == "rerouted", got
+    new = client.get(f"/plans/{got['plan_id']}", headers=dispatcher).json()
+    assert new["parent_id"] == plan["id"] != base
+
+
+def test_an_alert_being_rerouted_when_a_plan_of_today_starts_is_taken_in_by_it(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """b9's reroute of the day's plan is under way when the dispatcher asks for a new plan:
+    the new plan takes b9 in, and the alert follows it (``planned``), though the reroute
+    ends after it (its version is superseded)."""
+    dispatcher = keys["dispatcher"]
+    _planned(client, dispatcher, runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T11:55:00+02:00")
+    planner.reroute_gate = threading.Event()
+    alert = client.post("/alerts", json={"bin_id": "b9", "at": NOON}, headers=dispatcher).json()
+    assert _status(client, dispatcher, alert["id"], "rerouting") == "rerouting"
+    plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
+    for _ in range(200):
+        if client.get(f"/plans/{plan['id']}", headers=dispatcher).json()["status"] == "done":
+            break
+        time.sleep(0.01)
+    assert planner.calls[-1]["alerted"] == ["b9"]
+    planner.reroute_gate.set()
+    wait(runtime)
+    got = client.get(f"/alerts/{alert['id']}", headers=dispatcher).json()
+    assert (got["status"], got["plan_id"]) == ("planned", plan["id"])
+    versions = client.get(f"/plans?plan_date={PLAN_DATE}", headers=dispatcher).json()
+    newest = max((p for p in versions if p["status"] == "done"), key=lambda p: p["version"])
+    assert newest["id"] == plan["id"]
+
+
 def test_an_alert_no_truck_served_yesterday_is_taken_by_todays_plan(
     client: TestClient,
     keys: dict[str, dict[str, str]],
