@@ -656,7 +656,9 @@ class JobRunner:
             log.exception("reroute %s failed", new_id)
             self._set(new_id, status="failed", message=_failure_text(exc), finished_at=utcnow())
             with self.db.writer() as s:
-                s.execute(
-                    update(AlertRow).where(AlertRow.id.in_(alert_ids)).values(status="failed")
+                s.execute(  # unless a plan job took them in meanwhile
+                    update(AlertRow)
+                    .where(AlertRow.id.in_(alert_ids), AlertRow.plan_id == new_id)
+                    .values(status="failed")
                 )
         return new_id

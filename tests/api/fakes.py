@@ -31,6 +31,7 @@ class FakePlanner:
     fail_with: Exception | None = None
     gate: threading.Event | None = None
     reroute_gate: threading.Event | None = None
+    reroute_fail_with: Exception | None = None
     calls: list[dict[str, Any]] = field(default_factory=list)
     reroutes: list[dict[str, Any]] = field(default_factory=list)
     replans: list[dict[str, Any]] = field(default_factory=list)
@@ -101,6 +102,8 @@ class FakePlanner:
     ) -> tuple[FakeDay, dict[str, Any]]:
         if self.reroute_gate is not None:
             self.reroute_gate.wait(30)
+        if self.reroute_fail_with is not None:
+            raise self.reroute_fail_with
         self.reroutes.append(
             {
                 "progress": list(progress),

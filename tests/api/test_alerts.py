@@ -8,6 +8,7 @@ import time
 from datetime import date, datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api import repo
@@ -599,19 +600,23 @@ def test_an_alert_raised_while_a_plan_of_today_runs_waits_for_it(
     assert new["parent_id"] == plan["id"] != base
 
 
+@pytest.mark.parametrize("reroute_fails", [False, True])
 def test_an_alert_being_rerouted_when_a_plan_of_today_starts_is_taken_in_by_it(
     client: TestClient,
     keys: dict[str, dict[str, str]],
     runtime: Runtime,
     planner: FakePlanner,
+    reroute_fails: bool,
 ) -> None:
     """b9's reroute of the day's plan is under way when the dispatcher asks for a new plan:
     the new plan takes b9 in, and the alert follows it (``planned``), though the reroute
-    ends after it (its version is superseded)."""
+    ends after it (its version is superseded), or fails."""
     dispatcher = keys["dispatcher"]
     _planned(client, dispatcher, runtime)
     runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T11:55:00+02:00")
     planner.reroute_gate = threading.Event()
+    if reroute_fails:
+        planner.reroute_fail_with = RuntimeError("solver crashed")
     alert = client.post("/alerts", json={"bin_id": "b9", "at": NOON}, headers=dispatcher).json()
     assert _status(client, dispatcher, alert["id"], "rerouting") == "rerouting"
     plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
