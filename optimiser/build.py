@@ -265,6 +265,18 @@ def _vehicle(v: Vehicle, row: int, clock: Callable[[TimeWindow], tuple[int, int]
     )
 
 
+def vehicle_spec(
+    v: Vehicle, row: int, *, plan_date: date, tz: tzinfo, start_s: int = 0
+) -> VehicleSpec:
+    """Truck ``v`` of ``plan_date`` at matrix ``row`` (its depot), leaving no earlier than
+    ``start_s`` (seconds since local midnight)."""
+
+    def clock(w: TimeWindow) -> tuple[int, int]:
+        return window_to_s(w, plan_date=plan_date, tz=tz)
+
+    return _starting_from((_vehicle(v, row, clock),), start_s)[0]
+
+
 def _starting_from(specs: Sequence[VehicleSpec], start_s: int) -> tuple[VehicleSpec, ...]:
     """``specs`` with each shift starting no earlier than ``start_s`` (seconds since local
     midnight), up to its end."""

@@ -35,6 +35,7 @@ from optimiser.build import (
     found_load,
     overflow_decision,
     urgent_stop,
+    vehicle_spec,
     window_to_s,
 )
 from optimiser.check import Violation, check, late_s
@@ -818,6 +819,7 @@ def replan_day(
         built, progress = _positioned(built, progress, positions or {}, provider, now_s)
     except NetworkError as err:
         notes = (f"truck positions ignored: {err}",)
+    built, fleet_notes = _current_fleet(built, lookup, progress, provider, now_s, day)
     full_progress = _all_progress(built.problem, progress, now_s)
     pending = {r for r in day.alerted if r not in finished}  # earlier alerts' visits to do
     held = {bin_of(r) for r in pending} | {b.bin_id for b in alert_bins}
@@ -837,6 +839,7 @@ def replan_day(
         plan,
         notes=(
             _replanned_note(now.astimezone(tz)),
+            *fleet_notes,
             *unreported,
             *_late_notes(problem, plan),
             *plan.notes,
@@ -858,7 +861,67 @@ def replan_day(
         [*alert_bins, *(b for b in lookup.bins if b.bin_id in {d.bin_id for d in chosen})],
         [s.ref for s in urgent],
     )
-    return new_day, route_changes(day.plan, plan)
+    return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
+
+
+def _with_fleet(day: DayPlan, inventory: Inventory) -> DayPlan:
+    """``day`` with the trucks (and their depots) of ``inventory`` it did not know yet."""
+    known = {v.vehicle_id for v in day.inventory.vehicles}
+    vehicles = tuple(v for v in inventory.vehicles if v.vehicle_id not in known)
+    homes = {v.depot_id for v in vehicles} - {d.depot_id for d in day.inventory.depots}
+    depots = tuple(d for d in inventory.depots if d.depot_id in homes)
+    fleet = dataclasses.replace(
+        day.inventory,
+        vehicles=day.inventory.vehicles + vehicles,
+        depots=day.inventory.depots + depots,
+    )
+    return dataclasses.replace(day, inventory=fleet)
+
+
+def _current_fleet(
+    built: BuiltProblem,
+    inventory: Inventory,
+    progress: Sequence[Progress],
+    provider: Provider,
+    now_s: int,
+    day: DayPlan,
+) -> tuple[BuiltProblem, tuple[str, ...]]:
+    """``built`` with the trucks of ``inventory`` now, and a note per change: a truck added
+    since the day was planned joins from its depot, leaving no earlier than ``now_s``; a
+    truck gone from it takes no more bins (its visits done stay, its others go to the
+    other trucks; one out goes back to its depot)."""
+    current = {v.vehicle_id for v in inventory.vehicles}
+    known = {v.ref for v in built.problem.vehicles}
+    added = [v for v in inventory.vehicles if v.vehicle_id not in known]
+    kinds = zip(built.point_refs, built.point_kinds, strict=True)
+    depots = {ref: i for i, (ref, kind) in enumerate(kinds) if kind == "depot"}
+    new_depots = {
+        d.depot_id: (d.lon, d.lat)
+        for d in inventory.depots
+        if d.depot_id not in depots and any(v.depot_id == d.depot_id for v in added)
+    }
+    built, rows = _with_points(built, "depot", new_depots, provider)
+    rows = {**depots, **rows}
+    tz = ZoneInfo(day.tz_name)
+    joined = [
+        vehicle_spec(v, rows[v.depot_id], plan_date=day.plan_date, tz=tz, start_s=now_s)
+        for v in added
+    ]
+    stops = {s.ref for s in built.problem.stops}
+    done = {p.vehicle_ref: sum(r in stops for r in p.done) for p in progress}
+    kept = tuple(
+        v if v.ref in current else dataclasses.replace(v, max_stops=done.get(v.ref, 0))
+        for v in built.problem.vehicles
+    )
+    problem = dataclasses.replace(built.problem, vehicles=(*kept, *joined))
+    notes = [f"{v.vehicle_id} joined the fleet: it leaves its depot now" for v in added]
+    notes += [
+        f"{v.ref} is no longer in the fleet: it takes no more bins today (its visits done "
+        "stay; its other bins go to the other trucks)"
+        for v in built.problem.vehicles
+        if v.ref not in current
+    ]
+    return dataclasses.replace(built, problem=problem), tuple(notes)
 
 
 def _emptied_today(

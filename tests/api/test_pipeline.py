@@ -414,6 +414,50 @@ def test_a_plan_made_while_a_truck_is_out_goes_on_from_where_it_is(
     assert new["violations"] == []
 
 
+def test_a_truck_taken_off_the_fleet_mid_day_gets_no_more_bins_on_a_replan(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """Two trucks drive the night's plan; the one that emptied a bin breaks down and the
+    dispatcher deletes it from the fleet, then plans the day again: its bin done stays, it
+    gets no other, and the plan says why."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    post = real_client.post
+    assert post(
+        "/depots", json={"depot_id": "d1", "lon": 24.94, "lat": 60.17}, headers=key
+    ).is_success
+    assert post("/sites", json={"site_id": "s1", "lon": 24.98, "lat": 60.2}, headers=key).is_success
+    for v, stops in (("v1", 2), ("v2", 4)):
+        truck = {"vehicle_id": v, "depot_id": "d1", "capacity_l": 20000, "capacity_kg": 8000}
+        assert post("/vehicles", json={**truck, "max_stops": stops}, headers=key).is_success
+    bins = [
+        {"bin_id": f"b{i}", "lon": 24.94 + 0.002 * i, "lat": 60.17 + 0.001 * i, "capacity_l": 240}
+        for i in range(5)
+    ]
+    assert post("/bins/bulk", json=bins, headers=key).is_success
+    readings = [{"bin_id": f"b{i}", "at": MORNING, "fill_fraction": 0.97} for i in range(5)]
+    assert post("/readings", json=readings, headers=key).is_success
+    local = datetime.fromisoformat(f"{PLAN_DATE}T00:00:00+02:00")
+    runtime.jobs.clock = lambda: local - timedelta(hours=2)  # the night before
+    night = post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key).json()
+    wait(runtime)
+    doc = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()
+    (v2,) = [r for r in doc["routes"] if r["vehicle_id"] == "v2"]
+    first = next(v for v in v2["visits"] if v["kind"] == "bin")
+    done = {"vehicle_id": "v2", "kind": "visit_done", "bin_id": first["bin_id"]}
+    url = f"/plans/{night['id']}/progress"
+    assert post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
+    assert real_client.delete("/vehicles/v2", headers=key).is_success
+    runtime.jobs.clock = lambda: datetime.fromisoformat(first["end"]) + timedelta(minutes=5)
+    made = post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key).json()
+    wait(runtime)
+    new = real_client.get(f"/plans/{made['id']}/routes", headers=key).json()
+    assert new["violations"] == []
+    (after,) = [r for r in new["routes"] if r["vehicle_id"] == "v2"]
+    assert [v["bin_id"] for v in after["visits"] if v["kind"] == "bin"] == [first["bin_id"]]
+    assert any(n.startswith("v2 is no longer in the fleet") for n in new["notes"])
+
+
 def planned_from(runtime: Runtime, plan_id: int) -> int | None:
     """The parent plan of ``plan_id``."""
     from api.db import PlanRow

@@ -841,3 +841,73 @@ def test_a_replan_keeps_an_earlier_alerts_visit_and_takes_new_alerts(
     assert problem.stop("b3").due_s == 12 * 3600
     b3 = next(v for r in new_day.plan.routes for v in r.visits if v.ref == "b3")
     assert b3.start_s <= 12 * 3600
+
+
+def test_a_replan_takes_a_truck_added_since_the_day_was_planned(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """At 13:30 t1 has half an hour left when b4 and b5 are reported overflowing, and t2, on
+    duty 10:00-18:00, was added to the fleet: the re-plan sends t2 out (not before 13:30)
+    for them, and says so."""
+    inventory = tiny_city[0]
+    extra = dataclasses.replace(
+        inventory.vehicles[0],
+        vehicle_id="t2",
+        shift=TimeWindow(time(10), time(18)),
+        break_s=0,
+        break_window=None,
+    )
+    now = dataclasses.replace(inventory, vehicles=(*inventory.vehicles, extra))
+    reports = [CitizenReport(report_id=f"r{b}", at=_local(13), bin_id=b) for b in ("b4", "b5")]
+    new_day, _, _ = _replanned(day, tiny_city, _local(13, 30), [], reports, inventory=now)
+    assert new_day.violations == ()
+    (t2,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert {"b4", "b5"} <= set(t2.bin_refs)
+    assert t2.visits[0].start_s >= 13 * 3600 + 1800
+    assert "t2 joined the fleet: it leaves its depot now" in new_day.plan.notes
+    assert [v.vehicle_id for v in new_day.inventory.vehicles] == ["t1", "t2"]
+
+
+def test_a_replan_gives_no_more_bins_to_a_truck_gone_from_the_fleet(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t1 may empty one bin, so t2 takes the others; t2 breaks down after its first and the
+    dispatcher takes it off the fleet: the re-plan keeps that bin done and gives t2 no
+    other (t1 takes them where it can; the rest is unserved, with the reason)."""
+    inventory, readings, reports = tiny_city
+    t1 = dataclasses.replace(inventory.vehicles[0], max_stops=1)
+    t2 = dataclasses.replace(inventory.vehicles[0], vehicle_id="t2")
+    day = _plan(dataclasses.replace(inventory, vehicles=(t1, t2)), readings, reports)
+    (route,) = [r for r in day.plan.routes if r.vehicle_ref == "t2"]
+    assert len(route.bin_refs) >= 2
+    first = next(v for v in route.visits if v.kind is VisitKind.BIN)
+    done = Progress(
+        vehicle_ref="t2",
+        done=tuple(
+            v.ref
+            for v in route.visits[: route.visits.index(first) + 1]
+            if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)
+        ),
+        location=int(first.location or 0),
+        time_s=first.end_s,
+        volume_l=first.volume_l,
+        weight_kg=first.weight_kg,
+        daily_l=first.daily_l,
+        daily_kg=first.daily_kg,
+    )
+    new_day, _ = replan_day(
+        day,
+        [done],
+        readings,
+        reports,
+        HaversineProvider(),
+        now=day.at(first.end_s),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=dataclasses.replace(inventory, vehicles=(t1,)),  # t2 is gone
+    )
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert after.bin_refs == (first.ref,)
+    others = set(route.bin_refs) - {first.ref}
+    assert others <= new_day.plan.served_refs | {u.ref for u in new_day.unserved}
+    assert any(n.startswith("t2 is no longer in the fleet") for n in new_day.plan.notes)
