@@ -353,13 +353,16 @@ def test_a_plan_made_mid_morning_takes_the_waiting_alert_and_starts_then(
     assert (again["status"], again["plan_id"]) == ("planned", rerouted["plan_id"])
 
 
-def test_a_plan_made_while_a_truck_is_out_goes_on_from_where_it_is(
-    real_app: FastAPI, real_client: TestClient
-) -> None:
-    """One truck emptied b1 at 07:00 on the night's plan; b1 overflows again at 10:00 (a
-    reroute sends it back: ``b1#2``). The dispatcher plans the day again at 10:30: the rest
-    of the day is re-planned from where the truck is, the 07:00 visit stays done and b1 is
-    emptied again, once. An alert on b2 at 10:40 reroutes that plan, which keeps both."""
+def _planned_the_night_before(
+    real_app: FastAPI,
+    real_client: TestClient,
+    trucks: dict[str, int | None],
+    n_bins: int,
+    fill: float,
+) -> tuple[Runtime, dict[str, str], datetime, dict[str, Any]]:
+    """A depot, a site, ``trucks`` (id -> stop limit), ``n_bins`` bins read at ``fill`` in
+    the morning, and the day's plan made the night before (1 s): the runtime, a
+    dispatcher's key, the plan date's local midnight and the plan row."""
     runtime: Runtime = real_app.state.runtime
     key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
     post = real_client.post
@@ -367,19 +370,34 @@ def test_a_plan_made_while_a_truck_is_out_goes_on_from_where_it_is(
         "/depots", json={"depot_id": "d1", "lon": 24.94, "lat": 60.17}, headers=key
     ).is_success
     assert post("/sites", json={"site_id": "s1", "lon": 24.98, "lat": 60.2}, headers=key).is_success
-    truck = {"vehicle_id": "v1", "depot_id": "d1", "capacity_l": 20000, "capacity_kg": 8000}
-    assert post("/vehicles", json=truck, headers=key).is_success
+    for v, stops in trucks.items():
+        truck = {"vehicle_id": v, "depot_id": "d1", "capacity_l": 20000, "capacity_kg": 8000}
+        assert post("/vehicles", json={**truck, "max_stops": stops}, headers=key).is_success
     bins = [
         {"bin_id": f"b{i}", "lon": 24.94 + 0.002 * i, "lat": 60.17 + 0.001 * i, "capacity_l": 240}
-        for i in range(3)
+        for i in range(n_bins)
     ]
     assert post("/bins/bulk", json=bins, headers=key).is_success
-    readings = [{"bin_id": f"b{i}", "at": MORNING, "fill_fraction": 0.6} for i in range(3)]
+    readings = [{"bin_id": f"b{i}", "at": MORNING, "fill_fraction": fill} for i in range(n_bins)]
     assert post("/readings", json=readings, headers=key).is_success
     local = datetime.fromisoformat(f"{PLAN_DATE}T00:00:00+02:00")
     runtime.jobs.clock = lambda: local - timedelta(hours=2)  # the night before
     night = post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key).json()
     wait(runtime)
+    return runtime, key, local, night
+
+
+def test_a_plan_made_while_a_truck_is_out_goes_on_from_where_it_is(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """One truck emptied b1 at 07:00 on the night's plan; b1 overflows again at 10:00 (a
+    reroute sends it back: ``b1#2``). The dispatcher plans the day again at 10:30: the rest
+    of the day is re-planned from where the truck is, the 07:00 visit stays done and b1 is
+    emptied again, once. An alert on b2 at 10:40 reroutes that plan, which keeps both."""
+    runtime, key, local, night = _planned_the_night_before(
+        real_app, real_client, {"v1": None}, 3, 0.6
+    )
+    post = real_client.post
     done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b1"}
     url = f"/plans/{night['id']}/progress"
     at7 = (local + timedelta(hours=7)).isoformat()
@@ -420,27 +438,10 @@ def test_a_truck_taken_off_the_fleet_mid_day_gets_no_more_bins_on_a_replan(
     """Two trucks drive the night's plan; the one that emptied a bin breaks down and the
     dispatcher deletes it from the fleet, then plans the day again: its bin done stays, it
     gets no other, and the plan says why."""
-    runtime: Runtime = real_app.state.runtime
-    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    runtime, key, _, night = _planned_the_night_before(
+        real_app, real_client, {"v1": 2, "v2": 4}, 5, 0.97
+    )
     post = real_client.post
-    assert post(
-        "/depots", json={"depot_id": "d1", "lon": 24.94, "lat": 60.17}, headers=key
-    ).is_success
-    assert post("/sites", json={"site_id": "s1", "lon": 24.98, "lat": 60.2}, headers=key).is_success
-    for v, stops in (("v1", 2), ("v2", 4)):
-        truck = {"vehicle_id": v, "depot_id": "d1", "capacity_l": 20000, "capacity_kg": 8000}
-        assert post("/vehicles", json={**truck, "max_stops": stops}, headers=key).is_success
-    bins = [
-        {"bin_id": f"b{i}", "lon": 24.94 + 0.002 * i, "lat": 60.17 + 0.001 * i, "capacity_l": 240}
-        for i in range(5)
-    ]
-    assert post("/bins/bulk", json=bins, headers=key).is_success
-    readings = [{"bin_id": f"b{i}", "at": MORNING, "fill_fraction": 0.97} for i in range(5)]
-    assert post("/readings", json=readings, headers=key).is_success
-    local = datetime.fromisoformat(f"{PLAN_DATE}T00:00:00+02:00")
-    runtime.jobs.clock = lambda: local - timedelta(hours=2)  # the night before
-    night = post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key).json()
-    wait(runtime)
     doc = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()
     (v2,) = [r for r in doc["routes"] if r["vehicle_id"] == "v2"]
     first = next(v for v in v2["visits"] if v["kind"] == "bin")

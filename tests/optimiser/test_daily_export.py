@@ -220,15 +220,15 @@ def test_vroom_json_summary_matches_routes(day: DayPlan) -> None:
         assert route["steps"][0]["type"] == "start" and route["steps"][-1]["type"] == "end"
 
 
-def _progress_after(day: DayPlan, bins_done: int) -> list[Progress]:
-    """Truck t1 has emptied its first ``bins_done`` bins (and any unload before them)."""
-    route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
+def _progress_after(day: DayPlan, bins_done: int, truck: str = "t1") -> list[Progress]:
+    """``truck`` has emptied its first ``bins_done`` bins (and any unload before them)."""
+    route = next(r for r in day.plan.routes if r.vehicle_ref == truck)
     work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
     last = [i for i, v in enumerate(work) if v.kind is VisitKind.BIN][bins_done - 1]
     here = work[last]
     return [
         Progress(
-            vehicle_ref="t1",
+            vehicle_ref=truck,
             done=tuple(v.ref for v in work[: last + 1]),
             location=int(here.location or 0),
             time_s=here.end_s,
@@ -880,28 +880,15 @@ def test_a_replan_gives_no_more_bins_to_a_truck_gone_from_the_fleet(
     day = _plan(dataclasses.replace(inventory, vehicles=(t1, t2)), readings, reports)
     (route,) = [r for r in day.plan.routes if r.vehicle_ref == "t2"]
     assert len(route.bin_refs) >= 2
-    first = next(v for v in route.visits if v.kind is VisitKind.BIN)
-    done = Progress(
-        vehicle_ref="t2",
-        done=tuple(
-            v.ref
-            for v in route.visits[: route.visits.index(first) + 1]
-            if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)
-        ),
-        location=int(first.location or 0),
-        time_s=first.end_s,
-        volume_l=first.volume_l,
-        weight_kg=first.weight_kg,
-        daily_l=first.daily_l,
-        daily_kg=first.daily_kg,
-    )
+    (done,) = _progress_after(day, 1, "t2")
+    first = next(v for v in route.visits if v.ref == done.done[-1])
     new_day, _ = replan_day(
         day,
         [done],
         readings,
         reports,
         HaversineProvider(),
-        now=day.at(first.end_s),
+        now=day.at(done.time_s),
         params=SolveParams(time_limit_s=1, seed=1),
         inventory=dataclasses.replace(inventory, vehicles=(t1,)),  # t2 is gone
     )
