@@ -89,7 +89,8 @@ class _Claim:
     due: dict[str, datetime]
 
 
-# alerts a new plan of their day takes in: no reroute holds them, no emptying closed them
+# alerts a new plan of their day takes in: those not closed (emptied, dismissed), bar the open
+# ones, which a reroute takes into its plan once stored
 _TAKEN_BY_PLANS = ("no_plan", "failed", "rerouting", "rerouted", "unserved", "planned")
 # alerts no truck was sent to: the next days' plans take them in; a dispatcher may dismiss them
 NOT_SENT = ("no_plan", "unserved", "failed")
@@ -316,12 +317,11 @@ class JobRunner:
         emptied: Mapping[str, datetime],
         read_empty: Mapping[str, datetime],
     ) -> _Waiting:
-        """The alerts a plan of ``plan_date`` (today or later) takes in: those of its day no
-        reroute holds (``open``/``rerouting``), and those of the days before that no truck
-        was sent to (``no_plan``, ``unserved``, ``failed``; within the readings history),
-        without a target (theirs passed). Alerts whose bin was emptied since are listed
-        apart (``repo.emptied_since``: a truck reported it, ``emptied``, or a sensor's
-        readings show it, ``read_empty``)."""
+        """The alerts a plan of ``plan_date`` (today or later) takes in: those of its day in
+        ``_TAKEN_BY_PLANS``, and those of the days before that no truck was sent to
+        (``NOT_SENT``; within the readings history), without a target (theirs passed).
+        Alerts whose bin was emptied since are listed apart (``repo.emptied_since``: a
+        truck reported it, ``emptied``, or a sensor's readings show it, ``read_empty``)."""
         earliest = plan_date - timedelta(days=self.settings.readings_history_days)
         day = and_(AlertRow.plan_date == plan_date, AlertRow.status.in_(_TAKEN_BY_PLANS))
         before = and_(
@@ -341,13 +341,15 @@ class JobRunner:
         )
 
     def _driven(self, s: Any, plan_date: date, planner: Planner) -> _Driven | None:
-        """The day's newest finished plan, when it can be driven on (its state is stored), and
-        the trucks' progress along it (reports from its start)."""
+        """The day's newest finished plan and the trucks' progress along it (reports from
+        its start), when a truck is out on it; else None."""
         base = repo.latest_done_plan(s, plan_date)
         if base is None or base.state is None:
             return None
         day = state.loads(base.state)  # written by this service only
         progress = repo.truck_progress(s, plan_date, planner.started_at(day))
+        if not any(_out(p) for p in progress):
+            return None
         return _Driven(plan_id=base.id, day=day, progress=tuple(progress))
 
     def _reopen(self, plan_date: date, waiting: _Waiting) -> None:
@@ -396,8 +398,7 @@ class JobRunner:
                     if replay
                     else self._waiting(s, plan_date, collected.last_emptied, empty)
                 )
-                out = today and any(_out(p) for p in repo.truck_progress(s, plan_date))
-                driven = self._driven(s, plan_date, planner) if out else None
+                driven = self._driven(s, plan_date, planner) if today else None
             if driven is not None:
                 self._set(
                     plan_id,
