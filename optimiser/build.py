@@ -378,10 +378,10 @@ def build_problem(
     refs = [d.depot_id for d in inventory.depots] + [s.site_id for s in inventory.sites]
     kinds = ["depot"] * len(inventory.depots) + ["site"] * len(inventory.sites)
     bins = {b.bin_id: b for b in inventory.bins}
-    stops = []
+    rows: dict[str, int] = {}
     for d in used:
         b = bins[d.bin_id]
-        stops.append(_stop(b, d, len(points), clock))
+        rows[d.bin_id] = len(points)
         points.append((b.lon, b.lat))
         refs.append(b.bin_id)
         kinds.append("bin")
@@ -401,7 +401,6 @@ def build_problem(
     specs = tuple(_vehicle(v, depot_row[v.depot_id], clock) for v in fleet)
     if not_before is not None:
         specs = _starting_from(specs, instant_to_s(not_before, plan_date=plan_date, tz=zone))
-    rows = {d.bin_id: s.location for s, d in zip(stops, used, strict=True)}
     timed = decision_stops(
         inventory,
         used,
