@@ -434,6 +434,12 @@ def _extend(
     return provider([*matrix.points, *points])
 
 
+def _rows(built: BuiltProblem, kind: str) -> dict[str, int]:
+    """The matrix row of each point of ``kind`` ("depot", "site", "bin", "truck") by ref."""
+    kinds = zip(built.point_refs, built.point_kinds, strict=True)
+    return {ref: i for i, (ref, k) in enumerate(kinds) if k == kind}
+
+
 def _with_points(
     built: BuiltProblem,
     kind: str,
@@ -893,8 +899,7 @@ def _current_fleet(
     current = {v.vehicle_id for v in inventory.vehicles}
     known = {v.ref for v in built.problem.vehicles}
     added = [v for v in inventory.vehicles if v.vehicle_id not in known]
-    kinds = zip(built.point_refs, built.point_kinds, strict=True)
-    depots = {ref: i for i, (ref, kind) in enumerate(kinds) if kind == "depot"}
+    depots = _rows(built, "depot")
     new_depots = {
         d.depot_id: (d.lon, d.lat)
         for d in inventory.depots
@@ -962,8 +967,7 @@ def _fresh_stops(
     """The stops of ``decisions`` (MUST and MAY) for the rest of a day being driven: rows are
     appended for bins new to ``built``; deadlines hold only when a truck can keep them from
     where it is (``progress``); a bin with visits ``done`` today gets the next visit refs."""
-    kinds = zip(built.point_refs, built.point_kinds, strict=True)
-    rows = {ref: i for i, (ref, kind) in enumerate(kinds) if kind == "bin"}
+    rows = _rows(built, "bin")
     bins = {b.bin_id: b for b in inventory.bins}
     new = {d.bin_id: (bins[d.bin_id].lon, bins[d.bin_id].lat) for d in decisions}
     built, added = _with_points(
