@@ -830,6 +830,7 @@ def replan_day(
     pending = {r for r in day.alerted if r not in finished}  # earlier alerts' visits to do
     held = {bin_of(r) for r in pending} | {b.bin_id for b in alert_bins}
     chosen = [d for d in decisions if d.action is not Action.SKIP and d.bin_id not in held]
+    chosen_ids = {d.bin_id for d in chosen}
     built, fresh = _fresh_stops(
         built, lookup, chosen, provider, full_progress, done, plan_date=day.plan_date, tz=tz
     )
@@ -839,7 +840,6 @@ def replan_day(
     problem = dataclasses.replace(built.problem, stops=(*kept, *urgent, *fresh))
     musts = [s for s in fresh if s.required]  # each put in a route first, where one has room
     plan = reroute(problem, day.plan, full_progress, [*urgent, *musts], params)
-    problem = with_urgent(problem, urgent)
     unreported = _unreported_unloads(day.plan, progress, now_s)
     plan = dataclasses.replace(
         plan,
@@ -864,7 +864,7 @@ def replan_day(
         _decided(day, [*decisions, *alert_decisions], done, pending),
         fills,
         found or {},
-        [*alert_bins, *(b for b in lookup.bins if b.bin_id in {d.bin_id for d in chosen})],
+        [*alert_bins, *(b for b in lookup.bins if b.bin_id in chosen_ids)],
         [s.ref for s in urgent],
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
