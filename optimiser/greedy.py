@@ -304,8 +304,9 @@ def insert_cheapest(
 
     Positions of every route of a truck taking the stop's stream where the load fits are
     ranked by detour (seconds); the best ``max_checks`` are verified in that order with the
-    checker. Trucks without a route get one (with a final unload when needed). ``routes``
-    is updated.
+    checker, then each truck without a route (its one position; the cheapest positions
+    may all be on full routes). Trucks without a route get one (with a final unload when
+    needed). ``routes`` is updated.
 
     A stop with a response target (``due_s``) is ranked by detour + ``LATE_RANK`` x the
     seconds it would start late, and the best valid of the positions checked wins (its
@@ -349,8 +350,10 @@ def _best_valid(
         fits = np.flatnonzero(_fits(v, legs, stop))
         best = fits[np.argsort(key[fits], kind="stable")[:max_checks]]
         ranked.extend((int(key[k]), vi, int(k), int(detour[k])) for k in best)
+    ordered = sorted(ranked)
+    idle = [r for r in ordered[max_checks:] if not routes.get(problem.vehicles[r[1]].ref)]
     chosen: tuple[int, str, list[str]] | None = None
-    for _, vi, k, k_detour in sorted(ranked)[:max_checks]:
+    for _, vi, k, k_detour in ordered[:max_checks] + idle:  # an idle truck is always tried
         v = problem.vehicles[vi]
         refs = routes.get(v.ref, [])
         new = with_final_unload(problem, v, [*refs[:k], stop.ref, *refs[k:]])

@@ -246,3 +246,25 @@ def test_swap_in_puts_the_bin_taken_out_on_another_truck_and_spares_alerts(kit) 
     assert sorted(routes["a"]) == ["alert", "other_alert"]
     assert sorted(routes["b"]) == ["must", "spare"]
     assert check(problem, plan_from_sequences(problem, routes)) == []
+
+
+def test_an_idle_truck_is_tried_when_the_cheapest_positions_all_break_a_rule(kit) -> None:
+    """Truck a passes bin u, but its shift ends before it could take one more bin; truck b
+    is idle at the depot. With one check allowed (at scale: the 40 cheapest positions, all
+    on full routes), u goes to b: a truck without a route is always tried. It used to return
+    None, and a must bin was left out while trucks stood idle."""
+    from optimiser.greedy import insert_cheapest
+
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0), (1, 1)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("x", 1), kit.stop("u", 2)),
+        vehicles=(kit.truck("a", shift_s=(6 * h, 6 * h + 300)), kit.truck("b")),
+        return_empty=False,
+    )
+    routes: dict[str, list[str]] = {"a": ["x"], "b": []}
+    assert check(problem, plan_from_sequences(problem, {"a": ["x"]})) == []
+    assert insert_cheapest(problem, routes, problem.stop("u"), max_checks=1) == "b"
+    assert routes == {"a": ["x"], "b": ["u"]}
+    assert check(problem, plan_from_sequences(problem, routes)) == []
