@@ -522,6 +522,22 @@ def _positioned(
     return built, list(by_ref.values())
 
 
+def _placed(
+    built: BuiltProblem,
+    progress: Sequence[Progress],
+    positions: Mapping[str, tuple[float, float]],
+    provider: Provider,
+    now_s: int,
+) -> tuple[BuiltProblem, list[Progress], tuple[str, ...]]:
+    """:func:`_positioned`, or, when a position is off the street network, every position
+    ignored with a note saying why."""
+    try:
+        built, placed = _positioned(built, progress, positions, provider, now_s)
+    except NetworkError as err:
+        return built, list(progress), (f"truck positions ignored: {err}",)
+    return built, placed, ()
+
+
 def found_loads(
     day: DayPlan, done: Sequence[Visit], fills: Mapping[str, float]
 ) -> tuple[int, int, int, int]:
@@ -712,11 +728,7 @@ def reroute_day(
     built, urgent, decisions = _urgent(
         day, bins, provider, (r for p in progress for r in p.done), due or {}
     )
-    notes: tuple[str, ...] = ()
-    try:
-        built, progress = _positioned(built, progress, positions or {}, provider, now_s)
-    except NetworkError as err:
-        notes = (f"truck positions ignored: {err}",)
+    built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
     late = _overdue(day, built.problem, full_progress, {s.ref for s in urgent})
@@ -820,11 +832,7 @@ def replan_day(
     )
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
     built, urgent, alert_decisions = _urgent(day, alert_bins, provider, done, due or {})
-    notes: tuple[str, ...] = ()
-    try:
-        built, progress = _positioned(built, progress, positions or {}, provider, now_s)
-    except NetworkError as err:
-        notes = (f"truck positions ignored: {err}",)
+    built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, fleet_notes = _current_fleet(built, lookup, progress, provider, now_s, day)
     full_progress = _all_progress(built.problem, progress, now_s)
     pending = {r for r in day.alerted if r not in finished}  # earlier alerts' visits to do
