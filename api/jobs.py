@@ -318,12 +318,17 @@ class JobRunner:
         read_empty: Mapping[str, datetime],
     ) -> _Waiting:
         """The alerts a plan of ``plan_date`` (today or later) takes in: those of its day in
-        ``_TAKEN_BY_PLANS``, and those of the days before that no truck was sent to
-        (``NOT_SENT``; within the readings history), without a target (theirs passed).
-        Alerts whose bin was emptied since are listed apart (``repo.emptied_since``: a
-        truck reported it, ``emptied``, or a sensor's readings show it, ``read_empty``)."""
+        ``_TAKEN_BY_PLANS`` (with those of earlier days an earlier plan of the day took in),
+        and those of the days before that no truck was sent to (``NOT_SENT``; within the
+        readings history), without a target (theirs passed). Alerts whose bin was emptied
+        since are listed apart (``repo.emptied_since``: a truck reported it, ``emptied``, or
+        a sensor's readings show it, ``read_empty``)."""
         earliest = plan_date - timedelta(days=self.settings.readings_history_days)
-        day = and_(AlertRow.plan_date == plan_date, AlertRow.status.in_(_TAKEN_BY_PLANS))
+        of_date = select(PlanRow.id).where(PlanRow.plan_date == plan_date)
+        day = and_(
+            or_(AlertRow.plan_date == plan_date, AlertRow.plan_id.in_(of_date)),
+            AlertRow.status.in_(_TAKEN_BY_PLANS),
+        )
         before = and_(
             AlertRow.plan_date < plan_date,
             AlertRow.plan_date >= earliest,

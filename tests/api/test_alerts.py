@@ -689,6 +689,32 @@ def test_an_alert_no_truck_served_yesterday_is_taken_by_todays_plan(
     assert [a["id"] for a in listed] == [b9["id"], b1["id"]]  # taken in by today's plan
 
 
+def test_an_alert_carried_from_yesterday_stays_with_the_days_next_plan(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """b9 overflowed the evening before (no plan that day); the night plan of today takes
+    it in (``planned``). The dispatcher plans the day again at 05:00: that plan takes b9 in
+    too, and the alert follows it."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    client.post("/bins", json=NEW_BIN, headers=dispatcher)
+    evening = "2026-11-24T17:30:00+02:00"
+    b9 = client.post("/alerts", json={"bin_id": "b9", "at": evening}, headers=dispatcher).json()
+    wait(runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T02:00:00+02:00")
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T05:00:00+02:00")
+    again = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
+    wait(runtime)
+    assert [c["alerted"] for c in planner.calls] == [["b9"], ["b9"]]
+    got = client.get(f"/alerts/{b9['id']}", headers=dispatcher).json()
+    assert (got["status"], got["plan_id"]) == ("planned", again["id"])
+
+
 def test_a_sensor_alert_whose_sensor_read_the_bin_empty_since_is_not_taken_in(
     client: TestClient,
     keys: dict[str, dict[str, str]],
