@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -771,6 +771,7 @@ def replan_day(
     pickups: Sequence[PickupRecord] = (),
     alerted: Sequence[str] = (),
     due: Mapping[str, datetime] | None = None,
+    closed: Collection[str] = (),
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of a day being driven with the fills and reports of ``now``.
 
@@ -779,8 +780,9 @@ def replan_day(
     and routed from where the trucks are: their visits done stay as driven, their loads as
     reported, and trucks not out yet leave their depot no earlier than ``now``. A bin emptied
     earlier today that needs a truck again gets one more visit (``<bin>#k``). Visits of
-    earlier overflow alerts still to do stay in the plan; bins of new ``alerted`` are loaded
-    full with their targets (``due``), as in :func:`reroute_day`.
+    earlier overflow alerts still to do stay in the plan, unless their alerts are ``closed``;
+    bins of new ``alerted`` are loaded full with their targets (``due``), as in
+    :func:`reroute_day`.
 
     Parameters
     ----------
@@ -808,6 +810,10 @@ def replan_day(
         Bins of overflow alerts no route holds yet: collected, loaded full.
     due : mapping of str to datetime, optional
         Response targets of ``alerted`` bins (bin id -> tz-aware time).
+    closed : collection of str
+        Bins whose earlier alerts are closed (a false alarm dismissed, the overflow found
+        emptied): their alert visits still to do are no longer alert visits; each bin is
+        chosen again like any other (loaded by its forecast, or left out).
 
     Returns
     -------
@@ -835,7 +841,9 @@ def replan_day(
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, fleet_notes = _current_fleet(built, lookup, progress, provider, now_s, day)
     full_progress = _all_progress(built.problem, progress, now_s)
-    pending = {r for r in day.alerted if r not in finished}  # earlier alerts' visits to do
+    pending = {  # earlier alerts' visits to do
+        r for r in day.alerted if r not in finished and bin_of(r) not in closed
+    }
     held = {bin_of(r) for r in pending} | {b.bin_id for b in alert_bins}
     chosen = [d for d in decisions if d.action is not Action.SKIP and d.bin_id not in held]
     chosen_ids = {d.bin_id for d in chosen}
@@ -865,8 +873,9 @@ def replan_day(
         **{r: f for r, f in day.fill_at_pickup.items() if r in finished},
         **{s.ref: 1.0 for s in urgent},
     }
+    still = tuple(r for r in day.alerted if r in finished or r in pending)
     new_day = _driven_on(
-        day,
+        dataclasses.replace(day, alerted=still),
         dataclasses.replace(built, problem=problem),
         plan,
         _decided(day, [*decisions, *alert_decisions], done, pending),

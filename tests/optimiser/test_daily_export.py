@@ -843,6 +843,28 @@ def test_a_replan_keeps_an_earlier_alerts_visit_and_takes_new_alerts(
     assert b3.start_s <= 12 * 3600
 
 
+def test_a_replan_drops_the_visit_of_an_alert_since_closed(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """b5 (skipped at night: its sensor reads low) was alerted at 08:00 and a reroute sent
+    t1; the dispatcher found it a false alarm. The re-plan at 10:30 with b5's alert closed
+    drops that visit (the forecast does not need the bin) and no longer counts it an alert
+    visit; the day's other bins stay."""
+    assert "b5" not in day.plan.served_refs
+    (done,) = _progress_after(day, 1)
+    at8 = dataclasses.replace(done, time_s=8 * 3600)
+    alerted, _ = reroute_day(
+        day, [at8], ["b5"], HaversineProvider(), now=_local(8), params=SolveParams(time_limit_s=1)
+    )
+    assert "b5" in alerted.plan.served_refs and alerted.alerted == ("b5",)
+    new_day, changes, _ = _replanned(alerted, tiny_city, _local(10, 30), [], [], closed={"b5"})
+    assert new_day.violations == ()
+    assert "b5" not in new_day.plan.served_refs and new_day.alerted == ()
+    assert "b5" in changes["t1"].removed
+    assert {d.bin_id: d for d in new_day.decisions}["b5"].action is Action.SKIP
+    assert day.plan.served_refs <= new_day.plan.served_refs
+
+
 def test_a_replan_takes_a_truck_added_since_the_day_was_planned(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:
