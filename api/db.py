@@ -151,7 +151,7 @@ class PlanRow(Base):
     plan_date: Mapped[date] = mapped_column(Date, index=True)
     version: Mapped[int] = mapped_column(Integer)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
-    origin: Mapped[str] = mapped_column(String(16))  # request | nightly | reroute
+    origin: Mapped[str] = mapped_column(String(16))  # request | nightly | reroute | dismissal
     status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(Text, default="")

@@ -108,7 +108,9 @@ class Planner(Protocol):
         due: Mapping[str, datetime] | None = None,
     ) -> tuple[Any, dict[str, Any]]:
         """The rest of a day being driven planned again at ``now``, from where the trucks
-        are, and each driver's change."""
+        are, and each driver's change. ``alerted`` are the bins of every alert the plan
+        takes in: a visit of an earlier alert whose bin is not among them (the alert was
+        dismissed, or the bin found emptied) is no longer an alert visit."""
         ...
 
     def exports(self, day_plan: Any, geometry: Geometry | None) -> PlanExports: ...
@@ -209,7 +211,9 @@ class PipelinePlanner:
     ) -> tuple[Any, dict[str, Any]]:
         from optimiser.daily import replan_day
         from optimiser.params import SolveParams
+        from optimiser.problem import bin_of
 
+        closed = {bin_of(r) for r in day_plan.alerted} - set(alerted)
         new_plan, changes = replan_day(
             day_plan,
             to_progress(day_plan, progress, now),
@@ -225,6 +229,7 @@ class PipelinePlanner:
             pickups=pickups,
             alerted=alerted,
             due=due,
+            closed=closed,
         )
         return new_plan, dict(changes)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from api import repo
 from api.db import AlertRow, BinRow, PlanRow, utcnow
@@ -17,6 +18,9 @@ from api.schemas import ERROR_RESPONSES, AlertIn, AlertOut
 from api.security import CanDispatch, CanRead
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
+
+SENT = ("rerouted", "planned")  # a truck was sent to the bin
+DISMISSIBLE = (*NOT_SENT, *SENT)
 
 AlertStatus = Literal[
     "open",
@@ -108,31 +112,64 @@ def get_alert(alert_id: Annotated[int, Path(ge=1, le=2**62)], db: DbDep, _: CanR
 @router.post(
     "/{alert_id}/dismiss",
     response_model=AlertOut,
-    summary="Dismiss an alert no truck was sent to (a false alarm)",
+    summary="Dismiss an alert (a false alarm); one a truck was sent to re-plans its day",
+    responses={202: {"description": "Dismissed; a plan job of its day drops the visit"}},
 )
 def dismiss_alert(
-    alert_id: Annotated[int, Path(ge=1, le=2**62)], db: DbDep, _: CanDispatch
+    alert_id: Annotated[int, Path(ge=1, le=2**62)],
+    response: Response,
+    db: DbDep,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    planner: PlannerDep,
+    routing: RoutingDep,
+    _: CanDispatch,
 ) -> AlertOut:
-    """Close an alert that is ``no_plan``, ``unserved`` or ``failed`` as ``dismissed``: no
-    later plan takes it in, and plans no longer read it as an overflow report. An alert a
-    truck was sent to (``rerouted``, ``planned``) or that is closed is a 409 saying so; a
-    sensor's readings still count as readings."""
+    """Close an alert as ``dismissed``: no later plan takes it in, and plans no longer read
+    it as an overflow report (a sensor's readings still count as readings).
+
+    An alert a truck was sent to (``rerouted``, ``planned``) whose bin is not emptied yet,
+    on a plan of today or later, queues a plan job of that day (202, ``Location`` its
+    ``/plans/{id}``; the alert's ``plan_id``): made while trucks are out, it re-plans the
+    rest of the day from where they are, the bin chosen again like any other (by its
+    fill), no longer as an alert. An alert being rerouted, or closed, is a 409 saying so.
+    """
+    today = jobs.clock().astimezone(settings.tz).date()
     with db.writer() as s:
         alert = repo.get_or_404(s, AlertRow, alert_id, "alert")
-        if alert.status not in NOT_SENT:  # a truck was sent, or it is closed
+        if alert.status not in DISMISSIBLE:
             raise ConflictError(_not_dismissible(alert))
+        day = _visit_to_come(s, alert, today)
         alert.status = "dismissed"
-        return AlertOut.model_validate(alert)
+        if day is None:
+            return AlertOut.model_validate(alert)
+        alert.vehicle_id = alert.eta = None  # no truck is sent for it any more
+    limit = min(settings.default_time_limit_s, settings.max_time_limit_s)
+    job = jobs.submit_plan(day, limit, "dismissal", planner, routing)
+    with db.writer() as s:
+        alert = repo.get_or_404(s, AlertRow, alert_id, "alert")
+        alert.plan_id = job.id
+        out = AlertOut.model_validate(alert)
+    response.status_code = status.HTTP_202_ACCEPTED
+    response.headers["Location"] = f"/plans/{job.id}"
+    return out
+
+
+def _visit_to_come(s: Session, alert: AlertRow, today: date) -> date | None:
+    """The day of the plan that sends a truck to ``alert``'s bin, when that day is
+    ``today`` or later and no truck reported the bin emptied since the alert; else None."""
+    plan = s.get(PlanRow, alert.plan_id) if alert.status in SENT and alert.plan_id else None
+    if plan is None:
+        return None
+    day = plan.plan_date
+    emptied = repo.last_emptied_on(s, day, [alert.bin_id]).get(alert.bin_id)
+    if day < today or (emptied is not None and emptied >= alert.at):
+        return None
+    return day
 
 
 def _not_dismissible(alert: AlertRow) -> str:
     """Why alert ``alert`` cannot be dismissed, and what to do."""
-    if alert.status in ("rerouted", "planned"):
-        truck = f"truck {alert.vehicle_id}" if alert.vehicle_id else "a truck"
-        return (
-            f"alert {alert.id} is {alert.status}: {truck} is sent (plan {alert.plan_id}); "
-            "only an alert no truck was sent to can be dismissed"
-        )
     if alert.status in ("open", "rerouting"):
         return f"alert {alert.id} is {alert.status}: a reroute is taking it in; try again after"
     return f"alert {alert.id} is already closed ({alert.status})"

@@ -148,6 +148,7 @@ class FakePlanner:
                 "day": day_plan,
                 "progress": list(progress),
                 "readings": list(readings),
+                "reports": list(reports),
                 "now": now,
                 "time_limit_s": time_limit_s,
                 "alerted": list(alerted),

@@ -773,8 +773,8 @@ def test_a_dispatcher_dismisses_a_false_alarm_no_truck_was_sent_to(
     planner: FakePlanner,
 ) -> None:
     """A citizen's report raises an alert on b1 before the day has a plan (``no_plan``); the
-    dispatcher finds it false and dismisses it: the day's plan neither takes it in nor reads
-    the report. An alert a truck was sent to cannot be dismissed (409, saying why)."""
+    dispatcher finds it false and dismisses it (200, no plan job): the day's plan neither
+    takes it in nor reads the report. Dismissed twice is a 409 saying why."""
     dispatcher, viewer = keys["dispatcher"], keys["viewer"]
     seed(client, dispatcher)
     report = {"report_id": "r7", "at": NOON, "text": "overflowing", "lon": 24.942, "lat": 60.171}
@@ -791,13 +791,83 @@ def test_a_dispatcher_dismisses_a_false_alarm_no_truck_was_sent_to(
     assert (call["alerted"], call["reports"]) == ([], [])
     again = client.post(f"/alerts/{alert_id}/dismiss", headers=dispatcher)
     assert again.status_code == 409 and "already closed (dismissed)" in again.json()["detail"]
-    sent = client.post("/alerts", json={"bin_id": "b2", "at": NOON}, headers=dispatcher).json()
-    wait(runtime)
-    assert client.get(f"/alerts/{sent['id']}", headers=dispatcher).json()["status"] == "rerouted"
-    refused = client.post(f"/alerts/{sent['id']}/dismiss", headers=dispatcher)
-    assert refused.status_code == 409
-    assert (
-        "rerouted: truck" in refused.json()["detail"]
-        or "rerouted: a truck" in refused.json()["detail"]
-    )
     assert client.post("/alerts/999/dismiss", headers=dispatcher).status_code == 404
+
+
+def test_dismissing_an_alert_a_truck_was_sent_to_replans_its_day_without_it(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """v1 emptied b0 at 11:00; alerts on b9 and b3 at noon send trucks (``rerouted``). At
+    12:20 the dispatcher finds b9's a false alarm and dismisses it: 202, a plan job of the
+    day (``Location``; the alert's ``plan_id``) re-plans the rest of the day from where the
+    trucks are, taking in b3's alert but not b9's, nor its report; b9's alert no longer
+    names a truck."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    done = {"vehicle_id": "v1", "at": "2026-11-25T11:00:00+02:00", "kind": "visit_done"}
+    _sent(client, f"/plans/{base}/progress", {**done, "bin_id": "b0"}, dispatcher)
+    b9, b3 = (
+        client.post("/alerts", json={"bin_id": b, "at": NOON}, headers=dispatcher).json()
+        for b in ("b9", "b3")
+    )
+    wait(runtime)
+    sent = client.get(f"/alerts/{b9['id']}", headers=dispatcher).json()
+    assert sent["status"] == "rerouted"
+    newest = client.get("/plans", headers=dispatcher).json()[0]["id"]  # the last reroute
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T12:20:00+02:00")
+    got = client.post(f"/alerts/{b9['id']}/dismiss", headers=dispatcher)
+    assert got.status_code == 202, got.text
+    job = got.json()["plan_id"]
+    assert got.headers["location"] == f"/plans/{job}" and job > newest
+    wait(runtime)
+    new = client.get(f"/plans/{job}", headers=dispatcher).json()
+    assert (new["status"], new["origin"], new["parent_id"]) == (
+        "done",
+        "dismissal",
+        newest,
+    )
+    (call,) = planner.replans
+    assert call["alerted"] == ["b3"]
+    assert f"alert-{b9['id']}" not in {r.report_id for r in call["reports"]}
+    after = client.get(f"/alerts/{b9['id']}", headers=dispatcher).json()
+    assert (after["status"], after["plan_id"], after["vehicle_id"], after["eta"]) == (
+        "dismissed",
+        job,
+        None,
+        None,
+    )
+    assert client.get(f"/alerts/{b3['id']}", headers=dispatcher).json()["status"] == "planned"
+
+
+def test_dismissing_an_alert_whose_bin_was_emptied_or_whose_day_is_over_plans_nothing(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """Alerts on b9 and b3 sent trucks; v1 then emptied b9. Dismissing b9's alert (found
+    false after) re-plans nothing (200), nor does dismissing b3's the next day: the truck
+    was sent on a day that is over."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    b9, b3 = (
+        client.post("/alerts", json={"bin_id": b, "at": NOON}, headers=dispatcher).json()
+        for b in ("b9", "b3")
+    )
+    wait(runtime)
+    done = {"vehicle_id": "v1", "at": "2026-11-25T12:40:00+02:00", "kind": "visit_done"}
+    _sent(client, f"/plans/{base}/progress", {**done, "bin_id": "b9"}, dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T13:00:00+02:00")
+    plans = len(client.get("/plans", headers=dispatcher).json())
+    got = client.post(f"/alerts/{b9['id']}/dismiss", headers=dispatcher)
+    assert got.status_code == 200 and "location" not in got.headers
+    assert got.json()["status"] == "dismissed"
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-26T07:00:00+02:00")
+    got = client.post(f"/alerts/{b3['id']}/dismiss", headers=dispatcher)
+    assert (got.status_code, got.json()["status"]) == (200, "dismissed")
+    wait(runtime)
+    assert len(client.get("/plans", headers=dispatcher).json()) == plans
+    assert planner.replans == [] and len(planner.calls) == 1

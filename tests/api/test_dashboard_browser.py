@@ -506,3 +506,50 @@ def test_a_plan_asked_for_while_a_truck_is_out_shows_each_drivers_change(
         assert "re-planned at 10:30 from where the trucks are" in page.inner_text("#notes")
     assert errors == []
     assert external == []
+
+
+@pytest.mark.parametrize(
+    "server", [datetime.fromisoformat(f"{PLAN_DATE}T10:30:00+02:00")], indirect=True
+)
+def test_dismissing_an_alert_a_truck_was_sent_to_shows_the_day_without_it(
+    server: tuple[str, str],
+) -> None:
+    """The day's plan is driven (a truck emptied its first bin) when "late" is reported
+    overflowing and a reroute sends a truck. The dispatcher finds it a false alarm and
+    dismisses it: the page follows the re-plan, says the plan is ready without the visit,
+    shows each driver's change, and the alert reads dismissed."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        first = c.post("/plans", json={"plan_date": PLAN_DATE}).json()
+        for _ in range(400):
+            if c.get(f"/plans/{first['id']}").json()["status"] == "done":
+                break
+            time.sleep(0.05)
+        routes = c.get(f"/plans/{first['id']}/routes").json()["routes"]
+        route = next(r for r in routes if any(v["kind"] == "bin" for v in r["visits"]))
+        visit = next(v for v in route["visits"] if v["kind"] == "bin")
+        done = {"vehicle_id": route["vehicle_id"], "kind": "visit_done", "at": visit["start"]}
+        sent = c.post(f"/plans/{first['id']}/progress", json={**done, "bin_id": visit["bin_id"]})
+        assert sent.status_code == 201, sent.text
+        alert = c.post("/alerts", json={"bin_id": "late", "at": f"{PLAN_DATE}T10:30:00+02:00"})
+        for _ in range(400):
+            got = c.get(f"/alerts/{alert.json()['id']}").json()
+            if got["status"] not in ("open", "rerouting"):
+                break
+            time.sleep(0.05)
+        assert got["status"] == "rerouted", got
+    with _dashboard(base, key, errors, external) as page:
+        page.click(f"#alerts tr[data-alert='{got['id']}'] button.dismiss")
+        page.wait_for_selector("#message:has-text('ready without its visit')")
+        row = page.locator(f"#alerts tr[data-alert='{got['id']}']")
+        assert row.get_attribute("data-status") == "dismissed"
+        assert not page.locator("#diff-panel").is_hidden()
+        assert f"against #{got['plan_id']}" in page.inner_text("#diff")
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        job = c.get(f"/alerts/{got['id']}").json()["plan_id"]
+        doc = c.get(f"/plans/{job}/routes").json()
+    assert "late" not in {v.get("bin_id") for r in doc["routes"] for v in r["visits"]}
+    assert errors == []
+    assert external == []

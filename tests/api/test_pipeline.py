@@ -459,6 +459,50 @@ def test_a_truck_taken_off_the_fleet_mid_day_gets_no_more_bins_on_a_replan(
     assert any(n.startswith("v2 is no longer in the fleet") for n in new["notes"])
 
 
+def test_a_false_alarm_dismissed_after_a_truck_was_sent_leaves_its_route(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """v1 emptied its first bin; a citizen's alert at 09:00 on bin x (its sensor reads 5 %)
+    sends v1 there. At 09:20 the dispatcher finds it a false alarm and dismisses it: the
+    rest of the day is re-planned from where v1 is, without x; the bin done stays, no rule
+    is broken, and the alert no longer names a truck."""
+    runtime, key, local, night = _planned_the_night_before(
+        real_app, real_client, {"v1": None}, 3, 0.6
+    )
+    post = real_client.post
+    x = {"bin_id": "x", "lon": 24.95, "lat": 60.175, "capacity_l": 240}
+    assert post("/bins", json=x, headers=key).is_success
+    low = [{"bin_id": "x", "at": (local + timedelta(hours=6)).isoformat(), "fill_fraction": 0.05}]
+    assert post("/readings", json=low, headers=key).is_success
+    doc = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()
+    first = next(v for v in doc["routes"][0]["visits"] if v["kind"] == "bin")
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": first["bin_id"]}
+    url = f"/plans/{night['id']}/progress"
+    assert post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
+    runtime.jobs.clock = lambda: local + timedelta(hours=9)
+    at9 = (local + timedelta(hours=9)).isoformat()
+    alert = post("/alerts", json={"bin_id": "x", "at": at9}, headers=key).json()
+    wait(runtime)
+    sent = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
+    assert (sent["status"], sent["vehicle_id"]) == ("rerouted", "v1")
+    runtime.jobs.clock = lambda: local + timedelta(hours=9, minutes=20)
+    got = post(f"/alerts/{alert['id']}/dismiss", headers=key)
+    assert got.status_code == 202, got.text
+    wait(runtime)
+    job = got.json()["plan_id"]
+    assert planned_from(runtime, job) == sent["plan_id"]
+    new = real_client.get(f"/plans/{job}/routes", headers=key).json()
+    assert new["violations"] == [] and new["notes"][0].startswith("re-planned at 09:20")
+    visits = [v for v in new["routes"][0]["visits"] if v["kind"] == "bin"]
+    assert visits[0]["ref"] == first["ref"]  # done as driven
+    assert "x" not in {v["bin_id"] for v in visits} and not any(v["alert"] for v in visits)
+    diff = real_client.get(f"/plans/{job}/diff", headers=key).json()
+    (v1,) = [t["diff"] for t in diff["trucks"] if t["vehicle_id"] == "v1"]
+    assert v1["removed"] == ["x"]
+    after = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
+    assert (after["status"], after["vehicle_id"], after["eta"]) == ("dismissed", None, None)
+
+
 def planned_from(runtime: Runtime, plan_id: int) -> int | None:
     """The parent plan of ``plan_id``."""
     from api.db import PlanRow

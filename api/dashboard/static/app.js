@@ -403,7 +403,8 @@ function localClock(iso) {
   return new Date(iso).toLocaleTimeString("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" });
 }
 
-const DISMISSIBLE = new Set(["no_plan", "unserved", "failed"]);
+const NOT_SENT = new Set(["no_plan", "unserved", "failed"]);
+const SENT = new Set(["rerouted", "planned"]);  // dismissing re-plans the day without the visit
 
 function renderAlerts() {
   // the date's alerts: when, where, what became of them; a rerouted one's truck, ETA, target
@@ -420,8 +421,9 @@ function renderAlerts() {
       tr.appendChild(el("td", {}, text));
     }
     const cell = tr.appendChild(el("td"));
-    if (DISMISSIBLE.has(a.status)) {  // no truck was sent: a false alarm can be dismissed
-      const b = cell.appendChild(el("button", { class: "dismiss", title: "a false alarm: no plan takes it in" }, "dismiss"));
+    if (NOT_SENT.has(a.status) || SENT.has(a.status)) {  // a false alarm can be dismissed
+      const title = SENT.has(a.status) ? "a false alarm: the day is re-planned without this visit" : "a false alarm: no plan takes it in";
+      const b = cell.appendChild(el("button", { class: "dismiss", title }, "dismiss"));
       b.addEventListener("click", () => dismissAlert(a, b));
     }
   }
@@ -430,7 +432,14 @@ function renderAlerts() {
 async function dismissAlert(a, button) {
   button.disabled = true;
   try {
-    await api(`/alerts/${a.id}/dismiss`, { method: "POST" });
+    const got = await api(`/alerts/${a.id}/dismiss`, { method: "POST" });
+    if (SENT.has(a.status) && got.plan_id !== a.plan_id) {  // a plan job drops the visit
+      say(`alert #${a.id} on ${a.bin_id} dismissed: re-planning the day without it...`, true);
+      const row = await followPlan(await api(`/plans/${got.plan_id}`));
+      if (row.status === "done") say(`alert #${a.id} on ${a.bin_id} dismissed: plan #${row.id} ready without its visit`, true);
+      else say(`alert #${a.id} dismissed, but plan #${row.id} ${row.status}: ${row.message}`);
+      return;
+    }
     await loadPlan(state.planId);
     say(`alert #${a.id} on ${a.bin_id} dismissed: no plan takes it in`, true);
   } catch (err) {
@@ -655,24 +664,29 @@ async function markUnloaded(vehicleId, visit, button) {
   }
 }
 
+async function followPlan(row) {
+  // a plan job until it ends, then shown; made while trucks were out (a parent): the rest
+  // of their plan's day, each driver's change shown
+  showStatus(row);
+  while (row.status === "queued" || row.status === "running") {
+    await sleep(POLL_MS);
+    row = await api(`/plans/${row.id}`);
+    showStatus(row);
+  }
+  await loadPlanList(row.id);
+  await loadPlan(row.id);
+  if (row.status === "done" && row.parent_id) await showDiff(row.id);
+  else $("diff-panel").hidden = true;
+  return row;
+}
+
 async function requestPlan() {
   const date = $("plan-date").value;
   const btn = $("request-plan");
   btn.disabled = true;
   try {
-    let row = await api("/plans", { method: "POST", json: { plan_date: date } });
-    showStatus(row);
-    while (row.status === "queued" || row.status === "running") {
-      await sleep(POLL_MS);
-      row = await api(`/plans/${row.id}`);
-      showStatus(row);
-    }
-    await loadPlanList(row.id);
-    await loadPlan(row.id);
-    // made while trucks were out: the rest of their plan's day, each driver's change shown
+    const row = await followPlan(await api("/plans", { method: "POST", json: { plan_date: date } }));
     const from = row.status === "done" && row.parent_id ? ` (re-planned from where the trucks are on plan #${row.parent_id})` : "";
-    if (from) await showDiff(row.id);
-    else $("diff-panel").hidden = true;
     // alerts waiting for a plan of the day are taken in: say who empties each bin, when
     const taken = state.alerts.filter((a) => a.plan_id === row.id && a.status === "planned")
       .map((a) => `; alert #${a.id} on ${a.bin_id}${alertEta(a) || ": planned"}`);
