@@ -503,6 +503,48 @@ def test_a_false_alarm_dismissed_after_a_truck_was_sent_leaves_its_route(
     assert (after["status"], after["vehicle_id"], after["eta"]) == ("dismissed", None, None)
 
 
+def test_a_replan_drops_the_visit_of_a_sensor_alert_whose_sensor_read_the_bin_emptied(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """v1 emptied its first bin; x's sensor reads 97 % at 09:00 (an alert sends v1 there),
+    then 5 % at 09:30 and 10:00 (someone emptied it). The day planned again at 10:30 closes
+    the alert as ``emptied`` and drops x's visit; the bin done stays, no rule is broken."""
+    runtime, key, local, night = _planned_the_night_before(
+        real_app, real_client, {"v1": None}, 3, 0.6
+    )
+    post = real_client.post
+    x = {"bin_id": "x", "lon": 24.95, "lat": 60.175, "capacity_l": 240}
+    assert post("/bins", json=x, headers=key).is_success
+    doc = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()
+    first = next(v for v in doc["routes"][0]["visits"] if v["kind"] == "bin")
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": first["bin_id"]}
+    url = f"/plans/{night['id']}/progress"
+    assert post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
+    runtime.jobs.clock = lambda: local + timedelta(hours=9)
+
+    def read(hours: float, fill: float) -> Any:
+        at = (local + timedelta(hours=hours)).isoformat()
+        reading = [{"bin_id": "x", "at": at, "fill_fraction": fill}]
+        return post("/readings", json=reading, headers=key).json()
+
+    (alert_id,) = read(9, 0.97)["alert_ids"]
+    wait(runtime)
+    sent = real_client.get(f"/alerts/{alert_id}", headers=key).json()
+    assert (sent["status"], sent["vehicle_id"]) == ("rerouted", "v1")
+    read(9.5, 0.05), read(10, 0.05)
+    runtime.jobs.clock = lambda: local + timedelta(hours=10, minutes=30)
+    made = post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key).json()
+    wait(runtime)
+    assert planned_from(runtime, made["id"]) == sent["plan_id"]
+    new = real_client.get(f"/plans/{made['id']}/routes", headers=key).json()
+    assert new["violations"] == []
+    visits = [v for v in new["routes"][0]["visits"] if v["kind"] == "bin"]
+    assert visits[0]["ref"] == first["ref"]
+    assert "x" not in {v["bin_id"] for v in visits}
+    after = real_client.get(f"/alerts/{alert_id}", headers=key).json()
+    assert (after["status"], after["plan_id"]) == ("emptied", made["id"])
+
+
 def planned_from(runtime: Runtime, plan_id: int) -> int | None:
     """The parent plan of ``plan_id``."""
     from api.db import PlanRow
