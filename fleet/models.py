@@ -311,6 +311,32 @@ class CitizenReport:
             _check_lon_lat(rec, self.lon, self.lat)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Downtime:
+    """A truck out of service (broken down, in the workshop) from ``start`` until ``end``
+    (tz-aware; None: until further notice). It works only the part of its shift outside."""
+
+    vehicle_id: str
+    start: datetime
+    end: datetime | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        rec = f"downtime of vehicle {self.vehicle_id!r}"
+        _check_aware(rec, self.start)
+        if self.end is not None:
+            _check_aware(rec, self.end)
+            if self.end <= self.start:
+                raise FleetDataError(
+                    f"{rec}: end {self.end.isoformat()} is not after start "
+                    f"{self.start.isoformat()}; fix the times or leave end empty"
+                )
+
+    def covers(self, lo: datetime, hi: datetime) -> bool:
+        """Whether it overlaps the instants [lo, hi)."""
+        return self.start < hi and (self.end is None or self.end > lo)
+
+
 def _unique(kind: str, ids: Iterable[str]) -> None:
     seen: set[str] = set()
     for i in ids:
@@ -321,12 +347,14 @@ def _unique(kind: str, ids: Iterable[str]) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Inventory:
-    """Everything that exists: bins, depots, vehicles and disposal sites (validated)."""
+    """Everything that exists: bins, depots, vehicles and disposal sites (validated), and
+    the trucks' downtimes (out of service)."""
 
     bins: tuple[Bin, ...]
     depots: tuple[Depot, ...]
     vehicles: tuple[Vehicle, ...]
     sites: tuple[DisposalSite, ...]
+    downtimes: tuple[Downtime, ...] = ()
 
     def __post_init__(self) -> None:
         _unique("bin", (b.bin_id for b in self.bins))
@@ -339,6 +367,13 @@ class Inventory:
                 raise FleetDataError(
                     f"vehicle {v.vehicle_id!r}: home depot {v.depot_id!r} is not in the "
                     "inventory; add the depot or fix depot_id"
+                )
+        vehicles = {v.vehicle_id for v in self.vehicles}
+        for d in self.downtimes:
+            if d.vehicle_id not in vehicles:
+                raise FleetDataError(
+                    f"downtime of vehicle {d.vehicle_id!r}: the vehicle is not in the "
+                    "inventory; add it or fix vehicle_id"
                 )
 
     def bin(self, bin_id: str) -> Bin:

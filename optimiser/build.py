@@ -16,13 +16,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from fleet.models import Action, Bin, BinDecision, Inventory, TimeWindow, Vehicle
+from fleet.models import Action, Bin, BinDecision, Downtime, Inventory, TimeWindow, Vehicle
 from fleet.policy import bin_decision
 from network.matrix import TravelMatrix
 from optimiser.errors import InvalidProblemError
+from optimiser.plan import clock
 from optimiser.problem import SECOND_VISIT, Problem, Site, Stop, VehicleSpec
 
 MatrixProvider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
@@ -47,12 +48,15 @@ class BuiltProblem:
     decisions : tuple of BinDecision
         The MUST and MAY decisions turned into stops (a bin with a second visit of the day
         has two stops: :func:`timed_stops`).
+    notes : tuple of str
+        What the plan should say of its fleet (trucks out of service: :func:`on_duty`).
     """
 
     problem: Problem
     point_refs: tuple[str, ...]
     point_kinds: tuple[str, ...]
     decisions: tuple[BinDecision, ...]
+    notes: tuple[str, ...] = ()
 
 
 def clock_to_s(t: time, *, plan_date: date, tz: tzinfo) -> int:
@@ -277,6 +281,84 @@ def vehicle_spec(
     return _starting_from((_vehicle(v, row, clock),), start_s)[0]
 
 
+def duty_pieces(
+    shift_s: tuple[int, int], down_s: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The parts of ``shift_s`` outside every ``down_s`` interval, in time order (seconds
+    since local midnight; empty parts dropped)."""
+    pieces = [shift_s]
+    for lo, hi in down_s:
+        pieces = [
+            part
+            for a, b in pieces
+            for part in (((a, b),) if hi <= a or lo >= b else ((a, min(b, lo)), (max(a, hi), b)))
+            if part[1] > part[0]
+        ]
+    return pieces
+
+
+def on_duty(
+    spec: VehicleSpec,
+    downtimes: Sequence[Downtime],
+    *,
+    plan_date: date,
+    tz: tzinfo,
+    after_s: int | None = None,
+) -> tuple[VehicleSpec | None, str | None]:
+    """Truck ``spec`` working only outside its ``downtimes`` on ``plan_date``, and a note
+    saying so (None when none touches its shift).
+
+    A plan gives it the longest part of its shift left; a truck on the road at ``after_s``
+    (seconds since local midnight) goes on in the first part that ends after it (it waits
+    where it is until that part starts). None when no part is left.
+    """
+    lo = spec.shift_s[0] if after_s is None else max(spec.shift_s[0], after_s)
+    window = tuple(_instant(s, plan_date, tz) for s in (lo, spec.shift_s[1]))
+    hits = [d for d in downtimes if d.vehicle_id == spec.ref and d.covers(*window)]
+    if not hits:
+        return spec, None
+    down = sorted(
+        (
+            instant_to_s(d.start, plan_date=plan_date, tz=tz),
+            UNTIL_FURTHER_NOTICE_S
+            if d.end is None
+            else instant_to_s(d.end, plan_date=plan_date, tz=tz),
+        )
+        for d in hits
+    )
+    pieces = duty_pieces(spec.shift_s, down)
+    if after_s is None:
+        piece = max(pieces, key=lambda p: p[1] - p[0], default=None)
+    else:
+        piece = next((p for p in pieces if p[1] > after_s), None)
+    when = "; ".join(_downtime_text(d, plan_date, tz) for d in hits)
+    if piece is None:
+        rest = "it takes no bins today" if after_s is None else "it takes no more bins today"
+        return None, f"{spec.ref} is out of service {when}: {rest}"
+    note = f"{spec.ref} is out of service {when}: it works {clock(piece[0])}-{clock(piece[1])}"
+    return replace(spec, shift_s=piece), note
+
+
+UNTIL_FURTHER_NOTICE_S = 10**9  # the end of a downtime without one, seconds
+
+
+def _instant(seconds: int, plan_date: date, tz: tzinfo) -> datetime:
+    """Seconds since local midnight of ``plan_date`` as an instant (UTC)."""
+    midnight = datetime.combine(plan_date, time(0, 0), tzinfo=tz).astimezone(UTC)
+    return midnight + timedelta(seconds=seconds)
+
+
+def _downtime_text(d: Downtime, plan_date: date, tz: tzinfo) -> str:
+    """``d`` for people: local times, with the date when not ``plan_date``, and why."""
+
+    def local(at: datetime) -> str:
+        here = at.astimezone(tz)
+        return f"{here:%H:%M}" if here.date() == plan_date else f"{here:%Y-%m-%d %H:%M}"
+
+    when = f"from {local(d.start)}" + (f" until {local(d.end)}" if d.end else "")
+    return when + (f" ({d.reason})" if d.reason else "")
+
+
 def _starting_from(specs: Sequence[VehicleSpec], start_s: int) -> tuple[VehicleSpec, ...]:
     """``specs`` with each shift starting no earlier than ``start_s`` (seconds since local
     midnight), up to its end."""
@@ -350,7 +432,9 @@ def build_problem(
         The city's time zone (e.g. "Europe/Lisbon").
     vehicles : sequence of Vehicle, optional
         The trucks available that day (default: the inventory's); their depots must be in
-        the inventory.
+        the inventory. A truck out of service (``inventory.downtimes``) works the longest
+        part of its shift left, or takes no bin (``max_stops`` 0; :func:`on_duty`; ``notes``
+        say so).
     return_empty : bool
         Whether trucks must unload before returning to the depot.
     not_before : datetime, optional
@@ -401,6 +485,11 @@ def build_problem(
     specs = tuple(_vehicle(v, depot_row[v.depot_id], clock) for v in fleet)
     if not_before is not None:
         specs = _starting_from(specs, instant_to_s(not_before, plan_date=plan_date, tz=zone))
+    duty = [on_duty(v, inventory.downtimes, plan_date=plan_date, tz=zone) for v in specs]
+    specs = tuple(
+        replace(v, max_stops=0) if on is None else on
+        for v, (on, _) in zip(specs, duty, strict=True)
+    )
     timed = decision_stops(
         inventory,
         used,
@@ -419,5 +508,9 @@ def build_problem(
         return_empty=return_empty,
     )
     return BuiltProblem(
-        problem=problem, point_refs=tuple(refs), point_kinds=tuple(kinds), decisions=tuple(used)
+        problem=problem,
+        point_refs=tuple(refs),
+        point_kinds=tuple(kinds),
+        decisions=tuple(used),
+        notes=tuple(note for _, note in duty if note is not None),
     )

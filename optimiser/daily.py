@@ -33,6 +33,7 @@ from optimiser.build import (
     build_problem,
     decision_stops,
     found_load,
+    on_duty,
     overflow_decision,
     urgent_stop,
     vehicle_spec,
@@ -41,7 +42,7 @@ from optimiser.build import (
 from optimiser.check import Violation, check, late_s
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, Route, Unserved, Visit, VisitKind, clock, span
-from optimiser.problem import Problem, Stop, bin_of, visit_ref
+from optimiser.problem import Problem, Stop, VehicleSpec, bin_of, visit_ref
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
 
@@ -397,7 +398,11 @@ def route_day(
     _report(progress, 0.4, f"solving routes for {len(built.problem.stops)} bins")
     plan = solve(built.problem, params)
     first = collection_period(inventory, plan_date, tz)[0]
-    notes = (*_start_note(built.problem, first, start_at), *_late_notes(built.problem, plan))
+    notes = (
+        *_start_note(built.problem, first, start_at),
+        *built.notes,
+        *_late_notes(built.problem, plan),
+    )
     plan = dataclasses.replace(plan, notes=(*notes, *plan.notes))
     _report(progress, 0.95, "checking the plan")
     violations = tuple(check(built.problem, plan))
@@ -839,7 +844,7 @@ def replan_day(
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
     built, urgent, alert_decisions = _urgent(day, alert_bins, provider, done, due or {})
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
-    built, fleet_notes = _current_fleet(built, lookup, progress, provider, now_s, day)
+    built, progress, fleet_notes = _current_fleet(built, lookup, progress, provider, now_s, day)
     full_progress = _all_progress(built.problem, progress, now_s)
     pending = {  # earlier alerts' visits to do
         r for r in day.alerted if r not in finished and bin_of(r) not in closed
@@ -908,12 +913,16 @@ def _current_fleet(
     provider: Provider,
     now_s: int,
     day: DayPlan,
-) -> tuple[BuiltProblem, tuple[str, ...]]:
-    """``built`` with the trucks of ``inventory`` now, and a note per change: a truck added
-    since the day was planned joins from its depot, leaving no earlier than ``now_s``; a
-    truck gone from it takes no more bins (its visits done stay, its others go to the
-    other trucks; one out goes back to its depot)."""
-    current = {v.vehicle_id for v in inventory.vehicles}
+) -> tuple[BuiltProblem, list[Progress], tuple[str, ...]]:
+    """``built`` with the trucks of ``inventory`` now and their progress, and a note per
+    change. A truck added since the day was planned joins from its depot, leaving no
+    earlier than ``now_s``; a truck gone from it takes no more bins (its visits done stay,
+    its others go to the other trucks; one out goes back to its depot). A truck out of
+    service (``inventory.downtimes``) works the part of its shift from ``now_s`` outside
+    (:func:`optimiser.build.on_duty`; it waits where it is until that part starts), or
+    takes no more bins, as one gone; its shift end and stop limit are the inventory's (a
+    truck back in service takes bins again)."""
+    current = {v.vehicle_id: v for v in inventory.vehicles}
     known = {v.ref for v in built.problem.vehicles}
     added = [v for v in inventory.vehicles if v.vehicle_id not in known]
     depots = _rows(built, "depot")
@@ -925,25 +934,46 @@ def _current_fleet(
     built, rows = _with_points(built, "depot", new_depots, provider)
     rows = {**depots, **rows}
     tz = ZoneInfo(day.tz_name)
-    joined = [
-        vehicle_spec(v, rows[v.depot_id], plan_date=day.plan_date, tz=tz, start_s=now_s)
-        for v in added
-    ]
+
+    def duty(spec: VehicleSpec, after_s: int) -> tuple[VehicleSpec | None, str | None]:
+        return on_duty(spec, inventory.downtimes, plan_date=day.plan_date, tz=tz, after_s=after_s)
+
     stops = {s.ref for s in built.problem.stops}
     done = {p.vehicle_ref: sum(r in stops for r in p.done) for p in progress}
-    kept = tuple(
-        v if v.ref in current else dataclasses.replace(v, max_stops=done.get(v.ref, 0))
-        for v in built.problem.vehicles
-    )
-    problem = dataclasses.replace(built.problem, vehicles=(*kept, *joined))
-    notes = [f"{v.vehicle_id} joined the fleet: it leaves its depot now" for v in added]
-    notes += [
-        f"{v.ref} is no longer in the fleet: it takes no more bins today (its visits done "
-        "stay; its other bins go to the other trucks)"
-        for v in built.problem.vehicles
-        if v.ref not in current
-    ]
-    return dataclasses.replace(built, problem=problem), tuple(notes)
+    by_ref = {p.vehicle_ref: p for p in progress}
+    vehicles, notes = [], []
+    for v in built.problem.vehicles:
+        if v.ref not in current:
+            vehicles.append(dataclasses.replace(v, max_stops=done.get(v.ref, 0)))
+            notes.append(
+                f"{v.ref} is no longer in the fleet: it takes no more bins today (its visits "
+                "done stay; its other bins go to the other trucks)"
+            )
+            continue
+        listed = vehicle_spec(current[v.ref], v.start, plan_date=day.plan_date, tz=tz)
+        base = dataclasses.replace(
+            v, shift_s=(v.shift_s[0], listed.shift_s[1]), max_stops=listed.max_stops
+        )
+        spec, note = duty(base, max(now_s, by_ref[v.ref].time_s if v.ref in by_ref else 0))
+        if spec is None:  # out of service for the rest of its shift
+            spec = dataclasses.replace(base, max_stops=done.get(v.ref, 0))
+        elif v.ref in by_ref:  # out already (it left at its shift start): back later
+            p = by_ref[v.ref]
+            by_ref[v.ref] = dataclasses.replace(p, time_s=max(p.time_s, spec.shift_s[0]))
+            spec = dataclasses.replace(spec, shift_s=(base.shift_s[0], spec.shift_s[1]))
+        vehicles.append(spec)
+        notes += [note] if note else []
+    for truck in added:
+        row = rows[truck.depot_id]
+        listed = vehicle_spec(truck, row, plan_date=day.plan_date, tz=tz, start_s=now_s)
+        spec, note = duty(listed, now_s)
+        if spec is not None:
+            vehicles.append(spec)
+            notes.append(f"{truck.vehicle_id} joined the fleet: it leaves its depot now")
+        notes += [note] if note else []
+    problem = dataclasses.replace(built.problem, vehicles=tuple(vehicles))
+    fleet = dataclasses.replace(built, problem=problem, notes=tuple(notes))
+    return fleet, [by_ref.get(p.vehicle_ref, p) for p in progress], tuple(notes)
 
 
 def _emptied_today(

@@ -30,6 +30,7 @@ UNFIT = "could not fit in any route"
 MAX_EXPLAINED = 10  # stops explained per plan; further ones keep the short reason
 PLACES = 4  # cheapest insertion places tried per truck
 MAX_GROUPS = 4  # truck groups named in one reason
+NO_BINS = "takes no bins today"  # a truck with no stop left (max_stops 0)
 CAPACITY = frozenset({"capacity_volume", "capacity_weight"})
 RULES = {  # checker codes, in the words of the reason
     "capacity_volume": "truck volume",
@@ -101,6 +102,9 @@ def reason(problem: Problem, plan: Plan, stop: Stop) -> str:
     trucks = [v for v in problem.vehicles if stop.stream in v.streams]
     by_words: dict[str, list[str]] = {}
     for v in trucks:
+        if v.max_stops == 0:  # out of service, or gone from the fleet, for the day
+            by_words.setdefault(NO_BINS, []).append(v.ref)
+            continue
         codes = blockers(problem, v, _work_refs(plan, v.ref), stop)
         if not codes:
             return f"the search left it out, but {v.ref} could take it (try a longer time limit)"

@@ -13,6 +13,7 @@ from fleet.models import (
     CitizenReport,
     Depot,
     DisposalSite,
+    Downtime,
     FillReading,
     Inventory,
     TimeWindow,
@@ -84,6 +85,11 @@ NAIVE = T0.replace(tzinfo=None)
         (lambda: FillReading(bin_id="b", at=T0, fill_fraction=42.0), "not a percentage"),
         (lambda: CitizenReport(report_id="r", at=T0), "bin_id or both lon and lat"),
         (lambda: CitizenReport(report_id="r", at=NAIVE, bin_id="b"), "add an offset"),
+        (lambda: Downtime(vehicle_id="v", start=NAIVE), "downtime of vehicle 'v'.*add an offset"),
+        (
+            lambda: Downtime(vehicle_id="v", start=T0, end=T0),
+            "downtime of vehicle 'v': end .* is not after start",
+        ),
     ],
 )
 def test_invalid_records_raise(build, match: str) -> None:  # type: ignore[no-untyped-def]
@@ -112,6 +118,23 @@ def test_inventory_checks_ids_and_home_depots() -> None:
         Inventory(bins=(), depots=(d,), vehicles=(v,), sites=())
     with pytest.raises(FleetDataError, match="appears twice"):
         Inventory(bins=(make_bin("a"), make_bin("a")), depots=(), vehicles=(), sites=())
+    ok = Vehicle(vehicle_id="v1", depot_id="d1", capacity_l=1, capacity_kg=1)
+    down = Downtime(vehicle_id="v2", start=T0)
+    with pytest.raises(FleetDataError, match="downtime of vehicle 'v2': the vehicle is not in"):
+        Inventory(bins=(), depots=(d,), vehicles=(ok,), sites=(), downtimes=(down,))
+
+
+def test_a_downtime_covers_the_instants_it_overlaps() -> None:
+    """Half-open: a downtime ending at 10:00 does not cover [10:00, 11:00); one without an
+    end covers every later instant."""
+    hour = T0.replace(hour=10) - T0.replace(hour=9)
+    at10 = T0.replace(hour=10)
+    repaired = Downtime(vehicle_id="v", start=at10 - hour, end=at10)
+    assert repaired.covers(at10 - 2 * hour, at10 - hour / 2)
+    assert not repaired.covers(at10, at10 + hour)
+    broken = Downtime(vehicle_id="v", start=at10, reason="hydraulics")
+    assert broken.covers(at10 + 100 * hour, at10 + 101 * hour)
+    assert not broken.covers(at10 - hour, at10)
 
 
 def test_bin_density_defaults_to_stream() -> None:

@@ -14,6 +14,7 @@ from fleet.models import (
     BinDecision,
     Depot,
     DisposalSite,
+    Downtime,
     Inventory,
     TimeWindow,
     Vehicle,
@@ -22,13 +23,18 @@ from network.matrix import TravelMatrix
 from optimiser.build import (
     build_problem,
     clock_to_s,
+    duty_pieces,
     found_load,
     instant_to_s,
+    on_duty,
     round_up,
     to_cents,
 )
 from optimiser.errors import InvalidProblemError
-from optimiser.problem import bin_of
+from optimiser.problem import VehicleSpec, bin_of
+
+DAY = date(2026, 6, 1)
+TZ = "Europe/Lisbon"
 
 
 class RecordingProvider:
@@ -338,3 +344,77 @@ def test_not_before_starts_each_shift_no_earlier(inventory, decisions, made, shi
     (v,) = built.problem.vehicles
     assert v.shift_s == shift_s and v.break_window_s == (10 * 3600, 11 * 3600)
     assert built.problem.stops[1].window_s == (8 * 3600 + 1800, 11 * 3600)
+
+
+def test_duty_pieces_are_the_shift_outside_downtimes() -> None:
+    """06:00-14:00 less 10:00-11:00 and 13:30-15:00: 06:00-10:00 and 11:00-13:30."""
+    h = 3600
+    pieces = duty_pieces((6 * h, 14 * h), [(10 * h, 11 * h), (13 * h + 1800, 15 * h)])
+    assert pieces == [(6 * h, 10 * h), (11 * h, 13 * h + 1800)]
+    assert duty_pieces((6 * h, 14 * h), [(5 * h, 15 * h)]) == []
+    assert duty_pieces((6 * h, 14 * h), [(14 * h, 15 * h), (0, 6 * h)]) == [(6 * h, 14 * h)]
+
+
+def _local(hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(DAY, time(hour, minute), tzinfo=_zone(TZ))
+
+
+@pytest.mark.parametrize(
+    ("downtimes", "after_s", "shift_s", "note"),
+    [
+        ([], None, (6 * 3600, 14 * 3600), None),
+        (  # in the workshop until 09:00: the longest part left, 09:00-14:00
+            [Downtime(vehicle_id="t1", start=_local(5), end=_local(9), reason="brakes")],
+            None,
+            (9 * 3600, 14 * 3600),
+            "t1 is out of service from 05:00 until 09:00 (brakes): it works 09:00-14:00",
+        ),
+        (  # of the two parts, the longer
+            [Downtime(vehicle_id="t1", start=_local(8), end=_local(9))],
+            None,
+            (9 * 3600, 14 * 3600),
+            "t1 is out of service from 08:00 until 09:00: it works 09:00-14:00",
+        ),
+        (  # on the road at 07:00: it goes on until the downtime
+            [Downtime(vehicle_id="t1", start=_local(8), end=_local(9))],
+            7 * 3600,
+            (6 * 3600, 8 * 3600),
+            "t1 is out of service from 08:00 until 09:00: it works 06:00-08:00",
+        ),
+        (  # broken down at 10:00, until further notice; another truck's downtime
+            [
+                Downtime(vehicle_id="t1", start=_local(10)),
+                Downtime(vehicle_id="t2", start=_local(6)),
+            ],
+            10 * 3600,
+            None,
+            "t1 is out of service from 10:00: it takes no more bins today",
+        ),
+        (  # since the evening before, until further notice
+            [Downtime(vehicle_id="t1", start=_local(18) - timedelta(days=1))],
+            None,
+            None,
+            f"t1 is out of service from {DAY - timedelta(days=1)} 18:00: it takes no bins today",
+        ),
+        (  # over before the truck's time: nothing to say
+            [Downtime(vehicle_id="t1", start=_local(6), end=_local(8))],
+            9 * 3600,
+            (6 * 3600, 14 * 3600),
+            None,
+        ),
+    ],
+)
+def test_a_truck_out_of_service_works_the_part_of_its_shift_outside(
+    downtimes: list[Downtime], after_s: int | None, shift_s: tuple[int, int] | None, note: str
+) -> None:
+    truck = VehicleSpec(
+        ref="t1",
+        start=0,
+        end=0,
+        capacity_l=1000,
+        capacity_kg=1000,
+        streams=frozenset({"residual"}),
+        shift_s=(6 * 3600, 14 * 3600),
+    )
+    spec, said = on_duty(truck, downtimes, plan_date=DAY, tz=_zone(TZ), after_s=after_s)
+    assert (None if spec is None else spec.shift_s, said) == (shift_s, note)

@@ -20,6 +20,7 @@ from fleet.models import (
     CitizenReport,
     Depot,
     DisposalSite,
+    Downtime,
     FillReading,
     Inventory,
     TimeWindow,
@@ -920,3 +921,128 @@ def test_a_replan_gives_no_more_bins_to_a_truck_gone_from_the_fleet(
     others = set(route.bin_refs) - {first.ref}
     assert others <= new_day.plan.served_refs | {u.ref for u in new_day.unserved}
     assert any(n.startswith("t2 is no longer in the fleet") for n in new_day.plan.notes)
+
+
+def _down(
+    city: tuple[Inventory, list[FillReading], list[CitizenReport]], *down: Downtime
+) -> Inventory:
+    """``city``'s inventory with ``down`` downtimes."""
+    return dataclasses.replace(city[0], downtimes=down)
+
+
+def test_a_truck_out_of_service_from_ten_is_back_at_its_depot_by_then(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t1 goes to the workshop at 10:00 (until further notice): the plan has it back at its
+    depot by 10:00, breaks no rule and says why."""
+    down = Downtime(vehicle_id="t1", start=_local(10), reason="brake check")
+    made = _plan(_down(tiny_city, down), *tiny_city[1:])
+    assert made.violations == ()
+    (route,) = made.plan.routes
+    assert route.visits[-1].end_s <= 10 * 3600 and route.bin_refs
+    assert "t1 is out of service from 10:00 (brake check): it works 06:00-10:00" in (
+        made.plan.notes
+    )
+
+
+def test_a_truck_out_of_service_all_day_gets_no_route_and_its_bins_say_why(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t1, the only truck, is in the workshop since the evening before: no route, the must
+    bins are unserved with a reason, the notes say why."""
+    evening = _local(18) - timedelta(days=1)
+    made = _plan(_down(tiny_city, Downtime(vehicle_id="t1", start=evening)), *tiny_city[1:])
+    assert made.violations == () and made.plan.served_refs == frozenset()
+    assert {u.ref for u in made.unserved} == {"b0", "b1", "b2"}
+    assert {u.reason for u in made.unserved} == {
+        "could not fit in any route: takes no bins today (t1)"
+    }
+    assert any(n.endswith(": it takes no bins today") for n in made.plan.notes)
+
+
+def _two_trucks(
+    city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> tuple[Inventory, DayPlan]:
+    """``city`` with t1 limited to one bin and a t2 like it without limit, and their day."""
+    inventory, readings, reports = city
+    t1 = dataclasses.replace(inventory.vehicles[0], max_stops=1)
+    t2 = dataclasses.replace(inventory.vehicles[0], vehicle_id="t2")
+    inventory = dataclasses.replace(inventory, vehicles=(t1, t2))
+    return inventory, _plan(inventory, readings, reports)
+
+
+def test_a_truck_broken_down_mid_day_takes_no_more_bins_on_a_replan(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 breaks down just after its first bin (out of service from then, until further
+    notice): the re-plan keeps that bin done, gives t2 no other and says so; the truck
+    stays in the fleet."""
+    inventory, day = _two_trucks(tiny_city)
+    (route,) = [r for r in day.plan.routes if r.vehicle_ref == "t2"]
+    assert len(route.bin_refs) >= 2
+    (done,) = _progress_after(day, 1, "t2")
+    broke = day.at(done.time_s)
+    down = dataclasses.replace(inventory, downtimes=(Downtime(vehicle_id="t2", start=broke),))
+    new_day, _ = replan_day(
+        day,
+        [done],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=broke,
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=down,
+    )
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert after.bin_refs == (done.done[-1],)
+    note = f"t2 is out of service from {broke:%H:%M}: it takes no more bins today"
+    assert note in new_day.plan.notes
+    assert [v.vehicle_id for v in new_day.inventory.vehicles] == ["t1", "t2"]
+
+
+def test_a_truck_in_the_workshop_until_noon_goes_on_from_where_it_is_then(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """At 10:30 t1 (one bin done) goes to a workshop nearby until 12:00: the re-plan has it
+    wait there and empty its other bins from 12:00."""
+    down = Downtime(vehicle_id="t1", start=_local(10, 30), end=_local(12), reason="tyre")
+    new_day, _, t1 = _replanned(
+        day, tiny_city, _local(10, 30), [], [], inventory=_down(tiny_city, down)
+    )
+    assert new_day.violations == ()
+    (route,) = new_day.plan.routes
+    cut = route.visits.index(next(v for v in route.visits if v.ref == t1.done[-1]))
+    later = [v for v in route.visits[cut + 1 :] if v.kind is VisitKind.BIN]
+    assert later and all(v.start_s >= 12 * 3600 for v in later)
+    assert (
+        "t1 is out of service from 10:30 until 12:00 (tyre): it works 12:00-14:00"
+        in new_day.plan.notes
+    )
+
+
+def test_a_truck_out_all_day_when_planned_is_back_in_service_on_a_replan(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 was in the workshop when the day was planned (t1 took one bin, the rest were
+    unserved); repaired, its downtime is closed at 09:00 and the day re-planned: t2 leaves
+    its depot then for the bins left."""
+    inventory, _ = _two_trucks(tiny_city)
+    evening = _local(18) - timedelta(days=1)
+    down = Downtime(vehicle_id="t2", start=evening, end=_local(9))
+    still = dataclasses.replace(down, end=None)
+    day = _plan(dataclasses.replace(inventory, downtimes=(still,)), *tiny_city[1:])
+    assert [r.vehicle_ref for r in day.plan.routes if r.bin_refs] == ["t1"] and day.unserved
+    (done,) = _progress_after(day, 1, "t1")
+    new_day, _ = replan_day(
+        day,
+        [done],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=_local(9),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=dataclasses.replace(inventory, downtimes=(down,)),
+    )
+    assert new_day.violations == ()
+    (t2,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert t2.bin_refs and t2.visits[0].start_s >= 9 * 3600
+    assert not any("out of service" in n for n in new_day.plan.notes)
