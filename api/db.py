@@ -151,7 +151,8 @@ class PlanRow(Base):
     plan_date: Mapped[date] = mapped_column(Date, index=True)
     version: Mapped[int] = mapped_column(Integer)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
-    origin: Mapped[str] = mapped_column(String(16))  # request | nightly | reroute | dismissal
+    # request | nightly | reroute | dismissal | downtime (what asked for it)
+    origin: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(Text, default="")
@@ -185,6 +186,20 @@ class ProgressRow(Base):
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     fill_fraction: Mapped[float | None] = mapped_column(Float, nullable=True)  # found at pickup
+
+
+class DowntimeRow(Base):
+    """A truck out of service from ``start_at`` until ``end_at`` (None: until further notice)."""
+
+    __tablename__ = "downtimes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    vehicle_id: Mapped[str] = mapped_column(
+        ForeignKey("vehicles.vehicle_id", ondelete="CASCADE"), index=True
+    )
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AlertRow(Base):

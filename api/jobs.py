@@ -299,6 +299,18 @@ class JobRunner:
         self._track(self._pool.submit(self.run_plan, row.id, planner, routing))
         return row
 
+    def submit_replan(
+        self, plan_date: date, origin: str, planner: Planner, routing: Routing
+    ) -> PlanRow:
+        """Queue a plan job of ``plan_date`` with the default budget, for a change of its
+        inputs (``origin``: what changed); returns its row at once."""
+        limit = min(self.settings.default_time_limit_s, self.settings.max_time_limit_s)
+        return self.submit_plan(plan_date, limit, origin, planner, routing)
+
+    def today(self) -> date:
+        """The city's date now (``clock``, in the settings' time zone)."""
+        return self.clock().astimezone(self.settings.tz).date()
+
     def _set(self, plan_id: int, **values: Any) -> None:
         with self.db.writer() as s:
             s.execute(update(PlanRow).where(PlanRow.id == plan_id).values(**values))

@@ -15,6 +15,7 @@ from fleet.models import (
     CitizenReport,
     Depot,
     DisposalSite,
+    Downtime,
     FillReading,
     PickupRecord,
     TimeWindow,
@@ -184,3 +185,8 @@ def vehicle_wire(v: Vehicle) -> dict[str, Any]:
         "max_stops": v.max_stops,
         "max_daily_kg": v.max_daily_kg,
     }
+
+
+def downtime_record(x: Any) -> Downtime:
+    """A validated ``Downtime`` (tz-aware ``start_at``, ``end_at``)."""
+    return Downtime(vehicle_id=x.vehicle_id, start=x.start_at, end=x.end_at, reason=x.reason)

@@ -18,6 +18,7 @@ from api.db import (
     AlertRow,
     BinRow,
     DepotRow,
+    DowntimeRow,
     PlanRow,
     ProgressRow,
     ReadingRow,
@@ -46,12 +47,17 @@ def get_or_404(session: Session, row_type: type[RowT], ident: Any, kind: str) ->
 
 
 def load_inventory(session: Session) -> Inventory:
-    """All bins, depots, vehicles and sites as a validated ``Inventory``."""
+    """All bins, depots, vehicles and sites, and the trucks' downtimes, as a validated
+    ``Inventory``."""
     return Inventory(
         bins=tuple(mapping.bin_record(r) for r in session.scalars(select(BinRow))),
         depots=tuple(mapping.depot_record(r) for r in session.scalars(select(DepotRow))),
         vehicles=tuple(mapping.vehicle_record(r) for r in session.scalars(select(VehicleRow))),
         sites=tuple(mapping.site_record(r) for r in session.scalars(select(SiteRow))),
+        downtimes=tuple(
+            mapping.downtime_record(r)
+            for r in session.scalars(select(DowntimeRow).order_by(DowntimeRow.id))
+        ),
     )
 
 

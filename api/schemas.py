@@ -264,6 +264,35 @@ class BulkResult(_Out):
     alert_ids: list[int] = []
 
 
+class DowntimeIn(_In):
+    """A truck out of service (broken down, in the workshop) from ``start_at`` (default now)
+    until ``end_at`` (None: until further notice)."""
+
+    start_at: Instant | None = None
+    end_at: Instant | None = None
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class DowntimeEndIn(_In):
+    """The truck is back in service at ``at`` (default now)."""
+
+    at: Instant | None = None
+
+
+class DowntimeOut(_Out):
+    """A truck's downtime. ``replans``: the plan jobs queued for the days it changes (their
+    plans of today and later; made while trucks are out, each re-plans the rest of its day
+    from where they are)."""
+
+    id: int
+    vehicle_id: str
+    start_at: datetime
+    end_at: datetime | None
+    reason: str
+    created_at: datetime
+    replans: list[int] = []
+
+
 class AlertIn(_In):
     """A dispatcher's overflow alert for a bin (sensor and citizen alerts are raised for you)."""
 

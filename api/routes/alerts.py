@@ -120,7 +120,6 @@ def dismiss_alert(
     response: Response,
     db: DbDep,
     jobs: JobsDep,
-    settings: SettingsDep,
     planner: PlannerDep,
     routing: RoutingDep,
     _: CanDispatch,
@@ -134,7 +133,7 @@ def dismiss_alert(
     rest of the day from where they are, the bin chosen again like any other (by its
     fill), no longer as an alert. An alert being rerouted, or closed, is a 409 saying so.
     """
-    today = jobs.clock().astimezone(settings.tz).date()
+    today = jobs.today()
     with db.writer() as s:
         alert = repo.get_or_404(s, AlertRow, alert_id, "alert")
         if alert.status not in DISMISSIBLE:
@@ -144,8 +143,7 @@ def dismiss_alert(
         if day is None:
             return AlertOut.model_validate(alert)
         alert.vehicle_id = alert.eta = None  # no truck is sent for it any more
-    limit = min(settings.default_time_limit_s, settings.max_time_limit_s)
-    job = jobs.submit_plan(day, limit, "dismissal", planner, routing)
+    job = jobs.submit_replan(day, "dismissal", planner, routing)
     with db.writer() as s:
         alert = repo.get_or_404(s, AlertRow, alert_id, "alert")
         alert.plan_id = job.id

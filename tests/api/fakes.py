@@ -149,6 +149,7 @@ class FakePlanner:
                 "progress": list(progress),
                 "readings": list(readings),
                 "reports": list(reports),
+                "inventory": inventory,
                 "now": now,
                 "time_limit_s": time_limit_s,
                 "alerted": list(alerted),

@@ -545,6 +545,48 @@ def test_a_replan_drops_the_visit_of_a_sensor_alert_whose_sensor_read_the_bin_em
     assert (after["status"], after["plan_id"]) == ("emptied", made["id"])
 
 
+def test_a_truck_broken_down_mid_day_takes_no_more_bins_and_stays_in_the_fleet(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """Two trucks drive the night's plan; the one that emptied a bin breaks down five
+    minutes later and the dispatcher takes it out of service (until further notice): the
+    day is re-planned at once, its bin done stays, it gets no other, the plan says why,
+    and the truck is still in the fleet. Back in service an hour later, it takes bins
+    again."""
+    runtime, key, _, night = _planned_the_night_before(
+        real_app, real_client, {"v1": 2, "v2": 4}, 5, 0.97
+    )
+    post = real_client.post
+    doc = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()
+    (v2,) = [r for r in doc["routes"] if r["vehicle_id"] == "v2"]
+    first = next(v for v in v2["visits"] if v["kind"] == "bin")
+    done = {"vehicle_id": "v2", "kind": "visit_done", "bin_id": first["bin_id"]}
+    url = f"/plans/{night['id']}/progress"
+    assert post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
+    broke = datetime.fromisoformat(first["end"]) + timedelta(minutes=5)
+    runtime.jobs.clock = lambda: broke
+    down = post("/vehicles/v2/downtimes", json={"reason": "hydraulics"}, headers=key)
+    assert down.status_code == 202, down.text
+    (job,) = down.json()["replans"]
+    wait(runtime)
+    new = real_client.get(f"/plans/{job}/routes", headers=key).json()
+    assert new["violations"] == []
+    (after,) = [r for r in new["routes"] if r["vehicle_id"] == "v2"]
+    assert [v["bin_id"] for v in after["visits"] if v["kind"] == "bin"] == [first["bin_id"]]
+    local = broke.astimezone(runtime.settings.tz)
+    said = f"v2 is out of service from {local:%H:%M} (hydraulics): it takes no more bins today"
+    assert said in new["notes"]
+    assert real_client.get("/vehicles/v2", headers=key).status_code == 200
+    runtime.jobs.clock = lambda: broke + timedelta(hours=1)
+    end = post(f"/vehicles/v2/downtimes/{down.json()['id']}/end", json={}, headers=key)
+    assert end.status_code == 202, end.text
+    wait(runtime)
+    back = real_client.get(f"/plans/{end.json()['replans'][0]}/routes", headers=key).json()
+    assert back["violations"] == [] and not any("out of service" in n for n in back["notes"])
+    (again,) = [r for r in back["routes"] if r["vehicle_id"] == "v2"]
+    assert len([v for v in again["visits"] if v["kind"] == "bin"]) > 1
+
+
 def planned_from(runtime: Runtime, plan_id: int) -> int | None:
     """The parent plan of ``plan_id``."""
     from api.db import PlanRow
