@@ -101,24 +101,37 @@ def end_downtime(
 ) -> DowntimeOut:
     """The downtime ends at ``at`` (default now; an end later than it had is a 422: give
     it a new downtime). The days from ``at`` to its former end are planned again, as when
-    it was added."""
+    it was added. Ended at or before its start (a planned one called off), it is deleted:
+    the response shows it ending at its start."""
     with db.writer() as s:
         row = _own(s, vehicle_id, downtime_id)
-        at, was = item.at or jobs.clock(), row.end_at
-        if was is not None and at >= was:
-            raise RecordError(
-                ["body", "at"],
-                f"downtime {downtime_id} already ends at {was.isoformat()}, before "
-                f"{at.isoformat()}; add a new downtime to keep the truck out longer",
-                f"downtime {downtime_id}",
-            )
-        row.end_at = at
-        mapping.downtime_record(row)  # an end before its start -> 422 naming the record
-        s.flush()
-        s.refresh(row)  # its instants as stored: UTC
-        days = _days_touched(s, jobs, at, was)
-        out = DowntimeOut.model_validate(row)
+        at = item.at or jobs.clock()
+        if at <= row.start_at:  # it never applies
+            days = _days_touched(s, jobs, row.start_at, row.end_at)
+            out = DowntimeOut.model_validate(row).model_copy(update={"end_at": row.start_at})
+            s.delete(row)
+        else:
+            out, days = _ended(s, jobs, row, at, downtime_id)
     return _replanned(out, days, response, jobs, planner, routing)
+
+
+def _ended(
+    s: Session, jobs: JobRunner, row: DowntimeRow, at: datetime, downtime_id: int
+) -> tuple[DowntimeOut, list[date]]:
+    """Downtime ``row`` ending at ``at`` (after its start), and the days that changes; a
+    422 when that would lengthen it."""
+    was = row.end_at
+    if was is not None and at >= was:
+        raise RecordError(
+            ["body", "at"],
+            f"downtime {downtime_id} already ends at {was.isoformat()}, before "
+            f"{at.isoformat()}; add a new downtime to keep the truck out longer",
+            f"downtime {downtime_id}",
+        )
+    row.end_at = at
+    s.flush()
+    s.refresh(row)  # its instants as stored: UTC
+    return DowntimeOut.model_validate(row), _days_touched(s, jobs, at, was)
 
 
 @router.delete(

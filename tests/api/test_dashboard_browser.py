@@ -553,3 +553,44 @@ def test_dismissing_an_alert_a_truck_was_sent_to_shows_the_day_without_it(
     assert "late" not in {v.get("bin_id") for r in doc["routes"] for v in r["visits"]}
     assert errors == []
     assert external == []
+
+
+@pytest.mark.parametrize(
+    "server", [datetime.fromisoformat(f"{PLAN_DATE}T10:30:00+02:00")], indirect=True
+)
+def test_a_truck_broken_down_is_taken_out_of_service_and_back_from_its_card(
+    server: tuple[str, str],
+) -> None:
+    """The day's plan is driven: a truck emptied its first bin and breaks down. The
+    dispatcher presses "out of service" on its card: the page follows the re-plan, the
+    notes say the truck takes no more bins, and its card offers "back in service", which
+    re-plans the day again."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        first = c.post("/plans", json={"plan_date": PLAN_DATE}).json()
+        for _ in range(400):
+            if c.get(f"/plans/{first['id']}").json()["status"] == "done":
+                break
+            time.sleep(0.05)
+        routes = c.get(f"/plans/{first['id']}/routes").json()["routes"]
+        route = next(r for r in routes if any(v["kind"] == "bin" for v in r["visits"]))
+        visit = next(v for v in route["visits"] if v["kind"] == "bin")
+        truck = route["vehicle_id"]
+        done = {"vehicle_id": truck, "kind": "visit_done", "at": visit["start"]}
+        sent = c.post(f"/plans/{first['id']}/progress", json={**done, "bin_id": visit["bin_id"]})
+        assert sent.status_code == 201, sent.text
+    card = f".truck[data-truck='{truck}']"
+    with _dashboard(base, key, errors, external) as page:
+        page.click(f"{card} button.service-btn[data-down='no']")
+        page.wait_for_selector(f"#message:has-text('truck {truck} out of service: plan #')")
+        notes = page.inner_text("#notes")
+        assert f"{truck} is out of service from 10:30 (dashboard)" in notes
+        assert "it takes no more bins today" in notes
+        page.click(f"{card} button.service-btn[data-down='yes']")
+        page.wait_for_selector(f"#message:has-text('truck {truck} back in service: plan #')")
+        assert "out of service" not in page.inner_text("#notes")
+        assert page.locator(f"{card} button.service-btn[data-down='no']").count() == 1
+    assert errors == []
+    assert external == []

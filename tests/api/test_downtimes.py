@@ -114,3 +114,19 @@ def test_a_breakdown_replans_today_and_its_end_and_deletion_replan_again(
     assert client.get(URL, headers=dispatcher).json() == []
     # the 27th: planned again for the breakdown and its end, not for 11:00-12:00 on the 25th
     assert len(client.get("/plans?plan_date=2026-11-27", headers=dispatcher).json()) == 3
+
+
+def test_ending_a_downtime_before_it_starts_calls_it_off(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """Maintenance booked for the next morning is called off today: ended now (before its
+    start), it is deleted; the response shows it ending at its start."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat(_at("15:00"))
+    body = {"start_at": "2026-11-26T06:00:00+02:00", "end_at": "2026-11-26T10:00:00+02:00"}
+    booked = client.post(URL, json=body, headers=dispatcher).json()
+    off = client.post(f"{URL}/{booked['id']}/end", json={}, headers=dispatcher)
+    assert off.status_code == 200, off.text
+    assert off.json()["end_at"] == off.json()["start_at"] == "2026-11-26T04:00:00Z"
+    assert client.get(URL, headers=dispatcher).json() == []

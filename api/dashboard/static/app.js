@@ -161,6 +161,11 @@ async function loadInventory() {
     api(`/alerts?plan_date=${date}`), api("/reports?limit=1000"),
   ]);
   Object.assign(state, { bins, depots, sites, alerts, reports, fill: latestFill(readings) });
+  // the plan's trucks out of service until further notice: their cards offer "back in service"
+  const trucks = state.plan ? state.plan.routes.map((r) => r.vehicle_id) : [];
+  const lists = await Promise.all(trucks.map((v) => api(`/vehicles/${encodeURIComponent(v)}/downtimes`)));
+  state.down = new Map();
+  lists.flat().filter((d) => d.end_at === null).forEach((d) => state.down.set(d.vehicle_id, d));
 }
 
 async function loadPlanList(selectId) {
@@ -480,6 +485,12 @@ function renderTrucks() {
     const idle = r.waiting_at_depot_s || 0;
     const atDepot = idle > 0 ? ` (+${(idle / 3600).toFixed(2)} h at its depot)` : "";
     h.appendChild(el("small", {}, `${(r.distance_m / 1000).toFixed(1)} km, ${((r.duration_s - idle) / 3600).toFixed(2)} h${atDepot}, ${r.bins} bins`));
+    const down = state.down && state.down.get(r.vehicle_id);
+    const service = h.appendChild(el("button", {
+      class: "service-btn", type: "button", "data-down": down ? "yes" : "no",
+      title: down ? "repaired: it takes bins again (the day is re-planned)" : "broken down: it takes no more bins (the day is re-planned)",
+    }, down ? "back in service" : "out of service"));
+    service.addEventListener("click", () => setService(r.vehicle_id, service));
     const work = r.visits;
     if (!r.bins) { card.appendChild(el("div", { class: "muted" }, "not used today")); return; }
     const t = card.appendChild(el("table", { class: "stops" }));
@@ -658,6 +669,34 @@ async function markUnloaded(vehicleId, visit, button) {
     noteUnloading(vehicleId, visit.ref);
     say(`${vehicleId} unloaded at ${visit.ref}`, true);
     renderTrucks();
+  } catch (err) {
+    say(err.message);
+    button.disabled = false;
+  }
+}
+
+async function setService(vehicleId, button) {
+  // a truck broken down (out of service from now, until further notice) or back in service:
+  // the server re-plans the days it changes; the one shown is followed
+  button.disabled = true;
+  const open = state.down && state.down.get(vehicleId);
+  const what = open ? "back in service" : "out of service";
+  const base = `/vehicles/${encodeURIComponent(vehicleId)}/downtimes`;
+  try {
+    const got = open
+      ? await api(`${base}/${open.id}/end`, { method: "POST", json: {} })
+      : await api(base, { method: "POST", json: { reason: "dashboard" } });
+    const rows = await Promise.all(got.replans.map((id) => api(`/plans/${id}`)));
+    const job = rows.find((row) => row.plan_date === $("plan-date").value);
+    if (!job) {
+      await loadPlan(state.planId);
+      say(`truck ${vehicleId} ${what}`, true);
+      return;
+    }
+    say(`truck ${vehicleId} ${what}: re-planning the day...`, true);
+    const row = await followPlan(job);
+    if (row.status === "done") say(`truck ${vehicleId} ${what}: plan #${row.id} ready`, true);
+    else say(`truck ${vehicleId} ${what}, but plan #${row.id} ${row.status}: ${row.message}`);
   } catch (err) {
     say(err.message);
     button.disabled = false;
