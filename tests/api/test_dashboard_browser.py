@@ -472,6 +472,25 @@ def test_a_plan_made_mid_morning_says_who_empties_a_waiting_alert(server: tuple[
     assert external == []
 
 
+def _driven(base: str, key: str) -> tuple[dict[str, Any], str]:
+    """The day planned and the first truck with bins reporting its first one emptied: the
+    plan row and the truck."""
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        first: dict[str, Any] = c.post("/plans", json={"plan_date": PLAN_DATE}).json()
+        for _ in range(400):
+            if c.get(f"/plans/{first['id']}").json()["status"] == "done":
+                break
+            time.sleep(0.05)
+        routes = c.get(f"/plans/{first['id']}/routes").json()["routes"]
+        route = next(r for r in routes if any(v["kind"] == "bin" for v in r["visits"]))
+        visit = next(v for v in route["visits"] if v["kind"] == "bin")
+        truck: str = route["vehicle_id"]
+        done = {"vehicle_id": truck, "kind": "visit_done", "at": visit["start"]}
+        sent = c.post(f"/plans/{first['id']}/progress", json={**done, "bin_id": visit["bin_id"]})
+        assert sent.status_code == 201, sent.text
+    return first, truck
+
+
 @pytest.mark.parametrize(
     "server", [datetime.fromisoformat(f"{PLAN_DATE}T10:30:00+02:00")], indirect=True
 )
@@ -484,18 +503,7 @@ def test_a_plan_asked_for_while_a_truck_is_out_shows_each_drivers_change(
     base, key = server
     errors: list[str] = []
     external: list[str] = []
-    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
-        first = c.post("/plans", json={"plan_date": PLAN_DATE}).json()
-        for _ in range(400):
-            if c.get(f"/plans/{first['id']}").json()["status"] == "done":
-                break
-            time.sleep(0.05)
-        routes = c.get(f"/plans/{first['id']}/routes").json()["routes"]
-        route = next(r for r in routes if any(v["kind"] == "bin" for v in r["visits"]))
-        visit = next(v for v in route["visits"] if v["kind"] == "bin")
-        done = {"vehicle_id": route["vehicle_id"], "kind": "visit_done", "at": visit["start"]}
-        sent = c.post(f"/plans/{first['id']}/progress", json={**done, "bin_id": visit["bin_id"]})
-        assert sent.status_code == 201, sent.text
+    first, _ = _driven(base, key)
     with _dashboard(base, key, errors, external) as page:
         page.click("#request-plan")
         page.wait_for_selector("#message:has-text('ready')")
@@ -521,18 +529,8 @@ def test_dismissing_an_alert_a_truck_was_sent_to_shows_the_day_without_it(
     base, key = server
     errors: list[str] = []
     external: list[str] = []
+    _driven(base, key)
     with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
-        first = c.post("/plans", json={"plan_date": PLAN_DATE}).json()
-        for _ in range(400):
-            if c.get(f"/plans/{first['id']}").json()["status"] == "done":
-                break
-            time.sleep(0.05)
-        routes = c.get(f"/plans/{first['id']}/routes").json()["routes"]
-        route = next(r for r in routes if any(v["kind"] == "bin" for v in r["visits"]))
-        visit = next(v for v in route["visits"] if v["kind"] == "bin")
-        done = {"vehicle_id": route["vehicle_id"], "kind": "visit_done", "at": visit["start"]}
-        sent = c.post(f"/plans/{first['id']}/progress", json={**done, "bin_id": visit["bin_id"]})
-        assert sent.status_code == 201, sent.text
         alert = c.post("/alerts", json={"bin_id": "late", "at": f"{PLAN_DATE}T10:30:00+02:00"})
         for _ in range(400):
             got = c.get(f"/alerts/{alert.json()['id']}").json()
@@ -568,19 +566,7 @@ def test_a_truck_broken_down_is_taken_out_of_service_and_back_from_its_card(
     base, key = server
     errors: list[str] = []
     external: list[str] = []
-    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
-        first = c.post("/plans", json={"plan_date": PLAN_DATE}).json()
-        for _ in range(400):
-            if c.get(f"/plans/{first['id']}").json()["status"] == "done":
-                break
-            time.sleep(0.05)
-        routes = c.get(f"/plans/{first['id']}/routes").json()["routes"]
-        route = next(r for r in routes if any(v["kind"] == "bin" for v in r["visits"]))
-        visit = next(v for v in route["visits"] if v["kind"] == "bin")
-        truck = route["vehicle_id"]
-        done = {"vehicle_id": truck, "kind": "visit_done", "at": visit["start"]}
-        sent = c.post(f"/plans/{first['id']}/progress", json={**done, "bin_id": visit["bin_id"]})
-        assert sent.status_code == 201, sent.text
+    _, truck = _driven(base, key)
     card = f".truck[data-truck='{truck}']"
     with _dashboard(base, key, errors, external) as page:
         page.click(f"{card} button.service-btn[data-down='no']")

@@ -263,9 +263,7 @@ def test_a_bin_emptied_this_morning_and_full_again_gets_a_second_visit(
     taken for a resend)."""
     runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
     truck = route["vehicle_id"]
-    done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": first["bin_id"]}
-    url = f"/plans/{plan['id']}/progress"
-    assert real_client.post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
+    assert _first_bin_done(real_client, key, plan, truck) == first
     later = datetime.fromisoformat(first["end"]) + timedelta(hours=1)
     alert = real_client.post(
         "/alerts", json={"bin_id": first["bin_id"], "at": later.isoformat()}, headers=key
@@ -442,12 +440,7 @@ def test_a_truck_taken_off_the_fleet_mid_day_gets_no_more_bins_on_a_replan(
         real_app, real_client, {"v1": 2, "v2": 4}, 5, 0.97
     )
     post = real_client.post
-    doc = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()
-    (v2,) = [r for r in doc["routes"] if r["vehicle_id"] == "v2"]
-    first = next(v for v in v2["visits"] if v["kind"] == "bin")
-    done = {"vehicle_id": "v2", "kind": "visit_done", "bin_id": first["bin_id"]}
-    url = f"/plans/{night['id']}/progress"
-    assert post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
+    first = _first_bin_done(real_client, key, night, "v2")
     assert real_client.delete("/vehicles/v2", headers=key).is_success
     runtime.jobs.clock = lambda: datetime.fromisoformat(first["end"]) + timedelta(minutes=5)
     made = post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key).json()
@@ -474,11 +467,7 @@ def test_a_false_alarm_dismissed_after_a_truck_was_sent_leaves_its_route(
     assert post("/bins", json=x, headers=key).is_success
     low = [{"bin_id": "x", "at": (local + timedelta(hours=6)).isoformat(), "fill_fraction": 0.05}]
     assert post("/readings", json=low, headers=key).is_success
-    doc = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()
-    first = next(v for v in doc["routes"][0]["visits"] if v["kind"] == "bin")
-    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": first["bin_id"]}
-    url = f"/plans/{night['id']}/progress"
-    assert post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
+    first = _first_bin_done(real_client, key, night, "v1")
     runtime.jobs.clock = lambda: local + timedelta(hours=9)
     at9 = (local + timedelta(hours=9)).isoformat()
     alert = post("/alerts", json={"bin_id": "x", "at": at9}, headers=key).json()
@@ -515,11 +504,7 @@ def test_a_replan_drops_the_visit_of_a_sensor_alert_whose_sensor_read_the_bin_em
     post = real_client.post
     x = {"bin_id": "x", "lon": 24.95, "lat": 60.175, "capacity_l": 240}
     assert post("/bins", json=x, headers=key).is_success
-    doc = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()
-    first = next(v for v in doc["routes"][0]["visits"] if v["kind"] == "bin")
-    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": first["bin_id"]}
-    url = f"/plans/{night['id']}/progress"
-    assert post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
+    first = _first_bin_done(real_client, key, night, "v1")
     runtime.jobs.clock = lambda: local + timedelta(hours=9)
 
     def read(hours: float, fill: float) -> Any:
@@ -557,12 +542,7 @@ def test_a_truck_broken_down_mid_day_takes_no_more_bins_and_stays_in_the_fleet(
         real_app, real_client, {"v1": 2, "v2": 4}, 5, 0.97
     )
     post = real_client.post
-    doc = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()
-    (v2,) = [r for r in doc["routes"] if r["vehicle_id"] == "v2"]
-    first = next(v for v in v2["visits"] if v["kind"] == "bin")
-    done = {"vehicle_id": "v2", "kind": "visit_done", "bin_id": first["bin_id"]}
-    url = f"/plans/{night['id']}/progress"
-    assert post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
+    first = _first_bin_done(real_client, key, night, "v2")
     broke = datetime.fromisoformat(first["end"]) + timedelta(minutes=5)
     runtime.jobs.clock = lambda: broke
     down = post("/vehicles/v2/downtimes", json={"reason": "hydraulics"}, headers=key)
@@ -585,6 +565,20 @@ def test_a_truck_broken_down_mid_day_takes_no_more_bins_and_stays_in_the_fleet(
     assert back["violations"] == [] and not any("out of service" in n for n in back["notes"])
     (again,) = [r for r in back["routes"] if r["vehicle_id"] == "v2"]
     assert len([v for v in again["visits"] if v["kind"] == "bin"]) > 1
+
+
+def _first_bin_done(
+    client: TestClient, key: dict[str, str], plan: dict[str, Any], vehicle_id: str
+) -> dict[str, Any]:
+    """Truck ``vehicle_id`` reports the first bin of its route on ``plan`` emptied, at its
+    planned end: that visit."""
+    doc = client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    (route,) = [r for r in doc["routes"] if r["vehicle_id"] == vehicle_id]
+    first: dict[str, Any] = next(v for v in route["visits"] if v["kind"] == "bin")
+    done = {"vehicle_id": vehicle_id, "kind": "visit_done", "bin_id": first["bin_id"]}
+    url = f"/plans/{plan['id']}/progress"
+    assert client.post(url, json={**done, "at": first["end"]}, headers=key).status_code == 201
+    return first
 
 
 def planned_from(runtime: Runtime, plan_id: int) -> int | None:
