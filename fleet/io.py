@@ -43,6 +43,7 @@ from fleet.models import (
     CitizenReport,
     Depot,
     DisposalSite,
+    Downtime,
     FillReading,
     Inventory,
     PickupRecord,
@@ -247,6 +248,7 @@ COLUMNS: dict[type, tuple[Column, ...]] = {
     CitizenReport: _cols(
         "report_id:str! at:datetime! text:str bin_id:str lon:float lat:float overflowing:bool"
     ),
+    Downtime: _cols("vehicle_id:str! start:datetime! end:datetime reason:str"),
 }
 
 
@@ -291,7 +293,7 @@ def _collect(
     records: list[T] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    unique = cls is not FillReading
+    unique = cls not in (FillReading, Downtime)  # many per bin, per truck
     for rownum, row in rows:
         built = _build(cls, row, rownum, text_of)
         if isinstance(built, list):
@@ -442,6 +444,17 @@ def read_pickups_csv(src: Source) -> ImportResult[PickupRecord]:
 def read_reports_csv(src: Source) -> ImportResult[CitizenReport]:
     """Read citizen reports."""
     return read_csv(CitizenReport, src)
+
+
+def read_downtimes_csv(src: Source) -> ImportResult[Downtime]:
+    """Read trucks' downtimes (``vehicle_id, start, end, reason``; no end: until further
+    notice)."""
+    return read_csv(Downtime, src)
+
+
+def write_downtimes_csv(downtimes: Iterable[Downtime], dest: Path | None = None) -> str:
+    """Write trucks' downtimes as CSV; return the text."""
+    return write_csv(downtimes, Downtime, dest)
 
 
 def write_bins_csv(bins: Iterable[Bin], dest: Path | None = None) -> str:
@@ -820,6 +833,7 @@ INVENTORY_FILES = {
     "vehicles": "vehicles.csv",
     "sites": "sites.csv",
 }
+DOWNTIMES_FILE = "downtimes.csv"  # optional: trucks out of service
 
 
 def load_inventory(
@@ -828,7 +842,9 @@ def load_inventory(
     """Read ``bins.csv``, ``depots.csv``, ``vehicles.csv`` and ``sites.csv`` from a directory.
 
     ``inventory.geojson`` (bins, depots, sites) may replace the three place files; the
-    vehicles always come from ``vehicles.csv``. With ``strict`` any bad row raises one
+    vehicles always come from ``vehicles.csv``; the trucks' downtimes (out of service) from
+    ``downtimes.csv`` when there is one (a downtime of a truck not in the inventory raises
+    a :class:`FleetDataError` naming it, in either mode). With ``strict`` any bad row raises one
     :class:`FleetDataError` naming every bad row (file, line); otherwise the good rows form
     the inventory and the errors are returned (their messages prefixed with the file name).
     """
@@ -852,17 +868,29 @@ def load_inventory(
         bins, depots, sites = b.records, dp.records, st.records
     vehicles = read_vehicles_csv(d / INVENTORY_FILES["vehicles"])
     tagged(INVENTORY_FILES["vehicles"], vehicles.errors)
+    down = d / DOWNTIMES_FILE
+    downtimes = read_downtimes_csv(down) if down.is_file() else ImportResult(())
+    tagged(DOWNTIMES_FILE, downtimes.errors)
     if strict and errors:
         raise FleetDataError(summarise_errors(f"inventory in {d}", errors))
-    inv = Inventory(bins=bins, depots=depots, vehicles=vehicles.records, sites=sites)
+    inv = Inventory(
+        bins=bins,
+        depots=depots,
+        vehicles=vehicles.records,
+        sites=sites,
+        downtimes=downtimes.records,
+    )
     return inv, tuple(errors)
 
 
 def save_inventory(inventory: Inventory, directory: Path) -> None:
-    """Write an inventory as the four CSV files read by :func:`load_inventory`."""
+    """Write an inventory as the four CSV files read by :func:`load_inventory`, and
+    ``downtimes.csv`` when it has downtimes."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     write_bins_csv(inventory.bins, d / INVENTORY_FILES["bins"])
     write_depots_csv(inventory.depots, d / INVENTORY_FILES["depots"])
     write_vehicles_csv(inventory.vehicles, d / INVENTORY_FILES["vehicles"])
     write_sites_csv(inventory.sites, d / INVENTORY_FILES["sites"])
+    if inventory.downtimes:
+        write_downtimes_csv(inventory.downtimes, d / DOWNTIMES_FILE)

@@ -139,6 +139,21 @@ def test_an_inventory_without_trucks_is_a_clear_error(city_files: Path) -> None:
     assert code == 2 and "no vehicle" in output and "Traceback" not in output
 
 
+def test_a_truck_in_the_workshop_is_read_from_downtimes_csv(city_files: Path) -> None:
+    """t2 is in the workshop until 10:00 (``downtimes.csv``): the plan starts it then and
+    says why; no rule is broken."""
+    until = datetime.combine(PLAN_DATE, time(10), tzinfo=TZ).isoformat()
+    down = f"vehicle_id,start,end,reason\nt2,2026-11-24T17:00:00+02:00,{until},clutch\n"
+    (city_files / "inv" / "downtimes.csv").write_text(down)
+    code, output, plan = _run(city_files)
+    assert code == 0, output
+    said = "t2 is out of service from 2026-11-24 17:00 until 10:00 (clutch): it works 10:00-14:00"
+    assert said in plan["notes"]  # type: ignore[operator]
+    assert plan["violations"] == []
+    t2 = [r for r in plan["routes"] if r["vehicle_id"] == "t2"]  # type: ignore[union-attr]
+    assert all(v["start"] >= until for r in t2 for v in r["visits"])
+
+
 def test_a_day_with_no_bin_served_writes_its_files(city_files: Path) -> None:
     """The site is closed all day: nothing can be collected; plan.json still is valid JSON
     (no NaN: a mean fill at pickup of no pickup is null) and lists why."""

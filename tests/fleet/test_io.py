@@ -15,6 +15,7 @@ from fleet.io import (
     load_inventory,
     read_bins_csv,
     read_depots_csv,
+    read_downtimes_csv,
     read_fiware_waste_containers,
     read_inventory_geojson,
     read_readings_csv,
@@ -35,6 +36,7 @@ from fleet.models import (
     CitizenReport,
     Depot,
     DisposalSite,
+    Downtime,
     FillReading,
     Inventory,
     TimeWindow,
@@ -293,6 +295,27 @@ def test_inventory_directory_round_trip(tmp_path: Path) -> None:
         load_inventory(tmp_path)
     lenient, errors = load_inventory(tmp_path, strict=False)
     assert lenient.bins == () and len(errors) == 1
+
+
+def test_downtimes_travel_with_the_inventory_directory(tmp_path: Path) -> None:
+    """A truck's two downtimes (one until further notice) are saved to ``downtimes.csv``
+    and read back; a bad row names its line and fix; one of an unknown truck says so."""
+    truck = VEHICLES[0].vehicle_id
+    down = (
+        Downtime(vehicle_id=truck, start=at(2), end=at(4), reason="tyre, front left"),
+        Downtime(vehicle_id=truck, start=at(30)),
+    )
+    inv = Inventory(bins=BINS, depots=DEPOTS, vehicles=VEHICLES, sites=SITES, downtimes=down)
+    save_inventory(inv, tmp_path)
+    assert load_inventory(tmp_path) == (inv, ())
+    bad = read_downtimes_csv(
+        f"vehicle_id,start,end\n{truck},{at(4).isoformat()},{at(2).isoformat()}\n"
+    )
+    (err,) = bad.errors
+    assert err.row == 2 and "is not after start" in err.message
+    (tmp_path / "downtimes.csv").write_text(f"vehicle_id,start\nghost,{at(1).isoformat()}\n")
+    with pytest.raises(FleetDataError, match="downtime of vehicle 'ghost': the vehicle is not"):
+        load_inventory(tmp_path, strict=False)
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
