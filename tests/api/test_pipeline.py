@@ -167,6 +167,27 @@ def test_a_driven_day_on_helsinki_streets_is_replanned_from_where_the_trucks_are
     assert got["visits_done"] > 0 and got["left"] == 3
     assert got["violations"] == [] and got["kept_as_driven"]
     assert got["kpis_after"]["unserved_must"] == 0
+    assert (got["down"], got["down_bins_after"]) == ([], 0)
+
+
+def test_a_truck_broken_down_on_helsinki_streets_takes_no_more_bins() -> None:
+    """``benchmarks.replan`` at test size with the busiest of three trucks broken down at
+    07:00: it takes no more bins, the others go on, no rule is broken."""
+    from benchmarks.replan import run
+
+    got = run(
+        street_bins=60,
+        trucks=3,
+        day_limit_s=1,
+        limit_s=1,
+        at="07:00",
+        joined=0,
+        left=0,
+        seed=7,
+        down=1,
+    )
+    assert len(got["down"]) == 1 and got["down_bins_after"] == 0
+    assert got["violations"] == [] and got["kept_as_driven"]
 
 
 def _first_bin_of_a_plan(
