@@ -8,12 +8,12 @@ generated ones, 14 days of simulated readings) with ``--trucks`` copies of its f
 planned for the day (``plan_day``). At ``--at`` every truck has done what its plan says it
 has done by then, and half an hour earlier the sensors of ``--joined`` bins the plan skipped
 read 97 % and those of ``--left`` bins it visits later read 3 % (a lone low reading: the fill
-model may take it for a glitch). At ``--at`` the ``--down`` trucks with the most bins still
-to do break down (out of service until further notice: ``fleet.Downtime``). Timed:
-``replan_day`` with a ``--limit`` s search (forecast, selection, matrix rows for new bins,
-search, checker). The day plan's own time is the baseline. Judged by the independent
-checker on the full day, and by whether every truck's visits done stay as driven. Prints
-one JSON object.
+model may take it for a glitch). At ``--at`` the ``--down`` trucks on the road with the
+most bins still to do break down (out of service until further notice:
+``fleet.Downtime``). Timed: ``replan_day`` with a ``--limit`` s search (forecast,
+selection, matrix rows for new bins, search, checker). The day plan's own time is the
+baseline. Judged by the independent checker on the full day, and by whether every truck's
+visits done stay as driven. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -96,8 +96,8 @@ def kept_as_driven(progress: list[Progress], day: DayPlan) -> bool:
 
 
 def busiest(day: DayPlan, progress: list[Progress], k: int) -> list[str]:
-    """The ``k`` trucks with the most bin visits of ``day`` still to do after ``progress``
-    (ties: by id)."""
+    """The ``k`` trucks on the road (a visit done) with the most bin visits of ``day`` still
+    to do after ``progress``, then others (ties: by id)."""
     done = {p.vehicle_ref: set(p.done) for p in progress}
     left = {
         r.vehicle_ref: sum(
@@ -106,7 +106,7 @@ def busiest(day: DayPlan, progress: list[Progress], k: int) -> list[str]:
         )
         for r in day.plan.routes
     }
-    return sorted(left, key=lambda v: (-left[v], v))[:k]
+    return sorted(left, key=lambda v: (not done.get(v), -left[v], v))[:k]
 
 
 def bins_after(day: DayPlan, progress: list[Progress], trucks: list[str]) -> int:
