@@ -275,7 +275,7 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     from optimiser.plan import VisitKind
     from optimiser.reroute import Progress
 
-    now_s = max(0, int((now - day_plan.midnight).total_seconds()))
+    now_s = max(0, day_plan.seconds(now))
     reported = {p.vehicle_id: p for p in progress}
     out = []
     for route in day_plan.plan.routes:

@@ -1,7 +1,8 @@
 """Fleet records -> the integer ``Problem``: the ONLY place that knows the unit conversions.
 
-* Clock times (``TimeWindow`` local times) -> seconds since local midnight of the plan date,
-  counted as elapsed time in ``tz`` (a day with a DST change keeps real durations).
+* Clock times (``TimeWindow`` local times) and instants -> seconds since local midnight of
+  the plan date, counted as elapsed time in ``tz`` (a day with a DST change keeps real
+  durations), and back (:func:`s_to_instant`).
 * Costs and prizes in currency -> integer cents (rounded half to even by ``round``).
 * Expected volume (litres) and weight (kg) of a decision -> integers, rounded up; the
   same for the fill a crew found at a pickup (:func:`found_load`).
@@ -76,6 +77,13 @@ def instant_to_s(at: datetime, *, plan_date: date, tz: tzinfo) -> int:
     """Seconds from local midnight of ``plan_date`` to the instant ``at`` (tz-aware)."""
     midnight = datetime.combine(plan_date, time(0, 0), tzinfo=tz).astimezone(UTC)
     return round((at.astimezone(UTC) - midnight).total_seconds())
+
+
+def s_to_instant(seconds: float, *, plan_date: date, tz: tzinfo) -> datetime:
+    """The instant ``seconds`` after local midnight of ``plan_date``, in ``tz`` (the inverse
+    of :func:`instant_to_s`: elapsed time, so a day with a DST change keeps real durations)."""
+    midnight = datetime.combine(plan_date, time(0, 0), tzinfo=tz).astimezone(UTC)
+    return (midnight + timedelta(seconds=seconds)).astimezone(tz)
 
 
 def with_deadline(
@@ -313,7 +321,7 @@ def on_duty(
     where it is until that part starts). None when no part is left.
     """
     lo = spec.shift_s[0] if after_s is None else max(spec.shift_s[0], after_s)
-    window = tuple(_instant(s, plan_date, tz) for s in (lo, spec.shift_s[1]))
+    window = tuple(s_to_instant(s, plan_date=plan_date, tz=tz) for s in (lo, spec.shift_s[1]))
     hits = [d for d in downtimes if d.vehicle_id == spec.ref and d.covers(*window)]
     if not hits:
         return spec, None
@@ -340,12 +348,6 @@ def on_duty(
 
 
 UNTIL_FURTHER_NOTICE_S = 10**9  # the end of a downtime without one, seconds
-
-
-def _instant(seconds: int, plan_date: date, tz: tzinfo) -> datetime:
-    """Seconds since local midnight of ``plan_date`` as an instant (UTC)."""
-    midnight = datetime.combine(plan_date, time(0, 0), tzinfo=tz).astimezone(UTC)
-    return midnight + timedelta(seconds=seconds)
 
 
 def _downtime_text(d: Downtime, plan_date: date, tz: tzinfo) -> str:

@@ -11,7 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from fleet.fill import estimate_models
@@ -33,8 +33,10 @@ from optimiser.build import (
     build_problem,
     decision_stops,
     found_load,
+    instant_to_s,
     on_duty,
     overflow_decision,
+    s_to_instant,
     urgent_stop,
     vehicle_spec,
     window_to_s,
@@ -80,8 +82,12 @@ class DayPlan:
         return datetime.combine(self.plan_date, time(0), tzinfo=ZoneInfo(self.tz_name))
 
     def at(self, seconds: int) -> datetime:
-        """Convert solver seconds since local midnight to a tz-aware datetime."""
-        return self.midnight + timedelta(seconds=int(seconds))
+        """Solver seconds since local midnight as a tz-aware datetime (local)."""
+        return s_to_instant(seconds, plan_date=self.plan_date, tz=ZoneInfo(self.tz_name))
+
+    def seconds(self, at: datetime) -> int:
+        """A tz-aware instant as solver seconds since local midnight."""
+        return instant_to_s(at, plan_date=self.plan_date, tz=ZoneInfo(self.tz_name))
 
     @property
     def unserved(self) -> tuple[Unserved, ...]:
@@ -127,12 +133,18 @@ def fill_at_pickup(
             continue
         model = models[bin_id]
         if bin_id in first_s:
-            model = model.emptied(day_start + timedelta(seconds=first_s[bin_id]))
+            model = model.emptied(_instant(day_start, first_s[bin_id]))
         else:
             first_s[bin_id] = visit.start_s
-        when = day_start + timedelta(seconds=visit.start_s)
+        when = _instant(day_start, visit.start_s)
         out[visit.ref] = float(model.fill_at(when).expected)
     return out
+
+
+def _instant(midnight: datetime, seconds: int) -> datetime:
+    """Solver ``seconds`` after local ``midnight`` (tz-aware) as an instant."""
+    assert isinstance(midnight.tzinfo, tzinfo)
+    return s_to_instant(seconds, plan_date=midnight.date(), tz=midnight.tzinfo)
 
 
 def planned_weights(decisions: Sequence[BinDecision], problem: Problem) -> dict[str, float]:
@@ -361,7 +373,11 @@ def _alert_stops(
     ``priority`` 1) and given its response target, when ``due`` has one (targets of other
     bins are ignored)."""
     refs = {visit_ref(b, 1) for b in alerted}
-    secs = {visit_ref(b, 1): max(0, int((at - midnight).total_seconds())) for b, at in due.items()}
+    assert isinstance(midnight.tzinfo, tzinfo)
+    secs = {
+        visit_ref(b, 1): max(0, instant_to_s(at, plan_date=midnight.date(), tz=midnight.tzinfo))
+        for b, at in due.items()
+    }
     stops = tuple(
         dataclasses.replace(s, priority=1, due_s=secs.get(s.ref)) if s.ref in refs else s
         for s in built.problem.stops
@@ -493,7 +509,7 @@ def _urgent(
         ref = visit_ref(b.bin_id, k)
         row = stops[b.bin_id].location if b.bin_id in stops else rows[b.bin_id]
         stop = urgent_stop(b, row, plan_date=day.plan_date, tz=tz, reason=ALERT)
-        targets = [int((due[b.bin_id] - day.midnight).total_seconds())] if b.bin_id in due else []
+        targets = [day.seconds(due[b.bin_id])] if b.bin_id in due else []
         earlier = stops[ref].due_s if ref in stops else None
         if earlier is not None:
             targets.append(earlier)
@@ -727,7 +743,7 @@ def reroute_day(
     (DayPlan, dict)
         The new day plan (checked: ``violations``) and each driver's change.
     """
-    now_s = int((now - day.midnight).total_seconds())
+    now_s = day.seconds(now)
     lookup = inventory or day.inventory
     bins = [lookup.bin(b) for b in dict.fromkeys(urgent_bin_ids)]  # FleetDataError if unknown
     built, urgent, decisions = _urgent(
@@ -827,7 +843,7 @@ def replan_day(
     """
     lookup = inventory or day.inventory
     tz = ZoneInfo(day.tz_name)
-    now_s = int((now - day.midnight).total_seconds())
+    now_s = day.seconds(now)
     done = [r for p in progress for r in p.done]
     finished = set(done)
     models, decisions = _forecast(

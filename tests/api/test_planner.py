@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from api.jobs import jsonable, route_diffs
 from api.planner import TruckProgress, found_fills, to_progress
+from optimiser.build import instant_to_s
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -46,7 +47,11 @@ def _day(visits: tuple[Visit, ...] | None = None) -> SimpleNamespace:
         vehicle_ref="v2", visits=(visits[0], visits[-1]), distance_m=0, duration_s=0, cost=0
     )
     plan = Plan(status=PlanStatus.FEASIBLE, routes=(route, idle))
-    return SimpleNamespace(plan=plan, midnight=MIDNIGHT)
+
+    def seconds(at: datetime) -> int:
+        return instant_to_s(at, plan_date=MIDNIGHT.date(), tz=TZ)
+
+    return SimpleNamespace(plan=plan, midnight=MIDNIGHT, seconds=seconds)
 
 
 def test_progress_is_the_planned_prefix_up_to_the_last_bin_done() -> None:

@@ -28,6 +28,7 @@ from fleet.models import (
 )
 from network.errors import NetworkError
 from network.providers import HaversineProvider
+from optimiser.build import clock_to_s
 from optimiser.check import check
 from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
@@ -1046,3 +1047,18 @@ def test_a_truck_out_all_day_when_planned_is_back_in_service_on_a_replan(
     (t2,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
     assert t2.bin_refs and t2.visits[0].start_s >= 9 * 3600
     assert not any("out of service" in n for n in new_day.plan.notes)
+
+
+@pytest.mark.parametrize("changed", [date(2026, 3, 29), date(2026, 10, 25)])
+def test_solver_seconds_are_local_clock_times_on_a_day_the_clocks_change(
+    day: DayPlan, changed: date
+) -> None:
+    """The solver counts seconds elapsed since local midnight (06:00 is 5 h in on the day
+    the clocks go forward, 7 h on the day they go back); the day plan's times read back as
+    the same local clock times, and an instant as the same seconds."""
+    on = dataclasses.replace(day, plan_date=changed)
+    six = clock_to_s(time(6), plan_date=changed, tz=TZ)
+    assert six == (5 if changed.month == 3 else 7) * 3600
+    at = on.at(six)
+    assert (at.date(), at.timetz().replace(tzinfo=None)) == (changed, time(6))
+    assert on.seconds(datetime.combine(changed, time(10, 30), tzinfo=TZ)) == six + 4.5 * 3600
