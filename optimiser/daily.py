@@ -970,12 +970,13 @@ def _current_fleet(
         base = dataclasses.replace(
             v, shift_s=(v.shift_s[0], listed.shift_s[1]), max_stops=listed.max_stops
         )
-        spec, note = duty(base, max(now_s, by_ref[v.ref].time_s if v.ref in by_ref else 0))
+        p = by_ref.get(v.ref) or Progress(vehicle_ref=v.ref, done=(), location=v.start, time_s=0)
+        spec, note = duty(base, max(now_s, p.time_s))
         if spec is None:  # out of service for the rest of its shift
             spec = dataclasses.replace(base, max_stops=done.get(v.ref, 0))
-        elif v.ref in by_ref:  # out already (it left at its shift start): back later
-            p = by_ref[v.ref]
-            by_ref[v.ref] = dataclasses.replace(p, time_s=max(p.time_s, spec.shift_s[0]))
+        elif spec.shift_s[0] > max(now_s, p.time_s):  # back later: it waits until then
+            by_ref[v.ref] = dataclasses.replace(p, time_s=spec.shift_s[0])
+        if spec.shift_s != base.shift_s:  # its route keeps its start (it may have left)
             spec = dataclasses.replace(spec, shift_s=(base.shift_s[0], spec.shift_s[1]))
         vehicles.append(spec)
         notes += [note] if note else []
@@ -989,7 +990,7 @@ def _current_fleet(
         notes += [note] if note else []
     problem = dataclasses.replace(built.problem, vehicles=tuple(vehicles))
     fleet = dataclasses.replace(built, problem=problem, notes=tuple(notes))
-    return fleet, [by_ref.get(p.vehicle_ref, p) for p in progress], tuple(notes)
+    return fleet, list(by_ref.values()), tuple(notes)
 
 
 def _emptied_today(

@@ -1062,3 +1062,33 @@ def test_solver_seconds_are_local_clock_times_on_a_day_the_clocks_change(
     at = on.at(six)
     assert (at.date(), at.timetz().replace(tzinfo=None)) == (changed, time(6))
     assert on.seconds(datetime.combine(changed, time(10, 30), tzinfo=TZ)) == six + 4.5 * 3600
+
+
+def test_an_idle_truck_back_in_service_breaks_no_rule_when_it_gets_no_bin(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """t2 was in the workshop when the day was planned (no route); back at 09:00, the day is
+    re-planned then: t1 keeps its bins, t2 stays at its depot, and no rule is broken (its
+    empty route is not read as leaving before it came back)."""
+    inventory = tiny_city[0]
+    t2 = dataclasses.replace(inventory.vehicles[0], vehicle_id="t2", max_stops=1)
+    evening = _local(18) - timedelta(days=1)
+    fleet = dataclasses.replace(inventory, vehicles=(*inventory.vehicles, t2))
+    still = Downtime(vehicle_id="t2", start=evening)
+    planned = _plan(dataclasses.replace(fleet, downtimes=(still,)), *tiny_city[1:])
+    assert not any(r.bin_refs for r in planned.plan.routes if r.vehicle_ref == "t2")
+    (done,) = _progress_after(planned, 1, "t1")
+    back = dataclasses.replace(still, end=_local(9))
+    for now in (_local(9), _local(8, 30)):  # back now; and still out until 09:00
+        new_day, _ = replan_day(
+            planned,
+            [done],
+            *tiny_city[1:],
+            HaversineProvider(),
+            now=now,
+            params=SolveParams(time_limit_s=1, seed=1),
+            inventory=dataclasses.replace(fleet, downtimes=(back,)),
+        )
+        assert new_day.violations == ()
+        (route,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+        assert all(v.start_s >= 9 * 3600 for v in route.visits if v.kind is VisitKind.BIN)
