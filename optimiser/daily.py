@@ -147,6 +147,12 @@ def _instant(midnight: datetime, seconds: int) -> datetime:
     return s_to_instant(seconds, plan_date=midnight.date(), tz=midnight.tzinfo)
 
 
+def _seconds(midnight: datetime, at: datetime) -> int:
+    """The instant ``at`` as solver seconds after local ``midnight`` (tz-aware)."""
+    assert isinstance(midnight.tzinfo, tzinfo)
+    return instant_to_s(at, plan_date=midnight.date(), tz=midnight.tzinfo)
+
+
 def planned_weights(decisions: Sequence[BinDecision], problem: Problem) -> dict[str, float]:
     """Planned load (kg) by stop ref: each bin's weight as late as a truck may come (its
     decision), and a second visit's (``<bin>#2``) what came in since the first (its stop)."""
@@ -373,11 +379,7 @@ def _alert_stops(
     ``priority`` 1) and given its response target, when ``due`` has one (targets of other
     bins are ignored)."""
     refs = {visit_ref(b, 1) for b in alerted}
-    assert isinstance(midnight.tzinfo, tzinfo)
-    secs = {
-        visit_ref(b, 1): max(0, instant_to_s(at, plan_date=midnight.date(), tz=midnight.tzinfo))
-        for b, at in due.items()
-    }
+    secs = {visit_ref(b, 1): max(0, _seconds(midnight, at)) for b, at in due.items()}
     stops = tuple(
         dataclasses.replace(s, priority=1, due_s=secs.get(s.ref)) if s.ref in refs else s
         for s in built.problem.stops
@@ -967,30 +969,48 @@ def _current_fleet(
             )
             continue
         listed = vehicle_spec(current[v.ref], v.start, plan_date=day.plan_date, tz=tz)
-        base = dataclasses.replace(
-            v, shift_s=(v.shift_s[0], listed.shift_s[1]), max_stops=listed.max_stops
-        )
         p = by_ref.get(v.ref) or Progress(vehicle_ref=v.ref, done=(), location=v.start, time_s=0)
-        spec, note = duty(base, max(now_s, p.time_s))
-        if spec is None:  # out of service for the rest of its shift
-            spec = dataclasses.replace(base, max_stops=done.get(v.ref, 0))
-        elif spec.shift_s[0] > max(now_s, p.time_s):  # back later: it waits until then
-            by_ref[v.ref] = dataclasses.replace(p, time_s=spec.shift_s[0])
-        if spec.shift_s != base.shift_s:  # its route keeps its start (it may have left)
-            spec = dataclasses.replace(spec, shift_s=(base.shift_s[0], spec.shift_s[1]))
+        spec, waits, note = _on_duty_now(v, listed, p, done.get(v.ref, 0), now_s, duty)
+        if waits is not None:
+            by_ref[v.ref] = waits
         vehicles.append(spec)
         notes += [note] if note else []
     for truck in added:
         row = rows[truck.depot_id]
         listed = vehicle_spec(truck, row, plan_date=day.plan_date, tz=tz, start_s=now_s)
-        spec, note = duty(listed, now_s)
-        if spec is not None:
-            vehicles.append(spec)
+        joins, note = duty(listed, now_s)
+        if joins is not None:
+            vehicles.append(joins)
             notes.append(f"{truck.vehicle_id} joined the fleet: it leaves its depot now")
         notes += [note] if note else []
     problem = dataclasses.replace(built.problem, vehicles=tuple(vehicles))
     fleet = dataclasses.replace(built, problem=problem, notes=tuple(notes))
     return fleet, list(by_ref.values()), tuple(notes)
+
+
+def _on_duty_now(
+    v: VehicleSpec,
+    listed: VehicleSpec,
+    p: Progress,
+    done: int,
+    now_s: int,
+    duty: Callable[[VehicleSpec, int], tuple[VehicleSpec | None, str | None]],
+) -> tuple[VehicleSpec, Progress | None, str | None]:
+    """Truck ``v`` of a day being driven, with the shift end and stop limit the inventory
+    lists now (``listed``), working where ``duty`` says from ``now_s`` or its progress
+    ``p``: the truck, its progress when it must wait until it is back in service, and the
+    note. Out of service for the rest of its shift, it takes no more than its ``done``
+    bins; its route keeps its shift start (it may have left)."""
+    base = dataclasses.replace(
+        v, shift_s=(v.shift_s[0], listed.shift_s[1]), max_stops=listed.max_stops
+    )
+    spec, note = duty(base, max(now_s, p.time_s))
+    if spec is None:
+        return dataclasses.replace(base, max_stops=done), None, note
+    back = spec.shift_s[0]
+    spec = dataclasses.replace(spec, shift_s=(base.shift_s[0], spec.shift_s[1]))
+    waits = dataclasses.replace(p, time_s=back) if back > max(now_s, p.time_s) else None
+    return spec, waits, note
 
 
 def _emptied_today(
