@@ -748,14 +748,15 @@ def _replanned(
     at: datetime,
     extra_readings: list[FillReading],
     extra_reports: list[CitizenReport],
+    truck: str = "t1",
     **kwargs: object,
 ) -> tuple[DayPlan, dict[str, RouteChange], Progress]:
-    """t1 emptied its first bin and stands there at ``at``, when the rest of the day is
-    re-planned with ``extra_readings`` and ``extra_reports`` (1 s): the new day, the
-    drivers' changes and t1's progress."""
+    """``truck`` emptied its first bin and stands there at ``at``, when the rest of the day
+    is re-planned with ``extra_readings`` and ``extra_reports`` (1 s): the new day, the
+    drivers' changes and the truck's progress."""
     _, readings, reports = city
-    (done,) = _progress_after(day, 1)
-    now = dataclasses.replace(done, time_s=int((at - day.midnight).total_seconds()))
+    (done,) = _progress_after(day, 1, truck)
+    now = dataclasses.replace(done, time_s=day.seconds(at))
     new_day, changes = replan_day(
         day,
         [now],
@@ -984,15 +985,7 @@ def test_a_truck_broken_down_mid_day_takes_no_more_bins_on_a_replan(
     (done,) = _progress_after(day, 1, "t2")
     broke = day.at(done.time_s)
     down = dataclasses.replace(inventory, downtimes=(Downtime(vehicle_id="t2", start=broke),))
-    new_day, _ = replan_day(
-        day,
-        [done],
-        *tiny_city[1:],
-        HaversineProvider(),
-        now=broke,
-        params=SolveParams(time_limit_s=1, seed=1),
-        inventory=down,
-    )
+    new_day, _, _ = _replanned(day, tiny_city, broke, [], [], "t2", inventory=down)
     assert new_day.violations == ()
     (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
     assert after.bin_refs == (done.done[-1],)
@@ -1033,16 +1026,8 @@ def test_a_truck_out_all_day_when_planned_is_back_in_service_on_a_replan(
     still = dataclasses.replace(down, end=None)
     day = _plan(dataclasses.replace(inventory, downtimes=(still,)), *tiny_city[1:])
     assert [r.vehicle_ref for r in day.plan.routes if r.bin_refs] == ["t1"] and day.unserved
-    (done,) = _progress_after(day, 1, "t1")
-    new_day, _ = replan_day(
-        day,
-        [done],
-        *tiny_city[1:],
-        HaversineProvider(),
-        now=_local(9),
-        params=SolveParams(time_limit_s=1, seed=1),
-        inventory=dataclasses.replace(inventory, downtimes=(down,)),
-    )
+    back = dataclasses.replace(inventory, downtimes=(down,))
+    new_day, _, _ = _replanned(day, tiny_city, _local(9), [], [], inventory=back)
     assert new_day.violations == ()
     (t2,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
     assert t2.bin_refs and t2.visits[0].start_s >= 9 * 3600
@@ -1077,18 +1062,9 @@ def test_an_idle_truck_back_in_service_breaks_no_rule_when_it_gets_no_bin(
     still = Downtime(vehicle_id="t2", start=evening)
     planned = _plan(dataclasses.replace(fleet, downtimes=(still,)), *tiny_city[1:])
     assert not any(r.bin_refs for r in planned.plan.routes if r.vehicle_ref == "t2")
-    (done,) = _progress_after(planned, 1, "t1")
-    back = dataclasses.replace(still, end=_local(9))
+    back = dataclasses.replace(fleet, downtimes=(dataclasses.replace(still, end=_local(9)),))
     for now in (_local(9), _local(8, 30)):  # back now; and still out until 09:00
-        new_day, _ = replan_day(
-            planned,
-            [done],
-            *tiny_city[1:],
-            HaversineProvider(),
-            now=now,
-            params=SolveParams(time_limit_s=1, seed=1),
-            inventory=dataclasses.replace(fleet, downtimes=(back,)),
-        )
+        new_day, _, _ = _replanned(planned, tiny_city, now, [], [], inventory=back)
         assert new_day.violations == ()
         (route,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
         assert all(v.start_s >= 9 * 3600 for v in route.visits if v.kind is VisitKind.BIN)
