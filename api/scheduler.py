@@ -18,10 +18,12 @@ from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from api.db import NightlyRunRow
+from api import repo
+from api.db import DowntimeRow, NightlyRunRow
 from api.ingest import ingest_dir
 from api.planner import Planner
 from api.routing import Routing
@@ -114,6 +116,50 @@ def run_nightly(
     _finish(runtime, plan_date, "done", row.id, "published" + ingested)
     log.info("nightly plan %s for %s published", row.id, plan_date)
     return row.id
+
+
+def back_job_id(downtime_id: int) -> str:
+    """The id of the job that re-plans the day when downtime ``downtime_id`` ends."""
+    return f"binroute-back-in-service-{downtime_id}"
+
+
+def back_in_service_job(key: str, downtime_id: int) -> None:
+    """Entry point stored in the job store: at a downtime's end, re-plan its day (city time)
+    when it is today and has a finished plan, so the truck takes bins again."""
+    runtime = _RUNTIMES.get(key)
+    if runtime is None:
+        log.warning("back-in-service job fired but no app is running for database %s", key)
+        return
+    with runtime.db.reader() as s:
+        row = s.get(DowntimeRow, downtime_id)
+        if row is None or row.end_at is None:
+            return  # deleted, or made open-ended since
+        day = row.end_at.astimezone(runtime.settings.tz).date()
+        planned = day == runtime.jobs.today() and repo.latest_done_plan(s, day) is not None
+    if planned:
+        runtime.jobs.submit_replan(day, "downtime", runtime.planner, runtime.routing)
+
+
+def schedule_back_in_service(runtime: Runtime, downtime_id: int, end: datetime | None) -> None:
+    """Re-plan the day at the downtime's ``end`` (a later job replaces an earlier one; none
+    without an end, or without a running scheduler)."""
+    scheduler = runtime.scheduler
+    if scheduler is None:
+        return
+    job_id = back_job_id(downtime_id)
+    if end is None or end <= runtime.jobs.clock():
+        if scheduler.get_job(job_id) is not None:
+            scheduler.remove_job(job_id)
+        return
+    scheduler.add_job(
+        back_in_service_job,
+        DateTrigger(run_date=end),
+        args=[runtime_key(runtime.db.url), downtime_id],
+        id=job_id,
+        name=f"downtime {downtime_id} ends: re-plan its day",
+        replace_existing=True,
+        misfire_grace_time=runtime.settings.misfire_grace_s,
+    )
 
 
 def _same_job(job: Job | None, trigger: CronTrigger, key: str, grace_s: int) -> bool:

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from api import mapping, repo
 from api.db import DowntimeRow, PlanRow, VehicleRow
-from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep
+from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, RuntimeDep
 from api.errors import NotFoundError, RecordError
 from api.jobs import JobRunner
 from api.planner import Planner
 from api.routing import Routing
+from api.scheduler import schedule_back_in_service
 from api.schemas import ERROR_RESPONSES, DowntimeEndIn, DowntimeIn, DowntimeOut
 from api.security import CanDispatch, CanRead
 
@@ -45,6 +46,7 @@ def add_downtime(
     jobs: JobsDep,
     planner: PlannerDep,
     routing: RoutingDep,
+    runtime: RuntimeDep,
     _: CanDispatch,
 ) -> DowntimeOut:
     """The truck is out of service from ``start_at`` (default now) until ``end_at`` (None:
@@ -52,7 +54,8 @@ def add_downtime(
     bin, with a note. Each day from today with a finished plan that the downtime touches
     is planned again (202; ``replans``): made while trucks are out, the rest of the day is
     re-planned from where they are, the truck keeping the visits it did and its bins going
-    to the others."""
+    to the others. At its ``end`` the nightly scheduler re-plans that day again (when it is
+    today and has a plan), so the truck back in service takes bins again."""
     with db.writer() as s:
         repo.get_or_404(s, VehicleRow, vehicle_id, "vehicle")
         row = DowntimeRow(
@@ -67,6 +70,7 @@ def add_downtime(
         s.refresh(row)  # its instants as stored: UTC
         days = _days_touched(s, jobs, row.start_at, row.end_at)
         out = DowntimeOut.model_validate(row)
+    schedule_back_in_service(runtime, out.id, out.end_at)
     return _replanned(out, days, response, jobs, planner, routing)
 
 
@@ -97,6 +101,7 @@ def end_downtime(
     jobs: JobsDep,
     planner: PlannerDep,
     routing: RoutingDep,
+    runtime: RuntimeDep,
     _: CanDispatch,
 ) -> DowntimeOut:
     """The downtime ends at ``at`` (default now; an end later than it had is a 422: give
@@ -106,12 +111,14 @@ def end_downtime(
     with db.writer() as s:
         row = _own(s, vehicle_id, downtime_id)
         at = item.at or jobs.clock()
-        if at <= row.start_at:  # it never applies
+        called_off = at <= row.start_at  # it never applies
+        if called_off:
             days = _days_touched(s, jobs, row.start_at, row.end_at)
             out = DowntimeOut.model_validate(row).model_copy(update={"end_at": row.start_at})
             s.delete(row)
         else:
             out, days = _ended(s, jobs, row, at, downtime_id)
+    schedule_back_in_service(runtime, downtime_id, None if called_off else out.end_at)
     return _replanned(out, days, response, jobs, planner, routing)
 
 
@@ -148,6 +155,7 @@ def delete_downtime(
     jobs: JobsDep,
     planner: PlannerDep,
     routing: RoutingDep,
+    runtime: RuntimeDep,
     _: CanDispatch,
 ) -> DowntimeOut:
     with db.writer() as s:
@@ -155,6 +163,7 @@ def delete_downtime(
         days = _days_touched(s, jobs, row.start_at, row.end_at)
         out = DowntimeOut.model_validate(row)
         s.delete(row)
+    schedule_back_in_service(runtime, downtime_id, None)
     return _replanned(out, days, response, jobs, planner, routing)
 
 

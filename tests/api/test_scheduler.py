@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pickle
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -13,7 +13,14 @@ from api.app import create_app
 from api.db import NightlyRunRow, PlanRow
 from api.deps import Runtime
 from api.routing import Routing
-from api.scheduler import JOB_ID, nightly_job, run_nightly, runtime_key
+from api.scheduler import (
+    JOB_ID,
+    back_in_service_job,
+    back_job_id,
+    nightly_job,
+    run_nightly,
+    runtime_key,
+)
 from api.security import Role, issue_key
 from api.settings import Settings
 from network.providers import HaversineProvider
@@ -237,3 +244,54 @@ def test_an_unusable_drop_folder_does_not_stop_the_night(
     run, plan_id, _, _ = _night_with_drop(settings, tmp_path, {}, done_is_a_file=True)
     assert plan_id is not None and run.status == "done"
     assert "ingest failed, planned on the readings stored" in run.message
+
+
+def test_a_truck_back_from_the_workshop_at_a_booked_time_gets_its_day_replanned(
+    settings: Settings,
+) -> None:
+    """Maintenance booked 12:00-13:00 on a day with a plan: a job stored for 13:00 re-plans
+    that day then (the truck takes bins again); a later end moves it, an end now drops it,
+    and so does deleting the booking. Fired for a deleted downtime, or on another day,
+    it plans nothing. (The scheduler runs on the real clock: the day is a week ahead.)"""
+    fake = FakePlanner()
+    on = settings.model_copy(update={"scheduler_enabled": True})
+    app = create_app(on, planner=fake, routing=Routing.static(HaversineProvider()))
+    day = date.today() + timedelta(days=7)
+    with TestClient(app) as client:
+        runtime = app.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        seed(client, key)
+        noon = datetime.combine(day, time(12), tzinfo=on.tz)
+        runtime.jobs.clock = lambda: noon - timedelta(hours=3)
+        client.post("/plans", json={"plan_date": day.isoformat()}, headers=key)
+        assert runtime.jobs.wait_idle(30)
+        body = {"start_at": noon.isoformat(), "end_at": (noon + timedelta(hours=1)).isoformat()}
+        booked = client.post("/vehicles/v1/downtimes", json=body, headers=key).json()
+        job = runtime.scheduler.get_job(back_job_id(booked["id"]))
+        assert job.next_run_time == noon + timedelta(hours=1)
+        assert runtime.jobs.wait_idle(30)
+        plans = len(client.get("/plans", headers=key).json())
+        runtime.jobs.clock = lambda: noon + timedelta(hours=1)
+        back_in_service_job(runtime_key(on.database_url), booked["id"])
+        assert runtime.jobs.wait_idle(30)
+        newest = client.get("/plans", headers=key).json()[0]
+        assert len(client.get("/plans", headers=key).json()) == plans + 1
+        assert (newest["origin"], newest["status"]) == ("downtime", "done")
+        runtime.jobs.clock = lambda: noon + timedelta(minutes=30)
+        url = f"/vehicles/v1/downtimes/{booked['id']}/end"
+        client.post(url, json={"at": (noon + timedelta(minutes=45)).isoformat()}, headers=key)
+        job = runtime.scheduler.get_job(back_job_id(booked["id"]))
+        assert job.next_run_time == noon + timedelta(minutes=45)
+        client.post(url, json={}, headers=key)  # back now: nothing left to wait for
+        assert runtime.scheduler.get_job(back_job_id(booked["id"])) is None
+        again = client.post("/vehicles/v1/downtimes", json=body, headers=key).json()
+        assert runtime.scheduler.get_job(back_job_id(again["id"])) is not None
+        client.delete(f"/vehicles/v1/downtimes/{again['id']}", headers=key)
+        assert runtime.scheduler.get_job(back_job_id(again["id"])) is None
+        assert runtime.jobs.wait_idle(30)
+        plans = len(client.get("/plans", headers=key).json())
+        back_in_service_job(runtime_key(on.database_url), again["id"])  # deleted: nothing
+        runtime.jobs.clock = lambda: noon + timedelta(days=1)
+        back_in_service_job(runtime_key(on.database_url), booked["id"])  # not its day
+        assert runtime.jobs.wait_idle(30)
+        assert len(client.get("/plans", headers=key).json()) == plans
