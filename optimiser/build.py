@@ -489,7 +489,7 @@ def build_problem(
         specs = _starting_from(specs, instant_to_s(not_before, plan_date=plan_date, tz=zone))
     duty = [on_duty(v, inventory.downtimes, plan_date=plan_date, tz=zone) for v in specs]
     specs = tuple(
-        replace(v, max_stops=0) if on is None else on
+        replace(v, max_stops=0, off_duty=True) if on is None else on
         for v, (on, _) in zip(specs, duty, strict=True)
     )
     timed = decision_stops(

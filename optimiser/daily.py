@@ -962,7 +962,7 @@ def _current_fleet(
     vehicles, notes = [], []
     for v in built.problem.vehicles:
         if v.ref not in current:
-            vehicles.append(dataclasses.replace(v, max_stops=done.get(v.ref, 0)))
+            vehicles.append(dataclasses.replace(v, max_stops=done.get(v.ref, 0), off_duty=True))
             notes.append(
                 f"{v.ref} is no longer in the fleet: it takes no more bins today (its visits "
                 "done stay; its other bins go to the other trucks)"
@@ -1002,11 +1002,14 @@ def _on_duty_now(
     note. Out of service for the rest of its shift, it takes no more than its ``done``
     bins; its route keeps its shift start (it may have left)."""
     base = dataclasses.replace(
-        v, shift_s=(v.shift_s[0], listed.shift_s[1]), max_stops=listed.max_stops
+        v,
+        shift_s=(v.shift_s[0], listed.shift_s[1]),
+        max_stops=listed.max_stops,
+        off_duty=False,
     )
     spec, note = duty(base, max(now_s, p.time_s))
     if spec is None:
-        return dataclasses.replace(base, max_stops=done), None, note
+        return dataclasses.replace(base, max_stops=done, off_duty=True), None, note
     back = spec.shift_s[0]
     spec = dataclasses.replace(spec, shift_s=(base.shift_s[0], spec.shift_s[1]))
     waits = dataclasses.replace(p, time_s=back) if back > max(now_s, p.time_s) else None

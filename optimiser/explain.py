@@ -30,7 +30,7 @@ UNFIT = "could not fit in any route"
 MAX_EXPLAINED = 10  # stops explained per plan; further ones keep the short reason
 PLACES = 4  # cheapest insertion places tried per truck
 MAX_GROUPS = 4  # truck groups named in one reason
-NO_BINS = "takes no bins today"  # a truck with no stop left (max_stops 0)
+OFF_DUTY = "out of service"  # a truck that takes no more bins today (VehicleSpec.off_duty)
 CAPACITY = frozenset({"capacity_volume", "capacity_weight"})
 RULES = {  # checker codes, in the words of the reason
     "capacity_volume": "truck volume",
@@ -102,8 +102,8 @@ def reason(problem: Problem, plan: Plan, stop: Stop) -> str:
     trucks = [v for v in problem.vehicles if stop.stream in v.streams]
     by_words: dict[str, list[str]] = {}
     for v in trucks:
-        if v.max_stops == 0:  # out of service, or gone from the fleet, for the day
-            by_words.setdefault(NO_BINS, []).append(v.ref)
+        if v.off_duty:  # out of service, or gone from the fleet, for the rest of the day
+            by_words.setdefault(OFF_DUTY, []).append(v.ref)
             continue
         codes = blockers(problem, v, _work_refs(plan, v.ref), stop)
         if not codes:

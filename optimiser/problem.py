@@ -93,6 +93,8 @@ class VehicleSpec:
     and ``ready_s`` describe a truck already on the road (rerouting): it is at ``start`` at
     ``ready_s`` carrying that load, and has already collected ``initial_daily_*`` today;
     ``departed_s`` is when it left its depot, for the break rule (:func:`day_start`).
+    ``off_duty``: out of service, or gone from the fleet, for the rest of the day; its
+    ``max_stops`` holds it to its visits done, and reasons name it so.
     """
 
     ref: str
@@ -117,6 +119,7 @@ class VehicleSpec:
     initial_daily_kg: int = 0
     break_taken: bool = False
     departed_s: int | None = None
+    off_duty: bool = False
 
     @property
     def starts_loaded(self) -> bool:

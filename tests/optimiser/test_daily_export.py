@@ -956,9 +956,7 @@ def test_a_truck_out_of_service_all_day_gets_no_route_and_its_bins_say_why(
     made = _plan(_down(tiny_city, Downtime(vehicle_id="t1", start=evening)), *tiny_city[1:])
     assert made.violations == () and made.plan.served_refs == frozenset()
     assert {u.ref for u in made.unserved} == {"b0", "b1", "b2"}
-    assert {u.reason for u in made.unserved} == {
-        "could not fit in any route: takes no bins today (t1)"
-    }
+    assert {u.reason for u in made.unserved} == {"could not fit in any route: out of service (t1)"}
     assert any(n.endswith(": it takes no bins today") for n in made.plan.notes)
 
 
@@ -991,6 +989,8 @@ def test_a_truck_broken_down_mid_day_takes_no_more_bins_on_a_replan(
     assert after.bin_refs == (done.done[-1],)
     note = f"t2 is out of service from {broke:%H:%M}: it takes no more bins today"
     assert note in new_day.plan.notes
+    assert new_day.unserved  # t1 takes one bin a day: the others say why
+    assert all("out of service (t2)" in u.reason for u in new_day.unserved)
     assert [v.vehicle_id for v in new_day.inventory.vehicles] == ["t1", "t2"]
 
 

@@ -14,10 +14,14 @@ def test_vehicle_pickled_before_departed_s_existed_loads_with_its_default(kit) -
     # the service pickles day plans and reroutes them later, maybe after an upgrade
     truck = kit.truck(departed_s=6 * kit.H)
     assert pickle.loads(pickle.dumps(truck)) == truck
-    older = truck.__getstate__()[:-1]  # the state of a VehicleSpec without departed_s
+    names = [f.name for f in dataclasses.fields(VehicleSpec)]
+    older = truck.__getstate__()[: names.index("departed_s")]  # before departed_s existed
     loaded = VehicleSpec.__new__(VehicleSpec)
     loaded.__setstate__(older)
     assert loaded == dataclasses.replace(truck, departed_s=None)
+    off = kit.truck(off_duty=True)  # and one pickled before off_duty existed
+    loaded.__setstate__(off.__getstate__()[: names.index("off_duty")])
+    assert loaded == dataclasses.replace(off, off_duty=False)
 
 
 def test_vehicle_state_with_more_values_than_fields_is_refused(kit) -> None:
