@@ -1068,3 +1068,27 @@ def test_an_idle_truck_back_in_service_breaks_no_rule_when_it_gets_no_bin(
         assert new_day.violations == ()
         (route,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
         assert all(v.start_s >= 9 * 3600 for v in route.visits if v.kind is VisitKind.BIN)
+
+
+def test_a_truck_broken_down_at_the_moment_of_the_replan_gets_no_second_of_shift(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 reports its first bin done and breaks down 0.6 s after (not a whole second): the
+    moment of the re-plan and the downtime's start are read alike, so t2 takes no more
+    bins and breaks no rule (it is not left a second of shift to get home in)."""
+    inventory, day = _two_trucks(tiny_city)
+    (done,) = _progress_after(day, 1, "t2")
+    broke = day.at(done.time_s) + timedelta(seconds=0.6)
+    down = dataclasses.replace(inventory, downtimes=(Downtime(vehicle_id="t2", start=broke),))
+    new_day, _ = replan_day(
+        day,
+        [done],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=broke,
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=down,
+    )
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert after.bin_refs == (done.done[-1],)
