@@ -289,6 +289,9 @@ def vehicle_spec(
     return _starting_from((_vehicle(v, row, clock),), start_s)[0]
 
 
+UNTIL_FURTHER_NOTICE_S = 10**9  # the end of a downtime without one, seconds
+
+
 def duty_pieces(
     shift_s: tuple[int, int], down_s: Sequence[tuple[int, int]]
 ) -> list[tuple[int, int]]:
@@ -345,9 +348,6 @@ def on_duty(
         return None, f"{spec.ref} is out of service {when}: {rest}"
     note = f"{spec.ref} is out of service {when}: it works {clock(piece[0])}-{clock(piece[1])}"
     return replace(spec, shift_s=piece), note
-
-
-UNTIL_FURTHER_NOTICE_S = 10**9  # the end of a downtime without one, seconds
 
 
 def _downtime_text(d: Downtime, plan_date: date, tz: tzinfo) -> str:

@@ -862,7 +862,7 @@ def replan_day(
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
     built, urgent, alert_decisions = _urgent(day, alert_bins, provider, done, due or {})
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
-    built, progress, fleet_notes = _current_fleet(built, lookup, progress, provider, now_s, day)
+    built, progress = _current_fleet(built, lookup, progress, provider, now_s, day)
     full_progress = _all_progress(built.problem, progress, now_s)
     pending = {  # earlier alerts' visits to do
         r for r in day.alerted if r not in finished and bin_of(r) not in closed
@@ -884,7 +884,7 @@ def replan_day(
         plan,
         notes=(
             _replanned_note(now.astimezone(tz)),
-            *fleet_notes,
+            *built.notes,
             *unreported,
             *_late_notes(problem, plan),
             *plan.notes,
@@ -931,15 +931,15 @@ def _current_fleet(
     provider: Provider,
     now_s: int,
     day: DayPlan,
-) -> tuple[BuiltProblem, list[Progress], tuple[str, ...]]:
-    """``built`` with the trucks of ``inventory`` now and their progress, and a note per
-    change. A truck added since the day was planned joins from its depot, leaving no
-    earlier than ``now_s``; a truck gone from it takes no more bins (its visits done stay,
-    its others go to the other trucks; one out goes back to its depot). A truck out of
-    service (``inventory.downtimes``) works the part of its shift from ``now_s`` outside
-    (:func:`optimiser.build.on_duty`; it waits where it is until that part starts), or
-    takes no more bins, as one gone; its shift end and stop limit are the inventory's (a
-    truck back in service takes bins again)."""
+) -> tuple[BuiltProblem, list[Progress]]:
+    """``built`` with the trucks of ``inventory`` now and a note per change (its
+    ``notes``), and their progress. A truck added since the day was planned joins from its
+    depot, leaving no earlier than ``now_s``; a truck gone from it takes no more bins (its
+    visits done stay, its others go to the other trucks; one out goes back to its depot).
+    A truck out of service (``inventory.downtimes``) works the part of its shift from
+    ``now_s`` outside (:func:`optimiser.build.on_duty`; it waits where it is until that
+    part starts), or takes no more bins, as one gone; its shift end and stop limit are the
+    inventory's (a truck back in service takes bins again)."""
     current = {v.vehicle_id: v for v in inventory.vehicles}
     known = {v.ref for v in built.problem.vehicles}
     added = [v for v in inventory.vehicles if v.vehicle_id not in known]
@@ -985,7 +985,7 @@ def _current_fleet(
         notes += [note] if note else []
     problem = dataclasses.replace(built.problem, vehicles=tuple(vehicles))
     fleet = dataclasses.replace(built, problem=problem, notes=tuple(notes))
-    return fleet, list(by_ref.values()), tuple(notes)
+    return fleet, list(by_ref.values())
 
 
 def _on_duty_now(
