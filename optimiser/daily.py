@@ -725,8 +725,9 @@ def reroute_day(
     params : SolveParams, optional
         Time limit of the re-optimisation (default 1 s).
     inventory : Inventory, optional
-        The current inventory, when bins were added since the day was planned (urgent
-        bins are looked up here; default: the day's inventory).
+        The current inventory (default: the day's): urgent bins are looked up here, and
+        the trucks are those it lists now, as in :func:`replan_day` (one gone from it or
+        out of service takes no more bins, one added may be sent, with a note each).
     positions : mapping of str to (float, float), optional
         Where trucks are now, (lon, lat) by vehicle ref, when known and newer than their last
         done visit: they go on from there (travel to it counts). Positions off the street
@@ -752,6 +753,7 @@ def reroute_day(
         day, bins, provider, (r for p in progress for r in p.done), due or {}
     )
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
+    built, progress = _current_fleet(built, lookup, progress, provider, now_s, day)
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
     late = _overdue(day, built.problem, full_progress, {s.ref for s in urgent})
@@ -760,7 +762,9 @@ def reroute_day(
     overdue = _overdue_note([s.ref for s in late if s.ref in plan.served_refs])
     problem = with_urgent(built.problem, changed)
     tardy = _late_notes(problem, plan)
-    plan = dataclasses.replace(plan, notes=(*unreported, *overdue, *tardy, *plan.notes, *notes))
+    plan = dataclasses.replace(
+        plan, notes=(*built.notes, *unreported, *overdue, *tardy, *plan.notes, *notes)
+    )
     urgent_ids = {d.bin_id for d in decisions}
     merged = tuple(d for d in day.decisions if d.bin_id not in urgent_ids) + tuple(decisions)
     fills = {**day.fill_at_pickup, **{s.ref: 1.0 for s in urgent}}
@@ -774,7 +778,7 @@ def reroute_day(
         bins,
         [s.ref for s in urgent],
     )
-    return new_day, route_changes(day.plan, plan)
+    return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
 
 def replan_day(

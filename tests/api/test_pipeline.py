@@ -473,6 +473,34 @@ def test_a_truck_taken_off_the_fleet_mid_day_gets_no_more_bins_on_a_replan(
     assert any(n.startswith("v2 is no longer in the fleet") for n in new["notes"])
 
 
+def test_an_alert_after_a_truck_was_taken_off_the_fleet_does_not_send_it(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """v2 emptied its first bin and the dispatcher deleted it from the fleet without
+    planning the day again; an alert then on a bin v2 still had to do: the reroute gives
+    v2 no bin but the one it emptied, and its notes say why."""
+    runtime, key, _, night = _planned_the_night_before(
+        real_app, real_client, {"v1": 2, "v2": 4}, 5, 0.97
+    )
+    first = _first_bin_done(real_client, key, night, "v2")
+    doc = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()
+    (route,) = [r for r in doc["routes"] if r["vehicle_id"] == "v2"]
+    later = [v["bin_id"] for v in route["visits"] if v["kind"] == "bin"][1]
+    assert real_client.delete("/vehicles/v2", headers=key).is_success
+    at = datetime.fromisoformat(first["end"]) + timedelta(minutes=5)
+    runtime.jobs.clock = lambda: at
+    sent = {"bin_id": later, "at": at.isoformat()}
+    alert = real_client.post("/alerts", json=sent, headers=key).json()
+    wait(runtime)
+    got = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
+    assert got["status"] in ("rerouted", "unserved") and got.get("vehicle_id") != "v2"
+    new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
+    assert new["violations"] == []
+    (after,) = [r for r in new["routes"] if r["vehicle_id"] == "v2"]
+    assert [v["bin_id"] for v in after["visits"] if v["kind"] == "bin"] == [first["bin_id"]]
+    assert any(n.startswith("v2 is no longer in the fleet") for n in new["notes"])
+
+
 def test_a_false_alarm_dismissed_after_a_truck_was_sent_leaves_its_route(
     real_app: FastAPI, real_client: TestClient
 ) -> None:

@@ -1092,3 +1092,81 @@ def test_a_truck_broken_down_at_the_moment_of_the_replan_gets_no_second_of_shift
     assert new_day.violations == ()
     (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
     assert after.bin_refs == (done.done[-1],)
+
+
+def _rerouted_with(
+    day: DayPlan, done: Progress, urgent: str, inventory: Inventory
+) -> tuple[DayPlan, dict[str, RouteChange]]:
+    """``day`` rerouted (1 s) for an alert on ``urgent`` as ``done``'s truck finished its
+    last visit done, with the fleet of ``inventory`` then."""
+    return reroute_day(
+        day,
+        [done],
+        [urgent],
+        HaversineProvider(),
+        now=day.at(done.time_s),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=inventory,
+    )
+
+
+def test_a_reroute_sends_no_truck_gone_from_the_fleet(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 emptied its first bin and was taken off the fleet, the day not planned again; an
+    alert on b5 then: the reroute keeps t2's bin done and gives it no other (its other bins
+    and b5 go to t1 where it can, or are unserved with the reason), and says why."""
+    inventory, day = _two_trucks(tiny_city)
+    (done,) = _progress_after(day, 1, "t2")
+    gone = dataclasses.replace(inventory, vehicles=inventory.vehicles[:1])
+    new_day, _ = _rerouted_with(day, done, "b5", gone)
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert after.bin_refs == (done.done[-1],)
+    assert any(n.startswith("t2 is no longer in the fleet") for n in new_day.plan.notes)
+    left = {u.ref: u.reason for u in new_day.unserved}
+    assert "b5" in new_day.plan.served_refs or "b5" in left
+
+
+def test_a_reroute_sends_no_truck_out_of_service(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 breaks down just after its first bin (until further notice), and an alert on b5
+    comes at once, before any re-plan: the reroute gives t2 no new bin, and the bins left
+    say why."""
+    inventory, day = _two_trucks(tiny_city)
+    (done,) = _progress_after(day, 1, "t2")
+    down = Downtime(vehicle_id="t2", start=day.at(done.time_s), reason="hydraulics")
+    broken = dataclasses.replace(inventory, downtimes=(down,))
+    new_day, _ = _rerouted_with(day, done, "b5", broken)
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert after.bin_refs == (done.done[-1],)
+    note = f"t2 is out of service from {down.start:%H:%M} (hydraulics): it takes no more bins"
+    assert any(n.startswith(note) for n in new_day.plan.notes)
+    assert all("out of service (t2)" in u.reason for u in new_day.unserved)
+
+
+def test_a_reroute_may_send_a_truck_added_since_the_day_was_planned(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """At 13:30 t1 has half an hour of shift left when b5 overflows; t2 (on duty until
+    18:00) joined the fleet since the plan: the reroute sends t2, leaving its depot no
+    earlier than then, and the day's inventory lists it."""
+    inventory = tiny_city[0]
+    extra = dataclasses.replace(
+        inventory.vehicles[0],
+        vehicle_id="t2",
+        shift=TimeWindow(time(10), time(18)),
+        break_s=0,
+        break_window=None,
+    )
+    (done,) = _progress_after(day, 1)
+    late = dataclasses.replace(done, time_s=13 * 3600 + 30 * 60)
+    now = dataclasses.replace(inventory, vehicles=(*inventory.vehicles, extra))
+    new_day, _ = _rerouted_with(day, late, "b5", now)
+    assert new_day.violations == ()
+    (t2,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert "b5" in t2.bin_refs and t2.visits[0].start_s >= late.time_s
+    assert "t2 joined the fleet: it leaves its depot now" in new_day.plan.notes
+    assert [v.vehicle_id for v in new_day.inventory.vehicles] == ["t1", "t2"]
