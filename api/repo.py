@@ -167,6 +167,17 @@ def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
     ).first()
 
 
+def planned_days(session: Session, since: date) -> list[date]:
+    """The dates from ``since`` on with a finished plan, in order."""
+    return sorted(
+        session.scalars(
+            select(PlanRow.plan_date)
+            .where(PlanRow.status == "done", PlanRow.plan_date >= since)
+            .distinct()
+        )
+    )
+
+
 def plan_job_pending(session: Session, plan_date: date) -> bool:
     """Whether a plan job (not a reroute) of ``plan_date`` is queued or running."""
     return (

@@ -264,6 +264,12 @@ class BulkResult(_Out):
     alert_ids: list[int] = []
 
 
+class FleetBulkResult(BulkResult):
+    """A bulk change of the fleet, with the plan jobs it queued (``replans``)."""
+
+    replans: list[int] = []
+
+
 class DowntimeIn(_In):
     """A truck out of service (broken down, in the workshop) from ``start_at`` (default now)
     until ``end_at`` (None: until further notice)."""

@@ -10,16 +10,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api import repo
 from api.db import Base
-from api.deps import DbDep
+from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep
 from api.errors import ConflictError, NotFoundError, RecordError
-from api.schemas import ERROR_RESPONSES, BulkResult, RowError, bulk_body
+from api.jobs import JobRunner
+from api.planner import Planner
+from api.routing import Routing
+from api.schemas import ERROR_RESPONSES, BulkResult, FleetBulkResult, RowError, bulk_body
 from api.security import CanDispatch, CanRead
 from fleet.errors import FleetDataError
 
@@ -42,6 +46,68 @@ class Resource:
     in_use: UseCheck = field(default=lambda s, ident: None)
     read_csv: Callable[[str], Any] | None = None  # fleet.io reader: text -> ImportResult
     to_wire: Callable[[Any], dict[str, Any]] | None = None  # fleet record -> schema_in fields
+    replans: str | None = None  # a change re-plans the days planned from today (job origin)
+
+
+@dataclass(frozen=True, slots=True)
+class Replanner:
+    """What a change of a ``Resource.replans`` resource needs to queue plan jobs."""
+
+    jobs: JobRunner
+    planner: Planner
+    routing: Routing
+
+    def days(self, res: Resource, changed: bool) -> list[int]:
+        """When ``changed`` and ``res`` re-plans: a plan job queued for each date from today
+        with a finished plan (``origin`` ``res.replans``); their plan ids."""
+        if res.replans is None or not changed:
+            return []
+        with self.jobs.db.reader() as s:
+            days = repo.planned_days(s, self.jobs.today())
+        jobs = [self.jobs.submit_replan(d, res.replans, self.planner, self.routing) for d in days]
+        return [job.id for job in jobs]
+
+
+def get_replanner(jobs: JobsDep, planner: PlannerDep, routing: RoutingDep) -> Replanner:
+    """The job runner and seams a change that re-plans needs."""
+    return Replanner(jobs, planner, routing)
+
+
+ReplannerDep = Annotated[Replanner, Depends(get_replanner)]
+
+
+def _linked(response: Response, plan_ids: list[int]) -> None:
+    """Name the plan jobs a change queued in ``response``'s ``Link`` header."""
+    if plan_ids:
+        response.headers["Link"] = ", ".join(f'</plans/{i}>; rel="replan"' for i in plan_ids)
+
+
+def _queued(response: Response, plan_ids: list[int]) -> None:
+    """A change of one record that queued plan jobs: 202, naming them (``Link``)."""
+    if plan_ids:
+        response.status_code = status.HTTP_202_ACCEPTED
+        _linked(response, plan_ids)
+
+
+def _result_type(res: Resource) -> type[BulkResult]:
+    """The bulk result of ``res``: with the plan jobs a change queued when it re-plans."""
+    return BulkResult if res.replans is None else FleetBulkResult
+
+
+def _result(res: Resource, result: BulkResult, replans: list[int]) -> BulkResult:
+    """``result`` as ``res``'s bulk result type, with ``replans`` when it has them."""
+    if res.replans is None:
+        return result
+    return FleetBulkResult(**result.model_dump(), replans=replans)
+
+
+def _store(res: Resource, session: Session, item: BaseModel) -> bool:
+    """Create or replace ``item``'s row; whether that changed what was stored."""
+    values = item.model_dump()
+    before = session.get(res.row, values[res.id_field])
+    same = before is not None and all(getattr(before, k) == v for k, v in values.items())
+    session.merge(res.row(**values))
+    return not same
 
 
 def _check(res: Resource, session: Session, item: BaseModel) -> None:
@@ -90,6 +156,11 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
     router = APIRouter(prefix=res.path, tags=[res.path.strip("/")], responses=ERROR_RESPONSES)
     In: Any = res.schema_in
     Out: Any = res.schema_out
+    replanned: dict[int | str, dict[str, Any]] = {}
+    if res.replans is not None:
+        note = "Stored; plan jobs of the days planned from today are queued (see Link)"
+        replanned = {202: {"description": note}}
+    Result: Any = _result_type(res)
 
     @router.get("", response_model=list[Out], summary=f"List {res.kind}s")
     def list_items(
@@ -112,9 +183,15 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
             return Out.model_validate(row)
 
     @router.post(
-        "", response_model=Out, status_code=status.HTTP_201_CREATED, summary=f"Create a {res.kind}"
+        "",
+        response_model=Out,
+        status_code=status.HTTP_201_CREATED,
+        summary=f"Create a {res.kind}",
+        responses=replanned,
     )
-    def create_item(item: In, db: DbDep, _: CanDispatch) -> Any:
+    def create_item(
+        item: In, response: Response, db: DbDep, replan: ReplannerDep, _: CanDispatch
+    ) -> Any:
         ident = getattr(item, res.id_field)
         with db.writer() as s:
             if s.get(res.row, ident) is not None:
@@ -122,10 +199,15 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
             _check(res, s, item)
             row = res.row(**item.model_dump())
             s.add(row)
+        _queued(response, replan.days(res, True))
         return Out.model_validate(row)
 
-    @router.put("/{ident}", response_model=Out, summary=f"Replace a {res.kind}")
-    def replace_item(ident: str, item: In, db: DbDep, _: CanDispatch) -> Any:
+    @router.put(
+        "/{ident}", response_model=Out, summary=f"Replace a {res.kind}", responses=replanned
+    )
+    def replace_item(
+        ident: str, item: In, response: Response, db: DbDep, replan: ReplannerDep, _: CanDispatch
+    ) -> Any:
         if getattr(item, res.id_field) != ident:
             raise RecordError(
                 ["body", res.id_field],
@@ -136,13 +218,18 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
             if s.get(res.row, ident) is None:
                 raise NotFoundError(res.kind, ident)
             _check(res, s, item)
-            row = s.merge(res.row(**item.model_dump()))
+            changed = _store(res, s, item)
+            row = s.get(res.row, ident)
+        _queued(response, replan.days(res, changed))
         return Out.model_validate(row)
 
     @router.delete(
-        "/{ident}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {res.kind}"
+        "/{ident}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        summary=f"Delete a {res.kind}",
+        responses=replanned,
     )
-    def delete_item(ident: str, db: DbDep, _: CanDispatch) -> Response:
+    def delete_item(ident: str, db: DbDep, replan: ReplannerDep, _: CanDispatch) -> Response:
         with db.writer() as s:
             row = s.get(res.row, ident)
             if row is None:
@@ -151,31 +238,37 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
             if reason:
                 raise ConflictError(reason)
             s.delete(row)
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
+        response = Response(status_code=status.HTTP_204_NO_CONTENT)
+        _queued(response, replan.days(res, True))
+        return response
 
     @router.post(
         "/bulk",
         openapi_extra=bulk_body(res.schema_in),
-        response_model=BulkResult,
+        response_model=Result,
         summary=f"Create or replace many {res.kind}s; bad rows are reported",
     )
     def bulk_upsert(
         rows: Annotated[list[dict[str, Any]], Body(min_length=1, max_length=10_000)],
+        response: Response,
         db: DbDep,
+        replan: ReplannerDep,
         _: CanDispatch,
     ) -> BulkResult:
         rejected: list[RowError] = []
         seen: set[str] = set()
-        stored = 0
+        stored, changed = 0, False
         with db.writer() as s:
             for index, raw in enumerate(rows):
                 result = _bulk_row(res, s, index, raw, seen)
                 if isinstance(result, list):
                     rejected.extend(result)
                     continue
-                s.merge(res.row(**result.model_dump()))
+                changed |= _store(res, s, result)
                 stored += 1
-        return BulkResult(stored=stored, rejected=rejected)
+        replans = replan.days(res, changed)
+        _linked(response, replans)
+        return _result(res, BulkResult(stored=stored, rejected=rejected), replans)
 
     if res.read_csv is not None and res.to_wire is not None:
         _add_csv_import(router, res)
@@ -207,11 +300,13 @@ def _add_csv_import(router: APIRouter, res: Resource) -> None:
 
     @router.post(
         "/import",
-        response_model=BulkResult,
+        response_model=_result_type(res),
         openapi_extra=CSV_BODY,
         summary=f"Create or replace {res.kind}s from CSV; bad rows are reported",
     )
-    async def import_csv(request: Request, db: DbDep, _: CanDispatch) -> BulkResult:
+    async def import_csv(
+        request: Request, response: Response, db: DbDep, replan: ReplannerDep, _: CanDispatch
+    ) -> BulkResult:
         """CSV with the ``fleet.io`` columns (header first). ``index`` in a rejected row is
         its CSV line number (header = line 1)."""
         chunks: list[bytes] = []
@@ -227,7 +322,10 @@ def _add_csv_import(router: APIRouter, res: Resource) -> None:
         except UnicodeDecodeError as exc:
             raise RecordError(["body"], "the CSV is not UTF-8 text", None) from exc
         text = text if text.endswith("\n") else text + "\n"  # never read as a file path
-        return await run_in_threadpool(_import_text, res, db, text, read_csv, to_wire)
+        result, changed = await run_in_threadpool(_import_text, res, db, text, read_csv, to_wire)
+        replans = await run_in_threadpool(replan.days, res, changed)
+        _linked(response, replans)
+        return _result(res, result, replans)
 
 
 def _import_text(
@@ -236,7 +334,8 @@ def _import_text(
     text: str,
     read_csv: Callable[[str], Any],
     to_wire: Callable[[Any], dict[str, Any]],
-) -> BulkResult:
+) -> tuple[BulkResult, bool]:
+    """Store the records of CSV ``text``: the result, and whether any stored one changed."""
     try:
         parsed = read_csv(text)
         lines = _csv_lines(text, res.id_field)
@@ -251,7 +350,7 @@ def _import_text(
         )
         for e in parsed.errors
     ]
-    stored = 0
+    stored, changed = 0, False
     seen: set[str] = set()
     with db.writer() as s:
         for record in parsed.records:
@@ -261,6 +360,7 @@ def _import_text(
             if isinstance(result, list):
                 rejected.extend(result)
                 continue
-            s.merge(res.row(**result.model_dump()))
+            changed |= _store(res, s, result)
             stored += 1
-    return BulkResult(stored=stored, rejected=sorted(rejected, key=lambda e: e.index))
+    ordered = sorted(rejected, key=lambda e: e.index)
+    return BulkResult(stored=stored, rejected=ordered), changed

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import mapping, repo
-from api.db import DowntimeRow, PlanRow, VehicleRow
+from api.db import DowntimeRow, VehicleRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, RuntimeDep
 from api.errors import NotFoundError, RecordError
 from api.jobs import JobRunner
@@ -179,17 +179,12 @@ def _days_touched(s: Session, jobs: JobRunner, start: datetime, end: datetime | 
     """The days from today with a finished plan that the instants [start, end) touch (end
     None: every one from ``start``'s day)."""
     tz = jobs.settings.tz
-    planned = s.scalars(
-        select(PlanRow.plan_date)
-        .where(PlanRow.status == "done", PlanRow.plan_date >= jobs.today())
-        .distinct()
-    )
 
     def touched(day: date) -> bool:
         midnight = datetime.combine(day, time(0), tzinfo=tz)
         return start < midnight + timedelta(days=1) and (end is None or end > midnight)
 
-    return sorted(d for d in planned if touched(d))
+    return [d for d in repo.planned_days(s, jobs.today()) if touched(d)]
 
 
 def _replanned(

@@ -1,4 +1,7 @@
-"""Collection trucks."""
+"""Collection trucks. A change of the fleet (a truck added, changed or deleted) re-plans
+every day from today with a finished plan: made while trucks are out, the rest of the day
+is re-planned from where they are (202; the plan jobs are named in the ``Link`` header, and
+in ``replans`` of a bulk result)."""
 
 from __future__ import annotations
 
@@ -30,5 +33,6 @@ VEHICLES = Resource(
     references=_references,
     read_csv=io.read_vehicles_csv,
     to_wire=mapping.vehicle_wire,
+    replans="fleet",
 )
 router = crud_router(VEHICLES)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
+from api.deps import Runtime
+from tests.api.conftest import MORNING, PLAN_DATE, seed, wait
+from tests.api.fakes import FakePlanner
 
 DEPOT = {"depot_id": "d1", "lon": 24.94, "lat": 60.17, "name": "Main"}
 RESOURCES: list[tuple[str, str, dict[str, Any], str, Any]] = [
@@ -287,3 +293,82 @@ def test_vehicle_whose_break_cannot_fit_its_shift_is_422(
     detail = resp.json()["detail"][0]
     assert "outside its shift" in detail["msg"]
     assert detail["record"] == "vehicle_id='v2'"
+
+
+def _replans(response: Any) -> list[int]:
+    """The plan jobs a response names in its ``Link`` header."""
+    return [int(i) for i in re.findall(r"</plans/(\d+)>", response.headers.get("Link", ""))]
+
+
+def test_a_fleet_change_replans_the_days_planned_from_today(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, planner: FakePlanner
+) -> None:
+    """The 24th (past), the 25th (today) and the 27th have plans. A truck added, changed,
+    deleted, or imported changed queues a plan job (``fleet``) of the 25th and the 27th each
+    (202, ``Link``; a bulk result's ``replans``). A PUT or a bulk row that changes nothing,
+    and a change of another resource (bins), re-plan nothing."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-24T20:00:00+02:00")
+    for day in ("2026-11-24", PLAN_DATE, "2026-11-27"):
+        client.post("/plans", json={"plan_date": day}, headers=dispatcher)
+    wait(runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat(MORNING)
+    truck = {"vehicle_id": "v3", "depot_id": "d1", "capacity_l": 9000, "capacity_kg": 4000}
+    changed = {**truck, "shift_end": "12:00"}
+    csv_text = "vehicle_id,depot_id,capacity_l,capacity_kg\nv3,d1,8000,4000\n"
+    steps = [
+        (client.post("/vehicles", json=truck, headers=dispatcher), 2),
+        (client.put("/vehicles/v3", json=truck, headers=dispatcher), 0),
+        (client.put("/vehicles/v3", json=changed, headers=dispatcher), 2),
+        (client.post("/vehicles/bulk", json=[changed], headers=dispatcher), 0),
+        (client.post("/vehicles/bulk", json=[truck], headers=dispatcher), 2),
+        (client.post("/vehicles/import", content=csv_text, headers=dispatcher), 2),
+        (client.delete("/vehicles/v3", headers=dispatcher), 2),
+        (
+            client.put(
+                "/bins/b0",
+                json={"bin_id": "b0", "lon": 24.9, "lat": 60.2, "capacity_l": 660},
+                headers=dispatcher,
+            ),
+            0,
+        ),
+    ]
+    for i, (got, n) in enumerate(steps):
+        assert got.is_success, (i, got.text)
+        ids = _replans(got)
+        assert len(ids) == n, (i, got.headers)
+        if "/bulk" in str(got.url) or "/import" in str(got.url):
+            assert got.json()["replans"] == ids
+        elif n:
+            assert got.status_code == 202
+        wait(runtime)
+        rows = [client.get(f"/plans/{j}", headers=dispatcher).json() for j in ids]
+        assert [(r["plan_date"], r["origin"]) for r in rows] == [
+            (PLAN_DATE, "fleet"),
+            ("2026-11-27", "fleet"),
+        ][:n]
+    assert steps[-2][0].status_code == 202  # a deletion that re-plans
+    assert sorted(c["plan_date"].isoformat() for c in planner.calls[3:5]) == [
+        PLAN_DATE,
+        "2026-11-27",
+    ]
+    assert {v.vehicle_id for v in planner.calls[-1]["inventory"].vehicles} == {"v1", "v2"}
+
+
+def test_a_fleet_change_with_no_plan_from_today_replans_nothing(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """Only a past day has a plan: adding and deleting a truck answer 201 and 204."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-24T20:00:00+02:00")
+    client.post("/plans", json={"plan_date": "2026-11-24"}, headers=dispatcher)
+    wait(runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat(MORNING)
+    truck = {"vehicle_id": "v3", "depot_id": "d1", "capacity_l": 9000, "capacity_kg": 4000}
+    added = client.post("/vehicles", json=truck, headers=dispatcher)
+    assert added.status_code == 201 and "Link" not in added.headers
+    gone = client.delete("/vehicles/v3", headers=dispatcher)
+    assert gone.status_code == 204 and "Link" not in gone.headers
+    assert len(client.get("/plans", headers=dispatcher).json()) == 1

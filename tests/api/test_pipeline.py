@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -451,34 +452,13 @@ def test_a_plan_made_while_a_truck_is_out_goes_on_from_where_it_is(
     assert new["violations"] == []
 
 
-def test_a_truck_taken_off_the_fleet_mid_day_gets_no_more_bins_on_a_replan(
+def test_a_truck_taken_off_the_fleet_mid_day_gets_no_more_bins(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
     """Two trucks drive the night's plan; the one that emptied a bin breaks down and the
-    dispatcher deletes it from the fleet, then plans the day again: its bin done stays, it
-    gets no other, and the plan says why."""
-    runtime, key, _, night = _planned_the_night_before(
-        real_app, real_client, {"v1": 2, "v2": 4}, 5, 0.97
-    )
-    post = real_client.post
-    first = _first_bin_done(real_client, key, night, "v2")
-    assert real_client.delete("/vehicles/v2", headers=key).is_success
-    runtime.jobs.clock = lambda: datetime.fromisoformat(first["end"]) + timedelta(minutes=5)
-    made = post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key).json()
-    wait(runtime)
-    new = real_client.get(f"/plans/{made['id']}/routes", headers=key).json()
-    assert new["violations"] == []
-    (after,) = [r for r in new["routes"] if r["vehicle_id"] == "v2"]
-    assert [v["bin_id"] for v in after["visits"] if v["kind"] == "bin"] == [first["bin_id"]]
-    assert any(n.startswith("v2 is no longer in the fleet") for n in new["notes"])
-
-
-def test_an_alert_after_a_truck_was_taken_off_the_fleet_does_not_send_it(
-    real_app: FastAPI, real_client: TestClient
-) -> None:
-    """v2 emptied its first bin and the dispatcher deleted it from the fleet without
-    planning the day again; an alert then on a bin v2 still had to do: the reroute gives
-    v2 no bin but the one it emptied, and its notes say why."""
+    dispatcher deletes it from the fleet: that re-plans the day (202, the job in ``Link``),
+    its bin done stays, it gets no other, and the plan says why. An alert then on a bin it
+    had still to do sends the other truck, or is unserved, never it."""
     runtime, key, _, night = _planned_the_night_before(
         real_app, real_client, {"v1": 2, "v2": 4}, 5, 0.97
     )
@@ -486,19 +466,28 @@ def test_an_alert_after_a_truck_was_taken_off_the_fleet_does_not_send_it(
     doc = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()
     (route,) = [r for r in doc["routes"] if r["vehicle_id"] == "v2"]
     later = [v["bin_id"] for v in route["visits"] if v["kind"] == "bin"][1]
-    assert real_client.delete("/vehicles/v2", headers=key).is_success
     at = datetime.fromisoformat(first["end"]) + timedelta(minutes=5)
     runtime.jobs.clock = lambda: at
-    sent = {"bin_id": later, "at": at.isoformat()}
+    deleted = real_client.delete("/vehicles/v2", headers=key)
+    assert deleted.status_code == 202
+    (replan,) = re.findall(r"</plans/(\d+)>", deleted.headers["Link"])
+    wait(runtime)
+    assert planned_from(runtime, int(replan)) == night["id"]
+
+    def only_its_bin_done(plan_id: int) -> None:
+        new = real_client.get(f"/plans/{plan_id}/routes", headers=key).json()
+        assert new["violations"] == []
+        (after,) = [r for r in new["routes"] if r["vehicle_id"] == "v2"]
+        assert [v["bin_id"] for v in after["visits"] if v["kind"] == "bin"] == [first["bin_id"]]
+        assert any(n.startswith("v2 is no longer in the fleet") for n in new["notes"])
+
+    only_its_bin_done(int(replan))
+    sent = {"bin_id": later, "at": (at + timedelta(minutes=5)).isoformat()}
     alert = real_client.post("/alerts", json=sent, headers=key).json()
     wait(runtime)
     got = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
     assert got["status"] in ("rerouted", "unserved") and got.get("vehicle_id") != "v2"
-    new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
-    assert new["violations"] == []
-    (after,) = [r for r in new["routes"] if r["vehicle_id"] == "v2"]
-    assert [v["bin_id"] for v in after["visits"] if v["kind"] == "bin"] == [first["bin_id"]]
-    assert any(n.startswith("v2 is no longer in the fleet") for n in new["notes"])
+    only_its_bin_done(got["plan_id"])
 
 
 def test_a_false_alarm_dismissed_after_a_truck_was_sent_leaves_its_route(
