@@ -214,6 +214,7 @@ class JobRunner:
         self._active: set[date] = set()
         self._dirty: set[date] = set()
         self._futures: set[Future[Any]] = set()
+        self._day_locks: dict[date, threading.Lock] = {}  # one plan job of a date at a time
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _track(self, fut: Future[Any]) -> None:
@@ -392,7 +393,22 @@ class JobRunner:
         its alerted bins, with their response targets, and follow the plan's visits. Made
         while trucks are out on the day's newest plan, it re-plans the rest of that plan's day
         from where they are (``Planner.replan``; the drivers' changes are stored as after a
-        reroute)."""
+        reroute). Plan jobs of one date run one at a time, in turn: each reads its inputs,
+        and the plan it goes on from, when the one before has finished."""
+        with self.db.reader() as s:
+            plan_date = repo.get_or_404(s, PlanRow, plan_id, "plan").plan_date
+        with self._lock:
+            turn = self._day_locks.setdefault(plan_date, threading.Lock())
+        if not turn.acquire(blocking=False):
+            self._set(plan_id, message="waiting for the plan job of its day running now")
+            turn.acquire()
+        try:
+            self._run_plan(plan_id, planner, routing)
+        finally:
+            turn.release()
+
+    def _run_plan(self, plan_id: int, planner: Planner, routing: Routing) -> None:
+        """:meth:`run_plan` once it is the job's turn."""
         plan_date: date | None = None
         try:
             now = self.clock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
@@ -66,6 +67,43 @@ def test_plan_job_runs_in_background_and_serves_exports(
     assert "v2" in gpx.text
     assert client.get(f"/plans/{pid}/gpx/v7", headers=viewer).status_code == 404
     assert client.get(f"/plans/{pid}/vroom", headers=viewer).json()["code"] == 0
+
+
+def _until(check: Callable[[], bool]) -> bool:
+    """Whether ``check`` holds within 20 s (polled)."""
+    for _ in range(1000):
+        if check():
+            return True
+        threading.Event().wait(0.02)
+    return False
+
+
+def test_plan_jobs_of_one_day_run_in_turn(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """A second plan job of a day whose first is still running waits for it (queued, saying
+    so), then runs: it reads its inputs after the first is done."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    planner.gate = threading.Event()
+    first = _request(client, dispatcher)
+    assert _until(lambda: len(planner.calls) == 1)
+    second = _request(client, dispatcher)
+
+    def waiting() -> bool:
+        row = client.get(f"/plans/{second['id']}", headers=dispatcher).json()
+        return bool(row["status"] == "queued" and "waiting for" in row["message"])
+
+    assert _until(waiting)
+    assert len(planner.calls) == 1
+    planner.gate.set()
+    wait(runtime)
+    assert len(planner.calls) == 2
+    rows = [client.get(f"/plans/{p['id']}", headers=dispatcher).json() for p in (first, second)]
+    assert [r["status"] for r in rows] == ["done", "done"]
 
 
 def test_time_limit_is_capped_by_settings(
