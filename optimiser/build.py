@@ -20,7 +20,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from fleet.models import Action, Bin, BinDecision, Downtime, Inventory, TimeWindow, Vehicle
+from fleet.models import (
+    Action,
+    Bin,
+    BinDecision,
+    DisposalSite,
+    Downtime,
+    Inventory,
+    TimeWindow,
+    Vehicle,
+)
 from fleet.policy import bin_decision
 from network.matrix import TravelMatrix
 from optimiser.errors import InvalidProblemError
@@ -292,6 +301,18 @@ def vehicle_spec(
 UNTIL_FURTHER_NOTICE_S = 10**9  # the end of a downtime without one, seconds
 
 
+def site_spec(site: DisposalSite, row: int, *, plan_date: date, tz: tzinfo) -> Site:
+    """Disposal ``site`` at matrix ``row`` on ``plan_date``: its hours in seconds since
+    local midnight."""
+    return Site(
+        ref=site.site_id,
+        location=row,
+        streams=site.streams,
+        window_s=window_to_s(site.opening, plan_date=plan_date, tz=tz),
+        unload_s=site.unload_s,
+    )
+
+
 def duty_pieces(
     shift_s: tuple[int, int], down_s: Sequence[tuple[int, int]]
 ) -> list[tuple[int, int]]:
@@ -473,13 +494,7 @@ def build_problem(
         kinds.append("bin")
     n_depots = len(inventory.depots)
     sites = tuple(
-        Site(
-            ref=s.site_id,
-            location=n_depots + i,
-            streams=s.streams,
-            window_s=clock(s.opening),
-            unload_s=s.unload_s,
-        )
+        site_spec(s, n_depots + i, plan_date=plan_date, tz=zone)
         for i, s in enumerate(inventory.sites)
     )
     matrix = provider(points)

@@ -37,6 +37,7 @@ from optimiser.build import (
     on_duty,
     overflow_decision,
     s_to_instant,
+    site_spec,
     urgent_stop,
     vehicle_spec,
     window_to_s,
@@ -726,8 +727,9 @@ def reroute_day(
         Time limit of the re-optimisation (default 1 s).
     inventory : Inventory, optional
         The current inventory (default: the day's): urgent bins are looked up here, and
-        the trucks are those it lists now, as in :func:`replan_day` (one gone from it or
-        out of service takes no more bins, one added may be sent, with a note each).
+        the trucks and disposal sites are those it lists now, as in :func:`replan_day` (a
+        truck gone from it or out of service takes no more bins, one added may be sent; a
+        site gone is closed from ``now``, one added may be used; with a note each).
     positions : mapping of str to (float, float), optional
         Where trucks are now, (lon, lat) by vehicle ref, when known and newer than their last
         done visit: they go on from there (travel to it counts). Positions off the street
@@ -754,6 +756,7 @@ def reroute_day(
     )
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress = _current_fleet(built, lookup, progress, provider, now_s, day)
+    built = _current_sites(built, lookup, provider, now_s, day, progress)
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
     late = _overdue(day, built.problem, full_progress, {s.ref for s in urgent})
@@ -827,7 +830,8 @@ def replan_day(
     policy, params : optional
         Collection policy and solver parameters (defaults when omitted).
     inventory : Inventory, optional
-        The current inventory, when bins were added since the day was planned.
+        The current inventory (default: the day's): its bins, trucks (:func:`_current_fleet`)
+        and disposal sites with their hours (:func:`_current_sites`) as they are now.
     positions, found : mappings, optional
         Trucks' reported positions (lon, lat) and the fills crews found, as in
         :func:`reroute_day`.
@@ -867,6 +871,7 @@ def replan_day(
     built, urgent, alert_decisions = _urgent(day, alert_bins, provider, done, due or {})
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress = _current_fleet(built, lookup, progress, provider, now_s, day)
+    built = _current_sites(built, lookup, provider, now_s, day, progress)
     full_progress = _all_progress(built.problem, progress, now_s)
     pending = {  # earlier alerts' visits to do
         r for r in day.alerted if r not in finished and bin_of(r) not in closed
@@ -915,17 +920,60 @@ def replan_day(
 
 
 def _with_fleet(day: DayPlan, inventory: Inventory) -> DayPlan:
-    """``day`` with the trucks (and their depots) of ``inventory`` it did not know yet."""
+    """``day`` with the trucks (and their depots) and the disposal sites of ``inventory`` it
+    did not know yet."""
     known = {v.vehicle_id for v in day.inventory.vehicles}
     vehicles = tuple(v for v in inventory.vehicles if v.vehicle_id not in known)
     homes = {v.depot_id for v in vehicles} - {d.depot_id for d in day.inventory.depots}
     depots = tuple(d for d in inventory.depots if d.depot_id in homes)
+    listed = {s.site_id for s in day.inventory.sites}
     fleet = dataclasses.replace(
         day.inventory,
         vehicles=day.inventory.vehicles + vehicles,
         depots=day.inventory.depots + depots,
+        sites=day.inventory.sites + tuple(s for s in inventory.sites if s.site_id not in listed),
     )
     return dataclasses.replace(day, inventory=fleet)
+
+
+def _current_sites(
+    built: BuiltProblem,
+    inventory: Inventory,
+    provider: Provider,
+    now_s: int,
+    day: DayPlan,
+    progress: Sequence[Progress],
+) -> BuiltProblem:
+    """``built`` with the disposal sites ``inventory`` lists now, each with its listed
+    streams, hours and unloading time, and a note per site added or gone (appended to its
+    ``notes``). A site gone from the list is closed from ``now_s``: kept, for the unloading
+    done there (``progress``), with its hours ending then, or dropped when no truck unloaded
+    there; one added gets a matrix row."""
+    tz = ZoneInfo(day.tz_name)
+    listed = {s.site_id: s for s in inventory.sites}
+    rows = _rows(built, "site")
+    new = {ref: (s.lon, s.lat) for ref, s in listed.items() if ref not in rows}
+    built, added = _with_points(built, "site", new, provider)
+    rows = {**rows, **added}
+    used = {r for p in progress for r in p.done}
+    had = {s.ref for s in built.problem.sites}
+    sites, notes = [], []
+    for site in built.problem.sites:
+        if site.ref in listed:
+            sites.append(site_spec(listed[site.ref], site.location, plan_date=day.plan_date, tz=tz))
+            continue
+        notes.append(
+            f"disposal site {site.ref} is no longer listed: no truck unloads there from "
+            f"{clock(now_s)}"
+        )
+        if site.ref in used:
+            lo, hi = site.window_s
+            sites.append(dataclasses.replace(site, window_s=(lo, max(lo, min(hi, now_s)))))
+    for ref in listed.keys() - had:
+        sites.append(site_spec(listed[ref], rows[ref], plan_date=day.plan_date, tz=tz))
+        notes.append(f"disposal site {ref} was added: trucks may unload there")
+    problem = dataclasses.replace(built.problem, sites=tuple(sites))
+    return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
 
 
 def _current_fleet(

@@ -1170,3 +1170,68 @@ def test_a_reroute_may_send_a_truck_added_since_the_day_was_planned(
     assert "b5" in t2.bin_refs and t2.visits[0].start_s >= late.time_s
     assert "t2 joined the fleet: it leaves its depot now" in new_day.plan.notes
     assert [v.vehicle_id for v in new_day.inventory.vehicles] == ["t1", "t2"]
+
+
+def _unloads_after(day: DayPlan, truck: str, after_s: int) -> list[str]:
+    """The sites ``truck`` unloads at from ``after_s`` on, in ``day``'s plan."""
+    (route,) = [r for r in day.plan.routes if r.vehicle_ref == truck]
+    return [v.ref for v in route.visits if v.kind is VisitKind.DISPOSAL and v.start_s >= after_s]
+
+
+NEW_SITE = DisposalSite(site_id="s2", lon=24.95, lat=60.172)
+
+
+def test_a_replan_unloads_only_at_the_sites_listed_now(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """t1 emptied two bins, unloading at s between, when site s closes (taken off the list)
+    and s2 opens (added): the re-plan unloads at s2 only from then, keeps what was done (the
+    unloading at s too) and says both."""
+    assert _unloads_after(day, "t1", 0) and set(_unloads_after(day, "t1", 0)) == {"s"}
+    swapped = dataclasses.replace(tiny_city[0], sites=(NEW_SITE,))
+    (done,) = _progress_after(day, 2)
+    assert "s" in done.done
+    new_day, _ = replan_day(
+        day,
+        [done],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=day.at(done.time_s),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=swapped,
+    )
+    assert new_day.violations == ()
+    (route,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t1"]
+    assert tuple(v.ref for v in route.visits[1 : 1 + len(done.done)]) == done.done
+    unloads = _unloads_after(new_day, "t1", done.time_s)
+    assert unloads and set(unloads) == {"s2"}
+    assert any(n.startswith("disposal site s is no longer listed") for n in new_day.plan.notes)
+    assert any(n.startswith("disposal site s2 was added") for n in new_day.plan.notes)
+    assert {s.site_id for s in new_day.inventory.sites} == {"s", "s2"}
+
+
+def test_a_replan_unloads_at_a_site_within_its_hours_listed_now(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """Site s now closes at 09:00 and s2 is open all day: no unloading at s after 09:00."""
+    (site,) = tiny_city[0].sites
+    early = dataclasses.replace(site, opening=TimeWindow(time(0), time(9)))
+    both = dataclasses.replace(tiny_city[0], sites=(early, NEW_SITE))
+    new_day, _, _ = _replanned(day, tiny_city, _local(8, 30), [], [], inventory=both)
+    assert new_day.violations == ()
+    assert "s" not in _unloads_after(new_day, "t1", 9 * 3600)
+
+
+def test_a_reroute_unloads_only_at_the_sites_listed_now(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """The same site change, and an alert on b5 before any re-plan: the reroute unloads at
+    s2 only from then."""
+    swapped = dataclasses.replace(tiny_city[0], sites=(NEW_SITE,))
+    (done,) = _progress_after(day, 1)
+    new_day, _ = _rerouted_with(day, done, "b5", swapped)
+    assert new_day.violations == ()
+    assert "b5" in new_day.plan.served_refs
+    unloads = _unloads_after(new_day, "t1", done.time_s)
+    assert unloads and set(unloads) == {"s2"}
+    assert any(n.startswith("disposal site s is no longer listed") for n in new_day.plan.notes)
