@@ -1,4 +1,7 @@
-"""Disposal sites: landfills, transfer stations, recycling plants."""
+"""Disposal sites: landfills, transfer stations, recycling plants. A site added, changed
+(its hours, streams, unloading time) or deleted (closed) re-plans every day from today with
+a finished plan, as a change of the fleet does: trucks out unload only at the sites listed
+then, within their hours."""
 
 from __future__ import annotations
 
@@ -18,5 +21,6 @@ SITES = Resource(
     to_record=mapping.site_record,
     read_csv=io.read_sites_csv,
     to_wire=mapping.site_wire,
+    replans="sites",
 )
 router = crud_router(SITES)

@@ -372,3 +372,25 @@ def test_a_fleet_change_with_no_plan_from_today_replans_nothing(
     gone = client.delete("/vehicles/v3", headers=dispatcher)
     assert gone.status_code == 204 and "Link" not in gone.headers
     assert len(client.get("/plans", headers=dispatcher).json()) == 1
+
+
+def test_a_site_closed_or_changed_replans_the_days_planned_from_today(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, planner: FakePlanner
+) -> None:
+    """Today has a plan: a disposal site's hours changed, then the site deleted (closed),
+    each queue a plan job of today (``sites``) that reads the sites listed then."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat(MORNING)
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    site = {"site_id": "s1", "lon": 24.98, "lat": 60.2, "open_start": "06:00", "open_end": "12:00"}
+    changed = client.put("/sites/s1", json=site, headers=dispatcher)
+    deleted = client.delete("/sites/s1", headers=dispatcher)
+    for got in (changed, deleted):
+        assert got.status_code == 202, got.text
+        (job,) = _replans(got)
+        wait(runtime)
+        row = client.get(f"/plans/{job}", headers=dispatcher).json()
+        assert (row["plan_date"], row["origin"], row["status"]) == (PLAN_DATE, "sites", "done")
+    assert planner.calls[-1]["inventory"].sites == ()
