@@ -47,6 +47,7 @@ from optimiser.params import SolveParams
 from optimiser.plan import Plan, Route, Unserved, Visit, VisitKind, clock, span
 from optimiser.problem import Problem, Stop, VehicleSpec, bin_of, visit_ref
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
+from optimiser.screen import needs_disposal
 from optimiser.solve import solve
 
 Provider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
@@ -948,7 +949,8 @@ def _current_sites(
     streams, hours and unloading time, and a note per site added or gone (appended to its
     ``notes``). A site gone from the list is closed from ``now_s``: kept, for the unloading
     done there (``progress``), with its hours ending then, or dropped when no truck unloaded
-    there; one added gets a matrix row."""
+    there; one added gets a matrix row. When no site is open after ``now_s`` any more, the
+    trucks come back loaded (with a note) rather than the day having no plan."""
     tz = ZoneInfo(day.tz_name)
     listed = {s.site_id: s for s in inventory.sites}
     rows = _rows(built, "site")
@@ -973,6 +975,9 @@ def _current_sites(
         sites.append(site_spec(listed[ref], rows[ref], plan_date=day.plan_date, tz=tz))
         notes.append(f"disposal site {ref} was added: trucks may unload there")
     problem = dataclasses.replace(built.problem, sites=tuple(sites))
+    if needs_disposal(built.problem) and all(s.window_s[1] <= now_s for s in sites):
+        notes.append(f"no disposal site is open from {clock(now_s)}: the trucks come back loaded")
+        problem = dataclasses.replace(problem, return_empty=False)
     return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
 
 

@@ -1235,3 +1235,29 @@ def test_a_reroute_unloads_only_at_the_sites_listed_now(
     unloads = _unloads_after(new_day, "t1", done.time_s)
     assert unloads and set(unloads) == {"s2"}
     assert any(n.startswith("disposal site s is no longer listed") for n in new_day.plan.notes)
+
+
+def test_when_the_last_site_closes_the_trucks_come_back_loaded(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """t1 emptied two bins, unloading at s between, when s, the only site, closes: the
+    re-plan keeps what was done, takes no bin the truck has no room for, and has it come
+    back loaded (no site is open), breaking no rule and saying so."""
+    (done,) = _progress_after(day, 2)
+    closed = dataclasses.replace(tiny_city[0], sites=())
+    now = day.at(done.time_s)
+    new_day, _ = replan_day(
+        day,
+        [done],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=now,
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=closed,
+    )
+    assert new_day.violations == ()
+    assert _unloads_after(new_day, "t1", done.time_s) == []
+    assert f"no disposal site is open from {now:%H:%M:%S}: the trucks come back loaded" in (
+        new_day.plan.notes
+    )
+    assert all(u.reason.endswith("truck volume (t1)") for u in new_day.unserved)
