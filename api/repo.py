@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -210,20 +210,42 @@ def newer_done(session: Session, plan_date: date, version: int) -> bool:
     )
 
 
-def _new_emptying() -> Callable[[ProgressRow], bool]:
+def _alert_times(session: Session, *where: Any) -> dict[str, list[datetime]]:
+    """When each bin's alerts (matching ``where``) were raised, in time order."""
+    rows = session.execute(select(AlertRow.bin_id, AlertRow.at).where(*where).order_by(AlertRow.at))
+    out: dict[str, list[datetime]] = {}
+    for bin_id, at in rows:
+        out.setdefault(bin_id, []).append(at)
+    return out
+
+
+def _new_emptying(
+    alerts: Mapping[str, Sequence[datetime]] | None = None,
+) -> Callable[[ProgressRow], bool]:
     """A filter of ``visit_done`` and ``disposal_done`` rows taken in time order: False for a
     resend (the same truck's report of the same bin, or site, within ``REPEAT_REPORT_GAP`` of
     its last kept one, with no other bin or unloading reported by the truck in between). A
     report after other work is never a resend: a short trip may bring a truck back to a site,
-    or an alert back to a bin, within the hour."""
+    or an alert back to a bin, within the hour; nor is a bin's report after an alert on the
+    bin raised since its last kept one (``alerts``: bin id -> when): the alert sent the truck
+    straight back."""
     kept: dict[tuple[str, str, str | None], datetime] = {}
     last: dict[str, tuple[str, str | None]] = {}  # per truck: what its last kept report was
+    raised = alerts or {}
+
+    def alerted(bin_id: str | None, after: datetime, until: datetime) -> bool:
+        return any(after < at <= until for at in raised.get(bin_id or "", ()))
 
     def is_new(r: ProgressRow) -> bool:
         what = (r.kind, r.site_id if r.kind == "disposal_done" else r.bin_id)
         key = (r.vehicle_id, *what)
         prev = kept.get(key)
-        if prev is not None and r.at - prev < REPEAT_REPORT_GAP and last[r.vehicle_id] == what:
+        if (
+            prev is not None
+            and r.at - prev < REPEAT_REPORT_GAP
+            and last[r.vehicle_id] == what
+            and not (r.kind == "visit_done" and alerted(r.bin_id, prev, r.at))
+        ):
             return False
         kept[key] = r.at
         last[r.vehicle_id] = what
@@ -245,7 +267,8 @@ def collection_log(session: Session, since: datetime, until: datetime) -> Collec
     """The trucks' ``visit_done`` reports with ``since <= at < until``, any plan or day.
 
     A resend (:func:`_new_emptying`: the truck's last report repeated within
-    ``REPEAT_REPORT_GAP``) is dropped, as in :func:`truck_progress`.
+    ``REPEAT_REPORT_GAP``, no alert on the bin between) is dropped, as in
+    :func:`truck_progress`.
     """
     rows = session.scalars(
         select(ProgressRow)
@@ -258,7 +281,7 @@ def collection_log(session: Session, since: datetime, until: datetime) -> Collec
     )
     last: dict[str, datetime] = {}
     pickups: list[PickupRecord] = []
-    is_new = _new_emptying()
+    is_new = _new_emptying(_alert_times(session, AlertRow.at >= since, AlertRow.at < until))
     for r in rows:
         if r.bin_id is None or not is_new(r):
             continue
@@ -277,8 +300,9 @@ def truck_progress(
     made during the day: earlier work was done on an earlier plan).
 
     A report repeating the truck's last one (the same bin, or site) within
-    ``REPEAT_REPORT_GAP`` is the same emptying sent twice; later, or after other work, it is
-    a second emptying (a second visit of the day) or a second trip.
+    ``REPEAT_REPORT_GAP`` is the same emptying sent twice; later, after other work, or after
+    an alert on the bin, it is a second emptying (a second visit of the day) or a second
+    trip (:func:`_new_emptying`).
     """
     query = select(ProgressRow).where(ProgressRow.plan_date == plan_date)
     if since is not None:
@@ -288,7 +312,7 @@ def truck_progress(
     fills: dict[str, list[float | None]] = {}
     unloaded: dict[str, list[str]] = {}
     last: dict[str, ProgressRow] = {}
-    is_new = _new_emptying()
+    is_new = _new_emptying(_alert_times(session, AlertRow.plan_date == plan_date))
     for r in rows:
         done.setdefault(r.vehicle_id, [])
         fills.setdefault(r.vehicle_id, [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -287,6 +287,30 @@ def test_a_bin_emptied_again_within_the_hour_after_other_work_is_kept(
         body = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": bin_id}
         _sent(client, url, {**body, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
     assert _v1(runtime).done_bin_ids == ("b0", "b1", "b0")
+
+
+def test_a_bin_emptied_again_at_once_after_an_alert_on_it_is_kept(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """b0 at 09:00; an alert on b0 at 09:05 sends v1 straight back (no other work between),
+    b0 again at 09:10: a second emptying, kept; b0 resent at 09:12: dropped. Also in the
+    collection log: b0 last emptied at 09:10."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T09:05:00+02:00")
+    url = f"/plans/{base}/progress"
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b0"}
+    _sent(client, url, {**done, "at": "2026-11-25T09:00:00+02:00"}, dispatcher)
+    alert = {"bin_id": "b0", "at": "2026-11-25T09:05:00+02:00"}
+    assert client.post("/alerts", json=alert, headers=dispatcher).status_code == 202
+    wait(runtime)
+    for at in ("09:10", "09:12"):
+        _sent(client, url, {**done, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
+    assert _v1(runtime).done_bin_ids == ("b0", "b0")
+    since = datetime.fromisoformat("2026-11-25T00:00:00+02:00")
+    with runtime.db.reader() as s:
+        log = repo.collection_log(s, since, since + timedelta(days=1))
+    assert log.last_emptied["b0"] == datetime.fromisoformat("2026-11-25T09:10:00+02:00")
 
 
 def test_unloadings_are_reported_per_site_and_checked(
