@@ -264,8 +264,9 @@ class BulkResult(_Out):
     alert_ids: list[int] = []
 
 
-class FleetBulkResult(BulkResult):
-    """A bulk change of the fleet, with the plan jobs it queued (``replans``)."""
+class ReplanBulkResult(BulkResult):
+    """A bulk change that re-plans (trucks, disposal sites), with the plan jobs it queued
+    (``replans``)."""
 
     replans: list[int] = []
 

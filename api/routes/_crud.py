@@ -23,7 +23,7 @@ from api.errors import ConflictError, NotFoundError, RecordError
 from api.jobs import JobRunner
 from api.planner import Planner
 from api.routing import Routing
-from api.schemas import ERROR_RESPONSES, BulkResult, FleetBulkResult, RowError, bulk_body
+from api.schemas import ERROR_RESPONSES, BulkResult, ReplanBulkResult, RowError, bulk_body
 from api.security import CanDispatch, CanRead
 from fleet.errors import FleetDataError
 
@@ -91,14 +91,14 @@ def _queued(response: Response, plan_ids: list[int]) -> None:
 
 def _result_type(res: Resource) -> type[BulkResult]:
     """The bulk result of ``res``: with the plan jobs a change queued when it re-plans."""
-    return BulkResult if res.replans is None else FleetBulkResult
+    return BulkResult if res.replans is None else ReplanBulkResult
 
 
 def _result(res: Resource, result: BulkResult, replans: list[int]) -> BulkResult:
     """``result`` as ``res``'s bulk result type, with ``replans`` when it has them."""
     if res.replans is None:
         return result
-    return FleetBulkResult(**result.model_dump(), replans=replans)
+    return ReplanBulkResult(**result.model_dump(), replans=replans)
 
 
 def _store(res: Resource, session: Session, item: BaseModel) -> bool:
