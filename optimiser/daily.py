@@ -47,7 +47,6 @@ from optimiser.params import SolveParams
 from optimiser.plan import Plan, Route, Unserved, Visit, VisitKind, clock, span
 from optimiser.problem import Problem, Stop, VehicleSpec, bin_of, visit_ref
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
-from optimiser.screen import needs_disposal
 from optimiser.solve import solve
 
 Provider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
@@ -964,20 +963,23 @@ def _current_sites(
         if site.ref in listed:
             sites.append(site_spec(listed[site.ref], site.location, plan_date=day.plan_date, tz=tz))
             continue
+        lo, hi = site.window_s
+        closed_s = max(lo, min(hi, now_s))  # a site kept closed stays closed from then
         notes.append(
             f"disposal site {site.ref} is no longer listed: no truck unloads there from "
-            f"{clock(now_s)}"
+            f"{clock(closed_s)}"
         )
         if site.ref in used:
-            lo, hi = site.window_s
-            sites.append(dataclasses.replace(site, window_s=(lo, max(lo, min(hi, now_s)))))
+            sites.append(dataclasses.replace(site, window_s=(lo, closed_s)))
     for ref in listed.keys() - had:
         sites.append(site_spec(listed[ref], rows[ref], plan_date=day.plan_date, tz=tz))
         notes.append(f"disposal site {ref} was added: trucks may unload there")
-    problem = dataclasses.replace(built.problem, sites=tuple(sites))
-    if needs_disposal(built.problem) and all(s.window_s[1] <= now_s for s in sites):
-        notes.append(f"no disposal site is open from {clock(now_s)}: the trucks come back loaded")
-        problem = dataclasses.replace(problem, return_empty=False)
+    # a day plan has its trucks come back empty (plan_day) while a site is open after now
+    shut = bool(had) and all(s.window_s[1] <= now_s for s in sites)
+    if shut:
+        last = max((s.window_s[1] for s in sites), default=now_s)
+        notes.append(f"no disposal site is open from {clock(last)}: the trucks come back loaded")
+    problem = dataclasses.replace(built.problem, sites=tuple(sites), return_empty=not shut)
     return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
 
 

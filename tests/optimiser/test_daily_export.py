@@ -1242,7 +1242,8 @@ def test_when_the_last_site_closes_the_trucks_come_back_loaded(
 ) -> None:
     """t1 emptied two bins, unloading at s between, when s, the only site, closes: the
     re-plan keeps what was done, takes no bin the truck has no room for, and has it come
-    back loaded (no site is open), breaking no rule and saying so."""
+    back loaded (no site is open), breaking no rule and saying so. Ten minutes later s2
+    opens: the next re-plan has the truck unload there before it comes back."""
     (done,) = _progress_after(day, 2)
     closed = dataclasses.replace(tiny_city[0], sites=())
     now = day.at(done.time_s)
@@ -1261,3 +1262,17 @@ def test_when_the_last_site_closes_the_trucks_come_back_loaded(
         new_day.plan.notes
     )
     assert all(u.reason.endswith("truck volume (t1)") for u in new_day.unserved)
+    later = dataclasses.replace(done, time_s=done.time_s + 600)  # then s2 opens
+    reopened = dataclasses.replace(tiny_city[0], sites=(NEW_SITE,))
+    again, _ = replan_day(
+        new_day,
+        [later],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=day.at(later.time_s),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=reopened,
+    )
+    assert again.violations == () and again.built.problem.return_empty
+    assert "s2" in _unloads_after(again, "t1", later.time_s)
+    assert not any(n.startswith("no disposal site is open") for n in again.plan.notes)
