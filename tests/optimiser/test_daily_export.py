@@ -893,6 +893,28 @@ def test_a_replan_takes_a_truck_added_since_the_day_was_planned(
     assert [v.vehicle_id for v in new_day.inventory.vehicles] == ["t1", "t2"]
 
 
+def _replanned_as(
+    day: DayPlan,
+    done: Progress,
+    city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    inventory: Inventory,
+    now: datetime | None = None,
+) -> DayPlan:
+    """``day`` re-planned (1 s) with ``city``'s readings and reports, ``done``'s truck where
+    its progress says, at ``now`` (default: as it finished its last visit done), with the
+    inventory ``inventory`` then."""
+    new_day, _ = replan_day(
+        day,
+        [done],
+        *city[1:],
+        HaversineProvider(),
+        now=now or day.at(done.time_s),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=inventory,
+    )
+    return new_day
+
+
 def test_a_replan_gives_no_more_bins_to_a_truck_gone_from_the_fleet(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
@@ -907,16 +929,8 @@ def test_a_replan_gives_no_more_bins_to_a_truck_gone_from_the_fleet(
     assert len(route.bin_refs) >= 2
     (done,) = _progress_after(day, 1, "t2")
     first = next(v for v in route.visits if v.ref == done.done[-1])
-    new_day, _ = replan_day(
-        day,
-        [done],
-        readings,
-        reports,
-        HaversineProvider(),
-        now=day.at(done.time_s),
-        params=SolveParams(time_limit_s=1, seed=1),
-        inventory=dataclasses.replace(inventory, vehicles=(t1,)),  # t2 is gone
-    )
+    gone = dataclasses.replace(inventory, vehicles=(t1,))  # t2 is gone
+    new_day = _replanned_as(day, done, tiny_city, gone)
     assert new_day.violations == ()
     (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
     assert after.bin_refs == (first.ref,)
@@ -1080,15 +1094,7 @@ def test_a_truck_broken_down_at_the_moment_of_the_replan_gets_no_second_of_shift
     (done,) = _progress_after(day, 1, "t2")
     broke = day.at(done.time_s) + timedelta(seconds=0.6)
     down = dataclasses.replace(inventory, downtimes=(Downtime(vehicle_id="t2", start=broke),))
-    new_day, _ = replan_day(
-        day,
-        [done],
-        *tiny_city[1:],
-        HaversineProvider(),
-        now=broke,
-        params=SolveParams(time_limit_s=1, seed=1),
-        inventory=down,
-    )
+    new_day = _replanned_as(day, done, tiny_city, down, broke)
     assert new_day.violations == ()
     (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
     assert after.bin_refs == (done.done[-1],)
@@ -1191,15 +1197,7 @@ def test_a_replan_unloads_only_at_the_sites_listed_now(
     swapped = dataclasses.replace(tiny_city[0], sites=(NEW_SITE,))
     (done,) = _progress_after(day, 2)
     assert "s" in done.done
-    new_day, _ = replan_day(
-        day,
-        [done],
-        *tiny_city[1:],
-        HaversineProvider(),
-        now=day.at(done.time_s),
-        params=SolveParams(time_limit_s=1, seed=1),
-        inventory=swapped,
-    )
+    new_day = _replanned_as(day, done, tiny_city, swapped)
     assert new_day.violations == ()
     (route,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t1"]
     assert tuple(v.ref for v in route.visits[1 : 1 + len(done.done)]) == done.done
@@ -1247,15 +1245,7 @@ def test_when_the_last_site_closes_the_trucks_come_back_loaded(
     (done,) = _progress_after(day, 2)
     closed = dataclasses.replace(tiny_city[0], sites=())
     now = day.at(done.time_s)
-    new_day, _ = replan_day(
-        day,
-        [done],
-        *tiny_city[1:],
-        HaversineProvider(),
-        now=now,
-        params=SolveParams(time_limit_s=1, seed=1),
-        inventory=closed,
-    )
+    new_day = _replanned_as(day, done, tiny_city, closed, now)
     assert new_day.violations == ()
     assert _unloads_after(new_day, "t1", done.time_s) == []
     assert f"no disposal site is open from {now:%H:%M:%S}: the trucks come back loaded" in (
@@ -1264,15 +1254,7 @@ def test_when_the_last_site_closes_the_trucks_come_back_loaded(
     assert all(u.reason.endswith("truck volume (t1)") for u in new_day.unserved)
     later = dataclasses.replace(done, time_s=done.time_s + 600)  # then s2 opens
     reopened = dataclasses.replace(tiny_city[0], sites=(NEW_SITE,))
-    again, _ = replan_day(
-        new_day,
-        [later],
-        *tiny_city[1:],
-        HaversineProvider(),
-        now=day.at(later.time_s),
-        params=SolveParams(time_limit_s=1, seed=1),
-        inventory=reopened,
-    )
+    again = _replanned_as(new_day, later, tiny_city, reopened)
     assert again.violations == () and again.built.problem.return_empty
     assert "s2" in _unloads_after(again, "t1", later.time_s)
     assert not any(n.startswith("no disposal site is open") for n in again.plan.notes)
