@@ -215,6 +215,7 @@ class JobRunner:
         self._dirty: set[date] = set()
         self._futures: set[Future[Any]] = set()
         self._day_locks: dict[date, threading.Lock] = {}  # one plan job of a date at a time
+        self._submitting = threading.Lock()
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _track(self, fut: Future[Any]) -> None:
@@ -304,9 +305,16 @@ class JobRunner:
         self, plan_date: date, origin: str, planner: Planner, routing: Routing
     ) -> PlanRow:
         """Queue a plan job of ``plan_date`` with the default budget, for a change of its
-        inputs (``origin``: what changed); returns its row at once."""
+        inputs (``origin``: what changed); returns its row at once. A plan job of the date
+        still queued (it has not read its inputs yet) takes the change in: its row is
+        returned, and no other job is queued."""
         limit = min(self.settings.default_time_limit_s, self.settings.max_time_limit_s)
-        return self.submit_plan(plan_date, limit, origin, planner, routing)
+        with self._submitting:  # one check-and-queue at a time
+            with self.db.reader() as s:
+                queued = repo.queued_plan_job(s, plan_date)
+            if queued is not None:
+                return queued
+            return self.submit_plan(plan_date, limit, origin, planner, routing)
 
     def today(self) -> date:
         """The city's date now (``clock``, in the settings' time zone)."""
@@ -410,7 +418,8 @@ class JobRunner:
     def _run_plan(self, plan_id: int, planner: Planner, routing: Routing) -> None:
         """:meth:`run_plan` once it is the job's turn."""
         plan_date: date | None = None
-        try:
+        try:  # running before it reads: a change from now on queues another job
+            self._set(plan_id, status="running", message="reading the inputs")
             now = self.clock()
             with self.db.reader() as s:
                 row = repo.get_or_404(s, PlanRow, plan_id, "plan")

@@ -178,6 +178,20 @@ def planned_days(session: Session, since: date) -> list[date]:
     )
 
 
+def queued_plan_job(session: Session, plan_date: date) -> PlanRow | None:
+    """The oldest plan job (not a reroute) of ``plan_date`` still queued, if any."""
+    return session.scalars(
+        select(PlanRow)
+        .where(
+            PlanRow.plan_date == plan_date,
+            PlanRow.status == "queued",
+            PlanRow.origin != "reroute",
+        )
+        .order_by(PlanRow.version)
+        .limit(1)
+    ).first()
+
+
 def plan_job_pending(session: Session, plan_date: date) -> bool:
     """Whether a plan job (not a reroute) of ``plan_date`` is queued or running."""
     return (

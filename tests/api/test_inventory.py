@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -394,3 +395,39 @@ def test_a_site_closed_or_changed_replans_the_days_planned_from_today(
         row = client.get(f"/plans/{job}", headers=dispatcher).json()
         assert (row["plan_date"], row["origin"], row["status"]) == (PLAN_DATE, "sites", "done")
     assert planner.calls[-1]["inventory"].sites == ()
+
+
+def test_changes_while_a_plan_job_waits_join_it(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, planner: FakePlanner
+) -> None:
+    """Today has a plan, and a second plan job runs (held); v1's shift changes (a re-plan is
+    queued behind it), then v2's, then a site's: the later changes join the queued job (the
+    same id in ``Link``) rather than queue one each; it runs once, after the running one,
+    and reads all three."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat(MORNING)
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    planner.gate = threading.Event()
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    for _ in range(1000):
+        if len(planner.calls) == 2:
+            break
+        threading.Event().wait(0.02)
+    truck = {"depot_id": "d1", "capacity_l": 20000, "capacity_kg": 8000, "shift_end": "12:00"}
+    site = {"site_id": "s1", "lon": 24.98, "lat": 60.2, "open_end": "13:00"}
+    changes = [
+        client.put("/vehicles/v1", json={"vehicle_id": "v1", **truck}, headers=dispatcher),
+        client.put("/vehicles/v2", json={"vehicle_id": "v2", **truck}, headers=dispatcher),
+        client.put("/sites/s1", json=site, headers=dispatcher),
+    ]
+    assert [c.status_code for c in changes] == [202, 202, 202]
+    assert len({tuple(_replans(c)) for c in changes}) == 1
+    planner.gate.set()
+    wait(runtime)
+    assert len(planner.calls) == 3
+    last = planner.calls[-1]["inventory"]
+    assert {v.shift.end.isoformat() for v in last.vehicles} == {"12:00:00"}
+    assert [s.opening.end.isoformat() for s in last.sites] == ["13:00:00"]
+    assert len(client.get(f"/plans?plan_date={PLAN_DATE}", headers=dispatcher).json()) == 3
