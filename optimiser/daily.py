@@ -757,6 +757,7 @@ def reroute_day(
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress = _current_fleet(built, lookup, progress, provider, now_s, day)
     built = _current_sites(built, lookup, provider, now_s, day, progress)
+    built = _listed_bins(built, lookup, progress)
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
     late = _overdue(day, built.problem, full_progress, {s.ref for s in urgent})
@@ -872,9 +873,11 @@ def replan_day(
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress = _current_fleet(built, lookup, progress, provider, now_s, day)
     built = _current_sites(built, lookup, provider, now_s, day, progress)
+    built = _listed_bins(built, lookup, progress)
     full_progress = _all_progress(built.problem, progress, now_s)
+    listed = {s.ref for s in built.problem.stops}
     pending = {  # earlier alerts' visits to do
-        r for r in day.alerted if r not in finished and bin_of(r) not in closed
+        r for r in day.alerted if r not in finished and bin_of(r) not in closed and r in listed
     }
     held = {bin_of(r) for r in pending} | {b.bin_id for b in alert_bins}
     chosen = [d for d in decisions if d.action is not Action.SKIP and d.bin_id not in held]
@@ -981,6 +984,22 @@ def _current_sites(
         notes.append(f"no disposal site is open from {clock(last)}: the trucks come back loaded")
     problem = dataclasses.replace(built.problem, sites=tuple(sites), return_empty=not shut)
     return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
+
+
+def _listed_bins(
+    built: BuiltProblem, inventory: Inventory, progress: Sequence[Progress]
+) -> BuiltProblem:
+    """``built`` without the visits still to do of bins ``inventory`` no longer lists (taken
+    off the street), with a note naming them (appended to its ``notes``); visits done stay."""
+    listed = {b.bin_id for b in inventory.bins}
+    done = {r for p in progress for r in p.done}
+    gone = [s.ref for s in built.problem.stops if bin_of(s.ref) not in listed and s.ref not in done]
+    if not gone:
+        return built
+    stops = tuple(s for s in built.problem.stops if s.ref not in gone)
+    note = f"bins no longer listed leave the plan: {', '.join(gone)}"
+    problem = dataclasses.replace(built.problem, stops=stops)
+    return dataclasses.replace(built, problem=problem, notes=(*built.notes, note))
 
 
 def _current_fleet(

@@ -1258,3 +1258,45 @@ def test_when_the_last_site_closes_the_trucks_come_back_loaded(
     assert again.violations == () and again.built.problem.return_empty
     assert "s2" in _unloads_after(again, "t1", later.time_s)
     assert not any(n.startswith("no disposal site is open") for n in again.plan.notes)
+
+
+def test_a_reroute_drops_the_visits_of_bins_no_longer_listed(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """t1 emptied its first bin; another bin it had still to do is taken off the inventory
+    (removed from the street), and an alert on b5 comes: the reroute drops that bin's visit
+    (neither served nor unserved), keeps the one done, and says so."""
+    (done,) = _progress_after(day, 1)
+    (route,) = day.plan.routes
+    later = next(r for r in route.bin_refs if r not in done.done)
+    inventory = tiny_city[0]
+    removed = dataclasses.replace(
+        inventory, bins=tuple(b for b in inventory.bins if b.bin_id != later)
+    )
+    new_day, changes = _rerouted_with(day, done, "b5", removed)
+    assert new_day.violations == ()
+    assert later not in new_day.plan.served_refs | {u.ref for u in new_day.unserved}
+    assert done.done[-1] in new_day.plan.served_refs and "b5" in new_day.plan.served_refs
+    assert later in changes["t1"].removed
+    assert f"bins no longer listed leave the plan: {later}" in new_day.plan.notes
+
+
+def test_a_replan_drops_an_alert_visit_of_a_bin_no_longer_listed(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """An alert sent t1 to b5; b5 is then taken off the inventory (its readings with it) and
+    the day re-planned: its visit leaves the plan (no longer an alert visit), and the notes
+    say so."""
+    (done,) = _progress_after(day, 1)
+    alerted, _ = _rerouted_with(day, done, "b5", tiny_city[0])
+    assert alerted.alerted == ("b5",)
+    inventory = tiny_city[0]
+    removed = dataclasses.replace(
+        inventory, bins=tuple(b for b in inventory.bins if b.bin_id != "b5")
+    )
+    readings = [r for r in tiny_city[1] if r.bin_id != "b5"]  # gone with the bin
+    new_day = _replanned_as(alerted, done, (removed, readings, tiny_city[2]), removed)
+    assert new_day.violations == ()
+    assert "b5" not in new_day.plan.served_refs | {u.ref for u in new_day.unserved}
+    assert new_day.alerted == ()
+    assert "bins no longer listed leave the plan: b5" in new_day.plan.notes
