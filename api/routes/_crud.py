@@ -47,6 +47,7 @@ class Resource:
     read_csv: Callable[[str], Any] | None = None  # fleet.io reader: text -> ImportResult
     to_wire: Callable[[Any], dict[str, Any]] | None = None  # fleet record -> schema_in fields
     replans: str | None = None  # a change re-plans the days planned from today (job origin)
+    replans_on: frozenset[str] = frozenset({"create", "replace", "delete"})  # which changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +58,16 @@ class Replanner:
     planner: Planner
     routing: Routing
 
-    def days(self, res: Resource, changed: bool) -> list[int]:
-        """When ``changed`` and ``res`` re-plans: a plan job queued for each date from today
-        with a finished plan (``origin`` ``res.replans``); their plan ids."""
-        if res.replans is None or not changed:
+    def days(self, res: Resource, change: str, changed: bool = True) -> list[int]:
+        """When ``changed`` and ``res`` re-plans on ``change`` ("create", "replace" (bulk
+        rows too) or "delete"): a plan job queued for each date from today with a finished
+        plan (``origin`` ``res.replans``); their plan ids."""
+        origin = res.replans
+        if origin is None or change not in res.replans_on or not changed:
             return []
         with self.jobs.db.reader() as s:
             days = repo.planned_days(s, self.jobs.today())
-        jobs = [self.jobs.submit_replan(d, res.replans, self.planner, self.routing) for d in days]
+        jobs = [self.jobs.submit_replan(d, origin, self.planner, self.routing) for d in days]
         return [job.id for job in jobs]
 
 
@@ -89,14 +92,26 @@ def _queued(response: Response, plan_ids: list[int]) -> None:
         _linked(response, plan_ids)
 
 
+def _replans_on(res: Resource, change: str) -> bool:
+    """Whether a ``change`` of ``res`` re-plans."""
+    return res.replans is not None and change in res.replans_on
+
+
+def _replanned(res: Resource, change: str) -> dict[int | str, dict[str, Any]]:
+    """The 202 answer of a ``change`` that re-plans, for the OpenAPI document."""
+    if not _replans_on(res, change):
+        return {}
+    return {202: {"description": "Stored; plan jobs of the days planned from today are queued"}}
+
+
 def _result_type(res: Resource) -> type[BulkResult]:
     """The bulk result of ``res``: with the plan jobs a change queued when it re-plans."""
-    return BulkResult if res.replans is None else ReplanBulkResult
+    return ReplanBulkResult if _replans_on(res, "replace") else BulkResult
 
 
 def _result(res: Resource, result: BulkResult, replans: list[int]) -> BulkResult:
     """``result`` as ``res``'s bulk result type, with ``replans`` when it has them."""
-    if res.replans is None:
+    if not _replans_on(res, "replace"):
         return result
     return ReplanBulkResult(**result.model_dump(), replans=replans)
 
@@ -156,10 +171,6 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
     router = APIRouter(prefix=res.path, tags=[res.path.strip("/")], responses=ERROR_RESPONSES)
     In: Any = res.schema_in
     Out: Any = res.schema_out
-    replanned: dict[int | str, dict[str, Any]] = {}
-    if res.replans is not None:
-        note = "Stored; plan jobs of the days planned from today are queued (see Link)"
-        replanned = {202: {"description": note}}
     Result: Any = _result_type(res)
 
     @router.get("", response_model=list[Out], summary=f"List {res.kind}s")
@@ -187,7 +198,7 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
         response_model=Out,
         status_code=status.HTTP_201_CREATED,
         summary=f"Create a {res.kind}",
-        responses=replanned,
+        responses=_replanned(res, "create"),
     )
     def create_item(
         item: In, response: Response, db: DbDep, replan: ReplannerDep, _: CanDispatch
@@ -199,11 +210,14 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
             _check(res, s, item)
             row = res.row(**item.model_dump())
             s.add(row)
-        _queued(response, replan.days(res, True))
+        _queued(response, replan.days(res, "create"))
         return Out.model_validate(row)
 
     @router.put(
-        "/{ident}", response_model=Out, summary=f"Replace a {res.kind}", responses=replanned
+        "/{ident}",
+        response_model=Out,
+        summary=f"Replace a {res.kind}",
+        responses=_replanned(res, "replace"),
     )
     def replace_item(
         ident: str, item: In, response: Response, db: DbDep, replan: ReplannerDep, _: CanDispatch
@@ -220,14 +234,14 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
             _check(res, s, item)
             changed = _store(res, s, item)
             row = s.get(res.row, ident)
-        _queued(response, replan.days(res, changed))
+        _queued(response, replan.days(res, "replace", changed))
         return Out.model_validate(row)
 
     @router.delete(
         "/{ident}",
         status_code=status.HTTP_204_NO_CONTENT,
         summary=f"Delete a {res.kind}",
-        responses=replanned,
+        responses=_replanned(res, "delete"),
     )
     def delete_item(ident: str, db: DbDep, replan: ReplannerDep, _: CanDispatch) -> Response:
         with db.writer() as s:
@@ -239,7 +253,7 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
                 raise ConflictError(reason)
             s.delete(row)
         response = Response(status_code=status.HTTP_204_NO_CONTENT)
-        _queued(response, replan.days(res, True))
+        _queued(response, replan.days(res, "delete"))
         return response
 
     @router.post(
@@ -266,7 +280,7 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
                     continue
                 changed |= _store(res, s, result)
                 stored += 1
-        replans = replan.days(res, changed)
+        replans = replan.days(res, "replace", changed)
         _linked(response, replans)
         return _result(res, BulkResult(stored=stored, rejected=rejected), replans)
 
@@ -323,7 +337,7 @@ def _add_csv_import(router: APIRouter, res: Resource) -> None:
             raise RecordError(["body"], "the CSV is not UTF-8 text", None) from exc
         text = text if text.endswith("\n") else text + "\n"  # never read as a file path
         result, changed = await run_in_threadpool(_import_text, res, db, text, read_csv, to_wire)
-        replans = await run_in_threadpool(replan.days, res, changed)
+        replans = await run_in_threadpool(replan.days, res, "replace", changed)
         _linked(response, replans)
         return _result(res, result, replans)
 

@@ -1,4 +1,5 @@
-"""Bins (deleting a bin deletes its readings and alerts)."""
+"""Bins (deleting a bin deletes its readings and alerts, and re-plans every day from today
+with a finished plan: its visits still to do leave the plans, origin ``bins``)."""
 
 from __future__ import annotations
 
@@ -18,5 +19,7 @@ BINS = Resource(
     to_record=mapping.bin_record,
     read_csv=io.read_bins_csv,
     to_wire=mapping.bin_wire,
+    replans="bins",
+    replans_on=frozenset({"delete"}),  # a bin added or changed waits for the next plan
 )
 router = crud_router(BINS)

@@ -431,3 +431,27 @@ def test_changes_while_a_plan_job_waits_join_it(
     assert {v.shift.end.isoformat() for v in last.vehicles} == {"12:00:00"}
     assert [s.opening.end.isoformat() for s in last.sites] == ["13:00:00"]
     assert len(client.get(f"/plans?plan_date={PLAN_DATE}", headers=dispatcher).json()) == 3
+
+
+def test_a_bin_deleted_replans_the_days_planned_from_today_a_bin_added_does_not(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, planner: FakePlanner
+) -> None:
+    """Today has a plan: bins added or changed (one by one, in bulk) wait for the next plan;
+    a bin deleted (taken off the street) re-plans today (``bins``) without it."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat(MORNING)
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    new = {"bin_id": "b9", "lon": 24.95, "lat": 60.18, "capacity_l": 240}
+    added = client.post("/bins", json=new, headers=dispatcher)
+    bulk = client.post("/bins/bulk", json=[{**new, "capacity_l": 660}], headers=dispatcher)
+    assert (added.status_code, bulk.status_code) == (201, 200)
+    assert "replans" not in bulk.json() and "Link" not in added.headers
+    deleted = client.delete("/bins/b3", headers=dispatcher)
+    assert deleted.status_code == 202
+    (job,) = _replans(deleted)
+    wait(runtime)
+    assert client.get(f"/plans/{job}", headers=dispatcher).json()["origin"] == "bins"
+    assert "b3" not in {b.bin_id for b in planner.calls[-1]["inventory"].bins}
+    assert len(planner.calls) == 2
