@@ -109,8 +109,13 @@ def _result_type(res: Resource) -> type[BulkResult]:
     return ReplanBulkResult if _replans_on(res, "replace") else BulkResult
 
 
-def _result(res: Resource, result: BulkResult, replans: list[int]) -> BulkResult:
-    """``result`` as ``res``'s bulk result type, with ``replans`` when it has them."""
+def _bulk_answer(
+    res: Resource, replan: Replanner, response: Response, result: BulkResult, changed: bool
+) -> BulkResult:
+    """A bulk change's ``result``, with the plan jobs it queued when it re-plans (``Link``
+    and, for a resource that re-plans on bulk rows, ``replans``)."""
+    replans = replan.days(res, "replace", changed)
+    _linked(response, replans)
     if not _replans_on(res, "replace"):
         return result
     return ReplanBulkResult(**result.model_dump(), replans=replans)
@@ -280,9 +285,9 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
                     continue
                 changed |= _store(res, s, result)
                 stored += 1
-        replans = replan.days(res, "replace", changed)
-        _linked(response, replans)
-        return _result(res, BulkResult(stored=stored, rejected=rejected), replans)
+        return _bulk_answer(
+            res, replan, response, BulkResult(stored=stored, rejected=rejected), changed
+        )
 
     if res.read_csv is not None and res.to_wire is not None:
         _add_csv_import(router, res)
@@ -337,9 +342,7 @@ def _add_csv_import(router: APIRouter, res: Resource) -> None:
             raise RecordError(["body"], "the CSV is not UTF-8 text", None) from exc
         text = text if text.endswith("\n") else text + "\n"  # never read as a file path
         result, changed = await run_in_threadpool(_import_text, res, db, text, read_csv, to_wire)
-        replans = await run_in_threadpool(replan.days, res, "replace", changed)
-        _linked(response, replans)
-        return _result(res, result, replans)
+        return await run_in_threadpool(_bulk_answer, res, replan, response, result, changed)
 
 
 def _import_text(
