@@ -868,6 +868,17 @@ def test_a_replan_drops_the_visit_of_an_alert_since_closed(
     assert day.plan.served_refs <= new_day.plan.served_refs
 
 
+def _late_truck(inventory: Inventory) -> Vehicle:
+    """t2: like the inventory's first truck, on duty 10:00-18:00 without a break."""
+    return dataclasses.replace(
+        inventory.vehicles[0],
+        vehicle_id="t2",
+        shift=TimeWindow(time(10), time(18)),
+        break_s=0,
+        break_window=None,
+    )
+
+
 def test_a_replan_takes_a_truck_added_since_the_day_was_planned(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:
@@ -875,13 +886,7 @@ def test_a_replan_takes_a_truck_added_since_the_day_was_planned(
     duty 10:00-18:00, was added to the fleet: the re-plan sends t2 out (not before 13:30)
     for them, and says so."""
     inventory = tiny_city[0]
-    extra = dataclasses.replace(
-        inventory.vehicles[0],
-        vehicle_id="t2",
-        shift=TimeWindow(time(10), time(18)),
-        break_s=0,
-        break_window=None,
-    )
+    extra = _late_truck(inventory)
     now = dataclasses.replace(inventory, vehicles=(*inventory.vehicles, extra))
     reports = [CitizenReport(report_id=f"r{b}", at=_local(13), bin_id=b) for b in ("b4", "b5")]
     new_day, _, _ = _replanned(day, tiny_city, _local(13, 30), [], reports, inventory=now)
@@ -1160,13 +1165,7 @@ def test_a_reroute_may_send_a_truck_added_since_the_day_was_planned(
     18:00) joined the fleet since the plan: the reroute sends t2, leaving its depot no
     earlier than then, and the day's inventory lists it."""
     inventory = tiny_city[0]
-    extra = dataclasses.replace(
-        inventory.vehicles[0],
-        vehicle_id="t2",
-        shift=TimeWindow(time(10), time(18)),
-        break_s=0,
-        break_window=None,
-    )
+    extra = _late_truck(inventory)
     (done,) = _progress_after(day, 1)
     late = dataclasses.replace(done, time_s=13 * 3600 + 30 * 60)
     now = dataclasses.replace(inventory, vehicles=(*inventory.vehicles, extra))
