@@ -447,7 +447,7 @@ def reroute(
         sub, notes=(*full_notes, *_load_notes(prefixes, progs), *late, *sub.notes)
     )
     if sub.status is PlanStatus.NO_SOLUTION:
-        return _plan_stands(plan, urgent_refs, sub, time.perf_counter() - t0)
+        return _plan_stands(full, plan, urgent_refs, sub, time.perf_counter() - t0)
     rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
     sub = _keep_drivers(residual, sub, rests)
     return _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
@@ -508,14 +508,17 @@ def _sooner(problem: Problem, warm: dict[str, list[str]], stop: Stop) -> None:
         warm.update(trial)
 
 
-def _plan_stands(plan: Plan, urgent: set[str], sub: Plan, seconds: float) -> Plan:
+def _plan_stands(full: Problem, plan: Plan, urgent: set[str], sub: Plan, seconds: float) -> Plan:
     """The plan being driven, unchanged, with the urgent stops unserved: what a reroute
     answers when no plan goes on from the trucks' positions (e.g. a loaded truck with every
-    site closed), rather than a plan without routes."""
+    site closed), rather than a plan without routes. Every other stop of ``full`` it does
+    not serve is listed unserved too (a bin a re-plan added), and only stops of ``full``."""
     why = "rerouting found no plan from the trucks' positions; the plan being driven stands"
-    kept = tuple(u for u in plan.unserved if u.ref not in urgent)
+    refs = {s.ref for s in full.stops}
+    kept = tuple(u for u in plan.unserved if u.ref not in urgent and u.ref in refs)
     served = plan.served_refs  # an alert on a bin the plan visits later: served as planned
-    added = tuple(Unserved(ref=ref, reason=why) for ref in sorted(urgent) if ref not in served)
+    listed = served | {u.ref for u in kept}
+    added = tuple(Unserved(ref=ref, reason=why) for ref in sorted(refs - listed))
     return dataclasses.replace(
         plan,
         unserved=kept + added,

@@ -1299,3 +1299,28 @@ def test_a_replan_drops_an_alert_visit_of_a_bin_no_longer_listed(
     assert "b5" not in new_day.plan.served_refs | {u.ref for u in new_day.unserved}
     assert new_day.alerted == ()
     assert "bins no longer listed leave the plan: b5" in new_day.plan.notes
+
+
+def test_when_no_plan_goes_on_every_bin_of_the_replan_is_accounted_for(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """t1 emptied its first bin, loaded, when site s is set to close a minute later (too
+    soon to reach) and b4's sensor reads 95 %: no plan goes on from there, so the plan
+    being driven stands; b4, new to the day, is listed unserved with that reason (it was
+    neither served nor listed), and no unserved entry names a stop the day no longer has."""
+    (done,) = _progress_after(day, 1)
+    assert done.volume_l > 0
+    (site,) = tiny_city[0].sites
+    now = day.at(done.time_s)
+    closing = (now + timedelta(minutes=1)).time().replace(second=0, microsecond=0)
+    soon = dataclasses.replace(site, opening=TimeWindow(time(0), closing))
+    inventory = dataclasses.replace(tiny_city[0], sites=(soon,))
+    high = FillReading(bin_id="b4", at=now - timedelta(minutes=5), fill_fraction=0.95)
+    city = (inventory, [*tiny_city[1], high], tiny_city[2])
+    new_day = _replanned_as(day, done, city, inventory)
+    assert any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert "b4" not in new_day.plan.served_refs
+    reasons = {u.ref: u.reason for u in new_day.unserved}
+    assert "the plan being driven stands" in reasons["b4"]
+    coverage = {"unaccounted", "unknown_ref", "served_and_unserved", "listed_twice"}
+    assert [v for v in new_day.violations if v.code in coverage] == []
