@@ -230,9 +230,9 @@ class _Model:
             for i in range(routing.Size()):
                 if not self.nodes.is_site[self.manager.IndexToNode(i)]:
                     dim.SlackVar(i).SetValue(0)
-        for v in range(len(caps)):
+        for v, spec in enumerate(self.problem.vehicles):
             dim.CumulVar(routing.Start(v)).SetValue(init[v])
-            if needs_disposal(self.problem):
+            if needs_disposal(self.problem, spec):
                 dim.CumulVar(routing.End(v)).SetValue(0)
 
     def _loads(self) -> None:

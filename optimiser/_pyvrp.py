@@ -351,7 +351,7 @@ class _Builder:
         start = self.depot(_Node("start", v.start))
         sites = list(usable_sites(self.problem, v))
         reloads = [self.site_depot(s) for s in sites]
-        if needs_disposal(self.problem) and sites:
+        if needs_disposal(self.problem, v) and sites:
             end = self.via_depot(v, sites)
         else:
             end = self.depot(_Node("end", v.end))
@@ -794,7 +794,7 @@ def _idle_route(problem: Problem, v: VehicleSpec) -> Route:
     at the best usable site first when it carries waste and ``return_empty`` holds.
     """
     sites = list(usable_sites(problem, v))
-    unload = v.starts_loaded and needs_disposal(problem)
+    unload = v.starts_loaded and needs_disposal(problem, v)
     if v.start == v.end and not unload:
         return _empty_route(v)
     open_window = (0, OPEN_T)

@@ -175,7 +175,8 @@ class _RouteChecker:
         self._capacity(st, visit.ref)
 
     def _finish(self, st: _State, visit: Visit) -> None:
-        if self.p.sites and self.p.return_empty and (st.volume_l or st.weight_kg):
+        must_unload = self.p.sites and self.p.return_empty and not self.v.comes_back_loaded
+        if must_unload and (st.volume_l or st.weight_kg):
             self.add(
                 visit.ref,
                 "return_empty",

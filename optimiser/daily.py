@@ -951,8 +951,9 @@ def _current_sites(
     streams, hours and unloading time, and a note per site added or gone (appended to its
     ``notes``). A site gone from the list is closed from ``now_s``: kept, for the unloading
     done there (``progress``), with its hours ending then, or dropped when no truck unloaded
-    there; one added gets a matrix row. When no site is open after ``now_s`` any more, the
-    trucks come back loaded (with a note) rather than the day having no plan."""
+    there; one added gets a matrix row. A truck that can reach no site open (for its
+    streams, in its hours) comes back loaded (``comes_back_loaded``, with a note) rather
+    than the day having no plan; once one is open to it again, it comes back empty again."""
     tz = ZoneInfo(day.tz_name)
     listed = {s.site_id: s for s in inventory.sites}
     rows = _rows(built, "site")
@@ -977,13 +978,35 @@ def _current_sites(
     for ref in listed.keys() - had:
         sites.append(site_spec(listed[ref], rows[ref], plan_date=day.plan_date, tz=tz))
         notes.append(f"disposal site {ref} was added: trucks may unload there")
-    # a day plan has its trucks come back empty (plan_day) while a site is open after now
-    shut = bool(had) and all(s.window_s[1] <= now_s for s in sites)
-    if shut:
+    problem = dataclasses.replace(built.problem, sites=tuple(sites))
+    stuck = _cannot_unload(problem, progress, now_s) if had else set()
+    vehicles = tuple(
+        dataclasses.replace(v, comes_back_loaded=v.ref in stuck) for v in problem.vehicles
+    )
+    if had and all(s.window_s[1] <= now_s for s in sites):
         last = max((s.window_s[1] for s in sites), default=now_s)
         notes.append(f"no disposal site is open from {clock(last)}: the trucks come back loaded")
-    problem = dataclasses.replace(built.problem, sites=tuple(sites), return_empty=not shut)
+    elif stuck:
+        refs = ", ".join(sorted(stuck))
+        notes.append(f"no disposal site open can be reached in its hours by {refs}: loaded back")
+    problem = dataclasses.replace(problem, vehicles=vehicles)
     return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
+
+
+def _cannot_unload(problem: Problem, progress: Sequence[Progress], now_s: int) -> set[str]:
+    """The trucks that can reach no disposal site taking one of their streams before it
+    closes, from where they are (``progress``; at their depot, when they reported none)."""
+    dur = problem.matrix.duration_s
+    at = {p.vehicle_ref: (p.location, max(p.time_s, now_s)) for p in progress}
+    out = set()
+    for v in problem.vehicles:
+        row, t = at.get(v.ref, (v.start, max(now_s, v.shift_s[0])))
+        if not any(
+            s.streams & v.streams and t + int(dur[row, s.location]) <= s.window_s[1]
+            for s in problem.sites
+        ):
+            out.add(v.ref)
+    return out
 
 
 def _listed_bins(

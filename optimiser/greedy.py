@@ -73,7 +73,7 @@ class _Builder:
         self.p, self.s, self.v = problem, stops, v
         self.dur = problem.matrix.duration_s
         self.sites = usable_sites(problem, v) if problem.sites else ()
-        self.must_unload = needs_disposal(problem)
+        self.must_unload = needs_disposal(problem, v)
         self.back = self._return_times()
 
     def _return_times(self) -> np.ndarray:
@@ -200,7 +200,7 @@ def with_final_unload(problem: Problem, v: VehicleSpec, refs: list[str]) -> list
     """``refs`` ending at a site if the truck carries anything and must return empty."""
     sites = {s.ref for s in problem.sites}
     loaded = bool(refs) or v.starts_loaded
-    if not needs_disposal(problem) or not loaded or (refs and refs[-1] in sites):
+    if not needs_disposal(problem, v) or not loaded or (refs and refs[-1] in sites):
         return refs
     usable = usable_sites(problem, v)
     if not usable:

@@ -93,6 +93,8 @@ class VehicleSpec:
     and ``ready_s`` describe a truck already on the road (rerouting): it is at ``start`` at
     ``ready_s`` carrying that load, and has already collected ``initial_daily_*`` today;
     ``departed_s`` is when it left its depot, for the break rule (:func:`day_start`).
+    ``comes_back_loaded``: no disposal site it may use is open (or reachable in its hours)
+    for the rest of the day: it need not unload before its end depot.
     ``off_duty``: out of service, or gone from the fleet, for the rest of the day; its
     ``max_stops`` holds it to its visits done, and reasons name it so.
     """
@@ -120,6 +122,7 @@ class VehicleSpec:
     break_taken: bool = False
     departed_s: int | None = None
     off_duty: bool = False
+    comes_back_loaded: bool = False
 
     @property
     def starts_loaded(self) -> bool:

@@ -204,14 +204,14 @@ def _residual_vehicle(
 def _must_move(problem: Problem, v: VehicleSpec) -> bool:
     """Whether the truck has to drive somewhere (it is away from its end depot, or carries
     waste it must unload first)."""
-    return v.start != v.end or (v.starts_loaded and needs_disposal(problem))
+    return v.start != v.end or (v.starts_loaded and needs_disposal(problem, v))
 
 
 def _soonest_return(problem: Problem, v: VehicleSpec) -> int:
     """When truck ``v`` can be back at its end depot at the soonest, seconds: straight home,
     or via the usable site that gets it home first (within the site's hours, when one
     can) when it carries waste it must unload."""
-    if not (v.starts_loaded and needs_disposal(problem)):
+    if not (v.starts_loaded and needs_disposal(problem, v)):
         return time_route(problem, v, []).visits[-1].end_s
     ends = []
     for site in usable_sites(problem, v):

@@ -22,9 +22,9 @@ def usable_sites(problem: Problem, vehicle: VehicleSpec) -> tuple[Site, ...]:
     return tuple(s for s in problem.sites if vehicle.streams <= s.streams)
 
 
-def needs_disposal(problem: Problem) -> bool:
-    """Whether trucks must unload before returning to the depot."""
-    return bool(problem.sites) and problem.return_empty
+def needs_disposal(problem: Problem, v: VehicleSpec | None = None) -> bool:
+    """Whether trucks (truck ``v``, when given) must unload before returning to the depot."""
+    return bool(problem.sites) and problem.return_empty and not (v and v.comes_back_loaded)
 
 
 def _fits(stop: Stop, v: VehicleSpec) -> bool:
@@ -40,7 +40,7 @@ def _return_times(
 ) -> np.ndarray:
     """Earliest return to the end depot after finishing at ``locs`` at times ``done``."""
     dur = problem.matrix.duration_s
-    if not needs_disposal(problem):
+    if not needs_disposal(problem, v):
         return done + dur[locs, v.end]
     best = np.full(len(locs), np.iinfo(np.int64).max // 4, dtype=np.int64)
     for site in usable_sites(problem, v):
@@ -90,7 +90,7 @@ def unservable(problem: Problem) -> dict[str, str]:
         by_stream = [
             v
             for v in problem.vehicles
-            if stop.stream in v.streams and (can_unload[v.ref] or not needs_disposal(problem))
+            if stop.stream in v.streams and (can_unload[v.ref] or not needs_disposal(problem, v))
         ]
         fits = [v for v in by_stream if _fits(stop, v)]
         if not any(masks[v.ref][i] for v in fits):

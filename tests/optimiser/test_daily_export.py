@@ -1254,7 +1254,7 @@ def test_when_the_last_site_closes_the_trucks_come_back_loaded(
     later = dataclasses.replace(done, time_s=done.time_s + 600)  # then s2 opens
     reopened = dataclasses.replace(tiny_city[0], sites=(NEW_SITE,))
     again = _replanned_as(new_day, later, tiny_city, reopened)
-    assert again.violations == () and again.built.problem.return_empty
+    assert again.violations == () and not again.built.problem.vehicles[0].comes_back_loaded
     assert "s2" in _unloads_after(again, "t1", later.time_s)
     assert not any(n.startswith("no disposal site is open") for n in again.plan.notes)
 
@@ -1301,13 +1301,12 @@ def test_a_replan_drops_an_alert_visit_of_a_bin_no_longer_listed(
     assert "bins no longer listed leave the plan: b5" in new_day.plan.notes
 
 
-def test_when_no_plan_goes_on_every_bin_of_the_replan_is_accounted_for(
+def test_a_loaded_truck_that_cannot_reach_a_site_in_its_hours_comes_back_loaded(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:
     """t1 emptied its first bin, loaded, when site s is set to close a minute later (too
-    soon to reach) and b4's sensor reads 95 %: no plan goes on from there, so the plan
-    being driven stands; b4, new to the day, is listed unserved with that reason (it was
-    neither served nor listed), and no unserved entry names a stop the day no longer has."""
+    soon to reach) and b4's sensor reads 95 %: the re-plan has t1 come back loaded (before,
+    no plan went on and the plan being driven stood), breaks no rule and says so."""
     (done,) = _progress_after(day, 1)
     assert done.volume_l > 0
     (site,) = tiny_city[0].sites
@@ -1318,9 +1317,11 @@ def test_when_no_plan_goes_on_every_bin_of_the_replan_is_accounted_for(
     high = FillReading(bin_id="b4", at=now - timedelta(minutes=5), fill_fraction=0.95)
     city = (inventory, [*tiny_city[1], high], tiny_city[2])
     new_day = _replanned_as(day, done, city, inventory)
-    assert any("the plan being driven stands" in n for n in new_day.plan.notes)
-    assert "b4" not in new_day.plan.served_refs
-    reasons = {u.ref: u.reason for u in new_day.unserved}
-    assert "the plan being driven stands" in reasons["b4"]
-    coverage = {"unaccounted", "unknown_ref", "served_and_unserved", "listed_twice"}
-    assert [v for v in new_day.violations if v.code in coverage] == []
+    assert new_day.violations == ()
+    assert not any("the plan being driven stands" in n for n in new_day.plan.notes)
+    (t1,) = new_day.built.problem.vehicles
+    assert t1.comes_back_loaded
+    assert "no disposal site open can be reached in its hours by t1: loaded back" in (
+        new_day.plan.notes
+    )
+    assert _unloads_after(new_day, "t1", done.time_s) == []

@@ -9,7 +9,7 @@ import pytest
 from optimiser.check import check, plan_from_sequences
 from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
 from optimiser.problem import Problem
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
@@ -252,6 +252,26 @@ def test_reroute_without_any_plan_keeps_the_current_one(kit, day) -> None:
     assert check(with_urgent(day, [urgent]), new) == []
     (u,) = [u for u in new.unserved if u.ref == "urgent"]
     assert "the plan being driven stands" in u.reason
+
+
+def test_when_the_plan_stands_every_stop_of_the_day_is_accounted_for(kit, day) -> None:
+    """No plan goes on (as above) for a day that has a stop the plan being driven does not
+    know (a bin a re-plan added): it is listed unserved with that reason, and no unserved
+    entry names a stop the day no longer has."""
+    day = dataclasses.replace(day, sites=(kit.site(window_s=(0, 12 * 3600)),))
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if r.used)
+    prog = _late(route, 2, 13 * 3600)
+    extra = kit.stop("extra", 10, volume_l=100, weight_kg=10, required=False)
+    gone = Unserved(ref="gone", reason="no longer a stop of the day")
+    stale = dataclasses.replace(plan, unserved=(*plan.unserved, gone))
+    wider = dataclasses.replace(day, stops=(*day.stops, extra))
+    new = reroute(wider, stale, [prog], [], FAST)
+    assert new.routes == plan.routes
+    assert check(wider, new) == []
+    (u,) = [u for u in new.unserved if u.ref == "extra"]
+    assert "the plan being driven stands" in u.reason
+    assert "gone" not in {u.ref for u in new.unserved}
 
 
 def test_truck_on_the_road_still_owes_its_break_when_rerouted_late_in_the_window(kit) -> None:
