@@ -951,9 +951,10 @@ def _current_sites(
     streams, hours and unloading time, and a note per site added or gone (appended to its
     ``notes``). A site gone from the list is closed from ``now_s``: kept, for the unloading
     done there (``progress``), with its hours ending then, or dropped when no truck unloaded
-    there; one added gets a matrix row. A truck that can reach no site open (for its
-    streams, in its hours) comes back loaded (``comes_back_loaded``, with a note) rather
-    than the day having no plan; once one is open to it again, it comes back empty again."""
+    there; one added gets a matrix row. A truck carrying waste that can reach no site open
+    (for its streams, in its hours) comes back loaded (``comes_back_loaded``, with a note)
+    rather than the day having no plan; once one is open to it again, it comes back empty
+    again."""
     tz = ZoneInfo(day.tz_name)
     listed = {s.site_id: s for s in inventory.sites}
     rows = _rows(built, "site")
@@ -994,13 +995,16 @@ def _current_sites(
 
 
 def _cannot_unload(problem: Problem, progress: Sequence[Progress], now_s: int) -> set[str]:
-    """The trucks that can reach no disposal site taking one of their streams before it
-    closes, from where they are (``progress``; at their depot, when they reported none)."""
+    """The trucks carrying waste (``progress``) that can reach no disposal site taking one
+    of their streams before it closes, from where they are. An empty truck is left out: it
+    takes no bin it could not unload, as before."""
     dur = problem.matrix.duration_s
-    at = {p.vehicle_ref: (p.location, max(p.time_s, now_s)) for p in progress}
+    loaded = {p.vehicle_ref: p for p in progress if p.volume_l > 0 or p.weight_kg > 0}
     out = set()
     for v in problem.vehicles:
-        row, t = at.get(v.ref, (v.start, max(now_s, v.shift_s[0])))
+        if v.ref not in loaded:
+            continue
+        row, t = loaded[v.ref].location, max(loaded[v.ref].time_s, now_s)
         if not any(
             s.streams & v.streams and t + int(dur[row, s.location]) <= s.window_s[1]
             for s in problem.sites

@@ -1325,3 +1325,25 @@ def test_a_loaded_truck_that_cannot_reach_a_site_in_its_hours_comes_back_loaded(
         new_day.plan.notes
     )
     assert _unloads_after(new_day, "t1", done.time_s) == []
+
+
+def test_an_empty_truck_that_cannot_reach_a_site_takes_no_bin_rather_than_come_back_loaded(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 emptied its first bin (loaded) and t1 has not left its depot (empty) when the only
+    site is set to close a minute later: t2 comes back loaded; t1 is not let collect bins
+    it could not unload, so it takes none."""
+    inventory, day = _two_trucks(tiny_city)
+    (done,) = _progress_after(day, 1, "t2")
+    (site,) = inventory.sites
+    now = day.at(done.time_s)
+    closing = (now + timedelta(minutes=1)).time().replace(second=0, microsecond=0)
+    soon = dataclasses.replace(
+        inventory, sites=(dataclasses.replace(site, opening=TimeWindow(time(0), closing)),)
+    )
+    new_day = _replanned_as(day, done, (soon, *tiny_city[1:]), soon)
+    assert new_day.violations == ()
+    flags = {v.ref: v.comes_back_loaded for v in new_day.built.problem.vehicles}
+    assert flags == {"t1": False, "t2": True}
+    (t1,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t1"]
+    assert t1.bin_refs == ()
