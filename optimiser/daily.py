@@ -755,9 +755,7 @@ def reroute_day(
         day, bins, provider, (r for p in progress for r in p.done), due or {}
     )
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
-    built, progress = _current_fleet(built, lookup, progress, provider, now_s, day)
-    built = _current_sites(built, lookup, provider, now_s, day, progress)
-    built = _listed_bins(built, lookup, progress)
+    built, progress = _current_inventory(built, lookup, progress, provider, now_s, day)
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
     late = _overdue(day, built.problem, full_progress, {s.ref for s in urgent})
@@ -871,9 +869,7 @@ def replan_day(
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
     built, urgent, alert_decisions = _urgent(day, alert_bins, provider, done, due or {})
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
-    built, progress = _current_fleet(built, lookup, progress, provider, now_s, day)
-    built = _current_sites(built, lookup, provider, now_s, day, progress)
-    built = _listed_bins(built, lookup, progress)
+    built, progress = _current_inventory(built, lookup, progress, provider, now_s, day)
     full_progress = _all_progress(built.problem, progress, now_s)
     listed = {s.ref for s in built.problem.stops}
     pending = {  # earlier alerts' visits to do
@@ -920,6 +916,23 @@ def replan_day(
         [s.ref for s in urgent],
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
+
+
+def _current_inventory(
+    built: BuiltProblem,
+    inventory: Inventory,
+    progress: Sequence[Progress],
+    provider: Provider,
+    now_s: int,
+    day: DayPlan,
+) -> tuple[BuiltProblem, list[Progress]]:
+    """``built`` with the trucks (:func:`_current_fleet`), disposal sites
+    (:func:`_current_sites`) and bins (:func:`_listed_bins`) ``inventory`` lists at
+    ``now_s``, a note per change, and the trucks' progress: the rest of a day being driven,
+    for a reroute or a re-plan."""
+    built, progress = _current_fleet(built, inventory, progress, provider, now_s, day)
+    built = _current_sites(built, inventory, provider, now_s, day, progress)
+    return _listed_bins(built, inventory, progress), progress
 
 
 def _with_fleet(day: DayPlan, inventory: Inventory) -> DayPlan:
