@@ -932,6 +932,7 @@ def _current_inventory(
     for a reroute or a re-plan."""
     built, progress = _current_fleet(built, inventory, progress, provider, now_s, day)
     built = _current_sites(built, inventory, provider, now_s, day, progress)
+    built = _stranded(built, inventory, progress, now_s, day)
     return _listed_bins(built, inventory, progress), progress
 
 
@@ -1005,6 +1006,70 @@ def _current_sites(
         notes.append(f"no disposal site open can be reached in its hours by {refs}: loaded back")
     problem = dataclasses.replace(problem, vehicles=vehicles)
     return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
+
+
+def _stranded(
+    built: BuiltProblem,
+    inventory: Inventory,
+    progress: Sequence[Progress],
+    now_s: int,
+    day: DayPlan,
+) -> BuiltProblem:
+    """``built`` with each truck of ``inventory`` broken down on the road for the rest of
+    its shift standing where it was last reported: its route ends there (``end``), with the
+    load it carries (``comes_back_loaded``), and a note (appended to its ``notes``).
+
+    A truck out of service for the rest of its shift (``off_duty``) broke down on the road
+    when it is away from its depot and the plan being driven did not have it home by the
+    start of its downtime (a workshop slot known to that plan: it drove home for it, as
+    planned). A truck gone from the fleet still goes home.
+    """
+    listed = {v.vehicle_id for v in inventory.vehicles}
+    by_ref = {p.vehicle_ref: p for p in progress}
+    routes = {r.vehicle_ref: r for r in day.plan.routes}
+    vehicles, notes = [], []
+    for v in built.problem.vehicles:
+        p = by_ref.get(v.ref)
+        if (
+            v.off_duty
+            and v.ref in listed
+            and p is not None
+            and p.location != v.end
+            and not _home_by(routes.get(v.ref), v, inventory, max(now_s, p.time_s), day)
+        ):
+            loaded = p.volume_l > 0 or p.weight_kg > 0
+            v = dataclasses.replace(v, end=p.location, comes_back_loaded=loaded)
+            notes.append(_stranded_note(v.ref, p, built))
+        vehicles.append(v)
+    problem = dataclasses.replace(built.problem, vehicles=tuple(vehicles))
+    return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
+
+
+def _home_by(
+    route: Route | None, v: VehicleSpec, inventory: Inventory, at_s: int, day: DayPlan
+) -> bool:
+    """Whether ``route`` (the plan being driven) had truck ``v`` back at its depot by the
+    start of its downtime covering ``at_s`` (seconds since local midnight)."""
+    if route is None or route.visits[-1].location != v.end:
+        return False
+    at = day.at(at_s)
+    starts = [
+        day.seconds(d.start)
+        for d in inventory.downtimes
+        if d.vehicle_id == v.ref and d.covers(at, at + timedelta(seconds=1))
+    ]
+    return bool(starts) and route.visits[-1].arrival_s <= min(starts)
+
+
+def _stranded_note(ref: str, p: Progress, built: BuiltProblem) -> str:
+    """Where truck ``ref`` stands (progress ``p``) and what it carries, for people."""
+    kind = built.point_kinds[p.location]
+    where = "its reported position" if kind == "truck" or not p.done else p.done[-1]
+    load = f"with {p.volume_l} l / {p.weight_kg} kg on board"
+    return (
+        f"{ref} stands where it was last reported ({where}, {clock(p.time_s)}): its route "
+        f"ends there, {load if p.volume_l or p.weight_kg else 'empty'}"
+    )
 
 
 def _cannot_unload(problem: Problem, progress: Sequence[Progress], now_s: int) -> set[str]:
@@ -1121,6 +1186,7 @@ def _on_duty_now(
     bins; its route keeps its shift start (it may have left)."""
     base = dataclasses.replace(
         v,
+        end=listed.end,  # its depot, also after a plan that left it broken down on the road
         shift_s=(v.shift_s[0], listed.shift_s[1]),
         max_stops=listed.max_stops,
         off_duty=False,

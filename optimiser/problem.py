@@ -94,7 +94,8 @@ class VehicleSpec:
     ``ready_s`` carrying that load, and has already collected ``initial_daily_*`` today;
     ``departed_s`` is when it left its depot, for the break rule (:func:`day_start`).
     ``comes_back_loaded``: no disposal site it may use is open (or reachable in its hours)
-    for the rest of the day: it need not unload before its end depot.
+    for the rest of the day, or it broke down on the road (``end`` is where it stands): it
+    need not unload before its end.
     ``off_duty``: out of service, or gone from the fleet, for the rest of the day; its
     ``max_stops`` holds it to its visits done, and reasons name it so.
     """

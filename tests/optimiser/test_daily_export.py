@@ -33,7 +33,7 @@ from optimiser.check import check
 from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
 from optimiser.params import SolveParams
-from optimiser.plan import VisitKind
+from optimiser.plan import Route, VisitKind, clock
 from optimiser.problem import bin_of
 from optimiser.reroute import Progress, RouteChange
 
@@ -1156,6 +1156,98 @@ def test_a_reroute_sends_no_truck_out_of_service(
     note = f"t2 is out of service from {down.start:%H:%M} (hydraulics): it takes no more bins"
     assert any(n.startswith(note) for n in new_day.plan.notes)
     assert all("out of service (t2)" in u.reason for u in new_day.unserved)
+
+
+def _stands_after(route: Route, done: Progress) -> None:
+    """``route`` ends where ``done`` left its truck, with that load: no drive after it."""
+    cut = next(i for i, v in enumerate(route.visits) if v.ref == done.done[-1])
+    rest = route.visits[cut + 1 :]
+    assert [v.kind for v in rest if v.kind is not VisitKind.BREAK] == [VisitKind.END]
+    assert rest[-1].location == done.location
+    assert (rest[-1].volume_l, rest[-1].weight_kg) == (done.volume_l, done.weight_kg)
+
+
+def _stranded_note(done: Progress) -> str:
+    return (
+        f"t2 stands where it was last reported ({done.done[-1]}, {clock(done.time_s)}): "
+        f"its route ends there, with {done.volume_l} l / {done.weight_kg} kg on board"
+    )
+
+
+def test_a_truck_broken_down_on_the_road_stands_there_with_its_load(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 breaks down on the road just after its first bin, loaded: the re-plan ends its
+    route there, carrying that load (no drive to a site or its depot it cannot make), and
+    says so; a second re-plan keeps it there."""
+    inventory, day = _two_trucks(tiny_city)
+    (done,) = _progress_after(day, 1, "t2")
+    assert done.volume_l > 0
+    down = Downtime(vehicle_id="t2", start=day.at(done.time_s), reason="hydraulics")
+    broken = dataclasses.replace(inventory, downtimes=(down,))
+    new_day = _replanned_as(day, done, tiny_city, broken)
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    _stands_after(after, done)
+    assert _stranded_note(done) in new_day.plan.notes
+    again = _replanned_as(new_day, done, tiny_city, broken, day.at(done.time_s + 1800))
+    assert again.violations == ()
+    (after,) = [r for r in again.plan.routes if r.vehicle_ref == "t2"]
+    _stands_after(after, done)
+
+
+def test_a_reroute_leaves_a_truck_broken_down_on_the_road_where_it_stands(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """An alert comes just after t2 broke down on the road, loaded: the reroute ends t2's
+    route there too."""
+    inventory, day = _two_trucks(tiny_city)
+    (done,) = _progress_after(day, 1, "t2")
+    down = Downtime(vehicle_id="t2", start=day.at(done.time_s))
+    new_day, _ = _rerouted_with(day, done, "b5", dataclasses.replace(inventory, downtimes=(down,)))
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    _stands_after(after, done)
+    assert _stranded_note(done) in new_day.plan.notes
+
+
+def test_a_truck_repaired_where_it_broke_down_goes_on_and_ends_at_its_depot(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 broke down on the road (its route ended there); repaired on the spot, its
+    downtime ends half an hour later: the next re-plan sends it on from there and home."""
+    inventory, day = _two_trucks(tiny_city)
+    (done,) = _progress_after(day, 1, "t2")
+    down = Downtime(vehicle_id="t2", start=day.at(done.time_s))
+    stranded = _replanned_as(
+        day, done, tiny_city, dataclasses.replace(inventory, downtimes=(down,))
+    )
+    repaired = dataclasses.replace(down, end=day.at(done.time_s + 1800))
+    fixed = dataclasses.replace(inventory, downtimes=(repaired,))
+    new_day = _replanned_as(stranded, done, tiny_city, fixed, day.at(done.time_s + 600))
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert after.visits[-1].location == after.visits[0].location  # home
+    assert not any(n.startswith("t2 stands where") for n in new_day.plan.notes)
+
+
+def test_a_truck_booked_into_the_workshop_drives_home_for_it_on_a_replan(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2's workshop slot from 10:00 was known when the day was planned (its route ends at
+    its depot by then): a re-plan after 10:00 takes it home, as it drove there itself."""
+    inventory, _ = _two_trucks(tiny_city)
+    down = Downtime(vehicle_id="t2", start=_local(10), reason="service")
+    booked = dataclasses.replace(inventory, downtimes=(down,))
+    day = _plan(booked, *tiny_city[1:])
+    (planned,) = [r for r in day.plan.routes if r.vehicle_ref == "t2"]
+    assert planned.visits[-1].arrival_s <= 10 * 3600
+    (done,) = _progress_after(day, 1, "t2")
+    new_day = _replanned_as(day, done, tiny_city, booked, _local(10, 30))
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert after.visits[-1].location == after.visits[0].location
+    assert not any(n.startswith("t2 stands where") for n in new_day.plan.notes)
 
 
 def test_a_reroute_may_send_a_truck_added_since_the_day_was_planned(
