@@ -10,10 +10,11 @@ has done by then, and half an hour earlier the sensors of ``--joined`` bins the 
 read 97 % and those of ``--left`` bins it visits later read 3 % (a lone low reading: the fill
 model may take it for a glitch). At ``--at`` the ``--down`` trucks on the road with the
 most bins still to do break down (out of service until further notice:
-``fleet.Downtime``). Timed: ``replan_day`` with a ``--limit`` s search (forecast,
-selection, matrix rows for new bins, search, checker). The day plan's own time is the
-baseline. Judged by the independent checker on the full day, and by whether every truck's
-visits done stay as driven. Prints one JSON object.
+``fleet.Downtime``): they stand where they are (``down_standing``). Timed: ``replan_day``
+with a ``--limit`` s search (forecast, selection, matrix rows for new bins, search,
+checker). The day plan's own time is the baseline. Judged by the independent checker on
+the full day, and by whether every truck's visits done stay as driven. Prints one JSON
+object.
 """
 
 from __future__ import annotations
@@ -120,6 +121,17 @@ def bins_after(day: DayPlan, progress: list[Progress], trucks: list[str]) -> int
     )
 
 
+def standing(day: DayPlan, progress: list[Progress], trucks: list[str]) -> list[str]:
+    """Those of ``trucks`` whose route in ``day`` ends where their ``progress`` left them
+    (broken down on the road: no drive after it)."""
+    at = {p.vehicle_ref: p.location for p in progress}
+    return [
+        r.vehicle_ref
+        for r in day.plan.routes
+        if r.vehicle_ref in trucks and r.visits[-1].location == at.get(r.vehicle_ref)
+    ]
+
+
 def _must(day: DayPlan, ref: str) -> bool:
     """Whether stop ``ref`` of ``day`` is a required one."""
     return any(s.ref == ref and s.required for s in day.built.problem.stops)
@@ -189,6 +201,7 @@ def run(
         "left": len(low),
         "down": broken,
         "down_bins_after": bins_after(new, progress, broken),
+        "down_standing": standing(new, progress, broken),
         "trucks_changed": sum(1 for c in changes.values() if c.added or c.removed),
         "must_left_out": [f"{u.ref}: {u.reason}" for u in new.unserved if _must(new, u.ref)][:5],
         "kpis_before": day.kpis,

@@ -173,7 +173,8 @@ def test_a_driven_day_on_helsinki_streets_is_replanned_from_where_the_trucks_are
 
 def test_a_truck_broken_down_on_helsinki_streets_takes_no_more_bins() -> None:
     """``benchmarks.replan`` at test size with the busiest of three trucks broken down at
-    07:00: it takes no more bins, the others go on, no rule is broken."""
+    07:00: it takes no more bins and stands where it broke down, the others go on, no rule
+    is broken."""
     from benchmarks.replan import run
 
     got = run(
@@ -188,6 +189,7 @@ def test_a_truck_broken_down_on_helsinki_streets_takes_no_more_bins() -> None:
         down=1,
     )
     assert len(got["down"]) == 1 and got["down_bins_after"] == 0
+    assert got["down_standing"] == got["down"]
     assert got["violations"] == [] and got["kept_as_driven"]
 
 
