@@ -1067,8 +1067,8 @@ def _stranded_note(ref: str, p: Progress, built: BuiltProblem) -> str:
     where = "its reported position" if kind == "truck" or not p.done else p.done[-1]
     load = f"with {p.volume_l} l / {p.weight_kg} kg on board"
     return (
-        f"{ref} stands where it was last reported ({where}, {clock(p.time_s)}): its route "
-        f"ends there, {load if p.volume_l or p.weight_kg else 'empty'}"
+        f"{ref} stands where it was last reported ({where}): its route ends there, "
+        f"{load if p.volume_l or p.weight_kg else 'empty'}"
     )
 
 

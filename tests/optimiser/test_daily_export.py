@@ -33,7 +33,7 @@ from optimiser.check import check
 from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
 from optimiser.params import SolveParams
-from optimiser.plan import Route, VisitKind, clock
+from optimiser.plan import Route, VisitKind
 from optimiser.problem import bin_of
 from optimiser.reroute import Progress, RouteChange
 
@@ -1169,8 +1169,8 @@ def _stands_after(route: Route, done: Progress) -> None:
 
 def _stranded_note(done: Progress) -> str:
     return (
-        f"t2 stands where it was last reported ({done.done[-1]}, {clock(done.time_s)}): "
-        f"its route ends there, with {done.volume_l} l / {done.weight_kg} kg on board"
+        f"t2 stands where it was last reported ({done.done[-1]}): its route ends there, "
+        f"with {done.volume_l} l / {done.weight_kg} kg on board"
     )
 
 
