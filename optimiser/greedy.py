@@ -369,16 +369,22 @@ def _best_valid(
     return chosen
 
 
+def _rank(stop: Stop) -> tuple[bool, int]:
+    """Which stop gives way to which: optional below required, then by priority."""
+    return stop.required, stop.priority
+
+
 def swap_in(
     problem: Problem, routes: dict[str, list[str]], stop: Stop, *, max_checks: int = 10
 ) -> tuple[str, str | None] | None:
     """Make room for ``stop``, which no position takes (:func:`insert_cheapest` gave up), by
-    taking out a required stop of lower priority: an alert goes before a forecast must bin.
+    taking out a stop of lower rank: an optional stop, or a required one of lower priority
+    (a must bin goes before a bin worth a prize; an alert goes before a forecast must bin).
 
-    Candidates are the lower-priority required stops on routes of trucks taking the stop's
-    stream, nearest to it first (travel there and back), at most ``max_checks``: the first
-    whose truck then takes ``stop`` (its route checked) is taken out, then put back wherever
-    it fits. ``routes`` is updated.
+    Candidates are the lower-ranked stops on routes of trucks taking the stop's stream,
+    optional ones first, each kind nearest to it first (travel there and back), at most
+    ``max_checks``: the first whose truck then takes ``stop`` (its route checked) is taken
+    out, then put back wherever it fits. ``routes`` is updated.
 
     Returns
     -------
@@ -389,13 +395,18 @@ def swap_in(
     by_ref = {s.ref: s for s in problem.stops}
     dur = problem.matrix.duration_s
     candidates = sorted(
-        (int(dur[s.location, stop.location]) + int(dur[stop.location, s.location]), vi, ref)
+        (
+            s.required,
+            int(dur[s.location, stop.location]) + int(dur[stop.location, s.location]),
+            vi,
+            ref,
+        )
         for vi, v in enumerate(problem.vehicles)
         if stop.stream in v.streams
         for ref in routes.get(v.ref, [])
-        if (s := by_ref.get(ref)) is not None and s.required and s.priority < stop.priority
+        if (s := by_ref.get(ref)) is not None and _rank(s) < _rank(stop)
     )
-    for _, vi, out in candidates[:max_checks]:
+    for _, _, vi, out in candidates[:max_checks]:
         v = problem.vehicles[vi]
         trial = {v.ref: [r for r in routes[v.ref] if r != out]}
         alone = dataclasses.replace(problem, vehicles=(v,))

@@ -432,8 +432,8 @@ def reroute(
     in_warm = {r for refs in warm.values() for r in refs}
     for stop in residual.stops:  # urgent bins not planned yet: cheapest feasible insertion
         if stop.ref in urgent_refs and stop.ref not in in_warm:
-            if insert_cheapest(residual, warm, stop) is None and stop.priority > 0:
-                swap_in(residual, warm, stop)  # no room: a must bin makes room for it
+            if insert_cheapest(residual, warm, stop) is None:
+                swap_in(residual, warm, stop)  # no room: a stop of lower rank makes room
         elif stop.due_s is not None and stop.ref in in_warm:
             _sooner(residual, warm, stop)
     in_warm = {r for refs in warm.values() for r in refs}

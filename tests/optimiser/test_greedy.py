@@ -248,6 +248,54 @@ def test_swap_in_puts_the_bin_taken_out_on_another_truck_and_spares_alerts(kit) 
     assert check(problem, plan_from_sequences(problem, routes)) == []
 
 
+def test_swap_in_takes_out_a_bin_worth_a_prize_before_a_must_bin(kit) -> None:
+    """Truck a is full (two stops): a must bin and, nearer the alerted bin, nothing; a bin
+    worth a prize further away. The alert takes the place of the optional bin, not of the
+    must bin nearer it."""
+    from optimiser.greedy import swap_in
+
+    m = kit.matrix([(0, 0), (1, 0), (4, 0), (5, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(
+            kit.stop("may", 1, required=False, prize=500),
+            kit.stop("must", 2),
+            kit.stop("alert", 3, priority=1),
+        ),
+        vehicles=(kit.truck("a", max_stops=2),),
+        return_empty=False,
+    )
+    routes = {"a": ["may", "must"]}
+    assert swap_in(problem, routes, problem.stop("alert")) == ("a", "may")
+    assert sorted(routes["a"]) == ["alert", "must"]
+    assert check(problem, plan_from_sequences(problem, routes)) == []
+
+
+def test_swap_in_makes_room_for_a_must_bin_by_taking_out_a_bin_worth_a_prize(kit) -> None:
+    """Truck a is full of optional bins when a must bin has no place: the nearest optional
+    bin gives way; a must bin never takes out another must bin."""
+    from optimiser.greedy import swap_in
+
+    m = kit.matrix([(0, 0), (1, 0), (4, 0), (5, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(
+            kit.stop("far", 1, required=False, prize=500),
+            kit.stop("near", 2, required=False, prize=500),
+            kit.stop("must", 3),
+        ),
+        vehicles=(kit.truck("a", max_stops=2),),
+        return_empty=False,
+    )
+    routes = {"a": ["far", "near"]}
+    assert swap_in(problem, routes, problem.stop("must")) == ("a", "near")
+    assert sorted(routes["a"]) == ["far", "must"]
+    full = {"a": ["far", "must"]}
+    other = dataclasses.replace(problem, stops=(*problem.stops, kit.stop("must2", 2)))
+    assert swap_in(other, {"a": ["must", "must2"]}, other.stop("far")) is None
+    assert swap_in(other, full, other.stop("must2")) == ("a", "far")
+
+
 def test_an_idle_truck_is_tried_when_the_cheapest_positions_all_break_a_rule(kit) -> None:
     """Truck a passes bin u, but its shift ends before it could take one more bin; truck b
     is idle at the depot. With one check allowed (at scale: the 40 cheapest positions, all

@@ -533,3 +533,26 @@ def test_identical_trucks_not_out_yet_keep_their_own_bins(kit, day) -> None:
     assert check(with_urgent(day, [urgent]), new) == []
     for change in route_changes(plan, new).values():
         assert not change.removed, change
+
+
+def test_a_must_bin_with_no_place_takes_that_of_a_bin_worth_a_prize(
+    kit, warm_starts: list[dict[str, list[str]]]
+) -> None:
+    """Truck a is full (two stops) of bins worth a prize when a re-plan brings a must bin:
+    the nearest optional bin makes room in the warm start, and the must bin is emptied."""
+    m = kit.matrix([(0, 0), (5, 0), (1, 0), (3, 0), (4, 0)])
+    optional = tuple(kit.stop(f"o{i}", i, required=False, prize=400) for i in (2, 3))
+    problem = Problem(
+        matrix=m,
+        stops=optional,
+        vehicles=(kit.truck("a", max_stops=2),),
+        sites=(kit.site(),),
+    )
+    plan = plan_from_sequences(problem, {"a": ["o2", "o3", "s1"]})
+    assert check(problem, plan) == []
+    must = kit.stop("must", 4)
+    new = reroute(problem, plan, [], [must], FAST)
+    (warm,) = warm_starts
+    assert "must" in warm["a"] and "o3" not in warm["a"]
+    assert check(with_urgent(problem, [must]), new) == []
+    assert "must" in new.served_refs
