@@ -291,10 +291,15 @@ def _fits(v: VehicleSpec, legs: list[Visit], stop: Stop) -> np.ndarray:
         if legs[j + 1].kind is not VisitKind.DISPOSAL:
             vol[j], wt[j] = vol[j + 1], wt[j + 1]
     ok = (vol + stop.volume_l <= v.capacity_l) & (wt + stop.weight_kg <= v.capacity_kg)
+    return ok & _daily_room(v, legs, stop)
+
+
+def _daily_room(v: VehicleSpec, legs: list[Visit], stop: Stop) -> bool:
+    """Whether ``stop`` keeps truck ``v`` (route ``legs``) within its daily limits."""
     daily_l, daily_kg = legs[-1].daily_l + stop.volume_l, legs[-1].daily_kg + stop.weight_kg
     over_l = v.max_daily_l is not None and daily_l > v.max_daily_l
     over_kg = v.max_daily_kg is not None and daily_kg > v.max_daily_kg
-    return ok & (not (over_l or over_kg))
+    return not (over_l or over_kg)
 
 
 def insert_cheapest(
@@ -311,7 +316,9 @@ def insert_cheapest(
     A stop with a response target (``due_s``) is ranked by detour + ``LATE_RANK`` x the
     seconds it would start late, and the best valid of the positions checked wins (its
     lateness timed exactly there); when none of them is valid, by detour alone, as any
-    other stop (a target never costs the stop its place).
+    other stop (a target never costs the stop its place). When no position has room for it
+    as the loads stand, it goes in with an unloading right after it, where that is valid
+    (one more trip to a site: :func:`_with_unload`).
 
     Returns
     -------
@@ -324,6 +331,8 @@ def insert_cheapest(
             routes[chosen[1]] = chosen[2]
             return chosen[1]
     chosen = _best_valid(problem, routes, stop, max_checks, soonest=False)
+    if chosen is None:
+        chosen = _with_unload(problem, routes, stop, max_checks)
     if chosen is None:
         return None
     routes[chosen[1]] = chosen[2]
@@ -367,6 +376,41 @@ def _best_valid(
         if chosen is None or cost < chosen[0]:
             chosen = (cost, v.ref, new)
     return chosen
+
+
+def _with_unload(
+    problem: Problem, routes: dict[str, list[str]], stop: Stop, max_checks: int
+) -> tuple[int, str, list[str]] | None:
+    """The cheapest valid insertion of ``stop`` followed at once by an unloading, for a stop
+    no truck has room for as its loads stand (one more trip to a site): (detour, vehicle
+    ref, new route), or None. Each position is tried with the site adding the least travel
+    of those the truck may use that take the stop's stream."""
+    dur = problem.matrix.duration_s
+    ranked: list[tuple[int, int, int, str]] = []  # (detour, vehicle index, position, site)
+    for vi, v in enumerate(problem.vehicles):
+        sites = [s for s in usable_sites(problem, v) if stop.stream in s.streams]
+        if stop.stream not in v.streams or not sites or not needs_disposal(problem, v):
+            continue
+        refs = routes.get(v.ref, [])
+        legs = _legs(problem, v, refs)
+        if not _daily_room(v, legs, stop):
+            continue
+        vol = np.array([x.volume_l for x in legs]) + stop.volume_l <= v.capacity_l
+        wt = np.array([x.weight_kg for x in legs]) + stop.weight_kg <= v.capacity_kg
+        locs = [x.location for x in legs] + [v.end]
+        for at in (int(i) for i in np.flatnonzero(vol & wt)):  # on board after leg ``at``
+            a, b = locs[at], locs[at + 1]
+            leg = [int(dur[stop.location, s.location] + dur[s.location, b]) for s in sites]
+            via = sites[int(np.argmin(leg))]
+            detour = int(dur[a, stop.location]) + min(leg) - int(dur[a, b])
+            ranked.append((detour, vi, at, via.ref))
+    for _, vi, k, site in sorted(ranked)[:max_checks]:
+        v = problem.vehicles[vi]
+        refs = routes.get(v.ref, [])
+        new = with_final_unload(problem, v, [*refs[:k], stop.ref, site, *refs[k:]])
+        if not check_route(problem, v, time_route(problem, v, new)):
+            return 0, v.ref, new
+    return None
 
 
 def _rank(stop: Stop) -> tuple[bool, int]:

@@ -791,6 +791,27 @@ def test_a_day_replanned_mid_morning_goes_on_from_where_the_truck_is(
     assert new_day.start_at == day.start_at  # the reports matched to it are the same
 
 
+def test_a_replan_empties_a_must_bin_that_needs_one_more_trip_to_the_site(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """Re-planned at 09:00 before t1 reported anything: b0, b1 and b2 (660 l each) each
+    need a trip of the 1000 l truck to the site, and b1 must be emptied by 09:49. No place
+    in a route had room for it as the loads stood: it was left out. It goes in with an
+    unloading of its own."""
+    new_day, _ = replan_day(
+        day,
+        [],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=_local(9),
+        params=SolveParams(time_limit_s=1, seed=1),
+    )
+    assert new_day.violations == () and new_day.unserved == ()
+    b1 = new_day.built.problem.stop("b1")
+    assert b1.required and b1.window_s is not None and b1.window_s[1] < 10 * 3600
+    assert {"b0", "b1", "b2"} <= new_day.plan.served_refs
+
+
 def test_a_replan_drops_a_bin_whose_sensor_now_reads_low(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:

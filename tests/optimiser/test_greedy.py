@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from optimiser.check import check, plan_from_sequences
-from optimiser.greedy import greedy_routes
+from optimiser.greedy import greedy_routes, insert_cheapest
 from optimiser.problem import Problem
 from optimiser.screen import screen, unservable
 
@@ -294,6 +294,27 @@ def test_swap_in_makes_room_for_a_must_bin_by_taking_out_a_bin_worth_a_prize(kit
     other = dataclasses.replace(problem, stops=(*problem.stops, kit.stop("must2", 2)))
     assert swap_in(other, {"a": ["must", "must2"]}, other.stop("far")) is None
     assert swap_in(other, full, other.stop("must2")) == ("a", "far")
+
+
+def test_a_stop_no_load_has_room_for_goes_in_with_one_more_unloading(kit) -> None:
+    """Truck a (1000 l) empties bin a (600 l) then unloads at the far site; bin u (600 l)
+    must be emptied by 06:05, before a could be back from the site: no position takes it as
+    the loads stand, so it goes first with an unloading of its own."""
+    h = kit.H
+    m = kit.matrix([(0, 0), (10, 0), (1, 0), (0, 1)])
+    problem = Problem(
+        matrix=m,
+        stops=(
+            kit.stop("a", 2, volume_l=600),
+            kit.stop("u", 3, volume_l=600, window_s=(0, 6 * h + 300)),
+        ),
+        vehicles=(kit.truck("a", capacity_l=1000),),
+        sites=(kit.site("s1", 1),),
+    )
+    routes = {"a": ["a", "s1"]}
+    assert insert_cheapest(problem, routes, problem.stop("u")) == "a"
+    assert routes == {"a": ["u", "s1", "a", "s1"]}
+    assert check(problem, plan_from_sequences(problem, routes)) == []
 
 
 def test_an_idle_truck_is_tried_when_the_cheapest_positions_all_break_a_rule(kit) -> None:
