@@ -437,6 +437,7 @@ class _Clock:
     visits: list[Visit]
     state: _State
     break_due: bool
+    break_before: int | None = None  # take the break only before this visit (its index)
 
     @property
     def last(self) -> Visit:
@@ -493,6 +494,8 @@ class _Clock:
         v = self.vehicle
         if not self.break_due or v.break_window_s is None:
             return None
+        if self.break_before is not None and len(self.visits) != self.break_before:
+            return None
         lo, hi = v.break_window_s
         at = max(t, lo)
         if at > hi or at > next_start:
@@ -530,26 +533,26 @@ def time_route(problem: Problem, vehicle: VehicleSpec, refs: Sequence[str]) -> R
     The truck leaves at the start of its shift (or ``ready_s``), waits for windows, and
     takes its break at the first point inside the break window where it is between visits,
     unless its day begins after a break at the window's start would be over (the checker's
-    rule: it needs none then).
+    rule: it needs none then). When a break there would make a later visit miss its window
+    (or the truck its shift end), it takes it at the first point where none does, if any
+    (:func:`_break_slot`).
     """
     v = vehicle
     t0 = max(v.shift_s[0], v.ready_s) if v.ready_s is not None else v.shift_s[0]
-    state = _State(v.initial_volume_l, v.initial_weight_kg, v.initial_daily_l, v.initial_daily_kg)
     due = (
         v.break_s > 0
         and not v.break_taken
         and v.break_window_s is not None
         and day_start(v, t0) < v.break_window_s[0] + v.break_s
     )
-    timer = _Clock(vehicle=v, visits=[], state=state, break_due=due)
-    timer._push(VisitKind.START, v.ref, v.start, (t0, t0, t0))
     stops = {s.ref: s for s in problem.stops}
     sites = {s.ref: s for s in problem.sites}
-    for ref in refs:
-        kind, location, service = _service(stops, sites, ref)
-        timer.go(problem, kind, ref, location, service, stops.get(ref))
-    timer.go(problem, VisitKind.END, v.ref, v.end, (0, None))
-    visits = timer.visits
+    known = _Known(problem, v, stops, sites)
+    visits = _timed(known, refs, t0, due, None)
+    if due and _misses(known, visits):
+        slot = _break_slot(known, _timed(known, refs, t0, False, None))
+        if slot is not None:
+            visits = _timed(known, refs, t0, True, slot)
     if not refs:  # an unused truck stays home: no break needed
         visits = [x for x in visits if x.kind is not VisitKind.BREAK]
     dist = problem.matrix.distance_m
@@ -561,6 +564,86 @@ def time_route(problem: Problem, vehicle: VehicleSpec, refs: Sequence[str]) -> R
     return Route(
         vehicle_ref=v.ref, visits=tuple(visits), distance_m=distance, duration_s=duration, cost=cost
     )
+
+
+NO_ROOM = 10**9  # no window: a visit may start any later, seconds
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A problem, the truck of the route being timed, and its stops and sites by ref."""
+
+    problem: Problem
+    vehicle: VehicleSpec
+    stops: Mapping[str, Stop]
+    sites: Mapping[str, Site]
+
+    def closes(self, visit: Visit) -> int | None:
+        """The latest start of ``visit`` its window (or, for END, the shift) allows."""
+        if visit.kind is VisitKind.END:
+            return self.vehicle.shift_s[1]
+        window: tuple[int, int] | None = None
+        if visit.kind is VisitKind.BIN:
+            window = self.stops[visit.ref].window_s
+        elif visit.kind is VisitKind.DISPOSAL:
+            window = self.sites[visit.ref].window_s
+        return None if window is None else window[1]
+
+
+def _timed(
+    known: _Known, refs: Sequence[str], t0: int, due: bool, break_before: int | None
+) -> list[Visit]:
+    """The visits of ``refs`` timed from ``t0`` as early as possible, a break taken when
+    ``due``: at the first point inside its window, or only before visit ``break_before``."""
+    v = known.vehicle
+    state = _State(v.initial_volume_l, v.initial_weight_kg, v.initial_daily_l, v.initial_daily_kg)
+    timer = _Clock(vehicle=v, visits=[], state=state, break_due=due, break_before=break_before)
+    timer._push(VisitKind.START, v.ref, v.start, (t0, t0, t0))
+    for ref in refs:
+        kind, location, service = _service(known.stops, known.sites, ref)
+        timer.go(known.problem, kind, ref, location, service, known.stops.get(ref))
+    timer.go(known.problem, VisitKind.END, v.ref, v.end, (0, None))
+    return timer.visits
+
+
+def _misses(known: _Known, visits: Sequence[Visit]) -> bool:
+    """Whether a visit starts after its window closes, or the truck is back after its shift."""
+    return any((close := known.closes(x)) is not None and x.start_s > close for x in visits)
+
+
+def _break_slot(known: _Known, bare: Sequence[Visit]) -> int | None:
+    """The first visit of ``bare`` (a route timed without the break) before which the break
+    can start inside its window and delays no later visit past its window or the truck past
+    its shift end; None when there is none.
+
+    A delay of visit ``i`` is absorbed by waiting further on: ``push[i]``, the most visit
+    ``i`` may start later with every visit from it still in time, is the smallest of its own
+    room and the waiting before the next visit plus that one's ``push``.
+    """
+    v = known.vehicle
+    assert v.break_window_s is not None
+    lo, hi = v.break_window_s
+    dur = known.problem.matrix.duration_s
+    n = len(bare)
+    push = [0] * n
+    for i in range(n - 1, 0, -1):
+        close = known.closes(bare[i])
+        room = NO_ROOM if close is None else close - bare[i].start_s
+        if i + 1 < n:
+            wait = bare[i + 1].start_s - bare[i + 1].arrival_s
+            room = min(room, wait + push[i + 1])
+        push[i] = room
+    for i in range(1, n):
+        prev, here = bare[i - 1], bare[i]
+        at = max(prev.end_s, lo)
+        if at > hi or at > here.start_s:
+            continue
+        travel = int(dur[prev.location, here.location]) if prev.location is not None else 0
+        opens = here.start_s if here.start_s > here.arrival_s else 0  # waited for its window
+        start = max(prev.end_s + travel + v.break_s, at + v.break_s, opens)
+        if start - here.start_s <= push[i]:
+            return i
+    return None
 
 
 def plan_from_sequences(problem: Problem, sequences: Mapping[str, Sequence[str]]) -> Plan:

@@ -272,6 +272,22 @@ def test_a_route_timed_after_the_break_could_be_over_takes_none(manual) -> None:
     assert check(early, plan) == []
 
 
+def test_timing_takes_the_break_where_no_window_is_missed_for_it(manual) -> None:
+    """Break window 06:05-06:40 (15 min); b4 must be emptied by 06:20. The earliest point
+    for the break (after b3, 06:05:20) would bring b4 at 06:30:20: the route is timed with
+    the break after b4 instead, and every rule holds. Without a window to keep, the break
+    stays at the earliest point."""
+    h = 3600
+    owes = _with_truck(manual, break_window_s=(6 * h + 300, 6 * h + 2400))
+    tight = _with_stop(owes, "b4", window_s=(6 * h, 6 * h + 1200))
+    plan = plan_from_sequences(tight, {"t1": SEQ})
+    assert check(tight, plan) == []
+    refs = [v.ref for v in plan.routes[0].visits if v.kind is not VisitKind.END]
+    assert refs[refs.index("b4") + 1] == "t1"  # the break, right after b4
+    loose = plan_from_sequences(owes, {"t1": SEQ}).routes[0].visits
+    assert [v.ref for v in loose][:4] == ["t1", "b2", "b3", "t1"]  # START, b2, b3, break
+
+
 def test_a_waypoint_is_where_the_truck_reported_whatever_the_drive_into_it(manual) -> None:
     """A position reported a second after b2, 14 km away by the matrix: the truck is there
     (GPS against a travel model); the drive on from there to b3 is still checked."""
