@@ -627,36 +627,87 @@ def _unreported_unloads(plan: Plan, progress: Sequence[Progress], now_s: int) ->
 
 
 def _overdue(
-    day: DayPlan, problem: Problem, progress: Sequence[Progress], skip: set[str]
+    day: DayPlan,
+    problem: Problem,
+    progress: Sequence[Progress],
+    skip: set[str],
+    inventory: Inventory,
 ) -> list[Stop]:
     """Must-collect bins still to do whose planned deadline no truck can keep any more (the
-    window closes before the nearest truck could get there): the deadline gives way to the
-    bin's own access hours (a release still holds), so they are emptied late rather than
-    dropped for the day."""
+    window closes before the nearest truck could get there), without that deadline
+    (:func:`_no_deadline`): emptied late rather than dropped for the day."""
     done = {r for p in progress for r in p.done}
-    tz = ZoneInfo(day.tz_name)
     late: list[Stop] = []
     for stop in problem.stops:
-        if not stop.required or stop.ref in done | skip or stop.window_s is None:
-            continue
-        if stop.ref != bin_of(stop.ref):  # a second visit: its window is the day's end
+        if stop.ref in done | skip or not _has_deadline(stop) or stop.window_s is None:
             continue
         soonest = min(
             p.time_s + int(problem.matrix.duration_s[p.location, stop.location]) for p in progress
         )
         if stop.window_s[1] >= soonest:
             continue
-        b = day.inventory.bin(stop.ref)
-        lo = stop.window_s[0]  # a release still holds
-        if b.access_window is not None:
-            hours = window_to_s(b.access_window, plan_date=day.plan_date, tz=tz)
-            if hours[1] < soonest:  # its own hours are over for today
-                continue
-            window: tuple[int, int] | None = (max(lo, hours[0]), hours[1])
-        else:
-            window = None if lo <= 0 else (lo, max(v.shift_s[1] for v in problem.vehicles))
-        late.append(dataclasses.replace(stop, window_s=window))
+        relaxed = _no_deadline(day, problem, stop, inventory, soonest)
+        late += [relaxed] if relaxed is not None else []
     return late
+
+
+def _has_deadline(stop: Stop) -> bool:
+    """Whether ``stop`` is a must-collect bin's first visit of the day with a window (its
+    forecast overflow, or its access hours); a second visit's window is the day's end."""
+    return stop.required and stop.window_s is not None and stop.ref == bin_of(stop.ref)
+
+
+def _no_deadline(
+    day: DayPlan, problem: Problem, stop: Stop, inventory: Inventory, after_s: int
+) -> Stop | None:
+    """``stop`` open until the end of the bin's own access hours (``inventory``), its release
+    still holding: a deadline given way. None when those hours are over by ``after_s``
+    (seconds since local midnight)."""
+    b = inventory.bin(stop.ref)
+    lo = stop.window_s[0] if stop.window_s is not None else 0  # a release still holds
+    if b.access_window is None:
+        window = None if lo <= 0 else (lo, max(v.shift_s[1] for v in problem.vehicles))
+        return dataclasses.replace(stop, window_s=window)
+    hours = window_to_s(b.access_window, plan_date=day.plan_date, tz=ZoneInfo(day.tz_name))
+    if hours[1] < after_s:  # its own hours are over for today
+        return None
+    return dataclasses.replace(stop, window_s=(max(lo, hours[0]), hours[1]))
+
+
+def _late_rather_than_never(
+    day: DayPlan,
+    problem: Problem,
+    plan: Plan,
+    progress: Sequence[Progress],
+    inventory: Inventory,
+    params: SolveParams | None,
+    now_s: int,
+) -> tuple[Problem, Plan, list[str]]:
+    """``problem`` and ``plan`` with the must bins ``plan`` leaves out for their deadline
+    (none of its routes could keep it) emptied late instead where a route can: the rest of
+    the day routed once more from ``plan``, with half its search time, and those bins
+    without their deadlines (:func:`_no_deadline`). Taken only when it leaves out fewer
+    must bins; also the refs of those bins it empties (none when not taken)."""
+    left = [
+        relaxed
+        for s in problem.stops
+        if s.ref not in plan.served_refs and _has_deadline(s)
+        if (relaxed := _no_deadline(day, problem, s, inventory, now_s)) is not None
+        and relaxed.window_s != s.window_s
+    ]
+    if not left:
+        return problem, plan, []
+    given = params or SolveParams(time_limit_s=1.0)  # reroute's default
+    half = dataclasses.replace(given, time_limit_s=given.time_limit_s / 2)
+    again = reroute(problem, plan, progress, left, half)
+    relaxed_problem = with_urgent(problem, left)
+
+    def must_out(p: Problem, pl: Plan) -> int:
+        return sum(1 for s in p.stops if s.required and s.ref not in pl.served_refs)
+
+    if must_out(relaxed_problem, again) >= must_out(problem, plan):
+        return problem, plan, []
+    return relaxed_problem, again, [s.ref for s in left if s.ref in again.served_refs]
 
 
 def _overdue_note(refs: Sequence[str]) -> tuple[str, ...]:
@@ -708,7 +759,8 @@ def reroute_day(
     Alerted bins are collected today, loaded full (:func:`_urgent`), by their response
     targets where a route can (a note names each one emptied later); must bins whose planned
     deadline no truck can keep any more are emptied late rather than dropped, with a note
-    (:func:`_overdue`).
+    (:func:`_overdue`), as are those no route empties by their deadline
+    (:func:`_late_rather_than_never`).
 
     Parameters
     ----------
@@ -758,11 +810,13 @@ def reroute_day(
     built, progress = _current_inventory(built, lookup, progress, provider, now_s, day)
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
-    late = _overdue(day, built.problem, full_progress, {s.ref for s in urgent})
+    late = _overdue(day, built.problem, full_progress, {s.ref for s in urgent}, lookup)
     changed = [*urgent, *late]
     plan = reroute(built.problem, day.plan, full_progress, changed, params)
-    overdue = _overdue_note([s.ref for s in late if s.ref in plan.served_refs])
-    problem = with_urgent(built.problem, changed)
+    problem, plan, later = _late_rather_than_never(
+        day, with_urgent(built.problem, changed), plan, full_progress, lookup, params, now_s
+    )
+    overdue = _overdue_note([s.ref for s in late if s.ref in plan.served_refs] + later)
     tardy = _late_notes(problem, plan)
     plan = dataclasses.replace(
         plan, notes=(*built.notes, *unreported, *overdue, *tardy, *plan.notes, *notes)
@@ -811,7 +865,8 @@ def replan_day(
     earlier today that needs a truck again gets one more visit (``<bin>#k``). Visits of
     earlier overflow alerts still to do stay in the plan, unless their alerts are ``closed``;
     bins of new ``alerted`` are loaded full with their targets (``due``), as in
-    :func:`reroute_day`.
+    :func:`reroute_day`. A must bin no route can empty by its deadline is emptied later
+    rather than dropped for the day, with a note (:func:`_late_rather_than_never`).
 
     Parameters
     ----------
@@ -887,6 +942,9 @@ def replan_day(
     problem = dataclasses.replace(built.problem, stops=(*kept, *urgent, *fresh))
     musts = [s for s in fresh if s.required]  # each put in a route first, where one has room
     plan = reroute(problem, day.plan, full_progress, [*urgent, *musts], params)
+    problem, plan, later = _late_rather_than_never(
+        day, problem, plan, full_progress, lookup, params, now_s
+    )
     unreported = _unreported_unloads(day.plan, progress, now_s)
     plan = dataclasses.replace(
         plan,
@@ -894,6 +952,7 @@ def replan_day(
             _replanned_note(now.astimezone(tz)),
             *built.notes,
             *unreported,
+            *_overdue_note(later),
             *_late_notes(problem, plan),
             *plan.notes,
             *notes,

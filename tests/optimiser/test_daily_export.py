@@ -812,16 +812,47 @@ def test_a_replan_empties_a_must_bin_that_needs_one_more_trip_to_the_site(
     assert {"b0", "b1", "b2"} <= new_day.plan.served_refs
 
 
+def test_a_replan_empties_late_a_must_bin_no_route_can_empty_by_its_deadline(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """b0 and b5 overflow at 10:10 and 10:12; at 10:00 the one 1000 l truck can empty one
+    of them in time (660 l each: a trip to the site between). Either could be reached in
+    time alone, so both kept their deadlines, and the one no route could keep was dropped
+    for the day: it is emptied later instead, with a note."""
+    inventory, readings, reports = tiny_city
+    kept = [r for r in readings if r.bin_id not in ("b0", "b5")]
+    readings = kept + _readings("b0", 0.01, 0.1783) + _readings("b5", 0.01, 0.178)
+    day = _plan(inventory, readings, reports)
+    new_day, _ = replan_day(
+        day,
+        [],
+        readings,
+        reports,
+        HaversineProvider(),
+        now=_local(10),
+        params=SolveParams(time_limit_s=1, seed=1),
+    )
+    assert new_day.violations == ()
+    assert {"b0", "b5"} <= new_day.plan.served_refs
+    note = next(n for n in new_day.plan.notes if "planned deadline" in n)
+    assert note.startswith("1 must bin(s) can no longer be emptied by their planned deadline")
+
+
 def test_a_replan_drops_a_bin_whose_sensor_now_reads_low(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:
-    """The night plan collects b0 and b1 (filling fast). At 09:00 the sensor of the one not
-    emptied yet reads 3 % (someone emptied it): the re-plan at 09:30 leaves it out."""
+    """The night plan collects b0 and b1 (filling fast). At 08:45 and 09:00 the sensor of
+    the one not emptied yet reads 3 % (someone emptied it; a lone low reading would be
+    taken for a glitch, no truck having logged it): the re-plan at 09:30 leaves it out."""
     (done,) = _progress_after(day, 1)
     low = next(b for b in ("b0", "b1") if b not in done.done and b in day.plan.served_refs)
-    reading = FillReading(bin_id=low, at=_local(9), fill_fraction=0.03)
-    new_day, changes, _ = _replanned(day, tiny_city, _local(9, 30), [reading], [])
+    readings = [
+        FillReading(bin_id=low, at=_local(*t), fill_fraction=0.03) for t in ((8, 45), (9, 0))
+    ]
+    new_day, changes, _ = _replanned(day, tiny_city, _local(9, 30), readings, [])
     assert new_day.violations == ()
+    (decision,) = [d for d in new_day.decisions if d.bin_id == low]
+    assert decision.action is Action.SKIP
     assert low not in new_day.plan.served_refs
     assert low in changes["t1"].removed
     assert done.done[-1] in new_day.plan.served_refs  # done stays done
