@@ -190,6 +190,7 @@ class PipelinePlanner:
             positions=_positions(progress),
             found=found_fills(day_plan, progress),
             due=due,
+            off_route=off_route(day_plan, progress),
         )
         return new_plan, dict(changes)
 
@@ -230,6 +231,7 @@ class PipelinePlanner:
             alerted=alerted,
             due=due,
             closed=closed,
+            off_route=off_route(day_plan, progress),
         )
         return new_plan, dict(changes)
 
@@ -303,6 +305,30 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
                 break_taken=bool(breaks),
             )
         )
+    return out
+
+
+def off_route(
+    day_plan: Any, progress: Sequence[TruckProgress]
+) -> dict[str, list[tuple[str, float | None]]]:
+    """Per truck, the bins it reported emptied beyond its planned route's visits of them
+    (another truck's bin, or one no truck was sent to), with the fill found (None when not
+    given), in report order (``optimiser.daily.OffRoute``)."""
+    from optimiser.plan import VisitKind
+    from optimiser.problem import bin_of
+
+    routes = {r.vehicle_ref: r for r in day_plan.plan.routes}
+    out: dict[str, list[tuple[str, float | None]]] = {}
+    for p in progress:
+        route = routes.get(p.vehicle_id)
+        visits = route.visits if route is not None else ()
+        planned = Counter(bin_of(v.ref) for v in visits if v.kind is VisitKind.BIN)
+        fills = p.found_fills or (None,) * len(p.done_bin_ids)
+        seen: Counter[str] = Counter()
+        for bin_id, fill in zip(p.done_bin_ids, fills, strict=True):
+            seen[bin_id] += 1
+            if seen[bin_id] > planned[bin_id]:
+                out.setdefault(p.vehicle_id, []).append((bin_id, fill))
     return out
 
 

@@ -7,6 +7,7 @@ scenario simulator. It glues fleet (forecast, policy) to the optimiser (build, s
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -753,6 +754,7 @@ def reroute_day(
     positions: Mapping[str, tuple[float, float]] | None = None,
     found: Mapping[str, float] | None = None,
     due: Mapping[str, datetime] | None = None,
+    off_route: OffRoute | None = None,
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of the day after overflow alerts, keeping what is done.
 
@@ -808,6 +810,9 @@ def reroute_day(
     )
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress = _current_inventory(built, lookup, progress, provider, now_s, day)
+    built, progress = _emptied_off_route(
+        built, progress, off_route or {}, day, lookup, now_s, keep={s.ref for s in urgent}
+    )
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
     late = _overdue(day, built.problem, full_progress, {s.ref for s in urgent}, lookup)
@@ -855,6 +860,7 @@ def replan_day(
     alerted: Sequence[str] = (),
     due: Mapping[str, datetime] | None = None,
     closed: Collection[str] = (),
+    off_route: OffRoute | None = None,
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of a day being driven with the fills and reports of ``now``.
 
@@ -925,6 +931,7 @@ def replan_day(
     built, urgent, alert_decisions = _urgent(day, alert_bins, provider, done, due or {})
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress = _current_inventory(built, lookup, progress, provider, now_s, day)
+    built, progress = _emptied_off_route(built, progress, off_route or {}, day, lookup, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
     listed = {s.ref for s in built.problem.stops}
     pending = {  # earlier alerts' visits to do
@@ -993,6 +1000,74 @@ def _current_inventory(
     built = _current_sites(built, inventory, provider, now_s, day, progress)
     built = _stranded(built, inventory, progress, now_s, day)
     return _listed_bins(built, inventory, progress), progress
+
+
+OffRoute = Mapping[str, Sequence[tuple[str, float | None]]]
+"""Bins trucks emptied off their planned routes: truck ref -> (bin id, fill found or None),
+in report order."""
+
+
+def _emptied_off_route(
+    built: BuiltProblem,
+    progress: Sequence[Progress],
+    off_route: OffRoute,
+    day: DayPlan,
+    inventory: Inventory,
+    now_s: int,
+    keep: Collection[str] | None = None,
+) -> tuple[BuiltProblem, list[Progress]]:
+    """``built`` and ``progress`` after bins were emptied off the trucks' planned routes
+    (``off_route``): each truck carries what it took from then on (the fill found, else the
+    load planned for that bin, else the bin full), with a note per truck (appended to
+    ``built.notes``). With ``keep`` (a reroute), the next visit still to do of each such bin
+    leaves the plan too (whoever was to make it), unless its ref is in ``keep`` (an alert
+    raised since); a re-plan chooses the bins again from the collection log instead."""
+    by_ref = {p.vehicle_ref: p for p in progress}
+    done = {r for p in progress for r in p.done}
+    stops = {s.ref: s for s in built.problem.stops}
+    driver = {v.ref: r.vehicle_ref for r in day.plan.routes for v in r.visits}
+    trucks = {v.ref: v for v in built.problem.vehicles}
+    listed = {b.bin_id: b for b in inventory.bins}
+    gone: set[str] = set()
+    notes = []
+    for truck, emptied in off_route.items():
+        took_l = took_kg = 0
+        dropped = []
+        for bin_id, fill in emptied:
+            ref = next(r for k in itertools.count(1) if (r := visit_ref(bin_id, k)) not in done)
+            stop = stops.get(ref)
+            if stop is None and bin_id not in listed:
+                continue  # a bin no longer listed: what it held is not known
+            if stop is None or fill is not None:
+                litres, kg = found_load(listed[bin_id], 1.0 if fill is None else fill)
+            else:
+                litres, kg = stop.volume_l, stop.weight_kg
+            took_l, took_kg = took_l + litres, took_kg + kg
+            if stop is not None and keep is not None and ref not in keep:
+                gone.add(ref)
+                done.add(ref)
+                dropped.append(f"{driver.get(ref, 'no truck')}'s visit of {ref}")
+        if truck in trucks:
+            v = trucks[truck]
+            p = by_ref.get(truck) or Progress(
+                vehicle_ref=truck, done=(), location=v.start, time_s=max(now_s, v.shift_s[0])
+            )
+            by_ref[truck] = dataclasses.replace(
+                p,
+                volume_l=p.volume_l + took_l,
+                weight_kg=p.weight_kg + took_kg,
+                daily_l=p.daily_l + took_l,
+                daily_kg=p.daily_kg + took_kg,
+            )
+        bins = ", ".join(b for b, _ in emptied)
+        note = f"{truck} emptied {bins} off its planned route: it carries that waste"
+        note += f" ({took_l} l / {took_kg} kg)"
+        notes.append(note + (f"; {', '.join(dropped)} leaves the plan" if dropped else ""))
+    problem = dataclasses.replace(
+        built.problem, stops=tuple(s for s in built.problem.stops if s.ref not in gone)
+    )
+    built = dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
+    return built, list(by_ref.values())
 
 
 def _with_fleet(day: DayPlan, inventory: Inventory) -> DayPlan:

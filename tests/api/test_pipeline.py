@@ -245,6 +245,37 @@ def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
     assert new["violations"] == []
 
 
+def test_a_reroute_counts_the_waste_of_a_bin_a_crew_emptied_off_its_route(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """After its first bin the crew also empties a bin no route has (added since the plan,
+    found half full): at the next reroute the truck carries that waste too, and the plan
+    says so."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck = route["vehicle_id"]
+    assert _first_bin_done(real_client, key, plan, truck) == first
+    extra = {"bin_id": "corner", "lon": 24.945, "lat": 60.172, "capacity_l": 240}
+    assert real_client.post("/bins", json=extra, headers=key).status_code == 201
+    at = (datetime.fromisoformat(first["end"]) + timedelta(minutes=3)).isoformat()
+    done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": "corner", "at": at}
+    resp = real_client.post(
+        f"/plans/{plan['id']}/progress", json={**done, "fill_fraction": 0.5}, headers=key
+    )
+    assert resp.status_code == 201, resp.text
+    other = next(v for v in route["visits"] if v["kind"] == "bin" and v != first)
+    alert = real_client.post("/alerts", json={"bin_id": other["bin_id"], "at": at}, headers=key)
+    wait(runtime)
+    got = real_client.get(f"/alerts/{alert.json()['id']}", headers=key).json()
+    assert got["status"] == "rerouted", got
+    new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
+    visits = next(r for r in new["routes"] if r["vehicle_id"] == truck)["visits"]
+    waypoint = visits[2]  # START, the bin done, then where the truck stands
+    assert waypoint["kind"] == "waypoint"
+    assert waypoint["load_l"] == first["load_l"] + 120
+    assert any(n.startswith(f"{truck} emptied corner off its planned route") for n in new["notes"])
+    assert new["violations"] == []
+
+
 def test_an_alert_no_truck_can_serve_reads_unserved_with_the_reason(
     real_app: FastAPI, real_client: TestClient
 ) -> None:

@@ -1321,6 +1321,74 @@ def test_a_reroute_may_send_a_truck_added_since_the_day_was_planned(
     assert [v.vehicle_id for v in new_day.inventory.vehicles] == ["t1", "t2"]
 
 
+def _off_route(
+    city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> tuple[Inventory, DayPlan, Progress, str, str]:
+    """``city`` with two alike trucks of two bins a day, t1 and t2, and their day: t2 after
+    its first bin, and a bin t1 still has to empty."""
+    inventory, readings, reports = city
+    t1 = dataclasses.replace(inventory.vehicles[0], max_stops=2)
+    t2 = dataclasses.replace(t1, vehicle_id="t2")
+    inventory = dataclasses.replace(inventory, vehicles=(t1, t2))
+    day = _plan(inventory, readings, reports)
+    (done,) = _progress_after(day, 1, "t2")
+    (t1,) = [r for r in day.plan.routes if r.vehicle_ref == "t1"]
+    return inventory, day, done, t1.bin_refs[-1], "t1"
+
+
+def test_a_bin_emptied_off_its_route_leaves_the_other_trucks_plan_and_loads_the_truck(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2, after its first bin, also empties a bin t1 was to empty (off t2's route, found
+    80 % full); an alert on b5 comes then: the reroute no longer sends t1 there, t2 carries
+    that bin's waste from then on, and a note says so."""
+    inventory, day, done, extra, planned_by = _off_route(tiny_city)
+    new_day, _ = reroute_day(
+        day,
+        [done],
+        ["b5"],
+        HaversineProvider(),
+        now=day.at(done.time_s + 300),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=inventory,
+        off_route={"t2": [(extra, 0.8)]},
+    )
+    assert new_day.violations == ()
+    assert extra not in new_day.plan.served_refs
+    assert extra not in {u.ref for u in new_day.unserved}
+    (t2,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    cut = next(i for i, v in enumerate(t2.visits) if v.ref == done.done[-1])
+    assert t2.visits[cut + 1].kind is VisitKind.WAYPOINT  # its loads as measured
+    assert t2.visits[cut + 1].volume_l == min(1000, done.volume_l + round(0.8 * 660))
+    note = f"t2 emptied {extra} off its planned route: it carries that waste"
+    assert any(n.startswith(note) and planned_by in n for n in new_day.plan.notes)
+
+
+def test_a_replan_counts_the_waste_of_a_bin_emptied_off_the_trucks_route(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """The same off-route emptying, then a re-plan: t2 carries that bin's waste (it unloads
+    before its next bin when that would not fit), no rule is broken, and a note says so."""
+    inventory, day, done, extra, _ = _off_route(tiny_city)
+    new_day, _ = replan_day(
+        day,
+        [done],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=day.at(done.time_s + 300),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=inventory,
+        off_route={"t2": [(extra, None)]},
+    )
+    assert new_day.violations == ()
+    (t2,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    cut = next(i for i, v in enumerate(t2.visits) if v.ref == done.done[-1])
+    assert t2.visits[cut + 1].kind is VisitKind.WAYPOINT
+    assert t2.visits[cut + 1].volume_l > done.volume_l
+    note = f"t2 emptied {extra} off its planned route: it carries that waste"
+    assert any(n.startswith(note) for n in new_day.plan.notes)
+
+
 def _unloads_after(day: DayPlan, truck: str, after_s: int) -> list[str]:
     """The sites ``truck`` unloads at from ``after_s`` on, in ``day``'s plan."""
     (route,) = [r for r in day.plan.routes if r.vehicle_ref == truck]
