@@ -531,9 +531,17 @@ def _plan_stands(full: Problem, plan: Plan, urgent: set[str], sub: Plan, seconds
     )
 
 
-def _finished(old: Route | None, prog: Progress | None, new: Route) -> bool:
-    """Whether the truck had done all its planned work and is given none: it keeps its plan."""
-    return old is not None and prog is not None and not _rest(old, prog) and not new.used
+def _finished(v: VehicleSpec, old: Route | None, prog: Progress | None, new: Route) -> bool:
+    """Whether the truck had done all its planned work and is given none: it keeps its plan
+    (unless that plan no longer ends where the truck ends its day: broken down on its way
+    home, it stands where it is)."""
+    return (
+        old is not None
+        and prog is not None
+        and not _rest(old, prog)
+        and not new.used
+        and old.visits[-1].location == v.end
+    )
 
 
 def _full_plan(
@@ -548,7 +556,7 @@ def _full_plan(
     new_routes = {r.vehicle_ref: r for r in sub.routes}
     merged = tuple(
         routes[v.ref]  # its planned return (and break) as driven, not an idle wait until now
-        if _finished(routes.get(v.ref), progs.get(v.ref), new_routes[v.ref])
+        if _finished(v, routes.get(v.ref), progs.get(v.ref), new_routes[v.ref])
         else _merge(full, v, prefixes.get(v.ref, []), progs.get(v.ref), new_routes[v.ref])
         for v in full.vehicles
     )

@@ -1248,6 +1248,33 @@ def test_a_truck_broken_down_on_the_road_stands_there_with_its_load(
     _stands_after(after, done)
 
 
+def test_a_truck_broken_down_on_its_way_home_stands_at_its_last_stop(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 has done all its work (its last unloading reported) and breaks down driving home:
+    its route ends where it unloaded, not at its depot (its planned return no longer
+    stands), and no rule is broken."""
+    inventory, day = _two_trucks(tiny_city)
+    (route,) = [r for r in day.plan.routes if r.vehicle_ref == "t2"]
+    work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    last = work[-1]
+    assert last.kind is VisitKind.DISPOSAL
+    done = Progress(
+        vehicle_ref="t2",
+        done=tuple(v.ref for v in work),
+        location=int(last.location or 0),
+        time_s=last.end_s,
+        daily_l=last.daily_l,
+        daily_kg=last.daily_kg,
+    )
+    down = Downtime(vehicle_id="t2", start=day.at(last.end_s + 60))
+    broken = dataclasses.replace(inventory, downtimes=(down,))
+    new_day = _replanned_as(day, done, tiny_city, broken, day.at(last.end_s + 60))
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert after.visits[-1].location == last.location
+
+
 def test_a_reroute_leaves_a_truck_broken_down_on_the_road_where_it_stands(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
