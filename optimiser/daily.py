@@ -662,17 +662,20 @@ def _no_deadline(
     day: DayPlan, problem: Problem, stop: Stop, inventory: Inventory, after_s: int
 ) -> Stop | None:
     """``stop`` open until the end of the bin's own access hours (``inventory``), its release
-    still holding: a deadline given way. None when those hours are over by ``after_s``
-    (seconds since local midnight)."""
+    still holding: a deadline given way. The deadline becomes its target (``due_s``, not a
+    rule): emptied as soon after as a route can. None when those hours are over by
+    ``after_s`` (seconds since local midnight)."""
     b = inventory.bin(stop.ref)
-    lo = stop.window_s[0] if stop.window_s is not None else 0  # a release still holds
+    lo, deadline = stop.window_s if stop.window_s is not None else (0, None)
+    targets = [t for t in (stop.due_s, deadline) if t is not None]
+    due = dataclasses.replace(stop, due_s=min(targets) if targets else None)
     if b.access_window is None:
         window = None if lo <= 0 else (lo, max(v.shift_s[1] for v in problem.vehicles))
-        return dataclasses.replace(stop, window_s=window)
+        return dataclasses.replace(due, window_s=window)
     hours = window_to_s(b.access_window, plan_date=day.plan_date, tz=ZoneInfo(day.tz_name))
     if hours[1] < after_s:  # its own hours are over for today
         return None
-    return dataclasses.replace(stop, window_s=(max(lo, hours[0]), hours[1]))
+    return dataclasses.replace(due, window_s=(max(lo, hours[0]), hours[1]))
 
 
 def _late_rather_than_never(
@@ -722,13 +725,18 @@ def _overdue_note(refs: Sequence[str]) -> tuple[str, ...]:
 
 
 def _late_notes(problem: Problem, plan: Plan) -> tuple[str, ...]:
-    """One note per alerted bin emptied after its response target (``Stop.due_s``)."""
-    due = {s.ref: s.due_s for s in problem.stops if s.due_s is not None}
-    return tuple(
-        f"{ref}: emptied at {clock(due[ref] + late)}, {span(late)} after its alert's "
-        f"response target {clock(due[ref])} (no route found reaches it sooner)"
-        for ref, late in sorted(late_s(problem, plan).items())
-    )
+    """One note per bin emptied after its target (``Stop.due_s``): an alert's response
+    target, or the deadline a must bin could not keep (:func:`_no_deadline`)."""
+    stops = {s.ref: s for s in problem.stops if s.due_s is not None}
+    notes = []
+    for ref, late in sorted(late_s(problem, plan).items()):
+        due = stops[ref].due_s or 0
+        what = "its alert's response target" if stops[ref].priority > 0 else "its deadline"
+        notes.append(
+            f"{ref}: emptied at {clock(due + late)}, {span(late)} after {what} {clock(due)} "
+            "(no route found reaches it sooner)"
+        )
+    return tuple(notes)
 
 
 def _all_progress(problem: Problem, progress: Sequence[Progress], now_s: int) -> list[Progress]:

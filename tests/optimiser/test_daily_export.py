@@ -818,7 +818,8 @@ def test_a_replan_empties_late_a_must_bin_no_route_can_empty_by_its_deadline(
     """b0 and b5 overflow at 10:10 and 10:12; at 10:00 the one 1000 l truck can empty one
     of them in time (660 l each: a trip to the site between). Either could be reached in
     time alone, so both kept their deadlines, and the one no route could keep was dropped
-    for the day: it is emptied later instead, with a note."""
+    for the day: it is emptied later instead, as soon as the route can (before the bins
+    due later), with a note."""
     inventory, readings, reports = tiny_city
     kept = [r for r in readings if r.bin_id not in ("b0", "b5")]
     readings = kept + _readings("b0", 0.01, 0.1783) + _readings("b5", 0.01, 0.178)
@@ -836,6 +837,14 @@ def test_a_replan_empties_late_a_must_bin_no_route_can_empty_by_its_deadline(
     assert {"b0", "b5"} <= new_day.plan.served_refs
     note = next(n for n in new_day.plan.notes if "planned deadline" in n)
     assert note.startswith("1 must bin(s) can no longer be emptied by their planned deadline")
+    (late,) = [b for b in ("b0", "b5") if f"({b})" in note]
+    (route,) = new_day.plan.routes
+    start = {v.ref: v.start_s for v in route.visits if v.kind is VisitKind.BIN}
+    assert start[late] < min(start["b1"], start["b2"])  # no deadline: after it
+    assert any(
+        n.startswith(f"{late}: emptied at ") and "after its deadline" in n
+        for n in new_day.plan.notes
+    )
 
 
 def test_a_replan_drops_a_bin_whose_sensor_now_reads_low(

@@ -510,7 +510,7 @@ function renderTrucks() {
       const eta = tr.appendChild(el("td", {}, clock(v.arrival)));
       if (v.respond_by) {
         eta.classList.add(v.late_s > 0 ? "late" : "on-time");
-        eta.title = `alert: empty by ${clock(v.respond_by)}` + (v.late_s > 0 ? `; starts ${minutes(v.late_s)} late` : "");
+        eta.title = `${v.alert ? "alert: empty by" : "overflows at"} ${clock(v.respond_by)}` + (v.late_s > 0 ? `; starts ${minutes(v.late_s)} late` : "");
       }
       const d = dec[v.ref];
       tr.appendChild(el("td", {}, v.kind === "bin" ? pct(v.expected_fill ?? (d && d.expected_fill)) : ""));
