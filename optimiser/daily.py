@@ -1162,9 +1162,8 @@ def _stranded(
     load it carries (``comes_back_loaded``), and a note (appended to its ``notes``).
 
     A truck out of service for the rest of its shift (``off_duty``) broke down on the road
-    when it is away from its depot and the plan being driven did not have it home by the
-    start of its downtime (a workshop slot known to that plan: it drove home for it, as
-    planned). A truck gone from the fleet still goes home.
+    when it is away from its depot and had not driven home for it (:func:`_home_by`). A
+    truck gone from the fleet still goes home.
     """
     listed = {v.vehicle_id for v in inventory.vehicles}
     by_ref = {p.vehicle_ref: p for p in progress}
@@ -1177,7 +1176,7 @@ def _stranded(
             and v.ref in listed
             and p is not None
             and p.location != v.end
-            and not _home_by(routes.get(v.ref), v, inventory, max(now_s, p.time_s), day)
+            and not _home_by(routes.get(v.ref), v, p, inventory, max(now_s, p.time_s), day)
         ):
             loaded = p.volume_l > 0 or p.weight_kg > 0
             v = dataclasses.replace(v, end=p.location, comes_back_loaded=loaded)
@@ -1188,11 +1187,20 @@ def _stranded(
 
 
 def _home_by(
-    route: Route | None, v: VehicleSpec, inventory: Inventory, at_s: int, day: DayPlan
+    route: Route | None,
+    v: VehicleSpec,
+    p: Progress,
+    inventory: Inventory,
+    at_s: int,
+    day: DayPlan,
 ) -> bool:
-    """Whether ``route`` (the plan being driven) had truck ``v`` back at its depot by the
-    start of its downtime covering ``at_s`` (seconds since local midnight)."""
+    """Whether truck ``v`` drove home for its downtime covering ``at_s`` (seconds since
+    local midnight): ``route`` (the plan being driven) had it back at its depot by the
+    downtime's start, and its progress ``p`` reports all the work that plan gave it (a
+    workshop slot the plan knew). With work left it was on the road."""
     if route is None or route.visits[-1].location != v.end:
+        return False
+    if sum(x.kind in (VisitKind.BIN, VisitKind.DISPOSAL) for x in route.visits) > len(p.done):
         return False
     at = day.at(at_s)
     starts = [

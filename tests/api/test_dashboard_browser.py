@@ -561,8 +561,8 @@ def test_a_truck_broken_down_is_taken_out_of_service_and_back_from_its_card(
 ) -> None:
     """The day's plan is driven: a truck emptied its first bin and breaks down. The
     dispatcher presses "out of service" on its card: the page follows the re-plan, the
-    notes say the truck takes no more bins, and its card offers "back in service", which
-    re-plans the day again."""
+    notes say the truck takes no more bins and stands where it was last reported, its card
+    ends there ("stands"), and it offers "back in service", which re-plans the day again."""
     base, key = server
     errors: list[str] = []
     external: list[str] = []
@@ -574,6 +574,9 @@ def test_a_truck_broken_down_is_taken_out_of_service_and_back_from_its_card(
         notes = page.inner_text("#notes")
         assert f"{truck} is out of service from 10:30 (dashboard)" in notes
         assert "it takes no more bins today" in notes
+        assert f"{truck} stands where it was last reported" in notes
+        last = page.locator(f"{card} table.stops tr").last.inner_text()
+        assert "stands (out of service)" in last, last
         page.click(f"{card} button.service-btn[data-down='yes']")
         page.wait_for_selector(f"#message:has-text('truck {truck} back in service: plan #')")
         assert "out of service" not in page.inner_text("#notes")

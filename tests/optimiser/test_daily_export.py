@@ -1323,19 +1323,33 @@ def test_a_truck_booked_into_the_workshop_drives_home_for_it_on_a_replan(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
     """t2's workshop slot from 10:00 was known when the day was planned (its route ends at
-    its depot by then): a re-plan after 10:00 takes it home, as it drove there itself."""
+    its depot by then). Its work all reported, a re-plan at 10:30 takes it home, as it
+    drove there itself; with work left unreported it was still on the road, and stands
+    where it was last reported."""
     inventory, _ = _two_trucks(tiny_city)
     down = Downtime(vehicle_id="t2", start=_local(10), reason="service")
     booked = dataclasses.replace(inventory, downtimes=(down,))
     day = _plan(booked, *tiny_city[1:])
     (planned,) = [r for r in day.plan.routes if r.vehicle_ref == "t2"]
     assert planned.visits[-1].arrival_s <= 10 * 3600
-    (done,) = _progress_after(day, 1, "t2")
-    new_day = _replanned_as(day, done, tiny_city, booked, _local(10, 30))
-    assert new_day.violations == ()
-    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
-    assert after.visits[-1].location == after.visits[0].location
-    assert not any(n.startswith("t2 stands where") for n in new_day.plan.notes)
+    work = [v for v in planned.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    last = work[-1]
+    finished = Progress(
+        vehicle_ref="t2",
+        done=tuple(v.ref for v in work),
+        location=int(last.location or 0),
+        time_s=last.end_s,
+        daily_l=last.daily_l,
+        daily_kg=last.daily_kg,
+    )
+    (first,) = _progress_after(day, 1, "t2")
+    for done, home in ((finished, True), (first, False)):
+        new_day = _replanned_as(day, done, tiny_city, booked, _local(10, 30))
+        assert new_day.violations == ()
+        (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+        at_depot = after.visits[-1].location == after.visits[0].location
+        assert at_depot is home
+        assert any(n.startswith("t2 stands where") for n in new_day.plan.notes) is not home
 
 
 def test_a_reroute_may_send_a_truck_added_since_the_day_was_planned(

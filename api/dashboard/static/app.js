@@ -505,7 +505,9 @@ function renderTrucks() {
       if (done) tr.classList.add("done");
       if (v.kind === "bin" && alerts.has(binOf(v.ref))) tr.classList.add("alert");
       tr.appendChild(el("td", {}, String(v.order)));
-      const label = { bin: "", disposal: "disposal ", start: "depot ", end: "depot ", break: "break" }[v.kind] ?? `${v.kind} `;
+      const away = v.kind === "end" && (v.lon !== work[0].lon || v.lat !== work[0].lat); // broken down
+      const label = away ? "stands (out of service) "
+        : { bin: "", disposal: "disposal ", start: "depot ", end: "depot ", break: "break" }[v.kind] ?? `${v.kind} `;
       tr.appendChild(el("td", { class: "ref" }, v.kind === "break" ? "break" : `${label}${v.ref}`));
       const eta = tr.appendChild(el("td", {}, clock(v.arrival)));
       if (v.respond_by) {
