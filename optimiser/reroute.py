@@ -5,7 +5,9 @@ The residual problem starts each truck where it is (``Progress.location``, a mat
 added as required. The remaining part of the current plan is the warm start, each stop once
 (an urgent stop it does not visit yet is inserted where it adds the least travel and the
 route stays valid, or with a response target, ``Stop.due_s``, where it is least late; one
-that fits nowhere is left out, with a huge drop penalty so that the search inserts it; a
+no load has room for goes in with an unloading right after it; one that fits nowhere takes
+the place of a stop of lower rank, an optional one first (``optimiser.greedy.swap_in``), or
+is left out, with a huge drop penalty so that the search inserts it; a
 stop the warm start visits after its target is moved sooner where it can be); the search
 keeps a change only if it is strictly cheaper (lateness priced in), so
 equal-cost alternatives never move a driver's stops; and when it hands the new routes of
