@@ -33,7 +33,7 @@ from optimiser.check import check
 from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
 from optimiser.params import SolveParams
-from optimiser.plan import Route, VisitKind
+from optimiser.plan import Route, Visit, VisitKind
 from optimiser.problem import bin_of
 from optimiser.reroute import Progress, RouteChange
 
@@ -222,24 +222,32 @@ def test_vroom_json_summary_matches_routes(day: DayPlan) -> None:
         assert route["steps"][0]["type"] == "start" and route["steps"][-1]["type"] == "end"
 
 
+def _work(day: DayPlan, truck: str) -> list[Visit]:
+    """The bin and disposal visits of ``truck``'s route in ``day``."""
+    route = next(r for r in day.plan.routes if r.vehicle_ref == truck)
+    return [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+
+
+def _done_through(truck: str, work: list[Visit], last: int) -> Progress:
+    """``truck`` has done ``work`` up to and including ``work[last]``, as planned."""
+    here = work[last]
+    return Progress(
+        vehicle_ref=truck,
+        done=tuple(v.ref for v in work[: last + 1]),
+        location=int(here.location or 0),
+        time_s=here.end_s,
+        volume_l=here.volume_l,
+        weight_kg=here.weight_kg,
+        daily_l=here.daily_l,
+        daily_kg=here.daily_kg,
+    )
+
+
 def _progress_after(day: DayPlan, bins_done: int, truck: str = "t1") -> list[Progress]:
     """``truck`` has emptied its first ``bins_done`` bins (and any unload before them)."""
-    route = next(r for r in day.plan.routes if r.vehicle_ref == truck)
-    work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    work = _work(day, truck)
     last = [i for i, v in enumerate(work) if v.kind is VisitKind.BIN][bins_done - 1]
-    here = work[last]
-    return [
-        Progress(
-            vehicle_ref=truck,
-            done=tuple(v.ref for v in work[: last + 1]),
-            location=int(here.location or 0),
-            time_s=here.end_s,
-            volume_l=here.volume_l,
-            weight_kg=here.weight_kg,
-            daily_l=here.daily_l,
-            daily_kg=here.daily_kg,
-        )
-    ]
+    return [_done_through(truck, work, last)]
 
 
 def _alerted(
@@ -1257,6 +1265,12 @@ def test_a_truck_broken_down_on_the_road_stands_there_with_its_load(
     _stands_after(after, done)
 
 
+def _all_done(day: DayPlan, truck: str) -> Progress:
+    """``truck`` has done all the work of its route in ``day``, as planned (all reported)."""
+    work = _work(day, truck)
+    return _done_through(truck, work, len(work) - 1)
+
+
 def test_a_truck_broken_down_on_its_way_home_stands_at_its_last_stop(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
@@ -1264,24 +1278,14 @@ def test_a_truck_broken_down_on_its_way_home_stands_at_its_last_stop(
     its route ends where it unloaded, not at its depot (its planned return no longer
     stands), and no rule is broken."""
     inventory, day = _two_trucks(tiny_city)
-    (route,) = [r for r in day.plan.routes if r.vehicle_ref == "t2"]
-    work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
-    last = work[-1]
-    assert last.kind is VisitKind.DISPOSAL
-    done = Progress(
-        vehicle_ref="t2",
-        done=tuple(v.ref for v in work),
-        location=int(last.location or 0),
-        time_s=last.end_s,
-        daily_l=last.daily_l,
-        daily_kg=last.daily_kg,
-    )
-    down = Downtime(vehicle_id="t2", start=day.at(last.end_s + 60))
+    done = _all_done(day, "t2")
+    assert done.volume_l == 0  # its last visit: an unloading
+    down = Downtime(vehicle_id="t2", start=day.at(done.time_s + 60))
     broken = dataclasses.replace(inventory, downtimes=(down,))
-    new_day = _replanned_as(day, done, tiny_city, broken, day.at(last.end_s + 60))
+    new_day = _replanned_as(day, done, tiny_city, broken, day.at(done.time_s + 60))
     assert new_day.violations == ()
     (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
-    assert after.visits[-1].location == last.location
+    assert after.visits[-1].location == done.location
 
 
 def test_a_reroute_leaves_a_truck_broken_down_on_the_road_where_it_stands(
@@ -1332,18 +1336,8 @@ def test_a_truck_booked_into_the_workshop_drives_home_for_it_on_a_replan(
     day = _plan(booked, *tiny_city[1:])
     (planned,) = [r for r in day.plan.routes if r.vehicle_ref == "t2"]
     assert planned.visits[-1].arrival_s <= 10 * 3600
-    work = [v for v in planned.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
-    last = work[-1]
-    finished = Progress(
-        vehicle_ref="t2",
-        done=tuple(v.ref for v in work),
-        location=int(last.location or 0),
-        time_s=last.end_s,
-        daily_l=last.daily_l,
-        daily_kg=last.daily_kg,
-    )
     (first,) = _progress_after(day, 1, "t2")
-    for done, home in ((finished, True), (first, False)):
+    for done, home in ((_all_done(day, "t2"), True), (first, False)):
         new_day = _replanned_as(day, done, tiny_city, booked, _local(10, 30))
         assert new_day.violations == ()
         (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
