@@ -24,8 +24,9 @@ ProgressFn = Callable[[float, str], None]
 class TruckProgress:
     """What a truck reported so far today: bins emptied and disposal sites unloaded at (each
     in time order), the fill found at each bin emptied when the crew gave one (a fraction of
-    the bin, None otherwise; ``found_fills[i]`` goes with ``done_bin_ids[i]``), and its
-    position (lon, lat) when no done report came after it."""
+    the bin, None otherwise; ``found_fills[i]`` goes with ``done_bin_ids[i]``), when each
+    bin was emptied (``done_at``, when known) and when it last unloaded (``unloaded_at``),
+    and its position (lon, lat) when no done report came after it."""
 
     vehicle_id: str
     done_bin_ids: tuple[str, ...] = ()
@@ -34,6 +35,8 @@ class TruckProgress:
     lon: float | None = None
     lat: float | None = None
     at: datetime | None = None
+    done_at: tuple[datetime, ...] = ()
+    unloaded_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -313,7 +316,9 @@ def off_route(
 ) -> dict[str, list[tuple[str, float | None]]]:
     """Per truck, the bins it reported emptied beyond its planned route's visits of them
     (another truck's bin, or one no truck was sent to), with the fill found (None when not
-    given), in report order (``optimiser.daily.OffRoute``)."""
+    given), in report order (``optimiser.daily.OffRoute``); one emptied before the truck's
+    last unloading is left out (its waste was unloaded since; its other truck's visit is
+    no longer the plan's question: a re-plan chooses the bin again)."""
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
 
@@ -324,10 +329,12 @@ def off_route(
         visits = route.visits if route is not None else ()
         planned = Counter(bin_of(v.ref) for v in visits if v.kind is VisitKind.BIN)
         fills = p.found_fills or (None,) * len(p.done_bin_ids)
+        times = p.done_at or (None,) * len(p.done_bin_ids)
         seen: Counter[str] = Counter()
-        for bin_id, fill in zip(p.done_bin_ids, fills, strict=True):
+        for bin_id, fill, at in zip(p.done_bin_ids, fills, times, strict=True):
             seen[bin_id] += 1
-            if seen[bin_id] > planned[bin_id]:
+            unloaded = at is not None and p.unloaded_at is not None and at <= p.unloaded_at
+            if seen[bin_id] > planned[bin_id] and not unloaded:
                 out.setdefault(p.vehicle_id, []).append((bin_id, fill))
     return out
 

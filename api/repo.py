@@ -324,17 +324,22 @@ def truck_progress(
     rows = session.scalars(query.order_by(ProgressRow.at))
     done: dict[str, list[str]] = {}
     fills: dict[str, list[float | None]] = {}
+    times: dict[str, list[datetime]] = {}
     unloaded: dict[str, list[str]] = {}
+    unloaded_at: dict[str, datetime] = {}
     last: dict[str, ProgressRow] = {}
     is_new = _new_emptying(_alert_times(session, AlertRow.plan_date == plan_date))
     for r in rows:
         done.setdefault(r.vehicle_id, [])
         fills.setdefault(r.vehicle_id, [])
+        times.setdefault(r.vehicle_id, [])
         if r.kind == "visit_done" and r.bin_id is not None and is_new(r):
             done[r.vehicle_id].append(r.bin_id)
             fills[r.vehicle_id].append(r.fill_fraction)
+            times[r.vehicle_id].append(r.at)
         if r.kind == "disposal_done" and r.site_id is not None and is_new(r):
             unloaded.setdefault(r.vehicle_id, []).append(r.site_id)
+            unloaded_at[r.vehicle_id] = r.at
         if r.lon is not None and r.lat is not None:
             last[r.vehicle_id] = r
         elif r.kind != "position":  # a done report without coordinates: the truck moved on
@@ -351,6 +356,8 @@ def truck_progress(
                 lon=pos.lon if pos else None,
                 lat=pos.lat if pos else None,
                 at=pos.at if pos else None,
+                done_at=tuple(times[vid]),
+                unloaded_at=unloaded_at.get(vid),
             )
         )
     return out

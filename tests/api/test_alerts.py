@@ -329,6 +329,8 @@ def test_unloadings_are_reported_per_site_and_checked(
     _sent(client, url, done, dispatcher)
     v1 = _v1(runtime)
     assert (v1.done_site_ids, v1.done_bin_ids) == (("s1", "s1"), ("b0",))
+    assert v1.done_at == (datetime.fromisoformat(NOON),)  # when each bin was emptied
+    assert v1.unloaded_at == datetime.fromisoformat("2026-11-25T11:30:00+02:00")  # the last
 
     unload = {"vehicle_id": "v1", "at": NOON, "kind": "disposal_done"}
     for extra, word in (({}, "site_id"), ({"site_id": "s1", "bin_id": "b0"}, "bin_id")):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from api.jobs import jsonable, route_diffs
-from api.planner import TruckProgress, found_fills, to_progress
+from api.planner import TruckProgress, found_fills, off_route, to_progress
 from optimiser.build import instant_to_s
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
 
@@ -264,3 +264,28 @@ def test_a_fill_found_before_an_earlier_reroute_is_not_counted_twice() -> None:
     (p,) = to_progress(day, [report], MIDNIGHT + timedelta(hours=8))
     assert p.done == ("a", "b", "c")
     assert (p.volume_l, p.weight_kg, p.daily_l, p.daily_kg) == (600, 60, 600, 60)
+
+
+def test_off_route_lists_bins_beyond_the_trucks_planned_visits_with_their_fills() -> None:
+    """v1 empties a and b of its route, then x (no route's) found half full, and a a second
+    time (its route visits a once); v2 (no bins planned) empties c, v1's: each is off its
+    truck's route, in report order."""
+    v1 = TruckProgress(
+        vehicle_id="v1", done_bin_ids=("a", "b", "x", "a"), found_fills=(None, None, 0.5, None)
+    )
+    v2 = TruckProgress(vehicle_id="v2", done_bin_ids=("c",))
+    assert off_route(_day(), [v1, v2]) == {"v1": [("x", 0.5), ("a", None)], "v2": [("c", None)]}
+
+
+def test_off_route_leaves_out_a_bin_emptied_before_the_trucks_last_unloading() -> None:
+    """v2 empties c (v1's) at 09:00 and unloads at 09:30: that waste is gone; d, emptied at
+    10:00, is still on board."""
+    at = [MIDNIGHT + timedelta(hours=h) for h in (9, 10)]
+    v2 = TruckProgress(
+        vehicle_id="v2",
+        done_bin_ids=("c", "d"),
+        done_site_ids=("s",),
+        done_at=tuple(at),
+        unloaded_at=MIDNIGHT + timedelta(hours=9, minutes=30),
+    )
+    assert off_route(_day(), [v2]) == {"v2": [("d", None)]}
