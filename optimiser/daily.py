@@ -47,7 +47,15 @@ from optimiser.check import Violation, check, late_s
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, Route, Unserved, Visit, VisitKind, clock, span
 from optimiser.problem import Problem, Stop, VehicleSpec, bin_of, visit_ref
-from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
+from optimiser.reroute import (
+    DEFAULT_PARAMS,
+    WORK,
+    Progress,
+    RouteChange,
+    reroute,
+    route_changes,
+    with_urgent,
+)
 from optimiser.solve import solve
 
 Provider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
@@ -701,7 +709,7 @@ def _late_rather_than_never(
     ]
     if not left:
         return problem, plan, []
-    given = params or SolveParams(time_limit_s=1.0)  # reroute's default
+    given = params or DEFAULT_PARAMS
     half = dataclasses.replace(given, time_limit_s=given.time_limit_s / 2)
     again = reroute(problem, plan, progress, left, half)
     relaxed_problem = with_urgent(problem, left)
@@ -818,12 +826,13 @@ def reroute_day(
     )
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress = _current_inventory(built, lookup, progress, provider, now_s, day)
+    urgent_refs = {s.ref for s in urgent}
     built, progress = _emptied_off_route(
-        built, progress, off_route or {}, day, lookup, now_s, keep={s.ref for s in urgent}
+        built, progress, off_route or {}, day, lookup, now_s, keep=urgent_refs
     )
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
-    late = _overdue(day, built.problem, full_progress, {s.ref for s in urgent}, lookup)
+    late = _overdue(day, built.problem, full_progress, urgent_refs, lookup)
     changed = [*urgent, *late]
     plan = reroute(built.problem, day.plan, full_progress, changed, params)
     problem, plan, later = _late_rather_than_never(
@@ -1200,7 +1209,7 @@ def _home_by(
     workshop slot the plan knew). With work left it was on the road."""
     if route is None or route.visits[-1].location != v.end:
         return False
-    if sum(x.kind in (VisitKind.BIN, VisitKind.DISPOSAL) for x in route.visits) > len(p.done):
+    if sum(x.kind in WORK for x in route.visits) > len(p.done):
         return False
     at = day.at(at_s)
     starts = [

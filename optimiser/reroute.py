@@ -48,6 +48,7 @@ from optimiser.problem import Problem, Stop, VehicleSpec
 from optimiser.screen import needs_disposal, screen, usable_sites
 
 WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
+DEFAULT_PARAMS = SolveParams(time_limit_s=1.0)  # a reroute's search when none is given
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -392,7 +393,7 @@ def reroute(
         (or ``plan`` itself, urgent stops unserved, when no rest can be planned).
     """
     t0 = time.perf_counter()
-    params = params or SolveParams(time_limit_s=1.0)
+    params = params or DEFAULT_PARAMS
     full = with_urgent(problem, urgent)
     urgent_refs = {s.ref for s in urgent}
     progs, full_notes = _within_capacity(full, _progress_map(full, progress))
