@@ -190,7 +190,7 @@ class PipelinePlanner:
             now=now,
             params=SolveParams(time_limit_s=time_limit_s),
             inventory=inventory,
-            positions=_positions(progress),
+            positions=positions(day_plan, progress, inventory or day_plan.inventory),
             found=found_fills(day_plan, progress),
             due=due,
             off_route=off_route(day_plan, progress),
@@ -227,7 +227,7 @@ class PipelinePlanner:
             now=now,
             params=SolveParams(time_limit_s=time_limit_s),
             inventory=inventory,
-            positions=_positions(progress),
+            positions=positions(day_plan, progress, inventory or day_plan.inventory),
             found=found_fills(day_plan, progress),
             last_emptied=last_emptied,
             pickups=pickups,
@@ -319,31 +319,55 @@ def off_route(
     given), in report order (``optimiser.daily.OffRoute``); one emptied before the truck's
     last unloading is left out (its waste was unloaded since; its other truck's visit is
     no longer the plan's question: a re-plan chooses the bin again)."""
-    from optimiser.plan import VisitKind
-    from optimiser.problem import bin_of
-
     routes = {r.vehicle_ref: r for r in day_plan.plan.routes}
     out: dict[str, list[tuple[str, float | None]]] = {}
     for p in progress:
-        route = routes.get(p.vehicle_id)
-        visits = route.visits if route is not None else ()
-        planned = Counter(bin_of(v.ref) for v in visits if v.kind is VisitKind.BIN)
         fills = p.found_fills or (None,) * len(p.done_bin_ids)
-        times = p.done_at or (None,) * len(p.done_bin_ids)
-        seen: Counter[str] = Counter()
-        for bin_id, fill, at in zip(p.done_bin_ids, fills, times, strict=True):
-            seen[bin_id] += 1
-            unloaded = at is not None and p.unloaded_at is not None and at <= p.unloaded_at
-            if seen[bin_id] > planned[bin_id] and not unloaded:
+        marks = _off_route_marks(routes.get(p.vehicle_id), p)
+        for bin_id, fill, off in zip(p.done_bin_ids, fills, marks, strict=True):
+            if off:
                 out.setdefault(p.vehicle_id, []).append((bin_id, fill))
     return out
 
 
-def _positions(progress: Sequence[TruckProgress]) -> dict[str, tuple[float, float]]:
-    """Each truck's reported position (lon, lat), when it has one."""
-    return {
-        p.vehicle_id: (p.lon, p.lat) for p in progress if p.lon is not None and p.lat is not None
-    }
+def _off_route_marks(route: Any, p: TruckProgress) -> list[bool]:
+    """For each bin ``p`` reports emptied, whether it was off ``route`` (beyond the route's
+    visits of that bin) with its waste still on board (not emptied before the truck's last
+    unloading)."""
+    from optimiser.plan import VisitKind
+    from optimiser.problem import bin_of
+
+    visits = route.visits if route is not None else ()
+    planned = Counter(bin_of(v.ref) for v in visits if v.kind is VisitKind.BIN)
+    times = p.done_at or (None,) * len(p.done_bin_ids)
+    seen: Counter[str] = Counter()
+    marks = []
+    for bin_id, at in zip(p.done_bin_ids, times, strict=True):
+        seen[bin_id] += 1
+        unloaded = at is not None and p.unloaded_at is not None and at <= p.unloaded_at
+        marks.append(seen[bin_id] > planned[bin_id] and not unloaded)
+    return marks
+
+
+def positions(
+    day_plan: Any, progress: Sequence[TruckProgress], inventory: Inventory
+) -> dict[str, tuple[float, float]]:
+    """Where trucks are (lon, lat), for those known to be elsewhere than at their last
+    visit of their planned route: the position a truck reported (when no done report came
+    after it), else the bin it emptied off that route (``inventory``'s coordinates) when
+    that was its last report and no unloading was reported since."""
+    routes = {r.vehicle_ref: r for r in day_plan.plan.routes}
+    bins = {b.bin_id: b for b in inventory.bins}
+    out: dict[str, tuple[float, float]] = {}
+    for p in progress:
+        if p.lon is not None and p.lat is not None:
+            out[p.vehicle_id] = (p.lon, p.lat)
+            continue
+        marks = _off_route_marks(routes.get(p.vehicle_id), p)
+        if marks and marks[-1] and p.done_bin_ids[-1] in bins:
+            where = bins[p.done_bin_ids[-1]]
+            out[p.vehicle_id] = (where.lon, where.lat)
+    return out
 
 
 def found_fills(day_plan: Any, progress: Sequence[TruckProgress]) -> dict[str, float]:

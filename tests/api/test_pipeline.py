@@ -249,8 +249,8 @@ def test_a_reroute_counts_the_waste_of_a_bin_a_crew_emptied_off_its_route(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
     """After its first bin the crew also empties a bin no route has (added since the plan,
-    found half full): at the next reroute the truck carries that waste too, and the plan
-    says so."""
+    found half full): at the next reroute the truck carries that waste too, goes on from
+    that bin, and the plan says so."""
     runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
     truck = route["vehicle_id"]
     assert _first_bin_done(real_client, key, plan, truck) == first
@@ -272,6 +272,7 @@ def test_a_reroute_counts_the_waste_of_a_bin_a_crew_emptied_off_its_route(
     waypoint = visits[2]  # START, the bin done, then where the truck stands
     assert waypoint["kind"] == "waypoint"
     assert waypoint["load_l"] == first["load_l"] + 120
+    assert (waypoint["lon"], waypoint["lat"]) == pytest.approx((24.945, 60.172))
     assert any(n.startswith(f"{truck} emptied corner off its planned route") for n in new["notes"])
     assert new["violations"] == []
 

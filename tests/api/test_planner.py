@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from api.jobs import jsonable, route_diffs
-from api.planner import TruckProgress, found_fills, off_route, to_progress
+from api.planner import TruckProgress, found_fills, off_route, positions, to_progress
 from optimiser.build import instant_to_s
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
 
@@ -289,3 +289,34 @@ def test_off_route_leaves_out_a_bin_emptied_before_the_trucks_last_unloading() -
         unloaded_at=MIDNIGHT + timedelta(hours=9, minutes=30),
     )
     assert off_route(_day(), [v2]) == {"v2": [("d", None)]}
+
+
+def _bins_at(**where: tuple[float, float]) -> SimpleNamespace:
+    """An inventory stand-in listing bins at (lon, lat)."""
+    bins = [SimpleNamespace(bin_id=b, lon=lon, lat=lat) for b, (lon, lat) in where.items()]
+    return SimpleNamespace(bins=bins)
+
+
+def test_a_truck_whose_last_report_is_a_bin_off_its_route_is_at_that_bin() -> None:
+    """v1 empties a (its route's), then x (no route's): it is at x, not at a. v2, which
+    emptied c (v1's) and unloaded since, is at the site its plan does not know: no
+    position; a truck with a reported position is there."""
+    at = [MIDNIGHT + timedelta(hours=h) for h in (9, 10)]
+    v1 = TruckProgress(vehicle_id="v1", done_bin_ids=("a", "x"), done_at=tuple(at))
+    v2 = TruckProgress(
+        vehicle_id="v2",
+        done_bin_ids=("c",),
+        done_at=at[:1],
+        unloaded_at=at[1],
+        done_site_ids=("s",),
+    )
+    v3 = TruckProgress(vehicle_id="v3", done_bin_ids=("d",), lon=24.9, lat=60.1)
+    inventory = _bins_at(x=(24.95, 60.17), c=(24.96, 60.18), d=(24.97, 60.19))
+    got = positions(_day(), [v1, v2, v3], inventory)  # type: ignore[arg-type]
+    assert got == {"v1": (24.95, 60.17), "v3": (24.9, 60.1)}
+
+
+def test_a_truck_back_on_its_route_after_a_bin_off_it_is_at_its_route() -> None:
+    """v1 empties x (off its route), then b (its route's): no position; it is at b."""
+    v1 = TruckProgress(vehicle_id="v1", done_bin_ids=("a", "x", "b"))
+    assert positions(_day(), [v1], _bins_at(x=(24.95, 60.17))) == {}  # type: ignore[arg-type]
