@@ -416,6 +416,9 @@ def route_day(
     The second half of :func:`plan_day`, for callers with decisions of their own (e.g. a
     fixed-schedule policy); ``models`` give the forecast fill at pickup. ``start_at``,
     ``alerted`` and ``due`` as in :func:`plan_day` (alerted bins need decisions here).
+    A must bin no route can empty by its deadline (each truck could reach it in time
+    alone) is emptied as soon after as a route can rather than left out, with a note
+    (:func:`_late_rather_than_never`).
     """
     _report(progress, 0.2, "computing travel times")
     day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
@@ -425,10 +428,23 @@ def route_day(
     built = _alert_stops(built, alerted, due or {}, day_start)
     _report(progress, 0.4, f"solving routes for {len(built.problem.stops)} bins")
     plan = solve(built.problem, params)
+    now_s = 0 if start_at is None else instant_to_s(start_at, plan_date=plan_date, tz=tz)
+    problem, plan, later = _late_rather_than_never(
+        built.problem,
+        plan,
+        _all_progress(built.problem, [], now_s),
+        inventory,
+        params,
+        now_s,
+        plan_date=plan_date,
+        tz=tz,
+    )
+    built = dataclasses.replace(built, problem=problem)
     first = collection_period(inventory, plan_date, tz)[0]
     notes = (
         *_start_note(built.problem, first, start_at),
         *built.notes,
+        *_overdue_note(later),
         *_late_notes(built.problem, plan),
     )
     plan = dataclasses.replace(plan, notes=(*notes, *plan.notes))
@@ -655,7 +671,9 @@ def _overdue(
         )
         if stop.window_s[1] >= soonest:
             continue
-        relaxed = _no_deadline(day, problem, stop, inventory, soonest)
+        relaxed = _no_deadline(
+            problem, stop, inventory, soonest, plan_date=day.plan_date, tz=ZoneInfo(day.tz_name)
+        )
         late += [relaxed] if relaxed is not None else []
     return late
 
@@ -667,12 +685,18 @@ def _has_deadline(stop: Stop) -> bool:
 
 
 def _no_deadline(
-    day: DayPlan, problem: Problem, stop: Stop, inventory: Inventory, after_s: int
+    problem: Problem,
+    stop: Stop,
+    inventory: Inventory,
+    after_s: int,
+    *,
+    plan_date: date,
+    tz: ZoneInfo,
 ) -> Stop | None:
     """``stop`` open until the end of the bin's own access hours (``inventory``), its release
     still holding: a deadline given way. The deadline becomes its target (``due_s``, not a
-    rule): emptied as soon after as a route can. None when those hours are over by
-    ``after_s`` (seconds since local midnight)."""
+    rule): emptied as soon after as a route can. None when those hours (on ``plan_date``
+    in ``tz``) are over by ``after_s`` (seconds since local midnight)."""
     b = inventory.bin(stop.ref)
     lo, deadline = stop.window_s if stop.window_s is not None else (0, None)
     targets = [t for t in (stop.due_s, deadline) if t is not None]
@@ -680,38 +704,44 @@ def _no_deadline(
     if b.access_window is None:
         window = None if lo <= 0 else (lo, max(v.shift_s[1] for v in problem.vehicles))
         return dataclasses.replace(due, window_s=window)
-    hours = window_to_s(b.access_window, plan_date=day.plan_date, tz=ZoneInfo(day.tz_name))
+    hours = window_to_s(b.access_window, plan_date=plan_date, tz=tz)
     if hours[1] < after_s:  # its own hours are over for today
         return None
     return dataclasses.replace(due, window_s=(max(lo, hours[0]), hours[1]))
 
 
 def _late_rather_than_never(
-    day: DayPlan,
     problem: Problem,
     plan: Plan,
     progress: Sequence[Progress],
     inventory: Inventory,
     params: SolveParams | None,
     now_s: int,
+    *,
+    plan_date: date,
+    tz: ZoneInfo,
 ) -> tuple[Problem, Plan, list[str]]:
     """``problem`` and ``plan`` with the must bins ``plan`` leaves out for their deadline
     (none of its routes could keep it) emptied late instead where a route can: the rest of
     the day routed once more from ``plan``, with half its search time, and those bins
     without their deadlines (:func:`_no_deadline`). Taken only when it leaves out fewer
     must bins; also the refs of those bins it empties (none when not taken)."""
+
+    def relaxed(s: Stop) -> Stop | None:
+        return _no_deadline(problem, s, inventory, now_s, plan_date=plan_date, tz=tz)
+
     left = [
-        relaxed
+        r
         for s in problem.stops
         if s.ref not in plan.served_refs and _has_deadline(s)
-        if (relaxed := _no_deadline(day, problem, s, inventory, now_s)) is not None
-        and relaxed.window_s != s.window_s
+        if (r := relaxed(s)) is not None and r.window_s != s.window_s
     ]
     if not left:
         return problem, plan, []
     given = params or DEFAULT_PARAMS
     half = dataclasses.replace(given, time_limit_s=given.time_limit_s / 2)
     again = reroute(problem, plan, progress, left, half)
+    again = dataclasses.replace(again, solve_time_s=plan.solve_time_s + again.solve_time_s)
     relaxed_problem = with_urgent(problem, left)
 
     def must_out(p: Problem, pl: Plan) -> int:
@@ -836,7 +866,14 @@ def reroute_day(
     changed = [*urgent, *late]
     plan = reroute(built.problem, day.plan, full_progress, changed, params)
     problem, plan, later = _late_rather_than_never(
-        day, with_urgent(built.problem, changed), plan, full_progress, lookup, params, now_s
+        with_urgent(built.problem, changed),
+        plan,
+        full_progress,
+        lookup,
+        params,
+        now_s,
+        plan_date=day.plan_date,
+        tz=ZoneInfo(day.tz_name),
     )
     overdue = _overdue_note([s.ref for s in late if s.ref in plan.served_refs] + later)
     tardy = _late_notes(problem, plan)
@@ -967,7 +1004,7 @@ def replan_day(
     musts = [s for s in fresh if s.required]  # each put in a route first, where one has room
     plan = reroute(problem, day.plan, full_progress, [*urgent, *musts], params)
     problem, plan, later = _late_rather_than_never(
-        day, problem, plan, full_progress, lookup, params, now_s
+        problem, plan, full_progress, lookup, params, now_s, plan_date=day.plan_date, tz=tz
     )
     unreported = _unreported_unloads(day.plan, progress, now_s)
     plan = dataclasses.replace(

@@ -855,6 +855,36 @@ def test_a_replan_empties_late_a_must_bin_no_route_can_empty_by_its_deadline(
     )
 
 
+def test_a_day_planned_at_10_empties_late_a_must_bin_no_route_can_empty_by_its_deadline(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """As above, but the day is first planned at 10:00 (the night run failed): b0 and b5
+    overflow at 10:10 and 10:12, the 1000 l truck can empty one of them in time. The other
+    is emptied later, not dropped for the day, with the same notes."""
+    inventory, readings, reports = tiny_city
+    kept = [r for r in readings if r.bin_id not in ("b0", "b5")]
+    readings = kept + _readings("b0", 0.01, 0.1783) + _readings("b5", 0.01, 0.178)
+    day = plan_day(
+        inventory,
+        readings,
+        reports,
+        HaversineProvider(),
+        plan_date=DAY,
+        tz=TZ,
+        params=SolveParams(time_limit_s=1.0, seed=1),
+        start_at=_local(10),
+    )
+    assert day.violations == () and check(day.built.problem, day.plan) == []
+    assert {"b0", "b5"} <= day.plan.served_refs
+    note = next(n for n in day.plan.notes if "planned deadline" in n)
+    assert note.startswith("1 must bin(s) can no longer be emptied by their planned deadline")
+    (late,) = [b for b in ("b0", "b5") if f"({b})" in note]
+    assert any(
+        n.startswith(f"{late}: emptied at ") and "after its deadline" in n for n in day.plan.notes
+    )
+    assert day.kpis["must_collected"] == sum(d.action is Action.MUST for d in day.decisions)
+
+
 def test_a_replan_drops_a_bin_whose_sensor_now_reads_low(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:
