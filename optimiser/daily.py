@@ -72,6 +72,9 @@ class DayPlan:
     ``alerted`` lists the visits (stop refs) overflow alerts asked for, when it was planned or
     since. ``start_at`` is when a plan made after the first shift began starts (no truck
     leaves before; work reported earlier that day was done on an earlier plan), else None.
+    ``off_route_seen`` lists the bins trucks emptied off their routes that the plan already
+    knew, as (truck ref, bin id) in report order: their visits were taken out of the plan
+    then, so a visit of such a bin in the plan came later (an alert since) and stays.
     """
 
     plan_date: date
@@ -85,6 +88,7 @@ class DayPlan:
     kpis: Mapping[str, float | int] = field(default_factory=dict)
     alerted: tuple[str, ...] = ()
     start_at: datetime | None = None
+    off_route_seen: tuple[tuple[str, str], ...] = ()
 
     @property
     def midnight(self) -> datetime:
@@ -893,6 +897,7 @@ def reroute_day(
         bins,
         [s.ref for s in urgent],
     )
+    new_day = dataclasses.replace(new_day, off_route_seen=_pairs(off_route or {}))
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
 
@@ -1035,6 +1040,7 @@ def replan_day(
         [*alert_bins, *(b for b in lookup.bins if b.bin_id in chosen_ids)],
         [s.ref for s in urgent],
     )
+    new_day = dataclasses.replace(new_day, off_route_seen=_pairs(off_route or {}))
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
 
@@ -1061,6 +1067,11 @@ OffRoute = Mapping[str, Sequence[tuple[str, float | None]]]
 in report order."""
 
 
+def _pairs(off_route: OffRoute) -> tuple[tuple[str, str], ...]:
+    """The emptyings of ``off_route`` as (truck ref, bin id), in report order per truck."""
+    return tuple((truck, bin_id) for truck, emptied in off_route.items() for bin_id, _ in emptied)
+
+
 def _emptied_off_route(
     built: BuiltProblem,
     progress: Sequence[Progress],
@@ -1075,7 +1086,10 @@ def _emptied_off_route(
     load planned for that bin, else the bin full), with a note per truck (appended to
     ``built.notes``). With ``keep`` (a reroute), the next visit still to do of each such bin
     leaves the plan too (whoever was to make it), unless its ref is in ``keep`` (an alert
-    raised since); a re-plan chooses the bins again from the collection log instead."""
+    raised now) or ``day`` knew that emptying already (``DayPlan.off_route_seen``: the
+    visit it has came with an alert since); a re-plan chooses the bins again from the
+    collection log instead."""
+    seen = Counter(day.off_route_seen)
     by_ref = {p.vehicle_ref: p for p in progress}
     done = {r for p in progress for r in p.done}
     stops = {s.ref: s for s in built.problem.stops}
@@ -1088,6 +1102,8 @@ def _emptied_off_route(
         took_l = took_kg = 0
         dropped = []
         for bin_id, fill in emptied:
+            known = seen[truck, bin_id] > 0  # the plan took its visit out already
+            seen[truck, bin_id] -= 1
             ref = next(r for k in itertools.count(1) if (r := visit_ref(bin_id, k)) not in done)
             stop = stops.get(ref)
             if stop is None and bin_id not in listed:
@@ -1097,7 +1113,7 @@ def _emptied_off_route(
             else:
                 litres, kg = stop.volume_l, stop.weight_kg
             took_l, took_kg = took_l + litres, took_kg + kg
-            if stop is not None and keep is not None and ref not in keep:
+            if stop is not None and keep is not None and ref not in keep and not known:
                 gone.add(ref)
                 done.add(ref)
                 dropped.append(f"{driver.get(ref, 'no truck')}'s visit of {ref}")
