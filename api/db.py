@@ -186,6 +186,9 @@ class ProgressRow(Base):
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     fill_fraction: Mapped[float | None] = mapped_column(Float, nullable=True)  # found at pickup
+    # visit_done: beyond the truck's visits of the bin in the plan reported against (None:
+    # not known, e.g. reported before this column existed)
+    off_route: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class DowntimeRow(Base):

@@ -26,7 +26,10 @@ class TruckProgress:
     in time order), the fill found at each bin emptied when the crew gave one (a fraction of
     the bin, None otherwise; ``found_fills[i]`` goes with ``done_bin_ids[i]``), when each
     bin was emptied (``done_at``, when known) and when it last unloaded (``unloaded_at``),
-    and its position (lon, lat) when no done report came after it."""
+    and its position (lon, lat) when no done report came after it. ``off_route[i]`` says
+    whether bin ``done_bin_ids[i]`` was off the truck's route in the plan its crew reported
+    it against (None when not known): such a report is never taken for a visit of a later
+    plan's route (a visit of that bin an alert gave the truck since, say)."""
 
     vehicle_id: str
     done_bin_ids: tuple[str, ...] = ()
@@ -37,6 +40,7 @@ class TruckProgress:
     at: datetime | None = None
     done_at: tuple[datetime, ...] = ()
     unloaded_at: datetime | None = None
+    off_route: tuple[bool | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -342,11 +346,17 @@ def _off_route_marks(route: Any, p: TruckProgress) -> list[bool]:
     times = p.done_at or (None,) * len(p.done_bin_ids)
     seen: Counter[str] = Counter()
     marks = []
-    for bin_id, at in zip(p.done_bin_ids, times, strict=True):
-        seen[bin_id] += 1
+    for bin_id, at, flag in zip(p.done_bin_ids, times, _flags(p), strict=True):
         unloaded = at is not None and p.unloaded_at is not None and at <= p.unloaded_at
-        marks.append(seen[bin_id] > planned[bin_id] and not unloaded)
+        if not flag:  # not known off route: the k-th report is the route's k-th visit
+            seen[bin_id] += 1
+        marks.append((flag or seen[bin_id] > planned[bin_id]) and not unloaded)
     return marks
+
+
+def _flags(p: TruckProgress) -> tuple[bool | None, ...]:
+    """``p.off_route``, one per bin reported (None: not known)."""
+    return p.off_route or (None,) * len(p.done_bin_ids)
 
 
 def positions(
@@ -406,9 +416,11 @@ def _matched(route: Any, report: TruckProgress | None) -> tuple[int, dict[str, f
 
 
 def _fills_by_bin(report: TruckProgress) -> dict[str, list[float | None]]:
-    """Each bin's reports, in order, as the fill found (None when the crew gave none)."""
+    """Each bin's reports not known off route, in order, as the fill found (None when the
+    crew gave none)."""
     fills = report.found_fills or (None,) * len(report.done_bin_ids)
     out: dict[str, list[float | None]] = {}
-    for bin_id, fill in zip(report.done_bin_ids, fills, strict=True):
-        out.setdefault(bin_id, []).append(fill)
+    for bin_id, fill, off in zip(report.done_bin_ids, fills, _flags(report), strict=True):
+        if not off:
+            out.setdefault(bin_id, []).append(fill)
     return out

@@ -325,6 +325,7 @@ def truck_progress(
     done: dict[str, list[str]] = {}
     fills: dict[str, list[float | None]] = {}
     times: dict[str, list[datetime]] = {}
+    flags: dict[str, list[bool | None]] = {}
     unloaded: dict[str, list[str]] = {}
     unloaded_at: dict[str, datetime] = {}
     last: dict[str, ProgressRow] = {}
@@ -333,10 +334,12 @@ def truck_progress(
         done.setdefault(r.vehicle_id, [])
         fills.setdefault(r.vehicle_id, [])
         times.setdefault(r.vehicle_id, [])
+        flags.setdefault(r.vehicle_id, [])
         if r.kind == "visit_done" and r.bin_id is not None and is_new(r):
             done[r.vehicle_id].append(r.bin_id)
             fills[r.vehicle_id].append(r.fill_fraction)
             times[r.vehicle_id].append(r.at)
+            flags[r.vehicle_id].append(r.off_route)
         if r.kind == "disposal_done" and r.site_id is not None and is_new(r):
             unloaded.setdefault(r.vehicle_id, []).append(r.site_id)
             unloaded_at[r.vehicle_id] = r.at
@@ -358,9 +361,33 @@ def truck_progress(
                 at=pos.at if pos else None,
                 done_at=tuple(times[vid]),
                 unloaded_at=unloaded_at.get(vid),
+                off_route=tuple(flags[vid]),
             )
         )
     return out
+
+
+def off_route(session: Session, plan: PlanRow, vehicle_id: str, bin_id: str) -> bool | None:
+    """Whether truck ``vehicle_id`` emptying ``bin_id`` now is off its route in ``plan`` (the
+    plan its crew reports against): beyond that route's visits of the bin, its reports of the
+    bin since the plan starts not known off route counted. None when the plan shows no
+    visits (not done yet, or a planner whose documents have none)."""
+    doc = (plan.exports or {}).get("plan") or {}
+    routes = doc.get("routes")
+    if not isinstance(routes, list) or not all("visits" in r for r in routes):
+        return None
+    mine = [r for r in routes if r.get("vehicle_id") == vehicle_id]
+    planned = sum(
+        1 for r in mine for v in r["visits"] if v.get("kind") == "bin" and v.get("bin_id") == bin_id
+    )
+    since = datetime.fromisoformat(doc["start_at"]) if doc.get("start_at") else None
+    reported = 0
+    for p in truck_progress(session, plan.plan_date, since):
+        if p.vehicle_id == vehicle_id:
+            flags = p.off_route or (None,) * len(p.done_bin_ids)
+            pairs = zip(p.done_bin_ids, flags, strict=True)
+            reported = sum(b == bin_id and not off for b, off in pairs)
+    return reported + 1 > planned
 
 
 def history_window(plan_date: date, days: int, tz: Any) -> tuple[datetime, datetime]:

@@ -400,6 +400,7 @@ class ProgressOut(_Out):
     fill_fraction: float | None
     lon: float | None
     lat: float | None
+    off_route: bool | None = None  # visit_done: a bin off the truck's route in that plan
 
 
 class KeyIn(_In):

@@ -93,7 +93,9 @@ def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
 
 
 def plan_json(day: DayPlan) -> dict[str, Any]:
-    """The whole plan: status, KPIs, routes, unserved bins with reasons (``required``: a
+    """The whole plan: status, when a plan made during the day starts (``start_at``; null
+    for a plan made before the shifts: work reported before it was done on an earlier
+    plan), KPIs, routes, unserved bins with reasons (``required``: a
     must-collect bin or an alert's; ``alert``: a visit an overflow alert asked for), policy
     decisions, notes, and the independent checker's violations (empty when every rule
     holds)."""
@@ -102,6 +104,7 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
     return {
         "plan_date": day.plan_date.isoformat(),
         "timezone": day.tz_name,
+        "start_at": day.start_at.isoformat() if day.start_at is not None else None,
         "status": str(plan.status),
         "engine": plan.engine,
         "objective": plan.objective,

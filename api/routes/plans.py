@@ -185,7 +185,12 @@ def post_progress(plan_id: PlanId, item: ProgressIn, db: DbDep, _: CanDispatch) 
                 f"unknown disposal site {item.site_id!r}; add it under /sites or fix the id",
                 f"site_id={item.site_id!r}",
             )
-        row = ProgressRow(plan_date=plan.plan_date, plan_id=plan_id, **item.model_dump())
+        off = None
+        if item.kind == "visit_done" and item.bin_id is not None:
+            off = repo.off_route(s, plan, item.vehicle_id, item.bin_id)
+        row = ProgressRow(
+            plan_date=plan.plan_date, plan_id=plan_id, off_route=off, **item.model_dump()
+        )
         s.add(row)
         s.flush()
         return ProgressOut.model_validate(row)

@@ -273,6 +273,11 @@ def test_a_reroute_counts_the_waste_of_a_bin_a_crew_emptied_off_its_route(
     assert waypoint["kind"] == "waypoint"
     assert waypoint["load_l"] == first["load_l"] + 120
     assert (waypoint["lon"], waypoint["lat"]) == pytest.approx((24.945, 60.172))
+    reports = real_client.get(f"/plans/{plan['id']}/progress", headers=key).json()
+    assert [(r["bin_id"], r["off_route"]) for r in reports] == [
+        (first["bin_id"], False),
+        ("corner", True),
+    ]
     assert any(n.startswith(f"{truck} emptied corner off its planned route") for n in new["notes"])
     assert new["violations"] == []
 

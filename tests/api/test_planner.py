@@ -320,3 +320,16 @@ def test_a_truck_back_on_its_route_after_a_bin_off_it_is_at_its_route() -> None:
     """v1 empties x (off its route), then b (its route's): no position; it is at b."""
     v1 = TruckProgress(vehicle_id="v1", done_bin_ids=("a", "x", "b"))
     assert positions(_day(), [v1], _bins_at(x=(24.95, 60.17))) == {}  # type: ignore[arg-type]
+
+
+def test_a_report_known_off_route_is_never_taken_for_a_later_visit_of_the_route() -> None:
+    """v1 emptied c off its route (its crew's plan had no c for it); the plan now gives
+    v1 a visit of c, after b (an alert since, say). v1's reports are a and that c: the
+    truck has done a only, not b and c, and carries c's waste (off route)."""
+    v1 = TruckProgress(vehicle_id="v1", done_bin_ids=("a", "c"), off_route=(False, True))
+    now = MIDNIGHT + timedelta(hours=7)
+    (p,) = to_progress(_day(), [v1], now)
+    assert p.done == ("a",)
+    assert off_route(_day(), [v1]) == {"v1": [("c", None)]}
+    unknown = dataclasses.replace(v1, off_route=())  # as before: the k-th report, k-th visit
+    assert to_progress(_day(), [unknown], now)[0].done == ("a", "b", "s", "c")
