@@ -859,10 +859,9 @@ def reroute_day(
         day, bins, provider, (r for p in progress for r in p.done), due or {}
     )
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
-    built, progress = _current_inventory(built, lookup, progress, provider, now_s, day)
     urgent_refs = {s.ref for s in urgent}
-    built, progress = _emptied_off_route(
-        built, progress, off_route or {}, day, lookup, now_s, keep=urgent_refs
+    built, progress = _current_inventory(
+        built, lookup, progress, provider, now_s, day, off_route or {}, keep=urgent_refs
     )
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
@@ -989,8 +988,9 @@ def replan_day(
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
     built, urgent, alert_decisions = _urgent(day, alert_bins, provider, done, due or {})
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
-    built, progress = _current_inventory(built, lookup, progress, provider, now_s, day)
-    built, progress = _emptied_off_route(built, progress, off_route or {}, day, lookup, now_s)
+    built, progress = _current_inventory(
+        built, lookup, progress, provider, now_s, day, off_route or {}
+    )
     full_progress = _all_progress(built.problem, progress, now_s)
     listed = {s.ref for s in built.problem.stops}
     pending = {  # earlier alerts' visits to do
@@ -1051,15 +1051,23 @@ def _current_inventory(
     provider: Provider,
     now_s: int,
     day: DayPlan,
+    off_route: OffRoute,
+    keep: Collection[str] | None = None,
 ) -> tuple[BuiltProblem, list[Progress]]:
     """``built`` with the trucks (:func:`_current_fleet`), disposal sites
     (:func:`_current_sites`) and bins (:func:`_listed_bins`) ``inventory`` lists at
     ``now_s``, a note per change, and the trucks' progress: the rest of a day being driven,
-    for a reroute or a re-plan."""
+    for a reroute or a re-plan. The bins trucks emptied off their routes count on their
+    loads (:func:`_emptied_off_route`, ``keep`` as there) before what the loads decide:
+    which trucks can no longer unload (:func:`_loaded_back`) and what a truck broken down
+    on the road carries (:func:`_stranded`)."""
+    had = bool(built.problem.sites)
     built, progress = _current_fleet(built, inventory, progress, provider, now_s, day)
     built = _current_sites(built, inventory, provider, now_s, day, progress)
-    built = _stranded(built, inventory, progress, now_s, day)
-    return _listed_bins(built, inventory, progress), progress
+    built = _listed_bins(built, inventory, progress)
+    built, progress = _emptied_off_route(built, progress, off_route, day, inventory, now_s, keep)
+    built = _loaded_back(built, progress, now_s, had)
+    return _stranded(built, inventory, progress, now_s, day), progress
 
 
 OffRoute = Mapping[str, Sequence[tuple[str, float | None]]]
@@ -1169,10 +1177,7 @@ def _current_sites(
     streams, hours and unloading time, and a note per site added or gone (appended to its
     ``notes``). A site gone from the list is closed from ``now_s``: kept, for the unloading
     done there (``progress``), with its hours ending then, or dropped when no truck unloaded
-    there; one added gets a matrix row. A truck carrying waste that can reach no site open
-    (for its streams, in its hours) comes back loaded (``comes_back_loaded``, with a note)
-    rather than the day having no plan; once one is open to it again, it comes back empty
-    again."""
+    there; one added gets a matrix row (which trucks can still unload: :func:`_loaded_back`)."""
     tz = ZoneInfo(day.tz_name)
     listed = {s.site_id: s for s in inventory.sites}
     rows = _rows(built, "site")
@@ -1198,10 +1203,23 @@ def _current_sites(
         sites.append(site_spec(listed[ref], rows[ref], plan_date=day.plan_date, tz=tz))
         notes.append(f"disposal site {ref} was added: trucks may unload there")
     problem = dataclasses.replace(built.problem, sites=tuple(sites))
+    return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
+
+
+def _loaded_back(
+    built: BuiltProblem, progress: Sequence[Progress], now_s: int, had: bool
+) -> BuiltProblem:
+    """``built`` with each truck carrying waste (``progress``) that can reach no disposal
+    site open (for its streams, in its hours) coming back loaded (``comes_back_loaded``,
+    with a note) rather than the day having no plan; once one is open to it again, it comes
+    back empty again. ``had``: the day had disposal sites (without any, nothing changes)."""
+    problem = built.problem
+    sites = problem.sites
     stuck = _cannot_unload(problem, progress, now_s) if had else set()
     vehicles = tuple(
         dataclasses.replace(v, comes_back_loaded=v.ref in stuck) for v in problem.vehicles
     )
+    notes = []
     if had and all(s.window_s[1] <= now_s for s in sites):
         last = max((s.window_s[1] for s in sites), default=now_s)
         notes.append(f"no disposal site is open from {clock(last)}: the trucks come back loaded")

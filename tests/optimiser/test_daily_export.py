@@ -1318,6 +1318,33 @@ def test_a_truck_broken_down_on_its_way_home_stands_at_its_last_stop(
     assert after.visits[-1].location == done.location
 
 
+def test_a_truck_done_with_its_work_and_seen_elsewhere_goes_home_from_there(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t1 has done all its work (its last unloading reported) and reports a position away
+    from its way home ten minutes later: a reroute routes it home from there (a waypoint),
+    not along its planned return, which had it home before then."""
+    inventory, readings, reports = tiny_city
+    day = _plan(inventory, readings, reports)
+    done = _all_done(day, "t1")
+    (planned,) = day.plan.routes
+    now = planned.visits[-1].arrival_s + 600
+    new_day, _ = reroute_day(
+        day,
+        [dataclasses.replace(done, time_s=now)],
+        [],
+        HaversineProvider(),
+        now=day.at(now),
+        params=SolveParams(time_limit_s=1, seed=1),
+        positions={"t1": (24.945, 60.176)},
+    )
+    assert new_day.violations == ()
+    (t1,) = new_day.plan.routes
+    assert t1.visits[-2].kind is VisitKind.WAYPOINT and t1.visits[-2].start_s >= now
+    assert new_day.built.problem.matrix.points[t1.visits[-2].location] == (24.945, 60.176)
+    assert t1.visits[-1].arrival_s > now
+
+
 def test_a_reroute_leaves_a_truck_broken_down_on_the_road_where_it_stands(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
@@ -1471,6 +1498,36 @@ def test_an_alert_after_a_bin_was_emptied_off_route_keeps_its_visit_in_later_rer
     assert extra in third.plan.served_refs
     assert not any(f"visit of {extra} leaves the plan" in n for n in third.plan.notes)
     assert any(n.startswith(f"t2 emptied {extra} off its planned route") for n in third.plan.notes)
+
+
+def test_a_truck_that_empties_a_bin_off_route_when_no_site_can_take_it_comes_back_loaded(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 is empty (it just unloaded) and empties t1's bin off its route; the only site
+    closes a minute later, too soon for t2 to get there: t2 comes back loaded, with a note,
+    rather than the day having no plan (found by the service fuzz, seed 2017)."""
+    inventory, day, done, extra, _ = _off_route(tiny_city)
+    now = day.at(done.time_s + 300)
+    closing = (now + timedelta(minutes=1)).astimezone(TZ).time()
+    (site,) = inventory.sites
+    shut = dataclasses.replace(site, opening=TimeWindow(time(0), closing))
+    inventory = dataclasses.replace(inventory, sites=(shut,))
+    empty = dataclasses.replace(done, volume_l=0, weight_kg=0, time_s=done.time_s + 300)
+    new_day, _ = reroute_day(
+        day,
+        [empty],
+        ["b5"],
+        HaversineProvider(),
+        now=now,
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=inventory,
+        off_route={"t2": [(extra, None)]},
+    )
+    assert not any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert new_day.violations == ()
+    assert any("t2: loaded back" in n or "come back loaded" in n for n in new_day.plan.notes)
+    (t2,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert t2.visits[-1].volume_l > 0  # home with the bin's waste
 
 
 def test_a_replan_counts_the_waste_of_a_bin_emptied_off_the_trucks_route(
