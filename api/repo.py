@@ -278,7 +278,8 @@ class CollectionLog:
 
 
 def collection_log(session: Session, since: datetime, until: datetime) -> CollectionLog:
-    """The trucks' ``visit_done`` reports with ``since <= at < until``, any plan or day.
+    """The trucks' ``visit_done`` reports with ``since <= at < until``, any plan or day, of
+    the bins listed now (a bin taken off the street leaves the log with it).
 
     A resend (:func:`_new_emptying`: the truck's last report repeated within
     ``REPEAT_REPORT_GAP``, no alert on the bin between) is dropped, as in
@@ -296,8 +297,9 @@ def collection_log(session: Session, since: datetime, until: datetime) -> Collec
     last: dict[str, datetime] = {}
     pickups: list[PickupRecord] = []
     is_new = _new_emptying(_alert_times(session, AlertRow.at >= since, AlertRow.at < until))
+    listed = set(session.scalars(select(BinRow.bin_id)))
     for r in rows:
-        if r.bin_id is None or not is_new(r):
+        if r.bin_id is None or not is_new(r) or r.bin_id not in listed:
             continue
         last[r.bin_id] = r.at
         if r.fill_fraction is not None:

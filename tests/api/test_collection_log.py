@@ -107,3 +107,26 @@ def test_next_plan_gets_the_collection_log(
     emptied = datetime.fromisoformat("2026-11-25T10:30:00+02:00")
     assert call["last_emptied"] == {"b2": emptied}
     assert [(p.bin_id, p.at, p.fill_fraction) for p in call["pickups"]] == [("b2", emptied, 0.9)]
+
+
+def test_a_bin_taken_off_the_street_leaves_the_collection_log(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """b2 was emptied at 10:30 (90 % full), then deleted: the next plan's collection log
+    no longer names it (the fill model would refuse a pickup of a bin it does not know, and
+    every plan of the city would fail); b1's emptying stays. Found by the service fuzz."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    today = _plan(client, dispatcher, runtime, PLAN_DATE)
+    for body in (_done("b2", "10:30", 0.9), _done("b1", "11:00", 0.4)):
+        resp = client.post(f"/plans/{today}/progress", json=body, headers=dispatcher)
+        assert resp.status_code == 201
+    assert client.delete("/bins/b2", headers=dispatcher).status_code == 204
+    tomorrow = (datetime.fromisoformat(PLAN_DATE) + timedelta(days=1)).date().isoformat()
+    _plan(client, dispatcher, runtime, tomorrow)
+    call = planner.calls[-1]
+    assert set(call["last_emptied"]) == {"b1"}
+    assert [p.bin_id for p in call["pickups"]] == ["b1"]
