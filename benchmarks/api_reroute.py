@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 import time
 from collections.abc import Iterator
@@ -114,18 +115,23 @@ def _done_report(vehicle_id: str, visit: dict[str, Any]) -> dict[str, Any] | Non
 
 def report_progress(
     client: TestClient, key: dict[str, str], plan_id: int, now: datetime
-) -> tuple[int, int]:
+) -> tuple[int, int, float]:
     """Every truck reports the bins it emptied and the unloadings its plan had done by
-    ``now``, and where it is then; returns (bins, unloadings) reported."""
+    ``now``, and where it is then; returns (bins, unloadings) reported and the mean time of
+    a bin's report over that of an unloading's (a bin's is checked against the truck's
+    route, ``api.repo.off_route``)."""
     routes = _ok(client.get(f"/plans/{plan_id}/routes", headers=key), "routes")
     url = f"/plans/{plan_id}/progress"
     counts = {"visit_done": 0, "disposal_done": 0}
+    spent = {"visit_done": 0.0, "disposal_done": 0.0}
     for r in routes["routes"]:
         visits = [v for v in r["visits"] if datetime.fromisoformat(v["end"]) <= now]
         for v in visits:
             body = _done_report(r["vehicle_id"], v)
             if body is not None:
+                t0 = time.perf_counter()
                 _ok(client.post(url, json=body, headers=key), "progress")
+                spent[body["kind"]] += time.perf_counter() - t0
                 counts[body["kind"]] += 1
         if visits:
             last = visits[-1]
@@ -137,7 +143,8 @@ def report_progress(
                 "lat": last["lat"],
             }
             _ok(client.post(url, json=body, headers=key), "position")
-    return counts["visit_done"], counts["disposal_done"]
+    mean = {k: spent[k] / counts[k] if counts[k] else math.nan for k in counts}
+    return counts["visit_done"], counts["disposal_done"], mean["visit_done"] / mean["disposal_done"]
 
 
 def skipped_bin(client: TestClient, key: dict[str, str], plan_id: int) -> str:
@@ -161,7 +168,7 @@ def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
             runtime.jobs.wait_idle(600)  # sensor alerts of past days: no plan, nothing to do
             plan_id, plan_s = plan(client, key, plan_date, plan_limit_s)
             now = datetime.fromisoformat(f"{plan_date}T{alert_at}:00").replace(tzinfo=TZ)
-            done, unloaded = report_progress(client, key, plan_id, now)
+            done, unloaded, bin_over_unload = report_progress(client, key, plan_id, now)
             urgent = skipped_bin(client, key, plan_id)
             before = _ok(client.get(f"/plans/{plan_id}", headers=key), "plan")["kpis"]
             t0 = time.perf_counter()
@@ -201,6 +208,7 @@ def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
         "alert_at": alert_at,
         "visits_done_before_alert": done,
         "unloadings_before_alert": unloaded,
+        "bin_report_over_unloading_report": round(bin_over_unload, 2),
         "alert_status": alert["status"],
         "reroute_time_limit_s": settings.reroute_time_limit_s,
         "reroute_s": round(reroute_s, 2),
