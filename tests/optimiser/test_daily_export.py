@@ -87,9 +87,12 @@ def tiny_city() -> tuple[Inventory, list[FillReading], list[CitizenReport]]:
 
 
 def _plan(
-    inventory: Inventory, readings: list[FillReading], reports: list[CitizenReport]
+    inventory: Inventory,
+    readings: list[FillReading],
+    reports: list[CitizenReport],
+    start_at: datetime | None = None,
 ) -> DayPlan:
-    """``plan_day`` on DAY with a 1 s solver budget."""
+    """``plan_day`` on DAY with a 1 s solver budget (made at ``start_at``, when given)."""
     return plan_day(
         inventory,
         readings,
@@ -98,6 +101,7 @@ def _plan(
         plan_date=DAY,
         tz=TZ,
         params=SolveParams(time_limit_s=1.0, seed=1),
+        start_at=start_at,
     )
 
 
@@ -820,6 +824,12 @@ def test_a_replan_empties_a_must_bin_that_needs_one_more_trip_to_the_site(
     assert {"b0", "b1", "b2"} <= new_day.plan.served_refs
 
 
+def _due_about_ten(readings: list[FillReading]) -> list[FillReading]:
+    """``readings`` with b0 and b5 filling to overflow at about 10:10 and 10:12."""
+    kept = [r for r in readings if r.bin_id not in ("b0", "b5")]
+    return kept + _readings("b0", 0.01, 0.1783) + _readings("b5", 0.01, 0.178)
+
+
 def test_a_replan_empties_late_a_must_bin_no_route_can_empty_by_its_deadline(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
@@ -829,8 +839,7 @@ def test_a_replan_empties_late_a_must_bin_no_route_can_empty_by_its_deadline(
     for the day: it is emptied later instead, as soon as the route can (before the bins
     due later), with a note."""
     inventory, readings, reports = tiny_city
-    kept = [r for r in readings if r.bin_id not in ("b0", "b5")]
-    readings = kept + _readings("b0", 0.01, 0.1783) + _readings("b5", 0.01, 0.178)
+    readings = _due_about_ten(readings)
     day = _plan(inventory, readings, reports)
     new_day, _ = replan_day(
         day,
@@ -862,18 +871,8 @@ def test_a_day_planned_at_10_empties_late_a_must_bin_no_route_can_empty_by_its_d
     overflow at 10:10 and 10:12, the 1000 l truck can empty one of them in time. The other
     is emptied later, not dropped for the day, with the same notes."""
     inventory, readings, reports = tiny_city
-    kept = [r for r in readings if r.bin_id not in ("b0", "b5")]
-    readings = kept + _readings("b0", 0.01, 0.1783) + _readings("b5", 0.01, 0.178)
-    day = plan_day(
-        inventory,
-        readings,
-        reports,
-        HaversineProvider(),
-        plan_date=DAY,
-        tz=TZ,
-        params=SolveParams(time_limit_s=1.0, seed=1),
-        start_at=_local(10),
-    )
+    readings = _due_about_ten(readings)
+    day = _plan(inventory, readings, reports, start_at=_local(10))
     assert day.violations == () and check(day.built.problem, day.plan) == []
     assert {"b0", "b5"} <= day.plan.served_refs
     note = next(n for n in day.plan.notes if "planned deadline" in n)
