@@ -42,6 +42,10 @@ class TruckProgress:
     unloaded_at: datetime | None = None
     off_route: tuple[bool | None, ...] = ()
 
+    def off_route_flags(self) -> tuple[bool | None, ...]:
+        """``off_route``, one per bin reported (None: not known)."""
+        return self.off_route or (None,) * len(self.done_bin_ids)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanExports:
@@ -346,17 +350,12 @@ def _off_route_marks(route: Any, p: TruckProgress) -> list[bool]:
     times = p.done_at or (None,) * len(p.done_bin_ids)
     seen: Counter[str] = Counter()
     marks = []
-    for bin_id, at, flag in zip(p.done_bin_ids, times, _flags(p), strict=True):
+    for bin_id, at, flag in zip(p.done_bin_ids, times, p.off_route_flags(), strict=True):
         unloaded = at is not None and p.unloaded_at is not None and at <= p.unloaded_at
         if not flag:  # not known off route: the k-th report is the route's k-th visit
             seen[bin_id] += 1
         marks.append((flag or seen[bin_id] > planned[bin_id]) and not unloaded)
     return marks
-
-
-def _flags(p: TruckProgress) -> tuple[bool | None, ...]:
-    """``p.off_route``, one per bin reported (None: not known)."""
-    return p.off_route or (None,) * len(p.done_bin_ids)
 
 
 def positions(
@@ -420,7 +419,8 @@ def _fills_by_bin(report: TruckProgress) -> dict[str, list[float | None]]:
     crew gave none)."""
     fills = report.found_fills or (None,) * len(report.done_bin_ids)
     out: dict[str, list[float | None]] = {}
-    for bin_id, fill, off in zip(report.done_bin_ids, fills, _flags(report), strict=True):
+    flags = report.off_route_flags()
+    for bin_id, fill, off in zip(report.done_bin_ids, fills, flags, strict=True):
         if not off:
             out.setdefault(bin_id, []).append(fill)
     return out

@@ -386,8 +386,7 @@ def off_route(session: Session, plan: PlanRow, vehicle_id: str, bin_id: str) -> 
     reported = 0
     for p in truck_progress(session, plan.plan_date, since):
         if p.vehicle_id == vehicle_id:
-            flags = p.off_route or (None,) * len(p.done_bin_ids)
-            pairs = zip(p.done_bin_ids, flags, strict=True)
+            pairs = zip(p.done_bin_ids, p.off_route_flags(), strict=True)
             reported = sum(b == bin_id and not off for b, off in pairs)
     return reported + 1 > planned
 
