@@ -2,7 +2,9 @@
 
 Instants are stored as naive UTC (``UTCDateTime``) and come back tz-aware in UTC. SQLite
 runs in WAL mode with a busy timeout, and writers are serialised by a process lock, so a
-write is acknowledged only after its commit returned.
+write is acknowledged only after its commit returned. A reader's queries all see the
+database as it was at its first one (a snapshot: SQLite's deferred transaction in WAL mode,
+PostgreSQL's REPEATABLE READ), so a job reading its inputs never sees half of a change.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Connection,
     Date,
     DateTime,
     Engine,
@@ -248,6 +251,7 @@ class ApiKeyRow(Base):
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # the driver's own BEGIN skips reads: ours is _sqlite_begin
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=30000")
@@ -256,11 +260,23 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    """Begin every transaction, reads too (the driver begins one only before a write, so a
+    session's reads each saw the latest commit): ``BEGIN IMMEDIATE`` when the connection's
+    ``sqlite_begin`` option says so (writers: the write lock from their first read, waiting
+    up to the busy timeout for another process's writer), else ``BEGIN`` (a snapshot from
+    the first read)."""
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
 def make_engine(url: str) -> Engine:
-    """Create the engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    """Create the engine for ``url``; SQLite gets WAL, a busy timeout, foreign keys and
+    transactions that begin with their first read (:func:`_sqlite_begin`)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -272,18 +288,29 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = url.startswith("sqlite")
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        reads: Engine
+        writes: Engine
+        if self.is_sqlite:
+            reads = self.engine
+            writes = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        else:
+            reads = self.engine.execution_options(isolation_level="REPEATABLE READ")
+            writes = self.engine
+        self._readers = sessionmaker(reads, expire_on_commit=False)
+        self._sessions = sessionmaker(writes, expire_on_commit=False)
         self._write_lock = threading.RLock()
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        """A read-only session (rolled back at the end)."""
-        with self._sessions() as session:
+        """A read-only session (rolled back at the end): its queries see the database as it
+        was at the first one."""
+        with self._readers() as session:
             yield session
 
     @contextmanager
     def writer(self) -> Iterator[Session]:
-        """A session committed at the end of the block (writers serialised on SQLite)."""
+        """A session committed at the end of the block (writers serialised on SQLite, where
+        a writer holds the write lock from its first read)."""
         lock = self._write_lock if self.is_sqlite else nullcontext()
         with lock, self._sessions() as session, session.begin():
             yield session

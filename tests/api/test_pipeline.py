@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api import repo
 from api.app import create_app
 from api.deps import Runtime, get_routing
 from api.routing import Routing
@@ -119,6 +120,36 @@ def test_a_bin_without_sensor_emptied_yesterday_is_not_collected_again(
     assert before["action"] != "skip"
     assert after["action"] == "skip"
     assert after["expected_fill"] < before["expected_fill"]
+
+
+def test_a_plan_job_reads_its_inputs_as_they_were_at_one_moment(
+    real_app: FastAPI, real_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bin and its reading stored while a plan job reads its inputs (a city import, a
+    sensor) are not half seen: before, the job read the bins, then the readings with the new
+    bin's, and failed ("readings name 1 bin(s) not in the inventory")."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=3)
+    load = repo.load_inventory
+
+    def load_then_a_bin_comes(session: Any) -> Any:
+        inventory = load(session)
+        new = {"bin_id": "new", "lon": 24.95, "lat": 60.175, "capacity_l": 240}
+        assert real_client.post("/bins", json=new, headers=key).status_code == 201
+        reading = [{"bin_id": "new", "at": "2026-11-25T05:00:00+02:00", "fill_fraction": 0.9}]
+        assert real_client.post("/readings", json=reading, headers=key).status_code == 200
+        return inventory
+
+    monkeypatch.setattr(repo, "load_inventory", load_then_a_bin_comes)
+    plan = real_client.post(
+        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
+    ).json()
+    wait(runtime)
+    got = real_client.get(f"/plans/{plan['id']}", headers=key).json()
+    assert got["status"] == "done", got["message"]
+    routes = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    assert {d["bin_id"] for d in routes["decisions"]} == {"b0", "b1", "b2"}  # as it began
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 
 from api.app import create_app
-from api.db import AlertRow, Base, Database, PlanRow, ReadingRow
+from api.db import AlertRow, Base, Database, DepotRow, PlanRow, ReadingRow
 from api.deps import Runtime
 from api.migrate import alembic_config, upgrade_head
 from api.routing import Routing
@@ -206,6 +206,22 @@ def test_migrations_build_the_orm_schema(pg_url: str) -> None:
         assert tables == set(Base.metadata.tables)
         assert diff == []
         assert version == ScriptDirectory.from_config(alembic_config(pg_url)).get_current_head()
+    finally:
+        db.dispose()
+
+
+def test_a_reader_sees_the_database_as_at_its_first_query(pg_url: str) -> None:
+    db = Database(pg_url)
+    try:
+        upgrade_head(db)
+        count = select(func.count()).select_from(DepotRow)
+        with db.reader() as s:
+            before = s.scalar(count)
+            with db.writer() as w:  # committed while the reader reads on
+                w.add(DepotRow(depot_id="d1", lon=24.94, lat=60.17))
+            assert s.scalar(count) == before == 0
+        with db.reader() as s:
+            assert s.scalar(count) == 1
     finally:
         db.dispose()
 

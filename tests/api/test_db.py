@@ -1,0 +1,57 @@
+"""The ``Database`` handle on SQLite: readers see one moment, writers hold the write lock."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from api.db import Database, DepotRow
+from api.migrate import upgrade_head
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "t.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{db_path}")
+    upgrade_head(database)
+    yield database
+    database.dispose()
+
+
+def _depots(session: object) -> int:
+    return int(session.scalar(select(func.count()).select_from(DepotRow)))  # type: ignore[attr-defined]
+
+
+def test_a_reader_sees_the_database_as_at_its_first_query(db: Database) -> None:
+    with db.reader() as s:
+        before = _depots(s)
+        with db.writer() as w:  # committed while the reader reads on
+            w.add(DepotRow(depot_id="d1", lon=24.94, lat=60.17))
+        assert _depots(s) == before == 0
+    with db.reader() as s:
+        assert _depots(s) == 1
+
+
+def test_a_writer_holds_the_write_lock_from_its_first_read(db: Database, db_path: Path) -> None:
+    """Another process cannot write between a writer's check and its write."""
+    other = sqlite3.connect(db_path, timeout=0.05)
+    try:
+        with db.writer() as w:
+            assert w.get(DepotRow, "d1") is None  # the check, then the other process tries
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute(
+                    "INSERT INTO depots (depot_id, lon, lat, name) VALUES ('d1', 0, 0, '')"
+                )
+            w.add(DepotRow(depot_id="d1", lon=24.94, lat=60.17))
+    finally:
+        other.close()
+    with db.reader() as s:
+        assert s.get(DepotRow, "d1") is not None
