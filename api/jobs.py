@@ -683,15 +683,20 @@ class JobRunner:
                 progress = repo.truck_progress(s, plan_date, since)
                 limit = repo.get_or_404(s, PlanRow, new_id, "plan").time_limit_s
                 inventory = repo.load_inventory(s)
+            listed = {b.bin_id for b in inventory.bins}
+            urgent = [b for b in claimed.urgent if b in listed]  # deleted since (with its alerts)
+            if not urgent:
+                gone = ", ".join(claimed.urgent)
+                raise ValueError(f"the alerted bin(s) {gone} were deleted meanwhile: no reroute")
             new_day, changes = planner.reroute(
                 base_day,
                 progress,
-                claimed.urgent,
+                urgent,
                 routing.provider(),
                 now=claimed.now,
                 time_limit_s=float(limit),
                 inventory=inventory,
-                due=claimed.due,
+                due={b: t for b, t in claimed.due.items() if b in listed},
             )
             diffs = route_diffs(planner.routes(base_day), planner.routes(new_day), changes)
             self._store(new_id, new_day, planner, routing, (base_id, diffs), alert_ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api import repo
 from api.app import create_app
 from api.deps import Runtime, get_routing
+from api.jobs import JobRunner
 from api.routing import Routing
 from api.security import Role, issue_key
 from api.settings import Settings
@@ -344,6 +345,58 @@ def test_an_alert_no_truck_can_serve_reads_unserved_with_the_reason(
     assert "stream 'glass'" in reasons["glass"]
     listed = real_client.get("/alerts?status=unserved", headers=key).json()
     assert [a["bin_id"] for a in listed] == ["glass"]
+
+
+def _overflow_as_b3_is_deleted(
+    real_app: FastAPI,
+    real_client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    overflowing: tuple[str, ...],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Sensors of ``overflowing`` bins read full at once on a planned day; bin b3 is taken
+    off the street (its alerts with it) just as the reroute took the alerts. The day's
+    alerts and plans after."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=4)
+    real_client.post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key)
+    wait(runtime)
+    claim = JobRunner._claim_alerts
+
+    def claim_then_delete(self: JobRunner, plan_date: date) -> Any:
+        claimed = claim(self, plan_date)
+        if claimed is not None:
+            assert real_client.delete("/bins/b3", headers=key).status_code == 204
+        return claimed
+
+    monkeypatch.setattr(JobRunner, "_claim_alerts", claim_then_delete)
+    at = "2026-11-25T09:00:00+02:00"
+    full = [{"bin_id": b, "at": at, "fill_fraction": 1.0} for b in overflowing]
+    assert real_client.post("/readings", json=full, headers=key).status_code == 200
+    wait(runtime)
+    alerts = real_client.get(f"/alerts?plan_date={PLAN_DATE}", headers=key).json()
+    plans = real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()
+    return alerts, sorted(plans, key=lambda p: p["version"])
+
+
+def test_a_bin_deleted_as_its_alert_is_rerouted_leaves_the_reroute_to_the_others(
+    real_app: FastAPI, real_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reroute serves the other alert: before, it failed on the unknown bin, and the
+    other alert read ``failed``."""
+    alerts, plans = _overflow_as_b3_is_deleted(real_app, real_client, monkeypatch, ("b1", "b3"))
+    assert [(a["bin_id"], a["status"]) for a in alerts] == [("b1", "rerouted")]
+    assert [(p["origin"], p["status"]) for p in plans][-1] == ("reroute", "done")
+    assert plans[-1]["id"] == alerts[0]["plan_id"]
+
+
+def test_a_reroute_whose_only_bin_was_deleted_says_so(
+    real_app: FastAPI, real_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alerts, plans = _overflow_as_b3_is_deleted(real_app, real_client, monkeypatch, ("b3",))
+    assert alerts == []
+    assert [(p["origin"], p["status"]) for p in plans][-1] == ("reroute", "failed")
+    assert "b3 were deleted meanwhile" in plans[-1]["message"]
 
 
 def test_a_bin_emptied_this_morning_and_full_again_gets_a_second_visit(
