@@ -189,8 +189,9 @@ class ProgressRow(Base):
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     fill_fraction: Mapped[float | None] = mapped_column(Float, nullable=True)  # found at pickup
-    # visit_done: beyond the truck's visits of the bin in the plan reported against (None:
-    # not known, e.g. reported before this column existed)
+    # visit_done: beyond the truck's visits of the bin in the plan reported against;
+    # disposal_done: beyond its unloadings there, or before the bins planned ahead of the
+    # next one were reported (None: not known, e.g. reported before this column existed)
     off_route: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 

@@ -29,7 +29,10 @@ class TruckProgress:
     and its position (lon, lat) when no done report came after it. ``off_route[i]`` says
     whether bin ``done_bin_ids[i]`` was off the truck's route in the plan its crew reported
     it against (None when not known): such a report is never taken for a visit of a later
-    plan's route (a visit of that bin an alert gave the truck since, say)."""
+    plan's route (a visit of that bin an alert gave the truck since, say).
+    ``unloaded_off_route[i]`` says the same of unloading ``done_site_ids[i]``: beyond the
+    route's unloadings at that site, or before the bins the route empties ahead of it were
+    all reported (the truck was full sooner than planned)."""
 
     vehicle_id: str
     done_bin_ids: tuple[str, ...] = ()
@@ -41,10 +44,25 @@ class TruckProgress:
     done_at: tuple[datetime, ...] = ()
     unloaded_at: datetime | None = None
     off_route: tuple[bool | None, ...] = ()
+    unloaded_off_route: tuple[bool | None, ...] = ()
 
     def off_route_flags(self) -> tuple[bool | None, ...]:
         """``off_route``, one per bin reported (None: not known)."""
         return self.off_route or (None,) * len(self.done_bin_ids)
+
+    def unloaded_off_route_flags(self) -> tuple[bool | None, ...]:
+        """``unloaded_off_route``, one per unloading reported (None: not known)."""
+        return self.unloaded_off_route or (None,) * len(self.done_site_ids)
+
+    def empty_off_route(self) -> bool:
+        """Whether the truck's last work reported is an unloading off its route: it stands
+        at that site, empty (when each bin's time is known)."""
+        flags = self.unloaded_off_route_flags()
+        if not flags or not flags[-1] or self.unloaded_at is None:
+            return False
+        if len(self.done_at) != len(self.done_bin_ids):
+            return False
+        return all(at <= self.unloaded_at for at in self.done_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -280,9 +298,11 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     truck is at that visit's location at ``now``, carrying the planned load after that visit
     (none after unloading), except that a bin reported with the fill found counts at that
     fill (``optimiser.daily.found_loads``). A disposal trip after the last done bin counts
-    only when reported: until then the truck is taken to still carry its load. A truck with
-    all its planned work reported done is back at its end depot once its planned return time
-    has passed.
+    only when reported: until then the truck is taken to still carry its load. An unloading
+    off the route (``TruckProgress.unloaded_off_route``: sooner than planned, or one more)
+    is no planned visit; when it is the truck's last work reported, the truck carries
+    nothing (:func:`positions` has it at that site). A truck with all its planned work
+    reported done is back at its end depot once its planned return time has passed.
     """
     from optimiser.daily import found_loads
     from optimiser.plan import VisitKind
@@ -292,13 +312,17 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     reported = {p.vehicle_id: p for p in progress}
     out = []
     for route in day_plan.plan.routes:
-        last, fills = _matched(route, reported.get(route.vehicle_ref))
-        if last < 0:
+        report = reported.get(route.vehicle_ref)
+        last, fills, emptied_at = _matched(route, report)
+        if report is None or last < 0:
             continue
         done = route.visits[: last + 1]
         work = [v for v in done if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
         here = done[-1]
         volume_l, weight_kg, daily_l, daily_kg = found_loads(day_plan, done, fills)
+        if report.unloaded_at is not None:
+            gone_l, gone_kg = _unloaded_since(day_plan, done, fills, emptied_at, report.unloaded_at)
+            volume_l, weight_kg = max(0, volume_l - gone_l), max(0, weight_kg - gone_kg)
         breaks = [v for v in done if v.kind is VisitKind.BREAK]
         end = route.visits[-1]
         left = any(v.kind in (VisitKind.BIN, VisitKind.DISPOSAL) for v in route.visits[last + 1 :])
@@ -364,13 +388,20 @@ def positions(
     """Where trucks are (lon, lat), for those known to be elsewhere than at their last
     visit of their planned route: the position a truck reported (when no done report came
     after it), else the bin it emptied off that route (``inventory``'s coordinates) when
-    that was its last report and no unloading was reported since."""
+    that was its last report and no unloading was reported since, else the site it unloaded
+    at off that route when that was its last work reported."""
     routes = {r.vehicle_ref: r for r in day_plan.plan.routes}
     bins = {b.bin_id: b for b in inventory.bins}
+    sites = {s.site_id: s for s in inventory.sites}
     out: dict[str, tuple[float, float]] = {}
     for p in progress:
         if p.lon is not None and p.lat is not None:
             out[p.vehicle_id] = (p.lon, p.lat)
+            continue
+        if p.empty_off_route():
+            if p.done_site_ids[-1] in sites:
+                site = sites[p.done_site_ids[-1]]
+                out[p.vehicle_id] = (site.lon, site.lat)
             continue
         marks = _off_route_marks(routes.get(p.vehicle_id), p)
         if marks and marks[-1] and p.done_bin_ids[-1] in bins:
@@ -389,38 +420,78 @@ def found_fills(day_plan: Any, progress: Sequence[TruckProgress]) -> dict[str, f
     return out
 
 
-def _matched(route: Any, report: TruckProgress | None) -> tuple[int, dict[str, float]]:
+def _matched(
+    route: Any, report: TruckProgress | None
+) -> tuple[int, dict[str, float], dict[int, datetime]]:
     """The index in ``route.visits`` of its last bin or disposal visit reported done (-1:
-    none; the k-th report of a bin or site is its k-th planned visit), and the fill found at
-    each bin visit reported with one (visit ref -> fraction of the bin)."""
+    none; the k-th report of a bin or site not known off route is its k-th planned visit),
+    the fill found at each bin visit reported with one (visit ref -> fraction of the bin)
+    and when each bin visit was reported (index in ``route.visits`` -> time, when known)."""
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
 
     if report is None:
-        return -1, {}
-    bins = _fills_by_bin(report)  # not yet matched, in report order
-    sites = Counter(report.done_site_ids)
+        return -1, {}, {}
+    bins = _reports_by_bin(report)  # not yet matched, in report order
+    flags = report.unloaded_off_route_flags()
+    sites = Counter(s for s, off in zip(report.done_site_ids, flags, strict=True) if not off)
     fills: dict[str, float] = {}
+    emptied_at: dict[int, datetime] = {}
     last = -1
     for i, v in enumerate(route.visits):
         if v.kind is VisitKind.BIN and bins.get(bin_of(v.ref)):
-            fill = bins[bin_of(v.ref)].pop(0)
+            fill, at = bins[bin_of(v.ref)].pop(0)
             if fill is not None:
                 fills[v.ref] = fill
+            if at is not None:
+                emptied_at[i] = at
             last = i
         elif v.kind is VisitKind.DISPOSAL and sites[v.ref] > 0:
             sites[v.ref] -= 1
             last = i
-    return last, fills
+    return last, fills, emptied_at
 
 
-def _fills_by_bin(report: TruckProgress) -> dict[str, list[float | None]]:
-    """Each bin's reports not known off route, in order, as the fill found (None when the
-    crew gave none)."""
+def _reports_by_bin(report: TruckProgress) -> dict[str, list[tuple[float | None, datetime | None]]]:
+    """Each bin's reports not known off route, in order, as (the fill found, None when the
+    crew gave none; when, None when not known)."""
     fills = report.found_fills or (None,) * len(report.done_bin_ids)
-    out: dict[str, list[float | None]] = {}
+    times: Sequence[datetime | None] = report.done_at or (None,) * len(report.done_bin_ids)
+    out: dict[str, list[tuple[float | None, datetime | None]]] = {}
     flags = report.off_route_flags()
-    for bin_id, fill, off in zip(report.done_bin_ids, fills, flags, strict=True):
+    for bin_id, fill, at, off in zip(report.done_bin_ids, fills, times, flags, strict=True):
         if not off:
-            out.setdefault(bin_id, []).append(fill)
+            out.setdefault(bin_id, []).append((fill, at))
     return out
+
+
+def _unloaded_since(
+    day_plan: Any,
+    done: Sequence[Any],
+    fills: Mapping[str, float],
+    emptied_at: Mapping[int, datetime],
+    unloaded_at: datetime,
+) -> tuple[int, int]:
+    """The load (litres, kg) of the bins the plan has on board after ``done`` (those after
+    its last unloading or waypoint) that were emptied before the truck's last unloading,
+    reported at ``unloaded_at`` (one the plan has later, or none: off the route): their
+    waste is gone."""
+    from optimiser.build import found_load
+    from optimiser.plan import VisitKind
+    from optimiser.problem import bin_of
+
+    litres = kg = 0
+    for i in range(len(done) - 1, 0, -1):
+        visit = done[i]
+        if visit.kind in (VisitKind.DISPOSAL, VisitKind.WAYPOINT):
+            break
+        at = emptied_at.get(i)
+        if visit.kind is not VisitKind.BIN or at is None or at > unloaded_at:
+            continue
+        if visit.ref in fills:
+            bin_l, bin_kg = found_load(day_plan.inventory.bin(bin_of(visit.ref)), fills[visit.ref])
+        else:  # as planned: what the visit added
+            bin_l = visit.volume_l - done[i - 1].volume_l
+            bin_kg = visit.weight_kg - done[i - 1].weight_kg
+        litres, kg = litres + bin_l, kg + bin_kg
+    return litres, kg

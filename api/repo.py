@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -329,6 +330,7 @@ def truck_progress(
     times: dict[str, list[datetime]] = {}
     flags: dict[str, list[bool | None]] = {}
     unloaded: dict[str, list[str]] = {}
+    unloaded_flags: dict[str, list[bool | None]] = {}
     unloaded_at: dict[str, datetime] = {}
     last: dict[str, ProgressRow] = {}
     is_new = _new_emptying(_alert_times(session, AlertRow.plan_date == plan_date))
@@ -344,6 +346,7 @@ def truck_progress(
             flags[r.vehicle_id].append(r.off_route)
         if r.kind == "disposal_done" and r.site_id is not None and is_new(r):
             unloaded.setdefault(r.vehicle_id, []).append(r.site_id)
+            unloaded_flags.setdefault(r.vehicle_id, []).append(r.off_route)
             unloaded_at[r.vehicle_id] = r.at
         if r.lon is not None and r.lat is not None:
             last[r.vehicle_id] = r
@@ -364,31 +367,48 @@ def truck_progress(
                 done_at=tuple(times[vid]),
                 unloaded_at=unloaded_at.get(vid),
                 off_route=tuple(flags[vid]),
+                unloaded_off_route=tuple(unloaded_flags.get(vid, ())),
             )
         )
     return out
 
 
-def off_route(session: Session, plan: PlanRow, vehicle_id: str, bin_id: str) -> bool | None:
-    """Whether truck ``vehicle_id`` emptying ``bin_id`` now is off its route in ``plan`` (the
-    plan its crew reports against): beyond that route's visits of the bin, its reports of the
-    bin since the plan starts not known off route counted. None when the plan shows no
-    visits (not done yet, or a planner whose documents have none)."""
+def off_route(
+    session: Session,
+    plan: PlanRow,
+    vehicle_id: str,
+    *,
+    bin_id: str | None = None,
+    site_id: str | None = None,
+) -> bool | None:
+    """Whether truck ``vehicle_id`` emptying ``bin_id`` (or unloading at ``site_id``) now is
+    off its route in ``plan`` (the plan its crew reports against), its reports since the
+    plan starts not known off route counted: a bin beyond that route's visits of it; an
+    unloading beyond the route's unloadings at that site, or before the bins the route
+    empties ahead of the next one were all reported (the truck was full sooner than
+    planned: those bins are still to do). None when the plan shows no visits (not done yet,
+    or a planner whose documents have none)."""
     doc = (plan.exports or {}).get("plan") or {}
     routes = doc.get("routes")
     if not isinstance(routes, list) or not all("visits" in r for r in routes):
         return None
-    mine = [r for r in routes if r.get("vehicle_id") == vehicle_id]
-    planned = sum(
-        1 for r in mine for v in r["visits"] if v.get("kind") == "bin" and v.get("bin_id") == bin_id
-    )
+    visits = [v for r in routes if r.get("vehicle_id") == vehicle_id for v in r["visits"]]
     since = datetime.fromisoformat(doc["start_at"]) if doc.get("start_at") else None
-    reported = 0
-    for p in truck_progress(session, plan.plan_date, since):
-        if p.vehicle_id == vehicle_id:
-            pairs = zip(p.done_bin_ids, p.off_route_flags(), strict=True)
-            reported = sum(b == bin_id and not off for b, off in pairs)
-    return reported + 1 > planned
+    mine = [p for p in truck_progress(session, plan.plan_date, since) if p.vehicle_id == vehicle_id]
+    p = mine[0] if mine else TruckProgress(vehicle_id=vehicle_id)
+    emptied = Counter(
+        b for b, off in zip(p.done_bin_ids, p.off_route_flags(), strict=True) if not off
+    )
+    if bin_id is not None:
+        planned = sum(1 for v in visits if v.get("kind") == "bin" and v.get("bin_id") == bin_id)
+        return emptied[bin_id] + 1 > planned
+    pairs = zip(p.done_site_ids, p.unloaded_off_route_flags(), strict=True)
+    unloaded = sum(1 for s, off in pairs if s == site_id and not off)
+    at = [i for i, v in enumerate(visits) if v.get("kind") == "disposal" and v["ref"] == site_id]
+    if unloaded >= len(at):
+        return True
+    ahead = Counter(v["bin_id"] for v in visits[: at[unloaded]] if v.get("kind") == "bin")
+    return any(emptied[b] < n for b, n in ahead.items())
 
 
 def history_window(plan_date: date, days: int, tz: Any) -> tuple[datetime, datetime]:

@@ -400,7 +400,9 @@ class ProgressOut(_Out):
     fill_fraction: float | None
     lon: float | None
     lat: float | None
-    off_route: bool | None = None  # visit_done: a bin off the truck's route in that plan
+    # a bin emptied, or an unloading, off the truck's route in that plan (an unloading
+    # before the bins planned ahead of it: the truck was full sooner than planned)
+    off_route: bool | None = None
 
 
 class KeyIn(_In):

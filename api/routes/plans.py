@@ -186,8 +186,8 @@ def post_progress(plan_id: PlanId, item: ProgressIn, db: DbDep, _: CanDispatch) 
                 f"site_id={item.site_id!r}",
             )
         off = None
-        if item.kind == "visit_done" and item.bin_id is not None:
-            off = repo.off_route(s, plan, item.vehicle_id, item.bin_id)
+        if item.kind != "position":
+            off = repo.off_route(s, plan, item.vehicle_id, bin_id=item.bin_id, site_id=item.site_id)
         row = ProgressRow(
             plan_date=plan.plan_date, plan_id=plan_id, off_route=off, **item.model_dump()
         )

@@ -314,6 +314,36 @@ def test_a_reroute_counts_the_waste_of_a_bin_a_crew_emptied_off_its_route(
     assert new["violations"] == []
 
 
+def test_a_truck_unloading_sooner_than_planned_still_has_its_bins_to_do(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """After its first bin the crew finds the truck full and unloads at s1, ahead of the
+    bins its route empties before s1: the report is flagged off route, and at the next
+    reroute those bins are still to do (before, the unloading was taken for the planned
+    one and every bin before it for done: never emptied), the truck going on from s1,
+    empty."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck = route["vehicle_id"]
+    assert _first_bin_done(real_client, key, plan, truck) == first
+    ahead = [v["bin_id"] for v in route["visits"] if v["kind"] == "bin" and v != first]
+    at = (datetime.fromisoformat(first["end"]) + timedelta(minutes=10)).isoformat()
+    unload = {"vehicle_id": truck, "kind": "disposal_done", "site_id": "s1", "at": at}
+    resp = real_client.post(f"/plans/{plan['id']}/progress", json=unload, headers=key)
+    assert resp.status_code == 201 and resp.json()["off_route"] is True
+    alert = real_client.post("/alerts", json={"bin_id": ahead[-1], "at": at}, headers=key)
+    wait(runtime)
+    got = real_client.get(f"/alerts/{alert.json()['id']}", headers=key).json()
+    assert got["status"] == "rerouted", got
+    new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
+    assert new["violations"] == []
+    visits = next(r for r in new["routes"] if r["vehicle_id"] == truck)["visits"]
+    assert [v["kind"] for v in visits[:3]] == ["start", "bin", "waypoint"]
+    assert (visits[2]["lon"], visits[2]["lat"], visits[2]["load_l"]) == (24.98, 60.2, 0)
+    others = [v for r in new["routes"] if r["vehicle_id"] != truck for v in r["visits"]]
+    to_do = {v["bin_id"] for v in [*visits[3:], *others] if v["kind"] == "bin"}
+    assert set(ahead) <= to_do
+
+
 def test_an_alert_no_truck_can_serve_reads_unserved_with_the_reason(
     real_app: FastAPI, real_client: TestClient
 ) -> None:

@@ -292,9 +292,9 @@ def test_off_route_leaves_out_a_bin_emptied_before_the_trucks_last_unloading() -
 
 
 def _bins_at(**where: tuple[float, float]) -> SimpleNamespace:
-    """An inventory stand-in listing bins at (lon, lat)."""
+    """An inventory stand-in listing bins at (lon, lat), and site s at (24.98, 60.2)."""
     bins = [SimpleNamespace(bin_id=b, lon=lon, lat=lat) for b, (lon, lat) in where.items()]
-    return SimpleNamespace(bins=bins)
+    return SimpleNamespace(bins=bins, sites=[SimpleNamespace(site_id="s", lon=24.98, lat=60.2)])
 
 
 def test_a_truck_whose_last_report_is_a_bin_off_its_route_is_at_that_bin() -> None:
@@ -333,3 +333,41 @@ def test_a_report_known_off_route_is_never_taken_for_a_later_visit_of_the_route(
     assert off_route(_day(), [v1]) == {"v1": [("c", None)]}
     unknown = dataclasses.replace(v1, off_route=())  # as before: the k-th report, k-th visit
     assert to_progress(_day(), [unknown], now)[0].done == ("a", "b", "s", "c")
+
+
+def _unloaded_early(*bins_after: str) -> TruckProgress:
+    """v1 (route a, b, s, c) empties a at 09:00, unloads at s at 09:20, the truck full
+    sooner than planned (the service flags it off route: b, ahead of s, is not reported),
+    then empties ``bins_after`` from 09:40."""
+    at = [MIDNIGHT + timedelta(hours=9, minutes=20 * i) for i in (0, 2, 3)]
+    return TruckProgress(
+        vehicle_id="v1",
+        done_bin_ids=("a", *bins_after),
+        done_at=(at[0], *at[1 : 1 + len(bins_after)]),
+        done_site_ids=("s",),
+        unloaded_at=MIDNIGHT + timedelta(hours=9, minutes=20),
+        unloaded_off_route=(True,),
+    )
+
+
+def test_an_unloading_sooner_than_planned_takes_no_bin_ahead_of_it_as_done() -> None:
+    """Before, the unloading was matched to the planned one after b, and b was taken as
+    done, never emptied. Now b is still to do, and the truck stands at s, empty."""
+    now = MIDNIGHT + timedelta(hours=9, minutes=30)
+    report = _unloaded_early()
+    (p,) = to_progress(_day(), [report], now)
+    assert p.done == ("a",)
+    assert (p.volume_l, p.weight_kg, p.daily_l, p.daily_kg) == (0, 0, 100, 10)
+    assert positions(_day(), [report], _bins_at()) == {"v1": (24.98, 60.2)}  # type: ignore[arg-type]
+    unknown = dataclasses.replace(report, unloaded_off_route=())  # as before: matched
+    assert to_progress(_day(), [unknown], now)[0].done == ("a", "b", "s")
+
+
+def test_after_an_unloading_sooner_than_planned_the_truck_is_on_its_route_again() -> None:
+    """Then b is emptied: the truck is at b, no longer at s, carrying b's waste only (a's
+    was unloaded: before, a's counted too); the planned unloading after b is still to do."""
+    report = _unloaded_early("b")
+    (p,) = to_progress(_day(), [report], MIDNIGHT + timedelta(hours=10))
+    assert (p.done, p.location) == (("a", "b"), 2)
+    assert (p.volume_l, p.weight_kg, p.daily_l, p.daily_kg) == (100, 10, 200, 20)
+    assert positions(_day(), [report], _bins_at()) == {}  # type: ignore[arg-type]
