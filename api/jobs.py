@@ -555,7 +555,9 @@ class JobRunner:
         """After a reroute into plan ``plan_id``: each alert it took in reads ``rerouted``
         with its visit's truck, time and target, or ``unserved`` when the visit it asked for
         is left out; earlier rerouted alerts of the day follow their visits into this plan
-        (a reroute for another alert may move them, or leave them out)."""
+        (a reroute for another alert may move them, or leave them out), and one whose visit
+        left the plan because a truck emptied the bin since the alert (off its route) reads
+        ``emptied``."""
         coming = _alert_visits(plan)
         latest = _newest(coming)
         by_ref = {c.ref: c for c in coming}
@@ -579,12 +581,16 @@ class JobRunner:
             AlertRow.visit_ref.is_not(None),
             AlertRow.id.not_in(alert_ids),
         )
-        for alert in s.scalars(earlier):
+        alerts = list(s.scalars(earlier))
+        emptied = repo.last_emptied_on(s, plan_date, (a.bin_id for a in alerts))
+        for alert in alerts:
             ref = alert.visit_ref
             if ref in by_ref or ref in left_refs:
                 served = "planned" if alert.status == "planned" else "rerouted"
                 missed = ref if ref in left_refs else None
                 _settle(alert, plan_id, by_ref.get(ref), missed, served)
+            elif alert.bin_id in emptied and emptied[alert.bin_id] >= alert.at:
+                alert.status, alert.plan_id = "emptied", plan_id
 
     # -- rerouting ---------------------------------------------------------------------------
     def request_reroute(self, plan_date: date, planner: Planner, routing: Routing) -> None:

@@ -59,7 +59,9 @@ def raise_alert(
     the day has no finished plan. The next plan of the day then collects the bin by the
     alert's response target (a plan of today starts when it is made): the alert reads
     ``planned``, with the truck and time, or ``unserved``; or, when that plan job was already
-    running, a reroute of its plan takes the alert in once it is stored.
+    running, a reroute of its plan takes the alert in once it is stored. A ``rerouted`` or
+    ``planned`` alert whose bin another truck's crew empties (off its route) reads
+    ``emptied`` once a new version takes its visit out.
     """
     at = item.at or utcnow()
     with db.writer() as s:

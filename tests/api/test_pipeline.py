@@ -344,6 +344,42 @@ def test_a_truck_unloading_sooner_than_planned_still_has_its_bins_to_do(
     assert set(ahead) <= to_do
 
 
+def test_an_alert_whose_bin_another_truck_emptied_since_reads_emptied(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """An alert on a bin of a truck's route; the other truck's crew then empties that bin
+    (off its route). At the next reroute (another alert) the visit leaves the plan, and the
+    alert reads ``emptied`` (before, it kept reading ``rerouted`` with the first truck and
+    a time no plan had any more)."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck = route["vehicle_id"]
+    other = ({"v1", "v2"} - {truck}).pop()
+    assert _first_bin_done(real_client, key, plan, truck) == first
+    x, y = [v["bin_id"] for v in route["visits"] if v["kind"] == "bin" and v != first][:2]
+    t = datetime.fromisoformat(first["end"])
+    raised = real_client.post(
+        "/alerts", json={"bin_id": x, "at": (t + timedelta(minutes=5)).isoformat()}, headers=key
+    ).json()
+    wait(runtime)
+    sent = real_client.get(f"/alerts/{raised['id']}", headers=key).json()
+    assert (sent["status"], sent["vehicle_id"]) == ("rerouted", truck)
+    at = (t + timedelta(minutes=10)).isoformat()
+    done = {"vehicle_id": other, "kind": "visit_done", "bin_id": x, "at": at}
+    resp = real_client.post(f"/plans/{sent['plan_id']}/progress", json=done, headers=key)
+    assert resp.status_code == 201 and resp.json()["off_route"] is True
+    later = (t + timedelta(minutes=12)).isoformat()
+    second = real_client.post("/alerts", json={"bin_id": y, "at": later}, headers=key).json()
+    wait(runtime)
+    then = real_client.get(f"/alerts/{second['id']}", headers=key).json()
+    assert then["status"] == "rerouted"
+    new = real_client.get(f"/plans/{then['plan_id']}/routes", headers=key).json()
+    got = real_client.get(f"/alerts/{raised['id']}", headers=key).json()
+    mine = next(r for r in new["routes"] if r["vehicle_id"] == truck)["visits"]
+    assert x not in [v["bin_id"] for v in mine[2:] if v["kind"] == "bin"]  # after the first
+    assert (got["status"], got["plan_id"]) == ("emptied", then["plan_id"]), got
+    assert new["violations"] == []
+
+
 def test_an_alert_no_truck_can_serve_reads_unserved_with_the_reason(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
