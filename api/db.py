@@ -163,8 +163,10 @@ class PlanRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     kpis: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    exports: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    state: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # loaded when read (in the session): megabytes on a city's plan (the pickled day plan
+    # holds its travel matrices), not for each status poll or progress report
+    exports: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, deferred=True)
+    state: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
 
 
 class PlanDiffRow(Base):

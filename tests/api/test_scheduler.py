@@ -77,10 +77,11 @@ def test_nightly_runs_pipeline_and_stores_plan(
     with runtime.db.reader() as s:
         row = s.get(PlanRow, plan_id)
         run = s.get(NightlyRunRow, DAY)
+        stored = row.state if row is not None else None
     assert row is not None and run is not None
     assert (row.origin, row.status, row.plan_date) == ("nightly", "done", DAY)
     assert row.time_limit_s == runtime.settings.nightly_time_limit_s == 3  # the night's budget
-    assert isinstance(pickle.loads(row.state or b""), FakeDay)
+    assert isinstance(pickle.loads(stored or b""), FakeDay)
     assert (run.status, run.plan_id, run.message) == ("done", plan_id, "published")
 
 
