@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +38,8 @@ RowT = TypeVar("RowT")
 # (a second visit of the day is planned at least an hour after the first); the same gap
 # tells a truck's second unloading at a site from a resent report of the first.
 REPEAT_REPORT_GAP = timedelta(hours=1)
+
+_Routes = dict[str, tuple[tuple[str, str], ...]]  # truck -> its ("bin"|"disposal", id) visits
 
 
 def get_or_404(session: Session, row_type: type[RowT], ident: Any, kind: str) -> RowT:
@@ -309,12 +312,16 @@ def collection_log(session: Session, since: datetime, until: datetime) -> Collec
 
 
 def truck_progress(
-    session: Session, plan_date: date, since: datetime | None = None
+    session: Session,
+    plan_date: date,
+    since: datetime | None = None,
+    vehicle_id: str | None = None,
 ) -> list[TruckProgress]:
-    """Per truck: bins emptied (with the fill found, when reported) and sites unloaded at so
-    far, in time order, and its position, when the last report with coordinates is not older
-    than its last done report. Only reports at or after ``since`` count, when given (a plan
-    made during the day: earlier work was done on an earlier plan).
+    """Per truck (or truck ``vehicle_id`` only): bins emptied (with the fill found, when
+    reported) and sites unloaded at so far, in time order, and its position, when the last
+    report with coordinates is not older than its last done report. Only reports at or after
+    ``since`` count, when given (a plan made during the day: earlier work was done on an
+    earlier plan).
 
     A report repeating the truck's last one (the same bin, or site) within
     ``REPEAT_REPORT_GAP`` is the same emptying sent twice; later, after other work, or after
@@ -324,6 +331,8 @@ def truck_progress(
     query = select(ProgressRow).where(ProgressRow.plan_date == plan_date)
     if since is not None:
         query = query.where(ProgressRow.at >= since)
+    if vehicle_id is not None:
+        query = query.where(ProgressRow.vehicle_id == vehicle_id)
     rows = session.scalars(query.order_by(ProgressRow.at))
     done: dict[str, list[str]] = {}
     fills: dict[str, list[float | None]] = {}
@@ -388,27 +397,61 @@ def off_route(
     empties ahead of the next one were all reported (the truck was full sooner than
     planned: those bins are still to do). None when the plan shows no visits (not done yet,
     or a planner whose documents have none)."""
-    doc = (plan.exports or {}).get("plan") or {}
-    routes = doc.get("routes")
-    if not isinstance(routes, list) or not all("visits" in r for r in routes):
+    worked = _work_planned(session, plan)
+    if worked is None:
         return None
-    visits = [v for r in routes if r.get("vehicle_id") == vehicle_id for v in r["visits"]]
-    since = datetime.fromisoformat(doc["start_at"]) if doc.get("start_at") else None
-    mine = [p for p in truck_progress(session, plan.plan_date, since) if p.vehicle_id == vehicle_id]
+    routes, since = worked
+    visits = routes.get(vehicle_id, ())
+    mine = truck_progress(session, plan.plan_date, since, vehicle_id)
     p = mine[0] if mine else TruckProgress(vehicle_id=vehicle_id)
     emptied = Counter(
         b for b, off in zip(p.done_bin_ids, p.off_route_flags(), strict=True) if not off
     )
     if bin_id is not None:
-        planned = sum(1 for v in visits if v.get("kind") == "bin" and v.get("bin_id") == bin_id)
-        return emptied[bin_id] + 1 > planned
+        return emptied[bin_id] + 1 > sum(1 for v in visits if v == ("bin", bin_id))
     pairs = zip(p.done_site_ids, p.unloaded_off_route_flags(), strict=True)
     unloaded = sum(1 for s, off in pairs if s == site_id and not off)
-    at = [i for i, v in enumerate(visits) if v.get("kind") == "disposal" and v["ref"] == site_id]
+    at = [i for i, v in enumerate(visits) if v == ("disposal", site_id)]
     if unloaded >= len(at):
         return True
-    ahead = Counter(v["bin_id"] for v in visits[: at[unloaded]] if v.get("kind") == "bin")
+    ahead = Counter(ident for kind, ident in visits[: at[unloaded]] if kind == "bin")
     return any(emptied[b] < n for b, n in ahead.items())
+
+
+# per (database, plan id): each truck's bin and disposal visits in order and the plan's
+# start; a finished plan's documents never change, and reading them takes ~45 ms on 2000 bins
+_WORK_PLANNED: OrderedDict[tuple[str, int], tuple[_Routes, datetime | None]] = OrderedDict()
+_WORK_PLANNED_SIZE = 16
+_WORK_PLANNED_LOCK = threading.Lock()
+
+
+def _work_planned(session: Session, plan: PlanRow) -> tuple[_Routes, datetime | None] | None:
+    """Each truck's ("bin", bin id) and ("disposal", site id) visits in ``plan``'s routes,
+    in order, and when the plan starts (its JSON's ``start_at``); None when its documents
+    show no visits (not done yet, or a planner whose documents have none)."""
+    key = (str(session.get_bind().engine.url), plan.id)
+    with _WORK_PLANNED_LOCK:
+        if key in _WORK_PLANNED:
+            _WORK_PLANNED.move_to_end(key)
+            return _WORK_PLANNED[key]
+    doc = (plan.exports or {}).get("plan") or {}
+    routes = doc.get("routes")
+    if not isinstance(routes, list) or not all("visits" in r for r in routes):
+        return None
+    work: dict[str, list[tuple[str, str]]] = {}
+    for r in routes:
+        for v in r["visits"]:
+            if v.get("kind") in ("bin", "disposal"):
+                ident = v["bin_id"] if v["kind"] == "bin" else v["ref"]
+                work.setdefault(r.get("vehicle_id", ""), []).append((v["kind"], ident))
+    since = datetime.fromisoformat(doc["start_at"]) if doc.get("start_at") else None
+    got = ({k: tuple(v) for k, v in work.items()}, since)
+    if plan.status == "done":  # its documents are final
+        with _WORK_PLANNED_LOCK:
+            _WORK_PLANNED[key] = got
+            while len(_WORK_PLANNED) > _WORK_PLANNED_SIZE:
+                _WORK_PLANNED.popitem(last=False)
+    return got
 
 
 def history_window(plan_date: date, days: int, tz: Any) -> tuple[datetime, datetime]:
