@@ -60,6 +60,7 @@ def create_app(
         upgrade_head(runtime.db)
         runtime.jobs = JobRunner(runtime.db, settings)
         runtime.jobs.recover()
+        runtime.jobs.resume(runtime.planner, runtime.routing)
         if settings.scheduler_enabled:
             runtime.scheduler = start_scheduler(runtime)
         try:

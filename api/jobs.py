@@ -216,6 +216,7 @@ class JobRunner:
         self._futures: set[Future[Any]] = set()
         self._day_locks: dict[date, threading.Lock] = {}  # one plan job of a date at a time
         self._submitting = threading.Lock()
+        self._stopping = False
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _track(self, fut: Future[Any]) -> None:
@@ -244,12 +245,22 @@ class JobRunner:
                 except Exception:  # failures are stored on the plan row
                     log.debug("job ended with an error (stored on its plan row)")
 
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`shutdown` began: no reroute is queued any more."""
+        with self._lock:
+            return self._stopping
+
     def shutdown(self) -> None:
-        """Stop taking jobs and wait for the running ones."""
+        """Stop taking jobs and wait for the running ones. A job finishing meanwhile queues
+        no reroute: the alerts it kept open wait for the next start (:meth:`resume`)."""
+        with self._lock:
+            self._stopping = True
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def recover(self) -> int:
-        """Mark plans (and nightly runs) left queued/running by a previous process as failed.
+        """Mark plans (and nightly runs) left queued/running by a previous process as failed,
+        and reopen the alerts an interrupted reroute had taken (``rerouting``).
 
         A failed nightly run may run again; returns how many plans were marked.
         """
@@ -265,7 +276,25 @@ class JobRunner:
                 .where(NightlyRunRow.status == "running")
                 .values(status="failed", message=note)
             )
+            s.execute(update(AlertRow).where(AlertRow.status == "rerouting").values(status="open"))
             return int(getattr(result, "rowcount", 0) or 0)
+
+    def resume(self, planner: Planner, routing: Routing) -> list[date]:
+        """Queue a reroute pass for each day from today with open alerts (left by a stop:
+        raised while a plan job ran, or taken by a reroute the stop interrupted); the days."""
+        with self.db.reader() as s:
+            days = sorted(
+                set(
+                    s.scalars(
+                        select(AlertRow.plan_date).where(
+                            AlertRow.status == "open", AlertRow.plan_date >= self.today()
+                        )
+                    )
+                )
+            )
+        for day in days:
+            self.request_reroute(day, planner, routing)
+        return days
 
     # -- plan jobs ---------------------------------------------------------------------------
     def create_plan(
@@ -594,8 +623,12 @@ class JobRunner:
 
     # -- rerouting ---------------------------------------------------------------------------
     def request_reroute(self, plan_date: date, planner: Planner, routing: Routing) -> None:
-        """Make sure a reroute pass for ``plan_date`` runs after the alerts committed so far."""
+        """Make sure a reroute pass for ``plan_date`` runs after the alerts committed so far
+        (none while stopping: the next start resumes the alerts left open)."""
         with self._lock:
+            if self._stopping:
+                log.info("stopping: the open alerts of %s wait for the next start", plan_date)
+                return
             if plan_date in self._active:
                 self._dirty.add(plan_date)
                 return

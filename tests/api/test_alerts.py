@@ -12,9 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import repo
-from api.db import AlertRow, ProgressRow
+from api.app import create_app
+from api.db import AlertRow, PlanRow, ProgressRow
 from api.deps import Runtime, get_planner
 from api.planner import PlanExports, TruckProgress
+from api.routing import Routing
+from api.security import Role, issue_key
+from api.settings import Settings
+from network.providers import HaversineProvider
 from tests.api.conftest import PLAN_DATE, seed, wait
 from tests.api.fakes import FakePlanner
 
@@ -897,3 +902,67 @@ def test_dismissing_an_alert_whose_bin_was_emptied_or_whose_day_is_over_plans_no
     wait(runtime)
     assert len(client.get("/plans", headers=dispatcher).json()) == plans
     assert planner.replans == [] and len(planner.calls) == 1
+
+
+def _service(settings: Settings, planner: FakePlanner) -> TestClient:
+    """The app on ``settings``' database with ``planner`` for its jobs too (a start)."""
+    app = create_app(settings, planner=planner, routing=Routing.static(HaversineProvider()))
+    return TestClient(app)
+
+
+def test_alerts_a_stop_left_open_or_rerouting_are_rerouted_at_the_next_start(
+    settings: Settings,
+) -> None:
+    """The service stops (a crash, a deploy) while a reroute runs and just after an alert
+    came: at the next start both alerts are rerouted (before, the first kept reading
+    ``rerouting`` and the second ``open``, until another alert of the day came)."""
+    fake = FakePlanner()
+    with _service(settings, fake) as client:
+        runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        seed(client, key)
+        today = runtime.jobs.today()
+        client.post("/plans", json={"plan_date": today.isoformat()}, headers=key)
+        wait(runtime)
+        interrupted = runtime.jobs.create_plan(today, 1, "reroute", status="running")
+        at, tz = runtime.jobs.clock(), settings.tz
+        with runtime.db.writer() as s:
+            for bin_id, status in (("b1", "rerouting"), ("b2", "open")):
+                row = repo.add_alert(s, bin_id=bin_id, source="dispatcher", at=at, tz=tz)
+                assert row is not None
+                row.status, row.plan_id = status, interrupted.id if status != "open" else None
+    with _service(settings, fake) as client:  # the next start
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        wait(runtime)
+        alerts = client.get(f"/alerts?plan_date={today.isoformat()}", headers=key).json()
+    assert [(a["bin_id"], a["status"]) for a in alerts] == [("b1", "rerouted"), ("b2", "rerouted")]
+    assert sorted(fake.reroutes[-1]["urgent"]) == ["b1", "b2"]
+
+
+def test_a_plan_finishing_as_the_service_stops_stays_done(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """The stop waits for the running plan job; its last step queued a reroute on the
+    stopped pool, failed, and the stored plan read ``failed`` (before)."""
+    seed(client, keys["dispatcher"])
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T05:00:00+02:00")  # today
+    planner.gate = threading.Event()
+    plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=keys["dispatcher"]).json()
+    for _ in range(200):  # the job is at the gate
+        if planner.calls:
+            break
+        time.sleep(0.01)
+    stop = threading.Thread(target=runtime.jobs.shutdown)
+    stop.start()
+    for _ in range(200):
+        if runtime.jobs.stopping:
+            break
+        time.sleep(0.01)
+    planner.gate.set()
+    stop.join(30)
+    with runtime.db.reader() as s:
+        row = s.get(PlanRow, plan["id"])
+        assert row is not None and (row.status, row.message) == ("done", "done")
