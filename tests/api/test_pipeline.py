@@ -188,6 +188,16 @@ def test_an_alert_on_helsinki_streets_is_rerouted_and_served() -> None:
     assert after["unserved_must"] == 0
 
 
+def test_a_day_of_reports_along_the_plan_reads_none_off_route() -> None:
+    """``benchmarks.api_progress`` at test size: one truck's day of sixty bins and its
+    trips to the site, reported as planned: every report is taken, none is off route."""
+    from benchmarks.api_progress import run
+
+    got = run(bins=60, trucks=1, plan_limit_s=1, seed=5)
+    assert got["work_reports"] > 40 and got["unloading_reports"] >= 2
+    assert got["off_route_reports"] == 0
+
+
 @pytest.mark.slow
 def test_a_driven_day_on_helsinki_streets_is_replanned_from_where_the_trucks_are() -> None:
     """``benchmarks.replan`` at test size (1 s searches): at 06:30 the trucks go on from
