@@ -308,6 +308,14 @@ class _Builder:
         self.depot_index: dict[tuple[str, int, str], int] = {}
         self.via_columns: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.via_sites: dict[int, list[Site]] = {}
+        self._big_prize: int | None = None
+
+    @property
+    def big_prize(self) -> int:
+        """:func:`_big_prize` of the problem, computed once (it scans the whole matrix)."""
+        if self._big_prize is None:
+            self._big_prize = _big_prize(self.problem)
+        return self._big_prize
 
     def amount(self, s: Stop) -> int:
         """The stop's daily-limit amount in units of ``q_unit`` (exact: a common divisor)."""
@@ -390,7 +398,7 @@ class _Builder:
         required = s.required and not self.soft_required
         prize = s.prize * COST_SCALE if not s.required else 0
         if s.required and self.soft_required:
-            prize = _big_prize(self.problem) * drop_weight(s)
+            prize = self.big_prize * drop_weight(s)
         return Client(
             location=loc,
             pickup=pickup,
@@ -411,11 +419,11 @@ def _big_prize(problem: Problem) -> int:
     """
     m = problem.matrix
     longest_service = max((s.service_s for s in problem.stops), default=0)
+    longest_m, longest_s = int(m.distance_m.max()), int(m.duration_s.max())
     top = 0
     for v in problem.vehicles:
         c_d, c_t = _unit_costs(v)
-        detour = 2 * c_d * int(m.distance_m.max())
-        detour += c_t * (2 * int(m.duration_s.max()) + longest_service)
+        detour = 2 * c_d * longest_m + c_t * (2 * longest_s + longest_service)
         top = max(top, detour + v.fixed_cost * COST_SCALE)
     return 2 * max(top, 1)
 
@@ -486,7 +494,7 @@ def _penalty_scale(b: _Builder, vehicle_types: Sequence[VehicleType]) -> float:
     units = [max(vt.unit_distance_cost, vt.unit_duration_cost) for vt in vehicle_types]
     scale = float(max(1, *units))
     if b.soft_required:
-        scale = max(scale, 10 * _big_prize(b.problem) / b.unit / PENALTY_RANGE[1])
+        scale = max(scale, 10 * b.big_prize / b.unit / PENALTY_RANGE[1])
     most_m = max(b.fold_m(v) for v in b.problem.vehicles)
     worst = 10**7 + FORBID_D + most_m * sum(b.amount(s) for s in b.stops)
     return min(scale, OVERFLOW_GUARD / (PENALTY_RANGE[1] * worst))
