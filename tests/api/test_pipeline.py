@@ -37,6 +37,17 @@ def real_client(real_app: FastAPI) -> Iterator[TestClient]:
         yield c
 
 
+def _planned(client: TestClient, key: dict[str, str], runtime: Runtime) -> dict[str, Any]:
+    """The day planned (1 s search), once done: its row."""
+    made = client.post(
+        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
+    ).json()
+    wait(runtime)
+    got: dict[str, Any] = client.get(f"/plans/{made['id']}", headers=key).json()
+    assert got["status"] == "done", got["message"]
+    return got
+
+
 def test_real_plan_for_a_handful_of_bins(real_app: FastAPI, real_client: TestClient) -> None:
     runtime: Runtime = real_app.state.runtime
     key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
@@ -46,12 +57,7 @@ def test_real_plan_for_a_handful_of_bins(real_app: FastAPI, real_client: TestCli
         for i in range(6)
     ]
     assert real_client.post("/readings", json=full, headers=key).status_code == 200
-    plan = real_client.post(
-        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
-    ).json()
-    wait(runtime)
-    got = real_client.get(f"/plans/{plan['id']}", headers=key).json()
-    assert got["status"] == "done", got["message"]
+    plan = _planned(real_client, key, runtime)
     kpis = real_client.get(f"/plans/{plan['id']}/kpis", headers=key).json()
     assert kpis["must_total"] >= 1  # bins at 90 % must go
     assert kpis["unserved_must"] == 0  # two 20 m3 trucks have room for six bins
@@ -143,12 +149,7 @@ def test_a_plan_job_reads_its_inputs_as_they_were_at_one_moment(
         return inventory
 
     monkeypatch.setattr(repo, "load_inventory", load_then_a_bin_comes)
-    plan = real_client.post(
-        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
-    ).json()
-    wait(runtime)
-    got = real_client.get(f"/plans/{plan['id']}", headers=key).json()
-    assert got["status"] == "done", got["message"]
+    plan = _planned(real_client, key, runtime)  # before, it failed
     routes = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
     assert {d["bin_id"] for d in routes["decisions"]} == {"b0", "b1", "b2"}  # as it began
 
@@ -435,8 +436,7 @@ def _overflow_as_b3_is_deleted(
     runtime: Runtime = real_app.state.runtime
     key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
     seed(real_client, key, n_bins=4)
-    real_client.post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key)
-    wait(runtime)
+    _planned(real_client, key, runtime)
     claim = JobRunner._claim_alerts
 
     def claim_then_delete(self: JobRunner, plan_date: date) -> Any:
