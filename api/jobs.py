@@ -282,16 +282,14 @@ class JobRunner:
     def resume(self, planner: Planner, routing: Routing) -> list[date]:
         """Queue a reroute pass for each day from today with open alerts (left by a stop:
         raised while a plan job ran, or taken by a reroute the stop interrupted); the days."""
+        open_days = (
+            select(AlertRow.plan_date)
+            .where(AlertRow.status == "open", AlertRow.plan_date >= self.today())
+            .distinct()
+            .order_by(AlertRow.plan_date)
+        )
         with self.db.reader() as s:
-            days = sorted(
-                set(
-                    s.scalars(
-                        select(AlertRow.plan_date).where(
-                            AlertRow.status == "open", AlertRow.plan_date >= self.today()
-                        )
-                    )
-                )
-            )
+            days = list(s.scalars(open_days))
         for day in days:
             self.request_reroute(day, planner, routing)
         return days

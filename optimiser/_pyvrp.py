@@ -58,6 +58,7 @@ status ``NO_SOLUTION`` and every stop is unserved.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections import Counter
@@ -308,14 +309,11 @@ class _Builder:
         self.depot_index: dict[tuple[str, int, str], int] = {}
         self.via_columns: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.via_sites: dict[int, list[Site]] = {}
-        self._big_prize: int | None = None
 
-    @property
+    @functools.cached_property
     def big_prize(self) -> int:
         """:func:`_big_prize` of the problem, computed once (it scans the whole matrix)."""
-        if self._big_prize is None:
-            self._big_prize = _big_prize(self.problem)
-        return self._big_prize
+        return _big_prize(self.problem)
 
     def amount(self, s: Stop) -> int:
         """The stop's daily-limit amount in units of ``q_unit`` (exact: a common divisor)."""
