@@ -345,27 +345,27 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
 
 def off_route(
     day_plan: Any, progress: Sequence[TruckProgress]
-) -> dict[str, list[tuple[str, float | None]]]:
+) -> dict[str, list[tuple[str, float | None, bool]]]:
     """Per truck, the bins it reported emptied beyond its planned route's visits of them
-    (another truck's bin, or one no truck was sent to), with the fill found (None when not
-    given), in report order (``optimiser.daily.OffRoute``); one emptied before the truck's
-    last unloading is left out (its waste was unloaded since; its other truck's visit is
-    no longer the plan's question: a re-plan chooses the bin again)."""
+    (another truck's bin, or one no truck was sent to), in report order, each as (bin id,
+    the fill found or None when not given, whether its waste is on board: False when it was
+    emptied before the truck's last unloading) (``optimiser.daily.OffRoute``). Those
+    unloaded since are listed too: another truck's visit of the bin is no longer needed."""
     routes = {r.vehicle_ref: r for r in day_plan.plan.routes}
-    out: dict[str, list[tuple[str, float | None]]] = {}
+    out: dict[str, list[tuple[str, float | None, bool]]] = {}
     for p in progress:
         fills = p.found_fills or (None,) * len(p.done_bin_ids)
         marks = _off_route_marks(routes.get(p.vehicle_id), p)
-        for bin_id, fill, off in zip(p.done_bin_ids, fills, marks, strict=True):
+        for bin_id, fill, (off, on_board) in zip(p.done_bin_ids, fills, marks, strict=True):
             if off:
-                out.setdefault(p.vehicle_id, []).append((bin_id, fill))
+                out.setdefault(p.vehicle_id, []).append((bin_id, fill, on_board))
     return out
 
 
-def _off_route_marks(route: Any, p: TruckProgress) -> list[bool]:
+def _off_route_marks(route: Any, p: TruckProgress) -> list[tuple[bool, bool]]:
     """For each bin ``p`` reports emptied, whether it was off ``route`` (beyond the route's
-    visits of that bin) with its waste still on board (not emptied before the truck's last
-    unloading)."""
+    visits of that bin) and whether its waste is on board (not emptied before the truck's
+    last unloading)."""
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
 
@@ -378,7 +378,7 @@ def _off_route_marks(route: Any, p: TruckProgress) -> list[bool]:
         unloaded = at is not None and p.unloaded_at is not None and at <= p.unloaded_at
         if not flag:  # not known off route: the k-th report is the route's k-th visit
             seen[bin_id] += 1
-        marks.append((flag or seen[bin_id] > planned[bin_id]) and not unloaded)
+        marks.append((bool(flag) or seen[bin_id] > planned[bin_id], not unloaded))
     return marks
 
 
@@ -404,7 +404,7 @@ def positions(
                 out[p.vehicle_id] = (site.lon, site.lat)
             continue
         marks = _off_route_marks(routes.get(p.vehicle_id), p)
-        if marks and marks[-1] and p.done_bin_ids[-1] in bins:
+        if marks and all(marks[-1]) and p.done_bin_ids[-1] in bins:
             where = bins[p.done_bin_ids[-1]]
             out[p.vehicle_id] = (where.lon, where.lat)
     return out

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from fleet.fill import estimate_models
@@ -75,6 +76,8 @@ class DayPlan:
     ``off_route_seen`` lists the bins trucks emptied off their routes that the plan already
     knew, as (truck ref, bin id) in report order: their visits were taken out of the plan
     then, so a visit of such a bin in the plan came later (an alert since) and stays.
+    ``off_route_all`` says whether that list counts the emptyings unloaded since too (plans
+    of this version); plans stored by earlier versions (False) listed only those on board.
     """
 
     plan_date: date
@@ -89,6 +92,7 @@ class DayPlan:
     alerted: tuple[str, ...] = ()
     start_at: datetime | None = None
     off_route_seen: tuple[tuple[str, str], ...] = ()
+    off_route_all: bool = False
 
     @property
     def midnight(self) -> datetime:
@@ -471,6 +475,7 @@ def route_day(
         kpis=kpis,
         alerted=tuple(r for r in dict.fromkeys(visit_ref(b, 1) for b in alerted) if r in stops),
         start_at=start_at if start_at is not None and start_at > first else None,
+        off_route_all=True,
     )
 
 
@@ -846,6 +851,11 @@ def reroute_day(
         Response targets of alerted bins (bin id -> tz-aware time to empty it by): the
         search meets them where a route can and otherwise keeps the lateness small
         (``Stop.due_s``; not a rule). Bins without one are emptied any time in their hours.
+    off_route : mapping of str to sequences, optional
+        Bins trucks emptied off their planned routes today, all of them, in report order
+        (:data:`OffRoute`): the truck carries the waste of those not unloaded since, and the
+        next visit of each such bin the plan has leaves it, unless the plan knew that
+        emptying already (:func:`_emptied_off_route`).
 
     Returns
     -------
@@ -896,7 +906,9 @@ def reroute_day(
         bins,
         [s.ref for s in urgent],
     )
-    new_day = dataclasses.replace(new_day, off_route_seen=_pairs(off_route or {}))
+    new_day = dataclasses.replace(
+        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
+    )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
 
@@ -963,6 +975,9 @@ def replan_day(
         Bins whose earlier alerts are closed (a false alarm dismissed, the overflow found
         emptied): their alert visits still to do are no longer alert visits; each bin is
         chosen again like any other (loaded by its forecast, or left out).
+    off_route : mapping of str to sequences, optional
+        Bins trucks emptied off their planned routes today, as in :func:`reroute_day`: the
+        trucks carry the waste not unloaded since.
 
     Returns
     -------
@@ -1040,7 +1055,9 @@ def replan_day(
         [*alert_bins, *(b for b in lookup.bins if b.bin_id in chosen_ids)],
         [s.ref for s in urgent],
     )
-    new_day = dataclasses.replace(new_day, off_route_seen=_pairs(off_route or {}))
+    new_day = dataclasses.replace(
+        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
+    )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
 
@@ -1070,14 +1087,28 @@ def _current_inventory(
     return _stranded(built, inventory, progress, now_s, day), progress
 
 
-OffRoute = Mapping[str, Sequence[tuple[str, float | None]]]
-"""Bins trucks emptied off their planned routes: truck ref -> (bin id, fill found or None),
-in report order."""
+class Emptied(NamedTuple):
+    """A bin a truck emptied off its planned route: the fill found (a fraction of the bin,
+    None when not given) and whether its waste is on board still (not unloaded since)."""
+
+    bin_id: str
+    fill: float | None
+    on_board: bool = True
+
+
+OffRoute = Mapping[str, Sequence[tuple[str, float | None] | tuple[str, float | None, bool]]]
+"""Bins trucks emptied off their planned routes: truck ref -> (bin id, fill found or None,
+on board: True when left out), in report order (:class:`Emptied`)."""
+
+
+def _emptyings(off_route: OffRoute) -> dict[str, list[Emptied]]:
+    """``off_route`` with each emptying as an :class:`Emptied`."""
+    return {truck: [Emptied(*e) for e in emptied] for truck, emptied in off_route.items()}
 
 
 def _pairs(off_route: OffRoute) -> tuple[tuple[str, str], ...]:
     """The emptyings of ``off_route`` as (truck ref, bin id), in report order per truck."""
-    return tuple((truck, bin_id) for truck, emptied in off_route.items() for bin_id, _ in emptied)
+    return tuple((truck, e[0]) for truck, emptied in off_route.items() for e in emptied)
 
 
 def _emptied_off_route(
@@ -1090,13 +1121,14 @@ def _emptied_off_route(
     keep: Collection[str] | None = None,
 ) -> tuple[BuiltProblem, list[Progress]]:
     """``built`` and ``progress`` after bins were emptied off the trucks' planned routes
-    (``off_route``): each truck carries what it took from then on (the fill found, else the
-    load planned for that bin, else the bin full), with a note per truck (appended to
-    ``built.notes``). With ``keep`` (a reroute), the next visit still to do of each such bin
-    leaves the plan too (whoever was to make it), unless its ref is in ``keep`` (an alert
-    raised now) or ``day`` knew that emptying already (``DayPlan.off_route_seen``: the
-    visit it has came with an alert since); a re-plan chooses the bins again from the
-    collection log instead."""
+    (``off_route``): each truck carries what it took and has not unloaded since (the fill
+    found, else the load planned for that bin, else the bin full), with a note per truck
+    (appended to ``built.notes``). With ``keep`` (a reroute), the next visit still to do of
+    each such bin leaves the plan too (whoever was to make it), whether or not the waste is
+    on board still, unless its ref is in ``keep`` (an alert raised now) or ``day`` knew that
+    emptying already (``DayPlan.off_route_seen``: the visit it has came with an alert since;
+    a plan of an earlier version knew those unloaded since too); a re-plan chooses the bins
+    again from the collection log instead."""
     seen = Counter(day.off_route_seen)
     by_ref = {p.vehicle_ref: p for p in progress}
     done = {r for p in progress for r in p.done}
@@ -1106,26 +1138,31 @@ def _emptied_off_route(
     listed = {b.bin_id: b for b in inventory.bins}
     gone: set[str] = set()
     notes = []
-    for truck, emptied in off_route.items():
+    for truck, emptied in _emptyings(off_route).items():
         took_l = took_kg = 0
         dropped = []
-        for bin_id, fill in emptied:
-            known = seen[truck, bin_id] > 0  # the plan took its visit out already
-            seen[truck, bin_id] -= 1
+        for bin_id, fill, on_board in emptied:
+            if on_board or day.off_route_all:  # the plan took its visit out already?
+                known = seen[truck, bin_id] > 0
+                seen[truck, bin_id] -= 1
+            else:  # a plan of an earlier version: it never counted one unloaded since
+                known = True
             ref = next(r for k in itertools.count(1) if (r := visit_ref(bin_id, k)) not in done)
             stop = stops.get(ref)
             if stop is None and bin_id not in listed:
                 continue  # a bin no longer listed: what it held is not known
-            if stop is None or fill is not None:
-                litres, kg = found_load(listed[bin_id], 1.0 if fill is None else fill)
-            else:
-                litres, kg = stop.volume_l, stop.weight_kg
-            took_l, took_kg = took_l + litres, took_kg + kg
+            if on_board:
+                if stop is None or fill is not None:
+                    litres, kg = found_load(listed[bin_id], 1.0 if fill is None else fill)
+                else:
+                    litres, kg = stop.volume_l, stop.weight_kg
+                took_l, took_kg = took_l + litres, took_kg + kg
             if stop is not None and keep is not None and ref not in keep and not known:
                 gone.add(ref)
                 done.add(ref)
                 dropped.append(f"{driver.get(ref, 'no truck')}'s visit of {ref}")
-        if truck in trucks:
+        carried = [e.bin_id for e in emptied if e.on_board]
+        if carried and truck in trucks:
             v = trucks[truck]
             p = by_ref.get(truck) or Progress(
                 vehicle_ref=truck, done=(), location=v.start, time_s=max(now_s, v.shift_s[0])
@@ -1137,15 +1174,31 @@ def _emptied_off_route(
                 daily_l=p.daily_l + took_l,
                 daily_kg=p.daily_kg + took_kg,
             )
-        bins = ", ".join(b for b, _ in emptied)
-        note = f"{truck} emptied {bins} off its planned route: it carries that waste"
-        note += f" ({took_l} l / {took_kg} kg)"
-        notes.append(note + (f"; {', '.join(dropped)} leaves the plan" if dropped else ""))
+        notes.extend(_off_route_note(truck, emptied, took_l, took_kg, dropped))
     problem = dataclasses.replace(
         built.problem, stops=tuple(s for s in built.problem.stops if s.ref not in gone)
     )
     built = dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
     return built, list(by_ref.values())
+
+
+def _off_route_note(
+    truck: str, emptied: Sequence[Emptied], took_l: int, took_kg: int, dropped: Sequence[str]
+) -> list[str]:
+    """The note on ``truck``'s emptyings off its route (none when all were unloaded since
+    and took no visit out): the waste it carries (litres, kg) and the visits that left."""
+    carried = ", ".join(e.bin_id for e in emptied if e.on_board)
+    unloaded = ", ".join(e.bin_id for e in emptied if not e.on_board)
+    if carried:
+        note = f"{truck} emptied {carried} off its planned route: it carries that waste"
+        note += f" ({took_l} l / {took_kg} kg)"
+        if unloaded:
+            note += f"; it unloaded {unloaded} since"
+    elif dropped:
+        note = f"{truck} emptied {unloaded} off its planned route and unloaded since"
+    else:
+        return []
+    return [note + (f"; {', '.join(dropped)} leaves the plan" if dropped else "")]
 
 
 def _with_fleet(day: DayPlan, inventory: Inventory) -> DayPlan:

@@ -391,6 +391,43 @@ def test_an_alert_whose_bin_another_truck_emptied_since_reads_emptied(
     assert new["violations"] == []
 
 
+def test_a_bin_another_crew_emptied_and_unloaded_before_any_reroute_leaves_the_plan(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The other truck's crew empties a bin of this truck's route, then unloads at s1,
+    before any reroute. At the next reroute (an alert) this truck is no longer sent there
+    (before, an emptying unloaded since was forgotten: a trip to an empty bin), and the
+    other truck does not carry that waste."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck = route["vehicle_id"]
+    other = ({"v1", "v2"} - {truck}).pop()
+    assert _first_bin_done(real_client, key, plan, truck) == first
+    x, y = [v["bin_id"] for v in route["visits"] if v["kind"] == "bin" and v != first][:2]
+    t = datetime.fromisoformat(first["end"])
+    for minutes, report in (
+        (5, {"kind": "visit_done", "bin_id": x}),
+        (9, {"kind": "disposal_done", "site_id": "s1"}),
+    ):
+        at = (t + timedelta(minutes=minutes)).isoformat()
+        resp = real_client.post(
+            f"/plans/{plan['id']}/progress",
+            json={"vehicle_id": other, "at": at, **report},
+            headers=key,
+        )
+        assert resp.status_code == 201 and resp.json()["off_route"] is True, resp.text
+    at = (t + timedelta(minutes=12)).isoformat()
+    alert = real_client.post("/alerts", json={"bin_id": y, "at": at}, headers=key).json()
+    wait(runtime)
+    got = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
+    assert got["status"] == "rerouted", got
+    new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
+    assert new["violations"] == []
+    assert x not in [v.get("bin_id") for r in new["routes"] for v in r["visits"]]
+    assert any(f"{truck}'s visit of {x} leaves the plan" in n for n in new["notes"]), new["notes"]
+    theirs = next(r for r in new["routes"] if r["vehicle_id"] == other)["visits"]
+    assert theirs[1]["kind"] == "waypoint" and theirs[1]["load_l"] == 0  # at s1, empty
+
+
 def test_an_alert_no_truck_can_serve_reads_unserved_with_the_reason(
     real_app: FastAPI, real_client: TestClient
 ) -> None:

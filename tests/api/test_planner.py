@@ -274,12 +274,16 @@ def test_off_route_lists_bins_beyond_the_trucks_planned_visits_with_their_fills(
         vehicle_id="v1", done_bin_ids=("a", "b", "x", "a"), found_fills=(None, None, 0.5, None)
     )
     v2 = TruckProgress(vehicle_id="v2", done_bin_ids=("c",))
-    assert off_route(_day(), [v1, v2]) == {"v1": [("x", 0.5), ("a", None)], "v2": [("c", None)]}
+    assert off_route(_day(), [v1, v2]) == {
+        "v1": [("x", 0.5, True), ("a", None, True)],
+        "v2": [("c", None, True)],
+    }
 
 
-def test_off_route_leaves_out_a_bin_emptied_before_the_trucks_last_unloading() -> None:
-    """v2 empties c (v1's) at 09:00 and unloads at 09:30: that waste is gone; d, emptied at
-    10:00, is still on board."""
+def test_off_route_marks_a_bin_emptied_before_the_trucks_last_unloading_as_unloaded() -> None:
+    """v2 empties c (v1's) at 09:00 and unloads at 09:30: that waste is gone, but c is
+    listed still (v1 need not go there; before, it was left out and v1 was sent to a bin
+    already emptied); d, emptied at 10:00, is still on board."""
     at = [MIDNIGHT + timedelta(hours=h) for h in (9, 10)]
     v2 = TruckProgress(
         vehicle_id="v2",
@@ -288,7 +292,7 @@ def test_off_route_leaves_out_a_bin_emptied_before_the_trucks_last_unloading() -
         done_at=tuple(at),
         unloaded_at=MIDNIGHT + timedelta(hours=9, minutes=30),
     )
-    assert off_route(_day(), [v2]) == {"v2": [("d", None)]}
+    assert off_route(_day(), [v2]) == {"v2": [("c", None, False), ("d", None, True)]}
 
 
 def _bins_at(**where: tuple[float, float]) -> SimpleNamespace:
@@ -330,7 +334,7 @@ def test_a_report_known_off_route_is_never_taken_for_a_later_visit_of_the_route(
     now = MIDNIGHT + timedelta(hours=7)
     (p,) = to_progress(_day(), [v1], now)
     assert p.done == ("a",)
-    assert off_route(_day(), [v1]) == {"v1": [("c", None)]}
+    assert off_route(_day(), [v1]) == {"v1": [("c", None, True)]}
     unknown = dataclasses.replace(v1, off_route=())  # as before: the k-th report, k-th visit
     assert to_progress(_day(), [unknown], now)[0].done == ("a", "b", "s", "c")
 

@@ -30,7 +30,7 @@ from network.errors import NetworkError
 from network.providers import HaversineProvider
 from optimiser.build import clock_to_s
 from optimiser.check import check
-from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
+from optimiser.daily import DayPlan, OffRoute, plan_day, replan_day, reroute_day
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
 from optimiser.params import SolveParams
 from optimiser.plan import Route, Visit, VisitKind
@@ -1497,6 +1497,85 @@ def test_an_alert_after_a_bin_was_emptied_off_route_keeps_its_visit_in_later_rer
     assert extra in third.plan.served_refs
     assert not any(f"visit of {extra} leaves the plan" in n for n in third.plan.notes)
     assert any(n.startswith(f"t2 emptied {extra} off its planned route") for n in third.plan.notes)
+
+
+def _rerouted_off(
+    base: DayPlan,
+    done: Progress,
+    alert: str,
+    minutes: int,
+    inventory: Inventory,
+    off: OffRoute,
+) -> DayPlan:
+    """``base`` rerouted ``minutes`` after ``done`` for an alert on ``alert``, with the bins
+    emptied off route ``off``; checked."""
+    new_day, _ = reroute_day(
+        base,
+        [done],
+        [alert],
+        HaversineProvider(),
+        now=base.at(done.time_s + 60 * minutes),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=inventory,
+        off_route=off,
+    )
+    assert new_day.violations == ()
+    return new_day
+
+
+def test_a_bin_emptied_off_route_and_unloaded_since_still_leaves_the_other_trucks_plan(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 empties t1's bin off its route, then unloads, before any reroute: the next
+    reroute no longer sends t1 there (before, the emptying was forgotten once unloaded and
+    t1 went to a bin already emptied), and t2 does not carry that waste."""
+    inventory, day, done, extra, planned_by = _off_route(tiny_city)
+    unloaded = _rerouted_off(day, done, "b5", 5, inventory, {"t2": [(extra, None, False)]})
+    assert extra not in unloaded.plan.served_refs
+    note = f"t2 emptied {extra} off its planned route and unloaded since; {planned_by}'s visit"
+    assert any(n.startswith(note) for n in unloaded.plan.notes), unloaded.plan.notes
+    assert unloaded.off_route_seen == (("t2", extra),)
+    loaded = _rerouted_off(day, done, "b5", 5, inventory, {"t2": [(extra, None, True)]})
+    (t2,) = [r for r in unloaded.plan.routes if r.vehicle_ref == "t2"]
+    (t2_loaded,) = [r for r in loaded.plan.routes if r.vehicle_ref == "t2"]
+    cut = next(i for i, v in enumerate(t2.visits) if v.ref == done.done[-1])
+    assert t2.visits[cut + 1].volume_l < t2_loaded.visits[cut + 1].volume_l
+
+
+def test_a_truck_emptying_the_same_bin_off_route_twice_takes_its_alert_visit_out(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 empties t1's bin off its route (the reroute takes t1's visit out), unloads; the
+    bin overflows (the reroute sends a truck); t2 empties it off route again: the next
+    reroute takes that alert visit out too (before, the second emptying passed for the
+    first, known already, and a truck went to a bin just emptied)."""
+    inventory, day, done, extra, _ = _off_route(tiny_city)
+    first = _rerouted_off(day, done, "b5", 5, inventory, {"t2": [(extra, None, True)]})
+    assert extra not in first.plan.served_refs
+    gone = [(extra, None, False)]  # unloaded since
+    second = _rerouted_off(first, done, extra, 10, inventory, {"t2": gone})
+    assert extra in second.plan.served_refs  # the alert's visit
+    again = {"t2": [*gone, (extra, None, True)]}
+    third = _rerouted_off(second, done, "b4", 15, inventory, again)
+    assert extra not in third.plan.served_refs
+    assert any(f"visit of {extra} leaves the plan" in n for n in third.plan.notes)
+    assert third.off_route_seen == (("t2", extra), ("t2", extra))
+
+
+def test_a_plan_stored_before_emptyings_unloaded_since_counted_takes_none_out_for_them(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """A plan stored by an earlier version (``off_route_all`` False: its reroutes listed
+    only the emptyings off route still on board) keeps the visits of bins emptied off route
+    and unloaded since: it cannot tell whether it took them out already. Its reroute's plan
+    counts them all from then on."""
+    inventory, day, done, extra, _ = _off_route(tiny_city)
+    assert day.off_route_all
+    earlier = dataclasses.replace(day, off_route_all=False)
+    new_day = _rerouted_off(earlier, done, "b5", 5, inventory, {"t2": [(extra, None, False)]})
+    assert extra in new_day.plan.served_refs
+    assert not any("leaves the plan" in n for n in new_day.plan.notes)
+    assert new_day.off_route_all and new_day.off_route_seen == (("t2", extra),)
 
 
 def test_a_truck_that_empties_a_bin_off_route_when_no_site_can_take_it_comes_back_loaded(
