@@ -16,9 +16,9 @@ from fleet.io import (
     read_csv,
     read_fiware_waste_containers,
 )
-from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
+from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord, collection_period
 from network import HaversineProvider, StreetNetwork, StreetProvider, load_network
-from optimiser.daily import DayPlan, ProgressFn, Provider, collection_period, plan_day
+from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
 from scenarios.outputs import split_snappable, write_day_outputs
 

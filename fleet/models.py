@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time, tzinfo
 from enum import StrEnum
 
 from fleet.errors import FleetDataError
@@ -382,6 +382,25 @@ class Inventory:
             if b.bin_id == bin_id:
                 return b
         raise FleetDataError(f"unknown bin {bin_id!r}")
+
+
+def collection_period(
+    inventory: Inventory, plan_date: date, tz: tzinfo
+) -> tuple[datetime, datetime]:
+    """The start of the earliest and the end of the latest shift on ``plan_date`` (local).
+
+    Without vehicles, 06:00 twice. The policy's rules read the fill at the start; loads are
+    planned as late as a truck may come (``fleet.policy``).
+    """
+    if not inventory.vehicles:
+        six = datetime.combine(plan_date, time(6, 0), tzinfo=tz)
+        return six, six
+    first = min(v.shift.start for v in inventory.vehicles)
+    last = max(v.shift.end for v in inventory.vehicles)
+    return (
+        datetime.combine(plan_date, first, tzinfo=tz),
+        datetime.combine(plan_date, last, tzinfo=tz),
+    )
 
 
 class Action(StrEnum):

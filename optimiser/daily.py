@@ -26,6 +26,7 @@ from fleet.models import (
     FillReading,
     Inventory,
     PickupRecord,
+    collection_period,
 )
 from fleet.policy import CollectionPolicy
 from network.errors import NetworkError
@@ -111,25 +112,6 @@ class DayPlan:
     def unserved(self) -> tuple[Unserved, ...]:
         """Bins the policy wanted collected but no route serves, with reasons."""
         return self.plan.unserved
-
-
-def collection_period(
-    inventory: Inventory, plan_date: date, tz: ZoneInfo
-) -> tuple[datetime, datetime]:
-    """The start of the earliest and the end of the latest shift on ``plan_date`` (local).
-
-    Without vehicles, 06:00 twice. The policy's rules read the fill at the start; loads are
-    planned as late as a truck may come (``fleet.policy``).
-    """
-    if not inventory.vehicles:
-        six = datetime.combine(plan_date, time(6, 0), tzinfo=tz)
-        return six, six
-    first = min(v.shift.start for v in inventory.vehicles)
-    last = max(v.shift.end for v in inventory.vehicles)
-    return (
-        datetime.combine(plan_date, first, tzinfo=tz),
-        datetime.combine(plan_date, last, tzinfo=tz),
-    )
 
 
 def _report(progress: ProgressFn | None, fraction: float, message: str) -> None:

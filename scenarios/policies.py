@@ -36,9 +36,10 @@ from fleet.models import (
     FillReading,
     Inventory,
     PickupRecord,
+    collection_period,
 )
 from fleet.policy import CollectionPolicy, bin_decision
-from optimiser.daily import DayPlan, Provider, collection_period, plan_day, route_day
+from optimiser.daily import DayPlan, Provider, plan_day, route_day
 from optimiser.params import SolveParams
 from scenarios.config import PolicyConfig
 
