@@ -27,6 +27,7 @@ from api.db import AlertRow, Database, NightlyRunRow, PlanDiffRow, PlanRow, utcn
 from api.planner import Planner, ProgressFn, TruckProgress
 from api.routing import Routing
 from api.settings import Settings
+from fleet.models import Inventory, collection_period
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,9 @@ class _Driven:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Waiting:
-    """The alerts a plan job takes in (ids; their bins, each with its first alert's response
-    target when targets are on) and those a truck emptied since (``emptied_ids``)."""
+    """The alerts a plan job takes in (ids; their bins, each with its response target when
+    targets are on: ``JobRunner._waiting``) and those a truck emptied since
+    (``emptied_ids``)."""
 
     alert_ids: tuple[int, ...] = ()
     emptied_ids: tuple[int, ...] = ()
@@ -364,13 +366,16 @@ class JobRunner:
         plan_date: date,
         emptied: Mapping[str, datetime],
         read_empty: Mapping[str, datetime],
+        inventory: Inventory,
     ) -> _Waiting:
         """The alerts a plan of ``plan_date`` (today or later) takes in: those of its day in
         ``_TAKEN_BY_PLANS`` (with those of earlier days an earlier plan of the day took in),
         and those of the days before that no truck was sent to (``NOT_SENT``; within the
-        readings history), without a target (theirs passed). Alerts whose bin was emptied
-        since are listed apart (``repo.emptied_since``: a truck reported it, ``emptied``, or
-        a sensor's readings show it, ``read_empty``)."""
+        readings history). Targets when on: an alert of the day, its first alert's time +
+        the response time; one carried from an earlier day (its own target passed), the
+        start of the day's first shift (``inventory``'s): emptied as soon as a truck can.
+        Alerts whose bin was emptied since are listed apart (``repo.emptied_since``: a truck
+        reported it, ``emptied``, or a sensor's readings show it, ``read_empty``)."""
         earliest = plan_date - timedelta(days=self.settings.readings_history_days)
         of_date = select(PlanRow.id).where(PlanRow.plan_date == plan_date)
         day = and_(
@@ -385,12 +390,19 @@ class JobRunner:
         alerts = list(s.scalars(select(AlertRow).where(or_(day, before)).order_by(AlertRow.id)))
         gone = tuple(a.id for a in alerts if repo.emptied_since(a, emptied, read_empty))
         alerts = [a for a in alerts if a.id not in gone]
-        own = [a for a in alerts if a.plan_date == plan_date]  # earlier days': targets passed
+        respond_min = self.settings.alert_response_min
+        own = [a for a in alerts if a.plan_date == plan_date]
+        due = _targets(own, respond_min)
+        if respond_min:  # earlier days' alerts: their targets passed
+            start = collection_period(inventory, plan_date, self.settings.tz)[0]
+            for a in alerts:
+                if a.plan_date != plan_date:
+                    due[a.bin_id] = min(due.get(a.bin_id, start), start)
         return _Waiting(
             alert_ids=tuple(a.id for a in alerts),
             emptied_ids=gone,
             bins=tuple(dict.fromkeys(a.bin_id for a in alerts)),
-            due=_targets(own, self.settings.alert_response_min),
+            due=due,
         )
 
     def _driven(self, s: Any, plan_date: date, planner: Planner) -> _Driven | None:
@@ -465,7 +477,7 @@ class JobRunner:
                 waiting = (
                     _Waiting()
                     if replay
-                    else self._waiting(s, plan_date, collected.last_emptied, empty)
+                    else self._waiting(s, plan_date, collected.last_emptied, empty, inventory)
                 )
                 driven = self._driven(s, plan_date, planner) if today else None
             if driven is not None:

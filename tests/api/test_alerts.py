@@ -673,8 +673,9 @@ def test_an_alert_no_truck_served_yesterday_is_taken_by_todays_plan(
 ) -> None:
     """b9 overflowed the evening before (no plan that day: ``no_plan``), b1 then too but a
     truck emptied it after; b2's alert of two days before was rerouted (a truck was sent).
-    Today's plan takes in b9 only, as an alerted bin without a target (its own passed), and
-    the alert then says which plan collects it."""
+    Today's plan takes in b9 only, as an alerted bin to empty as soon as a truck can (its
+    target is the first shift's start, 06:00: its own passed; before, it had none and was
+    emptied any time of the day), and the alert then says which plan collects it."""
     dispatcher = keys["dispatcher"]
     seed(client, dispatcher)
     client.post("/bins", json=NEW_BIN, headers=dispatcher)
@@ -708,7 +709,8 @@ def test_an_alert_no_truck_served_yesterday_is_taken_by_todays_plan(
     plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
     wait(runtime)
     (call,) = planner.calls
-    assert (call["alerted"], call["due"]) == (["b9"], {})
+    start = datetime.fromisoformat(f"{PLAN_DATE}T06:00:00+02:00")
+    assert (call["alerted"], call["due"]) == (["b9"], {"b9": start})
     got = client.get(f"/alerts/{b9['id']}", headers=dispatcher).json()
     assert (got["status"], got["plan_id"], got["plan_date"]) == (
         "planned",
@@ -742,8 +744,14 @@ def test_an_alert_carried_from_yesterday_stays_with_the_days_next_plan(
     again = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
     wait(runtime)
     assert [c["alerted"] for c in planner.calls] == [["b9"], ["b9"]]
+    start = datetime.fromisoformat(f"{PLAN_DATE}T06:00:00+02:00")  # the first shift's
+    assert [c["due"] for c in planner.calls] == [{"b9": start}] * 2
     got = client.get(f"/alerts/{b9['id']}", headers=dispatcher).json()
     assert (got["status"], got["plan_id"]) == ("planned", again["id"])
+    runtime.settings.alert_response_min = 0  # targets off: none
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    assert planner.calls[-1]["due"] == {}
 
 
 def test_a_sensor_alert_whose_sensor_read_the_bin_empty_since_is_not_taken_in(

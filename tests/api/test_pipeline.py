@@ -129,6 +129,36 @@ def test_a_bin_without_sensor_emptied_yesterday_is_not_collected_again(
     assert after["expected_fill"] < before["expected_fill"]
 
 
+def test_an_overflow_no_truck_was_sent_to_yesterday_is_emptied_first_thing(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """A bin far out overflowed the evening before and no truck went (no plan that day).
+    Today's plan empties it as soon as a truck can, its target the first shift's start
+    (before, it had none and came last, after the bins near the depot)."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=6)
+    far = {"bin_id": "far", "lon": 24.99, "lat": 60.19, "capacity_l": 240}
+    assert real_client.post("/bins", json=far, headers=key).status_code == 201
+    full = [
+        {"bin_id": f"b{i}", "at": "2026-11-24T20:00:00+02:00", "fill_fraction": 0.85}
+        for i in range(6)
+    ]
+    assert real_client.post("/readings", json=full, headers=key).status_code == 200
+    evening = {"bin_id": "far", "at": "2026-11-24T21:00:00+02:00"}
+    alert = real_client.post("/alerts", json=evening, headers=key).json()
+    wait(runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat(f"{PLAN_DATE}T02:00:00+02:00")
+    plan = _planned(real_client, key, runtime)
+    got = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
+    assert (got["status"], got["plan_id"]) == ("planned", plan["id"]), got
+    start = datetime.fromisoformat(f"{PLAN_DATE}T06:00:00+02:00")  # the first shift's
+    assert got["respond_by"] and datetime.fromisoformat(got["respond_by"]) == start
+    routes = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()["routes"]
+    bins = [[v["bin_id"] for v in r["visits"] if v["kind"] == "bin"] for r in routes]
+    assert ["far"] in [b[:1] for b in bins], bins
+
+
 def test_a_plan_job_reads_its_inputs_as_they_were_at_one_moment(
     real_app: FastAPI, real_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
