@@ -472,6 +472,35 @@ def test_a_plan_made_mid_morning_says_who_empties_a_waiting_alert(server: tuple[
     assert external == []
 
 
+@pytest.mark.parametrize(
+    "server", [datetime.fromisoformat(f"{PLAN_DATE}T02:00:00+02:00")], indirect=True
+)
+def test_an_alert_from_the_evening_before_shows_its_day_and_first_thing_target(
+    server: tuple[str, str],
+) -> None:
+    """ "late" overflowed at 17:30 the evening before, when the day had no plan. The night
+    plan takes it in: the alerts panel dates it "24 Nov 17:30" (before, "17:30", read as
+    today's) and shows its target, the first shift's start."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        alert = c.post("/alerts", json={"bin_id": "late", "at": "2026-11-24T17:30:00+02:00"})
+        for _ in range(200):
+            if c.get(f"/alerts/{alert.json()['id']}").json()["status"] == "no_plan":
+                break
+            time.sleep(0.05)
+    with _dashboard(base, key, errors, external) as page:
+        page.click("#request-plan")
+        page.wait_for_selector("#message:has-text('ready; alert #')")
+        row = page.locator(f"#alerts tr[data-alert='{alert.json()['id']}']")
+        assert row.get_attribute("data-status") == "planned"
+        cells = row.locator("td").all_inner_texts()
+        assert (cells[0], cells[6]) == ("24 Nov 17:30", "06:00"), cells
+    assert errors == []
+    assert external == []
+
+
 def _driven(base: str, key: str) -> tuple[dict[str, Any], str]:
     """The day planned and the first truck with bins reporting its first one emptied: the
     plan row and the truck."""

@@ -408,6 +408,17 @@ function localClock(iso) {
   return new Date(iso).toLocaleTimeString("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" });
 }
 
+/* As localClock, with the day ("24 Nov 17:30") when the instant is on another local date
+   than the one shown (an alert carried from the day before). */
+function localWhen(iso) {
+  if (!iso) return "-";
+  const timeZone = (state.plan && state.plan.timezone) || undefined;
+  const day = new Date(iso).toLocaleDateString("en-CA", { timeZone });  // YYYY-MM-DD
+  if (day === $("plan-date").value) return localClock(iso);
+  const date = new Date(iso).toLocaleDateString("en-GB", { timeZone, day: "numeric", month: "short" });
+  return `${date} ${localClock(iso)}`;
+}
+
 const NOT_SENT = new Set(["no_plan", "unserved", "failed"]);
 const SENT = new Set(["rerouted", "planned"]);  // dismissing re-plans the day without the visit
 
@@ -422,7 +433,7 @@ function renderAlerts() {
     const tr = t.appendChild(el("tr", { "data-alert": String(a.id), "data-status": a.status }));
     const late = a.eta && a.respond_by && new Date(a.eta) > new Date(a.respond_by);
     if (late) tr.classList.add("late");
-    for (const text of [localClock(a.at), a.bin_id, a.source, a.status, a.vehicle_id || "-", localClock(a.eta), localClock(a.respond_by)]) {
+    for (const text of [localWhen(a.at), a.bin_id, a.source, a.status, a.vehicle_id || "-", localWhen(a.eta), localWhen(a.respond_by)]) {
       tr.appendChild(el("td", {}, text));
     }
     const cell = tr.appendChild(el("td"));
