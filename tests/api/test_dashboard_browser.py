@@ -442,6 +442,18 @@ def test_an_alert_no_truck_can_serve_says_why(server: tuple[str, str]) -> None:
     assert external == []
 
 
+def _alert_with_no_plan(base: str, key: str, at: str) -> dict[str, Any]:
+    """An overflow alert on "late" at ``at``, once it reads ``no_plan`` (its day has no
+    plan): the alert."""
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        alert: dict[str, Any] = c.post("/alerts", json={"bin_id": "late", "at": at}).json()
+        for _ in range(200):
+            if c.get(f"/alerts/{alert['id']}").json()["status"] == "no_plan":
+                break
+            time.sleep(0.05)
+    return alert
+
+
 @pytest.mark.parametrize(
     "server", [datetime.fromisoformat(f"{PLAN_DATE}T10:30:00+02:00")], indirect=True
 )
@@ -452,13 +464,7 @@ def test_a_plan_made_mid_morning_says_who_empties_a_waiting_alert(server: tuple[
     base, key = server
     errors: list[str] = []
     external: list[str] = []
-    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
-        at = f"{PLAN_DATE}T10:00:00+02:00"
-        alert = c.post("/alerts", json={"bin_id": "late", "at": at}).json()
-        for _ in range(200):
-            if c.get(f"/alerts/{alert['id']}").json()["status"] == "no_plan":
-                break
-            time.sleep(0.05)
+    alert = _alert_with_no_plan(base, key, f"{PLAN_DATE}T10:00:00+02:00")
     with _dashboard(base, key, errors, external) as page:
         page.click("#request-plan")
         page.wait_for_selector("#message:has-text('ready; alert #')")
@@ -484,16 +490,11 @@ def test_an_alert_from_the_evening_before_shows_its_day_and_first_thing_target(
     base, key = server
     errors: list[str] = []
     external: list[str] = []
-    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
-        alert = c.post("/alerts", json={"bin_id": "late", "at": "2026-11-24T17:30:00+02:00"})
-        for _ in range(200):
-            if c.get(f"/alerts/{alert.json()['id']}").json()["status"] == "no_plan":
-                break
-            time.sleep(0.05)
+    alert = _alert_with_no_plan(base, key, "2026-11-24T17:30:00+02:00")
     with _dashboard(base, key, errors, external) as page:
         page.click("#request-plan")
         page.wait_for_selector("#message:has-text('ready; alert #')")
-        row = page.locator(f"#alerts tr[data-alert='{alert.json()['id']}']")
+        row = page.locator(f"#alerts tr[data-alert='{alert['id']}']")
         assert row.get_attribute("data-status") == "planned"
         cells = row.locator("td").all_inner_texts()
         assert (cells[0], cells[6]) == ("24 Nov 17:30", "06:00"), cells

@@ -284,6 +284,20 @@ def _first_bin_of_a_plan(
     return runtime, key, plan, route, first
 
 
+def _after_the_first_bin(
+    real_app: FastAPI, real_client: TestClient
+) -> tuple[Runtime, dict[str, str], dict[str, Any], str, str, tuple[str, str], datetime]:
+    """:func:`_first_bin_of_a_plan`, and its truck reporting that bin emptied: the runtime,
+    a dispatcher key, the plan, the truck, the other truck, the truck's next two bins and
+    when it emptied the first."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck = route["vehicle_id"]
+    other = ({"v1", "v2"} - {truck}).pop()
+    assert _first_bin_done(real_client, key, plan, truck) == first
+    x, y = [v["bin_id"] for v in route["visits"] if v["kind"] == "bin" and v != first][:2]
+    return runtime, key, plan, truck, other, (x, y), datetime.fromisoformat(first["end"])
+
+
 def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
@@ -392,12 +406,7 @@ def test_an_alert_whose_bin_another_truck_emptied_since_reads_emptied(
     (off its route). At the next reroute (another alert) the visit leaves the plan, and the
     alert reads ``emptied`` (before, it kept reading ``rerouted`` with the first truck and
     a time no plan had any more)."""
-    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
-    truck = route["vehicle_id"]
-    other = ({"v1", "v2"} - {truck}).pop()
-    assert _first_bin_done(real_client, key, plan, truck) == first
-    x, y = [v["bin_id"] for v in route["visits"] if v["kind"] == "bin" and v != first][:2]
-    t = datetime.fromisoformat(first["end"])
+    runtime, key, _, truck, other, (x, y), t = _after_the_first_bin(real_app, real_client)
     raised = real_client.post(
         "/alerts", json={"bin_id": x, "at": (t + timedelta(minutes=5)).isoformat()}, headers=key
     ).json()
@@ -428,12 +437,7 @@ def test_a_bin_another_crew_emptied_and_unloaded_before_any_reroute_leaves_the_p
     before any reroute. At the next reroute (an alert) this truck is no longer sent there
     (before, an emptying unloaded since was forgotten: a trip to an empty bin), and the
     other truck does not carry that waste."""
-    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
-    truck = route["vehicle_id"]
-    other = ({"v1", "v2"} - {truck}).pop()
-    assert _first_bin_done(real_client, key, plan, truck) == first
-    x, y = [v["bin_id"] for v in route["visits"] if v["kind"] == "bin" and v != first][:2]
-    t = datetime.fromisoformat(first["end"])
+    runtime, key, plan, truck, other, (x, y), t = _after_the_first_bin(real_app, real_client)
     for minutes, report in (
         (5, {"kind": "visit_done", "bin_id": x}),
         (9, {"kind": "disposal_done", "site_id": "s1"}),

@@ -18,7 +18,6 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -338,17 +337,9 @@ class _Day:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_a_random_day_of_the_service_keeps_its_promises(tmp_path: Path, seed: int) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'b.db'}",
-        scheduler_enabled=False,
-        city="haversine",
-        timezone="Europe/Helsinki",
-        default_time_limit_s=1,
-        max_time_limit_s=2,
-        reroute_time_limit_s=1,
-    )
-    app = create_app(settings)
+def test_a_random_day_of_the_service_keeps_its_promises(settings: Settings, seed: int) -> None:
+    quick = settings.model_copy(update={"max_time_limit_s": 2, "reroute_time_limit_s": 1})
+    app = create_app(quick)
     app.dependency_overrides[get_routing] = lambda: Routing.static(HaversineProvider())
     rng = random.Random(seed)
     with TestClient(app) as client:

@@ -1464,41 +1464,6 @@ def test_a_bin_emptied_off_its_route_leaves_the_other_trucks_plan_and_loads_the_
     assert any(n.startswith(note) and planned_by in n for n in new_day.plan.notes)
 
 
-def test_an_alert_after_a_bin_was_emptied_off_route_keeps_its_visit_in_later_reroutes(
-    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
-) -> None:
-    """t2 empties t1's bin off its route; the reroute takes t1's visit out. Then the bin
-    overflows (an alert): the next reroute sends a truck. A later reroute, for another
-    alert, keeps that visit: the emptying off route was before the alert, and is on board
-    still (counted), but it no longer takes a visit out."""
-    inventory, day, done, extra, _ = _off_route(tiny_city)
-    off = {"t2": [(extra, None)]}
-    params = SolveParams(time_limit_s=1, seed=1)
-
-    def rerouted(base: DayPlan, alert: str, minutes: int) -> DayPlan:
-        new_day, _ = reroute_day(
-            base,
-            [done],
-            [alert],
-            HaversineProvider(),
-            now=day.at(done.time_s + 60 * minutes),
-            params=params,
-            inventory=inventory,
-            off_route=off,
-        )
-        assert new_day.violations == ()
-        return new_day
-
-    first = rerouted(day, "b5", 5)
-    assert extra not in first.plan.served_refs
-    second = rerouted(first, extra, 10)
-    assert extra in second.plan.served_refs
-    third = rerouted(second, "b4", 15)
-    assert extra in third.plan.served_refs
-    assert not any(f"visit of {extra} leaves the plan" in n for n in third.plan.notes)
-    assert any(n.startswith(f"t2 emptied {extra} off its planned route") for n in third.plan.notes)
-
-
 def _rerouted_off(
     base: DayPlan,
     done: Progress,
@@ -1521,6 +1486,25 @@ def _rerouted_off(
     )
     assert new_day.violations == ()
     return new_day
+
+
+def test_an_alert_after_a_bin_was_emptied_off_route_keeps_its_visit_in_later_reroutes(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 empties t1's bin off its route; the reroute takes t1's visit out. Then the bin
+    overflows (an alert): the next reroute sends a truck. A later reroute, for another
+    alert, keeps that visit: the emptying off route was before the alert, and is on board
+    still (counted), but it no longer takes a visit out."""
+    inventory, day, done, extra, _ = _off_route(tiny_city)
+    off = {"t2": [(extra, None)]}
+    first = _rerouted_off(day, done, "b5", 5, inventory, off)
+    assert extra not in first.plan.served_refs
+    second = _rerouted_off(first, done, extra, 10, inventory, off)
+    assert extra in second.plan.served_refs
+    third = _rerouted_off(second, done, "b4", 15, inventory, off)
+    assert extra in third.plan.served_refs
+    assert not any(f"visit of {extra} leaves the plan" in n for n in third.plan.notes)
+    assert any(n.startswith(f"t2 emptied {extra} off its planned route") for n in third.plan.notes)
 
 
 def test_a_bin_emptied_off_route_and_unloaded_since_still_leaves_the_other_trucks_plan(
