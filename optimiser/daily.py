@@ -499,14 +499,51 @@ def _with_points(
     return built, {ref: first + i for i, ref in enumerate(points)}
 
 
+def _moved_bins(
+    built: BuiltProblem, inventory: Inventory, provider: Provider, done: Collection[str]
+) -> tuple[BuiltProblem, tuple[str, ...]]:
+    """``built`` with a new matrix row for each bin ``inventory`` lists elsewhere than its
+    newest row (moved since, e.g. a position corrected) and its stops still to do there, and
+    a note naming the bins with such stops; visits ``done`` stay where they were made (their
+    rows are kept), and a bin chosen later is emptied at its new row."""
+    rows = _rows(built, "bin")
+    points = built.problem.matrix.points
+    moved = {
+        b.bin_id: (b.lon, b.lat)
+        for b in inventory.bins
+        if b.bin_id in rows and not _same_place(points[rows[b.bin_id]], (b.lon, b.lat))
+    }
+    if not moved:
+        return built, ()
+    built, added = _with_points(built, "bin", moved, provider)
+    stops = [
+        dataclasses.replace(s, location=added[bin_of(s.ref)])
+        if bin_of(s.ref) in added and s.ref not in done
+        else s
+        for s in built.problem.stops
+    ]
+    problem = dataclasses.replace(built.problem, stops=tuple(stops))
+    names = [b for b in moved if any(s.location == added[b] for s in stops)]
+    said = "bins moved since the day was planned are emptied where they are now"
+    notes = (f"{said}: {', '.join(names)}",) if names else ()
+    return dataclasses.replace(built, problem=problem), notes
+
+
+def _same_place(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether two (lon, lat) points are the same to 1e-7 degrees (about a centimetre)."""
+    return abs(a[0] - b[0]) <= 1e-7 and abs(a[1] - b[1]) <= 1e-7
+
+
 def _urgent(
     day: DayPlan,
+    built: BuiltProblem,
     bins: Sequence[Bin],
     provider: Provider,
     done: Iterable[str],
     due: Mapping[str, datetime],
 ) -> tuple[BuiltProblem, list[Stop], list[BinDecision]]:
-    """The built problem extended with rows for new urgent bins, their stops and decisions.
+    """``built`` (``day``'s, bins moved at their new rows) extended with rows for new urgent
+    bins, their stops and decisions.
 
     Each is loaded full and may be emptied any time in its access hours (a deadline or
     release the plan gave it no longer holds: it overflows now), with its response target
@@ -515,9 +552,11 @@ def _urgent(
     visit is ``done`` (emptied earlier today and overflowing again) gets one more visit
     (ref ``<bin>#k``); a bin the plan does not visit gets its first.
     """
-    stops = {s.ref: s for s in day.built.problem.stops}
-    new = {b.bin_id: (b.lon, b.lat) for b in bins if b.bin_id not in stops}
-    built, rows = _with_points(day.built, "bin", new, provider)
+    stops = {s.ref: s for s in built.problem.stops}
+    known = _rows(built, "bin")
+    new = {b.bin_id: (b.lon, b.lat) for b in bins if b.bin_id not in known}
+    built, rows = _with_points(built, "bin", new, provider)
+    rows = {**known, **rows}
     tz = ZoneInfo(day.tz_name)
     finished = set(done)
     urgent = []
@@ -526,7 +565,7 @@ def _urgent(
         while visit_ref(b.bin_id, k) in finished:
             k += 1
         ref = visit_ref(b.bin_id, k)
-        row = stops[b.bin_id].location if b.bin_id in stops else rows[b.bin_id]
+        row = rows[b.bin_id]
         stop = urgent_stop(b, row, plan_date=day.plan_date, tz=tz, reason=ALERT)
         targets = [day.seconds(due[b.bin_id])] if b.bin_id in due else []
         earlier = stops[ref].due_s if ref in stops else None
@@ -820,7 +859,8 @@ def reroute_day(
         The current inventory (default: the day's): urgent bins are looked up here, and
         the trucks and disposal sites are those it lists now, as in :func:`replan_day` (a
         truck gone from it or out of service takes no more bins, one added may be sent; a
-        site gone is closed from ``now``, one added may be used; with a note each).
+        site gone is closed from ``now``, one added may be used; a bin moved since is
+        emptied where it is now, :func:`_moved_bins`; with a note each).
     positions : mapping of str to (float, float), optional
         Where trucks are now, (lon, lat) by vehicle ref, when known and newer than their last
         done visit: they go on from there (travel to it counts). Positions off the street
@@ -847,9 +887,9 @@ def reroute_day(
     now_s = day.seconds(now)
     lookup = inventory or day.inventory
     bins = [lookup.bin(b) for b in dict.fromkeys(urgent_bin_ids)]  # FleetDataError if unknown
-    built, urgent, decisions = _urgent(
-        day, bins, provider, (r for p in progress for r in p.done), due or {}
-    )
+    done = {r for p in progress for r in p.done}
+    built, moved = _moved_bins(day.built, lookup, provider, done)
+    built, urgent, decisions = _urgent(day, built, bins, provider, done, due or {})
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     urgent_refs = {s.ref for s in urgent}
     built, progress = _current_inventory(
@@ -873,7 +913,7 @@ def reroute_day(
     overdue = _overdue_note([s.ref for s in late if s.ref in plan.served_refs] + later)
     tardy = _late_notes(problem, plan)
     plan = dataclasses.replace(
-        plan, notes=(*built.notes, *unreported, *overdue, *tardy, *plan.notes, *notes)
+        plan, notes=(*moved, *built.notes, *unreported, *overdue, *tardy, *plan.notes, *notes)
     )
     urgent_ids = {d.bin_id for d in decisions}
     merged = tuple(d for d in day.decisions if d.bin_id not in urgent_ids) + tuple(decisions)
@@ -942,8 +982,9 @@ def replan_day(
     policy, params : optional
         Collection policy and solver parameters (defaults when omitted).
     inventory : Inventory, optional
-        The current inventory (default: the day's): its bins, trucks (:func:`_current_fleet`)
-        and disposal sites with their hours (:func:`_current_sites`) as they are now.
+        The current inventory (default: the day's): its bins (where they are now:
+        :func:`_moved_bins`), trucks (:func:`_current_fleet`) and disposal sites with their
+        hours (:func:`_current_sites`) as they are now.
     positions, found : mappings, optional
         Trucks' reported positions (lon, lat) and the fills crews found, as in
         :func:`reroute_day`.
@@ -983,7 +1024,8 @@ def replan_day(
         start_at=now,
     )
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
-    built, urgent, alert_decisions = _urgent(day, alert_bins, provider, done, due or {})
+    built, moved = _moved_bins(day.built, lookup, provider, finished)
+    built, urgent, alert_decisions = _urgent(day, built, alert_bins, provider, done, due or {})
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress = _current_inventory(
         built, lookup, progress, provider, now_s, day, off_route or {}
@@ -1013,6 +1055,7 @@ def replan_day(
         plan,
         notes=(
             _replanned_note(now.astimezone(tz)),
+            *moved,
             *built.notes,
             *unreported,
             *_overdue_note(later),

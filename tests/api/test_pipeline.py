@@ -462,6 +462,28 @@ def test_a_bin_another_crew_emptied_and_unloaded_before_any_reroute_leaves_the_p
     assert theirs[1]["kind"] == "waypoint" and theirs[1]["load_l"] == 0  # at s1, empty
 
 
+def test_a_bin_moved_during_the_day_is_emptied_where_it_is_now(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """After the truck's first bin the city corrects the position of its next bin; at the
+    next reroute (an alert) the route sheet sends the truck there (before, to where the
+    bin was when the day was planned) and the notes say so."""
+    runtime, key, _, _, _, (x, y), t = _after_the_first_bin(real_app, real_client)
+    bin_x = real_client.get(f"/bins/{x}", headers=key).json()
+    fixed = {**bin_x, "lon": bin_x["lon"] + 0.004}
+    assert real_client.put(f"/bins/{x}", json=fixed, headers=key).status_code == 200
+    at = (t + timedelta(minutes=5)).isoformat()
+    alert = real_client.post("/alerts", json={"bin_id": y, "at": at}, headers=key).json()
+    wait(runtime)
+    got = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
+    assert got["status"] == "rerouted", got
+    new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
+    assert new["violations"] == []
+    visits = [v for r in new["routes"] for v in r["visits"] if v.get("bin_id") == x]
+    assert [(v["lon"], v["lat"]) for v in visits] == [(fixed["lon"], fixed["lat"])]
+    assert any(n.startswith("bins moved since the day was planned") for n in new["notes"])
+
+
 def test_an_alert_no_truck_can_serve_reads_unserved_with_the_reason(
     real_app: FastAPI, real_client: TestClient
 ) -> None:

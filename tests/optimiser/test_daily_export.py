@@ -1617,6 +1617,73 @@ def test_a_replan_counts_the_waste_of_a_bin_emptied_off_the_trucks_route(
     assert any(n.startswith(note) for n in new_day.plan.notes)
 
 
+def _moved(inventory: Inventory, *bin_ids: str) -> Inventory:
+    """``inventory`` with ``bin_ids`` 0.003 deg of longitude further east (positions fixed)."""
+    return dataclasses.replace(
+        inventory,
+        bins=tuple(
+            dataclasses.replace(b, lon=b.lon + 0.003) if b.bin_id in bin_ids else b
+            for b in inventory.bins
+        ),
+    )
+
+
+def _where(day: DayPlan, truck: str) -> dict[str, tuple[float, float]]:
+    """Where ``truck`` empties each bin visit in ``day``'s plan: ref -> (lon, lat)."""
+    (route,) = [r for r in day.plan.routes if r.vehicle_ref == truck]
+    points = day.built.problem.matrix.points
+    return {v.ref: points[v.location] for v in route.visits if v.kind is VisitKind.BIN}
+
+
+def test_a_bin_moved_since_the_plan_is_emptied_where_it_is_now(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """t1 emptied its first bin; then the city corrects the positions of that bin and of
+    its last one: the reroute (an alert on b5) sends t1 to the last bin where it is now
+    (before, to where it was when the day was planned), the visit done stays where it was
+    made, and a note names the bin still to do."""
+    inventory = tiny_city[0]
+    (done,) = _progress_after(day, 1)
+    first, last = day.plan.routes[0].bin_refs[0], day.plan.routes[0].bin_refs[-1]
+    before = _where(day, "t1")
+    moved = _moved(inventory, first, last)
+    new_day, _ = _rerouted_with(day, done, "b5", moved)
+    assert new_day.violations == ()
+    after = _where(new_day, "t1")
+    assert after[first] == before[first]  # done there
+    assert after[last] == (before[last][0] + 0.003, before[last][1])
+    note = f"bins moved since the day was planned are emptied where they are now: {last}"
+    assert note in new_day.plan.notes
+    again, _ = _rerouted_with(new_day, done, "b4", moved)  # the move is known: no note
+    assert not any(n.startswith("bins moved") for n in again.plan.notes)
+    assert _where(again, "t1")[last] == after[last]
+
+
+def test_a_replan_empties_a_bin_where_it_is_now(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """The same move, then a re-plan: the bins still to do are emptied where they are now."""
+    inventory, readings, reports = tiny_city
+    (done,) = _progress_after(day, 1)
+    last = day.plan.routes[0].bin_refs[-1]
+    before = _where(day, "t1")
+    new_day, _ = replan_day(
+        day,
+        [done],
+        readings,
+        reports,
+        HaversineProvider(),
+        now=day.at(done.time_s),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=_moved(inventory, last),
+    )
+    assert new_day.violations == ()
+    after = {
+        ref: at for r in new_day.plan.routes for ref, at in _where(new_day, r.vehicle_ref).items()
+    }
+    assert after[last] == (before[last][0] + 0.003, before[last][1])
+
+
 def _unloads_after(day: DayPlan, truck: str, after_s: int) -> list[str]:
     """The sites ``truck`` unloads at from ``after_s`` on, in ``day``'s plan."""
     (route,) = [r for r in day.plan.routes if r.vehicle_ref == truck]
