@@ -298,6 +298,19 @@ def _after_the_first_bin(
     return runtime, key, plan, truck, other, (x, y), datetime.fromisoformat(first["end"])
 
 
+def _rerouted_for(
+    client: TestClient, key: dict[str, str], runtime: Runtime, bin_id: str, at: datetime
+) -> dict[str, Any]:
+    """An alert on ``bin_id`` at ``at``, rerouted: its plan's routes (breaking no rule)."""
+    alert = client.post("/alerts", json={"bin_id": bin_id, "at": at.isoformat()}, headers=key)
+    wait(runtime)
+    got = client.get(f"/alerts/{alert.json()['id']}", headers=key).json()
+    assert got["status"] == "rerouted", got
+    new: dict[str, Any] = client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
+    assert new["violations"] == []
+    return new
+
+
 def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
@@ -449,13 +462,7 @@ def test_a_bin_another_crew_emptied_and_unloaded_before_any_reroute_leaves_the_p
             headers=key,
         )
         assert resp.status_code == 201 and resp.json()["off_route"] is True, resp.text
-    at = (t + timedelta(minutes=12)).isoformat()
-    alert = real_client.post("/alerts", json={"bin_id": y, "at": at}, headers=key).json()
-    wait(runtime)
-    got = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
-    assert got["status"] == "rerouted", got
-    new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
-    assert new["violations"] == []
+    new = _rerouted_for(real_client, key, runtime, y, t + timedelta(minutes=12))
     assert x not in [v.get("bin_id") for r in new["routes"] for v in r["visits"]]
     assert any(f"{truck}'s visit of {x} leaves the plan" in n for n in new["notes"]), new["notes"]
     theirs = next(r for r in new["routes"] if r["vehicle_id"] == other)["visits"]
@@ -472,13 +479,7 @@ def test_a_bin_moved_during_the_day_is_emptied_where_it_is_now(
     bin_x = real_client.get(f"/bins/{x}", headers=key).json()
     fixed = {**bin_x, "lon": bin_x["lon"] + 0.004}
     assert real_client.put(f"/bins/{x}", json=fixed, headers=key).status_code == 200
-    at = (t + timedelta(minutes=5)).isoformat()
-    alert = real_client.post("/alerts", json={"bin_id": y, "at": at}, headers=key).json()
-    wait(runtime)
-    got = real_client.get(f"/alerts/{alert['id']}", headers=key).json()
-    assert got["status"] == "rerouted", got
-    new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
-    assert new["violations"] == []
+    new = _rerouted_for(real_client, key, runtime, y, t + timedelta(minutes=5))
     visits = [v for r in new["routes"] for v in r["visits"] if v.get("bin_id") == x]
     assert [(v["lon"], v["lat"]) for v in visits] == [(fixed["lon"], fixed["lat"])]
     assert any(n.startswith("bins moved since the day was planned") for n in new["notes"])
