@@ -1133,7 +1133,7 @@ def _emptyings(off_route: OffRoute) -> dict[str, list[Emptied]]:
 
 def _pairs(off_route: OffRoute) -> tuple[tuple[str, str], ...]:
     """The emptyings of ``off_route`` as (truck ref, bin id), in report order per truck."""
-    return tuple((truck, e[0]) for truck, emptied in off_route.items() for e in emptied)
+    return tuple((t, e.bin_id) for t, emptied in _emptyings(off_route).items() for e in emptied)
 
 
 def _emptied_off_route(
@@ -1186,8 +1186,7 @@ def _emptied_off_route(
                 gone.add(ref)
                 done.add(ref)
                 dropped.append(f"{driver.get(ref, 'no truck')}'s visit of {ref}")
-        carried = [e.bin_id for e in emptied if e.on_board]
-        if carried and truck in trucks:
+        if any(e.on_board for e in emptied) and truck in trucks:
             v = trucks[truck]
             p = by_ref.get(truck) or Progress(
                 vehicle_ref=truck, done=(), location=v.start, time_s=max(now_s, v.shift_s[0])
