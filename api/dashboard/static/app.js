@@ -401,10 +401,13 @@ function renderUnserved() {
   for (const u of list) ul.appendChild(el("li", { "data-unserved": u.bin_id }, `${u.bin_id}: ${u.reason}`));
 }
 
+/* The city's time zone (the plan's; the browser's before a plan is shown). */
+const cityZone = () => (state.plan && state.plan.timezone) || undefined;
+
 /* An instant (ISO, any offset) as HH:MM in the city's zone (the plan's). */
 function localClock(iso) {
   if (!iso) return "-";
-  const timeZone = (state.plan && state.plan.timezone) || undefined;
+  const timeZone = cityZone();
   return new Date(iso).toLocaleTimeString("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" });
 }
 
@@ -412,7 +415,7 @@ function localClock(iso) {
    than the one shown (an alert carried from the day before). */
 function localWhen(iso) {
   if (!iso) return "-";
-  const timeZone = (state.plan && state.plan.timezone) || undefined;
+  const timeZone = cityZone();
   const day = new Date(iso).toLocaleDateString("en-CA", { timeZone });  // YYYY-MM-DD
   if (day === $("plan-date").value) return localClock(iso);
   const date = new Date(iso).toLocaleDateString("en-GB", { timeZone, day: "numeric", month: "short" });
