@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import FastAPI
 
 from api import errors
 from api.dashboard import router as dashboard_router
-from api.db import Database
+from api.db import Database, utcnow
 from api.deps import Runtime
 from api.jobs import JobRunner
 from api.migrate import upgrade_head
@@ -34,6 +35,7 @@ def create_app(
     *,
     planner: Planner | None = None,
     routing: Routing | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """Build the app; the lifespan migrates the database and starts the nightly scheduler.
 
@@ -44,13 +46,17 @@ def create_app(
     planner, routing : optional
         The planning pipeline and travel times (default: ``optimiser.daily`` and the
         ``settings.city`` street network, loaded at the first plan).
+    clock : callable, optional
+        Now (tz-aware) for the jobs: which day is today (plans of today start now, earlier
+        days' alerts reroute it), from the start on; default the system clock. For tests and
+        simulations.
     """
     settings = settings or Settings()
     db = Database(settings.database_url)
     runtime = Runtime(
         settings=settings,
         db=db,
-        jobs=JobRunner(db, settings),
+        jobs=JobRunner(db, settings, clock or utcnow),
         planner=planner or PipelinePlanner(),
         routing=routing or Routing(settings.city),
     )
@@ -58,7 +64,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upgrade_head(runtime.db)
-        runtime.jobs = JobRunner(runtime.db, settings)
+        runtime.jobs = JobRunner(runtime.db, settings, runtime.jobs.clock)
         runtime.jobs.recover()
         runtime.jobs.resume(runtime.planner, runtime.routing)
         if settings.scheduler_enabled:

@@ -171,6 +171,7 @@ def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
             done, unloaded, bin_over_unload = report_progress(client, key, plan_id, now)
             urgent = skipped_bin(client, key, plan_id)
             before = _ok(client.get(f"/plans/{plan_id}", headers=key), "plan")["kpis"]
+            runtime.jobs.clock = lambda: now  # the alert comes during the day
             t0 = time.perf_counter()
             alert = _ok(
                 client.post("/alerts", json={"bin_id": urgent, "at": now.isoformat()}, headers=key),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,14 @@ from tests.api.fakes import FakePlanner
 
 PLAN_DATE = "2026-11-25"
 MORNING = "2026-11-25T07:00:00+02:00"
+# the jobs' now unless a test sets its own: the evening before PLAN_DATE, a day still to come
+# (by the system clock it is a past day, whose plans are replays and whose alerts go to today)
+EVE = datetime.fromisoformat("2026-11-24T20:00:00+02:00")
+
+
+def the_eve() -> datetime:
+    """``EVE``: the jobs' clock of the tests' apps."""
+    return EVE
 
 
 @pytest.fixture
@@ -42,7 +51,7 @@ def planner() -> FakePlanner:
 
 @pytest.fixture
 def app(settings: Settings, planner: FakePlanner) -> FastAPI:
-    app = create_app(settings)
+    app = create_app(settings, clock=the_eve)
     app.dependency_overrides[get_planner] = lambda: planner
     app.dependency_overrides[get_routing] = lambda: Routing.static(HaversineProvider())
     return app

@@ -28,7 +28,7 @@ from api.security import Role, issue_key
 from api.settings import Settings
 from network.providers import StreetProvider
 from network.streets import StreetNetwork
-from tests.api.conftest import PLAN_DATE
+from tests.api.conftest import EVE, PLAN_DATE
 from tests.network.conftest import add_street
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -138,7 +138,7 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     """(base url, dispatcher key) of a live app seeded through the API (see ``_seed_requests``);
-    parametrised indirectly with a datetime, its jobs take that as now."""
+    parametrised indirectly with a datetime, its jobs take that as now (else ``EVE``)."""
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'binroute.db'}",
         scheduler_enabled=False,
@@ -147,7 +147,8 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str
         default_time_limit_s=1,
         max_time_limit_s=2,
     )
-    app = create_app(settings)  # the real PipelinePlanner
+    now = getattr(request, "param", None) or EVE  # the jobs' clock
+    app = create_app(settings, clock=lambda: now)  # the real PipelinePlanner
     routing = _routing(_grid_town())
     app.dependency_overrides[get_routing] = lambda: routing
     port = _free_port()
@@ -159,9 +160,6 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str
     while not srv.started:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    now = getattr(request, "param", None)
-    if now is not None:  # the job runner the app started with
-        app.state.runtime.jobs.clock = lambda: now
     base = f"http://127.0.0.1:{port}"
     key = issue_key(app.state.runtime.db, Role.DISPATCHER, "browser test")
     headers = {"X-API-Key": key}

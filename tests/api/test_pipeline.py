@@ -21,12 +21,12 @@ from api.security import Role, issue_key
 from api.settings import Settings
 from network.providers import HaversineProvider
 from optimiser.solve import PORTFOLIO_MIN_S
-from tests.api.conftest import MORNING, PLAN_DATE, seed, wait
+from tests.api.conftest import MORNING, PLAN_DATE, seed, the_eve, wait
 
 
 @pytest.fixture
 def real_app(settings: Settings) -> FastAPI:
-    app = create_app(settings)  # the default PipelinePlanner
+    app = create_app(settings, clock=the_eve)  # the default PipelinePlanner
     app.dependency_overrides[get_routing] = lambda: Routing.static(HaversineProvider())
     return app
 
@@ -524,9 +524,10 @@ def _overflow_as_b3_is_deleted(
     monkeypatch: pytest.MonkeyPatch,
     overflowing: tuple[str, ...],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Sensors of ``overflowing`` bins read full at once on a planned day; bin b3 is taken
-    off the street (its alerts with it) just as the reroute took the alerts. The day's
-    alerts and plans after."""
+    """Sensors of ``overflowing`` bins read full at once at 09:00 on the planned day; bin b3
+    is taken off the street (its alerts with it) just as the reroute took the alerts, which
+    plans the day again once the reroute is over. The day's alerts, and its plans after by
+    version."""
     runtime: Runtime = real_app.state.runtime
     key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
     seed(real_client, key, n_bins=4)
@@ -536,11 +537,12 @@ def _overflow_as_b3_is_deleted(
     def claim_then_delete(self: JobRunner, plan_date: date) -> Any:
         claimed = claim(self, plan_date)
         if claimed is not None:
-            assert real_client.delete("/bins/b3", headers=key).status_code == 204
+            assert real_client.delete("/bins/b3", headers=key).status_code == 202
         return claimed
 
     monkeypatch.setattr(JobRunner, "_claim_alerts", claim_then_delete)
     at = "2026-11-25T09:00:00+02:00"
+    runtime.jobs.clock = lambda: datetime.fromisoformat(at)
     full = [{"bin_id": b, "at": at, "fill_fraction": 1.0} for b in overflowing]
     assert real_client.post("/readings", json=full, headers=key).status_code == 200
     wait(runtime)
@@ -552,12 +554,16 @@ def _overflow_as_b3_is_deleted(
 def test_a_bin_deleted_as_its_alert_is_rerouted_leaves_the_reroute_to_the_others(
     real_app: FastAPI, real_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The reroute serves the other alert: before, it failed on the unknown bin, and the
-    other alert read ``failed``."""
+    """The reroute serves the other alert, and the re-plan the deletion asks for then takes
+    it in: before, the reroute failed on the unknown bin, and the other alert read
+    ``failed``."""
     alerts, plans = _overflow_as_b3_is_deleted(real_app, real_client, monkeypatch, ("b1", "b3"))
-    assert [(a["bin_id"], a["status"]) for a in alerts] == [("b1", "rerouted")]
-    assert [(p["origin"], p["status"]) for p in plans][-1] == ("reroute", "done")
-    assert plans[-1]["id"] == alerts[0]["plan_id"]
+    assert [(p["origin"], p["status"]) for p in plans][1:] == [
+        ("reroute", "done"),
+        ("bins", "done"),
+    ]
+    assert [(a["bin_id"], a["status"]) for a in alerts] == [("b1", "planned")]
+    assert alerts[0]["plan_id"] == plans[-1]["id"]  # the re-plan took it in
 
 
 def test_a_reroute_whose_only_bin_was_deleted_says_so(
@@ -565,8 +571,11 @@ def test_a_reroute_whose_only_bin_was_deleted_says_so(
 ) -> None:
     alerts, plans = _overflow_as_b3_is_deleted(real_app, real_client, monkeypatch, ("b3",))
     assert alerts == []
-    assert [(p["origin"], p["status"]) for p in plans][-1] == ("reroute", "failed")
-    assert "b3 were deleted meanwhile" in plans[-1]["message"]
+    assert [(p["origin"], p["status"]) for p in plans][1:] == [
+        ("reroute", "failed"),
+        ("bins", "done"),
+    ]
+    assert "b3 were deleted meanwhile" in plans[1]["message"]
 
 
 def test_a_bin_emptied_this_morning_and_full_again_gets_a_second_visit(

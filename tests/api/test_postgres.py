@@ -39,7 +39,7 @@ from api.scheduler import JOB_ID
 from api.security import Role, issue_key
 from api.settings import Settings
 from network.providers import HaversineProvider
-from tests.api.conftest import PLAN_DATE, seed
+from tests.api.conftest import PLAN_DATE, seed, the_eve
 from tests.api.fakes import FakePlanner
 
 pytest.importorskip("psycopg", reason="PostgreSQL tests need the psycopg driver (psycopg[binary])")
@@ -161,7 +161,8 @@ def pg_planner() -> FakePlanner:
 
 @pytest.fixture
 def pg_client(pg_settings: Settings, pg_planner: FakePlanner) -> Iterator[TestClient]:
-    app = create_app(pg_settings, planner=pg_planner, routing=Routing.static(HaversineProvider()))
+    routing = Routing.static(HaversineProvider())
+    app = create_app(pg_settings, planner=pg_planner, routing=routing, clock=the_eve)
     with TestClient(app) as client:
         yield client
 
