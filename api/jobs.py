@@ -78,8 +78,8 @@ def route_diffs(
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Claim:
     """Open alerts taken into a new running plan version: the plan to reroute (``state`` of
-    plan ``base_id``), the bins alerted, the latest alert's time and each bin's response
-    target (empty when targets are off)."""
+    plan ``base_id``), the bins alerted, now (the latest alert's time; the clock's, with an
+    earlier day's alert) and each bin's response target (empty when targets are off)."""
 
     plan_id: int
     base_id: int
@@ -283,15 +283,13 @@ class JobRunner:
 
     def resume(self, planner: Planner, routing: Routing) -> list[date]:
         """Queue a reroute pass for each day from today with open alerts (left by a stop:
-        raised while a plan job ran, or taken by a reroute the stop interrupted); the days."""
-        open_days = (
-            select(AlertRow.plan_date)
-            .where(AlertRow.status == "open", AlertRow.plan_date >= self.today())
-            .distinct()
-            .order_by(AlertRow.plan_date)
+        raised while a plan job ran, or taken by a reroute the stop interrupted; those of
+        earlier days, within the readings history, reroute today); the days."""
+        open_days = select(AlertRow.plan_date).where(
+            AlertRow.status == "open", AlertRow.plan_date >= self._carried_from(self.today())
         )
         with self.db.reader() as s:
-            days = list(s.scalars(open_days))
+            days = sorted({self._rerouted_day(d) for d in s.scalars(open_days.distinct())})
         for day in days:
             self.request_reroute(day, planner, routing)
         return days
@@ -634,7 +632,9 @@ class JobRunner:
     # -- rerouting ---------------------------------------------------------------------------
     def request_reroute(self, plan_date: date, planner: Planner, routing: Routing) -> None:
         """Make sure a reroute pass for ``plan_date`` runs after the alerts committed so far
-        (none while stopping: the next start resumes the alerts left open)."""
+        (none while stopping: the next start resumes the alerts left open). An earlier day's
+        alerts reroute today's plan (:meth:`_rerouted_day`)."""
+        plan_date = self._rerouted_day(plan_date)
         with self._lock:
             if self._stopping:
                 log.info("stopping: the open alerts of %s wait for the next start", plan_date)
@@ -663,9 +663,14 @@ class JobRunner:
     def _claim_alerts(self, plan_date: date) -> _Claim | None:
         """Take the open alerts of the date into a new running plan version, in one commit.
 
-        An alert older than the bin's last reported emptying that day is closed as
-        ``emptied`` (with the plan being driven): the overflow it reported is gone. Each
-        bin's response target is its first open alert's time + ``alert_response_min``.
+        Today's reroute takes in the open alerts of earlier days too (within the readings
+        history): overflows known only after their day was over (a report typed in late, a
+        sensor's gateway sending late, a stop of the service). An alert whose bin was
+        emptied since (``repo.emptied_since``: a truck reported it, or for a sensor's alert
+        its readings show it) is closed as ``emptied`` (with the plan being driven): the
+        overflow it reported is gone. Each bin's response target is its first open alert's
+        time + ``alert_response_min``; an earlier day's alert's target passed, so it is now
+        (emptied as soon as a truck can), and now is when the reroute runs.
         While a plan job of the date is queued or running, the alerts stay open: the job
         reroutes them into its plan once done (a reroute of the plan it replaces would be
         lost with it). A job takes in the alerts being rerouted when it reads its inputs.
@@ -673,9 +678,7 @@ class JobRunner:
         with self.db.writer() as s:
             alerts = list(
                 s.scalars(
-                    select(AlertRow)
-                    .where(AlertRow.plan_date == plan_date, AlertRow.status == "open")
-                    .order_by(AlertRow.id)
+                    select(AlertRow).where(self._open_alerts_of(plan_date)).order_by(AlertRow.id)
                 )
             )
             if not alerts:
@@ -687,9 +690,9 @@ class JobRunner:
                 return None
             if repo.plan_job_pending(s, plan_date):
                 return None  # kept open: the plan job reroutes them into its plan once done
-            emptied = repo.last_emptied_on(s, plan_date, (a.bin_id for a in alerts))
-            for a in alerts:  # a truck emptied the bin after the alert: no new visit
-                if a.bin_id in emptied and emptied[a.bin_id] >= a.at:
+            emptied, empty = self._emptied_since(s, plan_date, alerts)
+            for a in alerts:  # the bin was emptied after the alert: no new visit
+                if repo.emptied_since(a, emptied, empty):
                     a.status, a.plan_id = "emptied", base.id
             alerts = [a for a in alerts if a.status == "open"]
             if not alerts:
@@ -709,15 +712,57 @@ class JobRunner:
             for a in alerts:
                 a.status, a.plan_id = "rerouting", new.id
             urgent = list(dict.fromkeys(a.bin_id for a in alerts))
+            own = [a for a in alerts if a.plan_date == plan_date]
+            carried = [a for a in alerts if a.plan_date != plan_date]
+            now = max([a.at for a in own] + ([self.clock()] if carried else []))
+            due = _targets(own, self.settings.alert_response_min)
+            if self.settings.alert_response_min:  # an earlier day's: as soon as a truck can
+                for a in carried:
+                    due[a.bin_id] = min(due.get(a.bin_id, now), now)
             return _Claim(
                 plan_id=new.id,
                 base_id=base.id,
                 state=base.state,
                 alert_ids=tuple(a.id for a in alerts),
                 urgent=urgent,
-                now=max(a.at for a in alerts),
-                due=_targets(alerts, self.settings.alert_response_min),
+                now=now,
+                due=due,
             )
+
+    def _rerouted_day(self, plan_date: date) -> date:
+        """The day whose plan the alerts of ``plan_date`` reroute: today for an earlier day
+        within the readings history (that day is over: a truck can only go today), else
+        their own."""
+        today = self.today()
+        return today if self._carried_from(today) <= plan_date < today else plan_date
+
+    def _carried_from(self, today: date) -> date:
+        """The first day whose alerts left open ``today``'s reroute takes in (the readings
+        history)."""
+        return today - timedelta(days=self.settings.readings_history_days)
+
+    def _open_alerts_of(self, plan_date: date) -> Any:
+        """The filter of the open alerts a reroute of ``plan_date`` takes in: the day's, and
+        today's reroute those of earlier days within the readings history too."""
+        own = AlertRow.plan_date == plan_date
+        if plan_date == self.today():
+            earliest = self._carried_from(plan_date)
+            own = and_(AlertRow.plan_date <= plan_date, AlertRow.plan_date >= earliest)
+        return and_(own, AlertRow.status == "open")
+
+    def _emptied_since(
+        self, s: Any, plan_date: date, alerts: list[AlertRow]
+    ) -> tuple[dict[str, datetime], dict[str, datetime]]:
+        """For ``repo.emptied_since`` of ``alerts``: the bins' last reported emptyings since
+        the first alert, and when their sensors' readings (to ``plan_date``'s end) last show
+        them emptied, for the sensors' alerts."""
+        since = min(a.at for a in alerts)
+        emptied = repo.last_emptied_since(s, since, {a.bin_id for a in alerts})
+        sensed = {a.bin_id for a in alerts if a.source == "sensor"}
+        if not sensed:
+            return emptied, {}
+        until = repo.history_window(plan_date, 0, self.settings.tz)[1]
+        return emptied, repo.read_empty(repo.load_readings(s, since, until, sensed))
 
     def reroute_once(self, plan_date: date, planner: Planner, routing: Routing) -> int | None:
         """One reroute pass over the open alerts of ``plan_date``; the new plan id or None."""

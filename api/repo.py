@@ -65,13 +65,14 @@ def load_inventory(session: Session) -> Inventory:
     )
 
 
-def load_readings(session: Session, since: datetime, until: datetime) -> list[FillReading]:
-    """Readings with ``since <= at < until``, oldest first."""
-    rows = session.scalars(
-        select(ReadingRow)
-        .where(ReadingRow.at >= since, ReadingRow.at < until)
-        .order_by(ReadingRow.at, ReadingRow.bin_id)
-    )
+def load_readings(
+    session: Session, since: datetime, until: datetime, bin_ids: Iterable[str] | None = None
+) -> list[FillReading]:
+    """Readings with ``since <= at < until`` (of ``bin_ids`` only, when given), oldest first."""
+    query = select(ReadingRow).where(ReadingRow.at >= since, ReadingRow.at < until)
+    if bin_ids is not None:
+        query = query.where(ReadingRow.bin_id.in_(set(bin_ids)))
+    rows = session.scalars(query.order_by(ReadingRow.at, ReadingRow.bin_id))
     return [mapping.reading_record(r) for r in rows]
 
 
@@ -465,13 +466,21 @@ def last_emptied_on(
     session: Session, plan_date: date, bin_ids: Iterable[str]
 ) -> dict[str, datetime]:
     """When each of ``bin_ids`` was last reported emptied (``visit_done``) on ``plan_date``."""
+    return _last_emptied(session, bin_ids, ProgressRow.plan_date == plan_date)
+
+
+def last_emptied_since(
+    session: Session, since: datetime, bin_ids: Iterable[str]
+) -> dict[str, datetime]:
+    """When each of ``bin_ids`` was last reported emptied (``visit_done``) from ``since`` on,
+    any day."""
+    return _last_emptied(session, bin_ids, ProgressRow.at >= since)
+
+
+def _last_emptied(session: Session, bin_ids: Iterable[str], where: Any) -> dict[str, datetime]:
     rows = session.execute(
         select(ProgressRow.bin_id, func.max(ProgressRow.at))
-        .where(
-            ProgressRow.plan_date == plan_date,
-            ProgressRow.kind == "visit_done",
-            ProgressRow.bin_id.in_(set(bin_ids)),
-        )
+        .where(where, ProgressRow.kind == "visit_done", ProgressRow.bin_id.in_(set(bin_ids)))
         .group_by(ProgressRow.bin_id)
     )
     return {str(b): at for b, at in rows if b is not None}

@@ -50,7 +50,8 @@ def raise_alert(
     routing: RoutingDep,
     _: CanDispatch,
 ) -> AlertOut:
-    """Commit the alert, then queue a reroute of the newest finished plan of its day.
+    """Commit the alert, then queue a reroute of the newest finished plan of its day (of
+    today, for an alert of an earlier day: that day is over).
 
     Follow ``GET /alerts/{id}``: ``rerouted`` with ``plan_id`` of the new version, or
     ``unserved`` when no truck can collect the bin today (the new version's ``unserved``

@@ -722,6 +722,59 @@ def test_an_alert_no_truck_served_yesterday_is_taken_by_todays_plan(
     assert [a["id"] for a in listed] == [b9["id"], b1["id"]]  # taken in by today's plan
 
 
+def test_an_overflow_of_last_night_known_after_todays_plan_reroutes_today(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """Today's plan was made at 02:00. At 08:00 a citizen's report of 23:30 last night on b9
+    comes in (typed in late, or a sensor's gateway sending its readings late): today's plan
+    is rerouted to empty b9 as soon as a truck can (its target is now: its own passed).
+    Before, the alert went to yesterday's plan (none: ``no_plan``), and no truck was sent
+    until the next day's plan. Yesterday's overflows whose bins were emptied since (b1 by a
+    truck, b2 as its sensor reads) send no truck."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    client.post("/bins", json=NEW_BIN, headers=dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat(f"{PLAN_DATE}T02:00:00+02:00")
+    plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
+    wait(runtime)
+    yesterday = runtime.jobs.create_plan(date(2026, 11, 24), 1, "request", status="failed")
+    with runtime.db.writer() as s:  # b1 emptied yesterday after its overflow
+        s.add(
+            ProgressRow(
+                plan_id=yesterday.id,
+                plan_date=date(2026, 11, 24),
+                vehicle_id="v1",
+                kind="visit_done",
+                bin_id="b1",
+                at=datetime.fromisoformat("2026-11-24T17:00:00+02:00"),
+            )
+        )
+    now = datetime.fromisoformat(f"{PLAN_DATE}T08:00:00+02:00")
+    runtime.jobs.clock = lambda: now
+    late = {"bin_id": "b9", "at": "2026-11-24T23:30:00+02:00"}
+    b9 = client.post("/alerts", json=late, headers=dispatcher).json()
+    b1 = client.post(
+        "/alerts", json={"bin_id": "b1", "at": "2026-11-24T16:00:00+02:00"}, headers=dispatcher
+    ).json()
+    reads = [("2026-11-24T21:00", 0.98), ("2026-11-24T22:00", 0.04), ("2026-11-24T23:00", 0.06)]
+    body = [{"bin_id": "b2", "at": f"{t}:00+02:00", "fill_fraction": f} for t, f in reads]
+    (b2,) = client.post("/readings", json=body, headers=dispatcher).json()["alert_ids"]
+    wait(runtime)
+    (call,) = planner.reroutes
+    assert (call["urgent"], call["now"], call["due"]) == (["b9"], now, {"b9": now})
+    got = client.get(f"/alerts/{b9['id']}", headers=dispatcher).json()
+    newest = client.get(f"/plans/{got['plan_id']}", headers=dispatcher).json()
+    assert (got["status"], got["plan_date"]) == ("rerouted", "2026-11-24")
+    assert (newest["plan_date"], newest["parent_id"]) == (PLAN_DATE, plan["id"])
+    for alert_id in (b1["id"], b2):
+        assert client.get(f"/alerts/{alert_id}", headers=dispatcher).json()["status"] == "emptied"
+    listed = client.get(f"/alerts?plan_date={PLAN_DATE}", headers=dispatcher).json()
+    assert b9["id"] in [a["id"] for a in listed]  # on today's dashboard
+
+
 def test_an_alert_carried_from_yesterday_stays_with_the_days_next_plan(
     client: TestClient,
     keys: dict[str, dict[str, str]],
@@ -912,9 +965,13 @@ def test_dismissing_an_alert_whose_bin_was_emptied_or_whose_day_is_over_plans_no
     assert planner.replans == [] and len(planner.calls) == 1
 
 
-def _service(settings: Settings, planner: FakePlanner) -> TestClient:
-    """The app on ``settings``' database with ``planner`` for its jobs too (a start)."""
-    app = create_app(settings, planner=planner, routing=Routing.static(HaversineProvider()))
+def _service(settings: Settings, planner: FakePlanner, now: datetime | None = None) -> TestClient:
+    """The app on ``settings``' database with ``planner`` for its jobs too (a start), its
+    jobs' clock at ``now`` (default the system's)."""
+    routing = Routing.static(HaversineProvider())
+    app = create_app(
+        settings, planner=planner, routing=routing, clock=(lambda: now) if now else None
+    )
     return TestClient(app)
 
 
@@ -945,6 +1002,32 @@ def test_alerts_a_stop_left_open_or_rerouting_are_rerouted_at_the_next_start(
         alerts = client.get(f"/alerts?plan_date={today.isoformat()}", headers=key).json()
     assert [(a["bin_id"], a["status"]) for a in alerts] == [("b1", "rerouted"), ("b2", "rerouted")]
     assert sorted(fake.reroutes[-1]["urgent"]) == ["b1", "b2"]
+
+
+def test_an_alert_a_stop_left_open_last_night_reroutes_today_at_the_next_start(
+    settings: Settings,
+) -> None:
+    """An overflow came at 23:50 as the service stopped; it starts again at 07:00, after
+    today's plan was made: today's plan is rerouted for it (before, only alerts of today on
+    were resumed, and this one read ``open`` for ever)."""
+    fake = FakePlanner()
+    night = datetime.fromisoformat(f"{PLAN_DATE}T02:00:00+02:00")
+    with _service(settings, fake, night) as client:
+        runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        seed(client, key)
+        client.post("/plans", json={"plan_date": PLAN_DATE}, headers=key)
+        wait(runtime)
+        at = datetime.fromisoformat("2026-11-24T23:50:00+02:00")
+        with runtime.db.writer() as s:  # left open by the stop
+            assert repo.add_alert(s, bin_id="b1", source="dispatcher", at=at, tz=settings.tz)
+    morning = datetime.fromisoformat(f"{PLAN_DATE}T07:00:00+02:00")
+    with _service(settings, fake, morning) as client:
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        wait(runtime)
+        (alert,) = client.get("/alerts", headers=key).json()
+    assert (alert["status"], alert["plan_date"]) == ("rerouted", "2026-11-24")
+    assert [(r["urgent"], r["now"]) for r in fake.reroutes] == [(["b1"], morning)]
 
 
 def test_a_plan_finishing_as_the_service_stops_stays_done(
