@@ -760,10 +760,11 @@ def _late_rather_than_never(
     def relaxed(s: Stop) -> Stop | None:
         return _no_deadline(problem, s, inventory, now_s, plan_date=plan_date, tz=tz)
 
+    served = plan.served_refs
     left = [
         r
         for s in problem.stops
-        if s.ref not in plan.served_refs and _has_deadline(s)
+        if s.ref not in served and _has_deadline(s)
         if (r := relaxed(s)) is not None and r.window_s != s.window_s
     ]
     if not left:
@@ -775,11 +776,13 @@ def _late_rather_than_never(
     relaxed_problem = with_urgent(problem, left)
 
     def must_out(p: Problem, pl: Plan) -> int:
-        return sum(1 for s in p.stops if s.required and s.ref not in pl.served_refs)
+        served = pl.served_refs
+        return sum(1 for s in p.stops if s.required and s.ref not in served)
 
     if must_out(relaxed_problem, again) >= must_out(problem, plan):
         return problem, plan, []
-    return relaxed_problem, again, [s.ref for s in left if s.ref in again.served_refs]
+    served_again = again.served_refs
+    return relaxed_problem, again, [s.ref for s in left if s.ref in served_again]
 
 
 def _overdue_note(refs: Sequence[str]) -> tuple[str, ...]:
@@ -910,7 +913,8 @@ def reroute_day(
         plan_date=day.plan_date,
         tz=ZoneInfo(day.tz_name),
     )
-    overdue = _overdue_note([s.ref for s in late if s.ref in plan.served_refs] + later)
+    served = plan.served_refs
+    overdue = _overdue_note([s.ref for s in late if s.ref in served] + later)
     tardy = _late_notes(problem, plan)
     plan = dataclasses.replace(
         plan, notes=(*moved, *built.notes, *unreported, *overdue, *tardy, *plan.notes, *notes)
@@ -1616,7 +1620,8 @@ def _driven_on(
     forecast fill at each pickup (``fills``, the crews' ``found`` ones first), the ``bins``
     new to its inventory added, the visits ``alerted`` added to its alerts; checked, with
     its KPIs."""
-    fills = {b: f for b, f in {**fills, **found}.items() if b in plan.served_refs}
+    served = plan.served_refs
+    fills = {b: f for b, f in {**fills, **found}.items() if b in served}
     weights = planned_weights(decisions, built.problem)
     for ref, fill in found.items():
         weights[ref] = float(found_load(day.inventory.bin(bin_of(ref)), fill)[1])

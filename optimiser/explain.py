@@ -129,7 +129,8 @@ def explain_unfit(problem: Problem, plan: Plan) -> Plan:
     todo = [u.ref for u in plan.unserved if u.reason == UNFIT][:MAX_EXPLAINED]
     if not todo:
         return plan
-    alerts = [s.ref for s in problem.stops if s.priority > 0 and s.ref in plan.served_refs]
+    served = plan.served_refs
+    alerts = [s.ref for s in problem.stops if s.priority > 0 and s.ref in served]
     why = {ref: reason(problem, plan, problem.stop(ref)) for ref in todo}
     for ref, text in why.items():  # a must bin left out while alerted bins are served
         if alerts and problem.stop(ref).priority == 0 and text.startswith(UNFIT):
