@@ -419,6 +419,29 @@ def off_route(
     return any(emptied[b] < n for b, n in ahead.items())
 
 
+def visit_elsewhere_to_come(
+    session: Session, plan_date: date, vehicle_id: str, bin_id: str
+) -> bool:
+    """Whether the newest finished plan of ``plan_date`` still sends a truck other than
+    ``vehicle_id`` to ``bin_id``: its route visits the bin more often than its crew reported
+    emptying it there (reports off its route not counted)."""
+    plan = latest_done_plan(session, plan_date)
+    worked = _work_planned(session, plan) if plan is not None else None
+    if worked is None:
+        return False
+    routes, since = worked
+    for truck, visits in routes.items():
+        planned = sum(1 for v in visits if v == ("bin", bin_id))
+        if truck == vehicle_id or not planned:
+            continue
+        mine = truck_progress(session, plan_date, since, truck)
+        p = mine[0] if mine else TruckProgress(vehicle_id=truck)
+        flags = zip(p.done_bin_ids, p.off_route_flags(), strict=True)
+        if planned > sum(1 for b, off in flags if b == bin_id and not off):
+            return True
+    return False
+
+
 # per (database, plan id): each truck's bin and disposal visits in order and the plan's
 # start; a finished plan's documents never change, and reading them takes ~45 ms on 2000 bins
 _WORK_PLANNED: OrderedDict[tuple[str, int], tuple[_Routes, datetime | None]] = OrderedDict()

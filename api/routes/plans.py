@@ -167,10 +167,21 @@ def get_diff(plan_id: PlanId, db: DbDep, _: CanRead) -> PlanDiffOut:
     status_code=status.HTTP_201_CREATED,
     summary="Report a truck's progress",
 )
-def post_progress(plan_id: PlanId, item: ProgressIn, db: DbDep, _: CanDispatch) -> ProgressOut:
+def post_progress(
+    plan_id: PlanId,
+    item: ProgressIn,
+    db: DbDep,
+    jobs: JobsDep,
+    planner: PlannerDep,
+    routing: RoutingDep,
+    _: CanDispatch,
+) -> ProgressOut:
     """A bin emptied (``visit_done`` with ``bin_id``), an unloading (``disposal_done`` with
     ``site_id``) or a position (``position`` with lon/lat). Reroutes start from the reported
-    progress."""
+    progress. A bin emptied off the truck's route that the day's newest plan still sends
+    another truck to (for an alert, or as planned) queues a plan job of the day (today or
+    later): it re-plans the rest of the day without that trip to an empty bin."""
+    replan = None
     with db.writer() as s:
         plan = repo.get_or_404(s, PlanRow, plan_id, "plan")
         if s.get(VehicleRow, item.vehicle_id) is None:
@@ -193,7 +204,13 @@ def post_progress(plan_id: PlanId, item: ProgressIn, db: DbDep, _: CanDispatch) 
         )
         s.add(row)
         s.flush()
-        return ProgressOut.model_validate(row)
+        out = ProgressOut.model_validate(row)
+        if off and item.bin_id is not None and plan.plan_date >= jobs.today():
+            sent = repo.visit_elsewhere_to_come(s, plan.plan_date, item.vehicle_id, item.bin_id)
+            replan = plan.plan_date if sent else None
+    if replan is not None:
+        jobs.submit_replan(replan, "emptied", planner, routing)
+    return out
 
 
 @router.get(
