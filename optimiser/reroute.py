@@ -126,10 +126,25 @@ def _prefix(route: Route | None, prog: Progress) -> list[Visit]:
         return []  # still at the depot: the new route starts from scratch
     cut = work[len(prog.done) - 1] + 1 if prog.done else 1
     visits = list(route.visits[:cut])
+    if not prog.done:  # out before its planned departure, maybe: it set out by now
+        visits[0] = _set_out_by(visits[0], prog.time_s)
     brk = [v for v in route.visits[cut:] if v.kind is VisitKind.BREAK and v.end_s <= prog.time_s]
     if not prog.break_taken:
         return [v for v in visits if v.kind is not VisitKind.BREAK]
     return visits + brk
+
+
+def _set_out_by(start: Visit, time_s: int) -> Visit:
+    """The START visit ``start``, leaving by ``time_s`` at the latest (a truck reported
+    elsewhere then, with nothing of its route done, left its depot sooner than planned)."""
+    if start.end_s <= time_s:
+        return start
+    return dataclasses.replace(
+        start,
+        arrival_s=min(start.arrival_s, time_s),
+        start_s=min(start.start_s, time_s),
+        end_s=time_s,
+    )
 
 
 def _rested(

@@ -119,6 +119,31 @@ def test_truck_between_stops_gets_a_waypoint(kit, day) -> None:
     assert VisitKind.WAYPOINT in kinds
 
 
+def test_a_truck_out_sooner_than_planned_with_nothing_done_set_out_by_its_report(kit) -> None:
+    """The plan has truck a leave its depot at 08:00 for bins open from 08:15; at 07:40 its
+    crew reports emptying a bin off its route (a waypoint there then): the rerouted day has
+    it set out by 07:40, not at 08:00 after being out. Before, its departure stayed 08:00,
+    after the waypoint: visits overlapping in time."""
+    pts = [(0, 0), (5, 0), (1, 0), (2, 0), (3, 0)]
+    opens = (8 * kit.H + 900, 12 * kit.H)
+    stops = tuple(kit.stop(f"b{i}", i, window_s=opens) for i in (2, 3))
+    day = Problem(
+        matrix=kit.matrix(pts), stops=stops, vehicles=(kit.truck("a"),), sites=(kit.site(),)
+    )
+    plan = kit.solved(day)
+    route = kit.route_of(plan, "a")
+    start = route.visits[0]
+    late = dataclasses.replace(start, arrival_s=8 * kit.H, start_s=8 * kit.H, end_s=8 * kit.H)
+    leaves_at_eight = dataclasses.replace(route, visits=(late, *route.visits[1:]))
+    plan = dataclasses.replace(plan, routes=(leaves_at_eight,))
+    out = Progress(vehicle_ref="a", done=(), location=4, time_s=7 * kit.H + 2400)
+    new = reroute(day, plan, [out], [], FAST)
+    assert check(day, new) == []
+    visits = kit.route_of(new, "a").visits
+    assert [v.kind for v in visits[:2]] == [VisitKind.START, VisitKind.WAYPOINT]
+    assert visits[0].end_s <= out.time_s == visits[1].start_s
+
+
 def test_progress_off_the_plan_is_rejected(kit, day) -> None:
     plan = kit.solved(day)
     route = next(r for r in plan.routes if r.bin_refs)
