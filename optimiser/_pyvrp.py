@@ -719,25 +719,21 @@ def solve_pyvrp(
             solve_time_s=time.perf_counter() - t0,
             engine=ENGINE,
         )
-    soft = _leaves_required_out(stops, warm_start)
-    model = build_model(problem, stops, soft_required=soft)
+    model = build_model(problem, stops)
     if model.data.num_load_dimensions == 3 and problem.sites:
         notes.append("max_stops is enforced per trip between unloads, not per day")
-    if soft:
-        notes.append("the warm start leaves required stops out: solved with them optional")
     initial = _warm_solution(model, warm_start) if warm_start else None
     if warm_start and initial is None:
         notes.append("warm start ignored: it does not fit the PyVRP model")
     reserve = min(0.1 * params.time_limit_s, DECODE_S_PER_STOP * len(stops))
     remaining = params.time_limit_s - (time.perf_counter() - t0) - reserve
     best = _search(model, remaining, params.seed, initial)
-    if not soft and not best.is_feasible() and any(s.required for s in stops):
+    if not best.is_feasible() and any(s.required for s in stops):
         notes.append("no solution serves every required stop; solved again with them optional")
         model = build_model(problem, stops, soft_required=True)
-        initial = _warm_solution(model, warm_start) if warm_start else None
         elapsed = time.perf_counter() - t0
         budget = max(params.time_limit_s - elapsed, FALLBACK_SHARE * params.time_limit_s)
-        best = _search(model, budget - reserve, params.seed + 1, initial)
+        best = _search(model, budget - reserve, params.seed + 1)
     if not best.is_feasible():
         unserved = screened + tuple(
             Unserved(ref=s.ref, reason="PyVRP found no feasible solution within the time limit")
@@ -756,18 +752,6 @@ def solve_pyvrp(
             ),
         )
     return _decode(problem, model, best, screened, notes, t0)
-
-
-def _leaves_required_out(
-    stops: Sequence[Stop], warm_start: Mapping[str, Sequence[str]] | None
-) -> bool:
-    """Whether ``warm_start`` (another engine's routes) leaves a required stop out: no
-    solution serving them all is then likely, and the search with them optional (the
-    fallback) starts at once, from those routes, instead of after a search in vain."""
-    if not warm_start:
-        return False
-    routed = {ref for refs in warm_start.values() for ref in refs}
-    return any(s.required and s.ref not in routed for s in stops)
 
 
 # --------------------------------------------------------------------------- decoding

@@ -363,36 +363,6 @@ def test_warm_start_routes_are_used_and_kept_valid() -> None:
     assert sum(r.distance_m for r in plan.routes) == 12_000
 
 
-def test_a_warm_start_leaving_a_required_stop_out_searches_with_them_optional_at_once(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Each bin alone fits the 1 h shift, both do not. The warm start (another engine's
-    routes) serves one: PyVRP searches once, with the required stops optional, from those
-    routes; before, it first searched in vain for a plan serving both (its whole budget),
-    then again, past the budget."""
-    import optimiser._pyvrp as engine
-
-    searches: list[float] = []
-    search = engine._search
-
-    def counted(model: object, seconds: float, *args: object) -> object:
-        searches.append(seconds)
-        return search(model, seconds, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(engine, "_search", counted)
-    problem = Problem(
-        matrix=line_matrix([0, -14, 14]),  # 1400 s each way
-        stops=(stop("west", 1, required=True), stop("east", 2, required=True)),
-        vehicles=(truck(shift_s=(6 * 3600, 7 * 3600)),),
-        return_empty=False,
-    )
-    plan = solve_pyvrp(problem, PARAMS, warm_start={"t1": ["west"]})
-    assert check(problem, plan) == []
-    assert len(searches) == 1
-    assert plan.served_refs == {"west"} and [u.ref for u in plan.unserved] == ["east"]
-    assert plan.notes == ("the warm start leaves required stops out: solved with them optional",)
-
-
 def test_unusable_warm_start_is_ignored_with_a_note() -> None:
     problem = Problem(
         matrix=line_matrix([0, 1, 2]),
