@@ -665,6 +665,25 @@ def test_an_alert_being_rerouted_when_a_plan_of_today_starts_is_taken_in_by_it(
     assert newest["id"] == plan["id"]
 
 
+def _emptied_yesterday(runtime: Runtime, bin_id: str, clock: str) -> None:
+    """Truck v1 reported ``bin_id`` emptied at ``clock`` (HH:MM) the day before
+    ``PLAN_DATE``, on a plan of that day (failed since)."""
+    day = date(2026, 11, 24)
+    plan = runtime.jobs.create_plan(day, 1, "request", status="failed")
+    at = datetime.fromisoformat(f"{day.isoformat()}T{clock}:00+02:00")
+    with runtime.db.writer() as s:
+        s.add(
+            ProgressRow(
+                plan_id=plan.id,
+                plan_date=day,
+                vehicle_id="v1",
+                kind="visit_done",
+                bin_id=bin_id,
+                at=at,
+            )
+        )
+
+
 def test_an_alert_no_truck_served_yesterday_is_taken_by_todays_plan(
     client: TestClient,
     keys: dict[str, dict[str, str]],
@@ -683,18 +702,8 @@ def test_an_alert_no_truck_served_yesterday_is_taken_by_todays_plan(
     b9 = client.post("/alerts", json={"bin_id": "b9", "at": evening}, headers=dispatcher).json()
     b1 = client.post("/alerts", json={"bin_id": "b1", "at": evening}, headers=dispatcher).json()
     wait(runtime)
-    failed = runtime.jobs.create_plan(date(2026, 11, 24), 1, "request", status="failed")
-    with runtime.db.writer() as s:  # b1: a truck emptied it after its alert; b2: rerouted
-        s.add(
-            ProgressRow(
-                plan_id=failed.id,
-                plan_date=date(2026, 11, 24),
-                vehicle_id="v1",
-                kind="visit_done",
-                bin_id="b1",
-                at=datetime.fromisoformat("2026-11-24T18:10:00+02:00"),
-            )
-        )
+    _emptied_yesterday(runtime, "b1", "18:10")  # after its alert
+    with runtime.db.writer() as s:  # b2: rerouted
         s.add(
             AlertRow(
                 bin_id="b2",
@@ -740,18 +749,7 @@ def test_an_overflow_of_last_night_known_after_todays_plan_reroutes_today(
     runtime.jobs.clock = lambda: datetime.fromisoformat(f"{PLAN_DATE}T02:00:00+02:00")
     plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
     wait(runtime)
-    yesterday = runtime.jobs.create_plan(date(2026, 11, 24), 1, "request", status="failed")
-    with runtime.db.writer() as s:  # b1 emptied yesterday after its overflow
-        s.add(
-            ProgressRow(
-                plan_id=yesterday.id,
-                plan_date=date(2026, 11, 24),
-                vehicle_id="v1",
-                kind="visit_done",
-                bin_id="b1",
-                at=datetime.fromisoformat("2026-11-24T17:00:00+02:00"),
-            )
-        )
+    _emptied_yesterday(runtime, "b1", "17:00")  # after its overflow
     now = datetime.fromisoformat(f"{PLAN_DATE}T08:00:00+02:00")
     runtime.jobs.clock = lambda: now
     late = {"bin_id": "b9", "at": "2026-11-24T23:30:00+02:00"}
