@@ -403,11 +403,8 @@ def off_route(
         return None
     routes, since = worked
     visits = routes.get(vehicle_id, ())
-    mine = truck_progress(session, plan.plan_date, since, vehicle_id)
-    p = mine[0] if mine else TruckProgress(vehicle_id=vehicle_id)
-    emptied = Counter(
-        b for b, off in zip(p.done_bin_ids, p.off_route_flags(), strict=True) if not off
-    )
+    p = _truck(session, plan.plan_date, since, vehicle_id)
+    emptied = _emptied_on_route(p)
     if bin_id is not None:
         return emptied[bin_id] + 1 > sum(1 for v in visits if v == ("bin", bin_id))
     pairs = zip(p.done_site_ids, p.unloaded_off_route_flags(), strict=True)
@@ -434,12 +431,25 @@ def visit_elsewhere_to_come(
         planned = sum(1 for v in visits if v == ("bin", bin_id))
         if truck == vehicle_id or not planned:
             continue
-        mine = truck_progress(session, plan_date, since, truck)
-        p = mine[0] if mine else TruckProgress(vehicle_id=truck)
-        flags = zip(p.done_bin_ids, p.off_route_flags(), strict=True)
-        if planned > sum(1 for b, off in flags if b == bin_id and not off):
+        if planned > _emptied_on_route(_truck(session, plan_date, since, truck))[bin_id]:
             return True
     return False
+
+
+def _truck(
+    session: Session, plan_date: date, since: datetime | None, vehicle_id: str
+) -> TruckProgress:
+    """Truck ``vehicle_id``'s progress on ``plan_date`` from ``since`` on (none reported:
+    nothing done)."""
+    mine = truck_progress(session, plan_date, since, vehicle_id)
+    return mine[0] if mine else TruckProgress(vehicle_id=vehicle_id)
+
+
+def _emptied_on_route(p: TruckProgress) -> Counter[str]:
+    """How often the truck reported emptying each bin, its reports known off its route not
+    counted."""
+    flags = zip(p.done_bin_ids, p.off_route_flags(), strict=True)
+    return Counter(b for b, off in flags if not off)
 
 
 # per (database, plan id): each truck's bin and disposal visits in order and the plan's
