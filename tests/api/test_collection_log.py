@@ -124,9 +124,8 @@ def test_a_bin_taken_off_the_street_leaves_the_collection_log(
     for body in (_done("b2", "10:30", 0.9), _done("b1", "11:00", 0.4)):
         resp = client.post(f"/plans/{today}/progress", json=body, headers=dispatcher)
         assert resp.status_code == 201
-    assert (
-        client.delete("/bins/b2", headers=dispatcher).status_code == 202
-    )  # its day is planned again
+    deleted = client.delete("/bins/b2", headers=dispatcher)
+    assert deleted.status_code == 202  # its day is planned again
     wait(runtime)
     tomorrow = (datetime.fromisoformat(PLAN_DATE) + timedelta(days=1)).date().isoformat()
     _plan(client, dispatcher, runtime, tomorrow)
