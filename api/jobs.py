@@ -179,6 +179,13 @@ def _settle(
             alert.eta, alert.respond_by = coming.eta, coming.respond_by
 
 
+def _emptied(alert: AlertRow, plan_id: int) -> None:
+    """Close ``alert`` as ``emptied`` with plan ``plan_id``: its bin was emptied since it was
+    raised, so no truck is sent for it any more (nor its time kept)."""
+    alert.status, alert.plan_id = "emptied", plan_id
+    alert.vehicle_id = alert.eta = None
+
+
 def _targets(alerts: list[AlertRow], respond_min: int) -> dict[str, datetime]:
     """Each alerted bin's response target: its first alert's time + ``respond_min`` minutes
     (none when 0: targets are off)."""
@@ -582,7 +589,7 @@ class JobRunner:
             if alert.status not in _TAKEN_BY_PLANS:
                 continue
             if alert.id in waiting.emptied_ids:
-                alert.status, alert.plan_id = "emptied", plan_id
+                _emptied(alert, plan_id)
             else:
                 _settle(alert, plan_id, coming.get(alert.bin_id), left.get(alert.bin_id), "planned")
 
@@ -627,7 +634,7 @@ class JobRunner:
                 missed = ref if ref in left_refs else None
                 _settle(alert, plan_id, by_ref.get(ref), missed, served)
             elif alert.bin_id in emptied and emptied[alert.bin_id] >= alert.at:
-                alert.status, alert.plan_id = "emptied", plan_id
+                _emptied(alert, plan_id)
 
     # -- rerouting ---------------------------------------------------------------------------
     def request_reroute(self, plan_date: date, planner: Planner, routing: Routing) -> None:
@@ -693,7 +700,7 @@ class JobRunner:
             emptied, empty = self._emptied_since(s, plan_date, alerts)
             for a in alerts:  # the bin was emptied after the alert: no new visit
                 if repo.emptied_since(a, emptied, empty):
-                    a.status, a.plan_id = "emptied", base.id
+                    _emptied(a, base.id)
             alerts = [a for a in alerts if a.status == "open"]
             if not alerts:
                 return None

@@ -417,7 +417,8 @@ def test_an_alert_whose_bin_another_truck_emptied_since_reads_emptied(
 ) -> None:
     """An alert on a bin of a truck's route; the other truck's crew then empties that bin
     (off its route). That report re-plans the day (origin ``emptied``): the truck is no
-    longer sent to the empty bin, and the alert reads ``emptied``. Before, both held until
+    longer sent to the empty bin, and the alert reads ``emptied``, naming no truck and no
+    time (before, the truck and time it had been sent with). Before, both held until
     another change made a new version (the alert read ``rerouted`` with the first truck and
     a time no plan had any more before that). A bin whose planned visit is done re-plans
     nothing."""
@@ -446,6 +447,7 @@ def test_an_alert_whose_bin_another_truck_emptied_since_reads_emptied(
     mine = next(r for r in new["routes"] if r["vehicle_id"] == truck)["visits"]
     assert x not in [v["bin_id"] for v in mine[2:] if v["kind"] == "bin"]  # after the first
     assert (got["status"], got["plan_id"]) == ("emptied", plans[0]["id"]), got
+    assert (got["vehicle_id"], got["eta"]) == (None, None)  # no truck is sent any more
     assert new["violations"] == []
 
 
