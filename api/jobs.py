@@ -186,15 +186,24 @@ def _emptied(alert: AlertRow, plan_id: int) -> None:
     alert.vehicle_id = alert.eta = None
 
 
-def _targets(alerts: list[AlertRow], respond_min: int) -> dict[str, datetime]:
-    """Each alerted bin's response target: its first alert's time + ``respond_min`` minutes
-    (none when 0: targets are off)."""
+def _targets(
+    alerts: list[AlertRow], respond_min: int, plan_date: date, carried_at: datetime
+) -> dict[str, datetime]:
+    """Each alerted bin's response target (none when ``respond_min`` is 0: targets are off):
+    its first alert of ``plan_date``'s time + ``respond_min`` minutes; an earlier day's
+    alert's own target passed, so it is ``carried_at`` (as soon as a truck can), unless one
+    of the day's is sooner."""
     if not respond_min:
         return {}
     first: dict[str, datetime] = {}
     for a in alerts:
-        first[a.bin_id] = min(first.get(a.bin_id, a.at), a.at)
-    return {b: at + timedelta(minutes=respond_min) for b, at in first.items()}
+        if a.plan_date == plan_date:
+            first[a.bin_id] = min(first.get(a.bin_id, a.at), a.at)
+    due = {b: at + timedelta(minutes=respond_min) for b, at in first.items()}
+    for a in alerts:
+        if a.plan_date != plan_date:
+            due[a.bin_id] = min(due.get(a.bin_id, carried_at), carried_at)
+    return due
 
 
 def _out(p: TruckProgress) -> bool:
@@ -395,14 +404,8 @@ class JobRunner:
         alerts = list(s.scalars(select(AlertRow).where(or_(day, before)).order_by(AlertRow.id)))
         gone = tuple(a.id for a in alerts if repo.emptied_since(a, emptied, read_empty))
         alerts = [a for a in alerts if a.id not in gone]
-        respond_min = self.settings.alert_response_min
-        own = [a for a in alerts if a.plan_date == plan_date]
-        due = _targets(own, respond_min)
-        if respond_min:  # earlier days' alerts: their targets passed
-            start = collection_period(inventory, plan_date, self.settings.tz)[0]
-            for a in alerts:
-                if a.plan_date != plan_date:
-                    due[a.bin_id] = min(due.get(a.bin_id, start), start)
+        start = collection_period(inventory, plan_date, self.settings.tz)[0]
+        due = _targets(alerts, self.settings.alert_response_min, plan_date, start)
         return _Waiting(
             alert_ids=tuple(a.id for a in alerts),
             emptied_ids=gone,
@@ -719,13 +722,10 @@ class JobRunner:
             for a in alerts:
                 a.status, a.plan_id = "rerouting", new.id
             urgent = list(dict.fromkeys(a.bin_id for a in alerts))
-            own = [a for a in alerts if a.plan_date == plan_date]
-            carried = [a for a in alerts if a.plan_date != plan_date]
-            now = max([a.at for a in own] + ([self.clock()] if carried else []))
-            due = _targets(own, self.settings.alert_response_min)
-            if self.settings.alert_response_min:  # an earlier day's: as soon as a truck can
-                for a in carried:
-                    due[a.bin_id] = min(due.get(a.bin_id, now), now)
+            own = [a.at for a in alerts if a.plan_date == plan_date]
+            carried = len(own) < len(alerts)  # an earlier day's: now is when this runs
+            now = max(own + ([self.clock()] if carried else []))
+            due = _targets(alerts, self.settings.alert_response_min, plan_date, now)
             return _Claim(
                 plan_id=new.id,
                 base_id=base.id,

@@ -54,6 +54,17 @@ class TruckProgress:
         """``unloaded_off_route``, one per unloading reported (None: not known)."""
         return self.unloaded_off_route or (None,) * len(self.done_site_ids)
 
+    def bins_on_route(self) -> Counter[str]:
+        """How often each bin was reported emptied, reports known off route not counted."""
+        flags = zip(self.done_bin_ids, self.off_route_flags(), strict=True)
+        return Counter(b for b, off in flags if not off)
+
+    def sites_on_route(self) -> Counter[str]:
+        """How often the truck reported unloading at each site, reports known off route not
+        counted."""
+        flags = zip(self.done_site_ids, self.unloaded_off_route_flags(), strict=True)
+        return Counter(s for s, off in flags if not off)
+
     def empty_off_route(self) -> bool:
         """Whether the truck's last work reported is an unloading off its route: it stands
         at that site, empty (when each bin's time is known)."""
@@ -433,8 +444,7 @@ def _matched(
     if report is None:
         return -1, {}, {}
     bins = _reports_by_bin(report)  # not yet matched, in report order
-    flags = report.unloaded_off_route_flags()
-    sites = Counter(s for s, off in zip(report.done_site_ids, flags, strict=True) if not off)
+    sites = report.sites_on_route()
     fills: dict[str, float] = {}
     emptied_at: dict[int, datetime] = {}
     last = -1

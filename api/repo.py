@@ -404,11 +404,10 @@ def off_route(
     routes, since = worked
     visits = routes.get(vehicle_id, ())
     p = _truck(session, plan.plan_date, since, vehicle_id)
-    emptied = _emptied_on_route(p)
+    emptied = p.bins_on_route()
     if bin_id is not None:
         return emptied[bin_id] + 1 > sum(1 for v in visits if v == ("bin", bin_id))
-    pairs = zip(p.done_site_ids, p.unloaded_off_route_flags(), strict=True)
-    unloaded = sum(1 for s, off in pairs if s == site_id and not off)
+    unloaded = p.sites_on_route()[site_id or ""]
     at = [i for i, v in enumerate(visits) if v == ("disposal", site_id)]
     if unloaded >= len(at):
         return True
@@ -431,7 +430,7 @@ def visit_elsewhere_to_come(
         planned = sum(1 for v in visits if v == ("bin", bin_id))
         if truck == vehicle_id or not planned:
             continue
-        if planned > _emptied_on_route(_truck(session, plan_date, since, truck))[bin_id]:
+        if planned > _truck(session, plan_date, since, truck).bins_on_route()[bin_id]:
             return True
     return False
 
@@ -443,13 +442,6 @@ def _truck(
     nothing done)."""
     mine = truck_progress(session, plan_date, since, vehicle_id)
     return mine[0] if mine else TruckProgress(vehicle_id=vehicle_id)
-
-
-def _emptied_on_route(p: TruckProgress) -> Counter[str]:
-    """How often the truck reported emptying each bin, its reports known off its route not
-    counted."""
-    flags = zip(p.done_bin_ids, p.off_route_flags(), strict=True)
-    return Counter(b for b, off in flags if not off)
 
 
 # per (database, plan id): each truck's bin and disposal visits in order and the plan's
