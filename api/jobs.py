@@ -233,6 +233,9 @@ class JobRunner:
         self._dirty: set[date] = set()
         self._futures: set[Future[Any]] = set()
         self._day_locks: dict[date, threading.Lock] = {}  # one plan job of a date at a time
+        # per date: (truck, bin) emptied off its route that another truck may still be sent
+        # to, with the report's time; a reroute pass takes that trip out
+        self._emptied_elsewhere: dict[date, dict[tuple[str, str], datetime]] = {}
         self._submitting = threading.Lock()
         self._stopping = False
 
@@ -655,6 +658,23 @@ class JobRunner:
             self._active.add(plan_date)
         self._track(self._pool.submit(self._reroute_loop, plan_date, planner, routing))
 
+    def request_emptied(
+        self,
+        plan_date: date,
+        vehicle_id: str,
+        bin_id: str,
+        at: datetime,
+        planner: Planner,
+        routing: Routing,
+    ) -> None:
+        """Truck ``vehicle_id`` emptied ``bin_id`` off its route at ``at`` while the newest
+        plan of ``plan_date`` sends another truck there: a reroute pass of the day (origin
+        ``emptied``, the reroute's budget) takes that trip to an empty bin out, or the reroute
+        for an alert, or the plan job, that comes first (:meth:`_claim_alerts`)."""
+        with self._lock:
+            self._emptied_elsewhere.setdefault(plan_date, {})[vehicle_id, bin_id] = at
+        self.request_reroute(plan_date, planner, routing)
+
     def _reroute_loop(self, plan_date: date, planner: Planner, routing: Routing) -> None:
         try:
             while True:
@@ -681,41 +701,58 @@ class JobRunner:
         overflow it reported is gone. Each bin's response target is its first open alert's
         time + ``alert_response_min``; an earlier day's alert's target passed, so it is now
         (emptied as soon as a truck can), and now is when the reroute runs.
+        With no alert, a bin a truck emptied off its route that the plan being driven still
+        sends another truck to (:meth:`request_emptied`) makes a version of its own (origin
+        ``emptied``, now is the clock's); every reroute takes such trips out.
         While a plan job of the date is queued or running, the alerts stay open: the job
         reroutes them into its plan once done (a reroute of the plan it replaces would be
         lost with it). A job takes in the alerts being rerouted when it reads its inputs.
         """
+        with self._lock:
+            reported = dict(self._emptied_elsewhere.get(plan_date, {}))
         with self.db.writer() as s:
             alerts = list(
                 s.scalars(
                     select(AlertRow).where(self._open_alerts_of(plan_date)).order_by(AlertRow.id)
                 )
             )
-            if not alerts:
+            if not alerts and not reported:
                 return None
             base = repo.latest_done_plan(s, plan_date)
             if base is None or base.state is None:
                 for a in alerts:
                     a.status = "no_plan"
+                self._forget_emptied(plan_date, reported)  # no plan sends a truck there
                 return None
             if repo.plan_job_pending(s, plan_date):
                 return None  # kept open: the plan job reroutes them into its plan once done
-            emptied, empty = self._emptied_since(s, plan_date, alerts)
-            for a in alerts:  # the bin was emptied after the alert: no new visit
-                if repo.emptied_since(a, emptied, empty):
-                    _emptied(a, base.id)
-            alerts = [a for a in alerts if a.status == "open"]
-            if not alerts:
+            self._forget_emptied(plan_date, reported)  # this pass takes them in, or need not
+            elsewhere = [
+                at
+                for (truck, bin_id), at in reported.items()
+                if repo.visit_elsewhere_to_come(s, plan_date, truck, bin_id)
+            ]
+            if alerts:
+                emptied, empty = self._emptied_since(s, plan_date, alerts)
+                for a in alerts:  # the bin was emptied after the alert: no new visit
+                    if repo.emptied_since(a, emptied, empty):
+                        _emptied(a, base.id)
+                alerts = [a for a in alerts if a.status == "open"]
+            if not alerts and not elsewhere:
                 return None
             new = PlanRow(
                 plan_date=plan_date,
                 version=repo.next_version(s, plan_date),
                 parent_id=base.id,
-                origin="reroute",
+                origin="reroute" if alerts else "emptied",
                 status="running",
                 progress=0.0,
                 time_limit_s=self.settings.reroute_time_limit_s,  # trucks wait: seconds
-                message=f"rerouting for {len(alerts)} alert(s)",
+                message=(
+                    f"rerouting for {len(alerts)} alert(s)"
+                    if alerts
+                    else "rerouting: a truck is sent to a bin another truck's crew emptied"
+                ),
             )
             s.add(new)
             s.flush()
@@ -723,8 +760,8 @@ class JobRunner:
                 a.status, a.plan_id = "rerouting", new.id
             urgent = list(dict.fromkeys(a.bin_id for a in alerts))
             own = [a.at for a in alerts if a.plan_date == plan_date]
-            carried = len(own) < len(alerts)  # an earlier day's: now is when this runs
-            now = max(own + ([self.clock()] if carried else []))
+            carried = not alerts or len(own) < len(alerts)  # now is when this runs
+            now = max(own + elsewhere + ([self.clock()] if carried else []))
             due = _targets(alerts, self.settings.alert_response_min, plan_date, now)
             return _Claim(
                 plan_id=new.id,
@@ -735,6 +772,20 @@ class JobRunner:
                 now=now,
                 due=due,
             )
+
+    def _forget_emptied(self, plan_date: date, seen: Mapping[tuple[str, str], datetime]) -> None:
+        """Drop the emptyings ``seen`` of :meth:`request_emptied` (those reported again since
+        stay)."""
+        with self._lock:
+            left = {
+                k: at
+                for k, at in self._emptied_elsewhere.get(plan_date, {}).items()
+                if seen.get(k) != at
+            }
+            if left:
+                self._emptied_elsewhere[plan_date] = left
+            else:
+                self._emptied_elsewhere.pop(plan_date, None)
 
     def _rerouted_day(self, plan_date: date) -> date:
         """The day whose plan the alerts of ``plan_date`` reroute: today for an earlier day
@@ -786,7 +837,7 @@ class JobRunner:
                 inventory = repo.load_inventory(s)
             listed = {b.bin_id for b in inventory.bins}
             urgent = [b for b in claimed.urgent if b in listed]  # deleted since (with its alerts)
-            if not urgent:
+            if claimed.urgent and not urgent:
                 gone = ", ".join(claimed.urgent)
                 raise ValueError(f"the alerted bin(s) {gone} were deleted meanwhile: no reroute")
             new_day, changes = planner.reroute(

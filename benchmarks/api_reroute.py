@@ -9,7 +9,10 @@ reports the bins its plan had emptied and the unloadings it had made by ``--aler
 and its position, and an alert arrives
 for a bin the plan skipped. Timed: from the alert's POST until the alert reads ``rerouted``
 (claim, truck progress, street matrix, reroute search within ``REROUTE_TIME_LIMIT_S``, checker,
-exports, commit). The day plan's own time is the baseline. Prints one JSON object.
+exports, commit). Then another truck's crew empties a bin one truck is still to empty (off
+its own route); timed: from that report's POST until the day's new version (origin
+``emptied``) that takes the trip to an empty bin out is done. The day plan's own time is the
+baseline. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +156,43 @@ def skipped_bin(client: TestClient, key: dict[str, str], plan_id: int) -> str:
     return next(d["bin_id"] for d in routes["decisions"] if d["action"] == "skip")
 
 
+def emptied_elsewhere(
+    client: TestClient, key: dict[str, str], plan_id: int, at: datetime
+) -> tuple[float, dict[str, Any], str] | None:
+    """A truck's crew empties, at ``at``, the last bin another truck's route of plan
+    ``plan_id`` has still to empty (off its own route); returns the seconds until the day's
+    new version with that trip taken out is done (or failed), its row and the bin (None when
+    no route has a bin left then)."""
+    routes = _ok(client.get(f"/plans/{plan_id}/routes", headers=key), "routes")
+
+    def ahead(route: dict[str, Any]) -> list[str]:
+        return [
+            v["bin_id"]
+            for v in route["visits"]
+            if v["kind"] == "bin" and datetime.fromisoformat(v["start"]) > at
+        ]
+
+    sent = next((r for r in routes["routes"] if ahead(r)), None)
+    if sent is None or len(routes["routes"]) < 2:
+        return None  # every route done by then (or one truck): nothing to measure
+    crew = next(r for r in routes["routes"] if r["vehicle_id"] != sent["vehicle_id"])
+    bin_id = ahead(sent)[-1]
+    date = routes["plan_date"]
+    seen = {p["id"] for p in _ok(client.get(f"/plans?plan_date={date}", headers=key), "plans")}
+    body = {"vehicle_id": crew["vehicle_id"], "kind": "visit_done", "bin_id": bin_id}
+    t0 = time.perf_counter()
+    _ok(
+        client.post(f"/plans/{plan_id}/progress", json={**body, "at": at.isoformat()}, headers=key),
+        "progress",
+    )
+    while True:
+        rows = _ok(client.get(f"/plans?plan_date={date}", headers=key), "plans")
+        new = [r for r in rows if r["id"] not in seen and r["status"] in ("done", "failed")]
+        if new:
+            return time.perf_counter() - t0, new[0], bin_id
+        time.sleep(POLL_S)
+
+
 def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
     """Plan, report progress, raise one alert; the timings and the reroute's outcome."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,6 +235,14 @@ def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
                 if new
                 else {}
             )
+            later = now + timedelta(minutes=1)  # another truck's crew, a minute on
+            runtime.jobs.clock = lambda: later
+            elsewhere = emptied_elsewhere(client, key, alert["plan_id"] or plan_id, later)
+            emptied_doc = (
+                _ok(client.get(f"/plans/{elsewhere[1]['id']}/routes", headers=key), "routes")
+                if elsewhere
+                else {}
+            )
     visit: dict[str, Any] = next(
         (v for r in routes.get("routes", []) for v in r["visits"] if v.get("bin_id") == urgent),
         {},
@@ -222,6 +270,30 @@ def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
         "alert_late_s": visit.get("late_s"),
         "kpis_before": before,
         "kpis_after": new.get("kpis"),
+        "emptied_elsewhere": _emptied_result(elsewhere, emptied_doc, plan_s, later),
+    }
+
+
+def _emptied_result(
+    elsewhere: tuple[float, dict[str, Any], str] | None,
+    doc: dict[str, Any],
+    plan_s: float,
+    at: datetime,
+) -> dict[str, Any] | None:
+    """The figures of :func:`emptied_elsewhere` (None when it measured nothing)."""
+    if elsewhere is None:
+        return None
+    seconds, row, bin_id = elsewhere
+    return {
+        "seconds": round(seconds, 2),
+        "over_plan": round(seconds / plan_s, 3),
+        **{k: row[k] for k in ("origin", "status", "time_limit_s", "message")},
+        "bin_still_sent": any(
+            v.get("bin_id") == bin_id and datetime.fromisoformat(v["start"]) > at
+            for r in doc.get("routes", [])
+            for v in r["visits"]
+        ),
+        "violations": len(doc.get("violations", [])),
     }
 
 

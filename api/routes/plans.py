@@ -179,9 +179,10 @@ def post_progress(
     """A bin emptied (``visit_done`` with ``bin_id``), an unloading (``disposal_done`` with
     ``site_id``) or a position (``position`` with lon/lat). Reroutes start from the reported
     progress. A bin emptied off the truck's route that the day's newest plan still sends
-    another truck to (for an alert, or as planned) queues a plan job of the day (today or
-    later): it re-plans the rest of the day without that trip to an empty bin."""
-    replan = None
+    another truck to (for an alert, or as planned) reroutes the day (today or later; origin
+    ``emptied``, in seconds, as for an alert): the rest of the day goes on without that trip
+    to an empty bin."""
+    sent = False
     with db.writer() as s:
         plan = repo.get_or_404(s, PlanRow, plan_id, "plan")
         if s.get(VehicleRow, item.vehicle_id) is None:
@@ -207,9 +208,10 @@ def post_progress(
         out = ProgressOut.model_validate(row)
         if off and item.bin_id is not None and plan.plan_date >= jobs.today():
             sent = repo.visit_elsewhere_to_come(s, plan.plan_date, item.vehicle_id, item.bin_id)
-            replan = plan.plan_date if sent else None
-    if replan is not None:
-        jobs.submit_replan(replan, "emptied", planner, routing)
+    if sent and item.bin_id is not None:
+        jobs.request_emptied(
+            plan.plan_date, item.vehicle_id, item.bin_id, item.at, planner, routing
+        )
     return out
 
 

@@ -207,16 +207,20 @@ def test_a_plan_job_runs_the_two_process_portfolio_from_its_thread(
 def test_an_alert_on_helsinki_streets_is_rerouted_and_served() -> None:
     """End to end through the service on the demo city (benchmarks.api_reroute, 1 s plan):
     trucks report their morning (bins and unloadings), an alert names a skipped bin, one truck
-    now serves it."""
+    now serves it. Then a crew empties a bin another truck is still to empty: a reroute
+    (origin ``emptied``) takes that trip out, breaking no rule."""
     from benchmarks.api_reroute import run
 
-    got = run(plan_limit_s=1, alert_at="10:00", seed=7)
+    got = run(plan_limit_s=1, alert_at="08:00", seed=7)  # trucks have bins left then
     assert (got["alert_status"], got["new_plan_status"]) == ("rerouted", "done")
     assert got["visits_done_before_alert"] > 0 and got["unloadings_before_alert"] > 0
     assert len(got["alert_bin_served_by"]) == 1
     before, after = got["kpis_before"], got["kpis_after"]
     assert after["must_total"] == before["must_total"] + 1
     assert after["unserved_must"] == 0
+    emptied = got["emptied_elsewhere"]
+    assert (emptied["origin"], emptied["status"], emptied["time_limit_s"]) == ("emptied", "done", 1)
+    assert not emptied["bin_still_sent"] and emptied["violations"] == 0
 
 
 def test_a_day_of_reports_along_the_plan_reads_none_off_route() -> None:
@@ -416,12 +420,11 @@ def test_an_alert_whose_bin_another_truck_emptied_since_reads_emptied(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
     """An alert on a bin of a truck's route; the other truck's crew then empties that bin
-    (off its route). That report re-plans the day (origin ``emptied``): the truck is no
-    longer sent to the empty bin, and the alert reads ``emptied``, naming no truck and no
-    time (before, the truck and time it had been sent with). Before, both held until
-    another change made a new version (the alert read ``rerouted`` with the first truck and
-    a time no plan had any more before that). A bin whose planned visit is done re-plans
-    nothing."""
+    (off its route). That report reroutes the day (origin ``emptied``, the reroute's budget:
+    before, a plan job with the day's default budget, which alerts waited for): the truck is
+    no longer sent to the empty bin (its driver's change says so), and the alert reads
+    ``emptied``, naming no truck and no time (before, the truck and time it had been sent
+    with). A bin whose planned visit is done reroutes nothing."""
     runtime, key, plan, truck, other, (x, _), t = _after_the_first_bin(real_app, real_client)
     doc = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
     route = next(r for r in doc["routes"] if r["vehicle_id"] == truck)
@@ -442,10 +445,14 @@ def test_an_alert_whose_bin_another_truck_emptied_since_reads_emptied(
         wait(runtime)
     plans = real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()
     assert [p["origin"] for p in plans[:2]] == ["emptied", "reroute"]  # newest first
+    budget = runtime.jobs.settings.reroute_time_limit_s  # a plan job's is 1 s here
+    assert (plans[0]["time_limit_s"], plans[0]["parent_id"]) == (budget, plans[1]["id"])
     new = real_client.get(f"/plans/{plans[0]['id']}/routes", headers=key).json()
     got = real_client.get(f"/alerts/{raised['id']}", headers=key).json()
     mine = next(r for r in new["routes"] if r["vehicle_id"] == truck)["visits"]
     assert x not in [v["bin_id"] for v in mine[2:] if v["kind"] == "bin"]  # after the first
+    diff = real_client.get(f"/plans/{plans[0]['id']}/diff", headers=key).json()
+    assert x in next(d for d in diff["trucks"] if d["vehicle_id"] == truck)["diff"]["removed"]
     assert (got["status"], got["plan_id"]) == ("emptied", plans[0]["id"]), got
     assert (got["vehicle_id"], got["eta"]) == (None, None)  # no truck is sent any more
     assert new["violations"] == []
@@ -454,10 +461,11 @@ def test_an_alert_whose_bin_another_truck_emptied_since_reads_emptied(
 def test_a_bin_another_crew_emptied_and_unloaded_before_any_reroute_leaves_the_plan(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
-    """The other truck's crew empties a bin of this truck's route, then unloads at s1,
-    before any reroute. At the next reroute (an alert) this truck is no longer sent there
-    (before, an emptying unloaded since was forgotten: a trip to an empty bin), and the
-    other truck does not carry that waste."""
+    """The other truck's crew empties a bin of this truck's route, then unloads at s1. The
+    emptying reroutes the day (whether that reroute reads the unloading depends on when it
+    runs), and at the next reroute (an alert) this truck is still not sent there (before,
+    an emptying unloaded since was forgotten: a trip to an empty bin), and the other truck
+    does not carry that waste."""
     runtime, key, plan, truck, other, (x, y), t = _after_the_first_bin(real_app, real_client)
     for minutes, report in (
         (5, {"kind": "visit_done", "bin_id": x}),
@@ -472,7 +480,10 @@ def test_a_bin_another_crew_emptied_and_unloaded_before_any_reroute_leaves_the_p
         assert resp.status_code == 201 and resp.json()["off_route"] is True, resp.text
     new = _rerouted_for(real_client, key, runtime, y, t + timedelta(minutes=12))
     assert x not in [v.get("bin_id") for r in new["routes"] for v in r["visits"]]
-    assert any(f"{truck}'s visit of {x} leaves the plan" in n for n in new["notes"]), new["notes"]
+    since = [p for p in real_client.get("/plans", headers=key).json() if p["id"] > plan["id"]]
+    docs = [real_client.get(f"/plans/{p['id']}/routes", headers=key).json() for p in since]
+    notes = [n for doc in docs for n in doc["notes"]]
+    assert any(f"{truck}'s visit of {x} leaves the plan" in n for n in notes), notes
     theirs = next(r for r in new["routes"] if r["vehicle_id"] == other)["visits"]
     assert theirs[1]["kind"] == "waypoint" and theirs[1]["load_l"] == 0  # at s1, empty
 
