@@ -70,8 +70,8 @@ class _RouteChecker:
     def __init__(self, problem: Problem, vehicle: VehicleSpec, route: Route) -> None:
         self.p, self.v, self.r = problem, vehicle, route
         self.out: list[Violation] = []
-        self.stops = {s.ref: s for s in problem.stops}
-        self.sites = {s.ref: s for s in problem.sites}
+        self.stops = problem.stops_by_ref()
+        self.sites = problem.sites_by_ref()
 
     def add(self, ref: str | None, code: str, message: str) -> None:
         self.out.append(Violation(self.v.ref, ref, code, message))
@@ -545,9 +545,7 @@ def time_route(problem: Problem, vehicle: VehicleSpec, refs: Sequence[str]) -> R
         and v.break_window_s is not None
         and day_start(v, t0) < v.break_window_s[0] + v.break_s
     )
-    stops = {s.ref: s for s in problem.stops}
-    sites = {s.ref: s for s in problem.sites}
-    known = _Known(problem, v, stops, sites)
+    known = _Known(problem, v, problem.stops_by_ref(), problem.sites_by_ref())
     visits = _timed(known, refs, t0, due, None)
     if due and _misses(known, visits):
         slot = _break_slot(known, _timed(known, refs, t0, False, None))

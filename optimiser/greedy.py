@@ -256,8 +256,9 @@ def greedy_routes(problem: Problem) -> dict[str, list[str]]:
 def detours(problem: Problem, v: VehicleSpec, refs: list[str], stop: Stop) -> np.ndarray:
     """Travel seconds added by inserting ``stop`` at each position ``0..len(refs)`` of truck
     ``v``'s route ``refs`` (stop and site refs, between its start and end)."""
-    where = {s.ref: s.location for s in problem.stops} | {s.ref: s.location for s in problem.sites}
-    locs = np.array([v.start, *(where[r] for r in refs), v.end], dtype=np.int64)
+    stops, sites = problem.stops_by_ref(), problem.sites_by_ref()
+    where = [stops[r].location if r in stops else sites[r].location for r in refs]
+    locs = np.array([v.start, *where, v.end], dtype=np.int64)
     dur = problem.matrix.duration_s
     return dur[locs[:-1], stop.location] + dur[stop.location, locs[1:]] - dur[locs[:-1], locs[1:]]
 
@@ -267,11 +268,24 @@ def start_of(route: Route, ref: str) -> int:
     return next(x.start_s for x in route.visits if x.kind is VisitKind.BIN and x.ref == ref)
 
 
-def _legs(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[Visit]:
+# a truck's route timed (:func:`_legs`) by (vehicle ref, refs), for one problem
+LegsMemo = dict[tuple[str, tuple[str, ...]], list[Visit]]
+
+
+def _legs(
+    problem: Problem, v: VehicleSpec, refs: list[str], memo: LegsMemo | None = None
+) -> list[Visit]:
     """The START, bin and disposal visits of route ``refs`` timed as ``check.time_route``
-    does: leg ``k`` is where the truck leaves from to a stop inserted at position ``k``."""
+    does: leg ``k`` is where the truck leaves from to a stop inserted at position ``k``.
+    ``memo`` (of ``problem`` only) keeps them for routes asked for again."""
+    key = (v.ref, tuple(refs))
+    if memo is not None and key in memo:
+        return memo[key]
     work = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL)
-    return [x for x in time_route(problem, v, refs).visits if x.kind in work]
+    legs = [x for x in time_route(problem, v, refs).visits if x.kind in work]
+    if memo is not None:
+        memo[key] = legs
+    return legs
 
 
 def _arrivals(problem: Problem, legs: list[Visit], stop: Stop) -> np.ndarray:
@@ -303,7 +317,12 @@ def _daily_room(v: VehicleSpec, legs: list[Visit], stop: Stop) -> bool:
 
 
 def insert_cheapest(
-    problem: Problem, routes: dict[str, list[str]], stop: Stop, *, max_checks: int = 40
+    problem: Problem,
+    routes: dict[str, list[str]],
+    stop: Stop,
+    *,
+    max_checks: int = 40,
+    memo: LegsMemo | None = None,
 ) -> str | None:
     """Insert ``stop`` where it adds the least travel time and the route stays valid.
 
@@ -311,7 +330,8 @@ def insert_cheapest(
     ranked by detour (seconds); the best ``max_checks`` are verified in that order with the
     checker, then each truck without a route (its one position; the cheapest positions
     may all be on full routes). Trucks without a route get one (with a final unload when
-    needed). ``routes`` is updated.
+    needed). ``routes`` is updated. ``memo``: routes timed by earlier calls on ``problem``
+    (filled here), for callers inserting many stops (only one route changes per stop).
 
     A stop with a response target (``due_s``) is ranked by detour + ``LATE_RANK`` x the
     seconds it would start late, and the best valid of the positions checked wins (its
@@ -326,13 +346,13 @@ def insert_cheapest(
         The vehicle ref that took the stop, or None when no checked position is valid.
     """
     if stop.due_s is not None:
-        chosen = _best_valid(problem, routes, stop, max_checks, soonest=True)
+        chosen = _best_valid(problem, routes, stop, max_checks, memo, soonest=True)
         if chosen is not None:
             routes[chosen[1]] = chosen[2]
             return chosen[1]
-    chosen = _best_valid(problem, routes, stop, max_checks, soonest=False)
+    chosen = _best_valid(problem, routes, stop, max_checks, memo, soonest=False)
     if chosen is None:
-        chosen = _with_unload(problem, routes, stop, max_checks)
+        chosen = _with_unload(problem, routes, stop, max_checks, memo)
     if chosen is None:
         return None
     routes[chosen[1]] = chosen[2]
@@ -340,7 +360,13 @@ def insert_cheapest(
 
 
 def _best_valid(
-    problem: Problem, routes: dict[str, list[str]], stop: Stop, max_checks: int, *, soonest: bool
+    problem: Problem,
+    routes: dict[str, list[str]],
+    stop: Stop,
+    max_checks: int,
+    memo: LegsMemo | None,
+    *,
+    soonest: bool,
 ) -> tuple[int, str, list[str]] | None:
     """The valid insertion of ``stop`` (rank, vehicle ref, new route) :func:`insert_cheapest`
     picks: by detour (the first valid), or with ``soonest`` by detour + ``LATE_RANK`` x
@@ -351,7 +377,7 @@ def _best_valid(
         if stop.stream not in v.streams:
             continue
         refs = routes.get(v.ref, [])
-        legs = _legs(problem, v, refs)
+        legs = _legs(problem, v, refs, memo)
         detour = detours(problem, v, refs, stop)
         key = detour
         if due is not None:
@@ -379,7 +405,11 @@ def _best_valid(
 
 
 def _with_unload(
-    problem: Problem, routes: dict[str, list[str]], stop: Stop, max_checks: int
+    problem: Problem,
+    routes: dict[str, list[str]],
+    stop: Stop,
+    max_checks: int,
+    memo: LegsMemo | None,
 ) -> tuple[int, str, list[str]] | None:
     """The cheapest valid insertion of ``stop`` followed at once by an unloading, for a stop
     no truck has room for as its loads stand (one more trip to a site): (detour, vehicle
@@ -392,7 +422,7 @@ def _with_unload(
         if stop.stream not in v.streams or not sites or not needs_disposal(problem, v):
             continue
         refs = routes.get(v.ref, [])
-        legs = _legs(problem, v, refs)
+        legs = _legs(problem, v, refs, memo)
         if not _daily_room(v, legs, stop):
             continue
         vol = np.array([x.volume_l for x in legs]) + stop.volume_l <= v.capacity_l

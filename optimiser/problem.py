@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields
+from typing import Any
 
 from network.matrix import TravelMatrix
 from optimiser.errors import InvalidProblemError
@@ -221,14 +224,46 @@ class Problem:
 
     def stop(self, ref: str) -> Stop:
         """Return the stop with ``ref`` or raise ``InvalidProblemError``."""
-        for s in self.stops:
-            if s.ref == ref:
-                return s
-        raise InvalidProblemError(f"unknown stop {ref!r}")
+        found = self.stops_by_ref().get(ref)
+        if found is None:
+            raise InvalidProblemError(f"unknown stop {ref!r}")
+        return found
 
     def site(self, ref: str) -> Site:
         """Return the site with ``ref`` or raise ``InvalidProblemError``."""
-        for s in self.sites:
-            if s.ref == ref:
-                return s
-        raise InvalidProblemError(f"unknown site {ref!r}")
+        found = self.sites_by_ref().get(ref)
+        if found is None:
+            raise InvalidProblemError(f"unknown site {ref!r}")
+        return found
+
+    def stops_by_ref(self) -> Mapping[str, Stop]:
+        """The stops by ref (read only: shared by every caller of this problem's stops)."""
+        return _by_ref(self.stops)
+
+    def sites_by_ref(self) -> Mapping[str, Site]:
+        """The disposal sites by ref (read only, as :meth:`stops_by_ref`)."""
+        return _by_ref(self.sites)
+
+
+# the last few tuples of stops (or sites) indexed by ref, by identity: the checker and the
+# insertion heuristics look refs up thousands of times per problem (a frozen, slotted
+# Problem has no room to keep them; its tuples never change)
+_BY_REF: OrderedDict[int, tuple[tuple[Stop | Site, ...], dict[str, Stop | Site]]] = OrderedDict()
+_BY_REF_SIZE = 16
+_BY_REF_LOCK = threading.Lock()
+
+
+def _by_ref(items: tuple[Stop, ...] | tuple[Site, ...]) -> Mapping[str, Any]:
+    """``items`` by ref, built once per tuple while it is among the last ones asked for."""
+    key = id(items)
+    with _BY_REF_LOCK:
+        hit = _BY_REF.get(key)
+        if hit is not None and hit[0] is items:
+            _BY_REF.move_to_end(key)
+            return hit[1]
+    index: dict[str, Stop | Site] = {x.ref: x for x in items}
+    with _BY_REF_LOCK:
+        _BY_REF[key] = (items, index)  # holds the tuple: its id is not reused meanwhile
+        while len(_BY_REF) > _BY_REF_SIZE:
+            _BY_REF.popitem(last=False)
+    return index

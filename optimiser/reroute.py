@@ -41,7 +41,7 @@ from optimiser.check import check_route, time_route
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
 from optimiser.explain import explain_unfit
-from optimiser.greedy import feasible_prefix, insert_cheapest, start_of, swap_in
+from optimiser.greedy import LegsMemo, feasible_prefix, insert_cheapest, start_of, swap_in
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
 from optimiser.problem import Problem, Stop, VehicleSpec
@@ -448,9 +448,10 @@ def reroute(
         for v in vehicles
     }
     in_warm = {r for refs in warm.values() for r in refs}
+    memo: LegsMemo = {}  # one route changes per insertion: the others are timed once
     for stop in residual.stops:  # urgent bins not planned yet: cheapest feasible insertion
         if stop.ref in urgent_refs and stop.ref not in in_warm:
-            if insert_cheapest(residual, warm, stop) is None:
+            if insert_cheapest(residual, warm, stop, memo=memo) is None:
                 swap_in(residual, warm, stop)  # no room: a stop of lower rank makes room
         elif stop.due_s is not None and stop.ref in in_warm:
             _sooner(residual, warm, stop)

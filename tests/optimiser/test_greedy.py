@@ -337,3 +337,28 @@ def test_an_idle_truck_is_tried_when_the_cheapest_positions_all_break_a_rule(kit
     assert insert_cheapest(problem, routes, problem.stop("u"), max_checks=1) == "b"
     assert routes == {"a": ["x"], "b": ["u"]}
     assert check(problem, plan_from_sequences(problem, routes)) == []
+
+
+def test_insert_cheapest_with_a_memo_inserts_as_without_one(kit) -> None:
+    """Twenty bins inserted one by one into routes of twenty others, some with a response
+    target, with the routes timed kept in a memo between insertions (as a reroute does):
+    the same routes as timing every route each time, and they break no rule."""
+    problem = _random_problem(kit)
+    first = dataclasses.replace(problem, stops=problem.stops[:20])
+    start = greedy_routes(first)
+    rest = [
+        dataclasses.replace(s, due_s=9 * kit.H + 60 * i) if i % 3 == 0 else s
+        for i, s in enumerate(problem.stops[20:])
+    ]
+    problem = dataclasses.replace(problem, stops=(*problem.stops[:20], *rest))
+    plain = {v: list(refs) for v, refs in start.items()}
+    memoised = {v: list(refs) for v, refs in start.items()}
+    memo: dict = {}
+    for stop in rest:
+        taker = insert_cheapest(problem, plain, stop)
+        assert insert_cheapest(problem, memoised, stop, memo=memo) == taker
+        assert memoised == plain
+    assert memo  # the memo was used
+    plan = plan_from_sequences(problem, plain)
+    assert [v for v in check(problem, plan) if v.code != "unaccounted"] == []
+    assert len(plan.served_refs) > 20
