@@ -40,7 +40,10 @@ Search: PyVRP's iterated local search (its default operators and parameters, see
 budget is split: 40 % search; up to 30 % fleet reduction (drop the shortest route, cap
 that vehicle type at one truck fewer, search from the rest until feasible; kept only when
 cheaper; repeated); the rest polishes the best solution. ``warm_start`` routes (e.g. from
-OR-Tools) replace the random start.
+OR-Tools) replace the random start. A search with required stops that has found no
+solution serving them all by half the budget gives up, and the rest of the budget (a
+quarter at least) searches with them optional (each with a drop penalty twice the most
+a stop can add to a plan).
 
 Limitations (reported by :func:`optimiser.check.check`, never hidden): only one limit of
 the day is folded, so with a daily volume or weight limit, ``max_stops`` counts per trip
@@ -82,7 +85,11 @@ from pyvrp import (
 from pyvrp import (
     Route as PyvrpRoute,
 )
-from pyvrp.IteratedLocalSearch import IteratedLocalSearch, IteratedLocalSearchParams
+from pyvrp.IteratedLocalSearch import (
+    IteratedLocalSearch,
+    IteratedLocalSearchCallbacks,
+    IteratedLocalSearchParams,
+)
 from pyvrp.PenaltyManager import PenaltyManager, PenaltyParams
 from pyvrp.search import (
     OPERATORS,
@@ -92,7 +99,7 @@ from pyvrp.search import (
     PerturbationParams,
     compute_neighbours,
 )
-from pyvrp.stop import FirstFeasible, MaxRuntime, MultipleCriteria, StoppingCriterion
+from pyvrp.stop import FirstFeasible, MultipleCriteria, StoppingCriterion
 
 from optimiser.costs import route_cost
 from optimiser.explain import UNFIT
@@ -113,6 +120,7 @@ PENALTY_RANGE = (0.1, 100_000.0)  # PyVRP's default penalty bounds, per unit cos
 OVERFLOW_GUARD = 1e18  # bound on penalty x excess (int64 max ~9.2e18)
 STOP_UNIT = 1000  # load units per stop in the stop-count dimension (weighs it vs. penalties)
 FALLBACK_SHARE = 0.25  # of the budget at least, for the retry with required stops made soft
+GIVE_UP_SHARE = 0.5  # of the budget: no solution serving every required stop by then, retry
 DECODE_S_PER_STOP = 0.0003  # budget kept back for decoding (measured: ~0.2 s for 800 stops)
 FIRST_SHARE = 0.4  # of the budget: first search when trucks have fixed costs
 FLEET_SHARE = 0.3  # of the budget: at most this for trying one truck fewer
@@ -563,6 +571,23 @@ def _warm_solution(model: _Model, warm_start: Mapping[str, Sequence[str]]) -> So
         return None
 
 
+class _GiveUp(IteratedLocalSearchCallbacks):
+    """Stopping rule (and callbacks) of a search: at ``end``, or at ``give_up`` while it has
+    no feasible solution (``time.perf_counter()`` seconds). A best solution once feasible
+    stays so: PyVRP ranks every infeasible one above it."""
+
+    def __init__(self, initial: Solution, give_up: float, end: float) -> None:
+        self.feasible = initial.is_feasible()
+        self.give_up, self.end = give_up, end
+
+    def on_best(self, best: Solution) -> None:
+        self.feasible = best.is_feasible()
+
+    def __call__(self, best_cost: float) -> bool:
+        now = time.perf_counter()
+        return now >= self.end or (now >= self.give_up and not self.feasible)
+
+
 def _ils(
     data: ProblemData,
     plain: ProblemData,
@@ -572,12 +597,14 @@ def _ils(
     *,
     first_feasible: bool = False,
     penalty_scale: float = 1.0,
+    give_up: float | None = None,
 ) -> Solution:
     """PyVRP's iterated local search until ``deadline`` (``time.perf_counter()`` seconds).
 
     Neighbourhoods come from the plain distances. Without ``initial`` the search starts
     from a random solution improved by local search (that first descent is not
-    interruptible). ``first_feasible`` stops at the first feasible solution.
+    interruptible). ``first_feasible`` stops at the first feasible solution; ``give_up``
+    (seconds as ``deadline``) at that time when none is feasible yet.
     """
     rng = RandomNumberGenerator(seed=seed)
     neighbours = compute_neighbours(plain, NeighbourhoodParams())
@@ -592,11 +619,10 @@ def _ils(
     init = initial
     if init is None:
         init = ls(Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
-    algo = IteratedLocalSearch(data, pm, ls, init, IteratedLocalSearchParams())
-    runtime = MaxRuntime(max(deadline - time.perf_counter(), MIN_SEARCH_S))
-    stop: StoppingCriterion = (
-        MultipleCriteria([FirstFeasible(), runtime]) if first_feasible else runtime
-    )
+    end = max(deadline, time.perf_counter() + MIN_SEARCH_S)
+    rule = _GiveUp(init, end if give_up is None else give_up, end)
+    algo = IteratedLocalSearch(data, pm, ls, init, IteratedLocalSearchParams(callbacks=rule))
+    stop: StoppingCriterion = MultipleCriteria([FirstFeasible(), rule]) if first_feasible else rule
     return algo.run(stop, collect_stats=False).best
 
 
@@ -659,11 +685,18 @@ def _reduce_fleet(
     return data, best
 
 
-def _search(model: _Model, seconds: float, seed: int, initial: Solution | None = None) -> Solution:
+def _search(
+    model: _Model,
+    seconds: float,
+    seed: int,
+    initial: Solution | None = None,
+    give_up: float | None = None,
+) -> Solution:
     """Search, then (with fixed vehicle costs) shrink the fleet, then polish.
 
     Shares of the budget: :data:`FIRST_SHARE` for the first search, up to
     :data:`FLEET_SHARE` for fleet reduction, the rest to improve the best solution.
+    ``give_up`` (``time.perf_counter()`` seconds): stop then when no solution is feasible.
     """
     t0 = time.perf_counter()
     end = t0 + seconds
@@ -671,12 +704,15 @@ def _search(model: _Model, seconds: float, seed: int, initial: Solution | None =
     optional = any(not c.required for c in model.data.clients())
     scale = model.penalty_scale
     if not fixed or optional:
-        return _ils(model.data, model.plain, end, seed, initial, penalty_scale=scale)
-    best = _ils(
-        model.data, model.plain, t0 + seconds * FIRST_SHARE, seed, initial, penalty_scale=scale
-    )
+        return _ils(
+            model.data, model.plain, end, seed, initial, penalty_scale=scale, give_up=give_up
+        )
+    first = t0 + seconds * FIRST_SHARE
+    best = _ils(model.data, model.plain, first, seed, initial, penalty_scale=scale, give_up=give_up)
     if not best.is_feasible():
-        return _ils(model.data, model.plain, end, seed + 1, best, penalty_scale=scale)
+        return _ils(
+            model.data, model.plain, end, seed + 1, best, penalty_scale=scale, give_up=give_up
+        )
     data, best = _reduce_fleet(model, best, t0 + seconds * (FIRST_SHARE + FLEET_SHARE), seed)
     model.data = data
     return _ils(data, model.plain, end, seed + 1, best, penalty_scale=scale)
@@ -727,8 +763,10 @@ def solve_pyvrp(
         notes.append("warm start ignored: it does not fit the PyVRP model")
     reserve = min(0.1 * params.time_limit_s, DECODE_S_PER_STOP * len(stops))
     remaining = params.time_limit_s - (time.perf_counter() - t0) - reserve
-    best = _search(model, remaining, params.seed, initial)
-    if not best.is_feasible() and any(s.required for s in stops):
+    required = any(s.required for s in stops)
+    give_up = t0 + GIVE_UP_SHARE * params.time_limit_s if required else None
+    best = _search(model, remaining, params.seed, initial, give_up)
+    if not best.is_feasible() and required:
         notes.append("no solution serves every required stop; solved again with them optional")
         model = build_model(problem, stops, soft_required=True)
         elapsed = time.perf_counter() - t0

@@ -462,3 +462,31 @@ def test_fleet_reduction_keeps_the_only_truck_of_a_type() -> None:
     plan = solved(problem)
     assert plan.served_refs == {"b1", "b2", "b3"}
     assert kinds(plan, "o") == [VisitKind.START, VisitKind.BIN, VisitKind.END]
+
+
+class _Sol:
+    """A stand-in for a PyVRP solution: only whether it is feasible."""
+
+    def __init__(self, feasible: bool) -> None:
+        self.feasible = feasible
+
+    def is_feasible(self) -> bool:
+        return self.feasible
+
+
+def test_a_search_without_a_feasible_solution_gives_up_at_its_give_up_time() -> None:
+    """The stopping rule of a search with required stops: past its give-up time (here an
+    hour ago) it stops while no solution is feasible, and goes on to its end (an hour on)
+    once one is; without one it stops at its end only."""
+    from time import perf_counter
+
+    from optimiser._pyvrp import _GiveUp
+
+    now = perf_counter()
+    lost = _GiveUp(_Sol(False), now - 3600, now + 3600)  # type: ignore[arg-type]
+    assert lost(float("inf")) is True
+    found = _GiveUp(_Sol(False), now - 3600, now + 3600)  # type: ignore[arg-type]
+    found.on_best(_Sol(True))  # type: ignore[arg-type]
+    assert found(1.0) is False
+    assert _GiveUp(_Sol(True), now - 3600, now + 3600)(1.0) is False  # type: ignore[arg-type]
+    assert _GiveUp(_Sol(True), now - 3600, now - 1)(1.0) is True  # type: ignore[arg-type]
