@@ -183,6 +183,11 @@ def planned_days(session: Session, since: date) -> list[date]:
     )
 
 
+# origins of the versions a reroute pass makes (``JobRunner.reroute_once``): for alerts, and
+# for a bin another truck's crew emptied; every other origin is a plan job's
+REROUTE_ORIGINS = ("reroute", "emptied")
+
+
 def queued_plan_job(session: Session, plan_date: date) -> PlanRow | None:
     """The oldest plan job (not a reroute) of ``plan_date`` still queued, if any."""
     return session.scalars(
@@ -190,7 +195,7 @@ def queued_plan_job(session: Session, plan_date: date) -> PlanRow | None:
         .where(
             PlanRow.plan_date == plan_date,
             PlanRow.status == "queued",
-            PlanRow.origin != "reroute",
+            PlanRow.origin.not_in(REROUTE_ORIGINS),
         )
         .order_by(PlanRow.version)
         .limit(1)
@@ -205,7 +210,7 @@ def plan_job_pending(session: Session, plan_date: date) -> bool:
             .where(
                 PlanRow.plan_date == plan_date,
                 PlanRow.status.in_(("queued", "running")),
-                PlanRow.origin != "reroute",
+                PlanRow.origin.not_in(REROUTE_ORIGINS),
             )
             .limit(1)
         ).first()

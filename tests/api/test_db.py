@@ -80,3 +80,23 @@ def test_a_plans_status_is_read_without_its_documents_and_state(db: Database) ->
         assert row.status == "done"
         assert {"exports", "state"} <= inspect(row).unloaded
         assert (row.exports, row.state) == ({"plan": {"routes": []}}, b"x" * 1000)
+
+
+@pytest.mark.parametrize("origin", ["reroute", "emptied"])
+def test_a_running_reroute_is_no_plan_job(db: Database, origin: str) -> None:
+    """A reroute pass's version (for alerts, or for a bin another crew emptied) running is
+    no plan job pending: alerts meanwhile are rerouted after it, not kept for a plan job's
+    plan (before, one of origin ``emptied`` counted as a plan job)."""
+    from api import repo
+
+    day = date(2026, 11, 25)
+    with db.writer() as w:
+        w.add(PlanRow(plan_date=day, version=1, origin=origin, status="running", time_limit_s=1))
+    with db.reader() as s:
+        assert not repo.plan_job_pending(s, day)
+        assert repo.queued_plan_job(s, day) is None
+    with db.writer() as w:
+        w.add(PlanRow(plan_date=day, version=2, origin="request", status="queued", time_limit_s=1))
+    with db.reader() as s:
+        assert repo.plan_job_pending(s, day)
+        assert repo.queued_plan_job(s, day) is not None
