@@ -809,10 +809,17 @@ class _Step:
 
 
 def _empty_route(v: VehicleSpec) -> Route:
+    """Truck ``v`` staying where it starts, with what it carries and has collected today."""
     t = v.ready_s if v.ready_s is not None else v.shift_s[0]
-    visits = (
-        Visit(kind=VisitKind.START, ref=v.ref, location=v.start, arrival_s=t, start_s=t, end_s=t),
-        Visit(kind=VisitKind.END, ref=v.ref, location=v.end, arrival_s=t, start_s=t, end_s=t),
+    loads = {
+        "volume_l": v.initial_volume_l,
+        "weight_kg": v.initial_weight_kg,
+        "daily_l": v.initial_daily_l,
+        "daily_kg": v.initial_daily_kg,
+    }
+    visits = tuple(
+        Visit(kind=kind, ref=v.ref, location=at, arrival_s=t, start_s=t, end_s=t, **loads)
+        for kind, at in ((VisitKind.START, v.start), (VisitKind.END, v.end))
     )
     return Route(vehicle_ref=v.ref, visits=visits, distance_m=0, duration_s=0, cost=0)
 

@@ -447,6 +447,25 @@ def test_truck_without_work_still_drives_home_and_unloads(
     assert kinds(plan, "away") == expected
 
 
+def test_a_truck_back_home_empty_keeps_what_it_collected_today_without_more_work() -> None:
+    """Rerouting: "back" is at its depot at 12:00, unloaded, with 150 l / 80 kg collected
+    this morning; the only bin is nearer "home". Its route without a bin shows the day's
+    150 l / 80 kg (before, none: the checker found its loads wrong)."""
+    problem = Problem(
+        matrix=line_matrix([0, 3, 5, 0.5]),
+        stops=(stop("b", 3),),
+        vehicles=(
+            truck("home"),
+            truck("back", ready_s=12 * 3600, initial_daily_l=150, initial_daily_kg=80),
+        ),
+        sites=(site("s", 2),),
+    )
+    plan = solved(problem)
+    back = next(r for r in plan.routes if r.vehicle_ref == "back")
+    assert [v.kind for v in back.visits] == [VisitKind.START, VisitKind.END]
+    assert {(v.daily_l, v.daily_kg) for v in back.visits} == {(150, 80)}
+
+
 def test_fleet_reduction_keeps_the_only_truck_of_a_type() -> None:
     # only "o" takes organic waste, so its one-bin route is the shortest; with fixed costs
     # the fleet reduction tries to drop it, which must not leave PyVRP a type of 0 trucks
