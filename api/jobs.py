@@ -78,8 +78,10 @@ def route_diffs(
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Claim:
     """Open alerts taken into a new running plan version: the plan to reroute (``state`` of
-    plan ``base_id``), the bins alerted, now (the latest alert's time; the clock's, with an
-    earlier day's alert) and each bin's response target (empty when targets are off)."""
+    plan ``base_id``), the bins alerted, now (the latest alert's, or truck report's, time;
+    the clock's too, with an earlier day's alert or no alert) and each bin's response target
+    (empty when targets are off). A version for a bin another truck's crew emptied has no
+    alert (:meth:`JobRunner.request_emptied`)."""
 
     plan_id: int
     base_id: int
