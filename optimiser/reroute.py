@@ -15,7 +15,9 @@ interchangeable trucks (alike but for the ref, e.g. not out yet) to other ones t
 whose bins they carry, they go back to those trucks (same cost). The answer is the full day: each
 route's done prefix exactly as it was, a WAYPOINT at the truck's position (when it moved on,
 or carries other loads than planned: the waypoint restates them, and a note says so), then
-the new rest.
+the new rest. With a budget of ``RELAY_MIN_S`` or more (a re-plan of the rest of the day)
+and no response target to meet, OR-Tools searches half of it and PyVRP, from OR-Tools'
+routes, the rest; the plan ranked first (``optimiser.solve.rank``) is kept.
 
 A truck that can no longer be back at its depot by its shift end (running late, or loaded
 far from a site) is sent straight home, unloading first; its shift is stretched for the
@@ -49,6 +51,9 @@ from optimiser.screen import needs_disposal, screen, usable_sites
 
 WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
 DEFAULT_PARAMS = SolveParams(time_limit_s=1.0)  # a reroute's search when none is given
+RELAY_MIN_S = 5.0  # a budget from which the rest of the day is searched by OR-Tools, then PyVRP
+RELAY_ORTOOLS_SHARE = 0.5  # of that budget, for OR-Tools (measured: benchmarks/RESULTS.md)
+RELAY_PYVRP_MIN_S = 0.5  # below this left after OR-Tools, PyVRP does not search on
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -457,11 +462,7 @@ def reroute(
             _sooner(residual, warm, stop)
     in_warm = {r for refs in warm.values() for r in refs}
     soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
-    from optimiser._ortools import solve_ortools  # lazily: importing optimiser stays light
-
-    sub = explain_unfit(
-        residual, solve_ortools(residual, params, warm_start=warm, soft_required=soft)
-    )
+    sub = explain_unfit(residual, _search_rest(residual, params, warm, soft))
     sub = dataclasses.replace(
         sub, notes=(*full_notes, *_load_notes(prefixes, progs), *late, *sub.notes)
     )
@@ -470,6 +471,43 @@ def reroute(
     rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
     sub = _keep_drivers(residual, sub, rests)
     return _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
+
+
+def _search_rest(
+    residual: Problem,
+    params: SolveParams,
+    warm: Mapping[str, Sequence[str]],
+    soft: frozenset[str],
+) -> Plan:
+    """The rest of the day searched from ``warm`` (the routes as planned): OR-Tools (the
+    stops in ``soft`` with a drop penalty). With a budget of ``RELAY_MIN_S`` or more (a
+    re-plan) and no response target among the stops (PyVRP knows none), OR-Tools has
+    ``RELAY_ORTOOLS_SHARE`` of it, then PyVRP searches on from OR-Tools' routes for the
+    rest, and the plan :func:`optimiser.solve.rank` ranks first is kept (a PyVRP failure is
+    noted, never raised)."""
+    from optimiser._ortools import solve_ortools  # lazily: importing optimiser stays light
+
+    due = any(s.due_s is not None for s in residual.stops)
+    if params.time_limit_s < RELAY_MIN_S or due:
+        return solve_ortools(residual, params, warm_start=warm, soft_required=soft)
+    t0 = time.perf_counter()
+    share = dataclasses.replace(params, time_limit_s=params.time_limit_s * RELAY_ORTOOLS_SHARE)
+    first = solve_ortools(residual, share, warm_start=warm, soft_required=soft)
+    left = params.time_limit_s - (time.perf_counter() - t0)
+    if first.status is PlanStatus.NO_SOLUTION or left < RELAY_PYVRP_MIN_S:
+        return first
+    from optimiser._pyvrp import solve_pyvrp
+    from optimiser.solve import rank
+
+    try:
+        second = solve_pyvrp(
+            residual,
+            dataclasses.replace(params, time_limit_s=left, seed=params.seed + 1),
+            warm_start=first.sequences(),
+        )
+    except Exception as err:  # an engine failure must not lose the OR-Tools plan
+        return dataclasses.replace(first, notes=(*first.notes, f"re-plan's pyvrp failed: {err!r}"))
+    return min((first, second), key=lambda p: rank(residual, p))  # OR-Tools' on a tie
 
 
 def _keep_drivers(problem: Problem, sub: Plan, before: Mapping[str, Sequence[str]]) -> Plan:
@@ -589,7 +627,7 @@ def _full_plan(
         unserved=unservable + sub.unserved,
         objective=sum(r.cost for r in merged),
         solve_time_s=seconds,
-        engine="ortools-reroute",
+        engine=f"{sub.engine}-reroute",
         notes=sub.notes,
     )
 

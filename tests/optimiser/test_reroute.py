@@ -581,3 +581,80 @@ def test_a_must_bin_with_no_place_takes_that_of_a_bin_worth_a_prize(
     assert "must" in warm["a"] and "o3" not in warm["a"]
     assert check(with_urgent(problem, [must]), new) == []
     assert "must" in new.served_refs
+
+
+@pytest.fixture
+def relay_from_1s(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """Budgets from 1 s search the rest of the day with OR-Tools, then PyVRP; the calls of
+    the PyVRP leg (its warm start and budget), which runs the real engine."""
+    import sys
+
+    import optimiser._pyvrp as engine
+
+    monkeypatch.setattr(sys.modules["optimiser.reroute"], "RELAY_MIN_S", 1.0)
+    calls: list[dict[str, object]] = []
+    solve_pyvrp = engine.solve_pyvrp
+
+    def spy(problem, params, *, warm_start=None):  # type: ignore[no-untyped-def]
+        calls.append({"warm_start": dict(warm_start or {}), "seconds": params.time_limit_s})
+        return solve_pyvrp(problem, params, warm_start=warm_start)
+
+    monkeypatch.setattr(engine, "solve_pyvrp", spy)
+    return calls
+
+
+def test_a_replan_budget_searches_on_with_pyvrp_from_the_ortools_routes(
+    kit, day, relay_from_1s: list[dict[str, object]]
+) -> None:
+    """A budget of RELAY_MIN_S or more (here 1 s, 1.2 s given): OR-Tools searches half, then
+    PyVRP from OR-Tools' routes (trucks on the road, with loads and the day's amounts); the
+    plan kept breaks no rule and serves every bin."""
+    plan = kit.solved(day)
+    progress = _mid_day(plan)
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    relay_from_1s.clear()  # the day plan's
+    new = reroute(day, plan, progress, [urgent], SolveParams(time_limit_s=1.2))
+    full = with_urgent(day, [urgent])
+    assert len(relay_from_1s) == 1
+    assert relay_from_1s[0]["warm_start"], "PyVRP starts from OR-Tools' routes"
+    assert check(full, new) == []
+    assert new.served_refs == {s.ref for s in full.stops}
+    assert new.engine in ("ortools-reroute", "pyvrp-reroute")
+
+
+def test_a_replan_keeps_the_ortools_plan_when_pyvrp_fails_or_ranks_below(
+    kit, day, relay_from_1s: list[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyVRP raising, or answering no solution, costs the re-plan nothing: OR-Tools' plan is
+    kept (a failure is noted)."""
+    import optimiser._pyvrp as engine
+
+    plan = kit.solved(day)
+    progress = _mid_day(plan)
+
+    def boom(problem, params, *, warm_start=None):  # type: ignore[no-untyped-def]
+        raise RuntimeError("pyvrp down")
+
+    def nothing(problem, params, *, warm_start=None):  # type: ignore[no-untyped-def]
+        unserved = tuple(Unserved(ref=s.ref, reason="none") for s in problem.stops)
+        return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=unserved, engine="pyvrp")
+
+    for fake, noted in ((boom, True), (nothing, False)):
+        monkeypatch.setattr(engine, "solve_pyvrp", fake)
+        new = reroute(day, plan, progress, [], SolveParams(time_limit_s=1.2))
+        assert new.engine == "ortools-reroute"
+        assert check(day, new) == []
+        assert any("re-plan's pyvrp failed" in n for n in new.notes) is noted
+
+
+def test_a_replan_with_a_response_target_searches_with_ortools_alone(
+    kit, day, relay_from_1s: list[dict[str, object]]
+) -> None:
+    """PyVRP knows no response targets: an alert's bin with one keeps the search OR-Tools'."""
+    plan = kit.solved(day)
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20, due_s=9 * 3600)
+    relay_from_1s.clear()  # the day plan's
+    new = reroute(day, plan, _mid_day(plan), [urgent], SolveParams(time_limit_s=1.2))
+    assert relay_from_1s == []
+    assert new.engine == "ortools-reroute"
+    assert "urgent" in new.served_refs
