@@ -53,7 +53,6 @@ WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
 DEFAULT_PARAMS = SolveParams(time_limit_s=1.0)  # a reroute's search when none is given
 RELAY_MIN_S = 5.0  # a budget from which the rest of the day is searched by OR-Tools, then PyVRP
 RELAY_ORTOOLS_SHARE = 0.5  # of that budget, for OR-Tools (measured: benchmarks/RESULTS.md)
-RELAY_PYVRP_MIN_S = 0.5  # below this left after OR-Tools, PyVRP does not search on
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -483,31 +482,20 @@ def _search_rest(
     stops in ``soft`` with a drop penalty). With a budget of ``RELAY_MIN_S`` or more (a
     re-plan) and no response target among the stops (PyVRP knows none), OR-Tools has
     ``RELAY_ORTOOLS_SHARE`` of it, then PyVRP searches on from OR-Tools' routes for the
-    rest, and the plan :func:`optimiser.solve.rank` ranks first is kept (a PyVRP failure is
-    noted, never raised)."""
+    rest (:func:`optimiser.solve.pyvrp_after`: a PyVRP failure is noted, never raised), and
+    the plan :func:`optimiser.solve.rank` ranks first is kept."""
     from optimiser._ortools import solve_ortools  # lazily: importing optimiser stays light
 
     due = any(s.due_s is not None for s in residual.stops)
     if params.time_limit_s < RELAY_MIN_S or due:
         return solve_ortools(residual, params, warm_start=warm, soft_required=soft)
-    t0 = time.perf_counter()
+    from optimiser.solve import pyvrp_after, rank
+
+    deadline = time.perf_counter() + params.time_limit_s
     share = dataclasses.replace(params, time_limit_s=params.time_limit_s * RELAY_ORTOOLS_SHARE)
     first = solve_ortools(residual, share, warm_start=warm, soft_required=soft)
-    left = params.time_limit_s - (time.perf_counter() - t0)
-    if first.status is PlanStatus.NO_SOLUTION or left < RELAY_PYVRP_MIN_S:
-        return first
-    from optimiser._pyvrp import solve_pyvrp
-    from optimiser.solve import rank
-
-    try:
-        second = solve_pyvrp(
-            residual,
-            dataclasses.replace(params, time_limit_s=left, seed=params.seed + 1),
-            warm_start=first.sequences(),
-        )
-    except Exception as err:  # an engine failure must not lose the OR-Tools plan
-        return dataclasses.replace(first, notes=(*first.notes, f"re-plan's pyvrp failed: {err!r}"))
-    return min((first, second), key=lambda p: rank(residual, p))  # OR-Tools' on a tie
+    plans = pyvrp_after(residual, first, params, deadline)
+    return min(plans, key=lambda p: rank(residual, p))  # OR-Tools' on a tie
 
 
 def _keep_drivers(problem: Problem, sub: Plan, before: Mapping[str, Sequence[str]]) -> Plan:

@@ -102,6 +102,14 @@ def _relay(problem: Problem, params: SolveParams, deadline: float) -> list[Plan]
         problem,
         dataclasses.replace(params, time_limit_s=ORTOOLS_SHARE * params.time_limit_s),
     )
+    return pyvrp_after(problem, first, params, deadline)
+
+
+def pyvrp_after(problem: Problem, first: Plan, params: SolveParams, deadline: float) -> list[Plan]:
+    """``first`` (an OR-Tools plan) and, when at least ``RELAY_MIN_S`` is left before
+    ``deadline`` (``time.perf_counter()`` seconds) and ``first`` has routes, PyVRP's search
+    from them until then (next seed; engine ``"ortools+pyvrp"``). A PyVRP failure is noted
+    on ``first``, never raised."""
     left = deadline - time.perf_counter()
     if first.status is PlanStatus.NO_SOLUTION or left < RELAY_MIN_S:
         return [first]

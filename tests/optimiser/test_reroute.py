@@ -606,20 +606,20 @@ def relay_from_1s(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
 def test_a_replan_budget_searches_on_with_pyvrp_from_the_ortools_routes(
     kit, day, relay_from_1s: list[dict[str, object]]
 ) -> None:
-    """A budget of RELAY_MIN_S or more (here 1 s, 1.2 s given): OR-Tools searches half, then
+    """A budget of RELAY_MIN_S or more (here 1 s, 2.4 s given): OR-Tools searches half, then
     PyVRP from OR-Tools' routes (trucks on the road, with loads and the day's amounts); the
     plan kept breaks no rule and serves every bin."""
     plan = kit.solved(day)
     progress = _mid_day(plan)
     urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
     relay_from_1s.clear()  # the day plan's
-    new = reroute(day, plan, progress, [urgent], SolveParams(time_limit_s=1.2))
+    new = reroute(day, plan, progress, [urgent], SolveParams(time_limit_s=2.4))
     full = with_urgent(day, [urgent])
     assert len(relay_from_1s) == 1
     assert relay_from_1s[0]["warm_start"], "PyVRP starts from OR-Tools' routes"
     assert check(full, new) == []
     assert new.served_refs == {s.ref for s in full.stops}
-    assert new.engine in ("ortools-reroute", "pyvrp-reroute")
+    assert new.engine in ("ortools-reroute", "ortools+pyvrp-reroute")
 
 
 def test_a_replan_keeps_the_ortools_plan_when_pyvrp_fails_or_ranks_below(
@@ -641,10 +641,10 @@ def test_a_replan_keeps_the_ortools_plan_when_pyvrp_fails_or_ranks_below(
 
     for fake, noted in ((boom, True), (nothing, False)):
         monkeypatch.setattr(engine, "solve_pyvrp", fake)
-        new = reroute(day, plan, progress, [], SolveParams(time_limit_s=1.2))
+        new = reroute(day, plan, progress, [], SolveParams(time_limit_s=2.4))
         assert new.engine == "ortools-reroute"
         assert check(day, new) == []
-        assert any("re-plan's pyvrp failed" in n for n in new.notes) is noted
+        assert any("pyvrp failed: RuntimeError('pyvrp down')" in n for n in new.notes) is noted
 
 
 def test_a_replan_with_a_response_target_searches_with_ortools_alone(
@@ -654,7 +654,7 @@ def test_a_replan_with_a_response_target_searches_with_ortools_alone(
     plan = kit.solved(day)
     urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20, due_s=9 * 3600)
     relay_from_1s.clear()  # the day plan's
-    new = reroute(day, plan, _mid_day(plan), [urgent], SolveParams(time_limit_s=1.2))
+    new = reroute(day, plan, _mid_day(plan), [urgent], SolveParams(time_limit_s=2.4))
     assert relay_from_1s == []
     assert new.engine == "ortools-reroute"
     assert "urgent" in new.served_refs
