@@ -23,7 +23,15 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from api import repo, state
-from api.db import AlertRow, Database, NightlyRunRow, PlanDiffRow, PlanRow, utcnow
+from api.db import (
+    AlertRow,
+    Database,
+    NightlyRunRow,
+    PlanDiffRow,
+    PlanRow,
+    ProgressRow,
+    utcnow,
+)
 from api.planner import Planner, ProgressFn, TruckProgress
 from api.routing import Routing
 from api.settings import Settings
@@ -305,15 +313,38 @@ class JobRunner:
     def resume(self, planner: Planner, routing: Routing) -> list[date]:
         """Queue a reroute pass for each day from today with open alerts (left by a stop:
         raised while a plan job ran, or taken by a reroute the stop interrupted; those of
-        earlier days, within the readings history, reroute today); the days."""
+        earlier days, within the readings history, reroute today), and for today when a
+        bin a truck emptied off its route is still another truck's to empty (a stop came
+        before its reroute: :meth:`request_emptied`); the days."""
+        today = self.today()
         open_days = select(AlertRow.plan_date).where(
-            AlertRow.status == "open", AlertRow.plan_date >= self._carried_from(self.today())
+            AlertRow.status == "open", AlertRow.plan_date >= self._carried_from(today)
         )
         with self.db.reader() as s:
-            days = sorted({self._rerouted_day(d) for d in s.scalars(open_days.distinct())})
-        for day in days:
+            days = {self._rerouted_day(d) for d in s.scalars(open_days.distinct())}
+            emptied = self._emptied_elsewhere_on(s, today)
+        if emptied:
+            with self._lock:
+                self._emptied_elsewhere.setdefault(today, {}).update(emptied)
+            days.add(today)
+        for day in sorted(days):
             self.request_reroute(day, planner, routing)
-        return days
+        return sorted(days)
+
+    def _emptied_elsewhere_on(self, s: Any, plan_date: date) -> dict[tuple[str, str], datetime]:
+        """The bins trucks emptied off their routes on ``plan_date`` that its newest plan
+        still sends another truck to, by (truck, bin), with the last such report's time."""
+        off = select(ProgressRow).where(
+            ProgressRow.plan_date == plan_date,
+            ProgressRow.kind == "visit_done",
+            ProgressRow.off_route.is_(True),
+        )
+        last: dict[tuple[str, str], datetime] = {}
+        for row in s.scalars(off):
+            if row.bin_id is not None:
+                key = (row.vehicle_id, row.bin_id)
+                last[key] = max(last.get(key, row.at), row.at)
+        return {k: at for k, at in last.items() if repo.visit_elsewhere_to_come(s, plan_date, *k)}
 
     # -- plan jobs ---------------------------------------------------------------------------
     def create_plan(

@@ -458,6 +458,35 @@ def test_an_alert_whose_bin_another_truck_emptied_since_reads_emptied(
     assert new["violations"] == []
 
 
+def test_a_bin_another_crew_emptied_is_taken_out_after_a_stop_before_its_reroute(
+    real_app: FastAPI, real_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other truck's crew empties a bin of this truck's route, and the service stops
+    before the reroute that report asks for (here: the request is dropped). The next start
+    (``JobRunner.resume``) reroutes the day without that trip (before, it resumed open
+    alerts only: the truck stayed sent to an empty bin until some other change)."""
+    runtime, key, plan, truck, other, (_, y), t = _after_the_first_bin(real_app, real_client)
+    runtime.jobs.clock = lambda: t + timedelta(minutes=10)  # the day being driven
+    with monkeypatch.context() as lost:
+        lost.setattr(runtime.jobs, "request_emptied", lambda *args: None)
+        done = {"vehicle_id": other, "kind": "visit_done", "bin_id": y, "at": t.isoformat()}
+        resp = real_client.post(f"/plans/{plan['id']}/progress", json=done, headers=key)
+        assert resp.status_code == 201 and resp.json()["off_route"] is True
+    wait(runtime)
+    assert (
+        real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()[0]["id"] == plan["id"]
+    )
+    assert runtime.jobs.resume(runtime.planner, runtime.routing) == [date.fromisoformat(PLAN_DATE)]
+    wait(runtime)
+    newest = real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()[0]
+    assert (newest["origin"], newest["status"]) == ("emptied", "done"), newest
+    doc = real_client.get(f"/plans/{newest['id']}/routes", headers=key).json()
+    mine = next(r for r in doc["routes"] if r["vehicle_id"] == truck)["visits"]
+    assert y not in [v["bin_id"] for v in mine if v["kind"] == "bin"]
+    assert doc["violations"] == []
+    assert runtime.jobs.resume(runtime.planner, runtime.routing) == []  # taken out: done
+
+
 def test_a_bin_another_crew_emptied_and_unloaded_before_any_reroute_leaves_the_plan(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
