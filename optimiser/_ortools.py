@@ -628,7 +628,7 @@ def _soft(problem: Problem, unplaced: frozenset[str]) -> frozenset[str]:
     """The required stops modelled with a drop penalty: ``unplaced`` (not in the start), and
     when one of them outranks other required stops (an alert), those too, so that the
     search may leave one out to make room for it (``optimiser.problem.drop_weight``)."""
-    stops = {s.ref: s for s in problem.stops}
+    stops = problem.stops_by_ref()
     top = max((stops[r].priority for r in unplaced if r in stops), default=0)
     return unplaced | {s.ref for s in problem.stops if s.required and s.priority < top}
 

@@ -384,7 +384,7 @@ def score(problem: Problem, plan: Plan) -> Score:
     Totals are recomputed from the visits (not read from the routes), so a manual plan with
     wrong totals is still scored correctly; the mismatch shows among the violations.
     """
-    stops = {s.ref: s for s in problem.stops}
+    stops = problem.stops_by_ref()
     vehicles = {v.ref: v for v in problem.vehicles}
     dist = problem.matrix.distance_m
     distance = duration = cost = 0

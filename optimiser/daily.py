@@ -552,7 +552,7 @@ def _urgent(
     visit is ``done`` (emptied earlier today and overflowing again) gets one more visit
     (ref ``<bin>#k``); a bin the plan does not visit gets its first.
     """
-    stops = {s.ref: s for s in built.problem.stops}
+    stops = built.problem.stops_by_ref()
     known = _rows(built, "bin")
     new = {b.bin_id: (b.lon, b.lat) for b in bins if b.bin_id not in known}
     built, rows = _with_points(built, "bin", new, provider)
@@ -1161,7 +1161,7 @@ def _emptied_off_route(
     seen = Counter(day.off_route_seen)
     by_ref = {p.vehicle_ref: p for p in progress}
     done = {r for p in progress for r in p.done}
-    stops = {s.ref: s for s in built.problem.stops}
+    stops = built.problem.stops_by_ref()
     driver = {v.ref: r.vehicle_ref for r in day.plan.routes for v in r.visits}
     trucks = {v.ref: v for v in built.problem.vehicles}
     listed = {b.bin_id: b for b in inventory.bins}

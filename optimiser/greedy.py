@@ -466,7 +466,7 @@ def swap_in(
         The vehicle ref that took ``stop`` and the ref of the stop taken out when no route
         takes it back (None when one does); None when no swap works.
     """
-    by_ref = {s.ref: s for s in problem.stops}
+    by_ref = problem.stops_by_ref()
     dur = problem.matrix.duration_s
     candidates = sorted(
         (

@@ -142,7 +142,7 @@ def _trip_loads(day: DayPlan, litres: Mapping[tuple[str, int], float]) -> tuple[
     """(trips, trips whose true load exceeds the truck, planned litres) of a day's routes;
     ``litres`` maps (bin id, service start s) of each visit to what it really loaded."""
     caps = {v.ref: v.capacity_l for v in day.built.problem.vehicles}
-    stops = {s.ref: s for s in day.built.problem.stops}
+    stops = day.built.problem.stops_by_ref()
     trips = over = 0
     planned = 0.0
     for route in day.plan.routes:
