@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import platform
 
-from optimiser._ortools import solve_ortools
+import pytest
+
+from optimiser import _ortools
+from optimiser._ortools import heap_pad_bytes, solve_ortools
 from optimiser.check import check
 from optimiser.params import SolveParams
 from optimiser.plan import VisitKind
@@ -84,3 +88,56 @@ def test_a_response_target_never_costs_a_bin_left_out_of_the_start_its_visit(kit
     )
     assert check(problem, plan) == []
     assert plan.routes[0].bin_refs == ("x", "u") and [u.ref for u in plan.unserved] == ["r"]
+
+
+@pytest.fixture
+def heap(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """glibc's ``mallopt`` replaced by a recorder of its calls; no pad asked yet."""
+    calls: list[tuple[int, int]] = []
+
+    def mallopt(param: int, value: int) -> int:
+        calls.append((param, value))
+        return 1
+
+    monkeypatch.setattr(_ortools._Heap, "pad_bytes", 0)
+    monkeypatch.setattr(_ortools._Heap, "mallopt", mallopt)
+    return calls
+
+
+def test_a_model_keeps_heap_room_for_the_copies_of_its_time_matrix(
+    heap: list[tuple[int, int]], line_problem: Problem, random_problem: Problem
+) -> None:
+    # OR-Tools' break constraint copies the time matrix at each propagation; glibc is asked
+    # to keep room for it (two copies), and the pad only grows
+    plan = solve_ortools(random_problem, SolveParams(time_limit_s=0.2))
+    assert check(random_problem, plan) == []
+    big = heap_pad_bytes(len(_ortools._Model(random_problem, soft=frozenset()).nodes.refs))
+    assert heap == [(_ortools.M_TOP_PAD, big), (_ortools.M_MMAP_THRESHOLD, 32 * 2**20)]
+    solve_ortools(line_problem, SolveParams(time_limit_s=0.2))  # smaller: nothing asked
+    assert len(heap) == 2 and _ortools._Heap.pad_bytes == big
+
+
+def test_the_heap_pad_is_two_time_matrices_up_to_a_ceiling() -> None:
+    assert heap_pad_bytes(1000) == 2 * 1000 * (8 * 1000 + 32)  # about 16 MB
+    assert heap_pad_bytes(100_000) == _ortools.HEAP_PAD_MAX_BYTES
+
+
+def test_without_glibc_nothing_is_asked(monkeypatch: pytest.MonkeyPatch, kit) -> None:
+    monkeypatch.setattr(_ortools._Heap, "pad_bytes", 0)
+    monkeypatch.setattr(_ortools._Heap, "mallopt", False)  # looked up: not there
+    problem = Problem(
+        matrix=kit.matrix([(0, 0), (1, 0), (2, 0)]),
+        stops=(kit.stop("b1", 2),),
+        vehicles=(kit.truck("t"),),
+        sites=(kit.site("s", 1),),
+    )
+    assert check(problem, solve_ortools(problem, SolveParams(time_limit_s=0.1))) == []
+
+
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only"
+)
+def test_glibc_takes_the_heap_pad() -> None:
+    mallopt = _ortools._glibc_mallopt()
+    assert mallopt is not None
+    assert mallopt(_ortools.M_TOP_PAD, max(_ortools._Heap.pad_bytes, 128 * 1024)) == 1
