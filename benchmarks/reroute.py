@@ -1,7 +1,7 @@
 """Reroute after an overflow alert: 2000 bins, 20 trucks (target: reroute <= 2 s).
 
 ``python -m benchmarks.reroute [--bins 2000] [--trucks 20] [--day-limit 60] [--limit 1.0]
-[--respond-within 120]``
+[--respond-within 120] [--day FILE]``
 
 A synthetic city (random bins in a 12 x 12 km square, travel = 1.3 x straight line at
 25 km/h, two disposal sites) is planned for the day with OR-Tools; at mid-shift every
@@ -11,6 +11,10 @@ The alert has a response target (``Stop.due_s``, ``--respond-within`` minutes af
 none). The result is judged by ``optimiser.check.check`` on the full day. Prints one JSON
 object. Timings are wall-clock on a shared machine; the day solve's time is printed as a
 baseline, and the same reroute without a target (``without_target``) is run after it.
+The reroutes run in a worker thread, as the service runs them. With ``--day FILE`` the day
+plan is read from FILE when it exists (a pickle this benchmark wrote; no day solve, as in
+the service after a start: the process has solved nothing big yet), else solved and
+written there.
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import pickle
 import time
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -131,6 +139,33 @@ def emptied_at(plan: Plan, ref: str) -> str | None:
     return clock(starts[0]) if starts else None
 
 
+T = TypeVar("T")
+
+
+def in_worker(fn: Callable[[], T]) -> tuple[T, float]:
+    """``fn()`` run in a worker thread, as the service's job runner runs reroutes, and its
+    wall-clock seconds."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        t0 = time.perf_counter()
+        out = pool.submit(fn).result()
+        return out, time.perf_counter() - t0
+
+
+def day_plan(
+    problem: Problem, day_limit_s: float, seed: int, day: Path | None
+) -> tuple[Plan, float | None]:
+    """The day's plan and the seconds its solve took: read from ``day`` when that exists
+    (None seconds: not solved here), else solved (and saved to ``day`` when given)."""
+    if day is not None and day.exists():
+        return pickle.loads(day.read_bytes()), None
+    t0 = time.perf_counter()
+    plan = solve(problem, SolveParams(time_limit_s=day_limit_s, seed=seed))
+    seconds = time.perf_counter() - t0
+    if day is not None:
+        day.write_bytes(pickle.dumps(plan))
+    return plan, seconds
+
+
 def run(
     n_bins: int,
     n_trucks: int,
@@ -138,23 +173,19 @@ def run(
     limit_s: float,
     seed: int,
     respond_within_min: int = 120,
+    day: Path | None = None,
 ) -> dict[str, Any]:
-    """Plan the day, advance to mid-shift, raise an alert, time the reroute."""
+    """Plan the day (or read it from ``day``), advance to mid-shift, raise an alert, time
+    the reroute."""
     problem, alert = city(n_bins, n_trucks, seed)
-    t0 = time.perf_counter()
-    plan = solve(problem, SolveParams(time_limit_s=day_limit_s, seed=seed))
-    day_s = time.perf_counter() - t0
+    plan, day_s = day_plan(problem, day_limit_s, seed, day)
     progress = progress_at(plan, ALERT_S)
     if respond_within_min > 0:
         alert = dataclasses.replace(alert, due_s=ALERT_S + 60 * respond_within_min)
     params = SolveParams(time_limit_s=limit_s, seed=seed)
-    t1 = time.perf_counter()
-    new = reroute(problem, plan, progress, [alert], params)
-    seconds = time.perf_counter() - t1
+    new, seconds = in_worker(lambda: reroute(problem, plan, progress, [alert], params))
     bare = dataclasses.replace(alert, due_s=None)
-    t2 = time.perf_counter()
-    baseline = reroute(problem, plan, progress, [bare], params)
-    baseline_s = time.perf_counter() - t2
+    baseline, baseline_s = in_worker(lambda: reroute(problem, plan, progress, [bare], params))
     violations = check(with_urgent(problem, [alert]), new)
     changes = route_changes(plan, new)
     stop_refs = {s.ref for s in problem.stops}
@@ -186,7 +217,8 @@ def run(
         },
         "cost": sum(r.cost for r in new.routes),
         "day_plan": {
-            "seconds": round(day_s, 3),
+            "seconds": round(day_s, 3) if day_s is not None else None,
+            "read_from": str(day) if day_s is None else None,
             "status": plan.status.value,
             "unserved": len(plan.unserved),
             "cost": sum(r.cost for r in plan.routes),
@@ -208,8 +240,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--respond-within", type=int, default=120, help="alert's response target, min (0: none)"
     )
+    ap.add_argument("--day", type=Path, help="day plan pickle: read when it exists, else written")
     args = ap.parse_args(argv)
-    result = run(args.bins, args.trucks, args.day_limit, args.limit, args.seed, args.respond_within)
+    result = run(
+        args.bins,
+        args.trucks,
+        args.day_limit,
+        args.limit,
+        args.seed,
+        args.respond_within,
+        args.day,
+    )
     print(json.dumps(result, indent=2))
 
 
