@@ -146,6 +146,17 @@ class _Model:
     groups: list[list[VehicleSpec]]
     via_sites: dict[int, list[Site]] = field(default_factory=dict)
     penalty_scale: float = 1.0  # PyVRP's penalty bounds are absolute: scale them with costs
+    # the granular neighbourhood of ``plain`` (:func:`_neighbours`): computed once per model
+    neighbours: dict[Activity, list[Activity]] | None = None
+
+
+def _neighbours(model: _Model) -> dict[Activity, list[Activity]]:
+    """Each client's nearest clients by the plain distances (PyVRP's granular
+    neighbourhood), computed on first use: 0.3 s on 2000 stops, 2.4 s on 5000, and the same
+    for every search of the model (the fleet's size and the stops' prizes do not enter it)."""
+    if model.neighbours is None:
+        model.neighbours = compute_neighbours(model.plain, NeighbourhoodParams())
+    return model.neighbours
 
 
 # --------------------------------------------------------------------------- building
@@ -590,7 +601,7 @@ class _GiveUp(IteratedLocalSearchCallbacks):
 
 def _ils(
     data: ProblemData,
-    plain: ProblemData,
+    neighbours: dict[Activity, list[Activity]],
     deadline: float,
     seed: int,
     initial: Solution | None = None,
@@ -601,13 +612,12 @@ def _ils(
 ) -> Solution:
     """PyVRP's iterated local search until ``deadline`` (``time.perf_counter()`` seconds).
 
-    Neighbourhoods come from the plain distances. Without ``initial`` the search starts
+    ``neighbours``: :func:`_neighbours` of the model. Without ``initial`` the search starts
     from a random solution improved by local search (that first descent is not
     interruptible). ``first_feasible`` stops at the first feasible solution; ``give_up``
     (seconds as ``deadline``) at that time when none is feasible yet.
     """
     rng = RandomNumberGenerator(seed=seed)
-    neighbours = compute_neighbours(plain, NeighbourhoodParams())
     ls = LocalSearch(data, rng, neighbours, PerturbationManager(PerturbationParams()))
     for op in OPERATORS:
         if op.supports(data):
@@ -630,8 +640,9 @@ def _cost(data: ProblemData, sol: Solution) -> int:
     return int(CostEvaluator([0] * data.num_load_dimensions, 0, 0).cost(sol))
 
 
-def _without_route(data: ProblemData, sol: Solution, drop: int) -> Solution:
-    """``sol`` on ``data`` without its route ``drop`` (its clients become unplanned)."""
+def _routes_on(data: ProblemData, sol: Solution, drop: int | None = None) -> Solution:
+    """``sol``'s routes on ``data`` (the same clients, depots and vehicle types, numbered
+    alike), without its route ``drop`` when given (its clients become unplanned)."""
     routes = []
     for k, r in enumerate(sol.routes()):
         if k != drop:
@@ -667,11 +678,10 @@ def _reduce_fleet(
             for k, vt in enumerate(data.vehicle_types())
         ]
         smaller = data.replace(vehicle_types=types)
-        plain = model.plain.replace(vehicle_types=[vt.replace(profile=0) for vt in types])
-        start = _without_route(smaller, best, drop)
+        start = _routes_on(smaller, best, drop)
         found = _ils(
             smaller,
-            plain,
+            _neighbours(model),
             deadline,
             seed,
             start,
@@ -681,7 +691,6 @@ def _reduce_fleet(
         if not found.is_feasible() or _cost(smaller, found) >= _cost(data, best):
             break
         data, best = smaller, found
-        model.plain = plain
     return data, best
 
 
@@ -702,20 +711,16 @@ def _search(
     end = t0 + seconds
     fixed = any(vt.fixed_cost > 0 for vt in model.data.vehicle_types())
     optional = any(not c.required for c in model.data.clients())
-    scale = model.penalty_scale
+    scale, near = model.penalty_scale, _neighbours(model)
     if not fixed or optional:
-        return _ils(
-            model.data, model.plain, end, seed, initial, penalty_scale=scale, give_up=give_up
-        )
+        return _ils(model.data, near, end, seed, initial, penalty_scale=scale, give_up=give_up)
     first = t0 + seconds * FIRST_SHARE
-    best = _ils(model.data, model.plain, first, seed, initial, penalty_scale=scale, give_up=give_up)
+    best = _ils(model.data, near, first, seed, initial, penalty_scale=scale, give_up=give_up)
     if not best.is_feasible():
-        return _ils(
-            model.data, model.plain, end, seed + 1, best, penalty_scale=scale, give_up=give_up
-        )
+        return _ils(model.data, near, end, seed + 1, best, penalty_scale=scale, give_up=give_up)
     data, best = _reduce_fleet(model, best, t0 + seconds * (FIRST_SHARE + FLEET_SHARE), seed)
     model.data = data
-    return _ils(data, model.plain, end, seed + 1, best, penalty_scale=scale)
+    return _ils(data, near, end, seed + 1, best, penalty_scale=scale)
 
 
 def solve_pyvrp(
@@ -766,9 +771,11 @@ def solve_pyvrp(
     required = any(s.required for s in stops)
     give_up = t0 + GIVE_UP_SHARE * params.time_limit_s if required else None
     best = _search(model, remaining, params.seed, initial, give_up)
+    strict = model
     if not best.is_feasible() and required:
         notes.append("no solution serves every required stop; solved again with them optional")
         model = build_model(problem, stops, soft_required=True)
+        model.neighbours = strict.neighbours  # the same stops, only their prizes differ
         elapsed = time.perf_counter() - t0
         budget = max(params.time_limit_s - elapsed, FALLBACK_SHARE * params.time_limit_s)
         best = _search(model, budget - reserve, params.seed + 1)
