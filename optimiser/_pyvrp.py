@@ -778,7 +778,9 @@ def solve_pyvrp(
         model.neighbours = strict.neighbours  # the same stops, only their prizes differ
         elapsed = time.perf_counter() - t0
         budget = max(params.time_limit_s - elapsed, FALLBACK_SHARE * params.time_limit_s)
-        best = _search(model, budget - reserve, params.seed + 1)
+        # from the routes searched so far: a random start's first descent cannot be cut
+        # short (2.4 s on 2000 all-must bins, 12 s on 5000)
+        best = _search(model, budget - reserve, params.seed + 1, _routes_on(model.data, best))
     if not best.is_feasible():
         unserved = screened + tuple(
             Unserved(ref=s.ref, reason="PyVRP found no feasible solution within the time limit")
