@@ -8,6 +8,7 @@ import pytest
 from network.matrix import TravelMatrix
 from optimiser._pyvrp import build_model, solve_pyvrp
 from optimiser.check import check
+from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, VisitKind
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
@@ -580,3 +581,37 @@ def test_the_retry_with_required_stops_optional_starts_from_the_routes_searched(
     assert visits
     assert [[a.idx for a in r] for r in retry.routes()] == visits  # type: ignore[attr-defined]
     assert len(plan.unserved) == 1
+
+
+def test_a_large_problem_without_a_warm_start_starts_from_the_greedy_routes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # below GREEDY_START_MIN_STOPS the search starts from a random solution, as PyVRP does;
+    # from it on, from optimiser.greedy's routes (here the limit is lowered to 3 stops)
+    import optimiser._pyvrp as engine
+
+    starts: list[object] = []
+    search = engine._search
+
+    def recorded(model: object, seconds: float, seed: int, initial: object = None, *a: object):  # type: ignore[no-untyped-def]
+        starts.append(initial)
+        return search(model, seconds, seed, initial, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_search", recorded)
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2, 3, 4]),
+        stops=tuple(stop(f"b{i}", i) for i in range(1, 5)),
+        vehicles=(truck("t1"), truck("t2")),
+        sites=(site("s", 4),),
+    )
+    solved(problem)
+    assert starts == [None]
+    monkeypatch.setattr(engine, "GREEDY_START_MIN_STOPS", 3)
+    plan = solved(problem)
+    assert plan.served_refs == {"b1", "b2", "b3", "b4"}
+    greedy = engine._warm_solution(
+        engine.build_model(problem, list(problem.stops)), greedy_routes(problem)
+    )
+    visits = [[a.idx for a in r] for r in greedy.routes()]  # type: ignore[union-attr]
+    assert visits and [[a.idx for a in r] for r in starts[1].routes()] == visits  # type: ignore[attr-defined]
+    assert not any("warm start" in n for n in plan.notes)
