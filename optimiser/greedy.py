@@ -256,11 +256,20 @@ def greedy_routes(problem: Problem) -> dict[str, list[str]]:
 def detours(problem: Problem, v: VehicleSpec, refs: list[str], stop: Stop) -> np.ndarray:
     """Travel seconds added by inserting ``stop`` at each position ``0..len(refs)`` of truck
     ``v``'s route ``refs`` (stop and site refs, between its start and end)."""
+    return _detours(problem, _rows(problem, v, refs), stop)
+
+
+def _rows(problem: Problem, v: VehicleSpec, refs: list[str]) -> np.ndarray:
+    """Matrix rows of truck ``v``'s start, the stops and sites ``refs``, and its end."""
     stops, sites = problem.stops_by_ref(), problem.sites_by_ref()
     where = [stops[r].location if r in stops else sites[r].location for r in refs]
-    locs = np.array([v.start, *where, v.end], dtype=np.int64)
+    return np.array([v.start, *where, v.end], dtype=np.int64)
+
+
+def _detours(problem: Problem, rows: np.ndarray, stop: Stop) -> np.ndarray:
+    """:func:`detours` along the matrix rows ``rows`` of a route (:func:`_rows`)."""
     dur = problem.matrix.duration_s
-    return dur[locs[:-1], stop.location] + dur[stop.location, locs[1:]] - dur[locs[:-1], locs[1:]]
+    return dur[rows[:-1], stop.location] + dur[stop.location, rows[1:]] - dur[rows[:-1], rows[1:]]
 
 
 def start_of(route: Route, ref: str) -> int:
@@ -268,44 +277,67 @@ def start_of(route: Route, ref: str) -> int:
     return next(x.start_s for x in route.visits if x.kind is VisitKind.BIN and x.ref == ref)
 
 
+@dataclass(frozen=True, slots=True)
+class _Timed:
+    """A truck's route as the insertions read it (:func:`_legs`): its START, bin and
+    disposal visits timed as ``check.time_route`` does (leg ``k`` is where the truck leaves
+    from to a stop inserted at position ``k``), the matrix rows of its start, stops and end
+    (for the detours), when each leg ends and where, and the load on board just before the
+    next unloading after each leg (litres, kg)."""
+
+    legs: list[Visit]
+    rows: np.ndarray
+    ends_s: np.ndarray
+    leg_rows: np.ndarray
+    ahead_l: np.ndarray
+    ahead_kg: np.ndarray
+
+
 # a truck's route timed (:func:`_legs`) by (vehicle ref, refs), for one problem
-LegsMemo = dict[tuple[str, tuple[str, ...]], list[Visit]]
+LegsMemo = dict[tuple[str, tuple[str, ...]], _Timed]
 
 
 def _legs(
     problem: Problem, v: VehicleSpec, refs: list[str], memo: LegsMemo | None = None
-) -> list[Visit]:
-    """The START, bin and disposal visits of route ``refs`` timed as ``check.time_route``
-    does: leg ``k`` is where the truck leaves from to a stop inserted at position ``k``.
-    ``memo`` (of ``problem`` only) keeps them for routes asked for again."""
+) -> _Timed:
+    """Route ``refs`` of truck ``v`` timed for insertions (:class:`_Timed`). ``memo`` (of
+    ``problem`` only) keeps them for routes asked for again."""
     key = (v.ref, tuple(refs))
     if memo is not None and key in memo:
         return memo[key]
     work = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL)
     legs = [x for x in time_route(problem, v, refs).visits if x.kind in work]
-    if memo is not None:
-        memo[key] = legs
-    return legs
-
-
-def _arrivals(problem: Problem, legs: list[Visit], stop: Stop) -> np.ndarray:
-    """Earliest arrival (seconds since midnight) at ``stop`` inserted after each leg (a
-    break the insertion would move is not counted)."""
-    ends = np.array([x.end_s for x in legs], dtype=np.int64)
-    locs = np.array([x.location for x in legs], dtype=np.int64)
-    return ends + problem.matrix.duration_s[locs, stop.location]
-
-
-def _fits(v: VehicleSpec, legs: list[Visit], stop: Stop) -> np.ndarray:
-    """Whether ``stop`` inserted after each leg keeps the truck within its capacities up to
-    its next unloading, and within its daily limits (a necessary condition only)."""
     vol = np.array([x.volume_l for x in legs], dtype=np.int64)
     wt = np.array([x.weight_kg for x in legs], dtype=np.int64)
     for j in range(len(legs) - 2, -1, -1):  # the load on board just before the next unload
         if legs[j + 1].kind is not VisitKind.DISPOSAL:
             vol[j], wt[j] = vol[j + 1], wt[j + 1]
-    ok = (vol + stop.volume_l <= v.capacity_l) & (wt + stop.weight_kg <= v.capacity_kg)
-    return ok & _daily_room(v, legs, stop)
+    timed = _Timed(
+        legs=legs,
+        rows=_rows(problem, v, refs),
+        ends_s=np.array([x.end_s for x in legs], dtype=np.int64),
+        leg_rows=np.array([x.location for x in legs], dtype=np.int64),
+        ahead_l=vol,
+        ahead_kg=wt,
+    )
+    if memo is not None:
+        memo[key] = timed
+    return timed
+
+
+def _arrivals(problem: Problem, timed: _Timed, stop: Stop) -> np.ndarray:
+    """Earliest arrival (seconds since midnight) at ``stop`` inserted after each leg (a
+    break the insertion would move is not counted)."""
+    return timed.ends_s + problem.matrix.duration_s[timed.leg_rows, stop.location]
+
+
+def _fits(v: VehicleSpec, timed: _Timed, stop: Stop) -> np.ndarray:
+    """Whether ``stop`` inserted after each leg keeps the truck within its capacities up to
+    its next unloading, and within its daily limits (a necessary condition only)."""
+    ok = (timed.ahead_l + stop.volume_l <= v.capacity_l) & (
+        timed.ahead_kg + stop.weight_kg <= v.capacity_kg
+    )
+    return ok & _daily_room(v, timed.legs, stop)
 
 
 def _daily_room(v: VehicleSpec, legs: list[Visit], stop: Stop) -> bool:
@@ -376,13 +408,12 @@ def _best_valid(
     for vi, v in enumerate(problem.vehicles):
         if stop.stream not in v.streams:
             continue
-        refs = routes.get(v.ref, [])
-        legs = _legs(problem, v, refs, memo)
-        detour = detours(problem, v, refs, stop)
+        route = _legs(problem, v, routes.get(v.ref, []), memo)
+        detour = _detours(problem, route.rows, stop)
         key = detour
         if due is not None:
-            key = key + LATE_RANK * np.maximum(0, _arrivals(problem, legs, stop) - due)
-        fits = np.flatnonzero(_fits(v, legs, stop))
+            key = key + LATE_RANK * np.maximum(0, _arrivals(problem, route, stop) - due)
+        fits = np.flatnonzero(_fits(v, route, stop))
         best = fits[np.argsort(key[fits], kind="stable")[:max_checks]]
         ranked.extend((int(key[k]), vi, int(k), int(detour[k])) for k in best)
     ordered = sorted(ranked)
@@ -422,7 +453,7 @@ def _with_unload(
         if stop.stream not in v.streams or not sites or not needs_disposal(problem, v):
             continue
         refs = routes.get(v.ref, [])
-        legs = _legs(problem, v, refs, memo)
+        legs = _legs(problem, v, refs, memo).legs
         if not _daily_room(v, legs, stop):
             continue
         vol = np.array([x.volume_l for x in legs]) + stop.volume_l <= v.capacity_l
