@@ -432,7 +432,8 @@ def read_sites_csv(src: Source) -> ImportResult[DisposalSite]:
 
 
 def read_readings_csv(src: Source) -> ImportResult[FillReading]:
-    """Read fill readings (``bin_id, at, fill_fraction[, weight_kg]``)."""
+    """Read fill readings (``bin_id, at, fill_fraction[, weight_kg]``; ``weight_kg`` the
+    net weight of the contents, from weighing sensors: :mod:`fleet.density`)."""
     return read_csv(FillReading, src)
 
 

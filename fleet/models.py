@@ -103,9 +103,13 @@ class Bin:
     has_sensor : bool
         Whether it reports fill levels.
     density_kg_per_l : float or None
-        Bulk density of its contents; None uses the stream default.
+        Bulk density of its contents; None uses the one its weighing readings show
+        (``measured_density_kg_per_l``), else the stream default.
     street : str or None
         Street name, used to borrow fill rates for bins without sensors.
+    measured_density_kg_per_l : float or None
+        Bulk density its weighing sensor's readings show (set by planning,
+        :func:`fleet.density.with_measured_densities`; not an inventory column).
     """
 
     bin_id: str
@@ -118,6 +122,7 @@ class Bin:
     has_sensor: bool = True
     density_kg_per_l: float | None = None
     street: str | None = None
+    measured_density_kg_per_l: float | None = None
 
     def __post_init__(self) -> None:
         rec = f"bin {self.bin_id!r}"
@@ -128,14 +133,19 @@ class Bin:
             raise FleetDataError(f"{rec}: capacity_l must be > 0, got {self.capacity_l}")
         if self.service_s < 0:
             raise FleetDataError(f"{rec}: service_s must be >= 0, got {self.service_s}")
-        if self.density_kg_per_l is not None and self.density_kg_per_l <= 0:
-            raise FleetDataError(f"{rec}: density_kg_per_l must be > 0")
+        for name in ("density_kg_per_l", "measured_density_kg_per_l"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise FleetDataError(f"{rec}: {name} must be > 0, got {value}")
 
     @property
     def density(self) -> float:
-        """Bulk density in kg per litre (the stream default if not set)."""
+        """Bulk density in kg per litre: the one set, else the one its weighing readings
+        show, else the stream default."""
         if self.density_kg_per_l is not None:
             return self.density_kg_per_l
+        if self.measured_density_kg_per_l is not None:
+            return self.measured_density_kg_per_l
         return STREAM_DENSITY_KG_PER_L.get(self.stream, STREAM_DENSITY_KG_PER_L[DEFAULT_STREAM])
 
 

@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from fleet.density import carry_measured, with_measured_densities
 from fleet.fill import estimate_models
 from fleet.forecast import FillModel
 from fleet.models import (
@@ -249,7 +250,9 @@ def plan_day(
     inventory : Inventory
         Bins, depots, vehicles and disposal sites.
     readings, reports : sequences
-        Fill-level readings and citizen reports up to the planning moment.
+        Fill-level readings and citizen reports up to the planning moment. Readings that
+        carry the weight of a bin's contents give a bin without a density of its own the
+        one they show (:func:`fleet.density.with_measured_densities`, with a note).
     provider : callable
         (lon, lat) points -> TravelMatrix (street network or haversine).
     plan_date : date
@@ -281,6 +284,7 @@ def plan_day(
         Checked by the independent checker: ``violations`` lists any problem found.
     """
     _report(progress, 0.05, "forecasting fill levels")
+    inventory, weighed = with_measured_densities(inventory, readings)
     models, decisions = _forecast(
         inventory,
         readings,
@@ -292,7 +296,7 @@ def plan_day(
         pickups=pickups,
         start_at=start_at,
     )
-    return route_day(
+    day = route_day(
         inventory,
         _with_alerted(inventory, decisions, alerted),
         models,
@@ -304,6 +308,16 @@ def plan_day(
         start_at=start_at,
         alerted=alerted,
         due=due,
+    )
+    return _noted(day, weighed)
+
+
+def _noted(day: DayPlan, notes: Sequence[str]) -> DayPlan:
+    """``day`` with ``notes`` after its plan's own."""
+    if not notes:
+        return day
+    return dataclasses.replace(
+        day, plan=dataclasses.replace(day.plan, notes=(*day.plan.notes, *notes))
     )
 
 
@@ -859,7 +873,8 @@ def reroute_day(
     params : SolveParams, optional
         Time limit of the re-optimisation (default 1 s).
     inventory : Inventory, optional
-        The current inventory (default: the day's): urgent bins are looked up here, and
+        The current inventory (default: the day's; bins keep the densities their weighing
+        readings showed when the day was planned): urgent bins are looked up here, and
         the trucks and disposal sites are those it lists now, as in :func:`replan_day` (a
         truck gone from it or out of service takes no more bins, one added may be sent; a
         site gone is closed from ``now``, one added may be used; a bin moved since is
@@ -888,7 +903,7 @@ def reroute_day(
         The new day plan (checked: ``violations``) and each driver's change.
     """
     now_s = day.seconds(now)
-    lookup = inventory or day.inventory
+    lookup = carry_measured(day.inventory, inventory or day.inventory)  # loaded as planned
     bins = [lookup.bin(b) for b in dict.fromkeys(urgent_bin_ids)]  # FleetDataError if unknown
     done = {r for p in progress for r in p.done}
     built, moved = _moved_bins(day.built, lookup, provider, done)
@@ -978,7 +993,8 @@ def replan_day(
         Trucks' progress along ``day``'s routes (solver units); trucks without one wait at
         their depot.
     readings, reports : sequences
-        Fill-level readings and citizen reports up to ``now``.
+        Fill-level readings and citizen reports up to ``now`` (weights as in
+        :func:`plan_day`).
     provider : callable
         The matrix provider the day was planned with (new bins get rows appended).
     now : datetime
@@ -1011,7 +1027,8 @@ def replan_day(
     (DayPlan, dict)
         The new day plan (checked: ``violations``) and each driver's change.
     """
-    lookup = inventory or day.inventory
+    lookup = carry_measured(day.inventory, inventory or day.inventory)
+    lookup, weighed = with_measured_densities(lookup, readings)
     tz = ZoneInfo(day.tz_name)
     now_s = day.seconds(now)
     done = [r for p in progress for r in p.done]
@@ -1066,6 +1083,7 @@ def replan_day(
             *_late_notes(problem, plan),
             *plan.notes,
             *notes,
+            *weighed,
         ),
     )
     fills = {

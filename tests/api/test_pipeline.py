@@ -91,6 +91,30 @@ def test_real_plan_for_a_handful_of_bins(real_app: FastAPI, real_client: TestCli
     assert "late" in added
 
 
+def test_a_weighing_sensor_s_bin_is_planned_at_its_measured_density(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """b0's sensor also weighs its contents: 0.5 kg/l. The plan loads it at that density
+    (residual's default is 0.10), says so, and the other bins keep the default."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=6)
+    weighed = [
+        {"bin_id": "b0", "at": f"2026-11-24T{h}:00:00+02:00", "fill_fraction": f, "weight_kg": kg}
+        for h, f, kg in (("10", 0.3, 36.0), ("14", 0.5, 60.0), ("18", 0.8, 96.0))
+    ]
+    assert real_client.post("/readings", json=weighed, headers=key).status_code == 200
+    plan = _planned(real_client, key, runtime)
+    doc = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    decided = {d["bin_id"]: d for d in doc["decisions"]}
+    for bin_id, density in (("b0", 0.5), ("b1", 0.1)):
+        d = decided[bin_id]
+        assert d["expected_volume_l"] > 0
+        assert d["expected_weight_kg"] == pytest.approx(d["expected_volume_l"] * density, abs=0.1)
+    note = "1 bin(s) loaded at the density their weighing readings show (0.50 kg/l)"
+    assert any(n.startswith(note) for n in doc["notes"]), doc["notes"]
+
+
 def test_a_bin_without_sensor_emptied_yesterday_is_not_collected_again(
     real_app: FastAPI, real_client: TestClient
 ) -> None:

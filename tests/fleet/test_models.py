@@ -33,6 +33,7 @@ NAIVE = T0.replace(tzinfo=None)
         (lambda: make_bin(capacity_l=0), "capacity_l must be > 0"),
         (lambda: make_bin(service_s=-1), "service_s"),
         (lambda: make_bin(density_kg_per_l=0.0), "density"),
+        (lambda: make_bin(measured_density_kg_per_l=float("nan")), "measured_density"),
         (lambda: Depot(depot_id="", lon=0, lat=0), "depot_id"),
         (lambda: DisposalSite(site_id="s", lon=0, lat=0, streams=frozenset()), "no waste stream"),
         (lambda: TimeWindow(time(14), time(6)), "split the shift"),
@@ -141,3 +142,9 @@ def test_bin_density_defaults_to_stream() -> None:
     assert make_bin(stream="organic").density == 0.40
     assert make_bin(stream="unknown-stream").density == 0.10
     assert Bin(bin_id="x", lon=0, lat=0, capacity_l=1, density_kg_per_l=0.2).density == 0.2
+
+
+def test_bin_density_set_wins_over_measured_over_stream() -> None:
+    weighed = make_bin(stream="organic", measured_density_kg_per_l=0.7)
+    assert weighed.density == 0.7
+    assert make_bin(density_kg_per_l=0.2, measured_density_kg_per_l=0.7).density == 0.2

@@ -1854,3 +1854,82 @@ def test_an_empty_truck_that_cannot_reach_a_site_takes_no_bin_rather_than_come_b
     assert flags == {"t1": False, "t2": True}
     (t1,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t1"]
     assert t1.bin_refs == ()
+
+
+@pytest.fixture(scope="module")
+def weighed_day(tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]) -> DayPlan:
+    """The tiny city's day with b0 and b1 weighing their contents at 0.5 kg/l (the
+    inventory sets no density: residual's default is 0.10)."""
+    inventory, readings, reports = tiny_city
+    weighed = [
+        dataclasses.replace(r, weight_kg=r.fill_fraction * 660 * 0.5)
+        if r.bin_id in ("b0", "b1")
+        else r
+        for r in readings
+    ]
+    return _plan(inventory, weighed, reports)
+
+
+def test_plan_day_loads_weighed_bins_at_their_measured_density(
+    day: DayPlan, weighed_day: DayPlan
+) -> None:
+    for ref in ("b0", "b1"):
+        plain, weighed = day.built.problem.stop(ref), weighed_day.built.problem.stop(ref)
+        assert weighed.volume_l == plain.volume_l > 0
+        assert plain.weight_kg == pytest.approx(plain.volume_l * 0.10, abs=1)
+        assert weighed.weight_kg == pytest.approx(weighed.volume_l * 0.5, abs=1)
+    assert weighed_day.built.problem.stop("b2").weight_kg == 66  # reported full: 660 l at 0.10
+    assert weighed_day.violations == ()
+    note = "2 bin(s) loaded at the density their weighing readings show (0.50 kg/l)"
+    assert any(n.startswith(note) for n in weighed_day.plan.notes), weighed_day.plan.notes
+    assert not any("weighing" in n for n in day.plan.notes)
+
+
+def test_a_reroute_loads_a_weighed_bin_as_its_day_did(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]], weighed_day: DayPlan
+) -> None:
+    """The service reroutes with the inventory as it is now, which has no measured
+    densities: an alert on a weighed bin loads it full at the density the day was planned
+    with."""
+    (done,) = _progress_after(weighed_day, 1)
+    later = next(b for b in ("b0", "b1") if b not in done.done)
+    new_day, _ = reroute_day(
+        weighed_day,
+        [done],
+        [later],
+        HaversineProvider(),
+        now=weighed_day.at(done.time_s),
+        params=SolveParams(time_limit_s=1),
+        inventory=tiny_city[0],
+    )
+    stop = new_day.built.problem.stop(later)
+    assert (stop.volume_l, stop.weight_kg) == (660, 330)
+    assert later in new_day.plan.served_refs and new_day.violations == ()
+
+
+def test_a_replan_loads_weighed_bins_at_their_measured_density(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]], day: DayPlan
+) -> None:
+    """A day planned before b0 and b1 were weighed, re-planned at 07:00 from readings that
+    weigh them at 0.5 kg/l: the bins still to do are loaded at that density, with the note."""
+    _, readings, reports = tiny_city
+    weighed = [
+        dataclasses.replace(r, weight_kg=r.fill_fraction * 660 * 0.5)
+        if r.bin_id in ("b0", "b1")
+        else r
+        for r in readings
+    ]
+    new_day, _ = replan_day(
+        day,
+        [],
+        weighed,
+        reports,
+        HaversineProvider(),
+        now=_local(7),
+        params=SolveParams(time_limit_s=1, seed=1),
+    )
+    for ref in ("b0", "b1"):
+        stop = new_day.built.problem.stop(ref)
+        assert stop.weight_kg == pytest.approx(stop.volume_l * 0.5, abs=1)
+    assert any("2 bin(s) loaded at the density" in n for n in new_day.plan.notes)
+    assert new_day.violations == ()

@@ -1,0 +1,128 @@
+"""Bulk densities from weighing sensors.
+
+A bin whose sensor also weighs its contents (``FillReading.weight_kg``, the net weight of
+the waste; FIWARE ``cargoWeight``; the weighing food-waste bins of Korean cities) shows its
+own density: kilograms per litre of the volume its fill level says it holds. Planning loads
+such a bin at that density (``Bin.measured_density_kg_per_l``) instead of its stream's
+default, so the trucks' weight capacity and daily weight limits are planned with what the
+bins really hold. A density set in the inventory (``Bin.density_kg_per_l``) stays the
+city's word and wins.
+
+The density of a bin is the median over its readings that carry a weight of
+``weight_kg / (fill_fraction * capacity_l)``, from readings filled at least
+:data:`MIN_FILL` (a level sensor's noise of a few points makes low fills unreliable) and at
+most 1 (an overflowing bin's weight includes what its level cannot see), and only with at
+least :data:`MIN_WEIGHED` of them. A median outside :data:`DENSITY_RANGE_KG_PER_L` (a scale
+reporting grams, or gross weight with the container) is not used, and a note names the bins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+
+from fleet.models import Bin, FillReading, Inventory
+
+MIN_FILL = 0.2  # readings filled less than this do not count (level noise)
+MIN_WEIGHED = 3  # readings with a weight a bin needs for a density of its own
+DENSITY_RANGE_KG_PER_L = (0.01, 5.0)  # plausible bulk densities of waste in a bin
+NAMED = 5  # bins named in a note, at most
+
+
+def weighed_ratios(b: Bin, readings: Iterable[FillReading]) -> list[float]:
+    """kg per litre of each of ``b``'s readings that counts (a weight, a fill from
+    :data:`MIN_FILL` to 1), in the order given."""
+    return [
+        r.weight_kg / (r.fill_fraction * b.capacity_l)
+        for r in readings
+        if r.bin_id == b.bin_id and r.weight_kg is not None
+        if MIN_FILL <= r.fill_fraction <= 1.0
+    ]
+
+
+def measured_densities(inventory: Inventory, readings: Iterable[FillReading]) -> dict[str, float]:
+    """Each bin's median density (kg per litre) from at least :data:`MIN_WEIGHED` readings
+    that count (:func:`weighed_ratios`), by bin id; in range or not. Readings of bins not in
+    ``inventory`` are ignored."""
+    by_bin: dict[str, list[FillReading]] = {}
+    for r in readings:
+        if r.weight_kg is not None:
+            by_bin.setdefault(r.bin_id, []).append(r)
+    bins = {b.bin_id: b for b in inventory.bins if b.bin_id in by_bin}
+    out = {}
+    for bin_id, b in bins.items():
+        ratios = weighed_ratios(b, by_bin[bin_id])
+        if len(ratios) >= MIN_WEIGHED:
+            out[bin_id] = statistics.median(ratios)
+    return out
+
+
+def with_measured_densities(
+    inventory: Inventory, readings: Sequence[FillReading]
+) -> tuple[Inventory, tuple[str, ...]]:
+    """``inventory`` with ``measured_density_kg_per_l`` set on each bin without a density of
+    its own whose readings show one in range (:func:`measured_densities`), and the notes
+    for a plan: how many bins are loaded at their measured density, and the bins whose
+    readings give one out of range (their stream's default used). Other bins are
+    unchanged (a density measured before stays)."""
+    lo, hi = DENSITY_RANGE_KG_PER_L
+    measured = measured_densities(inventory, readings)
+    kept = {
+        b.bin_id: measured[b.bin_id]
+        for b in inventory.bins
+        if b.density_kg_per_l is None and b.bin_id in measured
+    }
+    bad = {k: d for k, d in kept.items() if not lo <= d <= hi}
+    good = {k: d for k, d in kept.items() if k not in bad}
+    if not kept:
+        return inventory, ()
+    bins = tuple(
+        dataclasses.replace(b, measured_density_kg_per_l=good[b.bin_id]) if b.bin_id in good else b
+        for b in inventory.bins
+    )
+    return dataclasses.replace(inventory, bins=bins), (*_used_note(good), *_bad_note(bad))
+
+
+def _used_note(good: Mapping[str, float]) -> tuple[str, ...]:
+    if not good:
+        return ()
+    lo, hi = min(good.values()), max(good.values())
+    span = f"{lo:.2f} kg/l" if lo == hi else f"{lo:.2f}-{hi:.2f} kg/l"
+    return (
+        f"{len(good)} bin(s) loaded at the density their weighing readings show ({span}) "
+        "instead of their stream's default",
+    )
+
+
+def _bad_note(bad: Mapping[str, float]) -> tuple[str, ...]:
+    if not bad:
+        return ()
+    lo, hi = DENSITY_RANGE_KG_PER_L
+    named = ", ".join(f"{k} {d:.3g} kg/l" for k, d in sorted(bad.items())[:NAMED])
+    more = f" and {len(bad) - NAMED} more" if len(bad) > NAMED else ""
+    return (
+        f"weighing readings of {len(bad)} bin(s) give a density outside {lo:g}-{hi:g} kg/l "
+        f"({named}{more}): their stream's default is used; check that the scales report "
+        "the net weight in kg",
+    )
+
+
+def carry_measured(source: Inventory, target: Inventory) -> Inventory:
+    """``target`` with the measured densities of ``source`` (e.g. the inventory a day was
+    planned with) on its bins that have none measured: a reroute loads a bin as its day's
+    plan did."""
+    had = {
+        b.bin_id: b.measured_density_kg_per_l
+        for b in source.bins
+        if b.measured_density_kg_per_l is not None
+    }
+    if not had:
+        return target
+    bins = tuple(
+        dataclasses.replace(b, measured_density_kg_per_l=had[b.bin_id])
+        if b.measured_density_kg_per_l is None and b.bin_id in had
+        else b
+        for b in target.bins
+    )
+    return dataclasses.replace(target, bins=bins)
