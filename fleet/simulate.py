@@ -57,10 +57,22 @@ class SimConfig:
     gap_mean_h: float = 24.0
     report_after_h: float = 6.0
     report_prob_per_h: float = 0.05
+    # the scenarios' city (scenarios.simulate.CitySim) only: each bin's true bulk density is
+    # its planning one (Bin.density) x density_factor x exp(density_sigma_log x N(0, 1)), and
+    # a weigh_share of the sensor bins also report the net weight of their contents
+    density_factor: float = 1.0
+    density_sigma_log: float = 0.0
+    weigh_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.step_h <= 0 or self.reading_every_h <= 0 or self.collection_every_days < 1:
             raise FleetDataError("SimConfig: step_h, reading_every_h > 0, collection days >= 1")
+        if not (self.density_factor > 0 and self.density_sigma_log >= 0):
+            raise FleetDataError("SimConfig: density_factor must be > 0, density_sigma_log >= 0")
+        if not 0.0 <= self.weigh_share <= 1.0:
+            raise FleetDataError(
+                f"SimConfig: weigh_share must be in [0, 1], got {self.weigh_share}"
+            )
         if len(self.weekday_pattern) != 7:
             raise FleetDataError("SimConfig: weekday_pattern needs 7 values (Mon..Sun)")
 

@@ -28,6 +28,9 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
 
     [sim]                     # fleet.simulate.SimConfig fields (fill rates, sensor noise...)
     rate_median_per_day = 0.3
+    density_factor = 2.0      # true densities: x2 the planning ones, bins +-30 %, and every
+    density_sigma_log = 0.3   # sensor also weighs (plans then load bins at what they show)
+    weigh_share = 1.0
 
     [[policies]]
     name = "fixed-2d"

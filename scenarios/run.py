@@ -21,9 +21,10 @@ KPIs per policy (totals over the compared days, numbered 0 .. days - 1):
   about 0.41 l of diesel per km on collection rounds, and diesel emits 2.68 kg CO2 per litre
   (well-to-wheel excluded), i.e. about 1.1 kg CO2/km. Idling at bins is not added;
 * ``unserved_must`` (required bins the routes could not take), ``trips_over_capacity``
-  (truck trips whose TRUE load exceeded the truck: the forecast loads were too low, the crew
-  would need an extra unload), ``load_error_pct`` (true minus planned litres, % of planned),
-  ``violations`` (independent checker findings; 0 expected).
+  (truck trips whose TRUE load exceeded the truck in litres or kg: the forecast loads, or
+  the densities they were weighed at, were too low; the crew would need an extra unload),
+  ``load_error_pct`` (true minus planned litres, % of planned), ``violations`` (independent
+  checker findings; 0 expected).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from fleet.density import with_measured_densities
 from optimiser.daily import DayPlan
 from optimiser.params import SolveParams
 from optimiser.plan import VisitKind
@@ -138,25 +140,30 @@ class ScenarioResult:
 # ----------------------------------------------------------------------------- one day
 
 
-def _trip_loads(day: DayPlan, litres: Mapping[tuple[str, int], float]) -> tuple[int, int, float]:
-    """(trips, trips whose true load exceeds the truck, planned litres) of a day's routes;
-    ``litres`` maps (bin id, service start s) of each visit to what it really loaded."""
-    caps = {v.ref: v.capacity_l for v in day.built.problem.vehicles}
+def _trip_loads(
+    day: DayPlan, taken: Mapping[tuple[str, int], tuple[float, float]]
+) -> tuple[int, int, float]:
+    """(trips, trips whose true load exceeds the truck in litres or kg, planned litres) of a
+    day's routes; ``taken`` maps (bin id, service start s) of each visit to what it really
+    loaded (litres, kg)."""
+    caps = {v.ref: (v.capacity_l, v.capacity_kg) for v in day.built.problem.vehicles}
     stops = day.built.problem.stops_by_ref()
     trips = over = 0
     planned = 0.0
     for route in day.plan.routes:
-        load = 0.0
+        litres = kg = 0.0
         open_trip = False
         for v in route.visits:
             if v.kind is VisitKind.BIN:
-                load += litres.get((bin_of(v.ref), v.start_s), 0.0)
+                got_l, got_kg = taken.get((bin_of(v.ref), v.start_s), (0.0, 0.0))
+                litres, kg = litres + got_l, kg + got_kg
                 planned += stops[v.ref].volume_l
                 open_trip = True
             elif v.kind in (VisitKind.DISPOSAL, VisitKind.END) and open_trip:
                 trips += 1
-                over += load > caps[route.vehicle_ref]
-                load, open_trip = 0.0, False
+                cap_l, cap_kg = caps[route.vehicle_ref]
+                over += litres > cap_l or kg > cap_kg
+                litres, kg, open_trip = 0.0, 0.0, False
     return trips, over, planned
 
 
@@ -175,10 +182,11 @@ def _record(
 ) -> DayRecord:
     bins = day.inventory.bins
     day_s = 3600.0 * out.day * HOURS_PER_DAY
-    litres = {
-        (bins[p.bin_index].bin_id, round(p.at_h * 3600.0 - day_s)): p.litres for p in out.pickups
+    taken = {
+        (bins[p.bin_index].bin_id, round(p.at_h * 3600.0 - day_s)): (p.litres, p.kg)
+        for p in out.pickups
     }
-    trips, over, planned = _trip_loads(day, litres)
+    trips, over, planned = _trip_loads(day, taken)
     used = [r for r in day.plan.routes if r.used]
     must = {dd.bin_id for dd in day.decisions if dd.action.value == "must"}
     return DayRecord(
@@ -248,9 +256,11 @@ def run_policy(
     for d in range(-cfg.settle_days, cfg.days):
         plan_date = cfg.start + timedelta(days=d)
         day_h = sim.now_h
+        readings = sim.readings_since(day_h - 24.0 * cfg.history_days)
+        weighed, _ = with_measured_densities(city.inventory, readings)  # any policy's loads
         ctx = PlanContext(
-            inventory=city.inventory,
-            readings=sim.readings_since(day_h - 24.0 * cfg.history_days),
+            inventory=weighed,
+            readings=readings,
             reports=sim.reports_since(day_h - 24.0 * cfg.history_days),
             provider=city.provider,
             plan_date=plan_date,

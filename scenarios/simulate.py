@@ -81,6 +81,8 @@ class _Exogenous:
     read_noise: FloatArray
     read_spike: FloatArray  # nan: no spike; else the spike value
     pick_noise: FloatArray  # (n, steps) standard normal draws for the recorded pickup fills
+    density: FloatArray  # (n,) true bulk density of each bin's contents, kg per litre
+    weighs: NDArray[np.bool_]  # (n,) whose sensor also reports the weight of its contents
 
 
 @dataclass(slots=True)
@@ -137,12 +139,16 @@ class CitySim:
         residual = rng.uniform(0.0, config.residual_max, (n, steps))
         report_draw = rng.random((n, steps))
         schedule = _reading_schedule(rng, bins, steps, config)
+        pick_noise = rng.standard_normal((n, steps))
+        density, weighs = _weighing(bins, np.random.default_rng([seed, 1]), config)
         ex = _Exogenous(
             inc=inc,
             base_rate_per_h=base,
             residual=residual,
             report_draw=report_draw,
-            pick_noise=rng.standard_normal((n, steps)),
+            pick_noise=pick_noise,
+            density=density,
+            weighs=weighs,
             **schedule,  # type: ignore[arg-type]
         )
         return cls(
@@ -271,7 +277,7 @@ class CitySim:
             b = self.bins[i]
             litres = min(true, 1.0) * b.capacity_l
             over_l = max(true - 1.0, 0.0) * b.capacity_l
-            pickups.append(Pickup(i, h, true, litres, litres * b.density, over_l))
+            pickups.append(Pickup(i, h, true, litres, litres * float(ex.density[i]), over_l))
             seen = 1.0 if true >= 1.0 else true + PICKUP_NOISE_SD * ex.pick_noise[i, k]
             self.pickups.append(
                 PickupRecord(bin_id=b.bin_id, at=self.at(h), fill_fraction=min(max(seen, 0.0), 1.0))
@@ -308,10 +314,15 @@ class CitySim:
         val = np.minimum(true, 1.0) + cfg.noise_sd * ex.read_noise[lo:hi]
         spike = ex.read_spike[lo:hi]
         val = np.clip(np.where(np.isnan(spike), val, spike), 0.0, 1.0)
-        for bi, hh, v in zip(i, h, val, strict=True):
+        kg = np.clip(true, 0.0, 1.0) * ex.density[i]  # per litre of the bin, below
+        for bi, hh, v, w in zip(i, h, val, kg, strict=True):
+            b = self.bins[int(bi)]
             self.readings.append(
                 FillReading(
-                    bin_id=self.bins[int(bi)].bin_id, at=self.at(float(hh)), fill_fraction=float(v)
+                    bin_id=b.bin_id,
+                    at=self.at(float(hh)),
+                    fill_fraction=float(v),
+                    weight_kg=float(w * b.capacity_l) if ex.weighs[bi] else None,
                 )
             )
 
@@ -335,6 +346,20 @@ class CitySim:
         """Litres above capacity in bins overflowing now (not yet emptied)."""
         cap = np.array([b.capacity_l for b in self.bins], dtype=float)
         return float((np.maximum(self.fill - 1.0, 0.0) * cap).sum())
+
+
+def _weighing(
+    bins: Sequence[Bin], rng: np.random.Generator, cfg: SimConfig
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Each bin's true bulk density (kg per litre; its planning density when the config
+    spreads none) and whether its sensor also weighs (a ``weigh_share`` of the sensor bins).
+    ``rng`` is a stream of its own: the city's other draws do not depend on these."""
+    n = len(bins)
+    planned = np.array([b.density for b in bins], dtype=float)
+    spread = np.exp(cfg.density_sigma_log * rng.standard_normal(n))
+    sensors = np.array([b.has_sensor for b in bins], dtype=bool)
+    weighs = sensors & (rng.random(n) < cfg.weigh_share)
+    return planned * cfg.density_factor * spread, weighs
 
 
 def _reading_schedule(

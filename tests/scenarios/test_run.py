@@ -137,3 +137,43 @@ def test_settling_days_run_first_and_are_not_counted(
         ("0", "True"),
     ]
     assert "2 settling days per policy (not counted)" in (tmp_path / "comparison.md").read_text()
+
+
+def _weighty(city: City) -> City:
+    """``city`` with every bin sensed and trucks that fill up by weight: 250 kg."""
+    from dataclasses import replace
+
+    inv = city.inventory
+    return replace(
+        city,
+        inventory=replace(
+            inv,
+            bins=tuple(replace(b, has_sensor=True) for b in inv.bins),
+            vehicles=tuple(replace(v, capacity_kg=250) for v in inv.vehicles),
+        ),
+    )
+
+
+def test_weighing_sensors_keep_trucks_within_their_weight(tiny_city: City) -> None:
+    """The bins' waste is three times as dense as residual's default (0.10 kg/l). Planned at
+    the default, trucks leave bins overweight; with every sensor also weighing, the plans
+    load each bin at the density its readings show: fewer trips over the truck, more of
+    them, the same bins emptied."""
+    city = _weighty(tiny_city)
+    policies = [
+        {"kind": "fixed", "every_k_days": 1},
+        {"kind": "forecast", "must_fill": 0.9, "may_fill": 0.6},
+    ]
+
+    def run(share: float) -> dict[str, dict[str, float]]:
+        sim = {"density_factor": 3.0, "density_sigma_log": 0.3, "weigh_share": share}
+        cfg = config_from_dict(tiny_dict(sim=sim, policies=policies), source="weighing.toml")
+        return {p.policy: p.totals for p in run_scenario(cfg, city=city).policies}
+
+    plain, weighed = run(0.0), run(1.0)
+    for name in ("fixed-1d", "forecast"):
+        assert weighed[name]["violations"] == plain[name]["violations"] == 0
+        assert weighed[name]["trips_over_capacity"] < plain[name]["trips_over_capacity"]
+    assert plain["fixed-1d"]["trips_over_capacity"] >= 2
+    assert weighed["fixed-1d"]["bins_collected"] == plain["fixed-1d"]["bins_collected"]
+    assert weighed["fixed-1d"]["km"] > plain["fixed-1d"]["km"]  # more trips to the site

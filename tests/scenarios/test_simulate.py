@@ -103,3 +103,59 @@ def test_bad_emptyings_are_errors(midnight: datetime) -> None:
         sim.advance_day([(0, 8.1), (0, 8.5)])
     with pytest.raises(FleetDataError, match="time zone"):
         CitySim.create(tiny_bins(), start=datetime(2026, 1, 1), days=1, seed=1)
+
+
+# noise-free level sensors: a weighing sensor's kg per litre of fill is the true density
+WEIGHED = SimConfig(
+    noise_sd=0.0,
+    spike_prob=0.0,
+    density_factor=2.0,
+    density_sigma_log=0.3,
+    weigh_share=1.0,
+)
+
+
+def test_weighing_sensors_report_the_weight_at_each_bin_s_true_density(
+    midnight: datetime,
+) -> None:
+    sim = _sim(midnight, config=WEIGHED)
+    sim.advance_day()
+    out = sim.advance_day([(0, 30.0)])
+    density = sim.ex.density
+    assert np.allclose(np.median(density / 0.10), 2.0, rtol=0.3)  # residual's 0.10 x 2
+    assert np.ptp(density) > 0.01  # each bin its own
+    counted = [r for r in sim.readings if r.fill_fraction > 0]
+    assert counted and all(r.weight_kg is not None for r in counted)
+    index = {b.bin_id: i for i, b in enumerate(sim.bins)}
+    for r in counted:
+        assert r.weight_kg == pytest.approx(r.fill_fraction * 360 * density[index[r.bin_id]])
+    (p,) = out.pickups
+    assert p.kg == pytest.approx(p.litres * density[0])
+
+
+def test_without_weighing_the_city_is_as_before(midnight: datetime) -> None:
+    """The default config: planning densities are the true ones, no reading has a weight;
+    the weighing draws do not move the city's other draws (same fills, same readings)."""
+    plain = _sim(midnight, config=SimConfig())
+    weighed = _sim(midnight, config=SimConfig(density_sigma_log=0.3, weigh_share=0.5))
+    for sim in (plain, weighed):
+        sim.advance_day()
+    assert np.all(plain.ex.density == 0.10) and not plain.ex.weighs.any()
+    assert all(r.weight_kg is None for r in plain.readings)
+    assert np.array_equal(plain.fill, weighed.fill)
+    assert [r.fill_fraction for r in plain.readings] == [r.fill_fraction for r in weighed.readings]
+    sensors = np.array([b.has_sensor for b in weighed.bins])
+    assert weighed.ex.weighs.any() and not (weighed.ex.weighs & ~sensors).any()
+
+
+@pytest.mark.parametrize(
+    ("config", "match"),
+    [
+        (lambda: SimConfig(weigh_share=1.5), "weigh_share"),
+        (lambda: SimConfig(density_factor=0.0), "density_factor"),
+        (lambda: SimConfig(density_sigma_log=-0.1), "density_sigma_log"),
+    ],
+)
+def test_bad_weighing_settings_are_errors(config: object, match: str) -> None:
+    with pytest.raises(FleetDataError, match=match):
+        config()  # type: ignore[operator]
