@@ -62,10 +62,10 @@ def with_measured_densities(
     inventory: Inventory, readings: Sequence[FillReading]
 ) -> tuple[Inventory, tuple[str, ...]]:
     """``inventory`` with ``measured_density_kg_per_l`` set on each bin without a density of
-    its own whose readings show one in range (:func:`measured_densities`), and the notes
-    for a plan: how many bins are loaded at their measured density, and the bins whose
-    readings give one out of range (their stream's default used). Other bins are
-    unchanged (a density measured before stays)."""
+    its own whose readings show one in range (:func:`measured_densities`), and cleared on
+    those whose readings show one out of range (their stream's default used), and the
+    notes for a plan saying so. Bins with too few weighed readings are unchanged (a
+    density measured before stays)."""
     lo, hi = DENSITY_RANGE_KG_PER_L
     measured = measured_densities(inventory, readings)
     kept = {
@@ -78,7 +78,11 @@ def with_measured_densities(
     if not kept:
         return inventory, ()
     bins = tuple(
-        dataclasses.replace(b, measured_density_kg_per_l=good[b.bin_id]) if b.bin_id in good else b
+        dataclasses.replace(
+            b, measured_density_kg_per_l=kept[b.bin_id] if b.bin_id in good else None
+        )
+        if b.bin_id in kept
+        else b
         for b in inventory.bins
     )
     return dataclasses.replace(inventory, bins=bins), (*_used_note(good), *_bad_note(bad))

@@ -84,7 +84,7 @@ def test_a_density_set_in_the_inventory_wins(food_bin_readings: list[FillReading
 
 def test_an_implausible_density_is_named_and_not_used() -> None:
     grams = weighed("b1", [(h, 0.5, 275_000.0) for h in range(4)])  # a scale in grams
-    inventory = city(make_bin("b1"))
+    inventory = city(make_bin("b1", measured_density_kg_per_l=0.5))  # measured earlier
     out, notes = with_measured_densities(inventory, grams)
     assert out.bins[0].measured_density_kg_per_l is None
     assert out.bins[0].density == 0.10
