@@ -255,11 +255,16 @@ def _progress_after(day: DayPlan, bins_done: int, truck: str = "t1") -> list[Pro
 
 
 def _alerted(
-    day: DayPlan, urgent: str, at_s: int | None = None, respond_s: int | None = None
+    day: DayPlan,
+    urgent: str,
+    at_s: int | None = None,
+    respond_s: int | None = None,
+    inventory: Inventory | None = None,
 ) -> tuple[DayPlan, Progress]:
     """t1 has emptied its first bin and still stands there at ``at_s`` (default: as it
     finished), when an alert names ``urgent``, with a response target ``respond_s`` seconds
-    later when given: the rerouted day (1 s) and t1's progress."""
+    later when given: the rerouted day (1 s, with ``inventory`` as it is now when given)
+    and t1's progress."""
     (done,) = _progress_after(day, 1)
     now = dataclasses.replace(done, time_s=done.time_s if at_s is None else at_s)
     due = {} if respond_s is None else {urgent: day.at(now.time_s + respond_s)}
@@ -271,6 +276,7 @@ def _alerted(
         now=day.at(now.time_s),
         params=SolveParams(time_limit_s=1),
         due=due,
+        inventory=inventory,
     )
     return new_day, now
 
@@ -1856,18 +1862,22 @@ def test_an_empty_truck_that_cannot_reach_a_site_takes_no_bin_rather_than_come_b
     assert t1.bin_refs == ()
 
 
-@pytest.fixture(scope="module")
-def weighed_day(tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]) -> DayPlan:
-    """The tiny city's day with b0 and b1 weighing their contents at 0.5 kg/l (the
-    inventory sets no density: residual's default is 0.10)."""
-    inventory, readings, reports = tiny_city
-    weighed = [
+def _weighed(readings: list[FillReading]) -> list[FillReading]:
+    """``readings`` with b0's and b1's (660 l) weighing their contents at 0.5 kg/l."""
+    return [
         dataclasses.replace(r, weight_kg=r.fill_fraction * 660 * 0.5)
         if r.bin_id in ("b0", "b1")
         else r
         for r in readings
     ]
-    return _plan(inventory, weighed, reports)
+
+
+@pytest.fixture(scope="module")
+def weighed_day(tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]) -> DayPlan:
+    """The tiny city's day with b0 and b1 weighing their contents at 0.5 kg/l (the
+    inventory sets no density: residual's default is 0.10)."""
+    inventory, readings, reports = tiny_city
+    return _plan(inventory, _weighed(readings), reports)
 
 
 def test_plan_day_loads_weighed_bins_at_their_measured_density(
@@ -1893,15 +1903,7 @@ def test_a_reroute_loads_a_weighed_bin_as_its_day_did(
     with."""
     (done,) = _progress_after(weighed_day, 1)
     later = next(b for b in ("b0", "b1") if b not in done.done)
-    new_day, _ = reroute_day(
-        weighed_day,
-        [done],
-        [later],
-        HaversineProvider(),
-        now=weighed_day.at(done.time_s),
-        params=SolveParams(time_limit_s=1),
-        inventory=tiny_city[0],
-    )
+    new_day, _ = _alerted(weighed_day, later, inventory=tiny_city[0])
     stop = new_day.built.problem.stop(later)
     assert (stop.volume_l, stop.weight_kg) == (660, 330)
     assert later in new_day.plan.served_refs and new_day.violations == ()
@@ -1913,16 +1915,10 @@ def test_a_replan_loads_weighed_bins_at_their_measured_density(
     """A day planned before b0 and b1 were weighed, re-planned at 07:00 from readings that
     weigh them at 0.5 kg/l: the bins still to do are loaded at that density, with the note."""
     _, readings, reports = tiny_city
-    weighed = [
-        dataclasses.replace(r, weight_kg=r.fill_fraction * 660 * 0.5)
-        if r.bin_id in ("b0", "b1")
-        else r
-        for r in readings
-    ]
     new_day, _ = replan_day(
         day,
         [],
-        weighed,
+        _weighed(readings),
         reports,
         HaversineProvider(),
         now=_local(7),
