@@ -314,7 +314,7 @@ class CitySim:
         val = np.minimum(true, 1.0) + cfg.noise_sd * ex.read_noise[lo:hi]
         spike = ex.read_spike[lo:hi]
         val = np.clip(np.where(np.isnan(spike), val, spike), 0.0, 1.0)
-        kg = np.clip(true, 0.0, 1.0) * ex.density[i]  # per litre of the bin, below
+        kg = np.clip(true, 0.0, 1.0) * ex.density[i]  # kg per litre of capacity, x capacity_l below
         for bi, hh, v, w in zip(i, h, val, kg, strict=True):
             b = self.bins[int(bi)]
             self.readings.append(
