@@ -113,9 +113,9 @@ def _bad_note(bad: Mapping[str, float]) -> tuple[str, ...]:
 
 
 def carry_measured(source: Inventory, target: Inventory) -> Inventory:
-    """``target`` with the measured densities of ``source`` (e.g. the inventory a day was
-    planned with) on its bins that have none measured: a reroute loads a bin as its day's
-    plan did."""
+    """``target`` with the measured density of each of its bins that ``source`` (e.g. the
+    inventory a day was planned with) has one for; other bins unchanged: a reroute loads
+    a bin as its day's newest plan did."""
     had = {
         b.bin_id: b.measured_density_kg_per_l
         for b in source.bins
@@ -125,7 +125,7 @@ def carry_measured(source: Inventory, target: Inventory) -> Inventory:
         return target
     bins = tuple(
         dataclasses.replace(b, measured_density_kg_per_l=had[b.bin_id])
-        if b.measured_density_kg_per_l is None and b.bin_id in had
+        if b.bin_id in had and b.measured_density_kg_per_l != had[b.bin_id]
         else b
         for b in target.bins
     )

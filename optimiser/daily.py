@@ -874,7 +874,8 @@ def reroute_day(
         Time limit of the re-optimisation (default 1 s).
     inventory : Inventory, optional
         The current inventory (default: the day's; bins keep the densities their weighing
-        readings showed when the day was planned): urgent bins are looked up here, and
+        readings showed when the day was last planned or re-planned): urgent bins are
+        looked up here, and
         the trucks and disposal sites are those it lists now, as in :func:`replan_day` (a
         truck gone from it or out of service takes no more bins, one added may be sent; a
         site gone is closed from ``now``, one added may be used; a bin moved since is
@@ -1092,8 +1093,9 @@ def replan_day(
         **{s.ref: 1.0 for s in urgent},
     }
     still = tuple(r for r in day.alerted if r in finished or r in pending)
+    weighed_now = carry_measured(lookup, day.inventory)  # its reroutes load bins as this did
     new_day = _driven_on(
-        dataclasses.replace(day, alerted=still),
+        dataclasses.replace(day, alerted=still, inventory=weighed_now),
         dataclasses.replace(built, problem=problem),
         plan,
         _decided(day, [*decisions, *alert_decisions], done, pending),

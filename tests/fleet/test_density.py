@@ -98,13 +98,18 @@ def test_readings_of_unknown_bins_are_ignored(food_bin_readings: list[FillReadin
 
 
 def test_carry_measured_keeps_what_the_day_was_planned_with() -> None:
-    planned = city(make_bin("b1", measured_density_kg_per_l=0.5), make_bin("b2"))
+    planned = city(
+        make_bin("b1", measured_density_kg_per_l=0.5),
+        make_bin("b2"),
+        make_bin("b4", measured_density_kg_per_l=0.6),
+    )
     now = city(
         make_bin("b1", lon=8.70),  # moved since: still loaded as planned
         make_bin("b2"),
-        make_bin("b3", measured_density_kg_per_l=0.3),  # its own stays
+        make_bin("b3", measured_density_kg_per_l=0.3),  # not in the plan: its own stays
+        make_bin("b4", measured_density_kg_per_l=0.2),  # the plan's is the newest
     )
     out = carry_measured(planned, now)
-    assert [b.measured_density_kg_per_l for b in out.bins] == [0.5, None, 0.3]
+    assert [b.measured_density_kg_per_l for b in out.bins] == [0.5, None, 0.3, 0.6]
     assert out.bins[0].lon == 8.70
     assert carry_measured(city(make_bin("b1")), now) is now

@@ -1929,3 +1929,26 @@ def test_a_replan_loads_weighed_bins_at_their_measured_density(
         assert stop.weight_kg == pytest.approx(stop.volume_l * 0.5, abs=1)
     assert any("2 bin(s) loaded at the density" in n for n in new_day.plan.notes)
     assert new_day.violations == ()
+
+
+def test_a_reroute_after_a_replan_loads_bins_as_the_replan_did(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]], day: DayPlan
+) -> None:
+    """b0 and b1 were first weighed by the 07:00 re-plan (0.5 kg/l); an alert on one of them
+    after it, rerouted with the inventory as it is now, loads it full at that density."""
+    inventory, readings, reports = tiny_city
+    replanned, _ = replan_day(
+        day,
+        [],
+        _weighed(readings),
+        reports,
+        HaversineProvider(),
+        now=_local(7),
+        params=SolveParams(time_limit_s=1, seed=1),
+    )
+    (done,) = _progress_after(replanned, 1)
+    later = next(b for b in ("b0", "b1") if b not in done.done)
+    new_day, _ = _alerted(replanned, later, inventory=inventory)
+    stop = new_day.built.problem.stop(later)
+    assert (stop.volume_l, stop.weight_kg) == (660, 330)
+    assert new_day.violations == ()
