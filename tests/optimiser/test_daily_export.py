@@ -1895,48 +1895,35 @@ def test_plan_day_loads_weighed_bins_at_their_measured_density(
     assert not any("weighing" in n for n in day.plan.notes)
 
 
+def _alert_on_a_weighed_bin(day: DayPlan, inventory: Inventory) -> tuple[DayPlan, str]:
+    """t1 has emptied its first bin; an alert names b0 or b1 (one it has not emptied),
+    rerouted with ``inventory`` as it is now (no measured densities): the new day and the
+    bin."""
+    (done,) = _progress_after(day, 1)
+    later = next(b for b in ("b0", "b1") if b not in done.done)
+    new_day, _ = _alerted(day, later, inventory=inventory)
+    return new_day, later
+
+
 def test_a_reroute_loads_a_weighed_bin_as_its_day_did(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]], weighed_day: DayPlan
 ) -> None:
     """The service reroutes with the inventory as it is now, which has no measured
     densities: an alert on a weighed bin loads it full at the density the day was planned
     with."""
-    (done,) = _progress_after(weighed_day, 1)
-    later = next(b for b in ("b0", "b1") if b not in done.done)
-    new_day, _ = _alerted(weighed_day, later, inventory=tiny_city[0])
+    new_day, later = _alert_on_a_weighed_bin(weighed_day, tiny_city[0])
     stop = new_day.built.problem.stop(later)
     assert (stop.volume_l, stop.weight_kg) == (660, 330)
     assert later in new_day.plan.served_refs and new_day.violations == ()
 
 
-def test_a_replan_loads_weighed_bins_at_their_measured_density(
+@pytest.fixture(scope="module")
+def weighed_replan(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]], day: DayPlan
-) -> None:
-    """A day planned before b0 and b1 were weighed, re-planned at 07:00 from readings that
-    weigh them at 0.5 kg/l: the bins still to do are loaded at that density, with the note."""
+) -> DayPlan:
+    """``day`` (planned before b0 and b1 were weighed) re-planned at 07:00 from readings that
+    weigh them at 0.5 kg/l (1 s)."""
     _, readings, reports = tiny_city
-    new_day, _ = replan_day(
-        day,
-        [],
-        _weighed(readings),
-        reports,
-        HaversineProvider(),
-        now=_local(7),
-        params=SolveParams(time_limit_s=1, seed=1),
-    )
-    for ref in ("b0", "b1"):
-        stop = new_day.built.problem.stop(ref)
-        assert stop.weight_kg == pytest.approx(stop.volume_l * 0.5, abs=1)
-    assert any("2 bin(s) loaded at the density" in n for n in new_day.plan.notes)
-    assert new_day.violations == ()
-
-
-def test_a_reroute_after_a_replan_loads_bins_as_the_replan_did(
-    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]], day: DayPlan
-) -> None:
-    """b0 and b1 were first weighed by the 07:00 re-plan (0.5 kg/l); an alert on one of them
-    after it, rerouted with the inventory as it is now, loads it full at that density."""
-    inventory, readings, reports = tiny_city
     replanned, _ = replan_day(
         day,
         [],
@@ -1946,9 +1933,24 @@ def test_a_reroute_after_a_replan_loads_bins_as_the_replan_did(
         now=_local(7),
         params=SolveParams(time_limit_s=1, seed=1),
     )
-    (done,) = _progress_after(replanned, 1)
-    later = next(b for b in ("b0", "b1") if b not in done.done)
-    new_day, _ = _alerted(replanned, later, inventory=inventory)
+    return replanned
+
+
+def test_a_replan_loads_weighed_bins_at_their_measured_density(weighed_replan: DayPlan) -> None:
+    """The bins still to do are loaded at the density the re-plan measured, with the note."""
+    for ref in ("b0", "b1"):
+        stop = weighed_replan.built.problem.stop(ref)
+        assert stop.weight_kg == pytest.approx(stop.volume_l * 0.5, abs=1)
+    assert any("2 bin(s) loaded at the density" in n for n in weighed_replan.plan.notes)
+    assert weighed_replan.violations == ()
+
+
+def test_a_reroute_after_a_replan_loads_bins_as_the_replan_did(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]], weighed_replan: DayPlan
+) -> None:
+    """b0 and b1 were first weighed by the re-plan: an alert on one of them after it loads it
+    full at that density."""
+    new_day, later = _alert_on_a_weighed_bin(weighed_replan, tiny_city[0])
     stop = new_day.built.problem.stop(later)
     assert (stop.volume_l, stop.weight_kg) == (660, 330)
     assert new_day.violations == ()
