@@ -22,7 +22,7 @@ import dataclasses
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 
-from fleet.models import Bin, FillReading, Inventory
+from fleet.models import FillReading, Inventory
 
 MIN_FILL = 0.2  # readings filled less than this do not count (level noise)
 MIN_WEIGHED = 3  # readings with a weight a bin needs for a density of its own
@@ -30,32 +30,18 @@ DENSITY_RANGE_KG_PER_L = (0.01, 5.0)  # plausible bulk densities of waste in a b
 NAMED = 5  # bins named in a note, at most
 
 
-def weighed_ratios(b: Bin, readings: Iterable[FillReading]) -> list[float]:
-    """kg per litre of each of ``b``'s readings that counts (a weight, a fill from
-    :data:`MIN_FILL` to 1), in the order given."""
-    return [
-        r.weight_kg / (r.fill_fraction * b.capacity_l)
-        for r in readings
-        if r.bin_id == b.bin_id and r.weight_kg is not None
-        if MIN_FILL <= r.fill_fraction <= 1.0
-    ]
-
-
 def measured_densities(inventory: Inventory, readings: Iterable[FillReading]) -> dict[str, float]:
-    """Each bin's median density (kg per litre) from at least :data:`MIN_WEIGHED` readings
-    that count (:func:`weighed_ratios`), by bin id; in range or not. Readings of bins not in
-    ``inventory`` are ignored."""
-    by_bin: dict[str, list[FillReading]] = {}
+    """Each bin's median density (kg per litre) by bin id, in range or not: over its readings
+    that carry a weight and a fill from :data:`MIN_FILL` to 1, at least :data:`MIN_WEIGHED`
+    of them. Readings of bins not in ``inventory`` are ignored."""
+    capacity_l = {b.bin_id: b.capacity_l for b in inventory.bins}
+    ratios: dict[str, list[float]] = {}
     for r in readings:
-        if r.weight_kg is not None:
-            by_bin.setdefault(r.bin_id, []).append(r)
-    bins = {b.bin_id: b for b in inventory.bins if b.bin_id in by_bin}
-    out = {}
-    for bin_id, b in bins.items():
-        ratios = weighed_ratios(b, by_bin[bin_id])
-        if len(ratios) >= MIN_WEIGHED:
-            out[bin_id] = statistics.median(ratios)
-    return out
+        if r.weight_kg is None or not MIN_FILL <= r.fill_fraction <= 1.0:
+            continue
+        if (cap := capacity_l.get(r.bin_id)) is not None:
+            ratios.setdefault(r.bin_id, []).append(r.weight_kg / (r.fill_fraction * cap))
+    return {k: statistics.median(v) for k, v in ratios.items() if len(v) >= MIN_WEIGHED}
 
 
 def with_measured_densities(
