@@ -33,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -133,6 +134,7 @@ class ReadingRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     fill_fraction: Mapped[float] = mapped_column(Float)
     weight_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    fill_from_weight: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,6 +1,8 @@
 """Nightly ingest of reading files: ``*.csv`` dropped in ``settings.ingest_dir``.
 
-Each file (``fleet.io`` reading columns: ``bin_id, at, fill_fraction[, weight_kg]``) is stored
+Each file (``fleet.io`` reading columns: ``bin_id, at, fill_fraction[, weight_kg]``; a row with
+a weight and no fill is a sensor that only weighs: its fill is derived at the bin's density
+set in the inventory or measured from the file's rows) is stored
 idempotently like ``POST /readings`` and then moved to ``done/``; its rejected rows (or the
 reason the whole file was, e.g. not UTF-8 text) are written next to it as
 ``<name>.errors.txt``. Readings pushed through the API need no ingest.
@@ -16,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from api import repo
-from api.db import BinRow, Database, utcnow
+from api.db import BinRow, Database
 from fleet import io
 from fleet.errors import FleetDataError
 
@@ -40,27 +42,19 @@ class IngestReport:
 
 
 def _ingest_file(db: Database, path: Path) -> tuple[IngestReport, list[str]]:
-    try:
-        parsed = io.read_readings_csv(path)  # a file not in UTF-8 is a FleetDataError
-    except (FleetDataError, OSError) as exc:
-        return IngestReport(files=1, rejected=1), [str(exc)]
-    errors = [str(e) for e in parsed.errors]
     stored = duplicates = 0
     with db.writer() as s:
+        try:  # a file not in UTF-8 is a FleetDataError
+            parsed = io.read_readings_csv(path, repo.load_inventory(s))
+        except (FleetDataError, OSError) as exc:
+            return IngestReport(files=1, rejected=1), [str(exc)]
+        errors = [str(e) for e in parsed.errors]
         ids = {r.bin_id for r in parsed.records}
         known = set(s.scalars(select(BinRow.bin_id).where(BinRow.bin_id.in_(ids))))
         for r in parsed.records:
             if r.bin_id not in known:
                 errors.append(f"reading of unknown bin {r.bin_id!r} at {r.at.isoformat()}")
-                continue
-            values = {
-                "bin_id": r.bin_id,
-                "at": r.at,
-                "fill_fraction": r.fill_fraction,
-                "weight_kg": r.weight_kg,
-                "received_at": utcnow(),
-            }
-            if repo.insert_reading(s, values):
+            elif repo.insert_reading(s, r):
                 stored += 1
             else:
                 duplicates += 1

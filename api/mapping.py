@@ -20,6 +20,7 @@ from fleet.models import (
     PickupRecord,
     TimeWindow,
     Vehicle,
+    WeightReading,
 )
 
 
@@ -108,8 +109,17 @@ def city_record(x: Any) -> None:
 def reading_record(x: Any) -> FillReading:
     """A validated ``FillReading`` (tz-aware ``at``)."""
     return FillReading(
-        bin_id=x.bin_id, at=x.at, fill_fraction=x.fill_fraction, weight_kg=x.weight_kg
+        bin_id=x.bin_id,
+        at=x.at,
+        fill_fraction=x.fill_fraction,
+        weight_kg=x.weight_kg,
+        fill_from_weight=bool(getattr(x, "fill_from_weight", False)),
     )
+
+
+def weight_record(x: Any) -> WeightReading:
+    """A validated ``WeightReading`` (a sensor that only weighs; tz-aware ``at``)."""
+    return WeightReading(bin_id=x.bin_id, at=x.at, weight_kg=x.weight_kg)
 
 
 def pickup_record(x: Any) -> PickupRecord:

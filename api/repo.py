@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections import Counter, OrderedDict
@@ -27,11 +28,13 @@ from api.db import (
     ReportRow,
     SiteRow,
     VehicleRow,
+    utcnow,
 )
 from api.errors import NotFoundError
 from api.planner import TruckProgress
+from fleet import density
 from fleet.fill import last_emptying_read
-from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
+from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord, WeightReading
 
 RowT = TypeVar("RowT")
 # A bin reported emptied again this long after its last report was emptied a second time
@@ -74,6 +77,28 @@ def load_readings(
         query = query.where(ReadingRow.bin_id.in_(set(bin_ids)))
     rows = session.scalars(query.order_by(ReadingRow.at, ReadingRow.bin_id))
     return [mapping.reading_record(r) for r in rows]
+
+
+def fills_from_weights(
+    session: Session,
+    weights: Sequence[WeightReading],
+    batch: Sequence[FillReading] = (),
+    history_days: int = 14,
+) -> list[FillReading | str]:
+    """Each reading of a sensor that only weighs as a fill reading at its bin's density, or
+    the reason it is refused (:func:`fleet.density.fills_from_weights`): the density set on
+    the bin, else the one its readings stored in the ``history_days`` before (and those of
+    ``batch``) show, else its stream's default."""
+    if not weights:
+        return []
+    ids = {w.bin_id for w in weights}
+    rows = session.scalars(select(BinRow).where(BinRow.bin_id.in_(ids)))
+    bins = Inventory(bins=tuple(map(mapping.bin_record, rows)), depots=(), vehicles=(), sites=())
+    since = min(w.at for w in weights) - timedelta(days=history_days)
+    until = max(w.at for w in weights) + timedelta(seconds=1)
+    stored = load_readings(session, since, until, ids)
+    measured_by = [*stored, *(r for r in batch if r.bin_id in ids)]
+    return density.fills_from_weights(bins, weights, measured_by)
 
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -559,12 +584,14 @@ def add_alert(
     return row
 
 
-def insert_reading(session: Session, values: dict[str, Any]) -> bool:
+def insert_reading(session: Session, reading: FillReading) -> bool:
     """Insert one reading unless (bin_id, at) is stored already; True when inserted.
 
     One statement per dialect (``ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL), so two
     writers sending the same reading cannot both store it.
     """
+    values = {f.name: getattr(reading, f.name) for f in dataclasses.fields(reading)}
+    values["received_at"] = utcnow()
     dialect = session.get_bind().dialect.name
     stmt: Any
     if dialect in ("postgresql", "sqlite"):

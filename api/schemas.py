@@ -214,9 +214,13 @@ class BinOut(_Out):
 
 
 class ReadingIn(_In):
+    """A sensor's reading: its fill, and the net weight of the contents when it weighs. A
+    sensor that only weighs gives ``weight_kg`` alone: the fill is derived at the bin's
+    density (``fill_from_weight`` in the stored reading). One of the two is required."""
+
     bin_id: Id
     at: Instant
-    fill_fraction: Annotated[float, Field(ge=0.0, le=1.5, allow_inf_nan=False)]
+    fill_fraction: Annotated[float, Field(ge=0.0, le=1.5, allow_inf_nan=False)] | None = None
     weight_kg: Annotated[float, Field(ge=0.0, le=1e5, allow_inf_nan=False)] | None = None
 
 
@@ -225,6 +229,7 @@ class ReadingOut(_Out):
     at: datetime
     fill_fraction: float
     weight_kg: float | None
+    fill_from_weight: bool
 
 
 class ReportIn(_In):

@@ -15,6 +15,7 @@ from fleet.io import (
     load_inventory,
     read_csv,
     read_fiware_waste_containers,
+    read_readings_csv,
 )
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord, collection_period
 from network import HaversineProvider, StreetNetwork, StreetProvider, load_network
@@ -61,16 +62,21 @@ def _some_good(path: Path, records: Sequence[object], errors: Sequence[RowError]
     raise FleetDataError("\n".join(lines))
 
 
-def read_readings(path: Path) -> tuple[tuple[FillReading, ...], tuple[tuple[str, str], ...]]:
-    """Readings from a CSV file or a FIWARE WasteContainer JSON file (by extension).
+def read_readings(
+    path: Path, inventory: Inventory
+) -> tuple[tuple[FillReading, ...], tuple[tuple[str, str], ...]]:
+    """Readings from a CSV file or a FIWARE WasteContainer JSON file (by extension); the
+    weights of sensors that only weigh become fills at the densities of ``inventory``.
 
     Returns the good readings and (record, reason) for each bad row.
     """
     if path.suffix.lower() == ".json":
-        fiware = read_fiware_waste_containers(path)
+        fiware = read_fiware_waste_containers(path, inventory=inventory)
         _some_good(path, fiware.readings, fiware.errors)
         return tuple(fiware.readings), _row_errors(path, fiware.errors)
-    return _csv_rows(FillReading, path)
+    result = read_readings_csv(path, inventory)
+    _some_good(path, result.records, result.errors)
+    return tuple(result.records), _row_errors(path, result.errors)
 
 
 def _csv_rows(cls: type[T], path: Path | None) -> tuple[tuple[T, ...], tuple[tuple[str, str], ...]]:
@@ -158,7 +164,7 @@ def plan_from_files(
     """
     tz = zone(tz_name)
     inventory, _ = load_inventory(inventory_dir, strict=True)
-    readings, bad_readings = read_readings(readings_path) if readings_path else ((), ())
+    readings, bad_readings = read_readings(readings_path, inventory) if readings_path else ((), ())
     reports, bad_reports = _csv_rows(CitizenReport, reports_path)
     pickups, bad_pickups = _csv_rows(PickupRecord, pickups_path)
     refs = [r.bin_id for r in readings] + [r.bin_id for r in reports if r.bin_id]

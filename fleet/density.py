@@ -14,15 +14,20 @@ The density of a bin is the median over its readings that carry a weight of
 most 1 (an overflowing bin's weight includes what its level cannot see), and only with at
 least :data:`MIN_WEIGHED` of them. A median outside :data:`DENSITY_RANGE_KG_PER_L` (a scale
 reporting grams, or gross weight with the container) is not used, and a note names the bins.
+
+A sensor that only weighs (:class:`fleet.models.WeightReading`) gives a fill the other way
+round, at the bin's density (:func:`fills_from_weights`); such fills are marked
+(``FillReading.fill_from_weight``) and measure no density.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 
-from fleet.models import FillReading, Inventory
+from fleet.models import MAX_FILL, FillReading, Inventory, WeightReading
 
 MIN_FILL = 0.2  # readings filled less than this do not count (level noise)
 MIN_WEIGHED = 3  # readings with a weight a bin needs for a density of its own
@@ -32,12 +37,13 @@ NAMED = 5  # bins named in a note, at most
 
 def measured_densities(inventory: Inventory, readings: Iterable[FillReading]) -> dict[str, float]:
     """Each bin's median density (kg per litre) by bin id, in range or not: over its readings
-    that carry a weight and a fill from :data:`MIN_FILL` to 1, at least :data:`MIN_WEIGHED`
-    of them. Readings of bins not in ``inventory`` are ignored."""
+    that carry a weight and a fill from :data:`MIN_FILL` to 1 (not one derived from the
+    weight), at least :data:`MIN_WEIGHED` of them. Readings of bins not in ``inventory`` are
+    ignored."""
     capacity_l = {b.bin_id: b.capacity_l for b in inventory.bins}
     ratios: dict[str, list[float]] = {}
     for r in readings:
-        if r.weight_kg is None or not MIN_FILL <= r.fill_fraction <= 1.0:
+        if r.weight_kg is None or r.fill_from_weight or not MIN_FILL <= r.fill_fraction <= 1.0:
             continue
         if (cap := capacity_l.get(r.bin_id)) is not None:
             ratios.setdefault(r.bin_id, []).append(r.weight_kg / (r.fill_fraction * cap))
@@ -116,3 +122,59 @@ def carry_measured(source: Inventory, target: Inventory) -> Inventory:
         for b in target.bins
     )
     return dataclasses.replace(target, bins=bins)
+
+
+def fills_from_weights(
+    inventory: Inventory, weights: Iterable[WeightReading], readings: Sequence[FillReading] = ()
+) -> list[FillReading | str]:
+    """The readings of sensors that only weigh as fill readings.
+
+    Parameters
+    ----------
+    inventory : Inventory
+        The bins; a weight is turned into litres at the bin's density: the one set in the
+        inventory, else the one ``readings`` of the bin show (:func:`with_measured_densities`),
+        else the one already measured on the bin, else its stream's default.
+    weights : iterable of WeightReading
+        Net weights (kg) of the contents.
+    readings : sequence of FillReading
+        Other readings of these bins (level and weight), to measure densities from.
+
+    Returns
+    -------
+    list
+        For each weight, in order: a ``FillReading`` with ``fill_fraction = weight_kg /
+        (density * capacity_l)``, the ``weight_kg`` and ``fill_from_weight=True``; or, for a
+        bin not in ``inventory`` or a weight that would fill the bin more than
+        :data:`fleet.models.MAX_FILL` times (a scale in grams, or a density set too low),
+        the reason it is refused.
+    """
+    measured, _ = with_measured_densities(inventory, readings)
+    bins = {b.bin_id: b for b in measured.bins}
+    out: list[FillReading | str] = []
+    for w in weights:
+        b = bins.get(w.bin_id)
+        fill = w.weight_kg / (b.density * b.capacity_l) if b is not None else math.nan
+        if b is None:
+            out.append(f"bin {w.bin_id!r} is not in the inventory; add it")
+        elif fill > MAX_FILL:
+            out.append(_too_heavy(w, b.capacity_l, b.density, fill))
+        else:
+            out.append(
+                FillReading(
+                    bin_id=w.bin_id,
+                    at=w.at,
+                    fill_fraction=fill,
+                    weight_kg=w.weight_kg,
+                    fill_from_weight=True,
+                )
+            )
+    return out
+
+
+def _too_heavy(w: WeightReading, capacity_l: int, density: float, fill: float) -> str:
+    return (
+        f"{w.weight_kg:g} kg is {fill:.1f} times what the {capacity_l} l of bin {w.bin_id!r} "
+        f"hold at {density:.3g} kg/l; check that the scale reports the net weight in kg, or "
+        "set the bin's density_kg_per_l"
+    )

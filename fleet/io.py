@@ -36,6 +36,7 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from fleet.density import fills_from_weights
 from fleet.errors import FleetDataError
 from fleet.models import (
     DEFAULT_STREAM,
@@ -49,6 +50,7 @@ from fleet.models import (
     PickupRecord,
     TimeWindow,
     Vehicle,
+    WeightReading,
 )
 
 T = TypeVar("T")
@@ -243,7 +245,10 @@ COLUMNS: dict[type, tuple[Column, ...]] = {
         "shift:window break_s:int break_window:window cost_per_km:float cost_per_hour:float "
         "fixed_cost:float max_stops:int max_daily_kg:int"
     ),
-    FillReading: _cols("bin_id:str! at:datetime! fill_fraction:float! weight_kg:float"),
+    FillReading: _cols(
+        "bin_id:str! at:datetime! fill_fraction:float! weight_kg:float fill_from_weight:bool"
+    ),
+    WeightReading: _cols("bin_id:str! at:datetime! weight_kg:float!"),
     PickupRecord: _cols("bin_id:str! at:datetime! fill_fraction:float!"),
     CitizenReport: _cols(
         "report_id:str! at:datetime! text:str bin_id:str lon:float lat:float overflowing:bool"
@@ -287,29 +292,47 @@ def _build(
         return [RowError(rownum, rid, None, str(exc))]
 
 
-def _collect(
-    cls: type[T], rows: Iterable[tuple[int, Mapping[str, Any]]], text_of: Callable[[Any], str]
-) -> ImportResult[T]:
-    records: list[T] = []
+def _numbered(
+    cls: type,
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    text_of: Callable[[Any], str],
+    alternative: type | None = None,
+) -> tuple[list[tuple[int, Any]], list[RowError]]:
+    """(row number, record) of the good rows and the errors of the bad ones; a row that
+    lacks a required cell of ``cls`` but fills all of ``alternative``'s is read as one."""
+    records: list[tuple[int, Any]] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     unique = cls not in (FillReading, Downtime)  # many per bin, per truck
     for rownum, row in rows:
-        built = _build(cls, row, rownum, text_of)
+        kind = cls
+        if (
+            alternative
+            and not _has_cells(cls, row, text_of)
+            and _has_cells(alternative, row, text_of)
+        ):
+            kind = alternative
+        built = _build(kind, row, rownum, text_of)
         if isinstance(built, list):
             errors.extend(built)
             continue
-        rid = getattr(built, _id_field(cls))
+        rid = getattr(built, _id_field(kind))
         if unique and rid in seen:
             errors.append(
                 RowError(
-                    rownum, rid, _id_field(cls), f"id repeats row {seen[rid]}; ids must be unique"
+                    rownum, rid, _id_field(kind), f"id repeats row {seen[rid]}; ids must be unique"
                 )
             )
             continue
         seen[rid] = rownum
-        records.append(built)
-    return ImportResult(tuple(records), tuple(errors))
+        records.append((rownum, built))
+    return records, errors
+
+
+def _has_cells(cls: type, row: Mapping[str, Any], text_of: Callable[[Any], str]) -> bool:
+    """Whether ``row`` has a non-blank cell for every required column of ``cls``."""
+    cells = (row.get(c.name) for c in COLUMNS[cls] if c.required)
+    return all(v is not None and text_of(v).strip() for v in cells)
 
 
 def _read_text(src: Source) -> str:
@@ -328,12 +351,16 @@ def _read_text(src: Source) -> str:
         ) from None
 
 
-def _header_errors(cls: type, header: Sequence[str]) -> list[RowError]:
-    known = {c.name for c in COLUMNS[cls]}
+def _header_errors(
+    cls: type, header: Sequence[str], alternative: type | None = None
+) -> list[RowError]:
+    kinds = (cls,) if alternative is None else (cls, alternative)
+    known = {c.name for k in kinds for c in COLUMNS[k]}
+    required = [{c.name for c in COLUMNS[k] if c.required} for k in kinds]
     errs = [
         RowError(1, None, c.name, f"required column {c.name!r} is missing from the header")
         for c in COLUMNS[cls]
-        if c.required and c.name not in header
+        if c.name in set.intersection(*required) and c.name not in header
     ]
     errs += [
         RowError(1, None, h, f"unknown column {h!r} (ignored); known: {', '.join(sorted(known))}")
@@ -357,16 +384,25 @@ def read_csv(cls: type[T], src: Source) -> ImportResult[T]:
     (line 1) and no records; an unknown column is reported (line 1) and ignored; blank
     lines are skipped; a repeated id is an error on the later row.
     """
+    numbered, errors = _read_numbered(cls, src)
+    return ImportResult(tuple(r for _, r in numbered), errors)
+
+
+def _read_numbered(
+    cls: type, src: Source, alternative: type | None = None
+) -> tuple[list[tuple[int, Any]], tuple[RowError, ...]]:
+    """:func:`read_csv` with each record's line number; rows may be ``alternative``
+    records (:func:`_numbered`), and only the columns both require are required."""
     text = _read_text(src)
     reader = csv.DictReader(io.StringIO(text))
     try:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as err:
-        return ImportResult((), (RowError(1, None, None, _malformed(err)),))
+        return [], (RowError(1, None, None, _malformed(err)),)
     reader.fieldnames = header
-    herrs = _header_errors(cls, header)
+    herrs = _header_errors(cls, header, alternative)
     if any(e.message.startswith("required") for e in herrs):
-        return ImportResult((), tuple(herrs))
+        return [], tuple(herrs)
 
     def rows() -> Iterable[tuple[int, Mapping[str, Any]]]:
         while True:
@@ -387,8 +423,8 @@ def read_csv(cls: type[T], src: Source) -> ImportResult[T]:
                 continue
             yield reader.line_num, row
 
-    result = _collect(cls, rows(), str)
-    return ImportResult(result.records, tuple(herrs) + result.errors)
+    numbered, errors = _numbered(cls, rows(), str, alternative)
+    return numbered, (*herrs, *errors)
 
 
 def write_csv(records: Iterable[Any], cls: type, dest: Path | None = None) -> str:
@@ -431,10 +467,19 @@ def read_sites_csv(src: Source) -> ImportResult[DisposalSite]:
     return read_csv(DisposalSite, src)
 
 
-def read_readings_csv(src: Source) -> ImportResult[FillReading]:
-    """Read fill readings (``bin_id, at, fill_fraction[, weight_kg]``; ``weight_kg`` the
-    net weight of the contents, from weighing sensors: :mod:`fleet.density`)."""
-    return read_csv(FillReading, src)
+def read_readings_csv(src: Source, inventory: Inventory | None = None) -> ImportResult[FillReading]:
+    """Read fill readings (``bin_id, at, fill_fraction[, weight_kg]``).
+
+    ``weight_kg`` is the net weight of the contents, from weighing sensors
+    (:mod:`fleet.density`). A row with a weight and no fill (a sensor that only weighs;
+    the file may then lack the ``fill_fraction`` column) becomes a fill at the bin's
+    density in ``inventory`` (:func:`fleet.density.fills_from_weights`; densities measured
+    from the file's other rows). Without ``inventory``, or for a bin not in it, such a row
+    is an error.
+    """
+    numbered, errors = _read_numbered(FillReading, src, WeightReading)
+    fills, refused = _weights_as_fills(numbered, inventory)
+    return ImportResult(fills, tuple(sorted((*errors, *refused), key=lambda e: e.row)))
 
 
 def read_pickups_csv(src: Source) -> ImportResult[PickupRecord]:
@@ -682,7 +727,7 @@ def _fiware_bin(ent: Mapping[str, Any], bin_id: str, capacity_l: int | None) -> 
 
 def _fiware_entity(
     ent: Any, idx: int, capacity_l: Mapping[str, int], default_capacity_l: int | None
-) -> tuple[FillReading, Bin | None] | RowError:
+) -> tuple[FillReading | WeightReading, Bin | None] | RowError:
     if not isinstance(ent, dict) or not ent.get("id"):
         return RowError(idx, None, "id", "entity has no id")
     bin_id = _bin_id_of(str(ent["id"]))
@@ -695,13 +740,20 @@ def _fiware_entity(
         if when is None:
             raise ValueError("no dateObserved/dateUpdated/dateModified; add the observation time")
         at = parse_datetime(str(when))
-        if level is None:
-            raise ValueError("fillingLevel missing; give a fraction 0..1")
-        reading = FillReading(
-            bin_id=bin_id,
-            at=at,
-            fill_fraction=float(level),
-            weight_kg=None if weight is None else float(weight),
+        if level is None and weight is None:
+            raise ValueError(
+                "fillingLevel missing; give a fraction 0..1 (or cargoWeight in kg for a "
+                "container that only weighs)"
+            )
+        reading = (
+            WeightReading(bin_id=bin_id, at=at, weight_kg=float(weight))
+            if level is None
+            else FillReading(
+                bin_id=bin_id,
+                at=at,
+                fill_fraction=float(level),
+                weight_kg=None if weight is None else float(weight),
+            )
         )
         model = _unwrap(ent.get("refWasteContainerModel"))
         cap = capacity_l.get(str(model), default_capacity_l) if model else default_capacity_l
@@ -716,6 +768,7 @@ def read_fiware_waste_containers(
     capacity_l_by_model: Mapping[str, int] | None = None,
     default_capacity_l: int | None = None,
     emptying_as_reading: bool = False,
+    inventory: Inventory | None = None,
 ) -> FiwareImport:
     """Read Smart Data Models ``WasteContainer`` entities (NGSI-v2 normalized or keyValues).
 
@@ -732,6 +785,11 @@ def read_fiware_waste_containers(
     emptying_as_reading : bool
         Also emit a 0.0 reading at ``dateLastEmptying`` (before the observation) so the fill
         estimator sees the emptying even when readings are sparse.
+    inventory : Inventory, optional
+        The bins, for containers that only weigh (``cargoWeight`` without ``fillingLevel``):
+        their fill is derived at the bin's density (:func:`fleet.density.fills_from_weights`;
+        a bin not in it but read from the entities takes its stream's default). Without the
+        bin, such an entity is an error.
 
     Returns
     -------
@@ -742,7 +800,7 @@ def read_fiware_waste_containers(
     """
     doc = _load_json(src)
     ents = [doc] if isinstance(doc, dict) else list(doc)
-    readings: list[FillReading] = []
+    readings: list[tuple[int, FillReading | WeightReading]] = []
     bins: dict[str, Bin] = {}
     errors: list[RowError] = []
     seen: set[tuple[str, datetime]] = set()
@@ -758,11 +816,45 @@ def read_fiware_waste_containers(
         for r in (extra, reading):
             if r is not None and (r.bin_id, r.at) not in seen:
                 seen.add((r.bin_id, r.at))
-                readings.append(r)
-    return FiwareImport(tuple(readings), tuple(bins.values()), tuple(errors))
+                readings.append((idx, r))
+    fills, refused = _weights_as_fills(readings, inventory, bins.values())
+    errors = sorted((*errors, *refused), key=lambda e: e.row)
+    return FiwareImport(fills, tuple(bins.values()), tuple(errors))
 
 
-def _emptying_reading(ent: Mapping[str, Any], reading: FillReading) -> FillReading | None:
+def _weights_as_fills(
+    numbered: Sequence[tuple[int, FillReading | WeightReading]],
+    inventory: Inventory | None,
+    found: Iterable[Bin] = (),
+) -> tuple[tuple[FillReading, ...], list[RowError]]:
+    """The readings (row number, reading) with each weight alone turned into a fill at its
+    bin's density (:func:`fleet.density.fills_from_weights`, densities measured from the
+    other readings), and an error for each weight that cannot be: without ``inventory``
+    and ``found`` (bins read with the readings; the inventory's win), no weight can."""
+    weighed = [(n, r) for n, r in numbered if isinstance(r, WeightReading)]
+    levels = [r for _, r in numbered if isinstance(r, FillReading)]
+    if not weighed:
+        return tuple(levels), []
+    mine = inventory.bins if inventory is not None else ()
+    known = {b.bin_id: b for b in found} | {b.bin_id: b for b in mine}
+    if known:
+        bins = Inventory(bins=tuple(known.values()), depots=(), vehicles=(), sites=())
+        made = fills_from_weights(bins, [w for _, w in weighed], levels)
+    else:
+        made = ["no fill level; a weight alone is read with the bins' inventory"] * len(weighed)
+    derived = {id(w): m for (_, w), m in zip(weighed, made, strict=True)}
+    errors = [
+        RowError(n, w.bin_id, "weight_kg", m)
+        for (n, w), m in zip(weighed, made, strict=True)
+        if isinstance(m, str)
+    ]
+    out = (derived.get(id(r), r) for _, r in numbered)
+    return tuple(r for r in out if isinstance(r, FillReading)), errors
+
+
+def _emptying_reading(
+    ent: Mapping[str, Any], reading: FillReading | WeightReading
+) -> FillReading | None:
     raw = _unwrap(ent.get("dateLastEmptying"))
     if raw is None:
         return None

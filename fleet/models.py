@@ -16,6 +16,7 @@ from enum import StrEnum
 from fleet.errors import FleetDataError
 
 DEFAULT_STREAM = "residual"
+MAX_FILL = 1.5  # the highest fill a reading may give (an overflowing bin's heap)
 # Typical loose bulk density of waste streams in bins (kg per litre).
 STREAM_DENSITY_KG_PER_L: dict[str, float] = {
     "residual": 0.10,
@@ -259,23 +260,53 @@ class Vehicle:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FillReading:
-    """One sensor reading: fill fraction 0..1 of ``bin_id`` at tz-aware time ``at``."""
+    """One sensor reading: fill fraction 0..1 of ``bin_id`` at tz-aware time ``at``.
+
+    ``weight_kg`` is the net weight of the contents when the sensor also weighs.
+    ``fill_from_weight`` marks a fill derived from that weight (a sensor that only weighs,
+    :class:`WeightReading`, read by :func:`fleet.density.fills_from_weights`): no density
+    is measured from it.
+    """
 
     bin_id: str
     at: datetime
     fill_fraction: float
     weight_kg: float | None = None
+    fill_from_weight: bool = False
 
     def __post_init__(self) -> None:
         rec = f"reading of bin {self.bin_id!r}"
         _check_aware(rec, self.at)
-        if not (math.isfinite(self.fill_fraction) and 0.0 <= self.fill_fraction <= 1.5):
+        if not (math.isfinite(self.fill_fraction) and 0.0 <= self.fill_fraction <= MAX_FILL):
             raise FleetDataError(
                 f"{rec} at {self.at.isoformat()}: fill_fraction {self.fill_fraction} is not in "
-                "0..1.5 (give a fraction, not a percentage)"
+                f"0..{MAX_FILL:g} (give a fraction, not a percentage)"
             )
-        if self.weight_kg is not None and not (self.weight_kg >= 0):
-            raise FleetDataError(f"{rec}: weight_kg must be >= 0")
+        _check_weight(rec, self.weight_kg)
+        if self.fill_from_weight and self.weight_kg is None:
+            raise FleetDataError(f"{rec}: a fill derived from the weight needs weight_kg")
+
+
+def _check_weight(rec: str, weight_kg: float | None) -> None:
+    if weight_kg is not None and not (math.isfinite(weight_kg) and weight_kg >= 0):
+        raise FleetDataError(f"{rec}: weight_kg must be a finite number >= 0, got {weight_kg}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WeightReading:
+    """A reading of a sensor that only weighs (no level; e.g. the RFID food-waste bins of
+    Korean cities): net weight ``weight_kg`` of the contents of ``bin_id`` at tz-aware
+    ``at``. Turned into a :class:`FillReading` at the bin's density by
+    :func:`fleet.density.fills_from_weights`."""
+
+    bin_id: str
+    at: datetime
+    weight_kg: float
+
+    def __post_init__(self) -> None:
+        rec = f"reading of bin {self.bin_id!r}"
+        _check_aware(rec, self.at)
+        _check_weight(rec, self.weight_kg)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api import mapping, repo
-from api.db import BinRow, ReadingRow, utcnow
+from api.db import BinRow, ReadingRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import RecordError
 from api.schemas import (
@@ -23,29 +24,94 @@ from api.schemas import (
 )
 from api.security import CanRead, CanWriteReadings
 from fleet.errors import FleetDataError
+from fleet.models import FillReading, WeightReading
 
 router = APIRouter(prefix="/readings", tags=["readings"], responses=ERROR_RESPONSES)
 
 
-def _validate(rows: list[dict[str, Any]]) -> tuple[list[tuple[int, ReadingIn]], list[RowError]]:
-    good: list[tuple[int, ReadingIn]] = []
+def _validate(
+    rows: list[dict[str, Any]],
+) -> tuple[list[tuple[int, FillReading | WeightReading]], list[RowError]]:
+    good: list[tuple[int, FillReading | WeightReading]] = []
     bad: list[RowError] = []
     for i, raw in enumerate(rows):
-        record = f"bin_id={raw.get('bin_id')!r} at={raw.get('at')!r}"
-        try:
-            item = ReadingIn.model_validate(raw)
-            mapping.reading_record(item)
-        except ValidationError as exc:
-            bad += [
-                RowError(index=i, loc=["body", i, *e["loc"]], msg=e["msg"], record=record)
-                for e in exc.errors()
-            ]
-            continue
-        except FleetDataError as exc:
-            bad.append(RowError(index=i, loc=["body", i], msg=str(exc), record=record))
-            continue
-        good.append((i, item))
+        got = _reading(i, raw)
+        if isinstance(got, list):
+            bad += got
+        else:
+            good.append((i, got))
     return good, bad
+
+
+def _reading(i: int, raw: dict[str, Any]) -> FillReading | WeightReading | list[RowError]:
+    """Row ``i`` as a fleet reading (a weight alone: a ``WeightReading``), or its errors."""
+    record = f"bin_id={raw.get('bin_id')!r} at={raw.get('at')!r}"
+    try:
+        item = ReadingIn.model_validate(raw)
+    except ValidationError as exc:
+        return [
+            RowError(index=i, loc=["body", i, *e["loc"]], msg=e["msg"], record=record)
+            for e in exc.errors()
+        ]
+    if item.fill_fraction is None and item.weight_kg is None:
+        msg = "give fill_fraction, or weight_kg for a sensor that only weighs"
+        return [RowError(index=i, loc=["body", i, "fill_fraction"], msg=msg, record=record)]
+    try:
+        if item.fill_fraction is None:
+            return mapping.weight_record(item)
+        return mapping.reading_record(item)
+    except FleetDataError as exc:
+        return [RowError(index=i, loc=["body", i], msg=str(exc), record=record)]
+
+
+def _known(
+    s: Session, good: list[tuple[int, FillReading | WeightReading]], bad: list[RowError]
+) -> list[tuple[int, FillReading | WeightReading]]:
+    """The readings of bins in the inventory; the others are added to ``bad``."""
+    ids = {r.bin_id for _, r in good}
+    known = set(s.scalars(select(BinRow.bin_id).where(BinRow.bin_id.in_(ids))))
+    bad += [
+        RowError(
+            index=i,
+            loc=["body", i, "bin_id"],
+            record=_where(r),
+            msg=f"unknown bin {r.bin_id!r}; create the bin first",
+        )
+        for i, r in good
+        if r.bin_id not in known
+    ]
+    return [(i, r) for i, r in good if r.bin_id in known]
+
+
+def _fills(
+    s: Session,
+    good: list[tuple[int, FillReading | WeightReading]],
+    bad: list[RowError],
+    history_days: int,
+) -> list[FillReading]:
+    """The readings with the weights of sensors that only weigh turned into fills; those
+    that cannot be (a weight too heavy for the bin) are added to ``bad``."""
+    weighed = [(i, r) for i, r in good if isinstance(r, WeightReading)]
+    levels = [r for _, r in good if isinstance(r, FillReading)]
+    made = repo.fills_from_weights(s, [r for _, r in weighed], levels, history_days)
+    derived = {i: m for (i, _), m in zip(weighed, made, strict=True)}
+    bad += [
+        RowError(index=i, loc=["body", i, "weight_kg"], record=_where(r), msg=m)
+        for (i, r), m in zip(weighed, made, strict=True)
+        if isinstance(m, str)
+    ]
+    out = [derived.get(i, r) for i, r in good]
+    return [r for r in out if isinstance(r, FillReading)]
+
+
+def _alert_note(r: FillReading) -> str:
+    if r.fill_from_weight:
+        return f"sensor weight {r.weight_kg:g} kg (fill {r.fill_fraction:.2f} at the bin's density)"
+    return f"sensor fill {r.fill_fraction:.2f}"
+
+
+def _where(r: FillReading | WeightReading) -> str:
+    return f"bin_id={r.bin_id!r} at={r.at.isoformat()!r}"
 
 
 @router.post(
@@ -66,34 +132,22 @@ def ingest(
     """Store readings; a reading at or above the overflow threshold raises an alert.
 
     Each object: ``bin_id``, ``at`` (ISO 8601 with offset), ``fill_fraction`` (0..1.5),
-    optional ``weight_kg``. Bad rows are reported with their index; the good ones are stored.
-    The response is sent after the commit.
+    optional ``weight_kg``. A sensor that only weighs gives ``weight_kg`` alone: its fill
+    is derived at the bin's density (set on the bin, else measured from its readings with
+    both, else its stream's default) and stored with ``fill_from_weight``. Bad rows are
+    reported with their index; the good ones are stored. The response is sent after the
+    commit.
     """
-    good, bad = _validate(rows)
+    valid, bad = _validate(rows)
     stored = duplicates = 0
     alert_ids: list[int] = []
     dates = set()
     with db.writer() as s:
-        if any(item.fill_fraction >= settings.overflow_threshold for _, item in good):
+        good = _fills(s, _known(s, valid, bad), bad, settings.readings_history_days)
+        if any(item.fill_fraction >= settings.overflow_threshold for item in good):
             repo.serialise(s, "sensor-alerts")  # first: one alert per bin and day
-        known = set(
-            s.scalars(
-                select(BinRow.bin_id).where(BinRow.bin_id.in_({item.bin_id for _, item in good}))
-            )
-        )
-        for i, item in good:
-            if item.bin_id not in known:
-                bad.append(
-                    RowError(
-                        index=i,
-                        loc=["body", i, "bin_id"],
-                        record=f"bin_id={item.bin_id!r} at={item.at.isoformat()!r}",
-                        msg=f"unknown bin {item.bin_id!r}; create the bin first",
-                    )
-                )
-                continue
-            values = {**item.model_dump(), "received_at": utcnow()}
-            if not repo.insert_reading(s, values):
+        for item in good:
+            if not repo.insert_reading(s, item):
                 duplicates += 1
                 continue
             stored += 1
@@ -106,7 +160,7 @@ def ingest(
                     tz=settings.tz,
                     fill_fraction=item.fill_fraction,
                     once_per_day=True,
-                    note=f"sensor fill {item.fill_fraction:.2f}",
+                    note=_alert_note(item),
                 )
                 if alert is not None:
                     alert_ids.append(alert.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
@@ -114,3 +116,64 @@ def test_implausible_instants_are_422_not_500(
     assert resp.json()["detail"][0]["loc"] == ["body", 0, "at"]
     listed = client.get("/readings", params={"since": at}, headers=keys["viewer"])
     assert listed.status_code == 422
+
+
+FOOD = {"bin_id": "k1", "lon": 24.95, "lat": 60.18, "capacity_l": 120, "stream": "food"}
+
+
+def _post(
+    client: TestClient, keys: dict[str, dict[str, str]], rows: list[dict[str, object]]
+) -> dict[str, Any]:
+    resp = client.post("/readings", json=rows, headers=keys["sensor"])
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def test_a_sensor_that_only_weighs_gives_a_fill_at_the_bins_density(
+    client: TestClient, keys: dict[str, dict[str, str]], admin: dict[str, str]
+) -> None:
+    """A food-waste bin of 120 l at its stream's 0.55 kg/l: 33 kg is half full; 300 kg
+    (a scale in the wrong unit) is refused by index, naming the fix."""
+    assert client.post("/bins", json=FOOD, headers=admin).status_code == 201
+    rows = [
+        {"bin_id": "k1", "at": MORNING, "weight_kg": 33},
+        {"bin_id": "k1", "at": "2026-11-25T08:00:00+02:00", "weight_kg": 300},
+    ]
+    out = _post(client, keys, rows)
+    assert (out["stored"], [e["index"] for e in out["rejected"]]) == (1, [1])
+    assert out["rejected"][0]["loc"] == ["body", 1, "weight_kg"]
+    assert "check that the scale reports the net weight in kg" in out["rejected"][0]["msg"]
+    (got,) = client.get("/readings", params={"bin_id": "k1"}, headers=keys["viewer"]).json()
+    assert got["fill_fraction"] == pytest.approx(0.5)
+    assert (got["weight_kg"], got["fill_from_weight"]) == (33, True)
+
+
+def test_a_weight_alone_uses_the_density_the_bins_stored_readings_show(
+    client: TestClient, keys: dict[str, dict[str, str]], with_bin: None
+) -> None:
+    """b1 (240 l) weighed at 0.2 kg/l three times before; its level sensor then fails."""
+    weighed = [
+        {
+            "bin_id": "b1",
+            "at": f"2026-11-25T0{h}:00:00+02:00",
+            "fill_fraction": 0.5,
+            "weight_kg": 24,
+        }
+        for h in range(1, 4)
+    ]
+    _post(client, keys, weighed)
+    _post(client, keys, [{"bin_id": "b1", "at": "2026-11-25T05:00:00+02:00", "weight_kg": 36}])
+    newest = client.get("/readings", params={"bin_id": "b1"}, headers=keys["viewer"]).json()[0]
+    assert newest["fill_fraction"] == pytest.approx(36 / (0.2 * 240))  # not at 0.10 kg/l
+
+
+def test_a_heavy_weight_raises_an_overflow_alert(
+    client: TestClient, keys: dict[str, dict[str, str]], admin: dict[str, str]
+) -> None:
+    assert client.post("/bins", json=FOOD, headers=admin).status_code == 201
+    out = _post(client, keys, [{"bin_id": "k1", "at": MORNING, "weight_kg": 66}])
+    (alert_id,) = out["alert_ids"]
+    alert = client.get(f"/alerts/{alert_id}", headers=keys["viewer"]).json()
+    assert alert["fill_fraction"] == pytest.approx(1.0)
+    assert alert["note"].startswith("sensor weight 66 kg (fill 1.00")

@@ -6,6 +6,7 @@ import pickle
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 
@@ -217,6 +218,23 @@ def test_nightly_ingests_reading_files_first(settings: Settings, tmp_path: Path)
     assert (drop / "done" / "night.csv").exists()
     errors = (drop / "done" / "night.csv.errors.txt").read_text()
     assert "ghost" in errors and "yesterday" in errors
+
+
+def test_a_file_of_weights_alone_is_ingested_as_fills(settings: Settings, tmp_path: Path) -> None:
+    """Bins of 240 l at the residual default 0.10 kg/l: 12 kg is a fill of 0.5; 2400 kg
+    (grams?) and a bin not in the inventory are rejected with the reason."""
+    night = (
+        b"bin_id,at,weight_kg\n"
+        b"b0,2026-11-24T22:00:00+02:00,12\n"
+        b"b1,2026-11-24T22:00:00+02:00,2400\n"
+        b"ghost,2026-11-24T22:00:00+02:00,3\n"
+    )
+    run, _, fake, drop = _night_with_drop(settings, tmp_path, {"night.csv": night})
+    assert "1 file(s): 1 new reading(s), 0 duplicate(s), 2 rejected" in run.message
+    (b0,) = [r for r in fake.calls[0]["readings"] if r.weight_kg == 12]
+    assert (b0.bin_id, b0.fill_fraction, b0.fill_from_weight) == ("b0", pytest.approx(0.5), True)
+    errors = (drop / "done" / "night.csv.errors.txt").read_text()
+    assert "net weight in kg" in errors and "'ghost' is not in the inventory" in errors
 
 
 def test_a_file_that_is_not_text_does_not_stop_the_night(

@@ -226,3 +226,23 @@ def test_the_default_day_is_today_in_the_citys_zone() -> None:
     assert _today_in("Europe/Helsinki", at) == date(2026, 12, 1)
     assert _today_in("Pacific/Honolulu", at) == date(2026, 11, 30)
     assert _today_in("Mars/Olympus", at) == date.today()
+
+
+def test_a_city_whose_sensors_only_weigh_plans_like_one_that_reads_levels(
+    city_files: Path,
+) -> None:
+    """The same sensors reporting the weight alone (at the residual 0.10 kg/l of the 660 l
+    bins): the fills derived from it give the same decisions."""
+    code, output, by_level = _run(city_files)
+    assert code == 0, output
+    path = city_files / "readings.csv"
+    rows = [r.split(",") for r in path.read_text().splitlines()[1:-1]]  # less the bad row
+    path.write_text(
+        "bin_id,at,weight_kg\n"
+        + "".join(f"{b},{t},{float(f) * 66!r}\n" for b, t, f, *_ in rows if b != "at-sea")
+        + "".join(f"{b},{t},{float(f) * 24!r}\n" for b, t, f, *_ in rows if b == "at-sea")
+    )
+    code, output, by_weight = _run(city_files)
+    assert code == 0, output
+    assert by_weight["decisions"] == by_level["decisions"]
+    assert not [e for e in by_weight["excluded"] if "readings" in e["record"]]  # type: ignore[union-attr]

@@ -7,10 +7,11 @@ import pytest
 from fleet.density import (
     MIN_WEIGHED,
     carry_measured,
+    fills_from_weights,
     measured_densities,
     with_measured_densities,
 )
-from fleet.models import Depot, FillReading, Inventory
+from fleet.models import Depot, FillReading, Inventory, WeightReading
 from tests.fleet.conftest import at, make_bin
 
 
@@ -113,3 +114,58 @@ def test_carry_measured_keeps_what_the_day_was_planned_with() -> None:
     assert [b.measured_density_kg_per_l for b in out.bins] == [0.5, None, 0.3, 0.6]
     assert out.bins[0].lon == 8.70
     assert carry_measured(city(make_bin("b1")), now) is now
+
+
+def weights(bin_id: str, pairs: list[tuple[float, float]]) -> list[WeightReading]:
+    """Readings of a sensor that only weighs, from (hours after T0, kg) pairs."""
+    return [WeightReading(bin_id=bin_id, at=at(h), weight_kg=kg) for h, kg in pairs]
+
+
+def fills(
+    inventory: Inventory, ws: list[WeightReading], others: list[FillReading] | None = None
+) -> list[FillReading]:
+    """``fills_from_weights`` when none is refused."""
+    got = fills_from_weights(inventory, ws, others or [])
+    assert all(isinstance(r, FillReading) for r in got), got
+    return [r for r in got if isinstance(r, FillReading)]
+
+
+def test_a_weight_alone_is_a_fill_at_the_density_set_on_the_bin() -> None:
+    food = make_bin("k1", capacity_l=120, stream="food", density_kg_per_l=0.8)
+    half, empty = fills(city(food), weights("k1", [(1, 48.0), (2, 0.0)]))
+    assert half.fill_fraction == pytest.approx(0.5) and empty.fill_fraction == 0.0
+    assert (half.bin_id, half.at, half.weight_kg, half.fill_from_weight) == ("k1", at(1), 48, True)
+
+
+def test_a_weight_alone_uses_the_density_the_bins_readings_show(
+    food_bin_readings: list[FillReading],
+) -> None:
+    (got,) = fills(city(make_bin("b1")), weights("b1", [(9, 330.0)]), food_bin_readings)
+    assert got.fill_fraction == pytest.approx(330.0 / (0.5 * 1100))
+
+
+def test_a_weight_alone_uses_the_streams_default_density_without_another() -> None:
+    food = make_bin("k1", capacity_l=120, stream="food")  # 0.55 kg/l
+    (got,) = fills(city(food), weights("k1", [(1, 33.0)]))
+    assert got.fill_fraction == pytest.approx(0.5)
+
+
+def test_weights_of_unknown_bins_or_too_heavy_for_the_bin_are_refused() -> None:
+    food = make_bin("k1", capacity_l=120, stream="food")
+    ok, grams, ghost = fills_from_weights(
+        city(food), [*weights("k1", [(1, 60.0), (2, 60_000.0)]), *weights("ghost", [(3, 5.0)])]
+    )
+    assert isinstance(ok, FillReading) and ok.fill_fraction == pytest.approx(60 / 66)
+    assert isinstance(grams, str) and "60000 kg" in grams and "'k1'" in grams
+    assert "net weight in kg" in grams and "density_kg_per_l" in grams
+    assert isinstance(ghost, str) and "'ghost' is not in the inventory" in ghost
+
+
+def test_fills_derived_from_weights_measure_no_density() -> None:
+    """Their ratio is the density they were derived with: measuring it would turn the
+    stream default into a 'measured' density."""
+    derived = [
+        FillReading(bin_id="b1", at=at(h), fill_fraction=0.5, weight_kg=55.0, fill_from_weight=True)
+        for h in range(MIN_WEIGHED + 2)
+    ]
+    assert measured_densities(city(make_bin("b1")), derived) == {}

@@ -381,3 +381,74 @@ def test_malformed_csv_keeps_the_rows_before_and_names_the_line() -> None:
     assert [r.bin_id for r in result.records] == ["b1"]
     assert len(result.errors) == 1
     assert result.errors[0].row == 3 and "malformed CSV" in result.errors[0].message
+
+
+def city_of(*bins: object) -> Inventory:
+    return Inventory(bins=tuple(bins), depots=DEPOTS, vehicles=(), sites=())  # type: ignore[arg-type]
+
+
+def test_weight_only_rows_become_fills_at_each_bins_density() -> None:
+    """b2 has a density set (0.35 kg/l, 240 l); b1's rows with level and weight show
+    0.1 kg/l (1100 l); the file has a fill column that weight-only rows leave empty."""
+    text = (
+        "bin_id,at,fill_fraction,weight_kg\n"
+        + "".join(f"b1,{at(h).isoformat()},0.5,55\n" for h in range(3))
+        + f"b1,{at(4).isoformat()},,88\n"
+        + f"b2,{at(5).isoformat()},,42\n"
+    )
+    got = read_readings_csv(text, city_of(*BINS))
+    assert got.errors == ()
+    *levels, b1, b2 = got.records
+    assert [r.fill_from_weight for r in levels] == [False] * 3
+    assert (b1.fill_fraction, b1.weight_kg, b1.fill_from_weight) == (pytest.approx(0.8), 88, True)
+    assert (b2.fill_fraction, b2.at) == (pytest.approx(0.5), at(5))
+
+
+def test_a_weights_file_without_a_fill_column_is_read_with_the_inventory() -> None:
+    text = (
+        "bin_id,at,weight_kg\n"
+        f"b2,{at(1).isoformat()},84\n"
+        f"ghost,{at(2).isoformat()},3\n"
+        f"b2,{at(3).isoformat()},840\n"  # 10 times what the bin holds: grams?
+        f"b2,{at(4).isoformat()},\n"
+    )
+    got = read_readings_csv(text, city_of(*BINS))
+    assert [(r.bin_id, r.fill_fraction) for r in got.records] == [("b2", pytest.approx(1.0))]
+    assert [(e.row, e.field) for e in got.errors] == [
+        (3, "weight_kg"),
+        (4, "weight_kg"),
+        (5, "fill_fraction"),
+    ]
+    assert "'ghost' is not in the inventory" in got.errors[0].message
+    assert "840 kg is 10.0 times what the 240 l of bin 'b2' hold" in got.errors[1].message
+    alone = read_readings_csv(text)  # no inventory: no density to read a weight with
+    assert alone.records == ()
+    assert "bins' inventory" in alone.errors[0].message
+
+
+def test_fills_derived_from_weights_keep_their_mark_through_csv() -> None:
+    derived = FillReading(
+        bin_id="b2", at=at(1), fill_fraction=0.5, weight_kg=42.0, fill_from_weight=True
+    )
+    got = read_readings_csv(write_readings_csv([*READINGS, derived]))
+    assert got.records == (*READINGS, derived)
+
+
+def test_fiware_containers_that_only_weigh_are_read_with_the_inventory() -> None:
+    ents = [
+        {"id": "b2", "cargoWeight": 42, "dateObserved": at(1).isoformat()},
+        {"id": "x9", "cargoWeight": 30, "dateObserved": at(2).isoformat()},
+        {
+            "id": "n7",
+            "cargoWeight": 30,
+            "dateObserved": at(3).isoformat(),
+            "location": {"type": "Point", "coordinates": [8.7, 49.4]},
+        },
+    ]
+    got = read_fiware_waste_containers(ents, default_capacity_l=600, inventory=city_of(*BINS))
+    b2, n7 = got.readings
+    assert (b2.bin_id, b2.fill_fraction, b2.fill_from_weight) == ("b2", pytest.approx(0.5), True)
+    assert (n7.bin_id, n7.fill_fraction) == ("n7", pytest.approx(30 / (0.1 * 600)))  # residual
+    assert [(e.row, e.record_id) for e in got.errors] == [(2, "x9")]
+    alone = read_fiware_waste_containers(ents[:1])
+    assert alone.readings == () and "inventory" in alone.errors[0].message

@@ -18,6 +18,7 @@ from fleet.models import (
     Inventory,
     TimeWindow,
     Vehicle,
+    WeightReading,
 )
 from tests.fleet.conftest import T0, make_bin
 
@@ -84,6 +85,16 @@ NAIVE = T0.replace(tzinfo=None)
         ),
         (lambda: FillReading(bin_id="b", at=NAIVE, fill_fraction=0.5), "add an offset"),
         (lambda: FillReading(bin_id="b", at=T0, fill_fraction=42.0), "not a percentage"),
+        (
+            lambda: FillReading(bin_id="b", at=T0, fill_fraction=0.5, weight_kg=math.inf),
+            "weight_kg must be a finite number >= 0",
+        ),
+        (
+            lambda: FillReading(bin_id="b", at=T0, fill_fraction=0.5, fill_from_weight=True),
+            "derived from the weight needs weight_kg",
+        ),
+        (lambda: WeightReading(bin_id="b", at=NAIVE, weight_kg=3.0), "add an offset"),
+        (lambda: WeightReading(bin_id="b", at=T0, weight_kg=-3.0), "weight_kg must be a finite"),
         (lambda: CitizenReport(report_id="r", at=T0), "bin_id or both lon and lat"),
         (lambda: CitizenReport(report_id="r", at=NAIVE, bin_id="b"), "add an offset"),
         (lambda: Downtime(vehicle_id="v", start=NAIVE), "downtime of vehicle 'v'.*add an offset"),
