@@ -59,20 +59,24 @@ class SimConfig:
     report_prob_per_h: float = 0.05
     # the scenarios' city (scenarios.simulate.CitySim) only: each bin's true bulk density is
     # its planning one (Bin.density) x density_factor x exp(density_sigma_log x N(0, 1)), and
-    # a weigh_share of the sensor bins also report the net weight of their contents
+    # a weigh_share of the sensor bins also report the net weight of their contents; a
+    # weight_only_share of those report the weight alone (no level: the service derives
+    # the fill at the bin's planning density, fleet.density.fills_from_weights)
     density_factor: float = 1.0
     density_sigma_log: float = 0.0
     weigh_share: float = 0.0
+    weight_only_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.step_h <= 0 or self.reading_every_h <= 0 or self.collection_every_days < 1:
             raise FleetDataError("SimConfig: step_h, reading_every_h > 0, collection days >= 1")
         if not (self.density_factor > 0 and self.density_sigma_log >= 0):
             raise FleetDataError("SimConfig: density_factor must be > 0, density_sigma_log >= 0")
-        if not 0.0 <= self.weigh_share <= 1.0:
-            raise FleetDataError(
-                f"SimConfig: weigh_share must be in [0, 1], got {self.weigh_share}"
-            )
+        for name in ("weigh_share", "weight_only_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise FleetDataError(
+                    f"SimConfig: {name} must be in [0, 1], got {getattr(self, name)}"
+                )
         if len(self.weekday_pattern) != 7:
             raise FleetDataError("SimConfig: weekday_pattern needs 7 values (Mon..Sun)")
 

@@ -35,8 +35,9 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
+from fleet.density import fills_from_weights
 from fleet.errors import FleetDataError
-from fleet.models import Bin, CitizenReport, FillReading, PickupRecord
+from fleet.models import Bin, CitizenReport, FillReading, Inventory, PickupRecord, WeightReading
 from fleet.simulate import SimConfig, fill_increments, local_hours, sensor_gaps
 
 FloatArray = NDArray[np.float64]
@@ -83,6 +84,7 @@ class _Exogenous:
     pick_noise: FloatArray  # (n, steps) standard normal draws for the recorded pickup fills
     density: FloatArray  # (n,) true bulk density of each bin's contents, kg per litre
     weighs: NDArray[np.bool_]  # (n,) whose sensor also reports the weight of its contents
+    weight_only: NDArray[np.bool_]  # (n,) of those, whose sensor reports the weight alone
 
 
 @dataclass(slots=True)
@@ -140,7 +142,7 @@ class CitySim:
         report_draw = rng.random((n, steps))
         schedule = _reading_schedule(rng, bins, steps, config)
         pick_noise = rng.standard_normal((n, steps))
-        density, weighs = _weighing(bins, np.random.default_rng([seed, 1]), config)
+        density, weighs, weight_only = _weighing(bins, np.random.default_rng([seed, 1]), config)
         ex = _Exogenous(
             inc=inc,
             base_rate_per_h=base,
@@ -149,6 +151,7 @@ class CitySim:
             pick_noise=pick_noise,
             density=density,
             weighs=weighs,
+            weight_only=weight_only,
             **schedule,  # type: ignore[arg-type]
         )
         return cls(
@@ -315,16 +318,28 @@ class CitySim:
         spike = ex.read_spike[lo:hi]
         val = np.clip(np.where(np.isnan(spike), val, spike), 0.0, 1.0)
         kg = np.clip(true, 0.0, 1.0) * ex.density[i]  # kg per litre of capacity, x capacity_l below
+        got: list[FillReading | WeightReading] = []
         for bi, hh, v, w in zip(i, h, val, kg, strict=True):
-            b = self.bins[int(bi)]
-            self.readings.append(
-                FillReading(
-                    bin_id=b.bin_id,
-                    at=self.at(float(hh)),
-                    fill_fraction=float(v),
-                    weight_kg=float(w * b.capacity_l) if ex.weighs[bi] else None,
+            b, at = self.bins[int(bi)], self.at(float(hh))
+            weight = float(w * b.capacity_l) if ex.weighs[bi] else None
+            if ex.weight_only[bi]:
+                got.append(WeightReading(bin_id=b.bin_id, at=at, weight_kg=float(w * b.capacity_l)))
+            else:
+                got.append(
+                    FillReading(bin_id=b.bin_id, at=at, fill_fraction=float(v), weight_kg=weight)
                 )
-            )
+        self.readings += self._as_stored(got)
+
+    def _as_stored(self, got: list[FillReading | WeightReading]) -> list[FillReading]:
+        """The readings as the service stores them: a weight alone becomes a fill at the
+        bin's planning density (one too heavy for the bin is refused, and lost)."""
+        weights = [r for r in got if isinstance(r, WeightReading)]
+        if not weights:
+            return [r for r in got if isinstance(r, FillReading)]
+        lookup = Inventory(bins=self.bins, depots=(), vehicles=(), sites=())
+        fills = iter(fills_from_weights(lookup, weights))
+        out = (next(fills) if isinstance(r, WeightReading) else r for r in got)
+        return [r for r in out if isinstance(r, FillReading)]
 
     def _reports(self, k: int) -> None:
         cfg = self.config
@@ -350,16 +365,18 @@ class CitySim:
 
 def _weighing(
     bins: Sequence[Bin], rng: np.random.Generator, cfg: SimConfig
-) -> tuple[FloatArray, NDArray[np.bool_]]:
+) -> tuple[FloatArray, NDArray[np.bool_], NDArray[np.bool_]]:
     """Each bin's true bulk density (kg per litre; its planning density when the config
-    spreads none) and whether its sensor also weighs (a ``weigh_share`` of the sensor bins).
-    ``rng`` is a stream of its own: the city's other draws do not depend on these."""
+    spreads none), whether its sensor also weighs (a ``weigh_share`` of the sensor bins),
+    and whether it weighs only (a ``weight_only_share`` of those). ``rng`` is a stream of
+    its own: the city's other draws do not depend on these, nor the first two on the last."""
     n = len(bins)
     planned = np.array([b.density for b in bins], dtype=float)
     spread = np.exp(cfg.density_sigma_log * rng.standard_normal(n))
     sensors = np.array([b.has_sensor for b in bins], dtype=bool)
     weighs = sensors & (rng.random(n) < cfg.weigh_share)
-    return planned * cfg.density_factor * spread, weighs
+    weight_only = weighs & (rng.random(n) < cfg.weight_only_share)
+    return planned * cfg.density_factor * spread, weighs, weight_only
 
 
 def _reading_schedule(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import numpy as np
@@ -148,10 +149,35 @@ def test_without_weighing_the_city_is_as_before(midnight: datetime) -> None:
     assert weighed.ex.weighs.any() and not (weighed.ex.weighs & ~sensors).any()
 
 
+def test_sensors_that_only_weigh_give_fills_at_the_planning_density(midnight: datetime) -> None:
+    """Their readings are stored as the service stores them: the true weight, and a fill
+    at residual's 0.10 kg/l, off by the bin's true density; the other bins' readings,
+    and every bin's density, are those of the city whose sensors all read levels too."""
+    both = _sim(midnight, config=WEIGHED)
+    only = _sim(midnight, config=dataclasses.replace(WEIGHED, weight_only_share=0.5))
+    for sim in (both, only):
+        sim.advance_day()
+    assert np.array_equal(both.ex.density, only.ex.density)
+    assert only.ex.weight_only.any() and not only.ex.weight_only.all()
+    index = {b.bin_id: i for i, b in enumerate(only.bins)}
+    alone = [r for r in only.readings if only.ex.weight_only[index[r.bin_id]]]
+    assert alone and all(r.fill_from_weight for r in alone)
+    for r in alone:
+        assert r.weight_kg is not None
+        assert r.fill_fraction == pytest.approx(r.weight_kg / (0.10 * 360))
+    truth = {(r.bin_id, r.at): r for r in both.readings}
+    for r in alone:  # noise-free levels: the fill is off by the true density alone
+        level = truth[(r.bin_id, r.at)].fill_fraction
+        assert r.fill_fraction == pytest.approx(level * only.ex.density[index[r.bin_id]] / 0.10)
+    rest = [r for r in only.readings if not only.ex.weight_only[index[r.bin_id]]]
+    assert rest == [r for r in both.readings if not only.ex.weight_only[index[r.bin_id]]]
+
+
 @pytest.mark.parametrize(
     ("config", "match"),
     [
         (lambda: SimConfig(weigh_share=1.5), "weigh_share"),
+        (lambda: SimConfig(weight_only_share=-0.5), "weight_only_share"),
         (lambda: SimConfig(density_factor=0.0), "density_factor"),
         (lambda: SimConfig(density_sigma_log=-0.1), "density_sigma_log"),
     ],
