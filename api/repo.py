@@ -88,7 +88,8 @@ def fills_from_weights(
     """Each reading of a sensor that only weighs as a fill reading at its bin's density, or
     the reason it is refused (:func:`fleet.density.fills_from_weights`): the density set on
     the bin, else the one its readings stored in the ``history_days`` before (and those of
-    ``batch``) show, else its stream's default."""
+    ``batch``) and its pickups then (the fills the trucks found) show, else its stream's
+    default."""
     if not weights:
         return []
     ids = {w.bin_id for w in weights}
@@ -98,7 +99,8 @@ def fills_from_weights(
     until = max(w.at for w in weights) + timedelta(seconds=1)
     stored = load_readings(session, since, until, ids)
     measured_by = [*stored, *(r for r in batch if r.bin_id in ids)]
-    return density.fills_from_weights(bins, weights, measured_by)
+    found = [p for p in collection_log(session, since, until).pickups if p.bin_id in ids]
+    return density.fills_from_weights(bins, weights, measured_by, found)
 
 
 _NEVER = datetime.min.replace(tzinfo=UTC)

@@ -22,44 +22,82 @@ round, at the bin's density (:func:`fills_from_weights`); such fills are marked
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 
-from fleet.models import MAX_FILL, FillReading, Inventory, WeightReading
+from fleet.models import MAX_FILL, FillReading, Inventory, PickupRecord, WeightReading
 
 MIN_FILL = 0.2  # readings filled less than this do not count (level noise)
 MIN_WEIGHED = 3  # readings with a weight a bin needs for a density of its own
 DENSITY_RANGE_KG_PER_L = (0.01, 5.0)  # plausible bulk densities of waste in a bin
 NAMED = 5  # bins named in a note, at most
+PICKUP_PAIR = timedelta(hours=3)  # a weight read this long before a pickup pairs with its fill
 
 
-def measured_densities(inventory: Inventory, readings: Iterable[FillReading]) -> dict[str, float]:
-    """Each bin's median density (kg per litre) by bin id, in range or not: over its readings
-    that carry a weight and a fill from :data:`MIN_FILL` to 1 (not one derived from the
-    weight), at least :data:`MIN_WEIGHED` of them. Readings of bins not in ``inventory`` are
-    ignored."""
+def measured_densities(
+    inventory: Inventory,
+    readings: Iterable[FillReading],
+    pickups: Iterable[PickupRecord] = (),
+) -> dict[str, float]:
+    """Each bin's median density (kg per litre) by bin id, in range or not, over at least
+    :data:`MIN_WEIGHED` samples. A sample is a reading that carries a weight and a fill
+    from :data:`MIN_FILL` to 1 (not one derived from the weight), or a pickup whose crew
+    found a fill from :data:`MIN_FILL` to under 1 (1 means full or more) with the bin's
+    last weight read at most :data:`PICKUP_PAIR` before it (:func:`_pickup_ratios`; a
+    sensor that only weighs learns its bin's density this way). Readings and pickups of
+    bins not in ``inventory`` are ignored."""
     capacity_l = {b.bin_id: b.capacity_l for b in inventory.bins}
     ratios: dict[str, list[float]] = {}
+    weighed: list[FillReading] = []
     for r in readings:
-        if r.weight_kg is None or r.fill_from_weight or not MIN_FILL <= r.fill_fraction <= 1.0:
+        if r.weight_kg is None or r.bin_id not in capacity_l:
             continue
-        if (cap := capacity_l.get(r.bin_id)) is not None:
+        weighed.append(r)
+        if not r.fill_from_weight and MIN_FILL <= r.fill_fraction <= 1.0:
+            cap = capacity_l[r.bin_id]
             ratios.setdefault(r.bin_id, []).append(r.weight_kg / (r.fill_fraction * cap))
+    for bin_id, ratio in _pickup_ratios(capacity_l, weighed, pickups):
+        ratios.setdefault(bin_id, []).append(ratio)
     return {k: statistics.median(v) for k, v in ratios.items() if len(v) >= MIN_WEIGHED}
 
 
+def _pickup_ratios(
+    capacity_l: Mapping[str, int],
+    weighed: Sequence[FillReading],
+    pickups: Iterable[PickupRecord],
+) -> Iterable[tuple[str, float]]:
+    """(bin id, kg per litre) for each pickup that found a fill from :data:`MIN_FILL` to
+    under 1, paired with its bin's last weighed reading at most :data:`PICKUP_PAIR` before
+    it (the weight over the litres the crew found)."""
+    times: dict[str, list[datetime]] = {}
+    kgs: dict[str, list[float]] = {}
+    for r in sorted(weighed, key=lambda r: r.at):
+        times.setdefault(r.bin_id, []).append(r.at)
+        kgs.setdefault(r.bin_id, []).append(r.weight_kg or 0.0)
+    for p in pickups:
+        if p.bin_id not in times or not MIN_FILL <= p.fill_fraction < 1.0:
+            continue
+        k = bisect.bisect_right(times[p.bin_id], p.at) - 1
+        if k >= 0 and p.at - times[p.bin_id][k] <= PICKUP_PAIR:
+            yield p.bin_id, kgs[p.bin_id][k] / (p.fill_fraction * capacity_l[p.bin_id])
+
+
 def with_measured_densities(
-    inventory: Inventory, readings: Sequence[FillReading]
+    inventory: Inventory,
+    readings: Sequence[FillReading],
+    pickups: Sequence[PickupRecord] = (),
 ) -> tuple[Inventory, tuple[str, ...]]:
     """``inventory`` with ``measured_density_kg_per_l`` set on each bin without a density of
-    its own whose readings show one in range (:func:`measured_densities`), and cleared on
-    those whose readings show one out of range (their stream's default used), and the
-    notes for a plan saying so. Bins with too few weighed readings are unchanged (a
+    its own whose readings (and pickups) show one in range (:func:`measured_densities`),
+    and cleared on those whose readings show one out of range (their stream's default
+    used), and the notes for a plan saying so. Bins with too few samples are unchanged (a
     density measured before stays)."""
     lo, hi = DENSITY_RANGE_KG_PER_L
-    measured = measured_densities(inventory, readings)
+    measured = measured_densities(inventory, readings, pickups)
     kept = {
         b.bin_id: measured[b.bin_id]
         for b in inventory.bins
@@ -125,7 +163,10 @@ def carry_measured(source: Inventory, target: Inventory) -> Inventory:
 
 
 def fills_from_weights(
-    inventory: Inventory, weights: Iterable[WeightReading], readings: Sequence[FillReading] = ()
+    inventory: Inventory,
+    weights: Iterable[WeightReading],
+    readings: Sequence[FillReading] = (),
+    pickups: Sequence[PickupRecord] = (),
 ) -> list[FillReading | str]:
     """The readings of sensors that only weigh as fill readings.
 
@@ -133,12 +174,14 @@ def fills_from_weights(
     ----------
     inventory : Inventory
         The bins; a weight is turned into litres at the bin's density: the one set in the
-        inventory, else the one ``readings`` of the bin show (:func:`with_measured_densities`),
-        else the one already measured on the bin, else its stream's default.
+        inventory, else the one ``readings`` and ``pickups`` of the bin show
+        (:func:`with_measured_densities`), else the one already measured on the bin, else
+        its stream's default.
     weights : iterable of WeightReading
         Net weights (kg) of the contents.
-    readings : sequence of FillReading
-        Other readings of these bins (level and weight), to measure densities from.
+    readings, pickups : sequences
+        Other readings of these bins (level and weight) and the trucks' pickups with the
+        fills found, to measure densities from.
 
     Returns
     -------
@@ -149,7 +192,7 @@ def fills_from_weights(
         :data:`fleet.models.MAX_FILL` times (a scale in grams, or a density set too low),
         the reason it is refused.
     """
-    measured, _ = with_measured_densities(inventory, readings)
+    measured, _ = with_measured_densities(inventory, readings, pickups)
     bins = {b.bin_id: b for b in measured.bins}
     out: list[FillReading | str] = []
     for w in weights:
@@ -178,3 +221,20 @@ def _too_heavy(w: WeightReading, capacity_l: int, density: float, fill: float) -
         f"hold at {density:.3g} kg/l; check that the scale reports the net weight in kg, or "
         "set the bin's density_kg_per_l"
     )
+
+
+def at_densities(inventory: Inventory, readings: Sequence[FillReading]) -> list[FillReading]:
+    """``readings`` with each fill derived from a weight (``fill_from_weight``) derived
+    again at its bin's density now (``Bin.density``: set, else measured, else the
+    stream's), at most :data:`fleet.models.MAX_FILL`: a density set or learned after a
+    reading was stored corrects its fill. Other readings, and those of bins not in
+    ``inventory``, unchanged."""
+    bins = {b.bin_id: b for b in inventory.bins}
+    out: list[FillReading] = []
+    for r in readings:
+        b = bins.get(r.bin_id)
+        if r.fill_from_weight and r.weight_kg is not None and b is not None:
+            fill = min(r.weight_kg / (b.density * b.capacity_l), MAX_FILL)
+            r = dataclasses.replace(r, fill_fraction=fill) if fill != r.fill_fraction else r
+        out.append(r)
+    return out

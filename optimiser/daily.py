@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from fleet.density import carry_measured, with_measured_densities
+from fleet.density import at_densities, carry_measured, with_measured_densities
 from fleet.fill import estimate_models
 from fleet.forecast import FillModel
 from fleet.models import (
@@ -251,8 +251,10 @@ def plan_day(
         Bins, depots, vehicles and disposal sites.
     readings, reports : sequences
         Fill-level readings and citizen reports up to the planning moment. Readings that
-        carry the weight of a bin's contents give a bin without a density of its own the
-        one they show (:func:`fleet.density.with_measured_densities`, with a note).
+        carry the weight of a bin's contents (with the pickups' fills, for sensors that
+        only weigh) give a bin without a density of its own the one they show
+        (:func:`fleet.density.with_measured_densities`, with a note), and fills derived
+        from weights are derived again at it (:func:`fleet.density.at_densities`).
     provider : callable
         (lon, lat) points -> TravelMatrix (street network or haversine).
     plan_date : date
@@ -284,7 +286,8 @@ def plan_day(
         Checked by the independent checker: ``violations`` lists any problem found.
     """
     _report(progress, 0.05, "forecasting fill levels")
-    inventory, weighed = with_measured_densities(inventory, readings)
+    inventory, weighed = with_measured_densities(inventory, readings, pickups)
+    readings = at_densities(inventory, readings)
     models, decisions = _forecast(
         inventory,
         readings,
@@ -1029,7 +1032,8 @@ def replan_day(
         The new day plan (checked: ``violations``) and each driver's change.
     """
     lookup = carry_measured(day.inventory, inventory or day.inventory)
-    lookup, weighed = with_measured_densities(lookup, readings)
+    lookup, weighed = with_measured_densities(lookup, readings, pickups)
+    readings = at_densities(lookup, readings)
     tz = ZoneInfo(day.tz_name)
     now_s = day.seconds(now)
     done = [r for p in progress for r in p.done]

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from fleet.density import with_measured_densities
+from fleet.density import at_densities, with_measured_densities
 from optimiser.daily import DayPlan
 from optimiser.params import SolveParams
 from optimiser.plan import VisitKind
@@ -257,10 +257,12 @@ def run_policy(
         plan_date = cfg.start + timedelta(days=d)
         day_h = sim.now_h
         readings = sim.readings_since(day_h - 24.0 * cfg.history_days)
-        weighed, _ = with_measured_densities(city.inventory, readings)  # any policy's loads
+        pickups = sim.pickups_since(day_h - 24.0 * cfg.history_days)
+        # any policy's loads and fills: at the densities the weights and pickups show
+        weighed, _ = with_measured_densities(city.inventory, readings, pickups)
         ctx = PlanContext(
             inventory=weighed,
-            readings=readings,
+            readings=at_densities(weighed, readings),
             reports=sim.reports_since(day_h - 24.0 * cfg.history_days),
             provider=city.provider,
             plan_date=plan_date,
@@ -268,7 +270,7 @@ def run_policy(
             tz=cfg.zone,
             params=params,
             last_emptied=sim.last_emptied(),
-            pickups=sim.pickups_since(day_h - 24.0 * cfg.history_days),
+            pickups=pickups,
         )
         day = policy.plan(ctx)
         outcome = sim.advance_day(emptyings_of(day, index, day_h))

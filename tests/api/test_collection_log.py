@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api import repo
@@ -132,3 +133,29 @@ def test_a_bin_taken_off_the_street_leaves_the_collection_log(
     call = planner.calls[-1]
     assert set(call["last_emptied"]) == {"b1"}
     assert [p.bin_id for p in call["pickups"]] == ["b1"]
+
+
+def test_a_bin_that_only_weighs_learns_its_density_from_the_fills_found(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """b0 (240 l, residual: 0.10 kg/l) weighs 12 kg an hour before each of three pickups
+    that found it a quarter full: 0.2 kg/l. Its next weight, 24 kg, is half full, not full
+    (no alert)."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    url = f"/plans/{_plan(client, dispatcher, runtime, PLAN_DATE)}/progress"
+
+    def weighs(at: str, kg: float) -> dict[str, object]:
+        row = {"bin_id": "b0", "at": f"2026-11-25T{at}:00+02:00", "weight_kg": kg}
+        resp = client.post("/readings", json=[row], headers=keys["sensor"])
+        assert resp.status_code == 200 and resp.json()["stored"] == 1, resp.text
+        body: dict[str, object] = resp.json()
+        return body
+
+    for hour in (8, 10, 12):
+        weighs(f"{hour:02d}:00", 12)
+        done = client.post(url, json=_done("b0", f"{hour + 1:02d}:00", 0.25), headers=dispatcher)
+        assert done.status_code == 201, done.text
+    assert weighs("14:00", 24)["alert_ids"] == []
+    newest = client.get("/readings", params={"bin_id": "b0"}, headers=keys["viewer"]).json()[0]
+    assert newest["fill_fraction"] == pytest.approx(0.5) and newest["fill_from_weight"]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from fleet.density import (
     MIN_WEIGHED,
+    PICKUP_PAIR,
+    at_densities,
     carry_measured,
     fills_from_weights,
     measured_densities,
     with_measured_densities,
 )
-from fleet.models import Depot, FillReading, Inventory, WeightReading
+from fleet.models import Depot, FillReading, Inventory, PickupRecord, WeightReading
 from tests.fleet.conftest import at, make_bin
 
 
@@ -169,3 +173,32 @@ def test_fills_derived_from_weights_measure_no_density() -> None:
         for h in range(MIN_WEIGHED + 2)
     ]
     assert measured_densities(city(make_bin("b1")), derived) == {}
+
+
+def test_pickups_measure_the_density_of_bins_that_only_weigh() -> None:
+    """k1 (120 l) weighs 18 kg an hour before each of three pickups that found it half
+    full: 0.3 kg/l. Pickups found full (1.0: maybe more), or with no weight read within
+    PICKUP_PAIR before, teach nothing."""
+    food = make_bin("k1", capacity_l=120, stream="food")
+    stored = fills(city(food), weights("k1", [(h - 1, 18.0) for h in (10, 40, 70)]))
+    found = [PickupRecord(bin_id="k1", at=at(h), fill_fraction=0.5) for h in (10, 40, 70)]
+    assert measured_densities(city(food), stored, found) == {"k1": pytest.approx(0.3)}
+    full = [dataclasses.replace(p, fill_fraction=1.0) for p in found]
+    late = [dataclasses.replace(p, at=p.at + PICKUP_PAIR) for p in found]
+    assert measured_densities(city(food), stored, [*full, *late]) == {}
+    assert measured_densities(city(food), stored, found[:2]) == {}  # too few
+
+
+def test_fills_from_weights_follow_the_density_known_now() -> None:
+    """Stored at the stream's 0.55 kg/l; derived again at the density measured since, or
+    set since, at most 1.5; level readings and unknown bins unchanged."""
+    food = make_bin("k1", capacity_l=120, stream="food")
+    stored = fills(city(food), weights("k1", [(1, 33.0), (2, 60.0)]))
+    level = FillReading(bin_id="k1", at=at(3), fill_fraction=0.4, weight_kg=12.0)
+    other = FillReading(bin_id="x", at=at(3), fill_fraction=0.4)
+    learnt = dataclasses.replace(food, measured_density_kg_per_l=0.275)
+    got = at_densities(city(learnt), [*stored, level, other])
+    assert [r.fill_fraction for r in got] == [pytest.approx(1.0), 1.5, 0.4, 0.4]
+    assert got[2:] == [level, other]
+    set_now = dataclasses.replace(food, density_kg_per_l=1.1)
+    assert at_densities(city(set_now), stored)[0].fill_fraction == pytest.approx(0.25)

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,12 +18,14 @@ from fleet.fill import estimate_models
 from fleet.models import (
     Action,
     Bin,
+    BinDecision,
     CitizenReport,
     Depot,
     DisposalSite,
     Downtime,
     FillReading,
     Inventory,
+    PickupRecord,
     TimeWindow,
     Vehicle,
 )
@@ -91,6 +94,7 @@ def _plan(
     readings: list[FillReading],
     reports: list[CitizenReport],
     start_at: datetime | None = None,
+    pickups: Sequence[PickupRecord] = (),
 ) -> DayPlan:
     """``plan_day`` on DAY with a 1 s solver budget (made at ``start_at``, when given)."""
     return plan_day(
@@ -102,6 +106,7 @@ def _plan(
         tz=TZ,
         params=SolveParams(time_limit_s=1.0, seed=1),
         start_at=start_at,
+        pickups=pickups,
     )
 
 
@@ -1893,6 +1898,57 @@ def test_plan_day_loads_weighed_bins_at_their_measured_density(
     note = "2 bin(s) loaded at the density their weighing readings show (0.50 kg/l)"
     assert any(n.startswith(note) for n in weighed_day.plan.notes), weighed_day.plan.notes
     assert not any("weighing" in n for n in day.plan.notes)
+
+
+# Three earlier cycles of b0, each read at 0.6 an hour before a truck found it at 0.6.
+_CYCLES = [datetime.combine(DAY - timedelta(days=d), time(8), tzinfo=TZ) for d in (6, 5, 4)]
+_CYCLE_READINGS = [
+    FillReading(bin_id="b0", at=t - timedelta(hours=1), fill_fraction=0.6) for t in _CYCLES
+]
+_CYCLE_PICKUPS = [PickupRecord(bin_id="b0", at=t, fill_fraction=0.6) for t in _CYCLES]
+
+
+def _weighs_only(readings: list[FillReading]) -> list[FillReading]:
+    """``readings`` with b0's (660 l) as a sensor that only weighs sends them, its waste at
+    0.05 kg/l, stored at residual's default 0.10: each fill read as half the true one."""
+    return [
+        FillReading(
+            bin_id=r.bin_id,
+            at=r.at,
+            fill_fraction=r.fill_fraction / 2,
+            weight_kg=r.fill_fraction * 660 * 0.05,
+            fill_from_weight=True,
+        )
+        if r.bin_id == "b0"
+        else r
+        for r in readings
+    ]
+
+
+def test_a_bin_that_only_weighs_learns_its_density_from_the_pickups(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """The pickups' fills over the weights read just before show 0.05 kg/l: b0's fills are
+    derived again at it, and it is planned as with a level sensor; without the pickups,
+    its fills stay half the true ones."""
+    inventory, readings, reports = tiny_city
+    level = [*_CYCLE_READINGS, *readings]
+    by_level = _plan(inventory, level, reports, pickups=_CYCLE_PICKUPS)
+    by_weight = _plan(inventory, _weighs_only(level), reports, pickups=_CYCLE_PICKUPS)
+    unlearnt = _plan(inventory, _weighs_only(level), reports)
+
+    def b0(day: DayPlan) -> BinDecision:
+        return next(d for d in day.decisions if d.bin_id == "b0")
+
+    true_fill = b0(by_level).expected_fill_fraction
+    assert b0(by_weight).expected_fill_fraction == pytest.approx(true_fill)
+    assert b0(by_weight).action == b0(by_level).action
+    assert b0(unlearnt).expected_fill_fraction < 0.6 * true_fill
+    stop = by_weight.built.problem.stop("b0")
+    assert stop.weight_kg == pytest.approx(stop.volume_l * 0.05, abs=1)
+    note = "1 bin(s) loaded at the density their weighing readings show (0.05 kg/l)"
+    assert any(n.startswith(note) for n in by_weight.plan.notes), by_weight.plan.notes
+    assert by_weight.violations == ()
 
 
 def _alert_on_a_weighed_bin(day: DayPlan, inventory: Inventory) -> tuple[DayPlan, str]:
