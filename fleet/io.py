@@ -19,7 +19,9 @@ Formats
 * FIWARE: a JSON list (or one object) of Smart Data Models ``WasteContainer`` entities in
   NGSI-v2 *normalized* (``{"fillingLevel": {"type": "Number", "value": 0.4}}``) or
   *keyValues* (``{"fillingLevel": 0.4}``) form. ``RowError.row`` is the 1-based index of the
-  entity.
+  entity. A container that only weighs gives ``cargoWeight`` alone.
+* Readings: a row with ``weight_kg`` and no ``fill_fraction`` is a sensor that only weighs;
+  its fill is derived at the bin's density (:func:`read_readings_csv`).
 
 The column specification of every record type is in :data:`COLUMNS` (one place).
 """
@@ -31,7 +33,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -479,7 +481,16 @@ def read_readings_csv(src: Source, inventory: Inventory | None = None) -> Import
     """
     numbered, errors = _read_numbered(FillReading, src, WeightReading)
     fills, refused = _weights_as_fills(numbered, inventory)
+    errors = tuple(_fill_or_weight(e) for e in errors)
     return ImportResult(fills, tuple(sorted((*errors, *refused), key=lambda e: e.row)))
+
+
+def _fill_or_weight(e: RowError) -> RowError:
+    """A row without a fill says that a weight alone will do."""
+    if e.field != "fill_fraction" or "required" not in e.message or e.row == 1:
+        return e
+    msg = "fill_fraction is required; fill it, or give weight_kg for a sensor that only weighs"
+    return replace(e, message=msg)
 
 
 def read_pickups_csv(src: Source) -> ImportResult[PickupRecord]:

@@ -419,6 +419,7 @@ def test_a_weights_file_without_a_fill_column_is_read_with_the_inventory() -> No
         (4, "weight_kg"),
         (5, "fill_fraction"),
     ]
+    assert "or give weight_kg for a sensor that only weighs" in got.errors[2].message
     assert "'ghost' is not in the inventory" in got.errors[0].message
     assert "840 kg is 10.0 times what the 240 l of bin 'b2' hold" in got.errors[1].message
     alone = read_readings_csv(text)  # no inventory: no density to read a weight with
