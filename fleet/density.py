@@ -17,14 +17,16 @@ reporting grams, or gross weight with the container) is not used, and a note nam
 
 A sensor that only weighs (:class:`fleet.models.WeightReading`) gives a fill the other way
 round, at the bin's density (:func:`fills_from_weights`); such fills are marked
-(``FillReading.fill_from_weight``) and measure no density.
+(``FillReading.fill_from_weight``) and measure no density. Such a bin learns its density
+from the trucks' pickups instead: the fill a crew found over the weight read just before
+(:data:`PICKUP_PAIR`) is a sample too, and plans derive the stored fills again at the
+density known then (:func:`at_densities`).
 """
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
-import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -32,7 +34,7 @@ from datetime import datetime, timedelta
 from fleet.models import MAX_FILL, FillReading, Inventory, PickupRecord, WeightReading
 
 MIN_FILL = 0.2  # readings filled less than this do not count (level noise)
-MIN_WEIGHED = 3  # readings with a weight a bin needs for a density of its own
+MIN_WEIGHED = 3  # samples (weighed readings, pickups) a bin needs for a density of its own
 DENSITY_RANGE_KG_PER_L = (0.01, 5.0)  # plausible bulk densities of waste in a bin
 NAMED = 5  # bins named in a note, at most
 PICKUP_PAIR = timedelta(hours=3)  # a weight read this long before a pickup pairs with its fill
@@ -197,21 +199,21 @@ def fills_from_weights(
     out: list[FillReading | str] = []
     for w in weights:
         b = bins.get(w.bin_id)
-        fill = w.weight_kg / (b.density * b.capacity_l) if b is not None else math.nan
         if b is None:
             out.append(f"bin {w.bin_id!r} is not in the inventory; add it")
-        elif fill > MAX_FILL:
-            out.append(_too_heavy(w, b.capacity_l, b.density, fill))
-        else:
-            out.append(
-                FillReading(
-                    bin_id=w.bin_id,
-                    at=w.at,
-                    fill_fraction=fill,
-                    weight_kg=w.weight_kg,
-                    fill_from_weight=True,
-                )
+            continue
+        fill = w.weight_kg / (b.density * b.capacity_l)
+        out.append(
+            _too_heavy(w, b.capacity_l, b.density, fill)
+            if fill > MAX_FILL
+            else FillReading(
+                bin_id=w.bin_id,
+                at=w.at,
+                fill_fraction=fill,
+                weight_kg=w.weight_kg,
+                fill_from_weight=True,
             )
+        )
     return out
 
 
