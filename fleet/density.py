@@ -19,7 +19,7 @@ A sensor that only weighs (:class:`fleet.models.WeightReading`) gives a fill the
 round, at the bin's density (:func:`fills_from_weights`); such fills are marked
 (``FillReading.fill_from_weight``) and measure no density. Such a bin learns its density
 from the trucks' pickups instead: the fill a crew found over the weight read just before
-(:data:`PICKUP_PAIR`) is a sample too, and plans derive the stored fills again at the
+(:data:`PICKUP_PAIR`) is a sample, and plans derive the stored fills again at the
 density known then (:func:`at_densities`).
 """
 
@@ -47,11 +47,12 @@ def measured_densities(
 ) -> dict[str, float]:
     """Each bin's median density (kg per litre) by bin id, in range or not, over at least
     :data:`MIN_WEIGHED` samples. A sample is a reading that carries a weight and a fill
-    from :data:`MIN_FILL` to 1 (not one derived from the weight), or a pickup whose crew
-    found a fill from :data:`MIN_FILL` to under 1 (1 means full or more) with the bin's
-    last weight read at most :data:`PICKUP_PAIR` before it (:func:`_pickup_ratios`; a
-    sensor that only weighs learns its bin's density this way). Readings and pickups of
-    bins not in ``inventory`` are ignored."""
+    from :data:`MIN_FILL` to 1 (not one derived from the weight). A bin with too few of
+    those (a sensor that only weighs) takes its pickups instead: each whose crew found a
+    fill from :data:`MIN_FILL` to under 1 (1 means full or more), with the bin's last
+    weight read at most :data:`PICKUP_PAIR` before it (:func:`_pickup_ratios`; they read
+    a little low, as the bin fills in between). Readings and pickups of bins not in
+    ``inventory`` are ignored."""
     capacity_l = {b.bin_id: b.capacity_l for b in inventory.bins}
     ratios: dict[str, list[float]] = {}
     weighed: list[FillReading] = []
@@ -62,8 +63,10 @@ def measured_densities(
         if not r.fill_from_weight and MIN_FILL <= r.fill_fraction <= 1.0:
             cap = capacity_l[r.bin_id]
             ratios.setdefault(r.bin_id, []).append(r.weight_kg / (r.fill_fraction * cap))
+    own = {k for k, v in ratios.items() if len(v) >= MIN_WEIGHED}
     for bin_id, ratio in _pickup_ratios(capacity_l, weighed, pickups):
-        ratios.setdefault(bin_id, []).append(ratio)
+        if bin_id not in own:
+            ratios.setdefault(bin_id, []).append(ratio)
     return {k: statistics.median(v) for k, v in ratios.items() if len(v) >= MIN_WEIGHED}
 
 

@@ -189,6 +189,20 @@ def test_pickups_measure_the_density_of_bins_that_only_weigh() -> None:
     assert measured_densities(city(food), stored, found[:2]) == {}  # too few
 
 
+def test_pickups_teach_nothing_to_a_bin_whose_readings_show_its_density(
+    food_bin_readings: list[FillReading],
+) -> None:
+    """b1's readings show 0.5 kg/l; six pickups that would say 0.15-0.25 do not move it
+    (with them, the median would be 0.25)."""
+    found = [
+        PickupRecord(bin_id="b1", at=at(h + dh), fill_fraction=0.99)
+        for h in (1, 2, 3)
+        for dh in (0.5, 0.6)
+    ]
+    got = measured_densities(city(make_bin("b1")), food_bin_readings, found)
+    assert got == {"b1": pytest.approx(0.5)}
+
+
 def test_fills_from_weights_follow_the_density_known_now() -> None:
     """Stored at the stream's 0.55 kg/l; derived again at the density measured since, or
     set since, at most 1.5; level readings and unknown bins unchanged."""
