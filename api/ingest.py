@@ -42,13 +42,15 @@ class IngestReport:
 
 
 def _ingest_file(db: Database, path: Path) -> tuple[IngestReport, list[str]]:
+    with db.reader() as s:
+        inventory = repo.load_inventory(s)  # the bins' densities, for weights alone
+    try:  # a file not in UTF-8 is a FleetDataError
+        parsed = io.read_readings_csv(path, inventory)
+    except (FleetDataError, OSError) as exc:
+        return IngestReport(files=1, rejected=1), [str(exc)]
+    errors = [str(e) for e in parsed.errors]
     stored = duplicates = 0
     with db.writer() as s:
-        try:  # a file not in UTF-8 is a FleetDataError
-            parsed = io.read_readings_csv(path, repo.load_inventory(s))
-        except (FleetDataError, OSError) as exc:
-            return IngestReport(files=1, rejected=1), [str(exc)]
-        errors = [str(e) for e in parsed.errors]
         ids = {r.bin_id for r in parsed.records}
         known = set(s.scalars(select(BinRow.bin_id).where(BinRow.bin_id.in_(ids))))
         for r in parsed.records:

@@ -33,7 +33,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -267,9 +267,14 @@ def _id_field(cls: type) -> str:
 
 
 def _build(
-    cls: type[T], row: Mapping[str, Any], rownum: int, text_of: Callable[[Any], str]
+    cls: type[T],
+    row: Mapping[str, Any],
+    rownum: int,
+    text_of: Callable[[Any], str],
+    instead: str = "",
 ) -> T | list[RowError]:
-    """Build one record from a row of raw values; return it or the row's errors."""
+    """Build one record from a row of raw values; return it or the row's errors (a
+    required cell left empty: fill it, or give ``instead``, when given)."""
     cols = COLUMNS[cls]
     rid_raw = row.get(cols[0].name)
     rid = text_of(rid_raw).strip() or None if rid_raw is not None else None
@@ -280,7 +285,8 @@ def _build(
         text = "" if raw is None else text_of(raw).strip()
         if not text:
             if col.required:
-                errs.append(RowError(rownum, rid, col.name, f"{col.name} is required; fill it"))
+                fix = f"fill it, or give {instead}" if instead else "fill it"
+                errs.append(RowError(rownum, rid, col.name, f"{col.name} is required; {fix}"))
             continue
         try:
             kwargs[col.name] = CODECS[col.kind].parse(text)
@@ -298,23 +304,21 @@ def _numbered(
     cls: type,
     rows: Iterable[tuple[int, Mapping[str, Any]]],
     text_of: Callable[[Any], str],
-    alternative: type | None = None,
+    alternative: tuple[type, str] | None = None,
 ) -> tuple[list[tuple[int, Any]], list[RowError]]:
-    """(row number, record) of the good rows and the errors of the bad ones; a row that
-    lacks a required cell of ``cls`` but fills all of ``alternative``'s is read as one."""
+    """(row number, record) of the good rows and the errors of the bad ones; with
+    ``alternative`` (a record type and what it needs, for the errors), a row that lacks a
+    required cell of ``cls`` but fills all of the alternative's is read as one."""
     records: list[tuple[int, Any]] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     unique = cls not in (FillReading, Downtime)  # many per bin, per truck
     for rownum, row in rows:
-        kind = cls
-        if (
-            alternative
-            and not _has_cells(cls, row, text_of)
-            and _has_cells(alternative, row, text_of)
-        ):
-            kind = alternative
-        built = _build(kind, row, rownum, text_of)
+        kind, instead = cls, ""
+        if alternative is not None and not _has_cells(cls, row, text_of):
+            other, instead = alternative
+            kind = other if _has_cells(other, row, text_of) else cls
+        built = _build(kind, row, rownum, text_of, instead)
         if isinstance(built, list):
             errors.extend(built)
             continue
@@ -356,6 +360,8 @@ def _read_text(src: Source) -> str:
 def _header_errors(
     cls: type, header: Sequence[str], alternative: type | None = None
 ) -> list[RowError]:
+    """Missing required columns (those of ``cls`` that ``alternative`` requires too) and
+    unknown ones."""
     kinds = (cls,) if alternative is None else (cls, alternative)
     known = {c.name for k in kinds for c in COLUMNS[k]}
     required = [{c.name for c in COLUMNS[k] if c.required} for k in kinds]
@@ -391,7 +397,7 @@ def read_csv(cls: type[T], src: Source) -> ImportResult[T]:
 
 
 def _read_numbered(
-    cls: type, src: Source, alternative: type | None = None
+    cls: type, src: Source, alternative: tuple[type, str] | None = None
 ) -> tuple[list[tuple[int, Any]], tuple[RowError, ...]]:
     """:func:`read_csv` with each record's line number; rows may be ``alternative``
     records (:func:`_numbered`), and only the columns both require are required."""
@@ -402,7 +408,7 @@ def _read_numbered(
     except csv.Error as err:
         return [], (RowError(1, None, None, _malformed(err)),)
     reader.fieldnames = header
-    herrs = _header_errors(cls, header, alternative)
+    herrs = _header_errors(cls, header, alternative[0] if alternative else None)
     if any(e.message.startswith("required") for e in herrs):
         return [], tuple(herrs)
 
@@ -479,18 +485,10 @@ def read_readings_csv(src: Source, inventory: Inventory | None = None) -> Import
     from the file's other rows). Without ``inventory``, or for a bin not in it, such a row
     is an error.
     """
-    numbered, errors = _read_numbered(FillReading, src, WeightReading)
+    weight_alone = (WeightReading, "weight_kg for a sensor that only weighs")
+    numbered, errors = _read_numbered(FillReading, src, weight_alone)
     fills, refused = _weights_as_fills(numbered, inventory)
-    errors = tuple(_fill_or_weight(e) for e in errors)
     return ImportResult(fills, tuple(sorted((*errors, *refused), key=lambda e: e.row)))
-
-
-def _fill_or_weight(e: RowError) -> RowError:
-    """A row without a fill says that a weight alone will do."""
-    if e.field != "fill_fraction" or "required" not in e.message or e.row == 1:
-        return e
-    msg = "fill_fraction is required; fill it, or give weight_kg for a sensor that only weighs"
-    return replace(e, message=msg)
 
 
 def read_pickups_csv(src: Source) -> ImportResult[PickupRecord]:
