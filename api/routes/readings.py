@@ -134,7 +134,8 @@ def ingest(
     Each object: ``bin_id``, ``at`` (ISO 8601 with offset), ``fill_fraction`` (0..1.5),
     optional ``weight_kg``. A sensor that only weighs gives ``weight_kg`` alone: its fill
     is derived at the bin's density (set on the bin, else measured from its readings with
-    both, else its stream's default) and stored with ``fill_from_weight``. Bad rows are
+    both or, for a bin without, from the fills the trucks found, else its stream's default)
+    and stored with ``fill_from_weight``. Bad rows are
     reported with their index; the good ones are stored. The response is sent after the
     commit.
     """
