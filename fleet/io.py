@@ -885,15 +885,16 @@ def fiware_waste_containers(
     """One ``WasteContainer`` entity snapshot per reading (a history, as QuantumLeap gives).
 
     ``location`` and ``storedWasteKind`` are added for readings whose bin is in ``bins``.
-    ``key_values=False`` gives the NGSI-v2 normalized form.
+    ``key_values=False`` gives the NGSI-v2 normalized form. A fill derived from a weight
+    (``fill_from_weight``) is left out: the entity says what the sensor did, its weight.
     """
     by_id = {b.bin_id: b for b in bins}
     out = []
     for r in readings:
-        attrs: dict[str, tuple[str, Any]] = {
-            "fillingLevel": ("Number", r.fill_fraction),
-            "dateObserved": ("DateTime", r.at.isoformat()),
-        }
+        attrs: dict[str, tuple[str, Any]] = {}
+        if not r.fill_from_weight:
+            attrs["fillingLevel"] = ("Number", r.fill_fraction)
+        attrs["dateObserved"] = ("DateTime", r.at.isoformat())
         if r.weight_kg is not None:
             attrs["cargoWeight"] = ("Number", r.weight_kg)
         b = by_id.get(r.bin_id)

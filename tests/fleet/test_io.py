@@ -453,3 +453,13 @@ def test_fiware_containers_that_only_weigh_are_read_with_the_inventory() -> None
     assert [(e.row, e.record_id) for e in got.errors] == [(2, "x9")]
     alone = read_fiware_waste_containers(ents[:1])
     assert alone.readings == () and "inventory" in alone.errors[0].message
+
+
+def test_fills_derived_from_weights_go_to_fiware_as_the_weight_alone() -> None:
+    derived = FillReading(
+        bin_id="b2", at=at(1), fill_fraction=0.5, weight_kg=42.0, fill_from_weight=True
+    )
+    (ent,) = json.loads(write_fiware_waste_containers([derived]))
+    assert "fillingLevel" not in ent and ent["cargoWeight"] == 42.0
+    back = read_fiware_waste_containers([ent], inventory=city_of(*BINS))
+    assert back.readings == (derived,)
