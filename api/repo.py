@@ -80,27 +80,24 @@ def load_readings(
 
 
 def fills_from_weights(
-    session: Session,
-    weights: Sequence[WeightReading],
-    batch: Sequence[FillReading] = (),
-    history_days: int = 14,
+    session: Session, readings: Sequence[FillReading | WeightReading], history_days: int = 14
 ) -> list[FillReading | str]:
-    """Each reading of a sensor that only weighs as a fill reading at its bin's density, or
-    the reason it is refused (:func:`fleet.density.fills_from_weights`): the density set on
-    the bin, else the one its readings stored in the ``history_days`` before (and those of
-    ``batch``) and its pickups then (the fills the trucks found) show, else its stream's
-    default."""
+    """``readings`` with those of sensors that only weigh as fill readings at their bins'
+    density, or the reason each is refused (:func:`fleet.density.fills_from_weights`): the
+    density set on the bin, else the one its readings stored in the ``history_days``
+    before (and those of ``readings``) and its pickups then (the fills the trucks found)
+    show, else its stream's default."""
+    weights = [r for r in readings if isinstance(r, WeightReading)]
     if not weights:
-        return []
+        return [r for r in readings if isinstance(r, FillReading)]  # all are
     ids = {w.bin_id for w in weights}
     rows = session.scalars(select(BinRow).where(BinRow.bin_id.in_(ids)))
     bins = Inventory(bins=tuple(map(mapping.bin_record, rows)), depots=(), vehicles=(), sites=())
     since = min(w.at for w in weights) - timedelta(days=history_days)
     until = max(w.at for w in weights) + timedelta(seconds=1)
     stored = load_readings(session, since, until, ids)
-    measured_by = [*stored, *(r for r in batch if r.bin_id in ids)]
     found = [p for p in collection_log(session, since, until).pickups if p.bin_id in ids]
-    return density.fills_from_weights(bins, weights, measured_by, found)
+    return density.fills_from_weights(bins, readings, stored, found)
 
 
 _NEVER = datetime.min.replace(tzinfo=UTC)

@@ -31,7 +31,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from fleet.models import MAX_FILL, FillReading, Inventory, PickupRecord, WeightReading
+from fleet.models import MAX_FILL, Bin, FillReading, Inventory, PickupRecord, WeightReading
 
 MIN_FILL = 0.2  # readings filled less than this do not count (level noise)
 MIN_WEIGHED = 3  # samples (weighed readings, pickups) a bin needs for a density of its own
@@ -169,55 +169,52 @@ def carry_measured(source: Inventory, target: Inventory) -> Inventory:
 
 def fills_from_weights(
     inventory: Inventory,
-    weights: Iterable[WeightReading],
-    readings: Sequence[FillReading] = (),
+    readings: Sequence[FillReading | WeightReading],
+    others: Sequence[FillReading] = (),
     pickups: Sequence[PickupRecord] = (),
 ) -> list[FillReading | str]:
-    """The readings of sensors that only weigh as fill readings.
+    """``readings`` with those of sensors that only weigh as fill readings.
 
     Parameters
     ----------
     inventory : Inventory
         The bins; a weight is turned into litres at the bin's density: the one set in the
-        inventory, else the one ``readings`` and ``pickups`` of the bin show
-        (:func:`with_measured_densities`), else the one already measured on the bin, else
-        its stream's default.
-    weights : iterable of WeightReading
-        Net weights (kg) of the contents.
-    readings, pickups : sequences
-        Other readings of these bins (level and weight) and the trucks' pickups with the
-        fills found, to measure densities from.
+        inventory, else the one the fill readings (of ``readings`` and ``others``) and
+        ``pickups`` of the bin show (:func:`with_measured_densities`), else the one
+        already measured on the bin, else its stream's default.
+    readings : sequence of FillReading or WeightReading
+        As read: levels (with a weight or not), and net weights (kg) alone.
+    others, pickups : sequences
+        Other readings of these bins and the trucks' pickups with the fills found, to
+        measure densities from.
 
     Returns
     -------
     list
-        For each weight, in order: a ``FillReading`` with ``fill_fraction = weight_kg /
-        (density * capacity_l)``, the ``weight_kg`` and ``fill_from_weight=True``; or, for a
-        bin not in ``inventory`` or a weight that would fill the bin more than
-        :data:`fleet.models.MAX_FILL` times (a scale in grams, or a density set too low),
-        the reason it is refused.
+        For each reading, in order: a ``FillReading`` as it is; for a weight alone, a
+        ``FillReading`` with ``fill_fraction = weight_kg / (density * capacity_l)``, the
+        ``weight_kg`` and ``fill_from_weight=True``, or, for a bin not in ``inventory`` or
+        a weight that would fill the bin more than :data:`fleet.models.MAX_FILL` times (a
+        scale in grams, or a density set too low), the reason it is refused.
     """
-    measured, _ = with_measured_densities(inventory, readings, pickups)
+    if not any(isinstance(r, WeightReading) for r in readings):
+        return [r for r in readings if isinstance(r, FillReading)]  # all are
+    levels = [r for r in readings if isinstance(r, FillReading)]
+    measured, _ = with_measured_densities(inventory, [*levels, *others], pickups)
     bins = {b.bin_id: b for b in measured.bins}
-    out: list[FillReading | str] = []
-    for w in weights:
-        b = bins.get(w.bin_id)
-        if b is None:
-            out.append(f"bin {w.bin_id!r} is not in the inventory; add it")
-            continue
-        fill = w.weight_kg / (b.density * b.capacity_l)
-        out.append(
-            _too_heavy(w, b.capacity_l, b.density, fill)
-            if fill > MAX_FILL
-            else FillReading(
-                bin_id=w.bin_id,
-                at=w.at,
-                fill_fraction=fill,
-                weight_kg=w.weight_kg,
-                fill_from_weight=True,
-            )
-        )
-    return out
+    return [r if isinstance(r, FillReading) else _fill_of(r, bins.get(r.bin_id)) for r in readings]
+
+
+def _fill_of(w: WeightReading, b: Bin | None) -> FillReading | str:
+    """``w`` as a fill of ``b`` at its density, or the reason it cannot be."""
+    if b is None:
+        return f"bin {w.bin_id!r} is not in the inventory; add it"
+    fill = w.weight_kg / (b.density * b.capacity_l)
+    if fill > MAX_FILL:
+        return _too_heavy(w, b.capacity_l, b.density, fill)
+    return FillReading(
+        bin_id=w.bin_id, at=w.at, fill_fraction=fill, weight_kg=w.weight_kg, fill_from_weight=True
+    )
 
 
 def _too_heavy(w: WeightReading, capacity_l: int, density: float, fill: float) -> str:

@@ -840,25 +840,21 @@ def _weights_as_fills(
     bin's density (:func:`fleet.density.fills_from_weights`, densities measured from the
     other readings), and an error for each weight that cannot be: without ``inventory``
     and ``found`` (bins read with the readings; the inventory's win), no weight can."""
-    weighed = [(n, r) for n, r in numbered if isinstance(r, WeightReading)]
-    levels = [r for _, r in numbered if isinstance(r, FillReading)]
-    if not weighed:
-        return tuple(levels), []
+    readings = [r for _, r in numbered]
     mine = inventory.bins if inventory is not None else ()
     known = {b.bin_id: b for b in found} | {b.bin_id: b for b in mine}
     if known:
         bins = Inventory(bins=tuple(known.values()), depots=(), vehicles=(), sites=())
-        made = fills_from_weights(bins, [w for _, w in weighed], levels)
+        made = fills_from_weights(bins, readings)
     else:
-        made = ["no fill level; a weight alone is read with the bins' inventory"] * len(weighed)
-    derived = {id(w): m for (_, w), m in zip(weighed, made, strict=True)}
+        no_bins = "no fill level; a weight alone is read with the bins' inventory"
+        made = [r if isinstance(r, FillReading) else no_bins for r in readings]
     errors = [
-        RowError(n, w.bin_id, "weight_kg", m)
-        for (n, w), m in zip(weighed, made, strict=True)
+        RowError(n, r.bin_id, "weight_kg", m)
+        for (n, r), m in zip(numbered, made, strict=True)
         if isinstance(m, str)
     ]
-    out = (derived.get(id(r), r) for _, r in numbered)
-    return tuple(r for r in out if isinstance(r, FillReading)), errors
+    return tuple(m for m in made if isinstance(m, FillReading)), errors
 
 
 def _emptying_reading(

@@ -322,8 +322,8 @@ class CitySim:
         for bi, hh, v, w in zip(i, h, val, kg, strict=True):
             b, at = self.bins[int(bi)], self.at(float(hh))
             weight = float(w * b.capacity_l) if ex.weighs[bi] else None
-            if ex.weight_only[bi]:
-                got.append(WeightReading(bin_id=b.bin_id, at=at, weight_kg=float(w * b.capacity_l)))
+            if ex.weight_only[bi] and weight is not None:  # those weigh too
+                got.append(WeightReading(bin_id=b.bin_id, at=at, weight_kg=weight))
             else:
                 got.append(
                     FillReading(bin_id=b.bin_id, at=at, fill_fraction=float(v), weight_kg=weight)
@@ -333,13 +333,10 @@ class CitySim:
     def _as_stored(self, got: list[FillReading | WeightReading]) -> list[FillReading]:
         """The readings as the service stores them: a weight alone becomes a fill at the
         bin's planning density (one too heavy for the bin is refused, and lost)."""
-        weights = [r for r in got if isinstance(r, WeightReading)]
-        if not weights:
+        if not any(isinstance(r, WeightReading) for r in got):
             return [r for r in got if isinstance(r, FillReading)]
         lookup = Inventory(bins=self.bins, depots=(), vehicles=(), sites=())
-        fills = iter(fills_from_weights(lookup, weights))
-        out = (next(fills) if isinstance(r, WeightReading) else r for r in got)
-        return [r for r in out if isinstance(r, FillReading)]
+        return [r for r in fills_from_weights(lookup, got) if isinstance(r, FillReading)]
 
     def _reports(self, k: int) -> None:
         cfg = self.config

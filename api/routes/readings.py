@@ -91,17 +91,13 @@ def _fills(
 ) -> list[FillReading]:
     """The readings with the weights of sensors that only weigh turned into fills; those
     that cannot be (a weight too heavy for the bin) are added to ``bad``."""
-    weighed = [(i, r) for i, r in good if isinstance(r, WeightReading)]
-    levels = [r for _, r in good if isinstance(r, FillReading)]
-    made = repo.fills_from_weights(s, [r for _, r in weighed], levels, history_days)
-    derived = {i: m for (i, _), m in zip(weighed, made, strict=True)}
+    made = repo.fills_from_weights(s, [r for _, r in good], history_days)
     bad += [
         RowError(index=i, loc=["body", i, "weight_kg"], record=_where(r), msg=m)
-        for (i, r), m in zip(weighed, made, strict=True)
+        for (i, r), m in zip(good, made, strict=True)
         if isinstance(m, str)
     ]
-    out = [derived.get(i, r) for i, r in good]
-    return [r for r in out if isinstance(r, FillReading)]
+    return [m for m in made if isinstance(m, FillReading)]
 
 
 def _alert_note(r: FillReading) -> str:
