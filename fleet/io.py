@@ -312,7 +312,7 @@ def _numbered(
     records: list[tuple[int, Any]] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    unique = cls not in (FillReading, Downtime)  # many per bin, per truck
+    unique = cls not in (FillReading, PickupRecord, Downtime)  # many per bin, per truck
     for rownum, row in rows:
         kind, instead = cls, ""
         if alternative is not None and not _has_cells(cls, row, text_of):

@@ -18,6 +18,7 @@ from fleet.io import (
     read_downtimes_csv,
     read_fiware_waste_containers,
     read_inventory_geojson,
+    read_pickups_csv,
     read_readings_csv,
     read_reports_csv,
     read_sites_csv,
@@ -463,3 +464,20 @@ def test_fills_derived_from_weights_go_to_fiware_as_the_weight_alone() -> None:
     assert "fillingLevel" not in ent and ent["cargoWeight"] == 42.0
     back = read_fiware_waste_containers([ent], inventory=city_of(*BINS))
     assert back.readings == (derived,)
+
+
+def test_a_collection_log_keeps_every_pickup_of_a_bin() -> None:
+    """A log of two weeks empties each bin several times: no pickup is a repeated id."""
+    text = (
+        "bin_id,at,fill_fraction\n"
+        "b1,2026-11-02T08:00:00+01:00,0.5\n"
+        "b1,2026-11-04T08:00:00+01:00,0.6\n"
+        "b2,2026-11-04T09:00:00+01:00,0.7\n"
+    )
+    got = read_pickups_csv(text)
+    assert got.errors == ()
+    assert [(p.bin_id, p.fill_fraction) for p in got.records] == [
+        ("b1", 0.5),
+        ("b1", 0.6),
+        ("b2", 0.7),
+    ]
