@@ -200,7 +200,10 @@ def plan(
     reports: Annotated[Path | None, typer.Option(help="Citizen reports CSV")] = None,
     pickups: Annotated[
         Path | None,
-        typer.Option(help="Trucks' pickups CSV (bin_id, at, fill_fraction): the collection log"),
+        typer.Option(
+            help="Trucks' pickups CSV (bin_id, at, fill_fraction[, weight_kg]): the "
+            "collection log; weight_kg is what the lift scale took (kg)"
+        ),
     ] = None,
     city: Annotated[
         Path | None, typer.Option(help="Street network .osm.pbf or .osm (default: straight lines)")

@@ -15,6 +15,7 @@ from fleet.io import (
     load_inventory,
     read_csv,
     read_fiware_waste_containers,
+    read_pickups_csv,
     read_readings_csv,
 )
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord, collection_period
@@ -75,6 +76,19 @@ def read_readings(
         _some_good(path, fiware.readings, fiware.errors)
         return tuple(fiware.readings), _row_errors(path, fiware.errors)
     result = read_readings_csv(path, inventory)
+    _some_good(path, result.records, result.errors)
+    return tuple(result.records), _row_errors(path, result.errors)
+
+
+def read_pickups(
+    path: Path, inventory: Inventory
+) -> tuple[tuple[PickupRecord, ...], tuple[tuple[str, str], ...]]:
+    """The trucks' pickups from a CSV file; the weights their lift scales took from bins
+    the crews gave no fill for become fills at the densities of ``inventory``.
+
+    Returns the good pickups and (record, reason) for each bad row.
+    """
+    result = read_pickups_csv(path, inventory)
     _some_good(path, result.records, result.errors)
     return tuple(result.records), _row_errors(path, result.errors)
 
@@ -156,8 +170,9 @@ def plan_from_files(
     are used; a file with no good row stops the job), and so are rows dated after the first
     shift of the day; a bad inventory row stops the job with a FleetDataError naming every
     bad row.
-    Pickups (the trucks' log with the fills found) give the last emptying of each bin and let
-    bins without a sensor learn their own fill rate.
+    Pickups (the trucks' log with the fills found, or the weights their lift scales took)
+    give the last emptying of each bin and let bins without a sensor learn their own fill
+    rate; the weights teach the bins' densities.
     Without ``city`` travel times are straight-line estimates (HaversineProvider).
     ``start`` (local clock time): a plan made after the shifts began starts then
     (``optimiser.daily.plan_day``'s ``start_at``); rows up to then are used.
@@ -166,7 +181,7 @@ def plan_from_files(
     inventory, _ = load_inventory(inventory_dir, strict=True)
     readings, bad_readings = read_readings(readings_path, inventory) if readings_path else ((), ())
     reports, bad_reports = _csv_rows(CitizenReport, reports_path)
-    pickups, bad_pickups = _csv_rows(PickupRecord, pickups_path)
+    pickups, bad_pickups = read_pickups(pickups_path, inventory) if pickups_path else ((), ())
     refs = [r.bin_id for r in readings] + [r.bin_id for r in reports if r.bin_id]
     unknown = _unknown_bins(inventory, refs + [p.bin_id for p in pickups])
     inventory, provider, network, far = _provider(inventory, city, max_snap_m)

@@ -21,6 +21,13 @@ round, at the bin's density (:func:`fills_from_weights`); such fills are marked
 from the trucks' pickups instead: the fill a crew found over the weight read just before
 (:data:`PICKUP_PAIR`) is a sample, and plans derive the stored fills again at the
 density known then (:func:`at_densities`).
+
+A truck whose lift scale weighs what it takes from each bin (``PickupRecord.weight_kg``;
+``visit_done`` with ``weight_kg``) teaches the density of any bin it empties, a level
+sensor's that does not weigh or one without a sensor: the weight over the fill the crew
+found, or, with no fill from the crew, over the bin's last level reading just before.
+A pickup with a weight and no fill gets its fill at the bin's density
+(:func:`pickups_from_weights`), as a sensor that only weighs does.
 """
 
 from __future__ import annotations
@@ -28,8 +35,9 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from fleet.models import MAX_FILL, Bin, FillReading, Inventory, PickupRecord, WeightReading
 
@@ -48,23 +56,28 @@ def measured_densities(
     """Each bin's median density (kg per litre) by bin id, in range or not, over at least
     :data:`MIN_WEIGHED` samples. A sample is a reading that carries a weight and a fill
     from :data:`MIN_FILL` to 1 (not one derived from the weight). A bin with too few of
-    those (a sensor that only weighs) takes its pickups instead: each whose crew found a
-    fill from :data:`MIN_FILL` to under 1 (1 means full or more), with the bin's last
-    weight read at most :data:`PICKUP_PAIR` before it (:func:`_pickup_ratios`; they read
-    a little low, as the bin fills in between). Readings and pickups of bins not in
-    ``inventory`` are ignored."""
+    those (a level sensor that does not weigh, a sensor that only weighs) takes its
+    pickups instead (:func:`_pickup_ratios`): the weight a truck's lift scale took over
+    the fill found then, and the fill a crew found over the bin's last weight read at most
+    :data:`PICKUP_PAIR` before. Readings and pickups of bins not in ``inventory`` are
+    ignored."""
     capacity_l = {b.bin_id: b.capacity_l for b in inventory.bins}
     ratios: dict[str, list[float]] = {}
     weighed: list[FillReading] = []
+    levels: list[FillReading] = []
     for r in readings:
-        if r.weight_kg is None or r.bin_id not in capacity_l:
+        if r.bin_id not in capacity_l:
+            continue
+        if not r.fill_from_weight:
+            levels.append(r)
+        if r.weight_kg is None:
             continue
         weighed.append(r)
         if not r.fill_from_weight and MIN_FILL <= r.fill_fraction <= 1.0:
             cap = capacity_l[r.bin_id]
             ratios.setdefault(r.bin_id, []).append(r.weight_kg / (r.fill_fraction * cap))
     own = {k for k, v in ratios.items() if len(v) >= MIN_WEIGHED}
-    for bin_id, ratio in _pickup_ratios(capacity_l, weighed, pickups):
+    for bin_id, ratio in _pickup_ratios(capacity_l, weighed, levels, pickups):
         if bin_id not in own:
             ratios.setdefault(bin_id, []).append(ratio)
     return {k: statistics.median(v) for k, v in ratios.items() if len(v) >= MIN_WEIGHED}
@@ -73,22 +86,56 @@ def measured_densities(
 def _pickup_ratios(
     capacity_l: Mapping[str, int],
     weighed: Sequence[FillReading],
+    levels: Sequence[FillReading],
     pickups: Iterable[PickupRecord],
 ) -> Iterable[tuple[str, float]]:
-    """(bin id, kg per litre) for each pickup that found a fill from :data:`MIN_FILL` to
-    under 1, paired with its bin's last weighed reading at most :data:`PICKUP_PAIR` before
-    it (the weight over the litres the crew found)."""
-    times: dict[str, list[datetime]] = {}
-    kgs: dict[str, list[float]] = {}
-    for r in sorted(weighed, key=lambda r: r.at):
-        times.setdefault(r.bin_id, []).append(r.at)
-        kgs.setdefault(r.bin_id, []).append(r.weight_kg or 0.0)
+    """(bin id, kg per litre) for each pickup that gives a sample:
+
+    * weighed by the lift scale with a fill from the crew from :data:`MIN_FILL` to under 1
+      (1 means full or more): the weight over those litres;
+    * weighed, with no fill from the crew: the weight over the litres of the bin's last
+      level reading (``levels``, not derived from a weight) at most :data:`PICKUP_PAIR`
+      before, filled :data:`MIN_FILL` to 1 (reads a little high: the bin fills in between);
+    * not weighed, with a fill from the crew as above: the bin's last weighed reading at
+      most :data:`PICKUP_PAIR` before over those litres (reads a little low).
+    """
+    last_kg = _last_before(weighed, lambda r: r.weight_kg or 0.0)
+    last_fill = _last_before(levels, lambda r: r.fill_fraction)
     for p in pickups:
-        if p.bin_id not in times or not MIN_FILL <= p.fill_fraction < 1.0:
+        if p.bin_id not in capacity_l:
             continue
-        k = bisect.bisect_right(times[p.bin_id], p.at) - 1
-        if k >= 0 and p.at - times[p.bin_id][k] <= PICKUP_PAIR:
-            yield p.bin_id, kgs[p.bin_id][k] / (p.fill_fraction * capacity_l[p.bin_id])
+        cap = capacity_l[p.bin_id]
+        crew = not p.fill_from_weight and MIN_FILL <= p.fill_fraction < 1.0
+        if p.weight_kg is not None and crew:
+            yield p.bin_id, p.weight_kg / (p.fill_fraction * cap)
+        elif p.weight_kg is not None and p.fill_from_weight:
+            fill = last_fill(p.bin_id, p.at)
+            if fill is not None and MIN_FILL <= fill <= 1.0:
+                yield p.bin_id, p.weight_kg / (fill * cap)
+        elif p.weight_kg is None and crew:
+            kg = last_kg(p.bin_id, p.at)
+            if kg is not None:
+                yield p.bin_id, kg / (p.fill_fraction * cap)
+
+
+def _last_before(
+    readings: Sequence[FillReading], value: Callable[[FillReading], float]
+) -> Callable[[str, datetime], float | None]:
+    """A lookup (bin id, time) -> ``value`` of the bin's last of ``readings`` at or before
+    that time and at most :data:`PICKUP_PAIR` before it, or None."""
+    times: dict[str, list[datetime]] = {}
+    values: dict[str, list[float]] = {}
+    for r in sorted(readings, key=lambda r: r.at):
+        times.setdefault(r.bin_id, []).append(r.at)
+        values.setdefault(r.bin_id, []).append(value(r))
+
+    def last(bin_id: str, at: datetime) -> float | None:
+        k = bisect.bisect_right(times.get(bin_id, []), at) - 1
+        if k < 0 or at - times[bin_id][k] > PICKUP_PAIR:
+            return None
+        return values[bin_id][k]
+
+    return last
 
 
 def with_measured_densities(
@@ -129,7 +176,7 @@ def _used_note(good: Mapping[str, float]) -> tuple[str, ...]:
     lo, hi = min(good.values()), max(good.values())
     span = f"{lo:.2f} kg/l" if lo == hi else f"{lo:.2f}-{hi:.2f} kg/l"
     return (
-        f"{len(good)} bin(s) loaded at the density their weighing readings show ({span}) "
+        f"{len(good)} bin(s) loaded at the density their weights show ({span}) "
         "instead of their stream's default",
     )
 
@@ -141,7 +188,7 @@ def _bad_note(bad: Mapping[str, float]) -> tuple[str, ...]:
     named = ", ".join(f"{k} {d:.3g} kg/l" for k, d in sorted(bad.items())[:NAMED])
     more = f" and {len(bad) - NAMED} more" if len(bad) > NAMED else ""
     return (
-        f"weighing readings of {len(bad)} bin(s) give a density outside {lo:g}-{hi:g} kg/l "
+        f"the weights of {len(bad)} bin(s) give a density outside {lo:g}-{hi:g} kg/l "
         f"({named}{more}): their stream's default is used; check that the scales report "
         "the net weight in kg",
     )
@@ -200,21 +247,98 @@ def fills_from_weights(
     if not any(isinstance(r, WeightReading) for r in readings):
         return [r for r in readings if isinstance(r, FillReading)]  # all are
     levels = [r for r in readings if isinstance(r, FillReading)]
-    measured, _ = with_measured_densities(inventory, [*levels, *others], pickups)
-    bins = {b.bin_id: b for b in measured.bins}
-    return [r if isinstance(r, FillReading) else _fill_of(r, bins.get(r.bin_id)) for r in readings]
+    bins = _at_measured(inventory, [*levels, *others], pickups)
+    return _derived(readings, bins, _fill_reading)
 
 
-def _fill_of(w: WeightReading, b: Bin | None) -> FillReading | str:
-    """``w`` as a fill of ``b`` at its density, or the reason it cannot be."""
+def pickups_from_weights(
+    inventory: Inventory,
+    pickups: Sequence[PickupRecord | WeightReading],
+    readings: Sequence[FillReading] = (),
+) -> list[PickupRecord | str]:
+    """``pickups`` with those the truck's lift scale weighed and the crew gave no fill for
+    as pickup records.
+
+    Parameters
+    ----------
+    inventory : Inventory
+        The bins; a weight is turned into litres at the bin's density, found as in
+        :func:`fills_from_weights` (from ``readings`` and the pickup records).
+    pickups : sequence of PickupRecord or WeightReading
+        As reported: pickups with the fill found (and the weight lifted, or not), and the
+        net weights (kg) the lift scale took from a bin with no fill.
+    readings : sequence of FillReading
+        The bins' readings, to measure densities from.
+
+    Returns
+    -------
+    list
+        For each, in order: a ``PickupRecord`` as it is; for a weight alone, a
+        ``PickupRecord`` with ``fill_fraction = min(weight_kg / (density * capacity_l),
+        1)`` (1: full or more), the ``weight_kg`` and ``fill_from_weight=True``, or the
+        reason it is refused (as :func:`fills_from_weights` refuses a weight).
+    """
+    if not any(isinstance(p, WeightReading) for p in pickups):
+        return [p for p in pickups if isinstance(p, PickupRecord)]  # all are
+    found = [p for p in pickups if isinstance(p, PickupRecord)]
+    bins = _at_measured(inventory, readings, found)
+    return _derived(pickups, bins, _pickup)
+
+
+def _at_measured(
+    inventory: Inventory, readings: Sequence[FillReading], pickups: Sequence[PickupRecord]
+) -> dict[str, Bin]:
+    """``inventory``'s bins by id, each at the density ``readings`` and ``pickups`` show
+    (:func:`with_measured_densities`)."""
+    measured, _ = with_measured_densities(inventory, readings, pickups)
+    return {b.bin_id: b for b in measured.bins}
+
+
+_Derived = TypeVar("_Derived", FillReading, PickupRecord)
+
+
+def _derived(
+    records: Sequence[_Derived | WeightReading],
+    bins: Mapping[str, Bin],
+    make: Callable[[WeightReading, float], _Derived],
+) -> list[_Derived | str]:
+    """``records`` with each weight alone made into a record by ``make`` (the weight and
+    the fill it gives its bin in ``bins``), or the reason it cannot be."""
+    out: list[_Derived | str] = []
+    for r in records:
+        if not isinstance(r, WeightReading):
+            out.append(r)
+            continue
+        fill = _fill_at_density(r, bins.get(r.bin_id))
+        out.append(fill if isinstance(fill, str) else make(r, fill))
+    return out
+
+
+def _fill_reading(w: WeightReading, fill: float) -> FillReading:
+    return FillReading(
+        bin_id=w.bin_id, at=w.at, fill_fraction=fill, weight_kg=w.weight_kg, fill_from_weight=True
+    )
+
+
+def _pickup(w: WeightReading, fill: float) -> PickupRecord:
+    """A pickup found at ``fill`` (at most 1: full or more)."""
+    return PickupRecord(
+        bin_id=w.bin_id,
+        at=w.at,
+        fill_fraction=min(fill, 1.0),
+        weight_kg=w.weight_kg,
+        fill_from_weight=True,
+    )
+
+
+def _fill_at_density(w: WeightReading, b: Bin | None) -> float | str:
+    """The fill ``w``'s weight gives bin ``b`` at its density, or the reason it cannot."""
     if b is None:
         return f"bin {w.bin_id!r} is not in the inventory; add it"
     fill = w.weight_kg / (b.density * b.capacity_l)
     if fill > MAX_FILL:
         return _too_heavy(w, b.capacity_l, b.density, fill)
-    return FillReading(
-        bin_id=w.bin_id, at=w.at, fill_fraction=fill, weight_kg=w.weight_kg, fill_from_weight=True
-    )
+    return fill
 
 
 def _too_heavy(w: WeightReading, capacity_l: int, density: float, fill: float) -> str:
@@ -225,18 +349,19 @@ def _too_heavy(w: WeightReading, capacity_l: int, density: float, fill: float) -
     )
 
 
-def at_densities(inventory: Inventory, readings: Sequence[FillReading]) -> list[FillReading]:
-    """``readings`` with each fill derived from a weight (``fill_from_weight``) derived
-    again at its bin's density now (``Bin.density``: set, else measured, else the
-    stream's), at most :data:`fleet.models.MAX_FILL`: a density set or learned after a
-    reading was stored corrects its fill. Other readings, and those of bins not in
-    ``inventory``, unchanged."""
+def at_densities(inventory: Inventory, records: Sequence[_Derived]) -> list[_Derived]:
+    """``records`` (readings, or pickups) with each fill derived from a weight
+    (``fill_from_weight``) derived again at its bin's density now (``Bin.density``: set,
+    else measured, else the stream's), at most :data:`fleet.models.MAX_FILL` for a
+    reading and 1 for a pickup: a density set or learned after a record was stored
+    corrects its fill. Other records, and those of bins not in ``inventory``, unchanged."""
     bins = {b.bin_id: b for b in inventory.bins}
-    out: list[FillReading] = []
-    for r in readings:
+    out: list[_Derived] = []
+    for r in records:
         b = bins.get(r.bin_id)
         if r.fill_from_weight and r.weight_kg is not None and b is not None:
-            fill = min(r.weight_kg / (b.density * b.capacity_l), MAX_FILL)
+            cap = 1.0 if isinstance(r, PickupRecord) else MAX_FILL
+            fill = min(r.weight_kg / (b.density * b.capacity_l), cap)
             r = dataclasses.replace(r, fill_fraction=fill) if fill != r.fill_fraction else r
         out.append(r)
     return out

@@ -38,7 +38,7 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from fleet.density import fills_from_weights
+from fleet.density import fills_from_weights, pickups_from_weights
 from fleet.errors import FleetDataError
 from fleet.models import (
     DEFAULT_STREAM,
@@ -251,7 +251,9 @@ COLUMNS: dict[type, tuple[Column, ...]] = {
         "bin_id:str! at:datetime! fill_fraction:float! weight_kg:float fill_from_weight:bool"
     ),
     WeightReading: _cols("bin_id:str! at:datetime! weight_kg:float!"),
-    PickupRecord: _cols("bin_id:str! at:datetime! fill_fraction:float!"),
+    PickupRecord: _cols(
+        "bin_id:str! at:datetime! fill_fraction:float! weight_kg:float fill_from_weight:bool"
+    ),
     CitizenReport: _cols(
         "report_id:str! at:datetime! text:str bin_id:str lon:float lat:float overflowing:bool"
     ),
@@ -491,9 +493,20 @@ def read_readings_csv(src: Source, inventory: Inventory | None = None) -> Import
     return ImportResult(fills, tuple(sorted((*errors, *refused), key=lambda e: e.row)))
 
 
-def read_pickups_csv(src: Source) -> ImportResult[PickupRecord]:
-    """Read the trucks' pickups with the fill they found (the collection log)."""
-    return read_csv(PickupRecord, src)
+def read_pickups_csv(src: Source, inventory: Inventory | None = None) -> ImportResult[PickupRecord]:
+    """Read the trucks' pickups (the collection log: ``bin_id, at, fill_fraction[,
+    weight_kg]``).
+
+    ``fill_fraction`` is the fill the crew found; ``weight_kg`` the net weight the truck's
+    lift scale took from the bin (:mod:`fleet.density`). A row with a weight and no fill
+    (the file may then lack the ``fill_fraction`` column) gets its fill at the bin's
+    density in ``inventory`` (:func:`fleet.density.pickups_from_weights`; at most 1).
+    Without ``inventory``, or for a bin not in it, such a row is an error.
+    """
+    weight_alone = (WeightReading, "weight_kg from the truck's lift scale")
+    numbered, errors = _read_numbered(PickupRecord, src, weight_alone)
+    found, refused = _weights_as_fills(numbered, inventory, derive=pickups_from_weights)
+    return ImportResult(found, tuple(sorted((*errors, *refused), key=lambda e: e.row)))
 
 
 def read_reports_csv(src: Source) -> ImportResult[CitizenReport]:
@@ -832,29 +845,31 @@ def read_fiware_waste_containers(
 
 
 def _weights_as_fills(
-    numbered: Sequence[tuple[int, FillReading | WeightReading]],
+    numbered: Sequence[tuple[int, Any]],
     inventory: Inventory | None,
     found: Iterable[Bin] = (),
-) -> tuple[tuple[FillReading, ...], list[RowError]]:
-    """The readings (row number, reading) with each weight alone turned into a fill at its
-    bin's density (:func:`fleet.density.fills_from_weights`, densities measured from the
-    other readings), and an error for each weight that cannot be: without ``inventory``
-    and ``found`` (bins read with the readings; the inventory's win), no weight can."""
-    readings = [r for _, r in numbered]
+    derive: Callable[[Inventory, Sequence[Any]], list[Any]] = fills_from_weights,
+) -> tuple[tuple[Any, ...], list[RowError]]:
+    """The records (row number, record) with each weight alone turned into a fill at its
+    bin's density by ``derive`` (:func:`fleet.density.fills_from_weights` for readings,
+    :func:`fleet.density.pickups_from_weights` for pickups; densities measured from the
+    other records), and an error for each weight that cannot be: without ``inventory``
+    and ``found`` (bins read with the records; the inventory's win), no weight can."""
+    records = [r for _, r in numbered]
     mine = inventory.bins if inventory is not None else ()
     known = {b.bin_id: b for b in found} | {b.bin_id: b for b in mine}
     if known:
         bins = Inventory(bins=tuple(known.values()), depots=(), vehicles=(), sites=())
-        made = fills_from_weights(bins, readings)
+        made = derive(bins, records)
     else:
         no_bins = "no fill level; a weight alone is read with the bins' inventory"
-        made = [r if isinstance(r, FillReading) else no_bins for r in readings]
+        made = [no_bins if isinstance(r, WeightReading) else r for r in records]
     errors = [
         RowError(n, r.bin_id, "weight_kg", m)
         for (n, r), m in zip(numbered, made, strict=True)
         if isinstance(m, str)
     ]
-    return tuple(m for m in made if isinstance(m, FillReading)), errors
+    return tuple(m for m in made if not isinstance(m, str)), errors
 
 
 def _emptying_reading(

@@ -294,10 +294,11 @@ def _check_weight(rec: str, weight_kg: float | None) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WeightReading:
-    """A reading of a sensor that only weighs (no level; e.g. the RFID food-waste bins of
-    Korean cities): net weight ``weight_kg`` of the contents of ``bin_id`` at tz-aware
-    ``at``. Turned into a :class:`FillReading` at the bin's density by
-    :func:`fleet.density.fills_from_weights`."""
+    """A net weight ``weight_kg`` of the contents of ``bin_id`` at tz-aware ``at`` with no
+    level: a sensor that only weighs (e.g. the RFID food-waste bins of Korean cities), or
+    the truck's lift scale at a pickup whose crew gave no fill. Turned into a
+    :class:`FillReading` (or :class:`PickupRecord`) at the bin's density by
+    :func:`fleet.density.fills_from_weights` (:func:`fleet.density.pickups_from_weights`)."""
 
     bin_id: str
     at: datetime
@@ -311,15 +312,21 @@ class WeightReading:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PickupRecord:
-    """A bin emptied by a truck, with the fill the lift scale or the crew recorded.
+    """A bin emptied by a truck, with the fill the crew recorded or the weight its lift
+    scale weighed.
 
     ``fill_fraction`` is the share of the bin found full at ``at`` (tz-aware); 1.0 means
-    full or overflowing (the true fill may have been higher).
+    full or overflowing (the true fill may have been higher). ``weight_kg`` is the net
+    weight of the waste the truck's lift scale took from the bin, when it weighs.
+    ``fill_from_weight`` marks a fill derived from that weight at the bin's density (no
+    fill from the crew; :func:`fleet.density.pickups_from_weights`), capped at 1.0.
     """
 
     bin_id: str
     at: datetime
     fill_fraction: float
+    weight_kg: float | None = None
+    fill_from_weight: bool = False
 
     def __post_init__(self) -> None:
         rec = f"pickup of bin {self.bin_id!r}"
@@ -329,6 +336,9 @@ class PickupRecord:
                 f"{rec} at {self.at.isoformat()}: fill_fraction {self.fill_fraction} is not in "
                 "0..1 (give a fraction, not a percentage)"
             )
+        _check_weight(rec, self.weight_kg)
+        if self.fill_from_weight and self.weight_kg is None:
+            raise FleetDataError(f"{rec}: a fill derived from the weight needs weight_kg")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -254,7 +254,8 @@ def plan_day(
         carry the weight of a bin's contents (with the pickups' fills, for sensors that
         only weigh) give a bin without a density of its own the one they show
         (:func:`fleet.density.with_measured_densities`, with a note), and fills derived
-        from weights are derived again at it (:func:`fleet.density.at_densities`).
+        from weights (of readings and pickups) are derived again at it
+        (:func:`fleet.density.at_densities`).
     provider : callable
         (lon, lat) points -> TravelMatrix (street network or haversine).
     plan_date : date
@@ -266,8 +267,9 @@ def plan_day(
     last_emptied : mapping bin_id -> datetime, optional
         The collection log (last emptying per bin), when the city keeps one.
     pickups : sequence of PickupRecord, optional
-        The trucks' pickups with the fills found (lift scales, crew), when recorded: they mark
-        every emptying and give bins without a sensor their own fill rate.
+        The trucks' pickups with the fills found (by the crew, or from the weight the lift
+        scale took), when recorded: they mark every emptying and give bins without a sensor
+        their own fill rate; those the lift scale weighed teach the bins' densities.
     start_at : datetime, optional
         When the plan is made (tz-aware), for a plan of a day whose shifts have begun: no
         truck leaves before it, and fills and reports are read at it (an overflow reported
@@ -287,7 +289,7 @@ def plan_day(
     """
     _report(progress, 0.05, "forecasting fill levels")
     inventory, weighed = with_measured_densities(inventory, readings, pickups)
-    readings = at_densities(inventory, readings)
+    readings, pickups = at_densities(inventory, readings), at_densities(inventory, pickups)
     models, decisions = _forecast(
         inventory,
         readings,
@@ -1033,7 +1035,7 @@ def replan_day(
     """
     lookup = carry_measured(day.inventory, inventory or day.inventory)
     lookup, weighed = with_measured_densities(lookup, readings, pickups)
-    readings = at_densities(lookup, readings)
+    readings, pickups = at_densities(lookup, readings), at_densities(lookup, pickups)
     tz = ZoneInfo(day.tz_name)
     now_s = day.seconds(now)
     done = [r for p in progress for r in p.done]

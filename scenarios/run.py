@@ -270,7 +270,7 @@ def run_policy(
             tz=cfg.zone,
             params=params,
             last_emptied=sim.last_emptied(),
-            pickups=pickups,
+            pickups=at_densities(weighed, pickups),
         )
         day = policy.plan(ctx)
         outcome = sim.advance_day(emptyings_of(day, index, day_h))

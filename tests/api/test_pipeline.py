@@ -111,7 +111,7 @@ def test_a_weighing_sensor_s_bin_is_planned_at_its_measured_density(
         d = decided[bin_id]
         assert d["expected_volume_l"] > 0
         assert d["expected_weight_kg"] == pytest.approx(d["expected_volume_l"] * density, abs=0.1)
-    note = "1 bin(s) loaded at the density their weighing readings show (0.50 kg/l)"
+    note = "1 bin(s) loaded at the density their weights show (0.50 kg/l)"
     assert any(n.startswith(note) for n in doc["notes"]), doc["notes"]
 
 

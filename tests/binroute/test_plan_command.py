@@ -114,6 +114,23 @@ def test_pickups_log_is_read_and_its_bad_rows_reported(city_files: Path) -> None
     assert plan["violations"] == []
 
 
+def test_lift_scale_weights_in_the_pickups_log_teach_a_bins_density(city_files: Path) -> None:
+    """b00 emptied on three days at half full, the lift scale took 99 kg of its 660 l each
+    time: 0.3 kg/l, three times residual's default, and the plan says so. b01's pickup
+    has the scale's weight and no fill from the crew: read at b01's density, not refused."""
+    days = [datetime.combine(PLAN_DATE - timedelta(days=d), time(9), tzinfo=TZ) for d in (5, 3, 1)]
+    rows = "".join(f"b00,{d.isoformat()},0.5,99\n" for d in days)
+    (city_files / "pickups.csv").write_text(
+        f"bin_id,at,fill_fraction,weight_kg\n{rows}b01,{days[2].isoformat()},,30\n"
+    )
+    code, output, plan = _run(city_files, "--pickups", str(city_files / "pickups.csv"))
+    assert code == 0, output
+    said = "1 bin(s) loaded at the density their weights show (0.30 kg/l)"
+    assert any(n.startswith(said) for n in plan["notes"])  # type: ignore[union-attr]
+    excluded = [e["record"] for e in plan["excluded"]]  # type: ignore[union-attr]
+    assert not [r for r in excluded if "pickups" in r] and plan["violations"] == []
+
+
 def test_a_readings_file_with_no_good_row_stops_the_job(city_files: Path) -> None:
     """Every time without its UTC offset: the job stops naming the file and the fix; it
     does not plan on no readings at all."""

@@ -13,10 +13,11 @@ from fleet.density import (
     carry_measured,
     fills_from_weights,
     measured_densities,
+    pickups_from_weights,
     with_measured_densities,
 )
 from fleet.models import Depot, FillReading, Inventory, PickupRecord, WeightReading
-from tests.fleet.conftest import at, make_bin
+from tests.fleet.conftest import at, make_bin, readings
 
 
 def weighed(bin_id: str, triples: list[tuple[float, float, float | None]]) -> list[FillReading]:
@@ -75,7 +76,7 @@ def test_a_bin_without_a_density_is_loaded_at_its_measured_one(
     assert b1.measured_density_kg_per_l == pytest.approx(0.5) == b1.density
     assert b2 == inventory.bins[1] and b2.density == 0.40  # no readings: its stream's
     assert notes == (
-        "1 bin(s) loaded at the density their weighing readings show (0.50 kg/l) instead "
+        "1 bin(s) loaded at the density their weights show (0.50 kg/l) instead "
         "of their stream's default",
     )
 
@@ -216,3 +217,75 @@ def test_fills_from_weights_follow_the_density_known_now() -> None:
     assert got[2:] == [level, other]
     set_now = dataclasses.replace(food, density_kg_per_l=1.1)
     assert at_densities(city(set_now), stored)[0].fill_fraction == pytest.approx(0.25)
+
+
+def lifted(bin_id: str, pairs: list[tuple[float, float]]) -> list[PickupRecord]:
+    """Pickups the lift scale weighed, the crew gave no fill: (hours after T0, kg) pairs,
+    each with a placeholder fill derived at 0.1 kg/l of 1100 l."""
+    return [
+        PickupRecord(
+            bin_id=bin_id,
+            at=at(h),
+            fill_fraction=min(kg / 110.0, 1.0),
+            weight_kg=kg,
+            fill_from_weight=True,
+        )
+        for h, kg in pairs
+    ]
+
+
+def test_lift_weights_over_the_crews_fill_measure_a_bins_density() -> None:
+    """b1 (1100 l, a level sensor that does not weigh) emptied three times, the crew found
+    it half full, the lift scale took 165 kg: 0.3 kg/l. A pickup found full (1.0: maybe
+    more) is no sample."""
+    found = [
+        PickupRecord(bin_id="b1", at=at(h), fill_fraction=0.5, weight_kg=165.0) for h in (10, 40)
+    ]
+    full = PickupRecord(bin_id="b1", at=at(70), fill_fraction=1.0, weight_kg=400.0)
+    assert measured_densities(city(make_bin("b1")), [], [*found, full]) == {}
+    third = dataclasses.replace(full, fill_fraction=0.5, weight_kg=165.0)
+    got = measured_densities(city(make_bin("b1")), [], [*found, third])
+    assert got == {"b1": pytest.approx(0.3)}
+
+
+def test_lift_weights_without_a_crews_fill_pair_with_the_level_read_before() -> None:
+    """b1's sensor read 0.6 an hour before each of three pickups the lift scale weighed
+    at 132 kg: 132 / 660 l = 0.2 kg/l. A level read more than PICKUP_PAIR before, below
+    MIN_FILL, or derived from a weight gives no sample."""
+    levels = readings("b1", [(h - 1, 0.6) for h in (10, 40, 70)])
+    lifts = lifted("b1", [(10, 132.0), (40, 132.0), (70, 132.0)])
+    got = measured_densities(city(make_bin("b1")), levels, lifts)
+    assert got == {"b1": pytest.approx(0.2)}
+    early = readings("b1", [(h - 4, 0.6) for h in (10, 40, 70)])
+    low = readings("b1", [(h - 1, 0.1) for h in (10, 40, 70)])
+    derived = [dataclasses.replace(r, weight_kg=1.0, fill_from_weight=True) for r in levels]
+    for before in (early, low, derived):
+        assert measured_densities(city(make_bin("b1")), before, lifts) == {}
+
+
+def test_a_lift_weight_alone_is_a_pickup_at_the_bins_density() -> None:
+    """k1 (120 l of food at 0.8 kg/l set): 48 kg lifted is half full; 120 kg is more than
+    full (1.0); a scale in grams and an unknown bin are refused; records pass as they are."""
+    food = make_bin("k1", capacity_l=120, stream="food", density_kg_per_l=0.8)
+    crew = PickupRecord(bin_id="k1", at=at(0), fill_fraction=0.3)
+    got = pickups_from_weights(
+        city(food),
+        [crew, *weights("k1", [(1, 48.0), (2, 120.0), (3, 48_000.0)]), *weights("x", [(4, 1.0)])],
+    )
+    half, over, grams, ghost = got[1:]
+    assert got[0] is crew
+    assert isinstance(half, PickupRecord) and half.fill_fraction == pytest.approx(0.5)
+    assert (half.weight_kg, half.fill_from_weight) == (48.0, True)
+    assert isinstance(over, PickupRecord) and over.fill_fraction == 1.0
+    assert isinstance(grams, str) and "net weight in kg" in grams
+    assert isinstance(ghost, str) and "not in the inventory" in ghost
+
+
+def test_pickups_derived_from_lift_weights_follow_the_density_known_now() -> None:
+    """Derived at 0.1 kg/l; at 0.2 kg/l learnt since, 132 kg in 1100 l is 0.6 full, 330 kg
+    is full (at most 1 for a pickup); a crew's fill unchanged."""
+    lifts = lifted("b1", [(10, 132.0), (20, 330.0)])
+    crew = PickupRecord(bin_id="b1", at=at(30), fill_fraction=0.4, weight_kg=10.0)
+    learnt = make_bin("b1", measured_density_kg_per_l=0.2)
+    got = at_densities(city(learnt), [*lifts, crew])
+    assert [p.fill_fraction for p in got] == [pytest.approx(0.6), 1.0, 0.4]

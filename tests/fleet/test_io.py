@@ -481,3 +481,37 @@ def test_a_collection_log_keeps_every_pickup_of_a_bin() -> None:
         ("b1", 0.6),
         ("b2", 0.7),
     ]
+
+
+def test_pickups_weighed_by_the_lift_scale_are_read_with_the_inventory() -> None:
+    """b2 (240 l at 0.35 kg/l set): a crew's fill with the weight lifted keeps both; a
+    weight alone is a fill at the density (at most 1); a scale in grams, a bin not in the
+    inventory and a row with neither are refused by row; a file without a fill column."""
+    text = (
+        "bin_id,at,fill_fraction,weight_kg\n"
+        f"b2,{at(1).isoformat()},0.4,30\n"
+        f"b2,{at(2).isoformat()},,42\n"
+        f"b2,{at(3).isoformat()},,100\n"  # 1.19 times full: full or more
+        f"b2,{at(4).isoformat()},,840\n"
+        f"ghost,{at(5).isoformat()},,3\n"
+        f"b2,{at(6).isoformat()},,\n"
+    )
+    got = read_pickups_csv(text, city_of(*BINS))
+    crew, half, full = got.records
+    assert (crew.fill_fraction, crew.weight_kg, crew.fill_from_weight) == (0.4, 30, False)
+    assert (half.fill_fraction, half.weight_kg, half.fill_from_weight) == (
+        pytest.approx(0.5),
+        42,
+        True,
+    )
+    assert full.fill_fraction == 1.0
+    assert [(e.row, e.field) for e in got.errors] == [
+        (5, "weight_kg"),
+        (6, "weight_kg"),
+        (7, "fill_fraction"),
+    ]
+    assert "weight_kg from the truck's lift scale" in got.errors[2].message
+    no_fill_column = "bin_id,at,weight_kg\n" + f"b2,{at(2).isoformat()},42\n"
+    assert read_pickups_csv(no_fill_column, city_of(*BINS)).records == (half,)
+    alone = read_pickups_csv(no_fill_column)  # no inventory: no density to read it with
+    assert alone.records == () and "bins' inventory" in alone.errors[0].message

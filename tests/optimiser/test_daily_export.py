@@ -1895,7 +1895,7 @@ def test_plan_day_loads_weighed_bins_at_their_measured_density(
         assert weighed.weight_kg == pytest.approx(weighed.volume_l * 0.5, abs=1)
     assert weighed_day.built.problem.stop("b2").weight_kg == 66  # reported full: 660 l at 0.10
     assert weighed_day.violations == ()
-    note = "2 bin(s) loaded at the density their weighing readings show (0.50 kg/l)"
+    note = "2 bin(s) loaded at the density their weights show (0.50 kg/l)"
     assert any(n.startswith(note) for n in weighed_day.plan.notes), weighed_day.plan.notes
     assert not any("weighing" in n for n in day.plan.notes)
 
@@ -1946,7 +1946,7 @@ def test_a_bin_that_only_weighs_learns_its_density_from_the_pickups(
     assert b0(unlearnt).expected_fill_fraction < 0.6 * true_fill
     stop = by_weight.built.problem.stop("b0")
     assert stop.weight_kg == pytest.approx(stop.volume_l * 0.05, abs=1)
-    note = "1 bin(s) loaded at the density their weighing readings show (0.05 kg/l)"
+    note = "1 bin(s) loaded at the density their weights show (0.05 kg/l)"
     assert any(n.startswith(note) for n in by_weight.plan.notes), by_weight.plan.notes
     assert by_weight.violations == ()
 
