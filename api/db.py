@@ -193,6 +193,7 @@ class ProgressRow(Base):
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     fill_fraction: Mapped[float | None] = mapped_column(Float, nullable=True)  # found at pickup
+    weight_kg: Mapped[float | None] = mapped_column(Float, nullable=True)  # lift scale, net kg
     # visit_done: beyond the truck's visits of the bin in the plan reported against;
     # disposal_done: beyond its unloadings there, or before the bins planned ahead of the
     # next one were reported (None: not known, e.g. reported before this column existed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Any, Protocol
 
+from fleet.density import fill_of_weight
 from fleet.models import (
     Bin,
     CitizenReport,
@@ -122,9 +123,22 @@ def weight_record(x: Any) -> WeightReading:
     return WeightReading(bin_id=x.bin_id, at=x.at, weight_kg=x.weight_kg)
 
 
-def pickup_record(x: Any) -> PickupRecord:
-    """A validated ``PickupRecord`` from a ``visit_done`` progress row with the fill found."""
-    return PickupRecord(bin_id=x.bin_id, at=x.at, fill_fraction=x.fill_fraction)
+def pickup_record(x: Any, b: Bin) -> PickupRecord:
+    """A validated ``PickupRecord`` from a ``visit_done`` progress row of bin ``b`` with the
+    fill found, or the weight the lift scale took alone: then the fill is the one that
+    weight makes at ``b``'s density, at most 1 (plans derive it again at the density known
+    then, :func:`fleet.density.at_densities`)."""
+    if x.fill_fraction is not None:
+        return PickupRecord(
+            bin_id=x.bin_id, at=x.at, fill_fraction=x.fill_fraction, weight_kg=x.weight_kg
+        )
+    return PickupRecord(
+        bin_id=x.bin_id,
+        at=x.at,
+        fill_fraction=min(fill_of_weight(b, x.weight_kg), 1.0),
+        weight_kg=x.weight_kg,
+        fill_from_weight=True,
+    )
 
 
 def report_record(x: Any) -> CitizenReport:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from api.routing import Geometry, MatrixProvider
+from fleet.density import fill_of_weight
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 
 ProgressFn = Callable[[float, str], None]
@@ -24,7 +25,8 @@ ProgressFn = Callable[[float, str], None]
 class TruckProgress:
     """What a truck reported so far today: bins emptied and disposal sites unloaded at (each
     in time order), the fill found at each bin emptied when the crew gave one (a fraction of
-    the bin, None otherwise; ``found_fills[i]`` goes with ``done_bin_ids[i]``), when each
+    the bin, None otherwise; ``found_fills[i]`` goes with ``done_bin_ids[i]``), the net
+    weight the truck's lift scale took from it (``found_kg``, when it weighs), when each
     bin was emptied (``done_at``, when known) and when it last unloaded (``unloaded_at``),
     and its position (lon, lat) when no done report came after it. ``off_route[i]`` says
     whether bin ``done_bin_ids[i]`` was off the truck's route in the plan its crew reported
@@ -37,6 +39,7 @@ class TruckProgress:
     vehicle_id: str
     done_bin_ids: tuple[str, ...] = ()
     found_fills: tuple[float | None, ...] = ()
+    found_kg: tuple[float | None, ...] = ()
     done_site_ids: tuple[str, ...] = ()
     lon: float | None = None
     lat: float | None = None
@@ -45,6 +48,22 @@ class TruckProgress:
     unloaded_at: datetime | None = None
     off_route: tuple[bool | None, ...] = ()
     unloaded_off_route: tuple[bool | None, ...] = ()
+
+    def fills(self, inventory: Inventory) -> tuple[float | None, ...]:
+        """One per bin reported: the fill the crew found, else the fill the weight the lift
+        scale took makes at the bin's density in ``inventory`` (the day plan's: set,
+        measured or its stream's), else None."""
+        n = len(self.done_bin_ids)
+        fills = self.found_fills or (None,) * n
+        if not any(kg is not None for kg in self.found_kg):
+            return fills
+        bins = {b.bin_id: b for b in inventory.bins}
+        out: list[float | None] = []
+        for bin_id, fill, kg in zip(self.done_bin_ids, fills, self.found_kg, strict=True):
+            if fill is None and kg is not None and bin_id in bins:
+                fill = fill_of_weight(bins[bin_id], kg)
+            out.append(fill)
+        return tuple(out)
 
     def off_route_flags(self) -> tuple[bool | None, ...]:
         """``off_route``, one per bin reported (None: not known)."""
@@ -324,7 +343,7 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     out = []
     for route in day_plan.plan.routes:
         report = reported.get(route.vehicle_ref)
-        last, fills, emptied_at = _matched(route, report)
+        last, fills, emptied_at = _matched(route, report, day_plan.inventory)
         if report is None or last < 0:
             continue
         done = route.visits[: last + 1]
@@ -365,7 +384,7 @@ def off_route(
     routes = {r.vehicle_ref: r for r in day_plan.plan.routes}
     out: dict[str, list[tuple[str, float | None, bool]]] = {}
     for p in progress:
-        fills = p.found_fills or (None,) * len(p.done_bin_ids)
+        fills = p.fills(day_plan.inventory)
         marks = _off_route_marks(routes.get(p.vehicle_id), p)
         for bin_id, fill, (off, on_board) in zip(p.done_bin_ids, fills, marks, strict=True):
             if off:
@@ -427,12 +446,12 @@ def found_fills(day_plan: Any, progress: Sequence[TruckProgress]) -> dict[str, f
     reported = {p.vehicle_id: p for p in progress}
     out: dict[str, float] = {}
     for route in day_plan.plan.routes:
-        out.update(_matched(route, reported.get(route.vehicle_ref))[1])
+        out.update(_matched(route, reported.get(route.vehicle_ref), day_plan.inventory)[1])
     return out
 
 
 def _matched(
-    route: Any, report: TruckProgress | None
+    route: Any, report: TruckProgress | None, inventory: Inventory
 ) -> tuple[int, dict[str, float], dict[int, datetime]]:
     """The index in ``route.visits`` of its last bin or disposal visit reported done (-1:
     none; the k-th report of a bin or site not known off route is its k-th planned visit),
@@ -443,7 +462,7 @@ def _matched(
 
     if report is None:
         return -1, {}, {}
-    bins = _reports_by_bin(report)  # not yet matched, in report order
+    bins = _reports_by_bin(report, inventory)  # not yet matched, in report order
     sites = report.sites_on_route()
     fills: dict[str, float] = {}
     emptied_at: dict[int, datetime] = {}
@@ -462,10 +481,13 @@ def _matched(
     return last, fills, emptied_at
 
 
-def _reports_by_bin(report: TruckProgress) -> dict[str, list[tuple[float | None, datetime | None]]]:
-    """Each bin's reports not known off route, in order, as (the fill found, None when the
-    crew gave none; when, None when not known)."""
-    fills = report.found_fills or (None,) * len(report.done_bin_ids)
+def _reports_by_bin(
+    report: TruckProgress, inventory: Inventory
+) -> dict[str, list[tuple[float | None, datetime | None]]]:
+    """Each bin's reports not known off route, in order, as (the fill found, None when
+    neither the crew nor the lift scale gave one (:meth:`TruckProgress.fills`); when, None
+    when not known)."""
+    fills = report.fills(inventory)
     times: Sequence[datetime | None] = report.done_at or (None,) * len(report.done_bin_ids)
     out: dict[str, list[tuple[float | None, datetime | None]]] = {}
     flags = report.off_route_flags()

@@ -85,11 +85,34 @@ def fills_from_weights(
     """``readings`` with those of sensors that only weigh as fill readings at their bins'
     density, or the reason each is refused (:func:`fleet.density.fills_from_weights`): the
     density set on the bin, else the one its readings stored in the ``history_days``
-    before (and those of ``readings``) and its pickups then (the fills the trucks found)
-    show, else its stream's default."""
+    before (and those of ``readings``) and its pickups then (the fills the trucks found,
+    the weights their lift scales took) show, else its stream's default."""
     weights = [r for r in readings if isinstance(r, WeightReading)]
     if not weights:
         return [r for r in readings if isinstance(r, FillReading)]  # all are
+    bins, stored, found = _density_evidence(session, weights, history_days)
+    return density.fills_from_weights(bins, readings, stored, found)
+
+
+def lifted_weight_refused(
+    session: Session, weight: WeightReading, history_days: int = 14
+) -> str | None:
+    """Why the weight a truck's lift scale took from a bin whose crew gave no fill cannot
+    be read as a fill (:func:`fleet.density.pickups_from_weights`: too heavy for the bin at
+    its density, found as in :func:`fills_from_weights`), or None. A bin not listed is not
+    refused here (a visit of it is a report like any other)."""
+    bins, stored, found = _density_evidence(session, [weight], history_days)
+    if not bins.bins:
+        return None
+    got = density.pickups_from_weights(bins, [*found, weight], stored)[-1]
+    return got if isinstance(got, str) else None
+
+
+def _density_evidence(
+    session: Session, weights: Sequence[WeightReading], history_days: int
+) -> tuple[Inventory, list[FillReading], list[PickupRecord]]:
+    """The bins ``weights`` name, and their readings and pickups stored from
+    ``history_days`` before the first weight to the last (to measure densities from)."""
     ids = {w.bin_id for w in weights}
     rows = session.scalars(select(BinRow).where(BinRow.bin_id.in_(ids)))
     bins = Inventory(bins=tuple(map(mapping.bin_record, rows)), depots=(), vehicles=(), sites=())
@@ -97,7 +120,7 @@ def fills_from_weights(
     until = max(w.at for w in weights) + timedelta(seconds=1)
     stored = load_readings(session, since, until, ids)
     found = [p for p in collection_log(session, since, until).pickups if p.bin_id in ids]
-    return density.fills_from_weights(bins, readings, stored, found)
+    return bins, stored, found
 
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -305,7 +328,8 @@ def _new_emptying(
 @dataclass(frozen=True, slots=True)
 class CollectionLog:
     """What the trucks reported emptying (``visit_done``): the last emptying of each bin and
-    the pickups that came with the fill found (``fleet.fill.estimate_models`` takes both)."""
+    the pickups that came with the fill found or the weight lifted
+    (``fleet.fill.estimate_models`` takes both)."""
 
     last_emptied: dict[str, datetime]
     pickups: tuple[PickupRecord, ...]
@@ -331,13 +355,13 @@ def collection_log(session: Session, since: datetime, until: datetime) -> Collec
     last: dict[str, datetime] = {}
     pickups: list[PickupRecord] = []
     is_new = _new_emptying(_alert_times(session, AlertRow.at >= since, AlertRow.at < until))
-    listed = set(session.scalars(select(BinRow.bin_id)))
+    listed = {b.bin_id: mapping.bin_record(b) for b in session.scalars(select(BinRow))}
     for r in rows:
         if r.bin_id is None or not is_new(r) or r.bin_id not in listed:
             continue
         last[r.bin_id] = r.at
-        if r.fill_fraction is not None:
-            pickups.append(mapping.pickup_record(r))
+        if r.fill_fraction is not None or r.weight_kg is not None:
+            pickups.append(mapping.pickup_record(r, listed[r.bin_id]))
     return CollectionLog(last_emptied=last, pickups=tuple(pickups))
 
 
@@ -347,11 +371,11 @@ def truck_progress(
     since: datetime | None = None,
     vehicle_id: str | None = None,
 ) -> list[TruckProgress]:
-    """Per truck (or truck ``vehicle_id`` only): bins emptied (with the fill found, when
-    reported) and sites unloaded at so far, in time order, and its position, when the last
-    report with coordinates is not older than its last done report. Only reports at or after
-    ``since`` count, when given (a plan made during the day: earlier work was done on an
-    earlier plan).
+    """Per truck (or truck ``vehicle_id`` only): bins emptied (with the fill found and the
+    weight lifted, when reported) and sites unloaded at so far, in time order, and its
+    position, when the last report with coordinates is not older than its last done
+    report. Only reports at or after ``since`` count, when given (a plan made during the
+    day: earlier work was done on an earlier plan).
 
     A report repeating the truck's last one (the same bin, or site) within
     ``REPEAT_REPORT_GAP`` is the same emptying sent twice; later, after other work, or after
@@ -366,6 +390,7 @@ def truck_progress(
     rows = session.scalars(query.order_by(ProgressRow.at))
     done: dict[str, list[str]] = {}
     fills: dict[str, list[float | None]] = {}
+    kgs: dict[str, list[float | None]] = {}
     times: dict[str, list[datetime]] = {}
     flags: dict[str, list[bool | None]] = {}
     unloaded: dict[str, list[str]] = {}
@@ -376,11 +401,13 @@ def truck_progress(
     for r in rows:
         done.setdefault(r.vehicle_id, [])
         fills.setdefault(r.vehicle_id, [])
+        kgs.setdefault(r.vehicle_id, [])
         times.setdefault(r.vehicle_id, [])
         flags.setdefault(r.vehicle_id, [])
         if r.kind == "visit_done" and r.bin_id is not None and is_new(r):
             done[r.vehicle_id].append(r.bin_id)
             fills[r.vehicle_id].append(r.fill_fraction)
+            kgs[r.vehicle_id].append(r.weight_kg)
             times[r.vehicle_id].append(r.at)
             flags[r.vehicle_id].append(r.off_route)
         if r.kind == "disposal_done" and r.site_id is not None and is_new(r):
@@ -399,6 +426,7 @@ def truck_progress(
                 vehicle_id=vid,
                 done_bin_ids=tuple(bins),
                 found_fills=tuple(fills[vid]),
+                found_kg=tuple(kgs[vid]),
                 done_site_ids=tuple(unloaded.get(vid, ())),
                 lon=pos.lon if pos else None,
                 lat=pos.lat if pos else None,

@@ -368,7 +368,10 @@ class PlanDiffOut(_Out):
 
 class ProgressIn(_In):
     """A truck's progress: a bin emptied (``visit_done``), a load unloaded at a disposal site
-    (``disposal_done``) or its position (``position``)."""
+    (``disposal_done``) or its position (``position``). A bin emptied may come with the
+    fill the crew found (``fill_fraction``) and the net weight the truck's lift scale took
+    from it (``weight_kg``): the weights teach the bins' densities, and a weight without
+    a fill is a fill at the bin's density."""
 
     vehicle_id: Id
     at: Instant
@@ -378,6 +381,7 @@ class ProgressIn(_In):
     lon: Lon | None = None
     lat: Lat | None = None
     fill_fraction: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
+    weight_kg: Annotated[float, Field(ge=0.0, le=1e5, allow_inf_nan=False)] | None = None
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> ProgressIn:
@@ -389,6 +393,8 @@ class ProgressIn(_In):
             raise ValueError("site_id (where the truck unloaded) needs kind disposal_done")
         if self.kind != "visit_done" and self.fill_fraction is not None:
             raise ValueError("fill_fraction (the fill found at a pickup) needs kind visit_done")
+        if self.kind != "visit_done" and self.weight_kg is not None:
+            raise ValueError("weight_kg (the weight a lift scale took) needs kind visit_done")
         if self.kind == "position" and (self.lon is None or self.lat is None):
             raise ValueError("position needs lon and lat")
         return self
@@ -403,6 +409,7 @@ class ProgressOut(_Out):
     bin_id: str | None
     site_id: str | None
     fill_fraction: float | None
+    weight_kg: float | None = None
     lon: float | None
     lat: float | None
     # a bin emptied, or an unloading, off the truck's route in that plan (an unloading

@@ -285,6 +285,12 @@ def pickups_from_weights(
     return _derived(pickups, bins, _pickup)
 
 
+def fill_of_weight(b: Bin, weight_kg: float) -> float:
+    """The fill (a fraction of ``b``; may exceed 1) that ``weight_kg`` of its waste makes at
+    its density (``Bin.density``: set, else measured, else its stream's)."""
+    return weight_kg / (b.density * b.capacity_l)
+
+
 def _at_measured(
     inventory: Inventory, readings: Sequence[FillReading], pickups: Sequence[PickupRecord]
 ) -> dict[str, Bin]:
@@ -335,7 +341,7 @@ def _fill_at_density(w: WeightReading, b: Bin | None) -> float | str:
     """The fill ``w``'s weight gives bin ``b`` at its density, or the reason it cannot."""
     if b is None:
         return f"bin {w.bin_id!r} is not in the inventory; add it"
-    fill = w.weight_kg / (b.density * b.capacity_l)
+    fill = fill_of_weight(b, w.weight_kg)
     if fill > MAX_FILL:
         return _too_heavy(w, b.capacity_l, b.density, fill)
     return fill
@@ -361,7 +367,7 @@ def at_densities(inventory: Inventory, records: Sequence[_Derived]) -> list[_Der
         b = bins.get(r.bin_id)
         if r.fill_from_weight and r.weight_kg is not None and b is not None:
             cap = 1.0 if isinstance(r, PickupRecord) else MAX_FILL
-            fill = min(r.weight_kg / (b.density * b.capacity_l), cap)
+            fill = min(fill_of_weight(b, r.weight_kg), cap)
             r = dataclasses.replace(r, fill_fraction=fill) if fill != r.fill_fraction else r
         out.append(r)
     return out

@@ -159,3 +159,64 @@ def test_a_bin_that_only_weighs_learns_its_density_from_the_fills_found(
     assert weighs("14:00", 24)["alert_ids"] == []
     newest = client.get("/readings", params={"bin_id": "b0"}, headers=keys["viewer"]).json()[0]
     assert newest["fill_fraction"] == pytest.approx(0.5) and newest["fill_from_weight"]
+
+
+def test_the_weight_a_lift_scale_took_is_stored_and_checked(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """b0 (240 l, residual 0.10 kg/l): 12 kg lifted with the crew's fill, and 18 kg alone,
+    are kept; 30 000 kg alone (a scale in grams) is refused at weight_kg naming the fix;
+    a weight on a position report is refused."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    url = f"/plans/{_plan(client, dispatcher, runtime, PLAN_DATE)}/progress"
+    both = client.post(url, json={**_done("b0", "09:00", 0.5), "weight_kg": 12}, headers=dispatcher)
+    alone = client.post(url, json={**_done("b1", "09:10"), "weight_kg": 18}, headers=dispatcher)
+    assert both.status_code == alone.status_code == 201, (both.text, alone.text)
+    assert (both.json()["fill_fraction"], both.json()["weight_kg"]) == (0.5, 12)
+    listed = client.get(url, headers=keys["viewer"]).json()
+    assert [(p["bin_id"], p["weight_kg"]) for p in listed] == [("b0", 12), ("b1", 18)]
+
+    grams = client.post(url, json={**_done("b0", "10:00"), "weight_kg": 30000}, headers=dispatcher)
+    assert grams.status_code == 422
+    detail = grams.json()["detail"][0]
+    assert detail["loc"] == ["body", "weight_kg"]
+    assert "net weight in kg" in detail["msg"] and "without weight_kg" in detail["msg"]
+    position = {"vehicle_id": "v1", "at": "2026-11-25T10:00:00+02:00", "kind": "position"}
+    resp = client.post(
+        url, json={**position, "lon": 24.9, "lat": 60.2, "weight_kg": 5}, headers=dispatcher
+    )
+    assert resp.status_code == 422 and "weight_kg" in resp.json()["detail"][0]["msg"]
+    at = datetime.fromisoformat
+    with runtime.db.reader() as s:
+        log = repo.collection_log(
+            s, at("2026-11-25T00:00:00+02:00"), at("2026-11-26T00:00:00+02:00")
+        )
+    got = [(p.bin_id, p.fill_fraction, p.weight_kg, p.fill_from_weight) for p in log.pickups]
+    assert got == [("b0", 0.5, 12, False), ("b1", pytest.approx(0.75), 18, True)]
+
+
+def test_lift_weights_teach_a_level_sensors_bin_its_density(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """b0 (240 l, residual: 0.10 kg/l) reads half full an hour before each of three
+    pickups whose lift scale took 24 kg: 0.2 kg/l. Its sensor's next weight alone, 24 kg,
+    is half full, not full (no alert); without the lift weights it would be full."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    url = f"/plans/{_plan(client, dispatcher, runtime, PLAN_DATE)}/progress"
+
+    def reads(at: str, **value: float) -> dict[str, object]:
+        row = {"bin_id": "b0", "at": f"2026-11-25T{at}:00+02:00", **value}
+        resp = client.post("/readings", json=[row], headers=keys["sensor"])
+        assert resp.status_code == 200 and resp.json()["stored"] == 1, resp.text
+        body: dict[str, object] = resp.json()
+        return body
+
+    for hour in (8, 10, 12):
+        reads(f"{hour:02d}:00", fill_fraction=0.5)
+        body = {**_done("b0", f"{hour + 1:02d}:00"), "weight_kg": 24}
+        assert client.post(url, json=body, headers=dispatcher).status_code == 201
+    assert reads("14:00", weight_kg=24)["alert_ids"] == []
+    newest = client.get("/readings", params={"bin_id": "b0"}, headers=keys["viewer"]).json()[0]
+    assert newest["fill_fraction"] == pytest.approx(0.5) and newest["fill_from_weight"]

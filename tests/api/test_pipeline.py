@@ -339,13 +339,19 @@ def _rerouted_for(
     return new
 
 
+@pytest.mark.parametrize(
+    "found",
+    [{"fill_fraction": 1.0}, {"weight_kg": 24.0}],
+    ids=["crew-fill", "lift-scale-weight"],
+)
 def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
-    real_app: FastAPI, real_client: TestClient
+    real_app: FastAPI, real_client: TestClient, found: dict[str, float]
 ) -> None:
-    """The crew empties a truck's first bin and finds it full (240 l, not the planned load):
-    after an alert, the truck's new route carries 240 l from there, the bin shows the fill
-    found, the plan says so in its notes, and the independent checker finds nothing wrong
-    with the day."""
+    """The crew empties a truck's first bin and finds it full (240 l, not the planned load),
+    or the truck's lift scale weighs 24 kg out of it (full at residual's 0.10 kg/l): after
+    an alert, the truck's new route carries 240 l from there, the bin shows the fill found,
+    the plan says so in its notes, and the independent checker finds nothing wrong with
+    the day."""
     runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
     assert first["load_l"] < 240  # planned below the bin's capacity
     done = {
@@ -353,7 +359,7 @@ def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
         "kind": "visit_done",
         "bin_id": first["bin_id"],
         "at": first["end"],
-        "fill_fraction": 1.0,
+        **found,
     }
     resp = real_client.post(f"/plans/{plan['id']}/progress", json=done, headers=key)
     assert resp.status_code == 201, resp.text

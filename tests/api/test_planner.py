@@ -51,7 +51,8 @@ def _day(visits: tuple[Visit, ...] | None = None) -> SimpleNamespace:
     def seconds(at: datetime) -> int:
         return instant_to_s(at, plan_date=MIDNIGHT.date(), tz=TZ)
 
-    return SimpleNamespace(plan=plan, midnight=MIDNIGHT, seconds=seconds)
+    no_bins = SimpleNamespace(bins=())
+    return SimpleNamespace(plan=plan, midnight=MIDNIGHT, seconds=seconds, inventory=no_bins)
 
 
 def test_progress_is_the_planned_prefix_up_to_the_last_bin_done() -> None:
@@ -203,7 +204,7 @@ def _day_with_bins() -> SimpleNamespace:
         for i, (ref, vol) in enumerate(planned.items())
     )
     day.built = SimpleNamespace(problem=SimpleNamespace(stops=stops))
-    day.inventory = SimpleNamespace(bin=bins.__getitem__)
+    day.inventory = SimpleNamespace(bin=bins.__getitem__, bins=tuple(bins.values()))
     return day
 
 
@@ -214,6 +215,22 @@ def test_a_bin_reported_with_the_fill_found_counts_at_that_fill() -> None:
     report = TruckProgress(vehicle_id="v1", done_bin_ids=("a", "b"), found_fills=(None, 0.5))
     (p,) = to_progress(_day_with_bins(), [report], now)
     assert (p.volume_l, p.weight_kg, p.daily_l, p.daily_kg) == (600, 60, 600, 60)
+
+
+def test_a_bin_reported_with_the_weight_its_lift_scale_took_counts_at_that_weight() -> None:
+    """b (1000 l at 0.1 kg/l) was planned at 200 l; the lift scale took 50 kg (500 l) and
+    the crew gave no fill: the truck carries 600 l and 60 kg. Where the crew gave a fill
+    too, the fill counts (a at 0.3: 300 l)."""
+    now = MIDNIGHT + timedelta(hours=7)
+    report = TruckProgress(
+        vehicle_id="v1",
+        done_bin_ids=("a", "b"),
+        found_fills=(0.3, None),
+        found_kg=(80.0, 50.0),
+    )
+    (p,) = to_progress(_day_with_bins(), [report], now)
+    assert (p.volume_l, p.weight_kg) == (800, 80)
+    assert found_fills(_day_with_bins(), [report]) == {"a": 0.3, "b": 0.5}
 
 
 def test_fills_found_before_an_unloading_count_only_in_the_days_total() -> None:
