@@ -94,18 +94,14 @@ def fills_from_weights(
     return density.fills_from_weights(bins, readings, stored, found)
 
 
-def lifted_weight_refused(
-    session: Session, weight: WeightReading, history_days: int = 14
-) -> str | None:
-    """Why the weight a truck's lift scale took from a bin whose crew gave no fill cannot
-    be read as a fill (:func:`fleet.density.pickups_from_weights`: too heavy for the bin at
-    its density, found as in :func:`fills_from_weights`), or None. A bin not listed is not
-    refused here (a visit of it is a report like any other)."""
-    bins, stored, found = _density_evidence(session, [weight], history_days)
-    if not bins.bins:
+def lifted_weight_refused(session: Session, bin_id: str, weight_kg: float) -> str | None:
+    """Why ``weight_kg`` cannot be what a truck's lift scale took from bin ``bin_id``
+    (:func:`fleet.density.lift_weight_refused`: a scale in grams), or None; a bin not
+    listed is not refused here (a visit of it is a report like any other)."""
+    row = session.get(BinRow, bin_id)
+    if row is None:
         return None
-    got = density.pickups_from_weights(bins, [*found, weight], stored)[-1]
-    return got if isinstance(got, str) else None
+    return density.lift_weight_refused(mapping.bin_record(row), weight_kg)
 
 
 def _density_evidence(

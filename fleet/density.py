@@ -248,7 +248,14 @@ def fills_from_weights(
         return [r for r in readings if isinstance(r, FillReading)]  # all are
     levels = [r for r in readings if isinstance(r, FillReading)]
     bins = _at_measured(inventory, [*levels, *others], pickups)
-    return _derived(readings, bins, _fill_reading)
+    out: list[FillReading | str] = []
+    for r in readings:
+        if isinstance(r, FillReading):
+            out.append(r)
+            continue
+        fill = _fill_at_density(r, bins.get(r.bin_id))
+        out.append(fill if isinstance(fill, str) else _fill_reading(r, fill))
+    return out
 
 
 def pickups_from_weights(
@@ -273,16 +280,55 @@ def pickups_from_weights(
     Returns
     -------
     list
-        For each, in order: a ``PickupRecord`` as it is; for a weight alone, a
+        For each, in order: a ``PickupRecord`` as it is (its weight, if any, checked as
+        below); for a weight alone, a
         ``PickupRecord`` with ``fill_fraction = min(weight_kg / (density * capacity_l),
-        1)`` (1: full or more), the ``weight_kg`` and ``fill_from_weight=True``, or the
-        reason it is refused (as :func:`fills_from_weights` refuses a weight).
+        1)`` (1: full or more; not refused, as the density may not be known yet), the
+        ``weight_kg`` and ``fill_from_weight=True``; or the reason it is refused: a bin
+        not in ``inventory`` (a weight alone), or a weight no waste in the bin could
+        weigh (:func:`lift_weight_refused`).
     """
-    if not any(isinstance(p, WeightReading) for p in pickups):
-        return [p for p in pickups if isinstance(p, PickupRecord)]  # all are
+    if not any(isinstance(p, WeightReading) or p.weight_kg is not None for p in pickups):
+        return [p for p in pickups if isinstance(p, PickupRecord)]  # all are, none weighed
     found = [p for p in pickups if isinstance(p, PickupRecord)]
     bins = _at_measured(inventory, readings, found)
-    return _derived(pickups, bins, _pickup)
+    out: list[PickupRecord | str] = []
+    for p in pickups:
+        b = bins.get(p.bin_id)
+        if b is None:
+            out.append(p if isinstance(p, PickupRecord) else _not_listed(p.bin_id))
+            continue
+        why = lift_weight_refused(b, p.weight_kg) if p.weight_kg is not None else None
+        if why is not None:
+            out.append(why)
+        elif isinstance(p, PickupRecord):
+            out.append(p)
+        else:
+            fill = min(fill_of_weight(b, p.weight_kg), 1.0)
+            out.append(
+                PickupRecord(
+                    bin_id=p.bin_id,
+                    at=p.at,
+                    fill_fraction=fill,
+                    weight_kg=p.weight_kg,
+                    fill_from_weight=True,
+                )
+            )
+    return out
+
+
+def lift_weight_refused(b: Bin, weight_kg: float) -> str | None:
+    """Why ``weight_kg`` cannot be what a truck's lift scale took from bin ``b``: more than
+    :data:`fleet.models.MAX_FILL` times what it holds at the densest waste
+    (:data:`DENSITY_RANGE_KG_PER_L`; a scale in grams), or None. Independent of the
+    bin's density, which the weights are there to teach."""
+    hi = DENSITY_RANGE_KG_PER_L[1]
+    if weight_kg <= MAX_FILL * b.capacity_l * hi:
+        return None
+    return (
+        f"{weight_kg:g} kg is more than the {b.capacity_l} l of bin {b.bin_id!r} hold at any "
+        f"density up to {hi:g} kg/l; check that the lift scale reports the net weight in kg"
+    )
 
 
 def fill_of_weight(b: Bin, weight_kg: float) -> float:
@@ -300,51 +346,25 @@ def _at_measured(
     return {b.bin_id: b for b in measured.bins}
 
 
-_Derived = TypeVar("_Derived", FillReading, PickupRecord)
-
-
-def _derived(
-    records: Sequence[_Derived | WeightReading],
-    bins: Mapping[str, Bin],
-    make: Callable[[WeightReading, float], _Derived],
-) -> list[_Derived | str]:
-    """``records`` with each weight alone made into a record by ``make`` (the weight and
-    the fill it gives its bin in ``bins``), or the reason it cannot be."""
-    out: list[_Derived | str] = []
-    for r in records:
-        if not isinstance(r, WeightReading):
-            out.append(r)
-            continue
-        fill = _fill_at_density(r, bins.get(r.bin_id))
-        out.append(fill if isinstance(fill, str) else make(r, fill))
-    return out
-
-
 def _fill_reading(w: WeightReading, fill: float) -> FillReading:
+    """A sensor's reading of ``w``'s weight at ``fill``."""
     return FillReading(
         bin_id=w.bin_id, at=w.at, fill_fraction=fill, weight_kg=w.weight_kg, fill_from_weight=True
-    )
-
-
-def _pickup(w: WeightReading, fill: float) -> PickupRecord:
-    """A pickup found at ``fill`` (at most 1: full or more)."""
-    return PickupRecord(
-        bin_id=w.bin_id,
-        at=w.at,
-        fill_fraction=min(fill, 1.0),
-        weight_kg=w.weight_kg,
-        fill_from_weight=True,
     )
 
 
 def _fill_at_density(w: WeightReading, b: Bin | None) -> float | str:
     """The fill ``w``'s weight gives bin ``b`` at its density, or the reason it cannot."""
     if b is None:
-        return f"bin {w.bin_id!r} is not in the inventory; add it"
+        return _not_listed(w.bin_id)
     fill = fill_of_weight(b, w.weight_kg)
     if fill > MAX_FILL:
         return _too_heavy(w, b.capacity_l, b.density, fill)
     return fill
+
+
+def _not_listed(bin_id: str) -> str:
+    return f"bin {bin_id!r} is not in the inventory; add it"
 
 
 def _too_heavy(w: WeightReading, capacity_l: int, density: float, fill: float) -> str:
@@ -353,6 +373,9 @@ def _too_heavy(w: WeightReading, capacity_l: int, density: float, fill: float) -
         f"hold at {density:.3g} kg/l; check that the scale reports the net weight in kg, or "
         "set the bin's density_kg_per_l"
     )
+
+
+_Derived = TypeVar("_Derived", FillReading, PickupRecord)
 
 
 def at_densities(inventory: Inventory, records: Sequence[_Derived]) -> list[_Derived]:

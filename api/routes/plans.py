@@ -24,7 +24,6 @@ from api.schemas import (
     RouteDiffOut,
 )
 from api.security import CanDispatch, CanRead
-from fleet.models import WeightReading
 
 router = APIRouter(prefix="/plans", tags=["plans"], responses=ERROR_RESPONSES)
 
@@ -180,8 +179,8 @@ def post_progress(
     """A bin emptied (``visit_done`` with ``bin_id``), an unloading (``disposal_done`` with
     ``site_id``) or a position (``position`` with lon/lat). Reroutes start from the reported
     progress. A bin emptied may carry the fill the crew found and the net weight the lift
-    scale took (``weight_kg``); a weight alone that is too heavy for the bin at its density
-    (a scale in grams) is refused (422 at ``weight_kg``). A bin emptied off the truck's
+    scale took (``weight_kg``); a weight no waste in the bin could weigh (a scale in
+    grams) is refused (422 at ``weight_kg``). A bin emptied off the truck's
     route that the day's newest plan still sends another truck to (for an alert, or as
     planned) reroutes the day (today or later; origin ``emptied``, in seconds, as for an
     alert): the rest of the day goes on without that trip to an empty bin."""
@@ -200,9 +199,8 @@ def post_progress(
                 f"unknown disposal site {item.site_id!r}; add it under /sites or fix the id",
                 f"site_id={item.site_id!r}",
             )
-        if item.weight_kg is not None and item.fill_fraction is None and item.bin_id is not None:
-            lifted = WeightReading(bin_id=item.bin_id, at=item.at, weight_kg=item.weight_kg)
-            refused = repo.lifted_weight_refused(s, lifted)
+        if item.weight_kg is not None and item.bin_id is not None:
+            refused = repo.lifted_weight_refused(s, item.bin_id, item.weight_kg)
             if refused is not None:
                 raise RecordError(
                     ["body", "weight_kg"],

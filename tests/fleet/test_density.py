@@ -264,20 +264,29 @@ def test_lift_weights_without_a_crews_fill_pair_with_the_level_read_before() -> 
 
 
 def test_a_lift_weight_alone_is_a_pickup_at_the_bins_density() -> None:
-    """k1 (120 l of food at 0.8 kg/l set): 48 kg lifted is half full; 120 kg is more than
-    full (1.0); a scale in grams and an unknown bin are refused; records pass as they are."""
+    """k1 (120 l of food at 0.8 kg/l set): 48 kg lifted is half full; 250 kg is more than
+    twice full, yet plausible (the density may be wrong): full (1.0), not refused; a scale
+    in grams (more than 1.5 x 120 l at 5 kg/l) and an unknown bin are refused, also with
+    the crew's fill; records pass as they are."""
     food = make_bin("k1", capacity_l=120, stream="food", density_kg_per_l=0.8)
-    crew = PickupRecord(bin_id="k1", at=at(0), fill_fraction=0.3)
+    crew = PickupRecord(bin_id="k1", at=at(0), fill_fraction=0.3, weight_kg=30.0)
+    crew_grams = dataclasses.replace(crew, weight_kg=30_000.0)
     got = pickups_from_weights(
         city(food),
-        [crew, *weights("k1", [(1, 48.0), (2, 120.0), (3, 48_000.0)]), *weights("x", [(4, 1.0)])],
+        [
+            crew,
+            *weights("k1", [(1, 48.0), (2, 250.0), (3, 48_000.0)]),
+            *weights("x", [(4, 1.0)]),
+            crew_grams,
+        ],
     )
-    half, over, grams, ghost = got[1:]
+    half, over, grams, ghost, crew_grams_got = got[1:]
     assert got[0] is crew
     assert isinstance(half, PickupRecord) and half.fill_fraction == pytest.approx(0.5)
     assert (half.weight_kg, half.fill_from_weight) == (48.0, True)
     assert isinstance(over, PickupRecord) and over.fill_fraction == 1.0
-    assert isinstance(grams, str) and "net weight in kg" in grams
+    assert isinstance(grams, str) and "net weight in kg" in grams and "5 kg/l" in grams
+    assert isinstance(crew_grams_got, str) and "30000 kg" in crew_grams_got
     assert isinstance(ghost, str) and "not in the inventory" in ghost
 
 
