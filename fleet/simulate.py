@@ -66,6 +66,12 @@ class SimConfig:
     density_sigma_log: float = 0.0
     weigh_share: float = 0.0
     weight_only_share: float = 0.0
+    # the trucks' log (scenarios only): lift_scales, each pickup records the net weight the
+    # truck took (kg, at the bin's true density); crew_fills, the crew records the fill it
+    # found (+-5 %); without, a weighed pickup's fill is derived from its weight at the
+    # bin's planning density, as the service stores it, and an unweighed one is not logged
+    lift_scales: bool = False
+    crew_fills: bool = True
 
     def __post_init__(self) -> None:
         if self.step_h <= 0 or self.reading_every_h <= 0 or self.collection_every_days < 1:
@@ -76,6 +82,11 @@ class SimConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise FleetDataError(
                     f"SimConfig: {name} must be in [0, 1], got {getattr(self, name)}"
+                )
+        for flag in ("lift_scales", "crew_fills"):
+            if not isinstance(getattr(self, flag), bool):
+                raise FleetDataError(
+                    f"SimConfig: {flag} must be true or false, got {getattr(self, flag)!r}"
                 )
         if len(self.weekday_pattern) != 7:
             raise FleetDataError("SimConfig: weekday_pattern needs 7 values (Mon..Sun)")

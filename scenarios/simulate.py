@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from fleet.density import fills_from_weights
+from fleet.density import fills_from_weights, pickups_from_weights
 from fleet.errors import FleetDataError
 from fleet.models import Bin, CitizenReport, FillReading, Inventory, PickupRecord, WeightReading
 from fleet.simulate import SimConfig, fill_increments, local_hours, sensor_gaps
@@ -280,11 +280,12 @@ class CitySim:
             b = self.bins[i]
             litres = min(true, 1.0) * b.capacity_l
             over_l = max(true - 1.0, 0.0) * b.capacity_l
-            pickups.append(Pickup(i, h, true, litres, litres * float(ex.density[i]), over_l))
+            kg = litres * float(ex.density[i])
+            pickups.append(Pickup(i, h, true, litres, kg, over_l))
             seen = 1.0 if true >= 1.0 else true + PICKUP_NOISE_SD * ex.pick_noise[i, k]
-            self.pickups.append(
-                PickupRecord(bin_id=b.bin_id, at=self.at(h), fill_fraction=min(max(seen, 0.0), 1.0))
-            )
+            logged = self._logged(b, h, min(max(seen, 0.0), 1.0), kg)
+            if logged is not None:
+                self.pickups.append(logged)
             self.over[i] = False
             self.reported[i] = False
             self.over_h[i] = 0.0
@@ -300,6 +301,25 @@ class CitySim:
         self._reports(k)
         self.step = k + 1
         return pickups, events, over_seen | now_over
+
+    def _logged(self, b: Bin, h: float, seen: float, kg: float) -> PickupRecord | None:
+        """The trucks' log of emptying ``b`` at hour ``h``: the fill the crew saw
+        (``crew_fills``), the weight the lift scale took (``lift_scales``), both, or
+        nothing; a weight alone is stored as the service stores it (its fill at the bin's
+        planning density)."""
+        cfg = self.config
+        weight = kg if cfg.lift_scales else None
+        if cfg.crew_fills:
+            return PickupRecord(
+                bin_id=b.bin_id, at=self.at(h), fill_fraction=seen, weight_kg=weight
+            )
+        if weight is None:
+            return None
+        (got,) = pickups_from_weights(
+            Inventory(bins=(b,), depots=(), vehicles=(), sites=()),
+            [WeightReading(bin_id=b.bin_id, at=self.at(h), weight_kg=weight)],
+        )
+        return got if isinstance(got, PickupRecord) else None
 
     def _readings(
         self, k: int, f0: FloatArray, rate: FloatArray, t_e: FloatArray, res: FloatArray

@@ -180,8 +180,37 @@ def test_sensors_that_only_weigh_give_fills_at_the_planning_density(midnight: da
         (lambda: SimConfig(weight_only_share=-0.5), "weight_only_share"),
         (lambda: SimConfig(density_factor=0.0), "density_factor"),
         (lambda: SimConfig(density_sigma_log=-0.1), "density_sigma_log"),
+        (lambda: SimConfig(lift_scales="yes"), "lift_scales"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_weighing_settings_are_errors(config: object, match: str) -> None:
     with pytest.raises(FleetDataError, match=match):
         config()  # type: ignore[operator]
+
+
+def test_lift_scales_log_the_weight_each_truck_took(midnight: datetime) -> None:
+    """With lift scales each pickup logs the kg taken (at the bin's true density) beside
+    the crew's fill; without crew fills, the fill is the weight's at the planning density
+    (residual's 0.10 kg/l, at most 1), and without either nothing is logged. The city is
+    the same in all four."""
+    visits = [(0, 30.0), (1, 31.0)]
+    logs = {}
+    for lift in (False, True):
+        for crew in (True, False):
+            cfg = dataclasses.replace(WEIGHED, weigh_share=0.0, lift_scales=lift, crew_fills=crew)
+            sim = _sim(midnight, config=cfg)
+            sim.advance_day()
+            out = sim.advance_day(visits)
+            logs[lift, crew] = (sim.pickups, out.pickups)
+    truth = logs[False, True][1]
+    assert all(got[1] == truth for got in logs.values())
+    crew_only, _ = logs[False, True]
+    assert len(crew_only) == 2 and all(p.weight_kg is None for p in crew_only)
+    both, _ = logs[True, True]
+    assert [p.fill_fraction for p in both] == [p.fill_fraction for p in crew_only]
+    assert [p.weight_kg for p in both] == [pytest.approx(p.kg) for p in truth]
+    alone, _ = logs[True, False]
+    assert all(p.fill_from_weight for p in alone)
+    fills = [min(p.kg / (0.10 * 360), 1.0) for p in truth]
+    assert [p.fill_fraction for p in alone] == [pytest.approx(f) for f in fills]
+    assert logs[False, False][0] == []
