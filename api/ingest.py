@@ -2,7 +2,8 @@
 
 Each file (``fleet.io`` reading columns: ``bin_id, at, fill_fraction[, weight_kg]``; a row with
 a weight and no fill is a sensor that only weighs: its fill is derived at the bin's density
-set in the inventory or measured from the file's rows) is stored
+set in the inventory, else measured from the file's rows, else from the readings and the
+trucks' pickups stored in the night's history window, as ``POST /readings`` does) is stored
 idempotently like ``POST /readings`` and then moved to ``done/``; its rejected rows (or the
 reason the whole file was, e.g. not UTF-8 text) are written next to it as
 ``<name>.errors.txt``. Readings pushed through the API need no ingest.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,7 +22,9 @@ from sqlalchemy import select
 from api import repo
 from api.db import BinRow, Database
 from fleet import io
+from fleet.density import with_measured_densities
 from fleet.errors import FleetDataError
+from fleet.models import Inventory
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +45,20 @@ class IngestReport:
         )
 
 
-def _ingest_file(db: Database, path: Path) -> tuple[IngestReport, list[str]]:
+def _inventory(db: Database, history: tuple[datetime, datetime] | None) -> Inventory:
+    """The bins at their densities, for weights alone: set, else measured from the readings
+    and pickups stored in ``history`` (start, end), when given."""
     with db.reader() as s:
-        inventory = repo.load_inventory(s)  # the bins' densities, for weights alone
+        inventory = repo.load_inventory(s)
+        if history is None:
+            return inventory
+        stored = repo.load_readings(s, *history)
+        pickups = repo.collection_log(s, *history).pickups
+    measured, _ = with_measured_densities(inventory, stored, pickups)
+    return measured
+
+
+def _ingest_file(db: Database, path: Path, inventory: Inventory) -> tuple[IngestReport, list[str]]:
     try:  # a file not in UTF-8 is a FleetDataError
         parsed = io.read_readings_csv(path, inventory)
     except (FleetDataError, OSError) as exc:
@@ -63,8 +78,12 @@ def _ingest_file(db: Database, path: Path) -> tuple[IngestReport, list[str]]:
     return IngestReport(1, stored, duplicates, len(errors)), errors
 
 
-def ingest_dir(db: Database, folder: Path) -> IngestReport:
-    """Store the readings of every ``*.csv`` in ``folder`` and move the files to ``done/``."""
+def ingest_dir(
+    db: Database, folder: Path, history: tuple[datetime, datetime] | None = None
+) -> IngestReport:
+    """Store the readings of every ``*.csv`` in ``folder`` and move the files to ``done/``;
+    weights alone are read at the densities the readings and pickups stored in ``history``
+    (start, end; the night's plan's window) show, when given."""
     if not folder.is_dir():
         log.warning("ingest folder %s does not exist; nothing ingested", folder)
         return IngestReport()
@@ -72,7 +91,7 @@ def ingest_dir(db: Database, folder: Path) -> IngestReport:
     done.mkdir(exist_ok=True)
     total = IngestReport()
     for path in sorted(folder.glob("*.csv")):
-        report, errors = _ingest_file(db, path)
+        report, errors = _ingest_file(db, path, _inventory(db, history))
         if errors:
             (done / f"{path.name}.errors.txt").write_text("\n".join(errors) + "\n")
         shutil.move(str(path), done / path.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -177,10 +178,16 @@ def test_nightly_job_entry_point_uses_the_running_app(settings: Settings) -> Non
 
 
 def _night_with_drop(
-    settings: Settings, tmp_path: Path, files: dict[str, bytes], *, done_is_a_file: bool = False
+    settings: Settings,
+    tmp_path: Path,
+    files: dict[str, bytes],
+    *,
+    done_is_a_file: bool = False,
+    stored: Sequence[dict[str, object]] = (),
 ) -> tuple[NightlyRunRow, int | None, FakePlanner, Path]:
-    """Run the night of ``DAY`` with ``files`` in the ingest folder (after ``seed``); its run
-    record, plan id, planner and the folder."""
+    """Run the night of ``DAY`` with ``files`` in the ingest folder (after ``seed`` and the
+    readings ``stored`` through ``POST /readings``); its run record, plan id, planner and
+    the folder."""
     drop = tmp_path / "drop"
     drop.mkdir()
     if done_is_a_file:
@@ -190,7 +197,11 @@ def _night_with_drop(
     app = create_app(with_dir, planner=fake, routing=Routing.static(HaversineProvider()))
     with TestClient(app) as client:
         runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}, n_bins=2)
+        admin = {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}
+        seed(client, admin, n_bins=2)
+        if stored:
+            resp = client.post("/readings", json=list(stored), headers=admin)
+            assert resp.status_code == 200 and resp.json()["stored"] == len(stored), resp.text
         for name, data in files.items():
             (drop / name).write_bytes(data)
         plan_id = run_nightly(runtime, DAY)
@@ -235,6 +246,28 @@ def test_a_file_of_weights_alone_is_ingested_as_fills(settings: Settings, tmp_pa
     assert (b0.bin_id, b0.fill_fraction, b0.fill_from_weight) == ("b0", pytest.approx(0.5), True)
     errors = (drop / "done" / "night.csv.errors.txt").read_text()
     assert "net weight in kg" in errors and "'ghost' is not in the inventory" in errors
+
+
+def test_a_file_of_weights_alone_uses_the_densities_stored_readings_show(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """b0 (240 l) weighed 24 kg at half full three times already: 0.2 kg/l, twice
+    residual's default. The night's 40 kg is 0.83 full at that density (POST /readings
+    reads it so), not 1.67 times the bin at the default, which was refused."""
+    stored = [
+        {
+            "bin_id": "b0",
+            "at": f"2026-11-2{d}T08:00:00+02:00",
+            "fill_fraction": 0.5,
+            "weight_kg": 24,
+        }
+        for d in (1, 2, 3)
+    ]
+    night = b"bin_id,at,weight_kg\nb0,2026-11-24T22:00:00+02:00,40\n"
+    run, _, fake, _ = _night_with_drop(settings, tmp_path, {"n.csv": night}, stored=stored)
+    assert "1 file(s): 1 new reading(s), 0 duplicate(s), 0 rejected" in run.message
+    (got,) = [r for r in fake.calls[0]["readings"] if r.weight_kg == 40]
+    assert (got.fill_fraction, got.fill_from_weight) == (pytest.approx(40 / 48), True)
 
 
 def test_a_file_that_is_not_text_does_not_stop_the_night(
