@@ -34,7 +34,14 @@ from api.errors import NotFoundError
 from api.planner import TruckProgress
 from fleet import density
 from fleet.fill import last_emptying_read
-from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord, WeightReading
+from fleet.models import (
+    Bin,
+    CitizenReport,
+    FillReading,
+    Inventory,
+    PickupRecord,
+    WeightReading,
+)
 
 RowT = TypeVar("RowT")
 # A bin reported emptied again this long after its last report was emptied a second time
@@ -102,6 +109,21 @@ def lifted_weight_refused(session: Session, bin_id: str, weight_kg: float) -> st
     if row is None:
         return None
     return density.lift_weight_refused(mapping.bin_record(row), weight_kg)
+
+
+def bin_density(
+    session: Session, bin_id: str, since: datetime, until: datetime
+) -> tuple[Bin, tuple[str, ...]]:
+    """Bin ``bin_id`` (404 when not listed) with the density its readings and the trucks'
+    pickups stored with ``since <= at < until`` show
+    (:func:`fleet.density.with_measured_densities`: ``measured_density_kg_per_l``, None
+    when they show none in range), and the notes saying which is used."""
+    row = get_or_404(session, BinRow, bin_id, "bin")
+    alone = Inventory(bins=(mapping.bin_record(row),), depots=(), vehicles=(), sites=())
+    stored = load_readings(session, since, until, [bin_id])
+    found = [p for p in collection_log(session, since, until).pickups if p.bin_id == bin_id]
+    measured, notes = density.with_measured_densities(alone, stored, found)
+    return measured.bins[0], notes
 
 
 def _density_evidence(

@@ -213,6 +213,19 @@ class BinOut(_Out):
     street: str | None
 
 
+class BinDensityOut(_Out):
+    """What a bin's waste weighs: the density set on it, the one its weights (sensors,
+    lift scales) show over the readings' history, and the one plans load it at."""
+
+    bin_id: str
+    stream: str
+    density_kg_per_l: float | None
+    measured_density_kg_per_l: float | None
+    planned_kg_per_l: float
+    source: Literal["set", "measured", "stream"]
+    notes: list[str]
+
+
 class ReadingIn(_In):
     """A sensor's reading: its fill, and the net weight of the contents when it weighs. A
     sensor that only weighs gives ``weight_kg`` alone: the fill is derived at the bin's

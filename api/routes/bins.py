@@ -3,10 +3,15 @@ with a finished plan: its visits still to do leave the plans, origin ``bins``)."
 
 from __future__ import annotations
 
-from api import mapping
+from datetime import timedelta
+from typing import Literal
+
+from api import mapping, repo
 from api.db import BinRow
+from api.deps import DbDep, JobsDep, SettingsDep
 from api.routes._crud import Resource, crud_router
-from api.schemas import BinIn, BinOut
+from api.schemas import BinDensityOut, BinIn, BinOut
+from api.security import CanRead
 from fleet import io
 
 BINS = Resource(
@@ -23,3 +28,36 @@ BINS = Resource(
     replans_on=frozenset({"delete"}),  # a bin added or changed waits for the next plan
 )
 router = crud_router(BINS)
+
+
+@router.get(
+    "/{bin_id}/density",
+    response_model=BinDensityOut,
+    summary="The density a bin is loaded at, and why",
+)
+def get_density(
+    bin_id: str, db: DbDep, jobs: JobsDep, settings: SettingsDep, _: CanRead
+) -> BinDensityOut:
+    """The density (kg per litre) plans load bin ``bin_id`` at: the one set on it, else
+    the one its weights show (readings with a level and a weight, the weights the trucks'
+    lift scales took, the fills crews found beside a sensor's weight; 3 samples or more,
+    over the last ``readings_history_days``), else its stream's default; with the notes
+    (e.g. a measured density out of range, not used)."""
+    now = jobs.clock()
+    since = now - timedelta(days=settings.readings_history_days)
+    with db.reader() as s:
+        b, notes = repo.bin_density(s, bin_id, since, now + timedelta(seconds=1))
+    source: Literal["set", "measured", "stream"] = "stream"
+    if b.density_kg_per_l is not None:
+        source = "set"
+    elif b.measured_density_kg_per_l is not None:
+        source = "measured"
+    return BinDensityOut(
+        bin_id=b.bin_id,
+        stream=b.stream,
+        density_kg_per_l=b.density_kg_per_l,
+        measured_density_kg_per_l=b.measured_density_kg_per_l,
+        planned_kg_per_l=b.density,
+        source=source,
+        notes=list(notes),
+    )

@@ -220,3 +220,30 @@ def test_lift_weights_teach_a_level_sensors_bin_its_density(
     assert reads("14:00", weight_kg=24)["alert_ids"] == []
     newest = client.get("/readings", params={"bin_id": "b0"}, headers=keys["viewer"]).json()[0]
     assert newest["fill_fraction"] == pytest.approx(0.5) and newest["fill_from_weight"]
+
+
+def test_a_bins_density_says_what_plans_load_it_at_and_why(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """b0 (240 l of residual): at the stream's 0.10 kg/l until three pickups found it half
+    full with 24 kg lifted (before the clock, 2026-11-24 20:00): then 0.20 measured. A
+    density set on the bin wins; an unknown bin is 404."""
+    dispatcher, viewer = keys["dispatcher"], keys["viewer"]
+    seed(client, dispatcher)
+    before = client.get("/bins/b0/density", headers=viewer).json()
+    assert (before["source"], before["planned_kg_per_l"]) == ("stream", pytest.approx(0.10))
+    assert before["measured_density_kg_per_l"] is None and before["notes"] == []
+    url = f"/plans/{_plan(client, dispatcher, runtime, PLAN_DATE)}/progress"
+    for hour in (9, 12, 15):
+        body = {**_done("b0", "00:00", 0.5), "weight_kg": 24}
+        body["at"] = f"2026-11-24T{hour:02d}:00:00+02:00"
+        assert client.post(url, json=body, headers=dispatcher).status_code == 201
+    got = client.get("/bins/b0/density", headers=viewer).json()
+    assert (got["source"], got["measured_density_kg_per_l"]) == ("measured", pytest.approx(0.2))
+    assert got["planned_kg_per_l"] == pytest.approx(0.2) and "0.20 kg/l" in got["notes"][0]
+    b0 = client.get("/bins/b0", headers=viewer).json()
+    b0 = {k: v for k, v in b0.items() if v is not None} | {"density_kg_per_l": 0.3}
+    assert client.put("/bins/b0", json=b0, headers=dispatcher).status_code == 200
+    set_now = client.get("/bins/b0/density", headers=viewer).json()
+    assert (set_now["source"], set_now["planned_kg_per_l"]) == ("set", 0.3)
+    assert client.get("/bins/ghost/density", headers=viewer).status_code == 404
