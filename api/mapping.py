@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Any, Protocol
 
-from fleet.density import fill_of_weight
+from fleet.density import pickup_of_weight
 from fleet.models import (
     Bin,
     CitizenReport,
@@ -132,13 +132,7 @@ def pickup_record(x: Any, b: Bin) -> PickupRecord:
         return PickupRecord(
             bin_id=x.bin_id, at=x.at, fill_fraction=x.fill_fraction, weight_kg=x.weight_kg
         )
-    return PickupRecord(
-        bin_id=x.bin_id,
-        at=x.at,
-        fill_fraction=min(fill_of_weight(b, x.weight_kg), 1.0),
-        weight_kg=x.weight_kg,
-        fill_from_weight=True,
-    )
+    return pickup_of_weight(b, x.at, x.weight_kg)
 
 
 def report_record(x: Any) -> CitizenReport:

@@ -304,17 +304,18 @@ def pickups_from_weights(
         elif isinstance(p, PickupRecord):
             out.append(p)
         else:
-            fill = min(fill_of_weight(b, p.weight_kg), 1.0)
-            out.append(
-                PickupRecord(
-                    bin_id=p.bin_id,
-                    at=p.at,
-                    fill_fraction=fill,
-                    weight_kg=p.weight_kg,
-                    fill_from_weight=True,
-                )
-            )
+            out.append(pickup_of_weight(b, p.at, p.weight_kg))
     return out
+
+
+def pickup_of_weight(b: Bin, at: datetime, weight_kg: float) -> PickupRecord:
+    """The pickup of bin ``b`` at ``at`` whose lift scale took ``weight_kg`` and whose crew
+    gave no fill: at the fill that weight makes at ``b``'s density, at most 1 (full or
+    more), marked ``fill_from_weight``."""
+    fill = min(fill_of_weight(b, weight_kg), 1.0)
+    return PickupRecord(
+        bin_id=b.bin_id, at=at, fill_fraction=fill, weight_kg=weight_kg, fill_from_weight=True
+    )
 
 
 def lift_weight_refused(b: Bin, weight_kg: float) -> str | None:

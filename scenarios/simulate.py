@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from fleet.density import fills_from_weights, pickups_from_weights
+from fleet.density import fills_from_weights, lift_weight_refused, pickup_of_weight
 from fleet.errors import FleetDataError
 from fleet.models import Bin, CitizenReport, FillReading, Inventory, PickupRecord, WeightReading
 from fleet.simulate import SimConfig, fill_increments, local_hours, sensor_gaps
@@ -313,13 +313,9 @@ class CitySim:
             return PickupRecord(
                 bin_id=b.bin_id, at=self.at(h), fill_fraction=seen, weight_kg=weight
             )
-        if weight is None:
+        if weight is None or lift_weight_refused(b, weight) is not None:
             return None
-        (got,) = pickups_from_weights(
-            Inventory(bins=(b,), depots=(), vehicles=(), sites=()),
-            [WeightReading(bin_id=b.bin_id, at=self.at(h), weight_kg=weight)],
-        )
-        return got if isinstance(got, PickupRecord) else None
+        return pickup_of_weight(b, self.at(h), weight)
 
     def _readings(
         self, k: int, f0: FloatArray, rate: FloatArray, t_e: FloatArray, res: FloatArray
