@@ -97,7 +97,10 @@ def fills_from_weights(
     weights = [r for r in readings if isinstance(r, WeightReading)]
     if not weights:
         return [r for r in readings if isinstance(r, FillReading)]  # all are
-    bins, stored, found = _density_evidence(session, weights, history_days)
+    since = min(w.at for w in weights) - timedelta(days=history_days)
+    until = max(w.at for w in weights) + timedelta(seconds=1)
+    ids = {w.bin_id for w in weights}
+    bins, stored, found = _density_evidence(session, ids, since, until)
     return density.fills_from_weights(bins, readings, stored, found)
 
 
@@ -118,24 +121,19 @@ def bin_density(
     pickups stored with ``since <= at < until`` show
     (:func:`fleet.density.with_measured_densities`: ``measured_density_kg_per_l``, None
     when they show none in range), and the notes saying which is used."""
-    row = get_or_404(session, BinRow, bin_id, "bin")
-    alone = Inventory(bins=(mapping.bin_record(row),), depots=(), vehicles=(), sites=())
-    stored = load_readings(session, since, until, [bin_id])
-    found = [p for p in collection_log(session, since, until).pickups if p.bin_id == bin_id]
+    get_or_404(session, BinRow, bin_id, "bin")
+    alone, stored, found = _density_evidence(session, {bin_id}, since, until)
     measured, notes = density.with_measured_densities(alone, stored, found)
     return measured.bins[0], notes
 
 
 def _density_evidence(
-    session: Session, weights: Sequence[WeightReading], history_days: int
+    session: Session, ids: set[str], since: datetime, until: datetime
 ) -> tuple[Inventory, list[FillReading], list[PickupRecord]]:
-    """The bins ``weights`` name, and their readings and pickups stored from
-    ``history_days`` before the first weight to the last (to measure densities from)."""
-    ids = {w.bin_id for w in weights}
+    """The bins ``ids`` listed, and their readings and pickups stored with ``since <= at <
+    until`` (to measure densities from)."""
     rows = session.scalars(select(BinRow).where(BinRow.bin_id.in_(ids)))
     bins = Inventory(bins=tuple(map(mapping.bin_record, rows)), depots=(), vehicles=(), sites=())
-    since = min(w.at for w in weights) - timedelta(days=history_days)
-    until = max(w.at for w in weights) + timedelta(seconds=1)
     stored = load_readings(session, since, until, ids)
     found = [p for p in collection_log(session, since, until).pickups if p.bin_id in ids]
     return bins, stored, found
