@@ -106,12 +106,12 @@ def fills_from_weights(
 
 def lifted_weight_refused(session: Session, bin_id: str, weight_kg: float) -> str | None:
     """Why ``weight_kg`` cannot be what a truck's lift scale took from bin ``bin_id``
-    (:func:`fleet.density.lift_weight_refused`: a scale in grams), or None; a bin not
+    (:func:`fleet.density.weight_refused`: a scale in grams), or None; a bin not
     listed is not refused here (a visit of it is a report like any other)."""
     row = session.get(BinRow, bin_id)
     if row is None:
         return None
-    return density.lift_weight_refused(mapping.bin_record(row), weight_kg)
+    return density.weight_refused(mapping.bin_record(row), weight_kg)
 
 
 def bin_density(

@@ -282,6 +282,13 @@ class BulkResult(_Out):
     alert_ids: list[int] = []
 
 
+class ReadingsResult(BulkResult):
+    """Readings stored, with ``notes`` on what they show that needs a look (weights heavier
+    than their bins hold at the density planned)."""
+
+    notes: list[str] = []
+
+
 class ReplanBulkResult(BulkResult):
     """A bulk change that re-plans (trucks, disposal sites), with the plan jobs it queued
     (``replans``)."""

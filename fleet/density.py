@@ -17,10 +17,14 @@ reporting grams, or gross weight with the container) is not used, and a note nam
 
 A sensor that only weighs (:class:`fleet.models.WeightReading`) gives a fill the other way
 round, at the bin's density (:func:`fills_from_weights`); such fills are marked
-(``FillReading.fill_from_weight``) and measure no density. Such a bin learns its density
-from the trucks' pickups instead: the fill a crew found over the weight read just before
-(:data:`PICKUP_PAIR`) is a sample, and plans derive the stored fills again at the
-density known then (:func:`at_densities`).
+(``FillReading.fill_from_weight``) and measure no density. A weight more than
+:data:`fleet.models.MAX_FILL` times what the bin holds at that density is not refused, as
+the density is what may be wrong: its fill is taken as ``MAX_FILL`` and a note names the
+bin (:func:`heavier_than_held`). Only a weight no waste could have (a scale in grams,
+:func:`weight_refused`) is refused. Such a bin learns its density from the trucks' pickups
+instead: the fill a crew found over the weight read just before (:data:`PICKUP_PAIR`) is a
+sample, and plans derive the stored fills again at the density known then
+(:func:`at_densities`).
 
 A truck whose lift scale weighs what it takes from each bin (``PickupRecord.weight_kg``;
 ``visit_done`` with ``weight_kg``) teaches the density of any bin it empties, a level
@@ -239,10 +243,11 @@ def fills_from_weights(
     -------
     list
         For each reading, in order: a ``FillReading`` as it is; for a weight alone, a
-        ``FillReading`` with ``fill_fraction = weight_kg / (density * capacity_l)``, the
-        ``weight_kg`` and ``fill_from_weight=True``, or, for a bin not in ``inventory`` or
-        a weight that would fill the bin more than :data:`fleet.models.MAX_FILL` times (a
-        scale in grams, or a density set too low), the reason it is refused.
+        ``FillReading`` with ``fill_fraction = min(weight_kg / (density * capacity_l),
+        MAX_FILL)`` (:data:`fleet.models.MAX_FILL`; not refused, as the density may not be
+        known yet: :func:`heavier_than_held` names such bins), the ``weight_kg`` and
+        ``fill_from_weight=True``; or the reason it is refused: a bin not in ``inventory``,
+        or a weight no waste in the bin could weigh (:func:`weight_refused`).
     """
     if not any(isinstance(r, WeightReading) for r in readings):
         return [r for r in readings if isinstance(r, FillReading)]  # all are
@@ -286,7 +291,7 @@ def pickups_from_weights(
         1)`` (1: full or more; not refused, as the density may not be known yet), the
         ``weight_kg`` and ``fill_from_weight=True``; or the reason it is refused: a bin
         not in ``inventory`` (a weight alone), or a weight no waste in the bin could
-        weigh (:func:`lift_weight_refused`).
+        weigh (:func:`weight_refused`).
     """
     if not any(isinstance(p, WeightReading) or p.weight_kg is not None for p in pickups):
         return [p for p in pickups if isinstance(p, PickupRecord)]  # all are, none weighed
@@ -298,7 +303,7 @@ def pickups_from_weights(
         if b is None:
             out.append(p if isinstance(p, PickupRecord) else _not_listed(p.bin_id))
             continue
-        why = lift_weight_refused(b, p.weight_kg) if p.weight_kg is not None else None
+        why = weight_refused(b, p.weight_kg) if p.weight_kg is not None else None
         if why is not None:
             out.append(why)
         elif isinstance(p, PickupRecord):
@@ -318,8 +323,9 @@ def pickup_of_weight(b: Bin, at: datetime, weight_kg: float) -> PickupRecord:
     )
 
 
-def lift_weight_refused(b: Bin, weight_kg: float) -> str | None:
-    """Why ``weight_kg`` cannot be what a truck's lift scale took from bin ``b``: more than
+def weight_refused(b: Bin, weight_kg: float) -> str | None:
+    """Why ``weight_kg`` cannot be the net weight of the waste in bin ``b`` (a sensor's
+    reading, or what a truck's lift scale took from it): more than
     :data:`fleet.models.MAX_FILL` times what it holds at the densest waste
     (:data:`DENSITY_RANGE_KG_PER_L`; a scale in grams), or None. Independent of the
     bin's density, which the weights are there to teach."""
@@ -328,7 +334,7 @@ def lift_weight_refused(b: Bin, weight_kg: float) -> str | None:
         return None
     return (
         f"{weight_kg:g} kg is more than the {b.capacity_l} l of bin {b.bin_id!r} hold at any "
-        f"density up to {hi:g} kg/l; check that the lift scale reports the net weight in kg"
+        f"density up to {hi:g} kg/l; check that the scale reports the net weight in kg"
     )
 
 
@@ -355,24 +361,36 @@ def _fill_reading(w: WeightReading, fill: float) -> FillReading:
 
 
 def _fill_at_density(w: WeightReading, b: Bin | None) -> float | str:
-    """The fill ``w``'s weight gives bin ``b`` at its density, or the reason it cannot."""
+    """The fill ``w``'s weight gives bin ``b`` at its density, at most
+    :data:`fleet.models.MAX_FILL`, or the reason it cannot (:func:`weight_refused`)."""
     if b is None:
         return _not_listed(w.bin_id)
-    fill = fill_of_weight(b, w.weight_kg)
-    if fill > MAX_FILL:
-        return _too_heavy(w, b.capacity_l, b.density, fill)
-    return fill
+    why = weight_refused(b, w.weight_kg)
+    return why if why is not None else min(fill_of_weight(b, w.weight_kg), MAX_FILL)
 
 
 def _not_listed(bin_id: str) -> str:
     return f"bin {bin_id!r} is not in the inventory; add it"
 
 
-def _too_heavy(w: WeightReading, capacity_l: int, density: float, fill: float) -> str:
+def heavier_than_held(readings: Iterable[FillReading]) -> tuple[str, ...]:
+    """A note naming the bins some of whose ``readings`` are weights alone heavier than
+    :data:`fleet.models.MAX_FILL` times what the bin holds at its density (their fill
+    taken as that), or none. Such a bin overflows far more than a heap can, or, far more
+    likely, its waste is denser than it is planned at."""
+    heavy: dict[str, float] = {}
+    for r in readings:
+        if r.fill_from_weight and r.weight_kg is not None and r.fill_fraction >= MAX_FILL:
+            heavy[r.bin_id] = max(heavy.get(r.bin_id, 0.0), r.weight_kg)
+    if not heavy:
+        return ()
+    named = ", ".join(f"{k} {kg:g} kg" for k, kg in sorted(heavy.items())[:NAMED])
+    more = f" and {len(heavy) - NAMED} more" if len(heavy) > NAMED else ""
     return (
-        f"{w.weight_kg:g} kg is {fill:.1f} times what the {capacity_l} l of bin {w.bin_id!r} "
-        f"hold at {density:.3g} kg/l; check that the scale reports the net weight in kg, or "
-        "set the bin's density_kg_per_l"
+        f"the weights of {len(heavy)} bin(s) are more than {MAX_FILL:g} times what they hold "
+        f"at their density ({named}{more}): their fill is taken as {MAX_FILL:g}; unless they "
+        "overflow that much, their waste is denser than planned: set their density_kg_per_l, "
+        "or let the trucks' lift scales or crews' fills teach it",
     )
 
 

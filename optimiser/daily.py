@@ -16,7 +16,12 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from fleet.density import at_densities, carry_measured, with_measured_densities
+from fleet.density import (
+    at_densities,
+    carry_measured,
+    heavier_than_held,
+    with_measured_densities,
+)
 from fleet.fill import estimate_models
 from fleet.forecast import FillModel
 from fleet.models import (
@@ -290,6 +295,7 @@ def plan_day(
     _report(progress, 0.05, "forecasting fill levels")
     inventory, weighed = with_measured_densities(inventory, readings, pickups)
     readings, pickups = at_densities(inventory, readings), at_densities(inventory, pickups)
+    weighed = (*weighed, *heavier_than_held(readings))
     models, decisions = _forecast(
         inventory,
         readings,
@@ -1036,6 +1042,7 @@ def replan_day(
     lookup = carry_measured(day.inventory, inventory or day.inventory)
     lookup, weighed = with_measured_densities(lookup, readings, pickups)
     readings, pickups = at_densities(lookup, readings), at_densities(lookup, pickups)
+    weighed = (*weighed, *heavier_than_held(readings))
     tz = ZoneInfo(day.tz_name)
     now_s = day.seconds(now)
     done = [r for p in progress for r in p.done]

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from fleet.density import fills_from_weights, lift_weight_refused, pickup_of_weight
+from fleet.density import fills_from_weights, pickup_of_weight, weight_refused
 from fleet.errors import FleetDataError
 from fleet.models import Bin, CitizenReport, FillReading, Inventory, PickupRecord, WeightReading
 from fleet.simulate import SimConfig, fill_increments, local_hours, sensor_gaps
@@ -313,7 +313,7 @@ class CitySim:
             return PickupRecord(
                 bin_id=b.bin_id, at=self.at(h), fill_fraction=seen, weight_kg=weight
             )
-        if weight is None or lift_weight_refused(b, weight) is not None:
+        if weight is None or weight_refused(b, weight) is not None:
             return None
         return pickup_of_weight(b, self.at(h), weight)
 
@@ -348,7 +348,8 @@ class CitySim:
 
     def _as_stored(self, got: list[FillReading | WeightReading]) -> list[FillReading]:
         """The readings as the service stores them: a weight alone becomes a fill at the
-        bin's planning density (one too heavy for the bin is refused, and lost)."""
+        bin's planning density, at most ``MAX_FILL`` (one no waste could weigh is refused,
+        and lost)."""
         if not any(isinstance(r, WeightReading) for r in got):
             return [r for r in got if isinstance(r, FillReading)]
         lookup = Inventory(bins=self.bins, depots=(), vehicles=(), sites=())

@@ -15,16 +15,17 @@ from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import RecordError
 from api.schemas import (
     ERROR_RESPONSES,
-    BulkResult,
     Instant,
     ReadingIn,
     ReadingOut,
+    ReadingsResult,
     RowError,
     bulk_body,
 )
 from api.security import CanRead, CanWriteReadings
+from fleet.density import heavier_than_held
 from fleet.errors import FleetDataError
-from fleet.models import FillReading, WeightReading
+from fleet.models import MAX_FILL, FillReading, WeightReading
 
 router = APIRouter(prefix="/readings", tags=["readings"], responses=ERROR_RESPONSES)
 
@@ -101,6 +102,11 @@ def _fills(
 
 
 def _alert_note(r: FillReading) -> str:
+    if r.fill_from_weight and r.fill_fraction >= MAX_FILL:
+        return (
+            f"sensor weight {r.weight_kg:g} kg (more than {MAX_FILL:g} times the bin at its "
+            "density: overflowing, or its waste is denser)"
+        )
     if r.fill_from_weight:
         return f"sensor weight {r.weight_kg:g} kg (fill {r.fill_fraction:.2f} at the bin's density)"
     return f"sensor fill {r.fill_fraction:.2f}"
@@ -112,7 +118,7 @@ def _where(r: FillReading | WeightReading) -> str:
 
 @router.post(
     "",
-    response_model=BulkResult,
+    response_model=ReadingsResult,
     summary="Ingest readings (idempotent on bin+time)",
     openapi_extra=bulk_body(ReadingIn),
 )
@@ -124,16 +130,17 @@ def ingest(
     planner: PlannerDep,
     routing: RoutingDep,
     _: CanWriteReadings,
-) -> BulkResult:
+) -> ReadingsResult:
     """Store readings; a reading at or above the overflow threshold raises an alert.
 
     Each object: ``bin_id``, ``at`` (ISO 8601 with offset), ``fill_fraction`` (0..1.5),
     optional ``weight_kg``. A sensor that only weighs gives ``weight_kg`` alone: its fill
     is derived at the bin's density (set on the bin, else measured from its readings with
     both or, for a bin without, from the fills the trucks found, else its stream's default)
-    and stored with ``fill_from_weight``. Bad rows are
-    reported with their index; the good ones are stored. The response is sent after the
-    commit.
+    and stored with ``fill_from_weight``; a weight more than 1.5 times what the bin holds at
+    that density is stored at 1.5 and named in ``notes`` (its density may be higher). Bad
+    rows are reported with their index; the good ones are stored. The response is sent
+    after the commit.
     """
     valid, bad = _validate(rows)
     stored = duplicates = 0
@@ -167,11 +174,12 @@ def ingest(
         raise RecordError(first.loc, first.msg + f" ({len(bad)} rejected row(s))", first.record)
     for d in sorted(dates):
         jobs.request_reroute(d, planner, routing)
-    return BulkResult(
+    return ReadingsResult(
         stored=stored,
         duplicates=duplicates,
         rejected=sorted(bad, key=lambda e: e.index),
         alert_ids=alert_ids,
+        notes=list(heavier_than_held(good)),
     )
 
 

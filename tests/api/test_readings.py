@@ -29,7 +29,13 @@ def test_same_bin_and_time_counts_once(
     first = client.post(
         "/readings", json=[{"bin_id": "b1", "at": MORNING, "fill_fraction": 0.4}], headers=sensor
     )
-    assert first.json() == {"stored": 1, "duplicates": 0, "rejected": [], "alert_ids": []}
+    assert first.json() == {
+        "stored": 1,
+        "duplicates": 0,
+        "rejected": [],
+        "alert_ids": [],
+        "notes": [],
+    }
     again = [
         {"bin_id": "b1", "at": MORNING, "fill_fraction": 0.4},
         {"bin_id": "b1", "at": "2026-11-25T05:00:00Z", "fill_fraction": 0.4},
@@ -133,12 +139,12 @@ def _post(
 def test_a_sensor_that_only_weighs_gives_a_fill_at_the_bins_density(
     client: TestClient, keys: dict[str, dict[str, str]], admin: dict[str, str]
 ) -> None:
-    """A food-waste bin of 120 l at its stream's 0.55 kg/l: 33 kg is half full; 300 kg
-    (a scale in the wrong unit) is refused by index, naming the fix."""
+    """A food-waste bin of 120 l at its stream's 0.55 kg/l: 33 kg is half full; 33 000 kg
+    (a scale in grams: more than 120 l hold at 5 kg/l) is refused by index, naming the fix."""
     assert client.post("/bins", json=FOOD, headers=admin).status_code == 201
     rows = [
         {"bin_id": "k1", "at": MORNING, "weight_kg": 33},
-        {"bin_id": "k1", "at": "2026-11-25T08:00:00+02:00", "weight_kg": 300},
+        {"bin_id": "k1", "at": "2026-11-25T08:00:00+02:00", "weight_kg": 33_000},
     ]
     out = _post(client, keys, rows)
     assert (out["stored"], [e["index"] for e in out["rejected"]]) == (1, [1])
@@ -177,3 +183,20 @@ def test_a_heavy_weight_raises_an_overflow_alert(
     alert = client.get(f"/alerts/{alert_id}", headers=keys["viewer"]).json()
     assert alert["fill_fraction"] == pytest.approx(1.0)
     assert alert["note"].startswith("sensor weight 66 kg (fill 1.00")
+
+
+def test_a_weight_heavier_than_the_bin_holds_at_its_density_is_stored_and_noted(
+    client: TestClient, keys: dict[str, dict[str, str]], admin: dict[str, str]
+) -> None:
+    """150 kg in k1 (120 l at 0.55 kg/l) is 2.3 times full: stored at 1.5 with its weight
+    (the waste may be denser), named in the notes, and alerted as such."""
+    assert client.post("/bins", json=FOOD, headers=admin).status_code == 201
+    out = _post(client, keys, [{"bin_id": "k1", "at": MORNING, "weight_kg": 150}])
+    assert (out["stored"], out["rejected"]) == (1, [])
+    (note,) = out["notes"]
+    assert "k1 150 kg" in note and "density_kg_per_l" in note
+    (got,) = client.get("/readings", params={"bin_id": "k1"}, headers=keys["viewer"]).json()
+    assert (got["fill_fraction"], got["weight_kg"], got["fill_from_weight"]) == (1.5, 150, True)
+    (alert_id,) = out["alert_ids"]
+    alert = client.get(f"/alerts/{alert_id}", headers=keys["viewer"]).json()
+    assert "more than 1.5 times the bin" in alert["note"] and "denser" in alert["note"]

@@ -12,11 +12,12 @@ from fleet.density import (
     at_densities,
     carry_measured,
     fills_from_weights,
+    heavier_than_held,
     measured_densities,
     pickups_from_weights,
     with_measured_densities,
 )
-from fleet.models import Depot, FillReading, Inventory, PickupRecord, WeightReading
+from fleet.models import MAX_FILL, Depot, FillReading, Inventory, PickupRecord, WeightReading
 from tests.fleet.conftest import at, make_bin, readings
 
 
@@ -155,15 +156,47 @@ def test_a_weight_alone_uses_the_streams_default_density_without_another() -> No
     assert got.fill_fraction == pytest.approx(0.5)
 
 
-def test_weights_of_unknown_bins_or_too_heavy_for_the_bin_are_refused() -> None:
+def test_weights_of_unknown_bins_or_no_waste_could_weigh_are_refused() -> None:
+    """k1 (120 l of food, 0.55 kg/l): 60 kg is 0.91 full; 60 000 kg is more than 120 l hold
+    at 5 kg/l (a scale in grams)."""
     food = make_bin("k1", capacity_l=120, stream="food")
     ok, grams, ghost = fills_from_weights(
         city(food), [*weights("k1", [(1, 60.0), (2, 60_000.0)]), *weights("ghost", [(3, 5.0)])]
     )
     assert isinstance(ok, FillReading) and ok.fill_fraction == pytest.approx(60 / 66)
     assert isinstance(grams, str) and "60000 kg" in grams and "'k1'" in grams
-    assert "net weight in kg" in grams and "density_kg_per_l" in grams
+    assert "net weight in kg" in grams and "5 kg/l" in grams
     assert isinstance(ghost, str) and "'ghost' is not in the inventory" in ghost
+
+
+def test_a_weight_heavier_than_the_bin_holds_at_its_density_is_kept_at_max_fill() -> None:
+    """k1's waste weighs 1.1 kg/l, twice its stream's 0.55: 118.8 kg, 0.9 full, reads 1.8
+    at 0.55; kept at MAX_FILL with its weight (the density is what may be wrong), and the
+    note names the bin; 60 kg (0.91) is not named."""
+    food = make_bin("k1", capacity_l=120, stream="food")
+    ok, heavy = fills_from_weights(city(food), weights("k1", [(1, 60.0), (2, 118.8)]))
+    assert isinstance(ok, FillReading) and isinstance(heavy, FillReading)
+    assert heavy.fill_fraction == MAX_FILL
+    assert (heavy.weight_kg, heavy.fill_from_weight) == (118.8, True)
+    (note,) = heavier_than_held([ok, heavy])
+    assert "1 bin(s)" in note and "k1 118.8 kg" in note and "density_kg_per_l" in note
+    assert heavier_than_held([ok]) == ()
+
+
+def test_a_bin_denser_than_planned_learns_its_density_from_its_heavy_weights() -> None:
+    """k1 at 1.1 kg/l, twice its stream's 0.55, weighs 118.8 kg (0.9 full) an hour before
+    each of three pickups that found it 0.9 full. The weights read 1.8 at 0.55: kept, they
+    pair with the crews' fills, which teach 1.1 kg/l; at that density the stored fills are
+    0.9 again, and no note is left."""
+    food = make_bin("k1", capacity_l=120, stream="food")
+    stored = fills(city(food), weights("k1", [(h - 1, 118.8) for h in (10, 40, 70)]))
+    assert [r.fill_fraction for r in stored] == [MAX_FILL] * 3
+    found = [PickupRecord(bin_id="k1", at=at(h), fill_fraction=0.9) for h in (10, 40, 70)]
+    learnt, _ = with_measured_densities(city(food), stored, found)
+    assert learnt.bins[0].measured_density_kg_per_l == pytest.approx(1.1)
+    again = at_densities(learnt, stored)
+    assert [r.fill_fraction for r in again] == [pytest.approx(0.9)] * 3
+    assert heavier_than_held(again) == ()
 
 
 def test_fills_derived_from_weights_measure_no_density() -> None:

@@ -410,7 +410,7 @@ def test_a_weights_file_without_a_fill_column_is_read_with_the_inventory() -> No
         "bin_id,at,weight_kg\n"
         f"b2,{at(1).isoformat()},84\n"
         f"ghost,{at(2).isoformat()},3\n"
-        f"b2,{at(3).isoformat()},840\n"  # 10 times what the bin holds: grams?
+        f"b2,{at(3).isoformat()},840000\n"  # more than any waste in the bin: grams
         f"b2,{at(4).isoformat()},\n"
     )
     got = read_readings_csv(text, city_of(*BINS))
@@ -422,7 +422,7 @@ def test_a_weights_file_without_a_fill_column_is_read_with_the_inventory() -> No
     ]
     assert "or give weight_kg for a sensor that only weighs" in got.errors[2].message
     assert "'ghost' is not in the inventory" in got.errors[0].message
-    assert "840 kg is 10.0 times what the 240 l of bin 'b2' hold" in got.errors[1].message
+    assert "840000 kg is more than the 240 l of bin 'b2' hold" in got.errors[1].message
     alone = read_readings_csv(text)  # no inventory: no density to read a weight with
     assert alone.records == ()
     assert "bins' inventory" in alone.errors[0].message

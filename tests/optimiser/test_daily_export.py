@@ -16,6 +16,7 @@ import pytest
 from fleet.errors import FleetDataError
 from fleet.fill import estimate_models
 from fleet.models import (
+    MAX_FILL,
     Action,
     Bin,
     BinDecision,
@@ -1908,15 +1909,16 @@ _CYCLE_READINGS = [
 _CYCLE_PICKUPS = [PickupRecord(bin_id="b0", at=t, fill_fraction=0.6) for t in _CYCLES]
 
 
-def _weighs_only(readings: list[FillReading]) -> list[FillReading]:
+def _weighs_only(readings: list[FillReading], kg_per_l: float = 0.05) -> list[FillReading]:
     """``readings`` with b0's (660 l) as a sensor that only weighs sends them, its waste at
-    0.05 kg/l, stored at residual's default 0.10: each fill read as half the true one."""
+    ``kg_per_l``, stored at residual's default 0.10 (at 0.05: each fill read as half the
+    true one), at most MAX_FILL."""
     return [
         FillReading(
             bin_id=r.bin_id,
             at=r.at,
-            fill_fraction=r.fill_fraction / 2,
-            weight_kg=r.fill_fraction * 660 * 0.05,
+            fill_fraction=min(r.fill_fraction * kg_per_l / 0.10, MAX_FILL),
+            weight_kg=r.fill_fraction * 660 * kg_per_l,
             fill_from_weight=True,
         )
         if r.bin_id == "b0"
@@ -1949,6 +1951,25 @@ def test_a_bin_that_only_weighs_learns_its_density_from_the_pickups(
     note = "1 bin(s) loaded at the density their weights show (0.05 kg/l)"
     assert any(n.startswith(note) for n in by_weight.plan.notes), by_weight.plan.notes
     assert by_weight.violations == ()
+
+
+def test_a_bin_that_weighs_more_than_it_holds_is_named_until_the_pickups_teach_it(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """b0's waste weighs 0.25 kg/l, 2.5 times residual's default: its heavier weights are
+    stored at MAX_FILL and the plan names it; the pickups' fills over those weights teach
+    0.25 kg/l, its fills are derived again (none above MAX_FILL) and no note is left."""
+    inventory, readings, reports = tiny_city
+    heavy = _weighs_only([*_CYCLE_READINGS, *readings], kg_per_l=0.25)
+    assert any(r.fill_fraction == MAX_FILL for r in heavy if r.bin_id == "b0")
+    unlearnt = _plan(inventory, heavy, reports)
+    learnt = _plan(inventory, heavy, reports, pickups=_CYCLE_PICKUPS)
+    said = "the weights of 1 bin(s) are more than 1.5 times what they hold at their density (b0"
+    assert any(n.startswith(said) for n in unlearnt.plan.notes), unlearnt.plan.notes
+    assert not any("more than 1.5 times" in n for n in learnt.plan.notes), learnt.plan.notes
+    note = "1 bin(s) loaded at the density their weights show (0.25 kg/l)"
+    assert any(n.startswith(note) for n in learnt.plan.notes), learnt.plan.notes
+    assert unlearnt.violations == () and learnt.violations == ()
 
 
 def _alert_on_a_weighed_bin(day: DayPlan, inventory: Inventory) -> tuple[DayPlan, str]:

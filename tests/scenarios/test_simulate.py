@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fleet.errors import FleetDataError
+from fleet.models import MAX_FILL
 from fleet.simulate import SimConfig
 from scenarios.simulate import PICKUP_NOISE_SD, CitySim
 from tests.scenarios.conftest import tiny_bins
@@ -151,8 +152,9 @@ def test_without_weighing_the_city_is_as_before(midnight: datetime) -> None:
 
 def test_sensors_that_only_weigh_give_fills_at_the_planning_density(midnight: datetime) -> None:
     """Their readings are stored as the service stores them: the true weight, and a fill
-    at residual's 0.10 kg/l, off by the bin's true density; the other bins' readings,
-    and every bin's density, are those of the city whose sensors all read levels too."""
+    at residual's 0.10 kg/l, off by the bin's true density, at most MAX_FILL (the heavy
+    ones of bins twice as dense are kept, not lost); the other bins' readings, and every
+    bin's density, are those of the city whose sensors all read levels too."""
     both = _sim(midnight, config=WEIGHED)
     only = _sim(midnight, config=dataclasses.replace(WEIGHED, weight_only_share=0.5))
     for sim in (both, only):
@@ -164,11 +166,13 @@ def test_sensors_that_only_weigh_give_fills_at_the_planning_density(midnight: da
     assert alone and all(r.fill_from_weight for r in alone)
     for r in alone:
         assert r.weight_kg is not None
-        assert r.fill_fraction == pytest.approx(r.weight_kg / (0.10 * 360))
+        assert r.fill_fraction == pytest.approx(min(r.weight_kg / (0.10 * 360), MAX_FILL))
+    assert any(r.fill_fraction == MAX_FILL for r in alone)
     truth = {(r.bin_id, r.at): r for r in both.readings}
     for r in alone:  # noise-free levels: the fill is off by the true density alone
         level = truth[(r.bin_id, r.at)].fill_fraction
-        assert r.fill_fraction == pytest.approx(level * only.ex.density[index[r.bin_id]] / 0.10)
+        off = level * only.ex.density[index[r.bin_id]] / 0.10
+        assert r.fill_fraction == pytest.approx(min(off, MAX_FILL))
     rest = [r for r in only.readings if not only.ex.weight_only[index[r.bin_id]]]
     assert rest == [r for r in both.readings if not only.ex.weight_only[index[r.bin_id]]]
 
