@@ -65,6 +65,10 @@ class TruckProgress:
             out.append(fill)
         return tuple(out)
 
+    def lifted_kg(self) -> tuple[float | None, ...]:
+        """``found_kg``, one per bin reported (None: not weighed)."""
+        return self.found_kg or (None,) * len(self.done_bin_ids)
+
     def off_route_flags(self) -> tuple[bool | None, ...]:
         """``off_route``, one per bin reported (None: not known)."""
         return self.off_route or (None,) * len(self.done_bin_ids)
@@ -238,6 +242,7 @@ class PipelinePlanner:
         from optimiser.daily import reroute_day
         from optimiser.params import SolveParams
 
+        fills, lifted = found_at_visits(day_plan, progress)
         new_plan, changes = reroute_day(
             day_plan,
             to_progress(day_plan, progress, now),
@@ -247,9 +252,10 @@ class PipelinePlanner:
             params=SolveParams(time_limit_s=time_limit_s),
             inventory=inventory,
             positions=positions(day_plan, progress, inventory or day_plan.inventory),
-            found=found_fills(day_plan, progress),
+            found=fills,
             due=due,
             off_route=off_route(day_plan, progress),
+            lifted=lifted,
         )
         return new_plan, dict(changes)
 
@@ -274,6 +280,7 @@ class PipelinePlanner:
         from optimiser.problem import bin_of
 
         closed = {bin_of(r) for r in day_plan.alerted} - set(alerted)
+        fills, lifted = found_at_visits(day_plan, progress)
         new_plan, changes = replan_day(
             day_plan,
             to_progress(day_plan, progress, now),
@@ -284,13 +291,14 @@ class PipelinePlanner:
             params=SolveParams(time_limit_s=time_limit_s),
             inventory=inventory,
             positions=positions(day_plan, progress, inventory or day_plan.inventory),
-            found=found_fills(day_plan, progress),
+            found=fills,
             last_emptied=last_emptied,
             pickups=pickups,
             alerted=alerted,
             due=due,
             closed=closed,
             off_route=off_route(day_plan, progress),
+            lifted=lifted,
         )
         return new_plan, dict(changes)
 
@@ -327,7 +335,8 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     or site is its k-th planned visit (a bin's second visit of the day is ``<bin>#2``). The
     truck is at that visit's location at ``now``, carrying the planned load after that visit
     (none after unloading), except that a bin reported with the fill found counts at that
-    fill (``optimiser.daily.found_loads``). A disposal trip after the last done bin counts
+    fill, and at the weight its lift scale took when weighed
+    (``optimiser.daily.found_loads``). A disposal trip after the last done bin counts
     only when reported: until then the truck is taken to still carry its load. An unloading
     off the route (``TruckProgress.unloaded_off_route``: sooner than planned, or one more)
     is no planned visit; when it is the truck's last work reported, the truck carries
@@ -343,15 +352,17 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     out = []
     for route in day_plan.plan.routes:
         report = reported.get(route.vehicle_ref)
-        last, fills, emptied_at = _matched(route, report, day_plan.inventory)
+        last, fills, lifted, emptied_at = _matched(route, report, day_plan.inventory)
         if report is None or last < 0:
             continue
         done = route.visits[: last + 1]
         work = [v for v in done if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
         here = done[-1]
-        volume_l, weight_kg, daily_l, daily_kg = found_loads(day_plan, done, fills)
+        volume_l, weight_kg, daily_l, daily_kg = found_loads(day_plan, done, fills, lifted)
         if report.unloaded_at is not None:
-            gone_l, gone_kg = _unloaded_since(day_plan, done, fills, emptied_at, report.unloaded_at)
+            gone_l, gone_kg = _unloaded_since(
+                day_plan, done, fills, lifted, emptied_at, report.unloaded_at
+            )
             volume_l, weight_kg = max(0, volume_l - gone_l), max(0, weight_kg - gone_kg)
         breaks = [v for v in done if v.kind is VisitKind.BREAK]
         end = route.visits[-1]
@@ -375,20 +386,22 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
 
 def off_route(
     day_plan: Any, progress: Sequence[TruckProgress]
-) -> dict[str, list[tuple[str, float | None, bool]]]:
+) -> dict[str, list[tuple[str, float | None, bool, float | None]]]:
     """Per truck, the bins it reported emptied beyond its planned route's visits of them
     (another truck's bin, or one no truck was sent to), in report order, each as (bin id,
     the fill found or None when not given, whether its waste is on board: False when it was
-    emptied before the truck's last unloading) (``optimiser.daily.OffRoute``). Those
+    emptied before the truck's last unloading, the weight the lift scale took or None)
+    (``optimiser.daily.OffRoute``). Those
     unloaded since are listed too: another truck's visit of the bin is no longer needed."""
     routes = {r.vehicle_ref: r for r in day_plan.plan.routes}
-    out: dict[str, list[tuple[str, float | None, bool]]] = {}
+    out: dict[str, list[tuple[str, float | None, bool, float | None]]] = {}
     for p in progress:
         fills = p.fills(day_plan.inventory)
         marks = _off_route_marks(routes.get(p.vehicle_id), p)
-        for bin_id, fill, (off, on_board) in zip(p.done_bin_ids, fills, marks, strict=True):
+        rows = zip(p.done_bin_ids, fills, marks, p.lifted_kg(), strict=True)
+        for bin_id, fill, (off, on_board), kg in rows:
             if off:
-                out.setdefault(p.vehicle_id, []).append((bin_id, fill, on_board))
+                out.setdefault(p.vehicle_id, []).append((bin_id, fill, on_board, kg))
     return out
 
 
@@ -443,57 +456,76 @@ def positions(
 def found_fills(day_plan: Any, progress: Sequence[TruckProgress]) -> dict[str, float]:
     """The fill found at each planned bin visit reported with one (visit ref -> fraction of
     the bin), matched to the plan as :func:`to_progress` matches reports."""
+    return found_at_visits(day_plan, progress)[0]
+
+
+def found_at_visits(
+    day_plan: Any, progress: Sequence[TruckProgress]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The fill found at each planned bin visit reported with one (:func:`found_fills`) and
+    the net weight (kg) the lift scale took at each one reported weighed (visit ref -> kg),
+    matched to the plan as :func:`to_progress` matches reports."""
     reported = {p.vehicle_id: p for p in progress}
-    out: dict[str, float] = {}
+    fills: dict[str, float] = {}
+    lifted: dict[str, float] = {}
     for route in day_plan.plan.routes:
-        out.update(_matched(route, reported.get(route.vehicle_ref), day_plan.inventory)[1])
-    return out
+        _, f, kg, _ = _matched(route, reported.get(route.vehicle_ref), day_plan.inventory)
+        fills.update(f)
+        lifted.update(kg)
+    return fills, lifted
 
 
 def _matched(
     route: Any, report: TruckProgress | None, inventory: Inventory
-) -> tuple[int, dict[str, float], dict[int, datetime]]:
+) -> tuple[int, dict[str, float], dict[str, float], dict[int, datetime]]:
     """The index in ``route.visits`` of its last bin or disposal visit reported done (-1:
     none; the k-th report of a bin or site not known off route is its k-th planned visit),
-    the fill found at each bin visit reported with one (visit ref -> fraction of the bin)
-    and when each bin visit was reported (index in ``route.visits`` -> time, when known)."""
+    the fill found at each bin visit reported with one (visit ref -> fraction of the bin),
+    the weight the lift scale took at each one reported weighed (visit ref -> kg) and when
+    each bin visit was reported (index in ``route.visits`` -> time, when known)."""
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
 
     if report is None:
-        return -1, {}, {}
+        return -1, {}, {}, {}
     bins = _reports_by_bin(report, inventory)  # not yet matched, in report order
     sites = report.sites_on_route()
     fills: dict[str, float] = {}
+    lifted: dict[str, float] = {}
     emptied_at: dict[int, datetime] = {}
     last = -1
     for i, v in enumerate(route.visits):
         if v.kind is VisitKind.BIN and bins.get(bin_of(v.ref)):
-            fill, at = bins[bin_of(v.ref)].pop(0)
+            fill, kg, at = bins[bin_of(v.ref)].pop(0)
             if fill is not None:
                 fills[v.ref] = fill
+                if kg is not None:
+                    lifted[v.ref] = kg
             if at is not None:
                 emptied_at[i] = at
             last = i
         elif v.kind is VisitKind.DISPOSAL and sites[v.ref] > 0:
             sites[v.ref] -= 1
             last = i
-    return last, fills, emptied_at
+    return last, fills, lifted, emptied_at
 
 
 def _reports_by_bin(
     report: TruckProgress, inventory: Inventory
-) -> dict[str, list[tuple[float | None, datetime | None]]]:
+) -> dict[str, list[tuple[float | None, float | None, datetime | None]]]:
     """Each bin's reports not known off route, in order, as (the fill found, None when
-    neither the crew nor the lift scale gave one (:meth:`TruckProgress.fills`); when, None
-    when not known)."""
+    neither the crew nor the lift scale gave one (:meth:`TruckProgress.fills`); the weight
+    the lift scale took, None when not weighed; when, None when not known)."""
     fills = report.fills(inventory)
-    times: Sequence[datetime | None] = report.done_at or (None,) * len(report.done_bin_ids)
-    out: dict[str, list[tuple[float | None, datetime | None]]] = {}
+    n = len(report.done_bin_ids)
+    times: Sequence[datetime | None] = report.done_at or (None,) * n
+    kgs = report.lifted_kg()
+    out: dict[str, list[tuple[float | None, float | None, datetime | None]]] = {}
     flags = report.off_route_flags()
-    for bin_id, fill, at, off in zip(report.done_bin_ids, fills, times, flags, strict=True):
+    rows = zip(report.done_bin_ids, fills, kgs, times, flags, strict=True)
+    for bin_id, fill, kg, at, off in rows:
         if not off:
-            out.setdefault(bin_id, []).append((fill, at))
+            out.setdefault(bin_id, []).append((fill, kg, at))
     return out
 
 
@@ -501,13 +533,15 @@ def _unloaded_since(
     day_plan: Any,
     done: Sequence[Any],
     fills: Mapping[str, float],
+    lifted: Mapping[str, float],
     emptied_at: Mapping[int, datetime],
     unloaded_at: datetime,
 ) -> tuple[int, int]:
     """The load (litres, kg) of the bins the plan has on board after ``done`` (those after
     its last unloading or waypoint) that were emptied before the truck's last unloading,
     reported at ``unloaded_at`` (one the plan has later, or none: off the route): their
-    waste is gone."""
+    waste is gone. Bins reported with a fill count at it, and at the weight ``lifted``
+    when weighed."""
     from optimiser.build import found_load
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
@@ -521,7 +555,8 @@ def _unloaded_since(
         if visit.kind is not VisitKind.BIN or at is None or at > unloaded_at:
             continue
         if visit.ref in fills:
-            bin_l, bin_kg = found_load(day_plan.inventory.bin(bin_of(visit.ref)), fills[visit.ref])
+            b = day_plan.inventory.bin(bin_of(visit.ref))
+            bin_l, bin_kg = found_load(b, fills[visit.ref], lifted.get(visit.ref))
         else:  # as planned: what the visit added
             bin_l = visit.volume_l - done[i - 1].volume_l
             bin_kg = visit.weight_kg - done[i - 1].weight_kg

@@ -5,7 +5,8 @@
   durations), and back (:func:`s_to_instant`).
 * Costs and prizes in currency -> integer cents (rounded half to even by ``round``).
 * Expected volume (litres) and weight (kg) of a decision -> integers, rounded up; the
-  same for the fill a crew found at a pickup (:func:`found_load`).
+  same for the fill a crew found at a pickup and the weight a lift scale took
+  (:func:`found_load`).
 * Points, in matrix row order: depots, disposal sites, then the MUST and MAY bins (SKIP
   bins are left out); the matrix provider is called once on these (lon, lat) points.
 * Deadlines (``due_at``) and releases (``release_at``) -> stop windows, and a second stop
@@ -206,11 +207,14 @@ def round_up(quantity: float) -> int:
     return max(0, math.ceil(quantity - EPS))
 
 
-def found_load(b: Bin, fill: float) -> tuple[int, int]:
+def found_load(b: Bin, fill: float, weight_kg: float | None = None) -> tuple[int, int]:
     """(litres, kg) a truck took from bin ``b`` found at ``fill`` (a fraction of the bin;
-    capped at 1, as planned loads are), in the solver's integers."""
+    capped at 1, as planned loads are), in the solver's integers; the kg are
+    ``weight_kg`` when the truck's lift scale weighed it, else the fill's at ``b``'s
+    density."""
     d = bin_decision(b, Action.MUST, fill, "found at pickup")
-    return round_up(d.expected_volume_l), round_up(d.expected_weight_kg)
+    kg = d.expected_weight_kg if weight_kg is None else weight_kg
+    return round_up(d.expected_volume_l), round_up(kg)
 
 
 def _decisions(inventory: Inventory, decisions: Sequence[BinDecision]) -> list[BinDecision]:

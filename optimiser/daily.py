@@ -643,10 +643,14 @@ def _placed(
 
 
 def found_loads(
-    day: DayPlan, done: Sequence[Visit], fills: Mapping[str, float]
+    day: DayPlan,
+    done: Sequence[Visit],
+    fills: Mapping[str, float],
+    lifted: Mapping[str, float] | None = None,
 ) -> tuple[int, int, int, int]:
     """A truck's loads after the visits ``done`` of its route, each bin reported with the fill
-    its crew found counted at that fill.
+    its crew found counted at that fill, and at the weight its lift scale took when it
+    weighed.
 
     Parameters
     ----------
@@ -658,6 +662,9 @@ def found_loads(
         The fill found at bin visits (visit ref -> fraction of the bin); the others count as
         planned. A WAYPOINT of an earlier reroute restated the loads with the fills found
         until then: only bins after the last one are counted again.
+    lifted : mapping of str to float, optional
+        The net weight (kg) the lift scale took at bin visits in ``fills`` (visit ref ->
+        kg): their kg are that weight instead of the fill's at the bin's density.
 
     Returns
     -------
@@ -676,7 +683,8 @@ def found_loads(
             on_board = False
         elif visit.kind is VisitKind.BIN and visit.ref in fills:
             planned = stops[visit.ref]
-            litres, kg = found_load(day.inventory.bin(bin_of(visit.ref)), fills[visit.ref])
+            b = day.inventory.bin(bin_of(visit.ref))
+            litres, kg = found_load(b, fills[visit.ref], (lifted or {}).get(visit.ref))
             daily_l += litres - planned.volume_l
             daily_kg += kg - planned.weight_kg
             if on_board:
@@ -859,6 +867,7 @@ def reroute_day(
     found: Mapping[str, float] | None = None,
     due: Mapping[str, datetime] | None = None,
     off_route: OffRoute | None = None,
+    lifted: Mapping[str, float] | None = None,
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of the day after overflow alerts, keeping what is done.
 
@@ -908,6 +917,9 @@ def reroute_day(
         (:data:`OffRoute`): the truck carries the waste of those not unloaded since, and the
         next visit of each such bin the plan has leaves it, unless the plan knew that
         emptying already (:func:`_emptied_off_route`).
+    lifted : mapping of str to float, optional
+        The net weight (kg) trucks' lift scales took at bin visits done (visit ref -> kg):
+        the KPIs count those bins at that weight (their litres at the fill ``found``).
 
     Returns
     -------
@@ -955,7 +967,7 @@ def reroute_day(
         plan,
         merged,
         fills,
-        found or {},
+        (found or {}, lifted or {}),
         bins,
         [s.ref for s in urgent],
     )
@@ -984,6 +996,7 @@ def replan_day(
     due: Mapping[str, datetime] | None = None,
     closed: Collection[str] = (),
     off_route: OffRoute | None = None,
+    lifted: Mapping[str, float] | None = None,
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of a day being driven with the fills and reports of ``now``.
 
@@ -1017,9 +1030,9 @@ def replan_day(
         The current inventory (default: the day's): its bins (where they are now:
         :func:`_moved_bins`), trucks (:func:`_current_fleet`) and disposal sites with their
         hours (:func:`_current_sites`) as they are now.
-    positions, found : mappings, optional
-        Trucks' reported positions (lon, lat) and the fills crews found, as in
-        :func:`reroute_day`.
+    positions, found, lifted : mappings, optional
+        Trucks' reported positions (lon, lat), the fills crews found and the weights lift
+        scales took, as in :func:`reroute_day`.
     last_emptied, pickups : optional
         The collection log and the pickups' fills, as in :func:`plan_day`.
     alerted : sequence of str
@@ -1113,7 +1126,7 @@ def replan_day(
         plan,
         _decided(day, [*decisions, *alert_decisions], done, pending),
         fills,
-        found or {},
+        (found or {}, lifted or {}),
         [*alert_bins, *(b for b in lookup.bins if b.bin_id in chosen_ids)],
         [s.ref for s in urgent],
     )
@@ -1151,16 +1164,26 @@ def _current_inventory(
 
 class Emptied(NamedTuple):
     """A bin a truck emptied off its planned route: the fill found (a fraction of the bin,
-    None when not given) and whether its waste is on board still (not unloaded since)."""
+    None when not given), whether its waste is on board still (not unloaded since) and the
+    net weight the truck's lift scale took (kg, None when it did not weigh)."""
 
     bin_id: str
     fill: float | None
     on_board: bool = True
+    weight_kg: float | None = None
 
 
-OffRoute = Mapping[str, Sequence[tuple[str, float | None] | tuple[str, float | None, bool]]]
+OffRoute = Mapping[
+    str,
+    Sequence[
+        tuple[str, float | None]
+        | tuple[str, float | None, bool]
+        | tuple[str, float | None, bool, float | None]
+    ],
+]
 """Bins trucks emptied off their planned routes: truck ref -> (bin id, fill found or None,
-on board: True when left out), in report order (:class:`Emptied`)."""
+on board: True when left out, kg the lift scale took or None: when left out), in report
+order (:class:`Emptied`)."""
 
 
 def _emptyings(off_route: OffRoute) -> dict[str, list[Emptied]]:
@@ -1184,7 +1207,8 @@ def _emptied_off_route(
 ) -> tuple[BuiltProblem, list[Progress]]:
     """``built`` and ``progress`` after bins were emptied off the trucks' planned routes
     (``off_route``): each truck carries what it took and has not unloaded since (the fill
-    found, else the load planned for that bin, else the bin full), with a note per truck
+    found, at the weight lifted when weighed, else the load planned for that bin, else the
+    bin full), with a note per truck
     (appended to ``built.notes``). With ``keep`` (a reroute), the next visit still to do of
     each such bin leaves the plan too (whoever was to make it), whether or not the waste is
     on board still, unless its ref is in ``keep`` (an alert raised now) or ``day`` knew that
@@ -1203,7 +1227,7 @@ def _emptied_off_route(
     for truck, emptied in _emptyings(off_route).items():
         took_l = took_kg = 0
         dropped = []
-        for bin_id, fill, on_board in emptied:
+        for bin_id, fill, on_board, lift_kg in emptied:
             if on_board or day.off_route_all:  # the plan took its visit out already?
                 known = seen[truck, bin_id] > 0
                 seen[truck, bin_id] -= 1
@@ -1215,7 +1239,7 @@ def _emptied_off_route(
                 continue  # a bin no longer listed: what it held is not known
             if on_board:
                 if stop is None or fill is not None:
-                    litres, kg = found_load(listed[bin_id], 1.0 if fill is None else fill)
+                    litres, kg = found_load(listed[bin_id], 1.0 if fill is None else fill, lift_kg)
                 else:
                     litres, kg = stop.volume_l, stop.weight_kg
                 took_l, took_kg = took_l + litres, took_kg + kg
@@ -1645,19 +1669,21 @@ def _driven_on(
     plan: Plan,
     decisions: Sequence[BinDecision],
     fills: Mapping[str, float],
-    found: Mapping[str, float],
+    found: tuple[Mapping[str, float], Mapping[str, float]],
     bins: Sequence[Bin],
     alerted: Sequence[str],
 ) -> DayPlan:
     """The day being driven with its new ``plan`` for ``built``: the bins' ``decisions``, the
-    forecast fill at each pickup (``fills``, the crews' ``found`` ones first), the ``bins``
-    new to its inventory added, the visits ``alerted`` added to its alerts; checked, with
-    its KPIs."""
+    forecast fill at each pickup (``fills``, the crews' ones first: ``found`` is (fills,
+    the weights lift scales took) at visits done), the ``bins`` new to its inventory added,
+    the visits ``alerted`` added to its alerts; checked, with its KPIs."""
     served = plan.served_refs
-    fills = {b: f for b, f in {**fills, **found}.items() if b in served}
+    found_fills, lifted = found
+    fills = {b: f for b, f in {**fills, **found_fills}.items() if b in served}
     weights = planned_weights(decisions, built.problem)
-    for ref, fill in found.items():
-        weights[ref] = float(found_load(day.inventory.bin(bin_of(ref)), fill)[1])
+    for ref, fill in found_fills.items():
+        b = day.inventory.bin(bin_of(ref))
+        weights[ref] = float(found_load(b, fill, lifted.get(ref))[1])
     known = {b.bin_id for b in day.inventory.bins}
     added = tuple(b for b in bins if b.bin_id not in known)
     return dataclasses.replace(

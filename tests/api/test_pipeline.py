@@ -340,16 +340,21 @@ def _rerouted_for(
 
 
 @pytest.mark.parametrize(
-    "found",
-    [{"fill_fraction": 1.0}, {"weight_kg": 24.0}],
-    ids=["crew-fill", "lift-scale-weight"],
+    ("found", "kg"),
+    [
+        ({"fill_fraction": 1.0}, 24),
+        ({"weight_kg": 24.0}, 24),
+        ({"fill_fraction": 1.0, "weight_kg": 60.0}, 60),
+    ],
+    ids=["crew-fill", "lift-scale-weight", "both"],
 )
 def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
-    real_app: FastAPI, real_client: TestClient, found: dict[str, float]
+    real_app: FastAPI, real_client: TestClient, found: dict[str, float], kg: int
 ) -> None:
     """The crew empties a truck's first bin and finds it full (240 l, not the planned load),
-    or the truck's lift scale weighs 24 kg out of it (full at residual's 0.10 kg/l): after
-    an alert, the truck's new route carries 240 l from there, the bin shows the fill found,
+    or the truck's lift scale weighs 24 kg out of it (full at residual's 0.10 kg/l), or
+    both, the scale weighing 60 kg: after an alert, the truck's new route carries 240 l
+    and ``kg`` (the weight lifted, when weighed) from there, the bin shows the fill found,
     the plan says so in its notes, and the independent checker finds nothing wrong with
     the day."""
     runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
@@ -373,7 +378,7 @@ def test_a_reroute_counts_a_bin_at_the_fill_its_crew_found(
     visits = next(r for r in new["routes"] if r["vehicle_id"] == route["vehicle_id"])["visits"]
     waypoint = visits[2]  # START, the bin done, then where the truck stands
     assert (visits[1]["bin_id"], waypoint["kind"]) == (first["bin_id"], "waypoint")
-    assert waypoint["load_l"] == 240
+    assert (waypoint["load_l"], waypoint["load_kg"]) == (240, kg)
     assert first["expected_fill"] < 1.0 and visits[1]["expected_fill"] == 1.0  # as found
     assert any("240 l" in n and "as reported" in n for n in new["notes"]), new["notes"]
     assert new["violations"] == []

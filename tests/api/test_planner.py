@@ -9,7 +9,14 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from api.jobs import jsonable, route_diffs
-from api.planner import TruckProgress, found_fills, off_route, positions, to_progress
+from api.planner import (
+    TruckProgress,
+    found_at_visits,
+    found_fills,
+    off_route,
+    positions,
+    to_progress,
+)
 from optimiser.build import instant_to_s
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
 
@@ -219,8 +226,9 @@ def test_a_bin_reported_with_the_fill_found_counts_at_that_fill() -> None:
 
 def test_a_bin_reported_with_the_weight_its_lift_scale_took_counts_at_that_weight() -> None:
     """b (1000 l at 0.1 kg/l) was planned at 200 l; the lift scale took 50 kg (500 l) and
-    the crew gave no fill: the truck carries 600 l and 60 kg. Where the crew gave a fill
-    too, the fill counts (a at 0.3: 300 l)."""
+    the crew gave no fill: 500 l and 50 kg. Where the crew gave a fill too, the litres are
+    the fill's and the kg the weight's (a at 0.3 and 80 kg: 300 l, 80 kg, not 30 kg): the
+    truck carries 800 l and 130 kg."""
     now = MIDNIGHT + timedelta(hours=7)
     report = TruckProgress(
         vehicle_id="v1",
@@ -229,8 +237,11 @@ def test_a_bin_reported_with_the_weight_its_lift_scale_took_counts_at_that_weigh
         found_kg=(80.0, 50.0),
     )
     (p,) = to_progress(_day_with_bins(), [report], now)
-    assert (p.volume_l, p.weight_kg) == (800, 80)
-    assert found_fills(_day_with_bins(), [report]) == {"a": 0.3, "b": 0.5}
+    assert (p.volume_l, p.weight_kg) == (800, 130)
+    assert found_at_visits(_day_with_bins(), [report]) == (
+        {"a": 0.3, "b": 0.5},
+        {"a": 80.0, "b": 50.0},
+    )
 
 
 def test_fills_found_before_an_unloading_count_only_in_the_days_total() -> None:
@@ -284,16 +295,19 @@ def test_a_fill_found_before_an_earlier_reroute_is_not_counted_twice() -> None:
 
 
 def test_off_route_lists_bins_beyond_the_trucks_planned_visits_with_their_fills() -> None:
-    """v1 empties a and b of its route, then x (no route's) found half full, and a a second
-    time (its route visits a once); v2 (no bins planned) empties c, v1's: each is off its
-    truck's route, in report order."""
+    """v1 empties a and b of its route, then x (no route's) found half full, its lift
+    scale weighing 70 kg, and a a second time (its route visits a once); v2 (no bins
+    planned) empties c, v1's: each is off its truck's route, in report order."""
     v1 = TruckProgress(
-        vehicle_id="v1", done_bin_ids=("a", "b", "x", "a"), found_fills=(None, None, 0.5, None)
+        vehicle_id="v1",
+        done_bin_ids=("a", "b", "x", "a"),
+        found_fills=(None, None, 0.5, None),
+        found_kg=(None, None, 70.0, None),
     )
     v2 = TruckProgress(vehicle_id="v2", done_bin_ids=("c",))
     assert off_route(_day(), [v1, v2]) == {
-        "v1": [("x", 0.5, True), ("a", None, True)],
-        "v2": [("c", None, True)],
+        "v1": [("x", 0.5, True, 70.0), ("a", None, True, None)],
+        "v2": [("c", None, True, None)],
     }
 
 
@@ -309,7 +323,7 @@ def test_off_route_marks_a_bin_emptied_before_the_trucks_last_unloading_as_unloa
         done_at=tuple(at),
         unloaded_at=MIDNIGHT + timedelta(hours=9, minutes=30),
     )
-    assert off_route(_day(), [v2]) == {"v2": [("c", None, False), ("d", None, True)]}
+    assert off_route(_day(), [v2]) == {"v2": [("c", None, False, None), ("d", None, True, None)]}
 
 
 def _bins_at(**where: tuple[float, float]) -> SimpleNamespace:
@@ -351,7 +365,7 @@ def test_a_report_known_off_route_is_never_taken_for_a_later_visit_of_the_route(
     now = MIDNIGHT + timedelta(hours=7)
     (p,) = to_progress(_day(), [v1], now)
     assert p.done == ("a",)
-    assert off_route(_day(), [v1]) == {"v1": [("c", None, True)]}
+    assert off_route(_day(), [v1]) == {"v1": [("c", None, True, None)]}
     unknown = dataclasses.replace(v1, off_route=())  # as before: the k-th report, k-th visit
     assert to_progress(_day(), [unknown], now)[0].done == ("a", "b", "s", "c")
 
@@ -382,6 +396,15 @@ def test_an_unloading_sooner_than_planned_takes_no_bin_ahead_of_it_as_done() -> 
     assert positions(_day(), [report], _bins_at()) == {"v1": (24.98, 60.2)}  # type: ignore[arg-type]
     unknown = dataclasses.replace(report, unloaded_off_route=())  # as before: matched
     assert to_progress(_day(), [unknown], now)[0].done == ("a", "b", "s")
+
+
+def test_a_weighed_bin_unloaded_since_leaves_the_truck_at_the_weight_lifted() -> None:
+    """a (1000 l at 0.1 kg/l) found at 0.3 with 80 kg lifted, then the truck unloads sooner
+    than planned: nothing on board (the 80 kg are gone, not 30 of them), 80 kg today."""
+    report = dataclasses.replace(_unloaded_early(), found_fills=(0.3,), found_kg=(80.0,))
+    (p,) = to_progress(_day_with_bins(), [report], MIDNIGHT + timedelta(hours=9, minutes=30))
+    assert p.done == ("a",)
+    assert (p.volume_l, p.weight_kg, p.daily_l, p.daily_kg) == (0, 0, 300, 80)
 
 
 def test_after_an_unloading_sooner_than_planned_the_truck_is_on_its_route_again() -> None:

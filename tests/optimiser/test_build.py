@@ -320,6 +320,13 @@ def test_the_load_found_at_a_pickup_is_counted_like_a_planned_one() -> None:
     assert found_load(b, 0.333) == (80, 12)  # 79.92 l, 11.988 kg
 
 
+def test_the_load_found_at_a_weighed_pickup_is_the_weight_lifted() -> None:
+    """The litres from the fill, the kg from the lift scale (rounded up), not the density."""
+    b = Bin(bin_id="b", lon=24.9, lat=60.2, capacity_l=240, density_kg_per_l=0.15)
+    assert found_load(b, 0.5, 40.2) == (120, 41)
+    assert found_load(b, 1.3, 90.0) == (240, 90)
+
+
 @pytest.mark.parametrize(
     ("made", "shift_s"),
     [

@@ -1476,6 +1476,44 @@ def test_a_bin_emptied_off_its_route_leaves_the_other_trucks_plan_and_loads_the_
     assert any(n.startswith(note) and planned_by in n for n in new_day.plan.notes)
 
 
+def test_a_reroutes_kg_count_a_weighed_bin_at_the_weight_lifted(day: DayPlan) -> None:
+    """t1's first bin was found half full (330 l, 33 kg at residual's 0.10 kg/l); its lift
+    scale took 200 kg: the day's kg count 167 more with the weight than without."""
+    (done,) = _progress_after(day, 1)
+    ref = done.done[-1]
+
+    def kg(lifted: dict[str, float]) -> float:
+        new_day, _ = reroute_day(
+            day,
+            [done],
+            ["b5"],
+            HaversineProvider(),
+            now=day.at(done.time_s),
+            params=SolveParams(time_limit_s=1, seed=1),
+            found={ref: 0.5},
+            lifted=lifted,
+        )
+        assert new_day.violations == () and ref in new_day.plan.served_refs
+        return float(new_day.kpis["kg"])
+
+    assert kg({ref: 200.0}) - kg({}) == pytest.approx(200 - 33)
+
+
+def test_a_bin_emptied_off_route_and_weighed_loads_the_truck_with_the_weight_lifted(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """As above, t2's lift scale weighing 150 kg out of the bin found 80 % full (528 l,
+    53 kg at residual's 0.10 kg/l): the truck carries 150 kg of it, not 53."""
+    inventory, day, done, extra, _ = _off_route(tiny_city)
+    new_day = _rerouted_off(day, done, "b5", 5, inventory, {"t2": [(extra, 0.8, True, 150.0)]})
+    (t2,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    cut = next(i for i, v in enumerate(t2.visits) if v.ref == done.done[-1])
+    waypoint = t2.visits[cut + 1]
+    assert waypoint.kind is VisitKind.WAYPOINT
+    assert waypoint.volume_l == min(1000, done.volume_l + 528)  # the truck's 1000 l: full
+    assert waypoint.weight_kg == done.weight_kg + 150
+
+
 def _rerouted_off(
     base: DayPlan,
     done: Progress,
