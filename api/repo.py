@@ -135,7 +135,7 @@ def _density_evidence(
     rows = session.scalars(select(BinRow).where(BinRow.bin_id.in_(ids)))
     bins = Inventory(bins=tuple(map(mapping.bin_record, rows)), depots=(), vehicles=(), sites=())
     stored = load_readings(session, since, until, ids)
-    found = [p for p in collection_log(session, since, until).pickups if p.bin_id in ids]
+    found = list(collection_log(session, since, until, ids).pickups)
     return bins, stored, found
 
 
@@ -351,28 +351,39 @@ class CollectionLog:
     pickups: tuple[PickupRecord, ...]
 
 
-def collection_log(session: Session, since: datetime, until: datetime) -> CollectionLog:
+def collection_log(
+    session: Session, since: datetime, until: datetime, bin_ids: Iterable[str] | None = None
+) -> CollectionLog:
     """The trucks' ``visit_done`` reports with ``since <= at < until``, any plan or day, of
-    the bins listed now (a bin taken off the street leaves the log with it).
+    the bins listed now (a bin taken off the street leaves the log with it), or of those of
+    ``bin_ids`` only, when given.
 
     A resend (:func:`_new_emptying`: the truck's last report repeated within
     ``REPEAT_REPORT_GAP``, no alert on the bin between) is dropped, as in
-    :func:`truck_progress`.
+    :func:`truck_progress`. With ``bin_ids``, only the reports of the trucks that reported
+    one of those bins in the window are read (whether a report is a resend depends on its
+    truck's reports alone), not the whole city's log.
     """
-    rows = session.scalars(
-        select(ProgressRow)
-        .where(
-            ProgressRow.kind == "visit_done",
-            ProgressRow.at >= since,
-            ProgressRow.at < until,
-        )
-        .order_by(ProgressRow.at, ProgressRow.id)
+    visits = (
+        ProgressRow.kind == "visit_done",
+        ProgressRow.at >= since,
+        ProgressRow.at < until,
     )
+    alerts: list[Any] = [AlertRow.at >= since, AlertRow.at < until]
+    query = select(ProgressRow).where(*visits)
+    wanted = select(BinRow)
+    if bin_ids is not None:
+        ids = set(bin_ids)
+        trucks = select(ProgressRow.vehicle_id).where(*visits, ProgressRow.bin_id.in_(ids))
+        query = query.where(ProgressRow.vehicle_id.in_(trucks.distinct()))
+        alerts.append(AlertRow.bin_id.in_(ids))  # other bins' kept or not: same `last`
+        wanted = wanted.where(BinRow.bin_id.in_(ids))
+    rows = session.scalars(query.order_by(ProgressRow.at, ProgressRow.id))
     last: dict[str, datetime] = {}
     pickups: list[PickupRecord] = []
-    is_new = _new_emptying(_alert_times(session, AlertRow.at >= since, AlertRow.at < until))
-    listed = {b.bin_id: mapping.bin_record(b) for b in session.scalars(select(BinRow))}
-    for r in rows:
+    is_new = _new_emptying(_alert_times(session, *alerts))
+    listed = {b.bin_id: mapping.bin_record(b) for b in session.scalars(wanted)}
+    for r in rows:  # each goes through is_new: the truck's other reports tell resends
         if r.bin_id is None or not is_new(r) or r.bin_id not in listed:
             continue
         last[r.bin_id] = r.at

@@ -90,6 +90,56 @@ def test_collection_log_keeps_each_bins_last_emptying_and_the_fills_found(
     assert before_noon.last_emptied == {"b0": at("2026-11-25T11:00:00+02:00")}
 
 
+def test_the_log_of_some_bins_is_the_citys_log_of_those_bins(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """Read for some bins only (the trucks that reported them), the log is the whole
+    city's log of those bins. v1 empties b0 (resent), b2, b0 again (after other work: a
+    second visit, which b0's reports alone would take for a resend), b1, and b1 again
+    after an alert on it; v2 empties b1 (resent) and b3, then deleted."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    plan = _plan(client, dispatcher, runtime, PLAN_DATE)
+    v2 = {"vehicle_id": "v2"}
+    before_alert = [
+        _done("b0", "11:00", 0.7),
+        {**_done("b1", "11:05", 0.4), **v2},
+        _done("b0", "11:10", 0.7),
+        {**_done("b1", "11:15", 0.4), **v2},
+        _done("b2", "11:20"),
+        _done("b0", "11:40", 0.3),
+        _done("b1", "12:00", 0.5),
+        {**_done("b3", "12:01", 0.9), **v2},
+    ]
+    url = f"/plans/{plan}/progress"
+    for body in before_alert:
+        assert client.post(url, json=body, headers=dispatcher).status_code == 201
+    alert = {"bin_id": "b1", "at": "2026-11-25T12:05:00+02:00"}
+    assert client.post("/alerts", json=alert, headers=dispatcher).status_code in (200, 201, 202)
+    assert client.post(url, json=_done("b1", "12:10", 0.2), headers=dispatcher).status_code == 201
+    wait(runtime)
+    assert client.delete("/bins/b3", headers=keys["admin"]).status_code == 202  # re-plans
+    wait(runtime)
+    at = datetime.fromisoformat
+    window = (at("2026-11-25T00:00:00+02:00"), at("2026-11-26T00:00:00+02:00"))
+    with runtime.db.reader() as s:
+        city = repo.collection_log(s, *window)
+        some = {
+            ids: repo.collection_log(s, *window, ids) for ids in [("b0",), ("b1",), ("b2", "b3")]
+        }
+    assert [(p.bin_id, p.at.strftime("%H:%M")) for p in city.pickups] == [
+        ("b0", "09:00"),
+        ("b1", "09:05"),
+        ("b0", "09:40"),
+        ("b1", "10:00"),
+        ("b1", "10:10"),
+    ]  # in UTC
+    assert set(city.last_emptied) == {"b0", "b1", "b2"}
+    for ids, log in some.items():
+        assert log.pickups == tuple(p for p in city.pickups if p.bin_id in ids), ids
+        assert log.last_emptied == {b: t for b, t in city.last_emptied.items() if b in ids}, ids
+
+
 def test_next_plan_gets_the_collection_log(
     client: TestClient,
     keys: dict[str, dict[str, str]],
