@@ -297,3 +297,13 @@ def test_a_bins_density_says_what_plans_load_it_at_and_why(
     set_now = client.get("/bins/b0/density", headers=viewer).json()
     assert (set_now["source"], set_now["planned_kg_per_l"]) == ("set", 0.3)
     assert client.get("/bins/ghost/density", headers=viewer).status_code == 404
+
+
+def test_the_readings_benchmark_derives_a_weight_at_test_size() -> None:
+    """``benchmarks.api_readings`` at test size: 60 bins, 3 trucks, 3 days of reports (half
+    the bins a day); the weight alone becomes a fill, and every timing is reported."""
+    from benchmarks.api_readings import run
+
+    got = run(bins=60, trucks=3, days=3, repeat=1, seed=5)
+    assert got["reports"] == 90
+    assert all(got[k] >= 0 for k in ("one_weight_s", "hundred_weights_s", "city_log_s"))
