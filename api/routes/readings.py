@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import mapping, repo
-from api.db import BinRow, ReadingRow
+from api.db import BinRow, Database, ReadingRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import RecordError
 from api.schemas import (
@@ -65,9 +65,10 @@ def _reading(i: int, raw: dict[str, Any]) -> FillReading | WeightReading | list[
         return [RowError(index=i, loc=["body", i], msg=str(exc), record=record)]
 
 
-def _known(
-    s: Session, good: list[tuple[int, FillReading | WeightReading]], bad: list[RowError]
-) -> list[tuple[int, FillReading | WeightReading]]:
+_Row = TypeVar("_Row", FillReading, FillReading | WeightReading)
+
+
+def _known(s: Session, good: list[tuple[int, _Row]], bad: list[RowError]) -> list[tuple[int, _Row]]:
     """The readings of bins in the inventory; the others are added to ``bad``."""
     ids = {r.bin_id for _, r in good}
     known = set(s.scalars(select(BinRow.bin_id).where(BinRow.bin_id.in_(ids))))
@@ -85,20 +86,26 @@ def _known(
 
 
 def _fills(
-    s: Session,
-    good: list[tuple[int, FillReading | WeightReading]],
+    db: Database,
+    valid: list[tuple[int, FillReading | WeightReading]],
     bad: list[RowError],
     history_days: int,
-) -> list[FillReading]:
-    """The readings with the weights of sensors that only weigh turned into fills; those
-    that cannot be (a weight too heavy for the bin) are added to ``bad``."""
-    made = repo.fills_from_weights(s, [r for _, r in good], history_days)
+) -> list[tuple[int, FillReading]]:
+    """The readings of bins in the inventory with the weights of sensors that only weigh
+    turned into fills; those that cannot be (a bin not listed, a weight no waste could
+    have) are added to ``bad``. The densities are read in a reader's session, before the
+    writer's (SQLite: other writes wait for it): a reading stored meanwhile is missed."""
+    if not any(isinstance(r, WeightReading) for _, r in valid):
+        return [(i, r) for i, r in valid if isinstance(r, FillReading)]  # all are
+    with db.reader() as s:
+        good = _known(s, valid, bad)
+        made = repo.fills_from_weights(s, [r for _, r in good], history_days)
     bad += [
         RowError(index=i, loc=["body", i, "weight_kg"], record=_where(r), msg=m)
         for (i, r), m in zip(good, made, strict=True)
         if isinstance(m, str)
     ]
-    return [m for m in made if isinstance(m, FillReading)]
+    return [(i, m) for (i, _), m in zip(good, made, strict=True) if isinstance(m, FillReading)]
 
 
 def _alert_note(r: FillReading) -> str:
@@ -146,8 +153,9 @@ def ingest(
     stored = duplicates = 0
     alert_ids: list[int] = []
     dates = set()
+    made = _fills(db, valid, bad, settings.readings_history_days)
     with db.writer() as s:
-        good = _fills(s, _known(s, valid, bad), bad, settings.readings_history_days)
+        good = [r for _, r in _known(s, made, bad)]  # a bin deleted meanwhile: refused
         if any(item.fill_fraction >= settings.overflow_threshold for item in good):
             repo.serialise(s, "sensor-alerts")  # first: one alert per bin and day
         for item in good:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 
+from api import repo
 from api.db import ReadingRow
 from api.deps import Runtime
 from api.settings import Settings
@@ -200,3 +202,62 @@ def test_a_weight_heavier_than_the_bin_holds_at_its_density_is_stored_and_noted(
     (alert_id,) = out["alert_ids"]
     alert = client.get(f"/alerts/{alert_id}", headers=keys["viewer"]).json()
     assert "more than 1.5 times the bin" in alert["note"] and "denser" in alert["note"]
+
+
+def test_the_densities_of_weights_alone_are_read_before_the_write_lock(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    admin: dict[str, str],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reading a city's density evidence takes a while: while it is read, another process
+    can still write (before, the request held SQLite's write lock through it)."""
+    assert client.post("/bins", json=FOOD, headers=admin).status_code == 201
+    real = repo.fills_from_weights
+    path = settings.database_url.removeprefix("sqlite:///")
+    wrote: list[str] = []
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        other = sqlite3.connect(path, timeout=0.05)
+        try:
+            other.execute("INSERT INTO depots (depot_id, lon, lat, name) VALUES ('d9', 0, 0, '')")
+            other.commit()
+            wrote.append("d9")
+        finally:
+            other.close()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(repo, "fills_from_weights", meanwhile)
+    out = _post(client, keys, [{"bin_id": "k1", "at": MORNING, "weight_kg": 33}])
+    assert (out["stored"], wrote) == (1, ["d9"])
+
+
+def test_a_bin_deleted_while_its_weights_densities_are_read_is_refused(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    admin: dict[str, str],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bin goes between the densities' read and the write: its reading is refused
+    with the fix (422), not a server error."""
+    assert client.post("/bins", json=FOOD, headers=admin).status_code == 201
+    real = repo.fills_from_weights
+    path = settings.database_url.removeprefix("sqlite:///")
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        got = real(*args, **kwargs)
+        other = sqlite3.connect(path)
+        try:
+            other.execute("DELETE FROM bins WHERE bin_id = 'k1'")
+            other.commit()
+        finally:
+            other.close()
+        return got
+
+    monkeypatch.setattr(repo, "fills_from_weights", meanwhile)
+    rows = [{"bin_id": "k1", "at": MORNING, "weight_kg": 33}]
+    resp = client.post("/readings", json=rows, headers=keys["sensor"])
+    assert resp.status_code == 422, resp.text
+    assert "unknown bin 'k1'" in resp.json()["detail"][0]["msg"]
