@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,9 +23,8 @@ from sqlalchemy import select
 from api import repo
 from api.db import BinRow, Database
 from fleet import io
-from fleet.density import with_measured_densities
 from fleet.errors import FleetDataError
-from fleet.models import Inventory
+from fleet.models import FillReading, Inventory, WeightReading
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +45,30 @@ class IngestReport:
         )
 
 
-def _inventory(db: Database, history: tuple[datetime, datetime] | None) -> Inventory:
-    """The bins at their densities, for weights alone: set, else measured from the readings
-    and pickups stored in ``history`` (start, end), when given."""
+def _parsed(
+    db: Database, path: Path, history: tuple[datetime, datetime] | None
+) -> io.ImportResult[FillReading]:
+    """``path``'s readings, weights alone at their bins' densities: set, else measured from
+    the file's rows and, with ``history`` (start, end), the readings and pickups of those
+    bins stored then (:func:`api.repo.fills_from_weights`, as ``POST /readings``)."""
     with db.reader() as s:
         inventory = repo.load_inventory(s)
         if history is None:
-            return inventory
-        stored = repo.load_readings(s, *history)
-        pickups = repo.collection_log(s, *history).pickups
-    measured, _ = with_measured_densities(inventory, stored, pickups)
-    return measured
+            return io.read_readings_csv(path, inventory)
+
+        def stored_too(
+            _: Inventory, records: Sequence[FillReading | WeightReading]
+        ) -> list[FillReading | str]:
+            return repo.fills_from_weights(s, records, window=history)
+
+        return io.read_readings_csv(path, inventory, derive=stored_too)
 
 
-def _ingest_file(db: Database, path: Path, inventory: Inventory) -> tuple[IngestReport, list[str]]:
+def _ingest_file(
+    db: Database, path: Path, history: tuple[datetime, datetime] | None
+) -> tuple[IngestReport, list[str]]:
     try:  # a file not in UTF-8 is a FleetDataError
-        parsed = io.read_readings_csv(path, inventory)
+        parsed = _parsed(db, path, history)
     except (FleetDataError, OSError) as exc:
         return IngestReport(files=1, rejected=1), [str(exc)]
     errors = [str(e) for e in parsed.errors]
@@ -91,7 +99,7 @@ def ingest_dir(
     done.mkdir(exist_ok=True)
     total = IngestReport()
     for path in sorted(folder.glob("*.csv")):
-        report, errors = _ingest_file(db, path, _inventory(db, history))
+        report, errors = _ingest_file(db, path, history)
         if errors:
             (done / f"{path.name}.errors.txt").write_text("\n".join(errors) + "\n")
         shutil.move(str(path), done / path.name)

@@ -87,18 +87,25 @@ def load_readings(
 
 
 def fills_from_weights(
-    session: Session, readings: Sequence[FillReading | WeightReading], history_days: int = 14
+    session: Session,
+    readings: Sequence[FillReading | WeightReading],
+    history_days: int = 14,
+    window: tuple[datetime, datetime] | None = None,
 ) -> list[FillReading | str]:
     """``readings`` with those of sensors that only weigh as fill readings at their bins'
     density, or the reason each is refused (:func:`fleet.density.fills_from_weights`): the
     density set on the bin, else the one its readings stored in the ``history_days``
-    before (and those of ``readings``) and its pickups then (the fills the trucks found,
-    the weights their lift scales took) show, else its stream's default."""
+    before (or in ``window``, (start, end), when given; and those of ``readings``) and its
+    pickups then (the fills the trucks found, the weights their lift scales took) show,
+    else its stream's default. Only the weighed bins' readings, and the reports of the
+    trucks that emptied them, are read."""
     weights = [r for r in readings if isinstance(r, WeightReading)]
     if not weights:
         return [r for r in readings if isinstance(r, FillReading)]  # all are
-    since = min(w.at for w in weights) - timedelta(days=history_days)
-    until = max(w.at for w in weights) + timedelta(seconds=1)
+    if window is None:
+        start = min(w.at for w in weights) - timedelta(days=history_days)
+        window = (start, max(w.at for w in weights) + timedelta(seconds=1))
+    since, until = window
     ids = {w.bin_id for w in weights}
     bins, stored, found = _density_evidence(session, ids, since, until)
     return density.fills_from_weights(bins, readings, stored, found)

@@ -477,19 +477,28 @@ def read_sites_csv(src: Source) -> ImportResult[DisposalSite]:
     return read_csv(DisposalSite, src)
 
 
-def read_readings_csv(src: Source, inventory: Inventory | None = None) -> ImportResult[FillReading]:
+ReadingsDerive = Callable[
+    [Inventory, Sequence[FillReading | WeightReading]], list[FillReading | str]
+]
+"""Turns weights alone into fills (or the reasons they cannot be), given the bins."""
+
+
+def read_readings_csv(
+    src: Source, inventory: Inventory | None = None, derive: ReadingsDerive = fills_from_weights
+) -> ImportResult[FillReading]:
     """Read fill readings (``bin_id, at, fill_fraction[, weight_kg]``).
 
     ``weight_kg`` is the net weight of the contents, from weighing sensors
     (:mod:`fleet.density`). A row with a weight and no fill (a sensor that only weighs;
     the file may then lack the ``fill_fraction`` column) becomes a fill at the bin's
-    density in ``inventory`` (:func:`fleet.density.fills_from_weights`; densities measured
-    from the file's other rows). Without ``inventory``, or for a bin not in it, such a row
-    is an error.
+    density in ``inventory`` (``derive``, by default :func:`fleet.density.fills_from_weights`:
+    densities measured from the file's other rows; a service passes one that reads its
+    stored history too). Without ``inventory``, or for a bin not in it, such a row is an
+    error.
     """
     weight_alone = (WeightReading, "weight_kg for a sensor that only weighs")
     numbered, errors = _read_numbered(FillReading, src, weight_alone)
-    fills, refused = _weights_as_fills(numbered, inventory)
+    fills, refused = _weights_as_fills(numbered, inventory, derive=derive)
     return ImportResult(fills, tuple(sorted((*errors, *refused), key=lambda e: e.row)))
 
 

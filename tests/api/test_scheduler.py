@@ -11,9 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 
+from api import repo
 from api.app import create_app
 from api.db import NightlyRunRow, PlanRow
 from api.deps import Runtime
+from api.ingest import ingest_dir
 from api.routing import Routing
 from api.scheduler import (
     JOB_ID,
@@ -253,7 +255,8 @@ def test_a_file_of_weights_alone_uses_the_densities_stored_readings_show(
 ) -> None:
     """b0 (240 l) weighed 24 kg at half full three times already: 0.2 kg/l, twice
     residual's default. The night's 40 kg is 0.83 full at that density (POST /readings
-    reads it so), not 1.67 times the bin at the default, which was refused."""
+    reads it so), not 1.67 times the bin at the default (taken as 1.5; refused before
+    session 27)."""
     stored = [
         {
             "bin_id": "b0",
@@ -268,6 +271,52 @@ def test_a_file_of_weights_alone_uses_the_densities_stored_readings_show(
     assert "1 file(s): 1 new reading(s), 0 duplicate(s), 0 rejected" in run.message
     (got,) = [r for r in fake.calls[0]["readings"] if r.weight_kg == 40]
     assert (got.fill_fraction, got.fill_from_weight) == (pytest.approx(40 / 48), True)
+
+
+def test_a_nights_file_of_weights_uses_the_densities_an_earlier_file_stored(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """a.csv weighs b0 at half full three times (0.2 kg/l); b.csv, read after it, has
+    b0's weight alone: 40 kg is 0.83 full at that density."""
+    a = b"bin_id,at,fill_fraction,weight_kg\n" + b"".join(
+        f"b0,2026-11-2{d}T08:00:00+02:00,0.5,24\n".encode() for d in (1, 2, 3)
+    )
+    b = b"bin_id,at,weight_kg\nb0,2026-11-24T22:00:00+02:00,40\n"
+    run, _, fake, _ = _night_with_drop(settings, tmp_path, {"a.csv": a, "b.csv": b})
+    assert "2 file(s): 4 new reading(s), 0 duplicate(s), 0 rejected" in run.message
+    (got,) = [r for r in fake.calls[0]["readings"] if r.weight_kg == 40]
+    assert got.fill_fraction == pytest.approx(40 / 48)
+
+
+def test_a_nights_file_of_weights_reads_the_stored_readings_of_its_bins_only(
+    runtime: Runtime,
+    client: TestClient,
+    admin: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A city's 14 days of readings are millions of rows: the ingest reads those of the
+    bins weighed alone in the file (before, all of them, once per file)."""
+    seed(client, admin, n_bins=3)
+    asked: list[object] = []
+    real = repo.load_readings
+
+    def spy(*args: object, **kwargs: object) -> object:
+        asked.append(kwargs.get("bin_ids", args[3] if len(args) > 3 else None))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repo, "load_readings", spy)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "n.csv").write_bytes(
+        b"bin_id,at,fill_fraction,weight_kg\n"
+        b"b0,2026-11-24T22:00:00+02:00,,12\n"
+        b"b1,2026-11-24T22:00:00+02:00,0.4,\n"
+    )
+    history = repo.history_window(DAY, 14, runtime.settings.tz)
+    report = ingest_dir(runtime.db, drop, history)
+    assert (report.stored, report.rejected) == (2, 0)
+    assert asked == [{"b0"}]
 
 
 def test_a_file_that_is_not_text_does_not_stop_the_night(
