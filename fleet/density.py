@@ -389,8 +389,9 @@ def heavier_than_held(readings: Iterable[FillReading]) -> tuple[str, ...]:
     return (
         f"the weights of {len(heavy)} bin(s) are more than {MAX_FILL:g} times what they hold "
         f"at their density ({named}{more}): their fill is taken as {MAX_FILL:g}; unless they "
-        "overflow that much, their waste is denser than planned: set their density_kg_per_l, "
-        "or let the trucks' lift scales or crews' fills teach it",
+        "overflow that much, their waste is denser than planned: set or correct their "
+        "density_kg_per_l, or, where none is set, let the trucks' lift scales or crews' fills "
+        "teach it",
     )
 
 
