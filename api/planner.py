@@ -453,18 +453,12 @@ def positions(
     return out
 
 
-def found_fills(day_plan: Any, progress: Sequence[TruckProgress]) -> dict[str, float]:
-    """The fill found at each planned bin visit reported with one (visit ref -> fraction of
-    the bin), matched to the plan as :func:`to_progress` matches reports."""
-    return found_at_visits(day_plan, progress)[0]
-
-
 def found_at_visits(
     day_plan: Any, progress: Sequence[TruckProgress]
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """The fill found at each planned bin visit reported with one (:func:`found_fills`) and
-    the net weight (kg) the lift scale took at each one reported weighed (visit ref -> kg),
-    matched to the plan as :func:`to_progress` matches reports."""
+    """The fill found at each planned bin visit reported with one (visit ref -> fraction of
+    the bin) and the net weight the lift scale took at each one reported weighed (visit ref
+    -> kg), matched to the plan as :func:`to_progress` matches reports."""
     reported = {p.vehicle_id: p for p in progress}
     fills: dict[str, float] = {}
     lifted: dict[str, float] = {}

@@ -12,7 +12,6 @@ from api.jobs import jsonable, route_diffs
 from api.planner import (
     TruckProgress,
     found_at_visits,
-    found_fills,
     off_route,
     positions,
     to_progress,
@@ -264,8 +263,8 @@ def test_found_fills_are_matched_to_the_planned_visits() -> None:
     report = TruckProgress(
         vehicle_id="v1", done_bin_ids=("a", "b", "b"), found_fills=(None, 0.4, 0.3)
     )
-    assert found_fills(day, [report]) == {"b": 0.4, "b#2": 0.3}
-    assert found_fills(day, []) == {}
+    assert found_at_visits(day, [report]) == ({"b": 0.4, "b#2": 0.3}, {})
+    assert found_at_visits(day, []) == ({}, {})
 
 
 def test_a_fill_found_before_an_earlier_reroute_is_not_counted_twice() -> None:
