@@ -1182,7 +1182,7 @@ OffRoute = Mapping[
     ],
 ]
 """Bins trucks emptied off their planned routes: truck ref -> (bin id, fill found or None,
-on board: True when left out, kg the lift scale took or None: when left out), in report
+on board (True when left out), kg the lift scale took (None when left out)), in report
 order (:class:`Emptied`)."""
 
 
