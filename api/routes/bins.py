@@ -42,7 +42,8 @@ def get_density(
     the one its weights show (readings with a level and a weight, the weights the trucks'
     lift scales took, the fills crews found beside a sensor's weight; 3 samples or more,
     over the last ``readings_history_days``), else its stream's default; with the notes
-    (e.g. a measured density out of range, not used)."""
+    (e.g. a measured density out of range, not used; weights alone heavier than the bin
+    holds at the density it is loaded at)."""
     now = jobs.clock()
     since = now - timedelta(days=settings.readings_history_days)
     with db.reader() as s:

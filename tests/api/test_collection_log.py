@@ -299,6 +299,24 @@ def test_a_bins_density_says_what_plans_load_it_at_and_why(
     assert client.get("/bins/ghost/density", headers=viewer).status_code == 404
 
 
+def test_a_bins_density_names_weights_heavier_than_it_holds(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    """b0 (240 l of residual at 0.10 kg/l) weighs 40 kg alone: 1.67 times the bin at that
+    density, stored at 1.5, and its density's notes say so; at 0.20 kg/l set on the bin,
+    40 kg is 0.83 full and the note goes."""
+    dispatcher, viewer = keys["dispatcher"], keys["viewer"]
+    seed(client, dispatcher)
+    row = {"bin_id": "b0", "at": "2026-11-24T18:00:00+02:00", "weight_kg": 40}
+    assert client.post("/readings", json=[row], headers=keys["sensor"]).status_code == 200
+    heavy = client.get("/bins/b0/density", headers=viewer).json()
+    assert any("more than 1.5 times" in n and "b0 40 kg" in n for n in heavy["notes"]), heavy
+    b0 = client.get("/bins/b0", headers=viewer).json()
+    b0 = {k: v for k, v in b0.items() if v is not None} | {"density_kg_per_l": 0.2}
+    assert client.put("/bins/b0", json=b0, headers=dispatcher).status_code == 200
+    assert client.get("/bins/b0/density", headers=viewer).json()["notes"] == []
+
+
 def test_the_readings_benchmark_derives_a_weight_at_test_size() -> None:
     """``benchmarks.api_readings`` at test size: 60 bins, 3 trucks, 3 days of reports (half
     the bins a day); the weight alone becomes a fill, and every timing is reported."""
