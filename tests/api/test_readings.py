@@ -204,6 +204,29 @@ def test_a_weight_heavier_than_the_bin_holds_at_its_density_is_stored_and_noted(
     assert "more than 1.5 times the bin" in alert["note"] and "denser" in alert["note"]
 
 
+def _meanwhile(settings: Settings, monkeypatch: pytest.MonkeyPatch, sql: str) -> list[str]:
+    """Have another process run ``sql`` on the database as soon as a request has read the
+    densities of its weights alone (waiting 50 ms at most for a lock); the statements it
+    ran, once the request is done."""
+    real = repo.fills_from_weights
+    path = settings.database_url.removeprefix("sqlite:///")
+    ran: list[str] = []
+
+    def then_sql(*args: Any, **kwargs: Any) -> Any:
+        got = real(*args, **kwargs)
+        other = sqlite3.connect(path, timeout=0.05)
+        try:
+            other.execute(sql)
+            other.commit()
+            ran.append(sql)
+        finally:
+            other.close()
+        return got
+
+    monkeypatch.setattr(repo, "fills_from_weights", then_sql)
+    return ran
+
+
 def test_the_densities_of_weights_alone_are_read_before_the_write_lock(
     client: TestClient,
     keys: dict[str, dict[str, str]],
@@ -214,23 +237,10 @@ def test_the_densities_of_weights_alone_are_read_before_the_write_lock(
     """Reading a city's density evidence takes a while: while it is read, another process
     can still write (before, the request held SQLite's write lock through it)."""
     assert client.post("/bins", json=FOOD, headers=admin).status_code == 201
-    real = repo.fills_from_weights
-    path = settings.database_url.removeprefix("sqlite:///")
-    wrote: list[str] = []
-
-    def meanwhile(*args: Any, **kwargs: Any) -> Any:
-        other = sqlite3.connect(path, timeout=0.05)
-        try:
-            other.execute("INSERT INTO depots (depot_id, lon, lat, name) VALUES ('d9', 0, 0, '')")
-            other.commit()
-            wrote.append("d9")
-        finally:
-            other.close()
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(repo, "fills_from_weights", meanwhile)
+    insert = "INSERT INTO depots (depot_id, lon, lat, name) VALUES ('d9', 0, 0, '')"
+    ran = _meanwhile(settings, monkeypatch, insert)
     out = _post(client, keys, [{"bin_id": "k1", "at": MORNING, "weight_kg": 33}])
-    assert (out["stored"], wrote) == (1, ["d9"])
+    assert (out["stored"], ran) == (1, [insert])
 
 
 def test_a_bin_deleted_while_its_weights_densities_are_read_is_refused(
@@ -243,20 +253,7 @@ def test_a_bin_deleted_while_its_weights_densities_are_read_is_refused(
     """The bin goes between the densities' read and the write: its reading is refused
     with the fix (422), not a server error."""
     assert client.post("/bins", json=FOOD, headers=admin).status_code == 201
-    real = repo.fills_from_weights
-    path = settings.database_url.removeprefix("sqlite:///")
-
-    def meanwhile(*args: Any, **kwargs: Any) -> Any:
-        got = real(*args, **kwargs)
-        other = sqlite3.connect(path)
-        try:
-            other.execute("DELETE FROM bins WHERE bin_id = 'k1'")
-            other.commit()
-        finally:
-            other.close()
-        return got
-
-    monkeypatch.setattr(repo, "fills_from_weights", meanwhile)
+    _meanwhile(settings, monkeypatch, "DELETE FROM bins WHERE bin_id = 'k1'")
     rows = [{"bin_id": "k1", "at": MORNING, "weight_kg": 33}]
     resp = client.post("/readings", json=rows, headers=keys["sensor"])
     assert resp.status_code == 422, resp.text
