@@ -174,6 +174,20 @@ def with_measured_densities(
     return dataclasses.replace(inventory, bins=bins), (*_used_note(good), *_bad_note(bad))
 
 
+def planned_at_densities(
+    inventory: Inventory, readings: Sequence[FillReading], pickups: Sequence[PickupRecord]
+) -> tuple[Inventory, list[FillReading], list[PickupRecord], tuple[str, ...]]:
+    """A plan's inputs at the densities known now: ``inventory`` with the densities
+    ``readings`` and ``pickups`` show (:func:`with_measured_densities`), the readings and
+    pickups with fills derived from weights derived again at them (:func:`at_densities`),
+    and the notes for the plan (those densities; weights still heavier than their bins
+    hold, :func:`heavier_than_held`)."""
+    measured, notes = with_measured_densities(inventory, readings, pickups)
+    readings_now = at_densities(measured, readings)
+    pickups_now = at_densities(measured, pickups)
+    return measured, readings_now, pickups_now, (*notes, *heavier_than_held(readings_now))
+
+
 def _used_note(good: Mapping[str, float]) -> tuple[str, ...]:
     if not good:
         return ()

@@ -16,12 +16,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from fleet.density import (
-    at_densities,
-    carry_measured,
-    heavier_than_held,
-    with_measured_densities,
-)
+from fleet.density import carry_measured, planned_at_densities
 from fleet.fill import estimate_models
 from fleet.forecast import FillModel
 from fleet.models import (
@@ -293,9 +288,7 @@ def plan_day(
         Checked by the independent checker: ``violations`` lists any problem found.
     """
     _report(progress, 0.05, "forecasting fill levels")
-    inventory, weighed = with_measured_densities(inventory, readings, pickups)
-    readings, pickups = at_densities(inventory, readings), at_densities(inventory, pickups)
-    weighed = (*weighed, *heavier_than_held(readings))
+    inventory, readings, pickups, weighed = planned_at_densities(inventory, readings, pickups)
     models, decisions = _forecast(
         inventory,
         readings,
@@ -1053,9 +1046,7 @@ def replan_day(
         The new day plan (checked: ``violations``) and each driver's change.
     """
     lookup = carry_measured(day.inventory, inventory or day.inventory)
-    lookup, weighed = with_measured_densities(lookup, readings, pickups)
-    readings, pickups = at_densities(lookup, readings), at_densities(lookup, pickups)
-    weighed = (*weighed, *heavier_than_held(readings))
+    lookup, readings, pickups, weighed = planned_at_densities(lookup, readings, pickups)
     tz = ZoneInfo(day.tz_name)
     now_s = day.seconds(now)
     done = [r for p in progress for r in p.done]

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from fleet.density import at_densities, with_measured_densities
+from fleet.density import planned_at_densities
 from optimiser.daily import DayPlan
 from optimiser.params import SolveParams
 from optimiser.plan import VisitKind
@@ -259,10 +259,12 @@ def run_policy(
         readings = sim.readings_since(day_h - 24.0 * cfg.history_days)
         pickups = sim.pickups_since(day_h - 24.0 * cfg.history_days)
         # any policy's loads and fills: at the densities the weights and pickups show
-        weighed, _ = with_measured_densities(city.inventory, readings, pickups)
+        weighed, readings_now, pickups_now, _ = planned_at_densities(
+            city.inventory, readings, pickups
+        )
         ctx = PlanContext(
             inventory=weighed,
-            readings=at_densities(weighed, readings),
+            readings=readings_now,
             reports=sim.reports_since(day_h - 24.0 * cfg.history_days),
             provider=city.provider,
             plan_date=plan_date,
@@ -270,7 +272,7 @@ def run_policy(
             tz=cfg.zone,
             params=params,
             last_emptied=sim.last_emptied(),
-            pickups=at_densities(weighed, pickups),
+            pickups=pickups_now,
         )
         day = policy.plan(ctx)
         outcome = sim.advance_day(emptyings_of(day, index, day_h))
