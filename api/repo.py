@@ -127,14 +127,13 @@ def bin_density(
     """Bin ``bin_id`` (404 when not listed) with the density its readings and the trucks'
     pickups stored with ``since <= at < until`` show
     (:func:`fleet.density.with_measured_densities`: ``measured_density_kg_per_l``, None
-    when they show none in range), and the notes saying which is used, and whether its
-    weights alone are heavier than it holds at the density it is loaded at
-    (:func:`fleet.density.heavier_than_held`)."""
+    when they show none in range), and a plan's notes on it
+    (:func:`fleet.density.planned_at_densities`: which density is used; its weights alone
+    still heavier than it holds at it)."""
     get_or_404(session, BinRow, bin_id, "bin")
     alone, stored, found = _density_evidence(session, {bin_id}, since, until)
-    measured, notes = density.with_measured_densities(alone, stored, found)
-    heavy = density.heavier_than_held(density.at_densities(measured, stored))
-    return measured.bins[0], (*notes, *heavy)
+    measured, _, _, notes = density.planned_at_densities(alone, stored, found)
+    return measured.bins[0], notes
 
 
 def _density_evidence(
