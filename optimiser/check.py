@@ -25,6 +25,7 @@ Visit semantics
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -426,6 +427,18 @@ def late_s(problem: Problem, plan: Plan) -> dict[str, int]:
     }
 
 
+def objective(problem: Problem, plan: Plan) -> int:
+    """What ``plan`` costs in the terms the solvers minimise, cost units: its routes' costs,
+    the prizes of the optional stops it leaves and what serving stops after their response
+    targets costs (:func:`late_s`). Required stops left out are not priced: they are
+    counted apart (``Score.required_unserved``, ``Score.dropped_weight``). The same for
+    every engine, a reroute and a hand-made plan, so plans of a day compare by it."""
+    served = plan.served_refs
+    lost = sum(s.prize for s in problem.stops if not s.required and s.ref not in served)
+    late = sum(late_cost(t) for t in late_s(problem, plan).values())
+    return sum(r.cost for r in plan.routes) + lost + late
+
+
 # -- timing hand-made routes -----------------------------------------------------------------
 
 
@@ -675,10 +688,5 @@ def plan_from_sequences(problem: Problem, sequences: Mapping[str, Sequence[str]]
         for s in problem.stops
         if s.ref not in served
     )
-    return Plan(
-        status=PlanStatus.FEASIBLE,
-        routes=routes,
-        unserved=unserved,
-        objective=sum(r.cost for r in routes),
-        engine="manual",
-    )
+    plan = Plan(status=PlanStatus.FEASIBLE, routes=routes, unserved=unserved, engine="manual")
+    return dataclasses.replace(plan, objective=objective(problem, plan))

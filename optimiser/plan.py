@@ -98,7 +98,9 @@ class Unserved:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
-    """The optimiser's answer."""
+    """The optimiser's answer. ``objective`` (cost units): from ``solve``, a reroute or a
+    hand-made plan, ``optimiser.check.objective`` (route costs, prizes lost, lateness), the
+    same whatever the engine; an engine called directly gives its own figure."""
 
     status: PlanStatus
     routes: tuple[Route, ...]

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from optimiser.check import check_route, time_route
+from optimiser.check import check_route, objective, time_route
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
 from optimiser.explain import explain_unfit
@@ -609,15 +609,15 @@ def _full_plan(
         else _merge(full, v, prefixes.get(v.ref, []), progs.get(v.ref), new_routes[v.ref])
         for v in full.vehicles
     )
-    return Plan(
+    plan = Plan(
         status=sub.status,
         routes=merged,
         unserved=unservable + sub.unserved,
-        objective=sum(r.cost for r in merged),
         solve_time_s=seconds,
         engine=f"{sub.engine}-reroute",
         notes=sub.notes,
     )
+    return dataclasses.replace(plan, objective=objective(full, plan))
 
 
 def route_changes(old: Plan, new: Plan) -> dict[str, RouteChange]:

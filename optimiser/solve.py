@@ -28,7 +28,7 @@ import os
 import time
 from multiprocessing.connection import Connection
 
-from optimiser.check import score
+from optimiser.check import objective, score
 from optimiser.explain import explain_unfit
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus
@@ -228,7 +228,8 @@ def solve(problem: Problem, params: SolveParams | None = None, *, engine: str = 
         Stops no truck can serve (stream, size, window/shift) are listed unserved with the
         reason before solving; required stops the engine could not fit in are listed with
         the rules that block them (``optimiser.explain``); infeasibility is
-        ``PlanStatus.NO_SOLUTION``, never an exception.
+        ``PlanStatus.NO_SOLUTION``, never an exception. Its ``objective`` is
+        ``optimiser.check.objective`` of ``problem``, whichever engine planned it.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; use one of {ENGINES}")
@@ -237,8 +238,7 @@ def solve(problem: Problem, params: SolveParams | None = None, *, engine: str = 
     reduced, unservable = screen(problem)
     plan = _auto(reduced, params) if engine == "auto" else _engine(engine, reduced, params)
     plan = explain_unfit(reduced, plan)
+    plan = dataclasses.replace(plan, unserved=unservable + plan.unserved)
     return dataclasses.replace(
-        plan,
-        unserved=unservable + plan.unserved,
-        solve_time_s=time.perf_counter() - t0,
+        plan, objective=objective(problem, plan), solve_time_s=time.perf_counter() - t0
     )

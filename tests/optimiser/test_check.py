@@ -326,3 +326,15 @@ def test_a_negative_response_target_is_rejected(kit) -> None:
     m = kit.matrix([(0, 0), (1, 0)])
     with pytest.raises(InvalidProblemError, match="due_s"):
         Problem(matrix=m, stops=(kit.stop("u", 1, due_s=-1),), vehicles=(kit.truck(),))
+
+
+def test_a_hand_made_plan_is_priced_as_solvers_price_theirs(kit) -> None:
+    """Route costs, the prize of the optional bin left out and 50 s late at u."""
+    from optimiser.costs import late_cost
+
+    m = kit.matrix([(0, 0), (1, 0), (2, 0), (0, 3)])
+    u = kit.stop("u", 2, due_s=6 * kit.H + 210)
+    spare = kit.stop("spare", 3, required=False, prize=400)
+    problem = Problem(matrix=m, stops=(kit.stop("x", 1), u, spare), vehicles=(kit.truck(),))
+    plan = plan_from_sequences(problem, {"t1": ["x", "u"]})
+    assert plan.objective == sum(r.cost for r in plan.routes) + 400 + late_cost(50)

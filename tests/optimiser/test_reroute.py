@@ -658,3 +658,18 @@ def test_a_replan_with_a_response_target_searches_with_ortools_alone(
     assert relay_from_1s == []
     assert new.engine == "ortools-reroute"
     assert "urgent" in new.served_refs
+
+
+def test_the_rerouted_day_prices_the_bins_it_leaves_as_a_plan_does(kit, day) -> None:
+    """An optional bin no truck can take (food waste) stays out of the day: the rerouted
+    plan's objective counts its prize, as the day plan's does."""
+    m = kit.matrix([*day.matrix.points, (1, 3)])
+    food = kit.stop("food", 11, required=False, prize=900, stream="food")
+    problem = dataclasses.replace(day, matrix=m, stops=(*day.stops, food))
+    plan = kit.solved(problem)
+    assert plan.objective == sum(r.cost for r in plan.routes) + 900
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    new = reroute(problem, plan, _mid_day(plan), [urgent], FAST)
+    assert check(with_urgent(problem, [urgent]), new) == []
+    assert "food" not in new.served_refs
+    assert new.objective == sum(r.cost for r in new.routes) + 900

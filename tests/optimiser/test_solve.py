@@ -289,3 +289,23 @@ def test_a_stop_priority_is_zero_or_one(kit) -> None:
             stops=(kit.stop("b1", 1, priority=2),),
             vehicles=(kit.truck(),),
         )
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp", "auto"])
+def test_the_objective_is_the_same_sum_whatever_the_engine(kit, engine: str) -> None:
+    """Route costs + prizes of the optional bins left (one no truck can take: food waste,
+    screened before any engine) + lateness: u's target is 06:00, the truck reaches it at
+    06:03:20 at the soonest."""
+    from optimiser.costs import late_cost
+
+    m = kit.matrix([(0, 0), (5, 0), (2, 0), (1, 1)])
+    food = kit.stop("food", 3, required=False, prize=700, stream="food")
+    u = kit.stop("u", 2, due_s=6 * kit.H)
+    problem = Problem(matrix=m, stops=(u, food), vehicles=(kit.truck(),), sites=(kit.site(),))
+    plan = solve(problem, SolveParams(time_limit_s=0.3, seed=0), engine=engine)
+    assert check(problem, plan) == []
+    assert [u.ref for u in plan.unserved] == ["food"]
+    late = late_s(problem, plan)
+    assert late["u"] >= 200
+    routes = sum(r.cost for r in plan.routes)
+    assert plan.objective == routes + 700 + late_cost(late["u"])
