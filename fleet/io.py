@@ -94,10 +94,12 @@ class RowError:
 
 @dataclass(frozen=True, slots=True)
 class ImportResult(Generic[T]):
-    """Good records (in input order) and the errors of the bad rows."""
+    """Good records (in input order) and the errors of the bad rows; ``lines``: the line
+    of each record in its CSV (header = line 1), when the reader numbers them."""
 
     records: tuple[T, ...]
     errors: tuple[RowError, ...] = ()
+    lines: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -395,7 +397,7 @@ def read_csv(cls: type[T], src: Source) -> ImportResult[T]:
     lines are skipped; a repeated id is an error on the later row.
     """
     numbered, errors = _read_numbered(cls, src)
-    return ImportResult(tuple(r for _, r in numbered), errors)
+    return ImportResult(tuple(r for _, r in numbered), errors, tuple(line for line, _ in numbered))
 
 
 def _read_numbered(

@@ -5,7 +5,6 @@ which refer to the resource's schemas held in this factory's closure.
 """
 
 import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -303,16 +302,6 @@ CSV_BODY = {
 }
 
 
-def _csv_lines(text: str, id_field: str) -> dict[str, int]:
-    """CSV line number of each record id (header = line 1)."""
-    reader = csv.DictReader(io.StringIO(text))
-    lines: dict[str, int] = {}
-    for row in reader:
-        ident = (row.get(id_field) or "").strip()
-        lines.setdefault(ident, reader.line_num)
-    return lines
-
-
 def _add_csv_import(router: APIRouter, res: Resource) -> None:
     assert res.read_csv is not None and res.to_wire is not None
     read_csv, to_wire = res.read_csv, res.to_wire
@@ -355,7 +344,6 @@ def _import_text(
     """Store the records of CSV ``text``: the result, and whether any stored one changed."""
     try:
         parsed = read_csv(text)
-        lines = _csv_lines(text, res.id_field)
     except csv.Error as exc:
         raise RecordError(["body"], f"unreadable CSV: {exc}", None) from exc
     rejected = [
@@ -370,9 +358,8 @@ def _import_text(
     stored, changed = 0, False
     seen: set[str] = set()
     with db.writer() as s:
-        for record in parsed.records:
+        for record, line in zip(parsed.records, parsed.lines, strict=True):
             wire = to_wire(record)
-            line = lines.get(wire[res.id_field], 0)
             result = _bulk_row(res, s, line, wire, seen)
             if isinstance(result, list):
                 rejected.extend(result)

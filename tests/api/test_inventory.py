@@ -256,6 +256,21 @@ def test_csv_import_keeps_good_rows_and_reports_bad_lines(
     assert (c3["window_start"], c3["window_end"]) == ("08:00:00", "12:00:00")
 
 
+def test_a_row_the_store_refuses_is_named_by_its_csv_line(
+    client: TestClient, admin: dict[str, str], with_depot: None
+) -> None:
+    """Spaces around the header's names and a blank line: the truck of an unknown depot is
+    on line 4 of the file."""
+    text = " vehicle_id , depot_id,capacity_l,capacity_kg\nv8,d1,1000,1000\n\nv9,dX,1000,1000\n"
+    resp = client.post(
+        "/vehicles/import", content=text.encode(), headers={**admin, "Content-Type": "text/csv"}
+    )
+    assert resp.status_code == 200, resp.text
+    (bad,) = resp.json()["rejected"]
+    assert bad["index"] == 4 and bad["loc"][:2] == ["body", 4], bad
+    assert bad["record"] == "vehicle_id='v9'" and "dX" in bad["msg"]
+
+
 def test_csv_import_never_reads_a_server_file(client: TestClient, admin: dict[str, str]) -> None:
     """A one-line body that looks like a path is parsed as CSV text, not opened."""
     resp = client.post("/bins/import", content=b"/etc/passwd", headers=admin)
@@ -264,15 +279,21 @@ def test_csv_import_never_reads_a_server_file(client: TestClient, admin: dict[st
     assert resp.json()["rejected"][0]["index"] == 1  # the header is wrong
 
 
-def test_unreadable_csv_is_422(client: TestClient, admin: dict[str, str]) -> None:
-    """A stray carriage return inside a field is bad input, not a server error."""
+def test_unreadable_csv_is_reported_at_its_line(client: TestClient, admin: dict[str, str]) -> None:
+    """A stray carriage return inside a field is bad input, not a server error: the rows
+    before it are stored, its line is named and the rows after it are said not read."""
     text = b'depot_id,lon,lat\n"d\r1",24.9,60.2\nd2\r,24.9,60.2\n'
     resp = client.post("/depots/import", content=text, headers=admin)
     assert resp.status_code in (200, 422), resp.text
-    text = b"depot_id,lon,lat\nd1\rx,24.9,60.2\n"
+    text = b"depot_id,lon,lat\nd0,24.9,60.2\nd1\rx,24.9,60.2\nd3,24.9,60.2\n"
     resp = client.post("/depots/import", content=text, headers=admin)
-    assert resp.status_code == 422
-    assert "CSV" in resp.json()["detail"][0]["msg"]
+    assert resp.status_code == 200, resp.text
+    out = resp.json()
+    assert out["stored"] == 1
+    (bad,) = out["rejected"]
+    assert bad["index"] == 3
+    assert "malformed CSV" in bad["msg"] and "not read" in bad["msg"]
+    assert client.get("/depots/d3", headers=admin).status_code == 404
 
 
 def test_vehicle_whose_break_cannot_fit_its_shift_is_422(
