@@ -55,6 +55,7 @@ from fleet.forecast import (
     HOURS_PER_DAY,
     Z_90,
     FillModel,
+    hours_between,
     offset_hours,
     utc_hours,
     week_axis,
@@ -164,14 +165,24 @@ def _med(a: FloatArray) -> float:
     return float(0.5 * (srt[(n - 1) // 2] + srt[n // 2]))
 
 
-@functools.lru_cache(maxsize=512)
+SLOPE_POINTS = 200  # a longer series' slope is taken from this many of its points
+
+
+@functools.lru_cache(maxsize=SLOPE_POINTS)
 def _pairs(n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     i, j = np.triu_indices(n, k=1)
     return i, j
 
 
 def median_slope(x: FloatArray, y: FloatArray) -> float:
-    """Theil–Sen slope: median of the pairwise slopes (distinct x only); nan if none."""
+    """Theil–Sen slope: median of the pairwise slopes (distinct x only); nan if none.
+
+    A series of more than ``SLOPE_POINTS`` points (a sensor reading every few minutes) is
+    thinned to that many, evenly spread over it: the pairs of all its points would take
+    memory as their square (6000 readings: 18 million pairs, 0.7 GB)."""
+    if x.size > SLOPE_POINTS:
+        keep = np.unique(np.linspace(0, x.size - 1, SLOPE_POINTS).round().astype(np.intp))
+        x, y = x[keep], y[keep]
     i, j = _pairs(x.size)
     dx = x[j] - x[i]
     ok = dx > 0
@@ -544,7 +555,7 @@ def apply_reports(
     rate = model.rate_per_h
     if model.source != "sensor" and model.last_emptying_at is not None:
         since = replace(model, anchor_at=model.last_emptying_at, anchor_fill=0.0)
-        hours = (r.at - model.last_emptying_at).total_seconds() / 3600.0
+        hours = hours_between(model.last_emptying_at, r.at)
         w = float(since.effective_hours(np.array([hours]))[0])
         if w > 0:
             rate = max(rate, 0.5 * (rate + 1.0 / w))
@@ -575,9 +586,18 @@ def _group_medians(
     for key, ms in groups.items():
         rates = np.array([m.rate_per_h for m in ms])
         sds = np.array([m.rate_sd_per_h for m in ms])
-        facs = np.median(np.array([m.weekday_factors for m in ms]), axis=0)
+        facs = _mean_one(np.median(np.array([m.weekday_factors for m in ms]), axis=0))
         spread = _robust_sd(rates) if rates.size > 1 else 0.0
         out[key] = (float(np.median(rates)), float(max(np.median(sds), spread)), facs)
+    return out
+
+
+def _mean_one(factors: FloatArray) -> FloatArray:
+    """Weekday factors scaled to mean 1, as a model's are (a day-by-day median of bins'
+    factors is not: bins busy on different days give a pattern below 1 every day); ones
+    when none is positive."""
+    mean = float(factors.mean())
+    out: FloatArray = factors / mean if mean > 0 else np.ones(7)
     return out
 
 

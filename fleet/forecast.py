@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
 
 import numpy as np
@@ -29,11 +29,25 @@ HOURS_PER_WEEK = 168.0
 _EPOCH_TO_MONDAY_H = 3.0 * HOURS_PER_DAY
 Z_90 = 1.6448536269514722
 EMPTIED_SD = 0.05  # sd of the residual fill of a bin just emptied (fraction)
+_HOUR = timedelta(hours=1)
 
 
 def utc_hours(at: datetime) -> float:
     """Hours since the Unix epoch (UTC) of a tz-aware instant."""
     return at.timestamp() / 3600.0
+
+
+def hours_between(start: datetime, end: datetime) -> float:
+    """Real hours from ``start`` to ``end`` (tz-aware), whatever their zones. Python
+    subtracts two times of one ``ZoneInfo`` zone on their wall clocks: an hour off across a
+    DST change."""
+    return (end.astimezone(UTC) - start.astimezone(UTC)) / _HOUR
+
+
+def hours_after(at: datetime, hours: float) -> datetime:
+    """The instant ``hours`` real hours after ``at`` (tz-aware), in ``at``'s zone (Python
+    adds to a ``ZoneInfo`` time on its wall clock: an hour off across a DST change)."""
+    return (at.astimezone(UTC) + timedelta(hours=hours)).astimezone(at.tzinfo)
 
 
 def offset_hours(at: datetime) -> float:
@@ -160,7 +174,7 @@ class FillModel:
     def _delta_h(self, at: datetime) -> float:
         if at.tzinfo is None or at.utcoffset() is None:
             raise FleetDataError(f"time {at.isoformat()} has no time zone; add an offset")
-        return (at - self.anchor_at).total_seconds() / 3600.0
+        return hours_between(self.anchor_at, at)
 
     # ------------------------------------------------------------------ answers
 
@@ -219,7 +233,7 @@ class FillModel:
                 return max(after, base)
             c0, c1 = float(curve[k - 1]), float(curve[k])
             frac = (level - c0) / (c1 - c0) if c1 > c0 else 1.0
-            return base + timedelta(hours=float(grid[k - 1] + frac * (grid[k] - grid[k - 1])))
+            return hours_after(base, float(grid[k - 1] + frac * (grid[k] - grid[k - 1])))
 
         return tuple(cross(e + z * s) for z in shifts)
 

@@ -41,9 +41,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from fleet.errors import FleetDataError
 from fleet.fill import match_reports, valid_reports
-from fleet.forecast import FillModel
+from fleet.forecast import FillModel, hours_after, hours_between
 from fleet.models import Action, Bin, BinDecision, CitizenReport
 
 DUE_HORIZON_H = 24.0  # deadlines (``BinDecision.due_at``) are set within this many hours
@@ -211,11 +213,12 @@ class CollectionPolicy:
         if not self.releases:
             return None, 0.0
         fresh = model.emptied(collect_at)
-        horizon_h = (nxt - collect_at).total_seconds() / 3600.0
+        horizon_h = hours_between(collect_at, nxt)
         full = fresh.risk_time(collect_at, self.due_risk, horizon_h=horizon_h)
         if full is None or full >= nxt:
             return None, 0.0
-        release = nxt - (full - collect_at)
+        lasts = fresh.effective_hours(np.array([hours_between(collect_at, full)]))[0]
+        release = hours_after(collect_at, _lasting_from(fresh, horizon_h, float(lasts)))
         latest = release if collect_until is None else max(release, collect_until)
         return release, fresh.fill_at(latest).expected
 
@@ -230,6 +233,21 @@ class CollectionPolicy:
         if due is not None and due <= collect_at:
             due = model.overflow_time(collect_at, horizon_h=DUE_HORIZON_H)
         return due if due is not None and due > collect_at else None
+
+
+def _lasting_from(fresh: FillModel, horizon_h: float, lasts: float) -> float:
+    """Hours after ``fresh``'s anchor from which no more than ``lasts`` weekday-weighted
+    hours are left until ``horizon_h`` (a 15-minute grid, interpolated): the earliest
+    emptying that lasts until then, on the days it has to last (a bin fills faster on a
+    busy day than over the quiet one an emptying at the anchor lasts through)."""
+    grid = np.arange(0.0, horizon_h + 0.25, 0.25)
+    left = fresh.effective_hours(np.array([horizon_h]))[0] - fresh.effective_hours(grid)
+    k = int(np.flatnonzero(left <= lasts)[0])
+    if k == 0:
+        return 0.0
+    l0, l1 = float(left[k - 1]), float(left[k])
+    frac = (l0 - lasts) / (l0 - l1) if l0 > l1 else 1.0
+    return float(grid[k - 1] + frac * (grid[k] - grid[k - 1]))
 
 
 def bin_decision(

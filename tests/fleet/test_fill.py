@@ -165,6 +165,45 @@ def test_no_sensor_bins_borrow_street_then_stream_then_global() -> None:
     assert models["m4"].anchor_at == at(30)  # unknown state: assumed at "now"
 
 
+def test_a_borrowed_weekday_pattern_keeps_the_weekly_rate() -> None:
+    """Three sensor bins of a street, each busy on another day (Monday, Wednesday,
+    Friday): the bin without a sensor borrows their rate and a pattern of mean 1, so over
+    a week it gains what they do (a day-by-day median of their patterns is below 1 on
+    every day)."""
+    bins = [make_bin(f"s{k}", street="Market") for k in range(3)]
+    bins.append(make_bin("n", street="Market", has_sensor=False))
+    rs: list[FillReading] = []
+    for k, busy in enumerate((0, 2, 4)):
+        fill, pairs = 0.05, []
+        for h in range(24 * 7 * 6):
+            pairs.append((float(h), round(fill, 4)))
+            fill += 0.004 * (3.0 if (h // 24) % 7 == busy else 1.0)
+            fill = 0.03 if fill > 0.9 else fill
+        rs += readings(f"s{k}", pairs)
+    models = estimate_models(bins, rs, now=at(24 * 7 * 6))
+    n = models["n"]
+    assert n.source == "street"
+    assert np.mean(n.weekday_factors) == pytest.approx(1.0)
+    week = np.array([168.0])
+    gained = {b: float(m.effective_hours(week)[0]) * m.rate_per_h for b, m in models.items()}
+    assert gained["n"] == pytest.approx(np.median([gained[f"s{k}"] for k in range(3)]), rel=0.02)
+
+
+def test_the_slope_of_a_long_series_is_taken_from_a_few_hundred_points() -> None:
+    """6000 readings five minutes apart (one cycle of three weeks): the Theil-Sen slope
+    comes from ``SLOPE_POINTS`` of them, evenly spread, and is the series' slope."""
+    from fleet.fill import SLOPE_POINTS, _pairs, median_slope
+
+    rng = np.random.default_rng(0)
+    x = np.arange(6000) / 12.0
+    y = 0.1 + 0.002 * x + rng.normal(0.0, 0.02, x.size)
+    _pairs.cache_clear()
+    assert median_slope(x, y) == pytest.approx(0.002, rel=0.02)
+    assert _pairs.cache_info().currsize == 1
+    i, _ = _pairs(SLOPE_POINTS)
+    assert _pairs.cache_info().currsize == 1 and i.size == SLOPE_POINTS * (SLOPE_POINTS - 1) // 2
+
+
 def test_known_emptying_sets_state_of_no_sensor_bin() -> None:
     bins = [make_bin("s1"), make_bin("n1", has_sensor=False)]
     models = estimate_models(bins, _linear("s1", 0.02), now=at(30), last_emptied={"n1": at(20)})

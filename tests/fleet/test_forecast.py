@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 
 from fleet.errors import FleetDataError
@@ -93,3 +95,25 @@ def test_risk_time_comes_before_the_expected_time_by_the_spread() -> None:
     assert model().risk_time(T0, 0.1) == model().overflow_time(T0)  # no spread: no margin
     with pytest.raises(FleetDataError, match="risk"):
         m.risk_time(T0, 1.0)
+
+
+def test_the_same_instant_forecasts_the_same_across_a_dst_change() -> None:
+    """Helsinki springs forward at 03:00 on 2026-03-29. A model anchored the day before
+    (local time) and asked in local or UTC time answers by the real hours between: 24 h
+    later it has gained 24 h of fill, and it is full 48 h after the anchor, never before
+    the time asked from."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    hel = ZoneInfo("Europe/Helsinki")
+    anchor = datetime(2026, 3, 28, 12, 0, tzinfo=hel)
+    m = model(anchor_at=anchor, anchor_fill=0.0, rate_per_h=1 / 48)
+    day_after = anchor.astimezone(UTC) + timedelta(hours=24)
+    assert m.fill_at(day_after).expected == pytest.approx(0.5)
+    assert m.fill_at(day_after.astimezone(hel)).expected == pytest.approx(0.5)
+    full = m.overflow_time(anchor)
+    assert full is not None
+    assert (full.astimezone(UTC) - anchor.astimezone(UTC)) == timedelta(hours=48)
+    later = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)  # past 0.5 already
+    half = m.overflow_time(later.astimezone(hel), level=0.5)
+    assert half is not None and half >= later

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -229,6 +229,22 @@ def test_bin_filling_faster_than_the_gap_to_the_next_opportunity_gets_a_release(
     slow = flat(0.95, sd=0.02, anchor_at=COLLECT, rate_per_h=0.01)  # 100 h to fill again
     s = one(slow)
     assert s.action is Action.MUST and s.release_at is None and s.refill_fraction == 0.0
+
+
+def test_a_release_lasts_through_a_busier_day_than_the_one_it_is_made_on() -> None:
+    """Collected Sunday 07:00 (T0 + 6 days), next opportunity Monday 07:00; the bin fills
+    twice as fast on Mondays. An emptying at the release keeps it at ``due_risk`` by then
+    (not beyond), and one 30 min sooner does not last."""
+    busy_monday = (2.0, 5 / 6, 5 / 6, 5 / 6, 5 / 6, 5 / 6, 5 / 6)
+    sunday = at(6 * 24 + 7)
+    monday = sunday + timedelta(days=1)
+    m = flat(0.9, sd=0.02, anchor_at=sunday, rate_per_h=0.05, weekday_factors=busy_monday)
+    policy = CollectionPolicy()
+    release, _ = policy.release_at(m, sunday, monday)
+    assert release is not None
+    assert m.emptied(release).prob_over(monday) == pytest.approx(policy.due_risk, abs=0.02)
+    sooner = release - timedelta(minutes=30)
+    assert m.emptied(sooner).prob_over(monday) > policy.due_risk + 0.03
 
 
 def test_second_visit_is_loaded_with_what_the_bin_may_hold_by_the_end_of_the_shifts() -> None:
