@@ -426,7 +426,7 @@ def _read_numbered(
                 herrs.append(RowError(reader.line_num + 1, None, None, _malformed(err)))
                 return
             extra = row.pop(None, None)  # type: ignore[call-overload]
-            if extra:
+            if extra and any(str(v).strip() for v in extra):  # blank ones: a trailing comma
                 herrs.append(
                     RowError(reader.line_num, None, None, f"{len(extra)} cell(s) beyond the header")
                 )

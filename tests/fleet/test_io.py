@@ -272,6 +272,16 @@ def test_missing_required_column_and_unknown_column() -> None:
     assert [(e.row, e.field) for e in got.errors] == [(1, "colour")]
 
 
+def test_blank_cells_beyond_the_header_are_a_trailing_comma_not_an_error() -> None:
+    """Some exports end every row with a comma; a cell with a value beyond the header is
+    still reported (the row may have a column shifted)."""
+    got = read_bins_csv("bin_id,lon,lat,capacity_l\nb1,8.6,49.4,100,\nb2,8.6,49.4,100, ,\n")
+    assert [b.bin_id for b in got.records] == ["b1", "b2"] and got.errors == ()
+    got = read_bins_csv("bin_id,lon,lat,capacity_l\nb1,8.6,49.4,100,240\n")
+    assert got.records == ()
+    assert [(e.row, e.message) for e in got.errors] == [(2, "1 cell(s) beyond the header")]
+
+
 def test_geojson_bad_features_reported() -> None:
     doc = json.loads(write_inventory_geojson(BINS, DEPOTS))
     doc["features"].append({"type": "Feature", "geometry": None, "properties": {"kind": "bin"}})
