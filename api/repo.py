@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
+import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -42,6 +43,7 @@ from fleet.models import (
     PickupRecord,
     WeightReading,
 )
+from network.table import haversine_m
 
 RowT = TypeVar("RowT")
 # A bin reported emptied again this long after its last report was emptied a second time
@@ -542,6 +544,34 @@ def _truck(
 _WORK_PLANNED: OrderedDict[tuple[str, int], tuple[_Routes, datetime | None]] = OrderedDict()
 _WORK_PLANNED_SIZE = 16
 _WORK_PLANNED_LOCK = threading.Lock()
+
+
+def bin_of_the_day(session: Session, plan_date: date, bin_id: str) -> bool:
+    """Whether ``bin_id`` is listed, or in the routes of a plan of ``plan_date`` (a bin
+    deleted after a truck was sent to it)."""
+    if session.get(BinRow, bin_id) is not None:
+        return True
+    plans = session.scalars(
+        select(PlanRow).where(PlanRow.plan_date == plan_date, PlanRow.status == "done")
+    )
+    for plan in plans:
+        worked = _work_planned(session, plan)
+        if worked and any(("bin", bin_id) in v for v in worked[0].values()):
+            return True
+    return False
+
+
+def km_from_depots_and_sites(session: Session, lon: float, lat: float) -> float | None:
+    """Great-circle km from (lon, lat) to the nearest depot or disposal site; None when
+    there is none."""
+    rows = [
+        *session.execute(select(DepotRow.lon, DepotRow.lat)),
+        *session.execute(select(SiteRow.lon, SiteRow.lat)),
+    ]
+    if not rows:
+        return None
+    lons, lats = np.array(rows, dtype=float).T
+    return float(np.min(haversine_m(lon, lat, lons, lats))) / 1000.0
 
 
 def _work_planned(session: Session, plan: PlanRow) -> tuple[_Routes, datetime | None] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -174,6 +175,7 @@ def post_progress(
     jobs: JobsDep,
     planner: PlannerDep,
     routing: RoutingDep,
+    settings: SettingsDep,
     _: CanDispatch,
 ) -> ProgressOut:
     """A bin emptied (``visit_done`` with ``bin_id``), an unloading (``disposal_done`` with
@@ -183,22 +185,17 @@ def post_progress(
     grams) is refused (422 at ``weight_kg``). A bin emptied off the truck's
     route that the day's newest plan still sends another truck to (for an alert, or as
     planned) reroutes the day (today or later; origin ``emptied``, in seconds, as for an
-    alert): the rest of the day goes on without that trip to an empty bin."""
+    alert): the rest of the day goes on without that trip to an empty bin.
+
+    Refused (422, naming the field): an unknown truck or site; a bin neither listed nor
+    in a plan of the day (a mistyped id; a bin deleted after its visit still counts); a
+    report whose ``at`` is not on the plan's day in the city's time (a tablet's clock off);
+    a position of (0, 0) (no GPS fix) or more than ``POSITION_REACH_KM`` from every depot
+    and disposal site (lon and lat swapped, say)."""
     sent = False
     with db.writer() as s:
         plan = repo.get_or_404(s, PlanRow, plan_id, "plan")
-        if s.get(VehicleRow, item.vehicle_id) is None:
-            raise RecordError(
-                ["body", "vehicle_id"],
-                f"unknown vehicle {item.vehicle_id!r}",
-                f"vehicle_id={item.vehicle_id!r}",
-            )
-        if item.site_id is not None and s.get(SiteRow, item.site_id) is None:
-            raise RecordError(
-                ["body", "site_id"],
-                f"unknown disposal site {item.site_id!r}; add it under /sites or fix the id",
-                f"site_id={item.site_id!r}",
-            )
+        _check_report(s, plan, item, settings.tz)
         if item.weight_kg is not None and item.bin_id is not None:
             refused = repo.lifted_weight_refused(s, item.bin_id, item.weight_kg)
             if refused is not None:
@@ -223,6 +220,56 @@ def post_progress(
             plan.plan_date, item.vehicle_id, item.bin_id, item.at, planner, routing
         )
     return out
+
+
+POSITION_REACH_KM = 100.0  # a truck's position farther than this from every depot and site
+
+
+def _check_report(s: Any, plan: PlanRow, item: ProgressIn, tz: ZoneInfo) -> None:
+    """Raise ``RecordError`` (422) when ``item`` cannot be a report of ``plan``'s day (see
+    :func:`post_progress`)."""
+    if s.get(VehicleRow, item.vehicle_id) is None:
+        raise RecordError(
+            ["body", "vehicle_id"],
+            f"unknown vehicle {item.vehicle_id!r}",
+            f"vehicle_id={item.vehicle_id!r}",
+        )
+    if item.site_id is not None and s.get(SiteRow, item.site_id) is None:
+        raise RecordError(
+            ["body", "site_id"],
+            f"unknown disposal site {item.site_id!r}; add it under /sites or fix the id",
+            f"site_id={item.site_id!r}",
+        )
+    if item.bin_id is not None and not repo.bin_of_the_day(s, plan.plan_date, item.bin_id):
+        raise RecordError(
+            ["body", "bin_id"],
+            f"unknown bin {item.bin_id!r}: not listed and in no plan of "
+            f"{plan.plan_date.isoformat()}; fix the id (ids are case-sensitive)",
+            f"bin_id={item.bin_id!r}",
+        )
+    local = item.at.astimezone(tz)
+    if local.date() != plan.plan_date:
+        raise RecordError(
+            ["body", "at"],
+            f"at {local.isoformat()} is not on plan {plan.id}'s day "
+            f"{plan.plan_date.isoformat()} ({tz.key}); check the tablet's clock, or report "
+            "against that day's plan",
+            f"vehicle_id={item.vehicle_id!r}",
+        )
+    if item.lon is None or item.lat is None:
+        return
+    if (item.lon, item.lat) == (0.0, 0.0):
+        why = "position (0, 0) is what a GPS without a fix sends; send positions with a fix"
+    else:
+        far = repo.km_from_depots_and_sites(s, item.lon, item.lat)
+        if far is None or far <= POSITION_REACH_KM:
+            return
+        why = (
+            f"position ({item.lon}, {item.lat}) is {far:.0f} km from the nearest depot or "
+            f"disposal site (over {POSITION_REACH_KM:.0f} km): send lon, lat in that order, "
+            "with a GPS fix"
+        )
+    raise RecordError(["body", "lon"], why, f"vehicle_id={item.vehicle_id!r}")
 
 
 @router.get(

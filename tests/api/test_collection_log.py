@@ -283,7 +283,7 @@ def test_a_bins_density_says_what_plans_load_it_at_and_why(
     before = client.get("/bins/b0/density", headers=viewer).json()
     assert (before["source"], before["planned_kg_per_l"]) == ("stream", pytest.approx(0.10))
     assert before["measured_density_kg_per_l"] is None and before["notes"] == []
-    url = f"/plans/{_plan(client, dispatcher, runtime, PLAN_DATE)}/progress"
+    url = f"/plans/{_plan(client, dispatcher, runtime, '2026-11-24')}/progress"
     for hour in (9, 12, 15):
         body = {**_done("b0", "00:00", 0.5), "weight_kg": 24}
         body["at"] = f"2026-11-24T{hour:02d}:00:00+02:00"

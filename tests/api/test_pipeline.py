@@ -1011,3 +1011,28 @@ def planned_from(runtime: Runtime, plan_id: int) -> int | None:
     with runtime.db.reader() as s:
         row = s.get(PlanRow, plan_id)
         return None if row is None else row.parent_id
+
+
+def test_a_visit_of_a_bin_deleted_after_it_was_planned_is_still_taken(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """b1 is taken off the street after the day was planned; its crew's report of emptying
+    it comes after (a tablet syncing late): a visit of a plan of the day, taken. A bin in
+    no plan of the day and not listed is refused."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=4)
+    full = [{"bin_id": f"b{i}", "at": MORNING, "fill_fraction": 0.95} for i in range(4)]
+    assert real_client.post("/readings", json=full, headers=key).status_code == 200
+    plan = _planned(real_client, key, runtime)
+    routes = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    truck = next(
+        r["vehicle_id"] for r in routes["routes"] for v in r["visits"] if v.get("bin_id") == "b1"
+    )
+    assert real_client.delete("/bins/b1", headers=key).status_code == 202
+    wait(runtime)
+    body = {"vehicle_id": truck, "at": f"{PLAN_DATE}T09:00:00+02:00", "kind": "visit_done"}
+    url = f"/plans/{plan['id']}/progress"
+    assert real_client.post(url, json={**body, "bin_id": "b1"}, headers=key).status_code == 201
+    ghost = real_client.post(url, json={**body, "bin_id": "b9"}, headers=key)
+    assert ghost.status_code == 422 and "unknown bin 'b9'" in ghost.text

@@ -172,3 +172,38 @@ def test_interrupted_jobs_are_marked_failed_on_restart(
     got = client.get(f"/plans/{row.id}", headers=keys["viewer"]).json()
     assert got["status"] == "failed"
     assert "restart" in got["message"]
+
+
+def test_a_truck_report_that_cannot_be_of_the_plans_day_is_422(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """Each names the field and the fix, and nothing is stored: a mistyped bin ("B0" for
+    b0), a tablet clock a year off, no GPS fix (0, 0), lon and lat swapped. A position in
+    town, a bin listed and a time on the plan's day are taken."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    plan = _request(client, dispatcher)
+    wait(runtime)
+    url = f"/plans/{plan['id']}/progress"
+    day = f"{PLAN_DATE}T09:00:00+02:00"
+    done = {"vehicle_id": "v1", "at": day, "kind": "visit_done", "bin_id": "b0"}
+    where = {"vehicle_id": "v1", "at": day, "kind": "position"}
+    cases = [
+        ({**done, "bin_id": "B0"}, "bin_id", "unknown bin 'B0'"),
+        ({**done, "at": "2027-11-25T09:00:00+02:00"}, "at", "not on plan"),
+        ({**done, "at": f"{PLAN_DATE}T01:30:00+00:00"}, None, None),  # 03:30 in Helsinki
+        ({**done, "at": f"{PLAN_DATE}T23:30:00+00:00"}, "at", "check the tablet's clock"),
+        ({**where, "lon": 0, "lat": 0}, "lon", "without a fix"),
+        ({**where, "lon": 60.17, "lat": 24.94}, "lon", "send lon, lat in that order"),
+        ({**where, "lon": 24.95, "lat": 60.18}, None, None),
+    ]
+    for body, field, words in cases:
+        got = client.post(url, json=body, headers=dispatcher)
+        if field is None:
+            assert got.status_code == 201, (body, got.text)
+            continue
+        assert got.status_code == 422, (body, got.text)
+        (err,) = got.json()["detail"]
+        assert err["loc"] == ["body", field] and words in err["msg"], err
+    stored = client.get(url, headers=dispatcher).json()
+    assert [(p["kind"], p["bin_id"]) for p in stored] == [("visit_done", "b0"), ("position", None)]
