@@ -245,6 +245,11 @@ class Vehicle:
             raise FleetDataError(f"{rec}: break_s must be >= 0")
         if self.break_s > 0 and self.break_window is None:
             raise FleetDataError(f"{rec}: break_s > 0 needs a break_window")
+        if self.break_s == 0 and self.break_window is not None:
+            raise FleetDataError(
+                f"{rec}: a break_window needs break_s, the break's length in seconds (e.g. "
+                "1800); leave the window out for no break"
+            )
         check_break(rec, self.shift, self.break_s, self.break_window)
         if self.max_stops is not None and self.max_stops <= 0:
             raise FleetDataError(f"{rec}: max_stops must be > 0 or empty")

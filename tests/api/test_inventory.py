@@ -296,7 +296,7 @@ def test_unreadable_csv_is_reported_at_its_line(client: TestClient, admin: dict[
     assert client.get("/depots/d3", headers=admin).status_code == 404
 
 
-def test_vehicle_whose_break_cannot_fit_its_shift_is_422(
+def test_vehicle_whose_break_cannot_fit_its_shift_or_has_no_length_is_422(
     client: TestClient, admin: dict[str, str], with_depot: None
 ) -> None:
     body = {
@@ -315,6 +315,16 @@ def test_vehicle_whose_break_cannot_fit_its_shift_is_422(
     detail = resp.json()["detail"][0]
     assert "outside its shift" in detail["msg"]
     assert detail["record"] == "vehicle_id='v2'"
+    no_length = {k: v for k, v in body.items() if k != "break_s"} | {"break_start": "10:00"}
+    resp = client.post("/vehicles", json=no_length, headers=admin)
+    assert resp.status_code == 422, resp.text
+    assert "needs break_s" in resp.json()["detail"][0]["msg"]
+    text = "vehicle_id,depot_id,capacity_l,capacity_kg,break_window\nv3,d1,1000,1000,10:00-10:30\n"
+    got = client.post(
+        "/vehicles/import", content=text, headers={**admin, "Content-Type": "text/csv"}
+    )
+    (bad,) = got.json()["rejected"]
+    assert bad["index"] == 2 and "needs break_s" in bad["msg"]
 
 
 def _replans(response: Any) -> list[int]:

@@ -69,3 +69,39 @@ def test_upgrade_from_0003_gives_alerts_their_visit_truck_eta_and_target(tmp_pat
     before)."""
     gained = _gained(tmp_path, "0003", "alerts")
     assert gained == {"visit_ref": True, "vehicle_id": True, "eta": True, "respond_by": True}
+
+
+def test_upgrade_from_0008_clears_break_windows_without_a_break(tmp_path: Path) -> None:
+    """A truck stored with a break window and ``break_s`` 0 (which planned no break, and is
+    now refused) loses the window on upgrade; a truck with a break keeps its window."""
+    from sqlalchemy import text
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        cfg = alembic_config(db.url)
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0008")
+            conn.execute(
+                text("INSERT INTO depots (depot_id, lon, lat, name) VALUES ('d', 0, 0, '')")
+            )
+            for vid, break_s in (("none", 0), ("lunch", 1800)):
+                conn.execute(
+                    text(
+                        "INSERT INTO vehicles (vehicle_id, depot_id, capacity_l, capacity_kg, "
+                        "streams, shift_start, shift_end, break_s, break_start, break_end, "
+                        "cost_per_km, cost_per_hour, fixed_cost) VALUES (:v, 'd', 1000, 1000, "
+                        "'[\"residual\"]', '06:00:00', '14:00:00', :b, '10:00:00', '11:00:00', "
+                        "1, 30, 0)"
+                    ),
+                    {"v": vid, "b": break_s},
+                )
+        upgrade_head(db)
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT vehicle_id, break_start, break_end FROM vehicles ORDER BY vehicle_id")
+            ).all()
+        kept = [(vid, start is not None, end is not None) for vid, start, end in rows]
+        assert kept == [("lunch", True, True), ("none", False, False)]
+    finally:
+        db.dispose()

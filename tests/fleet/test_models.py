@@ -60,6 +60,16 @@ NAIVE = T0.replace(tzinfo=None)
                 depot_id="d",
                 capacity_l=1,
                 capacity_kg=1,
+                break_window=TimeWindow(time(10), time(10, 30)),  # break_s left out
+            ),
+            "a break_window needs break_s, the break's length in seconds",
+        ),
+        (
+            lambda: Vehicle(
+                vehicle_id="v",
+                depot_id="d",
+                capacity_l=1,
+                capacity_kg=1,
                 break_s=3600,
                 break_window=TimeWindow(time(13, 30), time(14)),
             ),
