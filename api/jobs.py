@@ -318,7 +318,7 @@ class JobRunner:
         before its reroute: :meth:`request_emptied`); the days."""
         today = self.today()
         open_days = select(AlertRow.plan_date).where(
-            AlertRow.status == "open", AlertRow.plan_date >= self._carried_from(today)
+            AlertRow.status == "open", AlertRow.plan_date >= self.carried_from(today)
         )
         with self.db.reader() as s:
             days = {self._rerouted_day(d) for d in s.scalars(open_days.distinct())}
@@ -394,6 +394,18 @@ class JobRunner:
             if queued is not None:
                 return queued
             return self.submit_plan(plan_date, limit, origin, planner, routing)
+
+    def ahead_of_clock(self, at: datetime) -> str | None:
+        """Why a device's record dated ``at`` cannot be: later than the clock by more than
+        the settings' ``clock_skew_min``; None when it may be."""
+        now = self.clock()
+        if at <= now + timedelta(minutes=self.settings.clock_skew_min):
+            return None
+        local = now.astimezone(self.settings.tz).isoformat(timespec="minutes")
+        return (
+            f"at {at.isoformat()} is after the service's clock ({local}, "
+            f"{self.settings.clock_skew_min} min allowed): check the device's clock"
+        )
 
     def today(self) -> date:
         """The city's date now (``clock``, in the settings' time zone)."""
@@ -825,9 +837,9 @@ class JobRunner:
         within the readings history (that day is over: a truck can only go today), else
         their own."""
         today = self.today()
-        return today if self._carried_from(today) <= plan_date < today else plan_date
+        return today if self.carried_from(today) <= plan_date < today else plan_date
 
-    def _carried_from(self, today: date) -> date:
+    def carried_from(self, today: date) -> date:
         """The first day whose alerts left open ``today``'s reroute takes in (the readings
         history)."""
         return today - timedelta(days=self.settings.readings_history_days)
@@ -837,7 +849,7 @@ class JobRunner:
         today's reroute those of earlier days within the readings history too."""
         own = AlertRow.plan_date == plan_date
         if plan_date == self.today():
-            earliest = self._carried_from(plan_date)
+            earliest = self.carried_from(plan_date)
             own = and_(AlertRow.plan_date <= plan_date, AlertRow.plan_date >= earliest)
         return and_(own, AlertRow.status == "open")
 

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         A sensor reading at or above this fill fraction raises an overflow alert.
     readings_history_days : int
         How many days of readings the planner sees.
+    clock_skew_min : int
+        How far after the service's clock a sensor reading, citizen report or truck report
+        may be dated (minutes: a device's clock a little ahead); one dated later is refused
+        (422: a sensor clock gone wrong would otherwise list its reading as the bin's
+        newest for years).
     job_workers : int
         Threads running plan and reroute jobs.
     ingest_dir : str or None
@@ -66,6 +71,7 @@ class Settings(BaseSettings):
     alert_response_min: int = Field(default=120, ge=0, le=1440)
     overflow_threshold: float = Field(default=0.95, gt=0.0, le=1.5)
     readings_history_days: int = Field(default=14, ge=1)
+    clock_skew_min: int = Field(default=15, ge=0)
     job_workers: int = Field(default=2, ge=1, le=16)
     ingest_dir: str | None = None
 

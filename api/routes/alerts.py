@@ -65,6 +65,9 @@ def raise_alert(
     ``emptied`` once a new version takes its visit out.
     """
     at = item.at or utcnow()
+    ahead = jobs.ahead_of_clock(at)
+    if ahead is not None:
+        raise RecordError(["body", "at"], ahead, f"bin_id={item.bin_id!r}")
     with db.writer() as s:
         if s.get(BinRow, item.bin_id) is None:
             raise RecordError(

@@ -196,6 +196,9 @@ def post_progress(
     with db.writer() as s:
         plan = repo.get_or_404(s, PlanRow, plan_id, "plan")
         _check_report(s, plan, item, settings.tz)
+        ahead = jobs.ahead_of_clock(item.at)
+        if ahead is not None:
+            raise RecordError(["body", "at"], ahead, f"vehicle_id={item.vehicle_id!r}")
         if item.weight_kg is not None and item.bin_id is not None:
             refused = repo.lifted_weight_refused(s, item.bin_id, item.weight_kg)
             if refused is not None:

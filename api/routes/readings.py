@@ -13,6 +13,7 @@ from api import mapping, repo
 from api.db import BinRow, Database, ReadingRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import RecordError
+from api.jobs import JobRunner
 from api.schemas import (
     ERROR_RESPONSES,
     Instant,
@@ -23,6 +24,7 @@ from api.schemas import (
     bulk_body,
 )
 from api.security import CanRead, CanWriteReadings
+from api.settings import Settings
 from fleet.density import heavier_than_held
 from fleet.errors import FleetDataError
 from fleet.models import MAX_FILL, FillReading, WeightReading
@@ -63,6 +65,30 @@ def _reading(i: int, raw: dict[str, Any]) -> FillReading | WeightReading | list[
         return mapping.reading_record(item)
     except FleetDataError as exc:
         return [RowError(index=i, loc=["body", i], msg=str(exc), record=record)]
+
+
+def _not_ahead(
+    valid: list[tuple[int, FillReading | WeightReading]], bad: list[RowError], jobs: JobRunner
+) -> list[tuple[int, FillReading | WeightReading]]:
+    """The readings not dated after the service's clock (``JobRunner.ahead_of_clock``);
+    the others are added to ``bad``."""
+    kept = []
+    for i, r in valid:
+        why = jobs.ahead_of_clock(r.at)
+        if why is None:
+            kept.append((i, r))
+        else:
+            record = f"bin_id={r.bin_id!r} at={r.at.isoformat()!r}"
+            bad.append(RowError(index=i, loc=["body", i, "at"], msg=why, record=record))
+    return kept
+
+
+def _too_old(r: FillReading, settings: Settings) -> str:
+    days = settings.readings_history_days
+    return (
+        f"the reading of {r.at.isoformat()} is older than the readings history ({days} "
+        "days): stored, no overflow alert (no plan would take it)"
+    )
 
 
 _Row = TypeVar("_Row", FillReading, FillReading | WeightReading)
@@ -150,8 +176,11 @@ def ingest(
     after the commit.
     """
     valid, bad = _validate(rows)
+    valid = _not_ahead(valid, bad, jobs)
+    earliest = jobs.carried_from(jobs.today())  # an older day's alert no reroute takes
     stored = duplicates = 0
     alert_ids: list[int] = []
+    notes: list[str] = []
     dates = set()
     made = _fills(db, valid, bad, settings.readings_history_days)
     with db.writer() as s:
@@ -163,7 +192,11 @@ def ingest(
                 duplicates += 1
                 continue
             stored += 1
-            if item.fill_fraction >= settings.overflow_threshold:
+            if item.fill_fraction < settings.overflow_threshold:
+                continue
+            if item.at.astimezone(settings.tz).date() < earliest:
+                notes.append(f"{item.bin_id}: {_too_old(item, settings)}")
+            else:
                 alert = repo.add_alert(
                     s,
                     bin_id=item.bin_id,
@@ -187,7 +220,7 @@ def ingest(
         duplicates=duplicates,
         rejected=sorted(bad, key=lambda e: e.index),
         alert_ids=alert_ids,
-        notes=list(heavier_than_held(good)),
+        notes=[*heavier_than_held(good), *notes],
     )
 
 

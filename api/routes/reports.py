@@ -72,6 +72,9 @@ def create_report(
         mapping.report_record(item)
     except FleetDataError as exc:
         raise RecordError(["body"], str(exc), f"report_id={item.report_id!r}") from exc
+    ahead = jobs.ahead_of_clock(item.at)
+    if ahead is not None:
+        raise RecordError(["body", "at"], ahead, f"report_id={item.report_id!r}")
     with db.writer() as s:
         if s.get(ReportRow, item.report_id) is not None:
             raise ConflictError(f"report {item.report_id!r} exists")

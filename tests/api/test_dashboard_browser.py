@@ -28,7 +28,7 @@ from api.security import Role, issue_key
 from api.settings import Settings
 from network.providers import StreetProvider
 from network.streets import StreetNetwork
-from tests.api.conftest import EVE, PLAN_DATE
+from tests.api.conftest import CLOCK_SKEW_MIN, EVE, PLAN_DATE
 from tests.network.conftest import add_street
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -146,6 +146,7 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str
         timezone="Europe/Helsinki",
         default_time_limit_s=1,
         max_time_limit_s=2,
+        clock_skew_min=CLOCK_SKEW_MIN,
     )
     now = getattr(request, "param", None) or EVE  # the jobs' clock
     app = create_app(settings, clock=lambda: now)  # the real PipelinePlanner

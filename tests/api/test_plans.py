@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 from fastapi.testclient import TestClient
 
@@ -207,3 +208,8 @@ def test_a_truck_report_that_cannot_be_of_the_plans_day_is_422(
         assert err["loc"] == ["body", field] and words in err["msg"], err
     stored = client.get(url, headers=dispatcher).json()
     assert [(p["kind"], p["bin_id"]) for p in stored] == [("visit_done", "b0"), ("position", None)]
+    # on the plan's day but an hour after the service's clock (15 min of skew allowed)
+    runtime.jobs.settings = runtime.jobs.settings.model_copy(update={"clock_skew_min": 15})
+    runtime.jobs.clock = lambda: datetime.fromisoformat(f"{PLAN_DATE}T08:00:00+02:00")
+    ahead = client.post(url, json=done, headers=dispatcher)
+    assert ahead.status_code == 422 and "after the service's clock" in ahead.text

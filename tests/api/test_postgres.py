@@ -39,7 +39,7 @@ from api.scheduler import JOB_ID
 from api.security import Role, issue_key
 from api.settings import Settings
 from network.providers import HaversineProvider
-from tests.api.conftest import PLAN_DATE, seed, the_eve
+from tests.api.conftest import CLOCK_SKEW_MIN, PLAN_DATE, seed, the_eve
 from tests.api.fakes import FakePlanner
 
 pytest.importorskip("psycopg", reason="PostgreSQL tests need the psycopg driver (psycopg[binary])")
@@ -151,6 +151,7 @@ def pg_settings(pg_url: str) -> Settings:
         timezone="Europe/Helsinki",
         default_time_limit_s=1,
         max_time_limit_s=5,
+        clock_skew_min=CLOCK_SKEW_MIN,
     )
 
 

@@ -258,3 +258,38 @@ def test_a_bin_deleted_while_its_weights_densities_are_read_is_refused(
     resp = client.post("/readings", json=rows, headers=keys["sensor"])
     assert resp.status_code == 422, resp.text
     assert "unknown bin 'k1'" in resp.json()["detail"][0]["msg"]
+
+
+def test_records_dated_after_the_clock_are_refused_and_old_overflows_raise_no_alert(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, with_bin: None
+) -> None:
+    """The service's default 15 min of clock skew, the clock at 09:00: a sensor reading of
+    2199 (a sensor clock gone wrong) is refused by row, with the fix; one of 09:10 is
+    taken. A full reading of 1970 (a clock reset to the epoch) is stored, with a note, but
+    raises no alert: no plan would ever take it. A citizen report and a dispatcher's alert
+    dated an hour ahead are refused too."""
+    from datetime import datetime
+
+    runtime.jobs.settings = runtime.jobs.settings.model_copy(update={"clock_skew_min": 15})
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T09:00:00+02:00")
+    sensor, dispatcher = keys["sensor"], keys["dispatcher"]
+    rows = [
+        {"bin_id": "b1", "at": "2199-11-25T08:00:00+02:00", "fill_fraction": 0.99},
+        {"bin_id": "b1", "at": "2026-11-25T09:10:00+02:00", "fill_fraction": 0.5},
+        {"bin_id": "b1", "at": "1970-01-01T00:00:05+00:00", "fill_fraction": 0.99},
+    ]
+    got = client.post("/readings", json=rows, headers=sensor).json()
+    assert (got["stored"], got["alert_ids"]) == (2, [])
+    (bad,) = got["rejected"]
+    assert bad["index"] == 0 and bad["loc"] == ["body", 0, "at"]
+    assert "after the service's clock" in bad["msg"] and "check the device's clock" in bad["msg"]
+    assert any("older than the readings history" in n for n in got["notes"])
+    assert client.get("/alerts", headers=dispatcher).json() == []
+    hour_ahead = "2026-11-25T10:00:00+02:00"
+    report = {"report_id": "r1", "at": hour_ahead, "bin_id": "b1"}
+    alert = {"bin_id": "b1", "at": hour_ahead}
+    for url, body in (("/reports", report), ("/alerts", alert)):
+        refused = client.post(url, json=body, headers=dispatcher)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["loc"] == ["body", "at"]
+    assert client.get("/reports", headers=dispatcher).json() == []
