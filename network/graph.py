@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.resources
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,18 @@ import networkx as nx
 
 from network import fastpath
 from network.errors import NetworkError
-from network.speeds import DEFAULT_SETTINGS, GraphSettings, is_truck_way, truck_kph
+from network.speeds import (
+    DEFAULT_SETTINGS,
+    WAY_TAGS,
+    GraphSettings,
+    is_truck_way,
+    oneway_direction,
+    truck_kph,
+)
 from network.streets import StreetNetwork
 from network.table import EdgeTable, graph_from_table, largest_strong_component, table_from_graph
 
-CODE_VERSION = "1"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "2"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 
@@ -158,7 +167,8 @@ def _from_xml(path: Path, settings: GraphSettings) -> EdgeTable:
     if not path.is_file():
         raise NetworkError(f"{path}: no such OSM file")
     try:
-        graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
+        with _truck_tags(ox):
+            graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
     except Exception as exc:  # osmnx/xml raise many types on bad input
         raise NetworkError(f"{path}: cannot read as OSM XML ({exc})") from exc
     graph = _drop_non_truck(graph, settings, str(path))
@@ -167,12 +177,30 @@ def _from_xml(path: Path, settings: GraphSettings) -> EdgeTable:
     return prepare_osmnx_graph(graph, settings, str(path))
 
 
+@contextlib.contextmanager
+def _truck_tags(ox: Any) -> Iterator[None]:
+    """osmnx keeps the way tags the truck rules read (``WAY_TAGS``: ``hgv``, ``vehicle``...)
+    while it builds a graph; it keeps only its ``useful_tags_way`` otherwise."""
+    saved = ox.settings.useful_tags_way
+    ox.settings.useful_tags_way = list(dict.fromkeys([*saved, *WAY_TAGS]))
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way = saved
+
+
 def _drop_non_truck(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> Any:
-    drop = [
-        (u, v, k)
-        for u, v, k, data in graph.edges(keys=True, data=True)
-        if not is_truck_way({key: _first(val) for key, val in data.items()}, settings)
-    ]
+    """Drop the edges of ways no truck may use, and the backward edges of ways one-way by
+    the .pbf reader's rules that osmnx reads as two-way (a motorway, ``junction=circular``;
+    osmnx keeps no ``oneway`` tag, only whether it made the way one-way, so an explicit
+    ``oneway=no`` on a motorway is read as one-way here)."""
+    drop = []
+    for u, v, k, data in graph.edges(keys=True, data=True):
+        tags = {key: _first(val) for key, val in data.items() if key != "oneway"}
+        two_way = not data.get("oneway", False)
+        backward = two_way and bool(_first(data.get("reversed"))) and oneway_direction(tags) == 1
+        if backward or not is_truck_way(tags, settings):
+            drop.append((u, v, k))
     graph = graph.copy()
     graph.remove_edges_from(drop)
     graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
@@ -186,9 +214,11 @@ def _download(source: Any, settings: GraphSettings) -> EdgeTable:
 
     if isinstance(source, tuple) and len(source) == 4:
         west, south, east, north = (float(x) for x in source)
-        graph = ox.graph_from_bbox((west, south, east, north), network_type="drive")
+        with _truck_tags(ox):
+            graph = ox.graph_from_bbox((west, south, east, north), network_type="drive")
     elif isinstance(source, str) and source.strip():
-        graph = ox.graph_from_place(source, network_type="drive")
+        with _truck_tags(ox):
+            graph = ox.graph_from_place(source, network_type="drive")
     else:
         raise NetworkError(
             f"source {source!r} is neither an OSM file, a place name nor a "

@@ -11,6 +11,7 @@ import numpy as np
 from network.errors import NetworkError
 from network.speeds import (
     DEFAULT_SETTINGS,
+    WAY_TAGS,
     GraphSettings,
     is_truck_way,
     oneway_direction,
@@ -19,19 +20,6 @@ from network.speeds import (
 from network.table import EdgeTable, haversine_m, largest_strong_component
 
 WASTE_AMENITIES = ("waste_basket", "waste_disposal", "recycling")
-_WAY_TAGS = (
-    "highway",
-    "name",
-    "maxspeed",
-    "oneway",
-    "junction",
-    "access",
-    "motor_vehicle",
-    "motorcar",
-    "hgv",
-    "service",
-    "area",
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,7 +81,7 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
     ways = _Ways([], [], [], [], [], [], [], [])
     try:
         for way in fp:
-            tags = {k: way.tags.get(k) for k in _WAY_TAGS if k in way.tags}
+            tags = {k: way.tags.get(k) for k in WAY_TAGS if k in way.tags}
             if not is_truck_way(tags, settings) or len(way.nodes) < 2:
                 continue
             nodes = [(n.ref, n.lon, n.lat) for n in way.nodes if n.location.valid()]

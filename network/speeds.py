@@ -91,7 +91,8 @@ class GraphSettings:
     truck_speed_factor : float
         Trucks drive at this fraction of the posted / fallback speed (0 < f <= 1).
     respect_hgv : bool
-        Drop ways tagged ``hgv=no``.
+        Read ``hgv`` access tags (``hgv=no`` drops a way, ``hgv=yes`` lets a truck use a
+        way closed to motor vehicles).
     """
 
     fallback_kph: tuple[tuple[str, float], ...] = field(default=DEFAULT_FALLBACK_KPH)
@@ -161,9 +162,26 @@ def is_truck_way(tags: Mapping[str, str], settings: GraphSettings) -> bool:
         return False
     if tags.get("highway") == "service" and tags.get("service") in EXCLUDED_SERVICE:
         return False
-    if any(tags.get(k) in NO_ACCESS for k in ("access", "motor_vehicle", "motorcar")):
-        return False
-    return not (settings.respect_hgv and tags.get("hgv") == "no")
+    return truck_access(tags, settings) not in NO_ACCESS
+
+
+# OSM access tags from the most specific for a truck to the most general
+ACCESS_KEYS = ("hgv", "motorcar", "motor_vehicle", "vehicle", "access")
+# the way tags the truck rules and speeds read (the readers keep these)
+WAY_TAGS = ("highway", "name", "maxspeed", "oneway", "junction", *ACCESS_KEYS, "service", "area")
+
+
+def truck_access(tags: Mapping[str, str], settings: GraphSettings) -> str | None:
+    """The access value that holds for a truck: that of the most specific access tag the
+    way has (``ACCESS_KEYS``; ``hgv`` only with ``settings.respect_hgv``), so that
+    ``access=no`` + ``motor_vehicle=destination`` lets it in and ``motor_vehicle=no`` +
+    ``hgv=yes`` too; None when the way has none."""
+    for key in ACCESS_KEYS:
+        if key == "hgv" and not settings.respect_hgv:
+            continue
+        if key in tags:
+            return tags[key]
+    return None
 
 
 def oneway_direction(tags: Mapping[str, str]) -> int:

@@ -563,19 +563,32 @@ def _raise_unreachable(pairs: np.ndarray, snaps: list[Snap]) -> None:
 
 
 def _twins(table: EdgeTable) -> np.ndarray:
-    """For each edge, the opposite-direction edge of the same street piece, or -1."""
+    """For each edge, the opposite-direction edge of the same street piece, or -1.
+
+    A piece that starts and ends at one node (a loop joined to the streets at a single
+    junction) has both directions under one key: they pair by their ``edge_reversed``
+    flags, never an edge with itself (which routed a two-way loop one way only and left a
+    one-way loop out of snapping)."""
     cols = (
         table.edge_u.tolist(),
         table.edge_v.tolist(),
         table.edge_osmid.tolist(),
         np.round(table.edge_length_m, 1).tolist(),
     )
-    key: dict[tuple[int, int, int, float], int] = {}
+    key: dict[tuple[int, int, int, float], list[int]] = {}
     for e, k in enumerate(zip(*cols, strict=True)):
-        key.setdefault(k, e)
+        key.setdefault(k, []).append(e)
     twin = np.full(table.n_edges, -1, dtype=np.int64)
-    for (u, v, osm, length), e in key.items():
-        twin[e] = key.get((v, u, osm, length), -1)
+    rev = table.edge_reversed
+    for (u, v, osm, length), edges in key.items():
+        if u != v:
+            other = key.get((v, u, osm, length))
+            twin[edges[0]] = other[0] if other else -1
+            continue
+        ahead = [e for e in edges if not rev[e]]
+        back = [e for e in edges if rev[e]]
+        for a, b in zip(ahead, back, strict=False):
+            twin[a], twin[b] = b, a
     return twin
 
 

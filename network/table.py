@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -90,7 +92,8 @@ class EdgeTable:
     def save(self, path: Path) -> None:
         """Write the table to an uncompressed ``.npz`` (loads in milliseconds)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
+        # a name of its own per writer: two processes building one cache each rename theirs
+        tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.npz")
         np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})
         tmp.replace(path)
 
@@ -253,7 +256,10 @@ def _append_edge(
     length, time_s = float(data["length"]), float(data["travel_time"])
     cols["u"].append(u)
     cols["v"].append(v)
-    cols["osmid"].append(int(_first(data.get("osmid"), -1)))
+    osmid = data.get("osmid", -1)  # osmnx lists a merged edge's ways in any order
+    cols["osmid"].append(
+        int(min(osmid) if isinstance(osmid, list) and osmid else _first(osmid, -1))
+    )
     cols["hw"].append(str(_first(data.get("highway"), "")))
     name = _first(data.get("name"), "")
     cols["name"].append("" if name != name else str(name))  # NaN-safe

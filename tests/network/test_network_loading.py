@@ -207,3 +207,119 @@ def test_parallel_matrix_equals_serial(tmp_path: Path, monkeypatch: pytest.Monke
     a, b = two.matrix(pts), one.matrix(pts)
     np.testing.assert_array_equal(a.duration_s, b.duration_s)
     np.testing.assert_array_equal(a.distance_m, b.distance_m)
+
+
+# A square of residential streets (1-2-3-4) with a diagonal 1-3 whose tags each test sets,
+# and a loop street 3-8-9-3 (a close joined to the streets at one node).
+SQUARE_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="1" lat="50.000" lon="10.000" version="1"/>
+  <node id="2" lat="50.000" lon="10.001" version="1"/>
+  <node id="3" lat="50.001" lon="10.001" version="1"/>
+  <node id="4" lat="50.001" lon="10.000" version="1"/>
+  <node id="8" lat="50.0015" lon="10.0015" version="1"/>
+  <node id="9" lat="50.002" lon="10.001" version="1"/>
+  <way id="11" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+  <way id="12" version="1"><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
+  <way id="13" version="1"><nd ref="3"/><nd ref="4"/><tag k="highway" v="residential"/></way>
+  <way id="14" version="1"><nd ref="4"/><nd ref="1"/><tag k="highway" v="residential"/></way>
+  <way id="15" version="1"><nd ref="1"/><nd ref="3"/>{diagonal}</way>
+  <way id="17" version="1"><nd ref="3"/><nd ref="8"/><nd ref="9"/><nd ref="3"/>
+    <tag k="highway" v="residential"/><tag k="name" v="Loop Close"/>{loop}</way>
+</osm>
+"""
+
+
+def _square(
+    tmp_path: Path, name: str, diagonal: str = '<tag k="highway" v="residential"/>', loop: str = ""
+) -> tuple[Path, Path]:
+    """The square as .osm and .osm.pbf, with the diagonal's tags and extra ones on the loop."""
+    import osmium
+
+    xml = tmp_path / f"{name}.osm"
+    xml.write_text(SQUARE_OSM.format(diagonal=diagonal, loop=loop))
+    pbf = tmp_path / f"{name}.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(xml)):
+            writer.add(obj)
+    return xml, pbf
+
+
+def _tag(**tags: str) -> str:
+    return "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+
+
+@pytest.mark.parametrize(
+    ("tags", "usable"),
+    [
+        ({"hgv": "no"}, False),
+        ({"motor_vehicle": "no"}, False),
+        ({"vehicle": "no"}, False),
+        ({"motor_vehicle": "no", "hgv": "yes"}, True),  # the most specific tag holds
+        ({"access": "no", "motor_vehicle": "destination"}, True),
+        ({"access": "private"}, False),
+    ],
+)
+def test_trucks_read_the_most_specific_access_tag_from_either_file(
+    tags: dict[str, str], usable: bool, tmp_path: Path
+) -> None:
+    """The diagonal 1-3 with these tags is driven, or not, alike from .pbf and .osm (osmnx
+    kept no hgv or motor_vehicle tag before)."""
+    for path in _square(tmp_path, "sq", diagonal=_tag(highway="residential", **tags)):
+        g = load_graph(path, cache_dir=tmp_path / f"cache-{path.suffix}")
+        assert g.has_edge(1, 3) is usable and g.has_edge(3, 1) is usable, path.name
+
+
+def test_a_motorway_is_one_way_from_either_file(tmp_path: Path) -> None:
+    """An untagged motorway runs along its node order (osmnx made it two-way)."""
+    for path in _square(tmp_path, "mw", diagonal=_tag(highway="motorway")):
+        g = load_graph(path, cache_dir=tmp_path / f"cache-{path.suffix}")
+        assert g.has_edge(1, 3) and not g.has_edge(3, 1), path.name
+
+
+def test_a_loop_street_is_driven_both_ways_and_a_one_way_loop_is_snapped_to(
+    tmp_path: Path,
+) -> None:
+    """Two points 15 m apart on the loop close 3-8-9-3: as near both ways when it is
+    two-way; one way round, on it, when it is one-way (each point snaps onto the loop)."""
+    near = [(10.0012, 50.0012), (10.0014, 50.0014)]
+    for loop, one_way in (("", False), (_tag(oneway="yes"), True)):
+        _, pbf = _square(tmp_path, f"loop{int(one_way)}", loop=loop)
+        net = load_network(pbf, cache_dir=tmp_path / f"cache{int(one_way)}", engine="scipy")
+        snaps = net.snap(near)
+        assert [int(net.table.edge_osmid[s.edge_index]) for s in snaps] == [17, 17]
+        assert max(s.snap_m for s in snaps) < 10
+        m = net.matrix(near)
+        ahead, back = int(m.distance_m[0, 1]), int(m.distance_m[1, 0])
+        assert min(ahead, back) < 30
+        assert (max(ahead, back) > 100) is one_way, (ahead, back)
+
+
+def test_writers_of_one_cache_file_at_once_do_not_trip_each_other(tmp_path: Path) -> None:
+    """Four threads save the same table to one path 50 times each (as two processes
+    building one city's cache do): no writer renames another's half-written file away,
+    and the file reads back whole."""
+    import threading
+
+    from network.table import EdgeTable, table_from_graph
+    from tests.network.conftest import build_tiny_graph
+
+    table = table_from_graph(build_tiny_graph())
+    path = tmp_path / "cache" / "town.npz"
+    errors: list[BaseException] = []
+
+    def save() -> None:
+        for _ in range(50):
+            try:
+                table.save(path)
+            except OSError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=save) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert EdgeTable.load(path).equals(table)
+    assert [p.name for p in path.parent.iterdir()] == ["town.npz"]

@@ -199,3 +199,18 @@ def test_street_lines_and_samples(net) -> None:
     snaps = net.snap([(s.lon, s.lat) for s in samples])
     assert max(s.snap_m for s in snaps) < 0.5
     assert {s.street for s in samples} <= {f"street {k}" for k in (12, 23, 14, 36, 46, 24)}
+
+
+def test_a_street_osmnx_merged_from_two_ways_is_two_way_whatever_their_order(tiny_graph) -> None:
+    """osmnx lists the ways of a merged street in either order on its two directions (it
+    builds the list from a set): the bottom row A-B, here ways [7, 12] one way and [12, 7]
+    the other, is still driven both ways between two points on it."""
+    tiny_graph.edges[1, 2, 0]["osmid"] = [7, 12]
+    tiny_graph.edges[2, 1, 0]["osmid"] = [12, 7]
+    net = StreetNetwork.from_graph(tiny_graph, workers=1, engine="scipy")
+    from tests.network.conftest import grid
+
+    a, b = grid(0.3, 0.0), grid(0.6, 0.0)
+    m = net.matrix([a, b])
+    assert abs(int(m.distance_m[0, 1]) - int(m.distance_m[1, 0])) <= TOL_M
+    assert int(m.distance_m[1, 0]) < 30
