@@ -30,6 +30,7 @@ import itertools
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 
 from optimiser.costs import late_cost, route_cost
 from optimiser.errors import InvalidProblemError
@@ -85,6 +86,13 @@ class _RouteChecker:
         if visits[-1].kind is not VisitKind.END:
             self.add(None, "shape", "a route must end with an END visit")
             return self.out
+        ends = (VisitKind.START, VisitKind.END)
+        if any(x.kind in ends for x in visits[1:-1]):
+            self.add(None, "shape", "a START or END visit inside the route")
+        own = (*ends, VisitKind.BREAK, VisitKind.WAYPOINT)
+        for x in visits:
+            if x.kind in own and x.ref != self.v.ref:
+                self.add(x.ref, "ref", f"a {x.kind.value} visit names {x.ref!r}, not the truck")
         self._ends(visits[0], visits[-1])
         self._loads(visits)
         self._times(visits)
@@ -114,6 +122,8 @@ class _RouteChecker:
     def _loads(self, visits: Sequence[Visit]) -> None:
         v = self.v
         st = _State(v.initial_volume_l, v.initial_weight_kg, v.initial_daily_l, v.initial_daily_kg)
+        if v.starts_loaded:  # what it carries is of its streams, any of them
+            st.streams = set(v.streams)
         for visit in visits:
             if visit.kind is VisitKind.BIN:
                 self._collect(st, visit)
@@ -170,7 +180,10 @@ class _RouteChecker:
         st.streams = set()
 
     def _measured(self, st: _State, visit: Visit) -> None:
-        """The loads measured at a waypoint replace the ones carried on from the plan."""
+        """The loads measured at a waypoint replace the ones carried on from the plan; more
+        than those is waste of the truck's streams, any of them."""
+        if visit.volume_l > st.volume_l or visit.weight_kg > st.weight_kg:
+            st.streams |= self.v.streams
         st.volume_l, st.weight_kg = visit.volume_l, visit.weight_kg
         st.daily_l, st.daily_kg = visit.daily_l, visit.daily_kg
         self._capacity(st, visit.ref)
@@ -203,12 +216,18 @@ class _RouteChecker:
             return self.sites[visit.ref].location
         return visit.location
 
+    def _row(self, location: int | None) -> bool:
+        """Whether ``location`` is a row of the problem's matrix."""
+        return isinstance(location, Integral) and 0 <= location < self.p.matrix.size
+
     def _visit_time(self, visit: Visit) -> None:
         placed = self._place(visit)
         if placed is None:
             return
         duration, window = placed
-        if visit.location != self._expected_location(visit):
+        if not self._row(visit.location):
+            self.add(visit.ref, "location", f"visit at row {visit.location}: not a matrix row")
+        elif visit.location != self._expected_location(visit):
             self.add(visit.ref, "location", f"visit at row {visit.location}")
         if visit.arrival_s > visit.start_s or visit.end_s != visit.start_s + duration:
             self.add(
@@ -230,13 +249,16 @@ class _RouteChecker:
             if i and visit.start_s < visits[i - 1].end_s:
                 self.add(visit.ref, "overlap", "starts before the previous visit ends")
             if visit.kind is VisitKind.BREAK:
+                if visit.location is not None:
+                    self.add(visit.ref, "break", "a break has no location: it is taken where "
+                             f"the truck is (row {visit.location} given)")  # fmt: skip
                 pause += visit.end_s - visit.start_s
                 continue
             self._visit_time(visit)
             if (
                 prev is not None
-                and prev.location is not None
-                and visit.location is not None
+                and self._row(prev.location)
+                and self._row(visit.location)
                 and visit.kind is not VisitKind.WAYPOINT  # reported: there, whatever the drive
             ):
                 travel = int(dur[prev.location, visit.location])
@@ -282,7 +304,7 @@ class _RouteChecker:
     # -- totals -----------------------------------------------------------------------------
     def _totals(self, visits: Sequence[Visit]) -> None:
         dist = self.p.matrix.distance_m
-        located = [x.location for x in visits if x.location is not None]
+        located = [x.location for x in visits if x.kind in LOCATED and self._row(x.location)]
         distance = sum(int(dist[a, b]) for a, b in itertools.pairwise(located))
         duration = visits[-1].end_s - visits[0].start_s
         cost = route_cost(self.v, distance_m=distance, duration_s=duration, used=self.r.used)

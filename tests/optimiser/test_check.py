@@ -145,6 +145,7 @@ BREAKERS: dict[str, Breaker] = {
     "unknown_ref": lambda p, plan: (p, _edit_visit(plan, "b5", ref="nope")),
     "vehicle": lambda p, plan: (p, dataclasses.replace(plan, routes=plan.routes * 2)),
     "shape": lambda p, plan: (p, _drop_kind(plan, VisitKind.END)),
+    "ref": lambda p, plan: (p, _edit_visit(plan, "t1", ref="nobody")),
 }
 
 
@@ -338,3 +339,45 @@ def test_a_hand_made_plan_is_priced_as_solvers_price_theirs(kit) -> None:
     problem = Problem(matrix=m, stops=(kit.stop("x", 1), u, spare), vehicles=(kit.truck(),))
     plan = plan_from_sequences(problem, {"t1": ["x", "u"]})
     assert plan.objective == sum(r.cost for r in plan.routes) + 400 + late_cost(50)
+
+
+def test_a_visit_out_of_place_or_at_no_row_is_detected(manual) -> None:
+    """An END or START inside the route, a break given a place (it is taken where the truck
+    is), a waypoint at no row or at a negative one (numpy would read row -7 from the end):
+    each is a violation, and the checker does not fail on them."""
+    good = plan_from_sequences(manual, {"t1": SEQ})
+    visits = good.routes[0].visits
+    b2 = next(i for i, v in enumerate(visits) if v.ref == "b2")
+    end_inside = dataclasses.replace(visits[-1], start_s=visits[b2].end_s, end_s=visits[b2].end_s)
+    waypoint = dataclasses.replace(visits[b2], kind=VisitKind.WAYPOINT, ref="t1")
+    waypoint = dataclasses.replace(waypoint, start_s=waypoint.end_s, arrival_s=waypoint.end_s)
+    cases = {
+        "shape": (*visits[: b2 + 1], end_inside, *visits[b2 + 1 :]),
+        "break": tuple(
+            dataclasses.replace(v, location=6) if v.kind is VisitKind.BREAK else v for v in visits
+        ),
+        "location": (
+            *visits[: b2 + 1],
+            dataclasses.replace(waypoint, location=None),
+            *visits[b2 + 1 :],
+        ),  # fmt: skip
+    }
+    for code, changed in cases.items():
+        found = {(v.code, v.ref) for v in check(manual, _edit_route(good, visits=changed))}
+        assert code in {c for c, _ in found}, (code, found)
+    far = (*visits[: b2 + 1], dataclasses.replace(waypoint, location=-7), *visits[b2 + 1 :])
+    assert ("location", "t1") in {
+        (v.code, v.ref) for v in check(manual, _edit_route(good, visits=far))
+    }
+
+
+def test_a_load_on_board_at_the_start_goes_to_a_site_that_takes_the_trucks_streams(kit) -> None:
+    """A truck rerouted with 500 l on board (residual) unloads it at a glass-only site: the
+    site does not take what it carries. At a residual site it may."""
+    m = kit.matrix([(0, 0), (1, 0), (2, 0)])
+    truck = kit.truck(initial_volume_l=500, initial_weight_kg=50)
+    glass = kit.site("glass", 1, streams=frozenset({"glass"}))
+    problem = Problem(matrix=m, stops=(), vehicles=(truck,), sites=(glass, kit.site("s1", 2)))
+    to_glass = plan_from_sequences(problem, {"t1": ["glass"]})
+    assert {(v.code, v.ref) for v in check(problem, to_glass)} >= {("site_stream", "glass")}
+    assert check(problem, plan_from_sequences(problem, {"t1": ["s1"]})) == []
