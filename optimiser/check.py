@@ -250,8 +250,10 @@ class _RouteChecker:
                 self.add(visit.ref, "overlap", "starts before the previous visit ends")
             if visit.kind is VisitKind.BREAK:
                 if visit.location is not None:
-                    self.add(visit.ref, "break", "a break has no location: it is taken where "
-                             f"the truck is (row {visit.location} given)")  # fmt: skip
+                    where = f"the truck is (row {visit.location} given)"
+                    self.add(
+                        visit.ref, "break", f"a break has no location: it is taken where {where}"
+                    )
                 pause += visit.end_s - visit.start_s
                 continue
             self._visit_time(visit)

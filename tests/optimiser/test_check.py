@@ -360,7 +360,7 @@ def test_a_visit_out_of_place_or_at_no_row_is_detected(manual) -> None:
             *visits[: b2 + 1],
             dataclasses.replace(waypoint, location=None),
             *visits[b2 + 1 :],
-        ),  # fmt: skip
+        ),
     }
     for code, changed in cases.items():
         found = {(v.code, v.ref) for v in check(manual, _edit_route(good, visits=changed))}
