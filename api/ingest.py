@@ -101,7 +101,7 @@ def ingest_dir(
     for path in sorted(folder.glob("*.csv")):
         report, errors = _ingest_file(db, path, history)
         if errors:
-            (done / f"{path.name}.errors.txt").write_text("\n".join(errors) + "\n")
+            (done / f"{path.name}.errors.txt").write_text("\n".join(errors) + "\n", "utf-8")
         shutil.move(str(path), done / path.name)
         total = IngestReport(
             total.files + report.files,

@@ -11,6 +11,7 @@ import csv
 import io
 import math
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -37,6 +38,11 @@ def _iso(day: DayPlan, seconds: int) -> str:
     return day.at(seconds).isoformat()
 
 
+def _utc(day: DayPlan, seconds: int) -> str:
+    """``seconds`` of the plan's day as UTC with a Z, as GPX wants its times."""
+    return day.at(seconds).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _finite(value: float) -> float | None:
     """``value``, or None (JSON null) for NaN and infinities: e.g. the mean fill at pickup
     of a day that collects nothing."""
@@ -49,8 +55,8 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
         "order": order,
         "kind": str(visit.kind),
         "ref": visit.ref,
-        "lon": where[0] if where else None,
-        "lat": where[1] if where else None,
+        "lon": round(where[0], 7) if where else None,  # 1 cm: float noise off the CSV
+        "lat": round(where[1], 7) if where else None,
         "arrival": _iso(day, visit.arrival_s),
         "start": _iso(day, visit.start_s),
         "end": _iso(day, visit.end_s),
@@ -242,9 +248,9 @@ def gpx(day: DayPlan, vehicle_id: str, geometry: Geometry | None = None) -> str:
         if where is None:
             continue
         name = escape(f"{order} {visit.kind} {visit.ref}")
-        rtepts.append(
-            f'<rtept lat="{where[1]:.7f}" lon="{where[0]:.7f}"><name>{name}</name>'
-            f"<time>{_iso(day, visit.arrival_s)}</time></rtept>"
+        rtepts.append(  # GPX 1.1: time before name, in UTC
+            f'<rtept lat="{where[1]:.7f}" lon="{where[0]:.7f}">'
+            f"<time>{_utc(day, visit.arrival_s)}</time><name>{name}</name></rtept>"
         )
     trkpts = [
         f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"/>'
@@ -271,21 +277,36 @@ _VROOM_STEP = {
 
 
 def _vroom_route(day: DayPlan, route: Route) -> dict[str, Any]:
+    """One route in VROOM's layout. ``duration`` is the driving time so far (the matrix's;
+    into a waypoint, as reported), ``service`` counts breaks, and a stop's
+    ``waiting_time`` is the rest of the time since the last stop (a break taken on the way
+    or while waiting for a window is not waiting): driving, service and waiting add up to
+    the route's duration whatever the engine."""
     steps = []
     travel = waiting = service = 0
-    prev_end = route.visits[0].start_s if route.visits else 0
+    dur = day.built.problem.matrix.duration_s
+    prev: Visit | None = None
+    paused = 0  # breaks since the last located visit
     for visit in route.visits:
-        travel += max(0, visit.arrival_s - prev_end)
-        waiting += visit.start_s - visit.arrival_s
+        wait = 0
+        if visit.kind is VisitKind.BREAK:
+            paused += visit.end_s - visit.start_s
+        elif visit.location is not None:
+            if prev is not None and visit.kind is VisitKind.WAYPOINT:
+                leg = max(0, visit.arrival_s - prev.end_s - paused)  # there whatever the drive
+            else:
+                leg = 0 if prev is None else int(dur[prev.location, visit.location])
+            wait = 0 if prev is None else visit.start_s - prev.end_s - leg - paused
+            travel, prev, paused = travel + leg, visit, 0
+        waiting += wait
         service += visit.end_s - visit.start_s
-        prev_end = visit.end_s
         step: dict[str, Any] = {
             "type": _VROOM_STEP[visit.kind],
             "id": visit.ref,
             "arrival": visit.arrival_s,
             "duration": travel,
             "service": visit.end_s - visit.start_s,
-            "waiting_time": visit.start_s - visit.arrival_s,
+            "waiting_time": wait,
             "load": [visit.volume_l, visit.weight_kg],
             "description": str(visit.kind),
         }
@@ -307,7 +328,8 @@ def vroom_json(day: DayPlan) -> dict[str, Any]:
     """The plan in VROOM's output layout (code, summary, unassigned, routes with steps).
 
     Times are seconds since local midnight of the plan date; loads are [litres, kg];
-    disposal visits are steps of type "job" with description "disposal".
+    ``cost`` is in integer cost units (1/100 of plan.json's currency, as VROOM's costs are
+    integers); disposal visits are steps of type "job" with description "disposal".
     """
     routes = [_vroom_route(day, r) for r in day.plan.routes if r.used]
     summary = {

@@ -93,7 +93,8 @@ def write_day_outputs(
         kpis=day.kpis,
     )
     files = (out / "plan.json", out / "routes.geojson", out / "map.html")
-    files[0].write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n")
-    files[1].write_text(json.dumps(geo) + "\n")
-    files[2].write_text(html)
+    utf8 = "utf-8"  # as map.html declares, whatever the machine's locale
+    files[0].write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n", utf8)
+    files[1].write_text(json.dumps(geo) + "\n", utf8)
+    files[2].write_text(html, utf8)
     return files

@@ -31,7 +31,7 @@ class Table:
 
     def write_csv(self, path: Path) -> Path:
         """Write the table as CSV; returns ``path``."""
-        with path.open("w", newline="") as fh:
+        with path.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(self.columns)
             w.writerows(self.rows)
@@ -89,7 +89,7 @@ def write_comparison(results: Sequence[ScenarioResult], out: Path) -> tuple[Path
             f"wall time {res.wall_s:.0f} s"
         )
     lines += ["", table.to_markdown()]
-    md.write_text("\n".join(lines))
+    md.write_text("\n".join(lines), "utf-8")
     return md, table.write_csv(out / "comparison.csv")
 
 
@@ -134,7 +134,7 @@ def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:
     files = list(write_comparison([result], out))
     rows = day_rows(result)
     days_csv = out / "days.csv"
-    with days_csv.open("w", newline="") as fh:
+    with days_csv.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["scenario"])
         w.writeheader()
         w.writerows(rows)
@@ -148,7 +148,7 @@ def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:
         "totals": {p.policy: _finite(p.totals) for p in result.policies},
     }
     js = out / "result.json"
-    js.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n")
+    js.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n", "utf-8")
     files.append(js)
     return tuple(files)
 

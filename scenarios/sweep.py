@@ -145,7 +145,7 @@ def write_sweep(table: Table, out: Path, *, title: str = "sweep") -> tuple[Path,
     """``sweep.csv``, ``sweep.md`` and ``sweep.png`` in ``out`` (created)."""
     out.mkdir(parents=True, exist_ok=True)
     md = out / "sweep.md"
-    md.write_text(f"# Sensitivity sweep: {title}\n\n" + table.to_markdown())
+    md.write_text(f"# Sensitivity sweep: {title}\n\n" + table.to_markdown(), "utf-8")
     return table.write_csv(out / "sweep.csv"), md, plot_sweep(table, out / "sweep.png", title)
 
 

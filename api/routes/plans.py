@@ -124,7 +124,7 @@ def get_geojson(plan_id: PlanId, db: DbDep, _: CanRead) -> GeoJsonResponse:
 def get_csv(plan_id: PlanId, db: DbDep, _: CanRead) -> CsvResponse:
     text: str = _exports(db, plan_id)["csv"]
     return CsvResponse(
-        text,
+        "\ufeff" + text,  # UTF-8 with a byte-order mark: Excel reads the ids as UTF-8 then
         headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.csv"'},
     )
 

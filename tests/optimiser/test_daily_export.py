@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import itertools
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -212,6 +213,8 @@ def test_csv_has_one_row_per_visit(day: DayPlan) -> None:
     rows = list(csv.DictReader(io.StringIO(plan_csv(day))))
     assert len(rows) == sum(len(r.visits) for r in day.plan.routes)
     assert {r["kind"] for r in rows} >= {"start", "bin", "disposal", "end"}
+    located = [r for r in rows if r["lon"]]
+    assert all(len(r["lon"].split(".")[1]) <= 7 for r in located)  # no float noise
 
 
 def test_gpx_is_valid_xml_and_unknown_truck_is_a_key_error(day: DayPlan) -> None:
@@ -221,6 +224,61 @@ def test_gpx_is_valid_xml_and_unknown_truck_is_a_key_error(day: DayPlan) -> None
     assert len(root.findall("g:rte/g:rtept", ns)) >= 5
     with pytest.raises(KeyError, match="no route for vehicle 'nope'"):
         gpx(day, "nope")
+
+
+def test_gpx_route_points_give_their_time_first_and_in_utc(day: DayPlan) -> None:
+    """GPX 1.1 orders a point's children time, then name; its times are UTC (a Z): the
+    first point is the truck leaving at its shift's start, 06:00 in Helsinki."""
+    root = ET.fromstring(gpx(day, "t1"))
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    points = root.findall("g:rte/g:rtept", ns)
+    for point in points:
+        assert [child.tag.split("}")[1] for child in point] == ["time", "name"]
+    first = points[0].find("g:time", ns)
+    assert first is not None and first.text is not None and first.text.endswith("Z")
+    leaves = datetime.fromisoformat(first.text.replace("Z", "+00:00"))
+    assert leaves == day.at(day.plan.routes[0].visits[0].arrival_s)
+
+
+def _shifted(visit: Visit, by_s: int, lasting_s: int | None = None) -> Visit:
+    """``visit`` ``by_s`` seconds later (lasting ``lasting_s``, when given)."""
+    start = visit.start_s + by_s
+    end = start + (visit.end_s - visit.start_s if lasting_s is None else lasting_s)
+    return dataclasses.replace(visit, arrival_s=visit.arrival_s + by_s, start_s=start, end_s=end)
+
+
+def test_vroom_driving_service_and_waiting_add_up_to_each_routes_duration(
+    day: DayPlan,
+) -> None:
+    """Driving is the matrix's; a break (service) is not waiting, wherever the engine
+    put it. A break taken while the truck waits for a window, as OR-Tools may list it:
+    before the stop, after the truck's arrival there."""
+    doc = vroom_json(day)
+    dur = day.built.problem.matrix.duration_s
+    for vroom, route in zip(doc["routes"], [r for r in day.plan.routes if r.used], strict=True):
+        located = [v.location for v in route.visits if v.location is not None]
+        assert vroom["duration"] == sum(int(dur[a, b]) for a, b in itertools.pairwise(located))
+        total = vroom["duration"] + vroom["service"] + vroom["waiting_time"]
+        assert total == route.duration_s, vroom["vehicle"]
+        assert all(step["waiting_time"] >= 0 for step in vroom["steps"])
+    route = next(r for r in day.plan.routes if r.used)
+    stop = next(i for i, v in enumerate(route.visits) if v.kind is VisitKind.BIN and i > 1)
+    prev, at = route.visits[stop - 1], route.visits[stop]
+    leg = int(dur[prev.location, at.location])
+    start = prev.end_s + leg + 3600  # a window opens an hour after the truck could come
+    brk = _shifted(prev, start - 1800 - prev.start_s, 1800)
+    brk = dataclasses.replace(brk, kind=VisitKind.BREAK, ref=route.vehicle_ref, location=None)
+    waited = dataclasses.replace(_shifted(at, start - at.start_s), arrival_s=prev.end_s + leg)
+    later = [_shifted(v, waited.end_s - at.end_s) for v in route.visits[stop + 1 :]]
+    visits = (*route.visits[:stop], brk, waited, *later)
+    edited = dataclasses.replace(
+        route, visits=visits, duration_s=visits[-1].end_s - visits[0].start_s
+    )
+    plan = dataclasses.replace(day.plan, routes=(edited,))
+    vroom = vroom_json(dataclasses.replace(day, plan=plan))["routes"][0]
+    assert vroom["duration"] + vroom["service"] + vroom["waiting_time"] == edited.duration_s
+    step = next(x for x in vroom["steps"] if x["id"] == at.ref)
+    assert step["waiting_time"] == 3600 - 1800
 
 
 def test_vroom_json_summary_matches_routes(day: DayPlan) -> None:
