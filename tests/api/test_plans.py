@@ -62,6 +62,7 @@ def test_plan_job_runs_in_background_and_serves_exports(
     assert geo.json()["type"] == "FeatureCollection"
     csv = client.get(f"/plans/{pid}/csv", headers=viewer)
     assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.content.startswith(b"\xef\xbb\xbf")  # for Excel to read it as UTF-8
     assert csv.text.splitlines()[1:] == ["v1,0,b0", "v1,1,b2", "v2,0,b1", "v2,1,b3"]
     gpx = client.get(f"/plans/{pid}/gpx/v2", headers=viewer)
     assert gpx.headers["content-type"].startswith("application/gpx+xml")
