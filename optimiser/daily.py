@@ -33,6 +33,7 @@ from fleet.policy import CollectionPolicy
 from network.errors import NetworkError
 from network.matrix import TravelMatrix
 from optimiser.build import (
+    SECOND_VISIT_GAP_S,
     BuiltProblem,
     build_problem,
     decision_stops,
@@ -49,7 +50,7 @@ from optimiser.build import (
 from optimiser.check import Violation, check, late_s
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, Route, Unserved, Visit, VisitKind, clock, span
-from optimiser.problem import Problem, Stop, VehicleSpec, bin_of, visit_ref
+from optimiser.problem import SECOND_VISIT, Problem, Stop, VehicleSpec, bin_of, visit_ref
 from optimiser.reroute import (
     DEFAULT_PARAMS,
     WORK,
@@ -751,19 +752,28 @@ def _no_deadline(
 ) -> Stop | None:
     """``stop`` open until the end of the bin's own access hours (``inventory``), its release
     still holding: a deadline given way. The deadline becomes its target (``due_s``, not a
-    rule): emptied as soon after as a route can. None when those hours (on ``plan_date``
-    in ``tz``) are over by ``after_s`` (seconds since local midnight)."""
+    rule): emptied as soon after as a route can. A bin with a second visit that day keeps
+    its first one ``SECOND_VISIT_GAP_S`` ahead of it, as planned (two emptyings minutes
+    apart would find it empty the second time). None when those hours (on ``plan_date``
+    in ``tz``) are over by ``after_s`` (seconds since local midnight), or the second visit
+    leaves no time before it: that one empties the bin."""
     b = inventory.bin(stop.ref)
     lo, deadline = stop.window_s if stop.window_s is not None else (0, None)
     targets = [t for t in (stop.due_s, deadline) if t is not None]
     due = dataclasses.replace(stop, due_s=min(targets) if targets else None)
     if b.access_window is None:
-        window = None if lo <= 0 else (lo, max(v.shift_s[1] for v in problem.vehicles))
-        return dataclasses.replace(due, window_s=window)
-    hours = window_to_s(b.access_window, plan_date=plan_date, tz=tz)
-    if hours[1] < after_s:  # its own hours are over for today
+        hi = max(v.shift_s[1] for v in problem.vehicles)
+    else:
+        hours = window_to_s(b.access_window, plan_date=plan_date, tz=tz)
+        lo, hi = max(lo, hours[0]), hours[1]
+    second = next((s for s in problem.stops if s.ref == stop.ref + SECOND_VISIT), None)
+    if second is not None and second.window_s is not None:
+        hi = min(hi, second.window_s[0] - SECOND_VISIT_GAP_S)
+    if hi < max(after_s, lo):  # its own hours are over for today, or its second visit is near
         return None
-    return dataclasses.replace(due, window_s=(max(lo, hours[0]), hours[1]))
+    if b.access_window is None and lo <= 0 and second is None:
+        return dataclasses.replace(due, window_s=None)
+    return dataclasses.replace(due, window_s=(lo, hi))
 
 
 def _late_rather_than_never(
