@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from scenarios.config import ScenarioConfig, ScenarioError, load_config
-from scenarios.report import Table, compare, write_comparison, write_run
+from scenarios.report import Table, compare, decimals_short_of_one, write_comparison, write_run
 from scenarios.run import ScenarioResult, run_scenario
 from scenarios.sweep import run_sweep, write_sweep
 
@@ -99,4 +99,6 @@ def rich_table(results: Sequence[ScenarioResult], title: str = "Scenario compari
 
 
 def _cell(v: object) -> str:
-    return f"{v:,.3g}" if isinstance(v, float) and abs(v) < 10 else f"{v:,}" if v == v else "n/a"
+    if isinstance(v, float) and abs(v) < 10:
+        return f"{v:,.{decimals_short_of_one(v, 2) + 1}g}" if v == v else "n/a"
+    return f"{v:,}" if v == v else "n/a"
