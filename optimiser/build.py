@@ -71,9 +71,22 @@ class BuiltProblem:
 
 
 def clock_to_s(t: time, *, plan_date: date, tz: tzinfo) -> int:
-    """Seconds elapsed from local midnight of ``plan_date`` to local clock time ``t``."""
-    at = datetime.combine(plan_date, t.replace(tzinfo=None), tzinfo=tz)
-    return instant_to_s(at, plan_date=plan_date, tz=tz)
+    """Seconds elapsed from local midnight of ``plan_date`` to local clock time ``t``.
+
+    A time the clocks skip (spring forward: 03:30 in Helsinki on 2026-03-29) is the
+    instant they skip at (04:00 there), so that later clock times never come sooner."""
+    wall = datetime.combine(plan_date, t.replace(tzinfo=None))
+    first, second = (
+        instant_to_s(wall.replace(tzinfo=tz, fold=f), plan_date=plan_date, tz=tz) for f in (0, 1)
+    )
+    if second >= first:  # it exists (twice in a fall back's repeated hour: the first time)
+        return first
+    early, late = second, first  # skipped: the change lies between the two readings of it
+    while late - early > 1:
+        mid = (early + late) // 2
+        at = s_to_instant(mid, plan_date=plan_date, tz=tz).replace(tzinfo=None)
+        early, late = (mid, late) if at < wall else (early, mid)
+    return late
 
 
 def window_to_s(w: TimeWindow, *, plan_date: date, tz: tzinfo) -> tuple[int, int]:

@@ -165,6 +165,22 @@ def test_clock_counts_elapsed_seconds_on_a_dst_day():
     )
 
 
+def test_clock_times_the_clocks_skip_are_the_instant_they_skip_at() -> None:
+    """Helsinki jumps from 03:00 to 04:00 on 2026-03-29: 03:30 is not a time that day; it
+    counts as 04:00 (3 h after midnight), so a window 03:30-04:15 stays in order (it was
+    04:30-04:15, and the day's plan failed to build). The repeated hour of 2026-10-25
+    reads as its first time, as before."""
+    helsinki = _zone("Europe/Helsinki")
+    spring, fall = date(2026, 3, 29), date(2026, 10, 25)
+    got = [
+        clock_to_s(time(h, m), plan_date=spring, tz=helsinki)
+        for h, m in ((2, 59), (3, 30), (4, 0), (4, 15))
+    ]
+    assert got == [10_740, 10_800, 10_800, 11_700]
+    assert clock_to_s(time(3, 30), plan_date=fall, tz=helsinki) == 3.5 * 3600
+    assert clock_to_s(time(4, 30), plan_date=fall, tz=helsinki) == 5.5 * 3600
+
+
 def _zone(name: str):
     from zoneinfo import ZoneInfo
 
