@@ -39,14 +39,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from optimiser.check import check_route, objective, time_route
+from optimiser.check import check, check_route, objective, plan_from_sequences, time_route
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
-from optimiser.explain import explain_unfit
+from optimiser.explain import UNFIT, explain_unfit
 from optimiser.greedy import LegsMemo, feasible_prefix, insert_cheapest, start_of, swap_in
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
-from optimiser.problem import Problem, Stop, VehicleSpec
+from optimiser.problem import Problem, Stop, VehicleSpec, drop_weight
 from optimiser.screen import needs_disposal, screen, usable_sites
 
 WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
@@ -457,11 +457,12 @@ def reroute(
         if stop.ref in urgent_refs and stop.ref not in in_warm:
             if insert_cheapest(residual, warm, stop, memo=memo) is None:
                 swap_in(residual, warm, stop)  # no room: a stop of lower rank makes room
-        elif stop.due_s is not None and stop.ref in in_warm:
-            _sooner(residual, warm, stop)
+        elif stop.due_s is not None and any(stop.ref in refs for refs in warm.values()):
+            _sooner(residual, warm, stop)  # (a swap for an alert may have taken it out)
     in_warm = {r for refs in warm.values() for r in refs}
     soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
     sub = explain_unfit(residual, _search_rest(residual, params, warm, soft))
+    sub = _unless_dearer(residual, warm, sub)
     sub = dataclasses.replace(
         sub, notes=(*full_notes, *_load_notes(prefixes, progs), *late, *sub.notes)
     )
@@ -534,6 +535,40 @@ def _late_in(problem: Problem, v: VehicleSpec, refs: list[str], stop: Stop) -> i
     """Seconds after its response target that ``stop`` starts in route ``refs`` of ``v``."""
     assert stop.due_s is not None
     return max(0, start_of(time_route(problem, v, refs), stop.ref) - stop.due_s)
+
+
+def _unless_dearer(residual: Problem, warm: Mapping[str, Sequence[str]], found: Plan) -> Plan:
+    """The warm start (the rest of each route being driven, the alerts put in) timed as a
+    plan, when the search found nothing better: no fewer required stops left out (by
+    priority) and no lower ``check.objective``. The drivers keep their routes where the
+    cost is equal. ``found`` when it is better, has no solution, or the warm start breaks a
+    rule once timed."""
+    if found.status is PlanStatus.NO_SOLUTION:
+        return found
+    try:
+        kept = plan_from_sequences(residual, warm)
+    except InvalidProblemError:
+        return found
+    reasons = {u.ref: u.reason for u in found.unserved}
+    kept = dataclasses.replace(
+        kept,
+        status=found.status,
+        unserved=tuple(
+            Unserved(ref=u.ref, reason=reasons.get(u.ref, UNFIT)) for u in kept.unserved
+        ),
+        engine=found.engine,
+        notes=found.notes,
+    )
+    if _rank(residual, found) < _rank(residual, kept) or check(residual, kept):
+        return found
+    return explain_unfit(residual, kept)
+
+
+def _rank(problem: Problem, plan: Plan) -> tuple[int, int]:
+    """Required stops left out (weighed by priority), then ``check.objective``."""
+    served = plan.served_refs
+    left = sum(drop_weight(s) for s in problem.stops if s.required and s.ref not in served)
+    return left, objective(problem, plan)
 
 
 def _sooner(problem: Problem, warm: dict[str, list[str]], stop: Stop) -> None:

@@ -673,3 +673,40 @@ def test_the_rerouted_day_prices_the_bins_it_leaves_as_a_plan_does(kit, day) -> 
     assert check(with_urgent(problem, [urgent]), new) == []
     assert "food" not in new.served_refs
     assert new.objective == sum(r.cost for r in new.routes) + 900
+
+
+def test_an_alert_that_takes_the_place_of_a_late_must_bin_leaves_it_unserved(kit) -> None:
+    """One stop a day: b2 (a must bin whose deadline gave way to a target, 08:00) is
+    planned, b1 left out; b1 overflows and its alert outranks b2, which no route can take
+    back. b1 is served and b2 is unserved with its reason (the reroute raised
+    StopIteration looking for b2's route)."""
+    m = kit.matrix([(0, 0), (5, 0), (1, 0), (2, 0)])
+    stops = (kit.stop("b1", 2), kit.stop("b2", 3, due_s=8 * kit.H))
+    day = Problem(
+        matrix=m, stops=stops, vehicles=(kit.truck("a", max_stops=1),), sites=(kit.site("s0", 1),)
+    )
+    plan = plan_from_sequences(day, {"a": ["b2", "s0"]})
+    urgent = [kit.stop("b1", 2, priority=1)]
+    new = reroute(day, plan, [], urgent, FAST)
+    assert check(with_urgent(day, urgent), new) == []
+    assert new.served_refs == {"b1"}
+    (left,) = new.unserved
+    assert left.ref == "b2" and "alerted bins go first (b1)" in left.reason
+
+
+def test_with_no_alert_and_the_day_as_planned_no_bin_goes_to_a_dearer_truck(kit) -> None:
+    """Both trucks just unloaded as planned; a's drive home is free to OR-Tools (an empty
+    route), so the search handed b4 to b, three times dearer a km. The routes being
+    driven cost no more than anything it finds: they stand."""
+    from optimiser.check import objective
+
+    m = kit.matrix([(0, 0), (10, 0), (9, 0), (10, 1), (9, 1), (10, 0)])
+    stops = (kit.stop("b2", 2), kit.stop("b4", 3), kit.stop("b1", 4))
+    trucks = (kit.truck("a", cost_per_km=100), kit.truck("b", start=5, end=5, cost_per_km=300))
+    day = Problem(matrix=m, stops=stops, vehicles=trucks, sites=(kit.site("s0", 1),))
+    plan = plan_from_sequences(day, {"a": ["b2", "s0", "b4", "s0"], "b": ["b1", "s0"]})
+    progress = [_progress(plan.routes[0], 2), _progress(plan.routes[1], 2)]
+    new = reroute(day, plan, progress, [], FAST)
+    assert check(day, new) == []
+    assert not any(c.changed for c in route_changes(plan, new).values())
+    assert objective(day, new) == objective(day, plan)
