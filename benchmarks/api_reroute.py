@@ -235,7 +235,9 @@ def run(plan_limit_s: int, alert_at: str, seed: int) -> dict[str, Any]:
                 if new
                 else {}
             )
-            later = now + timedelta(minutes=1)  # another truck's crew, a minute on
+            # another truck's crew, a second on: by a minute on, the bin the alert added may
+            # be the day's last visit still to come, and emptied already
+            later = now + timedelta(seconds=1)
             runtime.jobs.clock = lambda: later
             elsewhere = emptied_elsewhere(client, key, alert["plan_id"] or plan_id, later)
             emptied_doc = (
