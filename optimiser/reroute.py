@@ -401,7 +401,8 @@ def reroute(
         One per truck on the road; trucks without one are taken as not started (ready
         at the latest ``time_s`` given).
     urgent : sequence of Stop
-        Bins to add (required); a stop with the ref of an existing one replaces it.
+        Bins to add (required); a stop with the ref of an existing one replaces it. A ref
+        a truck's progress has done already raises ``InvalidProblemError``.
     params : SolveParams, optional
         The time limit (seconds) covers the re-optimisation.
 
@@ -415,6 +416,12 @@ def reroute(
     params = params or DEFAULT_PARAMS
     full = with_urgent(problem, urgent)
     urgent_refs = {s.ref for s in urgent}
+    emptied = sorted(urgent_refs & {r for p in progress for r in p.done})
+    if emptied:  # the visit done would count as serving it: the alert would be lost
+        raise InvalidProblemError(
+            f"urgent stop(s) {emptied} were already emptied today: give each alert's visit "
+            "a ref of its own (optimiser.problem.visit_ref(bin_id, k)), as reroute_day does"
+        )
     progs, full_notes = _within_capacity(full, _progress_map(full, progress))
     now = max((p.time_s for p in progs.values()), default=0)
     routes = {r.vehicle_ref: r for r in plan.routes}

@@ -710,3 +710,14 @@ def test_with_no_alert_and_the_day_as_planned_no_bin_goes_to_a_dearer_truck(kit)
     assert check(day, new) == []
     assert not any(c.changed for c in route_changes(plan, new).values())
     assert objective(day, new) == objective(day, plan)
+
+
+def test_an_urgent_stop_already_emptied_today_is_refused_not_lost(kit, day) -> None:
+    """b2 was emptied this morning and overflows again: given as urgent under its own ref,
+    the visit done would count as serving it and the alert would be lost; the call names
+    the fix (a visit ref of its own, as reroute_day gives it)."""
+    plan = kit.solved(day)
+    progress = _mid_day(plan)
+    done = progress[0].done[0]
+    with pytest.raises(InvalidProblemError, match=rf"\['{done}'\] were already emptied today"):
+        reroute(day, plan, progress, [kit.stop(done, 2, priority=1)], FAST)
