@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Query, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,28 +16,22 @@ from api.errors import ConflictError, NotFoundError, RecordError
 from api.schemas import ERROR_RESPONSES, ReportIn, ReportOut
 from api.security import CanDispatch, CanRead
 from fleet.errors import FleetDataError
+from network.table import haversine_m
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses=ERROR_RESPONSES)
 
 NEAREST_BIN_M = 100.0
-_EARTH_M = 6_371_000.0
-
-
-def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def nearest_bin(session: Session, lon: float, lat: float, within_m: float) -> str | None:
     """The id of the bin closest to (lon, lat) if within ``within_m`` metres."""
-    best: tuple[float, str] | None = None
-    for bin_id, blon, blat in session.execute(select(BinRow.bin_id, BinRow.lon, BinRow.lat)):
-        d = _metres(lon, lat, blon, blat)
-        if d <= within_m and (best is None or d < best[0]):
-            best = (d, bin_id)
-    return None if best is None else best[1]
+    rows = session.execute(select(BinRow.bin_id, BinRow.lon, BinRow.lat)).all()
+    if not rows:
+        return None
+    ids, lons, lats = zip(*rows, strict=True)
+    metres = haversine_m(lon, lat, np.array(lons, dtype=float), np.array(lats, dtype=float))
+    best = int(np.argmin(metres))
+    return str(ids[best]) if metres[best] <= within_m else None
 
 
 def _target_bin(session: Session, item: ReportIn) -> str | None:
