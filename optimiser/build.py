@@ -2,7 +2,7 @@
 
 * Clock times (``TimeWindow`` local times) and instants -> seconds since local midnight of
   the plan date, counted as elapsed time in ``tz`` (a day with a DST change keeps real
-  durations), and back (:func:`s_to_instant`).
+  durations), and back (:func:`s_to_instant`; the local clock's reading: :func:`wall_s`).
 * Costs and prizes in currency -> integer cents (rounded half to even by ``round``).
 * Expected volume (litres) and weight (kg) of a decision -> integers, rounded up; the
   same for the fill a crew found at a pickup and the weight a lift scale took
@@ -107,6 +107,15 @@ def s_to_instant(seconds: float, *, plan_date: date, tz: tzinfo) -> datetime:
     of :func:`instant_to_s`: elapsed time, so a day with a DST change keeps real durations)."""
     midnight = datetime.combine(plan_date, time(0, 0), tzinfo=tz).astimezone(UTC)
     return (midnight + timedelta(seconds=seconds)).astimezone(tz)
+
+
+def wall_s(seconds: int, *, plan_date: date, tz: tzinfo) -> int:
+    """``seconds`` elapsed since local midnight of ``plan_date`` as the seconds the local
+    clock shows then (10 h in is 11:00 on a spring-forward day; a later day's hours go past
+    24): what :func:`optimiser.plan.clock` shows within :func:`optimiser.plan.wall_clock`."""
+    at = s_to_instant(seconds, plan_date=plan_date, tz=tz)
+    wall = datetime.combine(at.date(), at.time()) - datetime.combine(plan_date, time(0))
+    return round(wall.total_seconds())
 
 
 def with_deadline(

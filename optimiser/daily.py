@@ -7,13 +7,15 @@ scenario simulator. It glues fleet (forecast, policy) to the optimiser (build, s
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import NamedTuple
+from typing import NamedTuple, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from fleet.density import carry_measured, planned_at_densities
@@ -45,11 +47,12 @@ from optimiser.build import (
     site_spec,
     urgent_stop,
     vehicle_spec,
+    wall_s,
     window_to_s,
 )
 from optimiser.check import Violation, check, late_s
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, Route, Unserved, Visit, VisitKind, clock, span
+from optimiser.plan import Plan, Route, Unserved, Visit, VisitKind, clock, span, wall_clock
 from optimiser.problem import SECOND_VISIT, Problem, Stop, VehicleSpec, bin_of, visit_ref
 from optimiser.reroute import (
     DEFAULT_PARAMS,
@@ -227,6 +230,32 @@ def compute_kpis(
     }
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _on_local_clock(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``fn`` writing its notes and checker messages in the plan day's local clock
+    (:func:`optimiser.plan.wall_clock`): the day is its ``day`` argument's, or its
+    ``plan_date`` in ``tz``."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def on_local_clock(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        given = signature.bind(*args, **kwargs).arguments
+        day = given.get("day")
+        plan_date, tz = (
+            (day.plan_date, ZoneInfo(day.tz_name))
+            if isinstance(day, DayPlan)
+            else (given["plan_date"], given["tz"])
+        )
+        with wall_clock(functools.partial(wall_s, plan_date=plan_date, tz=tz)):
+            return fn(*args, **kwargs)
+
+    return on_local_clock
+
+
+@_on_local_clock
 def plan_day(
     inventory: Inventory,
     readings: Sequence[FillReading],
@@ -406,6 +435,7 @@ def _alert_stops(
     return dataclasses.replace(built, problem=dataclasses.replace(built.problem, stops=stops))
 
 
+@_on_local_clock
 def route_day(
     inventory: Inventory,
     decisions: Sequence[BinDecision],
@@ -857,6 +887,7 @@ def _all_progress(problem: Problem, progress: Sequence[Progress], now_s: int) ->
     return [*progress, *idle]
 
 
+@_on_local_clock
 def reroute_day(
     day: DayPlan,
     progress: Sequence[Progress],
@@ -980,6 +1011,7 @@ def reroute_day(
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
 
+@_on_local_clock
 def replan_day(
     day: DayPlan,
     progress: Sequence[Progress],

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+#: Solver seconds -> the seconds the day's local clock shows (:func:`wall_clock`).
+_WALL: ContextVar[Callable[[int], int] | None] = ContextVar("_WALL", default=None)
+
+
+@contextmanager
+def wall_clock(to_wall: Callable[[int], int]) -> Iterator[None]:
+    """Within it, :func:`clock` shows solver seconds as ``to_wall`` reads them: the local
+    clock of the day (:func:`optimiser.build.wall_s`), so that on a day the clocks change
+    10 h after midnight shows 11:00 (spring) or 09:00 (autumn), as the plan's own times
+    do. The notes and checker messages of a day's plan are written within it."""
+    token = _WALL.set(to_wall)
+    try:
+        yield
+    finally:
+        _WALL.reset(token)
 
 
 def clock(seconds: int) -> str:
     """Solver seconds since local midnight as a clock time, ``HH:MM`` (``HH:MM:SS`` when
-    the seconds are not whole minutes; hours go past 24 for the next day)."""
+    the seconds are not whole minutes; hours go past 24 for the next day). Within
+    :func:`wall_clock`, as the day's local clock shows them."""
+    to_wall = _WALL.get()
+    if to_wall is not None:
+        seconds = to_wall(seconds)
     h, m, s = seconds // 3600, seconds % 3600 // 60, seconds % 60
     return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
 

@@ -2127,3 +2127,25 @@ def test_a_reroute_after_a_replan_loads_bins_as_the_replan_did(
     stop = new_day.built.problem.stop(later)
     assert (stop.volume_l, stop.weight_kg) == (660, 330)
     assert new_day.violations == ()
+
+
+@pytest.mark.parametrize("changed", [date(2026, 3, 29), date(2026, 10, 25)])
+def test_notes_read_the_local_clock_on_a_day_the_clocks_change(
+    day: DayPlan,
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    changed: date,
+) -> None:
+    """On the days Helsinki's clocks change, site s is taken off the list as t1 empties its
+    first bin and b5 is alerted: the reroute's note says from when no truck unloads there in
+    the local clock, as the plan's times read (it said an hour off: solver seconds elapsed
+    since midnight read as a clock time)."""
+    on = dataclasses.replace(day, plan_date=changed)
+    (done,) = _progress_after(on, 1)
+    new_day, _ = _rerouted_with(on, done, "b5", dataclasses.replace(tiny_city[0], sites=()))
+    (site,) = on.built.problem.sites
+    closed = on.at(max(site.window_s[0], min(site.window_s[1], done.time_s)))
+    shown = closed.strftime("%H:%M" if closed.second == 0 else "%H:%M:%S")
+    assert closed.hour >= 4  # after the change
+    assert f"disposal site s is no longer listed: no truck unloads there from {shown}" in (
+        new_day.plan.notes
+    )
