@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api import repo
-from api.db import AlertRow, BinRow, PlanRow, utcnow
+from api.db import AlertRow, BinRow, PlanRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, RecordError
 from api.jobs import NOT_SENT
@@ -64,7 +64,7 @@ def raise_alert(
     ``planned`` alert whose bin another truck's crew empties (off its route) reads
     ``emptied`` once a new version takes its visit out.
     """
-    at = item.at or utcnow()
+    at = item.at or jobs.clock()
     ahead = jobs.ahead_of_clock(at)
     if ahead is not None:
         raise RecordError(["body", "at"], ahead, f"bin_id={item.bin_id!r}")

@@ -214,6 +214,22 @@ def test_a_plan_of_another_day_neither_starts_late_nor_takes_the_days_alerts(
     assert got["status"] == "planned"
 
 
+def test_a_dispatchers_alert_without_a_time_is_dated_by_the_services_clock(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """An alert with no ``at`` is dated now by the service's clock, as everything else the
+    service dates (it was the computer's clock: a week after this app's clock, refused as
+    dated in the future)."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    now = datetime.fromisoformat("2026-11-25T09:15:00+02:00")
+    runtime.jobs.clock = lambda: now
+    resp = client.post("/alerts", json={"bin_id": "b1"}, headers=dispatcher)
+    assert resp.status_code == 202, resp.text
+    assert datetime.fromisoformat(resp.json()["at"]) == now
+    wait(runtime)
+
+
 def test_citizen_report_raises_alert_for_nearest_bin(
     client: TestClient,
     keys: dict[str, dict[str, str]],
