@@ -86,8 +86,9 @@ def route_diffs(
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Claim:
     """Open alerts taken into a new running plan version: the plan to reroute (``state`` of
-    plan ``base_id``), the bins alerted, now (the latest alert's, or truck report's, time;
-    the clock's too, with an earlier day's alert or no alert) and each bin's response target
+    plan ``base_id``), the bins alerted, now (the latest alert's, truck report's or, for a
+    reroute of today or with an earlier day's alert or no alert, the clock's time: an alert
+    that arrives late is routed from when it arrives) and each bin's response target
     (empty when targets are off). A version for a bin another truck's crew emptied has no
     alert (:meth:`JobRunner.request_emptied`)."""
 
@@ -805,8 +806,9 @@ class JobRunner:
                 a.status, a.plan_id = "rerouting", new.id
             urgent = list(dict.fromkeys(a.bin_id for a in alerts))
             own = [a.at for a in alerts if a.plan_date == plan_date]
-            carried = not alerts or len(own) < len(alerts)  # now is when this runs
-            now = max(own + elsewhere + ([self.clock()] if carried else []))
+            carried = not alerts or len(own) < len(alerts)
+            running = carried or plan_date == self.today()  # now is when this runs
+            now = max(own + elsewhere + ([self.clock()] if running else []))
             due = _targets(alerts, self.settings.alert_response_min, plan_date, now)
             return _Claim(
                 plan_id=new.id,

@@ -112,6 +112,28 @@ def test_alert_reroutes_into_new_version_with_diff(
     assert "v1,1,b9" in csv
 
 
+def test_an_alert_posted_late_is_rerouted_from_the_services_clock(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """An overflow seen at 07:30 reaches the service at 11:00 (a gateway's late batch): the
+    reroute plans from 11:00, when it runs, not from 07:30 (its plan had the bin emptied
+    before the reroute ran, on time); the response target still counts from 07:30."""
+    dispatcher = keys["dispatcher"]
+    _planned(client, dispatcher, runtime)
+    now = datetime.fromisoformat("2026-11-25T11:00:00+02:00")
+    runtime.jobs.clock = lambda: now
+    seen = "2026-11-25T07:30:00+02:00"
+    resp = client.post("/alerts", json={"bin_id": "b9", "at": seen}, headers=dispatcher)
+    assert resp.status_code == 202, resp.text
+    wait(runtime)
+    (call,) = planner.reroutes
+    assert call["now"] == now
+    assert call["due"]["b9"] == datetime.fromisoformat("2026-11-25T09:30:00+02:00")
+
+
 def test_alert_without_plan_is_kept_for_the_next_plan(
     client: TestClient,
     keys: dict[str, dict[str, str]],
