@@ -10,8 +10,11 @@ per-arc Python callbacks.
 
 * Costs: objective units are 1/3600 of a cost unit. An arc costs
   ``cost_per_km * km + cost_per_hour * (travel + service at the from-node) hours`` in its
-  vehicle's cost class; the reported route cost (``optimiser.costs.route_cost``) charges the
-  span instead, which the finalizer keeps close by starting trucks as late as possible.
+  vehicle's cost class, and the time dimension's slack (waiting, and the break) costs
+  ``cost_per_hour`` too: the search costs a route's span, as the reported route cost
+  (``optimiser.costs.route_cost``) does. Counting driving and service only, it waited 3.5 h
+  for an optional bin worth far less; on 60 random small problems (1 s) the sum of
+  objectives fell 12 %. The finalizer starts trucks as late as possible.
 * Volume and weight: "reload" dimensions. A site copy has demand ``-max capacity`` and may
   use slack up to that, so the load can drop to anything >= 0 there; every other node has
   slack 0. With ``return_empty`` the load at each vehicle end is fixed to 0, forcing a final
@@ -368,6 +371,8 @@ class _Model:
                 self.breaks[v] = self._break_interval(v, spec, (blo, bhi), visit)
             elif ready <= bhi:  # rerouting: a break not taken yet is not in the past either
                 self.breaks[v] = self._break_interval(v, spec, (max(blo, ready), bhi), visit)
+        if spec.cost_per_hour:  # waiting (and the break) cost as driving does
+            dim.SetSlackCostCoefficientForVehicle(spec.cost_per_hour, v)
         start, end = dim.CumulVar(routing.Start(v)), dim.CumulVar(routing.End(v))
         end.SetRange(lo, hi)
         routing.AddVariableMinimizedByFinalizer(end)  # finish early, then leave late
@@ -554,9 +559,11 @@ class _Model:
 
 
 def _without_repeated_unloads(model: _Model, seq: list[int]) -> list[int]:
-    """``seq`` (solver indices) without an unload that takes no time right after one at the
-    same site: with ``unload_s`` 0 a site's spare copies cost nothing, so the search may
-    chain them, and a route sheet would show the truck unloading several times in a row."""
+    """``seq`` (solver indices) without an unload right after one at the same site: the
+    truck is empty then. A site's spare copies cost nothing with ``unload_s`` 0, nor while
+    a truck would wait anyway (waiting costs as working does), so the search may chain them,
+    and a route sheet would show the truck unloading several times in a row. Leaving one
+    out keeps every other visit's time (the truck waits instead), load and distance."""
     nodes = model.nodes
     keep = seq[:1]
     for i in seq[1:]:
@@ -564,7 +571,7 @@ def _without_repeated_unloads(model: _Model, seq: list[int]) -> list[int]:
         repeat = (
             nodes.is_site[node] and nodes.is_site[prev] and nodes.refs[node] == nodes.refs[prev]
         )
-        if not (repeat and nodes.service[node] == 0):
+        if not repeat:
             keep.append(i)
     return keep
 

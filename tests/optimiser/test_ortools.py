@@ -15,14 +15,19 @@ from optimiser.plan import VisitKind
 from optimiser.problem import Problem
 
 
-def test_a_free_unload_is_not_repeated_at_the_same_site(kit) -> None:
-    # with unload_s = 0 the site's spare copies cost nothing, so the search may chain them
-    # (here the warm start does): the route sheet must still show one unload per trip
+@pytest.mark.parametrize("unload_s", [0, 300])
+def test_an_unload_is_not_repeated_at_the_same_site(kit, unload_s: int) -> None:
+    # with unload_s = 0, or while the truck would wait anyway, the site's spare copies cost
+    # nothing, so the search may chain them (here the warm start does): the route sheet
+    # must still show one unload per trip
     problem = Problem(
         matrix=kit.matrix([(0, 0), (3, 0), (1, 0), (2, 0)]),
-        stops=(kit.stop("b1", 2, volume_l=600), kit.stop("b2", 3, volume_l=600)),
-        vehicles=(kit.truck("t", capacity_l=1000),),
-        sites=(kit.site("s", 1, unload_s=0),),
+        stops=(
+            kit.stop("b1", 2, volume_l=600),
+            kit.stop("b2", 3, volume_l=600, window_s=(9 * kit.H, 10 * kit.H)),
+        ),
+        vehicles=(kit.truck("t", capacity_l=1000, cost_per_hour=3000),),
+        sites=(kit.site("s", 1, unload_s=unload_s),),
     )
     warm = {"t": ["b1", "s", "s", "b2", "s", "s"]}
     plan = solve_ortools(problem, SolveParams(time_limit_s=0.2), warm_start=warm)
@@ -30,6 +35,27 @@ def test_a_free_unload_is_not_repeated_at_the_same_site(kit) -> None:
     refs = [(v.kind, v.ref) for v in plan.routes[0].visits if v.kind is not VisitKind.BREAK]
     d = VisitKind.DISPOSAL
     assert refs[1:-1] == [(VisitKind.BIN, "b1"), (d, "s"), (VisitKind.BIN, "b2"), (d, "s")]
+
+
+def test_waiting_costs_as_working_does(kit) -> None:
+    """One truck (30/h) must empty b1 by 06:30; optional b2 (prize 5) opens at 10:00. Plans
+    are costed by their span, waiting included: OR-Tools leaves b2 out rather than wait
+    3.5 h for it (it served it, as its search counted driving and service only: objective
+    114.07 against 13.50)."""
+    h = kit.H
+    problem = Problem(
+        matrix=kit.matrix([(0, 0), (1, 0), (1.2, 0), (0, 0.5)]),
+        stops=(
+            kit.stop("b1", 1, window_s=(6 * h, 6 * h + 1800)),
+            kit.stop("b2", 2, required=False, prize=500, window_s=(10 * h, 10 * h + 600)),
+        ),
+        vehicles=(kit.truck("t", cost_per_hour=3000),),
+        sites=(kit.site("s", 3),),
+    )
+    plan = solve_ortools(problem, SolveParams(time_limit_s=0.5))
+    assert check(problem, plan) == []
+    assert plan.served_refs == {"b1"}
+    assert plan.objective == 1350 and plan.routes[0].duration_s == 660
 
 
 def test_truck_already_past_its_daily_limit_takes_nothing_more(kit) -> None:
