@@ -159,8 +159,8 @@ def schedule_back_in_service(runtime: Runtime, downtime_id: int, end: datetime |
         id=job_id,
         name=f"downtime {downtime_id} ends: re-plan its day",
         replace_existing=True,
-        misfire_grace_time=runtime.settings.misfire_grace_s,
-    )
+        misfire_grace_time=None,  # however late the service is up again: the job checks
+    )  # the day is still today, and a truck left out of its day's plan would stay out
 
 
 def _same_job(job: Job | None, trigger: CronTrigger, key: str, grace_s: int) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pickle
+import time as t
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -396,3 +398,48 @@ def test_a_truck_back_from_the_workshop_at_a_booked_time_gets_its_day_replanned(
         back_in_service_job(runtime_key(on.database_url), booked["id"])  # not its day
         assert runtime.jobs.wait_idle(30)
         assert len(client.get("/plans", headers=key).json()) == plans
+
+
+def test_a_truck_back_while_the_service_was_down_gets_its_day_replanned_at_start(
+    settings: Settings,
+) -> None:
+    """A downtime ends a second after the service stops, and it starts again three seconds
+    later, past its 1 s misfire grace: the stored job still re-plans the day at start (it
+    was dropped as missed, and the truck stayed out of the day's plan). On the real clock:
+    the day is today."""
+    on = settings.model_copy(update={"scheduler_enabled": True, "misfire_grace_s": 1})
+    fake = FakePlanner()
+    today = datetime.now(on.tz).date()
+
+    def app() -> Any:
+        return create_app(on, planner=fake, routing=Routing.static(HaversineProvider()))
+
+    first = app()
+    with TestClient(first) as client:
+        runtime = first.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        seed(client, key)
+        client.post("/plans", json={"plan_date": today.isoformat()}, headers=key)
+        assert runtime.jobs.wait_idle(30)
+        now = datetime.now(on.tz)
+        body = {
+            "start_at": (now - timedelta(minutes=5)).isoformat(),
+            "end_at": (now + timedelta(seconds=1)).isoformat(),
+        }
+        booked = client.post("/vehicles/v1/downtimes", json=body, headers=key).json()
+        assert runtime.scheduler.get_job(back_job_id(booked["id"])) is not None
+        assert runtime.jobs.wait_idle(30)
+        plans = len(client.get("/plans", headers=key).json())
+    t.sleep(3)
+    again = app()
+    with TestClient(again) as client:
+        runtime = again.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t2")}
+        deadline = t.monotonic() + 30
+        while runtime.scheduler.get_job(back_job_id(booked["id"])) is not None:
+            assert t.monotonic() < deadline, "the stored job never ran"
+            t.sleep(0.1)
+        assert runtime.jobs.wait_idle(30)
+        newest = client.get("/plans", headers=key).json()
+        assert len(newest) == plans + 1
+        assert (newest[0]["origin"], newest[0]["status"]) == ("downtime", "done")
