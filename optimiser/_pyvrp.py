@@ -389,8 +389,10 @@ class _Builder:
             end = self.depot(_Node("end", v.end))
         ready = v.ready_s if v.ready_s is not None else v.shift_s[0]
         c_d, c_t = _unit_costs(v)
-        capacity = [v.capacity_l, v.capacity_kg]
         initial = [v.initial_volume_l, v.initial_weight_kg]
+        capacity = [v.capacity_l, v.capacity_kg]
+        if needs_disposal(self.problem, v) and not sites:  # it could not unload: no room
+            capacity = list(initial)  # (it came home loaded, as OR-Tools never has it)
         if dims == 3:
             stops = v.max_stops if v.max_stops is not None else len(self.stops) + 1
             capacity.append(stops * STOP_UNIT)

@@ -68,7 +68,7 @@ def _reason(
     problem: Problem, stop: Stop, by_stream: list[VehicleSpec], fits: list[VehicleSpec]
 ) -> str:
     if not by_stream:
-        return f"no vehicle takes stream {stop.stream!r}"
+        return _no_truck_reason(problem, stop)
     if not fits:
         return (
             f"{stop.volume_l} l / {stop.weight_kg} kg exceeds the capacity (or daily limit) "
@@ -78,6 +78,21 @@ def _reason(
     return (
         "no truck can reach it within its time window and return within its shift "
         f"(the nearest truck is {span(drive_s)} away)"
+    )
+
+
+def _no_truck_reason(problem: Problem, stop: Stop) -> str:
+    """Why no truck takes ``stop``: none collects its stream, or those that do have no
+    disposal site taking every stream they collect (a truck's load mixes its streams)."""
+    takers = [v for v in problem.vehicles if stop.stream in v.streams]
+    if not takers:
+        return f"no vehicle takes stream {stop.stream!r}"
+    v = takers[0]
+    return (
+        f"no truck taking stream {stop.stream!r} can unload: no disposal site takes every "
+        f"stream {v.ref} collects ({', '.join(sorted(v.streams))}); add a site that does, or "
+        f"give the truck fewer streams"
+        + (f" (also {', '.join(t.ref for t in takers[1:])})" if len(takers) > 1 else "")
     )
 
 

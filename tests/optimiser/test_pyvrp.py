@@ -97,6 +97,25 @@ def test_reload_trips_when_the_load_exceeds_one_truckload() -> None:
     assert max(v.volume_l for v in route.visits) <= 100
 
 
+def test_a_truck_no_site_can_unload_takes_no_bin() -> None:
+    """ "mixed" collects residual and glass; the only site takes residual: it can never
+    come home empty, so "res" takes the bins (PyVRP had "mixed" take them and come home
+    loaded, as the checker said)."""
+    m = line_matrix([0.0, 8.0, 0.5, 0.6, 0.7])
+    problem = Problem(
+        matrix=m,
+        stops=tuple(stop(f"b{i}", i) for i in (2, 3, 4)),
+        vehicles=(
+            truck("mixed", streams=frozenset({"residual", "glass"})),
+            truck("res", start=1, end=1),
+        ),
+        sites=(site("s1", 1),),
+    )
+    plan = solved(problem)
+    assert {r.vehicle_ref for r in plan.routes if r.bin_refs} == {"res"}
+    assert plan.served_refs == {"b2", "b3", "b4"}
+
+
 def test_return_empty_false_ends_without_unloading() -> None:
     problem = Problem(
         matrix=line_matrix([0, 1, 2, 9]),

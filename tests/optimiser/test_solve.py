@@ -84,6 +84,29 @@ def test_stream_no_truck_takes_is_unserved_with_reason(kit) -> None:
     assert u.ref == "glass" and "glass" in u.reason
 
 
+def test_a_truck_no_site_can_unload_is_named_with_the_fix(kit) -> None:
+    """t1 collects residual and glass, one load; s_res takes residual, s_glass glass: no
+    site takes its load, so its bins are unserved, the reason saying so (it said "no
+    vehicle takes stream 'residual'", though t1 does)."""
+    m = kit.matrix([(0, 0), (1, 0), (2, 0), (3, 0), (4, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("r1", 1), kit.stop("g1", 2, stream="glass")),
+        vehicles=(kit.truck("t1", streams=frozenset({"residual", "glass"})),),
+        sites=(
+            kit.site("s_res", 3),
+            kit.site("s_glass", 4, streams=frozenset({"glass"})),
+        ),
+    )
+    plan = kit.solved(problem)
+    assert plan.served_refs == set()
+    reasons = {u.ref: u.reason for u in plan.unserved}
+    assert reasons["r1"] == (
+        "no truck taking stream 'residual' can unload: no disposal site takes every stream "
+        "t1 collects (glass, residual); add a site that does, or give the truck fewer streams"
+    )
+
+
 @pytest.mark.parametrize(("prize", "kept"), [(1, False), (1_000_000, True)])
 def test_optional_bin_kept_only_when_its_prize_pays_the_detour(kit, prize, kept) -> None:
     """A 10 km detour costs about 10 EUR + 33 min; a 1 cent prize does not pay for it."""
