@@ -138,7 +138,10 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     """(base url, dispatcher key) of a live app seeded through the API (see ``_seed_requests``);
-    parametrised indirectly with a datetime, its jobs take that as now (else ``EVE``)."""
+    parametrised indirectly with a datetime, its jobs take that as now (else ``EVE``), or with
+    (datetime, minutes): also the clock skew it allows (else ``CLOCK_SKEW_MIN``)."""
+    param = getattr(request, "param", None)
+    now, skew = param if isinstance(param, tuple) else (param or EVE, CLOCK_SKEW_MIN)
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'binroute.db'}",
         scheduler_enabled=False,
@@ -146,10 +149,9 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str
         timezone="Europe/Helsinki",
         default_time_limit_s=1,
         max_time_limit_s=2,
-        clock_skew_min=CLOCK_SKEW_MIN,
+        clock_skew_min=skew,
     )
-    now = getattr(request, "param", None) or EVE  # the jobs' clock
-    app = create_app(settings, clock=lambda: now)  # the real PipelinePlanner
+    app = create_app(settings, clock=lambda: now)  # the real PipelinePlanner, now its clock
     routing = _routing(_grid_town())
     app.dependency_overrides[get_routing] = lambda: routing
     port = _free_port()
@@ -182,16 +184,18 @@ def _dashboard(
     errors: list[str],
     external: list[str],
     routes: dict[str, Any] | None = None,
+    timezone: str | None = None,
 ) -> Iterator[Any]:
     """A headless page on the dashboard with the key saved and ``PLAN_DATE`` chosen.
 
     Page errors and console errors go to ``errors``, requests leaving ``base`` to ``external``;
-    ``routes`` maps URL patterns to Playwright route handlers (set before the page loads).
+    ``routes`` maps URL patterns to Playwright route handlers (set before the page loads);
+    ``timezone``: the browser's (else the machine's).
     """
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, timezone_id=timezone)
             page.set_default_timeout(TIMEOUT_MS)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -211,6 +215,16 @@ def _dashboard(
             browser.close()
 
 
+def _version(page: Any, version: int) -> str:
+    """The value of version ``version``'s option in the Version menu."""
+    value: str = page.eval_on_selector(
+        "#plan-select",
+        "(s, v) => [...s.options].find((o) => o.text.startsWith(v)).value",
+        f"v{version} ",
+    )
+    return value
+
+
 def _shot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"dashboard_{name}.png"
@@ -219,7 +233,12 @@ def _shot(page: Any, name: str) -> Path:
     return path
 
 
+@pytest.mark.parametrize(
+    "server", [datetime.fromisoformat(f"{PLAN_DATE}T05:30:00+02:00")], indirect=True
+)
 def test_dispatcher_plans_alerts_and_marks_done_in_a_browser(server: tuple[str, str]) -> None:
+    """The dispatcher on duty the morning of the day (05:30, before the shifts): plans the
+    day, raises an alert (dated by the service's clock) that reroutes it, marks stops done."""
     base, key = server
     errors: list[str] = []
     external: list[str] = []
@@ -271,9 +290,19 @@ def test_dispatcher_plans_alerts_and_marks_done_in_a_browser(server: tuple[str, 
         cells = row.locator("td").all_inner_texts()
         truck = page.locator(".truck:has(tr[data-stop='late'])").get_attribute("data-truck")
         assert cells[1] == "late" and cells[4] == truck
+        assert cells[0] == "05:30"  # the alert's time: the service's clock, when it was raised
         assert cells[5] >= eta.inner_text()  # service starts at arrival or after a wait
         assert len(cells[6]) == 5 and cells[6][2] == ":"
         _shot(page, "3_rerouted")
+
+        # the version before the reroute: no diff (it has no parent); back: the reroute's own
+        page.select_option("#plan-select", _version(page, 1))
+        page.wait_for_selector("#plan-status:has-text('v1: done')")
+        assert page.locator("tr[data-stop='late']").count() == 0
+        assert page.locator("#diff-panel").is_hidden()
+        page.select_option("#plan-select", _version(page, 2))
+        page.wait_for_selector("#diff-panel:has-text('late')")
+        assert page.locator("tr[data-stop='late']").count() == 1
 
         # mark the first bin stop done: a fill above 100 % is refused, 80 % is sent
         first = page.locator("tr[data-kind='bin']").first
@@ -314,12 +343,12 @@ def test_dispatcher_plans_alerts_and_marks_done_in_a_browser(server: tuple[str, 
     assert external == []  # OSM tiles stay off unless switched on
 
 
-def _planned(base: str, key: str) -> dict[str, Any]:
-    """Request a plan of ``PLAN_DATE`` through the API and wait until it is done."""
+def _planned(base: str, key: str, plan_date: str = PLAN_DATE) -> dict[str, Any]:
+    """Request a plan of ``plan_date`` through the API and wait until it is done."""
     with httpx.Client(base_url=base, timeout=10) as c:
         headers = {"X-API-Key": key}
         plan: dict[str, Any] = c.post(
-            "/plans", json={"plan_date": PLAN_DATE}, headers=headers
+            "/plans", json={"plan_date": plan_date}, headers=headers
         ).json()
         deadline = time.monotonic() + 60
         while c.get(f"/plans/{plan['id']}", headers=headers).json()["status"] != "done":
@@ -412,10 +441,13 @@ def test_the_planners_notes_and_broken_rules_are_shown(server: tuple[str, str]) 
     assert external == []
 
 
+@pytest.mark.parametrize(
+    "server", [datetime.fromisoformat(f"{PLAN_DATE}T05:30:00+02:00")], indirect=True
+)
 def test_an_alert_no_truck_can_serve_says_why(server: tuple[str, str]) -> None:
-    """An alert on a glass bank (no truck collects glass): the page says no truck can collect
-    it today, with the planner's reason, and keeps the alert ring on the bin until the
-    dispatcher dismisses the alert."""
+    """An alert on a glass bank (no truck collects glass), raised the morning of the day
+    planned: the page says no truck can collect it today, with the planner's reason, and
+    keeps the alert ring on the bin until the dispatcher dismisses the alert."""
     base, key = server
     errors: list[str] = []
     external: list[str] = []
@@ -610,5 +642,179 @@ def test_a_truck_broken_down_is_taken_out_of_service_and_back_from_its_card(
         page.wait_for_selector(f"#message:has-text('truck {truck} back in service: plan #')")
         assert "out of service" not in page.inner_text("#notes")
         assert page.locator(f"{card} button.service-btn[data-down='no']").count() == 1
+    assert errors == []
+    assert external == []
+
+
+def test_the_map_numbers_each_stop_as_its_trucks_stops_table(server: tuple[str, str]) -> None:
+    """A bin's number on the map is its '#' in the stops table (the visit order, the depot
+    start 0 and the disposal trips counted), not its rank among the truck's bins."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    _planned(base, key)
+    with _dashboard(base, key, errors, external) as page:
+        page.wait_for_selector(".truck table.stops")
+        rows = page.locator("tr[data-kind='bin']")
+        table = {
+            r.get_attribute("data-stop"): r.locator("td").first.inner_text() for r in rows.all()
+        }
+        labels = page.locator("#layer-labels g")
+        shown = {
+            g.get_attribute("data-stop"): g.locator("text").text_content() for g in labels.all()
+        }
+        assert shown == table
+        assert page.locator("tr[data-kind='disposal']").count() > 0  # numbers count the trips
+    assert errors == []
+    assert external == []
+
+
+def test_a_fill_typed_in_one_row_stays_when_another_stop_is_marked_done(
+    server: tuple[str, str],
+) -> None:
+    """Marking a stop done redraws the trucks' tables: the "fill %" typed in other rows
+    stays, and is sent with that stop when it is marked done."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    plan = _planned(base, key)
+    with _dashboard(base, key, errors, external) as page:
+        page.wait_for_selector(".truck table.stops")
+        rows = page.locator("tr[data-kind='bin']")
+        a, b, d = (rows.nth(i).get_attribute("data-stop") for i in range(3))
+        page.fill(f"tr[data-stop='{b}'] input.fill-found", "75")
+        page.fill(f"tr[data-stop='{d}'] input.fill-found", "60")
+        page.click(f"tr[data-stop='{a}'] button.done-btn")
+        page.wait_for_selector(f"tr.done[data-stop='{a}']")
+        assert page.input_value(f"tr[data-stop='{b}'] input.fill-found") == "75"
+        assert page.input_value(f"tr[data-stop='{d}'] input.fill-found") == "60"
+        page.click(f"tr[data-stop='{b}'] button.done-btn")
+        page.wait_for_selector(f"tr.done[data-stop='{b}'] td.act:has-text('found 75%')")
+        assert page.input_value(f"tr[data-stop='{d}'] input.fill-found") == "60"
+    with httpx.Client(base_url=base, timeout=10) as c:
+        progress = c.get(f"/plans/{plan['id']}/progress", headers={"X-API-Key": key}).json()
+    assert [(p["bin_id"], p["fill_fraction"]) for p in progress] == [(a, None), (b, 0.75)]
+    assert errors == []
+    assert external == []
+
+
+@pytest.mark.parametrize(  # the service's default clock skew, 15 minutes
+    "server", [(datetime.fromisoformat(f"{PLAN_DATE}T20:00:00+02:00"), 15)], indirect=True
+)
+def test_an_alert_raised_the_evening_before_is_dated_by_the_services_clock(
+    server: tuple[str, str],
+) -> None:
+    """In the evening tomorrow's plan is made and shown (the page's default day). The
+    dispatcher raises an alert on a bin: it is dated now by the service's clock (not at the
+    shown plan's first departure, after the service's clock: refused), finds no plan of
+    today, and the next plan of tomorrow takes it in."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    tomorrow = "2026-11-26"
+    _planned(base, key, tomorrow)
+    with _dashboard(base, key, errors, external) as page:
+        page.fill("#plan-date", tomorrow)
+        page.dispatch_event("#plan-date", "change")
+        page.wait_for_selector(".truck table.stops")
+        page.click("#map g.bin[data-bin='late']")
+        page.click("#raise-alert")
+        page.wait_for_selector(f"#message:has-text('no finished plan for {PLAN_DATE}')")
+        page.click("#request-plan")
+        page.wait_for_selector("#message:has-text('ready; alert #')")
+        assert "on late: truck v" in page.inner_text("#message")
+        assert page.locator("tr[data-stop='late']").count() == 1
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        (alert,) = [a for a in c.get("/alerts").json() if a["source"] == "dispatcher"]
+    assert datetime.fromisoformat(alert["at"]) == datetime.fromisoformat(
+        f"{PLAN_DATE}T20:00:00+02:00"
+    )
+    assert alert["status"] == "planned"
+    assert errors == []
+    assert external == []
+
+
+# a fetch hook: the answers to a URL ending with ``held`` wait until ``window.release()``;
+# ``window.busy`` counts requests whose answer the page has not yet taken in (each answer is
+# read ahead and handed over at once, and counted done a task later), 0 once the page is idle
+HOLD_ANSWERS = """(held) => {
+  const fetch0 = window.fetch;
+  const gate = new Promise((res) => { window.release = res; });
+  window.busy = 0;
+  window.fetch = async (url, options) => {
+    window.busy += 1;
+    try {
+      const r = await fetch0(url, options);
+      const text = await r.text();
+      if (String(url).endsWith(held)) await gate;
+      return { ok: r.ok, status: r.status, statusText: r.statusText, headers: r.headers,
+        json: async () => JSON.parse(text), text: async () => text };
+    } finally {
+      setTimeout(() => { window.busy -= 1; }, 0);
+    }
+  };
+}"""
+
+
+def test_a_date_left_before_its_plans_came_is_not_shown(server: tuple[str, str]) -> None:
+    """The date changed twice quickly (25 Nov, then 26 Nov): the answer for 25 Nov, coming
+    last, is dropped, and the page shows 26 Nov's plan under 26 Nov."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    _planned(base, key)
+    later = _planned(base, key, "2026-11-26")
+    with _dashboard(base, key, errors, external) as page:
+        page.wait_for_selector(".truck table.stops")
+        page.fill("#plan-date", "2026-11-24")
+        page.dispatch_event("#plan-date", "change")
+        page.wait_for_selector("#message:has-text('no plan for 2026-11-24')")
+        page.evaluate(HOLD_ANSWERS, f"/plans?plan_date={PLAN_DATE}")
+        for day in (PLAN_DATE, "2026-11-26"):
+            page.fill("#plan-date", day)
+            page.dispatch_event("#plan-date", "change")
+        page.wait_for_selector(f"#plan-status:has-text('plan #{later['id']} ')")
+        page.evaluate("window.release()")
+        page.wait_for_function("window.busy === 0")
+        assert page.inner_text("#plan-status").startswith(f"plan #{later['id']} v1: done")
+        menu = page.eval_on_selector("#plan-select", "s => [...s.options].map((o) => o.value)")
+        assert menu == [str(later["id"])]
+        assert page.input_value("#plan-date") == "2026-11-26"
+    assert errors == []
+    assert external == []
+
+
+@pytest.mark.parametrize(
+    "server", [datetime.fromisoformat(f"{PLAN_DATE}T10:30:00+02:00")], indirect=True
+)
+def test_the_map_shows_the_dates_citizen_reports_but_not_false_alarms(
+    server: tuple[str, str],
+) -> None:
+    """Citizen reports are circled on the map of their own day (the city's), not on other
+    days; one whose alert the dispatcher dismissed (a false alarm) is no longer circled."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    _, lon, lat, _ = BINS[-1]
+    report = {"at": f"{PLAN_DATE}T10:00:00+02:00", "bin_id": "late", "lon": lon, "lat": lat}
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        got = c.post("/reports", json={"report_id": "r2", "text": "overflowing", **report})
+        assert got.status_code == 201, got.text
+        alert = got.json()["alert_id"]
+        for _ in range(200):  # no plan of the day: the alert waits for one
+            if c.get(f"/alerts/{alert}").json()["status"] == "no_plan":
+                break
+            time.sleep(0.05)
+    with _dashboard(base, key, errors, external, timezone="Europe/Helsinki") as page:
+        page.wait_for_selector(f"#alerts tr[data-alert='{alert}'][data-status='no_plan']")
+        assert page.locator("#map [data-report]").count() == 2  # r1 at dawn, r2
+        page.click(f"#alerts tr[data-alert='{alert}'] button.dismiss")
+        page.wait_for_selector(f"#alerts tr[data-alert='{alert}'][data-status='dismissed']")
+        assert page.locator("#map [data-report='r2']").count() == 0
+        assert page.locator("#map [data-report='r1']").count() == 1
+        page.fill("#plan-date", "2026-11-26")
+        page.dispatch_event("#plan-date", "change")
+        page.wait_for_selector("#message:has-text('no plan for 2026-11-26')")
+        assert page.locator("#map [data-report]").count() == 0
     assert errors == []
     assert external == []

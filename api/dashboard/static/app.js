@@ -13,6 +13,9 @@ const state = {
   planId: null, plan: null, planRow: null, geojson: null,
   bins: [], depots: [], sites: [], fill: {}, alerts: [], reports: [], done: new Map(), unloaded: new Map(),
   streets: [], tiles: false, view: null, diffFor: null,
+  date: null, // the date of the data shown (the date box may already show the next one)
+  typed: new Map(), // "<date>|<stop ref>" -> the "fill %" typed in a stop's row, not yet sent
+  seq: 0, // loads started (see ticket)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -71,11 +74,11 @@ const visitNo = (ref) => { const m = /#(\d+)$/.exec(ref); return m ? Number(m[1]
 const doneFills = (ref) => state.done.get(binOf(ref)) || []; // fills found, one per emptying
 const isDone = (ref) => doneFills(ref).length >= visitNo(ref);
 const unloadKey = (vehicleId, siteId) => `${vehicleId}|${siteId}`; // -> unloadings reported
-// record a truck's report, as loaded from the server or just posted
-const noteEmptying = (bin, fill) => state.done.set(bin, [...(state.done.get(bin) || []), fill]);
-const noteUnloading = (vehicleId, siteId) => {
+// record a truck's report, as loaded from the server (into the maps of a load) or just posted
+const noteEmptying = (bin, fill, done = state.done) => done.set(bin, [...(done.get(bin) || []), fill]);
+const noteUnloading = (vehicleId, siteId, unloaded = state.unloaded) => {
   const k = unloadKey(vehicleId, siteId);
-  state.unloaded.set(k, (state.unloaded.get(k) || 0) + 1);
+  unloaded.set(k, (unloaded.get(k) || 0) + 1);
 };
 const clock = (iso) => (iso ? iso.substring(11, 16) : "-");
 const minutes = (s) => (s >= 3600 ? `${Math.floor(s / 3600)} h ${String(Math.round(s % 3600 / 60)).padStart(2, "0")} min` : `${Math.max(1, Math.round(s / 60))} min`);
@@ -126,6 +129,12 @@ function makeView(points) {
 }
 
 /* ---------------------------------------------------------------- data loading */
+/* Loads overlap (the date changed twice quickly, a version picked while a date loads): each
+   takes a ticket, and the answers of one overtaken by a newer load, or asked for another
+   date than the date box now shows, are dropped. */
+function ticket() { return { seq: ++state.seq, date: $("plan-date").value }; }
+const overtaken = (t) => t.seq !== state.seq || t.date !== $("plan-date").value;
+
 function latestFill(readings) {
   const out = {};
   for (const r of readings) { // newest first
@@ -152,25 +161,26 @@ function when(iso) {
   return iso.substring(0, 16).replace("T", " ") + (iso.endsWith("Z") ? " UTC" : "");
 }
 
-async function loadInventory() {
-  const date = $("plan-date").value;
+async function loadInventory(date, plan) {
+  // the date's inventory, readings, alerts and reports, and ``plan``'s trucks out of service
   const since = new Date(Date.parse(`${date}T00:00:00Z`) - 3 * 86400e3).toISOString();
   const [bins, depots, sites, readings, alerts, reports] = await Promise.all([
     api("/bins?limit=10000"), api("/depots?limit=10000"), api("/sites?limit=10000"),
     api(`/readings?limit=10000&since=${encodeURIComponent(since)}`),
-    api(`/alerts?plan_date=${date}`), api("/reports?limit=1000"),
+    api(`/alerts?plan_date=${date}`), api("/reports?limit=10000"), // newest first; shownReports
   ]);
-  Object.assign(state, { bins, depots, sites, alerts, reports, fill: latestFill(readings) });
   // the plan's trucks out of service until further notice: their cards offer "back in service"
-  const trucks = state.plan ? state.plan.routes.map((r) => r.vehicle_id) : [];
+  const trucks = plan ? plan.routes.map((r) => r.vehicle_id) : [];
   const lists = await Promise.all(trucks.map((v) => api(`/vehicles/${encodeURIComponent(v)}/downtimes`)));
-  state.down = new Map();
-  lists.flat().filter((d) => d.end_at === null).forEach((d) => state.down.set(d.vehicle_id, d));
+  const down = new Map();
+  lists.flat().filter((d) => d.end_at === null).forEach((d) => down.set(d.vehicle_id, d));
+  return { bins, depots, sites, alerts, reports, fill: latestFill(readings), down };
 }
 
-async function loadPlanList(selectId) {
-  const date = $("plan-date").value;
-  const plans = await api(`/plans?plan_date=${date}`);
+async function loadPlanList(selectId, t = ticket()) {
+  // the versions of the date: the menu, ``selectId`` (else the newest done) picked; its id
+  const plans = await api(`/plans?plan_date=${t.date}`);
+  if (overtaken(t)) return null; // the menu is the newer load's
   const sel = $("plan-select");
   sel.textContent = "";
   for (const p of plans) {
@@ -182,54 +192,59 @@ async function loadPlanList(selectId) {
   return pick || null;
 }
 
-async function loadPlan(planId) {
-  state.planId = planId;
-  state.plan = null; state.geojson = null; state.done = new Map(); // bin -> [fill found or null]
-  state.unloaded = new Map();
+async function loadPlan(planId, t = ticket()) {
+  // the plan, the trucks' progress, the date's inventory and the streets around, shown
+  // together once all came; false (nothing shown) when a newer load overtook this one
+  const got = { planId, planRow: null, plan: null, geojson: null, done: new Map(), unloaded: new Map() };
   if (planId) {
-    state.planRow = await api(`/plans/${planId}`);
-    if (state.planRow.status === "done") {
+    got.planRow = await api(`/plans/${planId}`);
+    if (got.planRow.status === "done") {
       const [plan, geo, progress] = await Promise.all([
         api(`/plans/${planId}/routes`), api(`/plans/${planId}/geojson`),
         api(`/plans/${planId}/progress`),
       ]);
-      state.plan = plan; state.geojson = geo;
-      for (const p of progress) {
-        if (p.kind === "visit_done" && p.bin_id) noteEmptying(p.bin_id, p.fill_fraction ?? null);
-        if (p.kind === "disposal_done" && p.site_id) noteUnloading(p.vehicle_id, p.site_id);
+      got.plan = plan; got.geojson = geo;
+      for (const p of progress) { // bin -> [fill found or null]
+        if (p.kind === "visit_done" && p.bin_id) noteEmptying(p.bin_id, p.fill_fraction ?? null, got.done);
+        if (p.kind === "disposal_done" && p.site_id) noteUnloading(p.vehicle_id, p.site_id, got.unloaded);
       }
     }
-    showStatus(state.planRow);
-  } else {
-    state.planRow = null;
-    showStatus(null);
   }
-  await loadInventory();
-  await loadStreets();
+  Object.assign(got, await loadInventory(t.date, got.plan));
+  got.view = buildView(got);
+  Object.assign(got, await loadStreets(got.view));
+  if (overtaken(t)) return false;
+  Object.assign(state, got, { date: t.date });
+  showStatus(state.planRow);
+  if (got.view) $("streets-note").textContent = `base map: ${got.streetsNote}`;
   render();
+  return true;
 }
 
-async function loadStreets() {
-  const view = buildView();
-  state.view = view;
-  state.streets = [];
-  if (!view) return;
+async function loadStreets(view) {
+  if (!view) return { streets: [] };
   const box = view.bbox().map((v) => v.toFixed(5)).join(",");
   try {
     const res = await api(`/dashboard/streets?bbox=${box}`);
-    state.streets = res.lines;
-    $("streets-note").textContent = `base map: ${res.note}`;
+    return { streets: res.lines, streetsNote: res.note };
   } catch (err) {
-    $("streets-note").textContent = `base map: ${err.message}`;
+    return { streets: [], streetsNote: err.message };
   }
 }
 
-function buildView() {
+/* Plan ``planId`` of the date shown: picked in the version menu and shown (false when a newer
+   load overtook it). */
+async function showPlan(planId, t = ticket()) {
+  await loadPlanList(planId, t);
+  return !overtaken(t) && loadPlan(planId, t);
+}
+
+function buildView(data = state) {
   const pts = [];
-  for (const b of state.bins) pts.push([b.lon, b.lat]);
-  for (const d of state.depots) pts.push([d.lon, d.lat]);
-  for (const s of state.sites) pts.push([s.lon, s.lat]);
-  for (const r of (state.plan && state.plan.routes) || []) {
+  for (const b of data.bins) pts.push([b.lon, b.lat]);
+  for (const d of data.depots) pts.push([d.lon, d.lat]);
+  for (const s of data.sites) pts.push([s.lon, s.lat]);
+  for (const r of (data.plan && data.plan.routes) || []) {
     for (const v of r.visits) pts.push([v.lon, v.lat]);
   }
   return makeView(pts);
@@ -275,6 +290,15 @@ function tileLayer(g, view) {
   }
 }
 
+function shownReports() {
+  // the citizen reports of the date shown (in the city's zone), but for those whose alert the
+  // dispatcher dismissed as a false alarm
+  const timeZone = cityZone();
+  const dismissed = new Set(state.alerts.filter((a) => a.status === "dismissed" && a.report_id).map((a) => a.report_id));
+  return state.reports.filter((rep) => !dismissed.has(rep.report_id)
+    && new Date(rep.at).toLocaleDateString("en-CA", { timeZone }) === state.date); // YYYY-MM-DD
+}
+
 function renderMap() {
   const svg = $("map");
   svg.textContent = "";
@@ -318,7 +342,7 @@ function renderMap() {
     g.appendChild(sv("title", {}, `disposal site ${s.site_id} (${(s.streams || []).join(", ")})`));
   }
   const dec = decisions(), alerts = openAlertBins();
-  for (const rep of state.reports) {
+  for (const rep of shownReports()) {
     if (rep.lon === null || rep.lat === null || rep.lon === undefined) continue;
     const [x, y] = view.xy(rep.lon, rep.lat);
     layers.bins.appendChild(sv("circle", { cx: x, cy: y, r: 16, fill: "none", stroke: "#8e24aa", "stroke-width": 3, "stroke-dasharray": "4 3", "data-report": rep.report_id }));
@@ -337,14 +361,12 @@ function renderMap() {
     g.addEventListener("click", (ev) => { ev.stopPropagation(); showBinPopup(b, x, y); });
   }
   for (const r of (state.plan && state.plan.routes) || []) {
-    let n = 0;
-    for (const v of r.visits) {
+    for (const v of r.visits) { // numbered as in the truck's stops table (its depot start is 0)
       if (v.kind !== "bin") continue;
-      n += 1;
       const [x, y] = view.xy(v.lon, v.lat);
-      const g = layers.labels.appendChild(sv("g", {}));
+      const g = layers.labels.appendChild(sv("g", { "data-stop": v.ref }));
       g.appendChild(sv("circle", { cx: x + 11, cy: y - 11, r: 8, fill: truckColour(idx[r.vehicle_id]) }));
-      g.appendChild(sv("text", { x: x + 11, y: y - 7.5, "text-anchor": "middle", class: "map-label", style: "font-size:10px" }, String(n)));
+      g.appendChild(sv("text", { x: x + 11, y: y - 7.5, "text-anchor": "middle", class: "map-label", style: "font-size:10px" }, String(v.order)));
     }
   }
 }
@@ -459,7 +481,7 @@ async function dismissAlert(a, button) {
       else say(`alert #${a.id} dismissed, but plan #${row.id} ${row.status}: ${row.message}`);
       return;
     }
-    await loadPlan(state.planId);
+    await reloadShown();
     say(`alert #${a.id} on ${a.bin_id} dismissed: no plan takes it in`, true);
   } catch (err) {
     say(err.message);
@@ -487,6 +509,8 @@ function visitAt(visit) {
   const today = new Date().toISOString().substring(0, 10);
   return state.plan && state.plan.plan_date === today ? new Date().toISOString() : visit.end;
 }
+
+const typedKey = (ref) => `${state.date}|${ref}`; // a stop's "fill %" box, in state.typed
 
 function renderTrucks() {
   const box = $("trucks");
@@ -540,6 +564,9 @@ function renderTrucks() {
             class: "fill-found", type: "number", min: "0", max: "100", step: "1",
             placeholder: "fill %", title: "fill found at pickup, % (optional)",
           }));
+          // what was typed survives the tables being redrawn (another stop marked done)
+          f.value = state.typed.get(typedKey(v.ref)) || "";
+          f.addEventListener("input", () => state.typed.set(typedKey(v.ref), f.value));
           const b = act.appendChild(el("button", { class: "done-btn", type: "button" }, "done"));
           b.addEventListener("click", () => markDone(r.vehicle_id, v, b, f));
         }
@@ -580,18 +607,24 @@ function showBinPopup(bin, x, y) {
   pop.hidden = false;
 }
 
-function alertInstant() {
-  const today = new Date().toISOString().substring(0, 10);
-  const date = $("plan-date").value;
-  if (date === today || !state.plan) return date === today ? new Date().toISOString() : `${date}T08:00:00Z`;
-  const first = state.plan.routes.flatMap((r) => r.visits)[0];
-  return first ? first.start : `${date}T08:00:00Z`;
+/* The plan shown, again (the server changed its day): not when another date is being loaded. */
+async function reloadShown() {
+  return state.date === $("plan-date").value && loadPlan(state.planId);
+}
+
+/* Plan ``planId`` of ``planDate`` (a job's, an alert's) shown when that is the date shown,
+   else the plan shown reloaded: whether ``planId`` is shown. */
+async function showPlanOf(planId, planDate) {
+  if (planDate === state.date && planDate === $("plan-date").value) return showPlan(planId);
+  await reloadShown();
+  return false;
 }
 
 async function raiseAlert(binId, button) {
   button.disabled = true;
   try {
-    const alert = await api("/alerts", { method: "POST", json: { bin_id: binId, at: alertInstant(), note: "dashboard" } });
+    // no time: the service dates it by its own clock (now), and reroutes that day's plan
+    const alert = await api("/alerts", { method: "POST", json: { bin_id: binId, note: "dashboard" } });
     say(`alert #${alert.id} on ${binId}: rerouting...`, true);
     let a = alert;
     for (let i = 0; i < 300 && (a.status === "open" || a.status === "rerouting"); i++) {
@@ -600,21 +633,20 @@ async function raiseAlert(binId, button) {
       $("plan-status").textContent = `alert #${a.id} on ${binId}: ${a.status}`;
     }
     $("popup").hidden = true;
+    const row = a.plan_id && (a.status === "rerouted" || a.status === "unserved") ? await api(`/plans/${a.plan_id}`) : null;
+    const of = row && row.plan_date !== $("plan-date").value ? ` of ${row.plan_date}` : "";
     if (a.status === "rerouted" && a.plan_id) {
-      await loadPlanList(a.plan_id);
-      await loadPlan(a.plan_id);
-      await showDiff(a.plan_id);
-      say(`alert #${a.id} on ${binId}: rerouted into plan #${a.plan_id}${alertEta(a)}`, true);
+      if (await showPlanOf(a.plan_id, row.plan_date)) await showDiff(a.plan_id);
+      say(`alert #${a.id} on ${binId}: rerouted into plan #${a.plan_id}${of}${alertEta(a)}`, true);
     } else if (a.status === "unserved" && a.plan_id) {
-      await loadPlanList(a.plan_id);
-      await loadPlan(a.plan_id);
+      await showPlanOf(a.plan_id, row.plan_date);
       const routes = await api(`/plans/${a.plan_id}/routes`);
       const why = routes.unserved.filter((u) => u.bin_id === binId && u.required).map((u) => u.reason);
-      say(`alert #${a.id} on ${binId}: no truck can collect it today (plan #${a.plan_id}): ${why.join("; ") || "see the unserved bins"}`);
+      say(`alert #${a.id} on ${binId}: no truck can collect it today (plan #${a.plan_id}${of}): ${why.join("; ") || "see the unserved bins"}`);
     } else if (a.status === "emptied") {
       say(`alert #${a.id} on ${binId}: a truck emptied it after the alert's time; no new visit`, true);
     } else if (a.status === "no_plan") {
-      await loadPlan(state.planId);
+      await reloadShown();
       say(`alert #${a.id} on ${binId}: no finished plan for ${a.plan_date}; the next plan collects it by its target`, true);
     } else {
       say(`alert #${a.id} on ${binId}: ${a.status}`);
@@ -627,7 +659,9 @@ async function raiseAlert(binId, button) {
 }
 
 async function showDiff(planId) {
+  const t = { seq: state.seq, date: state.date }; // the plan shown, unless a load overtakes it
   const diff = await api(`/plans/${planId}/diff`);
+  if (overtaken(t) || state.planId !== planId) return;
   const box = $("diff");
   box.textContent = "";
   $("diff-panel").hidden = false;
@@ -668,6 +702,7 @@ async function markDone(vehicleId, visit, button, fillInput) {
     if (fill !== null) body.fill_fraction = fill;
     await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
     noteEmptying(bin, fill);
+    state.typed.delete(typedKey(visit.ref));
     say(`${visit.ref} emptied by ${vehicleId}${fill === null ? "" : `, found ${pct(fill)} full`}`, true);
     renderMap();
     renderTrucks();
@@ -705,7 +740,7 @@ async function setService(vehicleId, button) {
     const rows = await Promise.all(got.replans.map((id) => api(`/plans/${id}`)));
     const job = rows.find((row) => row.plan_date === $("plan-date").value);
     if (!job) {
-      await loadPlan(state.planId);
+      await reloadShown();
       say(`truck ${vehicleId} ${what}`, true);
       return;
     }
@@ -728,8 +763,7 @@ async function followPlan(row) {
     row = await api(`/plans/${row.id}`);
     showStatus(row);
   }
-  await loadPlanList(row.id);
-  await loadPlan(row.id);
+  if (!await showPlanOf(row.id, row.plan_date)) return row; // the date shown is another
   if (row.status === "done" && row.parent_id) await showDiff(row.id);
   else $("diff-panel").hidden = true;
   return row;
@@ -756,13 +790,15 @@ async function requestPlan() {
 
 async function showDate() {
   if (!state.key) { say("enter an API key first"); return; }
+  const t = ticket(); // a date changed again before this one came is shown, not this one
   try {
-    const id = await loadPlanList();
+    const id = await loadPlanList(null, t);
+    if (overtaken(t)) return;
     $("diff-panel").hidden = true;
-    await loadPlan(id);
-    say(id ? "" : `no plan for ${$("plan-date").value} yet: request one`, !!id);
+    if (!await loadPlan(id, t)) return;
+    say(id ? "" : `no plan for ${t.date} yet: request one`, !!id);
   } catch (err) {
-    say(err.message);
+    if (!overtaken(t)) say(err.message);
   }
 }
 
@@ -783,7 +819,12 @@ function init() {
     showDate();
   });
   $("plan-select").addEventListener("change", async () => {
-    try { await loadPlan(Number($("plan-select").value)); } catch (err) { say(err.message); }
+    // another version: the diff shown was the other's; a reroute's own diff, against its parent
+    const id = Number($("plan-select").value);
+    $("diff-panel").hidden = true;
+    try {
+      if (await loadPlan(id) && state.planRow.status === "done" && state.planRow.parent_id) await showDiff(id);
+    } catch (err) { say(err.message); }
   });
   $("osm-tiles").addEventListener("change", () => { state.tiles = $("osm-tiles").checked; renderMap(); });
   $("map").addEventListener("click", () => { $("popup").hidden = true; });
