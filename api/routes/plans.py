@@ -185,7 +185,9 @@ def post_progress(
     grams) is refused (422 at ``weight_kg``). A bin emptied off the truck's
     route that the day's newest plan still sends another truck to (for an alert, or as
     planned) reroutes the day (today or later; origin ``emptied``, in seconds, as for an
-    alert): the rest of the day goes on without that trip to an empty bin.
+    alert): the rest of the day goes on without that trip to an empty bin. A report is
+    judged by the day's newest finished plan, whichever version it names (a tablet may
+    still show one replaced since).
 
     Refused (422, naming the field): an unknown truck or site; a bin neither listed nor
     in a plan of the day (a mistyped id; a bin deleted after its visit still counts); a
@@ -209,7 +211,10 @@ def post_progress(
                 )
         off = None
         if item.kind != "position":
-            off = repo.off_route(s, plan, item.vehicle_id, bin_id=item.bin_id, site_id=item.site_id)
+            judged = _newest_of_day(s, plan)
+            off = repo.off_route(
+                s, judged, item.vehicle_id, bin_id=item.bin_id, site_id=item.site_id
+            )
         row = ProgressRow(
             plan_date=plan.plan_date, plan_id=plan_id, off_route=off, **item.model_dump()
         )
@@ -223,6 +228,14 @@ def post_progress(
             plan.plan_date, item.vehicle_id, item.bin_id, item.at, planner, routing
         )
     return out
+
+
+def _newest_of_day(s: Any, plan: PlanRow) -> PlanRow:
+    """The plan a report against ``plan`` is judged by: the day's newest finished version
+    when it is newer (a crew's tablet may still show a version a re-plan or reroute has
+    replaced since: its trucks now drive the newest), else ``plan``."""
+    newest = repo.latest_done_plan(s, plan.plan_date)
+    return newest if newest is not None and newest.version > plan.version else plan
 
 
 POSITION_REACH_KM = 100.0  # a truck's position farther than this from every depot and site

@@ -522,6 +522,40 @@ def test_a_bin_another_crew_emptied_is_taken_out_after_a_stop_before_its_reroute
     assert runtime.jobs.resume(runtime.planner, runtime.routing) == []  # taken out: done
 
 
+def test_an_emptying_reported_against_an_older_version_is_judged_by_the_newest(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The truck breaks down after its first bin and the day is re-planned: the other truck
+    takes its bins. The crew's emptying of its next bin, made before the breakdown, reaches
+    the service then, against the plan on its tablet: off the route of the day's newest
+    plan, it reroutes the day without the other truck's trip to that bin (it was judged by
+    the old plan only: on route, and the other truck stayed sent to an empty bin)."""
+    runtime, key, plan, truck, other, (x, _), t = _after_the_first_bin(real_app, real_client)
+    runtime.jobs.clock = lambda: t + timedelta(minutes=10)
+    full = [{"bin_id": x, "at": t.isoformat(), "fill_fraction": 0.95}]  # a must for the day
+    assert real_client.post("/readings", json=full, headers=key).is_success
+    down = {"start_at": (t + timedelta(minutes=10)).isoformat(), "reason": "breakdown"}
+    assert real_client.post(f"/vehicles/{truck}/downtimes", json=down, headers=key).is_success
+    wait(runtime)
+    replanned = real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()[0]
+    assert replanned["origin"] == "downtime"
+
+    def bins_of(plan_id: int, vehicle: str) -> list[str]:
+        doc = real_client.get(f"/plans/{plan_id}/routes", headers=key).json()
+        route = next(r for r in doc["routes"] if r["vehicle_id"] == vehicle)
+        return [v["bin_id"] for v in route["visits"] if v["kind"] == "bin"]
+
+    assert x in bins_of(replanned["id"], other)
+    done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": x}
+    done["at"] = (t + timedelta(minutes=5)).isoformat()
+    resp = real_client.post(f"/plans/{plan['id']}/progress", json=done, headers=key)
+    assert resp.status_code == 201 and resp.json()["off_route"] is True, resp.text
+    wait(runtime)
+    newest = real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()[0]
+    assert (newest["origin"], newest["status"]) == ("emptied", "done"), newest
+    assert x not in bins_of(newest["id"], other)
+
+
 def test_a_bin_another_crew_emptied_and_unloaded_before_any_reroute_leaves_the_plan(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
