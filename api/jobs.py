@@ -239,6 +239,11 @@ class JobRunner:
         self.settings = settings
         self.clock = clock  # now (UTC): plans of today start then
         self._pool = ThreadPoolExecutor(settings.job_workers, thread_name_prefix="binroute-job")
+        # reroutes have threads of their own: trucks wait for them, and a plan job waiting
+        # for its date's turn holds a thread of the pool above meanwhile
+        self._reroutes = ThreadPoolExecutor(
+            settings.job_workers, thread_name_prefix="binroute-reroute"
+        )
         self._lock = threading.Lock()
         self._active: set[date] = set()
         self._dirty: set[date] = set()
@@ -289,6 +294,7 @@ class JobRunner:
         with self._lock:
             self._stopping = True
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._reroutes.shutdown(wait=True, cancel_futures=True)
 
     def recover(self) -> int:
         """Mark plans (and nightly runs) left queued/running by a previous process as failed,
@@ -702,7 +708,7 @@ class JobRunner:
                 self._dirty.add(plan_date)
                 return
             self._active.add(plan_date)
-        self._track(self._pool.submit(self._reroute_loop, plan_date, planner, routing))
+        self._track(self._reroutes.submit(self._reroute_loop, plan_date, planner, routing))
 
     def request_emptied(
         self,

@@ -51,7 +51,8 @@ class Settings(BaseSettings):
         (422: a sensor clock gone wrong would otherwise list its reading as the bin's
         newest for years).
     job_workers : int
-        Threads running plan and reroute jobs.
+        Threads running plan jobs, and as many again for reroutes (their own: a plan job
+        waiting for its date's turn holds a thread).
     ingest_dir : str or None
         Folder whose ``*.csv`` reading files the nightly run ingests before planning.
     """

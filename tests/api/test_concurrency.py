@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -75,3 +78,45 @@ def test_simultaneous_alerts_and_readings_are_all_kept(
     versions = client.get("/plans", params={"plan_date": PLAN_DATE}, headers=dispatcher).json()
     assert len(versions) == 1 + len(planner.reroutes)
     assert min(v["id"] for v in versions) == base["id"]
+
+
+def test_an_alert_is_rerouted_while_plan_jobs_wait_their_turn(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """Two plan jobs of tomorrow: one solving (held here), the other waiting for it. Both
+    job workers are taken (two by default), yet an alert on today's plan is rerouted at once
+    (it waited for tomorrow's solve: up to a minute while trucks waited)."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    now = datetime.fromisoformat(f"{PLAN_DATE}T09:00:00+02:00")
+    runtime.jobs.clock = lambda: now
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    assert runtime.settings.job_workers == 2
+    planner.gate = threading.Event()
+    tomorrow = {"plan_date": "2026-11-26", "time_limit_s": 5}
+    try:
+        for _ in range(2):
+            client.post("/plans", json=tomorrow, headers=dispatcher)
+        _until(lambda: _message_of_newest(client, dispatcher).startswith("waiting for"))
+        body = {"bin_id": "b1", "at": now.isoformat()}
+        assert client.post("/alerts", json=body, headers=dispatcher).status_code == 202
+        _until(lambda: len(planner.reroutes) == 1)
+    finally:
+        planner.gate.set()
+    wait(runtime)
+
+
+def _message_of_newest(client: TestClient, headers: dict[str, str]) -> str:
+    return str(client.get("/plans?plan_date=2026-11-26", headers=headers).json()[0]["message"])
+
+
+def _until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    """Wait until ``condition`` holds (fail after ``timeout_s``)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.05)
