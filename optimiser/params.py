@@ -40,7 +40,9 @@ class SolveParams:
     Attributes
     ----------
     time_limit_s : float
-        Wall-clock budget of one solve, seconds (> 0). Always applied.
+        Wall-clock budget of one solve, seconds (> 0). Always applied; engine "auto"
+        below ``solve.PORTFOLIO_MIN_S`` may take up to 1.5 times it when PyVRP's plan
+        needs OR-Tools after it (``solve._fallback``).
     seed : int
         Random seed. OR-Tools routing search is deterministic for a given model and
         parameters (no random choices); the seed is passed to the engines that use one

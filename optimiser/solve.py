@@ -16,8 +16,9 @@ With a smaller budget, on one core, or in a process that may not start children 
 worker, such as a Dask worker running a scenario sweep), PyVRP runs alone and OR-Tools is the
 fallback when PyVRP raises, or its plan is missing or breaks a rule, or empties a bin after
 its response target (``Stop.due_s``: PyVRP knows no targets; the better of the two plans is
-kept). A PyVRP exception is noted on the plan kept ("pyvrp failed: ..."), in the portfolio
-too, not raised.
+kept; OR-Tools then searches what is left of the budget, but at least ``FALLBACK_SHARE``
+of it, so such a solve takes up to 1.5 times its budget). A PyVRP exception is noted on
+the plan kept ("pyvrp failed: ..."), in the portfolio too, not raised.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from optimiser.screen import screen
 
 ENGINES = ("auto", "ortools", "pyvrp")
 PORTFOLIO_MIN_S = 5.0
+FALLBACK_SHARE = 0.5  # of the budget, at least, for OR-Tools after PyVRP (below the above)
 ORTOOLS_SHARE = 0.4  # of the budget, for OR-Tools before the relay hands over to PyVRP
 RELAY_MIN_S = 1.0  # below this, the relay skips its PyVRP leg
 SPAWN_OVERHEAD_S = 1.5  # starting a fresh interpreter and importing PyVRP (no fork)
@@ -199,15 +201,24 @@ def _portfolio_fits(params: SolveParams) -> bool:
 def _auto(problem: Problem, params: SolveParams) -> Plan:
     if _portfolio_fits(params):
         return _pick(problem, _portfolio(problem, params))
+    deadline = time.perf_counter() + params.time_limit_s
     try:
         plan = _engine("pyvrp", problem, params)
     except Exception as err:  # an engine failure must not cost the day's plan: OR-Tools answers
-        return _noted(_engine("ortools", problem, params), f"pyvrp failed: {err!r}")
+        return _noted(_fallback(problem, params, deadline), f"pyvrp failed: {err!r}")
     s = score(problem, plan)
     solved = plan.status is not PlanStatus.NO_SOLUTION
     if solved and s.valid and not (s.dropped_weight or s.late_cost):
         return plan
-    return _pick(problem, [plan, _engine("ortools", problem, params)])
+    return _pick(problem, [plan, _fallback(problem, params, deadline)])
+
+
+def _fallback(problem: Problem, params: SolveParams, deadline: float) -> Plan:
+    """OR-Tools after PyVRP, with what is left of the budget by ``deadline``
+    (``time.perf_counter``), but at least ``FALLBACK_SHARE`` of it: the whole solve takes
+    at most 1.5 times its budget (it took twice, OR-Tools searching the whole budget again)."""
+    left = max(deadline - time.perf_counter(), FALLBACK_SHARE * params.time_limit_s)
+    return _engine("ortools", problem, dataclasses.replace(params, time_limit_s=left))
 
 
 def solve(problem: Problem, params: SolveParams | None = None, *, engine: str = "auto") -> Plan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import multiprocessing
 import re
@@ -176,3 +177,29 @@ def test_failing_relay_leg_keeps_the_ortools_plan(
     )
     assert [p.engine for p in plans] == ["ortools"]
     assert "relay's pyvrp failed: ValueError('engine bug')" in plans[0].notes
+
+
+@pytest.mark.parametrize("pyvrp_fails", [False, True])
+def test_or_tools_after_pyvrp_searches_what_is_left_of_the_budget(
+    random_problem: Problem, monkeypatch: pytest.MonkeyPatch, pyvrp_fails: bool
+) -> None:
+    """Below the portfolio's budget, PyVRP used the whole 0.4 s and its plan has no
+    solution (or it raised): OR-Tools then gets half the budget, not all of it again (the
+    solve took twice its budget)."""
+    budgets: dict[str, float] = {}
+    real = solve_module._engine
+
+    def timed(name: str, problem: Problem, params: SolveParams):  # type: ignore[no-untyped-def]
+        budgets[name] = params.time_limit_s
+        if name == "ortools":
+            return real(name, problem, params)
+        time.sleep(params.time_limit_s)  # the whole budget, as PyVRP takes it
+        if pyvrp_fails:
+            raise RuntimeError("no PyVRP today")
+        return dataclasses.replace(real("ortools", problem, params), status=PlanStatus.NO_SOLUTION)
+
+    monkeypatch.setattr(solve_module, "_engine", timed)
+    plan = solve(random_problem, SolveParams(time_limit_s=0.4, seed=3))
+    assert budgets["pyvrp"] == 0.4
+    assert budgets["ortools"] == pytest.approx(0.2)
+    assert plan.status is not PlanStatus.NO_SOLUTION and check(random_problem, plan) == []
