@@ -176,10 +176,13 @@ def _break_due(v: VehicleSpec) -> int:
     return 0
 
 
-def _break_shape(problem: Problem) -> tuple[int, int, int] | None:
-    """(longest break, earliest window start, earliest window end) over the fleet."""
-    due = [v for v in problem.vehicles if _break_due(v)]
-    if not due:
+def _break_shape(vehicles: Sequence[VehicleSpec]) -> tuple[int, int, int] | None:
+    """(longest break, earliest window start, earliest window end) over ``vehicles``, the
+    trucks that may serve a visit; None when none of them has a break still due, or some
+    have none: shifted by a break, the window would have a truck without one serve the
+    visit late (the break of a truck that may not serve it had shifted every window)."""
+    due = [v for v in vehicles if _break_due(v)]
+    if not due or len(due) < len(vehicles):
         return None
     windows = [v.break_window_s for v in due if v.break_window_s is not None]
     return (
@@ -319,7 +322,6 @@ class _Builder:
         self.problem = problem
         self.stops = list(stops)
         self.soft_required = soft_required
-        self.brk = _break_shape(problem)
         self.unit = _cost_unit(problem, self.stops)
         self.resource = _daily_resource(problem, self.stops)
         fold = None
@@ -367,7 +369,8 @@ class _Builder:
         return self.depot_index[key]
 
     def site_depot(self, site: Site) -> int:
-        lo, hi = _model_window(site.window_s, self.brk, site.unload_s)
+        users = [v for v in self.problem.vehicles if v.streams <= site.streams]
+        lo, hi = _model_window(site.window_s, _break_shape(users), site.unload_s)
         return self.depot(_Node("site", site.location, site.ref), (lo, hi), site.unload_s)
 
     def via_depot(self, v: VehicleSpec, sites: list[Site]) -> int:
@@ -419,7 +422,8 @@ class _Builder:
         )
 
     def client(self, s: Stop, dims: int, loc: int) -> Client:
-        lo, hi = _model_window(s.window_s, self.brk, s.service_s)
+        takers = [v for v in self.problem.vehicles if s.stream in v.streams]
+        lo, hi = _model_window(s.window_s, _break_shape(takers), s.service_s)
         pickup = [s.volume_l, s.weight_kg] + ([STOP_UNIT] if dims == 3 else [])
         required = s.required and not self.soft_required
         prize = s.prize * COST_SCALE if not s.required else 0

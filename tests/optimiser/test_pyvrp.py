@@ -116,6 +116,33 @@ def test_a_truck_no_site_can_unload_takes_no_bin() -> None:
     assert plan.served_refs == {"b2", "b3", "b4"}
 
 
+def test_a_break_of_a_truck_that_cannot_serve_a_bin_does_not_shift_its_window() -> None:
+    """Only "paper" has a break (30 min, 10:00-11:00); "residual" serves both bins, one in
+    10:37-10:59 and one in 11:05-11:06. PyVRP shifted every window by the paper truck's
+    break, and "residual" served the first bin at 11:06, outside its window."""
+    h, m = 3600, 60
+    problem = Problem(
+        matrix=line_matrix([0.0, 1.0, 1.1, 12.0]),
+        stops=(
+            stop("late", 1, window_s=(11 * h + 5 * m, 11 * h + 6 * m)),
+            stop("early", 2, window_s=(10 * h + 37 * m, 10 * h + 59 * m)),
+        ),
+        vehicles=(
+            truck("residual"),
+            truck(
+                "paper",
+                streams=frozenset({"paper"}),
+                break_s=1800,
+                break_window_s=(10 * h, 11 * h),
+            ),
+        ),
+        sites=(site("s1", 3),),
+        return_empty=False,
+    )
+    plan = solved(problem)
+    assert plan.served_refs == {"late", "early"}
+
+
 def test_return_empty_false_ends_without_unloading() -> None:
     problem = Problem(
         matrix=line_matrix([0, 1, 2, 9]),
