@@ -41,10 +41,11 @@ budget is split: 40 % search; up to 30 % fleet reduction (drop the shortest rout
 that vehicle type at one truck fewer, search from the rest until feasible; kept only when
 cheaper; repeated); the rest polishes the best solution. ``warm_start`` routes (e.g. from
 OR-Tools) replace the random start, and so do ``optimiser.greedy``'s routes from
-``GREEDY_START_MIN_STOPS`` stops on. A search with required stops that has found no
-solution serving them all by half the budget gives up, and the rest of the budget (a
-quarter at least) searches with them optional (each with a drop penalty twice the most
-a stop can add to a plan), from the routes found so far.
+``GREEDY_START_MIN_STOPS`` stops on, or with a budget under ``GREEDY_START_S_PER_STOP``
+seconds a stop (the random start's first descent cannot be cut short). A search with
+required stops that has found no solution serving them all by half the budget gives up,
+and the rest of the budget (a quarter at least) searches with them optional (each with a
+drop penalty twice the most a stop can add to a plan), from the routes found so far.
 
 Limitations (reported by :func:`optimiser.check.check`, never hidden): only one limit of
 the day is folded, so with a daily volume or weight limit, ``max_stops`` counts per trip
@@ -128,6 +129,10 @@ GIVE_UP_SHARE = 0.5  # of the budget: no solution serving every required stop by
 # all-must bins, 14 s on 5000), and at 10 s the search from it ended 12-14 % dearer on
 # 1000- and 2000-bin cities (0.5 % on 500; Kim's 335-804 stops: -2.5 to +1.1 %).
 GREEDY_START_MIN_STOPS = 1000
+# ... and so does one whose budget is under this many seconds a stop: the random start's
+# descent took 3.2 s on 900 stops for a 1 s budget (OR-Tools 1.09 s); 804 stops at 10 s
+# (Kim's largest) keep the random start
+GREEDY_START_S_PER_STOP = 0.005
 DECODE_S_PER_STOP = 0.0003  # budget kept back for decoding (measured: ~0.2 s for 800 stops)
 FIRST_SHARE = 0.4  # of the budget: first search when trucks have fixed costs
 FLEET_SHARE = 0.3  # of the budget: at most this for trying one truck fewer
@@ -167,6 +172,11 @@ def _neighbours(model: _Model) -> dict[Activity, list[Activity]]:
 
 
 # --------------------------------------------------------------------------- building
+
+
+def _greedy_start(n_stops: int, time_limit_s: float) -> bool:
+    """Whether a search without a warm start starts from ``optimiser.greedy``'s routes."""
+    return n_stops >= GREEDY_START_MIN_STOPS or time_limit_s < GREEDY_START_S_PER_STOP * n_stops
 
 
 def _break_due(v: VehicleSpec) -> int:
@@ -779,7 +789,7 @@ def solve_pyvrp(
     initial = _warm_solution(model, warm_start) if warm_start else None
     if warm_start and initial is None:
         notes.append("warm start ignored: it does not fit the PyVRP model")
-    if initial is None and len(stops) >= GREEDY_START_MIN_STOPS:
+    if initial is None and _greedy_start(len(stops), params.time_limit_s):
         initial = _warm_solution(model, greedy_routes(reduced))
     reserve = min(0.1 * params.time_limit_s, DECODE_S_PER_STOP * len(stops))
     remaining = params.time_limit_s - (time.perf_counter() - t0) - reserve
