@@ -261,13 +261,14 @@ def scenarios_run(
     out: ScenarioOutOpt = Path("binroute-scenarios"),
 ) -> None:
     """Simulate one scenario under each of its policies; write comparison.md/.csv and plots."""
+    from fleet.errors import FleetDataError
     from scenarios.commands import rich_table, run_file
     from scenarios.config import ScenarioError
 
     try:
         with _progress("scenario") as update:
             result, files = run_file(file, out, progress=update)
-    except ScenarioError as err:
+    except (ScenarioError, FleetDataError) as err:
         _error(err)
         raise typer.Exit(code=2) from None
     console.print(rich_table([result], f"{result.config.name}: {result.n_bins} bins"))
@@ -281,13 +282,14 @@ def scenarios_compare(
     out: ScenarioOutOpt = Path("binroute-scenarios"),
 ) -> None:
     """Run several scenarios and write one comparison table (markdown and CSV)."""
+    from fleet.errors import FleetDataError
     from scenarios.commands import compare_files, rich_table
     from scenarios.config import ScenarioError
 
     try:
         with _progress("scenarios") as update:
             results, written = compare_files(files, out, progress=update)
-    except ScenarioError as err:
+    except (ScenarioError, FleetDataError) as err:
         _error(err)
         raise typer.Exit(code=2) from None
     console.print(rich_table(results))
@@ -304,6 +306,7 @@ def scenarios_sweep(
     ] = None,
 ) -> None:
     """Sensitivity sweep (one parameter at a time) on Dask, with a progress bar."""
+    from fleet.errors import FleetDataError
     from scenarios.commands import sweep_file
     from scenarios.config import ScenarioError
     from scenarios.sweep import SweepError
@@ -315,7 +318,7 @@ def scenarios_sweep(
                 update(done / total, f"{done}/{total} points ({message} done)")
 
             table, written = sweep_file(file, out, scheduler=scheduler, progress=points)
-    except (ScenarioError, SweepError) as err:
+    except (ScenarioError, FleetDataError, SweepError) as err:
         _error(err)
         raise typer.Exit(code=2) from None
     console.print(f"{len(table.rows)} rows")

@@ -56,6 +56,8 @@ def compare_files(
     """Run several scenario files; per-run outputs in ``out / <name>`` and one comparison."""
     configs = [load_config(p) for p in paths]  # fail fast on a bad file
     _distinct_names(configs)
+    for cfg in configs:  # and on a missing city file, before the first run
+        cfg.city_path()
     results: list[ScenarioResult] = []
     files: list[Path] = []
     for k, cfg in enumerate(configs):

@@ -27,6 +27,7 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
     break_window = ["10:00", "11:30"]
 
     [sim]                     # fleet.simulate.SimConfig fields (fill rates, sensor noise...)
+                              # but its own collection schedule (collection_every_days...)
     rate_median_per_day = 0.3
     density_factor = 2.0      # true densities: x2 the planning ones, bins +-30 %, and every
     density_sigma_log = 0.3   # sensor also weighs (plans then load bins at what they show)
@@ -34,15 +35,15 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
 
     [[policies]]
     name = "fixed-2d"
-    kind = "fixed"
+    kind = "fixed"            # takes every_k_days only
     every_k_days = 2
 
     [[policies]]
-    kind = "threshold"
+    kind = "threshold"        # fill_threshold, and every_k_days for the bins it cannot see
     fill_threshold = 0.7
 
     [[policies]]
-    kind = "forecast"         # other keys: fleet.policy.CollectionPolicy fields
+    kind = "forecast"         # takes fleet.policy.CollectionPolicy fields only
     must_fill = 0.9
 
     [sweep]                   # sensitivity sweeps, one parameter at a time
@@ -50,7 +51,9 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
     sensor_share = [0.5, 1.0]
     "threshold.fill_threshold" = [0.6, 0.8]
 
-Every validation error is a :class:`ScenarioError` naming the file and the key.
+Every validation error is a :class:`ScenarioError` naming the file and the key: a key that
+the policy's kind or the simulator does not read is refused, not ignored, and a swept value
+is checked as the same value in its table would be.
 """
 
 from __future__ import annotations
@@ -260,6 +263,11 @@ _TOP_KEYS = {
 }
 _COLLECTION_KEYS = {f.name for f in fields(CollectionPolicy)}
 _COLLECTION_FLAGS = {f.name for f in fields(CollectionPolicy) if f.type in ("bool", bool)}
+POLICY_KEYS: dict[str, set[str]] = {  # the keys each kind of policy reads (besides name, kind)
+    "fixed": {"every_k_days"},
+    "threshold": {"fill_threshold", "every_k_days"},
+    "forecast": _COLLECTION_KEYS,
+}
 
 
 def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
@@ -289,18 +297,93 @@ def _fleet(data: Mapping[str, Any], where: str) -> FleetConfig:
     return cfg
 
 
+# fleet.simulate.SimConfig fields the scenarios' simulator (scenarios.simulate.CitySim) never
+# reads: simulate_history's own collection schedule (the policies decide the collections)
+_SIM_UNREAD = ("collection_every_days", "collection_hour", "collect_above", "collect_until")
+SIM_KEYS = {f.name for f in fields(SimConfig)} - set(_SIM_UNREAD)
+_SIM_DEFAULTS = SimConfig()
+_SIM_POSITIVE = ("step_cv", "reading_every_h", "density_factor")
+_SIM_NON_NEGATIVE = (
+    "rate_median_per_day",
+    "rate_sigma_log",
+    "weekday_jitter",
+    "events_per_day",
+    "noise_sd",
+    "gap_mean_h",
+    "report_after_h",
+    "density_sigma_log",
+)
+_SIM_FRACTIONS = (  # fractions of a bin, probabilities and shares: 0..1
+    "event_min",
+    "event_max",
+    "residual_max",
+    "initial_max",
+    "spike_prob",
+    "gap_prob",
+    "report_prob_per_h",
+    "weigh_share",
+    "weight_only_share",
+)
+
+
+def _sim_value(where: str, key: str, value: Any) -> Any:
+    """A ``[sim]`` value of the type of its default (a list of 7 numbers for the pattern)."""
+    at = f"{where}: key 'sim.{key}'"
+    if key != "weekday_pattern":
+        return _like(getattr(_SIM_DEFAULTS, key), value, at)
+    ok = isinstance(value, list | tuple) and len(value) == 7
+    if not ok or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        raise ScenarioError(f"{at}: give 7 numbers (Mon..Sun), got {value!r}")
+    return tuple(float(v) for v in value)
+
+
+def check_sim(sim: SimConfig, where: str) -> None:
+    """Raise :class:`ScenarioError` for ``[sim]`` values the scenarios' simulator cannot use.
+
+    Rates, times and spreads are finite and >= 0 (> 0 where the simulator divides by them),
+    fractions, probabilities and shares in [0, 1], and the grid hourly (``step_h`` = 1).
+    """
+
+    def bad(key: str, need: str) -> ScenarioError:
+        return ScenarioError(f"{where}: sim.{key} must be {need}, got {getattr(sim, key)!r}")
+
+    if sim.step_h != 1.0:
+        raise bad("step_h", "1.0 (the scenarios' simulator steps hourly; leave it out)")
+    for key in _SIM_POSITIVE:
+        if not (math.isfinite(getattr(sim, key)) and getattr(sim, key) > 0):
+            raise bad(key, "finite and > 0")
+    for key in _SIM_NON_NEGATIVE:
+        if not (math.isfinite(getattr(sim, key)) and getattr(sim, key) >= 0):
+            raise bad(key, "finite and >= 0")
+    for key in _SIM_FRACTIONS:
+        if not 0.0 <= getattr(sim, key) <= 1.0:
+            raise bad(key, "in [0, 1]")
+    if sim.event_min > sim.event_max:
+        raise bad("event_min", f"<= sim.event_max ({sim.event_max})")
+    if not all(math.isfinite(v) and v >= 0 for v in sim.weekday_pattern):
+        raise bad("weekday_pattern", "7 finite numbers >= 0 (Mon..Sun)")
+
+
 def _sim(data: Mapping[str, Any], where: str) -> SimConfig:
-    known = {f.name for f in fields(SimConfig)} - {"collect_until", "collect_above"}
-    unknown = set(data) - known
+    unread = set(data) & set(_SIM_UNREAD)
+    if unread:
+        raise ScenarioError(
+            f"{where}: key(s) sim.{sorted(unread)} not read by the scenarios' simulator (the "
+            "policies decide when bins are emptied: a fixed policy's every_k_days, the warm-up's "
+            "warmup_every_k_days); remove them"
+        )
+    unknown = set(data) - SIM_KEYS
     if unknown:
         raise ScenarioError(
-            f"{where}: unknown key(s) sim.{sorted(unknown)}; known: {sorted(known)}"
+            f"{where}: unknown key(s) sim.{sorted(unknown)}; known: {sorted(SIM_KEYS)}"
         )
-    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    values = {k: _sim_value(where, k, v) for k, v in data.items()}
     try:
-        return SimConfig(**values)
+        sim = SimConfig(**values)
     except (FleetDataError, TypeError) as err:
         raise ScenarioError(f"{where}: [sim]: {err}") from None
+    check_sim(sim, where)
+    return sim
 
 
 def _collection_value(at: str, key: str, value: Any) -> float | bool:
@@ -312,33 +395,48 @@ def _collection_value(at: str, key: str, value: Any) -> float | bool:
     return float(_typed(at, key, value, (int, float)))
 
 
+def _every(at: str, value: Any) -> int:
+    """A policy's ``every_k_days``: a whole number of days >= 1."""
+    every = int(_typed(at, "every_k_days", value, int))
+    if every < 1:
+        raise ScenarioError(f"{at}: key 'every_k_days' must be >= 1, got {every}")
+    return every
+
+
+def _threshold(at: str, value: Any) -> float:
+    """A threshold policy's ``fill_threshold``: a fraction in (0, 1.5]."""
+    thr = float(_typed(at, "fill_threshold", value, (int, float)))
+    if not 0.0 < thr <= 1.5:
+        raise ScenarioError(f"{at}: key 'fill_threshold' must be a fraction in (0, 1.5], got {thr}")
+    return thr
+
+
+def _not_read(at: str, kind: str, keys: set[str]) -> None:
+    """Refuse ``keys`` a policy of ``kind`` never reads (naming the keys it does read)."""
+    unknown = keys - POLICY_KEYS[kind]
+    if unknown:
+        raise ScenarioError(
+            f"{at}: key(s) {sorted(unknown)} not read by a {kind!r} policy; remove them "
+            f"({kind} policies take {sorted(POLICY_KEYS[kind])})"
+        )
+
+
 def _policy(data: Mapping[str, Any], where: str, i: int) -> PolicyConfig:
     at = f"{where}: policies[{i}]"
     kind = data.get("kind")
     if kind not in POLICY_KINDS:
         raise ScenarioError(f"{at}: key 'kind' must be one of {POLICY_KINDS}, got {kind!r}")
     rest = {k: v for k, v in data.items() if k not in ("kind", "name")}
-    every = int(_typed(at, "every_k_days", rest.pop("every_k_days", 2), int))
-    if every < 1:
-        raise ScenarioError(f"{at}: key 'every_k_days' must be >= 1, got {every}")
-    thr = float(_typed(at, "fill_threshold", rest.pop("fill_threshold", 0.7), (int, float)))
-    if not 0.0 < thr <= 1.5:
-        raise ScenarioError(f"{at}: key 'fill_threshold' must be a fraction in (0, 1.5], got {thr}")
+    _not_read(at, kind, set(rest))
+    every = _every(at, rest.pop("every_k_days", 2))
+    thr = _threshold(at, rest.pop("fill_threshold", 0.7))
     collection = CollectionPolicy()
     if kind == "forecast":
-        unknown = set(rest) - _COLLECTION_KEYS
-        if unknown:
-            raise ScenarioError(
-                f"{at}: unknown key(s) {sorted(unknown)}; forecast policies take "
-                f"{sorted(_COLLECTION_KEYS)}"
-            )
         values: dict[str, Any] = {k: _collection_value(at, k, v) for k, v in rest.items()}
         try:
             collection = CollectionPolicy(**values)
         except (FleetDataError, TypeError, ValueError) as err:
             raise ScenarioError(f"{at}: {err}") from None
-    elif rest:
-        raise ScenarioError(f"{at}: unknown key(s) {sorted(rest)} for kind {kind!r}")
     default = {"fixed": f"fixed-{every}d", "threshold": f"threshold-{thr:.0%}"}.get(
         kind, "forecast"
     )
@@ -508,7 +606,14 @@ def with_param(cfg: ScenarioConfig, name: str, value: Any) -> ScenarioConfig:
     if head == "fleet":
         return _check(replace(cfg, fleet=_replace_checked(cfg.fleet, tail, value, where)))
     if head == "sim":
-        return _check(replace(cfg, sim=_replace_checked(cfg.sim, tail, value, where)))
+        if tail not in SIM_KEYS:
+            raise ScenarioError(
+                f"{where}: not a [sim] key the scenarios' simulator reads; known: "
+                f"{sorted(SIM_KEYS)}"
+            )
+        sim = _replace_checked(cfg.sim, tail, value, where)
+        check_sim(sim, where)
+        return _check(replace(cfg, sim=sim))
     hits = [p for p in cfg.policies if head in (p.name, p.kind)]
     if not hits:
         raise ScenarioError(f"{where}: {head!r} is neither fleet, sim nor a policy name/kind")
@@ -546,8 +651,14 @@ def _replace_checked(obj: Any, key: str, value: Any, where: str) -> Any:
 
 
 def _policy_with(p: PolicyConfig, key: str, value: Any, where: str) -> PolicyConfig:
-    if key in ("every_k_days", "fill_threshold"):
-        return replace(p, **{key: _like(getattr(p, key), value, where)})
-    if key in _COLLECTION_KEYS:
-        return replace(p, collection=_replace_checked(p.collection, key, value, where))
-    raise ScenarioError(f"{where}: policy {p.name!r} has no parameter {key!r}")
+    """``p`` with its parameter ``key`` at ``value``, checked as in ``[[policies]]``."""
+    if key not in POLICY_KEYS[p.kind]:
+        raise ScenarioError(
+            f"{where}: policy {p.name!r} has no parameter {key!r}; {p.kind} policies take "
+            f"{sorted(POLICY_KEYS[p.kind])}"
+        )
+    if key == "every_k_days":
+        return replace(p, every_k_days=_every(where, value))
+    if key == "fill_threshold":
+        return replace(p, fill_threshold=_threshold(where, value))
+    return replace(p, collection=_replace_checked(p.collection, key, value, where))

@@ -82,6 +82,16 @@ def _route_layers(proj: _Projector, geojson: Mapping[str, Any]) -> list[str]:
     return layers
 
 
+def _geojson_points(geojson: Mapping[str, Any]) -> list[LonLat]:
+    """Every (lon, lat) of the route lines and stop points of ``geojson``."""
+    out: list[LonLat] = []
+    for feat in geojson["features"]:
+        geom = feat["geometry"]
+        coords = geom["coordinates"] if geom["type"] == "LineString" else [geom["coordinates"]]
+        out += [(float(c[0]), float(c[1])) for c in coords]
+    return out
+
+
 def _marker(proj: _Projector, where: LonLat, shape: str, colour: str, title: str) -> str:
     x, y = proj(where)
     tip = f"<title>{escape(title)}</title>"
@@ -114,6 +124,7 @@ def render_html(
         Shown in a table beside the map.
     """
     every = [p for line in streets for p in line] + [b[1] for b in bins]
+    every += [p for _, p in (*depots, *sites)] + _geojson_points(geojson)
     proj = _Projector(every or [(0.0, 0.0), (1.0, 1.0)])
     grey = 'fill="none" stroke="#bbb" stroke-width="1"'
     svg = [_polyline(proj, line, grey) for line in streets if len(line) > 1]

@@ -7,7 +7,8 @@ the same fleet, so they differ only in *which* bins they send the trucks to:
 * :class:`FixedSchedule`: each bin every ``k`` days (bin ``i`` on the days ``d`` with
   ``(d + i) % k == 0``: the city's bins spread evenly over the k day groups), all required.
 * :class:`Threshold`: sensor bins whose last reading is at least ``fill_threshold``, bins
-  without a sensor on the fixed schedule, and bins with a citizen report, all required.
+  without a sensor (or without a reading since their last emptying) on the fixed schedule,
+  and bins with a citizen report, all required.
 * :class:`ForecastRouting`: :func:`optimiser.daily.plan_day`: fill forecasts, the
   MUST/MAY/SKIP collection policy and prize-collecting routing (optional bins are taken
   when their prize pays for the detour).
@@ -156,19 +157,41 @@ class FixedSchedule:
         return route_decisions(ctx, self.decide(ctx, models), models)
 
 
-def last_readings(readings: Sequence[FillReading]) -> dict[str, float]:
-    """The latest fill fraction of each bin with readings."""
+def last_readings(
+    readings: Sequence[FillReading], last_emptied: Mapping[str, datetime] | None = None
+) -> dict[str, float]:
+    """The latest fill fraction of each bin with readings.
+
+    With ``last_emptied`` (the collection log), readings dated before a bin's last emptying
+    are ignored: they show what the truck took away, not what the bin holds; a bin with no
+    reading since is left out, as a bin without readings.
+    """
+    emptied = last_emptied or {}
     out: dict[str, tuple[datetime, float]] = {}
     for r in readings:
+        since = emptied.get(r.bin_id)
+        if since is not None and r.at < since:
+            continue
         prev = out.get(r.bin_id)
         if prev is None or r.at >= prev[0]:
             out[r.bin_id] = (r.at, r.fill_fraction)
     return {k: v for k, (_, v) in out.items()}
 
 
+def _blind(b: Bin, last_emptied: Mapping[str, datetime]) -> str:
+    """Why the threshold policy has no reading of ``b`` to judge it by."""
+    if not b.has_sensor:
+        return "no sensor"
+    return "no reading since emptied" if b.bin_id in last_emptied else "no reading"
+
+
 @dataclass(frozen=True, slots=True)
 class Threshold:
-    """Collect sensor bins whose last reading is >= ``fill_threshold`` (others on schedule)."""
+    """Collect sensor bins whose last reading is >= ``fill_threshold`` (others on schedule).
+
+    Only readings since a bin's last emptying count: a sensor bin without one (its sensor
+    silent since the truck came) goes on the fixed schedule, as a bin without a sensor.
+    """
 
     name: str
     fill_threshold: float
@@ -178,7 +201,7 @@ class Threshold:
         """MUST for reported, full-enough and scheduled sensorless bins; SKIP otherwise."""
         period = ctx.collect_at, ctx.collect_until
         at = period[0]
-        last = last_readings(ctx.readings)
+        last = last_readings(ctx.readings, ctx.last_emptied)
         by_bin, _ = match_reports(ctx.inventory.bins, ctx.reports)
         out = []
         for i, b in enumerate(ctx.inventory.bins):
@@ -192,9 +215,10 @@ class Threshold:
                 else:
                     out.append(_skip(b, f"last reading {level:.0%} below threshold"))
             elif fixed_due(ctx.day_index, i, self.every_k_days):
-                out.append(_must(b, model, period, f"no sensor: every {self.every_k_days} days"))
+                why = _blind(b, ctx.last_emptied)
+                out.append(_must(b, model, period, f"{why}: every {self.every_k_days} days"))
             else:
-                out.append(_skip(b, "no sensor, not scheduled today"))
+                out.append(_skip(b, f"{_blind(b, ctx.last_emptied)}, not scheduled today"))
         return out
 
     def plan(self, ctx: PlanContext) -> DayPlan:

@@ -4,8 +4,10 @@ A sweep takes the ``[sweep]`` table of a scenario (parameter -> values, see
 :func:`scenarios.config.with_param`) and runs the scenario once per (parameter, value), the
 other parameters at their base values. Points run in parallel on a Dask cluster: a local
 one (``LocalCluster(n_workers=2, threads_per_worker=1)``) by default, or an existing one
-given by its scheduler address. Results come back as they finish (``as_completed``) and
-feed a progress callback.
+given by its scheduler address (first asked who it is: a server there that is not a Dask
+scheduler is an error after :data:`PROBE_TIMEOUT_S`, not an endless wait). Every point's
+city file is checked before any point runs. Results come back as they finish
+(``as_completed``) and feed a progress callback.
 
 Outputs: ``sweep.csv`` / ``sweep.md`` (one row per point and policy) and ``sweep.png`` (km
 and overflow events against each parameter, a line per policy).
@@ -26,6 +28,7 @@ from scenarios.run import KPI_COLUMNS, run_scenario
 
 SWEEP_COLUMNS = ("parameter", "value", "policy", *KPI_COLUMNS)
 ProgressFn = Callable[[int, int, str], None]
+PROBE_TIMEOUT_S = 10.0  # a Dask scheduler answers who it is within this, or it is not one
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +66,63 @@ class SweepError(RuntimeError):
     """A sweep cannot run where it was sent (e.g. its Dask scheduler is unreachable)."""
 
 
+def probe_scheduler(address: str, timeout_s: float | None = None) -> None:
+    """Check that a Dask scheduler answers at ``address`` before a client connects to it.
+
+    ``Client(address)`` waits forever for the handshake of a server that accepts the
+    connection but is not a Dask scheduler (the dashboard's HTTP port 8787, say); this asks
+    the server who it is and waits at most ``timeout_s`` (default :data:`PROBE_TIMEOUT_S`).
+
+    Raises
+    ------
+    SweepError
+        Nothing answers in time, or what answers is not a Dask scheduler (names the address).
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    wait_s = PROBE_TIMEOUT_S if timeout_s is None else timeout_s
+    args = Security().get_connection_args("client")
+
+    async def identity() -> Any:
+        comm = await connect(address, **args)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            await comm.close()
+
+    fix = (
+        "give the address the scheduler prints (tcp://host:8786 by default; 8787 is its "
+        "dashboard), start it, or leave out the scheduler address to run on a local cluster"
+    )
+    try:  # in a thread of its own: the caller may be inside an event loop (a notebook)
+        with ThreadPoolExecutor(1) as pool:
+            reply = pool.submit(asyncio.run, asyncio.wait_for(identity(), wait_s)).result()
+    except TimeoutError:
+        raise SweepError(
+            f"cannot reach the Dask scheduler {address!r}: no Dask scheduler answered there "
+            f"within {wait_s:g} s; {fix}"
+        ) from None
+    except (OSError, ValueError, TypeError) as err:
+        raise SweepError(f"cannot reach the Dask scheduler {address!r} ({err}); {fix}") from None
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise SweepError(
+            f"cannot reach the Dask scheduler {address!r}: what answers there is not a Dask "
+            f"scheduler; {fix}"
+        )
+
+
 @contextmanager
 def dask_client(scheduler: str | None = None, *, n_workers: int = 2) -> Iterator[Any]:
     """A Dask client: on ``scheduler`` (address) or on a fresh local cluster."""
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
+        probe_scheduler(scheduler)
         try:
             remote = Client(scheduler)
         except (OSError, ValueError) as err:
@@ -110,6 +164,8 @@ def run_sweep(
         ``(done, total, message)`` as points finish.
     """
     points = sweep_points(cfg)
+    for _, point in points:  # a missing city file stops the sweep here, not in each worker
+        point.city_path()
     if client is not None:
         rows = _gather(client, points, progress)
     else:

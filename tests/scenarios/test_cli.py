@@ -110,3 +110,41 @@ def test_compare_refuses_two_scenarios_of_one_name(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["scenarios", "compare", *files, "--out", str(tmp_path)])
     assert res.exit_code == 2
     assert "both named 'a'" in res.output
+
+
+def test_compare_checks_every_city_file_before_running(tmp_path: Path) -> None:
+    """B's city file is missing: nothing runs (A used to run in full before B failed)."""
+    out = tmp_path / "out"
+    b = _toml(tmp_path, "b")
+    b.write_text(b.read_text().replace('city = "helsinki"', f'city = "{tmp_path}/typo.osm.pbf"'))
+    res = CliRunner().invoke(
+        app, ["scenarios", "compare", str(_toml(tmp_path, "a")), str(b), "--out", str(out)]
+    )
+    assert res.exit_code == 2
+    assert "typo.osm.pbf" in "".join(res.output.split()) and "b.toml" in res.output
+    assert not (out / "a").exists()
+
+
+def test_sim_step_h_is_a_clear_error(tmp_path: Path) -> None:
+    bad = _toml(tmp_path, "a")
+    bad.write_text(bad.read_text().replace("[fleet]", "[sim]\nstep_h = 0.5\n\n[fleet]"))
+    res = CliRunner().invoke(app, ["scenarios", "run", str(bad)])
+    assert res.exit_code == 2
+    assert "sim.step_h must be 1.0" in " ".join(res.output.split())
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "sweep"])
+def test_a_data_error_of_the_simulation_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """A FleetDataError raised while the scenario runs: its message, exit code 2."""
+    from fleet.errors import FleetDataError
+
+    def refuse(*_args: object, **_kw: object) -> None:
+        raise FleetDataError("CitySim steps hourly; set sim.step_h = 1.0")
+
+    monkeypatch.setattr("scenarios.commands.run_scenario", refuse)
+    monkeypatch.setattr("scenarios.commands.run_sweep", refuse)
+    res = CliRunner().invoke(app, ["scenarios", command, str(_toml(tmp_path, "a"))])
+    assert res.exit_code == 2, res.output
+    assert "CitySim steps hourly" in res.output

@@ -127,3 +127,101 @@ def test_forecast_policy_flags_stay_booleans() -> None:
     cfg = config_from_dict(tiny_dict(policies=[off]), source="flags.toml")
     assert cfg.policies[0].collection.releases is False
     assert cfg.policies[0].collection.due_risk == 0.3
+
+
+@pytest.mark.parametrize(
+    ("policy", "key", "takes"),
+    [
+        ({"kind": "forecast", "fill_threshold": 0.95}, "fill_threshold", "must_fill"),
+        ({"kind": "forecast", "every_k_days": 7}, "every_k_days", "must_fill"),
+        ({"kind": "fixed", "fill_threshold": 0.9}, "fill_threshold", "['every_k_days']"),
+        ({"kind": "threshold", "must_fill": 0.8}, "must_fill", "fill_threshold"),
+    ],
+)
+def test_keys_a_policy_kind_never_reads_are_refused(
+    policy: dict[str, object], key: str, takes: str
+) -> None:
+    """A key the kind never reads would be silently ignored: refused, naming what it takes."""
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(policies=[policy]), source="bad.toml")
+    text = str(err.value)
+    assert "bad.toml" in text and repr(key) in text and repr(policy["kind"]) in text
+    assert takes in text
+
+
+@pytest.mark.parametrize("key", ["collection_every_days", "collection_hour"])
+def test_sim_keys_the_simulator_never_reads_are_refused(key: str) -> None:
+    with pytest.raises(ScenarioError, match=f"sim.*{key}.*not read.*every_k_days"):
+        config_from_dict(tiny_dict(sim={key: 1}), source="bad.toml")
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("forecast.fill_threshold", "forecast policies take"),
+        ("fixed-2d.fill_threshold", "fixed policies take ['every_k_days']"),
+        ("fixed.must_fill", "fixed policies take"),
+        ("threshold.must_risk", "threshold policies take"),
+        ("sim.collection_every_days", "not a [sim] key"),
+        ("sim.collection_hour", "not a [sim] key"),
+    ],
+)
+def test_sweeps_of_parameters_never_read_are_refused(name: str, words: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(sweep={name: [0.5, 0.9]}), source="bad.toml")
+    assert repr(name) in str(err.value) and words in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "words"),
+    [
+        ("fixed.every_k_days", [0, 2], "'every_k_days' must be >= 1, got 0"),
+        ("threshold.every_k_days", [-1], "'every_k_days' must be >= 1, got -1"),
+        ("threshold.fill_threshold", [-0.5, 0.7], "'fill_threshold' must be a fraction"),
+        ("threshold-60%.fill_threshold", [7.0], "'fill_threshold' must be a fraction"),
+        ("fixed.every_k_days", [1.5], "'every_k_days' must be int"),
+    ],
+)
+def test_swept_policy_values_are_checked_as_in_the_policy(
+    name: str, values: list[object], words: str
+) -> None:
+    """At load time, as ``[[policies]]`` values are (0 days crashed late in a Dask worker)."""
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(sweep={name: values}), source="bad.toml")
+    assert "bad.toml" in str(err.value) and repr(name) in str(err.value)
+    assert words in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("sim", "words"),
+    [
+        ({"rate_median_per_day": -0.3}, "sim.rate_median_per_day must be finite and >= 0"),
+        ({"rate_median_per_day": "0.3"}, "'sim.rate_median_per_day': give numbers"),
+        ({"rate_median_per_day": float("inf")}, "sim.rate_median_per_day must be finite"),
+        ({"step_h": 0.5}, "sim.step_h must be 1.0"),
+        ({"step_cv": 0.0}, "sim.step_cv must be finite and > 0"),
+        ({"spike_prob": 1.5}, "sim.spike_prob must be in [0, 1]"),
+        ({"report_prob_per_h": -0.1}, "sim.report_prob_per_h must be in [0, 1]"),
+        ({"gap_prob": float("nan")}, "sim.gap_prob must be in [0, 1]"),
+        ({"event_min": 0.4, "event_max": 0.2}, "sim.event_min must be <= sim.event_max"),
+        ({"weekday_pattern": ["a"] * 7}, "'sim.weekday_pattern': give 7 numbers"),
+        ({"weekday_pattern": [1.0, -1.0, 1, 1, 1, 1, 1]}, "sim.weekday_pattern must be"),
+        ({"lift_scales": 1}, "'sim.lift_scales': give true or false"),
+        ({"noise_sd": True}, "'sim.noise_sd': give numbers"),
+    ],
+)
+def test_sim_values_are_type_and_range_checked(sim: dict[str, object], words: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(sim=sim), source="bad.toml")
+    assert "bad.toml" in str(err.value) and words in str(err.value)
+    key = next(iter(sim))
+    with pytest.raises(ScenarioError, match=f"sweep key 'sim.{key}'"):  # swept: the same
+        config_from_dict(tiny_dict(sweep={f"sim.{key}": [sim[key]]}), source="bad.toml")
+
+
+def test_good_sim_values_are_kept() -> None:
+    sim = {"rate_median_per_day": 1, "weekday_pattern": [1, 1, 1, 1, 1, 2, 0], "crew_fills": False}
+    cfg = config_from_dict(tiny_dict(sim=sim), source="sim.toml")
+    assert cfg.sim.rate_median_per_day == 1.0 and isinstance(cfg.sim.rate_median_per_day, float)
+    assert cfg.sim.weekday_pattern == (1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 0.0)
+    assert cfg.sim.crew_fills is False

@@ -24,7 +24,11 @@ DAY = date(2026, 11, 5)
 
 
 def _ctx(
-    city: City, readings: list[FillReading], reports: list[CitizenReport], day: int
+    city: City,
+    readings: list[FillReading],
+    reports: list[CitizenReport],
+    day: int,
+    last_emptied: dict[str, datetime] | None = None,
 ) -> PlanContext:
     return PlanContext(
         inventory=city.inventory,
@@ -35,7 +39,7 @@ def _ctx(
         day_index=day,
         tz=TZ,
         params=SolveParams(time_limit_s=0.3),
-        last_emptied={},
+        last_emptied=last_emptied or {},
     )
 
 
@@ -94,6 +98,30 @@ def test_threshold_takes_full_sensor_bins_reports_and_scheduled_blind_bins(
         Action.MUST if fixed_due(0, i, 2) else Action.SKIP for i in (3, 7, 11)
     ]
     assert last_readings(readings)["b00"] == pytest.approx(0.85)
+
+
+def test_threshold_ignores_readings_from_before_the_last_emptying(tiny_city: City) -> None:
+    """A sensor silent since its bin was emptied: its old high reading is no reason to go
+    again; the bin goes on the fixed schedule, as a bin without a reading."""
+    shift = timedelta(hours=18)  # the last readings at 06:00 the day before, 85 %
+    readings = [
+        FillReading(bin_id=r.bin_id, at=r.at - shift, fill_fraction=r.fill_fraction)
+        for r in _readings({"b00": 0.85, "b01": 0.85, "b02": 0.85})
+    ]
+    at9 = datetime(2026, 11, 4, 9, tzinfo=TZ)
+    emptied = {"b00": at9, "b01": at9, "b02": at9}  # after the last readings
+    later = datetime(2026, 11, 4, 20, tzinfo=TZ)  # b02's sensor speaks again
+    readings.append(FillReading(bin_id="b02", at=later, fill_fraction=0.8))
+    pol = Threshold("thr", 0.7, every_k_days=2)
+    for day in (0, 1):
+        ctx = _ctx(tiny_city, readings, [], day=day, last_emptied=emptied)
+        by_id = {d.bin_id: d for d in pol.decide(ctx, ctx.models())}
+        for i in (0, 1):  # b00 is due on even days, b01 on odd ones
+            d = by_id[f"b{i:02d}"]
+            assert d.action is (Action.MUST if fixed_due(day, i, 2) else Action.SKIP)
+            assert "no reading since emptied" in d.reason
+        assert by_id["b02"].action is Action.MUST and "last reading 80%" in by_id["b02"].reason
+    assert last_readings(readings, emptied) == {"b02": pytest.approx(0.8)}
 
 
 def test_every_policy_plans_a_checked_day(tiny_city: City) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import dask
 import pytest
 
+import scenarios.sweep
 from scenarios.config import ScenarioError, config_from_dict
 from scenarios.sweep import (
     SWEEP_COLUMNS,
@@ -83,3 +84,37 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
         dask_client(address),
     ):
         pass
+
+
+@pytest.mark.timeout(60)  # without the probe, Client() waits for the handshake forever
+def test_a_server_that_is_not_a_scheduler_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Something listens at the address (an HTTP dashboard, say) but never answers as a Dask
+    scheduler: a SweepError naming the address and the fix, after a bounded wait."""
+    monkeypatch.setattr(scenarios.sweep, "PROBE_TIMEOUT_S", 0.5)
+    with socket.socket() as server:  # accepts connections (the kernel's backlog), silent
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        with pytest.raises(SweepError) as err, dask_client(address):
+            pass
+    assert repr(address) in str(err.value)
+    assert "no Dask scheduler answered" in str(err.value) and "local cluster" in str(err.value)
+
+
+def test_a_real_scheduler_passes_the_probe() -> None:
+    from dask.distributed import LocalCluster
+
+    with (
+        LocalCluster(n_workers=0, processes=False, protocol="tcp", dashboard_address=None) as c,
+        dask_client(c.scheduler_address) as client,
+    ):
+        assert client.scheduler.address == c.scheduler_address
+
+
+def test_a_missing_city_file_stops_the_sweep_before_any_point_runs(tmp_path: Path) -> None:
+    """Checked once, not in each Dask worker: the client is not even used."""
+    cfg = _cfg(sweep={"city": ["helsinki", str(tmp_path / "atlantis.osm.pbf")]})
+    with pytest.raises(ScenarioError, match=r"atlantis\.osm\.pbf"):
+        run_sweep(cfg, client=object())

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import re
+
+from scenarios.mapview import render_html
+
+
+def _drawn(html: str) -> tuple[float, float, list[tuple[float, float]]]:
+    """Canvas width, height and the centre of every marker and route vertex drawn on it."""
+    size = re.search(r'<svg width="(\d+)" height="(\d+)"', html)
+    assert size is not None
+    squares = re.findall(r'<rect x="([-\d.]+)" y="([-\d.]+)"', html)  # 14 px, from a corner
+    dots = re.findall(r'<circle cx="([-\d.]+)" cy="([-\d.]+)"', html)
+    lines = re.findall(r'<polyline points="([^"]+)"', html)
+    vertices = [tuple(v.split(",")) for line in lines for v in line.split()]
+    points = [(float(x) + 7, float(y) + 7) for x, y in squares]
+    points += [(float(x), float(y)) for x, y in [*dots, *vertices]]
+    return float(size.group(1)), float(size.group(2)), points
+
+
+def test_map_without_streets_shows_depot_site_and_routes() -> None:
+    """No street network (``plan`` without --city): the canvas holds everything drawn, not
+    only the bins (the depot and the disposal site lay off it)."""
+    bins = [(f"b{i}", (24.95 + 0.001 * i, 60.17 + 0.001 * i), 0.5) for i in range(4)]
+    route = [[24.90, 60.15], [24.95, 60.17], [24.99, 60.20]]  # depot, bin, site
+    geojson = {
+        "features": [
+            {
+                "geometry": {"type": "LineString", "coordinates": route},
+                "properties": {"vehicle_id": "t1", "kind": "route"},
+            },
+            {
+                "geometry": {"type": "Point", "coordinates": [24.95, 60.17]},
+                "properties": {"vehicle_id": "t1", "kind": "bin", "order": 1},
+            },
+        ]
+    }
+    html = render_html(
+        title="plan",
+        streets=[],
+        geojson=geojson,
+        bins=bins,
+        depots=[("d1", (24.90, 60.15))],
+        sites=[("s1", (24.99, 60.20))],
+        kpis={},
+    )
+    width, height, points = _drawn(html)
+    assert len(points) == 2 + 4 + 3  # depot and site, bins, route vertices
+    assert all(0 <= x <= width and 0 <= y <= height for x, y in points)
