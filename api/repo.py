@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -247,11 +247,13 @@ def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
 
 
 def planned_days(session: Session, since: date) -> list[date]:
-    """The dates from ``since`` on with a finished plan, in order."""
+    """The dates from ``since`` on with a finished plan, or a plan job queued or running (a
+    change to the fleet then needs a plan after it: it may have read its inputs), in order."""
+    job = and_(PlanRow.status.in_(("queued", "running")), PlanRow.origin.not_in(REROUTE_ORIGINS))
     return sorted(
         session.scalars(
             select(PlanRow.plan_date)
-            .where(PlanRow.status == "done", PlanRow.plan_date >= since)
+            .where(or_(PlanRow.status == "done", job), PlanRow.plan_date >= since)
             .distinct()
         )
     )

@@ -60,7 +60,8 @@ class Replanner:
     def days(self, res: Resource, change: str, changed: bool = True) -> list[int]:
         """When ``changed`` and ``res`` re-plans on ``change`` ("create", "replace" (bulk
         rows too) or "delete"): a plan job queued for each date from today with a finished
-        plan (``origin`` ``res.replans``); their plan ids."""
+        plan or a plan job under way (``repo.planned_days``; ``origin`` ``res.replans``);
+        their plan ids."""
         origin = res.replans
         if origin is None or change not in res.replans_on or not changed:
             return []

@@ -176,8 +176,8 @@ def _own(s: Session, vehicle_id: str, downtime_id: int) -> DowntimeRow:
 
 
 def _days_touched(s: Session, jobs: JobRunner, start: datetime, end: datetime | None) -> list[date]:
-    """The days from today with a finished plan that the instants [start, end) touch (end
-    None: every one from ``start``'s day)."""
+    """The days from today with a finished plan (or a plan job under way) that the instants
+    [start, end) touch (end None: every one from ``start``'s day)."""
     tz = jobs.settings.tz
 
     def touched(day: date) -> bool:

@@ -464,6 +464,35 @@ def test_changes_while_a_plan_job_waits_join_it(
     assert len(client.get(f"/plans?plan_date={PLAN_DATE}", headers=dispatcher).json()) == 3
 
 
+def test_a_change_while_the_days_first_plan_job_runs_queues_a_plan_after_it(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, planner: FakePlanner
+) -> None:
+    """Today's first plan job runs (held: it read its inputs) when v2 is deleted and v1
+    given a downtime: each queues a plan job (the same one) that runs after it and reads
+    the fleet then (nothing was queued: that plan kept sending both trucks out)."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat(MORNING)
+    planner.gate = threading.Event()
+    first = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
+    for _ in range(1000):
+        if len(planner.calls) == 1:
+            break
+        threading.Event().wait(0.02)
+    gone = client.delete("/vehicles/v2", headers=dispatcher)
+    down = {"start_at": "2026-11-25T00:00:00+02:00", "reason": "workshop"}
+    downtime = client.post("/vehicles/v1/downtimes", json=down, headers=dispatcher)
+    planner.gate.set()
+    wait(runtime)
+    assert gone.status_code == 202 and downtime.status_code == 202, downtime.text
+    (job,) = _replans(gone)
+    assert downtime.json()["replans"] == [job] and job != first["id"]
+    assert client.get(f"/plans/{job}", headers=dispatcher).json()["status"] == "done"
+    (after,) = planner.calls[1:]
+    assert [v.vehicle_id for v in after["inventory"].vehicles] == ["v1"]
+    assert [d.vehicle_id for d in after["inventory"].downtimes] == ["v1"]
+
+
 def test_a_bin_deleted_replans_the_days_planned_from_today_a_bin_added_does_not(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, planner: FakePlanner
 ) -> None:
