@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -103,5 +105,62 @@ def test_upgrade_from_0008_clears_break_windows_without_a_break(tmp_path: Path) 
             ).all()
         kept = [(vid, start is not None, end is not None) for vid, start, end in rows]
         assert kept == [("lunch", True, True), ("none", False, False)]
+    finally:
+        db.dispose()
+
+
+def test_upgrade_from_0009_clears_breaks_that_cannot_fit_the_shift(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Trucks stored before breaks had to fit the shift (06:00-14:00): a window of
+    14:00-15:00, and a 30 min break from 13:50, made every plan fail; they lose the break on
+    upgrade, named in the log; a break that fits stays, and the plans read the fleet again."""
+    from sqlalchemy import text
+
+    from api import repo
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        cfg = alembic_config(db.url)
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0009")
+            conn.execute(
+                text("INSERT INTO depots (depot_id, lon, lat, name) VALUES ('d', 0, 0, '')")
+            )
+            for vid, start, end in (
+                ("after", "14:00:00", "15:00:00"),
+                ("late", "13:50:00", "14:00:00"),
+                ("lunch", "10:00:00", "11:00:00"),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO vehicles (vehicle_id, depot_id, capacity_l, capacity_kg, "
+                        "streams, shift_start, shift_end, break_s, break_start, break_end, "
+                        "cost_per_km, cost_per_hour, fixed_cost) VALUES (:v, 'd', 1000, 1000, "
+                        "'[\"residual\"]', '06:00:00', '14:00:00', 1800, :s, :e, 1, 30, 0)"
+                    ),
+                    {"v": vid, "s": start, "e": end},
+                )
+        with caplog.at_level(logging.WARNING):
+            upgrade_head(db)
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT vehicle_id, break_s, break_start FROM vehicles ORDER BY vehicle_id")
+            ).all()
+        assert [(vid, b, start is not None) for vid, b, start in rows] == [
+            ("after", 0, False),
+            ("late", 0, False),
+            ("lunch", 1800, True),
+        ]
+        named = " ".join(r.getMessage() for r in caplog.records)
+        assert "'after'" in named and "'late'" in named and "'lunch'" not in named
+        with db.reader() as s:
+            fleet = repo.load_inventory(s)
+        assert {v.vehicle_id: v.break_s for v in fleet.vehicles} == {
+            "after": 0,
+            "late": 0,
+            "lunch": 1800,
+        }
     finally:
         db.dispose()
