@@ -22,11 +22,32 @@ from pydantic import (
     model_validator,
 )
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+def _in_a_path(value: str) -> str:
+    if set(value) == {"."}:
+        raise ValueError(
+            f"id {value!r} cannot be used in a URL path (a browser reads it as a folder); "
+            "give it a letter or a digit"
+        )
+    return value
+
+
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$"),
+    AfterValidator(_in_a_path),
+]
 Name = Annotated[str, StringConstraints(max_length=200)]
 Stream = Annotated[
     str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_\-]*$")
 ]
+
+
+def _a_set(value: list[str]) -> list[str]:
+    return sorted(set(value))  # a set: the order given changes nothing (nor re-plans)
+
+
+Streams = Annotated[list[Stream], Field(min_length=1, max_length=16), AfterValidator(_a_set)]
 Lon = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
 Lat = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
@@ -120,7 +141,7 @@ class VehicleIn(_In):
     depot_id: Id
     capacity_l: Count
     capacity_kg: Count
-    streams: Annotated[list[Stream], Field(min_length=1, max_length=16)] = ["residual"]
+    streams: Streams = ["residual"]
     shift_start: LocalTime = time(6, 0)
     shift_end: LocalTime = time(14, 0)
     break_s: Seconds = 0
@@ -161,7 +182,7 @@ class SiteIn(_In):
     site_id: Id
     lon: Lon
     lat: Lat
-    streams: Annotated[list[Stream], Field(min_length=1, max_length=16)] = ["residual"]
+    streams: Streams = ["residual"]
     open_start: LocalTime = time(0, 0)
     open_end: LocalTime = time(23, 59)
     unload_s: Seconds = 900

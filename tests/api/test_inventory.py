@@ -388,6 +388,39 @@ def test_a_fleet_change_replans_the_days_planned_from_today(
     assert {v.vehicle_id for v in planner.calls[-1]["inventory"].vehicles} == {"v1", "v2"}
 
 
+def test_streams_in_another_order_change_nothing(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """Streams are a set: a truck's or a site's given in another order (or twice) is the
+    same record, so the PUT re-plans nothing (it re-planned every day from today)."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat(MORNING)
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    truck = {"vehicle_id": "v1", "depot_id": "d1", "capacity_l": 20000, "capacity_kg": 8000}
+    site = {"site_id": "s1", "lon": 24.98, "lat": 60.2}
+    for url, body in (("/vehicles/v1", truck), ("/sites/s1", site)):
+        first = client.put(
+            url, json={**body, "streams": ["residual", "organic"]}, headers=dispatcher
+        )
+        assert first.status_code == 202 and first.json()["streams"] == ["organic", "residual"]
+        wait(runtime)
+        again = {**body, "streams": ["organic", "residual", "organic"]}
+        same = client.put(url, json=again, headers=dispatcher)
+        assert same.status_code == 200 and "Link" not in same.headers, same.headers
+
+
+def test_an_id_of_dots_only_is_refused(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
+    """A bin ".." could never be read, changed or deleted: /bins/.. is / to a browser."""
+    for bad in ("..", "."):
+        body = {"bin_id": bad, "lon": 24.9, "lat": 60.2, "capacity_l": 240}
+        resp = client.post("/bins", json=body, headers=keys["dispatcher"])
+        assert resp.status_code == 422 and "URL path" in resp.text, resp.text
+    ok = {"bin_id": "b.1", "lon": 24.9, "lat": 60.2, "capacity_l": 240}
+    assert client.post("/bins", json=ok, headers=keys["dispatcher"]).status_code == 201
+
+
 def test_a_fleet_change_with_no_plan_from_today_replans_nothing(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
 ) -> None:
