@@ -483,6 +483,8 @@ class KeyCreated(_Out):
 class HealthOut(_Out):
     status: str
     database: str
+    city: str = Field(description="the street network plans are made on (setting CITY)")
+    timezone: str = Field(description="the city's time zone (setting TIMEZONE)")
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:

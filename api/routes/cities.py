@@ -1,4 +1,6 @@
-"""Cities: named street-network sources (``helsinki``, ``haversine`` or a .osm.pbf path)."""
+"""Cities: a catalogue of named street-network sources (``helsinki``, ``haversine`` or a
+.osm.pbf path), for reference: plans are made on the service's ``CITY`` and ``TIMEZONE``
+settings (``GET /health`` shows them), not on these records."""
 
 from __future__ import annotations
 

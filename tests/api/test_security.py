@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from api.db import ApiKeyRow
 from api.deps import Runtime
-from api.security import create_key
+from api.security import Role, create_key, issue_key
 from api.settings import Settings
 from tests.api.conftest import MORNING
 
@@ -101,5 +101,14 @@ def test_create_key_for_cli(settings: Settings, client: TestClient) -> None:
         create_key(settings, "janitor", "x")
 
 
-def test_health_needs_no_key(client: TestClient) -> None:
-    assert client.get("/health").json()["status"] == "ok"
+def test_health_needs_no_key(client: TestClient, runtime: Runtime) -> None:
+    """It also names the street network and zone the plans are made in (the settings; a
+    city added under /cities is a catalogue entry, not read by the plans)."""
+    client.post(
+        "/cities",
+        json={"city_id": "porto", "source": "porto.osm.pbf", "timezone": "Europe/Lisbon"},
+        headers={"X-API-Key": issue_key(runtime.db, Role.ADMIN, "a")},
+    )
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    assert (body["city"], body["timezone"]) == (runtime.settings.city, "Europe/Helsinki")
