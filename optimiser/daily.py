@@ -1100,8 +1100,8 @@ def replan_day(
         plan_date=day.plan_date,
         tz=tz,
         policy=policy or CollectionPolicy(),
-        last_emptied=_emptied_today(day, done, last_emptied or {}),
-        pickups=pickups,
+        last_emptied=_emptied_today(day, done, last_emptied or {}, now),
+        pickups=[p if p.at <= now else dataclasses.replace(p, at=now) for p in pickups],
         start_at=now,
     )
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
@@ -1602,10 +1602,12 @@ def _on_duty_now(
 
 
 def _emptied_today(
-    day: DayPlan, done: Sequence[str], last_emptied: Mapping[str, datetime]
+    day: DayPlan, done: Sequence[str], last_emptied: Mapping[str, datetime], now: datetime
 ) -> dict[str, datetime]:
     """``last_emptied`` with each bin visit ``done`` on ``day``'s plan counted at its planned
-    time, unless the log already has an emptying that day."""
+    time, unless the log already has an emptying that day; none later than ``now`` (a
+    tablet's clock a little ahead, a visit done before its planned time: the forecast would
+    leave an emptying after ``now`` out, and send a truck back to the bin)."""
     out = dict(last_emptied)
     finished = set(done)
     for route in day.plan.routes:
@@ -1614,7 +1616,7 @@ def _emptied_today(
             logged = out.get(b, day.midnight) > day.midnight
             if v.kind is VisitKind.BIN and v.ref in finished and not logged:
                 out[b] = day.at(v.end_s)
-    return out
+    return {b: min(at, now) for b, at in out.items()}
 
 
 def _replanned_note(at: datetime) -> str:

@@ -2149,3 +2149,23 @@ def test_notes_read_the_local_clock_on_a_day_the_clocks_change(
     assert f"disposal site s is no longer listed: no truck unloads there from {shown}" in (
         new_day.plan.notes
     )
+
+
+@pytest.mark.parametrize("minutes", [-5, 5])
+def test_an_emptying_logged_a_little_after_the_replan_is_not_planned_again(
+    day: DayPlan,
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    minutes: int,
+) -> None:
+    """t1 emptied its first bin; the log dates that emptying 5 min before the re-plan at
+    10:00, or 5 min after it (a tablet's clock ahead, which the service allows): either way
+    the bin is not visited again (after it, the forecast left the emptying out and sent
+    the truck back to it, b#2)."""
+    (done,) = _progress_after(day, 1)
+    first = bin_of(done.done[-1])
+    now = _local(10)
+    logged = {first: now + timedelta(minutes=minutes)}
+    pickups = [PickupRecord(bin_id=first, at=logged[first], fill_fraction=0.8)]
+    new_day, _, _ = _replanned(day, tiny_city, now, [], [], last_emptied=logged, pickups=pickups)
+    assert new_day.violations == ()
+    assert sorted(r for r in new_day.plan.served_refs if bin_of(r) == first) == [first]
