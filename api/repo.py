@@ -369,7 +369,7 @@ def collection_log(
 ) -> CollectionLog:
     """The trucks' ``visit_done`` reports with ``since <= at < until``, any plan or day, of
     the bins listed now (a bin taken off the street leaves the log with it), or of those of
-    ``bin_ids`` only, when given.
+    ``bin_ids`` only, when given (their trucks' unloadings are read too, to tell resends).
 
     A resend (:func:`_new_emptying`: the truck's last report repeated within
     ``REPEAT_REPORT_GAP``, no alert on the bin between) is dropped, as in
@@ -377,13 +377,13 @@ def collection_log(
     one of those bins in the window are read (whether a report is a resend depends on its
     truck's reports alone), not the whole city's log.
     """
-    visits = (
-        ProgressRow.kind == "visit_done",
-        ProgressRow.at >= since,
-        ProgressRow.at < until,
-    )
+    window = (ProgressRow.at >= since, ProgressRow.at < until)
+    visits = (ProgressRow.kind == "visit_done", *window)
     alerts: list[Any] = [AlertRow.at >= since, AlertRow.at < until]
-    query = select(ProgressRow).where(*visits)
+    # the unloadings too: a bin reported again after one is a second emptying, not a resend
+    query = select(ProgressRow).where(
+        ProgressRow.kind.in_(("visit_done", "disposal_done")), *window
+    )
     wanted = select(BinRow)
     if bin_ids is not None:
         ids = set(bin_ids)
@@ -397,7 +397,7 @@ def collection_log(
     is_new = _new_emptying(_alert_times(session, *alerts))
     listed = {b.bin_id: mapping.bin_record(b) for b in session.scalars(wanted)}
     for r in rows:  # each goes through is_new: the truck's other reports tell resends
-        if r.bin_id is None or not is_new(r) or r.bin_id not in listed:
+        if not is_new(r) or r.kind != "visit_done" or r.bin_id not in listed:
             continue
         last[r.bin_id] = r.at
         if r.fill_fraction is not None or r.weight_kg is not None:

@@ -90,6 +90,32 @@ def test_collection_log_keeps_each_bins_last_emptying_and_the_fills_found(
     assert before_noon.last_emptied == {"b0": at("2026-11-25T11:00:00+02:00")}
 
 
+def test_a_bin_emptied_again_after_an_unloading_is_a_second_emptying_in_the_log(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """v1 empties b0 at 10:00 (90 %), unloads at s1 at 10:20 and empties b0 again at 10:40
+    (30 %): the log has both, as the truck's progress does (the second was taken for the
+    first one sent again, within the hour, and its fill was lost), for the city and for b0."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    plan = _plan(client, dispatcher, runtime, PLAN_DATE)
+    unload = {"vehicle_id": "v1", "kind": "disposal_done", "site_id": "s1"}
+    for body in (
+        _done("b0", "10:00", 0.9),
+        {**unload, "at": "2026-11-25T10:20:00+02:00"},
+        _done("b0", "10:40", 0.3),
+    ):
+        resp = client.post(f"/plans/{plan}/progress", json=body, headers=dispatcher)
+        assert resp.status_code == 201, resp.text
+    at = datetime.fromisoformat
+    window = (at("2026-11-25T00:00:00+02:00"), at("2026-11-26T00:00:00+02:00"))
+    with runtime.db.reader() as s:
+        logs = [repo.collection_log(s, *window), repo.collection_log(s, *window, ["b0"])]
+    for log in logs:
+        assert log.last_emptied == {"b0": at("2026-11-25T10:40:00+02:00")}
+        assert [p.fill_fraction for p in log.pickups] == [0.9, 0.3]
+
+
 def test_the_log_of_some_bins_is_the_citys_log_of_those_bins(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
 ) -> None:
