@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import resource
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -71,10 +72,13 @@ def ortools_engine(problem: Problem, seconds: float, seed: int) -> Plan:
 def pyvrp_then_ortools(problem: Problem, seconds: float, seed: int, share: float = 0.5) -> Plan:
     """PyVRP for ``share`` of the budget, then OR-Tools warm-started from its routes.
 
-    The cheaper of the two plans (by total route cost) is returned.
+    The better of the two plans is returned, ranked as ``optimiser.solve`` ranks them
+    (solved, valid, every required stop served, then cost): by route cost alone, a plan
+    leaving stops out beat a complete one.
     """
     from optimiser._ortools import solve_ortools
     from optimiser._pyvrp import solve_pyvrp
+    from optimiser.solve import rank
 
     t0 = time.perf_counter()
     first = solve_pyvrp(problem, SolveParams(time_limit_s=seconds * share, seed=seed))
@@ -86,28 +90,35 @@ def pyvrp_then_ortools(problem: Problem, seconds: float, seed: int, share: float
     second = solve_ortools(
         problem, SolveParams(time_limit_s=max(rest, 0.1), seed=seed), warm_start=warm
     )
-    if second.status is PlanStatus.NO_SOLUTION or second.unserved:
-        return first
-    cost = sum(r.cost for r in second.routes)
-    return second if cost < sum(r.cost for r in first.routes) else first
+    return min((first, second), key=lambda plan: rank(problem, plan))
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its children waited for, user + system."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def run_engine(
     name: str, engine: Engine, problem: Problem, seconds: float, seed: int, metric: Metric
 ) -> dict[str, Any]:
-    """Run one engine and summarise: vehicles, distance (``metric``), feasible, seconds."""
-    t0 = time.perf_counter()
+    """Run one engine and summarise: vehicles, distance (``metric``), feasible, seconds
+    (wall clock) and cpu_seconds (this process and the children it waited for: binroute's
+    portfolio runs PyVRP in a second process beside its own search)."""
+    t0, cpu0 = time.perf_counter(), _cpu_s()
     try:
         plan = engine(problem, seconds, seed)
     except Exception as exc:  # a benchmark reports a crash instead of dying
         return {"engine": name, "error": f"{type(exc).__name__}: {exc}"}
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
     verdict = judge(problem, plan)
     out: dict[str, Any] = {
         "vehicles": sum(1 for r in plan.routes if r.used),
         "distance": round(metric(problem, plan), 3),
         "feasible": verdict.feasible,
         "seconds": round(elapsed, 2),
+        "cpu_seconds": round(cpu, 2),
     }
     if not verdict.feasible:
         out["why"] = list(verdict.reasons)

@@ -66,10 +66,13 @@ def table(path: Path) -> str:
     rows = [head, "|" + "---|" * (len(COLUMNS) + 3)]
     for line in path.read_text().splitlines():
         rec = json.loads(line)
-        top = {k: rec.get(k) for k in ("vehicles", "distance", "feasible", "gap_pct")}
+        keys = ("vehicles", "distance", "feasible", "gap_pct", "error")
+        top = {k: rec[k] for k in keys if k in rec}  # the first engine's figures, or error
         cells = [
             _cell(top if rec.get("engine") == name else rec.get(name), True) for name in COLUMNS
         ]
+        if "engine" not in rec and "error" in rec:  # the benchmark process itself failed
+            cells = ["error"] * len(COLUMNS)
         ref = rec.get("kim2006") or ({"bks": rec["bks"]} if rec.get("bks") else {})
         ref_text = (
             f"Kim {ref['vehicles']} / {ref['distance']}"
