@@ -43,11 +43,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from fleet.models import MAX_FILL, Bin, FillReading, Inventory, PickupRecord, WeightReading
+from fleet.models import (
+    DENSITY_RANGE_KG_PER_L,
+    MAX_FILL,
+    Bin,
+    FillReading,
+    Inventory,
+    PickupRecord,
+    WeightReading,
+)
 
 MIN_FILL = 0.2  # readings filled less than this do not count (level noise)
 MIN_WEIGHED = 3  # samples (weighed readings, pickups) a bin needs for a density of its own
-DENSITY_RANGE_KG_PER_L = (0.01, 5.0)  # plausible bulk densities of waste in a bin
 NAMED = 5  # bins named in a note, at most
 PICKUP_PAIR = timedelta(hours=3)  # a weight read this long before a pickup pairs with its fill
 

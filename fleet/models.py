@@ -15,6 +15,8 @@ from enum import StrEnum
 
 from fleet.errors import FleetDataError
 
+DENSITY_RANGE_KG_PER_L = (0.01, 5.0)  # plausible bulk densities of waste in a bin
+
 DEFAULT_STREAM = "residual"
 MAX_FILL = 1.5  # the highest fill a reading may give (an overflowing bin's heap)
 # Typical loose bulk density of waste streams in bins (kg per litre).
@@ -134,10 +136,14 @@ class Bin:
             raise FleetDataError(f"{rec}: capacity_l must be > 0, got {self.capacity_l}")
         if self.service_s < 0:
             raise FleetDataError(f"{rec}: service_s must be >= 0, got {self.service_s}")
+        hi = DENSITY_RANGE_KG_PER_L[1]
         for name in ("density_kg_per_l", "measured_density_kg_per_l"):
             value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise FleetDataError(f"{rec}: {name} must be > 0, got {value}")
+            if value is not None and not (math.isfinite(value) and 0 < value <= hi):
+                raise FleetDataError(
+                    f"{rec}: {name} must be a density of waste in kg per litre, > 0 and at "
+                    f"most {hi}, got {value}" + ("; in kg/m3? divide by 1000" if value > hi else "")
+                )
 
     @property
     def density(self) -> float:

@@ -169,3 +169,11 @@ def test_bin_density_set_wins_over_measured_over_stream() -> None:
     weighed = make_bin(stream="organic", measured_density_kg_per_l=0.7)
     assert weighed.density == 0.7
     assert make_bin(density_kg_per_l=0.2, measured_density_kg_per_l=0.7).density == 0.2
+
+
+def test_a_density_in_kg_per_cubic_metre_is_refused_with_the_fix() -> None:
+    """110 (kg/m3 for 0.11 kg/l) planned a full 1100 l bin at 121 000 kg, and a 100 kg
+    weight read as 0.1 % full: densities are kg per litre, at most 5."""
+    with pytest.raises(FleetDataError, match=r"kg/m3\? divide by 1000"):
+        make_bin(density_kg_per_l=110.0)
+    assert make_bin(density_kg_per_l=0.11).density == 0.11
