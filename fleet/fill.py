@@ -67,6 +67,9 @@ _MAD_TO_SD = 1.4826
 POOL_MIN_DAYS = 0.5  # of data on every weekday for a bin's raw pattern to enter the pool
 PICKUP_PRIOR_CYCLES = 0.5  # weight of the borrowed rate, in observed fill cycles
 PICKUP_CENSORED_SPAN = 0.8  # a bin found full is assumed full after this share of its cycle
+# a cycle between two pickups shorter than this tells no rate: a row logged twice, a second
+# lift at once (found full 30 min after an emptying, it set a rate of 55 bins a day)
+PICKUP_MIN_CYCLE_H = 1.0
 SHIFT_MIN_READINGS = 2  # readings above a cycle's line, up to its end, that make a level shift
 MAX_SHIFTS = 3  # level shifts split per fit (each split re-fits the spikes)
 LONE_HIGH_WEIGHT = 0.5  # belief that a lone high last reading is waste added, not a spike
@@ -758,6 +761,7 @@ def pickup_rate(
 
     None without two pickups. Uncensored cycles give fill / weighted hours (a ratio
     estimate); a cycle found full gives at least ``1 / (PICKUP_CENSORED_SPAN * hours)``.
+    Cycles shorter than :data:`PICKUP_MIN_CYCLE_H` hours are left out.
     """
     ps = sorted(pickups, key=lambda p: p.at)
     if len(ps) < 2:
@@ -765,7 +769,7 @@ def pickup_rate(
     x = np.array([week_axis(utc_hours(p.at), 0.0) + offset_hours(p.at) for p in ps])
     hours = np.diff(weekday_exposure(x) @ np.asarray(model.weekday_factors, dtype=float))
     fill = np.array([p.fill_fraction for p in ps[1:]])
-    ok = hours > 0
+    ok = hours >= PICKUP_MIN_CYCLE_H
     full = ok & (fill >= cfg.saturated)
     part = ok & ~full
     rate = float(fill[part].sum() / hours[part].sum()) if part.any() else 0.0

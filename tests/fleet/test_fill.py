@@ -371,3 +371,20 @@ def test_a_lone_high_last_reading_lifts_the_state_halfway_and_widens_it() -> Non
     assert lifted == pytest.approx(LONE_HIGH_WEIGHT * 0.15, abs=0.02)
     assert one_high.anchor_sd >= 0.5 * 0.15 * 0.9
     assert no_event.anchor_sd < 0.03
+
+
+@pytest.mark.parametrize("extra", [(24.5, 1.0), (24.1, 0.6)])
+def test_a_pickup_logged_twice_at_once_tells_no_rate(extra: tuple[float, float]) -> None:
+    """A sensorless bin is emptied every 24 h, found 60 % full. One more pickup logged
+    30 min after one, found full (a second lift), or 6 min after, found 60 % (the row sent
+    twice), leaves the rate as it was (they set it to 2.5 bins an hour, and 17 % higher)."""
+    bins = [make_bin("s1"), make_bin("n1", has_sensor=False)]
+    log = [(24.0 * k, 0.6) for k in range(5)]
+    clean = _pickups("n1", log)
+    twice = _pickups("n1", sorted([*log, extra]))
+    now = at(100)
+    rates = [
+        estimate_models(bins, _linear("s1", 0.01), now=now, pickups=found)["n1"].rate_per_h
+        for found in (clean, twice)
+    ]
+    assert rates[1] == pytest.approx(rates[0], rel=0.01)  # the next cycle starts 0.5 h later
