@@ -107,10 +107,11 @@ def _pickup_ratios(
     * weighed, with no fill from the crew: the weight over the litres of the bin's last
       level reading (``levels``, not derived from a weight) at most :data:`PICKUP_PAIR`
       before, filled :data:`MIN_FILL` to 1 (reads a little high: the bin fills in between);
-    * not weighed, with a fill from the crew as above: the bin's last weighed reading at
-      most :data:`PICKUP_PAIR` before over those litres (reads a little low).
+    * not weighed, with a fill from the crew as above: the bin's heaviest weighed reading
+      at most :data:`PICKUP_PAIR` before over those litres (reads a little low; the last
+      one may be the few kg left after the lift, when the crew taps the fill later).
     """
-    last_kg = _last_before(weighed, lambda r: r.weight_kg or 0.0)
+    last_kg = _last_before(weighed, lambda r: r.weight_kg or 0.0, heaviest=True)
     last_fill = _last_before(levels, lambda r: r.fill_fraction)
     for p in pickups:
         if p.bin_id not in capacity_l:
@@ -130,10 +131,11 @@ def _pickup_ratios(
 
 
 def _last_before(
-    readings: Sequence[FillReading], value: Callable[[FillReading], float]
+    readings: Sequence[FillReading], value: Callable[[FillReading], float], heaviest: bool = False
 ) -> Callable[[str, datetime], float | None]:
     """A lookup (bin id, time) -> ``value`` of the bin's last of ``readings`` at or before
-    that time and at most :data:`PICKUP_PAIR` before it, or None."""
+    that time and at most :data:`PICKUP_PAIR` before it (``heaviest``: the largest value of
+    those), or None."""
     times: dict[str, list[datetime]] = {}
     values: dict[str, list[float]] = {}
     for r in sorted(readings, key=lambda r: r.at):
@@ -144,7 +146,10 @@ def _last_before(
         k = bisect.bisect_right(times.get(bin_id, []), at) - 1
         if k < 0 or at - times[bin_id][k] > PICKUP_PAIR:
             return None
-        return values[bin_id][k]
+        if not heaviest:
+            return values[bin_id][k]
+        first = bisect.bisect_left(times[bin_id], at - PICKUP_PAIR)
+        return max(values[bin_id][first : k + 1])
 
     return last
 

@@ -223,6 +223,18 @@ def test_pickups_measure_the_density_of_bins_that_only_weigh() -> None:
     assert measured_densities(city(food), stored, found[:2]) == {}  # too few
 
 
+def test_a_crews_fill_pairs_with_the_weight_before_the_lift_not_after() -> None:
+    """k1 (120 l) weighs 18 kg an hour before each of three pickups found half full, and
+    the 1 kg left a minute after the lift, before the crew taps the fill: 0.3 kg/l (it
+    paired the fill with the 1 kg: 0.017 kg/l, and planned the bin's 18 kg as over-full)."""
+    food = make_bin("k1", capacity_l=120, stream="food")
+    before = [(h - 1, 18.0) for h in (10, 40, 70)]
+    after = [(h + 1 / 60, 1.0) for h in (10, 40, 70)]
+    stored = fills(city(food), weights("k1", sorted(before + after)))
+    tapped = [PickupRecord(bin_id="k1", at=at(h + 2 / 60), fill_fraction=0.5) for h in (10, 40, 70)]
+    assert measured_densities(city(food), stored, tapped) == {"k1": pytest.approx(0.3)}
+
+
 def test_pickups_teach_nothing_to_a_bin_whose_readings_show_its_density(
     food_bin_readings: list[FillReading],
 ) -> None:
