@@ -1410,7 +1410,8 @@ def _stranded(
 ) -> BuiltProblem:
     """``built`` with each truck of ``inventory`` broken down on the road for the rest of
     its shift standing where it was last reported: its route ends there (``end``), with the
-    load it carries (``comes_back_loaded``), and a note (appended to its ``notes``).
+    load it carries (``comes_back_loaded``), and a note (appended to its ``notes``); after
+    its shift end, its shift runs to now (its position is now's).
 
     A truck out of service for the rest of its shift (``off_duty``) broke down on the road
     when it is away from its depot and had not driven home for it (:func:`_home_by`). A
@@ -1430,7 +1431,9 @@ def _stranded(
             and not _home_by(routes.get(v.ref), v, p, inventory, max(now_s, p.time_s), day)
         ):
             loaded = p.volume_l > 0 or p.weight_kg > 0
-            v = dataclasses.replace(v, end=p.location, comes_back_loaded=loaded)
+            lo, hi = v.shift_s  # its day ends where it stands, now at the latest: past its
+            shift = (lo, max(hi, now_s))  # shift end, its route ended before it stood there
+            v = dataclasses.replace(v, end=p.location, comes_back_loaded=loaded, shift_s=shift)
             notes.append(_stranded_note(v.ref, p, built))
         vehicles.append(v)
     problem = dataclasses.replace(built.problem, vehicles=tuple(vehicles))

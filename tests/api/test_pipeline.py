@@ -1070,3 +1070,35 @@ def test_a_visit_of_a_bin_deleted_after_it_was_planned_is_still_taken(
     assert real_client.post(url, json={**body, "bin_id": "b1"}, headers=key).status_code == 201
     ghost = real_client.post(url, json={**body, "bin_id": "b9"}, headers=key)
     assert ghost.status_code == 422 and "unknown bin 'b9'" in ghost.text
+
+
+@pytest.mark.parametrize("then", ["alert", "plan"])
+def test_a_truck_broken_down_on_the_road_stands_without_a_rule_broken_after_its_shift(
+    real_app: FastAPI, real_client: TestClient, then: str
+) -> None:
+    """A truck empties its first bin, reports its position at 07:00 and breaks down there
+    until further notice. At 14:10, after its 06:00-14:00 shift, an alert is rerouted (or
+    the day re-planned): it still stands there, and no rule is broken (its route ended at
+    14:00, before its position of now: 'overlap' and 'travel')."""
+    runtime, key, plan, truck, _, (x, _), _ = _after_the_first_bin(real_app, real_client)
+    seven = datetime.fromisoformat(f"{PLAN_DATE}T07:00:00+02:00")
+    runtime.jobs.clock = lambda: seven
+    where = {"vehicle_id": truck, "kind": "position", "lon": 24.95, "lat": 60.18}
+    url = f"/plans/{plan['id']}/progress"
+    assert real_client.post(url, json={**where, "at": seven.isoformat()}, headers=key).is_success
+    down = {"start_at": seven.isoformat(), "reason": "hydraulics"}
+    assert real_client.post(f"/vehicles/{truck}/downtimes", json=down, headers=key).is_success
+    wait(runtime)
+    late = datetime.fromisoformat(f"{PLAN_DATE}T14:10:00+02:00")
+    runtime.jobs.clock = lambda: late
+    if then == "alert":  # no truck can serve it after its shift: unserved, in a new version
+        alert = {"bin_id": x, "at": late.isoformat()}
+        assert real_client.post("/alerts", json=alert, headers=key).status_code == 202
+        wait(runtime)
+    else:
+        _planned(real_client, key, runtime)
+    newest = real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()[0]
+    assert newest["origin"] == ("reroute" if then == "alert" else "request"), newest
+    new = real_client.get(f"/plans/{newest['id']}/routes", headers=key).json()
+    assert new["violations"] == []
+    assert any(n.startswith(f"{truck} stands where it was last reported") for n in new["notes"])
