@@ -735,6 +735,15 @@ def solve_ortools(
     soft = _soft(problem, soft_required | (required - placed))
     model = _Model(problem, soft=soft, start_routes=initial)
     assignment, status = model.search(params, deadline, [model.routes_to_nodes(initial)])
+    if assignment is None and warm_start is not None:
+        # the warm start breaks a rule (a loaded truck sent home without unloading) and no
+        # strategy found a start: from greedy_routes, as without one (it had no plan)
+        initial = greedy_routes(problem)
+        placed = {ref for refs in initial.values() for ref in refs}
+        soft = _soft(problem, soft_required | (required - placed))
+        model = _Model(problem, soft=soft, start_routes=initial)
+        retry_deadline = max(deadline, time.perf_counter() + 0.25 * params.time_limit_s)
+        assignment, status = model.search(params, retry_deadline, [model.routes_to_nodes(initial)])
     notes: tuple[str, ...] = ()
     if assignment is None and required - soft:
         notes = ("no solution serves every required stop; solved again with them optional",)

@@ -11,7 +11,7 @@ from optimiser import _ortools
 from optimiser._ortools import heap_pad_bytes, solve_ortools
 from optimiser.check import check
 from optimiser.params import SolveParams
-from optimiser.plan import VisitKind
+from optimiser.plan import PlanStatus, VisitKind
 from optimiser.problem import Problem
 
 
@@ -167,3 +167,35 @@ def test_glibc_takes_the_heap_pad() -> None:
     mallopt = _ortools._glibc_mallopt()
     assert mallopt is not None
     assert mallopt(_ortools.M_TOP_PAD, max(_ortools._Heap.pad_bytes, 128 * 1024)) == 1
+
+
+def test_a_warm_start_that_breaks_a_rule_still_gets_a_plan(kit) -> None:
+    """Rerouting at 12:00: t0 and t1 are full, t2 half full and sent straight home by the
+    warm start (it must unload first), eight bins optional. OR-Tools could not read that
+    start nor find one of its own: no plan at all (a downtime's re-plan then kept the old
+    plan, with the broken-down truck's visits). It now starts from greedy routes."""
+    h = kit.H
+    n = 8
+    pts = [(0, 0), (3, 0)] + [(0.5 + 0.2 * i, 1.0) for i in range(n)] + [(1, 1), (2, 1), (1.5, 2)]
+    stops = tuple(kit.stop(f"b{i}", 2 + i, volume_l=300) for i in range(n))
+    trucks = tuple(
+        kit.truck(
+            f"t{k}",
+            start=2 + n + k,
+            end=0,
+            capacity_l=1000,
+            initial_volume_l=1000 if k < 2 else 500,
+            ready_s=12 * h,
+        )
+        for k in range(3)
+    )
+    problem = Problem(
+        matrix=kit.matrix(pts), stops=stops, vehicles=trucks, sites=(kit.site("s", 1),)
+    )
+    warm = {"t0": ["s"], "t1": ["s"], "t2": []}
+    soft = frozenset(s.ref for s in stops)
+    plan = solve_ortools(
+        problem, SolveParams(time_limit_s=1.0), warm_start=warm, soft_required=soft
+    )
+    assert plan.status is not PlanStatus.NO_SOLUTION
+    assert check(problem, plan) == [] and plan.served_refs == soft
