@@ -160,7 +160,7 @@ def evaluate_forecaster(
         readings,
         hist.reports_until(now),
         now=now,
-        last_emptied=emptied,
+        last_emptied=emptied if known_collections else None,  # {}: known, and none
         config=fill_config or FillConfig(),
     )
     fit_s = time.perf_counter() - t0

@@ -23,3 +23,25 @@ def test_forecaster_beats_naive_last_rate(seed: int) -> None:
     assert not math.isnan(ev.ours.overflow_day_mae)
     assert ev.ours.overflow_day_mae < ev.naive.overflow_day_mae
     assert ev.ours.overflow_day_mae < ev.cycle.overflow_day_mae
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_unknown_collections_reach_the_forecaster_as_unknown(
+    known: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the collections, the forecaster is told none are known (None), not that
+    none happened ({}): with {} it took every bin's low reading after a truck emptied it
+    for a spike (6 h fill error 0.354 against 0.224, at 08:30 after 07:00 collections)."""
+    from fleet import evaluate
+
+    given: list[object] = []
+    real = evaluate.estimate_models
+
+    def spy(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        given.append(kwargs["last_emptied"])
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evaluate, "estimate_models", spy)
+    evaluate_forecaster(n_bins=20, days=6, holdout=1, seed=1, known_collections=known)
+    (emptied,) = given
+    assert (emptied is None) is not known and (not known or isinstance(emptied, dict))
