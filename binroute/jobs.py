@@ -178,7 +178,7 @@ def plan_from_files(
     (``optimiser.daily.plan_day``'s ``start_at``); rows up to then are used.
     """
     tz = zone(tz_name)
-    inventory, _ = load_inventory(inventory_dir, strict=True)
+    inventory, left_aside = load_inventory(inventory_dir, strict=True)  # unknown columns
     readings, bad_readings = read_readings(readings_path, inventory) if readings_path else ((), ())
     reports, bad_reports = _csv_rows(CitizenReport, reports_path)
     pickups, bad_pickups = read_pickups(pickups_path, inventory) if pickups_path else ((), ())
@@ -210,6 +210,7 @@ def plan_from_files(
         start_at=start_at,
     )
     excluded: Sequence[tuple[str, str]] = [
+        *((f"inventory row {e.row}", e.message) for e in left_aside),
         *bad_readings,
         *bad_reports,
         *bad_pickups,

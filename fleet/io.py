@@ -33,7 +33,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -79,12 +79,16 @@ class RowError:
         The offending column/property, or None when the whole record is wrong.
     message : str
         What is wrong and how to fix it.
+    ignored : bool
+        A column (or property) the reader does not know and leaves aside, the rest of the
+        row read: a warning, never a reason to refuse a file.
     """
 
     row: int
     record_id: str | None
     field: str | None
     message: str
+    ignored: bool = False
 
     def __str__(self) -> str:
         rid = f" ({self.record_id})" if self.record_id else ""
@@ -375,7 +379,13 @@ def _header_errors(
         if c.name in set.intersection(*required) and c.name not in header
     ]
     errs += [
-        RowError(1, None, h, f"unknown column {h!r} (ignored); known: {', '.join(sorted(known))}")
+        RowError(
+            1,
+            None,
+            h,
+            f"unknown column {h!r} (ignored); known: {', '.join(sorted(known))}",
+            ignored=True,
+        )
         for h in header
         if h not in known
     ]
@@ -641,7 +651,9 @@ def read_inventory_geojson(src: Source | Mapping[str, Any]) -> InventoryImport:
         cls, props = row
         known = {c.name for c in COLUMNS[cls]}
         errors += [
-            RowError(idx, None, k, f"unknown property {k!r} for {cls.__name__} (ignored)")
+            RowError(
+                idx, None, k, f"unknown property {k!r} for {cls.__name__} (ignored)", ignored=True
+            )
             for k in props
             if k not in known
         ]
@@ -972,12 +984,14 @@ def load_inventory(
     a :class:`FleetDataError` naming it, in either mode). With ``strict`` any bad row raises one
     :class:`FleetDataError` naming every bad row (file, line); otherwise the good rows form
     the inventory and the errors are returned (their messages prefixed with the file name).
+    Columns the readers do not know are left aside, in either mode: returned as errors
+    marked ``ignored`` (a city's file with an ``address`` column is read, not refused).
     """
     d = Path(directory)
     errors: list[RowError] = []
 
     def tagged(name: str, errs: Iterable[RowError]) -> None:
-        errors.extend(RowError(e.row, e.record_id, e.field, f"{name}: {e.message}") for e in errs)
+        errors.extend(replace(e, message=f"{name}: {e.message}") for e in errs)
 
     geo = d / "inventory.geojson"
     if geo.is_file():
@@ -996,8 +1010,9 @@ def load_inventory(
     down = d / DOWNTIMES_FILE
     downtimes = read_downtimes_csv(down) if down.is_file() else ImportResult(())
     tagged(DOWNTIMES_FILE, downtimes.errors)
-    if strict and errors:
-        raise FleetDataError(summarise_errors(f"inventory in {d}", errors))
+    wrong = [e for e in errors if not e.ignored]  # columns left aside are warnings
+    if strict and wrong:
+        raise FleetDataError(summarise_errors(f"inventory in {d}", wrong))
     inv = Inventory(
         bins=bins,
         depots=depots,

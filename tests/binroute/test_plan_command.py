@@ -144,6 +144,24 @@ def test_a_readings_file_with_no_good_row_stops_the_job(city_files: Path) -> Non
     assert "has no UTC offset; add one" in text and "Traceback" not in output
 
 
+def test_an_inventory_column_the_reader_does_not_know_is_left_aside(city_files: Path) -> None:
+    """A city's bins.csv with an address column: the plan is made, the column named as
+    left aside (the job stopped on it, though its message said "ignored")."""
+    bins_csv = city_files / "inv" / "bins.csv"
+    lines = bins_csv.read_text().splitlines()
+    bins_csv.write_text(
+        "\n".join(
+            [lines[0] + ",address", *(f"{line},Main St {i}" for i, line in enumerate(lines[1:]))]
+        )
+        + "\n"
+    )
+    code, output, plan = _run(city_files)
+    assert code == 0, output
+    reasons = [e["reason"] for e in plan["excluded"]]  # type: ignore[union-attr]
+    assert any("unknown column 'address' (ignored)" in r for r in reasons)
+    assert len(plan["decisions"]) == 12  # type: ignore[arg-type]
+
+
 def test_a_file_that_is_not_text_is_a_clear_error(city_files: Path) -> None:
     (city_files / "readings.csv").write_bytes(bytes(range(256)))
     code, output, _ = _run(city_files)
