@@ -69,15 +69,20 @@ def read_readings(
     """Readings from a CSV file or a FIWARE WasteContainer JSON file (by extension); the
     weights of sensors that only weigh become fills at the densities of ``inventory``.
 
-    Returns the good readings and (record, reason) for each bad row.
+    Returns the good readings and (record, reason) for each bad row. A file with no
+    reading at all (a header alone, ``[]``) is a FleetDataError: planned on it, every bin
+    would be forecast from nothing, with nothing to say so.
     """
     if path.suffix.lower() == ".json":
         fiware = read_fiware_waste_containers(path, inventory=inventory)
-        _some_good(path, fiware.readings, fiware.errors)
-        return tuple(fiware.readings), _row_errors(path, fiware.errors)
-    result = read_readings_csv(path, inventory)
-    _some_good(path, result.records, result.errors)
-    return tuple(result.records), _row_errors(path, result.errors)
+        records, errors = tuple(fiware.readings), fiware.errors
+    else:
+        result = read_readings_csv(path, inventory)
+        records, errors = result.records, result.errors
+    if not records and not errors:
+        raise FleetDataError(f"{path.name} has no readings; is it the right file?")
+    _some_good(path, records, errors)
+    return tuple(records), _row_errors(path, errors)
 
 
 def read_pickups(

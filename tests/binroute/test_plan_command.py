@@ -144,6 +144,19 @@ def test_a_readings_file_with_no_good_row_stops_the_job(city_files: Path) -> Non
     assert "has no UTC offset; add one" in text and "Traceback" not in output
 
 
+@pytest.mark.parametrize("empty", ["readings.csv", "readings.json"])
+def test_a_readings_file_with_no_row_at_all_stops_the_job(city_files: Path, empty: str) -> None:
+    """A header alone (or ``[]``): the job stops naming the file (it planned every bin at a
+    default forecast, with nothing to say so)."""
+    path = city_files / "readings.csv"
+    header = path.read_text().splitlines()[0]
+    (city_files / empty).write_text(header + "\n" if empty.endswith(".csv") else "[]")
+    args = ["plan", "--inventory", str(city_files / "inv"), "--readings", str(city_files / empty)]
+    args += ["--date", PLAN_DATE.isoformat(), "--out", str(city_files / "out")]
+    result = CliRunner().invoke(app, [*args, "--time-limit", "1"])
+    assert result.exit_code == 2 and f"{empty} has no readings" in result.output
+
+
 def test_an_inventory_column_the_reader_does_not_know_is_left_aside(city_files: Path) -> None:
     """A city's bins.csv with an address column: the plan is made, the column named as
     left aside (the job stopped on it, though its message said "ignored")."""
