@@ -128,9 +128,11 @@ def demo(
 
 
 def _print_day(day: Any, excluded: Sequence[tuple[str, str]], files: Sequence[Path]) -> None:
-    """Print the KPI table, the unserved bins, the input records left out (``excluded``) and
-    the checker's verdict; exit 1 if the plan breaks a rule."""
+    """Print the KPI table, the plan's notes, the unserved bins, the input records left out
+    (``excluded``) and the checker's verdict; exit 1 if the plan breaks a rule."""
     console.print(kpi_table(dict(day.kpis), f"Plan for {day.plan_date} ({day.plan.status})"))
+    for note in day.plan.notes:  # why a day has no work, trucks out of service, ...
+        console.print(f"note: {escape(note)}")
     if day.unserved:
         rows = [(u.ref, u.reason) for u in day.unserved]
         console.print(_reasons_table("Bins not served", "bin", rows))

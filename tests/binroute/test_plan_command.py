@@ -197,6 +197,7 @@ def test_a_truck_in_the_workshop_is_read_from_downtimes_csv(city_files: Path) ->
     assert code == 0, output
     said = "t2 is out of service from 2026-11-24 17:00 until 10:00 (clutch): it works 10:00-14:00"
     assert said in plan["notes"]  # type: ignore[operator]
+    assert f"note: {said}" in " ".join(output.split())  # on the console too, not only the file
     assert plan["violations"] == []
     t2 = [r for r in plan["routes"] if r["vehicle_id"] == "t2"]  # type: ignore[union-attr]
     assert all(v["start"] >= until for r in t2 for v in r["visits"])
