@@ -994,6 +994,12 @@ def load_inventory(
         errors.extend(replace(e, message=f"{name}: {e.message}") for e in errs)
 
     geo = d / "inventory.geojson"
+    both = [f for k in ("bins", "depots", "sites") if (d / (f := INVENTORY_FILES[k])).is_file()]
+    if geo.is_file() and both:
+        raise FleetDataError(
+            f"inventory in {d}: both {geo.name} and {', '.join(both)} list bins, depots or "
+            f"sites; keep one of them (a plan would read {geo.name} alone)"
+        )
     if geo.is_file():
         places = read_inventory_geojson(geo)
         tagged(geo.name, places.errors)

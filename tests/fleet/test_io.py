@@ -308,6 +308,17 @@ def test_inventory_directory_round_trip(tmp_path: Path) -> None:
     assert lenient.bins == () and len(errors) == 1
 
 
+def test_an_inventory_in_both_geojson_and_csv_is_refused(tmp_path: Path) -> None:
+    """inventory.geojson beside bins.csv: which lists the city's bins? The job stops and
+    says to keep one (bins.csv was read as absent, its bins reported unknown)."""
+    inv = Inventory(bins=BINS, depots=DEPOTS, vehicles=VEHICLES, sites=SITES)
+    save_inventory(inv, tmp_path)
+    (tmp_path / "inventory.geojson").write_text(write_inventory_geojson(BINS[:1]))
+    for strict in (True, False):
+        with pytest.raises(FleetDataError, match=r"both inventory\.geojson and bins\.csv"):
+            load_inventory(tmp_path, strict=strict)
+
+
 def test_downtimes_travel_with_the_inventory_directory(tmp_path: Path) -> None:
     """A truck's two downtimes (one until further notice) are saved to ``downtimes.csv``
     and read back; a bad row names its line and fix; one of an unknown truck says so."""
