@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+
 from fleet.errors import FleetDataError
+from fleet.fill import match_reports
 from fleet.io import (
     RowError,
     load_inventory,
@@ -20,6 +23,7 @@ from fleet.io import (
 )
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord, collection_period
 from network import HaversineProvider, StreetNetwork, StreetProvider, load_network
+from network.table import haversine_m
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
 from scenarios.outputs import split_snappable, write_day_outputs
@@ -105,6 +109,31 @@ def _csv_rows(cls: type[T], path: Path | None) -> tuple[tuple[T, ...], tuple[tup
     result = read_csv(cls, path)
     _some_good(path, result.records, result.errors)
     return tuple(result.records), _row_errors(path, result.errors)
+
+
+def _far_reports(inventory: Inventory, reports: Sequence[CitizenReport]) -> list[tuple[str, str]]:
+    """(record, reason) for each citizen report with a location but no bin of ``inventory``
+    near enough to be the one meant (``fleet.fill.match_reports``): no bin is alerted by
+    it, which the plan would not say."""
+    _, unmatched = match_reports(inventory.bins, reports)
+    placed = [r for r in unmatched if r.lon is not None and r.lat is not None]
+    if not placed or not inventory.bins:
+        return []
+    lons = np.array([b.lon for b in inventory.bins])
+    lats = np.array([b.lat for b in inventory.bins])
+    out = []
+    for r in placed:
+        d = haversine_m(r.lon, r.lat, lons, lats)
+        k = int(np.argmin(d))
+        out.append(
+            (
+                f"report {r.report_id}",
+                f"({r.lon:.6f}, {r.lat:.6f}) is {d[k]:.0f} m from the nearest bin "
+                f"{inventory.bins[k].bin_id}: too far to alert it; fix the location or give "
+                "its bin_id",
+            )
+        )
+    return out
 
 
 def _unknown_bins(inventory: Inventory, refs: Sequence[str]) -> list[tuple[str, str]]:
@@ -218,6 +247,7 @@ def plan_from_files(
         *((f"inventory row {e.row}", e.message) for e in left_aside),
         *bad_readings,
         *bad_reports,
+        *_far_reports(inventory, reports),
         *bad_pickups,
         *unknown,
         *far,

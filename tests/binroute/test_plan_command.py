@@ -266,6 +266,24 @@ def test_a_plan_started_mid_morning_reads_the_mornings_report(city_files: Path) 
     assert code == 2 and "--start 'half past ten' is not a local time HH:MM" in output
 
 
+def test_a_citizen_report_far_from_every_bin_is_listed(city_files: Path) -> None:
+    """r2 gives a place 580 m from the nearest bin and no bin_id: it alerts no bin, and the
+    plan's left-out records say so, with the nearest bin (it was dropped without a word);
+    r1, beside b03, alerts b03."""
+    reports = city_files / "reports.csv"
+    at = datetime.combine(PLAN_DATE - timedelta(days=1), time(18), tzinfo=TZ).isoformat()
+    reports.write_text(
+        "report_id,at,lon,lat,text\n"
+        f"r1,{at},24.94301,60.16950,bags on the street\n"
+        f"r2,{at},24.93,60.1665,overflowing\n"
+    )
+    code, output, plan = _run(city_files, "--reports", str(reports))
+    assert code == 0, output
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    assert "report r1" not in excluded
+    assert "m from the nearest bin b00: too far to alert it" in excluded["report r2"]
+
+
 def test_the_default_day_is_today_in_the_citys_zone() -> None:
     """At 23:00 UTC on 30 November it is already 1 December in Helsinki (and 13:00 on the
     30th in Honolulu); a zone that is not one falls back to the machine's date."""
