@@ -111,6 +111,24 @@ def _csv_rows(cls: type[T], path: Path | None) -> tuple[tuple[T, ...], tuple[tup
     return tuple(result.records), _row_errors(path, result.errors)
 
 
+STALE_READINGS_DAYS = 30  # a newest reading older than this before the day: a wrong date?
+
+
+def _not_stale(path: Path | None, readings: Sequence[FillReading], first: datetime) -> None:
+    """A FleetDataError when the newest of ``readings`` is more than
+    :data:`STALE_READINGS_DAYS` before ``first`` (the day's first shift): a --date a year
+    off forecast bins at 2244 % full, with nothing to say so."""
+    if path is None or not readings:
+        return
+    newest = max(r.at for r in readings)
+    days = (first - newest).total_seconds() / 86400
+    if days > STALE_READINGS_DAYS:
+        raise FleetDataError(
+            f"{path.name}: its newest reading ({newest.isoformat()}) is {days:.0f} days before "
+            f"the day planned ({first.date().isoformat()}); check --date, or the file"
+        )
+
+
 def _far_reports(inventory: Inventory, reports: Sequence[CitizenReport]) -> list[tuple[str, str]]:
     """(record, reason) for each citizen report with a location but no bin of ``inventory``
     near enough to be the one meant (``fleet.fill.match_reports``): no bin is alerted by
@@ -226,6 +244,7 @@ def plan_from_files(
     start_at = datetime.combine(plan_date, start, tzinfo=tz) if start is not None else None
     first, _ = collection_period(inventory, plan_date, tz)
     first = max(first, start_at) if start_at is not None else first
+    _not_stale(readings_path, readings, first)
     late = [
         *_after_start(readings_path, readings, first),
         *_after_start(reports_path, reports, first),

@@ -284,6 +284,18 @@ def test_a_citizen_report_far_from_every_bin_is_listed(city_files: Path) -> None
     assert "m from the nearest bin b00: too far to alert it" in excluded["report r2"]
 
 
+def test_a_date_far_after_the_readings_is_a_clear_error(city_files: Path) -> None:
+    """--date a year after the readings (a typo): the job stops naming the newest reading
+    and the fix (it planned every bin at thousands of per cent)."""
+    out = city_files / "out"
+    args = ["plan", "--inventory", str(city_files / "inv"), "--readings"]
+    args += [str(city_files / "readings.csv"), "--date", "2027-11-25", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--time-limit", "1"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "days before the day planned (2027-11-25)" in text
+    assert "check --date" in text
+
+
 def test_the_default_day_is_today_in_the_citys_zone() -> None:
     """At 23:00 UTC on 30 November it is already 1 December in Helsinki (and 13:00 on the
     30th in Honolulu); a zone that is not one falls back to the machine's date."""
