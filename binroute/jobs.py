@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-
 from fleet.errors import FleetDataError
-from fleet.fill import match_reports
+from fleet.fill import match_reports, nearest_bin
 from fleet.io import (
     RowError,
     load_inventory,
@@ -23,7 +21,6 @@ from fleet.io import (
 )
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord, collection_period
 from network import HaversineProvider, StreetNetwork, StreetProvider, load_network
-from network.table import haversine_m
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
 from scenarios.outputs import split_snappable, write_day_outputs
@@ -134,23 +131,19 @@ def _far_reports(inventory: Inventory, reports: Sequence[CitizenReport]) -> list
     near enough to be the one meant (``fleet.fill.match_reports``): no bin is alerted by
     it, which the plan would not say."""
     _, unmatched = match_reports(inventory.bins, reports)
-    placed = [r for r in unmatched if r.lon is not None and r.lat is not None]
-    if not placed or not inventory.bins:
-        return []
-    lons = np.array([b.lon for b in inventory.bins])
-    lats = np.array([b.lat for b in inventory.bins])
     out = []
-    for r in placed:
-        d = haversine_m(r.lon, r.lat, lons, lats)
-        k = int(np.argmin(d))
-        out.append(
-            (
-                f"report {r.report_id}",
-                f"({r.lon:.6f}, {r.lat:.6f}) is {d[k]:.0f} m from the nearest bin "
-                f"{inventory.bins[k].bin_id}: too far to alert it; fix the location or give "
-                "its bin_id",
+    for r in unmatched:
+        if r.lon is None or r.lat is None:
+            continue  # its bin_id is not listed: said with the unknown bins
+        near = nearest_bin(inventory.bins, r.lon, r.lat)
+        if near is not None:
+            out.append(
+                (
+                    f"report {r.report_id}",
+                    f"({r.lon:.6f}, {r.lat:.6f}) is {near[1]:.0f} m from the nearest bin "
+                    f"{near[0].bin_id}: too far to alert it; fix the location or give its bin_id",
+                )
             )
-        )
     return out
 
 

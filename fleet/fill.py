@@ -494,6 +494,18 @@ def _distance_m(lon1: float, lat1: float, lon2: FloatArray, lat2: FloatArray) ->
     return out
 
 
+def nearest_bin(bins: Sequence[Bin], lon: float, lat: float) -> tuple[Bin, float] | None:
+    """The bin of ``bins`` nearest to (lon, lat) and its distance in metres; None without
+    bins."""
+    if not bins:
+        return None
+    lons = np.array([b.lon for b in bins], dtype=float)
+    lats = np.array([b.lat for b in bins], dtype=float)
+    d = _distance_m(lon, lat, lons, lats)
+    k = int(np.argmin(d))
+    return bins[k], float(d[k])
+
+
 def match_reports(
     bins: Sequence[Bin], reports: Iterable[CitizenReport], max_dist_m: float = 50.0
 ) -> tuple[dict[str, list[CitizenReport]], list[CitizenReport]]:
@@ -502,21 +514,15 @@ def match_reports(
     Returns ``(by_bin, unmatched)``.
     """
     ids = {b.bin_id for b in bins}
-    lons = np.array([b.lon for b in bins], dtype=float)
-    lats = np.array([b.lat for b in bins], dtype=float)
     by_bin: dict[str, list[CitizenReport]] = defaultdict(list)
     unmatched: list[CitizenReport] = []
     for r in reports:
         if r.bin_id is not None:
             (by_bin[r.bin_id] if r.bin_id in ids else unmatched).append(r)
             continue
-        if r.lon is None or r.lat is None or not bins:
-            unmatched.append(r)
-            continue
-        d = _distance_m(r.lon, r.lat, lons, lats)
-        k = int(np.argmin(d))
-        if d[k] <= max_dist_m:
-            by_bin[bins[k].bin_id].append(r)
+        near = nearest_bin(bins, r.lon, r.lat) if r.lon is not None and r.lat is not None else None
+        if near is not None and near[1] <= max_dist_m:
+            by_bin[near[0].bin_id].append(r)
         else:
             unmatched.append(r)
     return dict(by_bin), unmatched
