@@ -73,6 +73,28 @@ def test_upgrade_from_0003_gives_alerts_their_visit_truck_eta_and_target(tmp_pat
     assert gained == {"visit_ref": True, "vehicle_id": True, "eta": True, "respond_by": True}
 
 
+def _trucks_at(db: Database, revision: str, breaks: list[tuple[str, int, str, str]]) -> None:
+    """``db`` built at ``revision`` with a depot and, per (vehicle_id, break_s, break_start,
+    break_end) of ``breaks``, a truck working 06:00-14:00 with that break."""
+    from sqlalchemy import text
+
+    cfg = alembic_config(db.url)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        conn.execute(text("INSERT INTO depots (depot_id, lon, lat, name) VALUES ('d', 0, 0, '')"))
+        for vid, break_s, start, end in breaks:
+            conn.execute(
+                text(
+                    "INSERT INTO vehicles (vehicle_id, depot_id, capacity_l, capacity_kg, "
+                    "streams, shift_start, shift_end, break_s, break_start, break_end, "
+                    "cost_per_km, cost_per_hour, fixed_cost) VALUES (:v, 'd', 1000, 1000, "
+                    "'[\"residual\"]', '06:00:00', '14:00:00', :b, :s, :e, 1, 30, 0)"
+                ),
+                {"v": vid, "b": break_s, "s": start, "e": end},
+            )
+
+
 def test_upgrade_from_0008_clears_break_windows_without_a_break(tmp_path: Path) -> None:
     """A truck stored with a break window and ``break_s`` 0 (which planned no break, and is
     now refused) loses the window on upgrade; a truck with a break keeps its window."""
@@ -80,24 +102,8 @@ def test_upgrade_from_0008_clears_break_windows_without_a_break(tmp_path: Path) 
 
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     try:
-        cfg = alembic_config(db.url)
-        with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0008")
-            conn.execute(
-                text("INSERT INTO depots (depot_id, lon, lat, name) VALUES ('d', 0, 0, '')")
-            )
-            for vid, break_s in (("none", 0), ("lunch", 1800)):
-                conn.execute(
-                    text(
-                        "INSERT INTO vehicles (vehicle_id, depot_id, capacity_l, capacity_kg, "
-                        "streams, shift_start, shift_end, break_s, break_start, break_end, "
-                        "cost_per_km, cost_per_hour, fixed_cost) VALUES (:v, 'd', 1000, 1000, "
-                        "'[\"residual\"]', '06:00:00', '14:00:00', :b, '10:00:00', '11:00:00', "
-                        "1, 30, 0)"
-                    ),
-                    {"v": vid, "b": break_s},
-                )
+        window = ("10:00:00", "11:00:00")
+        _trucks_at(db, "0008", [("none", 0, *window), ("lunch", 1800, *window)])
         upgrade_head(db)
         with db.engine.connect() as conn:
             rows = conn.execute(
@@ -121,27 +127,15 @@ def test_upgrade_from_0009_clears_breaks_that_cannot_fit_the_shift(
 
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     try:
-        cfg = alembic_config(db.url)
-        with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0009")
-            conn.execute(
-                text("INSERT INTO depots (depot_id, lon, lat, name) VALUES ('d', 0, 0, '')")
-            )
-            for vid, start, end in (
-                ("after", "14:00:00", "15:00:00"),
-                ("late", "13:50:00", "14:00:00"),
-                ("lunch", "10:00:00", "11:00:00"),
-            ):
-                conn.execute(
-                    text(
-                        "INSERT INTO vehicles (vehicle_id, depot_id, capacity_l, capacity_kg, "
-                        "streams, shift_start, shift_end, break_s, break_start, break_end, "
-                        "cost_per_km, cost_per_hour, fixed_cost) VALUES (:v, 'd', 1000, 1000, "
-                        "'[\"residual\"]', '06:00:00', '14:00:00', 1800, :s, :e, 1, 30, 0)"
-                    ),
-                    {"v": vid, "s": start, "e": end},
-                )
+        _trucks_at(
+            db,
+            "0009",
+            [
+                ("after", 1800, "14:00:00", "15:00:00"),
+                ("late", 1800, "13:50:00", "14:00:00"),
+                ("lunch", 1800, "10:00:00", "11:00:00"),
+            ],
+        )
         with caplog.at_level(logging.WARNING):
             upgrade_head(db)
         with db.engine.connect() as conn:
