@@ -99,8 +99,9 @@ def test_an_alert_is_rerouted_while_plan_jobs_wait_their_turn(
     planner.gate = threading.Event()
     tomorrow = {"plan_date": "2026-11-26", "time_limit_s": 5}
     try:
-        for _ in range(2):
-            client.post("/plans", json=tomorrow, headers=dispatcher)
+        client.post("/plans", json=tomorrow, headers=dispatcher)
+        _until(lambda: len(planner.calls) == 2)  # today's plan, then the first of tomorrow
+        client.post("/plans", json=tomorrow, headers=dispatcher)
         _until(lambda: _message_of_newest(client, dispatcher).startswith("waiting for"))
         body = {"bin_id": "b1", "at": now.isoformat()}
         assert client.post("/alerts", json=body, headers=dispatcher).status_code == 202
