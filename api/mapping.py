@@ -124,15 +124,15 @@ def weight_record(x: Any) -> WeightReading:
 
 
 def pickup_record(x: Any, b: Bin) -> PickupRecord:
-    """A validated ``PickupRecord`` from a ``visit_done`` progress row of bin ``b`` with the
-    fill found, or the weight the lift scale took alone: then the fill is the one that
-    weight makes at ``b``'s density, at most 1 (plans derive it again at the density known
-    then, :func:`fleet.density.at_densities`)."""
-    if x.fill_fraction is not None:
-        return PickupRecord(
-            bin_id=x.bin_id, at=x.at, fill_fraction=x.fill_fraction, weight_kg=x.weight_kg
-        )
-    return pickup_of_weight(b, x.at, x.weight_kg)
+    """A validated ``PickupRecord`` from a ``visit_done`` progress row of bin ``b``: with
+    the fill found, or the weight the lift scale took alone (then the fill is the one that
+    weight makes at ``b``'s density, at most 1; plans derive it again at the density known
+    then, :func:`fleet.density.at_densities`), or neither (an emptying, no fill known)."""
+    if x.fill_fraction is None and x.weight_kg is not None:
+        return pickup_of_weight(b, x.at, x.weight_kg)
+    return PickupRecord(
+        bin_id=x.bin_id, at=x.at, fill_fraction=x.fill_fraction, weight_kg=x.weight_kg
+    )
 
 
 def report_record(x: Any) -> CitizenReport:

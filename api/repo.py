@@ -357,8 +357,9 @@ def _new_emptying(
 @dataclass(frozen=True, slots=True)
 class CollectionLog:
     """What the trucks reported emptying (``visit_done``): the last emptying of each bin and
-    the pickups that came with the fill found or the weight lifted
-    (``fleet.fill.estimate_models`` takes both)."""
+    every pickup, with the fill found or the weight lifted when the crew gave one
+    (``fleet.fill.estimate_models`` takes both; an emptying without a fill still starts a
+    bin's next fill cycle)."""
 
     last_emptied: dict[str, datetime]
     pickups: tuple[PickupRecord, ...]
@@ -400,8 +401,7 @@ def collection_log(
         if not is_new(r) or r.kind != "visit_done" or r.bin_id not in listed:
             continue
         last[r.bin_id] = r.at
-        if r.fill_fraction is not None or r.weight_kg is not None:
-            pickups.append(mapping.pickup_record(r, listed[r.bin_id]))
+        pickups.append(mapping.pickup_record(r, listed[r.bin_id]))
     return CollectionLog(last_emptied=last, pickups=tuple(pickups))
 
 

@@ -117,17 +117,24 @@ def _pickup_ratios(
         if p.bin_id not in capacity_l:
             continue
         cap = capacity_l[p.bin_id]
-        crew = not p.fill_from_weight and MIN_FILL <= p.fill_fraction < 1.0
-        if p.weight_kg is not None and crew:
-            yield p.bin_id, p.weight_kg / (p.fill_fraction * cap)
+        crew = _crew_fill(p)
+        if p.weight_kg is not None and crew is not None:
+            yield p.bin_id, p.weight_kg / (crew * cap)
         elif p.weight_kg is not None and p.fill_from_weight:
             fill = last_fill(p.bin_id, p.at)
             if fill is not None and MIN_FILL <= fill <= 1.0:
                 yield p.bin_id, p.weight_kg / (fill * cap)
-        elif p.weight_kg is None and crew:
+        elif p.weight_kg is None and crew is not None:
             kg = last_kg(p.bin_id, p.at)
             if kg is not None:
-                yield p.bin_id, kg / (p.fill_fraction * cap)
+                yield p.bin_id, kg / (crew * cap)
+
+
+def _crew_fill(p: PickupRecord) -> float | None:
+    """The fill ``p``'s crew recorded, when it tells a density: from :data:`MIN_FILL` to
+    under 1 (1 means full or more), not derived from a weight; else None."""
+    fill = None if p.fill_from_weight else p.fill_fraction
+    return fill if fill is not None and MIN_FILL <= fill < 1.0 else None
 
 
 def _last_before(

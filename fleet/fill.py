@@ -29,7 +29,8 @@ same street and stream, else of the same stream, else of all bins, else ``defaul
 Their state is 0.0 at a known last emptying (``last_emptied``), else ``unknown_fill``.
 When the trucks record the fill they find (``pickups``: lift scales or the crew's estimate),
 such a bin gets its own rate from consecutive pickups: the fill found divided by the
-(weekday-weighted) hours since the previous pickup, shrunk toward the borrowed rate by
+(weekday-weighted) hours since the previous pickup (one with no fill recorded is an emptying
+all the same), shrunk toward the borrowed rate by
 ``PICKUP_PRIOR_CYCLES`` cycles. A bin found full (censored) bounds the rate from below.
 
 A citizen report of overflow (after the last known emptying) sets the state to at least 1.0
@@ -765,17 +766,19 @@ def pickup_rate(
 ) -> tuple[float, int] | None:
     """(rate per hour, cycles used) from consecutive pickups under ``model``'s weekday factors.
 
-    None without two pickups. Uncensored cycles give fill / weighted hours (a ratio
-    estimate); a cycle found full gives at least ``1 / (PICKUP_CENSORED_SPAN * hours)``.
-    Cycles shorter than :data:`PICKUP_MIN_CYCLE_H` hours are left out.
+    None without a cycle. A cycle runs from an emptying (any pickup, with a fill recorded or
+    not) to the next pickup, and tells a rate when that one has a fill. Uncensored cycles
+    give fill / weighted hours (a ratio estimate); a cycle found full gives at least
+    ``1 / (PICKUP_CENSORED_SPAN * hours)``. Cycles shorter than :data:`PICKUP_MIN_CYCLE_H`
+    hours are left out.
     """
     ps = sorted(pickups, key=lambda p: p.at)
     if len(ps) < 2:
         return None
     x = np.array([week_axis(utc_hours(p.at), 0.0) + offset_hours(p.at) for p in ps])
     hours = np.diff(weekday_exposure(x) @ np.asarray(model.weekday_factors, dtype=float))
-    fill = np.array([p.fill_fraction for p in ps[1:]])
-    ok = hours >= PICKUP_MIN_CYCLE_H
+    fill = np.array([np.nan if p.fill_fraction is None else p.fill_fraction for p in ps[1:]])
+    ok = (hours >= PICKUP_MIN_CYCLE_H) & ~np.isnan(fill)
     full = ok & (fill >= cfg.saturated)
     part = ok & ~full
     rate = float(fill[part].sum() / hours[part].sum()) if part.any() else 0.0

@@ -324,25 +324,32 @@ class WeightReading:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PickupRecord:
     """A bin emptied by a truck, with the fill the crew recorded or the weight its lift
-    scale weighed.
+    scale weighed, or neither.
 
     ``fill_fraction`` is the share of the bin found full at ``at`` (tz-aware); 1.0 means
-    full or overflowing (the true fill may have been higher). ``weight_kg`` is the net
-    weight of the waste the truck's lift scale took from the bin, when it weighs.
+    full or overflowing (the true fill may have been higher); None: emptied, no fill
+    recorded (the emptying still starts the bin's next fill cycle). ``weight_kg`` is the
+    net weight of the waste the truck's lift scale took from the bin, when it weighs.
     ``fill_from_weight`` marks a fill derived from that weight at the bin's density (no
     fill from the crew; :func:`fleet.density.pickups_from_weights`), capped at 1.0.
     """
 
     bin_id: str
     at: datetime
-    fill_fraction: float
+    fill_fraction: float | None
     weight_kg: float | None = None
     fill_from_weight: bool = False
 
     def __post_init__(self) -> None:
         rec = f"pickup of bin {self.bin_id!r}"
         _check_aware(rec, self.at)
-        if not (math.isfinite(self.fill_fraction) and 0.0 <= self.fill_fraction <= 1.0):
+        if self.fill_fraction is None:
+            if self.weight_kg is not None:
+                raise FleetDataError(
+                    f"{rec} at {self.at.isoformat()}: a weight and no fill; derive the fill "
+                    "at the bin's density (fleet.density.pickup_of_weight)"
+                )
+        elif not (math.isfinite(self.fill_fraction) and 0.0 <= self.fill_fraction <= 1.0):
             raise FleetDataError(
                 f"{rec} at {self.at.isoformat()}: fill_fraction {self.fill_fraction} is not in "
                 "0..1 (give a fraction, not a percentage)"

@@ -9,8 +9,10 @@ from fastapi.testclient import TestClient
 
 from api import repo
 from api.deps import Runtime
+from fleet.fill import estimate_models, pickup_rate
 from tests.api.conftest import PLAN_DATE, seed, wait
 from tests.api.fakes import FakePlanner
+from tests.fleet.conftest import make_bin
 
 
 def _plan(client: TestClient, dispatcher: dict[str, str], runtime: Runtime, day: str) -> int:
@@ -85,6 +87,7 @@ def test_collection_log_keeps_each_bins_last_emptying_and_the_fills_found(
     }
     assert [(p.bin_id, p.at, p.fill_fraction) for p in log.pickups] == [
         ("b0", at("2026-11-25T11:00:00+02:00"), 0.7),
+        ("b1", at("2026-11-25T12:00:00+02:00"), None),
         ("b0", at("2026-11-25T13:00:00+02:00"), 0.1),
     ]
     assert before_noon.last_emptied == {"b0": at("2026-11-25T11:00:00+02:00")}
@@ -156,6 +159,7 @@ def test_the_log_of_some_bins_is_the_citys_log_of_those_bins(
     assert [(p.bin_id, p.at.strftime("%H:%M")) for p in city.pickups] == [
         ("b0", "09:00"),
         ("b1", "09:05"),
+        ("b2", "09:20"),  # no fill found: an emptying all the same
         ("b0", "09:40"),
         ("b1", "10:00"),
         ("b1", "10:10"),
@@ -164,6 +168,31 @@ def test_the_log_of_some_bins_is_the_citys_log_of_those_bins(
     for ids, log in some.items():
         assert log.pickups == tuple(p for p in city.pickups if p.bin_id in ids), ids
         assert log.last_emptied == {b: t for b, t in city.last_emptied.items() if b in ids}, ids
+
+
+def test_an_emptying_without_a_fill_still_ends_the_bins_fill_cycle(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """The crew of sensorless b0 gives the fill found on every other visit only: 40 % after
+    each 4 h cycle. The visits without a fill are in the log, so b0's own rate is 10 %/h
+    (the log kept the fill visits alone: 40 % in 8 h, half the rate)."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    plan = _plan(client, dispatcher, runtime, PLAN_DATE)
+    visits = [("06:00", 0.3), ("10:00", None), ("14:00", 0.4), ("18:00", None), ("22:00", 0.4)]
+    for hhmm, fill in visits:
+        resp = client.post(
+            f"/plans/{plan}/progress", json=_done("b0", hhmm, fill), headers=dispatcher
+        )
+        assert resp.status_code == 201, resp.text
+    at = datetime.fromisoformat
+    with runtime.db.reader() as s:
+        log = repo.collection_log(
+            s, at("2026-11-25T00:00:00+02:00"), at("2026-11-26T00:00:00+02:00")
+        )
+    b0 = make_bin("b0", has_sensor=False)
+    model = estimate_models([b0], [], now=at("2026-11-25T23:00:00+02:00"), pickups=log.pickups)
+    assert pickup_rate(model["b0"], log.pickups) == pytest.approx((0.1, 2))
 
 
 def test_next_plan_gets_the_collection_log(

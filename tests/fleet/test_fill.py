@@ -253,6 +253,26 @@ def test_bin_found_full_bounds_the_rate_from_below() -> None:
     assert pickup_rate(m, found) == pytest.approx((floor, 1))
 
 
+def test_an_emptying_without_a_fill_starts_the_next_cycle() -> None:
+    """n1 is emptied every 24 h, found 48-50 % full on every other visit only: its own rate
+    is about 2 %/h over the two cycles ending in a fill, not 1 %/h over 48 h ones."""
+    bins = [make_bin("s1"), make_bin("n1", has_sensor=False)]
+    found = [
+        PickupRecord(bin_id="n1", at=at(h), fill_fraction=f)
+        for h, f in [(0.0, 0.3), (24.0, None), (48.0, 0.48), (72.0, None), (96.0, 0.50)]
+    ]
+    m = estimate_models(bins, _linear("s1", 0.02), now=at(100), pickups=found)["n1"]
+    assert pickup_rate(m, found) == pytest.approx(((0.48 + 0.50) / 48.0, 2))
+    assert (m.source, m.last_emptying_at) == ("pickups", at(96))
+    only_emptied = [PickupRecord(bin_id="n1", at=at(h), fill_fraction=None) for h in (0.0, 24.0)]
+    assert pickup_rate(m, only_emptied) is None
+
+
+def test_a_pickup_weighed_without_a_fill_is_refused() -> None:
+    with pytest.raises(FleetDataError, match=r"pickup of bin 'n1'.*a weight and no fill"):
+        PickupRecord(bin_id="n1", at=at(0), fill_fraction=None, weight_kg=40.0)
+
+
 def test_pickup_record_rejects_percentages() -> None:
     with pytest.raises(FleetDataError, match=r"pickup of bin 'n1'.*not a percentage"):
         PickupRecord(bin_id="n1", at=at(0), fill_fraction=80.0)
