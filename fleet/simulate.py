@@ -69,7 +69,8 @@ class SimConfig:
     # the trucks' log (scenarios only): lift_scales, each pickup records the net weight the
     # truck took (kg, at the bin's true density); crew_fills, the crew records the fill it
     # found (+-5 %); without, a weighed pickup's fill is derived from its weight at the
-    # bin's planning density, as the service stores it, and an unweighed one is not logged
+    # bin's planning density, as the service stores it, and an unweighed one is an emptying
+    # without a fill
     lift_scales: bool = False
     crew_fills: bool = True
 

@@ -283,9 +283,7 @@ class CitySim:
             kg = litres * float(ex.density[i])
             pickups.append(Pickup(i, h, true, litres, kg, over_l))
             seen = 1.0 if true >= 1.0 else true + PICKUP_NOISE_SD * ex.pick_noise[i, k]
-            logged = self._logged(b, h, min(max(seen, 0.0), 1.0), kg)
-            if logged is not None:
-                self.pickups.append(logged)
+            self.pickups.append(self._logged(b, h, min(max(seen, 0.0), 1.0), kg))
             self.over[i] = False
             self.reported[i] = False
             self.over_h[i] = 0.0
@@ -302,11 +300,12 @@ class CitySim:
         self.step = k + 1
         return pickups, events, over_seen | now_over
 
-    def _logged(self, b: Bin, h: float, seen: float, kg: float) -> PickupRecord | None:
-        """The trucks' log of emptying ``b`` at hour ``h``: the fill the crew saw
-        (``crew_fills``), the weight the lift scale took (``lift_scales``), both, or
-        nothing; a weight alone is stored as the service stores it (its fill at the bin's
-        planning density)."""
+    def _logged(self, b: Bin, h: float, seen: float, kg: float) -> PickupRecord:
+        """The trucks' log of emptying ``b`` at hour ``h``, as the service logs a truck's
+        ``visit_done``: the fill the crew saw (``crew_fills``), the weight the lift scale
+        took (``lift_scales``), both, or neither (an emptying without a fill); a weight
+        alone is stored as the service stores it (its fill at the bin's planning density),
+        and one the service refuses is left out of the report."""
         cfg = self.config
         weight = kg if cfg.lift_scales else None
         if cfg.crew_fills:
@@ -314,7 +313,7 @@ class CitySim:
                 bin_id=b.bin_id, at=self.at(h), fill_fraction=seen, weight_kg=weight
             )
         if weight is None or weight_refused(b, weight) is not None:
-            return None
+            return PickupRecord(bin_id=b.bin_id, at=self.at(h), fill_fraction=None)
         return pickup_of_weight(b, self.at(h), weight)
 
     def _readings(

@@ -195,8 +195,9 @@ def test_bad_weighing_settings_are_errors(config: object, match: str) -> None:
 def test_lift_scales_log_the_weight_each_truck_took(midnight: datetime) -> None:
     """With lift scales each pickup logs the kg taken (at the bin's true density) beside
     the crew's fill; without crew fills, the fill is the weight's at the planning density
-    (residual's 0.10 kg/l, at most 1), and without either nothing is logged. The city is
-    the same in all four."""
+    (residual's 0.10 kg/l, at most 1), and without either the emptying is logged without a
+    fill (as the service logs a visit reported without one). The city is the same in all
+    four."""
     visits = [(0, 30.0), (1, 31.0)]
     logs = {}
     for lift in (False, True):
@@ -217,4 +218,7 @@ def test_lift_scales_log_the_weight_each_truck_took(midnight: datetime) -> None:
     assert all(p.fill_from_weight for p in alone)
     fills = [min(p.kg / (0.10 * 360), 1.0) for p in truth]
     assert [p.fill_fraction for p in alone] == [pytest.approx(f) for f in fills]
-    assert logs[False, False][0] == []
+    neither, _ = logs[False, False]
+    assert [(p.at, p.fill_fraction, p.weight_kg) for p in neither] == [
+        (p.at, None, None) for p in crew_only
+    ]
