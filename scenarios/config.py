@@ -469,8 +469,11 @@ def _check(cfg: ScenarioConfig) -> ScenarioConfig:
         raise ScenarioError(f"{where}: key 'warmup_every_k_days' must be >= 1")
     if cfg.settle_days < 0:
         raise ScenarioError(f"{where}: key 'settle_days' must be >= 0, got {cfg.settle_days}")
-    if not cfg.time_limit_s > 0:
-        raise ScenarioError(f"{where}: key 'time_limit_s' must be > 0, got {cfg.time_limit_s}")
+    if not (math.isfinite(cfg.time_limit_s) and cfg.time_limit_s > 0):
+        raise ScenarioError(
+            f"{where}: key 'time_limit_s' must be a finite number of seconds > 0, "
+            f"got {cfg.time_limit_s}"
+        )
     if cfg.provider not in PROVIDERS:
         raise ScenarioError(f"{where}: key 'provider' must be one of {PROVIDERS}")
     try:
@@ -588,6 +591,11 @@ def catalog() -> dict[str, Path]:
 
 # ----------------------------------------------------------------------------- sweeps
 
+# top-level keys a sweep cannot change: the scenario's identity (its name names the output
+# folder, its source file) and the values that are not one number, flag or name
+_UNSWEPT = {"name", "source", "area", "start", "fleet", "sim", "policies", "sweep"}
+SWEEP_TOP_KEYS = {f.name for f in fields(ScenarioConfig)} - _UNSWEPT
+
 
 def with_param(cfg: ScenarioConfig, name: str, value: Any) -> ScenarioConfig:
     """A copy of ``cfg`` with one parameter changed.
@@ -599,8 +607,11 @@ def with_param(cfg: ScenarioConfig, name: str, value: Any) -> ScenarioConfig:
     where = f"{cfg.source}: sweep key {name!r}"
     head, _, tail = name.partition(".")
     if not tail:
-        if name not in {f.name for f in fields(ScenarioConfig)} or name in ("fleet", "sim"):
-            raise ScenarioError(f"{where}: not a scenario key")
+        if name not in SWEEP_TOP_KEYS:
+            raise ScenarioError(
+                f"{where}: not a top-level key a sweep can change; sweep one of "
+                f"{sorted(SWEEP_TOP_KEYS)}, or fleet.<key>, sim.<key>, <policy>.<key>"
+            )
         value = _like(getattr(cfg, name), value, where)
         return _check(replace(cfg, **{name: value}))
     if head == "fleet":

@@ -225,3 +225,36 @@ def test_good_sim_values_are_kept() -> None:
     assert cfg.sim.rate_median_per_day == 1.0 and isinstance(cfg.sim.rate_median_per_day, float)
     assert cfg.sim.weekday_pattern == (1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 0.0)
     assert cfg.sim.crew_fills is False
+
+
+@pytest.mark.parametrize("limit", [float("inf"), float("nan"), -1.0, 0])
+def test_time_limit_must_be_finite_and_positive(limit: float) -> None:
+    """``time_limit_s = inf`` is valid TOML but no solver budget: refused, as swept too."""
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(time_limit_s=limit), source="bad.toml")
+    assert "bad.toml" in str(err.value)
+    assert "'time_limit_s' must be a finite number of seconds > 0" in str(err.value)
+    with pytest.raises(ScenarioError, match=r"bad\.toml: key 'time_limit_s' must be a finite"):
+        config_from_dict(tiny_dict(sweep={"time_limit_s": [1, limit]}), source="bad.toml")
+
+
+@pytest.mark.parametrize(
+    ("key", "values"),
+    [
+        ("name", ["a", "../b"]),  # names the output folder: one per scenario
+        ("area", [[24.92, 60.16, 24.96, 60.18]]),  # not set: nothing checked its values
+        ("source", ["other.toml"]),
+    ],
+)
+def test_sweeps_of_keys_that_are_not_parameters_are_refused(key: str, values: list[object]) -> None:
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(sweep={key: values}), source="bad.toml")
+    text = str(err.value)
+    assert "bad.toml" in text and f"sweep key {key!r}" in text
+    assert "not a top-level key a sweep can change" in text and "'sensor_share'" in text
+
+
+def test_top_level_parameters_can_still_be_swept(tiny_config) -> None:  # type: ignore[no-untyped-def]
+    assert with_param(tiny_config, "seed", 7).seed == 7
+    assert with_param(tiny_config, "provider", "street").provider == "street"
+    assert with_param(tiny_config, "time_limit_s", 1).time_limit_s == 1.0
