@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
@@ -14,13 +15,14 @@ from fleet.fill import match_reports, nearest_bin
 from fleet.io import (
     RowError,
     load_inventory,
+    places_file,
     read_csv,
     read_fiware_waste_containers,
     read_pickups_csv,
     read_readings_csv,
 )
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord, collection_period
-from network import HaversineProvider, StreetNetwork, StreetProvider, load_network
+from network import HaversineProvider, SnapError, StreetNetwork, StreetProvider, load_network
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
 from scenarios.outputs import split_snappable, write_day_outputs
@@ -163,12 +165,37 @@ def _unknown_bins(inventory: Inventory, refs: Sequence[str]) -> list[tuple[str, 
     ]
 
 
+def _far_places(
+    network: StreetNetwork, inventory: Inventory, inventory_dir: Path, max_snap_m: float
+) -> None:
+    """A SnapError naming every depot and disposal site of ``inventory`` farther than
+    ``max_snap_m`` from every drivable street, with the file it was read from: trucks start,
+    end and unload there, so unlike a far bin it cannot be left out of the plan."""
+    places = [
+        ("depot", d.depot_id, d.lon, d.lat, places_file(inventory_dir, "depots"))
+        for d in inventory.depots
+    ] + [
+        ("disposal site", s.site_id, s.lon, s.lat, places_file(inventory_dir, "sites"))
+        for s in inventory.sites
+    ]
+    snaps = network.snap([(p[2], p[3]) for p in places], max_snap_m=math.inf)  # one pass
+    far = [
+        f"{file}: {kind} {ref} ({lon:.6f}, {lat:.6f}) is {snap.snap_m:.0f} m from the nearest "
+        f"drivable street (limit {max_snap_m:.0f} m); fix its lon/lat in {file}"
+        for (kind, ref, lon, lat, file), snap in zip(places, snaps, strict=True)
+        if snap.snap_m > max_snap_m  # the limit rule of StreetNetwork.snap
+    ]
+    if far:
+        raise SnapError("\n".join(far))
+
+
 def _provider(
-    inventory: Inventory, city: Path | None, max_snap_m: float
+    inventory: Inventory, inventory_dir: Path, city: Path | None, max_snap_m: float
 ) -> tuple[Inventory, Provider, StreetNetwork | None, list[tuple[str, str]]]:
     if city is None:
         return inventory, HaversineProvider(), None, []
     network = load_network(city)
+    _far_places(network, inventory, inventory_dir, max_snap_m)
     bins, excluded = split_snappable(network, inventory.bins, max_snap_m)
     kept = replace(inventory, bins=tuple(bins))
     return kept, StreetProvider(network, max_snap_m=max_snap_m), network, excluded
@@ -214,7 +241,8 @@ def plan_from_files(
     Bad rows of the readings, reports and pickups files are listed in ``excluded`` (good rows
     are used; a file with no good row stops the job), and so are rows dated after the first
     shift of the day; a bad inventory row stops the job with a FleetDataError naming every
-    bad row.
+    bad row, and depots and disposal sites too far from every street (``max_snap_m``) with a
+    SnapError naming each and its file.
     Pickups (the trucks' log with the fills found, or the weights their lift scales took)
     give the last emptying of each bin and let bins without a sensor learn their own fill
     rate; the weights teach the bins' densities.
@@ -229,7 +257,7 @@ def plan_from_files(
     pickups, bad_pickups = read_pickups(pickups_path, inventory) if pickups_path else ((), ())
     refs = [r.bin_id for r in readings] + [r.bin_id for r in reports if r.bin_id]
     unknown = _unknown_bins(inventory, refs + [p.bin_id for p in pickups])
-    inventory, provider, network, far = _provider(inventory, city, max_snap_m)
+    inventory, provider, network, far = _provider(inventory, inventory_dir, city, max_snap_m)
     known = {b.bin_id for b in inventory.bins}
     readings = tuple(r for r in readings if r.bin_id in known)
     reports = tuple(r for r in reports if r.bin_id is None or r.bin_id in known)

@@ -970,7 +970,28 @@ INVENTORY_FILES = {
     "vehicles": "vehicles.csv",
     "sites": "sites.csv",
 }
+INVENTORY_GEOJSON = "inventory.geojson"  # may replace the bins, depots and sites files
 DOWNTIMES_FILE = "downtimes.csv"  # optional: trucks out of service
+
+
+def places_file(directory: Path, kind: str) -> str:
+    """The file of ``directory`` that :func:`load_inventory` reads ``kind`` from.
+
+    Parameters
+    ----------
+    directory : Path
+        An inventory directory.
+    kind : {"bins", "depots", "sites"}
+        The places asked about.
+
+    Returns
+    -------
+    str
+        ``inventory.geojson`` when the directory has one, else the kind's CSV file name.
+    """
+    if (Path(directory) / INVENTORY_GEOJSON).is_file():
+        return INVENTORY_GEOJSON
+    return INVENTORY_FILES[kind]
 
 
 def load_inventory(
@@ -993,7 +1014,7 @@ def load_inventory(
     def tagged(name: str, errs: Iterable[RowError]) -> None:
         errors.extend(replace(e, message=f"{name}: {e.message}") for e in errs)
 
-    geo = d / "inventory.geojson"
+    geo = d / INVENTORY_GEOJSON
     both = [f for k in ("bins", "depots", "sites") if (d / (f := INVENTORY_FILES[k])).is_file()]
     if geo.is_file() and both:
         raise FleetDataError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from binroute.cli import app
-from fleet.io import save_inventory, write_readings_csv
+from fleet.io import load_inventory, save_inventory, write_inventory_geojson, write_readings_csv
 from fleet.models import Bin, Depot, DisposalSite, Inventory, TimeWindow, Vehicle
 from fleet.simulate import simulate_history
 from network import helsinki_pbf
@@ -70,6 +71,40 @@ def test_plan_on_helsinki_streets_reports_far_bins_and_bad_rows(city_files: Path
     assert "nearest drivable street" in excluded["bin at-sea"]
     assert any(r.startswith("readings.csv row") for r in excluded)
     assert plan["violations"] == []
+
+
+@pytest.mark.parametrize(
+    ("layout", "depots_file", "sites_file"),
+    [
+        ("csv", "depots.csv", "sites.csv"),
+        ("geojson", "inventory.geojson", "inventory.geojson"),
+    ],
+)
+def test_a_depot_and_a_site_far_from_every_street_are_named_with_their_file(
+    city_files: Path, layout: str, depots_file: str, sites_file: str
+) -> None:
+    """Depot d1 and site s1 out at sea: the job stops naming both, each with its id and the
+    file it came from (it said "point 0" and stopped at the first)."""
+    inv_dir = city_files / "inv"
+    inventory, _ = load_inventory(inv_dir)
+    at_sea = replace(
+        inventory,
+        depots=(replace(inventory.depots[0], lon=24.90, lat=60.14),),
+        sites=(replace(inventory.sites[0], lon=24.91, lat=60.13),),
+    )
+    save_inventory(at_sea, inv_dir)
+    if layout == "geojson":
+        for name in ("bins.csv", "depots.csv", "sites.csv"):
+            (inv_dir / name).unlink()
+        geo = write_inventory_geojson(at_sea.bins, at_sea.depots, at_sea.sites)
+        (inv_dir / "inventory.geojson").write_text(geo)
+    code, output, plan = _run(city_files, "--city", str(helsinki_pbf()))
+    assert code == 2 and plan == {}
+    text = " ".join(output.split())
+    assert f"{depots_file}: depot d1 (24.900000, 60.140000) is " in text
+    assert f"fix its lon/lat in {depots_file}" in text
+    assert f"{sites_file}: disposal site s1 (24.910000, 60.130000) is " in text
+    assert "Traceback" not in output
 
 
 def test_plan_without_a_city_uses_straight_lines(city_files: Path) -> None:

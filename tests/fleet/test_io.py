@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from fleet.errors import FleetDataError
 from fleet.io import (
     load_inventory,
+    places_file,
     read_bins_csv,
     read_depots_csv,
     read_downtimes_csv,
@@ -536,3 +537,11 @@ def test_pickups_weighed_by_the_lift_scale_are_read_with_the_inventory() -> None
     assert read_pickups_csv(no_fill_column, city_of(*BINS)).records == (half,)
     alone = read_pickups_csv(no_fill_column)  # no inventory: no density to read it with
     assert alone.records == () and "bins' inventory" in alone.errors[0].message
+
+
+def test_places_file_names_the_file_the_places_are_read_from(tmp_path: Path) -> None:
+    """depots.csv, or inventory.geojson when the directory has one (load_inventory's rule)."""
+    assert places_file(tmp_path, "depots") == "depots.csv"
+    assert places_file(tmp_path, "sites") == "sites.csv"
+    (tmp_path / "inventory.geojson").write_text(write_inventory_geojson(BINS, DEPOTS, SITES))
+    assert places_file(tmp_path, "depots") == "inventory.geojson"
