@@ -76,6 +76,7 @@ from typing import Any
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from optimiser.build import from_cents
 from optimiser.costs import LATE_COST_PER_H, route_cost
 from optimiser.explain import UNFIT
 from optimiser.greedy import greedy_routes
@@ -673,7 +674,10 @@ def _unserved(model: _Model, routes: tuple[Route, ...]) -> tuple[Unserved, ...]:
 def _drop_reason(stop: Stop) -> str:
     if stop.required:
         return UNFIT
-    return f"optional: its prize ({stop.prize}) does not pay for the detour, or it does not fit"
+    return (
+        f"optional: its prize ({from_cents(stop.prize):.2f}) does not pay for the detour, "
+        "or it does not fit"
+    )
 
 
 def _no_solution(problem: Problem, seconds: float, notes: tuple[str, ...]) -> Plan:

@@ -103,6 +103,7 @@ from pyvrp.search import (
 )
 from pyvrp.stop import FirstFeasible, MultipleCriteria, StoppingCriterion
 
+from optimiser.build import from_cents
 from optimiser.costs import route_cost
 from optimiser.explain import UNFIT
 from optimiser.greedy import greedy_routes
@@ -1059,7 +1060,7 @@ def _schedule(
 def _drop_reason(stop: Stop) -> str:
     if stop.required:
         return UNFIT
-    return f"optional; its prize {stop.prize} is below the cost to serve it"
+    return f"optional; its prize {from_cents(stop.prize):.2f} is below the cost to serve it"
 
 
 def _decode(

@@ -224,6 +224,11 @@ def to_cents(amount: float) -> int:
     return round(amount * CENTS)
 
 
+def from_cents(cost: int) -> float:
+    """Integer cents (the solver's cost units) -> currency units, as plans show money."""
+    return cost / CENTS
+
+
 def round_up(quantity: float) -> int:
     """A non-negative quantity (litres, kg) rounded up to an integer (float noise ignored)."""
     return max(0, math.ceil(quantity - EPS))

@@ -332,3 +332,23 @@ def test_the_objective_is_the_same_sum_whatever_the_engine(kit, engine: str) -> 
     assert late["u"] >= 200
     routes = sum(r.cost for r in plan.routes)
     assert plan.objective == routes + 700 + late_cost(late["u"])
+
+
+@pytest.mark.parametrize(
+    ("engine", "said"), [("ortools", "its prize (12.50) does"), ("pyvrp", "its prize 12.50 is")]
+)
+def test_an_unserved_optional_bins_reason_gives_its_prize_in_currency(kit, engine, said) -> None:
+    """A 12.50 prize (1250 cents inside the solver) does not pay a 10 km detour: the reason
+    says 12.50, as plan.json's decisions and costs show money (it said 1250)."""
+    m = kit.matrix([(0, 0), (1, 0), (0, 5)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("must", 1), kit.stop("may", 2, required=False, prize=1250)),
+        vehicles=(kit.truck(),),
+    )
+    plan = solve(problem, SolveParams(time_limit_s=0.3), engine=engine)
+    assert check(problem, plan) == []
+    [unserved] = plan.unserved
+    assert unserved.ref == "may"
+    assert said in unserved.reason
+    assert "1250" not in unserved.reason
