@@ -72,7 +72,7 @@ def _ingest_file(
     except (FleetDataError, OSError) as exc:
         return IngestReport(files=1, rejected=1), [str(exc)]
     errors = [str(e) for e in parsed.errors]
-    stored = duplicates = 0
+    stored, duplicates = 0, parsed.duplicates  # rows repeating one of the file's: read once
     with db.writer() as s:
         ids = {r.bin_id for r in parsed.records}
         known = set(s.scalars(select(BinRow.bin_id).where(BinRow.bin_id.in_(ids))))

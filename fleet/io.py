@@ -21,7 +21,9 @@ Formats
   *keyValues* (``{"fillingLevel": 0.4}``) form. ``RowError.row`` is the 1-based index of the
   entity. A container that only weighs gives ``cargoWeight`` alone.
 * Readings: a row with ``weight_kg`` and no ``fill_fraction`` is a sensor that only weighs;
-  its fill is derived at the bin's density (:func:`read_readings_csv`).
+  its fill is derived at the bin's density (:func:`read_readings_csv`). A bin has one
+  reading per instant: a row repeating an earlier one is dropped (``duplicates``), one
+  with other values is an error.
 
 The column specification of every record type is in :data:`COLUMNS` (one place).
 """
@@ -99,11 +101,14 @@ class RowError:
 @dataclass(frozen=True, slots=True)
 class ImportResult(Generic[T]):
     """Good records (in input order) and the errors of the bad rows; ``lines``: the line
-    of each record in its CSV (header = line 1), when the reader numbers them."""
+    of each record in its CSV (header = line 1), when the reader numbers them;
+    ``duplicates``: rows left out as repeats of an earlier row (a resend), when the reader
+    drops them (:func:`read_readings_csv`)."""
 
     records: tuple[T, ...]
     errors: tuple[RowError, ...] = ()
     lines: tuple[int, ...] = ()
+    duplicates: int = 0
 
     @property
     def ok(self) -> bool:
@@ -507,11 +512,56 @@ def read_readings_csv(
     densities measured from the file's other rows; a service passes one that reads its
     stored history too). Without ``inventory``, or for a bin not in it, such a row is an
     error.
+
+    A bin has one reading per instant (in any UTC offset), the first row's: a later row
+    equal to it (a resend) is dropped and counted in ``duplicates``; one with other values
+    is an error naming the bin, the instant and the row used.
     """
     weight_alone = (WeightReading, "weight_kg for a sensor that only weighs")
     numbered, errors = _read_numbered(FillReading, src, weight_alone)
+    numbered, clashes, repeats = _once_per_instant(numbered)
     fills, refused = _weights_as_fills(numbered, inventory, derive=derive)
-    return ImportResult(fills, tuple(sorted((*errors, *refused), key=lambda e: e.row)))
+    found = sorted((*errors, *clashes, *refused), key=lambda e: e.row)
+    return ImportResult(fills, tuple(found), duplicates=repeats)
+
+
+def _once_per_instant(
+    numbered: Sequence[tuple[int, FillReading | WeightReading]],
+) -> tuple[list[tuple[int, FillReading | WeightReading]], list[RowError], int]:
+    """Readings (line, reading) once per bin and instant, the first kept (as the service
+    stores them): a later row equal to it (a resend) is dropped and counted; one with other
+    values is a RowError naming the bin, the instant and the earlier row."""
+    first: dict[tuple[str, datetime], tuple[int, FillReading | WeightReading]] = {}
+    kept: list[tuple[int, FillReading | WeightReading]] = []
+    errors: list[RowError] = []
+    repeats = 0
+    for line, r in numbered:
+        key = (r.bin_id, r.at)  # aware datetimes: the same instant in any offset
+        if key not in first:
+            first[key] = (line, r)
+            kept.append((line, r))
+        elif first[key][1] == r:
+            repeats += 1
+        else:
+            row, earlier = first[key]
+            errors.append(
+                RowError(
+                    line,
+                    r.bin_id,
+                    None,
+                    f"bin {r.bin_id} has another reading at {r.at.isoformat()} (row {row}: "
+                    f"{_reading_values(earlier)}; this row: {_reading_values(r)}); keep the "
+                    f"right one (row {row}'s is used)",
+                )
+            )
+    return kept, errors, repeats
+
+
+def _reading_values(r: FillReading | WeightReading) -> str:
+    """A reading's values, for messages: ``fill 0.4``, ``fill 0.4, 52 kg``, ``52 kg``."""
+    fill = f"fill {r.fill_fraction:g}" if isinstance(r, FillReading) else ""
+    weight = f"{r.weight_kg:g} kg" if r.weight_kg is not None else ""
+    return ", ".join(v for v in (fill, weight) if v)
 
 
 def read_pickups_csv(src: Source, inventory: Inventory | None = None) -> ImportResult[PickupRecord]:

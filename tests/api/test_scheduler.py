@@ -235,6 +235,24 @@ def test_nightly_ingests_reading_files_first(settings: Settings, tmp_path: Path)
     assert "ghost" in errors and "yesterday" in errors
 
 
+def test_a_files_resent_row_is_a_duplicate_and_a_clashing_one_is_rejected(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """b0's 22:00 reading twice (a resend: a duplicate) and again with another fill: that
+    row is rejected naming the bin and the instant (it was counted as a duplicate)."""
+    night = (
+        b"bin_id,at,fill_fraction\n"
+        b"b0,2026-11-24T22:00:00+02:00,0.7\n"
+        b"b0,2026-11-24T22:00:00+02:00,0.7\n"
+        b"b0,2026-11-24T22:00:00+02:00,0.9\n"
+    )
+    run, _, fake, drop = _night_with_drop(settings, tmp_path, {"night.csv": night})
+    assert "1 file(s): 1 new reading(s), 1 duplicate(s), 1 rejected" in run.message
+    assert ("b0", 0.9) not in {(r.bin_id, r.fill_fraction) for r in fake.calls[0]["readings"]}
+    errors = (drop / "done" / "night.csv.errors.txt").read_text()
+    assert "row 4 (b0): bin b0 has another reading at 2026-11-24T22:00:00+02:00" in errors
+
+
 def test_a_file_of_weights_alone_is_ingested_as_fills(settings: Settings, tmp_path: Path) -> None:
     """Bins of 240 l at the residual default 0.10 kg/l: 12 kg is a fill of 0.5; 2400 kg
     (grams?) and a bin not in the inventory are rejected with the reason."""

@@ -166,6 +166,23 @@ def test_lift_scale_weights_in_the_pickups_log_teach_a_bins_density(city_files: 
     assert not [r for r in excluded if "pickups" in r] and plan["violations"] == []
 
 
+def test_a_readings_rows_resend_is_read_once_and_a_clash_is_listed(city_files: Path) -> None:
+    """A row sent twice is read once (counted); the same bin and instant with another fill
+    is a bad row naming both (both were read)."""
+    path = city_files / "readings.csv"
+    lines = path.read_text().splitlines()
+    first = lines[1]
+    bin_id, at, fill = first.split(",")[:3]
+    clash = f"{bin_id},{at},{float(fill) / 2:g}"
+    path.write_text("\n".join([*lines, first, clash]) + "\n")
+    code, output, plan = _run(city_files)
+    assert code == 0, output
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    said = f"bin {bin_id} has another reading at {at} (row 2: fill {float(fill):g}; this row"
+    assert said in excluded[f"readings.csv row {len(lines) + 2}"]
+    assert excluded["readings.csv"].startswith("1 row(s) repeating an earlier row")
+
+
 def test_a_readings_file_with_no_good_row_stops_the_job(city_files: Path) -> None:
     """Every time without its UTC offset: the job stops naming the file and the fix; it
     does not plan on no readings at all."""

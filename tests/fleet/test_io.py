@@ -545,3 +545,24 @@ def test_places_file_names_the_file_the_places_are_read_from(tmp_path: Path) -> 
     assert places_file(tmp_path, "sites") == "sites.csv"
     (tmp_path / "inventory.geojson").write_text(write_inventory_geojson(BINS, DEPOTS, SITES))
     assert places_file(tmp_path, "depots") == "inventory.geojson"
+
+
+def test_a_bins_reading_repeated_at_one_instant_is_read_once_and_a_clash_is_a_row_error() -> None:
+    """Row 3 resends row 2 (the same instant in another offset): dropped and counted.
+    Row 4 gives the same bin and instant another fill: an error naming both, row 2 used."""
+    text = (
+        "bin_id,at,fill_fraction\n"
+        "b1,2026-11-02T08:00:00+00:00,0.5\n"
+        "b1,2026-11-02T10:00:00+02:00,0.5\n"
+        "b1,2026-11-02T08:00:00Z,0.6\n"
+        "b2,2026-11-02T08:00:00Z,0.6\n"
+    )
+    got = read_readings_csv(text)
+    assert [(r.bin_id, r.fill_fraction) for r in got.records] == [("b1", 0.5), ("b2", 0.6)]
+    assert got.duplicates == 1
+    (err,) = got.errors
+    assert (err.row, err.record_id) == (4, "b1")
+    assert err.message == (
+        "bin b1 has another reading at 2026-11-02T08:00:00+00:00 (row 2: fill 0.5; this row: "
+        "fill 0.6); keep the right one (row 2's is used)"
+    )
