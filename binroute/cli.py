@@ -203,8 +203,9 @@ def plan(
     pickups: Annotated[
         Path | None,
         typer.Option(
-            help="Trucks' pickups CSV (bin_id, at, fill_fraction[, weight_kg]): the "
-            "collection log; weight_kg is what the lift scale took (kg)"
+            help="Trucks' pickups CSV (bin_id, at[, fill_fraction, weight_kg]): the "
+            "collection log; weight_kg is what the lift scale took (kg); a row with neither "
+            "is an emptying with no fill recorded"
         ),
     ] = None,
     city: Annotated[

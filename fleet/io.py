@@ -262,8 +262,8 @@ COLUMNS: dict[type, tuple[Column, ...]] = {
         "bin_id:str! at:datetime! fill_fraction:float! weight_kg:float fill_from_weight:bool"
     ),
     WeightReading: _cols("bin_id:str! at:datetime! weight_kg:float!"),
-    PickupRecord: _cols(
-        "bin_id:str! at:datetime! fill_fraction:float! weight_kg:float fill_from_weight:bool"
+    PickupRecord: _cols(  # no fill and no weight: emptied, no fill recorded
+        "bin_id:str! at:datetime! fill_fraction:float weight_kg:float fill_from_weight:bool"
     ),
     CitizenReport: _cols(
         "report_id:str! at:datetime! text:str bin_id:str lon:float lat:float overflowing:bool"
@@ -320,15 +320,16 @@ def _numbered(
     alternative: tuple[type, str] | None = None,
 ) -> tuple[list[tuple[int, Any]], list[RowError]]:
     """(row number, record) of the good rows and the errors of the bad ones; with
-    ``alternative`` (a record type and what it needs, for the errors), a row that lacks a
-    required cell of ``cls`` but fills all of the alternative's is read as one."""
+    ``alternative`` (a record type and what it needs, for the errors: a weight in place of
+    the fill), a row that lacks a required cell of ``cls`` or its fill but fills all of
+    the alternative's is read as one."""
     records: list[tuple[int, Any]] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     unique = cls not in (FillReading, PickupRecord, Downtime)  # many per bin, per truck
     for rownum, row in rows:
         kind, instead = cls, ""
-        if alternative is not None and not _has_cells(cls, row, text_of):
+        if alternative is not None and not _has_cells(cls, row, text_of, ("fill_fraction",)):
             other, instead = alternative
             kind = other if _has_cells(other, row, text_of) else cls
         built = _build(kind, row, rownum, text_of, instead)
@@ -348,9 +349,12 @@ def _numbered(
     return records, errors
 
 
-def _has_cells(cls: type, row: Mapping[str, Any], text_of: Callable[[Any], str]) -> bool:
-    """Whether ``row`` has a non-blank cell for every required column of ``cls``."""
-    cells = (row.get(c.name) for c in COLUMNS[cls] if c.required)
+def _has_cells(
+    cls: type, row: Mapping[str, Any], text_of: Callable[[Any], str], also: Sequence[str] = ()
+) -> bool:
+    """Whether ``row`` has a non-blank cell for every required column of ``cls`` and for
+    each of its columns named in ``also``."""
+    cells = (row.get(c.name) for c in COLUMNS[cls] if c.required or c.name in also)
     return all(v is not None and text_of(v).strip() for v in cells)
 
 
@@ -565,14 +569,15 @@ def _reading_values(r: FillReading | WeightReading) -> str:
 
 
 def read_pickups_csv(src: Source, inventory: Inventory | None = None) -> ImportResult[PickupRecord]:
-    """Read the trucks' pickups (the collection log: ``bin_id, at, fill_fraction[,
+    """Read the trucks' pickups (the collection log: ``bin_id, at[, fill_fraction,
     weight_kg]``).
 
     ``fill_fraction`` is the fill the crew found; ``weight_kg`` the net weight the truck's
     lift scale took from the bin (:mod:`fleet.density`). A row with a weight and no fill
     (the file may then lack the ``fill_fraction`` column) gets its fill at the bin's
     density in ``inventory`` (:func:`fleet.density.pickups_from_weights`; at most 1).
-    Without ``inventory``, or for a bin not in it, such a row is an error.
+    Without ``inventory``, or for a bin not in it, such a row is an error. A row with
+    neither is an emptying with no fill recorded (it still ends the bin's fill cycle).
     """
     weight_alone = (WeightReading, "weight_kg from the truck's lift scale")
     numbered, errors = _read_numbered(PickupRecord, src, weight_alone)

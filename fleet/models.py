@@ -336,7 +336,7 @@ class PickupRecord:
 
     bin_id: str
     at: datetime
-    fill_fraction: float | None
+    fill_fraction: float | None = None
     weight_kg: float | None = None
     fill_from_weight: bool = False
 

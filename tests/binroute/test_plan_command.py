@@ -149,6 +149,28 @@ def test_pickups_log_is_read_and_its_bad_rows_reported(city_files: Path) -> None
     assert plan["violations"] == []
 
 
+def test_a_pickups_log_without_fills_gives_the_last_emptyings(city_files: Path) -> None:
+    """A city's log of the trucks' lifts, ``bin_id, at`` only: b00 and b01 were emptied at
+    23:50 last night, after their sensors' last readings, so they start the day near
+    empty; no row is refused."""
+    late = datetime.combine(PLAN_DATE - timedelta(days=1), time(23, 50), tzinfo=TZ).isoformat()
+    (city_files / "pickups.csv").write_text(f"bin_id,at\nb00,{late}\nb01,{late}\n")
+    _, _, blind = _run(city_files)
+    code, output, plan = _run(city_files, "--pickups", str(city_files / "pickups.csv"))
+    assert code == 0, output
+    excluded = [e["record"] for e in plan["excluded"]]  # type: ignore[union-attr]
+    assert not [r for r in excluded if "pickups" in r]
+
+    def fills(doc: dict[str, object]) -> dict[str, float]:
+        return {d["bin_id"]: d["expected_fill"] for d in doc["decisions"]}  # type: ignore[attr-defined]
+
+    before, after = fills(blind), fills(plan)
+    assert after["b00"] < before["b00"] / 2 and after["b01"] < before["b01"] / 2
+    assert {b: f for b, f in after.items() if b not in ("b00", "b01")} == {
+        b: f for b, f in before.items() if b not in ("b00", "b01")
+    }
+
+
 def test_lift_scale_weights_in_the_pickups_log_teach_a_bins_density(city_files: Path) -> None:
     """b00 emptied on three days at half full, the lift scale took 99 kg of its 660 l each
     time: 0.3 kg/l, three times residual's default, and the plan says so. b01's pickup

@@ -26,6 +26,7 @@ from fleet.io import (
     read_vehicles_csv,
     save_inventory,
     write_bins_csv,
+    write_csv,
     write_depots_csv,
     write_fiware_waste_containers,
     write_inventory_geojson,
@@ -41,6 +42,7 @@ from fleet.models import (
     Downtime,
     FillReading,
     Inventory,
+    PickupRecord,
     TimeWindow,
     Vehicle,
 )
@@ -505,10 +507,22 @@ def test_a_collection_log_keeps_every_pickup_of_a_bin() -> None:
     ]
 
 
+def test_a_collection_log_without_fills_is_read_as_emptyings() -> None:
+    """The trucks' log of a city whose crews record no fill: ``bin_id, at`` only."""
+    got = read_pickups_csv(f"bin_id,at\nb1,{at(1).isoformat()}\nb2,{at(2).isoformat()}\n")
+    assert got.errors == ()
+    assert [(p.bin_id, p.at, p.fill_fraction) for p in got.records] == [
+        ("b1", at(1), None),
+        ("b2", at(2), None),
+    ]
+    assert read_pickups_csv(write_csv(got.records, PickupRecord)).records == got.records
+
+
 def test_pickups_weighed_by_the_lift_scale_are_read_with_the_inventory() -> None:
     """b2 (240 l at 0.35 kg/l set): a crew's fill with the weight lifted keeps both; a
-    weight alone is a fill at the density (at most 1); a scale in grams, a bin not in the
-    inventory and a row with neither are refused by row; a file without a fill column."""
+    weight alone is a fill at the density (at most 1); a scale in grams and a bin not in
+    the inventory are refused by row; a row with neither is an emptying without a fill; a
+    file without a fill column."""
     text = (
         "bin_id,at,fill_fraction,weight_kg\n"
         f"b2,{at(1).isoformat()},0.4,30\n"
@@ -519,7 +533,8 @@ def test_pickups_weighed_by_the_lift_scale_are_read_with_the_inventory() -> None
         f"b2,{at(6).isoformat()},,\n"
     )
     got = read_pickups_csv(text, city_of(*BINS))
-    crew, half, full = got.records
+    crew, half, full, emptied = got.records
+    assert (emptied.at, emptied.fill_fraction, emptied.weight_kg) == (at(6), None, None)
     assert (crew.fill_fraction, crew.weight_kg, crew.fill_from_weight) == (0.4, 30, False)
     assert (half.fill_fraction, half.weight_kg, half.fill_from_weight) == (
         pytest.approx(0.5),
@@ -527,12 +542,7 @@ def test_pickups_weighed_by_the_lift_scale_are_read_with_the_inventory() -> None
         True,
     )
     assert full.fill_fraction == 1.0
-    assert [(e.row, e.field) for e in got.errors] == [
-        (5, "weight_kg"),
-        (6, "weight_kg"),
-        (7, "fill_fraction"),
-    ]
-    assert "weight_kg from the truck's lift scale" in got.errors[2].message
+    assert [(e.row, e.field) for e in got.errors] == [(5, "weight_kg"), (6, "weight_kg")]
     no_fill_column = "bin_id,at,weight_kg\n" + f"b2,{at(2).isoformat()},42\n"
     assert read_pickups_csv(no_fill_column, city_of(*BINS)).records == (half,)
     alone = read_pickups_csv(no_fill_column)  # no inventory: no density to read it with
