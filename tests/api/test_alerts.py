@@ -610,15 +610,9 @@ def test_an_alert_raised_while_the_days_plan_is_made_reroutes_it_once_done(
     runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T11:55:00+02:00")
     planner.gate = threading.Event()
     plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
-    for _ in range(200):  # the job is at the gate: inputs read
-        if planner.calls:
-            break
-        time.sleep(0.01)
+    _until(lambda: bool(planner.calls))  # the job is at the gate: inputs read
     alert = client.post("/alerts", json={"bin_id": "b9", "at": NOON}, headers=dispatcher).json()
-    for _ in range(200):
-        if client.get(f"/alerts/{alert['id']}", headers=dispatcher).json()["status"] == "no_plan":
-            break
-        time.sleep(0.01)
+    _status(client, dispatcher, alert["id"], "no_plan")
     planner.gate.set()
     wait(runtime)
     got = client.get(f"/alerts/{alert['id']}", headers=dispatcher).json()
@@ -628,14 +622,20 @@ def test_an_alert_raised_while_the_days_plan_is_made_reroutes_it_once_done(
     assert planner.reroutes[0]["urgent"] == ["b9"]
 
 
-def _status(client: TestClient, headers: dict[str, str], alert_id: int, wanted: str) -> str:
-    """The alert's status once it reads ``wanted`` (or after 2 s)."""
-    for _ in range(200):
-        got = str(client.get(f"/alerts/{alert_id}", headers=headers).json()["status"])
-        if got == wanted:
-            return got
+def _until(check: Any, timeout_s: float = 20.0) -> None:
+    """Wait until ``check()`` holds; fail after ``timeout_s`` (a job thread on a loaded
+    machine may take seconds to get there: the test must not go on without it)."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "the condition never held"
         time.sleep(0.01)
-    return got
+
+
+def _status(client: TestClient, headers: dict[str, str], alert_id: int, wanted: str) -> str:
+    """The alert's status once it reads ``wanted`` (fails after 20 s)."""
+    url = f"/alerts/{alert_id}"
+    _until(lambda: client.get(url, headers=headers).json()["status"] == wanted)
+    return wanted
 
 
 def test_an_alert_raised_while_a_plan_of_today_runs_waits_for_it(
@@ -689,10 +689,8 @@ def test_an_alert_being_rerouted_when_a_plan_of_today_starts_is_taken_in_by_it(
     alert = client.post("/alerts", json={"bin_id": "b9", "at": NOON}, headers=dispatcher).json()
     assert _status(client, dispatcher, alert["id"], "rerouting") == "rerouting"
     plan = client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher).json()
-    for _ in range(200):
-        if client.get(f"/plans/{plan['id']}", headers=dispatcher).json()["status"] == "done":
-            break
-        time.sleep(0.01)
+    url = f"/plans/{plan['id']}"
+    _until(lambda: client.get(url, headers=dispatcher).json()["status"] == "done")
     assert planner.calls[-1]["alerted"] == ["b9"]
     planner.reroute_gate.set()
     wait(runtime)
