@@ -299,9 +299,11 @@ class StreetNetwork:
         """Shortest combined weights from each source node to each target node.
 
         Big jobs are split over ``workers`` forked processes (scipy's dijkstra holds the GIL,
-        so threads do not help); the children inherit the graph instead of unpickling it, and
-        scripts need no ``__main__`` guard. Without ``fork`` (non-POSIX), or in a daemonic
-        process (a Dask worker), which may not have children, it runs serially.
+        so threads do not help); the children inherit the graph instead of unpickling it (as
+        their pool's initializer arguments: each pool its own, so two threads' jobs at once,
+        a plan job's and a reroute's, cannot swap graphs), and scripts need no ``__main__``
+        guard. Without ``fork`` (non-POSIX), or in a daemonic process (a Dask worker), which
+        may not have children, it runs serially.
         """
         parallel = (
             self.workers > 1
@@ -310,13 +312,12 @@ class StreetNetwork:
         )
         if not parallel or "fork" not in multiprocessing.get_all_start_methods():
             return _dijkstra_block(csr, targets, sources)
-        _JOB[:] = [csr, targets]
-        try:
-            ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
-                blocks = list(pool.map(_forked_block, np.array_split(sources, self.workers)))
-        finally:
-            _JOB.clear()
+        ctx = multiprocessing.get_context("fork")
+        job = (csr, targets)
+        with ProcessPoolExecutor(
+            self.workers, mp_context=ctx, initializer=_take_job, initargs=job
+        ) as pool:
+            blocks = list(pool.map(_forked_block, np.array_split(sources, self.workers)))
         return np.vstack(blocks)
 
     def _augment(self, snaps: list[Snap]) -> _Augmented:
@@ -652,7 +653,12 @@ def _street_csr(table: EdgeTable, weight: np.ndarray) -> tuple[np.ndarray, spars
     return keep, csr
 
 
-_JOB: list[Any] = []  # (csr, targets) handed to forked workers by inheritance
+_JOB: list[Any] = []  # in a forked worker: its pool's (csr, targets), inherited
+
+
+def _take_job(csr: sparse.csr_array, targets: np.ndarray) -> None:
+    """A forked worker's initializer: keep its pool's graph and targets (not pickled)."""
+    _JOB[:] = [csr, targets]
 
 
 def _forked_block(sources: np.ndarray) -> np.ndarray:

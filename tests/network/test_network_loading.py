@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -207,6 +208,39 @@ def test_parallel_matrix_equals_serial(tmp_path: Path, monkeypatch: pytest.Monke
     a, b = two.matrix(pts), one.matrix(pts)
     np.testing.assert_array_equal(a.duration_s, b.duration_s)
     np.testing.assert_array_equal(a.distance_m, b.distance_m)
+
+
+def test_two_threads_parallel_matrices_keep_their_own_graphs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan job's and a reroute's matrices at once, of other points: both threads' pools
+    are made before either forks its workers (a barrier), and each gets its own graph.
+    With one graph handed to the workers through a module global, both computed the
+    second thread's."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import network.streets as streets
+
+    monkeypatch.setattr(streets, "PARALLEL_MIN_WORK", 0)
+    both_made = threading.Barrier(2, timeout=60)
+    real_pool = streets.ProcessPoolExecutor
+
+    def pool_after_the_other(*args: Any, **kwargs: Any) -> Any:
+        made = real_pool(*args, **kwargs)
+        both_made.wait()
+        return made
+
+    table = load_table(helsinki_pbf(), cache_dir=tmp_path)
+    two = streets.StreetNetwork(table, workers=2, engine="scipy")
+    one = streets.StreetNetwork(table, workers=1, engine="scipy")
+    sets = [[(p.lon, p.lat) for p in two.sample_street_points(n, seed=n)] for n in (12, 20)]
+    alone = [one.matrix(pts).distance_m for pts in sets]
+    monkeypatch.setattr(streets, "ProcessPoolExecutor", pool_after_the_other)
+    with ThreadPoolExecutor(2) as threads:
+        together = list(threads.map(lambda pts: two.matrix(pts).distance_m, sets))
+    for got, expected in zip(together, alone, strict=True):
+        np.testing.assert_array_equal(got, expected)
 
 
 # A square of residential streets (1-2-3-4) with a diagonal 1-3 whose tags each test sets,
