@@ -46,9 +46,29 @@ def test_same_bin_and_time_counts_once(
     assert second.status_code == 200
     assert second.json()["stored"] == 0
     assert second.json()["duplicates"] == 2
+    assert second.json()["notes"] == []  # sent again: nothing to say
     listed = client.get("/readings", params={"bin_id": "b1"}, headers=keys["viewer"]).json()
     assert len(listed) == 1
     assert listed[0]["at"] == "2026-11-25T05:00:00Z"
+
+
+def test_another_value_at_a_stored_instant_is_named_and_not_used(
+    client: TestClient, keys: dict[str, dict[str, str]], with_bin: None
+) -> None:
+    """The first reading of an instant stays; one with another fill is counted as a
+    duplicate and named in the notes (it was dropped without a word)."""
+    sensor = keys["sensor"]
+    first = {"bin_id": "b1", "at": MORNING, "fill_fraction": 0.4}
+    assert client.post("/readings", json=[first], headers=sensor).json()["stored"] == 1
+    other = {**first, "fill_fraction": 0.9, "weight_kg": 30.0}
+    got = client.post("/readings", json=[other], headers=sensor).json()
+    assert (got["stored"], got["duplicates"]) == (0, 1)
+    assert got["notes"] == [
+        f"b1: the reading of {MORNING} (fill 0.9, 30 kg) is not used: the one stored at "
+        "that instant (fill 0.4) stays; a bin has one reading per instant"
+    ]
+    listed = client.get("/readings", params={"bin_id": "b1"}, headers=keys["viewer"]).json()
+    assert [r["fill_fraction"] for r in listed] == [0.4]
 
 
 def test_acknowledged_only_after_commit(
