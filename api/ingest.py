@@ -81,6 +81,8 @@ def _ingest_file(
                 errors.append(f"reading of unknown bin {r.bin_id!r} at {r.at.isoformat()}")
             elif repo.insert_reading(s, r):
                 stored += 1
+            elif (clash := repo.reading_clash(s, r)) is not None:
+                errors.append(clash)  # another value at a stored instant: not used
             else:
                 duplicates += 1
     return IngestReport(1, stored, duplicates, len(errors)), errors

@@ -679,6 +679,28 @@ def add_alert(
     return row
 
 
+def reading_clash(session: Session, r: FillReading) -> str | None:
+    """Why ``r`` is not used when the reading stored at its bin and instant has other
+    values (the first stored stays: a bin has one reading per instant); None when there is
+    none or it has the same values (``r`` was sent again)."""
+    stored = session.scalars(
+        select(ReadingRow).where(ReadingRow.bin_id == r.bin_id, ReadingRow.at == r.at)
+    ).first()
+    if stored is None:
+        return None
+    kept = mapping.reading_record(stored)
+    if (kept.fill_fraction, kept.weight_kg) == (r.fill_fraction, r.weight_kg):
+        return None
+
+    def values(x: FillReading) -> str:
+        return f"fill {x.fill_fraction:g}" + (f", {x.weight_kg:g} kg" if x.weight_kg else "")
+
+    return (
+        f"{r.bin_id}: the reading of {r.at.isoformat()} ({values(r)}) is not used: the one "
+        f"stored at that instant ({values(kept)}) stays; a bin has one reading per instant"
+    )
+
+
 def insert_reading(session: Session, reading: FillReading) -> bool:
     """Insert one reading unless (bin_id, at) is stored already; True when inserted.
 

@@ -91,28 +91,6 @@ def _too_old(r: FillReading, settings: Settings) -> str:
     )
 
 
-def _other_values(s: Session, r: FillReading) -> list[str]:
-    """A note when the reading stored at ``r``'s bin and instant has other values than
-    ``r`` (which is not stored: the first one stays); none for a reading sent again."""
-    stored = s.scalars(
-        select(ReadingRow).where(ReadingRow.bin_id == r.bin_id, ReadingRow.at == r.at)
-    ).first()
-    if stored is None:
-        return []
-    kept = mapping.reading_record(stored)
-    if (kept.fill_fraction, kept.weight_kg) == (r.fill_fraction, r.weight_kg):
-        return []
-    return [
-        f"{r.bin_id}: the reading of {r.at.isoformat()} (fill {r.fill_fraction:g}"
-        f"{_kg(r)}) is not used: the one stored at that instant (fill "
-        f"{kept.fill_fraction:g}{_kg(kept)}) stays; a bin has one reading per instant"
-    ]
-
-
-def _kg(r: FillReading) -> str:
-    return f", {r.weight_kg:g} kg" if r.weight_kg is not None else ""
-
-
 _Row = TypeVar("_Row", FillReading, FillReading | WeightReading)
 
 
@@ -214,7 +192,8 @@ def ingest(
         for item in good:
             if not repo.insert_reading(s, item):
                 duplicates += 1
-                notes.extend(_other_values(s, item))
+                clash = repo.reading_clash(s, item)
+                notes.extend([clash] if clash else [])
                 continue
             stored += 1
             if item.fill_fraction < settings.overflow_threshold:

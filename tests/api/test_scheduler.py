@@ -253,6 +253,22 @@ def test_a_files_resent_row_is_a_duplicate_and_a_clashing_one_is_rejected(
     assert "row 4 (b0): bin b0 has another reading at 2026-11-24T22:00:00+02:00" in errors
 
 
+def test_a_files_row_with_another_value_at_a_stored_instant_is_rejected(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """b0's 21:00 reading is stored (0.5); the night's file sends it again (a duplicate)
+    and b1's with another fill than the stored one: rejected, named in the errors file
+    (it was counted as a duplicate without a word)."""
+    at = "2026-11-24T21:00:00+02:00"
+    stored = [{"bin_id": b, "at": at, "fill_fraction": 0.5} for b in ("b0", "b1")]
+    night = f"bin_id,at,fill_fraction\nb0,{at},0.5\nb1,{at},0.8\n".encode()
+    run, _, fake, drop = _night_with_drop(settings, tmp_path, {"night.csv": night}, stored=stored)
+    assert "1 file(s): 0 new reading(s), 1 duplicate(s), 1 rejected" in run.message
+    assert ("b1", 0.8) not in {(r.bin_id, r.fill_fraction) for r in fake.calls[0]["readings"]}
+    errors = (drop / "done" / "night.csv.errors.txt").read_text()
+    assert f"b1: the reading of {at} (fill 0.8) is not used: the one stored at that " in errors
+
+
 def test_a_file_of_weights_alone_is_ingested_as_fills(settings: Settings, tmp_path: Path) -> None:
     """Bins of 240 l at the residual default 0.10 kg/l: 12 kg is a fill of 0.5; 2400 kg
     (grams?) and a bin not in the inventory are rejected with the reason."""
