@@ -693,7 +693,9 @@ def reading_clash(session: Session, r: FillReading) -> str | None:
         return None
 
     def values(x: FillReading) -> str:
-        return f"fill {x.fill_fraction:g}" + (f", {x.weight_kg:g} kg" if x.weight_kg else "")
+        return f"fill {x.fill_fraction:g}" + (
+            f", {x.weight_kg:g} kg" if x.weight_kg is not None else ""
+        )
 
     return (
         f"{r.bin_id}: the reading of {r.at.isoformat()} ({values(r)}) is not used: the one "
