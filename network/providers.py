@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -68,6 +69,12 @@ class StreetProvider:
     def __call__(self, points: Sequence[tuple[float, float]]) -> TravelMatrix:
         """Fastest-path matrix between the (lon, lat) points (see StreetNetwork.matrix)."""
         return self.network.matrix(points, max_snap_m=self.max_snap_m)
+
+    def far_points(self, points: Sequence[tuple[float, float]]) -> dict[int, float]:
+        """Index -> metres to the nearest drivable street of each (lon, lat) point farther
+        than ``max_snap_m`` (a matrix of them would raise SnapError)."""
+        snaps = self.network.snap(points, max_snap_m=math.inf)  # one pass, none refused
+        return {i: s.snap_m for i, s in enumerate(snaps) if s.snap_m > self.max_snap_m}
 
     def extend(
         self, matrix: TravelMatrix, new_points: Sequence[tuple[float, float]]

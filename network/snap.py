@@ -88,7 +88,7 @@ class EdgeIndex:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         if not np.all(np.isfinite(pts)):
             bad = int(np.flatnonzero(~np.isfinite(pts).all(axis=1))[0])
-            raise SnapError(f"point {bad} {tuple(pts[bad])} has a non-finite coordinate")
+            raise SnapError.of_point(bad, f"{tuple(pts[bad])} has a non-finite coordinate")
         geoms = shapely.points(self._project(pts[:, 0], pts[:, 1]))
         idx = self._tree.query_nearest(geoms, all_matches=False)
         order = np.argsort(idx[0], kind="stable")
@@ -125,10 +125,11 @@ class EdgeIndex:
     ) -> Snap:
         point = (float(pt[0]), float(pt[1]))
         if dist > max_snap_m:
-            raise SnapError(
-                f"point {i} (lon={point[0]:.6f}, lat={point[1]:.6f}) is {dist:.0f} m from the "
-                f"nearest drivable street (limit {max_snap_m:.0f} m); fix its coordinates or "
-                "raise max_snap_m"
+            raise SnapError.of_point(
+                i,
+                f"(lon={point[0]:.6f}, lat={point[1]:.6f}) is {dist:.0f} m from the nearest "
+                f"drivable street (limit {max_snap_m:.0f} m); fix its coordinates or raise "
+                "max_snap_m",
             )
         t = self._table
         edge = (int(t.node_osmid[t.edge_u[e]]), int(t.node_osmid[t.edge_v[e]]), int(self._keys[e]))

@@ -19,7 +19,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from network import fastpath
-from network.errors import NetworkError, UnreachableError
+from network.errors import NetworkError, SnapError, UnreachableError
 from network.matrix import TravelMatrix
 from network.snap import EdgeIndex, Snap, sub_line
 from network.table import EdgeTable, table_from_graph
@@ -143,7 +143,12 @@ class StreetNetwork:
         if missing:
             if len(self._snaps) + len(missing) > SNAP_CACHE_MAX:
                 self._snaps.clear()  # bounded memory for long-running services
-            new = self.edge_index.snap([keys[i][0] for i in missing], max_snap_m)
+            try:
+                new = self.edge_index.snap([keys[i][0] for i in missing], max_snap_m)
+            except SnapError as err:  # numbered among the points not cached: renumber
+                if err.index is None:
+                    raise
+                raise SnapError.of_point(missing[err.index], err.detail) from None
             for i, s in zip(missing, new, strict=True):
                 self._snaps[keys[i]] = s
         return [self._snaps[k] for k in keys]

@@ -32,6 +32,7 @@ from fleet.models import (
     Vehicle,
 )
 from fleet.policy import bin_decision
+from network.errors import SnapError
 from network.matrix import TravelMatrix
 from optimiser.errors import InvalidProblemError
 from optimiser.plan import clock
@@ -227,6 +228,16 @@ def to_cents(amount: float) -> int:
 def from_cents(cost: int) -> float:
     """Integer cents (the solver's cost units) -> currency units, as plans show money."""
     return cost / CENTS
+
+
+def named_snap_error(err: SnapError, kinds: Sequence[str], refs: Sequence[str]) -> SnapError:
+    """``err`` naming its point by what it is ("depot d1", "bin b7"): ``kinds`` and ``refs``
+    of the points the matrix was asked for, in order (a bare index named nothing a
+    dispatcher knows)."""
+    i = err.index
+    if i is None or not 0 <= i < len(refs):
+        return err
+    return err.named(f"{kinds[i]} {refs[i]}")
 
 
 def round_up(quantity: float) -> int:
@@ -528,7 +539,10 @@ def build_problem(
         site_spec(s, n_depots + i, plan_date=plan_date, tz=zone)
         for i, s in enumerate(inventory.sites)
     )
-    matrix = provider(points)
+    try:
+        matrix = provider(points)
+    except SnapError as err:
+        raise named_snap_error(err, kinds, refs) from None
 
     specs = tuple(_vehicle(v, depot_row[v.depot_id], clock) for v in fleet)
     if not_before is not None:

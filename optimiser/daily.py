@@ -32,7 +32,7 @@ from fleet.models import (
     collection_period,
 )
 from fleet.policy import CollectionPolicy
-from network.errors import NetworkError
+from network.errors import NetworkError, SnapError
 from network.matrix import TravelMatrix
 from optimiser.build import (
     SECOND_VISIT_GAP_S,
@@ -41,6 +41,7 @@ from optimiser.build import (
     decision_stops,
     found_load,
     instant_to_s,
+    named_snap_error,
     on_duty,
     overflow_decision,
     s_to_instant,
@@ -84,6 +85,8 @@ class DayPlan:
     then, so a visit of such a bin in the plan came later (an alert since) and stays.
     ``off_route_all`` says whether that list counts the emptyings unloaded since too (plans
     of this version); plans stored by earlier versions (False) listed only those on board.
+    ``unplaced`` lists the bins the policy chose that no truck can reach (too far from
+    every drivable street), with the reason: left out before solving, unserved all the same.
     """
 
     plan_date: date
@@ -99,6 +102,7 @@ class DayPlan:
     start_at: datetime | None = None
     off_route_seen: tuple[tuple[str, str], ...] = ()
     off_route_all: bool = False
+    unplaced: tuple[Unserved, ...] = ()
 
     @property
     def midnight(self) -> datetime:
@@ -115,8 +119,9 @@ class DayPlan:
 
     @property
     def unserved(self) -> tuple[Unserved, ...]:
-        """Bins the policy wanted collected but no route serves, with reasons."""
-        return self.plan.unserved
+        """Bins the policy wanted collected but no route serves, with reasons (those no
+        truck can reach last)."""
+        return (*self.plan.unserved, *self.unplaced)
 
 
 def _report(progress: ProgressFn | None, fraction: float, message: str) -> None:
@@ -461,6 +466,8 @@ def route_day(
     """
     _report(progress, 0.2, "computing travel times")
     day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
+    chosen = decisions
+    decisions, unplaced = _placeable(inventory, decisions, provider)
     built = build_problem(
         inventory, decisions, provider, plan_date=plan_date, tz=tz, not_before=start_at
     )
@@ -493,6 +500,10 @@ def route_day(
     fills = fill_at_pickup(day_start, plan, models)
     weights = planned_weights(decisions, built.problem)
     kpis = compute_kpis(plan, decisions, fills, weights, built.problem)
+    if unplaced:  # unserved all the same
+        must = {d.bin_id for d in chosen if d.action is Action.MUST}
+        kpis["unserved"] += len(unplaced)
+        kpis["unserved_must"] += sum(bin_of(u.ref) in must for u in unplaced)
     _report(progress, 1.0, "done")
     return DayPlan(
         plan_date=plan_date,
@@ -507,7 +518,39 @@ def route_day(
         alerted=tuple(r for r in dict.fromkeys(visit_ref(b, 1) for b in alerted) if r in stops),
         start_at=start_at if start_at is not None and start_at > first else None,
         off_route_all=True,
+        unplaced=unplaced,
     )
+
+
+def _placeable(
+    inventory: Inventory, decisions: Sequence[BinDecision], provider: Provider
+) -> tuple[list[BinDecision], tuple[Unserved, ...]]:
+    """``decisions`` less those of bins to collect that the provider can place on no street
+    (``far_points``: too far from every drivable street), and an unserved entry for each of
+    those with the reason: one bin with bad coordinates failed the whole plan."""
+    far_points = getattr(provider, "far_points", None)
+    wanted = [d for d in decisions if d.action is not Action.SKIP]
+    if far_points is None or not wanted:
+        return list(decisions), ()
+    bins = [inventory.bin(d.bin_id) for d in wanted]
+    far = far_points([(b.lon, b.lat) for b in bins])
+    if not far:
+        return list(decisions), ()
+    limit = getattr(provider, "max_snap_m", None)
+    within = f" (limit {limit:.0f} m)" if limit is not None else ""
+    out = {bins[i].bin_id: m for i, m in far.items()}
+    unplaced = tuple(
+        Unserved(
+            ref=visit_ref(b.bin_id, 1),
+            reason=(
+                f"no truck can reach it: ({b.lon:.6f}, {b.lat:.6f}) is {out[b.bin_id]:.0f} m "
+                f"from the nearest drivable street{within}; fix its coordinates"
+            ),
+        )
+        for b in bins
+        if b.bin_id in out
+    )
+    return [d for d in decisions if d.bin_id not in out], unplaced
 
 
 def _extend(
@@ -537,7 +580,11 @@ def _with_points(
 ) -> tuple[BuiltProblem, dict[str, int]]:
     """``built`` with a matrix row appended per point (ref -> (lon, lat)) of ``kind``, and
     the row of each ref."""
-    matrix = _extend(built.problem.matrix, list(points.values()), provider)
+    try:
+        matrix = _extend(built.problem.matrix, list(points.values()), provider)
+    except SnapError as err:
+        kinds = (*built.point_kinds, *(kind,) * len(points))
+        raise named_snap_error(err, kinds, (*built.point_refs, *points)) from None
     first = matrix.size - len(points)
     built = dataclasses.replace(
         built,
@@ -1104,6 +1151,7 @@ def replan_day(
         pickups=[p if p.at <= now else dataclasses.replace(p, at=now) for p in pickups],
         start_at=now,
     )
+    decisions, unplaced = _placeable(lookup, decisions, provider)
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
     built, moved = _moved_bins(day.built, lookup, provider, finished)
     built, urgent, alert_decisions = _urgent(day, built, alert_bins, provider, done, due or {})
@@ -1164,7 +1212,7 @@ def replan_day(
         [s.ref for s in urgent],
     )
     new_day = dataclasses.replace(
-        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
+        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True, unplaced=unplaced
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 

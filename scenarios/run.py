@@ -204,7 +204,7 @@ def _record(
         overflow_l=out.overflow_l,
         overflowing_bins=out.overflowing_bins,
         reports=out.reports,
-        unserved_must=sum(bin_of(u.ref) in must for u in day.plan.unserved),
+        unserved_must=sum(bin_of(u.ref) in must for u in day.unserved),
         trips=trips,
         trips_over_capacity=int(over),
         planned_l=planned,

@@ -12,6 +12,7 @@ import pytest
 from network import (
     GraphSettings,
     NetworkError,
+    SnapError,
     helsinki_pbf,
     load_graph,
     load_network,
@@ -208,6 +209,25 @@ def test_parallel_matrix_equals_serial(tmp_path: Path, monkeypatch: pytest.Monke
     a, b = two.matrix(pts), one.matrix(pts)
     np.testing.assert_array_equal(a.duration_s, b.duration_s)
     np.testing.assert_array_equal(a.distance_m, b.distance_m)
+
+
+def test_a_far_point_is_named_by_its_place_among_the_points_given(tmp_path: Path) -> None:
+    """The second point is at sea: the error says point 1 also when the first point's snap
+    was cached (it counted among the points not cached, and said point 0), and the
+    provider lists it among the far points with its distance."""
+    import network.streets as streets
+    from network.providers import StreetProvider
+
+    net = streets.StreetNetwork(load_table(helsinki_pbf(), cache_dir=tmp_path), workers=1)
+    land = (24.9405, 60.1680)
+    sea = (24.90, 60.14)
+    net.snap([land])
+    with pytest.raises(SnapError, match=r"^point 1 \(lon=24.900000, lat=60.140000\)") as err:
+        net.snap([land, sea])
+    assert err.value.index == 1
+    assert err.value.named("bin at-sea").args[0].startswith("bin at-sea (lon=24.900000")
+    far = StreetProvider(net).far_points([land, sea, land])
+    assert list(far) == [1] and 3000 < far[1] < 4000
 
 
 def test_two_threads_parallel_matrices_keep_their_own_graphs(

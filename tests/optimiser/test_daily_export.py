@@ -31,7 +31,8 @@ from fleet.models import (
     TimeWindow,
     Vehicle,
 )
-from network.errors import NetworkError
+from network.errors import NetworkError, SnapError
+from network.matrix import TravelMatrix
 from network.providers import HaversineProvider
 from optimiser.build import clock_to_s
 from optimiser.check import check
@@ -491,6 +492,61 @@ def test_reroute_day_ignores_a_position_off_the_streets(day: DayPlan) -> None:
     assert new_day.violations == ()
     assert any(n.startswith("truck positions ignored") for n in new_day.plan.notes)
     assert new_day.built.problem.matrix.size == day.built.problem.matrix.size
+
+
+class _Island(HaversineProvider):
+    """Straight lines, but no street east of 24.98 (lon): as a StreetProvider, a matrix
+    of such a point raises SnapError, and ``far_points`` lists them first."""
+
+    max_snap_m = 250.0
+
+    def far_points(self, points: Sequence[tuple[float, float]]) -> dict[int, float]:
+        return {i: 900.0 for i, (lon, _) in enumerate(points) if lon > 24.98}
+
+    def __call__(self, points: Sequence[tuple[float, float]]) -> TravelMatrix:
+        far = self.far_points(points)
+        if far:
+            i = min(far)
+            raise SnapError.of_point(i, f"{points[i]} is 900 m from the nearest drivable street")
+        return super().__call__(points)
+
+
+def test_a_bin_no_street_reaches_is_unserved_not_fatal(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """b0 (a must bin) sits where no street is (coordinates typed wrong): the day is planned
+    without it, and it is unserved with the reason (the whole plan failed on 'point 2'),
+    also after a re-plan; the KPIs count it."""
+    inventory, readings, reports = tiny_city
+    far = dataclasses.replace(inventory.bin("b0"), lon=24.99)
+    moved = dataclasses.replace(
+        inventory, bins=(far, *(b for b in inventory.bins if b.bin_id != "b0"))
+    )
+    params = SolveParams(time_limit_s=1.0, seed=1)
+    day = plan_day(moved, readings, reports, _Island(), plan_date=DAY, tz=TZ, params=params)
+    assert day.violations == ()
+    assert [(u.ref, u.reason) for u in day.unserved] == [
+        (
+            "b0",
+            "no truck can reach it: (24.990000, 60.170000) is 900 m from the nearest drivable "
+            "street (limit 250 m); fix its coordinates",
+        )
+    ]
+    assert (day.kpis["unserved"], day.kpis["unserved_must"]) == (1, 1)
+    assert "b0" in {u["bin_id"] for u in plan_json(day)["unserved"]}
+    again, _ = replan_day(day, [], readings, reports, _Island(), now=day.at(7 * 3600))
+    assert again.violations == () and [u.ref for u in again.unserved] == ["b0"]
+
+
+def test_a_depot_no_street_reaches_is_named(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """A depot off the streets stops the plan, naming it (it said 'point 0')."""
+    inventory, readings, reports = tiny_city
+    depot = dataclasses.replace(inventory.depots[0], lon=24.99)
+    moved = dataclasses.replace(inventory, depots=(depot,))
+    with pytest.raises(SnapError, match=r"^depot d \(24.99, 60.165\) is 900 m from"):
+        plan_day(moved, readings, reports, _Island(), plan_date=DAY, tz=TZ)
 
 
 def test_reroute_day_says_when_a_planned_unloading_went_unreported(day: DayPlan) -> None:
