@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
@@ -68,7 +69,18 @@ OutOpt = Annotated[Path, typer.Option(help="Directory for plan.json, routes.geoj
 DateOpt = Annotated[
     str, typer.Option("--date", help="Day to plan (YYYY-MM-DD; default: today in --tz)")
 ]
-TimeLimitOpt = Annotated[float, typer.Option(help="Solver time limit, seconds", min=0.1)]
+
+
+def _finite_seconds(value: float) -> float:
+    """A solver time limit no solver ignores: finite, at least 0.1 s."""
+    if not (math.isfinite(value) and value >= 0.1):
+        raise typer.BadParameter(f"{value} is not a number of seconds >= 0.1")
+    return value
+
+
+TimeLimitOpt = Annotated[
+    float, typer.Option(help="Solver time limit, seconds", callback=_finite_seconds)
+]
 
 
 def _parse_date(text: str) -> date:
@@ -105,7 +117,7 @@ def demo(
     plan_date: Annotated[
         str, typer.Option("--date", help="Day to plan (YYYY-MM-DD)")
     ] = "2026-11-25",
-    time_limit: Annotated[float, typer.Option(help="Solver time limit, seconds")] = 10.0,
+    time_limit: TimeLimitOpt = 10.0,
     street_bins: Annotated[int, typer.Option(help="Generated bins on residential streets")] = 150,
     seed: Annotated[int, typer.Option(help="Random seed for bins and readings")] = 7,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -71,8 +72,10 @@ class SolveParams:
     log_search: bool = False
 
     def __post_init__(self) -> None:
-        if not self.time_limit_s > 0:
-            raise InvalidProblemError(f"time_limit_s must be > 0, got {self.time_limit_s}")
+        if not (math.isfinite(self.time_limit_s) and self.time_limit_s > 0):
+            raise InvalidProblemError(
+                f"time_limit_s must be a finite number of seconds > 0, got {self.time_limit_s}"
+            )
         if not 0.0 < self.first_solution_share <= 1.0:
             raise InvalidProblemError("first_solution_share must be in (0, 1]")
         if not self.first_solutions:

@@ -132,6 +132,16 @@ def test_plan_rejects_an_unknown_time_zone(city_files: Path) -> None:
     assert code == 2 and "Mars/Olympus" in output
 
 
+@pytest.mark.parametrize("command", ["plan", "demo"])
+@pytest.mark.parametrize("seconds", ["inf", "nan", "0.05"])
+def test_a_time_limit_no_solver_keeps_is_a_usage_error(command: str, seconds: str) -> None:
+    """A budget that is not a finite number of seconds >= 0.1 is refused before anything
+    runs (``inf`` and ``nan`` went on to the solver)."""
+    result = CliRunner().invoke(app, [command, "--time-limit", seconds])
+    assert result.exit_code == 2
+    assert f"{seconds} is not a number of seconds >= 0.1" in result.output
+
+
 def test_pickups_log_is_read_and_its_bad_rows_reported(city_files: Path) -> None:
     """The trucks' pickup log: good rows used, a percentage and an unknown bin reported."""
     yesterday = datetime.combine(PLAN_DATE - timedelta(days=1), time(9), tzinfo=TZ).isoformat()

@@ -13,6 +13,8 @@ from optimiser.params import SolveParams
     [
         {"time_limit_s": 0},
         {"time_limit_s": -1.0},
+        {"time_limit_s": float("inf")},  # a budget no solver stops at
+        {"time_limit_s": float("nan")},
         {"first_solutions": ()},
         {"first_solutions": ("NOPE",)},
         {"metaheuristic": "NOPE"},
