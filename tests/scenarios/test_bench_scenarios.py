@@ -12,7 +12,7 @@ from benchmarks.scenarios import main
     [
         ("--settle-days", "-1", "'settle_days' must be >= 0"),
         ("--days", "0", "'days'"),
-        ("--time-limit", "0", "'time_limit_s' must be > 0"),
+        ("--time-limit", "0", "'time_limit_s' must be a finite number of seconds > 0"),
     ],
 )
 def test_bad_override_is_a_usage_error_naming_the_key(
