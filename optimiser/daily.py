@@ -466,10 +466,9 @@ def route_day(
     """
     _report(progress, 0.2, "computing travel times")
     day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
-    chosen = decisions
-    decisions, unplaced = _placeable(inventory, decisions, provider)
+    placed, unplaced = _placeable(inventory, decisions, provider)
     built = build_problem(
-        inventory, decisions, provider, plan_date=plan_date, tz=tz, not_before=start_at
+        inventory, placed, provider, plan_date=plan_date, tz=tz, not_before=start_at
     )
     built = _alert_stops(built, alerted, due or {}, day_start)
     _report(progress, 0.4, f"solving routes for {len(built.problem.stops)} bins")
@@ -501,7 +500,7 @@ def route_day(
     weights = planned_weights(decisions, built.problem)
     kpis = compute_kpis(plan, decisions, fills, weights, built.problem)
     if unplaced:  # unserved all the same
-        must = {d.bin_id for d in chosen if d.action is Action.MUST}
+        must = {d.bin_id for d in decisions if d.action is Action.MUST}
         kpis["unserved"] += len(unplaced)
         kpis["unserved_must"] += sum(bin_of(u.ref) in must for u in unplaced)
     _report(progress, 1.0, "done")
@@ -527,7 +526,8 @@ def _placeable(
 ) -> tuple[list[BinDecision], tuple[Unserved, ...]]:
     """``decisions`` less those of bins to collect that the provider can place on no street
     (``far_points``: too far from every drivable street), and an unserved entry for each of
-    those with the reason: one bin with bad coordinates failed the whole plan."""
+    those with the reason: one bin with bad coordinates failed the whole plan. The day
+    keeps every decision (its plan.json shows the forecast of such a bin too)."""
     far_points = getattr(provider, "far_points", None)
     wanted = [d for d in decisions if d.action is not Action.SKIP]
     if far_points is None or not wanted:
@@ -1151,7 +1151,7 @@ def replan_day(
         pickups=[p if p.at <= now else dataclasses.replace(p, at=now) for p in pickups],
         start_at=now,
     )
-    decisions, unplaced = _placeable(lookup, decisions, provider)
+    placed, unplaced = _placeable(lookup, decisions, provider)
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
     built, moved = _moved_bins(day.built, lookup, provider, finished)
     built, urgent, alert_decisions = _urgent(day, built, alert_bins, provider, done, due or {})
@@ -1165,7 +1165,7 @@ def replan_day(
         r for r in day.alerted if r not in finished and bin_of(r) not in closed and r in listed
     }
     held = {bin_of(r) for r in pending} | {b.bin_id for b in alert_bins}
-    chosen = [d for d in decisions if d.action is not Action.SKIP and d.bin_id not in held]
+    chosen = [d for d in placed if d.action is not Action.SKIP and d.bin_id not in held]
     chosen_ids = {d.bin_id for d in chosen}
     built, fresh = _fresh_stops(
         built, lookup, chosen, provider, full_progress, done, plan_date=day.plan_date, tz=tz

@@ -15,6 +15,7 @@ from datetime import UTC
 from typing import Any
 from xml.sax.saxutils import escape
 
+from fleet.models import Action
 from optimiser.daily import DayPlan, waiting_at_depot_s
 from optimiser.plan import Route, Visit, VisitKind
 from optimiser.problem import bin_of
@@ -106,7 +107,10 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
     decisions, notes, and the independent checker's violations (empty when every rule
     holds)."""
     plan = day.plan
-    required = {s.ref for s in day.built.problem.stops if s.required}
+    must = {d.bin_id for d in day.decisions if d.action is Action.MUST}
+    required = {s.ref for s in day.built.problem.stops if s.required} | {
+        u.ref for u in day.unplaced if bin_of(u.ref) in must
+    }
     return {
         "plan_date": day.plan_date.isoformat(),
         "timezone": day.tz_name,

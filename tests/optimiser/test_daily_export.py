@@ -533,7 +533,9 @@ def test_a_bin_no_street_reaches_is_unserved_not_fatal(
         )
     ]
     assert (day.kpis["unserved"], day.kpis["unserved_must"]) == (1, 1)
-    assert "b0" in {u["bin_id"] for u in plan_json(day)["unserved"]}
+    doc = plan_json(day)
+    assert [(u["bin_id"], u["required"]) for u in doc["unserved"]] == [("b0", True)]
+    assert "b0" in {d["bin_id"] for d in doc["decisions"]}  # its forecast is still shown
     again, _ = replan_day(day, [], readings, reports, _Island(), now=day.at(7 * 3600))
     assert again.violations == () and [u.ref for u in again.unserved] == ["b0"]
 
