@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -73,8 +72,7 @@ class StreetProvider:
     def far_points(self, points: Sequence[tuple[float, float]]) -> dict[int, float]:
         """Index -> metres to the nearest drivable street of each (lon, lat) point farther
         than ``max_snap_m`` (a matrix of them would raise SnapError)."""
-        snaps = self.network.snap(points, max_snap_m=math.inf)  # one pass, none refused
-        return {i: s.snap_m for i, s in enumerate(snaps) if s.snap_m > self.max_snap_m}
+        return self.network.far_points(points, self.max_snap_m)
 
     def extend(
         self, matrix: TravelMatrix, new_points: Sequence[tuple[float, float]]

@@ -153,6 +153,12 @@ class StreetNetwork:
                 self._snaps[keys[i]] = s
         return [self._snaps[k] for k in keys]
 
+    def far_points(self, points: Sequence[Point], max_snap_m: float) -> dict[int, float]:
+        """Index -> metres to the nearest drivable street of each (lon, lat) point farther
+        than ``max_snap_m`` (those :meth:`snap` refuses), in one pass over all the points."""
+        snaps = self.snap(points, max_snap_m=math.inf)
+        return {i: s.snap_m for i, s in enumerate(snaps) if s.snap_m > max_snap_m}
+
     # ------------------------------------------------------------------ matrices
     def matrix(self, points: Sequence[Point], *, max_snap_m: float = 250.0) -> TravelMatrix:
         """Travel time and distance between all points along the fastest street paths.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,15 +20,15 @@ def split_snappable(
     network: StreetNetwork, bins: Sequence[Bin], max_snap_m: float = MAX_SNAP_M
 ) -> tuple[list[Bin], list[tuple[str, str]]]:
     """Split bins into those near a drivable street and (record, reason) for the others."""
-    snaps = network.snap([(b.lon, b.lat) for b in bins], max_snap_m=math.inf)  # one pass
+    away = network.far_points([(b.lon, b.lat) for b in bins], max_snap_m)
     kept: list[Bin] = []
     excluded: list[tuple[str, str]] = []
-    for b, snap in zip(bins, snaps, strict=True):
-        if snap.snap_m <= max_snap_m:  # the limit rule of StreetNetwork.snap
+    for i, b in enumerate(bins):
+        if i not in away:
             kept.append(b)
             continue
         reason = (
-            f"({b.lon:.6f}, {b.lat:.6f}) is {snap.snap_m:.0f} m from the nearest drivable street "
+            f"({b.lon:.6f}, {b.lat:.6f}) is {away[i]:.0f} m from the nearest drivable street "
             f"(limit {max_snap_m:.0f} m); fix its coordinates or raise the limit"
         )
         excluded.append((f"bin {b.bin_id}", reason))
