@@ -128,11 +128,12 @@ def _routing(network: StreetNetwork) -> Routing:
     return Routing.static(StreetProvider(network), geometry)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def _bound_socket() -> socket.socket:
+    """A socket bound to a free local port, handed to uvicorn as it is: a port found
+    free and closed again could be taken by another process before uvicorn bound it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @pytest.fixture
@@ -154,10 +155,11 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str
     app = create_app(settings, clock=lambda: now)  # the real PipelinePlanner, now its clock
     routing = _routing(_grid_town())
     app.dependency_overrides[get_routing] = lambda: routing
-    port = _free_port()
+    sock = _bound_socket()
+    port = sock.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not srv.started:
@@ -175,6 +177,7 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str
     finally:
         srv.should_exit = True
         thread.join(15)
+        sock.close()
 
 
 @contextmanager
