@@ -43,12 +43,13 @@ def runtime_key(database_url: str) -> str:
 
 
 def nightly_job(key: str) -> None:
-    """Entry point stored in the job store: plan today (city time) for the runtime ``key``."""
+    """Entry point stored in the job store: plan today (city time, on the service's clock)
+    for the runtime ``key``."""
     runtime = _RUNTIMES.get(key)
     if runtime is None:
         log.warning("nightly job fired but no app is running for database %s", key)
         return
-    run_nightly(runtime, datetime.now(runtime.settings.tz).date())
+    run_nightly(runtime, runtime.jobs.today())
 
 
 def _claim(runtime: Runtime, plan_date: date) -> bool:

@@ -131,7 +131,9 @@ def _nightly_plans(settings: Settings) -> list[tuple[str, str]]:
 
 
 def test_missed_run_within_grace_runs_once_after_restart(settings: Settings) -> None:
-    """A run missed while the service was down starts at the next start, and only once."""
+    """A run missed while the service was down starts at the next start, and only once. It
+    plans the service clock's date (02:01 on ``DAY`` here; the scheduler fires on the real
+    clock), so a run that spans midnight plans the date it expects."""
     import time as _time
     from datetime import datetime, timedelta
 
@@ -153,23 +155,26 @@ def test_missed_run_within_grace_runs_once_after_restart(settings: Settings) -> 
     engine.dispose()
     assert _nightly_plans(on) == []
 
-    today = str(datetime.now(on.tz).date())
+    night = datetime.combine(DAY, time(2, 1), tzinfo=on.tz)
     for _restart in range(2):
-        app = create_app(on, planner=fake, routing=Routing.static(HaversineProvider()))
+        routing = Routing.static(HaversineProvider())
+        app = create_app(on, planner=fake, routing=routing, clock=lambda: night)
         with TestClient(app):
             for _ in range(500):
                 if _nightly_plans(on) and _nightly_plans(on)[0][1] != "running":
                     break
                 _time.sleep(0.02)
             app.state.runtime.jobs.wait_idle(30)
-    assert _nightly_plans(on) == [(today, "done")]
+    assert _nightly_plans(on) == [(str(DAY), "done")]
     assert len(fake.calls) == 1
 
 
 def test_nightly_job_entry_point_uses_the_running_app(settings: Settings) -> None:
     fake = FakePlanner()
     on = settings.model_copy(update={"scheduler_enabled": True})
-    app = create_app(on, planner=fake, routing=Routing.static(HaversineProvider()))
+    night = datetime.combine(DAY, time(2), tzinfo=on.tz)  # both calls on one date
+    routing = Routing.static(HaversineProvider())
+    app = create_app(on, planner=fake, routing=routing, clock=lambda: night)
     with TestClient(app) as client:
         runtime = app.state.runtime
         seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
@@ -439,18 +444,23 @@ def test_a_truck_back_while_the_service_was_down_gets_its_day_replanned_at_start
 ) -> None:
     """A downtime ends while the service is down, and it starts again two seconds after,
     past its 1 s misfire grace: the stored job still re-plans the day at start (it was
-    dropped as missed, and the truck stayed out of the day's plan). On the real clock: the
-    day is today. The first service's scheduler is paused before the downtime is booked,
-    so its job cannot run before the service stops however slow the machine (it ended a
-    second after booking, and a busy machine ran it there)."""
+    dropped as missed, and the truck stayed out of the day's plan). The scheduler runs on
+    the real clock, so the day is today; the services' clocks stand at the booking and at
+    the downtime's end (a run across midnight still plans and re-plans one day). The first
+    service's scheduler is paused before the downtime is booked, so its job cannot run
+    before the service stops however slow the machine (it ended a second after booking,
+    and a busy machine ran it there)."""
     on = settings.model_copy(update={"scheduler_enabled": True, "misfire_grace_s": 1})
     fake = FakePlanner()
-    today = datetime.now(on.tz).date()
+    now = datetime.now(on.tz)
+    end = now + timedelta(seconds=1)
+    today = end.date()
 
-    def app() -> Any:
-        return create_app(on, planner=fake, routing=Routing.static(HaversineProvider()))
+    def app(clock: datetime) -> Any:
+        routing = Routing.static(HaversineProvider())
+        return create_app(on, planner=fake, routing=routing, clock=lambda: clock)
 
-    first = app()
+    first = app(now)
     with TestClient(first) as client:
         runtime = first.state.runtime
         key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
@@ -458,18 +468,15 @@ def test_a_truck_back_while_the_service_was_down_gets_its_day_replanned_at_start
         client.post("/plans", json={"plan_date": today.isoformat()}, headers=key)
         assert runtime.jobs.wait_idle(30)
         runtime.scheduler.pause()  # the job is stored, and runs in the next service only
-        now = datetime.now(on.tz)
-        # booked at this clock: a slow request must not find the end (a second away) past,
-        # and store no job
-        runtime.jobs.clock = lambda: now
-        end = now + timedelta(seconds=1)
+        # booked at the clock's ``now``: a slow request must not find the end (a second
+        # away) past, and store no job
         body = {"start_at": (now - timedelta(minutes=5)).isoformat(), "end_at": end.isoformat()}
         booked = client.post("/vehicles/v1/downtimes", json=body, headers=key).json()
         assert runtime.scheduler.get_job(back_job_id(booked["id"])) is not None
         assert runtime.jobs.wait_idle(30)
         plans = len(client.get("/plans", headers=key).json())
     t.sleep(max((end - datetime.now(on.tz)).total_seconds(), 0.0) + 2.0)  # past the grace
-    again = app()
+    again = app(end)
     with TestClient(again) as client:
         runtime = again.state.runtime
         key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t2")}
