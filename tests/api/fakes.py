@@ -24,6 +24,13 @@ class FakeDay:
     start_at: datetime | None = None
 
 
+def _wait(gate: threading.Event | None, name: str) -> None:
+    """Hold the job until the test sets ``gate`` (None: no wait); a gate never set fails
+    the job, naming it, instead of letting it run on as though released."""
+    if gate is not None and not gate.wait(30):
+        raise AssertionError(f"FakePlanner.{name} was not set within 30 s")
+
+
 @dataclass
 class FakePlanner:
     """Assigns bins with readings round-robin to vehicles (sorted ids); records its calls."""
@@ -68,8 +75,7 @@ class FakePlanner:
             }
         )
         progress(0.5, "half way")
-        if self.gate is not None:
-            self.gate.wait(30)
+        _wait(self.gate, "gate")
         if self.fail_with is not None:
             raise self.fail_with
         vehicles = sorted(v.vehicle_id for v in inventory.vehicles)
@@ -100,8 +106,7 @@ class FakePlanner:
         inventory: Any = None,
         due: Any = None,
     ) -> tuple[FakeDay, dict[str, Any]]:
-        if self.reroute_gate is not None:
-            self.reroute_gate.wait(30)
+        _wait(self.reroute_gate, "reroute_gate")
         if self.reroute_fail_with is not None:
             raise self.reroute_fail_with
         self.reroutes.append(
