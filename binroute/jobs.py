@@ -72,24 +72,25 @@ def read_readings(
     weights of sensors that only weigh become fills at the densities of ``inventory``.
 
     Returns the good readings and (record, reason) for each bad row, and one counting the
-    CSV rows that repeat an earlier row (read once; the same bin and time with other values
-    is a bad row). A file with no reading at all (a header alone, ``[]``) is a
+    rows (FIWARE entities) that repeat an earlier one (read once; the same bin and time with
+    other values is a bad row). A file with no reading at all (a header alone, ``[]``) is a
     FleetDataError: planned on it, every bin would be forecast from nothing, with nothing
     to say so.
     """
-    repeats = 0
     if path.suffix.lower() == ".json":
         fiware = read_fiware_waste_containers(path, inventory=inventory)
-        records, errors = tuple(fiware.readings), fiware.errors
+        records, errors, repeats = tuple(fiware.readings), fiware.errors, fiware.duplicates
+        each, many = "entity", "entity(ies)"
     else:
         result = read_readings_csv(path, inventory)
         records, errors, repeats = result.records, result.errors, result.duplicates
+        each, many = "row", "row(s)"
     if not records and not errors:
         raise FleetDataError(f"{path.name} has no readings; is it the right file?")
     _some_good(path, records, errors)
     resent = (
         path.name,
-        f"{repeats} row(s) repeating an earlier row (same bin, time and values) read once",
+        f"{repeats} {many} repeating an earlier {each} (same bin, time and values) read once",
     )
     return tuple(records), (*_row_errors(path, errors), *([resent] if repeats else []))
 

@@ -22,8 +22,8 @@ Formats
   entity. A container that only weighs gives ``cargoWeight`` alone.
 * Readings: a row with ``weight_kg`` and no ``fill_fraction`` is a sensor that only weighs;
   its fill is derived at the bin's density (:func:`read_readings_csv`). A bin has one
-  reading per instant: a row repeating an earlier one is dropped (``duplicates``), one
-  with other values is an error.
+  reading per instant: a row (or FIWARE entity) repeating an earlier one is dropped
+  (``duplicates``), one with other values is an error.
 
 The column specification of every record type is in :data:`COLUMNS` (one place).
 """
@@ -530,11 +530,12 @@ def read_readings_csv(
 
 
 def _once_per_instant(
-    numbered: Sequence[tuple[int, FillReading | WeightReading]],
+    numbered: Sequence[tuple[int, FillReading | WeightReading]], record: str = "row"
 ) -> tuple[list[tuple[int, FillReading | WeightReading]], list[RowError], int]:
-    """Readings (line, reading) once per bin and instant, the first kept (as the service
-    stores them): a later row equal to it (a resend) is dropped and counted; one with other
-    values is a RowError naming the bin, the instant and the earlier row."""
+    """Readings (number, reading) once per bin and instant, the first kept (as the service
+    stores them): a later one equal to it (a resend) is dropped and counted; one with other
+    values is a RowError naming the bin, the instant and the earlier ``record`` (``row``
+    of a CSV, ``entity`` of a FIWARE file)."""
     first: dict[tuple[str, datetime], tuple[int, FillReading | WeightReading]] = {}
     kept: list[tuple[int, FillReading | WeightReading]] = []
     errors: list[RowError] = []
@@ -553,9 +554,9 @@ def _once_per_instant(
                     line,
                     r.bin_id,
                     None,
-                    f"bin {r.bin_id} has another reading at {r.at.isoformat()} (row {row}: "
-                    f"{_reading_values(earlier)}; this row: {_reading_values(r)}); keep the "
-                    f"right one (row {row}'s is used)",
+                    f"bin {r.bin_id} has another reading at {r.at.isoformat()} ({record} "
+                    f"{row}: {_reading_values(earlier)}; this {record}: {_reading_values(r)});"
+                    f" keep the right one ({record} {row}'s is used)",
                 )
             )
     return kept, errors, repeats
@@ -783,11 +784,13 @@ _STREAM_TO_FIWARE_KIND = {"residual": "inorganic"}
 
 @dataclass(frozen=True, slots=True)
 class FiwareImport:
-    """Readings (and bins, when a capacity is known) read from WasteContainer entities."""
+    """Readings (and bins, when a capacity is known) read from WasteContainer entities;
+    ``duplicates``: entities left out as repeats of an earlier entity's reading (a resend)."""
 
     readings: tuple[FillReading, ...]
     bins: tuple[Bin, ...]
     errors: tuple[RowError, ...] = ()
+    duplicates: int = 0
 
     def raise_if_errors(self, what: str = "FIWARE WasteContainer") -> FiwareImport:
         """Return self, or raise one :class:`FleetDataError` listing every bad entity."""
@@ -897,13 +900,20 @@ def read_fiware_waste_containers(
         ``fillingLevel`` (fraction 0..1) -> ``fill_fraction``; ``cargoWeight`` (kg) ->
         ``weight_kg``; observation time from ``dateObserved``, else ``dateUpdated``, else
         ``dateModified``.
+
+    Notes
+    -----
+    A bin has one reading per instant (in any UTC offset), the first entity's, as in
+    :func:`read_readings_csv`: a later entity with the same reading (a resend) is dropped
+    and counted in ``duplicates``; one with other values is an error naming the bin, the
+    instant and the entity used. An emptying reading goes only where no observation is.
     """
     doc = _load_json(src)
     ents = [doc] if isinstance(doc, dict) else list(doc)
-    readings: list[tuple[int, FillReading | WeightReading]] = []
+    observed: list[tuple[int, FillReading | WeightReading]] = []
+    emptied: dict[int, FillReading] = {}
     bins: dict[str, Bin] = {}
     errors: list[RowError] = []
-    seen: set[tuple[str, datetime]] = set()
     for idx, ent in enumerate(ents, start=1):
         got = _fiware_entity(ent, idx, capacity_l_by_model or {}, default_capacity_l)
         if isinstance(got, RowError):
@@ -912,14 +922,32 @@ def read_fiware_waste_containers(
         reading, b = got
         if b is not None:
             bins.setdefault(b.bin_id, b)
+        observed.append((idx, reading))
         extra = _emptying_reading(ent, reading) if emptying_as_reading else None
-        for r in (extra, reading):
-            if r is not None and (r.bin_id, r.at) not in seen:
-                seen.add((r.bin_id, r.at))
-                readings.append((idx, r))
+        if extra is not None:
+            emptied[idx] = extra
+    kept, clashes, repeats = _once_per_instant(observed, "entity")
+    readings = _with_emptyings(kept, emptied)
     fills, refused = _weights_as_fills(readings, inventory, bins.values())
-    errors = sorted((*errors, *refused), key=lambda e: e.row)
-    return FiwareImport(fills, tuple(bins.values()), tuple(errors))
+    errors = sorted((*errors, *clashes, *refused), key=lambda e: e.row)
+    return FiwareImport(fills, tuple(bins.values()), tuple(errors), duplicates=repeats)
+
+
+def _with_emptyings(
+    kept: Sequence[tuple[int, FillReading | WeightReading]], emptied: Mapping[int, FillReading]
+) -> list[tuple[int, FillReading | WeightReading]]:
+    """The entities' readings (number, reading), each after its entity's emptying reading
+    (``emptied``, by entity number) when no observation or earlier emptying of its bin is
+    at that instant."""
+    taken = {(r.bin_id, r.at) for _, r in kept}
+    out: list[tuple[int, FillReading | WeightReading]] = []
+    for idx, r in kept:
+        extra = emptied.get(idx)
+        if extra is not None and (extra.bin_id, extra.at) not in taken:
+            taken.add((extra.bin_id, extra.at))
+            out.append((idx, extra))
+        out.append((idx, r))
+    return out
 
 
 def _weights_as_fills(

@@ -12,7 +12,14 @@ import pytest
 from typer.testing import CliRunner
 
 from binroute.cli import app
-from fleet.io import load_inventory, save_inventory, write_inventory_geojson, write_readings_csv
+from fleet.io import (
+    fiware_waste_containers,
+    load_inventory,
+    read_readings_csv,
+    save_inventory,
+    write_inventory_geojson,
+    write_readings_csv,
+)
 from fleet.models import Bin, Depot, DisposalSite, Inventory, TimeWindow, Vehicle
 from fleet.simulate import simulate_history
 from network import helsinki_pbf
@@ -53,9 +60,11 @@ def city_files(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _run(files: Path, *extra: str) -> tuple[int, str, dict[str, object]]:
+def _run(
+    files: Path, *extra: str, readings: str = "readings.csv"
+) -> tuple[int, str, dict[str, object]]:
     out = files / "out"
-    args = ["plan", "--inventory", str(files / "inv"), "--readings", str(files / "readings.csv")]
+    args = ["plan", "--inventory", str(files / "inv"), "--readings", str(files / readings)]
     args += ["--date", PLAN_DATE.isoformat(), "--out", str(out), "--time-limit", "1", *extra]
     result = CliRunner().invoke(app, args)
     plan = json.loads((out / "plan.json").read_text()) if (out / "plan.json").exists() else {}
@@ -213,6 +222,28 @@ def test_a_readings_rows_resend_is_read_once_and_a_clash_is_listed(city_files: P
     said = f"bin {bin_id} has another reading at {at} (row 2: fill {float(fill):g}; this row"
     assert said in excluded[f"readings.csv row {len(lines) + 2}"]
     assert excluded["readings.csv"].startswith("1 row(s) repeating an earlier row")
+
+
+def test_a_fiware_files_resent_entity_is_read_once_and_a_clash_is_listed(
+    city_files: Path,
+) -> None:
+    """The readings as WasteContainer entities, the first sent again and again with
+    another fill: read once (counted) and a bad entity naming both (it was left out
+    silently)."""
+    readings = read_readings_csv(city_files / "readings.csv").records
+    ents = fiware_waste_containers(readings)
+    first = ents[0]
+    clash = first | {"fillingLevel": first["fillingLevel"] / 2}
+    (city_files / "readings.json").write_text(json.dumps([*ents, first, clash]))
+    code, output, plan = _run(city_files, readings="readings.json")
+    assert code == 0, output
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    said = (
+        f"bin {readings[0].bin_id} has another reading at {first['dateObserved']} "
+        f"(entity 1: fill {first['fillingLevel']:g}; this entity"
+    )
+    assert said in excluded[f"readings.json row {len(ents) + 2}"]
+    assert excluded["readings.json"].startswith("1 entity(ies) repeating an earlier entity")
 
 
 def test_a_readings_file_with_no_good_row_stops_the_job(city_files: Path) -> None:

@@ -576,3 +576,52 @@ def test_a_bins_reading_repeated_at_one_instant_is_read_once_and_a_clash_is_a_ro
         "bin b1 has another reading at 2026-11-02T08:00:00+00:00 (row 2: fill 0.5; this row: "
         "fill 0.6); keep the right one (row 2's is used)"
     )
+
+
+def _container(bin_id: str, observed: str, fill: float, **more: object) -> dict[str, object]:
+    """A keyValues WasteContainer entity: ``bin_id`` at ``observed`` ``fill`` full."""
+    ent = {"id": bin_id, "type": "WasteContainer", "fillingLevel": fill, "dateObserved": observed}
+    return ent | more
+
+
+def test_a_containers_repeated_reading_is_read_once_and_a_clash_is_an_error() -> None:
+    """As in a CSV: entity 2 resends entity 1 (the same instant in another offset), dropped
+    and counted; entity 3 gives the same bin and instant another fill, an error naming
+    both, entity 1's used. Both were read, entity 3's silently left out."""
+    ents = [
+        _container("b1", "2026-11-02T08:00:00+00:00", 0.5),
+        _container("b1", "2026-11-02T10:00:00+02:00", 0.5),
+        _container("b1", "2026-11-02T08:00:00Z", 0.6),
+        _container("b2", "2026-11-02T08:00:00Z", 0.6),
+    ]
+    got = read_fiware_waste_containers(ents)
+    assert [(r.bin_id, r.fill_fraction) for r in got.readings] == [("b1", 0.5), ("b2", 0.6)]
+    (err,) = got.errors
+    assert (err.row, err.record_id) == (3, "b1")
+    assert err.message == (
+        "bin b1 has another reading at 2026-11-02T08:00:00+00:00 (entity 1: fill 0.5; this "
+        "entity: fill 0.6); keep the right one (entity 1's is used)"
+    )
+    assert got.duplicates == 1
+
+
+def test_a_containers_emptying_repeated_in_its_snapshots_is_no_duplicate() -> None:
+    """Two snapshots of b1 carry its one emptying: one 0.0 reading, nothing counted or
+    refused. b2's emptying at an instant a later entity observed gives way to the
+    observation (it was kept, the observation silently left out)."""
+    emptied = {"dateLastEmptying": "2026-11-02T06:00:00Z"}
+    ents = [
+        _container("b1", "2026-11-02T08:00:00Z", 0.2, **emptied),
+        _container("b1", "2026-11-02T09:00:00Z", 0.3, **emptied),
+        _container("b2", "2026-11-02T09:00:00Z", 0.4, **emptied),
+        _container("b2", "2026-11-02T06:00:00Z", 0.1),
+    ]
+    got = read_fiware_waste_containers(ents, emptying_as_reading=True)
+    assert [(r.bin_id, r.at.hour, r.fill_fraction) for r in got.readings] == [
+        ("b1", 6, 0.0),
+        ("b1", 8, 0.2),
+        ("b1", 9, 0.3),
+        ("b2", 9, 0.4),
+        ("b2", 6, 0.1),
+    ]
+    assert (got.duplicates, got.errors) == (0, ())
