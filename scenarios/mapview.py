@@ -100,6 +100,14 @@ def _marker(proj: _Projector, where: LonLat, shape: str, colour: str, title: str
     return f'<circle cx="{x}" cy="{y}" r="4" fill="{colour}" stroke="#333">{tip}</circle>'
 
 
+def _notes_panel(notes: Sequence[str]) -> str:
+    """The planner's notes as an HTML list under a heading (escaped); empty without notes."""
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    return f'<section class="notes"><h2>Planner notes</h2><ul>{items}</ul></section>'
+
+
 def render_html(
     *,
     title: str,
@@ -109,6 +117,7 @@ def render_html(
     depots: Sequence[tuple[str, LonLat]],
     sites: Sequence[tuple[str, LonLat]],
     kpis: Mapping[str, Any],
+    notes: Sequence[str] = (),
 ) -> str:
     """Render the plan as one HTML page.
 
@@ -122,6 +131,9 @@ def render_html(
     depots, sites : sequence of (id, (lon, lat))
     kpis : mapping
         Shown in a table beside the map.
+    notes : sequence of str
+        The planner's notes (why a day has no work, trucks out of service, late bins...),
+        listed beside the map under "Planner notes" when there are any.
     """
     every = [p for line in streets for p in line] + [b[1] for b in bins]
     every += [p for _, p in (*depots, *sites)] + _geojson_points(geojson)
@@ -138,13 +150,14 @@ def render_html(
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>body{{font-family:sans-serif;display:flex;gap:1em}} th{{text-align:left}}
-svg{{max-height:95vh;width:auto;flex:none}}</style>
+svg{{max-height:95vh;width:auto;flex:none}} .notes{{max-width:40em}}</style>
 </head><body>
 <svg width="{proj.width}" height="{proj.height}" viewBox="0 0 {proj.width} {proj.height}"
  xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}">
 {chr(10).join(svg)}
 </svg>
 <div><h1>{escape(title)}</h1><table>{rows}</table>
+{_notes_panel(notes)}
 <p>Bins: green &lt; 50 %, amber &lt; 90 %, red &ge; 90 % forecast fill. Squares: depot (dark),
 disposal site (brown). Numbers: stop order per truck.</p>
 <p>Map data &copy; OpenStreetMap contributors.</p></div>

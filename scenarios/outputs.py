@@ -90,6 +90,7 @@ def write_day_outputs(
         depots=[(d.depot_id, (d.lon, d.lat)) for d in inv.depots],
         sites=[(s.site_id, (s.lon, s.lat)) for s in inv.sites],
         kpis=day.kpis,
+        notes=day.plan.notes,
     )
     files = (out / "plan.json", out / "routes.geojson", out / "map.html")
     utf8 = "utf-8"  # as map.html declares, whatever the machine's locale

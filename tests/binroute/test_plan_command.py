@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from html import escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -316,6 +317,20 @@ def test_a_truck_in_the_workshop_is_read_from_downtimes_csv(city_files: Path) ->
     assert plan["violations"] == []
     t2 = [r for r in plan["routes"] if r["vehicle_id"] == "t2"]  # type: ignore[union-attr]
     assert all(v["start"] >= until for r in t2 for v in r["visits"])
+
+
+def test_the_plans_notes_are_on_its_map_as_text(city_files: Path) -> None:
+    """t2's workshop note, its reason typed with markup, is listed on map.html as on the
+    console and in plan.json, escaped (the map showed no note)."""
+    until = datetime.combine(PLAN_DATE, time(10), tzinfo=TZ).isoformat()
+    why = "<b>clutch</b> & brakes"
+    down = f"vehicle_id,start,end,reason\nt2,2026-11-24T17:00:00+02:00,{until},{why}\n"
+    (city_files / "inv" / "downtimes.csv").write_text(down)
+    code, output, plan = _run(city_files)
+    assert code == 0, output
+    (said,) = [n for n in plan["notes"] if why in n]  # type: ignore[union-attr]
+    html = (city_files / "out" / "map.html").read_text(encoding="utf-8")
+    assert f"<li>{escape(said)}</li>" in html and why not in html
 
 
 def test_a_day_with_no_bin_served_writes_its_files(city_files: Path) -> None:

@@ -47,3 +47,27 @@ def test_map_without_streets_shows_depot_site_and_routes() -> None:
     width, height, points = _drawn(html)
     assert len(points) == 2 + 4 + 3  # depot and site, bins, route vertices
     assert all(0 <= x <= width and 0 <= y <= height for x, y in points)
+
+
+def test_map_lists_the_planners_notes_escaped() -> None:
+    """A day's notes (a truck in the workshop, its reason typed by a person) are listed
+    beside the map as text: the markup in a note is shown, not run."""
+    said = "t2 is out of service until 10:00 (<b>clutch</b> & brakes): it works 10:00-14:00"
+    html = render_html(
+        title="plan",
+        streets=[],
+        geojson={"features": []},
+        bins=[("b1", (24.95, 60.17), 0.5)],
+        depots=[("d1", (24.90, 60.15))],
+        sites=[],
+        kpis={},
+        notes=[said, "no bin is due"],
+    )
+    panel = re.search(r"<h2>Planner notes</h2><ul>(.*?)</ul>", html)
+    assert panel is not None
+    assert re.findall(r"<li>(.*?)</li>", panel.group(1)) == [
+        "t2 is out of service until 10:00 (&lt;b&gt;clutch&lt;/b&gt; &amp; brakes): it works "
+        "10:00-14:00",
+        "no bin is due",
+    ]
+    assert "<b>" not in html
