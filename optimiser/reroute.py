@@ -23,9 +23,11 @@ A truck that can no longer be back at its depot by its shift end (running late, 
 far from a site) is sent straight home, unloading first; its shift is stretched for the
 search only, so the checker still reports the overrun, and a note says when it returns.
 When no plan goes on from the trucks' positions at all, the plan being driven stands and
-the urgent stops are reported unserved. A truck that owes its break, can no longer start
-it, and stood still long enough inside its window before now (between two visits done, or
-since its last one), had it then: the day records it at the earliest such wait.
+the urgent stops are reported unserved; a truck out of service there ends its day from
+where it is, its bins still to do unserved with its name in the reason. A truck that owes
+its break, can no longer start it, and stood still long enough inside its window before
+now (between two visits done, or since its last one), had it then: the day records it at
+the earliest such wait.
 """
 
 from __future__ import annotations
@@ -42,8 +44,15 @@ from scipy.optimize import linear_sum_assignment
 from optimiser.check import check, check_route, objective, plan_from_sequences, time_route
 from optimiser.costs import route_cost
 from optimiser.errors import InvalidProblemError
-from optimiser.explain import UNFIT, explain_unfit
-from optimiser.greedy import LegsMemo, feasible_prefix, insert_cheapest, start_of, swap_in
+from optimiser.explain import OFF_DUTY, UNFIT, explain_unfit
+from optimiser.greedy import (
+    LegsMemo,
+    feasible_prefix,
+    insert_cheapest,
+    start_of,
+    swap_in,
+    with_final_unload,
+)
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
 from optimiser.problem import Problem, Stop, VehicleSpec, drop_weight
@@ -474,7 +483,8 @@ def reroute(
         sub, notes=(*full_notes, *_load_notes(prefixes, progs), *late, *sub.notes)
     )
     if sub.status is PlanStatus.NO_SOLUTION:
-        return _plan_stands(full, plan, urgent_refs, sub, time.perf_counter() - t0)
+        stood = _stood_down(full, residual, plan, prefixes, progs)
+        return _plan_stands(full, stood, urgent_refs, sub, time.perf_counter() - t0)
     rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
     sub = _keep_drivers(residual, sub, rests)
     return _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
@@ -595,17 +605,85 @@ def _sooner(problem: Problem, warm: dict[str, list[str]], stop: Stop) -> None:
         warm.update(trial)
 
 
-def _plan_stands(full: Problem, plan: Plan, urgent: set[str], sub: Plan, seconds: float) -> Plan:
-    """The plan being driven, unchanged, with the urgent stops unserved: what a reroute
-    answers when no plan goes on from the trucks' positions (e.g. a loaded truck with every
-    site closed), rather than a plan without routes. Every other stop of ``full`` it does
-    not serve is listed unserved too (a bin a re-plan added), and only stops of ``full``."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Stood:
+    """The plan being driven, its out-of-service trucks' routes cut where they are now
+    (:func:`_stood_down`): why each bin they no longer take is left, and a note per truck."""
+
+    plan: Plan
+    reasons: Mapping[str, str]
+    notes: tuple[str, ...]
+
+
+def _stood_down(
+    full: Problem,
+    residual: Problem,
+    plan: Plan,
+    prefixes: Mapping[str, list[Visit]],
+    progs: Mapping[str, Progress],
+) -> _Stood:
+    """``plan`` with the route of each truck out of service (``off_duty``, e.g. broken
+    down) cut as the search would have it: its visits done, then its way from where it is
+    to the end of its day (:func:`_way_home`), and none of its bins
+    still to do. A truck out of service that had finished its work and ends where the plan
+    has it keeps its route. Without this, the plan that stands when no plan goes on from
+    the trucks' positions had a broken-down truck still drive its bins."""
+    why = "rerouting found no plan from the trucks' positions, so no other truck takes it"
+    ends = {v.ref: v for v in residual.vehicles}
+    stops = {s.ref for s in full.stops}
+    routes, reasons, notes = [], {}, []
+    for v in full.vehicles:
+        old, prog, w = _route_of(plan, v.ref), progs.get(v.ref), ends.get(v.ref)
+        if old is None or w is None or not v.off_duty:
+            continue
+        if not _rest(old, prog) and old.visits[-1].location == w.end:
+            continue  # its work done, it ends its day as planned
+        routes.append(_merge(full, v, prefixes.get(v.ref, []), prog, _way_home(residual, w)))
+        left = [r for r in _rest(old, prog) if r in stops]
+        reasons.update(dict.fromkeys(left, f"planned for {v.ref}, {OFF_DUTY}: {why}"))
+        notes.append(
+            f"{v.ref} is {OFF_DUTY}: it ends its day from where it is, with none of the bins "
+            f"the plan being driven still gave it ({', '.join(left) or 'none left'})"
+        )
+    if not routes:
+        return _Stood(plan=plan, reasons={}, notes=())
+    cut = {r.vehicle_ref: r for r in routes}
+    plan = dataclasses.replace(plan, routes=tuple(cut.get(r.vehicle_ref, r) for r in plan.routes))
+    plan = dataclasses.replace(plan, objective=objective(full, plan))
+    return _Stood(plan=plan, reasons=reasons, notes=tuple(notes))
+
+
+def _way_home(residual: Problem, v: VehicleSpec) -> Route:
+    """Truck ``v``'s way from where it is to its end, with no bins: unloading first when it
+    must and a site can take it in its hours, else straight."""
+    straight = time_route(residual, v, [])
+    refs = with_final_unload(residual, v, [])
+    if not refs:
+        return straight
+    unloading = time_route(residual, v, refs)
+    return straight if check_route(residual, v, unloading) else unloading
+
+
+def _route_of(plan: Plan, vehicle_ref: str) -> Route | None:
+    return next((r for r in plan.routes if r.vehicle_ref == vehicle_ref), None)
+
+
+def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seconds: float) -> Plan:
+    """The plan being driven (``stood``: its out-of-service trucks' routes cut where they
+    are, :func:`_stood_down`), with the urgent stops unserved: what a reroute answers when
+    no plan goes on from the trucks' positions (e.g. a loaded truck with every site
+    closed), rather than a plan without routes. Every other stop of ``full`` it does not
+    serve is listed unserved too (a bin a re-plan added, one an out-of-service truck no
+    longer takes, with the reason naming it), and only stops of ``full``."""
+    plan = stood.plan
     why = "rerouting found no plan from the trucks' positions; the plan being driven stands"
     refs = {s.ref for s in full.stops}
     kept = tuple(u for u in plan.unserved if u.ref not in urgent and u.ref in refs)
     served = plan.served_refs  # an alert on a bin the plan visits later: served as planned
     listed = served | {u.ref for u in kept}
-    added = tuple(Unserved(ref=ref, reason=why) for ref in sorted(refs - listed))
+    added = tuple(
+        Unserved(ref=ref, reason=stood.reasons.get(ref, why)) for ref in sorted(refs - listed)
+    )
     return dataclasses.replace(
         plan,
         unserved=kept + added,
@@ -613,6 +691,7 @@ def _plan_stands(full: Problem, plan: Plan, urgent: set[str], sub: Plan, seconds
         notes=(
             *plan.notes,
             *sub.notes,
+            *stood.notes,
             f"{why}: {sub.unserved[0].reason}" if sub.unserved else why,
         ),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib
 import io
 import itertools
 import json
@@ -39,7 +40,7 @@ from optimiser.check import check
 from optimiser.daily import DayPlan, OffRoute, plan_day, replan_day, reroute_day
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
 from optimiser.params import SolveParams
-from optimiser.plan import Route, Visit, VisitKind
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
 from optimiser.problem import bin_of
 from optimiser.reroute import Progress, RouteChange
 
@@ -1237,6 +1238,36 @@ def test_a_truck_broken_down_mid_day_takes_no_more_bins_on_a_replan(
     assert new_day.unserved  # t1 takes one bin a day: the others say why
     assert all("out of service (t2)" in u.reason for u in new_day.unserved)
     assert [v.vehicle_id for v in new_day.inventory.vehicles] == ["t1", "t2"]
+
+
+def test_a_truck_broken_down_mid_day_drives_no_more_bins_when_the_plan_stands(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As above, but the search finds no plan from the trucks' positions (as one that could
+    not start did before 8f57a6f): the plan being driven stands, yet t2 drives none of its
+    bins still to do. They are unserved with a reason naming t2, and the day breaks no rule
+    (t2 had kept them all, over its limit of the bin done)."""
+    rerouting = importlib.import_module("optimiser.reroute")  # the package names a function so
+
+    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+        left = tuple(Unserved(ref=s.ref, reason="could not fit") for s in residual.stops)
+        return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=left)
+
+    monkeypatch.setattr(rerouting, "_search_rest", nothing)
+    inventory, day = _two_trucks(tiny_city)
+    (route,) = [r for r in day.plan.routes if r.vehicle_ref == "t2"]
+    (done,) = _progress_after(day, 1, "t2")
+    broke = day.at(done.time_s)
+    down = dataclasses.replace(inventory, downtimes=(Downtime(vehicle_id="t2", start=broke),))
+    new_day, _, _ = _replanned(day, tiny_city, broke, [], [], "t2", inventory=down)
+    assert any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
+    assert after.bin_refs == (done.done[-1],)
+    rest = [r for r in route.bin_refs if r not in done.done]
+    reasons = {u.ref: u.reason for u in new_day.unserved}
+    assert rest and all("planned for t2, out of service" in reasons[r] for r in rest), reasons
 
 
 def test_a_truck_in_the_workshop_until_noon_goes_on_from_where_it_is_then(

@@ -359,6 +359,47 @@ def test_when_the_plan_stands_an_alert_on_a_bin_it_still_visits_stays_served(kit
     assert check(with_urgent(day, [urgent]), new) == []
 
 
+@pytest.mark.parametrize(
+    ("done", "stranded"),
+    [(("b7",), True), (("b7", "b8", "s1"), False)],
+    ids=["broken-down-loaded-on-the-road", "out-of-service-after-unloading"],
+)
+def test_when_the_plan_stands_a_truck_out_of_service_drives_none_of_its_bins(
+    kit, day, done: tuple[str, ...], stranded: bool
+) -> None:
+    """No plan goes on (truck a loaded at 13:00, the only site closed at 12:00), and truck b
+    is out of service (``off_duty``, held to its bins done, as a downtime's re-plan has it):
+    broken down where it stands with its load, or empty after unloading. The plan stands
+    for a, but b drives none of its bins still to do: they, and the alert on one of them,
+    are unserved with a reason naming b, a note says so, and the checker passes the day."""
+    h = kit.H
+    day = dataclasses.replace(day, sites=(kit.site(window_s=(0, 12 * h)),))
+    plan = plan_from_sequences(
+        day, {"a": ["b2", "b6", "b9", "s1", "b3", "s1"], "b": ["b7", "b8", "s1", "b5", "b4", "s1"]}
+    )
+    assert check(day, plan) == []
+    route_a, route_b = kit.route_of(plan, "a"), kit.route_of(plan, "b")
+    prog_a, prog_b = _late(route_a, 2, 13 * h), _late(route_b, len(done), 13 * h)
+    assert prog_a.volume_l > 0 and prog_b.done == done
+    b = dataclasses.replace(day.vehicles[1], off_duty=True, max_stops=sum(r != "s1" for r in done))
+    if stranded:  # its day ends where it stands, with what it carries
+        assert prog_b.volume_l > 0
+        b = dataclasses.replace(b, end=prog_b.location, comes_back_loaded=True)
+    down = dataclasses.replace(day, vehicles=(day.vehicles[0], b))
+    urgent = day.stop("b5")
+    new = reroute(down, plan, [prog_a, prog_b], [urgent], FAST)
+    full = with_urgent(down, [urgent])
+    assert check(full, new) == []
+    assert kit.route_of(new, "a") == route_a  # the plan being driven stands for a
+    rest = [r for r in route_b.bin_refs if r not in done]
+    assert kit.route_of(new, "b").bin_refs == tuple(r for r in done if r != "s1")
+    reasons = {u.ref: u.reason for u in new.unserved}
+    assert set(rest) <= reasons.keys() and "b5" in rest
+    assert all("planned for b, out of service" in reasons[r] for r in rest), reasons
+    assert new.served_refs | reasons.keys() == {s.ref for s in full.stops}
+    assert any(n.startswith("b is out of service") for n in new.notes), new.notes
+
+
 def test_a_truck_fuller_than_planned_unloads_before_its_next_bin(kit, day) -> None:
     """The crew found the first two bins fuller than forecast: the truck carries 900 l, not
     the planned 600 l, so its next 300 l bin no longer fits (1000 l truck). The rest of its
