@@ -499,10 +499,7 @@ def route_day(
     fills = fill_at_pickup(day_start, plan, models)
     weights = planned_weights(decisions, built.problem)
     kpis = compute_kpis(plan, decisions, fills, weights, built.problem)
-    if unplaced:  # unserved all the same
-        must = {d.bin_id for d in decisions if d.action is Action.MUST}
-        kpis["unserved"] += len(unplaced)
-        kpis["unserved_must"] += sum(bin_of(u.ref) in must for u in unplaced)
+    kpis = _with_unplaced(kpis, unplaced, decisions)  # unserved all the same
     _report(progress, 1.0, "done")
     return DayPlan(
         plan_date=plan_date,
@@ -525,32 +522,49 @@ def _placeable(
     inventory: Inventory, decisions: Sequence[BinDecision], provider: Provider
 ) -> tuple[list[BinDecision], tuple[Unserved, ...]]:
     """``decisions`` less those of bins to collect that the provider can place on no street
-    (``far_points``: too far from every drivable street), and an unserved entry for each of
-    those with the reason: one bin with bad coordinates failed the whole plan. The day
-    keeps every decision (its plan.json shows the forecast of such a bin too)."""
+    (:func:`_unreachable`), and an unserved entry for each of those with the reason: one bin
+    with bad coordinates failed the whole plan. The day keeps every decision (its plan.json
+    shows the forecast of such a bin too)."""
+    wanted = [inventory.bin(d.bin_id) for d in decisions if d.action is not Action.SKIP]
+    out = _unreachable(wanted, provider)
+    unplaced = tuple(Unserved(ref=visit_ref(b, 1), reason=why) for b, why in out.items())
+    return [d for d in decisions if d.bin_id not in out], unplaced
+
+
+def _unreachable(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
+    """The ``bins`` the provider can place on no street (``far_points``: farther than its
+    snap limit from every drivable street; a matrix of them would raise SnapError), bin id
+    -> why no truck can reach it, in the order given; empty for a provider without
+    ``far_points`` (straight lines place anything)."""
     far_points = getattr(provider, "far_points", None)
-    wanted = [d for d in decisions if d.action is not Action.SKIP]
-    if far_points is None or not wanted:
-        return list(decisions), ()
-    bins = [inventory.bin(d.bin_id) for d in wanted]
+    if far_points is None or not bins:
+        return {}
     far = far_points([(b.lon, b.lat) for b in bins])
     if not far:
-        return list(decisions), ()
+        return {}
     limit = getattr(provider, "max_snap_m", None)
     within = f" (limit {limit:.0f} m)" if limit is not None else ""
-    out = {bins[i].bin_id: m for i, m in far.items()}
-    unplaced = tuple(
-        Unserved(
-            ref=visit_ref(b.bin_id, 1),
-            reason=(
-                f"no truck can reach it: ({b.lon:.6f}, {b.lat:.6f}) is {out[b.bin_id]:.0f} m "
-                f"from the nearest drivable street{within}; fix its coordinates"
-            ),
+    return {
+        b.bin_id: (
+            f"no truck can reach it: ({b.lon:.6f}, {b.lat:.6f}) is {far[i]:.0f} m "
+            f"from the nearest drivable street{within}; fix its coordinates"
         )
-        for b in bins
-        if b.bin_id in out
-    )
-    return [d for d in decisions if d.bin_id not in out], unplaced
+        for i, b in enumerate(bins)
+        if i in far
+    }
+
+
+def _with_unplaced(
+    kpis: dict[str, float | int],
+    unplaced: Sequence[Unserved],
+    decisions: Sequence[BinDecision],
+) -> dict[str, float | int]:
+    """``kpis`` counting the ``unplaced`` bins (left out of the problem) as unserved, and
+    must bins among them as unserved must bins: unserved all the same."""
+    must = {d.bin_id for d in decisions if d.action is Action.MUST}
+    kpis["unserved"] += len(unplaced)
+    kpis["unserved_must"] += sum(bin_of(u.ref) in must for u in unplaced)
+    return kpis
 
 
 def _extend(
@@ -597,32 +611,43 @@ def _with_points(
 
 def _moved_bins(
     built: BuiltProblem, inventory: Inventory, provider: Provider, done: Collection[str]
-) -> tuple[BuiltProblem, tuple[str, ...]]:
+) -> tuple[BuiltProblem, tuple[str, ...], tuple[Unserved, ...]]:
     """``built`` with a new matrix row for each bin ``inventory`` lists elsewhere than its
     newest row (moved since, e.g. a position corrected) and its stops still to do there, and
     a note naming the bins with such stops; visits ``done`` stay where they were made (their
-    rows are kept), and a bin chosen later is emptied at its new row."""
+    rows are kept), and a bin chosen later is emptied at its new row. A bin moved where the
+    provider can place it on no street (:func:`_unreachable`) gets no row: its stops still
+    to do leave the problem, each unserved with the reason (the third item)."""
     rows = _rows(built, "bin")
     points = built.problem.matrix.points
     moved = {
-        b.bin_id: (b.lon, b.lat)
+        b.bin_id: b
         for b in inventory.bins
         if b.bin_id in rows and not _same_place(points[rows[b.bin_id]], (b.lon, b.lat))
     }
     if not moved:
-        return built, ()
-    built, added = _with_points(built, "bin", moved, provider)
+        return built, (), ()
+    far = _unreachable(list(moved.values()), provider)
+    lost = tuple(
+        Unserved(ref=s.ref, reason=far[bin_of(s.ref)])
+        for s in built.problem.stops
+        if bin_of(s.ref) in far and s.ref not in done
+    )
+    gone = {u.ref for u in lost}
+    places = {b.bin_id: (b.lon, b.lat) for b in moved.values() if b.bin_id not in far}
+    built, added = _with_points(built, "bin", places, provider)
     stops = [
         dataclasses.replace(s, location=added[bin_of(s.ref)])
         if bin_of(s.ref) in added and s.ref not in done
         else s
         for s in built.problem.stops
+        if s.ref not in gone
     ]
     problem = dataclasses.replace(built.problem, stops=tuple(stops))
-    names = [b for b in moved if any(s.location == added[b] for s in stops)]
+    names = [b for b in added if any(s.location == added[b] for s in stops)]
     said = "bins moved since the day was planned are emptied where they are now"
     notes = (f"{said}: {', '.join(names)}",) if names else ()
-    return dataclasses.replace(built, problem=problem), notes
+    return dataclasses.replace(built, problem=problem), notes, lost
 
 
 def _same_place(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -657,10 +682,7 @@ def _urgent(
     finished = set(done)
     urgent = []
     for b in bins:
-        k = 1
-        while visit_ref(b.bin_id, k) in finished:
-            k += 1
-        ref = visit_ref(b.bin_id, k)
+        ref = _next_visit(b.bin_id, finished)
         row = rows[b.bin_id]
         stop = urgent_stop(b, row, plan_date=day.plan_date, tz=tz, reason=ALERT)
         targets = [day.seconds(due[b.bin_id])] if b.bin_id in due else []
@@ -670,6 +692,31 @@ def _urgent(
         target = max(0, min(targets)) if targets else None
         urgent.append(dataclasses.replace(stop, ref=ref, due_s=target, priority=1))
     return built, urgent, [overflow_decision(b, ALERT) for b in bins]
+
+
+def _next_visit(bin_id: str, done: Collection[str]) -> str:
+    """The ref of ``bin_id``'s first visit not ``done``: an alert's visit (:func:`_urgent`)."""
+    k = 1
+    while visit_ref(bin_id, k) in done:
+        k += 1
+    return visit_ref(bin_id, k)
+
+
+def _far_alerts(
+    bins: Sequence[Bin], provider: Provider, done: Collection[str]
+) -> tuple[list[Bin], tuple[Unserved, ...], list[BinDecision]]:
+    """The alerted ``bins`` the provider can place on a street (rerouted), and, for those it
+    cannot (:func:`_unreachable`), their alert visits (:func:`_next_visit`) unserved with the
+    reason and their decisions (loaded full, as :func:`_urgent` decides): one bin with bad
+    coordinates failed the whole reroute, the other alerts with it."""
+    far = _unreachable(bins, provider)
+    lost = tuple(
+        Unserved(ref=_next_visit(b.bin_id, done), reason=far[b.bin_id])
+        for b in bins
+        if b.bin_id in far
+    )
+    decisions = [overflow_decision(b, ALERT) for b in bins if b.bin_id in far]
+    return [b for b in bins if b.bin_id not in far], lost, decisions
 
 
 def _positioned(
@@ -956,7 +1003,9 @@ def reroute_day(
     targets where a route can (a note names each one emptied later); must bins whose planned
     deadline no truck can keep any more are emptied late rather than dropped, with a note
     (:func:`_overdue`), as are those no route empties by their deadline
-    (:func:`_late_rather_than_never`).
+    (:func:`_late_rather_than_never`). An alerted bin, or one moved since, that the provider
+    can place on no street is left out, unserved with the reason (``DayPlan.unplaced``,
+    :func:`_far_alerts`, :func:`_moved_bins`); the other alerts are rerouted.
 
     Parameters
     ----------
@@ -1011,8 +1060,10 @@ def reroute_day(
     lookup = carry_measured(day.inventory, inventory or day.inventory)  # loaded as planned
     bins = [lookup.bin(b) for b in dict.fromkeys(urgent_bin_ids)]  # FleetDataError if unknown
     done = {r for p in progress for r in p.done}
-    built, moved = _moved_bins(day.built, lookup, provider, done)
-    built, urgent, decisions = _urgent(day, built, bins, provider, done, due or {})
+    built, moved, moved_away = _moved_bins(day.built, lookup, provider, done)
+    placeable, far, far_decisions = _far_alerts(bins, provider, done)
+    built, urgent, decisions = _urgent(day, built, placeable, provider, done, due or {})
+    decisions = [*decisions, *far_decisions]
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     urgent_refs = {s.ref for s in urgent}
     built, progress = _current_inventory(
@@ -1050,7 +1101,8 @@ def reroute_day(
         fills,
         (found or {}, lifted or {}),
         bins,
-        [s.ref for s in urgent],
+        [*(s.ref for s in urgent), *(u.ref for u in far)],
+        _unplaced(lookup, problem, [*day.unplaced, *moved_away, *far]),
     )
     new_day = dataclasses.replace(
         new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
@@ -1153,8 +1205,9 @@ def replan_day(
     )
     placed, unplaced = _placeable(lookup, decisions, provider)
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
-    built, moved = _moved_bins(day.built, lookup, provider, finished)
-    built, urgent, alert_decisions = _urgent(day, built, alert_bins, provider, done, due or {})
+    built, moved, moved_away = _moved_bins(day.built, lookup, provider, finished)
+    placeable, far, far_decisions = _far_alerts(alert_bins, provider, finished)
+    built, urgent, alert_decisions = _urgent(day, built, placeable, provider, done, due or {})
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress = _current_inventory(
         built, lookup, progress, provider, now_s, day, off_route or {}
@@ -1164,7 +1217,9 @@ def replan_day(
     pending = {  # earlier alerts' visits to do
         r for r in day.alerted if r not in finished and bin_of(r) not in closed and r in listed
     }
+    away = [u for u in moved_away if u.ref in day.alerted and bin_of(u.ref) not in closed]
     held = {bin_of(r) for r in pending} | {b.bin_id for b in alert_bins}
+    held |= {bin_of(u.ref) for u in away}  # earlier alerts' visits moved off the streets
     chosen = [d for d in placed if d.action is not Action.SKIP and d.bin_id not in held]
     chosen_ids = {d.bin_id for d in chosen}
     built, fresh = _fresh_stops(
@@ -1199,20 +1254,32 @@ def replan_day(
         **{r: f for r, f in day.fill_at_pickup.items() if r in finished},
         **{s.ref: 1.0 for s in urgent},
     }
-    still = tuple(r for r in day.alerted if r in finished or r in pending)
+    still = tuple(r for r in day.alerted if r in finished or r in pending) + tuple(
+        u.ref for u in away
+    )
     weighed_now = carry_measured(lookup, day.inventory)  # its reroutes load bins as this did
     new_day = _driven_on(
         dataclasses.replace(day, alerted=still, inventory=weighed_now),
         dataclasses.replace(built, problem=problem),
         plan,
-        _decided(day, [*decisions, *alert_decisions], done, pending),
+        _decided(
+            day,
+            [*decisions, *alert_decisions, *far_decisions],
+            done,
+            pending | {u.ref for u in away},
+        ),
         fills,
         (found or {}, lifted or {}),
         [*alert_bins, *(b for b in lookup.bins if b.bin_id in chosen_ids)],
-        [s.ref for s in urgent],
+        [*(s.ref for s in urgent), *(u.ref for u in far)],
+        _unplaced(
+            lookup,
+            problem,
+            [*(u for u in unplaced if bin_of(u.ref) not in held), *away, *far],
+        ),
     )
     new_day = dataclasses.replace(
-        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True, unplaced=unplaced
+        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
@@ -1758,11 +1825,13 @@ def _driven_on(
     found: tuple[Mapping[str, float], Mapping[str, float]],
     bins: Sequence[Bin],
     alerted: Sequence[str],
+    unplaced: Sequence[Unserved],
 ) -> DayPlan:
     """The day being driven with its new ``plan`` for ``built``: the bins' ``decisions``, the
     forecast fill at each pickup (``fills``, the crews' ones first: ``found`` is (fills,
     the weights lift scales took) at visits done), the ``bins`` new to its inventory added,
-    the visits ``alerted`` added to its alerts; checked, with its KPIs."""
+    the visits ``alerted`` added to its alerts, the bins no truck can reach ``unplaced``;
+    checked, with its KPIs (which count those as unserved)."""
     served = plan.served_refs
     found_fills, lifted = found
     fills = {b: f for b, f in {**fills, **found_fills}.items() if b in served}
@@ -1780,6 +1849,21 @@ def _driven_on(
         plan=plan,
         fill_at_pickup=fills,
         violations=tuple(check(built.problem, plan)),
-        kpis=compute_kpis(plan, decisions, fills, weights, built.problem),
+        kpis=_with_unplaced(
+            compute_kpis(plan, decisions, fills, weights, built.problem), unplaced, decisions
+        ),
         alerted=tuple(dict.fromkeys((*day.alerted, *alerted))),
+        unplaced=tuple(unplaced),
     )
+
+
+def _unplaced(
+    inventory: Inventory, problem: Problem, unplaced: Sequence[Unserved]
+) -> tuple[Unserved, ...]:
+    """The ``unplaced`` visits of a day being driven still left out: one per ref (the last
+    given wins), of bins ``inventory`` lists and ``problem`` has no stop for (a bin placed
+    since, e.g. its coordinates fixed, is routed)."""
+    listed = {b.bin_id for b in inventory.bins}
+    stops = {s.ref for s in problem.stops}
+    left = {u.ref: u for u in unplaced if bin_of(u.ref) in listed and u.ref not in stops}
+    return tuple(left.values())

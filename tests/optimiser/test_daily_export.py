@@ -517,7 +517,7 @@ def test_a_bin_no_street_reaches_is_unserved_not_fatal(
 ) -> None:
     """b0 (a must bin) sits where no street is (coordinates typed wrong): the day is planned
     without it, and it is unserved with the reason (the whole plan failed on 'point 2'),
-    also after a re-plan; the KPIs count it."""
+    also after a re-plan; the KPIs count it (a re-plan's did not)."""
     inventory, readings, reports = tiny_city
     far = dataclasses.replace(inventory.bin("b0"), lon=24.99)
     moved = dataclasses.replace(
@@ -539,6 +539,7 @@ def test_a_bin_no_street_reaches_is_unserved_not_fatal(
     assert "b0" in {d["bin_id"] for d in doc["decisions"]}  # its forecast is still shown
     again, _ = replan_day(day, [], readings, reports, _Island(), now=day.at(7 * 3600))
     assert again.violations == () and [u.ref for u in again.unserved] == ["b0"]
+    assert (again.kpis["unserved"], again.kpis["unserved_must"]) == (1, 1)  # they said 0
 
 
 def test_a_depot_no_street_reaches_is_named(

@@ -1,0 +1,119 @@
+"""Bins no street reaches in a day being driven: on the tiny street town (tests.network)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fleet.models import Bin, Depot, DisposalSite, FillReading, Inventory, TimeWindow, Vehicle
+from network.providers import StreetProvider
+from network.streets import StreetNetwork
+from optimiser.check import check
+from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
+from optimiser.export import plan_json
+from optimiser.params import SolveParams
+from tests.network.conftest import build_tiny_graph, grid
+
+TZ = ZoneInfo("Europe/Helsinki")
+DAY = date(2026, 11, 25)
+OFF_THE_MAP = grid(1, 6)  # about 520 m north of the town's northern street
+FARTHER = grid(1, 7)
+
+
+def _bin(bin_id: str, at: tuple[float, float]) -> Bin:
+    return Bin(bin_id=bin_id, lon=at[0], lat=at[1], capacity_l=240)
+
+
+@pytest.fixture(scope="module")
+def streets() -> StreetProvider:
+    """The six-node street town, snapping within 250 m."""
+    return StreetProvider(StreetNetwork.from_graph(build_tiny_graph()), max_snap_m=250.0)
+
+
+@pytest.fixture(scope="module")
+def town() -> tuple[Inventory, list[FillReading]]:
+    """Depot at A, site at C, two nearly full bins along the bottom row, one nearly empty
+    on A-D; one truck."""
+    inventory = Inventory(
+        bins=(_bin("b1", grid(0.5, 0)), _bin("b2", grid(1.5, 0)), _bin("b3", grid(0, 0.5))),
+        depots=(Depot(depot_id="d", lon=grid(0, 0)[0], lat=grid(0, 0)[1]),),
+        vehicles=(
+            Vehicle(
+                vehicle_id="t1",
+                depot_id="d",
+                capacity_l=5000,
+                capacity_kg=2000,
+                shift=TimeWindow(time(6), time(14)),
+            ),
+        ),
+        sites=(DisposalSite(site_id="s", lon=grid(2, 0)[0], lat=grid(2, 0)[1]),),
+    )
+    eve = datetime.combine(DAY - timedelta(days=1), time(20), tzinfo=TZ)
+    readings = [
+        FillReading(bin_id=b, at=eve, fill_fraction=f)
+        for b, f in (("b1", 0.95), ("b2", 0.95), ("b3", 0.05))
+    ]
+    return inventory, readings
+
+
+@pytest.fixture(scope="module")
+def day(town: tuple[Inventory, list[FillReading]], streets: StreetProvider) -> DayPlan:
+    inventory, readings = town
+    params = SolveParams(time_limit_s=1.0, seed=1)
+    day = plan_day(inventory, readings, [], streets, plan_date=DAY, tz=TZ, params=params)
+    assert {"b1", "b2"} <= day.plan.served_refs and "b3" not in day.plan.served_refs
+    return day
+
+
+def _reason(streets: StreetProvider, at: tuple[float, float]) -> str:
+    """What the day says of a bin at ``at``, with the provider's own distance."""
+    metres = streets.far_points([at])[0]
+    return (
+        f"no truck can reach it: ({at[0]:.6f}, {at[1]:.6f}) is {metres:.0f} m from the "
+        "nearest drivable street (limit 250 m); fix its coordinates"
+    )
+
+
+def test_a_reroute_leaves_out_an_alerted_or_moved_bin_no_street_reaches(
+    day: DayPlan, town: tuple[Inventory, list[FillReading]], streets: StreetProvider
+) -> None:
+    """Alerts name b3 and a new bin whose coordinates are off the map, and b2 (planned) was
+    moved off the map since: b3 is rerouted, the other two are unserved with the reason
+    (the whole reroute failed with a SnapError), the checker finds nothing and the KPIs
+    count them. A re-plan of that day keeps them unserved."""
+    inventory, readings = town
+    lost = _bin("lost", OFF_THE_MAP)
+    moved = dataclasses.replace(inventory.bin("b2"), lon=FARTHER[0], lat=FARTHER[1])
+    now = dataclasses.replace(
+        inventory, bins=(inventory.bin("b1"), moved, inventory.bin("b3"), lost)
+    )
+    new_day, _ = reroute_day(
+        day,
+        [],
+        ["b3", "lost"],
+        streets,
+        now=day.at(7 * 3600),
+        params=SolveParams(time_limit_s=1),
+        inventory=now,
+    )
+    assert new_day.violations == () and check(new_day.built.problem, new_day.plan) == []
+    assert {"b1", "b3"} <= new_day.plan.served_refs
+    assert {(u.ref, u.reason) for u in new_day.unserved} == {
+        ("b2", _reason(streets, FARTHER)),
+        ("lost", _reason(streets, OFF_THE_MAP)),
+    }
+    assert (new_day.kpis["unserved"], new_day.kpis["unserved_must"]) == (2, 2)
+    doc = plan_json(new_day)
+    assert {(u["bin_id"], u["required"], u["alert"]) for u in doc["unserved"]} == {
+        ("b2", True, False),
+        ("lost", True, True),
+    }
+    again, _ = replan_day(
+        new_day, [], readings, [], streets, now=day.at(8 * 3600), inventory=now, alerted=["lost"]
+    )
+    assert again.violations == ()
+    assert {u.ref for u in again.unserved} == {"b2", "lost"}
+    assert (again.kpis["unserved"], again.kpis["unserved_must"]) == (2, 2)
