@@ -19,9 +19,11 @@ from api.jobs import JobRunner
 from api.routing import Routing
 from api.security import Role, issue_key
 from api.settings import Settings
-from network.providers import HaversineProvider
+from network.providers import HaversineProvider, StreetProvider
+from network.streets import StreetNetwork
 from optimiser.solve import PORTFOLIO_MIN_S
 from tests.api.conftest import MORNING, PLAN_DATE, seed, the_eve, wait
+from tests.network.conftest import build_tiny_graph, grid
 
 
 @pytest.fixture
@@ -1102,3 +1104,62 @@ def test_a_truck_broken_down_on_the_road_stands_without_a_rule_broken_after_its_
     new = real_client.get(f"/plans/{newest['id']}/routes", headers=key).json()
     assert new["violations"] == []
     assert any(n.startswith(f"{truck} stands where it was last reported") for n in new["notes"])
+
+
+def test_an_alert_on_a_bin_no_street_reaches_reads_unserved_with_the_reason(
+    settings: Settings,
+) -> None:
+    """On the six-node street town, bin ``lost`` was entered off the map: alerts on b1 and
+    on it are both settled, b1's ``rerouted`` and lost's ``unserved`` with the reason the
+    plan gives (lost's reroute failed on its SnapError: its alert read ``failed``)."""
+    network = StreetNetwork.from_graph(build_tiny_graph())
+    app = create_app(settings, clock=the_eve)
+    app.dependency_overrides[get_routing] = lambda: Routing.static(StreetProvider(network))
+    with TestClient(app) as client:
+        runtime: Runtime = app.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        (x0, y0), (x2, y2) = grid(0, 0), grid(2, 0)
+        made = [
+            client.post("/depots", json={"depot_id": "d1", "lon": x0, "lat": y0}, headers=key),
+            client.post("/sites", json={"site_id": "s1", "lon": x2, "lat": y2}, headers=key),
+            client.post(
+                "/vehicles",
+                json={
+                    "vehicle_id": "v1",
+                    "depot_id": "d1",
+                    "capacity_l": 20000,
+                    "capacity_kg": 8000,
+                },
+                headers=key,
+            ),
+        ]
+        places = {"b0": grid(0.5, 0), "b1": grid(1.5, 0), "b2": grid(0, 0.5), "lost": grid(1, 6)}
+        bins = [
+            {"bin_id": b, "lon": lon, "lat": lat, "capacity_l": 240}
+            for b, (lon, lat) in places.items()
+        ]
+        made.append(client.post("/bins/bulk", json=bins, headers=key))
+        readings = [{"bin_id": b, "at": MORNING, "fill_fraction": 0.3} for b in places]
+        made.append(client.post("/readings", json=readings, headers=key))
+        assert all(r.status_code in (200, 201) for r in made), [r.text for r in made]
+        plan = _planned(client, key, runtime)
+        at = "2026-11-25T09:00:00+02:00"
+        ids = [
+            client.post("/alerts", json={"bin_id": b, "at": at}, headers=key).json()["id"]
+            for b in ("b1", "lost")
+        ]
+        wait(runtime)
+        served, lost = (client.get(f"/alerts/{i}", headers=key).json() for i in ids)
+        assert (served["status"], lost["status"]) == ("rerouted", "unserved"), (served, lost)
+        assert lost["plan_id"] not in (None, plan["id"])
+        routes = client.get(f"/plans/{lost['plan_id']}/routes", headers=key).json()
+        assert routes["violations"] == []
+        metres = StreetProvider(network).far_points([places["lost"]])[0]
+        reasons = {u["bin_id"]: (u["reason"], u["alert"]) for u in routes["unserved"]}
+        assert reasons["lost"] == (
+            f"no truck can reach it: ({places['lost'][0]:.6f}, {places['lost'][1]:.6f}) is "
+            f"{metres:.0f} m from the nearest drivable street (limit 250 m); fix its coordinates",
+            True,
+        )
+        kpis = client.get(f"/plans/{lost['plan_id']}/kpis", headers=key).json()
+        assert kpis["unserved_must"] >= 1
