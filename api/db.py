@@ -169,6 +169,10 @@ class PlanRow(Base):
     # holds its travel matrices), not for each status poll or progress report
     exports: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, deferred=True)
     state: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    # the newest truck report (progress_updates.id) the plan job that set the plan's start
+    # read, kept by its reroutes and re-plans: a report dated before that start with a
+    # higher id came late, unknown to the plan (None: stored before this column existed)
+    reports_seen_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class PlanDiffRow(Base):

@@ -99,6 +99,7 @@ class _Claim:
     urgent: list[str]
     now: datetime
     due: dict[str, datetime]
+    reports_seen_id: int | None = None
 
 
 # alerts a new plan of their day takes in: those not closed (emptied, dismissed), bar the open
@@ -110,11 +111,13 @@ NOT_SENT = ("no_plan", "unserved", "failed")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Driven:
-    """The plan trucks are out on (its id and day plan) and their progress along it."""
+    """The plan trucks are out on (its id, day plan and ``PlanRow.reports_seen_id``) and
+    their progress along it."""
 
     plan_id: int
     day: Any
     progress: tuple[TruckProgress, ...]
+    reports_seen_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -470,15 +473,17 @@ class JobRunner:
 
     def _driven(self, s: Any, plan_date: date, planner: Planner) -> _Driven | None:
         """The day's newest finished plan and the trucks' progress along it (reports from
-        its start), when a truck is out on it; else None."""
+        its start, and those dated before that came late: ``repo.truck_progress``), when a
+        truck is out on it; else None."""
         base = repo.latest_done_plan(s, plan_date)
         if base is None or base.state is None:
             return None
         day = state.loads(base.state)  # written by this service only
-        progress = repo.truck_progress(s, plan_date, planner.started_at(day))
+        since, seen = planner.started_at(day), base.reports_seen_id
+        progress = repo.truck_progress(s, plan_date, since, late_after=seen)
         if not any(_out(p) for p in progress):
             return None
-        return _Driven(plan_id=base.id, day=day, progress=tuple(progress))
+        return _Driven(plan_id=base.id, day=day, progress=tuple(progress), reports_seen_id=seen)
 
     def _reopen(self, plan_date: date, waiting: _Waiting) -> None:
         """Reopen the alerts of ``plan_date`` that found no finished plan while a plan job had
@@ -530,6 +535,7 @@ class JobRunner:
                     plan_date, self.settings.readings_history_days, self.settings.tz
                 )
                 inventory = repo.load_inventory(s)
+                seen = repo.last_report_id(s)  # the truck reports this job knows
                 readings = repo.load_readings(s, since, until)
                 empty = repo.read_empty(readings)  # emptyings the sensors' readings show
                 reports = repo.load_reports(s, since, until, empty)
@@ -550,6 +556,7 @@ class JobRunner:
                     progress=0.01,
                     parent_id=driven.plan_id,
                     message="re-planning the rest of the day from where the trucks are",
+                    reports_seen_id=driven.reports_seen_id,  # its start is the driven plan's
                 )
                 day, changes = planner.replan(
                     driven.day,
@@ -569,7 +576,13 @@ class JobRunner:
                 diffs = (driven.plan_id, route_diffs(*routes, changes))
                 self._store(plan_id, day, planner, routing, diffs, waiting=waiting)
             else:
-                self._set(plan_id, status="running", progress=0.01, message="inputs loaded")
+                self._set(
+                    plan_id,
+                    status="running",
+                    progress=0.01,
+                    message="inputs loaded",
+                    reports_seen_id=seen,
+                )
                 day = planner.plan(
                     inventory,
                     readings,
@@ -800,6 +813,7 @@ class JobRunner:
                 status="running",
                 progress=0.0,
                 time_limit_s=self.settings.reroute_time_limit_s,  # trucks wait: seconds
+                reports_seen_id=base.reports_seen_id,  # its start is the base's
                 message=(
                     f"rerouting for {len(alerts)} alert(s)"
                     if alerts
@@ -824,6 +838,7 @@ class JobRunner:
                 urgent=urgent,
                 now=now,
                 due=due,
+                reports_seen_id=base.reports_seen_id,
             )
 
     def _forget_emptied(self, plan_date: date, seen: Mapping[tuple[str, str], datetime]) -> None:
@@ -885,7 +900,9 @@ class JobRunner:
             base_day = state.loads(claimed.state)  # written by this service only
             since = planner.started_at(base_day)  # work reported before: an earlier plan's
             with self.db.reader() as s:
-                progress = repo.truck_progress(s, plan_date, since)
+                progress = repo.truck_progress(
+                    s, plan_date, since, late_after=claimed.reports_seen_id
+                )
                 limit = repo.get_or_404(s, PlanRow, new_id, "plan").time_limit_s
                 inventory = repo.load_inventory(s)
             listed = {b.bin_id for b in inventory.bins}

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, false, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -236,6 +236,11 @@ def next_version(session: Session, plan_date: date) -> int:
     return 1 if top is None else int(top) + 1
 
 
+def last_report_id(session: Session) -> int:
+    """The id of the newest truck progress report stored (0: none yet)."""
+    return int(session.scalar(select(func.max(ProgressRow.id))) or 0)
+
+
 def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
     """The newest finished plan version of ``plan_date``."""
     return session.scalars(
@@ -410,12 +415,16 @@ def truck_progress(
     plan_date: date,
     since: datetime | None = None,
     vehicle_id: str | None = None,
+    late_after: int | None = None,
 ) -> list[TruckProgress]:
     """Per truck (or truck ``vehicle_id`` only): bins emptied (with the fill found and the
     weight lifted, when reported) and sites unloaded at so far, in time order, and its
     position, when the last report with coordinates is not older than its last done
     report. Only reports at or after ``since`` count, when given (a plan made during the
-    day: earlier work was done on an earlier plan).
+    day: earlier work was done on an earlier plan), and, with ``late_after``, the bins
+    emptied and unloadings dated before it whose report came after report id
+    ``late_after`` (``PlanRow.reports_seen_id``: work that plan did not know of), each off
+    the plan's routes (``TruckProgress.off_route``).
 
     A report repeating the truck's last one (the same bin, or site) within
     ``REPEAT_REPORT_GAP`` is the same emptying sent twice; later, after other work, or after
@@ -424,7 +433,7 @@ def truck_progress(
     """
     query = select(ProgressRow).where(ProgressRow.plan_date == plan_date)
     if since is not None:
-        query = query.where(ProgressRow.at >= since)
+        query = query.where(or_(ProgressRow.at >= since, _late(late_after)))
     if vehicle_id is not None:
         query = query.where(ProgressRow.vehicle_id == vehicle_id)
     rows = session.scalars(query.order_by(ProgressRow.at))
@@ -438,6 +447,10 @@ def truck_progress(
     unloaded_at: dict[str, datetime] = {}
     last: dict[str, ProgressRow] = {}
     is_new = _new_emptying(_alert_times(session, AlertRow.plan_date == plan_date))
+
+    def before(r: ProgressRow) -> bool:  # a late report of work before the plan's start
+        return since is not None and r.at < since
+
     for r in rows:
         done.setdefault(r.vehicle_id, [])
         fills.setdefault(r.vehicle_id, [])
@@ -449,10 +462,10 @@ def truck_progress(
             fills[r.vehicle_id].append(r.fill_fraction)
             kgs[r.vehicle_id].append(r.weight_kg)
             times[r.vehicle_id].append(r.at)
-            flags[r.vehicle_id].append(r.off_route)
+            flags[r.vehicle_id].append(True if before(r) else r.off_route)
         if r.kind == "disposal_done" and r.site_id is not None and is_new(r):
             unloaded.setdefault(r.vehicle_id, []).append(r.site_id)
-            unloaded_flags.setdefault(r.vehicle_id, []).append(r.off_route)
+            unloaded_flags.setdefault(r.vehicle_id, []).append(True if before(r) else r.off_route)
             unloaded_at[r.vehicle_id] = r.at
         if r.lon is not None and r.lat is not None:
             last[r.vehicle_id] = r
@@ -480,6 +493,14 @@ def truck_progress(
     return out
 
 
+def _late(late_after: int | None) -> Any:
+    """The filter of the done reports (bins emptied, unloadings) stored after report id
+    ``late_after`` (none when None)."""
+    if late_after is None:
+        return false()
+    return and_(ProgressRow.id > late_after, ProgressRow.kind.in_(("visit_done", "disposal_done")))
+
+
 def off_route(
     session: Session,
     plan: PlanRow,
@@ -487,28 +508,32 @@ def off_route(
     *,
     bin_id: str | None = None,
     site_id: str | None = None,
+    at: datetime | None = None,
 ) -> bool | None:
-    """Whether truck ``vehicle_id`` emptying ``bin_id`` (or unloading at ``site_id``) now is
-    off its route in ``plan`` (the plan its crew reports against), its reports since the
-    plan starts not known off route counted: a bin beyond that route's visits of it; an
-    unloading beyond the route's unloadings at that site, or before the bins the route
-    empties ahead of the next one were all reported (the truck was full sooner than
+    """Whether truck ``vehicle_id`` emptying ``bin_id`` (or unloading at ``site_id``) at
+    ``at`` is off its route in ``plan`` (the plan its crew reports against), its reports
+    since the plan starts not known off route counted: work dated before the plan's start
+    (done before it began: a report that came late); a bin beyond that route's visits of
+    it; an unloading beyond the route's unloadings at that site, or before the bins the
+    route empties ahead of the next one were all reported (the truck was full sooner than
     planned: those bins are still to do). None when the plan shows no visits (not done yet,
     or a planner whose documents have none)."""
     worked = _work_planned(session, plan)
     if worked is None:
         return None
     routes, since = worked
+    if since is not None and at is not None and at < since:
+        return True
     visits = routes.get(vehicle_id, ())
     p = _truck(session, plan.plan_date, since, vehicle_id)
     emptied = p.bins_on_route()
     if bin_id is not None:
         return emptied[bin_id] + 1 > sum(1 for v in visits if v == ("bin", bin_id))
     unloaded = p.sites_on_route()[site_id or ""]
-    at = [i for i, v in enumerate(visits) if v == ("disposal", site_id)]
-    if unloaded >= len(at):
+    stops = [i for i, v in enumerate(visits) if v == ("disposal", site_id)]
+    if unloaded >= len(stops):
         return True
-    ahead = Counter(ident for kind, ident in visits[: at[unloaded]] if kind == "bin")
+    ahead = Counter(ident for kind, ident in visits[: stops[unloaded]] if kind == "bin")
     return any(emptied[b] < n for b, n in ahead.items())
 
 

@@ -187,7 +187,8 @@ def post_progress(
     planned) reroutes the day (today or later; origin ``emptied``, in seconds, as for an
     alert): the rest of the day goes on without that trip to an empty bin. A report is
     judged by the day's newest finished plan, whichever version it names (a tablet may
-    still show one replaced since).
+    still show one replaced since); work dated before that plan's start (a plan made after
+    the shifts began; the report came late) is off its routes.
 
     Refused (422, naming the field): an unknown truck or site; a bin neither listed nor
     in a plan of the day (a mistyped id; a bin deleted after its visit still counts); a
@@ -213,7 +214,7 @@ def post_progress(
         if item.kind != "position":
             judged = _newest_of_day(s, plan)
             off = repo.off_route(
-                s, judged, item.vehicle_id, bin_id=item.bin_id, site_id=item.site_id
+                s, judged, item.vehicle_id, bin_id=item.bin_id, site_id=item.site_id, at=item.at
             )
         row = ProgressRow(
             plan_date=plan.plan_date, plan_id=plan_id, off_route=off, **item.model_dump()

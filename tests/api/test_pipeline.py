@@ -1163,3 +1163,46 @@ def test_an_alert_on_a_bin_no_street_reaches_reads_unserved_with_the_reason(
         )
         kpis = client.get(f"/plans/{lost['plan_id']}/kpis", headers=key).json()
         assert kpis["unserved_must"] >= 1
+
+
+def _bins_of(client: TestClient, key: dict[str, str], plan_id: int, vehicle: str) -> list[str]:
+    """The bins ``vehicle``'s route in plan ``plan_id`` visits, in order."""
+    doc = client.get(f"/plans/{plan_id}/routes", headers=key).json()
+    route = next(r for r in doc["routes"] if r["vehicle_id"] == vehicle)
+    return [v["bin_id"] for v in route["visits"] if v["kind"] == "bin"]
+
+
+def test_an_emptying_reported_late_and_dated_before_the_plan_s_start_is_taken_in(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The day is planned at 10:30 (no truck out yet). One truck's crew had emptied a bin
+    of the other truck's route at 10:00: the report reaches the service at 10:40 (a tablet
+    off the network), dated before the plan's start. It is off that plan's routes and
+    reroutes the day: the other truck is no longer sent to the empty bin, and the crew's
+    truck carries its waste (before, reroutes read reports from the plan's start only: the
+    reroute it asked for left the trip in, and the truck's load left the waste out)."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=6)
+    made = datetime.fromisoformat(f"{PLAN_DATE}T10:30:00+02:00")
+    runtime.jobs.clock = lambda: made
+    plan = _planned(real_client, key, runtime)
+    doc = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    truck = next(r["vehicle_id"] for r in doc["routes"] if r["bins"] >= 1)
+    other = ({"v1", "v2"} - {truck}).pop()
+    x = _bins_of(real_client, key, plan["id"], truck)[0]
+    runtime.jobs.clock = lambda: made + timedelta(minutes=10)
+    before = (made - timedelta(minutes=30)).isoformat()
+    done = {"vehicle_id": other, "kind": "visit_done", "bin_id": x, "at": before}
+    resp = real_client.post(
+        f"/plans/{plan['id']}/progress", json={**done, "fill_fraction": 0.5}, headers=key
+    )
+    assert resp.status_code == 201 and resp.json()["off_route"] is True, resp.text
+    wait(runtime)
+    newest = real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()[0]
+    assert (newest["origin"], newest["status"]) == ("emptied", "done"), newest
+    assert x not in _bins_of(real_client, key, newest["id"], truck)
+    new = real_client.get(f"/plans/{newest['id']}/routes", headers=key).json()
+    carried = f"{other} emptied {x} off its planned route: it carries that waste (120 l"
+    assert any(n.startswith(carried) for n in new["notes"]), new["notes"]
+    assert new["violations"] == []
