@@ -574,7 +574,7 @@ class JobRunner:
                 )
                 routes = planner.routes(driven.day), planner.routes(day)
                 diffs = (driven.plan_id, route_diffs(*routes, changes))
-                self._store(plan_id, day, planner, routing, diffs, waiting=waiting)
+                self._store(plan_id, day, planner, routing, diffs, waiting=waiting, read_upto=seen)
             else:
                 self._set(
                     plan_id,
@@ -598,7 +598,7 @@ class JobRunner:
                     alerted=waiting.bins,
                     due=waiting.due,
                 )
-                self._store(plan_id, day, planner, routing, waiting=waiting)
+                self._store(plan_id, day, planner, routing, waiting=waiting, read_upto=seen)
             if not replay:
                 self._reopen(plan_date, waiting)
                 self.request_reroute(plan_date, planner, routing)  # alerts kept open meanwhile
@@ -618,10 +618,16 @@ class JobRunner:
         diffs: tuple[int, dict[str, dict[str, Any]]] | None = None,
         alert_ids: tuple[int, ...] = (),
         waiting: _Waiting | None = None,
+        read_upto: int | None = None,
     ) -> None:
+        """Store plan ``plan_id`` done (its day plan, exports and KPIs, the drivers' changes
+        and its alerts), and judge again by it the truck reports stored after report id
+        ``read_upto`` (while the job ran, after it read its inputs: judged by the plan it
+        replaces; :meth:`_judge_again`)."""
         exports = jsonable(planner.exports(day, routing.geometry()).to_json())
         kpis = jsonable(planner.kpis(day))
         stored = state.dumps(day)
+        emptied: list[tuple[date, str, str, datetime]] = []
         with self.db.writer() as s:
             s.execute(
                 update(PlanRow)
@@ -646,6 +652,47 @@ class JobRunner:
                 self._settle_alerts(s, plan_id, exports["plan"], alert_ids)
             if waiting is not None:
                 self._settle_planned(s, plan_id, exports["plan"], waiting)
+            if read_upto is not None:
+                emptied = self._judge_again(s, plan_id, read_upto)
+        for plan_date, vehicle_id, bin_id, at in emptied:
+            self.request_emptied(plan_date, vehicle_id, bin_id, at, planner, routing)
+
+    def _judge_again(
+        self, s: Any, plan_id: int, read_upto: int
+    ) -> list[tuple[date, str, str, datetime]]:
+        """Judge the truck reports of plan ``plan_id``'s day stored after report id
+        ``read_upto`` again, as ``POST /plans/{id}/progress`` does, by the day's newest
+        finished plan (``plan_id``, just stored, unless a newer one is): each one's off-route
+        flag as that plan has it (kept when it shows no visits). The bins emptied off route
+        among them that it sends another truck to (today or later), as (date, truck, bin,
+        when): a reroute takes that trip out (:meth:`request_emptied`)."""
+        plan_date = repo.get_or_404(s, PlanRow, plan_id, "plan").plan_date
+        newest = repo.latest_done_plan(s, plan_date)
+        if newest is None:  # never: plan_id was just stored done
+            return []
+        rows = s.scalars(
+            select(ProgressRow)
+            .where(
+                ProgressRow.plan_date == plan_date,
+                ProgressRow.id > read_upto,
+                ProgressRow.kind != "position",
+            )
+            .order_by(ProgressRow.id)
+        )
+        emptied = []
+        for r in list(rows):
+            off = repo.off_route(
+                s, newest, r.vehicle_id, bin_id=r.bin_id, site_id=r.site_id, at=r.at, before_id=r.id
+            )
+            if off is None:
+                continue
+            r.off_route = off
+            s.flush()  # the next report of the truck is judged with this one's flag
+            if not off or r.bin_id is None or plan_date < self.today():
+                continue
+            if repo.visit_elsewhere_to_come(s, plan_date, r.vehicle_id, r.bin_id):
+                emptied.append((plan_date, r.vehicle_id, r.bin_id, r.at))
+        return emptied
 
     def _settle_planned(
         self, s: Any, plan_id: int, plan: Mapping[str, Any], waiting: _Waiting
@@ -900,6 +947,7 @@ class JobRunner:
             base_day = state.loads(claimed.state)  # written by this service only
             since = planner.started_at(base_day)  # work reported before: an earlier plan's
             with self.db.reader() as s:
+                seen = repo.last_report_id(s)  # the truck reports this reroute knows
                 progress = repo.truck_progress(
                     s, plan_date, since, late_after=claimed.reports_seen_id
                 )
@@ -921,7 +969,8 @@ class JobRunner:
                 due={b: t for b, t in claimed.due.items() if b in listed},
             )
             diffs = route_diffs(planner.routes(base_day), planner.routes(new_day), changes)
-            self._store(new_id, new_day, planner, routing, (base_id, diffs), alert_ids)
+            diffs_of = (base_id, diffs)
+            self._store(new_id, new_day, planner, routing, diffs_of, alert_ids, read_upto=seen)
         except Exception as exc:
             log.exception("reroute %s failed", new_id)
             self._set(new_id, status="failed", message=_failure_text(exc), finished_at=utcnow())

@@ -416,6 +416,7 @@ def truck_progress(
     since: datetime | None = None,
     vehicle_id: str | None = None,
     late_after: int | None = None,
+    before_id: int | None = None,
 ) -> list[TruckProgress]:
     """Per truck (or truck ``vehicle_id`` only): bins emptied (with the fill found and the
     weight lifted, when reported) and sites unloaded at so far, in time order, and its
@@ -424,7 +425,8 @@ def truck_progress(
     day: earlier work was done on an earlier plan), and, with ``late_after``, the bins
     emptied and unloadings dated before it whose report came after report id
     ``late_after`` (``PlanRow.reports_seen_id``: work that plan did not know of), each off
-    the plan's routes (``TruckProgress.off_route``).
+    the plan's routes (``TruckProgress.off_route``). With ``before_id``, only the reports
+    stored before report id ``before_id`` count (those a report was judged with).
 
     A report repeating the truck's last one (the same bin, or site) within
     ``REPEAT_REPORT_GAP`` is the same emptying sent twice; later, after other work, or after
@@ -436,6 +438,8 @@ def truck_progress(
         query = query.where(or_(ProgressRow.at >= since, _late(late_after)))
     if vehicle_id is not None:
         query = query.where(ProgressRow.vehicle_id == vehicle_id)
+    if before_id is not None:
+        query = query.where(ProgressRow.id < before_id)
     rows = session.scalars(query.order_by(ProgressRow.at))
     done: dict[str, list[str]] = {}
     fills: dict[str, list[float | None]] = {}
@@ -509,6 +513,7 @@ def off_route(
     bin_id: str | None = None,
     site_id: str | None = None,
     at: datetime | None = None,
+    before_id: int | None = None,
 ) -> bool | None:
     """Whether truck ``vehicle_id`` emptying ``bin_id`` (or unloading at ``site_id``) at
     ``at`` is off its route in ``plan`` (the plan its crew reports against), its reports
@@ -516,8 +521,9 @@ def off_route(
     (done before it began: a report that came late); a bin beyond that route's visits of
     it; an unloading beyond the route's unloadings at that site, or before the bins the
     route empties ahead of the next one were all reported (the truck was full sooner than
-    planned: those bins are still to do). None when the plan shows no visits (not done yet,
-    or a planner whose documents have none)."""
+    planned: those bins are still to do). With ``before_id``, the report stored as that id
+    is judged again: its truck's reports stored before it are counted. None when the plan
+    shows no visits (not done yet, or a planner whose documents have none)."""
     worked = _work_planned(session, plan)
     if worked is None:
         return None
@@ -525,7 +531,7 @@ def off_route(
     if since is not None and at is not None and at < since:
         return True
     visits = routes.get(vehicle_id, ())
-    p = _truck(session, plan.plan_date, since, vehicle_id)
+    p = _truck(session, plan.plan_date, since, vehicle_id, before_id)
     emptied = p.bins_on_route()
     if bin_id is not None:
         return emptied[bin_id] + 1 > sum(1 for v in visits if v == ("bin", bin_id))
@@ -558,11 +564,15 @@ def visit_elsewhere_to_come(
 
 
 def _truck(
-    session: Session, plan_date: date, since: datetime | None, vehicle_id: str
+    session: Session,
+    plan_date: date,
+    since: datetime | None,
+    vehicle_id: str,
+    before_id: int | None = None,
 ) -> TruckProgress:
-    """Truck ``vehicle_id``'s progress on ``plan_date`` from ``since`` on (none reported:
-    nothing done)."""
-    mine = truck_progress(session, plan_date, since, vehicle_id)
+    """Truck ``vehicle_id``'s progress on ``plan_date`` from ``since`` on, of the reports
+    stored before report id ``before_id`` when given (none reported: nothing done)."""
+    mine = truck_progress(session, plan_date, since, vehicle_id, before_id=before_id)
     return mine[0] if mine else TruckProgress(vehicle_id=vehicle_id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from api import repo
 from api.app import create_app
 from api.deps import Runtime, get_routing
 from api.jobs import JobRunner
+from api.planner import PipelinePlanner
 from api.routing import Routing
 from api.security import Role, issue_key
 from api.settings import Settings
@@ -1206,3 +1208,56 @@ def test_an_emptying_reported_late_and_dated_before_the_plan_s_start_is_taken_in
     carried = f"{other} emptied {x} off its planned route: it carries that waste (120 l"
     assert any(n.startswith(carried) for n in new["notes"]), new["notes"]
     assert new["violations"] == []
+
+
+class _HeldReplans(PipelinePlanner):
+    """The pipeline, each re-plan held at its start until the test lets it go on:
+    ``entered`` is set once one started (its inputs read), ``release`` lets it go on."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def replan(self, *args: Any, **kwargs: Any) -> Any:
+        self.entered.set()
+        if not self.release.wait(60):
+            raise TimeoutError("the test never let the re-plan go on")
+        return super().replan(*args, **kwargs)
+
+
+def test_an_emptying_reported_while_a_re_plan_runs_is_judged_by_the_plan_it_stores(
+    settings: Settings,
+) -> None:
+    """The truck breaks down after its first bin and the day is re-planned: the other truck
+    takes its bins. While the re-plan runs (held here once it read its inputs), the crew's
+    emptying of its next bin, made before the breakdown, comes in: on the route of the plan
+    being replaced, so it reads on route. Once the re-plan is stored the report is judged
+    again by it: off route, it reroutes the day without the other truck's trip to that bin
+    (before, the report stayed on route and the other truck stayed sent to an empty bin)."""
+    planner = _HeldReplans()
+    app = create_app(settings, clock=the_eve, planner=planner)
+    app.dependency_overrides[get_routing] = lambda: Routing.static(HaversineProvider())
+    with TestClient(app) as client:
+        runtime, key, plan, truck, other, (x, _), t = _after_the_first_bin(app, client)
+        runtime.jobs.clock = lambda: t + timedelta(minutes=10)
+        # a must for the day, under the overflow threshold (no alert, no reroute before)
+        full = [{"bin_id": x, "at": t.isoformat(), "fill_fraction": 0.94}]
+        assert client.post("/readings", json=full, headers=key).is_success
+        down = {"start_at": (t + timedelta(minutes=10)).isoformat(), "reason": "breakdown"}
+        assert client.post(f"/vehicles/{truck}/downtimes", json=down, headers=key).is_success
+        try:
+            assert planner.entered.wait(30), "no re-plan started"
+            at = (t + timedelta(minutes=5)).isoformat()
+            done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": x, "at": at}
+            resp = client.post(f"/plans/{plan['id']}/progress", json=done, headers=key)
+            assert resp.status_code == 201 and resp.json()["off_route"] is False, resp.text
+        finally:
+            planner.release.set()
+        wait(runtime)
+        plans = client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()
+        assert [p["origin"] for p in plans[:2]] == ["emptied", "downtime"], plans
+        assert x in _bins_of(client, key, plans[1]["id"], other)
+        assert plans[0]["status"] == "done" and plans[0]["parent_id"] == plans[1]["id"]
+        assert x not in _bins_of(client, key, plans[0]["id"], other)
+        reports = client.get(f"/plans/{plan['id']}/progress", headers=key).json()
+        assert [(r["bin_id"], r["off_route"]) for r in reports][-1] == (x, True)
