@@ -311,7 +311,8 @@ def plan_day(
         at 10:00 counts for a plan made at 10:30). Earlier than the first shift: no effect.
     alerted : sequence of str
         Bins overflow alerts asked for: collected (required, loaded full unless a citizen
-        report already made them must bins), their visits marked in ``DayPlan.alerted``.
+        report already made them must bins), their visits marked in ``DayPlan.alerted``
+        (also those of bins no truck can reach, unserved with the reason).
     due : mapping of str to datetime, optional
         Response targets of alerted bins (bin id -> tz-aware time to empty it by), as in
         :func:`reroute_day` (``Stop.due_s``; not a rule; a note names each bin emptied later);
@@ -459,10 +460,11 @@ def route_day(
 
     The second half of :func:`plan_day`, for callers with decisions of their own (e.g. a
     fixed-schedule policy); ``models`` give the forecast fill at pickup. ``start_at``,
-    ``alerted`` and ``due`` as in :func:`plan_day` (alerted bins need decisions here).
-    A must bin no route can empty by its deadline (each truck could reach it in time
-    alone) is emptied as soon after as a route can rather than left out, with a note
-    (:func:`_late_rather_than_never`).
+    ``alerted`` and ``due`` as in :func:`plan_day` (alerted bins need decisions here; one
+    the provider can place on no street is unserved with the reason, :func:`_placeable`, its
+    visit still marked in ``DayPlan.alerted``). A must bin no route can empty by its
+    deadline (each truck could reach it in time alone) is emptied as soon after as a route
+    can rather than left out, with a note (:func:`_late_rather_than_never`).
     """
     _report(progress, 0.2, "computing travel times")
     day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
@@ -495,7 +497,8 @@ def route_day(
     plan = dataclasses.replace(plan, notes=(*notes, *plan.notes))
     _report(progress, 0.95, "checking the plan")
     violations = tuple(check(built.problem, plan))
-    stops = {s.ref for s in built.problem.stops}
+    # an alerted bin no street reaches is unserved (unplaced), its visit still an alert's
+    asked = {s.ref for s in built.problem.stops} | {u.ref for u in unplaced}
     fills = fill_at_pickup(day_start, plan, models)
     weights = planned_weights(decisions, built.problem)
     kpis = compute_kpis(plan, decisions, fills, weights, built.problem)
@@ -511,7 +514,7 @@ def route_day(
         fill_at_pickup=fills,
         violations=violations,
         kpis=kpis,
-        alerted=tuple(r for r in dict.fromkeys(visit_ref(b, 1) for b in alerted) if r in stops),
+        alerted=tuple(r for r in dict.fromkeys(visit_ref(b, 1) for b in alerted) if r in asked),
         start_at=start_at if start_at is not None and start_at > first else None,
         off_route_all=True,
         unplaced=unplaced,

@@ -1108,42 +1108,61 @@ def test_a_truck_broken_down_on_the_road_stands_without_a_rule_broken_after_its_
     assert any(n.startswith(f"{truck} stands where it was last reported") for n in new["notes"])
 
 
+LOST = grid(1, 6)  # about 520 m north of the street town's northern street
+
+
+def _street_town(settings: Settings) -> tuple[FastAPI, StreetNetwork]:
+    """An app with the real PipelinePlanner routing on the six-node street town
+    (tests.network's build_tiny_graph, 250 m snap limit), and its street network."""
+    network = StreetNetwork.from_graph(build_tiny_graph())
+    app = create_app(settings, clock=the_eve)
+    app.dependency_overrides[get_routing] = lambda: Routing.static(StreetProvider(network))
+    return app, network
+
+
+def _seed_street_town(client: TestClient, key: dict[str, str]) -> None:
+    """Depot d1 at the town's corner A, site s1 at C, truck v1, bins b0-b2 along its streets
+    and bin ``lost`` entered off the map (``LOST``), all read 30 % full in the morning."""
+    (x0, y0), (x2, y2) = grid(0, 0), grid(2, 0)
+    made = [
+        client.post("/depots", json={"depot_id": "d1", "lon": x0, "lat": y0}, headers=key),
+        client.post("/sites", json={"site_id": "s1", "lon": x2, "lat": y2}, headers=key),
+        client.post(
+            "/vehicles",
+            json={"vehicle_id": "v1", "depot_id": "d1", "capacity_l": 20000, "capacity_kg": 8000},
+            headers=key,
+        ),
+    ]
+    places = {"b0": grid(0.5, 0), "b1": grid(1.5, 0), "b2": grid(0, 0.5), "lost": LOST}
+    bins = [
+        {"bin_id": b, "lon": lon, "lat": lat, "capacity_l": 240} for b, (lon, lat) in places.items()
+    ]
+    made.append(client.post("/bins/bulk", json=bins, headers=key))
+    readings = [{"bin_id": b, "at": MORNING, "fill_fraction": 0.3} for b in places]
+    made.append(client.post("/readings", json=readings, headers=key))
+    assert all(r.status_code in (200, 201) for r in made), [r.text for r in made]
+
+
+def _lost_reason(network: StreetNetwork) -> str:
+    """What a plan says of bin ``lost``, with the provider's own distance."""
+    metres = StreetProvider(network).far_points([LOST])[0]
+    return (
+        f"no truck can reach it: ({LOST[0]:.6f}, {LOST[1]:.6f}) is {metres:.0f} m from the "
+        "nearest drivable street (limit 250 m); fix its coordinates"
+    )
+
+
 def test_an_alert_on_a_bin_no_street_reaches_reads_unserved_with_the_reason(
     settings: Settings,
 ) -> None:
     """On the six-node street town, bin ``lost`` was entered off the map: alerts on b1 and
     on it are both settled, b1's ``rerouted`` and lost's ``unserved`` with the reason the
     plan gives (lost's reroute failed on its SnapError: its alert read ``failed``)."""
-    network = StreetNetwork.from_graph(build_tiny_graph())
-    app = create_app(settings, clock=the_eve)
-    app.dependency_overrides[get_routing] = lambda: Routing.static(StreetProvider(network))
+    app, network = _street_town(settings)
     with TestClient(app) as client:
         runtime: Runtime = app.state.runtime
         key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
-        (x0, y0), (x2, y2) = grid(0, 0), grid(2, 0)
-        made = [
-            client.post("/depots", json={"depot_id": "d1", "lon": x0, "lat": y0}, headers=key),
-            client.post("/sites", json={"site_id": "s1", "lon": x2, "lat": y2}, headers=key),
-            client.post(
-                "/vehicles",
-                json={
-                    "vehicle_id": "v1",
-                    "depot_id": "d1",
-                    "capacity_l": 20000,
-                    "capacity_kg": 8000,
-                },
-                headers=key,
-            ),
-        ]
-        places = {"b0": grid(0.5, 0), "b1": grid(1.5, 0), "b2": grid(0, 0.5), "lost": grid(1, 6)}
-        bins = [
-            {"bin_id": b, "lon": lon, "lat": lat, "capacity_l": 240}
-            for b, (lon, lat) in places.items()
-        ]
-        made.append(client.post("/bins/bulk", json=bins, headers=key))
-        readings = [{"bin_id": b, "at": MORNING, "fill_fraction": 0.3} for b in places]
-        made.append(client.post("/readings", json=readings, headers=key))
-        assert all(r.status_code in (200, 201) for r in made), [r.text for r in made]
+        _seed_street_town(client, key)
         plan = _planned(client, key, runtime)
         at = "2026-11-25T09:00:00+02:00"
         ids = [
@@ -1156,13 +1175,8 @@ def test_an_alert_on_a_bin_no_street_reaches_reads_unserved_with_the_reason(
         assert lost["plan_id"] not in (None, plan["id"])
         routes = client.get(f"/plans/{lost['plan_id']}/routes", headers=key).json()
         assert routes["violations"] == []
-        metres = StreetProvider(network).far_points([places["lost"]])[0]
         reasons = {u["bin_id"]: (u["reason"], u["alert"]) for u in routes["unserved"]}
-        assert reasons["lost"] == (
-            f"no truck can reach it: ({places['lost'][0]:.6f}, {places['lost'][1]:.6f}) is "
-            f"{metres:.0f} m from the nearest drivable street (limit 250 m); fix its coordinates",
-            True,
-        )
+        assert reasons["lost"] == (_lost_reason(network), True)
         kpis = client.get(f"/plans/{lost['plan_id']}/kpis", headers=key).json()
         assert kpis["unserved_must"] >= 1
 
@@ -1261,3 +1275,37 @@ def test_an_emptying_reported_while_a_re_plan_runs_is_judged_by_the_plan_it_stor
         assert x not in _bins_of(client, key, plans[0]["id"], other)
         reports = client.get(f"/plans/{plan['id']}/progress", headers=key).json()
         assert [(r["bin_id"], r["off_route"]) for r in reports][-1] == (x, True)
+
+
+def test_a_waiting_alert_on_a_bin_no_street_reaches_reads_unserved_after_a_plan_job(
+    settings: Settings,
+) -> None:
+    """Alerts on b1 and on ``lost`` (entered off the map) wait for the day's plan
+    (``no_plan``); the plan job takes them in: b1's reads ``planned`` with its truck, lost's
+    ``unserved`` (no truck) and plan.json lists lost unserved with the reason and
+    ``alert: true`` (it said ``alert: false``, and the alert read ``planned`` with no truck)."""
+    app, network = _street_town(settings)
+    with TestClient(app) as client:
+        runtime: Runtime = app.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        _seed_street_town(client, key)
+        at = "2026-11-25T09:00:00+02:00"
+        ids = [
+            client.post("/alerts", json={"bin_id": b, "at": at}, headers=key).json()["id"]
+            for b in ("b1", "lost")
+        ]
+        wait(runtime)
+        waiting = [client.get(f"/alerts/{i}", headers=key).json()["status"] for i in ids]
+        assert waiting == ["no_plan", "no_plan"]
+        plan = _planned(client, key, runtime)
+        served, lost = (client.get(f"/alerts/{i}", headers=key).json() for i in ids)
+        assert (served["status"], served["vehicle_id"]) == ("planned", "v1"), served
+        assert (lost["status"], lost["vehicle_id"], lost["plan_id"]) == (
+            "unserved",
+            None,
+            plan["id"],
+        ), lost
+        routes = client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+        assert routes["violations"] == []
+        reasons = {u["bin_id"]: (u["reason"], u["alert"]) for u in routes["unserved"]}
+        assert reasons["lost"] == (_lost_reason(network), True)

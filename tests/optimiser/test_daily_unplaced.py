@@ -117,3 +117,24 @@ def test_a_reroute_leaves_out_an_alerted_or_moved_bin_no_street_reaches(
     assert again.violations == ()
     assert {u.ref for u in again.unserved} == {"b2", "lost"}
     assert (again.kpis["unserved"], again.kpis["unserved_must"]) == (2, 2)
+
+
+def test_a_plan_marks_an_alert_on_a_bin_no_street_reaches_as_an_alert(
+    town: tuple[Inventory, list[FillReading]], streets: StreetProvider
+) -> None:
+    """A plan made while alerts on b3 and on a bin entered off the map wait: that bin is
+    unserved with the reason and its visit is still an alert's (``DayPlan.alerted``, plan.json
+    ``alert: true``; it kept only visits with a stop, so the alert looked planned)."""
+    inventory, readings = town
+    now = dataclasses.replace(inventory, bins=(*inventory.bins, _bin("lost", OFF_THE_MAP)))
+    params = SolveParams(time_limit_s=1.0, seed=1)
+    day = plan_day(
+        now, readings, [], streets, plan_date=DAY, tz=TZ, params=params, alerted=["b3", "lost"]
+    )
+    assert day.violations == () and "b3" in day.plan.served_refs
+    assert [(u.ref, u.reason) for u in day.unserved] == [("lost", _reason(streets, OFF_THE_MAP))]
+    assert set(day.alerted) == {"b3", "lost"}
+    doc = plan_json(day)
+    assert [(u["bin_id"], u["required"], u["alert"]) for u in doc["unserved"]] == [
+        ("lost", True, True)
+    ]
