@@ -522,15 +522,19 @@ def route_day(
 
 
 def _placeable(
-    inventory: Inventory, decisions: Sequence[BinDecision], provider: Provider
+    inventory: Inventory,
+    decisions: Sequence[BinDecision],
+    provider: Provider,
+    done: Collection[str] = (),
 ) -> tuple[list[BinDecision], tuple[Unserved, ...]]:
     """``decisions`` less those of bins to collect that the provider can place on no street
-    (:func:`_unreachable`), and an unserved entry for each of those with the reason: one bin
-    with bad coordinates failed the whole plan. The day keeps every decision (its plan.json
-    shows the forecast of such a bin too)."""
+    (:func:`_unreachable`), and an unserved entry for each of those with the reason, for the
+    bin's first visit not ``done`` (:func:`_next_visit`; a re-plan's bin emptied earlier
+    today needs its next one): one bin with bad coordinates failed the whole plan. The day
+    keeps every decision (its plan.json shows the forecast of such a bin too)."""
     wanted = [inventory.bin(d.bin_id) for d in decisions if d.action is not Action.SKIP]
     out = _unreachable(wanted, provider)
-    unplaced = tuple(Unserved(ref=visit_ref(b, 1), reason=why) for b, why in out.items())
+    unplaced = tuple(Unserved(ref=_next_visit(b, done), reason=why) for b, why in out.items())
     return [d for d in decisions if d.bin_id not in out], unplaced
 
 
@@ -1206,7 +1210,7 @@ def replan_day(
         pickups=[p if p.at <= now else dataclasses.replace(p, at=now) for p in pickups],
         start_at=now,
     )
-    placed, unplaced = _placeable(lookup, decisions, provider)
+    placed, unplaced = _placeable(lookup, decisions, provider, finished)
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
     built, moved, moved_away = _moved_bins(day.built, lookup, provider, finished)
     placeable, far, far_decisions = _far_alerts(alert_bins, provider, finished)

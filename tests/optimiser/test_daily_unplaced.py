@@ -15,6 +15,8 @@ from optimiser.check import check
 from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
 from optimiser.export import plan_json
 from optimiser.params import SolveParams
+from optimiser.plan import VisitKind
+from optimiser.reroute import Progress
 from tests.network.conftest import build_tiny_graph, grid
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -138,3 +140,46 @@ def test_a_plan_marks_an_alert_on_a_bin_no_street_reaches_as_an_alert(
     assert [(u["bin_id"], u["required"], u["alert"]) for u in doc["unserved"]] == [
         ("lost", True, True)
     ]
+
+
+def _first_bin_done(day: DayPlan) -> tuple[str, Progress]:
+    """The first bin of t1's route in ``day``, and t1 having emptied it as planned."""
+    route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
+    work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    last = next(i for i, v in enumerate(work) if v.kind is VisitKind.BIN)
+    here = work[last]
+    progress = Progress(
+        vehicle_ref="t1",
+        done=tuple(v.ref for v in work[: last + 1]),
+        location=int(here.location or 0),
+        time_s=here.end_s,
+        volume_l=here.volume_l,
+        weight_kg=here.weight_kg,
+        daily_l=here.daily_l,
+        daily_kg=here.daily_kg,
+    )
+    return here.ref, progress
+
+
+def test_a_replan_leaves_out_the_next_visit_of_a_bin_emptied_today_then_moved_off_the_map(
+    day: DayPlan, town: tuple[Inventory, list[FillReading]], streets: StreetProvider
+) -> None:
+    """t1 emptied its first bin; the bin is full again and has since been moved off the map:
+    a re-plan keeps its visit done and lists its second visit (``<bin>#2``) unserved with
+    the reason (it listed the first visit, which was served)."""
+    inventory, readings = town
+    emptied, progress = _first_bin_done(day)
+    moved = dataclasses.replace(inventory.bin(emptied), lon=FARTHER[0], lat=FARTHER[1])
+    now = dataclasses.replace(
+        inventory, bins=tuple(moved if b.bin_id == emptied else b for b in inventory.bins)
+    )
+    later = day.at(10 * 3600)
+    full_again = FillReading(bin_id=emptied, at=later, fill_fraction=0.95)
+    again, _ = replan_day(
+        day, [progress], [*readings, full_again], [], streets, now=later, inventory=now
+    )
+    assert again.violations == () and emptied in again.plan.served_refs
+    assert [(u.ref, u.reason) for u in again.unserved] == [
+        (f"{emptied}#2", _reason(streets, FARTHER))
+    ]
+    assert (again.kpis["unserved"], again.kpis["unserved_must"]) == (1, 1)
