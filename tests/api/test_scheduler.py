@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 
 from api import repo
 from api.app import create_app
-from api.db import NightlyRunRow, PlanRow
+from api.db import DowntimeRow, NightlyRunRow, PlanRow
 from api.deps import Runtime
 from api.ingest import ingest_dir
 from api.routing import Routing
@@ -439,44 +440,65 @@ def test_a_truck_back_from_the_workshop_at_a_booked_time_gets_its_day_replanned(
         assert len(client.get("/plans", headers=key).json()) == plans
 
 
+def _ended_while_down(settings: Settings, downtime_id: int, at: datetime) -> None:
+    """Downtime ``downtime_id`` and its stored back-in-service job moved to end ``at``, in
+    the database of a stopped service (as if it had ended while the service was down)."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    engine = create_engine(settings.database_url)
+    try:
+        with Session(engine) as s, s.begin():
+            row = s.get(DowntimeRow, downtime_id)
+            assert row is not None
+            row.end_at = at
+        store = SQLAlchemyJobStore(engine=engine)
+        store.start(BackgroundScheduler(), "default")  # the store alone; no scheduler runs
+        job = store.lookup_job(back_job_id(downtime_id))
+        assert job is not None
+        job._modify(next_run_time=at)
+        store.update_job(job)
+    finally:
+        engine.dispose()
+
+
 def test_a_truck_back_while_the_service_was_down_gets_its_day_replanned_at_start(
     settings: Settings,
 ) -> None:
-    """A downtime ends while the service is down, and it starts again two seconds after,
-    past its 1 s misfire grace: the stored job still re-plans the day at start (it was
-    dropped as missed, and the truck stayed out of the day's plan). The scheduler runs on
-    the real clock, so the day is today; the services' clocks stand at the booking and at
-    the downtime's end (a run across midnight still plans and re-plans one day). The first
-    service's scheduler is paused before the downtime is booked, so its job cannot run
-    before the service stops however slow the machine (it ended a second after booking,
-    and a busy machine ran it there)."""
+    """A downtime ends while the service is down, and it starts again past the 1 s misfire
+    grace: the stored job still re-plans the day at start (it was dropped as missed, and
+    the truck stayed out of the day's plan). The downtime is booked to end in an hour, and
+    once the first service has stopped its end and its job are moved to five seconds ago
+    in the database: a job due while a scheduler shuts down runs or is dropped there, even
+    a paused one (APScheduler's loop takes due jobs once more as it stops), and with a
+    real end a second after booking a busy machine got there. The scheduler runs on the
+    real clock, so the day is today; the services' clocks stand a minute before the end
+    and at the end (a run across midnight still plans and re-plans one day)."""
     on = settings.model_copy(update={"scheduler_enabled": True, "misfire_grace_s": 1})
     fake = FakePlanner()
-    now = datetime.now(on.tz)
-    end = now + timedelta(seconds=1)
-    today = end.date()
+    ended = datetime.now(on.tz) - timedelta(seconds=5)  # past the grace at the next start
+    today = ended.date()
 
     def app(clock: datetime) -> Any:
         routing = Routing.static(HaversineProvider())
         return create_app(on, planner=fake, routing=routing, clock=lambda: clock)
 
-    first = app(now)
+    booking = ended - timedelta(minutes=1)
+    first = app(booking)
     with TestClient(first) as client:
         runtime = first.state.runtime
         key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
         seed(client, key)
         client.post("/plans", json={"plan_date": today.isoformat()}, headers=key)
         assert runtime.jobs.wait_idle(30)
-        runtime.scheduler.pause()  # the job is stored, and runs in the next service only
-        # booked at the clock's ``now``: a slow request must not find the end (a second
-        # away) past, and store no job
-        body = {"start_at": (now - timedelta(minutes=5)).isoformat(), "end_at": end.isoformat()}
+        end = datetime.now(on.tz) + timedelta(hours=1)  # not due before this service stops
+        body = {"start_at": (booking - timedelta(minutes=5)).isoformat(), "end_at": end.isoformat()}
         booked = client.post("/vehicles/v1/downtimes", json=body, headers=key).json()
         assert runtime.scheduler.get_job(back_job_id(booked["id"])) is not None
         assert runtime.jobs.wait_idle(30)
         plans = len(client.get("/plans", headers=key).json())
-    t.sleep(max((end - datetime.now(on.tz)).total_seconds(), 0.0) + 2.0)  # past the grace
-    again = app(end)
+    _ended_while_down(on, booked["id"], ended)
+    again = app(ended)
     with TestClient(again) as client:
         runtime = again.state.runtime
         key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t2")}
