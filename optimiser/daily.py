@@ -1012,7 +1012,9 @@ def reroute_day(
     (:func:`_overdue`), as are those no route empties by their deadline
     (:func:`_late_rather_than_never`). An alerted bin, or one moved since, that the provider
     can place on no street is left out, unserved with the reason (``DayPlan.unplaced``,
-    :func:`_far_alerts`, :func:`_moved_bins`); the other alerts are rerouted.
+    :func:`_far_alerts`, :func:`_moved_bins`); the other alerts are rerouted. A bin left
+    out so that the provider can place since (its coordinates fixed) is emptied where it is
+    now (:func:`_placed_since`).
 
     Parameters
     ----------
@@ -1079,7 +1081,10 @@ def reroute_day(
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
     late = _overdue(day, built.problem, full_progress, urgent_refs, lookup)
-    changed = [*urgent, *late]
+    built, back, still_far = _placed_since(
+        day, built, lookup, provider, full_progress, [*done, *urgent_refs]
+    )
+    changed = [*urgent, *late, *(s for s in back if s.required)]
     plan = reroute(built.problem, day.plan, full_progress, changed, params)
     problem, plan, later = _late_rather_than_never(
         with_urgent(built.problem, changed),
@@ -1109,12 +1114,57 @@ def reroute_day(
         (found or {}, lifted or {}),
         bins,
         [*(s.ref for s in urgent), *(u.ref for u in far)],
-        _unplaced(lookup, problem, [*day.unplaced, *moved_away, *far]),
+        _unplaced(lookup, problem, [*day.unplaced, *still_far, *moved_away, *far]),
     )
     new_day = dataclasses.replace(
         new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
+
+
+def _placed_since(
+    day: DayPlan,
+    built: BuiltProblem,
+    inventory: Inventory,
+    provider: Provider,
+    progress: Sequence[Progress],
+    taken: Collection[str],
+) -> tuple[BuiltProblem, list[Stop], tuple[Unserved, ...]]:
+    """For a reroute, the bins ``day`` left out (``DayPlan.unplaced``) as they are now:
+    ``built`` with a stop (:func:`_fresh_stops`, by the day's decision) for each the provider
+    can place on a street since (its coordinates fixed), those stops, and each still out
+    unserved with the reason where it is now. Without this a reroute kept listing a bin
+    whose coordinates were fixed, with the old ones, until a re-plan. Bins no longer
+    listed, and visits ``taken`` (done, or an alert's rerouted now), are left as they are."""
+    listed = {b.bin_id: b for b in inventory.bins}
+    left = [u for u in day.unplaced if bin_of(u.ref) in listed and u.ref not in taken]
+    far = _unreachable([listed[bin_of(u.ref)] for u in left], provider)
+    still = tuple(
+        Unserved(ref=u.ref, reason=far[bin_of(u.ref)]) for u in left if bin_of(u.ref) in far
+    )
+    decided = {d.bin_id: d for d in day.decisions}
+    back = [
+        decided[bin_of(u.ref)]
+        for u in left
+        if bin_of(u.ref) not in far
+        and bin_of(u.ref) in decided
+        and decided[bin_of(u.ref)].action is not Action.SKIP
+    ]
+    if not back:
+        return built, [], still
+    done = [r for p in progress for r in p.done]
+    built, stops = _fresh_stops(
+        built,
+        inventory,
+        back,
+        provider,
+        progress,
+        done,
+        plan_date=day.plan_date,
+        tz=ZoneInfo(day.tz_name),
+    )
+    problem = dataclasses.replace(built.problem, stops=(*built.problem.stops, *stops))
+    return dataclasses.replace(built, problem=problem), stops, still
 
 
 @_on_local_clock

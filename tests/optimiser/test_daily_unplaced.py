@@ -183,3 +183,43 @@ def test_a_replan_leaves_out_the_next_visit_of_a_bin_emptied_today_then_moved_of
         (f"{emptied}#2", _reason(streets, FARTHER))
     ]
     assert (again.kpis["unserved"], again.kpis["unserved_must"]) == (1, 1)
+
+
+def test_a_reroute_routes_a_bin_left_out_whose_coordinates_were_fixed_since(
+    day: DayPlan, town: tuple[Inventory, list[FillReading]], streets: StreetProvider
+) -> None:
+    """b2 (planned, a must bin) was moved off the map: a reroute left it out, unserved. Its
+    coordinates are fixed (next to where it was) before the next reroute: that one empties
+    it where it is now and no longer lists it (it kept saying "fix its coordinates", with
+    the old ones, until a re-plan). One moved farther instead is listed with where it is now."""
+    inventory, _ = town
+
+    def b2_at(at: tuple[float, float]) -> Inventory:
+        b2 = dataclasses.replace(inventory.bin("b2"), lon=at[0], lat=at[1])
+        return dataclasses.replace(
+            inventory, bins=tuple(b2 if b.bin_id == "b2" else b for b in inventory.bins)
+        )
+
+    def rerouted(before: DayPlan, hour: int, now: Inventory) -> DayPlan:
+        new_day, _ = reroute_day(
+            before,
+            [],
+            ["b3"],
+            streets,
+            now=day.at(hour * 3600),
+            params=SolveParams(time_limit_s=1),
+            inventory=now,
+        )
+        assert new_day.violations == ()
+        return new_day
+
+    away = rerouted(day, 7, b2_at(OFF_THE_MAP))
+    assert [(u.ref, u.reason) for u in away.unserved] == [("b2", _reason(streets, OFF_THE_MAP))]
+    fixed = rerouted(away, 8, b2_at(grid(1.6, 0)))
+    assert {"b1", "b2", "b3"} <= fixed.plan.served_refs and fixed.unserved == ()
+    (route,) = fixed.plan.routes
+    (visit,) = [v for v in route.visits if v.ref == "b2"]
+    assert fixed.built.problem.matrix.points[visit.location or 0] == grid(1.6, 0)
+    assert (fixed.kpis["unserved"], fixed.kpis["unserved_must"]) == (0, 0)
+    farther = rerouted(away, 8, b2_at(FARTHER))
+    assert [(u.ref, u.reason) for u in farther.unserved] == [("b2", _reason(streets, FARTHER))]
