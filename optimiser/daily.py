@@ -1196,7 +1196,8 @@ def replan_day(
     and routed from where the trucks are: their visits done stay as driven, their loads as
     reported, and trucks not out yet leave their depot no earlier than ``now``. A bin emptied
     earlier today that needs a truck again gets one more visit (``<bin>#k``). Visits of
-    earlier overflow alerts still to do stay in the plan, unless their alerts are ``closed``;
+    earlier overflow alerts still to do stay in the plan, unless their alerts are ``closed``
+    (those left out, no street reaching their bins, are taken in again as alerts);
     bins of new ``alerted`` are loaded full with their targets (``due``), as in
     :func:`reroute_day`. A must bin no route can empty by its deadline is emptied later
     rather than dropped for the day, with a note (:func:`_late_rather_than_never`).
@@ -1262,6 +1263,7 @@ def replan_day(
     )
     placed, unplaced = _placeable(lookup, decisions, provider, finished)
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
+    alert_bins += _alerts_left_out(day, lookup, finished, {*alerted, *closed})
     built, moved, moved_away = _moved_bins(day.built, lookup, provider, finished)
     placeable, far, far_decisions = _far_alerts(alert_bins, provider, finished)
     built, urgent, alert_decisions = _urgent(day, built, placeable, provider, done, due or {})
@@ -1339,6 +1341,20 @@ def replan_day(
         new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
+
+
+def _alerts_left_out(
+    day: DayPlan, inventory: Inventory, done: Collection[str], skip: Collection[str]
+) -> list[Bin]:
+    """The bins of ``day``'s earlier alerts left out unplaced (no street reached them,
+    :func:`_far_alerts`), still listed, their visits not ``done``, less the bins in ``skip``
+    (alerted again, or closed): a re-plan takes them in as alerts again, as it keeps an
+    earlier alert's visit still to do. Without this their alerts were forgotten (the bin
+    chosen, or not, as any other)."""
+    listed = {b.bin_id: b for b in inventory.bins}
+    refs = [u.ref for u in day.unplaced if u.ref in day.alerted and u.ref not in done]
+    ids = [bin_of(r) for r in refs if bin_of(r) in listed and bin_of(r) not in skip]
+    return [listed[b] for b in dict.fromkeys(ids)]
 
 
 def _current_inventory(

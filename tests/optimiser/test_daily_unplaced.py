@@ -223,3 +223,49 @@ def test_a_reroute_routes_a_bin_left_out_whose_coordinates_were_fixed_since(
     assert (fixed.kpis["unserved"], fixed.kpis["unserved_must"]) == (0, 0)
     farther = rerouted(away, 8, b2_at(FARTHER))
     assert [(u.ref, u.reason) for u in farther.unserved] == [("b2", _reason(streets, FARTHER))]
+
+
+def test_a_re_plan_keeps_an_earlier_alert_on_a_bin_no_street_reaches_until_it_is_closed(
+    day: DayPlan, town: tuple[Inventory, list[FillReading]], streets: StreetProvider
+) -> None:
+    """A reroute left out an alert on a bin off the map (unserved, alert: true). A re-plan
+    not told of the alert again keeps it, as it keeps an earlier alert's visit still to do:
+    unserved, a must bin, alert: true (it was chosen, or not, as any bin with no reading,
+    its alert forgotten); closed, it is an alert no more."""
+    inventory, readings = town
+    now = dataclasses.replace(inventory, bins=(*inventory.bins, _bin("lost", OFF_THE_MAP)))
+    alerted, _ = reroute_day(
+        day,
+        [],
+        ["lost"],
+        streets,
+        now=day.at(7 * 3600),
+        params=SolveParams(time_limit_s=1),
+        inventory=now,
+    )
+    assert alerted.alerted == ("lost",)
+
+    def replanned(closed: tuple[str, ...]) -> DayPlan:
+        again, _ = replan_day(
+            alerted,
+            [],
+            readings,
+            [],
+            streets,
+            now=day.at(8 * 3600),
+            params=SolveParams(time_limit_s=1),
+            inventory=now,
+            closed=closed,
+        )
+        assert again.violations == ()
+        return again
+
+    kept = replanned(())
+    assert kept.alerted == ("lost",)
+    assert [(u.ref, u.reason) for u in kept.unserved] == [("lost", _reason(streets, OFF_THE_MAP))]
+    assert (kept.kpis["unserved"], kept.kpis["unserved_must"]) == (1, 1)
+    doc = plan_json(kept)
+    assert [(u["bin_id"], u["required"], u["alert"]) for u in doc["unserved"]] == [
+        ("lost", True, True)
+    ]
+    assert "lost" not in replanned(("lost",)).alerted
