@@ -1013,8 +1013,8 @@ def reroute_day(
     (:func:`_late_rather_than_never`). An alerted bin, or one moved since, that the provider
     can place on no street is left out, unserved with the reason (``DayPlan.unplaced``,
     :func:`_far_alerts`, :func:`_moved_bins`); the other alerts are rerouted. A bin left
-    out so that the provider can place since (its coordinates fixed) is emptied where it is
-    now (:func:`_placed_since`).
+    out that the provider can place since (its coordinates fixed) is emptied where it is
+    now (:func:`_placed_since`; an earlier alert's as an alert again, :func:`_alerts_left_out`).
 
     Parameters
     ----------
@@ -1069,6 +1069,7 @@ def reroute_day(
     lookup = carry_measured(day.inventory, inventory or day.inventory)  # loaded as planned
     bins = [lookup.bin(b) for b in dict.fromkeys(urgent_bin_ids)]  # FleetDataError if unknown
     done = {r for p in progress for r in p.done}
+    bins += _alerts_left_out(day, lookup, done, {b.bin_id for b in bins})
     built, moved, moved_away = _moved_bins(day.built, lookup, provider, done)
     placeable, far, far_decisions = _far_alerts(bins, provider, done)
     built, urgent, decisions = _urgent(day, built, placeable, provider, done, due or {})
@@ -1082,7 +1083,7 @@ def reroute_day(
     full_progress = _all_progress(built.problem, progress, now_s)
     late = _overdue(day, built.problem, full_progress, urgent_refs, lookup)
     built, back, still_far = _placed_since(
-        day, built, lookup, provider, full_progress, [*done, *urgent_refs]
+        day, built, lookup, provider, full_progress, [*done, *urgent_refs, *(u.ref for u in far)]
     )
     changed = [*urgent, *late, *(s for s in back if s.required)]
     plan = reroute(built.problem, day.plan, full_progress, changed, params)
@@ -1348,9 +1349,10 @@ def _alerts_left_out(
 ) -> list[Bin]:
     """The bins of ``day``'s earlier alerts left out unplaced (no street reached them,
     :func:`_far_alerts`), still listed, their visits not ``done``, less the bins in ``skip``
-    (alerted again, or closed): a re-plan takes them in as alerts again, as it keeps an
-    earlier alert's visit still to do. Without this their alerts were forgotten (the bin
-    chosen, or not, as any other)."""
+    (alerted again, or closed): a re-plan or a reroute takes them in as alerts again
+    (rerouted once their coordinates are fixed, else unserved with the reason where they
+    are now), as a re-plan keeps an earlier alert's visit still to do. Without this a
+    re-plan forgot their alerts (the bin chosen, or not, as any other)."""
     listed = {b.bin_id: b for b in inventory.bins}
     refs = [u.ref for u in day.unplaced if u.ref in day.alerted and u.ref not in done]
     ids = [bin_of(r) for r in refs if bin_of(r) in listed and bin_of(r) not in skip]

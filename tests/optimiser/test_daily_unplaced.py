@@ -269,3 +269,30 @@ def test_a_re_plan_keeps_an_earlier_alert_on_a_bin_no_street_reaches_until_it_is
         ("lost", True, True)
     ]
     assert "lost" not in replanned(("lost",)).alerted
+
+
+def test_a_reroute_empties_an_earlier_alert_left_out_as_an_alert_once_its_bin_is_placed(
+    day: DayPlan, town: tuple[Inventory, list[FillReading]], streets: StreetProvider
+) -> None:
+    """A reroute left out an alert on a bin off the map; its coordinates are fixed before the
+    next reroute (for another alert): that one empties it as the alert it is, loaded full
+    (fill at pickup 1.0, as every alert's visit), still marked alerted."""
+    inventory, _ = town
+    lost = _bin("lost", OFF_THE_MAP)
+    now = dataclasses.replace(inventory, bins=(*inventory.bins, lost))
+    fixed = dataclasses.replace(inventory, bins=(*inventory.bins, _bin("lost", grid(1, 0.2))))
+    before = day
+    for hour, alert, at in ((7, "lost", now), (8, "b3", fixed)):
+        before, _ = reroute_day(
+            before,
+            [],
+            [alert],
+            streets,
+            now=day.at(hour * 3600),
+            params=SolveParams(time_limit_s=1),
+            inventory=at,
+        )
+        assert before.violations == ()
+    assert {"lost", "b3"} <= before.plan.served_refs and before.unserved == ()
+    assert {"lost", "b3"} <= set(before.alerted)
+    assert (before.fill_at_pickup["lost"], before.fill_at_pickup["b3"]) == (1.0, 1.0)
