@@ -649,7 +649,6 @@ def _stood_down(
         return _Stood(plan=plan, reasons={}, notes=())
     cut = {r.vehicle_ref: r for r in routes}
     plan = dataclasses.replace(plan, routes=tuple(cut.get(r.vehicle_ref, r) for r in plan.routes))
-    plan = dataclasses.replace(plan, objective=objective(full, plan))
     return _Stood(plan=plan, reasons=reasons, notes=tuple(notes))
 
 
@@ -674,7 +673,9 @@ def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seco
     no plan goes on from the trucks' positions (e.g. a loaded truck with every site
     closed), rather than a plan without routes. Every other stop of ``full`` it does not
     serve is listed unserved too (a bin a re-plan added, one an out-of-service truck no
-    longer takes, with the reason naming it), and only stops of ``full``."""
+    longer takes, with the reason naming it), and only stops of ``full``. Its objective is
+    that of ``full`` (:func:`~optimiser.check.objective`): an urgent stop was an optional
+    one the plan's objective priced as left out, or a truck's route is cut."""
     plan = stood.plan
     why = "rerouting found no plan from the trucks' positions; the plan being driven stands"
     refs = {s.ref for s in full.stops}
@@ -687,6 +688,7 @@ def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seco
     return dataclasses.replace(
         plan,
         unserved=kept + added,
+        objective=objective(full, plan),
         solve_time_s=seconds,
         notes=(
             *plan.notes,

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from optimiser.check import check, plan_from_sequences
+from optimiser.check import check, objective, plan_from_sequences
 from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
@@ -398,6 +398,34 @@ def test_when_the_plan_stands_a_truck_out_of_service_drives_none_of_its_bins(
     assert all("planned for b, out of service" in reasons[r] for r in rest), reasons
     assert new.served_refs | reasons.keys() == {s.ref for s in full.stops}
     assert any(n.startswith("b is out of service") for n in new.notes), new.notes
+
+
+def test_when_the_plan_stands_its_objective_is_that_of_the_day_rerouted(kit, day) -> None:
+    """No plan goes on (truck a loaded at 13:00, the only site closed at 12:00); the alert
+    names b9, an optional bin the plan left out (its prize counted in the plan's
+    objective). The plan stands with b9 unserved, now a required stop whose loss is counted
+    apart: the objective is that of the day rerouted, as ``objective`` prices it, as it is
+    when a truck out of service is cut (it kept the plan's, prize and all)."""
+    h = kit.H
+    b9 = dataclasses.replace(day.stop("b9"), required=False, prize=5000)
+    day = dataclasses.replace(
+        day,
+        sites=(kit.site(window_s=(0, 12 * h)),),
+        stops=tuple(b9 if s.ref == "b9" else s for s in day.stops),
+    )
+    plan = plan_from_sequences(
+        day, {"a": ["b2", "b6", "s1", "b3", "s1"], "b": ["b7", "b8", "s1", "b5", "b4", "s1"]}
+    )
+    assert check(day, plan) == [] and "b9" not in plan.served_refs
+    progress = [
+        _late(kit.route_of(plan, "a"), 2, 13 * h),
+        _late(kit.route_of(plan, "b"), 3, 13 * h),
+    ]
+    new = reroute(day, plan, progress, [b9], FAST)
+    full = with_urgent(day, [b9])
+    assert any("the plan being driven stands" in n for n in new.notes), new.notes
+    assert check(full, new) == [] and "b9" not in new.served_refs
+    assert new.objective == objective(full, new)
 
 
 def test_a_truck_fuller_than_planned_unloads_before_its_next_bin(kit, day) -> None:
