@@ -199,17 +199,23 @@ def compute_kpis(
     fills: Mapping[str, float],
     weights_kg: Mapping[str, float],
     problem: Problem | None = None,
+    unplaced: Sequence[Unserved] = (),
 ) -> dict[str, float | int]:
     """Dispatcher KPIs of a plan (km, hours, kg, bins, fill at pickup, unserved).
 
     ``kg`` is the planned load of the served stops (``weights_kg`` by stop ref, see
     :func:`planned_weights`), an upper estimate of what the trucks bring. ``hours`` are the
     trucks' time out, less the time a truck stands at its depot between two outings
-    (:func:`waiting_at_depot_s`, with ``problem``'s travel times).
+    (:func:`waiting_at_depot_s`, with ``problem``'s travel times). ``unplaced``: visits left
+    out of the problem (``DayPlan.unplaced``), unserved all the same. A bin counts as
+    collected when a visit of it is served and none is unserved (a bin emptied this
+    morning whose second visit, ``b#2``, is left out is not).
     """
     served = plan.served_refs
+    left_out = (*plan.unserved, *unplaced)
     must = {d.bin_id for d in decisions if d.action is Action.MUST}
     may = {d.bin_id for d in decisions if d.action is Action.MAY}
+    collected = {bin_of(r) for r in served} - {bin_of(u.ref) for u in left_out}
 
     def waiting(route: Route) -> int:
         return waiting_at_depot_s(route, problem) if problem is not None else 0
@@ -218,13 +224,13 @@ def compute_kpis(
     pickup = [fills[b] for b in served if b in fills]
     return {
         "bins_collected": len(served),
-        "must_collected": len(served & must),
+        "must_collected": len(collected & must),
         "must_total": len(must),
-        "may_collected": len(served & may),
+        "may_collected": len(collected & may),
         "may_total": len(may),
         "bins_skipped_by_policy": sum(d.action is Action.SKIP for d in decisions),
-        "unserved": len(plan.unserved),
-        "unserved_must": sum(bin_of(u.ref) in must for u in plan.unserved),
+        "unserved": len(left_out),
+        "unserved_must": sum(bin_of(u.ref) in must for u in left_out),
         "trucks_used": len(used),
         "km": round(sum(r.distance_m for r in used) / 1000.0, 2),
         "hours": round(sum(r.duration_s - waiting(r) for r in used) / 3600.0, 2),
@@ -501,8 +507,7 @@ def route_day(
     asked = {s.ref for s in built.problem.stops} | {u.ref for u in unplaced}
     fills = fill_at_pickup(day_start, plan, models)
     weights = planned_weights(decisions, built.problem)
-    kpis = compute_kpis(plan, decisions, fills, weights, built.problem)
-    kpis = _with_unplaced(kpis, unplaced, decisions)  # unserved all the same
+    kpis = compute_kpis(plan, decisions, fills, weights, built.problem, unplaced)
     _report(progress, 1.0, "done")
     return DayPlan(
         plan_date=plan_date,
@@ -559,19 +564,6 @@ def _unreachable(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
         for i, b in enumerate(bins)
         if i in far
     }
-
-
-def _with_unplaced(
-    kpis: dict[str, float | int],
-    unplaced: Sequence[Unserved],
-    decisions: Sequence[BinDecision],
-) -> dict[str, float | int]:
-    """``kpis`` counting the ``unplaced`` bins (left out of the problem) as unserved, and
-    must bins among them as unserved must bins: unserved all the same."""
-    must = {d.bin_id for d in decisions if d.action is Action.MUST}
-    kpis["unserved"] += len(unplaced)
-    kpis["unserved_must"] += sum(bin_of(u.ref) in must for u in unplaced)
-    return kpis
 
 
 def _extend(
@@ -1924,9 +1916,7 @@ def _driven_on(
         plan=plan,
         fill_at_pickup=fills,
         violations=tuple(check(built.problem, plan)),
-        kpis=_with_unplaced(
-            compute_kpis(plan, decisions, fills, weights, built.problem), unplaced, decisions
-        ),
+        kpis=compute_kpis(plan, decisions, fills, weights, built.problem, unplaced),
         alerted=tuple(dict.fromkeys((*day.alerted, *alerted))),
         unplaced=tuple(unplaced),
     )

@@ -37,7 +37,15 @@ from network.matrix import TravelMatrix
 from network.providers import HaversineProvider
 from optimiser.build import clock_to_s
 from optimiser.check import check
-from optimiser.daily import DayPlan, OffRoute, plan_day, replan_day, reroute_day
+from optimiser.daily import (
+    DayPlan,
+    OffRoute,
+    compute_kpis,
+    plan_day,
+    planned_weights,
+    replan_day,
+    reroute_day,
+)
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
@@ -133,6 +141,32 @@ def test_plan_day_collects_must_bins_with_disposal_trips(day: DayPlan) -> None:
     assert day.kpis["must_collected"] == 3
     route = next(r for r in day.plan.routes if r.used)
     assert route.visits[-2].kind is VisitKind.DISPOSAL  # returns empty
+
+
+@pytest.mark.parametrize("left", ["unserved", "unplaced"])
+def test_a_must_bin_whose_second_visit_is_left_out_is_not_counted_collected(
+    day: DayPlan, left: str
+) -> None:
+    """b0 was emptied (its visit ``b0`` served) and must be emptied again (``b0#2``), which
+    the plan leaves out, unserved or unplaced (no street reaches it now): the KPIs count
+    b0 among the unserved must bins, not the collected ones (both counted it, so
+    must_collected + unserved_must came to more than must_total)."""
+    assert "b0" in day.plan.served_refs
+    again = Unserved(ref="b0#2", reason="no truck can reach it")
+    plan, unplaced = day.plan, ()
+    if left == "unserved":
+        plan = dataclasses.replace(plan, unserved=(*plan.unserved, again))
+    else:
+        unplaced = (again,)
+    weights = planned_weights(day.decisions, day.built.problem)
+    kpis = compute_kpis(
+        plan, day.decisions, day.fill_at_pickup, weights, day.built.problem, unplaced
+    )
+    assert (kpis["must_collected"], kpis["unserved_must"]) == (
+        day.kpis["must_collected"] - 1,
+        day.kpis["unserved_must"] + 1,
+    )
+    assert kpis["must_collected"] + kpis["unserved_must"] == kpis["must_total"]
 
 
 def test_plan_day_loads_each_bin_as_late_as_a_truck_may_come(
