@@ -13,9 +13,11 @@ import pytest
 
 from network.matrix import TravelMatrix
 from optimiser.check import check
+from optimiser.daily import DayPlan
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, VisitKind
+from optimiser.plan import Plan, Visit, VisitKind
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
+from optimiser.reroute import Progress
 from optimiser.solve import solve
 
 H = 3600
@@ -130,4 +132,25 @@ def random_problem() -> Problem:
         stops=stops,
         vehicles=tuple(Kit.truck(f"t{k}", capacity_l=2000) for k in range(3)),
         sites=(Kit.site("s1", 1), Kit.site("s2", 2)),
+    )
+
+
+def route_work(day: DayPlan, truck: str) -> list[Visit]:
+    """The bin and disposal visits of ``truck``'s route in ``day``."""
+    route = next(r for r in day.plan.routes if r.vehicle_ref == truck)
+    return [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+
+
+def done_through(truck: str, work: list[Visit], last: int) -> Progress:
+    """``truck`` has done ``work`` up to and including ``work[last]``, as planned."""
+    here = work[last]
+    return Progress(
+        vehicle_ref=truck,
+        done=tuple(v.ref for v in work[: last + 1]),
+        location=int(here.location or 0),
+        time_s=here.end_s,
+        volume_l=here.volume_l,
+        weight_kg=here.weight_kg,
+        daily_l=here.daily_l,
+        daily_kg=here.daily_kg,
     )

@@ -51,6 +51,7 @@ from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
 from optimiser.problem import bin_of
 from optimiser.reroute import Progress, RouteChange
+from tests.optimiser.conftest import done_through, route_work
 
 TZ = ZoneInfo("Europe/Helsinki")
 DAY = date(2026, 11, 25)
@@ -326,32 +327,11 @@ def test_vroom_json_summary_matches_routes(day: DayPlan) -> None:
         assert route["steps"][0]["type"] == "start" and route["steps"][-1]["type"] == "end"
 
 
-def _work(day: DayPlan, truck: str) -> list[Visit]:
-    """The bin and disposal visits of ``truck``'s route in ``day``."""
-    route = next(r for r in day.plan.routes if r.vehicle_ref == truck)
-    return [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
-
-
-def _done_through(truck: str, work: list[Visit], last: int) -> Progress:
-    """``truck`` has done ``work`` up to and including ``work[last]``, as planned."""
-    here = work[last]
-    return Progress(
-        vehicle_ref=truck,
-        done=tuple(v.ref for v in work[: last + 1]),
-        location=int(here.location or 0),
-        time_s=here.end_s,
-        volume_l=here.volume_l,
-        weight_kg=here.weight_kg,
-        daily_l=here.daily_l,
-        daily_kg=here.daily_kg,
-    )
-
-
 def _progress_after(day: DayPlan, bins_done: int, truck: str = "t1") -> list[Progress]:
     """``truck`` has emptied its first ``bins_done`` bins (and any unload before them)."""
-    work = _work(day, truck)
+    work = route_work(day, truck)
     last = [i for i, v in enumerate(work) if v.kind is VisitKind.BIN][bins_done - 1]
-    return [_done_through(truck, work, last)]
+    return [done_through(truck, work, last)]
 
 
 def _alerted(
@@ -1490,8 +1470,8 @@ def test_a_truck_broken_down_on_the_road_stands_there_with_its_load(
 
 def _all_done(day: DayPlan, truck: str) -> Progress:
     """``truck`` has done all the work of its route in ``day``, as planned (all reported)."""
-    work = _work(day, truck)
-    return _done_through(truck, work, len(work) - 1)
+    work = route_work(day, truck)
+    return done_through(truck, work, len(work) - 1)
 
 
 def test_a_truck_broken_down_on_its_way_home_stands_at_its_last_stop(

@@ -18,6 +18,7 @@ from optimiser.params import SolveParams
 from optimiser.plan import VisitKind
 from optimiser.reroute import Progress
 from tests.network.conftest import build_tiny_graph, grid
+from tests.optimiser.conftest import done_through, route_work
 
 TZ = ZoneInfo("Europe/Helsinki")
 DAY = date(2026, 11, 25)
@@ -144,21 +145,9 @@ def test_a_plan_marks_an_alert_on_a_bin_no_street_reaches_as_an_alert(
 
 def _first_bin_done(day: DayPlan) -> tuple[str, Progress]:
     """The first bin of t1's route in ``day``, and t1 having emptied it as planned."""
-    route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
-    work = [v for v in route.visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    work = route_work(day, "t1")
     last = next(i for i, v in enumerate(work) if v.kind is VisitKind.BIN)
-    here = work[last]
-    progress = Progress(
-        vehicle_ref="t1",
-        done=tuple(v.ref for v in work[: last + 1]),
-        location=int(here.location or 0),
-        time_s=here.end_s,
-        volume_l=here.volume_l,
-        weight_kg=here.weight_kg,
-        daily_l=here.daily_l,
-        daily_kg=here.daily_kg,
-    )
-    return here.ref, progress
+    return work[last].ref, done_through("t1", work, last)
 
 
 def test_a_replan_leaves_out_the_next_visit_of_a_bin_emptied_today_then_moved_off_the_map(
