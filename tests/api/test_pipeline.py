@@ -1309,3 +1309,75 @@ def test_a_waiting_alert_on_a_bin_no_street_reaches_reads_unserved_after_a_plan_
         assert routes["violations"] == []
         reasons = {u["bin_id"]: (u["reason"], u["alert"]) for u in routes["unserved"]}
         assert reasons["lost"] == (_lost_reason(network), True)
+
+
+def test_an_unserved_alert_on_a_bin_placed_since_follows_the_reroute_that_empties_it(
+    settings: Settings,
+) -> None:
+    """The alert on ``lost`` (entered off the map) reads ``unserved``; the dispatcher fixes
+    its coordinates, and a later reroute for an alert on b2 empties it as an alert visit:
+    the alert now reads ``rerouted`` with that plan and its truck."""
+    app, _ = _street_town(settings)
+    with TestClient(app) as client:
+        runtime: Runtime = app.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        _seed_street_town(client, key)
+        _planned(client, key, runtime)
+
+        def alert(bin_id: str, at: str) -> int:
+            made = client.post("/alerts", json={"bin_id": bin_id, "at": at}, headers=key)
+            wait(runtime)
+            return int(made.json()["id"])
+
+        lost = alert("lost", "2026-11-25T09:00:00+02:00")
+        assert client.get(f"/alerts/{lost}", headers=key).json()["status"] == "unserved"
+        row = client.get("/bins/lost", headers=key).json()
+        (lon, lat) = grid(1, 0.2)
+        fixed = {**row, "lon": lon, "lat": lat}
+        assert client.put("/bins/lost", json=fixed, headers=key).status_code == 200
+        other = alert("b2", "2026-11-25T09:30:00+02:00")
+        newest = client.get(f"/alerts/{other}", headers=key).json()["plan_id"]
+        routes = client.get(f"/plans/{newest}/routes", headers=key).json()
+        emptied = [
+            (r["vehicle_id"], v.get("alert"))
+            for r in routes["routes"]
+            for v in r["visits"]
+            if v.get("bin_id") == "lost"
+        ]
+        assert emptied == [("v1", True)], routes["unserved"]
+        got = client.get(f"/alerts/{lost}", headers=key).json()
+        assert (got["status"], got["vehicle_id"], got["plan_id"]) == ("rerouted", "v1", newest)
+
+
+def test_an_alert_no_truck_could_serve_is_planned_once_its_truck_is_back(
+    settings: Settings,
+) -> None:
+    """The town's only truck breaks down at 08:00: the alert on b1 at 09:00 reads
+    ``unserved`` (no truck). Back in service at 10:00, the re-plan of the day sends it to
+    b1: the alert reads ``planned`` with that plan and the truck."""
+    app, _ = _street_town(settings)
+    with TestClient(app) as client:
+        runtime: Runtime = app.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        _seed_street_town(client, key)
+        _planned(client, key, runtime)
+
+        def at(hhmm: str) -> str:
+            now = f"{PLAN_DATE}T{hhmm}:00+02:00"
+            runtime.jobs.clock = lambda: datetime.fromisoformat(now)
+            return now
+
+        at("08:00")
+        down = client.post("/vehicles/v1/downtimes", json={"reason": "hydraulics"}, headers=key)
+        assert down.status_code == 202, down.text
+        wait(runtime)
+        made = client.post("/alerts", json={"bin_id": "b1", "at": at("09:00")}, headers=key)
+        wait(runtime)
+        alert = f"/alerts/{made.json()['id']}"
+        assert client.get(alert, headers=key).json()["status"] == "unserved"
+        at("10:00")
+        url = f"/vehicles/v1/downtimes/{down.json()['id']}/end"
+        (job,) = client.post(url, json={}, headers=key).json()["replans"]
+        wait(runtime)
+        got = client.get(alert, headers=key).json()
+        assert (got["status"], got["vehicle_id"], got["plan_id"]) == ("planned", "v1", job)
