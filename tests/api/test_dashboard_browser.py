@@ -566,15 +566,29 @@ def test_a_plan_asked_for_while_a_truck_is_out_shows_each_drivers_change(
 ) -> None:
     """The day's plan is driven: a truck reports its first bin. Asked for a plan again, the
     dashboard says the rest of the day was re-planned from where the trucks are and shows
-    each driver's change against the plan they were on."""
+    each driver's change against the plan they were on.
+
+    The plan is asked for while the date, just chosen, is still loading (its versions'
+    answer held until the re-plan is done): that load, which found only the first plan, is
+    overtaken by the re-plan's; it used to finish last, show the first plan and clear the
+    message."""
     base, key = server
     errors: list[str] = []
     external: list[str] = []
     first, _ = _driven(base, key)
     with _dashboard(base, key, errors, external) as page:
+        page.fill("#plan-date", "2026-11-24")
+        page.dispatch_event("#plan-date", "change")
+        page.wait_for_selector("#message:has-text('no plan for 2026-11-24')")
+        page.evaluate(HOLD_ANSWERS, f"/plans?plan_date={PLAN_DATE}")
+        page.fill("#plan-date", PLAN_DATE)
+        page.dispatch_event("#plan-date", "change")
         page.click("#request-plan")
-        page.wait_for_selector("#message:has-text('ready')")
+        page.wait_for_selector("#plan-status:has-text('v2: done')")
+        page.evaluate("window.release()")
+        page.wait_for_function("window.busy === 0")
         message = page.inner_text("#message")
+        assert "ready" in message
         assert f"re-planned from where the trucks are on plan #{first['id']}" in message
         assert not page.locator("#diff-panel").is_hidden()
         assert f"against #{first['id']}" in page.inner_text("#diff")

@@ -607,15 +607,20 @@ function showBinPopup(bin, x, y) {
   pop.hidden = false;
 }
 
-/* The plan shown, again (the server changed its day): not when another date is being loaded. */
+/* The date chosen, again (the server changed its day): the plan shown reloaded; while the
+   date is still loading, that load (which may have read the server before the change) is
+   overtaken by a new one of its newest done plan. */
 async function reloadShown() {
-  return state.date === $("plan-date").value && loadPlan(state.planId);
+  if (state.date === $("plan-date").value) return loadPlan(state.planId);
+  return showPlan(null);
 }
 
-/* Plan ``planId`` of ``planDate`` (a job's, an alert's) shown when that is the date shown,
-   else the plan shown reloaded: whether ``planId`` is shown. */
+/* Plan ``planId`` of ``planDate`` (a job's, an alert's) shown when that is the date chosen,
+   even while that date is still loading (the load is overtaken: it would show the plan it
+   found before and clear the caller's message); else the date chosen reloaded: whether
+   ``planId`` is shown. */
 async function showPlanOf(planId, planDate) {
-  if (planDate === state.date && planDate === $("plan-date").value) return showPlan(planId);
+  if (planDate === $("plan-date").value) return showPlan(planId);
   await reloadShown();
   return false;
 }
