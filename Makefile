@@ -35,8 +35,12 @@ $(CHROMIUM):
 	  || echo "could not install chromium: the browser tests will skip"; \
 	else echo "chromium not installed (apt-get install chromium): the browser tests will skip"; fi
 
+# Test files run on every core, each file on one worker (its module fixtures built once);
+# TEST_WORKERS=0 runs them in this process (a debugger, -x stopping at once).
+TEST_WORKERS ?= auto
+
 test: $(STAMP) | $(CHROMIUM)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
