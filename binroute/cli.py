@@ -22,8 +22,9 @@ console = Console()
 
 
 def _error(err: Exception) -> None:
-    """Print ``err`` as the command's error (its text verbatim: brackets are not markup)."""
-    console.print(f"[red]error:[/red] {escape(str(err))}")
+    """Print ``err`` as the command's error (its text verbatim: brackets are not markup; not
+    folded at the console's width, so a long file path in it stays whole to copy)."""
+    console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
 
 
 @contextmanager

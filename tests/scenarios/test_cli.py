@@ -72,11 +72,14 @@ def test_scenarios_compare_two_files(tmp_path: Path) -> None:
 
 
 def test_bad_file_is_a_clear_error(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.toml"
+    """The error names the key and the file, its path whole (not folded at 80 columns)."""
+    folder = tmp_path / ("scenarios_of_the_city_" * 4)
+    folder.mkdir()
+    bad = folder / "bad.toml"
     bad.write_text('name = "x"\nn_bins = -1\n[[policies]]\nkind = "fixed"\n')
     res = CliRunner().invoke(app, ["scenarios", "run", str(bad)])
     assert res.exit_code == 2
-    assert "n_bins" in res.output and "bad.toml" in res.output
+    assert "n_bins" in res.output and str(bad) in res.output
 
 
 @pytest.mark.slow
