@@ -209,7 +209,9 @@ def compute_kpis(
     (:func:`waiting_at_depot_s`, with ``problem``'s travel times). ``unplaced``: visits left
     out of the problem (``DayPlan.unplaced``), unserved all the same. A bin counts as
     collected when a visit of it is served and none is unserved (a bin emptied this
-    morning whose second visit, ``b#2``, is left out is not).
+    morning whose second visit, ``b#2``, is left out is not). ``mean_fill_at_pickup`` is
+    the mean of ``fills`` (fraction by stop ref), each capped at 1: a bin forecast past
+    full is emptied full, its overflow beside it (as the scenarios count it).
     """
     served = plan.served_refs
     left_out = (*plan.unserved, *unplaced)
@@ -221,7 +223,7 @@ def compute_kpis(
         return waiting_at_depot_s(route, problem) if problem is not None else 0
 
     used = [r for r in plan.routes if r.used]
-    pickup = [fills[b] for b in served if b in fills]
+    pickup = [min(fills[b], 1.0) for b in served if b in fills]
     return {
         "bins_collected": len(served),
         "must_collected": len(collected & must),
