@@ -688,11 +688,23 @@ class JobRunner:
                 continue
             r.off_route = off
             s.flush()  # the next report of the truck is judged with this one's flag
-            if not off or r.bin_id is None or plan_date < self.today():
-                continue
-            if repo.visit_elsewhere_to_come(s, plan_date, r.vehicle_id, r.bin_id):
+            if r.bin_id is not None and self.sent_elsewhere(
+                s, plan_date, r.vehicle_id, r.bin_id, off
+            ):
                 emptied.append((plan_date, r.vehicle_id, r.bin_id, r.at))
         return emptied
+
+    def sent_elsewhere(
+        self, s: Any, plan_date: date, vehicle_id: str, bin_id: str, off_route: bool | None
+    ) -> bool:
+        """Whether bin ``bin_id``, reported emptied by ``vehicle_id`` off its route
+        (``off_route``) on ``plan_date``, today or later, is one the day's plans still send
+        another truck to: a reroute then takes that trip out (:meth:`request_emptied`)."""
+        return (
+            bool(off_route)
+            and plan_date >= self.today()
+            and repo.visit_elsewhere_to_come(s, plan_date, vehicle_id, bin_id)
+        )
 
     def _settle_planned(
         self, s: Any, plan_id: int, plan: Mapping[str, Any], waiting: _Waiting

@@ -224,8 +224,8 @@ def post_progress(
         s.add(row)
         s.flush()
         out = ProgressOut.model_validate(row)
-        if off and item.bin_id is not None and plan.plan_date >= jobs.today():
-            sent = repo.visit_elsewhere_to_come(s, plan.plan_date, item.vehicle_id, item.bin_id)
+        if item.bin_id is not None:
+            sent = jobs.sent_elsewhere(s, plan.plan_date, item.vehicle_id, item.bin_id, off)
     if sent and item.bin_id is not None:
         jobs.request_emptied(
             plan.plan_date, item.vehicle_id, item.bin_id, item.at, planner, routing
