@@ -49,7 +49,7 @@ def zone(name: str) -> ZoneInfo:
 
 
 def _row_errors(path: Path, errors: Sequence[RowError]) -> tuple[tuple[str, str], ...]:
-    return tuple((f"{path.name} row {e.row}", e.message) for e in errors)
+    return tuple((f"{path.name} {e.label}", e.message) for e in errors)
 
 
 def _some_good(path: Path, records: Sequence[object], errors: Sequence[RowError]) -> None:
@@ -57,8 +57,11 @@ def _some_good(path: Path, records: Sequence[object], errors: Sequence[RowError]
     a wrong file, not data: a FleetDataError naming its first problems."""
     if records or not errors:
         return
-    rows = sum(e.row > 1 for e in errors) or len(errors)
-    lines = [f"{path.name}: none of its {rows} rows could be used; is it the right file?"]
+    header = errors[0].unit == "row"  # a CSV's line 1 is its header, not a record
+    rows = (sum(e.row > 1 for e in errors) if header else 0) or len(errors)
+    lines = [
+        f"{path.name}: none of its {rows} {errors[0].units} could be used; is it the right file?"
+    ]
     lines += [f"  {e}" for e in errors[:5]]
     if len(errors) > 5:
         lines.append(f"  ... and {len(errors) - 5} more like these")
@@ -291,7 +294,7 @@ def plan_from_files(
         start_at=start_at,
     )
     excluded: Sequence[tuple[str, str]] = [
-        *((f"inventory row {e.row}", e.message) for e in left_aside),
+        *((f"inventory {e.label}", e.message) for e in left_aside),
         *bad_readings,
         *bad_reports,
         *_far_reports(inventory, reports),

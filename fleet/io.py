@@ -84,6 +84,8 @@ class RowError:
     ignored : bool
         A column (or property) the reader does not know and leaves aside, the rest of the
         row read: a warning, never a reason to refuse a file.
+    unit : {"row", "feature", "entity"}
+        What ``row`` counts: CSV lines, GeoJSON features or FIWARE entities.
     """
 
     row: int
@@ -91,11 +93,30 @@ class RowError:
     field: str | None
     message: str
     ignored: bool = False
+    unit: str = "row"
 
     def __str__(self) -> str:
         rid = f" ({self.record_id})" if self.record_id else ""
         col = f" [{self.field}]" if self.field else ""
-        return f"row {self.row}{rid}{col}: {self.message}"
+        return f"{self.label}{rid}{col}: {self.message}"
+
+    @property
+    def label(self) -> str:
+        """The record as a reader names it: ``row 3``, ``feature 3``, ``entity 3``."""
+        return f"{self.unit} {self.row}"
+
+    @property
+    def units(self) -> str:
+        """The plural of ``unit``: rows, features, entities."""
+        return PLURAL_UNITS.get(self.unit, f"{self.unit}s")
+
+
+PLURAL_UNITS = {"row": "rows", "feature": "features", "entity": "entities"}
+
+
+def _as_unit(errors: Sequence[RowError], unit: str) -> tuple[RowError, ...]:
+    """``errors`` numbering ``unit`` records (features, entities) instead of rows."""
+    return tuple(replace(e, unit=unit) for e in errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +145,8 @@ class ImportResult(Generic[T]):
 
 def summarise_errors(what: str, errors: Sequence[RowError], limit: int = 20) -> str:
     """One message naming every bad row (at most ``limit``, then a count)."""
-    lines = [f"{what}: {len(errors)} bad row(s); fix them and reload:"]
+    noun = "rows" if not errors else errors[0].unit if len(errors) == 1 else errors[0].units
+    lines = [f"{what}: {len(errors)} bad {noun}; fix them and reload:"]
     lines += [f"  {e}" for e in errors[:limit]]
     if len(errors) > limit:
         lines.append(f"  ... and {len(errors) - limit} more")
@@ -724,7 +746,7 @@ def read_inventory_geojson(src: Source | Mapping[str, Any]) -> InventoryImport:
         seen[(cls, rid)] = idx
         out[cls].append(built)
     return InventoryImport(
-        tuple(out[Bin]), tuple(out[Depot]), tuple(out[DisposalSite]), tuple(errors)
+        tuple(out[Bin]), tuple(out[Depot]), tuple(out[DisposalSite]), _as_unit(errors, "feature")
     )
 
 
@@ -930,7 +952,7 @@ def read_fiware_waste_containers(
     readings = _with_emptyings(kept, emptied)
     fills, refused = _weights_as_fills(readings, inventory, bins.values())
     errors = sorted((*errors, *clashes, *refused), key=lambda e: e.row)
-    return FiwareImport(fills, tuple(bins.values()), tuple(errors), duplicates=repeats)
+    return FiwareImport(fills, tuple(bins.values()), _as_unit(errors, "entity"), duplicates=repeats)
 
 
 def _with_emptyings(

@@ -243,7 +243,7 @@ def test_a_fiware_files_resent_entity_is_read_once_and_a_clash_is_listed(
         f"bin {readings[0].bin_id} has another reading at {first['dateObserved']} "
         f"(entity 1: fill {first['fillingLevel']:g}; this entity"
     )
-    assert said in excluded[f"readings.json row {len(ents) + 2}"]
+    assert said in excluded[f"readings.json entity {len(ents) + 2}"]
     assert excluded["readings.json"].startswith("1 entity(ies) repeating an earlier entity")
 
 

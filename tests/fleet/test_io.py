@@ -198,10 +198,13 @@ def test_fiware_bad_entities_reported_good_kept() -> None:
     assert [r.bin_id for r in got.readings] == ["a"]
     assert [(e.row, e.record_id) for e in got.errors] == [(2, "b"), (3, "c"), (4, "d"), (5, "e")]
     assert "fillingLevel missing" in got.errors[0].message
+    # numbered as entities, not rows (a JSON file has no rows to count)
+    assert str(got.errors[0]).startswith("entity 2 (b): fillingLevel missing")
     assert "add one" in got.errors[1].message
     assert "percentage" in got.errors[3].message
-    with pytest.raises(FleetDataError, match="4 bad row"):
+    with pytest.raises(FleetDataError, match="4 bad entities") as err:
         got.raise_if_errors()
+    assert "\n  entity 5 (e)" in str(err.value)
 
 
 BAD_BINS_CSV = """bin_id,lon,lat,capacity_l,stream
@@ -228,7 +231,7 @@ def test_bad_rows_reported_with_line_numbers_good_rows_kept() -> None:
     assert "capacity_l must be > 0" in got.errors[1].message
     assert "repeats row 2" in got.errors[3].message
     assert "column order" in got.errors[4].message
-    with pytest.raises(FleetDataError, match=r"5 bad row\(s\)[\s\S]*row 3 \(bad-lon\) \[lon\]"):
+    with pytest.raises(FleetDataError, match=r"5 bad rows;[\s\S]*row 3 \(bad-lon\) \[lon\]"):
         got.raise_if_errors("bins.csv")
 
 
@@ -298,6 +301,7 @@ def test_geojson_bad_features_reported() -> None:
     got = read_inventory_geojson(doc)
     assert got.bins == BINS and got.depots == DEPOTS
     assert [(e.row, e.field) for e in got.errors] == [(4, "geometry"), (5, "kind")]
+    assert [e.label for e in got.errors] == ["feature 4", "feature 5"]
 
 
 def test_inventory_directory_round_trip(tmp_path: Path) -> None:
