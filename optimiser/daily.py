@@ -1099,7 +1099,7 @@ def reroute_day(
     )
     urgent_ids = {d.bin_id for d in decisions}
     merged = tuple(d for d in day.decisions if d.bin_id not in urgent_ids) + tuple(decisions)
-    fills = {**day.fill_at_pickup, **{s.ref: 1.0 for s in urgent}}
+    fills = {**day.fill_at_pickup, **_decided_fills(day, back), **{s.ref: 1.0 for s in urgent}}
     new_day = _driven_on(
         day,
         dataclasses.replace(built, problem=problem),
@@ -1115,6 +1115,23 @@ def reroute_day(
         new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
+
+
+def _decided_fills(day: DayPlan, stops: Sequence[Stop]) -> dict[str, float]:
+    """The fill at pickup of ``stops`` a reroute adds by the day's decisions (bins placed
+    since, :func:`_placed_since`), by ref: the forecast the day decided them by, a bin's
+    first visit at its ``expected_fill_fraction``, a later one at its ``refill_fraction``
+    (a reroute has no fill models to forecast them at the new times)."""
+    decided = {d.bin_id: d for d in day.decisions}
+    return {
+        s.ref: (
+            decided[bin_of(s.ref)].expected_fill_fraction
+            if s.ref == bin_of(s.ref)
+            else decided[bin_of(s.ref)].refill_fraction
+        )
+        for s in stops
+        if bin_of(s.ref) in decided
+    }
 
 
 def _placed_since(

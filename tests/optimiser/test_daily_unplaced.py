@@ -210,6 +210,9 @@ def test_a_reroute_routes_a_bin_left_out_whose_coordinates_were_fixed_since(
     (visit,) = [v for v in route.visits if v.ref == "b2"]
     assert fixed.built.problem.matrix.points[visit.location or 0] == grid(1.6, 0)
     assert (fixed.kpis["unserved"], fixed.kpis["unserved_must"]) == (0, 0)
+    # its fill at pickup is the day's forecast for it (it was missing from the KPI's mean)
+    (b2,) = [d for d in day.decisions if d.bin_id == "b2"]
+    assert fixed.fill_at_pickup["b2"] == pytest.approx(b2.expected_fill_fraction)
     farther = rerouted(away, 8, b2_at(FARTHER))
     assert [(u.ref, u.reason) for u in farther.unserved] == [("b2", _reason(streets, FARTHER))]
 
