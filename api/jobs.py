@@ -107,6 +107,8 @@ class _Claim:
 _TAKEN_BY_PLANS = ("no_plan", "failed", "rerouting", "rerouted", "unserved", "planned")
 # alerts no truck was sent to: the next days' plans take them in; a dispatcher may dismiss them
 NOT_SENT = ("no_plan", "unserved", "failed")
+# a nightly run a stop cut short (:meth:`JobRunner.recover`): today's runs again at the start
+NIGHTLY_INTERRUPTED = "interrupted by a restart; today's runs again when the service starts"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -315,7 +317,7 @@ class JobRunner:
             s.execute(
                 update(NightlyRunRow)
                 .where(NightlyRunRow.status == "running")
-                .values(status="failed", message=note)
+                .values(status="failed", message=NIGHTLY_INTERRUPTED)
             )
             s.execute(update(AlertRow).where(AlertRow.status == "rerouting").values(status="open"))
             return int(getattr(result, "rowcount", 0) or 0)

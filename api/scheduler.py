@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from api import repo
 from api.db import DowntimeRow, NightlyRunRow
 from api.ingest import ingest_dir
+from api.jobs import NIGHTLY_INTERRUPTED
 from api.planner import Planner
 from api.routing import Routing
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_ID = "binroute-nightly-plan"
+RERUN_JOB_ID = "binroute-nightly-rerun"  # today's nightly run again, a stop having cut it
 _RUNTIMES: dict[str, Runtime] = {}
 
 
@@ -202,8 +204,32 @@ def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
             max_instances=1,
             misfire_grace_time=settings.misfire_grace_s,
         )
+    _rerun_interrupted(runtime, scheduler, key)
     scheduler.resume()
     return scheduler
+
+
+def _rerun_interrupted(runtime: Runtime, scheduler: BackgroundScheduler, key: str) -> None:
+    """Today's nightly run, when a stop cut it short (``JobRunner.recover`` marked it), runs
+    again as the scheduler starts, unless the day has a finished plan since (a
+    dispatcher's): its job had fired, so it would not be due again before tomorrow, and the
+    trucks would go out on no plan. A failed run (the solver, say) is not retried here."""
+    today = runtime.jobs.today()
+    with runtime.db.reader() as s:
+        run = s.get(NightlyRunRow, today)
+        cut = run is not None and run.status == "failed" and run.message == NIGHTLY_INTERRUPTED
+        if not cut or repo.latest_done_plan(s, today) is not None:
+            return
+    log.info("nightly plan for %s was interrupted by a restart: running it again", today)
+    scheduler.add_job(
+        nightly_job,
+        DateTrigger(),  # now
+        args=[key],
+        id=RERUN_JOB_ID,
+        name="nightly plan again (interrupted by a restart)",
+        replace_existing=True,
+        misfire_grace_time=None,  # stored: a stop before it runs leaves it due at the next start
+    )
 
 
 def stop_scheduler(runtime: Runtime) -> None:

@@ -516,3 +516,48 @@ def test_a_truck_back_while_the_service_was_down_gets_its_day_replanned_at_start
         newest = client.get("/plans", headers=key).json()
         assert len(newest) == plans + 1
         assert (newest[0]["origin"], newest[0]["status"]) == ("downtime", "done")
+
+
+def _interrupted_night(settings: Settings, with_plan: bool) -> None:
+    """The database as a process stopped mid-way through ``DAY``'s nightly run leaves it:
+    the run and its plan job running; with ``with_plan``, a dispatcher's finished plan of
+    ``DAY`` from before."""
+    app = create_app(settings, planner=FakePlanner(), routing=Routing.static(HaversineProvider()))
+    with TestClient(app) as client:  # the schema, the inventory and the nightly job stored
+        seed(client, {"X-API-Key": issue_key(app.state.runtime.db, Role.ADMIN, "t")})
+        if with_plan:
+            done = app.state.runtime.jobs.create_plan(DAY, 1, "request", status="done")
+            with app.state.runtime.db.writer() as s:
+                s.execute(text("UPDATE plans SET state = x'00' WHERE id = :i"), {"i": done.id})
+        app.state.runtime.jobs.create_plan(DAY, 3, "nightly", status="running")
+        with app.state.runtime.db.writer() as s:
+            s.add(NightlyRunRow(plan_date=DAY, status="running", message=""))
+
+
+@pytest.mark.parametrize("with_plan", [False, True])
+def test_a_nightly_run_a_restart_cut_short_runs_again_at_the_start(
+    settings: Settings, with_plan: bool
+) -> None:
+    """The service stopped at 02:03 while ``DAY``'s nightly plan ran. It is up again at 02:10:
+    the run is marked failed and runs again at once (its job had fired: it was due again
+    only tomorrow, and the trucks would have gone out on no plan). Not when a dispatcher's
+    finished plan of the day is there."""
+    on = settings.model_copy(update={"scheduler_enabled": True})
+    _interrupted_night(on, with_plan)
+    fake = FakePlanner()
+    back = datetime.combine(DAY, time(2, 10), tzinfo=on.tz)
+    app = create_app(
+        on, planner=fake, routing=Routing.static(HaversineProvider()), clock=lambda: back
+    )
+    with TestClient(app):
+        runtime = app.state.runtime
+        for _ in range(1500):
+            if with_plan or _nightly_plans(on) == [(str(DAY), "done")]:
+                break
+            t.sleep(0.02)
+        runtime.jobs.wait_idle(30)
+        assert runtime.scheduler.get_job("binroute-nightly-rerun") is None  # ran, or none
+    if with_plan:
+        assert _nightly_plans(on) == [(str(DAY), "failed")] and fake.calls == []
+    else:
+        assert _nightly_plans(on) == [(str(DAY), "done")] and len(fake.calls) == 1
