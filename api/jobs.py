@@ -89,8 +89,9 @@ class _Claim:
     plan ``base_id``), the bins alerted, now (the latest alert's, truck report's or, for a
     reroute of today or with an earlier day's alert or no alert, the clock's time: an alert
     that arrives late is routed from when it arrives) and each bin's response target
-    (empty when targets are off). A version for a bin another truck's crew emptied has no
-    alert (:meth:`JobRunner.request_emptied`)."""
+    (empty when targets are off), for the alerts taken and for those of the day left
+    unserved, which it may serve (:func:`_unserved_of`). A version for a bin another
+    truck's crew emptied has no alert (:meth:`JobRunner.request_emptied`)."""
 
     plan_id: int
     base_id: int
@@ -220,6 +221,19 @@ def _targets(
         if a.plan_date != plan_date:
             due[a.bin_id] = min(due.get(a.bin_id, carried_at), carried_at)
     return due
+
+
+def _unserved_of(s: Any, plan_date: date) -> list[AlertRow]:
+    """The alerts the plans of ``plan_date`` left unserved (raised that day, or taken in by
+    one of its plans). A reroute may serve them, whichever alert it is for (a bin no street
+    reached, placed since: ``optimiser.daily._alerts_left_out``): they need their targets
+    then, as the alerts it takes in do and as a re-plan gives them (:func:`_targets`)."""
+    of_date = select(PlanRow.id).where(PlanRow.plan_date == plan_date)
+    unserved = select(AlertRow).where(
+        or_(AlertRow.plan_date == plan_date, AlertRow.plan_id.in_(of_date)),
+        AlertRow.status == "unserved",
+    )
+    return list(s.scalars(unserved))
 
 
 def _out(p: TruckProgress) -> bool:
@@ -824,9 +838,11 @@ class JobRunner:
         sensor's gateway sending late, a stop of the service). An alert whose bin was
         emptied since (``repo.emptied_since``: a truck reported it, or for a sensor's alert
         its readings show it) is closed as ``emptied`` (with the plan being driven): the
-        overflow it reported is gone. Each bin's response target is its first open alert's
-        time + ``alert_response_min``; an earlier day's alert's target passed, so it is now
-        (emptied as soon as a truck can), and now is when the reroute runs.
+        overflow it reported is gone. Each bin's response target is its first alert's time +
+        ``alert_response_min``, among those taken and those of the day left unserved (the
+        reroute may serve them too: a bin placed on a street since, :func:`_unserved_of`);
+        an earlier day's alert's target passed, so it is now (emptied as soon as a truck
+        can), and now is when the reroute runs.
         With no alert, a bin a truck emptied off its route that the plan being driven still
         sends another truck to (:meth:`request_emptied`) makes a version of its own (origin
         ``emptied``, now is the clock's); every reroute takes such trips out.
@@ -858,12 +874,14 @@ class JobRunner:
                 for (truck, bin_id), at in reported.items()
                 if repo.visit_elsewhere_to_come(s, plan_date, truck, bin_id)
             ]
-            if alerts:
-                emptied, empty = self._emptied_since(s, plan_date, alerts)
+            again = _unserved_of(s, plan_date)  # it may serve them: they need targets
+            if alerts or again:
+                emptied, empty = self._emptied_since(s, plan_date, [*alerts, *again])
                 for a in alerts:  # the bin was emptied after the alert: no new visit
                     if repo.emptied_since(a, emptied, empty):
                         _emptied(a, base.id)
                 alerts = [a for a in alerts if a.status == "open"]
+                again = [a for a in again if not repo.emptied_since(a, emptied, empty)]
             if not alerts and not elsewhere:
                 return None
             new = PlanRow(
@@ -890,7 +908,7 @@ class JobRunner:
             carried = not alerts or len(own) < len(alerts)
             running = carried or plan_date == self.today()  # now is when this runs
             now = max(own + elsewhere + ([self.clock()] if running else []))
-            due = _targets(alerts, self.settings.alert_response_min, plan_date, now)
+            due = _targets([*alerts, *again], self.settings.alert_response_min, plan_date, now)
             return _Claim(
                 plan_id=new.id,
                 base_id=base.id,

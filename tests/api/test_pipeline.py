@@ -1311,6 +1311,32 @@ def test_a_waiting_alert_on_a_bin_no_street_reaches_reads_unserved_after_a_plan_
         assert reasons["lost"] == (_lost_reason(network), True)
 
 
+def _lost_fixed_then_b2_alerted(
+    client: TestClient, key: dict[str, str], runtime: Runtime
+) -> tuple[int, int]:
+    """On the planned street town, an alert on ``lost`` (entered off the map) at 09:00
+    reads ``unserved``; the dispatcher fixes its coordinates, and an alert on b2 at 09:30
+    reroutes the day. The ids of lost's alert and of the reroute's plan."""
+    _planned(client, key, runtime)
+
+    def alert(bin_id: str, at: str) -> int:
+        made = client.post("/alerts", json={"bin_id": bin_id, "at": at}, headers=key)
+        wait(runtime)
+        return int(made.json()["id"])
+
+    lost = alert("lost", LOST_ALERT_AT)
+    assert client.get(f"/alerts/{lost}", headers=key).json()["status"] == "unserved"
+    row = client.get("/bins/lost", headers=key).json()
+    (lon, lat) = grid(1, 0.2)
+    fixed = {**row, "lon": lon, "lat": lat}
+    assert client.put("/bins/lost", json=fixed, headers=key).status_code == 200
+    other = alert("b2", f"{PLAN_DATE}T09:30:00+02:00")
+    return lost, int(client.get(f"/alerts/{other}", headers=key).json()["plan_id"])
+
+
+LOST_ALERT_AT = f"{PLAN_DATE}T09:00:00+02:00"
+
+
 def test_an_unserved_alert_on_a_bin_placed_since_follows_the_reroute_that_empties_it(
     settings: Settings,
 ) -> None:
@@ -1322,21 +1348,7 @@ def test_an_unserved_alert_on_a_bin_placed_since_follows_the_reroute_that_emptie
         runtime: Runtime = app.state.runtime
         key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
         _seed_street_town(client, key)
-        _planned(client, key, runtime)
-
-        def alert(bin_id: str, at: str) -> int:
-            made = client.post("/alerts", json={"bin_id": bin_id, "at": at}, headers=key)
-            wait(runtime)
-            return int(made.json()["id"])
-
-        lost = alert("lost", "2026-11-25T09:00:00+02:00")
-        assert client.get(f"/alerts/{lost}", headers=key).json()["status"] == "unserved"
-        row = client.get("/bins/lost", headers=key).json()
-        (lon, lat) = grid(1, 0.2)
-        fixed = {**row, "lon": lon, "lat": lat}
-        assert client.put("/bins/lost", json=fixed, headers=key).status_code == 200
-        other = alert("b2", "2026-11-25T09:30:00+02:00")
-        newest = client.get(f"/alerts/{other}", headers=key).json()["plan_id"]
+        lost, newest = _lost_fixed_then_b2_alerted(client, key, runtime)
         routes = client.get(f"/plans/{newest}/routes", headers=key).json()
         emptied = [
             (r["vehicle_id"], v.get("alert"))
@@ -1345,8 +1357,37 @@ def test_an_unserved_alert_on_a_bin_placed_since_follows_the_reroute_that_emptie
             if v.get("bin_id") == "lost"
         ]
         assert emptied == [("v1", True)], routes["unserved"]
+        assert "lost" not in {u["bin_id"] for u in routes["unserved"]}  # no reason left
         got = client.get(f"/alerts/{lost}", headers=key).json()
         assert (got["status"], got["vehicle_id"], got["plan_id"]) == ("rerouted", "v1", newest)
+
+
+def test_an_unserved_alert_a_reroute_for_another_alert_serves_gets_its_target(
+    settings: Settings,
+) -> None:
+    """The reroute for b2's alert empties ``lost`` (placed since) for its earlier alert: that
+    alert reads its truck's time and its response target, 09:00 + the response time, as a
+    re-plan gives it (the reroute gave targets to the alerts it took in only: it read
+    ``respond_by`` None, and plan.json had none for the visit)."""
+    app, _ = _street_town(settings)
+    with TestClient(app) as client:
+        runtime: Runtime = app.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        _seed_street_town(client, key)
+        lost, newest = _lost_fixed_then_b2_alerted(client, key, runtime)
+        target = datetime.fromisoformat(LOST_ALERT_AT) + timedelta(
+            minutes=settings.alert_response_min
+        )
+        routes = client.get(f"/plans/{newest}/routes", headers=key).json()
+        (visit,) = [v for r in routes["routes"] for v in r["visits"] if v.get("bin_id") == "lost"]
+        got = client.get(f"/alerts/{lost}", headers=key).json()
+        assert (got["status"], got["plan_id"]) == ("rerouted", newest), got
+        assert got["eta"] is not None and datetime.fromisoformat(got["eta"]) == (
+            datetime.fromisoformat(visit["start"])
+        )
+        assert got["respond_by"] is not None, got
+        assert datetime.fromisoformat(got["respond_by"]) == target
+        assert datetime.fromisoformat(visit["respond_by"]) == target
 
 
 def test_an_alert_no_truck_could_serve_is_planned_once_its_truck_is_back(
