@@ -24,10 +24,12 @@ far from a site) is sent straight home, unloading first; its shift is stretched 
 search only, so the checker still reports the overrun, and a note says when it returns.
 When no plan goes on from the trucks' positions at all, the plan being driven stands and
 the urgent stops are reported unserved; a truck out of service there ends its day from
-where it is, its bins still to do unserved with its name in the reason. A truck that owes
-its break, can no longer start it, and stood still long enough inside its window before
-now (between two visits done, or since its last one), had it then: the day records it at
-the earliest such wait.
+where it is, its bins still to do unserved with its name in the reason, and one whose
+route ends after its shift (a downtime cut it) keeps only the bins it can empty and still
+be home by its shift end, the others unserved with its name and shift end in the reason.
+A truck that owes its break, can no longer start it, and stood still long enough inside
+its window before now (between two visits done, or since its last one), had it then: the
+day records it at the earliest such wait.
 """
 
 from __future__ import annotations
@@ -607,8 +609,9 @@ def _sooner(problem: Problem, warm: dict[str, list[str]], stop: Stop) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Stood:
-    """The plan being driven, its out-of-service trucks' routes cut where they are now
-    (:func:`_stood_down`): why each bin they no longer take is left, and a note per truck."""
+    """The plan being driven, the routes of its trucks out of service or past their shift
+    end cut where they are now (:func:`_stood_down`): why each bin they no longer take is
+    left, and a note per truck."""
 
     plan: Plan
     reasons: Mapping[str, str]
@@ -626,25 +629,34 @@ def _stood_down(
     down) cut as the search would have it: its visits done, then its way from where it is
     to the end of its day (:func:`_way_home`), and none of its bins
     still to do. A truck out of service that had finished its work and ends where the plan
-    has it keeps its route. Without this, the plan that stands when no plan goes on from
-    the trucks' positions had a broken-down truck still drive its bins."""
+    has it keeps its route. So too a truck on duty whose route ends after its shift (cut
+    short by a downtime): from where it is, it keeps the bins still planned for it that it
+    can empty and still be home (unloaded) by its shift end, in their order. Without this,
+    the plan that stands when no plan goes on from the trucks' positions had a broken-down
+    truck still drive its bins, and one due in the workshop drive past its shift end."""
     why = "rerouting found no plan from the trucks' positions, so no other truck takes it"
     ends = {v.ref: v for v in residual.vehicles}
     stops = {s.ref for s in full.stops}
+    open_refs = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
     routes, reasons, notes = [], {}, []
     for v in full.vehicles:
         old, prog, w = _route_of(plan, v.ref), progs.get(v.ref), ends.get(v.ref)
-        if old is None or w is None or not v.off_duty:
+        if old is None or w is None:
             continue
-        if not _rest(old, prog) and old.visits[-1].location == w.end:
-            continue  # its work done, it ends its day as planned
-        routes.append(_merge(full, v, prefixes.get(v.ref, []), prog, _way_home(residual, w)))
-        left = [r for r in _rest(old, prog) if r in stops]
-        reasons.update(dict.fromkeys(left, f"planned for {v.ref}, {OFF_DUTY}: {why}"))
-        notes.append(
-            f"{v.ref} is {OFF_DUTY}: it ends its day from where it is, with none of the bins "
-            f"the plan being driven still gave it ({', '.join(left) or 'none left'})"
-        )
+        rest = _rest(old, prog)
+        if v.off_duty:
+            if not rest and old.visits[-1].location == w.end:
+                continue  # its work done, it ends its day as planned
+            new, cause = _way_home(residual, w), OFF_DUTY
+        elif old.visits[-1].end_s > v.shift_s[1]:
+            new = _way_home(residual, w, [r for r in rest if r in open_refs])
+            cause = f"whose shift ends at {clock(v.shift_s[1])}"
+        else:
+            continue
+        routes.append(_merge(full, v, prefixes.get(v.ref, []), prog, new))
+        left = [r for r in rest if r in stops and r not in new.bin_refs]
+        reasons.update(dict.fromkeys(left, f"planned for {v.ref}, {cause}: {why}"))
+        notes.append(_stood_note(v, new, left))
     if not routes:
         return _Stood(plan=plan, reasons={}, notes=())
     cut = {r.vehicle_ref: r for r in routes}
@@ -652,14 +664,35 @@ def _stood_down(
     return _Stood(plan=plan, reasons=reasons, notes=tuple(notes))
 
 
-def _way_home(residual: Problem, v: VehicleSpec) -> Route:
-    """Truck ``v``'s way from where it is to its end, with no bins: unloading first when it
-    must and a site can take it in its hours, else straight."""
+def _stood_note(v: VehicleSpec, new: Route, left: Sequence[str]) -> str:
+    """What :func:`_stood_down` did to truck ``v``'s day: its ``new`` rest of the day, the
+    bins still planned for it it no longer takes (``left``)."""
+    if v.off_duty:
+        return (
+            f"{v.ref} is {OFF_DUTY}: it ends its day from where it is, with none of the bins "
+            f"the plan being driven still gave it ({', '.join(left) or 'none left'})"
+        )
+    return (
+        f"{v.ref}'s shift ends at {clock(v.shift_s[1])}: it ends its day from where it is, "
+        f"with the bins the plan being driven still gave it that it can empty by then "
+        f"({', '.join(new.bin_refs) or 'none'}), not {', '.join(left) or 'none left'}"
+    )
+
+
+def _way_home(residual: Problem, v: VehicleSpec, refs: Sequence[str] = ()) -> Route:
+    """Truck ``v``'s way from where it is to its end, through the longest start of ``refs``
+    (its bins and sites still to do, in order; none by default) with which its route stays
+    valid (:func:`optimiser.greedy.feasible_prefix`: unloading last when it must); with
+    none of them, unloading first when it must and a site can take it in its hours, else
+    straight."""
+    kept = feasible_prefix(residual, v, list(refs)) if refs else []
+    if kept:
+        return time_route(residual, v, kept)
     straight = time_route(residual, v, [])
-    refs = with_final_unload(residual, v, [])
-    if not refs:
+    site = with_final_unload(residual, v, [])
+    if not site:
         return straight
-    unloading = time_route(residual, v, refs)
+    unloading = time_route(residual, v, site)
     return straight if check_route(residual, v, unloading) else unloading
 
 
@@ -668,14 +701,15 @@ def _route_of(plan: Plan, vehicle_ref: str) -> Route | None:
 
 
 def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seconds: float) -> Plan:
-    """The plan being driven (``stood``: its out-of-service trucks' routes cut where they
-    are, :func:`_stood_down`), with the urgent stops unserved: what a reroute answers when
-    no plan goes on from the trucks' positions (e.g. a loaded truck with every site
-    closed), rather than a plan without routes. Every other stop of ``full`` it does not
-    serve is listed unserved too (a bin a re-plan added, one an out-of-service truck no
-    longer takes, with the reason naming it), and only stops of ``full``. Its objective is
-    that of ``full`` (:func:`~optimiser.check.objective`): an urgent stop was an optional
-    one the plan's objective priced as left out, or a truck's route is cut."""
+    """The plan being driven (``stood``: the routes of its trucks out of service or past
+    their shift end cut where they are, :func:`_stood_down`), with the urgent stops
+    unserved: what a reroute answers when no plan goes on from the trucks' positions (e.g.
+    a loaded truck with every site closed), rather than a plan without routes. Every other
+    stop of ``full`` it does not serve is listed unserved too (a bin a re-plan added, one a
+    truck so cut no longer takes, with the reason naming it), and only stops of ``full``.
+    Its objective is that of ``full`` (:func:`~optimiser.check.objective`): an urgent stop
+    was an optional one the plan's objective priced as left out, or a truck's route is
+    cut."""
     plan = stood.plan
     why = "rerouting found no plan from the trucks' positions; the plan being driven stands"
     refs = {s.ref for s in full.stops}

@@ -1268,6 +1268,18 @@ def test_a_truck_broken_down_mid_day_takes_no_more_bins_on_a_replan(
     assert [v.vehicle_id for v in new_day.inventory.vehicles] == ["t1", "t2"]
 
 
+def _no_plan_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reroute's search finds no plan from the trucks' positions: the plan being driven
+    stands (the fallback)."""
+    rerouting = importlib.import_module("optimiser.reroute")  # the package names a function so
+
+    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+        left = tuple(Unserved(ref=s.ref, reason="could not fit") for s in residual.stops)
+        return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=left)
+
+    monkeypatch.setattr(rerouting, "_search_rest", nothing)
+
+
 def test_a_truck_broken_down_mid_day_drives_no_more_bins_when_the_plan_stands(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
     monkeypatch: pytest.MonkeyPatch,
@@ -1276,13 +1288,7 @@ def test_a_truck_broken_down_mid_day_drives_no_more_bins_when_the_plan_stands(
     not start did before 8f57a6f): the plan being driven stands, yet t2 drives none of its
     bins still to do. They are unserved with a reason naming t2, and the day breaks no rule
     (t2 had kept them all, over its limit of the bin done)."""
-    rerouting = importlib.import_module("optimiser.reroute")  # the package names a function so
-
-    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
-        left = tuple(Unserved(ref=s.ref, reason="could not fit") for s in residual.stops)
-        return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=left)
-
-    monkeypatch.setattr(rerouting, "_search_rest", nothing)
+    _no_plan_goes_on(monkeypatch)
     inventory, day = _two_trucks(tiny_city)
     (route,) = [r for r in day.plan.routes if r.vehicle_ref == "t2"]
     (done,) = _progress_after(day, 1, "t2")
@@ -1296,6 +1302,37 @@ def test_a_truck_broken_down_mid_day_drives_no_more_bins_when_the_plan_stands(
     rest = [r for r in route.bin_refs if r not in done.done]
     reasons = {u.ref: u.reason for u in new_day.unserved}
     assert rest and all("planned for t2, out of service" in reasons[r] for r in rest), reasons
+
+
+def test_a_truck_whose_shift_a_downtime_cuts_is_home_by_then_when_the_plan_stands(
+    day: DayPlan,
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """t1 (one bin done) goes to the workshop at 07:00, before its planned return at 07:19:
+    its shift ends then, and it is not out of service before. The search finds no plan, so
+    the plan being driven stands, yet t1 keeps only the bins it can still empty and unload
+    before 07:00, and is home by then; the others are unserved with a reason naming t1 and
+    its shift end, and the day breaks no rule (t1 drove its whole route, past 07:00)."""
+    _no_plan_goes_on(monkeypatch)
+    (route,) = day.plan.routes
+    cut = _local(7)
+    assert route.visits[-1].end_s > day.seconds(cut)
+    down = Downtime(vehicle_id="t1", start=cut, reason="brake check")
+    (done,) = _progress_after(day, 1)
+    now = day.at(done.time_s)
+    new_day, _, t1 = _replanned(day, tiny_city, now, [], [], inventory=_down(tiny_city, down))
+    assert any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert new_day.violations == ()
+    (after,) = new_day.plan.routes
+    assert after.visits[-1].end_s <= day.seconds(cut)
+    assert after.visits[-2].kind is VisitKind.DISPOSAL  # home empty
+    rest = [r for r in route.bin_refs if r not in t1.done]
+    kept = [r for r in after.bin_refs if r not in t1.done]
+    assert kept and kept == rest[: len(kept)] and len(kept) < len(rest)
+    reasons = {u.ref: u.reason for u in new_day.unserved}
+    left = rest[len(kept) :]
+    assert all("planned for t1, whose shift ends at 07:00" in reasons[r] for r in left), reasons
 
 
 def test_a_truck_in_the_workshop_until_noon_goes_on_from_where_it_is_then(

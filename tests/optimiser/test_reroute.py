@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 import pytest
 
 from optimiser.check import check, objective, plan_from_sequences
 from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
 from optimiser.problem import Problem
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
@@ -398,6 +399,42 @@ def test_when_the_plan_stands_a_truck_out_of_service_drives_none_of_its_bins(
     assert all("planned for b, out of service" in reasons[r] for r in rest), reasons
     assert new.served_refs | reasons.keys() == {s.ref for s in full.stops}
     assert any(n.startswith("b is out of service") for n in new.notes), new.notes
+
+
+def test_when_the_plan_stands_a_truck_whose_shift_was_cut_is_home_unloaded_by_its_end(
+    kit, day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No plan goes on (the search finds none), and truck b's shift now ends (a downtime)
+    before its planned return, but after the time it needs, from b7 done, to empty b8 and
+    b5, unload and drive home: it keeps those, unloads after b5 (the plan had it go on to
+    b4), and is home by its shift end; b4 is unserved with a reason naming b and its shift
+    end, a note says so, and the checker passes the day (b drove on past its shift end)."""
+    reroute_module = importlib.import_module("optimiser.reroute")
+
+    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+        left = tuple(Unserved(ref=s.ref, reason="could not fit") for s in residual.stops)
+        return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=left)
+
+    monkeypatch.setattr(reroute_module, "_search_rest", nothing)
+    planned = {"a": ["b2", "b6", "b9", "s1", "b3", "s1"], "b": ["b7", "b8", "s1", "b5", "b4", "s1"]}
+    plan = plan_from_sequences(day, planned)
+    shorter = plan_from_sequences(day, {"b": ["b7", "b8", "s1", "b5", "s1"]})
+    end_s = kit.route_of(shorter, "b").visits[-1].end_s  # b's soonest return with b8 and b5
+    route_b = kit.route_of(plan, "b")
+    assert check(day, plan) == [] and route_b.visits[-1].end_s > end_s
+    b = dataclasses.replace(day.vehicles[1], shift_s=(day.vehicles[1].shift_s[0], end_s))
+    cut = dataclasses.replace(day, vehicles=(day.vehicles[0], b))
+    new = reroute(cut, plan, [_progress(route_b, 1)], [], FAST)
+    assert any("the plan being driven stands" in n for n in new.notes), new.notes
+    assert check(cut, new) == []
+    assert kit.route_of(new, "a") == kit.route_of(plan, "a")
+    after = kit.route_of(new, "b")
+    assert [x.ref for x in after.visits if x.kind in WORK] == ["b7", "b8", "s1", "b5", "s1"]
+    assert after.visits[-1].end_s <= end_s
+    reasons = {u.ref: u.reason for u in new.unserved}
+    assert reasons.keys() == {"b4"}
+    assert reasons["b4"].startswith(f"planned for b, whose shift ends at {clock(end_s)}")
+    assert any(n.startswith(f"b's shift ends at {clock(end_s)}") for n in new.notes), new.notes
 
 
 def test_when_the_plan_stands_its_objective_is_that_of_the_day_rerouted(kit, day) -> None:
