@@ -1342,7 +1342,10 @@ def test_an_unserved_alert_on_a_bin_placed_since_follows_the_reroute_that_emptie
 ) -> None:
     """The alert on ``lost`` (entered off the map) reads ``unserved``; the dispatcher fixes
     its coordinates, and a later reroute for an alert on b2 empties it as an alert visit:
-    the alert now reads ``rerouted`` with that plan and its truck."""
+    the alert now reads ``rerouted`` with that plan, its truck and time, and its response
+    target, 09:00 + the response time, as a re-plan gives it (the reroute gave targets to
+    the alerts it took in only: it read ``respond_by`` None, and plan.json had none for
+    the visit)."""
     app, _ = _street_town(settings)
     with TestClient(app) as client:
         runtime: Runtime = app.state.runtime
@@ -1350,44 +1353,23 @@ def test_an_unserved_alert_on_a_bin_placed_since_follows_the_reroute_that_emptie
         _seed_street_town(client, key)
         lost, newest = _lost_fixed_then_b2_alerted(client, key, runtime)
         routes = client.get(f"/plans/{newest}/routes", headers=key).json()
-        emptied = [
-            (r["vehicle_id"], v.get("alert"))
+        visits = [
+            (r["vehicle_id"], v)
             for r in routes["routes"]
             for v in r["visits"]
             if v.get("bin_id") == "lost"
         ]
-        assert emptied == [("v1", True)], routes["unserved"]
+        assert [(truck, v.get("alert")) for truck, v in visits] == [("v1", True)], routes
         assert "lost" not in {u["bin_id"] for u in routes["unserved"]}  # no reason left
         got = client.get(f"/alerts/{lost}", headers=key).json()
         assert (got["status"], got["vehicle_id"], got["plan_id"]) == ("rerouted", "v1", newest)
-
-
-def test_an_unserved_alert_a_reroute_for_another_alert_serves_gets_its_target(
-    settings: Settings,
-) -> None:
-    """The reroute for b2's alert empties ``lost`` (placed since) for its earlier alert: that
-    alert reads its truck's time and its response target, 09:00 + the response time, as a
-    re-plan gives it (the reroute gave targets to the alerts it took in only: it read
-    ``respond_by`` None, and plan.json had none for the visit)."""
-    app, _ = _street_town(settings)
-    with TestClient(app) as client:
-        runtime: Runtime = app.state.runtime
-        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
-        _seed_street_town(client, key)
-        lost, newest = _lost_fixed_then_b2_alerted(client, key, runtime)
-        target = datetime.fromisoformat(LOST_ALERT_AT) + timedelta(
-            minutes=settings.alert_response_min
-        )
-        routes = client.get(f"/plans/{newest}/routes", headers=key).json()
-        (visit,) = [v for r in routes["routes"] for v in r["visits"] if v.get("bin_id") == "lost"]
-        got = client.get(f"/alerts/{lost}", headers=key).json()
-        assert (got["status"], got["plan_id"]) == ("rerouted", newest), got
-        assert got["eta"] is not None and datetime.fromisoformat(got["eta"]) == (
-            datetime.fromisoformat(visit["start"])
-        )
-        assert got["respond_by"] is not None, got
-        assert datetime.fromisoformat(got["respond_by"]) == target
-        assert datetime.fromisoformat(visit["respond_by"]) == target
+    ((_, visit),) = visits
+    target = datetime.fromisoformat(LOST_ALERT_AT) + timedelta(minutes=settings.alert_response_min)
+    assert got["eta"] is not None
+    assert datetime.fromisoformat(got["eta"]) == datetime.fromisoformat(visit["start"])
+    assert got["respond_by"] is not None, got
+    assert datetime.fromisoformat(got["respond_by"]) == target
+    assert datetime.fromisoformat(visit["respond_by"]) == target
 
 
 def test_an_alert_no_truck_could_serve_is_planned_once_its_truck_is_back(
