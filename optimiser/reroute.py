@@ -25,8 +25,10 @@ search only, so the checker still reports the overrun, and a note says when it r
 When no plan goes on from the trucks' positions at all, the plan being driven stands and
 the urgent stops are reported unserved; a truck out of service there ends its day from
 where it is, its bins still to do unserved with its name in the reason, and one whose
-route ends after its shift (a downtime cut it) keeps only the bins it can empty and still
-be home by its shift end, the others unserved with its name and shift end in the reason.
+route ends after its shift (a downtime cut it), or that goes on only after its next
+planned visit's start (back from the workshop then), keeps only the bins it can empty
+from where it is, then, and still be home by its shift end, the others unserved with its
+name and its shift end, or when it goes on, in the reason.
 A truck that owes its break, can no longer start it, and stood still long enough inside
 its window before now (between two visits done, or since its last one), had it then: the
 day records it at the earliest such wait.
@@ -609,9 +611,9 @@ def _sooner(problem: Problem, warm: dict[str, list[str]], stop: Stop) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Stood:
-    """The plan being driven, the routes of its trucks out of service or past their shift
-    end cut where they are now (:func:`_stood_down`): why each bin they no longer take is
-    left, and a note per truck."""
+    """The plan being driven, the routes of its trucks out of service, past their shift
+    end or held up past their next visit cut where they are now (:func:`_stood_down`): why
+    each bin they no longer take is left, and a note per truck."""
 
     plan: Plan
     reasons: Mapping[str, str]
@@ -630,10 +632,14 @@ def _stood_down(
     to the end of its day (:func:`_way_home`), and none of its bins
     still to do. A truck out of service that had finished its work and ends where the plan
     has it keeps its route. So too a truck on duty whose route ends after its shift (cut
-    short by a downtime): from where it is, it keeps the bins still planned for it that it
-    can empty and still be home (unloaded) by its shift end, in their order. Without this,
-    the plan that stands when no plan goes on from the trucks' positions had a broken-down
-    truck still drive its bins, and one due in the workshop drive past its shift end."""
+    short by a downtime), or that goes on only after its next planned visit's start
+    (:func:`_held_up`: its progress time, e.g. back from the workshop): from where it is,
+    then, it keeps the start of the bins still planned for it that it can empty and still
+    be home (unloaded) by its shift end. One held up whose way on from there breaks a rule
+    even so (e.g. loaded, every site closed: why no plan goes on) keeps its route. Without
+    this, the plan that stands when no plan goes on from the trucks' positions had a
+    broken-down truck still drive its bins, one due in the workshop drive past its shift
+    end, and one in the workshop drive its bins before it was back."""
     why = "rerouting found no plan from the trucks' positions, so no other truck takes it"
     ends = {v.ref: v for v in residual.vehicles}
     stops = {s.ref for s in full.stops}
@@ -644,19 +650,22 @@ def _stood_down(
         if old is None or w is None:
             continue
         rest = _rest(old, prog)
+        held = _held_up(old, prog)
         if v.off_duty:
             if not rest and old.visits[-1].location == w.end:
                 continue  # its work done, it ends its day as planned
             new, cause = _way_home(residual, w), OFF_DUTY
-        elif old.visits[-1].end_s > v.shift_s[1]:
+        elif old.visits[-1].end_s > v.shift_s[1] or held is not None:
             new = _way_home(residual, w, [r for r in rest if r in open_refs])
-            cause = f"whose shift ends at {clock(v.shift_s[1])}"
+            if old.visits[-1].end_s <= v.shift_s[1] and check_route(residual, w, new):
+                continue  # no way on from there is valid: why no plan goes on; it stands
+            cause = _cut_cause(v, held)
         else:
             continue
         routes.append(_merge(full, v, prefixes.get(v.ref, []), prog, new))
         left = [r for r in rest if r in stops and r not in new.bin_refs]
         reasons.update(dict.fromkeys(left, f"planned for {v.ref}, {cause}: {why}"))
-        notes.append(_stood_note(v, new, left))
+        notes.append(_stood_note(v, new, left, held))
     if not routes:
         return _Stood(plan=plan, reasons={}, notes=())
     cut = {r.vehicle_ref: r for r in routes}
@@ -664,18 +673,45 @@ def _stood_down(
     return _Stood(plan=plan, reasons=reasons, notes=tuple(notes))
 
 
-def _stood_note(v: VehicleSpec, new: Route, left: Sequence[str]) -> str:
+def _held_up(old: Route, prog: Progress | None) -> int | None:
+    """When truck ``prog`` goes on (its progress time: e.g. back from the workshop), if that
+    is after the start of its next visit (bin or site) still to do in ``old``, the route
+    being driven: it cannot drive that route as planned. None when it can, or has none."""
+    if prog is None:
+        return None
+    work = [x for x in old.visits if x.kind in WORK][len(prog.done) :]
+    return prog.time_s if work and work[0].start_s < prog.time_s else None
+
+
+def _cut_cause(v: VehicleSpec, held: int | None) -> str:
+    """Why truck ``v``, on duty, no longer takes some bins of the plan that stands: it goes
+    on only at ``held`` (seconds), or its shift ends before its planned return."""
+    if held is not None:
+        return f"which can go on only at {clock(held)}"
+    return f"whose shift ends at {clock(v.shift_s[1])}"
+
+
+def _stood_note(v: VehicleSpec, new: Route, left: Sequence[str], held: int | None) -> str:
     """What :func:`_stood_down` did to truck ``v``'s day: its ``new`` rest of the day, the
-    bins still planned for it it no longer takes (``left``)."""
+    bins still planned for it it no longer takes (``left``), when it goes on (``held``,
+    seconds, when after its next planned visit's start)."""
     if v.off_duty:
         return (
             f"{v.ref} is {OFF_DUTY}: it ends its day from where it is, with none of the bins "
             f"the plan being driven still gave it ({', '.join(left) or 'none left'})"
         )
+    kept, end = ", ".join(new.bin_refs) or "none", clock(v.shift_s[1])
+    if held is not None:
+        return (
+            f"{v.ref} can go on only at {clock(held)}, after its next planned visit's start: "
+            f"from where it is then, it keeps the bins the plan being driven still gave it "
+            f"that it can empty by its shift end, {end} ({kept}), "
+            f"not {', '.join(left) or 'none left'}"
+        )
     return (
-        f"{v.ref}'s shift ends at {clock(v.shift_s[1])}: it ends its day from where it is, "
+        f"{v.ref}'s shift ends at {end}: it ends its day from where it is, "
         f"with the bins the plan being driven still gave it that it can empty by then "
-        f"({', '.join(new.bin_refs) or 'none'}), not {', '.join(left) or 'none left'}"
+        f"({kept}), not {', '.join(left) or 'none left'}"
     )
 
 
@@ -701,8 +737,8 @@ def _route_of(plan: Plan, vehicle_ref: str) -> Route | None:
 
 
 def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seconds: float) -> Plan:
-    """The plan being driven (``stood``: the routes of its trucks out of service or past
-    their shift end cut where they are, :func:`_stood_down`), with the urgent stops
+    """The plan being driven (``stood``: the routes of its trucks out of service, past
+    their shift end or held up cut where they are, :func:`_stood_down`), with the urgent stops
     unserved: what a reroute answers when no plan goes on from the trucks' positions (e.g.
     a loaded truck with every site closed), rather than a plan without routes. Every other
     stop of ``full`` it does not serve is listed unserved too (a bin a re-plan added, one a

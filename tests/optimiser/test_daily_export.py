@@ -1335,6 +1335,38 @@ def test_a_truck_whose_shift_a_downtime_cuts_is_home_by_then_when_the_plan_stand
     assert all("planned for t1, whose shift ends at 07:00" in reasons[r] for r in left), reasons
 
 
+def test_a_truck_in_the_workshop_drives_no_bin_before_it_is_back_when_the_plan_stands(
+    day: DayPlan,
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """t1 (one bin done) goes to the workshop as the day is re-planned, until 13:00: it goes
+    on from 13:00 (its progress), not shift-cut. The search finds no plan, so the plan being
+    driven stands, yet t1 drives none of its bins before 13:00: from where it is, then, it
+    keeps the start of its rest it can still empty and unload in its shift (to 14:00), the
+    others unserved with a reason naming t1 and 13:00, and a note. (It drove them all
+    around 06:30-07:10, in the workshop; the checker, knowing no downtime, said nothing.)"""
+    _no_plan_goes_on(monkeypatch)
+    (route,) = day.plan.routes
+    (done,) = _progress_after(day, 1)
+    now, back = day.at(done.time_s), _local(13)
+    down = Downtime(vehicle_id="t1", start=now, end=back, reason="tyre")
+    new_day, _, t1 = _replanned(day, tiny_city, now, [], [], inventory=_down(tiny_city, down))
+    assert any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert new_day.violations == ()
+    (after,) = new_day.plan.routes
+    cut = [x.ref for x in after.visits].index(t1.done[-1])
+    later = [x for x in after.visits[cut + 1 :] if x.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    assert later and all(x.start_s >= day.seconds(back) for x in later), later
+    rest = [r for r in route.bin_refs if r not in t1.done]
+    kept = [r for r in after.bin_refs if r not in t1.done]
+    assert kept == rest[: len(kept)] and len(kept) < len(rest)
+    reasons = {u.ref: u.reason for u in new_day.unserved}
+    left = rest[len(kept) :]
+    assert all("planned for t1, which can go on only at 13:00" in reasons[r] for r in left), reasons
+    assert any(n.startswith("t1 can go on only at 13:00") for n in new_day.plan.notes)
+
+
 def test_a_truck_in_the_workshop_until_noon_goes_on_from_where_it_is_then(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:
