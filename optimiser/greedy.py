@@ -192,6 +192,9 @@ def _build_route(problem: Problem, stops: _Stops, v: VehicleSpec, free: np.ndarr
     return refs
 
 
+_WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
+
+
 def _valid(problem: Problem, v: VehicleSpec, refs: list[str]) -> bool:
     return not check_route(problem, v, time_route(problem, v, refs))
 
@@ -229,6 +232,37 @@ def feasible_prefix(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[s
             hi = mid
     best = with_final_unload(problem, v, refs[:lo])
     return best if _valid(problem, v, best) else []
+
+
+def feasible_subsequence(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
+    """``refs`` in their order less each one that would make the route invalid (plus a final
+    unload when needed): a stop kept when the route so far with it is valid.
+
+    Unlike :func:`feasible_prefix`, a stop no longer possible (its window passed, say) does
+    not cost the ones after it; a site visit the truck would reach empty (an unloading
+    planned after bins so left out) is dropped too. Takes one check per ref; returns []
+    when not even the shortest route is valid.
+    """
+    if _valid(problem, v, refs):
+        return refs
+    kept: list[str] = []
+    for ref in refs:
+        if _valid(problem, v, with_final_unload(problem, v, [*kept, ref])):
+            kept.append(ref)
+    best = with_final_unload(problem, v, _no_empty_unloads(problem, v, kept))
+    return best if _valid(problem, v, best) else []
+
+
+def _no_empty_unloads(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
+    """``refs`` less the site visits truck ``v`` reaches carrying nothing."""
+    work = [x for x in time_route(problem, v, refs).visits if x.kind in _WORK]
+    loaded, out = v.starts_loaded, []
+    for ref, visit in zip(refs, work, strict=True):
+        if visit.kind is VisitKind.DISPOSAL and not loaded:
+            continue
+        out.append(ref)
+        loaded = bool(visit.volume_l or visit.weight_kg)
+    return out
 
 
 def greedy_routes(problem: Problem) -> dict[str, list[str]]:

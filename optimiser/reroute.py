@@ -52,6 +52,7 @@ from optimiser.explain import OFF_DUTY, UNFIT, explain_unfit
 from optimiser.greedy import (
     LegsMemo,
     feasible_prefix,
+    feasible_subsequence,
     insert_cheapest,
     start_of,
     swap_in,
@@ -634,8 +635,9 @@ def _stood_down(
     has it keeps its route. So too a truck on duty whose route ends after its shift (cut
     short by a downtime), or that goes on only after its next planned visit's start
     (:func:`_held_up`: its progress time, e.g. back from the workshop): from where it is,
-    then, it keeps the start of the bins still planned for it that it can empty and still
-    be home (unloaded) by its shift end. One held up whose way on from there breaks a rule
+    then, it keeps the bins still planned for it, in their order, that it can empty and
+    still be home (unloaded) by its shift end (one it can no longer empty in its window
+    does not cost the ones after it). One held up whose way on from there breaks a rule
     even so (e.g. loaded, every site closed: why no plan goes on) keeps its route. Without
     this, the plan that stands when no plan goes on from the trucks' positions had a
     broken-down truck still drive its bins, one due in the workshop drive past its shift
@@ -716,12 +718,12 @@ def _stood_note(v: VehicleSpec, new: Route, left: Sequence[str], held: int | Non
 
 
 def _way_home(residual: Problem, v: VehicleSpec, refs: Sequence[str] = ()) -> Route:
-    """Truck ``v``'s way from where it is to its end, through the longest start of ``refs``
-    (its bins and sites still to do, in order; none by default) with which its route stays
-    valid (:func:`optimiser.greedy.feasible_prefix`: unloading last when it must); with
-    none of them, unloading first when it must and a site can take it in its hours, else
-    straight."""
-    kept = feasible_prefix(residual, v, list(refs)) if refs else []
+    """Truck ``v``'s way from where it is to its end, through ``refs`` (its bins and sites
+    still to do, in order; none by default) less each one with which its route would break
+    a rule (:func:`optimiser.greedy.feasible_subsequence`: unloading last when it must; a
+    bin whose window passed does not cost the ones after it); with none of them, unloading
+    first when it must and a site can take it in its hours, else straight."""
+    kept = feasible_subsequence(residual, v, list(refs)) if refs else []
     if kept:
         return time_route(residual, v, kept)
     straight = time_route(residual, v, [])

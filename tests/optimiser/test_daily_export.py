@@ -1367,6 +1367,48 @@ def test_a_truck_in_the_workshop_drives_no_bin_before_it_is_back_when_the_plan_s
     assert any(n.startswith("t1 can go on only at 13:00") for n in new_day.plan.notes)
 
 
+def test_a_bin_the_truck_back_from_the_workshop_can_no_longer_empty_does_not_cost_the_next(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """t1 (b1, then b2, planned) goes to the workshop at 06:03, before its first bin, until
+    13:00, and the plan being driven stands. b1 must be emptied by its deadline, long past
+    at 13:00: it is unserved, but t1 still empties b2 from 13:00, straight from its depot
+    (it kept only the start of its bins, so it lost b2 too, and drove empty to the site
+    first)."""
+    _no_plan_goes_on(monkeypatch)
+    inventory, readings, reports = tiny_city
+    t1 = dataclasses.replace(inventory.vehicles[0], max_stops=2)
+    t2 = dataclasses.replace(t1, vehicle_id="t2")
+    inventory = dataclasses.replace(inventory, vehicles=(t1, t2))
+    day = _plan(inventory, readings, reports)
+    (route,) = [r for r in day.plan.routes if r.vehicle_ref == "t1"]
+    first, second = route.bin_refs
+    (deadline,) = [d.due_at for d in day.decisions if d.bin_id == bin_of(first)]
+    now, back = _local(6, 3), _local(13)
+    assert deadline is not None and deadline < back
+    down = Downtime(vehicle_id="t1", start=now, end=back, reason="tyre")
+    new_day, _ = replan_day(
+        day,
+        [],
+        readings,
+        reports,
+        HaversineProvider(),
+        now=now,
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=dataclasses.replace(inventory, downtimes=(down,)),
+    )
+    assert any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert new_day.violations == ()
+    (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t1"]
+    assert after.bin_refs == (second,)
+    work = [x for x in after.visits if x.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    assert [x.kind for x in work] == [VisitKind.BIN, VisitKind.DISPOSAL]  # no empty unload
+    assert work[0].start_s >= day.seconds(back)
+    reasons = {u.ref: u.reason for u in new_day.unserved}
+    assert "planned for t1, which can go on only at 13:00" in reasons[first]
+
+
 def test_a_truck_in_the_workshop_until_noon_goes_on_from_where_it_is_then(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:
