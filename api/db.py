@@ -190,7 +190,7 @@ class ProgressRow(Base):
     plan_date: Mapped[date] = mapped_column(Date, index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     vehicle_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # visit_done | disposal_done | position
+    kind: Mapped[str] = mapped_column(String(16))  # visit_done|visit_missed|disposal_done|position
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     bin_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     site_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # disposal_done
@@ -202,6 +202,8 @@ class ProgressRow(Base):
     # disposal_done: beyond its unloadings there, or before the bins planned ahead of the
     # next one were reported (None: not known, e.g. reported before this column existed)
     off_route: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # visit_missed: why the crew could not empty the bin (a parked car, a locked enclosure)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class DowntimeRow(Base):

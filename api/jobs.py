@@ -91,7 +91,9 @@ class _Claim:
     that arrives late is routed from when it arrives) and each bin's response target
     (empty when targets are off), for the alerts taken and for those of the day left
     unserved, which it may serve (:func:`_unserved_of`). A version for a bin another
-    truck's crew emptied has no alert (:meth:`JobRunner.request_emptied`)."""
+    truck's crew emptied has no alert (:meth:`JobRunner.request_emptied`). ``why``: the
+    note of each bin's newest alert a crew raised (it could not empty the bin), which its
+    unserved reason begins with."""
 
     plan_id: int
     base_id: int
@@ -101,6 +103,7 @@ class _Claim:
     now: datetime
     due: dict[str, datetime]
     reports_seen_id: int | None = None
+    why: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 # alerts a new plan of their day takes in: those not closed (emptied, dismissed), bar the open
@@ -705,19 +708,27 @@ class JobRunner:
             r.off_route = off
             s.flush()  # the next report of the truck is judged with this one's flag
             if r.bin_id is not None and self.sent_elsewhere(
-                s, plan_date, r.vehicle_id, r.bin_id, off
+                s, plan_date, r.vehicle_id, r.bin_id, off, r.kind
             ):
                 emptied.append((plan_date, r.vehicle_id, r.bin_id, r.at))
         return emptied
 
     def sent_elsewhere(
-        self, s: Any, plan_date: date, vehicle_id: str, bin_id: str, off_route: bool | None
+        self,
+        s: Any,
+        plan_date: date,
+        vehicle_id: str,
+        bin_id: str,
+        off_route: bool | None,
+        kind: str = "visit_done",
     ) -> bool:
-        """Whether bin ``bin_id``, reported emptied by ``vehicle_id`` off its route
-        (``off_route``) on ``plan_date``, today or later, is one the day's plans still send
-        another truck to: a reroute then takes that trip out (:meth:`request_emptied`)."""
+        """Whether bin ``bin_id``, reported emptied (``kind`` visit_done: not missed) by
+        ``vehicle_id`` off its route (``off_route``) on ``plan_date``, today or later, is
+        one the day's plans still send another truck to: a reroute then takes that trip out
+        (:meth:`request_emptied`)."""
         return (
             bool(off_route)
+            and kind == "visit_done"
             and plan_date >= self.today()
             and repo.visit_elsewhere_to_come(s, plan_date, vehicle_id, bin_id)
         )
@@ -918,6 +929,7 @@ class JobRunner:
                 now=now,
                 due=due,
                 reports_seen_id=base.reports_seen_id,
+                why={a.bin_id: a.note for a in alerts if a.source == "crew"},  # the newest
             )
 
     def _forget_emptied(self, plan_date: date, seen: Mapping[tuple[str, str], datetime]) -> None:
@@ -999,6 +1011,7 @@ class JobRunner:
                 time_limit_s=float(limit),
                 inventory=inventory,
                 due={b: t for b, t in claimed.due.items() if b in listed},
+                why=claimed.why,
             )
             diffs = route_diffs(planner.routes(base_day), planner.routes(new_day), changes)
             diffs_of = (base_id, diffs)

@@ -31,7 +31,9 @@ class TruckProgress:
     and its position (lon, lat) when no done report came after it. ``off_route[i]`` says
     whether bin ``done_bin_ids[i]`` was off the truck's route in the plan its crew reported
     it against (None when not known): such a report is never taken for a visit of a later
-    plan's route (a visit of that bin an alert gave the truck since, say).
+    plan's route (a visit of that bin an alert gave the truck since, say). A bin its crew
+    could not empty on its route (``visit_missed``) is listed too, a stop passed, with a
+    fill found of 0: nothing of it is on the truck's load.
     ``unloaded_off_route[i]`` says the same of unloading ``done_site_ids[i]``: beyond the
     route's unloadings at that site, or before the bins the route empties ahead of it were
     all reported (the truck was full sooner than planned)."""
@@ -152,7 +154,13 @@ class Planner(Protocol):
         time_limit_s: float,
         inventory: Inventory | None = None,
         due: Mapping[str, datetime] | None = None,
-    ) -> tuple[Any, dict[str, Any]]: ...
+        why: Mapping[str, str] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """The rest of a day being driven rerouted at ``now`` for the ``urgent_bin_ids``
+        (alerted: collected today), and each driver's change. ``why`` says, per bin id,
+        what befell an urgent bin (a crew could not empty it): its unserved reason begins
+        with it."""
+        ...
 
     def replan(
         self,
@@ -238,6 +246,7 @@ class PipelinePlanner:
         time_limit_s: float,
         inventory: Inventory | None = None,
         due: Mapping[str, datetime] | None = None,
+        why: Mapping[str, str] | None = None,
     ) -> tuple[Any, dict[str, Any]]:
         from optimiser.daily import reroute_day
         from optimiser.params import SolveParams
@@ -256,6 +265,7 @@ class PipelinePlanner:
             due=due,
             off_route=off_route(day_plan, progress),
             lifted=lifted,
+            why=why,
         )
         return new_plan, dict(changes)
 

@@ -386,9 +386,10 @@ def collection_log(
     window = (ProgressRow.at >= since, ProgressRow.at < until)
     visits = (ProgressRow.kind == "visit_done", *window)
     alerts: list[Any] = [AlertRow.at >= since, AlertRow.at < until]
-    # the unloadings too: a bin reported again after one is a second emptying, not a resend
+    # the unloadings and bins missed too: a bin reported again after one is a second
+    # emptying, not a resend (as truck_progress reads them); a bin missed is no emptying
     query = select(ProgressRow).where(
-        ProgressRow.kind.in_(("visit_done", "disposal_done")), *window
+        ProgressRow.kind.in_(("visit_done", "visit_missed", "disposal_done")), *window
     )
     wanted = select(BinRow)
     if bin_ids is not None:
@@ -428,6 +429,12 @@ def truck_progress(
     the plan's routes (``TruckProgress.off_route``). With ``before_id``, only the reports
     stored before report id ``before_id`` count (those a report was judged with).
 
+    A bin its crew could not empty (``visit_missed``) on its route is a stop passed with
+    nothing taken: it is listed with the bins emptied (the k-th report of a bin is its k-th
+    visit), at a fill found of 0, so that nothing counts on the truck's load (a reroute
+    sends a truck to it again: ``post_progress`` raises an alert); one off its route, or
+    dated before the plan's start, passed no stop of it and is left out.
+
     A report repeating the truck's last one (the same bin, or site) within
     ``REPEAT_REPORT_GAP`` is the same emptying sent twice; later, after other work, or after
     an alert on the bin, it is a second emptying (a second visit of the day) or a second
@@ -455,6 +462,9 @@ def truck_progress(
     def before(r: ProgressRow) -> bool:  # a late report of work before the plan's start
         return since is not None and r.at < since
 
+    def missed_off(r: ProgressRow) -> bool:  # a bin missed off its route: no stop passed
+        return before(r) or bool(r.off_route)
+
     for r in rows:
         done.setdefault(r.vehicle_id, [])
         fills.setdefault(r.vehicle_id, [])
@@ -467,6 +477,12 @@ def truck_progress(
             kgs[r.vehicle_id].append(r.weight_kg)
             times[r.vehicle_id].append(r.at)
             flags[r.vehicle_id].append(True if before(r) else r.off_route)
+        if r.kind == "visit_missed" and r.bin_id is not None and is_new(r) and not missed_off(r):
+            done[r.vehicle_id].append(r.bin_id)  # a stop of its route passed, nothing taken
+            fills[r.vehicle_id].append(0.0)
+            kgs[r.vehicle_id].append(None)
+            times[r.vehicle_id].append(r.at)
+            flags[r.vehicle_id].append(r.off_route)
         if r.kind == "disposal_done" and r.site_id is not None and is_new(r):
             unloaded.setdefault(r.vehicle_id, []).append(r.site_id)
             unloaded_flags.setdefault(r.vehicle_id, []).append(True if before(r) else r.off_route)

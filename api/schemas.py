@@ -407,27 +407,37 @@ class PlanDiffOut(_Out):
     trucks: list[RouteDiffOut]
 
 
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
 class ProgressIn(_In):
-    """A truck's progress: a bin emptied (``visit_done``), a load unloaded at a disposal site
-    (``disposal_done``) or its position (``position``). A bin emptied may come with the
-    fill the crew found (``fill_fraction``) and the net weight the truck's lift scale took
-    from it (``weight_kg``): the weights teach the bins' densities, and a weight without
-    a fill is a fill at the bin's density."""
+    """A truck's progress: a bin emptied (``visit_done``), a bin its crew could not empty
+    (``visit_missed``, with an optional ``reason``: a parked car, a locked enclosure, the
+    bin missing), a load unloaded at a disposal site (``disposal_done``) or its position
+    (``position``). A bin emptied may come with the fill the crew found
+    (``fill_fraction``) and the net weight the truck's lift scale took from it
+    (``weight_kg``): the weights teach the bins' densities, and a weight without a fill is
+    a fill at the bin's density."""
 
     vehicle_id: Id
     at: Instant
-    kind: Literal["visit_done", "disposal_done", "position"]
+    kind: Literal["visit_done", "visit_missed", "disposal_done", "position"]
     bin_id: Id | None = None
     site_id: Id | None = None
     lon: Lon | None = None
     lat: Lat | None = None
     fill_fraction: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
     weight_kg: Annotated[float, Field(ge=0.0, le=1e5, allow_inf_nan=False)] | None = None
+    reason: Reason | None = None
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> ProgressIn:
-        if self.kind == "visit_done" and self.bin_id is None:
-            raise ValueError("visit_done needs bin_id")
+        if self.kind in ("visit_done", "visit_missed") and self.bin_id is None:
+            raise ValueError(f"{self.kind} needs bin_id")
+        if self.kind != "visit_missed" and self.reason is not None:
+            raise ValueError(
+                "reason (why the crew could not empty the bin) needs kind visit_missed"
+            )
         if self.kind == "disposal_done" and (self.site_id is None or self.bin_id is not None):
             raise ValueError("disposal_done needs site_id (the disposal site) and no bin_id")
         if self.kind != "disposal_done" and self.site_id is not None:
@@ -456,6 +466,7 @@ class ProgressOut(_Out):
     # a bin emptied, or an unloading, off the truck's route in that plan (an unloading
     # before the bins planned ahead of it: the truck was full sooner than planned)
     off_route: bool | None = None
+    reason: str | None = None  # visit_missed: why the crew could not empty the bin
 
 
 class KeyIn(_In):

@@ -997,6 +997,7 @@ def reroute_day(
     due: Mapping[str, datetime] | None = None,
     off_route: OffRoute | None = None,
     lifted: Mapping[str, float] | None = None,
+    why: Mapping[str, str] | None = None,
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of the day after overflow alerts, keeping what is done.
 
@@ -1053,6 +1054,9 @@ def reroute_day(
     lifted : mapping of str to float, optional
         The net weight (kg) trucks' lift scales took at bin visits done (visit ref -> kg):
         the KPIs count those bins at that weight (their litres at the fill ``found``).
+    why : mapping of str to str, optional
+        What befell bins (bin id -> text), e.g. an urgent bin a crew could not empty: the
+        reason of each of their visits left unserved begins with it.
 
     Returns
     -------
@@ -1095,7 +1099,9 @@ def reroute_day(
     overdue = _overdue_note([s.ref for s in late if s.ref in served] + later)
     tardy = _late_notes(problem, plan)
     plan = dataclasses.replace(
-        plan, notes=(*moved, *built.notes, *unreported, *overdue, *tardy, *plan.notes, *notes)
+        plan,
+        notes=(*moved, *built.notes, *unreported, *overdue, *tardy, *plan.notes, *notes),
+        unserved=_befallen(plan.unserved, why or {}),
     )
     urgent_ids = {d.bin_id for d in decisions}
     merged = tuple(d for d in day.decisions if d.bin_id not in urgent_ids) + tuple(decisions)
@@ -1132,6 +1138,17 @@ def _decided_fills(day: DayPlan, stops: Sequence[Stop]) -> dict[str, float]:
         for s in stops
         if bin_of(s.ref) in decided
     }
+
+
+def _befallen(unserved: Sequence[Unserved], why: Mapping[str, str]) -> tuple[Unserved, ...]:
+    """``unserved`` with the reason of each visit of a bin in ``why`` beginning with what
+    befell that bin (e.g. its crew could not empty it, and why)."""
+    return tuple(
+        dataclasses.replace(u, reason=f"{why[bin_of(u.ref)]}; {u.reason}")
+        if bin_of(u.ref) in why
+        else u
+        for u in unserved
+    )
 
 
 def _placed_since(

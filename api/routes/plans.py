@@ -3,7 +3,7 @@ report truck progress; see the per-truck diff of a rerouted version."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
 from api import repo
-from api.db import PlanDiffRow, PlanRow, ProgressRow, SiteRow, VehicleRow
+from api.db import BinRow, PlanDiffRow, PlanRow, ProgressRow, SiteRow, VehicleRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, NotFoundError, RecordError
 from api.schemas import (
@@ -180,7 +180,12 @@ def post_progress(
 ) -> ProgressOut:
     """A bin emptied (``visit_done`` with ``bin_id``), an unloading (``disposal_done`` with
     ``site_id``) or a position (``position`` with lon/lat). Reroutes start from the reported
-    progress. A bin emptied may carry the fill the crew found and the net weight the lift
+    progress. A bin its crew could not empty (``visit_missed`` with ``bin_id`` and an
+    optional ``reason``) is a stop passed with nothing taken: no emptying in the collection
+    log, nothing on the truck's load; on a plan of today or later it raises an alert
+    (source ``crew``, its note saying who, when and why), whose reroute sends a truck to
+    the bin again after the report, or lists it unserved with that note. A bin emptied
+    may carry the fill the crew found and the net weight the lift
     scale took (``weight_kg``); a weight no waste in the bin could weigh (a scale in
     grams) is refused (422 at ``weight_kg``). A bin emptied off the truck's
     route that the day's newest plan still sends another truck to (for an alert, or as
@@ -197,7 +202,7 @@ def post_progress(
     report whose ``at`` is not on the plan's day in the city's time (a tablet's clock off);
     a position of (0, 0) (no GPS fix) or more than ``POSITION_REACH_KM`` from every depot
     and disposal site (lon and lat swapped, say)."""
-    sent = False
+    sent = missed = False
     with db.writer() as s:
         plan = repo.get_or_404(s, PlanRow, plan_id, "plan")
         _check_report(s, plan, item, settings.tz)
@@ -224,13 +229,38 @@ def post_progress(
         s.add(row)
         s.flush()
         out = ProgressOut.model_validate(row)
+        to_come = plan.plan_date >= jobs.today()
         if item.bin_id is not None:
-            sent = jobs.sent_elsewhere(s, plan.plan_date, item.vehicle_id, item.bin_id, off)
+            sent = jobs.sent_elsewhere(
+                s, plan.plan_date, item.vehicle_id, item.bin_id, off, item.kind
+            )
+        missed = item.kind == "visit_missed" and to_come and _missed_alert(s, item, settings.tz)
     if sent and item.bin_id is not None:
         jobs.request_emptied(
             plan.plan_date, item.vehicle_id, item.bin_id, item.at, planner, routing
         )
+    if missed:
+        jobs.request_reroute(plan.plan_date, planner, routing)
     return out
+
+
+def _missed_alert(s: Any, item: ProgressIn, tz: ZoneInfo) -> bool:
+    """Raise an alert (source ``crew``) on the bin ``item`` reports its crew could not
+    empty, at the report's time, its note saying who, when and why: the day's reroute sends
+    a truck to it again, or lists it unserved with that note
+    (``JobRunner._claim_alerts``). False for a bin no longer listed (deleted since it was
+    planned): nothing is left to empty."""
+    if item.bin_id is None or s.get(BinRow, item.bin_id) is None:
+        return False
+    note = missed_note(item.vehicle_id, item.at.astimezone(tz), item.reason)
+    repo.add_alert(s, bin_id=item.bin_id, source="crew", at=item.at, tz=tz, note=note)
+    return True
+
+
+def missed_note(vehicle_id: str, local: datetime, reason: str | None) -> str:
+    """What an unserved entry and the alert of a bin a crew could not empty say."""
+    why = f" ({reason})" if reason else ""
+    return f"{vehicle_id}'s crew could not empty it at {local:%H:%M}{why}"
 
 
 def _newest_of_day(s: Any, plan: PlanRow) -> PlanRow:

@@ -105,6 +105,7 @@ class FakePlanner:
         time_limit_s: float,
         inventory: Any = None,
         due: Any = None,
+        why: Any = None,
     ) -> tuple[FakeDay, dict[str, Any]]:
         _wait(self.reroute_gate, "reroute_gate")
         if self.reroute_fail_with is not None:

@@ -56,13 +56,20 @@ def test_upgrade_from_the_first_revision_adds_the_pickup_fill_and_site(tmp_path:
     """A database created by 0001 (no fill found at pickups, no unloading reports, no
     off-route flag, no lift-scale weight) upgrades in place."""
     gained = set(_gained(tmp_path, "0001", "progress_updates"))
-    assert gained == {"fill_fraction", "site_id", "off_route", "weight_kg"}
+    assert gained == {"fill_fraction", "site_id", "off_route", "weight_kg", "reason"}
 
 
 def test_upgrade_from_0005_flags_no_report_off_route(tmp_path: Path) -> None:
     """A database at 0005 upgrades in place: progress reports gain the off-route flag,
     empty (not known) for the reports stored before (and the weight lifted, empty too)."""
-    assert _gained(tmp_path, "0005", "progress_updates") == {"off_route": True, "weight_kg": True}
+    gained = _gained(tmp_path, "0005", "progress_updates")
+    assert gained == {"off_route": True, "weight_kg": True, "reason": True}
+
+
+def test_upgrade_from_0011_gives_progress_reports_a_reason(tmp_path: Path) -> None:
+    """A database at 0011 upgrades in place: progress reports gain why a crew could not
+    empty a bin (``visit_missed``), empty for the reports stored before."""
+    assert _gained(tmp_path, "0011", "progress_updates") == {"reason": True}
 
 
 def test_upgrade_from_0003_gives_alerts_their_visit_truck_eta_and_target(tmp_path: Path) -> None:

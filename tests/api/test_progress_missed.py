@@ -1,0 +1,165 @@
+"""A crew reports a bin it could not empty (``visit_missed``): the truck passed the stop,
+took nothing from it, and the bin is still to be emptied that day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api import repo
+from api.app import create_app
+from api.deps import Runtime, get_routing
+from api.routing import Routing
+from api.settings import Settings
+from network.providers import HaversineProvider
+from tests.api.conftest import PLAN_DATE, the_eve, wait
+from tests.api.test_pipeline import _first_bin_of_a_plan
+
+
+@pytest.fixture
+def real_app(settings: Settings) -> FastAPI:
+    app = create_app(settings, clock=the_eve)  # the default PipelinePlanner
+    app.dependency_overrides[get_routing] = lambda: Routing.static(HaversineProvider())
+    return app
+
+
+@pytest.fixture
+def real_client(real_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(real_app) as c:
+        yield c
+
+
+def _report(
+    client: TestClient, key: dict[str, str], plan_id: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    resp = client.post(f"/plans/{plan_id}/progress", json=body, headers=key)
+    assert resp.status_code == 201, resp.text
+    got: dict[str, Any] = resp.json()
+    return got
+
+
+def _crew_alert(client: TestClient, key: dict[str, str], bin_id: str) -> dict[str, Any]:
+    """The one alert on ``bin_id`` the missed report raised (source ``crew``)."""
+    alerts = [a for a in client.get("/alerts", headers=key).json() if a["bin_id"] == bin_id]
+    assert [a["source"] for a in alerts] == ["crew"], alerts
+    return alerts[0]
+
+
+def _logged(runtime: Runtime) -> dict[str, datetime]:
+    """The collection log's last emptying of each bin, over the plan's day."""
+    start = datetime.fromisoformat(f"{PLAN_DATE}T00:00:00+02:00")
+    with runtime.db.reader() as s:
+        return repo.collection_log(s, start, start + timedelta(days=1)).last_emptied
+
+
+def _again(doc: dict[str, Any], bin_id: str, first_ref: str) -> list[tuple[str, dict[str, Any]]]:
+    """The visits of ``bin_id`` other than its first planned one in a plan JSON, with their
+    trucks."""
+    return [
+        (r["vehicle_id"], v)
+        for r in doc["routes"]
+        for v in r["visits"]
+        if v["kind"] == "bin" and v["bin_id"] == bin_id and v["ref"] != first_ref
+    ]
+
+
+def _waypoint_load(doc: dict[str, Any], truck: str) -> int:
+    """The load (l) of ``truck``'s last waypoint (where it stood when rerouted)."""
+    visits = next(r for r in doc["routes"] if r["vehicle_id"] == truck)["visits"]
+    load: int = [v for v in visits if v["kind"] == "waypoint"][-1]["load_l"]
+    return load
+
+
+def test_a_bin_the_crew_could_not_empty_is_served_again_and_not_carried(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The crew empties its truck's second bin and reports that it could not empty the
+    first (a car parked in front; the tablet sent it late). Both reports are listed, the
+    missed one with its reason; the collection log has the second bin only. The reroute the
+    missed report queues has the truck carry the second bin alone (the route's prefix up to
+    its last report used to be taken for done, the missed bin with it) and sends a truck
+    to the missed bin again, after the report, breaking no rule. Its later emptying is
+    logged."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck, missed = route["vehicle_id"], first["bin_id"]
+    second = [v for v in route["visits"] if v["kind"] == "bin"][1]
+    done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": second["bin_id"]}
+    _report(real_client, key, plan["id"], {**done, "at": second["end"]})
+    at = datetime.fromisoformat(first["end"])
+    body = {"vehicle_id": truck, "kind": "visit_missed", "bin_id": missed, "at": at.isoformat()}
+    out = _report(real_client, key, plan["id"], {**body, "reason": "parked car"})
+    assert (out["kind"], out["reason"], out["off_route"]) == ("visit_missed", "parked car", False)
+    wait(runtime)
+
+    listed = real_client.get(f"/plans/{plan['id']}/progress", headers=key).json()
+    assert [(r["kind"], r["bin_id"], r["reason"]) for r in listed] == [
+        ("visit_missed", missed, "parked car"),
+        ("visit_done", second["bin_id"], None),
+    ]
+    assert set(_logged(runtime)) == {second["bin_id"]}
+    alert = _crew_alert(real_client, key, missed)
+    assert alert["status"] == "rerouted", alert
+    assert alert["note"] == f"{truck}'s crew could not empty it at {at:%H:%M} (parked car)"
+    new = real_client.get(f"/plans/{alert['plan_id']}/routes", headers=key).json()
+    assert new["violations"] == []
+    assert _waypoint_load(new, truck) == second["load_l"] - first["load_l"]  # the second alone
+    ((server, visit),) = _again(new, missed, first["ref"])
+    assert datetime.fromisoformat(visit["start"]) >= at
+    assert missed not in {u["bin_id"] for u in new["unserved"]}
+
+    emptied = {"vehicle_id": server, "kind": "visit_done", "bin_id": missed}
+    _report(real_client, key, alert["plan_id"], {**emptied, "at": visit["end"]})
+    wait(runtime)
+    assert _logged(runtime)[missed] == datetime.fromisoformat(visit["end"])
+
+
+def test_a_bin_missed_too_late_for_any_truck_reads_unserved_with_the_crew_s_reason(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """A crew reports its first bin not emptied (enclosure locked) five minutes before the
+    shifts end: no truck can go back today, so the reroute lists the bin unserved, the
+    reason saying when and why the crew could not empty it."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck, missed = route["vehicle_id"], first["bin_id"]
+    at = f"{PLAN_DATE}T13:55:00+02:00"
+    body = {"vehicle_id": truck, "kind": "visit_missed", "bin_id": missed, "at": at}
+    _report(real_client, key, plan["id"], {**body, "reason": "enclosure locked"})
+    wait(runtime)
+    alert = _crew_alert(real_client, key, missed)
+    assert alert["status"] == "unserved", alert
+    new = real_client.get(f"/plans/{alert['plan_id']}/routes", headers=key).json()
+    reasons = {u["bin_id"]: u["reason"] for u in new["unserved"]}
+    assert reasons[missed].startswith(
+        f"{truck}'s crew could not empty it at 13:55 (enclosure locked)"
+    ), reasons
+    assert new["violations"] == []
+    assert missed not in _logged(runtime)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "visit_missed"}, "bin_id"),
+        ({"kind": "visit_missed", "bin_id": "b1", "reason": "x" * 201}, "reason"),
+        ({"kind": "visit_missed", "bin_id": "b1", "reason": ""}, "reason"),
+        ({"kind": "visit_done", "bin_id": "b1", "reason": "parked car"}, "reason"),
+        ({"kind": "visit_missed", "bin_id": "b1", "fill_fraction": 0.5}, "fill_fraction"),
+        ({"kind": "visit_missed", "bin_id": "nope"}, "bin_id"),
+    ],
+    ids=["no-bin", "reason-too-long", "reason-empty", "reason-on-done", "fill", "unknown-bin"],
+)
+def test_a_bad_missed_report_is_refused_naming_the_field(
+    real_app: FastAPI, real_client: TestClient, body: dict[str, Any], field: str
+) -> None:
+    _, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    report = {"vehicle_id": route["vehicle_id"], "at": first["end"], **body}
+    resp = real_client.post(f"/plans/{plan['id']}/progress", json=report, headers=key)
+    assert resp.status_code == 422, resp.text
+    (err,) = resp.json()["detail"]
+    assert field in err["loc"] or field in err["msg"], err
+    assert real_client.get(f"/plans/{plan['id']}/progress", headers=key).json() == []
