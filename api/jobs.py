@@ -129,13 +129,14 @@ class _Driven:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Waiting:
     """The alerts a plan job takes in (ids; their bins, each with its response target when
-    targets are on: ``JobRunner._waiting``) and those a truck emptied since
-    (``emptied_ids``)."""
+    targets are on: ``JobRunner._waiting``), those a truck emptied since
+    (``emptied_ids``) and the crews' notes on bins they could not empty (``why``)."""
 
     alert_ids: tuple[int, ...] = ()
     emptied_ids: tuple[int, ...] = ()
     bins: tuple[str, ...] = ()
     due: dict[str, datetime] = dataclasses.field(default_factory=dict)
+    why: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +238,12 @@ def _unserved_of(s: Any, plan_date: date) -> list[AlertRow]:
         AlertRow.status == "unserved",
     )
     return list(s.scalars(unserved))
+
+
+def _crews_notes(alerts: list[AlertRow]) -> dict[str, str]:
+    """Per bin, the note of its newest alert (by id) a crew raised: it could not empty the
+    bin, when and why (``visit_missed``); an unserved visit of the bin says so first."""
+    return {a.bin_id: a.note for a in sorted(alerts, key=lambda a: a.id) if a.source == "crew"}
 
 
 def _out(p: TruckProgress) -> bool:
@@ -488,6 +495,7 @@ class JobRunner:
             emptied_ids=gone,
             bins=tuple(dict.fromkeys(a.bin_id for a in alerts)),
             due=due,
+            why=_crews_notes(alerts),
         )
 
     def _driven(self, s: Any, plan_date: date, planner: Planner) -> _Driven | None:
@@ -590,6 +598,7 @@ class JobRunner:
                     pickups=collected.pickups,
                     alerted=waiting.bins,
                     due=waiting.due,
+                    why=waiting.why,
                 )
                 routes = planner.routes(driven.day), planner.routes(day)
                 diffs = (driven.plan_id, route_diffs(*routes, changes))
@@ -929,7 +938,7 @@ class JobRunner:
                 now=now,
                 due=due,
                 reports_seen_id=base.reports_seen_id,
-                why={a.bin_id: a.note for a in alerts if a.source == "crew"},  # the newest
+                why=_crews_notes(alerts),
             )
 
     def _forget_emptied(self, plan_date: date, seen: Mapping[tuple[str, str], datetime]) -> None:

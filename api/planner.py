@@ -177,11 +177,13 @@ class Planner(Protocol):
         pickups: Sequence[PickupRecord] = (),
         alerted: Sequence[str] = (),
         due: Mapping[str, datetime] | None = None,
+        why: Mapping[str, str] | None = None,
     ) -> tuple[Any, dict[str, Any]]:
         """The rest of a day being driven planned again at ``now``, from where the trucks
         are, and each driver's change. ``alerted`` are the bins of every alert the plan
         takes in: a visit of an earlier alert whose bin is not among them (the alert was
-        dismissed, or the bin found emptied) is no longer an alert visit."""
+        dismissed, or the bin found emptied) is no longer an alert visit. ``why`` as in
+        :meth:`reroute`."""
         ...
 
     def exports(self, day_plan: Any, geometry: Geometry | None) -> PlanExports: ...
@@ -284,6 +286,7 @@ class PipelinePlanner:
         pickups: Sequence[PickupRecord] = (),
         alerted: Sequence[str] = (),
         due: Mapping[str, datetime] | None = None,
+        why: Mapping[str, str] | None = None,
     ) -> tuple[Any, dict[str, Any]]:
         from optimiser.daily import replan_day
         from optimiser.params import SolveParams
@@ -309,6 +312,7 @@ class PipelinePlanner:
             closed=closed,
             off_route=off_route(day_plan, progress),
             lifted=lifted,
+            why=why,
         )
         return new_plan, dict(changes)
 

@@ -1217,6 +1217,7 @@ def replan_day(
     closed: Collection[str] = (),
     off_route: OffRoute | None = None,
     lifted: Mapping[str, float] | None = None,
+    why: Mapping[str, str] | None = None,
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of a day being driven with the fills and reports of ``now``.
 
@@ -1267,6 +1268,9 @@ def replan_day(
     off_route : mapping of str to sequences, optional
         Bins trucks emptied off their planned routes today, as in :func:`reroute_day`: the
         trucks carry the waste not unloaded since.
+    why : mapping of str to str, optional
+        What befell bins (bin id -> text), as in :func:`reroute_day`: the reason of each of
+        their visits left unserved begins with it.
 
     Returns
     -------
@@ -1336,6 +1340,7 @@ def replan_day(
             *notes,
             *weighed,
         ),
+        unserved=_befallen(plan.unserved, why or {}),
     )
     fills = {
         **fill_at_pickup(day.midnight, plan, models),

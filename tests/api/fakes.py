@@ -146,6 +146,7 @@ class FakePlanner:
         pickups: Sequence[PickupRecord] = (),
         alerted: Sequence[str] = (),
         due: Mapping[str, datetime] | None = None,
+        why: Mapping[str, str] | None = None,
     ) -> tuple[FakeDay, dict[str, Any]]:
         """Each truck keeps the bins it emptied and gets, round-robin, the bins with readings
         or reports it has not emptied yet."""

@@ -18,7 +18,7 @@ from api.routing import Routing
 from api.settings import Settings
 from network.providers import HaversineProvider
 from tests.api.conftest import PLAN_DATE, the_eve, wait
-from tests.api.test_pipeline import _first_bin_of_a_plan
+from tests.api.test_pipeline import _first_bin_of_a_plan, _planned_the_night_before
 
 
 @pytest.fixture
@@ -139,6 +139,35 @@ def test_a_bin_missed_too_late_for_any_truck_reads_unserved_with_the_crew_s_reas
     ), reasons
     assert new["violations"] == []
     assert missed not in _logged(runtime)
+
+
+def test_a_re_plan_lists_a_bin_missed_too_late_unserved_with_the_crew_s_reason(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """Today, v1's crew finds b1 missing at 13:50; the dispatcher plans the rest of the day
+    again at 13:53 (a plan job while a truck is out re-plans from where it is): the re-plan
+    too lists the bin unserved, saying when and why its crew could not empty it (v1, loaded,
+    can no longer be home by its shift end: the checker's one finding)."""
+    runtime, key, local, night = _planned_the_night_before(
+        real_app, real_client, {"v1": None}, 3, 0.9
+    )
+    at = local + timedelta(hours=13, minutes=50)
+    runtime.jobs.clock = lambda: at + timedelta(minutes=2)
+    body = {"vehicle_id": "v1", "kind": "visit_missed", "bin_id": "b1", "at": at.isoformat()}
+    _report(real_client, key, night["id"], {**body, "reason": "bin missing"})
+    wait(runtime)
+    assert _crew_alert(real_client, key, "b1")["status"] == "unserved"
+    runtime.jobs.clock = lambda: at + timedelta(minutes=3)
+    made = real_client.post(
+        "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
+    ).json()
+    wait(runtime)
+    doc = real_client.get(f"/plans/{made['id']}/routes", headers=key).json()
+    assert doc["notes"][0].startswith("re-planned at 13:53 from where the trucks are")
+    # loaded, v1 cannot unload and be home by 14:00 any more: the checker says so
+    assert [(v["vehicle_id"], v["code"]) for v in doc["violations"]] == [("v1", "shift")]
+    reasons = {u["bin_id"]: u["reason"] for u in doc["unserved"]}
+    assert reasons["b1"].startswith("v1's crew could not empty it at 13:50 (bin missing); ")
 
 
 @pytest.mark.parametrize(
