@@ -33,7 +33,7 @@ class TruckProgress:
     it against (None when not known): such a report is never taken for a visit of a later
     plan's route (a visit of that bin an alert gave the truck since, say). A bin its crew
     could not empty on its route (``visit_missed``) is listed too, a stop passed, with a
-    fill found of 0: nothing of it is on the truck's load.
+    fill found of 0 (nothing of it is on the truck's load) and ``missed[i]`` True.
     ``unloaded_off_route[i]`` says the same of unloading ``done_site_ids[i]``: beyond the
     route's unloadings at that site, or before the bins the route empties ahead of it were
     all reported (the truck was full sooner than planned)."""
@@ -50,6 +50,7 @@ class TruckProgress:
     unloaded_at: datetime | None = None
     off_route: tuple[bool | None, ...] = ()
     unloaded_off_route: tuple[bool | None, ...] = ()
+    missed: tuple[bool, ...] = ()
 
     def fills(self, inventory: Inventory) -> tuple[float | None, ...]:
         """One per bin reported: the fill the crew found, else the fill the weight the lift
@@ -74,6 +75,10 @@ class TruckProgress:
     def off_route_flags(self) -> tuple[bool | None, ...]:
         """``off_route``, one per bin reported (None: not known)."""
         return self.off_route or (None,) * len(self.done_bin_ids)
+
+    def missed_flags(self) -> tuple[bool, ...]:
+        """``missed``, one per bin reported (False: emptied)."""
+        return self.missed or (False,) * len(self.done_bin_ids)
 
     def unloaded_off_route_flags(self) -> tuple[bool | None, ...]:
         """``unloaded_off_route``, one per unloading reported (None: not known)."""
@@ -268,6 +273,7 @@ class PipelinePlanner:
             off_route=off_route(day_plan, progress),
             lifted=lifted,
             why=why,
+            missed=missed_visits(day_plan, progress),
         )
         return new_plan, dict(changes)
 
@@ -313,6 +319,7 @@ class PipelinePlanner:
             off_route=off_route(day_plan, progress),
             lifted=lifted,
             why=why,
+            missed=missed_visits(day_plan, progress),
         )
         return new_plan, dict(changes)
 
@@ -366,7 +373,7 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     out = []
     for route in day_plan.plan.routes:
         report = reported.get(route.vehicle_ref)
-        last, fills, lifted, emptied_at = _matched(route, report, day_plan.inventory)
+        last, fills, lifted, emptied_at, _ = _matched(route, report, day_plan.inventory)
         if report is None or last < 0:
             continue
         done = route.visits[: last + 1]
@@ -412,9 +419,9 @@ def off_route(
     for p in progress:
         fills = p.fills(day_plan.inventory)
         marks = _off_route_marks(routes.get(p.vehicle_id), p)
-        rows = zip(p.done_bin_ids, fills, marks, p.lifted_kg(), strict=True)
-        for bin_id, fill, (off, on_board), kg in rows:
-            if off:
+        rows = zip(p.done_bin_ids, fills, marks, p.lifted_kg(), p.missed_flags(), strict=True)
+        for bin_id, fill, (off, on_board), kg, passed in rows:
+            if off and not passed:  # a bin its crew could not empty took nothing
                 out.setdefault(p.vehicle_id, []).append((bin_id, fill, on_board, kg))
     return out
 
@@ -477,34 +484,49 @@ def found_at_visits(
     fills: dict[str, float] = {}
     lifted: dict[str, float] = {}
     for route in day_plan.plan.routes:
-        _, f, kg, _ = _matched(route, reported.get(route.vehicle_ref), day_plan.inventory)
+        _, f, kg, _, _ = _matched(route, reported.get(route.vehicle_ref), day_plan.inventory)
         fills.update(f)
         lifted.update(kg)
     return fills, lifted
 
 
+def missed_visits(day_plan: Any, progress: Sequence[TruckProgress]) -> list[str]:
+    """The planned bin visits (refs) whose crew reported it could not empty the bin
+    (``visit_missed``), matched to the plan as :func:`to_progress` matches reports: passed,
+    nothing taken (``optimiser.daily.reroute_day``'s ``missed``)."""
+    reported = {p.vehicle_id: p for p in progress}
+    out: list[str] = []
+    for route in day_plan.plan.routes:
+        out += _matched(route, reported.get(route.vehicle_ref), day_plan.inventory)[4]
+    return out
+
+
 def _matched(
     route: Any, report: TruckProgress | None, inventory: Inventory
-) -> tuple[int, dict[str, float], dict[str, float], dict[int, datetime]]:
+) -> tuple[int, dict[str, float], dict[str, float], dict[int, datetime], list[str]]:
     """The index in ``route.visits`` of its last bin or disposal visit reported done (-1:
     none; the k-th report of a bin or site not known off route is its k-th planned visit),
     the fill found at each bin visit reported with one (visit ref -> fraction of the bin),
     the weight the lift scale took at each one reported weighed (visit ref -> kg) and when
-    each bin visit was reported (index in ``route.visits`` -> time, when known)."""
+    each bin visit was reported (index in ``route.visits`` -> time, when known), and the
+    bin visits reported missed (refs)."""
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
 
     if report is None:
-        return -1, {}, {}, {}
+        return -1, {}, {}, {}, []
     bins = _reports_by_bin(report, inventory)  # not yet matched, in report order
     sites = report.sites_on_route()
     fills: dict[str, float] = {}
     lifted: dict[str, float] = {}
     emptied_at: dict[int, datetime] = {}
+    missed: list[str] = []
     last = -1
     for i, v in enumerate(route.visits):
         if v.kind is VisitKind.BIN and bins.get(bin_of(v.ref)):
-            fill, kg, at = bins[bin_of(v.ref)].pop(0)
+            fill, kg, at, passed = bins[bin_of(v.ref)].pop(0)
+            if passed:
+                missed.append(v.ref)
             if fill is not None:
                 fills[v.ref] = fill
                 if kg is not None:
@@ -515,25 +537,26 @@ def _matched(
         elif v.kind is VisitKind.DISPOSAL and sites[v.ref] > 0:
             sites[v.ref] -= 1
             last = i
-    return last, fills, lifted, emptied_at
+    return last, fills, lifted, emptied_at, missed
 
 
 def _reports_by_bin(
     report: TruckProgress, inventory: Inventory
-) -> dict[str, list[tuple[float | None, float | None, datetime | None]]]:
+) -> dict[str, list[tuple[float | None, float | None, datetime | None, bool]]]:
     """Each bin's reports not known off route, in order, as (the fill found, None when
     neither the crew nor the lift scale gave one (:meth:`TruckProgress.fills`); the weight
-    the lift scale took, None when not weighed; when, None when not known)."""
+    the lift scale took, None when not weighed; when, None when not known; whether the
+    crew could not empty it)."""
     fills = report.fills(inventory)
     n = len(report.done_bin_ids)
     times: Sequence[datetime | None] = report.done_at or (None,) * n
     kgs = report.lifted_kg()
-    out: dict[str, list[tuple[float | None, float | None, datetime | None]]] = {}
+    out: dict[str, list[tuple[float | None, float | None, datetime | None, bool]]] = {}
     flags = report.off_route_flags()
-    rows = zip(report.done_bin_ids, fills, kgs, times, flags, strict=True)
-    for bin_id, fill, kg, at, off in rows:
+    rows = zip(report.done_bin_ids, fills, kgs, times, flags, report.missed_flags(), strict=True)
+    for bin_id, fill, kg, at, off, passed in rows:
         if not off:
-            out.setdefault(bin_id, []).append((fill, kg, at))
+            out.setdefault(bin_id, []).append((fill, kg, at, passed))
     return out
 
 

@@ -453,6 +453,7 @@ def truck_progress(
     kgs: dict[str, list[float | None]] = {}
     times: dict[str, list[datetime]] = {}
     flags: dict[str, list[bool | None]] = {}
+    passed: dict[str, list[bool]] = {}
     unloaded: dict[str, list[str]] = {}
     unloaded_flags: dict[str, list[bool | None]] = {}
     unloaded_at: dict[str, datetime] = {}
@@ -471,14 +472,17 @@ def truck_progress(
         kgs.setdefault(r.vehicle_id, [])
         times.setdefault(r.vehicle_id, [])
         flags.setdefault(r.vehicle_id, [])
+        passed.setdefault(r.vehicle_id, [])
         if r.kind == "visit_done" and r.bin_id is not None and is_new(r):
+            passed[r.vehicle_id].append(False)
             done[r.vehicle_id].append(r.bin_id)
             fills[r.vehicle_id].append(r.fill_fraction)
             kgs[r.vehicle_id].append(r.weight_kg)
             times[r.vehicle_id].append(r.at)
             flags[r.vehicle_id].append(True if before(r) else r.off_route)
         if r.kind == "visit_missed" and r.bin_id is not None and is_new(r) and not missed_off(r):
-            done[r.vehicle_id].append(r.bin_id)  # a stop of its route passed, nothing taken
+            passed[r.vehicle_id].append(True)  # a stop of its route passed, nothing taken
+            done[r.vehicle_id].append(r.bin_id)
             fills[r.vehicle_id].append(0.0)
             kgs[r.vehicle_id].append(None)
             times[r.vehicle_id].append(r.at)
@@ -508,6 +512,7 @@ def truck_progress(
                 unloaded_at=unloaded_at.get(vid),
                 off_route=tuple(flags[vid]),
                 unloaded_off_route=tuple(unloaded_flags.get(vid, ())),
+                missed=tuple(passed[vid]),
             )
         )
     return out

@@ -87,6 +87,8 @@ class DayPlan:
     of this version); plans stored by earlier versions (False) listed only those on board.
     ``unplaced`` lists the bins the policy chose that no truck can reach (too far from
     every drivable street), with the reason: left out before solving, unserved all the same.
+    ``missed`` lists the bin visits done whose crew could not empty the bin (stop refs):
+    passed, nothing taken; the KPIs count none of them collected.
     """
 
     plan_date: date
@@ -103,6 +105,7 @@ class DayPlan:
     off_route_seen: tuple[tuple[str, str], ...] = ()
     off_route_all: bool = False
     unplaced: tuple[Unserved, ...] = ()
+    missed: tuple[str, ...] = ()
 
     @property
     def midnight(self) -> datetime:
@@ -200,6 +203,7 @@ def compute_kpis(
     weights_kg: Mapping[str, float],
     problem: Problem | None = None,
     unplaced: Sequence[Unserved] = (),
+    missed: Collection[str] = (),
 ) -> dict[str, float | int]:
     """Dispatcher KPIs of a plan (km, hours, kg, bins, fill at pickup, unserved).
 
@@ -211,9 +215,10 @@ def compute_kpis(
     collected when a visit of it is served and none is unserved (a bin emptied this
     morning whose second visit, ``b#2``, is left out is not). ``mean_fill_at_pickup`` is
     the mean of ``fills`` (fraction by stop ref), each capped at 1: a bin forecast past
-    full is emptied full, its overflow beside it (as the scenarios count it).
+    full is emptied full, its overflow beside it (as the scenarios count it). Visits
+    ``missed`` (their crews could not empty the bin) count as none of these.
     """
-    served = plan.served_refs
+    served = plan.served_refs - set(missed)
     left_out = (*plan.unserved, *unplaced)
     must = {d.bin_id for d in decisions if d.action is Action.MUST}
     may = {d.bin_id for d in decisions if d.action is Action.MAY}
@@ -998,6 +1003,7 @@ def reroute_day(
     off_route: OffRoute | None = None,
     lifted: Mapping[str, float] | None = None,
     why: Mapping[str, str] | None = None,
+    missed: Collection[str] = (),
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of the day after overflow alerts, keeping what is done.
 
@@ -1057,6 +1063,10 @@ def reroute_day(
     why : mapping of str to str, optional
         What befell bins (bin id -> text), e.g. an urgent bin a crew could not empty: the
         reason of each of their visits left unserved begins with it.
+    missed : collection of str
+        The bin visits done (stop refs) whose crew could not empty the bin: passed,
+        nothing taken (``progress`` and ``found`` count them empty); the KPIs count none of
+        them collected (``DayPlan.missed``).
 
     Returns
     -------
@@ -1116,6 +1126,7 @@ def reroute_day(
         bins,
         [*(s.ref for s in urgent), *(u.ref for u in far)],
         _unplaced(lookup, problem, [*day.unplaced, *still_far, *moved_away, *far]),
+        missed=missed,
     )
     new_day = dataclasses.replace(
         new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
@@ -1218,6 +1229,7 @@ def replan_day(
     off_route: OffRoute | None = None,
     lifted: Mapping[str, float] | None = None,
     why: Mapping[str, str] | None = None,
+    missed: Collection[str] = (),
 ) -> tuple[DayPlan, dict[str, RouteChange]]:
     """Re-plan the rest of a day being driven with the fills and reports of ``now``.
 
@@ -1271,6 +1283,8 @@ def replan_day(
     why : mapping of str to str, optional
         What befell bins (bin id -> text), as in :func:`reroute_day`: the reason of each of
         their visits left unserved begins with it.
+    missed : collection of str
+        The bin visits done whose crew could not empty the bin, as in :func:`reroute_day`.
 
     Returns
     -------
@@ -1370,6 +1384,7 @@ def replan_day(
             problem,
             [*(u for u in unplaced if bin_of(u.ref) not in held), *away, *far],
         ),
+        missed=missed,
     )
     new_day = dataclasses.replace(
         new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
@@ -1934,13 +1949,15 @@ def _driven_on(
     bins: Sequence[Bin],
     alerted: Sequence[str],
     unplaced: Sequence[Unserved],
+    missed: Collection[str] = (),
 ) -> DayPlan:
     """The day being driven with its new ``plan`` for ``built``: the bins' ``decisions``, the
     forecast fill at each pickup (``fills``, the crews' ones first: ``found`` is (fills,
     the weights lift scales took) at visits done), the ``bins`` new to its inventory added,
-    the visits ``alerted`` added to its alerts, the bins no truck can reach ``unplaced``;
-    checked, with its KPIs (which count those as unserved)."""
-    served = plan.served_refs
+    the visits ``alerted`` added to its alerts, the bins no truck can reach ``unplaced``,
+    the visits done whose crew could not empty the bin ``missed``; checked, with its KPIs
+    (which count those as unserved, and these as not collected)."""
+    served = plan.served_refs - set(missed)
     found_fills, lifted = found
     fills = {b: f for b, f in {**fills, **found_fills}.items() if b in served}
     weights = planned_weights(decisions, built.problem)
@@ -1957,9 +1974,10 @@ def _driven_on(
         plan=plan,
         fill_at_pickup=fills,
         violations=tuple(check(built.problem, plan)),
-        kpis=compute_kpis(plan, decisions, fills, weights, built.problem, unplaced),
+        kpis=compute_kpis(plan, decisions, fills, weights, built.problem, unplaced, missed),
         alerted=tuple(dict.fromkeys((*day.alerted, *alerted))),
         unplaced=tuple(unplaced),
+        missed=tuple(missed),
     )
 
 

@@ -76,13 +76,16 @@ def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
     ``waiting_at_depot_s``: the part of ``duration_s`` it stands at its depot between two
     outings, which the hours KPI leaves out). Bin visits say whether an overflow alert asked
     for them (``alert``); those with a response target give it (``respond_by``) and how late
-    they start against it (``late_s``, 0 when on time)."""
+    they start against it (``late_s``, 0 when on time); a visit done whose crew could not
+    empty the bin says so (``missed``: passed, nothing taken)."""
     visits = [_visit_json(day, v, i) for i, v in enumerate(route.visits)]
     targets = {s.ref: s.due_s for s in day.built.problem.stops if s.due_s is not None}
     for doc, visit in zip(visits, route.visits, strict=True):
         if visit.kind is not VisitKind.BIN:
             continue
         doc["alert"] = visit.ref in day.alerted
+        if visit.ref in day.missed:  # passed: its crew could not empty the bin
+            doc["missed"] = True
         due = targets.get(visit.ref)
         if due is not None:
             doc["respond_by"] = _iso(day, due)

@@ -83,8 +83,8 @@ def test_a_bin_the_crew_could_not_empty_is_served_again_and_not_carried(
     missed one with its reason; the collection log has the second bin only. The reroute the
     missed report queues has the truck carry the second bin alone (the route's prefix up to
     its last report used to be taken for done, the missed bin with it) and sends a truck
-    to the missed bin again, after the report, breaking no rule. Its later emptying is
-    logged."""
+    to the missed bin again, after the report, breaking no rule; the visit passed is marked
+    missed and the KPIs count it no collection. Its later emptying is logged."""
     runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
     truck, missed = route["vehicle_id"], first["bin_id"]
     second = [v for v in route["visits"] if v["kind"] == "bin"][1]
@@ -111,11 +111,41 @@ def test_a_bin_the_crew_could_not_empty_is_served_again_and_not_carried(
     ((server, visit),) = _again(new, missed, first["ref"])
     assert datetime.fromisoformat(visit["start"]) >= at
     assert missed not in {u["bin_id"] for u in new["unserved"]}
+    passed = [v for r in new["routes"] for v in r["visits"] if v.get("missed")]
+    assert [v["ref"] for v in passed] == [first["ref"]]
+    kpis = real_client.get(f"/plans/{alert['plan_id']}/kpis", headers=key).json()
+    bins = sum(1 for r in new["routes"] for v in r["visits"] if v["kind"] == "bin")
+    assert kpis["bins_collected"] == bins - 1  # the visit passed is no collection
 
     emptied = {"vehicle_id": server, "kind": "visit_done", "bin_id": missed}
     _report(real_client, key, alert["plan_id"], {**emptied, "at": visit["end"]})
     wait(runtime)
     assert _logged(runtime)[missed] == datetime.fromisoformat(visit["end"])
+
+
+def test_a_bin_missed_off_the_truck_s_route_stays_to_do(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """A truck's crew reports a bin of the other truck's route not emptied. The report is
+    flagged off route and passes no stop of its own route; the reroute it queues still
+    empties the bin once (an emptying off route would have taken the other truck's visit
+    out), after the report, breaking no rule, and nothing is logged emptied."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    reporter = ({"v1", "v2"} - {route["vehicle_id"]}).pop()
+    theirs = [v for v in route["visits"] if v["kind"] == "bin"][1]
+    at = datetime.fromisoformat(first["end"])
+    body = {"vehicle_id": reporter, "kind": "visit_missed", "bin_id": theirs["bin_id"]}
+    out = _report(real_client, key, plan["id"], {**body, "at": at.isoformat()})
+    assert out["off_route"] is True
+    wait(runtime)
+    alert = _crew_alert(real_client, key, theirs["bin_id"])
+    assert alert["status"] == "rerouted", alert
+    new = real_client.get(f"/plans/{alert['plan_id']}/routes", headers=key).json()
+    assert new["violations"] == []
+    visits = [v for r in new["routes"] for v in r["visits"] if v.get("bin_id") == theirs["bin_id"]]
+    assert len(visits) == 1 and datetime.fromisoformat(visits[0]["start"]) >= at
+    assert not any(v.get("missed") for r in new["routes"] for v in r["visits"])
+    assert _logged(runtime) == {}
 
 
 def test_a_bin_missed_too_late_for_any_truck_reads_unserved_with_the_crew_s_reason(
