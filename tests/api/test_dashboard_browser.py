@@ -838,3 +838,41 @@ def test_the_map_shows_the_dates_citizen_reports_but_not_false_alarms(
         assert page.locator("#map [data-report]").count() == 0
     assert errors == []
     assert external == []
+
+
+def test_a_stop_its_crew_could_not_empty_is_marked_missed_and_sent_again(
+    server: tuple[str, str],
+) -> None:
+    """The dispatcher marks a truck's first bin missed (a car parked in front): the row
+    reads "missed" (passed, nothing taken), the day is rerouted and shown, the bin's new
+    visit ``<bin>#2`` is still to do, and the map does not dim the bin as emptied; a reload
+    shows the same."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    plan = _planned(base, key)
+    with httpx.Client(base_url=base, timeout=10) as c:
+        doc = c.get(f"/plans/{plan['id']}/routes", headers={"X-API-Key": key}).json()
+    route = next(r for r in doc["routes"] if any(v["kind"] == "bin" for v in r["visits"]))
+    b = next(v["ref"] for v in route["visits"] if v["kind"] == "bin")
+    with _dashboard(base, key, errors, external) as page:
+        page.wait_for_selector(".truck table.stops")
+        page.locator(f"tr[data-stop='{b}'] button.missed-btn").click()
+        page.wait_for_selector("#message:has-text('rerouted into plan')")
+        for _ in range(2):  # as shown after the reroute, then reloaded
+            page.wait_for_selector(f"tr.done.missed[data-stop='{b}'] td.act:has-text('missed')")
+            again = page.locator(f"tr[data-stop='{b}#2']")
+            again.first.wait_for()
+            assert again.count() == 1
+            assert page.locator(f"tr.done[data-stop='{b}#2']").count() == 0
+            assert page.locator(f"g.bin[data-bin='{b}'][opacity]").count() == 0
+            page.reload()
+            page.wait_for_selector(".truck table.stops")
+        _shot(page, "missed")
+    with httpx.Client(base_url=base, timeout=10) as c:
+        progress = c.get(f"/plans/{plan['id']}/progress", headers={"X-API-Key": key}).json()
+    assert [(p["kind"], p["bin_id"], p["vehicle_id"]) for p in progress] == [
+        ("visit_missed", b, route["vehicle_id"])
+    ]
+    assert errors == []
+    assert external == []

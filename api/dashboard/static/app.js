@@ -71,7 +71,11 @@ const pct = (f) => (f === undefined || f === null ? "-" : `${Math.round(f * 100)
 // a bin's second visit of the day is the stop "<bin>#2" in the routes; trucks report the bin id
 const binOf = (ref) => ref.replace(/#\d+$/, "");
 const visitNo = (ref) => { const m = /#(\d+)$/.exec(ref); return m ? Number(m[1]) : 1; };
-const doneFills = (ref) => state.done.get(binOf(ref)) || []; // fills found, one per emptying
+// fills found, one per emptying, or MISSED: a visit its crew could not empty (passed, the
+// k-th report of a bin, done or missed, is its k-th visit)
+const MISSED = "missed";
+const doneFills = (ref) => state.done.get(binOf(ref)) || [];
+const emptiedToday = (bin) => (state.done.get(bin) || []).some((f) => f !== MISSED);
 const isDone = (ref) => doneFills(ref).length >= visitNo(ref);
 const unloadKey = (vehicleId, siteId) => `${vehicleId}|${siteId}`; // -> unloadings reported
 // record a truck's report, as loaded from the server (into the maps of a load) or just posted
@@ -206,6 +210,7 @@ async function loadPlan(planId, t = ticket()) {
       got.plan = plan; got.geojson = geo;
       for (const p of progress) { // bin -> [fill found or null]
         if (p.kind === "visit_done" && p.bin_id) noteEmptying(p.bin_id, p.fill_fraction ?? null, got.done);
+        if (p.kind === "visit_missed" && p.bin_id && !p.off_route) noteEmptying(p.bin_id, MISSED, got.done);
         if (p.kind === "disposal_done" && p.site_id) noteUnloading(p.vehicle_id, p.site_id, got.unloaded);
       }
     }
@@ -350,7 +355,7 @@ function renderMap() {
   for (const b of state.bins) {
     const [x, y] = view.xy(b.lon, b.lat);
     const g = layers.bins.appendChild(sv("g", { class: "bin", "data-bin": b.bin_id }));
-    if (state.done.has(b.bin_id)) g.setAttribute("opacity", "0.4"); // emptied today
+    if (emptiedToday(b.bin_id)) g.setAttribute("opacity", "0.4"); // emptied today
     if (alerts.has(b.bin_id)) {
       g.appendChild(sv("circle", { cx: x, cy: y, r: 15, fill: "rgba(198,40,40,.18)", stroke: "#c62828", "stroke-width": 3, class: "alert-ring" }));
     }
@@ -558,7 +563,8 @@ function renderTrucks() {
       if (v.kind === "bin") {
         if (done) {
           const found = doneFills(v.ref)[visitNo(v.ref) - 1];
-          act.textContent = found == null ? "done" : `done, found ${pct(found)}`;
+          if (found === MISSED) tr.classList.add("missed");
+          act.textContent = found === MISSED ? "missed" : found == null ? "done" : `done, found ${pct(found)}`;
         } else {
           const f = act.appendChild(el("input", {
             class: "fill-found", type: "number", min: "0", max: "100", step: "1",
@@ -569,6 +575,10 @@ function renderTrucks() {
           f.addEventListener("input", () => state.typed.set(typedKey(v.ref), f.value));
           const b = act.appendChild(el("button", { class: "done-btn", type: "button" }, "done"));
           b.addEventListener("click", () => markDone(r.vehicle_id, v, b, f));
+          const m = act.appendChild(el("button", {
+            class: "missed-btn", type: "button", title: "the crew could not empty it (blocked, locked, missing)",
+          }, "missed"));
+          m.addEventListener("click", () => markMissed(r.vehicle_id, v, m));
         }
       } else if (v.kind === "disposal") {
         if (done) act.textContent = "unloaded";
@@ -630,36 +640,42 @@ async function raiseAlert(binId, button) {
   try {
     // no time: the service dates it by its own clock (now), and reroutes that day's plan
     const alert = await api("/alerts", { method: "POST", json: { bin_id: binId, note: "dashboard" } });
-    say(`alert #${alert.id} on ${binId}: rerouting...`, true);
-    let a = alert;
-    for (let i = 0; i < 300 && (a.status === "open" || a.status === "rerouting"); i++) {
-      await sleep(POLL_MS);
-      a = await api(`/alerts/${alert.id}`);
-      $("plan-status").textContent = `alert #${a.id} on ${binId}: ${a.status}`;
-    }
-    $("popup").hidden = true;
-    const row = a.plan_id && (a.status === "rerouted" || a.status === "unserved") ? await api(`/plans/${a.plan_id}`) : null;
-    const of = row && row.plan_date !== $("plan-date").value ? ` of ${row.plan_date}` : "";
-    if (a.status === "rerouted" && a.plan_id) {
-      if (await showPlanOf(a.plan_id, row.plan_date)) await showDiff(a.plan_id);
-      say(`alert #${a.id} on ${binId}: rerouted into plan #${a.plan_id}${of}${alertEta(a)}`, true);
-    } else if (a.status === "unserved" && a.plan_id) {
-      await showPlanOf(a.plan_id, row.plan_date);
-      const routes = await api(`/plans/${a.plan_id}/routes`);
-      const why = routes.unserved.filter((u) => u.bin_id === binId && u.required).map((u) => u.reason);
-      say(`alert #${a.id} on ${binId}: no truck can collect it today (plan #${a.plan_id}${of}): ${why.join("; ") || "see the unserved bins"}`);
-    } else if (a.status === "emptied") {
-      say(`alert #${a.id} on ${binId}: a truck emptied it after the alert's time; no new visit`, true);
-    } else if (a.status === "no_plan") {
-      await reloadShown();
-      say(`alert #${a.id} on ${binId}: no finished plan for ${a.plan_date}; the next plan collects it by its target`, true);
-    } else {
-      say(`alert #${a.id} on ${binId}: ${a.status}`);
-    }
+    await followAlert(alert, binId);
   } catch (err) {
     say(err.message);
   } finally {
     button.disabled = false;
+  }
+}
+
+/* Alert ``alert`` on ``binId`` followed until its reroute is done, and the outcome shown:
+   the plan it went into (and its diff), or why no truck can collect the bin. */
+async function followAlert(alert, binId) {
+  say(`alert #${alert.id} on ${binId}: rerouting...`, true);
+  let a = alert;
+  for (let i = 0; i < 300 && (a.status === "open" || a.status === "rerouting"); i++) {
+    await sleep(POLL_MS);
+    a = await api(`/alerts/${alert.id}`);
+    $("plan-status").textContent = `alert #${a.id} on ${binId}: ${a.status}`;
+  }
+  $("popup").hidden = true;
+  const row = a.plan_id && (a.status === "rerouted" || a.status === "unserved") ? await api(`/plans/${a.plan_id}`) : null;
+  const of = row && row.plan_date !== $("plan-date").value ? ` of ${row.plan_date}` : "";
+  if (a.status === "rerouted" && a.plan_id) {
+    if (await showPlanOf(a.plan_id, row.plan_date)) await showDiff(a.plan_id);
+    say(`alert #${a.id} on ${binId}: rerouted into plan #${a.plan_id}${of}${alertEta(a)}`, true);
+  } else if (a.status === "unserved" && a.plan_id) {
+    await showPlanOf(a.plan_id, row.plan_date);
+    const routes = await api(`/plans/${a.plan_id}/routes`);
+    const why = routes.unserved.filter((u) => u.bin_id === binId && u.required).map((u) => u.reason);
+    say(`alert #${a.id} on ${binId}: no truck can collect it today (plan #${a.plan_id}${of}): ${why.join("; ") || "see the unserved bins"}`);
+  } else if (a.status === "emptied") {
+    say(`alert #${a.id} on ${binId}: a truck emptied it after the alert's time; no new visit`, true);
+  } else if (a.status === "no_plan") {
+    await reloadShown();
+    say(`alert #${a.id} on ${binId}: no finished plan for ${a.plan_date}; the next plan collects it by its target`, true);
+  } else {
+    say(`alert #${a.id} on ${binId}: ${a.status}`);
   }
 }
 
@@ -711,6 +727,29 @@ async function markDone(vehicleId, visit, button, fillInput) {
     say(`${visit.ref} emptied by ${vehicleId}${fill === null ? "" : `, found ${pct(fill)} full`}`, true);
     renderMap();
     renderTrucks();
+  } catch (err) {
+    say(err.message);
+    button.disabled = false;
+  }
+}
+
+async function markMissed(vehicleId, visit, button) {
+  // the crew could not empty the bin: the service raises an alert on it (source "crew") and
+  // reroutes the day, which sends a truck back to it or lists it unserved with the reason
+  button.disabled = true;
+  try {
+    const bin = binOf(visit.ref);
+    const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "visit_missed", bin_id: bin };
+    await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
+    noteEmptying(bin, MISSED);
+    state.typed.delete(typedKey(visit.ref));
+    renderMap();
+    renderTrucks();
+    say(`${visit.ref} missed by ${vehicleId}`, true);
+    // the alert the report raised (a plan of an earlier day raises none): the newest crew's
+    const alerts = await api(`/alerts?plan_date=${state.date}`);
+    const alert = alerts.filter((a) => a.bin_id === bin && a.source === "crew").pop();
+    if (alert) await followAlert(alert, bin);
   } catch (err) {
     say(err.message);
     button.disabled = false;
