@@ -56,6 +56,20 @@ def planner() -> FakePlanner:
 
 
 @pytest.fixture
+def real_app(settings: Settings) -> FastAPI:
+    """The app with the real PipelinePlanner (1 s solves), straight-line travel, the eve's clock."""
+    app = create_app(settings, clock=the_eve)
+    app.dependency_overrides[get_routing] = lambda: Routing.static(HaversineProvider())
+    return app
+
+
+@pytest.fixture
+def real_client(real_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(real_app) as c:
+        yield c
+
+
+@pytest.fixture
 def app(settings: Settings, planner: FakePlanner) -> FastAPI:
     app = create_app(settings, clock=the_eve)
     app.dependency_overrides[get_planner] = lambda: planner

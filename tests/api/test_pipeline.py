@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -26,19 +25,6 @@ from network.streets import StreetNetwork
 from optimiser.solve import PORTFOLIO_MIN_S
 from tests.api.conftest import MORNING, PLAN_DATE, seed, the_eve, wait
 from tests.network.conftest import build_tiny_graph, grid
-
-
-@pytest.fixture
-def real_app(settings: Settings) -> FastAPI:
-    app = create_app(settings, clock=the_eve)  # the default PipelinePlanner
-    app.dependency_overrides[get_routing] = lambda: Routing.static(HaversineProvider())
-    return app
-
-
-@pytest.fixture
-def real_client(real_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(real_app) as c:
-        yield c
 
 
 def _planned(client: TestClient, key: dict[str, str], runtime: Runtime) -> dict[str, Any]:

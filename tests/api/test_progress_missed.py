@@ -3,7 +3,6 @@ took nothing from it, and the bin is still to be emptied that day."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,26 +11,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api import repo
-from api.app import create_app
-from api.deps import Runtime, get_routing
-from api.routing import Routing
-from api.settings import Settings
-from network.providers import HaversineProvider
-from tests.api.conftest import PLAN_DATE, the_eve, wait
+from api.deps import Runtime
+from tests.api.conftest import PLAN_DATE, wait
 from tests.api.test_pipeline import _first_bin_of_a_plan, _planned_the_night_before
-
-
-@pytest.fixture
-def real_app(settings: Settings) -> FastAPI:
-    app = create_app(settings, clock=the_eve)  # the default PipelinePlanner
-    app.dependency_overrides[get_routing] = lambda: Routing.static(HaversineProvider())
-    return app
-
-
-@pytest.fixture
-def real_client(real_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(real_app) as c:
-        yield c
 
 
 def _report(
