@@ -172,6 +172,9 @@ def _point_feature(where: LonLat, props: dict[str, Any]) -> dict[str, Any]:
 def routes_geojson(day: DayPlan, geometry: Geometry | None = None) -> dict[str, Any]:
     """A GeoJSON FeatureCollection: one LineString per used truck plus its stops as Points.
 
+    Every stop Point says whether it is a visit done whose crew could not empty the bin
+    (``missed``: passed, nothing taken; false for every other stop).
+
     Parameters
     ----------
     day : DayPlan
@@ -207,6 +210,7 @@ def routes_geojson(day: DayPlan, geometry: Geometry | None = None) -> dict[str, 
             props: dict[str, Any] = {"kind": str(visit.kind), "ref": visit.ref}
             props |= {"vehicle_id": route.vehicle_ref, "order": order}
             props["arrival"] = _iso(day, visit.arrival_s)
+            props["missed"] = visit.ref in day.missed
             features.append(_point_feature(where, props))
     return {"type": "FeatureCollection", "features": features}
 
@@ -223,23 +227,33 @@ CSV_COLUMNS = (
     "end",
     "load_l",
     "load_kg",
+    "missed",
 )
 
 
 def plan_csv(day: DayPlan) -> str:
-    """One CSV row per visit of every route (header included)."""
+    """One CSV row per visit of every route (header included). ``missed`` is ``true`` for a
+    visit done whose crew could not empty the bin (passed, nothing taken), else ``false``;
+    it comes last so that readers of the earlier columns by position are unaffected."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for route in day.plan.routes:
         for order, visit in enumerate(route.visits):
             doc = _visit_json(day, visit, order)
+            doc["missed"] = "true" if visit.ref in day.missed else "false"
             writer.writerow([route.vehicle_ref, *(doc[c] for c in CSV_COLUMNS[1:])])
     return out.getvalue()
 
 
+_MISSED_DESC = "missed: the crew could not empty the bin"
+
+
 def gpx(day: DayPlan, vehicle_id: str, geometry: Geometry | None = None) -> str:
     """A GPX 1.1 document for one truck: the stops as a route, the street path as a track.
+
+    A stop whose crew could not empty the bin carries a ``<desc>`` saying so (after its
+    time and name, as GPX 1.1 orders them).
 
     Raises
     ------
@@ -255,9 +269,10 @@ def gpx(day: DayPlan, vehicle_id: str, geometry: Geometry | None = None) -> str:
         if where is None:
             continue
         name = escape(f"{order} {visit.kind} {visit.ref}")
-        rtepts.append(  # GPX 1.1: time before name, in UTC
+        desc = f"<desc>{_MISSED_DESC}</desc>" if visit.ref in day.missed else ""
+        rtepts.append(  # GPX 1.1: time, name, then desc; times in UTC
             f'<rtept lat="{where[1]:.7f}" lon="{where[0]:.7f}">'
-            f"<time>{_utc(day, visit.arrival_s)}</time><name>{name}</name></rtept>"
+            f"<time>{_utc(day, visit.arrival_s)}</time><name>{name}</name>{desc}</rtept>"
         )
     trkpts = [
         f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"/>'
@@ -288,7 +303,9 @@ def _vroom_route(day: DayPlan, route: Route) -> dict[str, Any]:
     into a waypoint, as reported), ``service`` counts breaks, and a stop's
     ``waiting_time`` is the rest of the time since the last stop (a break taken on the way
     or while waiting for a window is not waiting): driving, service and waiting add up to
-    the route's duration whatever the engine."""
+    the route's duration whatever the engine. A step whose crew could not empty the bin
+    says so (``missed``: true; VROOM has no such field, so it is absent otherwise, as in
+    plan JSON)."""
     steps = []
     travel = waiting = service = 0
     dur = day.built.problem.matrix.duration_s
@@ -319,6 +336,8 @@ def _vroom_route(day: DayPlan, route: Route) -> dict[str, Any]:
         }
         if (where := _where(day, visit)) is not None:
             step["location"] = [where[0], where[1]]
+        if visit.ref in day.missed:  # passed: its crew could not empty the bin
+            step["missed"] = True
         steps.append(step)
     return {
         "vehicle": route.vehicle_ref,

@@ -3,6 +3,9 @@ took nothing from it, and the bin is still to be emptied that day."""
 
 from __future__ import annotations
 
+import csv
+import io
+import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +60,31 @@ def _waypoint_load(doc: dict[str, Any], truck: str) -> int:
     return load
 
 
+def _missed_in_downloads(
+    client: TestClient, key: dict[str, str], plan_id: int, truck: str
+) -> list[str]:
+    """The visits marked missed in the plan's CSV, GeoJSON, ``truck``'s GPX and VROOM
+    downloads, in that order."""
+    text = client.get(f"/plans/{plan_id}/csv", headers=key).text.lstrip("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["missed"] for r in rows} == {"true", "false"}, rows
+    geo = client.get(f"/plans/{plan_id}/geojson", headers=key).json()
+    stops = [f["properties"] for f in geo["features"] if f["geometry"]["type"] == "Point"]
+    gpx = ET.fromstring(client.get(f"/plans/{plan_id}/gpx/{truck}", headers=key).text)
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    vroom = client.get(f"/plans/{plan_id}/vroom", headers=key).json()
+    return (
+        [r["ref"] for r in rows if r["missed"] == "true"]
+        + [p["ref"] for p in stops if p["missed"]]
+        + [
+            (p.findtext("g:name", namespaces=ns) or "").split()[-1]
+            for p in gpx.findall("g:rte/g:rtept", ns)
+            if p.find("g:desc", ns) is not None
+        ]
+        + [s["id"] for r in vroom["routes"] for s in r["steps"] if s.get("missed")]
+    )
+
+
 def test_a_bin_the_crew_could_not_empty_is_served_again_and_not_carried(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
@@ -66,7 +94,8 @@ def test_a_bin_the_crew_could_not_empty_is_served_again_and_not_carried(
     missed report queues has the truck carry the second bin alone (the route's prefix up to
     its last report used to be taken for done, the missed bin with it) and sends a truck
     to the missed bin again, after the report, breaking no rule; the visit passed is marked
-    missed and the KPIs count it no collection. Its later emptying is logged."""
+    missed (in the routes and in the CSV, GeoJSON, GPX and VROOM downloads) and the KPIs
+    count it no collection. Its later emptying is logged."""
     runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
     truck, missed = route["vehicle_id"], first["bin_id"]
     second = [v for v in route["visits"] if v["kind"] == "bin"][1]
@@ -95,6 +124,7 @@ def test_a_bin_the_crew_could_not_empty_is_served_again_and_not_carried(
     assert missed not in {u["bin_id"] for u in new["unserved"]}
     passed = [v for r in new["routes"] for v in r["visits"] if v.get("missed")]
     assert [v["ref"] for v in passed] == [first["ref"]]
+    assert _missed_in_downloads(real_client, key, alert["plan_id"], truck) == [first["ref"]] * 4
     kpis = real_client.get(f"/plans/{alert['plan_id']}/kpis", headers=key).json()
     bins = sum(1 for r in new["routes"] for v in r["visits"] if v["kind"] == "bin")
     assert kpis["bins_collected"] == bins - 1  # the visit passed is no collection

@@ -290,6 +290,43 @@ def test_gpx_route_points_give_their_time_first_and_in_utc(day: DayPlan) -> None
     assert leaves == day.at(day.plan.routes[0].visits[0].arrival_s)
 
 
+def test_a_visit_its_crew_could_not_empty_reads_missed_in_every_export(day: DayPlan) -> None:
+    """The plan's second bin visit was passed, its crew unable to empty the bin: the CSV's
+    last column (after the columns readers already know, in their order), the GeoJSON stop
+    Points, the GPX route point and the VROOM step say so, and no other visit does."""
+    bins = [v for v in day.plan.routes[0].visits if v.kind is VisitKind.BIN]
+    passed = bins[1].ref
+    missed = dataclasses.replace(day, missed=(passed,))
+
+    header, *rows = list(csv.reader(io.StringIO(plan_csv(missed))))
+    assert header == [
+        *("vehicle_id", "order", "kind", "ref", "lon", "lat"),
+        *("arrival", "start", "end", "load_l", "load_kg", "missed"),
+    ]
+    assert {r[3]: r[-1] for r in rows if r[-1] == "true"} == {passed: "true"}
+    assert {r[-1] for r in rows if r[3] != passed} == {"false"}
+
+    points = [f["properties"] for f in routes_geojson(missed)["features"]]
+    stops = [p for p in points if p["kind"] != "route"]
+    assert [p["ref"] for p in stops if p["missed"] is True] == [passed]
+    assert {p["missed"] for p in stops if p["ref"] != passed} == {False}
+
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    root = ET.fromstring(gpx(missed, day.plan.routes[0].vehicle_ref))
+    described = {
+        p.findtext("g:name", namespaces=ns): [c.tag.split("}")[1] for c in p]
+        for p in root.findall("g:rte/g:rtept", ns)
+        if p.find("g:desc", ns) is not None
+    }
+    ((name, tags),) = described.items()
+    assert name is not None and name.endswith(f" bin {passed}")
+    assert tags == ["time", "name", "desc"]
+
+    steps = [s for r in vroom_json(missed)["routes"] for s in r["steps"]]
+    assert [s["id"] for s in steps if s.get("missed")] == [passed]
+    assert not any("missed" in s for s in vroom_json(day)["routes"][0]["steps"])
+
+
 def _shifted(visit: Visit, by_s: int, lasting_s: int | None = None) -> Visit:
     """``visit`` ``by_s`` seconds later (lasting ``lasting_s``, when given)."""
     start = visit.start_s + by_s
