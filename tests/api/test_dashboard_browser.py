@@ -843,10 +843,11 @@ def test_the_map_shows_the_dates_citizen_reports_but_not_false_alarms(
 def test_a_stop_its_crew_could_not_empty_is_marked_missed_and_sent_again(
     server: tuple[str, str],
 ) -> None:
-    """The dispatcher marks a truck's first bin missed (a car parked in front): the row
-    reads "missed" (passed, nothing taken), the day is rerouted and shown, the bin's new
-    visit ``<bin>#2`` is still to do, and the map does not dim the bin as emptied; a reload
-    shows the same."""
+    """The dispatcher marks a truck's first bin missed, and is asked why: cancelling sends
+    nothing; then, typing "  parked car  ", the report carries the reason "parked car" (the
+    crew's alert's note ends with it), the row reads "missed" (passed, nothing taken), the
+    day is rerouted and shown, the bin's new visit ``<bin>#2`` is still to do, and the map
+    does not dim the bin as emptied; a reload shows the same."""
     base, key = server
     errors: list[str] = []
     external: list[str] = []
@@ -857,8 +858,15 @@ def test_a_stop_its_crew_could_not_empty_is_marked_missed_and_sent_again(
     b = next(v["ref"] for v in route["visits"] if v["kind"] == "bin")
     with _dashboard(base, key, errors, external) as page:
         page.wait_for_selector(".truck table.stops")
-        page.locator(f"tr[data-stop='{b}'] button.missed-btn").click()
+        missed = page.locator(f"tr[data-stop='{b}'] button.missed-btn")
+        asked: list[str] = []
+        page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))  # Cancel
+        missed.click()
+        assert missed.is_enabled() and page.locator(f"tr.done[data-stop='{b}']").count() == 0
+        page.once("dialog", lambda d: (asked.append(d.message), d.accept("  parked car  ")))
+        missed.click()
         page.wait_for_selector("#message:has-text('rerouted into plan')")
+        assert len(asked) == 2 and all(b in text and "optional" in text for text in asked)
         for _ in range(2):  # as shown after the reroute, then reloaded
             page.wait_for_selector(f"tr.done.missed[data-stop='{b}'] td.act:has-text('missed')")
             again = page.locator(f"tr[data-stop='{b}#2']")
@@ -871,8 +879,52 @@ def test_a_stop_its_crew_could_not_empty_is_marked_missed_and_sent_again(
         _shot(page, "missed")
     with httpx.Client(base_url=base, timeout=10) as c:
         progress = c.get(f"/plans/{plan['id']}/progress", headers={"X-API-Key": key}).json()
-    assert [(p["kind"], p["bin_id"], p["vehicle_id"]) for p in progress] == [
-        ("visit_missed", b, route["vehicle_id"])
+        alerts = c.get("/alerts", headers={"X-API-Key": key}).json()
+    assert [(p["kind"], p["bin_id"], p["vehicle_id"], p["reason"]) for p in progress] == [
+        ("visit_missed", b, route["vehicle_id"], "parked car")
     ]
+    assert [a["note"].endswith("(parked car)") for a in alerts if a["bin_id"] == b] == [True]
+    assert errors == []
+    assert external == []
+
+
+def test_a_missed_report_s_reason_is_trimmed_capped_and_left_out_when_empty(
+    server: tuple[str, str],
+) -> None:
+    """The reason typed for a missed stop is sent trimmed and cut to the service's 200
+    characters (counted as the service counts them: a car emoji is one, never cut in half);
+    an empty or blank one is left out (the service refuses an empty reason). The page's
+    reports are caught before they reach the service, which would reroute each."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    sent: list[dict[str, Any]] = []
+
+    def catch_reports(route: Any) -> None:
+        if route.request.method != "POST":
+            route.fallback()
+            return
+        sent.append(route.request.post_data_json)
+        route.fulfill(status=201, json={"id": len(sent)})
+
+    plan = _planned(base, key)
+    with httpx.Client(base_url=base, timeout=10) as c:
+        doc = c.get(f"/plans/{plan['id']}/routes", headers={"X-API-Key": key}).json()
+    stops = [v["ref"] for r in doc["routes"] for v in r["visits"] if v["kind"] == "bin"][:3]
+    typed = ["", "   ", "  " + "\N{AUTOMOBILE}" * 250 + " "]
+    assert len(stops) == len(typed)
+    routes = {"**/plans/*/progress": catch_reports}
+    with _dashboard(base, key, errors, external, routes) as page:
+        page.wait_for_selector(".truck table.stops")
+        for stop, text in zip(stops, typed, strict=True):
+            page.once("dialog", lambda d, text=text: d.accept(text))
+            page.locator(f"tr[data-stop='{stop}'] button.missed-btn").click()
+            page.wait_for_selector(f"tr.done.missed[data-stop='{stop}']")
+    assert [(b["kind"], b["bin_id"], b.get("reason")) for b in sent] == [
+        ("visit_missed", stops[0], None),
+        ("visit_missed", stops[1], None),
+        ("visit_missed", stops[2], "\N{AUTOMOBILE}" * 200),
+    ]
+    assert "reason" not in sent[0] and "reason" not in sent[1]
     assert errors == []
     assert external == []

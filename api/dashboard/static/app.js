@@ -733,19 +733,34 @@ async function markDone(vehicleId, visit, button, fillInput) {
   }
 }
 
+const MAX_REASON = 200; // characters: the service's cap on a missed report's reason
+
+function askMissedReason(vehicleId, ref) {
+  // why the crew could not empty the bin (optional): null when the dispatcher cancels (send
+  // nothing), "" when none is given; trimmed and cut to the service's cap (in characters, as
+  // the service counts them, so that an emoji is never cut in half)
+  const typed = window.prompt(
+    `${vehicleId}'s crew could not empty ${ref}. Why? (optional, e.g. a parked car, a locked enclosure, the bin missing)`, "");
+  if (typed === null) return null;
+  return Array.from(typed.trim()).slice(0, MAX_REASON).join("").trim();
+}
+
 async function markMissed(vehicleId, visit, button) {
   // the crew could not empty the bin: the service raises an alert on it (source "crew") and
   // reroutes the day, which sends a truck back to it or lists it unserved with the reason
+  const reason = askMissedReason(vehicleId, visit.ref);
+  if (reason === null) return;
   button.disabled = true;
   try {
     const bin = binOf(visit.ref);
     const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "visit_missed", bin_id: bin };
+    if (reason) body.reason = reason;
     await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
     noteEmptying(bin, MISSED);
     state.typed.delete(typedKey(visit.ref));
     renderMap();
     renderTrucks();
-    say(`${visit.ref} missed by ${vehicleId}`, true);
+    say(`${visit.ref} missed by ${vehicleId}${reason ? ` (${reason})` : ""}`, true);
     // the alert the report raised (a plan of an earlier day raises none): the newest crew's
     const alerts = await api(`/alerts?plan_date=${state.date}`);
     const alert = alerts.filter((a) => a.bin_id === bin && a.source === "crew").pop();
