@@ -258,10 +258,11 @@ class PipelinePlanner:
         from optimiser.daily import reroute_day
         from optimiser.params import SolveParams
 
-        fills, lifted = found_at_visits(day_plan, progress)
+        matched = match_reports(day_plan, progress)
+        fills, lifted = found_at_visits(day_plan, progress, matched=matched)
         new_plan, changes = reroute_day(
             day_plan,
-            to_progress(day_plan, progress, now),
+            to_progress(day_plan, progress, now, matched=matched),
             list(urgent_bin_ids),
             provider,
             now=now,
@@ -273,7 +274,7 @@ class PipelinePlanner:
             off_route=off_route(day_plan, progress),
             lifted=lifted,
             why=why,
-            missed=missed_visits(day_plan, progress),
+            missed=missed_visits(day_plan, progress, matched=matched),
         )
         return new_plan, dict(changes)
 
@@ -299,10 +300,11 @@ class PipelinePlanner:
         from optimiser.problem import bin_of
 
         closed = {bin_of(r) for r in day_plan.alerted} - set(alerted)
-        fills, lifted = found_at_visits(day_plan, progress)
+        matched = match_reports(day_plan, progress)
+        fills, lifted = found_at_visits(day_plan, progress, matched=matched)
         new_plan, changes = replan_day(
             day_plan,
-            to_progress(day_plan, progress, now),
+            to_progress(day_plan, progress, now, matched=matched),
             readings,
             reports,
             provider,
@@ -319,7 +321,7 @@ class PipelinePlanner:
             off_route=off_route(day_plan, progress),
             lifted=lifted,
             why=why,
-            missed=missed_visits(day_plan, progress),
+            missed=missed_visits(day_plan, progress, matched=matched),
         )
         return new_plan, dict(changes)
 
@@ -348,7 +350,47 @@ class PipelinePlanner:
         return dict(day_plan.kpis)
 
 
-def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime) -> list[Any]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteMatch:
+    """A truck's reports matched to its planned route's visits (the k-th report of a bin or
+    site not known off route is its k-th planned visit).
+
+    ``last`` is the index in ``route.visits`` of its last bin or disposal visit reported done
+    (-1: none); ``fills`` the fill found at each bin visit reported with one (visit ref ->
+    fraction of the bin); ``lifted`` the weight the lift scale took at each one reported
+    weighed (visit ref -> kg); ``emptied_at`` when each bin visit was reported (index in
+    ``route.visits`` -> time, when known); ``missed`` the bin visits reported missed (refs),
+    in route order."""
+
+    last: int = -1
+    fills: Mapping[str, float] = field(default_factory=dict)
+    lifted: Mapping[str, float] = field(default_factory=dict)
+    emptied_at: Mapping[int, datetime] = field(default_factory=dict)
+    missed: tuple[str, ...] = ()
+
+
+Matches = Mapping[str, RouteMatch]  # truck ref -> its reports matched to its route
+
+
+def match_reports(day_plan: Any, progress: Sequence[TruckProgress]) -> dict[str, RouteMatch]:
+    """Each planned route's truck's reports matched to the route's visits (truck ref ->
+    :class:`RouteMatch`; an empty match for a truck that reported nothing). One reroute or
+    re-plan matches once and hands the result to :func:`to_progress`,
+    :func:`found_at_visits` and :func:`missed_visits`."""
+    reported = {p.vehicle_id: p for p in progress}
+    return {
+        r.vehicle_ref: _matched(r, reported.get(r.vehicle_ref), day_plan.inventory)
+        for r in day_plan.plan.routes
+    }
+
+
+def to_progress(
+    day_plan: Any,
+    progress: Sequence[TruckProgress],
+    now: datetime,
+    *,
+    matched: Matches | None = None,
+) -> list[Any]:
     """Trucks' reported progress as ``optimiser.reroute.Progress`` (solver units).
 
     The done prefix runs along the planned route up to the last bin or disposal visit
@@ -363,6 +405,7 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
     is no planned visit; when it is the truck's last work reported, the truck carries
     nothing (:func:`positions` has it at that site). A truck with all its planned work
     reported done is back at its end depot once its planned return time has passed.
+    ``matched``: :func:`match_reports` of the same plan and progress, when already made.
     """
     from optimiser.daily import found_loads
     from optimiser.plan import VisitKind
@@ -370,10 +413,12 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
 
     now_s = max(0, day_plan.seconds(now))
     reported = {p.vehicle_id: p for p in progress}
+    matched = match_reports(day_plan, progress) if matched is None else matched
     out = []
     for route in day_plan.plan.routes:
         report = reported.get(route.vehicle_ref)
-        last, fills, lifted, emptied_at, _ = _matched(route, report, day_plan.inventory)
+        match = matched[route.vehicle_ref]
+        last, fills, lifted = match.last, match.fills, match.lifted
         if report is None or last < 0:
             continue
         done = route.visits[: last + 1]
@@ -382,7 +427,7 @@ def to_progress(day_plan: Any, progress: Sequence[TruckProgress], now: datetime)
         volume_l, weight_kg, daily_l, daily_kg = found_loads(day_plan, done, fills, lifted)
         if report.unloaded_at is not None:
             gone_l, gone_kg = _unloaded_since(
-                day_plan, done, fills, lifted, emptied_at, report.unloaded_at
+                day_plan, done, fills, lifted, match.emptied_at, report.unloaded_at
             )
             volume_l, weight_kg = max(0, volume_l - gone_l), max(0, weight_kg - gone_kg)
         breaks = [v for v in done if v.kind is VisitKind.BREAK]
@@ -475,46 +520,39 @@ def positions(
 
 
 def found_at_visits(
-    day_plan: Any, progress: Sequence[TruckProgress]
+    day_plan: Any, progress: Sequence[TruckProgress], *, matched: Matches | None = None
 ) -> tuple[dict[str, float], dict[str, float]]:
     """The fill found at each planned bin visit reported with one (visit ref -> fraction of
     the bin) and the net weight the lift scale took at each one reported weighed (visit ref
-    -> kg), matched to the plan as :func:`to_progress` matches reports."""
-    reported = {p.vehicle_id: p for p in progress}
+    -> kg), matched to the plan as :func:`to_progress` matches reports (``matched``:
+    :func:`match_reports`, when already made)."""
+    matched = match_reports(day_plan, progress) if matched is None else matched
     fills: dict[str, float] = {}
     lifted: dict[str, float] = {}
     for route in day_plan.plan.routes:
-        _, f, kg, _, _ = _matched(route, reported.get(route.vehicle_ref), day_plan.inventory)
-        fills.update(f)
-        lifted.update(kg)
+        fills.update(matched[route.vehicle_ref].fills)
+        lifted.update(matched[route.vehicle_ref].lifted)
     return fills, lifted
 
 
-def missed_visits(day_plan: Any, progress: Sequence[TruckProgress]) -> list[str]:
+def missed_visits(
+    day_plan: Any, progress: Sequence[TruckProgress], *, matched: Matches | None = None
+) -> list[str]:
     """The planned bin visits (refs) whose crew reported it could not empty the bin
     (``visit_missed``), matched to the plan as :func:`to_progress` matches reports: passed,
-    nothing taken (``optimiser.daily.reroute_day``'s ``missed``)."""
-    reported = {p.vehicle_id: p for p in progress}
-    out: list[str] = []
-    for route in day_plan.plan.routes:
-        out += _matched(route, reported.get(route.vehicle_ref), day_plan.inventory)[4]
-    return out
+    nothing taken (``optimiser.daily.reroute_day``'s ``missed``; ``matched``:
+    :func:`match_reports`, when already made)."""
+    matched = match_reports(day_plan, progress) if matched is None else matched
+    return [ref for r in day_plan.plan.routes for ref in matched[r.vehicle_ref].missed]
 
 
-def _matched(
-    route: Any, report: TruckProgress | None, inventory: Inventory
-) -> tuple[int, dict[str, float], dict[str, float], dict[int, datetime], list[str]]:
-    """The index in ``route.visits`` of its last bin or disposal visit reported done (-1:
-    none; the k-th report of a bin or site not known off route is its k-th planned visit),
-    the fill found at each bin visit reported with one (visit ref -> fraction of the bin),
-    the weight the lift scale took at each one reported weighed (visit ref -> kg) and when
-    each bin visit was reported (index in ``route.visits`` -> time, when known), and the
-    bin visits reported missed (refs)."""
+def _matched(route: Any, report: TruckProgress | None, inventory: Inventory) -> RouteMatch:
+    """``report`` matched to ``route``'s visits (:class:`RouteMatch`)."""
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
 
     if report is None:
-        return -1, {}, {}, {}, []
+        return RouteMatch()
     bins = _reports_by_bin(report, inventory)  # not yet matched, in report order
     sites = report.sites_on_route()
     fills: dict[str, float] = {}
@@ -537,7 +575,9 @@ def _matched(
         elif v.kind is VisitKind.DISPOSAL and sites[v.ref] > 0:
             sites[v.ref] -= 1
             last = i
-    return last, fills, lifted, emptied_at, missed
+    return RouteMatch(
+        last=last, fills=fills, lifted=lifted, emptied_at=emptied_at, missed=tuple(missed)
+    )
 
 
 def _reports_by_bin(

@@ -10,8 +10,11 @@ from zoneinfo import ZoneInfo
 
 from api.jobs import jsonable, route_diffs
 from api.planner import (
+    RouteMatch,
     TruckProgress,
     found_at_visits,
+    match_reports,
+    missed_visits,
     off_route,
     positions,
     to_progress,
@@ -265,6 +268,39 @@ def test_found_fills_are_matched_to_the_planned_visits() -> None:
     )
     assert found_at_visits(day, [report]) == ({"b": 0.4, "b#2": 0.3}, {})
     assert found_at_visits(day, []) == ({}, {})
+
+
+def test_one_match_of_the_reports_serves_the_progress_the_fills_and_the_missed() -> None:
+    """v1 emptied a at 0.3 at 06:10, could not empty b (nothing taken), unloaded at s and
+    emptied c: one match of its reports to its route has its last work at c (index 4), a's
+    fill, b's 0 and b missed, and when a was emptied; v2 reported nothing. Handed on, it
+    gives what each helper works out on its own."""
+    day = _day_with_bins()
+    at = MIDNIGHT + timedelta(hours=6, minutes=10)
+    report = TruckProgress(
+        vehicle_id="v1",
+        done_bin_ids=("a", "b", "c"),
+        found_fills=(0.3, 0.0, None),
+        missed=(False, True, False),
+        done_site_ids=("s",),
+        done_at=(at, at + timedelta(minutes=5), at + timedelta(minutes=40)),
+    )
+    matched = match_reports(day, [report])
+    assert matched == {
+        "v1": RouteMatch(
+            last=4,
+            fills={"a": 0.3, "b": 0.0},
+            emptied_at={1: at, 2: at + timedelta(minutes=5), 4: at + timedelta(minutes=40)},
+            missed=("b",),
+        ),
+        "v2": RouteMatch(),
+    }
+    now = MIDNIGHT + timedelta(hours=7)
+    progress = [report]
+    assert to_progress(day, progress, now, matched=matched) == to_progress(day, progress, now)
+    assert found_at_visits(day, progress, matched=matched) == ({"a": 0.3, "b": 0.0}, {})
+    assert missed_visits(day, progress, matched=matched) == missed_visits(day, progress)
+    assert missed_visits(day, progress) == ["b"]
 
 
 def test_a_fill_found_before_an_earlier_reroute_is_not_counted_twice() -> None:
