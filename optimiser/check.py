@@ -181,7 +181,11 @@ class _RouteChecker:
 
     def _measured(self, st: _State, visit: Visit) -> None:
         """The loads measured at a waypoint replace the ones carried on from the plan; more
-        than those is waste of the truck's streams, any of them."""
+        than those is waste of the truck's streams, any of them. A load below zero is no
+        measurement: the loads counted on from it would hide an overload."""
+        measured = (visit.volume_l, visit.weight_kg, visit.daily_l, visit.daily_kg)
+        if min(measured) < 0:
+            self.add(visit.ref, "load", f"measured loads {measured}: none may be below zero")
         if visit.volume_l > st.volume_l or visit.weight_kg > st.weight_kg:
             st.streams |= self.v.streams
         st.volume_l, st.weight_kg = visit.volume_l, visit.weight_kg

@@ -381,3 +381,16 @@ def test_a_load_on_board_at_the_start_goes_to_a_site_that_takes_the_trucks_strea
     to_glass = plan_from_sequences(problem, {"t1": ["glass"]})
     assert {(v.code, v.ref) for v in check(problem, to_glass)} >= {("site_stream", "glass")}
     assert check(problem, plan_from_sequences(problem, {"t1": ["s1"]})) == []
+
+
+def test_a_negative_load_measured_at_a_waypoint_is_detected(manual) -> None:
+    """b2, b3, b4 put 1200 l on the 1000 l truck; a waypoint after b2 restating -300 l on
+    board (and today) would count the loads on from there and hide the overload: a load
+    below zero is no measurement, and is reported."""
+    seq = ("b2", "b3", "b4", "s1", "b5", "s1")
+    plan = plan_from_sequences(manual, {"t1": seq})
+    assert ("capacity_volume", "b4") in {(v.code, v.ref) for v in check(manual, plan)}
+    negative = _measured_after(plan, "b2", -700)
+    assert _visit(negative, "b4").volume_l == 500  # counted on from -300 l
+    found = {(v.code, v.ref) for v in check(manual, negative)}
+    assert ("load", "t1") in found, found
