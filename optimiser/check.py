@@ -193,8 +193,7 @@ class _RouteChecker:
         self._capacity(st, visit.ref)
 
     def _finish(self, st: _State, visit: Visit) -> None:
-        must_unload = self.p.sites and self.p.return_empty and not self.v.comes_back_loaded
-        if must_unload and (st.volume_l or st.weight_kg):
+        if _must_unload(self.p, self.v) and (st.volume_l or st.weight_kg):
             self.add(
                 visit.ref,
                 "return_empty",
@@ -323,6 +322,25 @@ class _RouteChecker:
                 self.add(None, name, f"route {name} {got}, recomputed {want}")
 
 
+def _must_unload(problem: Problem, v: VehicleSpec) -> bool:
+    """Whether truck ``v`` must unload before it returns to its end depot."""
+    return bool(problem.sites) and problem.return_empty and not v.comes_back_loaded
+
+
+def _left_out(problem: Problem, routed: set[str]) -> Iterator[Violation]:
+    """The trucks with no route that cannot stay where they start: away from their end
+    depot (on the road, rerouting) or carrying waste they must unload first."""
+    for v in problem.vehicles:
+        if v.ref in routed:
+            continue
+        if v.start != v.end:
+            why = f"no route, but it is at row {v.start}, not at its end depot (row {v.end})"
+            yield Violation(v.ref, None, "vehicle", why)
+        elif v.starts_loaded and _must_unload(problem, v):
+            load = f"{v.initial_volume_l} l / {v.initial_weight_kg} kg"
+            yield Violation(v.ref, None, "vehicle", f"no route, but it carries {load} to unload")
+
+
 def check_route(problem: Problem, vehicle: VehicleSpec, route: Route) -> list[Violation]:
     """Violations of one route alone (no coverage rules)."""
     return _RouteChecker(problem, vehicle, route).run()
@@ -358,12 +376,14 @@ def check(problem: Problem, plan: Plan) -> list[Violation]:
     problem : Problem
         The problem the plan claims to solve.
     plan : Plan
-        Routes (any subset of the vehicles, each at most once) and unserved stops.
+        Routes (any subset of the vehicles, each at most once) and unserved stops. A truck
+        left out stays where it starts, so one away from its end depot, or carrying waste
+        it must unload, needs a route (unless the plan has status NO_SOLUTION).
 
     Returns
     -------
     list of Violation
-        In route order, then coverage problems.
+        In route order, then trucks left out, then coverage problems.
     """
     out: list[Violation] = []
     vehicles = {v.ref: v for v in problem.vehicles}
@@ -376,6 +396,8 @@ def check(problem: Problem, plan: Plan) -> list[Violation]:
             continue
         seen.add(route.vehicle_ref)
         out.extend(_RouteChecker(problem, vehicle, route).run())
+    if plan.status is not PlanStatus.NO_SOLUTION:
+        out.extend(_left_out(problem, seen))
     out.extend(_coverage(problem, plan))
     if plan.status is PlanStatus.NO_SOLUTION and plan.served_refs:
         out.append(Violation(None, None, "status", "NO_SOLUTION plan serves bins"))

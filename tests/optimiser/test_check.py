@@ -10,7 +10,7 @@ import pytest
 
 from optimiser.check import check, plan_from_sequences, score
 from optimiser.errors import InvalidProblemError
-from optimiser.plan import Plan, Route, Unserved, VisitKind, span
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, VisitKind, span
 from optimiser.problem import Problem
 
 SEQ = ("b2", "b3", "s1", "b4", "b5", "s1")
@@ -394,3 +394,31 @@ def test_a_negative_load_measured_at_a_waypoint_is_detected(manual) -> None:
     assert _visit(negative, "b4").volume_l == 500  # counted on from -300 l
     found = {(v.code, v.ref) for v in check(manual, negative)}
     assert ("load", "t1") in found, found
+
+
+def test_a_truck_that_must_move_needs_a_route(kit) -> None:
+    """A plan may leave a truck out (it stays where it starts), but not one that must drive:
+    one carrying waste it must unload first, or one away from its end depot (a truck
+    rerouted on the road). An empty truck at its end depot may stay home, and a plan with
+    no solution is not held to it."""
+    m = kit.matrix([(0, 0), (1, 0), (2, 0)])
+    site = kit.site("s1", 1)
+    home = kit.truck("home")
+    loaded = kit.truck("loaded", initial_volume_l=500, initial_weight_kg=50)
+    away = kit.truck("away", start=2, ready_s=8 * kit.H)
+    problem = Problem(matrix=m, stops=(), vehicles=(home, loaded, away), sites=(site,))
+    plan = plan_from_sequences(problem, {"loaded": ["s1"]})
+    assert check(problem, plan) == []
+    kept = {"loaded", "away"}
+    without_home = dataclasses.replace(
+        plan, routes=tuple(r for r in plan.routes if r.vehicle_ref in kept)
+    )
+    assert check(problem, without_home) == []
+    for left_out in kept:
+        cut = dataclasses.replace(
+            plan, routes=tuple(r for r in plan.routes if r.vehicle_ref != left_out)
+        )
+        found = {(v.code, v.vehicle_ref) for v in check(problem, cut)}
+        assert ("vehicle", left_out) in found, (left_out, found)
+    none = Plan(status=PlanStatus.NO_SOLUTION, routes=())
+    assert check(problem, none) == []
