@@ -221,7 +221,7 @@ class _RouteChecker:
 
     def _row(self, location: int | None) -> bool:
         """Whether ``location`` is a row of the problem's matrix."""
-        return isinstance(location, Integral) and 0 <= location < self.p.matrix.size
+        return _is_row(self.p, location)
 
     def _visit_time(self, visit: Visit) -> None:
         placed = self._place(visit)
@@ -308,9 +308,7 @@ class _RouteChecker:
 
     # -- totals -----------------------------------------------------------------------------
     def _totals(self, visits: Sequence[Visit]) -> None:
-        dist = self.p.matrix.distance_m
-        located = [x.location for x in visits if x.kind in LOCATED and self._row(x.location)]
-        distance = sum(int(dist[a, b]) for a, b in itertools.pairwise(located))
+        distance = _distance_m(self.p, visits)
         duration = visits[-1].end_s - visits[0].start_s
         cost = route_cost(self.v, distance_m=distance, duration_s=duration, used=self.r.used)
         for name, got, want in (
@@ -320,6 +318,19 @@ class _RouteChecker:
         ):
             if got != want:
                 self.add(None, name, f"route {name} {got}, recomputed {want}")
+
+
+def _is_row(problem: Problem, location: int | None) -> bool:
+    """Whether ``location`` is a row of the problem's matrix."""
+    return isinstance(location, Integral) and 0 <= location < problem.matrix.size
+
+
+def _distance_m(problem: Problem, visits: Sequence[Visit]) -> int:
+    """Metres driven through the located visits at rows of the matrix, in order (a visit at
+    no row is reported by the checker and left out here)."""
+    dist = problem.matrix.distance_m
+    located = [x.location for x in visits if x.kind in LOCATED and _is_row(problem, x.location)]
+    return sum(int(dist[a, b]) for a, b in itertools.pairwise(located))
 
 
 def _must_unload(problem: Problem, v: VehicleSpec) -> bool:
@@ -432,16 +443,16 @@ class Score:
 def score(problem: Problem, plan: Plan) -> Score:
     """Score a plan (solver-made or manual) by recomputation, with its violations.
 
-    Totals are recomputed from the visits (not read from the routes), so a manual plan with
-    wrong totals is still scored correctly; the mismatch shows among the violations.
+    Totals are recomputed from the visits (not read from the routes), as the checker
+    recomputes them, so a manual plan with wrong totals is still scored correctly; the
+    mismatch shows among the violations (a visit at no row of the matrix too: its distance
+    is left out, as the checker leaves it out, rather than failing or read from another row).
     """
     stops = problem.stops_by_ref()
     vehicles = {v.ref: v for v in problem.vehicles}
-    dist = problem.matrix.distance_m
     distance = duration = cost = 0
     for route in plan.routes:
-        located = [x.location for x in route.visits if x.location is not None]
-        d = sum(int(dist[a, b]) for a, b in itertools.pairwise(located))
+        d = _distance_m(problem, route.visits)
         t = route.visits[-1].end_s - route.visits[0].start_s if route.visits else 0
         distance, duration = distance + d, duration + t
         if route.vehicle_ref in vehicles:

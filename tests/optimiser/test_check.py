@@ -422,3 +422,17 @@ def test_a_truck_that_must_move_needs_a_route(kit) -> None:
         assert ("vehicle", left_out) in found, (left_out, found)
     none = Plan(status=PlanStatus.NO_SOLUTION, routes=())
     assert check(problem, none) == []
+
+
+def test_a_visit_at_no_row_is_scored_without_failing(manual) -> None:
+    """A hand-made visit of b4 at row 99 (no row of the 7-point matrix) or -3 (numpy would
+    read a row from the end): the score reports the location and counts the distance as
+    the checker does, over the visits at real rows (s1 -> b5 straight: 2 km less)."""
+    good = plan_from_sequences(manual, {"t1": SEQ})
+    planned = good.routes[0].distance_m
+    for row in (99, -3):
+        s = score(manual, _edit_visit(good, "b4", location=row))
+        assert ("location", "b4") in {(v.code, v.ref) for v in s.violations}
+        recomputed = [v.message for v in s.violations if v.code == "distance"]
+        assert recomputed == [f"route distance {planned}, recomputed {s.distance_m}"]
+        assert s.distance_m == planned - 2000
