@@ -109,6 +109,7 @@ BREAKERS: dict[str, Breaker] = {
     "capacity_weight": lambda p, _: _seq(_with_truck(p, capacity_kg=50), SEQ),
     "return_empty": lambda p, _: _seq(p, ("b2", "b3", "s1", "b4", "b5")),
     "daily_volume": lambda p, _: _seq(_with_truck(p, max_daily_l=1000), SEQ),
+    "daily_weight": lambda p, _: _seq(_with_truck(p, max_daily_kg=100), SEQ),
     "max_stops": lambda p, _: _seq(_with_truck(p, max_stops=3), SEQ),
     "window": lambda p, _: _seq(_with_stop(p, "b3", window_s=(0, 6 * 3600)), SEQ),
     "shift": lambda p, _: _seq(_with_truck(p, shift_s=(6 * 3600, 6 * 3600 + 1800)), SEQ),
@@ -142,6 +143,14 @@ BREAKERS: dict[str, Breaker] = {
             unserved=(Unserved(ref="b5", reason=""),),
         ),
     ),
+    "listed_twice": lambda p, _: (
+        p,
+        dataclasses.replace(
+            plan_from_sequences(p, {"t1": ("b2", "b3", "s1", "b4", "s1")}),
+            unserved=(Unserved(ref="b5", reason="x"), Unserved(ref="b5", reason="y")),
+        ),
+    ),
+    "status": lambda p, plan: (p, dataclasses.replace(plan, status=PlanStatus.NO_SOLUTION)),
     "unknown_ref": lambda p, plan: (p, _edit_visit(plan, "b5", ref="nope")),
     "vehicle": lambda p, plan: (p, dataclasses.replace(plan, routes=plan.routes * 2)),
     "shape": lambda p, plan: (p, _drop_kind(plan, VisitKind.END)),
