@@ -775,8 +775,8 @@ def solve_pyvrp(
     reduced, screened = screen(problem)
     stops = list(reduced.stops)
     notes: list[str] = []
-    if not stops:
-        routes = tuple(_empty_route(v) for v in problem.vehicles)
+    if not stops:  # no bin to search for; trucks on the road still drive home
+        routes = tuple(_idle_route(problem, v) for v in problem.vehicles)
         return Plan(
             status=PlanStatus.FEASIBLE,
             routes=routes,

@@ -494,6 +494,31 @@ def test_truck_without_work_still_drives_home_and_unloads(
     assert kinds(plan, "away") == expected
 
 
+@pytest.mark.parametrize(
+    ("start", "load_l", "expected"),
+    [
+        (0, 0, [VisitKind.START, VisitKind.END]),
+        (1, 0, [VisitKind.START, VisitKind.END]),
+        (0, 50, [VisitKind.START, VisitKind.DISPOSAL, VisitKind.END]),
+    ],
+)
+def test_a_truck_with_no_bin_left_at_all_still_drives_home_and_unloads(
+    start: int, load_l: int, expected: list[VisitKind]
+) -> None:
+    """Rerouting with no stop left (every bin done or screened out): a truck away from its
+    depot drives home, one carrying waste unloads first, as when the search gives a truck
+    no bin. Before, each stayed where it was (START and END at one time, 0 m): the checker
+    found the travel, distance and load left on board wrong."""
+    problem = Problem(
+        matrix=line_matrix([0, 3, 5]),
+        stops=(),
+        vehicles=(truck("t1", start=start, ready_s=9 * 3600, initial_volume_l=load_l),),
+        sites=(site("s", 2),),
+    )
+    plan = solved(problem)
+    assert kinds(plan, "t1") == expected
+
+
 def test_a_truck_back_home_empty_keeps_what_it_collected_today_without_more_work() -> None:
     """Rerouting: "back" is at its depot at 12:00, unloaded, with 150 l / 80 kg collected
     this morning; the only bin is nearer "home". Its route without a bin shows the day's
