@@ -609,12 +609,39 @@ def bin_of_the_day(session: Session, plan_date: date, bin_id: str) -> bool:
     deleted after a truck was sent to it)."""
     if session.get(BinRow, bin_id) is not None:
         return True
+    return _planned_on(session, plan_date, lambda truck, work: ("bin", bin_id) in work)
+
+
+def vehicle_of_the_day(session: Session, plan_date: date, vehicle_id: str) -> bool:
+    """Whether ``vehicle_id`` is in the fleet, or has work in a plan of ``plan_date`` (a
+    truck deleted from the fleet after it was sent out: its crew's reports of that day,
+    a tablet syncing late, still count)."""
+    if session.get(VehicleRow, vehicle_id) is not None:
+        return True
+    return _planned_on(session, plan_date, lambda truck, work: truck == vehicle_id)
+
+
+def site_of_the_day(session: Session, plan_date: date, site_id: str) -> bool:
+    """Whether ``site_id`` is listed, or a truck unloads there in a plan of ``plan_date``
+    (a site closed after a truck was sent to it: the unloading done before still counts)."""
+    if session.get(SiteRow, site_id) is not None:
+        return True
+    return _planned_on(session, plan_date, lambda truck, work: ("disposal", site_id) in work)
+
+
+def _planned_on(
+    session: Session,
+    plan_date: date,
+    holds: Callable[[str, tuple[tuple[str, str], ...]], bool],
+) -> bool:
+    """Whether a truck's work (its ("bin"|"disposal", id) visits) in a finished plan of
+    ``plan_date`` ``holds``."""
     plans = session.scalars(
         select(PlanRow).where(PlanRow.plan_date == plan_date, PlanRow.status == "done")
     )
     for plan in plans:
         worked = _work_planned(session, plan)
-        if worked and any(("bin", bin_id) in v for v in worked[0].values()):
+        if worked and any(holds(truck, work) for truck, work in worked[0].items()):
             return True
     return False
 

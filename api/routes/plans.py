@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
 from api import repo
-from api.db import BinRow, PlanDiffRow, PlanRow, ProgressRow, SiteRow, VehicleRow
+from api.db import BinRow, PlanDiffRow, PlanRow, ProgressRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, NotFoundError, RecordError
 from api.schemas import (
@@ -197,9 +197,10 @@ def post_progress(
     a plan job or reroute of the day runs is judged again by the plan it stores
     (``JobRunner._judge_again``).
 
-    Refused (422, naming the field): an unknown truck or site; a bin neither listed nor
-    in a plan of the day (a mistyped id; a bin deleted after its visit still counts); a
-    report whose ``at`` is not on the plan's day in the city's time (a tablet's clock off);
+    Refused (422, naming the field): a truck, site or bin neither listed nor in a plan of
+    the day (a mistyped id; one deleted after it was planned still counts: a tablet
+    syncing late); a report whose ``at`` is not on the plan's day in the city's time (a
+    tablet's clock off);
     a position of (0, 0) (no GPS fix) or more than ``POSITION_REACH_KM`` from every depot
     and disposal site (lon and lat swapped, say)."""
     sent = missed = False
@@ -277,23 +278,26 @@ POSITION_REACH_KM = 100.0  # a truck's position farther than this from every dep
 def _check_report(s: Any, plan: PlanRow, item: ProgressIn, tz: ZoneInfo) -> None:
     """Raise ``RecordError`` (422) when ``item`` cannot be a report of ``plan``'s day (see
     :func:`post_progress`)."""
-    if s.get(VehicleRow, item.vehicle_id) is None:
+    day = plan.plan_date.isoformat()
+    if not repo.vehicle_of_the_day(s, plan.plan_date, item.vehicle_id):
         raise RecordError(
             ["body", "vehicle_id"],
-            f"unknown vehicle {item.vehicle_id!r}",
+            f"unknown vehicle {item.vehicle_id!r}: not in the fleet and in no plan of {day}; "
+            "fix the id (ids are case-sensitive) or add it under /vehicles",
             f"vehicle_id={item.vehicle_id!r}",
         )
-    if item.site_id is not None and s.get(SiteRow, item.site_id) is None:
+    if item.site_id is not None and not repo.site_of_the_day(s, plan.plan_date, item.site_id):
         raise RecordError(
             ["body", "site_id"],
-            f"unknown disposal site {item.site_id!r}; add it under /sites or fix the id",
+            f"unknown disposal site {item.site_id!r}: not listed and in no plan of {day}; "
+            "add it under /sites or fix the id",
             f"site_id={item.site_id!r}",
         )
     if item.bin_id is not None and not repo.bin_of_the_day(s, plan.plan_date, item.bin_id):
         raise RecordError(
             ["body", "bin_id"],
-            f"unknown bin {item.bin_id!r}: not listed and in no plan of "
-            f"{plan.plan_date.isoformat()}; fix the id (ids are case-sensitive)",
+            f"unknown bin {item.bin_id!r}: not listed and in no plan of {day}; fix the id "
+            "(ids are case-sensitive)",
             f"bin_id={item.bin_id!r}",
         )
     local = item.at.astimezone(tz)

@@ -1062,6 +1062,38 @@ def test_a_visit_of_a_bin_deleted_after_it_was_planned_is_still_taken(
     assert ghost.status_code == 422 and "unknown bin 'b9'" in ghost.text
 
 
+@pytest.mark.parametrize("gone", ["vehicles", "sites"])
+def test_reports_of_a_truck_or_site_deleted_after_it_was_planned_are_still_taken(
+    real_app: FastAPI, real_client: TestClient, gone: str
+) -> None:
+    """A truck emptied a bin and unloaded at s1; then the truck is taken off the fleet (or
+    s1 closed: deleted), and its crew's reports come after (a tablet syncing late): work
+    of a plan of the day, taken, as for a bin deleted. Before, both were refused ("unknown
+    vehicle"/"unknown disposal site"): the emptying was lost and, for the site, the truck
+    was taken to still carry its load. A truck or site in no plan of the day is refused."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=4)
+    plan = _planned(real_client, key, runtime)
+    doc = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    route = next(r for r in doc["routes"] if any(v["kind"] == "bin" for v in r["visits"]))
+    truck = route["vehicle_id"]
+    first = next(v for v in route["visits"] if v["kind"] == "bin")
+    site = next(v for v in route["visits"] if v["kind"] == "disposal")
+    ident = truck if gone == "vehicles" else site["ref"]
+    assert real_client.delete(f"/{gone}/{ident}", headers=key).status_code == 202
+    wait(runtime)
+    url = f"/plans/{plan['id']}/progress"
+    done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": first["bin_id"]}
+    unloaded = {"vehicle_id": truck, "kind": "disposal_done", "site_id": site["ref"]}
+    for body, at in ((done, first["end"]), (unloaded, site["end"])):
+        got = real_client.post(url, json={**body, "at": at}, headers=key)
+        assert got.status_code == 201, got.text
+    field = "vehicle_id" if gone == "vehicles" else "site_id"
+    ghost = real_client.post(url, json={**unloaded, field: "x9", "at": site["end"]}, headers=key)
+    assert ghost.status_code == 422 and "in no plan of 2026-11-25" in ghost.text
+
+
 @pytest.mark.parametrize("then", ["alert", "plan"])
 def test_a_truck_broken_down_on_the_road_stands_without_a_rule_broken_after_its_shift(
     real_app: FastAPI, real_client: TestClient, then: str
