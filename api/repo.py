@@ -359,6 +359,31 @@ def _new_emptying(
     return is_new
 
 
+def is_resend(session: Session, row: ProgressRow) -> bool:
+    """Whether stored report ``row`` (an emptying, a bin missed, an unloading) repeats its
+    truck's last one of the day within ``REPEAT_REPORT_GAP`` (:func:`_new_emptying`): the
+    same report sent twice (a tablet retrying), which changes nothing."""
+    kinds = ("visit_done", "visit_missed", "disposal_done")
+    if row.kind not in kinds:
+        return False
+    rows = session.scalars(
+        select(ProgressRow)
+        .where(
+            ProgressRow.plan_date == row.plan_date,
+            ProgressRow.vehicle_id == row.vehicle_id,
+            ProgressRow.kind.in_(kinds),
+            ProgressRow.at <= row.at,
+        )
+        .order_by(ProgressRow.at, ProgressRow.id)
+    )
+    is_new = _new_emptying(_alert_times(session, AlertRow.plan_date == row.plan_date))
+    for r in rows:
+        new = is_new(r)
+        if r.id == row.id:
+            return not new
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class CollectionLog:
     """What the trucks reported emptying (``visit_done``): the last emptying of each bin and

@@ -235,7 +235,12 @@ def post_progress(
             sent = jobs.sent_elsewhere(
                 s, plan.plan_date, item.vehicle_id, item.bin_id, off, item.kind
             )
-        missed = item.kind == "visit_missed" and to_come and _missed_alert(s, item, settings.tz)
+        missed = (
+            item.kind == "visit_missed"
+            and to_come
+            and not repo.is_resend(s, row)  # its alert was raised with the first
+            and _missed_alert(s, item, settings.tz)
+        )
     if sent and item.bin_id is not None:
         jobs.request_emptied(
             plan.plan_date, item.vehicle_id, item.bin_id, item.at, planner, routing

@@ -160,6 +160,24 @@ def test_a_bin_missed_off_the_truck_s_route_stays_to_do(
     assert _logged(runtime) == {}
 
 
+def test_a_missed_report_sent_twice_raises_one_alert(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The tablet sends the crew's missed report twice (a retry after a timeout): the
+    second is a resend, as for an emptying, and raises no second alert on the bin (it
+    did, each sent on to a reroute of its own); the route has the stop passed once."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    body = {"vehicle_id": route["vehicle_id"], "kind": "visit_missed", "at": first["end"]}
+    for _ in range(2):
+        _report(real_client, key, plan["id"], {**body, "bin_id": first["bin_id"]})
+    wait(runtime)
+    alert = _crew_alert(real_client, key, first["bin_id"])  # before, two
+    assert alert["status"] == "rerouted", alert
+    new = real_client.get(f"/plans/{alert['plan_id']}/routes", headers=key).json()
+    passed = [v["ref"] for r in new["routes"] for v in r["visits"] if v.get("missed")]
+    assert passed == [first["ref"]]
+
+
 def test_a_bin_missed_too_late_for_any_truck_reads_unserved_with_the_crew_s_reason(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
