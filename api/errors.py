@@ -42,19 +42,26 @@ class RecordError(ValueError):
 
 
 def _record_of(body: Any, loc: Sequence[Any]) -> str | None:
-    """The id of the deepest object on the path ``loc`` into ``body`` (e.g. ``bin_id='b1'``)."""
+    """The id of the deepest object on the path ``loc`` into ``body`` (e.g. ``bin_id='b1'``),
+    the object ``loc`` ends at included (an error of the whole body, or of a bulk row, found
+    by a check across its fields)."""
     found: str | None = None
     node = body
     for part in loc:
-        if isinstance(node, dict):
-            ids = [k for k in node if isinstance(k, str) and (k == "id" or k.endswith("_id"))]
-            if ids:
-                found = f"{ids[0]}={node[ids[0]]!r}"
+        found = _id_of(node) or found
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):
-            break
-    return found
+            return found
+    return _id_of(node) or found
+
+
+def _id_of(node: Any) -> str | None:
+    """``key=value`` of ``node``'s first id field (``id`` or ``*_id``), when it is an object."""
+    if not isinstance(node, dict):
+        return None
+    ids = [k for k in node if isinstance(k, str) and (k == "id" or k.endswith("_id"))]
+    return f"{ids[0]}={node[ids[0]]!r}" if ids else None
 
 
 def _detail(loc: Sequence[Any], msg: str, record: str | None) -> dict[str, Any]:

@@ -298,6 +298,7 @@ def test_alert_and_progress_input_errors(
     resp = client.post(f"/plans/{base}/progress", json=bad, headers=dispatcher)
     assert resp.status_code == 422
     assert "bin_id" in resp.json()["detail"][0]["msg"]
+    assert resp.json()["detail"][0]["record"] == "vehicle_id='v1'"  # a check of the whole body
     ghost = {"vehicle_id": "v7", "at": NOON, "kind": "position", "lon": 24.9, "lat": 60.2}
     resp = client.post(f"/plans/{base}/progress", json=ghost, headers=dispatcher)
     assert resp.status_code == 422
