@@ -71,7 +71,11 @@ def raise_alert(
     with db.writer() as s:
         if s.get(BinRow, item.bin_id) is None:
             raise RecordError(
-                ["body", "bin_id"], f"unknown bin {item.bin_id!r}", f"bin_id={item.bin_id!r}"
+                ["body", "bin_id"],
+                f"unknown bin {item.bin_id!r}: not listed (a mistyped id: ids are "
+                "case-sensitive; or a bin taken off the street); fix the id, or add the bin "
+                "under /bins",
+                f"bin_id={item.bin_id!r}",
             )
         row = repo.add_alert(
             s,

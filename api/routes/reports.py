@@ -38,7 +38,13 @@ def _target_bin(session: Session, item: ReportIn) -> str | None:
     record = f"report_id={item.report_id!r}"
     if item.bin_id is not None:
         if session.get(BinRow, item.bin_id) is None:
-            raise RecordError(["body", "bin_id"], f"unknown bin {item.bin_id!r}", record)
+            why = (
+                f"unknown bin {item.bin_id!r}: not listed (a mistyped id: ids are "
+                "case-sensitive; or a bin taken off the street); fix the id, or send the "
+                f"report with lon, lat instead (the nearest bin within {NEAREST_BIN_M:.0f} m "
+                "is taken)"
+            )
+            raise RecordError(["body", "bin_id"], why, record)
         return item.bin_id
     if item.lon is not None and item.lat is not None:
         return nearest_bin(session, item.lon, item.lat, NEAREST_BIN_M)

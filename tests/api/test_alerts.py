@@ -289,6 +289,11 @@ def test_alert_and_progress_input_errors(
     resp = client.post("/alerts", json={"bin_id": "ghost", "at": NOON}, headers=dispatcher)
     assert resp.status_code == 422
     assert resp.json()["detail"][0]["loc"] == ["body", "bin_id"]
+    assert "fix the id, or add the bin under /bins" in resp.json()["detail"][0]["msg"]
+    report = {"report_id": "r9", "at": NOON, "bin_id": "ghost"}
+    resp = client.post("/reports", json=report, headers=dispatcher)
+    assert resp.status_code == 422
+    assert "or send the report with lon, lat" in resp.json()["detail"][0]["msg"]
     resp = client.post(
         "/alerts", json={"bin_id": "b1", "at": "2026-11-25T12:00:00"}, headers=dispatcher
     )
