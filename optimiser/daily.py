@@ -1795,11 +1795,12 @@ def _current_fleet(
             continue
         listed = vehicle_spec(current[v.ref], v.start, plan_date=day.plan_date, tz=tz)
         p = by_ref.get(v.ref) or Progress(vehicle_ref=v.ref, done=(), location=v.start, time_s=0)
+        v, kept = _as_listed_now(v, listed, p)
         spec, waits, note = _on_duty_now(v, listed, p, done.get(v.ref, 0), now_s, duty)
         if waits is not None:
             by_ref[v.ref] = waits
         vehicles.append(spec)
-        notes += [note] if note else []
+        notes += [n for n in (kept, note) if n]
     for truck in added:
         row = rows[truck.depot_id]
         listed = vehicle_spec(truck, row, plan_date=day.plan_date, tz=tz, start_s=now_s)
@@ -1811,6 +1812,43 @@ def _current_fleet(
     problem = dataclasses.replace(built.problem, vehicles=tuple(vehicles))
     fleet = dataclasses.replace(built, problem=problem, notes=tuple(notes))
     return fleet, list(by_ref.values())
+
+
+# what a truck is listed with that its work of the day was planned by (names for notes)
+LISTED_FIELDS = {
+    "capacity_l": "volume capacity",
+    "capacity_kg": "weight capacity",
+    "streams": "streams",
+    "max_daily_l": "daily volume limit",
+    "max_daily_kg": "daily weight limit",
+    "break_s": "break",
+    "break_window_s": "break window",
+    "cost_per_km": "cost per km",
+    "cost_per_hour": "cost per hour",
+    "fixed_cost": "fixed cost",
+}
+
+
+def _as_listed_now(
+    v: VehicleSpec, listed: VehicleSpec, p: Progress
+) -> tuple[VehicleSpec, str | None]:
+    """Truck ``v`` of a day being driven with what the inventory lists now (``listed``:
+    capacities, streams, daily limits, break, costs; ``LISTED_FIELDS``) when it has done no
+    work yet (``p``: nothing done, nothing on board or collected, no break): a capacity
+    typed wrong and fixed in the morning counts from the next plan of the day. A truck
+    with work done keeps what that work was planned by (its visits done must still hold),
+    with a note naming what changed."""
+    changed = [f for f in LISTED_FIELDS if getattr(v, f) != getattr(listed, f)]
+    if not changed:
+        return v, None
+    worked = p.done or p.volume_l or p.weight_kg or p.daily_l or p.daily_kg or p.break_taken
+    if not worked:
+        return dataclasses.replace(v, **{f: getattr(listed, f) for f in changed}), None
+    names = ", ".join(LISTED_FIELDS[f] for f in changed)
+    return v, (
+        f"{v.ref}'s {names} changed in the fleet: they count from its next day's plan, as it "
+        "has work done today under the ones it was planned with"
+    )
 
 
 def _on_duty_now(

@@ -1236,6 +1236,40 @@ def test_a_replan_gives_no_more_bins_to_a_truck_gone_from_the_fleet(
     assert any(n.startswith("t2 is no longer in the fleet") for n in new_day.plan.notes)
 
 
+def test_a_replan_takes_a_truck_s_new_streams_when_it_has_done_no_work_yet(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t1 may empty one bin and t2 two, so each has work. After t2's first bin the
+    dispatcher sets both trucks to glass (there is no glass bin): t1, which has done
+    nothing yet, takes no residual bin in the re-plan (its bin is unserved, with the
+    reason); t2 keeps working under what its morning was planned by (its bin done must
+    still hold), and a note says so. Before, t1 kept its residual bin: the fleet change was
+    ignored."""
+    inventory, readings, reports = tiny_city
+    t1 = dataclasses.replace(inventory.vehicles[0], max_stops=1)
+    t2 = dataclasses.replace(inventory.vehicles[0], vehicle_id="t2", max_stops=2)
+    day = _plan(dataclasses.replace(inventory, vehicles=(t1, t2)), readings, reports)
+    planned = {r.vehicle_ref: r.bin_refs for r in day.plan.routes}
+    assert len(planned["t1"]) == 1 and len(planned["t2"]) == 2
+    (done,) = _progress_after(day, 1, "t2")
+    glass = frozenset({"glass"})
+    now = dataclasses.replace(
+        inventory,
+        vehicles=tuple(dataclasses.replace(v, streams=glass) for v in (t1, t2)),
+    )
+    new_day = _replanned_as(day, done, tiny_city, now)
+    assert new_day.violations == ()
+    after = {r.vehicle_ref: r.bin_refs for r in new_day.plan.routes}
+    assert after.get("t1", ()) == ()
+    assert planned["t1"][0] in {u.ref for u in new_day.unserved}
+    assert after["t2"][0] == planned["t2"][0]
+    assert (
+        "t2's streams changed in the fleet: they count from its next day's plan, as it has "
+        "work done today under the ones it was planned with"
+    ) in new_day.plan.notes
+    assert not any(n.startswith("t1's") for n in new_day.plan.notes)
+
+
 def _down(
     city: tuple[Inventory, list[FillReading], list[CitizenReport]], *down: Downtime
 ) -> Inventory:
