@@ -166,7 +166,13 @@ def parse_datetime(text: str) -> datetime:
     s = text.strip()
     if s.endswith(("Z", "z")):
         s = s[:-1] + "+00:00"
-    at = datetime.fromisoformat(s)
+    try:
+        at = datetime.fromisoformat(s)
+    except ValueError:
+        raise ValueError(
+            f"time {text!r} is not ISO-8601; write it as YYYY-MM-DDTHH:MM with its UTC "
+            "offset, e.g. 2026-11-24T08:00+02:00"
+        ) from None
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"time {text!r} has no UTC offset; add one, e.g. {s}+01:00 or {s}Z")
     return at
@@ -211,9 +217,28 @@ def parse_bool(text: str) -> bool:
     raise ValueError(f"{text!r} is not a boolean; write true or false")
 
 
+def _number(text: str, *, whole: bool = False) -> float:
+    """``float(text)``, or a ValueError saying how to write the number: spreadsheets set
+    to a European locale write a decimal comma (``24,94``) or a thousands separator in a
+    ``whole`` number (``1,100``), and a fill as ``50%``."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    s = text.strip()
+    fix = "write a plain number, e.g. 12.5"
+    if s.endswith("%"):
+        fix = "write it without the % sign (a fill as a fraction: 0.5 for 50%)"
+    elif "," in s and whole:
+        fix = "write the digits alone, without a thousands separator"
+    elif "," in s:
+        fix = f"write the decimal separator as a point ({s.replace(',', '.')}), not a comma"
+    raise ValueError(f"{text!r} is not a number; {fix}") from None
+
+
 def parse_int(text: str) -> int:
     """Parse an integer (``"12.0"`` accepted, ``"12.5"`` rejected)."""
-    v = float(text)
+    v = _number(text, whole=True)
     if not math.isfinite(v) or v != int(v):
         raise ValueError(f"{text!r} is not a whole number")
     return int(v)
@@ -221,7 +246,7 @@ def parse_int(text: str) -> int:
 
 def parse_float(text: str) -> float:
     """Parse a finite float."""
-    v = float(text)
+    v = _number(text)
     if not math.isfinite(v):
         raise ValueError(f"{text!r} is not a finite number")
     return v
