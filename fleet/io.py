@@ -428,24 +428,60 @@ def _header_errors(
     unknown ones."""
     kinds = (cls,) if alternative is None else (cls, alternative)
     known = {c.name for k in kinds for c in COLUMNS[k]}
+    separated = _separator_error(header, known)
+    if separated is not None:
+        return [separated]
     required = [{c.name for c in COLUMNS[k] if c.required} for k in kinds]
+    spelt = {_column_name(h): h for h in header if h not in known}  # Bin_ID -> bin_id
     errs = [
         RowError(1, None, c.name, f"required column {c.name!r} is missing from the header")
         for c in COLUMNS[cls]
         if c.name in set.intersection(*required) and c.name not in header
     ]
     errs += [
-        RowError(
-            1,
-            None,
-            h,
-            f"unknown column {h!r} (ignored); known: {', '.join(sorted(known))}",
-            ignored=True,
-        )
+        RowError(1, None, h, f"unknown column {h!r} (ignored); {_known_as(h, known)}", ignored=True)
         for h in header
         if h not in known
     ]
-    return errs
+    return [
+        replace(e, message=f"{e.message}; rename its column {spelt[e.field]!r} to {e.field!r}")
+        if not e.ignored and e.field in spelt
+        else e
+        for e in errs
+    ]
+
+
+def _column_name(header_cell: str) -> str:
+    """How a header cell would read in this format's words: ``Bin ID`` -> ``bin_id``."""
+    return "_".join(header_cell.strip().lower().replace("-", " ").split())
+
+
+def _known_as(header_cell: str, known: set[str]) -> str:
+    """What to do with a header cell that names no column (``Stream``: rename it)."""
+    name = _column_name(header_cell)
+    if name in known:
+        return f"rename it to {name!r} (column names are lower case, words joined by _)"
+    return f"known: {', '.join(sorted(known))}"
+
+
+SEPARATORS = {";": "semicolons", "\t": "tabs"}  # what spreadsheets write in place of commas
+
+
+def _separator_error(header: Sequence[str], known: set[str]) -> RowError | None:
+    """The error for a header whose column names are joined by another separator than
+    a comma (a spreadsheet in a European locale saves ``bin_id;lon;lat``), else None."""
+    for cell in header:
+        for sep, name in SEPARATORS.items():
+            if sum(part.strip() in known for part in cell.split(sep)) >= 2:
+                return RowError(
+                    1,
+                    None,
+                    None,
+                    f"the columns are separated by {name}, not commas; save the file as "
+                    "comma-separated CSV (a spreadsheet's 'CSV UTF-8 (comma delimited)'), with "
+                    "a point as the decimal separator",
+                )
+    return None
 
 
 def _malformed(err: csv.Error) -> str:
@@ -479,7 +515,7 @@ def _read_numbered(
         return [], (RowError(1, None, None, _malformed(err)),)
     reader.fieldnames = header
     herrs = _header_errors(cls, header, alternative[0] if alternative else None)
-    if any(e.message.startswith("required") for e in herrs):
+    if any(not e.ignored for e in herrs):  # a required column missing, or no commas
         return [], tuple(herrs)
 
     def rows() -> Iterable[tuple[int, Mapping[str, Any]]]:

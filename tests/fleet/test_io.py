@@ -298,6 +298,31 @@ def test_missing_required_column_and_unknown_column() -> None:
     assert [(e.row, e.field) for e in got.errors] == [(1, "colour")]
 
 
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_separated_by_semicolons_or_tabs_is_named_so(sep: str, name: str) -> None:
+    """A spreadsheet in a European locale saves ``bin_id;lon;lat``: one error saying so,
+    not four missing columns and an unknown one."""
+    text = sep.join(["bin_id", "lon", "lat", "capacity_l"]) + "\n" + sep.join(["b1", "1", "2", "3"])
+    got = read_bins_csv(text + "\n")
+    assert got.records == ()
+    assert [(e.row, e.field) for e in got.errors] == [(1, None)]
+    assert f"separated by {name}, not commas" in got.errors[0].message
+
+
+def test_a_column_name_in_another_case_is_named_with_its_spelling() -> None:
+    """``Bin_ID`` or ``Stream`` from a spreadsheet: the error names the rename to make (a
+    ``Stream`` column left aside would plan every bin as residual)."""
+    got = read_bins_csv("Bin ID,lon,lat,capacity_l,Stream\nb1,8.6,49.4,100,paper\n")
+    assert got.records == ()
+    required = [e.message for e in got.errors if not e.ignored]
+    assert required == [
+        "required column 'bin_id' is missing from the header; rename its column 'Bin ID' to "
+        "'bin_id'"
+    ]
+    ignored = {e.field: e.message for e in got.errors if e.ignored}
+    assert "rename it to 'stream'" in ignored["Stream"]
+
+
 def test_blank_cells_beyond_the_header_are_a_trailing_comma_not_an_error() -> None:
     """Some exports end every row with a comma; a cell with a value beyond the header is
     still reported (the row may have a column shifted)."""
