@@ -58,9 +58,12 @@ def _some_good(path: Path, records: Sequence[object], errors: Sequence[RowError]
     if records or not errors:
         return
     header = errors[0].unit == "row"  # a CSV's line 1 is its header, not a record
-    rows = (sum(e.row > 1 for e in errors) if header else 0) or len(errors)
+    rows = len({e.row for e in errors if e.row > 1 or not header})  # a row's errors once
     lines = [
         f"{path.name}: none of its {rows} {errors[0].units} could be used; is it the right file?"
+        if rows
+        else f"{path.name}: its header cannot be read, so none of its rows was read; is it "
+        "the right file?"
     ]
     lines += [f"  {e}" for e in errors[:5]]
     if len(errors) > 5:

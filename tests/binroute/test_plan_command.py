@@ -253,11 +253,32 @@ def test_a_readings_file_with_no_good_row_stops_the_job(city_files: Path) -> Non
     path = city_files / "readings.csv"
     rows = path.read_text().splitlines()[:-1]  # the last row is the bad one of the fixture
     path.write_text("\n".join(r.replace("+02:00", "") for r in rows) + "\n")
+    (city_files / "twice.csv").write_text(  # two bad cells a row: the rows are counted
+        "\n".join([rows[0], *(r.replace("+02:00", "").replace(",0.", ",x0.") for r in rows[1:])])
+    )
+    code, output, plan = _run(city_files, readings="twice.csv")
+    text = " ".join(output.split())
+    assert code == 2 and f"twice.csv: none of its {len(rows) - 1} rows could be used" in text
     code, output, plan = _run(city_files)
     assert code == 2 and plan == {}
     text = " ".join(output.split())
     assert f"readings.csv: none of its {len(rows) - 1} rows could be used" in text
     assert "has no UTC offset; add one" in text and "Traceback" not in output
+
+
+def test_a_readings_file_whose_header_cannot_be_read_is_not_counted_in_rows(
+    city_files: Path,
+) -> None:
+    """Saved with semicolons by a spreadsheet: the job stops on its header; before, it
+    said 'none of its 1 rows could be used' of a file of hundreds (the header's errors
+    counted as rows)."""
+    path = city_files / "readings.csv"
+    path.write_text(path.read_text().replace(",", ";"))
+    code, output, plan = _run(city_files)
+    text = " ".join(output.split())
+    assert code == 2 and plan == {}
+    assert "readings.csv: its header cannot be read" in text and "rows could be used" not in text
+    assert "separated by semicolons" in text
 
 
 @pytest.mark.parametrize("empty", ["readings.csv", "readings.json"])
