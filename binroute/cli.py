@@ -104,10 +104,19 @@ def _today_in(tz: str, now: datetime | None = None) -> date:
 
 
 def _parse_start(text: str) -> time:
+    """A local clock time of the city (``--tz``); one with a UTC offset is refused (the
+    offset would be dropped, the plan starting at another moment than the one meant)."""
     try:
-        return time.fromisoformat(text)
+        at = time.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"--start {text!r} is not a local time HH:MM") from None
+    if at.tzinfo is not None:
+        local = at.replace(tzinfo=None).isoformat(timespec="minutes")
+        raise typer.BadParameter(
+            f"--start {text!r} has a UTC offset; give the local time in --tz alone, "
+            f"e.g. {local}, and the zone with --tz"
+        )
+    return at
 
 
 @app.command()

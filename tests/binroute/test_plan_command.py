@@ -152,6 +152,14 @@ def test_a_time_limit_no_solver_keeps_is_a_usage_error(command: str, seconds: st
     assert f"{seconds} is not a number of seconds >= 0.1" in result.output
 
 
+def test_a_start_with_a_utc_offset_is_a_usage_error() -> None:
+    """``--start 10:30+05:00`` is read in --tz: the offset was dropped without a word and
+    the plan started at 10:30 Helsinki time, not at the moment meant."""
+    args = ["plan", "--inventory", ".", "--date", "2026-11-25", "--start", "10:30+05:00"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "has a UTC offset" in result.output
+
+
 def test_pickups_log_is_read_and_its_bad_rows_reported(city_files: Path) -> None:
     """The trucks' pickup log: good rows used, a percentage and an unknown bin reported."""
     yesterday = datetime.combine(PLAN_DATE - timedelta(days=1), time(9), tzinfo=TZ).isoformat()
