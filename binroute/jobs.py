@@ -129,9 +129,17 @@ STALE_READINGS_DAYS = 30  # a newest reading older than this before the day: a w
 def _not_stale(path: Path | None, readings: Sequence[FillReading], first: datetime) -> None:
     """A FleetDataError when the newest of ``readings`` is more than
     :data:`STALE_READINGS_DAYS` before ``first`` (the day's first shift): a --date a year
-    off forecast bins at 2244 % full, with nothing to say so."""
+    off forecast bins at 2244 % full, with nothing to say so; and when every one is after
+    ``first`` (a --date in the past): the bins were forecast from nothing."""
     if path is None or not readings:
         return
+    oldest = min(r.at for r in readings)
+    if oldest > first:
+        raise FleetDataError(
+            f"{path.name}: every reading is dated after the day planned starts "
+            f"({first.isoformat()}), the oldest at {oldest.isoformat()}: no fill of then is "
+            "known; check --date (and --start), or the file"
+        )
     newest = max(r.at for r in readings)
     days = (first - newest).total_seconds() / 86400
     if days > STALE_READINGS_DAYS:

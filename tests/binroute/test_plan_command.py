@@ -455,6 +455,17 @@ def test_a_date_far_after_the_readings_is_a_clear_error(city_files: Path) -> Non
     assert "check --date" in text
 
 
+def test_a_date_before_every_reading_is_a_clear_error(city_files: Path) -> None:
+    """--date a year before the readings (a typo): every reading is after the day's start,
+    none is used; the job stops naming the fix (it planned every bin at the default fill,
+    all 'may', as if the file were empty)."""
+    code, output, plan = _run(city_files, "--date", "2025-11-25")
+    text = " ".join(output.split())
+    assert code == 2 and plan == {}
+    assert "readings.csv: every reading is dated after the day planned starts" in text
+    assert "check --date" in text
+
+
 def test_the_default_day_is_today_in_the_citys_zone() -> None:
     """At 23:00 UTC on 30 November it is already 1 December in Helsinki (and 13:00 on the
     30th in Honolulu); a zone that is not one falls back to the machine's date."""
