@@ -24,7 +24,7 @@ from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord, co
 from network import HaversineProvider, SnapError, StreetNetwork, StreetProvider, load_network
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
-from scenarios.outputs import split_snappable, write_day_outputs
+from scenarios.outputs import split_snappable, swapped_near, write_day_outputs
 
 T = TypeVar("T")
 
@@ -199,10 +199,13 @@ def _far_places(
         ("disposal site", s.site_id, s.lon, s.lat, places_file(inventory_dir, "sites"))
         for s in inventory.sites
     ]
-    away = network.far_points([(p[2], p[3]) for p in places], max_snap_m)
+    points = [(p[2], p[3]) for p in places]
+    away = network.far_points(points, max_snap_m)
+    swapped = swapped_near(network, points, away, max_snap_m)
     far = [
         f"{file}: {kind} {ref} ({lon:.6f}, {lat:.6f}) is {away[i]:.0f} m from the nearest "
-        f"drivable street (limit {max_snap_m:.0f} m); fix its lon/lat in {file}"
+        f"drivable street (limit {max_snap_m:.0f} m); "
+        + (f"{swapped[i]} in {file}" if i in swapped else f"fix its lon/lat in {file}")
         for i, (kind, ref, lon, lat, file) in enumerate(places)
         if i in away
     ]

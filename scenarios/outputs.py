@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,19 +21,45 @@ def split_snappable(
     network: StreetNetwork, bins: Sequence[Bin], max_snap_m: float = MAX_SNAP_M
 ) -> tuple[list[Bin], list[tuple[str, str]]]:
     """Split bins into those near a drivable street and (record, reason) for the others."""
-    away = network.far_points([(b.lon, b.lat) for b in bins], max_snap_m)
+    points = [(b.lon, b.lat) for b in bins]
+    away = network.far_points(points, max_snap_m)
+    swapped = swapped_near(network, points, away, max_snap_m)
     kept: list[Bin] = []
     excluded: list[tuple[str, str]] = []
     for i, b in enumerate(bins):
         if i not in away:
             kept.append(b)
             continue
+        fix = swapped.get(i, "fix its coordinates or raise the limit")
         reason = (
             f"({b.lon:.6f}, {b.lat:.6f}) is {away[i]:.0f} m from the nearest drivable street "
-            f"(limit {max_snap_m:.0f} m); fix its coordinates or raise the limit"
+            f"(limit {max_snap_m:.0f} m); {fix}"
         )
         excluded.append((f"bin {b.bin_id}", reason))
     return kept, excluded
+
+
+def swapped_near(
+    network: StreetNetwork,
+    points: Sequence[tuple[float, float]],
+    far: Sequence[int] | dict[int, float],
+    max_snap_m: float = MAX_SNAP_M,
+) -> dict[int, str]:
+    """Index -> the fix for each of the ``far`` (lon, lat) ``points`` that read the other
+    way round, (lat, lon), is near a drivable street: its columns were swapped (the classic
+    mistake), which 'fix its coordinates' alone would not tell."""
+    tried = [i for i in far if abs(points[i][0]) <= 90]  # a swapped lon must be a latitude
+    if not tried:
+        return {}
+    snaps = network.snap([(points[i][1], points[i][0]) for i in tried], max_snap_m=math.inf)
+    return {
+        i: (
+            f"its lon and lat look swapped: ({points[i][1]:.6f}, {points[i][0]:.6f}) is "
+            f"{snap.snap_m:.0f} m from one; give lon first, then lat"
+        )
+        for i, snap in zip(tried, snaps, strict=True)
+        if snap.snap_m <= max_snap_m
+    }
 
 
 def street_polyline(

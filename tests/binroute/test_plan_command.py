@@ -117,6 +117,27 @@ def test_a_depot_and_a_site_far_from_every_street_are_named_with_their_file(
     assert "Traceback" not in output
 
 
+def test_a_bin_and_a_site_with_lon_and_lat_swapped_are_named_so(city_files: Path) -> None:
+    """b02 and s1 written (lat, lon): each is thousands of km from every street, and the
+    reason says their columns look swapped (it said 'fix its coordinates or raise the
+    limit'); the at-sea bin, not swapped, keeps the plain reason."""
+    inv_dir = city_files / "inv"
+    inventory, _ = load_inventory(inv_dir)
+    b02, s1 = inventory.bins[2], inventory.sites[0]
+    bins = [replace(b02, lon=b02.lat, lat=b02.lon) if b is b02 else b for b in inventory.bins]
+    save_inventory(replace(inventory, bins=tuple(bins)), inv_dir)
+    code, output, plan = _run(city_files, "--city", str(helsinki_pbf()))
+    assert code == 0, output
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    assert f"lon and lat look swapped: ({b02.lon:.6f}, {b02.lat:.6f}) is" in excluded["bin b02"]
+    assert "swapped" not in excluded["bin at-sea"]
+    save_inventory(replace(inventory, sites=(replace(s1, lon=s1.lat, lat=s1.lon),)), inv_dir)
+    code, output, plan = _run(city_files, "--city", str(helsinki_pbf()))
+    text = " ".join(output.split())
+    assert code == 2 and "sites.csv: disposal site s1 (60.176000, 24.950000) is" in text
+    assert "its lon and lat look swapped" in text and "then lat in sites.csv" in text
+
+
 def test_plan_without_a_city_uses_straight_lines(city_files: Path) -> None:
     """No street file: haversine travel times, every bin kept."""
     code, output, plan = _run(city_files)
