@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from optimiser.plan import Unserved, span
+from optimiser.plan import Unserved, clock, span
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
 
 NO_WINDOW_HI = 10**9
@@ -74,10 +74,35 @@ def _reason(
             f"{stop.volume_l} l / {stop.weight_kg} kg exceeds the capacity (or daily limit) "
             f"of every truck taking stream {stop.stream!r}"
         )
+    closed = _sites_closed(problem, stop, fits)
+    if closed:
+        return (
+            "no truck can unload after it before its shift ends: the disposal sites taking "
+            f"its load are closed then ({closed}); widen their opening hours or a shift"
+        )
     drive_s = min(int(problem.matrix.duration_s[v.start, stop.location]) for v in fits)
     return (
         "no truck can reach it within its time window and return within its shift "
         f"(the nearest truck is {span(drive_s)} away)"
+    )
+
+
+def _sites_closed(problem: Problem, stop: Stop, fits: list[VehicleSpec]) -> str:
+    """The usable sites, with their opening hours, when only they keep ``stop`` from the
+    trucks ``fits``: one of them reaches it in its window and could drive straight home
+    in its shift, but no site it may unload at is open on the way (``""`` otherwise)."""
+    dur = problem.matrix.duration_s
+    lo, hi = stop.window_s if stop.window_s else (0, NO_WINDOW_HI)
+    blocked = []
+    for v in fits:
+        t0 = max(v.shift_s[0], v.ready_s if v.ready_s is not None else v.shift_s[0])
+        begin = max(t0 + int(dur[v.start, stop.location]), lo)
+        home = begin + stop.service_s + int(dur[stop.location, v.end])
+        if needs_disposal(problem, v) and begin <= hi and home <= v.shift_s[1]:
+            blocked.append(v)
+    sites = {s.ref: s for v in blocked for s in usable_sites(problem, v)}
+    return ", ".join(
+        f"{ref} {clock(s.window_s[0])}-{clock(s.window_s[1])}" for ref, s in sorted(sites.items())
     )
 
 

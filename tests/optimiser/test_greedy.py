@@ -79,6 +79,24 @@ def test_screen_needs_a_site_when_trucks_return_empty(kit) -> None:
     assert unservable(dataclasses.replace(problem, return_empty=False)) == {}
 
 
+def test_a_bin_kept_out_only_by_a_closed_site_names_the_site_and_its_hours(kit) -> None:
+    """The paper truck starts at 12:00 and the paper site closes at 12:00: the bin (no
+    window of its own) is unservable because the truck cannot unload, which the reason
+    says with the site's hours (it said 'no truck can reach it within its time window',
+    sending the dispatcher to look for a window the bin does not have)."""
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0), (2, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("b", 2),),
+        vehicles=(kit.truck(shift_s=(12 * h, 18 * h)),),
+        sites=(kit.site("paper-site", 1, window_s=(8 * h, 12 * h)),),
+    )
+    reason = unservable(problem)["b"]
+    assert reason.startswith("no truck can unload after it before its shift ends")
+    assert "(paper-site 08:00-12:00)" in reason
+
+
 def test_insert_cheapest_puts_the_bin_on_the_passing_route(kit) -> None:
     """A bin next to truck a's route goes to a, at the position of least detour."""
     from optimiser.greedy import insert_cheapest
