@@ -149,6 +149,23 @@ def _not_stale(path: Path | None, readings: Sequence[FillReading], first: dateti
         )
 
 
+def _names_known_bins(
+    path: Path | None, readings: Sequence[FillReading], inventory: Inventory
+) -> None:
+    """A FleetDataError when no reading of ``path`` names a bin of ``inventory`` (another
+    city's file, or bins renumbered): planned on it, every bin would be forecast from
+    nothing, as on an empty file."""
+    known = {b.bin_id for b in inventory.bins}
+    if path is None or not readings or any(r.bin_id in known for r in readings):
+        return
+    named = sorted({r.bin_id for r in readings})
+    some = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+    raise FleetDataError(
+        f"{path.name}: none of its readings names a bin of the inventory (it names {some}); "
+        "is it the right file, or the right inventory?"
+    )
+
+
 def _far_reports(inventory: Inventory, reports: Sequence[CitizenReport]) -> list[tuple[str, str]]:
     """(record, reason) for each citizen report with a location but no bin of ``inventory``
     near enough to be the one meant (``fleet.fill.match_reports``): no bin is alerted by
@@ -279,6 +296,7 @@ def plan_from_files(
     readings, bad_readings = read_readings(readings_path, inventory) if readings_path else ((), ())
     reports, bad_reports = _csv_rows(CitizenReport, reports_path)
     pickups, bad_pickups = read_pickups(pickups_path, inventory) if pickups_path else ((), ())
+    _names_known_bins(readings_path, readings, inventory)
     refs = [r.bin_id for r in readings] + [r.bin_id for r in reports if r.bin_id]
     unknown = _unknown_bins(inventory, refs + [p.bin_id for p in pickups])
     inventory, provider, network, far = _provider(inventory, inventory_dir, city, max_snap_m)

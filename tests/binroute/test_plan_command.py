@@ -487,6 +487,19 @@ def test_a_date_before_every_reading_is_a_clear_error(city_files: Path) -> None:
     assert "check --date" in text
 
 
+def test_a_readings_file_naming_no_bin_of_the_inventory_stops_the_job(city_files: Path) -> None:
+    """Another city's readings (bins named otherwise): the job stops naming the file (it
+    planned every bin at the default forecast, as on an empty file, and listed each of
+    the file's bins as unknown)."""
+    path = city_files / "readings.csv"
+    path.write_text(path.read_text().replace("\nb", "\nx").replace("\nat-sea", "\nx-sea"))
+    code, output, plan = _run(city_files)
+    text = " ".join(output.split())
+    assert code == 2 and plan == {}
+    said = "readings.csv: none of its readings names a bin of the inventory"
+    assert f"{said} (it names x-sea, x00, x01 and 9 more)" in text
+
+
 def test_the_default_day_is_today_in_the_citys_zone() -> None:
     """At 23:00 UTC on 30 November it is already 1 December in Helsinki (and 13:00 on the
     30th in Honolulu); a zone that is not one falls back to the machine's date."""
