@@ -186,7 +186,9 @@ def parse_window(text: str) -> TimeWindow:
     try:
         start, end = (time.fromisoformat(p.strip()) for p in parts)
     except ValueError as exc:
-        raise ValueError(f"window {text!r} is not HH:MM-HH:MM (e.g. 06:00-14:00)") from exc
+        midnight = parts[1].strip() in ("24:00", "24:00:00")  # all day, as people write it
+        fix = "; end a window at midnight as 23:59" if midnight else ""
+        raise ValueError(f"window {text!r} is not HH:MM-HH:MM (e.g. 06:00-14:00){fix}") from exc
     return TimeWindow(start, end)
 
 

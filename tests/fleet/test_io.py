@@ -276,13 +276,18 @@ def test_field_errors_name_the_fix(text: str, field: str, fragment: str) -> None
         ('bin_id,lon,lat,capacity_l\nb1,24.94,60.17,"1,100"\n', "capacity_l", "thousands"),
         ("bin_id,at,fill_fraction\nb1,2026-11-24T08:00+02:00,50%\n", "fill_fraction", "% sign"),
         ("bin_id,at,fill_fraction\nb1,24.11.2026 08:00,0.5\n", "at", "2026-11-24T08:00+02:00"),
+        (
+            "bin_id,lon,lat,capacity_l,access_window\nb1,1,1,1,00:00-24:00\n",
+            "access_window",
+            "23:59",
+        ),
     ],
 )
 def test_a_spreadsheets_number_and_date_formats_are_refused_with_the_fix(
     text: str, field: str, fragment: str
 ) -> None:
     """A spreadsheet in a European locale writes decimal commas, thousands separators,
-    percentages and day-first dates: the error says how to write the value."""
+    percentages, day-first dates and windows to 24:00: the error says how to write the value."""
     reader = read_readings_csv if ",at," in text else read_bins_csv
     (err,) = reader(text).errors
     assert (err.row, err.field) == (2, field)
