@@ -108,6 +108,28 @@ def _notes_panel(notes: Sequence[str]) -> str:
     return f'<section class="notes"><h2>Planner notes</h2><ul>{items}</ul></section>'
 
 
+def _unserved_panel(unserved: Sequence[tuple[str, str]]) -> str:
+    """The bins not served, each with its reason (escaped); empty when every bin is."""
+    if not unserved:
+        return ""
+    items = "".join(f"<li>{escape(ref)}: {escape(why)}</li>" for ref, why in unserved)
+    return f'<section class="unserved"><h2>Bins not served</h2><ul>{items}</ul></section>'
+
+
+def _checker_panel(violations: Sequence[str] | None) -> str:
+    """The independent checker's verdict: feasible, or the rules the plan breaks (escaped);
+    empty when the plan was not checked (``None``)."""
+    if violations is None:
+        return ""
+    if not violations:
+        return '<p class="checker">Independent checker: plan feasible.</p>'
+    items = "".join(f"<li>{escape(v)}</li>" for v in violations)
+    return (
+        '<section class="checker"><h2>Independent checker: the plan breaks '
+        f"{len(violations)} rule(s); do not drive it</h2><ul>{items}</ul></section>"
+    )
+
+
 def render_html(
     *,
     title: str,
@@ -118,6 +140,8 @@ def render_html(
     sites: Sequence[tuple[str, LonLat]],
     kpis: Mapping[str, Any],
     notes: Sequence[str] = (),
+    unserved: Sequence[tuple[str, str]] = (),
+    violations: Sequence[str] | None = None,
 ) -> str:
     """Render the plan as one HTML page.
 
@@ -134,6 +158,11 @@ def render_html(
     notes : sequence of str
         The planner's notes (why a day has no work, trucks out of service, late bins...),
         listed beside the map under "Planner notes" when there are any.
+    unserved : sequence of (ref, reason)
+        The bins the plan does not serve, listed under "Bins not served" when there are any.
+    violations : sequence of str, optional
+        The independent checker's findings: none says the plan is feasible, some are
+        listed as rules broken; ``None`` (not checked) says nothing.
     """
     every = [p for line in streets for p in line] + [b[1] for b in bins]
     every += [p for _, p in (*depots, *sites)] + _geojson_points(geojson)
@@ -157,7 +186,9 @@ svg{{max-height:95vh;width:auto;flex:none}} .notes{{max-width:40em}}</style>
 {chr(10).join(svg)}
 </svg>
 <div><h1>{escape(title)}</h1><table>{rows}</table>
+{_checker_panel(violations)}
 {_notes_panel(notes)}
+{_unserved_panel(unserved)}
 <p>Bins: green &lt; 50 %, amber &lt; 90 %, red &ge; 90 % forecast fill. Squares: depot (dark),
 disposal site (brown). Numbers: stop order per truck.</p>
 <p>Map data &copy; OpenStreetMap contributors.</p></div>

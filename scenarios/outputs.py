@@ -118,6 +118,8 @@ def write_day_outputs(
         sites=[(s.site_id, (s.lon, s.lat)) for s in inv.sites],
         kpis=day.kpis,
         notes=day.plan.notes,
+        unserved=[(u.ref, u.reason) for u in day.unserved],
+        violations=[str(v) for v in day.violations],
     )
     files = (out / "plan.json", out / "routes.geojson", out / "map.html")
     utf8 = "utf-8"  # as map.html declares, whatever the machine's locale

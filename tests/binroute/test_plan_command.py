@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from html import escape
@@ -381,6 +382,25 @@ def test_the_plans_notes_are_on_its_map_as_text(city_files: Path) -> None:
     (said,) = [n for n in plan["notes"] if why in n]  # type: ignore[union-attr]
     html = (city_files / "out" / "map.html").read_text(encoding="utf-8")
     assert f"<li>{escape(said)}</li>" in html and why not in html
+
+
+def test_the_map_lists_the_bins_not_served_and_the_checkers_verdict(city_files: Path) -> None:
+    """The plan starts at 13:55, too late for the bins it cannot reach: map.html lists each
+    with its reason, as the console and plan.json do, and the checker's verdict (the map
+    showed the unserved count alone, and no verdict: a plan the checker refused looked as
+    good as a feasible one)."""
+    code, output, plan = _run(city_files, "--start", "13:55")
+    assert code == 0, output
+    html = (city_files / "out" / "map.html").read_text(encoding="utf-8")
+    unserved = plan["unserved"]  # type: ignore[index]
+    assert unserved
+    panel = re.search(r"<h2>Bins not served</h2><ul>(.*?)</ul>", html)
+    assert panel is not None
+    assert re.findall(r"<li>(.*?)</li>", panel.group(1)) == [
+        escape(f"{u['ref']}: {u['reason']}")
+        for u in unserved  # type: ignore[index]
+    ]
+    assert "Independent checker: plan feasible." in html
 
 
 def test_a_day_with_no_bin_served_writes_its_files(city_files: Path) -> None:

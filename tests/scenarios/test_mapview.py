@@ -71,3 +71,25 @@ def test_map_lists_the_planners_notes_escaped() -> None:
         "no bin is due",
     ]
     assert "<b>" not in html
+
+
+def test_map_says_when_the_checker_refuses_the_plan() -> None:
+    """A plan breaking a rule is headed so on the map, each rule listed (escaped): the map
+    of a refused plan looked like a feasible one's."""
+    broken = "t1: arrives at b1 at 09:10 after its window <09:00>"
+    html = render_html(
+        title="plan",
+        streets=[],
+        geojson={"features": []},
+        bins=[("b1", (24.95, 60.17), 0.5)],
+        depots=[("d1", (24.90, 60.15))],
+        sites=[],
+        kpis={},
+        violations=[broken],
+    )
+    panel = re.search(r"<h2>Independent checker: (.*?)</h2><ul>(.*?)</ul>", html)
+    assert panel is not None and panel.group(1).startswith("the plan breaks 1 rule(s)")
+    assert re.findall(r"<li>(.*?)</li>", panel.group(2)) == [
+        "t1: arrives at b1 at 09:10 after its window &lt;09:00&gt;"
+    ]
+    assert "plan feasible" not in html
