@@ -187,19 +187,30 @@ def _far_reports(inventory: Inventory, reports: Sequence[CitizenReport]) -> list
     return out
 
 
-def _unknown_bins(inventory: Inventory, refs: Sequence[str]) -> list[tuple[str, str]]:
-    """(record, reason) for readings, reports and pickups naming bins the inventory lacks."""
+def _rows_of(name: str) -> str:
+    """What a file's records are called: a FIWARE file's entities, a CSV file's rows."""
+    return "entity(ies)" if name.lower().endswith(".json") else "row(s)"
+
+
+def _unknown_bins(
+    inventory: Inventory, refs: Sequence[tuple[Path | None, Sequence[str]]]
+) -> list[tuple[str, str]]:
+    """(record, reason) for readings, reports and pickups naming bins the inventory lacks,
+    with the rows of each file (``refs``: each file and the bin ids its rows name)."""
     known = {b.bin_id for b in inventory.bins}
-    counts: dict[str, int] = {}
-    for ref in refs:
-        if ref not in known:
-            counts[ref] = counts.get(ref, 0) + 1
+    counts: dict[str, dict[str, int]] = {}
+    for path, ids in refs:
+        for ref in ids:
+            if path is not None and ref not in known:
+                files = counts.setdefault(ref, {})
+                files[path.name] = files.get(path.name, 0) + 1
     return [
         (
             f"bin {ref}",
-            f"{n} reading(s)/report(s)/pickup(s) name a bin not in the inventory; add it",
+            " and ".join(f"{n} {_rows_of(name)} of {name}" for name, n in files.items())
+            + " name a bin not in the inventory; add it, or fix their bin_id",
         )
-        for ref, n in sorted(counts.items())
+        for ref, files in sorted(counts.items())
     ]
 
 
@@ -297,8 +308,14 @@ def plan_from_files(
     reports, bad_reports = _csv_rows(CitizenReport, reports_path)
     pickups, bad_pickups = read_pickups(pickups_path, inventory) if pickups_path else ((), ())
     _names_known_bins(readings_path, readings, inventory)
-    refs = [r.bin_id for r in readings] + [r.bin_id for r in reports if r.bin_id]
-    unknown = _unknown_bins(inventory, refs + [p.bin_id for p in pickups])
+    unknown = _unknown_bins(
+        inventory,
+        [
+            (readings_path, [r.bin_id for r in readings]),
+            (reports_path, [r.bin_id for r in reports if r.bin_id]),
+            (pickups_path, [p.bin_id for p in pickups]),
+        ],
+    )
     inventory, provider, network, far = _provider(inventory, inventory_dir, city, max_snap_m)
     known = {b.bin_id for b in inventory.bins}
     readings = tuple(r for r in readings if r.bin_id in known)
