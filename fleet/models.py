@@ -36,10 +36,13 @@ def _check_lon_lat(record: str, lon: float, lat: float) -> None:
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise FleetDataError(f"{record}: lon/lat must be finite numbers, got ({lon}, {lat})")
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-        raise FleetDataError(
-            f"{record}: (lon, lat) = ({lon}, {lat}) is outside WGS84 range; "
-            "check the column order (lon first, then lat)"
+        fix = (
+            "they look like projected coordinates (metres, e.g. UTM or EPSG:3857), not "
+            "degrees; export them as WGS84 longitude/latitude (EPSG:4326)"
+            if abs(lon) > 180.0 and abs(lat) > 180.0
+            else "check the column order (lon first, then lat)"
         )
+        raise FleetDataError(f"{record}: (lon, lat) = ({lon}, {lat}) is outside WGS84 range; {fix}")
 
 
 def _seconds(t: time) -> int:

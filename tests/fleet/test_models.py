@@ -30,6 +30,7 @@ NAIVE = T0.replace(tzinfo=None)
     [
         (lambda: make_bin(""), "bin_id must not be empty"),
         (lambda: make_bin(lon=49.4, lat=108.7), "column order"),
+        (lambda: make_bin(lon=385000.0, lat=6672000.0), "projected coordinates"),  # EPSG:3067
         (lambda: make_bin(lon=float("nan")), "finite"),
         (lambda: make_bin(capacity_l=0), "capacity_l must be > 0"),
         (lambda: make_bin(service_s=-1), "service_s"),
