@@ -62,8 +62,7 @@ def _some_good(path: Path, records: Sequence[object], errors: Sequence[RowError]
     lines = [
         f"{path.name}: none of its {rows} {errors[0].units} could be used; is it the right file?"
         if rows
-        else f"{path.name}: its header cannot be read, so none of its rows was read; is it "
-        "the right file?"
+        else f"{path.name}: no row was read, for its header is wrong (below); is it the right file?"
     ]
     lines += [f"  {e}" for e in errors[:5]]
     if len(errors) > 5:
