@@ -119,6 +119,13 @@ def _parse_start(text: str) -> time:
     return at
 
 
+def _out_dir(out: Path) -> None:
+    """A usage error, before any work, when ``out`` is a file, not a directory (the plan
+    was solved and then not written: '[Errno 17] File exists')."""
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"--out {str(out)!r} is a file; give a directory")
+
+
 @app.command()
 def demo(
     out: Annotated[
@@ -136,6 +143,7 @@ def demo(
     from scenarios.demo import run_demo
 
     day = _parse_date(plan_date)
+    _out_dir(out)
     with _progress("demo") as update:
         update(0.0, "loading Helsinki street graph and simulating 14 days of readings")
         result = run_demo(
@@ -253,6 +261,7 @@ def plan(
 
     day = _parse_date(plan_date) if plan_date else _today_in(tz)
     start_at = _parse_start(start) if start else None
+    _out_dir(out)
     try:
         with _progress("plan") as update:
             result = plan_from_files(

@@ -182,6 +182,15 @@ def test_a_start_with_a_utc_offset_is_a_usage_error() -> None:
     assert result.exit_code == 2 and "has a UTC offset" in result.output
 
 
+def test_an_out_that_is_a_file_is_a_usage_error(city_files: Path) -> None:
+    """``--out`` naming a file: refused before reading and solving (the plan was solved,
+    then the job stopped on '[Errno 17] File exists', naming no fix)."""
+    (city_files / "out").write_text("not a directory")
+    code, output, _ = _run(city_files)
+    text = "".join(output.replace("│", "").split())  # the message is folded in a box
+    assert code == 2 and "isafile;giveadirectory" in text and "plan:done" not in text
+
+
 def test_pickups_log_is_read_and_its_bad_rows_reported(city_files: Path) -> None:
     """The trucks' pickup log: good rows used, a percentage and an unknown bin reported."""
     yesterday = datetime.combine(PLAN_DATE - timedelta(days=1), time(9), tzinfo=TZ).isoformat()
