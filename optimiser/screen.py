@@ -111,7 +111,7 @@ def _no_truck_reason(problem: Problem, stop: Stop) -> str:
     disposal site taking every stream they collect (a truck's load mixes its streams)."""
     takers = [v for v in problem.vehicles if stop.stream in v.streams]
     if not takers:
-        return f"no vehicle takes stream {stop.stream!r}"
+        return f"no vehicle takes stream {stop.stream!r}" + _spelt_otherwise(problem, stop.stream)
     v = takers[0]
     return (
         f"no truck taking stream {stop.stream!r} can unload: no disposal site takes every "
@@ -119,6 +119,20 @@ def _no_truck_reason(problem: Problem, stop: Stop) -> str:
         f"give the truck fewer streams"
         + (f" (also {', '.join(t.ref for t in takers[1:])})" if len(takers) > 1 else "")
     )
+
+
+def _spelt_otherwise(problem: Problem, stream: str) -> str:
+    """`` (t2 takes 'Paper': ...)`` when a truck takes ``stream`` spelt in another case or
+    with other spaces (the names must match exactly), else ``""``."""
+    key = " ".join(stream.lower().split())
+    for v in problem.vehicles:
+        for name in sorted(v.streams):
+            if " ".join(name.lower().split()) == key:
+                return (
+                    f" ({v.ref} takes {name!r}: stream names must match exactly; "
+                    "write them alike in the bins and the trucks)"
+                )
+    return ""
 
 
 def unservable(problem: Problem) -> dict[str, str]:

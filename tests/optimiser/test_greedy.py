@@ -97,6 +97,22 @@ def test_a_bin_kept_out_only_by_a_closed_site_names_the_site_and_its_hours(kit) 
     assert "(paper-site 08:00-12:00)" in reason
 
 
+def test_a_stream_spelt_otherwise_on_the_truck_is_named(kit) -> None:
+    """The bins say 'paper', the truck 'Paper': the reason names the truck and its
+    spelling (it said 'no vehicle takes stream paper' beside a paper truck)."""
+    m = kit.matrix([(0, 0), (1, 0), (2, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("b", 2, stream="paper"),),
+        vehicles=(kit.truck("t2", streams=frozenset({"Paper"})),),
+        sites=(kit.site(location=1, streams=frozenset({"Paper"})),),
+    )
+    assert unservable(problem)["b"] == (
+        "no vehicle takes stream 'paper' (t2 takes 'Paper': stream names must match exactly; "
+        "write them alike in the bins and the trucks)"
+    )
+
+
 def test_insert_cheapest_puts_the_bin_on_the_passing_route(kit) -> None:
     """A bin next to truck a's route goes to a, at the position of least detour."""
     from optimiser.greedy import insert_cheapest
