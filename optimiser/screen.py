@@ -8,6 +8,7 @@ and still get back (via a disposal site when trucks must return empty) within th
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -111,26 +112,35 @@ def _no_truck_reason(problem: Problem, stop: Stop) -> str:
     disposal site taking every stream they collect (a truck's load mixes its streams)."""
     takers = [v for v in problem.vehicles if stop.stream in v.streams]
     if not takers:
-        return f"no vehicle takes stream {stop.stream!r}" + _spelt_otherwise(problem, stop.stream)
+        trucks = [(v.ref, v.streams) for v in problem.vehicles]
+        return f"no vehicle takes stream {stop.stream!r}" + _spelt_otherwise(
+            trucks, {stop.stream}, "the bins and the trucks"
+        )
     v = takers[0]
+    sites = [(s.ref, s.streams) for s in problem.sites]
     return (
         f"no truck taking stream {stop.stream!r} can unload: no disposal site takes every "
         f"stream {v.ref} collects ({', '.join(sorted(v.streams))}); add a site that does, or "
         f"give the truck fewer streams"
         + (f" (also {', '.join(t.ref for t in takers[1:])})" if len(takers) > 1 else "")
+        + _spelt_otherwise(sites, v.streams, "the trucks and the sites")
     )
 
 
-def _spelt_otherwise(problem: Problem, stream: str) -> str:
-    """`` (t2 takes 'Paper': ...)`` when a truck takes ``stream`` spelt in another case or
-    with other spaces (the names must match exactly), else ``""``."""
-    key = " ".join(stream.lower().split())
-    for v in problem.vehicles:
-        for name in sorted(v.streams):
-            if " ".join(name.lower().split()) == key:
+def _spelt_otherwise(
+    takers: Sequence[tuple[str, frozenset[str]]], streams: Iterable[str], where: str
+) -> str:
+    """`` (t2 takes 'Paper': ...)`` when one of ``takers`` (ref, streams: trucks or sites)
+    takes one of ``streams`` spelt in another case or with other spaces, which does not
+    count (the names must match exactly), else ``""``."""
+    keys = {" ".join(s.lower().split()): s for s in streams}
+    for ref, names in takers:
+        for name in sorted(names):
+            meant = keys.get(" ".join(name.lower().split()))
+            if meant is not None and meant not in names:
                 return (
-                    f" ({v.ref} takes {name!r}: stream names must match exactly; "
-                    "write them alike in the bins and the trucks)"
+                    f" ({ref} takes {name!r}, not {meant!r}: stream names must match exactly; "
+                    f"write them alike in {where})"
                 )
     return ""
 

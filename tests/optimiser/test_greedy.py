@@ -99,7 +99,8 @@ def test_a_bin_kept_out_only_by_a_closed_site_names_the_site_and_its_hours(kit) 
 
 def test_a_stream_spelt_otherwise_on_the_truck_is_named(kit) -> None:
     """The bins say 'paper', the truck 'Paper': the reason names the truck and its
-    spelling (it said 'no vehicle takes stream paper' beside a paper truck)."""
+    spelling (it said 'no vehicle takes stream paper' beside a paper truck); so with the
+    truck's 'paper' and the site's 'Paper'."""
     m = kit.matrix([(0, 0), (1, 0), (2, 0)])
     problem = Problem(
         matrix=m,
@@ -108,8 +109,16 @@ def test_a_stream_spelt_otherwise_on_the_truck_is_named(kit) -> None:
         sites=(kit.site(location=1, streams=frozenset({"Paper"})),),
     )
     assert unservable(problem)["b"] == (
-        "no vehicle takes stream 'paper' (t2 takes 'Paper': stream names must match exactly; "
-        "write them alike in the bins and the trucks)"
+        "no vehicle takes stream 'paper' (t2 takes 'Paper', not 'paper': stream names must "
+        "match exactly; write them alike in the bins and the trucks)"
+    )
+    paper = frozenset({"paper"})  # the truck agrees with the bins, the site does not
+    trucks = (kit.truck("t2", streams=paper),)
+    reason = unservable(dataclasses.replace(problem, vehicles=trucks))["b"]
+    assert reason.startswith("no truck taking stream 'paper' can unload")
+    assert reason.endswith(
+        "(s1 takes 'Paper', not 'paper': stream names must match exactly; "
+        "write them alike in the trucks and the sites)"
     )
 
 
