@@ -515,10 +515,13 @@ def _read_numbered(
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as err:
         return [], (RowError(1, None, None, _malformed(err)),)
-    reader.fieldnames = header
-    herrs = _header_errors(cls, header, alternative[0] if alternative else None)
+    unnamed = [f"column {i + 1}" for i, h in enumerate(header) if not h]  # a spreadsheet's
+    reader.fieldnames = [h or f"column {i + 1}" for i, h in enumerate(header)]  # empty ones
+    named = [h for h in header if h]
+    herrs = _header_errors(cls, named, alternative[0] if alternative else None)
     if any(not e.ignored for e in herrs):  # a required column missing, or no commas
         return [], tuple(herrs)
+    filled: set[str] = set()  # unnamed columns holding a value in some row
 
     def rows() -> Iterable[tuple[int, Mapping[str, Any]]]:
         while True:
@@ -535,11 +538,23 @@ def _read_numbered(
                     RowError(reader.line_num, None, None, f"{len(extra)} cell(s) beyond the header")
                 )
                 continue
+            filled.update(c for c in unnamed if str(row.pop(c, None) or "").strip())
             if all(v is None or not str(v).strip() for v in row.values()):
                 continue
             yield reader.line_num, row
 
     numbered, errors = _numbered(cls, rows(), str, alternative)
+    herrs += [
+        RowError(
+            1,
+            None,
+            c,
+            f"{c} has values but no name (ignored); name it in the header or delete it",
+            ignored=True,
+        )
+        for c in unnamed
+        if c in filled
+    ]
     return numbered, (*herrs, *errors)
 
 

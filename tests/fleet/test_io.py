@@ -338,6 +338,17 @@ def test_blank_cells_beyond_the_header_are_a_trailing_comma_not_an_error() -> No
     assert [(e.row, e.message) for e in got.errors] == [(2, "1 cell(s) beyond the header")]
 
 
+def test_a_spreadsheets_empty_columns_are_not_unknown_ones() -> None:
+    """Excel saves columns it once formatted with an empty name: they are no column to
+    report (each was listed as "unknown column ''"), unless a row holds a value in one."""
+    got = read_bins_csv("bin_id,lon,lat,capacity_l,,\nb1,8.6,49.4,100,,\n,,,,,\n")
+    assert [b.bin_id for b in got.records] == ["b1"] and got.errors == ()
+    got = read_bins_csv("bin_id,lon,lat,capacity_l,,\nb1,8.6,49.4,100,,kerbside\n")
+    assert [b.bin_id for b in got.records] == ["b1"]
+    assert [(e.row, e.field, e.ignored) for e in got.errors] == [(1, "column 6", True)]
+    assert "has values but no name" in got.errors[0].message
+
+
 def test_geojson_bad_features_reported() -> None:
     doc = json.loads(write_inventory_geojson(BINS, DEPOTS))
     doc["features"].append({"type": "Feature", "geometry": None, "properties": {"kind": "bin"}})
