@@ -51,6 +51,12 @@ def _return_times(
     return best
 
 
+def _leaves_s(v: VehicleSpec) -> int:
+    """When truck ``v`` may leave: its shift start, or later when it is ready later (a
+    plan made during the day, a truck on the road)."""
+    return max(v.shift_s[0], v.ready_s if v.ready_s is not None else v.shift_s[0])
+
+
 def reachable(problem: Problem, v: VehicleSpec, stops: tuple[Stop, ...]) -> np.ndarray:
     """Boolean mask: which ``stops`` truck ``v`` can serve alone within windows and shift."""
     if not stops:
@@ -59,8 +65,7 @@ def reachable(problem: Problem, v: VehicleSpec, stops: tuple[Stop, ...]) -> np.n
     lo = np.array([s.window_s[0] if s.window_s else 0 for s in stops], dtype=np.int64)
     hi = np.array([s.window_s[1] if s.window_s else NO_WINDOW_HI for s in stops], dtype=np.int64)
     service = np.array([s.service_s for s in stops], dtype=np.int64)
-    t0 = max(v.shift_s[0], v.ready_s if v.ready_s is not None else v.shift_s[0])
-    begin = np.maximum(t0 + problem.matrix.duration_s[v.start, locs], lo)
+    begin = np.maximum(_leaves_s(v) + problem.matrix.duration_s[v.start, locs], lo)
     back = _return_times(problem, v, locs, begin + service)
     return (begin <= hi) & (back <= v.shift_s[1])
 
@@ -74,6 +79,13 @@ def _reason(
         return (
             f"{stop.volume_l} l / {stop.weight_kg} kg exceeds the capacity (or daily limit) "
             f"of every truck taking stream {stop.stream!r}"
+        )
+    over = [v for v in fits if _leaves_s(v) >= v.shift_s[1]]
+    if len(over) == len(fits):
+        ends = ", ".join(f"{v.ref} ends {clock(v.shift_s[1])}" for v in over)
+        return (
+            f"the shift of every truck taking stream {stop.stream!r} is over when the plan "
+            f"starts ({ends}); collect it on another day"
         )
     closed = _sites_closed(problem, stop, fits)
     if closed:
@@ -96,8 +108,7 @@ def _sites_closed(problem: Problem, stop: Stop, fits: list[VehicleSpec]) -> str:
     lo, hi = stop.window_s if stop.window_s else (0, NO_WINDOW_HI)
     blocked = []
     for v in fits:
-        t0 = max(v.shift_s[0], v.ready_s if v.ready_s is not None else v.shift_s[0])
-        begin = max(t0 + int(dur[v.start, stop.location]), lo)
+        begin = max(_leaves_s(v) + int(dur[v.start, stop.location]), lo)
         home = begin + stop.service_s + int(dur[stop.location, v.end])
         if needs_disposal(problem, v) and begin <= hi and home <= v.shift_s[1]:
             blocked.append(v)

@@ -97,6 +97,21 @@ def test_a_bin_kept_out_only_by_a_closed_site_names_the_site_and_its_hours(kit) 
     assert "(paper-site 08:00-12:00)" in reason
 
 
+def test_a_bin_whose_trucks_shifts_are_over_says_so(kit) -> None:
+    """A plan made at 16:00 (the truck ready then) when the only residual truck works until
+    14:00: the reason says its shift is over (it said 'no truck can reach it within its time
+    window and return within its shift' of a bin 100 s away)."""
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0)])
+    problem = Problem(
+        matrix=m, stops=(kit.stop("b", 1),), vehicles=(kit.truck("t1", ready_s=16 * h),)
+    )
+    assert unservable(problem)["b"] == (
+        "the shift of every truck taking stream 'residual' is over when the plan starts "
+        "(t1 ends 14:00); collect it on another day"
+    )
+
+
 def test_a_stream_spelt_otherwise_on_the_truck_is_named(kit) -> None:
     """The bins say 'paper', the truck 'Paper': the reason names the truck and its
     spelling (it said 'no vehicle takes stream paper' beside a paper truck); so with the
