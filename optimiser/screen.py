@@ -101,16 +101,22 @@ def _reason(
 
 
 def _sites_closed(problem: Problem, stop: Stop, fits: list[VehicleSpec]) -> str:
-    """The usable sites, with their opening hours, when only they keep ``stop`` from the
-    trucks ``fits``: one of them reaches it in its window and could drive straight home
-    in its shift, but no site it may unload at is open on the way (``""`` otherwise)."""
+    """The usable sites, with their opening hours, when only their hours keep ``stop`` from
+    the trucks ``fits``: one of them reaches it in its window and, were a site it may unload
+    at open, would unload there and be home in its shift (``""`` otherwise)."""
     dur = problem.matrix.duration_s
     lo, hi = stop.window_s if stop.window_s else (0, NO_WINDOW_HI)
     blocked = []
     for v in fits:
         begin = max(_leaves_s(v) + int(dur[v.start, stop.location]), lo)
-        home = begin + stop.service_s + int(dur[stop.location, v.end])
-        if needs_disposal(problem, v) and begin <= hi and home <= v.shift_s[1]:
+        done = begin + stop.service_s
+        if not needs_disposal(problem, v) or begin > hi:
+            continue
+        if any(
+            done + dur[stop.location, s.location] + s.unload_s + dur[s.location, v.end]
+            <= v.shift_s[1]
+            for s in usable_sites(problem, v)
+        ):
             blocked.append(v)
     sites = {s.ref: s for v in blocked for s in usable_sites(problem, v)}
     return ", ".join(

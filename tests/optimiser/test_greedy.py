@@ -95,6 +95,11 @@ def test_a_bin_kept_out_only_by_a_closed_site_names_the_site_and_its_hours(kit) 
     reason = unservable(problem)["b"]
     assert reason.startswith("no truck can unload after it before its shift ends")
     assert "(paper-site 08:00-12:00)" in reason
+    # open all day, but the trip to unload is longer than the 500 s shift: not the hours
+    short = kit.truck(shift_s=(12 * h, 12 * h + 500))
+    open_site = kit.site("paper-site", 1)
+    other = dataclasses.replace(problem, vehicles=(short,), sites=(open_site,))
+    assert unservable(other)["b"].startswith("no truck can reach it within its time window")
 
 
 def test_a_bin_whose_trucks_shifts_are_over_says_so(kit) -> None:
