@@ -126,6 +126,13 @@ def _out_dir(out: Path) -> None:
         raise typer.BadParameter(f"--out {str(out)!r} is a file; give a directory")
 
 
+def _positive_metres(value: float) -> float:
+    """A snap limit that places something: finite, above 0 m."""
+    if not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{value} is not a distance in metres > 0")
+    return value
+
+
 @app.command()
 def demo(
     out: Annotated[
@@ -251,6 +258,14 @@ def plan(
             "truck leaves before it, and rows up to it count (default: the first shift)"
         ),
     ] = "",
+    max_snap_m: Annotated[
+        float,
+        typer.Option(
+            help="With --city: how far (m) a bin, depot or site may be from the nearest "
+            "drivable street; a bin farther is left out, a depot or site farther stops the job",
+            callback=_positive_metres,
+        ),
+    ] = 150.0,
 ) -> None:
     """Plan a day from a city's own files and write plan.json, routes.geojson, map.html."""
     from binroute.jobs import plan_from_files
@@ -276,6 +291,7 @@ def plan(
                 params=SolveParams(time_limit_s=time_limit, seed=seed),
                 progress=update,
                 start=start_at,
+                max_snap_m=max_snap_m,
             )
     except (FleetDataError, InvalidProblemError, NetworkError, OSError) as err:
         _error(err)

@@ -213,6 +213,9 @@ def _unknown_bins(
     ]
 
 
+RAISE = ", or raise --max-snap-m"  # how the command's user raises the snap limit
+
+
 def _far_places(
     network: StreetNetwork, inventory: Inventory, inventory_dir: Path, max_snap_m: float
 ) -> None:
@@ -232,7 +235,7 @@ def _far_places(
     far = [
         f"{file}: {kind} {ref} ({lon:.6f}, {lat:.6f}) is {away[i]:.0f} m from the nearest "
         f"drivable street (limit {max_snap_m:.0f} m); "
-        + (f"{swapped[i]} in {file}" if i in swapped else f"fix its lon/lat in {file}")
+        + (f"{swapped[i]} in {file}" if i in swapped else f"fix its lon/lat in {file}{RAISE}")
         for i, (kind, ref, lon, lat, file) in enumerate(places)
         if i in away
     ]
@@ -247,7 +250,8 @@ def _provider(
         return inventory, HaversineProvider(), None, []
     network = load_network(city)
     _far_places(network, inventory, inventory_dir, max_snap_m)
-    bins, excluded = split_snappable(network, inventory.bins, max_snap_m)
+    fix = f"fix its coordinates{RAISE}"
+    bins, excluded = split_snappable(network, inventory.bins, max_snap_m, fix=fix)
     kept = replace(inventory, bins=tuple(bins))
     return kept, StreetProvider(network, max_snap_m=max_snap_m), network, excluded
 
@@ -292,8 +296,8 @@ def plan_from_files(
     Bad rows of the readings, reports and pickups files are listed in ``excluded`` (good rows
     are used; a file with no good row stops the job), and so are rows dated after the first
     shift of the day; a bad inventory row stops the job with a FleetDataError naming every
-    bad row, and depots and disposal sites too far from every street (``max_snap_m``) with a
-    SnapError naming each and its file.
+    bad row, and depots and disposal sites too far from every street (``max_snap_m``, metres;
+    --max-snap-m) with a SnapError naming each and its file; far bins are left out, listed.
     Pickups (the trucks' log with the fills found, or the weights their lift scales took)
     give the last emptying of each bin and let bins without a sensor learn their own fill
     rate; the weights teach the bins' densities.

@@ -18,9 +18,15 @@ MAX_SNAP_M = 150.0
 
 
 def split_snappable(
-    network: StreetNetwork, bins: Sequence[Bin], max_snap_m: float = MAX_SNAP_M
+    network: StreetNetwork,
+    bins: Sequence[Bin],
+    max_snap_m: float = MAX_SNAP_M,
+    *,
+    fix: str = "fix its coordinates",
 ) -> tuple[list[Bin], list[tuple[str, str]]]:
-    """Split bins into those near a drivable street and (record, reason) for the others."""
+    """Split bins into those near a drivable street and (record, reason) for the others;
+    ``fix`` ends the reason of a far bin whose lon and lat do not look swapped (the caller
+    names how its user raises the limit, e.g. ``binroute plan``'s --max-snap-m)."""
     points = [(b.lon, b.lat) for b in bins]
     away = network.far_points(points, max_snap_m)
     swapped = swapped_near(network, points, away, max_snap_m)
@@ -30,10 +36,9 @@ def split_snappable(
         if i not in away:
             kept.append(b)
             continue
-        fix = swapped.get(i, "fix its coordinates or raise the limit")
         reason = (
             f"({b.lon:.6f}, {b.lat:.6f}) is {away[i]:.0f} m from the nearest drivable street "
-            f"(limit {max_snap_m:.0f} m); {fix}"
+            f"(limit {max_snap_m:.0f} m); {swapped.get(i, fix)}"
         )
         excluded.append((f"bin {b.bin_id}", reason))
     return kept, excluded

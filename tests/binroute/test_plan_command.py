@@ -84,6 +84,28 @@ def test_plan_on_helsinki_streets_reports_far_bins_and_bad_rows(city_files: Path
     assert plan["violations"] == []
 
 
+def test_a_bin_far_from_every_street_is_kept_under_a_raised_max_snap_m(city_files: Path) -> None:
+    """The at-sea bin's reason names the option that raises the limit, and --max-snap-m
+    raised past its distance keeps it (the reason said 'raise the limit', which the command
+    had no option for)."""
+    code, output, plan = _run(city_files, "--city", str(helsinki_pbf()))
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    reason = excluded["bin at-sea"]
+    assert code == 0 and reason.endswith("fix its coordinates, or raise --max-snap-m"), reason
+    away_m = float(re.search(r"is (\d+) m from the nearest", reason).group(1))  # type: ignore[union-attr]
+    wider = str(away_m + 50)
+    code, output, plan = _run(city_files, "--city", str(helsinki_pbf()), "--max-snap-m", wider)
+    assert code == 0, output
+    assert not any(e["record"] == "bin at-sea" for e in plan["excluded"])  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("metres", ["0", "-5", "nan", "inf"])
+def test_a_max_snap_m_that_places_nothing_is_a_usage_error(city_files: Path, metres: str) -> None:
+    code, output, plan = _run(city_files, "--max-snap-m", metres)
+    assert code == 2 and plan == {}
+    assert "is not a distance in metres > 0" in " ".join(output.split())
+
+
 @pytest.mark.parametrize(
     ("layout", "depots_file", "sites_file"),
     [
@@ -113,7 +135,7 @@ def test_a_depot_and_a_site_far_from_every_street_are_named_with_their_file(
     assert code == 2 and plan == {}
     text = " ".join(output.split())
     assert f"{depots_file}: depot d1 (24.900000, 60.140000) is " in text
-    assert f"fix its lon/lat in {depots_file}" in text
+    assert f"fix its lon/lat in {depots_file}, or raise --max-snap-m" in text
     assert f"{sites_file}: disposal site s1 (24.910000, 60.130000) is " in text
     assert "Traceback" not in output
 
