@@ -148,6 +148,44 @@ def _not_stale(path: Path | None, readings: Sequence[FillReading], first: dateti
         )
 
 
+OLD_READINGS_DAYS = 3.0
+"""A newest reading more than this before the day's first shift gets a plan note. Sensors
+report several times a day and a city's export is at most a day or two old (a weekend), so
+a longer gap is a feed that stopped or a file exported long ago: every fill since is
+extrapolated at the rate learned, not read, and the forecasts drift (readings 25 days old
+forecast bins at 1846 % full), while :data:`STALE_READINGS_DAYS` stops the job."""
+
+
+def _old_readings_note(
+    path: Path | None, readings: Sequence[FillReading], first: datetime, day: DayPlan
+) -> tuple[str, ...]:
+    """A note when the newest of ``readings`` is more than :data:`OLD_READINGS_DAYS` before
+    ``first`` (the day's first shift, or the plan's start), naming its age, the highest
+    forecast of ``day`` and what the gap means for the forecasts; none otherwise."""
+    used = [r.at for r in readings if r.at <= first]  # later ones are listed as not used
+    if path is None or not used:
+        return ()
+    newest = max(used)
+    days = (first - newest).total_seconds() / 86400
+    if days <= OLD_READINGS_DAYS:
+        return ()
+    top = max((d.expected_fill_fraction for d in day.decisions), default=0.0)
+    return (
+        f"{path.name}: the newest reading ({newest.isoformat(timespec='minutes')}) is {days:.1f} "
+        f"days before the day starts ({first.isoformat()}): every fill since is extrapolated at "
+        f"the rate learned, not read, so the forecasts are guesses that grow with the gap (the "
+        f"highest is {top:.0%} full), and bins emptied since are known only from --pickups; "
+        "check that the sensors still report, or give a newer file",
+    )
+
+
+def _with_notes(day: DayPlan, notes: Sequence[str]) -> DayPlan:
+    """``day`` with ``notes`` (on its inputs) before its plan's own."""
+    if not notes:
+        return day
+    return replace(day, plan=replace(day.plan, notes=(*notes, *day.plan.notes)))
+
+
 def _names_known_bins(
     path: Path | None, readings: Sequence[FillReading], inventory: Inventory
 ) -> None:
@@ -345,6 +383,7 @@ def plan_from_files(
         pickups=pickups,
         start_at=start_at,
     )
+    day = _with_notes(day, _old_readings_note(readings_path, readings, first, day))
     excluded: Sequence[tuple[str, str]] = [
         *((f"inventory {e.label}", e.message) for e in left_aside),
         *bad_readings,

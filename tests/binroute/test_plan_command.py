@@ -528,6 +528,26 @@ def test_a_date_far_after_the_readings_is_a_clear_error(city_files: Path) -> Non
     assert "check --date" in text
 
 
+def test_readings_days_older_than_the_day_get_a_note_naming_their_age(city_files: Path) -> None:
+    """--date 25 days after the newest reading (under the 30 that stop the job): the plan
+    says how old the readings are and what that means for the forecasts, on the screen and
+    in plan.json (it forecast bins at over 1000 % full with no word); a day right after the
+    readings has no such note."""
+    code, output, plan = _run(city_files)
+    assert code == 0 and not any("newest reading" in n for n in plan["notes"])  # type: ignore[union-attr]
+    late = (PLAN_DATE + timedelta(days=24)).isoformat()
+    code, output, plan = _run(city_files, "--date", late)
+    assert code == 0, output
+    notes = [n for n in plan["notes"] if "newest reading" in n]  # type: ignore[union-attr]
+    assert len(notes) == 1, plan["notes"]
+    assert re.search(r"readings\.csv: the newest reading \(.*\) is 2[45]\.\d days before", notes[0])
+    assert "extrapolated at the rate learned, not read" in notes[0]
+    top = max(d["expected_fill"] for d in plan["decisions"])  # type: ignore[union-attr]
+    said = re.search(r"\(the highest is (\d+)% full\)", notes[0])
+    assert said is not None and abs(int(said.group(1)) - 100 * top) <= 1, notes[0]
+    assert "the newest reading" in " ".join(output.split())
+
+
 def test_a_date_before_every_reading_is_a_clear_error(city_files: Path) -> None:
     """--date a year before the readings (a typo): every reading is after the day's start,
     none is used; the job stops naming the fix (it planned every bin at the default fill,
