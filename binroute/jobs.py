@@ -10,7 +10,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fleet.errors import FleetDataError
-from fleet.fill import match_reports, nearest_bin
+from fleet.fill import FillConfig, match_reports, nearest_bin
 from fleet.io import (
     RowError,
     load_inventory,
@@ -176,6 +176,25 @@ def _old_readings_note(
         f"the rate learned, not read, so the forecasts are guesses that grow with the gap (the "
         f"highest is {top:.0%} full), and bins emptied since are known only from --pickups; "
         "check that the sensors still report, or give a newer file",
+    )
+
+
+def _unknown_fills_note(
+    readings_path: Path | None, pickups_path: Path | None, reports: Sequence[CitizenReport]
+) -> tuple[str, ...]:
+    """A note when neither readings nor pickups were given: no bin's fill is known, and each
+    is forecast from the defaults of :class:`fleet.fill.FillConfig` (named, with the citizen
+    reports, which alone say anything of a bin); none otherwise."""
+    if readings_path is not None or pickups_path is not None:
+        return ()
+    cfg = FillConfig()
+    also = f", but for the bins the {len(reports)} citizen report(s) name" if reports else ""
+    return (
+        "no --readings and no --pickups: no bin's fill is known"
+        f"{also}; each is assumed {cfg.unknown_fill:.0%} full when the day starts, filling "
+        f"at {cfg.default_rate_per_h * 24:.0%} a day, so the bins chosen rest on that "
+        "assumption, not on data; give the sensors' readings (--readings) or the trucks' "
+        "pickup log (--pickups)",
     )
 
 
@@ -383,7 +402,11 @@ def plan_from_files(
         pickups=pickups,
         start_at=start_at,
     )
-    day = _with_notes(day, _old_readings_note(readings_path, readings, first, day))
+    notes = (
+        *_unknown_fills_note(readings_path, pickups_path, reports),
+        *_old_readings_note(readings_path, readings, first, day),
+    )
+    day = _with_notes(day, notes)
     excluded: Sequence[tuple[str, str]] = [
         *((f"inventory {e.label}", e.message) for e in left_aside),
         *bad_readings,

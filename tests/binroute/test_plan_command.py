@@ -548,6 +548,22 @@ def test_readings_days_older_than_the_day_get_a_note_naming_their_age(city_files
     assert "the newest reading" in " ".join(output.split())
 
 
+def test_a_plan_without_readings_or_pickups_says_no_fill_is_known(city_files: Path) -> None:
+    """No --readings, no --pickups: the plan says no bin's fill is known and what was assumed
+    (every bin was forecast at the default 50 % with no word); with readings it does not."""
+    code, _, plan = _run(city_files)
+    assert code == 0 and not any("no bin's fill is known" in n for n in plan["notes"])  # type: ignore[union-attr]
+    out = city_files / "bare"
+    args = ["plan", "--inventory", str(city_files / "inv"), "--date", PLAN_DATE.isoformat()]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--time-limit", "1"])
+    assert result.exit_code == 0, result.output
+    notes = json.loads((out / "plan.json").read_text())["notes"]
+    said = [n for n in notes if n.startswith("no --readings and no --pickups")]
+    assert len(said) == 1, notes
+    assert "no bin's fill is known; each is assumed 50% full when the day starts" in said[0]
+    assert "no bin's fill is known" in " ".join(result.output.split())
+
+
 def test_a_date_before_every_reading_is_a_clear_error(city_files: Path) -> None:
     """--date a year before the readings (a typo): every reading is after the day's start,
     none is used; the job stops naming the fix (it planned every bin at the default fill,
