@@ -1177,6 +1177,39 @@ def places_file(directory: Path, kind: str) -> str:
     return INVENTORY_FILES[kind]
 
 
+def _homed(
+    vehicles: ImportResult[Vehicle], depots: Sequence[Depot], depots_file: str
+) -> tuple[ImportResult[Vehicle], list[RowError]]:
+    """``vehicles`` without those whose home depot is not among ``depots`` (read from
+    ``depots_file``), and a row error naming each one's line and the fix (the
+    :class:`~fleet.models.Inventory` check named the vehicle alone, not its file and row)."""
+    known = {p.depot_id for p in depots}
+    lines = vehicles.lines or (0,) * len(vehicles.records)
+    kept: list[tuple[int, Vehicle]] = []
+    errors: list[RowError] = []
+    for line, v in zip(lines, vehicles.records, strict=True):
+        if v.depot_id in known:
+            kept.append((line, v))
+            continue
+        errors.append(
+            RowError(
+                line,
+                v.vehicle_id,
+                "depot_id",
+                f"home depot {v.depot_id!r} is not in {depots_file}; add the depot there or "
+                "fix depot_id",
+            )
+        )
+    if not errors:
+        return vehicles, []
+    result = replace(
+        vehicles,
+        records=tuple(v for _, v in kept),
+        lines=tuple(line for line, _ in kept) if vehicles.lines else (),
+    )
+    return result, errors
+
+
 def load_inventory(
     directory: Path, *, strict: bool = True
 ) -> tuple[Inventory, tuple[RowError, ...]]:
@@ -1217,6 +1250,8 @@ def load_inventory(
         bins, depots, sites = b.records, dp.records, st.records
     vehicles = read_vehicles_csv(d / INVENTORY_FILES["vehicles"])
     tagged(INVENTORY_FILES["vehicles"], vehicles.errors)
+    vehicles, homeless = _homed(vehicles, depots, places_file(d, "depots"))
+    tagged(INVENTORY_FILES["vehicles"], homeless)
     down = d / DOWNTIMES_FILE
     downtimes = read_downtimes_csv(down) if down.is_file() else ImportResult(())
     tagged(DOWNTIMES_FILE, downtimes.errors)

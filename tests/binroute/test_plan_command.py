@@ -180,6 +180,24 @@ def test_plan_names_a_bad_inventory_row(city_files: Path) -> None:
     assert "Traceback" not in output
 
 
+def test_a_truck_of_an_unknown_depot_is_named_with_its_file_and_row(city_files: Path) -> None:
+    """t2 (vehicles.csv row 3) homed at d9, a depot depots.csv lacks: the job stops naming
+    the file, the row, the column and the fix (it named the vehicle alone)."""
+    vehicles_csv = city_files / "inv" / "vehicles.csv"
+    lines = vehicles_csv.read_text().splitlines()
+    assert lines[2].startswith("t2,d1,")
+    lines[2] = lines[2].replace("t2,d1,", "t2,d9,", 1)
+    vehicles_csv.write_text("\n".join(lines) + "\n")
+    code, output, plan = _run(city_files)
+    text = " ".join(output.split())
+    assert code == 2 and plan == {}
+    assert (
+        "row 3 (t2) [depot_id]: vehicles.csv: home depot 'd9' is not in depots.csv; add the "
+        "depot there or fix depot_id"
+    ) in text
+    assert "Traceback" not in output
+
+
 def test_plan_rejects_an_unknown_time_zone(city_files: Path) -> None:
     """A bad --tz is a clear error."""
     code, output, _ = _run(city_files, "--tz", "Mars/Olympus")

@@ -376,6 +376,20 @@ def test_inventory_directory_round_trip(tmp_path: Path) -> None:
     assert lenient.bins == () and len(errors) == 1
 
 
+def test_a_vehicle_of_an_unknown_depot_is_a_bad_row_of_vehicles_csv(tmp_path: Path) -> None:
+    """A truck homed at a depot depots.csv lacks is named with its file and line (it was an
+    error naming the vehicle alone, raised in lenient mode too); lenient, it is left out."""
+    save_inventory(Inventory(bins=BINS, depots=DEPOTS, vehicles=VEHICLES, sites=SITES), tmp_path)
+    text = (tmp_path / "vehicles.csv").read_text()
+    (tmp_path / "vehicles.csv").write_text(text.replace("v2,d1,", "v2,d9,", 1))
+    said = r"row 3 \(v2\) \[depot_id\]: vehicles.csv: home depot 'd9' is not in depots.csv"
+    with pytest.raises(FleetDataError, match=said):
+        load_inventory(tmp_path)
+    lenient, errors = load_inventory(tmp_path, strict=False)
+    assert [v.vehicle_id for v in lenient.vehicles] == ["v1"]
+    assert [(e.row, e.record_id, e.field) for e in errors] == [(3, "v2", "depot_id")]
+
+
 def test_an_inventory_in_both_geojson_and_csv_is_refused(tmp_path: Path) -> None:
     """inventory.geojson beside bins.csv: which lists the city's bins? The job stops and
     says to keep one (bins.csv was read as absent, its bins reported unknown)."""
