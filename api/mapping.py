@@ -25,11 +25,12 @@ from fleet.models import (
 )
 
 
-def window(start: time | None, end: time | None) -> TimeWindow | None:
-    """A ``TimeWindow`` from two local clock times, or None when either is missing."""
+def window(start: time | None, end: time | None, field: str) -> TimeWindow | None:
+    """A ``TimeWindow`` of the record field ``field`` (its fix named when past midnight)
+    from two local clock times, or None when either is missing."""
     if start is None or end is None:
         return None
-    return TimeWindow(start, end)
+    return TimeWindow.of(start, end, field)
 
 
 class _DepotLike(Protocol):
@@ -46,7 +47,7 @@ def depot_record(x: _DepotLike) -> Depot:
 
 def vehicle_record(x: Any) -> Vehicle:
     """A validated ``Vehicle`` (shift and break windows are local clock times)."""
-    shift = TimeWindow(x.shift_start, x.shift_end)
+    shift = TimeWindow.of(x.shift_start, x.shift_end, "shift")
     return Vehicle(
         vehicle_id=x.vehicle_id,
         depot_id=x.depot_id,
@@ -55,7 +56,7 @@ def vehicle_record(x: Any) -> Vehicle:
         streams=frozenset(x.streams),
         shift=shift,
         break_s=x.break_s,
-        break_window=window(x.break_start, x.break_end),
+        break_window=window(x.break_start, x.break_end, "break_window"),
         cost_per_km=x.cost_per_km,
         cost_per_hour=x.cost_per_hour,
         fixed_cost=x.fixed_cost,
@@ -71,7 +72,7 @@ def site_record(x: Any) -> DisposalSite:
         lon=x.lon,
         lat=x.lat,
         streams=frozenset(x.streams),
-        opening=TimeWindow(x.open_start, x.open_end),
+        opening=TimeWindow.of(x.open_start, x.open_end, "opening"),
         unload_s=x.unload_s,
         name=x.name,
     )
@@ -86,7 +87,7 @@ def bin_record(x: Any) -> Bin:
         capacity_l=x.capacity_l,
         stream=x.stream,
         service_s=x.service_s,
-        access_window=window(x.window_start, x.window_end),
+        access_window=window(x.window_start, x.window_end, "access_window"),
         has_sensor=x.has_sensor,
         density_kg_per_l=x.density_kg_per_l,
         street=x.street,

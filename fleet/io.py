@@ -178,8 +178,9 @@ def parse_datetime(text: str) -> datetime:
     return at
 
 
-def parse_window(text: str) -> TimeWindow:
-    """Parse a daily window ``HH:MM-HH:MM``."""
+def parse_window(text: str, field: str = "") -> TimeWindow:
+    """Parse a daily window ``HH:MM-HH:MM``; one past midnight is a FleetDataError with
+    the fix of ``field`` (the column: shift, access_window, opening, ...)."""
     parts = text.strip().split("-")
     if len(parts) != 2:
         raise ValueError(f"window {text!r} is not HH:MM-HH:MM (e.g. 06:00-14:00)")
@@ -189,7 +190,7 @@ def parse_window(text: str) -> TimeWindow:
         midnight = parts[1].strip() in ("24:00", "24:00:00")  # all day, as people write it
         fix = "; end a window at midnight as 23:59" if midnight else ""
         raise ValueError(f"window {text!r} is not HH:MM-HH:MM (e.g. 06:00-14:00){fix}") from exc
-    return TimeWindow(start, end)
+    return TimeWindow.of(start, end, field)
 
 
 def format_window(w: TimeWindow) -> str:
@@ -351,7 +352,10 @@ def _build(
                 errs.append(RowError(rownum, rid, col.name, f"{col.name} is required; {fix}"))
             continue
         try:
-            kwargs[col.name] = CODECS[col.kind].parse(text)
+            if col.kind == "window":  # past midnight: the fix of its field
+                kwargs[col.name] = parse_window(text, col.name)
+            else:
+                kwargs[col.name] = CODECS[col.kind].parse(text)
         except (ValueError, FleetDataError) as exc:
             errs.append(RowError(rownum, rid, col.name, str(exc)))
     if errs:

@@ -73,19 +73,47 @@ def _check_aware(record: str, at: datetime) -> None:
         raise FleetDataError(f"{record}: time {at.isoformat()} has no time zone; add an offset")
 
 
+PAST_MIDNIGHT_FIXES: dict[str, str] = {
+    "shift": "split the shift at midnight",
+    "break_window": "move the break window before or after midnight, into the shift",
+    "access_window": "give the hours of one day the bin can be emptied in, e.g. 00:00-06:00 "
+    "or 22:00-23:59",
+    "opening": "give the site's hours within one day, e.g. 00:00-06:00 or 22:00-23:59 (open "
+    "day and night: 00:00-23:59)",
+}
+"""The fix of a window past midnight, by the field it is: a truck's shift is split, a bin's
+access window or a site's opening hours are given within one day."""
+
+
+def _past_midnight(start: time, end: time, fix: str) -> str:
+    return (
+        f"time window {start.isoformat()}-{end.isoformat()} ends before it starts; windows "
+        f"past midnight are not supported: {fix}"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TimeWindow:
-    """A daily window of local clock times, ``start`` <= ``end`` (same day)."""
+    """A daily window of local clock times, ``start`` <= ``end`` (same day); see
+    :meth:`of` for one that names the fix of the field it is."""
 
     start: time
     end: time
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise FleetDataError(
-                f"time window {self.start.isoformat()}-{self.end.isoformat()} ends before it "
-                "starts; windows past midnight are not supported, split the shift"
-            )
+            fix = "give it within one day"
+            raise FleetDataError(_past_midnight(self.start, self.end, fix))
+
+    @classmethod
+    def of(cls, start: time, end: time, field: str) -> TimeWindow:
+        """The window ``start``-``end`` of the record field ``field`` (a key of
+        :data:`PAST_MIDNIGHT_FIXES`: shift, break_window, access_window, opening); past
+        midnight, a FleetDataError naming that field's fix."""
+        if end < start:
+            fix = PAST_MIDNIGHT_FIXES.get(field, "give it within one day")
+            raise FleetDataError(_past_midnight(start, end, fix))
+        return cls(start, end)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -153,6 +153,34 @@ def test_bad_bin_is_422_naming_field_and_record(
     assert detail["msg"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "fix"),
+    [
+        (
+            "/bins",
+            {"bin_id": "b1", "lon": 24.9, "lat": 60.2, "capacity_l": 240}
+            | {"window_start": "22:00", "window_end": "06:00"},
+            "give the hours of one day the bin can be emptied in",
+        ),
+        (
+            "/sites",
+            {"site_id": "s1", "lon": 24.98, "lat": 60.2}
+            | {"open_start": "22:00", "open_end": "06:00"},
+            "give the site's hours within one day",
+        ),
+    ],
+)
+def test_a_window_past_midnight_names_the_fix_of_its_record(
+    client: TestClient, admin: dict[str, str], path: str, body: dict[str, Any], fix: str
+) -> None:
+    """A bin's access window and a site's opening hours past midnight: the 422 names the
+    fix of each (both said 'split the shift')."""
+    resp = client.post(path, json=body, headers=admin)
+    assert resp.status_code == 422, resp.text
+    msg = resp.json()["detail"][0]["msg"]
+    assert fix in msg and "split the shift" not in msg, msg
+
+
 def test_vehicle_needs_known_depot(client: TestClient, admin: dict[str, str]) -> None:
     body = {"vehicle_id": "v9", "depot_id": "ghost", "capacity_l": 1, "capacity_kg": 1}
     resp = client.post("/vehicles", json=body, headers=admin)

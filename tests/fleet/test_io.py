@@ -270,6 +270,37 @@ def test_field_errors_name_the_fix(text: str, field: str, fragment: str) -> None
 
 
 @pytest.mark.parametrize(
+    ("text", "field", "fix"),
+    [
+        (
+            "vehicle_id,depot_id,capacity_l,capacity_kg,shift\nv,d,1,1,22:00-06:00\n",
+            "shift",
+            "split the shift at midnight",
+        ),
+        (
+            "bin_id,lon,lat,capacity_l,access_window\nb,1,1,1,22:00-06:00\n",
+            "access_window",
+            "give the hours of one day the bin can be emptied in, e.g. 00:00-06:00",
+        ),
+        (
+            "site_id,lon,lat,streams,opening\ns,1,1,residual,22:00-06:00\n",
+            "opening",
+            "give the site's hours within one day, e.g. 00:00-06:00 or 22:00-23:59",
+        ),
+    ],
+)
+def test_a_window_past_midnight_names_the_fix_of_its_kind(text: str, field: str, fix: str) -> None:
+    """A truck's shift, a bin's access window, a site's opening hours past midnight: each
+    error names the fix of its kind (each said 'split the shift'); only the shift's says so."""
+    reader = {"v": read_vehicles_csv, "b": read_bins_csv, "s": read_sites_csv}[text[0]]
+    (err,) = reader(text).errors
+    assert (err.row, err.field) == (2, field)
+    assert err.message.startswith("time window 22:00:00-06:00:00 ends before it starts; ")
+    assert f"past midnight are not supported: {fix}" in err.message, err.message
+    assert ("split the shift" in err.message) == (field == "shift")
+
+
+@pytest.mark.parametrize(
     ("text", "field", "fragment"),
     [
         ('bin_id,lon,lat,capacity_l\nb1,"24,94",60.17,660\n', "lon", "a point (24.94)"),

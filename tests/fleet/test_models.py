@@ -38,7 +38,7 @@ NAIVE = T0.replace(tzinfo=None)
         (lambda: make_bin(measured_density_kg_per_l=float("nan")), "measured_density"),
         (lambda: Depot(depot_id="", lon=0, lat=0), "depot_id"),
         (lambda: DisposalSite(site_id="s", lon=0, lat=0, streams=frozenset()), "no waste stream"),
-        (lambda: TimeWindow(time(14), time(6)), "split the shift"),
+        (lambda: TimeWindow(time(14), time(6)), "past midnight are not supported: give it within"),
         (lambda: Vehicle(vehicle_id="v", depot_id="d", capacity_l=0, capacity_kg=1), "capacity"),
         (
             lambda: Vehicle(vehicle_id="v", depot_id="d", capacity_l=1, capacity_kg=1, break_s=60),
