@@ -71,10 +71,19 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
     return doc
 
 
+def _streams(day: DayPlan, route: Route) -> list[str]:
+    """The waste streams ``route``'s truck takes, sorted (what its bins may be)."""
+    for v in day.built.problem.vehicles:
+        if v.ref == route.vehicle_ref:
+            return sorted(v.streams)
+    return []
+
+
 def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
     """One truck's route as a JSON-ready dict (visits with ISO times and loads;
     ``waiting_at_depot_s``: the part of ``duration_s`` it stands at its depot between two
-    outings, which the hours KPI leaves out). Bin visits say whether an overflow alert asked
+    outings, which the hours KPI leaves out; ``streams``: the waste streams the truck
+    takes, sorted). Bin visits say whether an overflow alert asked
     for them (``alert``); those with a response target give it (``respond_by``) and how late
     they start against it (``late_s``, 0 when on time); a visit done whose crew could not
     empty the bin says so (``missed``: passed, nothing taken)."""
@@ -92,6 +101,7 @@ def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
             doc["late_s"] = max(0, visit.start_s - due)
     return {
         "vehicle_id": route.vehicle_ref,
+        "streams": _streams(day, route),
         "distance_m": route.distance_m,
         "duration_s": route.duration_s,
         "waiting_at_depot_s": waiting_at_depot_s(route, day.built.problem),
@@ -172,8 +182,9 @@ def _point_feature(where: LonLat, props: dict[str, Any]) -> dict[str, Any]:
 def routes_geojson(day: DayPlan, geometry: Geometry | None = None) -> dict[str, Any]:
     """A GeoJSON FeatureCollection: one LineString per used truck plus its stops as Points.
 
-    Every stop Point says whether it is a visit done whose crew could not empty the bin
-    (``missed``: passed, nothing taken; false for every other stop).
+    Each route line names its truck's waste streams (``streams``, sorted). Every stop Point
+    says whether it is a visit done whose crew could not empty the bin (``missed``: passed,
+    nothing taken; false for every other stop).
 
     Parameters
     ----------
@@ -197,6 +208,7 @@ def routes_geojson(day: DayPlan, geometry: Geometry | None = None) -> dict[str, 
                 "properties": {
                     "kind": "route",
                     "vehicle_id": route.vehicle_ref,
+                    "streams": _streams(day, route),
                     "distance_m": route.distance_m,
                     "duration_s": route.duration_s,
                     "bins": len(route.bin_refs),

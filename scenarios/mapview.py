@@ -61,14 +61,21 @@ def fill_colour(fill: float) -> str:
     return "#2ca02c"
 
 
-def _route_layers(proj: _Projector, geojson: Mapping[str, Any]) -> list[str]:
-    layers: list[str] = []
+def _truck_colours(geojson: Mapping[str, Any]) -> dict[str, str]:
+    """Each truck of ``geojson`` -> its colour, in the order its features come."""
     colours: dict[str, str] = {}
     for feat in geojson["features"]:
+        truck = feat["properties"]["vehicle_id"]
+        colours.setdefault(truck, TRUCK_COLOURS[len(colours) % len(TRUCK_COLOURS)])
+    return colours
+
+
+def _route_layers(proj: _Projector, geojson: Mapping[str, Any]) -> list[str]:
+    layers: list[str] = []
+    colours = _truck_colours(geojson)
+    for feat in geojson["features"]:
         props = feat["properties"]
-        colour = colours.setdefault(
-            props["vehicle_id"], TRUCK_COLOURS[len(colours) % len(TRUCK_COLOURS)]
-        )
+        colour = colours[props["vehicle_id"]]
         if feat["geometry"]["type"] == "LineString":
             line = [(c[0], c[1]) for c in feat["geometry"]["coordinates"]]
             style = f'fill="none" stroke="{colour}" stroke-width="3" stroke-opacity="0.8"'
@@ -98,6 +105,26 @@ def _marker(proj: _Projector, where: LonLat, shape: str, colour: str, title: str
     if shape == "square":
         return f'<rect x="{x - 7}" y="{y - 7}" width="14" height="14" fill="{colour}">{tip}</rect>'
     return f'<circle cx="{x}" cy="{y}" r="4" fill="{colour}" stroke="#333">{tip}</circle>'
+
+
+def _trucks_panel(geojson: Mapping[str, Any]) -> str:
+    """The legend of the route lines: each truck's colour, id, waste streams (the route
+    line's ``streams``, when given) and bins (escaped); empty without routes."""
+    colours = _truck_colours(geojson)
+    items = []
+    for feat in geojson["features"]:
+        props = feat["properties"]
+        if feat["geometry"]["type"] != "LineString":
+            continue
+        truck = props["vehicle_id"]
+        streams = ", ".join(props.get("streams") or ())
+        takes = f" takes {escape(streams)}" if streams else ""
+        bins = f": {props['bins']} bin(s)" if "bins" in props else ""
+        swatch = f'<span style="color:{colours[truck]}">&#9632;</span>'
+        items.append(f"<li>{swatch} {escape(str(truck))}{takes}{bins}</li>")
+    if not items:
+        return ""
+    return f'<section class="trucks"><h2>Trucks</h2><ul>{"".join(items)}</ul></section>'
 
 
 def _notes_panel(notes: Sequence[str]) -> str:
@@ -150,7 +177,8 @@ def render_html(
     streets : sequence of polylines
         Street centre lines, (lon, lat) vertices.
     geojson : mapping
-        ``optimiser.export.routes_geojson`` output (route lines and stop points).
+        ``optimiser.export.routes_geojson`` output (route lines and stop points); each
+        route line's truck is listed under "Trucks" in its colour, with its ``streams``.
     bins : sequence of (bin_id, (lon, lat), forecast fill fraction)
     depots, sites : sequence of (id, (lon, lat))
     kpis : mapping
@@ -186,6 +214,7 @@ svg{{max-height:95vh;width:auto;flex:none}} .notes{{max-width:40em}}</style>
 {chr(10).join(svg)}
 </svg>
 <div><h1>{escape(title)}</h1><table>{rows}</table>
+{_trucks_panel(geojson)}
 {_checker_panel(violations)}
 {_notes_panel(notes)}
 {_unserved_panel(unserved)}

@@ -434,6 +434,30 @@ def test_the_plans_notes_are_on_its_map_as_text(city_files: Path) -> None:
     assert f"<li>{escape(said)}</li>" in html and why not in html
 
 
+def test_plan_json_and_the_map_name_each_trucks_streams(city_files: Path) -> None:
+    """Each route of plan.json names its truck's waste streams, and map.html lists each
+    truck drawn with them (neither said which streams a truck takes)."""
+    vehicles_csv = city_files / "inv" / "vehicles.csv"
+    inventory, _ = load_inventory(city_files / "inv")
+    both = frozenset({"residual", "bio"})
+    t1 = replace(inventory.vehicles[0], streams=both)
+    sites = tuple(replace(x, streams=both) for x in inventory.sites)
+    save_inventory(
+        replace(inventory, vehicles=(t1, *inventory.vehicles[1:]), sites=sites), city_files / "inv"
+    )
+    assert "bio;residual" in vehicles_csv.read_text()
+    code, output, plan = _run(city_files)
+    assert code == 0, output
+    streams = {r["vehicle_id"]: r["streams"] for r in plan["routes"]}  # type: ignore[union-attr]
+    assert streams == {"t1": ["bio", "residual"], "t2": ["residual"]}
+    html = (city_files / "out" / "map.html").read_text(encoding="utf-8")
+    drawn = [r for r in plan["routes"] if r["bins"]]  # type: ignore[union-attr]
+    assert drawn, plan["routes"]
+    for r in drawn:
+        said = f"{r['vehicle_id']} takes {', '.join(r['streams'])}: {r['bins']} bin(s)</li>"
+        assert said in html
+
+
 def test_the_map_lists_the_bins_not_served_and_the_checkers_verdict(city_files: Path) -> None:
     """The plan starts at 13:55, too late for the bins it cannot reach: map.html lists each
     with its reason, as the console and plan.json do, and the checker's verdict (the map

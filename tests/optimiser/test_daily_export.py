@@ -258,6 +258,23 @@ def test_geojson_uses_lon_lat_and_the_geometry_callback(day: DayPlan) -> None:
         assert 24.0 < first[0] < 25.0 and 60.0 < first[1] < 61.0
 
 
+def test_each_route_names_its_trucks_streams(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """plan.json's routes (the API's /plans/{id}/routes) and the GeoJSON route lines name
+    the waste streams of each truck, sorted (they named none)."""
+    inventory, readings, reports = tiny_city
+    both = frozenset({"residual", "bio"})
+    mixed = dataclasses.replace(inventory.vehicles[0], streams=both)
+    site = dataclasses.replace(inventory.sites[0], streams=both)
+    day = _plan(dataclasses.replace(inventory, vehicles=(mixed,), sites=(site,)), readings, reports)
+    (route,) = plan_json(day)["routes"]
+    assert route["vehicle_id"] == "t1" and route["streams"] == ["bio", "residual"]
+    lines = [f["properties"] for f in routes_geojson(day)["features"]]
+    (line,) = [p for p in lines if p["kind"] == "route"]
+    assert line["streams"] == ["bio", "residual"]
+
+
 def test_csv_has_one_row_per_visit(day: DayPlan) -> None:
     """plan.csv: header + a row per visit of every route."""
     rows = list(csv.DictReader(io.StringIO(plan_csv(day))))

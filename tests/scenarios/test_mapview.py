@@ -93,3 +93,34 @@ def test_map_says_when_the_checker_refuses_the_plan() -> None:
         "t1: arrives at b1 at 09:10 after its window &lt;09:00&gt;"
     ]
     assert "plan feasible" not in html
+
+
+def test_the_maps_truck_legend_names_each_trucks_colour_and_streams() -> None:
+    """Each route line's truck is listed in its line's colour with its waste streams and
+    bins (the map had no legend: which colour was which truck, taking what, was not said)."""
+
+    def line(truck: str, streams: list[str]) -> dict[str, object]:
+        coords = [[24.90, 60.15], [24.95, 60.17]]
+        props = {"vehicle_id": truck, "kind": "route", "streams": streams, "bins": 3}
+        return {"geometry": {"type": "LineString", "coordinates": coords}, "properties": props}
+
+    html = render_html(
+        title="plan",
+        streets=[],
+        geojson={"features": [line("t1", ["bio", "residual"]), line("t<2>", ["paper"])]},
+        bins=[("b1", (24.95, 60.17), 0.5)],
+        depots=[("d1", (24.90, 60.15))],
+        sites=[],
+        kpis={},
+    )
+    legend = re.search(r'<section class="trucks"><h2>Trucks</h2><ul>(.*?)</ul>', html)
+    assert legend is not None, html
+    items = re.findall(
+        r'<li><span style="color:(#[0-9a-f]{6})">&#9632;</span> ([^<]*)</li>', legend.group(1)
+    )
+    assert [text for _, text in items] == [
+        "t1 takes bio, residual: 3 bin(s)",
+        "t&lt;2&gt; takes paper: 3 bin(s)",
+    ]
+    drawn = re.findall(r'<polyline points="[^"]+" fill="none" stroke="(#[0-9a-f]{6})"', html)
+    assert [colour for colour, _ in items] == drawn
