@@ -85,6 +85,10 @@ class DayPlan:
     then, so a visit of such a bin in the plan came later (an alert since) and stays.
     ``off_route_all`` says whether that list counts the emptyings unloaded since too (plans
     of this version); plans stored by earlier versions (False) listed only those on board.
+    ``off_route_loads`` holds the load (litres, kg) each of those emptyings without a fill
+    found, its waste on board, was counted at when a plan first took it in, as (truck ref,
+    bin id, k: the truck's k-th emptying of that bin, litres, kg): later plans count it so
+    too, whatever they plan for that bin since (an alert's full load, say).
     ``unplaced`` lists the bins the policy chose that no truck can reach (too far from
     every drivable street), with the reason: left out before solving, unserved all the same.
     ``missed`` lists the bin visits done whose crew could not empty the bin (stop refs):
@@ -104,6 +108,7 @@ class DayPlan:
     start_at: datetime | None = None
     off_route_seen: tuple[tuple[str, str], ...] = ()
     off_route_all: bool = False
+    off_route_loads: tuple[tuple[str, str, int, int, int], ...] = ()
     unplaced: tuple[Unserved, ...] = ()
     missed: tuple[str, ...] = ()
 
@@ -1084,7 +1089,7 @@ def reroute_day(
     decisions = [*decisions, *far_decisions]
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     urgent_refs = {s.ref for s in urgent}
-    built, progress = _current_inventory(
+    built, progress, took = _current_inventory(
         built, lookup, progress, provider, now_s, day, off_route or {}, keep=urgent_refs
     )
     unreported = _unreported_unloads(day.plan, progress, now_s)
@@ -1129,7 +1134,7 @@ def reroute_day(
         missed=missed,
     )
     new_day = dataclasses.replace(
-        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
+        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True, off_route_loads=took
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
@@ -1315,7 +1320,7 @@ def replan_day(
     placeable, far, far_decisions = _far_alerts(alert_bins, provider, finished)
     built, urgent, alert_decisions = _urgent(day, built, placeable, provider, done, due or {})
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
-    built, progress = _current_inventory(
+    built, progress, took = _current_inventory(
         built, lookup, progress, provider, now_s, day, off_route or {}
     )
     full_progress = _all_progress(built.problem, progress, now_s)
@@ -1387,7 +1392,7 @@ def replan_day(
         missed=missed,
     )
     new_day = dataclasses.replace(
-        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True
+        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True, off_route_loads=took
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
@@ -1416,21 +1421,24 @@ def _current_inventory(
     day: DayPlan,
     off_route: OffRoute,
     keep: Collection[str] | None = None,
-) -> tuple[BuiltProblem, list[Progress]]:
+) -> tuple[BuiltProblem, list[Progress], tuple[tuple[str, str, int, int, int], ...]]:
     """``built`` with the trucks (:func:`_current_fleet`), disposal sites
     (:func:`_current_sites`) and bins (:func:`_listed_bins`) ``inventory`` lists at
     ``now_s``, a note per change, and the trucks' progress: the rest of a day being driven,
     for a reroute or a re-plan. The bins trucks emptied off their routes count on their
     loads (:func:`_emptied_off_route`, ``keep`` as there) before what the loads decide:
     which trucks can no longer unload (:func:`_loaded_back`) and what a truck broken down
-    on the road carries (:func:`_stranded`)."""
+    on the road carries (:func:`_stranded`). Last, the loads those emptyings without a fill
+    found were counted at (``DayPlan.off_route_loads``)."""
     had = bool(built.problem.sites)
     built, progress = _current_fleet(built, inventory, progress, provider, now_s, day)
     built = _current_sites(built, inventory, provider, now_s, day, progress)
     built = _listed_bins(built, inventory, progress)
-    built, progress = _emptied_off_route(built, progress, off_route, day, inventory, now_s, keep)
+    built, progress, took = _emptied_off_route(
+        built, progress, off_route, day, inventory, now_s, keep
+    )
     built = _loaded_back(built, progress, now_s, had)
-    return _stranded(built, inventory, progress, now_s, day), progress
+    return _stranded(built, inventory, progress, now_s, day), progress, took
 
 
 class Emptied(NamedTuple):
@@ -1475,11 +1483,13 @@ def _emptied_off_route(
     inventory: Inventory,
     now_s: int,
     keep: Collection[str] | None = None,
-) -> tuple[BuiltProblem, list[Progress]]:
+) -> tuple[BuiltProblem, list[Progress], tuple[tuple[str, str, int, int, int], ...]]:
     """``built`` and ``progress`` after bins were emptied off the trucks' planned routes
     (``off_route``): each truck carries what it took and has not unloaded since (the fill
-    found, at the weight lifted when weighed, else the load planned for that bin, else the
-    bin full), with a note per truck
+    found, at the weight lifted when weighed, else the load planned for that bin: the one an
+    earlier plan counted it at (``DayPlan.off_route_loads``), else ``day``'s load of the
+    bin's next visit, not this reroute's (an alert now loads it full), else the bin full),
+    and the loads counted so (:attr:`DayPlan.off_route_loads`), with a note per truck
     (appended to ``built.notes``). With ``keep`` (a reroute), the next visit still to do of
     each such bin leaves the plan too (whoever was to make it), whether or not the waste is
     on board still, unless its ref is in ``keep`` (an alert raised now) or ``day`` knew that
@@ -1487,6 +1497,10 @@ def _emptied_off_route(
     a plan of an earlier version knew those unloaded since too); a re-plan chooses the bins
     again from the collection log instead."""
     seen = Counter(day.off_route_seen)
+    counted = {(t, b, k): (litres, kg) for t, b, k, litres, kg in day.off_route_loads}
+    planned = day.built.problem.stops_by_ref()
+    nth: Counter[tuple[str, str]] = Counter()
+    took: list[tuple[str, str, int, int, int]] = []
     by_ref = {p.vehicle_ref: p for p in progress}
     done = {r for p in progress for r in p.done}
     stops = built.problem.stops_by_ref()
@@ -1499,6 +1513,7 @@ def _emptied_off_route(
         took_l = took_kg = 0
         dropped = []
         for bin_id, fill, on_board, lift_kg in emptied:
+            nth[truck, bin_id] += 1
             if on_board or day.off_route_all:  # the plan took its visit out already?
                 known = seen[truck, bin_id] > 0
                 seen[truck, bin_id] -= 1
@@ -1509,10 +1524,14 @@ def _emptied_off_route(
             if stop is None and bin_id not in listed:
                 continue  # a bin no longer listed: what it held is not known
             if on_board:
-                if stop is None or fill is not None:
-                    litres, kg = found_load(listed[bin_id], 1.0 if fill is None else fill, lift_kg)
+                key = (truck, bin_id, nth[truck, bin_id])
+                if fill is not None:
+                    litres, kg = found_load(listed[bin_id], fill, lift_kg)
                 else:
-                    litres, kg = stop.volume_l, stop.weight_kg
+                    litres, kg = counted.get(key) or _planned_load(
+                        planned.get(ref), stop, listed.get(bin_id)
+                    )
+                    took.append((*key, litres, kg))
                 took_l, took_kg = took_l + litres, took_kg + kg
             if stop is not None and keep is not None and ref not in keep and not known:
                 gone.add(ref)
@@ -1535,7 +1554,20 @@ def _emptied_off_route(
         built.problem, stops=tuple(s for s in built.problem.stops if s.ref not in gone)
     )
     built = dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
-    return built, list(by_ref.values())
+    return built, list(by_ref.values()), tuple(took)
+
+
+def _planned_load(planned: Stop | None, stop: Stop | None, listed: Bin | None) -> tuple[int, int]:
+    """The load (litres, kg) of a bin a truck emptied off its route: what the day's plan
+    has its visit take (``planned``), else the bin full (``listed``: the bin as listed now),
+    else, for a bin no longer listed, what the visit of the plan being made takes (``stop``).
+    """
+    if planned is not None:
+        return planned.volume_l, planned.weight_kg
+    if listed is not None:
+        return found_load(listed, 1.0, None)
+    assert stop is not None  # a bin neither listed nor planned was left aside
+    return stop.volume_l, stop.weight_kg
 
 
 def _off_route_note(

@@ -576,6 +576,36 @@ def test_a_bin_another_crew_emptied_and_unloaded_before_any_reroute_leaves_the_p
     assert theirs[1]["kind"] == "waypoint" and theirs[1]["load_l"] == 0  # at s1, empty
 
 
+def test_an_off_route_emptying_keeps_its_load_after_a_later_alert_on_that_bin(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The other truck's crew empties a bin of this truck's route (no fill given): its
+    emptying reroute counts the load planned for that bin on the other truck. A later alert
+    on that bin reroutes the day again: the other truck still carries what it took then
+    (before, the bin counted again at the alert's full load: 144 l became 240 l)."""
+    runtime, key, plan, truck, other, (x, y), t = _after_the_first_bin(real_app, real_client)
+    doc = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    visits = next(r for r in doc["routes"] if r["vehicle_id"] == truck)["visits"]
+    i = next(i for i, v in enumerate(visits) if v.get("bin_id") == x)
+    planned_l = visits[i]["load_l"] - visits[i - 1]["load_l"]
+    assert 0 < planned_l < 240  # the bin planned below its capacity
+    runtime.jobs.clock = lambda: t + timedelta(minutes=10)  # the day being driven
+    at = (t + timedelta(minutes=5)).isoformat()
+    done = {"vehicle_id": other, "kind": "visit_done", "bin_id": x, "at": at}
+    resp = real_client.post(f"/plans/{plan['id']}/progress", json=done, headers=key)
+    assert resp.status_code == 201 and resp.json()["off_route"] is True, resp.text
+    wait(runtime)
+    carries = f"{other} emptied {x} off its planned route: it carries that waste ({planned_l} l"
+    emptied = real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()[0]
+    assert emptied["origin"] == "emptied", emptied
+    notes = real_client.get(f"/plans/{emptied['id']}/routes", headers=key).json()["notes"]
+    assert any(n.startswith(carries) for n in notes), notes
+    new = _rerouted_for(real_client, key, runtime, x, t + timedelta(minutes=12))
+    assert any(n.startswith(carries) for n in new["notes"]), new["notes"]
+    again = _rerouted_for(real_client, key, runtime, y, t + timedelta(minutes=14))
+    assert any(n.startswith(carries) for n in again["notes"]), again["notes"]
+
+
 def test_a_bin_moved_during_the_day_is_emptied_where_it_is_now(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
