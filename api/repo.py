@@ -384,6 +384,22 @@ def is_resend(session: Session, row: ProgressRow) -> bool:
     return False
 
 
+def resend_ids(session: Session, plan_date: date) -> set[int]:
+    """The ids of the reports (emptyings, bins missed, unloadings) of ``plan_date`` that
+    repeat their truck's last one within ``REPEAT_REPORT_GAP`` (:func:`_new_emptying`, as
+    :func:`is_resend` tells one): the same report sent twice, which changes nothing."""
+    rows = session.scalars(
+        select(ProgressRow)
+        .where(
+            ProgressRow.plan_date == plan_date,
+            ProgressRow.kind.in_(("visit_done", "visit_missed", "disposal_done")),
+        )
+        .order_by(ProgressRow.at, ProgressRow.id)
+    )
+    is_new = _new_emptying(_alert_times(session, AlertRow.plan_date == plan_date))
+    return {r.id for r in rows if not is_new(r)}
+
+
 @dataclass(frozen=True, slots=True)
 class CollectionLog:
     """What the trucks reported emptying (``visit_done``): the last emptying of each bin and

@@ -229,7 +229,8 @@ def post_progress(
         )
         s.add(row)
         s.flush()
-        out = ProgressOut.model_validate(row)
+        resend = repo.is_resend(s, row)
+        out = ProgressOut.model_validate(row).model_copy(update={"resend": resend})
         to_come = plan.plan_date >= jobs.today()
         if item.bin_id is not None:
             sent = jobs.sent_elsewhere(
@@ -238,7 +239,7 @@ def post_progress(
         missed = (
             item.kind == "visit_missed"
             and to_come
-            and not repo.is_resend(s, row)  # its alert was raised with the first
+            and not resend  # its alert was raised with the first
             and _missed_alert(s, item, settings.tz)
         )
     if sent and item.bin_id is not None:
@@ -336,11 +337,17 @@ def _check_report(s: Any, plan: PlanRow, item: ProgressIn, tz: ZoneInfo) -> None
     summary="Progress reported for the plan's day",
 )
 def list_progress(plan_id: PlanId, db: DbDep, _: CanRead) -> list[ProgressOut]:
+    """Every report of the plan's day, in time order; ``resend`` marks a report repeating
+    its truck's last one within the hour (``repo.resend_ids``): no second visit."""
     with db.reader() as s:
         plan = repo.get_or_404(s, PlanRow, plan_id, "plan")
+        resent = repo.resend_ids(s, plan.plan_date)
         rows = s.scalars(
             select(ProgressRow)
             .where(ProgressRow.plan_date == plan.plan_date)
             .order_by(ProgressRow.at, ProgressRow.id)
         )
-        return [ProgressOut.model_validate(r) for r in rows]
+        return [
+            ProgressOut.model_validate(r).model_copy(update={"resend": r.id in resent})
+            for r in rows
+        ]

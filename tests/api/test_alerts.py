@@ -324,6 +324,30 @@ def test_a_bin_reported_again_later_is_a_second_emptying_not_a_resend(
     assert _v1(runtime).done_bin_ids == ("b0", "b0")
 
 
+def test_the_progress_list_says_which_reports_are_resends(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """b0 at 11:00, resent at 11:10, emptied again at 12:30; s1 at 12:40, resent at 12:45:
+    the answer to each report, and the day's progress list, say ``resend`` of the two
+    resends only (a page counting each row a visit took b0's resend for its second one)."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    url = f"/plans/{base}/progress"
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b0"}
+    site = {"vehicle_id": "v1", "kind": "disposal_done", "site_id": "s1"}
+    reports = [(done, "11:00"), (done, "11:10"), (done, "12:30"), (site, "12:40"), (site, "12:45")]
+    sent = [
+        _sent(client, url, {**body, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
+        for body, at in reports
+    ]
+    expected = [False, True, False, False, True]
+    assert [r["resend"] for r in sent] == expected
+    listed = client.get(url, headers=dispatcher).json()
+    assert [(r["id"], r["resend"]) for r in listed] == [
+        (r["id"], resend) for r, resend in zip(sent, expected, strict=True)
+    ]
+
+
 def test_a_bin_emptied_again_within_the_hour_after_other_work_is_kept(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
 ) -> None:

@@ -414,6 +414,49 @@ def test_dispatcher_marks_a_second_visit_done_by_its_bin_id(server: tuple[str, s
     assert external == []
 
 
+def test_a_report_sent_twice_marks_no_second_visit_done(server: tuple[str, str]) -> None:
+    """A crew's tablet sends its report of the first bin twice, five minutes apart (a
+    retry): the service takes the second for a resend (``resend`` in the progress list),
+    and the page shows the bin's visit done but not its second visit ``<bin>#2`` (it took
+    every report for a visit of the bin)."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    binned: list[str] = []
+
+    def add_second_visit(route: Any) -> None:
+        response = route.fetch()
+        plan = response.json()
+        binned.append(_with_second_visit(plan))
+        route.fulfill(response=response, json=plan)
+
+    plan = _planned(base, key)
+    with httpx.Client(base_url=base, timeout=10) as c:
+        headers = {"X-API-Key": key}
+        doc = c.get(f"/plans/{plan['id']}/routes", headers=headers).json()
+        route = next(r for r in doc["routes"] if any(v["kind"] == "bin" for v in r["visits"]))
+        first = next(v for v in route["visits"] if v["kind"] == "bin")
+        done = {"vehicle_id": route["vehicle_id"], "kind": "visit_done", "bin_id": first["ref"]}
+        end = datetime.fromisoformat(first["end"])
+        for at in (end, end + timedelta(minutes=5)):
+            sent = c.post(
+                f"/plans/{plan['id']}/progress",
+                json={**done, "at": at.isoformat()},
+                headers=headers,
+            )
+            assert sent.status_code == 201, sent.text
+        progress = c.get(f"/plans/{plan['id']}/progress", headers=headers).json()
+    assert [p["resend"] for p in progress] == [False, True]
+    routes = {"**/plans/*/routes": add_second_visit}
+    with _dashboard(base, key, errors, external, routes) as page:
+        page.wait_for_selector(f"tr.done[data-stop='{first['ref']}']")
+        assert binned[-1] == first["ref"]
+        assert page.locator(f"tr[data-stop='{first['ref']}#2']").count() == 1
+        assert page.locator(f"tr.done[data-stop='{first['ref']}#2']").count() == 0
+    assert errors == []
+    assert external == []
+
+
 def test_the_planners_notes_and_broken_rules_are_shown(server: tuple[str, str]) -> None:
     """A rerouted plan may carry the checker's verdict (a late truck overruns its shift) and
     notes (why); the dispatcher sees both, the broken rule first."""

@@ -209,6 +209,7 @@ async function loadPlan(planId, t = ticket()) {
       ]);
       got.plan = plan; got.geojson = geo;
       for (const p of progress) { // bin -> [fill found or null]
+        if (p.resend) continue; // the truck's last report sent again: no second visit
         if (p.kind === "visit_done" && p.bin_id) noteEmptying(p.bin_id, p.fill_fraction ?? null, got.done);
         if (p.kind === "visit_missed" && p.bin_id && !p.off_route) noteEmptying(p.bin_id, MISSED, got.done);
         if (p.kind === "disposal_done" && p.site_id) noteUnloading(p.vehicle_id, p.site_id, got.unloaded);
