@@ -327,13 +327,14 @@ def _alert_times(session: Session, *where: Any) -> dict[str, list[datetime]]:
 def _new_emptying(
     alerts: Mapping[str, Sequence[datetime]] | None = None,
 ) -> Callable[[ProgressRow], bool]:
-    """A filter of ``visit_done`` and ``disposal_done`` rows taken in time order: False for a
-    resend (the same truck's report of the same bin, or site, within ``REPEAT_REPORT_GAP`` of
-    its last kept one, with no other bin or unloading reported by the truck in between). A
-    report after other work is never a resend: a short trip may bring a truck back to a site,
-    or an alert back to a bin, within the hour; nor is a bin's report after an alert on the
-    bin raised since its last kept one (``alerts``: bin id -> when): the alert sent the truck
-    straight back."""
+    """A filter of ``visit_done``, ``visit_missed`` and ``disposal_done`` rows taken in time
+    order: False for a resend (the same truck's report of the same bin, or site, within
+    ``REPEAT_REPORT_GAP`` of its last kept one, with no other bin or unloading reported by
+    the truck in between). A report after other work is never a resend: a short trip may
+    bring a truck back to a site, or an alert back to a bin, within the hour; nor is a
+    bin's report (emptied, or missed again: its crew still could not empty it) after an
+    alert on the bin raised since its last kept one (``alerts``: bin id -> when): the alert
+    sent the truck straight back."""
     kept: dict[tuple[str, str, str | None], datetime] = {}
     last: dict[str, tuple[str, str | None]] = {}  # per truck: what its last kept report was
     raised = alerts or {}
@@ -349,7 +350,7 @@ def _new_emptying(
             prev is not None
             and r.at - prev < REPEAT_REPORT_GAP
             and last[r.vehicle_id] == what
-            and not (r.kind == "visit_done" and alerted(r.bin_id, prev, r.at))
+            and not (r.kind != "disposal_done" and alerted(r.bin_id, prev, r.at))
         ):
             return False
         kept[key] = r.at

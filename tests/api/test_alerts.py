@@ -386,6 +386,36 @@ def test_a_bin_emptied_again_at_once_after_an_alert_on_it_is_kept(
     assert log.last_emptied["b0"] == datetime.fromisoformat("2026-11-25T09:10:00+02:00")
 
 
+def test_a_bin_missed_again_at_once_after_an_alert_on_it_is_a_second_missed_visit(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """v1's crew cannot empty b0 at 09:00; an alert on b0 at 09:05 sends v1 straight back
+    (no other work between), and at 09:10 its crew again cannot empty it: a second stop
+    passed, kept, and it raises an alert of its own (before, taken for a resend of the
+    09:00 report: dropped, as only an emptying after an alert was kept); the same report
+    resent at 09:12 is a resend."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T09:05:00+02:00")
+    url = f"/plans/{base}/progress"
+    missed = {"vehicle_id": "v1", "kind": "visit_missed", "bin_id": "b0"}
+    _sent(client, url, {**missed, "at": "2026-11-25T09:00:00+02:00"}, dispatcher)
+    alert = {"bin_id": "b0", "at": "2026-11-25T09:05:00+02:00"}
+    assert client.post("/alerts", json=alert, headers=dispatcher).status_code == 202
+    wait(runtime)
+    sent = [
+        _sent(client, url, {**missed, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
+        for at in ("09:10", "09:12")
+    ]
+    assert [r["resend"] for r in sent] == [False, True]
+    v1 = _v1(runtime)
+    assert (v1.done_bin_ids, v1.missed) == (("b0", "b0"), (True, True))
+    wait(runtime)
+    alerts = client.get("/alerts", headers=dispatcher).json()
+    crew = sorted(datetime.fromisoformat(a["at"]) for a in alerts if a["source"] == "crew")
+    assert crew == [datetime.fromisoformat(f"2026-11-25T{t}:00+02:00") for t in ("09:00", "09:10")]
+
+
 def test_unloadings_are_reported_per_site_and_checked(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
 ) -> None:
