@@ -14,9 +14,11 @@ KPIs per policy (totals over the compared days, numbered 0 .. days - 1):
   ``trucks_used`` (mean per day), ``bins_collected``, ``kg_collected`` (true loads);
 * ``mean_fill_at_pickup``: mean TRUE fill at the visit, capped at 100 % (an overflowing
   bin counts as full);
-* ``overflow_events`` (bins passing 100 %), ``overflow_l`` (litres above capacity when
-  emptied, plus those still overflowing at the end), ``service_level`` (share of bin-days
-  without an overflow);
+* ``overflow_events`` (bins passing 100 %), ``overflow_l`` (litres that went above the
+  bins' capacity during the compared days: what the bins emptied held above capacity, plus
+  what the overflowing ones hold above it at the end, minus what they held above it at the
+  start, which the warm-up and settling days left; each day's record counts its own day),
+  ``service_level`` (share of bin-days without an overflow);
 * ``co2_kg``: ``CO2_KG_PER_KM`` x km. Assumption: a diesel refuse collection truck burns
   about 0.41 l of diesel per km on collection rounds, and diesel emits 2.68 kg CO2 per litre
   (well-to-wheel excluded), i.e. about 1.1 kg CO2/km. Idling at bins is not added;
@@ -178,8 +180,15 @@ def emptyings_of(day: DayPlan, index: Mapping[str, int], day_h: float) -> list[t
 
 
 def _record(
-    name: str, d: int, plan_date: date, day: DayPlan, out: DayOutcome, index: Mapping[str, int]
+    name: str,
+    d: int,
+    plan_date: date,
+    day: DayPlan,
+    out: DayOutcome,
+    *,
+    overflow_l: float,
 ) -> DayRecord:
+    """The record of a simulated day; ``overflow_l`` is what overflowed during that day."""
     bins = day.inventory.bins
     day_s = 3600.0 * out.day * HOURS_PER_DAY
     taken = {
@@ -201,7 +210,7 @@ def _record(
         kg=float(sum(p.kg for p in out.pickups)),
         fill_sum=float(sum(min(p.fill, 1.0) for p in out.pickups)),
         overflow_events=out.overflow_events,
-        overflow_l=out.overflow_l,
+        overflow_l=overflow_l,
         overflowing_bins=out.overflowing_bins,
         reports=out.reports,
         unserved_must=sum(bin_of(u.ref) in must for u in day.unserved),
@@ -275,8 +284,11 @@ def run_policy(
             pickups=pickups_now,
         )
         day = policy.plan(ctx)
+        open_before_l = sim.open_overflow_l()
         outcome = sim.advance_day(emptyings_of(day, index, day_h))
-        records.append(_record(policy.name, d, plan_date, day, outcome, index))
+        # litres above capacity taken away or still there, less those there before the day
+        overflowed_l = outcome.overflow_l + sim.open_overflow_l() - open_before_l
+        records.append(_record(policy.name, d, plan_date, day, outcome, overflow_l=overflowed_l))
         if progress is not None:
             done = d + cfg.settle_days + 1
             progress(done, f"{policy.name}: day {done}/{n_days}")
@@ -284,17 +296,11 @@ def run_policy(
         policy=policy.name,
         kind=kind,
         days=tuple(records),
-        totals=totals(
-            [r for r in records if r.counted],
-            n_bins=len(city.inventory.bins),
-            open_overflow_l=sim.open_overflow_l(),
-        ),
+        totals=totals([r for r in records if r.counted], n_bins=len(city.inventory.bins)),
     )
 
 
-def totals(
-    records: Sequence[DayRecord], *, n_bins: int, open_overflow_l: float = 0.0
-) -> dict[str, float]:
+def totals(records: Sequence[DayRecord], *, n_bins: int) -> dict[str, float]:
     """Totals of a policy's days (KPIs of the module docstring)."""
     n_days = len(records)
     km = sum(r.km for r in records)
@@ -311,7 +317,7 @@ def totals(
         if picked
         else math.nan,
         "overflow_events": sum(r.overflow_events for r in records),
-        "overflow_l": round(sum(r.overflow_l for r in records) + open_overflow_l, 1),
+        "overflow_l": round(sum(r.overflow_l for r in records), 1),
         "service_level": round(
             1.0 - sum(r.overflowing_bins for r in records) / max(n_bins * n_days, 1), 4
         ),
