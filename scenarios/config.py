@@ -613,9 +613,11 @@ def with_param(cfg: ScenarioConfig, name: str, value: Any) -> ScenarioConfig:
                 f"{sorted(SWEEP_TOP_KEYS)}, or fleet.<key>, sim.<key>, <policy>.<key>"
             )
         value = _like(getattr(cfg, name), value, where)
-        return _check(replace(cfg, **{name: value}))
+        return _swept(name, value, replace(cfg, **{name: value}))
     if head == "fleet":
-        return _check(replace(cfg, fleet=_replace_checked(cfg.fleet, tail, value, where)))
+        return _swept(
+            name, value, replace(cfg, fleet=_replace_checked(cfg.fleet, tail, value, where))
+        )
     if head == "sim":
         if tail not in SIM_KEYS:
             raise ScenarioError(
@@ -624,12 +626,23 @@ def with_param(cfg: ScenarioConfig, name: str, value: Any) -> ScenarioConfig:
             )
         sim = _replace_checked(cfg.sim, tail, value, where)
         check_sim(sim, where)
-        return _check(replace(cfg, sim=sim))
+        return _swept(name, value, replace(cfg, sim=sim))
     hits = [p for p in cfg.policies if head in (p.name, p.kind)]
     if not hits:
         raise ScenarioError(f"{where}: {head!r} is neither fleet, sim nor a policy name/kind")
     pols = tuple(_policy_with(p, tail, value, where) if p in hits else p for p in cfg.policies)
-    return _check(replace(cfg, policies=pols))
+    return _swept(name, value, replace(cfg, policies=pols))
+
+
+def _swept(name: str, value: Any, cfg: ScenarioConfig) -> ScenarioConfig:
+    """``cfg``, a sweep point, checked as a whole; an error says it is the value swept for
+    ``name`` (the key it names is right in the file, the swept value is not)."""
+    try:
+        return _check(cfg)
+    except ScenarioError as err:
+        raise ScenarioError(
+            f"{err} (the value {value!r} of sweep key {name!r}; change it in [sweep])"
+        ) from None
 
 
 def _like(current: Any, value: Any, where: str) -> Any:

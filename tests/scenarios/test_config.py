@@ -258,3 +258,23 @@ def test_top_level_parameters_can_still_be_swept(tiny_config) -> None:  # type: 
     assert with_param(tiny_config, "seed", 7).seed == 7
     assert with_param(tiny_config, "provider", "street").provider == "street"
     assert with_param(tiny_config, "time_limit_s", 1).time_limit_s == 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("fleet.trucks", 0, "fleet.trucks must be >= 1, got 0"),
+        ("tz", "Mars/Base", "key 'tz' = 'Mars/Base' is not an IANA time zone"),
+        ("days", 0, "keys 'days', 'warmup_days', 'history_days' must be >= 1"),
+        ("time_limit_s", -1.5, "'time_limit_s' must be a finite number of seconds > 0"),
+    ],
+)
+def test_a_swept_value_the_scenario_refuses_names_its_sweep_key(
+    name: str, value: object, words: str
+) -> None:
+    """The file's own key holds a good value: the error says the bad one is swept."""
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(sweep={name: [value]}), source="bad.toml")
+    text = str(err.value)
+    assert text.startswith("bad.toml: ") and words in text
+    assert f"the value {value!r} of sweep key {name!r}; change it in [sweep]" in text
