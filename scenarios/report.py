@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scenarios.config import ScenarioConfig
 from scenarios.run import KPI_COLUMNS, ScenarioResult, day_rows
 
 TABLE_COLUMNS = ("scenario", "policy", *KPI_COLUMNS, "km_vs_first_pct", "hours_vs_first_pct")
@@ -92,15 +93,28 @@ def write_comparison(results: Sequence[ScenarioResult], out: Path) -> tuple[Path
     for res in results:
         c = res.config
         lines.append(
-            f"- **{c.name}** ({c.source}): {res.n_bins} bins, {c.sensor_share:.0%} with sensors, "
+            f"- **{c.name}** ({c.source}): city {c.city}{_area(c.area)}, {res.n_bins} bins, "
+            f"{c.sensor_share:.0%} with sensors, "
             f"{c.days} days after {c.warmup_days} warm-up days{_settle(c.settle_days)}, "
-            f"{c.fleet.trucks} trucks, "
+            f"{_fleet(c)}, "
             f"seed {c.seed}, solver {c.time_limit_s:g} s/day, {c.provider} matrix; "
             f"wall time {res.wall_s:.0f} s"
         )
     lines += ["", table.to_markdown()]
     md.write_text("\n".join(lines), "utf-8")
     return md, table.write_csv(out / "comparison.csv")
+
+
+def _area(area: tuple[float, float, float, float] | None) -> str:
+    return "" if area is None else f" (area {', '.join(f'{v:g}' for v in area)})"
+
+
+def _fleet(c: ScenarioConfig) -> str:
+    """The trucks of a scenario: how many, and what each carries in one load."""
+    f = c.fleet
+    trucks = "1 truck" if f.trucks == 1 else f"{f.trucks} trucks"
+    shift = f"{f.shift[0]:%H:%M}-{f.shift[1]:%H:%M}"
+    return f"{trucks} of {f.capacity_l} l / {f.capacity_kg} kg, shift {shift}"
 
 
 def _settle(days: int) -> str:
