@@ -42,6 +42,11 @@ def _distinct_names(configs: Sequence[ScenarioConfig]) -> None:
     """Each compared scenario writes into ``out / <name>``: one name, one scenario."""
     seen: dict[str, str] = {}
     for cfg in configs:
+        if cfg.name in seen and Path(seen[cfg.name]).resolve() == Path(cfg.source).resolve():
+            raise ScenarioError(
+                f"{cfg.source} is given twice; compare each scenario file once (to compare a "
+                "variant of it, copy it under another name and change the copy)"
+            )
         if cfg.name in seen:
             raise ScenarioError(
                 f"{seen[cfg.name]} and {cfg.source} are both named {cfg.name!r}; "

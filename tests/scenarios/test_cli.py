@@ -151,3 +151,15 @@ def test_a_data_error_of_the_simulation_is_a_clear_error(
     res = CliRunner().invoke(app, ["scenarios", command, str(_toml(tmp_path, "a"))])
     assert res.exit_code == 2, res.output
     assert "CitySim steps hourly" in res.output
+
+
+def test_compare_refuses_one_file_given_twice_saying_so(tmp_path: Path) -> None:
+    """Not 'both named': the same file, by any path to it."""
+    a = _toml(tmp_path, "a")
+    same = tmp_path / "." / "a.toml"
+    res = CliRunner().invoke(
+        app, ["scenarios", "compare", str(a), str(same), "--out", str(tmp_path / "out")]
+    )
+    assert res.exit_code == 2
+    assert "is given twice; compare each scenario file once" in " ".join(res.output.split())
+    assert not (tmp_path / "out").exists()
