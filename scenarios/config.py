@@ -482,11 +482,22 @@ def _check(cfg: ScenarioConfig) -> ScenarioConfig:
         raise ScenarioError(f"{where}: key 'tz' = {cfg.tz!r} is not an IANA time zone") from None
     if not cfg.policies:
         raise ScenarioError(f'{where}: no [[policies]]; add at least one (kind = "fixed"...)')
-    names = [p.name for p in cfg.policies]
-    if len(set(names)) != len(names):
-        raise ScenarioError(f"{where}: policy names must be unique, got {names}")
+    _unique_policy_names(cfg)
     cfg.fleet.check(where)
     return cfg
+
+
+def _unique_policy_names(cfg: ScenarioConfig) -> None:
+    """Each policy names its rows in the tables: two of one name are an error naming both."""
+    first: dict[str, int] = {}
+    for i, p in enumerate(cfg.policies):
+        if p.name in first:
+            raise ScenarioError(
+                f"{cfg.source}: policies[{first[p.name]}] and policies[{i}] are both named "
+                f"{p.name!r} (a policy without a name is named after its kind and main "
+                'parameter); give each [[policies]] its own name = "..." or remove the copy'
+            )
+        first[p.name] = i
 
 
 def _name(source: str, value: Any) -> str:

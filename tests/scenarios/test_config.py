@@ -278,3 +278,19 @@ def test_a_swept_value_the_scenario_refuses_names_its_sweep_key(
     text = str(err.value)
     assert text.startswith("bad.toml: ") and words in text
     assert f"the value {value!r} of sweep key {name!r}; change it in [sweep]" in text
+
+
+@pytest.mark.parametrize(
+    "policies",
+    [
+        [{"kind": "fixed"}, {"kind": "forecast"}, {"kind": "fixed", "every_k_days": 2}],
+        [{"kind": "fixed", "name": "p"}, {"kind": "forecast"}, {"kind": "threshold", "name": "p"}],
+    ],
+)
+def test_two_policies_of_one_name_are_named_with_the_fix(policies: list[object]) -> None:
+    """Also when the name is the default one a policy gets from its kind."""
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(policies=policies), source="dup.toml")
+    text = str(err.value)
+    assert text.startswith("dup.toml: policies[0] and policies[2] are both named")
+    assert 'give each [[policies]] its own name = "..."' in text
