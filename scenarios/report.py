@@ -130,19 +130,27 @@ def plot_days(result: ScenarioResult, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    days = sorted({r.day + 1 for p in result.policies for r in p.days})
     panels = (
-        ("km", "km driven"),
-        ("overflow_events", "overflow events"),
-        ("mean_fill_at_pickup", "mean true fill at pickup"),
+        ("km", "km driven", "km per day"),
+        ("overflow_events", "overflow events", "bins passing 100 % per day"),
+        ("mean_fill_at_pickup", "mean true fill at pickup", "fill (fraction of the bin)"),
     )
-    for ax, (key, title) in zip(axes, panels, strict=True):
+    for ax, (key, title, unit) in zip(axes, panels, strict=True):
         for p in result.policies:
             ys = [getattr(r, key) for r in p.days]
             ax.plot([r.day + 1 for r in p.days], ys, marker="o", label=p.policy)
         if result.config.settle_days:
             ax.axvline(0.5, color="grey", linestyle="--", linewidth=1)
         ax.set_title(title)
-        ax.set_xlabel("day")
+        ax.set_xlabel("day (1 = first compared day)")
+        ax.set_ylabel(unit)
+        whole_numbers(ax.xaxis)
+        if days:
+            ax.set_xlim(days[0] - 0.5, days[-1] + 0.5)
+        if key == "overflow_events":
+            whole_numbers(ax.yaxis)
+            ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
         ax.grid(alpha=0.3)
     axes[0].legend()
     fig.suptitle(f"{result.config.name}: {result.n_bins} bins")
@@ -150,6 +158,14 @@ def plot_days(result: ScenarioResult, path: Path) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def whole_numbers(axis: Any) -> None:
+    """Tick a matplotlib axis (days, trucks, counts) at whole numbers only, even when
+    its range is shorter than one (a 1-day run, no overflow at all)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
 def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:

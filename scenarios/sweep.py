@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.config import ScenarioConfig, ScenarioError, with_param
-from scenarios.report import Table
+from scenarios.report import Table, whole_numbers
 from scenarios.run import KPI_COLUMNS, run_scenario
 
 SWEEP_COLUMNS = ("parameter", "value", "policy", *KPI_COLUMNS)
@@ -212,18 +212,34 @@ def plot_sweep(table: Table, path: Path, title: str) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    units = {
+        "km": "km (all compared days)",
+        "overflow_events": "overflow events (bins passing 100 %)",
+    }
     params = list(dict.fromkeys(table.column("parameter")))
     fig, axes = plt.subplots(2, len(params), figsize=(5 * len(params), 7), squeeze=False)
     cols = table.columns
     for j, name in enumerate(params):
         rows = [r for r in table.rows if r[0] == name]
+        values = list(dict.fromkeys(r[1] for r in rows))
+        named = not all(_is_number(v) for v in values)  # names, flags: at their positions
         for policy in dict.fromkeys(r[2] for r in rows):
             mine = [r for r in rows if r[2] == policy]
-            xs = [_num(r[1], k) for k, r in enumerate(mine)]
+            xs = [float(values.index(r[1]) if named else r[1]) for r in mine]
             for ax, key in zip(axes[:, j], ("km", "overflow_events"), strict=True):
                 ax.plot(xs, [r[cols.index(key)] for r in mine], marker="o", label=policy)
                 ax.set_title(f"{key} vs {name}")
+                ax.set_xlabel(name)
+                ax.set_ylabel(units[key])
                 ax.grid(alpha=0.3)
+        for ax in axes[:, j]:
+            if named:
+                ax.set_xticks(range(len(values)), [str(v) for v in values])
+            elif all(isinstance(v, int) for v in values):  # trucks, days, seeds
+                whole_numbers(ax.xaxis)
+                ax.set_xlim(min(values) - 0.5, max(values) + 0.5)
+        whole_numbers(axes[1, j].yaxis)  # overflow events
+        axes[1, j].set_ylim(0, max(1.0, axes[1, j].get_ylim()[1]))
         axes[0, j].legend()
     fig.suptitle(title)
     fig.tight_layout()
@@ -232,8 +248,6 @@ def plot_sweep(table: Table, path: Path, title: str) -> Path:
     return path
 
 
-def _num(value: Any, k: int) -> float:
-    """A sweep value as an x coordinate (its position when not a number)."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return float(k)
+def _is_number(value: Any) -> bool:
+    """Whether a sweep value is a finite number (not a flag or a name)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -273,3 +273,37 @@ def test_the_comparison_names_each_scenario_s_city_and_trucks(tmp_path: Path) ->
     assert "city helsinki," in hel and "2 trucks of 40000 l / 8000 kg, shift 06:00-14:00" in hel
     assert f"city {porto} (area -8.7, 41.1, -8.6, 41.2)," in por
     assert "1 truck of 20000 l / 5000 kg, shift 05:00-13:00" in por
+
+
+@pytest.mark.parametrize("days", [1, 2])
+def test_the_days_plot_labels_its_axes_and_ticks_whole_days(
+    days: int,
+    tiny_config: ScenarioConfig,
+    tiny_city: City,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each panel says what its y axis holds, with units; days (and overflow events) tick
+    as whole numbers, not 1.2, 1.4 ..., also in a 1-day run."""
+    from dataclasses import replace
+
+    from scenarios.report import plot_days
+    from tests.scenarios.test_sweep import _saved_figures
+
+    cfg = replace(tiny_config, policies=tiny_config.policies[:1], days=days)
+    result = run_scenario(cfg, city=tiny_city)
+    saved = _saved_figures(monkeypatch)
+    plot_days(result, tmp_path / "days.png")
+    (fig,) = saved
+    axes = fig.axes  # type: ignore[attr-defined]
+    assert [ax.get_ylabel() for ax in axes] == [
+        "km per day",
+        "bins passing 100 % per day",
+        "fill (fraction of the bin)",
+    ]
+    for ax in axes:
+        assert ax.get_xlabel() == "day (1 = first compared day)"
+        lo, hi = ax.get_xlim()
+        assert all(float(t).is_integer() for t in ax.get_xticks() if lo <= t <= hi)
+    lo, hi = axes[1].get_ylim()
+    assert all(float(t).is_integer() for t in axes[1].get_yticks() if lo <= t <= hi)

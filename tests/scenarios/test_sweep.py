@@ -118,3 +118,44 @@ def test_a_missing_city_file_stops_the_sweep_before_any_point_runs(tmp_path: Pat
     cfg = _cfg(sweep={"city": ["helsinki", str(tmp_path / "atlantis.osm.pbf")]})
     with pytest.raises(ScenarioError, match=r"atlantis\.osm\.pbf"):
         run_sweep(cfg, client=object())
+
+
+def _saved_figures(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The matplotlib figures saved from now on (the PNG is still written)."""
+    from matplotlib.figure import Figure
+
+    saved: list[object] = []
+    save = Figure.savefig
+
+    def keep(self: Figure, *args: object, **kwargs: object) -> None:
+        saved.append(self)
+        save(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    return saved
+
+
+def test_the_sweep_plot_labels_its_axes_and_names_non_numeric_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each panel says what its axes hold (with units); trucks tick as whole numbers and a
+    swept provider reads 'street' and 'haversine', not positions 0.0 .. 1.0."""
+    from scenarios.report import Table
+    from scenarios.run import KPI_COLUMNS
+
+    def row(name: str, value: object, km: float) -> tuple[object, ...]:
+        kpis = dict.fromkeys(KPI_COLUMNS, 0) | {"km": km, "overflow_events": 3}
+        return (name, value, "fixed-2d", *(kpis[c] for c in KPI_COLUMNS))
+
+    rows = [row("fleet.trucks", 1, 40.0), row("fleet.trucks", 2, 42.5)]
+    rows += [row("provider", "street", 41.0), row("provider", "haversine", 39.0)]
+    saved = _saved_figures(monkeypatch)
+    write_sweep(Table(SWEEP_COLUMNS, tuple(rows)), tmp_path, title="t")
+    (fig,) = saved
+    trucks_km, provider_km = fig.axes[0], fig.axes[1]  # type: ignore[attr-defined]
+    for ax in fig.axes:  # type: ignore[attr-defined]
+        assert ax.get_xlabel() in ("fleet.trucks", "provider")
+        assert ax.get_ylabel() in ("km (all compared days)", "overflow events (bins passing 100 %)")
+    lo, hi = trucks_km.get_xlim()
+    assert all(float(t).is_integer() for t in trucks_km.get_xticks() if lo <= t <= hi)
+    assert [t.get_text() for t in provider_km.get_xticklabels()] == ["street", "haversine"]
