@@ -49,7 +49,7 @@ def _fmt(v: Any) -> str:
         if math.isnan(v):
             return "n/a"
         return f"{v:,.{decimals_short_of_one(v, 3)}f}".rstrip("0").rstrip(".")
-    return str(v)
+    return str(v).replace("|", "\\|")  # a name's '|' would end its cell
 
 
 def decimals_short_of_one(v: float, decimals: int) -> int:

@@ -330,3 +330,14 @@ def test_one_overflowing_bin_day_in_30000_keeps_the_service_level_below_one() ->
     level = totals([day(d, int(d == 3)) for d in range(15)], n_bins=2000)["service_level"]
     assert 0.99996 < level < 1.0
     assert _fmt(level) == "0.99997"
+
+
+def test_a_name_with_a_pipe_keeps_the_markdown_table_in_its_columns() -> None:
+    """Scenario and policy names are free text; a '|' in one must not add a column."""
+    from scenarios.report import Table
+
+    md = Table(("scenario", "policy", "km"), (("a|b", "fixed | 2d", 1.5),)).to_markdown()
+    row = md.splitlines()[2]
+    assert row == "| a\\|b | fixed \\| 2d | 1.5 |"
+    cells = [c for c in row.replace("\\|", "").split("|") if c.strip()]
+    assert len(cells) == 3
