@@ -467,6 +467,11 @@ def _check(cfg: ScenarioConfig) -> ScenarioConfig:
         raise ScenarioError(f"{where}: keys 'days', 'warmup_days', 'history_days' must be >= 1")
     if cfg.warmup_every_k_days < 1:
         raise ScenarioError(f"{where}: key 'warmup_every_k_days' must be >= 1")
+    if cfg.seed < 0:
+        raise ScenarioError(
+            f"{where}: key 'seed' must be a whole number >= 0 (the random generator takes no "
+            f"negative seed), got {cfg.seed}"
+        )
     if cfg.settle_days < 0:
         raise ScenarioError(f"{where}: key 'settle_days' must be >= 0, got {cfg.settle_days}")
     if not (math.isfinite(cfg.time_limit_s) and cfg.time_limit_s > 0):

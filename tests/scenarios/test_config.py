@@ -63,6 +63,8 @@ def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped
         ({"name": "../porto"}, "give a plain name"),
         ({"n_bins": "many"}, "'n_bins'"),
         ({"settle_days": -1}, "'settle_days' must be >= 0"),
+        ({"seed": -1}, "'seed' must be a whole number >= 0"),
+        ({"sweep": {"seed": [1, -2]}}, "'seed' must be a whole number >= 0"),
         ({"settle_days": 1.5}, "'settle_days'"),
         ({"area": [1, 2, 0, 3]}, "'area'"),
         ({"sweep": {"fleet.trucks": []}}, "fleet.trucks"),
