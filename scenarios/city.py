@@ -153,7 +153,7 @@ def build_city(
     Raises
     ------
     ScenarioError
-        The city file is missing.
+        The city file is missing, or the travel matrix of its points does not fit in memory.
     """
     net = network if network is not None else city_network(cfg, cache_dir=cache_dir)
     bins = scenario_bins(net, cfg)
@@ -166,4 +166,13 @@ def build_city(
         else HaversineProvider()
     )
     points = [depot_pt, site_pt] + [(b.lon, b.lat) for b in bins]
-    return City(inventory=inventory, provider=CachedProvider(base, points), network=net)
+    try:
+        provider = CachedProvider(base, points)
+    except MemoryError:
+        gib = 2 * 8 * len(points) ** 2 / 2**30  # durations and distances, 8 bytes each
+        raise ScenarioError(
+            f"{cfg.source}: key 'n_bins' = {cfg.n_bins}: the travel matrix of its "
+            f"{len(points)} points (at least {gib:,.1f} GiB) does not fit in this machine's "
+            "memory; lower 'n_bins'"
+        ) from None
+    return City(inventory=inventory, provider=provider, network=net)

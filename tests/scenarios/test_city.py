@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from network import HaversineProvider
 from scenarios.city import CachedProvider
@@ -18,3 +19,25 @@ def test_cached_provider_returns_the_sub_matrix_in_request_order() -> None:
     assert np.array_equal(sub.duration_s, direct.duration_s)
     other = [PTS[0], (24.99, 60.2)]  # an unknown point: computed by the base provider
     assert np.array_equal(cached(other).distance_m, base(other).distance_m)
+
+
+def test_a_matrix_too_big_for_memory_is_an_error_naming_n_bins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """numpy's MemoryError (n_bins = 200 000 asked for 298 GiB) became a traceback."""
+    import scenarios.city
+    from scenarios.city import build_city
+    from scenarios.config import ScenarioError, config_from_dict
+    from tests.scenarios.conftest import tiny_dict
+
+    class NoRoom:
+        def __call__(self, points: object) -> object:
+            raise MemoryError("Unable to allocate 298. GiB")
+
+    monkeypatch.setattr(scenarios.city, "HaversineProvider", NoRoom)
+    cfg = config_from_dict(tiny_dict(n_bins=5), source="big.toml")
+    with pytest.raises(ScenarioError) as err:
+        build_city(cfg)
+    text = str(err.value)
+    assert text.startswith("big.toml: key 'n_bins' = 5: the travel matrix of its 7 points")
+    assert "does not fit in this machine's memory; lower 'n_bins'" in text
