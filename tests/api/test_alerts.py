@@ -362,6 +362,21 @@ def test_a_bin_emptied_again_within_the_hour_after_other_work_is_kept(
     assert _v1(runtime).done_bin_ids == ("b0", "b1", "b0")
 
 
+def _alerted_after(
+    client: TestClient, dispatcher: dict[str, str], runtime: Runtime, report: dict[str, str]
+) -> str:
+    """A plan of the day, v1's ``report`` on b0 at 09:00 and an alert on b0 at 09:05 that
+    sends v1 straight back (its reroute done): the plan's progress URL."""
+    base = _planned(client, dispatcher, runtime)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T09:05:00+02:00")
+    url = f"/plans/{base}/progress"
+    _sent(client, url, {**report, "at": "2026-11-25T09:00:00+02:00"}, dispatcher)
+    alert = {"bin_id": "b0", "at": "2026-11-25T09:05:00+02:00"}
+    assert client.post("/alerts", json=alert, headers=dispatcher).status_code == 202
+    wait(runtime)
+    return url
+
+
 def test_a_bin_emptied_again_at_once_after_an_alert_on_it_is_kept(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
 ) -> None:
@@ -369,14 +384,8 @@ def test_a_bin_emptied_again_at_once_after_an_alert_on_it_is_kept(
     b0 again at 09:10: a second emptying, kept; b0 resent at 09:12: dropped. Also in the
     collection log: b0 last emptied at 09:10."""
     dispatcher = keys["dispatcher"]
-    base = _planned(client, dispatcher, runtime)
-    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T09:05:00+02:00")
-    url = f"/plans/{base}/progress"
     done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b0"}
-    _sent(client, url, {**done, "at": "2026-11-25T09:00:00+02:00"}, dispatcher)
-    alert = {"bin_id": "b0", "at": "2026-11-25T09:05:00+02:00"}
-    assert client.post("/alerts", json=alert, headers=dispatcher).status_code == 202
-    wait(runtime)
+    url = _alerted_after(client, dispatcher, runtime, done)
     for at in ("09:10", "09:12"):
         _sent(client, url, {**done, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
     assert _v1(runtime).done_bin_ids == ("b0", "b0")
@@ -395,14 +404,8 @@ def test_a_bin_missed_again_at_once_after_an_alert_on_it_is_a_second_missed_visi
     09:00 report: dropped, as only an emptying after an alert was kept); the same report
     resent at 09:12 is a resend."""
     dispatcher = keys["dispatcher"]
-    base = _planned(client, dispatcher, runtime)
-    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T09:05:00+02:00")
-    url = f"/plans/{base}/progress"
     missed = {"vehicle_id": "v1", "kind": "visit_missed", "bin_id": "b0"}
-    _sent(client, url, {**missed, "at": "2026-11-25T09:00:00+02:00"}, dispatcher)
-    alert = {"bin_id": "b0", "at": "2026-11-25T09:05:00+02:00"}
-    assert client.post("/alerts", json=alert, headers=dispatcher).status_code == 202
-    wait(runtime)
+    url = _alerted_after(client, dispatcher, runtime, missed)
     sent = [
         _sent(client, url, {**missed, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
         for at in ("09:10", "09:12")

@@ -11,7 +11,7 @@ import itertools
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -377,6 +377,19 @@ def _with_second_visit(plan: dict[str, Any]) -> str:
     return str(first["ref"])
 
 
+def _adding_second_visit(binned: list[str]) -> Callable[[Any], None]:
+    """A page route handler that gives the plan's first bin a second visit (``<bin>#2``,
+    :func:`_with_second_visit`) and appends the bin to ``binned``."""
+
+    def add(route: Any) -> None:
+        response = route.fetch()
+        plan = response.json()
+        binned.append(_with_second_visit(plan))
+        route.fulfill(response=response, json=plan)
+
+    return add
+
+
 def test_dispatcher_marks_a_second_visit_done_by_its_bin_id(server: tuple[str, str]) -> None:
     """The stop ``<bin>#2`` is reported as the bin (ids have no '#'), and each visit of the
     bin shows done only once it has its own report."""
@@ -385,14 +398,8 @@ def test_dispatcher_marks_a_second_visit_done_by_its_bin_id(server: tuple[str, s
     external: list[str] = []
     binned: list[str] = []
 
-    def add_second_visit(route: Any) -> None:
-        response = route.fetch()
-        plan = response.json()
-        binned.append(_with_second_visit(plan))
-        route.fulfill(response=response, json=plan)
-
     plan = _planned(base, key)
-    routes = {"**/plans/*/routes": add_second_visit}
+    routes = {"**/plans/*/routes": _adding_second_visit(binned)}
     with _dashboard(base, key, errors, external, routes) as page:
         page.wait_for_selector(".truck table.stops")
         b = binned[-1]
@@ -424,12 +431,6 @@ def test_a_report_sent_twice_marks_no_second_visit_done(server: tuple[str, str])
     external: list[str] = []
     binned: list[str] = []
 
-    def add_second_visit(route: Any) -> None:
-        response = route.fetch()
-        plan = response.json()
-        binned.append(_with_second_visit(plan))
-        route.fulfill(response=response, json=plan)
-
     plan = _planned(base, key)
     with httpx.Client(base_url=base, timeout=10) as c:
         headers = {"X-API-Key": key}
@@ -447,7 +448,7 @@ def test_a_report_sent_twice_marks_no_second_visit_done(server: tuple[str, str])
             assert sent.status_code == 201, sent.text
         progress = c.get(f"/plans/{plan['id']}/progress", headers=headers).json()
     assert [p["resend"] for p in progress] == [False, True]
-    routes = {"**/plans/*/routes": add_second_visit}
+    routes = {"**/plans/*/routes": _adding_second_visit(binned)}
     with _dashboard(base, key, errors, external, routes) as page:
         page.wait_for_selector(f"tr.done[data-stop='{first['ref']}']")
         assert binned[-1] == first["ref"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from scenarios.mapview import render_html
 
@@ -49,20 +50,25 @@ def test_map_without_streets_shows_depot_site_and_routes() -> None:
     assert all(0 <= x <= width and 0 <= y <= height for x, y in points)
 
 
+def _one_bin_map(**kw: Any) -> str:
+    """The map of one bin and a depot, no route unless ``kw`` gives one (``kw``: more
+    arguments of ``render_html``, e.g. notes, violations, geojson)."""
+    args: dict[str, Any] = {"geojson": {"features": []}, "kpis": {}, **kw}
+    return render_html(
+        title="plan",
+        streets=[],
+        bins=[("b1", (24.95, 60.17), 0.5)],
+        depots=[("d1", (24.90, 60.15))],
+        sites=[],
+        **args,
+    )
+
+
 def test_map_lists_the_planners_notes_escaped() -> None:
     """A day's notes (a truck in the workshop, its reason typed by a person) are listed
     beside the map as text: the markup in a note is shown, not run."""
     said = "t2 is out of service until 10:00 (<b>clutch</b> & brakes): it works 10:00-14:00"
-    html = render_html(
-        title="plan",
-        streets=[],
-        geojson={"features": []},
-        bins=[("b1", (24.95, 60.17), 0.5)],
-        depots=[("d1", (24.90, 60.15))],
-        sites=[],
-        kpis={},
-        notes=[said, "no bin is due"],
-    )
+    html = _one_bin_map(notes=[said, "no bin is due"])
     panel = re.search(r"<h2>Planner notes</h2><ul>(.*?)</ul>", html)
     assert panel is not None
     assert re.findall(r"<li>(.*?)</li>", panel.group(1)) == [
@@ -77,16 +83,7 @@ def test_map_says_when_the_checker_refuses_the_plan() -> None:
     """A plan breaking a rule is headed so on the map, each rule listed (escaped): the map
     of a refused plan looked like a feasible one's."""
     broken = "t1: arrives at b1 at 09:10 after its window <09:00>"
-    html = render_html(
-        title="plan",
-        streets=[],
-        geojson={"features": []},
-        bins=[("b1", (24.95, 60.17), 0.5)],
-        depots=[("d1", (24.90, 60.15))],
-        sites=[],
-        kpis={},
-        violations=[broken],
-    )
+    html = _one_bin_map(violations=[broken])
     panel = re.search(r"<h2>Independent checker: (.*?)</h2><ul>(.*?)</ul>", html)
     assert panel is not None and panel.group(1).startswith("the plan breaks 1 rule(s)")
     assert re.findall(r"<li>(.*?)</li>", panel.group(2)) == [
@@ -104,15 +101,8 @@ def test_the_maps_truck_legend_names_each_trucks_colour_and_streams() -> None:
         props = {"vehicle_id": truck, "kind": "route", "streams": streams, "bins": 3}
         return {"geometry": {"type": "LineString", "coordinates": coords}, "properties": props}
 
-    html = render_html(
-        title="plan",
-        streets=[],
-        geojson={"features": [line("t1", ["bio", "residual"]), line("t<2>", ["paper"])]},
-        bins=[("b1", (24.95, 60.17), 0.5)],
-        depots=[("d1", (24.90, 60.15))],
-        sites=[],
-        kpis={},
-    )
+    routes = [line("t1", ["bio", "residual"]), line("t<2>", ["paper"])]
+    html = _one_bin_map(geojson={"features": routes})
     legend = re.search(r'<section class="trucks"><h2>Trucks</h2><ul>(.*?)</ul>', html)
     assert legend is not None, html
     items = re.findall(
