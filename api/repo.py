@@ -360,42 +360,37 @@ def _new_emptying(
     return is_new
 
 
+WORK_KINDS = ("visit_done", "visit_missed", "disposal_done")  # reports of work, not places
+
+
 def is_resend(session: Session, row: ProgressRow) -> bool:
     """Whether stored report ``row`` (an emptying, a bin missed, an unloading) repeats its
-    truck's last one of the day within ``REPEAT_REPORT_GAP`` (:func:`_new_emptying`): the
+    truck's last one of the day within ``REPEAT_REPORT_GAP`` (:func:`resend_ids`): the
     same report sent twice (a tablet retrying), which changes nothing."""
-    kinds = ("visit_done", "visit_missed", "disposal_done")
-    if row.kind not in kinds:
+    if row.kind not in WORK_KINDS:
         return False
-    rows = session.scalars(
-        select(ProgressRow)
-        .where(
-            ProgressRow.plan_date == row.plan_date,
-            ProgressRow.vehicle_id == row.vehicle_id,
-            ProgressRow.kind.in_(kinds),
-            ProgressRow.at <= row.at,
-        )
-        .order_by(ProgressRow.at, ProgressRow.id)
-    )
-    is_new = _new_emptying(_alert_times(session, AlertRow.plan_date == row.plan_date))
-    for r in rows:
-        new = is_new(r)
-        if r.id == row.id:
-            return not new
-    return False
+    return row.id in resend_ids(session, row.plan_date, vehicle_id=row.vehicle_id, until=row.at)
 
 
-def resend_ids(session: Session, plan_date: date) -> set[int]:
+def resend_ids(
+    session: Session,
+    plan_date: date,
+    *,
+    vehicle_id: str | None = None,
+    until: datetime | None = None,
+) -> set[int]:
     """The ids of the reports (emptyings, bins missed, unloadings) of ``plan_date`` that
-    repeat their truck's last one within ``REPEAT_REPORT_GAP`` (:func:`_new_emptying`, as
-    :func:`is_resend` tells one): the same report sent twice, which changes nothing."""
+    repeat their truck's last one within ``REPEAT_REPORT_GAP`` (:func:`_new_emptying`): the
+    same report sent twice, which changes nothing. Only truck ``vehicle_id``'s, and only
+    those dated ``until`` or before, when given (a truck's reports are judged alone, in
+    time order, so the others do not change the answer)."""
+    where = [ProgressRow.plan_date == plan_date, ProgressRow.kind.in_(WORK_KINDS)]
+    if vehicle_id is not None:
+        where.append(ProgressRow.vehicle_id == vehicle_id)
+    if until is not None:
+        where.append(ProgressRow.at <= until)
     rows = session.scalars(
-        select(ProgressRow)
-        .where(
-            ProgressRow.plan_date == plan_date,
-            ProgressRow.kind.in_(("visit_done", "visit_missed", "disposal_done")),
-        )
-        .order_by(ProgressRow.at, ProgressRow.id)
+        select(ProgressRow).where(*where).order_by(ProgressRow.at, ProgressRow.id)
     )
     is_new = _new_emptying(_alert_times(session, AlertRow.plan_date == plan_date))
     return {r.id for r in rows if not is_new(r)}
@@ -430,9 +425,7 @@ def collection_log(
     alerts: list[Any] = [AlertRow.at >= since, AlertRow.at < until]
     # the unloadings and bins missed too: a bin reported again after one is a second
     # emptying, not a resend (as truck_progress reads them); a bin missed is no emptying
-    query = select(ProgressRow).where(
-        ProgressRow.kind.in_(("visit_done", "visit_missed", "disposal_done")), *window
-    )
+    query = select(ProgressRow).where(ProgressRow.kind.in_(WORK_KINDS), *window)
     wanted = select(BinRow)
     if bin_ids is not None:
         ids = set(bin_ids)
