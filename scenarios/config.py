@@ -158,7 +158,8 @@ class PolicyConfig:
         Fixed: each bin every k days (bins phased evenly). Threshold: the schedule of the
         bins without a sensor.
     fill_threshold : float
-        Threshold: collect a sensor bin whose last reading is at least this fraction.
+        Threshold: collect a sensor bin whose last reading is at least this fraction, in
+        (0, 1] (a sensor reads at most 1.0).
     collection : CollectionPolicy
         Forecast: the thresholds and prizes of ``fleet.policy``.
     """
@@ -404,10 +405,22 @@ def _every(at: str, value: Any) -> int:
 
 
 def _threshold(at: str, value: Any) -> float:
-    """A threshold policy's ``fill_threshold``: a fraction in (0, 1.5]."""
+    """A threshold policy's ``fill_threshold``: a fraction in (0, 1].
+
+    A level sensor reads at most 1.0 (a full bin; the simulator clips its readings there),
+    so a threshold above 1 would never collect a sensor bin: refused, not ignored.
+    """
     thr = float(_typed(at, "fill_threshold", value, (int, float)))
-    if not 0.0 < thr <= 1.5:
-        raise ScenarioError(f"{at}: key 'fill_threshold' must be a fraction in (0, 1.5], got {thr}")
+    if not 0.0 < thr <= 1.0:
+        raise ScenarioError(
+            f"{at}: key 'fill_threshold' must be a fraction in (0, 1], got {thr}"
+            + (
+                "; a sensor reads at most 1.0 (full), so it would never collect a sensor bin: "
+                "use 1.0 to collect the bins read as full"
+                if thr > 1.0
+                else ""
+            )
+        )
     return thr
 
 

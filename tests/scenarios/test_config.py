@@ -195,6 +195,31 @@ def test_swept_policy_values_are_checked_as_in_the_policy(
 
 
 @pytest.mark.parametrize(
+    "data",
+    [
+        {"policies": [{"kind": "threshold", "fill_threshold": 1.2}]},
+        {"sweep": {"threshold.fill_threshold": [0.8, 1.2]}},
+    ],
+)
+def test_threshold_above_full_is_refused(data: dict[str, object]) -> None:
+    """A sensor reads at most 1.0: a threshold of 1.2 never collected a sensor bin (it ran
+    as 'never by threshold'); refused in a policy and in a sweep, saying why and the fix."""
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(**data), source="bad.toml")
+    text = str(err.value)
+    assert "bad.toml" in text and "'fill_threshold' must be a fraction in (0, 1], got 1.2" in text
+    assert "at most 1.0" in text and "use 1.0" in text
+    assert ("policies[0]" in text) != ("'threshold.fill_threshold'" in text)
+
+
+def test_threshold_of_a_full_bin_is_taken() -> None:
+    cfg = config_from_dict(tiny_dict(sweep={"threshold.fill_threshold": [1.0]}), source="ok")
+    assert (
+        with_param(cfg, "threshold.fill_threshold", 1).policy("threshold-60%").fill_threshold == 1.0
+    )
+
+
+@pytest.mark.parametrize(
     ("sim", "words"),
     [
         ({"rate_median_per_day": -0.3}, "sim.rate_median_per_day must be finite and >= 0"),
