@@ -9,7 +9,14 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from scenarios.config import ScenarioConfig, ScenarioError, load_config
-from scenarios.report import Table, compare, decimals_short_of_one, write_comparison, write_run
+from scenarios.report import (
+    Table,
+    compare,
+    decimals_short_of_one,
+    label,
+    write_comparison,
+    write_run,
+)
 from scenarios.run import ScenarioResult, run_scenario
 from scenarios.sweep import run_sweep, write_sweep
 
@@ -98,7 +105,7 @@ def rich_table(results: Sequence[ScenarioResult], title: str = "Scenario compari
     out.add_column("scenario")
     out.add_column("policy")
     for c in SHOWN:
-        out.add_column(c, justify="right")
+        out.add_column(label(c), justify="right")
     idx = [table.columns.index(c) for c in SHOWN]
     for row in table.rows:
         out.add_row(escape(str(row[0])), escape(str(row[1])), *(_cell(row[j]) for j in idx))

@@ -14,6 +14,18 @@ from scenarios.config import ScenarioConfig
 from scenarios.run import KPI_COLUMNS, ScenarioResult, day_rows
 
 TABLE_COLUMNS = ("scenario", "policy", *KPI_COLUMNS, "km_vs_first_pct", "hours_vs_first_pct")
+# what a column holds where its name alone does not say: the headers of the markdown and
+# printed tables; the CSV files keep the plain names (the columns their readers know)
+COLUMN_LABELS = {"trucks_used": "trucks_used (mean per day)"}
+CSV_NOTE = (
+    "In comparison.csv and sweep.csv, trucks_used is this mean per day; in days.csv, the "
+    "trucks out on that day."
+)
+
+
+def label(column: str) -> str:
+    """The header of ``column`` in tables read by people (see :data:`COLUMN_LABELS`)."""
+    return COLUMN_LABELS.get(column, column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +37,7 @@ class Table:
 
     def to_markdown(self) -> str:
         """GitHub-flavoured markdown."""
-        head = "| " + " | ".join(self.columns) + " |"
+        head = "| " + " | ".join(label(c) for c in self.columns) + " |"
         rule = "|" + "|".join("---" for _ in self.columns) + "|"
         body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in self.rows]
         return "\n".join([head, rule, *body]) + "\n"
@@ -100,7 +112,7 @@ def write_comparison(results: Sequence[ScenarioResult], out: Path) -> tuple[Path
             f"seed {c.seed}, solver {c.time_limit_s:g} s/day, {c.provider} matrix; "
             f"wall time {res.wall_s:.0f} s"
         )
-    lines += ["", table.to_markdown()]
+    lines += ["", table.to_markdown(), CSV_NOTE, ""]
     md.write_text("\n".join(lines), "utf-8")
     return md, table.write_csv(out / "comparison.csv")
 

@@ -11,7 +11,8 @@ policy leave the warm-up schedule behind (its last collection empties every bin 
 KPIs per policy (totals over the compared days, numbered 0 .. days - 1):
 
 * ``km``, ``truck_hours`` (route spans: driving, service, unloading, waiting, break),
-  ``trucks_used`` (mean per day), ``bins_collected``, ``kg_collected`` (true loads);
+  ``trucks_used`` (mean per day of the trucks out; a day's record has that day's count),
+  ``bins_collected``, ``kg_collected`` (true loads);
 * ``mean_fill_at_pickup``: mean TRUE fill at the visit, capped at 100 % (an overflowing
   bin counts as full);
 * ``overflow_events`` (bins passing 100 %), ``overflow_l`` (litres that went above the

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.config import ScenarioConfig, ScenarioError, with_param
-from scenarios.report import Table, whole_numbers
+from scenarios.report import CSV_NOTE, Table, whole_numbers
 from scenarios.run import KPI_COLUMNS, run_scenario
 
 SWEEP_COLUMNS = ("parameter", "value", "policy", *KPI_COLUMNS)
@@ -201,7 +201,9 @@ def write_sweep(table: Table, out: Path, *, title: str = "sweep") -> tuple[Path,
     """``sweep.csv``, ``sweep.md`` and ``sweep.png`` in ``out`` (created)."""
     out.mkdir(parents=True, exist_ok=True)
     md = out / "sweep.md"
-    md.write_text(f"# Sensitivity sweep: {title}\n\n" + table.to_markdown(), "utf-8")
+    md.write_text(
+        f"# Sensitivity sweep: {title}\n\n" + table.to_markdown() + f"\n{CSV_NOTE}\n", "utf-8"
+    )
     return table.write_csv(out / "sweep.csv"), md, plot_sweep(table, out / "sweep.png", title)
 
 

@@ -341,3 +341,36 @@ def test_a_name_with_a_pipe_keeps_the_markdown_table_in_its_columns() -> None:
     assert row == "| a\\|b | fixed \\| 2d | 1.5 |"
     cells = [c for c in row.replace("\\|", "").split("|") if c.strip()]
     assert len(cells) == 3
+
+
+def _made_result(name: str = "made", **totals: float):  # type: ignore[no-untyped-def]
+    """A result of one policy with hand-made totals (every KPI 1.0 unless given)."""
+    from scenarios.run import PolicyResult, ScenarioResult
+
+    cfg = config_from_dict(tiny_dict(name=name), source=f"{name}.toml")
+    kpis = dict.fromkeys(KPI_COLUMNS, 1.0) | totals
+    policy = PolicyResult(policy="fixed-2d", kind="fixed", days=(), totals=kpis)
+    return ScenarioResult(config=cfg, n_bins=12, policies=(policy,))
+
+
+def test_trucks_used_says_it_is_a_mean_per_day_where_people_read_it(tmp_path: Path) -> None:
+    """2.5 trucks over a week read as a count ('trucks_used'); the markdown tables and the
+    printed one say it is a mean per day, comparison.md says the CSV column is the same, and
+    the CSV keeps the column name its readers know."""
+    from scenarios.commands import rich_table
+    from scenarios.report import Table
+    from scenarios.sweep import SWEEP_COLUMNS, write_sweep
+
+    result = _made_result(trucks_used=2.5)
+    md_path, csv_path = write_comparison([result], tmp_path)
+    md = md_path.read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| scenario"))
+    assert "| trucks_used (mean per day) |" in header
+    assert "comparison.csv and sweep.csv, trucks_used is this mean per day" in md
+    with csv_path.open() as fh:
+        assert next(csv.DictReader(fh))["trucks_used"] == "2.5"
+    headers = [str(c.header) for c in rich_table([result]).columns]
+    assert "trucks_used (mean per day)" in headers and "trucks_used" not in headers
+    sweep = Table(SWEEP_COLUMNS, (("fleet.trucks", 3, "fixed-2d", *([1.0] * len(KPI_COLUMNS))),))
+    (_, sweep_md, _) = write_sweep(sweep, tmp_path / "sweep", title="made")
+    assert "| trucks_used (mean per day) |" in sweep_md.read_text()
