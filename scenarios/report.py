@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.config import ScenarioConfig
-from scenarios.run import KPI_COLUMNS, ScenarioResult, day_rows
+from scenarios.run import KPI_COLUMNS, ScenarioResult, day_rows, unserved_rows
 
 TABLE_COLUMNS = ("scenario", "policy", *KPI_COLUMNS, "km_vs_first_pct", "hours_vs_first_pct")
 # what a column holds where its name alone does not say: the headers of the markdown and
@@ -112,9 +112,24 @@ def write_comparison(results: Sequence[ScenarioResult], out: Path) -> tuple[Path
             f"seed {c.seed}, solver {c.time_limit_s:g} s/day, {c.provider} matrix; "
             f"wall time {res.wall_s:.0f} s"
         )
-    lines += ["", table.to_markdown(), CSV_NOTE, ""]
+    lines += ["", table.to_markdown(), CSV_NOTE, "", *_unserved_lines(results)]
     md.write_text("\n".join(lines), "utf-8")
     return md, table.write_csv(out / "comparison.csv")
+
+
+def _unserved_lines(results: Sequence[ScenarioResult]) -> list[str]:
+    """Why must bins went unserved, per scenario and policy ([] when none did)."""
+    lines = [
+        f"- **{res.config.name} / {p.policy}**: "
+        + "; ".join(f"{n} {kind}" for kind, n in p.unserved_by_reason.items())
+        for res in results
+        for p in res.policies
+        if p.unserved_by_reason
+    ]
+    if not lines:
+        return []
+    head = "Must bins left unserved, by reason (each, in the optimiser's words: unserved.csv):"
+    return [head, "", *lines, ""]
 
 
 def _area(area: tuple[float, float, float, float] | None) -> str:
@@ -181,7 +196,8 @@ def whole_numbers(axis: Any) -> None:
 
 
 def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:
-    """All files of one run: comparison.md/.csv, days.csv, days.png, result.json."""
+    """All files of one run: comparison.md/.csv, days.csv, unserved.csv (every unserved
+    must bin with the optimiser's reason), days.png, result.json."""
     out.mkdir(parents=True, exist_ok=True)
     files = list(write_comparison([result], out))
     rows = day_rows(result)
@@ -191,6 +207,7 @@ def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:
         w.writeheader()
         w.writerows(rows)
     files.append(days_csv)
+    files.append(_write_rows(out / "unserved.csv", unserved_rows(result), UNSERVED_COLUMNS))
     files.append(plot_days(result, out / "days.png"))
     doc = {
         "scenario": result.config.name,
@@ -198,11 +215,24 @@ def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:
         "n_bins": result.n_bins,
         "wall_s": round(result.wall_s, 1),
         "totals": {p.policy: _finite(p.totals) for p in result.policies},
+        "unserved_by_reason": {p.policy: p.unserved_by_reason for p in result.policies},
     }
     js = out / "result.json"
     js.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n", "utf-8")
     files.append(js)
     return tuple(files)
+
+
+UNSERVED_COLUMNS = ("scenario", "policy", "day", "plan_date", "counted", "bin", "kind", "reason")
+
+
+def _write_rows(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Path:
+    """``rows`` as CSV with ``columns`` (the header alone when there is no row)."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(columns))
+        w.writeheader()
+        w.writerows(rows)
+    return path
 
 
 def _finite(values: Any) -> dict[str, Any]:

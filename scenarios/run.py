@@ -23,7 +23,9 @@ KPIs per policy (totals over the compared days, numbered 0 .. days - 1):
 * ``co2_kg``: ``CO2_KG_PER_KM`` x km. Assumption: a diesel refuse collection truck burns
   about 0.41 l of diesel per km on collection rounds, and diesel emits 2.68 kg CO2 per litre
   (well-to-wheel excluded), i.e. about 1.1 kg CO2/km. Idling at bins is not added;
-* ``unserved_must`` (required bins the routes could not take), ``trips_over_capacity``
+* ``unserved_must`` (required bins the routes could not take; each day's record keeps the
+  optimiser's reason for each, :meth:`PolicyResult.unserved_by_reason` counts them by
+  :func:`reason_kind`), ``trips_over_capacity``
   (truck trips whose TRUE load exceeded the truck in litres or kg: the forecast loads, or
   the densities they were weighed at, were too low; the crew would need an extra unload),
   ``load_error_pct`` (true minus planned litres, % of planned), ``violations`` (independent
@@ -35,6 +37,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -42,6 +45,7 @@ from typing import Any
 
 from fleet.density import planned_at_densities
 from optimiser.daily import DayPlan
+from optimiser.explain import RULES, UNFIT
 from optimiser.params import SolveParams
 from optimiser.plan import VisitKind
 from optimiser.problem import bin_of
@@ -100,6 +104,7 @@ class DayRecord:
     planned_l: float
     violations: int
     solve_s: float
+    unserved_why: tuple[tuple[str, str], ...] = ()  # (bin id, reason) of each unserved_must
 
     @property
     def counted(self) -> bool:
@@ -121,6 +126,14 @@ class PolicyResult:
     days: tuple[DayRecord, ...]
     totals: Mapping[str, float]
 
+    @property
+    def unserved_by_reason(self) -> dict[str, int]:
+        """The unserved must bins of the compared days by :func:`reason_kind`, most first."""
+        kinds = Counter(
+            reason_kind(why) for r in self.days if r.counted for _, why in r.unserved_why
+        )
+        return dict(kinds.most_common())
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScenarioResult:
@@ -141,6 +154,34 @@ class ScenarioResult:
 
 
 # ----------------------------------------------------------------------------- one day
+
+# a few words for what the optimiser's reason of an unserved bin says, to count them by:
+# the first phrase found in the reason (the optimiser's own words, see optimiser.screen,
+# optimiser.daily, optimiser.explain) gives its kind
+REASON_KINDS = (
+    ("exceeds the capacity", "bigger than any truck's capacity"),
+    ("is over when the plan starts", "every shift over"),
+    ("no truck can unload", "disposal sites closed"),
+    ("within its time window and return within its shift", "time window or shift length"),
+    ("no truck can reach it", "unreachable: no drivable street near it"),
+    ("no truck taking stream", "no disposal site for its streams"),
+    ("takes stream", "no truck takes its stream"),
+    ("found no", "no solution within the time limit"),
+    ("the search left it out", "left out by the search (a longer time limit may serve it)"),
+)
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of an unserved bin's ``reason`` (:data:`REASON_KINDS`); a bin that fits in
+    no route by the rules its tries broke, e.g. ``"could not fit: shift end, truck volume"``
+    (the trucks left out); any other reason as it is."""
+    for phrase, kind in REASON_KINDS:
+        if phrase in reason:
+            return kind
+    if reason.startswith(UNFIT):
+        rules = sorted({words for words in RULES.values() if words in reason})
+        return f"could not fit: {', '.join(rules)}" if rules else UNFIT
+    return reason
 
 
 def _trip_loads(
@@ -215,6 +256,7 @@ def _record(
         overflowing_bins=out.overflowing_bins,
         reports=out.reports,
         unserved_must=sum(bin_of(u.ref) in must for u in day.unserved),
+        unserved_why=tuple((u.ref, u.reason) for u in day.unserved if bin_of(u.ref) in must),
         trips=trips,
         trips_over_capacity=int(over),
         planned_l=planned,
@@ -383,9 +425,31 @@ def day_rows(result: ScenarioResult) -> list[dict[str, Any]]:
     for p in result.policies:
         for r in p.days:
             row = asdict(r)
+            del row["unserved_why"]  # each in unserved.csv (unserved_rows), counted here
+            kinds = Counter(reason_kind(why) for _, why in r.unserved_why)
+            row["unserved_reasons"] = "; ".join(f"{k}: {n}" for k, n in kinds.most_common())
             row["plan_date"] = r.plan_date.isoformat()
             row["mean_fill_at_pickup"] = round(r.mean_fill_at_pickup, 3)
             row["scenario"] = result.config.name
             row["counted"] = r.counted
             rows.append(row)
     return rows
+
+
+def unserved_rows(result: ScenarioResult) -> list[dict[str, Any]]:
+    """Every unserved must bin of every policy's days, with the optimiser's reason."""
+    return [
+        {
+            "scenario": result.config.name,
+            "policy": p.policy,
+            "day": r.day,
+            "plan_date": r.plan_date.isoformat(),
+            "counted": r.counted,
+            "bin": ref,
+            "kind": reason_kind(why),
+            "reason": why,
+        }
+        for p in result.policies
+        for r in p.days
+        for ref, why in r.unserved_why
+    ]

@@ -38,8 +38,15 @@ def test_tiny_run_measures_every_policy_and_writes_files(
 
     files = write_run(result, tmp_path / "run")
     names = {f.name for f in files}
-    assert names == {"comparison.md", "comparison.csv", "days.csv", "days.png", "result.json"}
-    assert all(f.stat().st_size > 0 for f in files)
+    assert names == {
+        "comparison.md",
+        "comparison.csv",
+        "days.csv",
+        "unserved.csv",
+        "days.png",
+        "result.json",
+    }
+    assert all(f.stat().st_size > 0 for f in files)  # unserved.csv: its header at least
     assert (tmp_path / "run" / "days.png").read_bytes()[:4] == b"\x89PNG"
     with (tmp_path / "run" / "comparison.csv").open() as fh:
         rows = list(csv.DictReader(fh))
@@ -374,3 +381,84 @@ def test_trucks_used_says_it_is_a_mean_per_day_where_people_read_it(tmp_path: Pa
     sweep = Table(SWEEP_COLUMNS, (("fleet.trucks", 3, "fixed-2d", *([1.0] * len(KPI_COLUMNS))),))
     (_, sweep_md, _) = write_sweep(sweep, tmp_path / "sweep", title="made")
     assert "| trucks_used (mean per day) |" in sweep_md.read_text()
+
+
+def _short_shift(city: City) -> City:
+    """``city`` with one truck whose shift is 40 minutes: it cannot empty every bin."""
+    from dataclasses import replace
+    from datetime import time
+
+    from fleet.models import TimeWindow
+
+    inv = city.inventory
+    truck = replace(inv.vehicles[0], shift=TimeWindow(time(6), time(6, 40)))
+    return replace(city, inventory=replace(inv, vehicles=(truck,)))
+
+
+def test_unserved_must_bins_are_counted_by_reason_in_the_outputs(
+    tiny_city: City, tmp_path: Path
+) -> None:
+    """Every bin due every day, one truck on a 40-minute shift: some must bins go unserved.
+    The outputs said how many, not why; now days.csv counts them by reason, unserved.csv
+    lists each with the optimiser's words, result.json and comparison.md count them."""
+    import json
+
+    policies = [{"kind": "fixed", "every_k_days": 1}]
+    cfg = config_from_dict(tiny_dict(days=2, policies=policies), source="short.toml")
+    result = run_scenario(cfg, city=_short_shift(tiny_city))
+    fixed = result.policies[0]
+    n = int(fixed.totals["unserved_must"])
+    assert n > 0
+    assert fixed.unserved_by_reason == {"could not fit: shift end": n}
+    write_run(result, tmp_path)
+    with (tmp_path / "unserved.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == n
+    assert all(r["reason"].startswith("could not fit in any route: shift end") for r in rows)
+    with (tmp_path / "days.csv").open() as fh:
+        days = list(csv.DictReader(fh))
+    for day, record in zip(days, fixed.days, strict=True):
+        assert day["unserved_reasons"] == f"could not fit: shift end: {record.unserved_must}"
+    doc = json.loads((tmp_path / "result.json").read_text())
+    assert doc["unserved_by_reason"] == {"fixed-1d": {"could not fit: shift end": n}}
+    md = (tmp_path / "comparison.md").read_text()
+    assert f"- **tiny / fixed-1d**: {n} could not fit: shift end" in md
+
+
+def test_no_unserved_bin_no_reasons_line(tmp_path: Path) -> None:
+    result = _made_result(unserved_must=0)
+    md = write_comparison([result], tmp_path)[0].read_text()
+    assert "unserved, by reason" not in md
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        (
+            "could not fit in any route: shift end, truck volume (t1, t2); stop limit (t3)",
+            "could not fit: shift end, stop limit, truck volume",
+        ),
+        ("could not fit in any route", "could not fit in any route"),
+        ("could not fit in any route: no truck takes stream 'glass'", "no truck takes its stream"),
+        (
+            "no truck can reach it: (24.936026, 60.176291) is 304 m from the nearest drivable "
+            "street; fix its coordinates",
+            "unreachable: no drivable street near it",
+        ),
+        (
+            "no truck can reach it within its time window and return within its shift "
+            "(the nearest truck is 2 h 10 min away)",
+            "time window or shift length",
+        ),
+        (
+            "900 l / 300 kg exceeds the capacity (or daily limit) of every truck taking "
+            "stream 'residual'",
+            "bigger than any truck's capacity",
+        ),
+        ("something new", "something new"),
+    ],
+)
+def test_reason_kinds(reason: str, kind: str) -> None:
+    from scenarios.run import reason_kind
+
+    assert reason_kind(reason) == kind
