@@ -299,6 +299,17 @@ def plan(
     _print_day(result.day, result.excluded, result.files)
 
 
+def _print_comparison(results: Sequence[Any], title: str = "Scenario comparison") -> None:
+    """The scenarios' KPI table: drawn in a terminal, as markdown elsewhere (a file, a CI log:
+    rich would cut its columns to 80 characters there)."""
+    from scenarios.commands import plain_table, rich_table
+
+    if console.is_terminal:
+        console.print(rich_table(results, title))
+    else:
+        console.print(plain_table(results, title), soft_wrap=True, markup=False, highlight=False)
+
+
 scenarios_app = typer.Typer(
     help="Simulate weeks of a city and compare collection policies.", no_args_is_help=True
 )
@@ -312,7 +323,7 @@ def scenarios_run(
 ) -> None:
     """Simulate one scenario under each of its policies; write comparison.md/.csv and plots."""
     from fleet.errors import FleetDataError
-    from scenarios.commands import rich_table, run_file
+    from scenarios.commands import run_file
     from scenarios.config import ScenarioError
 
     try:
@@ -321,7 +332,7 @@ def scenarios_run(
     except (ScenarioError, FleetDataError) as err:
         _error(err)
         raise typer.Exit(code=2) from None
-    console.print(rich_table([result], f"{result.config.name}: {result.n_bins} bins"))
+    _print_comparison([result], f"{result.config.name}: {result.n_bins} bins")
     for path in files:
         console.print(f"wrote {escape(str(path))}")
 
@@ -333,7 +344,7 @@ def scenarios_compare(
 ) -> None:
     """Run several scenarios and write one comparison table (markdown and CSV)."""
     from fleet.errors import FleetDataError
-    from scenarios.commands import compare_files, rich_table
+    from scenarios.commands import compare_files
     from scenarios.config import ScenarioError
 
     try:
@@ -342,7 +353,7 @@ def scenarios_compare(
     except (ScenarioError, FleetDataError) as err:
         _error(err)
         raise typer.Exit(code=2) from None
-    console.print(rich_table(results))
+    _print_comparison(results)
     for path in written:
         console.print(f"wrote {escape(str(path))}")
 

@@ -112,6 +112,16 @@ def rich_table(results: Sequence[ScenarioResult], title: str = "Scenario compari
     return out
 
 
+def plain_table(results: Sequence[ScenarioResult], title: str = "Scenario comparison") -> str:
+    """The table of :func:`rich_table` as markdown under ``title``: whole, whatever the width
+    (for output that is not a terminal, where rich would cut the columns to 80 characters)."""
+    table = compare(results)
+    columns = ("scenario", "policy", *SHOWN)
+    idx = [table.columns.index(c) for c in SHOWN]
+    rows = tuple((row[0], row[1], *(_cell(row[j]) for j in idx)) for row in table.rows)
+    return f"{title}\n\n{Table(columns, rows).to_markdown()}"
+
+
 def _cell(v: object) -> str:
     if isinstance(v, float) and abs(v) < 10:
         return f"{v:,.{decimals_short_of_one(v, 2) + 1}g}" if v == v else "n/a"

@@ -163,3 +163,23 @@ def test_compare_refuses_one_file_given_twice_saying_so(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "is given twice; compare each scenario file once" in " ".join(res.output.split())
     assert not (tmp_path / "out").exists()
+
+
+def test_the_printed_table_is_whole_when_output_is_not_a_terminal(tmp_path: Path) -> None:
+    """Piped to a file or a CI log, rich cut the table to 80 characters ('km_vs_…', values
+    folded); there it is printed as markdown: every shown column, every row on one line."""
+    from scenarios.commands import SHOWN
+    from scenarios.report import label
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        app, ["scenarios", "run", str(_toml(tmp_path, "a")), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    header = "| " + " | ".join(["scenario", "policy", *map(label, SHOWN)]) + " |"
+    assert header in lines
+    rows = [line for line in lines if line.startswith("| a | ")]
+    assert [row.split(" | ")[1] for row in rows] == ["fixed-2d", "forecast"]
+    assert all(row.count(" | ") == len(SHOWN) + 1 for row in rows)
+    assert "…" not in res.output
