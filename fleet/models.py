@@ -493,14 +493,26 @@ def collection_period(
     planned as late as a truck may come (``fleet.policy``).
     """
     if not inventory.vehicles:
-        six = datetime.combine(plan_date, time(6, 0), tzinfo=tz)
+        six = _on(plan_date, time(6, 0), tz)
         return six, six
     first = min(v.shift.start for v in inventory.vehicles)
     last = max(v.shift.end for v in inventory.vehicles)
-    return (
-        datetime.combine(plan_date, first, tzinfo=tz),
-        datetime.combine(plan_date, last, tzinfo=tz),
-    )
+    return _on(plan_date, first, tz), _on(plan_date, last, tz)
+
+
+def stream_starts(inventory: Inventory, plan_date: date, tz: tzinfo) -> dict[str, datetime]:
+    """The start of the earliest shift on ``plan_date`` (local) of a truck taking each
+    stream, by stream; a stream no truck takes is absent (no truck comes for it)."""
+    streams = {s for v in inventory.vehicles for s in v.streams}
+    return {
+        s: _on(plan_date, min(v.shift.start for v in inventory.vehicles if s in v.streams), tz)
+        for s in streams
+    }
+
+
+def _on(plan_date: date, at: time, tz: tzinfo) -> datetime:
+    """The instant of the local clock time ``at`` on ``plan_date`` in ``tz``."""
+    return datetime.combine(plan_date, at, tzinfo=tz)
 
 
 class Action(StrEnum):

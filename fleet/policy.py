@@ -5,7 +5,8 @@ Rules, in order (the first that fires gives the action and the reason):
 1. **MUST, citizen report**: an overflow report for the bin, after its last known emptying
    and not after ``collect_at``.
 2. **MUST, forecast**: the expected fill at ``next_opportunity`` (the next time a truck
-   could come if we skip today) is >= ``must_fill``.
+   taking the bin's stream could come if we skip today) is >= ``must_fill``. A bin whose
+   stream no truck takes has none: it is a MUST bin, for routing to report unserved.
 3. **MUST, risk**: the probability that the fill is >= 1.0 at ``next_opportunity`` (normal
    band of the forecast) is >= ``must_risk``.
 4. **MAY**: the expected fill at ``collect_at`` is >= ``may_fill``. Its prize is
@@ -127,21 +128,28 @@ class CollectionPolicy:
         *,
         collect_at: datetime,
         collect_until: datetime | None = None,
-        next_opportunity: datetime | None = None,
+        next_opportunity: datetime | Mapping[str, datetime] | None = None,
         reports: Iterable[CitizenReport] = (),
     ) -> tuple[BinDecision, ...]:
         """One :class:`BinDecision` per bin, in the order of ``bins``.
 
         ``collect_at`` is the start of the day's collection (the reference of the rules),
         ``collect_until`` its end (the load time of bins without a deadline; default
-        ``collect_at``). Raises :class:`FleetDataError` for a bin without a model or naive
-        times.
+        ``collect_at``). ``next_opportunity`` is one time for every bin (default
+        :meth:`next_opportunity_after` ``collect_at``) or one per stream: a bin whose stream
+        is not in it has no truck to collect it. Raises :class:`FleetDataError` for a bin
+        without a model or naive times.
         """
-        for at in (collect_at, collect_until, next_opportunity):
+        if isinstance(next_opportunity, Mapping):
+            by_stream: Mapping[str, datetime] | None = next_opportunity
+            nexts = list(next_opportunity.values())
+        else:
+            by_stream = None
+            nexts = [next_opportunity or self.next_opportunity_after(collect_at)]
+        for at in (collect_at, collect_until, *nexts):
             if at is not None and (at.tzinfo is None or at.utcoffset() is None):
                 raise FleetDataError(f"time {at.isoformat()} has no time zone; add an offset")
-        nxt = next_opportunity or self.next_opportunity_after(collect_at)
-        if nxt <= collect_at:
+        if any(nxt <= collect_at for nxt in nexts):
             raise FleetDataError("next_opportunity must be after collect_at")
         until = collect_until or collect_at
         if until < collect_at:
@@ -154,7 +162,14 @@ class CollectionPolicy:
             )
         by_bin, _ = match_reports(bins, reports, self.report_match_m)
         return tuple(
-            self._decide_one(b, models[b.bin_id], collect_at, until, nxt, by_bin.get(b.bin_id, ()))
+            self._decide_one(
+                b,
+                models[b.bin_id],
+                collect_at,
+                until,
+                nexts[0] if by_stream is None else by_stream.get(b.stream),
+                by_bin.get(b.bin_id, ()),
+            )
             for b in bins
         )
 
@@ -164,7 +179,7 @@ class CollectionPolicy:
         model: FillModel,
         collect_at: datetime,
         until: datetime,
-        nxt: datetime,
+        nxt: datetime | None,
         reports: Iterable[CitizenReport],
     ) -> BinDecision:
         fill = model.fill_at(collect_at).expected
@@ -174,6 +189,9 @@ class CollectionPolicy:
         if valid:
             why = f"citizen report {valid[-1].report_id}: overflowing"
             return bin_decision(b, Action.MUST, fill, why, load=load)
+        if nxt is None:
+            why = f"no truck takes stream {b.stream!r}: no next opportunity"
+            return bin_decision(b, Action.MUST, fill, why, due_at=due, load=load)
         next_fill = model.fill_at(nxt).expected
         when = f"by {_fmt_time(nxt)} (next opportunity)"
         risk = model.prob_over(nxt)
@@ -281,7 +299,7 @@ def decide(
     *,
     collect_at: datetime,
     collect_until: datetime | None = None,
-    next_opportunity: datetime | None = None,
+    next_opportunity: datetime | Mapping[str, datetime] | None = None,
     reports: Iterable[CitizenReport] = (),
     policy: CollectionPolicy | None = None,
 ) -> tuple[BinDecision, ...]:

@@ -30,6 +30,7 @@ from fleet.models import (
     Inventory,
     PickupRecord,
     collection_period,
+    stream_starts,
 )
 from fleet.policy import CollectionPolicy
 from network.errors import NetworkError, SnapError
@@ -392,12 +393,17 @@ def _forecast(
     start_at: datetime | None,
 ) -> tuple[dict[str, FillModel], list[BinDecision]]:
     """Each bin's fill model and the policy's decision for the day's collection period, read
-    at its start or at ``start_at`` when later (as in :func:`plan_day`). The next opportunity
-    stays the policy's days after the start of the day's shifts, whenever the plan is made."""
+    at its start or at ``start_at`` when later (as in :func:`plan_day`). A bin's next
+    opportunity stays the policy's days after the start of the day's first shift of a truck
+    taking its stream, whenever the plan is made (a stream no truck takes has none)."""
     collect_at, collect_until = collection_period(inventory, plan_date, tz)
-    next_opportunity = policy.next_opportunity_after(collect_at)
+    starts = stream_starts(inventory, plan_date, tz)
     if start_at is not None:
         collect_at = min(max(collect_at, start_at), collect_until)
+    soonest = collect_at + timedelta(seconds=1)
+    next_opportunity = {
+        stream: max(policy.next_opportunity_after(at), soonest) for stream, at in starts.items()
+    }
     models = estimate_models(
         inventory.bins,
         readings,
@@ -411,7 +417,7 @@ def _forecast(
         models,
         collect_at=collect_at,
         collect_until=collect_until,
-        next_opportunity=max(next_opportunity, collect_at + timedelta(seconds=1)),
+        next_opportunity=next_opportunity,
         reports=reports,
     )
     return models, list(decisions)

@@ -154,6 +154,23 @@ def test_decision_for_every_bin_in_order_and_default_next_opportunity() -> None:
     assert "2026-11-04 07:00" in ds[0].reason
 
 
+def test_each_bin_is_judged_at_its_streams_next_opportunity() -> None:
+    bins = [make_bin("r"), make_bin("p", stream="paper"), make_bin("g", stream="glass")]
+    rising = {b: flat(0.0, bin_id=b, rate_per_h=0.029) for b in ("r", "p", "g")}
+    # 87 % at 30 h (06:00 the next day), 99 % at 34 h (10:00)
+    nexts = {"residual": at(30), "paper": at(34)}
+    ds = decide(bins, rising, collect_at=at(6), next_opportunity=nexts)
+    assert [d.action for d in ds] == [Action.SKIP, Action.MUST, Action.MUST]
+    assert ds[1].reason.endswith("by 2026-11-03 10:00 (next opportunity)")
+    assert ds[2].reason == "no truck takes stream 'glass': no next opportunity"
+
+
+def test_next_opportunities_by_stream_must_follow_collection() -> None:
+    nexts = {"residual": at(30), "paper": COLLECT}
+    with pytest.raises(FleetDataError, match="after collect_at"):
+        decide([make_bin()], {"b1": flat(0.5)}, collect_at=COLLECT, next_opportunity=nexts)
+
+
 def test_missing_model_raises() -> None:
     with pytest.raises(FleetDataError, match="no fill model for bin"):
         decide([make_bin("a")], {}, collect_at=COLLECT)
