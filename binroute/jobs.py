@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -157,22 +157,41 @@ forecast bins at 1846 % full), while :data:`STALE_READINGS_DAYS` stops the job."
 
 
 def _old_readings_note(
-    path: Path | None, readings: Sequence[FillReading], first: datetime, day: DayPlan
+    path: Path | None,
+    readings: Sequence[FillReading],
+    first: datetime,
+    day: DayPlan,
+    pickups: Sequence[PickupRecord] = (),
 ) -> tuple[str, ...]:
     """A note when the newest of ``readings`` is more than :data:`OLD_READINGS_DAYS` before
     ``first`` (the day's first shift, or the plan's start), naming its age, the highest
-    forecast of ``day`` and what the gap means for the forecasts; none otherwise."""
-    used = [r.at for r in readings if r.at <= first]  # later ones are listed as not used
+    forecast of ``day`` and what the gap means for the forecasts; none otherwise. A bin the
+    trucks emptied (``pickups``) within that time is known since: none when every bin read
+    was, and the note counts those that were not."""
+    used = [r for r in readings if r.at <= first]  # later ones are listed as not used
     if path is None or not used:
         return ()
-    newest = max(used)
+    newest = max(r.at for r in used)
     days = (first - newest).total_seconds() / 86400
     if days <= OLD_READINGS_DAYS:
         return ()
-    top = max((d.expected_fill_fraction for d in day.decisions), default=0.0)
+    gap = timedelta(days=OLD_READINGS_DAYS)
+    emptied = {p.bin_id for p in pickups if first - gap <= p.at <= first}  # after every reading
+    read = {r.bin_id for r in used}
+    if read <= emptied:
+        return ()
+    top = max(
+        (d.expected_fill_fraction for d in day.decisions if d.bin_id not in emptied), default=0.0
+    )
+    which = (
+        f"the fill since of {len(read - emptied)} of the {len(read)} bins read (the others were "
+        "emptied since, by --pickups)"
+        if read & emptied
+        else "every fill since"
+    )
     return (
         f"{path.name}: the newest reading ({newest.isoformat(timespec='minutes')}) is {days:.1f} "
-        f"days before the day starts ({first.isoformat()}): every fill since is extrapolated at "
+        f"days before the day starts ({first.isoformat()}): {which} is extrapolated at "
         f"the rate learned, not read, so the forecasts are guesses that grow with the gap (the "
         f"highest is {top:.0%} full), and bins emptied since are known only from --pickups; "
         "check that the sensors still report, or give a newer file",
@@ -404,7 +423,7 @@ def plan_from_files(
     )
     notes = (
         *_unknown_fills_note(readings_path, pickups_path, reports),
-        *_old_readings_note(readings_path, readings, first, day),
+        *_old_readings_note(readings_path, readings, first, day, pickups),
     )
     day = _with_notes(day, notes)
     excluded: Sequence[tuple[str, str]] = [

@@ -590,6 +590,27 @@ def test_readings_days_older_than_the_day_get_a_note_naming_their_age(city_files
     assert "the newest reading" in " ".join(output.split())
 
 
+def test_bins_the_trucks_emptied_since_the_old_readings_are_known(city_files: Path) -> None:
+    """--date 24 days after the readings with a pickups log emptying b01..b11 and at-sea the
+    day before: their fills are known since, so the note counts b00 alone (it said every
+    fill was extrapolated); with b00 emptied too there is no note."""
+    late = PLAN_DATE + timedelta(days=24)
+    eve = datetime.combine(late - timedelta(days=1), time(18), tzinfo=TZ).isoformat()
+    emptied = ["at-sea", *(f"b{i:02d}" for i in range(1, 11))]
+    pickups = city_files / "pickups.csv"
+    pickups.write_text("bin_id,at\n" + "".join(f"{b},{eve}\n" for b in emptied))
+    code, output, plan = _run(city_files, "--date", late.isoformat(), "--pickups", str(pickups))
+    assert code == 0, output
+    notes = [n for n in plan["notes"] if "newest reading" in n]  # type: ignore[union-attr]
+    assert len(notes) == 1 and "the fill since of 1 of the 12 bins read" in notes[0], notes
+    b00 = next(d for d in plan["decisions"] if d["bin_id"] == "b00")  # type: ignore[union-attr]
+    said = re.search(r"\(the highest is (\d+)% full\)", notes[0])
+    assert said is not None and abs(int(said.group(1)) - 100 * b00["expected_fill"]) <= 1
+    pickups.write_text(pickups.read_text() + f"b00,{eve}\n")
+    code, output, plan = _run(city_files, "--date", late.isoformat(), "--pickups", str(pickups))
+    assert code == 0 and not any("newest reading" in n for n in plan["notes"]), output  # type: ignore[union-attr]
+
+
 def test_a_plan_without_readings_or_pickups_says_no_fill_is_known(city_files: Path) -> None:
     """No --readings, no --pickups: the plan says no bin's fill is known and what was assumed
     (every bin was forecast at the default 50 % with no word); with readings it does not."""
