@@ -328,33 +328,47 @@ def _new_emptying(
     alerts: Mapping[str, Sequence[datetime]] | None = None,
 ) -> Callable[[ProgressRow], bool]:
     """A filter of ``visit_done``, ``visit_missed`` and ``disposal_done`` rows taken in time
-    order: False for a resend (the same truck's report of the same bin, or site, within
-    ``REPEAT_REPORT_GAP`` of its last kept one, with no other bin or unloading reported by
-    the truck in between). A report after other work is never a resend: a short trip may
-    bring a truck back to a site, or an alert back to a bin, within the hour; nor is a
-    bin's report (emptied, or missed again: its crew still could not empty it) after an
-    alert on the bin raised since its last kept one (``alerts``: bin id -> when): the alert
-    sent the truck straight back."""
+    order: False for a resend. A report identical to one of its truck's kept ones (the same
+    kind, bin or site, ``at`` and ``reason``: a tablet retrying) is always one. So is the
+    same truck's report of the same bin, or site, within ``REPEAT_REPORT_GAP`` of its last
+    kept one, with no other bin or unloading reported by the truck in between (a button
+    pressed twice). A report after other work is never a resend: a short trip may bring a
+    truck back to a site, or an alert back to a bin, within the hour; nor is a bin's report
+    (emptied, or missed again: its crew still could not empty it) after an alert on the bin
+    raised since its last kept one (``alerts``: bin id -> when): the alert sent the truck
+    straight back. For a bin missed, that counts the alert raised at the kept report's own
+    time (the crew's alert, ``post_progress``, which sends a truck back); an alert raised
+    at an emptying's time was answered by it (``emptied_since``), and sends none."""
     kept: dict[tuple[str, str, str | None], datetime] = {}
     last: dict[str, tuple[str, str | None]] = {}  # per truck: what its last kept report was
+    seen: set[tuple[str, str, str | None, datetime, str | None]] = set()  # kept, as sent
     raised = alerts or {}
 
-    def alerted(bin_id: str | None, after: datetime, until: datetime) -> bool:
-        return any(after < at <= until for at in raised.get(bin_id or "", ()))
+    def sent_back(r: ProgressRow, since: datetime) -> bool:
+        if r.kind == "disposal_done":
+            return False
+        times = raised.get(r.bin_id or "", ())
+        if r.kind == "visit_missed":
+            return any(since <= at <= r.at for at in times)
+        return any(since < at <= r.at for at in times)
 
     def is_new(r: ProgressRow) -> bool:
         what = (r.kind, r.site_id if r.kind == "disposal_done" else r.bin_id)
         key = (r.vehicle_id, *what)
+        sent = (*key, r.at, r.reason)
+        if sent in seen:
+            return False
         prev = kept.get(key)
         if (
             prev is not None
             and r.at - prev < REPEAT_REPORT_GAP
             and last[r.vehicle_id] == what
-            and not (r.kind != "disposal_done" and alerted(r.bin_id, prev, r.at))
+            and not sent_back(r, prev)
         ):
             return False
         kept[key] = r.at
         last[r.vehicle_id] = what
+        seen.add(sent)
         return True
 
     return is_new
@@ -364,9 +378,9 @@ WORK_KINDS = ("visit_done", "visit_missed", "disposal_done")  # reports of work,
 
 
 def is_resend(session: Session, row: ProgressRow) -> bool:
-    """Whether stored report ``row`` (an emptying, a bin missed, an unloading) repeats its
-    truck's last one of the day within ``REPEAT_REPORT_GAP`` (:func:`resend_ids`): the
-    same report sent twice (a tablet retrying), which changes nothing."""
+    """Whether stored report ``row`` (an emptying, a bin missed, an unloading) repeats one of
+    its truck's earlier reports of the day (:func:`resend_ids`): the same report sent twice
+    (a tablet retrying, a button pressed twice), which changes nothing."""
     if row.kind not in WORK_KINDS:
         return False
     return row.id in resend_ids(session, row.plan_date, vehicle_id=row.vehicle_id, until=row.at)
@@ -380,8 +394,8 @@ def resend_ids(
     until: datetime | None = None,
 ) -> set[int]:
     """The ids of the reports (emptyings, bins missed, unloadings) of ``plan_date`` that
-    repeat their truck's last one within ``REPEAT_REPORT_GAP`` (:func:`_new_emptying`): the
-    same report sent twice, which changes nothing. Only truck ``vehicle_id``'s, and only
+    repeat an earlier one of their truck's (:func:`_new_emptying`): the same report sent
+    twice, which changes nothing. Only truck ``vehicle_id``'s, and only
     those dated ``until`` or before, when given (a truck's reports are judged alone, in
     time order, so the others do not change the answer)."""
     where = [ProgressRow.plan_date == plan_date, ProgressRow.kind.in_(WORK_KINDS)]
@@ -414,8 +428,8 @@ def collection_log(
     the bins listed now (a bin taken off the street leaves the log with it), or of those of
     ``bin_ids`` only, when given (their trucks' unloadings are read too, to tell resends).
 
-    A resend (:func:`_new_emptying`: the truck's last report repeated within
-    ``REPEAT_REPORT_GAP``, no alert on the bin between) is dropped, as in
+    A resend (:func:`_new_emptying`: an earlier report sent again, or the truck's last
+    report repeated within ``REPEAT_REPORT_GAP``, no alert on the bin between) is dropped, as in
     :func:`truck_progress`. With ``bin_ids``, only the reports of the trucks that reported
     one of those bins in the window are read (whether a report is a resend depends on its
     truck's reports alone), not the whole city's log.

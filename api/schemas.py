@@ -467,8 +467,8 @@ class ProgressOut(_Out):
     # before the bins planned ahead of it: the truck was full sooner than planned)
     off_route: bool | None = None
     reason: str | None = None  # visit_missed: why the crew could not empty the bin
-    # the truck's last report sent again within the hour (a tablet retrying): it changes
-    # nothing, and is no second visit of the bin (repo.is_resend)
+    # an earlier report sent again (a tablet retrying), or the truck's last one repeated
+    # within the hour: it changes nothing, and is no second visit of the bin (repo.is_resend)
     resend: bool = False
 
 

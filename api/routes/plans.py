@@ -338,7 +338,7 @@ def _check_report(s: Any, plan: PlanRow, item: ProgressIn, tz: ZoneInfo) -> None
 )
 def list_progress(plan_id: PlanId, db: DbDep, _: CanRead) -> list[ProgressOut]:
     """Every report of the plan's day, in time order; ``resend`` marks a report repeating
-    its truck's last one within the hour (``repo.resend_ids``): no second visit."""
+    an earlier one of its truck's (``repo.resend_ids``): no second visit."""
     with db.reader() as s:
         plan = repo.get_or_404(s, PlanRow, plan_id, "plan")
         resent = repo.resend_ids(s, plan.plan_date)

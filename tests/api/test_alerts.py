@@ -401,14 +401,14 @@ def test_a_bin_missed_again_at_once_after_an_alert_on_it_is_a_second_missed_visi
     """v1's crew cannot empty b0 at 09:00; an alert on b0 at 09:05 sends v1 straight back
     (no other work between), and at 09:10 its crew again cannot empty it: a second stop
     passed, kept, and it raises an alert of its own (before, taken for a resend of the
-    09:00 report: dropped, as only an emptying after an alert was kept); the same report
-    resent at 09:12 is a resend."""
+    09:00 report: dropped, as only an emptying after an alert was kept); the tablet
+    retrying the 09:10 report is a resend."""
     dispatcher = keys["dispatcher"]
     missed = {"vehicle_id": "v1", "kind": "visit_missed", "bin_id": "b0"}
     url = _alerted_after(client, dispatcher, runtime, missed)
     sent = [
         _sent(client, url, {**missed, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
-        for at in ("09:10", "09:12")
+        for at in ("09:10", "09:10")
     ]
     assert [r["resend"] for r in sent] == [False, True]
     v1 = _v1(runtime)
@@ -417,6 +417,40 @@ def test_a_bin_missed_again_at_once_after_an_alert_on_it_is_a_second_missed_visi
     alerts = client.get("/alerts", headers=dispatcher).json()
     crew = sorted(datetime.fromisoformat(a["at"]) for a in alerts if a["source"] == "crew")
     assert crew == [datetime.fromisoformat(f"2026-11-25T{t}:00+02:00") for t in ("09:00", "09:10")]
+
+
+def test_a_bin_missed_again_after_its_own_crew_alert_is_a_second_missed_visit(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """v1's crew cannot empty b0 at 09:00 (parked car): the report raises a crew alert at
+    09:00, whose reroute sends v1 back; at 09:30 its crew again cannot empty it: a second
+    stop passed, kept, raising an alert of its own (before, an alert raised at the report's
+    own time did not count as sending the truck back, and the miss within the hour was
+    taken for a resend: dropped, no alert); the tablet retrying the 09:30 report (the same
+    ``at`` and reason) is a resend."""
+    dispatcher = keys["dispatcher"]
+    base = _planned(client, dispatcher, runtime)
+    url = f"/plans/{base}/progress"
+    missed = {"vehicle_id": "v1", "kind": "visit_missed", "bin_id": "b0", "reason": "parked car"}
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T09:00:00+02:00")
+    _sent(client, url, {**missed, "at": "2026-11-25T09:00:00+02:00"}, dispatcher)
+    wait(runtime)
+    (first,) = client.get("/alerts", headers=dispatcher).json()
+    assert (first["source"], first["status"]) == ("crew", "rerouted")
+    assert planner.reroutes[-1]["urgent"] == ["b0"]  # the fake sends v1 (its first truck)
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T09:30:00+02:00")
+    again = {**missed, "at": "2026-11-25T09:30:00+02:00"}
+    sent = [_sent(client, url, again, dispatcher) for _ in range(2)]
+    assert [r["resend"] for r in sent] == [False, True]
+    v1 = _v1(runtime)
+    assert (v1.done_bin_ids, v1.missed) == (("b0", "b0"), (True, True))
+    wait(runtime)
+    alerts = client.get("/alerts", headers=dispatcher).json()
+    crew = sorted(datetime.fromisoformat(a["at"]) for a in alerts if a["source"] == "crew")
+    assert crew == [datetime.fromisoformat(f"2026-11-25T{t}:00+02:00") for t in ("09:00", "09:30")]
 
 
 def test_unloadings_are_reported_per_site_and_checked(
