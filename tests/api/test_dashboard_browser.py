@@ -458,6 +458,47 @@ def test_a_report_sent_twice_marks_no_second_visit_done(server: tuple[str, str])
     assert external == []
 
 
+def test_a_click_the_service_takes_for_a_resend_marks_no_second_visit_done(
+    server: tuple[str, str],
+) -> None:
+    """The crew's tablet reports the first bin emptied 90 minutes late, half an hour before
+    its second visit ``<bin>#2`` is due; the dispatcher, seeing the bin done, clicks done on
+    ``<bin>#2``: the service takes it for a resend (the truck's last report again within
+    the hour) and the page marks no visit done, saying so (it marked ``<bin>#2`` done until
+    the page was reloaded)."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    binned: list[str] = []
+
+    plan = _planned(base, key)
+    with httpx.Client(base_url=base, timeout=10) as c:
+        headers = {"X-API-Key": key}
+        doc = c.get(f"/plans/{plan['id']}/routes", headers=headers).json()
+        route = next(r for r in doc["routes"] if any(v["kind"] == "bin" for v in r["visits"]))
+        first = next(v for v in route["visits"] if v["kind"] == "bin")
+        late = datetime.fromisoformat(first["end"]) + timedelta(minutes=90)
+        done = {"vehicle_id": route["vehicle_id"], "kind": "visit_done", "bin_id": first["ref"]}
+        sent = c.post(
+            f"/plans/{plan['id']}/progress", json={**done, "at": late.isoformat()}, headers=headers
+        )
+        assert sent.status_code == 201, sent.text
+    routes = {"**/plans/*/routes": _adding_second_visit(binned)}
+    with _dashboard(base, key, errors, external, routes) as page:
+        b = first["ref"]
+        page.wait_for_selector(f"tr.done[data-stop='{b}']")
+        assert binned[-1] == b
+        with page.expect_response("**/progress") as answer:
+            page.locator(f"tr[data-stop='{b}#2'] button.done-btn").click()
+        assert answer.value.json()["resend"] is True
+        page.wait_for_function("document.getElementById('message').textContent !== ''")
+        assert page.locator(f"tr.done[data-stop='{b}#2']").count() == 0
+        assert page.locator(f"tr.done[data-stop='{b}']").count() == 1
+        assert "taken for a resend" in page.inner_text("#message")
+    assert errors == []
+    assert external == []
+
+
 def test_the_planners_notes_and_broken_rules_are_shown(server: tuple[str, str]) -> None:
     """A rerouted plan may carry the checker's verdict (a late truck overruns its shift) and
     notes (why); the dispatcher sees both, the broken rule first."""

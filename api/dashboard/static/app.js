@@ -722,7 +722,8 @@ async function markDone(vehicleId, visit, button, fillInput) {
     const bin = binOf(visit.ref);
     const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "visit_done", bin_id: bin };
     if (fill !== null) body.fill_fraction = fill;
-    await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
+    const got = await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
+    if (got.resend) return await resent(vehicleId, `${visit.ref} emptied`);
     noteEmptying(bin, fill);
     state.typed.delete(typedKey(visit.ref));
     say(`${visit.ref} emptied by ${vehicleId}${fill === null ? "" : `, found ${pct(fill)} full`}`, true);
@@ -732,6 +733,15 @@ async function markDone(vehicleId, visit, button, fillInput) {
     say(err.message);
     button.disabled = false;
   }
+}
+
+/* A report the service took for a resend (``resend`` in its answer: the truck's report sent
+   again, a tablet's or this page's) changed nothing: no visit is marked (the page counting it
+   would mark the bin's next visit, ``<bin>#2``, done), and the plan is shown again as the
+   service has it (the first report may have come from the truck's tablet). */
+async function resent(vehicleId, what) {
+  await reloadShown();
+  say(`${what}: taken for a resend of ${vehicleId}'s report already in, nothing changed`);
 }
 
 const MAX_REASON = 200; // characters: the service's cap on a missed report's reason
@@ -756,7 +766,8 @@ async function markMissed(vehicleId, visit, button) {
     const bin = binOf(visit.ref);
     const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "visit_missed", bin_id: bin };
     if (reason) body.reason = reason;
-    await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
+    const got = await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
+    if (got.resend) return await resent(vehicleId, `${visit.ref} missed`); // no new alert
     noteEmptying(bin, MISSED);
     state.typed.delete(typedKey(visit.ref));
     renderMap();
@@ -776,7 +787,8 @@ async function markUnloaded(vehicleId, visit, button) {
   button.disabled = true;
   try {
     const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "disposal_done", site_id: visit.ref };
-    await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
+    const got = await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
+    if (got.resend) return await resent(vehicleId, `unloaded at ${visit.ref}`);
     noteUnloading(vehicleId, visit.ref);
     say(`${vehicleId} unloaded at ${visit.ref}`, true);
     renderTrucks();
