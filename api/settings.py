@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from network.snap import MAX_SNAP_M
+
 
 class Settings(BaseSettings):
     """Validated settings of ``binroute serve``.
@@ -55,6 +57,11 @@ class Settings(BaseSettings):
         waiting for its date's turn holds a thread).
     ingest_dir : str or None
         Folder whose ``*.csv`` reading files the nightly run ingests before planning.
+    max_snap_m : float
+        How far (m) a bin, depot or site may be from the nearest drivable street of ``city``
+        (``network.MAX_SNAP_M`` by default, as ``binroute plan --max-snap-m``): plans list a
+        bin farther unserved, with the reason; raise it for a city whose bins stand far
+        from the streets OSM maps.
     """
 
     model_config = SettingsConfigDict(env_prefix="BINROUTE_", extra="ignore")
@@ -75,6 +82,7 @@ class Settings(BaseSettings):
     clock_skew_min: int = Field(default=15, ge=0)
     job_workers: int = Field(default=2, ge=1, le=16)
     ingest_dir: str | None = None
+    max_snap_m: float = Field(default=MAX_SNAP_M, gt=0.0, allow_inf_nan=False)
 
     @field_validator("timezone")
     @classmethod

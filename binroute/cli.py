@@ -126,9 +126,9 @@ def _out_dir(out: Path) -> None:
         raise typer.BadParameter(f"--out {str(out)!r} is a file; give a directory")
 
 
-def _positive_metres(value: float) -> float:
-    """A snap limit that places something: finite, above 0 m."""
-    if not (math.isfinite(value) and value > 0):
+def _positive_metres(value: float | None) -> float | None:
+    """A snap limit that places something: finite, above 0 m (None: the default)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
         raise typer.BadParameter(f"{value} is not a distance in metres > 0")
     return value
 
@@ -259,17 +259,20 @@ def plan(
         ),
     ] = "",
     max_snap_m: Annotated[
-        float,
+        float | None,
         typer.Option(
             help="With --city: how far (m) a bin, depot or site may be from the nearest "
-            "drivable street; a bin farther is left out, a depot or site farther stops the job",
+            "drivable street; a bin farther is left out, a depot or site farther stops the "
+            "job (default 150: network.MAX_SNAP_M, as the service's BINROUTE_MAX_SNAP_M)",
             callback=_positive_metres,
+            show_default=False,
         ),
-    ] = 150.0,
+    ] = None,
 ) -> None:
     """Plan a day from a city's own files and write plan.json, routes.geojson, map.html."""
     from binroute.jobs import plan_from_files
     from fleet.errors import FleetDataError
+    from network import MAX_SNAP_M
     from network.errors import NetworkError
     from optimiser.errors import InvalidProblemError
     from optimiser.params import SolveParams
@@ -291,7 +294,7 @@ def plan(
                 params=SolveParams(time_limit_s=time_limit, seed=seed),
                 progress=update,
                 start=start_at,
-                max_snap_m=max_snap_m,
+                max_snap_m=MAX_SNAP_M if max_snap_m is None else max_snap_m,
             )
     except (FleetDataError, InvalidProblemError, NetworkError, OSError) as err:
         _error(err)

@@ -21,7 +21,14 @@ from fleet.io import (
     read_readings_csv,
 )
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord, collection_period
-from network import HaversineProvider, SnapError, StreetNetwork, StreetProvider, load_network
+from network import (
+    MAX_SNAP_M,
+    HaversineProvider,
+    SnapError,
+    StreetNetwork,
+    StreetProvider,
+    load_network,
+)
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
 from scenarios.outputs import split_snappable, swapped_near, write_day_outputs
@@ -363,7 +370,7 @@ def plan_from_files(
     tz_name: str,
     out: Path,
     params: SolveParams,
-    max_snap_m: float = 150.0,
+    max_snap_m: float = MAX_SNAP_M,
     progress: ProgressFn | None = None,
     start: time | None = None,
 ) -> FilePlan:

@@ -37,12 +37,13 @@ from network.graph import (
 from network.matrix import TravelMatrix
 from network.osm import WasteFeature, read_pbf, waste_features
 from network.providers import HaversineProvider, StreetProvider
-from network.snap import Snap
+from network.snap import MAX_SNAP_M, Snap
 from network.speeds import GraphSettings, parse_maxspeed
 from network.streets import StreetNetwork, StreetPoint
 from network.table import EdgeTable, graph_from_table, table_from_graph
 
 __all__ = [
+    "MAX_SNAP_M",
     "EdgeTable",
     "GraphSettings",
     "HaversineProvider",

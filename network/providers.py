@@ -9,6 +9,7 @@ import numpy as np
 
 from network.errors import NetworkError
 from network.matrix import TravelMatrix
+from network.snap import MAX_SNAP_M
 from network.streets import StreetNetwork
 from network.table import haversine_m
 
@@ -63,7 +64,7 @@ class StreetProvider:
     """Street matrix provider backed by a :class:`StreetNetwork`."""
 
     network: StreetNetwork
-    max_snap_m: float = 250.0
+    max_snap_m: float = MAX_SNAP_M
 
     def __call__(self, points: Sequence[tuple[float, float]]) -> TravelMatrix:
         """Fastest-path matrix between the (lon, lat) points (see StreetNetwork.matrix)."""

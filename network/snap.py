@@ -12,6 +12,12 @@ import shapely
 from network.errors import SnapError
 from network.table import EARTH_RADIUS_M, EdgeTable, haversine_m
 
+# How far (m) a bin, depot or site may stand from the nearest drivable street, by default
+# (``binroute plan --max-snap-m``, the service's ``BINROUTE_MAX_SNAP_M``): the crew wheels a
+# bin to the truck, and a point farther is more likely misplaced (a park's waste station, a
+# swapped lon/lat) than reachable; the limit README's demo and CLI promise.
+MAX_SNAP_M = 150.0
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Snap:

@@ -21,7 +21,7 @@ from scipy.sparse import csgraph
 from network import fastpath
 from network.errors import NetworkError, SnapError, UnreachableError
 from network.matrix import TravelMatrix
-from network.snap import EdgeIndex, Snap, sub_line
+from network.snap import MAX_SNAP_M, EdgeIndex, Snap, sub_line
 from network.table import EdgeTable, table_from_graph
 
 FLOAT_EXACT_BITS = 53  # float64 holds integers below 2**53 exactly
@@ -130,7 +130,7 @@ class StreetNetwork:
             self._index = EdgeIndex(self.table, rep, self._keys)
         return self._index
 
-    def snap(self, points: Sequence[Point], *, max_snap_m: float = 250.0) -> list[Snap]:
+    def snap(self, points: Sequence[Point], *, max_snap_m: float = MAX_SNAP_M) -> list[Snap]:
         """Snap (lon, lat) points onto their nearest street edge.
 
         Raises
@@ -160,7 +160,7 @@ class StreetNetwork:
         return {i: s.snap_m for i, s in enumerate(snaps) if s.snap_m > max_snap_m}
 
     # ------------------------------------------------------------------ matrices
-    def matrix(self, points: Sequence[Point], *, max_snap_m: float = 250.0) -> TravelMatrix:
+    def matrix(self, points: Sequence[Point], *, max_snap_m: float = MAX_SNAP_M) -> TravelMatrix:
         """Travel time and distance between all points along the fastest street paths.
 
         Parameters
@@ -189,7 +189,7 @@ class StreetNetwork:
         return self._to_matrix(block, snaps)
 
     def extend_matrix(
-        self, matrix: TravelMatrix, new_points: Sequence[Point], *, max_snap_m: float = 250.0
+        self, matrix: TravelMatrix, new_points: Sequence[Point], *, max_snap_m: float = MAX_SNAP_M
     ) -> TravelMatrix:
         """Append points to a matrix, computing only the new rows and columns.
 
@@ -420,7 +420,7 @@ class StreetNetwork:
                         yield int(src[i]), int(dst[j]), w
 
     # ------------------------------------------------------------------ geometry
-    def path(self, a: Point, b: Point, *, max_snap_m: float = 250.0) -> list[Point]:
+    def path(self, a: Point, b: Point, *, max_snap_m: float = MAX_SNAP_M) -> list[Point]:
         """Street-following polyline (lon, lat) of the fastest path from ``a`` to ``b``.
 
         Starts at ``a``'s snapped location and ends at ``b``'s, including partial edges.
@@ -475,7 +475,7 @@ class StreetNetwork:
         points_in_visit_order: Sequence[Point],
         properties: Mapping[str, Any] | None = None,
         *,
-        max_snap_m: float = 250.0,
+        max_snap_m: float = MAX_SNAP_M,
     ) -> dict[str, Any]:
         """GeoJSON Feature whose LineString ([lon, lat]) follows streets through the points."""
         pts = list(points_in_visit_order)

@@ -18,6 +18,7 @@ import numpy as np
 
 from fleet.models import Bin, Depot, DisposalSite, Inventory, TimeWindow, Vehicle
 from network import (
+    MAX_SNAP_M,
     HaversineProvider,
     StreetNetwork,
     StreetPoint,
@@ -30,7 +31,6 @@ from optimiser.daily import Provider
 from scenarios.config import ScenarioConfig, ScenarioError
 from scenarios.demo import network_corners, street_bins
 
-MAX_SNAP_M = 150.0
 Point = tuple[float, float]
 
 

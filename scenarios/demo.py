@@ -19,6 +19,7 @@ import numpy as np
 from fleet.models import Bin, Depot, DisposalSite, Inventory, TimeWindow, Vehicle
 from fleet.simulate import SimulatedHistory, simulate_history
 from network import (
+    MAX_SNAP_M,
     StreetNetwork,
     StreetPoint,
     StreetProvider,
@@ -32,7 +33,6 @@ from scenarios.outputs import split_snappable, write_day_outputs
 
 TZ = ZoneInfo("Europe/Helsinki")
 DEFAULT_PLAN_DATE = date(2026, 11, 25)
-MAX_SNAP_M = 150.0
 
 # Container sizes (litres) by OSM feature kind; generated street bins pick from the list.
 FEATURE_CAPACITY_L = {"waste_basket": 120, "waste_disposal": 660, "recycling": 1000}

@@ -9,12 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fleet.models import Bin
-from network import StreetNetwork
+from network import MAX_SNAP_M, StreetNetwork
 from optimiser.daily import DayPlan
 from optimiser.export import Geometry, plan_json, routes_geojson
 from scenarios.mapview import render_html
-
-MAX_SNAP_M = 150.0
 
 
 def split_snappable(

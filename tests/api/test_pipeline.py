@@ -20,6 +20,7 @@ from api.planner import PipelinePlanner
 from api.routing import Routing
 from api.security import Role, issue_key
 from api.settings import Settings
+from network import MAX_SNAP_M
 from network.providers import HaversineProvider, StreetProvider
 from network.streets import StreetNetwork
 from optimiser.solve import PORTFOLIO_MIN_S
@@ -1161,7 +1162,7 @@ LOST = grid(1, 6)  # about 520 m north of the street town's northern street
 
 def _street_town(settings: Settings) -> tuple[FastAPI, StreetNetwork]:
     """An app with the real PipelinePlanner routing on the six-node street town
-    (tests.network's build_tiny_graph, 250 m snap limit), and its street network."""
+    (tests.network's build_tiny_graph, the default snap limit), and its street network."""
     network = StreetNetwork.from_graph(build_tiny_graph())
     app = create_app(settings, clock=the_eve)
     app.dependency_overrides[get_routing] = lambda: Routing.static(StreetProvider(network))
@@ -1196,7 +1197,7 @@ def _lost_reason(network: StreetNetwork) -> str:
     metres = StreetProvider(network).far_points([LOST])[0]
     return (
         f"no truck can reach it: ({LOST[0]:.6f}, {LOST[1]:.6f}) is {metres:.0f} m from the "
-        "nearest drivable street (limit 250 m); fix its coordinates"
+        f"nearest drivable street (limit {MAX_SNAP_M:.0f} m); fix its coordinates"
     )
 
 

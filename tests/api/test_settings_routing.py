@@ -8,10 +8,13 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.routing import Routing
 from api.settings import Settings, SettingsError, settings_from_env
 from binroute.cli import app
+from network import StreetNetwork
 from network.errors import NetworkError
+from tests.network.conftest import build_tiny_graph, grid
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,6 +40,8 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("reroute_time_limit_s", 600),  # trucks on the road cannot wait ten minutes
         ("alert_response_min", -1),
         ("alert_response_min", 1441),  # a target past a day is none
+        ("max_snap_m", 0),  # places no bin
+        ("max_snap_m", float("nan")),
     ],
 )
 def test_bad_settings_are_rejected(field: str, value: object) -> None:
@@ -77,3 +82,33 @@ def test_missing_city_file_is_a_network_error(tmp_path: Path) -> None:
     routing = Routing(str(tmp_path / "nowhere.osm.pbf"))  # nothing is loaded until first use
     with pytest.raises(NetworkError, match="nowhere"):
         routing.provider()
+
+
+FAR = grid(1, -1.8)  # a bin about 200 m south of the six-node street town's bottom street
+
+
+def _street_town_city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A city source file the service loads as the six-node street town (tests.network)."""
+    city = tmp_path / "town.osm.pbf"
+    city.write_bytes(b"")
+    town = StreetNetwork.from_graph(build_tiny_graph())
+    monkeypatch.setattr("network.graph.load_network", lambda path: town)
+    return str(city)
+
+
+def test_the_service_snaps_bins_as_far_as_binroute_plan_unless_set_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bin about 200 m from every street: the service's routing refuses it by default, as
+    ``binroute plan`` does (network.MAX_SNAP_M; the service took bins up to 250 m, the
+    command 150 m), and takes it once ``BINROUTE_MAX_SNAP_M`` is raised past it."""
+    city = _street_town_city(tmp_path, monkeypatch)
+    monkeypatch.setenv("BINROUTE_CITY", city)
+    monkeypatch.setenv("BINROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'binroute.db'}")
+    away_m = StreetNetwork.from_graph(build_tiny_graph()).far_points([FAR], 0.0)[0]
+    assert 150 < away_m < 250  # between the command's old default and the service's
+    default = create_app(settings_from_env()).state.runtime.routing
+    assert default.provider().far_points([FAR]) == {0: away_m}
+    monkeypatch.setenv("BINROUTE_MAX_SNAP_M", str(away_m + 50))
+    raised = create_app(settings_from_env()).state.runtime.routing
+    assert raised.provider().far_points([FAR]) == {}
