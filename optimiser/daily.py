@@ -210,6 +210,7 @@ def compute_kpis(
     problem: Problem | None = None,
     unplaced: Sequence[Unserved] = (),
     missed: Collection[str] = (),
+    off_route: Sequence[str] = (),
 ) -> dict[str, float | int]:
     """Dispatcher KPIs of a plan (km, hours, kg, bins, fill at pickup, unserved).
 
@@ -222,13 +223,17 @@ def compute_kpis(
     morning whose second visit, ``b#2``, is left out is not). ``mean_fill_at_pickup`` is
     the mean of ``fills`` (fraction by stop ref), each capped at 1: a bin forecast past
     full is emptied full, its overflow beside it (as the scenarios count it). Visits
-    ``missed`` (their crews could not empty the bin) count as none of these.
+    ``missed`` (their crews could not empty the bin) count as none of these. ``off_route``
+    lists the bins trucks emptied off their routes (one per emptying,
+    ``DayPlan.off_route_seen``): each counts in ``bins_collected`` and collects its bin, as
+    a visit served would (a reroute takes out the visit it replaced); the route figures
+    (km, hours, kg, fill at pickup) are the routes' alone.
     """
     served = plan.served_refs - set(missed)
     left_out = (*plan.unserved, *unplaced)
     must = {d.bin_id for d in decisions if d.action is Action.MUST}
     may = {d.bin_id for d in decisions if d.action is Action.MAY}
-    collected = {bin_of(r) for r in served} - {bin_of(u.ref) for u in left_out}
+    collected = {*(bin_of(r) for r in served), *off_route} - {bin_of(u.ref) for u in left_out}
 
     def waiting(route: Route) -> int:
         return waiting_at_depot_s(route, problem) if problem is not None else 0
@@ -236,7 +241,7 @@ def compute_kpis(
     used = [r for r in plan.routes if r.used]
     pickup = [min(fills[b], 1.0) for b in served if b in fills]
     return {
-        "bins_collected": len(served),
+        "bins_collected": len(served) + len(off_route),
         "must_collected": len(collected & must),
         "must_total": len(must),
         "may_collected": len(collected & may),
@@ -1138,6 +1143,7 @@ def reroute_day(
         [*(s.ref for s in urgent), *(u.ref for u in far)],
         _unplaced(lookup, problem, [*day.unplaced, *still_far, *moved_away, *far]),
         missed=missed,
+        off_route=_pairs(off_route or {}),
     )
     new_day = dataclasses.replace(
         new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True, off_route_loads=took
@@ -1396,6 +1402,7 @@ def replan_day(
             [*(u for u in unplaced if bin_of(u.ref) not in held), *away, *far],
         ),
         missed=missed,
+        off_route=_pairs(off_route or {}),
     )
     new_day = dataclasses.replace(
         new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True, off_route_loads=took
@@ -2026,13 +2033,15 @@ def _driven_on(
     alerted: Sequence[str],
     unplaced: Sequence[Unserved],
     missed: Collection[str] = (),
+    off_route: Sequence[tuple[str, str]] = (),
 ) -> DayPlan:
     """The day being driven with its new ``plan`` for ``built``: the bins' ``decisions``, the
     forecast fill at each pickup (``fills``, the crews' ones first: ``found`` is (fills,
     the weights lift scales took) at visits done), the ``bins`` new to its inventory added,
     the visits ``alerted`` added to its alerts, the bins no truck can reach ``unplaced``,
-    the visits done whose crew could not empty the bin ``missed``; checked, with its KPIs
-    (which count those as unserved, and these as not collected)."""
+    the visits done whose crew could not empty the bin ``missed``, the bins emptied off the
+    trucks' routes ``off_route`` (truck ref, bin id); checked, with its KPIs (which count
+    those as unserved, these as not collected, and the emptyings off route as collected)."""
     served = plan.served_refs - set(missed)
     found_fills, lifted = found
     fills = {b: f for b, f in {**fills, **found_fills}.items() if b in served}
@@ -2050,7 +2059,16 @@ def _driven_on(
         plan=plan,
         fill_at_pickup=fills,
         violations=tuple(check(built.problem, plan)),
-        kpis=compute_kpis(plan, decisions, fills, weights, built.problem, unplaced, missed),
+        kpis=compute_kpis(
+            plan,
+            decisions,
+            fills,
+            weights,
+            built.problem,
+            unplaced,
+            missed,
+            [b for _, b in off_route],
+        ),
         alerted=tuple(dict.fromkeys((*day.alerted, *alerted))),
         unplaced=tuple(unplaced),
         missed=tuple(missed),

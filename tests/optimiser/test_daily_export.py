@@ -1850,6 +1850,36 @@ def test_a_bin_emptied_off_its_route_leaves_the_other_trucks_plan_and_loads_the_
     assert any(n.startswith(note) and planned_by in n for n in new_day.plan.notes)
 
 
+def test_a_bin_emptied_off_its_route_counts_collected_in_the_reroutes_kpis(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2 empties a bin t1 was to empty, then an alert on b5 reroutes the day: the reroute
+    takes t1's visit of it out, and its KPIs still count the bin collected, in
+    ``bins_collected`` (a stop more than the routes serve) and in its must/may count (before,
+    the bin emptied left both, as if no truck had emptied it)."""
+    inventory, day, done, extra, _ = _off_route(tiny_city)
+    new_day, _ = reroute_day(
+        day,
+        [done],
+        ["b5"],
+        HaversineProvider(),
+        now=day.at(done.time_s + 300),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=inventory,
+        off_route={"t2": [(extra, 0.8)]},
+    )
+    assert extra not in new_day.plan.served_refs and new_day.unserved == ()
+    kpis = new_day.kpis
+    assert kpis["bins_collected"] == len(new_day.plan.served_refs) + 1
+    emptied = {bin_of(r) for r in new_day.plan.served_refs} | {bin_of(extra)}
+    action = {d.bin_id: d.action for d in new_day.decisions}
+    chosen = (Action.MUST, Action.MAY)
+    assert action[bin_of(extra)] in chosen
+    assert kpis["must_collected"] + kpis["may_collected"] == sum(
+        action.get(b) in chosen for b in emptied
+    )
+
+
 def test_a_reroutes_kg_count_a_weighed_bin_at_the_weight_lifted(day: DayPlan) -> None:
     """t1's first bin was found half full (330 l, 33 kg at residual's 0.10 kg/l); its lift
     scale took 200 kg: the day's kg count 167 more with the weight than without."""
