@@ -223,7 +223,7 @@ def keys_create(
         key = create_key(settings_from_env(), role, name)
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
-    console.print(key)
+    console.print(key, soft_wrap=True)  # not folded at the console's width: copied whole
 
 
 @app.command()
