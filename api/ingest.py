@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -65,7 +65,10 @@ def _parsed(
 
 
 def _ingest_file(
-    db: Database, path: Path, history: tuple[datetime, datetime] | None
+    db: Database,
+    path: Path,
+    history: tuple[datetime, datetime] | None,
+    ahead: Callable[[datetime], str | None] | None = None,
 ) -> tuple[IngestReport, list[str]]:
     try:  # a file not in UTF-8 is a FleetDataError
         parsed = _parsed(db, path, history)
@@ -79,6 +82,8 @@ def _ingest_file(
         for r in parsed.records:
             if r.bin_id not in known:
                 errors.append(f"reading of unknown bin {r.bin_id!r} at {r.at.isoformat()}")
+            elif ahead is not None and (why := ahead(r.at)) is not None:
+                errors.append(f"reading of bin {r.bin_id!r} {why}")
             elif repo.insert_reading(s, r):
                 stored += 1
             elif (clash := repo.reading_clash(s, r)) is not None:
@@ -89,11 +94,16 @@ def _ingest_file(
 
 
 def ingest_dir(
-    db: Database, folder: Path, history: tuple[datetime, datetime] | None = None
+    db: Database,
+    folder: Path,
+    history: tuple[datetime, datetime] | None = None,
+    ahead: Callable[[datetime], str | None] | None = None,
 ) -> IngestReport:
     """Store the readings of every ``*.csv`` in ``folder`` and move the files to ``done/``;
     weights alone are read at the densities the readings and pickups stored in ``history``
-    (start, end; the night's plan's window) show, when given."""
+    (start, end; the night's plan's window) show, when given. A reading ``ahead`` says why
+    it cannot be dated so (after the service's clock: ``JobRunner.ahead_of_clock``, as
+    ``POST /readings``) is rejected: it would stay the bin's newest reading for years."""
     if not folder.is_dir():
         log.warning("ingest folder %s does not exist; nothing ingested", folder)
         return IngestReport()
@@ -101,7 +111,7 @@ def ingest_dir(
     done.mkdir(exist_ok=True)
     total = IngestReport()
     for path in sorted(folder.glob("*.csv")):
-        report, errors = _ingest_file(db, path, history)
+        report, errors = _ingest_file(db, path, history, ahead)
         if errors:
             (done / f"{path.name}.errors.txt").write_text("\n".join(errors) + "\n", "utf-8")
         shutil.move(str(path), done / path.name)

@@ -107,7 +107,10 @@ def run_nightly(
     if settings.ingest_dir:
         try:
             history = repo.history_window(plan_date, settings.readings_history_days, settings.tz)
-            ingested = f"; {ingest_dir(runtime.db, Path(settings.ingest_dir), history)}"
+            report = ingest_dir(
+                runtime.db, Path(settings.ingest_dir), history, runtime.jobs.ahead_of_clock
+            )
+            ingested = f"; {report}"
         except OSError as exc:  # the folder, not a file: plan on what is stored
             log.exception("ingest of %s failed", settings.ingest_dir)
             ingested = f"; ingest failed, planned on the readings stored: {exc}"

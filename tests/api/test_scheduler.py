@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 import time as t
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from api.scheduler import (
 from api.security import Role, issue_key
 from api.settings import Settings
 from network.providers import HaversineProvider
-from tests.api.conftest import seed
+from tests.api.conftest import EVE, seed, the_eve
 from tests.api.fakes import FakeDay, FakePlanner
 
 DAY = date(2026, 11, 25)
@@ -194,6 +194,7 @@ def _night_with_drop(
     *,
     done_is_a_file: bool = False,
     stored: Sequence[dict[str, object]] = (),
+    clock: Callable[[], datetime] | None = None,
 ) -> tuple[NightlyRunRow, int | None, FakePlanner, Path]:
     """Run the night of ``DAY`` with ``files`` in the ingest folder (after ``seed`` and the
     readings ``stored`` through ``POST /readings``); its run record, plan id, planner and
@@ -204,7 +205,8 @@ def _night_with_drop(
         (drop / "done").write_text("not a folder")
     with_dir = settings.model_copy(update={"ingest_dir": str(drop)})
     fake = FakePlanner()
-    app = create_app(with_dir, planner=fake, routing=Routing.static(HaversineProvider()))
+    routing = Routing.static(HaversineProvider())
+    app = create_app(with_dir, planner=fake, routing=routing, clock=clock)
     with TestClient(app) as client:
         runtime = app.state.runtime
         admin = {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}
@@ -273,6 +275,23 @@ def test_a_files_row_with_another_value_at_a_stored_instant_is_rejected(
     assert ("b1", 0.8) not in {(r.bin_id, r.fill_fraction) for r in fake.calls[0]["readings"]}
     errors = (drop / "done" / "night.csv.errors.txt").read_text()
     assert f"b1: the reading of {at} (fill 0.8) is not used: the one stored at that " in errors
+
+
+def test_a_files_reading_dated_after_the_services_clock_is_rejected(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A sensor gateway's clock a year ahead: its reading would stay b0's newest for a
+    year (POST /readings refuses it; the night's file stored it)."""
+    ahead = "2027-11-24T22:00:00+02:00"
+    night = f"bin_id,at,fill_fraction\nb0,2026-11-24T19:00:00+02:00,0.7\nb0,{ahead},0.1\n"
+    run, _, fake, drop = _night_with_drop(
+        settings, tmp_path, {"night.csv": night.encode()}, clock=the_eve
+    )
+    assert "1 file(s): 1 new reading(s), 0 duplicate(s), 1 rejected" in run.message
+    assert all(r.at < EVE + timedelta(days=3) for r in fake.calls[0]["readings"])
+    errors = (drop / "done" / "night.csv.errors.txt").read_text()
+    assert f"reading of bin 'b0' at {ahead} is after the service's clock" in errors
+    assert "check the device's clock" in errors
 
 
 def test_a_file_of_weights_alone_is_ingested_as_fills(settings: Settings, tmp_path: Path) -> None:
