@@ -18,6 +18,7 @@ from api.planner import PipelinePlanner, Planner
 from api.routes import ROUTERS
 from api.routing import Routing
 from api.scheduler import start_scheduler, stop_scheduler
+from api.service_lock import ServiceLock
 from api.settings import Settings
 
 DESCRIPTION = """
@@ -59,21 +60,26 @@ def create_app(
         jobs=JobRunner(db, settings, clock or utcnow),
         planner=planner or PipelinePlanner(),
         routing=routing or Routing(settings.city, settings.max_snap_m),
+        lock=ServiceLock(db),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        upgrade_head(runtime.db)
-        runtime.jobs = JobRunner(runtime.db, settings, runtime.jobs.clock)
-        runtime.jobs.recover()
-        runtime.jobs.resume(runtime.planner, runtime.routing)
-        if settings.scheduler_enabled:
-            runtime.scheduler = start_scheduler(runtime)
+        runtime.lock.acquire()  # one service per database: a second would fail the first's jobs
         try:
-            yield
+            upgrade_head(runtime.db)
+            runtime.jobs = JobRunner(runtime.db, settings, runtime.jobs.clock)
+            runtime.jobs.recover()
+            runtime.jobs.resume(runtime.planner, runtime.routing)
+            if settings.scheduler_enabled:
+                runtime.scheduler = start_scheduler(runtime)
+            try:
+                yield
+            finally:
+                stop_scheduler(runtime)
+                runtime.jobs.shutdown()
         finally:
-            stop_scheduler(runtime)
-            runtime.jobs.shutdown()
+            runtime.lock.release()
             runtime.db.dispose()
 
     app = FastAPI(title="binroute", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

@@ -15,6 +15,7 @@ from api.db import Database
 from api.jobs import JobRunner
 from api.planner import Planner
 from api.routing import Routing
+from api.service_lock import ServiceLock
 from api.settings import Settings
 
 
@@ -27,6 +28,7 @@ class Runtime:
     jobs: JobRunner
     planner: Planner
     routing: Routing
+    lock: ServiceLock
     scheduler: Any = None
 
 

@@ -196,6 +196,7 @@ def serve(
 ) -> None:
     """Run the dispatcher service (settings from BINROUTE_* environment variables)."""
     from api.server import run
+    from api.service_lock import ServiceLockError
     from api.settings import SettingsError, settings_from_env
 
     try:
@@ -203,7 +204,11 @@ def serve(
     except SettingsError as err:
         _error(err)
         raise typer.Exit(code=2) from None
-    run(host=host, port=port, settings=settings)
+    try:
+        run(host=host, port=port, settings=settings)
+    except ServiceLockError as err:
+        _error(err)
+        raise typer.Exit(code=1) from None
 
 
 keys = typer.Typer(help="API keys of the service.", no_args_is_help=True)
