@@ -84,6 +84,29 @@ class Settings(BaseSettings):
     ingest_dir: str | None = None
     max_snap_m: float = Field(default=MAX_SNAP_M, gt=0.0, allow_inf_nan=False)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_reachable(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                f"database_url {value!r} is not a database URL; e.g. "
+                "'sqlite:////var/lib/binroute/binroute.db' or 'postgresql+psycopg://...'"
+            ) from None
+        path = url.database or ""
+        if url.get_backend_name() == "sqlite" and path not in ("", ":memory:"):
+            folder = Path(path).parent
+            if not path.startswith("file:") and not folder.is_dir():
+                raise ValueError(
+                    f"the SQLite database's folder {folder} does not exist; create it, or "
+                    "give a path in a folder that does"
+                )
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

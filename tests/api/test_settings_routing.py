@@ -71,6 +71,25 @@ def test_serve_with_a_bad_environment_exits_with_the_error(
     assert "Traceback" not in res.output
 
 
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("sqlite:////nowhere/binroute/binroute.db", "folder /nowhere/binroute does not exist"),
+        ("/var/lib/binroute/binroute.db", "is not a database URL; e.g. 'sqlite:////var/lib"),
+    ],
+)
+def test_a_database_url_that_cannot_be_opened_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, url: str, says: str
+) -> None:
+    """It was a traceback of SQLAlchemy's at the first connection ("unable to open
+    database file", naming no path) from `binroute serve` and `binroute keys create`."""
+    monkeypatch.setenv("BINROUTE_DATABASE_URL", url)
+    res = CliRunner().invoke(app, ["serve", "--port", "1"])
+    assert res.exit_code == 2
+    assert "BINROUTE_DATABASE_URL" in res.output and says in res.output
+    assert "Traceback" not in res.output
+
+
 def test_haversine_routing_needs_no_file() -> None:
     routing = Routing("haversine")
     matrix = routing.provider()([(24.94, 60.17), (24.95, 60.18)])
