@@ -8,6 +8,7 @@ from typing import Any
 import uvicorn
 
 from api.app import create_app
+from api.migrate import upgrade_head
 from api.settings import Settings
 
 
@@ -37,7 +38,15 @@ def run(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = N
     api.service_lock.ServiceLockError
         When another service runs on the database (before uvicorn starts: a message, not
         the traceback of a failed startup).
+    api.migrate.SchemaError
+        When the database's schema is newer than this binroute's (the same).
     """
     app = create_app(settings or Settings())
-    app.state.runtime.lock.acquire()  # the app's lifespan keeps it, and lets it go at the stop
+    runtime = app.state.runtime
+    runtime.lock.acquire()  # the app's lifespan keeps it, and lets it go at the stop
+    try:
+        upgrade_head(runtime.db)  # a database it cannot upgrade is a message, not a traceback
+    except Exception:
+        runtime.lock.release()
+        raise
     uvicorn.run(app, host=host, port=port, workers=1, log_config=log_config())

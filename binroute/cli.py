@@ -195,6 +195,7 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
 ) -> None:
     """Run the dispatcher service (settings from BINROUTE_* environment variables)."""
+    from api.migrate import SchemaError
     from api.server import run
     from api.service_lock import ServiceLockError
     from api.settings import SettingsError, settings_from_env
@@ -206,7 +207,7 @@ def serve(
         raise typer.Exit(code=2) from None
     try:
         run(host=host, port=port, settings=settings)
-    except ServiceLockError as err:
+    except (ServiceLockError, SchemaError) as err:
         _error(err)
         raise typer.Exit(code=1) from None
 
@@ -221,6 +222,7 @@ def keys_create(
     name: Annotated[str, typer.Option(help="Who or what the key is for")],
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
+    from api.migrate import SchemaError
     from api.security import create_key
     from api.settings import settings_from_env
 
@@ -228,6 +230,9 @@ def keys_create(
         key = create_key(settings_from_env(), role, name)
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
+    except SchemaError as err:
+        _error(err)
+        raise typer.Exit(code=1) from None
     console.print(key, soft_wrap=True)  # not folded at the console's width: copied whole
 
 

@@ -9,10 +9,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from typer.testing import CliRunner
 
 from api.db import Base, Database
 from api.migrate import alembic_config, upgrade_head
+from binroute.cli import app
 
 
 def test_migration_matches_orm_metadata(tmp_path: Path) -> None:
@@ -165,3 +167,25 @@ def test_upgrade_from_0009_clears_breaks_that_cannot_fit_the_shift(
         }
     finally:
         db.dispose()
+
+
+def test_a_database_a_newer_binroute_upgraded_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rolled back to this version after a newer one upgraded the database: Alembic's
+    "Can't locate revision identified by '9999'" was a traceback of a failed startup."""
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    db = Database(url)
+    try:
+        upgrade_head(db)
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        db.dispose()
+    monkeypatch.setenv("BINROUTE_DATABASE_URL", url)
+    monkeypatch.setenv("BINROUTE_CITY", "haversine")
+    for args in (["serve", "--port", "1"], ["keys", "create", "--role", "admin", "--name", "x"]):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 1, res.output
+        assert "is at schema revision '9999', which this binroute does not know" in res.output
+        assert "Traceback" not in res.output
