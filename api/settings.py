@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -149,14 +152,40 @@ class SettingsError(ValueError):
     """The ``BINROUTE_*`` environment is wrong: the message names each variable and the fix."""
 
 
+# BINROUTE_* variables of other parts (street-graph cache, tests' data): not the service's
+OTHER_VARIABLES = frozenset(
+    {"BINROUTE_CACHE_DIR", "BINROUTE_SHARED_DATA", "BINROUTE_UPDATE_GOLDEN", "BINROUTE_TEST_PG_URL"}
+)
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A line for each ``BINROUTE_*`` variable of ``environ`` that is no setting (a
+    misspelt one was ignored without a word: BINROUTE_TIME_ZONE left the city in
+    Helsinki's zone), naming the setting it is closest to."""
+    names = sorted(f"BINROUTE_{field.upper()}" for field in Settings.model_fields)
+    lines = []
+    for var in sorted(environ):
+        upper = var.upper()
+        if not upper.startswith("BINROUTE_") or upper in names or upper in OTHER_VARIABLES:
+            continue
+        close = difflib.get_close_matches(upper, names, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(names)}"
+        lines.append(f"{var}: not a setting of the service; {hint}")
+    return lines
+
+
 def settings_from_env() -> Settings:
     """The service's settings from the environment, or a :class:`SettingsError` naming each
-    bad ``BINROUTE_*`` variable (instead of pydantic's traceback)."""
+    bad ``BINROUTE_*`` variable (instead of pydantic's traceback), and each that is no
+    setting (:func:`unknown_variables`)."""
+    lines = unknown_variables(os.environ)
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
-        lines = [
+        lines += [
             f"BINROUTE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
             for e in exc.errors()
         ]
-        raise SettingsError("; ".join(lines)) from None
+    if lines:
+        raise SettingsError("; ".join(lines))
+    return settings

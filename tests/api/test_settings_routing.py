@@ -61,6 +61,20 @@ def test_bad_environment_is_one_clear_error_naming_each_variable(
     assert "BINROUTE_NIGHTLY_CRON: Value error, nightly_cron '99 2 * * *'" in text
 
 
+def test_a_misspelt_variable_is_an_error_naming_the_setting_meant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """BINROUTE_TIME_ZONE was ignored without a word: a Lisbon city planned in Helsinki's
+    zone, its nightly run two hours early."""
+    monkeypatch.setenv("BINROUTE_TIME_ZONE", "Europe/Lisbon")
+    monkeypatch.setenv("BINROUTE_CACHE_DIR", "/tmp/graphs")  # the street-graph cache's
+    with pytest.raises(SettingsError) as err:
+        settings_from_env()
+    assert str(err.value) == (
+        "BINROUTE_TIME_ZONE: not a setting of the service; did you mean BINROUTE_TIMEZONE?"
+    )
+
+
 def test_serve_with_a_bad_environment_exits_with_the_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
