@@ -295,6 +295,10 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
 
 
 MAX_CSV_BYTES = 20_000_000
+FORM_UPLOAD = (
+    "the CSV came as a form upload (multipart/form-data, curl -F); send the file itself "
+    "as the body: curl --data-binary @bins.csv -H 'Content-Type: text/csv'"
+)
 CSV_BODY = {
     "requestBody": {
         "required": True,
@@ -318,6 +322,8 @@ def _add_csv_import(router: APIRouter, res: Resource) -> None:
     ) -> BulkResult:
         """CSV with the ``fleet.io`` columns (header first). ``index`` in a rejected row is
         its CSV line number (header = line 1)."""
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise RecordError(["body"], FORM_UPLOAD, None)  # else: every column "missing"
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():

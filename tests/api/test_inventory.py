@@ -307,6 +307,20 @@ def test_csv_import_never_reads_a_server_file(client: TestClient, admin: dict[st
     assert resp.json()["rejected"][0]["index"] == 1  # the header is wrong
 
 
+def test_a_csv_sent_as_a_form_upload_is_a_clear_error(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """`curl -F file=@depots.csv` sends a multipart form: its boundary line was read as
+    the header, and the answer listed every column as missing from it."""
+    text = b"depot_id,lon,lat\nd1,24.9,60.2\n"
+    resp = client.post("/depots/import", files={"file": ("depots.csv", text)}, headers=admin)
+    assert resp.status_code == 422, resp.text
+    (err,) = resp.json()["detail"]
+    assert err["loc"] == ["body"]
+    assert "form upload" in err["msg"] and "--data-binary" in err["msg"]
+    assert client.get("/depots/d1", headers=admin).status_code == 404
+
+
 def test_unreadable_csv_is_reported_at_its_line(client: TestClient, admin: dict[str, str]) -> None:
     """A stray carriage return inside a field is bad input, not a server error: the rows
     before it are stored, its line is named and the rows after it are said not read."""
