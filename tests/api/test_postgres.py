@@ -26,6 +26,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
@@ -37,6 +38,7 @@ from api.migrate import alembic_config, upgrade_head
 from api.routing import Routing
 from api.scheduler import JOB_ID
 from api.security import Role, issue_key
+from api.service_lock import ServiceLockError
 from api.settings import Settings
 from network.providers import HaversineProvider
 from tests.api.conftest import CLOCK_SKEW_MIN, PLAN_DATE, seed, the_eve
@@ -443,3 +445,19 @@ def test_nightly_job_registered_once_across_restarts(pg_settings: Settings) -> N
     finally:
         engine.dispose()
     assert ids == [JOB_ID]
+
+
+def test_a_second_service_on_the_database_stops(pg_settings: Settings) -> None:
+    """The first holds a session advisory lock; a second stops naming the fix, and once
+    the first stopped the database is free again."""
+
+    def app() -> FastAPI:
+        routing = Routing.static(HaversineProvider())
+        return create_app(pg_settings, planner=FakePlanner(), routing=routing, clock=the_eve)
+
+    with TestClient(app()):
+        second = TestClient(app())
+        with pytest.raises(ServiceLockError, match="BINROUTE_DATABASE_URL"):
+            second.__enter__()
+    with TestClient(app()) as client:
+        assert client.get("/health").json()["database"] == "postgresql"
