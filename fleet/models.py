@@ -8,9 +8,9 @@ Units are in the field names: ``_l`` litres, ``_kg`` kilograms, ``_s`` seconds, 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from fleet.errors import FleetDataError
@@ -19,6 +19,7 @@ DENSITY_RANGE_KG_PER_L = (0.01, 5.0)  # plausible bulk densities of waste in a b
 
 DEFAULT_STREAM = "residual"
 MAX_FILL = 1.5  # the highest fill a reading may give (an overflowing bin's heap)
+OPPORTUNITY_HORIZON_DAYS = 14  # a stream's next truck in service is looked for this far ahead
 # Typical loose bulk density of waste streams in bins (kg per litre).
 STREAM_DENSITY_KG_PER_L: dict[str, float] = {
     "residual": 0.10,
@@ -500,14 +501,70 @@ def collection_period(
     return _on(plan_date, first, tz), _on(plan_date, last, tz)
 
 
-def stream_starts(inventory: Inventory, plan_date: date, tz: tzinfo) -> dict[str, datetime]:
-    """The start of the earliest shift on ``plan_date`` (local) of a truck taking each
-    stream, by stream; a stream no truck takes is absent (no truck comes for it)."""
-    streams = {s for v in inventory.vehicles for s in v.streams}
-    return {
-        s: _on(plan_date, min(v.shift.start for v in inventory.vehicles if s in v.streams), tz)
-        for s in streams
-    }
+def next_opportunities(
+    inventory: Inventory,
+    plan_date: date,
+    tz: tzinfo,
+    *,
+    gap: timedelta,
+    horizon_days: int = OPPORTUNITY_HORIZON_DAYS,
+) -> dict[str, datetime | None]:
+    """The next opportunity of each stream after ``plan_date``: the earliest moment a truck
+    taking it comes and is in service (``inventory.downtimes``), by stream.
+
+    A truck's first candidate is its shift start on ``plan_date`` (local) plus ``gap`` (the
+    policy's days until the next collection); the next ones the same clock time on each
+    later day, up to ``plan_date + horizon_days``. It comes at the first candidate when it
+    is in service then; out of service then (a partial downtime), it comes when it is back,
+    if that is before the end of its shift that day, else at a later candidate. A truck out
+    until further notice at a candidate never comes. A stream whose trucks do not come up
+    to the horizon (out until further notice, or longer) maps to None: it has no next
+    opportunity (collecting it today is the last chance); a stream no truck takes is
+    absent. Without downtimes a stream's is its earliest shift start on ``plan_date`` plus
+    ``gap``.
+    """
+    out: dict[str, datetime | None] = {}
+    for v in inventory.vehicles:
+        downs = [d for d in inventory.downtimes if d.vehicle_id == v.vehicle_id]
+        comes = _comes(v, downs, plan_date, tz, gap, horizon_days)
+        for s in v.streams:
+            out[s] = min((t for t in (out.get(s), comes) if t is not None), default=None)
+    return out
+
+
+def _comes(
+    v: Vehicle,
+    downs: Sequence[Downtime],
+    plan_date: date,
+    tz: tzinfo,
+    gap: timedelta,
+    horizon_days: int,
+) -> datetime | None:
+    """When truck ``v`` next comes (:func:`next_opportunities`), local; None: not by
+    ``plan_date + horizon_days``."""
+    last = plan_date + timedelta(days=horizon_days)
+    for k in range(horizon_days + 1):
+        at = _on(plan_date + timedelta(days=k), v.shift.start, tz) + gap
+        if at.date() > last:
+            return None
+        back = _back_in_service(at, downs)
+        if back is None:
+            return None
+        if back == at or back < _on(at.date(), v.shift.end, tz):
+            return back.astimezone(tz)
+    return None
+
+
+def _back_in_service(at: datetime, downs: Sequence[Downtime]) -> datetime | None:
+    """The first instant from ``at`` that no downtime of ``downs`` covers; None when one
+    until further notice does."""
+    while True:
+        down = next((d for d in downs if d.start <= at and (d.end is None or d.end > at)), None)
+        if down is None:
+            return at
+        if down.end is None:
+            return None
+        at = down.end
 
 
 def _on(plan_date: date, at: time, tz: tzinfo) -> datetime:

@@ -6,7 +6,10 @@ Rules, in order (the first that fires gives the action and the reason):
    and not after ``collect_at``.
 2. **MUST, forecast**: the expected fill at ``next_opportunity`` (the next time a truck
    taking the bin's stream could come if we skip today) is >= ``must_fill``. A bin whose
-   stream no truck takes has none: it is a MUST bin, for routing to report unserved.
+   stream no truck takes, or whose trucks are all out of service until further notice or
+   beyond ``OPPORTUNITY_HORIZON_DAYS`` (``fleet.models.next_opportunities``), has none: it is
+   a MUST bin, collected today when a truck can take it (the last chance), else for routing
+   to report unserved.
 3. **MUST, risk**: the probability that the fill is >= 1.0 at ``next_opportunity`` (normal
    band of the forecast) is >= ``must_risk``.
 4. **MAY**: the expected fill at ``collect_at`` is >= ``may_fill``. Its prize is
@@ -47,7 +50,7 @@ import numpy as np
 from fleet.errors import FleetDataError
 from fleet.fill import match_reports, valid_reports
 from fleet.forecast import FillModel, hours_after, hours_between
-from fleet.models import Action, Bin, BinDecision, CitizenReport
+from fleet.models import OPPORTUNITY_HORIZON_DAYS, Action, Bin, BinDecision, CitizenReport
 
 DUE_HORIZON_H = 24.0  # deadlines (``BinDecision.due_at``) are set within this many hours
 
@@ -128,7 +131,7 @@ class CollectionPolicy:
         *,
         collect_at: datetime,
         collect_until: datetime | None = None,
-        next_opportunity: datetime | Mapping[str, datetime] | None = None,
+        next_opportunity: datetime | Mapping[str, datetime | None] | None = None,
         reports: Iterable[CitizenReport] = (),
     ) -> tuple[BinDecision, ...]:
         """One :class:`BinDecision` per bin, in the order of ``bins``.
@@ -137,12 +140,13 @@ class CollectionPolicy:
         ``collect_until`` its end (the load time of bins without a deadline; default
         ``collect_at``). ``next_opportunity`` is one time for every bin (default
         :meth:`next_opportunity_after` ``collect_at``) or one per stream: a bin whose stream
-        is not in it has no truck to collect it. Raises :class:`FleetDataError` for a bin
-        without a model or naive times.
+        is not in it has no truck to collect it, one whose stream maps to None no truck in
+        service within ``OPPORTUNITY_HORIZON_DAYS`` (both MUST bins). Raises
+        :class:`FleetDataError` for a bin without a model or naive times.
         """
         if isinstance(next_opportunity, Mapping):
-            by_stream: Mapping[str, datetime] | None = next_opportunity
-            nexts = list(next_opportunity.values())
+            by_stream: Mapping[str, datetime | None] | None = next_opportunity
+            nexts = [t for t in next_opportunity.values() if t is not None]
         else:
             by_stream = None
             nexts = [next_opportunity or self.next_opportunity_after(collect_at)]
@@ -169,6 +173,7 @@ class CollectionPolicy:
                 until,
                 nexts[0] if by_stream is None else by_stream.get(b.stream),
                 by_bin.get(b.bin_id, ()),
+                "" if by_stream is None else _without_next(b.stream, by_stream),
             )
             for b in bins
         )
@@ -181,6 +186,7 @@ class CollectionPolicy:
         until: datetime,
         nxt: datetime | None,
         reports: Iterable[CitizenReport],
+        without_next: str,
     ) -> BinDecision:
         fill = model.fill_at(collect_at).expected
         due = self.due_at(model, collect_at)
@@ -190,8 +196,7 @@ class CollectionPolicy:
             why = f"citizen report {valid[-1].report_id}: overflowing"
             return bin_decision(b, Action.MUST, fill, why, load=load)
         if nxt is None:
-            why = f"no truck takes stream {b.stream!r}: no next opportunity"
-            return bin_decision(b, Action.MUST, fill, why, due_at=due, load=load)
+            return bin_decision(b, Action.MUST, fill, without_next, due_at=due, load=load)
         next_fill = model.fill_at(nxt).expected
         when = f"by {_fmt_time(nxt)} (next opportunity)"
         risk = model.prob_over(nxt)
@@ -293,13 +298,23 @@ def bin_decision(
     )
 
 
+def _without_next(stream: str, by_stream: Mapping[str, datetime | None]) -> str:
+    """Why a bin of ``stream`` has no next opportunity in ``by_stream`` (when it has none)."""
+    if stream not in by_stream:
+        return f"no truck takes stream {stream!r}: no next opportunity"
+    return (
+        f"no truck taking stream {stream!r} is in service within {OPPORTUNITY_HORIZON_DAYS} "
+        "days: no next opportunity"
+    )
+
+
 def decide(
     bins: Sequence[Bin],
     models: Mapping[str, FillModel],
     *,
     collect_at: datetime,
     collect_until: datetime | None = None,
-    next_opportunity: datetime | Mapping[str, datetime] | None = None,
+    next_opportunity: datetime | Mapping[str, datetime | None] | None = None,
     reports: Iterable[CitizenReport] = (),
     policy: CollectionPolicy | None = None,
 ) -> tuple[BinDecision, ...]:

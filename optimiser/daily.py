@@ -30,7 +30,7 @@ from fleet.models import (
     Inventory,
     PickupRecord,
     collection_period,
-    stream_starts,
+    next_opportunities,
 )
 from fleet.policy import CollectionPolicy
 from network.errors import NetworkError, SnapError
@@ -400,15 +400,16 @@ def _forecast(
     """Each bin's fill model and the policy's decision for the day's collection period, read
     at its start or at ``start_at`` when later (as in :func:`plan_day`). A bin's next
     opportunity stays the policy's days after the start of the day's first shift of a truck
-    taking its stream, whenever the plan is made (a stream no truck takes has none)."""
+    taking its stream, or later when those trucks are out of service then, whenever the plan
+    is made (:func:`fleet.models.next_opportunities`; a stream no truck takes, or none in
+    service within its horizon, has none: its bins are must bins today)."""
     collect_at, collect_until = collection_period(inventory, plan_date, tz)
-    starts = stream_starts(inventory, plan_date, tz)
+    gap = policy.next_opportunity_after(collect_at) - collect_at
+    nexts = next_opportunities(inventory, plan_date, tz, gap=gap)
     if start_at is not None:
         collect_at = min(max(collect_at, start_at), collect_until)
     soonest = collect_at + timedelta(seconds=1)
-    next_opportunity = {
-        stream: max(policy.next_opportunity_after(at), soonest) for stream, at in starts.items()
-    }
+    next_opportunity = {s: None if at is None else max(at, soonest) for s, at in nexts.items()}
     models = estimate_models(
         inventory.bins,
         readings,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from datetime import time
+from datetime import datetime, time, timedelta
 
 import pytest
 
 from fleet.errors import FleetDataError
 from fleet.models import (
+    OPPORTUNITY_HORIZON_DAYS,
     Bin,
     CitizenReport,
     Depot,
@@ -19,8 +20,9 @@ from fleet.models import (
     TimeWindow,
     Vehicle,
     WeightReading,
+    next_opportunities,
 )
-from tests.fleet.conftest import T0, make_bin
+from tests.fleet.conftest import CET, T0, make_bin
 
 NAIVE = T0.replace(tzinfo=None)
 
@@ -178,3 +180,68 @@ def test_a_density_in_kg_per_cubic_metre_is_refused_with_the_fix() -> None:
     with pytest.raises(FleetDataError, match=r"kg/m3\? divide by 1000"):
         make_bin(density_kg_per_l=110.0)
     assert make_bin(density_kg_per_l=0.11).density == 0.11
+
+
+def _fleet(*downtimes: Downtime) -> Inventory:
+    """A residual truck from 06:00 and a paper truck 06:00-14:00 at one depot, with
+    ``downtimes`` of the paper truck."""
+
+    def truck(vehicle_id: str, stream: str, start: int) -> Vehicle:
+        return Vehicle(
+            vehicle_id=vehicle_id,
+            depot_id="d",
+            capacity_l=1,
+            capacity_kg=1,
+            streams=frozenset({stream}),
+            shift=TimeWindow(time(start), time(start + 8)),
+        )
+
+    return Inventory(
+        bins=(),
+        depots=(Depot(depot_id="d", lon=8.69, lat=49.41),),
+        vehicles=(truck("t_res", "residual", 6), truck("t_paper", "paper", 6)),
+        sites=(),
+        downtimes=downtimes,
+    )
+
+
+def _day(days: int, hour: float = 0.0) -> datetime:
+    """``days`` after T0's day (the plan date) at ``hour``, local."""
+    return T0 + timedelta(days=days, hours=hour)
+
+
+def _nexts(*downtimes: Downtime) -> dict[str, datetime | None]:
+    return next_opportunities(_fleet(*downtimes), T0.date(), CET, gap=timedelta(days=1))
+
+
+def test_a_streams_next_opportunity_is_its_next_shift_start_without_downtimes() -> None:
+    assert _nexts() == {"residual": _day(1, 6), "paper": _day(1, 6)}
+    gap = timedelta(days=1.1)  # a policy's margin: the same part of the day each later day
+    assert next_opportunities(_fleet(), T0.date(), CET, gap=gap)["paper"] == _day(1, 8.4)
+
+
+def test_a_truck_out_of_service_all_tomorrow_comes_the_day_after() -> None:
+    tomorrow = Downtime(vehicle_id="t_paper", start=_day(1), end=_day(2), reason="workshop")
+    assert _nexts(tomorrow) == {"residual": _day(1, 6), "paper": _day(2, 6)}
+
+
+def test_a_truck_out_for_part_of_its_shift_comes_when_it_is_back() -> None:
+    morning = Downtime(vehicle_id="t_paper", start=_day(1, 5), end=_day(1, 12))
+    assert _nexts(morning)["paper"] == _day(1, 12)
+    past_its_shift = Downtime(vehicle_id="t_paper", start=_day(1, 5), end=_day(1, 15))
+    assert _nexts(past_its_shift)["paper"] == _day(2, 6)
+    twice = Downtime(vehicle_id="t_paper", start=_day(1, 12), end=_day(2, 9))
+    assert _nexts(morning, twice)["paper"] == _day(2, 9)  # back at 12:00, out again then
+    later = Downtime(vehicle_id="t_paper", start=_day(1, 7), end=_day(4))
+    assert _nexts(later)["paper"] == _day(1, 6)  # in service at its shift's start
+
+
+def test_a_stream_whose_trucks_are_out_until_further_notice_or_too_long_has_none() -> None:
+    for_good = Downtime(vehicle_id="t_paper", start=_day(0, 12), reason="written off")
+    assert _nexts(for_good) == {"residual": _day(1, 6), "paper": None}
+    assert _nexts(Downtime(vehicle_id="t_paper", start=_day(1), end=_day(14)))["paper"] == (
+        _day(14, 6)
+    )
+    too_long = Downtime(vehicle_id="t_paper", start=_day(1), end=_day(15))
+    assert _nexts(too_long)["paper"] is None  # beyond OPPORTUNITY_HORIZON_DAYS
+    assert OPPORTUNITY_HORIZON_DAYS == 14

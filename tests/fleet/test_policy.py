@@ -165,6 +165,18 @@ def test_each_bin_is_judged_at_its_streams_next_opportunity() -> None:
     assert ds[2].reason == "no truck takes stream 'glass': no next opportunity"
 
 
+def test_a_bin_whose_trucks_are_out_beyond_the_horizon_is_a_must_bin_today() -> None:
+    """Paper maps to None: its trucks are out of service until further notice (or longer
+    than the horizon); a nearly empty paper bin is a must bin today, its last chance."""
+    bins = [make_bin("r"), make_bin("p", stream="paper")]
+    low = {b: flat(0.1, bin_id=b) for b in ("r", "p")}
+    ds = decide(bins, low, collect_at=at(6), next_opportunity={"residual": at(30), "paper": None})
+    assert [d.action for d in ds] == [Action.SKIP, Action.MUST]
+    assert ds[1].reason == (
+        "no truck taking stream 'paper' is in service within 14 days: no next opportunity"
+    )
+
+
 def test_next_opportunities_by_stream_must_follow_collection() -> None:
     nexts = {"residual": at(30), "paper": COLLECT}
     with pytest.raises(FleetDataError, match="after collect_at"):

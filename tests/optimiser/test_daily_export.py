@@ -1312,13 +1312,18 @@ def test_a_truck_out_of_service_from_ten_is_back_at_its_depot_by_then(
 def test_a_truck_out_of_service_all_day_gets_no_route_and_its_bins_say_why(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
-    """t1, the only truck, is in the workshop since the evening before: no route, the must
-    bins are unserved with a reason, the notes say why."""
+    """t1, the only truck, is in the workshop since the evening before, until further
+    notice: no route, and no truck comes on a later day either, so every bin, the nearly
+    empty ones too, is a must bin, unserved with a reason; the notes say why."""
     evening = _local(18) - timedelta(days=1)
     made = _plan(_down(tiny_city, Downtime(vehicle_id="t1", start=evening)), *tiny_city[1:])
     assert made.violations == () and made.plan.served_refs == frozenset()
-    assert {u.ref for u in made.unserved} == {"b0", "b1", "b2"}
+    assert {u.ref for u in made.unserved} == {f"b{i}" for i in range(6)}
     assert {u.reason for u in made.unserved} == {"could not fit in any route: out of service (t1)"}
+    empty = {d.bin_id: d.reason for d in made.decisions if d.bin_id in ("b3", "b4", "b5")}
+    assert set(empty.values()) == {
+        "no truck taking stream 'residual' is in service within 14 days: no next opportunity"
+    }
     assert any(n.endswith(": it takes no bins today") for n in made.plan.notes)
 
 
