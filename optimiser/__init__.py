@@ -9,7 +9,7 @@ from optimiser.build import BuiltProblem, build_problem
 from optimiser.check import Score, Violation, check, plan_from_sequences, score, time_route
 from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, UnservedKind, Visit, VisitKind
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
@@ -28,6 +28,7 @@ __all__ = [
     "SolveParams",
     "Stop",
     "Unserved",
+    "UnservedKind",
     "VehicleSpec",
     "Violation",
     "Visit",

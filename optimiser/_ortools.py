@@ -81,7 +81,7 @@ from optimiser.costs import LATE_COST_PER_H, route_cost
 from optimiser.explain import UNFIT
 from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, UnservedKind, Visit, VisitKind
 from optimiser.problem import Problem, Stop, VehicleSpec, drop_weight
 from optimiser.screen import needs_disposal
 
@@ -667,17 +667,20 @@ def _unserved(model: _Model, routes: tuple[Route, ...]) -> tuple[Unserved, ...]:
     out = []
     for stop in model.problem.stops:
         if stop.ref not in served:
-            out.append(Unserved(ref=stop.ref, reason=_drop_reason(stop)))
+            out.append(_dropped(stop))
     return tuple(out)
 
 
-def _drop_reason(stop: Stop) -> str:
+def _dropped(stop: Stop) -> Unserved:
+    """``stop``, left out by the search, unserved: a required one fits in no route (the
+    reason explained later, ``optimiser.explain``), an optional one does not pay."""
     if stop.required:
-        return UNFIT
-    return (
+        return Unserved(ref=stop.ref, reason=UNFIT, kind=UnservedKind.COULD_NOT_FIT)
+    why = (
         f"optional: its prize ({from_cents(stop.prize):.2f}) does not pay for the detour, "
         "or it does not fit"
     )
+    return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.OPTIONAL)
 
 
 def _no_solution(problem: Problem, seconds: float, notes: tuple[str, ...]) -> Plan:
@@ -685,7 +688,9 @@ def _no_solution(problem: Problem, seconds: float, notes: tuple[str, ...]) -> Pl
     return Plan(
         status=PlanStatus.NO_SOLUTION,
         routes=(),
-        unserved=tuple(Unserved(ref=s.ref, reason=reason) for s in problem.stops),
+        unserved=tuple(
+            Unserved(ref=s.ref, reason=reason, kind=UnservedKind.NO_SOLUTION) for s in problem.stops
+        ),
         solve_time_s=seconds,
         engine="ortools",
         notes=notes,

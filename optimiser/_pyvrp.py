@@ -108,7 +108,7 @@ from optimiser.costs import route_cost
 from optimiser.explain import UNFIT
 from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, UnservedKind, Visit, VisitKind
 from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start, drop_weight
 from optimiser.screen import needs_disposal, screen, usable_sites
 
@@ -809,7 +809,11 @@ def solve_pyvrp(
         best = _search(model, budget - reserve, params.seed + 1, _routes_on(model.data, best))
     if not best.is_feasible():
         unserved = screened + tuple(
-            Unserved(ref=s.ref, reason="PyVRP found no feasible solution within the time limit")
+            Unserved(
+                ref=s.ref,
+                reason="PyVRP found no feasible solution within the time limit",
+                kind=UnservedKind.NO_SOLUTION,
+            )
             for s in stops
         )
         return Plan(
@@ -1057,10 +1061,13 @@ def _schedule(
     return best
 
 
-def _drop_reason(stop: Stop) -> str:
+def _dropped(stop: Stop) -> Unserved:
+    """``stop``, left out by the search, unserved: a required one fits in no route (the
+    reason explained later, ``optimiser.explain``), an optional one does not pay."""
     if stop.required:
-        return UNFIT
-    return f"optional; its prize {from_cents(stop.prize):.2f} is below the cost to serve it"
+        return Unserved(ref=stop.ref, reason=UNFIT, kind=UnservedKind.COULD_NOT_FIT)
+    why = f"optional; its prize {from_cents(stop.prize):.2f} is below the cost to serve it"
+    return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.OPTIONAL)
 
 
 def _decode(
@@ -1085,9 +1092,7 @@ def _decode(
             routes[v.ref] = _timed_route(v, timed)
     all_routes = tuple(routes.get(v.ref) or _idle_route(problem, v) for v in problem.vehicles)
     served = {ref for r in all_routes for ref in r.bin_refs}
-    dropped = tuple(
-        Unserved(ref=s.ref, reason=_drop_reason(s)) for s in model.stops if s.ref not in served
-    )
+    dropped = tuple(_dropped(s) for s in model.stops if s.ref not in served)
     if lateness:
         notes.append(f"break placement left {lateness} s of lateness; see check()")
     objective = sum(r.cost for r in all_routes) + sum(problem.stop(u.ref).prize for u in dropped)

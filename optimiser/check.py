@@ -34,7 +34,17 @@ from numbers import Integral
 
 from optimiser.costs import late_cost, route_cost
 from optimiser.errors import InvalidProblemError
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock, span
+from optimiser.plan import (
+    Plan,
+    PlanStatus,
+    Route,
+    Unserved,
+    UnservedKind,
+    Visit,
+    VisitKind,
+    clock,
+    span,
+)
 from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start, drop_weight
 
 LOCATED = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL, VisitKind.END, VisitKind.WAYPOINT)
@@ -745,7 +755,7 @@ def plan_from_sequences(problem: Problem, sequences: Mapping[str, Sequence[str]]
     routes = tuple(time_route(problem, v, sequences.get(v.ref, ())) for v in problem.vehicles)
     served = {ref for r in routes for ref in r.bin_refs}
     unserved = tuple(
-        Unserved(ref=s.ref, reason="not in the manual plan")
+        Unserved(ref=s.ref, reason="not in the manual plan", kind=UnservedKind.NOT_IN_MANUAL_PLAN)
         for s in problem.stops
         if s.ref not in served
     )

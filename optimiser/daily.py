@@ -54,7 +54,17 @@ from optimiser.build import (
 )
 from optimiser.check import Violation, check, late_s
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, Route, Unserved, Visit, VisitKind, clock, span, wall_clock
+from optimiser.plan import (
+    Plan,
+    Route,
+    Unserved,
+    UnservedKind,
+    Visit,
+    VisitKind,
+    clock,
+    span,
+    wall_clock,
+)
 from optimiser.problem import SECOND_VISIT, Problem, Stop, VehicleSpec, bin_of, visit_ref
 from optimiser.reroute import (
     DEFAULT_PARAMS,
@@ -563,8 +573,13 @@ def _placeable(
     keeps every decision (its plan.json shows the forecast of such a bin too)."""
     wanted = [inventory.bin(d.bin_id) for d in decisions if d.action is not Action.SKIP]
     out = _unreachable(wanted, provider)
-    unplaced = tuple(Unserved(ref=_next_visit(b, done), reason=why) for b, why in out.items())
+    unplaced = tuple(_far(_next_visit(b, done), why) for b, why in out.items())
     return [d for d in decisions if d.bin_id not in out], unplaced
+
+
+def _far(ref: str, why: str) -> Unserved:
+    """Visit ``ref`` of a bin no truck can reach (:func:`_unreachable`), unserved."""
+    return Unserved(ref=ref, reason=why, kind=UnservedKind.UNREACHABLE)
 
 
 def _unreachable(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
@@ -652,7 +667,7 @@ def _moved_bins(
         return built, (), ()
     far = _unreachable(list(moved.values()), provider)
     lost = tuple(
-        Unserved(ref=s.ref, reason=far[bin_of(s.ref)])
+        _far(s.ref, far[bin_of(s.ref)])
         for s in built.problem.stops
         if bin_of(s.ref) in far and s.ref not in done
     )
@@ -733,11 +748,7 @@ def _far_alerts(
     reason and their decisions (loaded full, as :func:`_urgent` decides): one bin with bad
     coordinates failed the whole reroute, the other alerts with it."""
     far = _unreachable(bins, provider)
-    lost = tuple(
-        Unserved(ref=_next_visit(b.bin_id, done), reason=far[b.bin_id])
-        for b in bins
-        if b.bin_id in far
-    )
+    lost = tuple(_far(_next_visit(b.bin_id, done), far[b.bin_id]) for b in bins if b.bin_id in far)
     decisions = [overflow_decision(b, ALERT) for b in bins if b.bin_id in far]
     return [b for b in bins if b.bin_id not in far], lost, decisions
 
@@ -1197,9 +1208,7 @@ def _placed_since(
     listed = {b.bin_id: b for b in inventory.bins}
     left = [u for u in day.unplaced if bin_of(u.ref) in listed and u.ref not in taken]
     far = _unreachable([listed[bin_of(u.ref)] for u in left], provider)
-    still = tuple(
-        Unserved(ref=u.ref, reason=far[bin_of(u.ref)]) for u in left if bin_of(u.ref) in far
-    )
+    still = tuple(_far(u.ref, far[bin_of(u.ref)]) for u in left if bin_of(u.ref) in far)
     decided = {d.bin_id: d for d in day.decisions}
     back = [
         decided[bin_of(u.ref)]

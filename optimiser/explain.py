@@ -22,7 +22,7 @@ import numpy as np
 
 from optimiser.check import check_route, time_route
 from optimiser.greedy import detours, with_final_unload
-from optimiser.plan import Plan, VisitKind
+from optimiser.plan import Plan, Unserved, UnservedKind, VisitKind
 from optimiser.problem import Problem, Stop, VehicleSpec
 from optimiser.screen import usable_sites
 
@@ -97,25 +97,37 @@ def _words(codes: frozenset[str]) -> str:
     return ", ".join(sorted(RULES.get(c, c) for c in codes))
 
 
-def reason(problem: Problem, plan: Plan, stop: Stop) -> str:
-    """Why ``stop`` is in no route of ``plan``: the rules blocking it, by truck."""
+def reason(problem: Problem, plan: Plan, stop: Stop) -> Unserved:
+    """Why ``stop`` is in no route of ``plan``: the rules blocking it, by truck (kind
+    ``COULD_NOT_FIT``, with the checker codes of every truck's tries in ``rules``); the
+    search left it out (``LEFT_OUT``) when a truck's try breaks none; no truck takes its
+    stream (``STREAM``)."""
     trucks = [v for v in problem.vehicles if stop.stream in v.streams]
     by_words: dict[str, list[str]] = {}
+    broken: set[str] = set()
     for v in trucks:
         if v.off_duty:  # out of service, or gone from the fleet, for the rest of the day
             by_words.setdefault(OFF_DUTY, []).append(v.ref)
             continue
         codes = blockers(problem, v, _work_refs(plan, v.ref), stop)
         if not codes:
-            return f"the search left it out, but {v.ref} could take it (try a longer time limit)"
+            why = f"the search left it out, but {v.ref} could take it (try a longer time limit)"
+            return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.LEFT_OUT)
         by_words.setdefault(_words(codes), []).append(v.ref)
+        broken |= codes
     if not by_words:
-        return f"{UNFIT}: no truck takes stream {stop.stream!r}"
+        why = f"{UNFIT}: no truck takes stream {stop.stream!r}"
+        return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.STREAM)
     groups = sorted(by_words.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     parts = [f"{words} ({_refs(refs)})" for words, refs in groups[:MAX_GROUPS]]
     if len(groups) > MAX_GROUPS:
         parts.append(f"other rules ({sum(len(r) for _, r in groups[MAX_GROUPS:])} trucks)")
-    return f"{UNFIT}: " + "; ".join(parts)
+    return Unserved(
+        ref=stop.ref,
+        reason=f"{UNFIT}: " + "; ".join(parts),
+        kind=UnservedKind.COULD_NOT_FIT,
+        rules=tuple(sorted(broken)),
+    )
 
 
 def _refs(refs: Sequence[str]) -> str:
@@ -132,10 +144,9 @@ def explain_unfit(problem: Problem, plan: Plan) -> Plan:
     served = plan.served_refs
     alerts = [s.ref for s in problem.stops if s.priority > 0 and s.ref in served]
     why = {ref: reason(problem, plan, problem.stop(ref)) for ref in todo}
-    for ref, text in why.items():  # a must bin left out while alerted bins are served
-        if alerts and problem.stop(ref).priority == 0 and text.startswith(UNFIT):
-            why[ref] = f"{text}; alerted bins go first ({_refs(alerts)})"
-    unserved = tuple(
-        dataclasses.replace(u, reason=why[u.ref]) if u.ref in why else u for u in plan.unserved
-    )
+    for ref, u in why.items():  # a must bin left out while alerted bins are served
+        if alerts and problem.stop(ref).priority == 0 and u.reason.startswith(UNFIT):
+            text = f"{u.reason}; alerted bins go first ({_refs(alerts)})"
+            why[ref] = dataclasses.replace(u, reason=text)
+    unserved = tuple(why.get(u.ref, u) for u in plan.unserved)
     return dataclasses.replace(plan, unserved=unserved)

@@ -115,7 +115,8 @@ def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
 def plan_json(day: DayPlan) -> dict[str, Any]:
     """The whole plan: status, when a plan made during the day starts (``start_at``; null
     for a plan made before the shifts: work reported before it was done on an earlier
-    plan), KPIs, routes, unserved bins with reasons (``required``: a
+    plan), KPIs, routes, unserved bins with reasons and their kinds (``kind``: an
+    ``optimiser.plan.UnservedKind`` value; ``required``: a
     must-collect bin or an alert's; ``alert``: a visit an overflow alert asked for), policy
     decisions, notes, and the independent checker's violations (empty when every rule
     holds)."""
@@ -141,6 +142,7 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
                 "required": u.ref in required,
                 "alert": u.ref in day.alerted,
                 "reason": u.reason,
+                "kind": str(u.kind),
             }
             for u in day.unserved
         ],

@@ -111,12 +111,38 @@ class Route:
         return any(v.kind in (VisitKind.BIN, VisitKind.DISPOSAL) for v in self.visits)
 
 
+class UnservedKind(StrEnum):
+    """Why a stop is unserved, for programs to count and act on (the ``reason`` says it
+    for people, in words that may change). Set where the reason is made."""
+
+    STREAM = "stream"  # no truck takes its stream, or no disposal site takes their streams
+    TOO_BIG = "too_big"  # larger or heavier than every truck taking it (or its daily limit)
+    SHIFTS_OVER = "shifts_over"  # every shift of a truck taking it is over when the plan starts
+    SITES_CLOSED = "sites_closed"  # the sites its load could go to are closed after it
+    WINDOW_OR_SHIFT = "window_or_shift"  # no truck reaches it in its window and is home in time
+    UNREACHABLE = "unreachable"  # too far from every drivable street (its coordinates)
+    COULD_NOT_FIT = "could_not_fit"  # in no route: ``Unserved.rules`` the tries broke
+    LEFT_OUT = "left_out"  # the search left it out though a truck could take it
+    OPTIONAL = "optional"  # an optional stop whose prize does not pay for serving it
+    NO_SOLUTION = "no_solution"  # no plan found (a solve, or a reroute: the plan stands)
+    NOT_IN_MANUAL_PLAN = "not_in_manual_plan"  # a hand-made plan does not visit it
+    OTHER = "other"  # not recorded (an entry stored before kinds existed)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unserved:
-    """A stop left out of the plan and why (e.g. "no vehicle takes stream 'glass'")."""
+    """A stop left out of the plan and why (e.g. "no vehicle takes stream 'glass'").
+
+    ``kind`` is the reason's kind for programs; ``rules``, of a ``COULD_NOT_FIT`` stop
+    whose tries were explained (``optimiser.explain``), the checker codes they broke
+    (e.g. ``("shift",)``; the reason names them in words). Both have defaults so that
+    entries stored before them still load (``api.state``).
+    """
 
     ref: str
     reason: str
+    kind: UnservedKind = UnservedKind.OTHER
+    rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

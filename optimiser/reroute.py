@@ -59,7 +59,16 @@ from optimiser.greedy import (
     with_final_unload,
 )
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
+from optimiser.plan import (
+    Plan,
+    PlanStatus,
+    Route,
+    Unserved,
+    UnservedKind,
+    Visit,
+    VisitKind,
+    clock,
+)
 from optimiser.problem import Problem, Stop, VehicleSpec, drop_weight
 from optimiser.screen import needs_disposal, screen, usable_sites
 
@@ -571,12 +580,13 @@ def _unless_dearer(residual: Problem, warm: Mapping[str, Sequence[str]], found: 
         kept = plan_from_sequences(residual, warm)
     except InvalidProblemError:
         return found
-    reasons = {u.ref: u.reason for u in found.unserved}
+    said = {u.ref: u for u in found.unserved}
+    unfit = UnservedKind.COULD_NOT_FIT
     kept = dataclasses.replace(
         kept,
         status=found.status,
         unserved=tuple(
-            Unserved(ref=u.ref, reason=reasons.get(u.ref, UNFIT)) for u in kept.unserved
+            said.get(u.ref, Unserved(ref=u.ref, reason=UNFIT, kind=unfit)) for u in kept.unserved
         ),
         engine=found.engine,
         notes=found.notes,
@@ -755,7 +765,8 @@ def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seco
     served = plan.served_refs  # an alert on a bin the plan visits later: served as planned
     listed = served | {u.ref for u in kept}
     added = tuple(
-        Unserved(ref=ref, reason=stood.reasons.get(ref, why)) for ref in sorted(refs - listed)
+        Unserved(ref=ref, reason=stood.reasons.get(ref, why), kind=UnservedKind.NO_SOLUTION)
+        for ref in sorted(refs - listed)
     )
     return dataclasses.replace(
         plan,

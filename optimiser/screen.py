@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from optimiser.plan import Unserved, clock, span
+from optimiser.plan import Unserved, UnservedKind, clock, span
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
 
 NO_WINDOW_HI = 10**9
@@ -72,32 +72,41 @@ def reachable(problem: Problem, v: VehicleSpec, stops: tuple[Stop, ...]) -> np.n
 
 def _reason(
     problem: Problem, stop: Stop, by_stream: list[VehicleSpec], fits: list[VehicleSpec]
-) -> str:
+) -> Unserved:
+    """``stop`` unserved with the first of these that holds, by kind: no truck takes it
+    (its stream), none is big enough, every shift is over, the sites are closed after it,
+    no truck reaches it in its window and is home in its shift."""
     if not by_stream:
-        return _no_truck_reason(problem, stop)
+        return Unserved(
+            ref=stop.ref, reason=_no_truck_reason(problem, stop), kind=UnservedKind.STREAM
+        )
     if not fits:
-        return (
+        why = (
             f"{stop.volume_l} l / {stop.weight_kg} kg exceeds the capacity (or daily limit) "
             f"of every truck taking stream {stop.stream!r}"
         )
+        return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.TOO_BIG)
     over = [v for v in fits if _leaves_s(v) >= v.shift_s[1]]
     if len(over) == len(fits):
         ends = ", ".join(f"{v.ref} ends {clock(v.shift_s[1])}" for v in over)
-        return (
+        why = (
             f"the shift of every truck taking stream {stop.stream!r} is over when the plan "
             f"starts ({ends}); collect it on another day"
         )
+        return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.SHIFTS_OVER)
     closed = _sites_closed(problem, stop, fits)
     if closed:
-        return (
+        why = (
             "no truck can unload after it before its shift ends: the disposal sites taking "
             f"its load are closed then ({closed}); widen their opening hours or a shift"
         )
+        return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.SITES_CLOSED)
     drive_s = min(int(problem.matrix.duration_s[v.start, stop.location]) for v in fits)
-    return (
+    why = (
         "no truck can reach it within its time window and return within its shift "
         f"(the nearest truck is {span(drive_s)} away)"
     )
+    return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.WINDOW_OR_SHIFT)
 
 
 def _sites_closed(problem: Problem, stop: Stop, fits: list[VehicleSpec]) -> str:
@@ -164,9 +173,14 @@ def _spelt_otherwise(
 
 def unservable(problem: Problem) -> dict[str, str]:
     """Refs of stops no single truck can serve, with the reason."""
+    return {ref: u.reason for ref, u in unservable_stops(problem).items()}
+
+
+def unservable_stops(problem: Problem) -> dict[str, Unserved]:
+    """Refs of stops no single truck can serve, each unserved with its reason and kind."""
     masks = {v.ref: reachable(problem, v, problem.stops) for v in problem.vehicles}
     can_unload = {v.ref: bool(usable_sites(problem, v)) for v in problem.vehicles}
-    out: dict[str, str] = {}
+    out: dict[str, Unserved] = {}
     for i, stop in enumerate(problem.stops):
         by_stream = [
             v
@@ -194,10 +208,10 @@ def screen(problem: Problem) -> tuple[Problem, tuple[Unserved, ...]]:
     (Problem, tuple of Unserved)
         The problem without those stops and sites, and the stops with the reason.
     """
-    bad = unservable(problem)  # with every site: a closed one still blocks a return empty
+    bad = unservable_stops(problem)  # with every site: a closed one still blocks a return empty
     sites = open_sites(problem)
     if not bad and len(sites) == len(problem.sites):
         return problem, ()
     kept = tuple(s for s in problem.stops if s.ref not in bad)
     reduced = dataclasses.replace(problem, stops=kept, sites=sites)
-    return reduced, tuple(Unserved(ref=r, reason=why) for r, why in bad.items())
+    return reduced, tuple(bad.values())

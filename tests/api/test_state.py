@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.state import StateError, dumps, loads
-from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
+from api.state import StateError, _rebuild, dumps, loads
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, UnservedKind, Visit, VisitKind
 
 MODULE = "tests_api_state_versions"  # a stand-in module whose class changes between versions
 
@@ -86,3 +86,19 @@ def test_a_plan_round_trips_and_shared_objects_stay_shared() -> None:
 def test_a_plain_pickle_of_an_earlier_version_still_loads() -> None:
     plan = Plan(status=PlanStatus.FEASIBLE, routes=())
     assert loads(pickle.dumps(plan)) == plan
+
+
+class _StoredUnserved:
+    """An unserved entry as a version before kinds stored it (``dumps``: its class and
+    its fields by name, ``ref`` and ``reason`` alone)."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return _rebuild, (Unserved, {"ref": "b1", "reason": "could not fit in any route"})
+
+
+def test_an_unserved_entry_stored_before_kinds_loads_with_kind_other() -> None:
+    (u,) = loads(pickle.dumps([_StoredUnserved()]))
+    assert u == Unserved(ref="b1", reason="could not fit in any route")
+    assert (u.kind, u.rules) == (UnservedKind.OTHER, ())
+    kept = Unserved(ref="b2", reason="r", kind=UnservedKind.TOO_BIG, rules=("shift",))
+    assert loads(dumps(kept)) == kept

@@ -488,6 +488,8 @@ def test_a_day_with_no_bin_served_writes_its_files(city_files: Path) -> None:
     assert kpis["bins_collected"] == 0  # type: ignore[index]
     assert kpis["mean_fill_at_pickup"] is None  # type: ignore[index]
     assert plan["unserved"] and "Bins not served" in output
+    said = {(u["kind"], u["reason"].split(":")[0]) for u in plan["unserved"]}  # type: ignore[union-attr]
+    assert said == {("sites_closed", "no truck can unload after it before its shift ends")}
 
 
 def test_left_out_rows_are_listed_apart_from_unserved_bins(city_files: Path) -> None:

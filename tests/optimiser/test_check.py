@@ -10,7 +10,7 @@ import pytest
 
 from optimiser.check import check, plan_from_sequences, score
 from optimiser.errors import InvalidProblemError
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, VisitKind, span
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, UnservedKind, VisitKind, span
 from optimiser.problem import Problem
 
 SEQ = ("b2", "b3", "s1", "b4", "b5", "s1")
@@ -84,6 +84,7 @@ def test_score_counts_what_a_manual_plan_leaves_out(manual) -> None:
     plan = plan_from_sequences(manual, {"t1": ("b2", "s1")})
     s = score(manual, plan)
     assert s.valid and s.unserved == 3 and s.required_unserved == 3
+    assert {u.kind for u in plan.unserved} == {UnservedKind.NOT_IN_MANUAL_PLAN}
 
 
 def test_manual_plan_with_unknown_ref_is_rejected(manual) -> None:

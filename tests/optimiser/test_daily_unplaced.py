@@ -15,7 +15,7 @@ from optimiser.check import check
 from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
 from optimiser.export import plan_json
 from optimiser.params import SolveParams
-from optimiser.plan import VisitKind
+from optimiser.plan import UnservedKind, VisitKind
 from optimiser.reroute import Progress
 from tests.network.conftest import build_tiny_graph, grid
 from tests.optimiser.conftest import done_through, route_work
@@ -110,15 +110,16 @@ def test_a_reroute_leaves_out_an_alerted_or_moved_bin_no_street_reaches(
     }
     assert (new_day.kpis["unserved"], new_day.kpis["unserved_must"]) == (2, 2)
     doc = plan_json(new_day)
-    assert {(u["bin_id"], u["required"], u["alert"]) for u in doc["unserved"]} == {
-        ("b2", True, False),
-        ("lost", True, True),
+    assert {(u["bin_id"], u["required"], u["alert"], u["kind"]) for u in doc["unserved"]} == {
+        ("b2", True, False, "unreachable"),
+        ("lost", True, True, "unreachable"),
     }
     again, _ = replan_day(
         new_day, [], readings, [], streets, now=day.at(8 * 3600), inventory=now, alerted=["lost"]
     )
     assert again.violations == ()
     assert {u.ref for u in again.unserved} == {"b2", "lost"}
+    assert {u.kind for u in again.unserved} == {UnservedKind.UNREACHABLE}
     assert (again.kpis["unserved"], again.kpis["unserved_must"]) == (2, 2)
 
 
@@ -136,6 +137,7 @@ def test_a_plan_marks_an_alert_on_a_bin_no_street_reaches_as_an_alert(
     )
     assert day.violations == () and "b3" in day.plan.served_refs
     assert [(u.ref, u.reason) for u in day.unserved] == [("lost", _reason(streets, OFF_THE_MAP))]
+    assert [u.kind for u in day.unserved] == [UnservedKind.UNREACHABLE]
     assert set(day.alerted) == {"b3", "lost"}
     doc = plan_json(day)
     assert [(u["bin_id"], u["required"], u["alert"]) for u in doc["unserved"]] == [
@@ -171,6 +173,7 @@ def test_a_replan_leaves_out_the_next_visit_of_a_bin_emptied_today_then_moved_of
     assert [(u.ref, u.reason) for u in again.unserved] == [
         (f"{emptied}#2", _reason(streets, FARTHER))
     ]
+    assert [u.kind for u in again.unserved] == [UnservedKind.UNREACHABLE]
     assert (again.kpis["unserved"], again.kpis["unserved_must"]) == (1, 1)
 
 
@@ -204,6 +207,7 @@ def test_a_reroute_routes_a_bin_left_out_whose_coordinates_were_fixed_since(
 
     away = rerouted(day, 7, b2_at(OFF_THE_MAP))
     assert [(u.ref, u.reason) for u in away.unserved] == [("b2", _reason(streets, OFF_THE_MAP))]
+    assert [u.kind for u in away.unserved] == [UnservedKind.UNREACHABLE]
     fixed = rerouted(away, 8, b2_at(grid(1.6, 0)))
     assert {"b1", "b2", "b3"} <= fixed.plan.served_refs and fixed.unserved == ()
     (route,) = fixed.plan.routes
@@ -215,6 +219,7 @@ def test_a_reroute_routes_a_bin_left_out_whose_coordinates_were_fixed_since(
     assert fixed.fill_at_pickup["b2"] == pytest.approx(b2.expected_fill_fraction)
     farther = rerouted(away, 8, b2_at(FARTHER))
     assert [(u.ref, u.reason) for u in farther.unserved] == [("b2", _reason(streets, FARTHER))]
+    assert [u.kind for u in farther.unserved] == [UnservedKind.UNREACHABLE]
 
 
 def test_a_re_plan_keeps_an_earlier_alert_on_a_bin_no_street_reaches_until_it_is_closed(
@@ -255,6 +260,7 @@ def test_a_re_plan_keeps_an_earlier_alert_on_a_bin_no_street_reaches_until_it_is
     kept = replanned(())
     assert kept.alerted == ("lost",)
     assert [(u.ref, u.reason) for u in kept.unserved] == [("lost", _reason(streets, OFF_THE_MAP))]
+    assert [u.kind for u in kept.unserved] == [UnservedKind.UNREACHABLE]
     assert (kept.kpis["unserved"], kept.kpis["unserved_must"]) == (1, 1)
     doc = plan_json(kept)
     assert [(u["bin_id"], u["required"], u["alert"]) for u in doc["unserved"]] == [

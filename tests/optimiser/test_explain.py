@@ -8,13 +8,14 @@ import pytest
 
 from optimiser.check import plan_from_sequences
 from optimiser.explain import MAX_EXPLAINED, UNFIT, explain_unfit
-from optimiser.plan import Plan, Unserved
+from optimiser.plan import Plan, Unserved, UnservedKind
 from optimiser.problem import Problem
 
 
 def _left_out(plan: Plan) -> Plan:
-    """A hand-made plan whose unserved stops carry the engines' short reason."""
-    unserved = tuple(dataclasses.replace(u, reason=UNFIT) for u in plan.unserved)
+    """A hand-made plan whose unserved stops carry the engines' short reason and kind."""
+    unfit = UnservedKind.COULD_NOT_FIT
+    unserved = tuple(dataclasses.replace(u, reason=UNFIT, kind=unfit) for u in plan.unserved)
     return dataclasses.replace(plan, unserved=unserved)
 
 
@@ -33,6 +34,7 @@ def test_stop_limit_is_named_with_the_trucks_it_blocks(kit) -> None:
     plan = kit.solved(problem)
     (u,) = plan.unserved
     assert u.reason == f"{UNFIT}: stop limit (a, b)"
+    assert (u.kind, u.rules) == (UnservedKind.COULD_NOT_FIT, ("max_stops",))
 
 
 def test_each_truck_gets_its_own_blocking_rules(kit) -> None:
@@ -47,6 +49,7 @@ def test_each_truck_gets_its_own_blocking_rules(kit) -> None:
     (u,) = explain_unfit(problem, plan).unserved
     assert u.ref == "b2"
     assert u.reason == f"{UNFIT}: shift end (short); stop limit (a)"
+    assert (u.kind, u.rules) == (UnservedKind.COULD_NOT_FIT, ("max_stops", "shift"))
 
 
 def test_volume_capacity_without_a_site(kit) -> None:
@@ -59,6 +62,7 @@ def test_volume_capacity_without_a_site(kit) -> None:
     plan = _left_out(plan_from_sequences(problem, {"t": ["b0"]}))
     (u,) = explain_unfit(problem, plan).unserved
     assert u.reason == f"{UNFIT}: truck volume (t)"
+    assert (u.kind, u.rules) == (UnservedKind.COULD_NOT_FIT, ("capacity_volume",))
 
 
 def test_a_stop_the_search_missed_names_the_truck_that_could_take_it(kit) -> None:
@@ -66,14 +70,30 @@ def test_a_stop_the_search_missed_names_the_truck_that_could_take_it(kit) -> Non
     plan = _left_out(plan_from_sequences(problem, {"t": ["b0", "b1"]}))
     (u,) = explain_unfit(problem, plan).unserved
     assert u.reason == "the search left it out, but t could take it (try a longer time limit)"
+    assert (u.kind, u.rules) == (UnservedKind.LEFT_OUT, ())
+
+
+def test_a_stop_of_a_stream_no_truck_takes_says_so(kit) -> None:
+    """Left out by an engine (not screened first): no truck takes its stream, the kind
+    says so, not that it could not fit."""
+    problem = _problem(kit, 2, kit.truck("t"))
+    glass = dataclasses.replace(problem.stops[1], stream="glass")
+    problem = dataclasses.replace(problem, stops=(problem.stops[0], glass))
+    plan = _left_out(plan_from_sequences(problem, {"t": ["b0", "s1"]}))
+    (u,) = explain_unfit(problem, plan).unserved
+    assert u.reason == f"{UNFIT}: no truck takes stream 'glass'"
+    assert u.kind is UnservedKind.STREAM
 
 
 def test_only_the_first_stops_are_explained(kit) -> None:
     n = MAX_EXPLAINED + 3  # one served, two left with the short reason
     problem = _problem(kit, n, kit.truck("t", max_stops=1))
     plan = _left_out(plan_from_sequences(problem, {"t": ["b0"]}))
-    reasons = [u.reason for u in explain_unfit(problem, plan).unserved]
+    unserved = explain_unfit(problem, plan).unserved
+    reasons = [u.reason for u in unserved]
     assert reasons == [f"{UNFIT}: stop limit (t)"] * MAX_EXPLAINED + [UNFIT] * 2
+    assert [u.rules for u in unserved] == [("max_stops",)] * MAX_EXPLAINED + [()] * 2
+    assert {u.kind for u in unserved} == {UnservedKind.COULD_NOT_FIT}
 
 
 @pytest.mark.parametrize("reason", ["not in the manual plan", "no vehicle takes stream 'glass'"])

@@ -8,8 +8,14 @@ import numpy as np
 
 from optimiser.check import check, plan_from_sequences
 from optimiser.greedy import greedy_routes, insert_cheapest
+from optimiser.plan import UnservedKind
 from optimiser.problem import Problem
 from optimiser.screen import screen, unservable
+
+
+def _kinds(problem: Problem) -> dict[str, UnservedKind]:
+    """The kind of each stop the screen leaves out (ref -> kind)."""
+    return {u.ref: u.kind for u in screen(problem)[1]}
 
 
 def _random_problem(kit, seed: int = 3) -> Problem:
@@ -64,6 +70,12 @@ def test_screen_reports_stream_size_and_window_with_reasons(kit) -> None:
     reduced, out = screen(problem)
     assert [s.ref for s in reduced.stops] == ["ok"]
     assert {u.ref for u in out} == {"glass", "huge", "late"}
+    assert {u.ref: u.reason for u in out} == reasons
+    assert _kinds(problem) == {
+        "glass": UnservedKind.STREAM,
+        "huge": UnservedKind.TOO_BIG,
+        "late": UnservedKind.WINDOW_OR_SHIFT,
+    }
 
 
 def test_screen_needs_a_site_when_trucks_return_empty(kit) -> None:
@@ -76,6 +88,7 @@ def test_screen_needs_a_site_when_trucks_return_empty(kit) -> None:
         sites=(kit.site(location=1, streams=frozenset({"paper"})),),
     )
     assert "b" in unservable(problem)
+    assert _kinds(problem) == {"b": UnservedKind.STREAM}
     assert unservable(dataclasses.replace(problem, return_empty=False)) == {}
 
 
@@ -95,11 +108,13 @@ def test_a_bin_kept_out_only_by_a_closed_site_names_the_site_and_its_hours(kit) 
     reason = unservable(problem)["b"]
     assert reason.startswith("no truck can unload after it before its shift ends")
     assert "(paper-site 08:00-12:00)" in reason
+    assert _kinds(problem) == {"b": UnservedKind.SITES_CLOSED}
     # open all day, but the trip to unload is longer than the 500 s shift: not the hours
     short = kit.truck(shift_s=(12 * h, 12 * h + 500))
     open_site = kit.site("paper-site", 1)
     other = dataclasses.replace(problem, vehicles=(short,), sites=(open_site,))
     assert unservable(other)["b"].startswith("no truck can reach it within its time window")
+    assert _kinds(other) == {"b": UnservedKind.WINDOW_OR_SHIFT}
 
 
 def test_a_bin_whose_trucks_shifts_are_over_says_so(kit) -> None:
@@ -115,6 +130,7 @@ def test_a_bin_whose_trucks_shifts_are_over_says_so(kit) -> None:
         "the shift of every truck taking stream 'residual' is over when the plan starts "
         "(t1 ends 14:00); collect it on another day"
     )
+    assert _kinds(problem) == {"b": UnservedKind.SHIFTS_OVER}
 
 
 def test_a_stream_spelt_otherwise_on_the_truck_is_named(kit) -> None:
@@ -132,10 +148,12 @@ def test_a_stream_spelt_otherwise_on_the_truck_is_named(kit) -> None:
         "no vehicle takes stream 'paper' (t2 takes 'Paper', not 'paper': stream names must "
         "match exactly; write them alike in the bins and the trucks)"
     )
+    assert _kinds(problem) == {"b": UnservedKind.STREAM}
     paper = frozenset({"paper"})  # the truck agrees with the bins, the site does not
     trucks = (kit.truck("t2", streams=paper),)
     reason = unservable(dataclasses.replace(problem, vehicles=trucks))["b"]
     assert reason.startswith("no truck taking stream 'paper' can unload")
+    assert _kinds(dataclasses.replace(problem, vehicles=trucks)) == {"b": UnservedKind.STREAM}
     assert reason.endswith(
         "(s1 takes 'Paper', not 'paper': stream names must match exactly; "
         "write them alike in the trucks and the sites)"

@@ -11,7 +11,7 @@ from optimiser import _ortools
 from optimiser._ortools import heap_pad_bytes, solve_ortools
 from optimiser.check import check
 from optimiser.params import SolveParams
-from optimiser.plan import PlanStatus, VisitKind
+from optimiser.plan import PlanStatus, UnservedKind, VisitKind
 from optimiser.problem import Problem
 
 
@@ -199,3 +199,22 @@ def test_a_warm_start_that_breaks_a_rule_still_gets_a_plan(kit) -> None:
     )
     assert plan.status is not PlanStatus.NO_SOLUTION
     assert check(problem, plan) == [] and plan.served_refs == soft
+
+
+def test_a_search_that_finds_nothing_lists_every_stop_as_no_solution(
+    kit, line_problem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OR-Tools finds no assignment, even with the required stops optional: the plan has
+    no solution and each stop is unserved with that reason and kind."""
+
+    def nothing(self, params, deadline, starts):  # type: ignore[no-untyped-def]
+        return None, PlanStatus.NO_SOLUTION
+
+    monkeypatch.setattr(_ortools._Model, "search", nothing)
+    plan = solve_ortools(line_problem, SolveParams(time_limit_s=0.2))
+    assert plan.status is PlanStatus.NO_SOLUTION
+    assert {u.ref for u in plan.unserved} == {s.ref for s in line_problem.stops}
+    assert {u.reason for u in plan.unserved} == {
+        "the solver found no solution within the time limit"
+    }
+    assert {u.kind for u in plan.unserved} == {UnservedKind.NO_SOLUTION}

@@ -10,7 +10,7 @@ from optimiser._pyvrp import build_model, solve_pyvrp
 from optimiser.check import check
 from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, VisitKind
+from optimiser.plan import Plan, PlanStatus, UnservedKind, VisitKind
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
 
 PARAMS = SolveParams(time_limit_s=0.3, seed=1)
@@ -363,6 +363,50 @@ def test_unservable_stop_is_reported_not_solved() -> None:
     plan = solved(problem)
     assert plan.served_refs == {"ok"}
     assert [u.ref for u in plan.unserved] == ["huge"]
+    assert [u.kind for u in plan.unserved] == [UnservedKind.TOO_BIG]
+
+
+class _NoneFeasible:
+    """A PyVRP solution that is not feasible (a search that found none), with no route."""
+
+    def is_feasible(self) -> bool:
+        return False
+
+    def routes(self) -> list[object]:
+        return []
+
+    def time_warp(self) -> int:
+        return 1
+
+    def excess_load(self) -> list[int]:
+        return [0]
+
+    def excess_distance(self) -> int:
+        return 0
+
+
+def test_a_search_that_finds_nothing_feasible_lists_the_stops_as_no_solution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyVRP finds no feasible solution, even with the required stops optional: the plan
+    has no solution, the stops the screen passed are unserved with that reason and kind,
+    and the one it left out keeps its own."""
+    import optimiser._pyvrp as engine
+
+    monkeypatch.setattr(engine, "_search", lambda *args, **kw: _NoneFeasible())
+    problem = Problem(
+        matrix=line_matrix([0, 1, 2]),
+        stops=(stop("ok", 1), stop("huge", 2, volume_l=1000)),
+        vehicles=(truck(),),
+        return_empty=False,
+    )
+    plan = solve_pyvrp(problem, PARAMS)
+    assert plan.status is PlanStatus.NO_SOLUTION
+    assert [(u.ref, u.kind) for u in plan.unserved] == [
+        ("huge", UnservedKind.TOO_BIG),
+        ("ok", UnservedKind.NO_SOLUTION),
+    ]
+    assert plan.unserved[1].reason == "PyVRP found no feasible solution within the time limit"
 
 
 def test_seeded_random_instance_is_served_completely() -> None:

@@ -10,7 +10,16 @@ import pytest
 from optimiser.check import check, objective, plan_from_sequences
 from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
+from optimiser.plan import (
+    Plan,
+    PlanStatus,
+    Route,
+    Unserved,
+    UnservedKind,
+    Visit,
+    VisitKind,
+    clock,
+)
 from optimiser.problem import Problem
 from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
 from optimiser.solve import solve
@@ -236,6 +245,9 @@ def test_urgent_bin_no_truck_can_take_is_unserved_with_the_blocking_rule(kit, da
     assert [(u.ref, u.reason) for u in new.unserved] == [
         ("urgent", "could not fit in any route: stop limit (a, b)")
     ]
+    assert [(u.kind, u.rules) for u in new.unserved] == [
+        (UnservedKind.COULD_NOT_FIT, ("max_stops",))
+    ]
 
 
 def _late(route: Route, n_done: int, time_s: int) -> Progress:
@@ -397,6 +409,7 @@ def test_when_the_plan_stands_a_truck_out_of_service_drives_none_of_its_bins(
     reasons = {u.ref: u.reason for u in new.unserved}
     assert set(rest) <= reasons.keys() and "b5" in rest
     assert all("planned for b, out of service" in reasons[r] for r in rest), reasons
+    assert {u.kind for u in new.unserved if u.ref in rest} == {UnservedKind.NO_SOLUTION}
     assert new.served_refs | reasons.keys() == {s.ref for s in full.stops}
     assert any(n.startswith("b is out of service") for n in new.notes), new.notes
 
@@ -434,6 +447,7 @@ def test_when_the_plan_stands_a_truck_whose_shift_was_cut_is_home_unloaded_by_it
     reasons = {u.ref: u.reason for u in new.unserved}
     assert reasons.keys() == {"b4"}
     assert reasons["b4"].startswith(f"planned for b, whose shift ends at {clock(end_s)}")
+    assert [u.kind for u in new.unserved] == [UnservedKind.NO_SOLUTION]
     assert any(n.startswith(f"b's shift ends at {clock(end_s)}") for n in new.notes), new.notes
 
 

@@ -10,7 +10,7 @@ import pytest
 from optimiser.check import check, late_s, score
 from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
-from optimiser.plan import PlanStatus, VisitKind
+from optimiser.plan import PlanStatus, UnservedKind, VisitKind
 from optimiser.problem import Problem
 from optimiser.solve import solve
 
@@ -105,6 +105,7 @@ def test_a_truck_no_site_can_unload_is_named_with_the_fix(kit) -> None:
         "no truck taking stream 'residual' can unload: no disposal site takes every stream "
         "t1 collects (glass, residual); add a site that does, or give the truck fewer streams"
     )
+    assert {u.ref: u.kind for u in plan.unserved}["r1"] is UnservedKind.STREAM
 
 
 @pytest.mark.parametrize(("prize", "kept"), [(1, False), (1_000_000, True)])
@@ -205,6 +206,7 @@ def test_required_stops_that_do_not_fit_together_fall_back(kit) -> None:
     assert len(plan.served_refs) == 1
     (u,) = plan.unserved
     assert "could not fit" in u.reason
+    assert u.kind is UnservedKind.COULD_NOT_FIT and "shift" in u.rules
     assert plan.notes
 
 
@@ -263,6 +265,7 @@ def test_a_bin_out_of_reach_says_how_far_the_nearest_truck_is(kit) -> None:
         "no truck can reach it within its time window and return within its shift "
         "(the nearest truck is 16 h 40 min away)"
     )
+    assert u.kind is UnservedKind.WINDOW_OR_SHIFT
 
 
 def test_a_response_target_pyvrp_alone_misses_brings_in_ortools(kit) -> None:
@@ -352,3 +355,4 @@ def test_an_unserved_optional_bins_reason_gives_its_prize_in_currency(kit, engin
     assert unserved.ref == "may"
     assert said in unserved.reason
     assert "1250" not in unserved.reason
+    assert unserved.kind is UnservedKind.OPTIONAL
