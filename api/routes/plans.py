@@ -25,6 +25,7 @@ from api.schemas import (
     RouteDiffOut,
 )
 from api.security import CanDispatch, CanRead
+from optimiser.plan import UnservedKind
 
 router = APIRouter(prefix="/plans", tags=["plans"], responses=ERROR_RESPONSES)
 
@@ -96,7 +97,17 @@ def get_kpis(plan_id: PlanId, db: DbDep, _: CanRead) -> dict[str, Any]:
 @router.get("/{plan_id}/routes", summary="The plan as JSON (routes, visits, unserved)")
 def get_routes(plan_id: PlanId, db: DbDep, _: CanRead) -> dict[str, Any]:
     plan: dict[str, Any] = _exports(db, plan_id)["plan"]
-    return plan
+    return _with_kinds(plan)
+
+
+def _with_kinds(plan: dict[str, Any]) -> dict[str, Any]:
+    """``plan`` (a stored plan JSON) with each unserved entry's ``kind``: ``"other"``
+    (``UnservedKind.OTHER``, not recorded) for a plan stored before entries had one."""
+    if all("kind" in u for u in plan.get("unserved", [])):
+        return plan
+    other = str(UnservedKind.OTHER)
+    unserved = [u if "kind" in u else {**u, "kind": other} for u in plan["unserved"]]
+    return {**plan, "unserved": unserved}
 
 
 class GeoJsonResponse(JSONResponse):

@@ -1226,8 +1226,37 @@ def test_an_alert_on_a_bin_no_street_reaches_reads_unserved_with_the_reason(
         assert routes["violations"] == []
         reasons = {u["bin_id"]: (u["reason"], u["alert"]) for u in routes["unserved"]}
         assert reasons["lost"] == (_lost_reason(network), True)
+        assert {u["bin_id"]: u["kind"] for u in routes["unserved"]}["lost"] == "unreachable"
         kpis = client.get(f"/plans/{lost['plan_id']}/kpis", headers=key).json()
         assert kpis["unserved_must"] >= 1
+
+
+def test_a_plan_stored_before_unserved_kinds_reads_with_kind_other(
+    settings: Settings,
+) -> None:
+    """The street town's plan leaves bin ``lost`` out, its entry with ``kind``
+    ``unreachable``; the same plan stored by a version before kinds (its entries without
+    one) still reads, each entry's kind ``other`` (not recorded)."""
+    from api.db import PlanRow
+
+    app, _ = _street_town(settings)
+    with TestClient(app) as client:
+        runtime: Runtime = app.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        _seed_street_town(client, key)
+        plan = _planned(client, key, runtime)
+        url = f"/plans/{plan['id']}/routes"
+        unserved = client.get(url, headers=key).json()["unserved"]
+        assert [(u["bin_id"], u["kind"]) for u in unserved] == [("lost", "unreachable")]
+        with runtime.db.writer() as s:
+            row = s.get(PlanRow, plan["id"])
+            assert row is not None and row.exports is not None
+            old = [{k: v for k, v in u.items() if k != "kind"} for u in unserved]
+            row.exports = {**row.exports, "plan": {**row.exports["plan"], "unserved": old}}
+        again = client.get(url, headers=key)
+        assert again.status_code == 200
+        assert [(u["bin_id"], u["kind"]) for u in again.json()["unserved"]] == [("lost", "other")]
+        assert [u["reason"] for u in again.json()["unserved"]] == [u["reason"] for u in unserved]
 
 
 def _bins_of(client: TestClient, key: dict[str, str], plan_id: int, vehicle: str) -> list[str]:

@@ -426,7 +426,8 @@ function renderUnserved() {
   if (!state.plan) { box.appendChild(el("span", { class: "muted" }, "-")); return; }
   if (!list.length) { box.appendChild(el("span", { class: "muted" }, "every planned bin is served")); return; }
   const ul = box.appendChild(el("ul"));
-  for (const u of list) ul.appendChild(el("li", { "data-unserved": u.bin_id }, `${u.bin_id}: ${u.reason}`));
+  // data-kind: the reason's kind (UnservedKind; "other" on a plan stored before kinds)
+  for (const u of list) ul.appendChild(el("li", { "data-unserved": u.bin_id, "data-kind": u.kind || "other" }, `${u.bin_id}: ${u.reason}`));
 }
 
 /* The city's time zone (the plan's; the browser's before a plan is shown). */
