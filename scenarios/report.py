@@ -223,7 +223,17 @@ def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:
     return tuple(files)
 
 
-UNSERVED_COLUMNS = ("scenario", "policy", "day", "plan_date", "counted", "bin", "kind", "reason")
+UNSERVED_COLUMNS = (
+    "scenario",
+    "policy",
+    "day",
+    "plan_date",
+    "counted",
+    "bin",
+    "kind",
+    "label",
+    "reason",
+)
 
 
 def _write_rows(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Path:

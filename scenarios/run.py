@@ -24,8 +24,9 @@ KPIs per policy (totals over the compared days, numbered 0 .. days - 1):
   about 0.41 l of diesel per km on collection rounds, and diesel emits 2.68 kg CO2 per litre
   (well-to-wheel excluded), i.e. about 1.1 kg CO2/km. Idling at bins is not added;
 * ``unserved_must`` (required bins the routes could not take; each day's record keeps the
-  optimiser's reason for each, :meth:`PolicyResult.unserved_by_reason` counts them by
-  :func:`reason_kind`), ``trips_over_capacity``
+  optimiser's unserved entry for each, its reason and kind, and
+  :meth:`PolicyResult.unserved_by_reason` counts them by :func:`reason_kind`, a label of
+  the kind), ``trips_over_capacity``
   (truck trips whose TRUE load exceeded the truck in litres or kg: the forecast loads, or
   the densities they were weighed at, were too low; the crew would need an extra unload),
   ``load_error_pct`` (true minus planned litres, % of planned), ``violations`` (independent
@@ -47,7 +48,7 @@ from fleet.density import planned_at_densities
 from optimiser.daily import DayPlan
 from optimiser.explain import RULES, UNFIT
 from optimiser.params import SolveParams
-from optimiser.plan import VisitKind
+from optimiser.plan import Unserved, UnservedKind, VisitKind
 from optimiser.problem import bin_of
 from scenarios.city import City, build_city
 from scenarios.config import ScenarioConfig
@@ -104,7 +105,7 @@ class DayRecord:
     planned_l: float
     violations: int
     solve_s: float
-    unserved_why: tuple[tuple[str, str], ...] = ()  # (bin id, reason) of each unserved_must
+    unserved_why: tuple[Unserved, ...] = ()  # the optimiser's entry of each unserved_must
 
     @property
     def counted(self) -> bool:
@@ -129,9 +130,7 @@ class PolicyResult:
     @property
     def unserved_by_reason(self) -> dict[str, int]:
         """The unserved must bins of the compared days by :func:`reason_kind`, most first."""
-        kinds = Counter(
-            reason_kind(why) for r in self.days if r.counted for _, why in r.unserved_why
-        )
+        kinds = Counter(reason_kind(u) for r in self.days if r.counted for u in r.unserved_why)
         return dict(kinds.most_common())
 
 
@@ -155,33 +154,30 @@ class ScenarioResult:
 
 # ----------------------------------------------------------------------------- one day
 
-# a few words for what the optimiser's reason of an unserved bin says, to count them by:
-# the first phrase found in the reason (the optimiser's own words, see optimiser.screen,
-# optimiser.daily, optimiser.explain) gives its kind
-REASON_KINDS = (
-    ("exceeds the capacity", "bigger than any truck's capacity"),
-    ("is over when the plan starts", "every shift over"),
-    ("no truck can unload", "disposal sites closed"),
-    ("within its time window and return within its shift", "time window or shift length"),
-    ("no truck can reach it", "unreachable: no drivable street near it"),
-    ("no truck taking stream", "no disposal site for its streams"),
-    ("takes stream", "no truck takes its stream"),
-    ("found no", "no solution within the time limit"),
-    ("the search left it out", "left out by the search (a longer time limit may serve it)"),
-)
+# a few words for each kind of unserved bin (the optimiser sets the kind, see
+# optimiser.plan.UnservedKind), to count them by
+REASON_KINDS: Mapping[UnservedKind, str] = {
+    UnservedKind.TOO_BIG: "bigger than any truck's capacity",
+    UnservedKind.SHIFTS_OVER: "every shift over",
+    UnservedKind.SITES_CLOSED: "disposal sites closed",
+    UnservedKind.WINDOW_OR_SHIFT: "time window or shift length",
+    UnservedKind.UNREACHABLE: "unreachable: no drivable street near it",
+    UnservedKind.STREAM: "no truck or disposal site for its stream",
+    UnservedKind.NO_SOLUTION: "no solution found",
+    UnservedKind.LEFT_OUT: "left out by the search (a longer time limit may serve it)",
+    UnservedKind.COULD_NOT_FIT: UNFIT,
+    UnservedKind.OPTIONAL: "optional: its prize does not pay",
+    UnservedKind.NOT_IN_MANUAL_PLAN: "not in the manual plan",
+}
 
 
-def reason_kind(reason: str) -> str:
-    """The kind of an unserved bin's ``reason`` (:data:`REASON_KINDS`); a bin that fits in
-    no route by the rules its tries broke, e.g. ``"could not fit: shift end, truck volume"``
-    (the trucks left out); any other reason as it is."""
-    for phrase, kind in REASON_KINDS:
-        if phrase in reason:
-            return kind
-    if reason.startswith(UNFIT):
-        rules = sorted({words for words in RULES.values() if words in reason})
-        return f"could not fit: {', '.join(rules)}" if rules else UNFIT
-    return reason
+def reason_kind(unserved: Unserved) -> str:
+    """A label of an unserved bin's kind (:data:`REASON_KINDS`); of a bin that fits in no
+    route, the rules its tries broke, e.g. ``"could not fit: shift end, truck volume"``
+    (the trucks left out); of one whose kind is not recorded, its reason as it is."""
+    if unserved.kind is UnservedKind.COULD_NOT_FIT and unserved.rules:
+        return f"could not fit: {', '.join(sorted(RULES.get(c, c) for c in unserved.rules))}"
+    return REASON_KINDS.get(unserved.kind, unserved.reason)
 
 
 def _trip_loads(
@@ -256,7 +252,7 @@ def _record(
         overflowing_bins=out.overflowing_bins,
         reports=out.reports,
         unserved_must=sum(bin_of(u.ref) in must for u in day.unserved),
-        unserved_why=tuple((u.ref, u.reason) for u in day.unserved if bin_of(u.ref) in must),
+        unserved_why=tuple(u for u in day.unserved if bin_of(u.ref) in must),
         trips=trips,
         trips_over_capacity=int(over),
         planned_l=planned,
@@ -426,7 +422,7 @@ def day_rows(result: ScenarioResult) -> list[dict[str, Any]]:
         for r in p.days:
             row = asdict(r)
             del row["unserved_why"]  # each in unserved.csv (unserved_rows), counted here
-            kinds = Counter(reason_kind(why) for _, why in r.unserved_why)
+            kinds = Counter(reason_kind(u) for u in r.unserved_why)
             row["unserved_reasons"] = "; ".join(f"{k}: {n}" for k, n in kinds.most_common())
             row["plan_date"] = r.plan_date.isoformat()
             row["mean_fill_at_pickup"] = round(r.mean_fill_at_pickup, 3)
@@ -437,7 +433,8 @@ def day_rows(result: ScenarioResult) -> list[dict[str, Any]]:
 
 
 def unserved_rows(result: ScenarioResult) -> list[dict[str, Any]]:
-    """Every unserved must bin of every policy's days, with the optimiser's reason."""
+    """Every unserved must bin of every policy's days, with the optimiser's kind (its
+    value, ``kind``, and :func:`reason_kind`, ``label``) and reason."""
     return [
         {
             "scenario": result.config.name,
@@ -445,11 +442,12 @@ def unserved_rows(result: ScenarioResult) -> list[dict[str, Any]]:
             "day": r.day,
             "plan_date": r.plan_date.isoformat(),
             "counted": r.counted,
-            "bin": ref,
-            "kind": reason_kind(why),
-            "reason": why,
+            "bin": u.ref,
+            "kind": str(u.kind),
+            "label": reason_kind(u),
+            "reason": u.reason,
         }
         for p in result.policies
         for r in p.days
-        for ref, why in r.unserved_why
+        for u in r.unserved_why
     ]

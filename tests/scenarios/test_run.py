@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from optimiser.plan import Unserved, UnservedKind
 from scenarios.city import City
 from scenarios.config import ScenarioConfig, config_from_dict
 from scenarios.report import compare, write_comparison, write_run
@@ -410,11 +411,16 @@ def test_unserved_must_bins_are_counted_by_reason_in_the_outputs(
     n = int(fixed.totals["unserved_must"])
     assert n > 0
     assert fixed.unserved_by_reason == {"could not fit: shift end": n}
+    kept = [u for r in fixed.days if r.counted for u in r.unserved_why]
+    assert {(u.kind, u.rules) for u in kept} == {(UnservedKind.COULD_NOT_FIT, ("shift",))}
     write_run(result, tmp_path)
     with (tmp_path / "unserved.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == n
     assert all(r["reason"].startswith("could not fit in any route: shift end") for r in rows)
+    assert {(r["kind"], r["label"]) for r in rows} == {
+        ("could_not_fit", "could not fit: shift end")
+    }
     with (tmp_path / "days.csv").open() as fh:
         days = list(csv.DictReader(fh))
     for day, record in zip(days, fixed.days, strict=True):
@@ -432,33 +438,47 @@ def test_no_unserved_bin_no_reasons_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("reason", "kind"),
+    ("unserved", "label"),
     [
         (
-            "could not fit in any route: shift end, truck volume (t1, t2); stop limit (t3)",
+            Unserved(
+                ref="b1",
+                reason="could not fit in any route: shift end, truck volume (t1); stop limit (t3)",
+                kind=UnservedKind.COULD_NOT_FIT,
+                rules=("capacity_volume", "max_stops", "shift"),
+            ),
             "could not fit: shift end, stop limit, truck volume",
         ),
-        ("could not fit in any route", "could not fit in any route"),
-        ("could not fit in any route: no truck takes stream 'glass'", "no truck takes its stream"),
         (
-            "no truck can reach it: (24.936026, 60.176291) is 304 m from the nearest drivable "
-            "street; fix its coordinates",
+            Unserved(
+                ref="b1", reason="could not fit in any route", kind=UnservedKind.COULD_NOT_FIT
+            ),
+            "could not fit in any route",
+        ),
+        (
+            Unserved(ref="b1", reason="reworded", kind=UnservedKind.UNREACHABLE),
             "unreachable: no drivable street near it",
         ),
         (
-            "no truck can reach it within its time window and return within its shift "
-            "(the nearest truck is 2 h 10 min away)",
-            "time window or shift length",
-        ),
-        (
-            "900 l / 300 kg exceeds the capacity (or daily limit) of every truck taking "
-            "stream 'residual'",
+            Unserved(ref="b1", reason="reworded", kind=UnservedKind.TOO_BIG),
             "bigger than any truck's capacity",
         ),
-        ("something new", "something new"),
+        (Unserved(ref="b1", reason="stored before kinds"), "stored before kinds"),
     ],
 )
-def test_reason_kinds(reason: str, kind: str) -> None:
+def test_reason_kinds_label_the_optimisers_kind_not_its_words(
+    unserved: Unserved, label: str
+) -> None:
+    """The label comes from the kind (and the rules broken), whatever the reason says."""
     from scenarios.run import reason_kind
 
-    assert reason_kind(reason) == kind
+    assert reason_kind(unserved) == label
+
+
+def test_every_kind_of_unserved_bin_has_a_label() -> None:
+    """A kind added to the optimiser without a label here would be counted by its reason's
+    words, one row per wording."""
+    from scenarios.run import REASON_KINDS
+
+    assert set(REASON_KINDS) == set(UnservedKind) - {UnservedKind.OTHER}
+    assert len(set(REASON_KINDS.values())) == len(REASON_KINDS)
