@@ -115,7 +115,8 @@ class UnservedKind(StrEnum):
     """Why a stop is unserved, for programs to count and act on (the ``reason`` says it
     for people, in words that may change). Set where the reason is made."""
 
-    STREAM = "stream"  # no truck takes its stream, or no disposal site takes their streams
+    STREAM = "stream"  # no truck takes its stream
+    NO_SITE = "no_site"  # the trucks taking its stream have no disposal site for their streams
     TOO_BIG = "too_big"  # larger or heavier than every truck taking it (or its daily limit)
     SHIFTS_OVER = "shifts_over"  # every shift of a truck taking it is over when the plan starts
     SITES_CLOSED = "sites_closed"  # the sites its load could go to are closed after it

@@ -74,11 +74,12 @@ def _reason(
     problem: Problem, stop: Stop, by_stream: list[VehicleSpec], fits: list[VehicleSpec]
 ) -> Unserved:
     """``stop`` unserved with the first of these that holds, by kind: no truck takes it
-    (its stream), none is big enough, every shift is over, the sites are closed after it,
-    no truck reaches it in its window and is home in its shift."""
+    (its stream, or no site takes its trucks' streams), none is big enough, every shift is
+    over, the sites are closed after it, no truck reaches it in its window and is home in
+    its shift."""
     if not by_stream:
         return Unserved(
-            ref=stop.ref, reason=_no_truck_reason(problem, stop), kind=UnservedKind.STREAM
+            ref=stop.ref, reason=_no_truck_reason(problem, stop), kind=_no_truck_kind(problem, stop)
         )
     if not fits:
         why = (
@@ -131,6 +132,14 @@ def _sites_closed(problem: Problem, stop: Stop, fits: list[VehicleSpec]) -> str:
     return ", ".join(
         f"{ref} {clock(s.window_s[0])}-{clock(s.window_s[1])}" for ref, s in sorted(sites.items())
     )
+
+
+def _no_truck_kind(problem: Problem, stop: Stop) -> UnservedKind:
+    """The kind of :func:`_no_truck_reason`: ``STREAM`` when no truck collects the stream of
+    ``stop`` (add or fix a truck), ``NO_SITE`` when those that do have no site (add a site)."""
+    if any(stop.stream in v.streams for v in problem.vehicles):
+        return UnservedKind.NO_SITE
+    return UnservedKind.STREAM
 
 
 def _no_truck_reason(problem: Problem, stop: Stop) -> str:

@@ -88,7 +88,7 @@ def test_screen_needs_a_site_when_trucks_return_empty(kit) -> None:
         sites=(kit.site(location=1, streams=frozenset({"paper"})),),
     )
     assert "b" in unservable(problem)
-    assert _kinds(problem) == {"b": UnservedKind.STREAM}
+    assert _kinds(problem) == {"b": UnservedKind.NO_SITE}
     assert unservable(dataclasses.replace(problem, return_empty=False)) == {}
 
 
@@ -153,7 +153,7 @@ def test_a_stream_spelt_otherwise_on_the_truck_is_named(kit) -> None:
     trucks = (kit.truck("t2", streams=paper),)
     reason = unservable(dataclasses.replace(problem, vehicles=trucks))["b"]
     assert reason.startswith("no truck taking stream 'paper' can unload")
-    assert _kinds(dataclasses.replace(problem, vehicles=trucks)) == {"b": UnservedKind.STREAM}
+    assert _kinds(dataclasses.replace(problem, vehicles=trucks)) == {"b": UnservedKind.NO_SITE}
     assert reason.endswith(
         "(s1 takes 'Paper', not 'paper': stream names must match exactly; "
         "write them alike in the trucks and the sites)"

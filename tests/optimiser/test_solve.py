@@ -105,7 +105,7 @@ def test_a_truck_no_site_can_unload_is_named_with_the_fix(kit) -> None:
         "no truck taking stream 'residual' can unload: no disposal site takes every stream "
         "t1 collects (glass, residual); add a site that does, or give the truck fewer streams"
     )
-    assert {u.ref: u.kind for u in plan.unserved}["r1"] is UnservedKind.STREAM
+    assert {u.ref: u.kind for u in plan.unserved}["r1"] is UnservedKind.NO_SITE
 
 
 @pytest.mark.parametrize(("prize", "kept"), [(1, False), (1_000_000, True)])
