@@ -8,7 +8,9 @@ route stays valid, or with a response target, ``Stop.due_s``, where it is least 
 no load has room for goes in with an unloading right after it; one that fits nowhere takes
 the place of a stop of lower rank, an optional one first (``optimiser.greedy.swap_in``), or
 is left out, with a huge drop penalty so that the search inserts it; a
-stop the warm start visits after its target is moved sooner where it can be); the search
+stop the warm start visits after its target is moved sooner where it can be; a required
+stop cut from a truck's rest because it no longer fits as planned, e.g. the truck fuller
+than planned, is put back where it fits, in that truck's route first); the search
 keeps a change only if it is strictly cheaper (lateness priced in), so
 equal-cost alternatives never move a driver's stops; and when it hands the new routes of
 interchangeable trucks (alike but for the ref, e.g. not out yet) to other ones than those
@@ -489,6 +491,8 @@ def reroute(
                 swap_in(residual, warm, stop)  # no room: a stop of lower rank makes room
         elif stop.due_s is not None and any(stop.ref in refs for refs in warm.values()):
             _sooner(residual, warm, stop)  # (a swap for an alert may have taken it out)
+    rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
+    _put_back(residual, warm, rests, memo)
     in_warm = {r for refs in warm.values() for r in refs}
     soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
     sub = explain_unfit(residual, _search_rest(residual, params, warm, soft))
@@ -499,9 +503,35 @@ def reroute(
     if sub.status is PlanStatus.NO_SOLUTION:
         stood = _stood_down(full, residual, plan, prefixes, progs)
         return _plan_stands(full, stood, urgent_refs, sub, time.perf_counter() - t0)
-    rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
     sub = _keep_drivers(residual, sub, rests)
     return _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
+
+
+def _put_back(
+    problem: Problem,
+    warm: dict[str, list[str]],
+    rests: Mapping[str, Sequence[str]],
+    memo: LegsMemo,
+) -> None:
+    """Put each required stop of a truck's planned rest of the day (``rests``) that its warm
+    start cut (:func:`~optimiser.greedy.feasible_prefix` stops at the first one no longer
+    valid as planned: the truck fuller than planned, late) back where it fits: in that
+    truck's route first (its driver keeps it), else where it adds the least travel. One that
+    fits nowhere is left to the search. ``warm`` is updated. Without it, such a stop was
+    left to the search alone, which may need to add it and an unloading at once."""
+    by_ref = problem.stops_by_ref()
+    vehicles = {v.ref: v for v in problem.vehicles}
+    for owner, rest in rests.items():
+        for ref in rest:
+            stop = by_ref.get(ref)
+            if stop is None or not stop.required or any(ref in r for r in warm.values()):
+                continue
+            alone = dataclasses.replace(problem, vehicles=(vehicles[owner],))
+            own = {owner: warm[owner]}
+            if insert_cheapest(alone, own, stop, memo=memo) is not None:
+                warm[owner] = own[owner]
+            else:
+                insert_cheapest(problem, warm, stop, memo=memo)
 
 
 def _search_rest(

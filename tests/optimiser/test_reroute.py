@@ -841,3 +841,25 @@ def test_an_urgent_stop_already_emptied_today_is_refused_not_lost(kit, day) -> N
     done = progress[0].done[0]
     with pytest.raises(InvalidProblemError, match=rf"\['{done}'\] were already emptied today"):
         reroute(day, plan, progress, [kit.stop(done, 2, priority=1)], FAST)
+
+
+def test_bins_a_full_truck_can_no_longer_take_as_planned_stay_in_the_day(
+    kit, day, warm_starts
+) -> None:
+    """Truck a's crew found b2 and b3 fuller than forecast: a is full (1000 l) with b4,
+    its bins after it and b9 of b's to come. The warm start kept a's rest only up to the
+    first bin that no longer fits (none: an unloading), so b4 and b5 were left to the
+    search, which has to add a bin and an unloading at once to place them, and left b4
+    out ("a could take it (try a longer time limit)"): a must bin dropped. They are put
+    back where they fit, in a's route first (its driver keeps them; the search may still
+    find a strictly cheaper day)."""
+    plan = plan_from_sequences(
+        day, {"a": ["b2", "b3", "b4", "s1", "b5", "s1"], "b": ["b6", "b7", "b8", "s1", "b9", "s1"]}
+    )
+    a, b = _progress(plan.routes[0], 2), _progress(plan.routes[1], 2)
+    full = dataclasses.replace(a, volume_l=1000, weight_kg=100, daily_l=1000, daily_kg=100)
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    new = reroute(day, plan, [full, b], [urgent], FAST)
+    assert check(with_urgent(day, [urgent]), new) == []
+    assert new.unserved == ()
+    assert {"b4", "b5"} <= set(warm_starts[0]["a"])
