@@ -31,6 +31,8 @@ route ends after its shift (a downtime cut it), or that goes on only after its n
 planned visit's start (back from the workshop then), keeps only the bins it can empty
 from where it is, then, and still be home by its shift end, the others unserved with its
 name and its shift end, or when it goes on, in the reason.
+A truck reported where its plan has it take its break, started by now and not over, is
+on it: the day keeps that break and the truck goes on at its end.
 A truck that owes its break, can no longer start it, and stood still long enough inside
 its window before now (between two visits done, or since its last one), had it then: the
 day records it at the earliest such wait.
@@ -174,6 +176,30 @@ def _set_out_by(start: Visit, time_s: int) -> Visit:
         start_s=min(start.start_s, time_s),
         end_s=time_s,
     )
+
+
+def _on_break(route: Route | None, prefix: Sequence[Visit], prog: Progress | None) -> Visit | None:
+    """The BREAK visit of ``route`` (the plan being driven) the truck is on now: planned
+    right after its visits done (``prefix``, no break in it), started by ``prog.time_s``
+    and not over, the truck standing where the plan has it take it. None otherwise (the
+    truck moved on, or is not out). The service learns of a break only from the plan: a
+    truck reported there then is on it, and the rest of its day starts at its end; without
+    this the break was dropped, the truck sent on mid-break (and, its window closed, the
+    day broke the break rule)."""
+    if route is None or prog is None or not prefix:
+        return None
+    if any(x.kind is VisitKind.BREAK for x in prefix):
+        return None
+    work = [i for i, x in enumerate(route.visits) if x.kind in WORK]
+    cut = work[len(prog.done) - 1] + 1 if prog.done else 1
+    ahead = (x for x in route.visits[cut:] if x.kind is not VisitKind.WAYPOINT)
+    brk = next(ahead, None)
+    if brk is None or brk.kind is not VisitKind.BREAK:
+        return None
+    here = [x.location for x in route.visits[:cut] if x.location is not None]
+    if not brk.start_s <= prog.time_s < brk.end_s or here[-1] != prog.location:
+        return None
+    return brk
 
 
 def _rested(
@@ -454,6 +480,10 @@ def reroute(
         v.ref: _prefix(routes.get(v.ref), progs[v.ref]) for v in full.vehicles if v.ref in progs
     }
     for v in full.vehicles:
+        brk = _on_break(routes.get(v.ref), prefixes.get(v.ref, []), progs.get(v.ref))
+        if brk is not None:  # on its planned break now: it takes it whole, then goes on
+            prefixes[v.ref] = [*prefixes[v.ref], brk]
+            progs[v.ref] = dataclasses.replace(progs[v.ref], time_s=brk.end_s, break_taken=True)
         rested = _rested(v, prefixes.get(v.ref, []), progs.get(v.ref), full.matrix.duration_s)
         if rested is not None:  # idle through its break window: that was its break
             prefixes[v.ref] = rested

@@ -863,3 +863,35 @@ def test_bins_a_full_truck_can_no_longer_take_as_planned_stay_in_the_day(
     assert check(with_urgent(day, [urgent]), new) == []
     assert new.unserved == ()
     assert {"b4", "b5"} <= set(warm_starts[0]["a"])
+
+
+def test_a_truck_on_its_planned_break_when_rerouted_takes_it_whole(kit, day) -> None:
+    """Truck a's 30 min break, to start 06:05-06:10, is planned right after b3
+    (06:05:20-06:35:20: b4 opens at 06:40). At 06:20 an alert comes: a stands at b3, on its
+    break. The day keeps that break and a goes on at its end. Before, the break was
+    dropped (not done by the last visit done, its window closed by now): a was sent on at
+    once, mid-break, and the rerouted day broke the break rule."""
+    h = kit.H
+    a = dataclasses.replace(
+        day.vehicles[0], break_s=1800, break_window_s=(6 * h + 300, 6 * h + 600)
+    )
+    later = {"b4", "b5"}
+    stops = tuple(
+        dataclasses.replace(s, window_s=(6 * h + 2400, 12 * h) if s.ref in later else None)
+        for s in day.stops
+        if s.ref in {"b2", "b3", *later}
+    )
+    day = dataclasses.replace(day, stops=stops, vehicles=(a,))
+    plan = plan_from_sequences(day, {"a": ["b2", "b3", "b4", "s1", "b5", "s1"]})
+    assert check(day, plan) == []
+    (route,) = plan.routes
+    brk = route.visits[3]
+    assert brk.kind is VisitKind.BREAK and route.visits[2].ref == "b3"
+    prog = dataclasses.replace(_progress(route, 2), time_s=brk.start_s + 900)
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    new = reroute(day, plan, [prog], [urgent], FAST)
+    assert check(with_urgent(day, [urgent]), new) == []
+    assert "urgent" in new.served_refs
+    visits = new.routes[0].visits
+    assert visits[:4] == route.visits[:4]
+    assert all(v.start_s >= brk.end_s for v in visits[4:])
