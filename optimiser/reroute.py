@@ -95,7 +95,9 @@ class Progress:
     location : int
         Matrix row of its current position.
     time_s : int
-        Now, seconds since local midnight.
+        Now, seconds since local midnight. Before the planned end of the last visit done
+        (a crew faster than planned), the truck goes on from that end: the visits done stand
+        as planned.
     volume_l, weight_kg : int
         Load on board now.
     daily_l, daily_kg : int
@@ -479,6 +481,9 @@ def reroute(
     prefixes = {
         v.ref: _prefix(routes.get(v.ref), progs[v.ref]) for v in full.vehicles if v.ref in progs
     }
+    for ref, prefix in prefixes.items():
+        if prefix and progs[ref].time_s < prefix[-1].end_s:  # done sooner than planned
+            progs[ref] = dataclasses.replace(progs[ref], time_s=prefix[-1].end_s)
     for v in full.vehicles:
         brk = _on_break(routes.get(v.ref), prefixes.get(v.ref, []), progs.get(v.ref))
         if brk is not None:  # on its planned break now: it takes it whole, then goes on

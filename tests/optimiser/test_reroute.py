@@ -895,3 +895,23 @@ def test_a_truck_on_its_planned_break_when_rerouted_takes_it_whole(kit, day) -> 
     visits = new.routes[0].visits
     assert visits[:4] == route.visits[:4]
     assert all(v.start_s >= brk.end_s for v in visits[4:])
+
+
+def test_a_truck_reported_before_its_last_visit_done_was_planned_to_end_goes_on_after_it(
+    kit, day
+) -> None:
+    """The crew emptied b3 faster than planned and the truck reports it done 60 s before
+    the planned end of that visit. The done visits stand as planned, so the rest of its
+    day starts when the last of them ends; it started at the reported time, before that
+    end, and the rerouted day broke the travel rule (arrives before it can)."""
+    plan = plan_from_sequences(
+        day, {"a": ["b2", "b3", "b4", "s1", "b5", "s1"], "b": ["b6", "b7", "b8", "s1", "b9", "s1"]}
+    )
+    route = plan.routes[0]
+    prog = _progress(route, 2)
+    early = dataclasses.replace(prog, time_s=prog.time_s - 60)
+    new = reroute(day, plan, [early, _progress(plan.routes[1], 2)], [], FAST)
+    assert check(day, new) == []
+    visits = kit.route_of(new, "a").visits
+    assert visits[:3] == route.visits[:3]
+    assert all(v.start_s >= prog.time_s for v in visits[3:])
