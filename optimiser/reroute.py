@@ -10,7 +10,8 @@ the place of a stop of lower rank, an optional one first (``optimiser.greedy.swa
 is left out, with a huge drop penalty so that the search inserts it; a
 stop the warm start visits after its target is moved sooner where it can be; a required
 stop cut from a truck's rest because it no longer fits as planned, e.g. the truck fuller
-than planned, is put back where it fits, in that truck's route first); the search
+than planned, is put back where it fits, in that truck's route first, and so is one the
+plan being driven left out, where it adds the least travel); the search
 keeps a change only if it is strictly cheaper (lateness priced in), so
 equal-cost alternatives never move a driver's stops; and when it hands the new routes of
 interchangeable trucks (alike but for the ref, e.g. not out yet) to other ones than those
@@ -551,22 +552,27 @@ def _put_back(
     """Put each required stop of a truck's planned rest of the day (``rests``) that its warm
     start cut (:func:`~optimiser.greedy.feasible_prefix` stops at the first one no longer
     valid as planned: the truck fuller than planned, late) back where it fits: in that
-    truck's route first (its driver keeps it), else where it adds the least travel. One that
-    fits nowhere is left to the search. ``warm`` is updated. Without it, such a stop was
-    left to the search alone, which may need to add it and an unloading at once."""
-    by_ref = problem.stops_by_ref()
+    truck's route first (its driver keeps it), else where it adds the least travel; then
+    each other required stop in no route (one the plan being driven left out) where it
+    adds the least travel. One that fits nowhere is left to the search. ``warm`` is
+    updated. Without it, such a stop was left to the search alone, which may need to add
+    it and an unloading at once, and often cannot."""
     vehicles = {v.ref: v for v in problem.vehicles}
-    for owner, rest in rests.items():
-        for ref in rest:
-            stop = by_ref.get(ref)
-            if stop is None or not stop.required or any(ref in r for r in warm.values()):
-                continue
+    owners = {ref: owner for owner, rest in rests.items() for ref in rest}
+    by_ref = problem.stops_by_ref()
+    order = [*owners, *(s.ref for s in problem.stops if s.ref not in owners)]
+    for ref in order:
+        stop = by_ref.get(ref)
+        if stop is None or not stop.required or any(ref in r for r in warm.values()):
+            continue
+        owner = owners.get(ref)
+        if owner is not None:
             alone = dataclasses.replace(problem, vehicles=(vehicles[owner],))
             own = {owner: warm[owner]}
             if insert_cheapest(alone, own, stop, memo=memo) is not None:
                 warm[owner] = own[owner]
-            else:
-                insert_cheapest(problem, warm, stop, memo=memo)
+                continue
+        insert_cheapest(problem, warm, stop, memo=memo)
 
 
 def _search_rest(

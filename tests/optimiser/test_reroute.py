@@ -915,3 +915,17 @@ def test_a_truck_reported_before_its_last_visit_done_was_planned_to_end_goes_on_
     visits = kit.route_of(new, "a").visits
     assert visits[:3] == route.visits[:3]
     assert all(v.start_s >= prog.time_s for v in visits[3:])
+
+
+def test_a_must_bin_the_plan_being_driven_left_out_goes_in_where_a_truck_has_room(kit, day) -> None:
+    """b5 and b9 (must bins) are in no route of the plan being driven (a re-plan added
+    them, or the fleet was full when it was made). Both trucks have emptied their three
+    bins and head for the site, with the day ahead of them: the reroute serves b5 and b9.
+    Before, they were left to the search alone, which must add a bin and an unloading at
+    once to place one, and left both out ('the search left it out, but a could take it')."""
+    plan = plan_from_sequences(day, {"a": ["b2", "b3", "b4", "s1"], "b": ["b6", "b7", "b8", "s1"]})
+    assert {u.ref for u in plan.unserved} == {"b5", "b9"}
+    progress = [_progress(r, 3) for r in plan.routes]
+    new = reroute(day, plan, progress, [], FAST)
+    assert check(day, new) == []
+    assert new.unserved == ()
