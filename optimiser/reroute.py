@@ -300,10 +300,13 @@ def _soonest_return(problem: Problem, v: VehicleSpec) -> int:
 def _late_returns(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
     """The residual ``problem`` with the shift of each truck that cannot be back in time
     stretched to its soonest return (straight home, unloading first when loaded), and a
-    note per such truck. Without it, one late truck left no plan for the whole fleet."""
+    note per such truck. Without it, one late truck left no plan for the whole fleet. So
+    too a truck out today reported after its shift end where it ends its day (at its
+    depot, nothing to unload): its day ends then, not at its shift end, before now."""
     vehicles, notes = [], []
     for v in problem.vehicles:
-        if _must_move(problem, v):
+        late = v.departed_s is not None and (v.ready_s or 0) > v.shift_s[1]
+        if _must_move(problem, v) or late:
             home = _soonest_return(problem, v)
             if home > v.shift_s[1]:
                 notes.append(

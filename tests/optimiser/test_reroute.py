@@ -929,3 +929,21 @@ def test_a_must_bin_the_plan_being_driven_left_out_goes_in_where_a_truck_has_roo
     new = reroute(day, plan, progress, [], FAST)
     assert check(day, new) == []
     assert new.unserved == ()
+
+
+def test_a_truck_reported_home_after_its_shift_end_ends_its_day_then(kit, day) -> None:
+    """Truck a emptied b2 and b3, then went home and unloaded there (nothing on board); it
+    is reported at its depot at 15:00, an hour after its shift end. Its day ends where it
+    is, then: the checker reports the overrun, and nothing else. Before, its END was put
+    at 14:00, after a waypoint at 15:00: a day that went back in time (overlap, travel)."""
+    plan = plan_from_sequences(
+        day, {"a": ["b2", "b3", "b4", "s1", "b5", "s1"], "b": ["b6", "b7", "b8", "s1", "b9", "s1"]}
+    )
+    route = plan.routes[0]
+    home = Progress(vehicle_ref="a", done=("b2", "b3"), location=0, time_s=15 * kit.H)
+    new = reroute(day, plan, [home, _progress(plan.routes[1], 6)], [], FAST)
+    assert [(v.vehicle_ref, v.code) for v in check(day, new)] == [("a", "shift")]
+    visits = kit.route_of(new, "a").visits
+    assert visits[:3] == route.visits[:3]
+    assert [v.kind for v in visits[3:]] == [VisitKind.WAYPOINT, VisitKind.END]
+    assert visits[-1].end_s == 15 * kit.H
