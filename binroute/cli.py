@@ -373,7 +373,9 @@ def scenarios_compare(
 
 @scenarios_app.command("sweep")
 def scenarios_sweep(
-    file: Annotated[Path, typer.Argument(help="Scenario TOML with a [sweep] table")],
+    file: Annotated[
+        Path, typer.Argument(help=escape("Scenario TOML with a [sweep] table"))  # not markup
+    ],
     out: ScenarioOutOpt = Path("binroute-scenarios"),
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (default: a local cluster)")
