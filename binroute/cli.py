@@ -145,7 +145,7 @@ def demo(
     street_bins: Annotated[int, typer.Option(help="Generated bins on residential streets")] = 150,
     seed: Annotated[int, typer.Option(help="Random seed for bins and readings")] = 7,
 ) -> None:
-    """Plan tomorrow's collection in Helsinki centre (embedded data, no internet)."""
+    """Plan a day in Helsinki centre (2026-11-25 unless --date; embedded data, no internet)."""
     from optimiser.params import SolveParams
     from scenarios.demo import run_demo
 

@@ -3,7 +3,8 @@
 Bins stand at the OSM waste features (amenity=waste_basket / waste_disposal / recycling) plus
 seeded generated bins along residential streets; one depot and one disposal site sit at the
 south-west and north-east edges of the extract (stand-ins: the real ones are outside it);
-three trucks; fourteen days of simulated sensor readings; tomorrow is planned.
+three trucks; fourteen days of simulated sensor readings; the day after them is planned
+(:data:`DEFAULT_PLAN_DATE`, 2026-11-25, unless another is given).
 """
 
 from __future__ import annotations
