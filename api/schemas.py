@@ -494,6 +494,18 @@ class KeyCreated(_Out):
     name: str
 
 
+class NightlyRunOut(_Out):
+    """A nightly planning run: the day it planned (``plan_date``, city time), when it started,
+    its ``status`` (``running``, ``done``: plan ``plan_id`` published, ``failed``: ``message``
+    says why) and its message (what was ingested, or the failure's reason)."""
+
+    plan_date: date
+    status: str = Field(description="running | done | failed")
+    started_at: datetime
+    plan_id: int | None
+    message: str
+
+
 class HealthOut(_Out):
     status: str
     database: str

@@ -12,6 +12,7 @@ from api.routes import (
     downtimes,
     health,
     keys,
+    nightly_runs,
     plans,
     readings,
     reports,
@@ -31,5 +32,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     reports.router,
     plans.router,
     alerts.router,
+    nightly_runs.router,
     keys.router,
 )

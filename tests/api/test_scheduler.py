@@ -121,6 +121,26 @@ def test_failed_nightly_may_be_retried(
         assert s.get(NightlyRunRow, DAY).status == "done"
 
 
+def test_nightly_runs_listed_newest_first_with_the_failure_reason(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """``GET /nightly-runs`` shows whether a night's plan was made (and why not), to readers."""
+    seed(client, keys["dispatcher"])
+    done_id = run_nightly(runtime, DAY - timedelta(days=1), planner=FakePlanner())
+    failed_id = run_nightly(runtime, DAY, planner=FakePlanner(fail_with=RuntimeError("no trucks")))
+    resp = client.get("/nightly-runs", headers=keys["viewer"])
+    assert resp.status_code == 200, resp.text
+    runs = [(r["plan_date"], r["status"], r["plan_id"], r["message"]) for r in resp.json()]
+    assert runs == [
+        (str(DAY), "failed", failed_id, "no trucks"),
+        (str(DAY - timedelta(days=1)), "done", done_id, "published"),
+    ]
+    newest = client.get("/nightly-runs?limit=1", headers=keys["viewer"]).json()
+    assert [r["plan_date"] for r in newest] == [str(DAY)]
+    assert client.get("/nightly-runs", headers=keys["sensor"]).status_code == 403
+    assert client.get("/nightly-runs").status_code == 401
+
+
 def _nightly_plans(settings: Settings) -> list[tuple[str, str]]:
     engine = create_engine(settings.database_url)
     try:
