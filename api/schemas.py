@@ -511,6 +511,16 @@ class HealthOut(_Out):
     database: str
     city: str = Field(description="the street network plans are made on (setting CITY)")
     timezone: str = Field(description="the city's time zone (setting TIMEZONE)")
+    scheduler: Literal["running", "stopped", "disabled"] = Field(
+        description="the nightly scheduler: disabled by setting SCHEDULER_ENABLED, running, or "
+        "stopped although enabled (the answer is then a 503, status 'degraded')"
+    )
+    next_nightly_run: datetime | None = Field(
+        description="when the nightly plan runs next, in the city's zone (None unless running)"
+    )
+    last_nightly_run: NightlyRunOut | None = Field(
+        description="the nightly run of the latest plan date (None before the first)"
+    )
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:

@@ -1,25 +1,64 @@
-"""Liveness and database check (no key needed)."""
+"""Liveness: the database, the nightly scheduler and the last nightly run (no key needed)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from sqlalchemy import text
+from datetime import datetime
+from typing import Literal
 
-from api.deps import DbDep, SettingsDep
-from api.schemas import HealthOut
+from apscheduler.schedulers.base import STATE_RUNNING
+from fastapi import APIRouter, Response, status
+from sqlalchemy import select, text
+
+from api.db import NightlyRunRow
+from api.deps import Runtime, RuntimeDep
+from api.scheduler import JOB_ID
+from api.schemas import HealthOut, NightlyRunOut
 
 router = APIRouter(tags=["health"])
 
+SchedulerState = Literal["running", "stopped", "disabled"]
 
-@router.get("/health", response_model=HealthOut, summary="Service health")
-def health(db: DbDep, settings: SettingsDep) -> HealthOut:
+
+def _scheduler_state(runtime: Runtime) -> tuple[SchedulerState, datetime | None]:
+    """``disabled`` (setting ``SCHEDULER_ENABLED``), ``running`` or ``stopped`` (enabled but
+    not firing jobs: never started, shut down or paused), and the nightly job's next run time
+    in the city's zone (None when no run is due)."""
+    if not runtime.settings.scheduler_enabled:
+        return "disabled", None
+    scheduler = runtime.scheduler
+    if scheduler is None or scheduler.state != STATE_RUNNING:
+        return "stopped", None
+    job = scheduler.get_job(JOB_ID)
+    due = getattr(job, "next_run_time", None)
+    return "running", due.astimezone(runtime.settings.tz) if due is not None else None
+
+
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    summary="Service health",
+    responses={503: {"model": HealthOut, "description": "the nightly scheduler is not running"}},
+)
+def health(runtime: RuntimeDep, response: Response) -> HealthOut:
     """The database answers; the street network and time zone the plans are made in (the
-    service's ``CITY`` and ``TIMEZONE`` settings, not the ``/cities`` catalogue)."""
-    with db.reader() as s:
+    service's ``CITY`` and ``TIMEZONE`` settings, not the ``/cities`` catalogue); the nightly
+    scheduler's state and next run, and the last nightly run. 503 (``status`` ``degraded``)
+    when the scheduler is enabled but not running: no plan would be made tonight."""
+    with runtime.db.reader() as s:
         s.execute(text("SELECT 1"))
+        last = s.scalars(
+            select(NightlyRunRow).order_by(NightlyRunRow.plan_date.desc()).limit(1)
+        ).first()
+        last_run = NightlyRunOut.model_validate(last) if last is not None else None
+    scheduler, next_run = _scheduler_state(runtime)
+    if scheduler == "stopped":
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return HealthOut(
-        status="ok",
-        database=db.engine.dialect.name,
-        city=settings.city,
-        timezone=settings.timezone,
+        status="degraded" if scheduler == "stopped" else "ok",
+        database=runtime.db.engine.dialect.name,
+        city=runtime.settings.city,
+        timezone=runtime.settings.timezone,
+        scheduler=scheduler,
+        next_nightly_run=next_run,
+        last_nightly_run=last_run,
     )

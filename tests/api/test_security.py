@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.db import ApiKeyRow
+from api.app import create_app
+from api.db import ApiKeyRow, NightlyRunRow
 from api.deps import Runtime
+from api.routing import Routing
 from api.security import Role, create_key, issue_key
 from api.settings import Settings
+from network.providers import HaversineProvider
 from tests.api.conftest import MORNING
+from tests.api.fakes import FakePlanner
 
 READING = [{"bin_id": "b1", "at": MORNING, "fill_fraction": 0.3}]
 DEPOT = {"depot_id": "d9", "lon": 24.9, "lat": 60.2}
@@ -112,3 +119,48 @@ def test_health_needs_no_key(client: TestClient, runtime: Runtime) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok"
     assert (body["city"], body["timezone"]) == (runtime.settings.city, "Europe/Helsinki")
+
+
+def test_health_says_the_scheduler_is_disabled_and_the_last_nightly_run(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Disabled by setting is healthy (200); the last nightly run says whether it made a plan."""
+    assert client.get("/health").json()["last_nightly_run"] is None
+    with runtime.db.writer() as s:
+        s.add(NightlyRunRow(plan_date=date(2026, 11, 25), status="failed", message="no trucks"))
+        s.add(NightlyRunRow(plan_date=date(2026, 11, 24), status="done", message="published"))
+    resp = client.get("/health")
+    body = resp.json()
+    assert resp.status_code == 200
+    assert (body["status"], body["scheduler"], body["next_nightly_run"]) == ("ok", "disabled", None)
+    last = body["last_nightly_run"]
+    assert (last["plan_date"], last["status"], last["message"]) == (
+        "2026-11-25",
+        "failed",
+        "no trucks",
+    )
+
+
+def test_health_is_503_when_the_enabled_scheduler_is_not_running(settings: Settings) -> None:
+    """An enabled scheduler that runs: 200 with the next nightly run in the city's zone;
+    one that does not fire jobs (here paused): 503, no plan would be made tonight."""
+    on = settings.model_copy(update={"scheduler_enabled": True, "nightly_cron": "0 2 * * *"})
+    app = create_app(on, planner=FakePlanner(), routing=Routing.static(HaversineProvider()))
+    with TestClient(app) as client:
+        running = client.get("/health")
+        body = running.json()
+        assert running.status_code == 200
+        assert (body["status"], body["scheduler"]) == ("ok", "running")
+        due = datetime.fromisoformat(body["next_nightly_run"])
+        helsinki = ZoneInfo("Europe/Helsinki").utcoffset(due.replace(tzinfo=None))
+        assert (due.time(), due.utcoffset()) == (time(2, 0), helsinki)  # the cron, city time
+        app.state.runtime.scheduler.pause()
+        stopped = client.get("/health")
+        app.state.runtime.scheduler.resume()
+    assert stopped.status_code == 503
+    body = stopped.json()
+    assert (body["status"], body["scheduler"], body["database"]) == (
+        "degraded",
+        "stopped",
+        "sqlite",
+    )
