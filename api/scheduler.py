@@ -236,7 +236,11 @@ def _rerun_interrupted(runtime: Runtime, scheduler: BackgroundScheduler, key: st
 
 
 def stop_scheduler(runtime: Runtime) -> None:
-    """Stop the scheduler, letting a running nightly plan finish (the job stays stored)."""
+    """Stop the scheduler, letting a running nightly plan finish (the job stays stored).
+
+    The solve cannot be cut short, so this may wait ``nightly_time_limit_s`` and more: a
+    service manager must allow it (api/README.md, ``TimeoutStopSec``); a process killed
+    meanwhile leaves the run to :meth:`JobRunner.recover` and :func:`_rerun_interrupted`."""
     if runtime.scheduler is not None:
         runtime.scheduler.shutdown(wait=True)
         runtime.scheduler = None
