@@ -112,13 +112,16 @@ def run_nightly(
             )
             ingested = f"; {report}"
         except OSError as exc:  # the folder, not a file: plan on what is stored
-            log.exception("ingest of %s failed", settings.ingest_dir)
+            log.exception(
+                "ingest of %s for the nightly plan of %s failed", settings.ingest_dir, plan_date
+            )
             ingested = f"; ingest failed, planned on the readings stored: {exc}"
     row = runtime.jobs.create_plan(plan_date, settings.nightly_time_limit_s, "nightly")
     try:
         runtime.jobs.run_plan(row.id, planner or runtime.planner, routing or runtime.routing)
     except Exception as exc:
         _finish(runtime, plan_date, "failed", row.id, str(exc) + ingested)
+        log.error("nightly plan %s for %s failed: %s", row.id, plan_date, exc)
         return row.id
     _finish(runtime, plan_date, "done", row.id, "published" + ingested)
     log.info("nightly plan %s for %s published", row.id, plan_date)

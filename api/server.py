@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import logging
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import uvicorn
 
@@ -12,13 +15,28 @@ from api.migrate import upgrade_head
 from api.settings import Settings
 
 
-def log_config() -> dict[str, Any]:
+class CityTimeFormatter(logging.Formatter):
+    """Log records stamped with their time in the city's zone, with its offset (ISO 8601,
+    milliseconds): the times plans, alerts and shifts are read in, not the server's zone."""
+
+    def __init__(self, fmt: str, timezone: str) -> None:
+        super().__init__(fmt)
+        self.zone = ZoneInfo(timezone)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="milliseconds")
+
+
+def log_config(timezone: str = "UTC") -> dict[str, Any]:
     """uvicorn's logging, plus the service's own records (``api.*``: nightly runs, failed
-    jobs, ingests) and APScheduler's (each run of a job), at INFO with their time: under
-    uvicorn's alone, their INFO records were dropped and warnings printed with no time."""
+    jobs, ingests) and APScheduler's (each run of a job), at INFO with their time in
+    ``timezone`` (the city's): under uvicorn's alone, their INFO records were dropped and
+    warnings printed with no time."""
     config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["formatters"]["service"] = {
-        "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        "()": CityTimeFormatter,
+        "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        "timezone": timezone,
     }
     config["handlers"]["service"] = {
         "class": "logging.StreamHandler",
@@ -41,7 +59,8 @@ def run(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = N
     api.migrate.SchemaError
         When the database's schema is newer than this binroute's (the same).
     """
-    app = create_app(settings or Settings())
+    settings = settings or Settings()
+    app = create_app(settings)
     runtime = app.state.runtime
     runtime.lock.acquire()  # the app's lifespan keeps it, and lets it go at the stop
     try:
@@ -49,4 +68,4 @@ def run(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = N
     except Exception:
         runtime.lock.release()
         raise
-    uvicorn.run(app, host=host, port=port, workers=1, log_config=log_config())
+    uvicorn.run(app, host=host, port=port, workers=1, log_config=log_config(settings.timezone))

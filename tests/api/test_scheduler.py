@@ -121,6 +121,20 @@ def test_failed_nightly_may_be_retried(
         assert s.get(NightlyRunRow, DAY).status == "done"
 
 
+def test_a_failed_nightly_run_is_logged_with_its_plan_date(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seed(client, keys["dispatcher"])
+    with caplog.at_level("ERROR", logger="api.scheduler"):
+        plan_id = run_nightly(
+            runtime, DAY, planner=FakePlanner(fail_with=RuntimeError("no trucks"))
+        )
+    assert f"nightly plan {plan_id} for {DAY} failed: no trucks" in caplog.messages
+
+
 def test_nightly_runs_listed_newest_first_with_the_failure_reason(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,39 @@ def test_serve_shows_the_services_own_info_records(
         assert (
             "INFO api.scheduler: nightly plan 7 for 2026-11-25 published" in capsys.readouterr().err
         )
+    finally:
+        for name in ("api", "apscheduler", "uvicorn", "uvicorn.error", "uvicorn.access"):
+            logging.getLogger(name).handlers.clear()
+            logging.getLogger(name).setLevel(logging.NOTSET)
+            logging.getLogger(name).propagate = True
+
+
+def test_serve_stamps_the_services_records_with_the_citys_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A record of the eve (18:00 UTC) reads 20:00+02:00 in Helsinki, whatever the server's
+    zone: the times the plans and alerts are in."""
+    started: dict[str, Any] = {}
+
+    def fake_uvicorn_run(app: FastAPI, **kwargs: Any) -> None:
+        started.update(kwargs)
+        app.state.runtime.lock.release()
+
+    monkeypatch.setattr(uvicorn, "run", fake_uvicorn_run)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'b.db'}", city="haversine", timezone="Europe/Helsinki"
+    )
+    server.run(port=1, settings=settings)
+    eve = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
+    logger = logging.getLogger("api.scheduler")
+    try:
+        logging.config.dictConfig(started["log_config"])
+        record = logger.makeRecord(
+            "api.scheduler", logging.INFO, __file__, 1, "nightly plan for %s", ("x",), None
+        )
+        record.created = eve.timestamp()
+        logger.handle(record)
+        assert "2026-11-24T20:00:00.000+02:00 INFO api.scheduler:" in capsys.readouterr().err
     finally:
         for name in ("api", "apscheduler", "uvicorn", "uvicorn.error", "uvicorn.access"):
             logging.getLogger(name).handlers.clear()
