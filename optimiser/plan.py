@@ -174,3 +174,38 @@ class Plan:
             for r in self.routes
             if r.used
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Progress:
+    """Where a truck stands now (what a reroute goes on from: ``optimiser.reroute``).
+
+    Attributes
+    ----------
+    vehicle_ref : str
+        The truck.
+    done : tuple of str
+        Refs of the bins and disposal sites completed, in order (a prefix of its route).
+    location : int
+        Matrix row of its current position.
+    time_s : int
+        Now, seconds since local midnight. Before the planned end of the last visit done
+        (a crew faster than planned), the truck goes on from that end: the visits done stand
+        as planned.
+    volume_l, weight_kg : int
+        Load on board now.
+    daily_l, daily_kg : int
+        Collected so far today.
+    break_taken : bool
+        Whether the driver has had the break.
+    """
+
+    vehicle_ref: str
+    done: tuple[str, ...]
+    location: int
+    time_s: int
+    volume_l: int = 0
+    weight_kg: int = 0
+    daily_l: int = 0
+    daily_kg: int = 0
+    break_taken: bool = False

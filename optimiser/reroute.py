@@ -67,6 +67,7 @@ from optimiser.params import SolveParams
 from optimiser.plan import (
     Plan,
     PlanStatus,
+    Progress,
     Route,
     Unserved,
     UnservedKind,
@@ -81,41 +82,6 @@ WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
 DEFAULT_PARAMS = SolveParams(time_limit_s=1.0)  # a reroute's search when none is given
 RELAY_MIN_S = 5.0  # a budget from which the rest of the day is searched by OR-Tools, then PyVRP
 RELAY_ORTOOLS_SHARE = 0.5  # of that budget, for OR-Tools (measured: benchmarks/RESULTS.md)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Progress:
-    """Where a truck stands now.
-
-    Attributes
-    ----------
-    vehicle_ref : str
-        The truck.
-    done : tuple of str
-        Refs of the bins and disposal sites completed, in order (a prefix of its route).
-    location : int
-        Matrix row of its current position.
-    time_s : int
-        Now, seconds since local midnight. Before the planned end of the last visit done
-        (a crew faster than planned), the truck goes on from that end: the visits done stand
-        as planned.
-    volume_l, weight_kg : int
-        Load on board now.
-    daily_l, daily_kg : int
-        Collected so far today.
-    break_taken : bool
-        Whether the driver has had the break.
-    """
-
-    vehicle_ref: str
-    done: tuple[str, ...]
-    location: int
-    time_s: int
-    volume_l: int = 0
-    weight_kg: int = 0
-    daily_l: int = 0
-    daily_kg: int = 0
-    break_taken: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
