@@ -8,9 +8,18 @@ from collections.abc import Callable
 
 import pytest
 
-from optimiser.check import check, plan_from_sequences, score
+from optimiser.check import check, check_reroute, plan_from_sequences, score
 from optimiser.errors import InvalidProblemError
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, UnservedKind, VisitKind, span
+from optimiser.plan import (
+    Plan,
+    PlanStatus,
+    Progress,
+    Route,
+    Unserved,
+    UnservedKind,
+    VisitKind,
+    span,
+)
 from optimiser.problem import Problem
 
 SEQ = ("b2", "b3", "s1", "b4", "b5", "s1")
@@ -446,3 +455,91 @@ def test_a_visit_at_no_row_is_scored_without_failing(manual) -> None:
         recomputed = [v.message for v in s.violations if v.code == "distance"]
         assert recomputed == [f"route distance {planned}, recomputed {s.distance_m}"]
         assert s.distance_m == planned - 2000
+
+
+# -- a reroute against the day driven -----------------------------------------------------
+
+
+def _driven(manual: Problem, n_done: int = 3, late_s: int = 0) -> tuple[Plan, Progress]:
+    """The hand-made day of ``manual`` and its truck's progress: its first ``n_done`` bins
+    and unloadings done as planned, reported at the last of them ``late_s`` after its end."""
+    plan = plan_from_sequences(manual, {"t1": SEQ})
+    work = [v for v in plan.routes[0].visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
+    last = work[n_done - 1]
+    prog = Progress(
+        vehicle_ref="t1",
+        done=SEQ[:n_done],
+        location=last.location,
+        time_s=last.end_s + late_s,
+        volume_l=last.volume_l,
+        weight_kg=last.weight_kg,
+        daily_l=last.daily_l,
+        daily_kg=last.daily_kg,
+    )
+    return plan, prog
+
+
+def _found(violations: list) -> list[tuple[str | None, str]]:
+    return [(v.ref, v.code) for v in violations]
+
+
+def test_a_rerouted_day_going_on_as_driven_keeps_what_is_done(manual) -> None:
+    driven, prog = _driven(manual)
+    assert check_reroute(manual, driven, driven, [prog]) == []
+
+
+@pytest.mark.parametrize(
+    ("seq", "found"),
+    [
+        (("b2", "s1", "b3", "b4", "s1", "b5", "s1"), [("b3", "done_order"), ("s1", "done_order")]),
+        (("b2", "s1", "b4", "b5", "s1"), [("b3", "done_dropped")]),
+        (("b3", "b2", "s1", "b4", "b5", "s1"), [("b2", "done_order"), ("b3", "done_order")]),
+    ],
+    ids=["reordered-with-a-site", "dropped", "reordered"],
+)
+def test_a_rerouted_day_that_rewrites_the_visits_done_is_caught(
+    manual, seq: tuple[str, ...], found: list[tuple[str, str]]
+) -> None:
+    """Checked alone, each of these days is valid: only the day driven shows the rewrite."""
+    driven, prog = _driven(manual)
+    new = plan_from_sequences(manual, {"t1": seq})
+    assert check(manual, new) == []
+    assert _found(check_reroute(manual, driven, new, [prog])) == found
+
+
+def test_a_visit_done_retimed_is_caught(manual) -> None:
+    driven, prog = _driven(manual)
+    b3 = _visit(driven, "b3")
+    new = _edit_visit(driven, "b3", arrival_s=b3.arrival_s - 60, start_s=b3.start_s - 60)
+    new = _edit_visit(new, "b3", end_s=b3.end_s - 60)
+    (v,) = check_reroute(manual, driven, new, [prog])
+    assert (v.vehicle_ref, v.ref, v.code) == ("t1", "b3", "done_time")
+    assert "as driven" in v.message
+
+
+def test_a_visit_not_done_before_the_trucks_report_is_caught(manual) -> None:
+    """Reported at the site an hour after its planned unloading: the rest as planned is in
+    its past."""
+    driven, prog = _driven(manual, late_s=3600)
+    found = _found(check_reroute(manual, driven, driven, [prog]))
+    assert found[:2] == [("b4", "past"), ("b5", "past")] and {c for _, c in found} == {"past"}
+
+
+def test_a_rerouted_day_that_forgets_a_truck_on_the_road_is_caught(manual) -> None:
+    driven, prog = _driven(manual)
+    empty = dataclasses.replace(driven, routes=())
+    assert _found(check_reroute(manual, driven, empty, [prog])) == [(None, "no_route")]
+    home = Progress(vehicle_ref="t1", done=(), location=0, time_s=prog.time_s)
+    assert check_reroute(manual, driven, empty, [home]) == []
+
+
+def test_a_rest_of_the_day_from_other_loads_than_reported_is_caught(manual) -> None:
+    """The site is reported not to have taken it all: 100 l still on board. A full truck,
+    reported over its capacity, is taken as full."""
+    driven, prog = _driven(manual)
+    fuller = dataclasses.replace(prog, volume_l=100)
+    assert _found(check_reroute(manual, driven, driven, [fuller])) == [("s1", "done_load")]
+    two, at_b3 = _driven(manual, n_done=2)  # 800 l on board after b3, as planned
+    over = dataclasses.replace(at_b3, volume_l=5000)
+    assert _found(check_reroute(manual, two, two, [over])) == [("b3", "done_load")]
+    assert check_reroute(_with_truck(manual, capacity_l=800), two, two, [over]) == []

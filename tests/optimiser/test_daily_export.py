@@ -36,7 +36,7 @@ from network.errors import NetworkError, SnapError
 from network.matrix import TravelMatrix
 from network.providers import HaversineProvider
 from optimiser.build import clock_to_s
-from optimiser.check import check
+from optimiser.check import check, check_reroute
 from optimiser.daily import (
     DayPlan,
     OffRoute,
@@ -411,7 +411,7 @@ def _alerted(
     """t1 has emptied its first bin and still stands there at ``at_s`` (default: as it
     finished), when an alert names ``urgent``, with a response target ``respond_s`` seconds
     later when given: the rerouted day (1 s, with ``inventory`` as it is now when given)
-    and t1's progress."""
+    and t1's progress. The day keeps what t1 did (``check_reroute``)."""
     (done,) = _progress_after(day, 1)
     now = dataclasses.replace(done, time_s=done.time_s if at_s is None else at_s)
     due = {} if respond_s is None else {urgent: day.at(now.time_s + respond_s)}
@@ -425,6 +425,7 @@ def _alerted(
         due=due,
         inventory=inventory,
     )
+    assert check_reroute(new_day.built.problem, day.plan, new_day.plan, [now]) == []
     return new_day, now
 
 
@@ -976,7 +977,7 @@ def _replanned(
 ) -> tuple[DayPlan, dict[str, RouteChange], Progress]:
     """``truck`` emptied its first bin and stands there at ``at``, when the rest of the day
     is re-planned with ``extra_readings`` and ``extra_reports`` (1 s): the new day, the
-    drivers' changes and the truck's progress."""
+    drivers' changes and the truck's progress. The day keeps what it did (``check_reroute``)."""
     _, readings, reports = city
     (done,) = _progress_after(day, 1, truck)
     now = dataclasses.replace(done, time_s=day.seconds(at))
@@ -990,6 +991,7 @@ def _replanned(
         params=SolveParams(time_limit_s=1, seed=1),
         **kwargs,  # type: ignore[arg-type]
     )
+    assert check_reroute(new_day.built.problem, day.plan, new_day.plan, [now]) == []
     return new_day, changes, now
 
 

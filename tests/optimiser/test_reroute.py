@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-from optimiser.check import check, objective, plan_from_sequences
+from optimiser.check import check, check_reroute, objective, plan_from_sequences
 from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
 from optimiser.plan import (
@@ -20,8 +20,9 @@ from optimiser.plan import (
     VisitKind,
     clock,
 )
-from optimiser.problem import Problem
-from optimiser.reroute import Progress, RouteChange, reroute, route_changes, with_urgent
+from optimiser.problem import Problem, Stop
+from optimiser.reroute import Progress, RouteChange, route_changes, with_urgent
+from optimiser.reroute import reroute as _reroute
 from optimiser.solve import solve
 
 WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
@@ -51,6 +52,23 @@ def warm_starts(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, list[str]]]:
 
     monkeypatch.setattr(engine, "solve_ortools", spy)
     return starts
+
+
+def reroute(
+    problem: Problem,
+    plan: Plan,
+    progress: list[Progress],
+    urgent: list[Stop] | tuple[Stop, ...] = (),
+    params: SolveParams | None = None,
+) -> Plan:
+    """``optimiser.reroute.reroute``, its answer checked against the day driven: the visits
+    done stand, nothing else is before a truck's report, the loads go on from the reported
+    ones (``check_reroute``; when no plan goes on, as the notes say, the plan driven
+    stands). Every test here reroutes through it."""
+    new = _reroute(problem, plan, progress, urgent, params)
+    stands = any("the plan being driven stands" in n for n in new.notes)
+    assert check_reroute(with_urgent(problem, urgent), plan, new, progress, stands=stands) == []
+    return new
 
 
 def _progress(route: Route, n_done: int) -> Progress:
@@ -91,6 +109,30 @@ def test_alert_inserts_the_urgent_bin_and_keeps_the_done_prefix(kit, day) -> Non
         n = next(i for i, v in enumerate(route.visits) if v.ref == p.done[-1]) + 1
         assert route.visits[:n] == old[p.vehicle_ref].visits[:n]
         assert all(v.start_s >= p.time_s for v in route.visits[n:])
+
+
+def test_the_oracle_passes_a_real_reroute_and_sees_a_done_visit_moved(kit, day) -> None:
+    """``check_reroute`` finds nothing in a real reroute (both trucks two visits in, an
+    alert), and finds a visit done moved a minute in it: it guards every reroute here
+    (:func:`reroute`), so it must see what it is there for."""
+    plan = kit.solved(day)
+    progress = _mid_day(plan)
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    full = with_urgent(day, [urgent])
+    new = _reroute(day, plan, progress, [urgent], FAST)
+    assert check_reroute(full, plan, new, progress) == []
+    route = kit.route_of(new, progress[0].vehicle_ref)
+    first = next(x for x in route.visits if x.kind in WORK)
+    later = dataclasses.replace(
+        first, arrival_s=first.arrival_s + 60, start_s=first.start_s + 60, end_s=first.end_s + 60
+    )
+    visits = tuple(later if x is first else x for x in route.visits)
+    moved = dataclasses.replace(route, visits=visits)
+    broken = dataclasses.replace(new, routes=tuple(moved if r is route else r for r in new.routes))
+    found = check_reroute(full, plan, broken, progress)
+    assert [(v.vehicle_ref, v.ref, v.code) for v in found] == [
+        (route.vehicle_ref, first.ref, "done_time")
+    ]
 
 
 def test_no_alert_and_state_as_planned_changes_nothing(kit, day) -> None:
