@@ -788,6 +788,15 @@ def _route_of(plan: Plan, vehicle_ref: str) -> Route | None:
     return next((r for r in plan.routes if r.vehicle_ref == vehicle_ref), None)
 
 
+PLAN_STANDS = "rerouting found no plan from the trucks' positions; the plan being driven stands"
+
+
+def plan_stands(plan: Plan) -> bool:
+    """Whether ``plan``, an answer of :func:`reroute`, is the plan being driven kept as it
+    stands (no plan went on from the trucks' positions): a note of it says so."""
+    return any(n.startswith(PLAN_STANDS) for n in plan.notes)
+
+
 def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seconds: float) -> Plan:
     """The plan being driven (``stood``: the routes of its trucks out of service, past
     their shift end or held up cut where they are, :func:`_stood_down`), with the urgent stops
@@ -799,7 +808,7 @@ def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seco
     was an optional one the plan's objective priced as left out, or a truck's route is
     cut."""
     plan = stood.plan
-    why = "rerouting found no plan from the trucks' positions; the plan being driven stands"
+    why = PLAN_STANDS
     refs = {s.ref for s in full.stops}
     kept = tuple(u for u in plan.unserved if u.ref not in urgent and u.ref in refs)
     served = plan.served_refs  # an alert on a bin the plan visits later: served as planned

@@ -50,7 +50,7 @@ from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_jso
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
 from optimiser.problem import bin_of
-from optimiser.reroute import Progress, RouteChange
+from optimiser.reroute import Progress, RouteChange, plan_stands
 from tests.optimiser.conftest import done_through, route_work
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -1390,7 +1390,7 @@ def test_a_truck_broken_down_mid_day_drives_no_more_bins_when_the_plan_stands(
     broke = day.at(done.time_s)
     down = dataclasses.replace(inventory, downtimes=(Downtime(vehicle_id="t2", start=broke),))
     new_day, _, _ = _replanned(day, tiny_city, broke, [], [], "t2", inventory=down)
-    assert any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert plan_stands(new_day.plan)
     assert new_day.violations == ()
     (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
     assert after.bin_refs == (done.done[-1],)
@@ -1417,7 +1417,7 @@ def test_a_truck_whose_shift_a_downtime_cuts_is_home_by_then_when_the_plan_stand
     (done,) = _progress_after(day, 1)
     now = day.at(done.time_s)
     new_day, _, t1 = _replanned(day, tiny_city, now, [], [], inventory=_down(tiny_city, down))
-    assert any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert plan_stands(new_day.plan)
     assert new_day.violations == ()
     (after,) = new_day.plan.routes
     assert after.visits[-1].end_s <= day.seconds(cut)
@@ -1447,7 +1447,7 @@ def test_a_truck_in_the_workshop_drives_no_bin_before_it_is_back_when_the_plan_s
     now, back = day.at(done.time_s), _local(13)
     down = Downtime(vehicle_id="t1", start=now, end=back, reason="tyre")
     new_day, _, t1 = _replanned(day, tiny_city, now, [], [], inventory=_down(tiny_city, down))
-    assert any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert plan_stands(new_day.plan)
     assert new_day.violations == ()
     (after,) = new_day.plan.routes
     cut = [x.ref for x in after.visits].index(t1.done[-1])
@@ -1493,7 +1493,7 @@ def test_a_bin_the_truck_back_from_the_workshop_can_no_longer_empty_does_not_cos
         params=SolveParams(time_limit_s=1, seed=1),
         inventory=dataclasses.replace(inventory, downtimes=(down,)),
     )
-    assert any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert plan_stands(new_day.plan)
     assert new_day.violations == ()
     (after,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t1"]
     assert after.bin_refs == (second,)
@@ -2046,7 +2046,7 @@ def test_a_truck_that_empties_a_bin_off_route_when_no_site_can_take_it_comes_bac
         inventory=inventory,
         off_route={"t2": [(extra, None)]},
     )
-    assert not any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert not plan_stands(new_day.plan)
     assert new_day.violations == ()
     assert any("t2: loaded back" in n or "come back loaded" in n for n in new_day.plan.notes)
     (t2,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t2"]
@@ -2286,7 +2286,7 @@ def test_a_loaded_truck_that_cannot_reach_a_site_in_its_hours_comes_back_loaded(
     city = (inventory, [*tiny_city[1], high], tiny_city[2])
     new_day = _replanned_as(day, done, city, inventory)
     assert new_day.violations == ()
-    assert not any("the plan being driven stands" in n for n in new_day.plan.notes)
+    assert not plan_stands(new_day.plan)
     (t1,) = new_day.built.problem.vehicles
     assert t1.comes_back_loaded
     assert "no disposal site open can be reached in its hours by t1: loaded back" in (

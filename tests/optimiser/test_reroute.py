@@ -21,7 +21,7 @@ from optimiser.plan import (
     clock,
 )
 from optimiser.problem import Problem, Stop
-from optimiser.reroute import Progress, RouteChange, route_changes, with_urgent
+from optimiser.reroute import Progress, RouteChange, plan_stands, route_changes, with_urgent
 from optimiser.reroute import reroute as _reroute
 from optimiser.solve import solve
 
@@ -66,7 +66,7 @@ def reroute(
     ones (``check_reroute``; when no plan goes on, as the notes say, the plan driven
     stands). Every test here reroutes through it."""
     new = _reroute(problem, plan, progress, urgent, params)
-    stands = any("the plan being driven stands" in n for n in new.notes)
+    stands = plan_stands(new)
     assert check_reroute(with_urgent(problem, urgent), plan, new, progress, stands=stands) == []
     return new
 
@@ -480,7 +480,7 @@ def test_when_the_plan_stands_a_truck_whose_shift_was_cut_is_home_unloaded_by_it
     b = dataclasses.replace(day.vehicles[1], shift_s=(day.vehicles[1].shift_s[0], end_s))
     cut = dataclasses.replace(day, vehicles=(day.vehicles[0], b))
     new = reroute(cut, plan, [_progress(route_b, 1)], [], FAST)
-    assert any("the plan being driven stands" in n for n in new.notes), new.notes
+    assert plan_stands(new), new.notes
     assert check(cut, new) == []
     assert kit.route_of(new, "a") == kit.route_of(plan, "a")
     after = kit.route_of(new, "b")
@@ -516,7 +516,7 @@ def test_when_the_plan_stands_its_objective_is_that_of_the_day_rerouted(kit, day
     ]
     new = reroute(day, plan, progress, [b9], FAST)
     full = with_urgent(day, [b9])
-    assert any("the plan being driven stands" in n for n in new.notes), new.notes
+    assert plan_stands(new), new.notes
     assert check(full, new) == [] and "b9" not in new.served_refs
     assert new.objective == objective(full, new)
 
