@@ -1829,13 +1829,13 @@ def _off_route(
     return inventory, day, done, t1.bin_refs[-1], "t1"
 
 
-def test_a_bin_emptied_off_its_route_leaves_the_other_trucks_plan_and_loads_the_truck(
-    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
-) -> None:
-    """t2, after its first bin, also empties a bin t1 was to empty (off t2's route, found
-    80 % full); an alert on b5 comes then: the reroute no longer sends t1 there, t2 carries
-    that bin's waste from then on, and a note says so."""
-    inventory, day, done, extra, planned_by = _off_route(tiny_city)
+def _rerouted_off_route(
+    city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> tuple[DayPlan, Progress, str, str]:
+    """The day of :func:`_off_route` rerouted by an alert on b5 five minutes after t2's
+    first bin, t2 having emptied the bin t1 was to empty (found 80 % full): the new day,
+    t2's progress, that bin's ref and the truck that planned it."""
+    inventory, day, done, extra, planned_by = _off_route(city)
     new_day, _ = reroute_day(
         day,
         [done],
@@ -1846,6 +1846,16 @@ def test_a_bin_emptied_off_its_route_leaves_the_other_trucks_plan_and_loads_the_
         inventory=inventory,
         off_route={"t2": [(extra, 0.8)]},
     )
+    return new_day, done, extra, planned_by
+
+
+def test_a_bin_emptied_off_its_route_leaves_the_other_trucks_plan_and_loads_the_truck(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2, after its first bin, also empties a bin t1 was to empty (off t2's route, found
+    80 % full); an alert on b5 comes then: the reroute no longer sends t1 there, t2 carries
+    that bin's waste from then on, and a note says so."""
+    new_day, done, extra, planned_by = _rerouted_off_route(tiny_city)
     assert new_day.violations == ()
     assert extra not in new_day.plan.served_refs
     assert extra not in {u.ref for u in new_day.unserved}
@@ -1864,17 +1874,7 @@ def test_a_bin_emptied_off_its_route_counts_collected_in_the_reroutes_kpis(
     takes t1's visit of it out, and its KPIs still count the bin collected, in
     ``bins_collected`` (a stop more than the routes serve) and in its must/may count (before,
     the bin emptied left both, as if no truck had emptied it)."""
-    inventory, day, done, extra, _ = _off_route(tiny_city)
-    new_day, _ = reroute_day(
-        day,
-        [done],
-        ["b5"],
-        HaversineProvider(),
-        now=day.at(done.time_s + 300),
-        params=SolveParams(time_limit_s=1, seed=1),
-        inventory=inventory,
-        off_route={"t2": [(extra, 0.8)]},
-    )
+    new_day, _, extra, _ = _rerouted_off_route(tiny_city)
     assert extra not in new_day.plan.served_refs and new_day.unserved == ()
     kpis = new_day.kpis
     assert kpis["bins_collected"] == len(new_day.plan.served_refs) + 1
