@@ -1,4 +1,5 @@
-"""Each bin judged at the next opportunity of a truck taking its stream (haversine travel)."""
+"""Each bin judged at the next opportunity of a truck taking its stream, and in service:
+downtimes after the plan date push it later, or leave none (haversine travel)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fleet.models import (
     Bin,
     Depot,
     DisposalSite,
+    Downtime,
     FillReading,
     Inventory,
     TimeWindow,
@@ -23,19 +25,51 @@ from optimiser.params import SolveParams
 
 TZ = ZoneInfo("Europe/Helsinki")
 DAY = date(2026, 11, 25)
-RATE_PER_H = 0.01  # 88 % at 06:00 the next day, 92 % at 10:00: the must_fill 90 % between
+# 64 % at 06:00 on DAY, 88 % at 06:00 the next day, 92 % at 10:00 (the must_fill 90 %
+# between), 94 % at 12:00
+RATE_PER_H = 0.01
+# 58 % at 06:00 on DAY, 77 % at 06:00 the next day, 96 % at 06:00 the day after
+SLOW_PER_H = 0.008
+NO_NEXT = "no truck taking stream 'paper' is in service within 14 days: no next opportunity"
 
 
-def _rising(bin_id: str) -> list[FillReading]:
-    """Readings every 2 h on the eve's day, rising by RATE_PER_H from 34 % at midnight."""
-    t0 = datetime.combine(DAY - timedelta(days=1), time(0), tzinfo=TZ)
+def _local(days: int, hour: int = 0) -> datetime:
+    """``days`` after DAY at ``hour``, Helsinki time."""
+    return datetime.combine(DAY + timedelta(days=days), time(hour), tzinfo=TZ)
+
+
+def _rising(bin_id: str, rate_per_h: float = RATE_PER_H) -> list[FillReading]:
+    """Readings every 2 h on the eve's day, rising by ``rate_per_h`` from 34 % at midnight."""
+    t0 = _local(-1)
     return [
-        FillReading(bin_id=bin_id, at=t0 + timedelta(hours=h), fill_fraction=0.34 + RATE_PER_H * h)
+        FillReading(bin_id=bin_id, at=t0 + timedelta(hours=h), fill_fraction=0.34 + rate_per_h * h)
         for h in range(0, 20, 2)
     ]
 
 
-def _truck(vehicle_id: str, stream: str, start: int) -> Vehicle:
+def _city(
+    streams: tuple[str, ...], *trucks: Vehicle, downtimes: tuple[Downtime, ...] = ()
+) -> Inventory:
+    """A bin ``<stream>1`` of each of ``streams`` in a row, ``trucks`` at depot d, and one
+    site taking residual and paper."""
+    bins = tuple(
+        Bin(bin_id=f"{s}1", lon=24.94 + 0.002 * i, lat=60.17, capacity_l=660, stream=s)
+        for i, s in enumerate(streams)
+    )
+    return Inventory(
+        bins=bins,
+        depots=(Depot(depot_id="d", lon=24.93, lat=60.165),),
+        vehicles=trucks,
+        sites=(
+            DisposalSite(
+                site_id="s", lon=24.96, lat=60.18, streams=frozenset({"residual", "paper"})
+            ),
+        ),
+        downtimes=downtimes,
+    )
+
+
+def _truck(vehicle_id: str, stream: str, start: int = 6) -> Vehicle:
     return Vehicle(
         vehicle_id=vehicle_id,
         depot_id="d",
@@ -50,25 +84,12 @@ def _truck(vehicle_id: str, stream: str, start: int) -> Vehicle:
 def paper_at_ten() -> tuple[Inventory, list[FillReading]]:
     """A residual truck from 06:00, a paper truck from 10:00 and no glass truck; a paper, a
     residual and a glass bin filling alike (the glass one nearly empty)."""
-    bins = tuple(
-        Bin(bin_id=f"{s}1", lon=24.94 + 0.002 * i, lat=60.17, capacity_l=660, stream=s)
-        for i, s in enumerate(("paper", "residual", "glass"))
+    inventory = _city(
+        ("paper", "residual", "glass"),
+        _truck("t_residual", "residual", 6),
+        _truck("t_paper", "paper", 10),
     )
-    inventory = Inventory(
-        bins=bins,
-        depots=(Depot(depot_id="d", lon=24.93, lat=60.165),),
-        vehicles=(_truck("t_residual", "residual", 6), _truck("t_paper", "paper", 10)),
-        sites=(
-            DisposalSite(
-                site_id="s", lon=24.96, lat=60.18, streams=frozenset({"residual", "paper"})
-            ),
-        ),
-    )
-    glass = FillReading(
-        bin_id="glass1",
-        at=datetime.combine(DAY - timedelta(days=1), time(18), tzinfo=TZ),
-        fill_fraction=0.05,
-    )
+    glass = FillReading(bin_id="glass1", at=_local(-1, 18), fill_fraction=0.05)
     return inventory, [*_rising("paper1"), *_rising("residual1"), glass]
 
 
@@ -107,3 +128,83 @@ def test_a_replan_keeps_each_streams_next_opportunity(
     decisions = {d.bin_id: d for d in again.decisions}
     assert decisions["paper1"].reason.endswith("by 2026-11-26 10:00 (next opportunity)")
     assert decisions["residual1"].reason.endswith("by 2026-11-26 06:00 (next opportunity)")
+
+
+# ----------------------------------------------------------------------------- downtimes
+
+
+def _plan(rate_per_h: float, *paper_down: Downtime) -> DayPlan:
+    """DAY planned on the eve: a residual and a paper truck 06:00-14:00 (the paper one out
+    of service as ``paper_down`` says), a residual and a paper bin filling alike."""
+    inventory = _city(
+        ("paper", "residual"),
+        _truck("t_residual", "residual"),
+        _truck("t_paper", "paper"),
+        downtimes=paper_down,
+    )
+    readings = [*_rising("paper1", rate_per_h), *_rising("residual1", rate_per_h)]
+    params = SolveParams(time_limit_s=1.0, seed=1)
+    return plan_day(
+        inventory, readings, [], HaversineProvider(), plan_date=DAY, tz=TZ, params=params
+    )
+
+
+def _reasons(day: DayPlan) -> dict[str, tuple[Action, str]]:
+    return {d.bin_id: (d.action, d.reason) for d in day.decisions}
+
+
+def test_a_bin_whose_truck_is_out_all_tomorrow_is_judged_the_day_after() -> None:
+    """The paper truck is in the workshop all tomorrow: the paper bin, 77 % tomorrow and
+    96 % the day after, is a must bin today; the residual bin, filling alike, is not."""
+    workshop = Downtime(vehicle_id="t_paper", start=_local(1), end=_local(2), reason="service")
+    day = _plan(SLOW_PER_H, workshop)
+    reasons = _reasons(day)
+    paper, residual = reasons["paper1"], reasons["residual1"]
+    assert paper[0] is Action.MUST
+    assert paper[1].endswith("by 2026-11-27 06:00 (next opportunity)"), paper
+    assert residual[0] is Action.MAY
+    assert residual[1].endswith("by 2026-11-26 06:00 (next opportunity)"), residual
+    assert "paper1" in day.plan.served_refs
+    again, _ = replan_day(
+        day,
+        [],
+        [*_rising("paper1", SLOW_PER_H), *_rising("residual1", SLOW_PER_H)],
+        [],
+        HaversineProvider(),
+        now=day.at(7 * 3600),
+    )
+    assert _reasons(again)["paper1"] == paper  # a re-plan judges it alike
+
+
+def test_a_truck_out_for_the_morning_tomorrow_is_the_next_opportunity_when_back() -> None:
+    """Out tomorrow until 12:00, within its shift: the paper bin is judged at 12:00 (94 %,
+    a must bin), not at 06:00 (88 %)."""
+    morning = Downtime(vehicle_id="t_paper", start=_local(1), end=_local(1, 12))
+    reasons = _reasons(_plan(RATE_PER_H, morning))
+    assert reasons["paper1"][0] is Action.MUST
+    assert reasons["paper1"][1].endswith("by 2026-11-26 12:00 (next opportunity)")
+    assert reasons["residual1"][0] is Action.MAY
+
+
+def test_a_bin_whose_truck_is_out_until_further_notice_from_tomorrow_goes_today() -> None:
+    """The paper truck works today, then is out until further notice: today is the paper
+    bin's last chance; it is a must bin and collected."""
+    gone = Downtime(vehicle_id="t_paper", start=_local(1), reason="written off")
+    day = _plan(SLOW_PER_H, gone)
+    assert _reasons(day)["paper1"] == (Action.MUST, NO_NEXT)
+    assert "paper1" in day.plan.served_refs
+    assert day.kpis["unserved_must"] == 0
+
+
+def test_a_bin_whose_truck_is_out_from_today_until_further_notice_is_unserved() -> None:
+    """Out from today: today's routing gives the paper truck no bin (as before), and the
+    paper bin, a must bin with no next opportunity, is reported unserved."""
+    gone = Downtime(vehicle_id="t_paper", start=_local(0), reason="written off")
+    day = _plan(SLOW_PER_H, gone)
+    assert _reasons(day)["paper1"] == (Action.MUST, NO_NEXT)
+    unserved = {u.ref: u.reason for u in day.unserved}
+    assert unserved["paper1"] == "could not fit in any route: out of service (t_paper)"
+    assert day.kpis["unserved_must"] == 1
+    assert "t_paper is out of service from 00:00 (written off): it takes no bins today" in (
+        day.plan.notes
+    )
