@@ -1156,9 +1156,7 @@ def reroute_day(
         _unplaced(lookup, problem, [*day.unplaced, *still_far, *moved_away, *far]),
         missed=missed,
         off_route=_pairs(off_route or {}),
-    )
-    new_day = dataclasses.replace(
-        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True, off_route_loads=took
+        off_route_loads=took,
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
@@ -1413,9 +1411,7 @@ def replan_day(
         ),
         missed=missed,
         off_route=_pairs(off_route or {}),
-    )
-    new_day = dataclasses.replace(
-        new_day, off_route_seen=_pairs(off_route or {}), off_route_all=True, off_route_loads=took
+        off_route_loads=took,
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
@@ -2044,14 +2040,17 @@ def _driven_on(
     unplaced: Sequence[Unserved],
     missed: Collection[str] = (),
     off_route: Sequence[tuple[str, str]] = (),
+    off_route_loads: tuple[tuple[str, str, int, int, int], ...] = (),
 ) -> DayPlan:
     """The day being driven with its new ``plan`` for ``built``: the bins' ``decisions``, the
     forecast fill at each pickup (``fills``, the crews' ones first: ``found`` is (fills,
     the weights lift scales took) at visits done), the ``bins`` new to its inventory added,
     the visits ``alerted`` added to its alerts, the bins no truck can reach ``unplaced``,
     the visits done whose crew could not empty the bin ``missed``, the bins emptied off the
-    trucks' routes ``off_route`` (truck ref, bin id); checked, with its KPIs (which count
-    those as unserved, these as not collected, and the emptyings off route as collected)."""
+    trucks' routes ``off_route`` (truck ref, bin id; recorded as ``off_route_seen``, every
+    one of them, with the loads they were counted at, ``off_route_loads``); checked, with
+    its KPIs (which count those as unserved, these as not collected, and the emptyings off
+    route as collected)."""
     served = plan.served_refs - set(missed)
     found_fills, lifted = found
     fills = {b: f for b, f in {**fills, **found_fills}.items() if b in served}
@@ -2082,6 +2081,9 @@ def _driven_on(
         alerted=tuple(dict.fromkeys((*day.alerted, *alerted))),
         unplaced=tuple(unplaced),
         missed=tuple(missed),
+        off_route_seen=tuple(off_route),
+        off_route_all=True,
+        off_route_loads=off_route_loads,
     )
 
 
