@@ -78,9 +78,7 @@ def _reason(
     over, the sites are closed after it, no truck reaches it in its window and is home in
     its shift."""
     if not by_stream:
-        return Unserved(
-            ref=stop.ref, reason=_no_truck_reason(problem, stop), kind=_no_truck_kind(problem, stop)
-        )
+        return _no_truck(problem, stop)
     if not fits:
         why = (
             f"{stop.volume_l} l / {stop.weight_kg} kg exceeds the capacity (or daily limit) "
@@ -134,32 +132,27 @@ def _sites_closed(problem: Problem, stop: Stop, fits: list[VehicleSpec]) -> str:
     )
 
 
-def _no_truck_kind(problem: Problem, stop: Stop) -> UnservedKind:
-    """The kind of :func:`_no_truck_reason`: ``STREAM`` when no truck collects the stream of
-    ``stop`` (add or fix a truck), ``NO_SITE`` when those that do have no site (add a site)."""
-    if any(stop.stream in v.streams for v in problem.vehicles):
-        return UnservedKind.NO_SITE
-    return UnservedKind.STREAM
-
-
-def _no_truck_reason(problem: Problem, stop: Stop) -> str:
-    """Why no truck takes ``stop``: none collects its stream, or those that do have no
-    disposal site taking every stream they collect (a truck's load mixes its streams)."""
+def _no_truck(problem: Problem, stop: Stop) -> Unserved:
+    """``stop`` unserved as no truck takes it: none collects its stream (``STREAM``: add or
+    fix a truck), or those that do have no disposal site taking every stream they collect
+    (``NO_SITE``, a truck's load mixes its streams: add a site)."""
     takers = [v for v in problem.vehicles if stop.stream in v.streams]
     if not takers:
         trucks = [(v.ref, v.streams) for v in problem.vehicles]
-        return f"no vehicle takes stream {stop.stream!r}" + _spelt_otherwise(
+        why = f"no vehicle takes stream {stop.stream!r}" + _spelt_otherwise(
             trucks, {stop.stream}, "the bins and the trucks"
         )
+        return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.STREAM)
     v = takers[0]
     sites = [(s.ref, s.streams) for s in problem.sites]
-    return (
+    why = (
         f"no truck taking stream {stop.stream!r} can unload: no disposal site takes every "
         f"stream {v.ref} collects ({', '.join(sorted(v.streams))}); add a site that does, or "
         f"give the truck fewer streams"
         + (f" (also {', '.join(t.ref for t in takers[1:])})" if len(takers) > 1 else "")
         + _spelt_otherwise(sites, v.streams, "the trucks and the sites")
     )
+    return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.NO_SITE)
 
 
 def _spelt_otherwise(
