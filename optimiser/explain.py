@@ -16,7 +16,7 @@ says which truck could take the stop (a longer time limit may find it).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -93,7 +93,8 @@ def _rank(codes: frozenset[str]) -> tuple[int, list[str]]:
     return len(codes), sorted(codes)
 
 
-def _words(codes: frozenset[str]) -> str:
+def rule_words(codes: Iterable[str]) -> str:
+    """Checker rule ``codes`` in words (:data:`RULES`), sorted, e.g. "shift end, truck volume"."""
     return ", ".join(sorted(RULES.get(c, c) for c in codes))
 
 
@@ -113,7 +114,7 @@ def reason(problem: Problem, plan: Plan, stop: Stop) -> Unserved:
         if not codes:
             why = f"the search left it out, but {v.ref} could take it (try a longer time limit)"
             return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.LEFT_OUT)
-        by_words.setdefault(_words(codes), []).append(v.ref)
+        by_words.setdefault(rule_words(codes), []).append(v.ref)
         broken |= codes
     if not by_words:
         why = f"{UNFIT}: no truck takes stream {stop.stream!r}"

@@ -46,7 +46,7 @@ from typing import Any
 
 from fleet.density import planned_at_densities
 from optimiser.daily import DayPlan
-from optimiser.explain import RULES, UNFIT
+from optimiser.explain import UNFIT, rule_words
 from optimiser.params import SolveParams
 from optimiser.plan import Unserved, UnservedKind, VisitKind
 from optimiser.problem import bin_of
@@ -177,7 +177,7 @@ def reason_kind(unserved: Unserved) -> str:
     route, the rules its tries broke, e.g. ``"could not fit: shift end, truck volume"``
     (the trucks left out); of one whose kind is not recorded, its reason as it is."""
     if unserved.kind is UnservedKind.COULD_NOT_FIT and unserved.rules:
-        return f"could not fit: {', '.join(sorted(RULES.get(c, c) for c in unserved.rules))}"
+        return f"could not fit: {rule_words(unserved.rules)}"
     return REASON_KINDS.get(unserved.kind, unserved.reason)
 
 
