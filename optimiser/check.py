@@ -950,12 +950,13 @@ class _Resumed:
         ones; the loads the rest starts from as reported."""
         now, prog = self.prog.time_s, self.prog
         driven = self.driven.visits if self.driven is not None else ()
+        finished = self._finished()
         for x in visits[cut:]:
             if x.start_s >= now:
                 continue
             if x.kind is VisitKind.BREAK and (x.end_s <= now or x in driven):
                 continue  # a break taken, or the driven one it is on now
-            if x in driven and self._finished():
+            if x in driven and finished:
                 continue  # its return as driven
             self.add(
                 x.ref,
