@@ -23,6 +23,7 @@ from api.db import (
     BinRow,
     DepotRow,
     DowntimeRow,
+    NightlyRunRow,
     PlanRow,
     ProgressRow,
     ReadingRow,
@@ -60,6 +61,12 @@ def get_or_404(session: Session, row_type: type[RowT], ident: Any, kind: str) ->
     if row is None:
         raise NotFoundError(kind, ident)
     return row
+
+
+def nightly_runs(session: Session, limit: int) -> list[NightlyRunRow]:
+    """The last ``limit`` nightly runs by plan date, newest first."""
+    query = select(NightlyRunRow).order_by(NightlyRunRow.plan_date.desc()).limit(limit)
+    return list(session.scalars(query))
 
 
 def load_inventory(session: Session) -> Inventory:

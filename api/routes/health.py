@@ -7,9 +7,9 @@ from typing import Literal
 
 from apscheduler.schedulers.base import STATE_RUNNING
 from fastapi import APIRouter, Response, status
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from api.db import NightlyRunRow
+from api import repo
 from api.deps import Runtime, RuntimeDep
 from api.scheduler import JOB_ID
 from api.schemas import HealthOut, NightlyRunOut
@@ -46,10 +46,8 @@ def health(runtime: RuntimeDep, response: Response) -> HealthOut:
     when the scheduler is enabled but not running: no plan would be made tonight."""
     with runtime.db.reader() as s:
         s.execute(text("SELECT 1"))
-        last = s.scalars(
-            select(NightlyRunRow).order_by(NightlyRunRow.plan_date.desc()).limit(1)
-        ).first()
-        last_run = NightlyRunOut.model_validate(last) if last is not None else None
+        last = repo.nightly_runs(s, 1)
+        last_run = NightlyRunOut.model_validate(last[0]) if last else None
     scheduler, next_run = _scheduler_state(runtime)
     if scheduler == "stopped":
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

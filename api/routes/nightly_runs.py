@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
-from api.db import NightlyRunRow
+from api import repo
 from api.deps import DbDep
 from api.schemas import ERROR_RESPONSES, NightlyRunOut
 from api.security import CanRead
@@ -22,6 +21,5 @@ def list_nightly_runs(
     """The last ``limit`` nightly runs by plan date, newest first: ``running``, ``done``
     (``plan_id`` published) or ``failed`` (``message`` says why; one a stop cut short runs
     again when the service starts)."""
-    query = select(NightlyRunRow).order_by(NightlyRunRow.plan_date.desc()).limit(limit)
     with db.reader() as s:
-        return [NightlyRunOut.model_validate(r) for r in s.scalars(query)]
+        return [NightlyRunOut.model_validate(r) for r in repo.nightly_runs(s, limit)]
