@@ -680,5 +680,8 @@ def test_a_city_whose_sensors_only_weigh_plans_like_one_that_reads_levels(
     )
     code, output, by_weight = _run(city_files)
     assert code == 0, output
-    assert by_weight["decisions"] == by_level["decisions"]
+    # the prize is a sum of products: a fill derived through a weight may move its last digit
+    assert by_weight["decisions"] == [
+        {**d, "prize": pytest.approx(d["prize"], rel=1e-12)} for d in by_level["decisions"]
+    ]
     assert not [e for e in by_weight["excluded"] if "readings" in e["record"]]  # type: ignore[union-attr]
