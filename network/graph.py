@@ -25,7 +25,7 @@ from network.speeds import (
 from network.streets import StreetNetwork
 from network.table import EdgeTable, graph_from_table, largest_strong_component, table_from_graph
 
-CODE_VERSION = "2"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "3"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 

@@ -31,7 +31,12 @@ DRIVABLE_HIGHWAYS = frozenset(
 EXCLUDED_SERVICE = frozenset(
     {"parking_aisle", "driveway", "private", "emergency_access", "drive-through"}
 )
-NO_ACCESS = frozenset({"no", "private"})
+# access values that close a way to a waste truck: none at all, private, or the vehicles or
+# uses of a value that a truck is not (a farm track's ``motor_vehicle=agricultural``, a bus
+# road's ``access=psv``); a list (``agricultural;forestry``) closes it when all its values do
+NO_ACCESS = frozenset(
+    {"no", "private", "agricultural", "forestry", "psv", "bus", "emergency", "military"}
+)
 ONEWAY_FORWARD = frozenset({"yes", "1", "true"})
 ONEWAY_BACKWARD = frozenset({"-1", "reverse"})
 
@@ -162,7 +167,16 @@ def is_truck_way(tags: Mapping[str, str], settings: GraphSettings) -> bool:
         return False
     if tags.get("highway") == "service" and tags.get("service") in EXCLUDED_SERVICE:
         return False
-    return truck_access(tags, settings) not in NO_ACCESS
+    return not closed_to_trucks(truck_access(tags, settings))
+
+
+def closed_to_trucks(access: str | None) -> bool:
+    """True when an access value (``truck_access``'s) keeps a truck out (``NO_ACCESS``; a
+    ``;`` list when all of its values do)."""
+    if access is None:
+        return False
+    values = [v.strip().lower() for v in access.split(";") if v.strip()]
+    return bool(values) and all(v in NO_ACCESS for v in values)
 
 
 # OSM access tags from the most specific for a truck to the most general

@@ -52,6 +52,12 @@ def test_truck_kph_falls_back_per_highway_and_caps() -> None:
         ({"highway": "track"}, False),
         ({"highway": "residential", "area": "yes"}, False),
         ({"highway": "residential", "hgv": "no"}, False),
+        ({"highway": "service", "motor_vehicle": "agricultural"}, False),  # a farm track
+        ({"highway": "unclassified", "vehicle": "agricultural;forestry"}, False),
+        ({"highway": "service", "access": "psv"}, False),  # a bus road
+        ({"highway": "residential", "access": "Private"}, False),
+        ({"highway": "residential", "access": "private;delivery"}, True),
+        ({"highway": "residential", "motor_vehicle": "destination"}, True),
     ],
 )
 def test_is_truck_way(tags: dict[str, str], keep: bool) -> None:
