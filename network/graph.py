@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.resources
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +17,10 @@ from network import fastpath
 from network.errors import NetworkError
 from network.speeds import (
     DEFAULT_SETTINGS,
+    NODE_TAGS,
     WAY_TAGS,
     GraphSettings,
+    blocks_trucks,
     is_truck_way,
     oneway_direction,
     truck_kph,
@@ -171,7 +174,7 @@ def _from_xml(path: Path, settings: GraphSettings) -> EdgeTable:
             graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
     except Exception as exc:  # osmnx/xml raise many types on bad input
         raise NetworkError(f"{path}: cannot read as OSM XML ({exc})") from exc
-    graph = _drop_non_truck(graph, settings, str(path))
+    graph = _cut_barriers(_drop_non_truck(graph, settings, str(path)), settings)
     # split at way ends too (edge_attrs_differ), as the .pbf reader does
     graph = ox.simplify_graph(graph, edge_attrs_differ=["osmid"])
     return prepare_osmnx_graph(graph, settings, str(path))
@@ -179,14 +182,16 @@ def _from_xml(path: Path, settings: GraphSettings) -> EdgeTable:
 
 @contextlib.contextmanager
 def _truck_tags(ox: Any) -> Iterator[None]:
-    """osmnx keeps the way tags the truck rules read (``WAY_TAGS``: ``hgv``, ``vehicle``...)
-    while it builds a graph; it keeps only its ``useful_tags_way`` otherwise."""
-    saved = ox.settings.useful_tags_way
-    ox.settings.useful_tags_way = list(dict.fromkeys([*saved, *WAY_TAGS]))
+    """osmnx keeps the way and node tags the truck rules read (``WAY_TAGS``: ``hgv``,
+    ``vehicle``...; ``NODE_TAGS``: ``barrier`` and access) while it builds a graph; it keeps
+    only its ``useful_tags_way`` and ``useful_tags_node`` otherwise."""
+    saved = ox.settings.useful_tags_way, ox.settings.useful_tags_node
+    ox.settings.useful_tags_way = list(dict.fromkeys([*saved[0], *WAY_TAGS]))
+    ox.settings.useful_tags_node = list(dict.fromkeys([*saved[1], *NODE_TAGS]))
     try:
         yield
     finally:
-        ox.settings.useful_tags_way = saved
+        ox.settings.useful_tags_way, ox.settings.useful_tags_node = saved
 
 
 def _drop_non_truck(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> Any:
@@ -206,6 +211,29 @@ def _drop_non_truck(graph: nx.MultiDiGraph, settings: GraphSettings, source: str
     graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
     if graph.number_of_edges() == 0:
         raise NetworkError(f"{source}: no drivable streets found; check the file and area")
+    return graph
+
+
+def _cut_barriers(graph: nx.MultiDiGraph, settings: GraphSettings) -> nx.MultiDiGraph:
+    """The unsimplified graph with each barrier node no truck passes
+    (``speeds.blocks_trucks``) split into one dead end per neighbour (new negative ids), as
+    the .pbf reader cuts ways there, so no path runs through it."""
+    blocked = [
+        node
+        for node, data in graph.nodes(data=True)
+        if blocks_trucks({k: _first(data[k]) for k in NODE_TAGS if k in data}, settings)
+    ]
+    cuts = itertools.count(min(0, *graph.nodes) - 1, -1)
+    for node in blocked:
+        place = {"x": graph.nodes[node]["x"], "y": graph.nodes[node]["y"]}
+        for other in (set(graph.predecessors(node)) | set(graph.successors(node))) - {node}:
+            end = next(cuts)
+            graph.add_node(end, **place)
+            for data in (graph.get_edge_data(other, node) or {}).values():
+                graph.add_edge(other, end, **data)
+            for data in (graph.get_edge_data(node, other) or {}).values():
+                graph.add_edge(end, other, **data)
+        graph.remove_node(node)
     return graph
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,8 +13,10 @@ import numpy as np
 from network.errors import NetworkError
 from network.speeds import (
     DEFAULT_SETTINGS,
+    NODE_TAGS,
     WAY_TAGS,
     GraphSettings,
+    blocks_trucks,
     is_truck_way,
     oneway_direction,
     truck_kph,
@@ -75,30 +79,57 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
     fp = (
         _open(path, osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
-        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-        .with_filter(osmium.filter.KeyFilter("highway"))
+        .with_filter(osmium.filter.KeyFilter("highway", "barrier"))
     )
     ways = _Ways([], [], [], [], [], [], [], [])
+    blocked: set[int] = set()  # barrier nodes no truck passes (nodes come before ways)
+    cuts = itertools.count(-1, -1)  # ids of the two sides of a barrier (no OSM node's)
     try:
-        for way in fp:
-            tags = {k: way.tags.get(k) for k in WAY_TAGS if k in way.tags}
-            if not is_truck_way(tags, settings) or len(way.nodes) < 2:
+        for obj in fp:
+            if obj.is_node():
+                node_tags = {k: obj.tags.get(k) for k in NODE_TAGS if k in obj.tags}
+                if blocks_trucks(node_tags, settings):
+                    blocked.add(obj.id)
                 continue
-            nodes = [(n.ref, n.lon, n.lat) for n in way.nodes if n.location.valid()]
-            if len(nodes) < 2:
+            if not obj.is_way():
                 continue
-            arr = np.array(nodes, dtype=np.float64)
-            ways.refs.append(np.array([n[0] for n in nodes], dtype=np.int64))
-            ways.lons.append(arr[:, 1])
-            ways.lats.append(arr[:, 2])
-            ways.osmid.append(way.id)
-            ways.highway.append(tags["highway"])
-            ways.name.append(tags.get("name", ""))
-            ways.direction.append(oneway_direction(tags))
-            ways.kph.append(truck_kph(tags.get("maxspeed"), tags["highway"], settings))
+            tags = {k: obj.tags.get(k) for k in WAY_TAGS if k in obj.tags}
+            if not is_truck_way(tags, settings) or len(obj.nodes) < 2:
+                continue
+            nodes = [(n.ref, n.lon, n.lat) for n in obj.nodes if n.location.valid()]
+            for piece in _cut_at_barriers(nodes, blocked, cuts):
+                arr = np.array(piece, dtype=np.float64)
+                ways.refs.append(np.array([n[0] for n in piece], dtype=np.int64))
+                ways.lons.append(arr[:, 1])
+                ways.lats.append(arr[:, 2])
+                ways.osmid.append(obj.id)
+                ways.highway.append(tags["highway"])
+                ways.name.append(tags.get("name", ""))
+                ways.direction.append(oneway_direction(tags))
+                ways.kph.append(truck_kph(tags.get("maxspeed"), tags["highway"], settings))
     except RuntimeError as exc:
         raise NetworkError(f"{path}: cannot read as OSM ({exc})") from exc
     return ways
+
+
+def _cut_at_barriers(
+    nodes: list[tuple[int, float, float]], blocked: set[int], cuts: Iterator[int]
+) -> list[list[tuple[int, float, float]]]:
+    """A way's nodes as the pieces a truck drives (at least two nodes each): cut at each
+    blocked barrier node, which ends the piece before it and starts the one after it as two
+    distinct dead ends (new negative ids from ``cuts``), so no path runs through it."""
+    pieces: list[list[tuple[int, float, float]]] = []
+    piece: list[tuple[int, float, float]] = []
+    for ref, lon, lat in nodes:
+        if ref not in blocked:
+            piece.append((ref, lon, lat))
+            continue
+        if piece:
+            piece.append((next(cuts), lon, lat))
+            pieces.append(piece)
+        piece = [(next(cuts), lon, lat)]
+    pieces.append(piece)
+    return [p for p in pieces if len(p) >= 2]
 
 
 def read_pbf(path: Path, settings: GraphSettings = DEFAULT_SETTINGS) -> EdgeTable:
@@ -106,7 +137,9 @@ def read_pbf(path: Path, settings: GraphSettings = DEFAULT_SETTINGS) -> EdgeTabl
 
     Ways are split at intersections (nodes shared by two ways, or used twice) so that edges
     run between intersections with intermediate vertices in the geometry (like osmnx
-    ``simplify``).
+    ``simplify``). A barrier node no truck passes (``speeds.blocks_trucks``: a bollard, a
+    private gate) cuts its ways: the streets on either side end there, each at a node of
+    its own with a negative id.
 
     Raises
     ------

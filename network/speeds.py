@@ -198,6 +198,43 @@ def truck_access(tags: Mapping[str, str], settings: GraphSettings) -> str | None
     return None
 
 
+# barrier nodes a truck drives through unless the node's access tags close them (OSRM's car
+# profile list); any other barrier (bollard, block, chain, height_restrictor...) stops it
+# unless its access tags let a truck through
+PASSABLE_BARRIERS = frozenset(
+    {
+        "gate",
+        "lift_gate",
+        "swing_gate",
+        "sliding_gate",
+        "toll_booth",
+        "border_control",
+        "cattle_grid",
+        "entrance",
+        "no",
+        "sally_port",
+    }
+)
+# the node tags the barrier rule reads (the readers keep these)
+NODE_TAGS = ("barrier", *ACCESS_KEYS)
+
+
+def blocks_trucks(tags: Mapping[str, str], settings: GraphSettings) -> bool:
+    """True when an OSM node with these tags is a barrier a waste truck cannot pass.
+
+    The node's own access tags decide when it has any (``barrier=gate`` + ``access=private``
+    stops it, ``barrier=bollard`` + ``motor_vehicle=permissive`` does not), else its kind
+    (``PASSABLE_BARRIERS``).
+    """
+    barrier = tags.get("barrier")
+    if not barrier:
+        return False
+    access = truck_access(tags, settings)
+    if access is not None:
+        return closed_to_trucks(access)
+    return barrier not in PASSABLE_BARRIERS
+
+
 def oneway_direction(tags: Mapping[str, str]) -> int:
     """Travel direction allowed along the way's node order.
 

@@ -377,3 +377,49 @@ def test_writers_of_one_cache_file_at_once_do_not_trip_each_other(tmp_path: Path
     assert errors == []
     assert EdgeTable.load(path).equals(table)
     assert [p.name for p in path.parent.iterdir()] == ["town.npz"]
+
+
+def _with_barrier(tmp_path: Path, name: str, **tags: str) -> tuple[Path, Path]:
+    """The square with node 5 (tagged ``tags``) in the middle of its bottom street 1-5-2."""
+    import osmium
+
+    xml = tmp_path / f"{name}.osm"
+    text = SQUARE_OSM.format(diagonal='<tag k="highway" v="footway"/>', loop="")
+    barrier = f'<node id="5" lat="50.000" lon="10.0005" version="1">{_tag(**tags)}</node>'
+    text = text.replace('<node id="2"', barrier + '\n  <node id="2"')
+    via_5 = '<nd ref="1"/><nd ref="5"/><nd ref="2"/>'
+    xml.write_text(text.replace('<nd ref="1"/><nd ref="2"/>', via_5))
+    pbf = tmp_path / f"{name}.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(xml)):
+            writer.add(obj)
+    return xml, pbf
+
+
+@pytest.mark.parametrize(
+    ("tags", "closed"),
+    [
+        ({"barrier": "bollard"}, True),
+        ({"barrier": "block"}, True),
+        ({"barrier": "gate", "access": "private"}, True),
+        ({"barrier": "height_restrictor"}, True),  # a truck is too tall
+        ({"barrier": "gate"}, False),
+        ({"barrier": "lift_gate"}, False),
+        ({"barrier": "bollard", "motor_vehicle": "permissive"}, False),  # a removable bollard
+        ({"highway": "crossing"}, False),
+    ],
+)
+def test_a_bollard_across_a_street_closes_it_to_trucks_from_either_file(
+    tags: dict[str, str], closed: bool, tmp_path: Path
+) -> None:
+    """A truck from one side of the bottom street's node 5 to the other (7 m each way from
+    it) drives 14 m through an open barrier, and round the square (over 200 m) when it is
+    closed: a bollard or a private gate. Either side of the barrier stays a street bins
+    snap to."""
+    near = [(10.0004, 50.0), (10.0006, 50.0)]
+    for path in _with_barrier(tmp_path, "bar", **tags):
+        net = load_network(path, cache_dir=tmp_path / f"cache{path.suffix}", engine="scipy")
+        assert max(s.snap_m for s in net.snap(near)) < 1, path.name
+        m = net.matrix(near)
+        assert bool(min(m.distance_m[0, 1], m.distance_m[1, 0]) > 200) is closed, path.name
+        assert m.distance_m[0, 1] == m.distance_m[1, 0]
