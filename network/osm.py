@@ -96,8 +96,8 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
             tags = {k: obj.tags.get(k) for k in WAY_TAGS if k in obj.tags}
             if not is_truck_way(tags, settings) or len(obj.nodes) < 2:
                 continue
-            nodes = [(n.ref, n.lon, n.lat) for n in obj.nodes if n.location.valid()]
-            for piece in _cut_at_barriers(nodes, blocked, cuts):
+            nodes = [(n.ref, n.lon, n.lat) if n.location.valid() else None for n in obj.nodes]
+            for piece in _pieces(nodes, blocked, cuts):
                 arr = np.array(piece, dtype=np.float64)
                 ways.refs.append(np.array([n[0] for n in piece], dtype=np.int64))
                 ways.lons.append(arr[:, 1])
@@ -112,15 +112,22 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
     return ways
 
 
-def _cut_at_barriers(
-    nodes: list[tuple[int, float, float]], blocked: set[int], cuts: Iterator[int]
+def _pieces(
+    nodes: list[tuple[int, float, float] | None], blocked: set[int], cuts: Iterator[int]
 ) -> list[list[tuple[int, float, float]]]:
-    """A way's nodes as the pieces a truck drives (at least two nodes each): cut at each
-    blocked barrier node, which ends the piece before it and starts the one after it as two
-    distinct dead ends (new negative ids from ``cuts``), so no path runs through it."""
+    """A way's nodes (None: a node not in the file) as the pieces a truck drives (at least
+    two nodes each). A node not in the file (an extract cut without complete ways) ends the
+    piece before it, so no straight line is drawn over it; each blocked barrier node ends the
+    piece before it and starts the one after it as two distinct dead ends (new negative ids
+    from ``cuts``), so no path runs through it."""
     pieces: list[list[tuple[int, float, float]]] = []
     piece: list[tuple[int, float, float]] = []
-    for ref, lon, lat in nodes:
+    for node in nodes:
+        if node is None:
+            pieces.append(piece)
+            piece = []
+            continue
+        ref, lon, lat = node
         if ref not in blocked:
             piece.append((ref, lon, lat))
             continue
@@ -139,7 +146,8 @@ def read_pbf(path: Path, settings: GraphSettings = DEFAULT_SETTINGS) -> EdgeTabl
     run between intersections with intermediate vertices in the geometry (like osmnx
     ``simplify``). A barrier node no truck passes (``speeds.blocks_trucks``: a bollard, a
     private gate) cuts its ways: the streets on either side end there, each at a node of
-    its own with a negative id.
+    its own with a negative id. A way's node missing from the file (outside an extract cut
+    without complete ways) cuts it too, leaving the gap undriven.
 
     Raises
     ------

@@ -423,3 +423,40 @@ def test_a_bollard_across_a_street_closes_it_to_trucks_from_either_file(
         m = net.matrix(near)
         assert bool(min(m.distance_m[0, 1], m.distance_m[1, 0]) > 200) is closed, path.name
         assert m.distance_m[0, 1] == m.distance_m[1, 0]
+
+
+# A street 1-2-3-4-5 whose node 3 lies outside the extract (clipped without complete ways)
+# and a longer street 1-6-7-5 round it.
+CLIPPED_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="1" lat="50.000" lon="10.000" version="1"/>
+  <node id="2" lat="50.000" lon="10.001" version="1"/>
+  <node id="4" lat="50.000" lon="10.003" version="1"/>
+  <node id="5" lat="50.000" lon="10.004" version="1"/>
+  <node id="6" lat="49.999" lon="10.000" version="1"/>
+  <node id="7" lat="49.999" lon="10.004" version="1"/>
+  <way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="5"/>
+    <tag k="highway" v="residential"/></way>
+  <way id="11" version="1"><nd ref="1"/><nd ref="6"/><nd ref="7"/><nd ref="5"/>
+    <tag k="highway" v="residential"/></way>
+</osm>
+"""
+
+
+def test_a_street_that_leaves_the_extract_is_not_joined_across_the_gap(tmp_path: Path) -> None:
+    """The street's parts before and after its node outside the file end at the gap: from
+    between 1 and 2 to between 4 and 5 a truck drives round by 1-6-7-5 (over 500 m), not
+    along a straight line drawn over the missing node (214 m)."""
+    import osmium
+
+    xml = tmp_path / "clipped.osm"
+    xml.write_text(CLIPPED_OSM)
+    pbf = tmp_path / "clipped.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(xml)):
+            writer.add(obj)
+    net = load_network(pbf, cache_dir=tmp_path / "cache", engine="scipy")
+    ends = [(10.0005, 50.0), (10.0035, 50.0)]
+    assert max(s.snap_m for s in net.snap(ends)) < 1
+    m = net.matrix(ends)
+    assert m.distance_m[0, 1] > 500 and m.distance_m[1, 0] > 500
