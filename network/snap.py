@@ -87,7 +87,9 @@ class EdgeIndex:
         Raises
         ------
         SnapError
-            A point is farther than ``max_snap_m`` metres from every street; names the point.
+            A point is farther than ``max_snap_m`` metres from every street, or not a WGS84
+            (lon, lat) point (non-finite, lon outside [-180, 180], lat outside [-90, 90]);
+            names the point.
         """
         if len(points) == 0:
             return []
@@ -95,6 +97,14 @@ class EdgeIndex:
         if not np.all(np.isfinite(pts)):
             bad = int(np.flatnonzero(~np.isfinite(pts).all(axis=1))[0])
             raise SnapError.of_point(bad, f"{tuple(pts[bad])} has a non-finite coordinate")
+        off_globe = (np.abs(pts[:, 0]) > 180) | (np.abs(pts[:, 1]) > 90)
+        if off_globe.any():  # lon + 360 is 0 m from lon by the great circle: never snap it
+            bad = int(np.flatnonzero(off_globe)[0])
+            raise SnapError.of_point(
+                bad,
+                f"(lon={pts[bad, 0]:.6f}, lat={pts[bad, 1]:.6f}) is not a WGS84 (lon, lat) "
+                "point: lon must be in [-180, 180] and lat in [-90, 90]; fix its coordinates",
+            )
         geoms = shapely.points(self._project(pts[:, 0], pts[:, 1]))
         idx = self._tree.query_nearest(geoms, all_matches=False)
         order = np.argsort(idx[0], kind="stable")

@@ -155,7 +155,8 @@ class StreetNetwork:
 
     def far_points(self, points: Sequence[Point], max_snap_m: float) -> dict[int, float]:
         """Index -> metres to the nearest drivable street of each (lon, lat) point farther
-        than ``max_snap_m`` (those :meth:`snap` refuses), in one pass over all the points."""
+        than ``max_snap_m`` (those :meth:`snap` refuses), in one pass over all the points;
+        a point that is not a WGS84 (lon, lat) point raises :class:`SnapError`."""
         snaps = self.snap(points, max_snap_m=math.inf)
         return {i: s.snap_m for i, s in enumerate(snaps) if s.snap_m > max_snap_m}
 

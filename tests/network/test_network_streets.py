@@ -68,6 +68,19 @@ def test_snap_error_names_the_point(net: StreetNetwork) -> None:
         net.snap([grid(0.5, 0), far], max_snap_m=100)
 
 
+@pytest.mark.parametrize("point", [(370.002, 50.0), (-349.998, 50.0), (10.001, 95.0)])
+def test_a_point_off_the_globe_is_refused_not_snapped(net: StreetNetwork, point) -> None:
+    """C (lon 10.002, lat 50) written with lon + 360 (a 0..360 longitude) lies 0 m from C
+    by the great circle, and C is the town's east end: it was snapped there as a bin 0 m
+    from the street, and lat 95 too. A coordinate outside WGS84's ranges is an error naming
+    the point and the ranges."""
+    with pytest.raises(SnapError, match=r"point 1 .*lon.*-180, 180.*lat.*-90, 90") as err:
+        net.snap([grid(0.5, 0), point])
+    assert err.value.index == 1
+    with pytest.raises(SnapError, match=r"point 0 "):
+        net.matrix([point, grid(0.5, 0)])
+
+
 def test_matrix_partial_edges_and_one_way_asymmetry(net, tiny_graph) -> None:
     g = tiny_graph
     p = grid(0.9, 0.0)  # on A-B, 90 % of the way from A to B
