@@ -143,6 +143,7 @@ class StreetNetwork:
         if missing:
             if len(self._snaps) + len(missing) > SNAP_CACHE_MAX:
                 self._snaps.clear()  # bounded memory for long-running services
+                missing = list(range(len(keys)))  # this call's points it held too
             try:
                 new = self.edge_index.snap([keys[i][0] for i in missing], max_snap_m)
             except SnapError as err:  # numbered among the points not cached: renumber

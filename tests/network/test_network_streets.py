@@ -81,6 +81,22 @@ def test_a_point_off_the_globe_is_refused_not_snapped(net: StreetNetwork, point)
         net.matrix([point, grid(0.5, 0)])
 
 
+def test_a_full_snap_cache_still_snaps_the_points_it_held(
+    net: StreetNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running service fills the snap cache: when the new points would overflow it,
+    it is emptied, and the points of the call it held must be snapped again (they raised
+    KeyError, failing the plan or reroute job)."""
+    import network.streets as streets
+
+    monkeypatch.setattr(streets, "SNAP_CACHE_MAX", 3)
+    a, b, c, d = grid(0.2, 0), grid(0.7, 0), grid(2, 0.5), grid(0, 0.5)
+    net.snap([a, b])
+    snaps = net.snap([a, c, d])  # 2 held + 2 new > 3
+    assert [s.point for s in snaps] == [a, c, d]
+    assert net.matrix([b, a, c]).duration_s[1, 0] > 0
+
+
 def test_matrix_partial_edges_and_one_way_asymmetry(net, tiny_graph) -> None:
     g = tiny_graph
     p = grid(0.9, 0.0)  # on A-B, 90 % of the way from A to B
