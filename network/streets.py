@@ -569,10 +569,19 @@ def _with_direct(
 
 
 def _raise_unreachable(pairs: np.ndarray, snaps: list[Snap]) -> None:
+    """Raise UnreachableError for the point pairs ``pairs`` (from, to), naming first the
+    point in the most of them (the one to move) and how many others it cannot reach or be
+    reached from."""
+    worst = int(np.argmax(np.bincount(pairs.ravel(), minlength=len(snaps))))
+    cut_off = {j for i, j in pairs.tolist() if i == worst} | {
+        i for i, j in pairs.tolist() if j == worst
+    }
     shown = ", ".join(f"{i}{snaps[i].point}->{j}{snaps[j].point}" for i, j in pairs[:5].tolist())
     raise UnreachableError(
-        f"{len(pairs)} point pairs have no street route, e.g. {shown}; the points sit on "
-        "disconnected streets: move them or load the largest strongly connected component"
+        f"point {worst} {snaps[worst].point} has no street route to or from "
+        f"{len(cut_off)} other points ({len(pairs)} point pairs have none, e.g. {shown}); "
+        "the points sit on disconnected streets: move them or load the largest strongly "
+        "connected component"
     )
 
 

@@ -158,6 +158,18 @@ def test_unreachable_pairs_are_named(split_graph, engine) -> None:
         net.matrix([grid(0.5, 0), grid(0.5, 5)])
 
 
+@pytest.mark.parametrize("engine", ["scipy", "ch"])
+def test_unreachable_error_names_the_point_cut_off_first(split_graph, engine) -> None:
+    """Four points on the bottom street and one on the far one: the error leads with the
+    point to move (in all 8 pairs), where it named pairs in row order (0->4, 1->4...)."""
+    need_engine(engine)
+    net = StreetNetwork.from_graph(split_graph, workers=1, engine=engine)
+    bottom = [grid(x, 0) for x in (0.2, 0.4, 0.6, 0.8)]
+    named = r"^point 4 \(10\.0005, 50\.005\) has no street route to or from 4 other points \(8 "
+    with pytest.raises(UnreachableError, match=named):
+        net.matrix([*bottom, grid(0.5, 5)])
+
+
 def _matrix_in_worker(net: StreetNetwork, pts: list, out) -> None:  # type: ignore[type-arg]
     try:
         out.put(net.matrix(pts).duration_s)
