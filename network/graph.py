@@ -18,12 +18,13 @@ from network.errors import NetworkError
 from network.speeds import (
     DEFAULT_SETTINGS,
     NODE_TAGS,
+    SPEED_TAGS,
     WAY_TAGS,
     GraphSettings,
     blocks_trucks,
     is_truck_way,
     oneway_direction,
-    truck_kph,
+    way_kph,
 )
 from network.streets import StreetNetwork
 from network.table import EdgeTable, graph_from_table, largest_strong_component, table_from_graph
@@ -259,7 +260,9 @@ def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source:
     """Truck filter, speeds, travel times and largest strong component for an osmnx graph.
 
     Uses the same rules as the .pbf reader (osmnx merges tags into lists; the first item is
-    used for filtering, all items for ``maxspeed``).
+    used for filtering, all items for the speed tags). ``maxspeed:backward`` holds on the
+    edges osmnx marks ``reversed``; osmnx keeps no ``oneway=-1``, so the one-way edges of such
+    a way read ``maxspeed:forward`` (the .pbf reader reads ``:backward`` there).
     """
     graph = graph.copy()
     drop = []
@@ -268,16 +271,24 @@ def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source:
         if not is_truck_way(tags, settings):
             drop.append((u, v, k))
             continue
-        maxspeed = data.get("maxspeed")
-        if isinstance(maxspeed, list):
-            maxspeed = ";".join(maxspeed)
-        data["speed_kph"] = truck_kph(maxspeed, tags["highway"], settings)
+        speed_tags = {
+            k: _joined(data[k]) for k in SPEED_TAGS if isinstance(data.get(k), str | list)
+        }
+        backward = bool(_first(data.get("reversed")))
+        data["speed_kph"] = way_kph(
+            {**speed_tags, "highway": tags["highway"]}, settings, backward=backward
+        )
         data["travel_time"] = float(data["length"]) / (data["speed_kph"] / 3.6)
     graph.remove_edges_from(drop)
     if graph.number_of_edges() == 0:
         raise NetworkError(f"{source}: no drivable streets found; check the file and area")
     table = table_from_graph(graph)
     return largest_strong_component(table, source)
+
+
+def _joined(value: str | list[str]) -> str:
+    """A tag osmnx merged into a list (the ways of a simplified edge) as one ``;`` list."""
+    return ";".join(value) if isinstance(value, list) else value
 
 
 def _first(value: Any) -> Any:

@@ -19,7 +19,7 @@ from network.speeds import (
     blocks_trucks,
     is_truck_way,
     oneway_direction,
-    truck_kph,
+    way_kph,
 )
 from network.table import EdgeTable, haversine_m, largest_strong_component
 
@@ -59,7 +59,8 @@ class _Ways:
     highway: list[str]
     name: list[str]
     direction: list[int]
-    kph: list[float]
+    kph: list[float]  # along the way's node order
+    kph_back: list[float]  # against it
 
 
 def _open(path: Path, entities: Any) -> Any:
@@ -81,7 +82,7 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
         .with_locations()
         .with_filter(osmium.filter.KeyFilter("highway", "barrier"))
     )
-    ways = _Ways([], [], [], [], [], [], [], [])
+    ways = _Ways([], [], [], [], [], [], [], [], [])
     blocked: set[int] = set()  # barrier nodes no truck passes (nodes come before ways)
     cuts = itertools.count(-1, -1)  # ids of the two sides of a barrier (no OSM node's)
     try:
@@ -106,7 +107,8 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
                 ways.highway.append(tags["highway"])
                 ways.name.append(tags.get("name", ""))
                 ways.direction.append(oneway_direction(tags))
-                ways.kph.append(truck_kph(tags.get("maxspeed"), tags["highway"], settings))
+                ways.kph.append(way_kph(tags, settings))
+                ways.kph_back.append(way_kph(tags, settings, backward=True))
     except RuntimeError as exc:
         raise NetworkError(f"{path}: cannot read as OSM ({exc})") from exc
     return ways
@@ -211,7 +213,7 @@ def _directed_table(
     pw = np.concatenate([piece_way[fwd], piece_way[bwd]])
     is_rev = np.concatenate([np.zeros(fwd.sum(), bool), np.ones(bwd.sum(), bool)])
     length = np.abs(cum[head] - cum[tail])
-    kph = np.array(ways.kph)[pw]
+    kph = np.where(is_rev, np.array(ways.kph_back)[pw], np.array(ways.kph)[pw])
     npts = np.abs(head - tail) + 1
     offset = np.concatenate([[0], np.cumsum(npts)]).astype(np.int64)
     step = np.where(is_rev, -1, 1)

@@ -161,6 +161,18 @@ def truck_kph(maxspeed: str | None, highway: str, settings: GraphSettings) -> fl
     return min(posted * settings.truck_speed_factor, settings.truck_max_kph)
 
 
+def way_kph(tags: Mapping[str, str], settings: GraphSettings, *, backward: bool = False) -> float:
+    """Truck speed in km/h along a way (``backward``: against its node order).
+
+    ``maxspeed:forward`` / ``maxspeed:backward`` hold in their direction when parsable (a
+    road signed 70 one way and 30 the other, often with no plain ``maxspeed``), else
+    ``maxspeed``, else the per-highway fallback (:func:`truck_kph`).
+    """
+    own = tags.get("maxspeed:backward" if backward else "maxspeed:forward")
+    maxspeed = own if parse_maxspeed(own) is not None else tags.get("maxspeed")
+    return truck_kph(maxspeed, tags["highway"], settings)
+
+
 def is_truck_way(tags: Mapping[str, str], settings: GraphSettings) -> bool:
     """True when an OSM way with these tags is a street a waste truck may drive on."""
     if tags.get("highway") not in DRIVABLE_HIGHWAYS or tags.get("area") == "yes":
@@ -182,7 +194,8 @@ def closed_to_trucks(access: str | None) -> bool:
 # OSM access tags from the most specific for a truck to the most general
 ACCESS_KEYS = ("hgv", "motorcar", "motor_vehicle", "vehicle", "access")
 # the way tags the truck rules and speeds read (the readers keep these)
-WAY_TAGS = ("highway", "name", "maxspeed", "oneway", "junction", *ACCESS_KEYS, "service", "area")
+SPEED_TAGS = ("maxspeed", "maxspeed:forward", "maxspeed:backward")
+WAY_TAGS = ("highway", "name", *SPEED_TAGS, "oneway", "junction", *ACCESS_KEYS, "service", "area")
 
 
 def truck_access(tags: Mapping[str, str], settings: GraphSettings) -> str | None:

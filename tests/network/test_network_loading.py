@@ -324,6 +324,26 @@ def test_trucks_read_the_most_specific_access_tag_from_either_file(
         assert g.has_edge(1, 3) is usable and g.has_edge(3, 1) is usable, path.name
 
 
+@pytest.mark.parametrize(
+    ("tags", "ahead_kph", "back_kph"),
+    [
+        ({"maxspeed:forward": "70", "maxspeed:backward": "30"}, 70, 30),
+        ({"maxspeed": "50", "maxspeed:backward": "30"}, 50, 30),
+        ({"maxspeed:forward": "signals", "maxspeed": "40"}, 40, 40),
+    ],
+)
+def test_a_speed_limit_per_direction_is_read_from_either_file(
+    tags: dict[str, str], ahead_kph: float, back_kph: float, tmp_path: Path
+) -> None:
+    """A primary road (the diagonal 1-3) with maxspeed:forward / :backward (its node order)
+    and no maxspeed was driven at the primary fallback (60 km/h) both ways."""
+    factor = GraphSettings().truck_speed_factor
+    for path in _square(tmp_path, "dir", diagonal=_tag(highway="primary", **tags)):
+        g = load_graph(path, cache_dir=tmp_path / f"cache-{path.suffix}")
+        assert g.edges[1, 3, 0]["speed_kph"] == pytest.approx(ahead_kph * factor), path.name
+        assert g.edges[3, 1, 0]["speed_kph"] == pytest.approx(back_kph * factor), path.name
+
+
 def test_a_motorway_is_one_way_from_either_file(tmp_path: Path) -> None:
     """An untagged motorway runs along its node order (osmnx made it two-way)."""
     for path in _square(tmp_path, "mw", diagonal=_tag(highway="motorway")):
