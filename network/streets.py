@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 import numpy as np
@@ -139,20 +139,22 @@ class StreetNetwork:
             A point is farther than ``max_snap_m`` metres from every street (names the point).
         """
         keys = [((float(p[0]), float(p[1])), max_snap_m) for p in points]
-        missing = [i for i, k in enumerate(keys) if k not in self._snaps]
+        # the cache is read once and the answer built here: another thread (the service's
+        # plan and reroute jobs share a network) may empty it while this call snaps
+        found = [self._snaps.get(k) for k in keys]
+        missing = [i for i, s in enumerate(found) if s is None]
         if missing:
-            if len(self._snaps) + len(missing) > SNAP_CACHE_MAX:
-                self._snaps.clear()  # bounded memory for long-running services
-                missing = list(range(len(keys)))  # this call's points it held too
             try:
                 new = self.edge_index.snap([keys[i][0] for i in missing], max_snap_m)
             except SnapError as err:  # numbered among the points not cached: renumber
                 if err.index is None:
                     raise
                 raise SnapError.of_point(missing[err.index], err.detail) from None
+            if len(self._snaps) + len(missing) > SNAP_CACHE_MAX:
+                self._snaps.clear()  # bounded memory for long-running services
             for i, s in zip(missing, new, strict=True):
-                self._snaps[keys[i]] = s
-        return [self._snaps[k] for k in keys]
+                found[i] = self._snaps[keys[i]] = s
+        return cast(list[Snap], found)  # every None was filled above
 
     def far_points(self, points: Sequence[Point], max_snap_m: float) -> dict[int, float]:
         """Index -> metres to the nearest drivable street of each (lon, lat) point farther

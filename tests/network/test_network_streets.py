@@ -97,6 +97,26 @@ def test_a_full_snap_cache_still_snaps_the_points_it_held(
     assert net.matrix([b, a, c]).duration_s[1, 0] > 0
 
 
+def test_a_snap_cache_emptied_by_another_thread_midway_still_snaps_every_point(
+    net: StreetNetwork,
+) -> None:
+    """The service's plan and reroute threads share one network: while a call snaps its
+    new points, the other thread's call can empty the full cache. The points the call found
+    held must still be answered (they were read back from the cache afterwards: KeyError)."""
+    a, b = grid(0.2, 0), grid(2, 0.5)
+    net.snap([a])
+    index = net.edge_index
+    real = index.snap
+
+    def other_thread_empties_the_cache(points: list, max_snap_m: float) -> list:
+        net._snaps.clear()
+        return real(points, max_snap_m)
+
+    index.snap = other_thread_empties_the_cache  # type: ignore[method-assign]
+    snaps = net.snap([a, b])
+    assert [s.point for s in snaps] == [a, b]
+
+
 def test_matrix_partial_edges_and_one_way_asymmetry(net, tiny_graph) -> None:
     g = tiny_graph
     p = grid(0.9, 0.0)  # on A-B, 90 % of the way from A to B
