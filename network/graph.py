@@ -175,10 +175,18 @@ def _from_xml(path: Path, settings: GraphSettings) -> EdgeTable:
             graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
     except Exception as exc:  # osmnx/xml raise many types on bad input
         raise NetworkError(f"{path}: cannot read as OSM XML ({exc})") from exc
-    graph = _cut_barriers(_drop_non_truck(graph, settings, str(path)), settings)
+    return _prepare_unsimplified(graph, settings, str(path))
+
+
+def _prepare_unsimplified(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> Any:
+    """An unsimplified osmnx graph (a file's or a download's) under the .pbf reader's rules:
+    non-truck and wrong-way edges dropped, barriers cut, then simplified and prepared."""
+    import osmnx as ox
+
+    graph = _cut_barriers(_drop_non_truck(graph, settings, source), settings)
     # split at way ends too (edge_attrs_differ), as the .pbf reader does
     graph = ox.simplify_graph(graph, edge_attrs_differ=["osmid"])
-    return prepare_osmnx_graph(graph, settings, str(path))
+    return prepare_osmnx_graph(graph, settings, source)
 
 
 @contextlib.contextmanager
@@ -239,21 +247,28 @@ def _cut_barriers(graph: nx.MultiDiGraph, settings: GraphSettings) -> nx.MultiDi
 
 
 def _download(source: Any, settings: GraphSettings) -> EdgeTable:
+    """A place name or bbox downloaded by osmnx, unsimplified so that it gets the same rules
+    as a file (:func:`_prepare_unsimplified`): osmnx reads an untagged motorway as two-way
+    and its simplifying would merge a bollard's node away."""
     import osmnx as ox
 
     if isinstance(source, tuple) and len(source) == 4:
         west, south, east, north = (float(x) for x in source)
         with _truck_tags(ox):
-            graph = ox.graph_from_bbox((west, south, east, north), network_type="drive")
+            graph = ox.graph_from_bbox(
+                (west, south, east, north), network_type="drive", simplify=False, retain_all=True
+            )
     elif isinstance(source, str) and source.strip():
         with _truck_tags(ox):
-            graph = ox.graph_from_place(source, network_type="drive")
+            graph = ox.graph_from_place(
+                source, network_type="drive", simplify=False, retain_all=True
+            )
     else:
         raise NetworkError(
             f"source {source!r} is neither an OSM file, a place name nor a "
             "(west, south, east, north) bbox"
         )
-    return prepare_osmnx_graph(graph, settings, repr(source))
+    return _prepare_unsimplified(graph, settings, repr(source))
 
 
 def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> EdgeTable:

@@ -20,6 +20,7 @@ from network import (
     waste_features,
 )
 from network.graph import cache_key
+from network.table import graph_from_table
 
 TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
 <osm version="0.6" generator="hand">
@@ -480,3 +481,28 @@ def test_a_street_that_leaves_the_extract_is_not_joined_across_the_gap(tmp_path:
     assert max(s.snap_m for s in net.snap(ends)) < 1
     m = net.matrix(ends)
     assert m.distance_m[0, 1] > 500 and m.distance_m[1, 0] > 500
+
+
+def test_a_downloaded_city_gets_the_truck_rules_of_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A place name is downloaded by osmnx (here: its download stood in for by the same
+    square read from a file, simplified as osmnx does unless told not to). The download
+    path skipped the rules the .osm reader applies to osmnx's graph before simplifying: an
+    untagged motorway was driven against its direction and the bollard was driven through."""
+    import osmnx as ox
+
+    xml, _ = _with_barrier(tmp_path, "town", barrier="bollard")
+    text = xml.read_text().replace('<tag k="highway" v="footway"/>', _tag(highway="motorway"))
+    xml.write_text(text)
+
+    def download(query: str, network_type: str, simplify: bool = True, **kwargs: Any) -> Any:
+        assert (query, network_type) == ("Tiny Town", "drive")
+        return ox.graph_from_xml(xml, simplify=simplify, retain_all=kwargs.get("retain_all", False))
+
+    monkeypatch.setattr(ox, "graph_from_place", download)
+    net = load_network("Tiny Town", cache_dir=tmp_path / "cache", engine="scipy")
+    g = graph_from_table(net.table)
+    assert g.has_edge(1, 3) and not g.has_edge(3, 1)  # the motorway, one way
+    m = net.matrix([(10.0004, 50.0), (10.0006, 50.0)])  # either side of the bollard
+    assert min(m.distance_m[0, 1], m.distance_m[1, 0]) > 200
