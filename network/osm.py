@@ -24,6 +24,9 @@ from network.speeds import (
 from network.table import EdgeTable, haversine_m, largest_strong_component
 
 WASTE_AMENITIES = ("waste_basket", "waste_disposal", "recycling")
+# node ids of the street ends cut at a barrier, counting down from here: below any OSM
+# node's, and any an editor gives the nodes it draws (JOSM counts down from -1)
+CUT_ID_START = -(2**40)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,7 +87,7 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
     )
     ways = _Ways([], [], [], [], [], [], [], [], [])
     blocked: set[int] = set()  # barrier nodes no truck passes (nodes come before ways)
-    cuts = itertools.count(-1, -1)  # ids of the two sides of a barrier (no OSM node's)
+    cuts = itertools.count(CUT_ID_START, -1)  # ids of the two sides of a barrier
     try:
         for obj in fp:
             if obj.is_node():
@@ -120,8 +123,8 @@ def _pieces(
     """A way's nodes (None: a node not in the file) as the pieces a truck drives (at least
     two nodes each). A node not in the file (an extract cut without complete ways) ends the
     piece before it, so no straight line is drawn over it; each blocked barrier node ends the
-    piece before it and starts the one after it as two distinct dead ends (new negative ids
-    from ``cuts``), so no path runs through it."""
+    piece before it and starts the one after it as two distinct dead ends (new ids from
+    ``cuts``), so no path runs through it."""
     pieces: list[list[tuple[int, float, float]]] = []
     piece: list[tuple[int, float, float]] = []
     for node in nodes:
@@ -148,8 +151,8 @@ def read_pbf(path: Path, settings: GraphSettings = DEFAULT_SETTINGS) -> EdgeTabl
     run between intersections with intermediate vertices in the geometry (like osmnx
     ``simplify``). A barrier node no truck passes (``speeds.blocks_trucks``: a bollard, a
     private gate) cuts its ways: the streets on either side end there, each at a node of
-    its own with a negative id. A way's node missing from the file (outside an extract cut
-    without complete ways) cuts it too, leaving the gap undriven.
+    its own with an id from ``CUT_ID_START`` down. A way's node missing from the file
+    (outside an extract cut without complete ways) cuts it too, leaving the gap undriven.
 
     Raises
     ------

@@ -506,3 +506,27 @@ def test_a_downloaded_city_gets_the_truck_rules_of_a_file(
     assert g.has_edge(1, 3) and not g.has_edge(3, 1)  # the motorway, one way
     m = net.matrix([(10.0004, 50.0), (10.0006, 50.0)])  # either side of the bollard
     assert min(m.distance_m[0, 1], m.distance_m[1, 0]) > 200
+
+
+def test_the_ends_cut_at_a_bollard_are_not_nodes_an_editor_numbered(tmp_path: Path) -> None:
+    """A file drawn in an editor numbers its new nodes -1, -2...: a street -1 to -2 far
+    north of the square stays apart from it (it is not driven: the square is the largest
+    part), and the ends the bollard cut do not take its ids (which joined it to them)."""
+    import osmium
+
+    xml, _ = _with_barrier(tmp_path, "drawn", barrier="bollard")
+    far = (
+        '<node id="-1" lat="50.010" lon="10.000" version="1"/>\n'
+        '  <node id="-2" lat="50.010" lon="10.001" version="1"/>\n'
+        '  <way id="-3" version="1"><nd ref="-1"/><nd ref="-2"/>'
+        '<tag k="highway" v="residential"/></way>\n</osm>'
+    )
+    xml.write_text(xml.read_text().replace("</osm>", far))
+    pbf = tmp_path / "drawn.osm.pbf"
+    with osmium.SimpleWriter(str(pbf), overwrite=True) as writer:
+        for obj in osmium.FileProcessor(str(xml)):
+            writer.add(obj)
+    for path in (xml, pbf):
+        net = load_network(path, cache_dir=tmp_path / f"cache{path.suffix}", engine="scipy")
+        assert not {-1, -2} & set(net.table.node_osmid.tolist()), path.name
+        assert (net.table.node_osmid < 0).sum() == 2, path.name  # the bollard's two ends
