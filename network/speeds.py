@@ -122,7 +122,8 @@ def parse_maxspeed(value: str | None) -> float | None:
     Parameters
     ----------
     value : str or None
-        Raw tag: ``"50"``, ``"30 mph"``, ``"PT:urban"``, ``"walk"``, ``"50;30"`` ...
+        Raw tag: ``"50"``, ``"30 mph"``, ``"PT:urban"``, ``"DE:zone:20"``, ``"walk"``,
+        ``"50;30"`` ...
 
     Returns
     -------
@@ -149,7 +150,9 @@ def _parse_one(text: str) -> float | None:
     if text in COUNTRY_ZONE_KPH:
         return COUNTRY_ZONE_KPH[text]
     if ":" in text:
-        return ZONE_KPH.get(text.split(":", 1)[1].lower())
+        kind = text.split(":", 1)[1].lower()
+        zone = re.fullmatch(r"zone:?(\d+)", kind)  # DE:zone:20, DE:zone30: a speed zone
+        return float(zone.group(1)) if zone and float(zone.group(1)) > 0 else ZONE_KPH.get(kind)
     return None
 
 

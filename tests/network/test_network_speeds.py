@@ -17,6 +17,9 @@ from network.speeds import KPH_PER_MPH, is_truck_way, oneway_direction, truck_kp
         ("PT:urban", 50.0),
         ("PT:rural", 90.0),
         ("DE:zone30", 30.0),
+        ("DE:zone:20", 20.0),  # a 20 zone, not the residential fallback (30)
+        ("DE:zone10", 10.0),
+        ("IT:zona:30", None),  # not a zone value OSM documents: the fallback
         ("walk", 7.0),
         ("50;30", 40.0),
         ("60 km/h", 60.0),
