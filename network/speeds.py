@@ -205,9 +205,15 @@ def truck_access(tags: Mapping[str, str], settings: GraphSettings) -> str | None
     """The access value that holds for a truck: that of the most specific access tag the
     way has (``ACCESS_KEYS``; ``hgv`` only with ``settings.respect_hgv``), so that
     ``access=no`` + ``motor_vehicle=destination`` lets it in and ``motor_vehicle=no`` +
-    ``hgv=yes`` too; None when the way has none."""
+    ``hgv=yes`` too; None when the way has none.
+
+    ``motorcar`` is the cars' key (a truck is no motorcar): it counts only when it closes
+    the way (``motorcar=no`` is often the tag of the sign 'no motor vehicles with more than
+    two wheels'), so ``motor_vehicle=no`` + ``motorcar=yes`` keeps a truck out."""
     for key in ACCESS_KEYS:
         if key == "hgv" and not settings.respect_hgv:
+            continue
+        if key == "motorcar" and not closed_to_trucks(tags.get(key)):
             continue
         if key in tags:
             return tags[key]

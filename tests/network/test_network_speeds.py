@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from network import GraphSettings, HaversineProvider, NetworkError, parse_maxspeed
-from network.speeds import KPH_PER_MPH, is_truck_way, oneway_direction, truck_kph
+from network.speeds import KPH_PER_MPH, blocks_trucks, is_truck_way, oneway_direction, truck_kph
 
 
 @pytest.mark.parametrize(
@@ -61,6 +61,13 @@ def test_truck_kph_falls_back_per_highway_and_caps() -> None:
         ({"highway": "residential", "access": "Private"}, False),
         ({"highway": "residential", "access": "private;delivery"}, True),
         ({"highway": "residential", "motor_vehicle": "destination"}, True),
+        # motorcar is the cars' key: it may close a way to trucks too (the sign 'no motor
+        # vehicles with more than two wheels' is often tagged motorcar=no), never open one
+        ({"highway": "residential", "motor_vehicle": "no", "motorcar": "yes"}, False),
+        ({"highway": "service", "access": "no", "motorcar": "destination"}, False),
+        ({"highway": "residential", "motorcar": "no"}, False),
+        ({"highway": "residential", "motorcar": "destination"}, True),
+        ({"highway": "residential", "motorcar": "no", "hgv": "yes"}, True),
     ],
 )
 def test_is_truck_way(tags: dict[str, str], keep: bool) -> None:
@@ -83,6 +90,22 @@ def test_is_truck_way(tags: dict[str, str], keep: bool) -> None:
 )
 def test_oneway_direction(tags: dict[str, str], direction: int) -> None:
     assert oneway_direction(tags) == direction
+
+
+@pytest.mark.parametrize(
+    ("tags", "blocks"),
+    [
+        ({"barrier": "bollard"}, True),
+        ({"barrier": "gate"}, False),
+        ({"barrier": "gate", "access": "private"}, True),
+        ({"barrier": "gate", "access": "private", "motorcar": "yes"}, True),  # cars only
+        ({"barrier": "lift_gate", "access": "customers", "motorcar": "yes"}, False),
+        ({"barrier": "bollard", "hgv": "yes"}, False),
+        ({"highway": "traffic_signals"}, False),
+    ],
+)
+def test_blocks_trucks(tags: dict[str, str], blocks: bool) -> None:
+    assert blocks_trucks(tags, GraphSettings()) is blocks
 
 
 def test_bad_settings_are_refused() -> None:
