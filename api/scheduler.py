@@ -5,7 +5,8 @@ The job has a fixed id and is added with ``replace_existing=True``, so restarts 
 run missed during a short outage still start. A row in ``nightly_runs`` per plan date is the
 database-level guard: a second scheduler or a restart mid-run cannot plan the same day twice.
 A failed run is tried again ``nightly_retry_delay_min`` later, ``nightly_retries`` times at
-most (a stored job of its own).
+most (a stored job of its own). At the start, today's nightly plan that a stop cut short, or
+that the service was down for, is made at once while the day's first shift has not begun.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,11 +23,11 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api import repo
-from api.db import DowntimeRow, NightlyRunRow
+from api.db import DowntimeRow, NightlyRunRow, VehicleRow
 from api.ingest import ingest_dir
 from api.jobs import NIGHTLY_INTERRUPTED
 from api.planner import Planner
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_ID = "binroute-nightly-plan"
-RERUN_JOB_ID = "binroute-nightly-rerun"  # today's nightly run again, a stop having cut it
+RERUN_JOB_ID = "binroute-nightly-rerun"  # today's nightly run at the start: cut short, or missed
 RETRY_JOB_ID = "binroute-nightly-retry"  # a failed nightly run tried again after a delay
 _RUNTIMES: dict[str, Runtime] = {}
 
@@ -312,30 +313,58 @@ def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
             max_instances=1,
             misfire_grace_time=settings.misfire_grace_s,
         )
-    _rerun_interrupted(runtime, scheduler, key)
+    _rerun_interrupted(runtime, scheduler, key, trigger)
     runtime.scheduler = scheduler  # before a job runs: a failed one stores its retry there
     scheduler.resume()
     return scheduler
 
 
-def _rerun_interrupted(runtime: Runtime, scheduler: BackgroundScheduler, key: str) -> None:
-    """Today's nightly run, when a stop cut it short (``JobRunner.recover`` marked it), runs
-    again as the scheduler starts, unless the day has a finished plan since (a
-    dispatcher's): its job had fired, so it would not be due again before tomorrow, and the
-    trucks would go out on no plan. A failed run (the solver, say) is not retried here."""
+def _missing_today(runtime: Runtime, trigger: CronTrigger) -> str | None:
+    """Why today's nightly plan is to be made as the scheduler starts, or None.
+
+    Its run was cut short by a stop (``JobRunner.recover`` marked it): its job had fired, so
+    it would not be due again before tomorrow. Or it has no run while the nightly's time
+    today has passed and the day's first shift has not begun: the service was down then,
+    longer than ``misfire_grace_s`` (or the stop cut the day before's run, and the service
+    was up again after midnight), and the trucks would go out on no plan. Never when the
+    day has a finished plan (a dispatcher's)."""
+    tz = runtime.settings.tz
     today = runtime.jobs.today()
+    now = runtime.jobs.clock().astimezone(tz)
     with runtime.db.reader() as s:
+        if repo.latest_done_plan(s, today) is not None:
+            return None
         run = s.get(NightlyRunRow, today)
-        cut = run is not None and run.status == "failed" and run.message == NIGHTLY_INTERRUPTED
-        if not cut or repo.latest_done_plan(s, today) is not None:
-            return
-    log.info("nightly plan for %s was interrupted by a restart: running it again", today)
+        if run is not None:
+            cut = run.status == "failed" and run.message == NIGHTLY_INTERRUPTED
+            return "interrupted by a restart" if cut else None
+        first_shift = s.scalar(select(func.min(VehicleRow.shift_start)))
+    midnight = datetime.combine(today, time(0), tzinfo=tz)
+    due = trigger.get_next_fire_time(None, midnight)
+    if first_shift is None or due is None or due > now:
+        return None  # no truck to plan for, or its time today is still to come
+    if now >= datetime.combine(today, first_shift, tzinfo=tz):
+        return None  # the day has begun: a dispatcher asks for a plan of the rest of it
+    return "missed while the service was down"
+
+
+def _rerun_interrupted(
+    runtime: Runtime, scheduler: BackgroundScheduler, key: str, trigger: CronTrigger
+) -> None:
+    """Today's nightly run, when a stop cut it short or the service was down at its time,
+    runs as the scheduler starts (:func:`_missing_today`). A failed run (the solver, say)
+    is not retried here: its own stored job tries it again (:func:`nightly_retry_job`)."""
+    why = _missing_today(runtime, trigger)
+    if why is None:
+        return
+    today = runtime.jobs.today()
+    log.info("nightly plan for %s was %s: running it now", today, why)
     scheduler.add_job(
         nightly_job,
         DateTrigger(),  # now
         args=[key],
         id=RERUN_JOB_ID,
-        name="nightly plan again (interrupted by a restart)",
+        name=f"nightly plan of today ({why})",
         replace_existing=True,
         misfire_grace_time=None,  # stored: a stop before it runs leaves it due at the next start
     )

@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     scheduler_enabled : bool
         Start the nightly scheduler with the app.
     misfire_grace_s : int
-        How late (seconds) a missed nightly run may still start after a restart.
+        How late (seconds) a missed nightly run may still start after a restart; later, today's
+        plan is still made at the start while the day's first shift has not begun.
     nightly_retries : int
         How many times a failed nightly run (the solver crashed, the database was briefly
         locked) is tried again; 0: never (the city has no plan for the day until a

@@ -23,6 +23,7 @@ from api.ingest import ingest_dir
 from api.routing import Routing
 from api.scheduler import (
     JOB_ID,
+    RERUN_JOB_ID,
     RETRY_JOB_ID,
     back_in_service_job,
     back_job_id,
@@ -792,3 +793,65 @@ def test_a_failed_nightly_retry_chain_runs_on_the_scheduler(settings: Settings) 
             "attempt 2 of 2 failed: solver crashed; no retry left",
         )
     assert len(fake.calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("back_at", "planned"),
+    [(time(0, 30), False), (time(3, 30), True), (time(6, 30), False)],
+)
+def test_a_service_killed_during_the_night_and_up_after_the_next_midnight(
+    settings: Settings, back_at: time, planned: bool
+) -> None:
+    """Killed at 02:03 while ``DAY``'s nightly plan ran, the service is up again on the next
+    day. ``DAY`` is over: not planned again. At 00:30 the next day's nightly (02:00) is still
+    to come: nothing runs at the start. At 03:30 its time has passed while the service was
+    down (past the hour of misfire grace) and the trucks leave at 06:00: the next day is
+    planned at once (it used to wait for a dispatcher, the trucks going out on no plan). At
+    06:30 the day has begun: nothing runs (a dispatcher plans the rest of it)."""
+    on = settings.model_copy(update={"scheduler_enabled": True, "misfire_grace_s": 3600})
+    _interrupted_night(on, with_plan=False)
+    fake = FakePlanner()
+    nxt = DAY + timedelta(days=1)
+    back = datetime.combine(nxt, back_at, tzinfo=on.tz)
+    app = create_app(
+        on, planner=fake, routing=Routing.static(HaversineProvider()), clock=lambda: back
+    )
+    with TestClient(app):
+        runtime = app.state.runtime
+        deadline = t.monotonic() + 30
+        while planned and (str(nxt), "done") not in _nightly_plans(on):
+            assert t.monotonic() < deadline, _nightly_plans(on)
+            t.sleep(0.02)
+        assert runtime.jobs.wait_idle(30)
+        assert runtime.scheduler.get_job(RERUN_JOB_ID) is None  # ran, or none
+    runs = sorted(_nightly_plans(on))
+    if planned:
+        assert runs == [(str(DAY), "failed"), (str(nxt), "done")]
+        assert [c["plan_date"] for c in fake.calls] == [nxt]
+    else:
+        assert runs == [(str(DAY), "failed")] and fake.calls == []
+
+
+def test_a_nightly_missed_past_the_grace_is_made_at_the_start_before_the_shifts(
+    settings: Settings,
+) -> None:
+    """The service was down from before ``DAY``'s 02:00 run until 04:00, past the 60 s
+    misfire grace: the plan is made as it starts (the shifts begin at 06:00); on a second
+    start, the day planned, nothing runs again."""
+    on = settings.model_copy(update={"scheduler_enabled": True, "misfire_grace_s": 60})
+    app = create_app(on, planner=FakePlanner(), routing=Routing.static(HaversineProvider()))
+    with TestClient(app) as client:
+        seed(client, {"X-API-Key": issue_key(app.state.runtime.db, Role.ADMIN, "t")})
+    fake = FakePlanner()
+    back = datetime.combine(DAY, time(4), tzinfo=on.tz)
+    for _restart in range(2):
+        routing = Routing.static(HaversineProvider())
+        app = create_app(on, planner=fake, routing=routing, clock=lambda: back)
+        with TestClient(app):
+            deadline = t.monotonic() + 30
+            while (str(DAY), "done") not in _nightly_plans(on):
+                assert t.monotonic() < deadline, _nightly_plans(on)
+                t.sleep(0.02)
+            assert app.state.runtime.jobs.wait_idle(30)
+    assert _nightly_plans(on) == [(str(DAY), "done")]
+    assert [c["plan_date"] for c in fake.calls] == [DAY]
