@@ -515,6 +515,11 @@ class HealthOut(_Out):
         description="the nightly scheduler: disabled by setting SCHEDULER_ENABLED, running, or "
         "stopped although enabled (the answer is then a 503, status 'degraded')"
     )
+    scheduler_problem: str | None = Field(
+        default=None,
+        description="why the enabled scheduler is stopped: not running, paused, its thread dead "
+        "(its state still reading running), or the nightly job missing or paused; None otherwise",
+    )
     next_nightly_run: datetime | None = Field(
         description="when the nightly plan runs next, in the city's zone (None unless running)"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from apscheduler.schedulers.base import STATE_RUNNING
+from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
 from fastapi import APIRouter, Response, status
 from sqlalchemy import text
 
@@ -19,18 +19,27 @@ router = APIRouter(tags=["health"])
 SchedulerState = Literal["running", "stopped", "disabled"]
 
 
-def _scheduler_state(runtime: Runtime) -> tuple[SchedulerState, datetime | None]:
+def _scheduler_state(runtime: Runtime) -> tuple[SchedulerState, datetime | None, str | None]:
     """``disabled`` (setting ``SCHEDULER_ENABLED``), ``running`` or ``stopped`` (enabled but
-    not firing jobs: never started, shut down or paused), and the nightly job's next run time
-    in the city's zone (None when no run is due)."""
+    not firing jobs: never started, shut down, paused, its thread dead although its state
+    reads running, or the nightly job gone or paused), the nightly job's next run time in
+    the city's zone (None when no run is due), and why it is stopped (None unless so)."""
     if not runtime.settings.scheduler_enabled:
-        return "disabled", None
+        return "disabled", None, None
     scheduler = runtime.scheduler
-    if scheduler is None or scheduler.state != STATE_RUNNING:
-        return "stopped", None
+    if scheduler is None or scheduler.state == STATE_STOPPED:
+        return "stopped", None, "the scheduler is not running: restart the service"
+    if scheduler.state != STATE_RUNNING:
+        return "stopped", None, "the scheduler is paused"
+    thread = getattr(scheduler, "_thread", None)  # a BackgroundScheduler's loop
+    if thread is None or not thread.is_alive():
+        return "stopped", None, "the scheduler's thread has died: restart the service"
     job = scheduler.get_job(JOB_ID)
     due = getattr(job, "next_run_time", None)
-    return "running", due.astimezone(runtime.settings.tz) if due is not None else None
+    if due is None:
+        why = "missing" if job is None else "paused"
+        return "stopped", None, f"the nightly job is {why}: restart the service"
+    return "running", due.astimezone(runtime.settings.tz), None
 
 
 @router.get(
@@ -43,12 +52,13 @@ def health(runtime: RuntimeDep, response: Response) -> HealthOut:
     """The database answers; the street network and time zone the plans are made in (the
     service's ``CITY`` and ``TIMEZONE`` settings, not the ``/cities`` catalogue); the nightly
     scheduler's state and next run, and the last nightly run. 503 (``status`` ``degraded``)
-    when the scheduler is enabled but not running: no plan would be made tonight."""
+    when the scheduler is enabled but not running (``scheduler_problem`` says why): no plan
+    would be made tonight."""
     with runtime.db.reader() as s:
         s.execute(text("SELECT 1"))
         last = repo.nightly_runs(s, 1)
         last_run = NightlyRunOut.model_validate(last[0]) if last else None
-    scheduler, next_run = _scheduler_state(runtime)
+    scheduler, next_run, problem = _scheduler_state(runtime)
     if scheduler == "stopped":
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return HealthOut(
@@ -57,6 +67,7 @@ def health(runtime: RuntimeDep, response: Response) -> HealthOut:
         city=runtime.settings.city,
         timezone=runtime.settings.timezone,
         scheduler=scheduler,
+        scheduler_problem=problem,
         next_nightly_run=next_run,
         last_nightly_run=last_run,
     )

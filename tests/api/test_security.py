@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.schedulers.base import STATE_RUNNING
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from api.app import create_app
 from api.db import ApiKeyRow, NightlyRunRow
 from api.deps import Runtime
 from api.routing import Routing
+from api.scheduler import JOB_ID
 from api.security import Role, create_key, issue_key
 from api.settings import Settings
 from network.providers import HaversineProvider
@@ -164,3 +166,40 @@ def test_health_is_503_when_the_enabled_scheduler_is_not_running(settings: Setti
         "stopped",
         "sqlite",
     )
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_health_is_503_when_the_schedulers_thread_died_or_its_nightly_job_is_gone(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """APScheduler's loop crashed: its state still reads running, and /health said ok
+    while no plan would be made tonight. Then the nightly job removed (no next run): the
+    same 503, each with the reason."""
+    on = settings.model_copy(update={"scheduler_enabled": True})
+    app = create_app(on, planner=FakePlanner(), routing=Routing.static(HaversineProvider()))
+    with TestClient(app) as client:
+        scheduler = app.state.runtime.scheduler
+        assert client.get("/health").json()["scheduler_problem"] is None
+        scheduler.remove_job(JOB_ID)
+        gone = client.get("/health")
+
+        def crash() -> float:
+            raise RuntimeError("job store unreadable")
+
+        monkeypatch.setattr(scheduler, "_process_jobs", crash)
+        scheduler.wakeup()
+        scheduler._thread.join(10)
+        assert scheduler.state == STATE_RUNNING  # what /health read
+        dead = client.get("/health")
+    for resp, problem in (
+        (gone, "the nightly job is missing: restart the service"),
+        (dead, "the scheduler's thread has died: restart the service"),
+    ):
+        body = resp.json()
+        assert resp.status_code == 503, body
+        assert (body["status"], body["scheduler"], body["next_nightly_run"]) == (
+            "degraded",
+            "stopped",
+            None,
+        )
+        assert body["scheduler_problem"] == problem
