@@ -114,3 +114,15 @@ def test_routing_static_without_street_network_is_haversine_like() -> None:
 
     lines, note = street_lines(Routing.static(HaversineProvider()), (0.0, 0.0, 1.0, 1.0))
     assert lines == [] and "no street network" in note
+
+
+def test_page_has_a_line_for_the_last_nightly_run_read_from_health(client: TestClient) -> None:
+    """The header's nightly line reads GET /health (no key: shown before one is typed, and
+    a 503 of a stopped scheduler has the same body) for the run's day, time and error."""
+    from importlib import resources
+
+    assert 'id="nightly"' in client.get("/dashboard").text
+    js = resources.files("api.dashboard").joinpath("static", "app.js").read_text()
+    assert 'fetch("/health")' in js
+    for field in ("last_nightly_run", "started_at", "plan_date", "scheduler_problem"):
+        assert f".{field}" in js, field

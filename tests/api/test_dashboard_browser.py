@@ -1013,3 +1013,60 @@ def test_a_missed_report_s_reason_is_trimmed_capped_and_left_out_when_empty(
     assert "reason" not in sent[0] and "reason" not in sent[1]
     assert errors == []
     assert external == []
+
+
+def _nightly_run(db_file: Path, status: str, message: str, plan_id: int | None = None) -> None:
+    """Store ``PLAN_DATE``'s nightly run as the scheduler records it, started at 02:00 in
+    Helsinki (00:00 UTC), in the live app's database."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from api.db import NightlyRunRow
+
+    engine = create_engine(f"sqlite:///{db_file}")
+    try:
+        with Session(engine) as s, s.begin():
+            s.merge(
+                NightlyRunRow(
+                    plan_date=datetime.fromisoformat(PLAN_DATE).date(),
+                    status=status,
+                    plan_id=plan_id,
+                    started_at=datetime.fromisoformat(f"{PLAN_DATE}T00:00:00+00:00"),
+                    message=message,
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_the_last_nightly_run_is_shown_with_its_day_time_and_failure(
+    server: tuple[str, str], tmp_path: Path
+) -> None:
+    """The header has a line for the last nightly run (from /health): none yet; failed, with
+    its day, when it ran in the city's time (the browser in UTC) and its error, in red; then
+    done, with its plan. Before, the page had no word of the nightly run."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    with _dashboard(base, key, errors, external, timezone="UTC") as page:
+        page.wait_for_selector("#message:has-text('no plan for')")
+        assert page.inner_text("#nightly") == "last nightly plan: none yet"
+        failure = "attempt 1 of 4 failed: solver crashed; retry at 02:15"
+        _nightly_run(tmp_path / "binroute.db", "failed", failure)
+        page.click("#load-date")
+        page.wait_for_selector("#nightly[data-status='failed']")
+        line = page.inner_text("#nightly")
+        assert line.startswith(f"last nightly plan: {PLAN_DATE}, ran 25 Nov"), line
+        assert "02:00" in line and "00:00" not in line, line  # the city's time, not UTC
+        assert line.endswith(f": failed: {failure}"), line
+        assert page.get_attribute("#nightly", "class") == "failed"
+        _shot(page, "nightly_failed")
+        page.click("#request-plan")
+        page.wait_for_selector("#plan-status:has-text('done 100%')")
+        _nightly_run(tmp_path / "binroute.db", "done", "published", plan_id=1)
+        page.click("#load-date")
+        page.wait_for_selector("#nightly[data-status='done']")
+        line = page.inner_text("#nightly")
+        assert line.endswith(": done (plan 1)") and "02:00" in line, line
+        assert page.get_attribute("#nightly", "class") == ""
+    assert errors == [] and external == []

@@ -861,7 +861,54 @@ async function requestPlan() {
   }
 }
 
+/* The line of the last nightly run (its day, when it ran in the city's time, and how it
+   ended, with its error) and the scheduler (its next run, or why it is stopped), from
+   GET /health: no key needed, and a 503 (scheduler stopped) has the same body. */
+async function loadNightly() {
+  let health;
+  try {
+    health = await (await fetch("/health")).json();
+  } catch (err) {
+    renderNightly(null);
+    return;
+  }
+  renderNightly(health);
+}
+
+function renderNightly(health) {
+  const box = $("nightly");
+  if (!health || !health.timezone) {
+    box.textContent = "last nightly plan: the service does not answer";
+    box.className = "failed";
+    box.dataset.status = "unknown";
+    return;
+  }
+  const at = (iso) => new Date(iso).toLocaleString("en-GB", {
+    timeZone: health.timezone, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+  });
+  const run = health.last_nightly_run;
+  let text = "last nightly plan: none yet";
+  if (run) {
+    text = `last nightly plan: ${run.plan_date}, ran ${at(run.started_at)}: ${run.status}`;
+    if (run.status === "done" && run.plan_id) text += ` (plan ${run.plan_id})`;
+    else if (run.status !== "done" && run.message) {
+      const why = run.message.length > 240 ? `${run.message.substring(0, 240)}...` : run.message;
+      text += `: ${why}`;
+    }
+  }
+  if (health.scheduler === "stopped") {
+    text += `; scheduler stopped: ${health.scheduler_problem || "not running"}`;
+  } else if (health.next_nightly_run) {
+    text += `; next ${at(health.next_nightly_run)}`;
+  }
+  box.textContent = text;
+  box.title = run && run.message ? run.message : "";
+  box.className = (run && run.status === "failed") || health.scheduler === "stopped" ? "failed" : "";
+  box.dataset.status = run ? run.status : "none";
+}
+
 async function showDate() {
+  loadNightly();
   if (!state.key) { say("enter an API key first"); return; }
   const t = ticket(); // a date changed again before this one came is shown, not this one
   try {
@@ -903,6 +950,7 @@ function init() {
   $("map").addEventListener("click", () => { $("popup").hidden = true; });
   render();
   if (state.key) showDate();
+  else loadNightly();
 }
 
 init();
