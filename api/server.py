@@ -9,10 +9,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import uvicorn
+import uvicorn.logging
 
 from api.app import create_app
 from api.migrate import upgrade_head
 from api.settings import Settings
+
+SERVICE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+ACCESS_FORMAT = (
+    '%(asctime)s %(levelname)s %(name)s: %(client_addr)s - "%(request_line)s" %(status_code)s'
+)
+
+
+def _city_time(record: logging.LogRecord, zone: ZoneInfo) -> str:
+    return datetime.fromtimestamp(record.created, zone).isoformat(timespec="milliseconds")
 
 
 class CityTimeFormatter(logging.Formatter):
@@ -24,18 +34,37 @@ class CityTimeFormatter(logging.Formatter):
         self.zone = ZoneInfo(timezone)
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="milliseconds")
+        return _city_time(record, self.zone)
+
+
+class CityAccessFormatter(uvicorn.logging.AccessFormatter):
+    """uvicorn's access lines (client, request line, status) stamped as
+    :class:`CityTimeFormatter` stamps the service's own."""
+
+    def __init__(self, fmt: str, timezone: str, use_colors: bool | None = None) -> None:
+        super().__init__(fmt, use_colors=use_colors)
+        self.zone = ZoneInfo(timezone)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return _city_time(record, self.zone)
 
 
 def log_config(timezone: str = "UTC") -> dict[str, Any]:
     """uvicorn's logging, plus the service's own records (``api.*``: nightly runs, failed
-    jobs, ingests) and APScheduler's (each run of a job), at INFO with their time in
-    ``timezone`` (the city's): under uvicorn's alone, their INFO records were dropped and
-    warnings printed with no time."""
+    jobs, ingests) and APScheduler's (each run of a job), at INFO, every line with its time
+    in ``timezone`` (the city's) and its logger's name: under uvicorn's alone, their INFO
+    records were dropped and warnings printed with no time, and uvicorn's own lines
+    (started, errors, each request) have none."""
     config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["formatters"]["service"] = {
         "()": CityTimeFormatter,
-        "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        "fmt": SERVICE_FORMAT,
+        "timezone": timezone,
+    }
+    config["formatters"]["default"] = config["formatters"]["service"]  # uvicorn, uvicorn.error
+    config["formatters"]["access"] = {
+        "()": CityAccessFormatter,
+        "fmt": ACCESS_FORMAT,
         "timezone": timezone,
     }
     config["handlers"]["service"] = {

@@ -95,3 +95,45 @@ def test_serve_stamps_the_services_records_with_the_citys_time(
             logging.getLogger(name).handlers.clear()
             logging.getLogger(name).setLevel(logging.NOTSET)
             logging.getLogger(name).propagate = True
+
+
+def test_serve_stamps_uvicorns_own_lines_with_the_citys_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """uvicorn's lines (started, errors on stderr; each request on stdout) had no time: they
+    read as the service's own do, the eve's 18:00 UTC as 20:00+02:00 in Helsinki."""
+    started: dict[str, Any] = {}
+
+    def fake_uvicorn_run(app: FastAPI, **kwargs: Any) -> None:
+        started.update(kwargs)
+        app.state.runtime.lock.release()
+
+    monkeypatch.setattr(uvicorn, "run", fake_uvicorn_run)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'b.db'}", city="haversine", timezone="Europe/Helsinki"
+    )
+    server.run(port=1, settings=settings)
+    eve = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
+    try:
+        logging.config.dictConfig(started["log_config"])
+        for name, msg, args in (
+            ("uvicorn.error", "Started server process [%d]", (42,)),
+            (
+                "uvicorn.access",
+                '%s - "%s %s HTTP/%s" %d',
+                ("127.0.0.1:5", "GET", "/health", "1.1", 200),
+            ),
+        ):
+            logger = logging.getLogger(name)
+            record = logger.makeRecord(name, logging.INFO, __file__, 1, msg, args, None)
+            record.created = eve.timestamp()
+            logger.handle(record)
+        out = capsys.readouterr()
+        at = "2026-11-24T20:00:00.000+02:00 INFO"
+        assert f"{at} uvicorn.error: Started server process [42]" in out.err
+        assert f'{at} uvicorn.access: 127.0.0.1:5 - "GET /health HTTP/1.1" 200 OK' in out.out
+    finally:
+        for name in ("api", "apscheduler", "uvicorn", "uvicorn.error", "uvicorn.access"):
+            logging.getLogger(name).handlers.clear()
+            logging.getLogger(name).setLevel(logging.NOTSET)
+            logging.getLogger(name).propagate = True
