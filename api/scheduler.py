@@ -98,18 +98,20 @@ def _claim(runtime: Runtime, plan_date: date, attempt: int) -> _Claimed | None:
             return _Claimed(attempt, after) if getattr(retried, "rowcount", 0) else None
 
 
-def _retry_later(runtime: Runtime, plan_date: date, attempt: int) -> datetime | None:
-    """Store a job that tries the failed nightly run of ``plan_date`` again
-    ``nightly_retry_delay_min`` from now (on the service's clock); when it is due, or None
-    when no attempt is left (or no scheduler runs)."""
-    scheduler = runtime.scheduler
-    if scheduler is None or attempt >= _attempts(runtime):
+def _retry_at(runtime: Runtime, attempt: int) -> datetime | None:
+    """When the nightly run that failed at ``attempt`` is tried again:
+    ``nightly_retry_delay_min`` from now (on the service's clock), or None when no attempt
+    is left (or no scheduler runs)."""
+    if runtime.scheduler is None or attempt >= _attempts(runtime):
         return None
-    tz = runtime.settings.tz
-    at = runtime.jobs.clock().astimezone(tz) + timedelta(
-        minutes=runtime.settings.nightly_retry_delay_min
-    )
-    scheduler.add_job(
+    now = runtime.jobs.clock().astimezone(runtime.settings.tz)
+    return now + timedelta(minutes=runtime.settings.nightly_retry_delay_min)
+
+
+def _retry_later(runtime: Runtime, plan_date: date, attempt: int, at: datetime) -> None:
+    """Store the job that tries the failed nightly run of ``plan_date`` again at ``at``
+    (attempt ``attempt + 1``); once the run is marked failed, which the retry takes over."""
+    runtime.scheduler.add_job(
         nightly_retry_job,
         DateTrigger(run_date=at),
         args=[runtime_key(runtime.db.url), plan_date.isoformat(), attempt + 1],
@@ -118,7 +120,6 @@ def _retry_later(runtime: Runtime, plan_date: date, attempt: int) -> datetime | 
         replace_existing=True,
         misfire_grace_time=None,  # stored: a stop before it runs leaves it due at the next
     )  # start, and the job checks the day is not over
-    return at
 
 
 def _failed_message(runtime: Runtime, attempt: int, reason: str, retry_at: datetime | None) -> str:
@@ -216,11 +217,12 @@ def run_nightly(
         plan_id = runtime.jobs.create_plan(plan_date, settings.nightly_time_limit_s, "nightly").id
         runtime.jobs.run_plan(plan_id, planner or runtime.planner, routing or runtime.routing)
     except Exception as exc:  # any failure is the run's, and is tried again
-        retry_at = _retry_later(runtime, plan_date, claimed.attempt)
+        retry_at = _retry_at(runtime, claimed.attempt)
         message = _failed_message(runtime, claimed.attempt, str(exc) + ingested, retry_at)
         _finish(runtime, plan_date, "failed", plan_id, message)
         log.error("nightly plan %s for %s failed: %s", plan_id, plan_date, exc)
-        if retry_at is not None:
+        if retry_at is not None:  # once the run reads failed: a retry firing before could
+            _retry_later(runtime, plan_date, claimed.attempt, retry_at)  # not take it over
             log.info("nightly plan for %s tried again at %s", plan_date, retry_at.isoformat())
         return plan_id
     published = "published" + ingested

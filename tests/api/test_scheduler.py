@@ -855,3 +855,42 @@ def test_a_nightly_missed_past_the_grace_is_made_at_the_start_before_the_shifts(
             assert app.state.runtime.jobs.wait_idle(30)
     assert _nightly_plans(on) == [(str(DAY), "done")]
     assert [c["plan_date"] for c in fake.calls] == [DAY]
+
+
+def test_a_nightly_retry_firing_at_once_takes_the_failed_run_over(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry due at once (the service's clock behind the scheduler's, or a slow failure
+    write) fires before the failed run is written down: it found the run still 'running',
+    skipped it as planned, and no attempt came after. Here the write waits for a retry
+    already stored to have fired (so the race is lost every time, not now and then)."""
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+
+    import api.scheduler as scheduler_module
+
+    fake = FakePlanner(fail_with=RuntimeError("solver crashed"))
+    night = datetime.combine(DAY, time(2), tzinfo=settings.tz)
+    app = _retrying_app(settings, fake, lambda: night, retries=1)
+    with TestClient(app) as client:
+        runtime = app.state.runtime
+        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+        fired = threading.Event()
+        runtime.scheduler.add_listener(
+            lambda e: fired.set() if e.job_id == RETRY_JOB_ID else None,
+            EVENT_JOB_EXECUTED | EVENT_JOB_ERROR,
+        )
+        finish = scheduler_module._finish
+
+        def slow_finish(rt: Runtime, day: date, status: str, *args: Any) -> None:
+            if status == "failed" and runtime.scheduler.get_job(RETRY_JOB_ID) is not None:
+                assert fired.wait(30), "the stored retry never fired"
+            finish(rt, day, status, *args)
+
+        monkeypatch.setattr(scheduler_module, "_finish", slow_finish)
+        run_nightly(runtime, DAY)
+        deadline = t.monotonic() + 30
+        while "no retry left" not in _nightly_run(runtime, DAY)[1]:
+            assert t.monotonic() < deadline, _nightly_run(runtime, DAY)
+            t.sleep(0.02)
+        assert runtime.jobs.wait_idle(30)
+    assert len(fake.calls) == 2
