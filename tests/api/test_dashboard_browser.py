@@ -1070,3 +1070,34 @@ def test_the_last_nightly_run_is_shown_with_its_day_time_and_failure(
         assert line.endswith(": done (plan 1)") and "02:00" in line, line
         assert page.get_attribute("#nightly", "class") == ""
     assert errors == [] and external == []
+
+
+def test_a_stopped_scheduler_is_shown_in_red_from_the_healths_503(
+    server: tuple[str, str],
+) -> None:
+    """/health answers 503 when the scheduler is stopped (here its answer is changed on the
+    way, as a thread crashed would make it): the line still shows the last run, and why no
+    plan would be made tonight, in red; it was no error thrown for the 503."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+
+    def stopped(route: Any) -> None:
+        body = route.fetch().json()
+        body.update(
+            status="degraded",
+            scheduler="stopped",
+            scheduler_problem="the scheduler's thread has died: restart the service",
+            next_nightly_run=None,
+        )
+        route.fulfill(status=503, json=body)
+
+    with _dashboard(base, key, errors, external, {"**/health": stopped}) as page:
+        page.wait_for_selector("#nightly[data-status='none']")
+        line = page.inner_text("#nightly")
+        assert line == (
+            "last nightly plan: none yet; scheduler stopped: "
+            "the scheduler's thread has died: restart the service"
+        )
+        assert page.get_attribute("#nightly", "class") == "failed"
+    assert [e for e in errors if "503" not in e] == [] and external == []
