@@ -13,6 +13,7 @@ from api.dashboard import router as dashboard_router
 from api.db import Database, utcnow
 from api.deps import Runtime
 from api.jobs import JobRunner
+from api.limits import BodyLimit
 from api.migrate import upgrade_head
 from api.planner import PipelinePlanner, Planner
 from api.routes import ROUTERS
@@ -84,6 +85,7 @@ def create_app(
 
     app = FastAPI(title="binroute", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
+    app.add_middleware(BodyLimit)  # before the key is checked, FastAPI reads a JSON body
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

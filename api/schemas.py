@@ -548,6 +548,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _json(_DETAIL, "The key's role may not do this"),
     404: _json(_DETAIL, "Unknown id"),
     409: _json(_DETAIL, "Clashes with stored data (duplicate id, record in use, plan not done)"),
+    413: _json(_DETAIL, "Request body larger than 20 MB (api.limits.MAX_BODY_BYTES)"),
     422: _json(
         {
             "type": "object",

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -294,7 +294,6 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
     return router
 
 
-MAX_CSV_BYTES = 20_000_000
 FORM_UPLOAD = (
     "the CSV came as a form upload (multipart/form-data, curl -F); send the file itself "
     "as the body: curl --data-binary @bins.csv -H 'Content-Type: text/csv'"
@@ -324,14 +323,7 @@ def _add_csv_import(router: APIRouter, res: Resource) -> None:
         its CSV line number (header = line 1)."""
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise RecordError(["body"], FORM_UPLOAD, None)  # else: every column "missing"
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_CSV_BYTES:
-                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "CSV larger than 20 MB")
-            chunks.append(chunk)
-        raw = b"".join(chunks)
+        raw = await request.body()  # at most MAX_BODY_BYTES (api.limits: 413 over it)
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
