@@ -37,7 +37,21 @@ Id = Annotated[
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$"),
     AfterValidator(_in_a_path),
 ]
-Name = Annotated[str, StringConstraints(max_length=200)]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError(
+            "contains a NUL character (\\x00), which the database cannot store; remove it"
+        )
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+"""Text and ids the service stores or looks up: no NUL (PostgreSQL text cannot hold one)."""
+UrlKey = Annotated[str, NoNul]
+"""An id in the URL (path or query): looked up as given (unknown: 404), but no NUL."""
+Name = Annotated[str, StringConstraints(max_length=200), NoNul]
 Stream = Annotated[
     str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_\-]*$")
 ]
@@ -109,7 +123,7 @@ class CityIn(_In):
 
     city_id: Id
     name: Name = ""
-    source: Annotated[str, StringConstraints(min_length=1, max_length=500)] = "helsinki"
+    source: Annotated[str, StringConstraints(min_length=1, max_length=500), NoNul] = "helsinki"
     timezone: Annotated[
         str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-/]*$")
     ] = "Europe/Helsinki"
@@ -269,7 +283,7 @@ class ReadingOut(_Out):
 class ReportIn(_In):
     report_id: Id
     at: Instant
-    text: Annotated[str, StringConstraints(max_length=2000)] = ""
+    text: Annotated[str, StringConstraints(max_length=2000), NoNul] = ""
     bin_id: Id | None = None
     lon: Lon | None = None
     lat: Lat | None = None
@@ -323,7 +337,7 @@ class DowntimeIn(_In):
 
     start_at: Instant | None = None
     end_at: Instant | None = None
-    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+    reason: Annotated[str, StringConstraints(max_length=500), NoNul] = ""
 
 
 class DowntimeEndIn(_In):
@@ -352,7 +366,7 @@ class AlertIn(_In):
     bin_id: Id
     at: Instant | None = None
     fill_fraction: Annotated[float, Field(ge=0.0, le=1.5, allow_inf_nan=False)] | None = None
-    note: Annotated[str, StringConstraints(max_length=2000)] = ""
+    note: Annotated[str, StringConstraints(max_length=2000), NoNul] = ""
 
 
 class AlertOut(_Out):
@@ -407,7 +421,9 @@ class PlanDiffOut(_Out):
     trucks: list[RouteDiffOut]
 
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
+]
 
 
 class ProgressIn(_In):
@@ -474,7 +490,7 @@ class ProgressOut(_Out):
 
 class KeyIn(_In):
     role: Literal["sensor", "viewer", "dispatcher", "admin"]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 
 
 class KeyOut(_Out):

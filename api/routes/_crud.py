@@ -22,7 +22,14 @@ from api.errors import ConflictError, NotFoundError, RecordError
 from api.jobs import JobRunner
 from api.planner import Planner
 from api.routing import Routing
-from api.schemas import ERROR_RESPONSES, BulkResult, ReplanBulkResult, RowError, bulk_body
+from api.schemas import (
+    ERROR_RESPONSES,
+    BulkResult,
+    ReplanBulkResult,
+    RowError,
+    UrlKey,
+    bulk_body,
+)
 from api.security import CanDispatch, CanRead
 from fleet.errors import FleetDataError
 
@@ -191,7 +198,7 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
             return [Out.model_validate(r) for r in rows]
 
     @router.get("/{ident}", response_model=Out, summary=f"Get a {res.kind}")
-    def get_item(ident: str, db: DbDep, _: CanRead) -> Any:
+    def get_item(ident: UrlKey, db: DbDep, _: CanRead) -> Any:
         with db.reader() as s:
             row = s.get(res.row, ident)
             if row is None:
@@ -225,7 +232,12 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
         responses=_replanned(res, "replace"),
     )
     def replace_item(
-        ident: str, item: In, response: Response, db: DbDep, replan: ReplannerDep, _: CanDispatch
+        ident: UrlKey,
+        item: In,
+        response: Response,
+        db: DbDep,
+        replan: ReplannerDep,
+        _: CanDispatch,
     ) -> Any:
         if getattr(item, res.id_field) != ident:
             raise RecordError(
@@ -248,7 +260,7 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
         summary=f"Delete a {res.kind}",
         responses=_replanned(res, "delete"),
     )
-    def delete_item(ident: str, db: DbDep, replan: ReplannerDep, _: CanDispatch) -> Response:
+    def delete_item(ident: UrlKey, db: DbDep, replan: ReplannerDep, _: CanDispatch) -> Response:
         with db.writer() as s:
             row = s.get(res.row, ident)
             if row is None:

@@ -10,7 +10,7 @@ from api import mapping, repo
 from api.db import BinRow
 from api.deps import DbDep, JobsDep, SettingsDep
 from api.routes._crud import Resource, crud_router
-from api.schemas import BinDensityOut, BinIn, BinOut
+from api.schemas import BinDensityOut, BinIn, BinOut, UrlKey
 from api.security import CanRead
 from fleet import io
 
@@ -36,7 +36,7 @@ router = crud_router(BINS)
     summary="The density a bin is loaded at, and why",
 )
 def get_density(
-    bin_id: str, db: DbDep, jobs: JobsDep, settings: SettingsDep, _: CanRead
+    bin_id: UrlKey, db: DbDep, jobs: JobsDep, settings: SettingsDep, _: CanRead
 ) -> BinDensityOut:
     """The density (kg per litre) plans load bin ``bin_id`` at: the one set on it, else
     the one its weights show (readings with a level and a weight, the weights the trucks'

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from api import repo
 from api.db import ApiKeyRow
 from api.deps import DbDep
-from api.schemas import ERROR_RESPONSES, KeyCreated, KeyIn, KeyOut
+from api.schemas import ERROR_RESPONSES, KeyCreated, KeyIn, KeyOut, NoNul
 from api.security import IsAdmin, Role, issue_key
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=ERROR_RESPONSES)
@@ -35,7 +35,7 @@ def list_keys(db: DbDep, _: IsAdmin) -> list[KeyOut]:
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a key")
-def revoke(key_id: Annotated[str, Path(max_length=64)], db: DbDep, _: IsAdmin) -> Response:
+def revoke(key_id: Annotated[str, Path(max_length=64), NoNul], db: DbDep, _: IsAdmin) -> Response:
     with db.writer() as s:
         repo.get_or_404(s, ApiKeyRow, key_id, "API key").revoked = True
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -17,6 +17,7 @@ from api.jobs import JobRunner
 from api.schemas import (
     ERROR_RESPONSES,
     Instant,
+    NoNul,
     ReadingIn,
     ReadingOut,
     ReadingsResult,
@@ -232,7 +233,7 @@ def ingest(
 def list_readings(
     db: DbDep,
     _: CanRead,
-    bin_id: Annotated[str | None, Query(max_length=64)] = None,
+    bin_id: Annotated[str | None, Query(max_length=64), NoNul] = None,
     since: Instant | None = None,
     until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,

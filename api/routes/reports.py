@@ -13,7 +13,7 @@ from api import mapping, repo
 from api.db import BinRow, ReportRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, NotFoundError, RecordError
-from api.schemas import ERROR_RESPONSES, ReportIn, ReportOut
+from api.schemas import ERROR_RESPONSES, ReportIn, ReportOut, UrlKey
 from api.security import CanDispatch, CanRead
 from fleet.errors import FleetDataError
 from network.table import haversine_m
@@ -108,7 +108,7 @@ def list_reports(
 
 
 @router.get("/{report_id}", response_model=ReportOut, summary="Get a citizen report")
-def get_report(report_id: str, db: DbDep, _: CanRead) -> ReportOut:
+def get_report(report_id: UrlKey, db: DbDep, _: CanRead) -> ReportOut:
     with db.reader() as s:
         row = s.get(ReportRow, report_id)
         if row is None:

@@ -1,13 +1,16 @@
-"""Request size limit: a body over ``MAX_BODY_BYTES`` is a 413, read no further, with or
-without a key (FastAPI reads and parses a JSON body before it checks the key)."""
+"""Request limits: a body over ``MAX_BODY_BYTES`` is a 413, read no further, with or without a
+key (FastAPI reads and parses a JSON body before it checks the key); a NUL character, which
+PostgreSQL text cannot hold, is a 422 naming the field."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.limits import MAX_BODY_BYTES
+from tests.api.conftest import seed
 
 JSON = {"content-type": "application/json"}
 
@@ -56,3 +59,70 @@ def test_a_body_at_the_limit_is_read(client: TestClient, admin: dict[str, str]) 
     )
     assert resp.status_code == 422
     assert "at least 1 item" in resp.json()["detail"][0]["msg"]
+
+
+# A NUL character: PostgreSQL text cannot hold one (psycopg: DataError, a 500 there)
+TEXTS_WITH_NUL = [
+    ("/depots", {"depot_id": "d9", "lon": 24.9, "lat": 60.2, "name": "a\x00b"}, "name"),
+    ("/cities", {"city_id": "c9", "source": "a\x00.osm.pbf"}, "source"),
+    (
+        "/bins",
+        {"bin_id": "b9", "lon": 24.9, "lat": 60.2, "capacity_l": 240, "street": "\x00"},
+        "street",
+    ),
+    ("/reports", {"report_id": "r9", "at": "2026-11-24T19:00:00+02:00", "text": "a\x00"}, "text"),
+    ("/alerts", {"bin_id": "b1", "note": "full\x00"}, "note"),
+    ("/vehicles/v1/downtimes", {"reason": "hydraulics\x00"}, "reason"),
+    ("/keys", {"role": "viewer", "name": "wall\x00screen"}, "name"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), TEXTS_WITH_NUL)
+def test_a_nul_character_in_a_text_is_422_naming_the_field(
+    client: TestClient, admin: dict[str, str], path: str, body: dict[str, object], field: str
+) -> None:
+    seed(client, admin)
+    resp = client.post(path, json=body, headers=admin)
+    assert resp.status_code == 422, resp.text
+    (error,) = resp.json()["detail"]
+    assert error["loc"] == ["body", field]
+    assert "NUL" in error["msg"] and "remove it" in error["msg"]
+
+
+def test_a_nul_character_in_a_missed_visits_reason_is_422(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    body = {
+        "vehicle_id": "v1",
+        "at": "2026-11-25T07:00:00+02:00",
+        "kind": "visit_missed",
+        "bin_id": "b1",
+        "reason": "parked\x00car",
+    }
+    resp = client.post("/plans/1/progress", json=body, headers=admin)
+    assert resp.status_code == 422
+    assert resp.json()["detail"][0]["loc"] == ["body", "reason"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("GET", "/bins/a%00b", "ident"),
+        ("PUT", "/depots/a%00b", "ident"),
+        ("DELETE", "/vehicles/a%00b", "ident"),
+        ("GET", "/bins/a%00b/density", "bin_id"),
+        ("GET", "/reports/a%00b", "report_id"),
+        ("GET", "/vehicles/a%00b/downtimes", "vehicle_id"),
+        ("DELETE", "/keys/a%00b", "key_id"),
+        ("GET", "/readings?bin_id=a%00b", "bin_id"),
+    ],
+)
+def test_a_nul_character_in_an_id_of_the_url_is_422(
+    client: TestClient, admin: dict[str, str], method: str, path: str, field: str
+) -> None:
+    body = {"depot_id": "a", "lon": 24.9, "lat": 60.2} if method == "PUT" else None
+    resp = client.request(method, path, json=body, headers=admin)
+    assert resp.status_code == 422, resp.text
+    error = resp.json()["detail"][0]
+    assert error["loc"][1] == field
+    assert "NUL" in error["msg"]

@@ -253,6 +253,22 @@ def test_bin_crud(pg_client: TestClient, pg_keys: dict[str, dict[str, str]]) -> 
     assert pg_client.get("/bins/b1", headers=viewer).status_code == 404
 
 
+def test_a_nul_character_is_422_not_a_database_error(
+    pg_client: TestClient, pg_keys: dict[str, dict[str, str]]
+) -> None:
+    """PostgreSQL text cannot hold a NUL (psycopg raises DataError: a 500): refused at the
+    field, in a body and in the URL, as on SQLite."""
+    admin = pg_keys["admin"]
+    body = {"bin_id": "b1", "lon": 24.94, "lat": 60.17, "capacity_l": 240, "street": "a\x00b"}
+    stored = pg_client.post("/bins", json=body, headers=admin)
+    assert stored.status_code == 422
+    assert stored.json()["detail"][0]["loc"] == ["body", "street"]
+    looked_up = pg_client.get("/bins/b%001", headers=admin)
+    assert looked_up.status_code == 422
+    assert looked_up.json()["detail"][0]["loc"] == ["path", "ident"]
+    assert pg_client.get("/bins", headers=admin).json() == []
+
+
 def test_readings_idempotent_and_committed_before_the_answer(
     pg_client: TestClient, pg_keys: dict[str, dict[str, str]], pg_url: str
 ) -> None:
