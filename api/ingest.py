@@ -5,8 +5,8 @@ a weight and no fill is a sensor that only weighs: its fill is derived at the bi
 set in the inventory, else measured from the file's rows, else from the readings and the
 trucks' pickups stored in the night's history window, as ``POST /readings`` does) is stored
 idempotently like ``POST /readings`` and then moved to ``done/``; its rejected rows (or the
-reason the whole file was, e.g. not UTF-8 text) are written next to it as
-``<name>.errors.txt``. Readings pushed through the API need no ingest.
+reason the whole file was, e.g. not UTF-8 text, or a line holding a NUL byte) are written
+next to it as ``<name>.errors.txt``. Readings pushed through the API need no ingest.
 """
 
 from __future__ import annotations
@@ -64,6 +64,19 @@ def _parsed(
         return io.read_readings_csv(path, inventory, derive=stored_too)
 
 
+def _nul_line(path: Path) -> str | None:
+    """Why ``path`` is not read when a line of it holds a NUL byte (a damaged file, or one
+    saved in UTF-16): PostgreSQL text cannot hold one, nor could the ids be looked up."""
+    with path.open("rb") as f:
+        for number, line in enumerate(f, start=1):
+            if b"\x00" in line:
+                return (
+                    f"{path.name}: line {number} holds a NUL character (\\x00): the file is "
+                    "damaged or not UTF-8 text (UTF-16?); save it as UTF-8 and drop it in again"
+                )
+    return None
+
+
 def _ingest_file(
     db: Database,
     path: Path,
@@ -71,6 +84,8 @@ def _ingest_file(
     ahead: Callable[[datetime], str | None] | None = None,
 ) -> tuple[IngestReport, list[str]]:
     try:  # a file not in UTF-8 is a FleetDataError
+        if (damaged := _nul_line(path)) is not None:
+            return IngestReport(files=1, rejected=1), [damaged]
         parsed = _parsed(db, path, history)
     except (FleetDataError, OSError) as exc:
         return IngestReport(files=1, rejected=1), [str(exc)]

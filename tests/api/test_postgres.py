@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL, make_url
 from api.app import create_app
 from api.db import AlertRow, Base, Database, DepotRow, PlanRow, ReadingRow
 from api.deps import Runtime
+from api.ingest import ingest_dir
 from api.migrate import alembic_config, upgrade_head
 from api.routing import Routing
 from api.scheduler import JOB_ID
@@ -267,6 +268,20 @@ def test_a_nul_character_is_422_not_a_database_error(
     assert looked_up.status_code == 422
     assert looked_up.json()["detail"][0]["loc"] == ["path", "ident"]
     assert pg_client.get("/bins", headers=admin).json() == []
+
+
+def test_a_reading_file_with_a_nul_character_is_rejected_not_a_database_error(
+    pg_client: TestClient, pg_runtime: Runtime, pg_keys: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """The nightly ingest of a file with a NUL byte: rejected into its errors file and
+    moved to done/ (looking its ids up raised psycopg's DataError, stopping the night)."""
+    seed(pg_client, pg_keys["admin"], n_bins=1)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a.csv").write_bytes(b"bin_id,at,fill_fraction\nb\x000,2026-11-24T22:00:00Z,0.7\n")
+    report = ingest_dir(pg_runtime.db, drop)
+    assert (report.files, report.stored, report.rejected) == (1, 0, 1)
+    assert "NUL" in (drop / "done" / "a.csv.errors.txt").read_text()
 
 
 def test_readings_idempotent_and_committed_before_the_answer(

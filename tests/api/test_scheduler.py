@@ -436,6 +436,26 @@ def test_a_file_that_is_not_text_does_not_stop_the_night(
     assert "not UTF-8" in (drop / "done" / "a.csv.errors.txt").read_text()
 
 
+def test_a_file_with_a_nul_character_is_rejected_naming_its_line(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A NUL byte (a damaged file, or one in UTF-16): the file is rejected with its line
+    and the fix, moved to done/, and the night's other file and plan go on (PostgreSQL
+    cannot even look the id up: the ingest raised and the night stayed 'running')."""
+    files = {
+        "a.csv": b"bin_id,at,fill_fraction\nb0,2026-11-24T21:00:00+02:00,0.6\n"
+        b"b\x001,2026-11-24T22:00:00+02:00,0.7\n",
+        "b.csv": b"bin_id,at,fill_fraction\nb1,2026-11-24T22:00:00+02:00,0.8\n",
+    }
+    run, plan_id, fake, drop = _night_with_drop(settings, tmp_path, files)
+    assert run.status == "done" and run.plan_id == plan_id
+    assert "2 file(s): 1 new reading(s), 0 duplicate(s), 1 rejected" in run.message
+    assert ("b1", 0.8) in {(r.bin_id, r.fill_fraction) for r in fake.calls[0]["readings"]}
+    assert sorted(p.name for p in drop.glob("*.csv")) == []
+    errors = (drop / "done" / "a.csv.errors.txt").read_text()
+    assert "line 3 holds a NUL character" in errors and "save it as UTF-8" in errors
+
+
 def test_an_unusable_drop_folder_does_not_stop_the_night(
     settings: Settings, tmp_path: Path
 ) -> None:
