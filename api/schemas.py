@@ -52,6 +52,9 @@ NoNul = AfterValidator(_no_nul)
 UrlKey = Annotated[str, NoNul]
 """An id in the URL (path or query): looked up as given (unknown: 404), but no NUL."""
 Name = Annotated[str, StringConstraints(max_length=200), NoNul]
+MAX_ROW_ID = 2**31 - 1
+"""The largest id of a table's Integer primary key (PostgreSQL's integer): a larger one in
+a URL is a 422, not a database error."""
 Stream = Annotated[
     str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_\-]*$")
 ]

@@ -14,7 +14,7 @@ from api.db import AlertRow, BinRow, PlanRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, RecordError
 from api.jobs import NOT_SENT
-from api.schemas import ERROR_RESPONSES, AlertIn, AlertOut
+from api.schemas import ERROR_RESPONSES, MAX_ROW_ID, AlertIn, AlertOut
 from api.security import CanDispatch, CanRead
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
@@ -114,7 +114,9 @@ def list_alerts(
 
 
 @router.get("/{alert_id}", response_model=AlertOut, summary="Get an alert")
-def get_alert(alert_id: Annotated[int, Path(ge=1, le=2**62)], db: DbDep, _: CanRead) -> AlertOut:
+def get_alert(
+    alert_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], db: DbDep, _: CanRead
+) -> AlertOut:
     with db.reader() as s:
         return AlertOut.model_validate(repo.get_or_404(s, AlertRow, alert_id, "alert"))
 
@@ -126,7 +128,7 @@ def get_alert(alert_id: Annotated[int, Path(ge=1, le=2**62)], db: DbDep, _: CanR
     responses={202: {"description": "Dismissed; a plan job of its day drops the visit"}},
 )
 def dismiss_alert(
-    alert_id: Annotated[int, Path(ge=1, le=2**62)],
+    alert_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
     response: Response,
     db: DbDep,
     jobs: JobsDep,

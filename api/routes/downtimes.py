@@ -17,7 +17,14 @@ from api.jobs import JobRunner
 from api.planner import Planner
 from api.routing import Routing
 from api.scheduler import schedule_back_in_service
-from api.schemas import ERROR_RESPONSES, DowntimeEndIn, DowntimeIn, DowntimeOut, NoNul
+from api.schemas import (
+    ERROR_RESPONSES,
+    MAX_ROW_ID,
+    DowntimeEndIn,
+    DowntimeIn,
+    DowntimeOut,
+    NoNul,
+)
 from api.security import CanDispatch, CanRead
 
 router = APIRouter(
@@ -25,7 +32,7 @@ router = APIRouter(
 )
 
 VehicleId = Annotated[str, Path(min_length=1, max_length=64), NoNul]
-DowntimeId = Annotated[int, Path(ge=1, le=2**62)]
+DowntimeId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 REPLANNED: dict[int | str, dict[str, Any]] = {
     202: {"description": "Stored; plan jobs of the days it changes are queued"}
 }

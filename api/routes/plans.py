@@ -17,6 +17,7 @@ from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, NotFoundError, RecordError
 from api.schemas import (
     ERROR_RESPONSES,
+    MAX_ROW_ID,
     PlanDiffOut,
     PlanIn,
     PlanOut,
@@ -29,7 +30,7 @@ from optimiser.plan import UnservedKind
 
 router = APIRouter(prefix="/plans", tags=["plans"], responses=ERROR_RESPONSES)
 
-PlanId = Annotated[int, Path(ge=1, le=2**62)]
+PlanId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def _exports(db: DbDep, plan_id: int) -> dict[str, Any]:

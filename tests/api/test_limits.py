@@ -126,3 +126,31 @@ def test_a_nul_character_in_an_id_of_the_url_is_422(
     error = resp.json()["detail"][0]
     assert error["loc"][1] == field
     assert "NUL" in error["msg"]
+
+
+# PostgreSQL's integer (the tables' Integer ids): a larger id in the URL was a 500 there
+BEYOND_INTEGER = 2**31
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("GET", f"/plans/{BEYOND_INTEGER}", "plan_id"),
+        ("GET", f"/plans/{BEYOND_INTEGER}/progress", "plan_id"),
+        ("GET", f"/plans/{BEYOND_INTEGER}/gpx/v1", "plan_id"),
+        ("GET", f"/alerts/{BEYOND_INTEGER}", "alert_id"),
+        ("POST", f"/alerts/{BEYOND_INTEGER}/dismiss", "alert_id"),
+        ("DELETE", f"/vehicles/v1/downtimes/{BEYOND_INTEGER}", "downtime_id"),
+    ],
+)
+def test_an_id_beyond_the_databases_integers_is_422(
+    client: TestClient, admin: dict[str, str], method: str, path: str, field: str
+) -> None:
+    resp = client.request(method, path, headers=admin)
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"][0]["loc"] == ["path", field]
+
+
+def test_the_largest_integer_id_is_looked_up(client: TestClient, admin: dict[str, str]) -> None:
+    resp = client.get(f"/plans/{BEYOND_INTEGER - 1}", headers=admin)
+    assert resp.status_code == 404

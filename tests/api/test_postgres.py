@@ -284,6 +284,17 @@ def test_a_reading_file_with_a_nul_character_is_rejected_not_a_database_error(
     assert "NUL" in (drop / "done" / "a.csv.errors.txt").read_text()
 
 
+def test_an_id_beyond_postgresqls_integer_is_422_not_a_database_error(
+    pg_client: TestClient, pg_keys: dict[str, dict[str, str]]
+) -> None:
+    """The tables' ids are PostgreSQL integers: 2**31 in the URL raised psycopg's
+    NumericValueOutOfRange (a 500); the largest integer is an unknown id."""
+    admin = pg_keys["admin"]
+    assert pg_client.get(f"/plans/{2**31}", headers=admin).status_code == 422
+    assert pg_client.get(f"/alerts/{2**31}", headers=admin).status_code == 422
+    assert pg_client.get(f"/plans/{2**31 - 1}", headers=admin).status_code == 404
+
+
 def test_readings_idempotent_and_committed_before_the_answer(
     pg_client: TestClient, pg_keys: dict[str, dict[str, str]], pg_url: str
 ) -> None:
