@@ -27,6 +27,16 @@ STATIC_TYPES: dict[str, str] = {
     "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
+# The page's buttons post with the key it keeps: no other site may frame it (clickjacking),
+# and only its own script runs (no inline or injected one; it writes data as text anyway).
+PAGE_HEADERS: dict[str, str] = {
+    "Cache-Control": "no-cache",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
 MAX_STREET_LINES = 20_000
 MAX_BBOX_DEG = 1.0
 
@@ -38,7 +48,7 @@ def _static(name: str) -> Response:
     if name not in STATIC_TYPES:
         raise NotFoundError("dashboard file", name)
     body = resources.files("api.dashboard").joinpath("static", name).read_bytes()
-    return Response(body, media_type=STATIC_TYPES[name], headers={"Cache-Control": "no-cache"})
+    return Response(body, media_type=STATIC_TYPES[name], headers=PAGE_HEADERS)
 
 
 @router.get("", include_in_schema=False)

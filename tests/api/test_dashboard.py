@@ -126,3 +126,15 @@ def test_page_has_a_line_for_the_last_nightly_run_read_from_health(client: TestC
     assert 'fetch("/health")' in js
     for field in ("last_nightly_run", "started_at", "plan_date", "scheduler_problem"):
         assert f".{field}" in js, field
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/static/app.js"])
+def test_the_page_may_not_be_framed_nor_run_other_scripts(client: TestClient, path: str) -> None:
+    """Its buttons post with the key it keeps (done, missed, dismiss, raise an alert): another
+    site framing it could have a dispatcher click them unseen (clickjacking). Only its own
+    script runs: no inline or injected one."""
+    headers = client.get(path).headers
+    assert headers["x-frame-options"] == "DENY"
+    policy = headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+    assert headers["x-content-type-options"] == "nosniff"
