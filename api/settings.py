@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -106,7 +107,7 @@ class Settings(BaseSettings):
             url = make_url(value)
         except ArgumentError:
             raise ValueError(
-                f"database_url {value!r} is not a database URL; e.g. "
+                f"database_url {_without_credentials(value)!r} is not a database URL; e.g. "
                 "'sqlite:////var/lib/binroute/binroute.db' or 'postgresql+psycopg://...'"
             ) from None
         path = url.database or ""
@@ -155,6 +156,16 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The city's time zone."""
         return ZoneInfo(self.timezone)
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` with its user and password, whatever is before its last ``@`` after the
+    scheme, as ``***``: an error about a malformed URL goes to stderr (the journal)."""
+    userinfo, at, host = url.rpartition("@")
+    if not at:
+        return url
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:/*", userinfo)
+    return f"{scheme.group(0) if scheme else ''}***@{host}"
 
 
 class SettingsError(ValueError):

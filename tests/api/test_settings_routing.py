@@ -104,6 +104,20 @@ def test_a_database_url_that_cannot_be_opened_is_a_clear_error(
     assert "Traceback" not in res.output
 
 
+def test_a_malformed_database_url_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A PostgreSQL URL with a slash missing: the error names the variable and the host, not
+    the password (it went whole to stderr, the service's journal)."""
+    url = "postgresql+psycopg:/binroute:S3cret:Pw@db.city.example/binroute"
+    monkeypatch.setenv("BINROUTE_DATABASE_URL", url)
+    res = CliRunner().invoke(app, ["serve", "--port", "1"])
+    assert res.exit_code == 2
+    assert "BINROUTE_DATABASE_URL" in res.output and "is not a database URL" in res.output
+    assert "'postgresql+psycopg:/***@db.city.example/binroute'" in res.output
+    assert "S3cret" not in res.output and "Pw@" not in res.output
+
+
 def test_haversine_routing_needs_no_file() -> None:
     routing = Routing("haversine")
     matrix = routing.provider()([(24.94, 60.17), (24.95, 60.18)])
