@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException  # what FastAPI raises, and its subclass
 
 from fleet.errors import FleetDataError
 from network.errors import NetworkError
@@ -72,15 +74,45 @@ def _unprocessable(details: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse({"detail": details}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
+def _not_json(request: Request) -> str:
+    """Why a body was not read as JSON: the Content-Type it came with."""
+    sent = request.headers.get("content-type") or "none"
+    return (
+        f"the body was not read as JSON: send it with Content-Type: application/json "
+        f"(it came with {sent!r})"
+    )
+
+
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = []
+    body = getattr(exc, "body", None)
     for err in exc.errors():
         loc = list(err.get("loc", ()))
-        body = getattr(exc, "body", None)
+        if loc == ["body"] and isinstance(body, bytes):  # FastAPI read JSON for JSON types only
+            details.append(_detail(loc, _not_json(request), None))
+            continue
         record = _record_of(body, loc[1:]) if loc and loc[0] == "body" else None
         details.append(_detail(loc, str(err.get("msg", "")), record))
     return _unprocessable(details)
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    """FastAPI's answer, but a 422 saying why for a JSON body it could not read (its 400
+    'There was an error parsing the body' named neither the cause nor the fix)."""
+    assert isinstance(exc, HTTPException)
+    cause = exc.__cause__
+    if exc.status_code == status.HTTP_400_BAD_REQUEST and isinstance(cause, UnicodeDecodeError):
+        byte = cause.object[cause.start]
+        msg = (
+            f"the body is not UTF-8 text (byte {byte:#04x} at {cause.start}); send the JSON "
+            "in UTF-8"
+        )
+        return _unprocessable([_detail(["body"], msg, None)])
+    if exc.status_code == status.HTTP_400_BAD_REQUEST and isinstance(cause, RecursionError):
+        msg = "the JSON is nested too deep to read; no body of this API nests more than 3 levels"
+        return _unprocessable([_detail(["body"], msg, None)])
+    return await http_exception_handler(request, exc)
 
 
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
@@ -104,6 +136,7 @@ async def _conflict(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
     for cls in (FleetDataError, InvalidProblemError, NetworkError):
         app.add_exception_handler(cls, _domain)
     app.add_exception_handler(RecordError, _record)
