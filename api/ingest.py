@@ -12,7 +12,7 @@ next to it as ``<name>.errors.txt``. Readings pushed through the API need no ing
 from __future__ import annotations
 
 import logging
-import shutil
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,6 +62,18 @@ def _parsed(
             return repo.fills_from_weights(s, records, window=history)
 
         return io.read_readings_csv(path, inventory, derive=stored_too)
+
+
+NOT_A_FILE = "not read: a symbolic link, or not a regular file; drop the file itself"
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as a new file: never through a link left in its place
+    (the drop folder is written by another system)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def _nul_line(path: Path) -> str | None:
@@ -118,18 +130,30 @@ def ingest_dir(
     weights alone are read at the densities the readings and pickups stored in ``history``
     (start, end; the night's plan's window) show, when given. A reading ``ahead`` says why
     it cannot be dated so (after the service's clock: ``JobRunner.ahead_of_clock``, as
-    ``POST /readings``) is rejected: it would stay the bin's newest reading for years."""
+    ``POST /readings``) is rejected: it would stay the bin's newest reading for years.
+
+    The folder is written by another system (a sensor gateway): a symbolic link in it is
+    not read (it could name any file the service may read, whose lines would go to the
+    errors file), and no errors file is written through one. A ``done`` that is a link
+    raises ``OSError`` (the night plans on the readings stored)."""
     if not folder.is_dir():
         log.warning("ingest folder %s does not exist; nothing ingested", folder)
         return IngestReport()
     done = folder / "done"
+    if done.is_symlink():
+        raise OSError(
+            f"{done} is a symbolic link: files would go where it points; make it a folder"
+        )
     done.mkdir(exist_ok=True)
     total = IngestReport()
     for path in sorted(folder.glob("*.csv")):
-        report, errors = _ingest_file(db, path, history, ahead)
+        if path.is_symlink() or not path.is_file():
+            report, errors = IngestReport(files=1, rejected=1), [f"{path.name}: {NOT_A_FILE}"]
+        else:
+            report, errors = _ingest_file(db, path, history, ahead)
         if errors:
-            (done / f"{path.name}.errors.txt").write_text("\n".join(errors) + "\n", "utf-8")
-        shutil.move(str(path), done / path.name)
+            _write_new(done / f"{path.name}.errors.txt", "\n".join(errors) + "\n")
+        os.replace(path, done / path.name)  # the entry itself: a link is moved, not followed
         total = IngestReport(
             total.files + report.files,
             total.stored + report.stored,
