@@ -221,6 +221,17 @@ def _dashboard(
             browser.close()
 
 
+def _until(page: Any, expression: str) -> None:
+    """Wait until ``expression`` is true in the page. ``page.wait_for_function`` polls by
+    evaluating a string in the page, which the dashboard's policy (``script-src 'self'``)
+    forbids; ``page.evaluate`` is the browser's own."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression!r} still false after {TIMEOUT_MS} ms")
+        page.wait_for_timeout(20)
+
+
 def _version(page: Any, version: int) -> str:
     """The value of version ``version``'s option in the Version menu."""
     value: str = page.eval_on_selector(
@@ -491,7 +502,7 @@ def test_a_click_the_service_takes_for_a_resend_marks_no_second_visit_done(
         with page.expect_response("**/progress") as answer:
             page.locator(f"tr[data-stop='{b}#2'] button.done-btn").click()
         assert answer.value.json()["resend"] is True
-        page.wait_for_function("document.getElementById('message').textContent !== ''")
+        _until(page, "document.getElementById('message').textContent !== ''")
         assert page.locator(f"tr.done[data-stop='{b}#2']").count() == 0
         assert page.locator(f"tr.done[data-stop='{b}']").count() == 1
         assert "taken for a resend" in page.inner_text("#message")
@@ -671,7 +682,7 @@ def test_a_plan_asked_for_while_a_truck_is_out_shows_each_drivers_change(
         page.click("#request-plan")
         page.wait_for_selector("#plan-status:has-text('v2: done')")
         page.evaluate("window.release()")
-        page.wait_for_function("window.busy === 0")
+        _until(page, "window.busy === 0")
         message = page.inner_text("#message")
         assert "ready" in message
         assert f"re-planned from where the trucks are on plan #{first['id']}" in message
@@ -880,7 +891,7 @@ def test_a_date_left_before_its_plans_came_is_not_shown(server: tuple[str, str])
             page.dispatch_event("#plan-date", "change")
         page.wait_for_selector(f"#plan-status:has-text('plan #{later['id']} ')")
         page.evaluate("window.release()")
-        page.wait_for_function("window.busy === 0")
+        _until(page, "window.busy === 0")
         assert page.inner_text("#plan-status").startswith(f"plan #{later['id']} v1: done")
         menu = page.eval_on_selector("#plan-select", "s => [...s.options].map((o) => o.value)")
         assert menu == [str(later["id"])]
