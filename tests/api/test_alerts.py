@@ -252,6 +252,33 @@ def test_a_dispatchers_alert_without_a_time_is_dated_by_the_services_clock(
     wait(runtime)
 
 
+def test_a_dispatchers_alert_older_than_the_readings_history_is_422(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """A year mistyped (2025 for 2026): no plan would ever take the alert (the plans take
+    in the alerts of the readings history's days), yet it was accepted, 202, to read
+    'no_plan' for good. The history's first day is still taken."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    days = runtime.settings.readings_history_days
+    first = runtime.jobs.carried_from(runtime.jobs.today())
+    before = datetime.combine(first - timedelta(days=1), datetime.min.time(), runtime.settings.tz)
+    resp = client.post(
+        "/alerts",
+        json={"bin_id": "b1", "at": (before + timedelta(hours=12)).isoformat()},
+        headers=dispatcher,
+    )
+    assert resp.status_code == 422
+    (error,) = resp.json()["detail"]
+    assert (error["loc"], error["record"]) == (["body", "at"], "bin_id='b1'")
+    assert f"older than the readings history ({days} days" in error["msg"]
+    assert "check the date" in error["msg"]
+    at = datetime.combine(first, datetime.min.time(), runtime.settings.tz) + timedelta(hours=7)
+    ok = client.post("/alerts", json={"bin_id": "b1", "at": at.isoformat()}, headers=dispatcher)
+    assert ok.status_code == 202, ok.text
+    wait(runtime)
+
+
 def test_citizen_report_raises_alert_for_nearest_bin(
     client: TestClient,
     keys: dict[str, dict[str, str]],
