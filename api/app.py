@@ -19,6 +19,7 @@ from api.planner import PipelinePlanner, Planner
 from api.routes import ROUTERS
 from api.routing import Routing
 from api.scheduler import start_scheduler, stop_scheduler
+from api.security import KeyBeforeBody
 from api.service_lock import ServiceLock
 from api.settings import Settings
 
@@ -85,7 +86,10 @@ def create_app(
 
     app = FastAPI(title="binroute", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime
-    app.add_middleware(BodyLimit)  # before the key is checked, FastAPI reads a JSON body
+    # FastAPI reads a JSON body before its dependencies check the key: the key first
+    # (KeyBeforeBody, the outer one), and no body over the limit (BodyLimit)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(KeyBeforeBody)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

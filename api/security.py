@@ -18,7 +18,11 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.db import ApiKeyRow, Database
 from api.settings import Settings
@@ -39,6 +43,9 @@ DISPATCH = frozenset({Role.DISPATCHER, Role.ADMIN})
 ADMIN = frozenset({Role.ADMIN})
 
 _header = APIKeyHeader(name="X-API-Key", auto_error=False)
+MISSING = "missing X-API-Key header"
+UNKNOWN = "unknown or revoked API key"
+CHALLENGE = {"WWW-Authenticate": "APIKey"}
 
 
 def _digest(salt: str, secret: str) -> str:
@@ -115,19 +122,44 @@ def _database(request: Request) -> Database:
 def current_role(request: Request, key: Annotated[str | None, Depends(_header)]) -> Role:
     """The caller's role; 401 when the key is missing or unknown."""
     if not key:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing X-API-Key header",
-            headers={"WWW-Authenticate": "APIKey"},
-        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, MISSING, headers=CHALLENGE)
     role = verify_key(_database(request), key)
     if role is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "unknown or revoked API key",
-            headers={"WWW-Authenticate": "APIKey"},
-        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNKNOWN, headers=CHALLENGE)
     return role
+
+
+def _has_body(headers: Headers) -> bool:
+    length = headers.get("content-length")
+    if length is not None:
+        return not length.isdigit() or int(length) > 0
+    return "transfer-encoding" in headers
+
+
+class KeyBeforeBody:
+    """ASGI middleware: a request that carries a body is a 401 unless its ``X-API-Key`` is
+    valid, before the body is read. FastAPI reads and parses a JSON body before its
+    dependencies check the key, so any client could have the service parse up to
+    ``api.limits.MAX_BODY_BYTES`` (a 20 MB array of empty arrays takes some 450 MB). Every
+    route that takes a body needs a key; the route's own check (the role) follows."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_body(headers := Headers(scope=scope)):
+            await self.app(scope, receive, send)
+            return
+        key = headers.get("x-api-key")
+        why = MISSING if not key else None
+        if key:
+            db: Database = scope["app"].state.runtime.db
+            why = UNKNOWN if await run_in_threadpool(verify_key, db, key) is None else None
+        if why is None:
+            await self.app(scope, receive, send)
+            return
+        answer = JSONResponse({"detail": why}, status.HTTP_401_UNAUTHORIZED, headers=CHALLENGE)
+        await answer(scope, receive, send)
 
 
 def require(allowed: frozenset[Role]) -> Callable[[Role], Role]:

@@ -1,6 +1,6 @@
-"""Request limits: a body over ``MAX_BODY_BYTES`` is a 413, read no further, with or without a
-key (FastAPI reads and parses a JSON body before it checks the key); a NUL character, which
-PostgreSQL text cannot hold, is a 422 naming the field."""
+"""Request limits: FastAPI reads and parses a JSON body before it checks the key, so a body
+without a valid key is a 401 before it is read, and one over ``MAX_BODY_BYTES`` a 413, read
+no further; a NUL character, which PostgreSQL text cannot hold, is a 422 naming the field."""
 
 from __future__ import annotations
 
@@ -30,10 +30,12 @@ def _chunks(size: int, chunk: int = 1_000_000) -> Iterator[bytes]:
     yield b"]"
 
 
-def test_a_declared_body_over_the_limit_is_413_without_a_key(client: TestClient) -> None:
-    """Not a 401 after the whole body was read and parsed: an unauthenticated client could
-    make the service hold any size in memory."""
-    resp = client.post("/readings", content=_padded_array(MAX_BODY_BYTES + 1), headers=JSON)
+def test_a_declared_body_over_the_limit_is_413(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    """Answered at once, not read (without a valid key: 401, before it too)."""
+    headers = {**keys["sensor"], **JSON}
+    resp = client.post("/readings", content=_padded_array(MAX_BODY_BYTES + 1), headers=headers)
     assert resp.status_code == 413
     assert "20 MB" in resp.json()["detail"]
 
@@ -154,3 +156,44 @@ def test_an_id_beyond_the_databases_integers_is_422(
 def test_the_largest_integer_id_is_looked_up(client: TestClient, admin: dict[str, str]) -> None:
     resp = client.get(f"/plans/{BEYOND_INTEGER - 1}", headers=admin)
     assert resp.status_code == 404
+
+
+NOT_JSON = b'[{"bin_id": "b1", '  # cut short: a 422 once it is read
+
+
+@pytest.mark.parametrize("key", [None, "br_0000_0000", "not-a-key"])
+def test_a_body_without_a_valid_key_is_401_before_it_is_read(
+    client: TestClient, key: str | None
+) -> None:
+    """FastAPI reads and parses a JSON body before it checks the key: any client could
+    have the service parse 20 MB (a 20 MB array of empty arrays takes some 450 MB); the
+    answer to a cut-short body was its JSON error, 422. Now the key comes first."""
+    headers = {**JSON, **({} if key is None else {"X-API-Key": key})}
+    resp = client.post("/readings", content=NOT_JSON, headers=headers)
+    assert resp.status_code == 401, resp.text
+    assert resp.headers["www-authenticate"] == "APIKey"
+
+
+def test_a_body_with_a_revoked_key_is_401_before_it_is_read(
+    client: TestClient, admin: dict[str, str], keys: dict[str, dict[str, str]]
+) -> None:
+    viewer = keys["viewer"]
+    key_id = viewer["X-API-Key"].split("_")[1]
+    assert client.delete(f"/keys/{key_id}", headers=admin).status_code == 204
+    resp = client.put("/bins/b1", content=NOT_JSON, headers={**viewer, **JSON})
+    assert resp.status_code == 401
+    assert resp.json()["detail"] == "unknown or revoked API key"
+
+
+def test_a_body_with_a_valid_key_is_read(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    """Read, then answered as before: its JSON error, or the role's 403."""
+    resp = client.post("/readings", content=NOT_JSON, headers={**keys["sensor"], **JSON})
+    assert resp.status_code == 422
+    good = client.post(
+        "/bins",
+        json={"bin_id": "b9", "lon": 24.9, "lat": 60.1, "capacity_l": 240},
+        headers=keys["sensor"],
+    )
+    assert good.status_code == 403
