@@ -1112,3 +1112,53 @@ def test_a_stopped_scheduler_is_shown_in_red_from_the_healths_503(
         )
         assert page.get_attribute("#nightly", "class") == "failed"
     assert [e for e in errors if "503" not in e] == [] and external == []
+
+
+def test_a_bin_missed_off_its_trucks_route_stays_shown_after_a_reload(
+    server: tuple[str, str],
+) -> None:
+    """The dispatcher's page still shows the day's first version when a truck is taken out
+    of service (through the API: a re-plan gives it no bin); marking its first stop missed
+    there is a miss off its route in the newest version (``off_route``: no stop of the bin
+    passed). The truck's card lists it, with its reason, after the crew's alert's reroute
+    and after a reload (the page dropped it from the service's data), and the bin's visit
+    in the newest version, another truck's, is not marked missed."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    plan = _planned(base, key)
+    headers = {"X-API-Key": key}
+    with httpx.Client(base_url=base, timeout=10) as c:
+        doc = c.get(f"/plans/{plan['id']}/routes", headers=headers).json()
+    route = next(r for r in doc["routes"] if any(v["kind"] == "bin" for v in r["visits"]))
+    truck = route["vehicle_id"]
+    b = next(v["ref"] for v in route["visits"] if v["kind"] == "bin")
+    stop = f".truck[data-truck='{truck}'] tr[data-stop='{b}']"
+    line = f".truck[data-truck='{truck}'] [data-off-route='{b}']"
+    with _dashboard(base, key, errors, external) as page:
+        page.wait_for_selector(stop)
+        with httpx.Client(base_url=base, timeout=10) as c:
+            down = c.post(f"/vehicles/{truck}/downtimes", json={}, headers=headers)
+            assert down.status_code == 202, down.text
+            (replan,) = down.json()["replans"]
+            deadline = time.monotonic() + 60
+            while c.get(f"/plans/{replan}", headers=headers).json()["status"] != "done":
+                assert time.monotonic() < deadline, "the re-plan did not finish"
+                time.sleep(0.2)
+        page.once("dialog", lambda d: d.accept("locked enclosure"))
+        page.locator(f"{stop} button.missed-btn").click()
+        page.wait_for_selector("#message:text-matches('rerouted into plan|no truck can collect')")
+        for _ in range(2):  # as shown after the alert's reroute, then reloaded
+            page.wait_for_selector(f"{line}:has-text('locked enclosure')")
+            assert "off its route" in page.inner_text(line)
+            assert page.locator(f"tr.done[data-stop='{b}']").count() == 0
+            page.reload()
+            page.wait_for_selector(".truck table.stops")
+        _shot(page, "missed_off_route")
+    with httpx.Client(base_url=base, timeout=10) as c:
+        progress = c.get(f"/plans/{plan['id']}/progress", headers=headers).json()
+    assert [(p["kind"], p["bin_id"], p["vehicle_id"], p["off_route"]) for p in progress] == [
+        ("visit_missed", b, truck, True)
+    ]
+    assert errors == []
+    assert external == []

@@ -12,6 +12,7 @@ const state = {
   key: localStorage.getItem("binroute.key") || "",
   planId: null, plan: null, planRow: null, geojson: null,
   bins: [], depots: [], sites: [], fill: {}, alerts: [], reports: [], done: new Map(), unloaded: new Map(),
+  offMissed: [], // bins a truck's crew could not empty off its route: {vehicle_id, bin_id, at, reason}
   streets: [], tiles: false, view: null, diffFor: null,
   date: null, // the date of the data shown (the date box may already show the next one)
   typed: new Map(), // "<date>|<stop ref>" -> the "fill %" typed in a stop's row, not yet sent
@@ -199,7 +200,7 @@ async function loadPlanList(selectId, t = ticket()) {
 async function loadPlan(planId, t = ticket()) {
   // the plan, the trucks' progress, the date's inventory and the streets around, shown
   // together once all came; false (nothing shown) when a newer load overtook this one
-  const got = { planId, planRow: null, plan: null, geojson: null, done: new Map(), unloaded: new Map() };
+  const got = { planId, planRow: null, plan: null, geojson: null, done: new Map(), unloaded: new Map(), offMissed: [] };
   if (planId) {
     got.planRow = await api(`/plans/${planId}`);
     if (got.planRow.status === "done") {
@@ -212,6 +213,8 @@ async function loadPlan(planId, t = ticket()) {
         if (p.resend) continue; // the truck's last report sent again: no second visit
         if (p.kind === "visit_done" && p.bin_id) noteEmptying(p.bin_id, p.fill_fraction ?? null, got.done);
         if (p.kind === "visit_missed" && p.bin_id && !p.off_route) noteEmptying(p.bin_id, MISSED, got.done);
+        // off its route: no stop of the bin passed (its visits stay to do), listed on the truck's card
+        if (p.kind === "visit_missed" && p.bin_id && p.off_route) got.offMissed.push(p);
         if (p.kind === "disposal_done" && p.site_id) noteUnloading(p.vehicle_id, p.site_id, got.unloaded);
       }
     }
@@ -537,6 +540,10 @@ function renderTrucks() {
     }, down ? "back in service" : "out of service"));
     service.addEventListener("click", () => setService(r.vehicle_id, service));
     const work = r.visits;
+    for (const p of state.offMissed.filter((x) => x.vehicle_id === r.vehicle_id)) {
+      card.appendChild(el("div", { class: "off-route", "data-off-route": p.bin_id },
+        `${p.bin_id} missed off its route at ${localClock(p.at)}${p.reason ? ` (${p.reason})` : ""}`));
+    }
     if (!r.bins) { card.appendChild(el("div", { class: "muted" }, "not used today")); return; }
     const t = card.appendChild(el("table", { class: "stops" }));
     t.innerHTML = "<tr><th>#</th><th>stop</th><th>ETA</th><th>fill at pickup</th><th></th></tr>";
@@ -769,11 +776,15 @@ async function markMissed(vehicleId, visit, button) {
     if (reason) body.reason = reason;
     const got = await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
     if (got.resend) return await resent(vehicleId, `${visit.ref} missed`); // no new alert
-    noteEmptying(bin, MISSED);
+    // judged by the day's newest plan: off the truck's route there (the page shows an older
+    // version), it passed no stop, and is listed on the truck's card as a reload shows it
+    if (got.off_route) state.offMissed.push(got);
+    else noteEmptying(bin, MISSED);
     state.typed.delete(typedKey(visit.ref));
     renderMap();
     renderTrucks();
-    say(`${visit.ref} missed by ${vehicleId}${reason ? ` (${reason})` : ""}`, true);
+    const off = got.off_route ? " off its route in the day's newest plan" : "";
+    say(`${visit.ref} missed by ${vehicleId}${off}${reason ? ` (${reason})` : ""}`, true);
     // the alert the report raised (a plan of an earlier day raises none): the newest crew's
     const alerts = await api(`/alerts?plan_date=${state.date}`);
     const alert = alerts.filter((a) => a.bin_id === bin && a.source === "crew").pop();
