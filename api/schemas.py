@@ -530,6 +530,10 @@ class HealthOut(_Out):
     database: str
     city: str = Field(description="the street network plans are made on (setting CITY)")
     timezone: str = Field(description="the city's time zone (setting TIMEZONE)")
+    max_snap_m: float = Field(
+        description="how far in metres a bin, depot or site may stand from the nearest drivable "
+        "street of the city (setting MAX_SNAP_M): plans list a bin farther unserved"
+    )
     scheduler: Literal["running", "stopped", "disabled"] = Field(
         description="the nightly scheduler: disabled by setting SCHEDULER_ENABLED, running, or "
         "stopped although enabled (the answer is then a 503, status 'degraded')"

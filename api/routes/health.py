@@ -50,7 +50,8 @@ def _scheduler_state(runtime: Runtime) -> tuple[SchedulerState, datetime | None,
 )
 def health(runtime: RuntimeDep, response: Response) -> HealthOut:
     """The database answers; the street network and time zone the plans are made in (the
-    service's ``CITY`` and ``TIMEZONE`` settings, not the ``/cities`` catalogue); the nightly
+    service's ``CITY`` and ``TIMEZONE`` settings, not the ``/cities`` catalogue) and how far
+    from its streets a bin may stand (``MAX_SNAP_M``); the nightly
     scheduler's state and next run, and the last nightly run. 503 (``status`` ``degraded``)
     when the scheduler is enabled but not running (``scheduler_problem`` says why): no plan
     would be made tonight."""
@@ -66,6 +67,7 @@ def health(runtime: RuntimeDep, response: Response) -> HealthOut:
         database=runtime.db.engine.dialect.name,
         city=runtime.settings.city,
         timezone=runtime.settings.timezone,
+        max_snap_m=runtime.settings.max_snap_m,
         scheduler=scheduler,
         scheduler_problem=problem,
         next_nightly_run=next_run,

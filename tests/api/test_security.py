@@ -17,6 +17,7 @@ from api.routing import Routing
 from api.scheduler import JOB_ID
 from api.security import Role, create_key, issue_key
 from api.settings import Settings
+from network import MAX_SNAP_M
 from network.providers import HaversineProvider
 from tests.api.conftest import MORNING
 from tests.api.fakes import FakePlanner
@@ -121,6 +122,17 @@ def test_health_needs_no_key(client: TestClient, runtime: Runtime) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok"
     assert (body["city"], body["timezone"]) == (runtime.settings.city, "Europe/Helsinki")
+
+
+def test_health_shows_the_snap_limit_plans_are_made_with(settings: Settings) -> None:
+    """``max_snap_m``: the setting ``MAX_SNAP_M`` (``network.MAX_SNAP_M`` by default), how
+    far from a street a bin may stand before plans list it unserved."""
+    for limit in (None, 40.0):
+        chosen = settings if limit is None else settings.model_copy(update={"max_snap_m": limit})
+        app = create_app(chosen, planner=FakePlanner(), routing=Routing.static(HaversineProvider()))
+        with TestClient(app) as client:
+            body = client.get("/health").json()
+        assert body["max_snap_m"] == (MAX_SNAP_M if limit is None else limit)
 
 
 def test_health_says_the_scheduler_is_disabled_and_the_last_nightly_run(
