@@ -84,6 +84,21 @@ def load_inventory(session: Session) -> Inventory:
     )
 
 
+def load_fleet(session: Session) -> Inventory:
+    """The trucks, their depots and their downtimes as an ``Inventory`` without bins or sites:
+    when each stream's trucks next come (``optimiser.daily.stream_opportunities``)."""
+    return Inventory(
+        bins=(),
+        depots=tuple(mapping.depot_record(r) for r in session.scalars(select(DepotRow))),
+        vehicles=tuple(mapping.vehicle_record(r) for r in session.scalars(select(VehicleRow))),
+        sites=(),
+        downtimes=tuple(
+            mapping.downtime_record(r)
+            for r in session.scalars(select(DowntimeRow).order_by(DowntimeRow.id))
+        ),
+    )
+
+
 def load_readings(
     session: Session, since: datetime, until: datetime, bin_ids: Iterable[str] | None = None
 ) -> list[FillReading]:

@@ -395,6 +395,20 @@ def _noted(day: DayPlan, notes: Sequence[str]) -> DayPlan:
     )
 
 
+def stream_opportunities(
+    inventory: Inventory, plan_date: date, tz: tzinfo, policy: CollectionPolicy | None = None
+) -> dict[str, datetime | None]:
+    """Each stream's next opportunity after ``plan_date`` as plans of that day read it: the
+    ``policy``'s days after the start of the day's first shift, or later when the trucks
+    taking the stream are out of service then (``inventory.downtimes``); None when none
+    comes within the horizon (:func:`fleet.models.next_opportunities`). The policy decides
+    the day's must bins by it, so a downtime on a later day that changes it changes the
+    plans of ``plan_date`` too."""
+    collect_at = collection_period(inventory, plan_date, tz)[0]
+    gap = (policy or CollectionPolicy()).next_opportunity_after(collect_at) - collect_at
+    return next_opportunities(inventory, plan_date, tz, gap=gap)
+
+
 def _forecast(
     inventory: Inventory,
     readings: Sequence[FillReading],
@@ -411,11 +425,10 @@ def _forecast(
     at its start or at ``start_at`` when later (as in :func:`plan_day`). A bin's next
     opportunity stays the policy's days after the start of the day's first shift of a truck
     taking its stream, or later when those trucks are out of service then, whenever the plan
-    is made (:func:`fleet.models.next_opportunities`; a stream no truck takes, or none in
-    service within its horizon, has none: its bins are must bins today)."""
+    is made (:func:`stream_opportunities`; a stream no truck takes, or none in service
+    within its horizon, has none: its bins are must bins today)."""
     collect_at, collect_until = collection_period(inventory, plan_date, tz)
-    gap = policy.next_opportunity_after(collect_at) - collect_at
-    nexts = next_opportunities(inventory, plan_date, tz, gap=gap)
+    nexts = stream_opportunities(inventory, plan_date, tz, policy)
     if start_at is not None:
         collect_at = min(max(collect_at, start_at), collect_until)
     soonest = collect_at + timedelta(seconds=1)

@@ -1,4 +1,5 @@
-"""Trucks out of service: each downtime re-plans the days it changes (today and later)."""
+"""Trucks out of service: each downtime re-plans the days it changes (today and later): the
+days it touches, and the days before whose bins' next collection it puts off."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from api.schemas import (
     NoNul,
 )
 from api.security import CanDispatch, CanRead
+from fleet.models import Inventory
 
 router = APIRouter(
     prefix="/vehicles/{vehicle_id}/downtimes", tags=["vehicles"], responses=ERROR_RESPONSES
@@ -61,10 +63,14 @@ def add_downtime(
     bin, with a note. Each day from today with a finished plan that the downtime touches
     is planned again (202; ``replans``): made while trucks are out, the rest of the day is
     re-planned from where they are, the truck keeping the visits it did and its bins going
-    to the others. At its ``end`` the nightly scheduler re-plans that day again (when it is
-    today and has a plan), so the truck back in service takes bins again."""
+    to the others. So is each such day whose bins it gives a later next collection (the
+    truck's streams have no other truck in service then: a downtime tomorrow makes today's
+    plan take the bins that would overflow before the trucks come again). At its ``end``
+    the nightly scheduler re-plans that day again (when it is today and has a plan), so the
+    truck back in service takes bins again."""
     with db.writer() as s:
         repo.get_or_404(s, VehicleRow, vehicle_id, "vehicle")
+        before = repo.load_fleet(s)
         row = DowntimeRow(
             vehicle_id=vehicle_id,
             start_at=item.start_at or jobs.clock(),
@@ -75,7 +81,7 @@ def add_downtime(
         s.add(row)
         s.flush()
         s.refresh(row)  # its instants as stored: UTC
-        days = _days_touched(s, jobs, row.start_at, row.end_at)
+        days = _days_changed(s, jobs, row.start_at, row.end_at, before)
         out = DowntimeOut.model_validate(row)
     schedule_back_in_service(runtime, out.id, out.end_at)
     return _replanned(out, days, response, jobs, planner, routing)
@@ -117,23 +123,30 @@ def end_downtime(
     the response shows it ending at its start."""
     with db.writer() as s:
         row = _own(s, vehicle_id, downtime_id)
+        before = repo.load_fleet(s)
         at = item.at or jobs.clock()
         called_off = at <= row.start_at  # it never applies
         if called_off:
-            days = _days_touched(s, jobs, row.start_at, row.end_at)
             out = DowntimeOut.model_validate(row).model_copy(update={"end_at": row.start_at})
             s.delete(row)
+            s.flush()
+            days = _days_changed(s, jobs, row.start_at, row.end_at, before)
         else:
-            out, days = _ended(s, jobs, row, at, downtime_id)
+            out, days = _ended(s, jobs, row, at, downtime_id, before)
     schedule_back_in_service(runtime, downtime_id, None if called_off else out.end_at)
     return _replanned(out, days, response, jobs, planner, routing)
 
 
 def _ended(
-    s: Session, jobs: JobRunner, row: DowntimeRow, at: datetime, downtime_id: int
+    s: Session,
+    jobs: JobRunner,
+    row: DowntimeRow,
+    at: datetime,
+    downtime_id: int,
+    before: Inventory,
 ) -> tuple[DowntimeOut, list[date]]:
-    """Downtime ``row`` ending at ``at`` (after its start), and the days that changes; a
-    422 when that would lengthen it."""
+    """Downtime ``row`` ending at ``at`` (after its start), and the days that changes (the
+    fleet ``before`` it: :func:`_days_changed`); a 422 when that would lengthen it."""
     was = row.end_at
     if was is not None and at >= was:
         raise RecordError(
@@ -145,7 +158,7 @@ def _ended(
     row.end_at = at
     s.flush()
     s.refresh(row)  # its instants as stored: UTC
-    return DowntimeOut.model_validate(row), _days_touched(s, jobs, at, was)
+    return DowntimeOut.model_validate(row), _days_changed(s, jobs, at, was, before)
 
 
 @router.delete(
@@ -167,9 +180,11 @@ def delete_downtime(
 ) -> DowntimeOut:
     with db.writer() as s:
         row = _own(s, vehicle_id, downtime_id)
-        days = _days_touched(s, jobs, row.start_at, row.end_at)
+        before = repo.load_fleet(s)
         out = DowntimeOut.model_validate(row)
         s.delete(row)
+        s.flush()
+        days = _days_changed(s, jobs, row.start_at, row.end_at, before)
     schedule_back_in_service(runtime, downtime_id, None)
     return _replanned(out, days, response, jobs, planner, routing)
 
@@ -182,16 +197,27 @@ def _own(s: Session, vehicle_id: str, downtime_id: int) -> DowntimeRow:
     return row
 
 
-def _days_touched(s: Session, jobs: JobRunner, start: datetime, end: datetime | None) -> list[date]:
-    """The days from today with a finished plan (or a plan job under way) that the instants
-    [start, end) touch (end None: every one from ``start``'s day)."""
+def _days_changed(
+    s: Session, jobs: JobRunner, start: datetime, end: datetime | None, before: Inventory
+) -> list[date]:
+    """The days from today with a finished plan (or a plan job under way) that a change of
+    the downtimes over the instants [start, end) (end None: every one from ``start``'s day)
+    changes, the fleet ``before`` it and as stored now: each day it touches (its trucks'
+    hours), and each day whose streams it gives another next collection
+    (``optimiser.daily.stream_opportunities``: the policy's must bins of that day)."""
+    from optimiser.daily import stream_opportunities
+
     tz = jobs.settings.tz
+    after = repo.load_fleet(s)
 
     def touched(day: date) -> bool:
         midnight = datetime.combine(day, time(0), tzinfo=tz)
         return start < midnight + timedelta(days=1) and (end is None or end > midnight)
 
-    return [d for d in repo.planned_days(s, jobs.today()) if touched(d)]
+    def sooner_or_later(day: date) -> bool:
+        return stream_opportunities(before, day, tz) != stream_opportunities(after, day, tz)
+
+    return [d for d in repo.planned_days(s, jobs.today()) if touched(d) or sooner_or_later(d)]
 
 
 def _replanned(

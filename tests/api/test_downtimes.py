@@ -130,3 +130,36 @@ def test_ending_a_downtime_before_it_starts_calls_it_off(
     assert off.status_code == 200, off.text
     assert off.json()["end_at"] == off.json()["start_at"] == "2026-11-26T04:00:00Z"
     assert client.get(URL, headers=dispatcher).json() == []
+
+
+def test_a_downtime_days_ahead_replans_the_days_whose_next_collection_it_puts_off(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """The eve of the 25th, which has a plan: a workshop day on the 26th touches no hour of
+    the 25th, but with both trucks out then, the 25th's bins are next collected on the 27th,
+    not the 26th, so the 25th's must bins change: the 25th is planned again (202). v2 out
+    alone (v1 still comes on the 26th) changes nothing (201); v1's day called off, the 25th
+    again; v2's then deleted, nothing again."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    day = {"start_at": "2026-11-26T00:00:00+02:00", "end_at": "2026-11-27T00:00:00+02:00"}
+    alone = client.post("/vehicles/v2/downtimes", json=day, headers=dispatcher)
+    assert alone.status_code == 201 and alone.json()["replans"] == [], alone.text
+    both = client.post(URL, json=day, headers=dispatcher)
+    assert both.status_code == 202, both.text
+    (job,) = both.json()["replans"]
+    wait(runtime)
+    row = client.get(f"/plans/{job}", headers=dispatcher).json()
+    assert (row["plan_date"], row["origin"], row["status"]) == (PLAN_DATE, "downtime", "done")
+    assert sorted(d.vehicle_id for d in planner.calls[-1]["inventory"].downtimes) == ["v1", "v2"]
+    back = client.post(f"{URL}/{both.json()['id']}/end", json={}, headers=dispatcher)
+    assert back.status_code == 202 and len(back.json()["replans"]) == 1, back.text  # called off
+    wait(runtime)
+    assert [d.vehicle_id for d in planner.calls[-1]["inventory"].downtimes] == ["v2"]
+    gone = client.delete(f"/vehicles/v2/downtimes/{alone.json()['id']}", headers=dispatcher)
+    assert gone.status_code == 200 and gone.json()["replans"] == [], gone.text
