@@ -1302,6 +1302,38 @@ def test_an_emptying_reported_late_and_dated_before_the_plan_s_start_is_taken_in
     assert new["violations"] == []
 
 
+def test_a_plan_asked_for_after_an_emptying_off_route_counts_it_collected(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The day is planned at 10:30 (no truck out: ``plan_day``, from then on). At 11:00 a
+    crew empties a bin no route has (too empty to plan); a plan asked for at 11:30 is a
+    re-plan from where the trucks are (its parent the 10:30 plan), never a plan of the day
+    anew, and its ``bins_collected`` counts that emptying with the routes' pickups (so
+    ``plan_day`` is never handed work done off a route to count)."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=6)
+    low = [{"bin_id": "b5", "at": f"{PLAN_DATE}T08:00:00+02:00", "fill_fraction": 0.05}]
+    assert real_client.post("/readings", json=low, headers=key).is_success
+    made = datetime.fromisoformat(f"{PLAN_DATE}T10:30:00+02:00")
+    runtime.jobs.clock = lambda: made
+    plan = _planned(real_client, key, runtime)
+    assert all("b5" not in _bins_of(real_client, key, plan["id"], v) for v in ("v1", "v2"))
+    at = made + timedelta(minutes=30)
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b5", "at": at.isoformat()}
+    resp = real_client.post(f"/plans/{plan['id']}/progress", json=done, headers=key)
+    assert resp.status_code == 201 and resp.json()["off_route"] is True, resp.text
+    runtime.jobs.clock = lambda: made + timedelta(hours=1)
+    again = _planned(real_client, key, runtime)
+    assert again["parent_id"] == plan["id"]
+    doc = real_client.get(f"/plans/{again['id']}/routes", headers=key).json()
+    pickups = sum(
+        v["kind"] == "bin" and not v.get("missed") for r in doc["routes"] for v in r["visits"]
+    )
+    assert again["kpis"]["bins_collected"] == pickups + 1
+    assert doc["violations"] == []
+
+
 class _HeldReplans(PipelinePlanner):
     """The pipeline, each re-plan held at its start until the test lets it go on:
     ``entered`` is set once one started (its inputs read), ``release`` lets it go on."""
