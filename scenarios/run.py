@@ -181,6 +181,13 @@ def reason_kind(unserved: Unserved) -> str:
     return REASON_KINDS.get(unserved.kind, unserved.reason)
 
 
+def reasons_cell(by_reason: Mapping[str, int]) -> str:
+    """Counts of unserved must bins by :func:`reason_kind` as one cell, the
+    ``unserved_reasons`` of days.csv and sweep.csv: ``"label: n; label: n"`` in the order
+    given (most first), ``""`` when none."""
+    return "; ".join(f"{kind}: {n}" for kind, n in by_reason.items())
+
+
 def _trip_loads(
     day: DayPlan, taken: Mapping[tuple[str, int], tuple[float, float]]
 ) -> tuple[int, int, float]:
@@ -424,7 +431,7 @@ def day_rows(result: ScenarioResult) -> list[dict[str, Any]]:
             row = asdict(r)
             del row["unserved_why"]  # each in unserved.csv (unserved_rows), counted here
             kinds = Counter(reason_kind(u) for u in r.unserved_why)
-            row["unserved_reasons"] = "; ".join(f"{k}: {n}" for k, n in kinds.most_common())
+            row["unserved_reasons"] = reasons_cell(dict(kinds.most_common()))
             row["plan_date"] = r.plan_date.isoformat()
             row["mean_fill_at_pickup"] = round(r.mean_fill_at_pickup, 3)
             row["scenario"] = result.config.name

@@ -9,8 +9,10 @@ scheduler is an error after :data:`PROBE_TIMEOUT_S`, not an endless wait). Every
 city file is checked before any point runs. Results come back as they finish
 (``as_completed``) and feed a progress callback.
 
-Outputs: ``sweep.csv`` / ``sweep.md`` (one row per point and policy) and ``sweep.png`` (km
-and overflow events against each parameter, a line per policy).
+Outputs: ``sweep.csv`` / ``sweep.md`` (one row per point and policy: the totals of
+:data:`scenarios.run.KPI_COLUMNS`, then ``unserved_reasons``, the unserved must bins counted
+by reason in days.csv's words, :func:`scenarios.run.reasons_cell`) and ``sweep.png`` (km and
+overflow events against each parameter, a line per policy).
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from typing import Any
 
 from scenarios.config import ScenarioConfig, ScenarioError, with_param
 from scenarios.report import CSV_NOTE, Table, whole_numbers
-from scenarios.run import KPI_COLUMNS, run_scenario
+from scenarios.run import KPI_COLUMNS, reasons_cell, run_scenario
 
-SWEEP_COLUMNS = ("parameter", "value", "policy", *KPI_COLUMNS)
+SWEEP_COLUMNS = ("parameter", "value", "policy", *KPI_COLUMNS, "unserved_reasons")
 ProgressFn = Callable[[int, int, str], None]
 PROBE_TIMEOUT_S = 10.0  # a Dask scheduler answers who it is within this, or it is not one
 
@@ -57,9 +59,13 @@ def sweep_points(cfg: ScenarioConfig) -> list[tuple[SweepPoint, ScenarioConfig]]
 
 
 def run_point(cfg: ScenarioConfig) -> list[dict[str, Any]]:
-    """Run one sweep point (in a Dask worker): the totals of each policy as rows."""
+    """Run one sweep point (in a Dask worker): the totals of each policy as rows, with its
+    unserved must bins counted by reason (``unserved_reasons``)."""
     result = run_scenario(cfg)
-    return [{"policy": p.policy, **p.totals} for p in result.policies]
+    return [
+        {"policy": p.policy, **p.totals, "unserved_reasons": reasons_cell(p.unserved_by_reason)}
+        for p in result.policies
+    ]
 
 
 class SweepError(RuntimeError):
@@ -193,7 +199,7 @@ def _gather(
     rows = []
     for i, (p, _) in enumerate(points):
         for r in done[i]:
-            rows.append((p.parameter, p.value, r["policy"], *(r[c] for c in KPI_COLUMNS)))
+            rows.append((p.parameter, p.value, *(r[c] for c in SWEEP_COLUMNS[2:])))
     return rows
 
 

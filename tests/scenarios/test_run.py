@@ -379,7 +379,9 @@ def test_trucks_used_says_it_is_a_mean_per_day_where_people_read_it(tmp_path: Pa
         assert next(csv.DictReader(fh))["trucks_used"] == "2.5"
     headers = [str(c.header) for c in rich_table([result]).columns]
     assert "trucks_used (mean per day)" in headers and "trucks_used" not in headers
-    sweep = Table(SWEEP_COLUMNS, (("fleet.trucks", 3, "fixed-2d", *([1.0] * len(KPI_COLUMNS))),))
+    sweep = Table(
+        SWEEP_COLUMNS, (("fleet.trucks", 3, "fixed-2d", *([1.0] * len(KPI_COLUMNS)), ""),)
+    )
     (_, sweep_md, _) = write_sweep(sweep, tmp_path / "sweep", title="made")
     assert "| trucks_used (mean per day) |" in sweep_md.read_text()
 

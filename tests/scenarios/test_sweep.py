@@ -145,7 +145,7 @@ def test_the_sweep_plot_labels_its_axes_and_names_non_numeric_values(
 
     def row(name: str, value: object, km: float) -> tuple[object, ...]:
         kpis = dict.fromkeys(KPI_COLUMNS, 0) | {"km": km, "overflow_events": 3}
-        return (name, value, "fixed-2d", *(kpis[c] for c in KPI_COLUMNS))
+        return (name, value, "fixed-2d", *(kpis[c] for c in KPI_COLUMNS), "")
 
     rows = [row("fleet.trucks", 1, 40.0), row("fleet.trucks", 2, 42.5)]
     rows += [row("provider", "street", 41.0), row("provider", "haversine", 39.0)]
@@ -159,3 +159,33 @@ def test_the_sweep_plot_labels_its_axes_and_names_non_numeric_values(
     lo, hi = trucks_km.get_xlim()
     assert all(float(t).is_integer() for t in trucks_km.get_xticks() if lo <= t <= hi)
     assert [t.get_text() for t in provider_km.get_xticklabels()] == ["street", "haversine"]
+
+
+def test_the_sweep_outputs_count_unserved_must_bins_by_reason(tmp_path: Path) -> None:
+    """Every bin due every day, trucks on a 40-minute shift: some must bins go unserved.
+    sweep.csv / sweep.md said how many, not why, though each run's days.csv and result.json
+    did; now each row counts them by reason in days.csv's words ('' when none)."""
+    import csv
+
+    from dask.distributed import Client
+
+    cfg = _cfg(
+        policies=[{"kind": "fixed", "every_k_days": 1}],
+        fleet={"trucks": 1, "shift": ["06:00", "06:40"], "break_s": 0},
+        sweep={"fleet.trucks": [1, 2]},
+    )
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as c:
+        table = run_sweep(cfg, client=c)
+    assert table.columns[-1] == "unserved_reasons"
+    (csv_path, md_path, _) = write_sweep(table, tmp_path, title="short shifts")
+    with csv_path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["value"], r["policy"]) for r in rows] == [("1", "fixed-1d"), ("2", "fixed-1d")]
+    assert int(rows[0]["unserved_must"]) > 0
+    for r in rows:
+        n = int(r["unserved_must"])
+        assert r["unserved_reasons"] == (f"could not fit: shift end: {n}" if n else "")
+    md = md_path.read_text(encoding="utf-8")
+    assert "| unserved_reasons |" in md.splitlines()[2]
+    one_truck = next(line for line in md.splitlines() if line.startswith("| fleet.trucks | 1 |"))
+    assert one_truck.endswith(f"| could not fit: shift end: {rows[0]['unserved_must']} |")
