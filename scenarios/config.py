@@ -434,8 +434,15 @@ def _not_read(at: str, kind: str, keys: set[str]) -> None:
         )
 
 
+def policy_at(data: Mapping[str, Any], i: int) -> str:
+    """How an error names the ``i``-th ``[[policies]]`` entry: by its ``name`` (``policy
+    'fast'``, as the tables do), by its index (``policies[2]``) when it has none."""
+    name = data.get("name")
+    return f"policy {str(name)!r}" if name is not None and str(name).strip() else f"policies[{i}]"
+
+
 def _policy(data: Mapping[str, Any], where: str, i: int) -> PolicyConfig:
-    at = f"{where}: policies[{i}]"
+    at = f"{where}: {policy_at(data, i)}"
     kind = data.get("kind")
     if kind not in POLICY_KINDS:
         raise ScenarioError(f"{at}: key 'kind' must be one of {POLICY_KINDS}, got {kind!r}")

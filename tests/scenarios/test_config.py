@@ -321,3 +321,32 @@ def test_two_policies_of_one_name_are_named_with_the_fix(policies: list[object])
     text = str(err.value)
     assert text.startswith("dup.toml: policies[0] and policies[2] are both named")
     assert 'give each [[policies]] its own name = "..."' in text
+
+
+@pytest.mark.parametrize(
+    ("policy", "words"),
+    [
+        ({"kind": "magic"}, "key 'kind' must be one of"),
+        ({"kind": "fixed", "every_k_days": 0}, "key 'every_k_days' must be >= 1, got 0"),
+        ({"kind": "fixed", "fill_threshold": 0.5}, "not read by a 'fixed' policy"),
+        ({"kind": "threshold", "fill_threshold": 1.2}, "'fill_threshold' must be a fraction"),
+        ({"kind": "forecast", "bogus": 1}, "key(s) ['bogus'] not read by a 'forecast' policy"),
+        ({"kind": "forecast", "releases": 1}, "key 'releases' must be true or false"),
+        ({"kind": "forecast", "must_fill": "high"}, "key 'must_fill' must be int/float"),
+        ({"kind": "forecast", "may_fill": 0.95, "must_fill": 0.9}, "may_fill"),
+    ],
+)
+def test_a_policy_error_names_the_policy_by_its_name_or_else_its_index(
+    policy: dict[str, object], words: str
+) -> None:
+    """A scenario's policies are known by their names (the tables' rows, the sweep keys):
+    an error in one with a name says which by it, not by its place in the file
+    ('policies[2]'); one without a name is still named by its index."""
+    good = [{"kind": "fixed", "name": "weekly", "every_k_days": 7}, {"kind": "forecast"}]
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(policies=[*good, {**policy, "name": "fast"}]), source="bad.toml")
+    assert str(err.value).startswith("bad.toml: policy 'fast': ") and words in str(err.value)
+    assert "policies[" not in str(err.value)
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(policies=[*good, policy]), source="bad.toml")
+    assert str(err.value).startswith("bad.toml: policies[2]: ") and words in str(err.value)
