@@ -438,10 +438,22 @@ def policy_at(data: Mapping[str, Any], i: int) -> str:
     """How an error names the ``i``-th ``[[policies]]`` entry: by its ``name`` (``policy
     'fast'``, as the tables do), by its index (``policies[2]``) when it has none."""
     name = data.get("name")
-    return f"policy {str(name)!r}" if name is not None and str(name).strip() else f"policies[{i}]"
+    return f"policy {name!r}" if isinstance(name, str) and name.strip() else f"policies[{i}]"
 
 
-def _policy(data: Mapping[str, Any], where: str, i: int) -> PolicyConfig:
+def _policy(data: Any, where: str, i: int) -> PolicyConfig:
+    if not isinstance(data, Mapping):
+        raise ScenarioError(
+            f"{where}: policies[{i}] is {data!r}, not a table; write each policy as a "
+            '[[policies]] table, its keys on the lines below it (kind = "fixed", ...)'
+        )
+    name = data.get("name")
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        raise ScenarioError(
+            f"{where}: policies[{i}]: key 'name' must be text, the label of the policy's rows "
+            f'in the tables (e.g. name = "weekly"), got {name!r}; or leave it out for one '
+            "made of its kind and main parameter"
+        )
     at = f"{where}: {policy_at(data, i)}"
     kind = data.get("kind")
     if kind not in POLICY_KINDS:
@@ -460,9 +472,12 @@ def _policy(data: Mapping[str, Any], where: str, i: int) -> PolicyConfig:
     default = {"fixed": f"fixed-{every}d", "threshold": f"threshold-{thr:.0%}"}.get(
         kind, "forecast"
     )
-    name = str(data.get("name", default))
     return PolicyConfig(
-        name=name, kind=kind, every_k_days=every, fill_threshold=thr, collection=collection
+        name=name or default,
+        kind=kind,
+        every_k_days=every,
+        fill_threshold=thr,
+        collection=collection,
     )
 
 

@@ -350,3 +350,29 @@ def test_a_policy_error_names_the_policy_by_its_name_or_else_its_index(
     with pytest.raises(ScenarioError) as err:
         config_from_dict(tiny_dict(policies=[*good, policy]), source="bad.toml")
     assert str(err.value).startswith("bad.toml: policies[2]: ") and words in str(err.value)
+
+
+def test_a_policy_that_is_not_a_table_is_named_with_the_fix(tmp_path: Path) -> None:
+    """``policies = ["fixed"]`` is valid TOML: it stopped the command with a traceback
+    (AttributeError: 'str' object has no attribute 'get')."""
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "x"\npolicies = ["fixed", "forecast"]\n')
+    with pytest.raises(ScenarioError) as err:
+        load_config(path)
+    assert str(err.value) == (
+        f"{path}: policies[0] is 'fixed', not a table; write each policy as a [[policies]] "
+        'table, its keys on the lines below it (kind = "fixed", ...)'
+    )
+
+
+@pytest.mark.parametrize("name", [3, "", "  ", ["a"], True])
+def test_a_policy_name_that_is_not_text_is_refused(name: object) -> None:
+    """It labels the policy's rows: 3 or ['a'] were taken as the names '3' and "['a']", and
+    '' left rows without a policy; now each is an error naming the entry by its index."""
+    policies = [{"kind": "fixed"}, {"kind": "forecast", "name": name}]
+    with pytest.raises(ScenarioError) as err:
+        config_from_dict(tiny_dict(policies=policies), source="bad.toml")
+    assert str(err.value).startswith(
+        f"bad.toml: policies[1]: key 'name' must be text, the label of the policy's rows "
+        f'in the tables (e.g. name = "weekly"), got {name!r}'
+    )
