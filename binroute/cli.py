@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from scenarios.report import Table as TextTable
 
 app = typer.Typer(
     help="Smart waste collection routing on OpenStreetMap streets.", no_args_is_help=True
@@ -41,29 +44,40 @@ def _progress(description: str) -> Iterator[Any]:
         bar.update(task, completed=1.0)
 
 
-def kpi_table(kpis: dict[str, Any], title: str) -> Table:
-    """The KPI dict as a two-column rich table."""
-    table = Table(title=escape(title))
-    table.add_column("KPI")
-    table.add_column("value", justify="right")
-    for key, value in kpis.items():
-        table.add_row(key, str(value))
-    return table
+def print_table(table: TextTable, title: str, *, right: Collection[str] = ()) -> None:
+    """``table`` (its cells text) under ``title``: drawn by rich in a terminal; elsewhere (a
+    file, a CI log) as markdown, each row whole on one line, where rich would cut its columns
+    and fold its cells to 80 characters. ``right``: the columns aligned right (numbers)."""
+    if not console.is_terminal:
+        text = f"{title}\n\n{table.to_markdown()}"
+        console.print(text, soft_wrap=True, markup=False, highlight=False)
+        return
+    drawn = Table(title=escape(title))
+    for column, header in zip(table.columns, table.headers(), strict=True):
+        drawn.add_column(escape(header), justify="right" if column in right else "left")
+    for row in table.rows:
+        drawn.add_row(*(escape(str(v)) for v in row))
+    console.print(drawn)
+
+
+def kpi_table(kpis: dict[str, Any]) -> TextTable:
+    """The KPI dict as a two-column table, KPI and value."""
+    from scenarios.report import Table as TextTable
+
+    return TextTable(("KPI", "value"), tuple((key, str(value)) for key, value in kpis.items()))
 
 
 SHOWN_ROWS = 20  # rows of a reasons table on the screen; plan.json keeps them all
 
 
-def _reasons_table(title: str, column: str, rows: Sequence[tuple[str, str]]) -> Table:
+def _print_reasons(title: str, column: str, rows: Sequence[tuple[str, str]]) -> None:
     """(record, reason) rows under ``title``, the first :data:`SHOWN_ROWS` of them."""
-    table = Table(title=f"{title}, with reasons ({len(rows)})")
-    table.add_column(column)
-    table.add_column("reason")
-    for ref, reason in rows[:SHOWN_ROWS]:
-        table.add_row(escape(ref), escape(reason))
+    from scenarios.report import Table as TextTable
+
+    shown = list(rows[:SHOWN_ROWS])
     if len(rows) > SHOWN_ROWS:
-        table.add_row("...", f"and {len(rows) - SHOWN_ROWS} more in plan.json")
-    return table
+        shown.append(("...", f"and {len(rows) - SHOWN_ROWS} more in plan.json"))
+    print_table(TextTable((column, "reason"), tuple(shown)), f"{title}, with reasons ({len(rows)})")
 
 
 OutOpt = Annotated[Path, typer.Option(help="Directory for plan.json, routes.geojson, map.html")]
@@ -167,14 +181,15 @@ def demo(
 def _print_day(day: Any, excluded: Sequence[tuple[str, str]], files: Sequence[Path]) -> None:
     """Print the KPI table, the plan's notes, the unserved bins, the input records left out
     (``excluded``) and the checker's verdict; exit 1 if the plan breaks a rule."""
-    console.print(kpi_table(dict(day.kpis), f"Plan for {day.plan_date} ({day.plan.status})"))
+    title = f"Plan for {day.plan_date} ({day.plan.status})"
+    print_table(kpi_table(dict(day.kpis)), title, right=("value",))
     for note in day.plan.notes:  # why a day has no work, trucks out of service, ...
         console.print(f"note: {escape(note)}")
     if day.unserved:
         rows = [(u.ref, u.reason) for u in day.unserved]
-        console.print(_reasons_table("Bins not served", "bin", rows))
+        _print_reasons("Bins not served", "bin", rows)
     if excluded:
-        console.print(_reasons_table("Records left out", "record", excluded))
+        _print_reasons("Records left out", "record", excluded)
     if day.violations:
         for v in day.violations:
             console.print(f"[red]checker: {escape(str(v))}[/red]")
@@ -313,14 +328,10 @@ def plan(
 
 
 def _print_comparison(results: Sequence[Any], title: str = "Scenario comparison") -> None:
-    """The scenarios' KPI table: drawn in a terminal, as markdown elsewhere (a file, a CI log:
-    rich would cut its columns to 80 characters there)."""
-    from scenarios.commands import plain_table, rich_table
+    """The scenarios' KPI table (:func:`print_table`: markdown when not in a terminal)."""
+    from scenarios.commands import SHOWN, shown_table
 
-    if console.is_terminal:
-        console.print(rich_table(results, title))
-    else:
-        console.print(plain_table(results, title), soft_wrap=True, markup=False, highlight=False)
+    print_table(shown_table(results), title, right=SHOWN)
 
 
 scenarios_app = typer.Typer(

@@ -5,15 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from rich.markup import escape
-from rich.table import Table as RichTable
-
 from scenarios.config import ScenarioConfig, ScenarioError, load_config
 from scenarios.report import (
     Table,
     compare,
     decimals_short_of_one,
-    label,
     write_comparison,
     write_run,
 )
@@ -98,28 +94,13 @@ def sweep_file(
     return table, write_sweep(table, out / f"{cfg.name}-sweep", title=cfg.name)
 
 
-def rich_table(results: Sequence[ScenarioResult], title: str = "Scenario comparison") -> RichTable:
-    """The main KPIs of ``results`` as a rich table (one row per scenario and policy)."""
+def shown_table(results: Sequence[ScenarioResult]) -> Table:
+    """The main KPIs (:data:`SHOWN`) of ``results``, one row per scenario and policy, as the
+    command prints them: each cell a string, numbers to 3 significant digits."""
     table = compare(results)
-    out = RichTable(title=escape(title))
-    out.add_column("scenario")
-    out.add_column("policy")
-    for c in SHOWN:
-        out.add_column(label(c), justify="right")
     idx = [table.columns.index(c) for c in SHOWN]
-    for row in table.rows:
-        out.add_row(escape(str(row[0])), escape(str(row[1])), *(_cell(row[j]) for j in idx))
-    return out
-
-
-def plain_table(results: Sequence[ScenarioResult], title: str = "Scenario comparison") -> str:
-    """The table of :func:`rich_table` as markdown under ``title``: whole, whatever the width
-    (for output that is not a terminal, where rich would cut the columns to 80 characters)."""
-    table = compare(results)
-    columns = ("scenario", "policy", *SHOWN)
-    idx = [table.columns.index(c) for c in SHOWN]
-    rows = tuple((row[0], row[1], *(_cell(row[j]) for j in idx)) for row in table.rows)
-    return f"{title}\n\n{Table(columns, rows).to_markdown()}"
+    rows = tuple((str(row[0]), str(row[1]), *(_cell(row[j]) for j in idx)) for row in table.rows)
+    return Table(("scenario", "policy", *SHOWN), rows)
 
 
 def _cell(v: object) -> str:

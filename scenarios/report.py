@@ -35,9 +35,13 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
 
+    def headers(self) -> tuple[str, ...]:
+        """The column headers people read (:func:`label`); the CSV keeps :attr:`columns`."""
+        return tuple(label(c) for c in self.columns)
+
     def to_markdown(self) -> str:
         """GitHub-flavoured markdown."""
-        head = "| " + " | ".join(label(c) for c in self.columns) + " |"
+        head = "| " + " | ".join(self.headers()) + " |"
         rule = "|" + "|".join("---" for _ in self.columns) + "|"
         body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in self.rows]
         return "\n".join([head, rule, *body]) + "\n"

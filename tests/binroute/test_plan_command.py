@@ -84,6 +84,24 @@ def test_plan_on_helsinki_streets_reports_far_bins_and_bad_rows(city_files: Path
     assert plan["violations"] == []
 
 
+def test_the_printed_tables_are_whole_when_output_is_not_a_terminal(city_files: Path) -> None:
+    """Piped to a file or a CI log (CliRunner's output is no terminal), rich drew the tables
+    80 characters wide: the far bin's reason folded over three lines of its box. Now the
+    KPIs and the records left out are markdown there, each row whole on one line."""
+    code, output, plan = _run(city_files, "--city", str(helsinki_pbf()))
+    assert code == 0, output
+    lines = output.splitlines()
+    assert "| KPI | value |" in lines
+    kpis: dict[str, object] = plan["kpis"]  # type: ignore[assignment]
+    for key, value in kpis.items():
+        assert f"| {key} | {'nan' if value is None else value} |" in lines
+    assert "| record | reason |" in lines
+    for e in plan["excluded"]:  # type: ignore[attr-defined]
+        assert f"| {e['record']} | {e['reason']} |" in lines
+    assert len(next(x for x in lines if x.startswith("| bin at-sea |"))) > 80
+    assert "│" not in output and "…" not in output
+
+
 def test_a_bin_far_from_every_street_is_kept_under_a_raised_max_snap_m(city_files: Path) -> None:
     """The at-sea bin's reason names the option that raises the limit, and --max-snap-m
     raised past its distance keeps it (the reason said 'raise the limit', which the command

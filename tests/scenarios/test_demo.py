@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from binroute.cli import app
+from binroute.cli import SHOWN_ROWS, app
 from fleet.models import Action
 from optimiser.check import check
 from optimiser.params import SolveParams
@@ -96,6 +96,12 @@ def test_cli_demo_prints_kpis_and_writes_files(tmp_path: Path) -> None:
     assert "bins_collected" in result.output
     assert "independent checker: plan feasible" in result.output
     assert (tmp_path / "routes.geojson").exists()
+    # not a terminal: the tables are markdown, each row whole (rich folded them at 80)
+    lines = result.output.splitlines()
+    assert "| KPI | value |" in lines and "| record | reason |" in lines
+    excluded = json.loads((tmp_path / "plan.json").read_text())["excluded"]
+    shown = [e for e in excluded if f"| {e['record']} | {e['reason']} |" in lines]
+    assert len(shown) == min(len(excluded), SHOWN_ROWS) > 0
 
 
 def test_cli_rejects_a_bad_date(tmp_path: Path) -> None:

@@ -365,7 +365,7 @@ def test_trucks_used_says_it_is_a_mean_per_day_where_people_read_it(tmp_path: Pa
     """2.5 trucks over a week read as a count ('trucks_used'); the markdown tables and the
     printed one say it is a mean per day, comparison.md says the CSV column is the same, and
     the CSV keeps the column name its readers know."""
-    from scenarios.commands import rich_table
+    from scenarios.commands import shown_table
     from scenarios.report import Table
     from scenarios.sweep import SWEEP_COLUMNS, write_sweep
 
@@ -377,7 +377,7 @@ def test_trucks_used_says_it_is_a_mean_per_day_where_people_read_it(tmp_path: Pa
     assert "comparison.csv and sweep.csv, trucks_used is this mean per day" in md
     with csv_path.open() as fh:
         assert next(csv.DictReader(fh))["trucks_used"] == "2.5"
-    headers = [str(c.header) for c in rich_table([result]).columns]
+    headers = shown_table([result]).headers()  # the printed table's, terminal or not
     assert "trucks_used (mean per day)" in headers and "trucks_used" not in headers
     sweep = Table(
         SWEEP_COLUMNS, (("fleet.trucks", 3, "fixed-2d", *([1.0] * len(KPI_COLUMNS)), ""),)
