@@ -30,6 +30,13 @@ def _error(err: Exception) -> None:
     console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
 
 
+def _say(text: str, *, style: str | None = None) -> None:
+    """One line of the command's output, as it is (no markup) and whole: not folded at the
+    console's width (80 characters when piped to a file or a CI log), so that a note or a
+    written path reads, greps and copies whole; a terminal wraps it on the screen."""
+    console.print(text, style=style, soft_wrap=True, markup=False)
+
+
 @contextmanager
 def _progress(description: str) -> Iterator[Any]:
     """A rich progress bar; yields a callback ``(fraction 0..1, message) -> None``."""
@@ -184,7 +191,7 @@ def _print_day(day: Any, excluded: Sequence[tuple[str, str]], files: Sequence[Pa
     title = f"Plan for {day.plan_date} ({day.plan.status})"
     print_table(kpi_table(dict(day.kpis)), title, right=("value",))
     for note in day.plan.notes:  # why a day has no work, trucks out of service, ...
-        console.print(f"note: {escape(note)}")
+        _say(f"note: {note}")
     if day.unserved:
         rows = [(u.ref, u.reason) for u in day.unserved]
         _print_reasons("Bins not served", "bin", rows)
@@ -192,11 +199,11 @@ def _print_day(day: Any, excluded: Sequence[tuple[str, str]], files: Sequence[Pa
         _print_reasons("Records left out", "record", excluded)
     if day.violations:
         for v in day.violations:
-            console.print(f"[red]checker: {escape(str(v))}[/red]")
+            _say(f"checker: {v}", style="red")
         raise typer.Exit(code=1)
-    console.print("independent checker: plan feasible")
+    _say("independent checker: plan feasible")
     for path in files:
-        console.print(f"wrote {escape(str(path))}")
+        _say(f"wrote {path}")
 
 
 @app.callback()
@@ -358,7 +365,7 @@ def scenarios_run(
         raise typer.Exit(code=2) from None
     _print_comparison([result], f"{result.config.name}: {result.n_bins} bins")
     for path in files:
-        console.print(f"wrote {escape(str(path))}")
+        _say(f"wrote {path}")
 
 
 @scenarios_app.command("compare")
@@ -379,7 +386,7 @@ def scenarios_compare(
         raise typer.Exit(code=2) from None
     _print_comparison(results)
     for path in written:
-        console.print(f"wrote {escape(str(path))}")
+        _say(f"wrote {path}")
 
 
 @scenarios_app.command("sweep")
@@ -408,9 +415,9 @@ def scenarios_sweep(
     except (ScenarioError, FleetDataError, SweepError) as err:
         _error(err)
         raise typer.Exit(code=2) from None
-    console.print(f"{len(table.rows)} rows")
+    _say(f"{len(table.rows)} rows")
     for path in written:
-        console.print(f"wrote {escape(str(path))}")
+        _say(f"wrote {path}")
 
 
 app.add_typer(scenarios_app, name="scenarios")

@@ -647,6 +647,25 @@ def test_a_plan_without_readings_or_pickups_says_no_fill_is_known(city_files: Pa
     assert "no bin's fill is known" in " ".join(result.output.split())
 
 
+def test_the_notes_and_written_paths_print_whole_when_output_is_not_a_terminal(
+    city_files: Path,
+) -> None:
+    """Piped to a file or a CI log, rich folded every line at 80 characters: the note saying
+    no fill is known came out over three lines, and a long --out path over two (a path cut in
+    a CI log does not copy). Now each is one line, as in plan.json."""
+    out = city_files / ("a-long-output-directory-name-" * 3)
+    args = ["plan", "--inventory", str(city_files / "inv"), "--date", PLAN_DATE.isoformat()]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--time-limit", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    notes = json.loads((out / "plan.json").read_text())["notes"]
+    assert notes and max(map(len, notes)) > 80
+    for note in notes:
+        assert f"note: {note}" in lines
+    for name in ("plan.json", "routes.geojson", "map.html"):
+        assert f"wrote {out / name}" in lines
+
+
 def test_a_date_before_every_reading_is_a_clear_error(city_files: Path) -> None:
     """--date a year before the readings (a typo): every reading is after the day's start,
     none is used; the job stops naming the fix (it planned every bin at the default fill,
