@@ -153,15 +153,16 @@ def _settle(days: int) -> str:
 
 
 def plot_days(result: ScenarioResult, path: Path) -> Path:
-    """PNG with km per day, overflow events per day and mean fill at pickup, per policy
-    (settling days, not counted in the totals, left of a dashed line)."""
+    """PNG with km per day, overflow events per day and mean fill at pickup, per policy;
+    days numbered as in days.csv and unserved.csv (0 = the first compared day; settling
+    days, negative and not counted in the totals, left of a dashed line)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    days = sorted({r.day + 1 for p in result.policies for r in p.days})
+    days = sorted({r.day for p in result.policies for r in p.days})
     panels = (
         ("km", "km driven", "km per day"),
         ("overflow_events", "overflow events", "bins passing 100 % per day"),
@@ -170,11 +171,11 @@ def plot_days(result: ScenarioResult, path: Path) -> Path:
     for ax, (key, title, unit) in zip(axes, panels, strict=True):
         for p in result.policies:
             ys = [getattr(r, key) for r in p.days]
-            ax.plot([r.day + 1 for r in p.days], ys, marker="o", label=p.policy)
+            ax.plot([r.day for r in p.days], ys, marker="o", label=p.policy)
         if result.config.settle_days:
-            ax.axvline(0.5, color="grey", linestyle="--", linewidth=1)
+            ax.axvline(-0.5, color="grey", linestyle="--", linewidth=1)
         ax.set_title(title)
-        ax.set_xlabel("day (1 = first compared day)")
+        ax.set_xlabel("day (0 = first compared day, as in days.csv)")
         ax.set_ylabel(unit)
         whole_numbers(ax.xaxis)
         if days:

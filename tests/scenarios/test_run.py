@@ -310,11 +310,39 @@ def test_the_days_plot_labels_its_axes_and_ticks_whole_days(
         "fill (fraction of the bin)",
     ]
     for ax in axes:
-        assert ax.get_xlabel() == "day (1 = first compared day)"
+        assert ax.get_xlabel() == "day (0 = first compared day, as in days.csv)"
         lo, hi = ax.get_xlim()
         assert all(float(t).is_integer() for t in ax.get_xticks() if lo <= t <= hi)
     lo, hi = axes[1].get_ylim()
     assert all(float(t).is_integer() for t in axes[1].get_yticks() if lo <= t <= hi)
+
+
+def test_the_days_plot_numbers_the_days_as_days_csv_does(
+    tiny_config: ScenarioConfig,
+    tiny_city: City,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """days.png put the first compared day at 1, days.csv and unserved.csv number it 0: what
+    the plot shows on its day 2 was the files' day 1. Now the plot's days are the files'
+    (a settling day -1, left of the dashed line at -0.5)."""
+    from dataclasses import replace
+
+    from tests.scenarios.test_sweep import _saved_figures
+
+    cfg = replace(tiny_config, policies=tiny_config.policies[:1], days=2, settle_days=1)
+    result = run_scenario(cfg, city=tiny_city)
+    saved = _saved_figures(monkeypatch)
+    write_run(result, tmp_path)
+    (fig,) = saved
+    with (tmp_path / "days.csv").open() as fh:
+        days = [(int(r["day"]), float(r["km"])) for r in csv.DictReader(fh)]
+    assert [d for d, _ in days] == [-1, 0, 1]
+    km_axis = fig.axes[0]  # type: ignore[attr-defined]
+    (line,) = [ln for ln in km_axis.get_lines() if ln.get_label() == "fixed-2d"]
+    assert list(zip(line.get_xdata(), line.get_ydata(), strict=True)) == days
+    (settling,) = [ln for ln in km_axis.get_lines() if ln.get_linestyle() == "--"]
+    assert list(settling.get_xdata()) == [-0.5, -0.5]
 
 
 def test_one_overflowing_bin_day_in_30000_keeps_the_service_level_below_one() -> None:
