@@ -116,9 +116,20 @@ def write_comparison(results: Sequence[ScenarioResult], out: Path) -> tuple[Path
             f"seed {c.seed}, solver {c.time_limit_s:g} s/day, {c.provider} matrix; "
             f"wall time {res.wall_s:.0f} s"
         )
-    lines += ["", table.to_markdown(), CSV_NOTE, "", *_unserved_lines(results)]
+    lines += ["", table.to_markdown(), CSV_NOTE, "", _base_line(results), ""]
+    lines += _unserved_lines(results)
     md.write_text("\n".join(lines), "utf-8")
     return md, table.write_csv(out / "comparison.csv")
+
+
+def _base_line(results: Sequence[ScenarioResult]) -> str:
+    """What the ``*_vs_first_pct`` columns compare with: the first policy of each scenario
+    (not the table's first row: two scenarios are not compared with each other there)."""
+    firsts = "; ".join(f"{r.config.name}: {r.policies[0].policy}" for r in results if r.policies)
+    return (
+        "km_vs_first_pct and hours_vs_first_pct: each policy's km and truck_hours against the "
+        f"first policy of its own scenario ({firsts}), in % (negative: fewer)."
+    )
 
 
 def _unserved_lines(results: Sequence[ScenarioResult]) -> list[str]:

@@ -389,6 +389,22 @@ def _made_result(name: str = "made", **totals: float):  # type: ignore[no-untype
     return ScenarioResult(config=cfg, n_bins=12, policies=(policy,))
 
 
+def test_comparison_md_says_what_the_vs_first_columns_compare_with(tmp_path: Path) -> None:
+    """In a compare of two scenarios the second one's first policy reads 0 % in
+    km_vs_first_pct, more km or not than the first row: comparison.md did not say that each
+    scenario's policies are against its own first policy, not the table's first row."""
+    from dataclasses import replace
+
+    a = _made_result("a", km=10.0)
+    made = _made_result("b", km=30.0)
+    b = replace(made, policies=(replace(made.policies[0], policy="weekly"), *made.policies))
+    md = write_comparison([a, b], tmp_path)[0].read_text()
+    assert (
+        "km_vs_first_pct and hours_vs_first_pct: each policy's km and truck_hours against the "
+        "first policy of its own scenario (a: fixed-2d; b: weekly), in % (negative: fewer)."
+    ) in md.splitlines()
+
+
 def test_trucks_used_says_it_is_a_mean_per_day_where_people_read_it(tmp_path: Path) -> None:
     """2.5 trucks over a week read as a count ('trucks_used'); the markdown tables and the
     printed one say it is a mean per day, comparison.md says the CSV column is the same, and
