@@ -91,7 +91,7 @@ def sweep_file(
     """Run the ``[sweep]`` of a scenario file on Dask; outputs in ``out / <name>-sweep``."""
     cfg = load_config(path)
     table = run_sweep(cfg, scheduler=scheduler, progress=progress)
-    return table, write_sweep(table, out / f"{cfg.name}-sweep", title=cfg.name)
+    return table, write_sweep(table, out / f"{cfg.name}-sweep", cfg)
 
 
 def shown_table(results: Sequence[ScenarioResult]) -> Table:

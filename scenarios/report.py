@@ -109,17 +109,22 @@ def write_comparison(results: Sequence[ScenarioResult], out: Path) -> tuple[Path
     for res in results:
         c = res.config
         lines.append(
-            f"- **{c.name}** ({c.source}): city {c.city}{_area(c.area)}, {res.n_bins} bins, "
-            f"{c.sensor_share:.0%} with sensors, "
-            f"{c.days} days after {c.warmup_days} warm-up days{_settle(c.settle_days)}, "
-            f"{_fleet(c)}, "
-            f"seed {c.seed}, solver {c.time_limit_s:g} s/day, {c.provider} matrix; "
-            f"wall time {res.wall_s:.0f} s"
+            f"- **{c.name}** ({c.source}): {describe(c, res.n_bins)}; wall time {res.wall_s:.0f} s"
         )
     lines += ["", table.to_markdown(), CSV_NOTE, "", _base_line(results), ""]
     lines += _unserved_lines(results)
     md.write_text("\n".join(lines), "utf-8")
     return md, table.write_csv(out / "comparison.csv")
+
+
+def describe(c: ScenarioConfig, n_bins: int) -> str:
+    """A scenario's setting in words, as comparison.md and sweep.md give it: city, ``n_bins``
+    bins, sensors, days, fleet, seed, solver budget and matrix."""
+    return (
+        f"city {c.city}{_area(c.area)}, {n_bins} bins, {c.sensor_share:.0%} with sensors, "
+        f"{c.days} days after {c.warmup_days} warm-up days{_settle(c.settle_days)}, "
+        f"{_fleet(c)}, seed {c.seed}, solver {c.time_limit_s:g} s/day, {c.provider} matrix"
+    )
 
 
 def _base_line(results: Sequence[ScenarioResult]) -> str:

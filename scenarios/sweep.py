@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.config import ScenarioConfig, ScenarioError, with_param
-from scenarios.report import CSV_NOTE, Table, whole_numbers
+from scenarios.report import CSV_NOTE, Table, describe, whole_numbers
 from scenarios.run import KPI_COLUMNS, reasons_cell, run_scenario
 
 SWEEP_COLUMNS = ("parameter", "value", "policy", *KPI_COLUMNS, "unserved_reasons")
@@ -203,14 +203,21 @@ def _gather(
     return rows
 
 
-def write_sweep(table: Table, out: Path, *, title: str = "sweep") -> tuple[Path, ...]:
-    """``sweep.csv``, ``sweep.md`` and ``sweep.png`` in ``out`` (created)."""
+def write_sweep(table: Table, out: Path, config: ScenarioConfig) -> tuple[Path, ...]:
+    """``sweep.csv``, ``sweep.md`` and ``sweep.png`` in ``out`` (created); sweep.md says the
+    base scenario, ``config``, whose values the points keep but the one they change."""
     out.mkdir(parents=True, exist_ok=True)
-    md = out / "sweep.md"
-    md.write_text(
-        f"# Sensitivity sweep: {title}\n\n" + table.to_markdown() + f"\n{CSV_NOTE}\n", "utf-8"
+    c = config
+    swept = "; ".join(f"{name} = {', '.join(map(str, values))}" for name, values in c.sweep)
+    head = (
+        f"# Sensitivity sweep: {c.name}\n\n"
+        f"Base scenario **{c.name}** ({c.source}): {describe(c, c.n_bins)}; policies "
+        f"{', '.join(p.name for p in c.policies)}. Each point runs it with one parameter "
+        f"changed (swept: {swept}), the others as here.\n\n"
     )
-    return table.write_csv(out / "sweep.csv"), md, plot_sweep(table, out / "sweep.png", title)
+    md = out / "sweep.md"
+    md.write_text(head + table.to_markdown() + f"\n{CSV_NOTE}\n", "utf-8")
+    return table.write_csv(out / "sweep.csv"), md, plot_sweep(table, out / "sweep.png", c.name)
 
 
 def plot_sweep(table: Table, path: Path, title: str) -> Path:

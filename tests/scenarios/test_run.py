@@ -426,7 +426,7 @@ def test_trucks_used_says_it_is_a_mean_per_day_where_people_read_it(tmp_path: Pa
     sweep = Table(
         SWEEP_COLUMNS, (("fleet.trucks", 3, "fixed-2d", *([1.0] * len(KPI_COLUMNS)), ""),)
     )
-    (_, sweep_md, _) = write_sweep(sweep, tmp_path / "sweep", title="made")
+    (_, sweep_md, _) = write_sweep(sweep, tmp_path / "sweep", result.config)
     assert "| trucks_used (mean per day) |" in sweep_md.read_text()
 
 

@@ -60,7 +60,7 @@ def test_sweep_on_an_in_process_dask_client(tmp_path: Path) -> None:
         ("fleet.trucks", 2, "fixed-2d"),
         ("fleet.trucks", 2, "threshold-70%"),
     ]
-    files = write_sweep(table, tmp_path, title="tiny")
+    files = write_sweep(table, tmp_path, _cfg())
     assert [f.name for f in files] == ["sweep.csv", "sweep.md", "sweep.png"]
     assert files[2].read_bytes()[:4] == b"\x89PNG"
 
@@ -150,7 +150,7 @@ def test_the_sweep_plot_labels_its_axes_and_names_non_numeric_values(
     rows = [row("fleet.trucks", 1, 40.0), row("fleet.trucks", 2, 42.5)]
     rows += [row("provider", "street", 41.0), row("provider", "haversine", 39.0)]
     saved = _saved_figures(monkeypatch)
-    write_sweep(Table(SWEEP_COLUMNS, tuple(rows)), tmp_path, title="t")
+    write_sweep(Table(SWEEP_COLUMNS, tuple(rows)), tmp_path, _cfg())
     (fig,) = saved
     trucks_km, provider_km = fig.axes[0], fig.axes[1]  # type: ignore[attr-defined]
     for ax in fig.axes:  # type: ignore[attr-defined]
@@ -177,7 +177,7 @@ def test_the_sweep_outputs_count_unserved_must_bins_by_reason(tmp_path: Path) ->
     with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as c:
         table = run_sweep(cfg, client=c)
     assert table.columns[-1] == "unserved_reasons"
-    (csv_path, md_path, _) = write_sweep(table, tmp_path, title="short shifts")
+    (csv_path, md_path, _) = write_sweep(table, tmp_path, cfg)
     with csv_path.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["value"], r["policy"]) for r in rows] == [("1", "fixed-1d"), ("2", "fixed-1d")]
@@ -186,6 +186,42 @@ def test_the_sweep_outputs_count_unserved_must_bins_by_reason(tmp_path: Path) ->
         n = int(r["unserved_must"])
         assert r["unserved_reasons"] == (f"could not fit: shift end: {n}" if n else "")
     md = md_path.read_text(encoding="utf-8")
-    assert "| unserved_reasons |" in md.splitlines()[2]
+    header = next(line for line in md.splitlines() if line.startswith("| parameter |"))
+    assert header.endswith("| unserved_reasons |")
     one_truck = next(line for line in md.splitlines() if line.startswith("| fleet.trucks | 1 |"))
     assert one_truck.endswith(f"| could not fit: shift end: {rows[0]['unserved_must']} |")
+
+
+def test_sweep_md_says_the_base_scenario_its_points_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sweep.md named the scenario alone: the values every point keeps (city, bins, days,
+    fleet, seed, solver budget) and its policies, which comparison.md gives for a run, were
+    not in it, so a reader of the sweep could not tell what 'fleet.trucks = 2' was a change
+    of."""
+    from dask.distributed import Client
+
+    import scenarios.commands
+
+    path = tmp_path / "base.toml"
+    path.write_text(
+        'name = "base"\nn_bins = 8\ndays = 1\nwarmup_days = 3\nseed = 3\ntime_limit_s = 0.2\n'
+        'provider = "haversine"\n[fleet]\ntrucks = 3\n[[policies]]\nkind = "fixed"\n'
+        '[sweep]\n"fleet.trucks" = [1, 2]\n'
+    )
+    real = scenarios.sweep.run_sweep
+
+    def in_process(cfg: object, **_kw: object) -> object:
+        with Client(processes=False, n_workers=1, dashboard_address=None) as client:
+            return real(cfg, client=client)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scenarios.commands, "run_sweep", in_process)
+    _, files = scenarios.commands.sweep_file(path, tmp_path / "out")
+    base = files[1].read_text(encoding="utf-8").splitlines()[2]
+    assert base.startswith(f"Base scenario **base** ({path}): city helsinki, 8 bins, ")
+    for words in ("1 days after 3 warm-up days", "3 trucks of 40000 l", "seed 3", "0.2 s/day"):
+        assert words in base
+    assert base.endswith(
+        "; policies fixed-2d. Each point runs it with one parameter changed (swept: "
+        "fleet.trucks = 1, 2), the others as here."
+    )
