@@ -122,7 +122,8 @@ def describe(c: ScenarioConfig, n_bins: int) -> str:
     bins, sensors, days, fleet, seed, solver budget and matrix."""
     return (
         f"city {c.city}{_area(c.area)}, {n_bins} bins, {c.sensor_share:.0%} with sensors, "
-        f"{c.days} days after {c.warmup_days} warm-up days{_settle(c.settle_days)}, "
+        f"{_count(c.days, 'day')} after {_count(c.warmup_days, 'warm-up day')}"
+        f"{_settle(c.settle_days)}, "
         f"{_fleet(c)}, seed {c.seed}, solver {c.time_limit_s:g} s/day, {c.provider} matrix"
     )
 
@@ -159,13 +160,18 @@ def _area(area: tuple[float, float, float, float] | None) -> str:
 def _fleet(c: ScenarioConfig) -> str:
     """The trucks of a scenario: how many, and what each carries in one load."""
     f = c.fleet
-    trucks = "1 truck" if f.trucks == 1 else f"{f.trucks} trucks"
+    trucks = _count(f.trucks, "truck")
     shift = f"{f.shift[0]:%H:%M}-{f.shift[1]:%H:%M}"
     return f"{trucks} of {f.capacity_l} l / {f.capacity_kg} kg, shift {shift}"
 
 
 def _settle(days: int) -> str:
-    return f" and {days} settling days per policy (not counted)" if days else ""
+    return f" and {_count(days, 'settling day')} per policy (not counted)" if days else ""
+
+
+def _count(n: int, noun: str) -> str:
+    """``n`` ``noun``, plural but for one: '1 day', '4 days'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def plot_days(result: ScenarioResult, path: Path) -> Path:

@@ -405,6 +405,20 @@ def test_comparison_md_says_what_the_vs_first_columns_compare_with(tmp_path: Pat
     ) in md.splitlines()
 
 
+def test_comparison_md_counts_one_day_in_the_singular(tmp_path: Path) -> None:
+    """A 1-day run with 1 settling day read '1 days after 4 warm-up days and 1 settling
+    days per policy'."""
+    from dataclasses import replace
+
+    made = _made_result("one")
+    cfg = replace(made.config, days=1, settle_days=1, warmup_days=1)
+    md = write_comparison([replace(made, config=cfg)], tmp_path)[0].read_text()
+    assert "1 day after 1 warm-up day and 1 settling day per policy (not counted)" in md
+    cfg = replace(cfg, days=2, settle_days=3, warmup_days=4)
+    md = write_comparison([replace(made, config=cfg)], tmp_path)[0].read_text()
+    assert "2 days after 4 warm-up days and 3 settling days per policy (not counted)" in md
+
+
 def test_trucks_used_says_it_is_a_mean_per_day_where_people_read_it(tmp_path: Path) -> None:
     """2.5 trucks over a week read as a count ('trucks_used'); the markdown tables and the
     printed one say it is a mean per day, comparison.md says the CSV column is the same, and

@@ -219,7 +219,7 @@ def test_sweep_md_says_the_base_scenario_its_points_change(
     _, files = scenarios.commands.sweep_file(path, tmp_path / "out")
     base = files[1].read_text(encoding="utf-8").splitlines()[2]
     assert base.startswith(f"Base scenario **base** ({path}): city helsinki, 8 bins, ")
-    for words in ("1 days after 3 warm-up days", "3 trucks of 40000 l", "seed 3", "0.2 s/day"):
+    for words in ("1 day after 3 warm-up days", "3 trucks of 40000 l", "seed 3", "0.2 s/day"):
         assert words in base
     assert base.endswith(
         "; policies fixed-2d. Each point runs it with one parameter changed (swept: "
