@@ -401,7 +401,7 @@ def scenarios_sweep(
 ) -> None:
     """Sensitivity sweep (one parameter at a time) on Dask, with a progress bar."""
     from fleet.errors import FleetDataError
-    from scenarios.commands import sweep_file
+    from scenarios.commands import SWEEP_SHOWN, shown_sweep, sweep_file
     from scenarios.config import ScenarioError
     from scenarios.sweep import SweepError
 
@@ -415,7 +415,8 @@ def scenarios_sweep(
     except (ScenarioError, FleetDataError, SweepError) as err:
         _error(err)
         raise typer.Exit(code=2) from None
-    _say(f"{len(table.rows)} rows")
+    title = "Sensitivity sweep (sweep.md and sweep.csv have every KPI)"
+    print_table(shown_sweep(table), title, right=SWEEP_SHOWN)
     for path in written:
         _say(f"wrote {path}")
 

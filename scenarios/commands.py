@@ -13,7 +13,7 @@ from scenarios.report import (
     write_comparison,
     write_run,
 )
-from scenarios.run import ScenarioResult, run_scenario
+from scenarios.run import KPI_COLUMNS, ScenarioResult, run_scenario
 from scenarios.sweep import run_sweep, write_sweep
 
 ProgressFn = Callable[[float, str], None]
@@ -101,6 +101,20 @@ def shown_table(results: Sequence[ScenarioResult]) -> Table:
     idx = [table.columns.index(c) for c in SHOWN]
     rows = tuple((str(row[0]), str(row[1]), *(_cell(row[j]) for j in idx)) for row in table.rows)
     return Table(("scenario", "policy", *SHOWN), rows)
+
+
+SWEEP_SHOWN = tuple(c for c in SHOWN if c in KPI_COLUMNS)  # no *_vs_first_pct in a sweep
+
+
+def shown_sweep(table: Table) -> Table:
+    """The main KPIs (:data:`SWEEP_SHOWN`) of a sweep's table (:func:`run_sweep`), one row
+    per point and policy, as the command prints them (sweep.md and .csv have them all)."""
+    idx = [table.columns.index(c) for c in ("parameter", "value", "policy", *SWEEP_SHOWN)]
+    rows = tuple(
+        (str(row[idx[0]]), str(row[idx[1]]), str(row[idx[2]]), *(_cell(row[j]) for j in idx[3:]))
+        for row in table.rows
+    )
+    return Table(("parameter", "value", "policy", *SWEEP_SHOWN), rows)
 
 
 def _cell(v: object) -> str:

@@ -183,3 +183,38 @@ def test_the_printed_table_is_whole_when_output_is_not_a_terminal(tmp_path: Path
     assert [row.split(" | ")[1] for row in rows] == ["fixed-2d", "forecast"]
     assert all(row.count(" | ") == len(SHOWN) + 1 for row in rows)
     assert "…" not in res.output
+
+
+def test_sweep_prints_its_main_kpis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scenarios sweep` printed '4 rows' and the paths: no figure of any point, where `run`
+    and `compare` print their main KPIs. Now a row per point and policy (markdown here, the
+    output being no terminal)."""
+    from scenarios.commands import SWEEP_SHOWN
+    from scenarios.report import Table, label
+    from scenarios.run import KPI_COLUMNS
+    from scenarios.sweep import SWEEP_COLUMNS
+
+    def row(trucks: int, policy: str, km: float, overflows: int) -> tuple[object, ...]:
+        kpis = dict.fromkeys(KPI_COLUMNS, 0) | {"km": km, "overflow_events": overflows}
+        return ("fleet.trucks", trucks, policy, *(kpis[c] for c in KPI_COLUMNS), "")
+
+    made = [row(1, "fixed-2d", 40.5, 3), row(1, "forecast", 38.0, 1)]
+    made += [row(2, "fixed-2d", 44.25, 0), row(2, "forecast", 41.0, 0)]
+    monkeypatch.setattr(
+        "scenarios.commands.run_sweep", lambda *_a, **_k: Table(SWEEP_COLUMNS, tuple(made))
+    )
+    res = CliRunner().invoke(
+        app, ["scenarios", "sweep", str(_toml(tmp_path, "a")), "--out", str(tmp_path / "out")]
+    )
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    header = "| " + " | ".join(["parameter", "value", "policy", *map(label, SWEEP_SHOWN)]) + " |"
+    assert header in lines
+    printed = [line.split(" | ") for line in lines if line.startswith("| fleet.trucks | ")]
+    km, overflows = 3 + SWEEP_SHOWN.index("km"), 3 + SWEEP_SHOWN.index("overflow_events")
+    assert [(r[1], r[2], r[km], r[overflows]) for r in printed] == [
+        ("1", "fixed-2d", "40.5", "3"),
+        ("1", "forecast", "38.0", "1"),
+        ("2", "fixed-2d", "44.25", "0"),
+        ("2", "forecast", "41.0", "0"),
+    ]
