@@ -512,16 +512,19 @@ def next_opportunities(
     """The next opportunity of each stream after ``plan_date``: the earliest moment a truck
     taking it comes and is in service (``inventory.downtimes``), by stream.
 
-    A truck's first candidate is its shift start on ``plan_date`` (local) plus ``gap`` (the
-    policy's days until the next collection); the next ones the same clock time on each
-    later day, up to ``plan_date + horizon_days``. It comes at the first candidate when it
-    is in service then; out of service then (a partial downtime), it comes when it is back,
-    if that is before the end of its shift that day, else at a later candidate. A truck out
+    A truck comes at a real opportunity: during its shift on a day after ``plan_date``
+    (local), no earlier than its shift start on ``plan_date`` plus ``gap`` (the policy's
+    days until the next collection), up to ``plan_date + horizon_days``. Its first candidate
+    is the first moment of a shift from then (``gap`` 1.1 with a 06:00-14:00 shift:
+    08:24 the next day; 1.5: 06:00 the day after, as 18:00 is past the shift; 0.5: 06:00
+    the next day); the next ones the starts of its later shifts. It comes at a candidate
+    when it is in service then; out of service then (a partial downtime), it comes when it
+    is back, if that is before the end of that shift, else at a later candidate. A truck out
     until further notice at a candidate never comes. A stream whose trucks do not come up
     to the horizon (out until further notice, or longer) maps to None: it has no next
     opportunity (collecting it today is the last chance); a stream no truck takes is
-    absent. Without downtimes a stream's is its earliest shift start on ``plan_date`` plus
-    ``gap``.
+    absent. Without downtimes and with a whole number of days as ``gap``, a stream's is its
+    earliest shift start that many days after ``plan_date``.
     """
     out: dict[str, datetime | None] = {}
     for v in inventory.vehicles:
@@ -542,15 +545,17 @@ def _comes(
 ) -> datetime | None:
     """When truck ``v`` next comes (:func:`next_opportunities`), local; None: not by
     ``plan_date + horizon_days``."""
-    last = plan_date + timedelta(days=horizon_days)
-    for k in range(horizon_days + 1):
-        at = _on(plan_date + timedelta(days=k), v.shift.start, tz) + gap
-        if at.date() > last:
-            return None
+    earliest = _on(plan_date, v.shift.start, tz) + gap
+    for k in range(1, horizon_days + 1):
+        day = plan_date + timedelta(days=k)
+        start, end = _on(day, v.shift.start, tz), _on(day, v.shift.end, tz)
+        at = max(start, earliest)
+        if at >= end and at > start:  # this day's shift is over by then
+            continue
         back = _back_in_service(at, downs)
         if back is None:
             return None
-        if back == at or back < _on(at.date(), v.shift.end, tz):
+        if back == at or back < end:
             return back.astimezone(tz)
     return None
 

@@ -73,6 +73,9 @@ class CollectionPolicy:
         Expected fill at the collection time that makes a bin MAY (default 0.5).
     days_until_next : float
         Days from the collection time to the next opportunity when none is given (default 1).
+        A day's plan (``optimiser.daily``) takes the first moment from then that a truck
+        taking the bin's stream is on a later day's shift and in service
+        (``fleet.models.next_opportunities``).
     due_risk : float
         Overflow probability at a bin's deadline ``due_at`` (default 0.2; 0.5 puts the
         deadline at the expected overflow time, with no margin).

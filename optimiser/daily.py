@@ -399,9 +399,9 @@ def stream_opportunities(
     inventory: Inventory, plan_date: date, tz: tzinfo, policy: CollectionPolicy | None = None
 ) -> dict[str, datetime | None]:
     """Each stream's next opportunity after ``plan_date`` as plans of that day read it: the
-    ``policy``'s days after the start of the day's first shift, or later when the trucks
-    taking the stream are out of service then (``inventory.downtimes``); None when none
-    comes within the horizon (:func:`fleet.models.next_opportunities`). The policy decides
+    ``policy``'s days after the start of the day's first shift, or later, when a truck
+    taking the stream is next on a shift and in service (``inventory.downtimes``); None
+    when none comes within the horizon (:func:`fleet.models.next_opportunities`). The policy decides
     the day's must bins by it, so a downtime on a later day that changes it changes the
     plans of ``plan_date`` too."""
     collect_at = collection_period(inventory, plan_date, tz)[0]
@@ -423,10 +423,11 @@ def _forecast(
 ) -> tuple[dict[str, FillModel], list[BinDecision]]:
     """Each bin's fill model and the policy's decision for the day's collection period, read
     at its start or at ``start_at`` when later (as in :func:`plan_day`). A bin's next
-    opportunity stays the policy's days after the start of the day's first shift of a truck
-    taking its stream, or later when those trucks are out of service then, whenever the plan
-    is made (:func:`stream_opportunities`; a stream no truck takes, or none in service
-    within its horizon, has none: its bins are must bins today)."""
+    opportunity stays the first moment, the policy's days after the start of the day's
+    first shift of a truck taking its stream or later, that such a truck is on a later
+    day's shift and in service, whenever the plan is made (:func:`stream_opportunities`; a
+    stream no truck takes, or none in service within its horizon, has none: its bins are
+    must bins today)."""
     collect_at, collect_until = collection_period(inventory, plan_date, tz)
     nexts = stream_opportunities(inventory, plan_date, tz, policy)
     if start_at is not None:

@@ -220,6 +220,17 @@ def test_a_streams_next_opportunity_is_its_next_shift_start_without_downtimes() 
     assert next_opportunities(_fleet(), T0.date(), CET, gap=gap)["paper"] == _day(1, 8.4)
 
 
+def test_a_streams_next_opportunity_with_days_not_whole_is_within_a_later_shift() -> None:
+    def paper(days: float, *downtimes: Downtime) -> datetime | None:
+        gap = timedelta(days=days)
+        return next_opportunities(_fleet(*downtimes), T0.date(), CET, gap=gap)["paper"]
+
+    assert paper(1.5) == _day(2, 6)  # 18:00 tomorrow is past the 06:00-14:00 shift
+    assert paper(0.5) == _day(1, 6)  # 18:00 today too, and the next plan is tomorrow's
+    tomorrow = Downtime(vehicle_id="t_paper", start=_day(1), end=_day(2))
+    assert paper(1.1, tomorrow) == _day(2, 6)  # the day after: in service from its start
+
+
 def test_a_truck_out_of_service_all_tomorrow_comes_the_day_after() -> None:
     tomorrow = Downtime(vehicle_id="t_paper", start=_day(1), end=_day(2), reason="workshop")
     assert _nexts(tomorrow) == {"residual": _day(1, 6), "paper": _day(2, 6)}
