@@ -119,6 +119,7 @@ class UnservedKind(StrEnum):
     NO_SITE = "no_site"  # the trucks taking its stream have no disposal site for their streams
     TOO_BIG = "too_big"  # larger or heavier than every truck taking it (or its daily limit)
     SHIFTS_OVER = "shifts_over"  # every shift of a truck taking it is over when the plan starts
+    OUT_OF_SERVICE = "out_of_service"  # every truck taking it is out of service (or its shift over)
     SITES_CLOSED = "sites_closed"  # the sites its load could go to are closed after it
     WINDOW_OR_SHIFT = "window_or_shift"  # no truck reaches it in its window and is home in time
     UNREACHABLE = "unreachable"  # too far from every drivable street (its coordinates)

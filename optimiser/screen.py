@@ -1,8 +1,10 @@
 """Screening before a solve: stops no truck can serve at all are reported, not solved.
 
 A stop is unservable when no vehicle takes its stream, when it is larger or heavier than
-every such truck (or its daily limit), or when no such truck can reach it within its window
-and still get back (via a disposal site when trucks must return empty) within the shift.
+every such truck (or its daily limit), when every such truck is out of service for the rest
+of the day (``VehicleSpec.off_duty`` with no stop left) or its shift is over, or when no
+such truck can reach it within its window and still get back (via a disposal site when
+trucks must return empty) within the shift.
 """
 
 from __future__ import annotations
@@ -70,13 +72,19 @@ def reachable(problem: Problem, v: VehicleSpec, stops: tuple[Stop, ...]) -> np.n
     return (begin <= hi) & (back <= v.shift_s[1])
 
 
+def out_of_service(v: VehicleSpec) -> bool:
+    """Whether truck ``v`` takes no more stops today: out of service (or gone from the
+    fleet) for the rest of the day, with no stop left (``off_duty``, ``max_stops`` 0)."""
+    return v.off_duty and v.max_stops == 0
+
+
 def _reason(
     problem: Problem, stop: Stop, by_stream: list[VehicleSpec], fits: list[VehicleSpec]
 ) -> Unserved:
     """``stop`` unserved with the first of these that holds, by kind: no truck takes it
-    (its stream, or no site takes its trucks' streams), none is big enough, every shift is
-    over, the sites are closed after it, no truck reaches it in its window and is home in
-    its shift."""
+    (its stream, or no site takes its trucks' streams), none is big enough, every one is
+    out of service or its shift over (every shift over), the sites are closed after it, no
+    truck reaches it in its window and is home in its shift."""
     if not by_stream:
         return _no_truck(problem, stop)
     if not fits:
@@ -85,22 +93,32 @@ def _reason(
             f"of every truck taking stream {stop.stream!r}"
         )
         return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.TOO_BIG)
-    over = [v for v in fits if _leaves_s(v) >= v.shift_s[1]]
-    if len(over) == len(fits):
+    out = [v for v in fits if out_of_service(v)]
+    working = [v for v in fits if not out_of_service(v)]
+    over = [v for v in working if _leaves_s(v) >= v.shift_s[1]]
+    if len(over) == len(working):
         ends = ", ".join(f"{v.ref} ends {clock(v.shift_s[1])}" for v in over)
+        if not out:
+            why = (
+                f"the shift of every truck taking stream {stop.stream!r} is over when the "
+                f"plan starts ({ends}); collect it on another day"
+            )
+            return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.SHIFTS_OVER)
         why = (
-            f"the shift of every truck taking stream {stop.stream!r} is over when the plan "
-            f"starts ({ends}); collect it on another day"
+            f"every truck taking stream {stop.stream!r} is out of service for the rest of "
+            f"the day ({', '.join(v.ref for v in out)})"
+            + (f" or its shift is over when the plan starts ({ends})" if over else "")
+            + ": none can collect it today"
         )
-        return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.SHIFTS_OVER)
-    closed = _sites_closed(problem, stop, fits)
+        return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.OUT_OF_SERVICE)
+    closed = _sites_closed(problem, stop, working)
     if closed:
         why = (
             "no truck can unload after it before its shift ends: the disposal sites taking "
             f"its load are closed then ({closed}); widen their opening hours or a shift"
         )
         return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.SITES_CLOSED)
-    drive_s = min(int(problem.matrix.duration_s[v.start, stop.location]) for v in fits)
+    drive_s = min(int(problem.matrix.duration_s[v.start, stop.location]) for v in working)
     why = (
         "no truck can reach it within its time window and return within its shift "
         f"(the nearest truck is {span(drive_s)} away)"
@@ -190,7 +208,7 @@ def unservable_stops(problem: Problem) -> dict[str, Unserved]:
             if stop.stream in v.streams and (can_unload[v.ref] or not needs_disposal(problem, v))
         ]
         fits = [v for v in by_stream if _fits(stop, v)]
-        if not any(masks[v.ref][i] for v in fits):
+        if not any(masks[v.ref][i] for v in fits if not out_of_service(v)):
             out[stop.ref] = _reason(problem, stop, by_stream, fits)
     return out
 

@@ -159,6 +159,7 @@ class ScenarioResult:
 REASON_KINDS: Mapping[UnservedKind, str] = {
     UnservedKind.TOO_BIG: "bigger than any truck's capacity",
     UnservedKind.SHIFTS_OVER: "every shift over",
+    UnservedKind.OUT_OF_SERVICE: "every truck out of service",
     UnservedKind.SITES_CLOSED: "disposal sites closed",
     UnservedKind.WINDOW_OR_SHIFT: "time window or shift length",
     UnservedKind.UNREACHABLE: "unreachable: no drivable street near it",

@@ -1321,7 +1321,10 @@ def test_a_truck_out_of_service_all_day_gets_no_route_and_its_bins_say_why(
     made = _plan(_down(tiny_city, Downtime(vehicle_id="t1", start=evening)), *tiny_city[1:])
     assert made.violations == () and made.plan.served_refs == frozenset()
     assert {u.ref for u in made.unserved} == {f"b{i}" for i in range(6)}
-    assert {u.reason for u in made.unserved} == {"could not fit in any route: out of service (t1)"}
+    assert {u.reason for u in made.unserved} == {
+        "every truck taking stream 'residual' is out of service for the rest of the day (t1): "
+        "none can collect it today"
+    }
     empty = {d.bin_id: d.reason for d in made.decisions if d.bin_id in ("b3", "b4", "b5")}
     assert set(empty.values()) == {
         "no truck taking stream 'residual' is in service within 14 days: no next opportunity"

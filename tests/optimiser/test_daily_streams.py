@@ -21,7 +21,9 @@ from fleet.models import (
 )
 from network.providers import HaversineProvider
 from optimiser.daily import DayPlan, plan_day, replan_day
+from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
+from optimiser.plan import UnservedKind
 
 TZ = ZoneInfo("Europe/Helsinki")
 DAY = date(2026, 11, 25)
@@ -31,6 +33,10 @@ RATE_PER_H = 0.01
 # 58 % at 06:00 on DAY, 77 % at 06:00 the next day, 96 % at 06:00 the day after
 SLOW_PER_H = 0.008
 NO_NEXT = "no truck taking stream 'paper' is in service within 14 days: no next opportunity"
+OUT = (
+    "every truck taking stream '{stream}' is out of service for the rest of the day "
+    "({truck}): none can collect it today"
+)
 
 
 def _local(days: int, hour: int = 0) -> datetime:
@@ -202,9 +208,80 @@ def test_a_bin_whose_truck_is_out_from_today_until_further_notice_is_unserved() 
     gone = Downtime(vehicle_id="t_paper", start=_local(0), reason="written off")
     day = _plan(SLOW_PER_H, gone)
     assert _reasons(day)["paper1"] == (Action.MUST, NO_NEXT)
-    unserved = {u.ref: u.reason for u in day.unserved}
-    assert unserved["paper1"] == "could not fit in any route: out of service (t_paper)"
+    unserved = {u.ref: u for u in day.unserved}
+    assert unserved["paper1"].reason == OUT.format(stream="paper", truck="t_paper")
+    assert unserved["paper1"].kind is UnservedKind.OUT_OF_SERVICE
     assert day.kpis["unserved_must"] == 1
     assert "t_paper is out of service from 00:00 (written off): it takes no bins today" in (
         day.plan.notes
     )
+
+
+# ----------------------------------------------------------------------------- no fleet
+
+
+def _out_today(until: datetime | None) -> DayPlan:
+    """DAY planned with both trucks (residual, paper) out of service from its midnight
+    until ``until`` (None: until further notice), a bin of each stream filling alike."""
+    downs = tuple(
+        Downtime(vehicle_id=v, start=_local(0), end=until) for v in ("t_residual", "t_paper")
+    )
+    inventory = _city(
+        ("paper", "residual"),
+        _truck("t_residual", "residual"),
+        _truck("t_paper", "paper"),
+        downtimes=downs,
+    )
+    readings = [*_rising("paper1"), *_rising("residual1")]
+    params = SolveParams(time_limit_s=1.0, seed=1)
+    return plan_day(
+        inventory, readings, [], HaversineProvider(), plan_date=DAY, tz=TZ, params=params
+    )
+
+
+def test_with_every_truck_out_for_good_each_bin_is_a_must_bin_unserved_for_that() -> None:
+    """No truck in service today nor later: every bin is a must bin (no next opportunity),
+    each reported unserved with one reason, its trucks out of service (not a rule of a
+    route it could not fit in, nor a plan solved again with it optional)."""
+    day = _out_today(None)
+    assert {d.bin_id: d.action for d in day.decisions} == {
+        "paper1": Action.MUST,
+        "residual1": Action.MUST,
+    }
+    assert {u.ref: (u.kind, u.reason) for u in day.unserved} == {
+        "paper1": (UnservedKind.OUT_OF_SERVICE, OUT.format(stream="paper", truck="t_paper")),
+        "residual1": (
+            UnservedKind.OUT_OF_SERVICE,
+            OUT.format(stream="residual", truck="t_residual"),
+        ),
+    }
+    assert day.kpis["unserved_must"] == 2
+    assert not day.plan.served_refs
+    assert not any("optional" in note for note in day.plan.notes), day.plan.notes
+    assert day.violations == ()
+
+
+def test_with_every_truck_out_today_a_bin_worth_collecting_is_unserved_for_that() -> None:
+    """Back tomorrow: the bins, optional today, are unserved as no truck works, not for a
+    prize below their cost."""
+    day = _out_today(_local(1))
+    assert {d.action for d in day.decisions} == {Action.MAY}
+    assert {u.ref: u.reason for u in day.unserved} == {
+        "paper1": OUT.format(stream="paper", truck="t_paper"),
+        "residual1": OUT.format(stream="residual", truck="t_residual"),
+    }
+    assert day.violations == ()
+
+
+def test_without_any_truck_a_day_is_not_planned_and_the_error_says_to_add_one() -> None:
+    inventory = _city(("paper", "residual"))
+    with pytest.raises(InvalidProblemError, match="no vehicle; add at least one"):
+        plan_day(
+            inventory,
+            [*_rising("paper1"), *_rising("residual1")],
+            [],
+            HaversineProvider(),
+            plan_date=DAY,
+            tz=TZ,
+            params=SolveParams(time_limit_s=1.0, seed=1),
+        )
