@@ -83,8 +83,9 @@ def _reason(
 ) -> Unserved:
     """``stop`` unserved with the first of these that holds, by kind: no truck takes it
     (its stream, or no site takes its trucks' streams), none is big enough, every one is
-    out of service or its shift over (every shift over), the sites are closed after it, no
-    truck reaches it in its window and is home in its shift."""
+    out of service or its shift over (every shift over), its window is over before any
+    leaves, the sites are closed after it, no truck reaches it in its window and is home in
+    its shift."""
     if not by_stream:
         return _no_truck(problem, stop)
     if not fits:
@@ -111,6 +112,14 @@ def _reason(
             + ": none can collect it today"
         )
         return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.OUT_OF_SERVICE)
+    if stop.window_s is not None and all(stop.window_s[1] < _leaves_s(v) for v in working):
+        lo, hi = stop.window_s
+        leaves = ", ".join(f"{v.ref} {clock(_leaves_s(v))}" for v in working)
+        why = (
+            f"its time window {clock(lo)}-{clock(hi)} is over before any truck taking stream "
+            f"{stop.stream!r} can leave ({leaves}); widen the window or start a shift earlier"
+        )
+        return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.WINDOW_OR_SHIFT)
     closed = _sites_closed(problem, stop, working)
     if closed:
         why = (

@@ -268,6 +268,26 @@ def test_a_bin_out_of_reach_says_how_far_the_nearest_truck_is(kit) -> None:
     assert u.kind is UnservedKind.WINDOW_OR_SHIFT
 
 
+def test_a_bin_whose_window_is_over_before_the_shifts_start_says_so(kit) -> None:
+    """Emptied only 00:00-05:00, with shifts from 06:00 and 07:00: the reason names its
+    window and the shifts, not the drive from the nearest truck."""
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0), (2, 0)])
+    problem = Problem(
+        matrix=m,
+        stops=(kit.stop("ok", 1), kit.stop("night", 2, window_s=(0, 5 * h))),
+        vehicles=(kit.truck(), kit.truck("t2", shift_s=(7 * h, 15 * h))),
+    )
+    plan = kit.solved(problem)
+    (u,) = plan.unserved
+    assert u.ref == "night"
+    assert u.reason == (
+        "its time window 00:00-05:00 is over before any truck taking stream 'residual' can "
+        "leave (t1 06:00, t2 07:00); widen the window or start a shift earlier"
+    )
+    assert u.kind is UnservedKind.WINDOW_OR_SHIFT
+
+
 def test_a_response_target_pyvrp_alone_misses_brings_in_ortools(kit) -> None:
     """An alerted bin must be emptied by 06:10. The truck out at 06:00 costs 500 a day more
     than the one out at 12:00. PyVRP knows no targets and sends the cheap one, 6 h late;
