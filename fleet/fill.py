@@ -7,7 +7,9 @@ For a bin with a sensor (readings sorted by time, tz-aware):
    to 3 readings before it, within the current cycle. A single low spike is therefore not an
    emptying; a lone low last reading counts only if it is below ``empty_level`` and, when
    the city's collection log is given (``last_emptied``), a logged collection falls between
-   it and the reading before (otherwise it is treated as a spike).
+   it and the reading before (otherwise it is treated as a spike). A reading up to
+   ``STALE_AFTER_EMPTYING_H`` after a logged collection may still show the bin before the
+   lift: the collection explains a low reading after it, and a state read then is reset.
 2. *Spikes* are rejected per cycle: a Theil–Sen line (median of pairwise slopes) is fitted and
    readings further than ``max(spike_k * 1.4826 * MAD, spike_min)`` from it are dropped.
    Readings at/above ``saturated`` (the sensor sees a full bin) are not used for rates.
@@ -45,7 +47,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import numpy as np
@@ -74,6 +76,10 @@ PICKUP_MIN_CYCLE_H = 1.0
 SHIFT_MIN_READINGS = 2  # readings above a cycle's line, up to its end, that make a level shift
 MAX_SHIFTS = 3  # level shifts split per fit (each split re-fits the spikes)
 LONE_HIGH_WEIGHT = 0.5  # belief that a lone high last reading is waste added, not a spike
+# a reading this soon after a logged emptying may still show the bin before it (the log has
+# the truck's arrival or the crew's tap; the lift, and the sensor's measure, come around it)
+STALE_AFTER_EMPTYING_H = 0.25
+_STALE = timedelta(hours=STALE_AFTER_EMPTYING_H)
 _EARTH_RADIUS_M = 6_371_000.0
 
 FloatArray = NDArray[np.float64]
@@ -331,7 +337,9 @@ def prepare_sensor_fit(
 
     With ``collections_known`` (the city logs its collections; ``last_collection`` is the
     last one, or None), a lone low *last* reading counts as an emptying only if
-    ``last_collection`` falls between it and the reading before; otherwise it is a spike.
+    ``last_collection`` falls between it and the reading before, or no more than
+    ``STALE_AFTER_EMPTYING_H`` before that reading (which may still show the bin before the
+    lift); otherwise it is a spike.
     ``emptied_at`` are logged collections (the trucks' pickups): each starts a new cycle at
     the first reading after it, however small the drop (a bin emptied at 20 % barely drops).
     """
@@ -347,7 +355,7 @@ def prepare_sensor_fit(
     vetoed = False
     if collections_known and emp.size and emp[-1] == y.size - 1:
         lc = last_collection
-        vetoed = lc is None or not (times[-2] < lc <= times[-1])
+        vetoed = lc is None or not (times[-2] - _STALE < lc <= times[-1])
         emp = emp[:-1] if vetoed else emp
     emp = _with_logged(emp, times, emptied_at)
     unsat = y < cfg.saturated
@@ -809,9 +817,13 @@ def _with_pickups(model: FillModel, pickups: Sequence[PickupRecord], cfg: FillCo
 def _apply_known_emptying(
     model: FillModel, emptied_at: datetime | None, now: datetime
 ) -> FillModel:
-    """Reset the state to 0.0 at a known collection newer than what the model knows."""
+    """Reset the state to 0.0 at a known collection newer than what the model knows (and
+    than its state, unless that is a reading no more than ``STALE_AFTER_EMPTYING_H`` after
+    it: one that may still show the bin before the lift)."""
     if emptied_at is None or emptied_at > now:
         return model
+    if model.n_readings > 0 and emptied_at <= model.anchor_at <= emptied_at + _STALE:
+        return model.emptied(emptied_at)
     if model.last_emptying_at is not None and emptied_at <= model.last_emptying_at:
         return model
     if emptied_at <= model.anchor_at and model.n_readings > 0:

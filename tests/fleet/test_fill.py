@@ -354,6 +354,21 @@ def test_pickup_log_counts_as_the_last_emptying_and_names_stray_bins() -> None:
         estimate_models(bins, (), now=at(30), pickups=_pickups("ghost", [(1.0, 0.3)]))
 
 
+@pytest.mark.parametrize("later", [[], [(30.0, 0.03)]], ids=["nothing-later", "low-later"])
+def test_a_reading_just_after_a_logged_emptying_showing_the_bin_before_it_is_stale(
+    later: list[tuple[float, float]],
+) -> None:
+    """Emptied at 28:00 by the log, b1 still reads 61 % a minute later (the lift came
+    after the truck's record): the bin is empty from then, whether a low reading follows
+    (3 % at 30:00, not a spike) or none yet; it was read as 61 % filling on."""
+    pairs = [(float(h), 0.05 + 0.02 * h) for h in range(0, 28, 2)]
+    rs = readings("b1", [*pairs, (28.0 + 1 / 60, 0.61), *later])
+    found = [PickupRecord(bin_id="b1", at=at(28))]  # no fill recorded
+    m = estimate_models([make_bin("b1")], rs, now=at(31), pickups=found)["b1"]
+    assert m.rate_per_h == pytest.approx(0.02, rel=0.05)
+    assert m.fill_at(at(31)).expected < 0.1, m
+
+
 def event_cycle(after: int, noise_seed: int = 3) -> list[FillReading]:
     """Bin b1 filling 0.5 %/h from 0.02 over a 4-day cycle (readings every 3 h), with waste
     dumped at once (+0.15) before the last ``after`` readings."""
