@@ -514,7 +514,9 @@ def next_opportunities(
 
     A truck comes at a real opportunity: during its shift on a day after ``plan_date``
     (local), no earlier than its shift start on ``plan_date`` plus ``gap`` (the policy's
-    days until the next collection), up to ``plan_date + horizon_days``. Its first candidate
+    days until the next collection), on one of the ``horizon_days`` days from the day that
+    falls on (the day after ``plan_date`` at the soonest: with ``gap`` 1 day, up to
+    ``plan_date + horizon_days``; with 21 days, from day 21 to day 34). Its first candidate
     is the first moment of a shift from then (``gap`` 1.1 with a 06:00-14:00 shift:
     08:24 the next day; 1.5: 06:00 the day after, as 18:00 is past the shift; 0.5: 06:00
     the next day); the next ones the starts of its later shifts. It comes at a candidate
@@ -543,10 +545,11 @@ def _comes(
     gap: timedelta,
     horizon_days: int,
 ) -> datetime | None:
-    """When truck ``v`` next comes (:func:`next_opportunities`), local; None: not by
-    ``plan_date + horizon_days``."""
+    """When truck ``v`` next comes (:func:`next_opportunities`), local; None: not in the
+    ``horizon_days`` days from the day it is due."""
     earliest = _on(plan_date, v.shift.start, tz) + gap
-    for k in range(1, horizon_days + 1):
+    due = max(earliest.date(), plan_date + timedelta(days=1))
+    for k in range((due - plan_date).days, (due - plan_date).days + horizon_days):
         day = plan_date + timedelta(days=k)
         start, end = _on(day, v.shift.start, tz), _on(day, v.shift.end, tz)
         at = max(start, earliest)

@@ -256,3 +256,17 @@ def test_a_stream_whose_trucks_are_out_until_further_notice_or_too_long_has_none
     too_long = Downtime(vehicle_id="t_paper", start=_day(1), end=_day(15))
     assert _nexts(too_long)["paper"] is None  # beyond OPPORTUNITY_HORIZON_DAYS
     assert OPPORTUNITY_HORIZON_DAYS == 14
+
+
+def test_a_gap_longer_than_the_horizon_looks_for_trucks_from_the_day_it_falls_on() -> None:
+    """Collected every 3 weeks: the next opportunity is 21 days ahead, not none (which
+    made every bin a must bin, 'no truck in service within 14 days'); the horizon's days
+    count from then."""
+
+    def paper(*downtimes: Downtime) -> datetime | None:
+        gap = timedelta(days=21)
+        return next_opportunities(_fleet(*downtimes), T0.date(), CET, gap=gap)["paper"]
+
+    assert paper() == _day(21, 6)
+    assert paper(Downtime(vehicle_id="t_paper", start=_day(20), end=_day(34))) == _day(34, 6)
+    assert paper(Downtime(vehicle_id="t_paper", start=_day(20), end=_day(35))) is None
