@@ -59,6 +59,15 @@ def _fmt_time(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M")
 
 
+def _pct_below(value: float, limit: float) -> str:
+    """``value`` as a percentage that reads below ``limit`` (it is): whole, or to a tenth
+    rounded down when whole it would read as the limit (49.9 %, not 50 %, under 50 %)."""
+    whole = f"{value:.0%}"
+    if value >= limit or whole != f"{limit:.0%}":
+        return whole
+    return f"{math.floor(value * 1000) / 10:.1f}%"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CollectionPolicy:
     """Thresholds of the collection decision (fill values are fractions of the bin).
@@ -218,10 +227,12 @@ class CollectionPolicy:
             return replace(must, release_at=release, refill_fraction=refill)
         at = _fmt_time(collect_at)
         if fill >= self.may_fill:
-            reason = f"forecast {fill:.0%} at {at}, overflow risk {risk:.0%} {when}"
+            below = _pct_below(risk, self.must_risk)
+            reason = f"forecast {fill:.0%} at {at}, overflow risk {below} {when}"
             prize = self.prize(fill, risk)
             return bin_decision(b, Action.MAY, fill, reason, prize, due_at=due, load=load)
-        reason = f"forecast {fill:.0%} at {at} below may_fill {self.may_fill:.0%}"
+        below = _pct_below(fill, self.may_fill)
+        reason = f"forecast {below} at {at} below may_fill {self.may_fill:.0%}"
         return bin_decision(b, Action.SKIP, fill, reason)
 
     def release_at(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from statistics import NormalDist
 
 import pytest
 
@@ -57,6 +58,29 @@ def one(model: FillModel, policy: CollectionPolicy | None = None, reports=()):  
 def test_classification_boundaries(fill: float, action: Action) -> None:
     d = one(flat(fill), CollectionPolicy(must_fill=0.9, may_fill=0.5))
     assert d.action is action
+
+
+@pytest.mark.parametrize(
+    ("fill", "said"), [(0.4996, "forecast 49.9% "), (0.49, "forecast 49% "), (0.2, "forecast 20% ")]
+)
+def test_a_skipped_bins_fill_never_reads_as_the_threshold_it_is_below(
+    fill: float, said: str
+) -> None:
+    """A bin at 49.96 % is below may_fill 50 %: its reason must not say 'forecast 50% ...
+    below may_fill 50%'."""
+    d = one(flat(fill), CollectionPolicy(may_fill=0.5))
+    assert d.action is Action.SKIP
+    assert d.reason.startswith(said), d.reason
+    assert d.reason.endswith("below may_fill 50%")
+
+
+def test_an_optional_bins_risk_never_reads_as_the_must_risk_it_is_below() -> None:
+    """Overflow risk 29.96 % by the next opportunity, must_risk 30 %: a may bin whose
+    reason says 29.9 %, not 30 %."""
+    sd = 0.4 / NormalDist().inv_cdf(1 - 0.2996)  # 60 % full, P(fill >= 1) = 0.2996
+    d = one(flat(0.6, sd=sd), CollectionPolicy(must_risk=0.3))
+    assert d.action is Action.MAY
+    assert ", overflow risk 29.9% by " in d.reason, d.reason
 
 
 def test_forecast_reason_names_the_next_opportunity() -> None:
