@@ -161,11 +161,17 @@ def last_emptying_read(
     newest fill cycle by :func:`detect_emptyings`, a confirmed drop. A lone low last reading
     is not one: :func:`fit_sensor` takes it for a spike unless a logged collection explains
     it. None when the readings show no emptying."""
-    rs = sorted(readings, key=lambda r: r.at)
+    rs = sorted(readings, key=_time_order)
     emp = detect_emptyings([r.fill_fraction for r in rs], cfg.drop, cfg.empty_level)
     if emp.size and emp[-1] == len(rs) - 1:
         emp = emp[:-1]
     return rs[int(emp[-1])].at if emp.size else None
+
+
+def _time_order(r: FillReading) -> tuple[datetime, float]:
+    """Sort key of readings: by time, and of readings at one time the fuller first (a bin
+    drops at once only when emptied), so that their order in the input does not matter."""
+    return r.at, -r.fill_fraction
 
 
 def _med(a: FloatArray) -> float:
@@ -345,7 +351,7 @@ def prepare_sensor_fit(
     """
     if not readings:
         raise FleetDataError(f"bin {bin_id!r}: no readings to fit; borrow a rate instead")
-    rs = sorted(readings, key=lambda r: r.at)
+    rs = sorted(readings, key=_time_order)
     times = tuple(r.at for r in rs)
     y = np.array([r.fill_fraction for r in rs], dtype=float)
     utc = np.array([utc_hours(r.at) for r in rs], dtype=float)
@@ -751,7 +757,7 @@ def _borrowed_model(
 ) -> FillModel:
     rate, sd, facs, source = _borrowed(b, groups, cfg)
     if own:  # a few readings, too few for a rate: the last one gives the state
-        last = max(own, key=lambda r: r.at)
+        last = max(own, key=_time_order)
         at, fill, fill_sd = last.at, last.fill_fraction, 0.05
     else:
         at, fill, fill_sd = now, cfg.unknown_fill, cfg.unknown_fill_sd

@@ -369,6 +369,21 @@ def test_a_reading_just_after_a_logged_emptying_showing_the_bin_before_it_is_sta
     assert m.fill_at(at(31)).expected < 0.1, m
 
 
+def test_two_readings_at_one_time_give_one_model_whatever_their_order() -> None:
+    """b1 read 41 % and 3 % at the same time, last: in time order the fuller one first (a
+    bin drops at once only when emptied), so it was just emptied, given either way round
+    (the order given decided between 'emptied' and '41 % and filling')."""
+    pairs = [(float(h), 0.05 + 0.02 * h) for h in range(0, 18, 2)]
+    same = [(18.0, 0.41), (18.0, 0.03)]
+    bins = [make_bin("b1")]
+    fwd, rev = (
+        estimate_models(bins, readings("b1", [*pairs, *two]), now=at(20))["b1"]
+        for two in (same, same[::-1])
+    )
+    assert fwd == rev
+    assert (fwd.anchor_at, fwd.anchor_fill, fwd.last_emptying_at) == (at(18), 0.03, at(18))
+
+
 def event_cycle(after: int, noise_seed: int = 3) -> list[FillReading]:
     """Bin b1 filling 0.5 %/h from 0.02 over a 4-day cycle (readings every 3 h), with waste
     dumped at once (+0.15) before the last ``after`` readings."""
