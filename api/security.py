@@ -123,7 +123,7 @@ def current_role(request: Request, key: Annotated[str | None, Depends(_header)])
     """The caller's role; 401 when the key is missing or unknown."""
     if not key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, MISSING, headers=CHALLENGE)
-    role = verify_key(_database(request), key)
+    role = getattr(request.state, "role", None) or verify_key(_database(request), key)
     if role is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNKNOWN, headers=CHALLENGE)
     return role
@@ -151,11 +151,14 @@ class KeyBeforeBody:
             await self.app(scope, receive, send)
             return
         key = headers.get("x-api-key")
-        why = MISSING if not key else None
+        why, role = (MISSING if not key else None), None
         if key:
             db: Database = scope["app"].state.runtime.db
-            why = UNKNOWN if await run_in_threadpool(verify_key, db, key) is None else None
+            role = await run_in_threadpool(verify_key, db, key)
+            why = UNKNOWN if role is None else None
         if why is None:
+            # the key is checked once: current_role takes the role from the request's state
+            scope.setdefault("state", {})["role"] = role
             await self.app(scope, receive, send)
             return
         answer = JSONResponse({"detail": why}, status.HTTP_401_UNAUTHORIZED, headers=CHALLENGE)
