@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.config
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,11 +38,12 @@ def test_a_created_key_is_printed_whole_on_one_line(
         db.dispose()
 
 
-def test_serve_shows_the_services_own_info_records(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """'nightly plan 7 for 2026-11-25 published' was dropped: uvicorn's logging configures
-    its own loggers only, and the api's INFO records reached no handler."""
+@contextlib.contextmanager
+def _served_logging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: str
+) -> Iterator[None]:
+    """``binroute serve``'s logging set up as uvicorn sets it up from the ``log_config``
+    ``server.run`` hands it (uvicorn itself faked), then taken down again."""
     started: dict[str, Any] = {}
 
     def fake_uvicorn_run(app: FastAPI, **kwargs: Any) -> None:
@@ -48,20 +51,32 @@ def test_serve_shows_the_services_own_info_records(
         app.state.runtime.lock.release()
 
     monkeypatch.setattr(uvicorn, "run", fake_uvicorn_run)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'b.db'}", city="haversine")
-    server.run(port=1, settings=settings)
-    logger = logging.getLogger("api.scheduler")
+    server.run(
+        port=1,
+        settings=Settings(
+            database_url=f"sqlite:///{tmp_path / 'b.db'}", city="haversine", **settings
+        ),
+    )
     try:
         logging.config.dictConfig(started.get("log_config", uvicorn.config.LOGGING_CONFIG))
-        logger.info("nightly plan %s for %s published", 7, "2026-11-25")
-        assert (
-            "INFO api.scheduler: nightly plan 7 for 2026-11-25 published" in capsys.readouterr().err
-        )
+        yield
     finally:
         for name in ("api", "apscheduler", "uvicorn", "uvicorn.error", "uvicorn.access"):
             logging.getLogger(name).handlers.clear()
             logging.getLogger(name).setLevel(logging.NOTSET)
             logging.getLogger(name).propagate = True
+
+
+def test_serve_shows_the_services_own_info_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'nightly plan 7 for 2026-11-25 published' was dropped: uvicorn's logging configures
+    its own loggers only, and the api's INFO records reached no handler."""
+    with _served_logging(tmp_path, monkeypatch):
+        logging.getLogger("api.scheduler").info("nightly plan %s for %s published", 7, "2026-11-25")
+        assert (
+            "INFO api.scheduler: nightly plan 7 for 2026-11-25 published" in capsys.readouterr().err
+        )
 
 
 def test_serve_stamps_the_services_records_with_the_citys_time(
@@ -69,32 +84,15 @@ def test_serve_stamps_the_services_records_with_the_citys_time(
 ) -> None:
     """A record of the eve (18:00 UTC) reads 20:00+02:00 in Helsinki, whatever the server's
     zone: the times the plans and alerts are in."""
-    started: dict[str, Any] = {}
-
-    def fake_uvicorn_run(app: FastAPI, **kwargs: Any) -> None:
-        started.update(kwargs)
-        app.state.runtime.lock.release()
-
-    monkeypatch.setattr(uvicorn, "run", fake_uvicorn_run)
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'b.db'}", city="haversine", timezone="Europe/Helsinki"
-    )
-    server.run(port=1, settings=settings)
     eve = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
     logger = logging.getLogger("api.scheduler")
-    try:
-        logging.config.dictConfig(started["log_config"])
+    with _served_logging(tmp_path, monkeypatch, timezone="Europe/Helsinki"):
         record = logger.makeRecord(
             "api.scheduler", logging.INFO, __file__, 1, "nightly plan for %s", ("x",), None
         )
         record.created = eve.timestamp()
         logger.handle(record)
         assert "2026-11-24T20:00:00.000+02:00 INFO api.scheduler:" in capsys.readouterr().err
-    finally:
-        for name in ("api", "apscheduler", "uvicorn", "uvicorn.error", "uvicorn.access"):
-            logging.getLogger(name).handlers.clear()
-            logging.getLogger(name).setLevel(logging.NOTSET)
-            logging.getLogger(name).propagate = True
 
 
 def test_serve_stamps_uvicorns_own_lines_with_the_citys_time(
@@ -102,20 +100,8 @@ def test_serve_stamps_uvicorns_own_lines_with_the_citys_time(
 ) -> None:
     """uvicorn's lines (started, errors on stderr; each request on stdout) had no time: they
     read as the service's own do, the eve's 18:00 UTC as 20:00+02:00 in Helsinki."""
-    started: dict[str, Any] = {}
-
-    def fake_uvicorn_run(app: FastAPI, **kwargs: Any) -> None:
-        started.update(kwargs)
-        app.state.runtime.lock.release()
-
-    monkeypatch.setattr(uvicorn, "run", fake_uvicorn_run)
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'b.db'}", city="haversine", timezone="Europe/Helsinki"
-    )
-    server.run(port=1, settings=settings)
     eve = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
-    try:
-        logging.config.dictConfig(started["log_config"])
+    with _served_logging(tmp_path, monkeypatch, timezone="Europe/Helsinki"):
         for name, msg, args in (
             ("uvicorn.error", "Started server process [%d]", (42,)),
             (
@@ -132,8 +118,3 @@ def test_serve_stamps_uvicorns_own_lines_with_the_citys_time(
         at = "2026-11-24T20:00:00.000+02:00 INFO"
         assert f"{at} uvicorn.error: Started server process [42]" in out.err
         assert f'{at} uvicorn.access: 127.0.0.1:5 - "GET /health HTTP/1.1" 200 OK' in out.out
-    finally:
-        for name in ("api", "apscheduler", "uvicorn", "uvicorn.error", "uvicorn.access"):
-            logging.getLogger(name).handlers.clear()
-            logging.getLogger(name).setLevel(logging.NOTSET)
-            logging.getLogger(name).propagate = True
