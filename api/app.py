@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.dashboard import router as dashboard_router
@@ -84,7 +85,11 @@ def create_app(
             runtime.lock.release()
             runtime.db.dispose()
 
-    app = FastAPI(title="binroute", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc from the files of the fastapi-offline wheel, served here: FastAPI's own
+    # pages load their scripts from a CDN, and a city's service may have no internet
+    app = FastAPIOffline(
+        title="binroute", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.runtime = runtime
     # FastAPI reads a JSON body before its dependencies check the key: the key first
     # (KeyBeforeBody, the outer one), and no body over the limit (BodyLimit)

@@ -260,6 +260,7 @@ class ApiKeyRow(Base):
     secret_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -492,8 +492,12 @@ class ProgressOut(_Out):
 
 
 class KeyIn(_In):
+    """A key to issue; with ``expires_at`` (an instant with an offset, in the future) it is
+    refused from then on (401 saying so), e.g. a contractor's or a trial's."""
+
     role: Literal["sensor", "viewer", "dispatcher", "admin"]
     name: Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
+    expires_at: AwareDatetime | None = None
 
 
 class KeyOut(_Out):
@@ -502,6 +506,7 @@ class KeyOut(_Out):
     role: str
     created_at: datetime
     revoked: bool
+    expires_at: datetime | None = None
 
 
 class KeyCreated(_Out):
@@ -511,6 +516,7 @@ class KeyCreated(_Out):
     key_id: str
     role: str
     name: str
+    expires_at: datetime | None = None
 
 
 class NightlyRunOut(_Out):

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -24,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.db import ApiKeyRow, Database
+from api.db import ApiKeyRow, Database, utcnow
 from api.settings import Settings
 
 
@@ -45,6 +46,7 @@ ADMIN = frozenset({Role.ADMIN})
 _header = APIKeyHeader(name="X-API-Key", auto_error=False)
 MISSING = "missing X-API-Key header"
 UNKNOWN = "unknown or revoked API key"
+EXPIRED = "API key {key_id} expired at {at}; ask an admin for a new one"
 CHALLENGE = {"WWW-Authenticate": "APIKey"}
 
 
@@ -59,8 +61,9 @@ def _split(key: str) -> tuple[str, str] | None:
     return parts[1], parts[2]
 
 
-def issue_key(db: Database, role: Role, name: str) -> str:
-    """Store a new key for ``role`` and return it (the only time the secret is seen)."""
+def issue_key(db: Database, role: Role, name: str, expires_at: datetime | None = None) -> str:
+    """Store a new key for ``role`` and return it (the only time the secret is seen); it is
+    refused from ``expires_at`` (tz-aware) on, when given."""
     key_id = secrets.token_hex(8)
     secret = secrets.token_hex(32)
     salt = secrets.token_hex(16)
@@ -72,28 +75,39 @@ def issue_key(db: Database, role: Role, name: str) -> str:
                 role=role.value,
                 salt=salt,
                 secret_hash=_digest(salt, secret),
+                expires_at=expires_at,
             )
         )
     return f"br_{key_id}_{secret}"
 
 
-def verify_key(db: Database, key: str) -> Role | None:
-    """The role of ``key``, or None when it is malformed, unknown or revoked."""
+def check_key(db: Database, key: str) -> Role | str:
+    """The role of ``key``, or why it is refused: :data:`UNKNOWN` when it is malformed,
+    unknown or revoked, :data:`EXPIRED` (naming the key and when) past its expiry."""
     parts = _split(key)
     if parts is None:
-        return None
+        return UNKNOWN
     key_id, secret = parts
     with db.reader() as s:
         row = s.get(ApiKeyRow, key_id)
     if row is None or row.revoked:
-        return None
+        return UNKNOWN
     if not hmac.compare_digest(row.secret_hash, _digest(row.salt, secret)):
-        return None
+        return UNKNOWN
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        return EXPIRED.format(key_id=key_id, at=row.expires_at.isoformat(timespec="seconds"))
     return Role(row.role)
 
 
-def create_key(settings: Settings, role: str, name: str) -> str:
+def verify_key(db: Database, key: str) -> Role | None:
+    """The role of ``key``, or None when it is malformed, unknown, revoked or expired."""
+    got = check_key(db, key)
+    return got if isinstance(got, Role) else None
+
+
+def create_key(settings: Settings, role: str, name: str, expires_at: datetime | None = None) -> str:
     """Create a key on the configured database (for the CLI); print it once, it is not stored.
+    It is refused from ``expires_at`` (tz-aware) on, when given.
 
     Raises
     ------
@@ -109,7 +123,7 @@ def create_key(settings: Settings, role: str, name: str) -> str:
     db = Database(settings.database_url)
     try:
         upgrade_head(db)
-        return issue_key(db, parsed, name)
+        return issue_key(db, parsed, name, expires_at)
     finally:
         db.dispose()
 
@@ -120,12 +134,12 @@ def _database(request: Request) -> Database:
 
 
 def current_role(request: Request, key: Annotated[str | None, Depends(_header)]) -> Role:
-    """The caller's role; 401 when the key is missing or unknown."""
+    """The caller's role; 401 when the key is missing, unknown, revoked or expired."""
     if not key:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, MISSING, headers=CHALLENGE)
-    role = getattr(request.state, "role", None) or verify_key(_database(request), key)
-    if role is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNKNOWN, headers=CHALLENGE)
+    role = getattr(request.state, "role", None) or check_key(_database(request), key)
+    if not isinstance(role, Role):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, role, headers=CHALLENGE)
     return role
 
 
@@ -154,8 +168,8 @@ class KeyBeforeBody:
         why, role = (MISSING if not key else None), None
         if key:
             db: Database = scope["app"].state.runtime.db
-            role = await run_in_threadpool(verify_key, db, key)
-            why = UNKNOWN if role is None else None
+            got = await run_in_threadpool(check_key, db, key)
+            role, why = (got, None) if isinstance(got, Role) else (None, got)
         if why is None:
             # the key is checked once: current_role takes the role from the request's state
             scope.setdefault("state", {})["role"] = role

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -242,20 +242,27 @@ app.add_typer(keys, name="keys")
 def keys_create(
     role: Annotated[str, typer.Option(help="sensor, dispatcher, viewer or admin")],
     name: Annotated[str, typer.Option(help="Who or what the key is for")],
+    valid_days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Days the key works, from now (default: until revoked)"),
+    ] = None,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     from api.migrate import SchemaError
     from api.security import create_key
     from api.settings import settings_from_env
 
+    expires_at = None if valid_days is None else datetime.now(UTC) + timedelta(days=valid_days)
     try:
-        key = create_key(settings_from_env(), role, name)
+        key = create_key(settings_from_env(), role, name, expires_at)
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     except SchemaError as err:
         _error(err)
         raise typer.Exit(code=1) from None
     console.print(key, soft_wrap=True)  # not folded at the console's width: copied whole
+    if expires_at is not None:  # on stderr: the key alone on stdout, for KEY=$(binroute ...)
+        typer.echo(f"it expires at {expires_at.isoformat(timespec='seconds')}", err=True)
 
 
 @app.command()

@@ -35,6 +35,10 @@ such a bin gets its own rate from consecutive pickups: the fill found divided by
 all the same), shrunk toward the borrowed rate by
 ``PICKUP_PRIOR_CYCLES`` cycles. A bin found full (censored) bounds the rate from below.
 
+A *stuck* sensor, whose readings end repeating one value for :data:`STUCK_AFTER_H` hours or
+past a logged collection (:func:`stuck_sensor`), has those readings after the first of the
+value left out: its fill is forecast from that reading on (``FillModel.stuck`` says so).
+
 A citizen report of overflow (after the last known emptying) sets the state to at least 1.0
 at the report time; for a borrowed rate with a known emptying, a report that comes earlier
 than predicted moves the rate halfway toward the rate implied by the report.
@@ -47,7 +51,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TypeVar
 
 import numpy as np
@@ -58,6 +62,7 @@ from fleet.forecast import (
     HOURS_PER_DAY,
     Z_90,
     FillModel,
+    StuckSensor,
     hours_between,
     offset_hours,
     utc_hours,
@@ -80,6 +85,12 @@ LONE_HIGH_WEIGHT = 0.5  # belief that a lone high last reading is waste added, n
 # the truck's arrival or the crew's tap; the lift, and the sensor's measure, come around it)
 STALE_AFTER_EMPTYING_H = 0.25
 _STALE = timedelta(hours=STALE_AFTER_EMPTYING_H)
+# a level sensor that sends one value again and again has stopped measuring (a frozen
+# firmware value, a lost echo): real readings move with the waste and the sensor's noise.
+# Its last readings repeat one value for this many hours (or past a logged collection)...
+STUCK_AFTER_H = 72.0
+STUCK_MIN_READINGS = 4  # ... in at least this many readings
+STUCK_TOLERANCE = 1e-6  # readings this close are one value (as sent, not rounded)
 _EARTH_RADIUS_M = 6_371_000.0
 
 FloatArray = NDArray[np.float64]
@@ -166,6 +177,34 @@ def last_emptying_read(
     if emp.size and emp[-1] == len(rs) - 1:
         emp = emp[:-1]
     return rs[int(emp[-1])].at if emp.size else None
+
+
+def stuck_sensor(
+    readings: Sequence[FillReading],
+    emptied_at: Sequence[datetime] = (),
+    cfg: FillConfig = FillConfig(),
+) -> StuckSensor | None:
+    """The stuck sensor of one bin whose readings (any order) end repeating one value.
+
+    The readings end in one value repeated (within :data:`STUCK_TOLERANCE`) either over
+    :data:`STUCK_AFTER_H` hours or more in :data:`STUCK_MIN_READINGS` readings or more,
+    below ``cfg.saturated`` (a full bin left full reads full), or past a collection in
+    ``emptied_at`` (a reading more than :data:`STALE_AFTER_EMPTYING_H` after it), above
+    ``cfg.empty_level`` (an emptied bin reads low). None otherwise.
+    """
+    rs = sorted(readings, key=_time_order)
+    if len(rs) < 2:
+        return None
+    value = rs[-1].fill_fraction
+    first = len(rs) - 1
+    while first > 0 and abs(rs[first - 1].fill_fraction - value) <= STUCK_TOLERANCE:
+        first -= 1
+    since, last_at, n = rs[first].at, rs[-1].at, len(rs) - first
+    missed = [t for t in emptied_at if since < t and t + _STALE < last_at]
+    if missed and value > cfg.empty_level:
+        return StuckSensor(since, value, n, last_at, missed_emptying_at=max(missed))
+    long = hours_between(since, last_at) >= STUCK_AFTER_H and n >= STUCK_MIN_READINGS
+    return StuckSensor(since, value, n, last_at) if long and value < cfg.saturated else None
 
 
 def _time_order(r: FillReading) -> tuple[datetime, float]:
@@ -716,6 +755,7 @@ def estimate_models(
         last = max(p.at for p in ps)
         if bid not in emptied or last > emptied[bid]:
             emptied[bid] = last
+    stuck = _stuck_sensors(per_bin, emptied, found, config)
     fits = [
         (
             by_id[i],
@@ -745,7 +785,55 @@ def estimate_models(
     by_bin, _ = match_reports(bins, reports, config.report_match_m)
     for bid, rs in by_bin.items():
         models[bid] = apply_reports(models[bid], rs, now=now, cfg=config)
+    for bid, st in stuck.items():
+        models[bid] = replace(models[bid], stuck=st)
     return models
+
+
+def stuck_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
+    """One note per bin whose sensor is stuck (:attr:`FillModel.stuck`), by bin id: the
+    value it repeats, since when, and what its forecast uses instead (times local in ``tz``).
+    """
+    notes = []
+    for bid, m in sorted(models.items()):
+        st = m.stuck
+        if st is None:
+            continue
+        since, last = (f"{t.astimezone(tz):%Y-%m-%d %H:%M}" for t in (st.since, st.last_at))
+        if st.missed_emptying_at is None:
+            what = f"has read {st.fill:.0%} at each of its {st.readings} readings {since} - {last}"
+            then = "from there at its usual rate"
+        else:
+            logged = f"{st.missed_emptying_at.astimezone(tz):%Y-%m-%d %H:%M}"
+            what = f"read {st.fill:.0%} again after its collection logged at {logged}"
+            then = "from that collection"
+        notes.append(
+            f"bin {bid}: its sensor {what}: stuck; its readings after {since} are left out "
+            f"and its fill is forecast {then}; check the sensor"
+        )
+    return tuple(notes)
+
+
+def _stuck_sensors(
+    per_bin: dict[str, list[FillReading]],
+    emptied: Mapping[str, datetime],
+    found: Mapping[str, Sequence[PickupRecord]],
+    cfg: FillConfig,
+) -> dict[str, StuckSensor]:
+    """The bins of ``per_bin`` whose sensors are stuck (:func:`stuck_sensor`), their readings
+    after the first of the repeated value dropped from ``per_bin`` (in place): the fill is
+    forecast from that one on, and a logged collection since resets it."""
+    out: dict[str, StuckSensor] = {}
+    for bid, rs in per_bin.items():
+        logged = [p.at for p in found.get(bid, ())]
+        if bid in emptied:
+            logged.append(emptied[bid])
+        st = stuck_sensor(rs, logged, cfg)
+        if st is not None:
+            kept = sorted(rs, key=_time_order)
+            per_bin[bid] = kept[: len(kept) - st.readings + 1]
+            out[bid] = st
+    return out
 
 
 def _borrowed_model(

@@ -95,6 +95,32 @@ class OverflowWindow:
     late: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class StuckSensor:
+    """A level sensor that repeats one value: its readings after ``since`` are not used.
+
+    Attributes
+    ----------
+    since : datetime
+        The first reading of the value repeated since (tz-aware): the last one used.
+    fill : float
+        The value repeated (fraction of the bin).
+    readings : int
+        Readings of that value from ``since`` on (the first included).
+    last_at : datetime
+        The last of them.
+    missed_emptying_at : datetime or None
+        A logged collection the sensor went on reading the same value after (else the
+        sensor has repeated it for :data:`fleet.fill.STUCK_AFTER_H` hours or more).
+    """
+
+    since: datetime
+    fill: float
+    readings: int
+    last_at: datetime
+    missed_emptying_at: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FillModel:
     """Fill forecast of one bin from its last known state.
@@ -123,6 +149,8 @@ class FillModel:
         Last known (detected or reported) emptying.
     z : float
         Band half-width in standard deviations.
+    stuck : StuckSensor or None
+        The bin's sensor repeats one value: the readings after ``stuck.since`` were left out.
     """
 
     bin_id: str
@@ -136,6 +164,7 @@ class FillModel:
     n_readings: int = 0
     last_emptying_at: datetime | None = None
     z: float = Z_90
+    stuck: StuckSensor | None = None
 
     def __post_init__(self) -> None:
         rec = f"fill model of bin {self.bin_id!r}"

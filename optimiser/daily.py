@@ -19,7 +19,7 @@ from typing import NamedTuple, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from fleet.density import carry_measured, planned_at_densities
-from fleet.fill import estimate_models
+from fleet.fill import estimate_models, stuck_notes
 from fleet.forecast import FillModel
 from fleet.models import (
     Action,
@@ -383,7 +383,7 @@ def plan_day(
         alerted=alerted,
         due=due,
     )
-    return _noted(day, weighed)
+    return _noted(day, (*weighed, *stuck_notes(models, tz)))
 
 
 def _noted(day: DayPlan, notes: Sequence[str]) -> DayPlan:

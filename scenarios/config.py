@@ -590,6 +590,44 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<memory>") -> Sc
     return cfg
 
 
+def config_to_dict(cfg: ScenarioConfig) -> dict[str, Any]:
+    """The scenario as :func:`config_from_dict` reads it, in JSON types (clock times
+    ``"HH:MM:SS"``, the start ``"YYYY-MM-DD"``, lists): ``config_from_dict(config_to_dict(cfg),
+    source=cfg.source) == cfg``. A run's result.json keeps it, so the run (a sweep point's
+    too) can be repeated from its outputs.
+    """
+    nested = ("fleet", "sim", "policies", "sweep", "source", "area", "start")
+    data: dict[str, Any] = {
+        f.name: getattr(cfg, f.name) for f in fields(ScenarioConfig) if f.name not in nested
+    }
+    data["start"] = cfg.start.isoformat()
+    if cfg.area is not None:
+        data["area"] = list(cfg.area)
+    fleet = {f.name: getattr(cfg.fleet, f.name) for f in fields(FleetConfig)}
+    for key in ("shift", "break_window"):
+        fleet[key] = [t.isoformat() for t in fleet[key]]
+    data["fleet"] = fleet
+    data["sim"] = {
+        k: list(v) if isinstance(v, tuple) else v
+        for k in sorted(SIM_KEYS)
+        for v in [getattr(cfg.sim, k)]
+    }
+    data["policies"] = [_policy_to_dict(p) for p in cfg.policies]
+    data["sweep"] = {name: list(values) for name, values in cfg.sweep}
+    return data
+
+
+def _policy_to_dict(p: PolicyConfig) -> dict[str, Any]:
+    """One ``[[policies]]`` table: its name, kind and the keys its kind reads."""
+    data: dict[str, Any] = {"name": p.name, "kind": p.kind}
+    if p.kind == "forecast":
+        return data | {f.name: getattr(p.collection, f.name) for f in fields(CollectionPolicy)}
+    data["every_k_days"] = p.every_k_days
+    if p.kind == "threshold":
+        data["fill_threshold"] = p.fill_threshold
+    return data
+
+
 def _area(value: Any, source: str) -> tuple[float, float, float, float]:
     ok = isinstance(value, list) and len(value) == 4
     ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scenarios.config import ScenarioConfig
+from scenarios.config import ScenarioConfig, config_to_dict
 from scenarios.run import KPI_COLUMNS, ScenarioResult, day_rows, unserved_rows
 
 TABLE_COLUMNS = ("scenario", "policy", *KPI_COLUMNS, "km_vs_first_pct", "hours_vs_first_pct")
@@ -224,7 +224,8 @@ def whole_numbers(axis: Any) -> None:
 
 def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:
     """All files of one run: comparison.md/.csv, days.csv, unserved.csv (every unserved
-    must bin with the optimiser's reason), days.png, result.json."""
+    must bin with the optimiser's reason), days.png, result.json (its ``settings``: the
+    scenario as the TOML reads it, to repeat the run)."""
     out.mkdir(parents=True, exist_ok=True)
     files = list(write_comparison([result], out))
     rows = day_rows(result)
@@ -243,6 +244,7 @@ def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:
         "wall_s": round(result.wall_s, 1),
         "totals": {p.policy: _finite(p.totals) for p in result.policies},
         "unserved_by_reason": {p.policy: p.unserved_by_reason for p in result.policies},
+        "settings": config_to_dict(result.config),
     }
     js = out / "result.json"
     js.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n", "utf-8")

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Response, status
 from sqlalchemy import select
 
 from api import repo
-from api.db import ApiKeyRow
+from api.db import ApiKeyRow, utcnow
 from api.deps import DbDep
+from api.errors import RecordError
 from api.schemas import ERROR_RESPONSES, KeyCreated, KeyIn, KeyOut, NoNul
 from api.security import IsAdmin, Role, issue_key
 
@@ -23,8 +24,21 @@ router = APIRouter(prefix="/keys", tags=["keys"], responses=ERROR_RESPONSES)
     summary="Create a key (the secret is returned once)",
 )
 def create(item: KeyIn, db: DbDep, _: IsAdmin) -> KeyCreated:
-    key = issue_key(db, Role(item.role), item.name)
-    return KeyCreated(key=key, key_id=key.split("_")[1], role=item.role, name=item.name)
+    if item.expires_at is not None and item.expires_at <= utcnow():
+        raise RecordError(
+            ["body", "expires_at"],
+            f"expires_at {item.expires_at.isoformat()} is not in the future: the key would "
+            "never work; give a later instant, or leave it out for a key that does not expire",
+            f"name={item.name!r}",
+        )
+    key = issue_key(db, Role(item.role), item.name, item.expires_at)
+    return KeyCreated(
+        key=key,
+        key_id=key.split("_")[1],
+        role=item.role,
+        name=item.name,
+        expires_at=item.expires_at,
+    )
 
 
 @router.get("", response_model=list[KeyOut], summary="List keys (never the secrets)")

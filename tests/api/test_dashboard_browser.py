@@ -1162,3 +1162,36 @@ def test_a_bin_missed_off_its_trucks_route_stays_shown_after_a_reload(
     ]
     assert errors == []
     assert external == []
+
+
+def test_the_api_docs_render_without_the_internet(server: tuple[str, str]) -> None:
+    """/docs (Swagger UI) and /redoc show the API's operations with every request leaving
+    the service refused: FastAPI's own pages loaded their scripts from a CDN. ReDoc's
+    script asks cdn.redoc.ly for its "API docs by Redocly" logo, an image it does without."""
+    base, _key = server
+    external: dict[str, list[tuple[str, str]]] = {"/docs": [], "/redoc": []}
+    shown = ["/docs"]
+
+    def refuse_outside(route: Any) -> None:
+        request = route.request
+        if request.url.startswith(base):
+            route.continue_()
+        else:
+            external[shown[-1]].append((request.resource_type, request.url))
+            route.abort()
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.route("**/*", refuse_outside)
+            page.goto(f"{base}/docs")
+            page.wait_for_selector(".opblock-summary-path[data-path='/plans']")
+            shown.append("/redoc")
+            page.goto(f"{base}/redoc")
+            page.wait_for_selector("text=/plans")
+        finally:
+            browser.close()
+    assert external["/docs"] == []
+    assert {kind for kind, _url in external["/redoc"]} <= {"image"}, external

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -102,6 +102,45 @@ def test_admin_creates_lists_and_revokes_keys(
     assert made.json()["key_id"] in {k["key_id"] for k in listed}
     assert client.delete(f"/keys/{made.json()['key_id']}", headers=admin).status_code == 204
     assert client.get("/bins", headers=new).status_code == 401
+
+
+def test_a_key_issued_until_an_instant_works_until_then(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    """A contractor's key given until some instant: it works until then, its expiry is
+    listed, and a time already past is a 422 naming the field (the key would never work)."""
+    admin = keys["admin"]
+    until = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    body = {"role": "viewer", "name": "contractor", "expires_at": until.isoformat()}
+    made = client.post("/keys", json=body, headers=admin)
+    assert made.status_code == 201, made.text
+    assert datetime.fromisoformat(made.json()["expires_at"]) == until
+    assert client.get("/bins", headers={"X-API-Key": made.json()["key"]}).status_code == 200
+    (listed,) = [k for k in client.get("/keys", headers=admin).json() if k["name"] == "contractor"]
+    assert datetime.fromisoformat(listed["expires_at"]).replace(tzinfo=UTC) == until
+    past = {**body, "expires_at": "2026-01-01T00:00:00+01:00"}
+    refused = client.post("/keys", json=past, headers=admin)
+    assert refused.status_code == 422
+    (detail,) = refused.json()["detail"]
+    assert detail["loc"] == ["body", "expires_at"] and "not in the future" in detail["msg"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_expired_key_is_401_saying_it_expired(
+    client: TestClient, runtime: Runtime, method: str
+) -> None:
+    """Keys had no end: a key given for a trial worked until someone revoked it. Past its
+    expiry it is refused, with or without a body (checked before the body is read), and
+    the 401 says it expired rather than that it is unknown."""
+    gone = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    key = issue_key(runtime.db, Role.DISPATCHER, "trial", expires_at=gone)
+    path, body = ("/depots", DEPOT) if method == "POST" else ("/bins", None)
+    r = client.request(method, path, json=body, headers={"X-API-Key": key})
+    assert r.status_code == 401
+    key_id = key.split("_")[1]
+    assert r.json()["detail"] == (
+        f"API key {key_id} expired at 2026-11-30T12:00:00+00:00; ask an admin for a new one"
+    )
 
 
 def test_create_key_for_cli(settings: Settings, client: TestClient) -> None:

@@ -6,17 +6,18 @@ import contextlib
 import logging
 import logging.config
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api import server
-from api.db import Database
+from api.db import ApiKeyRow, Database
 from api.security import Role, verify_key
 from api.settings import Settings
 from binroute.cli import app
@@ -34,6 +35,30 @@ def test_a_created_key_is_printed_whole_on_one_line(
     db = Database(url)
     try:
         assert verify_key(db, lines[0]) == Role.ADMIN
+    finally:
+        db.dispose()
+
+
+def test_a_key_created_for_some_days_expires_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--valid-days 30``: the key alone on stdout, when it expires on stderr, and stored
+    with that expiry."""
+    url = f"sqlite:///{tmp_path / 'binroute.db'}"
+    monkeypatch.setenv("BINROUTE_DATABASE_URL", url)
+    args = ["keys", "create", "--role", "viewer", "--name", "trial", "--valid-days", "30"]
+    before = datetime.now(UTC)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (key,) = result.stdout.splitlines()
+    assert result.stderr.startswith("it expires at ")
+    db = Database(url)
+    try:
+        assert verify_key(db, key) == Role.VIEWER
+        with db.reader() as s:
+            (row,) = s.scalars(select(ApiKeyRow))
+        assert row.expires_at is not None
+        assert timedelta(days=30) <= row.expires_at - before < timedelta(days=30, minutes=1)
     finally:
         db.dispose()
 

@@ -12,6 +12,7 @@ from fleet.fill import (
     LONE_HIGH_WEIGHT,
     PICKUP_CENSORED_SPAN,
     PICKUP_PRIOR_CYCLES,
+    STUCK_AFTER_H,
     FillConfig,
     detect_emptyings,
     estimate_models,
@@ -20,10 +21,12 @@ from fleet.fill import (
     match_reports,
     pickup_rate,
     prepare_sensor_fit,
+    stuck_notes,
+    stuck_sensor,
 )
 from fleet.models import CitizenReport, FillReading, PickupRecord
 from fleet.simulate import SimConfig, simulate_history
-from tests.fleet.conftest import T0, at, make_bin, readings
+from tests.fleet.conftest import CET, T0, at, make_bin, readings
 
 
 @pytest.mark.parametrize(
@@ -438,3 +441,67 @@ def test_a_pickup_logged_twice_at_once_tells_no_rate(extra: tuple[float, float])
         for found in (clean, twice)
     ]
     assert rates[1] == pytest.approx(rates[0], rel=0.01)  # the next cycle starts 0.5 h later
+
+
+def _frozen_at_day_one(days: int = 4) -> list[FillReading]:
+    """b1 filling 1 %/h, read every 3 h: 5 % at 0:00 .. 29 % at 24:00, then 29 % at every
+    reading for ``days`` days (the sensor froze at 24:00)."""
+    rising = [(float(h), 0.05 + 0.01 * h) for h in range(0, 25, 3)]
+    return readings("b1", rising + [(float(h), 0.29) for h in range(27, 25 + 24 * days, 3)])
+
+
+def test_a_sensor_repeating_one_value_for_days_is_stuck_and_its_fill_forecast_past_it() -> None:
+    """A frozen sensor read 29 % for 4 days: the flat readings bent the rate to almost
+    nothing and set the state at 29 %, so the bin never came due (0 % risk forever). Now
+    the readings after the first 29 % are left out: the bin overflows at its 1 %/h."""
+    rs = _frozen_at_day_one()
+    m = estimate_models([make_bin("b1")], rs, now=at(120))["b1"]
+    assert m.stuck is not None
+    assert (m.stuck.since, m.stuck.fill, m.stuck.last_at) == (at(24), 0.29, at(120))
+    assert m.stuck.readings == 33 and m.stuck.missed_emptying_at is None
+    assert m.rate_per_h == pytest.approx(0.01, rel=0.1)
+    assert (m.anchor_at, m.anchor_fill) == (at(24), pytest.approx(0.29, abs=0.01))
+    assert m.fill_at(at(120)).expected > 1.0
+
+
+def test_a_sensor_reading_the_same_after_a_logged_collection_is_stuck() -> None:
+    """Emptied at 21:00 by the pickup log, b1 read 45 % at 22:00 and 24:00 as before: the
+    sensor did not see the lift. It was read as a new cycle at 45 %; now the bin is empty
+    from the collection, filling at its 2 %/h."""
+    rs = readings("b1", [(float(h), 0.05 + 0.02 * h) for h in range(0, 21, 2)])
+    rs += readings("b1", [(22.0, 0.45), (24.0, 0.45)])
+    found = [PickupRecord(bin_id="b1", at=at(21))]
+    m = estimate_models([make_bin("b1")], rs, now=at(25), pickups=found)["b1"]
+    assert m.stuck is not None
+    assert (m.stuck.since, m.stuck.missed_emptying_at, m.stuck.readings) == (at(20), at(21), 3)
+    assert m.fill_at(at(25)).expected == pytest.approx(0.02 * 4, abs=0.03)
+
+
+@pytest.mark.parametrize(
+    ("pairs", "logged"),
+    [
+        pytest.param([(h, 1.0) for h in range(0, 121, 3)], [], id="a-full-bin-left-full"),
+        pytest.param(
+            [(0.0, 0.2), *[(h, 0.3) for h in range(3, 3 + int(STUCK_AFTER_H) - 3, 3)]],
+            [],
+            id="repeated-under-72h",
+        ),
+        pytest.param([(0.0, 0.2), (100.0, 0.3), (200.0, 0.3)], [], id="two-readings-over-72h"),
+        pytest.param([(h, 0.1 + 0.001 * h) for h in range(0, 121, 3)], [], id="a-slow-bin"),
+        pytest.param([(0.0, 0.5), (2.0, 0.1), (4.0, 0.1)], [1.0], id="emptied-then-low"),
+        pytest.param([(0.0, 0.5), (2.0, 0.5)], [1.9], id="a-reading-just-after-the-log"),
+    ],
+)
+def test_readings_that_move_or_may_repeat_are_no_stuck_sensor(
+    pairs: list[tuple[float, float]], logged: list[float]
+) -> None:
+    assert stuck_sensor(readings("b1", pairs), [at(h) for h in logged]) is None
+
+
+def test_a_stuck_sensor_is_one_note_naming_the_bin_value_and_times() -> None:
+    frozen = estimate_models([make_bin("b1"), make_bin("b2")], _frozen_at_day_one(), now=at(120))
+    assert stuck_notes(frozen, CET) == (
+        "bin b1: its sensor has read 29% at each of its 33 readings 2026-11-03 00:00 - "
+        "2026-11-07 00:00: stuck; its readings after 2026-11-03 00:00 are left out and its "
+        "fill is forecast from there at its usual rate; check the sensor",
+    )

@@ -2525,3 +2525,22 @@ def test_an_emptying_logged_a_little_after_the_replan_is_not_planned_again(
     new_day, _, _ = _replanned(day, tiny_city, now, [], [], last_emptied=logged, pickups=pickups)
     assert new_day.violations == ()
     assert sorted(r for r in new_day.plan.served_refs if bin_of(r) == first) == [first]
+
+
+def test_a_bin_whose_sensor_froze_is_collected_and_the_plan_says_so(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """b5's sensor rose 1 %/h for a day, then read 29 % every 6 h for three days: taken at
+    its word, b5 was nearly empty and skipped. Its fill is now forecast past 29 % (over
+    100 % by the shift), it is collected, and a note asks the dispatcher to check the sensor."""
+    inventory, readings, reports = tiny_city
+    t0 = datetime.combine(DAY - timedelta(days=4), time(0), tzinfo=TZ)
+    frozen = [(h, 0.05 + 0.01 * h) for h in range(0, 25, 6)] + [(h, 0.29) for h in range(30, 97, 6)]
+    b5 = [FillReading(bin_id="b5", at=t0 + timedelta(hours=h), fill_fraction=f) for h, f in frozen]
+    made = _plan(inventory, [r for r in readings if r.bin_id != "b5"] + b5, reports)
+    assert {d.bin_id: d.action for d in made.decisions}["b5"] is Action.MUST
+    assert "b5" in made.plan.served_refs and made.violations == ()
+    (note,) = [n for n in made.plan.notes if n.startswith("bin b5: its sensor")]
+    assert note.startswith(
+        "bin b5: its sensor has read 29% at each of its 13 readings 2026-11-22 00:00"
+    )

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from scenarios.config import (
+    ScenarioConfig,
     ScenarioError,
     catalog,
     config_from_dict,
+    config_to_dict,
     load_config,
     shared_data_dir,
     with_param,
@@ -376,3 +379,34 @@ def test_a_policy_name_that_is_not_text_is_refused(name: object) -> None:
         f"bad.toml: policies[1]: key 'name' must be text, the label of the policy's rows "
         f'in the tables (e.g. name = "weekly"), got {name!r}'
     )
+
+
+def _through_json(cfg: ScenarioConfig) -> ScenarioConfig:
+    """``cfg`` written as result.json's settings, read back as a scenario file would be."""
+    data = json.loads(json.dumps(config_to_dict(cfg), allow_nan=False))
+    return config_from_dict(data, source=cfg.source)
+
+
+def test_every_catalog_scenario_reads_back_from_its_settings() -> None:
+    """result.json kept the scenario's name and file only: a sweep point, or a file edited
+    since, could not be repeated. Its settings now read back as the very same scenario."""
+    for path in catalog().values():
+        cfg = load_config(path)
+        assert _through_json(cfg) == cfg, path.name
+
+
+def test_a_sweep_point_reads_back_from_its_settings() -> None:
+    cfg = load_config("helsinki_sweep")
+    for name, values in cfg.sweep:
+        point = with_param(cfg, name, values[-1])
+        assert point != cfg
+        assert _through_json(point) == point, name
+
+
+def test_settings_name_clock_times_and_the_area_as_a_file_does() -> None:
+    area = [24.93, 60.16, 24.95, 60.17]
+    data = tiny_dict(area=area, start="2026-05-04", fleet={"shift": ["05:30", "13:30"]})
+    settings = config_to_dict(config_from_dict(data))
+    assert settings["fleet"]["shift"] == ["05:30:00", "13:30:00"]
+    assert settings["area"] == area and settings["start"] == "2026-05-04"
+    assert [p["name"] for p in settings["policies"]] == ["fixed-2d", "threshold-60%", "forecast"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -55,6 +56,8 @@ def test_tiny_run_measures_every_policy_and_writes_files(
     assert float(rows[0]["km_vs_first_pct"]) == 0.0
     md = (tmp_path / "run" / "comparison.md").read_text()
     assert "| scenario | policy | km |" in md
+    settings = json.loads((tmp_path / "run" / "result.json").read_text())["settings"]
+    assert config_from_dict(settings, source=tiny_config.source) == tiny_config  # to repeat it
 
 
 def test_same_seed_same_result(tiny_config: ScenarioConfig, tiny_city: City) -> None:
