@@ -443,6 +443,19 @@ class JobRunner:
             f"{self.settings.clock_skew_min} min allowed): check the device's clock"
         )
 
+    def before_history(self, at: datetime) -> str | None:
+        """Why an overflow alert dated ``at`` would never be taken by a plan: its day (city
+        time) is before the readings history (:meth:`carried_from` today), whose days' alerts
+        the plans take in; None when it is within it. The caller adds its other fix."""
+        first = self.carried_from(self.today())
+        if at.astimezone(self.settings.tz).date() >= first:
+            return None
+        days = self.settings.readings_history_days
+        return (
+            f"{at.isoformat()} is older than the readings history ({days} days, from "
+            f"{first.isoformat()}): no plan would take the alert; check the date"
+        )
+
     def today(self) -> date:
         """The city's date now (``clock``, in the settings' time zone)."""
         return self.clock().astimezone(self.settings.tz).date()
