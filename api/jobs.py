@@ -416,6 +416,20 @@ class JobRunner:
         self._track(self._pool.submit(self.run_plan, row.id, planner, routing))
         return row
 
+    def submit_request(
+        self, plan_date: date, time_limit_s: int, planner: Planner, routing: Routing
+    ) -> tuple[PlanRow, bool]:
+        """Queue the plan job a dispatcher requested (``POST /plans``), unless the same
+        request (its date and budget) is still queued or running: then that job's row and
+        True (a request sent twice, a double click, runs once), else the new row and
+        False."""
+        with self._submitting:  # one check-and-queue at a time
+            with self.db.reader() as s:
+                same = repo.pending_request(s, plan_date, time_limit_s)
+            if same is not None:
+                return same, True
+            return self.submit_plan(plan_date, time_limit_s, "request", planner, routing), False
+
     def submit_replan(
         self, plan_date: date, origin: str, planner: Planner, routing: Routing
     ) -> PlanRow:
@@ -441,6 +455,19 @@ class JobRunner:
         return (
             f"at {at.isoformat()} is after the service's clock ({local}, "
             f"{self.settings.clock_skew_min} min allowed): check the device's clock"
+        )
+
+    def before_history(self, at: datetime) -> str | None:
+        """Why an overflow alert dated ``at`` would never be taken by a plan: its day (city
+        time) is before the readings history (:meth:`carried_from` today), whose days' alerts
+        the plans take in; None when it is within it. The caller adds its other fix."""
+        first = self.carried_from(self.today())
+        if at.astimezone(self.settings.tz).date() >= first:
+            return None
+        days = self.settings.readings_history_days
+        return (
+            f"{at.isoformat()} is older than the readings history ({days} days, from "
+            f"{first.isoformat()}): no plan would take the alert; check the date"
         )
 
     def today(self) -> date:

@@ -305,6 +305,22 @@ def queued_plan_job(session: Session, plan_date: date) -> PlanRow | None:
     ).first()
 
 
+def pending_request(session: Session, plan_date: date, time_limit_s: int) -> PlanRow | None:
+    """The oldest plan job a dispatcher requested (``POST /plans``) of ``plan_date`` with the
+    budget ``time_limit_s`` still queued or running, if any: the same request."""
+    return session.scalars(
+        select(PlanRow)
+        .where(
+            PlanRow.plan_date == plan_date,
+            PlanRow.origin == "request",
+            PlanRow.time_limit_s == time_limit_s,
+            PlanRow.status.in_(("queued", "running")),
+        )
+        .order_by(PlanRow.version)
+        .limit(1)
+    ).first()
+
+
 def plan_job_pending(session: Session, plan_date: date) -> bool:
     """Whether a plan job (not a reroute) of ``plan_date`` is queued or running."""
     return (

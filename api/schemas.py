@@ -413,6 +413,13 @@ class PlanOut(_Out):
     kpis: dict[str, Any] | None
 
 
+class PlanRequestOut(PlanOut):
+    """The plan job a ``POST /plans`` answers; ``note`` says when it is the job of the same
+    request already queued or running (no other job was queued)."""
+
+    note: str | None = None
+
+
 class RouteDiffOut(_Out):
     vehicle_id: str
     diff: dict[str, Any]

@@ -65,19 +65,13 @@ def raise_alert(
     ``emptied`` once a new version takes its visit out.
     """
     at = item.at or jobs.clock()
+    record = f"bin_id={item.bin_id!r}"
     ahead = jobs.ahead_of_clock(at)
     if ahead is not None:
-        raise RecordError(["body", "at"], ahead, f"bin_id={item.bin_id!r}")
-    first = jobs.carried_from(jobs.today())  # the plans take in the alerts from that day on
-    if at.astimezone(settings.tz).date() < first:
-        days = settings.readings_history_days
-        raise RecordError(
-            ["body", "at"],
-            f"{at.isoformat()} is older than the readings history ({days} days, from "
-            f"{first.isoformat()}): no plan would take the alert; check the date, or leave "
-            "out at (now)",
-            f"bin_id={item.bin_id!r}",
-        )
+        raise RecordError(["body", "at"], ahead, record)
+    old = jobs.before_history(at)  # POST /reports checks its overflow reports so too
+    if old is not None:
+        raise RecordError(["body", "at"], f"{old}, or leave out at (now)", record)
     with db.writer() as s:
         if s.get(BinRow, item.bin_id) is None:
             raise RecordError(

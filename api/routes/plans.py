@@ -21,6 +21,7 @@ from api.schemas import (
     PlanDiffOut,
     PlanIn,
     PlanOut,
+    PlanRequestOut,
     ProgressIn,
     ProgressOut,
     RouteDiffOut,
@@ -46,7 +47,7 @@ def _exports(db: DbDep, plan_id: int) -> dict[str, Any]:
 
 @router.post(
     "",
-    response_model=PlanOut,
+    response_model=PlanRequestOut,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Request a plan for a date (runs in the background)",
 )
@@ -58,11 +59,23 @@ def request_plan(
     planner: PlannerDep,
     routing: RoutingDep,
     _: CanDispatch,
-) -> PlanOut:
-    """Queue a new plan version of ``plan_date``; poll ``GET /plans/{id}`` for progress."""
+) -> PlanRequestOut:
+    """Queue a new plan version of ``plan_date``; poll ``GET /plans/{id}`` for progress.
+
+    The same request (``plan_date`` and the budget, ``time_limit_s`` as capped: the default
+    when left out) while a job of it is queued or running answers that job, with a
+    ``note``: a request sent twice (a double click) queues one job, not two."""
     limit = min(item.time_limit_s or settings.default_time_limit_s, settings.max_time_limit_s)
-    row = jobs.submit_plan(item.plan_date, limit, "request", planner, routing)
-    return PlanOut.model_validate(row)
+    row, same = jobs.submit_request(item.plan_date, limit, planner, routing)
+    out = PlanRequestOut.model_validate(row)
+    if not same:
+        return out
+    note = (
+        f"the same request (plan_date {row.plan_date.isoformat()}, time_limit_s {limit}) is "
+        f"already {row.status} as plan {row.id}: no other job was queued; poll GET "
+        f"/plans/{row.id}, and request again once it is done to plan with the inputs of then"
+    )
+    return out.model_copy(update={"note": note})
 
 
 @router.get("", response_model=list[PlanOut], summary="List plans")

@@ -67,14 +67,22 @@ def create_report(
     _: CanDispatch,
 ) -> Any:
     """Store the report; if it says a bin overflows (by id, or the nearest bin within 100 m
-    of lon/lat), raise an overflow alert that reroutes the running plan."""
+    of lon/lat), raise an overflow alert that reroutes the running plan.
+
+    An overflowing report dated before the readings history is a 422, as ``POST /alerts``
+    dated so (no plan would take its alert); one that says no overflow is stored."""
+    record = f"report_id={item.report_id!r}"
     try:
         mapping.report_record(item)
     except FleetDataError as exc:
-        raise RecordError(["body"], str(exc), f"report_id={item.report_id!r}") from exc
+        raise RecordError(["body"], str(exc), record) from exc
     ahead = jobs.ahead_of_clock(item.at)
     if ahead is not None:
-        raise RecordError(["body", "at"], ahead, f"report_id={item.report_id!r}")
+        raise RecordError(["body", "at"], ahead, record)
+    old = jobs.before_history(item.at) if item.overflowing else None
+    if old is not None:
+        fix = "or send it with overflowing false (stored, no alert)"
+        raise RecordError(["body", "at"], f"{old}, {fix}", record)
     with db.writer() as s:
         if s.get(ReportRow, item.report_id) is not None:
             raise ConflictError(f"report {item.report_id!r} exists")

@@ -279,6 +279,39 @@ def test_a_dispatchers_alert_older_than_the_readings_history_is_422(
     wait(runtime)
 
 
+def test_a_citizen_report_older_than_the_readings_history_is_422(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """A citizen's overflow report dated before the readings history raised an alert no
+    plan would ever take (201, the alert 'no_plan' for good), where a dispatcher's alert so
+    dated is a 422: it is one too, by the same check, naming the report and the fix. The
+    history's first day is still taken, and a report of no overflow is stored."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    days = runtime.settings.readings_history_days
+    first = runtime.jobs.carried_from(runtime.jobs.today())
+    before = datetime.combine(first - timedelta(days=1), datetime.min.time(), runtime.settings.tz)
+    old = {"report_id": "r-old", "at": (before + timedelta(hours=12)).isoformat(), "bin_id": "b1"}
+    resp = client.post("/reports", json=old, headers=dispatcher)
+    assert resp.status_code == 422, resp.text
+    (error,) = resp.json()["detail"]
+    assert (error["loc"], error["record"]) == (["body", "at"], "report_id='r-old'")
+    assert f"older than the readings history ({days} days" in error["msg"]
+    assert "check the date" in error["msg"]
+    assert "overflowing false" in error["msg"]
+    assert client.get("/reports/r-old", headers=dispatcher).status_code == 404
+    assert client.get("/alerts", headers=dispatcher).json() == []
+    kept = client.post("/reports", json={**old, "overflowing": False}, headers=dispatcher)
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["alert_id"] is None
+    at = datetime.combine(first, datetime.min.time(), runtime.settings.tz) + timedelta(hours=7)
+    new = {"report_id": "r-first", "at": at.isoformat(), "bin_id": "b1"}
+    ok = client.post("/reports", json=new, headers=dispatcher)
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["alert_id"] is not None
+    wait(runtime)
+
+
 def test_citizen_report_raises_alert_for_nearest_bin(
     client: TestClient,
     keys: dict[str, dict[str, str]],

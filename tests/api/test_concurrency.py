@@ -101,7 +101,8 @@ def test_an_alert_is_rerouted_while_plan_jobs_wait_their_turn(
     try:
         client.post("/plans", json=tomorrow, headers=dispatcher)
         _until(lambda: len(planner.calls) == 2)  # today's plan, then the first of tomorrow
-        client.post("/plans", json=tomorrow, headers=dispatcher)
+        again = {**tomorrow, "time_limit_s": 4}  # another request (the same is one job)
+        client.post("/plans", json=again, headers=dispatcher)
         _until(lambda: _message_of_newest(client, dispatcher).startswith("waiting for"))
         body = {"bin_id": "b1", "at": now.isoformat()}
         assert client.post("/alerts", json=body, headers=dispatcher).status_code == 202

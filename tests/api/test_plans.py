@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -93,7 +95,7 @@ def test_plan_jobs_of_one_day_run_in_turn(
     planner.gate = threading.Event()
     first = _request(client, dispatcher)
     assert _until(lambda: len(planner.calls) == 1)
-    second = _request(client, dispatcher)
+    second = _request(client, dispatcher, time_limit_s=2)  # another request: the same is one
 
     def waiting() -> bool:
         row = client.get(f"/plans/{second['id']}", headers=dispatcher).json()
@@ -106,6 +108,74 @@ def test_plan_jobs_of_one_day_run_in_turn(
     assert len(planner.calls) == 2
     rows = [client.get(f"/plans/{p['id']}", headers=dispatcher).json() for p in (first, second)]
     assert [r["status"] for r in rows] == ["done", "done"]
+
+
+def test_the_same_plan_request_while_its_job_is_queued_or_running_answers_that_job(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """A plan request sent twice (a double click) queued two identical jobs, the second
+    solving the day again after the first. Now the same request (its date and budget) while
+    its job is queued or running answers that job: 202, its id, a note saying so. Another
+    budget is another request, and once the job is done the same request queues a new one
+    (it reads the inputs of then)."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    planner.gate = threading.Event()
+    default_s = runtime.settings.default_time_limit_s
+    try:
+        running = _request(client, dispatcher, time_limit_s=3)
+        assert _until(lambda: len(planner.calls) == 1)
+        queued = _request(client, dispatcher)  # waits for the running one (a day's in turn)
+        assert queued["id"] != running["id"]
+        assert running.get("note") is None and queued.get("note") is None
+        same_running = _request(client, dispatcher, time_limit_s=3)
+        same_queued = _request(client, dispatcher, time_limit_s=default_s)  # default spelt out
+    finally:
+        planner.gate.set()
+    assert (same_running["id"], same_queued["id"]) == (running["id"], queued["id"])
+    assert f"already running as plan {running['id']}" in same_running["note"]
+    assert f"already queued as plan {queued['id']}" in same_queued["note"]
+    wait(runtime)
+    assert [c["time_limit_s"] for c in planner.calls] == [3, default_s]
+    listed = client.get("/plans", params={"plan_date": PLAN_DATE}, headers=dispatcher).json()
+    assert sorted(p["id"] for p in listed) == sorted([running["id"], queued["id"]])
+    later = _request(client, dispatcher, time_limit_s=3)
+    assert later["id"] not in (running["id"], queued["id"]) and later["note"] is None
+    wait(runtime)
+    assert len(planner.calls) == 3
+
+
+def test_identical_plan_requests_at_once_queue_one_job(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    planner: FakePlanner,
+) -> None:
+    """Identical plan requests arriving together (two tabs, a client's retry) are checked
+    and queued one at a time: one job, each answer its id, all but the first with a note."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    planner.gate = threading.Event()  # the job stays running while the requests come
+    n = 6
+    start = threading.Barrier(n)
+
+    def request(_: int) -> Any:
+        start.wait(10)
+        return client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+
+    try:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            answers = list(pool.map(request, range(n)))
+    finally:
+        planner.gate.set()
+    wait(runtime)
+    assert [a.status_code for a in answers] == [202] * n, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert sorted(a.json()["note"] is None for a in answers) == [False] * (n - 1) + [True]
+    assert len(planner.calls) == 1
 
 
 def test_time_limit_is_capped_by_settings(
@@ -121,7 +191,7 @@ def test_versions_increase_per_date(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
 ) -> None:
     seed(client, keys["dispatcher"])
-    versions = [_request(client, keys["dispatcher"])["version"] for _ in range(3)]
+    versions = [_request(client, keys["dispatcher"], time_limit_s=t)["version"] for t in (1, 2, 3)]
     wait(runtime)
     assert versions == [1, 2, 3]
     listed = client.get("/plans", params={"plan_date": PLAN_DATE}, headers=keys["viewer"])

@@ -454,12 +454,13 @@ def test_simultaneous_plan_requests_get_distinct_versions(
 ) -> None:
     dispatcher = pg_keys["dispatcher"]
     seed(pg_client, dispatcher, n_bins=2)
-    n = 8
+    n = pg_runtime.settings.max_time_limit_s  # a budget each: the same request is one job
     start = threading.Barrier(n)
 
-    def request(_: int) -> Any:
+    def request(i: int) -> Any:
         start.wait(10)
-        return pg_client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+        body = {"plan_date": PLAN_DATE, "time_limit_s": i + 1}
+        return pg_client.post("/plans", json=body, headers=dispatcher)
 
     with ThreadPoolExecutor(max_workers=n) as pool:
         answers = list(pool.map(request, range(n)))
