@@ -6,13 +6,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from scenarios.config import ScenarioConfig, ScenarioError, load_config
-from scenarios.report import (
-    Table,
-    compare,
-    decimals_short_of_one,
-    write_comparison,
-    write_run,
-)
+from scenarios.numbers import decimals_short_of_one
+from scenarios.report import Table, compare, write_comparison, write_run
 from scenarios.run import KPI_COLUMNS, ScenarioResult, run_scenario
 from scenarios.sweep import run_sweep, write_sweep
 

@@ -9,6 +9,7 @@ import pytest
 from optimiser.plan import Unserved, UnservedKind
 from scenarios.city import City
 from scenarios.config import ScenarioConfig, config_from_dict
+from scenarios.numbers import DECIMALS, rounded
 from scenarios.report import compare, write_comparison, write_run
 from scenarios.run import CO2_KG_PER_KM, KPI_COLUMNS, run_scenario
 from tests.scenarios.conftest import tiny_dict
@@ -26,8 +27,8 @@ def test_tiny_run_measures_every_policy_and_writes_files(
         assert set(KPI_COLUMNS) <= set(t)
         assert len(p.days) == tiny_config.days
         assert t["violations"] == 0
-        assert t["km"] == round(sum(r.km for r in p.days), 1)
-        assert t["co2_kg"] == pytest.approx(CO2_KG_PER_KM * t["km"], abs=0.1)  # km is rounded
+        assert t["km"] == rounded(sum(r.km for r in p.days))
+        assert t["co2_kg"] == pytest.approx(CO2_KG_PER_KM * t["km"], abs=0.01)  # km is rounded
         assert 0.0 <= t["service_level"] <= 1.0
         if t["bins_collected"]:
             assert 0.0 < t["mean_fill_at_pickup"] <= 1.0
@@ -80,7 +81,7 @@ def test_compare_two_results_relative_to_first_policy(
     km = table.column("km")
     rel = table.column("km_vs_first_pct")
     if km[0]:
-        assert rel[2] == round(100 * (km[2] - km[0]) / km[0], 1)
+        assert rel[2] == rounded(100 * (km[2] - km[0]) / km[0])
     md, csv_path = write_comparison([res, other], tmp_path)
     assert "tiny-b" in md.read_text() and csv_path.exists()
 
@@ -260,7 +261,8 @@ def test_overflow_volume_counts_only_what_overflowed_in_the_compared_days(
     write_run(result, tmp_path)
     with (tmp_path / "days.csv").open() as fh:
         days_l = sum(float(r["overflow_l"]) for r in csv.DictReader(fh))
-    assert fixed.totals["overflow_l"] == round(days_l, 1)
+    # each day rounded in days.csv, the total once: apart by half a last decimal a day at most
+    assert fixed.totals["overflow_l"] == pytest.approx(days_l, abs=10.0**-DECIMALS * cfg.days)
 
 
 def test_the_comparison_names_each_scenario_s_city_and_trucks(tmp_path: Path) -> None:
@@ -542,3 +544,49 @@ def test_every_kind_of_unserved_bin_has_a_label() -> None:
 
     assert set(REASON_KINDS) == set(UnservedKind) - {UnservedKind.OTHER}
     assert len(set(REASON_KINDS.values())) == len(REASON_KINDS)
+
+
+def _noisy_result():  # type: ignore[no-untyped-def]
+    """A result of one policy and one day whose floats carry float noise (0.1 + 0.2 is
+    0.30000000000000004), as sums of legs and loads do."""
+    from datetime import date
+
+    from scenarios.run import DayRecord, PolicyResult, ScenarioResult, totals
+
+    cfg = config_from_dict(tiny_dict(name="noisy"), source="noisy.toml")
+    floats = {k for k, f in DayRecord.__dataclass_fields__.items() if f.type == "float"}
+    ints = {k for k, f in DayRecord.__dataclass_fields__.items() if f.type == "int"}
+    record = DayRecord(
+        policy="fixed-2d",
+        day=0,
+        plan_date=date(2026, 11, 2),
+        **dict.fromkeys(floats, 12.2 + 0.1),  # 12.299999999999999
+        **dict.fromkeys(ints - {"day"}, 1),
+    )
+    kpis = totals([record], n_bins=12) | {"km": 0.1 + 0.2, "truck_hours": 1 / 3}
+    policy = PolicyResult(policy="fixed-2d", kind="fixed", days=(record,), totals=kpis)
+    return ScenarioResult(config=cfg, n_bins=12, policies=(policy,))
+
+
+def test_every_number_in_the_csv_files_is_rounded_to_the_decimals_setting(
+    tmp_path: Path,
+) -> None:
+    """days.csv wrote each day's figures as the sums left them (km 12.299999999999999,
+    0.30000000000000004) and comparison.csv the totals as given: every number in the CSV
+    outputs is now rounded to ``scenarios.numbers.DECIMALS``, one setting for them all."""
+    write_run(_noisy_result(), tmp_path)
+    for name in ("days.csv", "comparison.csv", "unserved.csv"):
+        with (tmp_path / name).open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        for row in rows:
+            for column, cell in row.items():
+                if "." not in cell or not cell.replace(".", "").lstrip("-").isdigit():
+                    continue  # not a number with decimals
+                assert len(cell.split(".")[1]) <= DECIMALS, (name, column, cell)
+                assert float(cell) == rounded(float(cell)), (name, column, cell)
+    with (tmp_path / "days.csv").open(encoding="utf-8") as fh:
+        day = next(csv.DictReader(fh))
+    assert (day["km"], day["truck_hours"]) == ("12.3", "12.3")
+    with (tmp_path / "comparison.csv").open(encoding="utf-8") as fh:
+        row = next(csv.DictReader(fh))
+    assert (row["km"], row["truck_hours"]) == ("0.3", "0.333")
