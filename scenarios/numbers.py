@@ -2,7 +2,8 @@
 
 :func:`rounded` rounds a number as the CSV files hold it (days.csv, unserved.csv,
 comparison.csv, sweep.csv; a plain number a program reads back) and as the totals of a run
-keep it.
+keep it; :func:`format_number` writes that figure in the tables people read (the printed
+tables and comparison.md / sweep.md), with thousands separators and no trailing zeros.
 """
 
 from __future__ import annotations
@@ -29,3 +30,17 @@ def rounded(v: Any) -> Any:
     if isinstance(v, float) and math.isfinite(v):
         return round(v, decimals_short_of_one(v)) + 0.0  # + 0.0: no -0.0
     return v
+
+
+def format_number(v: object) -> str:
+    """A number as the tables people read show it, the printed ones and comparison.md /
+    sweep.md alike: :func:`rounded` as the CSV files hold it, with thousands separators and
+    no trailing zeros ('1,234.5', '0.713', '0.9996', '12,345'); nan is 'n/a'."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if math.isnan(v):
+        return "n/a"
+    text = f"{rounded(v):,.{decimals_short_of_one(v)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

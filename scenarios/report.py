@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.config import ScenarioConfig
-from scenarios.numbers import decimals_short_of_one, rounded
+from scenarios.numbers import format_number, rounded
 from scenarios.run import KPI_COLUMNS, ScenarioResult, day_rows, unserved_rows
 
 TABLE_COLUMNS = ("scenario", "policy", *KPI_COLUMNS, "km_vs_first_pct", "hours_vs_first_pct")
@@ -44,7 +44,7 @@ class Table:
         """GitHub-flavoured markdown."""
         head = "| " + " | ".join(self.headers()) + " |"
         rule = "|" + "|".join("---" for _ in self.columns) + "|"
-        body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in self.rows]
+        body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in self.rows]
         return "\n".join([head, rule, *body]) + "\n"
 
     def write_csv(self, path: Path) -> Path:
@@ -62,12 +62,12 @@ class Table:
         return [row[j] for row in self.rows]
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "n/a"
-        return f"{v:,.{decimals_short_of_one(v, 3)}f}".rstrip("0").rstrip(".")
-    return str(v).replace("|", "\\|")  # a name's '|' would end its cell
+def cell(v: Any) -> str:
+    """A markdown table's cell: a number as :func:`~scenarios.numbers.format_number` writes
+    it (as the printed tables do), text with its '|' escaped (it would end the cell)."""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return format_number(v)
+    return str(v).replace("|", "\\|")
 
 
 def _pct(value: float, base: float) -> float:

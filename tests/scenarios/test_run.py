@@ -225,14 +225,13 @@ def test_weighing_sensors_keep_trucks_within_their_weight(tiny_city: City) -> No
 
 def test_a_service_level_just_short_of_one_never_reads_as_one() -> None:
     """Four overflowing bin-days in 10 000 (a Porto week): 0.9996 in the markdown table
-    and the CLI's, not 1; other fractions keep three decimals (three digits in the CLI)."""
-    from scenarios.commands import _cell
-    from scenarios.report import _fmt
+    and the CLI's (one formatter), not 1; other fractions keep three decimals."""
+    from scenarios.numbers import format_number
 
-    assert (_fmt(0.9996), _cell(0.9996)) == ("0.9996", "0.9996")
-    assert (_fmt(0.99995), _cell(0.99995)) == ("0.99995", "0.99995")
-    assert (_fmt(1.0), _cell(1.0)) == ("1", "1")
-    assert (_fmt(0.71349), _cell(0.71349)) == ("0.713", "0.713")
+    assert format_number(0.9996) == "0.9996"
+    assert format_number(0.99995) == "0.99995"
+    assert format_number(1.0) == "1"
+    assert format_number(0.71349) == "0.713"
 
 
 def test_overflow_volume_counts_only_what_overflowed_in_the_compared_days(
@@ -352,7 +351,7 @@ def test_one_overflowing_bin_day_in_30000_keeps_the_service_level_below_one() ->
     totals and in the table, not 1 (rounded to 4 decimals it was 1.0)."""
     from datetime import date
 
-    from scenarios.report import _fmt
+    from scenarios.numbers import format_number
     from scenarios.run import DayRecord, totals
 
     def day(d: int, overflowing: int) -> DayRecord:
@@ -367,7 +366,7 @@ def test_one_overflowing_bin_day_in_30000_keeps_the_service_level_below_one() ->
 
     level = totals([day(d, int(d == 3)) for d in range(15)], n_bins=2000)["service_level"]
     assert 0.99996 < level < 1.0
-    assert _fmt(level) == "0.99997"
+    assert format_number(level) == "0.99997"
 
 
 def test_a_name_with_a_pipe_keeps_the_markdown_table_in_its_columns() -> None:
@@ -590,3 +589,45 @@ def test_every_number_in_the_csv_files_is_rounded_to_the_decimals_setting(
     with (tmp_path / "comparison.csv").open(encoding="utf-8") as fh:
         row = next(csv.DictReader(fh))
     assert (row["km"], row["truck_hours"]) == ("0.3", "0.333")
+
+
+def _markdown_cells(md: str, header_start: str) -> dict[str, str]:
+    """The first row of the markdown table whose header starts with ``header_start``, by
+    column header."""
+    lines = md.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in line.strip().strip("|").split(" | ")]
+
+    return dict(zip(cells(lines[at]), cells(lines[at + 2]), strict=True))
+
+
+@pytest.mark.parametrize(
+    "value", [1234.5678, 31634.25, 12.3456, 2.345, 0.71349, 0.9996, 0.999967, 1.0, -12.3456, 0.0]
+)
+def test_a_number_reads_the_same_printed_and_in_the_markdown_files(
+    value: float, tmp_path: Path
+) -> None:
+    """The printed tables gave numbers to 3 significant digits ('2.35', '1,234.5678') and
+    comparison.md / sweep.md to 3 decimals ('2.345', '1,234.568'), an integer with
+    thousands separators printed and without in the files: one formatter now writes both."""
+    from scenarios.commands import shown_sweep, shown_table
+    from scenarios.report import Table, label
+    from scenarios.sweep import SWEEP_COLUMNS, write_sweep
+
+    result = _made_result(km=value, bins_collected=12345, overflow_events=1234)
+    printed = shown_table([result])
+    shown = dict(zip(printed.headers(), printed.rows[0], strict=True))
+    md = _markdown_cells(write_comparison([result], tmp_path)[0].read_text(), "| scenario")
+    for column in ("km", "truck_hours", "trucks_used", "service_level", "km_vs_first_pct"):
+        assert shown[label(column)] == md[label(column)], column
+    kpis = [result.policies[0].totals[c] for c in KPI_COLUMNS]
+    sweep = Table(SWEEP_COLUMNS, (("fleet.trucks", 3, "fixed-2d", *kpis, ""),))
+    printed = shown_sweep(sweep)
+    shown = dict(zip(printed.headers(), printed.rows[0], strict=True))
+    md_path = write_sweep(sweep, tmp_path / "sweep", result.config)[1]
+    md = _markdown_cells(md_path.read_text(), "| parameter")
+    for column in ("value", "km", "truck_hours", "overflow_events", "service_level"):
+        assert shown[label(column)] == md[label(column)], column
+    assert md["bins_collected"] == "12,345"
