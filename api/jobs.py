@@ -13,14 +13,16 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from api import repo, state
 from api.db import (
@@ -252,8 +254,31 @@ def _out(p: TruckProgress) -> bool:
     return bool(p.done_bin_ids or p.done_site_ids) or p.lon is not None
 
 
+class PlanNotStoredError(RuntimeError):
+    """A plan was made but the database did not store it (locked, down, full); the message
+    says so in one line, with what the database said (:func:`error_text`)."""
+
+
+def error_text(exc: BaseException) -> str:
+    """An error in one line; a database error as the database gave it, without the SQL, its
+    parameters (a plan's exports, say) and the link SQLAlchemy adds."""
+    orig = getattr(exc, "orig", None) if isinstance(exc, SQLAlchemyError) else None
+    return " ".join(str(exc if orig is None else orig).split())
+
+
+@contextmanager
+def _storing() -> Iterator[None]:
+    """A database error in the block is :class:`PlanNotStoredError`: the plan is made, and
+    the message says it is not stored, not the SQL with the plan's exports."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        text = f"the plan could not be stored: database error ({error_text(exc)})"
+        raise PlanNotStoredError(text) from exc
+
+
 def _failure_text(exc: BaseException) -> str:
-    if isinstance(exc, ValueError):  # input errors name the record and the fix
+    if isinstance(exc, ValueError | PlanNotStoredError):  # they name the record and the fix
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
@@ -678,12 +703,18 @@ class JobRunner:
         """Store plan ``plan_id`` done (its day plan, exports and KPIs, the drivers' changes
         and its alerts), and judge again by it the truck reports stored after report id
         ``read_upto`` (while the job ran, after it read its inputs: judged by the plan it
-        replaces; :meth:`_judge_again`)."""
+        replaces; :meth:`_judge_again`).
+
+        Raises
+        ------
+        PlanNotStoredError
+            The database did not take the write (the plan is made, but not stored).
+        """
         exports = jsonable(planner.exports(day, routing.geometry()).to_json())
         kpis = jsonable(planner.kpis(day))
         stored = state.dumps(day)
         emptied: list[tuple[date, str, str, datetime]] = []
-        with self.db.writer() as s:
+        with _storing(), self.db.writer() as s:
             s.execute(
                 update(PlanRow)
                 .where(PlanRow.id == plan_id)

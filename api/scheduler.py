@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from api import repo
 from api.db import DowntimeRow, NightlyRunRow, VehicleRow
 from api.ingest import ingest_dir
-from api.jobs import NIGHTLY_INTERRUPTED
+from api.jobs import NIGHTLY_INTERRUPTED, error_text
 from api.planner import Planner
 from api.routing import Routing
 
@@ -122,14 +122,71 @@ def _retry_later(runtime: Runtime, plan_date: date, attempt: int, at: datetime) 
     )  # start, and the job checks the day is not over
 
 
-def _failed_message(runtime: Runtime, attempt: int, reason: str, retry_at: datetime | None) -> str:
+def by_hand(plan_date: date) -> str:
+    """What a dispatcher does when no nightly plan of ``plan_date`` is coming."""
+    return f'make the plan of {plan_date} by hand: POST /plans {{"plan_date": "{plan_date}"}}'
+
+
+def _failed_message(
+    runtime: Runtime, plan_date: date, attempt: int, reason: str, then: datetime | str | None
+) -> str:
     """The failed run's message: the reason, and with a scheduler which attempt it was and
-    when the next is (or that none is left)."""
+    when the next is, ``then`` (a time), or why none is (a text, or None: no retry left),
+    and to make the plan by hand (:func:`by_hand`)."""
     most = _attempts(runtime)
     if most == 1:
         return reason
-    then = f"retry at {retry_at:%H:%M}" if retry_at is not None else "no retry left"
-    return f"attempt {attempt} of {most} failed: {reason}; {then}"
+    if isinstance(then, datetime):
+        after = f"retry at {then:%H:%M}"
+    else:
+        after = f"{then or 'no retry left'}: {by_hand(plan_date)}"
+    return f"attempt {attempt} of {most} failed: {reason[:1500]}; {after}"
+
+
+def _record(
+    runtime: Runtime, plan_date: date, status: str, plan_id: int | None, message: str
+) -> str | None:
+    """Write the nightly run's end (:func:`_finish`); None, or the database's error in one
+    line when it could not (not raised: the job would end in a traceback)."""
+    try:
+        _finish(runtime, plan_date, status, plan_id, message)
+    except Exception as exc:  # the database down or locked
+        return error_text(exc)
+    return None
+
+
+def _failed(
+    runtime: Runtime, plan_date: date, plan_id: int | None, attempt: int, reason: str
+) -> None:
+    """Record the failed nightly run of ``plan_date`` and store its retry. When none follows
+    (none left, or the retry or the failure could not be stored) the run's message, if it
+    can be written, and the log tell the dispatcher to make the plan by hand."""
+    retry_at = _retry_at(runtime, attempt)
+    message = _failed_message(runtime, plan_date, attempt, reason, retry_at)
+    unrecorded = _record(runtime, plan_date, "failed", plan_id, message)
+    if unrecorded is not None:  # a retry takes over a run that reads failed only
+        log.error(
+            "nightly plan for %s failed: %s; the failure could not be recorded (%s), so no "
+            "retry follows: %s",
+            plan_date,
+            reason,
+            unrecorded,
+            by_hand(plan_date),
+        )
+        return
+    if retry_at is None:
+        if _attempts(runtime) > 1:
+            log.error("nightly plan for %s: %s", plan_date, message)
+        return
+    try:  # once the run reads failed: a retry firing before could not take it over
+        _retry_later(runtime, plan_date, attempt, retry_at)
+    except Exception as exc:  # the job store is the database: down or locked
+        why = f"its retry could not be stored ({error_text(exc)})"
+        message = _failed_message(runtime, plan_date, attempt, reason, why)
+        log.error("nightly plan for %s: %s", plan_date, message)
+        _record(runtime, plan_date, "failed", plan_id, message)  # the log has it if not
+        return
+    log.info("nightly plan for %s tried again at %s", plan_date, retry_at.isoformat())
 
 
 def nightly_retry_job(key: str, plan_date: str, attempt: int) -> None:
@@ -179,7 +236,9 @@ def run_nightly(
     night's run done so dispatchers and trucks pick up the newest version. A run that fails
     (the solver, the database briefly locked...) is tried again ``nightly_retry_delay_min``
     later by the scheduler, ``nightly_retries`` times at most; the run's message says which
-    attempt failed why, and when the next is.
+    attempt failed why, and when the next is, or, when none follows, to make the plan by hand
+    with POST /plans (:func:`by_hand`). A database error writing the failure down is logged
+    with the same advice, not raised.
 
     Parameters
     ----------
@@ -217,13 +276,8 @@ def run_nightly(
         plan_id = runtime.jobs.create_plan(plan_date, settings.nightly_time_limit_s, "nightly").id
         runtime.jobs.run_plan(plan_id, planner or runtime.planner, routing or runtime.routing)
     except Exception as exc:  # any failure is the run's, and is tried again
-        retry_at = _retry_at(runtime, claimed.attempt)
-        message = _failed_message(runtime, claimed.attempt, str(exc) + ingested, retry_at)
-        _finish(runtime, plan_date, "failed", plan_id, message)
-        log.error("nightly plan %s for %s failed: %s", plan_id, plan_date, exc)
-        if retry_at is not None:  # once the run reads failed: a retry firing before could
-            _retry_later(runtime, plan_date, claimed.attempt, retry_at)  # not take it over
-            log.info("nightly plan for %s tried again at %s", plan_date, retry_at.isoformat())
+        log.error("nightly plan %s for %s failed: %s", plan_id, plan_date, error_text(exc))
+        _failed(runtime, plan_date, plan_id, claimed.attempt, error_text(exc) + ingested)
         return plan_id
     published = "published" + ingested
     if claimed.attempt > 1:

@@ -6,13 +6,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from scenarios.config import ScenarioConfig, ScenarioError, load_config
-from scenarios.report import (
-    Table,
-    compare,
-    decimals_short_of_one,
-    write_comparison,
-    write_run,
-)
+from scenarios.numbers import format_number
+from scenarios.report import Table, compare, write_comparison, write_run
 from scenarios.run import KPI_COLUMNS, ScenarioResult, run_scenario
 from scenarios.sweep import run_sweep, write_sweep
 
@@ -96,10 +91,13 @@ def sweep_file(
 
 def shown_table(results: Sequence[ScenarioResult]) -> Table:
     """The main KPIs (:data:`SHOWN`) of ``results``, one row per scenario and policy, as the
-    command prints them: each cell a string, numbers to 3 significant digits."""
+    command prints them: each cell a string, numbers as comparison.md writes them
+    (:func:`~scenarios.numbers.format_number`)."""
     table = compare(results)
     idx = [table.columns.index(c) for c in SHOWN]
-    rows = tuple((str(row[0]), str(row[1]), *(_cell(row[j]) for j in idx)) for row in table.rows)
+    rows = tuple(
+        (str(row[0]), str(row[1]), *(format_number(row[j]) for j in idx)) for row in table.rows
+    )
     return Table(("scenario", "policy", *SHOWN), rows)
 
 
@@ -108,16 +106,16 @@ SWEEP_SHOWN = tuple(c for c in SHOWN if c in KPI_COLUMNS)  # no *_vs_first_pct i
 
 def shown_sweep(table: Table) -> Table:
     """The main KPIs (:data:`SWEEP_SHOWN`) of a sweep's table (:func:`run_sweep`), one row
-    per point and policy, as the command prints them (sweep.md and .csv have them all)."""
+    per point and policy, as the command prints them (sweep.md and .csv have them all), each
+    number as sweep.md writes it (:func:`~scenarios.numbers.format_number`)."""
     idx = [table.columns.index(c) for c in ("parameter", "value", "policy", *SWEEP_SHOWN)]
     rows = tuple(
-        (str(row[idx[0]]), str(row[idx[1]]), str(row[idx[2]]), *(_cell(row[j]) for j in idx[3:]))
+        (
+            str(row[idx[0]]),
+            format_number(row[idx[1]]),
+            str(row[idx[2]]),
+            *(format_number(row[j]) for j in idx[3:]),
+        )
         for row in table.rows
     )
     return Table(("parameter", "value", "policy", *SWEEP_SHOWN), rows)
-
-
-def _cell(v: object) -> str:
-    if isinstance(v, float) and abs(v) < 10:
-        return f"{v:,.{decimals_short_of_one(v, 2) + 1}g}" if v == v else "n/a"
-    return f"{v:,}" if v == v else "n/a"

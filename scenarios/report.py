@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.config import ScenarioConfig, config_to_dict
+from scenarios.numbers import format_number, rounded
 from scenarios.run import KPI_COLUMNS, ScenarioResult, day_rows, unserved_rows
 
 TABLE_COLUMNS = ("scenario", "policy", *KPI_COLUMNS, "km_vs_first_pct", "hours_vs_first_pct")
@@ -43,15 +44,16 @@ class Table:
         """GitHub-flavoured markdown."""
         head = "| " + " | ".join(self.headers()) + " |"
         rule = "|" + "|".join("---" for _ in self.columns) + "|"
-        body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in self.rows]
+        body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in self.rows]
         return "\n".join([head, rule, *body]) + "\n"
 
     def write_csv(self, path: Path) -> Path:
-        """Write the table as CSV; returns ``path``."""
+        """Write the table as CSV, each number :func:`~scenarios.numbers.rounded`; returns
+        ``path``."""
         with path.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(self.columns)
-            w.writerows(self.rows)
+            w.writerows(tuple(rounded(v) for v in row) for row in self.rows)
         return path
 
     def column(self, name: str) -> list[Any]:
@@ -60,24 +62,16 @@ class Table:
         return [row[j] for row in self.rows]
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "n/a"
-        return f"{v:,.{decimals_short_of_one(v, 3)}f}".rstrip("0").rstrip(".")
-    return str(v).replace("|", "\\|")  # a name's '|' would end its cell
-
-
-def decimals_short_of_one(v: float, decimals: int) -> int:
-    """``decimals``, or more for a value just short of 1 (a service level of 0.9996: four
-    overflows in 10 000 bin-days), so that it never reads as 1; at most 6."""
-    while 1.0 - v > 0.0 and round(v, decimals) >= 1.0 and decimals < 6:
-        decimals += 1
-    return decimals
+def cell(v: Any) -> str:
+    """A markdown table's cell: a number as :func:`~scenarios.numbers.format_number` writes
+    it (as the printed tables do), text with its '|' escaped (it would end the cell)."""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return format_number(v)
+    return str(v).replace("|", "\\|")
 
 
 def _pct(value: float, base: float) -> float:
-    return round(100.0 * (value - base) / base, 1) if base else math.nan
+    return rounded(100.0 * (value - base) / base) if base else math.nan
 
 
 def compare(results: Sequence[ScenarioResult]) -> Table:
@@ -229,12 +223,7 @@ def write_run(result: ScenarioResult, out: Path) -> tuple[Path, ...]:
     out.mkdir(parents=True, exist_ok=True)
     files = list(write_comparison([result], out))
     rows = day_rows(result)
-    days_csv = out / "days.csv"
-    with days_csv.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["scenario"])
-        w.writeheader()
-        w.writerows(rows)
-    files.append(days_csv)
+    files.append(_write_rows(out / "days.csv", rows, list(rows[0]) if rows else ["scenario"]))
     files.append(_write_rows(out / "unserved.csv", unserved_rows(result), UNSERVED_COLUMNS))
     files.append(plot_days(result, out / "days.png"))
     doc = {
@@ -266,11 +255,12 @@ UNSERVED_COLUMNS = (
 
 
 def _write_rows(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Path:
-    """``rows`` as CSV with ``columns`` (the header alone when there is no row)."""
+    """``rows`` as CSV with ``columns`` (the header alone when there is no row), each number
+    :func:`~scenarios.numbers.rounded`."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(columns))
         w.writeheader()
-        w.writerows(rows)
+        w.writerows({k: rounded(v) for k, v in row.items()} for row in rows)
     return path
 
 

@@ -52,6 +52,7 @@ from optimiser.plan import Unserved, UnservedKind, VisitKind
 from optimiser.problem import bin_of
 from scenarios.city import City, build_city
 from scenarios.config import ScenarioConfig
+from scenarios.numbers import rounded
 from scenarios.policies import PlanContext, Policy, fixed_due, make_policy
 from scenarios.simulate import HOURS_PER_DAY, CitySim, DayOutcome
 
@@ -349,35 +350,32 @@ def run_policy(
 
 
 def totals(records: Sequence[DayRecord], *, n_bins: int) -> dict[str, float]:
-    """Totals of a policy's days (KPIs of the module docstring)."""
+    """Totals of a policy's days (KPIs of the module docstring), each float
+    :func:`~scenarios.numbers.rounded` (as the CSV files write it)."""
     n_days = len(records)
     km = sum(r.km for r in records)
     picked = sum(r.bins_collected for r in records)
     planned = sum(r.planned_l for r in records)
     litres = sum(r.litres for r in records)
     out: dict[str, float] = {
-        "km": round(km, 1),
-        "truck_hours": round(sum(r.truck_hours for r in records), 2),
-        "trucks_used": round(sum(r.trucks_used for r in records) / max(n_days, 1), 2),
+        "km": km,
+        "truck_hours": sum(r.truck_hours for r in records),
+        "trucks_used": sum(r.trucks_used for r in records) / max(n_days, 1),
         "bins_collected": picked,
-        "kg_collected": round(sum(r.kg for r in records), 1),
-        "mean_fill_at_pickup": round(sum(r.fill_sum for r in records) / picked, 3)
-        if picked
-        else math.nan,
+        "kg_collected": sum(r.kg for r in records),
+        "mean_fill_at_pickup": sum(r.fill_sum for r in records) / picked if picked else math.nan,
         "overflow_events": sum(r.overflow_events for r in records),
-        "overflow_l": round(sum(r.overflow_l for r in records), 1),
-        # 6 decimals: one overflowing bin-day in 30 000 (2000 bins, 15 days) is not 1.0
-        "service_level": round(
-            1.0 - sum(r.overflowing_bins for r in records) / max(n_bins * n_days, 1), 6
-        ),
-        "co2_kg": round(CO2_KG_PER_KM * km, 1),
+        "overflow_l": sum(r.overflow_l for r in records),
+        # rounded keeps one overflowing bin-day in 30 000 (2000 bins, 15 days) below 1.0
+        "service_level": 1.0 - sum(r.overflowing_bins for r in records) / max(n_bins * n_days, 1),
+        "co2_kg": CO2_KG_PER_KM * km,
         "unserved_must": sum(r.unserved_must for r in records),
         "trips_over_capacity": sum(r.trips_over_capacity for r in records),
-        "load_error_pct": round(100.0 * (litres - planned) / planned, 1) if planned else 0.0,
+        "load_error_pct": 100.0 * (litres - planned) / planned if planned else 0.0,
         "violations": sum(r.violations for r in records),
-        "solve_s": round(sum(r.solve_s for r in records), 1),
+        "solve_s": sum(r.solve_s for r in records),
     }
-    return {k: v if isinstance(v, int) else float(v) for k, v in out.items()}
+    return {k: v if isinstance(v, int) else rounded(float(v)) for k, v in out.items()}
 
 
 def run_scenario(
@@ -425,7 +423,8 @@ def run_scenario(
 
 
 def day_rows(result: ScenarioResult) -> list[dict[str, Any]]:
-    """Every policy's daily records as flat rows (for CSV and plots)."""
+    """Every policy's daily records as flat rows (for CSV and plots; unrounded: the CSV
+    writer rounds, :func:`scenarios.report.write_run`)."""
     rows = []
     for p in result.policies:
         for r in p.days:
@@ -434,7 +433,7 @@ def day_rows(result: ScenarioResult) -> list[dict[str, Any]]:
             kinds = Counter(reason_kind(u) for u in r.unserved_why)
             row["unserved_reasons"] = reasons_cell(dict(kinds.most_common()))
             row["plan_date"] = r.plan_date.isoformat()
-            row["mean_fill_at_pickup"] = round(r.mean_fill_at_pickup, 3)
+            row["mean_fill_at_pickup"] = r.mean_fill_at_pickup
             row["scenario"] = result.config.name
             row["counted"] = r.counted
             rows.append(row)

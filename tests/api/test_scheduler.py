@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pickle
+import sqlite3
 import threading
 import time as t
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -681,7 +683,8 @@ def test_a_failed_nightly_run_is_tried_again_later_a_bounded_number_of_times(
         assert _nightly_run(runtime, day) == ("failed", expected)
         health = client.get("/health").json()["last_nightly_run"]
         assert (health["status"], health["message"]) == ("failed", expected)
-        for attempt, retry in ((2, "retry at 02:30"), (3, "no retry left")):
+        last = f"no retry left: {_by_hand(day)}"  # the dispatcher's turn
+        for attempt, retry in ((2, "retry at 02:30"), (3, last)):
             job = runtime.scheduler.get_job(RETRY_JOB_ID)
             assert job.next_run_time == now[0] + timedelta(minutes=15)
             assert tuple(job.args) == (runtime_key(runtime.db.url), day.isoformat(), attempt)
@@ -693,7 +696,7 @@ def test_a_failed_nightly_run_is_tried_again_later_a_bounded_number_of_times(
         assert runtime.scheduler.get_job(RETRY_JOB_ID) is None
         runs = client.get("/nightly-runs", headers=key).json()
         assert [(r["plan_date"], r["status"], r["message"]) for r in runs] == [
-            (day.isoformat(), "failed", "attempt 3 of 3 failed: solver crashed; no retry left")
+            (day.isoformat(), "failed", f"attempt 3 of 3 failed: solver crashed; {last}")
         ]
         nightly = [p for p in client.get("/plans", headers=key).json() if p["origin"] == "nightly"]
         assert [p["status"] for p in nightly] == ["failed"] * 3  # a plan job per attempt
@@ -810,7 +813,7 @@ def test_a_failed_nightly_retry_chain_runs_on_the_scheduler(settings: Settings) 
         assert runtime.jobs.wait_idle(30)
         assert _nightly_run(runtime, DAY) == (
             "failed",
-            "attempt 2 of 2 failed: solver crashed; no retry left",
+            f"attempt 2 of 2 failed: solver crashed; no retry left: {_by_hand(DAY)}",
         )
     assert len(fake.calls) == 2
 
@@ -914,3 +917,130 @@ def test_a_nightly_retry_firing_at_once_takes_the_failed_run_over(
             t.sleep(0.02)
         assert runtime.jobs.wait_idle(30)
     assert len(fake.calls) == 2
+
+
+def _locked(*args: object, **kwargs: object) -> None:
+    """A database error as SQLite gives it while another writer holds the database."""
+    from sqlalchemy.exc import OperationalError
+
+    raise OperationalError(
+        "UPDATE nightly_runs", {}, sqlite3.OperationalError("database is locked")
+    )
+
+
+@contextmanager
+def _storing_fails(runtime: Runtime) -> Iterator[None]:
+    """The database refuses the write that stores a made plan (its row set 'done'), as a
+    locked SQLite database does; every other statement runs."""
+    from sqlalchemy import event
+
+    def refuse(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        if statement.startswith("UPDATE plans") and "done" in tuple(params or ()):
+            raise sqlite3.OperationalError("database is locked")
+
+    event.listen(runtime.db.engine, "before_cursor_execute", refuse)
+    try:
+        yield
+    finally:
+        event.remove(runtime.db.engine, "before_cursor_execute", refuse)
+
+
+def _by_hand(day: date) -> str:
+    return f'make the plan of {day} by hand: POST /plans {{"plan_date": "{day}"}}'
+
+
+def test_a_retried_nightly_plan_that_cannot_be_stored_points_to_post_plans(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The night's plan is made but cannot be stored (the database locked), at its retry
+    too: the run read 'attempt 2 of 2 failed: (sqlite3.OperationalError) database is locked
+    [SQL: UPDATE plans ...]; no retry left', and nothing told the dispatcher that the day
+    has no plan unless one is asked for. Now the run's message and the log say the plan
+    could not be stored and to make it by hand with POST /plans."""
+    day = date.today() + timedelta(days=7)
+    fake = FakePlanner()
+    night = datetime.combine(day, time(2), tzinfo=settings.tz)
+    app = _retrying_app(settings, fake, lambda: night, retries=1)
+    with TestClient(app) as client:
+        runtime = app.state.runtime
+        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+        with _storing_fails(runtime):
+            run_nightly(runtime, day)
+            status, message = _nightly_run(runtime, day)
+            assert status == "failed", message
+            assert message == (
+                "attempt 1 of 2 failed: the plan could not be stored: database error "
+                "(database is locked); retry at 02:15"
+            )
+            job = runtime.scheduler.get_job(RETRY_JOB_ID)
+            runtime.scheduler.remove_job(RETRY_JOB_ID)
+            with caplog.at_level("INFO", logger="api.scheduler"):
+                nightly_retry_job(*job.args)
+        status, message = _nightly_run(runtime, day)
+        assert status == "failed", message
+        assert message == (
+            "attempt 2 of 2 failed: the plan could not be stored: database error "
+            f"(database is locked); no retry left: {_by_hand(day)}"
+        )
+        errors = [r.getMessage() for r in caplog.records if r.name == "api.scheduler"]
+        assert any("could not be stored" in m and _by_hand(day) in m for m in errors), errors
+    assert len(fake.calls) == 2
+
+
+def test_a_nightly_failure_that_cannot_be_recorded_is_logged_not_raised(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database down at a retry: the plan cannot be stored, nor the run's failure, nor
+    the next retry. The error escaped the job (a traceback in the log, the run left
+    'running' with nothing saying the day has no plan); now an error line says so and
+    points to POST /plans."""
+    import api.scheduler as scheduler_module
+
+    day = date.today() + timedelta(days=7)
+    night = datetime.combine(day, time(2), tzinfo=settings.tz)
+    app = _retrying_app(settings, FakePlanner(), lambda: night)
+    with TestClient(app) as client:
+        runtime = app.state.runtime
+        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+        with _storing_fails(runtime):
+            run_nightly(runtime, day)
+            job = runtime.scheduler.get_job(RETRY_JOB_ID)
+            runtime.scheduler.remove_job(RETRY_JOB_ID)
+            monkeypatch.setattr(scheduler_module, "_finish", _locked)
+            monkeypatch.setattr(runtime.scheduler, "add_job", _locked)
+            with caplog.at_level("INFO", logger="api.scheduler"):
+                nightly_retry_job(*job.args)  # raised the OperationalError
+        mine = [r for r in caplog.records if r.name == "api.scheduler"]
+        errors = [r.getMessage() for r in mine if r.levelname == "ERROR"]
+        assert any(
+            "could not be recorded" in m and "could not be stored" in m and _by_hand(day) in m
+            for m in errors
+        ), errors
+        assert not any(r.exc_info for r in mine)
+
+
+def test_a_nightly_retry_that_cannot_be_stored_says_so_and_points_to_post_plans(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The run failed and its retry cannot be stored in the job store (the database
+    locked): the error escaped the job and the run read 'retry at 02:15', a retry that
+    never comes. Now it says the retry could not be stored and to make the plan by hand."""
+    day = date.today() + timedelta(days=7)
+    fake = FakePlanner(fail_with=RuntimeError("solver crashed"))
+    night = datetime.combine(day, time(2), tzinfo=settings.tz)
+    app = _retrying_app(settings, fake, lambda: night)
+    with TestClient(app) as client:
+        runtime = app.state.runtime
+        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+        monkeypatch.setattr(runtime.scheduler, "add_job", _locked)
+        with caplog.at_level("INFO", logger="api.scheduler"):
+            run_nightly(runtime, day)  # raised the OperationalError
+        monkeypatch.undo()
+        assert _nightly_run(runtime, day) == (
+            "failed",
+            "attempt 1 of 3 failed: solver crashed; its retry could not be stored "
+            f"(database is locked): {_by_hand(day)}",
+        )
+        assert runtime.scheduler.get_job(RETRY_JOB_ID) is None
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert any("retry could not be stored" in m and _by_hand(day) in m for m in errors)

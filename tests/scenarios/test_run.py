@@ -10,6 +10,7 @@ import pytest
 from optimiser.plan import Unserved, UnservedKind
 from scenarios.city import City
 from scenarios.config import ScenarioConfig, config_from_dict
+from scenarios.numbers import DECIMALS, rounded
 from scenarios.report import compare, write_comparison, write_run
 from scenarios.run import CO2_KG_PER_KM, KPI_COLUMNS, run_scenario
 from tests.scenarios.conftest import tiny_dict
@@ -27,8 +28,8 @@ def test_tiny_run_measures_every_policy_and_writes_files(
         assert set(KPI_COLUMNS) <= set(t)
         assert len(p.days) == tiny_config.days
         assert t["violations"] == 0
-        assert t["km"] == round(sum(r.km for r in p.days), 1)
-        assert t["co2_kg"] == pytest.approx(CO2_KG_PER_KM * t["km"], abs=0.1)  # km is rounded
+        assert t["km"] == rounded(sum(r.km for r in p.days))
+        assert t["co2_kg"] == pytest.approx(CO2_KG_PER_KM * t["km"], abs=0.01)  # km is rounded
         assert 0.0 <= t["service_level"] <= 1.0
         if t["bins_collected"]:
             assert 0.0 < t["mean_fill_at_pickup"] <= 1.0
@@ -83,7 +84,7 @@ def test_compare_two_results_relative_to_first_policy(
     km = table.column("km")
     rel = table.column("km_vs_first_pct")
     if km[0]:
-        assert rel[2] == round(100 * (km[2] - km[0]) / km[0], 1)
+        assert rel[2] == rounded(100 * (km[2] - km[0]) / km[0])
     md, csv_path = write_comparison([res, other], tmp_path)
     assert "tiny-b" in md.read_text() and csv_path.exists()
 
@@ -227,14 +228,13 @@ def test_weighing_sensors_keep_trucks_within_their_weight(tiny_city: City) -> No
 
 def test_a_service_level_just_short_of_one_never_reads_as_one() -> None:
     """Four overflowing bin-days in 10 000 (a Porto week): 0.9996 in the markdown table
-    and the CLI's, not 1; other fractions keep three decimals (three digits in the CLI)."""
-    from scenarios.commands import _cell
-    from scenarios.report import _fmt
+    and the CLI's (one formatter), not 1; other fractions keep three decimals."""
+    from scenarios.numbers import format_number
 
-    assert (_fmt(0.9996), _cell(0.9996)) == ("0.9996", "0.9996")
-    assert (_fmt(0.99995), _cell(0.99995)) == ("0.99995", "0.99995")
-    assert (_fmt(1.0), _cell(1.0)) == ("1", "1")
-    assert (_fmt(0.71349), _cell(0.71349)) == ("0.713", "0.713")
+    assert format_number(0.9996) == "0.9996"
+    assert format_number(0.99995) == "0.99995"
+    assert format_number(1.0) == "1"
+    assert format_number(0.71349) == "0.713"
 
 
 def test_overflow_volume_counts_only_what_overflowed_in_the_compared_days(
@@ -263,7 +263,8 @@ def test_overflow_volume_counts_only_what_overflowed_in_the_compared_days(
     write_run(result, tmp_path)
     with (tmp_path / "days.csv").open() as fh:
         days_l = sum(float(r["overflow_l"]) for r in csv.DictReader(fh))
-    assert fixed.totals["overflow_l"] == round(days_l, 1)
+    # each day rounded in days.csv, the total once: apart by half a last decimal a day at most
+    assert fixed.totals["overflow_l"] == pytest.approx(days_l, abs=10.0**-DECIMALS * cfg.days)
 
 
 def test_the_comparison_names_each_scenario_s_city_and_trucks(tmp_path: Path) -> None:
@@ -353,7 +354,7 @@ def test_one_overflowing_bin_day_in_30000_keeps_the_service_level_below_one() ->
     totals and in the table, not 1 (rounded to 4 decimals it was 1.0)."""
     from datetime import date
 
-    from scenarios.report import _fmt
+    from scenarios.numbers import format_number
     from scenarios.run import DayRecord, totals
 
     def day(d: int, overflowing: int) -> DayRecord:
@@ -368,7 +369,7 @@ def test_one_overflowing_bin_day_in_30000_keeps_the_service_level_below_one() ->
 
     level = totals([day(d, int(d == 3)) for d in range(15)], n_bins=2000)["service_level"]
     assert 0.99996 < level < 1.0
-    assert _fmt(level) == "0.99997"
+    assert format_number(level) == "0.99997"
 
 
 def test_a_name_with_a_pipe_keeps_the_markdown_table_in_its_columns() -> None:
@@ -545,3 +546,91 @@ def test_every_kind_of_unserved_bin_has_a_label() -> None:
 
     assert set(REASON_KINDS) == set(UnservedKind) - {UnservedKind.OTHER}
     assert len(set(REASON_KINDS.values())) == len(REASON_KINDS)
+
+
+def _noisy_result():  # type: ignore[no-untyped-def]
+    """A result of one policy and one day whose floats carry float noise (0.1 + 0.2 is
+    0.30000000000000004), as sums of legs and loads do."""
+    from datetime import date
+
+    from scenarios.run import DayRecord, PolicyResult, ScenarioResult, totals
+
+    cfg = config_from_dict(tiny_dict(name="noisy"), source="noisy.toml")
+    floats = {k for k, f in DayRecord.__dataclass_fields__.items() if f.type == "float"}
+    ints = {k for k, f in DayRecord.__dataclass_fields__.items() if f.type == "int"}
+    record = DayRecord(
+        policy="fixed-2d",
+        day=0,
+        plan_date=date(2026, 11, 2),
+        **dict.fromkeys(floats, 12.2 + 0.1),  # 12.299999999999999
+        **dict.fromkeys(ints - {"day"}, 1),
+    )
+    kpis = totals([record], n_bins=12) | {"km": 0.1 + 0.2, "truck_hours": 1 / 3}
+    policy = PolicyResult(policy="fixed-2d", kind="fixed", days=(record,), totals=kpis)
+    return ScenarioResult(config=cfg, n_bins=12, policies=(policy,))
+
+
+def test_every_number_in_the_csv_files_is_rounded_to_the_decimals_setting(
+    tmp_path: Path,
+) -> None:
+    """days.csv wrote each day's figures as the sums left them (km 12.299999999999999,
+    0.30000000000000004) and comparison.csv the totals as given: every number in the CSV
+    outputs is now rounded to ``scenarios.numbers.DECIMALS``, one setting for them all."""
+    write_run(_noisy_result(), tmp_path)
+    for name in ("days.csv", "comparison.csv", "unserved.csv"):
+        with (tmp_path / name).open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        for row in rows:
+            for column, cell in row.items():
+                if "." not in cell or not cell.replace(".", "").lstrip("-").isdigit():
+                    continue  # not a number with decimals
+                assert len(cell.split(".")[1]) <= DECIMALS, (name, column, cell)
+                assert float(cell) == rounded(float(cell)), (name, column, cell)
+    with (tmp_path / "days.csv").open(encoding="utf-8") as fh:
+        day = next(csv.DictReader(fh))
+    assert (day["km"], day["truck_hours"]) == ("12.3", "12.3")
+    with (tmp_path / "comparison.csv").open(encoding="utf-8") as fh:
+        row = next(csv.DictReader(fh))
+    assert (row["km"], row["truck_hours"]) == ("0.3", "0.333")
+
+
+def _markdown_cells(md: str, header_start: str) -> dict[str, str]:
+    """The first row of the markdown table whose header starts with ``header_start``, by
+    column header."""
+    lines = md.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in line.strip().strip("|").split(" | ")]
+
+    return dict(zip(cells(lines[at]), cells(lines[at + 2]), strict=True))
+
+
+@pytest.mark.parametrize(
+    "value", [1234.5678, 31634.25, 12.3456, 2.345, 0.71349, 0.9996, 0.999967, 1.0, -12.3456, 0.0]
+)
+def test_a_number_reads_the_same_printed_and_in_the_markdown_files(
+    value: float, tmp_path: Path
+) -> None:
+    """The printed tables gave numbers to 3 significant digits ('2.35', '1,234.5678') and
+    comparison.md / sweep.md to 3 decimals ('2.345', '1,234.568'), an integer with
+    thousands separators printed and without in the files: one formatter now writes both."""
+    from scenarios.commands import shown_sweep, shown_table
+    from scenarios.report import Table, label
+    from scenarios.sweep import SWEEP_COLUMNS, write_sweep
+
+    result = _made_result(km=value, bins_collected=12345, overflow_events=1234)
+    printed = shown_table([result])
+    shown = dict(zip(printed.headers(), printed.rows[0], strict=True))
+    md = _markdown_cells(write_comparison([result], tmp_path)[0].read_text(), "| scenario")
+    for column in ("km", "truck_hours", "trucks_used", "service_level", "km_vs_first_pct"):
+        assert shown[label(column)] == md[label(column)], column
+    kpis = [result.policies[0].totals[c] for c in KPI_COLUMNS]
+    sweep = Table(SWEEP_COLUMNS, (("fleet.trucks", 3, "fixed-2d", *kpis, ""),))
+    printed = shown_sweep(sweep)
+    shown = dict(zip(printed.headers(), printed.rows[0], strict=True))
+    md_path = write_sweep(sweep, tmp_path / "sweep", result.config)[1]
+    md = _markdown_cells(md_path.read_text(), "| parameter")
+    for column in ("value", "km", "truck_hours", "overflow_events", "service_level"):
+        assert shown[label(column)] == md[label(column)], column
+    assert md["bins_collected"] == "12,345"
