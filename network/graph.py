@@ -27,9 +27,15 @@ from network.speeds import (
     way_kph,
 )
 from network.streets import StreetNetwork
-from network.table import EdgeTable, graph_from_table, largest_strong_component, table_from_graph
+from network.table import (
+    EdgeTable,
+    graph_from_table,
+    largest_strong_component,
+    split_strong_component,
+    table_from_graph,
+)
 
-CODE_VERSION = "3"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "4"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 
@@ -87,9 +93,9 @@ def load_network(
     cached next to the table.
     """
     path = _table_path(source, cache_dir, settings)
-    table = _load_or_build(_as_file(source), settings, path)
+    table, cut_off = _load_or_build(_as_file(source), settings, path)
     ch_cache = path.with_name(path.name.replace(".npz", f".{fastpath.cache_tag()}.npz"))
-    return StreetNetwork(table, workers=workers, engine=engine, ch_cache=ch_cache)
+    return StreetNetwork(table, workers=workers, engine=engine, ch_cache=ch_cache, cut_off=cut_off)
 
 
 def load_table(
@@ -99,7 +105,7 @@ def load_table(
     settings: GraphSettings = DEFAULT_SETTINGS,
 ) -> EdgeTable:
     """Prepared EdgeTable for ``source``, read from the cache when present."""
-    return _load_or_build(_as_file(source), settings, _table_path(source, cache_dir, settings))
+    return _load_or_build(_as_file(source), settings, _table_path(source, cache_dir, settings))[0]
 
 
 def _table_path(source: Source, cache_dir: Path | str | None, settings: GraphSettings) -> Path:
@@ -108,15 +114,19 @@ def _table_path(source: Source, cache_dir: Path | str | None, settings: GraphSet
     return cache / f"{_stem(source)}-{cache_key(source, settings)}.npz"
 
 
-def _load_or_build(source: Source, settings: GraphSettings, path: Path) -> EdgeTable:
+def _load_or_build(
+    source: Source, settings: GraphSettings, path: Path
+) -> tuple[EdgeTable, EdgeTable | None]:
+    """The prepared table (largest strongly connected part) and the streets cut off from
+    it, from the cache file ``path`` or built and cached."""
     if path.is_file():
         try:
-            return EdgeTable.load(path)
+            return EdgeTable.load(path), EdgeTable.load_cut_off(path)
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)  # corrupt or old layout: rebuild below
-    table = _build(source, settings)
-    table.save(path)
-    return table
+    table, cut_off = split_strong_component(_build(source, settings), str(source))
+    table.save(path, cut_off=cut_off)
+    return table, cut_off
 
 
 def _as_file(source: Source) -> Source:
@@ -153,12 +163,13 @@ def _stem(source: Source) -> str:
 
 
 def _build(source: Source, settings: GraphSettings) -> EdgeTable:
+    """Every drivable truck street of ``source``, connected or not."""
     source = _as_file(source)
     if isinstance(source, Path):
         if source.name.endswith(PBF_SUFFIXES):
-            from network.osm import read_pbf
+            from network.osm import read_pbf_streets
 
-            return read_pbf(source, settings)
+            return read_pbf_streets(source, settings)
         if source.name.endswith(XML_SUFFIXES):
             return _from_xml(source, settings)
         raise NetworkError(f"{source}: unknown OSM file type; use .osm.pbf, .osm or .xml")
@@ -186,7 +197,7 @@ def _prepare_unsimplified(graph: nx.MultiDiGraph, settings: GraphSettings, sourc
     graph = _cut_barriers(_drop_non_truck(graph, settings, source), settings)
     # split at way ends too (edge_attrs_differ), as the .pbf reader does
     graph = ox.simplify_graph(graph, edge_attrs_differ=["osmid"])
-    return prepare_osmnx_graph(graph, settings, source)
+    return _osmnx_streets(graph, settings, source)
 
 
 @contextlib.contextmanager
@@ -279,6 +290,11 @@ def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source:
     edges osmnx marks ``reversed``; osmnx keeps no ``oneway=-1``, so the one-way edges of such
     a way read ``maxspeed:forward`` (the .pbf reader reads ``:backward`` there).
     """
+    return largest_strong_component(_osmnx_streets(graph, settings, source), source)
+
+
+def _osmnx_streets(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> EdgeTable:
+    """:func:`prepare_osmnx_graph` keeping every street, also those cut off."""
     graph = graph.copy()
     drop = []
     for u, v, k, data in graph.edges(keys=True, data=True):
@@ -297,8 +313,7 @@ def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source:
     graph.remove_edges_from(drop)
     if graph.number_of_edges() == 0:
         raise NetworkError(f"{source}: no drivable streets found; check the file and area")
-    table = table_from_graph(graph)
-    return largest_strong_component(table, source)
+    return table_from_graph(graph)
 
 
 def _joined(value: str | list[str]) -> str:
