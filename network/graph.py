@@ -18,6 +18,7 @@ from network.errors import NetworkError
 from network.speeds import (
     DEFAULT_SETTINGS,
     NODE_TAGS,
+    ONEWAY_BACKWARD,
     SPEED_TAGS,
     WAY_TAGS,
     GraphSettings,
@@ -35,7 +36,7 @@ from network.table import (
     table_from_graph,
 )
 
-CODE_VERSION = "4"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "5"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 
@@ -184,9 +185,38 @@ def _from_xml(path: Path, settings: GraphSettings) -> EdgeTable:
     try:
         with _truck_tags(ox):
             graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
+        backward = _backward_ways(path)
     except Exception as exc:  # osmnx/xml raise many types on bad input
         raise NetworkError(f"{path}: cannot read as OSM XML ({exc})") from exc
-    return _prepare_unsimplified(graph, settings, str(path))
+    return _prepare_unsimplified(_mark_backward(graph, backward), settings, str(path))
+
+
+def _backward_ways(path: Path) -> set[int]:
+    """Ids of the ways of an OSM XML file tagged one-way against their node order
+    (``oneway=-1`` or ``reverse``, ``speeds.ONEWAY_BACKWARD``, as osmnx spells them)."""
+    from xml.etree import ElementTree
+
+    ids: set[int] = set()
+    for _, element in ElementTree.iterparse(path):
+        if element.tag == "way" and any(
+            tag.get("k") == "oneway" and tag.get("v") in ONEWAY_BACKWARD
+            for tag in element.iter("tag")
+        ):
+            ids.add(int(element.get("id", "0")))
+        if element.tag in ("node", "way", "relation"):
+            element.clear()
+    return ids
+
+
+def _mark_backward(graph: nx.MultiDiGraph, ways: set[int]) -> nx.MultiDiGraph:
+    """``graph`` (osmnx's, unsimplified) with the one-way edges of ``ways`` marked
+    ``reversed``: osmnx reverses the nodes of a way one-way against their order and keeps
+    no ``oneway=-1``, so its edges read as running along the way (not reversed, at its
+    ``maxspeed:forward``); the .pbf reader marks them reversed and reads ``:backward``."""
+    for _, _, data in graph.edges(data=True):
+        if data.get("oneway") is True and _first(data.get("osmid")) in ways:
+            data["reversed"] = True
+    return graph
 
 
 def _prepare_unsimplified(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> Any:
@@ -288,7 +318,8 @@ def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source:
     Uses the same rules as the .pbf reader (osmnx merges tags into lists; the first item is
     used for filtering, all items for the speed tags). ``maxspeed:backward`` holds on the
     edges osmnx marks ``reversed``; osmnx keeps no ``oneway=-1``, so the one-way edges of such
-    a way read ``maxspeed:forward`` (the .pbf reader reads ``:backward`` there).
+    a way downloaded read ``maxspeed:forward`` (the .pbf reader reads ``:backward`` there; a
+    file's are marked ``reversed`` first, :func:`_from_xml`).
     """
     return largest_strong_component(_osmnx_streets(graph, settings, source), source)
 
