@@ -315,10 +315,17 @@ def _far_places(
     points = [(p[2], p[3]) for p in places]
     away = network.far_points(points, max_snap_m)
     swapped = swapped_near(network, points, away, max_snap_m)
+    cut_off = network.cut_off_near(points, away, max_snap_m)
     far = [
         f"{file}: {kind} {ref} ({lon:.6f}, {lat:.6f}) is {away[i]:.0f} m from the nearest "
         f"drivable street (limit {max_snap_m:.0f} m); "
-        + (f"{swapped[i]} in {file}" if i in swapped else f"fix its lon/lat in {file}{RAISE}")
+        + (
+            cut_off[i]
+            if i in cut_off
+            else f"{swapped[i]} in {file}"
+            if i in swapped
+            else f"fix its lon/lat in {file}{RAISE}"
+        )
         for i, (kind, ref, lon, lat, file) in enumerate(places)
         if i in away
     ]

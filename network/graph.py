@@ -18,6 +18,7 @@ from network.errors import NetworkError
 from network.speeds import (
     DEFAULT_SETTINGS,
     NODE_TAGS,
+    ONEWAY_BACKWARD,
     SPEED_TAGS,
     WAY_TAGS,
     GraphSettings,
@@ -27,9 +28,15 @@ from network.speeds import (
     way_kph,
 )
 from network.streets import StreetNetwork
-from network.table import EdgeTable, graph_from_table, largest_strong_component, table_from_graph
+from network.table import (
+    EdgeTable,
+    graph_from_table,
+    largest_strong_component,
+    split_strong_component,
+    table_from_graph,
+)
 
-CODE_VERSION = "3"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "5"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 
@@ -87,9 +94,9 @@ def load_network(
     cached next to the table.
     """
     path = _table_path(source, cache_dir, settings)
-    table = _load_or_build(_as_file(source), settings, path)
+    table, cut_off = _load_or_build(_as_file(source), settings, path)
     ch_cache = path.with_name(path.name.replace(".npz", f".{fastpath.cache_tag()}.npz"))
-    return StreetNetwork(table, workers=workers, engine=engine, ch_cache=ch_cache)
+    return StreetNetwork(table, workers=workers, engine=engine, ch_cache=ch_cache, cut_off=cut_off)
 
 
 def load_table(
@@ -99,7 +106,7 @@ def load_table(
     settings: GraphSettings = DEFAULT_SETTINGS,
 ) -> EdgeTable:
     """Prepared EdgeTable for ``source``, read from the cache when present."""
-    return _load_or_build(_as_file(source), settings, _table_path(source, cache_dir, settings))
+    return _load_or_build(_as_file(source), settings, _table_path(source, cache_dir, settings))[0]
 
 
 def _table_path(source: Source, cache_dir: Path | str | None, settings: GraphSettings) -> Path:
@@ -108,15 +115,19 @@ def _table_path(source: Source, cache_dir: Path | str | None, settings: GraphSet
     return cache / f"{_stem(source)}-{cache_key(source, settings)}.npz"
 
 
-def _load_or_build(source: Source, settings: GraphSettings, path: Path) -> EdgeTable:
+def _load_or_build(
+    source: Source, settings: GraphSettings, path: Path
+) -> tuple[EdgeTable, EdgeTable | None]:
+    """The prepared table (largest strongly connected part) and the streets cut off from
+    it, from the cache file ``path`` or built and cached."""
     if path.is_file():
         try:
-            return EdgeTable.load(path)
+            return EdgeTable.load(path), EdgeTable.load_cut_off(path)
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)  # corrupt or old layout: rebuild below
-    table = _build(source, settings)
-    table.save(path)
-    return table
+    table, cut_off = split_strong_component(_build(source, settings), str(source))
+    table.save(path, cut_off=cut_off)
+    return table, cut_off
 
 
 def _as_file(source: Source) -> Source:
@@ -153,12 +164,13 @@ def _stem(source: Source) -> str:
 
 
 def _build(source: Source, settings: GraphSettings) -> EdgeTable:
+    """Every drivable truck street of ``source``, connected or not."""
     source = _as_file(source)
     if isinstance(source, Path):
         if source.name.endswith(PBF_SUFFIXES):
-            from network.osm import read_pbf
+            from network.osm import read_pbf_streets
 
-            return read_pbf(source, settings)
+            return read_pbf_streets(source, settings)
         if source.name.endswith(XML_SUFFIXES):
             return _from_xml(source, settings)
         raise NetworkError(f"{source}: unknown OSM file type; use .osm.pbf, .osm or .xml")
@@ -173,9 +185,38 @@ def _from_xml(path: Path, settings: GraphSettings) -> EdgeTable:
     try:
         with _truck_tags(ox):
             graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
+        backward = _backward_ways(path)
     except Exception as exc:  # osmnx/xml raise many types on bad input
         raise NetworkError(f"{path}: cannot read as OSM XML ({exc})") from exc
-    return _prepare_unsimplified(graph, settings, str(path))
+    return _prepare_unsimplified(_mark_backward(graph, backward), settings, str(path))
+
+
+def _backward_ways(path: Path) -> set[int]:
+    """Ids of the ways of an OSM XML file tagged one-way against their node order
+    (``oneway=-1`` or ``reverse``, ``speeds.ONEWAY_BACKWARD``, as osmnx spells them)."""
+    from xml.etree import ElementTree
+
+    ids: set[int] = set()
+    for _, element in ElementTree.iterparse(path):
+        if element.tag == "way" and any(
+            tag.get("k") == "oneway" and tag.get("v") in ONEWAY_BACKWARD
+            for tag in element.iter("tag")
+        ):
+            ids.add(int(element.get("id", "0")))
+        if element.tag in ("node", "way", "relation"):
+            element.clear()
+    return ids
+
+
+def _mark_backward(graph: nx.MultiDiGraph, ways: set[int]) -> nx.MultiDiGraph:
+    """``graph`` (osmnx's, unsimplified) with the one-way edges of ``ways`` marked
+    ``reversed``: osmnx reverses the nodes of a way one-way against their order and keeps
+    no ``oneway=-1``, so its edges read as running along the way (not reversed, at its
+    ``maxspeed:forward``); the .pbf reader marks them reversed and reads ``:backward``."""
+    for _, _, data in graph.edges(data=True):
+        if data.get("oneway") is True and _first(data.get("osmid")) in ways:
+            data["reversed"] = True
+    return graph
 
 
 def _prepare_unsimplified(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> Any:
@@ -186,7 +227,7 @@ def _prepare_unsimplified(graph: nx.MultiDiGraph, settings: GraphSettings, sourc
     graph = _cut_barriers(_drop_non_truck(graph, settings, source), settings)
     # split at way ends too (edge_attrs_differ), as the .pbf reader does
     graph = ox.simplify_graph(graph, edge_attrs_differ=["osmid"])
-    return prepare_osmnx_graph(graph, settings, source)
+    return _osmnx_streets(graph, settings, source)
 
 
 @contextlib.contextmanager
@@ -277,8 +318,14 @@ def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source:
     Uses the same rules as the .pbf reader (osmnx merges tags into lists; the first item is
     used for filtering, all items for the speed tags). ``maxspeed:backward`` holds on the
     edges osmnx marks ``reversed``; osmnx keeps no ``oneway=-1``, so the one-way edges of such
-    a way read ``maxspeed:forward`` (the .pbf reader reads ``:backward`` there).
+    a way downloaded read ``maxspeed:forward`` (the .pbf reader reads ``:backward`` there; a
+    file's are marked ``reversed`` first, :func:`_from_xml`).
     """
+    return largest_strong_component(_osmnx_streets(graph, settings, source), source)
+
+
+def _osmnx_streets(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> EdgeTable:
+    """:func:`prepare_osmnx_graph` keeping every street, also those cut off."""
     graph = graph.copy()
     drop = []
     for u, v, k, data in graph.edges(keys=True, data=True):
@@ -297,8 +344,7 @@ def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source:
     graph.remove_edges_from(drop)
     if graph.number_of_edges() == 0:
         raise NetworkError(f"{source}: no drivable streets found; check the file and area")
-    table = table_from_graph(graph)
-    return largest_strong_component(table, source)
+    return table_from_graph(graph)
 
 
 def _joined(value: str | list[str]) -> str:

@@ -159,11 +159,16 @@ def read_pbf(path: Path, settings: GraphSettings = DEFAULT_SETTINGS) -> EdgeTabl
     NetworkError
         Unreadable file or no drivable ways; the message names the file.
     """
+    return largest_strong_component(read_pbf_streets(path, settings), str(path))
+
+
+def read_pbf_streets(path: Path, settings: GraphSettings = DEFAULT_SETTINGS) -> EdgeTable:
+    """Like :func:`read_pbf` but every drivable truck street, also those cut off from the
+    largest strongly connected part (``table.split_strong_component`` parts them)."""
     ways = _read_ways(path, settings)
     if not ways.refs:
         raise NetworkError(f"{path}: no drivable streets found; check the file and area")
-    table = _split_ways(ways)
-    return largest_strong_component(table, str(path))
+    return _split_ways(ways)
 
 
 def _split_ways(ways: _Ways) -> EdgeTable:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +74,13 @@ class StreetProvider:
         """Index -> metres to the nearest drivable street of each (lon, lat) point farther
         than ``max_snap_m`` (a matrix of them would raise SnapError)."""
         return self.network.far_points(points, self.max_snap_m)
+
+    def cut_off_near(
+        self, points: Sequence[tuple[float, float]], far: Iterable[int]
+    ) -> dict[int, str]:
+        """Index -> why no truck reaches it, for each of the ``far`` points within
+        ``max_snap_m`` of a street cut off from the network (see StreetNetwork.cut_off_near)."""
+        return self.network.cut_off_near(points, far, self.max_snap_m)
 
     def extend(
         self, matrix: TravelMatrix, new_points: Sequence[tuple[float, float]]

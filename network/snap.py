@@ -17,6 +17,9 @@ from network.table import EARTH_RADIUS_M, EdgeTable, haversine_m
 # bin to the truck, and a point farther is more likely misplaced (a park's waste station, a
 # swapped lon/lat) than reachable; the limit README's demo and CLI promise.
 MAX_SNAP_M = 150.0
+# how a SnapError for a point far from every street ends (a caller that knows better, e.g.
+# that the point stands on a street cut off from the network, says that instead)
+FAR_FIX = "fix its coordinates or raise max_snap_m"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,8 +147,7 @@ class EdgeIndex:
             raise SnapError.of_point(
                 i,
                 f"(lon={point[0]:.6f}, lat={point[1]:.6f}) is {dist:.0f} m from the nearest "
-                f"drivable street (limit {max_snap_m:.0f} m); fix its coordinates or raise "
-                "max_snap_m",
+                f"drivable street (limit {max_snap_m:.0f} m); {FAR_FIX}",
             )
         t = self._table
         edge = (int(t.node_osmid[t.edge_u[e]]), int(t.node_osmid[t.edge_v[e]]), int(self._keys[e]))

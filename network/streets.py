@@ -19,9 +19,10 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from network import fastpath
+from network.cutoff import CutOffStreets
 from network.errors import NetworkError, SnapError, UnreachableError
 from network.matrix import TravelMatrix
-from network.snap import MAX_SNAP_M, EdgeIndex, Snap, sub_line
+from network.snap import FAR_FIX, MAX_SNAP_M, EdgeIndex, Snap, sub_line
 from network.table import EdgeTable, table_from_graph
 
 FLOAT_EXACT_BITS = 53  # float64 holds integers below 2**53 exactly
@@ -86,6 +87,10 @@ class StreetNetwork:
         ``.npz`` file holding the prepared hierarchy of this table: read when present and
         valid, written after preparing (:func:`network.load_network` sets it next to the
         table cache).
+    cut_off : EdgeTable, optional
+        The streets cut off from ``table`` (``table.split_strong_component``;
+        :func:`network.load_network` gives them): a point far from every street of ``table``
+        but near one of these is told apart from a misplaced point (:meth:`cut_off_near`).
     """
 
     def __init__(
@@ -95,6 +100,7 @@ class StreetNetwork:
         workers: int = 2,
         engine: str = "auto",
         ch_cache: Path | None = None,
+        cut_off: EdgeTable | None = None,
     ) -> None:
         if table.n_edges == 0:
             raise NetworkError("the street network has no edges")
@@ -115,6 +121,7 @@ class StreetNetwork:
         self._index: EdgeIndex | None = None
         self._snaps: dict[tuple[Point, float], Snap] = {}
         self._ch: fastpath.Hierarchy | None = None
+        self._cut_off = CutOffStreets(cut_off) if cut_off is not None else None
 
     @classmethod
     def from_graph(cls, graph: nx.MultiDiGraph, **kwargs: Any) -> StreetNetwork:
@@ -136,7 +143,8 @@ class StreetNetwork:
         Raises
         ------
         SnapError
-            A point is farther than ``max_snap_m`` metres from every street (names the point).
+            A point is farther than ``max_snap_m`` metres from every street (names the point;
+            says so when it stands by a street cut off from the network, :meth:`cut_off_near`).
         """
         keys = [((float(p[0]), float(p[1])), max_snap_m) for p in points]
         # the cache is read once and the answer built here: another thread (the service's
@@ -149,12 +157,35 @@ class StreetNetwork:
             except SnapError as err:  # numbered among the points not cached: renumber
                 if err.index is None:
                     raise
-                raise SnapError.of_point(missing[err.index], err.detail) from None
+                i = missing[err.index]
+                detail = self._far_detail(keys[i][0], err.detail, max_snap_m)
+                raise SnapError.of_point(i, detail) from None
             if len(self._snaps) + len(missing) > SNAP_CACHE_MAX:
                 self._snaps.clear()  # bounded memory for long-running services
             for i, s in zip(missing, new, strict=True):
                 found[i] = self._snaps[keys[i]] = s
         return cast(list[Snap], found)  # every None was filled above
+
+    def _far_detail(self, point: Point, detail: str, max_snap_m: float) -> str:
+        """``detail`` of a SnapError for ``point``, ending with why no truck reaches it when
+        it stands by a street cut off from the network instead of 'fix its coordinates'."""
+        if not detail.endswith(FAR_FIX):
+            return detail
+        why = self.cut_off_near([point], [0], max_snap_m).get(0)
+        return detail if why is None else detail.removesuffix(FAR_FIX) + why
+
+    def cut_off_near(
+        self, points: Sequence[Point], far: Iterable[int], max_snap_m: float
+    ) -> dict[int, str]:
+        """Index -> why no truck reaches it, for each of the ``far`` (lon, lat) ``points``
+        (:meth:`far_points`) within ``max_snap_m`` of a street cut off from this network
+        (``cut_off``): it stands on a street, but one no truck drives onto from the others,
+        or off, so "fix its coordinates" would mislead. Empty without ``cut_off``."""
+        tried = list(far)
+        if self._cut_off is None or not tried:
+            return {}
+        found = self._cut_off.near([points[i] for i in tried], max_snap_m)
+        return {tried[k]: why for k, why in found.items()}
 
     def far_points(self, points: Sequence[Point], max_snap_m: float) -> dict[int, float]:
         """Index -> metres to the nearest drivable street of each (lon, lat) point farther
@@ -304,7 +335,7 @@ class StreetNetwork:
         bad = ~np.isfinite(block)
         if bad.any():
             pairs = np.argwhere(bad)
-            _raise_unreachable(pairs + np.array([rows_from, cols_from]), snaps)
+            _raise_unreachable(pairs + np.array([rows_from, cols_from]), snaps, self.table)
         total = block.astype(np.int64) - 2 * VIRTUAL_EXTRA
         return total >> self._bits, total & ((1 << self._bits) - 1)
 
@@ -570,10 +601,10 @@ def _with_direct(
     return block
 
 
-def _raise_unreachable(pairs: np.ndarray, snaps: list[Snap]) -> None:
+def _raise_unreachable(pairs: np.ndarray, snaps: list[Snap], table: EdgeTable) -> None:
     """Raise UnreachableError for the point pairs ``pairs`` (from, to), naming first the
-    point in the most of them (the one to move) and how many others it cannot reach or be
-    reached from."""
+    point in the most of them (the one to move), how many others it cannot reach or be
+    reached from, and the street it snapped to (cut off from theirs: what to check)."""
     worst = int(np.argmax(np.bincount(pairs.ravel(), minlength=len(snaps))))
     cut_off = {j for i, j in pairs.tolist() if i == worst} | {
         i for i, j in pairs.tolist() if j == worst
@@ -582,7 +613,9 @@ def _raise_unreachable(pairs: np.ndarray, snaps: list[Snap]) -> None:
     raise UnreachableError(
         f"point {worst} {snaps[worst].point} has no street route to or from "
         f"{len(cut_off)} other points ({len(pairs)} point pairs have none, e.g. {shown}); "
-        "the points sit on disconnected streets: move them or load the largest strongly "
+        f"the street it snapped to, {table.street_label(snaps[worst].edge_index)}, is cut off from "
+        "theirs (by a barrier, an access rule or one-way streets): check its barrier and "
+        "access tags, move the point to a street trucks reach, or load the largest strongly "
         "connected component"
     )
 

@@ -16,6 +16,7 @@ from scipy.sparse import csgraph
 from network.errors import NetworkError
 
 EARTH_RADIUS_M = 6_371_008.8
+CUT_OFF_PREFIX = "cut_off."  # .npz keys of the streets cut off from a saved table
 
 
 def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
@@ -83,18 +84,32 @@ class EdgeTable:
         a, b = int(self.geom_offset[e]), int(self.geom_offset[e + 1])
         return list(zip(self.geom_lon[a:b].tolist(), self.geom_lat[a:b].tolist(), strict=True))
 
+    def street_label(self, e: int) -> str:
+        """Edge ``e``'s street for a message: "'Name' (class, OSM way id)", or "an unnamed
+        class street (OSM way id)" (no way id when unknown, below 0)."""
+        name, highway, way = str(self.edge_name[e]), str(self.edge_highway[e]), self.edge_osmid[e]
+        osm = [f"OSM way {way}"] if way >= 0 else []
+        if name:
+            return f"{name!r} ({', '.join([highway, *osm])})"
+        return f"an unnamed {highway} street" + (f" ({osm[0]})" if osm else "")
+
     def equals(self, other: EdgeTable) -> bool:
         """True when every array is identical."""
         return all(
             np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)
         )
 
-    def save(self, path: Path) -> None:
-        """Write the table to an uncompressed ``.npz`` (loads in milliseconds)."""
+    def save(self, path: Path, *, cut_off: EdgeTable | None = None) -> None:
+        """Write the table to an uncompressed ``.npz`` (loads in milliseconds), with the
+        streets ``cut_off`` from it (:func:`split_strong_component`) when given
+        (:meth:`load_cut_off` reads them)."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f.name: getattr(self, f.name) for f in fields(self)}
+        if cut_off is not None:
+            arrays |= {CUT_OFF_PREFIX + f.name: getattr(cut_off, f.name) for f in fields(cut_off)}
         # a name of its own per writer: two processes building one cache each rename theirs
         tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.npz")
-        np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})
+        np.savez(tmp, **arrays)
         tmp.replace(path)
 
     @classmethod
@@ -103,11 +118,24 @@ class EdgeTable:
         with np.load(path, allow_pickle=False) as data:
             return cls(**{f.name: data[f.name] for f in fields(cls)})
 
+    @classmethod
+    def load_cut_off(cls, path: Path) -> EdgeTable | None:
+        """The streets cut off from the table :meth:`save` wrote to ``path``, or None when
+        it wrote none."""
+        with np.load(path, allow_pickle=False) as data:
+            if CUT_OFF_PREFIX + "edge_u" not in data.files:
+                return None
+            return cls(**{f.name: data[CUT_OFF_PREFIX + f.name] for f in fields(cls)})
+
 
 def take_edges(table: EdgeTable, keep_nodes: np.ndarray) -> EdgeTable:
     """Sub-table induced by a boolean node mask (edges with both ends kept), re-indexed."""
+    return _take(table, keep_nodes, keep_nodes[table.edge_u] & keep_nodes[table.edge_v])
+
+
+def _take(table: EdgeTable, keep_nodes: np.ndarray, keep_e: np.ndarray) -> EdgeTable:
+    """Sub-table of the edges ``keep_e`` (their ends all in ``keep_nodes``), re-indexed."""
     new_index = np.cumsum(keep_nodes) - 1
-    keep_e = keep_nodes[table.edge_u] & keep_nodes[table.edge_v]
     starts, ends = table.geom_offset[:-1][keep_e], table.geom_offset[1:][keep_e]
     lengths = ends - starts
     offset = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
@@ -140,13 +168,29 @@ def largest_strong_component(table: EdgeTable, source: str) -> EdgeTable:
     NetworkError
         When the table has no edges; the message names ``source``.
     """
+    return split_strong_component(table, source)[0]
+
+
+def split_strong_component(table: EdgeTable, source: str) -> tuple[EdgeTable, EdgeTable]:
+    """The largest strongly connected component (every node reaches every other), and the
+    streets cut off from it: every other edge, an island of streets behind a bollard or a
+    one-way street no truck leaves once in (the second table may have no edges).
+
+    Raises
+    ------
+    NetworkError
+        When the table has no edges; the message names ``source``.
+    """
     if table.n_edges == 0:
         raise NetworkError(f"{source}: no drivable streets found; check the file and area")
     n = table.n_nodes
     adj = sparse.csr_array((np.ones(table.n_edges), (table.edge_u, table.edge_v)), shape=(n, n))
     _, labels = csgraph.connected_components(adj, directed=True, connection="strong")
-    biggest = np.bincount(labels).argmax()
-    return take_edges(table, labels == biggest)
+    main = labels == np.bincount(labels).argmax()
+    rest_e = ~(main[table.edge_u] & main[table.edge_v])
+    rest_nodes = np.zeros(n, dtype=bool)
+    rest_nodes[table.edge_u[rest_e]] = rest_nodes[table.edge_v[rest_e]] = True
+    return take_edges(table, main), _take(table, rest_nodes, rest_e)
 
 
 def graph_from_table(table: EdgeTable) -> nx.MultiDiGraph:

@@ -600,19 +600,23 @@ def _unreachable(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
     """The ``bins`` the provider can place on no street (``far_points``: farther than its
     snap limit from every drivable street; a matrix of them would raise SnapError), bin id
     -> why no truck can reach it, in the order given; empty for a provider without
-    ``far_points`` (straight lines place anything)."""
+    ``far_points`` (straight lines place anything). A bin by a street cut off from the
+    network (the provider's ``cut_off_near``) is told so, not to fix its coordinates."""
     far_points = getattr(provider, "far_points", None)
     if far_points is None or not bins:
         return {}
-    far = far_points([(b.lon, b.lat) for b in bins])
+    points = [(b.lon, b.lat) for b in bins]
+    far = far_points(points)
     if not far:
         return {}
+    cut_off_near = getattr(provider, "cut_off_near", None)
+    cut_off: dict[int, str] = cut_off_near(points, far) if cut_off_near is not None else {}
     limit = getattr(provider, "max_snap_m", None)
     within = f" (limit {limit:.0f} m)" if limit is not None else ""
     return {
         b.bin_id: (
             f"no truck can reach it: ({b.lon:.6f}, {b.lat:.6f}) is {far[i]:.0f} m "
-            f"from the nearest drivable street{within}; fix its coordinates"
+            f"from the nearest drivable street{within}; " + cut_off.get(i, "fix its coordinates")
         )
         for i, b in enumerate(bins)
         if i in far

@@ -122,7 +122,7 @@ class UnservedKind(StrEnum):
     OUT_OF_SERVICE = "out_of_service"  # every truck taking it is out of service (or its shift over)
     SITES_CLOSED = "sites_closed"  # the sites its load could go to are closed after it
     WINDOW_OR_SHIFT = "window_or_shift"  # no truck reaches it in its window and is home in time
-    UNREACHABLE = "unreachable"  # too far from every drivable street (its coordinates)
+    UNREACHABLE = "unreachable"  # far from every street trucks reach (coordinates, cut-off street)
     COULD_NOT_FIT = "could_not_fit"  # in no route: ``Unserved.rules`` the tries broke
     LEFT_OUT = "left_out"  # the search left it out though a truck could take it
     OPTIONAL = "optional"  # an optional stop whose prize does not pay for serving it

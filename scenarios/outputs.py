@@ -23,11 +23,15 @@ def split_snappable(
     fix: str = "fix its coordinates",
 ) -> tuple[list[Bin], list[tuple[str, str]]]:
     """Split bins into those near a drivable street and (record, reason) for the others;
-    ``fix`` ends the reason of a far bin whose lon and lat do not look swapped (the caller
-    names how its user raises the limit, e.g. ``binroute plan``'s --max-snap-m)."""
+    the reason of a far bin by a street cut off from the network says so
+    (``StreetNetwork.cut_off_near``), and ``fix`` ends that of one whose lon and lat do not
+    look swapped either (the caller names how its user raises the limit, e.g.
+    ``binroute plan``'s --max-snap-m)."""
     points = [(b.lon, b.lat) for b in bins]
     away = network.far_points(points, max_snap_m)
-    swapped = swapped_near(network, points, away, max_snap_m)
+    # a point by a cut-off street is not misplaced: its reason wins over a swapped reading
+    fixes = swapped_near(network, points, away, max_snap_m)
+    fixes |= network.cut_off_near(points, away, max_snap_m)
     kept: list[Bin] = []
     excluded: list[tuple[str, str]] = []
     for i, b in enumerate(bins):
@@ -36,7 +40,7 @@ def split_snappable(
             continue
         reason = (
             f"({b.lon:.6f}, {b.lat:.6f}) is {away[i]:.0f} m from the nearest drivable street "
-            f"(limit {max_snap_m:.0f} m); {swapped.get(i, fix)}"
+            f"(limit {max_snap_m:.0f} m); {fixes.get(i, fix)}"
         )
         excluded.append((f"bin {b.bin_id}", reason))
     return kept, excluded

@@ -99,3 +99,41 @@ def shared_osm() -> Path:
     """``<repo>/../shared/data/osm`` (or $BINROUTE_SHARED_DATA/osm)."""
     root = Path(__file__).resolve().parents[2]
     return Path(os.environ.get("BINROUTE_SHARED_DATA", root / ".." / "shared" / "data")) / "osm"
+
+
+# A square of streets 1-2-3-4 and, east of it behind a bollard (node 5) on the stub 2-5-6,
+# "Island Road" (way 21, 6-7, about 330 m north-east of the square): trucks reach no street
+# beyond the bollard, so the island is cut off from the truck network.
+ISLAND_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="1" lat="50.000" lon="10.000" version="1"/>
+  <node id="2" lat="50.000" lon="10.001" version="1"/>
+  <node id="3" lat="50.001" lon="10.001" version="1"/>
+  <node id="4" lat="50.001" lon="10.000" version="1"/>
+  <node id="5" lat="50.000" lon="10.002" version="1"><tag k="barrier" v="bollard"/></node>
+  <node id="6" lat="50.000" lon="10.006" version="1"/>
+  <node id="7" lat="50.003" lon="10.006" version="1"/>
+  <way id="11" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+  <way id="12" version="1"><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
+  <way id="13" version="1"><nd ref="3"/><nd ref="4"/><tag k="highway" v="residential"/></way>
+  <way id="14" version="1"><nd ref="4"/><nd ref="1"/><tag k="highway" v="residential"/></way>
+  <way id="20" version="1"><nd ref="2"/><nd ref="5"/><nd ref="6"/>
+    <tag k="highway" v="residential"/></way>
+  <way id="21" version="1"><nd ref="6"/><nd ref="7"/>
+    <tag k="highway" v="residential"/><tag k="name" v="Island Road"/></way>
+</osm>
+"""
+ON_ISLAND = (10.0061, 50.0015)  # 7 m east of Island Road, over 300 m from the square
+
+
+def write_island_town(folder: Path) -> tuple[Path, Path]:
+    """The island town as ``island.osm`` and ``island.osm.pbf`` in ``folder``."""
+    import osmium
+
+    xml = folder / "island.osm"
+    xml.write_text(ISLAND_OSM)
+    pbf = folder / "island.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(xml)):
+            writer.add(obj)
+    return xml, pbf

@@ -345,6 +345,25 @@ def test_a_speed_limit_per_direction_is_read_from_either_file(
         assert g.edges[3, 1, 0]["speed_kph"] == pytest.approx(back_kph * factor), path.name
 
 
+@pytest.mark.parametrize("oneway", ["-1", "reverse"])
+def test_a_way_one_way_against_its_node_order_reads_alike_from_either_file(
+    oneway: str, tmp_path: Path
+) -> None:
+    """The diagonal 1-3 tagged oneway=-1 is driven 3->1 only, against its node order, from
+    .pbf and .osm alike: marked reversed and at its maxspeed:backward. osmnx reverses such a
+    way's nodes and keeps no oneway=-1, so the .osm reader marked 3->1 not reversed and drove
+    it at maxspeed:forward (70 km/h where 30 is signed)."""
+    factor = GraphSettings().truck_speed_factor
+    tags = {"highway": "primary", "oneway": oneway}
+    tags |= {"maxspeed:forward": "70", "maxspeed:backward": "30"}
+    for path in _square(tmp_path, "back", diagonal=_tag(**tags)):
+        g = load_graph(path, cache_dir=tmp_path / f"cache-{path.suffix}")
+        assert g.has_edge(3, 1) and not g.has_edge(1, 3), path.name
+        edge = g.edges[3, 1, 0]
+        assert edge["reversed"] and edge["oneway"], path.name
+        assert edge["speed_kph"] == pytest.approx(30 * factor), path.name
+
+
 def test_a_motorway_is_one_way_from_either_file(tmp_path: Path) -> None:
     """An untagged motorway runs along its node order (osmnx made it two-way)."""
     for path in _square(tmp_path, "mw", diagonal=_tag(highway="motorway")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,7 @@ from optimiser.export import plan_json
 from optimiser.params import SolveParams
 from optimiser.plan import UnservedKind, VisitKind
 from optimiser.reroute import Progress
-from tests.network.conftest import build_tiny_graph, grid
+from tests.network.conftest import ON_ISLAND, build_tiny_graph, grid, write_island_town
 from tests.optimiser.conftest import done_through, route_work
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -294,3 +295,43 @@ def test_a_reroute_empties_an_earlier_alert_left_out_as_an_alert_once_its_bin_is
     assert {"lost", "b3"} <= before.plan.served_refs and before.unserved == ()
     assert {"lost", "b3"} <= set(before.alerted)
     assert (before.fill_at_pickup["lost"], before.fill_at_pickup["b3"]) == (1.0, 1.0)
+
+
+def test_a_bin_by_a_street_cut_off_from_the_network_is_not_told_to_fix_its_coordinates(
+    tmp_path: Path,
+) -> None:
+    """In the island town (tests.network.conftest) a full bin 7 m from Island Road, which a
+    bollard cuts off from the square the truck drives, is unserved as unreachable: the
+    reason said "fix its coordinates", as for a misplaced bin; it now says that the street
+    it stands by is cut off, names it, and what to check. The bin on the square is served."""
+    from network import load_network
+
+    _, pbf = write_island_town(tmp_path)
+    net = load_network(pbf, cache_dir=tmp_path / "cache", engine="scipy")
+    on_square, corner = (10.0005, 50.0), (10.0, 50.0)
+    inventory = Inventory(
+        bins=(_bin("b1", on_square), _bin("b2", ON_ISLAND)),
+        depots=(Depot(depot_id="d", lon=corner[0], lat=corner[1]),),
+        vehicles=(
+            Vehicle(
+                vehicle_id="t1",
+                depot_id="d",
+                capacity_l=5000,
+                capacity_kg=2000,
+                shift=TimeWindow(time(6), time(14)),
+            ),
+        ),
+        sites=(DisposalSite(site_id="s", lon=10.001, lat=50.001),),
+    )
+    eve = datetime.combine(DAY - timedelta(days=1), time(20), tzinfo=TZ)
+    readings = [FillReading(bin_id=b, at=eve, fill_fraction=0.95) for b in ("b1", "b2")]
+    params = SolveParams(time_limit_s=1.0, seed=1)
+    day = plan_day(
+        inventory, readings, [], StreetProvider(net), plan_date=DAY, tz=TZ, params=params
+    )
+    assert "b1" in day.plan.served_refs and check(day.built.problem, day.plan) == []
+    [lost] = day.unserved
+    assert lost.ref == "b2" and lost.kind is UnservedKind.UNREACHABLE
+    assert lost.reason.startswith("no truck can reach it: (10.006100, 50.001500) is "), lost
+    assert "it stands 7 m from 'Island Road' (residential, OSM way 21)" in lost.reason
+    assert "cut off" in lost.reason and "fix its coordinates" not in lost.reason
