@@ -134,6 +134,32 @@ def _prefix(route: Route | None, prog: Progress) -> list[Visit]:
     return visits + brk
 
 
+def _set_out(v: VehicleSpec, prog: Progress, duration_s: np.ndarray) -> list[Visit]:
+    """The visits done of truck ``v`` with no route in the plan being driven (e.g. it joined
+    the fleet since): none when it is at its start, else its START at its depot, left by
+    ``prog.time_s`` (by its shift start, or as late as the drive to where it is allows):
+    reported elsewhere with nothing done, it set out from there. Without it, its day began
+    with a START at its reported position, which the checker rejects."""
+    if prog.done or prog.location == v.start:
+        return _prefix(None, prog)
+    drive = int(duration_s[v.start, prog.location])
+    left = min(max(v.shift_s[0], prog.time_s - drive), prog.time_s)
+    volume_l, weight_kg, daily_l, daily_kg = _loads(v)
+    start = Visit(
+        kind=VisitKind.START,
+        ref=v.ref,
+        location=v.start,
+        arrival_s=left,
+        start_s=left,
+        end_s=left,
+        volume_l=volume_l,
+        weight_kg=weight_kg,
+        daily_l=daily_l,
+        daily_kg=daily_kg,
+    )
+    return [start]
+
+
 def _set_out_by(start: Visit, time_s: int) -> Visit:
     """The START visit ``start``, leaving by ``time_s`` at the latest (a truck reported
     elsewhere then, with nothing of its route done, left its depot sooner than planned)."""
@@ -449,7 +475,11 @@ def reroute(
     now = max((p.time_s for p in progs.values()), default=0)
     routes = {r.vehicle_ref: r for r in plan.routes}
     prefixes = {
-        v.ref: _prefix(routes.get(v.ref), progs[v.ref]) for v in full.vehicles if v.ref in progs
+        v.ref: _prefix(routes[v.ref], progs[v.ref])
+        if v.ref in routes
+        else _set_out(v, progs[v.ref], full.matrix.duration_s)
+        for v in full.vehicles
+        if v.ref in progs
     }
     for ref, prefix in prefixes.items():
         if prefix and progs[ref].time_s < prefix[-1].end_s:  # done sooner than planned

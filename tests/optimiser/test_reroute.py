@@ -989,3 +989,51 @@ def test_a_truck_reported_home_after_its_shift_end_ends_its_day_then(kit, day) -
     assert visits[:3] == route.visits[:3]
     assert [v.kind for v in visits[3:]] == [VisitKind.WAYPOINT, VisitKind.END]
     assert visits[-1].end_s == 15 * kit.H
+
+
+def _joined(kit) -> tuple[Problem, Plan]:
+    """Truck a's day planned alone; truck b joined the fleet since (no route in the plan)."""
+    pts = [(0, 0), (5, 0), (1, 0), (2, 0), (3, 0), (4, 3)]
+    stops = tuple(kit.stop(f"b{i}", i) for i in (2, 3, 4))
+    alone = Problem(
+        matrix=kit.matrix(pts), stops=stops, vehicles=(kit.truck("a"),), sites=(kit.site(),)
+    )
+    plan = kit.solved(alone)
+    return dataclasses.replace(alone, vehicles=(kit.truck("a"), kit.truck("b"))), plan
+
+
+def test_a_truck_with_no_route_reported_away_goes_on_from_its_position(kit) -> None:
+    """Truck b has no route in the plan being driven and is reported at row 5 (4 km east,
+    3 km north) at 09:00, nothing done, when an alert comes for a bin there: its day sets
+    out from its depot by then (the checker's START) and goes on from its position (a
+    waypoint there then). Before, its route began with a START at row 5, which the checker
+    rejects (a START away from the truck's depot)."""
+    day, plan = _joined(kit)
+    out = Progress(vehicle_ref="b", done=(), location=5, time_s=9 * kit.H)
+    urgent = kit.stop("u", 5)
+    new = reroute(day, plan, [out], [urgent], FAST)
+    assert check(with_urgent(day, [urgent]), new) == []
+    visits = kit.route_of(new, "b").visits
+    assert [(v.kind, v.location) for v in visits[:2]] == [
+        (VisitKind.START, 0),
+        (VisitKind.WAYPOINT, 5),
+    ]
+    assert visits[0].end_s <= out.time_s == visits[1].start_s
+
+
+def test_the_oracle_sees_a_truck_reported_away_set_out_from_its_depot_instead(kit) -> None:
+    """``check_reroute`` finds a rerouted day in which truck b, with no route in the plan
+    being driven (or with its route not started) and reported at row 5 at 09:00, sets out
+    from its depot at 09:00 as if it had never left: its rest of the day does not go on
+    from where it is. Before, it found nothing."""
+    day, plan = _joined(kit)
+    out = Progress(vehicle_ref="b", done=(), location=5, time_s=9 * kit.H)
+    home = dataclasses.replace(day.vehicles[1], ready_s=9 * kit.H)
+    at_depot = dataclasses.replace(day, vehicles=(day.vehicles[0], home))
+    from_depot = kit.route_of(plan_from_sequences(at_depot, {"b": ["b2"]}), "b")
+    new = dataclasses.replace(plan, routes=(kit.route_of(plan, "a"), from_depot))
+    found = check_reroute(day, plan, new, [out])
+    assert [(v.vehicle_ref, v.code) for v in found] == [("b", "done_place")]
+    unused = plan_from_sequences(day, {"a": kit.route_of(plan, "a").bin_refs})
+    found = check_reroute(day, unused, new, [out])  # its START not as driven, too
+    assert ("b", "done_place") in [(v.vehicle_ref, v.code) for v in found]
