@@ -22,6 +22,8 @@ the new rest. With a budget of ``RELAY_MIN_S`` or more (a re-plan of the rest of
 and no response target to meet, OR-Tools searches half of it and PyVRP, from OR-Tools'
 routes, the rest; the plan ranked first (``optimiser.solve.rank``) is kept.
 
+A truck carrying waste that no disposal site takes every stream of comes back to its depot
+loaded with no more bins, with a note (for the search only: the checker still reports it).
 A truck that can no longer be back at its depot by its shift end (running late, or loaded
 far from a site) is sent straight home, unloading first; its shift is stretched for the
 search only, so the checker still reports the overrun, and a note says when it returns.
@@ -310,6 +312,26 @@ def _late_returns(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
     return dataclasses.replace(problem, vehicles=tuple(vehicles)), tuple(notes)
 
 
+def _no_site_takes(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
+    """The residual ``problem`` with each truck carrying waste that must unload but that no
+    disposal site takes every stream of (``usable_sites``: none) coming back to its depot
+    loaded (``comes_back_loaded``: for the search only, so the checker still reports it)
+    with no more bins (it could unload none of them either), and a note per such truck.
+    Without it, no plan went on from the trucks' positions: the plan being driven stood,
+    the loaded truck in it wherever that plan had it."""
+    vehicles, notes = [], []
+    for v in problem.vehicles:
+        if v.starts_loaded and needs_disposal(problem, v) and not usable_sites(problem, v):
+            notes.append(
+                f"{v.ref} carries {v.initial_volume_l} l / {v.initial_weight_kg} kg, but no "
+                f"disposal site takes every stream it collects ({', '.join(sorted(v.streams))})"
+                ": it comes back to its depot loaded, with no more bins"
+            )
+            v = dataclasses.replace(v, comes_back_loaded=True, max_stops=0)
+        vehicles.append(v)
+    return dataclasses.replace(problem, vehicles=tuple(vehicles)), tuple(notes)
+
+
 def _loads(x: Visit | VehicleSpec | Progress) -> tuple[int, int, int, int]:
     """(volume l, weight kg, daily l, daily kg): on board after a visit, at the start, now."""
     if isinstance(x, VehicleSpec):
@@ -505,11 +527,12 @@ def reroute(
         )
         for v in full.vehicles
     )
-    residual, late = _late_returns(
+    residual, loaded = _no_site_takes(
         dataclasses.replace(
             full, stops=tuple(s for s in full.stops if s.ref not in done), vehicles=vehicles
         )
     )
+    residual, late = _late_returns(residual)
     residual, unservable = screen(residual)
     kept = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
     warm = {
@@ -533,7 +556,7 @@ def reroute(
     sub = explain_unfit(residual, _search_rest(residual, params, warm, soft))
     sub = _unless_dearer(residual, warm, sub)
     sub = dataclasses.replace(
-        sub, notes=(*full_notes, *_load_notes(prefixes, progs), *late, *sub.notes)
+        sub, notes=(*full_notes, *_load_notes(prefixes, progs), *loaded, *late, *sub.notes)
     )
     if sub.status is PlanStatus.NO_SOLUTION:
         stood = _stood_down(full, residual, plan, prefixes, progs)

@@ -1037,3 +1037,32 @@ def test_the_oracle_sees_a_truck_reported_away_set_out_from_its_depot_instead(ki
     unused = plan_from_sequences(day, {"a": kit.route_of(plan, "a").bin_refs})
     found = check_reroute(day, unused, new, [out])  # its START not as driven, too
     assert ("b", "done_place") in [(v.vehicle_ref, v.code) for v in found]
+
+
+def test_a_loaded_truck_whose_streams_no_site_takes_comes_back_loaded_with_a_note(kit) -> None:
+    """Truck a collects residual and paper; the only site takes residual alone. Reported
+    at row 5 at 09:00 with 300 l on board, it cannot unload anywhere: it comes back to its
+    depot loaded, with no more bins (the checker reports that, as it must), a note says
+    why, and truck b's day goes on. Before, no plan went on from the trucks' positions:
+    the plan being driven stood, truck a in it at its depot."""
+    pts = [(0, 0), (5, 0), (1, 0), (2, 0), (3, 0), (4, 3)]
+    both = frozenset({"residual", "paper"})
+    stops = (kit.stop("b2", 2), kit.stop("b3", 3))
+    trucks = (kit.truck("a", streams=both), kit.truck("b"))
+    day = Problem(matrix=kit.matrix(pts), stops=stops, vehicles=trucks, sites=(kit.site(),))
+    plan = kit.solved(day)
+    loaded = Progress(
+        vehicle_ref="a", done=(), location=5, time_s=9 * kit.H, volume_l=300, weight_kg=30
+    )
+    new = reroute(day, plan, [loaded], [], FAST)
+    assert not plan_stands(new)
+    assert new.served_refs == {"b2", "b3"}
+    assert [(v.vehicle_ref, v.code) for v in check(day, new)] == [("a", "return_empty")]
+    assert kit.route_of(new, "a").bin_refs == ()
+    visits = kit.route_of(new, "a").visits
+    assert (visits[-1].kind, visits[-1].location) == (VisitKind.END, 0)
+    assert (visits[-1].volume_l, visits[-1].weight_kg) == (300, 30)
+    assert [n for n in new.notes if n.startswith("a ")] == [
+        "a carries 300 l / 30 kg, but no disposal site takes every stream it collects "
+        "(paper, residual): it comes back to its depot loaded, with no more bins"
+    ]
