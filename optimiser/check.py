@@ -795,7 +795,8 @@ def check_reroute(
       than planned goes on after its visits done, which stand as driven). A break over by
       then is the record of one taken; a break of ``driven`` it is on then stands as
       driven; so does its return, when it has done all its driven work and is reported
-      where its plan has it (at its last visit done or where it ends its day);
+      where its plan has it (at its last visit done by its planned return, or where it
+      ends its day);
     * ``done_load``: the loads its rest of the day starts from (at its last visit done,
       or at the waypoint of its report) are those reported, no more than it holds and
       than its daily limits (a truck reported fuller is taken as full);
@@ -950,14 +951,19 @@ class _Resumed:
 
     def _finished(self) -> bool:
         """Whether the truck has done all its driven work and is reported where its plan has
-        it (at its last visit done, or at the end of its day): its return stands as driven."""
+        it (at its last visit done by its planned return, or at the end of its day): its
+        return stands as driven. At its last visit after its planned return, it is not
+        home: it drives home from there."""
         if self.driven is None:
             return False
         work = [x for x in self.driven.visits if x.kind in DONE_WORK]
         if tuple(x.ref for x in work) != self.prog.done:
             return False
         last = work[-1] if work else self.driven.visits[0]
-        return self.prog.location in (last.location, self.driven.visits[-1].location)
+        end, prog = self.driven.visits[-1], self.prog
+        return prog.location == end.location or (
+            prog.location == last.location and prog.time_s <= end.arrival_s
+        )
 
     def _after(self, visits: Sequence[Visit], cut: int) -> None:
         """The visits from ``cut`` (the first not done): none before now but the documented

@@ -886,17 +886,22 @@ def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seco
 
 def _finished(v: VehicleSpec, old: Route | None, prog: Progress | None, new: Route) -> bool:
     """Whether the truck had done all its planned work, is given none and is where and as
-    its plan has it (at its last visit or home, with the load planned): it keeps its plan.
-    Not when that plan no longer ends where the truck ends its day (broken down on its way
-    home, it stands where it is), nor when the truck was seen elsewhere or took more waste
-    (a bin off its route): it goes home from where it is."""
+    its plan has it (at its last visit by its planned return, or home, with the load
+    planned): it keeps its plan. Not when that plan no longer ends where the truck ends its
+    day (broken down on its way home, it stands where it is), nor when the truck was seen
+    elsewhere, at its last visit after it was planned to be home, or took more waste (a
+    bin off its route): it goes home from where it is."""
     if old is None or prog is None or _rest(old, prog) or new.used:
         return False
     work = [x for x in old.visits if x.kind in WORK]
     last = work[len(prog.done) - 1] if prog.done else old.visits[0]
+    end = old.visits[-1]
+    there = prog.location == end.location or (
+        prog.location == last.location and prog.time_s <= end.arrival_s
+    )
     return (
-        old.visits[-1].location == v.end
-        and prog.location in (last.location, old.visits[-1].location)
+        end.location == v.end
+        and there
         and (prog.volume_l, prog.weight_kg) == (last.volume_l, last.weight_kg)
     )
 

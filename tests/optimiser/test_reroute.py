@@ -228,13 +228,15 @@ def kit_visit(kind: VisitKind, ref: str) -> Visit:
 
 
 def test_a_truck_done_with_all_its_work_keeps_its_planned_route(kit, day) -> None:
-    """Every bin and unloading of a truck reported done, the reroute hours later: its route is
-    the plan as driven (its return to the depot included), not a wait until the reroute."""
+    """Every bin and unloading of a truck reported done, the reroute hours later, the truck
+    home (as the service reports it once its planned return has passed): its route is the
+    plan as driven (its return to the depot included), not a wait until the reroute."""
     plan = kit.solved(day)
     route = next(r for r in plan.routes if r.bin_refs)
     n_work = len([v for v in route.visits if v.kind in WORK])
     done = _progress(route, n_work)
-    later = dataclasses.replace(done, time_s=route.visits[-1].end_s + 2 * kit.H)
+    home = route.visits[-1]
+    later = dataclasses.replace(done, location=home.location, time_s=home.end_s + 2 * kit.H)
     new = reroute(day, plan, [later], [], FAST)
     assert check(day, new) == []
     assert kit.route_of(new, route.vehicle_ref) == route
@@ -1066,3 +1068,29 @@ def test_a_loaded_truck_whose_streams_no_site_takes_comes_back_loaded_with_a_not
         "a carries 300 l / 30 kg, but no disposal site takes every stream it collects "
         "(paper, residual): it comes back to its depot loaded, with no more bins"
     ]
+
+
+def test_a_truck_done_reported_at_its_last_visit_after_its_planned_return_drives_home(
+    kit, day
+) -> None:
+    """Every bin and unloading of a truck reported done, and the truck reported at its last
+    visit (the site) an hour after it was planned to be home: it drives home from there,
+    then. Reported there before its planned return, it keeps its plan. Before, it kept its
+    planned return, an hour before the report (as if it were home already), and
+    ``check_reroute`` let it."""
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if r.bin_refs)
+    n_work = len([v for v in route.visits if v.kind in WORK])
+    done = _progress(route, n_work)
+    late = dataclasses.replace(done, time_s=route.visits[-1].arrival_s + kit.H)
+    new = reroute(day, plan, [late], [], FAST)
+    assert check(day, new) == []
+    visits = kit.route_of(new, route.vehicle_ref).visits
+    assert visits[:-1] == route.visits[:-1]
+    drive = int(day.matrix.duration_s[done.location, route.visits[-1].location])
+    assert (visits[-1].kind, visits[-1].location) == (VisitKind.END, route.visits[-1].location)
+    assert visits[-1].arrival_s == late.time_s + drive
+    kept = check_reroute(day, plan, plan, [late])  # the oracle: its planned return is past
+    assert [(v.vehicle_ref, v.code) for v in kept] == [(route.vehicle_ref, "past")]
+    in_time = dataclasses.replace(done, time_s=route.visits[-1].arrival_s - 1)
+    assert kit.route_of(reroute(day, plan, [in_time], [], FAST), route.vehicle_ref) == route
