@@ -75,6 +75,7 @@ from optimiser.reroute import (
     route_changes,
     with_urgent,
 )
+from optimiser.screen import usable_sites
 from optimiser.solve import solve
 
 Provider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
@@ -1802,9 +1803,10 @@ def _stranded_note(ref: str, p: Progress, built: BuiltProblem) -> str:
 
 
 def _cannot_unload(problem: Problem, progress: Sequence[Progress], now_s: int) -> set[str]:
-    """The trucks carrying waste (``progress``) that can reach no disposal site taking one
-    of their streams before it closes, from where they are. An empty truck is left out: it
-    takes no bin it could not unload, as before."""
+    """The trucks carrying waste (``progress``) that can reach no disposal site taking every
+    one of their streams (where the engines and the checker let them unload:
+    ``optimiser.screen.usable_sites``) before it closes, from where they are. An empty
+    truck is left out: it takes no bin it could not unload, as before."""
     dur = problem.matrix.duration_s
     loaded = {p.vehicle_ref: p for p in progress if p.volume_l > 0 or p.weight_kg > 0}
     out = set()
@@ -1813,8 +1815,7 @@ def _cannot_unload(problem: Problem, progress: Sequence[Progress], now_s: int) -
             continue
         row, t = loaded[v.ref].location, max(loaded[v.ref].time_s, now_s)
         if not any(
-            s.streams & v.streams and t + int(dur[row, s.location]) <= s.window_s[1]
-            for s in problem.sites
+            t + int(dur[row, s.location]) <= s.window_s[1] for s in usable_sites(problem, v)
         ):
             out.add(v.ref)
     return out
