@@ -404,7 +404,8 @@ def to_progress(
     off the route (``TruckProgress.unloaded_off_route``: sooner than planned, or one more)
     is no planned visit; when it is the truck's last work reported, the truck carries
     nothing (:func:`positions` has it at that site). A truck with all its planned work
-    reported done is back at its end depot once its planned return time has passed.
+    reported done is back at its end depot once its planned return time has passed, and its
+    planned drive home since its last visit was reported (:func:`_home_s`).
     ``matched``: :func:`match_reports` of the same plan and progress, when already made.
     """
     from optimiser.daily import found_loads
@@ -433,7 +434,8 @@ def to_progress(
         breaks = [v for v in done if v.kind is VisitKind.BREAK]
         end = route.visits[-1]
         left = any(v.kind in (VisitKind.BIN, VisitKind.DISPOSAL) for v in route.visits[last + 1 :])
-        back = not left and end.kind is VisitKind.END and now_s >= end.arrival_s
+        home_s = _home_s(day_plan, route, match, report)
+        back = not left and end.kind is VisitKind.END and now_s >= home_s
         out.append(
             Progress(
                 vehicle_ref=route.vehicle_ref,
@@ -448,6 +450,22 @@ def to_progress(
             )
         )
     return out
+
+
+def _home_s(day_plan: Any, route: Any, match: RouteMatch, report: TruckProgress) -> int:
+    """When the truck of ``route`` with all its planned work reported done is home (seconds
+    since local midnight): its planned return, or later when its last visit
+    (``match.last``) was reported after its planned time, by its planned drive home after
+    it. A crew running late is at its last visit after its planned return, not home."""
+    from optimiser.plan import VisitKind
+
+    here, end = route.visits[match.last], route.visits[-1]
+    reported = match.emptied_at.get(match.last)
+    if here.kind is VisitKind.DISPOSAL:
+        reported = report.unloaded_at
+    if reported is None:
+        return int(end.arrival_s)
+    return max(int(end.arrival_s), day_plan.seconds(reported) + end.arrival_s - here.end_s)
 
 
 def off_route(

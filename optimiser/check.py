@@ -789,15 +789,21 @@ def check_reroute(
       among its bins and unloadings, in their order;
     * ``done_time``: each stands as driven (row and times); so does its START, unless
       nothing is done and it is away from its start: it set out by its report then (leaves
-      no later than ``Progress.time_s``, as driven when that was sooner);
+      no later than ``Progress.time_s``, as driven when that was sooner; with no route
+      driven, no later than ``Progress.time_s``);
     * ``past``: nothing it has not done starts before ``Progress.time_s`` (a crew faster
       than planned goes on after its visits done, which stand as driven). A break over by
       then is the record of one taken; a break of ``driven`` it is on then stands as
       driven; so does its return, when it has done all its driven work and is reported
-      where its plan has it (at its last visit done or where it ends its day);
+      where its plan has it (at its last visit done by its planned return, or where it
+      ends its day);
     * ``done_load``: the loads its rest of the day starts from (at its last visit done,
       or at the waypoint of its report) are those reported, no more than it holds and
       than its daily limits (a truck reported fuller is taken as full);
+    * ``done_place``: its rest of the day goes on from where it is reported (its last
+      visit done, or the waypoint of its report), unless its return stands as driven (as
+      for ``past``): a truck reported away from its depot with nothing done, with no
+      route driven or its route not started, set out from there by then;
     * ``no_route``: it keeps a route when it has done work or is away from its end depot.
 
     When no plan goes on from the trucks' positions, the plan being driven stands (its
@@ -911,6 +917,15 @@ class _Resumed:
     def _start(self, visits: Sequence[Visit]) -> None:
         first, prog = visits[0], self.prog
         was = self.driven.visits[0] if self.driven is not None and self.driven.visits else None
+        if was is None and not prog.done and prog.location != self.v.start:
+            if first.end_s > prog.time_s:  # no route driven, out: it set out by its report
+                self.add(
+                    first.ref,
+                    "done_time",
+                    f"reported at row {prog.location} at {clock(prog.time_s)} with nothing "
+                    f"done, so out by then; its route leaves at {clock(first.end_s)}",
+                )
+            return
         if was is None or first.kind is not VisitKind.START:
             return
         if prog.done:
@@ -936,14 +951,19 @@ class _Resumed:
 
     def _finished(self) -> bool:
         """Whether the truck has done all its driven work and is reported where its plan has
-        it (at its last visit done, or at the end of its day): its return stands as driven."""
+        it (at its last visit done by its planned return, or at the end of its day): its
+        return stands as driven. At its last visit after its planned return, it is not
+        home: it drives home from there."""
         if self.driven is None:
             return False
         work = [x for x in self.driven.visits if x.kind in DONE_WORK]
         if tuple(x.ref for x in work) != self.prog.done:
             return False
         last = work[-1] if work else self.driven.visits[0]
-        return self.prog.location in (last.location, self.driven.visits[-1].location)
+        end, prog = self.driven.visits[-1], self.prog
+        return prog.location == end.location or (
+            prog.location == last.location and prog.time_s <= end.arrival_s
+        )
 
     def _after(self, visits: Sequence[Visit], cut: int) -> None:
         """The visits from ``cut`` (the first not done): none before now but the documented
@@ -969,6 +989,13 @@ class _Resumed:
         at = rest[first - 1] if first else (kept[-1] if kept else None)
         if at is None:
             return
+        if at.location != prog.location and not finished:
+            self.add(
+                at.ref,
+                "done_place",
+                f"its rest of the day goes on from row {at.location}, reported at row "
+                f"{prog.location}",
+            )
         want = (
             min(prog.volume_l, self.v.capacity_l),
             min(prog.weight_kg, self.v.capacity_kg),

@@ -75,6 +75,7 @@ from optimiser.reroute import (
     route_changes,
     with_urgent,
 )
+from optimiser.screen import usable_sites
 from optimiser.solve import solve
 
 Provider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
@@ -812,6 +813,22 @@ def _placed(
     return built, placed, ()
 
 
+def _placed_joined(
+    built: BuiltProblem,
+    progress: Sequence[Progress],
+    positions: Mapping[str, tuple[float, float]] | None,
+    provider: Provider,
+    now_s: int,
+    planned: Collection[str],
+) -> tuple[BuiltProblem, list[Progress], tuple[str, ...]]:
+    """:func:`_placed` for the trucks added to the fleet since the day was planned (not in
+    ``planned``), once :func:`_current_fleet` has taken them in: they go on from their
+    reported positions. Without it their positions were dropped (only the trucks of the
+    plan were placed) and they left their depots."""
+    joined = {ref: xy for ref, xy in (positions or {}).items() if ref not in planned}
+    return _placed(built, progress, joined, provider, now_s)
+
+
 def found_loads(
     day: DayPlan,
     done: Sequence[Visit],
@@ -1128,11 +1145,14 @@ def reroute_day(
     placeable, far, far_decisions = _far_alerts(bins, provider, done)
     built, urgent, decisions = _urgent(day, built, placeable, provider, done, due or {})
     decisions = [*decisions, *far_decisions]
+    planned = {v.ref for v in built.problem.vehicles}
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     urgent_refs = {s.ref for s in urgent}
     built, progress, took = _current_inventory(
         built, lookup, progress, provider, now_s, day, off_route or {}, keep=urgent_refs
     )
+    built, progress, joined = _placed_joined(built, progress, positions, provider, now_s, planned)
+    notes += joined
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
     late = _overdue(day, built.problem, full_progress, urgent_refs, lookup)
@@ -1357,10 +1377,13 @@ def replan_day(
     built, moved, moved_away = _moved_bins(day.built, lookup, provider, finished)
     placeable, far, far_decisions = _far_alerts(alert_bins, provider, finished)
     built, urgent, alert_decisions = _urgent(day, built, placeable, provider, done, due or {})
+    planned = {v.ref for v in built.problem.vehicles}
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress, took = _current_inventory(
         built, lookup, progress, provider, now_s, day, off_route or {}
     )
+    built, progress, joined = _placed_joined(built, progress, positions, provider, now_s, planned)
+    notes += joined
     full_progress = _all_progress(built.problem, progress, now_s)
     listed = {s.ref for s in built.problem.stops}
     pending = {  # earlier alerts' visits to do
@@ -1784,9 +1807,10 @@ def _stranded_note(ref: str, p: Progress, built: BuiltProblem) -> str:
 
 
 def _cannot_unload(problem: Problem, progress: Sequence[Progress], now_s: int) -> set[str]:
-    """The trucks carrying waste (``progress``) that can reach no disposal site taking one
-    of their streams before it closes, from where they are. An empty truck is left out: it
-    takes no bin it could not unload, as before."""
+    """The trucks carrying waste (``progress``) that can reach no disposal site taking every
+    one of their streams (where the engines and the checker let them unload:
+    ``optimiser.screen.usable_sites``) before it closes, from where they are. An empty
+    truck is left out: it takes no bin it could not unload, as before."""
     dur = problem.matrix.duration_s
     loaded = {p.vehicle_ref: p for p in progress if p.volume_l > 0 or p.weight_kg > 0}
     out = set()
@@ -1795,8 +1819,7 @@ def _cannot_unload(problem: Problem, progress: Sequence[Progress], now_s: int) -
             continue
         row, t = loaded[v.ref].location, max(loaded[v.ref].time_s, now_s)
         if not any(
-            s.streams & v.streams and t + int(dur[row, s.location]) <= s.window_s[1]
-            for s in problem.sites
+            t + int(dur[row, s.location]) <= s.window_s[1] for s in usable_sites(problem, v)
         ):
             out.add(v.ref)
     return out

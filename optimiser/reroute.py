@@ -22,6 +22,8 @@ the new rest. With a budget of ``RELAY_MIN_S`` or more (a re-plan of the rest of
 and no response target to meet, OR-Tools searches half of it and PyVRP, from OR-Tools'
 routes, the rest; the plan ranked first (``optimiser.solve.rank``) is kept.
 
+A truck carrying waste that no disposal site takes every stream of comes back to its depot
+loaded with no more bins, with a note (for the search only: the checker still reports it).
 A truck that can no longer be back at its depot by its shift end (running late, or loaded
 far from a site) is sent straight home, unloading first; its shift is stretched for the
 search only, so the checker still reports the overrun, and a note says when it returns.
@@ -132,6 +134,32 @@ def _prefix(route: Route | None, prog: Progress) -> list[Visit]:
     if not prog.break_taken:
         return [v for v in visits if v.kind is not VisitKind.BREAK]
     return visits + brk
+
+
+def _set_out(v: VehicleSpec, prog: Progress, duration_s: np.ndarray) -> list[Visit]:
+    """The visits done of truck ``v`` with no route in the plan being driven (e.g. it joined
+    the fleet since): none when it is at its start, else its START at its depot, left by
+    ``prog.time_s`` (by its shift start, or as late as the drive to where it is allows):
+    reported elsewhere with nothing done, it set out from there. Without it, its day began
+    with a START at its reported position, which the checker rejects."""
+    if prog.done or prog.location == v.start:
+        return _prefix(None, prog)
+    drive = int(duration_s[v.start, prog.location])
+    left = min(max(v.shift_s[0], prog.time_s - drive), prog.time_s)
+    volume_l, weight_kg, daily_l, daily_kg = _loads(v)
+    start = Visit(
+        kind=VisitKind.START,
+        ref=v.ref,
+        location=v.start,
+        arrival_s=left,
+        start_s=left,
+        end_s=left,
+        volume_l=volume_l,
+        weight_kg=weight_kg,
+        daily_l=daily_l,
+        daily_kg=daily_kg,
+    )
+    return [start]
 
 
 def _set_out_by(start: Visit, time_s: int) -> Visit:
@@ -280,6 +308,26 @@ def _late_returns(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
                     f"({clock(v.shift_s[1])}): the soonest is {clock(home)}, with no more bins"
                 )
                 v = dataclasses.replace(v, shift_s=(v.shift_s[0], home))
+        vehicles.append(v)
+    return dataclasses.replace(problem, vehicles=tuple(vehicles)), tuple(notes)
+
+
+def _no_site_takes(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
+    """The residual ``problem`` with each truck carrying waste that must unload but that no
+    disposal site takes every stream of (``usable_sites``: none) coming back to its depot
+    loaded (``comes_back_loaded``: for the search only, so the checker still reports it)
+    with no more bins (it could unload none of them either), and a note per such truck.
+    Without it, no plan went on from the trucks' positions: the plan being driven stood,
+    the loaded truck in it wherever that plan had it."""
+    vehicles, notes = [], []
+    for v in problem.vehicles:
+        if v.starts_loaded and needs_disposal(problem, v) and not usable_sites(problem, v):
+            notes.append(
+                f"{v.ref} carries {v.initial_volume_l} l / {v.initial_weight_kg} kg, but no "
+                f"disposal site takes every stream it collects ({', '.join(sorted(v.streams))})"
+                ": it comes back to its depot loaded, with no more bins"
+            )
+            v = dataclasses.replace(v, comes_back_loaded=True, max_stops=0)
         vehicles.append(v)
     return dataclasses.replace(problem, vehicles=tuple(vehicles)), tuple(notes)
 
@@ -449,7 +497,11 @@ def reroute(
     now = max((p.time_s for p in progs.values()), default=0)
     routes = {r.vehicle_ref: r for r in plan.routes}
     prefixes = {
-        v.ref: _prefix(routes.get(v.ref), progs[v.ref]) for v in full.vehicles if v.ref in progs
+        v.ref: _prefix(routes[v.ref], progs[v.ref])
+        if v.ref in routes
+        else _set_out(v, progs[v.ref], full.matrix.duration_s)
+        for v in full.vehicles
+        if v.ref in progs
     }
     for ref, prefix in prefixes.items():
         if prefix and progs[ref].time_s < prefix[-1].end_s:  # done sooner than planned
@@ -475,11 +527,12 @@ def reroute(
         )
         for v in full.vehicles
     )
-    residual, late = _late_returns(
+    residual, loaded = _no_site_takes(
         dataclasses.replace(
             full, stops=tuple(s for s in full.stops if s.ref not in done), vehicles=vehicles
         )
     )
+    residual, late = _late_returns(residual)
     residual, unservable = screen(residual)
     kept = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
     warm = {
@@ -503,7 +556,7 @@ def reroute(
     sub = explain_unfit(residual, _search_rest(residual, params, warm, soft))
     sub = _unless_dearer(residual, warm, sub)
     sub = dataclasses.replace(
-        sub, notes=(*full_notes, *_load_notes(prefixes, progs), *late, *sub.notes)
+        sub, notes=(*full_notes, *_load_notes(prefixes, progs), *loaded, *late, *sub.notes)
     )
     if sub.status is PlanStatus.NO_SOLUTION:
         stood = _stood_down(full, residual, plan, prefixes, progs)
@@ -833,17 +886,22 @@ def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seco
 
 def _finished(v: VehicleSpec, old: Route | None, prog: Progress | None, new: Route) -> bool:
     """Whether the truck had done all its planned work, is given none and is where and as
-    its plan has it (at its last visit or home, with the load planned): it keeps its plan.
-    Not when that plan no longer ends where the truck ends its day (broken down on its way
-    home, it stands where it is), nor when the truck was seen elsewhere or took more waste
-    (a bin off its route): it goes home from where it is."""
+    its plan has it (at its last visit by its planned return, or home, with the load
+    planned): it keeps its plan. Not when that plan no longer ends where the truck ends its
+    day (broken down on its way home, it stands where it is), nor when the truck was seen
+    elsewhere, at its last visit after it was planned to be home, or took more waste (a
+    bin off its route): it goes home from where it is."""
     if old is None or prog is None or _rest(old, prog) or new.used:
         return False
     work = [x for x in old.visits if x.kind in WORK]
     last = work[len(prog.done) - 1] if prog.done else old.visits[0]
+    end = old.visits[-1]
+    there = prog.location == end.location or (
+        prog.location == last.location and prog.time_s <= end.arrival_s
+    )
     return (
-        old.visits[-1].location == v.end
-        and prog.location in (last.location, old.visits[-1].location)
+        end.location == v.end
+        and there
         and (prog.volume_l, prog.weight_kg) == (last.volume_l, last.weight_kg)
     )
 

@@ -450,3 +450,24 @@ def test_after_an_unloading_sooner_than_planned_the_truck_is_on_its_route_again(
     assert (p.done, p.location) == (("a", "b"), 2)
     assert (p.volume_l, p.weight_kg, p.daily_l, p.daily_kg) == (100, 10, 200, 20)
     assert positions(_day(), [report], _bins_at()) == {}  # type: ignore[arg-type]
+
+
+def test_a_truck_whose_last_visit_was_reported_after_its_planned_return_is_not_home_yet() -> None:
+    """a, b, s, c all reported, c at 26 500 s, after the planned return (26 000 s); the drive
+    home after c is planned at 940 s: at c until 27 440 s (a reroute sends it home from
+    there), at the depot after. Before, it was taken home from 26 000 s on: at its depot
+    while its crew was still at c."""
+
+    def at(seconds: int) -> datetime:
+        return MIDNIGHT + timedelta(seconds=seconds)
+
+    report = TruckProgress(
+        vehicle_id="v1",
+        done_bin_ids=("a", "b", "c"),
+        done_site_ids=("s",),
+        done_at=(at(22_000), at(23_000), at(26_500)),
+    )
+    (late,) = to_progress(_day(), [report], at(26_600))
+    (back,) = to_progress(_day(), [report], at(27_440))
+    assert (late.location, late.time_s) == (4, 26_600)
+    assert (back.location, back.time_s) == (0, 27_440)

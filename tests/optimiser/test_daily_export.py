@@ -1817,6 +1817,61 @@ def test_a_reroute_may_send_a_truck_added_since_the_day_was_planned(
     assert [v.vehicle_id for v in new_day.inventory.vehicles] == ["t1", "t2"]
 
 
+def test_a_reroute_goes_on_from_the_position_of_a_truck_added_since_the_plan(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """As above, and t2 reports a position 3 km east at 13:30: a matrix row is added for it
+    and its day sets out from its depot by then and goes on from there (a waypoint at that
+    row). Before, the position was dropped (only trucks of the plan were placed) and t2
+    left its depot at 13:30."""
+    inventory = tiny_city[0]
+    extra = _late_truck(inventory)
+    (done,) = _progress_after(day, 1)
+    late = dataclasses.replace(done, time_s=13 * 3600 + 30 * 60)
+    now = dataclasses.replace(inventory, vehicles=(*inventory.vehicles, extra))
+    new_day, _ = reroute_day(
+        day,
+        [late],
+        ["b5"],
+        HaversineProvider(),
+        now=day.at(late.time_s),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=now,
+        positions={"t2": (24.99, 60.17)},
+    )
+    assert new_day.violations == ()
+    _goes_on_from_its_position(new_day, "t2", late.time_s)
+
+
+def test_a_replan_goes_on_from_the_position_of_a_truck_added_since_the_plan(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """As above, for a re-plan at 13:30 (t1 after its first bin, t2 added and reported 3 km
+    east): t2 goes on from its position. Before, it left its depot at 13:30."""
+    inventory = tiny_city[0]
+    now = dataclasses.replace(inventory, vehicles=(*inventory.vehicles, _late_truck(inventory)))
+    at = _local(13, 30)
+    positions = {"t2": (24.99, 60.17)}
+    new_day, _, _ = _replanned(day, tiny_city, at, [], [], inventory=now, positions=positions)
+    assert new_day.violations == ()
+    _goes_on_from_its_position(new_day, "t2", day.seconds(at))
+
+
+def _goes_on_from_its_position(new_day: DayPlan, truck: str, at_s: int) -> None:
+    """``truck``'s day sets out from its depot and goes on from the matrix row added for its
+    reported position (a waypoint there at ``at_s``)."""
+    built = new_day.built
+    kinds = zip(built.point_refs, built.point_kinds, strict=True)
+    row = next(i for i, point in enumerate(kinds) if point == (truck, "truck"))
+    (route,) = [r for r in new_day.plan.routes if r.vehicle_ref == truck]
+    (spec,) = [v for v in built.problem.vehicles if v.ref == truck]
+    assert [(v.kind, v.location) for v in route.visits[:2]] == [
+        (VisitKind.START, spec.start),
+        (VisitKind.WAYPOINT, row),
+    ]
+    assert route.visits[1].start_s == at_s
+
+
 def _off_route(
     city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> tuple[Inventory, DayPlan, Progress, str, str]:

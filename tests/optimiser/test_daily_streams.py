@@ -285,3 +285,27 @@ def test_without_any_truck_a_day_is_not_planned_and_the_error_says_to_add_one() 
             tz=TZ,
             params=SolveParams(time_limit_s=1.0, seed=1),
         )
+
+
+def test_a_loaded_truck_can_unload_only_where_a_site_takes_every_stream_it_collects(kit) -> None:
+    """Truck a collects residual and paper, truck b residual; the only site (1 km away,
+    open all day) takes residual alone. Both loaded, only b can unload there: the engines
+    and the checker unload a truck only where a site takes every stream it collects
+    (``optimiser.screen.usable_sites``), so a reroute or re-plan has a come back loaded.
+    Before, a site taking one of a's streams counted: a was to unload there, and no plan
+    went on from the trucks' positions."""
+    from optimiser.daily import _cannot_unload
+    from optimiser.problem import Problem
+    from optimiser.reroute import Progress
+
+    both = frozenset({"residual", "paper"})
+    trucks = (kit.truck("a", streams=both), kit.truck("b"))
+    problem = Problem(
+        matrix=kit.matrix([(0, 0), (1, 0), (2, 0)]), stops=(), vehicles=trucks, sites=(kit.site(),)
+    )
+    nine = 9 * kit.H
+    loaded = [
+        Progress(vehicle_ref=r, done=(), location=2, time_s=nine, volume_l=100, weight_kg=10)
+        for r in ("a", "b")
+    ]
+    assert _cannot_unload(problem, loaded, nine) == {"a"}

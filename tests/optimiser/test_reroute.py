@@ -228,13 +228,15 @@ def kit_visit(kind: VisitKind, ref: str) -> Visit:
 
 
 def test_a_truck_done_with_all_its_work_keeps_its_planned_route(kit, day) -> None:
-    """Every bin and unloading of a truck reported done, the reroute hours later: its route is
-    the plan as driven (its return to the depot included), not a wait until the reroute."""
+    """Every bin and unloading of a truck reported done, the reroute hours later, the truck
+    home (as the service reports it once its planned return has passed): its route is the
+    plan as driven (its return to the depot included), not a wait until the reroute."""
     plan = kit.solved(day)
     route = next(r for r in plan.routes if r.bin_refs)
     n_work = len([v for v in route.visits if v.kind in WORK])
     done = _progress(route, n_work)
-    later = dataclasses.replace(done, time_s=route.visits[-1].end_s + 2 * kit.H)
+    home = route.visits[-1]
+    later = dataclasses.replace(done, location=home.location, time_s=home.end_s + 2 * kit.H)
     new = reroute(day, plan, [later], [], FAST)
     assert check(day, new) == []
     assert kit.route_of(new, route.vehicle_ref) == route
@@ -989,3 +991,106 @@ def test_a_truck_reported_home_after_its_shift_end_ends_its_day_then(kit, day) -
     assert visits[:3] == route.visits[:3]
     assert [v.kind for v in visits[3:]] == [VisitKind.WAYPOINT, VisitKind.END]
     assert visits[-1].end_s == 15 * kit.H
+
+
+def _joined(kit) -> tuple[Problem, Plan]:
+    """Truck a's day planned alone; truck b joined the fleet since (no route in the plan)."""
+    pts = [(0, 0), (5, 0), (1, 0), (2, 0), (3, 0), (4, 3)]
+    stops = tuple(kit.stop(f"b{i}", i) for i in (2, 3, 4))
+    alone = Problem(
+        matrix=kit.matrix(pts), stops=stops, vehicles=(kit.truck("a"),), sites=(kit.site(),)
+    )
+    plan = kit.solved(alone)
+    return dataclasses.replace(alone, vehicles=(kit.truck("a"), kit.truck("b"))), plan
+
+
+def test_a_truck_with_no_route_reported_away_goes_on_from_its_position(kit) -> None:
+    """Truck b has no route in the plan being driven and is reported at row 5 (4 km east,
+    3 km north) at 09:00, nothing done, when an alert comes for a bin there: its day sets
+    out from its depot by then (the checker's START) and goes on from its position (a
+    waypoint there then). Before, its route began with a START at row 5, which the checker
+    rejects (a START away from the truck's depot)."""
+    day, plan = _joined(kit)
+    out = Progress(vehicle_ref="b", done=(), location=5, time_s=9 * kit.H)
+    urgent = kit.stop("u", 5)
+    new = reroute(day, plan, [out], [urgent], FAST)
+    assert check(with_urgent(day, [urgent]), new) == []
+    visits = kit.route_of(new, "b").visits
+    assert [(v.kind, v.location) for v in visits[:2]] == [
+        (VisitKind.START, 0),
+        (VisitKind.WAYPOINT, 5),
+    ]
+    assert visits[0].end_s <= out.time_s == visits[1].start_s
+
+
+def test_the_oracle_sees_a_truck_reported_away_set_out_from_its_depot_instead(kit) -> None:
+    """``check_reroute`` finds a rerouted day in which truck b, with no route in the plan
+    being driven (or with its route not started) and reported at row 5 at 09:00, sets out
+    from its depot at 09:00 as if it had never left: its rest of the day does not go on
+    from where it is. Before, it found nothing."""
+    day, plan = _joined(kit)
+    out = Progress(vehicle_ref="b", done=(), location=5, time_s=9 * kit.H)
+    home = dataclasses.replace(day.vehicles[1], ready_s=9 * kit.H)
+    at_depot = dataclasses.replace(day, vehicles=(day.vehicles[0], home))
+    from_depot = kit.route_of(plan_from_sequences(at_depot, {"b": ["b2"]}), "b")
+    new = dataclasses.replace(plan, routes=(kit.route_of(plan, "a"), from_depot))
+    found = check_reroute(day, plan, new, [out])
+    assert [(v.vehicle_ref, v.code) for v in found] == [("b", "done_place")]
+    unused = plan_from_sequences(day, {"a": kit.route_of(plan, "a").bin_refs})
+    found = check_reroute(day, unused, new, [out])  # its START not as driven, too
+    assert ("b", "done_place") in [(v.vehicle_ref, v.code) for v in found]
+
+
+def test_a_loaded_truck_whose_streams_no_site_takes_comes_back_loaded_with_a_note(kit) -> None:
+    """Truck a collects residual and paper; the only site takes residual alone. Reported
+    at row 5 at 09:00 with 300 l on board, it cannot unload anywhere: it comes back to its
+    depot loaded, with no more bins (the checker reports that, as it must), a note says
+    why, and truck b's day goes on. Before, no plan went on from the trucks' positions:
+    the plan being driven stood, truck a in it at its depot."""
+    pts = [(0, 0), (5, 0), (1, 0), (2, 0), (3, 0), (4, 3)]
+    both = frozenset({"residual", "paper"})
+    stops = (kit.stop("b2", 2), kit.stop("b3", 3))
+    trucks = (kit.truck("a", streams=both), kit.truck("b"))
+    day = Problem(matrix=kit.matrix(pts), stops=stops, vehicles=trucks, sites=(kit.site(),))
+    plan = kit.solved(day)
+    loaded = Progress(
+        vehicle_ref="a", done=(), location=5, time_s=9 * kit.H, volume_l=300, weight_kg=30
+    )
+    new = reroute(day, plan, [loaded], [], FAST)
+    assert not plan_stands(new)
+    assert new.served_refs == {"b2", "b3"}
+    assert [(v.vehicle_ref, v.code) for v in check(day, new)] == [("a", "return_empty")]
+    assert kit.route_of(new, "a").bin_refs == ()
+    visits = kit.route_of(new, "a").visits
+    assert (visits[-1].kind, visits[-1].location) == (VisitKind.END, 0)
+    assert (visits[-1].volume_l, visits[-1].weight_kg) == (300, 30)
+    assert [n for n in new.notes if n.startswith("a ")] == [
+        "a carries 300 l / 30 kg, but no disposal site takes every stream it collects "
+        "(paper, residual): it comes back to its depot loaded, with no more bins"
+    ]
+
+
+def test_a_truck_done_reported_at_its_last_visit_after_its_planned_return_drives_home(
+    kit, day
+) -> None:
+    """Every bin and unloading of a truck reported done, and the truck reported at its last
+    visit (the site) an hour after it was planned to be home: it drives home from there,
+    then. Reported there before its planned return, it keeps its plan. Before, it kept its
+    planned return, an hour before the report (as if it were home already), and
+    ``check_reroute`` let it."""
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if r.bin_refs)
+    n_work = len([v for v in route.visits if v.kind in WORK])
+    done = _progress(route, n_work)
+    late = dataclasses.replace(done, time_s=route.visits[-1].arrival_s + kit.H)
+    new = reroute(day, plan, [late], [], FAST)
+    assert check(day, new) == []
+    visits = kit.route_of(new, route.vehicle_ref).visits
+    assert visits[:-1] == route.visits[:-1]
+    drive = int(day.matrix.duration_s[done.location, route.visits[-1].location])
+    assert (visits[-1].kind, visits[-1].location) == (VisitKind.END, route.visits[-1].location)
+    assert visits[-1].arrival_s == late.time_s + drive
+    kept = check_reroute(day, plan, plan, [late])  # the oracle: its planned return is past
+    assert [(v.vehicle_ref, v.code) for v in kept] == [(route.vehicle_ref, "past")]
+    in_time = dataclasses.replace(done, time_s=route.visits[-1].arrival_s - 1)
+    assert kit.route_of(reroute(day, plan, [in_time], [], FAST), route.vehicle_ref) == route
