@@ -35,9 +35,9 @@ such a bin gets its own rate from consecutive pickups: the fill found divided by
 all the same), shrunk toward the borrowed rate by
 ``PICKUP_PRIOR_CYCLES`` cycles. A bin found full (censored) bounds the rate from below.
 
-A *stuck* sensor, whose readings end repeating one value for :data:`STUCK_AFTER_H` hours or
-past a logged collection (:func:`stuck_sensor`), has those readings after the first of the
-value left out: its fill is forecast from that reading on (``FillModel.stuck`` says so).
+A *stuck* sensor, whose readings end repeating one value for :data:`STUCK_AFTER_H` hours
+(:func:`stuck_sensor`), has those readings after the first of the value left out: its fill
+is forecast from that reading on (``FillModel.stuck`` says so).
 
 A citizen report of overflow (after the last known emptying) sets the state to at least 1.0
 at the report time; for a borrowed rate with a known emptying, a report that comes earlier
@@ -87,7 +87,7 @@ STALE_AFTER_EMPTYING_H = 0.25
 _STALE = timedelta(hours=STALE_AFTER_EMPTYING_H)
 # a level sensor that sends one value again and again has stopped measuring (a frozen
 # firmware value, a lost echo): real readings move with the waste and the sensor's noise.
-# Its last readings repeat one value for this many hours (or past a logged collection)...
+# Its last readings repeat one value for this many hours...
 STUCK_AFTER_H = 72.0
 STUCK_MIN_READINGS = 4  # ... in at least this many readings
 STUCK_TOLERANCE = 1e-6  # readings this close are one value (as sent, not rounded)
@@ -180,29 +180,25 @@ def last_emptying_read(
 
 
 def stuck_sensor(
-    readings: Sequence[FillReading],
-    emptied_at: Sequence[datetime] = (),
-    cfg: FillConfig = FillConfig(),
+    readings: Sequence[FillReading], cfg: FillConfig = FillConfig()
 ) -> StuckSensor | None:
-    """The stuck sensor of one bin whose readings (any order) end repeating one value.
+    """The stuck sensor of one bin whose readings (any order) end repeating one value
+    (within :data:`STUCK_TOLERANCE`) over :data:`STUCK_AFTER_H` hours or more, in
+    :data:`STUCK_MIN_READINGS` readings or more, below ``cfg.saturated`` (a full bin left
+    full reads full); None otherwise.
 
-    The readings end in one value repeated (within :data:`STUCK_TOLERANCE`) either over
-    :data:`STUCK_AFTER_H` hours or more in :data:`STUCK_MIN_READINGS` readings or more,
-    below ``cfg.saturated`` (a full bin left full reads full), or past a collection in
-    ``emptied_at`` (a reading more than :data:`STALE_AFTER_EMPTYING_H` after it), above
-    ``cfg.empty_level`` (an emptied bin reads low). None otherwise.
+    A value read again past a logged collection is no proof: a busy bin full again by the
+    next reading reads as before on a sensor that rounds. Only a long run is taken, and
+    taking it can only make a bin come due sooner (its fill is forecast past the value).
     """
     rs = sorted(readings, key=_time_order)
-    if len(rs) < 2:
+    if len(rs) < STUCK_MIN_READINGS:
         return None
     value = rs[-1].fill_fraction
     first = len(rs) - 1
     while first > 0 and abs(rs[first - 1].fill_fraction - value) <= STUCK_TOLERANCE:
         first -= 1
     since, last_at, n = rs[first].at, rs[-1].at, len(rs) - first
-    missed = [t for t in emptied_at if since < t and t + _STALE < last_at]
-    if missed and value > cfg.empty_level:
-        return StuckSensor(since, value, n, last_at, missed_emptying_at=max(missed))
     long = hours_between(since, last_at) >= STUCK_AFTER_H and n >= STUCK_MIN_READINGS
     return StuckSensor(since, value, n, last_at) if long and value < cfg.saturated else None
 
@@ -755,7 +751,7 @@ def estimate_models(
         last = max(p.at for p in ps)
         if bid not in emptied or last > emptied[bid]:
             emptied[bid] = last
-    stuck = _stuck_sensors(per_bin, emptied, found, config)
+    stuck = _stuck_sensors(per_bin, config)
     fits = [
         (
             by_id[i],
@@ -800,35 +796,24 @@ def stuck_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
         if st is None:
             continue
         since, last = (f"{t.astimezone(tz):%Y-%m-%d %H:%M}" for t in (st.since, st.last_at))
-        if st.missed_emptying_at is None:
-            what = f"has read {st.fill:.0%} at each of its {st.readings} readings {since} - {last}"
-            then = "from there at its usual rate"
-        else:
-            logged = f"{st.missed_emptying_at.astimezone(tz):%Y-%m-%d %H:%M}"
-            what = f"read {st.fill:.0%} again after its collection logged at {logged}"
-            then = "from that collection"
         notes.append(
-            f"bin {bid}: its sensor {what}: stuck; its readings after {since} are left out "
-            f"and its fill is forecast {then}; check the sensor"
+            f"bin {bid}: its sensor has read {st.fill:.0%} at each of its {st.readings} "
+            f"readings {since} - {last}: stuck; its readings after {since} are left out and "
+            "its fill is forecast from there at its usual rate (a logged collection resets "
+            "it); check the sensor"
         )
     return tuple(notes)
 
 
 def _stuck_sensors(
-    per_bin: dict[str, list[FillReading]],
-    emptied: Mapping[str, datetime],
-    found: Mapping[str, Sequence[PickupRecord]],
-    cfg: FillConfig,
+    per_bin: dict[str, list[FillReading]], cfg: FillConfig
 ) -> dict[str, StuckSensor]:
     """The bins of ``per_bin`` whose sensors are stuck (:func:`stuck_sensor`), their readings
     after the first of the repeated value dropped from ``per_bin`` (in place): the fill is
     forecast from that one on, and a logged collection since resets it."""
     out: dict[str, StuckSensor] = {}
     for bid, rs in per_bin.items():
-        logged = [p.at for p in found.get(bid, ())]
-        if bid in emptied:
-            logged.append(emptied[bid])
-        st = stuck_sensor(rs, logged, cfg)
+        st = stuck_sensor(rs, cfg)
         if st is not None:
             kept = sorted(rs, key=_time_order)
             per_bin[bid] = kept[: len(kept) - st.readings + 1]

@@ -108,17 +108,13 @@ class StuckSensor:
     readings : int
         Readings of that value from ``since`` on (the first included).
     last_at : datetime
-        The last of them.
-    missed_emptying_at : datetime or None
-        A logged collection the sensor went on reading the same value after (else the
-        sensor has repeated it for :data:`fleet.fill.STUCK_AFTER_H` hours or more).
+        The last of them, :data:`fleet.fill.STUCK_AFTER_H` hours or more after ``since``.
     """
 
     since: datetime
     fill: float
     readings: int
     last_at: datetime
-    missed_emptying_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
