@@ -611,6 +611,36 @@ def test_a_plan_made_mid_morning_says_who_empties_a_waiting_alert(server: tuple[
     assert external == []
 
 
+def test_a_plan_asked_for_while_the_same_is_being_made_says_so(server: tuple[str, str]) -> None:
+    """Another dispatcher asked for the day's plan a moment before this click: the service
+    answers that job (no other is started) and the dashboard says so once it is shown, and
+    that asking again plans with the readings and alerts of now. Before, it said "ready" as
+    if the click had made it."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    first: list[dict[str, Any]] = []
+
+    def other_dispatcher_first(route: Any, request: Any) -> None:
+        if request.method == "POST" and not first:
+            with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+                first.append(c.post("/plans", json={"plan_date": PLAN_DATE}).json())
+        route.continue_()
+
+    routes = {"**/plans": other_dispatcher_first}
+    with _dashboard(base, key, errors, external, routes=routes) as page:
+        page.click("#request-plan")
+        page.wait_for_selector("#message:has-text('ready')")
+        message = page.inner_text("#message")
+        assert message.startswith(f"plan #{first[0]['id']} ready"), message
+        assert "when you asked: it is shown, and no other was started" in message
+        assert "ask again to plan with the readings and alerts of now" in message
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        assert len(c.get("/plans", params={"plan_date": PLAN_DATE}).json()) == 1
+    assert errors == []
+    assert external == []
+
+
 @pytest.mark.parametrize(
     "server", [datetime.fromisoformat(f"{PLAN_DATE}T02:00:00+02:00")], indirect=True
 )

@@ -853,18 +853,28 @@ async function followPlan(row) {
   return row;
 }
 
+/* POST /plans answers the job of the same request, with a note, when one is queued or
+   running (a double click, two dispatchers): say that this plan was not made on this
+   click's readings and alerts, and how to get one that is. */
+function sameRequest(asked) {
+  if (!asked.note) return "";
+  const was = asked.status === "queued" ? "waiting" : "being made";
+  return `; this plan was already ${was} when you asked: it is shown, and no other was started; ask again to plan with the readings and alerts of now`;
+}
+
 async function requestPlan() {
   const date = $("plan-date").value;
   const btn = $("request-plan");
   btn.disabled = true;
   try {
-    const row = await followPlan(await api("/plans", { method: "POST", json: { plan_date: date } }));
+    const asked = await api("/plans", { method: "POST", json: { plan_date: date } });
+    const row = await followPlan(asked);
     const from = row.status === "done" && row.parent_id ? ` (re-planned from where the trucks are on plan #${row.parent_id})` : "";
     // alerts waiting for a plan of the day are taken in: say who empties each bin, when
     const taken = state.alerts.filter((a) => a.plan_id === row.id && a.status === "planned")
       .map((a) => `; alert #${a.id} on ${a.bin_id}${alertEta(a) || ": planned"}`);
-    if (row.status === "done") say(`plan #${row.id} ready${from}${taken.join("")}`, true);
-    else say(`plan #${row.id} ${row.status}: ${row.message}`);
+    if (row.status === "done") say(`plan #${row.id} ready${from}${taken.join("")}${sameRequest(asked)}`, true);
+    else say(`plan #${row.id} ${row.status}: ${row.message}${sameRequest(asked)}`);
   } catch (err) {
     say(err.message);
   } finally {
