@@ -249,6 +249,10 @@ class NightlyRunRow(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     message: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # tries so far
+    # the next automatic try of a failed run (None: none is due); kept here, not only as a
+    # stored job: a run failing while the service stops cannot store one, the next start does
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ApiKeyRow(Base):

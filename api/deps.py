@@ -6,7 +6,8 @@ or with the haversine provider.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -30,6 +31,10 @@ class Runtime:
     routing: Routing
     lock: ServiceLock
     scheduler: Any = None
+    # held to store a job on ``scheduler``, and by a stop to take it away: APScheduler's
+    # shutdown(wait=True) holds its job store's lock while a running job finishes, so a job
+    # storing another meanwhile (a failed nightly run's retry) would wait for it for ever
+    scheduling: threading.Lock = field(default_factory=threading.Lock)
 
 
 def get_runtime(request: Request) -> Runtime:

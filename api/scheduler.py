@@ -5,8 +5,10 @@ The job has a fixed id and is added with ``replace_existing=True``, so restarts 
 run missed during a short outage still start. A row in ``nightly_runs`` per plan date is the
 database-level guard: a second scheduler or a restart mid-run cannot plan the same day twice.
 A failed run is tried again ``nightly_retry_delay_min`` later, ``nightly_retries`` times at
-most (a stored job of its own). At the start, today's nightly plan that a stop cut short, or
-that the service was down for, is made at once while the day's first shift has not begun.
+most (a stored job of its own; the run's row keeps when it is due, so a retry that a stop
+kept from being stored is stored at the next start). At the start, today's nightly plan
+that a stop cut short, or that the service was down for, is made at once while the day's
+first shift has not begun.
 """
 
 from __future__ import annotations
@@ -71,14 +73,16 @@ class _Claimed:
 def _attempts(runtime: Runtime) -> int:
     """How many times a nightly run is tried at most: once without a scheduler (no job
     could try it again), else once and ``nightly_retries`` more."""
-    return 1 if runtime.scheduler is None else 1 + runtime.settings.nightly_retries
+    return 1 + runtime.settings.nightly_retries if runtime.settings.scheduler_enabled else 1
 
 
 def _claim(runtime: Runtime, plan_date: date, attempt: int) -> _Claimed | None:
     """Record that the nightly run of ``plan_date`` starts; None if it ran or is running."""
     try:
         with runtime.db.writer() as s:
-            s.add(NightlyRunRow(plan_date=plan_date, status="running", message=""))
+            s.add(
+                NightlyRunRow(plan_date=plan_date, status="running", message="", attempts=attempt)
+            )
         return _Claimed(attempt, "")
     except IntegrityError:
         with runtime.db.writer() as s:
@@ -93,7 +97,7 @@ def _claim(runtime: Runtime, plan_date: date, attempt: int) -> _Claimed | None:
             retried = s.execute(
                 update(NightlyRunRow)
                 .where(NightlyRunRow.plan_date == plan_date, NightlyRunRow.status == "failed")
-                .values(status="running", message=note[:2000])
+                .values(status="running", message=note[:2000], attempts=attempt, retry_at=None)
             )
             return _Claimed(attempt, after) if getattr(retried, "rowcount", 0) else None
 
@@ -102,16 +106,29 @@ def _retry_at(runtime: Runtime, attempt: int) -> datetime | None:
     """When the nightly run that failed at ``attempt`` is tried again:
     ``nightly_retry_delay_min`` from now (on the service's clock), or None when no attempt
     is left (or no scheduler runs)."""
-    if runtime.scheduler is None or attempt >= _attempts(runtime):
+    if attempt >= _attempts(runtime):
         return None
     now = runtime.jobs.clock().astimezone(runtime.settings.tz)
     return now + timedelta(minutes=runtime.settings.nightly_retry_delay_min)
 
 
-def _retry_later(runtime: Runtime, plan_date: date, attempt: int, at: datetime) -> None:
+def _retry_later(runtime: Runtime, plan_date: date, attempt: int, at: datetime) -> bool:
     """Store the job that tries the failed nightly run of ``plan_date`` again at ``at``
-    (attempt ``attempt + 1``); once the run is marked failed, which the retry takes over."""
-    runtime.scheduler.add_job(
+    (attempt ``attempt + 1``); once the run is marked failed, which the retry takes over.
+    False when the service is stopping (its scheduler taken away): the run's row keeps
+    ``retry_at``, and the next start stores the job (:func:`_resume_retry`)."""
+    with runtime.scheduling:
+        if runtime.scheduler is None:
+            return False
+        _store_retry(runtime.scheduler, runtime, plan_date, attempt, at)
+    return True
+
+
+def _store_retry(
+    scheduler: BackgroundScheduler, runtime: Runtime, plan_date: date, attempt: int, at: datetime
+) -> None:
+    """Add the retry job of :func:`_retry_later` to ``scheduler``."""
+    scheduler.add_job(
         nightly_retry_job,
         DateTrigger(run_date=at),
         args=[runtime_key(runtime.db.url), plan_date.isoformat(), attempt + 1],
@@ -144,12 +161,17 @@ def _failed_message(
 
 
 def _record(
-    runtime: Runtime, plan_date: date, status: str, plan_id: int | None, message: str
+    runtime: Runtime,
+    plan_date: date,
+    status: str,
+    plan_id: int | None,
+    message: str,
+    retry_at: datetime | None = None,
 ) -> str | None:
     """Write the nightly run's end (:func:`_finish`); None, or the database's error in one
     line when it could not (not raised: the job would end in a traceback)."""
     try:
-        _finish(runtime, plan_date, status, plan_id, message)
+        _finish(runtime, plan_date, status, plan_id, message, retry_at)
     except Exception as exc:  # the database down or locked
         return error_text(exc)
     return None
@@ -163,7 +185,7 @@ def _failed(
     can be written, and the log tell the dispatcher to make the plan by hand."""
     retry_at = _retry_at(runtime, attempt)
     message = _failed_message(runtime, plan_date, attempt, reason, retry_at)
-    unrecorded = _record(runtime, plan_date, "failed", plan_id, message)
+    unrecorded = _record(runtime, plan_date, "failed", plan_id, message, retry_at)
     if unrecorded is not None:  # a retry takes over a run that reads failed only
         log.error(
             "nightly plan for %s failed: %s; the failure could not be recorded (%s), so no "
@@ -179,12 +201,20 @@ def _failed(
             log.error("nightly plan for %s: %s", plan_date, message)
         return
     try:  # once the run reads failed: a retry firing before could not take it over
-        _retry_later(runtime, plan_date, attempt, retry_at)
+        stored = _retry_later(runtime, plan_date, attempt, retry_at)
     except Exception as exc:  # the job store is the database: down or locked
         why = f"its retry could not be stored ({error_text(exc)})"
         message = _failed_message(runtime, plan_date, attempt, reason, why)
         log.error("nightly plan for %s: %s", plan_date, message)
         _record(runtime, plan_date, "failed", plan_id, message)  # the log has it if not
+        return
+    if not stored:
+        log.warning(
+            "nightly plan for %s failed while the service stopped: its retry at %s is "
+            "stored when the service starts again",
+            plan_date,
+            retry_at.isoformat(),
+        )
         return
     log.info("nightly plan for %s tried again at %s", plan_date, retry_at.isoformat())
 
@@ -209,13 +239,18 @@ def nightly_retry_job(key: str, plan_date: str, attempt: int) -> None:
 
 
 def _finish(
-    runtime: Runtime, plan_date: date, status: str, plan_id: int | None, message: str
+    runtime: Runtime,
+    plan_date: date,
+    status: str,
+    plan_id: int | None,
+    message: str,
+    retry_at: datetime | None = None,
 ) -> None:
     with runtime.db.writer() as s:
         s.execute(
             update(NightlyRunRow)
             .where(NightlyRunRow.plan_date == plan_date)
-            .values(status=status, plan_id=plan_id, message=message[:2000])
+            .values(status=status, plan_id=plan_id, message=message[:2000], retry_at=retry_at)
         )
 
 
@@ -312,9 +347,14 @@ def back_in_service_job(key: str, downtime_id: int) -> None:
 def schedule_back_in_service(runtime: Runtime, downtime_id: int, end: datetime | None) -> None:
     """Re-plan the day at the downtime's ``end`` (a later job replaces an earlier one; none
     without an end, or without a running scheduler)."""
-    scheduler = runtime.scheduler
-    if scheduler is None:
-        return
+    with runtime.scheduling:  # a stop waits until it is stored (or takes the scheduler first)
+        if runtime.scheduler is not None:
+            _schedule_back(runtime.scheduler, runtime, downtime_id, end)
+
+
+def _schedule_back(
+    scheduler: BackgroundScheduler, runtime: Runtime, downtime_id: int, end: datetime | None
+) -> None:
     job_id = back_job_id(downtime_id)
     if end is None or end <= runtime.jobs.clock():
         if scheduler.get_job(job_id) is not None:
@@ -370,7 +410,9 @@ def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
             misfire_grace_time=settings.misfire_grace_s,
         )
     _rerun_interrupted(runtime, scheduler, key, trigger)
-    runtime.scheduler = scheduler  # before a job runs: a failed one stores its retry there
+    _resume_retry(runtime, scheduler)
+    with runtime.scheduling:  # before a job runs: a failed one stores its retry there
+        runtime.scheduler = scheduler
     scheduler.resume()
     return scheduler
 
@@ -426,13 +468,42 @@ def _rerun_interrupted(
     )
 
 
+def _resume_retry(runtime: Runtime, scheduler: BackgroundScheduler) -> None:
+    """Store again the retry of a failed nightly run of today or later that a stop kept from
+    being stored (its row's ``retry_at``, no retry job stored): at that time, or at once
+    when it has passed. The retry checks the day is not over or planned since."""
+    if scheduler.get_job(RETRY_JOB_ID) is not None:
+        return
+    with runtime.db.reader() as s:
+        run = s.scalars(
+            select(NightlyRunRow)
+            .where(
+                NightlyRunRow.status == "failed",
+                NightlyRunRow.retry_at.is_not(None),
+                NightlyRunRow.plan_date >= runtime.jobs.today(),
+            )
+            .order_by(NightlyRunRow.plan_date.desc())
+            .limit(1)
+        ).first()
+    if run is None or run.retry_at is None:
+        return
+    at = max(run.retry_at, runtime.jobs.clock())
+    log.info("nightly plan for %s: its retry, due at %s, stored again", run.plan_date, at)
+    _store_retry(scheduler, runtime, run.plan_date, run.attempts, at)
+
+
 def stop_scheduler(runtime: Runtime) -> None:
     """Stop the scheduler, letting a running nightly plan finish (the job stays stored).
 
+    The scheduler is taken away first (under ``runtime.scheduling``): a job finishing
+    meanwhile stores nothing on it (APScheduler's shutdown holds its job store until the
+    running jobs end: the job would wait for it, and the stop for the job, for ever); a
+    failed run's retry stays on its row for the next start (:func:`_resume_retry`).
     The solve cannot be cut short, so this may wait ``nightly_time_limit_s`` and more: a
     service manager must allow it (api/README.md, ``TimeoutStopSec``); a process killed
     meanwhile leaves the run to :meth:`JobRunner.recover` and :func:`_rerun_interrupted`."""
-    if runtime.scheduler is not None:
-        runtime.scheduler.shutdown(wait=True)
-        runtime.scheduler = None
+    with runtime.scheduling:
+        scheduler, runtime.scheduler = runtime.scheduler, None
+    if scheduler is not None:
+        scheduler.shutdown(wait=True)
     _RUNTIMES.pop(runtime_key(runtime.db.url), None)

@@ -529,13 +529,16 @@ class KeyCreated(_Out):
 class NightlyRunOut(_Out):
     """A nightly planning run: the day it planned (``plan_date``, city time), when it started,
     its ``status`` (``running``, ``done``: plan ``plan_id`` published, ``failed``: ``message``
-    says why) and its message (what was ingested, or the failure's reason)."""
+    says why) and its message (what was ingested, or the failure's reason); ``attempts``, the
+    tries so far, and ``retry_at``, when a failed run is tried again (none: no try is due)."""
 
     plan_date: date
     status: str = Field(description="running | done | failed")
     started_at: datetime
     plan_id: int | None
     message: str
+    attempts: int = Field(description="tries so far (1: the night's first)")
+    retry_at: datetime | None = Field(description="the next automatic try of a failed run")
 
 
 class HealthOut(_Out):

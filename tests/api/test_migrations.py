@@ -74,6 +74,12 @@ def test_upgrade_from_0011_gives_progress_reports_a_reason(tmp_path: Path) -> No
     assert _gained(tmp_path, "0011", "progress_updates") == {"reason": True}
 
 
+def test_upgrade_from_0013_gives_nightly_runs_their_attempts_and_retry(tmp_path: Path) -> None:
+    """A database at 0013 upgrades in place: nightly runs gain how many tries they had (1 for
+    the runs stored before) and when the next automatic one is due (none)."""
+    assert _gained(tmp_path, "0013", "nightly_runs") == {"attempts": False, "retry_at": True}
+
+
 def test_upgrade_from_0003_gives_alerts_their_visit_truck_eta_and_target(tmp_path: Path) -> None:
     """A database at 0003 upgrades in place: alerts gain the visit they asked for, the truck
     that empties the bin, when, and the response target (all empty for alerts stored
