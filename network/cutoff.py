@@ -1,9 +1,10 @@
 """Streets cut off from the truck network: a point on one is not a misplaced point.
 
 :func:`network.load_network` keeps the largest strongly connected part of the streets, so a
-bin on an island of streets (behind a bollard, closed by an access rule, or reached only
-against a one-way street) is far from every street it can snap to. Its coordinates may be
-right: :class:`CutOffStreets` finds the cut-off street it stands on, for the reason.
+bin on an island of streets (behind a bollard, closed by an access rule or a height or
+weight limit, or reached only against a one-way street) is far from every street it can
+snap to. Its coordinates may be right: :class:`CutOffStreets` finds the cut-off street it
+stands on, for the reason.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class CutOffStreets:
     def _reason(self, e: int, snap_m: float) -> str:
         return (
             f"it stands {snap_m:.0f} m from {self.table.street_label(e)}, a street cut off "
-            "from the truck network (by a barrier, an access rule or one-way streets): check "
-            "its barrier and access tags, or move it to the nearest street trucks reach"
+            "from the truck network (by a barrier, an access rule, a height or weight limit or "
+            "one-way streets): check its barrier, access, maxheight and maxweight tags, or move "
+            "it to the nearest street trucks reach"
         )

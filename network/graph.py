@@ -7,7 +7,7 @@ import hashlib
 import importlib.resources
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from network import fastpath
 from network.errors import NetworkError
 from network.speeds import (
     DEFAULT_SETTINGS,
+    LIMIT_TAGS,
     NODE_TAGS,
     ONEWAY_BACKWARD,
     SPEED_TAGS,
@@ -36,7 +37,7 @@ from network.table import (
     table_from_graph,
 )
 
-CODE_VERSION = "5"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "6"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 
@@ -251,7 +252,7 @@ def _drop_non_truck(graph: nx.MultiDiGraph, settings: GraphSettings, source: str
     ``oneway=no`` on a motorway is read as one-way here)."""
     drop = []
     for u, v, k, data in graph.edges(keys=True, data=True):
-        tags = {key: _first(val) for key, val in data.items() if key != "oneway"}
+        tags = {key: val for key, val in _edge_tags(data).items() if key != "oneway"}
         two_way = not data.get("oneway", False)
         backward = two_way and bool(_first(data.get("reversed"))) and oneway_direction(tags) == 1
         if backward or not is_truck_way(tags, settings):
@@ -329,7 +330,7 @@ def _osmnx_streets(graph: nx.MultiDiGraph, settings: GraphSettings, source: str)
     graph = graph.copy()
     drop = []
     for u, v, k, data in graph.edges(keys=True, data=True):
-        tags = {key: _first(val) for key, val in data.items() if isinstance(val, str | list)}
+        tags = _edge_tags(data)
         if not is_truck_way(tags, settings):
             drop.append((u, v, k))
             continue
@@ -345,6 +346,16 @@ def _osmnx_streets(graph: nx.MultiDiGraph, settings: GraphSettings, source: str)
     if graph.number_of_edges() == 0:
         raise NetworkError(f"{source}: no drivable streets found; check the file and area")
     return table_from_graph(graph)
+
+
+def _edge_tags(data: Mapping[str, Any]) -> dict[str, str]:
+    """An osmnx edge's tags for the truck rules: the first value of a list osmnx merged
+    (the ways of a simplified edge), but every merged way's height and weight limit
+    (``LIMIT_TAGS``: the tightest holds). A ``maxweight:conditional`` lifts them only as
+    its first value does."""
+    tags = {key: _first(val) for key, val in data.items() if isinstance(val, str | list)}
+    tags.update({k: _joined(data[k]) for k in LIMIT_TAGS if isinstance(data.get(k), str | list)})
+    return tags
 
 
 def _joined(value: str | list[str]) -> str:

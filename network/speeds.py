@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 KPH_PER_MPH = 1.609344  # the one mph -> km/h conversion
+M_PER_INCH = 0.0254  # the one inch -> m conversion (maxheight=12'6")
+# kg per unit of a maxweight value (OSM: tonnes when no unit); st is the short ton
+KG_PER_WEIGHT_UNIT: Mapping[str, float] = {
+    "": 1000.0,
+    "t": 1000.0,
+    "kg": 1.0,
+    "st": 907.18474,
+    "lbs": 0.45359237,
+    "lb": 0.45359237,
+}
 WALK_KPH = 7.0
+# a refuse collection truck (rear loader on a 3-axle chassis, loaded): 3.5-4 m, 26 t
+TRUCK_HEIGHT_M = 3.8
+TRUCK_WEIGHT_KG = 26_000.0
+MAX_TRUCK_HEIGHT_M = 6.0  # beyond any road vehicle: a typo (380 for 3.80)
+MAX_TRUCK_WEIGHT_KG = 100_000.0  # beyond any road vehicle: kg typed as g, say
 
 DRIVABLE_HIGHWAYS = frozenset(
     {
@@ -98,6 +113,12 @@ class GraphSettings:
     respect_hgv : bool
         Read ``hgv`` access tags (``hgv=no`` drops a way, ``hgv=yes`` lets a truck use a
         way closed to motor vehicles).
+    truck_height_m : float
+        The trucks' height: a way signed lower (``maxheight``, ``maxheight:physical``) is
+        no truck street (:func:`over_limit`).
+    truck_weight_kg : float
+        The trucks' loaded weight: a way signed lighter (``maxweight``, ``maxweight:hgv``)
+        is no truck street, unless the limit is lifted for destinations or deliveries.
     """
 
     fallback_kph: tuple[tuple[str, float], ...] = field(default=DEFAULT_FALLBACK_KPH)
@@ -105,6 +126,8 @@ class GraphSettings:
     truck_max_kph: float = 80.0
     truck_speed_factor: float = 0.9
     respect_hgv: bool = True
+    truck_height_m: float = TRUCK_HEIGHT_M
+    truck_weight_kg: float = TRUCK_WEIGHT_KG
 
     def __post_init__(self) -> None:
         if not 0.0 < self.truck_speed_factor <= 1.0:
@@ -114,6 +137,16 @@ class GraphSettings:
         speeds = [self.default_kph, self.truck_max_kph, *(k for _, k in self.fallback_kph)]
         if min(speeds) <= 0:
             raise ValueError("all speeds in GraphSettings must be > 0 km/h")
+        if not 0.0 < self.truck_height_m <= MAX_TRUCK_HEIGHT_M:
+            raise ValueError(
+                f"truck_height_m={self.truck_height_m} must be in (0, {MAX_TRUCK_HEIGHT_M}] "
+                f"metres; use e.g. {TRUCK_HEIGHT_M}"
+            )
+        if not 0.0 < self.truck_weight_kg <= MAX_TRUCK_WEIGHT_KG:
+            raise ValueError(
+                f"truck_weight_kg={self.truck_weight_kg} must be in (0, {MAX_TRUCK_WEIGHT_KG:.0f}]"
+                f" kg; use e.g. {TRUCK_WEIGHT_KG:.0f}"
+            )
 
 
 def parse_maxspeed(value: str | None) -> float | None:
@@ -156,6 +189,97 @@ def _parse_one(text: str) -> float | None:
     return None
 
 
+def parse_maxheight_m(value: str | None) -> float | None:
+    """Parse an OSM ``maxheight`` value to metres.
+
+    Parameters
+    ----------
+    value : str or None
+        Raw tag: ``"3.5"``, ``"3.5 m"``, ``"3,5"``, ``"12'6\""``, ``"3.2;3.4"`` ...
+
+    Returns
+    -------
+    float or None
+        Metres; the lowest of a list; None for ``"none"``, ``"default"``,
+        ``"below_default"``, empty or unparsable values (no limit read).
+    """
+    return _tightest(value, _height_one)
+
+
+def _height_one(text: str) -> float | None:
+    low = text.lower()
+    metres = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*(?:m|metres|meters)?", low)
+    if metres:
+        return _positive(float(metres.group(1).replace(",", ".")))
+    feet = re.fullmatch(r"(\d+)\s*(?:'|ft)\s*(?:(\d+(?:\.\d+)?)\s*(?:\"|in)?)?", low)
+    if feet:
+        inches = float(feet.group(1)) * 12 + float(feet.group(2) or 0)
+        return _positive(inches * M_PER_INCH)
+    return None
+
+
+def parse_maxweight_kg(value: str | None) -> float | None:
+    """Parse an OSM ``maxweight`` value to kilograms.
+
+    Parameters
+    ----------
+    value : str or None
+        Raw tag: ``"7.5"`` (tonnes), ``"7.5 t"``, ``"7500 kg"``, ``"10 st"``,
+        ``"20000 lbs"``, ``"3,5"`` ...
+
+    Returns
+    -------
+    float or None
+        Kilograms; the lightest of a list; None for ``"none"``, empty or unparsable values.
+    """
+    return _tightest(value, _weight_one)
+
+
+def _weight_one(text: str) -> float | None:
+    match = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)", text.lower())
+    if match is None or match.group(2) not in KG_PER_WEIGHT_UNIT:
+        return None
+    number = float(match.group(1).replace(",", "."))
+    return _positive(number * KG_PER_WEIGHT_UNIT[match.group(2)])
+
+
+def _tightest(value: str | None, parse_one: Callable[[str], float | None]) -> float | None:
+    """The lowest limit of a ``;`` list of tag values (osmnx's merged ways too), or None."""
+    if value is None:
+        return None
+    parts = [p.strip() for p in str(value).split(";") if p.strip()]
+    limits = [x for x in (parse_one(p) for p in parts) if x is not None]
+    return min(limits) if limits else None
+
+
+def _positive(number: float) -> float | None:
+    return number if number > 0 else None
+
+
+def lifted_for_destinations(conditional: str | None) -> bool:
+    """True when a ``maxweight:conditional`` value lifts the weight limit for vehicles going
+    to a destination on the way or delivering there (``none @ destination``, ``none @
+    (delivery)``): a waste truck collects from the bins there."""
+    if not conditional:
+        return False
+    clause = r"(?:^|;)\s*none\s*@\s*\(?\s*(?:destination|delivery)\s*\)?\s*(?:;|$)"
+    return re.search(clause, conditional.lower()) is not None
+
+
+def over_limit(tags: Mapping[str, str], settings: GraphSettings) -> bool:
+    """True when a way's height or weight limit keeps the trucks out: signed lower than
+    ``settings.truck_height_m`` (``maxheight``, ``maxheight:physical``) or lighter than
+    ``settings.truck_weight_kg`` (``maxweight``, ``maxweight:hgv``; unless
+    ``maxweight:conditional`` lifts it for destinations, :func:`lifted_for_destinations`)."""
+    heights = [parse_maxheight_m(tags.get(k)) for k in HEIGHT_TAGS]
+    if any(h is not None and h < settings.truck_height_m for h in heights):
+        return True
+    if lifted_for_destinations(tags.get("maxweight:conditional")):
+        return False
+    weights = [parse_maxweight_kg(tags.get(k)) for k in WEIGHT_TAGS]
+    return any(w is not None and w < settings.truck_weight_kg for w in weights)
+
+
 def truck_kph(maxspeed: str | None, highway: str, settings: GraphSettings) -> float:
     """Truck speed in km/h for one way from its ``maxspeed`` and ``highway`` tags."""
     posted = parse_maxspeed(maxspeed)
@@ -182,7 +306,7 @@ def is_truck_way(tags: Mapping[str, str], settings: GraphSettings) -> bool:
         return False
     if tags.get("highway") == "service" and tags.get("service") in EXCLUDED_SERVICE:
         return False
-    return not closed_to_trucks(truck_access(tags, settings))
+    return not closed_to_trucks(truck_access(tags, settings)) and not over_limit(tags, settings)
 
 
 def closed_to_trucks(access: str | None) -> bool:
@@ -198,7 +322,21 @@ def closed_to_trucks(access: str | None) -> bool:
 ACCESS_KEYS = ("hgv", "motorcar", "motor_vehicle", "vehicle", "access")
 # the way tags the truck rules and speeds read (the readers keep these)
 SPEED_TAGS = ("maxspeed", "maxspeed:forward", "maxspeed:backward")
-WAY_TAGS = ("highway", "name", *SPEED_TAGS, "oneway", "junction", *ACCESS_KEYS, "service", "area")
+HEIGHT_TAGS = ("maxheight", "maxheight:physical")
+WEIGHT_TAGS = ("maxweight", "maxweight:hgv")
+LIMIT_TAGS = (*HEIGHT_TAGS, *WEIGHT_TAGS)  # the tightest of merged ways holds
+WAY_TAGS = (
+    "highway",
+    "name",
+    *SPEED_TAGS,
+    "oneway",
+    "junction",
+    *ACCESS_KEYS,
+    "service",
+    "area",
+    *LIMIT_TAGS,
+    "maxweight:conditional",
+)
 
 
 def truck_access(tags: Mapping[str, str], settings: GraphSettings) -> str | None:

@@ -614,9 +614,9 @@ def _raise_unreachable(pairs: np.ndarray, snaps: list[Snap], table: EdgeTable) -
         f"point {worst} {snaps[worst].point} has no street route to or from "
         f"{len(cut_off)} other points ({len(pairs)} point pairs have none, e.g. {shown}); "
         f"the street it snapped to, {table.street_label(snaps[worst].edge_index)}, is cut off from "
-        "theirs (by a barrier, an access rule or one-way streets): check its barrier and "
-        "access tags, move the point to a street trucks reach, or load the largest strongly "
-        "connected component"
+        "theirs (by a barrier, an access rule, a height or weight limit or one-way streets): "
+        "check its barrier, access, maxheight and maxweight tags, move the point to a street "
+        "trucks reach, or load the largest strongly connected component"
     )
 
 

@@ -33,7 +33,7 @@ def test_a_point_by_a_street_behind_a_bollard_is_not_told_to_fix_its_coordinates
         assert (
             "'Island Road' (residential, OSM way 21), a street cut off from the truck " in message
         )
-        assert "check its barrier and access tags" in message
+        assert "check its barrier, access, maxheight and maxweight tags" in message
         assert "fix its coordinates" not in message
         assert err.value.named("bin b1").args[0].startswith("bin b1 (lon=10.006100")
 
@@ -88,4 +88,7 @@ def test_unreachable_error_names_the_street_the_point_is_cut_off_on(engine: str)
     message = err.value.args[0]
     assert message.startswith("point 2 (10.0005, 50.005) has no street route to or from 2 ")
     assert "the street it snapped to, 'street 2' (residential, OSM way 2), is cut off" in message
-    assert "check its barrier and access tags, move the point to a street" in message
+    assert (
+        "check its barrier, access, maxheight and maxweight tags, move the point to a street"
+        in message
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -301,7 +302,7 @@ def _square(
 
 
 def _tag(**tags: str) -> str:
-    return "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+    return "".join(f'<tag k="{k}" v="{html.escape(v)}"/>' for k, v in tags.items())
 
 
 @pytest.mark.parametrize(
@@ -323,6 +324,35 @@ def test_trucks_read_the_most_specific_access_tag_from_either_file(
     for path in _square(tmp_path, "sq", diagonal=_tag(highway="residential", **tags)):
         g = load_graph(path, cache_dir=tmp_path / f"cache-{path.suffix}")
         assert g.has_edge(1, 3) is usable and g.has_edge(3, 1) is usable, path.name
+
+
+SMALL_TRUCK = GraphSettings(truck_height_m=2.5, truck_weight_kg=3500.0)
+
+
+@pytest.mark.parametrize(
+    ("tags", "usable"),
+    [
+        ({"maxheight": "3"}, False),  # a low bridge: the 3.8 m truck does not pass
+        ({"maxheight": "12'6\""}, True),  # 3.81 m
+        ({"maxheight:physical": "3.5 m"}, False),
+        ({"maxheight": "default"}, True),
+        ({"maxweight": "7.5"}, False),  # a weak bridge: 7.5 t, the loaded truck 26 t
+        ({"maxweight": "30 t"}, True),
+        ({"maxweight:hgv": "12000 kg"}, False),
+        ({"maxweight": "7.5", "maxweight:conditional": "none @ destination"}, True),
+    ],
+)
+def test_a_height_or_weight_limit_below_the_truck_closes_a_street_from_either_file(
+    tags: dict[str, str], usable: bool, tmp_path: Path
+) -> None:
+    """The diagonal 1-3 signed with these limits is driven, or not, alike from .pbf and .osm
+    (trucks were sent under low bridges and over weak ones); a small truck (2.5 m, 3.5 t),
+    with a cache of its own, drives it whatever the limit."""
+    for path in _square(tmp_path, "lim", diagonal=_tag(highway="residential", **tags)):
+        g = load_graph(path, cache_dir=tmp_path / "cache")
+        assert g.has_edge(1, 3) is usable and g.has_edge(3, 1) is usable, path.name
+        small = load_graph(path, cache_dir=tmp_path / "cache", settings=SMALL_TRUCK)
+        assert small.has_edge(1, 3) and small.has_edge(3, 1), path.name
 
 
 @pytest.mark.parametrize(

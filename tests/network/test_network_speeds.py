@@ -6,7 +6,18 @@ import numpy as np
 import pytest
 
 from network import GraphSettings, HaversineProvider, NetworkError, parse_maxspeed
-from network.speeds import KPH_PER_MPH, blocks_trucks, is_truck_way, oneway_direction, truck_kph
+from network.speeds import (
+    KPH_PER_MPH,
+    M_PER_INCH,
+    blocks_trucks,
+    is_truck_way,
+    lifted_for_destinations,
+    oneway_direction,
+    over_limit,
+    parse_maxheight_m,
+    parse_maxweight_kg,
+    truck_kph,
+)
 
 
 @pytest.mark.parametrize(
@@ -111,6 +122,95 @@ def test_blocks_trucks(tags: dict[str, str], blocks: bool) -> None:
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="truck_speed_factor"):
         GraphSettings(truck_speed_factor=0.0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "metres"),
+    [
+        ("3.5", 3.5),
+        ("3.5 m", 3.5),
+        ("3,5", 3.5),
+        ("12'6\"", (12 * 12 + 6) * M_PER_INCH),
+        ("14'", 14 * 12 * M_PER_INCH),
+        ("3.2;4.0", 3.2),  # a list (osmnx's merged ways): the lowest holds
+        ("none", None),
+        ("default", None),
+        ("below_default", None),
+        ("0", None),
+        (None, None),
+    ],
+)
+def test_parse_maxheight_m(raw: str | None, metres: float | None) -> None:
+    assert parse_maxheight_m(raw) == (None if metres is None else pytest.approx(metres))
+
+
+@pytest.mark.parametrize(
+    ("raw", "kg"),
+    [
+        ("7.5", 7500.0),  # tonnes when no unit
+        ("7.5 t", 7500.0),
+        ("3,5", 3500.0),
+        ("7500 kg", 7500.0),
+        ("10 st", 9071.8474),
+        ("20000 lbs", 9071.8474),
+        ("12 t;7.5", 7500.0),
+        ("2 tons", None),
+        ("none", None),
+        (None, None),
+    ],
+)
+def test_parse_maxweight_kg(raw: str | None, kg: float | None) -> None:
+    assert parse_maxweight_kg(raw) == (None if kg is None else pytest.approx(kg))
+
+
+@pytest.mark.parametrize(
+    ("conditional", "lifted"),
+    [
+        ("none @ destination", True),
+        ("none @ (delivery)", True),
+        ("3.5 @ (Mo-Fr 06:00-18:00); none @ destination", True),
+        ("none @ (Mo-Fr 22:00-06:00)", False),
+        ("7.5 @ destination", False),
+        (None, False),
+    ],
+)
+def test_a_weight_limit_lifted_for_destinations(conditional: str | None, lifted: bool) -> None:
+    assert lifted_for_destinations(conditional) is lifted
+
+
+@pytest.mark.parametrize(
+    ("tags", "over"),
+    [
+        ({"maxheight": "3.7"}, True),
+        ({"maxheight": "3.8"}, False),  # as high as the truck: it passes
+        ({"maxheight": "4", "maxheight:physical": "3.6"}, True),
+        ({"maxweight": "25.9"}, True),
+        ({"maxweight": "26"}, False),
+        ({"maxweight": "7.5", "maxweight:conditional": "none @ delivery"}, False),
+        ({"maxheight": "3", "maxweight:conditional": "none @ delivery"}, True),  # weight only
+        ({}, False),
+    ],
+)
+def test_over_limit_for_the_default_truck(tags: dict[str, str], over: bool) -> None:
+    assert over_limit(tags, GraphSettings()) is over
+    assert is_truck_way({"highway": "residential", **tags}, GraphSettings()) is not over
+
+
+def test_a_smaller_truck_passes_the_limits_a_larger_one_does_not() -> None:
+    tags = {"maxheight": "3", "maxweight": "7.5"}
+    assert over_limit(tags, GraphSettings())
+    assert not over_limit(tags, GraphSettings(truck_height_m=2.9, truck_weight_kg=7000.0))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("truck_height_m", 0.0), ("truck_height_m", 380.0), ("truck_weight_kg", 26e6)],
+)
+def test_a_truck_size_beyond_any_road_vehicle_is_refused_naming_the_field(
+    field: str, value: float
+) -> None:
+    with pytest.raises(ValueError, match=f"{field}={value} must be in"):
+        GraphSettings(**{field: value})
 
 
 def test_haversine_provider() -> None:
