@@ -18,6 +18,18 @@ TABLE_COLUMNS = ("scenario", "policy", *KPI_COLUMNS, "km_vs_first_pct", "hours_v
 # what a column holds where its name alone does not say: the headers of the markdown and
 # printed tables; the CSV files keep the plain names (the columns their readers know)
 COLUMN_LABELS = {"trucks_used": "trucks_used (mean per day)"}
+# the KPIs each later scenario of a compare gives against the first one, policy by policy
+VS_FIRST_KPIS = (
+    "km",
+    "truck_hours",
+    "trucks_used",
+    "kg_collected",
+    "mean_fill_at_pickup",
+    "overflow_events",
+    "overflow_l",
+    "service_level",
+    "co2_kg",
+)
 CSV_NOTE = (
     "In comparison.csv and sweep.csv, trucks_used is this mean per day; in days.csv, the "
     "trucks out on that day."
@@ -94,8 +106,49 @@ def compare(results: Sequence[ScenarioResult]) -> Table:
     return Table(TABLE_COLUMNS, tuple(rows))
 
 
+def vs_first_scenario(results: Sequence[ScenarioResult]) -> Table:
+    """Each later scenario's KPIs (:data:`VS_FIRST_KPIS`) against the first scenario's, policy
+    by policy (the policy of the same name), in % (negative: less); nan where the first
+    scenario has no such policy, or its value is 0.
+
+    Columns ``scenario``, ``policy``, then ``<kpi>_pct``; no rows with one scenario.
+    """
+    base = {p.policy: p.totals for p in results[0].policies} if results else {}
+    rows = []
+    for res in results[1:]:
+        for p in res.policies:
+            first = base.get(p.policy)
+            rows.append(
+                (
+                    res.config.name,
+                    p.policy,
+                    *(
+                        _pct(p.totals[k], first[k]) if first is not None else math.nan
+                        for k in VS_FIRST_KPIS
+                    ),
+                )
+            )
+    return Table(("scenario", "policy", *(f"{k}_pct" for k in VS_FIRST_KPIS)), tuple(rows))
+
+
+def _vs_first_lines(results: Sequence[ScenarioResult], table: Table) -> list[str]:
+    """comparison.md's section of :func:`vs_first_scenario`'s table (none with one scenario)."""
+    if len(results) < 2:
+        return []
+    first = results[0].config.name
+    return [
+        f"## Against the first scenario, {first}",
+        "",
+        f"Each policy's KPIs against the same policy in {first}, in % (negative: less; n/a: "
+        f"{first} has no such policy, or its value is 0).",
+        "",
+        table.to_markdown(),
+    ]
+
+
 def write_comparison(results: Sequence[ScenarioResult], out: Path) -> tuple[Path, ...]:
-    """``comparison.md`` and ``comparison.csv`` of ``results`` in ``out`` (created)."""
+    """``comparison.md`` and ``comparison.csv`` of ``results`` in ``out`` (created), and
+    with two scenarios or more ``comparison_vs_first.csv`` (:func:`vs_first_scenario`)."""
     out.mkdir(parents=True, exist_ok=True)
     table = compare(results)
     md = out / "comparison.md"
@@ -107,8 +160,13 @@ def write_comparison(results: Sequence[ScenarioResult], out: Path) -> tuple[Path
         )
     lines += ["", table.to_markdown(), CSV_NOTE, "", _base_line(results), ""]
     lines += _unserved_lines(results)
+    vs_first = vs_first_scenario(results)
+    lines += _vs_first_lines(results, vs_first)
     md.write_text("\n".join(lines), "utf-8")
-    return md, table.write_csv(out / "comparison.csv")
+    files = [md, table.write_csv(out / "comparison.csv")]
+    if len(results) >= 2:
+        files.append(vs_first.write_csv(out / "comparison_vs_first.csv"))
+    return tuple(files)
 
 
 def describe(c: ScenarioConfig, n_bins: int) -> str:

@@ -11,7 +11,7 @@ from optimiser.plan import Unserved, UnservedKind
 from scenarios.city import City
 from scenarios.config import ScenarioConfig, config_from_dict
 from scenarios.numbers import DECIMALS, rounded
-from scenarios.report import compare, write_comparison, write_run
+from scenarios.report import compare, vs_first_scenario, write_comparison, write_run
 from scenarios.run import CO2_KG_PER_KM, KPI_COLUMNS, run_scenario
 from tests.scenarios.conftest import tiny_dict
 
@@ -85,8 +85,8 @@ def test_compare_two_results_relative_to_first_policy(
     rel = table.column("km_vs_first_pct")
     if km[0]:
         assert rel[2] == rounded(100 * (km[2] - km[0]) / km[0])
-    md, csv_path = write_comparison([res, other], tmp_path)
-    assert "tiny-b" in md.read_text() and csv_path.exists()
+    md, csv_path, vs_first = write_comparison([res, other], tmp_path)
+    assert "tiny-b" in md.read_text() and csv_path.exists() and vs_first.exists()
 
 
 def test_bins_filling_faster_than_a_day_are_emptied_twice_and_overflow_less(
@@ -634,3 +634,46 @@ def test_a_number_reads_the_same_printed_and_in_the_markdown_files(
     for column in ("value", "km", "truck_hours", "overflow_events", "service_level"):
         assert shown[label(column)] == md[label(column)], column
     assert md["bins_collected"] == "12,345"
+
+
+def test_a_compare_gives_each_later_scenario_against_the_first(tmp_path: Path) -> None:
+    """An analyst comparing a smaller fleet (b) and another city (c) with a baseline (a)
+    reads each one's change against a, policy by policy, in comparison.md and
+    comparison_vs_first.csv: b's fixed-2d drives 80 km where a's drove 100 (-20 %); a policy
+    a lacks, or a KPI a has at 0, is n/a (nan in the CSV)."""
+    from dataclasses import replace
+
+    a = _made_result("a", km=100.0, overflow_events=0.0, mean_fill_at_pickup=0.5)
+    b = _made_result("b", km=80.0, overflow_events=3.0, mean_fill_at_pickup=0.75)
+    made = _made_result("c", km=150.0)
+    c = replace(made, policies=(*made.policies, replace(made.policies[0], policy="weekly")))
+    table = vs_first_scenario([a, b, c])
+    assert table.columns[:4] == ("scenario", "policy", "km_pct", "truck_hours_pct")
+    assert [r[:2] for r in table.rows] == [("b", "fixed-2d"), ("c", "fixed-2d"), ("c", "weekly")]
+    assert table.column("km_pct")[:2] == [-20.0, 50.0]
+    assert table.column("mean_fill_at_pickup_pct")[0] == 50.0
+    assert math.isnan(table.column("overflow_events_pct")[0])  # a had none
+    assert all(math.isnan(v) for v in table.rows[2][2:])  # a has no weekly policy
+    files = write_comparison([a, b, c], tmp_path)
+    assert [f.name for f in files] == [
+        "comparison.md",
+        "comparison.csv",
+        "comparison_vs_first.csv",
+    ]
+    md = files[0].read_text()
+    assert "## Against the first scenario, a" in md
+    assert "| b | fixed-2d | -20 | 0 | 0 | 0 | 50 | n/a |" in md, md
+    with files[2].open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert (rows[0]["scenario"], rows[0]["km_pct"], rows[0]["overflow_events_pct"]) == (
+        "b",
+        "-20.0",
+        "nan",
+    )
+
+
+def test_a_compare_of_one_scenario_writes_nothing_against_a_first(tmp_path: Path) -> None:
+    files = write_comparison([_made_result("alone")], tmp_path / "one")
+    assert [f.name for f in files] == ["comparison.md", "comparison.csv"]
+    assert "Against the first scenario" not in files[0].read_text()
+    assert vs_first_scenario([_made_result("alone")]).rows == ()
