@@ -24,7 +24,7 @@ from optimiser.check import check_route, time_route
 from optimiser.greedy import detours, with_final_unload
 from optimiser.plan import Plan, Unserved, UnservedKind, VisitKind
 from optimiser.problem import Problem, Stop, VehicleSpec
-from optimiser.screen import usable_sites
+from optimiser.screen import no_truck_takes, usable_sites
 
 UNFIT = "could not fit in any route"
 MAX_EXPLAINED = 10  # stops explained per plan; further ones keep the short reason
@@ -117,7 +117,7 @@ def reason(problem: Problem, plan: Plan, stop: Stop) -> Unserved:
         by_words.setdefault(rule_words(codes), []).append(v.ref)
         broken |= codes
     if not by_words:
-        why = f"{UNFIT}: no truck takes stream {stop.stream!r}"
+        why = no_truck_takes(stop.stream)
         return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.STREAM)
     groups = sorted(by_words.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     parts = [f"{words} ({_refs(refs)})" for words, refs in groups[:MAX_GROUPS]]

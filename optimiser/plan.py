@@ -133,7 +133,7 @@ class UnservedKind(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unserved:
-    """A stop left out of the plan and why (e.g. "no vehicle takes stream 'glass'").
+    """A stop left out of the plan and why (e.g. "no truck takes stream 'glass': ...").
 
     ``kind`` is the reason's kind for programs; ``rules``, of a ``COULD_NOT_FIT`` stop
     whose tries were explained (``optimiser.explain``), the checker codes they broke

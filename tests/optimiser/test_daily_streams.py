@@ -122,7 +122,10 @@ def test_a_bin_no_truck_takes_is_unserved_with_the_stream_reason(day: DayPlan) -
     glass = next(d for d in day.decisions if d.bin_id == "glass1")
     assert glass.action is Action.MUST
     assert glass.reason == "no truck takes stream 'glass': no next opportunity"
-    assert {u.ref: u.reason for u in day.unserved}["glass1"] == "no vehicle takes stream 'glass'"
+    assert {u.ref: u.reason for u in day.unserved}["glass1"] == (
+        "no truck takes stream 'glass': add the stream to a truck's streams, or correct the "
+        "bin's stream"
+    )
     assert day.kpis["unserved_must"] == 1
 
 

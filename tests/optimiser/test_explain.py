@@ -75,13 +75,16 @@ def test_a_stop_the_search_missed_names_the_truck_that_could_take_it(kit) -> Non
 
 def test_a_stop_of_a_stream_no_truck_takes_says_so(kit) -> None:
     """Left out by an engine (not screened first): no truck takes its stream, the kind
-    says so, not that it could not fit."""
+    and the reason say so, not that it could not fit, and the reason says what to fix."""
     problem = _problem(kit, 2, kit.truck("t"))
     glass = dataclasses.replace(problem.stops[1], stream="glass")
     problem = dataclasses.replace(problem, stops=(problem.stops[0], glass))
     plan = _left_out(plan_from_sequences(problem, {"t": ["b0", "s1"]}))
     (u,) = explain_unfit(problem, plan).unserved
-    assert u.reason == f"{UNFIT}: no truck takes stream 'glass'"
+    assert u.reason == (
+        "no truck takes stream 'glass': add the stream to a truck's streams, or correct the "
+        "bin's stream"
+    )
     assert u.kind is UnservedKind.STREAM
 
 
