@@ -62,7 +62,7 @@ def create_app(
         db=db,
         jobs=JobRunner(db, settings, clock or utcnow),
         planner=planner or PipelinePlanner(),
-        routing=routing or Routing(settings.city, settings.max_snap_m),
+        routing=routing or Routing(settings.city, settings.max_snap_m, settings.truck()),
         lock=ServiceLock(db),
     )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from network.errors import NetworkError
 from network.matrix import TravelMatrix
 from network.snap import MAX_SNAP_M
+from network.speeds import DEFAULT_SETTINGS, GraphSettings
 
 LonLat = tuple[float, float]
 MatrixProvider = Callable[[Sequence[LonLat]], TravelMatrix]
@@ -31,11 +32,17 @@ class Routing:
     max_snap_m : float
         How far (m) a bin, depot or site may be from the nearest drivable street
         (``Settings.max_snap_m``); a bin farther is unserved, with the reason.
+    truck : GraphSettings
+        How the streets are read for the trucks (``Settings.truck``: their height and weight
+        against the streets' limits).
     """
 
-    def __init__(self, source: str, max_snap_m: float = MAX_SNAP_M) -> None:
+    def __init__(
+        self, source: str, max_snap_m: float = MAX_SNAP_M, truck: GraphSettings = DEFAULT_SETTINGS
+    ) -> None:
         self.source = source
         self.max_snap_m = max_snap_m
+        self.truck = truck
         self._lock = threading.Lock()
         self._loaded: tuple[MatrixProvider, Geometry | None] | None = None
 
@@ -49,7 +56,7 @@ class Routing:
     def _get(self) -> tuple[MatrixProvider, Geometry | None]:
         with self._lock:
             if self._loaded is None:
-                self._loaded = _load(self.source, self.max_snap_m)
+                self._loaded = _load(self.source, self.max_snap_m, self.truck)
             return self._loaded
 
     def provider(self) -> MatrixProvider:
@@ -61,7 +68,9 @@ class Routing:
         return self._get()[1]
 
 
-def _load(source: str, max_snap_m: float) -> tuple[MatrixProvider, Geometry | None]:
+def _load(
+    source: str, max_snap_m: float, truck: GraphSettings
+) -> tuple[MatrixProvider, Geometry | None]:
     from network.providers import HaversineProvider, StreetProvider
 
     if source == "haversine":
@@ -71,7 +80,7 @@ def _load(source: str, max_snap_m: float) -> tuple[MatrixProvider, Geometry | No
     path = helsinki_pbf() if source == "helsinki" else Path(source)
     if not path.is_file():
         raise NetworkError(f"city source {source!r} is not a file; give a .osm.pbf path")
-    network = load_network(path)
+    network = load_network(path, settings=truck)
 
     def geometry(points: Sequence[LonLat]) -> list[LonLat]:
         line: list[LonLat] = []

@@ -13,6 +13,13 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from network.snap import MAX_SNAP_M
+from network.speeds import (
+    MAX_TRUCK_HEIGHT_M,
+    MAX_TRUCK_WEIGHT_KG,
+    TRUCK_HEIGHT_M,
+    TRUCK_WEIGHT_KG,
+    GraphSettings,
+)
 
 
 class Settings(BaseSettings):
@@ -73,6 +80,11 @@ class Settings(BaseSettings):
         (``network.MAX_SNAP_M`` by default, as ``binroute plan --max-snap-m``): plans list a
         bin farther unserved, with the reason; raise it for a city whose bins stand far
         from the streets OSM maps.
+    truck_height_m, truck_weight_kg : float
+        The trucks' height (m) and loaded weight (kg): a street of ``city`` signed lower
+        (``maxheight``) or lighter (``maxweight``, unless lifted for destinations) is not
+        driven (``network.speeds.GraphSettings``; 3.8 m and 26 t by default, as ``binroute
+        plan --truck-height-m / --truck-weight-kg``).
     """
 
     model_config = SettingsConfigDict(env_prefix="BINROUTE_", extra="ignore")
@@ -96,6 +108,18 @@ class Settings(BaseSettings):
     job_workers: int = Field(default=2, ge=1, le=16)
     ingest_dir: str | None = None
     max_snap_m: float = Field(default=MAX_SNAP_M, gt=0.0, allow_inf_nan=False)
+    truck_height_m: float = Field(
+        default=TRUCK_HEIGHT_M, gt=0.0, le=MAX_TRUCK_HEIGHT_M, allow_inf_nan=False
+    )
+    truck_weight_kg: float = Field(
+        default=TRUCK_WEIGHT_KG, gt=0.0, le=MAX_TRUCK_WEIGHT_KG, allow_inf_nan=False
+    )
+
+    def truck(self) -> GraphSettings:
+        """How the city's streets are read for the trucks (their height and weight)."""
+        return GraphSettings(
+            truck_height_m=self.truck_height_m, truck_weight_kg=self.truck_weight_kg
+        )
 
     @field_validator("database_url")
     @classmethod

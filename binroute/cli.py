@@ -147,6 +147,28 @@ def _out_dir(out: Path) -> None:
         raise typer.BadParameter(f"--out {str(out)!r} is a file; give a directory")
 
 
+def _truck_height(value: float) -> float:
+    """A truck height (m) a road vehicle may have (``network.speeds.GraphSettings``)."""
+    from network.speeds import MAX_TRUCK_HEIGHT_M
+
+    if not (math.isfinite(value) and 0 < value <= MAX_TRUCK_HEIGHT_M):
+        raise typer.BadParameter(
+            f"{value} is not a truck height in metres in (0, {MAX_TRUCK_HEIGHT_M:g}]"
+        )
+    return value
+
+
+def _truck_weight(value: float) -> float:
+    """A loaded truck weight (kg) a road vehicle may have (``network.speeds.GraphSettings``)."""
+    from network.speeds import MAX_TRUCK_WEIGHT_KG
+
+    if not (math.isfinite(value) and 0 < value <= MAX_TRUCK_WEIGHT_KG):
+        raise typer.BadParameter(
+            f"{value} is not a truck weight in kg in (0, {MAX_TRUCK_WEIGHT_KG:g}]"
+        )
+    return value
+
+
 def _positive_metres(value: float | None) -> float | None:
     """A snap limit that places something: finite, above 0 m (None: the default)."""
     if value is not None and not (math.isfinite(value) and value > 0):
@@ -307,11 +329,27 @@ def plan(
             show_default=False,
         ),
     ] = None,
+    truck_height_m: Annotated[
+        float,
+        typer.Option(
+            help="With --city: the trucks' height (m); a street signed lower (maxheight) is "
+            "not driven (as the service's BINROUTE_TRUCK_HEIGHT_M)",
+            callback=_truck_height,
+        ),
+    ] = 3.8,
+    truck_weight_kg: Annotated[
+        float,
+        typer.Option(
+            help="With --city: the loaded trucks' weight (kg); a street signed lighter "
+            "(maxweight) is not driven, unless for destinations (as BINROUTE_TRUCK_WEIGHT_KG)",
+            callback=_truck_weight,
+        ),
+    ] = 26000.0,
 ) -> None:
     """Plan a day from a city's own files and write plan.json, routes.geojson, map.html."""
     from binroute.jobs import plan_from_files
     from fleet.errors import FleetDataError
-    from network import MAX_SNAP_M
+    from network import MAX_SNAP_M, GraphSettings
     from network.errors import NetworkError
     from optimiser.errors import InvalidProblemError
     from optimiser.params import SolveParams
@@ -334,6 +372,7 @@ def plan(
                 progress=update,
                 start=start_at,
                 max_snap_m=MAX_SNAP_M if max_snap_m is None else max_snap_m,
+                truck=GraphSettings(truck_height_m=truck_height_m, truck_weight_kg=truck_weight_kg),
             )
     except (FleetDataError, InvalidProblemError, NetworkError, OSError) as err:
         _error(err)

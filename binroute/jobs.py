@@ -23,12 +23,14 @@ from fleet.io import (
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord, collection_period
 from network import (
     MAX_SNAP_M,
+    GraphSettings,
     HaversineProvider,
     SnapError,
     StreetNetwork,
     StreetProvider,
     load_network,
 )
+from network.speeds import DEFAULT_SETTINGS
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
 from scenarios.outputs import split_snappable, swapped_near, write_day_outputs
@@ -334,11 +336,15 @@ def _far_places(
 
 
 def _provider(
-    inventory: Inventory, inventory_dir: Path, city: Path | None, max_snap_m: float
+    inventory: Inventory,
+    inventory_dir: Path,
+    city: Path | None,
+    max_snap_m: float,
+    truck: GraphSettings,
 ) -> tuple[Inventory, Provider, StreetNetwork | None, list[tuple[str, str]]]:
     if city is None:
         return inventory, HaversineProvider(), None, []
-    network = load_network(city)
+    network = load_network(city, settings=truck)
     _far_places(network, inventory, inventory_dir, max_snap_m)
     fix = f"fix its coordinates{RAISE}"
     bins, excluded = split_snappable(network, inventory.bins, max_snap_m, fix=fix)
@@ -380,6 +386,7 @@ def plan_from_files(
     max_snap_m: float = MAX_SNAP_M,
     progress: ProgressFn | None = None,
     start: time | None = None,
+    truck: GraphSettings = DEFAULT_SETTINGS,
 ) -> FilePlan:
     """Plan ``plan_date`` from a city's files and write plan.json, routes.geojson, map.html.
 
@@ -393,7 +400,9 @@ def plan_from_files(
     rate; the weights teach the bins' densities.
     Without ``city`` travel times are straight-line estimates (HaversineProvider).
     ``start`` (local clock time): a plan made after the shifts began starts then
-    (``optimiser.daily.plan_day``'s ``start_at``); rows up to then are used.
+    (``optimiser.daily.plan_day``'s ``start_at``); rows up to then are used. ``truck``: how
+    ``city``'s streets are read for the trucks (their height and weight against the streets'
+    limits: --truck-height-m, --truck-weight-kg).
     """
     tz = zone(tz_name)
     inventory, left_aside = load_inventory(inventory_dir, strict=True)  # unknown columns
@@ -409,7 +418,7 @@ def plan_from_files(
             (pickups_path, [p.bin_id for p in pickups]),
         ],
     )
-    inventory, provider, network, far = _provider(inventory, inventory_dir, city, max_snap_m)
+    inventory, provider, network, far = _provider(inventory, inventory_dir, city, max_snap_m, truck)
     known = {b.bin_id for b in inventory.bins}
     readings = tuple(r for r in readings if r.bin_id in known)
     reports = tuple(r for r in reports if r.bin_id is None or r.bin_id in known)

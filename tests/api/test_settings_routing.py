@@ -42,6 +42,9 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("alert_response_min", 1441),  # a target past a day is none
         ("max_snap_m", 0),  # places no bin
         ("max_snap_m", float("nan")),
+        ("truck_height_m", 0),
+        ("truck_height_m", 380),  # centimetres for metres
+        ("truck_weight_kg", 26e6),  # grams for kilograms
     ],
 )
 def test_bad_settings_are_rejected(field: str, value: object) -> None:
@@ -139,7 +142,7 @@ def _street_town_city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     city = tmp_path / "town.osm.pbf"
     city.write_bytes(b"")
     town = StreetNetwork.from_graph(build_tiny_graph())
-    monkeypatch.setattr("network.graph.load_network", lambda path: town)
+    monkeypatch.setattr("network.graph.load_network", lambda path, **_: town)
     return str(city)
 
 
@@ -159,3 +162,40 @@ def test_the_service_snaps_bins_as_far_as_binroute_plan_unless_set_otherwise(
     monkeypatch.setenv("BINROUTE_MAX_SNAP_M", str(away_m + 50))
     raised = create_app(settings_from_env()).state.runtime.routing
     assert raised.provider().far_points([FAR]) == {}
+
+
+LOW_BRIDGE_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="1" lat="50.000" lon="10.000" version="1"/>
+  <node id="2" lat="50.000" lon="10.002" version="1"/>
+  <node id="3" lat="50.001" lon="10.001" version="1"/>
+  <way id="11" version="1"><nd ref="1"/><nd ref="2"/>
+    <tag k="highway" v="residential"/><tag k="maxheight" v="3"/><tag k="maxweight" v="7.5"/></way>
+  <way id="12" version="1"><nd ref="1"/><nd ref="3"/><tag k="highway" v="residential"/></way>
+  <way id="13" version="1"><nd ref="3"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+</osm>
+"""
+
+
+def test_the_service_reads_the_streets_for_its_trucks_height_and_weight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The street from 1 to 2 passes under a 3 m bridge limited to 7.5 t: the service's
+    trucks (3.8 m, 26 t by default) go round by 3; a city of small trucks sets
+    BINROUTE_TRUCK_HEIGHT_M and BINROUTE_TRUCK_WEIGHT_KG and drives under it."""
+    city = tmp_path / "bridge.osm"
+    city.write_text(LOW_BRIDGE_OSM)
+    monkeypatch.setenv("BINROUTE_CITY", str(city))
+    monkeypatch.setenv("BINROUTE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BINROUTE_DATABASE_URL", f"sqlite:///{tmp_path / 'binroute.db'}")
+    ends = [(10.0, 50.0), (10.002, 50.0)]
+
+    def metres() -> float:
+        routing = create_app(settings_from_env()).state.runtime.routing
+        return float(routing.provider()(ends).distance_m[0, 1])
+
+    round_by_3 = metres()
+    monkeypatch.setenv("BINROUTE_TRUCK_HEIGHT_M", "2.5")
+    monkeypatch.setenv("BINROUTE_TRUCK_WEIGHT_KG", "3500")
+    under = metres()
+    assert 130 < under < 160 < round_by_3, (under, round_by_3)

@@ -722,3 +722,40 @@ def test_a_city_whose_sensors_only_weigh_plans_like_one_that_reads_levels(
         {**d, "prize": pytest.approx(d["prize"], rel=1e-12)} for d in by_level["decisions"]
     ]
     assert not [e for e in by_weight["excluded"] if "readings" in e["record"]]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--truck-height-m", "0", "is not a truck height in metres in (0, 6]"),
+        ("--truck-height-m", "380", "is not a truck height in metres in (0, 6]"),
+        ("--truck-weight-kg", "nan", "is not a truck weight in kg in (0, 100000]"),
+    ],
+)
+def test_a_truck_size_no_road_vehicle_has_is_a_usage_error(
+    city_files: Path, option: str, value: str, words: str
+) -> None:
+    code, output, plan = _run(city_files, option, value)
+    assert code == 2 and plan == {}
+    assert words in " ".join(output.replace("│", " ").split())  # rich's box wraps it
+
+
+def test_the_city_is_read_for_the_trucks_size_given(
+    city_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--truck-height-m / --truck-weight-kg reach the street reader (GraphSettings: the
+    streets signed lower or lighter are not driven); left out, the service's defaults."""
+    from network import GraphSettings
+    from network.errors import NetworkError
+
+    read: list[GraphSettings] = []
+
+    def reader(path: Path, *, settings: GraphSettings) -> None:
+        read.append(settings)
+        raise NetworkError("read")
+
+    monkeypatch.setattr("binroute.jobs.load_network", reader)
+    city = ("--city", str(city_files / "city.osm.pbf"))
+    assert _run(city_files, *city)[0] == 2
+    assert _run(city_files, *city, "--truck-height-m", "2.5", "--truck-weight-kg", "3500")[0] == 2
+    assert read == [GraphSettings(), GraphSettings(truck_height_m=2.5, truck_weight_kg=3500.0)]
