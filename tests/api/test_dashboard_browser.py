@@ -1056,7 +1056,13 @@ def test_a_missed_report_s_reason_is_trimmed_capped_and_left_out_when_empty(
     assert external == []
 
 
-def _nightly_run(db_file: Path, status: str, message: str, plan_id: int | None = None) -> None:
+def _nightly_run(
+    db_file: Path,
+    status: str,
+    message: str,
+    plan_id: int | None = None,
+    retry_at: datetime | None = None,
+) -> None:
     """Store ``PLAN_DATE``'s nightly run as the scheduler records it, started at 02:00 in
     Helsinki (00:00 UTC), in the live app's database."""
     from sqlalchemy import create_engine
@@ -1074,6 +1080,7 @@ def _nightly_run(db_file: Path, status: str, message: str, plan_id: int | None =
                     plan_id=plan_id,
                     started_at=datetime.fromisoformat(f"{PLAN_DATE}T00:00:00+00:00"),
                     message=message,
+                    retry_at=retry_at,
                 )
             )
     finally:
@@ -1102,6 +1109,13 @@ def test_the_last_nightly_run_is_shown_with_its_day_time_and_failure(
         assert line.endswith(f": failed: {failure}"), line
         assert page.get_attribute("#nightly", "class") == "failed"
         _shot(page, "nightly_failed")
+        long = f"attempt 1 of 4 failed: {'solver crashed: ' * 20}; retry at 02:15"
+        retry_at = datetime.fromisoformat(f"{PLAN_DATE}T00:15:00+00:00")
+        _nightly_run(tmp_path / "binroute.db", "failed", long, retry_at=retry_at)
+        page.click("#load-date")
+        _until(page, "document.getElementById('nightly').textContent.includes('tried again')")
+        line = page.inner_text("#nightly")  # the message cut before its retry's time
+        assert line.endswith("...; tried again 25 Nov, 02:15"), line
         page.click("#request-plan")
         page.wait_for_selector("#plan-status:has-text('done 100%')")
         _nightly_run(tmp_path / "binroute.db", "done", "published", plan_id=1)

@@ -915,6 +915,8 @@ function renderNightly(health) {
     else if (run.status !== "done" && run.message) {
       const why = run.message.length > 240 ? `${run.message.substring(0, 240)}...` : run.message;
       text += `: ${why}`;
+      // the message ends with its retry's time: cut, the line says when it is
+      if (why !== run.message && run.retry_at) text += `; tried again ${at(run.retry_at)}`;
     }
   }
   if (health.scheduler === "stopped") {
