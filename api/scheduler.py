@@ -317,7 +317,16 @@ def run_nightly(
     published = "published" + ingested
     if claimed.attempt > 1:
         published += f" at attempt {claimed.attempt} of {_attempts(runtime)}; {claimed.after}"
-    _finish(runtime, plan_date, "done", plan_id, published)
+    unrecorded = _record(runtime, plan_date, "done", plan_id, published)
+    if unrecorded is not None:  # the plan is stored and published all the same
+        log.error(
+            "nightly plan %s for %s published, but its run could not be marked done (%s): "
+            "GET /nightly-runs shows it running until the next start",
+            plan_id,
+            plan_date,
+            unrecorded,
+        )
+        return plan_id
     log.info("nightly plan %s for %s published", plan_id, plan_date)
     return plan_id
 
