@@ -7,24 +7,12 @@ from pathlib import Path
 
 from scenarios.config import ScenarioConfig, ScenarioError, load_config
 from scenarios.numbers import format_number
-from scenarios.report import Table, compare, write_comparison, write_run
+from scenarios.report import MAIN_KPIS, Table, compare, write_comparison, write_run
 from scenarios.run import KPI_COLUMNS, ScenarioResult, run_scenario
 from scenarios.sweep import run_sweep, write_sweep
 
 ProgressFn = Callable[[float, str], None]
-SHOWN = (
-    "km",
-    "truck_hours",
-    "trucks_used",
-    "kg_collected",
-    "mean_fill_at_pickup",
-    "overflow_events",
-    "overflow_l",
-    "service_level",
-    "co2_kg",
-    "km_vs_first_pct",
-    "hours_vs_first_pct",
-)
+SHOWN = (*MAIN_KPIS, "km_vs_first_pct", "hours_vs_first_pct")
 
 
 def run_file(

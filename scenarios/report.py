@@ -18,8 +18,9 @@ TABLE_COLUMNS = ("scenario", "policy", *KPI_COLUMNS, "km_vs_first_pct", "hours_v
 # what a column holds where its name alone does not say: the headers of the markdown and
 # printed tables; the CSV files keep the plain names (the columns their readers know)
 COLUMN_LABELS = {"trucks_used": "trucks_used (mean per day)"}
-# the KPIs each later scenario of a compare gives against the first one, policy by policy
-VS_FIRST_KPIS = (
+# the main KPIs: the printed tables show them, and each later scenario of a compare gives
+# them against the first one, policy by policy
+MAIN_KPIS = (
     "km",
     "truck_hours",
     "trucks_used",
@@ -107,7 +108,7 @@ def compare(results: Sequence[ScenarioResult]) -> Table:
 
 
 def vs_first_scenario(results: Sequence[ScenarioResult]) -> Table:
-    """Each later scenario's KPIs (:data:`VS_FIRST_KPIS`) against the first scenario's, policy
+    """Each later scenario's KPIs (:data:`MAIN_KPIS`) against the first scenario's, policy
     by policy (the policy of the same name), in % (negative: less); nan where the first
     scenario has no such policy, or its value is 0.
 
@@ -124,11 +125,11 @@ def vs_first_scenario(results: Sequence[ScenarioResult]) -> Table:
                     p.policy,
                     *(
                         _pct(p.totals[k], first[k]) if first is not None else math.nan
-                        for k in VS_FIRST_KPIS
+                        for k in MAIN_KPIS
                     ),
                 )
             )
-    return Table(("scenario", "policy", *(f"{k}_pct" for k in VS_FIRST_KPIS)), tuple(rows))
+    return Table(("scenario", "policy", *(f"{k}_pct" for k in MAIN_KPIS)), tuple(rows))
 
 
 def _vs_first_lines(results: Sequence[ScenarioResult], table: Table) -> list[str]:
