@@ -71,8 +71,10 @@ class _Claimed:
 
 
 def _attempts(runtime: Runtime) -> int:
-    """How many times a nightly run is tried at most: once without a scheduler (no job
-    could try it again), else once and ``nightly_retries`` more."""
+    """How many times a nightly run is tried at most: once without a scheduler
+    (``scheduler_enabled`` off: no job could try it again), else once and
+    ``nightly_retries`` more, also while a stop takes the scheduler away (the next start
+    stores the retry, :func:`_resume_retry`)."""
     return 1 + runtime.settings.nightly_retries if runtime.settings.scheduler_enabled else 1
 
 
