@@ -351,8 +351,8 @@ def _osmnx_streets(graph: nx.MultiDiGraph, settings: GraphSettings, source: str)
 def _edge_tags(data: Mapping[str, Any]) -> dict[str, str]:
     """An osmnx edge's tags for the truck rules: the first value of a list osmnx merged
     (the ways of a simplified edge), but every merged way's height and weight limit
-    (``LIMIT_TAGS``: the tightest holds). A ``maxweight:conditional`` lifts them only as
-    its first value does."""
+    (``LIMIT_TAGS``: the tightest holds). A ``maxweight:conditional`` lifts the weight
+    limits as its first value does."""
     tags = {key: _first(val) for key, val in data.items() if isinstance(val, str | list)}
     tags.update({k: _joined(data[k]) for k in LIMIT_TAGS if isinstance(data.get(k), str | list)})
     return tags
