@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import importlib.resources
 import itertools
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -36,6 +37,8 @@ from network.table import (
     split_strong_component,
     table_from_graph,
 )
+
+log = logging.getLogger(__name__)
 
 CODE_VERSION = "6"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
@@ -127,7 +130,15 @@ def _load_or_build(
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)  # corrupt or old layout: rebuild below
     table, cut_off = split_strong_component(_build(source, settings), str(source))
-    table.save(path, cut_off=cut_off)
+    try:
+        table.save(path, cut_off=cut_off)
+    except OSError as exc:  # a read-only home (a service's), a full disk: keep it in memory
+        log.warning(
+            "street graph cache %s not written (%s): the graph is built again at each load; "
+            "set BINROUTE_CACHE_DIR to a writable folder",
+            path,
+            exc,
+        )
     return table, cut_off
 
 

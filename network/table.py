@@ -109,8 +109,12 @@ class EdgeTable:
             arrays |= {CUT_OFF_PREFIX + f.name: getattr(cut_off, f.name) for f in fields(cut_off)}
         # a name of its own per writer: two processes building one cache each rename theirs
         tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.npz")
-        np.savez(tmp, **arrays)
-        tmp.replace(path)
+        try:
+            np.savez(tmp, **arrays)
+            tmp.replace(path)
+        except OSError:  # a full disk: no half-written file left behind
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: Path) -> EdgeTable:

@@ -579,3 +579,35 @@ def test_the_ends_cut_at_a_bollard_are_not_nodes_an_editor_numbered(tmp_path: Pa
         net = load_network(path, cache_dir=tmp_path / f"cache{path.suffix}", engine="scipy")
         assert not {-1, -2} & set(net.table.node_osmid.tolist()), path.name
         assert (net.table.node_osmid < 0).sum() == 2, path.name  # the bollard's two ends
+
+
+def test_a_cache_folder_that_cannot_be_written_does_not_stop_the_load(
+    tiny_pbf: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A service whose home is read-only (systemd's ProtectHome), or a cache path under a
+    file: the load failed with the OSError, so no plan could be made. Now the network is
+    built, kept in memory, and a warning names the cache and the setting to change."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with caplog.at_level("WARNING", logger="network.graph"):
+        net = load_network(tiny_pbf, cache_dir=blocked / "cache")
+    assert net.table.n_edges > 0
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "network.graph"]
+    assert "not written" in warning and "set BINROUTE_CACHE_DIR to a writable folder" in warning
+
+
+def test_a_cache_file_cut_short_by_a_full_disk_leaves_nothing_behind(
+    tiny_pbf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills while the cache is written: the half-written temporary file is
+    removed (each failed load left one more in the cache folder), and the load goes on in
+    memory."""
+
+    def full(path: Path, **arrays: object) -> None:
+        Path(path).write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("network.table.np.savez", full)
+    net = load_network(tiny_pbf, cache_dir=tmp_path / "cache")
+    assert net.table.n_edges > 0
+    assert list((tmp_path / "cache").iterdir()) == []
