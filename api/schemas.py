@@ -550,6 +550,14 @@ class HealthOut(_Out):
         description="how far in metres a bin, depot or site may stand from the nearest drivable "
         "street of the city (setting MAX_SNAP_M): plans list a bin farther unserved"
     )
+    truck_height_m: float = Field(
+        description="the trucks' height in metres (setting TRUCK_HEIGHT_M): a street signed "
+        "lower (maxheight) is not driven"
+    )
+    truck_weight_kg: float = Field(
+        description="the loaded trucks' weight in kg (setting TRUCK_WEIGHT_KG): a street signed "
+        "lighter (maxweight) is not driven, unless lifted for destinations"
+    )
     scheduler: Literal["running", "stopped", "disabled"] = Field(
         description="the nightly scheduler: disabled by setting SCHEDULER_ENABLED, running, or "
         "stopped although enabled (the answer is then a 503, status 'degraded')"

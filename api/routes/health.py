@@ -68,6 +68,8 @@ def health(runtime: RuntimeDep, response: Response) -> HealthOut:
         city=runtime.settings.city,
         timezone=runtime.settings.timezone,
         max_snap_m=runtime.settings.max_snap_m,
+        truck_height_m=runtime.settings.truck_height_m,
+        truck_weight_kg=runtime.settings.truck_weight_kg,
         scheduler=scheduler,
         scheduler_problem=problem,
         next_nightly_run=next_run,
