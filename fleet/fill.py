@@ -91,6 +91,11 @@ _STALE = timedelta(hours=STALE_AFTER_EMPTYING_H)
 STUCK_AFTER_H = 72.0
 STUCK_MIN_READINGS = 4  # ... in at least this many readings
 STUCK_TOLERANCE = 1e-6  # readings this close are one value (as sent, not rounded)
+# a sensor that read a bin this much fuller than its crew found it soon after over-reads
+# (stuck near full, dirt or a bag on it): a bin loses no waste but by an emptying
+OVER_READ_FILL = 0.5
+OVER_READ_WITHIN_H = 6.0  # ... "soon after": the reading at most this long before the pickup
+OVER_READ_DAYS = 3  # the pickups of the last days before the plan whose fills are compared
 _EARTH_RADIUS_M = 6_371_000.0
 
 FloatArray = NDArray[np.float64]
@@ -803,6 +808,47 @@ def stuck_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
             "it); check the sensor"
         )
     return tuple(notes)
+
+
+def over_read_notes(
+    readings: Sequence[FillReading],
+    pickups: Sequence[PickupRecord],
+    since: datetime,
+    tz: tzinfo,
+) -> tuple[str, ...]:
+    """One note per bin whose sensor read it at least :data:`OVER_READ_FILL` fuller than its
+    crew found it at a pickup from ``since`` on, the reading at most
+    :data:`OVER_READ_WITHIN_H` hours before the pickup and no other emptying between (the
+    latest such pickup; times local in ``tz``). Only fills read and found as such count, not
+    fills derived from a weight (a wrong density would tell the same). The forecast is not
+    changed (the pickup empties the bin), but the sensor is likely to call the bin full
+    again: the dispatcher has it checked."""
+    read: dict[str, list[FillReading]] = defaultdict(list)
+    for r in readings:
+        if not r.fill_from_weight:
+            read[r.bin_id].append(r)
+    emptied: dict[str, list[datetime]] = defaultdict(list)
+    for p in pickups:
+        emptied[p.bin_id].append(p.at)
+    found: dict[str, tuple[FillReading, PickupRecord]] = {}
+    for p in sorted(pickups, key=lambda p: p.at):
+        if p.fill_fraction is None or p.fill_from_weight or p.at < since:
+            continue
+        before = [r for r in read.get(p.bin_id, ()) if r.at <= p.at]
+        if not before:
+            continue
+        r = max(before, key=_time_order)
+        soon = p.at - r.at <= timedelta(hours=OVER_READ_WITHIN_H)
+        between = any(r.at < t < p.at for t in emptied[p.bin_id])
+        if soon and not between and r.fill_fraction - p.fill_fraction >= OVER_READ_FILL:
+            found[p.bin_id] = (r, p)
+    return tuple(
+        f"bin {bid}: its sensor read {r.fill_fraction:.0%} at "
+        f"{r.at.astimezone(tz):%Y-%m-%d %H:%M}, its crew found it {p.fill_fraction:.0%} full "
+        f"at {p.at.astimezone(tz):%H:%M}: the sensor reads too full (stuck, dirty, or a bag "
+        "on it) and may call the bin full again; check the sensor"
+        for bid, (r, p) in sorted(found.items())
+    )
 
 
 def _stuck_sensors(

@@ -19,7 +19,7 @@ from typing import NamedTuple, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from fleet.density import carry_measured, planned_at_densities
-from fleet.fill import estimate_models, stuck_notes
+from fleet.fill import OVER_READ_DAYS, estimate_models, over_read_notes, stuck_notes
 from fleet.forecast import FillModel
 from fleet.models import (
     Action,
@@ -384,7 +384,9 @@ def plan_day(
         alerted=alerted,
         due=due,
     )
-    return _noted(day, (*weighed, *stuck_notes(models, tz)))
+    since = datetime.combine(plan_date - timedelta(days=OVER_READ_DAYS), time(0), tzinfo=tz)
+    over_read = over_read_notes(readings, pickups, since, tz)
+    return _noted(day, (*weighed, *stuck_notes(models, tz), *over_read))
 
 
 def _noted(day: DayPlan, notes: Sequence[str]) -> DayPlan:

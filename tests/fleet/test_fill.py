@@ -19,6 +19,7 @@ from fleet.fill import (
     fit_bin,
     last_emptying_read,
     match_reports,
+    over_read_notes,
     pickup_rate,
     prepare_sensor_fit,
     stuck_notes,
@@ -502,3 +503,49 @@ def test_a_stuck_sensor_is_one_note_naming_the_bin_value_and_times() -> None:
         "fill is forecast from there at its usual rate (a logged collection resets it); "
         "check the sensor",
     )
+
+
+def _found(
+    bin_id: str, hours: float, fill: float | None, weight_kg: float | None = None
+) -> PickupRecord:
+    """A pickup ``hours`` after T0 with the fill found, or derived from ``weight_kg``."""
+    return PickupRecord(
+        bin_id=bin_id,
+        at=at(hours),
+        fill_fraction=fill,
+        weight_kg=weight_kg,
+        fill_from_weight=weight_kg is not None,
+    )
+
+
+def test_a_sensor_reading_far_fuller_than_its_crew_found_is_named() -> None:
+    """b1's sensor read 95 % at 06:00 and its crew found the bin 20 % full at 08:00: a bin
+    loses no waste but by an emptying, so the sensor reads too full (stuck near full, dirt,
+    a bag on it) and will call the bin full again. b2 read 60 % and was found 40 %: within
+    what a sensor and a crew's eye differ by; b3 was read 95 % the evening before: it may
+    have been emptied unlogged since."""
+    rs = readings("b1", [(6.0, 0.95)]) + readings("b2", [(6.0, 0.6)])
+    rs += readings("b3", [(-6.0, 0.95)])
+    ps = [_found("b1", 8.0, 0.2), _found("b2", 8.0, 0.4), _found("b3", 8.0, 0.1)]
+    assert over_read_notes(rs, ps, since=at(0), tz=CET) == (
+        "bin b1: its sensor read 95% at 2026-11-02 06:00, its crew found it 20% full at "
+        "08:00: the sensor reads too full (stuck, dirty, or a bag on it) and may call the bin "
+        "full again; check the sensor",
+    )
+
+
+def test_no_sensor_is_named_for_an_emptying_between_a_weight_or_an_old_pickup() -> None:
+    """Another truck emptied b1 at 07:00 (its reading is no longer the bin's); b2's fill was
+    derived from the lift scale's weight (a density can be wrong too); b3's pickup is
+    before ``since``; b4's crew recorded no fill."""
+    rs = readings("b1", [(6.0, 0.95)]) + readings("b2", [(6.0, 0.95)])
+    rs += readings("b3", [(6.0, 0.95)]) + readings("b4", [(6.0, 0.95)])
+    ps = [
+        _found("b1", 7.0, None),
+        _found("b1", 8.0, 0.2),
+        _found("b2", 8.0, 0.2, weight_kg=10.0),
+        _found("b3", 7.0, 0.2),
+        _found("b4", 8.0, None),
+    ]
+    assert over_read_notes(rs, ps, since=at(7.5), tz=CET) == ()
+    assert [n[:6] for n in over_read_notes(rs, ps, since=at(6.5), tz=CET)] == ["bin b3"]

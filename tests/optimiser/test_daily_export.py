@@ -2599,3 +2599,22 @@ def test_a_bin_whose_sensor_froze_is_collected_and_the_plan_says_so(
     assert note.startswith(
         "bin b5: its sensor has read 29% at each of its 13 readings 2026-11-22 00:00"
     )
+
+
+def test_a_plan_names_a_sensor_its_crew_found_reading_too_full(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """b3's sensor read 95 % at 06:30 the day before; its crew emptied it at 07:30 and
+    found it 20 % full: the plan's notes tell the dispatcher to check that sensor (it
+    will call the bin full again), and name no other bin."""
+    inventory, readings, reports = tiny_city
+    morning = datetime.combine(DAY - timedelta(days=1), time(6, 30), tzinfo=TZ)
+    read = FillReading(bin_id="b3", at=morning, fill_fraction=0.95)
+    found = PickupRecord(bin_id="b3", at=morning + timedelta(hours=1), fill_fraction=0.2)
+    day = _plan(inventory, [*readings, read], reports, pickups=[found])
+    checks = [n for n in day.plan.notes if "check the sensor" in n and "too full" in n]
+    assert checks == [
+        f"bin b3: its sensor read 95% at {DAY - timedelta(days=1)} 06:30, its crew found it "
+        "20% full at 07:30: the sensor reads too full (stuck, dirty, or a bag on it) and may "
+        "call the bin full again; check the sensor"
+    ]
