@@ -46,6 +46,7 @@ than predicted moves the rate halfway toward the rate implied by the report.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from collections import defaultdict
@@ -824,7 +825,7 @@ def over_read_notes(
     changed (the pickup empties the bin), but the sensor is likely to call the bin full
     again: the dispatcher has it checked."""
     read: dict[str, list[FillReading]] = defaultdict(list)
-    for r in readings:
+    for r in sorted(readings, key=_time_order):
         if not r.fill_from_weight:
             read[r.bin_id].append(r)
     emptied: dict[str, list[datetime]] = defaultdict(list)
@@ -834,10 +835,11 @@ def over_read_notes(
     for p in sorted(pickups, key=lambda p: p.at):
         if p.fill_fraction is None or p.fill_from_weight or p.at < since:
             continue
-        before = [r for r in read.get(p.bin_id, ()) if r.at <= p.at]
-        if not before:
+        own = read.get(p.bin_id, [])
+        last = bisect.bisect_right(own, p.at, key=lambda r: r.at)  # the readings up to p
+        if last == 0:
             continue
-        r = max(before, key=_time_order)
+        r = own[last - 1]
         soon = p.at - r.at <= timedelta(hours=OVER_READ_WITHIN_H)
         between = any(r.at < t < p.at for t in emptied[p.bin_id])
         if soon and not between and r.fill_fraction - p.fill_fraction >= OVER_READ_FILL:
