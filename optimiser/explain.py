@@ -117,7 +117,7 @@ def reason(problem: Problem, plan: Plan, stop: Stop) -> Unserved:
         by_words.setdefault(rule_words(codes), []).append(v.ref)
         broken |= codes
     if not by_words:
-        why = no_truck_takes(stop.stream)
+        why = no_truck_takes(stop.stream, stop.ref)
         return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.STREAM)
     groups = sorted(by_words.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     parts = [f"{words} ({_refs(refs)})" for words, refs in groups[:MAX_GROUPS]]

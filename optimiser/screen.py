@@ -159,11 +159,12 @@ def _sites_closed(problem: Problem, stop: Stop, fits: list[VehicleSpec]) -> str:
     )
 
 
-def no_truck_takes(stream: str) -> str:
-    """Why a bin of ``stream`` is unserved when no truck collects that stream, and the fix."""
+def no_truck_takes(stream: str, ref: str) -> str:
+    """Why bin ``ref`` of ``stream`` is unserved when no truck collects that stream, naming
+    the bin and the fix."""
     return (
-        f"no truck takes stream {stream!r}: add the stream to a truck's streams, or correct "
-        "the bin's stream"
+        f"no truck takes stream {stream!r} of bin {ref}: add the stream to a truck's streams, "
+        "or correct the bin's stream"
     )
 
 
@@ -174,7 +175,7 @@ def _no_truck(problem: Problem, stop: Stop) -> Unserved:
     takers = [v for v in problem.vehicles if stop.stream in v.streams]
     if not takers:
         trucks = [(v.ref, v.streams) for v in problem.vehicles]
-        why = no_truck_takes(stop.stream) + _spelt_otherwise(
+        why = no_truck_takes(stop.stream, stop.ref) + _spelt_otherwise(
             trucks, {stop.stream}, "the bins and the trucks"
         )
         return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.STREAM)

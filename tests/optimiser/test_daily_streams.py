@@ -123,8 +123,8 @@ def test_a_bin_no_truck_takes_is_unserved_with_the_stream_reason(day: DayPlan) -
     assert glass.action is Action.MUST
     assert glass.reason == "no truck takes stream 'glass': no next opportunity"
     assert {u.ref: u.reason for u in day.unserved}["glass1"] == (
-        "no truck takes stream 'glass': add the stream to a truck's streams, or correct the "
-        "bin's stream"
+        "no truck takes stream 'glass' of bin glass1: add the stream to a truck's streams, "
+        "or correct the bin's stream"
     )
     assert day.kpis["unserved_must"] == 1
 

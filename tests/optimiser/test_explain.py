@@ -82,8 +82,8 @@ def test_a_stop_of_a_stream_no_truck_takes_says_so(kit) -> None:
     plan = _left_out(plan_from_sequences(problem, {"t": ["b0", "s1"]}))
     (u,) = explain_unfit(problem, plan).unserved
     assert u.reason == (
-        "no truck takes stream 'glass': add the stream to a truck's streams, or correct the "
-        "bin's stream"
+        "no truck takes stream 'glass' of bin b1: add the stream to a truck's streams, "
+        "or correct the bin's stream"
     )
     assert u.kind is UnservedKind.STREAM
 

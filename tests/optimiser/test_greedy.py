@@ -145,9 +145,9 @@ def test_a_stream_spelt_otherwise_on_the_truck_is_named(kit) -> None:
         sites=(kit.site(location=1, streams=frozenset({"Paper"})),),
     )
     assert unservable(problem)["b"] == (
-        "no truck takes stream 'paper': add the stream to a truck's streams, or correct the "
-        "bin's stream (t2 takes 'Paper', not 'paper': stream names must match exactly; write "
-        "them alike in the bins and the trucks)"
+        "no truck takes stream 'paper' of bin b: add the stream to a truck's streams, "
+        "or correct the bin's stream (t2 takes 'Paper', not 'paper': stream names must match "
+        "exactly; write them alike in the bins and the trucks)"
     )
     assert _kinds(problem) == {"b": UnservedKind.STREAM}
     paper = frozenset({"paper"})  # the truck agrees with the bins, the site does not
