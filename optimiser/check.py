@@ -808,8 +808,9 @@ def check_reroute(
 
     When no plan goes on from the trucks' positions, the plan being driven stands (its
     routes, those of trucks that can no longer drive them cut): say so with ``stands``; a
-    route of ``driven`` kept whole is then judged by its visits done alone (its rest may be
-    before now, with the loads planned).
+    route of ``driven`` kept whole is then judged by its visits done (its rest may be
+    before now) and, with work done, by ``done_place`` and ``done_load``: it stands only
+    for a truck reported where and as loaded as it has it.
 
     Parameters
     ----------
@@ -889,8 +890,11 @@ class _Resumed:
         driven = self._driven_done()
         for k, ref in enumerate(done):
             self._as_driven(visits[work[k]], driven.get((ref, k)))
+        cut = work[len(done) - 1] + 1 if done else 1
         if not self.stands:
-            self._after(visits, work[len(done) - 1] + 1 if done else 1)
+            self._after(visits, cut)
+        elif done:  # standing whole: still where and as loaded as reported
+            self._from_report(visits, cut, finished=self._finished())
         return self.out
 
     def _driven_done(self) -> dict[tuple[str, int], Visit]:
@@ -968,7 +972,7 @@ class _Resumed:
     def _after(self, visits: Sequence[Visit], cut: int) -> None:
         """The visits from ``cut`` (the first not done): none before now but the documented
         ones; the loads the rest starts from as reported."""
-        now, prog = self.prog.time_s, self.prog
+        now = self.prog.time_s
         driven = self.driven.visits if self.driven is not None else ()
         finished = self._finished()
         for x in visits[cut:]:
@@ -983,6 +987,12 @@ class _Resumed:
                 "past",
                 f"{x.kind.value} at {clock(x.start_s)}, before the truck's report at {clock(now)}",
             )
+        self._from_report(visits, cut, finished=finished)
+
+    def _from_report(self, visits: Sequence[Visit], cut: int, *, finished: bool) -> None:
+        """The rest of the day, from ``cut`` (the first visit not done), goes on from where
+        the truck is reported, with the loads reported (``done_place``, ``done_load``)."""
+        prog = self.prog
         rest = [x for x in visits[cut:] if x.kind is not VisitKind.BREAK]
         first = next((i for i, x in enumerate(rest) if x.kind is not VisitKind.WAYPOINT), None)
         kept = [x for x in visits[:cut] if x.kind is not VisitKind.BREAK]

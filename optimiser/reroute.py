@@ -756,26 +756,41 @@ def _stood_down(
             continue
         rest = _rest(old, prog)
         held = _held_up(old, prog)
+        away = _away(prefixes.get(v.ref, []), prog)
         if v.off_duty:
             if not rest and old.visits[-1].location == w.end:
                 continue  # its work done, it ends its day as planned
             new, cause = _way_home(residual, w), OFF_DUTY
         elif old.visits[-1].end_s > v.shift_s[1] or held is not None:
             new = _way_home(residual, w, [r for r in rest if r in open_refs])
-            if old.visits[-1].end_s <= v.shift_s[1] and check_route(residual, w, new):
+            stays = old.visits[-1].end_s <= v.shift_s[1] and not away
+            if stays and check_route(residual, w, new):
                 continue  # no way on from there is valid: why no plan goes on; it stands
             cause = _cut_cause(v, held)
+        elif away:  # shown where it was reported, with its load, not at its planned place
+            new = _way_home(residual, w, [r for r in rest if r in open_refs])
+            cause = f"reported away from its route (row {w.start})"
         else:
             continue
         routes.append(_merge(full, v, prefixes.get(v.ref, []), prog, new))
         left = [r for r in rest if r in stops and r not in new.bin_refs]
         reasons.update(dict.fromkeys(left, f"planned for {v.ref}, {cause}: {why}"))
-        notes.append(_stood_note(v, new, left, held))
+        notes.append(_stood_note(v, new, left, held, away=away))
     if not routes:
         return _Stood(plan=plan, reasons={}, notes=())
     cut = {r.vehicle_ref: r for r in routes}
     plan = dataclasses.replace(plan, routes=tuple(cut.get(r.vehicle_ref, r) for r in plan.routes))
     return _Stood(plan=plan, reasons=reasons, notes=tuple(notes))
+
+
+def _away(prefix: Sequence[Visit], prog: Progress | None) -> bool:
+    """Whether truck ``prog``, with work done, is reported elsewhere than its last visit
+    done (``prefix``: its visits done, as planned) or with other loads than planned there:
+    the route being driven, standing whole, would show it at its planned place."""
+    if prog is None or not prog.done or not prefix:
+        return False
+    last = [x for x in prefix if x.kind is not VisitKind.BREAK][-1]
+    return last.location != prog.location or _loads(last) != _loads(prog)
 
 
 def _held_up(old: Route, prog: Progress | None) -> int | None:
@@ -796,7 +811,9 @@ def _cut_cause(v: VehicleSpec, held: int | None) -> str:
     return f"whose shift ends at {clock(v.shift_s[1])}"
 
 
-def _stood_note(v: VehicleSpec, new: Route, left: Sequence[str], held: int | None) -> str:
+def _stood_note(
+    v: VehicleSpec, new: Route, left: Sequence[str], held: int | None, *, away: bool = False
+) -> str:
     """What :func:`_stood_down` did to truck ``v``'s day: its ``new`` rest of the day, the
     bins still planned for it it no longer takes (``left``), when it goes on (``held``,
     seconds, when after its next planned visit's start)."""
@@ -806,6 +823,12 @@ def _stood_note(v: VehicleSpec, new: Route, left: Sequence[str], held: int | Non
             f"the plan being driven still gave it ({', '.join(left) or 'none left'})"
         )
     kept, end = ", ".join(new.bin_refs) or "none", clock(v.shift_s[1])
+    if away:
+        return (
+            f"{v.ref} was reported away from its route: it goes on from where it was "
+            f"reported, with the load reported, and keeps the bins the plan being driven "
+            f"still gave it that it can empty ({kept}), not {', '.join(left) or 'none left'}"
+        )
     if held is not None:
         return (
             f"{v.ref} can go on only at {clock(held)}, after its next planned visit's start: "

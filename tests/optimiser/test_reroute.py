@@ -1094,3 +1094,22 @@ def test_a_truck_done_reported_at_its_last_visit_after_its_planned_return_drives
     assert [(v.vehicle_ref, v.code) for v in kept] == [(route.vehicle_ref, "past")]
     in_time = dataclasses.replace(done, time_s=route.visits[-1].arrival_s - 1)
     assert kit.route_of(reroute(day, plan, [in_time], [], FAST), route.vehicle_ref) == route
+
+
+def test_when_the_plan_stands_a_truck_reported_away_goes_on_from_where_it_is(kit, day) -> None:
+    """No plan goes on (the only site closed at 12:00, a truck loaded at 13:00), and the
+    truck is reported away from its route (at another bin's place, with more on board):
+    the plan that stands shows it where it was reported, with the reported load, not at
+    its planned place; the checker, told the plan stands, holds it to that too."""
+    day = dataclasses.replace(day, sites=(kit.site(window_s=(0, 12 * 3600)),))
+    plan = kit.solved(day)
+    route = next(r for r in plan.routes if r.used)
+    prog = _late(route, 2, 13 * 3600)
+    here = next(s.location for s in day.stops if s.location != prog.location)
+    away = dataclasses.replace(prog, location=here, volume_l=prog.volume_l + 50)
+    assert check_reroute(day, plan, plan, [away], stands=True) != []  # the old answer
+    new = reroute(day, plan, [away], [], FAST)
+    assert plan_stands(new), new.notes
+    moved = kit.route_of(new, route.vehicle_ref)
+    at = next(x for x in moved.visits if x.kind is VisitKind.WAYPOINT)
+    assert (at.location, at.volume_l) == (here, away.volume_l)
