@@ -769,7 +769,7 @@ def _stood_down(
             cause = _cut_cause(v, held)
         elif away:  # shown where it was reported, with its load, not at its planned place
             new = _way_home(residual, w, [r for r in rest if r in open_refs])
-            cause = f"reported away from its route (row {w.start})"
+            cause = "reported away from its route"
         else:
             continue
         routes.append(_merge(full, v, prefixes.get(v.ref, []), prog, new))
