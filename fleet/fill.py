@@ -93,10 +93,12 @@ STUCK_AFTER_H = 72.0
 STUCK_MIN_READINGS = 4  # ... in at least this many readings
 STUCK_TOLERANCE = 1e-6  # readings this close are one value (as sent, not rounded)
 # a sensor that read a bin this much fuller than its crew found it soon after over-reads
-# (stuck near full, dirt or a bag on it): a bin loses no waste but by an emptying
-OVER_READ_FILL = 0.5
-OVER_READ_WITHIN_H = 6.0  # ... "soon after": the reading at most this long before the pickup
-OVER_READ_DAYS = 3  # the pickups of the last days before the plan whose fills are compared
+# (stuck near full, dirt or a bag on it): a bin loses no waste but by an emptying; one that
+# read it this much emptier under-reads (tilted, its echo off a wall or a bulky item), as
+# no bin fills by half in a few hours but when waste is dumped in it
+MISREAD_FILL = 0.5
+MISREAD_WITHIN_H = 6.0  # ... "soon after": the reading at most this long before the pickup
+MISREAD_DAYS = 3  # the pickups of the last days before the plan whose fills are compared
 _EARTH_RADIUS_M = 6_371_000.0
 
 FloatArray = NDArray[np.float64]
@@ -811,19 +813,17 @@ def stuck_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def over_read_notes(
+def _misreads(
     readings: Sequence[FillReading],
     pickups: Sequence[PickupRecord],
     since: datetime,
-    tz: tzinfo,
-) -> tuple[str, ...]:
-    """One note per bin whose sensor read it at least :data:`OVER_READ_FILL` fuller than its
-    crew found it at a pickup from ``since`` on, the reading at most
-    :data:`OVER_READ_WITHIN_H` hours before the pickup and no other emptying between (the
-    latest such pickup; times local in ``tz``). Only fills read and found as such count, not
-    fills derived from a weight (a wrong density would tell the same). The forecast is not
-    changed (the pickup empties the bin), but the sensor is likely to call the bin full
-    again: the dispatcher has it checked."""
+    sign: float,
+) -> dict[str, tuple[FillReading, PickupRecord]]:
+    """Per bin, its latest pickup from ``since`` on whose fill found differs from its
+    sensor's last reading before it by at least :data:`MISREAD_FILL`, the reading
+    ``sign`` (+1: fuller, -1: emptier) than found, at most :data:`MISREAD_WITHIN_H` hours
+    before the pickup and with no other emptying between. Only fills read and found as
+    such count, not fills derived from a weight (a wrong density would tell the same)."""
     read: dict[str, list[FillReading]] = defaultdict(list)
     for r in sorted(readings, key=_time_order):
         if not r.fill_from_weight:
@@ -840,17 +840,53 @@ def over_read_notes(
         if last == 0:
             continue
         r = own[last - 1]
-        soon = p.at - r.at <= timedelta(hours=OVER_READ_WITHIN_H)
+        soon = p.at - r.at <= timedelta(hours=MISREAD_WITHIN_H)
         between = any(r.at < t < p.at for t in emptied[p.bin_id])
-        if soon and not between and r.fill_fraction - p.fill_fraction >= OVER_READ_FILL:
+        if soon and not between and sign * (r.fill_fraction - p.fill_fraction) >= MISREAD_FILL:
             found[p.bin_id] = (r, p)
-    return tuple(
+    return found
+
+
+def _misread_note(bid: str, r: FillReading, p: PickupRecord, tz: tzinfo, why: str) -> str:
+    return (
         f"bin {bid}: its sensor read {r.fill_fraction:.0%} at "
         f"{r.at.astimezone(tz):%Y-%m-%d %H:%M}, its crew found it {p.fill_fraction:.0%} full "
-        f"at {p.at.astimezone(tz):%H:%M}: the sensor reads too full (stuck, dirty, or a bag "
-        "on it) and may call the bin full again; check the sensor"
-        for bid, (r, p) in sorted(found.items())
+        f"at {p.at.astimezone(tz):%H:%M}: {why}; check the sensor"
     )
+
+
+def over_read_notes(
+    readings: Sequence[FillReading],
+    pickups: Sequence[PickupRecord],
+    since: datetime,
+    tz: tzinfo,
+) -> tuple[str, ...]:
+    """One note per bin whose sensor read it at least :data:`MISREAD_FILL` fuller than its
+    crew found it at a pickup from ``since`` on (:func:`_misreads`; times local in ``tz``).
+    The forecast is not changed (the pickup empties the bin), but the sensor is likely to
+    call the bin full again: the dispatcher has it checked."""
+    why = "the sensor reads too full (stuck, dirty, or a bag on it) and may call the bin full again"
+    found = _misreads(readings, pickups, since, 1.0)
+    return tuple(_misread_note(bid, r, p, tz, why) for bid, (r, p) in sorted(found.items()))
+
+
+def under_read_notes(
+    readings: Sequence[FillReading],
+    pickups: Sequence[PickupRecord],
+    since: datetime,
+    tz: tzinfo,
+) -> tuple[str, ...]:
+    """One note per bin whose sensor read it at least :data:`MISREAD_FILL` emptier than its
+    crew found it at a pickup from ``since`` on (:func:`_misreads`; times local in ``tz``).
+    Its forecast, made from that sensor, is likely to call the bin emptier than it is, and
+    the bin to overflow unplanned: the dispatcher has the sensor checked (unless waste was
+    dumped in the bin in those hours)."""
+    why = (
+        "the sensor reads too empty (tilted, its echo off a wall or a bulky item) and may "
+        "let the bin overflow unplanned, unless waste was dumped in it meanwhile"
+    )
+    found = _misreads(readings, pickups, since, -1.0)
+    return tuple(_misread_note(bid, r, p, tz, why) for bid, (r, p) in sorted(found.items()))
 
 
 def _stuck_sensors(

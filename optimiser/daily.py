@@ -19,7 +19,13 @@ from typing import NamedTuple, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from fleet.density import carry_measured, planned_at_densities
-from fleet.fill import OVER_READ_DAYS, estimate_models, over_read_notes, stuck_notes
+from fleet.fill import (
+    MISREAD_DAYS,
+    estimate_models,
+    over_read_notes,
+    stuck_notes,
+    under_read_notes,
+)
 from fleet.forecast import FillModel
 from fleet.models import (
     Action,
@@ -384,9 +390,10 @@ def plan_day(
         alerted=alerted,
         due=due,
     )
-    since = datetime.combine(plan_date - timedelta(days=OVER_READ_DAYS), time(0), tzinfo=tz)
+    since = datetime.combine(plan_date - timedelta(days=MISREAD_DAYS), time(0), tzinfo=tz)
     over_read = over_read_notes(readings, pickups, since, tz)
-    return _noted(day, (*weighed, *stuck_notes(models, tz), *over_read))
+    under_read = under_read_notes(readings, pickups, since, tz)
+    return _noted(day, (*weighed, *stuck_notes(models, tz), *over_read, *under_read))
 
 
 def _noted(day: DayPlan, notes: Sequence[str]) -> DayPlan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -24,6 +25,7 @@ from fleet.fill import (
     prepare_sensor_fit,
     stuck_notes,
     stuck_sensor,
+    under_read_notes,
 )
 from fleet.models import CitizenReport, FillReading, PickupRecord
 from fleet.simulate import SimConfig, simulate_history
@@ -534,6 +536,24 @@ def test_a_sensor_reading_far_fuller_than_its_crew_found_is_named() -> None:
     )
 
 
+def test_a_sensor_reading_far_emptier_than_its_crew_found_is_named() -> None:
+    """b1's sensor read 15 % at 06:00 and its crew found the bin 90 % full at 08:00: no bin
+    fills by 75 points in two hours but when waste is dumped in it, so the sensor likely
+    reads too empty, and the bin may overflow unplanned. b2 read 40 % and was found 60 %:
+    within a sensor's and a crew's eye's difference and two hours' waste; b3 read 95 % and
+    was found 20 %: too full, named by :func:`over_read_notes`, not here."""
+    rs = readings("b1", [(6.0, 0.15)]) + readings("b2", [(6.0, 0.4)])
+    rs += readings("b3", [(6.0, 0.95)])
+    ps = [_found("b1", 8.0, 0.9), _found("b2", 8.0, 0.6), _found("b3", 8.0, 0.2)]
+    assert under_read_notes(rs, ps, since=at(0), tz=CET) == (
+        "bin b1: its sensor read 15% at 2026-11-02 06:00, its crew found it 90% full at "
+        "08:00: the sensor reads too empty (tilted, its echo off a wall or a bulky item) and "
+        "may let the bin overflow unplanned, unless waste was dumped in it meanwhile; check "
+        "the sensor",
+    )
+    assert [n[:6] for n in over_read_notes(rs, ps, since=at(0), tz=CET)] == ["bin b3"]
+
+
 def test_no_sensor_is_named_for_an_emptying_between_a_weight_or_an_old_pickup() -> None:
     """Another truck emptied b1 at 07:00 (its reading is no longer the bin's); b2's fill was
     derived from the lift scale's weight (a density can be wrong too); b3's pickup is
@@ -549,3 +569,7 @@ def test_no_sensor_is_named_for_an_emptying_between_a_weight_or_an_old_pickup() 
     ]
     assert over_read_notes(rs, ps, since=at(7.5), tz=CET) == ()
     assert [n[:6] for n in over_read_notes(rs, ps, since=at(6.5), tz=CET)] == ["bin b3"]
+    emptier = [r for b in ("b1", "b2", "b3", "b4") for r in readings(b, [(6.0, 0.05)])]
+    full = [dataclasses.replace(p, fill_fraction=0.9) if p.fill_fraction else p for p in ps]
+    assert under_read_notes(emptier, full, since=at(7.5), tz=CET) == ()
+    assert [n[:6] for n in under_read_notes(emptier, full, since=at(6.5), tz=CET)] == ["bin b3"]

@@ -2618,3 +2618,23 @@ def test_a_plan_names_a_sensor_its_crew_found_reading_too_full(
         "20% full at 07:30: the sensor reads too full (stuck, dirty, or a bag on it) and may "
         "call the bin full again; check the sensor"
     ]
+
+
+def test_a_plan_names_a_sensor_its_crew_found_reading_too_empty(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """b3's sensor read 10 % at 06:30 the day before; its crew emptied it at 07:30 and
+    found it 90 % full: the plan's notes tell the dispatcher to check that sensor (its
+    forecast may let the bin overflow unplanned), and name no other bin."""
+    inventory, readings, reports = tiny_city
+    morning = datetime.combine(DAY - timedelta(days=1), time(6, 30), tzinfo=TZ)
+    read = FillReading(bin_id="b3", at=morning, fill_fraction=0.1)
+    found = PickupRecord(bin_id="b3", at=morning + timedelta(hours=1), fill_fraction=0.9)
+    day = _plan(inventory, [*readings, read], reports, pickups=[found])
+    checks = [n for n in day.plan.notes if "check the sensor" in n and "too " in n]
+    assert checks == [
+        f"bin b3: its sensor read 10% at {DAY - timedelta(days=1)} 06:30, its crew found it "
+        "90% full at 07:30: the sensor reads too empty (tilted, its echo off a wall or a "
+        "bulky item) and may let the bin overflow unplanned, unless waste was dumped in it "
+        "meanwhile; check the sensor"
+    ]
