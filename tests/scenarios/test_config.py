@@ -60,6 +60,10 @@ def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped
         ({"fleet": {"shift": ["06:00", "06:00"]}}, "must end after it starts, got 06:00:00"),
         ({"fleet": {"break_window": ["15:00", "16:00"]}}, "lies outside its shift"),
         ({"fleet": {"break_s": 99999}}, "ends after its shift 06:00:00-14:00:00"),
+        ({"fleet": {"truck_height_m": 380}}, "fleet.truck_height_m=380.0 must be in (0, 6.0]"),
+        ({"fleet": {"truck_weight_kg": 0}}, "fleet.truck_weight_kg=0.0 must be in (0, 100000]"),
+        ({"fleet": {"truck_height_m": "3.8"}}, "'fleet.truck_height_m' must be int/float"),
+        ({"sweep": {"fleet.truck_weight_kg": [26e6]}}, "fleet.truck_weight_kg=26000000.0"),
         ({"sim": {"nonsense": 1}}, "sim."),
         ({"color": "blue"}, "color"),
         ({"name": ""}, "give a plain name"),
@@ -410,3 +414,27 @@ def test_settings_name_clock_times_and_the_area_as_a_file_does() -> None:
     assert settings["fleet"]["shift"] == ["05:30:00", "13:30:00"]
     assert settings["area"] == area and settings["start"] == "2026-05-04"
     assert [p["name"] for p in settings["policies"]] == ["fixed-2d", "threshold-60%", "forecast"]
+
+
+def test_the_trucks_size_reads_the_city_for_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fleet.truck_height_m / fleet.truck_weight_kg reach the street reader (streets signed
+    lower or lighter are not driven); a sweep point reads the city for its own trucks, and
+    a scenario that names none reads it for the service's default truck."""
+    from network import GraphSettings
+    from scenarios.city import city_network
+
+    read: list[GraphSettings] = []
+    monkeypatch.setattr(
+        "scenarios.city.load_network", lambda path, **kw: read.append(kw["settings"])
+    )
+    small = {"truck_height_m": 2.5, "truck_weight_kg": 3500}
+    cfg = config_from_dict(tiny_dict(fleet=small), source="small.toml")
+    city_network(cfg)
+    city_network(with_param(cfg, "fleet.truck_height_m", 3))
+    city_network(config_from_dict(tiny_dict(), source="default.toml"))
+    assert read == [
+        GraphSettings(truck_height_m=2.5, truck_weight_kg=3500.0),
+        GraphSettings(truck_height_m=3.0, truck_weight_kg=3500.0),
+        GraphSettings(),
+    ]
+    assert config_from_dict(config_to_dict(cfg), source="small.toml") == cfg
