@@ -68,10 +68,14 @@ def print_table(table: TextTable, title: str, *, right: Collection[str] = ()) ->
 
 
 def kpi_table(kpis: dict[str, Any]) -> TextTable:
-    """The KPI dict as a two-column table, KPI and value."""
+    """The KPI dict as a two-column table, KPI and value, each number written as the
+    scenarios' tables write it (:func:`scenarios.numbers.format_number`: '3,163.5', nan
+    as 'n/a')."""
+    from scenarios.numbers import format_number
     from scenarios.report import Table as TextTable
 
-    return TextTable(("KPI", "value"), tuple((key, str(value)) for key, value in kpis.items()))
+    rows = tuple((key, format_number(value)) for key, value in kpis.items())
+    return TextTable(("KPI", "value"), rows)
 
 
 SHOWN_ROWS = 20  # rows of a reasons table on the screen; plan.json keeps them all

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -26,6 +27,7 @@ from fleet.models import Bin, Depot, DisposalSite, Inventory, TimeWindow, Vehicl
 from fleet.simulate import simulate_history
 from network import helsinki_pbf
 from scenarios.demo import TZ
+from scenarios.numbers import format_number
 
 PLAN_DATE = date(2026, 11, 25)
 
@@ -93,13 +95,26 @@ def test_the_printed_tables_are_whole_when_output_is_not_a_terminal(city_files: 
     lines = output.splitlines()
     assert "| KPI | value |" in lines
     kpis: dict[str, object] = plan["kpis"]  # type: ignore[assignment]
-    for key, value in kpis.items():
-        assert f"| {key} | {'nan' if value is None else value} |" in lines
+    for key, value in kpis.items():  # as the scenarios' tables write numbers
+        assert f"| {key} | {format_number(math.nan if value is None else value)} |" in lines
     assert "| record | reason |" in lines
     for e in plan["excluded"]:  # type: ignore[attr-defined]
         assert f"| {e['record']} | {e['reason']} |" in lines
     assert len(next(x for x in lines if x.startswith("| bin at-sea |"))) > 80
     assert "│" not in output and "…" not in output
+
+
+def test_the_kpis_are_written_as_the_scenarios_tables_write_numbers() -> None:
+    """The KPI table printed 3163.5 kg and 'nan' where the scenarios' tables (and a reader)
+    write 3,163.5 and n/a."""
+    from binroute.cli import kpi_table
+
+    kpis = {"bins_collected": 1234, "kg": 3163.5, "mean_fill_at_pickup": math.nan}
+    assert kpi_table(kpis).rows == (
+        ("bins_collected", "1,234"),
+        ("kg", "3,163.5"),
+        ("mean_fill_at_pickup", "n/a"),
+    )
 
 
 def test_a_bin_far_from_every_street_is_kept_under_a_raised_max_snap_m(city_files: Path) -> None:
