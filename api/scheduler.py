@@ -500,7 +500,27 @@ def _resume_retry(runtime: Runtime, scheduler: BackgroundScheduler) -> None:
         return
     at = max(run.retry_at, runtime.jobs.clock())
     log.info("nightly plan for %s: its retry, due at %s, stored again", run.plan_date, at)
+    if at > run.retry_at:
+        _retry_moved(runtime, run, at)
     _store_retry(scheduler, runtime, run.plan_date, run.attempts, at)
+
+
+def _retry_moved(runtime: Runtime, run: NightlyRunRow, at: datetime) -> None:
+    """Write on the failed nightly ``run`` that its retry, due while the service was
+    stopped, runs at ``at`` instead: its message said "retry at" the time it missed, and
+    kept saying so in the retry's own message, even once it had published the plan."""
+    tz = runtime.settings.tz
+    due, now = run.retry_at.astimezone(tz), at.astimezone(tz)  # type: ignore[union-attr]
+    said = f"; retry at {due:%H:%M}"
+    message = run.message.replace(
+        said, f"; retry at {now:%H:%M} (due at {due:%H:%M}, while the service was stopped)"
+    )
+    with runtime.db.writer() as s:
+        s.execute(
+            update(NightlyRunRow)
+            .where(NightlyRunRow.plan_date == run.plan_date, NightlyRunRow.status == "failed")
+            .values(message=message[:2000], retry_at=at)
+        )
 
 
 def stop_scheduler(runtime: Runtime) -> None:

@@ -123,9 +123,16 @@ def test_a_retry_due_while_the_service_was_stopped_runs_at_the_start(settings: S
     now[0] = datetime.combine(day, time(2, 40), tzinfo=settings.tz)
     later = FakePlanner()
     again = _app(settings, later, lambda: now[0])
-    with TestClient(again):
+    with TestClient(again) as client:
         runtime = again.state.runtime
         _until(lambda: _run(runtime, day)[0] == "done", "the retry")
         assert runtime.jobs.wait_idle(WAIT_S)
         assert _run(runtime, day) == ("done", 2, None)
+        headers = {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}
+        (run,) = client.get("/nightly-runs", headers=headers).json()
     assert len(later.calls) == 1
+    # the plan's message said it was tried again at 02:20, when the service was down
+    assert run["message"].endswith(
+        "at attempt 2 of 3; attempt 1 of 3 failed: solver crashed; retry at 02:40 (due at "
+        "02:20, while the service was stopped)"
+    ), run["message"]
