@@ -50,7 +50,7 @@ import bisect
 import functools
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import TypeVar
@@ -92,12 +92,12 @@ _STALE = timedelta(hours=STALE_AFTER_EMPTYING_H)
 STUCK_AFTER_H = 72.0
 STUCK_MIN_READINGS = 4  # ... in at least this many readings
 STUCK_TOLERANCE = 1e-6  # readings this close are one value (as sent, not rounded)
-# a sensor that read a bin this much fuller than its crew found it soon after over-reads
-# (stuck near full, dirt or a bag on it): a bin loses no waste but by an emptying; one that
-# read it this much emptier under-reads (tilted, its echo off a wall or a bulky item), as
-# no bin fills by half in a few hours but when waste is dumped in it
+# a sensor that read a bin this much fuller than its crew found it soon after, twice in a
+# row (one glitch is no fault), over-reads (stuck near full, dirt or a bag on it): a bin
+# loses no waste but by an emptying; one that read it this much emptier than its fill rate
+# explains under-reads (tilted, its echo off a wall or a bulky item)
 MISREAD_FILL = 0.5
-MISREAD_WITHIN_H = 6.0  # ... "soon after": the reading at most this long before the pickup
+MISREAD_WITHIN_H = 6.0  # "soon after": the last reading at most this long before the pickup
 MISREAD_DAYS = 3  # the pickups of the last days before the plan whose fills are compared
 _EARTH_RADIUS_M = 6_371_000.0
 
@@ -813,17 +813,22 @@ def stuck_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
     return tuple(notes)
 
 
+Misread = tuple[FillReading, FillReading, PickupRecord]  # two readings, then the pickup
+
+
 def _misreads(
     readings: Sequence[FillReading],
     pickups: Sequence[PickupRecord],
     since: datetime,
-    sign: float,
-) -> dict[str, tuple[FillReading, PickupRecord]]:
-    """Per bin, its latest pickup from ``since`` on whose fill found differs from its
-    sensor's last reading before it by at least :data:`MISREAD_FILL`, the reading
-    ``sign`` (+1: fuller, -1: emptier) than found, at most :data:`MISREAD_WITHIN_H` hours
-    before the pickup and with no other emptying between. Only fills read and found as
-    such count, not fills derived from a weight (a wrong density would tell the same)."""
+    gap: Callable[[FillReading, float, datetime], float],
+) -> dict[str, Misread]:
+    """Per bin, its latest pickup from ``since`` on whose fill found is at least
+    :data:`MISREAD_FILL` off each of its sensor's last two readings before it, as
+    ``gap(reading, fill found, pickup time)`` measures it (fractions of the bin), the last
+    reading at most :data:`MISREAD_WITHIN_H` hours before the pickup, and no other emptying
+    since the first. Two readings, so that one glitch (a spike) names no sensor. Only fills
+    read and found as such count, not fills derived from a weight (a wrong density would
+    tell the same)."""
     read: dict[str, list[FillReading]] = defaultdict(list)
     for r in sorted(readings, key=_time_order):
         if not r.fill_from_weight:
@@ -831,25 +836,28 @@ def _misreads(
     emptied: dict[str, list[datetime]] = defaultdict(list)
     for p in pickups:
         emptied[p.bin_id].append(p.at)
-    found: dict[str, tuple[FillReading, PickupRecord]] = {}
+    found: dict[str, Misread] = {}
     for p in sorted(pickups, key=lambda p: p.at):
         if p.fill_fraction is None or p.fill_from_weight or p.at < since:
             continue
         own = read.get(p.bin_id, [])
         last = bisect.bisect_right(own, p.at, key=lambda r: r.at)  # the readings up to p
-        if last == 0:
+        if last < 2:
             continue
-        r = own[last - 1]
+        before, r = own[last - 2], own[last - 1]
         soon = p.at - r.at <= timedelta(hours=MISREAD_WITHIN_H)
-        between = any(r.at < t < p.at for t in emptied[p.bin_id])
-        if soon and not between and sign * (r.fill_fraction - p.fill_fraction) >= MISREAD_FILL:
-            found[p.bin_id] = (r, p)
+        between = any(before.at < t < p.at for t in emptied[p.bin_id])
+        off = min(gap(x, p.fill_fraction, p.at) for x in (before, r))
+        if soon and not between and off >= MISREAD_FILL:
+            found[p.bin_id] = (before, r, p)
     return found
 
 
-def _misread_note(bid: str, r: FillReading, p: PickupRecord, tz: tzinfo, why: str) -> str:
+def _misread_note(bid: str, misread: Misread, tz: tzinfo, why: str) -> str:
+    before, r, p = misread
     return (
-        f"bin {bid}: its sensor read {r.fill_fraction:.0%} at "
+        f"bin {bid}: its sensor read {before.fill_fraction:.0%} at "
+        f"{before.at.astimezone(tz):%Y-%m-%d %H:%M} and {r.fill_fraction:.0%} at "
         f"{r.at.astimezone(tz):%Y-%m-%d %H:%M}, its crew found it {p.fill_fraction:.0%} full "
         f"at {p.at.astimezone(tz):%H:%M}: {why}; check the sensor"
     )
@@ -861,13 +869,14 @@ def over_read_notes(
     since: datetime,
     tz: tzinfo,
 ) -> tuple[str, ...]:
-    """One note per bin whose sensor read it at least :data:`MISREAD_FILL` fuller than its
-    crew found it at a pickup from ``since`` on (:func:`_misreads`; times local in ``tz``).
+    """One note per bin whose sensor read it, twice in a row, at least :data:`MISREAD_FILL`
+    fuller than its crew found it at a pickup from ``since`` on (:func:`_misreads`; times
+    local in ``tz``).
     The forecast is not changed (the pickup empties the bin), but the sensor is likely to
     call the bin full again: the dispatcher has it checked."""
     why = "the sensor reads too full (stuck, dirty, or a bag on it) and may call the bin full again"
-    found = _misreads(readings, pickups, since, 1.0)
-    return tuple(_misread_note(bid, r, p, tz, why) for bid, (r, p) in sorted(found.items()))
+    found = _misreads(readings, pickups, since, lambda r, fill, _: r.fill_fraction - fill)
+    return tuple(_misread_note(bid, m, tz, why) for bid, m in sorted(found.items()))
 
 
 def under_read_notes(
@@ -875,18 +884,30 @@ def under_read_notes(
     pickups: Sequence[PickupRecord],
     since: datetime,
     tz: tzinfo,
+    models: Mapping[str, FillModel],
 ) -> tuple[str, ...]:
-    """One note per bin whose sensor read it at least :data:`MISREAD_FILL` emptier than its
-    crew found it at a pickup from ``since`` on (:func:`_misreads`; times local in ``tz``).
-    Its forecast, made from that sensor, is likely to call the bin emptier than it is, and
-    the bin to overflow unplanned: the dispatcher has the sensor checked (unless waste was
-    dumped in the bin in those hours)."""
+    """One note per bin whose crew found it at a pickup from ``since`` on at least
+    :data:`MISREAD_FILL` fuller than each of its sensor's last two readings before, grown at
+    the bin's fill rate (``models``: the high end of its band, from the reading to the
+    pickup), can make it (:func:`_misreads`; times local in ``tz``). Its forecast, made
+    from that sensor, is likely to call the bin emptier than it is, and the bin to overflow
+    unplanned: the dispatcher has the sensor checked (unless waste was dumped in the bin in
+    those hours)."""
+
+    def gap(r: FillReading, fill: float, at: datetime) -> float:
+        model = models.get(r.bin_id)
+        grown = r.fill_fraction
+        if model is not None:
+            fresh = replace(model, anchor_at=r.at, anchor_fill=r.fill_fraction, anchor_sd=0.0)
+            grown = fresh.fill_at(at).high
+        return fill - grown
+
     why = (
         "the sensor reads too empty (tilted, its echo off a wall or a bulky item) and may "
         "let the bin overflow unplanned, unless waste was dumped in it meanwhile"
     )
-    found = _misreads(readings, pickups, since, -1.0)
-    return tuple(_misread_note(bid, r, p, tz, why) for bid, (r, p) in sorted(found.items()))
+    found = _misreads(readings, pickups, since, gap)
+    return tuple(_misread_note(bid, m, tz, why) for bid, m in sorted(found.items()))
 
 
 def _stuck_sensors(

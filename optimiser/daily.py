@@ -392,7 +392,7 @@ def plan_day(
     )
     since = datetime.combine(plan_date - timedelta(days=MISREAD_DAYS), time(0), tzinfo=tz)
     over_read = over_read_notes(readings, pickups, since, tz)
-    under_read = under_read_notes(readings, pickups, since, tz)
+    under_read = under_read_notes(readings, pickups, since, tz, models)
     return _noted(day, (*weighed, *stuck_notes(models, tz), *over_read, *under_read))
 
 

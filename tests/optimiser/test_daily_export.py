@@ -2601,40 +2601,56 @@ def test_a_bin_whose_sensor_froze_is_collected_and_the_plan_says_so(
     )
 
 
+_B3_MORNING = datetime.combine(DAY - timedelta(days=1), time(6, 30), tzinfo=TZ)
+
+
+def _read_b3(readings: list[FillReading], first: float, then: float) -> list[FillReading]:
+    """``readings`` with b3's sensor reading ``first`` at 04:30 and ``then`` at 06:30 the
+    day before DAY, instead of its readings of 04:30 - 07:30."""
+    start, end = _B3_MORNING - timedelta(hours=2), _B3_MORNING + timedelta(hours=1)
+    kept = [r for r in readings if r.bin_id != "b3" or not start <= r.at <= end]
+    return kept + [
+        FillReading(bin_id="b3", at=_B3_MORNING - timedelta(hours=h), fill_fraction=f)
+        for h, f in ((2, first), (0, then))
+    ]
+
+
+def _found_b3(fill: float) -> PickupRecord:
+    """b3 emptied at 07:30 the day before DAY, found ``fill`` full."""
+    return PickupRecord(bin_id="b3", at=_B3_MORNING + timedelta(hours=1), fill_fraction=fill)
+
+
 def test_a_plan_names_a_sensor_its_crew_found_reading_too_full(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
-    """b3's sensor read 95 % at 06:30 the day before; its crew emptied it at 07:30 and
-    found it 20 % full: the plan's notes tell the dispatcher to check that sensor (it
-    will call the bin full again), and name no other bin."""
+    """b3's sensor read 94 % at 04:30 and 95 % at 06:30 the day before; its crew emptied
+    it at 07:30 and found it 20 % full: the plan's notes tell the dispatcher to check that
+    sensor (it will call the bin full again), and name no other bin."""
     inventory, readings, reports = tiny_city
-    morning = datetime.combine(DAY - timedelta(days=1), time(6, 30), tzinfo=TZ)
-    read = FillReading(bin_id="b3", at=morning, fill_fraction=0.95)
-    found = PickupRecord(bin_id="b3", at=morning + timedelta(hours=1), fill_fraction=0.2)
-    day = _plan(inventory, [*readings, read], reports, pickups=[found])
-    checks = [n for n in day.plan.notes if "check the sensor" in n and "too full" in n]
+    day = _plan(inventory, _read_b3(readings, 0.94, 0.95), reports, pickups=[_found_b3(0.2)])
+    checks = [n for n in day.plan.notes if "check the sensor" in n and "too " in n]
+    before = DAY - timedelta(days=1)
     assert checks == [
-        f"bin b3: its sensor read 95% at {DAY - timedelta(days=1)} 06:30, its crew found it "
-        "20% full at 07:30: the sensor reads too full (stuck, dirty, or a bag on it) and may "
-        "call the bin full again; check the sensor"
+        f"bin b3: its sensor read 94% at {before} 04:30 and 95% at {before} 06:30, its crew "
+        "found it 20% full at 07:30: the sensor reads too full (stuck, dirty, or a bag on "
+        "it) and may call the bin full again; check the sensor"
     ]
 
 
 def test_a_plan_names_a_sensor_its_crew_found_reading_too_empty(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
-    """b3's sensor read 10 % at 06:30 the day before; its crew emptied it at 07:30 and
-    found it 90 % full: the plan's notes tell the dispatcher to check that sensor (its
-    forecast may let the bin overflow unplanned), and name no other bin."""
+    """b3's sensor read 8 % at 04:30 and 10 % at 06:30 the day before; its crew emptied it
+    at 07:30 and found it 90 % full, which b3's fill rate cannot explain: the plan's notes
+    tell the dispatcher to check that sensor (its forecast may let the bin overflow
+    unplanned), and name no other bin."""
     inventory, readings, reports = tiny_city
-    morning = datetime.combine(DAY - timedelta(days=1), time(6, 30), tzinfo=TZ)
-    read = FillReading(bin_id="b3", at=morning, fill_fraction=0.1)
-    found = PickupRecord(bin_id="b3", at=morning + timedelta(hours=1), fill_fraction=0.9)
-    day = _plan(inventory, [*readings, read], reports, pickups=[found])
+    day = _plan(inventory, _read_b3(readings, 0.08, 0.1), reports, pickups=[_found_b3(0.9)])
     checks = [n for n in day.plan.notes if "check the sensor" in n and "too " in n]
+    before = DAY - timedelta(days=1)
     assert checks == [
-        f"bin b3: its sensor read 10% at {DAY - timedelta(days=1)} 06:30, its crew found it "
-        "90% full at 07:30: the sensor reads too empty (tilted, its echo off a wall or a "
-        "bulky item) and may let the bin overflow unplanned, unless waste was dumped in it "
-        "meanwhile; check the sensor"
+        f"bin b3: its sensor read 8% at {before} 04:30 and 10% at {before} 06:30, its crew "
+        "found it 90% full at 07:30: the sensor reads too empty (tilted, its echo off a wall "
+        "or a bulky item) and may let the bin overflow unplanned, unless waste was dumped in "
+        "it meanwhile; check the sensor"
     ]
