@@ -62,7 +62,9 @@ from fleet.errors import FleetDataError
 from fleet.forecast import (
     HOURS_PER_DAY,
     Z_90,
+    FillForecast,
     FillModel,
+    SensorOffset,
     StuckSensor,
     hours_between,
     offset_hours,
@@ -70,7 +72,7 @@ from fleet.forecast import (
     week_axis,
     weekday_exposure,
 )
-from fleet.models import Bin, CitizenReport, FillReading, PickupRecord
+from fleet.models import MAX_FILL, Bin, CitizenReport, FillReading, PickupRecord
 
 _MAD_TO_SD = 1.4826
 POOL_MIN_DAYS = 0.5  # of data on every weekday for a bin's raw pattern to enter the pool
@@ -99,6 +101,13 @@ STUCK_TOLERANCE = 1e-6  # readings this close are one value (as sent, not rounde
 MISREAD_FILL = 0.5
 MISREAD_WITHIN_H = 6.0  # "soon after": the last reading at most this long before the pickup
 MISREAD_DAYS = 3  # the pickups of the last days before the plan whose fills are compared
+# a sensor whose readings miss the fills its crews found by this much, the same way at each
+# of its latest pickups (at least OFFSET_MIN_PICKUPS of the last OFFSET_PICKUPS with a
+# reading soon before, none full), is off (mounted askew, set to another bin's depth): its
+# readings are corrected by the median miss. A crew's eye is good to about 10 points.
+OFFSET_MIN_FILL = 0.2
+OFFSET_PICKUPS = 5
+OFFSET_MIN_PICKUPS = 3
 _EARTH_RADIUS_M = 6_371_000.0
 
 FloatArray = NDArray[np.float64]
@@ -732,6 +741,10 @@ def estimate_models(
 ) -> dict[str, FillModel]:
     """One :class:`FillModel` for every bin in ``bins`` (see the module docstring).
 
+    A sensor that reads its bin off the fills its crews found at its latest pickups
+    (:func:`sensor_offsets`) has its readings corrected by the median miss, and its model
+    says so (:attr:`FillModel.offset`).
+
     Parameters
     ----------
     bins : sequence of Bin
@@ -748,6 +761,38 @@ def estimate_models(
         collection after the last reading resets the state to 0.0 at that time. When given,
         a bin missing from it counts as not collected (a lone low last reading is a spike).
     """
+    readings, pickups, reports = list(readings), list(pickups), list(reports)
+    models = _estimate_models(bins, readings, reports, now, last_emptied, pickups, config)
+    offsets = sensor_offsets(
+        [r for r in readings if r.at <= now], [p for p in pickups if p.at <= now], models, config
+    )
+    if not offsets:
+        return models
+    fixed = [c for r in readings if (c := _corrected(r, offsets.get(r.bin_id))) is not None]
+    models = _estimate_models(bins, fixed, reports, now, last_emptied, pickups, config)
+    return {b: replace(m, offset=offsets[b]) if b in offsets else m for b, m in models.items()}
+
+
+def _corrected(r: FillReading, offset: SensorOffset | None) -> FillReading | None:
+    """Reading ``r`` corrected by its sensor's ``offset`` (a level reading only); None for
+    a sensor reading too empty that read 0: the bin was anywhere up to the offset then."""
+    if offset is None or r.fill_from_weight:
+        return r
+    if offset.fill > 0 and r.fill_fraction <= 0.0:
+        return None
+    return replace(r, fill_fraction=min(max(r.fill_fraction + offset.fill, 0.0), MAX_FILL))
+
+
+def _estimate_models(
+    bins: Sequence[Bin],
+    readings: Sequence[FillReading],
+    reports: Sequence[CitizenReport],
+    now: datetime,
+    last_emptied: Mapping[str, datetime] | None,
+    pickups: Sequence[PickupRecord],
+    config: FillConfig,
+) -> dict[str, FillModel]:
+    """The models of :func:`estimate_models`, from the readings as given."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise FleetDataError(f"now {now.isoformat()} has no time zone; add an offset")
     by_id = {b.bin_id: b for b in bins}
@@ -816,19 +861,15 @@ def stuck_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
 Misread = tuple[FillReading, FillReading, PickupRecord]  # two readings, then the pickup
 
 
-def _misreads(
-    readings: Sequence[FillReading],
-    pickups: Sequence[PickupRecord],
-    since: datetime,
-    gap: Callable[[FillReading, float, datetime], float],
-) -> dict[str, Misread]:
-    """Per bin, its latest pickup from ``since`` on whose fill found is at least
-    :data:`MISREAD_FILL` off each of its sensor's last two readings before it, as
-    ``gap(reading, fill found, pickup time)`` measures it (fractions of the bin), the last
-    reading at most :data:`MISREAD_WITHIN_H` hours before the pickup, and no other emptying
-    since the first. Two readings, so that one glitch (a spike) names no sensor. Only fills
-    read and found as such count, not fills derived from a weight (a wrong density would
-    tell the same)."""
+def _read_and_found(
+    readings: Sequence[FillReading], pickups: Sequence[PickupRecord]
+) -> dict[str, list[Misread]]:
+    """Per bin, in time order, each pickup with a fill found whose sensor read the bin
+    twice or more before it (a reading at the time of the pickup may be after it), the
+    last time at most :data:`MISREAD_WITHIN_H` hours before,
+    with no other emptying since the reading before that: (that reading, the last, the
+    pickup). Only fills read and found as such count, not fills derived from a weight (a
+    wrong density would tell the same)."""
     read: dict[str, list[FillReading]] = defaultdict(list)
     for r in sorted(readings, key=_time_order):
         if not r.fill_from_weight:
@@ -836,21 +877,106 @@ def _misreads(
     emptied: dict[str, list[datetime]] = defaultdict(list)
     for p in pickups:
         emptied[p.bin_id].append(p.at)
-    found: dict[str, Misread] = {}
+    out: dict[str, list[Misread]] = defaultdict(list)
     for p in sorted(pickups, key=lambda p: p.at):
-        if p.fill_fraction is None or p.fill_from_weight or p.at < since:
+        if p.fill_fraction is None or p.fill_from_weight:
             continue
         own = read.get(p.bin_id, [])
-        last = bisect.bisect_right(own, p.at, key=lambda r: r.at)  # the readings up to p
+        last = bisect.bisect_left(own, p.at, key=lambda r: r.at)  # the readings before p
         if last < 2:
             continue
         before, r = own[last - 2], own[last - 1]
         soon = p.at - r.at <= timedelta(hours=MISREAD_WITHIN_H)
-        between = any(before.at < t < p.at for t in emptied[p.bin_id])
-        off = min(gap(x, p.fill_fraction, p.at) for x in (before, r))
-        if soon and not between and off >= MISREAD_FILL:
-            found[p.bin_id] = (before, r, p)
+        if soon and not any(before.at < t < p.at for t in emptied[p.bin_id]):
+            out[p.bin_id].append((before, r, p))
+    return out
+
+
+def _misreads(
+    readings: Sequence[FillReading],
+    pickups: Sequence[PickupRecord],
+    since: datetime,
+    gap: Callable[[FillReading, float, datetime], float],
+) -> dict[str, Misread]:
+    """Per bin, its latest pickup from ``since`` on (of :func:`_read_and_found`) whose fill
+    found is at least :data:`MISREAD_FILL` off each of its sensor's last two readings
+    before it, as ``gap(reading, fill found, pickup time)`` measures it (fractions of the
+    bin). Two readings, so that one glitch (a spike) names no sensor."""
+    found: dict[str, Misread] = {}
+    for bid, seen in _read_and_found(readings, pickups).items():
+        for before, r, p in seen:
+            fill = p.fill_fraction
+            if p.at < since or fill is None:
+                continue
+            if min(gap(x, fill, p.at) for x in (before, r)) >= MISREAD_FILL:
+                found[bid] = (before, r, p)
     return found
+
+
+def _grown(model: FillModel, r: FillReading, at: datetime) -> FillForecast:
+    """The fill at ``at`` of the bin read ``r`` (exactly) then, at ``model``'s rate."""
+    fresh = replace(model, anchor_at=r.at, anchor_fill=r.fill_fraction, anchor_sd=0.0)
+    return fresh.fill_at(at)
+
+
+def sensor_offsets(
+    readings: Sequence[FillReading],
+    pickups: Sequence[PickupRecord],
+    models: Mapping[str, FillModel],
+    cfg: FillConfig = FillConfig(),
+) -> dict[str, SensorOffset]:
+    """The sensors that read their bins off the fills their crews found, the same way each
+    time: per bin, of its last :data:`OFFSET_PICKUPS` pickups of :func:`_read_and_found`
+    (none full, read full or forecast full: a full bin hides how full; none read empty:
+    a sensor reading too empty reads 0 up to its offset), at least
+    :data:`OFFSET_MIN_PICKUPS` whose fill found less the last reading grown to the pickup
+    at ``models``' rate all miss by at least half :data:`OFFSET_MIN_FILL`, on one side,
+    and by :data:`OFFSET_MIN_FILL` or more in median. A stuck sensor
+    (:attr:`FillModel.stuck`) is not read for it."""
+    out: dict[str, SensorOffset] = {}
+    for bid, seen in _read_and_found(readings, pickups).items():
+        model = models.get(bid)
+        if model is None or model.stuck is not None:
+            continue
+        misses: list[float] = []
+        last_at: datetime | None = None
+        for _, r, p in reversed(seen):
+            grown = _grown(model, r, p.at).expected
+            fill = p.fill_fraction
+            if fill is None or max(r.fill_fraction, fill, grown) >= cfg.saturated:
+                continue
+            if r.fill_fraction <= 0.0:  # a sensor reading too empty reads 0 up to its offset
+                continue
+            misses.append(fill - grown)
+            last_at = last_at or p.at
+            if len(misses) == OFFSET_PICKUPS:
+                break
+        if len(misses) < OFFSET_MIN_PICKUPS or last_at is None:
+            continue
+        median = float(np.median(misses))
+        same = all(m * median > 0 and abs(m) >= OFFSET_MIN_FILL / 2 for m in misses)
+        if same and abs(median) >= OFFSET_MIN_FILL:
+            out[bid] = SensorOffset(fill=median, pickups=len(misses), last_at=last_at)
+    return out
+
+
+def offset_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
+    """One note per bin whose sensor reads off its crews' fills (:attr:`FillModel.offset`),
+    by bin id: by how much, at how many pickups, and that its readings were corrected."""
+    notes = []
+    for bid, m in sorted(models.items()):
+        off = m.offset
+        if off is None:
+            continue
+        low = off.fill > 0
+        notes.append(
+            f"bin {bid}: its sensor read {abs(off.fill):.0%} {'below' if low else 'above'} "
+            f"the fill its crews found at its last {off.pickups} pickups (the latest "
+            f"{off.last_at.astimezone(tz):%Y-%m-%d %H:%M}): its readings are "
+            f"{'raised' if low else 'lowered'} by that much for its forecast; check the "
+            "sensor (its mounting, or the bin depth it is set to)"
+        )
+    return tuple(notes)
 
 
 def _misread_note(bid: str, misread: Misread, tz: tzinfo, why: str) -> str:
@@ -863,20 +989,33 @@ def _misread_note(bid: str, misread: Misread, tz: tzinfo, why: str) -> str:
     )
 
 
+def _misread_notes(
+    found: Mapping[str, Misread], models: Mapping[str, FillModel], tz: tzinfo, why: str
+) -> tuple[str, ...]:
+    """The notes of ``found`` by bin id, but of bins whose sensors' offsets are corrected."""
+    return tuple(
+        _misread_note(bid, m, tz, why)
+        for bid, m in sorted(found.items())
+        if bid not in models or models[bid].offset is None
+    )
+
+
 def over_read_notes(
     readings: Sequence[FillReading],
     pickups: Sequence[PickupRecord],
     since: datetime,
     tz: tzinfo,
+    models: Mapping[str, FillModel] | None = None,
 ) -> tuple[str, ...]:
     """One note per bin whose sensor read it, twice in a row, at least :data:`MISREAD_FILL`
     fuller than its crew found it at a pickup from ``since`` on (:func:`_misreads`; times
-    local in ``tz``).
+    local in ``tz``), but a bin whose model in ``models`` corrects its sensor's offset
+    (:func:`offset_notes` names it).
     The forecast is not changed (the pickup empties the bin), but the sensor is likely to
     call the bin full again: the dispatcher has it checked."""
     why = "the sensor reads too full (stuck, dirty, or a bag on it) and may call the bin full again"
     found = _misreads(readings, pickups, since, lambda r, fill, _: r.fill_fraction - fill)
-    return tuple(_misread_note(bid, m, tz, why) for bid, m in sorted(found.items()))
+    return _misread_notes(found, models or {}, tz, why)
 
 
 def under_read_notes(
@@ -889,25 +1028,21 @@ def under_read_notes(
     """One note per bin whose crew found it at a pickup from ``since`` on at least
     :data:`MISREAD_FILL` fuller than each of its sensor's last two readings before, grown at
     the bin's fill rate (``models``: the high end of its band, from the reading to the
-    pickup), can make it (:func:`_misreads`; times local in ``tz``). Its forecast, made
+    pickup), can make it (:func:`_misreads`; times local in ``tz``), but a bin whose model
+    corrects its sensor's offset (:func:`offset_notes` names it). Its forecast, made
     from that sensor, is likely to call the bin emptier than it is, and the bin to overflow
     unplanned: the dispatcher has the sensor checked (unless waste was dumped in the bin in
     those hours)."""
 
     def gap(r: FillReading, fill: float, at: datetime) -> float:
         model = models.get(r.bin_id)
-        grown = r.fill_fraction
-        if model is not None:
-            fresh = replace(model, anchor_at=r.at, anchor_fill=r.fill_fraction, anchor_sd=0.0)
-            grown = fresh.fill_at(at).high
-        return fill - grown
+        return fill - (r.fill_fraction if model is None else _grown(model, r, at).high)
 
     why = (
         "the sensor reads too empty (tilted, its echo off a wall or a bulky item) and may "
         "let the bin overflow unplanned, unless waste was dumped in it meanwhile"
     )
-    found = _misreads(readings, pickups, since, gap)
-    return tuple(_misread_note(bid, m, tz, why) for bid, m in sorted(found.items()))
+    return _misread_notes(_misreads(readings, pickups, since, gap), models, tz, why)
 
 
 def _stuck_sensors(

@@ -118,6 +118,28 @@ class StuckSensor:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SensorOffset:
+    """A level sensor that reads its bin off the fills its crews found, pickup after
+    pickup (mounted askew, or set to another bin's depth): ``fill`` is added to its
+    readings before they are used.
+
+    Attributes
+    ----------
+    fill : float
+        The median of fill found less fill read (grown to the pickup at the bin's rate), in
+        fractions of the bin: > 0 when the sensor reads too empty.
+    pickups : int
+        The pickups it is the median of (the latest with a reading soon before).
+    last_at : datetime
+        The latest of them (tz-aware).
+    """
+
+    fill: float
+    pickups: int
+    last_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FillModel:
     """Fill forecast of one bin from its last known state.
 
@@ -147,6 +169,8 @@ class FillModel:
         Band half-width in standard deviations.
     stuck : StuckSensor or None
         The bin's sensor repeats one value: the readings after ``stuck.since`` were left out.
+    offset : SensorOffset or None
+        The bin's sensor reads off what its crews find: its readings were corrected by it.
     """
 
     bin_id: str
@@ -161,6 +185,7 @@ class FillModel:
     last_emptying_at: datetime | None = None
     z: float = Z_90
     stuck: StuckSensor | None = None
+    offset: SensorOffset | None = None
 
     def __post_init__(self) -> None:
         rec = f"fill model of bin {self.bin_id!r}"

@@ -22,6 +22,7 @@ from fleet.density import carry_measured, planned_at_densities
 from fleet.fill import (
     MISREAD_DAYS,
     estimate_models,
+    offset_notes,
     over_read_notes,
     stuck_notes,
     under_read_notes,
@@ -391,9 +392,10 @@ def plan_day(
         due=due,
     )
     since = datetime.combine(plan_date - timedelta(days=MISREAD_DAYS), time(0), tzinfo=tz)
-    over_read = over_read_notes(readings, pickups, since, tz)
+    over_read = over_read_notes(readings, pickups, since, tz, models)
     under_read = under_read_notes(readings, pickups, since, tz, models)
-    return _noted(day, (*weighed, *stuck_notes(models, tz), *over_read, *under_read))
+    sensors = (*stuck_notes(models, tz), *offset_notes(models, tz), *over_read, *under_read)
+    return _noted(day, (*weighed, *sensors))
 
 
 def _noted(day: DayPlan, notes: Sequence[str]) -> DayPlan:

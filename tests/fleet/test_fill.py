@@ -20,14 +20,16 @@ from fleet.fill import (
     fit_bin,
     last_emptying_read,
     match_reports,
+    offset_notes,
     over_read_notes,
     pickup_rate,
     prepare_sensor_fit,
+    sensor_offsets,
     stuck_notes,
     stuck_sensor,
     under_read_notes,
 )
-from fleet.forecast import FillModel
+from fleet.forecast import FillModel, SensorOffset
 from fleet.models import CitizenReport, FillReading, PickupRecord
 from fleet.simulate import SimConfig, simulate_history
 from tests.fleet.conftest import CET, T0, at, make_bin, readings
@@ -605,3 +607,79 @@ def test_no_sensor_is_named_for_an_emptying_between_a_weight_or_an_old_pickup() 
     assert under_read_notes(emptier, full, since=at(7.5), tz=CET, models={}) == ()
     late = under_read_notes(emptier, full, since=at(6.5), tz=CET, models={})
     assert [n[:6] for n in late] == ["bin b3"]
+
+
+def _askew(bin_id: str, off: float, days: int = 4) -> tuple[list[FillReading], list[PickupRecord]]:
+    """``bin_id`` filling 3 % an hour, emptied every 24 h (found 72 % full), its sensor
+    reading its true fill plus ``off`` (within 0..1) every hour on the half hour, for
+    ``days`` days and 14 h (mounted askew)."""
+    pairs = [(h + 0.5, 0.03 * ((h + 0.5) % 24) + off) for h in range(24 * days + 14)]
+    rs = readings(bin_id, [(h, min(max(f, 0.0), 1.0)) for h, f in pairs])
+    return rs, [_found(bin_id, 24.0 * k, 0.72) for k in range(1, days + 1)]
+
+
+def test_a_sensor_reading_off_its_crews_fills_pickup_after_pickup_is_corrected() -> None:
+    """b1's sensor reads 25 points below the true fill (0 when the bin is below that): at
+    each of its four pickups it read the bin near 45 % when its crew found it 72 % full.
+    Its readings are raised by the median miss, its readings of 0 left out (the bin was
+    anywhere up to 25 % then), so the forecast of its next pickup comes to the 72 % it will
+    be, where the sensor taken at its word forecast under 45 % (and the bin would
+    overflow unplanned). b3's sensor reads 25 points above: its readings are lowered, and
+    its forecast is no longer full a day early. The models say so and the notes name both;
+    b2's sensor reads true: nothing changes."""
+    rs = [r for b, off in (("b1", -0.25), ("b2", 0.0), ("b3", 0.25)) for r in _askew(b, off)[0]]
+    ps = [p for b in ("b1", "b2", "b3") for p in _askew(b, 0.0)[1]]
+    bins = [make_bin(b) for b in ("b1", "b2", "b3")]
+    now, next_pickup = at(110.6), at(120.0)
+    emptied = {b: at(96.0) for b in ("b1", "b2", "b3")}
+    as_read = estimate_models(bins, rs, now=now, last_emptied=emptied)
+    models = estimate_models(bins, rs, now=now, pickups=ps)
+    low, high = models["b1"].offset, models["b3"].offset
+    assert low is not None and low.pickups == 4 and low.last_at == at(96.0)
+    assert high is not None and high.pickups == 4 and models["b2"].offset is None
+    assert low.fill == pytest.approx(0.25, abs=0.02) and high.fill == pytest.approx(-0.25)
+    assert as_read["b1"].fill_at(next_pickup).expected < 0.45
+    assert as_read["b3"].fill_at(next_pickup).expected > 0.95
+    for b in ("b1", "b2", "b3"):
+        assert models[b].fill_at(next_pickup).expected == pytest.approx(0.72, abs=0.02), b
+    assert offset_notes(models, CET) == (
+        "bin b1: its sensor read 25% below the fill its crews found at its last 4 pickups "
+        "(the latest 2026-11-06 00:00): its readings are raised by that much for its "
+        "forecast; check the sensor (its mounting, or the bin depth it is set to)",
+        "bin b3: its sensor read 25% above the fill its crews found at its last 4 pickups "
+        "(the latest 2026-11-06 00:00): its readings are lowered by that much for its "
+        "forecast; check the sensor (its mounting, or the bin depth it is set to)",
+    )
+
+
+def test_no_offset_is_taken_from_few_mixed_or_full_pickups() -> None:
+    """b1's crews found it far fuller than read at two pickups only; b2's sensor missed by
+    25 points at three pickups but by 5 the other way at a fourth (a crew's eye); b3's
+    crews found it full each time (a full bin hides how full: its sensor may be right)."""
+    rs, ps = _askew("b1", -0.25, days=2)
+    rs2, ps2 = _askew("b2", -0.25)
+    ps2[1] = _found("b2", 48.0, 0.4)
+    rs3, _ = _askew("b3", -0.25)
+    ps3 = [_found("b3", 24.0 * k, 1.0) for k in range(1, 5)]
+    bins = [make_bin(b) for b in ("b1", "b2", "b3")]
+    models = estimate_models(bins, rs + rs2 + rs3, now=at(110.6), pickups=ps + ps2 + ps3)
+    assert [m.offset for m in models.values()] == [None, None, None]
+    assert sensor_offsets(rs + rs2 + rs3, ps + ps2 + ps3, models) == {}
+
+
+def test_a_sensor_whose_offset_is_corrected_is_not_also_named_misread() -> None:
+    """b1's and b3's sensors missed their crews' fills by 75 points: each is named reading
+    too empty or too full, unless its model corrects an offset (its own note names it)."""
+    rs = _twice("b1", 0.1, 0.15) + _twice("b3", 0.95, 0.95)
+    ps = [_found("b1", 8.0, 0.9), _found("b3", 8.0, 0.2)]
+    models = {b: _rate_model(b, 0.01) for b in ("b1", "b3")}
+    assert [n[:6] for n in under_read_notes(rs, ps, since=at(0), tz=CET, models=models)] == [
+        "bin b1"
+    ]
+    assert [n[:6] for n in over_read_notes(rs, ps, since=at(0), tz=CET, models=models)] == [
+        "bin b3"
+    ]
+    off = SensorOffset(fill=0.3, pickups=3, last_at=at(8.0))
+    fixed = {b: dataclasses.replace(m, offset=off) for b, m in models.items()}
+    assert under_read_notes(rs, ps, since=at(0), tz=CET, models=fixed) == ()
+    assert over_read_notes(rs, ps, since=at(0), tz=CET, models=fixed) == ()
