@@ -73,13 +73,20 @@ class SimConfig:
     # without a fill
     lift_scales: bool = False
     crew_fills: bool = True
+    # (scenarios only) an askew_share of the sensor bins have sensors that read askew
+    # (mounted askew, set to another bin's depth): askew_fill is added to each of their
+    # level readings (< 0: they read too empty), which stay in 0..1
+    askew_share: float = 0.0
+    askew_fill: float = -0.3
 
     def __post_init__(self) -> None:
         if self.step_h <= 0 or self.reading_every_h <= 0 or self.collection_every_days < 1:
             raise FleetDataError("SimConfig: step_h, reading_every_h > 0, collection days >= 1")
         if not (self.density_factor > 0 and self.density_sigma_log >= 0):
             raise FleetDataError("SimConfig: density_factor must be > 0, density_sigma_log >= 0")
-        for name in ("weigh_share", "weight_only_share"):
+        if not -1.0 <= self.askew_fill <= 1.0:
+            raise FleetDataError(f"SimConfig: askew_fill must be in [-1, 1], got {self.askew_fill}")
+        for name in ("weigh_share", "weight_only_share", "askew_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise FleetDataError(
                     f"SimConfig: {name} must be in [0, 1], got {getattr(self, name)}"

@@ -85,6 +85,7 @@ class _Exogenous:
     density: FloatArray  # (n,) true bulk density of each bin's contents, kg per litre
     weighs: NDArray[np.bool_]  # (n,) whose sensor also reports the weight of its contents
     weight_only: NDArray[np.bool_]  # (n,) of those, whose sensor reports the weight alone
+    askew: FloatArray  # (n,) added to each level reading of the bin (0: its sensor reads true)
 
 
 @dataclass(slots=True)
@@ -143,6 +144,7 @@ class CitySim:
         schedule = _reading_schedule(rng, bins, steps, config)
         pick_noise = rng.standard_normal((n, steps))
         density, weighs, weight_only = _weighing(bins, np.random.default_rng([seed, 1]), config)
+        askew = _askew(bins, np.random.default_rng([seed, 2]), config)
         ex = _Exogenous(
             inc=inc,
             base_rate_per_h=base,
@@ -152,6 +154,7 @@ class CitySim:
             density=density,
             weighs=weighs,
             weight_only=weight_only,
+            askew=askew,
             **schedule,  # type: ignore[arg-type]
         )
         return cls(
@@ -329,7 +332,7 @@ class CitySim:
         h = ex.read_h[lo:hi]
         before = h < t_e[i]
         true = np.where(before, f0[i] + (h - k) * rate[i], res[i] + (h - t_e[i]) * rate[i])
-        val = np.minimum(true, 1.0) + cfg.noise_sd * ex.read_noise[lo:hi]
+        val = np.minimum(true, 1.0) + ex.askew[i] + cfg.noise_sd * ex.read_noise[lo:hi]
         spike = ex.read_spike[lo:hi]
         val = np.clip(np.where(np.isnan(spike), val, spike), 0.0, 1.0)
         kg = np.clip(true, 0.0, 1.0) * ex.density[i]  # kg per litre of capacity, x capacity_l below
@@ -390,6 +393,15 @@ def _weighing(
     weighs = sensors & (rng.random(n) < cfg.weigh_share)
     weight_only = weighs & (rng.random(n) < cfg.weight_only_share)
     return planned * cfg.density_factor * spread, weighs, weight_only
+
+
+def _askew(bins: Sequence[Bin], rng: np.random.Generator, cfg: SimConfig) -> FloatArray:
+    """What each bin's sensor adds to its level readings: ``cfg.askew_fill`` for an
+    ``askew_share`` of the sensor bins, 0 for the others. ``rng`` is a stream of its own:
+    the city's other draws do not depend on it."""
+    sensors = np.array([b.has_sensor for b in bins], dtype=bool)
+    askew = sensors & (rng.random(len(bins)) < cfg.askew_share)
+    return np.where(askew, cfg.askew_fill, 0.0)
 
 
 def _reading_schedule(

@@ -60,6 +60,8 @@ def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped
         ({"fleet": {"shift": ["06:00", "06:00"]}}, "must end after it starts, got 06:00:00"),
         ({"fleet": {"break_window": ["15:00", "16:00"]}}, "lies outside its shift"),
         ({"fleet": {"break_s": 99999}}, "ends after its shift 06:00:00-14:00:00"),
+        ({"sim": {"askew_share": 1.5}}, "askew_share must be in [0, 1], got 1.5"),
+        ({"sim": {"askew_fill": 2.0}}, "askew_fill must be in [-1, 1], got 2.0"),
         ({"fleet": {"truck_height_m": 380}}, "fleet.truck_height_m=380.0 must be in (0, 6.0]"),
         ({"fleet": {"truck_weight_kg": 0}}, "fleet.truck_weight_kg=0.0 must be in (0, 100000]"),
         ({"fleet": {"truck_height_m": "3.8"}}, "'fleet.truck_height_m' must be int/float"),

@@ -177,6 +177,27 @@ def test_sensors_that_only_weigh_give_fills_at_the_planning_density(midnight: da
     assert rest == [r for r in both.readings if not only.ex.weight_only[index[r.bin_id]]]
 
 
+def test_askew_sensors_read_off_by_their_fill_and_move_nothing_else(midnight: datetime) -> None:
+    """An askew_share of the sensor bins read askew_fill off the true fill (noise-free
+    sensors here), kept in 0..1; the other bins' readings, and the city, are those of a city
+    whose sensors all read true."""
+    true = dataclasses.replace(WEIGHED, weigh_share=0.0)
+    askew = dataclasses.replace(true, askew_share=0.5, askew_fill=-0.3)
+    plain, off = _sim(midnight, config=true), _sim(midnight, config=askew)
+    for sim in (plain, off):
+        sim.advance_day()
+    assert np.array_equal(plain.fill, off.fill)
+    sensors = np.array([b.has_sensor for b in off.bins])
+    assert (off.ex.askew != 0).any() and (off.ex.askew[sensors] == 0).any()
+    assert set(off.ex.askew[~sensors]) == {0.0} and set(off.ex.askew) == {0.0, -0.3}
+    index = {b.bin_id: i for i, b in enumerate(off.bins)}
+    truth = {(r.bin_id, r.at): r.fill_fraction for r in plain.readings}
+    assert len(truth) == len(off.readings)
+    for r in off.readings:
+        want = max(truth[(r.bin_id, r.at)] + off.ex.askew[index[r.bin_id]], 0.0)
+        assert r.fill_fraction == pytest.approx(want)
+
+
 @pytest.mark.parametrize(
     ("config", "match"),
     [
@@ -185,6 +206,8 @@ def test_sensors_that_only_weigh_give_fills_at_the_planning_density(midnight: da
         (lambda: SimConfig(density_factor=0.0), "density_factor"),
         (lambda: SimConfig(density_sigma_log=-0.1), "density_sigma_log"),
         (lambda: SimConfig(lift_scales="yes"), "lift_scales"),  # type: ignore[arg-type]
+        (lambda: SimConfig(askew_share=2.0), "askew_share"),
+        (lambda: SimConfig(askew_fill=-1.5), "askew_fill"),
     ],
 )
 def test_bad_weighing_settings_are_errors(config: object, match: str) -> None:
