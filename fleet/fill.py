@@ -862,25 +862,39 @@ Misread = tuple[FillReading, FillReading, PickupRecord]  # two readings, then th
 
 
 def _read_and_found(
-    readings: Sequence[FillReading], pickups: Sequence[PickupRecord]
+    readings: Sequence[FillReading],
+    pickups: Sequence[PickupRecord],
+    since: datetime | None = None,
 ) -> dict[str, list[Misread]]:
-    """Per bin, in time order, each pickup with a fill found whose sensor read the bin
-    twice or more before it (a reading at the time of the pickup may be after it), the
-    last time at most :data:`MISREAD_WITHIN_H` hours before,
+    """Per bin, in time order, each pickup (from ``since`` on, when given) with a fill
+    found whose sensor read the bin twice or more before it (a reading at the time of the
+    pickup may be after it), the last time at most :data:`MISREAD_WITHIN_H` hours before,
     with no other emptying since the reading before that: (that reading, the last, the
     pickup). Only fills read and found as such count, not fills derived from a weight (a
     wrong density would tell the same)."""
+    found = sorted(
+        (
+            p
+            for p in pickups
+            if p.fill_fraction is not None
+            and not p.fill_from_weight
+            and (since is None or p.at >= since)
+        ),
+        key=lambda p: p.at,
+    )
+    wanted = {p.bin_id for p in found}
     read: dict[str, list[FillReading]] = defaultdict(list)
-    for r in sorted(readings, key=_time_order):
-        if not r.fill_from_weight:
+    for r in readings:
+        if r.bin_id in wanted and not r.fill_from_weight:
             read[r.bin_id].append(r)
+    for own in read.values():
+        own.sort(key=_time_order)
     emptied: dict[str, list[datetime]] = defaultdict(list)
     for p in pickups:
-        emptied[p.bin_id].append(p.at)
+        if p.bin_id in wanted:
+            emptied[p.bin_id].append(p.at)
     out: dict[str, list[Misread]] = defaultdict(list)
-    for p in sorted(pickups, key=lambda p: p.at):
-        if p.fill_fraction is None or p.fill_from_weight:
-            continue
+    for p in found:
         own = read.get(p.bin_id, [])
         last = bisect.bisect_left(own, p.at, key=lambda r: r.at)  # the readings before p
         if last < 2:
@@ -903,10 +917,10 @@ def _misreads(
     before it, as ``gap(reading, fill found, pickup time)`` measures it (fractions of the
     bin). Two readings, so that one glitch (a spike) names no sensor."""
     found: dict[str, Misread] = {}
-    for bid, seen in _read_and_found(readings, pickups).items():
+    for bid, seen in _read_and_found(readings, pickups, since).items():
         for before, r, p in seen:
             fill = p.fill_fraction
-            if p.at < since or fill is None:
+            if fill is None:
                 continue
             if min(gap(x, fill, p.at) for x in (before, r)) >= MISREAD_FILL:
                 found[bid] = (before, r, p)
