@@ -761,16 +761,25 @@ def estimate_models(
         collection after the last reading resets the state to 0.0 at that time. When given,
         a bin missing from it counts as not collected (a lone low last reading is a spike).
     """
-    readings, pickups, reports = list(readings), list(pickups), list(reports)
-    models = _estimate_models(bins, readings, reports, now, last_emptied, pickups, config)
+    readings, pickups = list(readings), list(pickups)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise FleetDataError(f"now {now.isoformat()} has no time zone; add an offset")
+    by_bin, _ = match_reports(bins, reports, config.report_match_m)
+    models, pools = _estimate_models(bins, readings, by_bin, now, last_emptied, pickups, config)
     offsets = sensor_offsets(
         [r for r in readings if r.at <= now], [p for p in pickups if p.at <= now], models, config
     )
     if not offsets:
         return models
-    fixed = [c for r in readings if (c := _corrected(r, offsets.get(r.bin_id))) is not None]
-    models = _estimate_models(bins, fixed, reports, now, last_emptied, pickups, config)
-    return {b: replace(m, offset=offsets[b]) if b in offsets else m for b, m in models.items()}
+    askew = [b for b in bins if b.bin_id in offsets]  # fitted again, with the city's pools
+    fixed = [
+        c
+        for r in readings
+        if r.bin_id in offsets and (c := _corrected(r, offsets[r.bin_id])) is not None
+    ]
+    theirs = [p for p in pickups if p.bin_id in offsets]
+    again, _ = _estimate_models(askew, fixed, by_bin, now, last_emptied, theirs, config, pools)
+    return models | {b: replace(m, offset=offsets[b]) for b, m in again.items()}
 
 
 def _corrected(r: FillReading, offset: SensorOffset | None) -> FillReading | None:
@@ -783,18 +792,28 @@ def _corrected(r: FillReading, offset: SensorOffset | None) -> FillReading | Non
     return replace(r, fill_fraction=min(max(r.fill_fraction + offset.fill, 0.0), MAX_FILL))
 
 
+@dataclass(frozen=True, slots=True)
+class _Pools:
+    """What a city's bins share: each stream's weekday pattern (``factors``), and the rates
+    of each street's, stream's and the city's sensor bins (``groups``)."""
+
+    factors: dict[str, FloatArray]
+    groups: dict[tuple[str, ...], tuple[float, float, FloatArray]]
+
+
 def _estimate_models(
     bins: Sequence[Bin],
     readings: Sequence[FillReading],
-    reports: Sequence[CitizenReport],
+    reports: Mapping[str, Sequence[CitizenReport]],
     now: datetime,
     last_emptied: Mapping[str, datetime] | None,
     pickups: Sequence[PickupRecord],
     config: FillConfig,
-) -> dict[str, FillModel]:
-    """The models of :func:`estimate_models`, from the readings as given."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise FleetDataError(f"now {now.isoformat()} has no time zone; add an offset")
+    pools: _Pools | None = None,
+) -> tuple[dict[str, FillModel], _Pools]:
+    """The models of :func:`estimate_models` of ``bins``, from the readings as given, and
+    the pools they were made with: ``pools`` when given (a few of a city's bins fitted
+    again), else their own. ``reports``: by bin id, matched among the city's bins."""
     by_id = {b.bin_id: b for b in bins}
     per_bin = _per_known_bin(readings, by_id, now, "readings")
     found = _per_known_bin(pickups, by_id, now, "pickups")
@@ -819,24 +838,25 @@ def _estimate_models(
         )
         for i, rs in per_bin.items()
     ]
-    pooled = _pooled_factors(fits)
+    factors = pools.factors if pools is not None else _pooled_factors(fits)
     models: dict[str, FillModel] = {}
     for b, f in fits:
-        m = finish_sensor_fit(f, pooled.get(b.stream), config)
+        m = finish_sensor_fit(f, factors.get(b.stream), config)
         if m is not None:
             models[b.bin_id] = m
-    groups = _group_medians((by_id[i], m) for i, m in models.items())
+    if pools is None:
+        pools = _Pools(factors, _group_medians((by_id[i], m) for i, m in models.items()))
     for b in bins:
         if b.bin_id not in models:
-            model = _borrowed_model(b, per_bin.get(b.bin_id, []), groups, now, config)
+            model = _borrowed_model(b, per_bin.get(b.bin_id, []), pools.groups, now, config)
             models[b.bin_id] = _with_pickups(model, found.get(b.bin_id, []), config)
         models[b.bin_id] = _apply_known_emptying(models[b.bin_id], emptied.get(b.bin_id), now)
-    by_bin, _ = match_reports(bins, reports, config.report_match_m)
-    for bid, rs in by_bin.items():
-        models[bid] = apply_reports(models[bid], rs, now=now, cfg=config)
+    for bid, rs in reports.items():
+        if bid in models:
+            models[bid] = apply_reports(models[bid], rs, now=now, cfg=config)
     for bid, st in stuck.items():
         models[bid] = replace(models[bid], stuck=st)
-    return models
+    return models, pools
 
 
 def stuck_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
