@@ -953,6 +953,17 @@ def _grown(model: FillModel, r: FillReading, at: datetime) -> FillForecast:
     return fresh.fill_at(at)
 
 
+def _growth_h(model: FillModel, spans: Sequence[tuple[datetime, datetime]]) -> FloatArray:
+    """The weekday-weighted hours of each (start, end) span at ``model``'s weekday pattern
+    (its fill grows ``model.rate_per_h`` times that): one array call for them all."""
+    first = min(a for a, _ in spans)
+    ref = replace(model, anchor_at=first)
+    x = np.array([(hours_between(first, a), hours_between(first, b)) for a, b in spans])
+    e = ref.effective_hours(x.ravel()).reshape(-1, 2)
+    out: FloatArray = e[:, 1] - e[:, 0]
+    return out
+
+
 def sensor_offsets(
     readings: Sequence[FillReading],
     pickups: Sequence[PickupRecord],
@@ -960,37 +971,34 @@ def sensor_offsets(
     cfg: FillConfig = FillConfig(),
 ) -> dict[str, SensorOffset]:
     """The sensors that read their bins off the fills their crews found, the same way each
-    time: per bin, of its last :data:`OFFSET_PICKUPS` pickups of :func:`_read_and_found`
-    (none full, read full or forecast full: a full bin hides how full; none read empty:
-    a sensor reading too empty reads 0 up to its offset), at least
-    :data:`OFFSET_MIN_PICKUPS` whose fill found less the last reading grown to the pickup
-    at ``models``' rate all miss by at least half :data:`OFFSET_MIN_FILL`, on one side,
-    and by :data:`OFFSET_MIN_FILL` or more in median. A stuck sensor
-    (:attr:`FillModel.stuck`) is not read for it."""
+    time: per bin, of its last :data:`OFFSET_PICKUPS` pickups of :func:`_read_and_found`,
+    those not full, read full or forecast full (a full bin hides how full) nor read empty
+    (a sensor reading too empty reads 0 up to its offset), when :data:`OFFSET_MIN_PICKUPS`
+    or more, whose fill found less the last reading grown to the pickup at ``models``'
+    rate all miss by at least half :data:`OFFSET_MIN_FILL`, on one side, and by
+    :data:`OFFSET_MIN_FILL` or more in median. A stuck sensor (:attr:`FillModel.stuck`) is
+    not read for it."""
     out: dict[str, SensorOffset] = {}
     for bid, seen in _read_and_found(readings, pickups).items():
         model = models.get(bid)
-        if model is None or model.stuck is not None:
+        last = seen[-OFFSET_PICKUPS:]
+        if model is None or model.stuck is not None or len(last) < OFFSET_MIN_PICKUPS:
             continue
-        misses: list[float] = []
-        last_at: datetime | None = None
-        for _, r, p in reversed(seen):
-            grown = _grown(model, r, p.at).expected
-            fill = p.fill_fraction
-            if fill is None or max(r.fill_fraction, fill, grown) >= cfg.saturated:
-                continue
-            if r.fill_fraction <= 0.0:  # a sensor reading too empty reads 0 up to its offset
-                continue
-            misses.append(fill - grown)
-            last_at = last_at or p.at
-            if len(misses) == OFFSET_PICKUPS:
-                break
-        if len(misses) < OFFSET_MIN_PICKUPS or last_at is None:
+        grown = model.rate_per_h * _growth_h(model, [(r.at, p.at) for _, r, p in last])
+        used = [
+            (fill - (r.fill_fraction + g), p.at)
+            for (_, r, p), g in zip(last, grown, strict=True)
+            if (fill := p.fill_fraction) is not None
+            and r.fill_fraction > 0.0
+            and max(r.fill_fraction, fill, r.fill_fraction + g) < cfg.saturated
+        ]
+        if len(used) < OFFSET_MIN_PICKUPS:
             continue
+        misses = [m for m, _ in used]
         median = float(np.median(misses))
         same = all(m * median > 0 and abs(m) >= OFFSET_MIN_FILL / 2 for m in misses)
         if same and abs(median) >= OFFSET_MIN_FILL:
-            out[bid] = SensorOffset(fill=median, pickups=len(misses), last_at=last_at)
+            out[bid] = SensorOffset(fill=median, pickups=len(used), last_at=used[-1][1])
     return out
 
 
