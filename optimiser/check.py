@@ -895,6 +895,8 @@ class _Resumed:
             self._after(visits, cut)
         elif done:  # standing whole: still where and as loaded as reported
             self._from_report(visits, cut, finished=self._finished())
+        else:  # standing whole, nothing done: on its way to its first bin, as it left
+            self._loads_from(visits[0])
         return self.out
 
     def _driven_done(self) -> dict[tuple[str, int], Visit]:
@@ -1006,6 +1008,12 @@ class _Resumed:
                 f"its rest of the day goes on from row {at.location}, reported at row "
                 f"{prog.location}",
             )
+        self._loads_from(at)
+
+    def _loads_from(self, at: Visit) -> None:
+        """The rest of the day goes on from visit ``at`` with the loads reported
+        (``done_load``; a truck reported fuller than it holds is taken as full)."""
+        prog = self.prog
         want = (
             min(prog.volume_l, self.v.capacity_l),
             min(prog.weight_kg, self.v.capacity_kg),

@@ -756,7 +756,7 @@ def _stood_down(
             continue
         rest = _rest(old, prog)
         held = _held_up(old, prog)
-        away = _away(prefixes.get(v.ref, []), prog)
+        away = _away(prefixes.get(v.ref, []), prog, old)
         if v.off_duty:
             if not rest and old.visits[-1].location == w.end:
                 continue  # its work done, it ends its day as planned
@@ -783,13 +783,17 @@ def _stood_down(
     return _Stood(plan=plan, reasons=reasons, notes=tuple(notes))
 
 
-def _away(prefix: Sequence[Visit], prog: Progress | None) -> bool:
-    """Whether truck ``prog``, with work done, is reported elsewhere than its last visit
-    done (``prefix``: its visits done, as planned) or with other loads than planned there:
-    the route being driven, standing whole, would show it at its planned place."""
-    if prog is None or not prog.done or not prefix:
+def _away(prefix: Sequence[Visit], prog: Progress | None, old: Route) -> bool:
+    """Whether truck ``prog`` is reported where the route being driven, ``old``, standing
+    whole, cannot have it: with work done, elsewhere than its last visit done (``prefix``:
+    its visits done, as planned) or with other loads than planned there; with nothing
+    done, out of its depot (``prefix``: its START, set out by its report) with other loads
+    than it left with, or with no work planned (no way it is on to its first bin)."""
+    if prog is None or not prefix:
         return False
     last = [x for x in prefix if x.kind is not VisitKind.BREAK][-1]
+    if not prog.done:
+        return not old.used or _loads(last) != _loads(prog)
     return last.location != prog.location or _loads(last) != _loads(prog)
 
 

@@ -1096,6 +1096,39 @@ def test_a_truck_done_reported_at_its_last_visit_after_its_planned_return_drives
     assert kit.route_of(reroute(day, plan, [in_time], [], FAST), route.vehicle_ref) == route
 
 
+def test_when_the_plan_stands_a_truck_with_nothing_done_reported_loaded_goes_on_from_there(
+    kit, day
+) -> None:
+    """No plan goes on (the only site closed at 12:00, truck a loaded at 13:00). Truck b
+    has done none of its route and is reported at 07:00 out of its depot with 100 l on
+    board (waste it took off its plan): the plan that stood showed it leaving its depot
+    empty. Now it goes on from where it was reported, with that load; the checker, told
+    the plan stands, holds a truck with nothing done to its load too."""
+    day = dataclasses.replace(day, sites=(kit.site(window_s=(0, 12 * 3600)),))
+    plan = kit.solved(day)
+    a = next(r for r in plan.routes if r.used)
+    b = next(r for r in plan.routes if r.vehicle_ref != a.vehicle_ref)
+    here = next(s.location for s in day.stops if s.location != b.visits[0].location)
+    off = Progress(
+        vehicle_ref=b.vehicle_ref,
+        done=(),
+        location=here,
+        time_s=max(b.visits[0].end_s, 7 * 3600),
+        volume_l=100,
+        weight_kg=10,
+        daily_l=100,
+        daily_kg=10,
+    )
+    progress = [_late(a, 2, 13 * 3600), off]
+    assert check_reroute(day, plan, plan, progress, stands=True) != []  # the old answer
+    new = reroute(day, plan, progress, [], FAST)
+    assert plan_stands(new), new.notes
+    moved = kit.route_of(new, b.vehicle_ref)
+    at = next(x for x in moved.visits if x.kind is VisitKind.WAYPOINT)
+    assert (at.location, at.volume_l) == (here, 100)
+    assert any(n.startswith(f"{b.vehicle_ref} was reported away from its route") for n in new.notes)
+
+
 def test_when_the_plan_stands_a_truck_reported_away_goes_on_from_where_it_is(kit, day) -> None:
     """No plan goes on (the only site closed at 12:00, a truck loaded at 13:00), and the
     truck is reported away from its route (at another bin's place, with more on board):
