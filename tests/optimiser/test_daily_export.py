@@ -2656,37 +2656,42 @@ def test_a_sensor_reading_below_its_crews_fills_is_corrected_in_the_plan(
     )
 
 
-def test_a_plan_names_a_sensor_its_crew_found_reading_too_full(
+@pytest.mark.parametrize(
+    ("first", "then", "found", "why"),
+    [
+        (
+            0.94,
+            0.95,
+            0.2,
+            "the sensor reads too full (stuck, dirty, or a bag on it) and may call the bin "
+            "full again",
+        ),
+        (
+            0.08,
+            0.1,
+            0.9,
+            "the sensor reads too empty (tilted, its echo off a wall or a bulky item) and may "
+            "let the bin overflow unplanned, unless waste was dumped in it meanwhile",
+        ),
+    ],
+)
+def test_a_plan_names_a_sensor_its_crew_found_reading_too_full_or_too_empty(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    first: float,
+    then: float,
+    found: float,
+    why: str,
 ) -> None:
-    """b3's sensor read 94 % at 04:30 and 95 % at 06:30 the day before; its crew emptied
-    it at 07:30 and found it 20 % full: the plan's notes tell the dispatcher to check that
-    sensor (it will call the bin full again), and name no other bin."""
+    """b3's sensor read 94 % at 04:30 and 95 % at 06:30 the day before, and its crew
+    emptied it at 07:30 and found it 20 % full (it will call the bin full again); or it
+    read 8 % and 10 %, and the crew found it 90 % full, which b3's fill rate cannot explain
+    (its forecast may let it overflow unplanned): the plan's notes tell the dispatcher to
+    check that sensor, and name no other bin."""
     inventory, readings, reports = tiny_city
-    day = _plan(inventory, _read_b3(readings, 0.94, 0.95), reports, pickups=[_found_b3(0.2)])
+    day = _plan(inventory, _read_b3(readings, first, then), reports, pickups=[_found_b3(found)])
     checks = [n for n in day.plan.notes if "check the sensor" in n and "too " in n]
     before = DAY - timedelta(days=1)
     assert checks == [
-        f"bin b3: its sensor read 94% at {before} 04:30 and 95% at {before} 06:30, its crew "
-        "found it 20% full at 07:30: the sensor reads too full (stuck, dirty, or a bag on "
-        "it) and may call the bin full again; check the sensor"
-    ]
-
-
-def test_a_plan_names_a_sensor_its_crew_found_reading_too_empty(
-    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
-) -> None:
-    """b3's sensor read 8 % at 04:30 and 10 % at 06:30 the day before; its crew emptied it
-    at 07:30 and found it 90 % full, which b3's fill rate cannot explain: the plan's notes
-    tell the dispatcher to check that sensor (its forecast may let the bin overflow
-    unplanned), and name no other bin."""
-    inventory, readings, reports = tiny_city
-    day = _plan(inventory, _read_b3(readings, 0.08, 0.1), reports, pickups=[_found_b3(0.9)])
-    checks = [n for n in day.plan.notes if "check the sensor" in n and "too " in n]
-    before = DAY - timedelta(days=1)
-    assert checks == [
-        f"bin b3: its sensor read 8% at {before} 04:30 and 10% at {before} 06:30, its crew "
-        "found it 90% full at 07:30: the sensor reads too empty (tilted, its echo off a wall "
-        "or a bulky item) and may let the bin overflow unplanned, unless waste was dumped in "
-        "it meanwhile; check the sensor"
+        f"bin b3: its sensor read {first:.0%} at {before} 04:30 and {then:.0%} at {before} "
+        f"06:30, its crew found it {found:.0%} full at 07:30: {why}; check the sensor"
     ]
