@@ -34,6 +34,7 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
     density_factor = 2.0      # true densities: x2 the planning ones, bins +-30 %, and every
     density_sigma_log = 0.3   # sensor also weighs (plans then load bins at what they show)
     weigh_share = 1.0
+    askew_share = 0.1         # a tenth of the sensors read askew_fill (default -0.3) off
 
     [[policies]]
     name = "fixed-2d"
