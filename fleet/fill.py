@@ -859,23 +859,70 @@ def _estimate_models(
     return models, pools
 
 
+SENSOR_ISSUES = ("stuck", "offset", "reads_too_full", "reads_too_empty")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SensorCheck:
+    """A bin whose sensor a crew should check: a line of the maintenance list.
+
+    Attributes
+    ----------
+    bin_id : str
+        The bin.
+    issue : str
+        One of :data:`SENSOR_ISSUES`: stuck (:func:`stuck_notes`), reading off its crews'
+        fills and corrected (:func:`offset_notes`), reading too full or too empty at a
+        pickup (:func:`over_read_notes`, :func:`under_read_notes`).
+    note : str
+        What was seen, as the plan's note says it.
+    """
+
+    bin_id: str
+    issue: str
+    note: str
+
+
+def sensor_checks(
+    readings: Sequence[FillReading],
+    pickups: Sequence[PickupRecord],
+    since: datetime,
+    tz: tzinfo,
+    models: Mapping[str, FillModel],
+) -> tuple[SensorCheck, ...]:
+    """The bins whose sensors a crew should check, by issue (in :data:`SENSOR_ISSUES`'
+    order), then bin id: stuck or offset as ``models`` found them, reading too full or
+    too empty at a pickup from ``since`` on (times local in ``tz``)."""
+    return (
+        *_stuck_checks(models, tz),
+        *_offset_checks(models, tz),
+        *_over_read_checks(readings, pickups, since, tz, models),
+        *_under_read_checks(readings, pickups, since, tz, models),
+    )
+
+
 def stuck_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
     """One note per bin whose sensor is stuck (:attr:`FillModel.stuck`), by bin id: the
     value it repeats, since when, and what its forecast uses instead (times local in ``tz``).
     """
-    notes = []
+    return tuple(c.note for c in _stuck_checks(models, tz))
+
+
+def _stuck_checks(models: Mapping[str, FillModel], tz: tzinfo) -> list[SensorCheck]:
+    checks = []
     for bid, m in sorted(models.items()):
         st = m.stuck
         if st is None:
             continue
         since, last = (f"{t.astimezone(tz):%Y-%m-%d %H:%M}" for t in (st.since, st.last_at))
-        notes.append(
+        note = (
             f"bin {bid}: its sensor has read {st.fill:.0%} at each of its {st.readings} "
             f"readings {since} - {last}: stuck; its readings after {since} are left out and "
             "its fill is forecast from there at its usual rate (a logged collection resets "
             "it); check the sensor"
         )
-    return tuple(notes)
+        checks.append(SensorCheck(bin_id=bid, issue="stuck", note=note))
+    return checks
 
 
 Misread = tuple[FillReading, FillReading, PickupRecord]  # two readings, then the pickup
@@ -1005,20 +1052,25 @@ def sensor_offsets(
 def offset_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
     """One note per bin whose sensor reads off its crews' fills (:attr:`FillModel.offset`),
     by bin id: by how much, at how many pickups, and that its readings were corrected."""
-    notes = []
+    return tuple(c.note for c in _offset_checks(models, tz))
+
+
+def _offset_checks(models: Mapping[str, FillModel], tz: tzinfo) -> list[SensorCheck]:
+    checks = []
     for bid, m in sorted(models.items()):
         off = m.offset
         if off is None:
             continue
         low = off.fill > 0
-        notes.append(
+        note = (
             f"bin {bid}: its sensor read {abs(off.fill):.0%} {'below' if low else 'above'} "
             f"the fill its crews found at its last {off.pickups} pickups (the latest "
             f"{off.last_at.astimezone(tz):%Y-%m-%d %H:%M}): its readings are "
             f"{'raised' if low else 'lowered'} by that much for its forecast; check the "
             "sensor (its mounting, or the bin depth it is set to)"
         )
-    return tuple(notes)
+        checks.append(SensorCheck(bin_id=bid, issue="offset", note=note))
+    return checks
 
 
 def _misread_note(bid: str, misread: Misread, tz: tzinfo, why: str) -> str:
@@ -1031,15 +1083,19 @@ def _misread_note(bid: str, misread: Misread, tz: tzinfo, why: str) -> str:
     )
 
 
-def _misread_notes(
-    found: Mapping[str, Misread], models: Mapping[str, FillModel], tz: tzinfo, why: str
-) -> tuple[str, ...]:
-    """The notes of ``found`` by bin id, but of bins whose sensors' offsets are corrected."""
-    return tuple(
-        _misread_note(bid, m, tz, why)
+def _misread_checks(
+    found: Mapping[str, Misread],
+    models: Mapping[str, FillModel],
+    tz: tzinfo,
+    issue: str,
+    why: str,
+) -> list[SensorCheck]:
+    """The checks of ``found`` by bin id, but of bins whose sensors' offsets are corrected."""
+    return [
+        SensorCheck(bin_id=bid, issue=issue, note=_misread_note(bid, m, tz, why))
         for bid, m in sorted(found.items())
         if bid not in models or models[bid].offset is None
-    )
+    ]
 
 
 def over_read_notes(
@@ -1055,9 +1111,19 @@ def over_read_notes(
     (:func:`offset_notes` names it).
     The forecast is not changed (the pickup empties the bin), but the sensor is likely to
     call the bin full again: the dispatcher has it checked."""
+    return tuple(c.note for c in _over_read_checks(readings, pickups, since, tz, models or {}))
+
+
+def _over_read_checks(
+    readings: Sequence[FillReading],
+    pickups: Sequence[PickupRecord],
+    since: datetime,
+    tz: tzinfo,
+    models: Mapping[str, FillModel],
+) -> list[SensorCheck]:
     why = "the sensor reads too full (stuck, dirty, or a bag on it) and may call the bin full again"
     found = _misreads(readings, pickups, since, lambda r, fill, _: r.fill_fraction - fill)
-    return _misread_notes(found, models or {}, tz, why)
+    return _misread_checks(found, models, tz, "reads_too_full", why)
 
 
 def under_read_notes(
@@ -1075,7 +1141,16 @@ def under_read_notes(
     from that sensor, is likely to call the bin emptier than it is, and the bin to overflow
     unplanned: the dispatcher has the sensor checked (unless waste was dumped in the bin in
     those hours)."""
+    return tuple(c.note for c in _under_read_checks(readings, pickups, since, tz, models))
 
+
+def _under_read_checks(
+    readings: Sequence[FillReading],
+    pickups: Sequence[PickupRecord],
+    since: datetime,
+    tz: tzinfo,
+    models: Mapping[str, FillModel],
+) -> list[SensorCheck]:
     def gap(r: FillReading, fill: float, at: datetime) -> float:
         model = models.get(r.bin_id)
         return fill - (r.fill_fraction if model is None else _grown(model, r, at).high)
@@ -1084,7 +1159,8 @@ def under_read_notes(
         "the sensor reads too empty (tilted, its echo off a wall or a bulky item) and may "
         "let the bin overflow unplanned, unless waste was dumped in it meanwhile"
     )
-    return _misread_notes(_misreads(readings, pickups, since, gap), models, tz, why)
+    found = _misreads(readings, pickups, since, gap)
+    return _misread_checks(found, models, tz, "reads_too_empty", why)
 
 
 def _stuck_sensors(

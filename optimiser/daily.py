@@ -19,14 +19,7 @@ from typing import NamedTuple, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from fleet.density import carry_measured, planned_at_densities
-from fleet.fill import (
-    MISREAD_DAYS,
-    estimate_models,
-    offset_notes,
-    over_read_notes,
-    stuck_notes,
-    under_read_notes,
-)
+from fleet.fill import MISREAD_DAYS, SensorCheck, estimate_models, sensor_checks
 from fleet.forecast import FillModel
 from fleet.models import (
     Action,
@@ -112,6 +105,9 @@ class DayPlan:
     every drivable street), with the reason: left out before solving, unserved all the same.
     ``missed`` lists the bin visits done whose crew could not empty the bin (stop refs):
     passed, nothing taken; the KPIs count none of them collected.
+    ``sensor_checks`` lists the bins whose sensors a crew should check (stuck, reading off
+    and corrected, reading too full or too empty at a pickup), each also a plan note: the
+    maintenance list of a plan made from readings (:func:`plan_day`).
     """
 
     plan_date: date
@@ -130,6 +126,7 @@ class DayPlan:
     off_route_loads: tuple[tuple[str, str, int, int, int], ...] = ()
     unplaced: tuple[Unserved, ...] = ()
     missed: tuple[str, ...] = ()
+    sensor_checks: tuple[SensorCheck, ...] = ()
 
     @property
     def midnight(self) -> datetime:
@@ -392,10 +389,9 @@ def plan_day(
         due=due,
     )
     since = datetime.combine(plan_date - timedelta(days=MISREAD_DAYS), time(0), tzinfo=tz)
-    over_read = over_read_notes(readings, pickups, since, tz, models)
-    under_read = under_read_notes(readings, pickups, since, tz, models)
-    sensors = (*stuck_notes(models, tz), *offset_notes(models, tz), *over_read, *under_read)
-    return _noted(day, (*weighed, *sensors))
+    checks = sensor_checks(readings, pickups, since, tz, models)
+    day = dataclasses.replace(day, sensor_checks=checks)
+    return _noted(day, (*weighed, *(c.note for c in checks)))
 
 
 def _noted(day: DayPlan, notes: Sequence[str]) -> DayPlan:

@@ -118,8 +118,9 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
     plan), KPIs, routes, unserved bins with reasons and their kinds (``kind``: an
     ``optimiser.plan.UnservedKind`` value; ``required``: a
     must-collect bin or an alert's; ``alert``: a visit an overflow alert asked for), policy
-    decisions, notes, and the independent checker's violations (empty when every rule
-    holds)."""
+    decisions, notes, the sensors a crew should check (``sensor_checks``: bin id, issue
+    in ``fleet.fill.SENSOR_ISSUES``, note), and the independent checker's violations
+    (empty when every rule holds)."""
     plan = day.plan
     must = {d.bin_id for d in day.decisions if d.action is Action.MUST}
     required = {s.ref for s in day.built.problem.stops if s.required} | {
@@ -161,6 +162,9 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
             for d in day.decisions
         ],
         "notes": list(plan.notes),
+        "sensor_checks": [
+            {"bin_id": c.bin_id, "issue": c.issue, "note": c.note} for c in day.sensor_checks
+        ],
         "violations": [
             {"vehicle_id": v.vehicle_ref, "ref": v.ref, "code": v.code, "message": v.message}
             for v in day.violations

@@ -13,6 +13,7 @@ from fleet.fill import (
     LONE_HIGH_WEIGHT,
     PICKUP_CENSORED_SPAN,
     PICKUP_PRIOR_CYCLES,
+    SENSOR_ISSUES,
     STUCK_AFTER_H,
     FillConfig,
     detect_emptyings,
@@ -24,12 +25,13 @@ from fleet.fill import (
     over_read_notes,
     pickup_rate,
     prepare_sensor_fit,
+    sensor_checks,
     sensor_offsets,
     stuck_notes,
     stuck_sensor,
     under_read_notes,
 )
-from fleet.forecast import FillModel, SensorOffset
+from fleet.forecast import FillModel, SensorOffset, StuckSensor
 from fleet.models import CitizenReport, FillReading, PickupRecord
 from fleet.simulate import SimConfig, simulate_history
 from tests.fleet.conftest import CET, T0, at, make_bin, readings
@@ -683,3 +685,30 @@ def test_a_sensor_whose_offset_is_corrected_is_not_also_named_misread() -> None:
     fixed = {b: dataclasses.replace(m, offset=off) for b, m in models.items()}
     assert under_read_notes(rs, ps, since=at(0), tz=CET, models=fixed) == ()
     assert over_read_notes(rs, ps, since=at(0), tz=CET, models=fixed) == ()
+
+
+def test_the_sensor_checks_list_each_issue_in_order_then_by_bin() -> None:
+    """One maintenance list: stuck sensors, then those read off and corrected, then too
+    full, then too empty at a pickup, each by bin id, with the note the plan gives."""
+    rs = _twice("b9", 0.1, 0.15) + _twice("b1", 0.1, 0.15) + _twice("b3", 0.95, 0.95)
+    ps = [_found("b9", 8.0, 0.9), _found("b1", 8.0, 0.9), _found("b3", 8.0, 0.2)]
+    models = {b: _rate_model(b, 0.01) for b in ("b1", "b3", "b9")}
+    stuck = StuckSensor(at(-80.0), 0.3, 20, at(-1.0))
+    models["b7"] = dataclasses.replace(_rate_model("b7", 0.01), stuck=stuck)
+    off = SensorOffset(fill=-0.25, pickups=4, last_at=at(8.0))
+    models["b2"] = dataclasses.replace(_rate_model("b2", 0.01), offset=off)
+    checks = sensor_checks(rs, ps, at(0), CET, models)
+    assert [(c.issue, c.bin_id) for c in checks] == [
+        ("stuck", "b7"),
+        ("offset", "b2"),
+        ("reads_too_full", "b3"),
+        ("reads_too_empty", "b1"),
+        ("reads_too_empty", "b9"),
+    ]
+    assert [c.issue for c in checks] == sorted((c.issue for c in checks), key=SENSOR_ISSUES.index)
+    assert [c.note for c in checks] == [
+        *stuck_notes(models, CET),
+        *offset_notes(models, CET),
+        *over_read_notes(rs, ps, at(0), CET, models),
+        *under_read_notes(rs, ps, at(0), CET, models),
+    ]

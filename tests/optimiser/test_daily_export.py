@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fleet.errors import FleetDataError
-from fleet.fill import estimate_models
+from fleet.fill import SensorCheck, estimate_models
 from fleet.models import (
     MAX_FILL,
     Action,
@@ -2600,6 +2600,7 @@ def test_a_bin_whose_sensor_froze_is_collected_and_the_plan_says_so(
     assert note.startswith(
         "bin b5: its sensor has read 29% at each of its 13 readings 2026-11-22 00:00"
     )
+    assert made.sensor_checks == (SensorCheck(bin_id="b5", issue="stuck", note=note),)
 
 
 _B3_MORNING = datetime.combine(DAY - timedelta(days=1), time(6, 30), tzinfo=TZ)
@@ -2654,6 +2655,10 @@ def test_a_sensor_reading_below_its_crews_fills_is_corrected_in_the_plan(
         "that much for its forecast; check the sensor (its mounting, or the bin depth it is "
         "set to)"
     )
+    # the maintenance list, in the plan and in plan.json
+    assert day.sensor_checks == (SensorCheck(bin_id="b4", issue="offset", note=note),)
+    assert plan_json(day)["sensor_checks"] == [{"bin_id": "b4", "issue": "offset", "note": note}]
+    assert as_read.sensor_checks == () and plan_json(as_read)["sensor_checks"] == []
 
 
 @pytest.mark.parametrize(
@@ -2695,3 +2700,5 @@ def test_a_plan_names_a_sensor_its_crew_found_reading_too_full_or_too_empty(
         f"bin b3: its sensor read {first:.0%} at {before} 04:30 and {then:.0%} at {before} "
         f"06:30, its crew found it {found:.0%} full at 07:30: {why}; check the sensor"
     ]
+    issue = "reads_too_full" if first > found else "reads_too_empty"
+    assert day.sensor_checks == (SensorCheck(bin_id="b3", issue=issue, note=checks[0]),)
