@@ -106,6 +106,26 @@ def test_a_weighing_sensor_s_bin_is_planned_at_its_measured_density(
     assert any(n.startswith(note) for n in doc["notes"]), doc["notes"]
 
 
+def test_a_plan_lists_the_sensors_to_check(real_app: FastAPI, real_client: TestClient) -> None:
+    """b0's sensor has read 30 % every 12 h for four days: stuck. The plan's JSON lists it
+    in ``sensor_checks`` (a maintenance list: bin, issue, note), as its notes say."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=6)
+    frozen = [
+        {"bin_id": "b0", "at": f"2026-11-{d}T{h}:00:00+02:00", "fill_fraction": 0.3}
+        for d in (21, 22, 23, 24)
+        for h in ("05", "17")
+    ]
+    assert real_client.post("/readings", json=frozen, headers=key).status_code == 200
+    plan = _planned(real_client, key, runtime)
+    doc = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    (check,) = doc["sensor_checks"]
+    assert (check["bin_id"], check["issue"]) == ("b0", "stuck")
+    assert check["note"].startswith("bin b0: its sensor has read 30% at each of its 8 readings")
+    assert check["note"] in doc["notes"]
+
+
 def test_a_bin_without_sensor_emptied_yesterday_is_not_collected_again(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
