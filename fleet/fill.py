@@ -908,21 +908,31 @@ def stuck_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
     return tuple(c.note for c in _stuck_checks(models, tz))
 
 
+def _model_checks(
+    models: Mapping[str, FillModel], issue: str, note: Callable[[str, FillModel], str | None]
+) -> list[SensorCheck]:
+    """A check of ``issue`` per bin, by bin id, whose model ``note`` describes (not None)."""
+    return [
+        SensorCheck(bin_id=bid, issue=issue, note=text)
+        for bid, m in sorted(models.items())
+        if (text := note(bid, m)) is not None
+    ]
+
+
 def _stuck_checks(models: Mapping[str, FillModel], tz: tzinfo) -> list[SensorCheck]:
-    checks = []
-    for bid, m in sorted(models.items()):
+    def note(bid: str, m: FillModel) -> str | None:
         st = m.stuck
         if st is None:
-            continue
+            return None
         since, last = (f"{t.astimezone(tz):%Y-%m-%d %H:%M}" for t in (st.since, st.last_at))
-        note = (
+        return (
             f"bin {bid}: its sensor has read {st.fill:.0%} at each of its {st.readings} "
             f"readings {since} - {last}: stuck; its readings after {since} are left out and "
             "its fill is forecast from there at its usual rate (a logged collection resets "
             "it); check the sensor"
         )
-        checks.append(SensorCheck(bin_id=bid, issue="stuck", note=note))
-    return checks
+
+    return _model_checks(models, "stuck", note)
 
 
 Misread = tuple[FillReading, FillReading, PickupRecord]  # two readings, then the pickup
@@ -1056,21 +1066,20 @@ def offset_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]
 
 
 def _offset_checks(models: Mapping[str, FillModel], tz: tzinfo) -> list[SensorCheck]:
-    checks = []
-    for bid, m in sorted(models.items()):
+    def note(bid: str, m: FillModel) -> str | None:
         off = m.offset
         if off is None:
-            continue
+            return None
         low = off.fill > 0
-        note = (
+        return (
             f"bin {bid}: its sensor read {abs(off.fill):.0%} {'below' if low else 'above'} "
             f"the fill its crews found at its last {off.pickups} pickups (the latest "
             f"{off.last_at.astimezone(tz):%Y-%m-%d %H:%M}): its readings are "
             f"{'raised' if low else 'lowered'} by that much for its forecast; check the "
             "sensor (its mounting, or the bin depth it is set to)"
         )
-        checks.append(SensorCheck(bin_id=bid, issue="offset", note=note))
-    return checks
+
+    return _model_checks(models, "offset", note)
 
 
 def _misread_note(bid: str, misread: Misread, tz: tzinfo, why: str) -> str:
