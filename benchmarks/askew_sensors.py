@@ -22,7 +22,7 @@ from unittest import mock
 import numpy as np
 
 import fleet.fill
-from scenarios.config import load_config
+from scenarios.config import ScenarioError, load_config, with_param
 from scenarios.run import run_scenario
 
 KEYS = ("km", "truck_hours", "overflow_events", "overflow_l", "mean_fill_at_pickup")
@@ -35,12 +35,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--share", type=float, default=0.2, help="askew share of sensor bins")
     ap.add_argument("--fill", type=float, default=-0.3, help="added to their readings")
     args = ap.parse_args(argv)
-    cfg = load_config(args.scenario)
-    cfg = replace(
-        cfg,
-        sim=replace(cfg.sim, askew_share=args.share, askew_fill=args.fill),
-        policies=tuple(p for p in cfg.policies if p.kind == "forecast"),
-    )
+    try:  # checked as the scenario's own [sim] keys would be
+        cfg = load_config(args.scenario)
+        cfg = with_param(cfg, "sim.askew_share", args.share)
+        cfg = with_param(cfg, "sim.askew_fill", args.fill)
+    except ScenarioError as err:
+        ap.error(str(err))
+    cfg = replace(cfg, policies=tuple(p for p in cfg.policies if p.kind == "forecast"))
+    if not cfg.policies:
+        ap.error(f"{cfg.source}: no forecast policy to run with and without the correction")
     found: set[str] = set()
     real = fleet.fill.sensor_offsets
 

@@ -51,3 +51,19 @@ def test_askew_sensors_are_found_and_both_runs_reported(
     assert out["askew_bins"] == 9  # the sensor bins: 75 % of 12
     assert out["found_not_askew"] == 0
     assert out["found_askew"] >= out["askew_bins"] // 2, out
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--share", "2"], "askew_share must be in [0, 1], got 2.0"),
+        (["--fill", "-1.5"], "askew_fill must be in [-1, 1]"),
+    ],
+)
+def test_a_share_or_fill_no_sensor_has_is_a_usage_error(
+    args: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["helsinki_small", *args])
+    assert stop.value.code == 2
+    assert words in capsys.readouterr().err
