@@ -62,7 +62,6 @@ from fleet.errors import FleetDataError
 from fleet.forecast import (
     HOURS_PER_DAY,
     Z_90,
-    FillForecast,
     FillModel,
     SensorOffset,
     StuckSensor,
@@ -1004,12 +1003,6 @@ def _misreads(
     return found
 
 
-def _grown(model: FillModel, r: FillReading, at: datetime) -> FillForecast:
-    """The fill at ``at`` of the bin read ``r`` (exactly) then, at ``model``'s rate."""
-    fresh = replace(model, anchor_at=r.at, anchor_fill=r.fill_fraction, anchor_sd=0.0)
-    return fresh.fill_at(at)
-
-
 def _growth_h(model: FillModel, spans: Sequence[tuple[datetime, datetime]]) -> FloatArray:
     """The weekday-weighted hours of each (start, end) span at ``model``'s weekday pattern
     (its fill grows ``model.rate_per_h`` times that): one array call for them all."""
@@ -1162,7 +1155,10 @@ def _under_read_checks(
 ) -> list[SensorCheck]:
     def gap(r: FillReading, fill: float, at: datetime) -> float:
         model = models.get(r.bin_id)
-        return fill - (r.fill_fraction if model is None else _grown(model, r, at).high)
+        if model is None:
+            return fill - r.fill_fraction
+        high = model.rate_per_h + model.z * model.rate_sd_per_h  # its band's high end
+        return fill - (r.fill_fraction + high * float(_growth_h(model, [(r.at, at)])[0]))
 
     why = (
         "the sensor reads too empty (tilted, its echo off a wall or a bulky item) and may "

@@ -388,8 +388,6 @@ def check_sim(sim: SimConfig, where: str) -> None:
             raise bad(key, "in [0, 1]")
     if sim.event_min > sim.event_max:
         raise bad("event_min", f"<= sim.event_max ({sim.event_max})")
-    if not (math.isfinite(sim.askew_fill) and -1.0 <= sim.askew_fill <= 1.0):
-        raise bad("askew_fill", "in [-1, 1] (added to an askew sensor's readings)")
     if not all(math.isfinite(v) and v >= 0 for v in sim.weekday_pattern):
         raise bad("weekday_pattern", "7 finite numbers >= 0 (Mon..Sun)")
 
