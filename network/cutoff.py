@@ -2,9 +2,9 @@
 
 :func:`network.load_network` keeps the largest strongly connected part of the streets, so a
 bin on an island of streets (behind a bollard, closed by an access rule or a height or
-weight limit, or reached only against a one-way street) is far from every street it can
-snap to. Its coordinates may be right: :class:`CutOffStreets` finds the cut-off street it
-stands on, for the reason.
+weight limit, or reached only against a one-way street or through a forbidden turn) is far
+from every street it can snap to. Its coordinates may be right: :class:`CutOffStreets`
+finds the cut-off street it stands on, for the reason.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from network.snap import EdgeIndex
-from network.table import EdgeTable
+from network.table import EdgeTable, street_edges
 
 
 class CutOffStreets:
@@ -36,8 +36,8 @@ class CutOffStreets:
         """Spatial index of the cut-off edges (built on first use; parallel-edge keys are
         not needed here and read 0)."""
         if self._index is None:
-            every = np.arange(self.table.n_edges)
-            self._index = EdgeIndex(self.table, every, np.zeros_like(every))
+            every = np.flatnonzero(street_edges(self.table))
+            self._index = EdgeIndex(self.table, every, np.zeros(self.table.n_edges, np.int64))
         return self._index
 
     def near(self, points: Sequence[tuple[float, float]], max_snap_m: float) -> dict[int, str]:
@@ -56,7 +56,7 @@ class CutOffStreets:
     def _reason(self, e: int, snap_m: float) -> str:
         return (
             f"it stands {snap_m:.0f} m from {self.table.street_label(e)}, a street cut off "
-            "from the truck network (by a barrier, an access rule, a height or weight limit or "
-            "one-way streets): check its barrier, access, maxheight and maxweight tags, or move "
-            "it to the nearest street trucks reach"
+            "from the truck network (by a barrier, an access rule, a height or weight limit, "
+            "one-way streets or turn restrictions): check its barrier, access, maxheight and "
+            "maxweight tags, or move it to the nearest street trucks reach"
         )

@@ -37,10 +37,11 @@ from network.table import (
     split_strong_component,
     table_from_graph,
 )
+from network.turns import restrict_turns
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = "6"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "7"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 
@@ -182,11 +183,30 @@ def _build(source: Source, settings: GraphSettings) -> EdgeTable:
         if source.name.endswith(PBF_SUFFIXES):
             from network.osm import read_pbf_streets
 
-            return read_pbf_streets(source, settings)
+            return _with_turns(read_pbf_streets(source, settings), source, settings)
         if source.name.endswith(XML_SUFFIXES):
-            return _from_xml(source, settings)
+            return _with_turns(_from_xml(source, settings), source, settings)
         raise NetworkError(f"{source}: unknown OSM file type; use .osm.pbf, .osm or .xml")
     return _download(source, settings)
+
+
+def _with_turns(table: EdgeTable, path: Path, settings: GraphSettings) -> EdgeTable:
+    """``table`` (the streets of the OSM file ``path``) obeying the file's turn
+    restrictions (``settings.turn_restrictions``; :mod:`network.turns`)."""
+    if not settings.turn_restrictions:
+        return table
+    from network.osm import read_turn_restrictions
+
+    found, via_ways = read_turn_restrictions(path, settings)
+    done = restrict_turns(table, found)
+    log.info(
+        "%s: %d turn restrictions obeyed, %d not on truck streets, %d through a via way not read",
+        path,
+        done.applied,
+        done.skipped,
+        via_ways,
+    )
+    return done.table
 
 
 def _from_xml(path: Path, settings: GraphSettings) -> EdgeTable:

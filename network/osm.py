@@ -19,9 +19,11 @@ from network.speeds import (
     blocks_trucks,
     is_truck_way,
     oneway_direction,
+    truck_restriction,
     way_kph,
 )
 from network.table import EdgeTable, haversine_m, largest_strong_component
+from network.turns import TurnRestriction
 
 WASTE_AMENITIES = ("waste_basket", "waste_disposal", "recycling")
 # node ids of the street ends cut at a barrier, counting down from here: below any OSM
@@ -244,6 +246,71 @@ def _directed_table(
         geom_offset=offset,
         geom_lon=lons[gidx],
         geom_lat=lats[gidx],
+    )
+
+
+def read_turn_restrictions(
+    path: Path, settings: GraphSettings = DEFAULT_SETTINGS
+) -> tuple[list[TurnRestriction], int]:
+    """The turn restrictions of an OSM file (.pbf or .osm XML) that bind a waste truck
+    (``speeds.truck_restriction``), and how many were left out for turning through a way
+    (a ``via`` way, not a node: not read).
+
+    A relation without a ``from``, ``via`` or ``to`` member is left out as incomplete (an
+    extract cut through it).
+
+    Raises
+    ------
+    NetworkError
+        Unreadable file; the message names it.
+    """
+    import osmium
+
+    fp = _open(Path(path), osmium.osm.RELATION).with_filter(
+        osmium.filter.TagFilter(("type", "restriction"))
+    )
+    found: list[TurnRestriction] = []
+    via_ways = 0
+    try:
+        for rel in fp:
+            tags = {k: rel.tags.get(k) for k in RESTRICTION_TAGS if k in rel.tags}
+            value = truck_restriction(tags, settings)
+            if value is None:
+                continue
+            members = [(m.type, m.ref, m.role) for m in rel.members]
+            if any(t != "n" for t, _, role in members if role == "via"):
+                via_ways += 1
+                continue
+            restriction = _restriction(rel.id, members, value)
+            if restriction is not None:
+                found.append(restriction)
+    except RuntimeError as exc:
+        raise NetworkError(f"{path}: cannot read as OSM ({exc})") from exc
+    return found, via_ways
+
+
+# the relation tags the turn rule reads
+RESTRICTION_TAGS = ("restriction", "restriction:hgv", "except")
+
+
+def _restriction(
+    relation: int, members: list[tuple[str, int, str]], value: str
+) -> TurnRestriction | None:
+    """A relation's members as a TurnRestriction, or None when one role is missing."""
+    ways = {
+        role: tuple(ref for kind, ref, r in members if r == role and kind == "w")
+        for role in ("from", "to")
+    }
+    via = [ref for t, ref, role in members if role == "via" and t == "n"]
+    if len(via) != 1 or not ways["from"] or not ways["to"]:
+        return None
+    return TurnRestriction(
+        relation=relation,
+        from_ways=ways["from"],
+        via_node=via[0],
+        to_ways=ways["to"],
+        kind=value.split("_")[0],
+        u_turn=value.endswith("_u_turn"),
     )
 
 

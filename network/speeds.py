@@ -119,6 +119,10 @@ class GraphSettings:
     truck_weight_kg : float
         The trucks' loaded weight: a way signed lighter (``maxweight``, ``maxweight:hgv``)
         is no truck street, unless the limit is lifted for destinations or deliveries.
+    turn_restrictions : bool
+        Obey the file's turn restrictions (``type=restriction`` relations with a via node,
+        :func:`truck_restriction`; :mod:`network.turns`). A downloaded city has none (osmnx
+        reads no relations).
     """
 
     fallback_kph: tuple[tuple[str, float], ...] = field(default=DEFAULT_FALLBACK_KPH)
@@ -128,6 +132,7 @@ class GraphSettings:
     respect_hgv: bool = True
     truck_height_m: float = TRUCK_HEIGHT_M
     truck_weight_kg: float = TRUCK_WEIGHT_KG
+    turn_restrictions: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.truck_speed_factor <= 1.0:
@@ -393,6 +398,26 @@ def blocks_trucks(tags: Mapping[str, str], settings: GraphSettings) -> bool:
     if access is not None:
         return closed_to_trucks(access)
     return barrier not in PASSABLE_BARRIERS
+
+
+def truck_restriction(tags: Mapping[str, str], settings: GraphSettings) -> str | None:
+    """The turn restriction a ``type=restriction`` relation with these tags puts on a waste
+    truck (``no_left_turn``, ``only_straight_on``...: a ``no_*`` turn is forbidden, an
+    ``only_*`` turn is the one allowed), or None when it puts none.
+
+    ``restriction:hgv`` holds for trucks when present (with ``settings.respect_hgv``),
+    else ``restriction`` unless ``except`` lists ``hgv``. A restriction limited to some
+    days or hours (``day_on``, ``hour_on``) binds all day: a day's routes are planned
+    without the clock of each turn.
+    """
+    value = tags.get("restriction:hgv") if settings.respect_hgv else None
+    if value is None:
+        excepted = {v.strip().lower() for v in tags.get("except", "").split(";")}
+        if settings.respect_hgv and "hgv" in excepted:
+            return None
+        value = tags.get("restriction")
+    value = (value or "").strip().lower()
+    return value if value.startswith(("no_", "only_")) else None
 
 
 def oneway_direction(tags: Mapping[str, str]) -> int:

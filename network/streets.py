@@ -23,7 +23,7 @@ from network.cutoff import CutOffStreets
 from network.errors import NetworkError, SnapError, UnreachableError
 from network.matrix import TravelMatrix
 from network.snap import FAR_FIX, MAX_SNAP_M, EdgeIndex, Snap, sub_line
-from network.table import EdgeTable, table_from_graph
+from network.table import TURN_HIGHWAY, EdgeTable, street_edges, table_from_graph
 
 FLOAT_EXACT_BITS = 53  # float64 holds integers below 2**53 exactly
 TIME_UNITS_PER_S = 10  # path weights count time in deciseconds (the one unit choice)
@@ -133,7 +133,8 @@ class StreetNetwork:
     def edge_index(self) -> EdgeIndex:
         """Spatial index of street pieces (built on first use)."""
         if self._index is None:
-            rep = np.flatnonzero((self._twin < 0) | (np.arange(self.table.n_edges) < self._twin))
+            one = (self._twin < 0) | (np.arange(self.table.n_edges) < self._twin)
+            rep = np.flatnonzero(one & street_edges(self.table))
             self._index = EdgeIndex(self.table, rep, self._keys)
         return self._index
 
@@ -403,14 +404,17 @@ class StreetNetwork:
         tw = self._twin[e]
         u, v = t.edge_u[e], t.edge_v[e]
         has, twe = tw >= 0, np.maximum(tw, 0)
+        # the twin's own ends: at a junction split for its turns (network.turns) a street
+        # piece's two directions end at different nodes of the junction
+        tu, tv = t.edge_u[twe], t.edge_v[twe]
         at_u = f * t.edge_length_m[e] <= AT_NODE_M  # the point is at an intersection
         at_v = (1 - f) * t.edge_length_m[e] <= AT_NODE_M
         extra = np.full(len(e), float(VIRTUAL_EXTRA))
         parts = [
             (src, v, self._partial(e, 1 - f), np.ones(len(e), dtype=bool)),
             (u, dst, self._partial(e, f), np.ones(len(e), dtype=bool)),
-            (src, u, self._partial(twe, f), has),
-            (v, dst, self._partial(twe, 1 - f), has),
+            (src, tv, self._partial(twe, f), has),
+            (tu, dst, self._partial(twe, 1 - f), has),
             (src, u, extra, at_u),
             (u, dst, extra, at_u),
             (src, v, extra, at_v),
@@ -480,7 +484,9 @@ class StreetNetwork:
             return sub_line(self.table, int(self._twin[ea]), 1 - fa, 1 - fb)
         coords = self._depart(sa, nodes[1])
         for x, y in itertools.pairwise(nodes[1:-1]):
-            coords.extend(self.table.edge_coords(self._edge_between(x, y))[1:])
+            e = self._edge_between(x, y)
+            if self.table.edge_highway[e] != TURN_HIGHWAY:  # a connector stays at its junction
+                coords.extend(self.table.edge_coords(e)[1:])
         coords.extend(self._arrive(sb, nodes[-2])[1:])
         return coords
 
@@ -614,7 +620,8 @@ def _raise_unreachable(pairs: np.ndarray, snaps: list[Snap], table: EdgeTable) -
         f"point {worst} {snaps[worst].point} has no street route to or from "
         f"{len(cut_off)} other points ({len(pairs)} point pairs have none, e.g. {shown}); "
         f"the street it snapped to, {table.street_label(snaps[worst].edge_index)}, is cut off from "
-        "theirs (by a barrier, an access rule, a height or weight limit or one-way streets): "
+        "theirs (by a barrier, an access rule, a height or weight limit, one-way streets or "
+        "turn restrictions): "
         "check its barrier, access, maxheight and maxweight tags, move the point to a street "
         "trucks reach, or load the largest strongly connected component"
     )
@@ -626,16 +633,22 @@ def _twins(table: EdgeTable) -> np.ndarray:
     A piece that starts and ends at one node (a loop joined to the streets at a single
     junction) has both directions under one key: they pair by their ``edge_reversed``
     flags, never an edge with itself (which routed a two-way loop one way only and left a
-    one-way loop out of snapping)."""
+    one-way loop out of snapping).
+
+    The ends are matched by place, not node: at a junction split for its turns
+    (:mod:`network.turns`) a piece's two directions end at different nodes of one place.
+    Turn connectors have no twin."""
+    first, last = table.geom_offset[:-1], table.geom_offset[1:] - 1
     cols = (
-        table.edge_u.tolist(),
-        table.edge_v.tolist(),
+        list(zip(table.geom_lon[first].tolist(), table.geom_lat[first].tolist(), strict=True)),
+        list(zip(table.geom_lon[last].tolist(), table.geom_lat[last].tolist(), strict=True)),
         table.edge_osmid.tolist(),
         np.round(table.edge_length_m, 1).tolist(),
     )
-    key: dict[tuple[int, int, int, float], list[int]] = {}
+    key: dict[tuple[Point, Point, int, float], list[int]] = {}
     for e, k in enumerate(zip(*cols, strict=True)):
-        key.setdefault(k, []).append(e)
+        if table.edge_highway[e] != TURN_HIGHWAY:
+            key.setdefault(k, []).append(e)
     twin = np.full(table.n_edges, -1, dtype=np.int64)
     rev = table.edge_reversed
     for (u, v, osm, length), edges in key.items():
@@ -684,7 +697,9 @@ def _combined_weights(table: EdgeTable) -> tuple[int, np.ndarray]:
     """
     time_u = np.round(table.edge_time_s * TIME_UNITS_PER_S).astype(np.int64)
     metres = np.round(table.edge_length_m).astype(np.int64)
-    bound_m = int(metres.sum()) + 2 * int(metres.max()) + 2 * VIRTUAL_EXTRA + 1
+    # every zero-metre edge (a turn connector) weighs 1 below, so counts in the bound
+    bound_m = int(metres.sum()) + int((metres == 0).sum()) + 2 * int(metres.max())
+    bound_m += 2 * VIRTUAL_EXTRA + 1
     bits = max(1, math.ceil(math.log2(bound_m)))
     bound_t = int(time_u.sum()) + 2 * int(time_u.max()) + 2
     if bound_t.bit_length() + bits > FLOAT_EXACT_BITS:

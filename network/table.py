@@ -17,6 +17,9 @@ from network.errors import NetworkError
 
 EARTH_RADIUS_M = 6_371_008.8
 CUT_OFF_PREFIX = "cut_off."  # .npz keys of the streets cut off from a saved table
+# ``edge_highway`` of a turn connector (``network.turns``): a zero-length edge across a
+# junction split for its turn restrictions, no street of its own (not snapped to or drawn)
+TURN_HIGHWAY = "turn"
 
 
 def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
@@ -130,6 +133,12 @@ class EdgeTable:
             if CUT_OFF_PREFIX + "edge_u" not in data.files:
                 return None
             return cls(**{f.name: data[CUT_OFF_PREFIX + f.name] for f in fields(cls)})
+
+
+def street_edges(table: EdgeTable) -> np.ndarray:
+    """Boolean mask of the edges that are street pieces, not turn connectors
+    (``TURN_HIGHWAY``)."""
+    return np.asarray(table.edge_highway != TURN_HIGHWAY)
 
 
 def take_edges(table: EdgeTable, keep_nodes: np.ndarray) -> EdgeTable:

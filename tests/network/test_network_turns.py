@@ -1,0 +1,308 @@
+"""Turn restrictions: read from either OSM file, obeyed by matrices and paths (both engines),
+checked against an independent edge-based Dijkstra on random grids."""
+
+from __future__ import annotations
+
+import heapq
+import html
+import itertools
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from network import GraphSettings, StreetNetwork, fastpath, load_graph, load_network
+from network.osm import read_turn_restrictions
+from network.table import TURN_HIGHWAY, EdgeTable, haversine_m, table_from_graph
+from network.turns import TurnRestriction, restrict_turns
+from tests.network.conftest import add_street, grid
+
+# A junction 5 with four two-way arms (way 51 north to node 1, 52 east to 2, 53 south to 3,
+# 54 west to 4) and a ring road through the arms' ends and the corners 6-9. Way 53 runs
+# 3 -> 5, so a truck on it arrives at the junction northbound.
+CROSS_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="1" lat="50.002" lon="10.001" version="1"/>
+  <node id="2" lat="50.001" lon="10.002" version="1"/>
+  <node id="3" lat="50.000" lon="10.001" version="1"/>
+  <node id="4" lat="50.001" lon="10.000" version="1"/>
+  <node id="5" lat="50.001" lon="10.001" version="1"/>
+  <node id="6" lat="50.000" lon="10.000" version="1"/>
+  <node id="7" lat="50.000" lon="10.002" version="1"/>
+  <node id="8" lat="50.002" lon="10.002" version="1"/>
+  <node id="9" lat="50.002" lon="10.000" version="1"/>
+  <way id="51" version="1"><nd ref="5"/><nd ref="1"/><tag k="highway" v="residential"/></way>
+  <way id="52" version="1"><nd ref="5"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+  <way id="53" version="1"><nd ref="3"/><nd ref="5"/><tag k="highway" v="residential"/></way>
+  <way id="54" version="1"><nd ref="5"/><nd ref="4"/><tag k="highway" v="residential"/></way>
+  <way id="61" version="1"><nd ref="3"/><nd ref="7"/><nd ref="2"/>
+    <tag k="highway" v="residential"/></way>
+  <way id="62" version="1"><nd ref="2"/><nd ref="8"/><nd ref="1"/>
+    <tag k="highway" v="residential"/></way>
+  <way id="63" version="1"><nd ref="1"/><nd ref="9"/><nd ref="4"/>
+    <tag k="highway" v="residential"/></way>
+  <way id="64" version="1"><nd ref="4"/><nd ref="6"/><nd ref="3"/>
+    <tag k="highway" v="residential"/></way>
+  {relation}
+</osm>
+"""
+ARM = {"N": (10.001, 50.0015), "E": (10.0015, 50.001), "S": (10.001, 50.0005),
+       "W": (10.0005, 50.001)}  # fmt: skip
+THROUGH_M = 150  # arm to arm through the junction: under 120 m; round the ring: over 200 m
+
+
+def _cross(tmp_path: Path, name: str, to_way: int = 54, **tags: str) -> tuple[Path, Path]:
+    """The crossing as .osm and .osm.pbf with one restriction from way 53 (the south arm)
+    through node 5 to ``to_way`` tagged ``tags`` (none without tags)."""
+    import osmium
+
+    relation = ""
+    if tags:
+        tagged = "".join(f'<tag k="{k}" v="{html.escape(v)}"/>' for k, v in tags.items())
+        relation = (
+            '<relation id="100" version="1"><member type="way" ref="53" role="from"/>'
+            '<member type="node" ref="5" role="via"/>'
+            f'<member type="way" ref="{to_way}" role="to"/>'
+            f'<tag k="type" v="restriction"/>{tagged}</relation>'
+        )
+    xml = tmp_path / f"{name}.osm"
+    xml.write_text(CROSS_OSM.format(relation=relation))
+    pbf = tmp_path / f"{name}.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(xml)):
+            writer.add(obj)
+    return xml, pbf
+
+
+def _from_south(net: StreetNetwork) -> dict[str, float]:
+    """Metres from the south arm to each other arm, and from the west arm to the south."""
+    names = ["S", "N", "E", "W"]
+    m = net.matrix([ARM[a] for a in names])
+    out = {f"S>{b}": float(m.distance_m[0, j]) for j, b in enumerate(names) if b != "S"}
+    return out | {"W>S": float(m.distance_m[3, 0])}
+
+
+@pytest.mark.parametrize(
+    ("tags", "to_way", "detours"),
+    [
+        ({}, 54, set()),
+        ({"restriction": "no_left_turn"}, 54, {"S>W"}),
+        ({"restriction": "no_left_turn", "except": "psv;hgv"}, 54, set()),
+        ({"restriction:hgv": "no_left_turn"}, 54, {"S>W"}),
+        ({"restriction": "no_right_turn", "day_on": "Mo", "day_off": "Fr"}, 52, {"S>E"}),
+        ({"restriction": "only_straight_on"}, 51, {"S>E", "S>W"}),
+        ({"restriction": "give_way"}, 54, set()),  # no turn restriction
+    ],
+)
+@pytest.mark.parametrize("engine", ["scipy", "ch"])
+def test_a_forbidden_turn_is_not_driven_from_either_file(
+    tags: dict[str, str], to_way: int, detours: set[str], engine: str, tmp_path: Path
+) -> None:
+    """From the south arm a truck turns into the other arms through the junction (under
+    150 m) unless a restriction forbids that turn: then it goes round the ring road (over
+    200 m). Only the named turns are lost: the west arm's truck still turns into the south
+    arm. Matrices were computed as if every turn were allowed before."""
+    if engine == "ch" and not fastpath.AVAILABLE:
+        pytest.skip("numba not installed")
+    for path in _cross(tmp_path, "cross", to_way, **tags):
+        net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}", engine=engine)
+        long = {pair for pair, m in _from_south(net).items() if m > THROUGH_M}
+        assert long == detours, path.name
+
+
+def test_turns_may_be_ignored_by_setting(tmp_path: Path) -> None:
+    """``GraphSettings(turn_restrictions=False)`` drives the forbidden turn (a city whose
+    restrictions are mapped wrong), with a cache file of its own."""
+    xml, pbf = _cross(tmp_path, "cross", restriction="no_left_turn")
+    free = GraphSettings(turn_restrictions=False)
+    for path in (xml, pbf):
+        obeyed = load_network(path, cache_dir=tmp_path / "c")
+        ignored = load_network(path, cache_dir=tmp_path / "c", settings=free)
+        assert _from_south(obeyed)["S>W"] > 200 > _from_south(ignored)["S>W"], path.name
+
+
+def test_paths_go_round_a_forbidden_turn_and_through_the_junction_as_matrices_say(
+    tmp_path: Path,
+) -> None:
+    """The drawn paths from the south arm are as long as their matrix entries: round the
+    ring to the west arm (the left turn is forbidden), straight through the split junction
+    to the north arm, drawn without a point twice where it crosses a connector. The graph
+    handed to osmnx users holds the junction's connectors."""
+    _, pbf = _cross(tmp_path, "cross", restriction="no_left_turn")
+    net = load_network(pbf, cache_dir=tmp_path)
+    for arm, (low, high) in {"W": (200, 300), "N": (100, 120)}.items():
+        path = np.array(net.path(ARM["S"], ARM[arm]))
+        drawn = float(haversine_m(path[:-1, 0], path[:-1, 1], path[1:, 0], path[1:, 1]).sum())
+        assert drawn == pytest.approx(_from_south(net)[f"S>{arm}"], abs=3), arm
+        assert low < drawn < high, arm
+        assert (np.diff(path, axis=0) != 0).any(axis=1).all(), arm  # no point twice
+    g = load_graph(pbf, cache_dir=tmp_path)
+    turns = [d for *_, d in g.edges(data=True) if d["highway"] == TURN_HIGHWAY]
+    assert turns and all(d["length"] == 0 for d in turns)
+
+
+def test_restrictions_are_read_with_their_members_and_the_rest_counted(tmp_path: Path) -> None:
+    """The reader keeps a node-via restriction that binds trucks, counts one through a way,
+    and leaves out one excepting trucks and one whose ``to`` is missing (an extract cut)."""
+    xml, _ = _cross(tmp_path, "cross", restriction="no_u_turn")
+    via_way = (
+        '<relation id="101" version="1"><member type="way" ref="53" role="from"/>'
+        '<member type="way" ref="64" role="via"/><member type="way" ref="54" role="to"/>'
+        '<tag k="type" v="restriction"/><tag k="restriction" v="no_left_turn"/></relation>'
+        '<relation id="102" version="1"><member type="way" ref="51" role="from"/>'
+        '<member type="node" ref="5" role="via"/><member type="way" ref="52" role="to"/>'
+        '<tag k="type" v="restriction"/><tag k="restriction" v="no_left_turn"/>'
+        '<tag k="except" v="hgv"/></relation>'
+        '<relation id="103" version="1"><member type="way" ref="51" role="from"/>'
+        '<member type="node" ref="5" role="via"/>'
+        '<tag k="type" v="restriction"/><tag k="restriction" v="no_left_turn"/></relation>'
+    )
+    xml.write_text(xml.read_text().replace("</osm>", via_way + "</osm>"))
+    found, via_ways = read_turn_restrictions(xml)
+    assert found == [TurnRestriction(100, (53,), 5, (54,), "no", u_turn=True)]
+    assert via_ways == 1
+
+
+# --------------------------------------------------------------- random grids, an oracle
+SPEED_MPS = 5.0
+
+
+def _random_town(rng: np.random.Generator, size: int = 5) -> EdgeTable:
+    """A ``size`` x ``size`` grid of streets, each piece a way of its own, a fifth of them
+    one-way (in a random direction)."""
+    graph = nx.MultiDiGraph(crs="epsg:4326")
+    for x, y in itertools.product(range(size), range(size)):
+        lon, lat = grid(x, y)
+        graph.add_node(x * size + y + 1, x=lon, y=lat)
+    way = itertools.count(1)
+    for x, y in itertools.product(range(size), range(size)):
+        a = x * size + y + 1
+        for b in [a + size] * (x + 1 < size) + [a + 1] * (y + 1 < size):
+            u, v = (a, b) if rng.random() < 0.5 else (b, a)
+            add_street(graph, u, v, oneway=bool(rng.random() < 0.2), osmid=next(way))
+    return table_from_graph(graph)
+
+
+def _random_restrictions(
+    table: EdgeTable, rng: np.random.Generator, n: int
+) -> list[TurnRestriction]:
+    """``n`` restrictions at random junctions between random arriving and leaving pieces."""
+    found = []
+    for rel in range(n):
+        v = int(rng.integers(table.n_nodes))
+        ins = np.flatnonzero(table.edge_v == v)
+        outs = np.flatnonzero(table.edge_u == v)
+        if len(ins) == 0 or len(outs) == 0:
+            continue
+        e, f = int(rng.choice(ins)), int(rng.choice(outs))
+        same = table.edge_osmid[e] == table.edge_osmid[f]
+        found.append(
+            TurnRestriction(
+                relation=rel,
+                from_ways=(int(table.edge_osmid[e]),),
+                via_node=int(table.node_osmid[v]),
+                to_ways=(int(table.edge_osmid[f]),),
+                kind="no" if rng.random() < 0.7 else "only",
+                u_turn=bool(same),
+            )
+        )
+    return found
+
+
+def _banned(table: EdgeTable, restrictions: list[TurnRestriction]) -> set[tuple[int, int]]:
+    """The (arriving edge, leaving edge) pairs the restrictions forbid, from their text:
+    in this grid a way is one piece, so a ``from`` = ``to`` turn is the U-turn."""
+    banned = set()
+    for r in restrictions:
+        v = int(np.flatnonzero(table.node_osmid == r.via_node)[0])
+        outs = set(np.flatnonzero(table.edge_u == v).tolist())
+        for e in np.flatnonzero((table.edge_v == v) & np.isin(table.edge_osmid, r.from_ways)):
+            named = {f for f in outs if table.edge_osmid[f] in r.to_ways}
+            if named:
+                banned |= {(int(e), f) for f in (named if r.kind == "no" else outs - named)}
+    return banned
+
+
+def _oracle_s(table: EdgeTable, banned: set[tuple[int, int]], a: int, b: int) -> float:
+    """Seconds from the middle of street piece ``a`` (edge index, either direction when
+    two-way) to the middle of piece ``b``: Dijkstra over directed edges (a state is 'at
+    the head of edge x'), turning from x into y wherever x ends where y starts unless the
+    pair is banned. No junction is split here."""
+    t = table.edge_time_s
+    twin = {
+        e: f
+        for e in range(table.n_edges)
+        for f in np.flatnonzero(
+            (table.edge_u == table.edge_v[e]) & (table.edge_v == table.edge_u[e])
+        ).tolist()
+        if table.edge_osmid[f] == table.edge_osmid[e]
+    }
+    best = {x: t[x] / 2 for x in (a, twin.get(a)) if x is not None}
+    heap = [(d, x) for x, d in best.items()]
+    heapq.heapify(heap)
+    goals = [g for g in (b, twin.get(b)) if g is not None]
+    arrive = np.inf
+    while heap:
+        d, x = heapq.heappop(heap)
+        if d > best.get(x, np.inf) or d >= arrive:
+            continue
+        for y in np.flatnonzero(table.edge_u == table.edge_v[x]).tolist():
+            if (x, y) in banned:
+                continue
+            if y in goals:
+                arrive = min(arrive, d + t[y] / 2)
+            if d + t[y] < best.get(y, np.inf):
+                best[y] = d + t[y]
+                heapq.heappush(heap, (d + t[y], y))
+    return arrive
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("engine", ["scipy", "ch"])
+def test_matrices_on_random_restricted_grids_match_an_edge_based_dijkstra(
+    seed: int, engine: str
+) -> None:
+    """Oracle: Dijkstra over directed edges with the banned turns left out, on the table
+    before any junction is split; points at the middle of random street pieces."""
+    if engine == "ch" and not fastpath.AVAILABLE:
+        pytest.skip("numba not installed")
+    rng = np.random.default_rng(seed)
+    table = _random_town(rng)
+    restrictions = _random_restrictions(table, rng, 12)
+    done = restrict_turns(table, restrictions)
+    assert done.applied == len(restrictions) and done.skipped == 0
+    net = StreetNetwork(done.table, workers=1, engine=engine)
+    banned = _banned(table, restrictions)
+    assert banned
+    pieces, expected = _reachable_pieces(table, banned, rng, 8)
+    m = net.matrix([_middle(table, e) for e in pieces])
+    assert np.abs(m.duration_s - expected).max() <= 1.0, seed
+    unbanned = [[_oracle_s(table, set(), a, b) for b in pieces] for a in pieces]
+    assert (expected > np.array(unbanned) + 1).any()  # some pair takes a detour
+
+
+def _reachable_pieces(
+    table: EdgeTable, banned: set[tuple[int, int]], rng: np.random.Generator, n: int
+) -> tuple[list[int], np.ndarray]:
+    """``n`` random street pieces every one of which the oracle reaches from every other
+    (random one-way streets and restrictions cut some off), and the oracle's seconds."""
+    pieces: list[int] = []
+    for e in rng.permutation(np.flatnonzero(~table.edge_reversed)).tolist():
+        there = [_oracle_s(table, banned, a, e) for a in pieces]
+        back = [_oracle_s(table, banned, e, b) for b in pieces]
+        if np.isfinite(there + back).all():
+            pieces.append(e)
+        if len(pieces) == n:
+            break
+    expected = np.array([[_oracle_s(table, banned, a, b) for b in pieces] for a in pieces])
+    np.fill_diagonal(expected, 0.0)
+    return pieces, expected
+
+
+def _middle(table: EdgeTable, e: int) -> tuple[float, float]:
+    a, b = int(table.geom_offset[e]), int(table.geom_offset[e + 1]) - 1
+    return (
+        float(table.geom_lon[a] + table.geom_lon[b]) / 2,
+        float(table.geom_lat[a] + table.geom_lat[b]) / 2,
+    )
