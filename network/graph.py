@@ -265,8 +265,8 @@ def _prepare_unsimplified(graph: nx.MultiDiGraph, settings: GraphSettings, sourc
 @contextlib.contextmanager
 def _truck_tags(ox: Any) -> Iterator[None]:
     """osmnx keeps the way and node tags the truck rules read (``WAY_TAGS``: ``hgv``,
-    ``vehicle``...; ``NODE_TAGS``: ``barrier`` and access) while it builds a graph; it keeps
-    only its ``useful_tags_way`` and ``useful_tags_node`` otherwise."""
+    ``vehicle``...; ``NODE_TAGS``: ``barrier``, access and limits) while it builds a graph;
+    it keeps only its ``useful_tags_way`` and ``useful_tags_node`` otherwise."""
     saved = ox.settings.useful_tags_way, ox.settings.useful_tags_node
     ox.settings.useful_tags_way = list(dict.fromkeys([*saved[0], *WAY_TAGS]))
     ox.settings.useful_tags_node = list(dict.fromkeys([*saved[1], *NODE_TAGS]))

@@ -13,6 +13,7 @@ import numpy as np
 from network.errors import NetworkError
 from network.speeds import (
     DEFAULT_SETTINGS,
+    LIMIT_TAGS,
     NODE_TAGS,
     WAY_TAGS,
     GraphSettings,
@@ -85,7 +86,7 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
     fp = (
         _open(path, osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
-        .with_filter(osmium.filter.KeyFilter("highway", "barrier"))
+        .with_filter(osmium.filter.KeyFilter("highway", "barrier", *LIMIT_TAGS))
     )
     ways = _Ways([], [], [], [], [], [], [], [], [])
     blocked: set[int] = set()  # barrier nodes no truck passes (nodes come before ways)

@@ -381,22 +381,31 @@ PASSABLE_BARRIERS = frozenset(
     }
 )
 # the node tags the barrier rule reads (the readers keep these)
-NODE_TAGS = ("barrier", *ACCESS_KEYS)
+NODE_TAGS = ("barrier", *ACCESS_KEYS, *LIMIT_TAGS, "maxweight:conditional")
 
 
 def blocks_trucks(tags: Mapping[str, str], settings: GraphSettings) -> bool:
-    """True when an OSM node with these tags is a barrier a waste truck cannot pass.
+    """True when an OSM node with these tags is a point of a street a waste truck cannot
+    pass.
 
-    The node's own access tags decide when it has any (``barrier=gate`` + ``access=private``
-    stops it, ``barrier=bollard`` + ``motor_vehicle=permissive`` does not), else its kind
-    (``PASSABLE_BARRIERS``).
+    A height or weight limit on the node (a height restrictor's or a gate's ``maxheight``,
+    a low bridge mapped as a node) below the truck's stops it (:func:`over_limit`), barrier
+    or not. Otherwise a barrier's own access tags decide when it has any
+    (``barrier=gate`` + ``access=private`` stops it, ``barrier=bollard`` +
+    ``motor_vehicle=permissive`` does not), else its kind (``PASSABLE_BARRIERS``); a height
+    restrictor signed at or above the truck's height lets it through, one with no height
+    readable does not.
     """
+    if over_limit(tags, settings):
+        return True
     barrier = tags.get("barrier")
     if not barrier:
         return False
     access = truck_access(tags, settings)
     if access is not None:
         return closed_to_trucks(access)
+    if barrier == "height_restrictor":
+        return all(parse_maxheight_m(tags.get(k)) is None for k in HEIGHT_TAGS)
     return barrier not in PASSABLE_BARRIERS
 
 

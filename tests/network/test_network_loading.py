@@ -484,6 +484,13 @@ def _with_barrier(tmp_path: Path, name: str, **tags: str) -> tuple[Path, Path]:
         ({"barrier": "lift_gate"}, False),
         ({"barrier": "bollard", "motor_vehicle": "permissive"}, False),  # a removable bollard
         ({"highway": "crossing"}, False),
+        ({"barrier": "height_restrictor", "maxheight": "4.2"}, False),  # above the 3.8 m truck
+        ({"barrier": "height_restrictor", "maxheight": "3.2"}, True),
+        ({"barrier": "height_restrictor", "maxheight": "default"}, True),  # height unknown
+        ({"barrier": "gate", "maxheight": "2.1"}, True),  # a car park's gate
+        ({"maxheight": "3"}, True),  # a low bridge mapped as the street's node
+        ({"maxweight": "7.5"}, True),
+        ({"maxweight": "7.5", "maxweight:conditional": "none @ destination"}, False),
     ],
 )
 def test_a_bollard_across_a_street_closes_it_to_trucks_from_either_file(
@@ -491,8 +498,9 @@ def test_a_bollard_across_a_street_closes_it_to_trucks_from_either_file(
 ) -> None:
     """A truck from one side of the bottom street's node 5 to the other (7 m each way from
     it) drives 14 m through an open barrier, and round the square (over 200 m) when it is
-    closed: a bollard or a private gate. Either side of the barrier stays a street bins
-    snap to."""
+    closed: a bollard, a private gate, or a height or weight limit on the node below the
+    truck's (a height restrictor signed above it was closed before, a car park's 2.1 m
+    gate open). Either side of the barrier stays a street bins snap to."""
     near = [(10.0004, 50.0), (10.0006, 50.0)]
     for path in _with_barrier(tmp_path, "bar", **tags):
         net = load_network(path, cache_dir=tmp_path / f"cache{path.suffix}", engine="scipy")
