@@ -41,7 +41,7 @@ from network.turns import restrict_turns
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = "7"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "8"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 
