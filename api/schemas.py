@@ -558,6 +558,18 @@ class HealthOut(_Out):
         description="the loaded trucks' weight in kg (setting TRUCK_WEIGHT_KG): a street signed "
         "lighter (maxweight) is not driven, unless lifted for destinations"
     )
+    truck_width_m: float = Field(
+        description="the trucks' width in metres (setting TRUCK_WIDTH_M): a street signed "
+        "narrower (maxwidth) is not driven"
+    )
+    truck_length_m: float = Field(
+        description="the trucks' length in metres (setting TRUCK_LENGTH_M): a street signed "
+        "shorter (maxlength) is not driven"
+    )
+    truck_axle_load_kg: float = Field(
+        description="the load in kg on the loaded trucks' heaviest axle (setting "
+        "TRUCK_AXLE_LOAD_KG): a street signed lighter per axle (maxaxleload) is not driven"
+    )
     scheduler: Literal["running", "stopped", "disabled"] = Field(
         description="the nightly scheduler: disabled by setting SCHEDULER_ENABLED, running, or "
         "stopped although enabled (the answer is then a 503, status 'degraded')"

@@ -14,10 +14,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from network.snap import MAX_SNAP_M
 from network.speeds import (
+    MAX_TRUCK_AXLE_LOAD_KG,
     MAX_TRUCK_HEIGHT_M,
+    MAX_TRUCK_LENGTH_M,
     MAX_TRUCK_WEIGHT_KG,
+    MAX_TRUCK_WIDTH_M,
+    TRUCK_AXLE_LOAD_KG,
     TRUCK_HEIGHT_M,
+    TRUCK_LENGTH_M,
+    TRUCK_SIZES,
     TRUCK_WEIGHT_KG,
+    TRUCK_WIDTH_M,
     GraphSettings,
 )
 
@@ -85,6 +92,11 @@ class Settings(BaseSettings):
         (``maxheight``) or lighter (``maxweight``, unless lifted for destinations) is not
         driven (``network.speeds.GraphSettings``; 3.8 m and 26 t by default, as ``binroute
         plan --truck-height-m / --truck-weight-kg``).
+    truck_width_m, truck_length_m, truck_axle_load_kg : float
+        The trucks' width (m), length (m) and load on the heaviest axle (kg): a street
+        signed narrower (``maxwidth``), shorter (``maxlength``) or lighter per axle
+        (``maxaxleload``) is not driven (2.55 m, 10 m and 10 t by default, as ``binroute
+        plan --truck-width-m / --truck-length-m / --truck-axle-load-kg``).
     """
 
     model_config = SettingsConfigDict(env_prefix="BINROUTE_", extra="ignore")
@@ -114,12 +126,19 @@ class Settings(BaseSettings):
     truck_weight_kg: float = Field(
         default=TRUCK_WEIGHT_KG, gt=0.0, le=MAX_TRUCK_WEIGHT_KG, allow_inf_nan=False
     )
+    truck_width_m: float = Field(
+        default=TRUCK_WIDTH_M, gt=0.0, le=MAX_TRUCK_WIDTH_M, allow_inf_nan=False
+    )
+    truck_length_m: float = Field(
+        default=TRUCK_LENGTH_M, gt=0.0, le=MAX_TRUCK_LENGTH_M, allow_inf_nan=False
+    )
+    truck_axle_load_kg: float = Field(
+        default=TRUCK_AXLE_LOAD_KG, gt=0.0, le=MAX_TRUCK_AXLE_LOAD_KG, allow_inf_nan=False
+    )
 
     def truck(self) -> GraphSettings:
-        """How the city's streets are read for the trucks (their height and weight)."""
-        return GraphSettings(
-            truck_height_m=self.truck_height_m, truck_weight_kg=self.truck_weight_kg
-        )
+        """How the city's streets are read for the trucks (their size and weight)."""
+        return GraphSettings(**{key: getattr(self, key) for key in TRUCK_SIZES})
 
     @field_validator("database_url")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -151,26 +151,19 @@ def _out_dir(out: Path) -> None:
         raise typer.BadParameter(f"--out {str(out)!r} is a file; give a directory")
 
 
-def _truck_height(value: float) -> float:
-    """A truck height (m) a road vehicle may have (``network.speeds.GraphSettings``)."""
-    from network.speeds import MAX_TRUCK_HEIGHT_M
+def _truck_size(key: str, what: str) -> Callable[[float], float]:
+    """A typer callback taking a truck size (``key`` of ``network.speeds.TRUCK_SIZES``)
+    a road vehicle may have, refusing others with their bounds."""
 
-    if not (math.isfinite(value) and 0 < value <= MAX_TRUCK_HEIGHT_M):
-        raise typer.BadParameter(
-            f"{value} is not a truck height in metres in (0, {MAX_TRUCK_HEIGHT_M:g}]"
-        )
-    return value
+    def check(value: float) -> float:
+        from network.speeds import TRUCK_SIZES
 
+        most, unit, _ = TRUCK_SIZES[key]
+        if not (math.isfinite(value) and 0 < value <= most):
+            raise typer.BadParameter(f"{value} is not a truck {what} in {unit} in (0, {most:g}]")
+        return value
 
-def _truck_weight(value: float) -> float:
-    """A loaded truck weight (kg) a road vehicle may have (``network.speeds.GraphSettings``)."""
-    from network.speeds import MAX_TRUCK_WEIGHT_KG
-
-    if not (math.isfinite(value) and 0 < value <= MAX_TRUCK_WEIGHT_KG):
-        raise typer.BadParameter(
-            f"{value} is not a truck weight in kg in (0, {MAX_TRUCK_WEIGHT_KG:g}]"
-        )
-    return value
+    return check
 
 
 def _positive_metres(value: float | None) -> float | None:
@@ -338,7 +331,7 @@ def plan(
         typer.Option(
             help="With --city: the trucks' height (m); a street signed lower (maxheight) is "
             "not driven (as the service's BINROUTE_TRUCK_HEIGHT_M)",
-            callback=_truck_height,
+            callback=_truck_size("truck_height_m", "height"),
         ),
     ] = 3.8,
     truck_weight_kg: Annotated[
@@ -346,9 +339,33 @@ def plan(
         typer.Option(
             help="With --city: the loaded trucks' weight (kg); a street signed lighter "
             "(maxweight) is not driven, unless for destinations (as BINROUTE_TRUCK_WEIGHT_KG)",
-            callback=_truck_weight,
+            callback=_truck_size("truck_weight_kg", "weight"),
         ),
     ] = 26000.0,
+    truck_width_m: Annotated[
+        float,
+        typer.Option(
+            help="With --city: the trucks' width (m); a street signed narrower (maxwidth) is "
+            "not driven (as BINROUTE_TRUCK_WIDTH_M)",
+            callback=_truck_size("truck_width_m", "width"),
+        ),
+    ] = 2.55,
+    truck_length_m: Annotated[
+        float,
+        typer.Option(
+            help="With --city: the trucks' length (m); a street signed shorter (maxlength) is "
+            "not driven (as BINROUTE_TRUCK_LENGTH_M)",
+            callback=_truck_size("truck_length_m", "length"),
+        ),
+    ] = 10.0,
+    truck_axle_load_kg: Annotated[
+        float,
+        typer.Option(
+            help="With --city: the load (kg) on the loaded trucks' heaviest axle; a street "
+            "signed lighter (maxaxleload) is not driven (as BINROUTE_TRUCK_AXLE_LOAD_KG)",
+            callback=_truck_size("truck_axle_load_kg", "axle load"),
+        ),
+    ] = 10000.0,
 ) -> None:
     """Plan a day from a city's own files and write plan.json, routes.geojson, map.html."""
     from binroute.jobs import plan_from_files
@@ -376,7 +393,13 @@ def plan(
                 progress=update,
                 start=start_at,
                 max_snap_m=MAX_SNAP_M if max_snap_m is None else max_snap_m,
-                truck=GraphSettings(truck_height_m=truck_height_m, truck_weight_kg=truck_weight_kg),
+                truck=GraphSettings(
+                    truck_height_m=truck_height_m,
+                    truck_weight_kg=truck_weight_kg,
+                    truck_width_m=truck_width_m,
+                    truck_length_m=truck_length_m,
+                    truck_axle_load_kg=truck_axle_load_kg,
+                ),
             )
     except (FleetDataError, InvalidProblemError, NetworkError, OSError) as err:
         _error(err)

@@ -19,11 +19,26 @@ KG_PER_WEIGHT_UNIT: Mapping[str, float] = {
     "lb": 0.45359237,
 }
 WALK_KPH = 7.0
-# a refuse collection truck (rear loader on a 3-axle chassis, loaded): 3.5-4 m, 26 t
+# a refuse collection truck (rear loader on a 3-axle chassis, loaded): 3.5-4 m high, 26 t,
+# 2.55 m wide (the EU limit), about 10 m long, its heaviest axle about 10 t
 TRUCK_HEIGHT_M = 3.8
 TRUCK_WEIGHT_KG = 26_000.0
+TRUCK_WIDTH_M = 2.55
+TRUCK_LENGTH_M = 10.0
+TRUCK_AXLE_LOAD_KG = 10_000.0
 MAX_TRUCK_HEIGHT_M = 6.0  # beyond any road vehicle: a typo (380 for 3.80)
 MAX_TRUCK_WEIGHT_KG = 100_000.0  # beyond any road vehicle: kg typed as g, say
+MAX_TRUCK_WIDTH_M = 5.0
+MAX_TRUCK_LENGTH_M = 30.0
+MAX_TRUCK_AXLE_LOAD_KG = 30_000.0
+# GraphSettings field -> (largest value a truck can have, its unit, the default)
+TRUCK_SIZES = {
+    "truck_height_m": (MAX_TRUCK_HEIGHT_M, "metres", TRUCK_HEIGHT_M),
+    "truck_weight_kg": (MAX_TRUCK_WEIGHT_KG, "kg", TRUCK_WEIGHT_KG),
+    "truck_width_m": (MAX_TRUCK_WIDTH_M, "metres", TRUCK_WIDTH_M),
+    "truck_length_m": (MAX_TRUCK_LENGTH_M, "metres", TRUCK_LENGTH_M),
+    "truck_axle_load_kg": (MAX_TRUCK_AXLE_LOAD_KG, "kg", TRUCK_AXLE_LOAD_KG),
+}
 
 DRIVABLE_HIGHWAYS = frozenset(
     {
@@ -119,6 +134,13 @@ class GraphSettings:
     truck_weight_kg : float
         The trucks' loaded weight: a way signed lighter (``maxweight``, ``maxweight:hgv``)
         is no truck street, unless the limit is lifted for destinations or deliveries.
+    truck_width_m, truck_length_m : float
+        The trucks' width and length: a way signed narrower (``maxwidth``,
+        ``maxwidth:physical``) or shorter (``maxlength``, ``maxlength:hgv``) is no truck
+        street.
+    truck_axle_load_kg : float
+        The load on the trucks' heaviest axle, loaded: a way signed lighter
+        (``maxaxleload``) is no truck street.
     turn_restrictions : bool
         Obey the file's turn restrictions (``type=restriction`` relations with a via node,
         :func:`truck_restriction`; :mod:`network.turns`). A downloaded city has none (osmnx
@@ -132,6 +154,9 @@ class GraphSettings:
     respect_hgv: bool = True
     truck_height_m: float = TRUCK_HEIGHT_M
     truck_weight_kg: float = TRUCK_WEIGHT_KG
+    truck_width_m: float = TRUCK_WIDTH_M
+    truck_length_m: float = TRUCK_LENGTH_M
+    truck_axle_load_kg: float = TRUCK_AXLE_LOAD_KG
     turn_restrictions: bool = True
 
     def __post_init__(self) -> None:
@@ -142,16 +167,12 @@ class GraphSettings:
         speeds = [self.default_kph, self.truck_max_kph, *(k for _, k in self.fallback_kph)]
         if min(speeds) <= 0:
             raise ValueError("all speeds in GraphSettings must be > 0 km/h")
-        if not 0.0 < self.truck_height_m <= MAX_TRUCK_HEIGHT_M:
-            raise ValueError(
-                f"truck_height_m={self.truck_height_m} must be in (0, {MAX_TRUCK_HEIGHT_M}] "
-                f"metres; use e.g. {TRUCK_HEIGHT_M}"
-            )
-        if not 0.0 < self.truck_weight_kg <= MAX_TRUCK_WEIGHT_KG:
-            raise ValueError(
-                f"truck_weight_kg={self.truck_weight_kg} must be in (0, {MAX_TRUCK_WEIGHT_KG:.0f}]"
-                f" kg; use e.g. {TRUCK_WEIGHT_KG:.0f}"
-            )
+        for name, (most, unit, default) in TRUCK_SIZES.items():
+            value = getattr(self, name)
+            if not 0.0 < value <= most:
+                raise ValueError(
+                    f"{name}={value} must be in (0, {most:g}] {unit}; use e.g. {default:g}"
+                )
 
 
 def parse_maxspeed(value: str | None) -> float | None:
@@ -194,8 +215,8 @@ def _parse_one(text: str) -> float | None:
     return None
 
 
-def parse_maxheight_m(value: str | None) -> float | None:
-    """Parse an OSM ``maxheight`` value to metres.
+def parse_length_m(value: str | None) -> float | None:
+    """Parse an OSM ``maxheight``, ``maxwidth`` or ``maxlength`` value to metres.
 
     Parameters
     ----------
@@ -208,10 +229,10 @@ def parse_maxheight_m(value: str | None) -> float | None:
         Metres; the lowest of a list; None for ``"none"``, ``"default"``,
         ``"below_default"``, empty or unparsable values (no limit read).
     """
-    return _tightest(value, _height_one)
+    return _tightest(value, _length_one)
 
 
-def _height_one(text: str) -> float | None:
+def _length_one(text: str) -> float | None:
     low = text.lower()
     metres = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*(?:m|metres|meters)?", low)
     if metres:
@@ -272,17 +293,24 @@ def lifted_for_destinations(conditional: str | None) -> bool:
 
 
 def over_limit(tags: Mapping[str, str], settings: GraphSettings) -> bool:
-    """True when a way's height or weight limit keeps the trucks out: signed lower than
-    ``settings.truck_height_m`` (``maxheight``, ``maxheight:physical``) or lighter than
-    ``settings.truck_weight_kg`` (``maxweight``, ``maxweight:hgv``; unless
-    ``maxweight:conditional`` lifts it for destinations, :func:`lifted_for_destinations`)."""
-    heights = [parse_maxheight_m(tags.get(k)) for k in HEIGHT_TAGS]
-    if any(h is not None and h < settings.truck_height_m for h in heights):
-        return True
-    if lifted_for_destinations(tags.get("maxweight:conditional")):
-        return False
-    weights = [parse_maxweight_kg(tags.get(k)) for k in WEIGHT_TAGS]
-    return any(w is not None and w < settings.truck_weight_kg for w in weights)
+    """True when a way's (or a node's) size or weight limits keep the trucks out: signed
+    lower, narrower or shorter than the truck (``HEIGHT_TAGS``, ``WIDTH_TAGS``,
+    ``LENGTH_TAGS``), lighter than it loaded (``WEIGHT_TAGS``; unless
+    ``maxweight:conditional`` lifts it for destinations, :func:`lifted_for_destinations`)
+    or than its heaviest axle (``AXLE_TAGS``)."""
+    sizes = [
+        (HEIGHT_TAGS, parse_length_m, settings.truck_height_m),
+        (WIDTH_TAGS, parse_length_m, settings.truck_width_m),
+        (LENGTH_TAGS, parse_length_m, settings.truck_length_m),
+        (AXLE_TAGS, parse_maxweight_kg, settings.truck_axle_load_kg),
+    ]
+    if not lifted_for_destinations(tags.get("maxweight:conditional")):
+        sizes.append((WEIGHT_TAGS, parse_maxweight_kg, settings.truck_weight_kg))
+    for keys, parse, truck in sizes:
+        limits = [parse(tags.get(k)) for k in keys]
+        if any(limit is not None and limit < truck for limit in limits):
+            return True
+    return False
 
 
 def truck_kph(maxspeed: str | None, highway: str, settings: GraphSettings) -> float:
@@ -328,8 +356,12 @@ ACCESS_KEYS = ("hgv", "motorcar", "motor_vehicle", "vehicle", "access")
 # the way tags the truck rules and speeds read (the readers keep these)
 SPEED_TAGS = ("maxspeed", "maxspeed:forward", "maxspeed:backward")
 HEIGHT_TAGS = ("maxheight", "maxheight:physical")
+WIDTH_TAGS = ("maxwidth", "maxwidth:physical")
+LENGTH_TAGS = ("maxlength", "maxlength:hgv")
 WEIGHT_TAGS = ("maxweight", "maxweight:hgv")
-LIMIT_TAGS = (*HEIGHT_TAGS, *WEIGHT_TAGS)  # the tightest of merged ways holds
+AXLE_TAGS = ("maxaxleload",)
+# the tightest of merged ways holds
+LIMIT_TAGS = (*HEIGHT_TAGS, *WIDTH_TAGS, *LENGTH_TAGS, *WEIGHT_TAGS, *AXLE_TAGS)
 WAY_TAGS = (
     "highway",
     "name",
@@ -405,7 +437,7 @@ def blocks_trucks(tags: Mapping[str, str], settings: GraphSettings) -> bool:
     if access is not None:
         return closed_to_trucks(access)
     if barrier == "height_restrictor":
-        return all(parse_maxheight_m(tags.get(k)) is None for k in HEIGHT_TAGS)
+        return all(parse_length_m(tags.get(k)) is None for k in HEIGHT_TAGS)
     return barrier not in PASSABLE_BARRIERS
 
 

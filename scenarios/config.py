@@ -26,7 +26,10 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
     break_s = 1800
     break_window = ["10:00", "11:30"]
     truck_height_m = 3.8      # streets signed lower (maxheight) or lighter (maxweight) than
-    truck_weight_kg = 26000   # the loaded truck are not driven
+    truck_weight_kg = 26000   # the loaded truck are not driven, nor narrower (maxwidth),
+    truck_width_m = 2.55      # shorter (maxlength) or lighter per axle (maxaxleload)
+    truck_length_m = 10.0
+    truck_axle_load_kg = 10000
 
     [sim]                     # fleet.simulate.SimConfig fields (fill rates, sensor noise...)
                               # but its own collection schedule (collection_every_days...)
@@ -76,7 +79,15 @@ from fleet.errors import FleetDataError
 from fleet.models import TimeWindow, check_break
 from fleet.policy import CollectionPolicy
 from fleet.simulate import SimConfig
-from network.speeds import TRUCK_HEIGHT_M, TRUCK_WEIGHT_KG, GraphSettings
+from network.speeds import (
+    TRUCK_AXLE_LOAD_KG,
+    TRUCK_HEIGHT_M,
+    TRUCK_LENGTH_M,
+    TRUCK_SIZES,
+    TRUCK_WEIGHT_KG,
+    TRUCK_WIDTH_M,
+    GraphSettings,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
@@ -130,6 +141,9 @@ class FleetConfig:
     unload_s: int = 900
     truck_height_m: float = TRUCK_HEIGHT_M
     truck_weight_kg: float = TRUCK_WEIGHT_KG
+    truck_width_m: float = TRUCK_WIDTH_M
+    truck_length_m: float = TRUCK_LENGTH_M
+    truck_axle_load_kg: float = TRUCK_AXLE_LOAD_KG
 
     def graph_settings(self) -> GraphSettings:
         """How the city's streets are read for these trucks (:class:`GraphSettings`).
@@ -137,11 +151,9 @@ class FleetConfig:
         Raises
         ------
         ValueError
-            A height or weight no road vehicle has (the message names the key).
+            A size or weight no road vehicle has (the message names the key).
         """
-        return GraphSettings(
-            truck_height_m=self.truck_height_m, truck_weight_kg=self.truck_weight_kg
-        )
+        return GraphSettings(**{key: getattr(self, key) for key in TRUCK_SIZES})
 
     def check(self, where: str) -> None:
         """Raise :class:`ScenarioError` for impossible values."""
@@ -301,7 +313,7 @@ def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> A
     return value
 
 
-_FLEET_SIZES = ("truck_height_m", "truck_weight_kg")
+_FLEET_SIZES = tuple(TRUCK_SIZES)
 
 
 def _fleet(data: Mapping[str, Any], where: str) -> FleetConfig:

@@ -211,12 +211,15 @@ def _area(area: tuple[float, float, float, float] | None) -> str:
 
 
 def _fleet(c: ScenarioConfig) -> str:
-    """The trucks of a scenario: how many, what each carries in one load, and its height
-    and loaded weight (which streets it drives)."""
+    """The trucks of a scenario: how many, what each carries in one load, and its size and
+    loaded weight (which streets it drives)."""
     f = c.fleet
     trucks = _count(f.trucks, "truck")
     shift = f"{f.shift[0]:%H:%M}-{f.shift[1]:%H:%M}"
-    size = f"{f.truck_height_m:g} m high, {f.truck_weight_kg / 1000:g} t loaded"
+    size = (
+        f"{f.truck_height_m:g} m high, {f.truck_width_m:g} m wide, {f.truck_length_m:g} m "
+        f"long, {f.truck_weight_kg / 1000:g} t loaded, {f.truck_axle_load_kg / 1000:g} t per axle"
+    )
     return f"{trucks} of {f.capacity_l} l / {f.capacity_kg} kg, {size}, shift {shift}"
 
 

@@ -175,18 +175,19 @@ def test_health_shows_the_snap_limit_plans_are_made_with(settings: Settings) -> 
 
 
 def test_health_shows_the_truck_size_the_streets_are_read_for(settings: Settings) -> None:
-    """``truck_height_m`` / ``truck_weight_kg``: the settings the city's streets are read
-    with (a street signed lower or lighter is not driven), the defaults or a city's own."""
-    for size in (None, (2.5, 3500.0)):
+    """``truck_height_m`` / ``truck_weight_kg`` / ``truck_width_m`` / ``truck_length_m`` /
+    ``truck_axle_load_kg``: the settings the city's streets are read with (a street signed
+    lower, lighter, narrower or shorter is not driven), the defaults or a city's own."""
+    keys = ("truck_height_m", "truck_weight_kg", "truck_width_m", "truck_length_m")
+    keys += ("truck_axle_load_kg",)
+    for size in (None, (2.5, 3500.0, 2.1, 6.5, 2000.0)):
         chosen = settings
         if size is not None:
-            chosen = settings.model_copy(
-                update={"truck_height_m": size[0], "truck_weight_kg": size[1]}
-            )
+            chosen = settings.model_copy(update=dict(zip(keys, size, strict=True)))
         app = create_app(chosen, planner=FakePlanner(), routing=Routing.static(HaversineProvider()))
         with TestClient(app) as client:
             body = client.get("/health").json()
-        assert (body["truck_height_m"], body["truck_weight_kg"]) == (size or (3.8, 26000.0))
+        assert tuple(body[k] for k in keys) == (size or (3.8, 26000.0, 2.55, 10.0, 10000.0))
 
 
 def test_health_says_the_scheduler_is_disabled_and_the_last_nightly_run(

@@ -12,7 +12,7 @@ from api.app import create_app
 from api.routing import Routing
 from api.settings import Settings, SettingsError, settings_from_env
 from binroute.cli import app
-from network import StreetNetwork
+from network import GraphSettings, StreetNetwork
 from network.errors import NetworkError
 from tests.network.conftest import build_tiny_graph, grid
 
@@ -45,6 +45,9 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("truck_height_m", 0),
         ("truck_height_m", 380),  # centimetres for metres
         ("truck_weight_kg", 26e6),  # grams for kilograms
+        ("truck_width_m", 255),
+        ("truck_length_m", 0),
+        ("truck_axle_load_kg", float("inf")),
     ],
 )
 def test_bad_settings_are_rejected(field: str, value: object) -> None:
@@ -199,3 +202,12 @@ def test_the_service_reads_the_streets_for_its_trucks_height_and_weight(
     monkeypatch.setenv("BINROUTE_TRUCK_WEIGHT_KG", "3500")
     under = metres()
     assert 130 < under < 160 < round_by_3, (under, round_by_3)
+
+
+def test_the_streets_are_read_for_every_truck_size_set() -> None:
+    """Each BINROUTE_TRUCK_* size reaches the street reader's GraphSettings (the width,
+    length and axle load were not read before)."""
+    sizes = {"truck_height_m": 2.5, "truck_weight_kg": 3500.0, "truck_width_m": 2.1}
+    sizes |= {"truck_length_m": 6.5, "truck_axle_load_kg": 2000.0}
+    assert Settings(**sizes).truck() == GraphSettings(**sizes)
+    assert Settings().truck() == GraphSettings()

@@ -745,6 +745,9 @@ def test_a_city_whose_sensors_only_weigh_plans_like_one_that_reads_levels(
         ("--truck-height-m", "0", "is not a truck height in metres in (0, 6]"),
         ("--truck-height-m", "380", "is not a truck height in metres in (0, 6]"),
         ("--truck-weight-kg", "nan", "is not a truck weight in kg in (0, 100000]"),
+        ("--truck-width-m", "255", "is not a truck width in metres in (0, 5]"),
+        ("--truck-length-m", "-10", "is not a truck length in metres in (0, 30]"),
+        ("--truck-axle-load-kg", "1e7", "is not a truck axle load in kg in (0, 30000]"),
     ],
 )
 def test_a_truck_size_no_road_vehicle_has_is_a_usage_error(
@@ -758,8 +761,9 @@ def test_a_truck_size_no_road_vehicle_has_is_a_usage_error(
 def test_the_city_is_read_for_the_trucks_size_given(
     city_files: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """--truck-height-m / --truck-weight-kg reach the street reader (GraphSettings: the
-    streets signed lower or lighter are not driven); left out, the service's defaults."""
+    """--truck-height-m / --truck-weight-kg / --truck-width-m / --truck-length-m /
+    --truck-axle-load-kg reach the street reader (GraphSettings: the streets signed lower,
+    lighter, narrower or shorter are not driven); left out, the service's defaults."""
     from network import GraphSettings
     from network.errors import NetworkError
 
@@ -773,4 +777,10 @@ def test_the_city_is_read_for_the_trucks_size_given(
     city = ("--city", str(city_files / "city.osm.pbf"))
     assert _run(city_files, *city)[0] == 2
     assert _run(city_files, *city, "--truck-height-m", "2.5", "--truck-weight-kg", "3500")[0] == 2
-    assert read == [GraphSettings(), GraphSettings(truck_height_m=2.5, truck_weight_kg=3500.0)]
+    small = ("--truck-width-m", "2.1", "--truck-length-m", "6.5", "--truck-axle-load-kg", "2000")
+    assert _run(city_files, *city, *small)[0] == 2
+    assert read == [
+        GraphSettings(),
+        GraphSettings(truck_height_m=2.5, truck_weight_kg=3500.0),
+        GraphSettings(truck_width_m=2.1, truck_length_m=6.5, truck_axle_load_kg=2000.0),
+    ]

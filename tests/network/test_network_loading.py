@@ -333,7 +333,13 @@ def test_trucks_read_the_most_specific_access_tag_from_either_file(
         assert g.has_edge(1, 3) is usable and g.has_edge(3, 1) is usable, path.name
 
 
-SMALL_TRUCK = GraphSettings(truck_height_m=2.5, truck_weight_kg=3500.0)
+SMALL_TRUCK = GraphSettings(
+    truck_height_m=2.5,
+    truck_weight_kg=3500.0,
+    truck_width_m=1.7,
+    truck_length_m=5.0,
+    truck_axle_load_kg=2000.0,
+)
 
 
 @pytest.mark.parametrize(
@@ -347,14 +353,19 @@ SMALL_TRUCK = GraphSettings(truck_height_m=2.5, truck_weight_kg=3500.0)
         ({"maxweight": "30 t"}, True),
         ({"maxweight:hgv": "12000 kg"}, False),
         ({"maxweight": "7.5", "maxweight:conditional": "none @ destination"}, True),
+        ({"maxwidth": "1.8 m"}, False),  # a narrow lane: the truck is 2.55 m wide
+        ({"maxlength": "8"}, False),  # the truck is 10 m long
+        ({"maxaxleload": "8"}, False),  # its heaviest axle carries 10 t
+        ({"maxwidth": "3", "maxlength": "12", "maxaxleload": "11.5"}, True),
     ],
 )
 def test_a_height_or_weight_limit_below_the_truck_closes_a_street_from_either_file(
     tags: dict[str, str], usable: bool, tmp_path: Path
 ) -> None:
     """The diagonal 1-3 signed with these limits is driven, or not, alike from .pbf and .osm
-    (trucks were sent under low bridges and over weak ones); a small truck (2.5 m, 3.5 t),
-    with a cache of its own, drives it whatever the limit."""
+    (trucks were sent under low bridges, over weak ones, and down lanes narrower or shorter
+    than them); a small truck (2.5 m high, 3.5 t, 1.7 m wide, 5 m long), with a cache of
+    its own, drives it whatever the limit."""
     for path in _square(tmp_path, "lim", diagonal=_tag(highway="residential", **tags)):
         g = load_graph(path, cache_dir=tmp_path / "cache")
         assert g.has_edge(1, 3) is usable and g.has_edge(3, 1) is usable, path.name

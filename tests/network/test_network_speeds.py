@@ -14,7 +14,7 @@ from network.speeds import (
     lifted_for_destinations,
     oneway_direction,
     over_limit,
-    parse_maxheight_m,
+    parse_length_m,
     parse_maxweight_kg,
     truck_kph,
 )
@@ -140,8 +140,8 @@ def test_bad_settings_are_refused() -> None:
         (None, None),
     ],
 )
-def test_parse_maxheight_m(raw: str | None, metres: float | None) -> None:
-    assert parse_maxheight_m(raw) == (None if metres is None else pytest.approx(metres))
+def test_parse_length_m(raw: str | None, metres: float | None) -> None:
+    assert parse_length_m(raw) == (None if metres is None else pytest.approx(metres))
 
 
 @pytest.mark.parametrize(
@@ -188,6 +188,14 @@ def test_a_weight_limit_lifted_for_destinations(conditional: str | None, lifted:
         ({"maxweight": "26"}, False),
         ({"maxweight": "7.5", "maxweight:conditional": "none @ delivery"}, False),
         ({"maxheight": "3", "maxweight:conditional": "none @ delivery"}, True),  # weight only
+        ({"maxwidth": "2.4"}, True),  # narrower than the 2.55 m truck
+        ({"maxwidth": "2.55"}, False),
+        ({"maxwidth:physical": "1.8 m"}, True),
+        ({"maxlength": "10"}, False),  # as long as the truck
+        ({"maxlength:hgv": "8"}, True),
+        ({"maxaxleload": "8"}, True),  # its heaviest axle carries 10 t
+        ({"maxaxleload": "11.5 t"}, False),
+        ({"maxaxleload": "8", "maxweight:conditional": "none @ delivery"}, True),
         ({}, False),
     ],
 )
@@ -197,14 +205,29 @@ def test_over_limit_for_the_default_truck(tags: dict[str, str], over: bool) -> N
 
 
 def test_a_smaller_truck_passes_the_limits_a_larger_one_does_not() -> None:
-    tags = {"maxheight": "3", "maxweight": "7.5"}
+    tags = {"maxheight": "3", "maxweight": "7.5", "maxwidth": "2.2", "maxlength": "7"}
+    tags |= {"maxaxleload": "4"}
     assert over_limit(tags, GraphSettings())
-    assert not over_limit(tags, GraphSettings(truck_height_m=2.9, truck_weight_kg=7000.0))
+    small = GraphSettings(
+        truck_height_m=2.9,
+        truck_weight_kg=7000.0,
+        truck_width_m=2.1,
+        truck_length_m=6.5,
+        truck_axle_load_kg=4000.0,
+    )
+    assert not over_limit(tags, small)
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("truck_height_m", 0.0), ("truck_height_m", 380.0), ("truck_weight_kg", 26e6)],
+    [
+        ("truck_height_m", 0.0),
+        ("truck_height_m", 380.0),
+        ("truck_weight_kg", 26e6),
+        ("truck_width_m", 255.0),
+        ("truck_length_m", 0.0),
+        ("truck_axle_load_kg", 1e7),
+    ],
 )
 def test_a_truck_size_beyond_any_road_vehicle_is_refused_naming_the_field(
     field: str, value: float

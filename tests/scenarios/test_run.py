@@ -269,13 +269,14 @@ def test_overflow_volume_counts_only_what_overflowed_in_the_compared_days(
 
 def test_the_comparison_names_each_scenario_s_city_and_trucks(tmp_path: Path) -> None:
     """Scenarios of different cities or fleets can be compared; comparison.md says which
-    city, area and trucks (their load, height and loaded weight) each row is about."""
+    city, area and trucks (their load, size and loaded weight) each row is about."""
     from scenarios.run import ScenarioResult
 
     porto = "../shared/data/osm/porto_portugal.osm.pbf"
     a = config_from_dict(tiny_dict(name="hel"), source="hel.toml")
     fleet = {"trucks": 1, "capacity_l": 20000, "capacity_kg": 5000, "shift": ["05:00", "13:00"]}
-    fleet |= {"truck_height_m": 2.5, "truck_weight_kg": 3500}
+    fleet |= {"truck_height_m": 2.5, "truck_weight_kg": 3500, "truck_width_m": 2.1}
+    fleet |= {"truck_length_m": 6.5, "truck_axle_load_kg": 2000}
     b = config_from_dict(
         tiny_dict(name="porto", city=porto, area=[-8.7, 41.1, -8.6, 41.2], fleet=fleet),
         source="porto.toml",
@@ -284,9 +285,11 @@ def test_the_comparison_names_each_scenario_s_city_and_trucks(tmp_path: Path) ->
     md = (write_comparison(results, tmp_path)[0]).read_text()
     hel, por = (line for line in md.splitlines() if line.startswith("- **"))
     assert "city helsinki," in hel
-    assert "2 trucks of 40000 l / 8000 kg, 3.8 m high, 26 t loaded, shift 06:00-14:00" in hel
+    default = "3.8 m high, 2.55 m wide, 10 m long, 26 t loaded, 10 t per axle"
+    assert f"2 trucks of 40000 l / 8000 kg, {default}, shift 06:00-14:00" in hel
     assert f"city {porto} (area -8.7, 41.1, -8.6, 41.2)," in por
-    assert "1 truck of 20000 l / 5000 kg, 2.5 m high, 3.5 t loaded, shift 05:00-13:00" in por
+    small = "2.5 m high, 2.1 m wide, 6.5 m long, 3.5 t loaded, 2 t per axle"
+    assert f"1 truck of 20000 l / 5000 kg, {small}, shift 05:00-13:00" in por
 
 
 @pytest.mark.parametrize("days", [1, 2])
