@@ -306,3 +306,24 @@ def _middle(table: EdgeTable, e: int) -> tuple[float, float]:
         float(table.geom_lon[a] + table.geom_lon[b]) / 2,
         float(table.geom_lat[a] + table.geom_lat[b]) / 2,
     )
+
+
+def test_the_turns_benchmark_counts_the_restriction_and_finds_no_trip_shortened(
+    tmp_path: Path,
+) -> None:
+    """``python -m benchmarks.turns``: on the crossing, one restriction obeyed, its junction
+    split, no street cut off and no trip made shorter; a missing file is a usage error."""
+    from benchmarks.turns import main, run
+
+    _, pbf = _cross(tmp_path, "cross", restriction="no_left_turn")
+    record = run(pbf, points=30)
+    assert (record["obeyed"], record["not_on_truck_streets"], record["via_way_not_read"]) == (
+        1,
+        0,
+        0,
+    )
+    assert record["connectors"] > 0 and record["street_pieces_cut_off"] == 0
+    assert record["shorter_pairs"] == 0 and record["longer_share"] > 0
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "nowhere.osm.pbf")])
+    assert stop.value.code == 2

@@ -1,0 +1,134 @@
+"""Turn restrictions on real cities: how many bind trucks, what they cost to prepare and
+query, and how much longer they make the trips.
+
+Run: ``python -m benchmarks.turns [PBF ...] [--points 1000]`` (default: the OSM extracts of
+``../shared/data/osm``). Prints one JSON object per city: the restrictions obeyed, left out
+(not on truck streets) and through a via way (not read); the street pieces the restrictions
+cut off from the network; the table build, hierarchy preparation and ``--points`` x
+``--points`` matrix seconds with the restrictions and without, measured back to back in this
+process (the numba kernels compiled first; each matrix the fastest of three runs taken
+alternately, so the snapping of the first is left out), and their ratios; and the
+matrices' difference: the share of point pairs made longer, by how much, and the pairs
+made shorter (none: a restriction only takes paths away). Exits 0 with a message when no
+file is found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from network import GraphSettings, StreetNetwork, load_network
+from network.osm import read_pbf_streets, read_turn_restrictions
+from network.table import street_edges
+from network.turns import restrict_turns
+
+SHARED_OSM = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "osm"
+FREE = GraphSettings(turn_restrictions=False)
+SAMPLED = ("residential", "tertiary", "secondary", "primary", "unclassified")
+
+
+def run(pbf: Path, points: int, seed: int = 3) -> dict[str, Any]:
+    """The figures of one city (see the module docstring)."""
+    found, via_ways = read_turn_restrictions(pbf)
+    done = restrict_turns(read_pbf_streets(pbf), found)
+    out: dict[str, Any] = {"city": pbf.name, "obeyed": done.applied, "not_on_truck_streets":
+                           done.skipped, "via_way_not_read": via_ways}  # fmt: skip
+    with tempfile.TemporaryDirectory() as cache:
+        nets, seconds = _load_both(pbf, Path(cache))
+    free, obeying = nets["free"], nets["obeying"]
+    kept = int(street_edges(obeying.table).sum())
+    out["street_pieces_cut_off"] = free.table.n_edges - kept
+    out["connectors"] = obeying.table.n_edges - kept
+    spots = obeying.sample_street_points(points, highway=SAMPLED, seed=seed)
+    where = [(p.lon, p.lat) for p in spots]
+    for name, net in nets.items():
+        t0 = time.perf_counter()
+        _ = net.hierarchy  # prepared here, timed apart from the queries
+        seconds[f"prepare_{name}"] = time.perf_counter() - t0
+    matrices = {}
+    for name, net in [*nets.items()] * 3:  # alternately, the fastest of three each
+        t0 = time.perf_counter()
+        matrices[name] = net.matrix(where)
+        took = time.perf_counter() - t0
+        seconds[f"matrix_{name}"] = min(took, seconds.get(f"matrix_{name}", took))
+    for step in ("build", "prepare", "matrix"):
+        seconds[f"{step}_ratio"] = seconds[f"{step}_obeying"] / seconds[f"{step}_free"]
+    out["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
+    return (
+        out
+        | _difference(matrices["free"].duration_s, matrices["obeying"].duration_s)
+        | {
+            "distance_change": round(
+                float(matrices["obeying"].distance_m.sum() / matrices["free"].distance_m.sum() - 1),
+                5,
+            )
+        }
+    )
+
+
+def _load_both(pbf: Path, cache: Path) -> tuple[dict[str, StreetNetwork], dict[str, float]]:
+    """Both networks, each built (not read from a cache) and timed, the free one first."""
+    nets: dict[str, StreetNetwork] = {}
+    seconds: dict[str, float] = {}
+    for name, settings in (("free", FREE), ("obeying", GraphSettings())):
+        t0 = time.perf_counter()
+        nets[name] = load_network(pbf, cache_dir=cache / name, settings=settings)
+        seconds[f"build_{name}"] = time.perf_counter() - t0
+    return nets, seconds
+
+
+def _difference(free: np.ndarray, obeying: np.ndarray) -> dict[str, Any]:
+    """How the trips' seconds change when the restrictions are obeyed (1 s of rounding)."""
+    added = obeying.astype(float) - free
+    longer = added > 1
+    return {
+        "pairs": int(added.size),
+        "longer_share": round(float(longer.mean()), 4),
+        "mean_added_s_when_longer": round(float(added[longer].mean()), 1) if longer.any() else 0,
+        "max_added_s": round(float(added.max()), 1),
+        "shorter_pairs": int((added < -1).sum()),
+        "time_change": round(float(obeying.sum() / free.sum() - 1), 5),
+    }
+
+
+def _warm_kernels() -> None:
+    """Compile the ch engine's kernels before anything is timed (on a 70 m street)."""
+    graph = nx.MultiDiGraph()
+    graph.add_node(1, x=10.0, y=50.0)
+    graph.add_node(2, x=10.001, y=50.0)
+    for u, v in ((1, 2), (2, 1)):
+        graph.add_edge(u, v, length=71.5, travel_time=10.0)
+    StreetNetwork.from_graph(graph, workers=1).matrix([(10.0002, 50.0), (10.0008, 50.0)])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point (see the module docstring)."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("pbf", nargs="*", type=Path, help="OSM .pbf files (default: ../shared)")
+    ap.add_argument("--points", type=int, default=1000, help="matrix size (points)")
+    args = ap.parse_args(argv)
+    if args.points < 2:
+        ap.error(f"--points {args.points}: give 2 or more")
+    files = args.pbf or sorted(SHARED_OSM.glob("*.osm.pbf"))
+    missing = [p for p in files if not p.is_file()]
+    if missing:
+        ap.error(f"no such file: {', '.join(map(str, missing))}")
+    if not files:
+        print(f"no .osm.pbf under {SHARED_OSM}: nothing to measure", file=sys.stderr)
+        return
+    _warm_kernels()
+    for pbf in files:
+        print(json.dumps(run(pbf, args.points)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
