@@ -126,14 +126,20 @@ ISLAND_OSM = """<?xml version='1.0' encoding='UTF-8'?>
 ON_ISLAND = (10.0061, 50.0015)  # 7 m east of Island Road, over 300 m from the square
 
 
-def write_island_town(folder: Path) -> tuple[Path, Path]:
-    """The island town as ``island.osm`` and ``island.osm.pbf`` in ``folder``."""
+def write_osm(folder: Path, name: str, text: str) -> tuple[Path, Path]:
+    """OSM XML ``text`` as ``name.osm`` and as ``name.osm.pbf`` (written by pyosmium) in
+    ``folder``, either replaced when there."""
     import osmium
 
-    xml = folder / "island.osm"
-    xml.write_text(ISLAND_OSM)
-    pbf = folder / "island.osm.pbf"
-    with osmium.SimpleWriter(str(pbf)) as writer:
+    xml = folder / f"{name}.osm"
+    xml.write_text(text)
+    pbf = folder / f"{name}.osm.pbf"
+    with osmium.SimpleWriter(str(pbf), overwrite=True) as writer:
         for obj in osmium.FileProcessor(str(xml)):
             writer.add(obj)
     return xml, pbf
+
+
+def write_island_town(folder: Path) -> tuple[Path, Path]:
+    """The island town as ``island.osm`` and ``island.osm.pbf`` in ``folder``."""
+    return write_osm(folder, "island", ISLAND_OSM)

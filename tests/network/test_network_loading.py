@@ -22,6 +22,7 @@ from network import (
 )
 from network.graph import cache_key
 from network.table import TURN_HIGHWAY, graph_from_table
+from tests.network.conftest import write_osm
 
 TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
 <osm version="0.6" generator="hand">
@@ -52,13 +53,7 @@ def tiny_osm(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tiny_pbf(tiny_osm: Path, tmp_path: Path) -> Path:
-    import osmium
-
-    out = tmp_path / "tiny.osm.pbf"
-    with osmium.SimpleWriter(str(out)) as writer:
-        for obj in osmium.FileProcessor(str(tiny_osm)):
-            writer.add(obj)
-    return out
+    return write_osm(tmp_path, "tiny", TINY_OSM)[1]
 
 
 def test_cache_dir_may_be_a_string(tiny_pbf: Path, tmp_path: Path) -> None:
@@ -297,15 +292,7 @@ def _square(
     tmp_path: Path, name: str, diagonal: str = '<tag k="highway" v="residential"/>', loop: str = ""
 ) -> tuple[Path, Path]:
     """The square as .osm and .osm.pbf, with the diagonal's tags and extra ones on the loop."""
-    import osmium
-
-    xml = tmp_path / f"{name}.osm"
-    xml.write_text(SQUARE_OSM.format(diagonal=diagonal, loop=loop))
-    pbf = tmp_path / f"{name}.osm.pbf"
-    with osmium.SimpleWriter(str(pbf)) as writer:
-        for obj in osmium.FileProcessor(str(xml)):
-            writer.add(obj)
-    return xml, pbf
+    return write_osm(tmp_path, name, SQUARE_OSM.format(diagonal=diagonal, loop=loop))
 
 
 def _tag(**tags: str) -> str:
@@ -469,19 +456,11 @@ def test_writers_of_one_cache_file_at_once_do_not_trip_each_other(tmp_path: Path
 
 def _with_barrier(tmp_path: Path, name: str, **tags: str) -> tuple[Path, Path]:
     """The square with node 5 (tagged ``tags``) in the middle of its bottom street 1-5-2."""
-    import osmium
-
-    xml = tmp_path / f"{name}.osm"
     text = SQUARE_OSM.format(diagonal='<tag k="highway" v="footway"/>', loop="")
     barrier = f'<node id="5" lat="50.000" lon="10.0005" version="1">{_tag(**tags)}</node>'
     text = text.replace('<node id="2"', barrier + '\n  <node id="2"')
     via_5 = '<nd ref="1"/><nd ref="5"/><nd ref="2"/>'
-    xml.write_text(text.replace('<nd ref="1"/><nd ref="2"/>', via_5))
-    pbf = tmp_path / f"{name}.osm.pbf"
-    with osmium.SimpleWriter(str(pbf)) as writer:
-        for obj in osmium.FileProcessor(str(xml)):
-            writer.add(obj)
-    return xml, pbf
+    return write_osm(tmp_path, name, text.replace('<nd ref="1"/><nd ref="2"/>', via_5))
 
 
 @pytest.mark.parametrize(
@@ -543,14 +522,7 @@ def test_a_street_that_leaves_the_extract_is_not_joined_across_the_gap(tmp_path:
     """The street's parts before and after its node outside the file end at the gap: from
     between 1 and 2 to between 4 and 5 a truck drives round by 1-6-7-5 (over 500 m), not
     along a straight line drawn over the missing node (214 m)."""
-    import osmium
-
-    xml = tmp_path / "clipped.osm"
-    xml.write_text(CLIPPED_OSM)
-    pbf = tmp_path / "clipped.osm.pbf"
-    with osmium.SimpleWriter(str(pbf)) as writer:
-        for obj in osmium.FileProcessor(str(xml)):
-            writer.add(obj)
+    _, pbf = write_osm(tmp_path, "clipped", CLIPPED_OSM)
     net = load_network(pbf, cache_dir=tmp_path / "cache", engine="scipy")
     ends = [(10.0005, 50.0), (10.0035, 50.0)]
     assert max(s.snap_m for s in net.snap(ends)) < 1
@@ -587,8 +559,6 @@ def test_the_ends_cut_at_a_bollard_are_not_nodes_an_editor_numbered(tmp_path: Pa
     """A file drawn in an editor numbers its new nodes -1, -2...: a street -1 to -2 far
     north of the square stays apart from it (it is not driven: the square is the largest
     part), and the ends the bollard cut do not take its ids (which joined it to them)."""
-    import osmium
-
     xml, _ = _with_barrier(tmp_path, "drawn", barrier="bollard")
     far = (
         '<node id="-1" lat="50.010" lon="10.000" version="1"/>\n'
@@ -596,11 +566,7 @@ def test_the_ends_cut_at_a_bollard_are_not_nodes_an_editor_numbered(tmp_path: Pa
         '  <way id="-3" version="1"><nd ref="-1"/><nd ref="-2"/>'
         '<tag k="highway" v="residential"/></way>\n</osm>'
     )
-    xml.write_text(xml.read_text().replace("</osm>", far))
-    pbf = tmp_path / "drawn.osm.pbf"
-    with osmium.SimpleWriter(str(pbf), overwrite=True) as writer:
-        for obj in osmium.FileProcessor(str(xml)):
-            writer.add(obj)
+    xml, pbf = write_osm(tmp_path, "drawn", xml.read_text().replace("</osm>", far))
     for path in (xml, pbf):
         net = load_network(path, cache_dir=tmp_path / f"cache{path.suffix}", engine="scipy")
         assert not {-1, -2} & set(net.table.node_osmid.tolist()), path.name

@@ -16,7 +16,7 @@ from network import GraphSettings, StreetNetwork, fastpath, load_graph, load_net
 from network.osm import read_turn_restrictions
 from network.table import TURN_HIGHWAY, EdgeTable, haversine_m, table_from_graph
 from network.turns import TurnRestriction, restrict_turns
-from tests.network.conftest import add_street, grid
+from tests.network.conftest import add_street, grid, write_osm
 
 # A junction 5 with four two-way arms (way 51 north to node 1, 52 east to 2, 53 south to 3,
 # 54 west to 4) and a ring road through the arms' ends and the corners 6-9. Way 53 runs
@@ -55,8 +55,6 @@ THROUGH_M = 150  # arm to arm through the junction: under 120 m; round the ring:
 def _cross(tmp_path: Path, name: str, to_way: int = 54, **tags: str) -> tuple[Path, Path]:
     """The crossing as .osm and .osm.pbf with one restriction from way 53 (the south arm)
     through node 5 to ``to_way`` tagged ``tags`` (none without tags)."""
-    import osmium
-
     relation = ""
     if tags:
         tagged = "".join(f'<tag k="{k}" v="{html.escape(v)}"/>' for k, v in tags.items())
@@ -66,13 +64,7 @@ def _cross(tmp_path: Path, name: str, to_way: int = 54, **tags: str) -> tuple[Pa
             f'<member type="way" ref="{to_way}" role="to"/>'
             f'<tag k="type" v="restriction"/>{tagged}</relation>'
         )
-    xml = tmp_path / f"{name}.osm"
-    xml.write_text(CROSS_OSM.format(relation=relation))
-    pbf = tmp_path / f"{name}.osm.pbf"
-    with osmium.SimpleWriter(str(pbf)) as writer:
-        for obj in osmium.FileProcessor(str(xml)):
-            writer.add(obj)
-    return xml, pbf
+    return write_osm(tmp_path, name, CROSS_OSM.format(relation=relation))
 
 
 def _from_south(net: StreetNetwork) -> dict[str, float]:
