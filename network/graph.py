@@ -26,6 +26,7 @@ from network.speeds import (
     GraphSettings,
     blocks_trucks,
     is_truck_way,
+    local_only,
     oneway_direction,
     way_kph,
 )
@@ -38,10 +39,11 @@ from network.table import (
     table_from_graph,
 )
 from network.turns import restrict_turns
+from network.zones import split_local_zones
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = "8"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "9"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 
@@ -177,17 +179,21 @@ def _stem(source: Source) -> str:
 
 
 def _build(source: Source, settings: GraphSettings) -> EdgeTable:
-    """Every drivable truck street of ``source``, connected or not."""
+    """Every drivable truck street of ``source``, connected or not, its junctions split
+    between local-only streets and the others (:mod:`network.zones`) and for a file's turn
+    restrictions (:mod:`network.turns`)."""
     source = _as_file(source)
     if isinstance(source, Path):
         if source.name.endswith(PBF_SUFFIXES):
             from network.osm import read_pbf_streets
 
-            return _with_turns(read_pbf_streets(source, settings), source, settings)
-        if source.name.endswith(XML_SUFFIXES):
-            return _with_turns(_from_xml(source, settings), source, settings)
-        raise NetworkError(f"{source}: unknown OSM file type; use .osm.pbf, .osm or .xml")
-    return _download(source, settings)
+            streets = read_pbf_streets(source, settings)
+        elif source.name.endswith(XML_SUFFIXES):
+            streets = _from_xml(source, settings)
+        else:
+            raise NetworkError(f"{source}: unknown OSM file type; use .osm.pbf, .osm or .xml")
+        return _with_turns(split_local_zones(streets), source, settings)
+    return split_local_zones(_download(source, settings))
 
 
 def _with_turns(table: EdgeTable, path: Path, settings: GraphSettings) -> EdgeTable:
@@ -353,7 +359,8 @@ def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source:
     a way downloaded read ``maxspeed:forward`` (the .pbf reader reads ``:backward`` there; a
     file's are marked ``reversed`` first, :func:`_from_xml`).
     """
-    return largest_strong_component(_osmnx_streets(graph, settings, source), source)
+    streets = split_local_zones(_osmnx_streets(graph, settings, source))
+    return largest_strong_component(streets, source)
 
 
 def _osmnx_streets(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> EdgeTable:
@@ -373,6 +380,7 @@ def _osmnx_streets(graph: nx.MultiDiGraph, settings: GraphSettings, source: str)
             {**speed_tags, "highway": tags["highway"]}, settings, backward=backward
         )
         data["travel_time"] = float(data["length"]) / (data["speed_kph"] / 3.6)
+        data["local"] = local_only(tags, settings)
     graph.remove_edges_from(drop)
     if graph.number_of_edges() == 0:
         raise NetworkError(f"{source}: no drivable streets found; check the file and area")

@@ -19,6 +19,7 @@ from network.speeds import (
     GraphSettings,
     blocks_trucks,
     is_truck_way,
+    local_only,
     oneway_direction,
     truck_restriction,
     way_kph,
@@ -67,6 +68,7 @@ class _Ways:
     direction: list[int]
     kph: list[float]  # along the way's node order
     kph_back: list[float]  # against it
+    local: list[bool]  # open to trucks only to reach a place on it
 
 
 def _open(path: Path, entities: Any) -> Any:
@@ -88,7 +90,7 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
         .with_locations()
         .with_filter(osmium.filter.KeyFilter("highway", "barrier", *LIMIT_TAGS))
     )
-    ways = _Ways([], [], [], [], [], [], [], [], [])
+    ways = _Ways([], [], [], [], [], [], [], [], [], [])
     blocked: set[int] = set()  # barrier nodes no truck passes (nodes come before ways)
     cuts = itertools.count(CUT_ID_START, -1)  # ids of the two sides of a barrier
     try:
@@ -115,6 +117,7 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
                 ways.direction.append(oneway_direction(tags))
                 ways.kph.append(way_kph(tags, settings))
                 ways.kph_back.append(way_kph(tags, settings, backward=True))
+                ways.local.append(local_only(tags, settings))
     except RuntimeError as exc:
         raise NetworkError(f"{path}: cannot read as OSM ({exc})") from exc
     return ways
@@ -244,6 +247,7 @@ def _directed_table(
         edge_length_m=length,
         edge_speed_kph=kph,
         edge_time_s=length / (kph / 3.6),
+        edge_local=np.array(ways.local, dtype=bool)[pw],
         geom_offset=offset,
         geom_lon=lons[gidx],
         geom_lat=lats[gidx],

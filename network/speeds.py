@@ -67,6 +67,8 @@ EXCLUDED_SERVICE = frozenset(
 NO_ACCESS = frozenset(
     {"no", "private", "agricultural", "forestry", "psv", "bus", "emergency", "military"}
 )
+# access values that let a truck in only to reach a place on the street (no through traffic)
+LOCAL_ACCESS = frozenset({"destination", "delivery", "customers"})
 ONEWAY_FORWARD = frozenset({"yes", "1", "true"})
 ONEWAY_BACKWARD = frozenset({"-1", "reverse"})
 
@@ -141,6 +143,10 @@ class GraphSettings:
     truck_axle_load_kg : float
         The load on the trucks' heaviest axle, loaded: a way signed lighter
         (``maxaxleload``) is no truck street.
+    local_access : bool
+        Drive streets open only to reach a place on them (:func:`local_only`:
+        ``access=destination``...) only to reach or leave a place on them, never through
+        (:mod:`network.zones`).
     turn_restrictions : bool
         Obey the file's turn restrictions (``type=restriction`` relations with a via node,
         :func:`truck_restriction`; :mod:`network.turns`). A downloaded city has none (osmnx
@@ -157,6 +163,7 @@ class GraphSettings:
     truck_width_m: float = TRUCK_WIDTH_M
     truck_length_m: float = TRUCK_LENGTH_M
     truck_axle_load_kg: float = TRUCK_AXLE_LOAD_KG
+    local_access: bool = True
     turn_restrictions: bool = True
 
     def __post_init__(self) -> None:
@@ -349,6 +356,18 @@ def closed_to_trucks(access: str | None) -> bool:
         return False
     values = [v.strip().lower() for v in access.split(";") if v.strip()]
     return bool(values) and all(v in NO_ACCESS for v in values)
+
+
+def local_only(tags: Mapping[str, str], settings: GraphSettings) -> bool:
+    """True when a way with these tags lets a truck in only to reach a place on it (the
+    access value that holds for it, :func:`truck_access`, is ``LOCAL_ACCESS``:
+    ``destination``, ``delivery``, ``customers``; a ``;`` list when each value is, or
+    closes the way), with ``settings.local_access``."""
+    access = truck_access(tags, settings)
+    if not settings.local_access or access is None:
+        return False
+    values = {v.strip().lower() for v in access.split(";") if v.strip()}
+    return bool(values & LOCAL_ACCESS) and values <= LOCAL_ACCESS | NO_ACCESS
 
 
 # OSM access tags from the most specific for a truck to the most general

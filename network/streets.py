@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import math
 import multiprocessing
 import threading
@@ -23,10 +24,13 @@ from network.cutoff import CutOffStreets
 from network.errors import NetworkError, SnapError, UnreachableError
 from network.matrix import TravelMatrix
 from network.snap import FAR_FIX, MAX_SNAP_M, EdgeIndex, Snap, sub_line
-from network.table import TURN_HIGHWAY, EdgeTable, street_edges, table_from_graph
+from network.table import CONNECTOR_HIGHWAY, EdgeTable, street_edges, table_from_graph
+
+log = logging.getLogger(__name__)
 
 FLOAT_EXACT_BITS = 53  # float64 holds integers below 2**53 exactly
 TIME_UNITS_PER_S = 10  # path weights count time in deciseconds (the one unit choice)
+ENTRY_BITS = 3  # entries into local-only streets a path weight counts exactly: up to 7
 VIRTUAL_EXTRA = 1  # added to each virtual (point) edge so none has weight zero
 AT_NODE_M = 1.0  # a snap this close to an edge end counts as at that intersection
 SNAP_CACHE_MAX = 200_000  # remembered snaps (extend_matrix reuses them)
@@ -116,7 +120,7 @@ class StreetNetwork:
         self.ch_cache = ch_cache
         self._twin = _twins(table)
         self._keys = _edge_keys(table)
-        self._bits, self._weight = _combined_weights(table)
+        self._bits, self._time_bits, self._weight = _combined_weights(table)
         self._csr_edge, self._base = _street_csr(table, self._weight)
         self._index: EdgeIndex | None = None
         self._snaps: dict[tuple[Point, float], Snap] = {}
@@ -338,7 +342,8 @@ class StreetNetwork:
             pairs = np.argwhere(bad)
             _raise_unreachable(pairs + np.array([rows_from, cols_from]), snaps, self.table)
         total = block.astype(np.int64) - 2 * VIRTUAL_EXTRA
-        return total >> self._bits, total & ((1 << self._bits) - 1)
+        time_u = (total >> self._bits) & ((1 << self._time_bits) - 1)  # no entries counted
+        return time_u, total & ((1 << self._bits) - 1)
 
     def _run_dijkstra(
         self, csr: sparse.csr_array, sources: np.ndarray, targets: np.ndarray
@@ -485,7 +490,7 @@ class StreetNetwork:
         coords = self._depart(sa, nodes[1])
         for x, y in itertools.pairwise(nodes[1:-1]):
             e = self._edge_between(x, y)
-            if self.table.edge_highway[e] != TURN_HIGHWAY:  # a connector stays at its junction
+            if self.table.edge_highway[e] != CONNECTOR_HIGHWAY:  # a connector stays at its junction
                 coords.extend(self.table.edge_coords(e)[1:])
         coords.extend(self._arrive(sb, nodes[-2])[1:])
         return coords
@@ -647,7 +652,7 @@ def _twins(table: EdgeTable) -> np.ndarray:
     )
     key: dict[tuple[Point, Point, int, float], list[int]] = {}
     for e, k in enumerate(zip(*cols, strict=True)):
-        if table.edge_highway[e] != TURN_HIGHWAY:
+        if table.edge_highway[e] != CONNECTOR_HIGHWAY:
             key.setdefault(k, []).append(e)
     twin = np.full(table.n_edges, -1, dtype=np.int64)
     rev = table.edge_reversed
@@ -687,27 +692,41 @@ def _edge_keys(table: EdgeTable) -> np.ndarray:
     return keys
 
 
-def _combined_weights(table: EdgeTable) -> tuple[int, np.ndarray]:
-    """Edge weights ``time_ds * 2**bits + metres`` (float64, exact integers).
+def _combined_weights(table: EdgeTable) -> tuple[int, int, np.ndarray]:
+    """Edge weights ``entries * 2**(bits + time_bits) + time_ds * 2**bits + metres``
+    (float64, exact integers), with ``bits`` and ``time_bits``.
 
-    Minimising the sum minimises time first, then distance, and the low ``bits`` bits of any
-    simple path's sum are its metres. ``bits`` is chosen so the metres of the whole network
-    (an upper bound for any simple path, plus two partial edges) fit, and the time part still
-    fits below 2**53.
+    Minimising the sum minimises the connectors entering local-only streets first
+    (``network.zones``: no through traffic), then time, then distance; the low ``bits``
+    bits of any simple path's sum are its metres and the next ``time_bits`` its time.
+    ``bits`` is chosen so the metres of the whole network (an upper bound for any simple
+    path, plus two partial edges) fit, ``time_bits`` so its time does. Entries need at
+    least ``ENTRY_BITS`` bits above them below 2**53 (a path entering local streets that
+    often is never the shortest); a network too large for that is planned without the
+    local-only rule, with a warning.
     """
     time_u = np.round(table.edge_time_s * TIME_UNITS_PER_S).astype(np.int64)
     metres = np.round(table.edge_length_m).astype(np.int64)
-    # every zero-metre edge (a turn connector) weighs 1 below, so counts in the bound
+    # every zero-metre edge (a connector) weighs 1 below, so counts in the bound
     bound_m = int(metres.sum()) + int((metres == 0).sum()) + 2 * int(metres.max())
     bound_m += 2 * VIRTUAL_EXTRA + 1
     bits = max(1, math.ceil(math.log2(bound_m)))
-    bound_t = int(time_u.sum()) + 2 * int(time_u.max()) + 2
-    if bound_t.bit_length() + bits > FLOAT_EXACT_BITS:
+    time_bits = (int(time_u.sum()) + 2 * int(time_u.max()) + 2).bit_length()
+    if time_bits + bits > FLOAT_EXACT_BITS:
         raise NetworkError(
-            f"network too large for exact combined weights ({bits} + {bound_t.bit_length()} bits)"
+            f"network too large for exact combined weights ({bits} + {time_bits} bits)"
         )
     weight = ((time_u << bits) + metres).astype(np.float64)
-    return bits, np.maximum(weight, 1.0)  # no zero-weight edges (csgraph drops zeros)
+    entries = table.edge_local & ~street_edges(table)
+    if entries.any() and FLOAT_EXACT_BITS - bits - time_bits < ENTRY_BITS:
+        log.warning(
+            "network too large to weigh entries into local-only streets (%d bits left): "
+            "its matrices let trucks through them",
+            FLOAT_EXACT_BITS - bits - time_bits,
+        )
+    elif entries.any():
+        weight[entries] += float(1 << (bits + time_bits))
+    return bits, time_bits, np.maximum(weight, 1.0)  # no zero-weight edges (csgraph drops zeros)
 
 
 def _street_csr(table: EdgeTable, weight: np.ndarray) -> tuple[np.ndarray, sparse.csr_array]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,10 @@ from network.errors import NetworkError
 
 EARTH_RADIUS_M = 6_371_008.8
 CUT_OFF_PREFIX = "cut_off."  # .npz keys of the streets cut off from a saved table
-# ``edge_highway`` of a turn connector (``network.turns``): a zero-length edge across a
-# junction split for its turn restrictions, no street of its own (not snapped to or drawn)
-TURN_HIGHWAY = "turn"
+# ``edge_highway`` of a connector: a zero-length edge across a junction split for its turn
+# restrictions (``network.turns``) or between its local-only streets and the others
+# (``network.zones``), no street of its own (not snapped to or drawn)
+CONNECTOR_HIGHWAY = "connector"
 
 
 def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
@@ -49,6 +51,10 @@ class EdgeTable:
         osmnx semantics: ``reversed`` marks the direction opposite to the way's node order.
     edge_length_m, edge_speed_kph, edge_time_s : (E,) float64
         Length along the geometry (m), truck speed (km/h), travel time (s).
+    edge_local : (E,) bool
+        A street open to trucks only to reach a place on it (``access=destination``,
+        ``delivery``, ``customers``: no through traffic, ``speeds.local_only``); on a
+        connector (``CONNECTOR_HIGHWAY``), that it enters such streets from the others.
     geom_offset : (E + 1,) int64
         Edge ``e`` has vertices ``geom_lon[geom_offset[e]:geom_offset[e + 1]]`` (tail to head).
     geom_lon, geom_lat : float64
@@ -68,6 +74,7 @@ class EdgeTable:
     edge_length_m: np.ndarray
     edge_speed_kph: np.ndarray
     edge_time_s: np.ndarray
+    edge_local: np.ndarray
     geom_offset: np.ndarray
     geom_lon: np.ndarray
     geom_lat: np.ndarray
@@ -136,9 +143,58 @@ class EdgeTable:
 
 
 def street_edges(table: EdgeTable) -> np.ndarray:
-    """Boolean mask of the edges that are street pieces, not turn connectors
-    (``TURN_HIGHWAY``)."""
-    return np.asarray(table.edge_highway != TURN_HIGHWAY)
+    """Boolean mask of the edges that are street pieces, not connectors
+    (``CONNECTOR_HIGHWAY``)."""
+    return np.asarray(table.edge_highway != CONNECTOR_HIGHWAY)
+
+
+def with_connectors(
+    table: EdgeTable,
+    edge_u: np.ndarray,
+    edge_v: np.ndarray,
+    copies: Sequence[tuple[int, int]],
+    links: Sequence[tuple[int, int, int, bool]],
+) -> EdgeTable:
+    """``table`` with its edges re-pointed (``edge_u``, ``edge_v``), new nodes and
+    connectors appended (``network.turns``, ``network.zones``).
+
+    Parameters
+    ----------
+    copies : sequence of (osm id, node index)
+        One new node each, at the place of the node it copies.
+    links : sequence of (tail, head, edge, entering)
+        One connector each between node indices (new ones numbered after the table's, in
+        ``copies`` order), at its tail's place; driven at ``edge``'s speed (0 m, 0 s), and
+        ``entering`` local-only streets (``edge_local``) or not.
+    """
+    new = np.array(copies, dtype=np.int64).reshape(-1, 2)
+    conn = np.array([link[:3] for link in links], dtype=np.int64).reshape(-1, 3)
+    k = len(conn)
+    node_lon = np.concatenate([table.node_lon, table.node_lon[new[:, 1]]])
+    node_lat = np.concatenate([table.node_lat, table.node_lat[new[:, 1]]])
+    return EdgeTable(
+        node_osmid=np.concatenate([table.node_osmid, new[:, 0]]),
+        node_lon=node_lon,
+        node_lat=node_lat,
+        edge_u=np.concatenate([edge_u, conn[:, 0]]),
+        edge_v=np.concatenate([edge_v, conn[:, 1]]),
+        edge_osmid=np.concatenate([table.edge_osmid, np.full(k, -1, dtype=np.int64)]),
+        edge_highway=np.concatenate([table.edge_highway, np.full(k, CONNECTOR_HIGHWAY)]),
+        edge_name=np.concatenate([table.edge_name, np.full(k, "")]),
+        edge_oneway=np.concatenate([table.edge_oneway, np.ones(k, dtype=bool)]),
+        edge_reversed=np.concatenate([table.edge_reversed, np.zeros(k, dtype=bool)]),
+        edge_length_m=np.concatenate([table.edge_length_m, np.zeros(k)]),
+        edge_speed_kph=np.concatenate([table.edge_speed_kph, table.edge_speed_kph[conn[:, 2]]]),
+        edge_time_s=np.concatenate([table.edge_time_s, np.zeros(k)]),
+        edge_local=np.concatenate([table.edge_local, [bool(link[3]) for link in links]]).astype(
+            bool
+        ),
+        geom_offset=np.concatenate(
+            [table.geom_offset, table.geom_offset[-1] + 2 * np.arange(1, k + 1)]
+        ),
+        geom_lon=np.concatenate([table.geom_lon, np.repeat(node_lon[conn[:, 0]], 2)]),
+        geom_lat=np.concatenate([table.geom_lat, np.repeat(node_lat[conn[:, 0]], 2)]),
+    )
 
 
 def take_edges(table: EdgeTable, keep_nodes: np.ndarray) -> EdgeTable:
@@ -167,6 +223,7 @@ def _take(table: EdgeTable, keep_nodes: np.ndarray, keep_e: np.ndarray) -> EdgeT
         edge_length_m=table.edge_length_m[keep_e],
         edge_speed_kph=table.edge_speed_kph[keep_e],
         edge_time_s=table.edge_time_s[keep_e],
+        edge_local=table.edge_local[keep_e],
         geom_offset=offset,
         geom_lon=table.geom_lon[gidx],
         geom_lat=table.geom_lat[gidx],
@@ -232,6 +289,7 @@ def graph_from_table(table: EdgeTable) -> nx.MultiDiGraph:
         table.edge_length_m.tolist(),
         table.edge_speed_kph.tolist(),
         table.edge_time_s.tolist(),
+        table.edge_local.tolist(),
         lines,
         strict=True,
     )
@@ -248,10 +306,11 @@ def graph_from_table(table: EdgeTable) -> nx.MultiDiGraph:
                 "length": length,
                 "speed_kph": kph,
                 "travel_time": tt,
+                "local": local,
                 "geometry": line,
             },
         )
-        for u, v, osm, hw, name, ow, rev, length, kph, tt, line in columns
+        for u, v, osm, hw, name, ow, rev, length, kph, tt, local, line in columns
     )
     return graph
 
@@ -260,13 +319,15 @@ def table_from_graph(graph: nx.MultiDiGraph) -> EdgeTable:
     """EdgeTable from an osmnx-style graph (needs node x/y and edge length/travel_time).
 
     Missing ``geometry`` means a straight segment; missing ``speed_kph`` is derived from
-    ``length`` and ``travel_time``. List-valued attributes (osmnx merges) take the first item.
+    ``length`` and ``travel_time``; missing ``local`` is False (through traffic allowed).
+    List-valued attributes (osmnx merges) take the first item.
     """
     nodes = list(graph.nodes)
     index = {node: i for i, node in enumerate(nodes)}
     lon = np.array([graph.nodes[n]["x"] for n in nodes], dtype=np.float64)
     lat = np.array([graph.nodes[n]["y"] for n in nodes], dtype=np.float64)
-    cols: dict[str, list[Any]] = {k: [] for k in ("u", "v", "osmid", "hw", "name", "ow", "rev")}
+    keys = ("u", "v", "osmid", "hw", "name", "ow", "rev", "local")
+    cols: dict[str, list[Any]] = {k: [] for k in keys}
     nums: dict[str, list[float]] = {"len": [], "tt": [], "kph": []}
     glon: list[float] = []
     glat: list[float] = []
@@ -293,6 +354,7 @@ def table_from_graph(graph: nx.MultiDiGraph) -> EdgeTable:
         edge_length_m=np.array(nums["len"], dtype=np.float64),
         edge_speed_kph=np.array(nums["kph"], dtype=np.float64),
         edge_time_s=np.array(nums["tt"], dtype=np.float64),
+        edge_local=np.array(cols["local"], dtype=bool),
         geom_offset=np.array(offset, dtype=np.int64),
         geom_lon=np.array(glon, dtype=np.float64),
         geom_lat=np.array(glat, dtype=np.float64),
@@ -322,6 +384,7 @@ def _append_edge(
     cols["name"].append("" if name != name else str(name))  # NaN-safe
     cols["ow"].append(bool(data.get("oneway", False)))
     cols["rev"].append(bool(_first(data.get("reversed"), False)))
+    cols["local"].append(bool(data.get("local", False)))
     nums["len"].append(length)
     nums["tt"].append(time_s)
     nums["kph"].append(float(data.get("speed_kph", length / time_s * 3.6 if time_s else 0.0)))

@@ -8,7 +8,7 @@ restricted junction ``v`` is split (:func:`restrict_turns`):
 
 - every street leaving ``v`` starts at a node of its own (same place);
 - a street arriving at ``v`` with a restricted turn ends at a node of its own, joined by
-  zero-length turn connectors (``table.TURN_HIGHWAY``) to the streets it may turn into;
+  zero-length turn connectors (``table.CONNECTOR_HIGHWAY``) to the streets it may turn into;
 - the other streets arriving end at ``v``, joined to every street leaving it.
 
 Street pieces keep their edge indices (connectors and new nodes are appended), so snapping
@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from network.table import TURN_HIGHWAY, EdgeTable, street_edges
+from network.table import EdgeTable, street_edges, with_connectors
 
 # node ids of the split junctions' new nodes, counting down from here: below the ids of the
 # barrier cuts (``osm.CUT_ID_START``), any OSM node's and any an editor gives
@@ -91,52 +91,63 @@ class RestrictedTable:
 def restrict_turns(table: EdgeTable, restrictions: Sequence[TurnRestriction]) -> RestrictedTable:
     """``table`` with each restricted junction split so that no path turns where a
     restriction forbids it (see the module docstring)."""
-    forbidden, applied = _forbidden_turns(table, restrictions)
+    junctions = _junctions(table, {r.via_node for r in restrictions})
+    forbidden, applied = _forbidden_turns(table, restrictions, junctions)
     if not forbidden:
         return RestrictedTable(table, applied=0, skipped=len(restrictions))
-    return RestrictedTable(
-        _split_junctions(table, forbidden), applied=applied, skipped=len(restrictions) - applied
-    )
+    split = _split_junctions(table, forbidden, junctions)
+    return RestrictedTable(split, applied=applied, skipped=len(restrictions) - applied)
+
+
+@dataclass(frozen=True, slots=True)
+class _Junction:
+    """The nodes at a via node's place (itself, and its side of local-only streets when
+    ``network.zones`` split it) and the street edges arriving at and leaving them."""
+
+    nodes: tuple[int, ...]
+    ins: tuple[int, ...]
+    outs: tuple[int, ...]
+
+
+def _junctions(table: EdgeTable, via_ids: set[int]) -> dict[int, _Junction]:
+    """OSM via node id -> its junction, for the via nodes in the table."""
+    vias = np.flatnonzero(np.isin(table.node_osmid, np.array(sorted(via_ids), dtype=np.int64)))
+    places = {(float(table.node_lon[v]), float(table.node_lat[v])): int(v) for v in vias}
+    at: dict[int, list[int]] = defaultdict(list)  # via node index -> nodes at its place
+    for i, place in enumerate(zip(table.node_lon.tolist(), table.node_lat.tolist(), strict=True)):
+        v = places.get(place)
+        if v is not None:
+            at[v].append(i)
+    streets = street_edges(table)
+    out: dict[int, _Junction] = {}
+    for v, nodes in at.items():
+        here = np.array(nodes, dtype=np.int64)
+        ins = np.flatnonzero(streets & np.isin(table.edge_v, here))
+        outs = np.flatnonzero(streets & np.isin(table.edge_u, here))
+        out[int(table.node_osmid[v])] = _Junction(
+            tuple(nodes), tuple(ins.tolist()), tuple(outs.tolist())
+        )
+    return out
 
 
 def _forbidden_turns(
-    table: EdgeTable, restrictions: Sequence[TurnRestriction]
+    table: EdgeTable, restrictions: Sequence[TurnRestriction], junctions: dict[int, _Junction]
 ) -> tuple[dict[int, set[tuple[int, int]]], int]:
-    """Junction node index -> its forbidden (in edge, out edge) pairs, and the number of
+    """Via node id -> its junction's forbidden (in edge, out edge) pairs, and the number of
     restrictions that forbid any."""
-    via_ids = np.array(sorted({r.via_node for r in restrictions}), dtype=np.int64)
-    nodes = np.flatnonzero(np.isin(table.node_osmid, via_ids))
-    node_of = dict(zip(table.node_osmid[nodes].tolist(), nodes.tolist(), strict=True))
-    ins, outs = _edges_at(table, nodes)
     forbidden: dict[int, set[tuple[int, int]]] = defaultdict(set)
     applied = 0
     for r in restrictions:
-        v = node_of.get(r.via_node)
-        if v is None:
-            continue
-        pairs = _turns(table, r, ins[v], outs[v])
+        j = junctions.get(r.via_node)
+        pairs = set() if j is None else _turns(table, r, j.ins, j.outs)
         if pairs:
-            forbidden[v] |= pairs
+            forbidden[r.via_node] |= pairs
             applied += 1
     return dict(forbidden), applied
 
 
-def _edges_at(
-    table: EdgeTable, nodes: np.ndarray
-) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
-    """Street edges arriving at and leaving each of ``nodes`` (node index -> edge indices)."""
-    streets = street_edges(table)
-    ins: dict[int, list[int]] = defaultdict(list)
-    outs: dict[int, list[int]] = defaultdict(list)
-    for e in np.flatnonzero(streets & np.isin(table.edge_v, nodes)).tolist():
-        ins[int(table.edge_v[e])].append(e)
-    for e in np.flatnonzero(streets & np.isin(table.edge_u, nodes)).tolist():
-        outs[int(table.edge_u[e])].append(e)
-    return ins, outs
-
-
 def _turns(
-    table: EdgeTable, r: TurnRestriction, ins: list[int], outs: list[int]
+    table: EdgeTable, r: TurnRestriction, ins: Sequence[int], outs: Sequence[int]
 ) -> set[tuple[int, int]]:
     """The (in edge, out edge) turns ``r`` forbids at its junction (empty when its ``from``
     or ``to`` way has no truck street there)."""
@@ -169,63 +180,36 @@ def _end(table: EdgeTable, e: int, *, last: bool) -> tuple[float, float]:
     return float(table.geom_lon[i]), float(table.geom_lat[i])
 
 
-def _split_junctions(table: EdgeTable, forbidden: dict[int, set[tuple[int, int]]]) -> EdgeTable:
-    """The table with each junction of ``forbidden`` split and joined by connectors."""
-    ins, outs = _edges_at(table, np.array(sorted(forbidden), dtype=np.int64))
+def _split_junctions(
+    table: EdgeTable, forbidden: dict[int, set[tuple[int, int]]], junctions: dict[int, _Junction]
+) -> EdgeTable:
+    """The table with each junction of ``forbidden`` split and joined by connectors; a
+    connector from a street open to through traffic into a local-only one enters such
+    streets (``EdgeTable.edge_local``)."""
     edge_u, edge_v = table.edge_u.copy(), table.edge_v.copy()
     ids = itertools.count(TURN_ID_START, -1)
-    new_nodes: list[tuple[int, int]] = []  # (new node osm id, junction it copies)
-    links: list[tuple[int, int, int]] = []  # connector (tail node, head node, out edge)
-    n = table.n_nodes
+    copies: list[tuple[int, int]] = []  # (new node osm id, node it copies)
+    links: list[tuple[int, int, int, bool]] = []  # (tail, head, out edge, enters local)
+    local, n = table.edge_local & street_edges(table), table.n_nodes
+    local_node = np.zeros(n, dtype=bool)  # a local-only street ends there (not a connector)
+    local_node[table.edge_u[local]] = local_node[table.edge_v[local]] = True
 
     def copy_of(v: int) -> int:
-        new_nodes.append((next(ids), v))
-        return n + len(new_nodes) - 1
+        copies.append((next(ids), v))
+        return n + len(copies) - 1
 
-    for v, pairs in forbidden.items():
-        start = {f: copy_of(v) for f in outs[v]}
-        restricted = sorted({e for e, _ in pairs})
+    for via, pairs in forbidden.items():
+        j = junctions[via]
+        start = {f: copy_of(j.nodes[0]) for f in j.outs}
         for f, tail in start.items():
             edge_u[f] = tail
-            if len(restricted) < len(ins[v]):  # a street arrives at v with every turn
-                links.append((v, tail, f))
-        for e in restricted:
-            edge_v[e] = head = copy_of(v)
-            links.extend((head, start[f], f) for f in outs[v] if (e, f) not in pairs)
-    return _with_connectors(table, edge_u, edge_v, new_nodes, links)
-
-
-def _with_connectors(
-    table: EdgeTable,
-    edge_u: np.ndarray,
-    edge_v: np.ndarray,
-    new_nodes: Iterable[tuple[int, int]],
-    links: list[tuple[int, int, int]],
-) -> EdgeTable:
-    """The table with re-pointed street edges, the new nodes and the connectors appended."""
-    copies = np.array(list(new_nodes), dtype=np.int64).reshape(-1, 2)
-    conn = np.array(links, dtype=np.int64).reshape(-1, 3)
-    k = len(conn)
-    node_lon = np.concatenate([table.node_lon, table.node_lon[copies[:, 1]]])
-    node_lat = np.concatenate([table.node_lat, table.node_lat[copies[:, 1]]])
-    at_lon = np.repeat(node_lon[conn[:, 0]], 2)  # a connector's two vertices: its junction
-    at_lat = np.repeat(node_lat[conn[:, 0]], 2)
-    last = table.geom_offset[-1]
-    return EdgeTable(
-        node_osmid=np.concatenate([table.node_osmid, copies[:, 0]]),
-        node_lon=node_lon,
-        node_lat=node_lat,
-        edge_u=np.concatenate([edge_u, conn[:, 0]]),
-        edge_v=np.concatenate([edge_v, conn[:, 1]]),
-        edge_osmid=np.concatenate([table.edge_osmid, np.full(k, -1, dtype=np.int64)]),
-        edge_highway=np.concatenate([table.edge_highway, np.full(k, TURN_HIGHWAY)]),
-        edge_name=np.concatenate([table.edge_name, np.full(k, "")]),
-        edge_oneway=np.concatenate([table.edge_oneway, np.ones(k, dtype=bool)]),
-        edge_reversed=np.concatenate([table.edge_reversed, np.zeros(k, dtype=bool)]),
-        edge_length_m=np.concatenate([table.edge_length_m, np.zeros(k)]),
-        edge_speed_kph=np.concatenate([table.edge_speed_kph, table.edge_speed_kph[conn[:, 2]]]),
-        edge_time_s=np.concatenate([table.edge_time_s, np.zeros(k)]),
-        geom_offset=np.concatenate([table.geom_offset, last + 2 * np.arange(1, k + 1)]),
-        geom_lon=np.concatenate([table.geom_lon, at_lon]),
-        geom_lat=np.concatenate([table.geom_lat, at_lat]),
-    )
+        restricted = {e for e, _ in pairs}
+        for g in j.nodes:  # each node keeps its streets arriving with every turn
+            if any(table.edge_v[e] == g and e not in restricted for e in j.ins):
+                enters = not local_node[g]
+                links.extend((g, start[f], f, enters and local[f]) for f in j.outs)
+        for e in sorted(restricted):
+            edge_v[e] = head = copy_of(j.nodes[0])
+            allowed = (f for f in j.outs if (e, f) not in pairs)
+            links.extend((head, start[f], f, not local[e] and local[f]) for f in allowed)
+    return with_connectors(table, edge_u, edge_v, copies, links)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import os
 from pathlib import Path
@@ -143,3 +144,37 @@ def write_osm(folder: Path, name: str, text: str) -> tuple[Path, Path]:
 def write_island_town(folder: Path) -> tuple[Path, Path]:
     """The island town as ``island.osm`` and ``island.osm.pbf`` in ``folder``."""
     return write_osm(folder, "island", ISLAND_OSM)
+
+
+# A square of residential streets (1-2-3-4) with a diagonal 1-3 whose tags each test sets,
+# and a loop street 3-8-9-3 (a close joined to the streets at one node).
+SQUARE_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="1" lat="50.000" lon="10.000" version="1"/>
+  <node id="2" lat="50.000" lon="10.001" version="1"/>
+  <node id="3" lat="50.001" lon="10.001" version="1"/>
+  <node id="4" lat="50.001" lon="10.000" version="1"/>
+  <node id="8" lat="50.0015" lon="10.0015" version="1"/>
+  <node id="9" lat="50.002" lon="10.001" version="1"/>
+  <way id="11" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+  <way id="12" version="1"><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
+  <way id="13" version="1"><nd ref="3"/><nd ref="4"/><tag k="highway" v="residential"/></way>
+  <way id="14" version="1"><nd ref="4"/><nd ref="1"/><tag k="highway" v="residential"/></way>
+  <way id="15" version="1"><nd ref="1"/><nd ref="3"/>{diagonal}</way>
+  <way id="17" version="1"><nd ref="3"/><nd ref="8"/><nd ref="9"/><nd ref="3"/>
+    <tag k="highway" v="residential"/><tag k="name" v="Loop Close"/>{loop}</way>
+</osm>
+"""
+
+
+def write_square(
+    tmp_path: Path, name: str, diagonal: str = '<tag k="highway" v="residential"/>', loop: str = ""
+) -> tuple[Path, Path]:
+    """The square as ``name.osm`` and ``name.osm.pbf`` in ``tmp_path``, with the diagonal's
+    tags and extra ones on the loop."""
+    return write_osm(tmp_path, name, SQUARE_OSM.format(diagonal=diagonal, loop=loop))
+
+
+def osm_tags(**tags: str) -> str:
+    """OSM XML ``<tag>`` elements for ``tags`` (values escaped)."""
+    return "".join(f'<tag k="{k}" v="{html.escape(v)}"/>' for k, v in tags.items())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ from network import (
     waste_features,
 )
 from network.graph import cache_key
-from network.table import TURN_HIGHWAY, graph_from_table
-from tests.network.conftest import write_osm
+from network.table import CONNECTOR_HIGHWAY, graph_from_table
+from tests.network.conftest import SQUARE_OSM, osm_tags, write_osm, write_square
 
 TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
 <osm version="0.6" generator="hand">
@@ -121,9 +120,9 @@ def test_helsinki_graph_is_plausible(tmp_path: Path) -> None:
     assert 500 < g.number_of_nodes() < 5000
     assert g.number_of_edges() > g.number_of_nodes()
     assert nx.is_strongly_connected(g)
-    edges = [d for _, _, d in g.edges(data=True) if d["highway"] != TURN_HIGHWAY]
+    edges = [d for _, _, d in g.edges(data=True) if d["highway"] != CONNECTOR_HIGHWAY]
     assert all(d["travel_time"] > 0 and d["speed_kph"] > 0 for d in edges)
-    turns = [d for _, _, d in g.edges(data=True) if d["highway"] == TURN_HIGHWAY]
+    turns = [d for _, _, d in g.edges(data=True) if d["highway"] == CONNECTOR_HIGHWAY]
     assert turns  # the extract's turn restrictions split some junctions
     assert all(d["travel_time"] == 0 and d["length"] == 0 for d in turns)
     assert any(d["oneway"] for d in edges)
@@ -150,24 +149,31 @@ def test_cache_hit_and_settings_miss(tmp_path: Path) -> None:
     assert load_graph(helsinki_pbf(), cache_dir=tmp_path).number_of_edges() == first.n_edges
 
 
+ENTERED = 10**9  # an entry into local-only streets outweighs any trip's deciseconds
+
+
 def test_matrix_matches_networkx_on_helsinki(tmp_path: Path) -> None:
-    """Oracle: networkx Dijkstra with the same 0.1 s edge rounding, points on graph nodes
-    (not at a junction split for its turns: a point there is reached from more sides than
-    one of its nodes is)."""
+    """Oracle: networkx Dijkstra with the same 0.1 s edge rounding, entries into local-only
+    streets counted first, points on graph nodes (not at a junction split for its turns or
+    local streets: a point there is reached from more sides than one of its nodes is)."""
     g = load_graph(helsinki_pbf(), cache_dir=tmp_path)
     net = load_network(helsinki_pbf(), cache_dir=tmp_path, workers=1)
-    split = {x for u, v, d in g.edges(data=True) if d["highway"] == TURN_HIGHWAY for x in (u, v)}
+    split = {
+        x for u, v, d in g.edges(data=True) if d["highway"] == CONNECTOR_HIGHWAY for x in (u, v)
+    }
     whole = [n for n in g.nodes if n not in split]
     rng = np.random.default_rng(5)
     nodes = [whole[i] for i in rng.choice(len(whole), 30, replace=False)]
     m = net.matrix([(g.nodes[n]["x"], g.nodes[n]["y"]) for n in nodes])
 
     def weight(u: int, v: int, data: dict) -> float:
-        return min(round(d["travel_time"] * 10) for d in data.values())
+        """Deciseconds, after the entries into local-only streets (no through traffic)."""
+        entry = any(d["highway"] == CONNECTOR_HIGHWAY and d["local"] for d in data.values())
+        return ENTERED * entry + min(round(d["travel_time"] * 10) for d in data.values())
 
     for i, a in enumerate(nodes):
         dist = nx.single_source_dijkstra_path_length(g, a, weight=weight)
-        expected = np.array([dist[b] for b in nodes]) / 10
+        expected = np.array([dist[b] % ENTERED for b in nodes]) / 10
         # rounding to whole seconds, and partial edges of points snapped next to a node
         assert np.abs(m.duration_s[i] - expected).max() <= 1.0
     assert (m.duration_s != m.duration_s.T).any()  # one-way streets make it asymmetric
@@ -267,38 +273,6 @@ def test_two_threads_parallel_matrices_keep_their_own_graphs(
         np.testing.assert_array_equal(got, expected)
 
 
-# A square of residential streets (1-2-3-4) with a diagonal 1-3 whose tags each test sets,
-# and a loop street 3-8-9-3 (a close joined to the streets at one node).
-SQUARE_OSM = """<?xml version='1.0' encoding='UTF-8'?>
-<osm version="0.6" generator="hand">
-  <node id="1" lat="50.000" lon="10.000" version="1"/>
-  <node id="2" lat="50.000" lon="10.001" version="1"/>
-  <node id="3" lat="50.001" lon="10.001" version="1"/>
-  <node id="4" lat="50.001" lon="10.000" version="1"/>
-  <node id="8" lat="50.0015" lon="10.0015" version="1"/>
-  <node id="9" lat="50.002" lon="10.001" version="1"/>
-  <way id="11" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>
-  <way id="12" version="1"><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
-  <way id="13" version="1"><nd ref="3"/><nd ref="4"/><tag k="highway" v="residential"/></way>
-  <way id="14" version="1"><nd ref="4"/><nd ref="1"/><tag k="highway" v="residential"/></way>
-  <way id="15" version="1"><nd ref="1"/><nd ref="3"/>{diagonal}</way>
-  <way id="17" version="1"><nd ref="3"/><nd ref="8"/><nd ref="9"/><nd ref="3"/>
-    <tag k="highway" v="residential"/><tag k="name" v="Loop Close"/>{loop}</way>
-</osm>
-"""
-
-
-def _square(
-    tmp_path: Path, name: str, diagonal: str = '<tag k="highway" v="residential"/>', loop: str = ""
-) -> tuple[Path, Path]:
-    """The square as .osm and .osm.pbf, with the diagonal's tags and extra ones on the loop."""
-    return write_osm(tmp_path, name, SQUARE_OSM.format(diagonal=diagonal, loop=loop))
-
-
-def _tag(**tags: str) -> str:
-    return "".join(f'<tag k="{k}" v="{html.escape(v)}"/>' for k, v in tags.items())
-
-
 @pytest.mark.parametrize(
     ("tags", "usable"),
     [
@@ -313,11 +287,12 @@ def _tag(**tags: str) -> str:
 def test_trucks_read_the_most_specific_access_tag_from_either_file(
     tags: dict[str, str], usable: bool, tmp_path: Path
 ) -> None:
-    """The diagonal 1-3 with these tags is driven, or not, alike from .pbf and .osm (osmnx
-    kept no hgv or motor_vehicle tag before)."""
-    for path in _square(tmp_path, "sq", diagonal=_tag(highway="residential", **tags)):
+    """The diagonal 1-3 (way 15) with these tags is driven both ways, or not, alike from
+    .pbf and .osm (osmnx kept no hgv or motor_vehicle tag before)."""
+    for path in write_square(tmp_path, "sq", diagonal=osm_tags(highway="residential", **tags)):
         g = load_graph(path, cache_dir=tmp_path / f"cache-{path.suffix}")
-        assert g.has_edge(1, 3) is usable and g.has_edge(3, 1) is usable, path.name
+        diagonal = [d["reversed"] for *_, d in g.edges(data=True) if d["osmid"] == 15]
+        assert sorted(diagonal) == ([False, True] if usable else []), path.name
 
 
 SMALL_TRUCK = GraphSettings(
@@ -353,7 +328,7 @@ def test_a_height_or_weight_limit_below_the_truck_closes_a_street_from_either_fi
     (trucks were sent under low bridges, over weak ones, and down lanes narrower or shorter
     than them); a small truck (2.5 m high, 3.5 t, 1.7 m wide, 5 m long), with a cache of
     its own, drives it whatever the limit."""
-    for path in _square(tmp_path, "lim", diagonal=_tag(highway="residential", **tags)):
+    for path in write_square(tmp_path, "lim", diagonal=osm_tags(highway="residential", **tags)):
         g = load_graph(path, cache_dir=tmp_path / "cache")
         assert g.has_edge(1, 3) is usable and g.has_edge(3, 1) is usable, path.name
         small = load_graph(path, cache_dir=tmp_path / "cache", settings=SMALL_TRUCK)
@@ -374,7 +349,7 @@ def test_a_speed_limit_per_direction_is_read_from_either_file(
     """A primary road (the diagonal 1-3) with maxspeed:forward / :backward (its node order)
     and no maxspeed was driven at the primary fallback (60 km/h) both ways."""
     factor = GraphSettings().truck_speed_factor
-    for path in _square(tmp_path, "dir", diagonal=_tag(highway="primary", **tags)):
+    for path in write_square(tmp_path, "dir", diagonal=osm_tags(highway="primary", **tags)):
         g = load_graph(path, cache_dir=tmp_path / f"cache-{path.suffix}")
         assert g.edges[1, 3, 0]["speed_kph"] == pytest.approx(ahead_kph * factor), path.name
         assert g.edges[3, 1, 0]["speed_kph"] == pytest.approx(back_kph * factor), path.name
@@ -391,7 +366,7 @@ def test_a_way_one_way_against_its_node_order_reads_alike_from_either_file(
     factor = GraphSettings().truck_speed_factor
     tags = {"highway": "primary", "oneway": oneway}
     tags |= {"maxspeed:forward": "70", "maxspeed:backward": "30"}
-    for path in _square(tmp_path, "back", diagonal=_tag(**tags)):
+    for path in write_square(tmp_path, "back", diagonal=osm_tags(**tags)):
         g = load_graph(path, cache_dir=tmp_path / f"cache-{path.suffix}")
         assert g.has_edge(3, 1) and not g.has_edge(1, 3), path.name
         edge = g.edges[3, 1, 0]
@@ -401,7 +376,7 @@ def test_a_way_one_way_against_its_node_order_reads_alike_from_either_file(
 
 def test_a_motorway_is_one_way_from_either_file(tmp_path: Path) -> None:
     """An untagged motorway runs along its node order (osmnx made it two-way)."""
-    for path in _square(tmp_path, "mw", diagonal=_tag(highway="motorway")):
+    for path in write_square(tmp_path, "mw", diagonal=osm_tags(highway="motorway")):
         g = load_graph(path, cache_dir=tmp_path / f"cache-{path.suffix}")
         assert g.has_edge(1, 3) and not g.has_edge(3, 1), path.name
 
@@ -412,8 +387,8 @@ def test_a_loop_street_is_driven_both_ways_and_a_one_way_loop_is_snapped_to(
     """Two points 15 m apart on the loop close 3-8-9-3: as near both ways when it is
     two-way; one way round, on it, when it is one-way (each point snaps onto the loop)."""
     near = [(10.0012, 50.0012), (10.0014, 50.0014)]
-    for loop, one_way in (("", False), (_tag(oneway="yes"), True)):
-        _, pbf = _square(tmp_path, f"loop{int(one_way)}", loop=loop)
+    for loop, one_way in (("", False), (osm_tags(oneway="yes"), True)):
+        _, pbf = write_square(tmp_path, f"loop{int(one_way)}", loop=loop)
         net = load_network(pbf, cache_dir=tmp_path / f"cache{int(one_way)}", engine="scipy")
         snaps = net.snap(near)
         assert [int(net.table.edge_osmid[s.edge_index]) for s in snaps] == [17, 17]
@@ -457,7 +432,7 @@ def test_writers_of_one_cache_file_at_once_do_not_trip_each_other(tmp_path: Path
 def _with_barrier(tmp_path: Path, name: str, **tags: str) -> tuple[Path, Path]:
     """The square with node 5 (tagged ``tags``) in the middle of its bottom street 1-5-2."""
     text = SQUARE_OSM.format(diagonal='<tag k="highway" v="footway"/>', loop="")
-    barrier = f'<node id="5" lat="50.000" lon="10.0005" version="1">{_tag(**tags)}</node>'
+    barrier = f'<node id="5" lat="50.000" lon="10.0005" version="1">{osm_tags(**tags)}</node>'
     text = text.replace('<node id="2"', barrier + '\n  <node id="2"')
     via_5 = '<nd ref="1"/><nd ref="5"/><nd ref="2"/>'
     return write_osm(tmp_path, name, text.replace('<nd ref="1"/><nd ref="2"/>', via_5))
@@ -540,7 +515,7 @@ def test_a_downloaded_city_gets_the_truck_rules_of_a_file(
     import osmnx as ox
 
     xml, _ = _with_barrier(tmp_path, "town", barrier="bollard")
-    text = xml.read_text().replace('<tag k="highway" v="footway"/>', _tag(highway="motorway"))
+    text = xml.read_text().replace('<tag k="highway" v="footway"/>', osm_tags(highway="motorway"))
     xml.write_text(text)
 
     def download(query: str, network_type: str, simplify: bool = True, **kwargs: Any) -> Any:

@@ -14,8 +14,9 @@ import pytest
 
 from network import GraphSettings, StreetNetwork, fastpath, load_graph, load_network
 from network.osm import read_turn_restrictions
-from network.table import TURN_HIGHWAY, EdgeTable, haversine_m, table_from_graph
+from network.table import CONNECTOR_HIGHWAY, EdgeTable, haversine_m, table_from_graph
 from network.turns import TurnRestriction, restrict_turns
+from network.zones import split_local_zones
 from tests.network.conftest import add_street, grid, write_osm
 
 # A junction 5 with four two-way arms (way 51 north to node 1, 52 east to 2, 53 south to 3,
@@ -130,7 +131,7 @@ def test_paths_go_round_a_forbidden_turn_and_through_the_junction_as_matrices_sa
         assert low < drawn < high, arm
         assert (np.diff(path, axis=0) != 0).any(axis=1).all(), arm  # no point twice
     g = load_graph(pbf, cache_dir=tmp_path)
-    turns = [d for *_, d in g.edges(data=True) if d["highway"] == TURN_HIGHWAY]
+    turns = [d for *_, d in g.edges(data=True) if d["highway"] == CONNECTOR_HIGHWAY]
     assert turns and all(d["length"] == 0 for d in turns)
 
 
@@ -160,9 +161,10 @@ def test_restrictions_are_read_with_their_members_and_the_rest_counted(tmp_path:
 SPEED_MPS = 5.0
 
 
-def _random_town(rng: np.random.Generator, size: int = 5) -> EdgeTable:
+def _random_town(rng: np.random.Generator, size: int = 5, local_share: float = 0.0) -> EdgeTable:
     """A ``size`` x ``size`` grid of streets, each piece a way of its own, a fifth of them
-    one-way (in a random direction)."""
+    one-way (in a random direction), ``local_share`` of them local-only (drawn from a
+    stream of their own, so the rest of the town is the same)."""
     graph = nx.MultiDiGraph(crs="epsg:4326")
     for x, y in itertools.product(range(size), range(size)):
         lon, lat = grid(x, y)
@@ -173,6 +175,10 @@ def _random_town(rng: np.random.Generator, size: int = 5) -> EdgeTable:
         for b in [a + size] * (x + 1 < size) + [a + 1] * (y + 1 < size):
             u, v = (a, b) if rng.random() < 0.5 else (b, a)
             add_street(graph, u, v, oneway=bool(rng.random() < 0.2), osmid=next(way))
+    pick = np.random.default_rng(rng.integers(2**32, size=1)[0] if local_share else 0)
+    local = {w for w in range(1, next(way)) if pick.random() < local_share}
+    for *_, data in graph.edges(data=True):
+        data["local"] = data["osmid"] in local
     return table_from_graph(graph)
 
 
@@ -216,12 +222,15 @@ def _banned(table: EdgeTable, restrictions: list[TurnRestriction]) -> set[tuple[
     return banned
 
 
-def _oracle_s(table: EdgeTable, banned: set[tuple[int, int]], a: int, b: int) -> float:
+def _oracle_s(
+    table: EdgeTable, banned: set[tuple[int, int]], a: int, b: int, *, zones: bool = True
+) -> float:
     """Seconds from the middle of street piece ``a`` (edge index, either direction when
     two-way) to the middle of piece ``b``: Dijkstra over directed edges (a state is 'at
     the head of edge x'), turning from x into y wherever x ends where y starts unless the
-    pair is banned. No junction is split here."""
-    t = table.edge_time_s
+    pair is banned, the fewest entries from a street open to through traffic into a
+    local-only one first (with ``zones``), then the least time. No junction is split here."""
+    t, local = table.edge_time_s, table.edge_local & zones
     twin = {
         e: f
         for e in range(table.n_edges)
@@ -230,39 +239,44 @@ def _oracle_s(table: EdgeTable, banned: set[tuple[int, int]], a: int, b: int) ->
         ).tolist()
         if table.edge_osmid[f] == table.edge_osmid[e]
     }
-    best = {x: t[x] / 2 for x in (a, twin.get(a)) if x is not None}
-    heap = [(d, x) for x, d in best.items()]
+    best = {x: (0, t[x] / 2) for x in (a, twin.get(a)) if x is not None}
+    heap = [(*d, x) for x, d in best.items()]
     heapq.heapify(heap)
     goals = [g for g in (b, twin.get(b)) if g is not None]
-    arrive = np.inf
+    arrive: tuple[int, float] = (2**31, np.inf)
     while heap:
-        d, x = heapq.heappop(heap)
-        if d > best.get(x, np.inf) or d >= arrive:
+        n, d, x = heapq.heappop(heap)
+        if (n, d) > best.get(x, (2**31, np.inf)) or (n, d) >= arrive:
             continue
         for y in np.flatnonzero(table.edge_u == table.edge_v[x]).tolist():
             if (x, y) in banned:
                 continue
+            cost = (n + int(local[y] and not local[x]), d + t[y])
             if y in goals:
-                arrive = min(arrive, d + t[y] / 2)
-            if d + t[y] < best.get(y, np.inf):
-                best[y] = d + t[y]
-                heapq.heappush(heap, (d + t[y], y))
-    return arrive
+                arrive = min(arrive, (cost[0], d + t[y] / 2))
+            if cost < best.get(y, (2**31, np.inf)):
+                best[y] = cost
+                heapq.heappush(heap, (*cost, y))
+    return arrive[1]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("local_share", [0.0, 0.3])
 @pytest.mark.parametrize("engine", ["scipy", "ch"])
 def test_matrices_on_random_restricted_grids_match_an_edge_based_dijkstra(
-    seed: int, engine: str
+    seed: int, local_share: float, engine: str
 ) -> None:
-    """Oracle: Dijkstra over directed edges with the banned turns left out, on the table
-    before any junction is split; points at the middle of random street pieces."""
+    """Oracle: Dijkstra over directed edges with the banned turns left out and the fewest
+    entries into local-only streets first, on the table before any junction is split;
+    points at the middle of random street pieces. The junctions are split as a city's are
+    (local streets first, then turns); some trips take a detour for a turn, or, with local
+    streets, to keep out of them."""
     if engine == "ch" and not fastpath.AVAILABLE:
         pytest.skip("numba not installed")
     rng = np.random.default_rng(seed)
-    table = _random_town(rng)
+    table = _random_town(rng, local_share=local_share)
     restrictions = _random_restrictions(table, rng, 12)
-    done = restrict_turns(table, restrictions)
+    done = restrict_turns(split_local_zones(table), restrictions)
     assert done.applied == len(restrictions) and done.skipped == 0
     net = StreetNetwork(done.table, workers=1, engine=engine)
     banned = _banned(table, restrictions)
@@ -270,8 +284,12 @@ def test_matrices_on_random_restricted_grids_match_an_edge_based_dijkstra(
     pieces, expected = _reachable_pieces(table, banned, rng, 8)
     m = net.matrix([_middle(table, e) for e in pieces])
     assert np.abs(m.duration_s - expected).max() <= 1.0, seed
-    unbanned = [[_oracle_s(table, set(), a, b) for b in pieces] for a in pieces]
-    assert (expected > np.array(unbanned) + 1).any()  # some pair takes a detour
+    if local_share:  # some pair keeps out of local streets
+        free = [[_oracle_s(table, banned, a, b, zones=False) for b in pieces] for a in pieces]
+        assert (expected > np.array(free) + 1).any()
+    else:  # some pair takes a detour for a turn
+        unbanned = [[_oracle_s(table, set(), a, b) for b in pieces] for a in pieces]
+        assert (expected > np.array(unbanned) + 1).any()
 
 
 def _reachable_pieces(
