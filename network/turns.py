@@ -8,8 +8,10 @@ restricted junction ``v`` is split (:func:`restrict_turns`):
 
 - every street leaving ``v`` starts at a node of its own (same place);
 - a street arriving at ``v`` with a restricted turn ends at a node of its own, joined by
-  zero-length turn connectors (``table.CONNECTOR_HIGHWAY``) to the streets it may turn into;
-- the other streets arriving end at ``v``, joined to every street leaving it.
+  zero-length connectors (``table.CONNECTOR_HIGHWAY``) to the streets it may turn into;
+- the other streets arriving end at ``v`` (or at its local side, when ``network.zones``
+  split it), joined to every street leaving it. A connector from a street open to through
+  traffic into a local-only one is an entry into local streets (``edge_local``).
 
 Street pieces keep their edge indices (connectors and new nodes are appended), so snapping
 and sampling are unchanged. A connector weighs one metre in the matrices' combined weight
