@@ -570,6 +570,14 @@ class HealthOut(_Out):
         description="the load in kg on the loaded trucks' heaviest axle (setting "
         "TRUCK_AXLE_LOAD_KG): a street signed lighter per axle (maxaxleload) is not driven"
     )
+    turn_restrictions: bool = Field(
+        description="whether the city file's turn restrictions are obeyed (setting "
+        "TURN_RESTRICTIONS)"
+    )
+    local_access: bool = Field(
+        description="whether streets open only to reach a place on them (access=destination, "
+        "delivery, customers) are never driven through (setting LOCAL_ACCESS)"
+    )
     scheduler: Literal["running", "stopped", "disabled"] = Field(
         description="the nightly scheduler: disabled by setting SCHEDULER_ENABLED, running, or "
         "stopped although enabled (the answer is then a 503, status 'degraded')"

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         signed narrower (``maxwidth``), shorter (``maxlength``) or lighter per axle
         (``maxaxleload``) is not driven (2.55 m, 10 m and 10 t by default, as ``binroute
         plan --truck-width-m / --truck-length-m / --truck-axle-load-kg``).
+    turn_restrictions, local_access : bool
+        Obey the city file's turn restrictions, and drive streets open only to reach a
+        place on them (``access=destination``...) never through (both on by default; off
+        for a city whose OSM data maps them wrong; as ``binroute plan
+        --no-turn-restrictions / --through-local-streets``).
     """
 
     model_config = SettingsConfigDict(env_prefix="BINROUTE_", extra="ignore")
@@ -136,9 +141,14 @@ class Settings(BaseSettings):
         default=TRUCK_AXLE_LOAD_KG, gt=0.0, le=MAX_TRUCK_AXLE_LOAD_KG, allow_inf_nan=False
     )
 
+    turn_restrictions: bool = True
+    local_access: bool = True
+
     def truck(self) -> GraphSettings:
-        """How the city's streets are read for the trucks (their size and weight)."""
-        return GraphSettings(**{key: getattr(self, key) for key in TRUCK_SIZES})
+        """How the city's streets are read for the trucks (their size and weight, and the
+        rules of turns and local-only streets)."""
+        rules = ("turn_restrictions", "local_access")
+        return GraphSettings(**{key: getattr(self, key) for key in (*TRUCK_SIZES, *rules)})
 
     @field_validator("database_url")
     @classmethod

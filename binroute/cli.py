@@ -366,6 +366,21 @@ def plan(
             callback=_truck_size("truck_axle_load_kg", "axle load"),
         ),
     ] = 10000.0,
+    turn_restrictions: Annotated[
+        bool,
+        typer.Option(
+            "--turn-restrictions/--no-turn-restrictions",
+            help="With --city: obey the file's turn restrictions (as BINROUTE_TURN_RESTRICTIONS)",
+        ),
+    ] = True,
+    local_access: Annotated[
+        bool,
+        typer.Option(
+            "--no-through-local-streets/--through-local-streets",
+            help="With --city: never drive through streets open only to reach a place on them "
+            "(access=destination, delivery, customers; as BINROUTE_LOCAL_ACCESS)",
+        ),
+    ] = True,
 ) -> None:
     """Plan a day from a city's own files and write plan.json, routes.geojson, map.html."""
     from binroute.jobs import plan_from_files
@@ -399,6 +414,8 @@ def plan(
                     truck_width_m=truck_width_m,
                     truck_length_m=truck_length_m,
                     truck_axle_load_kg=truck_axle_load_kg,
+                    turn_restrictions=turn_restrictions,
+                    local_access=local_access,
                 ),
             )
     except (FleetDataError, InvalidProblemError, NetworkError, OSError) as err:

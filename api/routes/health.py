@@ -73,6 +73,8 @@ def health(runtime: RuntimeDep, response: Response) -> HealthOut:
         truck_width_m=runtime.settings.truck_width_m,
         truck_length_m=runtime.settings.truck_length_m,
         truck_axle_load_kg=runtime.settings.truck_axle_load_kg,
+        turn_restrictions=runtime.settings.turn_restrictions,
+        local_access=runtime.settings.local_access,
         scheduler=scheduler,
         scheduler_problem=problem,
         next_nightly_run=next_run,
