@@ -15,6 +15,7 @@ from network.speeds import (
     DEFAULT_SETTINGS,
     LIMIT_TAGS,
     NODE_TAGS,
+    RESTRICTION_TAGS,
     WAY_TAGS,
     GraphSettings,
     blocks_trucks,
@@ -292,10 +293,6 @@ def read_turn_restrictions(
     except RuntimeError as exc:
         raise NetworkError(f"{path}: cannot read as OSM ({exc})") from exc
     return found, via_ways
-
-
-# the relation tags the turn rule reads
-RESTRICTION_TAGS = ("restriction", "restriction:hgv", "except")
 
 
 def _restriction(

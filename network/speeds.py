@@ -460,6 +460,10 @@ def blocks_trucks(tags: Mapping[str, str], settings: GraphSettings) -> bool:
     return barrier not in PASSABLE_BARRIERS
 
 
+# the relation tags the turn rule reads (the reader keeps these)
+RESTRICTION_TAGS = ("restriction", "restriction:hgv", "except")
+
+
 def truck_restriction(tags: Mapping[str, str], settings: GraphSettings) -> str | None:
     """The turn restriction a ``type=restriction`` relation with these tags puts on a waste
     truck (``no_left_turn``, ``only_straight_on``...: a ``no_*`` turn is forbidden, an

@@ -651,9 +651,8 @@ def _twins(table: EdgeTable) -> np.ndarray:
         np.round(table.edge_length_m, 1).tolist(),
     )
     key: dict[tuple[Point, Point, int, float], list[int]] = {}
-    for e, k in enumerate(zip(*cols, strict=True)):
-        if table.edge_highway[e] != CONNECTOR_HIGHWAY:
-            key.setdefault(k, []).append(e)
+    for e in np.flatnonzero(street_edges(table)).tolist():
+        key.setdefault((cols[0][e], cols[1][e], cols[2][e], cols[3][e]), []).append(e)
     twin = np.full(table.n_edges, -1, dtype=np.int64)
     rev = table.edge_reversed
     for (u, v, osm, length), edges in key.items():

@@ -148,6 +148,14 @@ def street_edges(table: EdgeTable) -> np.ndarray:
     return np.asarray(table.edge_highway != CONNECTOR_HIGHWAY)
 
 
+def ends_of(table: EdgeTable, edges: np.ndarray) -> np.ndarray:
+    """Boolean node mask: the nodes at an end (tail or head) of the edges in the boolean
+    edge mask ``edges``."""
+    at = np.zeros(table.n_nodes, dtype=bool)
+    at[table.edge_u[edges]] = at[table.edge_v[edges]] = True
+    return at
+
+
 def with_connectors(
     table: EdgeTable,
     edge_u: np.ndarray,

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from network.table import EdgeTable, street_edges, with_connectors
+from network.table import EdgeTable, ends_of, street_edges, with_connectors
 
 # node ids of the split junctions' new nodes, counting down from here: below the ids of the
 # barrier cuts (``osm.CUT_ID_START``), any OSM node's and any an editor gives
@@ -193,8 +193,7 @@ def _split_junctions(
     copies: list[tuple[int, int]] = []  # (new node osm id, node it copies)
     links: list[tuple[int, int, int, bool]] = []  # (tail, head, out edge, enters local)
     local, n = table.edge_local & street_edges(table), table.n_nodes
-    local_node = np.zeros(n, dtype=bool)  # a local-only street ends there (not a connector)
-    local_node[table.edge_u[local]] = local_node[table.edge_v[local]] = True
+    local_node = ends_of(table, local)  # a local-only street ends there (not a connector)
 
     def copy_of(v: int) -> int:
         copies.append((next(ids), v))

@@ -20,7 +20,7 @@ import itertools
 
 import numpy as np
 
-from network.table import EdgeTable, street_edges, with_connectors
+from network.table import EdgeTable, ends_of, street_edges, with_connectors
 
 # node ids of the junctions' local sides, counting down from here: below the ids of the
 # turn splits (``turns.TURN_ID_START``), the barrier cuts and any OSM node's or editor's
@@ -36,11 +36,7 @@ def split_local_zones(table: EdgeTable) -> EdgeTable:
     local = streets & table.edge_local
     through = streets & ~table.edge_local
     n = table.n_nodes
-    on_local = np.zeros(n, dtype=bool)
-    on_local[table.edge_u[local]] = on_local[table.edge_v[local]] = True
-    on_through = np.zeros(n, dtype=bool)
-    on_through[table.edge_u[through]] = on_through[table.edge_v[through]] = True
-    mixed = np.flatnonzero(on_local & on_through)
+    mixed = np.flatnonzero(ends_of(table, local) & ends_of(table, through))
     if len(mixed) == 0:
         return table
     side = np.full(n, -1, dtype=np.int64)  # junction -> index of its local side
