@@ -71,7 +71,7 @@ def run(pbf: Path, points: int, seed: int = 3, rule: str = "turns") -> dict[str,
     out["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     return (
         out
-        | _difference(matrices["free"].duration_s, matrices["obeying"].duration_s)
+        | difference(matrices["free"].duration_s, matrices["obeying"].duration_s)
         | {
             "distance_change": round(
                 float(matrices["obeying"].distance_m.sum() / matrices["free"].distance_m.sum() - 1),
@@ -94,7 +94,7 @@ def _load_both(
     return nets, seconds
 
 
-def _difference(free: np.ndarray, obeying: np.ndarray) -> dict[str, Any]:
+def difference(free: np.ndarray, obeying: np.ndarray) -> dict[str, Any]:
     """How the trips' seconds change when the restrictions are obeyed (1 s of rounding)."""
     added = obeying.astype(float) - free
     longer = added > 1
@@ -108,7 +108,7 @@ def _difference(free: np.ndarray, obeying: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _warm_kernels() -> None:
+def warm_kernels() -> None:
     """Compile the ch engine's kernels before anything is timed (on a 70 m street)."""
     graph = nx.MultiDiGraph()
     graph.add_node(1, x=10.0, y=50.0)
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     if not files:
         print(f"no .osm.pbf under {SHARED_OSM}: nothing to measure", file=sys.stderr)
         return
-    _warm_kernels()
+    warm_kernels()
     for pbf in files:
         print(json.dumps(run(pbf, args.points, rule=args.rule)), flush=True)
 

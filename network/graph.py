@@ -9,6 +9,7 @@ import itertools
 import logging
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,14 @@ def load_network(
     path = _table_path(source, cache_dir, settings)
     table, cut_off = _load_or_build(_as_file(source), settings, path)
     ch_cache = path.with_name(path.name.replace(".npz", f".{fastpath.cache_tag()}.npz"))
-    return StreetNetwork(table, workers=workers, engine=engine, ch_cache=ch_cache, cut_off=cut_off)
+    return StreetNetwork(
+        table,
+        workers=workers,
+        engine=engine,
+        ch_cache=ch_cache,
+        cut_off=cut_off,
+        drive_side=settings.drive_side,
+    )
 
 
 def load_table(
@@ -166,7 +174,7 @@ def cache_key(source: Source, settings: GraphSettings) -> str:
         digest.update(source.read_bytes())
     else:
         digest.update(repr(source).encode())
-    digest.update(repr(settings).encode())
+    digest.update(repr(replace(settings, drive_side="right")).encode())  # no street changes
     digest.update(CODE_VERSION.encode())
     return digest.hexdigest()[:20]
 

@@ -23,14 +23,20 @@ class TravelMatrix:
         ``(n, n)`` int64 metres along the same (fastest) paths; zero diagonal.
     points : tuple of (lon, lat)
         The points, WGS84 degrees, in row order.
+    kerb_side : tuple of bool
+        Per point, whether the paths reach and leave it with the point on the truck's kerb
+        side (:meth:`network.StreetNetwork.matrix`); empty when no point is (the default).
     """
 
     duration_s: np.ndarray
     distance_m: np.ndarray
     points: tuple[tuple[float, float], ...]
+    kerb_side: tuple[bool, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.points)
+        if self.kerb_side and len(self.kerb_side) != n:
+            raise NetworkError(f"kerb_side has {len(self.kerb_side)} flags for {n} points")
         for name in ("duration_s", "distance_m"):
             arr = getattr(self, name)
             if arr.shape != (n, n):

@@ -66,9 +66,17 @@ class StreetProvider:
     network: StreetNetwork
     max_snap_m: float = MAX_SNAP_M
 
-    def __call__(self, points: Sequence[tuple[float, float]]) -> TravelMatrix:
-        """Fastest-path matrix between the (lon, lat) points (see StreetNetwork.matrix)."""
-        return self.network.matrix(points, max_snap_m=self.max_snap_m)
+    def __call__(
+        self, points: Sequence[tuple[float, float]], *, kerb_side: Sequence[bool] | None = None
+    ) -> TravelMatrix:
+        """Fastest-path matrix between the (lon, lat) points, those flagged ``kerb_side``
+        passed with them on the kerb (see StreetNetwork.matrix)."""
+        return self.network.matrix(points, max_snap_m=self.max_snap_m, kerb_side=kerb_side)
+
+    def sideless(self, points: Sequence[tuple[float, float]]) -> list[int]:
+        """Indices of the (lon, lat) points on no kerb of their two-way street (see
+        StreetNetwork.sideless)."""
+        return self.network.sideless(points, max_snap_m=self.max_snap_m)
 
     def far_points(self, points: Sequence[tuple[float, float]]) -> dict[int, float]:
         """Index -> metres to the nearest drivable street of each (lon, lat) point farther
@@ -83,7 +91,14 @@ class StreetProvider:
         return self.network.cut_off_near(points, far, self.max_snap_m)
 
     def extend(
-        self, matrix: TravelMatrix, new_points: Sequence[tuple[float, float]]
+        self,
+        matrix: TravelMatrix,
+        new_points: Sequence[tuple[float, float]],
+        *,
+        kerb_side: Sequence[bool] | None = None,
     ) -> TravelMatrix:
-        """``matrix`` with ``new_points`` appended: only the new rows and columns computed."""
-        return self.network.extend_matrix(matrix, new_points, max_snap_m=self.max_snap_m)
+        """``matrix`` with ``new_points`` appended: only the new rows and columns computed
+        (``kerb_side`` flags the new points; the old keep theirs)."""
+        return self.network.extend_matrix(
+            matrix, new_points, max_snap_m=self.max_snap_m, kerb_side=kerb_side
+        )

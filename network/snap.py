@@ -17,6 +17,11 @@ from network.table import EARTH_RADIUS_M, EdgeTable, haversine_m
 # bin to the truck, and a point farther is more likely misplaced (a park's waste station, a
 # swapped lon/lat) than reachable; the limit README's demo and CLI promise.
 MAX_SNAP_M = 150.0
+# A point nearer the street's centre line than this (m), or standing more ahead of its
+# nearest spot than beside it (past a dead end), is on neither side (``Snap.side`` 0): OSM
+# draws a two-way street as one line, so a bin mapped on it tells no kerb.
+SIDE_MIN_M = 1.0
+SIDE_MIN_SINE = 0.5
 # how a SnapError for a point far from every street ends (a caller that knows better, e.g.
 # that the point stands on a street cut off from the network, says that instead)
 FAR_FIX = "fix its coordinates or raise max_snap_m"
@@ -40,6 +45,9 @@ class Snap:
         Great-circle distance in metres from ``point`` to ``snapped``.
     snapped : (lon, lat)
         The nearest location on the edge.
+    side : int
+        Which side of the edge (driving from ``u`` to ``v``) the point stands on: 1 left,
+        -1 right, 0 neither (on the centre line, or past the street's end: ``SIDE_MIN_M``).
     """
 
     point: tuple[float, float]
@@ -48,6 +56,7 @@ class Snap:
     fraction: float
     snap_m: float
     snapped: tuple[float, float]
+    side: int = 0
 
 
 class EdgeIndex:
@@ -119,6 +128,7 @@ class EdgeIndex:
         )
         slon, slat = self._unproject(on_line)
         dist = haversine_m(pts[:, 0], pts[:, 1], slon, slat)
+        side = _sides(lines, frac, on_line, shapely.get_coordinates(geoms))
         return [
             self._make(
                 i,
@@ -128,6 +138,7 @@ class EdgeIndex:
                 float(dist[i]),
                 (float(slon[i]), float(slat[i])),
                 max_snap_m,
+                int(side[i]),
             )
             for i in range(len(pts))
         ]
@@ -141,6 +152,7 @@ class EdgeIndex:
         dist: float,
         snapped: tuple[float, float],
         max_snap_m: float,
+        side: int,
     ) -> Snap:
         point = (float(pt[0]), float(pt[1]))
         if dist > max_snap_m:
@@ -158,7 +170,30 @@ class EdgeIndex:
             fraction=min(max(frac, 0.0), 1.0),
             snap_m=dist,
             snapped=snapped,
+            side=side,
         )
+
+
+def _sides(lines: np.ndarray, frac: np.ndarray, on_line: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Side (1 left, -1 right, 0 neither) of each projected point ``xy`` (metres) from its
+    line's direction at its nearest spot ``on_line`` (at ``frac``, normalised by length)."""
+    length = shapely.length(lines)
+    at = frac * length
+    step = np.minimum(0.5, 0.5 * length)  # metres either way along the line: its heading there
+    ahead = shapely.get_coordinates(
+        shapely.line_interpolate_point(lines, np.minimum(at + step, length))
+    )
+    behind = shapely.get_coordinates(
+        shapely.line_interpolate_point(lines, np.maximum(at - step, 0.0))
+    )
+    heading = ahead - behind
+    off = xy - on_line
+    cross = heading[:, 0] * off[:, 1] - heading[:, 1] * off[:, 0]
+    norms = np.hypot(heading[:, 0], heading[:, 1]) * np.hypot(off[:, 0], off[:, 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sine = np.where(norms > 0, cross / norms, 0.0)
+    beside = (np.hypot(off[:, 0], off[:, 1]) >= SIDE_MIN_M) & (np.abs(sine) >= SIDE_MIN_SINE)
+    return np.where(beside, np.sign(cross), 0).astype(np.int64)
 
 
 def sub_line(table: EdgeTable, e: int, t0: float, t1: float) -> list[tuple[float, float]]:

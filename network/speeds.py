@@ -112,6 +112,8 @@ DEFAULT_FALLBACK_KPH: tuple[tuple[str, float], ...] = (
     ("service", 15.0),
 )
 
+DRIVE_SIDES = ("right", "left")  # the side of the street traffic keeps to
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GraphSettings:
@@ -151,6 +153,10 @@ class GraphSettings:
         Obey the file's turn restrictions (``type=restriction`` relations with a via node,
         :func:`truck_restriction`; :mod:`network.turns`). A downloaded city has none (osmnx
         reads no relations).
+    drive_side : {"right", "left"}
+        The side of the street traffic keeps to: a bin taken from the kerb is on the
+        truck's right where traffic keeps right (``StreetNetwork``'s ``drive_side``; it
+        changes no street, only which way a kerb-side bin is passed).
     """
 
     fallback_kph: tuple[tuple[str, float], ...] = field(default=DEFAULT_FALLBACK_KPH)
@@ -165,12 +171,15 @@ class GraphSettings:
     truck_axle_load_kg: float = TRUCK_AXLE_LOAD_KG
     local_access: bool = True
     turn_restrictions: bool = True
+    drive_side: str = "right"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.truck_speed_factor <= 1.0:
             raise ValueError(
                 f"truck_speed_factor={self.truck_speed_factor} must be in (0, 1]; use e.g. 0.9"
             )
+        if self.drive_side not in DRIVE_SIDES:
+            raise ValueError(f"drive_side={self.drive_side!r} must be one of {DRIVE_SIDES}")
         speeds = [self.default_kph, self.truck_max_kph, *(k for _, k in self.fallback_kph)]
         if min(speeds) <= 0:
             raise ValueError("all speeds in GraphSettings must be > 0 km/h")

@@ -24,6 +24,7 @@ from network.cutoff import CutOffStreets
 from network.errors import NetworkError, SnapError, UnreachableError
 from network.matrix import TravelMatrix
 from network.snap import FAR_FIX, MAX_SNAP_M, EdgeIndex, Snap, sub_line
+from network.speeds import DRIVE_SIDES
 from network.table import CONNECTOR_HIGHWAY, EdgeTable, street_edges, table_from_graph
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,10 @@ class StreetNetwork:
         The streets cut off from ``table`` (``table.split_strong_component``;
         :func:`network.load_network` gives them): a point far from every street of ``table``
         but near one of these is told apart from a misplaced point (:meth:`cut_off_near`).
+    drive_side : {"right", "left"}
+        The side of the street traffic keeps to ("left" in the UK, Japan, Hong Kong...): a
+        point taken from the kerb (``kerb_side`` of :meth:`matrix`) is on the truck's right
+        where traffic keeps right.
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class StreetNetwork:
         engine: str = "auto",
         ch_cache: Path | None = None,
         cut_off: EdgeTable | None = None,
+        drive_side: str = "right",
     ) -> None:
         if table.n_edges == 0:
             raise NetworkError("the street network has no edges")
@@ -114,6 +120,9 @@ class StreetNetwork:
             raise NetworkError("engine='ch' needs the numba package: pip install numba")
         if engine == "auto":
             engine = "ch" if fastpath.AVAILABLE else "scipy"
+        if drive_side not in DRIVE_SIDES:
+            raise NetworkError(f"unknown drive_side {drive_side!r}; use one of {DRIVE_SIDES}")
+        self.drive_side = drive_side
         self.table = table
         self.workers = workers
         self.engine = engine
@@ -199,8 +208,22 @@ class StreetNetwork:
         snaps = self.snap(points, max_snap_m=math.inf)
         return {i: s.snap_m for i, s in enumerate(snaps) if s.snap_m > max_snap_m}
 
+    def sideless(self, points: Sequence[Point], *, max_snap_m: float = MAX_SNAP_M) -> list[int]:
+        """Indices of the (lon, lat) points on a two-way street but on neither of its kerbs
+        (on the centre line, or past its end: :data:`network.snap.SIDE_MIN_M`): a kerb-side
+        flag (:meth:`matrix`) cannot say which way to pass them, so they are passed either
+        way."""
+        snaps = self.snap(points, max_snap_m=max_snap_m)
+        return [i for i, s in enumerate(snaps) if s.side == 0 and self._twin[s.edge_index] >= 0]
+
     # ------------------------------------------------------------------ matrices
-    def matrix(self, points: Sequence[Point], *, max_snap_m: float = MAX_SNAP_M) -> TravelMatrix:
+    def matrix(
+        self,
+        points: Sequence[Point],
+        *,
+        max_snap_m: float = MAX_SNAP_M,
+        kerb_side: Sequence[bool] | None = None,
+    ) -> TravelMatrix:
         """Travel time and distance between all points along the fastest street paths.
 
         Parameters
@@ -208,6 +231,11 @@ class StreetNetwork:
         points : sequence of (lon, lat)
         max_snap_m : float
             Snapping limit in metres.
+        kerb_side : sequence of bool, optional
+            One flag per point: a truck must pass it with the point on its kerb side (the
+            right where traffic drives on the right, ``drive_side``), as a side-loaded
+            container needs; on a two-way street it is then reached driving one way only
+            (:func:`kerb_ways`). Default: none.
 
         Returns
         -------
@@ -219,32 +247,41 @@ class StreetNetwork:
         SnapError, UnreachableError
         """
         snaps = self.snap(points, max_snap_m=max_snap_m)
+        ways = self._ways(snaps, kerb_side)
         if self.engine == "ch":
-            joins = self._joins(snaps)
+            joins = self._joins(snaps, ways)
             found = fastpath.many_to_many(self.hierarchy, joins.starts, joins.ends, self.workers)
             block = _with_direct(found, joins.direct, rows_from=0, cols_from=0)
-            return self._to_matrix(block, snaps)
-        aug = self._augment(snaps)
-        block = self._run_dijkstra(aug.csr, aug.sources, aug.targets)
-        return self._to_matrix(block, snaps)
+        else:
+            aug = self._augment(snaps, ways)
+            block = self._run_dijkstra(aug.csr, aug.sources, aug.targets)
+        return self._to_matrix(block, snaps, kerb_side)
 
     def extend_matrix(
-        self, matrix: TravelMatrix, new_points: Sequence[Point], *, max_snap_m: float = MAX_SNAP_M
+        self,
+        matrix: TravelMatrix,
+        new_points: Sequence[Point],
+        *,
+        max_snap_m: float = MAX_SNAP_M,
+        kerb_side: Sequence[bool] | None = None,
     ) -> TravelMatrix:
         """Append points to a matrix, computing only the new rows and columns.
 
-        Old points' snaps are reused from this network's snap cache. The result equals
-        ``self.matrix(old + new)``.
+        Old points' snaps are reused from this network's snap cache, their kerb flags from
+        ``matrix.kerb_side``; ``kerb_side`` flags the new points (see :meth:`matrix`). The
+        result equals ``self.matrix(old + new, kerb_side=old flags + new flags)``.
         """
         old = list(matrix.points)
         snaps = self.snap([*old, *new_points], max_snap_m=max_snap_m)
         n, k = len(old), len(new_points)
         if k == 0:
             return matrix
+        kerb = _joined_flags(matrix, k, kerb_side)
+        ways = self._ways(snaps, kerb)
         if self.engine == "ch":
-            rows, cols = self._ch_extend(snaps, n)
+            rows, cols = self._ch_extend(snaps, n, ways)
         else:
-            aug = self._augment(snaps)
+            aug = self._augment(snaps, ways)
             rows = self._run_dijkstra(aug.csr, aug.sources[n:], aug.targets)  # (k, n + k)
             cols = csgraph.dijkstra(aug.csr.T.tocsr(), indices=aug.targets[n:])
             cols = cols[:, aug.sources[:n]]
@@ -256,12 +293,17 @@ class StreetNetwork:
         duration[n:, :], distance[n:, :] = _seconds(row_t), row_d
         duration[:n, n:], distance[:n, n:] = _seconds(col_t), col_d
         return TravelMatrix(
-            duration_s=duration, distance_m=distance, points=tuple(s.point for s in snaps)
+            duration_s=duration,
+            distance_m=distance,
+            points=tuple(s.point for s in snaps),
+            kerb_side=tuple(kerb or ()),
         )
 
-    def _ch_extend(self, snaps: list[Snap], n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _ch_extend(
+        self, snaps: list[Snap], n: int, ways: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """New rows ``(k, n + k)`` and old-to-new columns transposed ``(k, n)`` (ch engine)."""
-        joins = self._joins(snaps)
+        joins = self._joins(snaps, ways)
         k = len(snaps) - n
         starts, ends = joins.starts, joins.ends
         rows = fastpath.many_to_many(self.hierarchy, starts.rows(n, n + k), ends, self.workers)
@@ -303,12 +345,12 @@ class StreetNetwork:
             return None  # corrupt or old layout: prepared again and overwritten
         return cached if np.array_equal(cached.digest, digest) else None
 
-    def _joins(self, snaps: list[Snap]) -> _Joins:
+    def _joins(self, snaps: list[Snap], ways: np.ndarray) -> _Joins:
         """Departure / arrival nodes of every point and same-edge links, int64 weights."""
         n_graph, n = self._base.shape[0], len(snaps)
         src = n_graph + np.arange(n)
         dst = n_graph + n + np.arange(n)
-        rows, cols, vals = _min_per_pair(*self._virtual_edges(snaps, src, dst))
+        rows, cols, vals = _min_per_pair(*self._virtual_edges(snaps, src, dst, ways))
         weight = vals.astype(np.int64)
         dep = (rows >= n_graph) & (cols < n_graph)
         arr = (rows < n_graph) & (cols >= n_graph)
@@ -319,10 +361,15 @@ class StreetNetwork:
             direct=(rows[link] - n_graph, cols[link] - n_graph - n, weight[link]),
         )
 
-    def _to_matrix(self, block: np.ndarray, snaps: list[Snap]) -> TravelMatrix:
+    def _to_matrix(
+        self, block: np.ndarray, snaps: list[Snap], kerb_side: Sequence[bool] | None
+    ) -> TravelMatrix:
         time_ds, dist_m = self._decode(block, snaps)
         return TravelMatrix(
-            duration_s=_seconds(time_ds), distance_m=dist_m, points=tuple(s.point for s in snaps)
+            duration_s=_seconds(time_ds),
+            distance_m=dist_m,
+            points=tuple(s.point for s in snaps),
+            kerb_side=tuple(bool(k) for k in kerb_side) if kerb_side and any(kerb_side) else (),
         )
 
     def _decode(self, block: np.ndarray, snaps: list[Snap]) -> tuple[np.ndarray, np.ndarray]:
@@ -372,13 +419,13 @@ class StreetNetwork:
             blocks = list(pool.map(_forked_block, np.array_split(sources, self.workers)))
         return np.vstack(blocks)
 
-    def _augment(self, snaps: list[Snap]) -> _Augmented:
+    def _augment(self, snaps: list[Snap], ways: np.ndarray) -> _Augmented:
         """Add a source node (out-edges) and a target node (in-edges) for every point."""
         base = self._base
         n_graph, n = base.shape[0], len(snaps)
         src = n_graph + np.arange(n)
         dst = n_graph + n + np.arange(n)
-        rows, cols, vals = _min_per_pair(*self._virtual_edges(snaps, src, dst))
+        rows, cols, vals = _min_per_pair(*self._virtual_edges(snaps, src, dst, ways))
         # virtual edges only leave source nodes (rows >= n_graph) or enter target nodes, so
         # the street CSR can be extended row-wise: graph rows get their extra columns appended
         size = n_graph + 2 * n
@@ -400,8 +447,30 @@ class StreetNetwork:
         metres = np.round(np.asarray(frac) * t.edge_length_m[e]).astype(np.int64)
         return ((time_u << self._bits) + metres + VIRTUAL_EXTRA).astype(np.float64)
 
+    def kerb_ways(
+        self,
+        points: Sequence[Point],
+        *,
+        kerb_side: Sequence[bool] | None = None,
+        max_snap_m: float = MAX_SNAP_M,
+    ) -> np.ndarray:
+        """Which way a truck may pass each (lon, lat) point, flagged as :meth:`matrix`
+        takes them: 0 either way, 1 only along the edge it snaps to, -1 only against it
+        (:func:`kerb_ways`)."""
+        return self._ways(self.snap(points, max_snap_m=max_snap_m), kerb_side)
+
+    def _ways(self, snaps: list[Snap], kerb: Sequence[bool] | None) -> np.ndarray:
+        """Which way a truck may pass each point, as :func:`kerb_ways` says, per point: 0
+        either way, 1 only along its snap edge (``u`` -> ``v``), -1 only along the twin."""
+        e = np.array([s.edge_index for s in snaps], dtype=np.int64)
+        side = np.array([s.side for s in snaps], dtype=np.int64)
+        wants = np.zeros(len(snaps), dtype=bool) if kerb is None else np.asarray(kerb, dtype=bool)
+        if len(wants) != len(snaps):
+            raise NetworkError(f"kerb_side has {len(wants)} flags for {len(snaps)} points")
+        return kerb_ways(side, wants & (self._twin[e] >= 0), self.drive_side)
+
     def _virtual_edges(
-        self, snaps: list[Snap], src: np.ndarray, dst: np.ndarray
+        self, snaps: list[Snap], src: np.ndarray, dst: np.ndarray, ways: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         t = self.table
         e = np.array([s.edge_index for s in snaps], dtype=np.int64)
@@ -412,14 +481,17 @@ class StreetNetwork:
         # the twin's own ends: at a junction split for its turns (network.turns) a street
         # piece's two directions end at different nodes of the junction
         tu, tv = t.edge_u[twe], t.edge_v[twe]
-        at_u = f * t.edge_length_m[e] <= AT_NODE_M  # the point is at an intersection
-        at_v = (1 - f) * t.edge_length_m[e] <= AT_NODE_M
+        # a point taken from the kerb is passed one way only; at an intersection (the
+        # shortcuts below join it to any street there) it has no kerb to keep
+        along, back, free = ways >= 0, has & (ways <= 0), ways == 0
+        at_u = free & (f * t.edge_length_m[e] <= AT_NODE_M)  # the point is at an intersection
+        at_v = free & ((1 - f) * t.edge_length_m[e] <= AT_NODE_M)
         extra = np.full(len(e), float(VIRTUAL_EXTRA))
         parts = [
-            (src, v, self._partial(e, 1 - f), np.ones(len(e), dtype=bool)),
-            (u, dst, self._partial(e, f), np.ones(len(e), dtype=bool)),
-            (src, tv, self._partial(twe, f), has),
-            (tu, dst, self._partial(twe, 1 - f), has),
+            (src, v, self._partial(e, 1 - f), along),
+            (u, dst, self._partial(e, f), along),
+            (src, tv, self._partial(twe, f), back),
+            (tu, dst, self._partial(twe, 1 - f), back),
             (src, u, extra, at_u),
             (u, dst, extra, at_u),
             (src, v, extra, at_v),
@@ -431,7 +503,7 @@ class StreetNetwork:
         by_edge: dict[int, list[int]] = {}
         for i, edge in enumerate(e.tolist()):
             by_edge.setdefault(edge, []).append(i)
-        same = list(self._same_edge(snaps, by_edge, src, dst))
+        same = list(self._same_edge(snaps, by_edge, src, dst, ways))
         if same:
             arr = np.array(same, dtype=np.float64)
             rows.append(arr[:, 0].astype(np.int64))
@@ -440,9 +512,15 @@ class StreetNetwork:
         return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
 
     def _same_edge(
-        self, snaps: list[Snap], by_edge: Mapping[int, list[int]], src: np.ndarray, dst: np.ndarray
+        self,
+        snaps: list[Snap],
+        by_edge: Mapping[int, list[int]],
+        src: np.ndarray,
+        dst: np.ndarray,
+        ways: np.ndarray,
     ) -> Iterable[tuple[int, int, float]]:
-        """Direct source->target edges for points on the same street piece, in driving order.
+        """Direct source->target edges for points on the same street piece, in driving order,
+        each way both points may be passed (``ways``).
 
         Each carries ``2 * VIRTUAL_EXTRA`` like every source-to-target path through the graph
         (one extra per virtual edge), so decoding stays exact (duplicate points: 0 s, 0 m).
@@ -456,21 +534,29 @@ class StreetNetwork:
                     fi, fj = snaps[i].fraction, snaps[j].fraction
                     if i == j:
                         continue
-                    if fi <= fj:
+                    if fi <= fj and ways[i] >= 0 and ways[j] >= 0:
                         w = float(self._partial(e, fj - fi)) + VIRTUAL_EXTRA
                         yield int(src[i]), int(dst[j]), w
-                    elif tw >= 0:
+                    elif fi >= fj and tw >= 0 and ways[i] <= 0 and ways[j] <= 0:
                         w = float(self._partial(tw, fi - fj)) + VIRTUAL_EXTRA
                         yield int(src[i]), int(dst[j]), w
 
     # ------------------------------------------------------------------ geometry
-    def path(self, a: Point, b: Point, *, max_snap_m: float = MAX_SNAP_M) -> list[Point]:
+    def path(
+        self,
+        a: Point,
+        b: Point,
+        *,
+        max_snap_m: float = MAX_SNAP_M,
+        kerb_side: tuple[bool, bool] = (False, False),
+    ) -> list[Point]:
         """Street-following polyline (lon, lat) of the fastest path from ``a`` to ``b``.
 
-        Starts at ``a``'s snapped location and ends at ``b``'s, including partial edges.
+        Starts at ``a``'s snapped location and ends at ``b``'s, including partial edges;
+        ``kerb_side`` flags ``a`` and ``b`` as :meth:`matrix` does.
         """
         sa, sb = self.snap([a, b], max_snap_m=max_snap_m)
-        aug = self._augment([sa, sb])
+        aug = self._augment([sa, sb], self._ways([sa, sb], kerb_side))
         _, pred = csgraph.dijkstra(aug.csr, indices=int(aug.sources[0]), return_predecessors=True)
         goal = int(aug.targets[1])
         if pred[goal] < 0:
@@ -516,20 +602,41 @@ class StreetNetwork:
         pos = lo + int(np.flatnonzero(self._base.indices[lo:hi] == y)[0])
         return int(self._csr_edge[pos])
 
+    def polyline(
+        self,
+        points: Sequence[Point],
+        *,
+        max_snap_m: float = MAX_SNAP_M,
+        kerb_side: Sequence[bool] | None = None,
+    ) -> list[Point]:
+        """Street-following (lon, lat) polyline through ``points`` in order, from the first
+        one's snapped location (``kerb_side``: one flag per point, as :meth:`matrix` takes);
+        empty for no points."""
+        pts = list(points)
+        flags = [bool(x) for x in kerb_side] if kerb_side is not None else [False] * len(pts)
+        if len(flags) != len(pts):
+            raise NetworkError(f"kerb_side has {len(flags)} flags for {len(pts)} points")
+        if not pts:
+            return []
+        coords: list[Point] = [self.snap(pts[:1], max_snap_m=max_snap_m)[0].snapped]
+        for (a, ka), (b, kb) in itertools.pairwise(zip(pts, flags, strict=True)):
+            coords.extend(self.path(a, b, max_snap_m=max_snap_m, kerb_side=(ka, kb))[1:])
+        return coords
+
     def route_geojson(
         self,
         points_in_visit_order: Sequence[Point],
         properties: Mapping[str, Any] | None = None,
         *,
         max_snap_m: float = MAX_SNAP_M,
+        kerb_side: Sequence[bool] | None = None,
     ) -> dict[str, Any]:
-        """GeoJSON Feature whose LineString ([lon, lat]) follows streets through the points."""
+        """GeoJSON Feature whose LineString ([lon, lat]) follows streets through the points
+        (``kerb_side``: one flag per point, as :meth:`matrix` takes)."""
         pts = list(points_in_visit_order)
         if not pts:
             raise NetworkError("a route needs at least one point")
-        coords: list[Point] = [self.snap(pts[:1], max_snap_m=max_snap_m)[0].snapped]
-        for a, b in itertools.pairwise(pts):
-            coords.extend(self.path(a, b, max_snap_m=max_snap_m)[1:])
+        coords = self.polyline(pts, max_snap_m=max_snap_m, kerb_side=kerb_side)
         if len(coords) == 1:
             coords.append(coords[0])
         return {
@@ -630,6 +737,41 @@ def _raise_unreachable(pairs: np.ndarray, snaps: list[Snap], table: EdgeTable) -
         "check its barrier, access, maxheight and maxweight tags, move the point to a street "
         "trucks reach, or load the largest strongly connected component"
     )
+
+
+def kerb_ways(side: np.ndarray, kerb: np.ndarray, drive_side: str) -> np.ndarray:
+    """Which way a truck may pass each point: 0 either way, 1 only along the edge it snapped
+    to (driving ``u`` -> ``v``), -1 only against it (along the twin).
+
+    Parameters
+    ----------
+    side : numpy.ndarray
+        ``Snap.side`` of each point: 1 left of its edge, -1 right, 0 neither.
+    kerb : numpy.ndarray
+        bool, whether each point is taken from the kerb and its street is two-way (a one-way
+        street is driven its one way whichever side the point stands on).
+    drive_side : {"right", "left"}
+        The side traffic keeps to: the kerb the truck stops at.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 per point; a point on neither side (:data:`network.snap.SIDE_MIN_M`) is passed
+        either way.
+    """
+    kerb_on = -1 if drive_side == "right" else 1  # the side of the edge that is the kerb
+    return np.where(kerb & (side != 0), np.where(side == kerb_on, 1, -1), 0).astype(np.int64)
+
+
+def _joined_flags(
+    matrix: TravelMatrix, k: int, kerb_side: Sequence[bool] | None
+) -> list[bool] | None:
+    """Kerb flags of ``matrix``'s points followed by those of ``k`` new points (None: none)."""
+    old = list(matrix.kerb_side) or [False] * matrix.size
+    new = [bool(x) for x in kerb_side] if kerb_side is not None else [False] * k
+    if len(new) != k:
+        raise NetworkError(f"kerb_side has {len(new)} flags for {k} new points")
+    return old + new if any(old) or any(new) else None
 
 
 def _twins(table: EdgeTable) -> np.ndarray:

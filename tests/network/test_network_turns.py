@@ -3,21 +3,26 @@ checked against an independent edge-based Dijkstra on random grids."""
 
 from __future__ import annotations
 
-import heapq
 import html
-import itertools
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 import pytest
 
 from network import GraphSettings, StreetNetwork, fastpath, load_graph, load_network
 from network.osm import read_turn_restrictions
-from network.table import CONNECTOR_HIGHWAY, EdgeTable, haversine_m, table_from_graph
+from network.table import CONNECTOR_HIGHWAY, haversine_m
 from network.turns import TurnRestriction, restrict_turns
 from network.zones import split_local_zones
-from tests.network.conftest import add_street, grid, write_osm
+from tests.network.conftest import write_osm
+from tests.network.towns import (
+    banned_turns,
+    middle,
+    oracle_s,
+    random_restrictions,
+    random_town,
+    reachable_pieces,
+)
 
 # A junction 5 with four two-way arms (way 51 north to node 1, 52 east to 2, 53 south to 3,
 # 54 west to 4) and a ring road through the arms' ends and the corners 6-9. Way 53 runs
@@ -158,108 +163,6 @@ def test_restrictions_are_read_with_their_members_and_the_rest_counted(tmp_path:
 
 
 # --------------------------------------------------------------- random grids, an oracle
-SPEED_MPS = 5.0
-
-
-def _random_town(rng: np.random.Generator, size: int = 5, local_share: float = 0.0) -> EdgeTable:
-    """A ``size`` x ``size`` grid of streets, each piece a way of its own, a fifth of them
-    one-way (in a random direction), ``local_share`` of them local-only (drawn from a
-    stream of their own, so the rest of the town is the same)."""
-    graph = nx.MultiDiGraph(crs="epsg:4326")
-    for x, y in itertools.product(range(size), range(size)):
-        lon, lat = grid(x, y)
-        graph.add_node(x * size + y + 1, x=lon, y=lat)
-    way = itertools.count(1)
-    for x, y in itertools.product(range(size), range(size)):
-        a = x * size + y + 1
-        for b in [a + size] * (x + 1 < size) + [a + 1] * (y + 1 < size):
-            u, v = (a, b) if rng.random() < 0.5 else (b, a)
-            add_street(graph, u, v, oneway=bool(rng.random() < 0.2), osmid=next(way))
-    pick = np.random.default_rng(rng.integers(2**32, size=1)[0] if local_share else 0)
-    local = {w for w in range(1, next(way)) if pick.random() < local_share}
-    for *_, data in graph.edges(data=True):
-        data["local"] = data["osmid"] in local
-    return table_from_graph(graph)
-
-
-def _random_restrictions(
-    table: EdgeTable, rng: np.random.Generator, n: int
-) -> list[TurnRestriction]:
-    """``n`` restrictions at random junctions between random arriving and leaving pieces."""
-    found = []
-    for rel in range(n):
-        v = int(rng.integers(table.n_nodes))
-        ins = np.flatnonzero(table.edge_v == v)
-        outs = np.flatnonzero(table.edge_u == v)
-        if len(ins) == 0 or len(outs) == 0:
-            continue
-        e, f = int(rng.choice(ins)), int(rng.choice(outs))
-        same = table.edge_osmid[e] == table.edge_osmid[f]
-        found.append(
-            TurnRestriction(
-                relation=rel,
-                from_ways=(int(table.edge_osmid[e]),),
-                via_node=int(table.node_osmid[v]),
-                to_ways=(int(table.edge_osmid[f]),),
-                kind="no" if rng.random() < 0.7 else "only",
-                u_turn=bool(same),
-            )
-        )
-    return found
-
-
-def _banned(table: EdgeTable, restrictions: list[TurnRestriction]) -> set[tuple[int, int]]:
-    """The (arriving edge, leaving edge) pairs the restrictions forbid, from their text:
-    in this grid a way is one piece, so a ``from`` = ``to`` turn is the U-turn."""
-    banned = set()
-    for r in restrictions:
-        v = int(np.flatnonzero(table.node_osmid == r.via_node)[0])
-        outs = set(np.flatnonzero(table.edge_u == v).tolist())
-        for e in np.flatnonzero((table.edge_v == v) & np.isin(table.edge_osmid, r.from_ways)):
-            named = {f for f in outs if table.edge_osmid[f] in r.to_ways}
-            if named:
-                banned |= {(int(e), f) for f in (named if r.kind == "no" else outs - named)}
-    return banned
-
-
-def _oracle_s(
-    table: EdgeTable, banned: set[tuple[int, int]], a: int, b: int, *, zones: bool = True
-) -> float:
-    """Seconds from the middle of street piece ``a`` (edge index, either direction when
-    two-way) to the middle of piece ``b``: Dijkstra over directed edges (a state is 'at
-    the head of edge x'), turning from x into y wherever x ends where y starts unless the
-    pair is banned, the fewest entries from a street open to through traffic into a
-    local-only one first (with ``zones``), then the least time. No junction is split here."""
-    t, local = table.edge_time_s, table.edge_local & zones
-    twin = {
-        e: f
-        for e in range(table.n_edges)
-        for f in np.flatnonzero(
-            (table.edge_u == table.edge_v[e]) & (table.edge_v == table.edge_u[e])
-        ).tolist()
-        if table.edge_osmid[f] == table.edge_osmid[e]
-    }
-    best = {x: (0, t[x] / 2) for x in (a, twin.get(a)) if x is not None}
-    heap = [(*d, x) for x, d in best.items()]
-    heapq.heapify(heap)
-    goals = [g for g in (b, twin.get(b)) if g is not None]
-    arrive: tuple[int, float] = (2**31, np.inf)
-    while heap:
-        n, d, x = heapq.heappop(heap)
-        if (n, d) > best.get(x, (2**31, np.inf)) or (n, d) >= arrive:
-            continue
-        for y in np.flatnonzero(table.edge_u == table.edge_v[x]).tolist():
-            if (x, y) in banned:
-                continue
-            cost = (n + int(local[y] and not local[x]), d + t[y])
-            if y in goals:
-                arrive = min(arrive, (cost[0], d + t[y] / 2))
-            if cost < best.get(y, (2**31, np.inf)):
-                best[y] = cost
-                heapq.heappush(heap, (*cost, y))
-    return arrive[1]
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("local_share", [0.0, 0.3])
 @pytest.mark.parametrize("engine", ["scipy", "ch"])
@@ -274,48 +177,22 @@ def test_matrices_on_random_restricted_grids_match_an_edge_based_dijkstra(
     if engine == "ch" and not fastpath.AVAILABLE:
         pytest.skip("numba not installed")
     rng = np.random.default_rng(seed)
-    table = _random_town(rng, local_share=local_share)
-    restrictions = _random_restrictions(table, rng, 12)
+    table = random_town(rng, local_share=local_share)
+    restrictions = random_restrictions(table, rng, 12)
     done = restrict_turns(split_local_zones(table), restrictions)
     assert done.applied == len(restrictions) and done.skipped == 0
     net = StreetNetwork(done.table, workers=1, engine=engine)
-    banned = _banned(table, restrictions)
+    banned = banned_turns(table, restrictions)
     assert banned
-    pieces, expected = _reachable_pieces(table, banned, rng, 8)
-    m = net.matrix([_middle(table, e) for e in pieces])
+    pieces, expected = reachable_pieces(table, banned, rng, 8)
+    m = net.matrix([middle(table, e) for e in pieces])
     assert np.abs(m.duration_s - expected).max() <= 1.0, seed
     if local_share:  # some pair keeps out of local streets
-        free = [[_oracle_s(table, banned, a, b, zones=False) for b in pieces] for a in pieces]
+        free = [[oracle_s(table, banned, a, b, zones=False) for b in pieces] for a in pieces]
         assert (expected > np.array(free) + 1).any()
     else:  # some pair takes a detour for a turn
-        unbanned = [[_oracle_s(table, set(), a, b) for b in pieces] for a in pieces]
+        unbanned = [[oracle_s(table, set(), a, b) for b in pieces] for a in pieces]
         assert (expected > np.array(unbanned) + 1).any()
-
-
-def _reachable_pieces(
-    table: EdgeTable, banned: set[tuple[int, int]], rng: np.random.Generator, n: int
-) -> tuple[list[int], np.ndarray]:
-    """``n`` random street pieces every one of which the oracle reaches from every other
-    (random one-way streets and restrictions cut some off), and the oracle's seconds."""
-    pieces: list[int] = []
-    for e in rng.permutation(np.flatnonzero(~table.edge_reversed)).tolist():
-        there = [_oracle_s(table, banned, a, e) for a in pieces]
-        back = [_oracle_s(table, banned, e, b) for b in pieces]
-        if np.isfinite(there + back).all():
-            pieces.append(e)
-        if len(pieces) == n:
-            break
-    expected = np.array([[_oracle_s(table, banned, a, b) for b in pieces] for a in pieces])
-    np.fill_diagonal(expected, 0.0)
-    return pieces, expected
-
-
-def _middle(table: EdgeTable, e: int) -> tuple[float, float]:
-    a, b = int(table.geom_offset[e]), int(table.geom_offset[e + 1]) - 1
-    return (
-        float(table.geom_lon[a] + table.geom_lon[b]) / 2,
-        float(table.geom_lat[a] + table.geom_lat[b]) / 2,
-    )
 
 
 def test_the_turns_benchmark_counts_the_restriction_and_finds_no_trip_shortened(
