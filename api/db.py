@@ -124,6 +124,7 @@ class BinRow(Base):
     has_sensor: Mapped[bool] = mapped_column(Boolean, default=True)
     density_kg_per_l: Mapped[float | None] = mapped_column(Float, nullable=True)
     street: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    kerb_side: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ReadingRow(Base):

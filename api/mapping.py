@@ -91,6 +91,7 @@ def bin_record(x: Any) -> Bin:
         has_sensor=x.has_sensor,
         density_kg_per_l=x.density_kg_per_l,
         street=x.street,
+        kerb_side=x.kerb_side,
     )
 
 
@@ -184,6 +185,7 @@ def bin_wire(b: Bin) -> dict[str, Any]:
         "has_sensor": b.has_sensor,
         "density_kg_per_l": b.density_kg_per_l,
         "street": b.street,
+        "kerb_side": b.kerb_side,
     }
 
 

@@ -6,7 +6,6 @@ then kept for the life of the process.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,7 +17,8 @@ from network.speeds import DEFAULT_SETTINGS, GraphSettings
 
 LonLat = tuple[float, float]
 MatrixProvider = Callable[[Sequence[LonLat]], TravelMatrix]
-Geometry = Callable[[Sequence[LonLat]], list[LonLat]]
+# (visit points, whether each is taken from the kerb) -> street polyline: optimiser.export's
+Geometry = Callable[[Sequence[LonLat], Sequence[bool]], list[LonLat]]
 
 
 class Routing:
@@ -82,11 +82,8 @@ def _load(
         raise NetworkError(f"city source {source!r} is not a file; give a .osm.pbf path")
     network = load_network(path, settings=truck)
 
-    def geometry(points: Sequence[LonLat]) -> list[LonLat]:
-        line: list[LonLat] = []
-        for a, b in itertools.pairwise(points):
-            part = network.path(a, b, max_snap_m=max_snap_m)
-            line.extend(part if not line else part[1:])
-        return line or list(points)
+    def geometry(points: Sequence[LonLat], kerb: Sequence[bool]) -> list[LonLat]:
+        line = network.polyline(points, max_snap_m=max_snap_m, kerb_side=kerb)
+        return line if len(line) > 1 else list(points)
 
     return StreetProvider(network, max_snap_m=max_snap_m), geometry

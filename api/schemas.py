@@ -229,6 +229,12 @@ class BinIn(_In):
     has_sensor: bool = True
     density_kg_per_l: Annotated[float, Field(gt=0.0, le=5.0, allow_inf_nan=False)] | None = None
     street: Name | None = None
+    kerb_side: bool = Field(
+        default=False,
+        description="a truck stops with the bin on its kerb side (a side-loaded container, "
+        "or a street the crew may not cross): on a two-way street it passes the bin driving "
+        "one way only",
+    )
 
     @model_validator(mode="after")
     def _window_pair(self) -> BinIn:
@@ -249,6 +255,7 @@ class BinOut(_Out):
     has_sensor: bool
     density_kg_per_l: float | None
     street: str | None
+    kerb_side: bool
 
 
 class BinDensityOut(_Out):
@@ -577,6 +584,10 @@ class HealthOut(_Out):
     local_access: bool = Field(
         description="whether streets open only to reach a place on them (access=destination, "
         "delivery, customers) are never driven through (setting LOCAL_ACCESS)"
+    )
+    drive_side: Literal["right", "left"] = Field(
+        description="the side of the street traffic keeps to (setting DRIVE_SIDE): a bin "
+        "flagged kerb_side is passed with it on that side of the truck"
     )
     scheduler: Literal["running", "stopped", "disabled"] = Field(
         description="the nightly scheduler: disabled by setting SCHEDULER_ENABLED, running, or "

@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -102,6 +103,9 @@ class Settings(BaseSettings):
         place on them (``access=destination``...) never through (both on by default; off
         for a city whose OSM data maps them wrong; as ``binroute plan
         --no-turn-restrictions / --through-local-streets``).
+    drive_side : {"right", "left"}
+        The side of the street traffic keeps to: a bin flagged ``kerb_side`` is passed with
+        it on that side of the truck (as ``binroute plan --drive-side``).
     """
 
     model_config = SettingsConfigDict(env_prefix="BINROUTE_", extra="ignore")
@@ -143,11 +147,12 @@ class Settings(BaseSettings):
 
     turn_restrictions: bool = True
     local_access: bool = True
+    drive_side: Literal["right", "left"] = "right"
 
     def truck(self) -> GraphSettings:
         """How the city's streets are read for the trucks (their size and weight, and the
         rules of turns and local-only streets)."""
-        rules = ("turn_restrictions", "local_access")
+        rules = ("turn_restrictions", "local_access", "drive_side")
         return GraphSettings(**{key: getattr(self, key) for key in (*TRUCK_SIZES, *rules)})
 
     @field_validator("database_url")

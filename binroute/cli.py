@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,13 @@ app = typer.Typer(
     help="Smart waste collection routing on OpenStreetMap streets.", no_args_is_help=True
 )
 console = Console()
+
+
+class DriveSide(enum.StrEnum):
+    """The side of the street traffic keeps to (``network.speeds.DRIVE_SIDES``)."""
+
+    RIGHT = "right"
+    LEFT = "left"
 
 
 def _error(err: Exception) -> None:
@@ -381,6 +389,13 @@ def plan(
             "(access=destination, delivery, customers; as BINROUTE_LOCAL_ACCESS)",
         ),
     ] = True,
+    drive_side: Annotated[
+        DriveSide,
+        typer.Option(
+            help="With --city: the side of the street traffic keeps to; a bin flagged "
+            "kerb_side is passed with it on that side (as BINROUTE_DRIVE_SIDE)",
+        ),
+    ] = DriveSide.RIGHT,
 ) -> None:
     """Plan a day from a city's own files and write plan.json, routes.geojson, map.html."""
     from binroute.jobs import plan_from_files
@@ -416,6 +431,7 @@ def plan(
                     truck_axle_load_kg=truck_axle_load_kg,
                     turn_restrictions=turn_restrictions,
                     local_access=local_access,
+                    drive_side=drive_side.value,
                 ),
             )
     except (FleetDataError, InvalidProblemError, NetworkError, OSError) as err:

@@ -297,7 +297,7 @@ def _cols(spec: str) -> tuple[Column, ...]:
 COLUMNS: dict[type, tuple[Column, ...]] = {
     Bin: _cols(
         "bin_id:str! lon:float! lat:float! capacity_l:int! stream:str service_s:int "
-        "access_window:window has_sensor:bool density_kg_per_l:float street:str"
+        "access_window:window has_sensor:bool density_kg_per_l:float street:str kerb_side:bool"
     ),
     Depot: _cols("depot_id:str! lon:float! lat:float! name:str"),
     DisposalSite: _cols(

@@ -142,6 +142,11 @@ class Bin:
         (``measured_density_kg_per_l``), else the stream default.
     street : str or None
         Street name, used to borrow fill rates for bins without sensors.
+    kerb_side : bool
+        Whether a truck must stop with the bin on its kerb side (the right where traffic
+        keeps right): a container a side-loader lifts, or a busy street the crew may not
+        cross. On a two-way street the truck then passes it driving one way only; a one-way
+        street is driven its one way whichever side the bin stands on.
     measured_density_kg_per_l : float or None
         Bulk density its weighing sensor's readings show (set by planning,
         :func:`fleet.density.with_measured_densities`; not an inventory column).
@@ -157,6 +162,7 @@ class Bin:
     has_sensor: bool = True
     density_kg_per_l: float | None = None
     street: str | None = None
+    kerb_side: bool = False
     measured_density_kg_per_l: float | None = None
 
     def __post_init__(self) -> None:

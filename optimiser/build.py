@@ -35,6 +35,7 @@ from fleet.policy import bin_decision
 from network.errors import SnapError
 from network.matrix import TravelMatrix
 from optimiser.errors import InvalidProblemError
+from optimiser.kerb import kerb_notes, travel_matrix
 from optimiser.plan import clock
 from optimiser.problem import SECOND_VISIT, Problem, Site, Stop, VehicleSpec
 
@@ -490,7 +491,9 @@ def build_problem(
         At most one per bin; MUST bins become required stops, MAY bins optional stops with
         their prize, SKIP bins are left out. Bins without a decision are left out.
     provider : callable
-        ``provider(points) -> TravelMatrix`` on (lon, lat) points, called once.
+        ``provider(points) -> TravelMatrix`` on (lon, lat) points, called once; given the
+        bins' ``kerb_side`` flags too (``kerb_side=``) when some bin has one and it takes
+        them (:mod:`optimiser.kerb`), else ``notes`` say those bins are passed either way.
     plan_date : date
         The day planned; times are seconds since its local midnight.
     tz : tzinfo or str
@@ -539,8 +542,11 @@ def build_problem(
         site_spec(s, n_depots + i, plan_date=plan_date, tz=zone)
         for i, s in enumerate(inventory.sites)
     )
+    routed = [bins[d.bin_id] for d in used]
+    kerb = [False] * (len(points) - len(routed)) + [b.kerb_side for b in routed]
     try:
-        matrix = provider(points)
+        matrix = travel_matrix(provider, points, kerb)
+        said = kerb_notes(provider, routed)
     except SnapError as err:
         raise named_snap_error(err, kinds, refs) from None
 
@@ -574,5 +580,5 @@ def build_problem(
         point_refs=tuple(refs),
         point_kinds=tuple(kinds),
         decisions=tuple(used),
-        notes=tuple(note for _, note in duty if note is not None),
+        notes=tuple(note for _, note in duty if note is not None) + said,
     )

@@ -53,6 +53,7 @@ from optimiser.build import (
     window_to_s,
 )
 from optimiser.check import Violation, check, late_s
+from optimiser.kerb import extended_matrix
 from optimiser.params import SolveParams
 from optimiser.plan import (
     Plan,
@@ -631,19 +632,6 @@ def _unreachable(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
     }
 
 
-def _extend(
-    matrix: TravelMatrix, points: Sequence[tuple[float, float]], provider: Provider
-) -> TravelMatrix:
-    """Append points: only new rows/columns when the provider can, else recompute."""
-    if not points:
-        return matrix
-    extend = getattr(provider, "extend", None)
-    if extend is not None:
-        extended: TravelMatrix = extend(matrix, points)
-        return extended
-    return provider([*matrix.points, *points])
-
-
 def _rows(built: BuiltProblem, kind: str) -> dict[str, int]:
     """The matrix row of each point of ``kind`` ("depot", "site", "bin", "truck") by ref."""
     kinds = zip(built.point_refs, built.point_kinds, strict=True)
@@ -655,11 +643,13 @@ def _with_points(
     kind: str,
     points: Mapping[str, tuple[float, float]],
     provider: Provider,
+    kerb: Collection[str] = (),
 ) -> tuple[BuiltProblem, dict[str, int]]:
     """``built`` with a matrix row appended per point (ref -> (lon, lat)) of ``kind``, and
-    the row of each ref."""
+    the row of each ref; the refs in ``kerb`` are taken from the kerb (:mod:`optimiser.kerb`)."""
+    flags = [ref in kerb for ref in points]
     try:
-        matrix = _extend(built.problem.matrix, list(points.values()), provider)
+        matrix = extended_matrix(provider, built.problem.matrix, list(points.values()), flags)
     except SnapError as err:
         kinds = (*built.point_kinds, *(kind,) * len(points))
         raise named_snap_error(err, kinds, (*built.point_refs, *points)) from None
@@ -699,7 +689,8 @@ def _moved_bins(
     )
     gone = {u.ref for u in lost}
     places = {b.bin_id: (b.lon, b.lat) for b in moved.values() if b.bin_id not in far}
-    built, added = _with_points(built, "bin", places, provider)
+    kerb = {b.bin_id for b in moved.values() if b.kerb_side}
+    built, added = _with_points(built, "bin", places, provider, kerb)
     stops = [
         dataclasses.replace(s, location=added[bin_of(s.ref)])
         if bin_of(s.ref) in added and s.ref not in done
@@ -740,7 +731,8 @@ def _urgent(
     stops = built.problem.stops_by_ref()
     known = _rows(built, "bin")
     new = {b.bin_id: (b.lon, b.lat) for b in bins if b.bin_id not in known}
-    built, rows = _with_points(built, "bin", new, provider)
+    kerb = {b.bin_id for b in bins if b.kerb_side}
+    built, rows = _with_points(built, "bin", new, provider, kerb)
     rows = {**known, **rows}
     tz = ZoneInfo(day.tz_name)
     finished = set(done)

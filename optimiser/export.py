@@ -21,7 +21,8 @@ from optimiser.plan import Route, Visit, VisitKind
 from optimiser.problem import bin_of
 
 LonLat = tuple[float, float]
-Geometry = Callable[[Sequence[LonLat]], list[LonLat]]
+# (visit points, whether each is taken from the kerb) -> street-following polyline
+Geometry = Callable[[Sequence[LonLat], Sequence[bool]], list[LonLat]]
 
 
 def _where(day: DayPlan, visit: Visit) -> LonLat | None:
@@ -33,6 +34,11 @@ def _where(day: DayPlan, visit: Visit) -> LonLat | None:
 
 def _visit_points(day: DayPlan, route: Route) -> list[LonLat]:
     return [p for v in route.visits if (p := _where(day, v)) is not None]
+
+
+def _visit_kerb(day: DayPlan, route: Route) -> list[bool]:
+    """Whether each of ``_visit_points`` is taken from the kerb (its matrix row's flag)."""
+    return [_kerb_at(day, v.location) for v in route.visits if v.location is not None]
 
 
 def _iso(day: DayPlan, seconds: int) -> str:
@@ -68,7 +74,14 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
         doc["bin_id"] = bin_of(visit.ref)
         fill = day.fill_at_pickup.get(visit.ref)
         doc["expected_fill"] = None if fill is None else _finite(round(fill, 3))
+        doc["kerb_side"] = _kerb_at(day, visit.location)
     return doc
+
+
+def _kerb_at(day: DayPlan, location: int | None) -> bool:
+    """Whether the point at matrix row ``location`` is taken from the kerb."""
+    flags = day.built.problem.matrix.kerb_side
+    return bool(flags) and location is not None and flags[location]
 
 
 def _streams(day: DayPlan, route: Route) -> list[str]:
@@ -172,8 +185,14 @@ def plan_json(day: DayPlan) -> dict[str, Any]:
     }
 
 
-def _line(points: Sequence[LonLat], geometry: Geometry | None) -> list[list[float]]:
-    coords = geometry(points) if geometry is not None and len(points) > 1 else list(points)
+def _line(day: DayPlan, route: Route, geometry: Geometry | None) -> list[list[float]]:
+    """The route's line through its visits: along the streets with ``geometry``, the kerb
+    rule kept, else straight."""
+    points = _visit_points(day, route)
+    if geometry is not None and len(points) > 1:
+        coords = geometry(points, _visit_kerb(day, route))
+    else:
+        coords = list(points)
     return [[round(lon, 7), round(lat, 7)] for lon, lat in coords]
 
 
@@ -197,8 +216,9 @@ def routes_geojson(day: DayPlan, geometry: Geometry | None = None) -> dict[str, 
     day : DayPlan
         The plan.
     geometry : callable, optional
-        Maps a visit sequence of (lon, lat) points to a street-following polyline (for
-        example ``StreetNetwork.polyline``); straight segments when omitted.
+        Maps a visit sequence of (lon, lat) points and their kerb flags (whether each is
+        taken from the kerb) to a street-following polyline (for example
+        ``StreetNetwork.polyline``); straight segments when omitted.
     """
     features: list[dict[str, Any]] = []
     for route in day.plan.routes:
@@ -209,7 +229,7 @@ def routes_geojson(day: DayPlan, geometry: Geometry | None = None) -> dict[str, 
                 "type": "Feature",
                 "geometry": {
                     "type": "LineString",
-                    "coordinates": _line(_visit_points(day, route), geometry),
+                    "coordinates": _line(day, route, geometry),
                 },
                 "properties": {
                     "kind": "route",
@@ -293,8 +313,7 @@ def gpx(day: DayPlan, vehicle_id: str, geometry: Geometry | None = None) -> str:
             f"<time>{_utc(day, visit.arrival_s)}</time><name>{name}</name>{desc}</rtept>"
         )
     trkpts = [
-        f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"/>'
-        for lon, lat in _line(_visit_points(day, route), geometry)
+        f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"/>' for lon, lat in _line(day, route, geometry)
     ]
     name = escape(f"binroute {day.plan_date.isoformat()} {vehicle_id}")
     return (

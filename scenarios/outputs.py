@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -69,17 +68,6 @@ def swapped_near(
     }
 
 
-def street_polyline(
-    network: StreetNetwork, points: Sequence[tuple[float, float]], *, max_snap_m: float = MAX_SNAP_M
-) -> list[tuple[float, float]]:
-    """Street-following (lon, lat) polyline through ``points`` in order."""
-    line: list[tuple[float, float]] = []
-    for a, b in itertools.pairwise(points):
-        leg = network.path(a, b, max_snap_m=max_snap_m)
-        line.extend(leg[1:] if line else leg)
-    return line
-
-
 def write_day_outputs(
     day: DayPlan,
     out: Path,
@@ -107,8 +95,10 @@ def write_day_outputs(
     if network is not None:
         net = network
 
-        def geometry(pts: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-            return street_polyline(net, pts, max_snap_m=max_snap_m)
+        def geometry(
+            pts: Sequence[tuple[float, float]], kerb: Sequence[bool]
+        ) -> list[tuple[float, float]]:
+            return net.polyline(pts, max_snap_m=max_snap_m, kerb_side=kerb)
 
     geo = routes_geojson(day, geometry)
     doc = plan_json(day)

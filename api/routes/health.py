@@ -75,6 +75,7 @@ def health(runtime: RuntimeDep, response: Response) -> HealthOut:
         truck_axle_load_kg=runtime.settings.truck_axle_load_kg,
         turn_restrictions=runtime.settings.turn_restrictions,
         local_access=runtime.settings.local_access,
+        drive_side=runtime.settings.drive_side,
         scheduler=scheduler,
         scheduler_problem=problem,
         next_nightly_run=next_run,

@@ -7,7 +7,6 @@ Screenshots go to tests/_artifacts/ (gitignored); their paths are printed.
 
 from __future__ import annotations
 
-import itertools
 import socket
 import threading
 import time
@@ -121,12 +120,8 @@ def _grid_town() -> StreetNetwork:
 def _routing(network: StreetNetwork) -> Routing:
     """Street travel times and route geometry over ``network`` (as ``Routing`` builds them)."""
 
-    def geometry(points: Any) -> list[tuple[float, float]]:
-        line: list[tuple[float, float]] = []
-        for a, b in itertools.pairwise(points):
-            part = network.path(a, b)
-            line.extend(part if not line else part[1:])
-        return line or list(points)
+    def geometry(points: Any, kerb: Any) -> list[tuple[float, float]]:
+        return network.polyline(points, kerb_side=kerb) or list(points)
 
     return Routing.static(StreetProvider(network), geometry)
 

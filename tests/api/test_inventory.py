@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api import repo
 from api.deps import Runtime
 from tests.api.conftest import MORNING, PLAN_DATE, seed, wait
 from tests.api.fakes import FakePlanner
@@ -151,6 +152,25 @@ def test_bad_bin_is_422_naming_field_and_record(
     assert detail["loc"] == loc
     assert detail["record"] == "bin_id='b1'"
     assert detail["msg"]
+
+
+def test_a_bins_kerb_side_is_stored_and_planned_with(
+    client: TestClient, admin: dict[str, str], runtime: Runtime
+) -> None:
+    """``kerb_side`` (default false) is kept, read back and handed to the planner's bins;
+    a value that is no boolean is a 422 naming the field."""
+    body = {"bin_id": "b1", "lon": 24.95, "lat": 60.18, "capacity_l": 240}
+    assert client.post("/bins", json=body | {"kerb_side": True}, headers=admin).status_code == 201
+    assert client.post("/bins", json=body | {"bin_id": "b2"}, headers=admin).status_code == 201
+    got = {b["bin_id"]: b["kerb_side"] for b in client.get("/bins", headers=admin).json()}
+    assert got == {"b1": True, "b2": False}
+    with runtime.db.reader() as s:
+        planned = {b.bin_id: b.kerb_side for b in repo.load_inventory(s).bins}
+    assert planned == {"b1": True, "b2": False}
+    bad = client.post(
+        "/bins", json=body | {"bin_id": "b3", "kerb_side": "sometimes"}, headers=admin
+    )
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "kerb_side"]
 
 
 @pytest.mark.parametrize(

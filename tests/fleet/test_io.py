@@ -61,6 +61,7 @@ BINS = (
         has_sensor=False,
         density_kg_per_l=0.35,
         street="Hauptstraße, Nord",
+        kerb_side=True,
     ),
 )
 DEPOTS = (Depot(depot_id="d1", lon=8.65, lat=49.39, name="Depot West"),)
@@ -485,9 +486,10 @@ _text = (
     street=st.none() | _text,
     has_sensor=st.booleans(),
     density=st.none() | st.floats(0.001, 2.0),
+    kerb_side=st.booleans(),
 )
 def test_bin_csv_and_geojson_round_trip_property(  # type: ignore[no-untyped-def]
-    bin_id, lon, lat, capacity_l, street, has_sensor, density
+    bin_id, lon, lat, capacity_l, street, has_sensor, density, kerb_side
 ) -> None:
     b = make_bin(
         bin_id,
@@ -497,6 +499,7 @@ def test_bin_csv_and_geojson_round_trip_property(  # type: ignore[no-untyped-def
         street=street,
         has_sensor=has_sensor,
         density_kg_per_l=density,
+        kerb_side=kerb_side,
     )
     assert read_bins_csv(write_bins_csv([b])).records == (b,)
     assert read_inventory_geojson(write_inventory_geojson([b])).bins == (b,)

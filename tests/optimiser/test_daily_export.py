@@ -245,14 +245,15 @@ def test_plan_json_round_trips_and_times_are_local(day: DayPlan) -> None:
 
 def test_geojson_uses_lon_lat_and_the_geometry_callback(day: DayPlan) -> None:
     """Route lines go through the geometry callback; points are [lon, lat]."""
-    calls: list[int] = []
+    calls: list[tuple[int, int]] = []
 
-    def geometry(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        calls.append(len(points))
+    def geometry(points: list[tuple[float, float]], kerb: list[bool]) -> list[tuple[float, float]]:
+        calls.append((len(points), len(kerb)))
         return list(points)
 
     geo = routes_geojson(day, geometry)
     assert calls, "geometry callback unused"
+    assert all(n == k for n, k in calls), "one kerb flag per point"
     for feat in geo["features"]:
         coords = feat["geometry"]["coordinates"]
         first = coords[0] if feat["geometry"]["type"] == "LineString" else coords

@@ -1,0 +1,140 @@
+"""Kerb-side bins in a day's plan, its reroutes and its drawn routes: on the tiny street
+town (tests.network), where a bin on the north kerb of the bottom row A-B-C is taken
+driving west."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from fleet.models import Bin, Depot, DisposalSite, FillReading, Inventory, TimeWindow, Vehicle
+from network.providers import HaversineProvider, StreetProvider
+from network.streets import StreetNetwork
+from optimiser.check import check
+from optimiser.daily import DayPlan, plan_day, reroute_day
+from optimiser.export import route_json, routes_geojson
+from optimiser.kerb import takes_kerb
+from optimiser.params import SolveParams
+from tests.network.conftest import build_tiny_graph, grid, polyline_m
+
+TZ = ZoneInfo("Europe/Helsinki")
+DAY = date(2026, 11, 25)
+NORTH = grid(0.75, 0.07)  # on the north kerb of A-B, three quarters of the way from A
+ON_LINE = grid(1.5, 0.0)  # on B-C's centre line: no kerb
+PARAMS = SolveParams(time_limit_s=1.0, seed=1)
+
+
+@pytest.fixture(scope="module")
+def streets() -> StreetProvider:
+    """The six-node street town, traffic keeping right."""
+    return StreetProvider(StreetNetwork.from_graph(build_tiny_graph()), max_snap_m=250.0)
+
+
+def _town(kerb: bool, bins: tuple[tuple[str, tuple[float, float]], ...] = (("q", NORTH),)):
+    """Depot at A, site at C, one truck; full bins at the given places, kerb-side or not."""
+    inventory = Inventory(
+        bins=tuple(
+            Bin(bin_id=b, lon=at[0], lat=at[1], capacity_l=240, kerb_side=kerb) for b, at in bins
+        ),
+        depots=(Depot(depot_id="d", lon=grid(0, 0)[0], lat=grid(0, 0)[1]),),
+        vehicles=(
+            Vehicle(
+                vehicle_id="t1",
+                depot_id="d",
+                capacity_l=5000,
+                capacity_kg=2000,
+                shift=TimeWindow(time(6), time(14)),
+            ),
+        ),
+        sites=(DisposalSite(site_id="s", lon=grid(2, 0)[0], lat=grid(2, 0)[1]),),
+    )
+    eve = datetime.combine(DAY - timedelta(days=1), time(20), tzinfo=TZ)
+    readings = [FillReading(bin_id=b, at=eve, fill_fraction=0.95) for b, _ in bins]
+    return inventory, readings
+
+
+def _plan(kerb: bool, provider, **kw) -> DayPlan:  # type: ignore[no-untyped-def]
+    inventory, readings = _town(kerb, **kw)
+    return plan_day(inventory, readings, [], provider, plan_date=DAY, tz=TZ, params=PARAMS)
+
+
+def test_a_kerb_side_bin_is_collected_driving_west_past_b_and_back(streets) -> None:
+    """From the depot at A the truck drives east past the bin to B, turns, takes it driving
+    west, turns at A and drives to the site at C: two units of street more than the plan
+    without the flag (A-C-A plus a return to B); the checker agrees with either plan."""
+    free, kerb = _plan(False, streets), _plan(True, streets)
+    for day in (free, kerb):
+        assert day.plan.served_refs == {"q"} and check(day.built.problem, day.plan) == []
+    unit = polyline_m([grid(0, 0), grid(1, 0)])
+    extra = kerb.plan.routes[0].distance_m - free.plan.routes[0].distance_m
+    assert abs(extra - 2 * unit) <= 3
+    row = kerb.built.point_refs.index("q")
+    assert kerb.built.problem.matrix.kerb_side[row] and free.built.problem.matrix.kerb_side == ()
+    said = [
+        v["kerb_side"]
+        for v in route_json(kerb, kerb.plan.routes[0])["visits"]
+        if v["kind"] == "bin"
+    ]
+    assert said == [True]
+    assert kerb.built.notes == ()
+
+
+def test_the_drawn_route_keeps_the_kerb_rule(streets) -> None:
+    """The route line drawn along the streets is as long as the plan's route."""
+    day = _plan(True, streets)
+    net = streets.network
+
+    def geometry(points, kerb):  # type: ignore[no-untyped-def]
+        return net.polyline(points, kerb_side=kerb)
+
+    (line,) = [
+        f
+        for f in routes_geojson(day, geometry)["features"]
+        if f["geometry"]["type"] == "LineString"
+    ]
+    drawn = polyline_m([tuple(c) for c in line["geometry"]["coordinates"]])
+    assert abs(drawn - day.plan.routes[0].distance_m) <= 5
+
+
+def test_straight_line_times_say_the_kerb_rule_is_not_applied() -> None:
+    """A straight-line estimate knows no street sides: the plan is made and says so."""
+    assert not takes_kerb(HaversineProvider()) and takes_kerb(StreetProvider.__call__)
+    day = _plan(True, HaversineProvider())
+    assert day.plan.served_refs == {"q"}
+    (note,) = day.built.notes
+    assert note.startswith("bin q is to be taken from the kerb") and "straight-line" in note
+
+
+def test_a_kerb_side_bin_on_the_centre_line_is_named_with_the_fix(streets) -> None:
+    """A bin mapped on its two-way street's centre line is on neither kerb: it is passed
+    either way and the plan names it, with the fix."""
+    day = _plan(True, streets, bins=(("q", NORTH), ("c", ON_LINE)))
+    assert day.plan.served_refs == {"q", "c"}
+    (note,) = day.built.notes
+    assert (
+        note.startswith("bin c is to be taken from the kerb")
+        and "centre line" in note
+        and "move each to the kerb" in note
+    )
+
+
+def test_an_alerted_kerb_side_bin_gets_its_flag_in_the_rerouted_matrix(streets) -> None:
+    """A bin not in the plan, alerted at 7:00, is added to the matrix taken from the kerb:
+    the grown matrix equals one computed whole with the flags."""
+    day = _plan(False, streets)
+    inventory, _ = _town(False)
+    alerted = Bin(bin_id="n", lon=NORTH[0], lat=NORTH[1] - 0.00014, capacity_l=240, kerb_side=True)
+    now = dataclasses.replace(inventory, bins=(*inventory.bins, alerted))
+    new_day, _ = reroute_day(
+        day, [], ["n"], streets, now=day.at(7 * 3600), params=PARAMS, inventory=now
+    )
+    assert "n" in new_day.plan.served_refs and check(new_day.built.problem, new_day.plan) == []
+    m = new_day.built.problem.matrix
+    row = new_day.built.point_refs.index("n")
+    assert m.kerb_side[row] and sum(m.kerb_side) == 1
+    whole = streets(list(m.points), kerb_side=list(m.kerb_side))
+    np.testing.assert_array_equal(whole.distance_m, m.distance_m)
