@@ -233,15 +233,18 @@ def test_the_traffic_side_is_read_from_the_settings_and_changes_no_street(tmp_pa
 
 def test_the_kerb_benchmark_counts_the_points_and_finds_no_trip_shortened(tmp_path) -> None:
     """``python -m benchmarks.kerb``: on the square town every point is bound, on a one-way
-    street or on neither kerb; some trips get longer, none shorter; a missing file is a
-    usage error."""
+    street or on neither kerb; some trips get longer, none shorter; both plans of six of
+    them serve every bin and pass the checker; a missing file is a usage error."""
     from benchmarks.kerb import main, run
     from tests.network.conftest import write_square
 
     _, pbf = write_square(tmp_path, "square")
-    record = run(pbf, points=30, offset_m=8.0)
+    record = run(pbf, points=30, offset_m=8.0, plan_bins=6, trucks=1, time_limit_s=0.5)
     assert record["bound"] + record["one_way"] + record["sideless"] == record["points"] == 30
     assert record["bound"] > 0 and record["shorter_pairs"] == 0 and record["longer_share"] > 0
+    plans = (record["plan_free"], record["plan_kerb"])
+    assert all(p["unserved"] == 0 and p["checker_findings"] == 0 for p in plans)
+    assert record["plan_kerb"]["km"] >= record["plan_free"]["km"] > 0
     with pytest.raises(SystemExit) as stop:
         main([str(tmp_path / "nowhere.osm.pbf")])
     assert stop.value.code == 2
