@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import tempfile
 import time
 from datetime import date, datetime
@@ -35,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from benchmarks.turns import SAMPLED, SHARED_OSM, difference, warm_kernels
+from benchmarks.turns import SAMPLED, city_files, difference, warm_kernels
 from fleet.models import Bin, Depot, DisposalSite, FillReading, Inventory, TimeWindow, Vehicle
 from network import StreetNetwork, load_network
 from network.providers import StreetProvider
@@ -172,12 +171,8 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--offset-m {args.offset_m}: give metres in (0, 50]")
     if not 0 <= args.plan_bins <= args.points or args.trucks < 1 or args.time_limit <= 0:
         ap.error("give 0 <= --plan-bins <= --points, --trucks >= 1 and --time-limit > 0")
-    files = args.pbf or sorted(SHARED_OSM.glob("*.osm.pbf"))
-    missing = [p for p in files if not p.is_file()]
-    if missing:
-        ap.error(f"no such file: {', '.join(map(str, missing))}")
+    files = city_files(ap, args.pbf)
     if not files:
-        print(f"no .osm.pbf under {SHARED_OSM}: nothing to measure", file=sys.stderr)
         return
     warm_kernels()
     for pbf in files:

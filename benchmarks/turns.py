@@ -108,6 +108,18 @@ def difference(free: np.ndarray, obeying: np.ndarray) -> dict[str, Any]:
     }
 
 
+def city_files(ap: argparse.ArgumentParser, given: list[Path]) -> list[Path]:
+    """The .pbf files ``given``, or those of ``../shared/data/osm``; a usage error names a
+    file missing, and none at all is said on stderr (an empty list: nothing to measure)."""
+    files = given or sorted(SHARED_OSM.glob("*.osm.pbf"))
+    missing = [p for p in files if not p.is_file()]
+    if missing:
+        ap.error(f"no such file: {', '.join(map(str, missing))}")
+    if not files:
+        print(f"no .osm.pbf under {SHARED_OSM}: nothing to measure", file=sys.stderr)
+    return files
+
+
 def warm_kernels() -> None:
     """Compile the ch engine's kernels before anything is timed (on a 70 m street)."""
     graph = nx.MultiDiGraph()
@@ -127,12 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.points < 2:
         ap.error(f"--points {args.points}: give 2 or more")
-    files = args.pbf or sorted(SHARED_OSM.glob("*.osm.pbf"))
-    missing = [p for p in files if not p.is_file()]
-    if missing:
-        ap.error(f"no such file: {', '.join(map(str, missing))}")
+    files = city_files(ap, args.pbf)
     if not files:
-        print(f"no .osm.pbf under {SHARED_OSM}: nothing to measure", file=sys.stderr)
         return
     warm_kernels()
     for pbf in files:

@@ -6,11 +6,14 @@ Points lie on a grid in km; travel is Manhattan: 1 km = 1000 m = 100 s (36 km/h)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import time
 from typing import Any
 
 import numpy as np
 import pytest
 
+from fleet.models import Bin, Depot, DisposalSite, Inventory, TimeWindow, Vehicle
 from network.matrix import TravelMatrix
 from optimiser.check import check
 from optimiser.daily import DayPlan
@@ -132,6 +135,30 @@ def random_problem() -> Problem:
         stops=stops,
         vehicles=tuple(Kit.truck(f"t{k}", capacity_l=2000) for k in range(3)),
         sites=(Kit.site("s1", 1), Kit.site("s2", 2)),
+    )
+
+
+def street_town(
+    bins: Sequence[Bin],
+    depot: tuple[float, float] = (10.0, 50.0),
+    site: tuple[float, float] = (10.002, 50.0),
+) -> Inventory:
+    """``bins`` with one depot ``d`` and one disposal site ``s`` (lon, lat; by default at A
+    and C of the six-node street town of tests.network, ``build_tiny_graph``) and one
+    5000 l / 2000 kg truck ``t1`` working 06:00-14:00."""
+    return Inventory(
+        bins=tuple(bins),
+        depots=(Depot(depot_id="d", lon=depot[0], lat=depot[1]),),
+        vehicles=(
+            Vehicle(
+                vehicle_id="t1",
+                depot_id="d",
+                capacity_l=5000,
+                capacity_kg=2000,
+                shift=TimeWindow(time(6), time(14)),
+            ),
+        ),
+        sites=(DisposalSite(site_id="s", lon=site[0], lat=site[1]),),
     )
 
 

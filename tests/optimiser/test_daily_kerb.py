@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from fleet.models import Bin, Depot, DisposalSite, FillReading, Inventory, TimeWindow, Vehicle
+from fleet.models import Bin, FillReading
 from network.providers import HaversineProvider, StreetProvider
 from network.streets import StreetNetwork
 from optimiser.check import check
@@ -20,6 +20,7 @@ from optimiser.export import route_json, routes_geojson
 from optimiser.kerb import takes_kerb
 from optimiser.params import SolveParams
 from tests.network.conftest import build_tiny_graph, grid, polyline_m
+from tests.optimiser.conftest import street_town
 
 TZ = ZoneInfo("Europe/Helsinki")
 DAY = date(2026, 11, 25)
@@ -36,21 +37,8 @@ def streets() -> StreetProvider:
 
 def _town(kerb: bool, bins: tuple[tuple[str, tuple[float, float]], ...] = (("q", NORTH),)):
     """Depot at A, site at C, one truck; full bins at the given places, kerb-side or not."""
-    inventory = Inventory(
-        bins=tuple(
-            Bin(bin_id=b, lon=at[0], lat=at[1], capacity_l=240, kerb_side=kerb) for b, at in bins
-        ),
-        depots=(Depot(depot_id="d", lon=grid(0, 0)[0], lat=grid(0, 0)[1]),),
-        vehicles=(
-            Vehicle(
-                vehicle_id="t1",
-                depot_id="d",
-                capacity_l=5000,
-                capacity_kg=2000,
-                shift=TimeWindow(time(6), time(14)),
-            ),
-        ),
-        sites=(DisposalSite(site_id="s", lon=grid(2, 0)[0], lat=grid(2, 0)[1]),),
+    inventory = street_town(
+        [Bin(bin_id=b, lon=at[0], lat=at[1], capacity_l=240, kerb_side=kerb) for b, at in bins]
     )
     eve = datetime.combine(DAY - timedelta(days=1), time(20), tzinfo=TZ)
     readings = [FillReading(bin_id=b, at=eve, fill_fraction=0.95) for b, _ in bins]

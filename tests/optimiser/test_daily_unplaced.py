@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fleet.models import Bin, Depot, DisposalSite, FillReading, Inventory, TimeWindow, Vehicle
+from fleet.models import Bin, FillReading, Inventory
 from network.providers import StreetProvider
 from network.streets import StreetNetwork
 from optimiser.check import check
@@ -19,7 +19,7 @@ from optimiser.params import SolveParams
 from optimiser.plan import UnservedKind, VisitKind
 from optimiser.reroute import Progress
 from tests.network.conftest import ON_ISLAND, build_tiny_graph, grid, write_island_town
-from tests.optimiser.conftest import done_through, route_work
+from tests.optimiser.conftest import done_through, route_work, street_town
 
 TZ = ZoneInfo("Europe/Helsinki")
 DAY = date(2026, 11, 25)
@@ -41,19 +41,8 @@ def streets() -> StreetProvider:
 def town() -> tuple[Inventory, list[FillReading]]:
     """Depot at A, site at C, two nearly full bins along the bottom row, one nearly empty
     on A-D; one truck."""
-    inventory = Inventory(
-        bins=(_bin("b1", grid(0.5, 0)), _bin("b2", grid(1.5, 0)), _bin("b3", grid(0, 0.5))),
-        depots=(Depot(depot_id="d", lon=grid(0, 0)[0], lat=grid(0, 0)[1]),),
-        vehicles=(
-            Vehicle(
-                vehicle_id="t1",
-                depot_id="d",
-                capacity_l=5000,
-                capacity_kg=2000,
-                shift=TimeWindow(time(6), time(14)),
-            ),
-        ),
-        sites=(DisposalSite(site_id="s", lon=grid(2, 0)[0], lat=grid(2, 0)[1]),),
+    inventory = street_town(
+        (_bin("b1", grid(0.5, 0)), _bin("b2", grid(1.5, 0)), _bin("b3", grid(0, 0.5)))
     )
     eve = datetime.combine(DAY - timedelta(days=1), time(20), tzinfo=TZ)
     readings = [
@@ -309,19 +298,8 @@ def test_a_bin_by_a_street_cut_off_from_the_network_is_not_told_to_fix_its_coord
     _, pbf = write_island_town(tmp_path)
     net = load_network(pbf, cache_dir=tmp_path / "cache", engine="scipy")
     on_square, corner = (10.0005, 50.0), (10.0, 50.0)
-    inventory = Inventory(
-        bins=(_bin("b1", on_square), _bin("b2", ON_ISLAND)),
-        depots=(Depot(depot_id="d", lon=corner[0], lat=corner[1]),),
-        vehicles=(
-            Vehicle(
-                vehicle_id="t1",
-                depot_id="d",
-                capacity_l=5000,
-                capacity_kg=2000,
-                shift=TimeWindow(time(6), time(14)),
-            ),
-        ),
-        sites=(DisposalSite(site_id="s", lon=10.001, lat=50.001),),
+    inventory = street_town(
+        (_bin("b1", on_square), _bin("b2", ON_ISLAND)), depot=corner, site=(10.001, 50.001)
     )
     eve = datetime.combine(DAY - timedelta(days=1), time(20), tzinfo=TZ)
     readings = [FillReading(bin_id=b, at=eve, fill_fraction=0.95) for b in ("b1", "b2")]
