@@ -365,11 +365,12 @@ class StreetNetwork:
         self, block: np.ndarray, snaps: list[Snap], kerb_side: Sequence[bool] | None
     ) -> TravelMatrix:
         time_ds, dist_m = self._decode(block, snaps)
+        flags = tuple(bool(k) for k in kerb_side) if kerb_side is not None else ()
         return TravelMatrix(
             duration_s=_seconds(time_ds),
             distance_m=dist_m,
             points=tuple(s.point for s in snaps),
-            kerb_side=tuple(bool(k) for k in kerb_side) if kerb_side and any(kerb_side) else (),
+            kerb_side=flags if any(flags) else (),
         )
 
     def _decode(self, block: np.ndarray, snaps: list[Snap]) -> tuple[np.ndarray, np.ndarray]:
