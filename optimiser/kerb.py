@@ -62,22 +62,29 @@ def kerb_notes(provider: Callable[..., Any], bins: Sequence[Bin]) -> tuple[str, 
     if not kerb:
         return ()
     if not takes_kerb(provider):
+        ids = [b.bin_id for b in kerb]
         return (
-            f"{_named([b.bin_id for b in kerb])} to be taken from the kerb, but these "
-            "travel times are straight-line estimates with no street sides: trucks may pass "
-            "them either way",
+            f"{_named(ids)} to be taken from the kerb, but these travel times are "
+            f"straight-line estimates with no street sides: trucks may pass {_them(ids)} "
+            "either way",
         )
     sideless = getattr(provider, "sideless", None)
     if sideless is None:
         return ()
-    found = sideless([(b.lon, b.lat) for b in kerb])
-    if not found:
+    ids = [kerb[i].bin_id for i in sideless([(b.lon, b.lat) for b in kerb])]
+    if not ids:
         return ()
+    one = len(ids) == 1
     return (
-        f"{_named([kerb[i].bin_id for i in found])} to be taken from the kerb, but each "
-        "stands on its two-way street's centre line (or past its end), on neither kerb: "
-        "trucks may pass them either way; move each to the kerb it stands at",
+        f"{_named(ids)} to be taken from the kerb, but {'it stands' if one else 'each stands'} "
+        "on its two-way street's centre line (or past its end), on neither kerb: trucks may "
+        f"pass {_them(ids)} either way; move {'it' if one else 'each'} to the kerb it "
+        "stands at",
     )
+
+
+def _them(ids: Sequence[str]) -> str:
+    return "it" if len(ids) == 1 else "them"
 
 
 def _named(ids: Sequence[str]) -> str:

@@ -103,11 +103,12 @@ def test_a_kerb_side_bin_on_the_centre_line_is_named_with_the_fix(streets) -> No
     day = _plan(True, streets, bins=(("q", NORTH), ("c", ON_LINE)))
     assert day.plan.served_refs == {"q", "c"}
     (note,) = day.built.notes
-    assert (
-        note.startswith("bin c is to be taken from the kerb")
-        and "centre line" in note
-        and "move each to the kerb" in note
-    )
+    assert note.startswith("bin c is to be taken from the kerb, but it stands on its two-way")
+    assert note.endswith("trucks may pass it either way; move it to the kerb it stands at")
+    two = _plan(True, streets, bins=(("c", ON_LINE), ("c2", grid(0.5, 0.0))))
+    (note,) = two.built.notes
+    assert note.startswith("bins c, c2 are to be taken from the kerb, but each stands on")
+    assert note.endswith("may pass them either way; move each to the kerb it stands at")
 
 
 def test_an_alerted_kerb_side_bin_gets_its_flag_in_the_rerouted_matrix(streets) -> None:
