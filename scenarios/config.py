@@ -17,6 +17,9 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
     time_limit_s = 2.0        # solver budget per day and policy
     provider = "street"       # or "haversine" (straight lines x detour, fast, offline)
     area = [24.92, 60.16, 24.96, 60.18]   # optional: bins, depot, site inside (lon, lat)
+    turn_restrictions = true  # obey the city file's turn restrictions (false: a city whose
+    local_access = true       # OSM data maps them wrong, or to measure what they cost), and
+                              # drive streets open only to reach a place on them never through
 
     [fleet]
     trucks = 3
@@ -232,6 +235,8 @@ class ScenarioConfig:
     provider: str = "street"
     history_days: int = 14
     area: tuple[float, float, float, float] | None = None
+    turn_restrictions: bool = True
+    local_access: bool = True
     fleet: FleetConfig = field(default_factory=FleetConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     policies: tuple[PolicyConfig, ...] = ()
@@ -265,6 +270,16 @@ class ScenarioConfig:
             )
         return path
 
+    def graph_settings(self) -> GraphSettings:
+        """How the city's streets are read: for the fleet's trucks (:meth:`FleetConfig.
+        graph_settings`), with the scenario's street rules (``turn_restrictions``,
+        ``local_access``)."""
+        return replace(
+            self.fleet.graph_settings(),
+            turn_restrictions=self.turn_restrictions,
+            local_access=self.local_access,
+        )
+
     def policy(self, name: str) -> PolicyConfig:
         """The policy called ``name``."""
         for p in self.policies:
@@ -291,6 +306,8 @@ _TOP_KEYS = {
     "provider",
     "history_days",
     "area",
+    "turn_restrictions",
+    "local_access",
     "fleet",
     "sim",
     "policies",
@@ -579,6 +596,32 @@ def _unique_policy_names(cfg: ScenarioConfig) -> None:
         first[p.name] = i
 
 
+def _scalars(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The top-level text, whole-number, number and true/false keys ``data`` gives, typed."""
+    values: dict[str, Any] = {}
+    for key in ("city", "tz", "provider"):
+        if key in data:
+            values[key] = str(_typed(source, key, data[key], str))
+    ints = ("n_bins", "warmup_days", "warmup_every_k_days", "settle_days", "days", "seed")
+    for key in (*ints, "history_days"):
+        if key in data:
+            values[key] = _typed(source, key, data[key], int)
+    for key in ("sensor_share", "time_limit_s"):
+        if key in data:
+            values[key] = float(_typed(source, key, data[key], (int, float)))
+    for key in ("turn_restrictions", "local_access"):
+        if key in data:
+            values[key] = _flag(source, key, data[key])
+    return values
+
+
+def _flag(where: str, key: str, value: Any) -> bool:
+    """A true/false key (TOML's booleans; "yes" or 1 are refused, not guessed)."""
+    if not isinstance(value, bool):
+        raise ScenarioError(f"{where}: key {key!r} must be true or false, got {value!r}")
+    return value
+
+
 def _name(source: str, value: Any) -> str:
     """The scenario's name: it names its output folder, so one plain folder name."""
     name = str(_typed(source, "name", value, str))
@@ -600,16 +643,7 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<memory>") -> Sc
     if "name" not in data:
         raise ScenarioError(f"{source}: key 'name' is missing; name the scenario")
     values: dict[str, Any] = {"source": source, "name": _name(source, data["name"])}
-    for key in ("city", "tz", "provider"):
-        if key in data:
-            values[key] = str(_typed(source, key, data[key], str))
-    ints = ("n_bins", "warmup_days", "warmup_every_k_days", "settle_days", "days", "seed")
-    for key in (*ints, "history_days"):
-        if key in data:
-            values[key] = _typed(source, key, data[key], int)
-    for key in ("sensor_share", "time_limit_s"):
-        if key in data:
-            values[key] = float(_typed(source, key, data[key], (int, float)))
+    values |= _scalars(data, source)
     if "area" in data:
         values["area"] = _area(data["area"], source)
     if "start" in data:

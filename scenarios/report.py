@@ -178,6 +178,7 @@ def describe(c: ScenarioConfig, n_bins: int) -> str:
         f"{_count(c.days, 'day')} after {_count(c.warmup_days, 'warm-up day')}"
         f"{_settle(c.settle_days)}, "
         f"{_fleet(c)}, seed {c.seed}, solver {c.time_limit_s:g} s/day, {c.provider} matrix"
+        f"{_rules_off(c)}"
     )
 
 
@@ -221,6 +222,20 @@ def _fleet(c: ScenarioConfig) -> str:
         f"long, {f.truck_weight_kg / 1000:g} t loaded, {f.truck_axle_load_kg / 1000:g} t per axle"
     )
     return f"{trucks} of {f.capacity_l} l / {f.capacity_kg} kg, {size}, shift {shift}"
+
+
+def _rules_off(c: ScenarioConfig) -> str:
+    """', turn restrictions not obeyed, local-only streets driven through' for the street
+    rules the scenario turns off ('' when it keeps both)."""
+    off = [
+        words
+        for on, words in (
+            (c.turn_restrictions, "turn restrictions not obeyed"),
+            (c.local_access, "local-only streets driven through"),
+        )
+        if not on
+    ]
+    return "".join(f", {words}" for words in off)
 
 
 def _settle(days: int) -> str:
