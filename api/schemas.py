@@ -585,6 +585,10 @@ class HealthOut(_Out):
         description="whether streets open only to reach a place on them (access=destination, "
         "delivery, customers) are never driven through (setting LOCAL_ACCESS)"
     )
+    u_turns: bool = Field(
+        description="whether trucks may turn back at any junction; false: only at dead ends "
+        "(setting U_TURNS)"
+    )
     drive_side: Literal["right", "left"] = Field(
         description="the side of the street traffic keeps to (setting DRIVE_SIDE): a bin "
         "flagged kerb_side is passed with it on that side of the truck"

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
         place on them (``access=destination``...) never through (both on by default; off
         for a city whose OSM data maps them wrong; as ``binroute plan
         --no-turn-restrictions / --through-local-streets``).
+    u_turns : bool
+        Let trucks turn back at any junction (default), or (false) only at dead ends, for a
+        fleet that forbids its trucks U-turns (as ``binroute plan --no-u-turns``).
     drive_side : {"right", "left"}
         The side of the street traffic keeps to: a bin flagged ``kerb_side`` is passed with
         it on that side of the truck (as ``binroute plan --drive-side``).
@@ -147,12 +150,13 @@ class Settings(BaseSettings):
 
     turn_restrictions: bool = True
     local_access: bool = True
+    u_turns: bool = True
     drive_side: Literal["right", "left"] = "right"
 
     def truck(self) -> GraphSettings:
         """How the city's streets are read for the trucks (their size and weight, and the
         rules of turns and local-only streets)."""
-        rules = ("turn_restrictions", "local_access", "drive_side")
+        rules = ("turn_restrictions", "local_access", "u_turns", "drive_side")
         return GraphSettings(**{key: getattr(self, key) for key in (*TRUCK_SIZES, *rules)})
 
     @field_validator("database_url")

@@ -15,8 +15,9 @@ ways away). With ``--plan-bins N`` (default 200; 0 skips it) the first N points 
 full bins of a day planned twice, without and with the flags (one depot and one disposal
 site at two more street spots, ``--trucks`` trucks, the same seed and ``--time-limit``): the
 plans' km, truck-hours and checker findings, and the km change (which includes the search's
-own noise: compare it with the matrices' change). Exits 0 with a message when no file is
-found.
+own noise: compare it with the matrices' change). ``--no-u-turns`` reads the cities with
+U-turns only where a truck must turn back (``GraphSettings(u_turns=False)``). Exits 0 with
+a message when no file is found.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 
 from benchmarks.turns import SAMPLED, city_files, difference, warm_kernels
 from fleet.models import Bin, Depot, DisposalSite, FillReading, Inventory, TimeWindow, Vehicle
-from network import StreetNetwork, load_network
+from network import GraphSettings, StreetNetwork, load_network
 from network.providers import StreetProvider
 from network.table import EARTH_RADIUS_M
 from optimiser.check import check
@@ -56,10 +57,11 @@ def run(
     plan_bins: int = 0,
     trucks: int = 2,
     time_limit_s: float = 10.0,
+    u_turns: bool = True,
 ) -> dict[str, Any]:
     """The figures of one city (see the module docstring)."""
     with tempfile.TemporaryDirectory() as cache:
-        net = load_network(pbf, cache_dir=cache)
+        net = load_network(pbf, cache_dir=cache, settings=GraphSettings(u_turns=u_turns))
     spots = net.sample_street_points(points + 2, highway=SAMPLED, seed=seed)
     depot, site = (spots[-2].lon, spots[-2].lat), (spots[-1].lon, spots[-1].lat)
     spots = spots[:points]
@@ -81,6 +83,7 @@ def run(
     planned = _plans(net, where[:plan_bins], depot, site, trucks, time_limit_s) if plan_bins else {}
     return {
         "city": pbf.name,
+        "u_turns": u_turns,
         "points": len(where),
         "bound": bound,
         "one_way": len(where) - bound - sideless,
@@ -164,6 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--plan-bins", type=int, default=200, help="bins of the day planned (0: none)")
     ap.add_argument("--trucks", type=int, default=4, help="trucks of the day planned")
     ap.add_argument("--time-limit", type=float, default=10.0, help="each plan's search, s")
+    ap.add_argument(
+        "--no-u-turns", action="store_true", help="read the city with U-turns only at dead ends"
+    )
     args = ap.parse_args(argv)
     if args.points < 2:
         ap.error(f"--points {args.points}: give 2 or more")
@@ -183,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
             plan_bins=args.plan_bins,
             trucks=args.trucks,
             time_limit_s=args.time_limit,
+            u_turns=not args.no_u_turns,
         )
         print(json.dumps(record), flush=True)
 

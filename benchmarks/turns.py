@@ -1,12 +1,15 @@
-"""Turn restrictions and local-only streets on real cities: how many bind trucks, what they
-cost to prepare and query, and how much longer they make the trips.
+"""Turn restrictions, local-only streets and U-turns on real cities: how many bind trucks,
+what they cost to prepare and query, and how much longer they make the trips.
 
-Run: ``python -m benchmarks.turns [PBF ...] [--points 1000] [--rule turns|local]`` (default:
-the OSM extracts of ``../shared/data/osm``, turn restrictions). Prints one JSON object per
-city, comparing the network read with the rule (``obeying``) and without it (``free``:
-``GraphSettings(turn_restrictions=False)`` or ``local_access=False``): for turns, the
-restrictions obeyed, left out (not on truck streets) and through a via way (not read); for
-local-only streets, their pieces; the street pieces the rule cuts off from the network and
+Run: ``python -m benchmarks.turns [PBF ...] [--points 1000] [--rule turns|local|uturns]``
+(default: the OSM extracts of ``../shared/data/osm``, turn restrictions). Prints one JSON
+object per city, comparing the network read with the rule (``obeying``) and without it
+(``free``): ``GraphSettings(turn_restrictions=False)`` against the default,
+``local_access=False`` against the default, or the default against ``u_turns=False``
+(U-turns only at dead ends). For turns, the restrictions obeyed, left out (not on truck
+streets) and through a via way (not read); for local-only streets, their pieces; for
+U-turns, the junctions where they are forbidden; the street pieces the rule cuts off from
+the network and
 the connectors it adds; the table build, hierarchy preparation and ``--points`` x
 ``--points`` matrix seconds of both, measured back to back in this process (the numba
 kernels compiled first; each matrix the fastest of three runs taken alternately, so the
@@ -32,9 +35,15 @@ from network import GraphSettings, StreetNetwork, load_network
 from network.osm import read_pbf_streets, read_turn_restrictions
 from network.table import street_edges
 from network.turns import restrict_turns
+from network.zones import split_local_zones
 
 SHARED_OSM = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "osm"
-FREE = {"turns": GraphSettings(turn_restrictions=False), "local": GraphSettings(local_access=False)}
+# rule -> (the network read without it, "free"; with it, "obeying")
+RULES = {
+    "turns": (GraphSettings(turn_restrictions=False), GraphSettings()),
+    "local": (GraphSettings(local_access=False), GraphSettings()),
+    "uturns": (GraphSettings(), GraphSettings(u_turns=False)),
+}
 SAMPLED = ("residential", "tertiary", "secondary", "primary", "unclassified")
 
 
@@ -47,11 +56,14 @@ def run(pbf: Path, points: int, seed: int = 3, rule: str = "turns") -> dict[str,
         out |= {"obeyed": done.applied, "not_on_truck_streets": done.skipped,
                 "via_way_not_read": via_ways}  # fmt: skip
     with tempfile.TemporaryDirectory() as cache:
-        nets, seconds = _load_both(pbf, Path(cache), FREE[rule])
+        nets, seconds = _load_both(pbf, Path(cache), *RULES[rule])
     obeying = nets["obeying"]
     streets = {name: street_edges(net.table) for name, net in nets.items()}
     if rule == "local":
         out["local_street_pieces"] = int((streets["obeying"] & obeying.table.edge_local).sum())
+    if rule == "uturns":
+        done = restrict_turns(split_local_zones(read_pbf_streets(pbf)), [], u_turns=False)
+        out["u_turn_junctions"] = done.u_turn_junctions
     out["street_pieces_cut_off"] = int(streets["free"].sum() - streets["obeying"].sum())
     out["connectors"] = int((~streets["obeying"]).sum() - (~streets["free"]).sum())
     spots = obeying.sample_street_points(points, highway=SAMPLED, seed=seed)
@@ -82,12 +94,12 @@ def run(pbf: Path, points: int, seed: int = 3, rule: str = "turns") -> dict[str,
 
 
 def _load_both(
-    pbf: Path, cache: Path, free: GraphSettings
+    pbf: Path, cache: Path, free: GraphSettings, obeying: GraphSettings
 ) -> tuple[dict[str, StreetNetwork], dict[str, float]]:
     """Both networks, each built (not read from a cache) and timed, the free one first."""
     nets: dict[str, StreetNetwork] = {}
     seconds: dict[str, float] = {}
-    for name, settings in (("free", free), ("obeying", GraphSettings())):
+    for name, settings in (("free", free), ("obeying", obeying)):
         t0 = time.perf_counter()
         nets[name] = load_network(pbf, cache_dir=cache / name, settings=settings)
         seconds[f"build_{name}"] = time.perf_counter() - t0
@@ -135,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pbf", nargs="*", type=Path, help="OSM .pbf files (default: ../shared)")
     ap.add_argument("--points", type=int, default=1000, help="matrix size (points)")
-    ap.add_argument("--rule", choices=sorted(FREE), default="turns", help="the rule compared")
+    ap.add_argument("--rule", choices=sorted(RULES), default="turns", help="the rule compared")
     args = ap.parse_args(argv)
     if args.points < 2:
         ap.error(f"--points {args.points}: give 2 or more")

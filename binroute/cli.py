@@ -389,6 +389,14 @@ def plan(
             "(access=destination, delivery, customers; as BINROUTE_LOCAL_ACCESS)",
         ),
     ] = True,
+    u_turns: Annotated[
+        bool,
+        typer.Option(
+            "--u-turns/--no-u-turns",
+            help="With --city: let trucks turn back at any junction, or only at dead ends "
+            "(as BINROUTE_U_TURNS)",
+        ),
+    ] = True,
     drive_side: Annotated[
         DriveSide,
         typer.Option(
@@ -431,6 +439,7 @@ def plan(
                     truck_axle_load_kg=truck_axle_load_kg,
                     turn_restrictions=turn_restrictions,
                     local_access=local_access,
+                    u_turns=u_turns,
                     drive_side=drive_side.value,
                 ),
             )

@@ -201,26 +201,34 @@ def _build(source: Source, settings: GraphSettings) -> EdgeTable:
         else:
             raise NetworkError(f"{source}: unknown OSM file type; use .osm.pbf, .osm or .xml")
         return _with_turns(split_local_zones(streets), source, settings)
-    return split_local_zones(_download(source, settings))
+    return _without_u_turns(split_local_zones(_download(source, settings)), settings)
 
 
 def _with_turns(table: EdgeTable, path: Path, settings: GraphSettings) -> EdgeTable:
     """``table`` (the streets of the OSM file ``path``) obeying the file's turn
-    restrictions (``settings.turn_restrictions``; :mod:`network.turns`)."""
+    restrictions (``settings.turn_restrictions``) and turning back only at dead ends
+    without ``settings.u_turns`` (:mod:`network.turns`)."""
     if not settings.turn_restrictions:
-        return table
+        return _without_u_turns(table, settings)
     from network.osm import read_turn_restrictions
 
     found, via_ways = read_turn_restrictions(path, settings)
-    done = restrict_turns(table, found)
+    done = restrict_turns(table, found, u_turns=settings.u_turns)
     log.info(
-        "%s: %d turn restrictions obeyed, %d not on truck streets, %d through a via way not read",
+        "%s: %d turn restrictions obeyed, %d not on truck streets, %d through a via way not "
+        "read; U-turns forbidden at %d junctions",
         path,
         done.applied,
         done.skipped,
         via_ways,
+        done.u_turn_junctions,
     )
     return done.table
+
+
+def _without_u_turns(table: EdgeTable, settings: GraphSettings) -> EdgeTable:
+    """``table`` turning back only at dead ends when ``settings.u_turns`` is off."""
+    return table if settings.u_turns else restrict_turns(table, [], u_turns=False).table
 
 
 def _from_xml(path: Path, settings: GraphSettings) -> EdgeTable:
@@ -368,7 +376,7 @@ def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source:
     file's are marked ``reversed`` first, :func:`_from_xml`).
     """
     streets = split_local_zones(_osmnx_streets(graph, settings, source))
-    return largest_strong_component(streets, source)
+    return largest_strong_component(_without_u_turns(streets, settings), source)
 
 
 def _osmnx_streets(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> EdgeTable:

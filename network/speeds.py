@@ -153,6 +153,11 @@ class GraphSettings:
         Obey the file's turn restrictions (``type=restriction`` relations with a via node,
         :func:`truck_restriction`; :mod:`network.turns`). A downloaded city has none (osmnx
         reads no relations).
+    u_turns : bool
+        Let trucks turn back at any junction (as before); False: only where they have to,
+        at a dead end or where no other way on is open to them (``network.turns``), so a
+        truck that must turn round goes round a block, as fleets that forbid their trucks
+        U-turns want.
     drive_side : {"right", "left"}
         The side of the street traffic keeps to: a bin taken from the kerb is on the
         truck's right where traffic keeps right (``StreetNetwork``'s ``drive_side``; it
@@ -171,6 +176,7 @@ class GraphSettings:
     truck_axle_load_kg: float = TRUCK_AXLE_LOAD_KG
     local_access: bool = True
     turn_restrictions: bool = True
+    u_turns: bool = True
     drive_side: str = "right"
 
     def __post_init__(self) -> None:

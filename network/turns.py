@@ -17,6 +17,11 @@ Street pieces keep their edge indices (connectors and new nodes are appended), s
 and sampling are unchanged. A connector weighs one metre in the matrices' combined weight
 (the routing graph has no zero weights), so a path through a restricted junction reads at
 most a metre long per junction.
+
+A junction is its node and the nodes connectors already join it to (its local side,
+``network.zones``), not every node at its place: the two sides of a barrier
+(``osm.CUT_ID_START``) stand there too. With ``u_turns=False`` every junction is split so
+that no path turns back where it may go on another way (``GraphSettings.u_turns``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from network.table import EdgeTable, ends_of, street_edges, with_connectors
+from network.zones import ZONE_ID_START
 
 # node ids of the split junctions' new nodes, counting down from here: below the ids of the
 # barrier cuts (``osm.CUT_ID_START``), any OSM node's and any an editor gives
@@ -88,17 +94,61 @@ class RestrictedTable:
     table: EdgeTable
     applied: int
     skipped: int
+    u_turn_junctions: int = 0
 
 
-def restrict_turns(table: EdgeTable, restrictions: Sequence[TurnRestriction]) -> RestrictedTable:
+def restrict_turns(
+    table: EdgeTable, restrictions: Sequence[TurnRestriction], *, u_turns: bool = True
+) -> RestrictedTable:
     """``table`` with each restricted junction split so that no path turns where a
-    restriction forbids it (see the module docstring)."""
-    junctions = _junctions(table, {r.via_node for r in restrictions})
+    restriction forbids it (see the module docstring); with ``u_turns=False`` no path turns
+    back either where it may go on another way (at a dead end, or where every other way on
+    is one-way against it or forbidden, it turns back, as a truck must)."""
+    vias = {r.via_node for r in restrictions}
+    if not u_turns:
+        vias |= _junction_ids(table)
+    junctions = _junctions(table, vias)
     forbidden, applied = _forbidden_turns(table, restrictions, junctions)
+    banned = 0
+    if not u_turns:
+        for via, j in junctions.items():
+            pairs = _u_turns(table, j, forbidden.get(via, set()))
+            if pairs:
+                forbidden.setdefault(via, set()).update(pairs)
+                banned += 1
     if not forbidden:
         return RestrictedTable(table, applied=0, skipped=len(restrictions))
     split = _split_junctions(table, forbidden, junctions)
-    return RestrictedTable(split, applied=applied, skipped=len(restrictions) - applied)
+    return RestrictedTable(
+        split, applied=applied, skipped=len(restrictions) - applied, u_turn_junctions=banned
+    )
+
+
+def _junction_ids(table: EdgeTable) -> set[int]:
+    """The OSM id of every node where a street ends, but the local sides of junctions
+    (``network.zones``: they belong to their junction's node)."""
+    ends = ends_of(table, street_edges(table)) & (table.node_osmid > ZONE_ID_START)
+    return set(table.node_osmid[ends].tolist())
+
+
+def _u_turns(
+    table: EdgeTable, j: _Junction, forbidden: set[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """The (in edge, out edge) pairs at junction ``j`` that turn back along the way they
+    came by, for each street arriving with another way on (a turn that neither goes back
+    nor is ``forbidden``): at a dead end, or where every other turn is one-way against the
+    truck or forbidden, it turns back, as it must."""
+    way = table.edge_osmid
+    out: set[tuple[int, int]] = set()
+    for e in j.ins:
+        back = {
+            f
+            for f in j.outs
+            if way[e] == way[f] and _end(table, f, last=True) == _end(table, e, last=False)
+        }
+        if any(f not in back and (e, f) not in forbidden for f in j.outs):
+            out |= {(e, f) for f in back}
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,23 +162,27 @@ class _Junction:
 
 
 def _junctions(table: EdgeTable, via_ids: set[int]) -> dict[int, _Junction]:
-    """OSM via node id -> its junction, for the via nodes in the table."""
+    """OSM via node id -> its junction, for the via nodes in the table: the node and the
+    nodes a connector joins it to (its local side, ``network.zones``; not another node at
+    the same place, such as the far side of a barrier)."""
     vias = np.flatnonzero(np.isin(table.node_osmid, np.array(sorted(via_ids), dtype=np.int64)))
-    places = {(float(table.node_lon[v]), float(table.node_lat[v])): int(v) for v in vias}
-    at: dict[int, list[int]] = defaultdict(list)  # via node index -> nodes at its place
-    for i, place in enumerate(zip(table.node_lon.tolist(), table.node_lat.tolist(), strict=True)):
-        v = places.get(place)
-        if v is not None:
-            at[v].append(i)
     streets = street_edges(table)
+    joined: dict[int, set[int]] = defaultdict(set)  # node -> nodes a connector joins it to
+    for c in np.flatnonzero(~streets).tolist():
+        u, v = int(table.edge_u[c]), int(table.edge_v[c])
+        joined[u].add(v)
+        joined[v].add(u)
+    arriving: dict[int, list[int]] = defaultdict(list)  # node -> street edges ending there
+    leaving: dict[int, list[int]] = defaultdict(list)
+    for e in np.flatnonzero(streets).tolist():
+        arriving[int(table.edge_v[e])].append(e)
+        leaving[int(table.edge_u[e])].append(e)
     out: dict[int, _Junction] = {}
-    for v, nodes in at.items():
-        here = np.array(nodes, dtype=np.int64)
-        ins = np.flatnonzero(streets & np.isin(table.edge_v, here))
-        outs = np.flatnonzero(streets & np.isin(table.edge_u, here))
-        out[int(table.node_osmid[v])] = _Junction(
-            tuple(nodes), tuple(ins.tolist()), tuple(outs.tolist())
-        )
+    for v in vias.tolist():
+        nodes = sorted({v} | joined[v])
+        ins = sorted(e for g in nodes for e in arriving[g])
+        outs = sorted(e for g in nodes for e in leaving[g])
+        out[int(table.node_osmid[v])] = _Junction(tuple(nodes), tuple(ins), tuple(outs))
     return out
 
 

@@ -20,6 +20,7 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
     turn_restrictions = true  # obey the city file's turn restrictions (false: a city whose
     local_access = true       # OSM data maps them wrong, or to measure what they cost), and
                               # drive streets open only to reach a place on them never through
+    u_turns = true            # false: trucks turn back only at dead ends
 
     [fleet]
     trucks = 3
@@ -237,6 +238,7 @@ class ScenarioConfig:
     area: tuple[float, float, float, float] | None = None
     turn_restrictions: bool = True
     local_access: bool = True
+    u_turns: bool = True
     fleet: FleetConfig = field(default_factory=FleetConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     policies: tuple[PolicyConfig, ...] = ()
@@ -273,11 +275,12 @@ class ScenarioConfig:
     def graph_settings(self) -> GraphSettings:
         """How the city's streets are read: for the fleet's trucks (:meth:`FleetConfig.
         graph_settings`), with the scenario's street rules (``turn_restrictions``,
-        ``local_access``)."""
+        ``local_access``, ``u_turns``)."""
         return replace(
             self.fleet.graph_settings(),
             turn_restrictions=self.turn_restrictions,
             local_access=self.local_access,
+            u_turns=self.u_turns,
         )
 
     def policy(self, name: str) -> PolicyConfig:
@@ -308,6 +311,7 @@ _TOP_KEYS = {
     "area",
     "turn_restrictions",
     "local_access",
+    "u_turns",
     "fleet",
     "sim",
     "policies",
@@ -609,7 +613,7 @@ def _scalars(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     for key in ("sensor_share", "time_limit_s"):
         if key in data:
             values[key] = float(_typed(source, key, data[key], (int, float)))
-    for key in ("turn_restrictions", "local_access"):
+    for key in ("turn_restrictions", "local_access", "u_turns"):
         if key in data:
             values[key] = _flag(source, key, data[key])
     return values

@@ -225,17 +225,19 @@ def _fleet(c: ScenarioConfig) -> str:
 
 
 def _rules_off(c: ScenarioConfig) -> str:
-    """', turn restrictions not obeyed, local-only streets driven through' for the street
-    rules the scenario turns off ('' when it keeps both)."""
-    off = [
+    """', turn restrictions not obeyed, local-only streets driven through, U-turns only at
+    dead ends' for the street rules the scenario sets apart from the defaults ('' when
+    none)."""
+    unusual = [
         words
-        for on, words in (
-            (c.turn_restrictions, "turn restrictions not obeyed"),
-            (c.local_access, "local-only streets driven through"),
+        for apart, words in (
+            (not c.turn_restrictions, "turn restrictions not obeyed"),
+            (not c.local_access, "local-only streets driven through"),
+            (not c.u_turns, "U-turns only at dead ends"),
         )
-        if not on
+        if apart
     ]
-    return "".join(f", {words}" for words in off)
+    return "".join(f", {words}" for words in unusual)
 
 
 def _settle(days: int) -> str:

@@ -75,6 +75,7 @@ def health(runtime: RuntimeDep, response: Response) -> HealthOut:
         truck_axle_load_kg=runtime.settings.truck_axle_load_kg,
         turn_restrictions=runtime.settings.turn_restrictions,
         local_access=runtime.settings.local_access,
+        u_turns=runtime.settings.u_turns,
         drive_side=runtime.settings.drive_side,
         scheduler=scheduler,
         scheduler_problem=problem,

@@ -207,7 +207,7 @@ def test_the_service_reads_the_streets_for_its_trucks_height_and_weight(
 def test_the_streets_are_read_for_every_truck_size_set() -> None:
     """Each BINROUTE_TRUCK_* size reaches the street reader's GraphSettings (the width,
     length and axle load were not read before), and so do BINROUTE_TURN_RESTRICTIONS,
-    BINROUTE_LOCAL_ACCESS and BINROUTE_DRIVE_SIDE."""
+    BINROUTE_LOCAL_ACCESS, BINROUTE_U_TURNS and BINROUTE_DRIVE_SIDE."""
     sizes = {"truck_height_m": 2.5, "truck_weight_kg": 3500.0, "truck_width_m": 2.1}
     sizes |= {"truck_length_m": 6.5, "truck_axle_load_kg": 2000.0}
     assert Settings(**sizes).truck() == GraphSettings(**sizes)
@@ -215,3 +215,4 @@ def test_the_streets_are_read_for_every_truck_size_set() -> None:
     rules = {"turn_restrictions": False, "local_access": False}  # a city mapped wrong
     assert Settings(**rules).truck() == GraphSettings(**rules)
     assert Settings(drive_side="left").truck() == GraphSettings(drive_side="left")  # Hong Kong
+    assert Settings(u_turns=False).truck() == GraphSettings(u_turns=False)

@@ -764,7 +764,8 @@ def test_the_city_is_read_for_the_trucks_size_given(
     """--truck-height-m / --truck-weight-kg / --truck-width-m / --truck-length-m /
     --truck-axle-load-kg reach the street reader (GraphSettings: the streets signed lower,
     lighter, narrower or shorter are not driven), and so do --no-turn-restrictions,
-    --through-local-streets and --drive-side; left out, the service's defaults."""
+    --through-local-streets, --drive-side and --no-u-turns; left out, the service's
+    defaults."""
     from network import GraphSettings
     from network.errors import NetworkError
 
@@ -781,11 +782,11 @@ def test_the_city_is_read_for_the_trucks_size_given(
     small = ("--truck-width-m", "2.1", "--truck-length-m", "6.5", "--truck-axle-load-kg", "2000")
     assert _run(city_files, *city, *small)[0] == 2
     assert _run(city_files, *city, "--no-turn-restrictions", "--through-local-streets")[0] == 2
-    assert _run(city_files, *city, "--drive-side", "left")[0] == 2
+    assert _run(city_files, *city, "--drive-side", "left", "--no-u-turns")[0] == 2
     assert read == [
         GraphSettings(),
         GraphSettings(truck_height_m=2.5, truck_weight_kg=3500.0),
         GraphSettings(truck_width_m=2.1, truck_length_m=6.5, truck_axle_load_kg=2000.0),
         GraphSettings(turn_restrictions=False, local_access=False),
-        GraphSettings(drive_side="left"),
+        GraphSettings(drive_side="left", u_turns=False),
     ]
