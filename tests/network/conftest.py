@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import importlib.util
 import itertools
 import os
 from pathlib import Path
@@ -16,6 +17,16 @@ from network.table import haversine_m
 LON0, LAT0 = 10.0, 50.0
 UNIT = 0.001  # degrees per grid step
 SPEED_MPS = 5.0  # every tiny street is driven at 18 km/h
+
+
+# both matrix engines, for tests run on each (ch only with numba)
+ENGINES = [
+    "scipy",
+    pytest.param(
+        "ch",
+        marks=pytest.mark.skipif(not importlib.util.find_spec("numba"), reason="numba"),
+    ),
+]
 
 
 def grid(x: float, y: float) -> tuple[float, float]:

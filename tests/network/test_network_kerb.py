@@ -4,31 +4,26 @@ checked against an independent edge-based Dijkstra on random grids."""
 
 from __future__ import annotations
 
-import math
-
 import networkx as nx
 import numpy as np
 import pytest
 
-from network import StreetNetwork, fastpath
+from network import StreetNetwork
 from network.errors import NetworkError
-from network.table import EdgeTable, haversine_m
+from network.table import haversine_m
 from network.turns import restrict_turns
 from network.zones import split_local_zones
-from tests.network.conftest import grid, polyline_m
+from tests.network.conftest import ENGINES, grid, polyline_m
 from tests.network.towns import (
     banned_turns,
-    middle,
+    beside,
+    oracle_matrix,
     oracle_s,
     random_restrictions,
     random_town,
-    twin_of,
+    reachable_kerb_points,
 )
 
-ENGINES = [
-    "scipy",
-    pytest.param("ch", marks=pytest.mark.skipif(not fastpath.AVAILABLE, reason="numba")),
-]
 OFF = 0.07  # grid steps north / south of the bottom row A-B-C: about 7.8 m, at the kerb
 P_SOUTH = grid(0.25, -OFF)  # beside A-B, a quarter of the way from A, on its south side
 Q_NORTH = grid(0.75, OFF)  # beside A-B, three quarters of the way from A, on its north side
@@ -137,51 +132,6 @@ def test_flags_must_match_the_points_and_the_traffic_side_be_known(tiny_graph) -
 
 
 # --------------------------------------------------------------- random grids, an oracle
-def _beside(table: EdgeTable, e: int, side: int, metres: float = 6.0) -> tuple[float, float]:
-    """A point ``metres`` from the middle of straight piece ``e``, on its left (``side`` 1)
-    or right (-1) driving from its ``u`` to its ``v``."""
-    lon, lat = middle(table, e)
-    kx = math.radians(1) * 6_371_008.8 * math.cos(math.radians(lat))
-    ky = math.radians(1) * 6_371_008.8
-    dx = (table.node_lon[table.edge_v[e]] - table.node_lon[table.edge_u[e]]) * kx
-    dy = (table.node_lat[table.edge_v[e]] - table.node_lat[table.edge_u[e]]) * ky
-    norm = math.hypot(dx, dy)
-    return (lon - side * metres * dy / norm / kx, lat + side * metres * dx / norm / ky)
-
-
-def _kerb_ways(table: EdgeTable, e: int, side: int, kerb: bool, drive_side: str) -> tuple[int, ...]:
-    """The directions (edges) of piece ``e`` a truck may take a point on ``side`` of it in."""
-    twin = twin_of(table, e)
-    if twin is None:
-        return (e,)
-    if not kerb:
-        return (e, twin)
-    on_right_of_e = side == -1
-    return (e,) if on_right_of_e == (drive_side == "right") else (twin,)
-
-
-def _reachable_kerb_points(
-    table: EdgeTable, banned: set[tuple[int, int]], rng: np.random.Generator, drive_side: str
-) -> list[tuple[int, int, bool]]:
-    """8 random (piece, side, kerb flag) points, each reached by the oracle from every other
-    in the directions their flags leave them (one-way streets and restrictions cut some
-    pairs off)."""
-    chosen: list[tuple[int, int, bool]] = []
-    for e in rng.permutation(np.flatnonzero(~table.edge_reversed)).tolist():
-        side, kerb = int(rng.choice([-1, 1])), bool(rng.random() < 0.7)
-        ways = _kerb_ways(table, e, side, kerb, drive_side)
-        trips = []
-        for a, s, k in chosen:
-            old = _kerb_ways(table, a, s, k, drive_side)
-            trips += [oracle_s(table, banned, a, e, leave=old, reach=ways)]
-            trips += [oracle_s(table, banned, e, a, leave=ways, reach=old)]
-        if np.isfinite(trips).all():
-            chosen.append((e, side, kerb))
-        if len(chosen) == 8:
-            return chosen
-    raise AssertionError(f"only {len(chosen)} points reach each other")
-
-
 @pytest.mark.parametrize("seed", [4, 6, 7])
 @pytest.mark.parametrize("drive_side", ["right", "left"])
 @pytest.mark.parametrize("engine", ENGINES)
@@ -201,15 +151,9 @@ def test_kerb_matrices_on_random_restricted_grids_match_an_edge_based_dijkstra(
         drive_side=drive_side,
     )
     banned = banned_turns(table, restrictions)
-    chosen = _reachable_kerb_points(table, banned, rng, drive_side)
-    ways = [_kerb_ways(table, e, s, k, drive_side) for e, s, k in chosen]
-    expected = np.array(
-        [[oracle_s(table, banned, a[0], b[0], leave=wa, reach=wb)
-          for b, wb in zip(chosen, ways, strict=True)]
-         for a, wa in zip(chosen, ways, strict=True)]
-    )  # fmt: skip
-    np.fill_diagonal(expected, 0.0)
-    m = net.matrix([_beside(table, e, s) for e, s, _ in chosen], kerb_side=[k for *_, k in chosen])
+    chosen = reachable_kerb_points(table, banned, rng, drive_side)
+    expected = oracle_matrix(table, banned, chosen, drive_side)
+    m = net.matrix([beside(table, e, s) for e, s, _ in chosen], kerb_side=[k for *_, k in chosen])
     assert np.abs(m.duration_s - expected).max() <= 1.0
     free = np.array([[oracle_s(table, banned, a, b) for b, *_ in chosen] for a, *_ in chosen])
     np.fill_diagonal(free, 0.0)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from network import GraphSettings, StreetNetwork, fastpath, load_network
+from network import GraphSettings, StreetNetwork, load_network
 from network.graph import cache_key
 from network.table import EdgeTable, split_strong_component, street_edges, table_from_graph
 from network.turns import TurnRestriction, restrict_turns
 from network.zones import split_local_zones
 from tests.network.conftest import (
+    ENGINES,
     LAT0,
     add_street,
     build_tiny_graph,
@@ -19,19 +20,16 @@ from tests.network.conftest import (
     polyline_m,
     write_square,
 )
-from tests.network.test_network_kerb import (
-    P_SOUTH,
-    Q_NORTH,
-    _beside,
-    _kerb_ways,
-    _reachable_kerb_points,
+from tests.network.test_network_kerb import P_SOUTH, Q_NORTH
+from tests.network.towns import (
+    banned_turns,
+    beside,
+    oracle_matrix,
+    random_restrictions,
+    random_town,
+    reachable_kerb_points,
+    twin_of,
 )
-from tests.network.towns import banned_turns, oracle_s, random_restrictions, random_town, twin_of
-
-ENGINES = [
-    "scipy",
-    pytest.param("ch", marks=pytest.mark.skipif(not fastpath.AVAILABLE, reason="numba")),
-]
 
 
 def _no_u_turns(table: EdgeTable, **kw) -> StreetNetwork:  # type: ignore[no-untyped-def]
@@ -138,23 +136,11 @@ def test_matrices_without_u_turns_match_an_edge_based_dijkstra(seed: int, engine
     net = StreetNetwork(done.table, workers=1, engine=engine)
     banned = banned_turns(table, restrictions)
     banned |= _u_turn_pairs(table, banned)
-    chosen = _reachable_kerb_points(table, banned, rng, "right")
-    ways = [_kerb_ways(table, e, s, k, "right") for e, s, k in chosen]
-    expected = np.array(
-        [[oracle_s(table, banned, a[0], b[0], leave=wa, reach=wb)
-          for b, wb in zip(chosen, ways, strict=True)]
-         for a, wa in zip(chosen, ways, strict=True)]
-    )  # fmt: skip
-    np.fill_diagonal(expected, 0.0)
-    m = net.matrix([_beside(table, e, s) for e, s, _ in chosen], kerb_side=[k for *_, k in chosen])
+    chosen = reachable_kerb_points(table, banned, rng, "right")
+    expected = oracle_matrix(table, banned, chosen)
+    m = net.matrix([beside(table, e, s) for e, s, _ in chosen], kerb_side=[k for *_, k in chosen])
     assert np.abs(m.duration_s - expected).max() <= 1.0
-    with_u = banned_turns(table, restrictions)
-    free = np.array(
-        [[oracle_s(table, with_u, a[0], b[0], leave=wa, reach=wb)
-          for b, wb in zip(chosen, ways, strict=True)]
-         for a, wa in zip(chosen, ways, strict=True)]
-    )  # fmt: skip
-    np.fill_diagonal(free, 0.0)
+    free = oracle_matrix(table, banned_turns(table, restrictions), chosen)
     assert (expected > free + 1).any()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 
 import networkx as nx
 import numpy as np
@@ -148,3 +149,68 @@ def middle(table: EdgeTable, e: int) -> tuple[float, float]:
         float(table.geom_lon[a] + table.geom_lon[b]) / 2,
         float(table.geom_lat[a] + table.geom_lat[b]) / 2,
     )
+
+
+def beside(table: EdgeTable, e: int, side: int, metres: float = 6.0) -> tuple[float, float]:
+    """A point ``metres`` from the middle of straight piece ``e``, on its left (``side`` 1)
+    or right (-1) driving from its ``u`` to its ``v``."""
+    lon, lat = middle(table, e)
+    kx = math.radians(1) * 6_371_008.8 * math.cos(math.radians(lat))
+    ky = math.radians(1) * 6_371_008.8
+    dx = (table.node_lon[table.edge_v[e]] - table.node_lon[table.edge_u[e]]) * kx
+    dy = (table.node_lat[table.edge_v[e]] - table.node_lat[table.edge_u[e]]) * ky
+    norm = math.hypot(dx, dy)
+    return (lon - side * metres * dy / norm / kx, lat + side * metres * dx / norm / ky)
+
+
+def kerb_directions(
+    table: EdgeTable, e: int, side: int, kerb: bool, drive_side: str
+) -> tuple[int, ...]:
+    """The directions (edges) of piece ``e`` a truck may take a point on ``side`` of it in."""
+    twin = twin_of(table, e)
+    if twin is None:
+        return (e,)
+    if not kerb:
+        return (e, twin)
+    on_right_of_e = side == -1
+    return (e,) if on_right_of_e == (drive_side == "right") else (twin,)
+
+
+def reachable_kerb_points(
+    table: EdgeTable, banned: set[tuple[int, int]], rng: np.random.Generator, drive_side: str
+) -> list[tuple[int, int, bool]]:
+    """8 random (piece, side, kerb flag) points, each reached by the oracle from every other
+    in the directions their flags leave them (one-way streets and restrictions cut some
+    pairs off)."""
+    chosen: list[tuple[int, int, bool]] = []
+    for e in rng.permutation(np.flatnonzero(~table.edge_reversed)).tolist():
+        side, kerb = int(rng.choice([-1, 1])), bool(rng.random() < 0.7)
+        ways = kerb_directions(table, e, side, kerb, drive_side)
+        trips = []
+        for a, s, k in chosen:
+            old = kerb_directions(table, a, s, k, drive_side)
+            trips += [oracle_s(table, banned, a, e, leave=old, reach=ways)]
+            trips += [oracle_s(table, banned, e, a, leave=ways, reach=old)]
+        if np.isfinite(trips).all():
+            chosen.append((e, side, kerb))
+        if len(chosen) == 8:
+            return chosen
+    raise AssertionError(f"only {len(chosen)} points reach each other")
+
+
+def oracle_matrix(
+    table: EdgeTable,
+    banned: set[tuple[int, int]],
+    chosen: list[tuple[int, int, bool]],
+    drive_side: str = "right",
+) -> np.ndarray:
+    """The oracle's seconds between the ``chosen`` (piece, side, kerb flag) points, each
+    left and reached in the directions its flag allows; zero diagonal."""
+    ways = [kerb_directions(table, e, s, k, drive_side) for e, s, k in chosen]
+    found = np.array(
+        [[oracle_s(table, banned, a[0], b[0], leave=wa, reach=wb)
+          for b, wb in zip(chosen, ways, strict=True)]
+         for a, wa in zip(chosen, ways, strict=True)]
+    )  # fmt: skip
+    np.fill_diagonal(found, 0.0)
+    return found
