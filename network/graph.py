@@ -206,8 +206,8 @@ def _build(source: Source, settings: GraphSettings) -> EdgeTable:
 
 def _with_turns(table: EdgeTable, path: Path, settings: GraphSettings) -> EdgeTable:
     """``table`` (the streets of the OSM file ``path``) obeying the file's turn
-    restrictions (``settings.turn_restrictions``) and turning back only at dead ends
-    without ``settings.u_turns`` (:mod:`network.turns`)."""
+    restrictions (``settings.turn_restrictions``) and, without ``settings.u_turns``,
+    turning back only where a truck must (:mod:`network.turns`)."""
     if not settings.turn_restrictions:
         return _without_u_turns(table, settings)
     from network.osm import read_turn_restrictions
@@ -227,7 +227,7 @@ def _with_turns(table: EdgeTable, path: Path, settings: GraphSettings) -> EdgeTa
 
 
 def _without_u_turns(table: EdgeTable, settings: GraphSettings) -> EdgeTable:
-    """``table`` turning back only at dead ends when ``settings.u_turns`` is off."""
+    """``table`` turning back only where a truck must when ``settings.u_turns`` is off."""
     return table if settings.u_turns else restrict_turns(table, [], u_turns=False).table
 
 
