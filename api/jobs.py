@@ -710,7 +710,7 @@ class JobRunner:
         PlanNotStoredError
             The database did not take the write (the plan is made, but not stored).
         """
-        exports = jsonable(planner.exports(day, routing.geometry()).to_json())
+        exports = jsonable(planner.exports(day, routing.geometry(), routing.directions()).to_json())
         kpis = jsonable(planner.kpis(day))
         stored = state.dumps(day)
         emptied: list[tuple[date, str, str, datetime]] = []

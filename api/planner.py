@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from api.routing import Geometry, MatrixProvider
+from api.routing import Directions, Geometry, MatrixProvider
 from fleet.density import fill_of_weight
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 
@@ -115,6 +115,7 @@ class PlanExports:
     csv: str
     vroom: dict[str, Any]
     gpx: dict[str, str] = field(default_factory=dict)
+    directions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable dict (stored in the plans table)."""
@@ -124,6 +125,7 @@ class PlanExports:
             "csv": self.csv,
             "vroom": self.vroom,
             "gpx": self.gpx,
+            "directions": self.directions,
         }
 
 
@@ -191,7 +193,9 @@ class Planner(Protocol):
         :meth:`reroute`."""
         ...
 
-    def exports(self, day_plan: Any, geometry: Geometry | None) -> PlanExports: ...
+    def exports(
+        self, day_plan: Any, geometry: Geometry | None, directions: Directions | None = None
+    ) -> PlanExports: ...
 
     def routes(self, day_plan: Any) -> dict[str, list[str]]: ...
 
@@ -325,8 +329,10 @@ class PipelinePlanner:
         )
         return new_plan, dict(changes)
 
-    def exports(self, day_plan: Any, geometry: Geometry | None) -> PlanExports:
-        from optimiser import export
+    def exports(
+        self, day_plan: Any, geometry: Geometry | None, directions: Directions | None = None
+    ) -> PlanExports:
+        from optimiser import export, sheets
 
         gpx = {
             r.vehicle_ref: export.gpx(day_plan, r.vehicle_ref, geometry)
@@ -338,6 +344,7 @@ class PipelinePlanner:
             csv=export.plan_csv(day_plan),
             vroom=export.vroom_json(day_plan),
             gpx=gpx,
+            directions=sheets.all_directions(day_plan, directions),
         )
 
     def routes(self, day_plan: Any) -> dict[str, list[str]]:

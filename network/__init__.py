@@ -15,7 +15,9 @@ osmium user), ``table`` (EdgeTable arrays, networkx conversion), ``turns`` (turn
 restricted junction split into nodes joined by zero-length connectors), ``zones``
 (local-only streets: no through traffic), ``graph`` (load_graph /
 load_network, cache, osmnx XML/download), ``snap`` (STRtree nearest-edge snapping),
-``streets`` (StreetNetwork: matrices, paths, GeoJSON), ``fastpath`` (the ``"ch"`` matrix engine:
+``streets`` (StreetNetwork: matrices, paths, GeoJSON, turn-by-turn directions), ``directions``
+(a path's pieces -> a driver's steps: depart, turns by their angle, arrive on a side),
+``fastpath`` (the ``"ch"`` matrix engine:
 customizable contraction hierarchy compiled with numba; the ``"scipy"`` engine, one
 scipy.sparse.csgraph Dijkstra per point, is the reference and the fallback without numba),
 ``providers``.

@@ -19,8 +19,9 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from network import fastpath
+from network import directions, fastpath
 from network.cutoff import CutOffStreets
+from network.directions import Piece, Step
 from network.errors import NetworkError, SnapError, UnreachableError
 from network.matrix import TravelMatrix
 from network.snap import FAR_FIX, MAX_SNAP_M, EdgeIndex, Snap, sub_line
@@ -35,6 +36,7 @@ ENTRY_BITS = 3  # entries into local-only streets a path weight counts exactly: 
 VIRTUAL_EXTRA = 1  # added to each virtual (point) edge so none has weight zero
 AT_NODE_M = 1.0  # a snap this close to an edge end counts as at that intersection
 SNAP_CACHE_MAX = 200_000  # remembered snaps (extend_matrix reuses them)
+ROUTE_CACHE_MAX = 20_000  # remembered paths (a plan's exports draw each leg more than once)
 BLOCK_BYTES = 150_000_000  # max size of one (sources x nodes) Dijkstra block
 PARALLEL_MIN_WORK = 20_000_000  # sources * nodes above which 2 processes pay off
 
@@ -133,6 +135,7 @@ class StreetNetwork:
         self._csr_edge, self._base = _street_csr(table, self._weight)
         self._index: EdgeIndex | None = None
         self._snaps: dict[tuple[Point, float], Snap] = {}
+        self._routes: dict[tuple[Any, ...], tuple[list[Piece], int]] = {}
         self._ch: fastpath.Hierarchy | None = None
         self._cut_off = CutOffStreets(cut_off) if cut_off is not None else None
 
@@ -556,8 +559,39 @@ class StreetNetwork:
         Starts at ``a``'s snapped location and ends at ``b``'s, including partial edges;
         ``kerb_side`` flags ``a`` and ``b`` as :meth:`matrix` does.
         """
+        pieces, _ = self._route(a, b, max_snap_m, kerb_side)
+        coords = directions.piece_coords(self.table, pieces[0])
+        for piece in pieces[1:]:
+            coords.extend(directions.piece_coords(self.table, piece)[1:])
+        return coords
+
+    def steps(
+        self,
+        a: Point,
+        b: Point,
+        *,
+        max_snap_m: float = MAX_SNAP_M,
+        kerb_side: tuple[bool, bool] = (False, False),
+    ) -> list[Step]:
+        """Turn-by-turn directions (:mod:`network.directions`) of the fastest path from
+        ``a`` to ``b`` (the one :meth:`path` draws): depart, each turn onto another street,
+        and arrive, saying which side of the truck ``b`` stands on."""
+        pieces, side = self._route(a, b, max_snap_m, kerb_side)
+        return directions.steps(self.table, pieces, arrive_side=side)
+
+    def _route(
+        self, a: Point, b: Point, max_snap_m: float, kerb_side: tuple[bool, bool]
+    ) -> tuple[list[Piece], int]:
+        """The pieces of the fastest path from ``a`` to ``b`` and the side of its last
+        piece ``b`` stands on (1 left, -1 right, 0 neither); remembered (``ROUTE_CACHE_MAX``),
+        as a plan's exports draw each leg more than once."""
+        key = (*map(float, a), *map(float, b), bool(kerb_side[0]), bool(kerb_side[1]), max_snap_m)
+        known = self._routes.get(key)
+        if known is not None:
+            return known
         sa, sb = self.snap([a, b], max_snap_m=max_snap_m)
-        aug = self._augment([sa, sb], self._ways([sa, sb], kerb_side))
+        ways = self._ways([sa, sb], kerb_side)
+        aug = self._augment([sa, sb], ways)
         _, pred = csgraph.dijkstra(aug.csr, indices=int(aug.sources[0]), return_predecessors=True)
         goal = int(aug.targets[1])
         if pred[goal] < 0:
@@ -566,37 +600,66 @@ class StreetNetwork:
         while nodes[-1] != aug.sources[0]:
             nodes.append(int(pred[nodes[-1]]))
         nodes.reverse()
-        return self._nodes_to_coords(nodes, sa, sb)
+        pieces = self._nodes_to_pieces(nodes, sa, sb, (int(ways[0]), int(ways[1])))
+        last = pieces[-1].edge
+        side = sb.side if last == sb.edge_index else -sb.side if last >= 0 else 0
+        if len(self._routes) >= ROUTE_CACHE_MAX:
+            self._routes.clear()
+        self._routes[key] = (pieces, side)
+        return pieces, side
 
-    def _nodes_to_coords(self, nodes: list[int], sa: Snap, sb: Snap) -> list[Point]:
+    def _nodes_to_pieces(
+        self, nodes: list[int], sa: Snap, sb: Snap, ways: tuple[int, int]
+    ) -> list[Piece]:
+        """The street pieces of a path through the augmented graph's ``nodes`` (source,
+        street nodes, target), the points' ``ways`` as :meth:`_ways` gives them."""
         if len(nodes) == 2:  # direct along one edge
             ea, fa, fb = sa.edge_index, sa.fraction, sb.fraction
             if fa <= fb:
-                return sub_line(self.table, ea, fa, fb)
-            return sub_line(self.table, int(self._twin[ea]), 1 - fa, 1 - fb)
-        coords = self._depart(sa, nodes[1])
+                return [Piece(ea, fa, fb)]
+            return [Piece(int(self._twin[ea]), 1 - fa, 1 - fb)]
+        pieces = [self._depart(sa, nodes[1], ways[0])]
         for x, y in itertools.pairwise(nodes[1:-1]):
             e = self._edge_between(x, y)
             if self.table.edge_highway[e] != CONNECTOR_HIGHWAY:  # a connector stays at its junction
-                coords.extend(self.table.edge_coords(e)[1:])
-        coords.extend(self._arrive(sb, nodes[-2])[1:])
-        return coords
+                pieces.append(Piece(e))
+        pieces.append(self._arrive(sb, nodes[-2], ways[1]))
+        return pieces
 
-    def _depart(self, s: Snap, first: int) -> list[Point]:
+    def _depart(self, s: Snap, first: int, way: int) -> Piece:
+        """The piece from point ``s`` to the path's first street node ``first``."""
         t, e, tw = self.table, s.edge_index, int(self._twin[s.edge_index])
+        if tw >= 0 and first == t.edge_v[e] == t.edge_v[tw]:  # a loop: either way round
+            return self._shorter(
+                (way >= 0, self._partial(e, 1 - s.fraction), Piece(e, s.fraction, 1.0)),
+                (way <= 0, self._partial(tw, s.fraction), Piece(tw, 1 - s.fraction, 1.0)),
+            )
         if first == t.edge_v[e]:
-            return sub_line(t, e, s.fraction, 1.0)
+            return Piece(e, s.fraction, 1.0)
         if tw >= 0:
-            return sub_line(t, tw, 1 - s.fraction, 1.0)
-        return [s.snapped, (float(t.node_lon[first]), float(t.node_lat[first]))]
+            return Piece(tw, 1 - s.fraction, 1.0)
+        return Piece(-1, coords=(s.snapped, (float(t.node_lon[first]), float(t.node_lat[first]))))
 
-    def _arrive(self, s: Snap, last: int) -> list[Point]:
+    def _arrive(self, s: Snap, last: int, way: int) -> Piece:
+        """The piece from the path's last street node ``last`` to point ``s``."""
         t, e, tw = self.table, s.edge_index, int(self._twin[s.edge_index])
+        if tw >= 0 and last == t.edge_u[e] == t.edge_u[tw]:  # a loop: either way round
+            return self._shorter(
+                (way >= 0, self._partial(e, s.fraction), Piece(e, 0.0, s.fraction)),
+                (way <= 0, self._partial(tw, 1 - s.fraction), Piece(tw, 0.0, 1 - s.fraction)),
+            )
         if last == t.edge_u[e]:
-            return sub_line(t, e, 0.0, s.fraction)
+            return Piece(e, 0.0, s.fraction)
         if tw >= 0:
-            return sub_line(t, tw, 0.0, 1 - s.fraction)
-        return [(float(t.node_lon[last]), float(t.node_lat[last])), s.snapped]
+            return Piece(tw, 0.0, 1 - s.fraction)
+        return Piece(-1, coords=((float(t.node_lon[last]), float(t.node_lat[last])), s.snapped))
+
+    @staticmethod
+    def _shorter(*options: tuple[bool, Any, Piece]) -> Piece:
+        """The piece of the lightest allowed option (allowed, path weight, piece): the one
+        the search took where both directions of a loop street join the same node."""
+        allowed = [(float(weight), i) for i, (ok, weight, _) in enumerate(options) if ok]
+        return options[min(allowed)[1]][2]
 
     def _edge_between(self, x: int, y: int) -> int:
         lo, hi = self._base.indptr[x], self._base.indptr[x + 1]
@@ -623,6 +686,24 @@ class StreetNetwork:
         for (a, ka), (b, kb) in itertools.pairwise(zip(pts, flags, strict=True)):
             coords.extend(self.path(a, b, max_snap_m=max_snap_m, kerb_side=(ka, kb))[1:])
         return coords
+
+    def directions(
+        self,
+        points: Sequence[Point],
+        *,
+        max_snap_m: float = MAX_SNAP_M,
+        kerb_side: Sequence[bool] | None = None,
+    ) -> list[list[Step]]:
+        """Turn-by-turn steps (:meth:`steps`) of each leg between consecutive ``points``,
+        the paths :meth:`polyline` draws through them (``kerb_side``: one flag per point)."""
+        pts = list(points)
+        flags = [bool(x) for x in kerb_side] if kerb_side is not None else [False] * len(pts)
+        if len(flags) != len(pts):
+            raise NetworkError(f"kerb_side has {len(flags)} flags for {len(pts)} points")
+        return [
+            self.steps(a, b, max_snap_m=max_snap_m, kerb_side=(ka, kb))
+            for (a, ka), (b, kb) in itertools.pairwise(zip(pts, flags, strict=True))
+        ]
 
     def route_geojson(
         self,

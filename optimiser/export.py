@@ -38,7 +38,7 @@ def _visit_points(day: DayPlan, route: Route) -> list[LonLat]:
 
 def _visit_kerb(day: DayPlan, route: Route) -> list[bool]:
     """Whether each of ``_visit_points`` is taken from the kerb (its matrix row's flag)."""
-    return [_kerb_at(day, v.location) for v in route.visits if v.location is not None]
+    return [kerb_at(day, v.location) for v in route.visits if v.location is not None]
 
 
 def _iso(day: DayPlan, seconds: int) -> str:
@@ -62,6 +62,7 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
         "order": order,
         "kind": str(visit.kind),
         "ref": visit.ref,
+        "place": place_of(day, visit),
         "lon": round(where[0], 7) if where else None,  # 1 cm: float noise off the CSV
         "lat": round(where[1], 7) if where else None,
         "arrival": _iso(day, visit.arrival_s),
@@ -74,11 +75,17 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
         doc["bin_id"] = bin_of(visit.ref)
         fill = day.fill_at_pickup.get(visit.ref)
         doc["expected_fill"] = None if fill is None else _finite(round(fill, 3))
-        doc["kerb_side"] = _kerb_at(day, visit.location)
+        doc["kerb_side"] = kerb_at(day, visit.location)
     return doc
 
 
-def _kerb_at(day: DayPlan, location: int | None) -> bool:
+def place_of(day: DayPlan, visit: Visit) -> str | None:
+    """The ref of the place of ``visit`` (its matrix row's: a depot, site or bin id, or the
+    truck's own where it was on the road), None for a break (where the truck is)."""
+    return None if visit.location is None else day.built.point_refs[visit.location]
+
+
+def kerb_at(day: DayPlan, location: int | None) -> bool:
     """Whether the point at matrix row ``location`` is taken from the kerb."""
     flags = day.built.problem.matrix.kerb_side
     return bool(flags) and location is not None and flags[location]
@@ -96,7 +103,9 @@ def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
     """One truck's route as a JSON-ready dict (visits with ISO times and loads;
     ``waiting_at_depot_s``: the part of ``duration_s`` it stands at its depot between two
     outings, which the hours KPI leaves out; ``streams``: the waste streams the truck
-    takes, sorted). Bin visits say whether an overflow alert asked
+    takes, sorted; ``shift_start`` / ``shift_end``: its shift that day, from a plan made
+    during the day its start then; each visit's ``place``: the depot, site or bin it is
+    at, null for a break). Bin visits say whether an overflow alert asked
     for them (``alert``); those with a response target give it (``respond_by``) and how late
     they start against it (``late_s``, 0 when on time); a visit done whose crew could not
     empty the bin says so (``missed``: passed, nothing taken)."""
@@ -112,9 +121,12 @@ def route_json(day: DayPlan, route: Route) -> dict[str, Any]:
         if due is not None:
             doc["respond_by"] = _iso(day, due)
             doc["late_s"] = max(0, visit.start_s - due)
+    spec = next((v for v in day.built.problem.vehicles if v.ref == route.vehicle_ref), None)
     return {
         "vehicle_id": route.vehicle_ref,
         "streams": _streams(day, route),
+        "shift_start": _iso(day, spec.shift_s[0]) if spec is not None else None,
+        "shift_end": _iso(day, spec.shift_s[1]) if spec is not None else None,
         "distance_m": route.distance_m,
         "duration_s": route.duration_s,
         "waiting_at_depot_s": waiting_at_depot_s(route, day.built.problem),

@@ -1,4 +1,4 @@
-"""Write a day plan's files: plan.json, routes.geojson and map.html."""
+"""Write a day plan's files: plan.json, routes.geojson, map.html and sheets.html."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from pathlib import Path
 
 from fleet.models import Bin
 from network import MAX_SNAP_M, StreetNetwork
+from network.directions import Directions, Step
 from optimiser.daily import DayPlan
 from optimiser.export import Geometry, plan_json, routes_geojson
+from optimiser.sheets import day_sheets_html
 from scenarios.mapview import render_html
 
 
@@ -76,7 +78,9 @@ def write_day_outputs(
     excluded: Sequence[tuple[str, str]] = (),
     max_snap_m: float = MAX_SNAP_M,
 ) -> tuple[Path, ...]:
-    """Write plan.json, routes.geojson and map.html into ``out`` (created if missing).
+    """Write plan.json, routes.geojson, map.html and sheets.html (the drivers' route sheets:
+    each truck's stops with turn-by-turn directions, :mod:`optimiser.sheets`) into ``out``
+    (created if missing).
 
     Parameters
     ----------
@@ -92,6 +96,7 @@ def write_day_outputs(
     """
     out.mkdir(parents=True, exist_ok=True)
     geometry: Geometry | None = None
+    directions: Directions | None = None
     if network is not None:
         net = network
 
@@ -99,6 +104,11 @@ def write_day_outputs(
             pts: Sequence[tuple[float, float]], kerb: Sequence[bool]
         ) -> list[tuple[float, float]]:
             return net.polyline(pts, max_snap_m=max_snap_m, kerb_side=kerb)
+
+        def directions(
+            pts: Sequence[tuple[float, float]], kerb: Sequence[bool]
+        ) -> list[list[Step]]:
+            return net.directions(pts, max_snap_m=max_snap_m, kerb_side=kerb)
 
     geo = routes_geojson(day, geometry)
     doc = plan_json(day)
@@ -118,9 +128,10 @@ def write_day_outputs(
         unserved=[(u.ref, u.reason) for u in day.unserved],
         violations=[str(v) for v in day.violations],
     )
-    files = (out / "plan.json", out / "routes.geojson", out / "map.html")
+    files = (out / "plan.json", out / "routes.geojson", out / "map.html", out / "sheets.html")
     utf8 = "utf-8"  # as map.html declares, whatever the machine's locale
     files[0].write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n", utf8)
     files[1].write_text(json.dumps(geo) + "\n", utf8)
     files[2].write_text(html, utf8)
+    files[3].write_text(day_sheets_html(day, directions), utf8)
     return files

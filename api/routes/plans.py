@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, status
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
 from api import repo
@@ -28,6 +28,7 @@ from api.schemas import (
 )
 from api.security import CanDispatch, CanRead
 from optimiser.plan import UnservedKind
+from optimiser.sheets import NO_DIRECTIONS, route_sheets_html
 
 router = APIRouter(prefix="/plans", tags=["plans"], responses=ERROR_RESPONSES)
 
@@ -162,6 +163,70 @@ def get_gpx(plan_id: PlanId, vehicle_id: str, db: DbDep, _: CanRead) -> GpxRespo
     if vehicle_id not in gpx:
         raise NotFoundError(f"vehicle in plan {plan_id}", vehicle_id)
     return GpxResponse(gpx[vehicle_id])
+
+
+@router.get(
+    "/{plan_id}/directions/{vehicle_id}",
+    summary="Turn-by-turn directions of one truck, leg by leg (for a driver's app)",
+)
+def get_directions(plan_id: PlanId, vehicle_id: str, db: DbDep, _: CanRead) -> dict[str, Any]:
+    """One leg per visit with a place after the first (``to_order``: the visit's index in
+    the truck's route of ``GET /plans/{id}/routes``), each with its steps: ``maneuver``,
+    ``instruction`` in words, ``street``, metres, seconds and where (lon, lat)."""
+    exports = _exports(db, plan_id)
+    if "directions" not in exports:
+        raise ConflictError(f"plan {plan_id}: {PLANNED_BEFORE}")
+    found: dict[str, Any] = _directions(exports).get(vehicle_id) or {}
+    if not found:
+        _route_or_404(exports, plan_id, vehicle_id)
+        return {"vehicle_id": vehicle_id, "legs": []}  # a truck that stays at its depot
+    return found
+
+
+@router.get(
+    "/{plan_id}/sheets",
+    response_class=HTMLResponse,
+    summary="Printable route sheets: a page per truck, stops with directions",
+)
+def get_sheets(
+    plan_id: PlanId,
+    db: DbDep,
+    _: CanRead,
+    vehicle_id: Annotated[
+        list[str] | None, Query(description="Only these trucks (repeat the parameter)")
+    ] = None,
+) -> HTMLResponse:
+    """Each truck's stops in order with their times, street, load and what the crew should
+    know, each preceded by the turn-by-turn directions to it; print one page per truck."""
+    exports = _exports(db, plan_id)
+    found = _directions(exports)
+    for v in vehicle_id or ():
+        _route_or_404(exports, plan_id, v)
+    return HTMLResponse(
+        route_sheets_html(
+            exports["plan"],
+            found,
+            vehicle_id,
+            missing=PLANNED_BEFORE if "directions" not in exports else NO_DIRECTIONS,
+        )
+    )
+
+
+PLANNED_BEFORE = (
+    "no directions: this plan was made before the service stored them; plan the day again for them"
+)
+
+
+def _directions(exports: dict[str, Any]) -> dict[str, Any]:
+    """The stored directions of each truck (none for a plan made before they were)."""
+    found: dict[str, Any] = exports.get("directions") or {}
+    return found
+
+
+def _route_or_404(exports: dict[str, Any], plan_id: int, vehicle_id: str) -> None:
+    """404 naming ``vehicle_id`` when the plan has no route of it."""
+    if all(r.get("vehicle_id") != vehicle_id for r in exports["plan"].get("routes", [])):
+        raise NotFoundError(f"vehicle in plan {plan_id}", vehicle_id)
 
 
 @router.get("/{plan_id}/vroom", summary="VROOM-style solution JSON")

@@ -179,7 +179,7 @@ class FakePlanner:
         )
         return new, {}
 
-    def exports(self, day_plan: FakeDay, geometry: Any) -> PlanExports:
+    def exports(self, day_plan: FakeDay, geometry: Any, directions: Any = None) -> PlanExports:
         rows = ["vehicle_id,order,bin_id"] + [
             f"{v},{i},{b}" for v, r in sorted(day_plan.routes.items()) for i, b in enumerate(r)
         ]

@@ -674,8 +674,8 @@ class _LeavesOutASecondVisit(FakePlanner):
     """Its reroutes serve the alerted bin but leave out that bin's planned second visit
     (``b9#2``, a must bin's, not the alert's)."""
 
-    def exports(self, day_plan: Any, geometry: Any) -> PlanExports:
-        out = super().exports(day_plan, geometry)
+    def exports(self, day_plan: Any, geometry: Any, directions: Any = None) -> PlanExports:
+        out = super().exports(day_plan, geometry, directions)
         if not self.reroutes:
             return out
         missed = {"bin_id": "b9", "ref": "b9#2", "required": True, "alert": False, "reason": "x"}
@@ -702,8 +702,8 @@ class _MovesTheFirstAlertsVisit(FakePlanner):
     """Its first reroute has v1 empty b9 (the alert's visit) at 10:30; the second, for an
     alert on b2, hands b9 to v2 at 11:15; the third leaves b9 out."""
 
-    def exports(self, day_plan: Any, geometry: Any) -> PlanExports:
-        out = super().exports(day_plan, geometry)
+    def exports(self, day_plan: Any, geometry: Any, directions: Any = None) -> PlanExports:
+        out = super().exports(day_plan, geometry, directions)
         n = len(self.reroutes)
         if n == 0:
             return out

@@ -7,6 +7,7 @@ Screenshots go to tests/_artifacts/ (gitignored); their paths are printed.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -25,7 +26,6 @@ from api.deps import get_routing
 from api.routing import Routing
 from api.security import Role, issue_key
 from api.settings import Settings
-from network.providers import StreetProvider
 from network.streets import StreetNetwork
 from tests.api.conftest import CLOCK_SKEW_MIN, EVE, PLAN_DATE
 from tests.network.conftest import add_street
@@ -118,12 +118,8 @@ def _grid_town() -> StreetNetwork:
 
 
 def _routing(network: StreetNetwork) -> Routing:
-    """Street travel times and route geometry over ``network`` (as ``Routing`` builds them)."""
-
-    def geometry(points: Any, kerb: Any) -> list[tuple[float, float]]:
-        return network.polyline(points, kerb_side=kerb) or list(points)
-
-    return Routing.static(StreetProvider(network), geometry)
+    """Street travel times, route geometry and directions over ``network``."""
+    return Routing.on_streets(network)
 
 
 def _bound_socket() -> socket.socket:
@@ -1234,3 +1230,29 @@ def test_the_api_docs_render_without_the_internet(server: tuple[str, str]) -> No
             browser.close()
     assert external["/docs"] == []
     assert {kind for kind, _url in external["/redoc"]} <= {"image"}, external
+
+
+def test_a_trucks_route_sheet_is_saved_from_its_card(server: tuple[str, str]) -> None:
+    """ "route sheet" on a truck's card saves its page of the plan's route sheets (fetched
+    with the key): the truck's bins in the order of its stops table, with the directions."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    _planned(base, key)
+    with _dashboard(base, key, errors, external) as page:
+        page.wait_for_selector(".truck table.stops")
+        truck = page.locator(".truck").first.get_attribute("data-truck")
+        card = f".truck[data-truck='{truck}']"
+        stops = page.locator(f"{card} tr[data-kind='bin']")
+        order = [r.get_attribute("data-stop") for r in stops.all()]
+        with page.expect_download() as saving:
+            page.click(f"{card} button.sheet-btn")
+        saved = saving.value
+        assert saved.suggested_filename.endswith(f"-{truck}.html")
+        text = Path(saved.path()).read_text("utf-8")
+        page.wait_for_selector(f"#message:has-text('route sheet of truck {truck} saved')")
+    assert f"<h1>{truck}: {PLAN_DATE}</h1>" in text and text.count("<section>") == 1
+    assert re.findall(r"<td>bin ([^<]+)</td>", text) == order
+    assert "Arrive at bin" in text and "<ol>" in text
+    assert errors == []
+    assert external == []

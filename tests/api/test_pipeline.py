@@ -66,6 +66,10 @@ def test_real_plan_for_a_handful_of_bins(real_app: FastAPI, real_client: TestCli
         gpx = real_client.get(f"/plans/{plan['id']}/gpx/{vid}", headers=key)
         assert gpx.status_code == 200
         assert "<gpx" in gpx.text
+        directions = real_client.get(f"/plans/{plan['id']}/directions/{vid}", headers=key)
+        assert directions.json()["legs"] == []  # straight lines: the stops alone
+    sheets = real_client.get(f"/plans/{plan['id']}/sheets", headers=key).text
+    assert "straight-line estimates" in sheets and "<ol>" not in sheets
 
     extra = {"bin_id": "late", "lon": 24.945, "lat": 60.172, "capacity_l": 240}
     assert real_client.post("/bins", json=extra, headers=key).status_code == 201
@@ -1185,7 +1189,8 @@ def _street_town(settings: Settings) -> tuple[FastAPI, StreetNetwork]:
     (tests.network's build_tiny_graph, the default snap limit), and its street network."""
     network = StreetNetwork.from_graph(build_tiny_graph())
     app = create_app(settings, clock=the_eve)
-    app.dependency_overrides[get_routing] = lambda: Routing.static(StreetProvider(network))
+    routing = Routing.on_streets(network)
+    app.dependency_overrides[get_routing] = lambda: routing
     return app, network
 
 
@@ -1277,6 +1282,56 @@ def test_a_plan_stored_before_unserved_kinds_reads_with_kind_other(
         assert again.status_code == 200
         assert [(u["bin_id"], u["kind"]) for u in again.json()["unserved"]] == [("lost", "other")]
         assert [u["reason"] for u in again.json()["unserved"]] == [u["reason"] for u in unserved]
+
+
+def test_a_street_plan_serves_each_drivers_directions_and_route_sheet(
+    settings: Settings,
+) -> None:
+    """The street town's plan: v1's directions have a leg per visit with a place after its
+    start, ending at that visit's place, their metres adding up to the route's; its route
+    sheet lists its bins in order with the directions; an unknown truck is 404."""
+    from api.db import PlanRow
+
+    app, _ = _street_town(settings)
+    with TestClient(app) as client:
+        runtime: Runtime = app.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        _seed_street_town(client, key)
+        plan = _planned(client, key, runtime)
+        routes = client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+        (route,) = routes["routes"]
+        got = client.get(f"/plans/{plan['id']}/directions/v1", headers=key)
+        assert got.status_code == 200, got.text
+        legs = got.json()["legs"]
+        placed = [v for v in route["visits"] if v["place"] is not None]
+        assert [leg["to"] for leg in legs] == [v["place"] for v in placed[1:]]
+        assert [route["visits"][leg["to_order"]]["place"] for leg in legs] == [
+            leg["to"] for leg in legs
+        ]
+        driven = sum(leg["distance_m"] for leg in legs)
+        assert driven == pytest.approx(route["distance_m"], abs=len(legs))
+        bins = [v["bin_id"] for v in route["visits"] if v["kind"] == "bin"]
+        assert [leg["steps"][-1]["instruction"] for leg in legs if leg["to"] in bins] == [
+            f"Arrive at bin {b}" for b in bins
+        ]
+        sheets = client.get(f"/plans/{plan['id']}/sheets", headers=key)
+        assert sheets.status_code == 200 and sheets.headers["content-type"].startswith("text/html")
+        assert re.findall(r"<td>bin (\w+)</td>", sheets.text) == bins
+        assert sheets.text.count("<ol>") == len(legs)
+        one = client.get(f"/plans/{plan['id']}/sheets?vehicle_id=v1", headers=key)
+        assert one.text == sheets.text
+        for path in ("directions/v9", "sheets?vehicle_id=v9"):
+            missing = client.get(f"/plans/{plan['id']}/{path}", headers=key)
+            assert missing.status_code == 404 and "v9" in missing.text
+        with runtime.db.writer() as s:  # as a plan stored before directions were
+            row = s.get(PlanRow, plan["id"])
+            assert row is not None and row.exports is not None
+            row.exports = {k: v for k, v in row.exports.items() if k != "directions"}
+        older = client.get(f"/plans/{plan['id']}/directions/v1", headers=key)
+        assert older.status_code == 409 and "plan the day again" in older.text
+        page = client.get(f"/plans/{plan['id']}/sheets", headers=key).text
+        assert "<ol>" not in page and "plan the day again for them" in page
+        assert re.findall(r"<td>bin (\w+)</td>", page) == bins
 
 
 def _bins_of(client: TestClient, key: dict[str, str], plan_id: int, vehicle: str) -> list[str]:

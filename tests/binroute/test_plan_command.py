@@ -677,7 +677,7 @@ def test_the_notes_and_written_paths_print_whole_when_output_is_not_a_terminal(
     assert notes and max(map(len, notes)) > 80
     for note in notes:
         assert f"note: {note}" in lines
-    for name in ("plan.json", "routes.geojson", "map.html"):
+    for name in ("plan.json", "routes.geojson", "map.html", "sheets.html"):
         assert f"wrote {out / name}" in lines
 
 

@@ -64,9 +64,10 @@ def test_demo_plan_is_feasible_and_serves_every_must_bin(demo_run: DemoResult) -
 
 
 def test_demo_writes_plan_geojson_and_map(demo_run: DemoResult) -> None:
-    """plan.json, routes.geojson (street-following lines) and map.html are written."""
+    """plan.json, routes.geojson (street-following lines), map.html and sheets.html (a
+    route sheet per truck used, with directions) are written."""
     names = {p.name for p in demo_run.files}
-    assert names == {"plan.json", "routes.geojson", "map.html"}
+    assert names == {"plan.json", "routes.geojson", "map.html", "sheets.html"}
     out = demo_run.files[0].parent
     plan = json.loads((out / "plan.json").read_text())
     assert plan["status"] in {"optimal", "feasible"}
@@ -85,6 +86,10 @@ def test_demo_writes_plan_geojson_and_map(demo_run: DemoResult) -> None:
         assert len(line["geometry"]["coordinates"]) > len(stops)
     html = (out / "map.html").read_text()
     assert "OpenStreetMap contributors" in html and "<svg" in html
+    sheets = (out / "sheets.html").read_text("utf-8")
+    used = [r for r in demo_run.day.plan.routes if r.used]
+    assert sheets.count("<section>") == len(used) > 0
+    assert sheets.count("Arrive at bin") == len(demo_run.day.plan.served_refs)
 
 
 def test_cli_demo_prints_kpis_and_writes_files(tmp_path: Path) -> None:

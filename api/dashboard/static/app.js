@@ -539,6 +539,11 @@ function renderTrucks() {
       title: down ? "repaired: it takes bins again (the day is re-planned)" : "broken down: it takes no more bins (the day is re-planned)",
     }, down ? "back in service" : "out of service"));
     service.addEventListener("click", () => setService(r.vehicle_id, service));
+    const sheet = h.appendChild(el("button", {
+      class: "sheet-btn", type: "button", "data-sheet": r.vehicle_id,
+      title: "the driver's stops in order with turn-by-turn directions, a page to print",
+    }, "route sheet"));
+    sheet.addEventListener("click", () => saveSheet(r.vehicle_id, sheet));
     const work = r.visits;
     for (const p of state.offMissed.filter((x) => x.vehicle_id === r.vehicle_id)) {
       card.appendChild(el("div", { class: "off-route", "data-off-route": p.bin_id },
@@ -806,6 +811,26 @@ async function markUnloaded(vehicleId, visit, button) {
     renderTrucks();
   } catch (err) {
     say(err.message);
+    button.disabled = false;
+  }
+}
+
+async function saveSheet(vehicleId, button) {
+  // the truck's route sheet (GET /plans/{id}/sheets), saved as a file: the key goes in a
+  // header, which a plain link cannot send, and the saved page prints without the dashboard
+  button.disabled = true;
+  try {
+    const planId = state.planId;
+    const html = await api(`/plans/${planId}/sheets?vehicle_id=${encodeURIComponent(vehicleId)}`);
+    const url = URL.createObjectURL(new Blob([html], { type: "text/html" }));
+    const link = document.body.appendChild(el("a", { href: url, download: `route-sheet-${planId}-${vehicleId}.html` }));
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    say(`route sheet of truck ${vehicleId} saved`, true);
+  } catch (err) {
+    say(err.message);
+  } finally {
     button.disabled = false;
   }
 }

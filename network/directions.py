@@ -1,0 +1,279 @@
+"""Turn-by-turn directions: a street path's pieces in, a driver's steps out.
+
+A path between two points (``StreetNetwork.legs``) is a list of :class:`Piece` s, each a part
+of one street edge in driving order (connectors of split junctions left out: they stay at
+their junction). :func:`steps` groups them by street and tells each turn from the bearings
+where one street ends and the next begins, in a local metric frame at the turn (east
+metres = longitude difference times the cosine of the latitude, as the snapping does).
+
+A new step begins where the street's name changes, where the path turns back (a U-turn),
+and, on unnamed streets, at every turn of ``TURN_MIN_DEG`` or more; a named street that
+bends stays one step, as drivers read its signs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from network.snap import sub_line
+from network.table import EdgeTable, haversine_m
+
+Point = tuple[float, float]
+# (points in visit order, whether each is taken from the kerb) -> the steps of each leg
+# between consecutive points (``StreetNetwork.directions`` bound to its snap limit)
+Directions = Callable[[Sequence[Point], Sequence[bool]], "list[list[Step]]"]
+
+# turn angle (degrees, 0 straight on, positive to the right) -> what a driver is told
+STRAIGHT_MAX_DEG = 20.0
+SLIGHT_MAX_DEG = 60.0
+TURN_MAX_DEG = 135.0
+U_TURN_MIN_DEG = 165.0
+TURN_MIN_DEG = 45.0  # an unnamed street's bend this sharp is a step of its own
+BEARING_SPAN_M = 10.0  # a street's heading is read over this much of it at each end
+COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
+MANEUVERS = (
+    "depart",
+    "straight",
+    "slight right",
+    "right",
+    "sharp right",
+    "slight left",
+    "left",
+    "sharp left",
+    "u-turn",
+    "arrive",
+)
+SIDES = {1: "left", -1: "right", 0: ""}  # a point's side of the way the truck drives
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Part of one street edge a path drives, from fraction ``start`` to ``end`` of its
+    length (``start <= end``, in the edge's own direction); ``edge`` -1 is a straight stretch
+    off the streets between ``coords``."""
+
+    edge: int
+    start: float = 0.0
+    end: float = 1.0
+    coords: tuple[Point, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """One instruction of a driver's directions.
+
+    Attributes
+    ----------
+    maneuver : str
+        One of ``MANEUVERS``: ``depart`` (the first step of a leg), a turn onto the step's
+        street (``straight``, ``slight left``... ``u-turn``), or ``arrive`` (the last).
+    street : str
+        The street driven after the maneuver, or arrived on (``""`` when unnamed;
+        ``highway`` says its class).
+    highway : str
+        Its OSM ``highway`` class (``""`` for a stretch off the streets).
+    distance_m, duration_s : float
+        Metres and seconds driven on it after the maneuver, up to the next (0 on arrival).
+    lon, lat : float
+        Where the maneuver is, WGS84 degrees.
+    heading : str
+        The compass direction the truck leaves in (a ``COMPASS`` value; on departure).
+    side : str
+        On arrival, the side of the truck the stop stands on (``"left"``, ``"right"``, or
+        ``""`` when it stands on the street's centre line).
+    """
+
+    maneuver: str
+    street: str
+    highway: str
+    distance_m: float
+    duration_s: float
+    lon: float
+    lat: float
+    heading: str = ""
+    side: str = ""
+
+    def text(self, stop: str = "the stop") -> str:
+        """The instruction in words, e.g. "Turn left onto Mannerheimintie"; ``stop`` names
+        where an ``arrive`` step ends."""
+        road = _road(self)
+        if self.maneuver == "depart":
+            return f"Head {self.heading} on {road}"
+        if self.maneuver == "arrive":
+            return f"Arrive at {stop}" + (f", on the {self.side}" if self.side else "")
+        if self.maneuver == "straight":
+            return f"Continue straight onto {road}"
+        if self.maneuver == "u-turn":
+            return f"Make a U-turn and drive on along {road}"
+        kind, _, way = self.maneuver.rpartition(" ")
+        verb = {"slight": "Bear", "sharp": "Turn sharp", "": "Turn"}[kind]
+        return f"{verb} {way} onto {road}"
+
+
+def _road(step: Step) -> str:
+    if step.street:
+        return step.street
+    if not step.highway:
+        return "the way off the street"
+    return f"the unnamed {step.highway.replace('_', ' ')} road"
+
+
+def piece_coords(table: EdgeTable, p: Piece) -> list[Point]:
+    """The (lon, lat) vertices of piece ``p``, in driving order."""
+    if p.edge < 0:
+        return list(p.coords)
+    if (p.start, p.end) == (0.0, 1.0):
+        return table.edge_coords(p.edge)
+    return sub_line(table, p.edge, p.start, p.end)
+
+
+def steps(table: EdgeTable, pieces: Sequence[Piece], *, arrive_side: int = 0) -> list[Step]:
+    """Directions along ``pieces`` (one path, in driving order): a ``depart`` step, one step
+    per turn (module docstring), and an ``arrive`` step on the street the destination
+    stands on; ``arrive_side`` is the side of the last piece's direction it stands on (1
+    left, -1 right, 0 neither). Pieces of no length are passed over; a path of none (the
+    destination is where the truck stands) is the ``arrive`` step alone."""
+    shapes = [_Shape.of(table, p) for p in pieces]
+    moving = [s for s in shapes if s.length_m > 0]
+    if not moving:
+        at = shapes[0].coords[0] if shapes else (math.nan, math.nan)
+        return [_step("arrive", shapes[0] if shapes else None, at, side=SIDES[arrive_side])]
+    out = [_step("depart", moving[0], moving[0].coords[0], heading=_compass(moving[0].head))]
+    for before, after in itertools.pairwise(moving):
+        angle = _turn_deg(before.tail, after.head)
+        same = after.street == before.street and (after.street or after.highway == before.highway)
+        if same and abs(angle) < U_TURN_MIN_DEG and (after.street or abs(angle) < TURN_MIN_DEG):
+            out[-1] = _longer(out[-1], after)
+            continue
+        out.append(_step(_maneuver(angle), after, after.coords[0]))
+    end = moving[-1].coords[-1]
+    out.append(_step("arrive", moving[-1], end, side=SIDES[arrive_side]))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """A piece's street, length, time, geometry and headings (degrees from north)."""
+
+    street: str
+    highway: str
+    length_m: float
+    time_s: float
+    coords: list[Point]
+    head: float
+    tail: float
+
+    @classmethod
+    def of(cls, table: EdgeTable, p: Piece) -> _Shape:
+        if p.edge < 0:
+            coords = list(p.coords)
+            street, highway = "", ""
+            length = _length_m(coords)
+            time_s = 0.0
+        else:
+            coords = piece_coords(table, p)
+            share = p.end - p.start
+            street, highway = str(table.edge_name[p.edge]), str(table.edge_highway[p.edge])
+            length = float(table.edge_length_m[p.edge]) * share
+            time_s = float(table.edge_time_s[p.edge]) * share
+        return cls(
+            street=street,
+            highway=highway,
+            length_m=length,
+            time_s=time_s,
+            coords=coords,
+            head=_bearing(coords),
+            tail=_bearing(coords[::-1], reverse=True),
+        )
+
+
+def _step(
+    maneuver: str, shape: _Shape | None, at: Point, *, heading: str = "", side: str = ""
+) -> Step:
+    moving = shape is not None and maneuver != "arrive"
+    return Step(
+        maneuver=maneuver,
+        street=shape.street if shape is not None else "",
+        highway=shape.highway if shape is not None else "",
+        distance_m=shape.length_m if moving and shape is not None else 0.0,
+        duration_s=shape.time_s if moving and shape is not None else 0.0,
+        lon=float(at[0]),
+        lat=float(at[1]),
+        heading=heading,
+        side=side,
+    )
+
+
+def _longer(step: Step, shape: _Shape) -> Step:
+    """``step`` driven on along ``shape`` (the same street)."""
+    return Step(
+        maneuver=step.maneuver,
+        street=step.street,
+        highway=step.highway,
+        distance_m=step.distance_m + shape.length_m,
+        duration_s=step.duration_s + shape.time_s,
+        lon=step.lon,
+        lat=step.lat,
+        heading=step.heading,
+        side=step.side,
+    )
+
+
+def _length_m(coords: Sequence[Point]) -> float:
+    if len(coords) < 2:
+        return 0.0
+    xy = np.asarray(coords, dtype=np.float64)
+    return float(haversine_m(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1]).sum())
+
+
+def _bearing(coords: Sequence[Point], *, reverse: bool = False) -> float:
+    """Heading (degrees clockwise from north) at the start of ``coords``, read over the
+    first ``BEARING_SPAN_M`` (``reverse``: ``coords`` run backwards from a line's end, and
+    the heading returned is the line's own there). NaN for a line of no length."""
+    start = coords[0]
+    far = start
+    for point in coords[1:]:
+        far = point
+        if _length_m([start, point]) >= BEARING_SPAN_M:
+            break
+    if far == start:
+        return math.nan
+    a, b = (far, start) if reverse else (start, far)
+    east = (b[0] - a[0]) * math.cos(math.radians((a[1] + b[1]) / 2))
+    north = b[1] - a[1]
+    return math.degrees(math.atan2(east, north)) % 360.0
+
+
+def _turn_deg(before: float, after: float) -> float:
+    """The turn from heading ``before`` to ``after``, in (-180, 180]: positive to the right."""
+    if math.isnan(before) or math.isnan(after):
+        return 0.0
+    angle = (after - before) % 360.0
+    return angle - 360.0 if angle > 180.0 else angle
+
+
+def _maneuver(angle: float) -> str:
+    """The ``MANEUVERS`` value of a turn of ``angle`` degrees (positive right)."""
+    size = abs(angle)
+    if size >= U_TURN_MIN_DEG:
+        return "u-turn"
+    if size < STRAIGHT_MAX_DEG:
+        return "straight"
+    way = "right" if angle > 0 else "left"
+    if size < SLIGHT_MAX_DEG:
+        return f"slight {way}"
+    if size < TURN_MAX_DEG:
+        return way
+    return f"sharp {way}"
+
+
+def _compass(bearing: float) -> str:
+    """The ``COMPASS`` point nearest ``bearing`` (degrees from north)."""
+    if math.isnan(bearing):
+        return ""
+    return COMPASS[round(bearing / 45.0) % len(COMPASS)]
