@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from network.snap import sub_line
-from network.table import EdgeTable, haversine_m
+from network.table import EARTH_RADIUS_M, EdgeTable, haversine_m
 
 Point = tuple[float, float]
 # (points in visit order, whether each is taken from the kerb) -> the steps of each leg
@@ -236,16 +236,17 @@ def _bearing(coords: Sequence[Point], *, reverse: bool = False) -> float:
     first ``BEARING_SPAN_M`` (``reverse``: ``coords`` run backwards from a line's end, and
     the heading returned is the line's own there). NaN for a line of no length."""
     start = coords[0]
-    far = start
+    scale = math.cos(math.radians(start[1]))  # east degrees -> north degrees, locally
+    span_deg = math.degrees(BEARING_SPAN_M / EARTH_RADIUS_M)
+    east = north = 0.0
     for point in coords[1:]:
-        far = point
-        if _length_m([start, point]) >= BEARING_SPAN_M:
+        east, north = (point[0] - start[0]) * scale, point[1] - start[1]
+        if math.hypot(east, north) >= span_deg:
             break
-    if far == start:
+    if east == north == 0.0:
         return math.nan
-    a, b = (far, start) if reverse else (start, far)
-    east = (b[0] - a[0]) * math.cos(math.radians((a[1] + b[1]) / 2))
-    north = b[1] - a[1]
+    if reverse:
+        east, north = -east, -north
     return math.degrees(math.atan2(east, north)) % 360.0
 
 

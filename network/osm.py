@@ -22,6 +22,7 @@ from network.speeds import (
     is_truck_way,
     local_only,
     oneway_direction,
+    street_name,
     truck_restriction,
     way_kph,
 )
@@ -114,7 +115,7 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
                 ways.lats.append(arr[:, 2])
                 ways.osmid.append(obj.id)
                 ways.highway.append(tags["highway"])
-                ways.name.append(tags.get("name", ""))
+                ways.name.append(street_name(tags))
                 ways.direction.append(oneway_direction(tags))
                 ways.kph.append(way_kph(tags, settings))
                 ways.kph_back.append(way_kph(tags, settings, backward=True))

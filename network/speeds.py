@@ -399,6 +399,7 @@ LIMIT_TAGS = (*HEIGHT_TAGS, *WIDTH_TAGS, *LENGTH_TAGS, *WEIGHT_TAGS, *AXLE_TAGS)
 WAY_TAGS = (
     "highway",
     "name",
+    "ref",
     *SPEED_TAGS,
     "oneway",
     "junction",
@@ -519,6 +520,17 @@ def oneway_direction(tags: Mapping[str, str]) -> int:
     if tags.get("junction") in ("roundabout", "circular") or tags.get("highway") == "motorway":
         return 1
     return 0
+
+
+def street_name(tags: Mapping[str, str]) -> str:
+    """What a driver reads on a way's signs: its ``name``, else its road number (``ref``,
+    e.g. ``A 28``; a ``;`` list as ``A 4 / IC 23``), else ``""``: many motorways, their links
+    and rural roads carry a number and no name."""
+    name = (tags.get("name") or "").strip()
+    if name:
+        return name
+    refs = [r.strip() for r in (tags.get("ref") or "").split(";") if r.strip()]
+    return " / ".join(refs)
 
 
 def travel_time_s(length_m: float, speed_kph: float) -> float:

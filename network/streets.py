@@ -676,10 +676,7 @@ class StreetNetwork:
         """Street-following (lon, lat) polyline through ``points`` in order, from the first
         one's snapped location (``kerb_side``: one flag per point, as :meth:`matrix` takes);
         empty for no points."""
-        pts = list(points)
-        flags = [bool(x) for x in kerb_side] if kerb_side is not None else [False] * len(pts)
-        if len(flags) != len(pts):
-            raise NetworkError(f"kerb_side has {len(flags)} flags for {len(pts)} points")
+        pts, flags = list(points), _flags(points, kerb_side)
         if not pts:
             return []
         coords: list[Point] = [self.snap(pts[:1], max_snap_m=max_snap_m)[0].snapped]
@@ -696,10 +693,7 @@ class StreetNetwork:
     ) -> list[list[Step]]:
         """Turn-by-turn steps (:meth:`steps`) of each leg between consecutive ``points``,
         the paths :meth:`polyline` draws through them (``kerb_side``: one flag per point)."""
-        pts = list(points)
-        flags = [bool(x) for x in kerb_side] if kerb_side is not None else [False] * len(pts)
-        if len(flags) != len(pts):
-            raise NetworkError(f"kerb_side has {len(flags)} flags for {len(pts)} points")
+        pts, flags = list(points), _flags(points, kerb_side)
         return [
             self.steps(a, b, max_snap_m=max_snap_m, kerb_side=(ka, kb))
             for (a, ka), (b, kb) in itertools.pairwise(zip(pts, flags, strict=True))
@@ -776,6 +770,15 @@ class StreetNetwork:
 
 
 # ---------------------------------------------------------------------- helpers
+def _flags(points: Sequence[Point], kerb_side: Sequence[bool] | None) -> list[bool]:
+    """One kerb flag per point (none given: all False); NetworkError when they differ in
+    number."""
+    flags = [bool(x) for x in kerb_side] if kerb_side is not None else [False] * len(points)
+    if len(flags) != len(points):
+        raise NetworkError(f"kerb_side has {len(flags)} flags for {len(points)} points")
+    return flags
+
+
 def _seconds(time_units: np.ndarray) -> np.ndarray:
     """Deciseconds -> integer seconds (rounded half up)."""
     return ((time_units + TIME_UNITS_PER_S // 2) // TIME_UNITS_PER_S).astype(np.int64)

@@ -46,7 +46,8 @@ class EdgeTable:
     edge_osmid : (E,) int64
         OSM way id.
     edge_highway, edge_name : (E,) str arrays
-        ``highway`` tag and street name (``""`` when unnamed).
+        ``highway`` tag and street name (``speeds.street_name``: its ``name``, else its
+        road number, ``ref``; ``""`` when it has neither).
     edge_oneway, edge_reversed : (E,) bool
         osmnx semantics: ``reversed`` marks the direction opposite to the way's node order.
     edge_length_m, edge_speed_kph, edge_time_s : (E,) float64

@@ -263,20 +263,22 @@ def _arrival_name(kind: str, ref: str, place: str | None) -> str:
     if kind == "bin":
         return f"bin {ref}"
     if kind == "disposal":
-        return f"disposal site {place}"
+        return f"disposal site {place or ref}"
     if kind == "waypoint":
         return "the truck's place when its route changed"
     return str(place or ref)
 
 
 def _stop_name(kind: str, ref: str, place: str | None) -> str:
-    """A visit's stop for a driver: "bin b1", "disposal site s1", "leave depot d1"..."""
-    if kind == "start":
-        return f"leave {place}" if place and place != ref else "set off from where the truck is"
+    """A visit's stop for a driver: "bin b1", "disposal site s1", "leave depot-1"... (a
+    plan stored before visits named their ``place`` says "the depot")."""
+    if kind == "start" and place == ref:  # the truck's own place: where it was reported
+        return "set off from where the truck is"
     return {
-        "end": f"back at {place}",
+        "start": f"leave {place or 'the depot'}",
+        "end": f"back at {place or 'the depot'}",
         "bin": f"bin {ref}",
-        "disposal": f"disposal site {place}",
+        "disposal": f"disposal site {place or ref}",
         "break": "break",
         "waypoint": "where the truck was when its route changed",
     }.get(kind, f"{kind} {ref}")

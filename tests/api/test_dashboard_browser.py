@@ -1233,8 +1233,9 @@ def test_the_api_docs_render_without_the_internet(server: tuple[str, str]) -> No
 
 
 def test_a_trucks_route_sheet_is_saved_from_its_card(server: tuple[str, str]) -> None:
-    """ "route sheet" on a truck's card saves its page of the plan's route sheets (fetched
-    with the key): the truck's bins in the order of its stops table, with the directions."""
+    """The "route sheet" button on a truck's card saves its page of the plan's route sheets
+    (fetched with the key): the truck's bins in the order of its stops table, with the
+    directions."""
     base, key = server
     errors: list[str] = []
     external: list[str] = []

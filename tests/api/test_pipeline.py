@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -1194,6 +1196,20 @@ def _street_town(settings: Settings) -> tuple[FastAPI, StreetNetwork]:
     return app, network
 
 
+@contextmanager
+def _seeded_street_town(
+    settings: Settings,
+) -> Iterator[tuple[TestClient, dict[str, str], Runtime, StreetNetwork]]:
+    """A client of the street town's app (:func:`_street_town`) seeded by
+    :func:`_seed_street_town`, a dispatcher's key, the app's runtime and the network."""
+    app, network = _street_town(settings)
+    with TestClient(app) as client:
+        runtime: Runtime = app.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+        _seed_street_town(client, key)
+        yield client, key, runtime, network
+
+
 def _seed_street_town(client: TestClient, key: dict[str, str]) -> None:
     """Depot d1 at the town's corner A, site s1 at C, truck v1, bins b0-b2 along its streets
     and bin ``lost`` entered off the map (``LOST``), all read 30 % full in the morning."""
@@ -1232,11 +1248,7 @@ def test_an_alert_on_a_bin_no_street_reaches_reads_unserved_with_the_reason(
     """On the six-node street town, bin ``lost`` was entered off the map: alerts on b1 and
     on it are both settled, b1's ``rerouted`` and lost's ``unserved`` with the reason the
     plan gives (lost's reroute failed on its SnapError: its alert read ``failed``)."""
-    app, network = _street_town(settings)
-    with TestClient(app) as client:
-        runtime: Runtime = app.state.runtime
-        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
-        _seed_street_town(client, key)
+    with _seeded_street_town(settings) as (client, key, runtime, network):
         plan = _planned(client, key, runtime)
         at = "2026-11-25T09:00:00+02:00"
         ids = [
@@ -1264,11 +1276,7 @@ def test_a_plan_stored_before_unserved_kinds_reads_with_kind_other(
     one) still reads, each entry's kind ``other`` (not recorded)."""
     from api.db import PlanRow
 
-    app, _ = _street_town(settings)
-    with TestClient(app) as client:
-        runtime: Runtime = app.state.runtime
-        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
-        _seed_street_town(client, key)
+    with _seeded_street_town(settings) as (client, key, runtime, _):
         plan = _planned(client, key, runtime)
         url = f"/plans/{plan['id']}/routes"
         unserved = client.get(url, headers=key).json()["unserved"]
@@ -1292,11 +1300,7 @@ def test_a_street_plan_serves_each_drivers_directions_and_route_sheet(
     sheet lists its bins in order with the directions; an unknown truck is 404."""
     from api.db import PlanRow
 
-    app, _ = _street_town(settings)
-    with TestClient(app) as client:
-        runtime: Runtime = app.state.runtime
-        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
-        _seed_street_town(client, key)
+    with _seeded_street_town(settings) as (client, key, runtime, _):
         plan = _planned(client, key, runtime)
         routes = client.get(f"/plans/{plan['id']}/routes", headers=key).json()
         (route,) = routes["routes"]
@@ -1469,11 +1473,7 @@ def test_a_waiting_alert_on_a_bin_no_street_reaches_reads_unserved_after_a_plan_
     (``no_plan``); the plan job takes them in: b1's reads ``planned`` with its truck, lost's
     ``unserved`` (no truck) and plan.json lists lost unserved with the reason and
     ``alert: true`` (it said ``alert: false``, and the alert read ``planned`` with no truck)."""
-    app, network = _street_town(settings)
-    with TestClient(app) as client:
-        runtime: Runtime = app.state.runtime
-        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
-        _seed_street_town(client, key)
+    with _seeded_street_town(settings) as (client, key, runtime, network):
         at = "2026-11-25T09:00:00+02:00"
         ids = [
             client.post("/alerts", json={"bin_id": b, "at": at}, headers=key).json()["id"]
@@ -1531,11 +1531,7 @@ def test_an_unserved_alert_on_a_bin_placed_since_follows_the_reroute_that_emptie
     target, 09:00 + the response time, as a re-plan gives it (the reroute gave targets to
     the alerts it took in only: it read ``respond_by`` None, and plan.json had none for
     the visit)."""
-    app, _ = _street_town(settings)
-    with TestClient(app) as client:
-        runtime: Runtime = app.state.runtime
-        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
-        _seed_street_town(client, key)
+    with _seeded_street_town(settings) as (client, key, runtime, _):
         lost, newest = _lost_fixed_then_b2_alerted(client, key, runtime)
         routes = client.get(f"/plans/{newest}/routes", headers=key).json()
         visits = [
@@ -1563,11 +1559,7 @@ def test_an_alert_no_truck_could_serve_is_planned_once_its_truck_is_back(
     """The town's only truck breaks down at 08:00: the alert on b1 at 09:00 reads
     ``unserved`` (no truck). Back in service at 10:00, the re-plan of the day sends it to
     b1: the alert reads ``planned`` with that plan and the truck."""
-    app, _ = _street_town(settings)
-    with TestClient(app) as client:
-        runtime: Runtime = app.state.runtime
-        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
-        _seed_street_town(client, key)
+    with _seeded_street_town(settings) as (client, key, runtime, _):
         _planned(client, key, runtime)
 
         def at(hhmm: str) -> str:

@@ -212,6 +212,7 @@ def test_the_benchmark_reads_directions_that_follow_the_matrix(tmp_path) -> None
     record = run(pbf, points=30, trucks=3)
     assert (record["routes"], record["legs"]) == (3, 27)
     assert record["max_gap_m"] <= 2.0 and record["steps_per_leg"] >= 1
+    assert record["max_time_gap_s"] <= 1.0
     assert record["seconds_old"] > 0 and record["seconds_new"] > 0
     ordered = routes_of([(0.0, 0.0), (1.0, 0.0), (0.5, 0.01), (0.2, 0.0)], 2)
     assert ordered == [[(0.0, 0.0), (0.2, 0.0)], [(1.0, 0.0), (0.5, 0.01)]]
@@ -237,3 +238,25 @@ def test_a_stop_on_a_loop_street_is_reached_the_short_way_round(tmp_path) -> Non
     assert polyline_m(net.path(start, stop)) == pytest.approx(matrix.distance_m[0, 1], abs=2.0)
     back = net.steps(stop, start)
     assert sum(s.distance_m for s in back) == pytest.approx(matrix.distance_m[1, 0], abs=1.0)
+
+
+def test_a_road_with_a_number_and_no_name_is_read_by_its_number(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The square's diagonal is a primary road with a number (``ref``) and no name: both
+    readers name its edges by the number, as the signs do, and the directions say it."""
+    from network import load_table
+    from network.speeds import street_name
+    from tests.network.conftest import osm_tags, write_square
+
+    assert street_name({"name": "Rua A", "ref": "N 13"}) == "Rua A"
+    assert street_name({"ref": "N 13; IC 1"}) == "N 13 / IC 1"
+    assert street_name({"ref": " "}) == "" and street_name({}) == ""
+    xml, pbf = write_square(tmp_path, "numbered", osm_tags(highway="primary", ref="N 13;IC 1"))
+    for source in (xml, pbf):
+        table = load_table(source, cache_dir=tmp_path)
+        diagonal = table.edge_osmid == 15
+        assert diagonal.any() and set(table.edge_name[diagonal].tolist()) == {"N 13 / IC 1"}
+        assert set(table.edge_name[table.edge_osmid == 11].tolist()) == {""}
+    net = StreetNetwork(load_table(pbf, cache_dir=tmp_path))
+    found = net.steps((10.0005, 50.0), (10.0006, 50.0006))  # on 1-2; on the diagonal 1-3
+    assert [s.street for s in found] == ["", "N 13 / IC 1", "N 13 / IC 1"]
+    assert found[1].text() == "Turn right onto N 13 / IC 1"  # west, then north-east

@@ -178,6 +178,23 @@ def test_the_crew_is_told_waits_alerts_misses_and_ids_are_escaped() -> None:
     assert "streams residual" in page and "shift 06:00-14:00" in page
 
 
+def test_a_plan_stored_before_visits_named_their_place_still_reads() -> None:
+    """plan.json of an older version: no ``place`` on visits, no shift on routes."""
+    route = {
+        "vehicle_id": "t1",
+        "bins": 1,
+        "visits": [
+            _visit("start", "t1", None, "06:00"),
+            _visit("bin", "b1", None, "06:10"),
+            _visit("disposal", "s1", None, "06:30"),
+            _visit("end", "t1", None, "07:00"),
+        ],
+    }
+    page = route_sheets_html({"plan_date": "2026-11-25", "routes": [route]}, {})
+    assert "leave the depot" in page and "back at the depot" in page
+    assert "<td>bin b1</td>" in page and "disposal site s1" in page and "shift" not in page
+
+
 def test_a_plan_with_no_truck_out_says_so() -> None:
     plan = {"plan_date": "2026-11-25", "routes": [{"vehicle_id": "t1", "bins": 0, "visits": []}]}
     assert "No truck leaves its depot in this plan." in route_sheets_html(plan, {})
