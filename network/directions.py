@@ -8,12 +8,13 @@ metres = longitude difference times the cosine of the latitude, as the snapping 
 
 A new step begins where the street's name changes, where the path turns back (a U-turn),
 and, on unnamed streets, at every turn of ``TURN_MIN_DEG`` or more; a named street that
-bends stays one step, as drivers read its signs.
+bends stays one step, as drivers read its signs. A street's name is its ``name``, else its
+road number (``speeds.street_name``). A path through a roundabout is one step naming the
+exit it leaves by (:func:`exit_counts`).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from network.snap import sub_line
-from network.table import EARTH_RADIUS_M, EdgeTable, haversine_m
+from network.table import CONNECTOR_HIGHWAY, EARTH_RADIUS_M, EdgeTable, haversine_m
 
 Point = tuple[float, float]
 # (points in visit order, whether each is taken from the kerb) -> the steps of each leg
@@ -46,6 +47,7 @@ MANEUVERS = (
     "left",
     "sharp left",
     "u-turn",
+    "roundabout",
     "arrive",
 )
 SIDES = {1: "left", -1: "right", 0: ""}  # a point's side of the way the truck drives
@@ -86,6 +88,9 @@ class Step:
     side : str
         On arrival, the side of the truck the stop stands on (``"left"``, ``"right"``, or
         ``""`` when it stands on the street's centre line).
+    exit_number : int
+        At a roundabout, which of its exits the truck leaves by (1 the first), else 0;
+        ``distance_m`` and ``duration_s`` count the roundabout's stretch too.
     """
 
     maneuver: str
@@ -97,6 +102,7 @@ class Step:
     lat: float
     heading: str = ""
     side: str = ""
+    exit_number: int = 0
 
     def text(self, stop: str = "the stop") -> str:
         """The instruction in words, e.g. "Turn left onto Mannerheimintie"; ``stop`` names
@@ -108,11 +114,19 @@ class Step:
             return f"Arrive at {stop}" + (f", on the {self.side}" if self.side else "")
         if self.maneuver == "straight":
             return f"Continue straight onto {road}"
+        if self.maneuver == "roundabout":
+            return f"At the roundabout, take the {_ordinal(self.exit_number)} exit onto {road}"
         if self.maneuver == "u-turn":
             return f"Make a U-turn and drive on along {road}"
         kind, _, way = self.maneuver.rpartition(" ")
         verb = {"slight": "Bear", "sharp": "Turn sharp", "": "Turn"}[kind]
         return f"{verb} {way} onto {road}"
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th... 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _road(step: Step) -> str:
@@ -132,28 +146,79 @@ def piece_coords(table: EdgeTable, p: Piece) -> list[Point]:
     return sub_line(table, p.edge, p.start, p.end)
 
 
-def steps(table: EdgeTable, pieces: Sequence[Piece], *, arrive_side: int = 0) -> list[Step]:
+def steps(
+    table: EdgeTable,
+    pieces: Sequence[Piece],
+    *,
+    arrive_side: int = 0,
+    exits: np.ndarray | None = None,
+) -> list[Step]:
     """Directions along ``pieces`` (one path, in driving order): a ``depart`` step, one step
     per turn (module docstring), and an ``arrive`` step on the street the destination
     stands on; ``arrive_side`` is the side of the last piece's direction it stands on (1
     left, -1 right, 0 neither). Pieces of no length are passed over; a path of none (the
-    destination is where the truck stands) is the ``arrive`` step alone."""
+    destination is where the truck stands) is the ``arrive`` step alone.
+
+    With ``exits`` (per node, the ways out of it that are no roundabout's:
+    :func:`exit_counts`), a path through a roundabout is one ``roundabout`` step onto the
+    street it leaves by, saying which exit that is (the ways out passed on the roundabout,
+    plus one); a path that ends on a roundabout is told by its turns."""
     shapes = [_Shape.of(table, p) for p in pieces]
     moving = [s for s in shapes if s.length_m > 0]
     if not moving:
         at = shapes[0].coords[0] if shapes else (math.nan, math.nan)
         return [_step("arrive", shapes[0] if shapes else None, at, side=SIDES[arrive_side])]
     out = [_step("depart", moving[0], moving[0].coords[0], heading=_compass(moving[0].head))]
-    for before, after in itertools.pairwise(moving):
+    i = 1
+    while i < len(moving):
+        before, after = moving[i - 1], moving[i]
+        leave = _roundabout_end(moving, i) if exits is not None else None
+        if leave is not None and exits is not None:
+            inside = moving[i:leave]
+            passed = sum(int(exits[s.end_node]) for s in inside[:-1] if s.end_node >= 0)
+            step = _step("roundabout", moving[leave], after.coords[0], exit_number=passed + 1)
+            for s in inside:
+                step = _longer(step, s)
+            out.append(step)
+            i = leave + 1
+            continue
         angle = _turn_deg(before.tail, after.head)
         same = after.street == before.street and (after.street or after.highway == before.highway)
         if same and abs(angle) < U_TURN_MIN_DEG and (after.street or abs(angle) < TURN_MIN_DEG):
             out[-1] = _longer(out[-1], after)
-            continue
-        out.append(_step(_maneuver(angle), after, after.coords[0]))
+        else:
+            out.append(_step(_maneuver(angle), after, after.coords[0]))
+        i += 1
     end = moving[-1].coords[-1]
     out.append(_step("arrive", moving[-1], end, side=SIDES[arrive_side]))
     return out
+
+
+def _roundabout_end(moving: Sequence[_Shape], i: int) -> int | None:
+    """Where a path entering a roundabout at ``moving[i]`` leaves it (the index of its
+    first piece past it), or None: it does not enter one there, or ends on it."""
+    if not moving[i].roundabout or moving[i - 1].roundabout:
+        return None
+    j = i
+    while j < len(moving) and moving[j].roundabout:
+        j += 1
+    return j if j < len(moving) else None
+
+
+def exit_counts(table: EdgeTable) -> np.ndarray:
+    """Per node, the ways out of it a driver sees that are no roundabout's: street edges
+    leaving it, and those leaving the nodes its connectors lead to (a junction split for
+    its turns or its local-only streets, ``network.turns``)."""
+    streets = table.edge_highway != CONNECTOR_HIGHWAY
+    out = streets & ~table.edge_roundabout
+    own = np.bincount(table.edge_u[out], minlength=table.n_nodes)
+    connectors = ~streets
+    via = np.bincount(
+        table.edge_u[connectors],
+        weights=own[table.edge_v[connectors]].astype(np.float64),
+        minlength=table.n_nodes,
+    )
+    return own + via.astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +232,8 @@ class _Shape:
     coords: list[Point]
     head: float
     tail: float
+    roundabout: bool = False
+    end_node: int = -1  # the node the piece ends at (-1: inside its edge, or off the streets)
 
     @classmethod
     def of(cls, table: EdgeTable, p: Piece) -> _Shape:
@@ -181,6 +248,7 @@ class _Shape:
             street, highway = str(table.edge_name[p.edge]), str(table.edge_highway[p.edge])
             length = float(table.edge_length_m[p.edge]) * share
             time_s = float(table.edge_time_s[p.edge]) * share
+        on_street = p.edge >= 0
         return cls(
             street=street,
             highway=highway,
@@ -189,11 +257,19 @@ class _Shape:
             coords=coords,
             head=_bearing(coords),
             tail=_bearing(coords[::-1], reverse=True),
+            roundabout=on_street and bool(table.edge_roundabout[p.edge]),
+            end_node=int(table.edge_v[p.edge]) if on_street and p.end == 1.0 else -1,
         )
 
 
 def _step(
-    maneuver: str, shape: _Shape | None, at: Point, *, heading: str = "", side: str = ""
+    maneuver: str,
+    shape: _Shape | None,
+    at: Point,
+    *,
+    heading: str = "",
+    side: str = "",
+    exit_number: int = 0,
 ) -> Step:
     moving = shape is not None and maneuver != "arrive"
     return Step(
@@ -206,6 +282,7 @@ def _step(
         lat=float(at[1]),
         heading=heading,
         side=side,
+        exit_number=exit_number,
     )
 
 
@@ -221,6 +298,7 @@ def _longer(step: Step, shape: _Shape) -> Step:
         lat=step.lat,
         heading=step.heading,
         side=step.side,
+        exit_number=step.exit_number,
     )
 
 

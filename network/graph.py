@@ -26,6 +26,7 @@ from network.speeds import (
     WAY_TAGS,
     GraphSettings,
     blocks_trucks,
+    is_roundabout,
     is_truck_way,
     local_only,
     oneway_direction,
@@ -45,7 +46,7 @@ from network.zones import split_local_zones
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = "10"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "11"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 
@@ -399,6 +400,7 @@ def _osmnx_streets(graph: nx.MultiDiGraph, settings: GraphSettings, source: str)
         data["travel_time"] = float(data["length"]) / (data["speed_kph"] / 3.6)
         data["local"] = local_only(tags, settings)
         data["name"] = street_name(tags)
+        data["roundabout"] = is_roundabout(tags)
     graph.remove_edges_from(drop)
     if graph.number_of_edges() == 0:
         raise NetworkError(f"{source}: no drivable streets found; check the file and area")

@@ -19,6 +19,7 @@ from network.speeds import (
     WAY_TAGS,
     GraphSettings,
     blocks_trucks,
+    is_roundabout,
     is_truck_way,
     local_only,
     oneway_direction,
@@ -71,6 +72,7 @@ class _Ways:
     kph: list[float]  # along the way's node order
     kph_back: list[float]  # against it
     local: list[bool]  # open to trucks only to reach a place on it
+    roundabout: list[bool]  # junction=roundabout / circular
 
 
 def _open(path: Path, entities: Any) -> Any:
@@ -92,7 +94,7 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
         .with_locations()
         .with_filter(osmium.filter.KeyFilter("highway", "barrier", *LIMIT_TAGS))
     )
-    ways = _Ways([], [], [], [], [], [], [], [], [], [])
+    ways = _Ways([], [], [], [], [], [], [], [], [], [], [])
     blocked: set[int] = set()  # barrier nodes no truck passes (nodes come before ways)
     cuts = itertools.count(CUT_ID_START, -1)  # ids of the two sides of a barrier
     try:
@@ -120,6 +122,7 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
                 ways.kph.append(way_kph(tags, settings))
                 ways.kph_back.append(way_kph(tags, settings, backward=True))
                 ways.local.append(local_only(tags, settings))
+                ways.roundabout.append(is_roundabout(tags))
     except RuntimeError as exc:
         raise NetworkError(f"{path}: cannot read as OSM ({exc})") from exc
     return ways
@@ -250,6 +253,7 @@ def _directed_table(
         edge_speed_kph=kph,
         edge_time_s=length / (kph / 3.6),
         edge_local=np.array(ways.local, dtype=bool)[pw],
+        edge_roundabout=np.array(ways.roundabout, dtype=bool)[pw],
         geom_offset=offset,
         geom_lon=lons[gidx],
         geom_lat=lats[gidx],

@@ -522,6 +522,12 @@ def oneway_direction(tags: Mapping[str, str]) -> int:
     return 0
 
 
+def is_roundabout(tags: Mapping[str, str]) -> bool:
+    """True for a way of a roundabout (``junction=roundabout``, or ``circular``: one
+    without the right of way)."""
+    return tags.get("junction") in ("roundabout", "circular")
+
+
 def street_name(tags: Mapping[str, str]) -> str:
     """What a driver reads on a way's signs: its ``name``, else its road number (``ref``,
     e.g. ``A 28``; a ``;`` list as ``A 4 / IC 23``), else ``""``: many motorways, their links

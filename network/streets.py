@@ -136,6 +136,7 @@ class StreetNetwork:
         self._index: EdgeIndex | None = None
         self._snaps: dict[tuple[Point, float], Snap] = {}
         self._routes: dict[tuple[Any, ...], tuple[list[Piece], int]] = {}
+        self._exits: np.ndarray | None = None  # ways out of each node (directions.exit_counts)
         self._ch: fastpath.Hierarchy | None = None
         self._cut_off = CutOffStreets(cut_off) if cut_off is not None else None
 
@@ -577,7 +578,9 @@ class StreetNetwork:
         ``a`` to ``b`` (the one :meth:`path` draws): depart, each turn onto another street,
         and arrive, saying which side of the truck ``b`` stands on."""
         pieces, side = self._route(a, b, max_snap_m, kerb_side)
-        return directions.steps(self.table, pieces, arrive_side=side)
+        if self._exits is None:
+            self._exits = directions.exit_counts(self.table)
+        return directions.steps(self.table, pieces, arrive_side=side, exits=self._exits)
 
     def _route(
         self, a: Point, b: Point, max_snap_m: float, kerb_side: tuple[bool, bool]

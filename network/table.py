@@ -56,6 +56,9 @@ class EdgeTable:
         A street open to trucks only to reach a place on it (``access=destination``,
         ``delivery``, ``customers``: no through traffic, ``speeds.local_only``); on a
         connector (``CONNECTOR_HIGHWAY``), that it enters such streets from the others.
+    edge_roundabout : (E,) bool
+        A piece of a roundabout (``junction=roundabout`` or ``circular``): directions count
+        its exits.
     geom_offset : (E + 1,) int64
         Edge ``e`` has vertices ``geom_lon[geom_offset[e]:geom_offset[e + 1]]`` (tail to head).
     geom_lon, geom_lat : float64
@@ -76,6 +79,7 @@ class EdgeTable:
     edge_speed_kph: np.ndarray
     edge_time_s: np.ndarray
     edge_local: np.ndarray
+    edge_roundabout: np.ndarray
     geom_offset: np.ndarray
     geom_lon: np.ndarray
     geom_lat: np.ndarray
@@ -198,6 +202,7 @@ def with_connectors(
         edge_local=np.concatenate([table.edge_local, [bool(link[3]) for link in links]]).astype(
             bool
         ),
+        edge_roundabout=np.concatenate([table.edge_roundabout, np.zeros(k, dtype=bool)]),
         geom_offset=np.concatenate(
             [table.geom_offset, table.geom_offset[-1] + 2 * np.arange(1, k + 1)]
         ),
@@ -233,6 +238,7 @@ def _take(table: EdgeTable, keep_nodes: np.ndarray, keep_e: np.ndarray) -> EdgeT
         edge_speed_kph=table.edge_speed_kph[keep_e],
         edge_time_s=table.edge_time_s[keep_e],
         edge_local=table.edge_local[keep_e],
+        edge_roundabout=table.edge_roundabout[keep_e],
         geom_offset=offset,
         geom_lon=table.geom_lon[gidx],
         geom_lat=table.geom_lat[gidx],
@@ -299,6 +305,7 @@ def graph_from_table(table: EdgeTable) -> nx.MultiDiGraph:
         table.edge_speed_kph.tolist(),
         table.edge_time_s.tolist(),
         table.edge_local.tolist(),
+        table.edge_roundabout.tolist(),
         lines,
         strict=True,
     )
@@ -316,10 +323,11 @@ def graph_from_table(table: EdgeTable) -> nx.MultiDiGraph:
                 "speed_kph": kph,
                 "travel_time": tt,
                 "local": local,
+                "roundabout": roundabout,
                 "geometry": line,
             },
         )
-        for u, v, osm, hw, name, ow, rev, length, kph, tt, local, line in columns
+        for u, v, osm, hw, name, ow, rev, length, kph, tt, local, roundabout, line in columns
     )
     return graph
 
@@ -335,7 +343,7 @@ def table_from_graph(graph: nx.MultiDiGraph) -> EdgeTable:
     index = {node: i for i, node in enumerate(nodes)}
     lon = np.array([graph.nodes[n]["x"] for n in nodes], dtype=np.float64)
     lat = np.array([graph.nodes[n]["y"] for n in nodes], dtype=np.float64)
-    keys = ("u", "v", "osmid", "hw", "name", "ow", "rev", "local")
+    keys = ("u", "v", "osmid", "hw", "name", "ow", "rev", "local", "roundabout")
     cols: dict[str, list[Any]] = {k: [] for k in keys}
     nums: dict[str, list[float]] = {"len": [], "tt": [], "kph": []}
     glon: list[float] = []
@@ -364,6 +372,7 @@ def table_from_graph(graph: nx.MultiDiGraph) -> EdgeTable:
         edge_speed_kph=np.array(nums["kph"], dtype=np.float64),
         edge_time_s=np.array(nums["tt"], dtype=np.float64),
         edge_local=np.array(cols["local"], dtype=bool),
+        edge_roundabout=np.array(cols["roundabout"], dtype=bool),
         geom_offset=np.array(offset, dtype=np.int64),
         geom_lon=np.array(glon, dtype=np.float64),
         geom_lat=np.array(glat, dtype=np.float64),
@@ -394,6 +403,7 @@ def _append_edge(
     cols["ow"].append(bool(data.get("oneway", False)))
     cols["rev"].append(bool(_first(data.get("reversed"), False)))
     cols["local"].append(bool(data.get("local", False)))
+    cols["roundabout"].append(bool(data.get("roundabout", False)))
     nums["len"].append(length)
     nums["tt"].append(time_s)
     nums["kph"].append(float(data.get("speed_kph", length / time_s * 3.6 if time_s else 0.0)))

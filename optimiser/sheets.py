@@ -112,6 +112,7 @@ def _step_json(step: Step, stop: str) -> dict[str, Any]:
         "lat": round(step.lat, 7),
         "heading": step.heading,
         "side": step.side,
+        "exit": step.exit_number,
     }
 
 

@@ -242,7 +242,8 @@ def test_a_stop_on_a_loop_street_is_reached_the_short_way_round(tmp_path) -> Non
 
 def test_a_road_with_a_number_and_no_name_is_read_by_its_number(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The square's diagonal is a primary road with a number (``ref``) and no name: both
-    readers name its edges by the number, as the signs do, and the directions say it."""
+    readers name its edges by the number, as the signs do, and the directions say it; and
+    both mark a roundabout's edges (``junction=roundabout`` on the loop)."""
     from network import load_table
     from network.speeds import street_name
     from tests.network.conftest import osm_tags, write_square
@@ -256,7 +257,68 @@ def test_a_road_with_a_number_and_no_name_is_read_by_its_number(tmp_path) -> Non
         diagonal = table.edge_osmid == 15
         assert diagonal.any() and set(table.edge_name[diagonal].tolist()) == {"N 13 / IC 1"}
         assert set(table.edge_name[table.edge_osmid == 11].tolist()) == {""}
+    for source in write_square(tmp_path, "ring", loop=osm_tags(junction="roundabout")):
+        table = load_table(source, cache_dir=tmp_path)
+        assert set(table.edge_roundabout[table.edge_osmid == 17].tolist()) == {True}
+        assert not table.edge_roundabout[table.edge_osmid != 17].any()
     net = StreetNetwork(load_table(pbf, cache_dir=tmp_path))
     found = net.steps((10.0005, 50.0), (10.0006, 50.0006))  # on 1-2; on the diagonal 1-3
     assert [s.street for s in found] == ["", "N 13 / IC 1", "N 13 / IC 1"]
     assert found[1].text() == "Turn right onto N 13 / IC 1"  # west, then north-east
+
+
+def _roundabout_town() -> StreetNetwork:
+    """A one-way roundabout (counter-clockwise: W -> S -> E -> N -> W) with two-way West,
+    North and East Roads and a one-way South Road that only leads into it::
+
+                 North Road
+                     |
+        West Road -- W  ring  E -- East Road
+                     |
+                 South Road (into the ring only)
+    """
+    graph = nx.MultiDiGraph(crs="epsg:4326")
+    r, far = 0.3, 2.3  # ring radius and road ends, in grid units from the centre (5, 0)
+    places = {
+        1: (5 - r, 0), 2: (5, -r), 3: (5 + r, 0), 4: (5, r),  # W S E N
+        10: (5 - far, 0), 11: (5, far), 12: (5 + far, 0), 13: (5, -far),
+    }  # fmt: skip
+    for node, (x, y) in places.items():
+        lon, lat = grid(x, y)
+        graph.add_node(node, x=lon, y=lat)
+    ring = [(1, 2), (2, 3), (3, 4), (4, 1)]
+    for k, (u, v) in enumerate(ring):
+        add_street(graph, u, v, oneway=True, osmid=100 + k)
+    add_street(graph, 10, 1, osmid=1)
+    add_street(graph, 11, 4, osmid=2)
+    add_street(graph, 12, 3, osmid=3)
+    add_street(graph, 13, 2, oneway=True, osmid=4)
+    names = {1: "West Road", 2: "North Road", 3: "East Road", 4: "South Road"}
+    for _, _, data in graph.edges(data=True):
+        data["roundabout"] = data["osmid"] >= 100
+        data["name"] = names.get(data["osmid"], "")
+    return StreetNetwork.from_graph(graph)
+
+
+def test_a_roundabout_is_one_step_naming_the_exit() -> None:
+    """From West Road the truck enters at W; South Road only leads in, so East Road is the
+    first exit and North Road the second; from East Road, West Road is the second (North
+    Road passed). The step counts the ring's metres with the road's."""
+    net = _roundabout_town()
+    west, north, east = grid(3.5, 0), grid(5, 1.5), grid(6.5, 0)
+    to_east = net.steps(west, east)
+    assert [(s.maneuver, s.street, s.exit_number) for s in to_east] == [
+        ("depart", "West Road", 0),
+        ("roundabout", "East Road", 1),
+        ("arrive", "East Road", 0),
+    ]
+    assert to_east[1].text() == "At the roundabout, take the 1st exit onto East Road"
+    matrix = net.matrix([west, east])
+    # the matrix rounds each edge to the metre: 4 edges here
+    assert sum(s.distance_m for s in to_east) == pytest.approx(matrix.distance_m[0, 1], abs=2.0)
+    assert net.steps(west, north)[1].text() == (
+        "At the roundabout, take the 2nd exit onto North Road"
+    )
+    assert net.steps(east, west)[1].exit_number == 2
+    on_ring = net.steps(west, grid(5, -0.3))  # a stop at S, on the ring: told by its turns
+    assert all(s.maneuver != "roundabout" for s in on_ring)
