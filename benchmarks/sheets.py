@@ -12,11 +12,11 @@ chain near bins. Timed, alternately, three times each (the fastest kept):
   remembered between them (``ROUTE_CACHE_MAX``).
 
 And, for reading: legs, steps per leg, the share of steps on unnamed streets, the share of
-legs with a U-turn, and the largest and mean gap between a leg's metres in its steps and
-the matrix's metres of that trip, and the largest gap in seconds (a check that the
-directions follow the matrix's path: the matrix rounds each edge to the metre and counts a
-metre per connector of a split junction, which the directions do not; its seconds are the
-path's to the second).
+legs with a U-turn, the roundabouts passed (one step each), the largest and mean gap
+between a leg's metres in its steps and the matrix's metres of that trip, and the largest
+gap in seconds (a check that the directions follow the matrix's path: the matrix rounds
+each edge to the metre and counts a metre per connector of a split junction, which the
+directions do not; its seconds are the path's to the second).
 Exits 0 with a message when no file is found.
 """
 
@@ -75,7 +75,7 @@ def run(pbf: Path, points: int, trucks: int, seed: int = 5) -> dict[str, Any]:
     for name in ("old", "new") * 3:
         took = _exports(net, routes, directions=name == "new")
         seconds[name] = min(took, seconds.get(name, took))
-    legs, gaps, time_gaps, unnamed, u_turns = 0, [], [], 0, 0
+    legs, gaps, time_gaps, unnamed, u_turns, roundabouts = 0, [], [], 0, 0, 0
     steps_total = 0
     for route in routes:
         matrix = net.matrix(route)
@@ -85,6 +85,7 @@ def run(pbf: Path, points: int, trucks: int, seed: int = 5) -> dict[str, Any]:
             steps_total += len(moving)
             unnamed += sum(not s.street for s in moving)
             u_turns += any(s.maneuver == "u-turn" for s in leg)
+            roundabouts += sum(s.maneuver == "roundabout" for s in leg)
             driven = sum(s.distance_m for s in leg)
             gaps.append(abs(driven - float(matrix.distance_m[i, i + 1])))
             took = sum(s.duration_s for s in leg)
@@ -100,6 +101,7 @@ def run(pbf: Path, points: int, trucks: int, seed: int = 5) -> dict[str, Any]:
         "steps_per_leg": round(steps_total / legs, 2),
         "unnamed_step_share": round(unnamed / max(steps_total, 1), 3),
         "u_turn_leg_share": round(u_turns / legs, 3),
+        "roundabout_steps": roundabouts,
         "max_gap_m": round(max(gaps), 1),
         "mean_gap_m": round(float(np.mean(gaps)), 2),
         "max_time_gap_s": round(max(time_gaps), 1),
