@@ -53,7 +53,7 @@ from optimiser.build import (
     window_to_s,
 )
 from optimiser.check import Violation, check, late_s
-from optimiser.kerb import extended_matrix
+from optimiser.kerb import extended_matrix, kerb_notes, takes_kerb
 from optimiser.params import SolveParams
 from optimiser.plan import (
     Plan,
@@ -679,6 +679,8 @@ def _moved_bins(
         for b in inventory.bins
         if b.bin_id in rows and not _same_place(points[rows[b.bin_id]], (b.lon, b.lat))
     }
+    reflagged = _reflagged(built, inventory, provider, rows, moved)
+    moved |= reflagged
     if not moved:
         return built, (), ()
     far = _unreachable(list(moved.values()), provider)
@@ -701,8 +703,42 @@ def _moved_bins(
     problem = dataclasses.replace(built.problem, stops=tuple(stops))
     names = [b for b in added if any(s.location == added[b] for s in stops)]
     said = "bins moved since the day was planned are emptied where they are now"
-    notes = (f"{said}: {', '.join(names)}",) if names else ()
+    flagged = [b for b in names if b in reflagged]
+    notes = tuple(
+        f"{say}: {', '.join(bins)}"
+        for say, bins in (
+            (said, [b for b in names if b not in reflagged]),
+            (
+                "bins whose kerb_side flag changed since the day was planned are passed as "
+                "it says now",
+                flagged,
+            ),
+        )
+        if bins
+    )
     return dataclasses.replace(built, problem=problem), notes, lost
+
+
+def _reflagged(
+    built: BuiltProblem,
+    inventory: Inventory,
+    provider: Provider,
+    rows: Mapping[str, int],
+    moved: Mapping[str, Bin],
+) -> dict[str, Bin]:
+    """The bins of ``inventory`` at the place of their newest row whose ``kerb_side`` flag
+    is no longer that row's (set or cleared since the day was planned), when the provider
+    takes the flags (a straight-line estimate has no kerb to keep); ``moved`` bins aside."""
+    if not takes_kerb(provider):
+        return {}
+    flags = built.problem.matrix.kerb_side
+    return {
+        b.bin_id: b
+        for b in inventory.bins
+        if b.bin_id in rows
+        and b.bin_id not in moved
+        and b.kerb_side != (bool(flags) and bool(flags[rows[b.bin_id]]))
+    }
 
 
 def _same_place(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -717,9 +753,10 @@ def _urgent(
     provider: Provider,
     done: Iterable[str],
     due: Mapping[str, datetime],
-) -> tuple[BuiltProblem, list[Stop], list[BinDecision]]:
+) -> tuple[BuiltProblem, list[Stop], list[BinDecision], tuple[str, ...]]:
     """``built`` (``day``'s, bins moved at their new rows) extended with rows for new urgent
-    bins, their stops and decisions.
+    bins, their stops and decisions, and what the plan says of those new rows taken from
+    the kerb where the rule cannot bind (:func:`optimiser.kerb.kerb_notes`).
 
     Each is loaded full and may be emptied any time in its access hours (a deadline or
     release the plan gave it no longer holds: it overflows now), with its response target
@@ -733,6 +770,7 @@ def _urgent(
     new = {b.bin_id: (b.lon, b.lat) for b in bins if b.bin_id not in known}
     kerb = {b.bin_id for b in bins if b.kerb_side}
     built, rows = _with_points(built, "bin", new, provider, kerb)
+    said = kerb_notes(provider, [b for b in bins if b.bin_id in new])
     rows = {**known, **rows}
     tz = ZoneInfo(day.tz_name)
     finished = set(done)
@@ -747,7 +785,15 @@ def _urgent(
             targets.append(earlier)
         target = max(0, min(targets)) if targets else None
         urgent.append(dataclasses.replace(stop, ref=ref, due_s=target, priority=1))
-    return built, urgent, [overflow_decision(b, ALERT) for b in bins]
+    return built, urgent, [overflow_decision(b, ALERT) for b in bins], said
+
+
+def _kerb_said(built: BuiltProblem, provider: Provider, bins: Sequence[Bin]) -> BuiltProblem:
+    """``built`` with the notes :func:`optimiser.kerb.kerb_notes` gives of ``bins`` (new to
+    its matrix in a re-plan) where the kerb rule cannot bind (``built.notes`` after the
+    fleet of now is read, which sets them anew: :func:`_current_inventory`)."""
+    said = kerb_notes(provider, bins)
+    return dataclasses.replace(built, notes=(*built.notes, *said)) if said else built
 
 
 def _next_visit(bin_id: str, done: Collection[str]) -> str:
@@ -1142,7 +1188,8 @@ def reroute_day(
     bins += _alerts_left_out(day, lookup, done, {b.bin_id for b in bins})
     built, moved, moved_away = _moved_bins(day.built, lookup, provider, done)
     placeable, far, far_decisions = _far_alerts(bins, provider, done)
-    built, urgent, decisions = _urgent(day, built, placeable, provider, done, due or {})
+    built, urgent, decisions, said = _urgent(day, built, placeable, provider, done, due or {})
+    moved = (*moved, *said)
     decisions = [*decisions, *far_decisions]
     planned = {v.ref for v in built.problem.vehicles}
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
@@ -1375,7 +1422,8 @@ def replan_day(
     alert_bins += _alerts_left_out(day, lookup, finished, {*alerted, *closed})
     built, moved, moved_away = _moved_bins(day.built, lookup, provider, finished)
     placeable, far, far_decisions = _far_alerts(alert_bins, provider, finished)
-    built, urgent, alert_decisions = _urgent(day, built, placeable, provider, done, due or {})
+    built, urgent, alert_decisions, said = _urgent(day, built, placeable, provider, done, due or {})
+    moved = (*moved, *said)
     planned = {v.ref for v in built.problem.vehicles}
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress, took = _current_inventory(
@@ -2013,10 +2061,14 @@ def _fresh_stops(
     where it is (``progress``); a bin with visits ``done`` today gets the next visit refs."""
     rows = _rows(built, "bin")
     bins = {b.bin_id: b for b in inventory.bins}
-    new = {d.bin_id: (bins[d.bin_id].lon, bins[d.bin_id].lat) for d in decisions}
-    built, added = _with_points(
-        built, "bin", {b: at for b, at in new.items() if b not in rows}, provider
-    )
+    new = {
+        d.bin_id: (bins[d.bin_id].lon, bins[d.bin_id].lat)
+        for d in decisions
+        if d.bin_id not in rows
+    }
+    kerb = {b for b in new if bins[b].kerb_side}
+    built, added = _with_points(built, "bin", new, provider, kerb)
+    built = _kerb_said(built, provider, [bins[b] for b in new])
     by_ref = {p.vehicle_ref: p for p in progress}
     where = [
         dataclasses.replace(

@@ -15,7 +15,7 @@ from fleet.models import Bin, FillReading
 from network.providers import HaversineProvider, StreetProvider
 from network.streets import StreetNetwork
 from optimiser.check import check
-from optimiser.daily import DayPlan, plan_day, reroute_day
+from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
 from optimiser.export import route_json, routes_geojson
 from optimiser.kerb import takes_kerb
 from optimiser.params import SolveParams
@@ -127,3 +127,83 @@ def test_an_alerted_kerb_side_bin_gets_its_flag_in_the_rerouted_matrix(streets) 
     assert m.kerb_side[row] and sum(m.kerb_side) == 1
     whole = streets(list(m.points), kerb_side=list(m.kerb_side))
     np.testing.assert_array_equal(whole.distance_m, m.distance_m)
+
+
+def test_a_bin_flagged_after_the_plan_is_passed_from_its_kerb_in_a_reroute(streets) -> None:
+    """q was planned without the flag; the inventory flags it since (the dispatcher learnt
+    it is a side-loader's container): a reroute gives q a row taken from the kerb, the
+    route drives past it and back as the plan with the flag does, and a note names q. The
+    flag cleared again goes back the same way. Before, q kept its old row until a re-plan."""
+    free, kerb = _plan(False, streets), _plan(True, streets)
+    flagged, _ = _town(True)
+    new_day, _ = reroute_day(
+        free, [], [], streets, now=free.at(5 * 3600), inventory=flagged, params=PARAMS
+    )
+    m = new_day.built.problem.matrix
+    row = max(i for i, ref in enumerate(new_day.built.point_refs) if ref == "q")
+    assert m.kerb_side[row] and check(new_day.built.problem, new_day.plan) == []
+    (stop,) = [s for s in new_day.built.problem.stops if s.ref == "q"]
+    assert stop.location == row
+    assert new_day.plan.routes[0].distance_m == kerb.plan.routes[0].distance_m
+    assert any(
+        n.startswith("bins whose kerb_side flag changed") and n.endswith(": q")
+        for n in new_day.plan.notes
+    )
+    cleared, _ = _town(False)
+    back, _ = reroute_day(
+        kerb, [], [], streets, now=kerb.at(5 * 3600), inventory=cleared, params=PARAMS
+    )
+    assert back.plan.routes[0].distance_m == free.plan.routes[0].distance_m
+    same, _ = reroute_day(
+        kerb, [], [], streets, now=kerb.at(5 * 3600), inventory=flagged, params=PARAMS
+    )
+    assert not any("kerb_side flag changed" in n for n in same.plan.notes)
+
+
+def test_a_kerb_side_bin_new_to_a_re_plan_keeps_its_flag(streets) -> None:
+    """The day was planned with bin m alone; at 7:00 the re-plan finds kerb-side bin q full
+    (entered since): q's new row is taken from the kerb (its flag was dropped there), the
+    grown matrix equals one computed whole with the flags."""
+    inventory, readings = _town(False, bins=(("m", grid(2, 0.5)),))
+    day = plan_day(inventory, readings, [], streets, plan_date=DAY, tz=TZ, params=PARAMS)
+    q = Bin(bin_id="q", lon=NORTH[0], lat=NORTH[1], capacity_l=240, kerb_side=True)
+    now = dataclasses.replace(inventory, bins=(*inventory.bins, q))
+    full = FillReading(bin_id="q", at=day.at(6 * 3600), fill_fraction=0.95)
+    again, _ = replan_day(
+        day, [], [*readings, full], [], streets, now=day.at(7 * 3600), inventory=now, params=PARAMS
+    )
+    assert "q" in again.plan.served_refs and check(again.built.problem, again.plan) == []
+    m = again.built.problem.matrix
+    assert m.kerb_side[again.built.point_refs.index("q")] and sum(m.kerb_side) == 1
+    whole = streets(list(m.points), kerb_side=list(m.kerb_side))
+    np.testing.assert_array_equal(whole.distance_m, m.distance_m)
+
+
+def test_an_alerted_kerb_side_bin_on_straight_line_times_is_noted() -> None:
+    """Rerouted on straight-line times, a kerb-side bin alerted is passed either way: the
+    plan says so, as a day plan does for its own."""
+    day = _plan(False, HaversineProvider())
+    inventory, _ = _town(False)
+    n = Bin(bin_id="n", lon=NORTH[0], lat=NORTH[1] - 0.0003, capacity_l=240, kerb_side=True)
+    now = dataclasses.replace(inventory, bins=(*inventory.bins, n))
+    new_day, _ = reroute_day(
+        day, [], ["n"], HaversineProvider(), now=day.at(7 * 3600), params=PARAMS, inventory=now
+    )
+    assert "n" in new_day.plan.served_refs
+    said = [x for x in new_day.plan.notes if x.startswith("bin n is to be taken from the kerb")]
+    assert len(said) == 1 and "straight-line" in said[0]
+
+
+def test_a_kerb_side_bin_new_to_a_re_plan_on_straight_line_times_is_noted() -> None:
+    inventory, readings = _town(False, bins=(("m", grid(2, 0.5)),))
+    lines = HaversineProvider()
+    day = plan_day(inventory, readings, [], lines, plan_date=DAY, tz=TZ, params=PARAMS)
+    q = Bin(bin_id="q", lon=NORTH[0], lat=NORTH[1], capacity_l=240, kerb_side=True)
+    now = dataclasses.replace(inventory, bins=(*inventory.bins, q))
+    full = FillReading(bin_id="q", at=day.at(6 * 3600), fill_fraction=0.95)
+    again, _ = replan_day(
+        day, [], [*readings, full], [], lines, now=day.at(7 * 3600), inventory=now, params=PARAMS
+    )
+    assert "q" in again.plan.served_refs
+    said = [x for x in again.plan.notes if x.startswith("bin q is to be taken from the kerb")]
+    assert len(said) == 1 and "straight-line" in said[0]
