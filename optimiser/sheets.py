@@ -17,6 +17,7 @@ from html import escape
 from typing import Any
 
 from network.directions import Directions, Step
+from network.drawing import Projector, svg_polyline
 from optimiser.daily import DayPlan
 from optimiser.export import kerb_at, place_of, plan_json
 from optimiser.plan import Route, Visit, span
@@ -95,9 +96,12 @@ def all_directions(day: DayPlan, directions: Directions | None) -> dict[str, dic
     }
 
 
-def day_sheets_html(day: DayPlan, directions: Directions | None = None) -> str:
-    """:func:`route_sheets_html` of a fresh plan: every truck that leaves its depot."""
-    return route_sheets_html(plan_json(day), all_directions(day, directions))
+def day_sheets_html(
+    day: DayPlan, directions: Directions | None = None, geojson: Mapping[str, Any] | None = None
+) -> str:
+    """:func:`route_sheets_html` of a fresh plan: every truck that leaves its depot (a map
+    of each with ``geojson``, its ``routes_geojson``)."""
+    return route_sheets_html(plan_json(day), all_directions(day, directions), geojson=geojson)
 
 
 def _step_json(step: Step, stop: str) -> dict[str, Any]:
@@ -122,6 +126,7 @@ def route_sheets_html(
     vehicle_ids: Sequence[str] | None = None,
     *,
     missing: str = NO_DIRECTIONS,
+    geojson: Mapping[str, Any] | None = None,
 ) -> str:
     """Printable route sheets: a page per truck of ``plan`` (plan.json's document) that
     leaves its depot, or per truck of ``vehicle_ids`` (KeyError naming one the plan has no
@@ -129,7 +134,9 @@ def route_sheets_html(
     load after it and what the crew should know (which side it stands on, taken from the
     kerb, waiting for its window, an overflow alert's target, missed), each preceded by the
     directions to it from ``directions`` (:func:`directions_json` by vehicle id; a truck
-    without one gets the stops alone, and the ``missing`` note)."""
+    without one gets the stops alone, and the ``missing`` note). With ``geojson`` (the
+    plan's routes, ``optimiser.export.routes_geojson``) each page opens with a map of the
+    truck's route, its stops numbered as the table's rows."""
     routes = {r["vehicle_id"]: r for r in plan.get("routes", [])}
     if vehicle_ids is None:
         chosen = [r for r in routes.values() if r.get("bins") or r.get("disposal_trips")]
@@ -139,7 +146,11 @@ def route_sheets_html(
             raise KeyError(f"no route for vehicle {unknown[0]!r} in this plan")
         chosen = [routes[v] for v in vehicle_ids]
     day = str(plan.get("plan_date", ""))
-    body = "".join(_sheet(r, directions.get(r["vehicle_id"]), day, missing) for r in chosen)
+    maps = _route_maps(geojson) if geojson is not None else {}
+    body = "".join(
+        _sheet(r, directions.get(r["vehicle_id"]), day, missing, maps.get(r["vehicle_id"], ""))
+        for r in chosen
+    )
     if not chosen:
         body = "<p>No truck leaves its depot in this plan.</p>"
     title = escape(f"binroute route sheets {day}")
@@ -159,6 +170,7 @@ _STYLE = (
     "tr.way td{border-bottom:none;color:#333;padding-top:0}"
     "ol{margin:0;padding-left:1.6em}li span{color:#666}"
     "td.n,th.n{text-align:right;white-space:nowrap}.note{color:#555}"
+    "svg.map{display:block;border:1px solid #ccc;margin:0 0 .2em}"
 )
 _HEAD = (
     "<tr><th class=n>#</th><th>arrive</th><th>leave</th><th>stop</th><th>street</th>"
@@ -167,22 +179,76 @@ _HEAD = (
 
 
 def _sheet(
-    route: Mapping[str, Any], found: Mapping[str, Any] | None, day: str, missing: str
+    route: Mapping[str, Any],
+    found: Mapping[str, Any] | None,
+    day: str,
+    missing: str,
+    drawn: str = "",
 ) -> str:
-    """One truck's section of the route sheets (``missing``: the note without ``found``)."""
-    by_order = {leg["to_order"]: leg for leg in (found or {}).get("legs", [])}
+    """One truck's section of the route sheets (``missing``: the note without ``found``;
+    ``drawn``: its route map, an SVG)."""
+    legs = (found or {}).get("legs", [])
+    by_order = {leg["to_order"]: leg for leg in legs}
     rows = []
     for i, visit in enumerate(route.get("visits", [])):
         leg = by_order.get(i)
         if leg is not None:
             rows.append(_way_row(leg))
-        rows.append(_visit_row(visit, i, leg))
+            street = _arrival_street(leg["steps"])
+        else:  # where the truck sets off: the street the next leg leaves by
+            after = next((x for x in legs if x["to_order"] > i and x["steps"]), None)
+            street = _arrival_street(after["steps"][:1]) if after is not None else ""
+        rows.append(_visit_row(visit, i, leg, street))
     note = found.get("note", "") if found is not None else missing
     said = f'<p class="note">{escape(note)}.</p>' if note else ""
     return (
         f"<section><h1>{escape(str(route['vehicle_id']))}: {escape(day)}</h1>"
-        f'<p class="sum">{escape(_summary(route))}</p>{said}'
+        f'<p class="sum">{escape(_summary(route))}</p>{said}{drawn}'
         f"<table>{_HEAD}{''.join(rows)}</table></section>"
+    )
+
+
+MAP_WIDTH_PX = 680
+MAP_MAX_HEIGHT_PX = 420
+STOP_COLOURS = {"bin": "#1f77b4", "disposal": "#8c564b", "start": "#222", "end": "#222"}
+
+
+def _route_maps(geojson: Mapping[str, Any]) -> dict[str, str]:
+    """Each truck's route map (an inline SVG: the street line, its stops numbered by their
+    visit order, the depot as a square), by vehicle id."""
+    lines: dict[str, list[LonLat]] = {}
+    stops: dict[str, list[tuple[int, str, LonLat]]] = {}
+    for feat in geojson.get("features", []):
+        props, geom = feat["properties"], feat["geometry"]
+        truck = props["vehicle_id"]
+        if geom["type"] == "LineString":
+            lines[truck] = [(float(c[0]), float(c[1])) for c in geom["coordinates"]]
+        else:
+            at = (float(geom["coordinates"][0]), float(geom["coordinates"][1]))
+            stops.setdefault(truck, []).append((int(props["order"]), str(props["kind"]), at))
+    return {
+        truck: _route_svg(line, stops.get(truck, []))
+        for truck, line in lines.items()
+        if len(line) > 1
+    }
+
+
+def _route_svg(line: Sequence[LonLat], stops: Sequence[tuple[int, str, LonLat]]) -> str:
+    proj = Projector([*line, *(at for _, _, at in stops)], MAP_WIDTH_PX, MAP_MAX_HEIGHT_PX)
+    parts = [svg_polyline(proj, line, 'fill="none" stroke="#d62728" stroke-width="2.5"')]
+    for order, kind, at in stops:
+        x, y = proj(at)
+        colour = STOP_COLOURS.get(kind, "#555")
+        if kind in ("start", "end"):
+            parts.append(f'<rect x="{x - 6}" y="{y - 6}" width="12" height="12" fill="{colour}"/>')
+            continue
+        parts.append(f'<circle cx="{x}" cy="{y}" r="3.5" fill="{colour}"/>')
+        parts.append(f'<text x="{x + 4}" y="{y - 4}" font-size="10">{order}</text>')
+    return (
+        f'<svg class="map" width="{proj.width}" height="{proj.height}" '
+        f'viewBox="0 0 {proj.width} {proj.height}" xmlns="http://www.w3.org/2000/svg">'
+        f"{''.join(parts)}</svg>"
+        '<p class="note">Map data (c) OpenStreetMap contributors.</p>'
     )
 
 
@@ -216,7 +282,9 @@ def _way_row(leg: Mapping[str, Any]) -> str:
     return f'<tr class="way"><td></td><td colspan=6><ol>{items}</ol></td></tr>'
 
 
-def _visit_row(visit: Mapping[str, Any], order: int, leg: Mapping[str, Any] | None) -> str:
+def _visit_row(
+    visit: Mapping[str, Any], order: int, leg: Mapping[str, Any] | None, street: str
+) -> str:
     steps = leg["steps"] if leg is not None else []
     load = f"{visit.get('load_l', 0):,} l / {visit.get('load_kg', 0):,} kg"
     name = _stop_name(visit["kind"], visit["ref"], visit.get("place"))
@@ -225,7 +293,7 @@ def _visit_row(visit: Mapping[str, Any], order: int, leg: Mapping[str, Any] | No
         f"<td>{_hhmm(visit['arrival'])}</td>",
         f"<td>{_hhmm(visit['end'])}</td>",
         f"<td>{escape(name)}</td>",
-        f"<td>{escape(_arrival_street(steps))}</td>",
+        f"<td>{escape(street)}</td>",
         f"<td class=n>{load}</td>",
         f'<td class="note">{escape("; ".join(_crew_notes(visit, steps)))}</td>',
     ]
@@ -250,7 +318,7 @@ def _crew_notes(visit: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) ->
 
 
 def _arrival_street(steps: Sequence[Mapping[str, Any]]) -> str:
-    """The street the stop stands on: that of the arrival step."""
+    """The street of the last of ``steps``: of a leg's, the street its stop stands on."""
     if not steps:
         return ""
     last = steps[-1]

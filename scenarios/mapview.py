@@ -6,10 +6,11 @@ Streets are drawn from the street graph itself, so the file opens offline. Map d
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
+
+from network.drawing import Projector, svg_polyline
 
 LonLat = tuple[float, float]
 
@@ -24,32 +25,6 @@ TRUCK_COLOURS = (
     "#e377c2",
 )
 WIDTH_PX = 1000
-
-
-class _Projector:
-    """Equirectangular projection of (lon, lat) onto SVG pixels (y down)."""
-
-    def __init__(self, points: Sequence[LonLat], width_px: int = WIDTH_PX) -> None:
-        lons = [p[0] for p in points]
-        lats = [p[1] for p in points]
-        self.lon0, self.lat1 = min(lons), max(lats)
-        kx = math.cos(math.radians((min(lats) + max(lats)) / 2))
-        span_x = max((max(lons) - self.lon0) * kx, 1e-9)
-        span_y = max(self.lat1 - min(lats), 1e-9)
-        self.scale = (width_px - 40) / span_x
-        self.kx = kx
-        self.width = width_px
-        self.height = int(span_y * self.scale) + 40
-
-    def __call__(self, p: LonLat) -> tuple[float, float]:
-        x = 20 + (p[0] - self.lon0) * self.kx * self.scale
-        y = 20 + (self.lat1 - p[1]) * self.scale
-        return round(x, 1), round(y, 1)
-
-
-def _polyline(proj: _Projector, line: Sequence[LonLat], style: str) -> str:
-    pts = " ".join(f"{x},{y}" for x, y in map(proj, line))
-    return f'<polyline points="{pts}" {style}/>'
 
 
 def fill_colour(fill: float) -> str:
@@ -70,7 +45,7 @@ def _truck_colours(geojson: Mapping[str, Any]) -> dict[str, str]:
     return colours
 
 
-def _route_layers(proj: _Projector, geojson: Mapping[str, Any]) -> list[str]:
+def _route_layers(proj: Projector, geojson: Mapping[str, Any]) -> list[str]:
     layers: list[str] = []
     colours = _truck_colours(geojson)
     for feat in geojson["features"]:
@@ -79,7 +54,7 @@ def _route_layers(proj: _Projector, geojson: Mapping[str, Any]) -> list[str]:
         if feat["geometry"]["type"] == "LineString":
             line = [(c[0], c[1]) for c in feat["geometry"]["coordinates"]]
             style = f'fill="none" stroke="{colour}" stroke-width="3" stroke-opacity="0.8"'
-            layers.append(_polyline(proj, line, style))
+            layers.append(svg_polyline(proj, line, style))
         elif props["kind"] == "bin":
             x, y = proj(tuple(feat["geometry"]["coordinates"]))  # type: ignore[arg-type]
             layers.append(
@@ -99,7 +74,7 @@ def _geojson_points(geojson: Mapping[str, Any]) -> list[LonLat]:
     return out
 
 
-def _marker(proj: _Projector, where: LonLat, shape: str, colour: str, title: str) -> str:
+def _marker(proj: Projector, where: LonLat, shape: str, colour: str, title: str) -> str:
     x, y = proj(where)
     tip = f"<title>{escape(title)}</title>"
     if shape == "square":
@@ -194,9 +169,9 @@ def render_html(
     """
     every = [p for line in streets for p in line] + [b[1] for b in bins]
     every += [p for _, p in (*depots, *sites)] + _geojson_points(geojson)
-    proj = _Projector(every or [(0.0, 0.0), (1.0, 1.0)])
+    proj = Projector(every or [(0.0, 0.0), (1.0, 1.0)], WIDTH_PX)
     grey = 'fill="none" stroke="#bbb" stroke-width="1"'
-    svg = [_polyline(proj, line, grey) for line in streets if len(line) > 1]
+    svg = [svg_polyline(proj, line, grey) for line in streets if len(line) > 1]
     svg += _route_layers(proj, geojson)
     svg += [_marker(proj, p, "circle", fill_colour(f), f"{b}: {f:.0%}") for b, p, f in bins]
     svg += [_marker(proj, p, "square", "#333", f"depot {d}") for d, p in depots]

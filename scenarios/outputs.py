@@ -133,5 +133,5 @@ def write_day_outputs(
     files[0].write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n", utf8)
     files[1].write_text(json.dumps(geo) + "\n", utf8)
     files[2].write_text(html, utf8)
-    files[3].write_text(day_sheets_html(day, directions), utf8)
+    files[3].write_text(day_sheets_html(day, directions, geo), utf8)
     return files

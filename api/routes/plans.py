@@ -208,6 +208,7 @@ def get_sheets(
             found,
             vehicle_id,
             missing=PLANNED_BEFORE if "directions" not in exports else NO_DIRECTIONS,
+            geojson=exports.get("geojson"),
         )
     )
 

@@ -1322,6 +1322,7 @@ def test_a_street_plan_serves_each_drivers_directions_and_route_sheet(
         assert sheets.status_code == 200 and sheets.headers["content-type"].startswith("text/html")
         assert re.findall(r"<td>bin (\w+)</td>", sheets.text) == bins
         assert sheets.text.count("<ol>") == len(legs)
+        assert sheets.text.count('<svg class="map"') == 1  # the stored routes, drawn
         one = client.get(f"/plans/{plan['id']}/sheets?vehicle_id=v1", headers=key)
         assert one.text == sheets.text
         for path in ("directions/v9", "sheets?vehicle_id=v9"):

@@ -16,7 +16,7 @@ from network.providers import StreetProvider
 from network.streets import StreetNetwork
 from optimiser.check import check
 from optimiser.daily import DayPlan, plan_day
-from optimiser.export import plan_json
+from optimiser.export import plan_json, routes_geojson
 from optimiser.params import SolveParams
 from optimiser.plan import VisitKind
 from optimiser.sheets import (
@@ -104,10 +104,32 @@ def test_the_sheet_lists_each_stop_in_order_with_its_directions(
     assert shown == bins
     assert page.count("<section>") == 1 and "<h1>t1: 2026-11-25</h1>" in page
     assert "shift 06:00-14:00" in page and "from d" in page
+    first = directions_json(day, "t1", _directions(net))["legs"][0]["steps"][0]["street"]
+    assert f"<td>leave d</td><td>{first}</td>" in page  # the street it sets off along
     assert "Arrive at bin q, on the right" in page and "taken from the kerb" in page
     assert "disposal site s" in page and "back at d" in page
     assert page.count("<ol>") == len(directions_json(day, "t1", _directions(net))["legs"])
     assert escape(NO_DIRECTIONS) not in page
+
+
+def test_each_page_opens_with_a_map_of_its_route(day: DayPlan, net: StreetNetwork) -> None:
+    """Given the plan's routes (GeoJSON), the page draws the truck's street line and its
+    stops, each bin numbered by its row in the table."""
+
+    def geometry(points, kerb):  # type: ignore[no-untyped-def]
+        return net.polyline(points, max_snap_m=250.0, kerb_side=kerb)
+
+    geo = routes_geojson(day, geometry)
+    page = day_sheets_html(day, _directions(net), geo)
+    assert page.count('<svg class="map"') == 1 and "OpenStreetMap contributors" in page
+    (line,) = [f for f in geo["features"] if f["geometry"]["type"] == "LineString"]
+    (drawn,) = re.findall(r'<polyline points="([^"]+)"', page)
+    assert len(drawn.split()) == len(line["geometry"]["coordinates"])
+    (route,) = [r for r in day.plan.routes if r.used]
+    orders = [str(i) for i, v in enumerate(route.visits) if v.kind is VisitKind.BIN]
+    labels = re.findall(r'font-size="10">(\d+)</text>', page)
+    assert [x for x in labels if x in orders] == orders
+    assert "<svg" not in day_sheets_html(day, _directions(net))
 
 
 def test_without_directions_the_sheet_lists_the_stops_and_says_why(day: DayPlan) -> None:

@@ -88,7 +88,7 @@ def test_demo_writes_plan_geojson_and_map(demo_run: DemoResult) -> None:
     assert "OpenStreetMap contributors" in html and "<svg" in html
     sheets = (out / "sheets.html").read_text("utf-8")
     used = [r for r in demo_run.day.plan.routes if r.used]
-    assert sheets.count("<section>") == len(used) > 0
+    assert sheets.count("<section>") == len(used) == sheets.count('<svg class="map"') > 0
     assert sheets.count("Arrive at bin") == len(demo_run.day.plan.served_refs)
 
 
