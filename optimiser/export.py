@@ -299,6 +299,14 @@ def plan_csv(day: DayPlan) -> str:
 _MISSED_DESC = "missed: the crew could not empty the bin"
 
 
+def route_of(day: DayPlan, vehicle_id: str) -> Route:
+    """The route of truck ``vehicle_id``; KeyError naming it when the plan has none."""
+    route = next((r for r in day.plan.routes if r.vehicle_ref == vehicle_id), None)
+    if route is None:
+        raise KeyError(f"no route for vehicle {vehicle_id!r} in this plan")
+    return route
+
+
 def gpx(day: DayPlan, vehicle_id: str, geometry: Geometry | None = None) -> str:
     """A GPX 1.1 document for one truck: the stops as a route, the street path as a track.
 
@@ -310,9 +318,7 @@ def gpx(day: DayPlan, vehicle_id: str, geometry: Geometry | None = None) -> str:
     KeyError
         If ``vehicle_id`` has no route in the plan.
     """
-    route = next((r for r in day.plan.routes if r.vehicle_ref == vehicle_id), None)
-    if route is None:
-        raise KeyError(f"no route for vehicle {vehicle_id!r} in this plan")
+    route = route_of(day, vehicle_id)
     rtepts = []
     for order, visit in enumerate(route.visits):
         where = _where(day, visit)

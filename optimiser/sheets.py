@@ -19,7 +19,7 @@ from typing import Any
 from network.directions import Directions, Step
 from network.drawing import Projector, svg_polyline
 from optimiser.daily import DayPlan
-from optimiser.export import kerb_at, place_of, plan_json
+from optimiser.export import kerb_at, place_of, plan_json, route_of
 from optimiser.plan import Route, Visit, span
 
 LonLat = tuple[float, float]
@@ -27,14 +27,6 @@ NO_DIRECTIONS = (
     "no street directions: these travel times are straight-line estimates (plan with a "
     "city's street file for them)"
 )
-
-
-def route_of(day: DayPlan, vehicle_id: str) -> Route:
-    """The route of truck ``vehicle_id``; KeyError naming it when the plan has none."""
-    route = next((r for r in day.plan.routes if r.vehicle_ref == vehicle_id), None)
-    if route is None:
-        raise KeyError(f"no route for vehicle {vehicle_id!r} in this plan")
-    return route
 
 
 def legs(day: DayPlan, route: Route, directions: Directions | None) -> dict[int, list[Step]]:
