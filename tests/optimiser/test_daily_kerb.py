@@ -160,18 +160,25 @@ def test_a_bin_flagged_after_the_plan_is_passed_from_its_kerb_in_a_reroute(stree
     assert not any("kerb_side flag changed" in n for n in same.plan.notes)
 
 
-def test_a_kerb_side_bin_new_to_a_re_plan_keeps_its_flag(streets) -> None:
-    """The day was planned with bin m alone; at 7:00 the re-plan finds kerb-side bin q full
-    (entered since): q's new row is taken from the kerb (its flag was dropped there), the
-    grown matrix equals one computed whole with the flags."""
+def _replanned_with_q(provider) -> DayPlan:  # type: ignore[no-untyped-def]
+    """The day planned with bin m alone, re-planned at 7:00 with kerb-side bin q (entered
+    since, read full at 6:00) on the north kerb of A-B."""
     inventory, readings = _town(False, bins=(("m", grid(2, 0.5)),))
-    day = plan_day(inventory, readings, [], streets, plan_date=DAY, tz=TZ, params=PARAMS)
+    day = plan_day(inventory, readings, [], provider, plan_date=DAY, tz=TZ, params=PARAMS)
     q = Bin(bin_id="q", lon=NORTH[0], lat=NORTH[1], capacity_l=240, kerb_side=True)
     now = dataclasses.replace(inventory, bins=(*inventory.bins, q))
     full = FillReading(bin_id="q", at=day.at(6 * 3600), fill_fraction=0.95)
     again, _ = replan_day(
-        day, [], [*readings, full], [], streets, now=day.at(7 * 3600), inventory=now, params=PARAMS
+        day, [], [*readings, full], [], provider, now=day.at(7 * 3600), inventory=now, params=PARAMS
     )
+    return again
+
+
+def test_a_kerb_side_bin_new_to_a_re_plan_keeps_its_flag(streets) -> None:
+    """The day was planned with bin m alone; at 7:00 the re-plan finds kerb-side bin q full
+    (entered since): q's new row is taken from the kerb (its flag was dropped there), the
+    grown matrix equals one computed whole with the flags."""
+    again = _replanned_with_q(streets)
     assert "q" in again.plan.served_refs and check(again.built.problem, again.plan) == []
     m = again.built.problem.matrix
     assert m.kerb_side[again.built.point_refs.index("q")] and sum(m.kerb_side) == 1
@@ -195,15 +202,8 @@ def test_an_alerted_kerb_side_bin_on_straight_line_times_is_noted() -> None:
 
 
 def test_a_kerb_side_bin_new_to_a_re_plan_on_straight_line_times_is_noted() -> None:
-    inventory, readings = _town(False, bins=(("m", grid(2, 0.5)),))
-    lines = HaversineProvider()
-    day = plan_day(inventory, readings, [], lines, plan_date=DAY, tz=TZ, params=PARAMS)
-    q = Bin(bin_id="q", lon=NORTH[0], lat=NORTH[1], capacity_l=240, kerb_side=True)
-    now = dataclasses.replace(inventory, bins=(*inventory.bins, q))
-    full = FillReading(bin_id="q", at=day.at(6 * 3600), fill_fraction=0.95)
-    again, _ = replan_day(
-        day, [], [*readings, full], [], lines, now=day.at(7 * 3600), inventory=now, params=PARAMS
-    )
+    """The same re-plan on straight-line times: q is passed either way, and the plan says so."""
+    again = _replanned_with_q(HaversineProvider())
     assert "q" in again.plan.served_refs
     said = [x for x in again.plan.notes if x.startswith("bin q is to be taken from the kerb")]
     assert len(said) == 1 and "straight-line" in said[0]
