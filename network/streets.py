@@ -26,7 +26,13 @@ from network.errors import NetworkError, SnapError, UnreachableError
 from network.matrix import TravelMatrix
 from network.snap import FAR_FIX, MAX_SNAP_M, EdgeIndex, Snap, sub_line
 from network.speeds import DRIVE_SIDES
-from network.table import CONNECTOR_HIGHWAY, EdgeTable, street_edges, table_from_graph
+from network.table import (
+    CONNECTOR_HIGHWAY,
+    EdgeTable,
+    haversine_m,
+    street_edges,
+    table_from_graph,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,9 @@ VIRTUAL_EXTRA = 1  # added to each virtual (point) edge so none has weight zero
 AT_NODE_M = 1.0  # a snap this close to an edge end counts as at that intersection
 SNAP_CACHE_MAX = 200_000  # remembered snaps (extend_matrix reuses them)
 ROUTE_CACHE_MAX = 20_000  # remembered paths (a plan's exports draw each leg more than once)
+# a path search looks this far (s) beyond the straight line driven at PATH_LIMIT_MPS first
+PATH_LIMIT_S = 120.0
+PATH_LIMIT_MPS = 3.0
 BLOCK_BYTES = 150_000_000  # max size of one (sources x nodes) Dijkstra block
 PARALLEL_MIN_WORK = 20_000_000  # sources * nodes above which 2 processes pay off
 
@@ -595,8 +604,12 @@ class StreetNetwork:
         sa, sb = self.snap([a, b], max_snap_m=max_snap_m)
         ways = self._ways([sa, sb], kerb_side)
         aug = self._augment([sa, sb], ways)
-        _, pred = csgraph.dijkstra(aug.csr, indices=int(aug.sources[0]), return_predecessors=True)
-        goal = int(aug.targets[1])
+        source, goal = int(aug.sources[0]), int(aug.targets[1])
+        _, pred = csgraph.dijkstra(
+            aug.csr, indices=source, return_predecessors=True, limit=self._search_limit(sa, sb)
+        )
+        if pred[goal] < 0:  # farther than the limit: the whole graph
+            _, pred = csgraph.dijkstra(aug.csr, indices=source, return_predecessors=True)
         if pred[goal] < 0:
             raise UnreachableError(f"no street path from {a} to {b}")
         nodes = [goal]
@@ -610,6 +623,18 @@ class StreetNetwork:
             self._routes.clear()
         self._routes[key] = (pieces, side)
         return pieces, side
+
+    def _search_limit(self, sa: Snap, sb: Snap) -> float:
+        """A path weight (combined units) a search from ``sa`` to ``sb`` need not look
+        beyond, as a rule: ``PATH_LIMIT_S`` plus the straight line at ``PATH_LIMIT_MPS``
+        (a slow truck on a long detour). The path found within it is the one the whole
+        graph gives; a path longer, or entering local-only streets, is searched again
+        without it."""
+        crow_m = float(haversine_m(*sa.snapped, *sb.snapped))
+        limit_s = PATH_LIMIT_S + crow_m / PATH_LIMIT_MPS
+        if not math.isfinite(limit_s):
+            return math.inf
+        return float((int(limit_s * TIME_UNITS_PER_S) + 1) << self._bits)
 
     def _nodes_to_pieces(
         self, nodes: list[int], sa: Snap, sb: Snap, ways: tuple[int, int]

@@ -4,6 +4,8 @@ whose streets bend named and unnamed."""
 
 from __future__ import annotations
 
+import math
+
 import networkx as nx
 import pytest
 
@@ -322,3 +324,35 @@ def test_a_roundabout_is_one_step_naming_the_exit() -> None:
     assert net.steps(east, west)[1].exit_number == 2
     on_ring = net.steps(west, grid(5, -0.3))  # a stop at S, on the ring: told by its turns
     assert all(s.maneuver != "roundabout" for s in on_ring)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_bounded_search_draws_the_path_the_whole_graph_gives(seed: int, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A path search looks a bounded time beyond the straight line first
+    (``_search_limit``), and the whole graph when the goal lies beyond it: on random towns
+    with local-only streets, with a limit tight enough to miss many goals and with none,
+    every path's pieces are the same."""
+    import numpy as np
+
+    import network.streets as streets
+    from tests.network.towns import random_town
+
+    rng = np.random.default_rng(seed)
+    table = random_town(rng, size=7, local_share=0.2)
+    points = [grid(*xy) for xy in rng.uniform(0, 6, size=(12, 2))]
+    pairs = [(a, b) for a in points for b in points if a != b]
+    found = {}
+    for name, base_s, mps in [
+        ("tight", 0.0, 50.0),  # below every trip (streets at 5 m/s): all searched again
+        ("mid", 0.0, 3.5),  # some trips within, those with detours beyond
+        ("none", math.inf, 1.0),
+        ("default", None, None),
+    ]:
+        if base_s is not None:
+            monkeypatch.setattr(streets, "PATH_LIMIT_S", base_s)
+            monkeypatch.setattr(streets, "PATH_LIMIT_MPS", mps)
+        else:
+            monkeypatch.undo()
+        net = StreetNetwork(table)
+        found[name] = [net._route(a, b, 250.0, (False, False)) for a, b in pairs]
+    assert found["tight"] == found["mid"] == found["none"] == found["default"]
