@@ -15,6 +15,7 @@ exit it leaves by (:func:`exit_counts`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -288,17 +289,10 @@ def _step(
 
 def _longer(step: Step, shape: _Shape) -> Step:
     """``step`` driven on along ``shape`` (the same street)."""
-    return Step(
-        maneuver=step.maneuver,
-        street=step.street,
-        highway=step.highway,
+    return dataclasses.replace(
+        step,
         distance_m=step.distance_m + shape.length_m,
         duration_s=step.duration_s + shape.time_s,
-        lon=step.lon,
-        lat=step.lat,
-        heading=step.heading,
-        side=step.side,
-        exit_number=step.exit_number,
     )
 
 
