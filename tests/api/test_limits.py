@@ -140,6 +140,8 @@ BEYOND_INTEGER = 2**31
         ("GET", f"/plans/{BEYOND_INTEGER}", "plan_id"),
         ("GET", f"/plans/{BEYOND_INTEGER}/progress", "plan_id"),
         ("GET", f"/plans/{BEYOND_INTEGER}/gpx/v1", "plan_id"),
+        ("GET", f"/plans/{BEYOND_INTEGER}/directions/v1", "plan_id"),
+        ("GET", f"/plans/{BEYOND_INTEGER}/sheets", "plan_id"),
         ("GET", f"/alerts/{BEYOND_INTEGER}", "alert_id"),
         ("POST", f"/alerts/{BEYOND_INTEGER}/dismiss", "alert_id"),
         ("DELETE", f"/vehicles/v1/downtimes/{BEYOND_INTEGER}", "downtime_id"),

@@ -43,7 +43,8 @@ def test_plan_job_runs_in_background_and_serves_exports(
         threading.Event().wait(0.02)
     assert running["status"] == "running"
     assert running["message"] == "half way"
-    assert client.get(f"/plans/{queued['id']}/csv", headers=viewer).status_code == 409
+    for suffix in ("csv", "sheets", "directions/v1"):
+        assert client.get(f"/plans/{queued['id']}/{suffix}", headers=viewer).status_code == 409
     planner.gate.set()
     wait(runtime)
     done = client.get(f"/plans/{queued['id']}", headers=viewer).json()
@@ -71,6 +72,15 @@ def test_plan_job_runs_in_background_and_serves_exports(
     assert "v2" in gpx.text
     assert client.get(f"/plans/{pid}/gpx/v7", headers=viewer).status_code == 404
     assert client.get(f"/plans/{pid}/vroom", headers=viewer).json()["code"] == 0
+    sheets = client.get(f"/plans/{pid}/sheets", headers=viewer)
+    assert sheets.headers["content-type"].startswith("text/html")
+    assert sheets.text.count("<section>") == 2 and "<h1>v2: " in sheets.text
+    one = client.get(f"/plans/{pid}/sheets", params={"vehicle_id": "v2"}, headers=viewer)
+    assert one.text.count("<section>") == 1 and "<h1>v2: " in one.text
+    assert client.get(f"/plans/{pid}/directions/v1", headers=viewer).json()["legs"] == []
+    for suffix in ("directions/v7", "sheets?vehicle_id=v7"):
+        missing = client.get(f"/plans/{pid}/{suffix}", headers=viewer)
+        assert missing.status_code == 404 and "v7" in missing.text
 
 
 def _until(check: Callable[[], bool]) -> bool:
@@ -214,7 +224,8 @@ def test_failed_job_keeps_the_reason(
 
 
 def test_unknown_plan_is_404(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
-    for suffix in ("", "/kpis", "/csv", "/geojson", "/vroom", "/gpx/v1", "/diff", "/progress"):
+    suffixes = ("", "/kpis", "/csv", "/geojson", "/vroom", "/gpx/v1", "/diff", "/progress")
+    for suffix in (*suffixes, "/directions/v1", "/sheets"):
         assert client.get(f"/plans/999{suffix}", headers=keys["viewer"]).status_code == 404
 
 
