@@ -702,20 +702,15 @@ def _moved_bins(
     ]
     problem = dataclasses.replace(built.problem, stops=tuple(stops))
     names = [b for b in added if any(s.location == added[b] for s in stops)]
-    said = "bins moved since the day was planned are emptied where they are now"
-    flagged = [b for b in names if b in reflagged]
-    notes = tuple(
-        f"{say}: {', '.join(bins)}"
-        for say, bins in (
-            (said, [b for b in names if b not in reflagged]),
-            (
-                "bins whose kerb_side flag changed since the day was planned are passed as "
-                "it says now",
-                flagged,
-            ),
-        )
-        if bins
-    )
+    said = {
+        "bins moved since the day was planned are emptied where they are now": [
+            b for b in names if b not in reflagged
+        ],
+        "bins whose kerb_side flag changed since the day was planned are passed as it says now": [
+            b for b in names if b in reflagged
+        ],
+    }
+    notes = tuple(f"{say}: {', '.join(bins)}" for say, bins in said.items() if bins)
     return dataclasses.replace(built, problem=problem), notes, lost
 
 
