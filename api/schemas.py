@@ -593,6 +593,11 @@ class HealthOut(_Out):
         description="the side of the street traffic keeps to (setting DRIVE_SIDE): a bin "
         "flagged kerb_side is passed with it on that side of the truck"
     )
+    street_hours: bool = Field(
+        description="whether access that changes with the time (a pedestrian zone's delivery "
+        "hours, a night ban on lorries) is obeyed: such a street's bins are emptied in its "
+        "hours (setting STREET_HOURS)"
+    )
     scheduler: Literal["running", "stopped", "disabled"] = Field(
         description="the nightly scheduler: disabled by setting SCHEDULER_ENABLED, running, or "
         "stopped although enabled (the answer is then a 503, status 'degraded')"

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     drive_side : {"right", "left"}
         The side of the street traffic keeps to: a bin flagged ``kerb_side`` is passed with
         it on that side of the truck (as ``binroute plan --drive-side``).
+    street_hours : bool
+        Obey access that changes with the time (a pedestrian zone's delivery hours, a night
+        ban on lorries: ``network.hours``; default), or (false) read the plain access tags
+        only (as ``binroute plan --no-street-hours``).
     """
 
     model_config = SettingsConfigDict(env_prefix="BINROUTE_", extra="ignore")
@@ -152,11 +156,12 @@ class Settings(BaseSettings):
     local_access: bool = True
     u_turns: bool = True
     drive_side: Literal["right", "left"] = "right"
+    street_hours: bool = True
 
     def truck(self) -> GraphSettings:
         """How the city's streets are read for the trucks (their size and weight, and the
         rules of turns and local-only streets)."""
-        rules = ("turn_restrictions", "local_access", "u_turns", "drive_side")
+        rules = ("turn_restrictions", "local_access", "u_turns", "drive_side", "street_hours")
         return GraphSettings(**{key: getattr(self, key) for key in (*TRUCK_SIZES, *rules)})
 
     @field_validator("database_url")

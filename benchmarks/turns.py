@@ -1,21 +1,24 @@
-"""Turn restrictions, local-only streets and U-turns on real cities: how many bind trucks,
-what they cost to prepare and query, and how much longer they make the trips.
+"""Turn restrictions, local-only streets, U-turns and street hours on real cities: how many
+bind trucks, what they cost to prepare and query, and how much longer they make the trips.
 
-Run: ``python -m benchmarks.turns [PBF ...] [--points 1000] [--rule turns|local|uturns]``
+Run: ``python -m benchmarks.turns [PBF ...] [--points 1000] [--rule turns|local|uturns|hours]``
 (default: the OSM extracts of ``../shared/data/osm``, turn restrictions). Prints one JSON
 object per city, comparing the network read with the rule (``obeying``) and without it
 (``free``): ``GraphSettings(turn_restrictions=False)`` against the default,
-``local_access=False`` against the default, or the default against ``u_turns=False``
-(U-turns only at dead ends). For turns, the restrictions obeyed, left out (not on truck
-streets) and through a via way (not read); for local-only streets, their pieces; for
-U-turns, the junctions where they are forbidden; the street pieces the rule cuts off from
-the network and
-the connectors it adds; the table build, hierarchy preparation and ``--points`` x
-``--points`` matrix seconds of both, measured back to back in this process (the numba
-kernels compiled first; each matrix the fastest of three runs taken alternately, so the
-snapping of the first is left out), and their ratios; and the matrices' difference: the
-share of point pairs made longer, by how much, and the pairs made shorter (none: either
-rule only takes paths away). Exits 0 with a message when no file is found.
+``local_access=False`` against the default, the default against ``u_turns=False``
+(U-turns only at dead ends), or ``street_hours=False`` against the default (access that
+changes with the time, ``network.hours``: such streets driven only to reach a place on
+them). For street hours, the timed ways, their km (both directions of a two-way street)
+and highway kinds, and their commonest rules. For turns, the restrictions obeyed, left out
+(not on truck streets) and through a via way (not read); for local-only streets, their
+pieces; for U-turns, the junctions where they are forbidden; the street pieces the rule
+cuts off from the network and the connectors it adds; the table build, hierarchy
+preparation and ``--points`` x ``--points`` matrix seconds of both, measured back to back
+in this process (the numba kernels compiled first; each matrix the fastest of three runs
+taken alternately, so the snapping of the first is left out), and their ratios; and the
+matrices' difference: the share of point pairs made longer, by how much, and the pairs
+made shorter (none: either rule only takes paths away). Exits 0 with a message when no
+file is found.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import json
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +36,9 @@ import networkx as nx
 import numpy as np
 
 from network import GraphSettings, StreetNetwork, load_network
+from network.hours import describe
 from network.osm import read_pbf_streets, read_turn_restrictions
-from network.table import street_edges
+from network.table import EdgeTable, street_edges
 from network.turns import restrict_turns
 from network.zones import split_local_zones
 
@@ -43,6 +48,7 @@ RULES = {
     "turns": (GraphSettings(turn_restrictions=False), GraphSettings()),
     "local": (GraphSettings(local_access=False), GraphSettings()),
     "uturns": (GraphSettings(), GraphSettings(u_turns=False)),
+    "hours": (GraphSettings(street_hours=False), GraphSettings()),
 }
 SAMPLED = ("residential", "tertiary", "secondary", "primary", "unclassified")
 
@@ -64,6 +70,8 @@ def run(pbf: Path, points: int, seed: int = 3, rule: str = "turns") -> dict[str,
     if rule == "uturns":
         done = restrict_turns(split_local_zones(read_pbf_streets(pbf)), [], u_turns=False)
         out["u_turn_junctions"] = done.u_turn_junctions
+    if rule == "hours":
+        out |= timed_streets(obeying.table)
     out["street_pieces_cut_off"] = int(streets["free"].sum() - streets["obeying"].sum())
     out["connectors"] = int((~streets["obeying"]).sum() - (~streets["free"]).sum())
     spots = obeying.sample_street_points(points, highway=SAMPLED, seed=seed)
@@ -91,6 +99,26 @@ def run(pbf: Path, points: int, seed: int = 3, rule: str = "turns") -> dict[str,
             )
         }
     )
+
+
+def timed_streets(table: EdgeTable) -> dict[str, Any]:
+    """The ways of ``table`` whose truck access changes with the time: how many, their km
+    (edges: both directions of a two-way way), their highway kinds and commonest rules."""
+    timed = table.edge_hours != ""
+    ways = dict(
+        zip(table.edge_osmid[timed].tolist(), table.edge_hours[timed].tolist(), strict=True)
+    )
+    kinds = Counter(
+        dict(
+            zip(table.edge_osmid[timed].tolist(), table.edge_highway[timed].tolist(), strict=True)
+        ).values()
+    )
+    return {
+        "timed_ways": len(ways),
+        "timed_edge_km": round(float(table.edge_length_m[timed].sum()) / 1000, 2),
+        "timed_highways": dict(kinds.most_common()),
+        "timed_rules": Counter(describe(r) for r in ways.values()).most_common(4),
+    }
 
 
 def _load_both(

@@ -397,6 +397,14 @@ def plan(
             "(as BINROUTE_U_TURNS)",
         ),
     ] = True,
+    street_hours: Annotated[
+        bool,
+        typer.Option(
+            "--street-hours/--no-street-hours",
+            help="With --city: obey access that changes with the time (a pedestrian zone's "
+            "delivery hours, a night ban on lorries; as BINROUTE_STREET_HOURS)",
+        ),
+    ] = True,
     drive_side: Annotated[
         DriveSide,
         typer.Option(
@@ -441,6 +449,7 @@ def plan(
                     local_access=local_access,
                     u_turns=u_turns,
                     drive_side=drive_side.value,
+                    street_hours=street_hours,
                 ),
             )
     except (FleetDataError, InvalidProblemError, NetworkError, OSError) as err:

@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import networkx as nx
 
 from network import fastpath
 from network.errors import NetworkError
+from network.hours import way_rule
 from network.speeds import (
     DEFAULT_SETTINGS,
     LIMIT_TAGS,
@@ -27,7 +29,6 @@ from network.speeds import (
     GraphSettings,
     blocks_trucks,
     is_roundabout,
-    is_truck_way,
     local_only,
     oneway_direction,
     street_name,
@@ -46,7 +47,7 @@ from network.zones import split_local_zones
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = "11"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "12"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 
@@ -306,11 +307,12 @@ def _drop_non_truck(graph: nx.MultiDiGraph, settings: GraphSettings, source: str
     osmnx keeps no ``oneway`` tag, only whether it made the way one-way, so an explicit
     ``oneway=no`` on a motorway is read as one-way here)."""
     drop = []
+    today = date.today()
     for u, v, k, data in graph.edges(keys=True, data=True):
         tags = {key: val for key, val in _edge_tags(data).items() if key != "oneway"}
         two_way = not data.get("oneway", False)
         backward = two_way and bool(_first(data.get("reversed"))) and oneway_direction(tags) == 1
-        if backward or not is_truck_way(tags, settings):
+        if backward or way_rule(tags, settings, today) is None:
             drop.append((u, v, k))
     graph = graph.copy()
     graph.remove_edges_from(drop)
@@ -385,9 +387,11 @@ def _osmnx_streets(graph: nx.MultiDiGraph, settings: GraphSettings, source: str)
     """:func:`prepare_osmnx_graph` keeping every street, also those cut off."""
     graph = graph.copy()
     drop = []
+    today = date.today()  # a timed way's access is read for the week from today
     for u, v, k, data in graph.edges(keys=True, data=True):
         tags = _edge_tags(data)
-        if not is_truck_way(tags, settings):
+        rule = way_rule(tags, settings, today)
+        if rule is None:
             drop.append((u, v, k))
             continue
         speed_tags = {
@@ -398,9 +402,10 @@ def _osmnx_streets(graph: nx.MultiDiGraph, settings: GraphSettings, source: str)
             {**speed_tags, "highway": tags["highway"]}, settings, backward=backward
         )
         data["travel_time"] = float(data["length"]) / (data["speed_kph"] / 3.6)
-        data["local"] = local_only(tags, settings)
+        data["local"] = local_only(tags, settings) or bool(rule)
         data["name"] = street_name(tags)
         data["roundabout"] = is_roundabout(tags)
+        data["hours"] = rule
     graph.remove_edges_from(drop)
     if graph.number_of_edges() == 0:
         raise NetworkError(f"{source}: no drivable streets found; check the file and area")

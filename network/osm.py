@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from network.errors import NetworkError
+from network.hours import way_rule
 from network.speeds import (
     DEFAULT_SETTINGS,
     LIMIT_TAGS,
@@ -20,7 +22,6 @@ from network.speeds import (
     GraphSettings,
     blocks_trucks,
     is_roundabout,
-    is_truck_way,
     local_only,
     oneway_direction,
     street_name,
@@ -73,6 +74,7 @@ class _Ways:
     kph_back: list[float]  # against it
     local: list[bool]  # open to trucks only to reach a place on it
     roundabout: list[bool]  # junction=roundabout / circular
+    hours: list[str]  # the rule of a way whose truck access changes with the time, or ""
 
 
 def _open(path: Path, entities: Any) -> Any:
@@ -94,7 +96,8 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
         .with_locations()
         .with_filter(osmium.filter.KeyFilter("highway", "barrier", *LIMIT_TAGS))
     )
-    ways = _Ways([], [], [], [], [], [], [], [], [], [], [])
+    today = date.today()  # a timed way's access is read for the week from today
+    ways = _Ways([], [], [], [], [], [], [], [], [], [], [], [])
     blocked: set[int] = set()  # barrier nodes no truck passes (nodes come before ways)
     cuts = itertools.count(CUT_ID_START, -1)  # ids of the two sides of a barrier
     try:
@@ -107,7 +110,8 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
             if not obj.is_way():
                 continue
             tags = {k: obj.tags.get(k) for k in WAY_TAGS if k in obj.tags}
-            if not is_truck_way(tags, settings) or len(obj.nodes) < 2:
+            rule = way_rule(tags, settings, today)
+            if rule is None or len(obj.nodes) < 2:
                 continue
             nodes = [(n.ref, n.lon, n.lat) if n.location.valid() else None for n in obj.nodes]
             for piece in _pieces(nodes, blocked, cuts):
@@ -121,8 +125,9 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
                 ways.direction.append(oneway_direction(tags))
                 ways.kph.append(way_kph(tags, settings))
                 ways.kph_back.append(way_kph(tags, settings, backward=True))
-                ways.local.append(local_only(tags, settings))
+                ways.local.append(local_only(tags, settings) or bool(rule))
                 ways.roundabout.append(is_roundabout(tags))
+                ways.hours.append(rule)
     except RuntimeError as exc:
         raise NetworkError(f"{path}: cannot read as OSM ({exc})") from exc
     return ways
@@ -254,6 +259,7 @@ def _directed_table(
         edge_time_s=length / (kph / 3.6),
         edge_local=np.array(ways.local, dtype=bool)[pw],
         edge_roundabout=np.array(ways.roundabout, dtype=bool)[pw],
+        edge_hours=np.array(ways.hours, dtype=np.str_).reshape(-1)[pw],
         geom_offset=offset,
         geom_lon=lons[gidx],
         geom_lat=lats[gidx],

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from network.errors import NetworkError
+from network.hours import TimedStreet
 from network.matrix import TravelMatrix
 from network.snap import MAX_SNAP_M
 from network.streets import StreetNetwork
@@ -77,6 +78,11 @@ class StreetProvider:
         """Indices of the (lon, lat) points on no kerb of their two-way street (see
         StreetNetwork.sideless)."""
         return self.network.sideless(points, max_snap_m=self.max_snap_m)
+
+    def street_hours(self, points: Sequence[tuple[float, float]]) -> list[TimedStreet | None]:
+        """The street of each point when trucks may drive it only at some hours, else None
+        (see StreetNetwork.street_hours)."""
+        return self.network.street_hours(points, max_snap_m=self.max_snap_m)
 
     def far_points(self, points: Sequence[tuple[float, float]]) -> dict[int, float]:
         """Index -> metres to the nearest drivable street of each (lon, lat) point farther

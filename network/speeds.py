@@ -58,6 +58,9 @@ DRIVABLE_HIGHWAYS = frozenset(
         "service",
     }
 )
+# streets driven only in the hours a conditional access tag opens them to trucks
+# (``network.hours``: a pedestrian zone's delivery hours)
+TIMED_HIGHWAYS = frozenset({"pedestrian"})
 EXCLUDED_SERVICE = frozenset(
     {"parking_aisle", "driveway", "private", "emergency_access", "drive-through"}
 )
@@ -110,6 +113,7 @@ DEFAULT_FALLBACK_KPH: tuple[tuple[str, float], ...] = (
     ("residential", 30.0),
     ("living_street", 10.0),
     ("service", 15.0),
+    ("pedestrian", 10.0),  # a pedestrian zone in its delivery hours: walking pace
 )
 
 DRIVE_SIDES = ("right", "left")  # the side of the street traffic keeps to
@@ -162,6 +166,11 @@ class GraphSettings:
         The side of the street traffic keeps to: a bin taken from the kerb is on the
         truck's right where traffic keeps right (``StreetNetwork``'s ``drive_side``; it
         changes no street, only which way a kerb-side bin is passed).
+    street_hours : bool
+        Obey access that changes with the time (``network.hours``: a pedestrian zone open
+        for deliveries 06:00-11:00, a night ban on lorries): such a street is driven only to
+        reach a place on it, whose visits are timed to its hours; False reads its plain
+        access tags only (as before).
     """
 
     fallback_kph: tuple[tuple[str, float], ...] = field(default=DEFAULT_FALLBACK_KPH)
@@ -178,6 +187,7 @@ class GraphSettings:
     turn_restrictions: bool = True
     u_turns: bool = True
     drive_side: str = "right"
+    street_hours: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.truck_speed_factor <= 1.0:
@@ -355,13 +365,20 @@ def way_kph(tags: Mapping[str, str], settings: GraphSettings, *, backward: bool 
     return truck_kph(maxspeed, tags["highway"], settings)
 
 
-def is_truck_way(tags: Mapping[str, str], settings: GraphSettings) -> bool:
-    """True when an OSM way with these tags is a street a waste truck may drive on."""
-    if tags.get("highway") not in DRIVABLE_HIGHWAYS or tags.get("area") == "yes":
+def is_truck_way(tags: Mapping[str, str], settings: GraphSettings, *, timed: bool = False) -> bool:
+    """True when an OSM way with these tags is a street a waste truck may drive on.
+
+    ``timed``: its access changes with the time (``network.hours.way_rule`` decides it):
+    only its kind and size count here, and a pedestrian street (``TIMED_HIGHWAYS``) is one.
+    """
+    kinds = DRIVABLE_HIGHWAYS | TIMED_HIGHWAYS if timed else DRIVABLE_HIGHWAYS
+    if tags.get("highway") not in kinds or tags.get("area") == "yes":
         return False
     if tags.get("highway") == "service" and tags.get("service") in EXCLUDED_SERVICE:
         return False
-    return not closed_to_trucks(truck_access(tags, settings)) and not over_limit(tags, settings)
+    if over_limit(tags, settings):
+        return False
+    return timed or not closed_to_trucks(truck_access(tags, settings))
 
 
 def closed_to_trucks(access: str | None) -> bool:
@@ -408,6 +425,7 @@ WAY_TAGS = (
     "area",
     *LIMIT_TAGS,
     "maxweight:conditional",
+    *(f"{key}:conditional" for key in ACCESS_KEYS),
 )
 
 

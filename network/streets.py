@@ -19,10 +19,11 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from network import directions, fastpath
+from network import directions, fastpath, hours
 from network.cutoff import CutOffStreets
 from network.directions import Piece, Step
 from network.errors import NetworkError, SnapError, UnreachableError
+from network.hours import TimedStreet
 from network.matrix import TravelMatrix
 from network.snap import FAR_FIX, MAX_SNAP_M, EdgeIndex, Snap, sub_line
 from network.speeds import DRIVE_SIDES
@@ -148,6 +149,7 @@ class StreetNetwork:
         self._exits: np.ndarray | None = None  # ways out of each node (directions.exit_counts)
         self._ch: fastpath.Hierarchy | None = None
         self._cut_off = CutOffStreets(cut_off) if cut_off is not None else None
+        self._zone: tuple[np.ndarray, np.ndarray] | None = None  # hours.zone_seconds
 
     @classmethod
     def from_graph(cls, graph: nx.MultiDiGraph, **kwargs: Any) -> StreetNetwork:
@@ -228,6 +230,36 @@ class StreetNetwork:
         way."""
         snaps = self.snap(points, max_snap_m=max_snap_m)
         return [i for i, s in enumerate(snaps) if s.side == 0 and self._twin[s.edge_index] >= 0]
+
+    def street_hours(
+        self, points: Sequence[Point], *, max_snap_m: float = MAX_SNAP_M
+    ) -> list[TimedStreet | None]:
+        """For each (lon, lat) point, the street it stands on when trucks may drive that
+        street only at some hours (``EdgeTable.edge_hours``: its rule, name and the seconds
+        driven on such streets to reach the point and leave it, the shorter way), else
+        None (also for a point farther than ``max_snap_m`` from every street)."""
+        timed = self.table.edge_hours != ""
+        if not timed.any() or not points:
+            return [None] * len(points)
+        if self._zone is None:
+            self._zone = hours.zone_seconds(self.table)
+        enter, leave = self._zone
+        out: list[TimedStreet | None] = []
+        for s in self.snap(points, max_snap_m=math.inf):
+            e = s.edge_index
+            if not timed[e] or s.snap_m > max_snap_m:
+                out.append(None)
+                continue
+            ways = [(e, s.fraction)]
+            if self._twin[e] >= 0:
+                ways.append((int(self._twin[e]), 1.0 - s.fraction))
+            t = self.table.edge_time_s
+            u, v = self.table.edge_u, self.table.edge_v
+            into = min(enter[u[w]] + f * t[w] for w, f in ways)
+            out_of = min((1.0 - f) * t[w] + leave[v[w]] for w, f in ways)
+            name = str(self.table.edge_name[e])
+            out.append(TimedStreet(str(self.table.edge_hours[e]), name, float(into), float(out_of)))
+        return out
 
     # ------------------------------------------------------------------ matrices
     def matrix(

@@ -59,6 +59,11 @@ class EdgeTable:
     edge_roundabout : (E,) bool
         A piece of a roundabout (``junction=roundabout`` or ``circular``): directions count
         its exits.
+    edge_hours : (E,) str
+        The rule of a way whose truck access changes with the time (``network.hours``:
+        ``timed_rule``, JSON), "" for the others. Such a way is local-only
+        (``edge_local``): no through traffic at any hour, so only its places' visits are
+        timed by it.
     geom_offset : (E + 1,) int64
         Edge ``e`` has vertices ``geom_lon[geom_offset[e]:geom_offset[e + 1]]`` (tail to head).
     geom_lon, geom_lat : float64
@@ -80,6 +85,7 @@ class EdgeTable:
     edge_time_s: np.ndarray
     edge_local: np.ndarray
     edge_roundabout: np.ndarray
+    edge_hours: np.ndarray
     geom_offset: np.ndarray
     geom_lon: np.ndarray
     geom_lat: np.ndarray
@@ -203,6 +209,7 @@ def with_connectors(
             bool
         ),
         edge_roundabout=np.concatenate([table.edge_roundabout, np.zeros(k, dtype=bool)]),
+        edge_hours=np.concatenate([table.edge_hours, np.full(k, "")]),
         geom_offset=np.concatenate(
             [table.geom_offset, table.geom_offset[-1] + 2 * np.arange(1, k + 1)]
         ),
@@ -239,6 +246,7 @@ def _take(table: EdgeTable, keep_nodes: np.ndarray, keep_e: np.ndarray) -> EdgeT
         edge_time_s=table.edge_time_s[keep_e],
         edge_local=table.edge_local[keep_e],
         edge_roundabout=table.edge_roundabout[keep_e],
+        edge_hours=table.edge_hours[keep_e],
         geom_offset=offset,
         geom_lon=table.geom_lon[gidx],
         geom_lat=table.geom_lat[gidx],
@@ -306,6 +314,7 @@ def graph_from_table(table: EdgeTable) -> nx.MultiDiGraph:
         table.edge_time_s.tolist(),
         table.edge_local.tolist(),
         table.edge_roundabout.tolist(),
+        table.edge_hours.tolist(),
         lines,
         strict=True,
     )
@@ -324,10 +333,11 @@ def graph_from_table(table: EdgeTable) -> nx.MultiDiGraph:
                 "travel_time": tt,
                 "local": local,
                 "roundabout": roundabout,
+                "hours": hours,
                 "geometry": line,
             },
         )
-        for u, v, osm, hw, name, ow, rev, length, kph, tt, local, roundabout, line in columns
+        for u, v, osm, hw, name, ow, rev, length, kph, tt, local, roundabout, hours, line in columns
     )
     return graph
 
@@ -343,7 +353,7 @@ def table_from_graph(graph: nx.MultiDiGraph) -> EdgeTable:
     index = {node: i for i, node in enumerate(nodes)}
     lon = np.array([graph.nodes[n]["x"] for n in nodes], dtype=np.float64)
     lat = np.array([graph.nodes[n]["y"] for n in nodes], dtype=np.float64)
-    keys = ("u", "v", "osmid", "hw", "name", "ow", "rev", "local", "roundabout")
+    keys = ("u", "v", "osmid", "hw", "name", "ow", "rev", "local", "roundabout", "hours")
     cols: dict[str, list[Any]] = {k: [] for k in keys}
     nums: dict[str, list[float]] = {"len": [], "tt": [], "kph": []}
     glon: list[float] = []
@@ -373,6 +383,7 @@ def table_from_graph(graph: nx.MultiDiGraph) -> EdgeTable:
         edge_time_s=np.array(nums["tt"], dtype=np.float64),
         edge_local=np.array(cols["local"], dtype=bool),
         edge_roundabout=np.array(cols["roundabout"], dtype=bool),
+        edge_hours=np.array(cols["hours"], dtype=np.str_).reshape(-1),
         geom_offset=np.array(offset, dtype=np.int64),
         geom_lon=np.array(glon, dtype=np.float64),
         geom_lat=np.array(glat, dtype=np.float64),
@@ -404,6 +415,7 @@ def _append_edge(
     cols["rev"].append(bool(_first(data.get("reversed"), False)))
     cols["local"].append(bool(data.get("local", False)))
     cols["roundabout"].append(bool(data.get("roundabout", False)))
+    cols["hours"].append(str(_first(data.get("hours"), "")))
     nums["len"].append(length)
     nums["tt"].append(time_s)
     nums["kph"].append(float(data.get("speed_kph", length / time_s * 3.6 if time_s else 0.0)))

@@ -78,6 +78,7 @@ from optimiser.reroute import (
 )
 from optimiser.screen import usable_sites
 from optimiser.solve import solve
+from optimiser.street_hours import CLOSED_STREET, NO_HOURS, StreetHours, street_hours
 
 Provider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
 ProgressFn = Callable[[float, str], None]
@@ -109,6 +110,9 @@ class DayPlan:
     ``sensor_checks`` lists the bins whose sensors a crew should check (stuck, reading off
     and corrected, reading too full or too empty at a pickup), each also a plan note: the
     maintenance list of a plan made from readings (:func:`plan_day`).
+    ``street_hours`` names, for each bin routed on a street trucks may drive only at some
+    hours, that street and its hours that day (bin id -> text; ``optimiser.street_hours``):
+    its visits are timed to them.
     """
 
     plan_date: date
@@ -128,6 +132,7 @@ class DayPlan:
     unplaced: tuple[Unserved, ...] = ()
     missed: tuple[str, ...] = ()
     sensor_checks: tuple[SensorCheck, ...] = ()
+    street_hours: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def midnight(self) -> datetime:
@@ -531,10 +536,10 @@ def route_day(
     """
     _report(progress, 0.2, "computing travel times")
     day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
-    placed, unplaced = _placeable(inventory, decisions, provider)
-    built = build_problem(
-        inventory, placed, provider, plan_date=plan_date, tz=tz, not_before=start_at
-    )
+    hours = _street_hours(inventory, provider, plan_date, tz)
+    placed, unplaced = _placeable(inventory, decisions, provider, hours=hours)
+    timed = hours.narrowed(inventory)  # bins on timed streets emptied within their hours
+    built = build_problem(timed, placed, provider, plan_date=plan_date, tz=tz, not_before=start_at)
     built = _alert_stops(built, alerted, due or {}, day_start)
     _report(progress, 0.4, f"solving routes for {len(built.problem.stops)} bins")
     plan = solve(built.problem, params)
@@ -543,7 +548,7 @@ def route_day(
         built.problem,
         plan,
         _all_progress(built.problem, [], now_s),
-        inventory,
+        timed,
         params,
         now_s,
         plan_date=plan_date,
@@ -554,6 +559,7 @@ def route_day(
     notes = (
         *_start_note(built.problem, first, start_at),
         *built.notes,
+        *hours.notes({bin_of(s.ref) for s in built.problem.stops}),
         *_overdue_note(later),
         *_late_notes(built.problem, plan),
     )
@@ -580,6 +586,7 @@ def route_day(
         start_at=start_at if start_at is not None and start_at > first else None,
         off_route_all=True,
         unplaced=unplaced,
+        street_hours=hours.on_streets(built.problem.stops),
     )
 
 
@@ -588,6 +595,8 @@ def _placeable(
     decisions: Sequence[BinDecision],
     provider: Provider,
     done: Collection[str] = (),
+    *,
+    hours: StreetHours = NO_HOURS,
 ) -> tuple[list[BinDecision], tuple[Unserved, ...]]:
     """``decisions`` less those of bins to collect that the provider can place on no street
     (:func:`_unreachable`), and an unserved entry for each of those with the reason, for the
@@ -595,17 +604,46 @@ def _placeable(
     today needs its next one): one bin with bad coordinates failed the whole plan. The day
     keeps every decision (its plan.json shows the forecast of such a bin too)."""
     wanted = [inventory.bin(d.bin_id) for d in decisions if d.action is not Action.SKIP]
-    out = _unreachable(wanted, provider)
+    out = _unreachable(wanted, provider, hours)
     unplaced = tuple(_far(_next_visit(b, done), why) for b, why in out.items())
     return [d for d in decisions if d.bin_id not in out], unplaced
 
 
 def _far(ref: str, why: str) -> Unserved:
-    """Visit ``ref`` of a bin no truck can reach (:func:`_unreachable`), unserved."""
-    return Unserved(ref=ref, reason=why, kind=UnservedKind.UNREACHABLE)
+    """Visit ``ref`` of a bin no truck can reach (:func:`_unreachable`), unserved: today,
+    its street closed to them (``StreetHours.closed``), or at all."""
+    closed = why.startswith(CLOSED_STREET)
+    kind = UnservedKind.STREET_CLOSED if closed else UnservedKind.UNREACHABLE
+    return Unserved(ref=ref, reason=why, kind=kind)
 
 
-def _unreachable(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
+def _unreachable(
+    bins: Sequence[Bin], provider: Provider, hours: StreetHours = NO_HOURS
+) -> dict[str, str]:
+    """:func:`_far_away`, then the other ``bins`` whose street is closed to trucks whenever
+    they work today (``hours.closed``, its reasons beginning with ``CLOSED_STREET``)."""
+    far = _far_away(bins, provider)
+    return far | {b.bin_id: hours.closed[b.bin_id] for b in bins if b.bin_id in hours.closed}
+
+
+def _street_hours(
+    inventory: Inventory, provider: Provider, plan_date: date, tz: ZoneInfo
+) -> StreetHours:
+    """The street hours on ``plan_date`` (:mod:`optimiser.street_hours`) of the bins of
+    ``inventory`` (those the provider places on no street have none), for its trucks'
+    shifts."""
+    first, last = collection_period(inventory, plan_date, tz)
+    midnight = datetime.combine(plan_date, time(0))
+    shifts = tuple(
+        round((datetime.combine(t.date(), t.time()) - midnight).total_seconds())
+        for t in (first, last)
+    )
+    return street_hours(
+        inventory.bins, provider, plan_date=plan_date, shifts_s=(shifts[0], shifts[1])
+    )
+
+
+def _far_away(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
     """The ``bins`` the provider can place on no street (``far_points``: farther than its
     snap limit from every drivable street; a matrix of them would raise SnapError), bin id
     -> why no truck can reach it, in the order given; empty for a provider without
@@ -664,7 +702,11 @@ def _with_points(
 
 
 def _moved_bins(
-    built: BuiltProblem, inventory: Inventory, provider: Provider, done: Collection[str]
+    built: BuiltProblem,
+    inventory: Inventory,
+    provider: Provider,
+    done: Collection[str],
+    hours: StreetHours = NO_HOURS,
 ) -> tuple[BuiltProblem, tuple[str, ...], tuple[Unserved, ...]]:
     """``built`` with a new matrix row for each bin ``inventory`` lists elsewhere than its
     newest row (moved since, e.g. a position corrected) and its stops still to do there, and
@@ -683,7 +725,7 @@ def _moved_bins(
     moved |= reflagged
     if not moved:
         return built, (), ()
-    far = _unreachable(list(moved.values()), provider)
+    far = _unreachable(list(moved.values()), provider, hours)
     lost = tuple(
         _far(s.ref, far[bin_of(s.ref)])
         for s in built.problem.stops
@@ -800,13 +842,16 @@ def _next_visit(bin_id: str, done: Collection[str]) -> str:
 
 
 def _far_alerts(
-    bins: Sequence[Bin], provider: Provider, done: Collection[str]
+    bins: Sequence[Bin],
+    provider: Provider,
+    done: Collection[str],
+    hours: StreetHours = NO_HOURS,
 ) -> tuple[list[Bin], tuple[Unserved, ...], list[BinDecision]]:
     """The alerted ``bins`` the provider can place on a street (rerouted), and, for those it
     cannot (:func:`_unreachable`), their alert visits (:func:`_next_visit`) unserved with the
     reason and their decisions (loaded full, as :func:`_urgent` decides): one bin with bad
     coordinates failed the whole reroute, the other alerts with it."""
-    far = _unreachable(bins, provider)
+    far = _unreachable(bins, provider, hours)
     lost = tuple(_far(_next_visit(b.bin_id, done), far[b.bin_id]) for b in bins if b.bin_id in far)
     decisions = [overflow_decision(b, ALERT) for b in bins if b.bin_id in far]
     return [b for b in bins if b.bin_id not in far], lost, decisions
@@ -1178,11 +1223,15 @@ def reroute_day(
     """
     now_s = day.seconds(now)
     lookup = carry_measured(day.inventory, inventory or day.inventory)  # loaded as planned
+    hours = _street_hours(lookup, provider, day.plan_date, ZoneInfo(day.tz_name))
+    timed = hours.narrowed(lookup)  # new stops of bins on timed streets within their hours
     bins = [lookup.bin(b) for b in dict.fromkeys(urgent_bin_ids)]  # FleetDataError if unknown
     done = {r for p in progress for r in p.done}
     bins += _alerts_left_out(day, lookup, done, {b.bin_id for b in bins})
-    built, moved, moved_away = _moved_bins(day.built, lookup, provider, done)
-    placeable, far, far_decisions = _far_alerts(bins, provider, done)
+    built, moved, moved_away = _moved_bins(day.built, lookup, provider, done, hours)
+    placeable, far, far_decisions = _far_alerts(
+        [timed.bin(b.bin_id) for b in bins], provider, done, hours
+    )
     built, urgent, decisions, said = _urgent(day, built, placeable, provider, done, due or {})
     moved = (*moved, *said)
     decisions = [*decisions, *far_decisions]
@@ -1196,17 +1245,16 @@ def reroute_day(
     notes += joined
     unreported = _unreported_unloads(day.plan, progress, now_s)
     full_progress = _all_progress(built.problem, progress, now_s)
-    late = _overdue(day, built.problem, full_progress, urgent_refs, lookup)
-    built, back, still_far = _placed_since(
-        day, built, lookup, provider, full_progress, [*done, *urgent_refs, *(u.ref for u in far)]
-    )
+    late = _overdue(day, built.problem, full_progress, urgent_refs, timed)
+    taken = [*done, *urgent_refs, *(u.ref for u in far)]
+    built, back, still_far = _placed_since(day, built, timed, provider, full_progress, taken, hours)
     changed = [*urgent, *late, *(s for s in back if s.required)]
     plan = reroute(built.problem, day.plan, full_progress, changed, params)
     problem, plan, later = _late_rather_than_never(
         with_urgent(built.problem, changed),
         plan,
         full_progress,
-        lookup,
+        timed,
         params,
         now_s,
         plan_date=day.plan_date,
@@ -1236,6 +1284,9 @@ def reroute_day(
         missed=missed,
         off_route=_pairs(off_route or {}),
         off_route_loads=took,
+    )
+    new_day = dataclasses.replace(
+        new_day, street_hours={**day.street_hours, **hours.on_streets(problem.stops)}
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 
@@ -1275,6 +1326,7 @@ def _placed_since(
     provider: Provider,
     progress: Sequence[Progress],
     taken: Collection[str],
+    hours: StreetHours = NO_HOURS,
 ) -> tuple[BuiltProblem, list[Stop], tuple[Unserved, ...]]:
     """For a reroute, the bins ``day`` left out (``DayPlan.unplaced``) as they are now:
     ``built`` with a stop (:func:`_fresh_stops`, by the day's decision) for each the provider
@@ -1284,7 +1336,7 @@ def _placed_since(
     listed, and visits ``taken`` (done, or an alert's rerouted now), are left as they are."""
     listed = {b.bin_id: b for b in inventory.bins}
     left = [u for u in day.unplaced if bin_of(u.ref) in listed and u.ref not in taken]
-    far = _unreachable([listed[bin_of(u.ref)] for u in left], provider)
+    far = _unreachable([listed[bin_of(u.ref)] for u in left], provider, hours)
     still = tuple(_far(u.ref, far[bin_of(u.ref)]) for u in left if bin_of(u.ref) in far)
     decided = {d.bin_id: d for d in day.decisions}
     back = [
@@ -1412,11 +1464,15 @@ def replan_day(
         pickups=[p if p.at <= now else dataclasses.replace(p, at=now) for p in pickups],
         start_at=now,
     )
-    placed, unplaced = _placeable(lookup, decisions, provider, finished)
+    hours = _street_hours(lookup, provider, day.plan_date, tz)
+    timed = hours.narrowed(lookup)  # new stops of bins on timed streets within their hours
+    placed, unplaced = _placeable(lookup, decisions, provider, finished, hours=hours)
     alert_bins = [lookup.bin(b) for b in dict.fromkeys(alerted)]  # FleetDataError if unknown
     alert_bins += _alerts_left_out(day, lookup, finished, {*alerted, *closed})
-    built, moved, moved_away = _moved_bins(day.built, lookup, provider, finished)
-    placeable, far, far_decisions = _far_alerts(alert_bins, provider, finished)
+    built, moved, moved_away = _moved_bins(day.built, lookup, provider, finished, hours)
+    placeable, far, far_decisions = _far_alerts(
+        [timed.bin(b.bin_id) for b in alert_bins], provider, finished, hours
+    )
     built, urgent, alert_decisions, said = _urgent(day, built, placeable, provider, done, due or {})
     moved = (*moved, *said)
     planned = {v.ref for v in built.problem.vehicles}
@@ -1437,7 +1493,7 @@ def replan_day(
     chosen = [d for d in placed if d.action is not Action.SKIP and d.bin_id not in held]
     chosen_ids = {d.bin_id for d in chosen}
     built, fresh = _fresh_stops(
-        built, lookup, chosen, provider, full_progress, done, plan_date=day.plan_date, tz=tz
+        built, timed, chosen, provider, full_progress, done, plan_date=day.plan_date, tz=tz
     )
     firsts = {s.ref for s in urgent}  # then the new must bins: the order of their insertion
     keep = (finished | pending) - firsts
@@ -1446,7 +1502,7 @@ def replan_day(
     musts = [s for s in fresh if s.required]  # each put in a route first, where one has room
     plan = reroute(problem, day.plan, full_progress, [*urgent, *musts], params)
     problem, plan, later = _late_rather_than_never(
-        problem, plan, full_progress, lookup, params, now_s, plan_date=day.plan_date, tz=tz
+        problem, plan, full_progress, timed, params, now_s, plan_date=day.plan_date, tz=tz
     )
     unreported = _unreported_unloads(day.plan, progress, now_s)
     plan = dataclasses.replace(
@@ -1455,6 +1511,7 @@ def replan_day(
             _replanned_note(now.astimezone(tz)),
             *moved,
             *built.notes,
+            *hours.notes({bin_of(s.ref) for s in problem.stops}),
             *unreported,
             *_overdue_note(later),
             *_late_notes(problem, plan),
@@ -1495,6 +1552,9 @@ def replan_day(
         missed=missed,
         off_route=_pairs(off_route or {}),
         off_route_loads=took,
+    )
+    new_day = dataclasses.replace(
+        new_day, street_hours={**day.street_hours, **hours.on_streets(problem.stops)}
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
 

@@ -76,6 +76,9 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
         fill = day.fill_at_pickup.get(visit.ref)
         doc["expected_fill"] = None if fill is None else _finite(round(fill, 3))
         doc["kerb_side"] = kerb_at(day, visit.location)
+        timed = day.street_hours.get(bin_of(visit.ref))
+        if timed is not None:  # a street trucks may drive only at some hours
+            doc["street_hours"] = timed
     return doc
 
 

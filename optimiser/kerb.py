@@ -64,7 +64,7 @@ def kerb_notes(provider: Callable[..., Any], bins: Sequence[Bin]) -> tuple[str, 
     if not takes_kerb(provider):
         ids = [b.bin_id for b in kerb]
         return (
-            f"{_named(ids)} to be taken from the kerb, but these travel times are "
+            f"{named_bins(ids)} to be taken from the kerb, but these travel times are "
             f"straight-line estimates with no street sides: trucks may pass {_them(ids)} "
             "either way",
         )
@@ -76,7 +76,7 @@ def kerb_notes(provider: Callable[..., Any], bins: Sequence[Bin]) -> tuple[str, 
         return ()
     one = len(ids) == 1
     return (
-        f"{_named(ids)} to be taken from the kerb, but {'it stands' if one else 'each stands'} "
+        f"{named_bins(ids)} to be taken from the kerb, but {'it stands' if one else 'each stands'} "
         "on its two-way street's centre line (or past its end), on neither kerb: trucks may "
         f"pass {_them(ids)} either way; move {'it' if one else 'each'} to the kerb it "
         "stands at",
@@ -87,7 +87,7 @@ def _them(ids: Sequence[str]) -> str:
     return "it" if len(ids) == 1 else "them"
 
 
-def _named(ids: Sequence[str]) -> str:
+def named_bins(ids: Sequence[str]) -> str:
     """'bin a is', 'bins a, b are' or 'bins a, b, c, d, e and 3 more are'."""
     if len(ids) == 1:
         return f"bin {ids[0]} is"

@@ -123,6 +123,7 @@ class UnservedKind(StrEnum):
     SITES_CLOSED = "sites_closed"  # the sites its load could go to are closed after it
     WINDOW_OR_SHIFT = "window_or_shift"  # no truck reaches it in its window and is home in time
     UNREACHABLE = "unreachable"  # far from every street trucks reach (coordinates, cut-off street)
+    STREET_CLOSED = "street_closed"  # its street is closed to trucks whenever they work that day
     COULD_NOT_FIT = "could_not_fit"  # in no route: ``Unserved.rules`` the tries broke
     LEFT_OUT = "left_out"  # the search left it out though a truck could take it
     OPTIONAL = "optional"  # an optional stop whose prize does not pay for serving it

@@ -301,6 +301,8 @@ def _crew_notes(visit: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) ->
         notes.append(f"on the {steps[-1]['side']}")
     if visit.get("kerb_side"):
         notes.append("taken from the kerb")
+    if visit.get("street_hours"):
+        notes.append(f"timed street: {visit['street_hours']}")
     if visit.get("alert"):
         by = f": empty by {_hhmm(visit['respond_by'])}" if visit.get("respond_by") else ""
         notes.append(f"overflow alert{by}")

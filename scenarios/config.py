@@ -21,6 +21,7 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
     local_access = true       # OSM data maps them wrong, or to measure what they cost), and
                               # drive streets open only to reach a place on them never through
     u_turns = true            # false: trucks turn back only at dead ends
+    street_hours = true       # false: ignore access that changes with the time (delivery hours)
 
     [fleet]
     trucks = 3
@@ -239,6 +240,7 @@ class ScenarioConfig:
     turn_restrictions: bool = True
     local_access: bool = True
     u_turns: bool = True
+    street_hours: bool = True
     fleet: FleetConfig = field(default_factory=FleetConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     policies: tuple[PolicyConfig, ...] = ()
@@ -275,12 +277,13 @@ class ScenarioConfig:
     def graph_settings(self) -> GraphSettings:
         """How the city's streets are read: for the fleet's trucks (:meth:`FleetConfig.
         graph_settings`), with the scenario's street rules (``turn_restrictions``,
-        ``local_access``, ``u_turns``)."""
+        ``local_access``, ``u_turns``, ``street_hours``)."""
         return replace(
             self.fleet.graph_settings(),
             turn_restrictions=self.turn_restrictions,
             local_access=self.local_access,
             u_turns=self.u_turns,
+            street_hours=self.street_hours,
         )
 
     def policy(self, name: str) -> PolicyConfig:
@@ -312,6 +315,7 @@ _TOP_KEYS = {
     "turn_restrictions",
     "local_access",
     "u_turns",
+    "street_hours",
     "fleet",
     "sim",
     "policies",
@@ -613,7 +617,7 @@ def _scalars(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     for key in ("sensor_share", "time_limit_s"):
         if key in data:
             values[key] = float(_typed(source, key, data[key], (int, float)))
-    for key in ("turn_restrictions", "local_access", "u_turns"):
+    for key in ("turn_restrictions", "local_access", "u_turns", "street_hours"):
         if key in data:
             values[key] = _flag(source, key, data[key])
     return values

@@ -234,6 +234,7 @@ def _rules_off(c: ScenarioConfig) -> str:
             (not c.turn_restrictions, "turn restrictions not obeyed"),
             (not c.local_access, "local-only streets driven through"),
             (not c.u_turns, "U-turns only at dead ends"),
+            (not c.street_hours, "streets' hours ignored"),
         )
         if apart
     ]

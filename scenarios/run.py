@@ -164,6 +164,7 @@ REASON_KINDS: Mapping[UnservedKind, str] = {
     UnservedKind.SITES_CLOSED: "disposal sites closed",
     UnservedKind.WINDOW_OR_SHIFT: "time window or shift length",
     UnservedKind.UNREACHABLE: "unreachable: no drivable street near it",
+    UnservedKind.STREET_CLOSED: "its street closed to trucks all their shifts",
     UnservedKind.STREAM: "no truck takes its stream",
     UnservedKind.NO_SITE: "no disposal site for its trucks' streams",
     UnservedKind.NO_SOLUTION: "no solution found",

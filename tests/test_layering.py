@@ -25,6 +25,7 @@ ENGINES = {
     "ortools": {"optimiser/_ortools.py"},
     "pyvrp": {"optimiser/_pyvrp.py"},
     "osmium": {"network/osm.py"},
+    "opening_hours": {"network/hours.py"},
     "numba": {"network/fastpath.py"},
     "routingkit_cch": {"network/fastpath.py"},
     "fastapi": None,  # only api/
@@ -59,7 +60,8 @@ def test_first_party_imports_follow_the_layers(package: str) -> None:
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_each_engine_is_imported_in_one_place(engine: str) -> None:
-    """OR-Tools, PyVRP and pyosmium have one adapter module each; web libraries stay in api."""
+    """OR-Tools, PyVRP, pyosmium and opening_hours have one adapter module each; web
+    libraries stay in api."""
     for package in PACKAGES:
         for path in _modules(package):
             rel = path.relative_to(ROOT).as_posix()

@@ -77,6 +77,7 @@ def health(runtime: RuntimeDep, response: Response) -> HealthOut:
         local_access=runtime.settings.local_access,
         u_turns=runtime.settings.u_turns,
         drive_side=runtime.settings.drive_side,
+        street_hours=runtime.settings.street_hours,
         scheduler=scheduler,
         scheduler_problem=problem,
         next_nightly_run=next_run,

@@ -1,0 +1,317 @@
+"""Street hours: when a waste truck may drive a street whose access depends on the time.
+
+OpenStreetMap tags such streets with conditional restrictions: ``motor_vehicle:conditional=
+destination @ (Mo-Sa 06:00-11:00)`` on a pedestrian zone (delivery hours), ``hgv:conditional=
+no @ (19:00-06:00)`` (a night ban), ``motor_vehicle:conditional=no @ (Sa,Su,PH 07:00-20:00)``
+(a road closed for leisure at weekends), ``access:conditional=no @ (7:30-19:00 AND
+weight>7.5)``. This module is the one adapter of the opening_hours engine (opening-hours-py,
+the Rust parser of the OSM ``opening_hours`` grammar): it reads those tags into a street's
+*rule* when the way is prepared (:func:`timed_rule`, a short JSON text kept on each edge of
+the way) and tells, for a day, the times trucks may be on it (:func:`open_intervals`).
+
+The tags are read as OSM defines them: of the access keys the most specific one the way
+has holds (``hgv`` before ``motor_vehicle`` before ``vehicle`` before ``access``,
+``speeds.truck_access``), a key's ``:conditional`` value replacing its plain value while a
+condition holds, the last of its clauses that holds winning. A clause's condition is a
+time (opening_hours syntax), optionally with ``AND weight>N`` (tonnes: it holds for a truck
+heavier than that, ``GraphSettings.truck_weight_kg``). Clauses with other conditions
+(``wet``, ``snow``, a length or occupancy) or whose time will never hold again (a closure
+in 2016) are ignored; public holidays (``PH``) are not known (no calendar here) and hold
+on no day. Times are local clock times of the city.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import opening_hours
+from opening_hours import OpeningHours, State
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from network.speeds import (
+    ACCESS_KEYS,
+    LOCAL_ACCESS,
+    NO_ACCESS,
+    TIMED_HIGHWAYS,
+    GraphSettings,
+    closed_to_trucks,
+    is_truck_way,
+)
+from network.table import EdgeTable
+
+CONDITIONAL_KEYS = tuple(f"{key}:conditional" for key in ACCESS_KEYS)
+DAY_S = 86_400
+WEEK_DAYS = 7  # days scanned when a way is prepared: does its access change in a week?
+# what the engine raises on a text it cannot read (ParserError is missing from its stubs)
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    getattr(opening_hours, "ParserError", SyntaxError),
+    SyntaxError,
+    ValueError,
+)
+_WEIGHT = re.compile(r"^weight\s*>\s*(\d+(?:\.\d+)?)\s*(t)?$", re.IGNORECASE)
+_SPLIT_AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
+
+Rule = list[tuple[str, str | None, list[tuple[str, str]]]]
+"""A street's rule: per access key (most specific first) its plain value (None: not
+tagged) and its conditional clauses (access value, opening_hours text), in tag order."""
+
+
+def split_clauses(value: str) -> list[str]:
+    """The ``;``-separated clauses of a ``:conditional`` value, ``;`` inside parentheses
+    (``no @ (Mo-Fr 07:00-09:00; Sa 08:00-12:00)``) kept in its clause."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(value):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == ";" and depth == 0:
+            out.append(value[start:i])
+            start = i + 1
+    out.append(value[start:])
+    return [c.strip() for c in out if c.strip()]
+
+
+def parse_clause(clause: str, settings: GraphSettings, today: date) -> tuple[str, str] | None:
+    """(access value, opening_hours text) of one conditional clause (``value @ condition``)
+    for the trucks of ``settings``; None when it never holds for them: a condition that is
+    not a time (``wet``), a weight the truck is not over, or a time that will not come again
+    after ``today`` (unparsable times are ignored too)."""
+    value, at, condition = clause.partition("@")
+    if not at or not value.strip():
+        return None
+    text = condition.strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    hours = []
+    for part in _SPLIT_AND.split(text):
+        weight = _WEIGHT.match(part.strip())
+        if weight is None:
+            hours.append(part.strip())
+        elif settings.truck_weight_kg <= float(weight.group(1)) * 1000.0:
+            return None  # the truck is not heavier than the limit: the clause is not its
+    if len(hours) != 1 or not _comes_again(hours[0], today):
+        return None
+    return value.strip(), hours[0]
+
+
+def _comes_again(hours: str, today: date) -> bool:
+    """Whether the opening_hours text ``hours`` parses and holds at some time from
+    ``today`` on (a closure of a past year does not)."""
+    try:
+        oh = _hours(hours)
+    except PARSE_ERRORS:
+        return False
+    start = datetime.combine(today, time(0))
+    return oh.is_open(start) or oh.next_change(start) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _hours(text: str) -> OpeningHours:
+    return OpeningHours(text)
+
+
+def timed_rule(tags: Mapping[str, str], settings: GraphSettings, today: date | None = None) -> str:
+    """The rule of a way whose truck access changes with the time (JSON text), or "" when
+    it does not change within a week from ``today`` (default: the day it is prepared): no
+    conditional clause holds for the trucks, or the clauses leave its access as it is.
+
+    ``hgv`` counts only with ``settings.respect_hgv``, as in ``speeds.truck_access``; a
+    pedestrian street (``TIMED_HIGHWAYS``) untagged for vehicles is closed to them unless a
+    clause opens it."""
+    day = today or date.today()
+    rule: Rule = []
+    timed = False
+    for key, conditional in zip(ACCESS_KEYS, CONDITIONAL_KEYS, strict=True):
+        if key == "hgv" and not settings.respect_hgv:
+            continue
+        clauses = [
+            parsed
+            for c in split_clauses(tags.get(conditional) or "")
+            if (parsed := parse_clause(c, settings, day)) is not None
+        ]
+        plain = tags.get(key)
+        if key == "access" and plain is None and tags.get("highway") in TIMED_HIGHWAYS:
+            plain = "no"
+        timed = timed or bool(clauses)
+        if plain is not None or clauses:
+            rule.append((key, plain, clauses))
+    if not timed:
+        return ""
+    text = json.dumps(rule, separators=(",", ":"))
+    states = {s for d in range(WEEK_DAYS) for _, _, s in day_states(text, day + timedelta(d))}
+    return text if len(states) > 1 else ""
+
+
+def way_rule(
+    tags: Mapping[str, str], settings: GraphSettings, today: date | None = None
+) -> str | None:
+    """How trucks may drive an OSM way: None never (not a street for them, or a timed one
+    that opens to them at no time of the week), "" at any time (``speeds.is_truck_way``;
+    every way without ``settings.street_hours``), else its rule (:func:`timed_rule`)."""
+    timed = settings.street_hours and any(k in tags for k in CONDITIONAL_KEYS)
+    rule = timed_rule(tags, settings, today) if timed else ""
+    if not rule:
+        return "" if is_truck_way(tags, settings) else None
+    if is_truck_way(tags, settings, timed=True) and opens_sometime(rule, today):
+        return rule
+    return None
+
+
+def opens_sometime(rule: str, today: date | None = None) -> bool:
+    """Whether a way of ``rule`` (:func:`timed_rule`; "" is always open) lets trucks in at
+    some time of the week from ``today``."""
+    if not rule:
+        return True
+    day = today or date.today()
+    return any(
+        s != "closed" for d in range(WEEK_DAYS) for _, _, s in day_states(rule, day + timedelta(d))
+    )
+
+
+def access_state(value: str | None) -> str:
+    """ "open", "local" (only to reach a place on it: ``LOCAL_ACCESS``) or "closed" for the
+    access value that holds for a truck (None: untagged, open)."""
+    if value is None:
+        return "open"
+    if closed_to_trucks(value):
+        return "closed"
+    values = {v.strip().lower() for v in value.split(";") if v.strip()}
+    return "local" if values & LOCAL_ACCESS and values <= LOCAL_ACCESS | NO_ACCESS else "open"
+
+
+def _value_at(rule: Rule, active: set[tuple[int, int]]) -> str | None:
+    """The access value holding for a truck while the clauses ``active`` (key index,
+    clause index) hold: the most specific key with a value; ``motorcar`` only when it
+    closes the way (``speeds.truck_access``)."""
+    for k, (key, plain, clauses) in enumerate(rule):
+        value = plain
+        for c, (clause_value, _) in enumerate(clauses):
+            if (k, c) in active:
+                value = clause_value
+        if value is None or (key == "motorcar" and not closed_to_trucks(value)):
+            continue
+        return value
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def day_states(rule: str, day: date) -> tuple[tuple[int, int, str], ...]:
+    """The access of a way of ``rule`` over ``day``: (start_s, end_s, state) pieces covering
+    0..``DAY_S`` seconds of local clock time, state as :func:`access_state`, neighbours
+    merged."""
+    parsed: Rule = [(k, p, [(v, h) for v, h in cs]) for k, p, cs in json.loads(rule)]
+    start = datetime.combine(day, time(0))
+    spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    cuts = {0, DAY_S}
+    for k, (_, _, clauses) in enumerate(parsed):
+        for c, (_, hours) in enumerate(clauses):
+            held = _held(hours, start)
+            spans[(k, c)] = held
+            cuts.update(x for span in held for x in span)
+    bounds = sorted(cuts)
+    pieces: list[tuple[int, int, str]] = []
+    for lo, hi in itertools.pairwise(bounds):
+        active = {kc for kc, held in spans.items() if any(a <= lo < b for a, b in held)}
+        state = access_state(_value_at(parsed, active))
+        if pieces and pieces[-1][2] == state:
+            pieces[-1] = (pieces[-1][0], hi, state)
+        else:
+            pieces.append((lo, hi, state))
+    return tuple(pieces)
+
+
+def _held(hours: str, start: datetime) -> list[tuple[int, int]]:
+    """The (start_s, end_s) spans of ``start``'s day (seconds after ``start``) in which
+    the opening_hours ``hours`` hold."""
+    end = start + timedelta(days=1)
+    out = []
+    for lo, hi, state, *_ in _hours(hours).intervals(start, end):
+        if state == State.OPEN:
+            a = int((lo - start).total_seconds())
+            b = DAY_S if hi is None else int((min(hi, end) - start).total_seconds())
+            if b > a:
+                out.append((a, b))
+    return out
+
+
+def open_intervals(rule: str, day: date) -> list[tuple[int, int]]:
+    """The (start_s, end_s) spans of ``day`` (seconds since local midnight) in which a
+    truck may drive a way of ``rule`` (open, or open to reach places on it); the whole day
+    for "" (a way whose access does not change)."""
+    if not rule:
+        return [(0, DAY_S)]
+    return [(lo, hi) for lo, hi, state in day_states(rule, day) if state != "closed"]
+
+
+def describe(rule: str) -> str:
+    """The tags of ``rule`` as a dispatcher reads them on the sign, e.g.
+    ``motor_vehicle destination @ (Mo-Sa 06:00-11:00)`` (plain values first)."""
+    parts = []
+    for key, plain, clauses in json.loads(rule):
+        if plain is not None:
+            parts.append(f"{key} {plain}")
+        parts += [f"{key} {value} @ ({hours})" for value, hours in clauses]
+    return "; ".join(parts)
+
+
+def clock(seconds: int) -> str:
+    """HH:MM of ``seconds`` since local midnight (24:00 for the day's end)."""
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def spans_text(spans: Sequence[tuple[int, int]]) -> str:
+    """``06:00-11:00, 19:00-24:00`` for ``spans`` in seconds since local midnight."""
+    return ", ".join(f"{clock(a)}-{clock(b)}" for a, b in spans)
+
+
+@dataclass(frozen=True, slots=True)
+class TimedStreet:
+    """The timed street a point stands on.
+
+    Attributes
+    ----------
+    rule : str
+        Its rule (:func:`timed_rule`).
+    street : str
+        Its name ("" when it has none).
+    enter_s, leave_s : float
+        Seconds a truck drives on timed streets to reach the point from the nearest street
+        open at all hours, and to leave it again to one (the street must be open to it for
+        that long before and after its stop).
+    """
+
+    rule: str
+    street: str
+    enter_s: float
+    leave_s: float
+
+
+def zone_seconds(table: EdgeTable) -> tuple[np.ndarray, np.ndarray]:
+    """(enter_s, leave_s) per node of ``table``: the seconds driven on timed edges
+    (``edge_hours``) from the nearest node of an edge open at all hours to the node, and
+    from it to the nearest such node (0 there; inf where timed edges do not lead)."""
+    n = table.n_nodes
+    timed = table.edge_hours != ""
+    untimed = ~timed
+    border = np.zeros(n, dtype=bool)
+    border[table.edge_u[untimed]] = True
+    border[table.edge_v[untimed]] = True
+    u, v, t = table.edge_u[timed], table.edge_v[timed], np.maximum(table.edge_time_s[timed], 1e-3)
+    order = np.lexsort((t, v, u))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (u[order][1:] != u[order][:-1]) | (v[order][1:] != v[order][:-1])
+    keep = order[first]
+    graph = sparse.csr_array((t[keep], (u[keep], v[keep])), shape=(n, n))
+    sources = np.flatnonzero(border)
+    if len(sources) == 0:
+        return np.full(n, np.inf), np.full(n, np.inf)
+    enter = csgraph.dijkstra(graph, indices=sources, min_only=True)
+    leave = csgraph.dijkstra(graph.T.tocsr(), indices=sources, min_only=True)
+    return np.asarray(enter, dtype=np.float64), np.asarray(leave, dtype=np.float64)

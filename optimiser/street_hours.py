@@ -1,0 +1,162 @@
+"""Bins on streets trucks may drive only at some hours: their visits timed to those hours.
+
+A pedestrian zone open to delivery traffic 06:00-11:00, a street closed to heavy goods
+vehicles at night, a road closed at weekends: the street network knows each such street's
+rule (``network.hours``; the provider's ``street_hours``) and never routes trucks through
+it (it is local-only), so only the visits of the bins on it depend on the hour. Here each
+such bin's access window is narrowed to the day's hours its street is open to trucks, less
+the time to drive in from a street open at all hours and out again (and, at the end, the
+time it takes to empty it); the span of the trucks' shifts chooses among several spans (a
+street open 00:00-07:30 and 19:00-24:00 is driven 06:00-07:30 by a morning shift). A bin
+whose street is closed to trucks at every hour they work that day cannot be emptied: it is
+unserved with the reason (``UnservedKind.STREET_CLOSED``). Times are local clock times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, time
+
+from fleet.models import Bin, Inventory, TimeWindow
+from network.hours import DAY_S, TimedStreet, describe, open_intervals, spans_text
+from optimiser.kerb import named_bins
+from optimiser.problem import Stop, bin_of
+
+CLOSED_STREET = "its street is closed to trucks whenever they work today"
+"""The start of the reason of a bin that cannot be emptied for its street's hours."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreetHours:
+    """Bins' street hours on one day.
+
+    Attributes
+    ----------
+    windows : mapping of str to (int, int)
+        Bin id -> its visit's (earliest, latest) start, local clock seconds, for the bins on
+        a timed street that can be emptied today (their own access window included).
+    closed : mapping of str to str
+        Bin id -> why it cannot be emptied today (its street closed whenever trucks work).
+    streets : mapping of str to str
+        Bin id -> its timed street's name and hours today, as the notes say them.
+    """
+
+    windows: Mapping[str, tuple[int, int]]
+    closed: Mapping[str, str]
+    streets: Mapping[str, str]
+
+    def notes(self, bin_ids: Collection[str]) -> tuple[str, ...]:
+        """What a plan routing ``bin_ids`` says of those on timed streets: a note per
+        street and its hours."""
+        by_street: dict[str, list[str]] = {}
+        for b in self.windows:
+            if b in bin_ids:
+                by_street.setdefault(self.streets[b], []).append(b)
+        return tuple(
+            f"{named_bins(ids)} on {street}: "
+            f"{'its visit is' if len(ids) == 1 else 'their visits are'} timed to be done "
+            "within those hours"
+            for street, ids in by_street.items()
+        )
+
+    def on_streets(self, stops: Iterable[Stop]) -> dict[str, str]:
+        """Bin id -> its timed street and hours today (:attr:`streets`), for the bins of
+        ``stops`` whose visits are timed to them."""
+        return {
+            bin_of(s.ref): self.streets[bin_of(s.ref)]
+            for s in stops
+            if bin_of(s.ref) in self.windows
+        }
+
+    def narrowed(self, inventory: Inventory) -> Inventory:
+        """``inventory`` with the access window of each bin on a timed street narrowed to
+        its street's hours today (:attr:`windows`); the others as they are."""
+        if not self.windows:
+            return inventory
+        bins = tuple(
+            dataclasses.replace(b, access_window=_window(self.windows[b.bin_id]))
+            if b.bin_id in self.windows
+            else b
+            for b in inventory.bins
+        )
+        return dataclasses.replace(inventory, bins=bins)
+
+
+NO_HOURS = StreetHours({}, {}, {})
+
+
+def street_hours(
+    bins: Sequence[Bin], provider: object, *, plan_date: date, shifts_s: tuple[int, int]
+) -> StreetHours:
+    """The street hours of ``bins`` (none for one placed on no street) on
+    ``plan_date``, for trucks working within ``shifts_s`` (earliest start, latest end, local
+    clock seconds); none for a provider without ``street_hours`` (straight lines know no
+    streets)."""
+    find = getattr(provider, "street_hours", None)
+    if find is None or not bins:
+        return NO_HOURS
+    found: list[TimedStreet | None] = find([(b.lon, b.lat) for b in bins])
+    windows: dict[str, tuple[int, int]] = {}
+    closed: dict[str, str] = {}
+    streets: dict[str, str] = {}
+    for b, timed in zip(bins, found, strict=True):
+        if timed is None:
+            continue
+        spans = open_intervals(timed.rule, plan_date)
+        if spans == [(0, DAY_S)]:  # open at every hour today (a road closed at weekends)
+            continue
+        name = timed.street or "an unnamed street"
+        hours = spans_text(spans) if spans else "at no time"
+        rule = describe(timed.rule)
+        streets[b.bin_id] = f"{name}, open to trucks {hours} on {plan_date:%A} ({rule})"
+        window = visit_window(b, timed, spans, shifts_s)
+        if window is None:
+            closed[b.bin_id] = (
+                f"{CLOSED_STREET}: {name} on {plan_date:%A %Y-%m-%d} (shifts "
+                f"{spans_text([shifts_s])}) is open to trucks {hours} ({rule}); empty it on a "
+                "day its street is open, or by hand"
+            )
+        else:
+            windows[b.bin_id] = window
+    return StreetHours(windows, closed, streets)
+
+
+def visit_window(
+    b: Bin, timed: TimedStreet, spans: Sequence[tuple[int, int]], shifts_s: tuple[int, int]
+) -> tuple[int, int] | None:
+    """The (earliest, latest) start of ``b``'s visit, local clock seconds: within one of
+    the ``spans`` its street is open (a truck on it from ``enter_s`` before to ``leave_s``
+    after its ``service_s``; a span to midnight is open past the day's shifts) and its own
+    access window; of several, the one overlapping the trucks' ``shifts_s`` most (the
+    earliest of equals). None when none overlaps them."""
+    own = _seconds(b.access_window) if b.access_window is not None else (0, DAY_S - 1)
+    best: tuple[int, tuple[int, int]] | None = None
+    for lo, hi in spans:
+        start = max(lo + math.ceil(timed.enter_s), own[0])
+        out = hi if hi >= DAY_S else hi - math.ceil(timed.leave_s) - b.service_s
+        end = min(out, own[1], DAY_S - 1)
+        overlap = min(end, shifts_s[1]) - max(start, shifts_s[0])
+        if end >= start and overlap >= 0 and (best is None or overlap > best[0]):
+            best = (overlap, (start, end))
+    return None if best is None else best[1]
+
+
+def _seconds(w: TimeWindow) -> tuple[int, int]:
+    return (_clock_s(w.start), _clock_s(w.end))
+
+
+def _clock_s(t: time) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+def _window(span: tuple[int, int]) -> TimeWindow:
+    """A local window from clock seconds (the day's last second for its end)."""
+    start, end = (min(s, DAY_S - 1) for s in span)
+    return TimeWindow(_time(start), _time(end))
+
+
+def _time(seconds: int) -> time:
+    return time(seconds // 3600, seconds % 3600 // 60, seconds % 60)

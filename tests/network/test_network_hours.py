@@ -1,0 +1,174 @@
+"""Street hours: conditional access tags (``motor_vehicle:conditional=destination @
+(Mo-Sa 06:00-11:00)``) read into a street's rule, the rule's hours on a day, and the
+timed streets of the square (tests.network.conftest) from either OSM file."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from network import GraphSettings, load_network
+from network.hours import (
+    DAY_S,
+    day_states,
+    describe,
+    open_intervals,
+    split_clauses,
+    timed_rule,
+    way_rule,
+)
+from network.speeds import DEFAULT_SETTINGS
+from tests.network.conftest import osm_tags, write_square
+
+MONDAY = date(2026, 12, 7)
+SATURDAY = MONDAY + timedelta(days=5)
+SUNDAY = MONDAY + timedelta(days=6)
+H = 3600
+NEAR_1 = (10.0001, 50.0)  # on way 11, 7 m east of node 1
+NEAR_3 = (10.0009, 50.001)  # on way 13, 7 m west of node 3
+ON_DIAGONAL = (10.0005, 50.0005)  # the middle of the diagonal 1-3 (way 15, about 130 m)
+ACROSS_M = 160  # 1 to 3 across the diagonal: about 150 m; round the square: about 180 m
+DELIVERY = {"motor_vehicle:conditional": "destination @ (Mo-Sa 06:00-11:00)"}
+
+
+def _rule(tags: dict[str, str], settings: GraphSettings = DEFAULT_SETTINGS) -> str | None:
+    return way_rule(tags, settings, MONDAY)
+
+
+def test_clauses_split_at_semicolons_outside_parentheses() -> None:
+    value = "no @ (Mo-Fr 07:00-09:00; Sa 08:00-12:00); destination @ Su"
+    assert split_clauses(value) == ["no @ (Mo-Fr 07:00-09:00; Sa 08:00-12:00)", "destination @ Su"]
+
+
+def test_a_pedestrian_zone_with_delivery_hours_is_a_timed_street_open_only_then() -> None:
+    """Heidelberg's old town: 82 pedestrian ways tagged so. Open to trucks going to a place
+    on it (local) 06:00-11:00 Monday to Saturday, closed on Sunday; a pedestrian street
+    without the tag is no street for trucks."""
+    rule = _rule({"highway": "pedestrian", **DELIVERY})
+    assert rule
+    assert day_states(rule, MONDAY) == (
+        (0, 6 * H, "closed"),
+        (6 * H, 11 * H, "local"),
+        (11 * H, DAY_S, "closed"),
+    )
+    assert open_intervals(rule, SATURDAY) == [(6 * H, 11 * H)]
+    assert open_intervals(rule, SUNDAY) == []
+    assert describe(rule) == "motor_vehicle destination @ (Mo-Sa 06:00-11:00); access no"
+    assert _rule({"highway": "pedestrian"}) is None
+    assert _rule({"highway": "footway", "access:conditional": "yes @ (Tu-Su 12:00-19:00)"}) is None
+
+
+@pytest.mark.parametrize(
+    ("tags", "day", "spans"),
+    [
+        # a night ban for heavy goods vehicles (wrapping past midnight)
+        ({"hgv:conditional": "no @ (19:00-6:00)"}, MONDAY, [(6 * H, 19 * H)]),
+        # Porto Alegre: a road closed for leisure at weekends, open on weekdays
+        ({"motor_vehicle:conditional": "no @ (Sa,Su,PH 07:00-20:00)"}, MONDAY, [(0, DAY_S)]),
+        (
+            {"motor_vehicle:conditional": "no @ (Sa,Su,PH 07:00-20:00)"},
+            SUNDAY,
+            [(0, 7 * H), (20 * H, DAY_S)],
+        ),
+        # heavier than 7.5 t: the truck (26 t by default) is
+        (
+            {"access:conditional": "no @ (7:30-19:00 AND weight>7.5)"},
+            MONDAY,
+            [(0, 7 * H + 1800), (19 * H, DAY_S)],
+        ),
+        # the last clause that holds wins
+        (
+            {"motor_vehicle:conditional": "no @ (06:00-20:00); yes @ (10:00-12:00)"},
+            MONDAY,
+            [(0, 6 * H), (10 * H, 12 * H), (20 * H, DAY_S)],
+        ),
+        # the truck's own key holds over the general one at all times
+        (
+            {"motor_vehicle:conditional": "no @ (08:00-10:00)", "hgv": "yes"},
+            MONDAY,
+            [(0, DAY_S)],
+        ),
+    ],
+)
+def test_a_streets_hours_on_a_day(
+    tags: dict[str, str], day: date, spans: list[tuple[int, int]]
+) -> None:
+    rule = _rule({"highway": "residential", **tags})
+    assert rule is not None
+    assert open_intervals(rule, day) == spans
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {"access:conditional": "no @ (7:30-19:00 AND weight>30)"},  # a lighter truck is not
+        {"access:conditional": "no @ (2016 Apr 25 - 2016 Sep 26)"},  # a closure long past
+        {"motor_vehicle:conditional": "no @ wet"},  # not a time
+        {"motor_vehicle:conditional": "no @ (Mo-Xx 25:00)"},  # not opening_hours at all
+        {"motorcar:conditional": "yes @ (08:00-10:00)"},  # cars' key: a truck is no motorcar
+    ],
+)
+def test_clauses_that_never_hold_for_the_truck_leave_the_street_untimed(
+    tags: dict[str, str],
+) -> None:
+    assert _rule({"highway": "residential", **tags}) == ""
+
+
+def test_the_hgv_clause_counts_only_when_hgv_tags_are_respected() -> None:
+    tags = {"highway": "residential", "hgv:conditional": "no @ (19:00-6:00)"}
+    assert _rule(tags)
+    assert _rule(tags, GraphSettings(respect_hgv=False)) == ""
+    assert timed_rule(tags, GraphSettings(respect_hgv=False), MONDAY) == ""
+
+
+def test_a_street_closed_at_every_hour_of_the_week_is_no_street() -> None:
+    tags = {"highway": "residential", "motor_vehicle": "no"}
+    assert (
+        _rule({**tags, "motor_vehicle:conditional": "destination @ (2016 Jan 01-2016 Jan 02)"})
+        is None
+    )
+    assert _rule({**tags, "motor_vehicle:conditional": "destination @ (Mo 06:00-07:00)"})
+
+
+@pytest.mark.parametrize("name", ["delivery", "night"])
+def test_the_square_reads_its_timed_diagonal_from_either_file(name: str, tmp_path: Path) -> None:
+    """The diagonal 1-3 as a pedestrian zone open for deliveries, or a residential street
+    with a night ban: a street of the graph from both readers (osmnx's XML, pyosmium's
+    .pbf), local-only (no shortcut across the square at any hour), still driven to reach a
+    place on it; a point on it is told its rule, its name, and the seconds driven on it to
+    reach the point and to leave it (half the diagonal each way); a point on the square
+    has no street hours."""
+    tags = (
+        {"highway": "pedestrian", "name": "Market Street", **DELIVERY}
+        if name == "delivery"
+        else {
+            "highway": "residential",
+            "name": "Market Street",
+            "hgv:conditional": "no @ (19:00-06:00)",
+        }
+    )
+    for path in write_square(tmp_path, name, osm_tags(**tags)):
+        net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
+        timed = net.table.edge_hours != ""
+        assert timed.sum() == 2 and net.table.edge_local[timed].all(), path.name
+        m = net.matrix([NEAR_1, NEAR_3, ON_DIAGONAL])
+        assert m.distance_m[0, 1] > ACROSS_M and m.distance_m[1, 0] > ACROSS_M, path.name
+        assert m.distance_m[0, 2] < 90 and m.distance_m[2, 1] < 90, path.name
+        on, off = net.street_hours([ON_DIAGONAL, NEAR_1])
+        assert off is None and on is not None, path.name
+        assert on.street == "Market Street" and on.rule == net.table.edge_hours[timed][0]
+        half = float(net.table.edge_time_s[timed][0]) / 2
+        assert on.enter_s == pytest.approx(half, abs=1.0), path.name
+        assert on.leave_s == pytest.approx(half, abs=1.0), path.name
+
+
+def test_a_plain_pedestrian_diagonal_is_no_street_and_points_are_snapped_beside_it(
+    tmp_path: Path,
+) -> None:
+    for path in write_square(tmp_path, "plain", osm_tags(highway="pedestrian")):
+        net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
+        assert (net.table.edge_hours == "").all()
+        assert "pedestrian" not in set(net.table.edge_highway.tolist())
+        assert net.street_hours([ON_DIAGONAL]) == [None]

@@ -1,0 +1,239 @@
+"""Bins on streets trucks may drive only at some hours (``optimiser.street_hours``): on the
+square of tests.network whose diagonal is a pedestrian zone open for deliveries Monday to
+Saturday 06:00-11:00, in a day's plan, its reroutes and re-plans."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fleet.models import Bin, FillReading, Inventory, TimeWindow
+from network import load_network
+from network.hours import TimedStreet
+from network.providers import HaversineProvider, StreetProvider
+from optimiser.check import check
+from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
+from optimiser.export import plan_json
+from optimiser.params import SolveParams
+from optimiser.plan import UnservedKind, VisitKind
+from optimiser.sheets import day_sheets_html
+from optimiser.street_hours import CLOSED_STREET, street_hours, visit_window
+from tests.network.conftest import osm_tags, write_square
+from tests.optimiser.conftest import street_town
+
+TZ = ZoneInfo("Europe/Berlin")
+MONDAY = date(2026, 12, 7)
+SUNDAY = MONDAY + timedelta(days=6)
+H = 3600
+NEAR_1 = (10.0001, 50.0)  # on the square, by corner 1: the depot
+NEAR_3 = (10.0009, 50.001)  # on the square, by corner 3: the site
+ON_DIAGONAL = ((10.0005, 50.0005), (10.0003, 50.0003), (10.0007, 50.0007))
+ON_SQUARE = (10.001, 50.0005)  # on way 12 (2-3), open at all hours
+PARAMS = SolveParams(time_limit_s=1.0, seed=1)
+ZONE = {
+    "highway": "pedestrian",
+    "name": "Market Street",
+    "motor_vehicle:conditional": "destination @ (Mo-Sa 06:00-11:00)",
+}
+
+
+@pytest.fixture(scope="module")
+def streets(tmp_path_factory: pytest.TempPathFactory) -> StreetProvider:
+    folder = tmp_path_factory.mktemp("square")
+    _, pbf = write_square(folder, "zone", osm_tags(**ZONE))
+    return StreetProvider(load_network(pbf, cache_dir=folder), max_snap_m=100.0)
+
+
+def _bin(bin_id: str, at: tuple[float, float], **kw: object) -> Bin:
+    return Bin(bin_id=bin_id, lon=at[0], lat=at[1], capacity_l=240, **kw)  # type: ignore[arg-type]
+
+
+def _town(shift: tuple[int, int] = (6, 14), **windows: TimeWindow) -> Inventory:
+    """Bins m1, m2 in the zone, r1 on the square; one truck working ``shift`` (hours)."""
+    bins = [
+        _bin("m1", ON_DIAGONAL[0], access_window=windows.get("m1")),
+        _bin("m2", ON_DIAGONAL[1]),
+        _bin("r1", ON_SQUARE),
+    ]
+    inventory = street_town(bins, depot=NEAR_1, site=NEAR_3)
+    truck = dataclasses.replace(
+        inventory.vehicles[0], shift=TimeWindow(time(shift[0]), time(shift[1]))
+    )
+    return dataclasses.replace(inventory, vehicles=(truck,))
+
+
+def _plan(inventory: Inventory, streets: StreetProvider, day: date = MONDAY) -> DayPlan:
+    eve = datetime.combine(day - timedelta(days=1), time(20), tzinfo=TZ)
+    readings = [FillReading(bin_id=b.bin_id, at=eve, fill_fraction=0.95) for b in inventory.bins]
+    return plan_day(inventory, readings, [], streets, plan_date=day, tz=TZ, params=PARAMS)
+
+
+def _zone_times(streets: StreetProvider, at: tuple[float, float]) -> TimedStreet:
+    found = streets.street_hours([at])[0]
+    assert found is not None
+    return found
+
+
+def _starts(day: DayPlan) -> dict[str, int]:
+    return {v.ref: v.start_s for r in day.plan.routes for v in r.visits if v.kind is VisitKind.BIN}
+
+
+def test_bins_in_the_zone_are_emptied_in_its_delivery_hours(streets: StreetProvider) -> None:
+    """On a Monday, with a shift 06:00-14:00: the zone's bins are emptied with the truck in
+    the zone only between 06:00 and 11:00 (driving in, emptying, driving out), the bin on
+    the square any time; the checker agrees; the plan says why."""
+    day = _plan(_town(), streets)
+    assert day.violations == () and check(day.built.problem, day.plan) == []
+    assert day.plan.served_refs == {"m1", "m2", "r1"}
+    starts = _starts(day)
+    for ref, at in zip(("m1", "m2"), ON_DIAGONAL, strict=False):
+        zone = _zone_times(streets, at)
+        stop = day.built.problem.stop(ref)
+        assert stop.window_s is not None
+        lo, hi = stop.window_s
+        assert lo >= 6 * H + zone.enter_s
+        assert hi + stop.service_s + zone.leave_s <= 11 * H
+        assert lo <= starts[ref] <= hi
+    assert day.built.problem.stop("r1").window_s is None
+    said = [n for n in day.plan.notes if "Market Street" in n]
+    assert said == [
+        "bins m1, m2 are on Market Street, open to trucks 06:00-11:00 on Monday (motor_vehicle "
+        "destination @ (Mo-Sa 06:00-11:00); access no): their visits are timed to be done "
+        "within those hours"
+    ]
+    assert day.inventory.bin("m1").access_window is None  # the day keeps the bins as listed
+    assert set(day.street_hours) == {"m1", "m2"}
+    visits = [v for r in plan_json(day)["routes"] for v in r["visits"] if v["kind"] == "bin"]
+    timed = {v["bin_id"]: v.get("street_hours") for v in visits}
+    assert timed["r1"] is None and timed["m1"] == day.street_hours["m1"]
+    assert timed["m1"].startswith("Market Street, open to trucks 06:00-11:00 on Monday")
+    sheet = day_sheets_html(day)
+    assert sheet.count("timed street: Market Street, open to trucks 06:00-11:00") == 2
+
+
+def test_a_bins_own_window_is_narrowed_by_its_streets_hours(streets: StreetProvider) -> None:
+    day = _plan(_town(m1=TimeWindow(time(10), time(12))), streets)
+    zone = _zone_times(streets, ON_DIAGONAL[0])
+    stop = day.built.problem.stop("m1")
+    assert stop.window_s is not None and stop.window_s[0] == 10 * H
+    assert stop.window_s[1] == 11 * H - stop.service_s - int(zone.leave_s) - 1
+    assert day.violations == () and "m1" in day.plan.served_refs
+
+
+@pytest.mark.parametrize(
+    ("shift", "day", "hours"),
+    [((12, 20), MONDAY, "06:00-11:00 on Monday"), ((6, 14), SUNDAY, "at no time on Sunday")],
+)
+def test_bins_in_the_zone_are_unserved_when_it_is_closed_whenever_trucks_work(
+    streets: StreetProvider, shift: tuple[int, int], day: date, hours: str
+) -> None:
+    """An afternoon shift on a Monday, or any shift on a Sunday: the zone's bins cannot be
+    emptied, unserved with the reason (kind street_closed) and not sent to the solver; the
+    bin on the square is emptied."""
+    planned = _plan(_town(shift), streets, day)
+    assert planned.violations == () and planned.plan.served_refs == {"r1"}
+    assert {s.ref for s in planned.built.problem.stops} == {"r1"}
+    closed = {u.ref: u for u in planned.unserved}
+    assert set(closed) == {"m1", "m2"}
+    for u in closed.values():
+        assert u.kind is UnservedKind.STREET_CLOSED
+        assert u.reason.startswith(CLOSED_STREET)
+        assert f"Market Street on {day:%A %Y-%m-%d}" in u.reason
+        assert f"is open to trucks {hours.split(' on ')[0]}" in u.reason
+    doc = plan_json(planned)
+    assert {u["kind"] for u in doc["unserved"]} == {"street_closed"}
+    assert planned.kpis["unserved_must"] == 2
+
+
+def test_an_alert_in_the_zone_is_rerouted_within_its_hours(streets: StreetProvider) -> None:
+    """At 07:00 a new bin in the zone overflows: emptied by 11:00 less the drive out; a
+    re-plan at 08:00 times its bins the same way."""
+    inventory = _town()
+    day = _plan(inventory, streets)
+    alert = _bin("m3", ON_DIAGONAL[2])
+    now_inventory = dataclasses.replace(inventory, bins=(*inventory.bins, alert))
+    new_day, _ = reroute_day(
+        day, [], ["m3"], streets, now=day.at(7 * H), params=PARAMS, inventory=now_inventory
+    )
+    assert new_day.violations == () and "m3" in new_day.plan.served_refs
+    zone = _zone_times(streets, ON_DIAGONAL[2])
+    stop = new_day.built.problem.stop("m3")
+    assert stop.window_s is not None
+    assert stop.window_s[1] + stop.service_s + zone.leave_s <= 11 * H
+    assert new_day.inventory.bin("m3").access_window is None
+    assert set(new_day.street_hours) == {"m1", "m2", "m3"}
+    eve = datetime.combine(MONDAY - timedelta(days=1), time(20), tzinfo=TZ)
+    readings = [FillReading(bin_id=b.bin_id, at=eve, fill_fraction=0.95) for b in inventory.bins]
+    again, _ = replan_day(
+        new_day, [], readings, [], streets, now=day.at(8 * H), inventory=now_inventory
+    )
+    assert again.violations == ()
+    for s in again.built.problem.stops:
+        if s.ref in {"m1", "m2", "m3"}:
+            assert s.window_s is not None and s.window_s[1] < 11 * H, s.ref
+
+
+def test_an_alert_in_the_zone_on_a_sunday_is_unserved_with_the_reason(
+    streets: StreetProvider,
+) -> None:
+    inventory = _town()
+    day = _plan(inventory, streets, SUNDAY)
+    new_day, _ = reroute_day(
+        day, [], ["m1"], streets, now=day.at(7 * H), params=PARAMS, inventory=inventory
+    )
+    assert new_day.violations == ()
+    closed = [u for u in new_day.unserved if u.ref == "m1"]
+    assert len(closed) == 1 and closed[0].kind is UnservedKind.STREET_CLOSED
+
+
+def test_a_street_open_all_day_today_leaves_its_bins_as_they_are(
+    streets: StreetProvider,
+) -> None:
+    """A street closed only at weekends is a timed street, but on a Monday its bins are
+    emptied at any hour, with no note."""
+    rule = streets.street_hours([ON_DIAGONAL[0]])[0]
+    assert rule is not None
+    weekend = TimedStreet(
+        rule='[["motor_vehicle",null,[["no","Sa,Su 07:00-20:00"]]]]',
+        street="Beira-Rio",
+        enter_s=rule.enter_s,
+        leave_s=rule.leave_s,
+    )
+
+    class Weekend:
+        def street_hours(self, points: list[tuple[float, float]]) -> list[TimedStreet]:
+            return [weekend for _ in points]
+
+    bins = [_bin("w", ON_DIAGONAL[0])]
+    monday = street_hours(bins, Weekend(), plan_date=MONDAY, shifts_s=(6 * H, 14 * H))
+    assert monday.windows == {} and monday.closed == {} and monday.notes({"w"}) == ()
+    sunday = street_hours(bins, Weekend(), plan_date=SUNDAY, shifts_s=(6 * H, 14 * H))
+    assert sunday.windows["w"][1] < 7 * H and sunday.notes({"w"})
+
+
+def test_straight_line_times_know_no_street_hours() -> None:
+    bins = [_bin("m1", ON_DIAGONAL[0])]
+    found = street_hours(bins, HaversineProvider(), plan_date=MONDAY, shifts_s=(6 * H, 14 * H))
+    assert found.windows == {} and found.closed == {}
+
+
+@pytest.mark.parametrize(
+    ("shifts", "window"),
+    [
+        ((6 * H, 14 * H), (100, 7 * H + 1800 - 300 - 100)),  # the early span
+        ((18 * H, 22 * H), (19 * H + 100, 86_399)),  # the late span
+        ((6 * H, 22 * H), (19 * H + 100, 86_399)),  # the late span overlaps more
+        ((8 * H, 18 * H), None),  # closed whenever trucks work
+    ],
+)
+def test_the_visit_window_is_the_span_overlapping_the_shifts_most(
+    shifts: tuple[int, int], window: tuple[int, int] | None
+) -> None:
+    """A street closed to trucks 07:30-19:00, 100 s into it each way, a 300 s emptying."""
+    b = _bin("x", (10.0, 50.0), service_s=300)
+    timed = TimedStreet(rule="", street="", enter_s=100.0, leave_s=100.0)
+    spans = [(0, 7 * H + 1800), (19 * H, 86_400)]
+    assert visit_window(b, timed, spans, shifts) == window
