@@ -639,7 +639,7 @@ def _street_hours(
         for t in (first, last)
     )
     return street_hours(
-        inventory.bins, provider, plan_date=plan_date, shifts_s=(shifts[0], shifts[1])
+        inventory.bins, provider, plan_date=plan_date, shifts_s=(shifts[0], shifts[1]), tz=tz
     )
 
 
@@ -711,7 +711,9 @@ def _moved_bins(
     """``built`` with a new matrix row for each bin ``inventory`` lists elsewhere than its
     newest row (moved since, e.g. a position corrected) and its stops still to do there, and
     a note naming the bins with such stops; visits ``done`` stay where they were made (their
-    rows are kept), and a bin chosen later is emptied at its new row. A bin moved where the
+    rows are kept), and a bin chosen later is emptied at its new row. A bin moved onto a
+    street trucks may drive only at some hours is emptied within them
+    (``StreetHours.clamped``). A bin moved where the
     provider can place it on no street (:func:`_unreachable`) gets no row: its stops still
     to do leave the problem, each unserved with the reason (the third item)."""
     rows = _rows(built, "bin")
@@ -736,7 +738,7 @@ def _moved_bins(
     kerb = {b.bin_id for b in moved.values() if b.kerb_side}
     built, added = _with_points(built, "bin", places, provider, kerb)
     stops = [
-        dataclasses.replace(s, location=added[bin_of(s.ref)])
+        hours.clamped(dataclasses.replace(s, location=added[bin_of(s.ref)]))
         if bin_of(s.ref) in added and s.ref not in done
         else s
         for s in built.problem.stops

@@ -18,10 +18,11 @@ import dataclasses
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, tzinfo
 
 from fleet.models import Bin, Inventory, TimeWindow
 from network.hours import DAY_S, TimedStreet, describe, open_intervals, spans_text
+from optimiser.build import window_to_s
 from optimiser.kerb import named_bins
 from optimiser.problem import Stop, bin_of
 
@@ -42,11 +43,34 @@ class StreetHours:
         Bin id -> why it cannot be emptied today (its street closed whenever trucks work).
     streets : mapping of str to str
         Bin id -> its timed street's name and hours today, as the notes say them.
+    plan_date, tz : date and tzinfo, optional
+        The day and the city's time zone (for :meth:`window_s`).
     """
 
     windows: Mapping[str, tuple[int, int]]
     closed: Mapping[str, str]
     streets: Mapping[str, str]
+    plan_date: date | None = None
+    tz: tzinfo | None = None
+
+    def window_s(self, bin_id: str) -> tuple[int, int] | None:
+        """The window of ``bin_id`` (:attr:`windows`) in the solver's seconds since local
+        midnight, None for a bin on no timed street."""
+        span = self.windows.get(bin_id)
+        if span is None or self.plan_date is None or self.tz is None:
+            return None
+        return window_to_s(_window(span), plan_date=self.plan_date, tz=self.tz)
+
+    def clamped(self, stop: Stop) -> Stop:
+        """``stop`` with its window within its bin's street hours (:meth:`window_s`; those
+        hours alone when its own window lies outside them): a bin moved onto a timed street
+        since its stop was made."""
+        street = self.window_s(bin_of(stop.ref))
+        if street is None:
+            return stop
+        lo, hi = stop.window_s if stop.window_s is not None else street
+        both = (max(lo, street[0]), min(hi, street[1]))
+        return dataclasses.replace(stop, window_s=both if both[0] <= both[1] else street)
 
     def notes(self, bin_ids: Collection[str]) -> tuple[str, ...]:
         """What a plan routing ``bin_ids`` says of those on timed streets: a note per
@@ -89,12 +113,17 @@ NO_HOURS = StreetHours({}, {}, {})
 
 
 def street_hours(
-    bins: Sequence[Bin], provider: object, *, plan_date: date, shifts_s: tuple[int, int]
+    bins: Sequence[Bin],
+    provider: object,
+    *,
+    plan_date: date,
+    shifts_s: tuple[int, int],
+    tz: tzinfo | None = None,
 ) -> StreetHours:
     """The street hours of ``bins`` (none for one placed on no street) on
     ``plan_date``, for trucks working within ``shifts_s`` (earliest start, latest end, local
-    clock seconds); none for a provider without ``street_hours`` (straight lines know no
-    streets)."""
+    clock seconds; ``tz``, the city's time zone, for ``StreetHours.window_s``); none for a
+    provider without ``street_hours`` (straight lines know no streets)."""
     find = getattr(provider, "street_hours", None)
     if find is None or not bins:
         return NO_HOURS
@@ -121,7 +150,7 @@ def street_hours(
             )
         else:
             windows[b.bin_id] = window
-    return StreetHours(windows, closed, streets)
+    return StreetHours(windows, closed, streets, plan_date, tz)
 
 
 def visit_window(

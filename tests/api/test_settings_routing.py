@@ -216,3 +216,4 @@ def test_the_streets_are_read_for_every_truck_size_set() -> None:
     assert Settings(**rules).truck() == GraphSettings(**rules)
     assert Settings(drive_side="left").truck() == GraphSettings(drive_side="left")  # Hong Kong
     assert Settings(u_turns=False).truck() == GraphSettings(u_turns=False)
+    assert Settings(street_hours=False).truck() == GraphSettings(street_hours=False)

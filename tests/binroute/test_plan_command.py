@@ -783,10 +783,12 @@ def test_the_city_is_read_for_the_trucks_size_given(
     assert _run(city_files, *city, *small)[0] == 2
     assert _run(city_files, *city, "--no-turn-restrictions", "--through-local-streets")[0] == 2
     assert _run(city_files, *city, "--drive-side", "left", "--no-u-turns")[0] == 2
+    assert _run(city_files, *city, "--no-street-hours")[0] == 2
     assert read == [
         GraphSettings(),
         GraphSettings(truck_height_m=2.5, truck_weight_kg=3500.0),
         GraphSettings(truck_width_m=2.1, truck_length_m=6.5, truck_axle_load_kg=2000.0),
         GraphSettings(turn_restrictions=False, local_access=False),
         GraphSettings(drive_side="left", u_turns=False),
+        GraphSettings(street_hours=False),
     ]

@@ -179,6 +179,8 @@ def test_an_alert_in_the_zone_is_rerouted_within_its_hours(streets: StreetProvid
 def test_an_alert_in_the_zone_on_a_sunday_is_unserved_with_the_reason(
     streets: StreetProvider,
 ) -> None:
+    """An alert on a zone bin on a Sunday, and a re-plan: still unserved, its street
+    closed; the bin on the square is emptied."""
     inventory = _town()
     day = _plan(inventory, streets, SUNDAY)
     new_day, _ = reroute_day(
@@ -187,6 +189,35 @@ def test_an_alert_in_the_zone_on_a_sunday_is_unserved_with_the_reason(
     assert new_day.violations == ()
     closed = [u for u in new_day.unserved if u.ref == "m1"]
     assert len(closed) == 1 and closed[0].kind is UnservedKind.STREET_CLOSED
+    eve = datetime.combine(SUNDAY - timedelta(days=1), time(20), tzinfo=TZ)
+    readings = [FillReading(bin_id=b.bin_id, at=eve, fill_fraction=0.95) for b in inventory.bins]
+    again, _ = replan_day(new_day, [], readings, [], streets, now=day.at(8 * H))
+    assert again.violations == () and again.plan.served_refs == {"r1"}
+    assert {u.ref: u.kind for u in again.unserved} == {
+        "m1": UnservedKind.STREET_CLOSED,
+        "m2": UnservedKind.STREET_CLOSED,
+    }
+
+
+def test_a_bin_moved_into_the_zone_is_rerouted_within_its_hours(
+    streets: StreetProvider,
+) -> None:
+    """r1, planned on the square, is moved onto the zone's lane by 07:00: the reroute
+    empties it there, within the lane's hours."""
+    inventory = _town()
+    day = _plan(inventory, streets)
+    assert day.built.problem.stop("r1").window_s is None
+    moved = dataclasses.replace(inventory.bin("r1"), lon=ON_DIAGONAL[2][0], lat=ON_DIAGONAL[2][1])
+    now = dataclasses.replace(
+        inventory, bins=tuple(moved if b.bin_id == "r1" else b for b in inventory.bins)
+    )
+    new_day, _ = reroute_day(day, [], [], streets, now=day.at(7 * H), params=PARAMS, inventory=now)
+    assert new_day.violations == () and "r1" in new_day.plan.served_refs
+    stop = new_day.built.problem.stop("r1")
+    zone = _zone_times(streets, ON_DIAGONAL[2])
+    assert stop.window_s is not None and stop.window_s[0] >= 6 * H + zone.enter_s
+    assert stop.window_s[1] + stop.service_s + zone.leave_s <= 11 * H
+    assert stop.window_s[0] <= _starts(new_day)["r1"] <= stop.window_s[1]
 
 
 def test_a_street_open_all_day_today_leaves_its_bins_as_they_are(

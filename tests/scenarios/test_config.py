@@ -446,8 +446,8 @@ def test_the_trucks_size_reads_the_city_for_them(monkeypatch: pytest.MonkeyPatch
 
 
 def test_the_street_rules_read_the_city_and_may_be_swept(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``turn_restrictions`` / ``local_access`` / ``u_turns`` (true by default) reach the street
-    reader
+    """``turn_restrictions`` / ``local_access`` / ``u_turns`` / ``street_hours`` (true by
+    default) reach the street reader
     with the trucks' size, survive result.json's settings, may be swept (a run with and
     without a rule measures what it costs), and take true or false only."""
     from network import GraphSettings
@@ -463,12 +463,14 @@ def test_the_street_rules_read_the_city_and_may_be_swept(monkeypatch: pytest.Mon
     city_network(cfg)
     city_network(with_param(cfg, "local_access", False))
     city_network(config_from_dict(tiny_dict(), source="default.toml"))
+    city_network(config_from_dict(tiny_dict(street_hours=False), source="hours.toml"))
     assert read == [
         GraphSettings(truck_height_m=2.5, turn_restrictions=False, u_turns=False),
         GraphSettings(
             truck_height_m=2.5, turn_restrictions=False, local_access=False, u_turns=False
         ),
         GraphSettings(),
+        GraphSettings(street_hours=False),
     ]
     assert config_from_dict(config_to_dict(cfg), source="rules.toml") == cfg
     with pytest.raises(ScenarioError, match="'local_access' must be true or false, got 'no'"):

@@ -292,13 +292,19 @@ def test_the_comparison_names_each_scenario_s_city_and_trucks(tmp_path: Path) ->
     assert f"1 truck of 20000 l / 5000 kg, {small}, shift 05:00-13:00" in por
     assert "not obeyed" not in hel and "driven through" not in hel
     free = config_from_dict(
-        tiny_dict(name="free", turn_restrictions=False, local_access=False, u_turns=False),
+        tiny_dict(
+            name="free",
+            turn_restrictions=False,
+            local_access=False,
+            u_turns=False,
+            street_hours=False,
+        ),
         source="free.toml",
     )
     md = write_comparison([ScenarioResult(config=free, n_bins=12, policies=())], tmp_path)[0]
     line = next(x for x in md.read_text().splitlines() if x.startswith("- **free"))
     rules = "turn restrictions not obeyed, local-only streets driven through, U-turns only at"
-    assert f"haversine matrix, {rules} dead ends" in line
+    assert f"haversine matrix, {rules} dead ends, streets' hours ignored" in line
 
 
 @pytest.mark.parametrize("days", [1, 2])
