@@ -117,15 +117,14 @@ def _hours(text: str) -> OpeningHours:
     return OpeningHours(text)
 
 
-def timed_rule(tags: Mapping[str, str], settings: GraphSettings, today: date | None = None) -> str:
-    """The rule of a way whose truck access changes with the time (JSON text), or "" when
-    it does not change within a week from ``today`` (default: the day it is prepared): no
-    conditional clause holds for the trucks, or the clauses leave its access as it is.
+def rule_text(tags: Mapping[str, str], settings: GraphSettings, today: date) -> str:
+    """The access tags of a way for the trucks of ``settings`` as a rule (JSON text: per
+    access key its plain value and the conditional clauses that may hold for them,
+    :func:`parse_clause`), or "" when no clause may.
 
     ``hgv`` counts only with ``settings.respect_hgv``, as in ``speeds.truck_access``; a
     pedestrian street (``TIMED_HIGHWAYS``) untagged for vehicles is closed to them unless a
     clause opens it."""
-    day = today or date.today()
     rule: Rule = []
     timed = False
     for key, conditional in zip(ACCESS_KEYS, CONDITIONAL_KEYS, strict=True):
@@ -134,7 +133,7 @@ def timed_rule(tags: Mapping[str, str], settings: GraphSettings, today: date | N
         clauses = [
             parsed
             for c in split_clauses(tags.get(conditional) or "")
-            if (parsed := parse_clause(c, settings, day)) is not None
+            if (parsed := parse_clause(c, settings, today)) is not None
         ]
         plain = tags.get(key)
         if key == "access" and plain is None and tags.get("highway") in TIMED_HIGHWAYS:
@@ -142,42 +141,45 @@ def timed_rule(tags: Mapping[str, str], settings: GraphSettings, today: date | N
         timed = timed or bool(clauses)
         if plain is not None or clauses:
             rule.append((key, plain, clauses))
-    if not timed:
-        return ""
-    text = json.dumps(rule, separators=(",", ":"))
-    states = {s for d in range(WEEK_DAYS) for _, _, s in day_states(text, day + timedelta(d))}
-    return text if len(states) > 1 else ""
+    return json.dumps(rule, separators=(",", ":")) if timed else ""
+
+
+def week_states(rule: str, today: date) -> set[str]:
+    """The states (:func:`access_state`) a way of ``rule`` takes in the week from ``today``."""
+    return {s for d in range(WEEK_DAYS) for _, _, s in day_states(rule, today + timedelta(d))}
+
+
+def timed_rule(tags: Mapping[str, str], settings: GraphSettings, today: date | None = None) -> str:
+    """The rule of a way whose truck access changes with the time (:func:`rule_text`), or ""
+    when it does not change within a week from ``today`` (default: the day it is prepared):
+    no conditional clause holds for the trucks, or the clauses leave its access as it is."""
+    day = today or date.today()
+    text = rule_text(tags, settings, day)
+    return text if text and len(week_states(text, day)) > 1 else ""
 
 
 def way_rule(
     tags: Mapping[str, str], settings: GraphSettings, today: date | None = None
 ) -> str | None:
-    """How trucks may drive an OSM way: None never (not a street for them, or a timed one
-    that opens to them at no time of the week), "" at any time (``speeds.is_truck_way``;
-    every way without ``settings.street_hours``), else its rule (:func:`timed_rule`)."""
+    """How trucks may drive an OSM way: None never (not a street for them, or one whose
+    clauses close it, or a timed one that opens to them at no time of the week), "" at any
+    time (``speeds.is_truck_way``; every way without ``settings.street_hours``), else its
+    rule (:func:`timed_rule`)."""
+    day = today or date.today()
     timed = settings.street_hours and any(k in tags for k in CONDITIONAL_KEYS)
-    rule = timed_rule(tags, settings, today) if timed else ""
-    if not rule:
-        return "" if is_truck_way(tags, settings) else None
-    if is_truck_way(tags, settings, timed=True) and opens_sometime(rule, today):
-        return rule
+    text = rule_text(tags, settings, day) if timed else ""
+    states = week_states(text, day) if text else set()
+    if len(states) <= 1:  # no clause, or one state all week: the plain tags decide
+        plain = is_truck_way(tags, settings) and states != {"closed"}
+        return "" if plain else None
+    if is_truck_way(tags, settings, timed=True):
+        return text
     return None
 
 
-def opens_sometime(rule: str, today: date | None = None) -> bool:
-    """Whether a way of ``rule`` (:func:`timed_rule`; "" is always open) lets trucks in at
-    some time of the week from ``today``."""
-    if not rule:
-        return True
-    day = today or date.today()
-    return any(
-        s != "closed" for d in range(WEEK_DAYS) for _, _, s in day_states(rule, day + timedelta(d))
-    )
-
-
 def access_state(value: str | None) -> str:
-    """ "open", "local" (only to reach a place on it: ``LOCAL_ACCESS``) or "closed" for the
-    access value that holds for a truck (None: untagged, open)."""
+    """The state of the access value that holds for a truck (None: untagged): "open",
+    "local" (only to reach a place on it: ``LOCAL_ACCESS``) or "closed"."""
     if value is None:
         return "open"
     if closed_to_trucks(value):

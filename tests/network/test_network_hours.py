@@ -124,6 +124,11 @@ def test_the_hgv_clause_counts_only_when_hgv_tags_are_respected() -> None:
 
 
 def test_a_street_closed_at_every_hour_of_the_week_is_no_street() -> None:
+    """Whether its plain tags close it and no clause opens it this week, or a clause closes
+    it at every hour."""
+    always = {"highway": "residential", "motor_vehicle:conditional": "no @ (Mo-Su 00:00-24:00)"}
+    assert _rule(always) is None
+    assert _rule(always, GraphSettings(street_hours=False)) == ""
     tags = {"highway": "residential", "motor_vehicle": "no"}
     assert (
         _rule({**tags, "motor_vehicle:conditional": "destination @ (2016 Jan 01-2016 Jan 02)"})
