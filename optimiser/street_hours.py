@@ -142,15 +142,32 @@ def street_hours(
         rule = describe(timed.rule)
         streets[b.bin_id] = f"{name}, open to trucks {hours} on {plan_date:%A} ({rule})"
         window = visit_window(b, timed, spans, shifts_s)
-        if window is None:
-            closed[b.bin_id] = (
-                f"{CLOSED_STREET}: {name} on {plan_date:%A %Y-%m-%d} (shifts "
-                f"{spans_text([shifts_s])}) is open to trucks {hours} ({rule}); empty it on a "
-                "day its street is open, or by hand"
-            )
-        else:
+        if window is not None:
             windows[b.bin_id] = window
+            continue
+        where = f"{name} on {plan_date:%A %Y-%m-%d} (shifts {spans_text([shifts_s])})"
+        closed[b.bin_id] = _closed_reason(
+            b, timed, spans, shifts_s, f"{where} is open to trucks {hours} ({rule})"
+        )
     return StreetHours(windows, closed, streets, plan_date, tz)
+
+
+def _closed_reason(
+    b: Bin,
+    timed: TimedStreet,
+    spans: Sequence[tuple[int, int]],
+    shifts_s: tuple[int, int],
+    street: str,
+) -> str:
+    """Why ``b`` (no :func:`visit_window` today) cannot be emptied: its street is closed
+    whenever trucks work, or open only outside its own access window; ``street`` says the
+    street, the day and its hours."""
+    if b.access_window is not None and visit_window(
+        dataclasses.replace(b, access_window=None), timed, spans, shifts_s
+    ):
+        within = f" within its access window {_text(b.access_window)}"
+        return f"{CLOSED_STREET}{within}: {street}; widen its access window, or empty it by hand"
+    return f"{CLOSED_STREET}: {street}; empty it on a day its street is open, or empty it by hand"
 
 
 def visit_window(
@@ -171,6 +188,10 @@ def visit_window(
         if end >= start and overlap >= 0 and (best is None or overlap > best[0]):
             best = (overlap, (start, end))
     return None if best is None else best[1]
+
+
+def _text(w: TimeWindow | None) -> str:
+    return "" if w is None else f"{w.start:%H:%M}-{w.end:%H:%M}"
 
 
 def _seconds(w: TimeWindow) -> tuple[int, int]:

@@ -123,6 +123,17 @@ def test_a_bins_own_window_is_narrowed_by_its_streets_hours(streets: StreetProvi
     assert day.violations == () and "m1" in day.plan.served_refs
 
 
+def test_a_bins_own_window_outside_its_streets_hours_is_said_so(
+    streets: StreetProvider,
+) -> None:
+    day = _plan(_town(m1=TimeWindow(time(12), time(13))), streets)
+    (u,) = [u for u in day.unserved if u.ref == "m1"]
+    assert u.kind is UnservedKind.STREET_CLOSED
+    assert u.reason.startswith(f"{CLOSED_STREET} within its access window 12:00-13:00: ")
+    assert "widen its access window, or empty it by hand" in u.reason
+    assert day.violations == () and {"m2", "r1"} <= day.plan.served_refs
+
+
 @pytest.mark.parametrize(
     ("shift", "day", "hours"),
     [((12, 20), MONDAY, "06:00-11:00 on Monday"), ((6, 14), SUNDAY, "at no time on Sunday")],
@@ -143,6 +154,7 @@ def test_bins_in_the_zone_are_unserved_when_it_is_closed_whenever_trucks_work(
         assert u.reason.startswith(CLOSED_STREET)
         assert f"Market Street on {day:%A %Y-%m-%d}" in u.reason
         assert f"is open to trucks {hours.split(' on ')[0]}" in u.reason
+        assert u.reason.endswith("empty it on a day its street is open, or empty it by hand")
     doc = plan_json(planned)
     assert {u["kind"] for u in doc["unserved"]} == {"street_closed"}
     assert planned.kpis["unserved_must"] == 2
