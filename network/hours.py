@@ -16,8 +16,9 @@ condition holds, the last of its clauses that holds winning. A clause's conditio
 time (opening_hours syntax), optionally with ``AND weight>N`` (tonnes: it holds for a truck
 heavier than that, ``GraphSettings.truck_weight_kg``). Clauses with other conditions
 (``wet``, ``snow``, a length or occupancy) or whose time will never hold again (a closure
-in 2016) are ignored; public holidays (``PH``) are not known (no calendar here) and hold
-on no day. Times are local clock times of the city.
+in 2016) are ignored. Public holidays (``PH``) are those of the street's country (the
+engine's calendars, found from its coordinates, :func:`place_of`); when a way is prepared
+none is known (its week is read without them). Times are local clock times of the city.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (
 _WEIGHT = re.compile(r"^weight\s*>\s*(\d+(?:\.\d+)?)\s*(t)?$", re.IGNORECASE)
 _SPLIT_AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
 
+Place = tuple[float, float]  # (lon, lat), rounded: where a street's public holidays are
 Rule = list[tuple[str, str | None, list[tuple[str, str]]]]
 """A street's rule: per access key (most specific first) its plain value (None: not
 tagged) and its conditional clauses (access value, opening_hours text), in tag order."""
@@ -113,8 +115,18 @@ def _comes_again(hours: str, today: date) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _hours(text: str) -> OpeningHours:
-    return OpeningHours(text)
+def _hours(text: str, place: Place | None = None) -> OpeningHours:
+    """The opening_hours ``text``; at ``place`` (lon, lat), its country's public holidays
+    are known (``PH``), else none is."""
+    if place is None:
+        return OpeningHours(text)
+    return OpeningHours(text, coords=(place[1], place[0]), auto_country=True, auto_timezone=False)
+
+
+def place_of(lon: float, lat: float) -> Place:
+    """(lon, lat) rounded to 0.1 degree: where a street's public holidays are looked up
+    (its country), coarse enough that a city's streets share their parsed rules."""
+    return (round(lon, 1), round(lat, 1))
 
 
 def rule_text(tags: Mapping[str, str], settings: GraphSettings, today: date) -> str:
@@ -204,17 +216,20 @@ def _value_at(rule: Rule, active: set[tuple[int, int]]) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def day_states(rule: str, day: date) -> tuple[tuple[int, int, str], ...]:
+def day_states(
+    rule: str, day: date, place: Place | None = None
+) -> tuple[tuple[int, int, str], ...]:
     """The access of a way of ``rule`` over ``day``: (start_s, end_s, state) pieces covering
     0..``DAY_S`` seconds of local clock time, state as :func:`access_state`, neighbours
-    merged."""
+    merged; public holidays (``PH``) those of the country at ``place`` (:func:`place_of`;
+    none without)."""
     parsed: Rule = [(k, p, [(v, h) for v, h in cs]) for k, p, cs in json.loads(rule)]
     start = datetime.combine(day, time(0))
     spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
     cuts = {0, DAY_S}
     for k, (_, _, clauses) in enumerate(parsed):
         for c, (_, hours) in enumerate(clauses):
-            held = _held(hours, start)
+            held = _held(hours, start, place)
             spans[(k, c)] = held
             cuts.update(x for span in held for x in span)
     bounds = sorted(cuts)
@@ -229,12 +244,12 @@ def day_states(rule: str, day: date) -> tuple[tuple[int, int, str], ...]:
     return tuple(pieces)
 
 
-def _held(hours: str, start: datetime) -> list[tuple[int, int]]:
+def _held(hours: str, start: datetime, place: Place | None) -> list[tuple[int, int]]:
     """The (start_s, end_s) spans of ``start``'s day (seconds after ``start``) in which
-    the opening_hours ``hours`` hold."""
+    the opening_hours ``hours`` hold (at ``place``: its public holidays)."""
     end = start + timedelta(days=1)
     out = []
-    for lo, hi, state, *_ in _hours(hours).intervals(start, end):
+    for lo, hi, state, *_ in _hours(hours, place).intervals(start, end):
         if state == State.OPEN:
             a = int((lo - start).total_seconds())
             b = DAY_S if hi is None else int((min(hi, end) - start).total_seconds())
@@ -243,13 +258,14 @@ def _held(hours: str, start: datetime) -> list[tuple[int, int]]:
     return out
 
 
-def open_intervals(rule: str, day: date) -> list[tuple[int, int]]:
+def open_intervals(rule: str, day: date, place: Place | None = None) -> list[tuple[int, int]]:
     """The (start_s, end_s) spans of ``day`` (seconds since local midnight) in which a
-    truck may drive a way of ``rule`` (open, or open to reach places on it); the whole day
-    for "" (a way whose access does not change)."""
+    truck may drive a way of ``rule`` (open, or open to reach places on it), the public
+    holidays those at ``place`` (:func:`day_states`); the whole day for "" (a way whose
+    access does not change)."""
     if not rule:
         return [(0, DAY_S)]
-    return [(lo, hi) for lo, hi, state in day_states(rule, day) if state != "closed"]
+    return [(lo, hi) for lo, hi, state in day_states(rule, day, place) if state != "closed"]
 
 
 def describe(rule: str) -> str:
@@ -287,12 +303,15 @@ class TimedStreet:
         Seconds a truck drives on timed streets to reach the point from the nearest street
         open at all hours, and to leave it again to one (the street must be open to it for
         that long before and after its stop).
+    place : (float, float) or None
+        Where its public holidays are looked up (:func:`place_of`; None: none is known).
     """
 
     rule: str
     street: str
     enter_s: float
     leave_s: float
+    place: Place | None = None
 
 
 def zone_seconds(table: EdgeTable) -> tuple[np.ndarray, np.ndarray]:

@@ -258,7 +258,9 @@ class StreetNetwork:
             into = min(enter[u[w]] + f * t[w] for w, f in ways)
             out_of = min((1.0 - f) * t[w] + leave[v[w]] for w, f in ways)
             name = str(self.table.edge_name[e])
-            out.append(TimedStreet(str(self.table.edge_hours[e]), name, float(into), float(out_of)))
+            place = hours.place_of(*s.snapped)
+            rule = str(self.table.edge_hours[e])
+            out.append(TimedStreet(rule, name, float(into), float(out_of), place))
         return out
 
     # ------------------------------------------------------------------ matrices

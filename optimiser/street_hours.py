@@ -134,7 +134,7 @@ def street_hours(
     for b, timed in zip(bins, found, strict=True):
         if timed is None:
             continue
-        spans = open_intervals(timed.rule, plan_date)
+        spans = open_intervals(timed.rule, plan_date, timed.place)
         if spans == [(0, DAY_S)]:  # open at every hour today (a road closed at weekends)
             continue
         name = timed.street or "an unnamed street"

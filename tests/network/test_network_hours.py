@@ -15,6 +15,7 @@ from network.hours import (
     day_states,
     describe,
     open_intervals,
+    place_of,
     split_clauses,
     timed_rule,
     way_rule,
@@ -31,6 +32,7 @@ NEAR_3 = (10.0009, 50.001)  # on way 13, 7 m west of node 3
 ON_DIAGONAL = (10.0005, 50.0005)  # the middle of the diagonal 1-3 (way 15, about 130 m)
 ACROSS_M = 160  # 1 to 3 across the diagonal: about 150 m; round the square: about 180 m
 DELIVERY = {"motor_vehicle:conditional": "destination @ (Mo-Sa 06:00-11:00)"}
+WEEKEND = {"motor_vehicle:conditional": "no @ (Sa,Su,PH 07:00-20:00)"}
 
 
 def _rule(tags: dict[str, str], settings: GraphSettings = DEFAULT_SETTINGS) -> str | None:
@@ -100,6 +102,21 @@ def test_a_streets_hours_on_a_day(
     assert open_intervals(rule, day) == spans
 
 
+def test_public_holidays_are_those_of_the_streets_country() -> None:
+    """Porto Alegre's riverside avenues are closed 07:00-20:00 at weekends and on public
+    holidays: on Friday 2026-12-25 in Brazil (and in Germany), not on Friday 2026-11-20 in
+    Germany (Brazil's Consciência Negra); with no place, no day is a holiday."""
+    rule = _rule({"highway": "secondary", **WEEKEND})
+    assert rule
+    christmas, consciencia = date(2026, 12, 25), date(2026, 11, 20)
+    closed = [(0, 7 * H), (20 * H, DAY_S)]
+    assert open_intervals(rule, christmas, place_of(-51.23, -30.03)) == closed
+    assert open_intervals(rule, christmas, place_of(8.69, 49.41)) == closed
+    assert open_intervals(rule, consciencia, place_of(-51.23, -30.03)) == closed
+    assert open_intervals(rule, consciencia, place_of(8.69, 49.41)) == [(0, DAY_S)]
+    assert open_intervals(rule, christmas) == [(0, DAY_S)]
+
+
 @pytest.mark.parametrize(
     "tags",
     [
@@ -164,6 +181,7 @@ def test_the_square_reads_its_timed_diagonal_from_either_file(name: str, tmp_pat
         on, off = net.street_hours([ON_DIAGONAL, NEAR_1])
         assert off is None and on is not None, path.name
         assert on.street == "Market Street" and on.rule == net.table.edge_hours[timed][0]
+        assert on.place == (10.0, 50.0)
         half = float(net.table.edge_time_s[timed][0]) / 2
         assert on.enter_s == pytest.approx(half, abs=1.0), path.name
         assert on.leave_s == pytest.approx(half, abs=1.0), path.name
