@@ -60,7 +60,7 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (
 _WEIGHT = re.compile(r"^weight\s*>\s*(\d+(?:\.\d+)?)\s*(t)?$", re.IGNORECASE)
 _SPLIT_AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
 
-Place = tuple[float, float]  # (lon, lat), rounded: where a street's public holidays are
+Place = tuple[float, float]  # (lon, lat), rounded: its country's public holidays hold
 Rule = list[tuple[str, str | None, list[tuple[str, str]]]]
 """A street's rule: per access key (most specific first) its plain value (None: not
 tagged) and its conditional clauses (access value, opening_hours text), in tag order."""
