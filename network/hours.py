@@ -317,7 +317,8 @@ class TimedStreet:
 def zone_seconds(table: EdgeTable) -> tuple[np.ndarray, np.ndarray]:
     """(enter_s, leave_s) per node of ``table``: the seconds driven on timed edges
     (``edge_hours``) from the nearest node of an edge open at all hours to the node, and
-    from it to the nearest such node (0 there; inf where timed edges do not lead)."""
+    from it to the nearest such node (0 there, and everywhere when every edge is timed;
+    inf where timed edges do not lead: not in a strongly connected network)."""
     n = table.n_nodes
     timed = table.edge_hours != ""
     untimed = ~timed
@@ -331,8 +332,8 @@ def zone_seconds(table: EdgeTable) -> tuple[np.ndarray, np.ndarray]:
     keep = order[first]
     graph = sparse.csr_array((t[keep], (u[keep], v[keep])), shape=(n, n))
     sources = np.flatnonzero(border)
-    if len(sources) == 0:
-        return np.full(n, np.inf), np.full(n, np.inf)
+    if len(sources) == 0:  # every street timed: no street open at all hours to come from
+        return np.zeros(n), np.zeros(n)
     enter = csgraph.dijkstra(graph, indices=sources, min_only=True)
     leave = csgraph.dijkstra(graph.T.tocsr(), indices=sources, min_only=True)
     return np.asarray(enter, dtype=np.float64), np.asarray(leave, dtype=np.float64)

@@ -4,9 +4,11 @@ timed streets of the square (tests.network.conftest) from either OSM file."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from network import GraphSettings, load_network
@@ -19,6 +21,7 @@ from network.hours import (
     split_clauses,
     timed_rule,
     way_rule,
+    zone_seconds,
 )
 from network.speeds import DEFAULT_SETTINGS
 from tests.network.conftest import osm_tags, write_square
@@ -195,3 +198,16 @@ def test_a_plain_pedestrian_diagonal_is_no_street_and_points_are_snapped_beside_
         assert (net.table.edge_hours == "").all()
         assert "pedestrian" not in set(net.table.edge_highway.tolist())
         assert net.street_hours([ON_DIAGONAL]) == [None]
+
+
+def test_a_town_of_timed_streets_only_has_no_way_in_to_time(tmp_path: Path) -> None:
+    """Every street of the square timed (a night ban on the whole town): no street open at
+    all hours to drive in from, so nothing to add before or after a stop."""
+    for path in write_square(tmp_path, "night", osm_tags(highway="residential")):
+        net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
+        table = net.table
+        rule = _rule({"highway": "residential", "hgv:conditional": "no @ (19:00-06:00)"})
+        assert rule
+        every = dataclasses.replace(table, edge_hours=np.full(table.n_edges, rule))
+        enter, leave = zone_seconds(every)
+        assert (enter == 0).all() and (leave == 0).all()
