@@ -47,7 +47,7 @@ Point = tuple[float, float]
 
 def zone_points(net: StreetNetwork, n: int, seed: int) -> list[Point]:
     """``n`` seeded points on the network's timed streets (those ``street_hours`` names)."""
-    kinds = sorted(set(net.table.edge_highway[net.table.edge_hours != ""].tolist()))
+    kinds = sorted(set(net.table.edge_highway[net.table.timed_edges].tolist()))
     if not kinds:
         return []
     found: list[Point] = []

@@ -104,9 +104,13 @@ def run(pbf: Path, points: int, seed: int = 3, rule: str = "turns") -> dict[str,
 def timed_streets(table: EdgeTable) -> dict[str, Any]:
     """The ways of ``table`` whose truck access changes with the time: how many, their km
     (edges: both directions of a two-way way), their highway kinds and commonest rules."""
-    timed = table.edge_hours != ""
+    timed = table.timed_edges
     ways = dict(
-        zip(table.edge_osmid[timed].tolist(), table.edge_hours[timed].tolist(), strict=True)
+        zip(
+            table.edge_osmid[timed].tolist(),
+            table.hours_rules[table.edge_hours[timed]].tolist(),
+            strict=True,
+        )
     )
     kinds = Counter(
         dict(

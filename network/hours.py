@@ -320,7 +320,7 @@ def zone_seconds(table: EdgeTable) -> tuple[np.ndarray, np.ndarray]:
     from it to the nearest such node (0 there, and everywhere when every edge is timed;
     inf where timed edges do not lead: not in a strongly connected network)."""
     n = table.n_nodes
-    timed = table.edge_hours != ""
+    timed = table.timed_edges
     untimed = ~timed
     border = np.zeros(n, dtype=bool)
     border[table.edge_u[untimed]] = True

@@ -28,7 +28,7 @@ from network.speeds import (
     truck_restriction,
     way_kph,
 )
-from network.table import EdgeTable, haversine_m, largest_strong_component
+from network.table import EdgeTable, haversine_m, indexed_rules, largest_strong_component
 from network.turns import TurnRestriction
 
 WASTE_AMENITIES = ("waste_basket", "waste_disposal", "recycling")
@@ -131,6 +131,12 @@ def _read_ways(path: Path, settings: GraphSettings) -> _Ways:
     except RuntimeError as exc:
         raise NetworkError(f"{path}: cannot read as OSM ({exc})") from exc
     return ways
+
+
+def _per_edge_rules(per_way: list[str], pw: np.ndarray) -> dict[str, np.ndarray]:
+    """``edge_hours`` and ``hours_rules`` of the edges of ways ``pw`` (:func:`indexed_rules`)."""
+    found = indexed_rules(per_way)
+    return {"edge_hours": found["edge_hours"][pw], "hours_rules": found["hours_rules"]}
 
 
 def _pieces(
@@ -259,7 +265,7 @@ def _directed_table(
         edge_time_s=length / (kph / 3.6),
         edge_local=np.array(ways.local, dtype=bool)[pw],
         edge_roundabout=np.array(ways.roundabout, dtype=bool)[pw],
-        edge_hours=np.array(ways.hours, dtype=np.str_).reshape(-1)[pw],
+        **_per_edge_rules(ways.hours, pw),
         geom_offset=offset,
         geom_lon=lons[gidx],
         geom_lat=lats[gidx],

@@ -238,7 +238,7 @@ class StreetNetwork:
         street only at some hours (``EdgeTable.edge_hours``: its rule, name and the seconds
         driven on such streets to reach the point and leave it, the shorter way), else
         None (also for a point farther than ``max_snap_m`` from every street)."""
-        timed = self.table.edge_hours != ""
+        timed = self.table.timed_edges
         if not timed.any() or not points:
             return [None] * len(points)
         if self._zone is None:
@@ -259,7 +259,7 @@ class StreetNetwork:
             out_of = min((1.0 - f) * t[w] + leave[v[w]] for w, f in ways)
             name = str(self.table.edge_name[e])
             place = hours.place_of(*s.snapped)
-            rule = str(self.table.edge_hours[e])
+            rule = self.table.rule_of(e)
             out.append(TimedStreet(rule, name, float(into), float(out_of), place))
         return out
 

@@ -59,11 +59,14 @@ class EdgeTable:
     edge_roundabout : (E,) bool
         A piece of a roundabout (``junction=roundabout`` or ``circular``): directions count
         its exits.
-    edge_hours : (E,) str
-        The rule of a way whose truck access changes with the time (``network.hours``:
-        ``timed_rule``, JSON), "" for the others. Such a way is local-only
-        (``edge_local``): no through traffic at any hour, so only its places' visits are
-        timed by it.
+    edge_hours : (E,) int32
+        Index into ``hours_rules`` of the rule of a way whose truck access changes with the
+        time (``network.hours``: ``timed_rule``, JSON), 0 ("") for the others. Such a way
+        is local-only (``edge_local``): no through traffic at any hour, so only its places'
+        visits are timed by it.
+    hours_rules : (R,) str
+        The distinct rules, ``""`` first (a city has a few dozen: one string each, not one
+        per edge).
     geom_offset : (E + 1,) int64
         Edge ``e`` has vertices ``geom_lon[geom_offset[e]:geom_offset[e + 1]]`` (tail to head).
     geom_lon, geom_lat : float64
@@ -86,6 +89,7 @@ class EdgeTable:
     edge_local: np.ndarray
     edge_roundabout: np.ndarray
     edge_hours: np.ndarray
+    hours_rules: np.ndarray
     geom_offset: np.ndarray
     geom_lon: np.ndarray
     geom_lat: np.ndarray
@@ -99,6 +103,15 @@ class EdgeTable:
     def n_edges(self) -> int:
         """Number of directed edges."""
         return len(self.edge_u)
+
+    @property
+    def timed_edges(self) -> np.ndarray:
+        """(E,) bool: the edges of ways whose truck access changes with the time."""
+        return np.asarray(self.edge_hours > 0)
+
+    def rule_of(self, e: int) -> str:
+        """The rule of edge ``e``'s way (``network.hours``), "" for an untimed one."""
+        return str(self.hours_rules[self.edge_hours[e]])
 
     def edge_coords(self, e: int) -> list[tuple[float, float]]:
         """Vertices (lon, lat) of edge ``e`` from tail to head."""
@@ -209,7 +222,8 @@ def with_connectors(
             bool
         ),
         edge_roundabout=np.concatenate([table.edge_roundabout, np.zeros(k, dtype=bool)]),
-        edge_hours=np.concatenate([table.edge_hours, np.full(k, "")]),
+        edge_hours=np.concatenate([table.edge_hours, np.zeros(k, dtype=np.int32)]),
+        hours_rules=table.hours_rules,
         geom_offset=np.concatenate(
             [table.geom_offset, table.geom_offset[-1] + 2 * np.arange(1, k + 1)]
         ),
@@ -247,6 +261,7 @@ def _take(table: EdgeTable, keep_nodes: np.ndarray, keep_e: np.ndarray) -> EdgeT
         edge_local=table.edge_local[keep_e],
         edge_roundabout=table.edge_roundabout[keep_e],
         edge_hours=table.edge_hours[keep_e],
+        hours_rules=table.hours_rules,
         geom_offset=offset,
         geom_lon=table.geom_lon[gidx],
         geom_lat=table.geom_lat[gidx],
@@ -314,7 +329,7 @@ def graph_from_table(table: EdgeTable) -> nx.MultiDiGraph:
         table.edge_time_s.tolist(),
         table.edge_local.tolist(),
         table.edge_roundabout.tolist(),
-        table.edge_hours.tolist(),
+        table.hours_rules[table.edge_hours].tolist(),
         lines,
         strict=True,
     )
@@ -383,11 +398,22 @@ def table_from_graph(graph: nx.MultiDiGraph) -> EdgeTable:
         edge_time_s=np.array(nums["tt"], dtype=np.float64),
         edge_local=np.array(cols["local"], dtype=bool),
         edge_roundabout=np.array(cols["roundabout"], dtype=bool),
-        edge_hours=np.array(cols["hours"], dtype=np.str_).reshape(-1),
+        **indexed_rules(cols["hours"]),
         geom_offset=np.array(offset, dtype=np.int64),
         geom_lon=np.array(glon, dtype=np.float64),
         geom_lat=np.array(glat, dtype=np.float64),
     )
+
+
+def indexed_rules(per_edge: Sequence[str]) -> dict[str, np.ndarray]:
+    """``edge_hours`` and ``hours_rules`` of an EdgeTable from each edge's rule ("" for
+    none): the distinct rules once, "" first, and each edge's index among them."""
+    rules = ["", *sorted({r for r in per_edge if r})]
+    index = {r: i for i, r in enumerate(rules)}
+    return {
+        "edge_hours": np.array([index[r] for r in per_edge], dtype=np.int32),
+        "hours_rules": np.array(rules, dtype=np.str_),
+    }
 
 
 def _first(value: Any, default: Any) -> Any:

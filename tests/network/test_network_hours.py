@@ -176,14 +176,16 @@ def test_the_square_reads_its_timed_diagonal_from_either_file(name: str, tmp_pat
     )
     for path in write_square(tmp_path, name, osm_tags(**tags)):
         net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
-        timed = net.table.edge_hours != ""
+        timed = net.table.timed_edges
         assert timed.sum() == 2 and net.table.edge_local[timed].all(), path.name
         m = net.matrix([NEAR_1, NEAR_3, ON_DIAGONAL])
         assert m.distance_m[0, 1] > ACROSS_M and m.distance_m[1, 0] > ACROSS_M, path.name
         assert m.distance_m[0, 2] < 90 and m.distance_m[2, 1] < 90, path.name
         on, off = net.street_hours([ON_DIAGONAL, NEAR_1])
         assert off is None and on is not None, path.name
-        assert on.street == "Market Street" and on.rule == net.table.edge_hours[timed][0]
+        assert on.street == "Market Street" and on.rule == net.table.rule_of(
+            int(np.flatnonzero(timed)[0])
+        )
         assert on.place == (10.0, 50.0)
         half = float(net.table.edge_time_s[timed][0]) / 2
         assert on.enter_s == pytest.approx(half, abs=1.0), path.name
@@ -195,7 +197,7 @@ def test_a_plain_pedestrian_diagonal_is_no_street_and_points_are_snapped_beside_
 ) -> None:
     for path in write_square(tmp_path, "plain", osm_tags(highway="pedestrian")):
         net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
-        assert (net.table.edge_hours == "").all()
+        assert not net.table.timed_edges.any() and list(net.table.hours_rules) == [""]
         assert "pedestrian" not in set(net.table.edge_highway.tolist())
         assert net.street_hours([ON_DIAGONAL]) == [None]
 
@@ -208,6 +210,10 @@ def test_a_town_of_timed_streets_only_has_no_way_in_to_time(tmp_path: Path) -> N
         table = net.table
         rule = _rule({"highway": "residential", "hgv:conditional": "no @ (19:00-06:00)"})
         assert rule
-        every = dataclasses.replace(table, edge_hours=np.full(table.n_edges, rule))
+        every = dataclasses.replace(
+            table,
+            edge_hours=np.ones(table.n_edges, dtype=np.int32),
+            hours_rules=np.array(["", rule]),
+        )
         enter, leave = zone_seconds(every)
         assert (enter == 0).all() and (leave == 0).all()
