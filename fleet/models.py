@@ -46,7 +46,8 @@ def _check_lon_lat(record: str, lon: float, lat: float) -> None:
         raise FleetDataError(f"{record}: (lon, lat) = ({lon}, {lat}) is outside WGS84 range; {fix}")
 
 
-def _seconds(t: time) -> int:
+def clock_s(t: time) -> int:
+    """The seconds since midnight a clock shows at ``t`` (no time zone, no DST)."""
     return t.hour * 3600 + t.minute * 60 + t.second
 
 
@@ -60,8 +61,8 @@ def check_break(rec: str, shift: TimeWindow, break_s: int, window: TimeWindow | 
             f"{rec}: break_window {window.start.isoformat()}-{window.end.isoformat()} lies "
             f"outside its shift {hours}; move the window into the shift"
         )
-    earliest_s = max(_seconds(window.start), _seconds(shift.start))
-    if earliest_s + break_s > _seconds(shift.end):
+    earliest_s = max(clock_s(window.start), clock_s(shift.start))
+    if earliest_s + break_s > clock_s(shift.end):
         raise FleetDataError(
             f"{rec}: a {break_s} s break starting at {max(window.start, shift.start).isoformat()} "
             f"at the earliest ends after its shift {hours}; shorten break_s or start the "

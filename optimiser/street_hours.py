@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, tzinfo
 
-from fleet.models import Bin, Inventory, TimeWindow
+from fleet.models import Bin, Inventory, TimeWindow, clock_s
 from network.hours import DAY_S, TimedStreet, describe, open_intervals, spans_text
 from optimiser.build import window_to_s
 from optimiser.kerb import named_bins
@@ -195,11 +195,7 @@ def _text(w: TimeWindow | None) -> str:
 
 
 def _seconds(w: TimeWindow) -> tuple[int, int]:
-    return (_clock_s(w.start), _clock_s(w.end))
-
-
-def _clock_s(t: time) -> int:
-    return t.hour * 3600 + t.minute * 60 + t.second
+    return (clock_s(w.start), clock_s(w.end))
 
 
 def _window(span: tuple[int, int]) -> TimeWindow:
