@@ -39,12 +39,11 @@ from scipy.sparse import csgraph
 
 from network.speeds import (
     ACCESS_KEYS,
-    LOCAL_ACCESS,
-    NO_ACCESS,
     TIMED_HIGHWAYS,
     GraphSettings,
     closed_to_trucks,
     is_truck_way,
+    local_value,
 )
 from network.table import EdgeTable
 
@@ -181,7 +180,8 @@ def way_rule(
     timed = settings.street_hours and any(k in tags for k in CONDITIONAL_KEYS)
     text = rule_text(tags, settings, day) if timed else ""
     states = week_states(text, day) if text else set()
-    if len(states) <= 1:  # no clause, or one state all week: the plain tags decide
+    if len(states) <= 1:  # no clause, or one state all week: the plain tags decide,
+        # unless the clauses close it all week
         plain = is_truck_way(tags, settings) and states != {"closed"}
         return "" if plain else None
     if is_truck_way(tags, settings, timed=True):
@@ -196,8 +196,7 @@ def access_state(value: str | None) -> str:
         return "open"
     if closed_to_trucks(value):
         return "closed"
-    values = {v.strip().lower() for v in value.split(";") if v.strip()}
-    return "local" if values & LOCAL_ACCESS and values <= LOCAL_ACCESS | NO_ACCESS else "open"
+    return "local" if local_value(value) else "open"
 
 
 def _value_at(rule: Rule, active: set[tuple[int, int]]) -> str | None:

@@ -398,6 +398,12 @@ def local_only(tags: Mapping[str, str], settings: GraphSettings) -> bool:
     access = truck_access(tags, settings)
     if not settings.local_access or access is None:
         return False
+    return local_value(access)
+
+
+def local_value(access: str) -> bool:
+    """True when an access value lets a truck in only to reach a place on the way
+    (``LOCAL_ACCESS``; a ``;`` list when each value is, or closes the way)."""
     values = {v.strip().lower() for v in access.split(";") if v.strip()}
     return bool(values & LOCAL_ACCESS) and values <= LOCAL_ACCESS | NO_ACCESS
 
