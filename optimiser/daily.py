@@ -29,6 +29,7 @@ from fleet.models import (
     FillReading,
     Inventory,
     PickupRecord,
+    clock_s,
     collection_period,
     next_opportunities,
 )
@@ -633,14 +634,8 @@ def _street_hours(
     ``inventory`` (those the provider places on no street have none), for its trucks'
     shifts."""
     first, last = collection_period(inventory, plan_date, tz)
-    midnight = datetime.combine(plan_date, time(0))
-    shifts = tuple(
-        round((datetime.combine(t.date(), t.time()) - midnight).total_seconds())
-        for t in (first, last)
-    )
-    return street_hours(
-        inventory.bins, provider, plan_date=plan_date, shifts_s=(shifts[0], shifts[1]), tz=tz
-    )
+    shifts_s = (clock_s(first.time()), clock_s(last.time()))
+    return street_hours(inventory.bins, provider, plan_date=plan_date, shifts_s=shifts_s, tz=tz)
 
 
 def _far_away(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
