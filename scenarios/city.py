@@ -26,6 +26,7 @@ from network import (
     helsinki_pbf,
     load_network,
 )
+from network.hours import TimedStreet
 from network.matrix import TravelMatrix
 from optimiser.daily import Provider
 from scenarios.config import ScenarioConfig, ScenarioError
@@ -47,6 +48,8 @@ class CachedProvider:
     """A matrix provider answering from one precomputed matrix of known points.
 
     Points not in the matrix fall back to ``base`` (the whole request is computed then).
+    The streets' hours of points are the base's (:meth:`street_hours`): a plan times the
+    visits of bins on streets trucks may drive only at some hours.
     """
 
     def __init__(self, base: Provider, points: Sequence[Point]) -> None:
@@ -54,6 +57,12 @@ class CachedProvider:
         unique = list(dict.fromkeys((float(x), float(y)) for x, y in points))
         self.full = base(unique)
         self.row = {p: i for i, p in enumerate(unique)}
+
+    def street_hours(self, points: Sequence[Point]) -> list[TimedStreet | None]:
+        """The street of each point when trucks may drive it only at some hours, else None
+        (the base provider's; none for straight lines)."""
+        find = getattr(self.base, "street_hours", None)
+        return [None] * len(points) if find is None else list(find(points))
 
     def __call__(self, points: Sequence[Point]) -> TravelMatrix:
         """Sub-matrix of the precomputed one (int seconds and metres, row = point order)."""

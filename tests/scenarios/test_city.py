@@ -41,3 +41,18 @@ def test_a_matrix_too_big_for_memory_is_an_error_naming_n_bins(
     text = str(err.value)
     assert text.startswith("big.toml: key 'n_bins' = 5: the travel matrix of its 7 points")
     assert "does not fit in this machine's memory; lower 'n_bins'" in text
+
+
+def test_cached_provider_tells_the_streets_hours_of_its_base() -> None:
+    """A scenario's plans time the visits of bins on timed streets: the cached matrix
+    passes the base's street hours on (none from straight lines)."""
+    from network.hours import TimedStreet
+
+    timed = TimedStreet(rule="[]", street="Market Street", enter_s=10.0, leave_s=12.0)
+
+    class Streets(HaversineProvider):
+        def street_hours(self, points: list[tuple[float, float]]) -> list[TimedStreet | None]:
+            return [timed if p == PTS[1] else None for p in points]
+
+    assert CachedProvider(Streets(), PTS).street_hours(PTS) == [None, timed, None, None]
+    assert CachedProvider(HaversineProvider(), PTS).street_hours(PTS) == [None] * 4
