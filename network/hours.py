@@ -6,7 +6,7 @@ no @ (19:00-06:00)`` (a night ban), ``motor_vehicle:conditional=no @ (Sa,Su,PH 0
 (a road closed for leisure at weekends), ``access:conditional=no @ (7:30-19:00 AND
 weight>7.5)``. This module is the one adapter of the opening_hours engine (opening-hours-py,
 the Rust parser of the OSM ``opening_hours`` grammar): it reads those tags into a street's
-*rule* when the way is prepared (:func:`timed_rule`, a short JSON text kept on each edge of
+*rule* when the way is prepared (:func:`way_rule`, a short JSON text kept on each edge of
 the way) and tells, for a day, the times trucks may be on it (:func:`open_intervals`).
 
 The tags are read as OSM defines them: of the access keys the most specific one the way
@@ -160,22 +160,13 @@ def week_states(rule: str, today: date) -> set[str]:
     return {s for d in range(WEEK_DAYS) for _, _, s in day_states(rule, today + timedelta(d))}
 
 
-def timed_rule(tags: Mapping[str, str], settings: GraphSettings, today: date | None = None) -> str:
-    """The rule of a way whose truck access changes with the time (:func:`rule_text`), or ""
-    when it does not change within a week from ``today`` (default: the day it is prepared):
-    no conditional clause holds for the trucks, or the clauses leave its access as it is."""
-    day = today or date.today()
-    text = rule_text(tags, settings, day)
-    return text if text and len(week_states(text, day)) > 1 else ""
-
-
 def way_rule(
     tags: Mapping[str, str], settings: GraphSettings, today: date | None = None
 ) -> str | None:
     """How trucks may drive an OSM way: None never (not a street for them, or one whose
     clauses close it, or a timed one that opens to them at no time of the week), "" at any
     time (``speeds.is_truck_way``; every way without ``settings.street_hours``), else its
-    rule (:func:`timed_rule`)."""
+    rule (:func:`rule_text`: the clauses change its access within the week)."""
     day = today or date.today()
     timed = settings.street_hours and any(k in tags for k in CONDITIONAL_KEYS)
     text = rule_text(tags, settings, day) if timed else ""
@@ -295,7 +286,7 @@ class TimedStreet:
     Attributes
     ----------
     rule : str
-        Its rule (:func:`timed_rule`).
+        Its rule (:func:`way_rule`).
     street : str
         Its name ("" when it has none).
     enter_s, leave_s : float

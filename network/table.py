@@ -61,7 +61,7 @@ class EdgeTable:
         its exits.
     edge_hours : (E,) int32
         Index into ``hours_rules`` of the rule of a way whose truck access changes with the
-        time (``network.hours``: ``timed_rule``, JSON), 0 ("") for the others. Such a way
+        time (``network.hours``: ``way_rule``, JSON), 0 ("") for the others. Such a way
         is local-only (``edge_local``): no through traffic at any hour, so only its places'
         visits are timed by it.
     hours_rules : (R,) str

@@ -18,8 +18,8 @@ from network.hours import (
     describe,
     open_intervals,
     place_of,
+    rule_text,
     split_clauses,
-    timed_rule,
     way_rule,
     zone_seconds,
 )
@@ -140,7 +140,7 @@ def test_the_hgv_clause_counts_only_when_hgv_tags_are_respected() -> None:
     tags = {"highway": "residential", "hgv:conditional": "no @ (19:00-6:00)"}
     assert _rule(tags)
     assert _rule(tags, GraphSettings(respect_hgv=False)) == ""
-    assert timed_rule(tags, GraphSettings(respect_hgv=False), MONDAY) == ""
+    assert rule_text(tags, GraphSettings(respect_hgv=False), MONDAY) == ""
 
 
 def test_a_street_closed_at_every_hour_of_the_week_is_no_street() -> None:
