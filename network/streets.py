@@ -244,6 +244,7 @@ class StreetNetwork:
         if self._zone is None:
             self._zone = hours.zone_seconds(self.table)
         enter, leave = self._zone
+        t, u, v = self.table.edge_time_s, self.table.edge_u, self.table.edge_v
         out: list[TimedStreet | None] = []
         for s in self.snap(points, max_snap_m=math.inf):
             e = s.edge_index
@@ -253,8 +254,6 @@ class StreetNetwork:
             ways = [(e, s.fraction)]
             if self._twin[e] >= 0:
                 ways.append((int(self._twin[e]), 1.0 - s.fraction))
-            t = self.table.edge_time_s
-            u, v = self.table.edge_u, self.table.edge_v
             into = min(enter[u[w]] + f * t[w] for w, f in ways)
             out_of = min((1.0 - f) * t[w] + leave[v[w]] for w, f in ways)
             name = str(self.table.edge_name[e])
