@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 OUT    ?= ./binroute-demo
 
-.PHONY: demo test lint bench venv dev clean
+.PHONY: demo test lint bench messages venv dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,22 @@ lint: $(STAMP)
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.matrix
+
+# The drivers' words (network.language): extract the strings of the directions and the
+# route sheets into their templates, then merge them into every language's catalogue
+# (new strings come in empty, to translate; tests/network/test_network_language.py says
+# which are missing).
+PYBABEL := $(BIN)/pybabel -q
+MESSAGE_KEYS := --no-default-keywords -k say -k say_in:1c,2 -k count:1,2 -k N_ -k NC_:1c,2 \
+	--no-location --sort-output --project binroute --copyright-holder binroute
+
+messages: $(VENV)/.installed
+	$(PYBABEL) extract $(MESSAGE_KEYS) -o network/locales/directions.pot network/directions.py
+	$(PYBABEL) extract $(MESSAGE_KEYS) -o optimiser/locales/sheets.pot optimiser/sheets.py
+	$(PYBABEL) update --no-fuzzy-matching --ignore-obsolete -i network/locales/directions.pot \
+	  -d network/locales -D directions
+	$(PYBABEL) update --no-fuzzy-matching --ignore-obsolete -i optimiser/locales/sheets.pot \
+	  -d optimiser/locales -D sheets
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

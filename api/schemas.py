@@ -598,6 +598,10 @@ class HealthOut(_Out):
         "hours, a night ban on lorries) is obeyed: such a street's bins are emptied in its "
         "hours (setting STREET_HOURS)"
     )
+    language: str = Field(
+        description="the drivers' language of route sheets and directions when a request "
+        "names none (setting LANGUAGE)"
+    )
     scheduler: Literal["running", "stopped", "disabled"] = Field(
         description="the nightly scheduler: disabled by setting SCHEDULER_ENABLED, running, or "
         "stopped although enabled (the answer is then a 503, status 'degraded')"

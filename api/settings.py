@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from network.language import DEFAULT_LANGUAGE, language_of
 from network.snap import MAX_SNAP_M
 from network.speeds import (
     MAX_TRUCK_AXLE_LOAD_KG,
@@ -113,6 +114,12 @@ class Settings(BaseSettings):
         Obey access that changes with the time (a pedestrian zone's delivery hours, a night
         ban on lorries: ``network.hours``; default), or (false) read the plain access tags
         only (as ``binroute plan --no-street-hours``).
+    language : str
+        The drivers' language: of the route sheets and the directions' instructions
+        (``GET /plans/{id}/sheets``, ``/directions/{vehicle}``) when a request names none
+        (its ``language`` parameter); one of ``network.language.LANGUAGES`` (``en``
+        default; a tag like ``pt-BR`` is read as its language; as ``binroute plan
+        --language``).
     """
 
     model_config = SettingsConfigDict(env_prefix="BINROUTE_", extra="ignore")
@@ -157,6 +164,7 @@ class Settings(BaseSettings):
     u_turns: bool = True
     drive_side: Literal["right", "left"] = "right"
     street_hours: bool = True
+    language: str = DEFAULT_LANGUAGE
 
     def truck(self) -> GraphSettings:
         """How the city's streets are read for the trucks (their size and weight, and the
@@ -186,6 +194,11 @@ class Settings(BaseSettings):
                     "give a path in a folder that does"
                 )
         return value
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        return language_of(value)  # UnknownLanguage is a ValueError naming the languages
 
     @field_validator("timezone")
     @classmethod

@@ -117,6 +117,26 @@ TimeLimitOpt = Annotated[
 ]
 
 
+def _known_language(value: str) -> str:
+    """A language the drivers' route sheets are written in (its code)."""
+    from network.language import UnknownLanguage, language_of
+
+    try:
+        return language_of(value)
+    except UnknownLanguage as err:
+        raise typer.BadParameter(str(err)) from None
+
+
+LanguageOpt = Annotated[
+    str,
+    typer.Option(
+        help="The drivers' language of sheets.html: de, en, es, fi, ko, pt or zh (as "
+        "BINROUTE_LANGUAGE)",
+        callback=_known_language,
+    ),
+]
+
+
 def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -192,6 +212,7 @@ def demo(
     time_limit: TimeLimitOpt = 10.0,
     street_bins: Annotated[int, typer.Option(help="Generated bins on residential streets")] = 150,
     seed: Annotated[int, typer.Option(help="Random seed for bins and readings")] = 7,
+    language: LanguageOpt = "en",
 ) -> None:
     """Plan a day in Helsinki centre (2026-11-25 unless --date; embedded data, no internet)."""
     from optimiser.params import SolveParams
@@ -208,6 +229,7 @@ def demo(
             seed=seed,
             params=SolveParams(time_limit_s=time_limit, seed=seed),
             progress=update,
+            language=language,
         )
     _print_day(result.day, result.city.excluded, result.files)
 
@@ -412,6 +434,7 @@ def plan(
             "kerb_side is passed with it on that side (as BINROUTE_DRIVE_SIDE)",
         ),
     ] = DriveSide.RIGHT,
+    language: LanguageOpt = "en",
 ) -> None:
     """Plan a day from a city's own files and write plan.json, routes.geojson, map.html."""
     from binroute.jobs import plan_from_files
@@ -451,6 +474,7 @@ def plan(
                     drive_side=drive_side.value,
                     street_hours=street_hours,
                 ),
+                language=language,
             )
     except (FleetDataError, InvalidProblemError, NetworkError, OSError) as err:
         _error(err)

@@ -30,6 +30,7 @@ from network import (
     StreetProvider,
     load_network,
 )
+from network.language import DEFAULT_LANGUAGE
 from network.speeds import DEFAULT_SETTINGS
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
@@ -387,6 +388,7 @@ def plan_from_files(
     progress: ProgressFn | None = None,
     start: time | None = None,
     truck: GraphSettings = DEFAULT_SETTINGS,
+    language: str = DEFAULT_LANGUAGE,
 ) -> FilePlan:
     """Plan ``plan_date`` from a city's files and write plan.json, routes.geojson, map.html.
 
@@ -459,5 +461,7 @@ def plan_from_files(
         *far,
         *late,
     ]
-    files = write_day_outputs(day, out, network=network, excluded=excluded, max_snap_m=max_snap_m)
+    files = write_day_outputs(
+        day, out, network=network, excluded=excluded, max_snap_m=max_snap_m, language=language
+    )
     return FilePlan(day=day, files=files, excluded=tuple(excluded))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from network.language import DEFAULT_LANGUAGE, N_, NC_, Words, direction_words
 from network.snap import sub_line
 from network.table import CONNECTOR_HIGHWAY, EARTH_RADIUS_M, EdgeTable, haversine_m
 
@@ -105,37 +106,118 @@ class Step:
     side: str = ""
     exit_number: int = 0
 
-    def text(self, stop: str = "the stop") -> str:
+    def text(self, stop: str = "the stop", words: Words | None = None) -> str:
         """The instruction in words, e.g. "Turn left onto Mannerheimintie"; ``stop`` names
-        where an ``arrive`` step ends."""
-        road = _road(self)
-        if self.maneuver == "depart":
-            return f"Head {self.heading} on {road}"
-        if self.maneuver == "arrive":
-            return f"Arrive at {stop}" + (f", on the {self.side}" if self.side else "")
-        if self.maneuver == "straight":
-            return f"Continue straight onto {road}"
-        if self.maneuver == "roundabout":
-            return f"At the roundabout, take the {_ordinal(self.exit_number)} exit onto {road}"
-        if self.maneuver == "u-turn":
-            return f"Make a U-turn and drive on along {road}"
-        kind, _, way = self.maneuver.rpartition(" ")
-        verb = {"slight": "Bear", "sharp": "Turn sharp", "": "Turn"}[kind]
-        return f"{verb} {way} onto {road}"
+        where an ``arrive`` step ends; ``words``, the language (English by default)."""
+        return instruction(
+            words or direction_words(DEFAULT_LANGUAGE),
+            maneuver=self.maneuver,
+            street=self.street,
+            highway=self.highway,
+            heading=self.heading,
+            side=self.side,
+            exit_number=self.exit_number,
+            stop=stop,
+        )
+
+
+# maneuver -> its words, onto a ``{road}`` (``N_`` marks them for ``make messages``)
+TURN_WORDS = {
+    "straight": N_("Continue straight onto {road}"),
+    "slight right": N_("Bear right onto {road}"),
+    "right": N_("Turn right onto {road}"),
+    "sharp right": N_("Turn sharp right onto {road}"),
+    "slight left": N_("Bear left onto {road}"),
+    "left": N_("Turn left onto {road}"),
+    "sharp left": N_("Turn sharp left onto {road}"),
+    "u-turn": N_("Make a U-turn and drive on along {road}"),
+    "roundabout": N_("At the roundabout, take the {ordinal} exit onto {road}"),
+}
+ARRIVE_WORDS = {
+    "": N_("Arrive at {stop}"),
+    "left": N_("Arrive at {stop}, on the left"),
+    "right": N_("Arrive at {stop}, on the right"),
+}
+# the words translated in a context (``say_in``): compass points of a heading, the road
+# classes of unnamed streets (``DRIVABLE_HIGHWAYS`` and the timed pedestrian ways)
+CONTEXT_WORDS = (
+    NC_("heading", "north"),
+    NC_("heading", "north-east"),
+    NC_("heading", "east"),
+    NC_("heading", "south-east"),
+    NC_("heading", "south"),
+    NC_("heading", "south-west"),
+    NC_("heading", "west"),
+    NC_("heading", "north-west"),
+    NC_("highway", "motorway"),
+    NC_("highway", "trunk"),
+    NC_("highway", "primary"),
+    NC_("highway", "secondary"),
+    NC_("highway", "tertiary"),
+    NC_("highway", "motorway link"),
+    NC_("highway", "trunk link"),
+    NC_("highway", "primary link"),
+    NC_("highway", "secondary link"),
+    NC_("highway", "tertiary link"),
+    NC_("highway", "unclassified"),
+    NC_("highway", "residential"),
+    NC_("highway", "living street"),
+    NC_("highway", "service"),
+    NC_("highway", "pedestrian"),
+)
+
+
+def instruction(
+    words: Words,
+    *,
+    maneuver: str,
+    street: str,
+    highway: str,
+    heading: str = "",
+    side: str = "",
+    exit_number: int = 0,
+    stop: str = "the stop",
+) -> str:
+    """A step's instruction in ``words``' language (a :class:`Step`'s fields, or those of
+    its JSON, ``optimiser.sheets``), ``stop`` naming where an ``arrive`` step ends (in
+    that language too).
+
+    Raises
+    ------
+    ValueError
+        If ``maneuver`` is not one of :data:`MANEUVERS`.
+    """
+    if maneuver == "arrive":
+        return words.say(ARRIVE_WORDS.get(side, ARRIVE_WORDS[""]), stop=stop)
+    road = _road(words, street, highway)
+    if maneuver == "depart":
+        compass = words.say_in("heading", heading) if heading else ""
+        return words.say("Head {heading} on {road}", heading=compass, road=road)
+    if maneuver not in TURN_WORDS:
+        raise ValueError(f"no words for maneuver {maneuver!r}: one of {', '.join(MANEUVERS)}")
+    return words.say(TURN_WORDS[maneuver], road=road, ordinal=_ordinal(exit_number), n=exit_number)
 
 
 def _ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th... 11th, 12th, 13th, 21st."""
+    """1st, 2nd, 3rd, 4th... 11th, 12th, 13th, 21st (English; the other languages' words
+    write the exit's number ``{n}`` their way)."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
 
-def _road(step: Step) -> str:
-    if step.street:
-        return step.street
-    if not step.highway:
-        return "the way off the street"
-    return f"the unnamed {step.highway.replace('_', ' ')} road"
+def _road(words: Words, street: str, highway: str) -> str:
+    """The street a step names: its name, else its road class, unnamed."""
+    if street:
+        return street
+    if not highway:
+        return words.say("the way off the street")
+    return words.say("the unnamed {kind} road", kind=road_class(words, highway))
+
+
+def road_class(words: Words, highway: str) -> str:
+    """An OSM ``highway`` class in ``words``' language ("residential" -> "Wohnstraße");
+    a class without words there as OSM spells it, underscores as spaces."""
+    return words.say_in("highway", highway.replace("_", " "))
 
 
 def piece_coords(table: EdgeTable, p: Piece) -> list[Point]:

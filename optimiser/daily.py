@@ -79,7 +79,7 @@ from optimiser.reroute import (
 )
 from optimiser.screen import usable_sites
 from optimiser.solve import solve
-from optimiser.street_hours import CLOSED_STREET, NO_HOURS, StreetHours, street_hours
+from optimiser.street_hours import CLOSED_STREET, NO_HOURS, StreetHours, TimedDay, street_hours
 
 Provider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
 ProgressFn = Callable[[float, str], None]
@@ -112,7 +112,7 @@ class DayPlan:
     and corrected, reading too full or too empty at a pickup), each also a plan note: the
     maintenance list of a plan made from readings (:func:`plan_day`).
     ``street_hours`` names, for each bin routed on a street trucks may drive only at some
-    hours, that street and its hours that day (bin id -> text; ``optimiser.street_hours``):
+    hours, that street and its hours that day (bin id -> ``optimiser.street_hours.TimedDay``):
     its visits are timed to them.
     """
 
@@ -133,7 +133,7 @@ class DayPlan:
     unplaced: tuple[Unserved, ...] = ()
     missed: tuple[str, ...] = ()
     sensor_checks: tuple[SensorCheck, ...] = ()
-    street_hours: Mapping[str, str] = field(default_factory=dict)
+    street_hours: Mapping[str, TimedDay] = field(default_factory=dict)
 
     @property
     def midnight(self) -> datetime:

@@ -78,7 +78,8 @@ def _visit_json(day: DayPlan, visit: Visit, order: int) -> dict[str, Any]:
         doc["kerb_side"] = kerb_at(day, visit.location)
         timed = day.street_hours.get(bin_of(visit.ref))
         if timed is not None:  # a street trucks may drive only at some hours
-            doc["street_hours"] = timed
+            doc["street_hours"] = timed.text
+            doc["street_open"] = timed.json()
     return doc
 
 

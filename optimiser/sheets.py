@@ -7,26 +7,63 @@ kept, the paths the route lines draw). :func:`route_sheets_html` renders the pla
 (``optimiser.export.plan_json``) with those documents, so that the service renders a
 stored plan as the command does a fresh one. Without directions (straight-line travel
 times) a sheet lists the stops and times alone and says why.
+
+Both are written in the drivers' language (``language``, one of
+``network.language.LANGUAGES``): the steps' instructions from the directions' catalogue
+(``network/locales``), the sheets' words from this package's (``optimiser/locales``,
+domain ``sheets``). A stored plan's directions keep each step's fields (maneuver, street,
+road class, heading, side, exit), so its instructions are said again in any language
+(:func:`localized`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from html import escape
+from pathlib import Path
 from typing import Any
 
-from network.directions import Directions, Step
+from network.directions import Directions, Step, instruction, road_class
 from network.drawing import Projector, svg_polyline
+from network.language import DEFAULT_LANGUAGE, N_, Words, direction_words, words
 from optimiser.daily import DayPlan
 from optimiser.export import kerb_at, place_of, plan_json, route_of
 from optimiser.plan import Route, Visit, span
 
 LonLat = tuple[float, float]
-NO_DIRECTIONS = (
+NO_DIRECTIONS = N_(
     "no street directions: these travel times are straight-line estimates (plan with a "
     "city's street file for them)"
 )
+PLANNED_BEFORE = N_(
+    "no directions: this plan was made before the service stored them; plan the day again for them"
+)
+SHEET_LOCALES = Path(__file__).with_name("locales")
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    """The words of a route sheet: its directions' (``network``) and its own."""
+
+    directions: Words
+    sheets: Words
+
+    @property
+    def code(self) -> str:
+        return self.sheets.language
+
+
+def language(tag: str = DEFAULT_LANGUAGE) -> Language:
+    """The route sheets' words in ``tag``'s language.
+
+    Raises
+    ------
+    network.language.UnknownLanguage
+        If the sheets have no words in that language (the message lists those they have).
+    """
+    return Language(direction_words(tag), words(tag, SHEET_LOCALES, "sheets"))
 
 
 def legs(day: DayPlan, route: Route, directions: Directions | None) -> dict[int, list[Step]]:
@@ -45,61 +82,125 @@ def legs(day: DayPlan, route: Route, directions: Directions | None) -> dict[int,
 
 
 def directions_json(
-    day: DayPlan, vehicle_id: str, directions: Directions | None = None
+    day: DayPlan,
+    vehicle_id: str,
+    directions: Directions | None = None,
+    lang: Language | None = None,
 ) -> dict[str, Any]:
     """Truck ``vehicle_id``'s directions as a JSON-ready dict: one leg per visit with a
     place after the first (``to_order``: the visit's index in the route's visits, as
     plan.json orders them; ``to``: its place), each with its metres, seconds and steps
     (``maneuver``, ``instruction`` in words, ``street``, ``highway``, ``distance_m``,
     ``duration_s``, ``lon``, ``lat``; ``heading`` on departure, ``side`` of the stop on
-    arrival); ``note`` says why there are none without ``directions``.
+    arrival); ``note`` says why there are none without ``directions``; the words in
+    ``lang``'s language (English by default).
 
     Raises
     ------
     KeyError
         If ``vehicle_id`` has no route in the plan.
     """
+    lang = lang or language()
     route = route_of(day, vehicle_id)
     out = []
     for i, found in legs(day, route, directions).items():
         visit = route.visits[i]
-        stop = _arrival_name(str(visit.kind), visit.ref, place_of(day, visit))
+        stop = _arrival_name(lang.sheets, str(visit.kind), visit.ref, place_of(day, visit))
         out.append(
             {
                 "to_order": i,
                 "to": place_of(day, visit),
                 "distance_m": round(sum(s.distance_m for s in found), 1),
                 "duration_s": round(sum(s.duration_s for s in found), 1),
-                "steps": [_step_json(s, stop) for s in found],
+                "steps": [_step_json(s, stop, lang.directions) for s in found],
             }
         )
-    doc: dict[str, Any] = {"vehicle_id": vehicle_id, "legs": out}
+    doc: dict[str, Any] = {"vehicle_id": vehicle_id, "language": lang.code, "legs": out}
     if directions is None:
-        doc["note"] = NO_DIRECTIONS
+        doc["note"] = lang.sheets.say(NO_DIRECTIONS)
     return doc
 
 
-def all_directions(day: DayPlan, directions: Directions | None) -> dict[str, dict[str, Any]]:
+def localized(plan: Mapping[str, Any], doc: Mapping[str, Any], lang: Language) -> dict[str, Any]:
+    """``doc`` (one truck's :func:`directions_json`, as stored with ``plan``, plan.json's
+    document) with every instruction and its note said in ``lang``'s language, from the
+    steps' fields and the route's visits."""
+    visits = _visits_of(plan, str(doc.get("vehicle_id", "")))
+    out = dict(doc, language=lang.code)
+    out["legs"] = [
+        dict(
+            leg,
+            steps=[
+                dict(s, instruction=_said(s, _leg_stop(lang.sheets, visits, leg), lang))
+                for s in leg["steps"]
+            ],
+        )
+        for leg in doc.get("legs", [])
+    ]
+    if "note" in doc:
+        out["note"] = lang.sheets.say(str(doc["note"]))
+    return out
+
+
+def all_directions(
+    day: DayPlan, directions: Directions | None, lang: Language | None = None
+) -> dict[str, dict[str, Any]]:
     """:func:`directions_json` of every truck that leaves its depot, by vehicle id."""
     return {
-        r.vehicle_ref: directions_json(day, r.vehicle_ref, directions)
+        r.vehicle_ref: directions_json(day, r.vehicle_ref, directions, lang)
         for r in day.plan.routes
         if r.used
     }
 
 
 def day_sheets_html(
-    day: DayPlan, directions: Directions | None = None, geojson: Mapping[str, Any] | None = None
+    day: DayPlan,
+    directions: Directions | None = None,
+    geojson: Mapping[str, Any] | None = None,
+    lang: Language | None = None,
 ) -> str:
     """:func:`route_sheets_html` of a fresh plan: every truck that leaves its depot (a map
-    of each with ``geojson``, its ``routes_geojson``)."""
-    return route_sheets_html(plan_json(day), all_directions(day, directions), geojson=geojson)
+    of each with ``geojson``, its ``routes_geojson``), in ``lang``'s language."""
+    return route_sheets_html(
+        plan_json(day), all_directions(day, directions, lang), geojson=geojson, lang=lang
+    )
 
 
-def _step_json(step: Step, stop: str) -> dict[str, Any]:
+def _visits_of(plan: Mapping[str, Any], vehicle_id: str) -> list[Mapping[str, Any]]:
+    """The visits of ``vehicle_id``'s route in ``plan`` (plan.json's), none without one."""
+    for r in plan.get("routes", []):
+        if r.get("vehicle_id") == vehicle_id:
+            return list(r.get("visits", []))
+    return []
+
+
+def _leg_stop(sheets: Words, visits: Sequence[Mapping[str, Any]], leg: Mapping[str, Any]) -> str:
+    """Where ``leg`` arrives, named for its last instruction (``sheets``' language)."""
+    i = int(leg.get("to_order", -1))
+    if 0 <= i < len(visits):
+        v = visits[i]
+        return _arrival_name(sheets, str(v["kind"]), str(v["ref"]), v.get("place"))
+    return _arrival_name(sheets, "", "", leg.get("to"))
+
+
+def _said(step: Mapping[str, Any], stop: str, lang: Language) -> str:
+    """A stored step's (:func:`_step_json`) instruction in ``lang``'s language."""
+    return instruction(
+        lang.directions,
+        maneuver=str(step["maneuver"]),
+        street=str(step.get("street", "")),
+        highway=str(step.get("highway", "")),
+        heading=str(step.get("heading", "")),
+        side=str(step.get("side", "")),
+        exit_number=int(step.get("exit", 0)),
+        stop=stop,
+    )
+
+
+def _step_json(step: Step, stop: str, words: Words) -> dict[str, Any]:
     return {
         "maneuver": step.maneuver,
-        "instruction": step.text(stop),
+        "instruction": step.text(stop, words),
         "street": step.street,
         "highway": step.highway,
         "distance_m": round(step.distance_m, 1),
@@ -119,6 +220,7 @@ def route_sheets_html(
     *,
     missing: str = NO_DIRECTIONS,
     geojson: Mapping[str, Any] | None = None,
+    lang: Language | None = None,
 ) -> str:
     """Printable route sheets: a page per truck of ``plan`` (plan.json's document) that
     leaves its depot, or per truck of ``vehicle_ids`` (KeyError naming one the plan has no
@@ -128,7 +230,9 @@ def route_sheets_html(
     directions to it from ``directions`` (:func:`directions_json` by vehicle id; a truck
     without one gets the stops alone, and the ``missing`` note). With ``geojson`` (the
     plan's routes, ``optimiser.export.routes_geojson``) each page opens with a map of the
-    truck's route, its stops numbered as the table's rows."""
+    truck's route, its stops numbered as the table's rows. Written in ``lang``'s language
+    (English by default): the instructions are said again from the steps' fields."""
+    lang = lang or language()
     routes = {r["vehicle_id"]: r for r in plan.get("routes", [])}
     if vehicle_ids is None:
         chosen = [r for r in routes.values() if r.get("bins") or r.get("disposal_trips")]
@@ -138,17 +242,19 @@ def route_sheets_html(
             raise KeyError(f"no route for vehicle {unknown[0]!r} in this plan")
         chosen = [routes[v] for v in vehicle_ids]
     day = str(plan.get("plan_date", ""))
-    maps = _route_maps(geojson) if geojson is not None else {}
+    maps = _route_maps(geojson, lang.sheets) if geojson is not None else {}
+    page = _Page(lang, day, missing)
     body = "".join(
-        _sheet(r, directions.get(r["vehicle_id"]), day, missing, maps.get(r["vehicle_id"], ""))
+        page.sheet(r, directions.get(r["vehicle_id"]), maps.get(r["vehicle_id"], ""))
         for r in chosen
     )
     if not chosen:
-        body = "<p>No truck leaves its depot in this plan.</p>"
-    title = escape(f"binroute route sheets {day}")
+        nothing = lang.sheets.say("No truck leaves its depot in this plan.")
+        body = f"<p>{escape(nothing)}</p>"
+    title = escape(lang.sheets.say("binroute route sheets {day}", day=day))
     return (
         "<!DOCTYPE html>\n"
-        f'<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<html lang="{lang.code}"><head><meta charset="utf-8"><title>{title}</title>'
         f"<style>{_STYLE}</style></head><body>{body}</body></html>\n"
     )
 
@@ -164,40 +270,90 @@ _STYLE = (
     "td.n,th.n{text-align:right;white-space:nowrap}.note{color:#555}"
     "svg.map{display:block;border:1px solid #ccc;margin:0 0 .2em}"
 )
-_HEAD = (
-    "<tr><th class=n>#</th><th>arrive</th><th>leave</th><th>stop</th><th>street</th>"
-    "<th class=n>load after</th><th>for the crew</th></tr>"
-)
 
 
-def _sheet(
-    route: Mapping[str, Any],
-    found: Mapping[str, Any] | None,
-    day: str,
-    missing: str,
-    drawn: str = "",
-) -> str:
-    """One truck's section of the route sheets (``missing``: the note without ``found``;
-    ``drawn``: its route map, an SVG)."""
-    legs = (found or {}).get("legs", [])
-    by_order = {leg["to_order"]: leg for leg in legs}
-    rows = []
-    for i, visit in enumerate(route.get("visits", [])):
-        leg = by_order.get(i)
-        if leg is not None:
-            rows.append(_way_row(leg))
-            street = _arrival_street(leg["steps"])
-        else:  # where the truck sets off: the street the next leg leaves by
-            after = next((x for x in legs if x["to_order"] > i and x["steps"]), None)
-            street = _arrival_street(after["steps"][:1]) if after is not None else ""
-        rows.append(_visit_row(visit, i, leg, street))
-    note = found.get("note", "") if found is not None else missing
-    said = f'<p class="note">{escape(note)}.</p>' if note else ""
-    return (
-        f"<section><h1>{escape(str(route['vehicle_id']))}: {escape(day)}</h1>"
-        f'<p class="sum">{escape(_summary(route))}</p>{said}{drawn}'
-        f"<table>{_HEAD}{''.join(rows)}</table></section>"
-    )
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What every truck's section of one document shares: its words, day, missing note."""
+
+    lang: Language
+    day: str
+    missing: str
+
+    def sheet(self, route: Mapping[str, Any], found: Mapping[str, Any] | None, drawn: str) -> str:
+        """One truck's section of the route sheets (``found``: its directions; ``drawn``:
+        its route map, an SVG)."""
+        sheets = self.lang.sheets
+        legs = (found or {}).get("legs", [])
+        by_order = {leg["to_order"]: leg for leg in legs}
+        visits = route.get("visits", [])
+        rows = []
+        for i, visit in enumerate(visits):
+            leg = by_order.get(i)
+            if leg is not None:
+                rows.append(self.way_row(leg, visits))
+                street = _arrival_street(self.lang, leg["steps"])
+            else:  # where the truck sets off: the street the next leg leaves by
+                after = next((x for x in legs if x["to_order"] > i and x["steps"]), None)
+                street = _arrival_street(self.lang, after["steps"][:1]) if after is not None else ""
+            rows.append(self.visit_row(visit, i, leg, street))
+        note = found.get("note", "") if found is not None else self.missing
+        said = f'<p class="note">{escape(sheets.say(note))}.</p>' if note else ""
+        return (
+            f"<section><h1>{escape(str(route['vehicle_id']))}: {escape(self.day)}</h1>"
+            f'<p class="sum">{escape(_summary(route, sheets))}</p>{said}{drawn}'
+            f"<table>{self.head()}{''.join(rows)}</table></section>"
+        )
+
+    def head(self) -> str:
+        say_in = self.lang.sheets.say_in
+        names = (
+            say_in("column", "arrive"),
+            say_in("column", "leave"),
+            say_in("column", "stop"),
+            say_in("column", "street"),
+            say_in("column", "load after"),
+            say_in("column", "for the crew"),
+        )
+        cells = [f"<th>{escape(n)}</th>" for n in names]
+        cells[4] = f"<th class=n>{escape(names[4])}</th>"
+        return f"<tr><th class=n>#</th>{''.join(cells)}</tr>"
+
+    def way_row(self, leg: Mapping[str, Any], visits: Sequence[Mapping[str, Any]]) -> str:
+        stop = _leg_stop(self.lang.sheets, visits, leg)
+        items = "".join(
+            f"<li>{escape(_said(s, stop, self.lang))}"
+            + (
+                f" <span>{_metres(s['distance_m'], self.lang.sheets)}</span>"
+                if s["distance_m"] > 0
+                else ""
+            )
+            + "</li>"
+            for s in leg["steps"]
+        )
+        return f'<tr class="way"><td></td><td colspan=6><ol>{items}</ol></td></tr>'
+
+    def visit_row(
+        self, visit: Mapping[str, Any], order: int, leg: Mapping[str, Any] | None, street: str
+    ) -> str:
+        sheets = self.lang.sheets
+        steps = leg["steps"] if leg is not None else []
+        load = (
+            f"{sheets.number(visit.get('load_l', 0))} l / "
+            f"{sheets.number(visit.get('load_kg', 0))} kg"
+        )
+        name = _stop_name(sheets, visit["kind"], visit["ref"], visit.get("place"))
+        notes = "; ".join(_crew_notes(visit, steps, sheets, self.day))
+        cells = [
+            f"<td class=n>{order}</td>",
+            f"<td>{_hhmm(visit['arrival'])}</td>",
+            f"<td>{_hhmm(visit['end'])}</td>",
+            f"<td>{escape(name)}</td>",
+            f"<td>{escape(street)}</td>",
+            f"<td class=n>{load}</td>",
+            f'<td class="note">{escape(notes)}</td>',
+        ]
+        return f"<tr>{''.join(cells)}</tr>"
 
 
 MAP_WIDTH_PX = 680
@@ -205,7 +361,7 @@ MAP_MAX_HEIGHT_PX = 420
 STOP_COLOURS = {"bin": "#1f77b4", "disposal": "#8c564b", "start": "#222", "end": "#222"}
 
 
-def _route_maps(geojson: Mapping[str, Any]) -> dict[str, str]:
+def _route_maps(geojson: Mapping[str, Any], sheets: Words) -> dict[str, str]:
     """Each truck's route map (an inline SVG: the street line, its stops numbered by their
     visit order, the depot as a square), by vehicle id."""
     lines: dict[str, list[LonLat]] = {}
@@ -218,8 +374,9 @@ def _route_maps(geojson: Mapping[str, Any]) -> dict[str, str]:
         else:
             at = (float(geom["coordinates"][0]), float(geom["coordinates"][1]))
             stops.setdefault(truck, []).append((int(props["order"]), str(props["kind"]), at))
+    credit = escape(sheets.say("Map data (c) OpenStreetMap contributors."))
     return {
-        truck: _route_svg(line, stops.get(truck, []))
+        truck: _route_svg(line, stops.get(truck, [])) + f'<p class="note">{credit}</p>'
         for truck, line in lines.items()
         if len(line) > 1
     }
@@ -240,111 +397,120 @@ def _route_svg(line: Sequence[LonLat], stops: Sequence[tuple[int, str, LonLat]])
         f'<svg class="map" width="{proj.width}" height="{proj.height}" '
         f'viewBox="0 0 {proj.width} {proj.height}" xmlns="http://www.w3.org/2000/svg">'
         f"{''.join(parts)}</svg>"
-        '<p class="note">Map data (c) OpenStreetMap contributors.</p>'
     )
 
 
-def _summary(route: Mapping[str, Any]) -> str:
+def _summary(route: Mapping[str, Any], sheets: Words) -> str:
     """The truck's day in one line: depot, shift, streams, bins, trips, km, hours."""
     visits = route.get("visits", [])
     parts = []
     if visits and visits[0].get("place"):
-        parts.append(f"from {visits[0]['place']}")
+        parts.append(sheets.say("from {place}", place=visits[0]["place"]))
     if route.get("shift_start") and route.get("shift_end"):
-        parts.append(f"shift {_hhmm(route['shift_start'])}-{_hhmm(route['shift_end'])}")
+        shift = f"{_hhmm(route['shift_start'])}-{_hhmm(route['shift_end'])}"
+        parts.append(sheets.say("shift {hours}", hours=shift))
     if route.get("streams"):
-        parts.append("streams " + ", ".join(route["streams"]))
-    trips = int(route.get("disposal_trips", 0))
+        parts.append(sheets.say("streams {streams}", streams=", ".join(route["streams"])))
     parts += [
-        f"{route.get('bins', 0)} bins",
-        f"{trips} disposal trip{'' if trips == 1 else 's'}",
-        f"{route.get('distance_m', 0) / 1000:.2f} km",
+        sheets.count("{n} bin", "{n} bins", int(route.get("bins", 0))),
+        sheets.count(
+            "{n} disposal trip", "{n} disposal trips", int(route.get("disposal_trips", 0))
+        ),
+        f"{sheets.number(route.get('distance_m', 0) / 1000, 2)} km",
         span(int(route.get("duration_s", 0))),
     ]
     return " · ".join(parts)
 
 
-def _way_row(leg: Mapping[str, Any]) -> str:
-    items = "".join(
-        f"<li>{escape(s['instruction'])}"
-        + (f" <span>{_metres(s['distance_m'])}</span>" if s["distance_m"] > 0 else "")
-        + "</li>"
-        for s in leg["steps"]
-    )
-    return f'<tr class="way"><td></td><td colspan=6><ol>{items}</ol></td></tr>'
-
-
-def _visit_row(
-    visit: Mapping[str, Any], order: int, leg: Mapping[str, Any] | None, street: str
-) -> str:
-    steps = leg["steps"] if leg is not None else []
-    load = f"{visit.get('load_l', 0):,} l / {visit.get('load_kg', 0):,} kg"
-    name = _stop_name(visit["kind"], visit["ref"], visit.get("place"))
-    cells = [
-        f"<td class=n>{order}</td>",
-        f"<td>{_hhmm(visit['arrival'])}</td>",
-        f"<td>{_hhmm(visit['end'])}</td>",
-        f"<td>{escape(name)}</td>",
-        f"<td>{escape(street)}</td>",
-        f"<td class=n>{load}</td>",
-        f'<td class="note">{escape("; ".join(_crew_notes(visit, steps)))}</td>',
-    ]
-    return f"<tr>{''.join(cells)}</tr>"
-
-
-def _crew_notes(visit: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> list[str]:
-    """What the crew should know at ``visit`` (plan.json's)."""
+def _crew_notes(
+    visit: Mapping[str, Any], steps: Sequence[Mapping[str, Any]], sheets: Words, day: str
+) -> list[str]:
+    """What the crew should know at ``visit`` (plan.json's) on ``day`` (ISO date)."""
     notes = []
     if datetime.fromisoformat(visit["start"]) > datetime.fromisoformat(visit["arrival"]):
-        notes.append(f"wait until {_hhmm(visit['start'])}")
-    if steps and steps[-1].get("side"):
-        notes.append(f"on the {steps[-1]['side']}")
+        notes.append(sheets.say("wait until {time}", time=_hhmm(visit["start"])))
+    side = steps[-1].get("side") if steps else ""
+    if side in SIDE_WORDS:
+        notes.append(sheets.say(SIDE_WORDS[side]))
     if visit.get("kerb_side"):
-        notes.append("taken from the kerb")
-    if visit.get("street_hours"):
-        notes.append(f"timed street: {visit['street_hours']}")
+        notes.append(sheets.say("taken from the kerb"))
+    timed = _timed_street(visit, sheets, day)
+    if timed:
+        notes.append(sheets.say("timed street: {street}", street=timed))
     if visit.get("alert"):
-        by = f": empty by {_hhmm(visit['respond_by'])}" if visit.get("respond_by") else ""
-        notes.append(f"overflow alert{by}")
+        if visit.get("respond_by"):
+            notes.append(
+                sheets.say("overflow alert: empty by {time}", time=_hhmm(visit["respond_by"]))
+            )
+        else:
+            notes.append(sheets.say("overflow alert"))
     if visit.get("missed"):
-        notes.append("missed: the crew could not empty it")
+        notes.append(sheets.say("missed: the crew could not empty it"))
     return notes
 
 
-def _arrival_street(steps: Sequence[Mapping[str, Any]]) -> str:
+SIDE_WORDS = {"left": N_("on the left"), "right": N_("on the right")}
+
+
+def _timed_street(visit: Mapping[str, Any], sheets: Words, day: str) -> str:
+    """The timed street ``visit`` stands on and its hours on ``day``, "" for none (a plan
+    stored before ``street_open`` was: its English ``street_hours``)."""
+    found = visit.get("street_open")
+    if not found:
+        return str(visit.get("street_hours") or "")
+    spans = ", ".join(f"{a}-{b}" for a, b in found["hours"])
+    return sheets.say(
+        "{street}, open to trucks {hours} on {weekday} ({rule})",
+        street=found["street"] or sheets.say("an unnamed street"),
+        hours=spans or sheets.say("at no time"),
+        weekday=sheets.weekday(date.fromisoformat(day)),
+        rule=found["rule"],
+    )
+
+
+def _arrival_street(lang: Language, steps: Sequence[Mapping[str, Any]]) -> str:
     """The street of the last of ``steps``: of a leg's, the street its stop stands on."""
     if not steps:
         return ""
     last = steps[-1]
     if last["street"]:
         return str(last["street"])
-    return f"unnamed {last['highway'].replace('_', ' ')}" if last["highway"] else ""
+    if not last["highway"]:
+        return ""
+    return lang.sheets.say("unnamed {kind}", kind=road_class(lang.directions, last["highway"]))
 
 
-def _arrival_name(kind: str, ref: str, place: str | None) -> str:
+def _arrival_name(sheets: Words, kind: str, ref: str, place: str | None) -> str:
     """Where a leg arrives, for its last instruction ("Arrive at bin b1")."""
     if kind == "bin":
-        return f"bin {ref}"
+        return sheets.say("bin {ref}", ref=ref)
     if kind == "disposal":
-        return f"disposal site {place or ref}"
+        return sheets.say("disposal site {place}", place=place or ref)
     if kind == "waypoint":
-        return "the truck's place when its route changed"
+        return sheets.say("the truck's place when its route changed")
     return str(place or ref)
 
 
-def _stop_name(kind: str, ref: str, place: str | None) -> str:
+def _stop_name(sheets: Words, kind: str, ref: str, place: str | None) -> str:
     """A visit's stop for a driver: "bin b1", "disposal site s1", "leave depot-1"... (a
     plan stored before visits named their ``place`` says "the depot")."""
     if kind == "start" and place == ref:  # the truck's own place: where it was reported
-        return "set off from where the truck is"
-    return {
-        "start": f"leave {place or 'the depot'}",
-        "end": f"back at {place or 'the depot'}",
-        "bin": f"bin {ref}",
-        "disposal": f"disposal site {place or ref}",
-        "break": "break",
-        "waypoint": "where the truck was when its route changed",
-    }.get(kind, f"{kind} {ref}")
+        return sheets.say("set off from where the truck is")
+    if kind == "start":
+        return sheets.say("leave {place}", place=place) if place else sheets.say("leave the depot")
+    if kind == "end":
+        return (
+            sheets.say("back at {place}", place=place) if place else sheets.say("back at the depot")
+        )
+    if kind == "bin":
+        return sheets.say("bin {ref}", ref=ref)
+    if kind == "disposal":
+        return sheets.say("disposal site {place}", place=place or ref)
+    if kind == "break":
+        return sheets.say("break")
+    if kind == "waypoint":
+        return sheets.say("where the truck was when its route changed")
+    return f"{kind} {ref}"
 
 
 def _point(day: DayPlan, visit: Visit) -> LonLat:
@@ -356,5 +522,5 @@ def _hhmm(iso: str) -> str:
     return datetime.fromisoformat(iso).strftime("%H:%M")
 
 
-def _metres(m: float) -> str:
-    return f"{m / 1000:.1f} km" if m >= 1000 else f"{round(m)} m"
+def _metres(m: float, sheets: Words) -> str:
+    return f"{sheets.number(m / 1000, 1)} km" if m >= 1000 else f"{sheets.number(m)} m"

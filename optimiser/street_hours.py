@@ -21,13 +21,56 @@ from dataclasses import dataclass
 from datetime import date, time, tzinfo
 
 from fleet.models import Bin, Inventory, TimeWindow, clock_s
-from network.hours import DAY_S, TimedStreet, describe, open_intervals, spans_text
+from network.hours import DAY_S, TimedStreet, clock, describe, open_intervals, spans_text
 from optimiser.build import window_to_s
 from optimiser.kerb import named_bins
 from optimiser.problem import Stop, bin_of
 
 CLOSED_STREET = "its street is closed to trucks whenever they work today"
 """The start of the reason of a bin that cannot be emptied for its street's hours."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimedDay:
+    """A timed street's hours on one day, as a plan tells them.
+
+    Attributes
+    ----------
+    street : str
+        Its name ("" when it has none).
+    spans_s : tuple of (int, int)
+        The spans it is open to trucks that day, local clock seconds since midnight
+        (none: closed all day).
+    rule : str
+        Its tags as the sign reads (``network.hours.describe``).
+    day : date
+        The day.
+    """
+
+    street: str
+    spans_s: tuple[tuple[int, int], ...]
+    rule: str
+    day: date
+
+    @property
+    def text(self) -> str:
+        """ "Hauptstraße, open to trucks 06:00-11:00 on Monday (motor_vehicle destination @
+        (Mo-Sa 06:00-11:00); access no)"."""
+        hours = spans_text(self.spans_s) if self.spans_s else "at no time"
+        return f"{self.name}, open to trucks {hours} on {self.day:%A} ({self.rule})"
+
+    @property
+    def name(self) -> str:
+        return self.street or "an unnamed street"
+
+    def json(self) -> dict[str, object]:
+        """plan.json's ``street_open`` of a visit: ``street``, ``hours`` (``[["06:00",
+        "11:00"], ...]``, local clock) and ``rule``."""
+        return {
+            "street": self.street,
+            "hours": [[clock(a), clock(b)] for a, b in self.spans_s],
+            "rule": self.rule,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +84,15 @@ class StreetHours:
         a timed street that can be emptied today (their own access window included).
     closed : mapping of str to str
         Bin id -> why it cannot be emptied today (its street closed whenever trucks work).
-    streets : mapping of str to str
-        Bin id -> its timed street's name and hours today, as the notes say them.
+    streets : mapping of str to TimedDay
+        Bin id -> its timed street's name and hours today.
     plan_date, tz : date and tzinfo, optional
         The day and the city's time zone (for :meth:`window_s`).
     """
 
     windows: Mapping[str, tuple[int, int]]
     closed: Mapping[str, str]
-    streets: Mapping[str, str]
+    streets: Mapping[str, TimedDay]
     plan_date: date | None = None
     tz: tzinfo | None = None
 
@@ -78,7 +121,7 @@ class StreetHours:
         by_street: dict[str, list[str]] = {}
         for b in self.windows:
             if b in bin_ids:
-                by_street.setdefault(self.streets[b], []).append(b)
+                by_street.setdefault(self.streets[b].text, []).append(b)
         return tuple(
             f"{named_bins(ids)} on {street}: "
             f"{'its visit is' if len(ids) == 1 else 'their visits are'} timed to be done "
@@ -86,7 +129,7 @@ class StreetHours:
             for street, ids in by_street.items()
         )
 
-    def on_streets(self, stops: Iterable[Stop]) -> dict[str, str]:
+    def on_streets(self, stops: Iterable[Stop]) -> dict[str, TimedDay]:
         """Bin id -> its timed street and hours today (:attr:`streets`), for the bins of
         ``stops`` whose visits are timed to them."""
         return {
@@ -130,24 +173,23 @@ def street_hours(
     found: list[TimedStreet | None] = find([(b.lon, b.lat) for b in bins])
     windows: dict[str, tuple[int, int]] = {}
     closed: dict[str, str] = {}
-    streets: dict[str, str] = {}
+    streets: dict[str, TimedDay] = {}
     for b, timed in zip(bins, found, strict=True):
         if timed is None:
             continue
         spans = open_intervals(timed.rule, plan_date, timed.place)
         if spans == [(0, DAY_S)]:  # open at every hour today (a road closed at weekends)
             continue
-        name = timed.street or "an unnamed street"
-        hours = spans_text(spans) if spans else "at no time"
-        rule = describe(timed.rule)
-        streets[b.bin_id] = f"{name}, open to trucks {hours} on {plan_date:%A} ({rule})"
+        told = TimedDay(timed.street, tuple(spans), describe(timed.rule), plan_date)
+        streets[b.bin_id] = told
         window = visit_window(b, timed, spans, shifts_s)
         if window is not None:
             windows[b.bin_id] = window
             continue
-        where = f"{name} on {plan_date:%A %Y-%m-%d} (shifts {spans_text([shifts_s])})"
+        hours = spans_text(spans) if spans else "at no time"
+        where = f"{told.name} on {plan_date:%A %Y-%m-%d} (shifts {spans_text([shifts_s])})"
         closed[b.bin_id] = _closed_reason(
-            b, timed, spans, shifts_s, f"{where} is open to trucks {hours} ({rule})"
+            b, timed, spans, shifts_s, f"{where} is open to trucks {hours} ({told.rule})"
         )
     return StreetHours(windows, closed, streets, plan_date, tz)
 

@@ -28,6 +28,7 @@ from network import (
     load_network,
     waste_features,
 )
+from network.language import DEFAULT_LANGUAGE
 from optimiser.daily import DayPlan, ProgressFn, plan_day
 from optimiser.params import SolveParams
 from scenarios.outputs import split_snappable, write_day_outputs
@@ -187,8 +188,10 @@ def run_demo(
     params: SolveParams | None = None,
     cache_dir: Path | None = None,
     progress: ProgressFn | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> DemoResult:
-    """Build the demo city, plan ``plan_date`` and write the outputs into ``out``."""
+    """Build the demo city, plan ``plan_date`` and write the outputs into ``out`` (the
+    route sheets in ``language``)."""
     city = build_demo_city(
         plan_date=plan_date, street_bins=street_bins, seed=seed, cache_dir=cache_dir
     )
@@ -203,5 +206,7 @@ def run_demo(
         progress=progress,
         last_emptied=city.history.last_emptied(city.history.end),
     )
-    files = write_day_outputs(day, out, network=city.network, excluded=city.excluded)
+    files = write_day_outputs(
+        day, out, network=city.network, excluded=city.excluded, language=language
+    )
     return DemoResult(city=city, day=day, files=files)

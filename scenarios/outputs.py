@@ -10,9 +10,11 @@ from pathlib import Path
 from fleet.models import Bin
 from network import MAX_SNAP_M, StreetNetwork
 from network.directions import Directions, Step
+from network.language import DEFAULT_LANGUAGE
 from optimiser.daily import DayPlan
 from optimiser.export import Geometry, plan_json, routes_geojson
 from optimiser.sheets import day_sheets_html
+from optimiser.sheets import language as sheet_language
 from scenarios.mapview import render_html
 
 
@@ -77,6 +79,7 @@ def write_day_outputs(
     network: StreetNetwork | None = None,
     excluded: Sequence[tuple[str, str]] = (),
     max_snap_m: float = MAX_SNAP_M,
+    language: str = DEFAULT_LANGUAGE,
 ) -> tuple[Path, ...]:
     """Write plan.json, routes.geojson, map.html and sheets.html (the drivers' route sheets:
     each truck's stops with turn-by-turn directions, :mod:`optimiser.sheets`) into ``out``
@@ -93,7 +96,11 @@ def write_day_outputs(
     excluded : sequence of (record, reason)
         Records left out before planning (e.g. bins too far from any street), listed in
         plan.json so nothing is lost silently.
+    language : str
+        The drivers' language of sheets.html (``network.language.LANGUAGES``; English by
+        default).
     """
+    lang = sheet_language(language)  # an unknown language stops before anything is written
     out.mkdir(parents=True, exist_ok=True)
     geometry: Geometry | None = None
     directions: Directions | None = None
@@ -133,5 +140,5 @@ def write_day_outputs(
     files[0].write_text(json.dumps(doc, indent=2, allow_nan=False, default=str) + "\n", utf8)
     files[1].write_text(json.dumps(geo) + "\n", utf8)
     files[2].write_text(html, utf8)
-    files[3].write_text(day_sheets_html(day, directions, geo), utf8)
+    files[3].write_text(day_sheets_html(day, directions, geo, lang), utf8)
     return files

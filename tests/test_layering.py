@@ -26,6 +26,7 @@ ENGINES = {
     "pyvrp": {"optimiser/_pyvrp.py"},
     "osmium": {"network/osm.py"},
     "opening_hours": {"network/hours.py"},
+    "babel": {"network/language.py"},
     "numba": {"network/fastpath.py"},
     "routingkit_cch": {"network/fastpath.py"},
     "fastapi": None,  # only api/
@@ -60,7 +61,7 @@ def test_first_party_imports_follow_the_layers(package: str) -> None:
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_each_engine_is_imported_in_one_place(engine: str) -> None:
-    """OR-Tools, PyVRP, pyosmium and opening_hours have one adapter module each; web
+    """OR-Tools, PyVRP, pyosmium, opening_hours and Babel have one adapter module each; web
     libraries stay in api."""
     for package in PACKAGES:
         for path in _modules(package):

@@ -78,6 +78,7 @@ def health(runtime: RuntimeDep, response: Response) -> HealthOut:
         u_turns=runtime.settings.u_turns,
         drive_side=runtime.settings.drive_side,
         street_hours=runtime.settings.street_hours,
+        language=runtime.settings.language,
         scheduler=scheduler,
         scheduler_problem=problem,
         next_nightly_run=next_run,

@@ -27,12 +27,27 @@ from api.schemas import (
     RouteDiffOut,
 )
 from api.security import CanDispatch, CanRead
+from network.language import UnknownLanguage
 from optimiser.plan import UnservedKind
-from optimiser.sheets import NO_DIRECTIONS, route_sheets_html
+from optimiser.sheets import (
+    NO_DIRECTIONS,
+    PLANNED_BEFORE,
+    Language,
+    localized,
+    route_sheets_html,
+)
+from optimiser.sheets import language as sheet_language
 
 router = APIRouter(prefix="/plans", tags=["plans"], responses=ERROR_RESPONSES)
 
 PlanId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+LanguageQuery = Annotated[
+    str | None,
+    Query(
+        description="The drivers' language: de, en, es, fi, ko, pt or zh (a tag like pt-BR is "
+        "read as its language); the service's LANGUAGE setting when none is named"
+    ),
+]
 
 
 def _exports(db: DbDep, plan_id: int) -> dict[str, Any]:
@@ -169,18 +184,27 @@ def get_gpx(plan_id: PlanId, vehicle_id: str, db: DbDep, _: CanRead) -> GpxRespo
     "/{plan_id}/directions/{vehicle_id}",
     summary="Turn-by-turn directions of one truck, leg by leg (for a driver's app)",
 )
-def get_directions(plan_id: PlanId, vehicle_id: str, db: DbDep, _: CanRead) -> dict[str, Any]:
+def get_directions(
+    plan_id: PlanId,
+    vehicle_id: str,
+    db: DbDep,
+    settings: SettingsDep,
+    _: CanRead,
+    language: LanguageQuery = None,
+) -> dict[str, Any]:
     """One leg per visit with a place after the first (``to_order``: the visit's index in
     the truck's route of ``GET /plans/{id}/routes``), each with its steps: ``maneuver``,
-    ``instruction`` in words, ``street``, metres, seconds and where (lon, lat)."""
+    ``instruction`` in words (in ``language``, the document's ``language``), ``street``,
+    metres, seconds and where (lon, lat)."""
+    lang = _language(language, settings.language)
     exports = _exports(db, plan_id)
     if "directions" not in exports:
         raise ConflictError(f"plan {plan_id}: {PLANNED_BEFORE}")
     found: dict[str, Any] = _directions(exports).get(vehicle_id) or {}
     if not found:
         _route_or_404(exports, plan_id, vehicle_id)
-        return {"vehicle_id": vehicle_id, "legs": []}  # a truck that stays at its depot
-    return found
+        found = {"vehicle_id": vehicle_id, "legs": []}  # a truck that stays at its depot
+    return localized(exports["plan"], found, lang)
 
 
 @router.get(
@@ -191,13 +215,17 @@ def get_directions(plan_id: PlanId, vehicle_id: str, db: DbDep, _: CanRead) -> d
 def get_sheets(
     plan_id: PlanId,
     db: DbDep,
+    settings: SettingsDep,
     _: CanRead,
     vehicle_id: Annotated[
         list[str] | None, Query(description="Only these trucks (repeat the parameter)")
     ] = None,
+    language: LanguageQuery = None,
 ) -> HTMLResponse:
     """Each truck's stops in order with their times, street, load and what the crew should
-    know, each preceded by the turn-by-turn directions to it; print one page per truck."""
+    know, each preceded by the turn-by-turn directions to it; print one page per truck.
+    Written in ``language`` (the service's ``LANGUAGE`` setting when none is named)."""
+    lang = _language(language, settings.language)
     exports = _exports(db, plan_id)
     found = _directions(exports)
     for v in vehicle_id or ():
@@ -209,13 +237,18 @@ def get_sheets(
             vehicle_id,
             missing=PLANNED_BEFORE if "directions" not in exports else NO_DIRECTIONS,
             geojson=exports.get("geojson"),
+            lang=lang,
         )
     )
 
 
-PLANNED_BEFORE = (
-    "no directions: this plan was made before the service stored them; plan the day again for them"
-)
+def _language(asked: str | None, default: str) -> Language:
+    """The words of ``asked`` (a request's ``language``), else of ``default``; 422 naming
+    the languages there are for one not among them."""
+    try:
+        return sheet_language(asked or default)
+    except UnknownLanguage as err:
+        raise RecordError(["query", "language"], str(err), None) from None
 
 
 def _directions(exports: dict[str, Any]) -> dict[str, Any]:

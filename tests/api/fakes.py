@@ -187,7 +187,8 @@ class FakePlanner:
             plan={
                 "plan_date": day_plan.plan_date.isoformat(),
                 "routes": [
-                    {"vehicle_id": v, "bins": list(r)} for v, r in sorted(day_plan.routes.items())
+                    {"vehicle_id": v, "bins": len(r), "bin_ids": list(r)}  # bins: a count
+                    for v, r in sorted(day_plan.routes.items())
                 ],
             },
             geojson={"type": "FeatureCollection", "features": []},

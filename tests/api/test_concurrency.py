@@ -71,7 +71,7 @@ def test_simultaneous_alerts_and_readings_are_all_kept(
     # every alerted bin is in the newest plan version, which descends from the base plan
     newest = max(alerts, key=lambda a: a.plan_id or 0).plan_id
     routes = client.get(f"/plans/{newest}/routes", headers=dispatcher).json()["routes"]
-    served = {b for r in routes for b in r["bins"]}
+    served = {b for r in routes for b in r["bin_ids"]}
     assert {f"x{i}" for i in range(N)} <= served
     urgent = [b for call in planner.reroutes for b in call["urgent"]]
     assert sorted(urgent) == sorted(f"x{i}" for i in range(N))  # each alert rerouted once

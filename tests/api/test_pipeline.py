@@ -1325,6 +1325,18 @@ def test_a_street_plan_serves_each_drivers_directions_and_route_sheet(
         assert sheets.text.count('<svg class="map"') == 1  # the stored routes, drawn
         one = client.get(f"/plans/{plan['id']}/sheets?vehicle_id=v1", headers=key)
         assert one.text == sheets.text
+        german = client.get(f"/plans/{plan['id']}/sheets?language=de-AT", headers=key)
+        assert german.status_code == 200 and '<html lang="de">' in german.text
+        assert re.findall(r"<td>Behälter (\w+)</td>", german.text) == bins
+        assert german.text.count("<li>Ankunft: Behälter ") == len(bins)
+        finnish = client.get(f"/plans/{plan['id']}/directions/v1?language=fi", headers=key).json()
+        assert finnish["language"] == "fi" and len(finnish["legs"]) == len(legs)
+        assert [
+            leg["steps"][-1]["instruction"] for leg in finnish["legs"] if leg["to"] in bins
+        ] == [f"Perillä: astia {b}" for b in bins]
+        for path in ("sheets?language=xx", "directions/v1?language=klingon"):
+            bad = client.get(f"/plans/{plan['id']}/{path}", headers=key)
+            assert bad.status_code == 422 and "de, en, es, fi, ko, pt, zh" in bad.text
         for path in ("directions/v9", "sheets?vehicle_id=v9"):
             missing = client.get(f"/plans/{plan['id']}/{path}", headers=key)
             assert missing.status_code == 404 and "v9" in missing.text

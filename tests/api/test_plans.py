@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.db import NightlyRunRow
-from api.deps import Runtime
+from api.deps import Runtime, get_settings
 from fleet.errors import FleetDataError
 from tests.api.conftest import PLAN_DATE, seed, wait
 from tests.api.fakes import FakePlanner
@@ -24,6 +25,7 @@ def _request(client: TestClient, headers: dict[str, str], **extra: object) -> di
 
 
 def test_plan_job_runs_in_background_and_serves_exports(
+    app: FastAPI,
     client: TestClient,
     keys: dict[str, dict[str, str]],
     runtime: Runtime,
@@ -81,6 +83,12 @@ def test_plan_job_runs_in_background_and_serves_exports(
     for suffix in ("directions/v7", "sheets?vehicle_id=v7"):
         missing = client.get(f"/plans/{pid}/{suffix}", headers=viewer)
         assert missing.status_code == 404 and "v7" in missing.text
+    portuguese = runtime.settings.model_copy(update={"language": "pt"})
+    app.dependency_overrides[get_settings] = lambda: portuguese  # BINROUTE_LANGUAGE=pt
+    page = client.get(f"/plans/{pid}/sheets", headers=viewer).text
+    assert '<html lang="pt">' in page and "<th>chegada</th>" in page
+    english = client.get(f"/plans/{pid}/sheets", params={"language": "en"}, headers=viewer).text
+    assert '<html lang="en">' in english and "<th>arrive</th>" in english
 
 
 def _until(check: Callable[[], bool]) -> bool:

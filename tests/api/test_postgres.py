@@ -389,7 +389,7 @@ def test_alert_reroutes_into_a_new_plan_version(
     new = pg_client.get(f"/plans/{stored['plan_id']}", headers=dispatcher).json()
     assert (new["status"], new["version"], new["parent_id"]) == ("done", 2, base["id"])
     routes = pg_client.get(f"/plans/{new['id']}/routes", headers=dispatcher).json()["routes"]
-    assert "late" in {b for r in routes for b in r["bins"]}
+    assert "late" in {b for r in routes for b in r["bin_ids"]}
     diff = pg_client.get(f"/plans/{new['id']}/diff", headers=dispatcher).json()
     assert diff["parent_id"] == base["id"]
     added = {t["vehicle_id"]: t["diff"]["added"] for t in diff["trucks"]}
@@ -442,7 +442,7 @@ def test_simultaneous_alerts_and_readings_are_all_kept(
     assert {a.status for a in alerts} == {"rerouted"}
     newest = max(a.plan_id or 0 for a in alerts)
     routes = pg_client.get(f"/plans/{newest}/routes", headers=dispatcher).json()["routes"]
-    assert {f"x{i}" for i in range(n)} <= {b for r in routes for b in r["bins"]}
+    assert {f"x{i}" for i in range(n)} <= {b for r in routes for b in r["bin_ids"]}
     urgent = sorted(b for call in pg_planner.reroutes for b in call["urgent"])
     assert urgent == sorted(f"x{i}" for i in range(n))  # each alert rerouted exactly once
     assert versions == list(range(1, 2 + len(pg_planner.reroutes)))

@@ -190,7 +190,7 @@ def test_health_shows_the_truck_size_the_streets_are_read_for(settings: Settings
         assert tuple(body[k] for k in keys) == (size or (3.8, 26000.0, 2.55, 10.0, 10000.0))
         assert body["turn_restrictions"] is True and body["local_access"] is True
         assert body["drive_side"] == "right" and body["u_turns"] is True
-        assert body["street_hours"] is True
+        assert body["street_hours"] is True and body["language"] == "en"
 
 
 def test_health_says_the_scheduler_is_disabled_and_the_last_nightly_run(

@@ -48,6 +48,8 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("truck_width_m", 255),
         ("truck_length_m", 0),
         ("truck_axle_load_kg", float("inf")),
+        ("language", "xx"),  # no drivers' words in it
+        ("language", ""),
     ],
 )
 def test_bad_settings_are_rejected(field: str, value: object) -> None:

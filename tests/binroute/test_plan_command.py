@@ -681,6 +681,21 @@ def test_the_notes_and_written_paths_print_whole_when_output_is_not_a_terminal(
         assert f"wrote {out / name}" in lines
 
 
+def test_the_route_sheets_are_written_in_the_language_asked(city_files: Path) -> None:
+    """--language pt-BR: sheets.html in Portuguese (its words, its numbers); an unknown
+    language stops before planning, naming those there are."""
+    code, output, plan = _run(city_files, "--language", "pt-BR")
+    assert code == 0, output
+    sheets = (city_files / "out" / "sheets.html").read_text("utf-8")
+    bins = [v["ref"] for r in plan["routes"] for v in r["visits"] if v["kind"] == "bin"]  # type: ignore[union-attr,index]
+    assert '<html lang="pt">' in sheets and "<th>chegada</th>" in sheets
+    assert sorted(re.findall(r"<td>contêiner ([\w#-]+)</td>", sheets)) == sorted(bins)
+    assert "sem indicações pelas ruas" in sheets and "no street directions" not in sheets
+    code, output, plan = _run(city_files, "--out", str(city_files / "none"), "--language", "xx")
+    assert code == 2 and not (city_files / "none").exists()
+    assert "use one of de, en, es, fi, ko, pt, zh" in " ".join(output.replace("│", " ").split())
+
+
 def test_a_date_before_every_reading_is_a_clear_error(city_files: Path) -> None:
     """--date a year before the readings (a typo): every reading is after the day's start,
     none is used; the job stops naming the fix (it planned every bin at the default fill,

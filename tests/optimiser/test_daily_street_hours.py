@@ -19,7 +19,7 @@ from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
 from optimiser.export import plan_json
 from optimiser.params import SolveParams
 from optimiser.plan import UnservedKind, VisitKind
-from optimiser.sheets import day_sheets_html
+from optimiser.sheets import day_sheets_html, language
 from optimiser.street_hours import CLOSED_STREET, street_hours, visit_window
 from tests.network.conftest import osm_tags, write_square
 from tests.optimiser.conftest import street_town
@@ -108,10 +108,21 @@ def test_bins_in_the_zone_are_emptied_in_its_delivery_hours(streets: StreetProvi
     assert set(day.street_hours) == {"m1", "m2"}
     visits = [v for r in plan_json(day)["routes"] for v in r["visits"] if v["kind"] == "bin"]
     timed = {v["bin_id"]: v.get("street_hours") for v in visits}
-    assert timed["r1"] is None and timed["m1"] == day.street_hours["m1"]
+    assert timed["r1"] is None and timed["m1"] == day.street_hours["m1"].text
     assert timed["m1"].startswith("Market Street, open to trucks 06:00-11:00 on Monday")
+    opened = {v["bin_id"]: v.get("street_open") for v in visits}
+    assert opened["r1"] is None and opened["m1"] == {
+        "street": "Market Street",
+        "hours": [["06:00", "11:00"]],
+        "rule": "motor_vehicle destination @ (Mo-Sa 06:00-11:00); access no",
+    }
     sheet = day_sheets_html(day)
     assert sheet.count("timed street: Market Street, open to trucks 06:00-11:00") == 2
+    german = day_sheets_html(day, lang=language("de"))  # said from street_open, its day's name
+    assert (
+        german.count("Straße mit Zeitregel: Market Street, für Lkw befahrbar 06:00-11:00 am Montag")
+        == 2
+    )
 
 
 def test_a_bins_own_window_is_narrowed_by_its_streets_hours(streets: StreetProvider) -> None:

@@ -24,6 +24,8 @@ from optimiser.sheets import (
     all_directions,
     day_sheets_html,
     directions_json,
+    language,
+    localized,
     route_sheets_html,
 )
 from tests.network.conftest import build_tiny_graph, grid
@@ -189,6 +191,8 @@ def test_the_crew_is_told_waits_alerts_misses_and_ids_are_escaped() -> None:
     }  # fmt: skip
     plan = {"plan_date": "2026-11-25", "routes": [route]}
     page = route_sheets_html(plan, {}, missing="no directions here")
+    german = route_sheets_html(plan, {}, missing=NO_DIRECTIONS, lang=language("de"))
+    spanish = route_sheets_html(plan, {}, lang=language("es"))
     assert "&lt;t&amp;1&gt;" in page and "<t&1>" not in page
     assert "set off from where the truck is" in page
     assert "wait until 10:30" in page and "<td>10:32</td>" in page
@@ -198,6 +202,15 @@ def test_the_crew_is_told_waits_alerts_misses_and_ids_are_escaped() -> None:
     assert "no directions here." in page
     assert "12.35 km" in page and "2 h" in page and "1 disposal trip ·" in page
     assert "streams residual" in page and "shift 06:00-14:00" in page
+    assert '<html lang="de">' in german and "<th>Ankunft</th>" in german
+    assert "Abfahrt vom Standort des Fahrzeugs" in german and "warten bis 10:30" in german
+    assert "Überlaufmeldung: bis 11:00 leeren" in german and "1.200 l / 300 kg" in german
+    assert "ausgelassen: die Besatzung konnte ihn nicht leeren" in german
+    assert "<td>Pause</td>" in german and "Entsorgungsanlage s1" in german
+    assert "12,35 km" in german and "3 Behälter · 1 Entsorgungsfahrt ·" in german
+    assert "keine Wegbeschreibung: diese Fahrzeiten sind Luftlinien" in german
+    assert "zurück in d1" in german and "back at" not in german
+    assert "sin indicaciones por calles" in spanish and "3 contenedores" in spanish
 
 
 def test_a_plan_stored_before_visits_named_their_place_still_reads() -> None:
@@ -220,3 +233,35 @@ def test_a_plan_stored_before_visits_named_their_place_still_reads() -> None:
 def test_a_plan_with_no_truck_out_says_so() -> None:
     plan = {"plan_date": "2026-11-25", "routes": [{"vehicle_id": "t1", "bins": 0, "visits": []}]}
     assert "No truck leaves its depot in this plan." in route_sheets_html(plan, {})
+
+
+def test_directions_and_sheets_are_said_in_the_drivers_language(
+    day: DayPlan, net: StreetNetwork
+) -> None:
+    """A fresh plan's directions in Finnish; stored English directions said again in
+    Portuguese from their steps' fields (the service's ``?language=``), the same as made in
+    Portuguese; the sheet's instructions are said from the fields too."""
+    finnish = directions_json(day, "t1", _directions(net), language("fi"))
+    english = directions_json(day, "t1", _directions(net))
+    assert finnish["language"] == "fi" and english["language"] == "en"
+    (leg,) = [leg for leg in finnish["legs"] if leg["to"] == "q"]
+    assert leg["steps"][-1]["instruction"] == "Perillä: astia q, oikealla"
+    assert finnish["legs"][-1]["steps"][-1]["instruction"] == "Perillä: d"
+    strip = [
+        {**leg, "steps": [{**s, "instruction": ""} for s in leg["steps"]]}
+        for leg in finnish["legs"]
+    ]
+    assert strip == [
+        {**leg, "steps": [{**s, "instruction": ""} for s in leg["steps"]]}
+        for leg in english["legs"]
+    ]
+    plan = plan_json(day)
+    portuguese = directions_json(day, "t1", _directions(net), language("pt"))
+    assert localized(plan, english, language("pt")) == portuguese
+    assert localized(plan, portuguese, language("en")) == english
+    said = [s["instruction"] for leg in portuguese["legs"] for s in leg["steps"]]
+    assert any(s.startswith("Vire à ") for s in said) and "Chegada a contêiner q, à direita" in said
+    page = route_sheets_html(plan, {"t1": english}, lang=language("pt"))
+    assert all(escape(s) in page for s in said) and "Arrive at" not in page
+    without = localized(plan, directions_json(day, "t1"), language("zh"))
+    assert without["note"].startswith("无道路指引") and without["legs"] == []
