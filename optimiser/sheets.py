@@ -306,18 +306,18 @@ class _Page:
         )
 
     def head(self) -> str:
+        """The table's header row (numbers right-aligned)."""
         say_in = self.lang.sheets.say_in
-        names = (
-            say_in("column", "arrive"),
-            say_in("column", "leave"),
-            say_in("column", "stop"),
-            say_in("column", "street"),
-            say_in("column", "load after"),
-            say_in("column", "for the crew"),
+        columns = (
+            ("<th class=n>", "#"),
+            ("<th>", say_in("column", "arrive")),
+            ("<th>", say_in("column", "leave")),
+            ("<th>", say_in("column", "stop")),
+            ("<th>", say_in("column", "street")),
+            ("<th class=n>", say_in("column", "load after")),
+            ("<th>", say_in("column", "for the crew")),
         )
-        cells = [f"<th>{escape(n)}</th>" for n in names]
-        cells[4] = f"<th class=n>{escape(names[4])}</th>"
-        return f"<tr><th class=n>#</th>{''.join(cells)}</tr>"
+        return f"<tr>{''.join(f'{tag}{escape(name)}</th>' for tag, name in columns)}</tr>"
 
     def way_row(self, leg: Mapping[str, Any], visits: Sequence[Mapping[str, Any]]) -> str:
         stop = _leg_stop(self.lang.sheets, visits, leg)

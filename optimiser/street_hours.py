@@ -54,8 +54,8 @@ class TimedDay:
 
     @property
     def text(self) -> str:
-        """ "Hauptstraße, open to trucks 06:00-11:00 on Monday (motor_vehicle destination @
-        (Mo-Sa 06:00-11:00); access no)"."""
+        """As the plan's notes say it: "Hauptstraße, open to trucks 06:00-11:00 on Monday
+        (motor_vehicle destination @ (Mo-Sa 06:00-11:00); access no)"."""
         hours = spans_text(self.spans_s) if self.spans_s else "at no time"
         return f"{self.name}, open to trucks {hours} on {self.day:%A} ({self.rule})"
 
