@@ -602,6 +602,10 @@ class HealthOut(_Out):
         description="the drivers' language of route sheets and directions when a request "
         "names none (setting LANGUAGE)"
     )
+    languages: list[str] = Field(
+        description="the languages route sheets and directions are written in (their "
+        "language parameter)"
+    )
     scheduler: Literal["running", "stopped", "disabled"] = Field(
         description="the nightly scheduler: disabled by setting SCHEDULER_ENABLED, running, or "
         "stopped although enabled (the answer is then a 503, status 'degraded')"

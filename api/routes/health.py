@@ -13,6 +13,7 @@ from api import repo
 from api.deps import Runtime, RuntimeDep
 from api.scheduler import JOB_ID
 from api.schemas import HealthOut, NightlyRunOut
+from network.language import LANGUAGES
 
 router = APIRouter(tags=["health"])
 
@@ -79,6 +80,7 @@ def health(runtime: RuntimeDep, response: Response) -> HealthOut:
         drive_side=runtime.settings.drive_side,
         street_hours=runtime.settings.street_hours,
         language=runtime.settings.language,
+        languages=list(LANGUAGES),
         scheduler=scheduler,
         scheduler_problem=problem,
         next_nightly_run=next_run,

@@ -1252,8 +1252,17 @@ def test_a_trucks_route_sheet_is_saved_from_its_card(server: tuple[str, str]) ->
         assert saved.suggested_filename.endswith(f"-{truck}.html")
         text = Path(saved.path()).read_text("utf-8")
         page.wait_for_selector(f"#message:has-text('route sheet of truck {truck} saved')")
+        # the sheets' language: the service's (English) until the dispatcher picks another
+        assert page.locator("#sheet-language").input_value() == "en"
+        assert page.locator("#sheet-language option[value='fi']").inner_text() == "suomi"
+        page.select_option("#sheet-language", "fi")
+        with page.expect_download() as saving:
+            page.click(f"{card} button.sheet-btn")
+        finnish = Path(saving.value.path()).read_text("utf-8")
     assert f"<h1>{truck}: {PLAN_DATE}</h1>" in text and text.count("<section>") == 1
     assert re.findall(r"<td>bin ([^<]+)</td>", text) == order
     assert "Arrive at bin" in text and "<ol>" in text
+    assert '<html lang="fi">' in finnish and "Perillä: astia" in finnish
+    assert re.findall(r"<td>astia ([^<]+)</td>", finnish) == order
     assert errors == []
     assert external == []

@@ -821,7 +821,9 @@ async function saveSheet(vehicleId, button) {
   button.disabled = true;
   try {
     const planId = state.planId;
-    const html = await api(`/plans/${planId}/sheets?vehicle_id=${encodeURIComponent(vehicleId)}`);
+    const language = $("sheet-language").value;  // none chosen: the service's LANGUAGE
+    const asked = language ? `&language=${encodeURIComponent(language)}` : "";
+    const html = await api(`/plans/${planId}/sheets?vehicle_id=${encodeURIComponent(vehicleId)}${asked}`);
     const url = URL.createObjectURL(new Blob([html], { type: "text/html" }));
     const link = document.body.appendChild(el("a", { href: url, download: `route-sheet-${planId}-${vehicleId}.html` }));
     link.click();
@@ -919,6 +921,22 @@ async function loadNightly() {
     return;
   }
   renderNightly(health);
+  fillLanguages(health);
+}
+
+/* The languages the route sheets are written in (GET /health's), each by its own name
+   ("suomi", "Deutsch"), the service's LANGUAGE chosen until the dispatcher picks another. */
+function fillLanguages(health) {
+  const select = $("sheet-language");
+  if (!health || !health.languages || select.options.length) return;
+  for (const code of health.languages) {
+    let name = code;
+    try {
+      name = new Intl.DisplayNames([code], { type: "language" }).of(code) || code;
+    } catch (err) { /* a browser without Intl.DisplayNames: the code */ }
+    select.appendChild(el("option", { value: code }, name));
+  }
+  select.value = health.language;
 }
 
 function renderNightly(health) {
