@@ -47,7 +47,7 @@ from network.zones import split_local_zones
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = "12"  # bump when preparation changes so old cache files are ignored
+CODE_VERSION = "13"  # bump when preparation changes so old cache files are ignored
 PBF_SUFFIXES = (".pbf",)
 XML_SUFFIXES = (".osm", ".xml")
 

@@ -58,6 +58,8 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (
 )
 _WEIGHT = re.compile(r"^weight\s*>\s*(\d+(?:\.\d+)?)\s*(t)?$", re.IGNORECASE)
 _SPLIT_AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
+_HOLIDAYS = re.compile(r"\bPH\b")  # public holidays in an opening_hours text
+_YEAR = re.compile(r"\b(19|20)\d\d\b")
 
 Place = tuple[float, float]  # (lon, lat), rounded: its country's public holidays hold
 Rule = list[tuple[str, str | None, list[tuple[str, str]]]]
@@ -104,13 +106,16 @@ def parse_clause(clause: str, settings: GraphSettings, today: date) -> tuple[str
 
 def _comes_again(hours: str, today: date) -> bool:
     """Whether the opening_hours text ``hours`` parses and holds at some time from
-    ``today`` on (a closure of a past year does not)."""
+    ``today`` on (a closure of a past year does not; public holidays, ``PH``, which no
+    place is known here to tell, come every year)."""
     try:
         oh = _hours(hours)
     except PARSE_ERRORS:
         return False
     start = datetime.combine(today, time(0))
-    return oh.is_open(start) or oh.next_change(start) is not None
+    if oh.is_open(start) or oh.next_change(start) is not None:
+        return True
+    return _HOLIDAYS.search(hours) is not None and _YEAR.search(hours) is None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -166,18 +171,28 @@ def way_rule(
     """How trucks may drive an OSM way: None never (not a street for them, or one whose
     clauses close it, or a timed one that opens to them at no time of the week), "" at any
     time (``speeds.is_truck_way``; every way without ``settings.street_hours``), else its
-    rule (:func:`rule_text`: the clauses change its access within the week)."""
+    rule (:func:`rule_text`: the clauses change its access within the week, or may on a
+    public holiday: which days those are is known where a plan reads the street's place)."""
     day = today or date.today()
     timed = settings.street_hours and any(k in tags for k in CONDITIONAL_KEYS)
     text = rule_text(tags, settings, day) if timed else ""
     states = week_states(text, day) if text else set()
-    if len(states) <= 1:  # no clause, or one state all week: the plain tags decide,
-        # unless the clauses close it all week
+    holidays = bool(text) and states != {"closed"} and _on_holidays(text)
+    if len(states) <= 1 and not holidays:  # no clause, or one state all week: the plain
+        # tags decide, unless the clauses close it all week
         plain = is_truck_way(tags, settings) and states != {"closed"}
         return "" if plain else None
     if is_truck_way(tags, settings, timed=True):
         return text
     return None
+
+
+def _on_holidays(rule: str) -> bool:
+    """Whether a clause of ``rule`` holds on public holidays (``PH``): a way closed on
+    holidays alone takes one state in a week without them."""
+    return any(
+        _HOLIDAYS.search(hours) for _, _, clauses in json.loads(rule) for _, hours in clauses
+    )
 
 
 def access_state(value: str | None) -> str:

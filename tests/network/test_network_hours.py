@@ -21,6 +21,7 @@ from network.hours import (
     rule_text,
     split_clauses,
     way_rule,
+    week_states,
     zone_seconds,
 )
 from network.speeds import DEFAULT_SETTINGS
@@ -118,6 +119,22 @@ def test_public_holidays_are_those_of_the_streets_country() -> None:
     assert open_intervals(rule, consciencia, place_of(-51.23, -30.03)) == closed
     assert open_intervals(rule, consciencia, place_of(8.69, 49.41)) == [(0, DAY_S)]
     assert open_intervals(rule, christmas) == [(0, DAY_S)]
+
+
+def test_a_street_closed_on_public_holidays_alone_is_timed() -> None:
+    """``no @ (PH)``: the week read when the way is prepared has no holiday, so the way
+    seemed open at all hours and holidays' plans drove it; it is timed (local-only, its
+    bins' visits told its hours on the plan's day): closed all Christmas Day in Germany,
+    open all day on a Monday."""
+    rule = _rule({"highway": "residential", "motor_vehicle:conditional": "no @ (PH)"})
+    assert rule and week_states(rule, MONDAY) == {"open"}
+    heidelberg = place_of(8.69, 49.41)
+    assert open_intervals(rule, date(2026, 12, 25), heidelberg) == []
+    assert open_intervals(rule, MONDAY, heidelberg) == [(0, DAY_S)]
+    closed = _rule({"highway": "residential", "access": "no", "access:conditional": "no @ (PH)"})
+    assert closed is None  # closed on every day, holidays too: no street
+    plain = _rule({"highway": "residential", "motor_vehicle:conditional": "no @ (Su)"})
+    assert plain and week_states(plain, MONDAY) == {"open", "closed"}
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -266,6 +267,30 @@ def test_a_street_open_all_day_today_leaves_its_bins_as_they_are(
     assert monday.windows == {} and monday.closed == {} and monday.notes({"w"}) == ()
     sunday = street_hours(bins, Weekend(), plan_date=SUNDAY, shifts_s=(6 * H, 14 * H))
     assert sunday.windows["w"][1] < 7 * H and sunday.notes({"w"})
+
+
+def test_a_street_closed_on_public_holidays_is_closed_on_christmas_day(
+    tmp_path: Path,
+) -> None:
+    """``motor_vehicle:conditional=no @ (PH)`` on a German street: read as open at all hours
+    before (the week the way was prepared in has no holiday), so Christmas Day's plan sent
+    a truck down it; now its bins are unserved that day (kind street_closed, the street's
+    country's holiday), and emptied at any hour on the Monday after, with no note."""
+    tags = osm_tags(
+        highway="residential", name="Kirchgasse", **{"motor_vehicle:conditional": "no @ (PH)"}
+    )
+    _, pbf = write_square(tmp_path, "holidays", tags)
+    holidays = StreetProvider(load_network(pbf, cache_dir=tmp_path), max_snap_m=100.0)
+    christmas = _plan(_town(), holidays, date(2026, 12, 25))
+    closed = {u.ref: u for u in christmas.unserved}
+    assert set(closed) == {"m1", "m2"} and christmas.plan.served_refs == {"r1"}
+    assert all(u.kind is UnservedKind.STREET_CLOSED for u in closed.values())
+    assert "Kirchgasse on Friday 2026-12-25" in closed["m1"].reason
+    assert "open to trucks at no time (motor_vehicle no @ (PH))" in closed["m1"].reason
+    monday = _plan(_town(), holidays, MONDAY)
+    assert monday.plan.served_refs == {"m1", "m2", "r1"} and monday.street_hours == {}
+    assert monday.built.problem.stop("m1").window_s is None
+    assert christmas.violations == () and monday.violations == ()
 
 
 def test_straight_line_times_know_no_street_hours() -> None:
