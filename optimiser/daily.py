@@ -1260,9 +1260,19 @@ def reroute_day(
     served = plan.served_refs
     overdue = _overdue_note([s.ref for s in late if s.ref in served] + later)
     tardy = _late_notes(problem, plan)
+    timed_since = hours.notes({bin_of(r) for r in served} - set(day.street_hours))
     plan = dataclasses.replace(
         plan,
-        notes=(*moved, *built.notes, *unreported, *overdue, *tardy, *plan.notes, *notes),
+        notes=(
+            *moved,
+            *built.notes,
+            *unreported,
+            *overdue,
+            *tardy,
+            *timed_since,  # an alert's bin on a timed street, one placed there since
+            *plan.notes,
+            *notes,
+        ),
         unserved=_befallen(plan.unserved, why or {}),
     )
     urgent_ids = {d.bin_id for d in decisions}

@@ -189,6 +189,12 @@ def test_an_alert_in_the_zone_is_rerouted_within_its_hours(streets: StreetProvid
     assert stop.window_s[1] + stop.service_s + zone.leave_s <= 11 * H
     assert new_day.inventory.bin("m3").access_window is None
     assert set(new_day.street_hours) == {"m1", "m2", "m3"}
+    said = [n for n in new_day.plan.notes if "Market Street" in n]  # m1, m2: the day said so
+    assert said == [
+        "bin m3 is on Market Street, open to trucks 06:00-11:00 on Monday (motor_vehicle "
+        "destination @ (Mo-Sa 06:00-11:00); access no): its visit is timed to be done "
+        "within those hours"
+    ]
     eve = datetime.combine(MONDAY - timedelta(days=1), time(20), tzinfo=TZ)
     readings = [FillReading(bin_id=b.bin_id, at=eve, fill_fraction=0.95) for b in inventory.bins]
     again, _ = replan_day(
