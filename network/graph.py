@@ -21,10 +21,12 @@ from network.errors import NetworkError
 from network.hours import way_rule
 from network.speeds import (
     DEFAULT_SETTINGS,
+    DRIVABLE_HIGHWAYS,
     LIMIT_TAGS,
     NODE_TAGS,
     ONEWAY_BACKWARD,
     SPEED_TAGS,
+    TIMED_HIGHWAYS,
     WAY_TAGS,
     GraphSettings,
     blocks_trucks,
@@ -42,7 +44,7 @@ from network.table import (
     split_strong_component,
     table_from_graph,
 )
-from network.turns import restrict_turns
+from network.turns import Relation, restrict_turns, restrictions_of
 from network.zones import split_local_zones
 
 log = logging.getLogger(__name__)
@@ -204,7 +206,7 @@ def _build(source: Source, settings: GraphSettings) -> EdgeTable:
         else:
             raise NetworkError(f"{source}: unknown OSM file type; use .osm.pbf, .osm or .xml")
         return _with_turns(split_local_zones(streets), source, settings)
-    return _without_u_turns(split_local_zones(_download(source, settings)), settings)
+    return _with_downloaded_turns(split_local_zones(_download(source, settings)), settings)
 
 
 def _with_turns(table: EdgeTable, path: Path, settings: GraphSettings) -> EdgeTable:
@@ -345,22 +347,42 @@ def _cut_barriers(graph: nx.MultiDiGraph, settings: GraphSettings) -> nx.MultiDi
     return graph
 
 
+# The ways a download asks Overpass for: every street class the truck rules may drive
+# (``DRIVABLE_HIGHWAYS``, ``TIMED_HIGHWAYS``), whatever its access tags, which those rules
+# read as they read a file's. osmnx's "drive" filter left out every ``highway=service``
+# way (a depot's or a disposal site's yard road), pedestrian zones open to deliveries at
+# some hours, and ways with ``access=private`` or ``motor_vehicle=no`` that a conditional
+# tag or ``hgv=yes`` opens.
+DOWNLOAD_FILTER = (
+    f'["highway"~"^({"|".join(sorted(DRIVABLE_HIGHWAYS | TIMED_HIGHWAYS))})$"]["area"!~"yes"]'
+)
+
+
 def _download(source: Any, settings: GraphSettings) -> EdgeTable:
-    """A place name or bbox downloaded by osmnx, unsimplified so that it gets the same rules
-    as a file (:func:`_prepare_unsimplified`): osmnx reads an untagged motorway as two-way
-    and its simplifying would merge a bollard's node away."""
+    """A place name or bbox downloaded by osmnx (the ways of :data:`DOWNLOAD_FILTER`),
+    unsimplified so that it gets the same rules as a file (:func:`_prepare_unsimplified`):
+    osmnx reads an untagged motorway as two-way and its simplifying would merge a bollard's
+    node away."""
     import osmnx as ox
 
     if isinstance(source, tuple) and len(source) == 4:
         west, south, east, north = (float(x) for x in source)
         with _truck_tags(ox):
             graph = ox.graph_from_bbox(
-                (west, south, east, north), network_type="drive", simplify=False, retain_all=True
+                (west, south, east, north),
+                network_type="drive",  # one-way streets one way (the filter is ours)
+                custom_filter=DOWNLOAD_FILTER,
+                simplify=False,
+                retain_all=True,
             )
     elif isinstance(source, str) and source.strip():
         with _truck_tags(ox):
             graph = ox.graph_from_place(
-                source, network_type="drive", simplify=False, retain_all=True
+                source,
+                network_type="drive",
+                custom_filter=DOWNLOAD_FILTER,
+                simplify=False,
+                retain_all=True,
             )
     else:
         raise NetworkError(
@@ -368,6 +390,75 @@ def _download(source: Any, settings: GraphSettings) -> EdgeTable:
             "(west, south, east, north) bbox"
         )
     return _prepare_unsimplified(graph, settings, repr(source))
+
+
+def _with_downloaded_turns(table: EdgeTable, settings: GraphSettings) -> EdgeTable:
+    """``table`` (a download's streets) obeying the turn restrictions mapped in its bounding
+    box (``settings.turn_restrictions``; :func:`download_restrictions`), and without
+    ``settings.u_turns`` turning back only where a truck must, as a file's do.
+
+    Raises
+    ------
+    NetworkError
+        The restrictions could not be downloaded (the message says how to plan without).
+    """
+    if not settings.turn_restrictions:
+        return _without_u_turns(table, settings)
+    bbox = (
+        float(table.node_lon.min()),
+        float(table.node_lat.min()),
+        float(table.node_lon.max()),
+        float(table.node_lat.max()),
+    )
+    found, via_ways = restrictions_of(download_restrictions(bbox), settings)
+    done = restrict_turns(table, found, u_turns=settings.u_turns)
+    log.info(
+        "downloaded turn restrictions: %d obeyed, %d not on truck streets, %d through a via "
+        "way not read",
+        done.applied,
+        done.skipped,
+        via_ways,
+    )
+    return done.table
+
+
+def download_restrictions(bbox: tuple[float, float, float, float]) -> list[Relation]:
+    """The ``type=restriction`` relations in ``bbox`` (west, south, east, north; degrees)
+    as (id, tags, members) (a member's type its first letter, as pyosmium's), from the
+    Overpass API osmnx is set to use (``osmnx.settings.overpass_url``, its pauses and
+    response cache).
+
+    Raises
+    ------
+    NetworkError
+        The Overpass API could not be reached or answered in error.
+    """
+    from collections import OrderedDict
+
+    from osmnx import _overpass
+
+    west, south, east, north = bbox
+    query = (
+        f"{_overpass._make_overpass_settings()};"
+        f'relation["type"="restriction"]({south:.6f},{west:.6f},{north:.6f},{east:.6f});out body;'
+    )
+    try:
+        answer = _overpass._overpass_request(OrderedDict(data=query))
+    except Exception as exc:  # requests' and osmnx's errors: the download failed
+        raise NetworkError(
+            f"the turn restrictions of the downloaded area could not be downloaded ({exc}); "
+            "try again, or plan without them (GraphSettings(turn_restrictions=False), "
+            "binroute plan --no-turn-restrictions)"
+        ) from exc
+    return [
+        (
+            int(e["id"]),
+            {str(k): str(v) for k, v in e.get("tags", {}).items()},
+            [(str(m["type"])[:1], int(m["ref"]), str(m.get("role", ""))) for m in e["members"]],
+        )
+        for e in answer.get("elements", [])
+        if e.get("type") == "relation" and e.get("members")
+    ]
 
 
 def prepare_osmnx_graph(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> EdgeTable:

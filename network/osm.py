@@ -17,7 +17,6 @@ from network.speeds import (
     DEFAULT_SETTINGS,
     LIMIT_TAGS,
     NODE_TAGS,
-    RESTRICTION_TAGS,
     WAY_TAGS,
     GraphSettings,
     blocks_trucks,
@@ -25,11 +24,10 @@ from network.speeds import (
     local_only,
     oneway_direction,
     street_name,
-    truck_restriction,
     way_kph,
 )
 from network.table import EdgeTable, haversine_m, indexed_rules, largest_strong_component
-from network.turns import TurnRestriction
+from network.turns import TurnRestriction, restrictions_of
 
 WASTE_AMENITIES = ("waste_basket", "waste_disposal", "recycling")
 # node ids of the street ends cut at a barrier, counting down from here: below any OSM
@@ -292,45 +290,14 @@ def read_turn_restrictions(
     fp = _open(Path(path), osmium.osm.RELATION).with_filter(
         osmium.filter.TagFilter(("type", "restriction"))
     )
-    found: list[TurnRestriction] = []
-    via_ways = 0
+    relations = (
+        (rel.id, {t.k: t.v for t in rel.tags}, [(m.type, m.ref, m.role) for m in rel.members])
+        for rel in fp
+    )
     try:
-        for rel in fp:
-            tags = {k: rel.tags.get(k) for k in RESTRICTION_TAGS if k in rel.tags}
-            value = truck_restriction(tags, settings)
-            if value is None:
-                continue
-            members = [(m.type, m.ref, m.role) for m in rel.members]
-            if any(t != "n" for t, _, role in members if role == "via"):
-                via_ways += 1
-                continue
-            restriction = _restriction(rel.id, members, value)
-            if restriction is not None:
-                found.append(restriction)
+        return restrictions_of(relations, settings)
     except RuntimeError as exc:
         raise NetworkError(f"{path}: cannot read as OSM ({exc})") from exc
-    return found, via_ways
-
-
-def _restriction(
-    relation: int, members: list[tuple[str, int, str]], value: str
-) -> TurnRestriction | None:
-    """A relation's members as a TurnRestriction, or None when one role is missing."""
-    ways = {
-        role: tuple(ref for kind, ref, r in members if r == role and kind == "w")
-        for role in ("from", "to")
-    }
-    via = [ref for t, ref, role in members if role == "via" and t == "n"]
-    if len(via) != 1 or not ways["from"] or not ways["to"]:
-        return None
-    return TurnRestriction(
-        relation=relation,
-        from_ways=ways["from"],
-        via_node=via[0],
-        to_ways=ways["to"],
-        kind=value.split("_")[0],
-        u_turn=value.endswith("_u_turn"),
-    )
 
 
 def waste_features(pbf_path: Path) -> list[WasteFeature]:

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from network.speeds import RESTRICTION_TAGS, GraphSettings, truck_restriction
 from network.table import EdgeTable, ends_of, street_edges, with_connectors
 from network.zones import ZONE_ID_START
 
@@ -74,6 +75,52 @@ class TurnRestriction:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"restriction {self.relation}: kind {self.kind!r} not in {KINDS}")
+
+
+Member = tuple[str, int, str]  # (type "n" / "w" / "r", OSM id, role)
+Relation = tuple[int, Mapping[str, str], Sequence[Member]]  # (id, tags, members)
+
+
+def restrictions_of(
+    relations: Iterable[Relation], settings: GraphSettings
+) -> tuple[list[TurnRestriction], int]:
+    """The turn restrictions among OSM ``relations`` of ``type=restriction`` that bind the
+    trucks of ``settings`` (``speeds.truck_restriction``), and how many were left out for
+    turning through a way (a ``via`` way, not a node: not read). A relation without a
+    ``from``, ``via`` or ``to`` member is left out as incomplete (an extract cut through
+    it)."""
+    found: list[TurnRestriction] = []
+    via_ways = 0
+    for relation, tags, members in relations:
+        value = truck_restriction({k: tags[k] for k in RESTRICTION_TAGS if k in tags}, settings)
+        if value is None:
+            continue
+        if any(kind != "n" for kind, _, role in members if role == "via"):
+            via_ways += 1
+            continue
+        restriction = _restriction(relation, members, value)
+        if restriction is not None:
+            found.append(restriction)
+    return found, via_ways
+
+
+def _restriction(relation: int, members: Sequence[Member], value: str) -> TurnRestriction | None:
+    """A relation's members as a TurnRestriction, or None when one role is missing."""
+    ways = {
+        role: tuple(ref for kind, ref, r in members if r == role and kind == "w")
+        for role in ("from", "to")
+    }
+    via = [ref for t, ref, role in members if role == "via" and t == "n"]
+    if len(via) != 1 or not ways["from"] or not ways["to"]:
+        return None
+    return TurnRestriction(
+        relation=relation,
+        from_ways=ways["from"],
+        via_node=via[0],
+        to_ways=ways["to"],
+        kind=value.split("_")[0],
+        u_turn=value.endswith("_u_turn"),
+    )
 
 
 @dataclass(frozen=True, slots=True)

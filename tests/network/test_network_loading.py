@@ -520,9 +520,12 @@ def test_a_downloaded_city_gets_the_truck_rules_of_a_file(
 
     def download(query: str, network_type: str, simplify: bool = True, **kwargs: Any) -> Any:
         assert (query, network_type) == ("Tiny Town", "drive")
+        asked = kwargs["custom_filter"]  # every class the truck rules may drive, no access
+        assert "|service|" in asked and "|pedestrian|" in asked and "access" not in asked
         return ox.graph_from_xml(xml, simplify=simplify, retain_all=kwargs.get("retain_all", False))
 
     monkeypatch.setattr(ox, "graph_from_place", download)
+    monkeypatch.setattr("network.graph.download_restrictions", lambda bbox: [])
     net = load_network("Tiny Town", cache_dir=tmp_path / "cache", engine="scipy")
     g = graph_from_table(net.table)
     assert g.has_edge(1, 3) and not g.has_edge(3, 1)  # the motorway, one way

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from network import GraphSettings, StreetNetwork, fastpath, load_graph, load_network
+from network.errors import NetworkError
 from network.osm import read_turn_restrictions
 from network.table import CONNECTOR_HIGHWAY, haversine_m
 from network.turns import TurnRestriction, restrict_turns
@@ -118,6 +120,85 @@ def test_turns_may_be_ignored_by_setting(tmp_path: Path) -> None:
         obeyed = load_network(path, cache_dir=tmp_path / "c")
         ignored = load_network(path, cache_dir=tmp_path / "c", settings=free)
         assert _from_south(obeyed)["S>W"] > 200 > _from_south(ignored)["S>W"], path.name
+
+
+def _downloaded_crossing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: object
+) -> list[str]:
+    """The crossing as a download (osmnx's graph of the file without its relation) with
+    Overpass answering the restrictions' query with ``answer`` (raised when an exception);
+    the queries asked, returned."""
+    import osmnx as ox
+    from osmnx import _overpass
+
+    xml, _ = _cross(tmp_path, "plain")
+
+    def download(query: str, **kwargs: Any) -> Any:
+        return ox.graph_from_xml(xml, simplify=False, retain_all=True)
+
+    asked: list[str] = []
+
+    def overpass(data: dict[str, str]) -> object:
+        asked.append(data["data"])
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(ox, "graph_from_place", download)
+    monkeypatch.setattr(_overpass, "_overpass_request", overpass)
+    return asked
+
+
+NO_LEFT_FROM_SOUTH = {
+    "elements": [
+        {
+            "type": "relation",
+            "id": 100,
+            "members": [
+                {"type": "way", "ref": 53, "role": "from"},
+                {"type": "node", "ref": 5, "role": "via"},
+                {"type": "way", "ref": 54, "role": "to"},
+            ],
+            "tags": {"type": "restriction", "restriction": "no_left_turn"},
+        },
+        {  # through a via way: counted, not read
+            "type": "relation",
+            "id": 101,
+            "members": [
+                {"type": "way", "ref": 51, "role": "from"},
+                {"type": "way", "ref": 52, "role": "via"},
+                {"type": "way", "ref": 61, "role": "to"},
+            ],
+            "tags": {"type": "restriction", "restriction": "no_u_turn"},
+        },
+    ]
+}
+
+
+def test_a_downloaded_city_obeys_its_turn_restrictions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """osmnx reads no relations: a downloaded city's trucks turned where its signs forbid.
+    Its restrictions are asked of Overpass for the streets' bounding box and obeyed as a
+    file's; without ``turn_restrictions`` none is asked for."""
+    asked = _downloaded_crossing(tmp_path, monkeypatch, NO_LEFT_FROM_SOUTH)
+    net = load_network("Tiny Crossing", cache_dir=tmp_path / "c")
+    assert _from_south(net)["S>W"] > 200 > max(_from_south(net)[p] for p in ("S>N", "S>E"))
+    (query,) = asked
+    assert 'relation["type"="restriction"](50.000000,10.000000,50.002000,10.002000)' in query
+    free = GraphSettings(turn_restrictions=False)
+    ignored = load_network("Tiny Crossing", cache_dir=tmp_path / "c", settings=free)
+    assert _from_south(ignored)["S>W"] < THROUGH_M and len(asked) == 1
+
+
+def test_restrictions_that_cannot_be_downloaded_stop_the_load_saying_how_to_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Overpass down: the load stops (a plan would drive forbidden turns without a word),
+    naming the setting that plans without restrictions."""
+    _downloaded_crossing(tmp_path, monkeypatch, ConnectionError("overpass-api.de unreachable"))
+    with pytest.raises(NetworkError, match=r"could not be downloaded .*unreachable.*--no-turn"):
+        load_network("Tiny Crossing", cache_dir=tmp_path / "c")
 
 
 def test_paths_go_round_a_forbidden_turn_and_through_the_junction_as_matrices_say(
