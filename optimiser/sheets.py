@@ -502,10 +502,8 @@ def _stop_name(sheets: Words, kind: str, ref: str, place: str | None) -> str:
         return (
             sheets.say("back at {place}", place=place) if place else sheets.say("back at the depot")
         )
-    if kind == "bin":
-        return sheets.say("bin {ref}", ref=ref)
-    if kind == "disposal":
-        return sheets.say("disposal site {place}", place=place or ref)
+    if kind in ("bin", "disposal"):
+        return _arrival_name(sheets, kind, ref, place)
     if kind == "break":
         return sheets.say("break")
     if kind == "waypoint":
