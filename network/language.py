@@ -74,8 +74,11 @@ class Words:
     catalogue: gettext.NullTranslations
 
     def say(self, message: str, /, **fields: object) -> str:
-        """``message`` (an English ``msgid``) in this language, ``{name}`` fields filled in."""
-        return self.catalogue.gettext(message).format(**fields)
+        """``message`` (an English ``msgid``) in this language, ``{name}`` fields filled in
+        (none given: as it is, so a text that is no catalogue's, a stored note, may hold
+        braces)."""
+        said = self.catalogue.gettext(message)
+        return said.format(**fields) if fields else said
 
     def say_in(self, context: str, message: str, /, **fields: object) -> str:
         """:meth:`say` of a word that needs its ``context`` (``msgctxt``) to translate: the

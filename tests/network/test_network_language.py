@@ -215,3 +215,11 @@ def test_german_and_korean_instructions() -> None:
         "Richtung Norden losfahren auf Wohnstraße ohne Namen"
     )
     assert _step("right").text(words=ko) == "우회전하여 Hauptstraße 진입"
+
+
+def test_a_text_no_catalogue_has_is_said_as_it_is() -> None:
+    """A stored note the catalogues do not know (an older version's words) is kept, braces
+    and all; a field a message names is filled in whatever the street's name holds."""
+    w = direction_words("de")
+    assert w.say("a note {with braces}") == "a note {with braces}"
+    assert w.say("Turn left onto {road}", road="{Hof}") == "Links abbiegen auf {Hof}"
