@@ -447,8 +447,7 @@ def download_restrictions(bbox: tuple[float, float, float, float]) -> list[Relat
     except Exception as exc:  # requests' and osmnx's errors: the download failed
         raise NetworkError(
             f"the turn restrictions of the downloaded area could not be downloaded ({exc}); "
-            "try again, or plan without them (GraphSettings(turn_restrictions=False), "
-            "binroute plan --no-turn-restrictions)"
+            "try again, or load the city without them (GraphSettings(turn_restrictions=False))"
         ) from exc
     return [
         (

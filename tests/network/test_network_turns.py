@@ -197,7 +197,9 @@ def test_restrictions_that_cannot_be_downloaded_stop_the_load_saying_how_to_go_o
     """Overpass down: the load stops (a plan would drive forbidden turns without a word),
     naming the setting that plans without restrictions."""
     _downloaded_crossing(tmp_path, monkeypatch, ConnectionError("overpass-api.de unreachable"))
-    with pytest.raises(NetworkError, match=r"could not be downloaded .*unreachable.*--no-turn"):
+    with pytest.raises(
+        NetworkError, match=r"could not be downloaded .*unreachable.*turn_restrictions=False"
+    ):
         load_network("Tiny Crossing", cache_dir=tmp_path / "c")
 
 
