@@ -56,12 +56,16 @@ class TimedDay:
     def text(self) -> str:
         """As the plan's notes say it: "Hauptstraße, open to trucks 06:00-11:00 on Monday
         (motor_vehicle destination @ (Mo-Sa 06:00-11:00); access no)"."""
-        hours = spans_text(self.spans_s) if self.spans_s else "at no time"
-        return f"{self.name}, open to trucks {hours} on {self.day:%A} ({self.rule})"
+        return f"{self.name}, open to trucks {self.hours} on {self.day:%A} ({self.rule})"
 
     @property
     def name(self) -> str:
         return self.street or "an unnamed street"
+
+    @property
+    def hours(self) -> str:
+        """``06:00-11:00, 19:00-24:00``, or ``at no time``."""
+        return spans_text(self.spans_s) if self.spans_s else "at no time"
 
     def json(self) -> dict[str, object]:
         """plan.json's ``street_open`` of a visit: ``street``, ``hours`` (``[["06:00",
@@ -186,10 +190,9 @@ def street_hours(
         if window is not None:
             windows[b.bin_id] = window
             continue
-        hours = spans_text(spans) if spans else "at no time"
         where = f"{told.name} on {plan_date:%A %Y-%m-%d} (shifts {spans_text([shifts_s])})"
         closed[b.bin_id] = _closed_reason(
-            b, timed, spans, shifts_s, f"{where} is open to trucks {hours} ({told.rule})"
+            b, timed, spans, shifts_s, f"{where} is open to trucks {told.hours} ({told.rule})"
         )
     return StreetHours(windows, closed, streets, plan_date, tz)
 
