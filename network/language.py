@@ -80,10 +80,10 @@ class Words:
         said = self.catalogue.gettext(message)
         return said.format(**fields) if fields else said
 
-    def say_in(self, context: str, message: str, /, **fields: object) -> str:
-        """:meth:`say` of a word that needs its ``context`` (``msgctxt``) to translate: the
-        compass point "north" of a heading, the road class "service" of an unnamed road."""
-        return self.catalogue.pgettext(context, message).format(**fields)
+    def say_in(self, context: str, message: str, /) -> str:
+        """A word that needs its ``context`` (``msgctxt``) to translate: the compass point
+        "north" of a heading, the road class "service" of an unnamed road."""
+        return self.catalogue.pgettext(context, message)
 
     def count(self, singular: str, plural: str, n: int, /, **fields: object) -> str:
         """The form of ``singular`` / ``plural`` this language uses for ``n`` (its plural
@@ -98,7 +98,8 @@ class Words:
         return str(format_decimal(exact, format=pattern, locale=self.language))
 
     def weekday(self, day: date) -> str:
-        """The name of ``day``'s weekday ("Monday", "Montag", "maanantai")."""
+        """The name of ``day``'s weekday as a date says it ("Monday", "Montag"; Finnish
+        "maanantaina", on Monday)."""
         return str(format_date(day, "EEEE", locale=self.language))
 
 

@@ -223,3 +223,14 @@ def test_a_text_no_catalogue_has_is_said_as_it_is() -> None:
     w = direction_words("de")
     assert w.say("a note {with braces}") == "a note {with braces}"
     assert w.say("Turn left onto {road}", road="{Hof}") == "Links abbiegen auf {Hof}"
+
+
+def test_the_words_in_context_are_every_compass_point_and_road_class() -> None:
+    """``CONTEXT_WORDS`` lists, for ``make messages``, the headings and the classes of
+    unnamed roads a step may name: a class added to the truck's streets without its words
+    would read in English in every language."""
+    from network.directions import COMPASS, CONTEXT_WORDS
+    from network.speeds import DRIVABLE_HIGHWAYS, TIMED_HIGHWAYS
+
+    classes = {h.replace("_", " ") for h in DRIVABLE_HIGHWAYS | TIMED_HIGHWAYS}
+    assert sorted(CONTEXT_WORDS) == sorted({*COMPASS, *classes})
