@@ -27,7 +27,7 @@ import functools
 import itertools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -45,7 +45,7 @@ from network.speeds import (
     is_truck_way,
     local_value,
 )
-from network.table import EdgeTable
+from network.table import EdgeTable, street_edges
 
 CONDITIONAL_KEYS = tuple(f"{key}:conditional" for key in ACCESS_KEYS)
 DAY_S = 86_400
@@ -296,20 +296,25 @@ def spans_text(spans: Sequence[tuple[int, int]]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TimedStreet:
-    """The timed street a point stands on.
+    """The timed street a point stands on, or the timed streets it is reached through.
 
     Attributes
     ----------
     rule : str
-        Its rule (:func:`way_rule`).
+        Its street's rule (:func:`way_rule`); "" for a street open at all hours that trucks
+        reach or leave only through timed streets (a yard off a pedestrian lane: those are
+        its ``through``).
     street : str
-        Its name ("" when it has none).
+        The name of the street it stands on ("" when it has none).
     enter_s, leave_s : float
-        Seconds a truck drives on timed streets to reach the point from the nearest street
-        open at all hours, and to leave it again to one (the street must be open to it for
-        that long before and after its stop).
+        Seconds a truck drives on timed streets (and the streets behind them) to reach the
+        point from the nearest street open at all hours, and to leave it again to one (the
+        streets must be open to it for that long before and after its stop).
     place : (float, float) or None
         Where its public holidays are looked up (:func:`place_of`; None: none is known).
+    through : tuple of (str, str)
+        (name, rule) of each timed street a truck drives to reach the point or to leave it
+        when its own street is open at all hours (:func:`zones`); empty for a timed street.
     """
 
     rule: str
@@ -317,28 +322,128 @@ class TimedStreet:
     enter_s: float
     leave_s: float
     place: Place | None = None
+    through: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """Every rule its visits keep, distinct: its own, else its ``through`` streets'."""
+        return tuple(dict.fromkeys(r for r in (self.rule, *(r for _, r in self.through)) if r))
+
+    def open_on(self, day: date) -> list[tuple[int, int]]:
+        """The (start_s, end_s) spans of ``day`` (local clock seconds) in which trucks may
+        drive to the point and away: those in which every one of :attr:`rules` is open
+        (:func:`open_intervals`)."""
+        spans = [(0, DAY_S)]
+        for rule in self.rules:
+            spans = _overlap(spans, open_intervals(rule, day, self.place))
+        return spans
 
 
-def zone_seconds(table: EdgeTable) -> tuple[np.ndarray, np.ndarray]:
-    """(enter_s, leave_s) per node of ``table``: the seconds driven on timed edges
-    (``edge_hours``) from the nearest node of an edge open at all hours to the node, and
-    from it to the nearest such node (0 there, and everywhere when every edge is timed;
-    inf where timed edges do not lead: not in a strongly connected network)."""
+def _overlap(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans in both ``a`` and ``b`` (each sorted, not overlapping itself)."""
+    out = []
+    for lo, hi in a:
+        for lo2, hi2 in b:
+            start, end = max(lo, lo2), min(hi, hi2)
+            if end > start:
+                out.append((start, end))
+    return sorted(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Zones:
+    """How trucks reach the timed streets of a network and the streets behind them.
+
+    A street open at all hours may still be reached, or left, only through timed streets
+    (a yard off a pedestrian lane; a one-way piece of an avenue whose way out is a road
+    closed on Sundays): its visits keep those streets' hours. The nodes trucks reach and
+    leave at any hour are those of the largest strongly connected part of the streets
+    open at all hours (``free``); every other node is reached through timed streets.
+
+    Attributes
+    ----------
+    free : (N,) bool
+        Nodes trucks reach and leave without driving a timed street.
+    enter_s, leave_s : (N,) float
+        Seconds driven from the nearest free node to the node, and from it to the nearest
+        free node, on streets that are not free (0 at a free node, and everywhere when every
+        street is timed; inf where they do not lead).
+    enter_by, leave_by : (N,) int64
+        On those fastest ways in and out, the timed edge nearest the node (-1: none).
+    """
+
+    free: np.ndarray
+    enter_s: np.ndarray
+    leave_s: np.ndarray
+    enter_by: np.ndarray
+    leave_by: np.ndarray
+
+    def behind(self, table: EdgeTable) -> np.ndarray:
+        """(E,) bool: the street edges (no connector) open at all hours that trucks reach
+        or leave only through timed streets (not both ends ``free``)."""
+        free = self.free[table.edge_u] & self.free[table.edge_v]
+        return street_edges(table) & ~table.timed_edges & ~free
+
+
+def zones(table: EdgeTable) -> Zones:
+    """The :class:`Zones` of ``table``: its free nodes and the ways from them to every
+    other node and back (one Dijkstra each way over the edges not between free nodes)."""
     n = table.n_nodes
     timed = table.timed_edges
     untimed = ~timed
-    border = np.zeros(n, dtype=bool)
-    border[table.edge_u[untimed]] = True
-    border[table.edge_v[untimed]] = True
-    u, v, t = table.edge_u[timed], table.edge_v[timed], np.maximum(table.edge_time_s[timed], 1e-3)
+    if not untimed.any():  # every street timed: no street open at all hours to come from
+        none = np.full(n, -1, dtype=np.int64)
+        return Zones(np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n), none, none.copy())
+    free = _free_nodes(table, untimed)
+    use = np.flatnonzero(~(untimed & free[table.edge_u] & free[table.edge_v]))
+    u, v = table.edge_u[use], table.edge_v[use]
+    t = np.maximum(table.edge_time_s[use], 1e-3)
     order = np.lexsort((t, v, u))
     first = np.ones(len(order), dtype=bool)
     first[1:] = (u[order][1:] != u[order][:-1]) | (v[order][1:] != v[order][:-1])
-    keep = order[first]
+    keep = order[first]  # the fastest edge of each (u, v)
     graph = sparse.csr_array((t[keep], (u[keep], v[keep])), shape=(n, n))
-    sources = np.flatnonzero(border)
-    if len(sources) == 0:  # every street timed: no street open at all hours to come from
-        return np.zeros(n), np.zeros(n)
-    enter = csgraph.dijkstra(graph, indices=sources, min_only=True)
-    leave = csgraph.dijkstra(graph.T.tocsr(), indices=sources, min_only=True)
-    return np.asarray(enter, dtype=np.float64), np.asarray(leave, dtype=np.float64)
+    edge_of = {
+        (a, b): e
+        for a, b, e in zip(u[keep].tolist(), v[keep].tolist(), use[keep].tolist(), strict=True)
+    }
+    sources = np.flatnonzero(free)
+    enter, enter_by = _ways_from(graph, sources, free, timed, lambda p, x: edge_of[(p, x)])
+    leave, leave_by = _ways_from(
+        graph.T.tocsr(), sources, free, timed, lambda p, x: edge_of[(x, p)]
+    )
+    return Zones(free, enter, leave, enter_by, leave_by)
+
+
+def _free_nodes(table: EdgeTable, untimed: np.ndarray) -> np.ndarray:
+    """(N,) bool: the nodes of the largest strongly connected part of the ``untimed``
+    edges (the most nodes)."""
+    n = table.n_nodes
+    u, v = table.edge_u[untimed], table.edge_v[untimed]
+    graph = sparse.csr_array((np.ones(len(u)), (u, v)), shape=(n, n))
+    _, labels = csgraph.connected_components(graph, directed=True, connection="strong")
+    on = np.zeros(n, dtype=bool)
+    on[u] = on[v] = True
+    return on & (labels == np.bincount(labels[on]).argmax())
+
+
+def _ways_from(
+    graph: sparse.csr_array,
+    sources: np.ndarray,
+    free: np.ndarray,
+    timed: np.ndarray,
+    edge: Callable[[int, int], int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds, nearest timed edge) per node on its fastest way from ``sources`` in
+    ``graph``; ``edge(p, x)`` is the edge index of the step from predecessor ``p`` to
+    ``x``."""
+    seconds, pred, _ = csgraph.dijkstra(
+        graph, indices=sources, min_only=True, return_predecessors=True
+    )
+    by = np.full(len(free), -1, dtype=np.int64)
+    reached = np.flatnonzero(np.isfinite(seconds) & ~free)
+    for x in reached[np.argsort(seconds[reached], kind="stable")].tolist():
+        p = int(pred[x])
+        e = edge(p, x)
+        by[x] = e if timed[e] else by[p]
+    return np.asarray(seconds, dtype=np.float64), by

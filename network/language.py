@@ -1,5 +1,5 @@
-"""The drivers' language: message catalogues, numbers and day names (the one adapter of
-Babel).
+"""The drivers' language: message catalogues, numbers, lists and day names (the one adapter
+of Babel).
 
 Drivers read their directions and route sheets in the city's language. The words are
 gettext catalogues, one ``.po`` file per language and domain, in the standard layout
@@ -15,6 +15,7 @@ CLDR's, through Babel too.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -96,6 +98,10 @@ class Words:
         pattern = "#,##0" + ("." + "0" * places if places else "")
         exact = Decimal(f"{value:.{places}f}")  # rounded as Python's own formatting does
         return str(format_decimal(exact, format=pattern, locale=self.language))
+
+    def listing(self, items: Sequence[str]) -> str:
+        """``items`` joined as this language lists them: "A, B and C", "A, B und C"."""
+        return str(format_list(list(items), locale=self.language))
 
     def weekday(self, day: date) -> str:
         """The name of ``day``'s weekday as a date says it ("Monday", "Montag"; Finnish

@@ -149,7 +149,8 @@ class StreetNetwork:
         self._exits: np.ndarray | None = None  # ways out of each node (directions.exit_counts)
         self._ch: fastpath.Hierarchy | None = None
         self._cut_off = CutOffStreets(cut_off) if cut_off is not None else None
-        self._zone: tuple[np.ndarray, np.ndarray] | None = None  # hours.zone_seconds
+        self._zones: hours.Zones | None = None
+        self._behind = np.zeros(0, dtype=bool)  # Zones.behind, with _zones
 
     @classmethod
     def from_graph(cls, graph: nx.MultiDiGraph, **kwargs: Any) -> StreetNetwork:
@@ -235,32 +236,52 @@ class StreetNetwork:
         self, points: Sequence[Point], *, max_snap_m: float = MAX_SNAP_M
     ) -> list[TimedStreet | None]:
         """For each (lon, lat) point, the street it stands on when trucks may drive that
-        street only at some hours (``EdgeTable.edge_hours``: its rule, name and the seconds
-        driven on such streets to reach the point and leave it, the shorter way), else
-        None (also for a point farther than ``max_snap_m`` from every street)."""
+        street only at some hours (``EdgeTable.edge_hours``), or reach or leave it only
+        through such streets (``hours.Zones``: then those are its ``through``), with its
+        rule, name and the seconds driven on such streets to reach the point and leave it,
+        the shorter way; else None (also for a point farther than ``max_snap_m`` from every
+        street)."""
         timed = self.table.timed_edges
         if not timed.any() or not points:
             return [None] * len(points)
-        if self._zone is None:
-            self._zone = hours.zone_seconds(self.table)
-        enter, leave = self._zone
-        t, u, v = self.table.edge_time_s, self.table.edge_u, self.table.edge_v
+        if self._zones is None:  # _behind first: a thread seeing _zones sees it too
+            found = hours.zones(self.table)
+            self._behind = found.behind(self.table)
+            self._zones = found
         out: list[TimedStreet | None] = []
         for s in self.snap(points, max_snap_m=math.inf):
             e = s.edge_index
-            if not timed[e] or s.snap_m > max_snap_m:
+            if not (timed[e] or self._behind[e]) or s.snap_m > max_snap_m:
                 out.append(None)
                 continue
-            ways = [(e, s.fraction)]
-            if self._twin[e] >= 0:
-                ways.append((int(self._twin[e]), 1.0 - s.fraction))
-            into = min(enter[u[w]] + f * t[w] for w, f in ways)
-            out_of = min((1.0 - f) * t[w] + leave[v[w]] for w, f in ways)
-            name = str(self.table.edge_name[e])
-            place = hours.place_of(*s.snapped)
-            rule = self.table.rule_of(e)
-            out.append(TimedStreet(rule, name, float(into), float(out_of), place))
+            out.append(self._timed_street(e, s, self._zones))
         return out
+
+    def _timed_street(self, e: int, s: Snap, zones: hours.Zones) -> TimedStreet:
+        """The :class:`TimedStreet` of snap ``s`` on edge ``e`` (timed, or behind timed
+        streets: ``Zones.behind``)."""
+        t, u, v = self.table.edge_time_s, self.table.edge_u, self.table.edge_v
+        ways = [(e, s.fraction)]
+        if self._twin[e] >= 0:
+            ways.append((int(self._twin[e]), 1.0 - s.fraction))
+        into, w_in = min((zones.enter_s[u[w]] + f * t[w], w) for w, f in ways)
+        out_of, w_out = min(((1.0 - f) * t[w] + zones.leave_s[v[w]], w) for w, f in ways)
+        through: tuple[tuple[str, str], ...] = ()
+        if not self.table.timed_edges[e]:
+            by = (int(zones.enter_by[u[w_in]]), int(zones.leave_by[v[w_out]]))
+            through = tuple(
+                dict.fromkeys(
+                    (str(self.table.edge_name[b]), self.table.rule_of(b)) for b in by if b >= 0
+                )
+            )
+        return TimedStreet(
+            self.table.rule_of(e),
+            str(self.table.edge_name[e]),
+            float(into),
+            float(out_of),
+            hours.place_of(*s.snapped),
+            through,
+        )
 
     # ------------------------------------------------------------------ matrices
     def matrix(

@@ -459,9 +459,17 @@ def _timed_street(visit: Mapping[str, Any], sheets: Words, day: str) -> str:
     if not found:
         return str(visit.get("street_hours") or "")
     spans = ", ".join(f"{a}-{b}" for a, b in found["hours"])
+    street = found["street"] or sheets.say("an unnamed street")
+    if found.get("through"):  # a street open at all hours reached through timed ones
+        through = [name or sheets.say("an unnamed street") for name in found["through"]]
+        street = sheets.say(
+            "{street} (reached through {streets})",
+            street=street,
+            streets=sheets.listing(through),
+        )
     return sheets.say(
         "{street}, open to trucks {hours} on {weekday} ({rule})",
-        street=found["street"] or sheets.say("an unnamed street"),
+        street=street,
         hours=spans or sheets.say("at no time"),
         weekday=sheets.weekday(date.fromisoformat(day)),
         rule=found["rule"],

@@ -8,6 +8,8 @@ such bin's access window is narrowed to the day's hours its street is open to tr
 the time to drive in from a street open at all hours and out again (and, at the end, the
 time it takes to empty it); the span of the trucks' shifts chooses among several spans (a
 street open 00:00-07:30 and 19:00-24:00 is driven 06:00-07:30 by a morning shift). A bin
+on a street open at all hours that trucks reach or leave only through timed streets (a yard
+off a pedestrian lane, ``network.hours.Zones``) keeps their hours alike. A bin
 whose street is closed to trucks at every hour they work that day cannot be emptied: it is
 unserved with the reason (``UnservedKind.STREET_CLOSED``). Times are local clock times.
 """
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 from datetime import date, time, tzinfo
 
 from fleet.models import Bin, Inventory, TimeWindow, clock_s
-from network.hours import DAY_S, TimedStreet, clock, describe, open_intervals, spans_text
+from network.hours import DAY_S, TimedStreet, clock, describe, spans_text
+from network.language import direction_words
 from optimiser.build import window_to_s
 from optimiser.kerb import named_bins
 from optimiser.problem import Stop, bin_of
@@ -42,15 +45,20 @@ class TimedDay:
         The spans it is open to trucks that day, local clock seconds since midnight
         (none: closed all day).
     rule : str
-        Its tags as the sign reads (``network.hours.describe``).
+        Its tags as the sign reads (``network.hours.describe``); of a street reached through
+        timed streets, theirs (each after its name when they differ).
     day : date
         The day.
+    through : tuple of str
+        The names of the timed streets it is reached or left through, when it is open at
+        all hours itself (``network.hours.TimedStreet.through``); "" for one without.
     """
 
     street: str
     spans_s: tuple[tuple[int, int], ...]
     rule: str
     day: date
+    through: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -60,7 +68,12 @@ class TimedDay:
 
     @property
     def name(self) -> str:
-        return self.street or "an unnamed street"
+        """Its name, and the streets it is reached through: "Yard Road (reached through
+        Market Lane)"."""
+        own = self.street or "an unnamed street"
+        if not self.through:
+            return own
+        return f"{own} (reached through {_names(self.through)})"
 
     @property
     def hours(self) -> str:
@@ -69,12 +82,39 @@ class TimedDay:
 
     def json(self) -> dict[str, object]:
         """plan.json's ``street_open`` of a visit: ``street``, ``hours`` (``[["06:00",
-        "11:00"], ...]``, local clock) and ``rule``."""
-        return {
+        "11:00"], ...]``, local clock), ``rule`` and, for a street reached through timed
+        streets, ``through`` (their names)."""
+        doc: dict[str, object] = {
             "street": self.street,
             "hours": [[clock(a), clock(b)] for a, b in self.spans_s],
             "rule": self.rule,
         }
+        if self.through:
+            doc["through"] = list(self.through)
+        return doc
+
+
+def _names(streets: Sequence[str]) -> str:
+    """ "Market Lane and an unnamed street"."""
+    return direction_words("en").listing([s or "an unnamed street" for s in streets])
+
+
+def told_day(timed: TimedStreet, day: date) -> TimedDay:
+    """What a plan tells of ``timed`` on ``day``: its hours (``TimedStreet.open_on``) and
+    its rule as the signs read, those of the streets it is reached through for a street
+    open at all hours."""
+    spans = tuple(timed.open_on(day))
+    if not timed.through:
+        return TimedDay(timed.street, spans, describe(timed.rule), day)
+    rules = dict.fromkeys(rule for _, rule in timed.through)
+    if len(rules) == 1:
+        rule = describe(next(iter(rules)))
+    else:
+        rule = "; ".join(
+            f"{name or 'an unnamed street'}: {describe(r)}" for name, r in timed.through
+        )
+    names = tuple(dict.fromkeys(name for name, _ in timed.through))
+    return TimedDay(timed.street, spans, rule, day, names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,10 +221,10 @@ def street_hours(
     for b, timed in zip(bins, found, strict=True):
         if timed is None:
             continue
-        spans = open_intervals(timed.rule, plan_date, timed.place)
-        if spans == [(0, DAY_S)]:  # open at every hour today (a road closed at weekends)
+        told = told_day(timed, plan_date)
+        spans = told.spans_s
+        if spans == ((0, DAY_S),):  # open at every hour today (a road closed at weekends)
             continue
-        told = TimedDay(timed.street, tuple(spans), describe(timed.rule), plan_date)
         streets[b.bin_id] = told
         window = visit_window(b, timed, spans, shifts_s)
         if window is not None:

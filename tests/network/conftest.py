@@ -178,6 +178,46 @@ SQUARE_OSM = """<?xml version='1.0' encoding='UTF-8'?>
 """
 
 
+# The square's streets 1-2-3-4 and, east of it, "Yard Road" (way 22, a service road 5-6-7
+# open at all hours) that trucks reach only by "Market Lane" (way 21, 2-5, a pedestrian lane
+# whose tags each test sets) and, when a test gives its tags, "Church Lane" (way 23, 7-3).
+YARD_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="1" lat="50.000" lon="10.000" version="1"/>
+  <node id="2" lat="50.000" lon="10.001" version="1"/>
+  <node id="3" lat="50.001" lon="10.001" version="1"/>
+  <node id="4" lat="50.001" lon="10.000" version="1"/>
+  <node id="5" lat="50.000" lon="10.002" version="1"/>
+  <node id="6" lat="50.0005" lon="10.003" version="1"/>
+  <node id="7" lat="50.001" lon="10.002" version="1"/>
+  <way id="11" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+  <way id="12" version="1"><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
+  <way id="13" version="1"><nd ref="3"/><nd ref="4"/><tag k="highway" v="residential"/></way>
+  <way id="14" version="1"><nd ref="4"/><nd ref="1"/><tag k="highway" v="residential"/></way>
+  <way id="21" version="1"><nd ref="2"/><nd ref="5"/>
+    <tag k="highway" v="pedestrian"/><tag k="name" v="Market Lane"/>{market}</way>
+  <way id="22" version="1"><nd ref="5"/><nd ref="6"/><nd ref="7"/>
+    <tag k="highway" v="service"/><tag k="name" v="Yard Road"/></way>
+  {church}
+</osm>
+"""
+ON_YARD = (10.0025, 50.00026)  # by the middle of Yard Road's first piece (5-6)
+
+
+def write_yard(
+    tmp_path: Path, name: str, market: dict[str, str], church: dict[str, str] | None = None
+) -> tuple[Path, Path]:
+    """The yard town as ``name.osm`` and ``name.osm.pbf`` in ``tmp_path``: Market Lane's
+    tags ``market``; Church Lane there only with tags ``church``."""
+    lane = ""
+    if church is not None:
+        lane = (
+            '<way id="23" version="1"><nd ref="7"/><nd ref="3"/><tag k="highway" '
+            f'v="pedestrian"/><tag k="name" v="Church Lane"/>{osm_tags(**church)}</way>'
+        )
+    return write_osm(tmp_path, name, YARD_OSM.format(market=osm_tags(**market), church=lane))
+
+
 def write_square(
     tmp_path: Path, name: str, diagonal: str = '<tag k="highway" v="residential"/>', loop: str = ""
 ) -> tuple[Path, Path]:

@@ -22,10 +22,10 @@ from network.hours import (
     split_clauses,
     way_rule,
     week_states,
-    zone_seconds,
+    zones,
 )
 from network.speeds import DEFAULT_SETTINGS
-from tests.network.conftest import osm_tags, write_square
+from tests.network.conftest import ON_YARD, osm_tags, write_square, write_yard
 
 MONDAY = date(2026, 12, 7)
 SATURDAY = MONDAY + timedelta(days=5)
@@ -232,5 +232,56 @@ def test_a_town_of_timed_streets_only_has_no_way_in_to_time(tmp_path: Path) -> N
             edge_hours=np.ones(table.n_edges, dtype=np.int32),
             hours_rules=np.array(["", rule]),
         )
-        enter, leave = zone_seconds(every)
-        assert (enter == 0).all() and (leave == 0).all()
+        found = zones(every)
+        assert (found.enter_s == 0).all() and (found.leave_s == 0).all()
+        assert not found.free.any() and not found.behind(every).any()
+
+
+def test_a_yard_reached_only_through_a_timed_lane_keeps_the_lanes_hours(tmp_path: Path) -> None:
+    """Yard Road is open at all hours, but trucks reach it only by Market Lane (delivery
+    hours Monday to Saturday 06:00-11:00): a point on it keeps the lane's hours, driving
+    the lane in and out; the square's streets are free."""
+    for path in write_yard(tmp_path, "yard", DELIVERY):
+        net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
+        table = net.table
+        found = zones(table)
+        behind = found.behind(table)
+        assert set(table.edge_name[behind].tolist()) == {"Yard Road"}, path.name
+        assert set(table.edge_name[table.timed_edges].tolist()) == {"Market Lane"}, path.name
+        on, off = net.street_hours([ON_YARD, NEAR_1])
+        assert off is None and on is not None, path.name
+        lane = table.rule_of(int(np.flatnonzero(table.timed_edges)[0]))
+        assert (on.street, on.rule, on.through) == ("Yard Road", "", (("Market Lane", lane),))
+        assert on.rules == (lane,)
+        lane_s = float(table.edge_time_s[table.timed_edges][0])
+        assert lane_s < on.enter_s < 3 * lane_s and lane_s < on.leave_s < 3 * lane_s
+        assert on.open_on(MONDAY) == [(6 * H, 11 * H)]
+        assert on.open_on(SUNDAY) == []
+
+
+def test_a_yard_entered_by_one_lane_and_left_by_another_keeps_both_hours(
+    tmp_path: Path,
+) -> None:
+    """Market Lane (06:00-11:00) leads one way into the yard, Church Lane (08:00-12:00)
+    one way out: trucks may be at the yard only while both are open, 08:00-11:00."""
+    market = {**DELIVERY, "oneway": "yes"}
+    church = {"motor_vehicle:conditional": "destination @ (Mo-Sa 08:00-12:00)", "oneway": "yes"}
+    for path in write_yard(tmp_path, "lanes", market, church):
+        net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
+        (on,) = net.street_hours([ON_YARD])
+        assert on is not None and on.street == "Yard Road", path.name
+        assert [name for name, _ in on.through] == ["Market Lane", "Church Lane"], path.name
+        assert on.open_on(MONDAY) == [(8 * H, 11 * H)]
+        assert on.open_on(SATURDAY) == [(8 * H, 11 * H)]
+        assert on.open_on(SUNDAY) == []
+
+
+def test_a_street_beside_a_timed_one_but_reached_freely_is_no_timed_street(
+    tmp_path: Path,
+) -> None:
+    """The square's streets meet the timed diagonal, but trucks reach them and leave at
+    any hour: none is behind it."""
+    for path in write_square(tmp_path, "beside", osm_tags(highway="pedestrian", **DELIVERY)):
+        net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
+        assert not zones(net.table).behind(net.table).any(), path.name
+        assert net.street_hours([NEAR_1, NEAR_3]) == [None, None]

@@ -162,6 +162,18 @@ def test_day_names_are_the_languages() -> None:
     assert names == ["Monday", "Montag", "maanantaina", "segunda-feira"]  # fi: "on Monday"
 
 
+def test_lists_are_joined_the_languages_way() -> None:
+    streets = ["Market Lane", "Church Lane"]
+    said = {c: direction_words(c).listing(streets) for c in ("en", "de", "fi", "zh")}
+    assert said == {
+        "en": "Market Lane and Church Lane",
+        "de": "Market Lane und Church Lane",
+        "fi": "Market Lane ja Church Lane",
+        "zh": "Market Lane和Church Lane",
+    }
+    assert direction_words("es").listing(["Rúa Nova"]) == "Rúa Nova"
+
+
 def _step(maneuver: str, **extra: object) -> Step:
     fields: dict[str, object] = {"maneuver": maneuver, "street": "Hauptstraße"}
     fields |= {"highway": "residential", "distance_m": 10.0, "duration_s": 2.0}

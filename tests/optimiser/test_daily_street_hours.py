@@ -22,7 +22,7 @@ from optimiser.params import SolveParams
 from optimiser.plan import UnservedKind, VisitKind
 from optimiser.sheets import day_sheets_html, language
 from optimiser.street_hours import CLOSED_STREET, street_hours, visit_window
-from tests.network.conftest import osm_tags, write_square
+from tests.network.conftest import ON_YARD, osm_tags, write_square, write_yard
 from tests.optimiser.conftest import street_town
 
 TZ = ZoneInfo("Europe/Berlin")
@@ -322,3 +322,65 @@ def test_the_visit_window_is_the_span_overlapping_the_shifts_most(
     timed = TimedStreet(rule="", street="", enter_s=100.0, leave_s=100.0)
     spans = [(0, 7 * H + 1800), (19 * H, 86_400)]
     assert visit_window(b, timed, spans, shifts) == window
+
+
+@pytest.fixture(scope="module")
+def yard(tmp_path_factory: pytest.TempPathFactory) -> StreetProvider:
+    """Yard Road, open at all hours, reached only by Market Lane (tests.network)."""
+    folder = tmp_path_factory.mktemp("yard")
+    _, pbf = write_yard(folder, "yard", {k: v for k, v in ZONE.items() if k != "name"})
+    return StreetProvider(load_network(pbf, cache_dir=folder), max_snap_m=100.0)
+
+
+def _yard_town() -> Inventory:
+    """Bin y1 in the yard, r1 on the square; the depot and site on the square."""
+    return street_town([_bin("y1", ON_YARD), _bin("r1", ON_SQUARE)], depot=NEAR_1, site=NEAR_3)
+
+
+def test_a_bin_in_a_yard_reached_by_a_timed_lane_is_emptied_in_the_lanes_hours(
+    yard: StreetProvider,
+) -> None:
+    """Before, a street open at all hours behind a pedestrian lane gave its bin no window,
+    so a truck drove the lane out of its delivery hours to reach it. Now its visit keeps
+    the lane's hours, driving in and out; the plan, plan.json and the sheets say so."""
+    day = _plan(_yard_town(), yard)
+    assert day.violations == () and check(day.built.problem, day.plan) == []
+    assert day.plan.served_refs == {"y1", "r1"}
+    zone = _zone_times(yard, ON_YARD)
+    stop = day.built.problem.stop("y1")
+    assert stop.window_s is not None
+    assert stop.window_s[0] >= 6 * H + zone.enter_s
+    assert stop.window_s[1] + stop.service_s + zone.leave_s <= 11 * H
+    assert stop.window_s[0] <= _starts(day)["y1"] <= stop.window_s[1]
+    assert day.built.problem.stop("r1").window_s is None
+    assert [n for n in day.plan.notes if "Yard Road" in n] == [
+        "bin y1 is on Yard Road (reached through Market Lane), open to trucks 06:00-11:00 on "
+        "Monday (motor_vehicle destination @ (Mo-Sa 06:00-11:00); access no): its visit is "
+        "timed to be done within those hours"
+    ]
+    visits = [v for r in plan_json(day)["routes"] for v in r["visits"] if v["kind"] == "bin"]
+    opened = {v["bin_id"]: v.get("street_open") for v in visits}
+    assert opened["y1"] == {
+        "street": "Yard Road",
+        "hours": [["06:00", "11:00"]],
+        "rule": "motor_vehicle destination @ (Mo-Sa 06:00-11:00); access no",
+        "through": ["Market Lane"],
+    }
+    assert "timed street: Yard Road (reached through Market Lane), open to trucks" in (
+        day_sheets_html(day)
+    )
+    german = day_sheets_html(day, lang=language("de"))
+    assert "Yard Road (Zufahrt über Market Lane), für Lkw befahrbar 06:00-11:00 am Montag" in (
+        german
+    )
+
+
+def test_a_bin_in_a_yard_behind_a_lane_closed_on_sunday_is_unserved_then(
+    yard: StreetProvider,
+) -> None:
+    day = _plan(_yard_town(), yard, SUNDAY)
+    assert day.violations == () and day.plan.served_refs == {"r1"}
+    (closed,) = day.unserved
+    assert closed.ref == "y1" and closed.kind is UnservedKind.STREET_CLOSED
+    assert "Yard Road (reached through Market Lane) on Sunday" in closed.reason
+    assert "open to trucks at no time (motor_vehicle destination" in closed.reason
