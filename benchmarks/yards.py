@@ -5,23 +5,26 @@ Run: ``python -m benchmarks.yards [PBF ...] [--bins 40] [--trucks 2] [--time-lim
 [--seed 3]`` (default: Heidelberg for a 7 t truck, whose old town's lanes are open to
 vehicles up to 7.5 t for deliveries Monday to Saturday 06:00-11:00, and Porto Alegre for a
 26 t one, whose riverside avenues close at weekends; ``../shared/data/osm``). A bin stands
-at the middle of each street edge open at all hours that trucks reach or leave only
-through timed streets (``network.hours.Zones.behind``, one per way), ``--bins`` more on
-other streets, all nearly full the evening before; one depot and one disposal site on the
-streets; ``--trucks`` trucks working 06:00-14:00. Each day (a Monday, a Saturday, a
-Sunday) is planned twice, back to back in this process: ``now`` and ``before``, the same
-network with those bins told no street hours (as before ``Zones``: such a street was
-free). Prints one JSON object per city and day: per plan those bins served, served while a
-street on their way in or out was closed (the visit's start less the drive in, or its end
-plus the drive out, outside every span all their streets are open), unserved by kind, km,
-the checker's violations and the planning seconds; and, per city, the streets counted and
-the seconds ``Zones`` takes against a 100-point matrix of the same network. Exits 0 with
-a message when no file is found.
+at the middle of each way whose points a truck reaches or leaves only through a timed
+street with other hours than its own (``TimedStreet.through``: a street open at all hours
+behind timed ones, ``network.hours.Zones.behind``, or a timed street behind another), and
+``--bins`` more on other streets, all nearly full the evening before; one depot and one
+disposal site on the streets; ``--trucks`` trucks working 06:00-14:00. Each day (a
+Monday, a Saturday, a Sunday) is planned twice, back to back in this process: ``now`` and
+``before``, the same network with those bins told their own street's rule alone (as
+before ``Zones``: none for a street open at all hours). Prints one JSON object per city
+and day: per plan those bins served, served while a street on their way in or out was
+closed (the visit's start less the drive in, or its end plus the drive out, outside every
+span all their streets are open), unserved by kind, km, the checker's violations and the
+planning seconds; and, per city, the streets counted and the seconds ``Zones`` takes
+against a 100-point matrix of the same network. Exits 0 with a message when no file is
+found.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -55,21 +58,27 @@ Point = tuple[float, float]
 
 
 class Before(StreetProvider):
-    """The network's street hours, but none for a street open at all hours reached through
-    timed ones (how they read before ``network.hours.Zones``)."""
+    """The network's street hours as they read before ``network.hours.Zones``: a timed
+    street's own rule alone, none for a street open at all hours reached through timed
+    ones."""
 
     def street_hours(self, points: Sequence[Point]) -> list[TimedStreet | None]:
-        return [None if t is not None and t.through else t for t in super().street_hours(points)]
+        told = super().street_hours(points)
+        return [dataclasses.replace(t, through=()) if t and t.rule else None for t in told]
 
 
-def behind_points(net: StreetNetwork) -> list[Point]:
-    """The middle of one street edge of each way behind timed streets (``Zones.behind``)."""
+def through_points(net: StreetNetwork) -> list[Point]:
+    """The middle of one street edge of each way whose points a truck reaches or leaves
+    through a timed street with other hours (``TimedStreet.through``): the ways behind
+    timed streets (``Zones.behind``), and timed ones reached through others."""
     table = net.table
-    behind = np.flatnonzero(zones(table).behind(table))
+    edges = np.flatnonzero(zones(table).behind(table) | table.timed_edges)
     ways: dict[int, int] = {}
-    for e in behind.tolist():
+    for e in edges.tolist():
         ways.setdefault(int(table.edge_osmid[e]), e)
-    return [sub_line(table, e, 0.5, 0.5)[0] for e in ways.values()]
+    middles = [sub_line(table, e, 0.5, 0.5)[0] for e in ways.values()]
+    told = net.street_hours(middles)
+    return [p for p, t in zip(middles, told, strict=True) if t is not None and t.through]
 
 
 def closed_visits(day: DayPlan, found: dict[str, TimedStreet], on: date) -> int:
@@ -119,7 +128,7 @@ def run(pbf: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     t0 = time.perf_counter()
     net.matrix(where[:100])
     matrix_s = time.perf_counter() - t0
-    yard = behind_points(net)
+    yard = through_points(net)
     inventory = inventory_of(yard, where[2:], where[0], where[1], args.trucks)
     now = StreetProvider(net)
     told = now.street_hours([(b.lon, b.lat) for b in inventory.bins])
@@ -129,7 +138,8 @@ def run(pbf: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
         "city": pbf.name,
         "truck_weight_kg": weight,
         "behind_edges": int(found_zones.behind(net.table).sum()),
-        "behind_bins": len(found),
+        "behind_bins": sum(not t.rule for t in found.values()),
+        "timed_bins_through_others": sum(bool(t.rule) for t in found.values()),
         "zones_seconds": round(zones_s, 4),
         "zones_vs_100_point_matrix": round(zones_s / matrix_s, 3),
     }

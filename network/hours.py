@@ -302,8 +302,8 @@ class TimedStreet:
     ----------
     rule : str
         Its street's rule (:func:`way_rule`); "" for a street open at all hours that trucks
-        reach or leave only through timed streets (a yard off a pedestrian lane: those are
-        its ``through``).
+        reach or leave only through timed streets (a yard off a pedestrian lane: ``through``
+        names them).
     street : str
         The name of the street it stands on ("" when it has none).
     enter_s, leave_s : float
@@ -313,8 +313,9 @@ class TimedStreet:
     place : (float, float) or None
         Where its public holidays are looked up (:func:`place_of`; None: none is known).
     through : tuple of (str, str)
-        (name, rule) of each timed street a truck drives to reach the point or to leave it
-        when its own street is open at all hours (:func:`zones`); empty for a timed street.
+        (name, rule) of each other timed street, by its rule, a truck drives on its fastest
+        way to the point or away from it (:func:`zones`): a lane reached through another
+        lane with other hours, or the lane a yard open at all hours is reached through.
     """
 
     rule: str
@@ -326,7 +327,7 @@ class TimedStreet:
 
     @property
     def rules(self) -> tuple[str, ...]:
-        """Every rule its visits keep, distinct: its own, else its ``through`` streets'."""
+        """Every rule its visits keep, distinct: its own and its ``through`` streets'."""
         return tuple(dict.fromkeys(r for r in (self.rule, *(r for _, r in self.through)) if r))
 
     def open_on(self, day: date) -> list[tuple[int, int]]:
@@ -368,15 +369,16 @@ class Zones:
         Seconds driven from the nearest free node to the node, and from it to the nearest
         free node, on streets that are not free (0 at a free node, and everywhere when every
         street is timed; inf where they do not lead).
-    enter_by, leave_by : (N,) int64
-        On those fastest ways in and out, the timed edge nearest the node (-1: none).
+    enter_via, leave_via : mapping of int to tuple of int
+        Node -> the timed edges of its fastest way in, and out, one for each rule met
+        (the nearest the node of that rule), nearest first; a node missing has none.
     """
 
     free: np.ndarray
     enter_s: np.ndarray
     leave_s: np.ndarray
-    enter_by: np.ndarray
-    leave_by: np.ndarray
+    enter_via: Mapping[int, tuple[int, ...]]
+    leave_via: Mapping[int, tuple[int, ...]]
 
     def behind(self, table: EdgeTable) -> np.ndarray:
         """(E,) bool: the street edges (no connector) open at all hours that trucks reach
@@ -392,8 +394,7 @@ def zones(table: EdgeTable) -> Zones:
     timed = table.timed_edges
     untimed = ~timed
     if not untimed.any():  # every street timed: no street open at all hours to come from
-        none = np.full(n, -1, dtype=np.int64)
-        return Zones(np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n), none, none.copy())
+        return Zones(np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n), {}, {})
     free = _free_nodes(table, untimed)
     use = np.flatnonzero(~(untimed & free[table.edge_u] & free[table.edge_v]))
     u, v = table.edge_u[use], table.edge_v[use]
@@ -408,11 +409,11 @@ def zones(table: EdgeTable) -> Zones:
         for a, b, e in zip(u[keep].tolist(), v[keep].tolist(), use[keep].tolist(), strict=True)
     }
     sources = np.flatnonzero(free)
-    enter, enter_by = _ways_from(graph, sources, free, timed, lambda p, x: edge_of[(p, x)])
-    leave, leave_by = _ways_from(
-        graph.T.tocsr(), sources, free, timed, lambda p, x: edge_of[(x, p)]
+    enter, enter_via = _ways_from(graph, sources, free, table, lambda p, x: edge_of[(p, x)])
+    leave, leave_via = _ways_from(
+        graph.T.tocsr(), sources, free, table, lambda p, x: edge_of[(x, p)]
     )
-    return Zones(free, enter, leave, enter_by, leave_by)
+    return Zones(free, enter, leave, enter_via, leave_via)
 
 
 def _free_nodes(table: EdgeTable, untimed: np.ndarray) -> np.ndarray:
@@ -431,19 +432,24 @@ def _ways_from(
     graph: sparse.csr_array,
     sources: np.ndarray,
     free: np.ndarray,
-    timed: np.ndarray,
+    table: EdgeTable,
     edge: Callable[[int, int], int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """(seconds, nearest timed edge) per node on its fastest way from ``sources`` in
-    ``graph``; ``edge(p, x)`` is the edge index of the step from predecessor ``p`` to
-    ``x``."""
+) -> tuple[np.ndarray, dict[int, tuple[int, ...]]]:
+    """(seconds, timed edges met) per node on its fastest way from ``sources`` in
+    ``graph`` (the edges: one for each rule, the nearest the node, nearest first);
+    ``edge(p, x)`` is the edge index of the step from predecessor ``p`` to ``x``."""
     seconds, pred, _ = csgraph.dijkstra(
         graph, indices=sources, min_only=True, return_predecessors=True
     )
-    by = np.full(len(free), -1, dtype=np.int64)
+    rule = table.edge_hours
+    via: dict[int, tuple[int, ...]] = {}
     reached = np.flatnonzero(np.isfinite(seconds) & ~free)
     for x in reached[np.argsort(seconds[reached], kind="stable")].tolist():
         p = int(pred[x])
         e = edge(p, x)
-        by[x] = e if timed[e] else by[p]
-    return np.asarray(seconds, dtype=np.float64), by
+        before = via.get(p, ())
+        if rule[e] > 0:  # a timed edge: the nearest of its rule now
+            before = (e, *(b for b in before if rule[b] != rule[e]))
+        if before:
+            via[x] = before
+    return np.asarray(seconds, dtype=np.float64), via

@@ -237,10 +237,10 @@ class StreetNetwork:
     ) -> list[TimedStreet | None]:
         """For each (lon, lat) point, the street it stands on when trucks may drive that
         street only at some hours (``EdgeTable.edge_hours``), or reach or leave it only
-        through such streets (``hours.Zones``: then those are its ``through``), with its
-        rule, name and the seconds driven on such streets to reach the point and leave it,
-        the shorter way; else None (also for a point farther than ``max_snap_m`` from every
-        street)."""
+        through such streets (``hours.Zones``), with its rule, name, the other timed streets
+        of its fastest ways in and out (``through``) and the seconds driven on such streets
+        to reach the point and leave it; else None (also for a point farther than
+        ``max_snap_m`` from every street)."""
         timed = self.table.timed_edges
         if not timed.any() or not points:
             return [None] * len(points)
@@ -266,14 +266,15 @@ class StreetNetwork:
             ways.append((int(self._twin[e]), 1.0 - s.fraction))
         into, w_in = min((zones.enter_s[u[w]] + f * t[w], w) for w, f in ways)
         out_of, w_out = min(((1.0 - f) * t[w] + zones.leave_s[v[w]], w) for w, f in ways)
-        through: tuple[tuple[str, str], ...] = ()
-        if not self.table.timed_edges[e]:
-            by = (int(zones.enter_by[u[w_in]]), int(zones.leave_by[v[w_out]]))
-            through = tuple(
-                dict.fromkeys(
-                    (str(self.table.edge_name[b]), self.table.rule_of(b)) for b in by if b >= 0
-                )
+        own = self.table.edge_hours[e]
+        met = (*zones.enter_via.get(int(u[w_in]), ()), *zones.leave_via.get(int(v[w_out]), ()))
+        through = tuple(
+            dict.fromkeys(
+                (str(self.table.edge_name[b]), self.table.rule_of(b))
+                for b in met
+                if self.table.edge_hours[b] != own
             )
+        )
         return TimedStreet(
             self.table.rule_of(e),
             str(self.table.edge_name[e]),

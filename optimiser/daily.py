@@ -560,6 +560,7 @@ def route_day(
     notes = (
         *_start_note(built.problem, first, start_at),
         *built.notes,
+        *hours.place_notes(),
         *hours.notes({bin_of(s.ref) for s in built.problem.stops}),
         *_overdue_note(later),
         *_late_notes(built.problem, plan),
@@ -630,12 +631,20 @@ def _unreachable(
 def _street_hours(
     inventory: Inventory, provider: Provider, plan_date: date, tz: ZoneInfo
 ) -> StreetHours:
-    """The street hours on ``plan_date`` (:mod:`optimiser.street_hours`) of the bins of
-    ``inventory`` (those the provider places on no street have none), for its trucks'
-    shifts."""
+    """The street hours on ``plan_date`` (:mod:`optimiser.street_hours`) of the bins,
+    depots and disposal sites of ``inventory`` (those the provider places on no street
+    have none), for its trucks' shifts."""
     first, last = collection_period(inventory, plan_date, tz)
     shifts_s = (clock_s(first.time()), clock_s(last.time()))
-    return street_hours(inventory.bins, provider, plan_date=plan_date, shifts_s=shifts_s, tz=tz)
+    return street_hours(
+        inventory.bins,
+        provider,
+        plan_date=plan_date,
+        shifts_s=shifts_s,
+        tz=tz,
+        depots=inventory.depots,
+        sites=inventory.sites,
+    )
 
 
 def _far_away(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
@@ -1518,6 +1527,7 @@ def replan_day(
             _replanned_note(now.astimezone(tz)),
             *moved,
             *built.notes,
+            *hours.place_notes(),
             *hours.notes({bin_of(s.ref) for s in problem.stops}),
             *unreported,
             *_overdue_note(later),

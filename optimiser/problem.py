@@ -76,6 +76,11 @@ def drop_weight(stop: Stop) -> int:
     return PRIORITY_WEIGHT**stop.priority
 
 
+CLOSED_ALL_DAY_S = (DAY_S - 1, DAY_S - 1)
+"""A site's ``window_s`` on a day it is closed at every hour (its street closed to trucks
+all day, ``optimiser.street_hours``): its last second, when no truck is there."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Site:
     """A disposal site: unloading empties the truck; ``window_s`` bounds the start of unloading."""

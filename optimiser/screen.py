@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from optimiser.plan import Unserved, UnservedKind, clock, span
-from optimiser.problem import Problem, Site, Stop, VehicleSpec
+from optimiser.problem import CLOSED_ALL_DAY_S, Problem, Site, Stop, VehicleSpec
 
 NO_WINDOW_HI = 10**9
 
@@ -154,9 +154,14 @@ def _sites_closed(problem: Problem, stop: Stop, fits: list[VehicleSpec]) -> str:
         ):
             blocked.append(v)
     sites = {s.ref: s for v in blocked for s in usable_sites(problem, v)}
-    return ", ".join(
-        f"{ref} {clock(s.window_s[0])}-{clock(s.window_s[1])}" for ref, s in sorted(sites.items())
-    )
+    return ", ".join(f"{ref} {_hours(s)}" for ref, s in sorted(sites.items()))
+
+
+def _hours(site: Site) -> str:
+    """``06:00-22:00``, or ``closed all day`` (:data:`CLOSED_ALL_DAY_S`)."""
+    if site.window_s == CLOSED_ALL_DAY_S:
+        return "closed all day"
+    return f"{clock(site.window_s[0])}-{clock(site.window_s[1])}"
 
 
 def no_truck_takes(stream: str, ref: str) -> str:

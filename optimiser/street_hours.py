@@ -7,11 +7,13 @@ it (it is local-only), so only the visits of the bins on it depend on the hour. 
 such bin's access window is narrowed to the day's hours its street is open to trucks, less
 the time to drive in from a street open at all hours and out again (and, at the end, the
 time it takes to empty it); the span of the trucks' shifts chooses among several spans (a
-street open 00:00-07:30 and 19:00-24:00 is driven 06:00-07:30 by a morning shift). A bin
-on a street open at all hours that trucks reach or leave only through timed streets (a yard
-off a pedestrian lane, ``network.hours.Zones``) keeps their hours alike. A bin
-whose street is closed to trucks at every hour they work that day cannot be emptied: it is
-unserved with the reason (``UnservedKind.STREET_CLOSED``). Times are local clock times.
+street open 00:00-07:30 and 19:00-24:00 is driven 06:00-07:30 by a morning shift). The
+other timed streets on a truck's way in and out hold too (``network.hours.Zones``: a lane
+reached through a lane with other hours), and so do those of a bin on a street open at all
+hours that trucks reach or leave only through timed streets (a yard off a pedestrian
+lane). A bin whose street is closed to trucks at every hour they work that day cannot be
+emptied: it is unserved with the reason (``UnservedKind.STREET_CLOSED``). Times are local
+clock times.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, tzinfo
 
-from fleet.models import Bin, Inventory, TimeWindow, clock_s
+from fleet.models import Bin, Depot, DisposalSite, Downtime, Inventory, TimeWindow, clock_s
 from network.hours import DAY_S, TimedStreet, clock, describe, spans_text
 from network.language import direction_words
-from optimiser.build import window_to_s
+from optimiser.build import s_to_instant, window_to_s
 from optimiser.kerb import named_bins
-from optimiser.problem import Stop, bin_of
+from optimiser.problem import CLOSED_ALL_DAY_S, Stop, bin_of
 
 CLOSED_STREET = "its street is closed to trucks whenever they work today"
 """The start of the reason of a bin that cannot be emptied for its street's hours."""
@@ -45,13 +47,13 @@ class TimedDay:
         The spans it is open to trucks that day, local clock seconds since midnight
         (none: closed all day).
     rule : str
-        Its tags as the sign reads (``network.hours.describe``); of a street reached through
-        timed streets, theirs (each after its name when they differ).
+        Its tags as the sign reads (``network.hours.describe``), and those of the streets it
+        is reached through (with several rules, each in brackets after its street's name).
     day : date
         The day.
     through : tuple of str
-        The names of the timed streets it is reached or left through, when it is open at
-        all hours itself (``network.hours.TimedStreet.through``); "" for one without.
+        The names of the other timed streets it is reached or left through
+        (``network.hours.TimedStreet.through``; "" for one without a name).
     """
 
     street: str
@@ -100,21 +102,75 @@ def _names(streets: Sequence[str]) -> str:
 
 
 def told_day(timed: TimedStreet, day: date) -> TimedDay:
-    """What a plan tells of ``timed`` on ``day``: its hours (``TimedStreet.open_on``) and
-    its rule as the signs read, those of the streets it is reached through for a street
-    open at all hours."""
+    """What a plan tells of ``timed`` on ``day``: its hours (``TimedStreet.open_on``, every
+    timed street of its ways in and out holding), the names of the other timed streets
+    those ways drive, and the rules as the signs read (each after its street's name when
+    there are several)."""
     spans = tuple(timed.open_on(day))
-    if not timed.through:
-        return TimedDay(timed.street, spans, describe(timed.rule), day)
-    rules = dict.fromkeys(rule for _, rule in timed.through)
-    if len(rules) == 1:
-        rule = describe(next(iter(rules)))
+    streets = [(timed.street, timed.rule)] if timed.rule else []
+    streets += list(timed.through)
+    if len({rule for _, rule in streets}) == 1:
+        rule = describe(streets[0][1])
     else:
-        rule = "; ".join(
-            f"{name or 'an unnamed street'}: {describe(r)}" for name, r in timed.through
-        )
+        rule = ", ".join(f"{name or 'an unnamed street'} [{describe(r)}]" for name, r in streets)
     names = tuple(dict.fromkeys(name for name, _ in timed.through))
     return TimedDay(timed.street, spans, rule, day, names)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceHours:
+    """A depot's or disposal site's street hours on one day.
+
+    Attributes
+    ----------
+    kind : str
+        "depot" or "site".
+    ref : str
+        Its id.
+    told : TimedDay
+        Its timed street (or the timed streets it is reached through) and their hours.
+    window : (int, int) or None
+        Local clock seconds: of a site, the (earliest, latest) start of an unload (its own
+        opening included); of a depot, the span its trucks may leave it and be back in,
+        driving out and in. None: none that day within the trucks' shifts.
+    outside : (int, int) or None
+        Of a site without a ``window``, the span it may be used in that day outside the
+        trucks' shifts (None: none at all, ``problem.CLOSED_ALL_DAY_S``).
+    """
+
+    kind: str
+    ref: str
+    told: TimedDay
+    window: tuple[int, int] | None
+    outside: tuple[int, int] | None = None
+
+    @property
+    def opening(self) -> tuple[int, int]:
+        """A site's unloading window that day (local clock seconds): :attr:`window`, else
+        :attr:`outside`, else closed all day."""
+        return self.window or self.outside or CLOSED_ALL_DAY_S
+
+    @property
+    def name(self) -> str:
+        """ "depot d1", "disposal site s1"."""
+        return f"{'depot' if self.kind == 'depot' else 'disposal site'} {self.ref}"
+
+    def note(self) -> str:
+        """What a plan says of it."""
+        if self.window is None:
+            closed = f"{CLOSED_STREET}: {self.told.text}"
+            if self.kind == "site":
+                return f"{self.name} is not used today: {closed}"
+            return f"the trucks of {self.name} do not work today: {closed}"
+        if self.kind == "site":
+            return (
+                f"{self.name} is on {self.told.text}: unloading there is timed to be done "
+                "within those hours"
+            )
+        return (
+            f"{self.name} is on {self.told.text}: its trucks leave it and are back within "
+            f"{spans_text([self.window])}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +188,9 @@ class StreetHours:
         Bin id -> its timed street's name and hours today.
     plan_date, tz : date and tzinfo, optional
         The day and the city's time zone (for :meth:`window_s`).
+    places : tuple of PlaceHours
+        The depots and disposal sites on timed streets (or behind them) whose hours
+        narrow them today.
     """
 
     windows: Mapping[str, tuple[int, int]]
@@ -139,6 +198,7 @@ class StreetHours:
     streets: Mapping[str, TimedDay]
     plan_date: date | None = None
     tz: tzinfo | None = None
+    places: tuple[PlaceHours, ...] = ()
 
     def window_s(self, bin_id: str) -> tuple[int, int] | None:
         """The window of ``bin_id`` (:attr:`windows`) in the solver's seconds since local
@@ -184,8 +244,11 @@ class StreetHours:
 
     def narrowed(self, inventory: Inventory) -> Inventory:
         """``inventory`` with the access window of each bin on a timed street narrowed to
-        its street's hours today (:attr:`windows`); the others as they are."""
-        if not self.windows:
+        its street's hours today (:attr:`windows`), each such disposal site's opening
+        narrowed (left out when it has none today), and the trucks of each such depot out
+        of service outside the span they may leave and be back in (``Downtime``: a plan
+        gives them that part of their shift); the others as they are."""
+        if not self.windows and not self.places:
             return inventory
         bins = tuple(
             dataclasses.replace(b, access_window=_window(self.windows[b.bin_id]))
@@ -193,7 +256,47 @@ class StreetHours:
             else b
             for b in inventory.bins
         )
-        return dataclasses.replace(inventory, bins=bins)
+        sites = {p.ref: p.opening for p in self.places if p.kind == "site"}
+        return dataclasses.replace(
+            inventory,
+            bins=bins,
+            sites=tuple(
+                dataclasses.replace(s, opening=_window(sites[s.site_id]))
+                if s.site_id in sites
+                else s
+                for s in inventory.sites
+            ),
+            downtimes=(*inventory.downtimes, *self._depot_downtimes(inventory)),
+        )
+
+    def place_notes(self) -> tuple[str, ...]:
+        """What a plan says of the depots and disposal sites its street hours narrow."""
+        return tuple(p.note() for p in self.places)
+
+    def _depot_downtimes(self, inventory: Inventory) -> list[Downtime]:
+        """Each truck of a depot on a timed street out of service outside the span it may
+        leave and be back in today (the whole day when it has none)."""
+        if self.plan_date is None or self.tz is None:
+            return []
+        out = []
+        for p in self.places:
+            if p.kind != "depot":
+                continue
+            spans = [(0, DAY_S)] if p.window is None else [(0, p.window[0]), (p.window[1], DAY_S)]
+            reason = f"{p.name} is on {p.told.text}"
+            out += [
+                Downtime(
+                    vehicle_id=v.vehicle_id,
+                    start=s_to_instant(lo, plan_date=self.plan_date, tz=self.tz),
+                    end=s_to_instant(hi, plan_date=self.plan_date, tz=self.tz),
+                    reason=reason,
+                )
+                for v in inventory.vehicles
+                if v.depot_id == p.ref
+                for lo, hi in spans
+                if hi > lo
+            ]
+        return out
 
 
 NO_HOURS = StreetHours({}, {}, {})
@@ -206,35 +309,78 @@ def street_hours(
     plan_date: date,
     shifts_s: tuple[int, int],
     tz: tzinfo | None = None,
+    depots: Sequence[Depot] = (),
+    sites: Sequence[DisposalSite] = (),
 ) -> StreetHours:
-    """The street hours of ``bins`` (none for one placed on no street) on
-    ``plan_date``, for trucks working within ``shifts_s`` (earliest start, latest end, local
-    clock seconds; ``tz``, the city's time zone, for ``StreetHours.window_s``); none for a
-    provider without ``street_hours`` (straight lines know no streets)."""
+    """The street hours of ``bins`` (none for one placed on no street), ``depots`` and
+    ``sites`` on ``plan_date``, for trucks working within ``shifts_s`` (earliest start,
+    latest end, local clock seconds; ``tz``, the city's time zone, for
+    ``StreetHours.window_s`` and the depots' trucks' downtimes); none for a provider
+    without ``street_hours`` (straight lines know no streets)."""
     find = getattr(provider, "street_hours", None)
-    if find is None or not bins:
+    if find is None or not (bins or depots or sites):
         return NO_HOURS
-    found: list[TimedStreet | None] = find([(b.lon, b.lat) for b in bins])
+    points = [(b.lon, b.lat) for b in bins]
+    points += [(d.lon, d.lat) for d in depots] + [(s.lon, s.lat) for s in sites]
+    found: list[TimedStreet | None] = find(points)
     windows: dict[str, tuple[int, int]] = {}
     closed: dict[str, str] = {}
     streets: dict[str, TimedDay] = {}
-    for b, timed in zip(bins, found, strict=True):
-        if timed is None:
-            continue
-        told = told_day(timed, plan_date)
-        spans = told.spans_s
-        if spans == ((0, DAY_S),):  # open at every hour today (a road closed at weekends)
+    for b, timed in zip(bins, found, strict=False):
+        told = _told(timed, plan_date)
+        if timed is None or told is None:
             continue
         streets[b.bin_id] = told
-        window = visit_window(b, timed, spans, shifts_s)
+        window = visit_window(b, timed, told.spans_s, shifts_s)
         if window is not None:
             windows[b.bin_id] = window
             continue
         where = f"{told.name} on {plan_date:%A %Y-%m-%d} (shifts {spans_text([shifts_s])})"
         closed[b.bin_id] = _closed_reason(
-            b, timed, spans, shifts_s, f"{where} is open to trucks {told.hours} ({told.rule})"
+            b,
+            timed,
+            told.spans_s,
+            shifts_s,
+            f"{where} is open to trucks {told.hours} ({told.rule})",
         )
-    return StreetHours(windows, closed, streets, plan_date, tz)
+    places = _places(depots, sites, found[len(bins) :], plan_date, shifts_s)
+    return StreetHours(windows, closed, streets, plan_date, tz, places)
+
+
+def _told(timed: TimedStreet | None, day: date) -> TimedDay | None:
+    """:func:`told_day` of ``timed``, None when there is none or it is open at every hour
+    of ``day`` (a road closed at weekends, on a Monday)."""
+    if timed is None:
+        return None
+    told = told_day(timed, day)
+    return None if told.spans_s == ((0, DAY_S),) else told
+
+
+def _places(
+    depots: Sequence[Depot],
+    sites: Sequence[DisposalSite],
+    found: Sequence[TimedStreet | None],
+    day: date,
+    shifts_s: tuple[int, int],
+) -> tuple[PlaceHours, ...]:
+    """The :class:`PlaceHours` of the ``depots`` and ``sites`` (``found``: their timed
+    streets, depots first) whose street hours narrow them on ``day``."""
+    out = []
+    kinds: list[tuple[str, str, tuple[int, int] | None, int]]
+    kinds = [("depot", d.depot_id, None, 0) for d in depots]
+    kinds += [("site", s.site_id, _seconds(s.opening), s.unload_s) for s in sites]
+    for (kind, ref, own, service_s), timed in zip(kinds, found, strict=True):
+        told = _told(timed, day)
+        if timed is None or told is None:
+            continue
+        window = within(own, service_s, timed, told.spans_s, shifts_s)
+        if kind == "depot" and window is not None and _covers(window, shifts_s):
+            continue  # its trucks may leave and come back at every hour they work
+        outside = None
+        if window is None and kind == "site":  # its hours outside the shifts, for reasons
+            outside = within(own, service_s, timed, told.spans_s, (0, DAY_S))
+        out.append(PlaceHours(kind, ref, told, window, outside))
+    return tuple(out)
 
 
 def _closed_reason(
@@ -258,21 +404,40 @@ def _closed_reason(
 def visit_window(
     b: Bin, timed: TimedStreet, spans: Sequence[tuple[int, int]], shifts_s: tuple[int, int]
 ) -> tuple[int, int] | None:
-    """The (earliest, latest) start of ``b``'s visit, local clock seconds: within one of
-    the ``spans`` its street is open (a truck on it from ``enter_s`` before to ``leave_s``
-    after its ``service_s``; a span to midnight is open past the day's shifts) and its own
-    access window; of several, the one overlapping the trucks' ``shifts_s`` most (the
-    earliest of equals). None when none overlaps them."""
-    own = _seconds(b.access_window) if b.access_window is not None else (0, DAY_S - 1)
+    """The (earliest, latest) start of ``b``'s visit, local clock seconds (:func:`within`
+    its own access window and service time)."""
+    own = _seconds(b.access_window) if b.access_window is not None else None
+    return within(own, b.service_s, timed, spans, shifts_s)
+
+
+def within(
+    own: tuple[int, int] | None,
+    service_s: int,
+    timed: TimedStreet,
+    spans: Sequence[tuple[int, int]],
+    shifts_s: tuple[int, int],
+) -> tuple[int, int] | None:
+    """The (earliest, latest) start of a visit of ``service_s`` at a point of ``timed``,
+    local clock seconds: within one of the ``spans`` its streets are open (a truck on them
+    from ``enter_s`` before to ``leave_s`` after it; a span to midnight is open past the
+    day's shifts) and its ``own`` window (None: any time); of several, the one overlapping
+    the trucks' ``shifts_s`` most (the earliest of equals). None when none overlaps them."""
+    own = own if own is not None else (0, DAY_S - 1)
     best: tuple[int, tuple[int, int]] | None = None
     for lo, hi in spans:
         start = max(lo + math.ceil(timed.enter_s), own[0])
-        out = hi if hi >= DAY_S else hi - math.ceil(timed.leave_s) - b.service_s
+        out = hi if hi >= DAY_S else hi - math.ceil(timed.leave_s) - service_s
         end = min(out, own[1], DAY_S - 1)
         overlap = min(end, shifts_s[1]) - max(start, shifts_s[0])
         if end >= start and overlap >= 0 and (best is None or overlap > best[0]):
             best = (overlap, (start, end))
     return None if best is None else best[1]
+
+
+def _covers(window: tuple[int, int], shifts_s: tuple[int, int]) -> bool:
+    """Whether ``window`` holds the whole of ``shifts_s`` (its end the day's last second
+    when the shifts run to midnight)."""
+    return window[0] <= shifts_s[0] and window[1] >= min(shifts_s[1], DAY_S - 1)
 
 
 def _text(w: TimeWindow | None) -> str:

@@ -197,7 +197,7 @@ YARD_OSM = """<?xml version='1.0' encoding='UTF-8'?>
   <way id="21" version="1"><nd ref="2"/><nd ref="5"/>
     <tag k="highway" v="pedestrian"/><tag k="name" v="Market Lane"/>{market}</way>
   <way id="22" version="1"><nd ref="5"/><nd ref="6"/><nd ref="7"/>
-    <tag k="highway" v="service"/><tag k="name" v="Yard Road"/></way>
+    <tag k="highway" v="service"/><tag k="name" v="Yard Road"/>{yard}</way>
   {church}
 </osm>
 """
@@ -205,17 +205,23 @@ ON_YARD = (10.0025, 50.00026)  # by the middle of Yard Road's first piece (5-6)
 
 
 def write_yard(
-    tmp_path: Path, name: str, market: dict[str, str], church: dict[str, str] | None = None
+    tmp_path: Path,
+    name: str,
+    market: dict[str, str],
+    church: dict[str, str] | None = None,
+    yard: dict[str, str] | None = None,
 ) -> tuple[Path, Path]:
     """The yard town as ``name.osm`` and ``name.osm.pbf`` in ``tmp_path``: Market Lane's
-    tags ``market``; Church Lane there only with tags ``church``."""
+    tags ``market``; Church Lane there only with tags ``church``; Yard Road's own ``yard``
+    added."""
     lane = ""
     if church is not None:
         lane = (
             '<way id="23" version="1"><nd ref="7"/><nd ref="3"/><tag k="highway" '
             f'v="pedestrian"/><tag k="name" v="Church Lane"/>{osm_tags(**church)}</way>'
         )
-    return write_osm(tmp_path, name, YARD_OSM.format(market=osm_tags(**market), church=lane))
+    text = YARD_OSM.format(market=osm_tags(**market), church=lane, yard=osm_tags(**(yard or {})))
+    return write_osm(tmp_path, name, text)
 
 
 def write_square(

@@ -285,3 +285,18 @@ def test_a_street_beside_a_timed_one_but_reached_freely_is_no_timed_street(
         net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
         assert not zones(net.table).behind(net.table).any(), path.name
         assert net.street_hours([NEAR_1, NEAR_3]) == [None, None]
+
+
+def test_a_timed_street_reached_through_another_keeps_both_hours(tmp_path: Path) -> None:
+    """Yard Road is closed to trucks Monday to Friday 09:00-10:00 and reached only by
+    Market Lane (Monday to Saturday 06:00-11:00): a point on it keeps its own rule and the
+    lane's; on a Monday trucks may be there 06:00-09:00 and 10:00-11:00."""
+    yard = {"motor_vehicle:conditional": "no @ (Mo-Fr 09:00-10:00)"}
+    for path in write_yard(tmp_path, "timed_yard", DELIVERY, yard=yard):
+        net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
+        (on,) = net.street_hours([ON_YARD])
+        assert on is not None and on.street == "Yard Road" and on.rule, path.name
+        assert [name for name, _ in on.through] == ["Market Lane"], path.name
+        assert len(on.rules) == 2
+        assert on.open_on(MONDAY) == [(6 * H, 9 * H), (10 * H, 11 * H)]
+        assert on.open_on(SATURDAY) == [(6 * H, 11 * H)]

@@ -19,9 +19,9 @@ from optimiser.check import check
 from optimiser.daily import DayPlan, plan_day, replan_day, reroute_day
 from optimiser.export import plan_json
 from optimiser.params import SolveParams
-from optimiser.plan import UnservedKind, VisitKind
+from optimiser.plan import UnservedKind, VisitKind, clock
 from optimiser.sheets import day_sheets_html, language
-from optimiser.street_hours import CLOSED_STREET, street_hours, visit_window
+from optimiser.street_hours import CLOSED_STREET, street_hours, told_day, visit_window
 from tests.network.conftest import ON_YARD, osm_tags, write_square, write_yard
 from tests.optimiser.conftest import street_town
 
@@ -384,3 +384,130 @@ def test_a_bin_in_a_yard_behind_a_lane_closed_on_sunday_is_unserved_then(
     assert closed.ref == "y1" and closed.kind is UnservedKind.STREET_CLOSED
     assert "Yard Road (reached through Market Lane) on Sunday" in closed.reason
     assert "open to trucks at no time (motor_vehicle destination" in closed.reason
+
+
+def test_a_street_reached_through_one_with_other_hours_is_told_with_both() -> None:
+    """A timed yard behind a lane: the note names both streets, each rule after its name,
+    and the hours both are open."""
+    yard = '[["motor_vehicle",null,[["no","Mo-Fr 09:00-10:00"]]]]'
+    lane = '[["motor_vehicle",null,[["destination","Mo-Sa 06:00-11:00"]]],["access","no",[]]]'
+    timed = TimedStreet(yard, "Yard Road", 10.0, 10.0, None, (("Market Lane", lane),))
+    told = told_day(timed, MONDAY)
+    assert told.text == (
+        "Yard Road (reached through Market Lane), open to trucks 06:00-09:00, 10:00-11:00 on "
+        "Monday (Yard Road [motor_vehicle no @ (Mo-Fr 09:00-10:00)], Market Lane "
+        "[motor_vehicle destination @ (Mo-Sa 06:00-11:00); access no])"
+    )
+    assert told.json()["through"] == ["Market Lane"]
+    assert told.json()["hours"] == [["06:00", "09:00"], ["10:00", "11:00"]]
+    alone = told_day(dataclasses.replace(timed, through=()), MONDAY)
+    assert alone.text == (
+        "Yard Road, open to trucks 00:00-09:00, 10:00-24:00 on Monday (motor_vehicle no @ "
+        "(Mo-Fr 09:00-10:00))"
+    )
+    assert "through" not in alone.json()
+
+
+def _square_bins() -> list[Bin]:
+    return [_bin("r1", ON_SQUARE), _bin("r2", (10.0005, 50.0)), _bin("r3", (10.0, 50.0005))]
+
+
+def test_a_site_in_a_yard_behind_a_timed_lane_is_used_in_the_lanes_hours(
+    yard: StreetProvider,
+) -> None:
+    """The disposal site stands in the yard, reached only by Market Lane (Monday to
+    Saturday 06:00-11:00): on a Monday the trucks unload there within the lane's hours,
+    driving in and out (every route ends with an unload: back by 11:00); the plan says so.
+    Before, its hours were not read and a truck drove the lane at any hour."""
+    inventory = street_town(_square_bins(), depot=NEAR_1, site=ON_YARD)
+    day = _plan(inventory, yard)
+    assert day.violations == () and check(day.built.problem, day.plan) == []
+    assert day.plan.served_refs == {"r1", "r2", "r3"}
+    zone = _zone_times(yard, ON_YARD)
+    (site,) = day.built.problem.sites
+    assert site.window_s is not None
+    assert site.window_s[0] >= 6 * H + zone.enter_s
+    assert site.window_s[1] + site.unload_s + zone.leave_s <= 11 * H
+    unloads = [v for r in day.plan.routes for v in r.visits if v.kind is VisitKind.DISPOSAL]
+    assert unloads and all(site.window_s[0] <= v.start_s <= site.window_s[1] for v in unloads)
+    assert (
+        "disposal site s is on Yard Road (reached through Market Lane), open to trucks "
+        "06:00-11:00 on Monday (motor_vehicle destination @ (Mo-Sa 06:00-11:00); access no): "
+        "unloading there is timed to be done within those hours"
+    ) in day.plan.notes
+    assert day.inventory.sites[0].opening == inventory.sites[0].opening  # as listed
+
+
+def test_a_site_behind_a_lane_closed_on_sunday_is_not_used_then(yard: StreetProvider) -> None:
+    """On a Sunday the lane is closed: the site is closed all day, and the bins, which no
+    truck could unload, are unserved with the reason, not driven to a closed site."""
+    day = _plan(street_town(_square_bins(), depot=NEAR_1, site=ON_YARD), yard, SUNDAY)
+    assert day.violations == () and day.plan.served_refs == set()
+    assert {u.kind for u in day.unserved} == {UnservedKind.SITES_CLOSED}
+    assert all("(s closed all day)" in u.reason for u in day.unserved)
+    (said,) = [n for n in day.plan.notes if n.startswith("disposal site s")]
+    assert said.startswith(f"disposal site s is not used today: {CLOSED_STREET}: Yard Road")
+
+
+def test_trucks_of_a_depot_behind_a_timed_lane_work_within_its_hours(
+    yard: StreetProvider,
+) -> None:
+    """The depot stands in the yard: on a Monday its truck leaves after 06:00 and is back
+    before 11:00, the lane's hours (the shift, 06:00-14:00, cut as for a downtime); on a
+    Sunday it does not work and the bins are unserved."""
+    inventory = street_town(_square_bins(), depot=ON_YARD, site=NEAR_3)
+    day = _plan(inventory, yard)
+    assert day.violations == () and check(day.built.problem, day.plan) == []
+    assert day.plan.served_refs == {"r1", "r2", "r3"}
+    zone = _zone_times(yard, ON_YARD)
+    (truck,) = day.built.problem.vehicles
+    assert truck.shift_s[0] >= 6 * H + zone.enter_s
+    assert truck.shift_s[1] + zone.leave_s <= 11 * H
+    (route,) = day.plan.routes
+    assert route.visits[0].start_s >= truck.shift_s[0]
+    assert route.visits[-1].end_s <= truck.shift_s[1]
+    (said,) = [n for n in day.plan.notes if n.startswith("t1 is out of service")]
+    assert "(depot d is on Yard Road (reached through Market Lane), open to trucks" in said
+    assert said.endswith(f"it works {clock(truck.shift_s[0])}-{clock(truck.shift_s[1])}")
+    assert day.inventory.downtimes == ()  # the day keeps the inventory as listed
+    sunday = _plan(inventory, yard, SUNDAY)
+    assert sunday.violations == () and sunday.plan.served_refs == set()
+    assert any(n.startswith("the trucks of depot d do not work today") for n in sunday.plan.notes)
+    assert any(n.startswith("t1 is out of service") for n in sunday.plan.notes)
+
+
+def test_depots_and_sites_on_a_street_with_a_day_ban_are_narrowed_to_its_hours() -> None:
+    """A street closed to trucks 07:30-19:00, 100 s in and out: a site on it used by a
+    08:00-18:00 shift is closed whenever they work (its opening the early span, so reasons
+    say its hours); a depot on it lets a 06:00-14:00 truck out and back only until 07:28."""
+    ban = TimedStreet('[["hgv",null,[["no","07:30-19:00"]]]]', "Ring", 100.0, 100.0)
+
+    class Ring:
+        def street_hours(self, points: list[tuple[float, float]]) -> list[TimedStreet]:
+            return [ban for _ in points]
+
+    inventory = street_town([], depot=NEAR_1, site=NEAR_3)
+    late = street_hours(
+        [], Ring(), plan_date=MONDAY, shifts_s=(8 * H, 18 * H), tz=TZ, sites=inventory.sites
+    )
+    (site,) = late.places
+    assert site.window is None and site.opening == (100, 7 * H + 1800 - 100 - 900)
+    assert site.note().startswith(f"disposal site s is not used today: {CLOSED_STREET}: Ring")
+    narrowed = late.narrowed(inventory)
+    assert narrowed.sites[0].opening == TimeWindow(time(0, 1, 40), time(7, 13, 20))
+    early = street_hours(
+        [], Ring(), plan_date=MONDAY, shifts_s=(6 * H, 14 * H), tz=TZ, depots=inventory.depots
+    )
+    (depot,) = early.places
+    assert depot.window == (100, 7 * H + 1800 - 100)
+    assert depot.note() == (
+        "depot d is on Ring, open to trucks 00:00-07:30, 19:00-24:00 on Monday (hgv no @ "
+        "(07:30-19:00)): its trucks leave it and are back within 00:01-07:28"
+    )
+    before, after = early.narrowed(inventory).downtimes  # 00:00-00:01:40 and from 07:28:20
+    assert after.vehicle_id == "t1" and after.start.astimezone(TZ).time() == time(7, 28, 20)
+    assert before.end is not None and before.end.astimezone(TZ).time() == time(0, 1, 40)
+    evening = street_hours(
+        [], Ring(), plan_date=MONDAY, shifts_s=(20 * H, 23 * H), tz=TZ, depots=inventory.depots
+    )
+    assert evening.places == ()  # open the whole shift long: nothing to narrow
