@@ -130,7 +130,7 @@ def _known_language(value: str) -> str:
 LanguageOpt = Annotated[
     str,
     typer.Option(
-        help="The drivers' language of sheets.html: de, en, es, fi, ko, pt or zh (as "
+        help="The drivers' language of sheets.html: ca, de, en, es, fi, ko, pt, sv or zh (as "
         "BINROUTE_LANGUAGE)",
         callback=_known_language,
     ),

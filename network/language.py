@@ -30,7 +30,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-LANGUAGES = ("de", "en", "es", "fi", "ko", "pt", "zh")
+LANGUAGES = ("ca", "de", "en", "es", "fi", "ko", "pt", "sv", "zh")
 """The languages the drivers' outputs are written in (ISO 639-1 codes)."""
 
 DEFAULT_LANGUAGE = "en"

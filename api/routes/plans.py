@@ -44,8 +44,8 @@ PlanId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 LanguageQuery = Annotated[
     str | None,
     Query(
-        description="The drivers' language: de, en, es, fi, ko, pt or zh (a tag like pt-BR is "
-        "read as its language); the service's LANGUAGE setting when none is named"
+        description="The drivers' language: ca, de, en, es, fi, ko, pt, sv or zh (a tag like "
+        "pt-BR is read as its language); the service's LANGUAGE setting when none is named"
     ),
 ]
 

@@ -1336,7 +1336,7 @@ def test_a_street_plan_serves_each_drivers_directions_and_route_sheet(
         ] == [f"Perillä: astia {b}" for b in bins]
         for path in ("sheets?language=xx", "directions/v1?language=klingon"):
             bad = client.get(f"/plans/{plan['id']}/{path}", headers=key)
-            assert bad.status_code == 422 and "de, en, es, fi, ko, pt, zh" in bad.text
+            assert bad.status_code == 422 and "ca, de, en, es, fi, ko, pt, sv, zh" in bad.text
         for path in ("directions/v9", "sheets?vehicle_id=v9"):
             missing = client.get(f"/plans/{plan['id']}/{path}", headers=key)
             assert missing.status_code == 404 and "v9" in missing.text

@@ -191,7 +191,7 @@ def test_health_shows_the_truck_size_the_streets_are_read_for(settings: Settings
         assert body["turn_restrictions"] is True and body["local_access"] is True
         assert body["drive_side"] == "right" and body["u_turns"] is True
         assert body["street_hours"] is True and body["language"] == "en"
-        assert body["languages"] == ["de", "en", "es", "fi", "ko", "pt", "zh"]
+        assert body["languages"] == ["ca", "de", "en", "es", "fi", "ko", "pt", "sv", "zh"]
 
 
 def test_health_says_the_scheduler_is_disabled_and_the_last_nightly_run(

@@ -693,7 +693,9 @@ def test_the_route_sheets_are_written_in_the_language_asked(city_files: Path) ->
     assert "sem indicações pelas ruas" in sheets and "no street directions" not in sheets
     code, output, plan = _run(city_files, "--out", str(city_files / "none"), "--language", "xx")
     assert code == 2 and not (city_files / "none").exists()
-    assert "use one of de, en, es, fi, ko, pt, zh" in " ".join(output.replace("│", " ").split())
+    assert "use one of ca, de, en, es, fi, ko, pt, sv, zh" in " ".join(
+        output.replace("│", " ").split()
+    )
 
 
 def test_a_date_before_every_reading_is_a_clear_error(city_files: Path) -> None:
