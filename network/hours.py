@@ -27,15 +27,12 @@ import functools
 import itertools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-import numpy as np
 import opening_hours
 from opening_hours import OpeningHours, State
-from scipy import sparse
-from scipy.sparse import csgraph
 
 from network.speeds import (
     ACCESS_KEYS,
@@ -45,7 +42,6 @@ from network.speeds import (
     is_truck_way,
     local_value,
 )
-from network.table import EdgeTable, street_edges
 
 CONDITIONAL_KEYS = tuple(f"{key}:conditional" for key in ACCESS_KEYS)
 DAY_S = 86_400
@@ -294,9 +290,14 @@ def spans_text(spans: Sequence[tuple[int, int]]) -> str:
     return ", ".join(f"{clock(a)}-{clock(b)}" for a, b in spans)
 
 
+Way = tuple[tuple[str, str], ...]
+"""One way to a point and away through other timed streets: (name, rule) of each."""
+
+
 @dataclass(frozen=True, slots=True)
 class TimedStreet:
-    """The timed street a point stands on, or the timed streets it is reached through.
+    """The timed street a point stands on, and the other timed streets it is reached and
+    left through.
 
     Attributes
     ----------
@@ -312,10 +313,12 @@ class TimedStreet:
         streets must be open to it for that long before and after its stop).
     place : (float, float) or None
         Where its public holidays are looked up (:func:`place_of`; None: none is known).
-    through : tuple of (str, str)
-        (name, rule) of each other timed street, by its rule, a truck drives on its fastest
-        way to the point or away from it (:func:`zones`): a lane reached through another
-        lane with other hours, or the lane a yard open at all hours is reached through.
+    through : tuple of Way
+        The ways in and out through other timed streets, when every way needs some
+        (``network.reach``): each a set of streets, (name, rule), all open together for a
+        truck to reach the point and leave it; a truck takes any one way. Empty: its own
+        street's hours alone hold (a lane reached from a street open at all hours, or
+        through lanes of its own hours).
     """
 
     rule: str
@@ -323,21 +326,28 @@ class TimedStreet:
     enter_s: float
     leave_s: float
     place: Place | None = None
-    through: tuple[tuple[str, str], ...] = ()
+    through: tuple[Way, ...] = ()
 
     @property
     def rules(self) -> tuple[str, ...]:
-        """Every rule its visits keep, distinct: its own and its ``through`` streets'."""
-        return tuple(dict.fromkeys(r for r in (self.rule, *(r for _, r in self.through)) if r))
+        """Every rule its visits may keep, distinct: its own and its ``through`` streets'."""
+        others = (rule for way in self.through for _, rule in way)
+        return tuple(dict.fromkeys(r for r in (self.rule, *others) if r))
 
     def open_on(self, day: date) -> list[tuple[int, int]]:
         """The (start_s, end_s) spans of ``day`` (local clock seconds) in which trucks may
-        drive to the point and away: those in which every one of :attr:`rules` is open
-        (:func:`open_intervals`)."""
-        spans = [(0, DAY_S)]
-        for rule in self.rules:
-            spans = _overlap(spans, open_intervals(rule, day, self.place))
-        return spans
+        drive to the point and away: its own street open (:func:`open_intervals`), and
+        every street of one of its ``through`` ways (none needed when there are none)."""
+        spans = open_intervals(self.rule, day, self.place)
+        if not self.through:
+            return spans
+        ways: list[tuple[int, int]] = []
+        for way in self.through:
+            open_way = [(0, DAY_S)]
+            for _, rule in way:
+                open_way = _overlap(open_way, open_intervals(rule, day, self.place))
+            ways = _union([*ways, *open_way])
+        return _overlap(spans, ways)
 
 
 def _overlap(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -351,105 +361,12 @@ def _overlap(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> list
     return sorted(out)
 
 
-@dataclass(frozen=True, slots=True)
-class Zones:
-    """How trucks reach the timed streets of a network and the streets behind them.
-
-    A street open at all hours may still be reached, or left, only through timed streets
-    (a yard off a pedestrian lane; a one-way piece of an avenue whose way out is a road
-    closed on Sundays): its visits keep those streets' hours. The nodes trucks reach and
-    leave at any hour are those of the largest strongly connected part of the streets
-    open at all hours (``free``); every other node is reached through timed streets.
-
-    Attributes
-    ----------
-    free : (N,) bool
-        Nodes trucks reach and leave without driving a timed street.
-    enter_s, leave_s : (N,) float
-        Seconds driven from the nearest free node to the node, and from it to the nearest
-        free node, on streets that are not free (0 at a free node, and everywhere when every
-        street is timed; inf where they do not lead).
-    enter_via, leave_via : mapping of int to tuple of int
-        Node -> the timed edges of its fastest way in, and out, one for each rule met
-        (the nearest the node of that rule), nearest first; a node missing has none.
-    """
-
-    free: np.ndarray
-    enter_s: np.ndarray
-    leave_s: np.ndarray
-    enter_via: Mapping[int, tuple[int, ...]]
-    leave_via: Mapping[int, tuple[int, ...]]
-
-    def behind(self, table: EdgeTable) -> np.ndarray:
-        """(E,) bool: the street edges (no connector) open at all hours that trucks reach
-        or leave only through timed streets (not both ends ``free``)."""
-        free = self.free[table.edge_u] & self.free[table.edge_v]
-        return street_edges(table) & ~table.timed_edges & ~free
-
-
-def zones(table: EdgeTable) -> Zones:
-    """The :class:`Zones` of ``table``: its free nodes and the ways from them to every
-    other node and back (one Dijkstra each way over the edges not between free nodes)."""
-    n = table.n_nodes
-    timed = table.timed_edges
-    untimed = ~timed
-    if not untimed.any():  # every street timed: no street open at all hours to come from
-        return Zones(np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n), {}, {})
-    free = _free_nodes(table, untimed)
-    use = np.flatnonzero(~(untimed & free[table.edge_u] & free[table.edge_v]))
-    u, v = table.edge_u[use], table.edge_v[use]
-    t = np.maximum(table.edge_time_s[use], 1e-3)
-    order = np.lexsort((t, v, u))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (u[order][1:] != u[order][:-1]) | (v[order][1:] != v[order][:-1])
-    keep = order[first]  # the fastest edge of each (u, v)
-    graph = sparse.csr_array((t[keep], (u[keep], v[keep])), shape=(n, n))
-    edge_of = {
-        (a, b): e
-        for a, b, e in zip(u[keep].tolist(), v[keep].tolist(), use[keep].tolist(), strict=True)
-    }
-    sources = np.flatnonzero(free)
-    enter, enter_via = _ways_from(graph, sources, free, table, lambda p, x: edge_of[(p, x)])
-    leave, leave_via = _ways_from(
-        graph.T.tocsr(), sources, free, table, lambda p, x: edge_of[(x, p)]
-    )
-    return Zones(free, enter, leave, enter_via, leave_via)
-
-
-def _free_nodes(table: EdgeTable, untimed: np.ndarray) -> np.ndarray:
-    """(N,) bool: the nodes of the largest strongly connected part of the ``untimed``
-    edges (the most nodes)."""
-    n = table.n_nodes
-    u, v = table.edge_u[untimed], table.edge_v[untimed]
-    graph = sparse.csr_array((np.ones(len(u)), (u, v)), shape=(n, n))
-    _, labels = csgraph.connected_components(graph, directed=True, connection="strong")
-    on = np.zeros(n, dtype=bool)
-    on[u] = on[v] = True
-    return on & (labels == np.bincount(labels[on]).argmax())
-
-
-def _ways_from(
-    graph: sparse.csr_array,
-    sources: np.ndarray,
-    free: np.ndarray,
-    table: EdgeTable,
-    edge: Callable[[int, int], int],
-) -> tuple[np.ndarray, dict[int, tuple[int, ...]]]:
-    """(seconds, timed edges met) per node on its fastest way from ``sources`` in
-    ``graph`` (the edges: one for each rule, the nearest the node, nearest first);
-    ``edge(p, x)`` is the edge index of the step from predecessor ``p`` to ``x``."""
-    seconds, pred, _ = csgraph.dijkstra(
-        graph, indices=sources, min_only=True, return_predecessors=True
-    )
-    rule = table.edge_hours
-    via: dict[int, tuple[int, ...]] = {}
-    reached = np.flatnonzero(np.isfinite(seconds) & ~free)
-    for x in reached[np.argsort(seconds[reached], kind="stable")].tolist():
-        p = int(pred[x])
-        e = edge(p, x)
-        before = via.get(p, ())
-        if rule[e] > 0:  # a timed edge: the nearest of its rule now
-            before = (e, *(b for b in before if rule[b] != rule[e]))
-        if before:
-            via[x] = before
-    return np.asarray(seconds, dtype=np.float64), via
+def _union(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` merged where they overlap or touch, sorted."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out

@@ -100,8 +100,12 @@ class Words:
         return str(format_decimal(exact, format=pattern, locale=self.language))
 
     def listing(self, items: Sequence[str]) -> str:
-        """``items`` joined as this language lists them: "A, B and C", "A, B und C"."""
+        """``items`` joined as this language lists them: "A, B, and C", "A, B und C"."""
         return str(format_list(list(items), locale=self.language))
+
+    def either(self, items: Sequence[str]) -> str:
+        """``items`` joined as this language offers a choice: "A, B, or C", "A, B oder C"."""
+        return str(format_list(list(items), style="or", locale=self.language))
 
     def weekday(self, day: date) -> str:
         """The name of ``day``'s weekday as a date says it ("Monday", "Montag"; Finnish

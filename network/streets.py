@@ -19,7 +19,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from network import directions, fastpath, hours
+from network import directions, fastpath, hours, reach
 from network.cutoff import CutOffStreets
 from network.directions import Piece, Step
 from network.errors import NetworkError, SnapError, UnreachableError
@@ -149,7 +149,7 @@ class StreetNetwork:
         self._exits: np.ndarray | None = None  # ways out of each node (directions.exit_counts)
         self._ch: fastpath.Hierarchy | None = None
         self._cut_off = CutOffStreets(cut_off) if cut_off is not None else None
-        self._zones: hours.Zones | None = None
+        self._zones: reach.Zones | None = None
         self._behind = np.zeros(0, dtype=bool)  # Zones.behind, with _zones
 
     @classmethod
@@ -237,15 +237,15 @@ class StreetNetwork:
     ) -> list[TimedStreet | None]:
         """For each (lon, lat) point, the street it stands on when trucks may drive that
         street only at some hours (``EdgeTable.edge_hours``), or reach or leave it only
-        through such streets (``hours.Zones``), with its rule, name, the other timed streets
-        of its fastest ways in and out (``through``) and the seconds driven on such streets
+        through such streets (``reach.Zones``), with its rule, name, the ways in and out
+        through other timed streets (``through``) and the seconds driven on such streets
         to reach the point and leave it; else None (also for a point farther than
         ``max_snap_m`` from every street)."""
         timed = self.table.timed_edges
         if not timed.any() or not points:
             return [None] * len(points)
         if self._zones is None:  # _behind first: a thread seeing _zones sees it too
-            found = hours.zones(self.table)
+            found = reach.zones(self.table)
             self._behind = found.behind(self.table)
             self._zones = found
         out: list[TimedStreet | None] = []
@@ -257,32 +257,34 @@ class StreetNetwork:
             out.append(self._timed_street(e, s, self._zones))
         return out
 
-    def _timed_street(self, e: int, s: Snap, zones: hours.Zones) -> TimedStreet:
+    def _timed_street(self, e: int, s: Snap, zones: reach.Zones) -> TimedStreet:
         """The :class:`TimedStreet` of snap ``s`` on edge ``e`` (timed, or behind timed
         streets: ``Zones.behind``)."""
         t, u, v = self.table.edge_time_s, self.table.edge_u, self.table.edge_v
-        ways = [(e, s.fraction)]
-        if self._twin[e] >= 0:
-            ways.append((int(self._twin[e]), 1.0 - s.fraction))
+        twin = int(self._twin[e])
+        ways = [(e, s.fraction)] + ([(twin, 1.0 - s.fraction)] if twin >= 0 else [])
         into, w_in = min((zones.enter_s[u[w]] + f * t[w], w) for w, f in ways)
         out_of, w_out = min(((1.0 - f) * t[w] + zones.leave_s[v[w]], w) for w, f in ways)
-        own = self.table.edge_hours[e]
         met = (*zones.enter_via.get(int(u[w_in]), ()), *zones.leave_via.get(int(v[w_out]), ()))
-        through = tuple(
-            dict.fromkeys(
-                (str(self.table.edge_name[b]), self.table.rule_of(b))
-                for b in met
-                if self.table.edge_hours[b] != own
-            )
-        )
         return TimedStreet(
             self.table.rule_of(e),
             str(self.table.edge_name[e]),
             float(into),
             float(out_of),
             hours.place_of(*s.snapped),
-            through,
+            tuple(self._way(way, met, zones) for way in zones.ways(self.table, e, twin) if way),
         )
+
+    def _way(self, rules: frozenset[int], met: Sequence[int], zones: reach.Zones) -> hours.Way:
+        """(name, rule) of each of ``rules`` (``edge_hours`` indices): the name of its
+        street on the fastest ways in and out (``met``), else of one of its edges."""
+        table = self.table
+        out = []
+        for r in sorted(rules):
+            on_way = [b for b in met if table.edge_hours[b] == r]
+            b = on_way[0] if on_way else int(np.flatnonzero(table.edge_hours == r)[0])
+            out.append((str(table.edge_name[b]), str(table.hours_rules[r])))
+        return tuple(out)
 
     # ------------------------------------------------------------------ matrices
     def matrix(

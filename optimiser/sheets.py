@@ -460,12 +460,11 @@ def _timed_street(visit: Mapping[str, Any], sheets: Words, day: str) -> str:
         return str(visit.get("street_hours") or "")
     spans = ", ".join(f"{a}-{b}" for a, b in found["hours"])
     street = found["street"] or sheets.say("an unnamed street")
-    if found.get("through"):  # a street open at all hours reached through timed ones
-        through = [name or sheets.say("an unnamed street") for name in found["through"]]
+    if found.get("through"):  # reached through other timed streets: its ways
+        unnamed = sheets.say("an unnamed street")
+        ways = [sheets.listing([name or unnamed for name in way]) for way in found["through"]]
         street = sheets.say(
-            "{street} (reached through {streets})",
-            street=street,
-            streets=sheets.listing(through),
+            "{street} (reached through {streets})", street=street, streets=sheets.either(ways)
         )
     return sheets.say(
         "{street}, open to trucks {hours} on {weekday} ({rule})",

@@ -51,16 +51,17 @@ class TimedDay:
         is reached through (with several rules, each in brackets after its street's name).
     day : date
         The day.
-    through : tuple of str
-        The names of the other timed streets it is reached or left through
-        (``network.hours.TimedStreet.through``; "" for one without a name).
+    through : tuple of tuple of str
+        The ways it is reached and left through other timed streets, each the names of its
+        streets (``network.hours.TimedStreet.through``; "" for one without a name): a truck
+        takes any one.
     """
 
     street: str
     spans_s: tuple[tuple[int, int], ...]
     rule: str
     day: date
-    through: tuple[str, ...] = ()
+    through: tuple[tuple[str, ...], ...] = ()
 
     @property
     def text(self) -> str:
@@ -71,11 +72,11 @@ class TimedDay:
     @property
     def name(self) -> str:
         """Its name, and the streets it is reached through: "Yard Road (reached through
-        Market Lane)"."""
+        Market Lane)", "... (reached through Market Lane or Church Lane)"."""
         own = self.street or "an unnamed street"
         if not self.through:
             return own
-        return f"{own} (reached through {_names(self.through)})"
+        return f"{own} (reached through {_ways(self.through)})"
 
     @property
     def hours(self) -> str:
@@ -84,37 +85,38 @@ class TimedDay:
 
     def json(self) -> dict[str, object]:
         """plan.json's ``street_open`` of a visit: ``street``, ``hours`` (``[["06:00",
-        "11:00"], ...]``, local clock), ``rule`` and, for a street reached through timed
-        streets, ``through`` (their names)."""
+        "11:00"], ...]``, local clock), ``rule`` and, for a street reached through other
+        timed streets, ``through``: its ways, each a list of their names."""
         doc: dict[str, object] = {
             "street": self.street,
             "hours": [[clock(a), clock(b)] for a, b in self.spans_s],
             "rule": self.rule,
         }
         if self.through:
-            doc["through"] = list(self.through)
+            doc["through"] = [list(way) for way in self.through]
         return doc
 
 
-def _names(streets: Sequence[str]) -> str:
-    """ "Market Lane and an unnamed street"."""
-    return direction_words("en").listing([s or "an unnamed street" for s in streets])
+def _ways(ways: Sequence[Sequence[str]]) -> str:
+    """ "Market Lane and an unnamed street", "Market Lane or Church Lane"."""
+    words = direction_words("en")
+    return words.either([words.listing([s or "an unnamed street" for s in way]) for way in ways])
 
 
 def told_day(timed: TimedStreet, day: date) -> TimedDay:
-    """What a plan tells of ``timed`` on ``day``: its hours (``TimedStreet.open_on``, every
-    timed street of its ways in and out holding), the names of the other timed streets
-    those ways drive, and the rules as the signs read (each after its street's name when
-    there are several)."""
+    """What a plan tells of ``timed`` on ``day``: its hours (``TimedStreet.open_on``: its
+    street's, and those of one of its ways in and out through other timed streets), the
+    names of those ways' streets, and the rules as the signs read (each after its street's
+    name when there are several)."""
     spans = tuple(timed.open_on(day))
     streets = [(timed.street, timed.rule)] if timed.rule else []
-    streets += list(timed.through)
+    streets += list(dict.fromkeys(street for way in timed.through for street in way))
     if len({rule for _, rule in streets}) == 1:
         rule = describe(streets[0][1])
     else:
         rule = ", ".join(f"{name or 'an unnamed street'} [{describe(r)}]" for name, r in streets)
-    names = tuple(dict.fromkeys(name for name, _ in timed.through))
-    return TimedDay(timed.street, spans, rule, day, names)
+    ways = tuple(tuple(dict.fromkeys(name for name, _ in way)) for way in timed.through)
+    return TimedDay(timed.street, spans, rule, day, ways)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import pytest
 from network import GraphSettings, load_network
 from network.hours import (
     DAY_S,
+    TimedStreet,
     day_states,
     describe,
     open_intervals,
@@ -22,8 +23,8 @@ from network.hours import (
     split_clauses,
     way_rule,
     week_states,
-    zones,
 )
+from network.reach import zones
 from network.speeds import DEFAULT_SETTINGS
 from tests.network.conftest import ON_YARD, osm_tags, write_square, write_yard
 
@@ -33,10 +34,16 @@ SUNDAY = MONDAY + timedelta(days=6)
 H = 3600
 NEAR_1 = (10.0001, 50.0)  # on way 11, 7 m east of node 1
 NEAR_3 = (10.0009, 50.001)  # on way 13, 7 m west of node 3
+BY_CHURCH_LANE = (10.0022, 50.0009)  # on Yard Road by its end at Church Lane (node 7)
 ON_DIAGONAL = (10.0005, 50.0005)  # the middle of the diagonal 1-3 (way 15, about 130 m)
 ACROSS_M = 160  # 1 to 3 across the diagonal: about 150 m; round the square: about 180 m
 DELIVERY = {"motor_vehicle:conditional": "destination @ (Mo-Sa 06:00-11:00)"}
 WEEKEND = {"motor_vehicle:conditional": "no @ (Sa,Su,PH 07:00-20:00)"}
+
+
+def _ways(on: TimedStreet) -> list[list[str]]:
+    """The names of the streets of each of ``on``'s ways through other timed streets."""
+    return [sorted(name for name, _ in way) for way in on.through]
 
 
 def _rule(tags: dict[str, str], settings: GraphSettings = DEFAULT_SETTINGS) -> str | None:
@@ -251,7 +258,7 @@ def test_a_yard_reached_only_through_a_timed_lane_keeps_the_lanes_hours(tmp_path
         on, off = net.street_hours([ON_YARD, NEAR_1])
         assert off is None and on is not None, path.name
         lane = table.rule_of(int(np.flatnonzero(table.timed_edges)[0]))
-        assert (on.street, on.rule, on.through) == ("Yard Road", "", (("Market Lane", lane),))
+        assert (on.street, on.rule, on.through) == ("Yard Road", "", ((("Market Lane", lane),),))
         assert on.rules == (lane,)
         lane_s = float(table.edge_time_s[table.timed_edges][0])
         assert lane_s < on.enter_s < 3 * lane_s and lane_s < on.leave_s < 3 * lane_s
@@ -270,7 +277,7 @@ def test_a_yard_entered_by_one_lane_and_left_by_another_keeps_both_hours(
         net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
         (on,) = net.street_hours([ON_YARD])
         assert on is not None and on.street == "Yard Road", path.name
-        assert [name for name, _ in on.through] == ["Market Lane", "Church Lane"], path.name
+        assert _ways(on) == [["Church Lane", "Market Lane"]], path.name  # one way, both
         assert on.open_on(MONDAY) == [(8 * H, 11 * H)]
         assert on.open_on(SATURDAY) == [(8 * H, 11 * H)]
         assert on.open_on(SUNDAY) == []
@@ -296,7 +303,36 @@ def test_a_timed_street_reached_through_another_keeps_both_hours(tmp_path: Path)
         net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
         (on,) = net.street_hours([ON_YARD])
         assert on is not None and on.street == "Yard Road" and on.rule, path.name
-        assert [name for name, _ in on.through] == ["Market Lane"], path.name
+        assert _ways(on) == [["Market Lane"]], path.name
         assert len(on.rules) == 2
         assert on.open_on(MONDAY) == [(6 * H, 9 * H), (10 * H, 11 * H)]
         assert on.open_on(SATURDAY) == [(6 * H, 11 * H)]
+
+
+def test_a_yard_reached_by_either_of_two_lanes_is_open_while_one_is(tmp_path: Path) -> None:
+    """Market Lane (06:00-11:00) and Church Lane (08:00-12:00) both lead into the yard and
+    out: a truck takes either, so the yard is open 06:00-12:00, whichever is the faster."""
+    church = {"motor_vehicle:conditional": "destination @ (Mo-Sa 08:00-12:00)"}
+    for path in write_yard(tmp_path, "either", DELIVERY, church):
+        net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
+        (on,) = net.street_hours([ON_YARD])
+        assert on is not None and on.rule == "", path.name
+        assert sorted(_ways(on)) == [["Church Lane"], ["Market Lane"]], path.name
+        assert on.open_on(MONDAY) == [(6 * H, 12 * H)]
+        assert on.open_on(SUNDAY) == []
+
+
+def test_a_lane_reached_through_a_lane_of_its_own_hours_keeps_its_own(tmp_path: Path) -> None:
+    """Yard Road, tagged as Market Lane is (06:00-11:00), is reached through Market Lane or
+    Church Lane (Monday to Friday from 16:00): the way through Market Lane needs no other
+    hours, so on a Monday its own hold, 06:00-11:00, whichever way is the faster (the
+    fastest alone made such a lane never open on a Monday, as Heidelberg's Pfaffengasse
+    behind Am Brückentor was)."""
+    church = {"motor_vehicle:conditional": "destination @ (Mo-Fr 16:00-24:00)"}
+    for path in write_yard(tmp_path, "own", DELIVERY, church, yard={"access": "no", **DELIVERY}):
+        net = load_network(path, cache_dir=tmp_path / f"c{path.suffix}")
+        for on in net.street_hours([ON_YARD, BY_CHURCH_LANE]):  # fastest by either lane
+            assert on is not None and on.rule, path.name
+            assert on.through == (), path.name  # the way through Market Lane: no other hours
+            assert on.open_on(MONDAY) == [(6 * H, 11 * H)]
+            assert on.open_on(SATURDAY) == [(6 * H, 11 * H)]

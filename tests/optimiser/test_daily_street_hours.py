@@ -364,7 +364,7 @@ def test_a_bin_in_a_yard_reached_by_a_timed_lane_is_emptied_in_the_lanes_hours(
         "street": "Yard Road",
         "hours": [["06:00", "11:00"]],
         "rule": "motor_vehicle destination @ (Mo-Sa 06:00-11:00); access no",
-        "through": ["Market Lane"],
+        "through": [["Market Lane"]],
     }
     assert "timed street: Yard Road (reached through Market Lane), open to trucks" in (
         day_sheets_html(day)
@@ -391,14 +391,14 @@ def test_a_street_reached_through_one_with_other_hours_is_told_with_both() -> No
     and the hours both are open."""
     yard = '[["motor_vehicle",null,[["no","Mo-Fr 09:00-10:00"]]]]'
     lane = '[["motor_vehicle",null,[["destination","Mo-Sa 06:00-11:00"]]],["access","no",[]]]'
-    timed = TimedStreet(yard, "Yard Road", 10.0, 10.0, None, (("Market Lane", lane),))
+    timed = TimedStreet(yard, "Yard Road", 10.0, 10.0, None, ((("Market Lane", lane),),))
     told = told_day(timed, MONDAY)
     assert told.text == (
         "Yard Road (reached through Market Lane), open to trucks 06:00-09:00, 10:00-11:00 on "
         "Monday (Yard Road [motor_vehicle no @ (Mo-Fr 09:00-10:00)], Market Lane "
         "[motor_vehicle destination @ (Mo-Sa 06:00-11:00); access no])"
     )
-    assert told.json()["through"] == ["Market Lane"]
+    assert told.json()["through"] == [["Market Lane"]]
     assert told.json()["hours"] == [["06:00", "09:00"], ["10:00", "11:00"]]
     alone = told_day(dataclasses.replace(timed, through=()), MONDAY)
     assert alone.text == (
@@ -511,3 +511,22 @@ def test_depots_and_sites_on_a_street_with_a_day_ban_are_narrowed_to_its_hours()
         [], Ring(), plan_date=MONDAY, shifts_s=(20 * H, 23 * H), tz=TZ, depots=inventory.depots
     )
     assert evening.places == ()  # open the whole shift long: nothing to narrow
+
+
+def test_a_yard_reached_by_either_of_two_lanes_is_told_both_ways() -> None:
+    """Two ways into the yard, each through one lane: the plan says "or", opens the yard
+    while either lane is, and the sheets say it in the drivers' language."""
+    from optimiser.sheets import _timed_street
+
+    lane = '[["motor_vehicle",null,[["destination","Mo-Sa 06:00-11:00"]]],["access","no",[]]]'
+    church = '[["motor_vehicle",null,[["destination","Mo-Sa 08:00-12:00"]]],["access","no",[]]]'
+    ways = ((("Market Lane", lane),), (("Church Lane", church),))
+    told = told_day(TimedStreet("", "Yard Road", 10.0, 10.0, None, ways), MONDAY)
+    assert told.name == "Yard Road (reached through Market Lane or Church Lane)"
+    assert told.spans_s == ((6 * H, 12 * H),)
+    visit = {"street_open": told.json()}
+    assert told.json()["through"] == [["Market Lane"], ["Church Lane"]]
+    german = _timed_street(visit, language("de").sheets, MONDAY.isoformat())
+    assert german.startswith(
+        "Yard Road (Zufahrt über Market Lane oder Church Lane), für Lkw befahrbar 06:00-12:00"
+    )
