@@ -7,7 +7,7 @@ vehicles up to 7.5 t for deliveries Monday to Saturday 06:00-11:00, and Porto Al
 26 t one, whose riverside avenues close at weekends; ``../shared/data/osm``). A bin stands
 at the middle of each way whose points a truck reaches or leaves only through a timed
 street with other hours than its own (``TimedStreet.through``: a street open at all hours
-behind timed ones, ``network.hours.Zones.behind``, or a timed street behind another), and
+behind timed ones, ``network.reach.Zones.behind``, or a timed street behind another), and
 ``--bins`` more on other streets, all nearly full the evening before; one depot and one
 disposal site on the streets; ``--trucks`` trucks working 06:00-14:00. Each day (a
 Monday, a Saturday, a Sunday) is planned twice, back to back in this process: ``now`` and
@@ -59,7 +59,7 @@ Point = tuple[float, float]
 
 
 class Before(StreetProvider):
-    """The network's street hours as they read before ``network.hours.Zones``: a timed
+    """The network's street hours as they read before ``network.reach``: a timed
     street's own rule alone, none for a street open at all hours reached through timed
     ones."""
 

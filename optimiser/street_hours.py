@@ -7,10 +7,10 @@ it (it is local-only), so only the visits of the bins on it depend on the hour. 
 such bin's access window is narrowed to the day's hours its street is open to trucks, less
 the time to drive in from a street open at all hours and out again (and, at the end, the
 time it takes to empty it); the span of the trucks' shifts chooses among several spans (a
-street open 00:00-07:30 and 19:00-24:00 is driven 06:00-07:30 by a morning shift). The
-other timed streets on a truck's way in and out hold too (``network.hours.Zones``: a lane
-reached through a lane with other hours), and so do those of a bin on a street open at all
-hours that trucks reach or leave only through timed streets (a yard off a pedestrian
+street open 00:00-07:30 and 19:00-24:00 is driven 06:00-07:30 by a morning shift). When
+every way in and out drives other timed streets, the hours of one such way hold too
+(``network.reach``: a lane reached only through a lane with other hours; a street open at
+all hours that trucks reach or leave only through timed streets, a yard off a pedestrian
 lane). A bin whose street is closed to trucks at every hour they work that day cannot be
 emptied: it is unserved with the reason (``UnservedKind.STREET_CLOSED``). Times are local
 clock times.
