@@ -97,6 +97,7 @@ class VehicleRow(Base):
     fixed_cost: Mapped[float] = mapped_column(Float)
     max_stops: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_daily_kg: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    equipment: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class SiteRow(Base):
@@ -125,6 +126,7 @@ class BinRow(Base):
     density_kg_per_l: Mapped[float | None] = mapped_column(Float, nullable=True)
     street: Mapped[str | None] = mapped_column(String(200), nullable=True)
     kerb_side: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class ReadingRow(Base):

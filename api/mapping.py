@@ -62,6 +62,7 @@ def vehicle_record(x: Any) -> Vehicle:
         fixed_cost=x.fixed_cost,
         max_stops=x.max_stops,
         max_daily_kg=x.max_daily_kg,
+        equipment=frozenset(x.equipment or ()),
     )
 
 
@@ -92,6 +93,7 @@ def bin_record(x: Any) -> Bin:
         density_kg_per_l=x.density_kg_per_l,
         street=x.street,
         kerb_side=x.kerb_side,
+        needs=frozenset(x.needs or ()),
     )
 
 
@@ -186,6 +188,7 @@ def bin_wire(b: Bin) -> dict[str, Any]:
         "density_kg_per_l": b.density_kg_per_l,
         "street": b.street,
         "kerb_side": b.kerb_side,
+        "needs": sorted(b.needs),
     }
 
 
@@ -205,6 +208,7 @@ def vehicle_wire(v: Vehicle) -> dict[str, Any]:
         "fixed_cost": v.fixed_cost,
         "max_stops": v.max_stops,
         "max_daily_kg": v.max_daily_kg,
+        "equipment": sorted(v.equipment),
     }
 
 

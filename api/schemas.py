@@ -65,6 +65,16 @@ def _a_set(value: list[str]) -> list[str]:
 
 
 Streams = Annotated[list[Stream], Field(min_length=1, max_length=16), AfterValidator(_a_set)]
+Equipment = Annotated[
+    list[
+        Annotated[
+            str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_\-]*$")
+        ]
+    ],
+    Field(max_length=16),
+    AfterValidator(_a_set),
+]
+"""Names of pieces of truck equipment (``crane``, ``comb``), as streams are written."""
 Lon = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
 Lat = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
@@ -169,6 +179,11 @@ class VehicleIn(_In):
     fixed_cost: Money = 0.0
     max_stops: Annotated[int, Field(gt=0, le=100_000)] | None = None
     max_daily_kg: Count | None = None
+    equipment: Equipment = Field(
+        default=[],
+        description="what the truck carries to empty bins that need it (a bin's needs): "
+        "crane, comb, ...",
+    )
 
     @model_validator(mode="after")
     def _break_pair(self) -> VehicleIn:
@@ -193,6 +208,7 @@ class VehicleOut(_Out):
     fixed_cost: float
     max_stops: int | None
     max_daily_kg: int | None
+    equipment: list[str]
 
 
 class SiteIn(_In):
@@ -235,6 +251,11 @@ class BinIn(_In):
         "or a street the crew may not cross): on a two-way street it passes the bin driving "
         "one way only",
     )
+    needs: Equipment = Field(
+        default=[],
+        description="the equipment a truck must have to empty it (a truck's equipment): "
+        "crane for an underground container, ...",
+    )
 
     @model_validator(mode="after")
     def _window_pair(self) -> BinIn:
@@ -256,6 +277,7 @@ class BinOut(_Out):
     density_kg_per_l: float | None
     street: str | None
     kerb_side: bool
+    needs: list[str]
 
 
 class BinDensityOut(_Out):

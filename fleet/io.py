@@ -210,6 +210,12 @@ def parse_streams(text: str) -> frozenset[str]:
     return streams
 
 
+def parse_names(text: str) -> frozenset[str]:
+    """Parse ``crane;comb`` into a set of names (blank entries ignored; none is an empty
+    set)."""
+    return frozenset(s.strip() for s in text.split(";") if s.strip())
+
+
 def parse_bool(text: str) -> bool:
     """Parse true/false, yes/no, 1/0 (any case)."""
     s = text.strip().lower()
@@ -271,6 +277,7 @@ CODECS: dict[str, Codec] = {
     "bool": Codec(parse_bool, lambda v: "true" if v else "false", lambda v: v),
     "window": Codec(parse_window, format_window, format_window),
     "streams": Codec(parse_streams, lambda v: ";".join(sorted(v)), lambda v: sorted(v)),
+    "names": Codec(parse_names, lambda v: ";".join(sorted(v)), lambda v: sorted(v)),
     "datetime": Codec(parse_datetime, lambda v: v.isoformat(), lambda v: v.isoformat()),
 }
 
@@ -297,7 +304,8 @@ def _cols(spec: str) -> tuple[Column, ...]:
 COLUMNS: dict[type, tuple[Column, ...]] = {
     Bin: _cols(
         "bin_id:str! lon:float! lat:float! capacity_l:int! stream:str service_s:int "
-        "access_window:window has_sensor:bool density_kg_per_l:float street:str kerb_side:bool"
+        "access_window:window has_sensor:bool density_kg_per_l:float street:str kerb_side:bool "
+        "needs:names"
     ),
     Depot: _cols("depot_id:str! lon:float! lat:float! name:str"),
     DisposalSite: _cols(
@@ -306,7 +314,7 @@ COLUMNS: dict[type, tuple[Column, ...]] = {
     Vehicle: _cols(
         "vehicle_id:str! depot_id:str! capacity_l:int! capacity_kg:int! streams:streams "
         "shift:window break_s:int break_window:window cost_per_km:float cost_per_hour:float "
-        "fixed_cost:float max_stops:int max_daily_kg:int"
+        "fixed_cost:float max_stops:int max_daily_kg:int equipment:names"
     ),
     FillReading: _cols(
         "bin_id:str! at:datetime! fill_fraction:float! weight_kg:float fill_from_weight:bool"

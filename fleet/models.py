@@ -148,6 +148,10 @@ class Bin:
         keeps right): a container a side-loader lifts, or a busy street the crew may not
         cross. On a two-way street the truck then passes it driving one way only; a one-way
         street is driven its one way whichever side the bin stands on.
+    needs : frozenset of str
+        The equipment a truck must have to empty it (``Vehicle.equipment``): "crane" for an
+        underground container, "comb" for a 1100 l bin; none by default (any truck taking
+        its stream).
     measured_density_kg_per_l : float or None
         Bulk density its weighing sensor's readings show (set by planning,
         :func:`fleet.density.with_measured_densities`; not an inventory column).
@@ -164,12 +168,14 @@ class Bin:
     density_kg_per_l: float | None = None
     street: str | None = None
     kerb_side: bool = False
+    needs: frozenset[str] = frozenset()
     measured_density_kg_per_l: float | None = None
 
     def __post_init__(self) -> None:
         rec = f"bin {self.bin_id!r}"
         if not self.bin_id:
             raise FleetDataError("bin: bin_id must not be empty")
+        _check_names(rec, "needs", self.needs)
         _check_lon_lat(rec, self.lon, self.lat)
         if self.capacity_l <= 0:
             raise FleetDataError(f"{rec}: capacity_l must be > 0, got {self.capacity_l}")
@@ -262,6 +268,8 @@ class Vehicle:
         Maximum bins per day.
     max_daily_kg : int or None
         Maximum total kilograms collected per day (over all trips).
+    equipment : frozenset of str
+        What it carries to empty bins that need it (``Bin.needs``): "crane", "comb".
     """
 
     vehicle_id: str
@@ -277,9 +285,11 @@ class Vehicle:
     fixed_cost: float = 0.0
     max_stops: int | None = None
     max_daily_kg: int | None = None
+    equipment: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         rec = f"vehicle {self.vehicle_id!r}"
+        _check_names(rec, "equipment", self.equipment)
         if not self.vehicle_id:
             raise FleetDataError("vehicle: vehicle_id must not be empty")
         if self.capacity_l <= 0 or self.capacity_kg <= 0:
@@ -445,6 +455,17 @@ class Downtime:
         return self.start < hi and (self.end is None or self.end > lo)
 
 
+def _check_names(rec: str, field_name: str, names: frozenset[str]) -> None:
+    """Equipment names: each a non-empty name without ``;`` (the list separator of the
+    files), not padded with spaces."""
+    for name in names:
+        if not isinstance(name, str) or not name.strip() or ";" in name or name != name.strip():
+            raise FleetDataError(
+                f"{rec}: {field_name} has {name!r}; name each piece of equipment (e.g. crane), "
+                "without spaces around it or a ';'"
+            )
+
+
 def _unique(kind: str, ids: Iterable[str]) -> None:
     seen: set[str] = set()
     for i in ids:
@@ -533,15 +554,27 @@ def next_opportunities(
     to the horizon (out until further notice, or longer) maps to None: it has no next
     opportunity (collecting it today is the last chance); a stream no truck takes is
     absent. Without downtimes and with a whole number of days as ``gap``, a stream's is its
-    earliest shift start that many days after ``plan_date``.
+    earliest shift start that many days after ``plan_date``. The bins that need equipment
+    (``Bin.needs``) have their own keys (:func:`taker_key`: their stream and equipment):
+    the next opportunity of a truck taking the stream and carrying it.
     """
     out: dict[str, datetime | None] = {}
+    needs = {(b.stream, b.needs) for b in inventory.bins if b.needs}
     for v in inventory.vehicles:
         downs = [d for d in inventory.downtimes if d.vehicle_id == v.vehicle_id]
         comes = _comes(v, downs, plan_date, tz, gap, horizon_days)
-        for s in v.streams:
-            out[s] = min((t for t in (out.get(s), comes) if t is not None), default=None)
+        keys = [*v.streams]
+        keys += [taker_key(s, n) for s, n in needs if s in v.streams and n <= v.equipment]
+        for key in keys:
+            out[key] = min((t for t in (out.get(key), comes) if t is not None), default=None)
     return out
+
+
+def taker_key(stream: str, needs: frozenset[str] = frozenset()) -> str:
+    """The key of the trucks that may empty a bin of ``stream`` needing ``needs`` in
+    :func:`next_opportunities`: the stream, and the equipment after ``+`` when it needs
+    some (``residual+crane``)."""
+    return "+".join((stream, *sorted(needs)))
 
 
 def _comes(

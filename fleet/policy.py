@@ -50,7 +50,14 @@ import numpy as np
 from fleet.errors import FleetDataError
 from fleet.fill import match_reports, valid_reports
 from fleet.forecast import FillModel, hours_after, hours_between
-from fleet.models import OPPORTUNITY_HORIZON_DAYS, Action, Bin, BinDecision, CitizenReport
+from fleet.models import (
+    OPPORTUNITY_HORIZON_DAYS,
+    Action,
+    Bin,
+    BinDecision,
+    CitizenReport,
+    taker_key,
+)
 
 DUE_HORIZON_H = 24.0  # deadlines (``BinDecision.due_at``) are set within this many hours
 
@@ -183,9 +190,9 @@ class CollectionPolicy:
                 models[b.bin_id],
                 collect_at,
                 until,
-                nexts[0] if by_stream is None else by_stream.get(b.stream),
+                nexts[0] if by_stream is None else by_stream.get(taker_key(b.stream, b.needs)),
                 by_bin.get(b.bin_id, ()),
-                "" if by_stream is None else _without_next(b.stream, by_stream),
+                "" if by_stream is None else _without_next(b, by_stream),
             )
             for b in bins
         )
@@ -312,13 +319,17 @@ def bin_decision(
     )
 
 
-def _without_next(stream: str, by_stream: Mapping[str, datetime | None]) -> str:
-    """Why a bin of ``stream`` has no next opportunity in ``by_stream`` (when it has none)."""
-    if stream not in by_stream:
+def _without_next(b: Bin, by_stream: Mapping[str, datetime | None]) -> str:
+    """Why bin ``b`` has no next opportunity in ``by_stream`` (when it has none): no truck
+    takes its stream (with the equipment it needs), or none is in service in time."""
+    stream, kit = b.stream, ", ".join(sorted(b.needs))
+    if taker_key(stream, b.needs) not in by_stream:
+        if stream in by_stream and b.needs:
+            return f"no truck taking stream {stream!r} has {kit}: no next opportunity"
         return f"no truck takes stream {stream!r}: no next opportunity"
     return (
-        f"no truck taking stream {stream!r} is in service within {OPPORTUNITY_HORIZON_DAYS} "
-        "days: no next opportunity"
+        f"no truck taking stream {stream!r}{f' with {kit}' if kit else ''} is in service "
+        f"within {OPPORTUNITY_HORIZON_DAYS} days: no next opportunity"
     )
 
 

@@ -82,7 +82,7 @@ from optimiser.explain import UNFIT
 from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, UnservedKind, Visit, VisitKind
-from optimiser.problem import Problem, Stop, VehicleSpec, drop_weight
+from optimiser.problem import Problem, Stop, VehicleSpec, drop_weight, takes
 from optimiser.screen import needs_disposal
 
 SCALE = 3600  # objective units per cost unit
@@ -428,7 +428,7 @@ class _Model:
         problem, routing = self.problem, self.routing
         for stop in problem.stops:
             index = int(self.index[self.nodes.stop_node[stop.ref]])
-            allowed = [v for v, spec in enumerate(problem.vehicles) if stop.stream in spec.streams]
+            allowed = [v for v, spec in enumerate(problem.vehicles) if takes(spec, stop)]
             self._allow(allowed, index)
             if not stop.required:
                 routing.AddDisjunction([index], stop.prize * SCALE)

@@ -109,7 +109,7 @@ from optimiser.explain import UNFIT
 from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, UnservedKind, Visit, VisitKind
-from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start, drop_weight
+from optimiser.problem import Problem, Site, Stop, VehicleSpec, day_start, drop_weight, takes
 from optimiser.screen import needs_disposal, screen, usable_sites
 
 ENGINE = "pyvrp"
@@ -433,7 +433,7 @@ class _Builder:
         )
 
     def client(self, s: Stop, dims: int, loc: int) -> Client:
-        takers = [v for v in self.problem.vehicles if s.stream in v.streams]
+        takers = [v for v in self.problem.vehicles if takes(v, s)]
         lo, hi = _model_window(s.window_s, _break_shape(takers), s.service_s)
         pickup = [s.volume_l, s.weight_kg] + ([STOP_UNIT] if dims == 3 else [])
         required = s.required and not self.soft_required
@@ -494,14 +494,13 @@ def _matrices(b: _Builder, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _profiles(
     b: _Builder, dist: np.ndarray, dur: np.ndarray, n_depots: int
 ) -> tuple[list[int], list[np.ndarray], list[np.ndarray]]:
-    """One profile per set of streams a vehicle group cannot take and metres per folded
+    """One profile per set of stops a vehicle group cannot take (their stream, or the
+    equipment they need: ``problem.takes``) and metres per folded
     unit (:meth:`_Builder.fold_m`): edges into stop ``j`` get ``+ m * amount_j``."""
     keys: list[tuple[frozenset[int], int]] = []
     profile_of: list[int] = []
     for group in b.groups:
-        bad = frozenset(
-            n_depots + i for i, s in enumerate(b.stops) if s.stream not in group[0].streams
-        )
+        bad = frozenset(n_depots + i for i, s in enumerate(b.stops) if not takes(group[0], s))
         key = (bad, b.fold_m(group[0]))
         if key not in keys:
             keys.append(key)

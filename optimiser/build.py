@@ -37,7 +37,7 @@ from network.matrix import TravelMatrix
 from optimiser.errors import InvalidProblemError
 from optimiser.kerb import kerb_notes, travel_matrix
 from optimiser.plan import clock
-from optimiser.problem import SECOND_VISIT, Problem, Site, Stop, VehicleSpec
+from optimiser.problem import SECOND_VISIT, Problem, Site, Stop, VehicleSpec, takes
 
 MatrixProvider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
 CENTS = 100
@@ -137,7 +137,7 @@ def with_deadline(
         (
             v.shift_s[0] + int(matrix.duration_s[v.start, stop.location])
             for v in vehicles
-            if stop.stream in v.streams
+            if takes(v, stop)
         ),
         default=None,
     )
@@ -163,7 +163,7 @@ def _latest_start_s(
         return min(trips, default=to_end)
 
     return max(
-        (v.shift_s[1] - stop.service_s - back(v) for v in vehicles if stop.stream in v.streams),
+        (v.shift_s[1] - stop.service_s - back(v) for v in vehicles if takes(v, stop)),
         default=-1,
     )
 
@@ -282,6 +282,7 @@ def _stop(b: Bin, d: BinDecision, row: int, clock: Callable[[TimeWindow], tuple[
         stream=b.stream,
         required=d.action is Action.MUST,
         prize=to_cents(d.prize) if d.action is Action.MAY else 0,
+        needs=b.needs,
     )
 
 
@@ -326,6 +327,7 @@ def _vehicle(v: Vehicle, row: int, clock: Callable[[TimeWindow], tuple[int, int]
         fixed_cost=to_cents(v.fixed_cost),
         max_stops=v.max_stops,
         max_daily_kg=v.max_daily_kg,
+        equipment=v.equipment,
     )
 
 

@@ -161,6 +161,9 @@ class _RouteChecker:
             return
         if stop.stream not in self.v.streams:
             self.add(stop.ref, "stream", f"vehicle does not take stream {stop.stream!r}")
+        if not stop.needs <= self.v.equipment:
+            lacks = ", ".join(sorted(stop.needs - self.v.equipment))
+            self.add(stop.ref, "equipment", f"vehicle has no {lacks} (the bin needs it)")
         st.volume_l += stop.volume_l
         st.weight_kg += stop.weight_kg
         st.daily_l += stop.volume_l

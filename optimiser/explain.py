@@ -23,8 +23,8 @@ import numpy as np
 from optimiser.check import check_route, time_route
 from optimiser.greedy import detours, with_final_unload
 from optimiser.plan import Plan, Unserved, UnservedKind, VisitKind
-from optimiser.problem import Problem, Stop, VehicleSpec
-from optimiser.screen import no_truck_takes, usable_sites
+from optimiser.problem import Problem, Stop, VehicleSpec, takes
+from optimiser.screen import no_taker, no_truck_takes, usable_sites
 
 UNFIT = "could not fit in any route"
 MAX_EXPLAINED = 10  # stops explained per plan; further ones keep the short reason
@@ -43,6 +43,7 @@ RULES = {  # checker codes, in the words of the reason
     "break": "driver break",
     "return_empty": "no site to unload at",
     "site_stream": "no site takes the load",
+    "equipment": "truck equipment",
 }
 
 
@@ -103,7 +104,7 @@ def reason(problem: Problem, plan: Plan, stop: Stop) -> Unserved:
     ``COULD_NOT_FIT``, with the checker codes of every truck's tries in ``rules``); the
     search left it out (``LEFT_OUT``) when a truck's try breaks none; no truck takes its
     stream (``STREAM``)."""
-    trucks = [v for v in problem.vehicles if stop.stream in v.streams]
+    trucks = [v for v in problem.vehicles if takes(v, stop)]
     by_words: dict[str, list[str]] = {}
     broken: set[str] = set()
     for v in trucks:
@@ -117,6 +118,9 @@ def reason(problem: Problem, plan: Plan, stop: Stop) -> Unserved:
         by_words.setdefault(rule_words(codes), []).append(v.ref)
         broken |= codes
     if not by_words:
+        none = no_taker(problem, stop)
+        if none is not None:
+            return none
         why = no_truck_takes(stop.stream, stop.ref)
         return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.STREAM)
     groups = sorted(by_words.items(), key=lambda kv: (-len(kv[1]), kv[0]))

@@ -19,7 +19,7 @@ import numpy as np
 
 from optimiser.check import check_route, time_route
 from optimiser.plan import Route, Visit, VisitKind
-from optimiser.problem import Problem, Site, Stop, VehicleSpec
+from optimiser.problem import Problem, Site, Stop, VehicleSpec, takes
 from optimiser.screen import NO_WINDOW_HI, needs_disposal, usable_sites
 
 FAR = np.iinfo(np.int64).max // 4
@@ -276,7 +276,7 @@ def greedy_routes(problem: Problem) -> dict[str, list[str]]:
     index = {s.ref: i for i, s in enumerate(problem.stops)}
     out: dict[str, list[str]] = {}
     for v in problem.vehicles:
-        allowed = np.array([s.stream in v.streams for s in problem.stops], dtype=bool)
+        allowed = np.array([takes(v, s) for s in problem.stops], dtype=bool)
         refs = feasible_prefix(problem, v, _build_route(problem, stops, v, free & allowed))
         if not refs:
             continue
@@ -440,7 +440,7 @@ def _best_valid(
     due = stop.due_s if soonest else None
     ranked: list[tuple[int, int, int, int]] = []  # (rank key, vehicle index, position, detour)
     for vi, v in enumerate(problem.vehicles):
-        if stop.stream not in v.streams:
+        if not takes(v, stop):
             continue
         route = _legs(problem, v, routes.get(v.ref, []), memo)
         detour = _detours(problem, route.rows, stop)
@@ -541,7 +541,7 @@ def swap_in(
             ref,
         )
         for vi, v in enumerate(problem.vehicles)
-        if stop.stream in v.streams
+        if takes(v, stop)
         for ref in routes.get(v.ref, [])
         if (s := by_ref.get(ref)) is not None and _rank(s) < _rank(stop)
     )

@@ -116,6 +116,7 @@ class UnservedKind(StrEnum):
     for people, in words that may change). Set where the reason is made."""
 
     STREAM = "stream"  # no truck takes its stream
+    EQUIPMENT = "equipment"  # no truck taking its stream has the equipment it needs
     NO_SITE = "no_site"  # the trucks taking its stream have no disposal site for their streams
     TOO_BIG = "too_big"  # larger or heavier than every truck taking it (or its daily limit)
     SHIFTS_OVER = "shifts_over"  # every shift of a truck taking it is over when the plan starts

@@ -52,6 +52,7 @@ class Stop:
     checker reports lateness (``optimiser.check.late_s``), not a violation. ``priority``
     orders required stops when not all of them fit: a stop of priority 1 (an overflow alert)
     is left out only if leaving out stops of priority 0 makes no room (:func:`drop_weight`).
+    ``needs`` is the equipment a truck must have to empty it (:func:`takes`).
     """
 
     ref: str
@@ -65,6 +66,13 @@ class Stop:
     prize: int = 0
     due_s: int | None = None
     priority: int = 0
+    needs: frozenset[str] = frozenset()
+
+
+def takes(v: VehicleSpec, stop: Stop) -> bool:
+    """Whether truck ``v`` may empty ``stop``: it collects its stream and has the equipment
+    it needs."""
+    return stop.stream in v.streams and stop.needs <= v.equipment
 
 
 PRIORITY_WEIGHT = 1000  # a required stop one priority up outweighs this many below it
@@ -105,7 +113,8 @@ class VehicleSpec:
     for the rest of the day, or it broke down on the road (``end`` is where it stands): it
     need not unload before its end.
     ``off_duty``: out of service, or gone from the fleet, for the rest of the day; its
-    ``max_stops`` holds it to its visits done, and reasons name it so.
+    ``max_stops`` holds it to its visits done, and reasons name it so. ``equipment``: what
+    it carries for the stops that need it (``Stop.needs``, :func:`takes`).
     """
 
     ref: str
@@ -132,6 +141,7 @@ class VehicleSpec:
     departed_s: int | None = None
     off_duty: bool = False
     comes_back_loaded: bool = False
+    equipment: frozenset[str] = frozenset()
 
     @property
     def starts_loaded(self) -> bool:

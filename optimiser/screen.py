@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from optimiser.plan import Unserved, UnservedKind, clock, span
-from optimiser.problem import CLOSED_ALL_DAY_S, Problem, Site, Stop, VehicleSpec
+from optimiser.problem import CLOSED_ALL_DAY_S, Problem, Site, Stop, VehicleSpec, takes
 
 NO_WINDOW_HI = 10**9
 
@@ -173,17 +173,39 @@ def no_truck_takes(stream: str, ref: str) -> str:
     )
 
 
-def _no_truck(problem: Problem, stop: Stop) -> Unserved:
-    """``stop`` unserved as no truck takes it: none collects its stream (``STREAM``: add or
-    fix a truck), or those that do have no disposal site taking every stream they collect
-    (``NO_SITE``, a truck's load mixes its streams: add a site)."""
-    takers = [v for v in problem.vehicles if stop.stream in v.streams]
-    if not takers:
+def no_taker(problem: Problem, stop: Stop) -> Unserved | None:
+    """``stop`` unserved when no truck may empty it (``takes``): none collects its stream
+    (``STREAM``: add or fix a truck), or none of those has the equipment it needs
+    (``EQUIPMENT``); None when one may."""
+    by_stream = [v for v in problem.vehicles if stop.stream in v.streams]
+    if not by_stream:
         trucks = [(v.ref, v.streams) for v in problem.vehicles]
         why = no_truck_takes(stop.stream, stop.ref) + _spelt_otherwise(
             trucks, {stop.stream}, "the bins and the trucks"
         )
         return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.STREAM)
+    if any(takes(v, stop) for v in by_stream):
+        return None
+    needs = ", ".join(sorted(stop.needs))
+    have = "; ".join(
+        f"{v.ref} has {', '.join(sorted(v.equipment)) or 'none'}" for v in by_stream[:3]
+    )
+    why = (
+        f"no truck taking stream {stop.stream!r} has the equipment bin {stop.ref} needs "
+        f"({needs}; {have}{'; ...' if len(by_stream) > 3 else ''}): add it to a truck's "
+        "equipment, or correct the bin's needs (names must match exactly)"
+    )
+    return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.EQUIPMENT)
+
+
+def _no_truck(problem: Problem, stop: Stop) -> Unserved:
+    """``stop`` unserved as no truck takes it: none may empty it (:func:`no_taker`), or
+    those that may have no disposal site taking every stream they collect (``NO_SITE``, a
+    truck's load mixes its streams: add a site)."""
+    none = no_taker(problem, stop)
+    if none is not None:
+        return none
+    takers = [v for v in problem.vehicles if takes(v, stop)]
     v = takers[0]
     sites = [(s.ref, s.streams) for s in problem.sites]
     why = (
@@ -228,7 +250,7 @@ def unservable_stops(problem: Problem) -> dict[str, Unserved]:
         by_stream = [
             v
             for v in problem.vehicles
-            if stop.stream in v.streams and (can_unload[v.ref] or not needs_disposal(problem, v))
+            if takes(v, stop) and (can_unload[v.ref] or not needs_disposal(problem, v))
         ]
         fits = [v for v in by_stream if _fits(stop, v)]
         if not any(masks[v.ref][i] for v in fits if not out_of_service(v)):

@@ -166,6 +166,7 @@ REASON_KINDS: Mapping[UnservedKind, str] = {
     UnservedKind.UNREACHABLE: "unreachable: no drivable street near it",
     UnservedKind.STREET_CLOSED: "its street closed to trucks all their shifts",
     UnservedKind.STREAM: "no truck takes its stream",
+    UnservedKind.EQUIPMENT: "no truck has the equipment it needs",
     UnservedKind.NO_SITE: "no disposal site for its trucks' streams",
     UnservedKind.NO_SOLUTION: "no solution found",
     UnservedKind.LEFT_OUT: "left out by the search (a longer time limit may serve it)",

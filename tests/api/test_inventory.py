@@ -173,6 +173,34 @@ def test_a_bins_kerb_side_is_stored_and_planned_with(
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "kerb_side"]
 
 
+def test_equipment_bins_need_and_trucks_carry_is_stored_and_planned_with(
+    client: TestClient, admin: dict[str, str], runtime: Runtime
+) -> None:
+    """A bin's ``needs`` and a truck's ``equipment`` (default none) are kept as sets, read
+    back and handed to the planner; a name written otherwise than a stream is a 422."""
+    depot = {"depot_id": "d1", "lon": 24.95, "lat": 60.18}
+    assert client.post("/depots", json=depot, headers=admin).status_code == 201
+    truck = {"vehicle_id": "t1", "depot_id": "d1", "capacity_l": 20000, "capacity_kg": 9000}
+    sent = truck | {"equipment": ["crane", "comb", "crane"]}
+    assert client.post("/vehicles", json=sent, headers=admin).status_code == 201
+    body = {"bin_id": "u1", "lon": 24.95, "lat": 60.18, "capacity_l": 3000}
+    assert client.post("/bins", json=body | {"needs": ["crane"]}, headers=admin).status_code == 201
+    assert client.post("/bins", json=body | {"bin_id": "b2"}, headers=admin).status_code == 201
+    got = {b["bin_id"]: b["needs"] for b in client.get("/bins", headers=admin).json()}
+    assert got == {"u1": ["crane"], "b2": []}
+    (listed,) = client.get("/vehicles", headers=admin).json()
+    assert listed["equipment"] == ["comb", "crane"]
+    with runtime.db.reader() as s:
+        inventory = repo.load_inventory(s)
+    assert {b.bin_id: b.needs for b in inventory.bins} == {
+        "u1": frozenset({"crane"}),
+        "b2": frozenset(),
+    }
+    assert inventory.vehicles[0].equipment == frozenset({"comb", "crane"})
+    bad = client.post("/bins", json=body | {"bin_id": "b3", "needs": ["Crane!"]}, headers=admin)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:3] == ["body", "needs", 0]
+
+
 @pytest.mark.parametrize(
     ("path", "body", "fix"),
     [

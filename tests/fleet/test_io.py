@@ -62,6 +62,7 @@ BINS = (
         density_kg_per_l=0.35,
         street="Hauptstraße, Nord",
         kerb_side=True,
+        needs=frozenset({"crane", "scale"}),
     ),
 )
 DEPOTS = (Depot(depot_id="d1", lon=8.65, lat=49.39, name="Depot West"),)
@@ -91,6 +92,7 @@ VEHICLES = (
         fixed_cost=100.0,
         max_stops=150,
         max_daily_kg=12000,
+        equipment=frozenset({"crane"}),
     ),
 )
 READINGS = (
@@ -487,9 +489,10 @@ _text = (
     has_sensor=st.booleans(),
     density=st.none() | st.floats(0.001, 2.0),
     kerb_side=st.booleans(),
+    needs=st.frozensets(st.sampled_from(["crane", "comb", "scale", "Kran-2"])),
 )
 def test_bin_csv_and_geojson_round_trip_property(  # type: ignore[no-untyped-def]
-    bin_id, lon, lat, capacity_l, street, has_sensor, density, kerb_side
+    bin_id, lon, lat, capacity_l, street, has_sensor, density, kerb_side, needs
 ) -> None:
     b = make_bin(
         bin_id,
@@ -500,6 +503,7 @@ def test_bin_csv_and_geojson_round_trip_property(  # type: ignore[no-untyped-def
         has_sensor=has_sensor,
         density_kg_per_l=density,
         kerb_side=kerb_side,
+        needs=needs,
     )
     assert read_bins_csv(write_bins_csv([b])).records == (b,)
     assert read_inventory_geojson(write_inventory_geojson([b])).bins == (b,)
