@@ -2030,6 +2030,7 @@ LISTED_FIELDS = {
     "capacity_l": "volume capacity",
     "capacity_kg": "weight capacity",
     "streams": "streams",
+    "equipment": "equipment",
     "max_daily_l": "daily volume limit",
     "max_daily_kg": "daily weight limit",
     "break_s": "break",
