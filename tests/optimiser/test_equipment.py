@@ -23,7 +23,7 @@ from fleet.models import (
 )
 from network.providers import HaversineProvider
 from optimiser.check import check
-from optimiser.daily import plan_day
+from optimiser.daily import plan_day, replan_day
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, UnservedKind
 from optimiser.problem import Problem
@@ -184,3 +184,20 @@ def test_equipment_names_are_checked() -> None:
         Bin(bin_id="u9", lon=2.17, lat=41.38, capacity_l=3000, needs=frozenset({" crane"}))
     with pytest.raises(FleetDataError, match="equipment has 'a;b'"):
         _truck("t9", equipment=frozenset({"a;b"}))
+
+
+def test_a_crane_fitted_in_the_morning_counts_from_the_next_plan_of_the_day() -> None:
+    """The day is planned without a crane truck (u1 unserved); the truck is listed with a
+    crane at 07:00, before it has done anything: the re-plan empties u1 with it."""
+    eve = datetime.combine(MONDAY - timedelta(days=1), time(20), tzinfo=TZ)
+    readings = [FillReading(bin_id=b, at=eve, fill_fraction=0.95) for b in ("u1", "r1")]
+    params = SolveParams(time_limit_s=1.0, seed=1)
+    before = _city(_truck("plain"))
+    day = plan_day(
+        before, readings, [], HaversineProvider(), plan_date=MONDAY, tz=TZ, params=params
+    )
+    assert [u.ref for u in day.unserved] == ["u1"]
+    fitted = _city(_truck("plain", equipment=CRANE))
+    at = datetime.combine(MONDAY, time(7), tzinfo=TZ)
+    again, _ = replan_day(day, [], readings, [], HaversineProvider(), now=at, inventory=fitted)
+    assert again.violations == () and _trucks_of(again.plan)["u1"] == "plain"
