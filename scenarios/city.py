@@ -1,8 +1,10 @@
 """A scenario's city: bins on real streets, a depot, a disposal site, the fleet, a provider.
 
 Bins are sampled on residential streets of the city's network (seeded), so every bin snaps;
-``sensor_share`` of them (seeded) carry a sensor. Depot and disposal site stand at the
-south-west and north-east corners of the network (as in the demo city). The travel matrix
+``sensor_share`` of them (seeded) carry a sensor, and ``crane_share`` (seeded apart) are
+underground containers only the fleet's ``crane_trucks`` empty (``Bin.needs``). Depot and
+disposal site stand at the south-west and north-east corners of the network (as in the
+demo city). The travel matrix
 of all points is computed once (:class:`CachedProvider`) and each day's problem takes its
 rows from it, so a day costs no shortest-path search.
 """
@@ -10,7 +12,7 @@ rows from it, so a day costs no shortest-path search.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import time
 from pathlib import Path
 
@@ -31,6 +33,9 @@ from network.matrix import TravelMatrix
 from optimiser.daily import Provider
 from scenarios.config import ScenarioConfig, ScenarioError
 from scenarios.demo import network_corners, street_bins
+
+CRANE = frozenset({"crane"})
+"""The equipment an underground container needs (``Bin.needs``), and crane trucks carry."""
 
 Point = tuple[float, float]
 
@@ -122,15 +127,20 @@ def corner_points(
 
 
 def scenario_bins(network: StreetNetwork, cfg: ScenarioConfig) -> list[Bin]:
-    """``cfg.n_bins`` seeded bins on residential streets, ``cfg.sensor_share`` with sensors."""
+    """``cfg.n_bins`` seeded bins on residential streets, ``cfg.sensor_share`` with sensors
+    and exactly ``cfg.crane_share`` of them (rounded) needing a crane (:data:`CRANE`)."""
     points = _street_points(network, cfg)
-    return street_bins(points, seed=cfg.seed, sensor_share=cfg.sensor_share, prefix="bin")
+    bins = street_bins(points, seed=cfg.seed, sensor_share=cfg.sensor_share, prefix="bin")
+    rng = np.random.default_rng([cfg.seed, 7])  # apart from the sensors' draw
+    cranes = set(rng.permutation(len(bins))[: round(cfg.crane_share * len(bins))].tolist())
+    return [replace(b, needs=CRANE) if i in cranes else b for i, b in enumerate(bins)]
 
 
 def scenario_fleet(
     cfg: ScenarioConfig, depot: Point, site: Point
 ) -> tuple[Depot, DisposalSite, list[Vehicle]]:
-    """The depot, the disposal site and ``cfg.fleet.trucks`` identical trucks."""
+    """The depot, the disposal site and ``cfg.fleet.trucks`` identical trucks, the first
+    ``cfg.fleet.crane_trucks`` of them with a crane (:data:`CRANE`)."""
     f = cfg.fleet
     d = Depot(depot_id="depot-1", lon=depot[0], lat=depot[1], name="depot (stand-in)")
     s = DisposalSite(
@@ -155,6 +165,7 @@ def scenario_fleet(
             cost_per_km=f.cost_per_km,
             cost_per_hour=f.cost_per_hour,
             fixed_cost=f.fixed_cost,
+            equipment=CRANE if i < f.crane_trucks else frozenset(),
         )
         for i in range(f.trucks)
     ]

@@ -10,6 +10,7 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
     tz = "Europe/Helsinki"
     n_bins = 80
     sensor_share = 0.8
+    crane_share = 0.0         # underground containers: only trucks with a crane empty them
     warmup_days = 10          # history before the comparison starts
     settle_days = 0           # days each policy runs before the compared ones (not counted)
     days = 7                  # simulated and compared days
@@ -25,6 +26,7 @@ sensor, how long to simulate, the fleet and the collection policies to compare::
 
     [fleet]
     trucks = 3
+    crane_trucks = 0          # how many of them carry a crane (for the underground containers)
     capacity_l = 40000        # loose bin volume per truck load (after compaction)
     capacity_kg = 8000
     shift = ["06:00", "14:00"]
@@ -135,6 +137,7 @@ class FleetConfig:
     height in metres and loaded weight in kg decide which streets they drive)."""
 
     trucks: int = 3
+    crane_trucks: int = 0
     capacity_l: int = 40_000
     capacity_kg: int = 8_000
     shift: tuple[time, time] = (time(6, 0), time(14, 0))
@@ -164,6 +167,11 @@ class FleetConfig:
         """Raise :class:`ScenarioError` for impossible values."""
         if self.trucks < 1:
             raise ScenarioError(f"{where}: fleet.trucks must be >= 1, got {self.trucks}")
+        if not 0 <= self.crane_trucks <= self.trucks:
+            raise ScenarioError(
+                f"{where}: fleet.crane_trucks must be in [0, fleet.trucks = {self.trucks}], got "
+                f"{self.crane_trucks}"
+            )
         if self.capacity_l <= 0 or self.capacity_kg <= 0:
             raise ScenarioError(f"{where}: fleet.capacity_l and fleet.capacity_kg must be > 0")
         if self.break_s < 0 or self.unload_s < 0:
@@ -227,6 +235,7 @@ class ScenarioConfig:
     tz: str = "Europe/Helsinki"
     n_bins: int = 80
     sensor_share: float = 0.8
+    crane_share: float = 0.0
     warmup_days: int = 10
     warmup_every_k_days: int = 3
     settle_days: int = 0
@@ -302,6 +311,7 @@ _TOP_KEYS = {
     "tz",
     "n_bins",
     "sensor_share",
+    "crane_share",
     "warmup_days",
     "warmup_every_k_days",
     "settle_days",
@@ -558,10 +568,9 @@ def _check(cfg: ScenarioConfig) -> ScenarioConfig:
     where = cfg.source
     if cfg.n_bins < 1:
         raise ScenarioError(f"{where}: key 'n_bins' must be >= 1, got {cfg.n_bins}")
-    if not 0.0 <= cfg.sensor_share <= 1.0:
-        raise ScenarioError(
-            f"{where}: key 'sensor_share' must be in [0, 1], got {cfg.sensor_share}"
-        )
+    for key in ("sensor_share", "crane_share"):
+        if not 0.0 <= getattr(cfg, key) <= 1.0:
+            raise ScenarioError(f"{where}: key {key!r} must be in [0, 1], got {getattr(cfg, key)}")
     if cfg.days < 1 or cfg.warmup_days < 1 or cfg.history_days < 1:
         raise ScenarioError(f"{where}: keys 'days', 'warmup_days', 'history_days' must be >= 1")
     if cfg.warmup_every_k_days < 1:
@@ -614,7 +623,7 @@ def _scalars(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     for key in (*ints, "history_days"):
         if key in data:
             values[key] = _typed(source, key, data[key], int)
-    for key in ("sensor_share", "time_limit_s"):
+    for key in ("sensor_share", "crane_share", "time_limit_s"):
         if key in data:
             values[key] = float(_typed(source, key, data[key], (int, float)))
     for key in ("turn_restrictions", "local_access", "u_turns", "street_hours"):

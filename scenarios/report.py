@@ -175,6 +175,7 @@ def describe(c: ScenarioConfig, n_bins: int) -> str:
     bins, sensors, days, fleet, seed, solver budget and matrix."""
     return (
         f"city {c.city}{_area(c.area)}, {n_bins} bins, {c.sensor_share:.0%} with sensors, "
+        f"{f'{c.crane_share:.0%} underground (a crane empties them), ' if c.crane_share else ''}"
         f"{_count(c.days, 'day')} after {_count(c.warmup_days, 'warm-up day')}"
         f"{_settle(c.settle_days)}, "
         f"{_fleet(c)}, seed {c.seed}, solver {c.time_limit_s:g} s/day, {c.provider} matrix"
@@ -221,7 +222,8 @@ def _fleet(c: ScenarioConfig) -> str:
         f"{f.truck_height_m:g} m high, {f.truck_width_m:g} m wide, {f.truck_length_m:g} m "
         f"long, {f.truck_weight_kg / 1000:g} t loaded, {f.truck_axle_load_kg / 1000:g} t per axle"
     )
-    return f"{trucks} of {f.capacity_l} l / {f.capacity_kg} kg, {size}, shift {shift}"
+    cranes = f" ({f.crane_trucks} with a crane)" if f.crane_trucks else ""
+    return f"{trucks}{cranes} of {f.capacity_l} l / {f.capacity_kg} kg, {size}, shift {shift}"
 
 
 def _rules_off(c: ScenarioConfig) -> str:

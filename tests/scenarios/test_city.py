@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -56,3 +58,28 @@ def test_cached_provider_tells_the_streets_hours_of_its_base() -> None:
 
     assert CachedProvider(Streets(), PTS).street_hours(PTS) == [None, timed, None, None]
     assert CachedProvider(HaversineProvider(), PTS).street_hours(PTS) == [None] * 4
+
+
+def test_underground_containers_and_crane_trucks_of_a_scenario(tmp_path: Path) -> None:
+    """``crane_share`` of the bins (exactly, seeded) need a crane, the first
+    ``fleet.crane_trucks`` trucks carry one, and the scenario's description says so; a
+    sweep may change how many trucks do, not more than there are."""
+    from scenarios.city import CRANE, build_city
+    from scenarios.config import ScenarioError, config_from_dict, with_param
+    from scenarios.report import describe
+    from tests.scenarios.conftest import tiny_dict
+
+    cfg = config_from_dict(
+        tiny_dict(crane_share=0.25, fleet={"trucks": 2, "crane_trucks": 1}), source="u.toml"
+    )
+    city = build_city(cfg, cache_dir=tmp_path)
+    needing = [b.bin_id for b in city.inventory.bins if b.needs]
+    assert len(needing) == 3 and all(b.needs == CRANE for b in city.inventory.bins if b.needs)
+    again = build_city(cfg, cache_dir=tmp_path)
+    assert [b.bin_id for b in again.inventory.bins if b.needs] == needing  # seeded
+    assert [v.equipment for v in city.inventory.vehicles] == [CRANE, frozenset()]
+    said = describe(cfg, 12)
+    assert "25% underground (a crane empties them)" in said and "(1 with a crane)" in said
+    assert with_param(cfg, "fleet.crane_trucks", 2).fleet.crane_trucks == 2
+    with pytest.raises(ScenarioError, match=r"fleet\.crane_trucks must be in"):
+        with_param(cfg, "fleet.crane_trucks", 3)

@@ -45,6 +45,8 @@ def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped
     [
         ({"n_bins": 0}, "'n_bins'"),
         ({"sensor_share": 1.5}, "'sensor_share'"),
+        ({"crane_share": -0.1}, "'crane_share' must be in [0, 1]"),
+        ({"fleet": {"trucks": 2, "crane_trucks": 3}}, "fleet.crane_trucks must be in [0, fleet"),
         ({"provider": "teleport"}, "'provider'"),
         ({"tz": "Mars/Olympus"}, "'tz'"),
         ({"policies": []}, "[[policies]]"),

@@ -12,7 +12,7 @@ from scenarios.city import City
 from scenarios.config import ScenarioConfig, config_from_dict
 from scenarios.numbers import DECIMALS, rounded
 from scenarios.report import compare, vs_first_scenario, write_comparison, write_run
-from scenarios.run import CO2_KG_PER_KM, KPI_COLUMNS, run_scenario
+from scenarios.run import CO2_KG_PER_KM, KPI_COLUMNS, ScenarioResult, run_scenario
 from tests.scenarios.conftest import tiny_dict
 
 
@@ -697,3 +697,24 @@ def test_a_compare_of_one_scenario_writes_nothing_against_a_first(tmp_path: Path
     assert [f.name for f in files] == ["comparison.md", "comparison.csv"]
     assert "Against the first scenario" not in files[0].read_text()
     assert vs_first_scenario([_made_result("alone")]).rows == ()
+
+
+def test_underground_containers_without_a_crane_truck_are_counted_unserved() -> None:
+    """A quarter of the bins need a crane: with no crane truck each policy leaves them
+    unserved, labelled so in unserved.csv; with one, every policy empties them."""
+    from scenarios.city import build_city
+    from scenarios.run import unserved_rows
+
+    def run(cranes: int) -> ScenarioResult:
+        fleet = {"trucks": 2, "crane_trucks": cranes}
+        cfg = config_from_dict(tiny_dict(crane_share=0.25, fleet=fleet), source="u.toml")
+        return run_scenario(cfg, city=build_city(cfg))
+
+    none = run(0)
+    rows = unserved_rows(none)
+    assert rows and {r["kind"] for r in rows} == {"equipment"}
+    assert {r["label"] for r in rows} == {"no truck has the equipment it needs"}
+    assert all(p.totals["violations"] == 0 for p in none.policies)
+    one = run(1)
+    assert unserved_rows(one) == []
+    assert all(p.totals["violations"] == 0 for p in one.policies)
