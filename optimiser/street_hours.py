@@ -247,9 +247,10 @@ class StreetHours:
     def narrowed(self, inventory: Inventory) -> Inventory:
         """``inventory`` with the access window of each bin on a timed street narrowed to
         its street's hours today (:attr:`windows`), each such disposal site's opening
-        narrowed (left out when it has none today), and the trucks of each such depot out
-        of service outside the span they may leave and be back in (``Downtime``: a plan
-        gives them that part of their shift); the others as they are."""
+        narrowed (``PlaceHours.opening``: closed all day when its streets are), and the
+        trucks of each such depot out of service outside the span they may leave and be
+        back in (``Downtime``: a plan gives them that part of their shift); the others as
+        they are."""
         if not self.windows and not self.places:
             return inventory
         bins = tuple(
