@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,11 +65,15 @@ class Zones:
         free = self.free[table.edge_u] & self.free[table.edge_v]
         return street_edges(table) & ~table.timed_edges & ~free
 
-    def ways(self, table: EdgeTable, e: int, twin: int) -> tuple[frozenset[int], ...]:
+    def ways(
+        self, table: EdgeTable, e: int, twin: int, fastest: Sequence[int] = ()
+    ) -> tuple[frozenset[int], ...]:
         """The ways to a point on edge ``e`` (``twin``: its other direction, -1 for none)
         and away: each a smallest set of rules (``edge_hours`` indices, ``e``'s own left
         out) that, open together, let a truck in and out (module docstring), the smallest
-        first; ``(frozenset(),)`` when none is needed."""
+        first; ``(frozenset(),)`` when none is needed. In a zone of more than
+        :data:`MAX_RULES` other rules, the rules of the timed edges ``fastest`` (those of
+        its fastest ways in and out, ``enter_via`` / ``leave_via``) alone."""
         edges = [e] if twin < 0 else [e, twin]
         ins = {self._node(int(table.edge_u[w])) for w in edges}
         outs = {self._node(int(table.edge_v[w])) for w in edges}
@@ -79,24 +83,14 @@ class Zones:
         key = (int(self.zone[zone]), int(table.edge_hours[e]))
         if key not in self._reach:
             self._reach[key] = _zone_reach(table, self, *key)
-        return self._reach[key].ways(ins, outs, self._fastest(table, edges))
+        found = self._reach[key]
+        if found.combos is None:  # too many rules to try: the fastest ways' alone
+            return (frozenset(int(table.edge_hours[b]) for b in fastest) - {key[1]},)
+        return found.ways(ins, outs)
 
     def _node(self, x: int) -> int:
         """``x``, or :data:`FREE` for a free node (one stands for all)."""
         return FREE if self.free[x] else x
-
-    def _fastest(self, table: EdgeTable, edges: list[int]) -> frozenset[int]:
-        """The rules of the fastest ways in and out of ``edges`` (for a zone of too many)."""
-        met = [
-            b
-            for w in edges
-            for b in (
-                *self.enter_via.get(int(table.edge_u[w]), ()),
-                *self.leave_via.get(int(table.edge_v[w]), ()),
-            )
-        ]
-        own = int(table.edge_hours[edges[0]])
-        return frozenset(int(table.edge_hours[b]) for b in met) - {own}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +101,11 @@ class _ZoneReach:
 
     combos: tuple[tuple[frozenset[int], frozenset[int], frozenset[int]], ...] | None
 
-    def ways(
-        self, ins: set[int], outs: set[int], fastest: frozenset[int]
-    ) -> tuple[frozenset[int], ...]:
+    def ways(self, ins: set[int], outs: set[int]) -> tuple[frozenset[int], ...]:
         """The smallest rule sets with which a node of ``ins`` is reached and a node of
-        ``outs`` reaches a free node (``fastest`` alone when this zone has too many)."""
-        if self.combos is None:
-            return (fastest,)
+        ``outs`` reaches a free node (this zone's ``combos`` tried)."""
         found: list[frozenset[int]] = []
-        for rules, reached, leaving in self.combos:  # by size: smallest first
+        for rules, reached, leaving in self.combos or ():  # by size: smallest first
             if any(f <= rules for f in found):
                 continue
             if ins & reached and outs & leaving:

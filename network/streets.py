@@ -272,10 +272,10 @@ class StreetNetwork:
             float(into),
             float(out_of),
             hours.place_of(*s.snapped),
-            tuple(self._way(way, met, zones) for way in zones.ways(self.table, e, twin) if way),
+            tuple(self._way(way, met) for way in zones.ways(self.table, e, twin, met) if way),
         )
 
-    def _way(self, rules: frozenset[int], met: Sequence[int], zones: reach.Zones) -> hours.Way:
+    def _way(self, rules: frozenset[int], met: Sequence[int]) -> hours.Way:
         """(name, rule) of each of ``rules`` (``edge_hours`` indices): the name of its
         street on the fastest ways in and out (``met``), else of one of its edges."""
         table = self.table

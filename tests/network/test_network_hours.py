@@ -336,3 +336,18 @@ def test_a_lane_reached_through_a_lane_of_its_own_hours_keeps_its_own(tmp_path: 
             assert on.through == (), path.name  # the way through Market Lane: no other hours
             assert on.open_on(MONDAY) == [(6 * H, 11 * H)]
             assert on.open_on(SATURDAY) == [(6 * H, 11 * H)]
+
+
+def test_a_zone_of_too_many_rules_is_told_its_fastest_ways_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more other rules than ``reach.MAX_RULES`` in its zone (here none allowed), a
+    point is told the rules of its fastest ways in and out alone: one way, not two."""
+    import network.reach
+
+    monkeypatch.setattr(network.reach, "MAX_RULES", 0)
+    church = {"motor_vehicle:conditional": "destination @ (Mo-Sa 08:00-12:00)"}
+    _, pbf = write_yard(tmp_path, "many", DELIVERY, church)
+    (on,) = load_network(pbf, cache_dir=tmp_path / "c").street_hours([ON_YARD])
+    assert on is not None and _ways(on) == [["Market Lane"]]  # ON_YARD lies by Market Lane
+    assert on.open_on(MONDAY) == [(6 * H, 11 * H)]
