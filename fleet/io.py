@@ -202,18 +202,18 @@ def format_window(w: TimeWindow) -> str:
     return f"{f(w.start)}-{f(w.end)}"
 
 
-def parse_streams(text: str) -> frozenset[str]:
-    """Parse ``a;b`` into a set of stream names (blank entries ignored)."""
-    streams = frozenset(s.strip() for s in text.split(";") if s.strip())
-    if not streams:
-        raise ValueError("no stream given; list streams as a;b")
-    return streams
-
-
 def parse_names(text: str) -> frozenset[str]:
     """Parse ``crane;comb`` into a set of names (blank entries ignored; none is an empty
     set)."""
     return frozenset(s.strip() for s in text.split(";") if s.strip())
+
+
+def parse_streams(text: str) -> frozenset[str]:
+    """Parse ``a;b`` into a set of stream names (blank entries ignored; at least one)."""
+    streams = parse_names(text)
+    if not streams:
+        raise ValueError("no stream given; list streams as a;b")
+    return streams
 
 
 def parse_bool(text: str) -> bool:
