@@ -66,11 +66,7 @@ def _a_set(value: list[str]) -> list[str]:
 
 Streams = Annotated[list[Stream], Field(min_length=1, max_length=16), AfterValidator(_a_set)]
 Equipment = Annotated[
-    list[
-        Annotated[
-            str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_\-]*$")
-        ]
-    ],
+    list[Stream],  # each name written as a stream's is
     Field(max_length=16),
     AfterValidator(_a_set),
 ]
