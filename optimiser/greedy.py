@@ -317,7 +317,8 @@ class _Timed:
     disposal visits timed as ``check.time_route`` does (leg ``k`` is where the truck leaves
     from to a stop inserted at position ``k``), the matrix rows of its start, stops and end
     (for the detours), when each leg ends and where, and the load on board just before the
-    next unloading after each leg (litres, kg)."""
+    next unloading after each leg (litres, kg), and ``room_s``, the seconds the route may
+    still grow (:func:`_room_s`)."""
 
     legs: list[Visit]
     rows: np.ndarray
@@ -325,6 +326,7 @@ class _Timed:
     leg_rows: np.ndarray
     ahead_l: np.ndarray
     ahead_kg: np.ndarray
+    room_s: int
 
 
 # a truck's route timed (:func:`_legs`) by (vehicle ref, refs), for one problem
@@ -340,7 +342,8 @@ def _legs(
     if memo is not None and key in memo:
         return memo[key]
     work = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL)
-    legs = [x for x in time_route(problem, v, refs).visits if x.kind in work]
+    route = time_route(problem, v, refs)
+    legs = [x for x in route.visits if x.kind in work]
     vol = np.array([x.volume_l for x in legs], dtype=np.int64)
     wt = np.array([x.weight_kg for x in legs], dtype=np.int64)
     for j in range(len(legs) - 2, -1, -1):  # the load on board just before the next unload
@@ -353,10 +356,27 @@ def _legs(
         leg_rows=np.array([x.location for x in legs], dtype=np.int64),
         ahead_l=vol,
         ahead_kg=wt,
+        room_s=_room_s(problem, v, route),
     )
     if memo is not None:
         memo[key] = timed
     return timed
+
+
+def _room_s(problem: Problem, v: VehicleSpec, route: Route) -> int:
+    """Seconds truck ``v``'s timed ``route`` may still grow: its shift end less when it
+    leaves, its driving, its bins' and unloadings' service and its break (its waiting left
+    out). An insertion adding more driving and service than that cannot be valid whatever
+    the waiting it takes up (the truck would be back after its shift end), so the
+    insertions do not check such positions: on a day with more bins than the trucks have
+    time for, each insertion of a bin left out checked its 80 positions in vain."""
+    visits = route.visits
+    rows = np.array([x.location for x in visits if x.location is not None], dtype=np.int64)
+    drive = int(problem.matrix.duration_s[rows[:-1], rows[1:]].sum())
+    work = (VisitKind.BIN, VisitKind.DISPOSAL)
+    busy = sum(x.end_s - x.start_s for x in visits if x.kind in work)
+    pause = v.break_s if any(x.kind is VisitKind.BREAK for x in visits) else 0
+    return v.shift_s[1] - visits[0].start_s - drive - busy - pause
 
 
 def _arrivals(problem: Problem, timed: _Timed, stop: Stop) -> np.ndarray:
@@ -439,10 +459,12 @@ def _best_valid(
     seconds after ``stop.due_s`` (the best valid)."""
     due = stop.due_s if soonest else None
     ranked: list[tuple[int, int, int, int]] = []  # (rank key, vehicle index, position, detour)
+    rooms: dict[int, int] = {}  # vehicle index -> seconds its route may still grow
     for vi, v in enumerate(problem.vehicles):
         if not takes(v, stop):
             continue
         route = _legs(problem, v, routes.get(v.ref, []), memo)
+        rooms[vi] = route.room_s
         detour = _detours(problem, route.rows, stop)
         key = detour
         if due is not None:
@@ -455,6 +477,8 @@ def _best_valid(
     chosen: tuple[int, str, list[str]] | None = None
     for _, vi, k, k_detour in ordered[:max_checks] + idle:  # an idle truck is always tried
         v = problem.vehicles[vi]
+        if k_detour + stop.service_s > rooms[vi]:
+            continue  # no time for it: invalid, not checked
         refs = routes.get(v.ref, [])
         new = with_final_unload(problem, v, [*refs[:k], stop.ref, *refs[k:]])
         timed = time_route(problem, v, new)
@@ -481,25 +505,33 @@ def _with_unload(
     ref, new route), or None. Each position is tried with the site adding the least travel
     of those the truck may use that take the stop's stream."""
     dur = problem.matrix.duration_s
-    ranked: list[tuple[int, int, int, str]] = []  # (detour, vehicle index, position, site)
+    # (detour, vehicle index, position, site, the most seconds the detour may take)
+    ranked: list[tuple[int, int, int, str, int]] = []
     for vi, v in enumerate(problem.vehicles):
         sites = [s for s in usable_sites(problem, v) if stop.stream in s.streams]
         if stop.stream not in v.streams or not sites or not needs_disposal(problem, v):
             continue
         refs = routes.get(v.ref, [])
-        legs = _legs(problem, v, refs, memo).legs
+        timed = _legs(problem, v, refs, memo)
+        legs = timed.legs
         if not _daily_room(v, legs, stop):
             continue
         vol = np.array([x.volume_l for x in legs]) + stop.volume_l <= v.capacity_l
         wt = np.array([x.weight_kg for x in legs]) + stop.weight_kg <= v.capacity_kg
-        locs = [x.location for x in legs] + [v.end]
-        for at in (int(i) for i in np.flatnonzero(vol & wt)):  # on board after leg ``at``
-            a, b = locs[at], locs[at + 1]
-            leg = [int(dur[stop.location, s.location] + dur[s.location, b]) for s in sites]
-            via = sites[int(np.argmin(leg))]
-            detour = int(dur[a, stop.location]) + min(leg) - int(dur[a, b])
-            ranked.append((detour, vi, at, via.ref))
-    for _, vi, k, site in sorted(ranked)[:max_checks]:
+        ats = np.flatnonzero(vol & wt)  # the stop on board after leg ``at``
+        locs = np.array([*(x.location for x in legs), v.end], dtype=np.int64)
+        a, b = locs[ats], locs[ats + 1]
+        at_site = np.array([s.location for s in sites], dtype=np.int64)
+        # (positions, sites): from the stop to each site, then on to the next leg
+        leg = dur[stop.location, at_site].astype(np.int64)[None, :] + dur[np.ix_(at_site, b)].T
+        via = np.argmin(leg, axis=1)
+        detours = dur[a, stop.location] + leg[np.arange(len(ats)), via] - dur[a, b]
+        for at, j, detour in zip(ats.tolist(), via.tolist(), detours.tolist(), strict=True):
+            room = timed.room_s - stop.service_s - sites[j].unload_s
+            ranked.append((int(detour), vi, int(at), sites[j].ref, room))
+    for detour, vi, k, site, room in sorted(ranked)[:max_checks]:
+        if detour > room:
+            continue  # no time for it: invalid, not checked
         v = problem.vehicles[vi]
         refs = routes.get(v.ref, [])
         new = with_final_unload(problem, v, [*refs[:k], stop.ref, site, *refs[k:]])

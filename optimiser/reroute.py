@@ -548,7 +548,7 @@ def reroute(
             if insert_cheapest(residual, warm, stop, memo=memo) is None:
                 swap_in(residual, warm, stop)  # no room: a stop of lower rank makes room
         elif stop.due_s is not None and any(stop.ref in refs for refs in warm.values()):
-            _sooner(residual, warm, stop)  # (a swap for an alert may have taken it out)
+            _sooner(residual, warm, stop, memo)  # (a swap for an alert may have taken it out)
     rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
     _put_back(residual, warm, rests, memo)
     in_warm = {r for refs in warm.values() for r in refs}
@@ -696,9 +696,13 @@ def _rank(problem: Problem, plan: Plan) -> tuple[int, int]:
     return left, objective(problem, plan)
 
 
-def _sooner(problem: Problem, warm: dict[str, list[str]], stop: Stop) -> None:
+def _sooner(
+    problem: Problem, warm: dict[str, list[str]], stop: Stop, memo: LegsMemo | None = None
+) -> None:
     """Move ``stop`` (in the warm start, with a response target it misses there) to where it
-    is least late, when that is sooner and every route stays valid; ``warm`` is updated."""
+    is least late, when that is sooner and every route stays valid; ``warm`` is updated.
+    ``memo``: routes of ``problem`` timed by earlier insertions (the other trucks' routes
+    are not timed again)."""
     vehicles = {v.ref: v for v in problem.vehicles}
     owner = next(ref for ref, refs in warm.items() if stop.ref in refs)
     late = _late_in(problem, vehicles[owner], warm[owner], stop)
@@ -708,7 +712,7 @@ def _sooner(problem: Problem, warm: dict[str, list[str]], stop: Stop) -> None:
     trial[owner] = [r for r in trial[owner] if r != stop.ref]
     if check_route(problem, vehicles[owner], time_route(problem, vehicles[owner], trial[owner])):
         return
-    taker = insert_cheapest(problem, trial, stop)
+    taker = insert_cheapest(problem, trial, stop, memo=memo)
     if taker is not None and _late_in(problem, vehicles[taker], trial[taker], stop) < late:
         warm.update(trial)
 
