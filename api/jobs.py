@@ -554,7 +554,7 @@ class JobRunner:
         """The day's newest finished plan and the trucks' progress along it (reports from
         its start, and those dated before that came late: ``repo.truck_progress``), when a
         truck is out on it; else None."""
-        base = repo.latest_done_plan(s, plan_date)
+        base = repo.latest_done_plan(s, plan_date, with_state=True)
         if base is None or base.state is None:
             return None
         day = state.loads(base.state)  # written by this service only
@@ -728,6 +728,7 @@ class JobRunner:
                     finished_at=utcnow(),
                 )
             )
+            repo.drop_states(s, repo.get_or_404(s, PlanRow, plan_id, "plan"), self.today())
             if diffs is not None:
                 parent_id, per_truck = diffs
                 for vid, diff in per_truck.items():
@@ -938,7 +939,7 @@ class JobRunner:
             )
             if not alerts and not reported:
                 return None
-            base = repo.latest_done_plan(s, plan_date)
+            base = repo.latest_done_plan(s, plan_date, with_state=True)
             if base is None or base.state is None:
                 for a in alerts:
                     a.status = "no_plan"

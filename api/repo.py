@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import and_, false, func, insert, or_, select
+from sqlalchemy import and_, false, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from api import mapping
 from api.db import (
@@ -263,14 +263,34 @@ def last_report_id(session: Session) -> int:
     return int(session.scalar(select(func.max(ProgressRow.id))) or 0)
 
 
-def latest_done_plan(session: Session, plan_date: date) -> PlanRow | None:
-    """The newest finished plan version of ``plan_date``."""
-    return session.scalars(
-        select(PlanRow)
-        .where(PlanRow.plan_date == plan_date, PlanRow.status == "done")
-        .order_by(PlanRow.version.desc())
-        .limit(1)
-    ).first()
+def latest_done_plan(
+    session: Session, plan_date: date, *, with_state: bool = False
+) -> PlanRow | None:
+    """The newest finished plan version of ``plan_date``; ``with_state``: its stored day
+    plan read by the same query (a later read could find it dropped: :func:`drop_states`)."""
+    query = select(PlanRow).where(PlanRow.plan_date == plan_date, PlanRow.status == "done")
+    if with_state:
+        query = query.options(undefer(PlanRow.state))
+    return session.scalars(query.order_by(PlanRow.version.desc()).limit(1)).first()
+
+
+def drop_states(session: Session, plan: PlanRow, today: date) -> int:
+    """Drop the stored day plans no job will read again, now that ``plan`` is finished:
+    those of its day's earlier versions (reroutes and re-plans start from the day's newest
+    finished plan) and of the days before yesterday (``today`` the city's date; such a day
+    is over). A city's day plan holds its travel matrices: 65 MB for 2000 bins, stored
+    again by every reroute of the day. The plans' documents (routes, sheets, KPIs) stay.
+    Returns the number of plans whose day plan was dropped."""
+    stale = or_(
+        and_(PlanRow.plan_date == plan.plan_date, PlanRow.version < plan.version),
+        PlanRow.plan_date < today - timedelta(days=1),
+    )
+    result = session.execute(
+        update(PlanRow)
+        .where(PlanRow.id != plan.id, PlanRow.state.is_not(None), stale)
+        .values(state=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def planned_days(session: Session, since: date) -> list[date]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api import repo
 from api.app import create_app
@@ -1248,3 +1249,45 @@ def test_a_plan_finishing_as_the_service_stops_stays_done(
     with runtime.db.reader() as s:
         row = s.get(PlanRow, plan["id"])
         assert row is not None and (row.status, row.message) == ("done", "done")
+
+
+def _states(runtime: Runtime) -> dict[tuple[str, int], bool]:
+    """Whether each plan (date, version) keeps its stored day plan."""
+    with runtime.db.reader() as s:
+        rows = s.execute(select(PlanRow.plan_date, PlanRow.version, PlanRow.state.is_not(None)))
+        return {(d.isoformat(), v): bool(kept) for d, v, kept in rows}
+
+
+def test_only_the_newest_finished_plan_of_a_day_not_over_keeps_its_day_plan(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """A reroute starts from the day's newest finished plan: the day plans (65 MB for a city
+    of 2000 bins, its travel matrices) of the versions before it, and of the days before
+    yesterday, are dropped when a plan is stored; a second alert reroutes from the first's."""
+    dispatcher = keys["dispatcher"]
+    with runtime.db.writer() as s:  # days planned earlier: over, and yesterday
+        for day in ("2026-11-21", "2026-11-23"):  # the clock: the eve, 2026-11-24
+            s.add(
+                PlanRow(
+                    plan_date=date.fromisoformat(day),
+                    version=1,
+                    origin="nightly",
+                    status="done",
+                    time_limit_s=1,
+                    state=b"a stored day plan",
+                )
+            )
+    _planned(client, dispatcher, runtime)
+    states = _states(runtime)
+    assert states == {("2026-11-21", 1): False, ("2026-11-23", 1): True, (PLAN_DATE, 1): True}
+    for alert in ({"bin_id": "b9", "at": NOON}, {"bin_id": "b1", "at": NOON}):
+        assert client.post("/alerts", json=alert, headers=dispatcher).status_code == 202
+        wait(runtime)
+    plans = client.get(f"/plans?plan_date={PLAN_DATE}", headers=dispatcher).json()
+    assert sorted((p["version"], p["status"], p["parent_id"] is None) for p in plans) == [
+        (1, "done", True),
+        (2, "done", False),
+        (3, "done", False),
+    ]
+    kept = {k: v for k, v in _states(runtime).items() if k[0] == PLAN_DATE}
+    assert kept == {(PLAN_DATE, 1): False, (PLAN_DATE, 2): False, (PLAN_DATE, 3): True}

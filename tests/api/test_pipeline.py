@@ -274,6 +274,21 @@ def test_a_day_of_reports_along_the_plan_reads_none_off_route() -> None:
     assert got["off_route_reports"] == 0
 
 
+def test_alerts_on_a_day_too_full_for_the_trucks_keep_one_day_plan() -> None:
+    """``benchmarks.api_overload`` at test size: 80 bins all due, one truck planned at
+    11:00, half of them left out; two alerts are rerouted, and the database keeps the day
+    plan of the newest version only (the others' dropped, their documents kept)."""
+    from benchmarks.api_overload import run
+
+    got = run(bins=80, trucks=1, alerts=2, at="11:00", plan_limit_s=1)
+    assert got["unserved_must"] > 0
+    assert [a["status"] for a in got["alerts"]] == ["rerouted", "rerouted"]
+    plans = sorted(got["plans"], key=lambda p: p["version"])
+    assert [p["origin"] for p in plans] == ["request", "reroute", "reroute"]
+    assert [p["state_bytes"] > 0 for p in plans] == [False, False, True]
+    assert all(p["exports_bytes"] > 0 for p in plans)
+
+
 @pytest.mark.slow
 def test_a_driven_day_on_helsinki_streets_is_replanned_from_where_the_trucks_are() -> None:
     """``benchmarks.replan`` at test size (1 s searches): at 06:30 the trucks go on from
