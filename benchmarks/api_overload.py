@@ -24,8 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from api.settings import Settings
-from benchmarks.api_progress import PLAN_DATE, _city
+from benchmarks.api_progress import PLAN_DATE, _city, city_settings
 from benchmarks.api_reroute import _ok, _until, plan, service
 
 SETTLED = {"rerouted", "unserved", "emptied", "failed", "no_plan"}
@@ -34,15 +33,7 @@ SETTLED = {"rerouted", "unserved", "emptied", "failed", "no_plan"}
 def run(bins: int, trucks: int, alerts: int, at: str, plan_limit_s: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        settings = Settings(
-            database_url=f"sqlite:///{db}",
-            scheduler_enabled=False,
-            city="haversine",
-            timezone="Europe/Helsinki",
-            max_time_limit_s=max(plan_limit_s, 1),
-            clock_skew_min=24 * 60,
-        )
-        with service(settings) as (client, key, runtime):
+        with service(city_settings(db, plan_limit_s)) as (client, key, runtime):
             now = datetime.fromisoformat(f"{PLAN_DATE}T{at}:00+02:00")
             runtime.jobs.clock = lambda: now
             _city(client, key, bins, trucks, 5)

@@ -72,16 +72,23 @@ def _ms(seconds: list[float]) -> float | None:
     return round(1000 * statistics.mean(seconds), 2) if seconds else None
 
 
+def city_settings(db: Path, plan_limit_s: int) -> Settings:
+    """The service of this city: the SQLite file ``db``, straight-line travel times, no
+    scheduler, plans of up to ``plan_limit_s``; reports dated up to a day after its clock
+    (which stays put while the day is reported)."""
+    return Settings(
+        database_url=f"sqlite:///{db}",
+        scheduler_enabled=False,
+        city="haversine",
+        timezone="Europe/Helsinki",
+        max_time_limit_s=max(plan_limit_s, 1),
+        clock_skew_min=24 * 60,
+    )
+
+
 def run(bins: int, trucks: int, plan_limit_s: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
-            scheduler_enabled=False,
-            city="haversine",
-            timezone="Europe/Helsinki",
-            max_time_limit_s=max(plan_limit_s, 1),
-            clock_skew_min=24 * 60,  # the clock stays at 03:00 while the day is reported
-        )
+        settings = city_settings(Path(tmp) / "bench.db", plan_limit_s)
         with service(settings) as (client, key, runtime):
             runtime.jobs.clock = lambda: datetime.fromisoformat(f"{PLAN_DATE}T03:00:00+02:00")
             _city(client, key, bins, trucks, seed)
