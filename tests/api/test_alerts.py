@@ -1284,10 +1284,11 @@ def test_only_the_newest_finished_plan_of_a_day_not_over_keeps_its_day_plan(
         assert client.post("/alerts", json=alert, headers=dispatcher).status_code == 202
         wait(runtime)
     plans = client.get(f"/plans?plan_date={PLAN_DATE}", headers=dispatcher).json()
-    assert sorted((p["version"], p["status"], p["parent_id"] is None) for p in plans) == [
-        (1, "done", True),
-        (2, "done", False),
-        (3, "done", False),
+    ids = {p["version"]: p["id"] for p in plans}
+    assert sorted((p["version"], p["status"], p["parent_id"]) for p in plans) == [
+        (1, "done", None),
+        (2, "done", ids[1]),
+        (3, "done", ids[2]),
     ]
     kept = {k: v for k, v in _states(runtime).items() if k[0] == PLAN_DATE}
     assert kept == {(PLAN_DATE, 1): False, (PLAN_DATE, 2): False, (PLAN_DATE, 3): True}
