@@ -274,23 +274,21 @@ def latest_done_plan(
     return session.scalars(query.order_by(PlanRow.version.desc()).limit(1)).first()
 
 
-def drop_states(session: Session, plan: PlanRow, today: date) -> int:
+def drop_states(session: Session, plan: PlanRow, today: date) -> None:
     """Drop the stored day plans no job will read again, now that ``plan`` is finished:
     those of its day's earlier versions (reroutes and re-plans start from the day's newest
     finished plan) and of the days before yesterday (``today`` the city's date; such a day
     is over). A city's day plan holds its travel matrices: 65 MB for 2000 bins, stored
-    again by every reroute of the day. The plans' documents (routes, sheets, KPIs) stay.
-    Returns the number of plans whose day plan was dropped."""
+    again by every reroute of the day. The plans' documents (routes, sheets, KPIs) stay."""
     stale = or_(
         and_(PlanRow.plan_date == plan.plan_date, PlanRow.version < plan.version),
         PlanRow.plan_date < today - timedelta(days=1),
     )
-    result = session.execute(
+    session.execute(
         update(PlanRow)
         .where(PlanRow.id != plan.id, PlanRow.state.is_not(None), stale)
         .values(state=None)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def planned_days(session: Session, since: date) -> list[date]:
