@@ -339,7 +339,9 @@ class _RouteChecker:
 
 def _is_row(problem: Problem, location: int | None) -> bool:
     """Whether ``location`` is a row of the problem's matrix."""
-    return isinstance(location, Integral) and 0 <= location < problem.matrix.size
+    if type(location) is not int and not isinstance(location, Integral):  # int: no ABC check
+        return False
+    return 0 <= location < problem.matrix.size
 
 
 def _distance_m(problem: Problem, visits: Sequence[Visit]) -> int:
