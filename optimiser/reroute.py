@@ -58,6 +58,7 @@ from optimiser.errors import InvalidProblemError
 from optimiser.explain import OFF_DUTY, UNFIT, explain_unfit
 from optimiser.greedy import (
     LegsMemo,
+    TimeLeft,
     feasible_prefix,
     feasible_subsequence,
     insert_cheapest,
@@ -543,14 +544,18 @@ def reroute(
     }
     in_warm = {r for refs in warm.values() for r in refs}
     memo: LegsMemo = {}  # one route changes per insertion: the others are timed once
+    left = TimeLeft(residual, residual.stops, memo)  # a stop no route has time for: no tries
     for stop in residual.stops:  # urgent bins not planned yet: cheapest feasible insertion
         if stop.ref in urgent_refs and stop.ref not in in_warm:
-            if insert_cheapest(residual, warm, stop, memo=memo) is None:
+            if (
+                not left.anywhere(warm, stop.ref)
+                or insert_cheapest(residual, warm, stop, memo=memo) is None
+            ):
                 swap_in(residual, warm, stop)  # no room: a stop of lower rank makes room
         elif stop.due_s is not None and any(stop.ref in refs for refs in warm.values()):
             _sooner(residual, warm, stop, memo)  # (a swap for an alert may have taken it out)
     rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
-    _put_back(residual, warm, rests, memo)
+    _put_back(residual, warm, rests, memo, left)
     in_warm = {r for refs in warm.values() for r in refs}
     soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
     sub = explain_unfit(residual, _search_rest(residual, params, warm, soft))
@@ -570,6 +575,7 @@ def _put_back(
     warm: dict[str, list[str]],
     rests: Mapping[str, Sequence[str]],
     memo: LegsMemo,
+    left: TimeLeft,
 ) -> None:
     """Put each required stop of a truck's planned rest of the day (``rests``) that its warm
     start cut (:func:`~optimiser.greedy.feasible_prefix` stops at the first one no longer
@@ -578,7 +584,8 @@ def _put_back(
     each other required stop in no route (one the plan being driven left out) where it
     adds the least travel. One that fits nowhere is left to the search. ``warm`` is
     updated. Without it, such a stop was left to the search alone, which may need to add
-    it and an unloading at once, and often cannot."""
+    it and an unloading at once, and often cannot. ``left`` (of ``problem``'s stops)
+    spares the insertions of a stop no route has time for."""
     vehicles = {v.ref: v for v in problem.vehicles}
     owners = {ref: owner for owner, rest in rests.items() for ref in rest}
     by_ref = problem.stops_by_ref()
@@ -588,13 +595,14 @@ def _put_back(
         if stop is None or not stop.required or any(ref in r for r in warm.values()):
             continue
         owner = owners.get(ref)
-        if owner is not None:
+        if owner is not None and left.fits(vehicles[owner], warm[owner], ref):
             alone = dataclasses.replace(problem, vehicles=(vehicles[owner],))
             own = {owner: warm[owner]}
             if insert_cheapest(alone, own, stop, memo=memo) is not None:
                 warm[owner] = own[owner]
                 continue
-        insert_cheapest(problem, warm, stop, memo=memo)
+        if left.anywhere(warm, ref):
+            insert_cheapest(problem, warm, stop, memo=memo)
 
 
 def _search_rest(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 
@@ -529,3 +530,91 @@ def test_a_bin_no_route_has_time_for_is_refused_without_a_check(kit, monkeypatch
     assert insert_cheapest(problem, routes, problem.stop("u")) is None
     assert routes == {"a": ["x1", "x2", "x3"]}
     assert checks == []
+
+
+def _has_time(problem: Problem, v, refs: list[str], stop) -> bool:  # type: ignore[no-untyped-def]
+    """Whether some position of ``refs`` (the stop alone, or followed by a site) adds no
+    more driving and service than the route's room: the rule as the insertions apply it."""
+    from optimiser.greedy import _legs
+
+    timed = _legs(problem, v, refs)
+    dur = problem.matrix.duration_s
+    rows = [int(r) for r in timed.rows]
+    for a, b in itertools.pairwise(rows):
+        there = int(dur[a, stop.location]) - int(dur[a, b])
+        if there + int(dur[stop.location, b]) + stop.service_s <= timed.room_s:
+            return True
+        for site in problem.sites:
+            via = there + int(dur[stop.location, site.location] + dur[site.location, b])
+            if via + stop.service_s + site.unload_s <= timed.room_s:
+                return True
+    return False
+
+
+def test_time_left_says_which_bins_a_route_has_time_for(kit, monkeypatch) -> None:
+    """``TimeLeft`` answers, for all the bins left out of truck p's tight route at once,
+    whether the route has a position with time for each (alone or with an unloading after
+    it), as the insertions' rule does; the answer is no for most and yes for some, and a
+    bin no route has time for is one ``insert_cheapest`` refuses without a check. Asked
+    about the route with three bins fewer, its answers are those of that route."""
+    import optimiser.greedy as greedy
+    from optimiser.check import check_route
+    from optimiser.greedy import TimeLeft
+
+    tight = _tight_problem(kit)
+    problem = dataclasses.replace(tight, vehicles=tuple(v for v in tight.vehicles if v.ref == "p"))
+    routes = greedy_routes(problem)
+    left = [s for s in problem.stops if all(s.ref not in r for r in routes.values())]
+    time_left = TimeLeft(problem, left)
+    answers = [
+        (time_left.fits(v, routes.get(v.ref, []), s.ref), _has_time(problem, v, routes[v.ref], s))
+        for v in problem.vehicles
+        for s in left
+    ]
+    assert [got for got, _ in answers] == [want for _, want in answers]
+    assert {got for got, _ in answers} == {True, False}
+    checks: list[str] = []
+
+    def counted(problem: Problem, v, route):  # type: ignore[no-untyped-def]
+        checks.append(v.ref)
+        return check_route(problem, v, route)
+
+    monkeypatch.setattr(greedy, "check_route", counted)
+    refused = [s for s in left if not time_left.anywhere(routes, s.ref)]
+    assert refused
+    for stop in refused:
+        assert insert_cheapest(problem, {r: list(x) for r, x in routes.items()}, stop) is None
+    assert checks == []
+    (v,) = problem.vehicles
+    shorter = routes[v.ref][:-3]  # three bins fewer: time for more of them
+    now = [time_left.fits(v, shorter, s.ref) for s in left]
+    assert now == [_has_time(problem, v, shorter, s) for s in left]
+    assert sum(now) > sum(got for got, _ in answers)
+
+
+def test_time_left_counts_a_bin_that_has_time_only_with_an_unloading_after_it(kit) -> None:
+    """Bin u's street leaves only towards site s2 (every other way out of it 1000 s longer):
+    truck a's route (x1, x2, x3, unloading at s1; 5 min of its shift left) has no time for
+    u alone anywhere, but has after x3 with an unloading at s2 at once (no more driving
+    than before). ``TimeLeft`` says it has time, and the insertion takes it there."""
+    from optimiser.greedy import TimeLeft, _legs, detours
+
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0), (2, 0), (3, 0), (3, 0.5), (0, 1), (3, 1)])
+    dur = m.duration_s.copy()
+    dur[4, [0, 1, 2, 3, 5]] += 1000  # out of u: only towards s2 (row 6) as the crow flies
+    m = dataclasses.replace(m, duration_s=dur)
+    a = kit.truck("a", shift_s=(6 * h, 6 * h + 4430))
+    problem = Problem(
+        matrix=m,
+        stops=(*(kit.stop(f"x{i}", i, service_s=1100) for i in (1, 2, 3)), kit.stop("u", 4)),
+        vehicles=(a,),
+        sites=(kit.site("s1", 5, unload_s=30), kit.site("s2", 6, unload_s=30)),
+    )
+    routes = {"a": ["x1", "x2", "x3", "s1"]}
+    u = problem.stop("u")
+    alone = detours(problem, a, routes["a"], u) + u.service_s
+    assert alone.min() > _legs(problem, a, routes["a"]).room_s == 300
+    assert TimeLeft(problem, [u]).fits(a, routes["a"], "u")
+    assert insert_cheapest(problem, routes, u) == "a"
+    assert routes["a"] == ["x1", "x2", "x3", "u", "s2", "s1"]

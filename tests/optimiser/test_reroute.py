@@ -1146,3 +1146,52 @@ def test_when_the_plan_stands_a_truck_reported_away_goes_on_from_where_it_is(kit
     moved = kit.route_of(new, route.vehicle_ref)
     at = next(x for x in moved.visits if x.kind is VisitKind.WAYPOINT)
     assert (at.location, at.volume_l) == (here, away.volume_l)
+
+
+def test_bins_no_route_has_time_for_are_not_tried_and_the_warm_start_is_the_same(
+    kit, warm_starts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day with more bins than the trucks have time for (shifts 06:00-08:00, 40 bins of
+    5 min over 8 km x 8 km): the plan being driven leaves about half out, and an alert comes. The
+    reroute puts each bin left out back where it fits, but skips the insertion of a bin no
+    route has time for (``greedy.TimeLeft``): fewer insertions, and the warm start the
+    search gets is the same as when every bin is tried."""
+    import numpy as np
+
+    from optimiser.greedy import TimeLeft, greedy_routes
+
+    rr = importlib.import_module("optimiser.reroute")
+    h = kit.H
+    rng = np.random.default_rng(5)
+    pts = [(0.0, 0.0), (3.0, 3.0), (0.5, 0.5)]
+    pts += [(float(x), float(y)) for x, y in rng.uniform(-4, 4, (40, 2))]
+    problem = Problem(
+        matrix=kit.matrix(pts),
+        stops=tuple(
+            kit.stop(f"b{i}", i, volume_l=int(rng.integers(100, 500)), service_s=300)
+            for i in range(3, 43)
+        ),
+        vehicles=tuple(
+            kit.truck(ref, capacity_l=2000, shift_s=(6 * h, 8 * h)) for ref in ("a", "b")
+        ),
+        sites=(kit.site("s", 1),),
+    )
+    plan = plan_from_sequences(problem, greedy_routes(problem))
+    assert check(problem, plan) == []
+    assert 10 <= len(plan.unserved) <= 30
+    progress = [_progress(r, 2) for r in plan.routes]
+    urgent = [kit.stop("urgent", 2, volume_l=200)]
+    tries: list[str] = []
+    insert = rr.insert_cheapest
+
+    def counted(problem, routes, stop, **kw):  # type: ignore[no-untyped-def]
+        tries.append(stop.ref)
+        return insert(problem, routes, stop, **kw)
+
+    monkeypatch.setattr(rr, "insert_cheapest", counted)
+    reroute(problem, plan, progress, urgent, FAST)
+    skipping = len(tries)
+    monkeypatch.setattr(TimeLeft, "fits", lambda self, v, refs, ref: True)
+    reroute(problem, plan, progress, urgent, FAST)
+    assert warm_starts[0] == warm_starts[1]
+    assert 0 < skipping < len(tries) - skipping
