@@ -77,12 +77,24 @@ def run(bins: int, trucks: int, alerts: int, at: str, plan_limit_s: int) -> dict
     }
 
 
+def _clock(text: str) -> str:
+    """``--at``: a clock time, as HH:MM (argparse names the option and the fix otherwise)."""
+    try:
+        at = datetime.strptime(text, "%H:%M")
+    except ValueError:
+        fix = f"{text!r} is not a clock time: give HH:MM, e.g. 09:00"
+        raise argparse.ArgumentTypeError(fix) from None
+    return at.strftime("%H:%M")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bins", type=int, default=2000)
     parser.add_argument("--trucks", type=int, default=20)
     parser.add_argument("--alerts", type=int, default=3)
-    parser.add_argument("--at", default="09:00", help="the service's clock on the day, HH:MM")
+    parser.add_argument(
+        "--at", type=_clock, default="09:00", help="the service's clock on the day, HH:MM"
+    )
     parser.add_argument("--plan-limit", type=int, default=10)
     args = parser.parse_args(argv)
     print(json.dumps(run(args.bins, args.trucks, args.alerts, args.at, args.plan_limit)))

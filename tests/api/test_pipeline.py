@@ -289,6 +289,18 @@ def test_alerts_on_a_day_too_full_for_the_trucks_keep_one_day_plan() -> None:
     assert all(p["exports_bytes"] > 0 for p in plans)
 
 
+def test_the_overload_benchmark_refuses_a_clock_that_is_not_hh_mm(capsys) -> None:  # type: ignore[no-untyped-def]
+    """``--at 9`` or ``25:00`` stops at once, naming the option and the form; ``9:05`` is
+    read as 09:05 (the service's clock is built from it)."""
+    from benchmarks.api_overload import _clock, main
+
+    for bad in ("9", "25:00", "noon"):
+        with pytest.raises(SystemExit):
+            main(["--at", bad])
+        assert f"argument --at: '{bad}' is not a clock time: give HH:MM" in capsys.readouterr().err
+    assert _clock("9:05") == "09:05"
+
+
 @pytest.mark.slow
 def test_a_driven_day_on_helsinki_streets_is_replanned_from_where_the_trucks_are() -> None:
     """``benchmarks.replan`` at test size (1 s searches): at 06:30 the trucks go on from
