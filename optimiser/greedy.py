@@ -312,6 +312,16 @@ def start_of(route: Route, ref: str) -> int:
     return next(x.start_s for x in route.visits if x.kind is VisitKind.BIN and x.ref == ref)
 
 
+def start_in(
+    problem: Problem, v: VehicleSpec, refs: list[str], ref: str, memo: LegsMemo | None = None
+) -> int:
+    """When truck ``v`` starts emptying bin stop ``ref`` in its route ``refs`` (seconds
+    since midnight), timed as ``check.time_route`` does; ``memo`` as :func:`insert_cheapest`'s
+    (the route timed once for both)."""
+    legs = _legs(problem, v, refs, memo).legs
+    return next(x.start_s for x in legs if x.kind is VisitKind.BIN and x.ref == ref)
+
+
 @dataclass(frozen=True, slots=True)
 class _Timed:
     """A truck's route as the insertions read it (:func:`_legs`): its START, bin and

@@ -62,7 +62,7 @@ from optimiser.greedy import (
     feasible_prefix,
     feasible_subsequence,
     insert_cheapest,
-    start_of,
+    start_in,
     swap_in,
     with_final_unload,
 )
@@ -663,10 +663,13 @@ def _handed(route: Route, ref: str) -> Route:
     return dataclasses.replace(route, vehicle_ref=ref, visits=visits)
 
 
-def _late_in(problem: Problem, v: VehicleSpec, refs: list[str], stop: Stop) -> int:
-    """Seconds after its response target that ``stop`` starts in route ``refs`` of ``v``."""
+def _late_in(
+    problem: Problem, v: VehicleSpec, refs: list[str], stop: Stop, memo: LegsMemo | None = None
+) -> int:
+    """Seconds after its response target that ``stop`` starts in route ``refs`` of ``v``
+    (``memo``: routes of ``problem`` timed already, this one kept there)."""
     assert stop.due_s is not None
-    return max(0, start_of(time_route(problem, v, refs), stop.ref) - stop.due_s)
+    return max(0, start_in(problem, v, refs, stop.ref, memo) - stop.due_s)
 
 
 def _unless_dearer(residual: Problem, warm: Mapping[str, Sequence[str]], found: Plan) -> Plan:
@@ -713,7 +716,7 @@ def _sooner(
     are not timed again)."""
     vehicles = {v.ref: v for v in problem.vehicles}
     owner = next(ref for ref, refs in warm.items() if stop.ref in refs)
-    late = _late_in(problem, vehicles[owner], warm[owner], stop)
+    late = _late_in(problem, vehicles[owner], warm[owner], stop, memo)
     if late == 0:
         return
     trial = {ref: list(refs) for ref, refs in warm.items()}
@@ -721,7 +724,7 @@ def _sooner(
     if check_route(problem, vehicles[owner], time_route(problem, vehicles[owner], trial[owner])):
         return
     taker = insert_cheapest(problem, trial, stop, memo=memo)
-    if taker is not None and _late_in(problem, vehicles[taker], trial[taker], stop) < late:
+    if taker is not None and _late_in(problem, vehicles[taker], trial[taker], stop, memo) < late:
         warm.update(trial)
 
 

@@ -618,3 +618,22 @@ def test_time_left_counts_a_bin_that_has_time_only_with_an_unloading_after_it(ki
     assert TimeLeft(problem, [u]).fits(a, routes["a"], "u")
     assert insert_cheapest(problem, routes, u) == "a"
     assert routes["a"] == ["x1", "x2", "x3", "u", "s2", "s1"]
+
+
+def test_start_in_is_when_the_timed_route_starts_the_bin(kit) -> None:
+    """``start_in`` reads a bin's start from the route timed for the insertions: the same
+    second as ``check.time_route`` gives for every bin of every greedy route (a break and
+    windows among them), and the route timed once is kept in the memo."""
+    from optimiser.check import time_route
+    from optimiser.greedy import LegsMemo, start_in, start_of
+
+    problem = _random_problem(kit)
+    routes = greedy_routes(problem)
+    memo: LegsMemo = {}
+    bins = {s.ref for s in problem.stops}
+    for v in problem.vehicles:
+        refs = routes.get(v.ref, [])
+        timed = time_route(problem, v, refs)
+        for ref in (r for r in refs if r in bins):
+            assert start_in(problem, v, refs, ref, memo) == start_of(timed, ref)
+    assert set(memo) == {(v.ref, tuple(routes.get(v.ref, []))) for v in problem.vehicles}
