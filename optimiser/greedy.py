@@ -552,14 +552,16 @@ def _with_unload(
 
 
 class TimeLeft:
-    """Which of ``stops`` each truck's route still has time for, as :func:`insert_cheapest`
-    judges before it checks a position: one where the stop's added driving and service
-    (with an unloading right after it, via the site adding the least, its unloading
-    counted) fit in the route's room (:func:`_room_s`). A stop no route has time for is
-    one :func:`insert_cheapest` would refuse without a single check, after ranking every
-    position of every truck: on a day with more bins than the trucks have time for, a
-    caller inserting 1000 such stops spent seconds ranking them in vain. Here one array
-    per route covers all the stops, and is made again only when that route changes.
+    """Which of ``stops`` each truck's route may still take, as :func:`insert_cheapest`
+    judges before it checks a position: one where the load fits (up to the next unloading,
+    or, with an unloading right after the stop, on board there) and the stop's added
+    driving and service (with that unloading: via the site adding the least, its unloading
+    counted) fit in the route's room (:func:`_room_s`), of a truck taking its stream,
+    within its daily limits. A stop no route may take is one :func:`insert_cheapest` would
+    refuse without a single check, after ranking every position of every truck: on a day
+    with more bins than the trucks have time for, a caller inserting 1000 such stops spent
+    seconds ranking them in vain. Here one array per route covers all the stops, and is
+    made again only when that route changes.
 
     Parameters
     ----------
@@ -574,15 +576,18 @@ class TimeLeft:
     def __init__(
         self, problem: Problem, stops: Sequence[Stop], memo: LegsMemo | None = None
     ) -> None:
-        self._problem, self._memo = problem, memo
+        self._problem, self._memo, self._stops = problem, memo, tuple(stops)
         self._index = {s.ref: i for i, s in enumerate(stops)}
         self._locs = np.array([s.location for s in stops], dtype=np.int64)
         self._service = np.array([s.service_s for s in stops], dtype=np.int64)
+        self._vol = np.array([s.volume_l for s in stops], dtype=np.int64)
+        self._wt = np.array([s.weight_kg for s in stops], dtype=np.int64)
         self._rows: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
+        self._streams: dict[str, np.ndarray] = {}
 
     def fits(self, v: VehicleSpec, refs: list[str], ref: str) -> bool:
-        """Whether truck ``v``'s route ``refs`` has time for stop ``ref`` (one of
-        ``stops``): False only when no position of it may be valid."""
+        """Whether truck ``v``'s route ``refs`` may take stop ``ref`` (one of ``stops``):
+        False only when no position of it may be valid."""
         key = tuple(refs)
         known = self._rows.get(v.ref)
         if known is None or known[0] != key:
@@ -591,23 +596,46 @@ class TimeLeft:
         return bool(known[1][self._index[ref]])
 
     def anywhere(self, routes: Mapping[str, list[str]], ref: str) -> bool:
-        """Whether any truck's route in ``routes`` (none: its empty route) has time for
-        stop ``ref``."""
+        """Whether any truck's route in ``routes`` (none: its empty route) may take stop
+        ``ref``."""
         return any(self.fits(v, routes.get(v.ref, []), ref) for v in self._problem.vehicles)
 
     def _room(self, v: VehicleSpec, refs: list[str]) -> np.ndarray:
-        """Per stop: whether some position of route ``refs`` of ``v`` has time for it."""
+        """Per stop: whether some position of route ``refs`` of ``v`` may take it."""
         p = self._problem
         timed = _legs(p, v, refs, self._memo)
         dur = p.matrix.duration_s
         a, b, locs = timed.rows[:-1], timed.rows[1:], self._locs
         there = dur[np.ix_(a, locs)] - dur[a, b][:, None]  # (positions, stops)
-        need = (there + dur[np.ix_(locs, b)].T).min(axis=0)
+        alone = self._loads_fit(v, timed.ahead_l, timed.ahead_kg)  # up to the next unloading
+        need = np.where(alone, there + dur[np.ix_(locs, b)].T, FAR).min(axis=0)
+        on_board_l = np.array([x.volume_l for x in timed.legs], dtype=np.int64)
+        on_board_kg = np.array([x.weight_kg for x in timed.legs], dtype=np.int64)
+        unloaded = self._loads_fit(v, on_board_l, on_board_kg)  # unloading right after it
         for site in p.sites:  # the stop, then that site, then on to the next leg
             back = dur[site.location, b][:, None]
-            via = (there + back).min(axis=0) + dur[locs, site.location] + site.unload_s
-            need = np.minimum(need, via)
-        return need + self._service <= timed.room_s
+            via = np.where(unloaded, there + back, FAR).min(axis=0)
+            need = np.minimum(need, via + dur[locs, site.location] + site.unload_s)
+        daily = timed.legs[-1]
+        within = np.ones(len(locs), dtype=bool)
+        if v.max_daily_l is not None:
+            within &= daily.daily_l + self._vol <= v.max_daily_l
+        if v.max_daily_kg is not None:
+            within &= daily.daily_kg + self._wt <= v.max_daily_kg
+        return (need + self._service <= timed.room_s) & within & self._takes_stream(v)
+
+    def _loads_fit(self, v: VehicleSpec, load_l: np.ndarray, load_kg: np.ndarray) -> np.ndarray:
+        """(positions, stops): whether each stop fits on top of each load (litres, kg)."""
+        return (load_l[:, None] + self._vol <= v.capacity_l) & (
+            load_kg[:, None] + self._wt <= v.capacity_kg
+        )
+
+    def _takes_stream(self, v: VehicleSpec) -> np.ndarray:
+        """Per stop: whether truck ``v`` takes its stream."""
+        if v.ref not in self._streams:
+            takes_it = [s.stream in v.streams for s in self._stops]
+            self._streams[v.ref] = np.array(takes_it, dtype=bool)
+        return self._streams[v.ref]
 
 
 def _rank(stop: Stop) -> tuple[bool, int]:

@@ -532,31 +532,58 @@ def test_a_bin_no_route_has_time_for_is_refused_without_a_check(kit, monkeypatch
     assert checks == []
 
 
-def _has_time(problem: Problem, v, refs: list[str], stop) -> bool:  # type: ignore[no-untyped-def]
-    """Whether some position of ``refs`` (the stop alone, or followed by a site) adds no
-    more driving and service than the route's room: the rule as the insertions apply it."""
+def _may_take(problem: Problem, v, refs: list[str], stop) -> bool:  # type: ignore[no-untyped-def]
+    """Whether some position of ``refs`` may take ``stop`` by the insertions' rule, one at a
+    time: the stop alone where the load up to the next unloading has room for it, or
+    followed by a site where the load on board there has; added driving and service within
+    the route's room; a truck of its stream within its daily limits."""
     from optimiser.greedy import _legs
 
     timed = _legs(problem, v, refs)
     dur = problem.matrix.duration_s
+    last = timed.legs[-1]
+    over_l = v.max_daily_l is not None and last.daily_l + stop.volume_l > v.max_daily_l
+    over_kg = v.max_daily_kg is not None and last.daily_kg + stop.weight_kg > v.max_daily_kg
+    if stop.stream not in v.streams or over_l or over_kg:
+        return False
     rows = [int(r) for r in timed.rows]
-    for a, b in itertools.pairwise(rows):
+    for k, (a, b) in enumerate(itertools.pairwise(rows)):
         there = int(dur[a, stop.location]) - int(dur[a, b])
-        if there + int(dur[stop.location, b]) + stop.service_s <= timed.room_s:
+        fits = timed.ahead_l[k] + stop.volume_l <= v.capacity_l
+        fits &= timed.ahead_kg[k] + stop.weight_kg <= v.capacity_kg
+        if fits and there + int(dur[stop.location, b]) + stop.service_s <= timed.room_s:
             return True
-        for site in problem.sites:
+        leg = timed.legs[k]
+        on_board = leg.volume_l + stop.volume_l <= v.capacity_l
+        on_board &= leg.weight_kg + stop.weight_kg <= v.capacity_kg
+        for site in problem.sites if on_board else ():
             via = there + int(dur[stop.location, site.location] + dur[site.location, b])
             if via + stop.service_s + site.unload_s <= timed.room_s:
                 return True
     return False
 
 
-def test_time_left_says_which_bins_a_route_has_time_for(kit, monkeypatch) -> None:
+def _no_valid_position(problem: Problem, v, refs: list[str], stop) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the checker finds every insertion of ``stop`` into ``refs`` invalid: at each
+    position, alone and followed by each site."""
+    from optimiser.check import check_route, time_route
+    from optimiser.greedy import with_final_unload
+
+    for k in range(len(refs) + 1):
+        for after in ([], *([s.ref] for s in problem.sites)):
+            new = with_final_unload(problem, v, [*refs[:k], stop.ref, *after, *refs[k:]])
+            if not check_route(problem, v, time_route(problem, v, new)):
+                return False
+    return True
+
+
+def test_time_left_says_which_bins_a_route_may_take(kit, monkeypatch) -> None:
     """``TimeLeft`` answers, for all the bins left out of truck p's tight route at once,
-    whether the route has a position with time for each (alone or with an unloading after
-    it), as the insertions' rule does; the answer is no for most and yes for some, and a
-    bin no route has time for is one ``insert_cheapest`` refuses without a check. Asked
-    about the route with three bins fewer, its answers are those of that route."""
+    whether the route has a position that may take each (the load fitting, alone or with
+    an unloading after it, and the time), as the insertions' rule does one at a time; the
+    answer is no for most and yes for some. Where it says no, the checker finds every
+    insertion invalid, and ``insert_cheapest`` refuses the bin without a check. Asked about
+    the route with three bins fewer, its answers are those of that route."""
     import optimiser.greedy as greedy
     from optimiser.check import check_route
     from optimiser.greedy import TimeLeft
@@ -564,15 +591,14 @@ def test_time_left_says_which_bins_a_route_has_time_for(kit, monkeypatch) -> Non
     tight = _tight_problem(kit)
     problem = dataclasses.replace(tight, vehicles=tuple(v for v in tight.vehicles if v.ref == "p"))
     routes = greedy_routes(problem)
+    (v,) = problem.vehicles
     left = [s for s in problem.stops if all(s.ref not in r for r in routes.values())]
     time_left = TimeLeft(problem, left)
-    answers = [
-        (time_left.fits(v, routes.get(v.ref, []), s.ref), _has_time(problem, v, routes[v.ref], s))
-        for v in problem.vehicles
-        for s in left
-    ]
-    assert [got for got, _ in answers] == [want for _, want in answers]
-    assert {got for got, _ in answers} == {True, False}
+    answers = [time_left.fits(v, routes[v.ref], s.ref) for s in left]
+    assert answers == [_may_take(problem, v, routes[v.ref], s) for s in left]
+    assert set(answers) == {True, False}
+    refused = [s for s in left if not time_left.anywhere(routes, s.ref)]
+    assert all(_no_valid_position(problem, v, routes[v.ref], s) for s in refused)
     checks: list[str] = []
 
     def counted(problem: Problem, v, route):  # type: ignore[no-untyped-def]
@@ -580,16 +606,13 @@ def test_time_left_says_which_bins_a_route_has_time_for(kit, monkeypatch) -> Non
         return check_route(problem, v, route)
 
     monkeypatch.setattr(greedy, "check_route", counted)
-    refused = [s for s in left if not time_left.anywhere(routes, s.ref)]
-    assert refused
     for stop in refused:
         assert insert_cheapest(problem, {r: list(x) for r, x in routes.items()}, stop) is None
     assert checks == []
-    (v,) = problem.vehicles
     shorter = routes[v.ref][:-3]  # three bins fewer: time for more of them
     now = [time_left.fits(v, shorter, s.ref) for s in left]
-    assert now == [_has_time(problem, v, shorter, s) for s in left]
-    assert sum(now) > sum(got for got, _ in answers)
+    assert now == [_may_take(problem, v, shorter, s) for s in left]
+    assert sum(now) > sum(answers)
 
 
 def test_time_left_counts_a_bin_that_has_time_only_with_an_unloading_after_it(kit) -> None:
@@ -637,3 +660,29 @@ def test_start_in_is_when_the_timed_route_starts_the_bin(kit) -> None:
         for ref in (r for r in refs if r in bins):
             assert start_in(problem, v, refs, ref, memo) == start_of(timed, ref)
     assert set(memo) == {(v.ref, tuple(routes.get(v.ref, []))) for v in problem.vehicles}
+
+
+def test_time_left_says_no_where_the_load_or_the_day_has_no_room(kit) -> None:
+    """Truck a is out with 900 l of its 1000 on board, its route to site s1 (where its day
+    ends) has 60 s to spare. Bin u (200 l) lies halfway: before s1 it adds no driving but
+    does not fit on board, not even with an unloading right after it (it is picked up
+    first); after s1 it fits but adds 100 s. So no position may take it, and ``TimeLeft``
+    says so; with room on board (400 l) it says yes. A truck whose day's limit (1000 l,
+    950 emptied) is reached may take no bin however much time it has."""
+    from optimiser.greedy import TimeLeft
+
+    h = kit.H
+    m = kit.matrix([(0, 0), (1, 0), (0.5, 0)])
+    a = kit.truck("a", end=1, capacity_l=1000, shift_s=(6 * h, 6 * h + 190))
+    u = kit.stop("u", 2, volume_l=200, service_s=30)
+    problem = Problem(matrix=m, stops=(u,), vehicles=(a,), sites=(kit.site("s1", 1, unload_s=30),))
+    loaded = dataclasses.replace(a, initial_volume_l=900, initial_weight_kg=90)
+    for truck, may in ((loaded, False), (dataclasses.replace(loaded, initial_volume_l=400), True)):
+        on_road = dataclasses.replace(problem, vehicles=(truck,))
+        assert TimeLeft(on_road, [u]).fits(truck, ["s1"], "u") is may
+        assert (insert_cheapest(on_road, {"a": ["s1"]}, u) is not None) is may
+    day = dataclasses.replace(a, shift_s=(6 * h, 14 * h), max_daily_l=1000, initial_daily_l=950)
+    for truck, may in ((day, False), (dataclasses.replace(day, max_daily_l=None), True)):
+        spent = dataclasses.replace(problem, vehicles=(truck,))
+        assert TimeLeft(spent, [u]).fits(truck, ["s1"], "u") is may
+        assert (insert_cheapest(spent, {"a": ["s1"]}, u) is not None) is may
