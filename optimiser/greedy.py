@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -327,14 +328,16 @@ class _Timed:
     """A truck's route as the insertions read it (:func:`_legs`): its START, bin and
     disposal visits timed as ``check.time_route`` does (leg ``k`` is where the truck leaves
     from to a stop inserted at position ``k``), the matrix rows of its start, stops and end
-    (for the detours), when each leg ends and where, and the load on board just before the
-    next unloading after each leg (litres, kg), and ``room_s``, the seconds the route may
-    still grow (:func:`_room_s`)."""
+    (for the detours), when each leg ends and where, the load on board after each leg and
+    just before the next unloading after it (litres, kg), and ``room_s``, the seconds the
+    route may still grow (:func:`_room_s`)."""
 
     legs: list[Visit]
     rows: np.ndarray
     ends_s: np.ndarray
     leg_rows: np.ndarray
+    load_l: np.ndarray
+    load_kg: np.ndarray
     ahead_l: np.ndarray
     ahead_kg: np.ndarray
     room_s: int
@@ -355,8 +358,9 @@ def _legs(
     work = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL)
     route = time_route(problem, v, refs)
     legs = [x for x in route.visits if x.kind in work]
-    vol = np.array([x.volume_l for x in legs], dtype=np.int64)
-    wt = np.array([x.weight_kg for x in legs], dtype=np.int64)
+    load_l = np.array([x.volume_l for x in legs], dtype=np.int64)
+    load_kg = np.array([x.weight_kg for x in legs], dtype=np.int64)
+    vol, wt = load_l.copy(), load_kg.copy()
     for j in range(len(legs) - 2, -1, -1):  # the load on board just before the next unload
         if legs[j + 1].kind is not VisitKind.DISPOSAL:
             vol[j], wt[j] = vol[j + 1], wt[j + 1]
@@ -365,6 +369,8 @@ def _legs(
         rows=_rows(problem, v, refs),
         ends_s=np.array([x.end_s for x in legs], dtype=np.int64),
         leg_rows=np.array([x.location for x in legs], dtype=np.int64),
+        load_l=load_l,
+        load_kg=load_kg,
         ahead_l=vol,
         ahead_kg=wt,
         room_s=_room_s(problem, v, route),
@@ -399,18 +405,27 @@ def _arrivals(problem: Problem, timed: _Timed, stop: Stop) -> np.ndarray:
 def _fits(v: VehicleSpec, timed: _Timed, stop: Stop) -> np.ndarray:
     """Whether ``stop`` inserted after each leg keeps the truck within its capacities up to
     its next unloading, and within its daily limits (a necessary condition only)."""
-    ok = (timed.ahead_l + stop.volume_l <= v.capacity_l) & (
-        timed.ahead_kg + stop.weight_kg <= v.capacity_kg
+    ok = _under(v, timed.ahead_l, timed.ahead_kg, stop.volume_l, stop.weight_kg)
+    return ok & _daily_room(v, timed.legs, stop.volume_l, stop.weight_kg)
+
+
+def _under(v: VehicleSpec, load_l: Any, load_kg: Any, volume_l: Any, weight_kg: Any) -> np.ndarray:
+    """Whether ``volume_l`` litres and ``weight_kg`` kg on top of loads ``load_l`` and
+    ``load_kg`` stay within truck ``v``'s capacities (arrays broadcast: loads by stops)."""
+    return np.asarray(load_l + volume_l <= v.capacity_l) & np.asarray(
+        load_kg + weight_kg <= v.capacity_kg
     )
-    return ok & _daily_room(v, timed.legs, stop)
 
 
-def _daily_room(v: VehicleSpec, legs: list[Visit], stop: Stop) -> bool:
-    """Whether ``stop`` keeps truck ``v`` (route ``legs``) within its daily limits."""
-    daily_l, daily_kg = legs[-1].daily_l + stop.volume_l, legs[-1].daily_kg + stop.weight_kg
-    over_l = v.max_daily_l is not None and daily_l > v.max_daily_l
-    over_kg = v.max_daily_kg is not None and daily_kg > v.max_daily_kg
-    return not (over_l or over_kg)
+def _daily_room(v: VehicleSpec, legs: list[Visit], volume_l: Any, weight_kg: Any) -> np.ndarray:
+    """Whether ``volume_l`` litres and ``weight_kg`` kg more (a stop's, or arrays of several
+    stops') keep truck ``v`` (route ``legs``) within its daily limits."""
+    ok = np.ones(np.shape(volume_l), dtype=bool)
+    if v.max_daily_l is not None:
+        ok &= legs[-1].daily_l + volume_l <= v.max_daily_l
+    if v.max_daily_kg is not None:
+        ok &= legs[-1].daily_kg + weight_kg <= v.max_daily_kg
+    return ok
 
 
 def insert_cheapest(
@@ -525,11 +540,10 @@ def _with_unload(
         refs = routes.get(v.ref, [])
         timed = _legs(problem, v, refs, memo)
         legs = timed.legs
-        if not _daily_room(v, legs, stop):
+        if not _daily_room(v, legs, stop.volume_l, stop.weight_kg):
             continue
-        vol = np.array([x.volume_l for x in legs]) + stop.volume_l <= v.capacity_l
-        wt = np.array([x.weight_kg for x in legs]) + stop.weight_kg <= v.capacity_kg
-        ats = np.flatnonzero(vol & wt)  # the stop on board after leg ``at``
+        on_board = _under(v, timed.load_l, timed.load_kg, stop.volume_l, stop.weight_kg)
+        ats = np.flatnonzero(on_board)  # the stop on board after leg ``at``
         locs = np.array([*(x.location for x in legs), v.end], dtype=np.int64)
         a, b = locs[ats], locs[ats + 1]
         at_site = np.array([s.location for s in sites], dtype=np.int64)
@@ -551,7 +565,7 @@ def _with_unload(
     return None
 
 
-class TimeLeft:
+class RoomLeft:
     """Which of ``stops`` each truck's route may still take, as :func:`insert_cheapest`
     judges before it checks a position: one where the load fits (up to the next unloading,
     or, with an unloading right after the stop, on board there) and the stop's added
@@ -607,28 +621,16 @@ class TimeLeft:
         dur = p.matrix.duration_s
         a, b, locs = timed.rows[:-1], timed.rows[1:], self._locs
         there = dur[np.ix_(a, locs)] - dur[a, b][:, None]  # (positions, stops)
-        alone = self._loads_fit(v, timed.ahead_l, timed.ahead_kg)  # up to the next unloading
+        vol, wt = self._vol, self._wt
+        alone = _under(v, timed.ahead_l[:, None], timed.ahead_kg[:, None], vol, wt)
         need = np.where(alone, there + dur[np.ix_(locs, b)].T, FAR).min(axis=0)
-        on_board_l = np.array([x.volume_l for x in timed.legs], dtype=np.int64)
-        on_board_kg = np.array([x.weight_kg for x in timed.legs], dtype=np.int64)
-        unloaded = self._loads_fit(v, on_board_l, on_board_kg)  # unloading right after it
+        unloaded = _under(v, timed.load_l[:, None], timed.load_kg[:, None], vol, wt)
         for site in p.sites:  # the stop, then that site, then on to the next leg
             back = dur[site.location, b][:, None]
             via = np.where(unloaded, there + back, FAR).min(axis=0)
             need = np.minimum(need, via + dur[locs, site.location] + site.unload_s)
-        daily = timed.legs[-1]
-        within = np.ones(len(locs), dtype=bool)
-        if v.max_daily_l is not None:
-            within &= daily.daily_l + self._vol <= v.max_daily_l
-        if v.max_daily_kg is not None:
-            within &= daily.daily_kg + self._wt <= v.max_daily_kg
+        within = _daily_room(v, timed.legs, vol, wt)
         return (need + self._service <= timed.room_s) & within & self._takes_stream(v)
-
-    def _loads_fit(self, v: VehicleSpec, load_l: np.ndarray, load_kg: np.ndarray) -> np.ndarray:
-        """(positions, stops): whether each stop fits on top of each load (litres, kg)."""
-        return (load_l[:, None] + self._vol <= v.capacity_l) & (
-            load_kg[:, None] + self._wt <= v.capacity_kg
-        )
 
     def _takes_stream(self, v: VehicleSpec) -> np.ndarray:
         """Per stop: whether truck ``v`` takes its stream."""

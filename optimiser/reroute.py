@@ -58,7 +58,7 @@ from optimiser.errors import InvalidProblemError
 from optimiser.explain import OFF_DUTY, UNFIT, explain_unfit
 from optimiser.greedy import (
     LegsMemo,
-    TimeLeft,
+    RoomLeft,
     feasible_prefix,
     feasible_subsequence,
     insert_cheapest,
@@ -544,7 +544,7 @@ def reroute(
     }
     in_warm = {r for refs in warm.values() for r in refs}
     memo: LegsMemo = {}  # one route changes per insertion: the others are timed once
-    left = TimeLeft(residual, residual.stops, memo)  # a stop no route has time for: no tries
+    left = RoomLeft(residual, residual.stops, memo)  # a stop no route may take: no tries
     for stop in residual.stops:  # urgent bins not planned yet: cheapest feasible insertion
         if stop.ref in urgent_refs and stop.ref not in in_warm:
             if (
@@ -575,7 +575,7 @@ def _put_back(
     warm: dict[str, list[str]],
     rests: Mapping[str, Sequence[str]],
     memo: LegsMemo,
-    left: TimeLeft,
+    left: RoomLeft,
 ) -> None:
     """Put each required stop of a truck's planned rest of the day (``rests``) that its warm
     start cut (:func:`~optimiser.greedy.feasible_prefix` stops at the first one no longer
@@ -585,7 +585,7 @@ def _put_back(
     adds the least travel. One that fits nowhere is left to the search. ``warm`` is
     updated. Without it, such a stop was left to the search alone, which may need to add
     it and an unloading at once, and often cannot. ``left`` (of ``problem``'s stops)
-    spares the insertions of a stop no route has time for."""
+    spares the insertions of a stop no route may take (no room in time or load)."""
     vehicles = {v.ref: v for v in problem.vehicles}
     owners = {ref: owner for owner, rest in rests.items() for ref in rest}
     by_ref = problem.stops_by_ref()

@@ -577,8 +577,8 @@ def _no_valid_position(problem: Problem, v, refs: list[str], stop) -> bool:  # t
     return True
 
 
-def test_time_left_says_which_bins_a_route_may_take(kit, monkeypatch) -> None:
-    """``TimeLeft`` answers, for all the bins left out of truck p's tight route at once,
+def test_room_left_says_which_bins_a_route_may_take(kit, monkeypatch) -> None:
+    """``RoomLeft`` answers, for all the bins left out of truck p's tight route at once,
     whether the route has a position that may take each (the load fitting, alone or with
     an unloading after it, and the time), as the insertions' rule does one at a time; the
     answer is no for most and yes for some. Where it says no, the checker finds every
@@ -586,18 +586,18 @@ def test_time_left_says_which_bins_a_route_may_take(kit, monkeypatch) -> None:
     the route with three bins fewer, its answers are those of that route."""
     import optimiser.greedy as greedy
     from optimiser.check import check_route
-    from optimiser.greedy import TimeLeft
+    from optimiser.greedy import RoomLeft
 
     tight = _tight_problem(kit)
     problem = dataclasses.replace(tight, vehicles=tuple(v for v in tight.vehicles if v.ref == "p"))
     routes = greedy_routes(problem)
     (v,) = problem.vehicles
     left = [s for s in problem.stops if all(s.ref not in r for r in routes.values())]
-    time_left = TimeLeft(problem, left)
-    answers = [time_left.fits(v, routes[v.ref], s.ref) for s in left]
+    room_left = RoomLeft(problem, left)
+    answers = [room_left.fits(v, routes[v.ref], s.ref) for s in left]
     assert answers == [_may_take(problem, v, routes[v.ref], s) for s in left]
     assert set(answers) == {True, False}
-    refused = [s for s in left if not time_left.anywhere(routes, s.ref)]
+    refused = [s for s in left if not room_left.anywhere(routes, s.ref)]
     assert all(_no_valid_position(problem, v, routes[v.ref], s) for s in refused)
     checks: list[str] = []
 
@@ -610,17 +610,17 @@ def test_time_left_says_which_bins_a_route_may_take(kit, monkeypatch) -> None:
         assert insert_cheapest(problem, {r: list(x) for r, x in routes.items()}, stop) is None
     assert checks == []
     shorter = routes[v.ref][:-3]  # three bins fewer: time for more of them
-    now = [time_left.fits(v, shorter, s.ref) for s in left]
+    now = [room_left.fits(v, shorter, s.ref) for s in left]
     assert now == [_may_take(problem, v, shorter, s) for s in left]
     assert sum(now) > sum(answers)
 
 
-def test_time_left_counts_a_bin_that_has_time_only_with_an_unloading_after_it(kit) -> None:
+def test_room_left_counts_a_bin_that_has_time_only_with_an_unloading_after_it(kit) -> None:
     """Bin u's street leaves only towards site s2 (every other way out of it 1000 s longer):
     truck a's route (x1, x2, x3, unloading at s1; 5 min of its shift left) has no time for
     u alone anywhere, but has after x3 with an unloading at s2 at once (no more driving
-    than before). ``TimeLeft`` says it has time, and the insertion takes it there."""
-    from optimiser.greedy import TimeLeft, _legs, detours
+    than before). ``RoomLeft`` says it has time, and the insertion takes it there."""
+    from optimiser.greedy import RoomLeft, _legs, detours
 
     h = kit.H
     m = kit.matrix([(0, 0), (1, 0), (2, 0), (3, 0), (3, 0.5), (0, 1), (3, 1)])
@@ -638,7 +638,7 @@ def test_time_left_counts_a_bin_that_has_time_only_with_an_unloading_after_it(ki
     u = problem.stop("u")
     alone = detours(problem, a, routes["a"], u) + u.service_s
     assert alone.min() > _legs(problem, a, routes["a"]).room_s == 300
-    assert TimeLeft(problem, [u]).fits(a, routes["a"], "u")
+    assert RoomLeft(problem, [u]).fits(a, routes["a"], "u")
     assert insert_cheapest(problem, routes, u) == "a"
     assert routes["a"] == ["x1", "x2", "x3", "u", "s2", "s1"]
 
@@ -662,14 +662,14 @@ def test_start_in_is_when_the_timed_route_starts_the_bin(kit) -> None:
     assert set(memo) == {(v.ref, tuple(routes.get(v.ref, []))) for v in problem.vehicles}
 
 
-def test_time_left_says_no_where_the_load_or_the_day_has_no_room(kit) -> None:
+def test_room_left_says_no_where_the_load_or_the_day_has_no_room(kit) -> None:
     """Truck a is out with 900 l of its 1000 on board, its route to site s1 (where its day
     ends) has 60 s to spare. Bin u (200 l) lies halfway: before s1 it adds no driving but
     does not fit on board, not even with an unloading right after it (it is picked up
-    first); after s1 it fits but adds 100 s. So no position may take it, and ``TimeLeft``
+    first); after s1 it fits but adds 100 s. So no position may take it, and ``RoomLeft``
     says so; with room on board (400 l) it says yes. A truck whose day's limit (1000 l,
     950 emptied) is reached may take no bin however much time it has."""
-    from optimiser.greedy import TimeLeft
+    from optimiser.greedy import RoomLeft
 
     h = kit.H
     m = kit.matrix([(0, 0), (1, 0), (0.5, 0)])
@@ -679,10 +679,10 @@ def test_time_left_says_no_where_the_load_or_the_day_has_no_room(kit) -> None:
     loaded = dataclasses.replace(a, initial_volume_l=900, initial_weight_kg=90)
     for truck, may in ((loaded, False), (dataclasses.replace(loaded, initial_volume_l=400), True)):
         on_road = dataclasses.replace(problem, vehicles=(truck,))
-        assert TimeLeft(on_road, [u]).fits(truck, ["s1"], "u") is may
+        assert RoomLeft(on_road, [u]).fits(truck, ["s1"], "u") is may
         assert (insert_cheapest(on_road, {"a": ["s1"]}, u) is not None) is may
     day = dataclasses.replace(a, shift_s=(6 * h, 14 * h), max_daily_l=1000, initial_daily_l=950)
     for truck, may in ((day, False), (dataclasses.replace(day, max_daily_l=None), True)):
         spent = dataclasses.replace(problem, vehicles=(truck,))
-        assert TimeLeft(spent, [u]).fits(truck, ["s1"], "u") is may
+        assert RoomLeft(spent, [u]).fits(truck, ["s1"], "u") is may
         assert (insert_cheapest(spent, {"a": ["s1"]}, u) is not None) is may

@@ -1154,11 +1154,11 @@ def test_bins_no_route_has_time_for_are_not_tried_and_the_warm_start_is_the_same
     """A day with more bins than the trucks have time for (shifts 06:00-08:00, 40 bins of
     5 min over 8 km x 8 km): the plan being driven leaves about half out, and an alert comes. The
     reroute puts each bin left out back where it fits, but skips the insertion of a bin no
-    route has time for (``greedy.TimeLeft``): fewer insertions, and the warm start the
+    route may take (``greedy.RoomLeft``): fewer insertions, and the warm start the
     search gets is the same as when every bin is tried."""
     import numpy as np
 
-    from optimiser.greedy import TimeLeft, greedy_routes
+    from optimiser.greedy import RoomLeft, greedy_routes
 
     rr = importlib.import_module("optimiser.reroute")
     h = kit.H
@@ -1191,7 +1191,7 @@ def test_bins_no_route_has_time_for_are_not_tried_and_the_warm_start_is_the_same
     monkeypatch.setattr(rr, "insert_cheapest", counted)
     reroute(problem, plan, progress, urgent, FAST)
     skipping = len(tries)
-    monkeypatch.setattr(TimeLeft, "fits", lambda self, v, refs, ref: True)
+    monkeypatch.setattr(RoomLeft, "fits", lambda self, v, refs, ref: True)
     reroute(problem, plan, progress, urgent, FAST)
     assert warm_starts[0] == warm_starts[1]
     assert 0 < skipping < len(tries) - skipping
