@@ -1148,14 +1148,14 @@ def test_when_the_plan_stands_a_truck_reported_away_goes_on_from_where_it_is(kit
     assert (at.location, at.volume_l) == (here, away.volume_l)
 
 
-def test_bins_no_route_has_time_for_are_not_tried_and_the_warm_start_is_the_same(
+def test_bins_no_route_may_take_are_not_tried_and_the_warm_start_is_the_same(
     kit, warm_starts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A day with more bins than the trucks have time for (shifts 06:00-08:00, 40 bins of
-    5 min over 8 km x 8 km): the plan being driven leaves about half out, and an alert comes. The
-    reroute puts each bin left out back where it fits, but skips the insertion of a bin no
-    route may take (``greedy.RoomLeft``): fewer insertions, and the warm start the
-    search gets is the same as when every bin is tried."""
+    5 min over 8 km x 8 km): the plan being driven leaves about half out, and an alert
+    comes. The reroute puts each bin left out back where it fits, but skips the insertion
+    of a bin no route may take (``greedy.RoomLeft``): fewer insertions, and the warm start
+    the search gets is the same as when every bin is tried."""
     import numpy as np
 
     from optimiser.greedy import RoomLeft, greedy_routes
