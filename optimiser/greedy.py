@@ -328,13 +328,15 @@ class _Timed:
     """A truck's route as the insertions read it (:func:`_legs`): its START, bin and
     disposal visits timed as ``check.time_route`` does (leg ``k`` is where the truck leaves
     from to a stop inserted at position ``k``), the matrix rows of its start, stops and end
-    (for the detours), when each leg ends and where, the load on board after each leg and
-    just before the next unloading after it (litres, kg), and ``room_s``, the seconds the
-    route may still grow (:func:`_room_s`)."""
+    (for the detours), when each leg ends and where, the break's seconds in each leg's end
+    (0 before the break), the load on board after each leg and just before the next
+    unloading after it (litres, kg), and ``room_s``, the seconds the route may still grow
+    (:func:`_room_s`)."""
 
     legs: list[Visit]
     rows: np.ndarray
     ends_s: np.ndarray
+    rested_s: np.ndarray
     leg_rows: np.ndarray
     load_l: np.ndarray
     load_kg: np.ndarray
@@ -358,6 +360,12 @@ def _legs(
     work = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL)
     route = time_route(problem, v, refs)
     legs = [x for x in route.visits if x.kind in work]
+    rested, after = 0, []  # the break's seconds in each leg's end
+    for x in route.visits:
+        if x.kind is VisitKind.BREAK:
+            rested = v.break_s
+        elif x.kind in work:
+            after.append(rested)
     load_l = np.array([x.volume_l for x in legs], dtype=np.int64)
     load_kg = np.array([x.weight_kg for x in legs], dtype=np.int64)
     vol, wt = load_l.copy(), load_kg.copy()
@@ -368,6 +376,7 @@ def _legs(
         legs=legs,
         rows=_rows(problem, v, refs),
         ends_s=np.array([x.end_s for x in legs], dtype=np.int64),
+        rested_s=np.array(after, dtype=np.int64),
         leg_rows=np.array([x.location for x in legs], dtype=np.int64),
         load_l=load_l,
         load_kg=load_kg,
@@ -400,6 +409,18 @@ def _arrivals(problem: Problem, timed: _Timed, stop: Stop) -> np.ndarray:
     """Earliest arrival (seconds since midnight) at ``stop`` inserted after each leg (a
     break the insertion would move is not counted)."""
     return timed.ends_s + problem.matrix.duration_s[timed.leg_rows, stop.location]
+
+
+def _soonest_starts(problem: Problem, timed: _Timed, stop: Stop) -> np.ndarray:
+    """The earliest ``stop`` may start inserted after each leg, however the new route is
+    timed (seconds since midnight): not before its window opens, nor before the leg ends
+    and the truck drives there, less the break for a leg after it (``check.time_route``
+    moves the break later, past the stop, when a later window would be missed; no move
+    makes a leg end sooner than that). A lower bound of the start, unlike
+    :func:`_arrivals`, which ranks."""
+    dur = problem.matrix.duration_s
+    soonest = timed.ends_s - timed.rested_s + dur[timed.leg_rows, stop.location]
+    return soonest if stop.window_s is None else np.maximum(soonest, stop.window_s[0])
 
 
 def _fits(v: VehicleSpec, timed: _Timed, stop: Stop) -> np.ndarray:
@@ -482,9 +503,12 @@ def _best_valid(
 ) -> tuple[int, str, list[str]] | None:
     """The valid insertion of ``stop`` (rank, vehicle ref, new route) :func:`insert_cheapest`
     picks: by detour (the first valid), or with ``soonest`` by detour + ``LATE_RANK`` x
-    seconds after ``stop.due_s`` (the best valid)."""
+    seconds after ``stop.due_s`` (the best valid; a position whose detour and least
+    lateness (:func:`_soonest_starts`) cost no less than the best valid one found is not
+    checked: it could not replace it)."""
     due = stop.due_s if soonest else None
-    ranked: list[tuple[int, int, int, int]] = []  # (rank key, vehicle index, position, detour)
+    # (rank key, vehicle index, position, detour, the least it can cost: its floor)
+    ranked: list[tuple[int, int, int, int, int]] = []
     rooms: dict[int, int] = {}  # vehicle index -> seconds its route may still grow
     for vi, v in enumerate(problem.vehicles):
         if not takes(v, stop):
@@ -492,19 +516,22 @@ def _best_valid(
         route = _legs(problem, v, routes.get(v.ref, []), memo)
         rooms[vi] = route.room_s
         detour = _detours(problem, route.rows, stop)
-        key = detour
+        key = floor = detour
         if due is not None:
             key = key + LATE_RANK * np.maximum(0, _arrivals(problem, route, stop) - due)
+            floor = floor + LATE_RANK * np.maximum(0, _soonest_starts(problem, route, stop) - due)
         fits = np.flatnonzero(_fits(v, route, stop))
         best = fits[np.argsort(key[fits], kind="stable")[:max_checks]]
-        ranked.extend((int(key[k]), vi, int(k), int(detour[k])) for k in best)
+        ranked.extend((int(key[k]), vi, int(k), int(detour[k]), int(floor[k])) for k in best)
     ordered = sorted(ranked)
     idle = [r for r in ordered[max_checks:] if not routes.get(problem.vehicles[r[1]].ref)]
     chosen: tuple[int, str, list[str]] | None = None
-    for _, vi, k, k_detour in ordered[:max_checks] + idle:  # an idle truck is always tried
+    for _, vi, k, k_detour, k_floor in ordered[:max_checks] + idle:  # an idle truck is tried
         v = problem.vehicles[vi]
         if k_detour + stop.service_s > rooms[vi]:
             continue  # no time for it: invalid, not checked
+        if chosen is not None and k_floor >= chosen[0]:
+            continue  # cannot cost less than the one chosen (a strict less wins): not checked
         refs = routes.get(v.ref, [])
         new = with_final_unload(problem, v, [*refs[:k], stop.ref, *refs[k:]])
         timed = time_route(problem, v, new)

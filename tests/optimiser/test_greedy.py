@@ -686,3 +686,91 @@ def test_room_left_says_no_where_the_load_or_the_day_has_no_room(kit) -> None:
         spent = dataclasses.replace(problem, vehicles=(truck,))
         assert RoomLeft(spent, [u]).fits(truck, ["s1"], "u") is may
         assert (insert_cheapest(spent, {"a": ["s1"]}, u) is not None) is may
+
+
+def _break_moves_past_problem(kit) -> Problem:
+    """Truck a (out 08:30, a 30 min break between 09:00 and 11:00) empties A until 09:00,
+    breaks, then B and C (C at the latest 09:36:40). Bin u, due 09:10, adds 200 s after B,
+    400 s after A, 600 s before A, 1600 s on idle truck b. After B it seems late (the break
+    before B), but then C would miss its window, so the break moves to the end of the
+    route and u starts at 09:06: the best valid place, though ranked fourth."""
+    h = kit.H
+    m = kit.matrix([(0, 0), (5, 0), (6, 0), (8, 0), (7, 1)])
+    out = (8 * h + 1800, 14 * h)
+    brk = {"break_s": 1800, "break_window_s": (9 * h, 11 * h)}
+    return Problem(
+        matrix=m,
+        stops=(
+            kit.stop("A", 1, service_s=1300),
+            kit.stop("B", 2),
+            kit.stop("C", 3, window_s=(0, 9 * h + 2200)),
+            kit.stop("u", 4, due_s=9 * h + 600),
+        ),
+        vehicles=(kit.truck("a", shift_s=out, **brk), kit.truck("b", shift_s=out, **brk)),
+        return_empty=False,
+    )
+
+
+def test_a_bin_with_a_target_goes_where_a_moved_break_makes_it_soonest(kit, monkeypatch) -> None:
+    """Of the positions ranked for bin u (:func:`_break_moves_past_problem`), the first
+    valid one (after A, 400 s) is checked, then only the one after B: its detour and the
+    soonest u may start there, the break moved past it, could cost less, and do (200 s, on
+    time). Before A, truck b and after C cannot cost less than 400 or 200 s, on time or
+    not, and are not checked. A floor that kept the break before B would have left u after
+    A."""
+    import optimiser.greedy as greedy
+    from optimiser.check import check_route, late_s, time_route
+    from optimiser.greedy import _legs, _soonest_starts
+
+    problem = _break_moves_past_problem(kit)
+    u = problem.stop("u")
+    a = problem.vehicles[0]
+    timed = _legs(problem, a, ["A", "B", "C"])
+    assert timed.rested_s.tolist() == [0, 0, 1800, 1800]  # START, A, then B and C after it
+    assert _soonest_starts(problem, timed, u)[2] == 9 * kit.H + 360  # 09:06:00
+    checked: list[tuple[str, list[str]]] = []
+
+    def spy(problem, v, route):
+        checked.append((v.ref, [x.ref for x in route.visits[1:-1] if x.ref != v.ref]))
+        return check_route(problem, v, route)
+
+    monkeypatch.setattr(greedy, "check_route", spy)
+    routes: dict[str, list[str]] = {"a": ["A", "B", "C"]}
+    assert insert_cheapest(problem, routes, u) == "a"
+    assert routes == {"a": ["A", "B", "u", "C"]}
+    assert checked == [("a", ["A", "u", "B", "C"]), ("a", ["A", "B", "u", "C"])]
+    new = time_route(problem, a, routes["a"])
+    assert [x.kind.value for x in new.visits][-2:] == ["break", "end"]
+    plan = plan_from_sequences(problem, routes)
+    assert check(problem, plan) == [] and late_s(problem, plan) == {}
+
+
+def test_the_soonest_start_is_never_after_the_timed_one(kit) -> None:
+    """For every bin left out of the greedy routes of twenty (trucks out at 08:30, a break
+    between 09:00 and 11:00, windows, a site), inserted at every position of every route:
+    the new route timed starts it no sooner than :func:`_soonest_starts` says (the floor
+    the insertions skip positions by), and exactly then at some positions; positions after
+    the break are among those tried."""
+    from optimiser.check import time_route
+    from optimiser.greedy import _legs, _soonest_starts, start_of, with_final_unload
+
+    problem = _random_problem(kit)
+    out = (8 * kit.H + 1800, 14 * kit.H)
+    trucks = tuple(dataclasses.replace(v, shift_s=out) for v in problem.vehicles)
+    problem = dataclasses.replace(problem, vehicles=trucks)
+    routes = greedy_routes(dataclasses.replace(problem, stops=problem.stops[:20]))
+    exact = after_break = 0
+    for stop in problem.stops[20:]:
+        for v in problem.vehicles:
+            if stop.stream not in v.streams:
+                continue
+            refs = routes.get(v.ref, [])
+            timed = _legs(problem, v, refs)
+            soonest = _soonest_starts(problem, timed, stop)
+            for k in range(len(refs) + 1):
+                new = with_final_unload(problem, v, [*refs[:k], stop.ref, *refs[k:]])
+                start = start_of(time_route(problem, v, new), stop.ref)
+                assert start >= soonest[k], (stop.ref, v.ref, k)
+                exact += start == soonest[k]
+                after_break += bool(timed.rested_s[k])
+    assert exact and after_break
