@@ -558,8 +558,8 @@ def reroute(
     _put_back(residual, warm, rests, memo, left)
     in_warm = {r for refs in warm.values() for r in refs}
     soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
-    sub = explain_unfit(residual, _search_rest(residual, params, warm, soft))
-    sub = _unless_dearer(residual, warm, sub)
+    found = _search_rest(residual, params, warm, soft)
+    sub = explain_unfit(residual, _unless_dearer(residual, warm, found))  # the plan kept's why
     sub = dataclasses.replace(
         sub, notes=(*full_notes, *_load_notes(prefixes, progs), *loaded, *late, *sub.notes)
     )
@@ -677,7 +677,8 @@ def _unless_dearer(residual: Problem, warm: Mapping[str, Sequence[str]], found: 
     plan, when the search found nothing better: no fewer required stops left out (by
     priority) and no lower ``check.objective``. The drivers keep their routes where the
     cost is equal. ``found`` when it is better, has no solution, or the warm start breaks a
-    rule once timed."""
+    rule once timed. The plan kept has the search's reasons for the stops both leave out;
+    :data:`UNFIT` ones are explained after (``explain_unfit``), against the routes kept."""
     if found.status is PlanStatus.NO_SOLUTION:
         return found
     try:
@@ -697,7 +698,7 @@ def _unless_dearer(residual: Problem, warm: Mapping[str, Sequence[str]], found: 
     )
     if _rank(residual, found) < _rank(residual, kept) or check(residual, kept):
         return found
-    return explain_unfit(residual, kept)
+    return kept
 
 
 def _rank(problem: Problem, plan: Plan) -> tuple[int, int]:

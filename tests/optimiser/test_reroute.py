@@ -294,6 +294,35 @@ def test_urgent_bin_no_truck_can_take_is_unserved_with_the_blocking_rule(kit, da
     ]
 
 
+def test_the_reasons_of_the_routes_kept_are_those_of_the_routes_kept(
+    kit, day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, but the search returns a worse plan (no routes: every bin left out), so
+    the routes being driven are kept, the alert left out. Its reason is read from the
+    routes kept (both trucks at their stop limit), not from the search's empty routes
+    (where either truck could take it: "the search left it out")."""
+    reroute_module = importlib.import_module("optimiser.reroute")
+
+    def worse(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+        left = tuple(
+            Unserved(ref=s.ref, reason="could not fit in any route") for s in residual.stops
+        )
+        return Plan(status=PlanStatus.FEASIBLE, routes=(), unserved=left)
+
+    day = dataclasses.replace(
+        day, vehicles=tuple(dataclasses.replace(v, max_stops=4) for v in day.vehicles)
+    )
+    plan = kit.solved(day)
+    monkeypatch.setattr(reroute_module, "_search_rest", worse)
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    new = reroute(day, plan, _mid_day(plan), [urgent], FAST)
+    assert check(with_urgent(day, [urgent]), new) == []
+    assert new.served_refs == {s.ref for s in day.stops}
+    assert [(u.ref, u.reason) for u in new.unserved] == [
+        ("urgent", "could not fit in any route: stop limit (a, b)")
+    ]
+
+
 def _late(route: Route, n_done: int, time_s: int) -> Progress:
     """The truck has done its first ``n_done`` bins/unloads and stands there at ``time_s``."""
     return dataclasses.replace(_progress(route, n_done), time_s=time_s, break_taken=True)
