@@ -571,8 +571,7 @@ def _with_unload(
             continue
         on_board = _under(v, timed.load_l, timed.load_kg, stop.volume_l, stop.weight_kg)
         ats = np.flatnonzero(on_board)  # the stop on board after leg ``at``
-        locs = np.array([*(x.location for x in legs), v.end], dtype=np.int64)
-        a, b = locs[ats], locs[ats + 1]
+        a, b = timed.rows[ats], timed.rows[ats + 1]  # the legs' rows, then the end
         at_site = np.array([s.location for s in sites], dtype=np.int64)
         # (positions, sites): from the stop to each site, then on to the next leg
         leg = dur[stop.location, at_site].astype(np.int64)[None, :] + dur[np.ix_(at_site, b)].T
