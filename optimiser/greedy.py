@@ -359,12 +359,13 @@ def _legs(
         return memo[key]
     work = (VisitKind.START, VisitKind.BIN, VisitKind.DISPOSAL)
     route = time_route(problem, v, refs)
-    legs = [x for x in route.visits if x.kind in work]
+    legs: list[Visit] = []
     rested, after = 0, []  # the break's seconds in each leg's end
     for x in route.visits:
         if x.kind is VisitKind.BREAK:
             rested = v.break_s
         elif x.kind in work:
+            legs.append(x)
             after.append(rested)
     load_l = np.array([x.volume_l for x in legs], dtype=np.int64)
     load_kg = np.array([x.weight_kg for x in legs], dtype=np.int64)

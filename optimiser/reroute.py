@@ -559,7 +559,7 @@ def reroute(
     in_warm = {r for refs in warm.values() for r in refs}
     soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
     found = _search_rest(residual, params, warm, soft)
-    sub = explain_unfit(residual, _unless_dearer(residual, warm, found))  # the plan kept's why
+    sub = explain_unfit(residual, _unless_dearer(residual, warm, found))  # the plan returned
     sub = dataclasses.replace(
         sub, notes=(*full_notes, *_load_notes(prefixes, progs), *loaded, *late, *sub.notes)
     )
