@@ -27,6 +27,30 @@ H = 3600
 SHIFT = (6 * H, 14 * H)
 
 
+def progress_after(
+    vehicle_ref: str,
+    done: Sequence[str],
+    last: Visit,
+    late_s: int = 0,
+    *,
+    break_taken: bool = False,
+) -> Progress:
+    """Truck ``vehicle_ref`` with ``done`` done, standing at ``last`` (the last of them, or
+    its START) ``late_s`` seconds after it ends, with the loads the plan has there."""
+    assert last.location is not None  # a START, bin or site
+    return Progress(
+        vehicle_ref=vehicle_ref,
+        done=tuple(done),
+        location=last.location,
+        time_s=last.end_s + late_s,
+        volume_l=last.volume_l,
+        weight_kg=last.weight_kg,
+        daily_l=last.daily_l,
+        daily_kg=last.daily_kg,
+        break_taken=break_taken,
+    )
+
+
 class Kit:
     """Builders for tiny problems (all units as in ``optimiser.problem``)."""
 

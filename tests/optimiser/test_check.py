@@ -21,6 +21,7 @@ from optimiser.plan import (
     span,
 )
 from optimiser.problem import Problem
+from tests.optimiser.conftest import progress_after
 
 SEQ = ("b2", "b3", "s1", "b4", "b5", "s1")
 
@@ -465,18 +466,7 @@ def _driven(manual: Problem, n_done: int = 3, late_s: int = 0) -> tuple[Plan, Pr
     and unloadings done as planned, reported at the last of them ``late_s`` after its end."""
     plan = plan_from_sequences(manual, {"t1": SEQ})
     work = [v for v in plan.routes[0].visits if v.kind in (VisitKind.BIN, VisitKind.DISPOSAL)]
-    last = work[n_done - 1]
-    prog = Progress(
-        vehicle_ref="t1",
-        done=SEQ[:n_done],
-        location=last.location,
-        time_s=last.end_s + late_s,
-        volume_l=last.volume_l,
-        weight_kg=last.weight_kg,
-        daily_l=last.daily_l,
-        daily_kg=last.daily_kg,
-    )
-    return plan, prog
+    return plan, progress_after("t1", SEQ[:n_done], work[n_done - 1], late_s)
 
 
 def _found(violations: list) -> list[tuple[str | None, str]]:

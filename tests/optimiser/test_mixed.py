@@ -24,6 +24,7 @@ from optimiser.plan import Plan, PlanStatus, Progress, Route, VisitKind
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
 from optimiser.reroute import plan_stands, reroute, with_urgent
 from optimiser.solve import solve
+from tests.optimiser.conftest import progress_after
 
 H = 3600
 STREAMS = ["residual", "organic", "paper"]
@@ -217,19 +218,10 @@ def _progress(route: Route, rng: np.random.Generator) -> Progress | None:
         return None
     n = int(rng.integers(0, len(work) + 1))
     last = visits[work[n - 1]] if n else visits[0]
-    assert last.location is not None  # a START, bin or site
     late = int(rng.integers(0, 1800)) if n and rng.random() < 0.5 else 0
-    return Progress(
-        vehicle_ref=route.vehicle_ref,
-        done=tuple(visits[i].ref for i in work[:n]),
-        location=last.location,
-        time_s=last.end_s + late,
-        volume_l=last.volume_l,
-        weight_kg=last.weight_kg,
-        daily_l=last.daily_l,
-        daily_kg=last.daily_kg,
-        break_taken=any(x.kind is VisitKind.BREAK for x in visits[: work[n - 1] if n else 0]),
-    )
+    rested = any(x.kind is VisitKind.BREAK for x in visits[: work[n - 1] if n else 0])
+    done = [visits[i].ref for i in work[:n]]
+    return progress_after(route.vehicle_ref, done, last, late, break_taken=rested)
 
 
 def _alert(problem: Problem, progress: list[Progress], rng: np.random.Generator) -> list[Stop]:

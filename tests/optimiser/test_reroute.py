@@ -24,6 +24,7 @@ from optimiser.problem import Problem, Stop
 from optimiser.reroute import Progress, RouteChange, plan_stands, route_changes, with_urgent
 from optimiser.reroute import reroute as _reroute
 from optimiser.solve import solve
+from tests.optimiser.conftest import progress_after
 
 WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
 FAST = SolveParams(time_limit_s=0.5, first_solution_share=0.5)
@@ -74,17 +75,7 @@ def reroute(
 def _progress(route: Route, n_done: int) -> Progress:
     """The truck has just finished its first ``n_done`` bins/unloads, as planned."""
     work = [v for v in route.visits if v.kind in WORK]
-    last = work[n_done - 1]
-    return Progress(
-        vehicle_ref=route.vehicle_ref,
-        done=tuple(v.ref for v in work[:n_done]),
-        location=last.location,
-        time_s=last.end_s,
-        volume_l=last.volume_l,
-        weight_kg=last.weight_kg,
-        daily_l=last.daily_l,
-        daily_kg=last.daily_kg,
-    )
+    return progress_after(route.vehicle_ref, [v.ref for v in work[:n_done]], work[n_done - 1])
 
 
 def _mid_day(plan: Plan) -> list[Progress]:
