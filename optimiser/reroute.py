@@ -37,8 +37,9 @@ name and its shift end, or when it goes on, in the reason.
 A truck reported where its plan has it take its break, started by now and not over, is
 on it: the day keeps that break and the truck goes on at its end.
 A truck that owes its break, can no longer start it, and stood still long enough inside
-its window before now (between two visits done, or since its last one), had it then: the
-day records it at the earliest such wait.
+its window before now (before it set out for a visit done, at one until it began, or
+since its last one), had it then: the day records it at the earliest such wait. One that
+did not, and whose day goes on past the window, is noted: its day breaks the break rule.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ from optimiser.plan import (
     VisitKind,
     clock,
 )
-from optimiser.problem import Problem, Stop, VehicleSpec, drop_weight
+from optimiser.problem import Problem, Stop, VehicleSpec, day_start, drop_weight
 from optimiser.screen import needs_disposal, screen, usable_sites
 
 WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
@@ -205,8 +206,9 @@ def _rested(
 ) -> list[Visit] | None:
     """``prefix`` with the break a truck on the road took while it waited, if it owes one,
     can no longer start it (its window closed before now), and stood still long enough
-    inside the window at some point of its day done: between two visits (its drive between
-    them, by ``duration_s``, aside: e.g. a wait before an earlier reroute sent it out again),
+    inside the window at some point of its day done: before it set out for a visit (its
+    drive there, by ``duration_s``, aside: e.g. a wait before an earlier reroute sent it out
+    again), at a visit from its arrival until it began (e.g. for the bin's hours to open),
     or since its last visit done. The earliest such wait; None when there is none."""
     if prog is None or not prefix or prog.break_taken or v.break_taken or v.break_s <= 0:
         return None
@@ -217,8 +219,12 @@ def _rested(
         return None
     located = [(i, x) for i, x in enumerate(prefix) if x.location is not None]
     waits = [
-        (j, x.end_s, y.arrival_s - int(duration_s[x.location, y.location]))
+        wait
         for (_, x), (j, y) in itertools.pairwise(located)
+        for wait in (
+            (j, x.end_s, y.arrival_s - int(duration_s[x.location, y.location])),
+            (j, y.arrival_s, y.start_s),
+        )
     ]
     waits.append((len(prefix), prefix[-1].end_s, prog.time_s))
     for at, free_lo, free_hi in waits:
@@ -565,9 +571,40 @@ def reroute(
     )
     if sub.status is PlanStatus.NO_SOLUTION:
         stood = _stood_down(full, residual, plan, prefixes, progs)
-        return _plan_stands(full, stood, urgent_refs, sub, time.perf_counter() - t0)
-    sub = _keep_drivers(residual, sub, rests)
-    return _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
+        out = _plan_stands(full, stood, urgent_refs, sub, time.perf_counter() - t0)
+    else:
+        sub = _keep_drivers(residual, sub, rests)
+        out = _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
+    return dataclasses.replace(out, notes=(*out.notes, *_owed_breaks(full, out, progs)))
+
+
+def _owed_breaks(full: Problem, plan: Plan, progs: Mapping[str, Progress]) -> tuple[str, ...]:
+    """A note per truck whose day in ``plan`` breaks the break rule because it was
+    reported after its break window closed without its break (none taken, none planned
+    before now, no wait long enough in the window: :func:`_rested`), its day begun before
+    the window and going on past its end: no break can be placed any more. The checker
+    still reports it; the note says why."""
+    out = []
+    for v in full.vehicles:
+        prog = progs.get(v.ref)
+        if prog is None or prog.break_taken or v.break_taken or v.break_s <= 0:
+            continue
+        if v.break_window_s is None or prog.time_s <= v.break_window_s[1]:
+            continue
+        route = next((r for r in plan.routes if r.vehicle_ref == v.ref), None)
+        if route is None or not route.used:
+            continue
+        if any(x.kind is VisitKind.BREAK for x in route.visits):
+            continue
+        lo, hi = v.break_window_s
+        start, end = day_start(v, route.visits[0].start_s), route.visits[-1].end_s
+        if start < lo + v.break_s and end > hi:
+            out.append(
+                f"{v.ref} was reported at {clock(prog.time_s)}, after its break window "
+                f"({clock(lo)}-{clock(hi)}), without its break: its day to {clock(end)} "
+                "breaks the break rule (no break can be placed any more)"
+            )
+    return tuple(out)
 
 
 def _put_back(

@@ -239,7 +239,8 @@ def _alert(problem: Problem, progress: list[Progress], rng: np.random.Generator)
 def test_a_reroute_of_a_mixed_day_passes_both_checkers(seed: int) -> None:
     """A mixed day planned, then rerouted with its trucks part-way through (some reported
     late) and an alert: the new day breaks no rule (``check``; a truck reported too late to
-    be home by its shift end is noted, and only its return may be late) and keeps what was
+    be home by its shift end, or after its break window without its break, is noted, and
+    only its return may be late, or its day go on without a break) and keeps what was
     driven (``check_reroute``)."""
     problem = mixed_problem(seed)
     params = SolveParams(time_limit_s=0.3, seed=seed)
@@ -250,7 +251,14 @@ def test_a_reroute_of_a_mixed_day_passes_both_checkers(seed: int) -> None:
     urgent = _alert(problem, progress, rng)
     new = reroute(problem, plan, progress, urgent, params)
     full = with_urgent(problem, urgent)
-    late = {n.split(" ")[0] for n in new.notes if "cannot be back at its depot by its shift" in n}
-    broken = [v for v in check(full, new) if not (v.code == "shift" and v.vehicle_ref in late)]
-    assert broken == []
+    noted = {
+        (n.split(" ")[0], code)
+        for n in new.notes
+        for code, text in (
+            ("shift", "cannot be back at its depot by its shift"),
+            ("break", "breaks the break rule"),
+        )
+        if text in n
+    }
+    assert [v for v in check(full, new) if (v.vehicle_ref, v.code) not in noted] == []
     assert check_reroute(full, plan, new, progress, stands=plan_stands(new)) == []

@@ -625,6 +625,79 @@ def test_a_truck_idle_through_its_break_window_has_had_its_break(kit, day) -> No
         assert [(b.start_s, b.end_s) for b in breaks] == [(10 * h, 10 * h + 1800)]
 
 
+def test_a_truck_that_waited_at_a_bin_for_its_hours_had_its_break_then(kit, day) -> None:
+    """Break window 10:00-12:00 (30 min). The truck reaches b3 before 07:00 and waits there
+    for its hours, 11:30-14:00; its day ends before 12:00, so the plan needs no break (as
+    OR-Tools leaves it: after the route's end, not in the plan). Reported done at 12:05, 26
+    minutes after its last unload (too few for the break), an alert sends it out again: its
+    day now spans the window, and its break was the wait at b3 (10:00-10:30), not a rule
+    broken."""
+    h = kit.H
+    truck = dataclasses.replace(day.vehicles[0], break_s=1800, break_window_s=(10 * h, 12 * h))
+    stops = tuple(
+        dataclasses.replace(s, window_s=(11 * h + 1800, 14 * h)) if s.ref == "b3" else s
+        for s in day.stops
+    )
+    day = dataclasses.replace(day, vehicles=(truck,), stops=stops)
+    timed = plan_from_sequences(day, {"a": ["b2", "b3", "s1"]})
+    (route,) = timed.routes
+    route = dataclasses.replace(
+        route, visits=tuple(v for v in route.visits if v.kind is not VisitKind.BREAK)
+    )
+    plan = dataclasses.replace(timed, routes=(route,))
+    assert check(day, plan) == []
+    b3 = next(v for v in route.visits if v.ref == "b3")
+    assert b3.arrival_s < 7 * h and b3.start_s == 11 * h + 1800
+    assert route.visits[-1].end_s < 12 * h
+    prog = dataclasses.replace(_progress(route, 3), time_s=12 * h + 300)
+    assert prog.time_s - route.visits[-2].end_s < 1800
+    urgent = kit.stop("urgent", 10, volume_l=200, weight_kg=20)
+    new = reroute(day, plan, [prog], [urgent], FAST)
+    assert check(with_urgent(day, [urgent]), new) == []
+    (again,) = new.routes
+    assert "urgent" in again.bin_refs
+    kinds = [v.ref if v.kind is not VisitKind.BREAK else "break" for v in again.visits]
+    assert kinds[:4] == ["a", "b2", "break", "b3"]
+    brk = again.visits[2]
+    assert (brk.start_s, brk.end_s) == (10 * h, 10 * h + 1800)
+
+
+def test_a_truck_reported_past_its_break_window_without_a_break_is_noted(kit) -> None:
+    """Break window 10:00-12:00 (30 min). The truck empties four bins of 25 min each from
+    09:50, no wait long enough for a break, and is home at 11:50: its plan needs no break.
+    Reported at its last site at 12:05, 23 minutes late, its day now spans the window with
+    no break, and none can be placed any more: the checker reports it, and the plan's notes
+    say why. Reported home at 12:05 instead, its day ended as planned: no note."""
+    h = kit.H
+    pts = [(0, 0), (5, 0), (1, 0), (2, 0), (3, 0), (4, 0), (4, 3)]
+    stops = tuple(
+        kit.stop(f"b{i}", i, service_s=1500, window_s=(9 * h + 3000, 14 * h) if i == 2 else None)
+        for i in range(2, 6)
+    )
+    truck = kit.truck("a", break_s=1800, break_window_s=(10 * h, 12 * h))
+    day = Problem(matrix=kit.matrix(pts), stops=stops, vehicles=(truck,), sites=(kit.site(),))
+    bare = dataclasses.replace(truck, break_s=0, break_window_s=None)
+    plan = plan_from_sequences(
+        dataclasses.replace(day, vehicles=(bare,)), {"a": ["b2", "b3", "b4", "b5", "s1"]}
+    )
+    assert check(day, plan) == []
+    (route,) = plan.routes
+    assert route.visits[-1].end_s == 11 * h + 3000
+    late = dataclasses.replace(_progress(route, 5), time_s=12 * h + 300)
+    urgent = kit.stop("urgent", 6)
+    new = reroute(day, plan, [late], [urgent], FAST)
+    assert "urgent" in new.served_refs
+    assert [(v.vehicle_ref, v.code) for v in check(with_urgent(day, [urgent]), new)] == [
+        ("a", "break")
+    ]
+    (note,) = [n for n in new.notes if "break rule" in n]
+    assert note.startswith("a was reported at 12:05, after its break window (10:00-12:00)")
+    home = dataclasses.replace(late, location=0)
+    new = reroute(day, plan, [home], [], FAST)
+    assert check(day, new) == []
+    assert not [n for n in new.notes if "break rule" in n]
+
+
 def test_an_alert_on_a_bin_planned_later_keeps_the_plan_as_warm_start(
     kit, day, warm_starts: list[dict[str, list[str]]]
 ) -> None:
