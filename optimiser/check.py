@@ -628,7 +628,9 @@ def time_route(problem: Problem, vehicle: VehicleSpec, refs: Sequence[str]) -> R
     unless its day begins after a break at the window's start would be over (the checker's
     rule: it needs none then). When a break there would make a later visit miss its window
     (or the truck its shift end), it takes it at the first point where none does, if any
-    (:func:`_break_slot`).
+    (:func:`_break_slot`). With no ``refs``, a truck not out yet (no ``departed_s``) stays
+    home and needs no break; one on the road (rerouting) takes it on its way home as above:
+    its day done counts for the rule.
     """
     v = vehicle
     t0 = max(v.shift_s[0], v.ready_s) if v.ready_s is not None else v.shift_s[0]
@@ -644,8 +646,8 @@ def time_route(problem: Problem, vehicle: VehicleSpec, refs: Sequence[str]) -> R
         slot = _break_slot(known, _timed(known, refs, t0, False, None))
         if slot is not None:
             visits = _timed(known, refs, t0, True, slot)
-    if not refs:  # an unused truck stays home: no break needed
-        visits = [x for x in visits if x.kind is not VisitKind.BREAK]
+    if not refs and v.departed_s is None:  # an unused truck stays home: no break needed
+        visits = _timed(known, refs, t0, False, None)
     dist = problem.matrix.distance_m
     located = [x.location for x in visits if x.location is not None]
     distance = sum(int(dist[a, b]) for a, b in itertools.pairwise(located))

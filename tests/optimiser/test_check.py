@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from optimiser.check import check, check_reroute, plan_from_sequences, score
+from optimiser.check import check, check_reroute, plan_from_sequences, score, time_route
 from optimiser.errors import InvalidProblemError
 from optimiser.plan import (
     Plan,
@@ -291,6 +291,28 @@ def test_a_route_timed_after_the_break_could_be_over_takes_none(manual) -> None:
     plan = plan_from_sequences(early, {"t1": SEQ})
     assert VisitKind.BREAK in [v.kind for v in plan.routes[0].visits]
     assert check(early, plan) == []
+
+
+def test_no_stops_timed_need_a_break_only_on_the_road(manual) -> None:
+    """Break window 10:00-13:00 (30 min), no stops, ready at 10:00 at the depot. A truck not
+    out yet stays home: no break, its END when it is ready (the break's 30 minutes were
+    counted in it, the break visit dropped). One on the road since 06:00 (``departed_s``,
+    a reroute) owes its break and takes it on its way home."""
+    h = 3600
+    owes = _with_truck(manual, break_s=1800, break_window_s=(10 * h, 13 * h))
+    home = dataclasses.replace(owes.vehicles[0], ready_s=10 * h)
+    route = time_route(owes, home, [])
+    assert [(v.kind, v.end_s) for v in route.visits] == [
+        (VisitKind.START, 10 * h),
+        (VisitKind.END, 10 * h),
+    ]
+    out = dataclasses.replace(home, departed_s=6 * h)
+    route = time_route(owes, out, [])
+    assert [(v.kind, v.start_s, v.end_s) for v in route.visits] == [
+        (VisitKind.START, 10 * h, 10 * h),
+        (VisitKind.BREAK, 10 * h, 10 * h + 1800),
+        (VisitKind.END, 10 * h + 1800, 10 * h + 1800),
+    ]
 
 
 def test_timing_takes_the_break_where_no_window_is_missed_for_it(manual) -> None:

@@ -662,12 +662,12 @@ def test_a_truck_that_waited_at_a_bin_for_its_hours_had_its_break_then(kit, day)
     assert (brk.start_s, brk.end_s) == (10 * h, 10 * h + 1800)
 
 
-def test_a_truck_reported_past_its_break_window_without_a_break_is_noted(kit) -> None:
+@pytest.fixture
+def busy_morning(kit) -> tuple[Problem, Plan]:
     """Break window 10:00-12:00 (30 min). The truck empties four bins of 25 min each from
-    09:50, no wait long enough for a break, and is home at 11:50: its plan needs no break.
-    Reported at its last site at 12:05, 23 minutes late, its day now spans the window with
-    no break, and none can be placed any more: the checker reports it, and the plan's notes
-    say why. Reported home at 12:05 instead, its day ended as planned: no note."""
+    09:50, no wait long enough for a break, unloads at s1 until 11:41:40 and is home at
+    11:50: its plan needs no break (as OR-Tools leaves it: after the route's end). A spare
+    row (6) for an alert."""
     h = kit.H
     pts = [(0, 0), (5, 0), (1, 0), (2, 0), (3, 0), (4, 0), (4, 3)]
     stops = tuple(
@@ -682,8 +682,18 @@ def test_a_truck_reported_past_its_break_window_without_a_break_is_noted(kit) ->
     )
     assert check(day, plan) == []
     (route,) = plan.routes
-    assert route.visits[-1].end_s == 11 * h + 3000
-    late = dataclasses.replace(_progress(route, 5), time_s=12 * h + 300)
+    assert route.visits[-2].end_s == 11 * h + 2500 and route.visits[-1].end_s == 11 * h + 3000
+    return day, plan
+
+
+def test_a_truck_reported_past_its_break_window_without_a_break_is_noted(kit, busy_morning) -> None:
+    """The busy morning's truck reported at its last site at 12:05, 23 minutes late: its
+    day now spans the window with no break, and none can be placed any more. The checker
+    reports it, and the plan's notes say why. Reported home at 12:05 instead, its day
+    ended as planned: no note."""
+    day, plan = busy_morning
+    (route,) = plan.routes
+    late = dataclasses.replace(_progress(route, 5), time_s=12 * kit.H + 300)
     urgent = kit.stop("urgent", 6)
     new = reroute(day, plan, [late], [urgent], FAST)
     assert "urgent" in new.served_refs
@@ -696,6 +706,25 @@ def test_a_truck_reported_past_its_break_window_without_a_break_is_noted(kit) ->
     new = reroute(day, plan, [home], [], FAST)
     assert check(day, new) == []
     assert not [n for n in new.notes if "break rule" in n]
+
+
+def test_a_truck_with_nothing_left_in_its_break_window_breaks_on_its_way_home(
+    kit, busy_morning
+) -> None:
+    """The busy morning's truck reported at its last site at 11:55, nothing left to do: home
+    after 12:00, its day would span the window, so it takes its break now (11:55-12:25) and
+    the day shows it. It was timed in, but its visit was dropped, as if the truck stayed home
+    (the checker: "no break although the route spans the window")."""
+    day, plan = busy_morning
+    h = kit.H
+    (route,) = plan.routes
+    prog = dataclasses.replace(_progress(route, 5), time_s=11 * h + 3300)
+    new = reroute(day, plan, [prog], [], FAST)
+    assert check(day, new) == []
+    (again,) = new.routes
+    kinds = [v.kind for v in again.visits]
+    assert kinds[-2:] == [VisitKind.BREAK, VisitKind.END]
+    assert (again.visits[-2].start_s, again.visits[-1].end_s) == (11 * h + 3300, 12 * h + 2000)
 
 
 def test_an_alert_on_a_bin_planned_later_keeps_the_plan_as_warm_start(
