@@ -272,10 +272,19 @@ def _residual_vehicle(
         initial_weight_kg=prog.weight_kg,
         initial_daily_l=prog.daily_l,
         initial_daily_kg=prog.daily_kg,
-        break_taken=prog.break_taken or v.break_s == 0,
+        break_taken=prog.break_taken or v.break_s == 0 or _past_window(v, prog),
         fixed_cost=0 if prog.done or prog.location != v.start else v.fixed_cost,  # out: paid
         max_stops=None if v.max_stops is None else max(v.max_stops - bins_done, 0),
     )
+
+
+def _past_window(v: VehicleSpec, prog: Progress) -> bool:
+    """Whether truck ``v`` was reported after its break window closed: a break it owes
+    then can no longer be placed, so the rest of its day is planned as if taken (the
+    break rule would otherwise reject every rest, even the way home, and with them the
+    warm start and the bins it could still empty); the day is noted
+    (:func:`_owed_breaks`)."""
+    return v.break_window_s is not None and prog.time_s > v.break_window_s[1]
 
 
 def _must_move(problem: Problem, v: VehicleSpec) -> bool:

@@ -708,6 +708,27 @@ def test_a_truck_reported_past_its_break_window_without_a_break_is_noted(kit, bu
     assert not [n for n in new.notes if "break rule" in n]
 
 
+def test_the_rest_of_a_day_that_owes_a_break_is_planned_as_if_taken(
+    kit, busy_morning, warm_starts: list[dict[str, list[str]]]
+) -> None:
+    """The busy morning's truck reported at b5, loaded, at 12:04 (after its window, 29 min
+    after b5, too few for its break): every rest of its day breaks the break rule, the way
+    to its unload too. Its
+    rest is planned as if the break were taken: the warm start keeps its unload at s1
+    (the rule cut it, and the warm start was empty), the day unloads there, and only the
+    break rule is broken, as noted."""
+    day, plan = busy_morning
+    (route,) = plan.routes
+    late = dataclasses.replace(_progress(route, 4), time_s=12 * kit.H + 240)
+    new = reroute(day, plan, [late], [], FAST)
+    (warm,) = warm_starts
+    assert warm == {"a": ["s1"]}
+    (again,) = new.routes
+    assert [v.ref for v in again.visits if v.kind in WORK][-2:] == ["b5", "s1"]
+    assert [(v.vehicle_ref, v.code) for v in check(day, new)] == [("a", "break")]
+    assert [n for n in new.notes if "breaks the break rule" in n]
+
+
 def test_a_truck_with_nothing_left_in_its_break_window_breaks_on_its_way_home(
     kit, busy_morning
 ) -> None:
