@@ -801,7 +801,8 @@ def check_reroute(
     * ``past``: nothing it has not done starts before ``Progress.time_s`` (a crew faster
       than planned goes on after its visits done, which stand as driven). A break over by
       then is the record of one taken; a break of ``driven`` it is on then stands as
-      driven; so does its return, when it has done all its driven work and is reported
+      driven, and so do the waypoints of ``driven`` (earlier reports) before it; so does
+      its return, when it has done all its driven work and is reported
       where its plan has it (at its last visit done by its planned return, or where it
       ends its day);
     * ``done_load``: the loads its rest of the day starts from (at its last visit done,
@@ -989,6 +990,8 @@ class _Resumed:
                 continue
             if x.kind is VisitKind.BREAK and (x.end_s <= now or x in driven):
                 continue  # a break taken, or the driven one it is on now
+            if x.kind is VisitKind.WAYPOINT and x in driven:
+                continue  # an earlier report, as driven (before the break it is on now)
             if x in driven and finished:
                 continue  # its return as driven
             self.add(

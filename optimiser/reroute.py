@@ -177,28 +177,40 @@ def _set_out_by(start: Visit, time_s: int) -> Visit:
     )
 
 
-def _on_break(route: Route | None, prefix: Sequence[Visit], prog: Progress | None) -> Visit | None:
-    """The BREAK visit of ``route`` (the plan being driven) the truck is on now: planned
-    right after its visits done (``prefix``, no break in it), started by ``prog.time_s``
-    and not over, the truck standing where the plan has it take it. None otherwise (the
-    truck moved on, or is not out). The service learns of a break only from the plan: a
-    truck reported there then is on it, and the rest of its day starts at its end; without
-    this the break was dropped, the truck sent on mid-break (and, its window closed, the
-    day broke the break rule)."""
+def _on_break(
+    route: Route | None, prefix: Sequence[Visit], prog: Progress | None
+) -> list[Visit] | None:
+    """The BREAK visit of ``route`` (the plan being driven) the truck is on now, after the
+    waypoints before it: planned right after its visits done (``prefix``, no break in it),
+    started by ``prog.time_s`` and not over, the truck standing where the plan has it take
+    it. None otherwise (the truck moved on, or is not out). The service learns of a break
+    only from the plan: a truck reported there then is on it, and the rest of its day
+    starts at its end; without this the break was dropped, the truck sent on mid-break
+    (and, its window closed, the day broke the break rule). The waypoints (a truck
+    reported there, with the load measured, by an earlier reroute) stay before the break:
+    without them the break carried their load after the visits done, not the loads those
+    left, and the checker rejected the day."""
     if route is None or prog is None or not prefix:
         return None
     if any(x.kind is VisitKind.BREAK for x in prefix):
         return None
     work = [i for i, x in enumerate(route.visits) if x.kind in WORK]
     cut = work[len(prog.done) - 1] + 1 if prog.done else 1
-    ahead = (x for x in route.visits[cut:] if x.kind is not VisitKind.WAYPOINT)
-    brk = next(ahead, None)
-    if brk is None or brk.kind is not VisitKind.BREAK:
+    ahead = next(
+        (
+            k
+            for k in range(cut, len(route.visits))
+            if route.visits[k].kind is not VisitKind.WAYPOINT
+        ),
+        None,
+    )
+    if ahead is None or route.visits[ahead].kind is not VisitKind.BREAK:
         return None
-    here = [x.location for x in route.visits[:cut] if x.location is not None]
+    brk = route.visits[ahead]
+    here = [x.location for x in route.visits[:ahead] if x.location is not None]
     if not brk.start_s <= prog.time_s < brk.end_s or here[-1] != prog.location:
         return None
-    return brk
+    return list(route.visits[cut : ahead + 1])
 
 
 def _rested(
@@ -525,8 +537,9 @@ def reroute(
     for v in full.vehicles:
         brk = _on_break(routes.get(v.ref), prefixes.get(v.ref, []), progs.get(v.ref))
         if brk is not None:  # on its planned break now: it takes it whole, then goes on
-            prefixes[v.ref] = [*prefixes[v.ref], brk]
-            progs[v.ref] = dataclasses.replace(progs[v.ref], time_s=brk.end_s, break_taken=True)
+            prefixes[v.ref] = [*prefixes[v.ref], *brk]
+            end = brk[-1].end_s
+            progs[v.ref] = dataclasses.replace(progs[v.ref], time_s=end, break_taken=True)
         rested = _rested(v, prefixes.get(v.ref, []), progs.get(v.ref), full.matrix.duration_s)
         if rested is not None:  # idle through its break window: that was its break
             prefixes[v.ref] = rested

@@ -729,6 +729,34 @@ def test_the_rest_of_a_day_that_owes_a_break_is_planned_as_if_taken(
     assert [n for n in new.notes if "breaks the break rule" in n]
 
 
+def test_a_truck_on_its_break_after_an_earlier_report_keeps_that_report(kit, busy_morning) -> None:
+    """The busy morning's truck reported after b2 at 10:15 with 80 l / 8 kg, not the 100 l /
+    10 kg planned, and an alert that keeps it out past 12:00: a reroute goes on from a
+    waypoint there with that load and breaks at once (10:15-10:45). Reported again at
+    10:20, on that break: the day keeps the waypoint (the earlier report, with its load)
+    before the break. Without it the break carried the measured load right after b2, and
+    the checker rejected the day."""
+    day, plan = busy_morning
+    h = kit.H
+    (route,) = plan.routes
+    first = dataclasses.replace(_progress(route, 1), volume_l=80, weight_kg=8)
+    first = dataclasses.replace(first, daily_l=80, daily_kg=8)
+    urgent = kit.stop("urgent", 6, service_s=1500)
+    day1 = reroute(day, plan, [first], [urgent], FAST)
+    day = with_urgent(day, [urgent])
+    assert check(day, day1) == []
+    assert "urgent" in day1.served_refs
+    (route1,) = day1.routes
+    kinds = [v.kind for v in route1.visits]
+    at = kinds.index(VisitKind.WAYPOINT)
+    assert kinds[at + 1] is VisitKind.BREAK and route1.visits[at + 1].start_s == 10 * h + 900
+    on_break = dataclasses.replace(first, time_s=10 * h + 1200)
+    day2 = reroute(day, day1, [on_break], [], FAST)
+    assert check(day, day2) == []
+    (route2,) = day2.routes
+    assert route2.visits[at : at + 2] == route1.visits[at : at + 2]
+
+
 def test_a_truck_with_nothing_left_in_its_break_window_breaks_on_its_way_home(
     kit, busy_morning
 ) -> None:
