@@ -639,6 +639,7 @@ def time_route(problem: Problem, vehicle: VehicleSpec, refs: Sequence[str]) -> R
         and not v.break_taken
         and v.break_window_s is not None
         and day_start(v, t0) < v.break_window_s[0] + v.break_s
+        and (bool(refs) or v.departed_s is not None)  # an unused truck stays home
     )
     known = _Known(problem, v, problem.stops_by_ref(), problem.sites_by_ref())
     visits = _timed(known, refs, t0, due, None)
@@ -646,8 +647,6 @@ def time_route(problem: Problem, vehicle: VehicleSpec, refs: Sequence[str]) -> R
         slot = _break_slot(known, _timed(known, refs, t0, False, None))
         if slot is not None:
             visits = _timed(known, refs, t0, True, slot)
-    if not refs and v.departed_s is None:  # an unused truck stays home: no break needed
-        visits = _timed(known, refs, t0, False, None)
     dist = problem.matrix.distance_m
     located = [x.location for x in visits if x.location is not None]
     distance = sum(int(dist[a, b]) for a, b in itertools.pairwise(located))
