@@ -927,16 +927,19 @@ def _way_home(residual: Problem, v: VehicleSpec, refs: Sequence[str] = ()) -> Ro
     still to do, in order; none by default) less each one with which its route would break
     a rule (:func:`optimiser.greedy.feasible_subsequence`: unloading last when it must; a
     bin whose window passed does not cost the ones after it); with none of them, unloading
-    first when it must and a site can take it in its hours, else straight."""
+    first when it must, at the site that gets it home first of those where its way home
+    breaks no rule (a site's hours, its shift end), else straight. (The site nearest by
+    the drive alone was tried alone: a truck whose shift end left time for the quicker
+    unload elsewhere went home loaded.)"""
     kept = feasible_subsequence(residual, v, list(refs)) if refs else []
     if kept:
         return time_route(residual, v, kept)
     straight = time_route(residual, v, [])
-    site = with_final_unload(residual, v, [])
-    if not site:
+    if not with_final_unload(residual, v, []):
         return straight
-    unloading = time_route(residual, v, site)
-    return straight if check_route(residual, v, unloading) else unloading
+    ways = (time_route(residual, v, [site.ref]) for site in usable_sites(residual, v))
+    valid = [way for way in ways if not check_route(residual, v, way)]
+    return min(valid, key=lambda way: way.visits[-1].end_s, default=straight)
 
 
 def _route_of(plan: Plan, vehicle_ref: str) -> Route | None:

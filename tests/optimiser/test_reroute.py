@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-from optimiser.check import check, check_reroute, objective, plan_from_sequences
+from optimiser.check import check, check_reroute, check_route, objective, plan_from_sequences
 from optimiser.errors import InvalidProblemError
 from optimiser.params import SolveParams
 from optimiser.plan import (
@@ -755,6 +755,27 @@ def test_a_truck_on_its_break_after_an_earlier_report_keeps_that_report(kit, bus
     assert check(day, day2) == []
     (route2,) = day2.routes
     assert route2.visits[at : at + 2] == route1.visits[at : at + 2]
+
+
+def test_a_truck_sent_home_unloads_where_it_is_home_first(kit) -> None:
+    """A loaded truck sent home from where it is (e.g. the plan stands, and it was reported
+    away from its route), 10 min before its shift end: the site nearest by the drive takes
+    15 min to unload, another 200 s farther none. It unloads at that one and is home in
+    time; it went home loaded, the nearest site alone tried."""
+    from optimiser.reroute import _way_home
+
+    h = kit.H
+    truck = kit.truck(
+        "t", start=3, end=0, initial_volume_l=500, initial_weight_kg=50, ready_s=10 * h
+    )
+    truck = dataclasses.replace(truck, shift_s=(6 * h, 10 * h + 600))
+    sites = (kit.site("near", 1, unload_s=900), kit.site("quick", 2, unload_s=0))
+    matrix = kit.matrix([(0, 0), (1, 0), (0, 2), (1, 1)])
+    day = Problem(matrix=matrix, stops=(), vehicles=(truck,), sites=sites)
+    way = _way_home(day, truck)
+    assert [v.ref for v in way.visits if v.kind is VisitKind.DISPOSAL] == ["quick"]
+    assert check_route(day, truck, way) == []
+    assert way.visits[-1].end_s == 10 * h + 400
 
 
 def test_a_truck_with_nothing_left_in_its_break_window_breaks_on_its_way_home(
