@@ -65,7 +65,6 @@ from optimiser.greedy import (
     insert_cheapest,
     start_in,
     swap_in,
-    with_final_unload,
 )
 from optimiser.params import SolveParams
 from optimiser.plan import (
@@ -196,21 +195,14 @@ def _on_break(
         return None
     work = [i for i, x in enumerate(route.visits) if x.kind in WORK]
     cut = work[len(prog.done) - 1] + 1 if prog.done else 1
-    ahead = next(
-        (
-            k
-            for k in range(cut, len(route.visits))
-            if route.visits[k].kind is not VisitKind.WAYPOINT
-        ),
-        None,
-    )
-    if ahead is None or route.visits[ahead].kind is not VisitKind.BREAK:
+    rest = route.visits[cut:]
+    k = next((i for i, x in enumerate(rest) if x.kind is not VisitKind.WAYPOINT), None)
+    if k is None or rest[k].kind is not VisitKind.BREAK:
         return None
-    brk = route.visits[ahead]
-    here = [x.location for x in route.visits[:ahead] if x.location is not None]
-    if not brk.start_s <= prog.time_s < brk.end_s or here[-1] != prog.location:
+    here = [x.location for x in route.visits[: cut + k] if x.location is not None]
+    if not rest[k].start_s <= prog.time_s < rest[k].end_s or here[-1] != prog.location:
         return None
-    return list(route.visits[cut : ahead + 1])
+    return list(rest[: k + 1])
 
 
 def _rested(
@@ -935,7 +927,7 @@ def _way_home(residual: Problem, v: VehicleSpec, refs: Sequence[str] = ()) -> Ro
     if kept:
         return time_route(residual, v, kept)
     straight = time_route(residual, v, [])
-    if not with_final_unload(residual, v, []):
+    if not (v.starts_loaded and needs_disposal(residual, v)):
         return straight
     ways = (time_route(residual, v, [site.ref]) for site in usable_sites(residual, v))
     valid = [way for way in ways if not check_route(residual, v, way)]
