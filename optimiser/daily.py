@@ -2007,11 +2007,12 @@ def _current_fleet(
         listed = vehicle_spec(current[v.ref], v.start, plan_date=day.plan_date, tz=tz)
         p = by_ref.get(v.ref) or Progress(vehicle_ref=v.ref, done=(), location=v.start, time_s=0)
         v, kept = _as_listed_now(v, listed, p)
+        listed, over = _stop_limit_now(listed, done.get(v.ref, 0))
         spec, waits, note = _on_duty_now(v, listed, p, done.get(v.ref, 0), now_s, duty)
         if waits is not None:
             by_ref[v.ref] = waits
         vehicles.append(spec)
-        notes += [n for n in (kept, note) if n]
+        notes += [n for n in (kept, over, note) if n]
     for truck in added:
         row = rows[truck.depot_id]
         listed = vehicle_spec(truck, row, plan_date=day.plan_date, tz=tz, start_s=now_s)
@@ -2061,6 +2062,19 @@ def _as_listed_now(
         f"{v.ref}'s {names} changed in the fleet: they count from its next day's plan, as it "
         "has work done today under the ones it was planned with"
     )
+
+
+def _stop_limit_now(listed: VehicleSpec, done: int) -> tuple[VehicleSpec, str | None]:
+    """Truck ``listed`` with the stop limit the inventory lists now, but no lower than the
+    ``done`` bins it has emptied today (a limit lowered during the day cannot undo them: the
+    truck takes no more bins), with a note when so."""
+    if listed.max_stops is None or listed.max_stops >= done:
+        return listed, None
+    note = (
+        f"{listed.ref}'s stop limit ({listed.max_stops}) is below the {done} bins it has "
+        "emptied today: it takes no more bins"
+    )
+    return dataclasses.replace(listed, max_stops=done), note
 
 
 def _on_duty_now(
