@@ -90,6 +90,7 @@ SOFT_REQUIRED_PENALTY = 10**13  # objective units for dropping a required stop (
 LATE_PER_S = LATE_COST_PER_H * SCALE // 3600  # objective units per second after ``due_s``
 MAX_SITE_COPIES = 400
 STRATEGY_MAX_STOPS = 300  # above this OR-Tools' first-solution strategies rarely succeed
+READ_SHARE = 0.5  # of the time left, at most, for reading the starts (``_Model._limit_reads``)
 M_TOP_PAD = -2  # glibc mallopt parameters (malloc.h)
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 32 * 2**20  # glibc's own ceiling for its moving threshold (64-bit)
@@ -472,6 +473,8 @@ class _Model:
         """
         routing = self.routing
         best: Any = None
+        if starts:
+            self._limit_reads(params, deadline, len(starts))
         for routes in starts:
             read = routing.ReadAssignmentFromRoutes(routes, True)
             if read is not None and (best is None or read.ObjectiveValue() < best.ObjectiveValue()):
@@ -481,6 +484,20 @@ class _Model:
         if best is None:
             return None, PlanStatus.NO_SOLUTION
         return self._improve(params, deadline, best)
+
+    def _limit_reads(self, params: SolveParams, deadline: float, reads: int) -> None:
+        """Close the model with a time limit of ``READ_SHARE`` of the time left before
+        ``deadline``, shared by ``reads`` starts. ``ReadAssignmentFromRoutes`` searches the
+        dimensions' values (times, waits, the break) under the limit the model was closed
+        with, unbounded by default, and goes on lowering the objective after its first
+        solution: on a 9-stop reroute with a break window and windows it ran for hours
+        (service fuzz seed 54). Stopped by the limit it returns the best found."""
+        left = max(deadline - time.perf_counter(), 0.0)
+        seconds = max(left * READ_SHARE / reads, 0.01)
+        strategy, meta = params.first_solutions[0], params.metaheuristic
+        self.routing.CloseModelWithParameters(
+            _search_params(params, strategy, meta, seconds, self.n_nodes)
+        )
 
     def _first_solution(self, params: SolveParams, deadline: float, best: Any) -> Any:
         routing = self.routing

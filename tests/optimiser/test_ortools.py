@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import faulthandler
 import platform
 
+import numpy as np
 import pytest
 
+from network.matrix import TravelMatrix
 from optimiser import _ortools
 from optimiser._ortools import heap_pad_bytes, solve_ortools
 from optimiser.check import check
@@ -199,6 +202,77 @@ def test_a_warm_start_that_breaks_a_rule_still_gets_a_plan(kit) -> None:
     )
     assert plan.status is not PlanStatus.NO_SOLUTION
     assert check(problem, plan) == [] and plan.served_refs == soft
+
+
+# travel between the depot (0), the site (1) and four bins, as a service fuzz city had them
+SEED_54_S = [
+    [0, 749, 240, 213, 121, 326],
+    [749, 0, 581, 910, 866, 433],
+    [240, 581, 0, 336, 355, 246],
+    [213, 910, 336, 0, 190, 514],
+    [121, 866, 355, 190, 0, 437],
+    [326, 433, 246, 514, 437, 0],
+]
+
+
+@pytest.fixture
+def late_morning_with_a_break(kit) -> Problem:
+    """The rest of a day at 08:50 (service fuzz seed 54): t0 is done for the day (its stop
+    limit reached), t1 is to leave its depot, owing a 30 min break between 10:00 and 11:00;
+    b1 opens at 10:00, alerted b8 is due by 10:50, and every minute costs (30/h)."""
+    h = kit.H
+    dist = np.array(SEED_54_S, dtype=np.int64) * 7
+    matrix = TravelMatrix(
+        duration_s=np.array(SEED_54_S, dtype=np.int64),
+        distance_m=dist,
+        points=tuple((float(i), 0.0) for i in range(6)),
+    )
+    ready = 8 * h + 50 * 60
+    return Problem(
+        matrix=matrix,
+        stops=(
+            kit.stop(
+                "b1", 2, volume_l=3000, weight_kg=300, service_s=300, window_s=(10 * h, 12 * h)
+            ),
+            kit.stop(
+                "b8", 3, volume_l=1100, weight_kg=110, service_s=900, due_s=ready + 7200, priority=1
+            ),
+            kit.stop("b12", 4, volume_l=923, weight_kg=93),
+            kit.stop("b16", 5, volume_l=1032, weight_kg=104),
+        ),
+        vehicles=(
+            kit.truck("t0", max_stops=0, ready_s=ready, break_taken=True, departed_s=6 * h),
+            kit.truck(
+                "t1",
+                capacity_l=8000,
+                break_s=1800,
+                break_window_s=(10 * h, 11 * h),
+                cost_per_hour=3000,
+                ready_s=ready,
+            ),
+        ),
+        sites=(kit.site("s1", 1, unload_s=900),),
+    )
+
+
+def test_reading_a_warm_start_stops_within_the_time_limit(
+    late_morning_with_a_break: Problem,
+) -> None:
+    """OR-Tools reads a start by a search for its times (arrivals, waits, the break) that
+    goes on lowering the cost after its first answer, with no time limit of its own: on
+    this day's start it ran for hours, and the service's reroute with it. It is now held
+    to the solve's time limit, and the plan serves every bin, breaking no rule."""
+    problem = late_morning_with_a_break
+    warm = {"t0": [], "t1": ["b12", "b1", "b16", "s1", "b8", "s1"]}
+    # OR-Tools holds the GIL: no Python timeout fires; faulthandler's thread does, and
+    # ends the process (the test fails as a crashed worker) instead of hanging the run
+    faulthandler.dump_traceback_later(60, exit=True)
+    try:
+        plan = solve_ortools(problem, SolveParams(time_limit_s=1.0), warm_start=warm)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert check(problem, plan) == []
+    assert plan.served_refs == {"b1", "b8", "b12", "b16"}
 
 
 def test_a_search_that_finds_nothing_lists_every_stop_as_no_solution(
