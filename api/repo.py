@@ -394,8 +394,11 @@ def _new_emptying(
     raised since its last kept one (``alerts``: bin id -> when): the alert sent the truck
     straight back. For a bin missed, that counts the alert raised at the kept report's own
     time (the crew's alert, ``post_progress``, which sends a truck back); an alert raised
-    at an emptying's time was answered by it (``emptied_since``), and sends none."""
-    kept: dict[tuple[str, str, str | None], datetime] = {}
+    at an emptying's time was answered by it (``emptied_since``), and sends none. Nor is
+    an emptying on its truck's route in a newer plan than the kept one's (``off_route``
+    False): that plan sent the truck back to the bin (a second visit, ``<bin>#2``, of a
+    bin that refills fast)."""
+    kept: dict[tuple[str, str, str | None], tuple[datetime, int]] = {}  # at, plan id
     last: dict[str, tuple[str, str | None]] = {}  # per truck: what its last kept report was
     seen: set[tuple[str, str, str | None, datetime, str | None]] = set()  # kept, as sent
     raised = alerts or {}
@@ -408,6 +411,9 @@ def _new_emptying(
             return any(since <= at <= r.at for at in times)
         return any(since < at <= r.at for at in times)
 
+    def replanned(r: ProgressRow, plan_id: int) -> bool:
+        return r.kind == "visit_done" and r.off_route is False and r.plan_id > plan_id
+
     def is_new(r: ProgressRow) -> bool:
         what = (r.kind, r.site_id if r.kind == "disposal_done" else r.bin_id)
         key = (r.vehicle_id, *what)
@@ -417,12 +423,13 @@ def _new_emptying(
         prev = kept.get(key)
         if (
             prev is not None
-            and r.at - prev < REPEAT_REPORT_GAP
+            and r.at - prev[0] < REPEAT_REPORT_GAP
             and last[r.vehicle_id] == what
-            and not sent_back(r, prev)
+            and not sent_back(r, prev[0])
+            and not replanned(r, prev[1])
         ):
             return False
-        kept[key] = r.at
+        kept[key] = (r.at, r.plan_id)
         last[r.vehicle_id] = what
         seen.add(sent)
         return True

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from api import repo
+from api.db import ProgressRow
 from api.deps import Runtime
 from fleet.fill import estimate_models, pickup_rate
 from tests.api.conftest import PLAN_DATE, seed, wait
@@ -117,6 +119,43 @@ def test_a_bin_emptied_again_after_an_unloading_is_a_second_emptying_in_the_log(
     for log in logs:
         assert log.last_emptied == {"b0": at("2026-11-25T10:40:00+02:00")}
         assert [p.fill_fraction for p in log.pickups] == [0.9, 0.3]
+
+
+def test_a_bin_emptied_again_as_a_newer_plan_sent_its_truck_back_is_no_resend(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """v1's crew empties b0 off its route at 10:00. The plan made after it sends v1 back to
+    b0 as its next work (a second visit: b0 refills fast), and v1 reports it done at 10:26,
+    on that plan's route. That is a second emptying, not the first sent again within the
+    hour: it was taken for a resend, so the plans kept sending v1 back (service fuzz seed
+    1084). The same report against the first plan, or off the newer plan's route, is still
+    a resend (a button pressed twice)."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    first, newer = (_plan(client, dispatcher, runtime, PLAN_DATE) for _ in range(2))
+    at = datetime.fromisoformat
+    window = (at("2026-11-25T00:00:00+02:00"), at("2026-11-26T00:00:00+02:00"))
+
+    def log_after(plan_id: int, off_route: bool) -> tuple[list[str], bool]:
+        """The log's pickups (UTC) and whether the second report is a resend."""
+        rows = [
+            ProgressRow(plan_id=first, off_route=True, at=at("2026-11-25T10:00:00+02:00")),
+            ProgressRow(plan_id=plan_id, off_route=off_route, at=at("2026-11-25T10:26:00+02:00")),
+        ]
+        day = at(PLAN_DATE).date()
+        with runtime.db.writer() as s:
+            s.execute(delete(ProgressRow))
+            for r in rows:
+                r.plan_date, r.vehicle_id, r.kind, r.bin_id = day, "v1", "visit_done", "b0"
+                s.add(r)
+        with runtime.db.reader() as s:
+            log = repo.collection_log(s, *window)
+            resent = repo.resend_ids(s, day)
+        return [p.at.strftime("%H:%M") for p in log.pickups], rows[1].id in resent
+
+    assert log_after(newer, off_route=False) == (["08:00", "08:26"], False)
+    assert log_after(first, off_route=False) == (["08:00"], True)
+    assert log_after(newer, off_route=True) == (["08:00"], True)
 
 
 def test_the_log_of_some_bins_is_the_citys_log_of_those_bins(
