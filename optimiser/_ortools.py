@@ -35,7 +35,8 @@ per-arc Python callbacks.
 
 Search: the start is the warm start (rerouting) or ``optimiser.greedy.greedy_routes``
 (nearest-neighbour routes, feasible by construction and verified by the checker), read with
-``ReadAssignmentFromRoutes``; required stops it could not place get the huge drop penalty.
+``ReadAssignmentFromRoutes`` within half the time left (it searches the start's times with
+no limit of its own); required stops it could not place get the huge drop penalty.
 OR-Tools' own first-solution strategies (``SolveParams.first_solutions``, a short share of
 the budget each, greedy descent) are also tried on problems of up to ``STRATEGY_MAX_STOPS``
 stops: on larger ones with site copies they rarely find anything (measured: none of

@@ -2066,13 +2066,13 @@ def _as_listed_now(
 
 def _stop_limit_now(listed: VehicleSpec, done: int) -> tuple[VehicleSpec, str | None]:
     """Truck ``listed`` with the stop limit the inventory lists now, but no lower than the
-    ``done`` bins it has emptied today (a limit lowered during the day cannot undo them: the
+    ``done`` bins it has visited today (a limit lowered during the day cannot undo them: the
     truck takes no more bins), with a note when so."""
     if listed.max_stops is None or listed.max_stops >= done:
         return listed, None
     note = (
         f"{listed.ref}'s stop limit ({listed.max_stops}) is below the {done} bins it has "
-        "emptied today: it takes no more bins"
+        "visited today: it takes no more bins"
     )
     return dataclasses.replace(listed, max_stops=done), note
 

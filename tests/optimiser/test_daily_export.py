@@ -1313,7 +1313,7 @@ def test_a_stop_limit_lowered_below_the_bins_done_keeps_them_and_takes_no_more(
     after = {r.vehicle_ref: r.bin_refs for r in new_day.plan.routes}
     assert after["t2"] == planned["t2"]
     assert (
-        "t2's stop limit (1) is below the 2 bins it has emptied today: it takes no more bins"
+        "t2's stop limit (1) is below the 2 bins it has visited today: it takes no more bins"
     ) in new_day.plan.notes
 
 
