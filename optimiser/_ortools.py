@@ -35,8 +35,8 @@ per-arc Python callbacks.
 
 Search: the start is the warm start (rerouting) or ``optimiser.greedy.greedy_routes``
 (nearest-neighbour routes, feasible by construction and verified by the checker), read with
-``ReadAssignmentFromRoutes`` within half the time left (it searches the start's times with
-no limit of its own); required stops it could not place get the huge drop penalty.
+``ReadAssignmentFromRoutes`` within half the time left or a second (it searches the start's
+times with no limit of its own); required stops it could not place get the huge drop penalty.
 OR-Tools' own first-solution strategies (``SolveParams.first_solutions``, a short share of
 the budget each, greedy descent) are also tried on problems of up to ``STRATEGY_MAX_STOPS``
 stops: on larger ones with site copies they rarely find anything (measured: none of
@@ -91,7 +91,8 @@ SOFT_REQUIRED_PENALTY = 10**13  # objective units for dropping a required stop (
 LATE_PER_S = LATE_COST_PER_H * SCALE // 3600  # objective units per second after ``due_s``
 MAX_SITE_COPIES = 400
 STRATEGY_MAX_STOPS = 300  # above this OR-Tools' first-solution strategies rarely succeed
-READ_SHARE = 0.5  # of the time left, at most, for reading the starts (``_Model._limit_reads``)
+READ_SHARE = 0.5  # of the time left for reading the starts (``_Model._limit_reads``)...
+READ_MIN_S = 1.0  # ...or this, per start, when more: a start of 2000 bins reads in 0.1-0.2 s
 M_TOP_PAD = -2  # glibc mallopt parameters (malloc.h)
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 32 * 2**20  # glibc's own ceiling for its moving threshold (64-bit)
@@ -487,18 +488,22 @@ class _Model:
         return self._improve(params, deadline, best)
 
     def _limit_reads(self, params: SolveParams, deadline: float, reads: int) -> None:
-        """Close the model with a time limit of ``READ_SHARE`` of the time left before
-        ``deadline``, shared by ``reads`` starts. ``ReadAssignmentFromRoutes`` searches the
-        dimensions' values (times, waits, the break) under the limit the model was closed
-        with, unbounded by default, and goes on lowering the objective after its first
-        solution: on a 9-stop reroute with a break window and windows it ran for hours
-        (service fuzz seed 54). Stopped by the limit it returns the best found."""
+        """Close the model with a time limit per read of ``reads`` starts: ``READ_SHARE`` of
+        the time left before ``deadline`` between them, or ``READ_MIN_S`` when more.
+        ``ReadAssignmentFromRoutes`` searches the dimensions' values (times, waits, the
+        break) under the limit the model was closed with, unbounded by default, and goes on
+        lowering the objective after its first solution: on a 9-stop reroute with a break
+        window and windows it ran for hours (service fuzz seed 54). Stopped by the limit it
+        returns the best found, or nothing when it found none: the floor keeps a reroute
+        left 0.1 s of its budget from failing its read of 2000 bins (it did, and the
+        fallbacks took 16-26 s, `benchmarks.api_overload`)."""
         left = max(deadline - time.perf_counter(), 0.0)
-        seconds = max(left * READ_SHARE / reads, 0.01)
-        strategy, meta = params.first_solutions[0], params.metaheuristic
-        self.routing.CloseModelWithParameters(
-            _search_params(params, strategy, meta, seconds, self.n_nodes)
+        seconds = max(left * READ_SHARE / reads, READ_MIN_S)
+        sp = _search_params(
+            params, params.first_solutions[0], params.metaheuristic, left, self.n_nodes
         )
+        sp.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))  # the LNS limit as the search's
+        self.routing.CloseModelWithParameters(sp)
 
     def _first_solution(self, params: SolveParams, deadline: float, best: Any) -> Any:
         routing = self.routing
