@@ -7,6 +7,7 @@ rest of the service works (and is tested) without the solver. Tests inject a fak
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from fleet.density import fill_of_weight
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
 
 ProgressFn = Callable[[float, str], None]
+DAY_S = 24 * 3600  # seconds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -412,12 +414,15 @@ def to_progress(
     is no planned visit; when it is the truck's last work reported, the truck carries
     nothing (:func:`positions` has it at that site). A truck with all its planned work
     reported done is back at its end depot once its planned return time has passed, and its
-    planned drive home since its last visit was reported (:func:`_home_s`).
+    planned drive home since its last visit was reported (:func:`_home_s`). A break
+    planned among the visits done counts as taken unless the reports show the crew went on
+    without it (:func:`_break_had`); then the visits after it came as early as they could
+    (``optimiser.reroute.without_breaks``), and the truck owes its break.
     ``matched``: :func:`match_reports` of the same plan and progress, when already made.
     """
     from optimiser.daily import found_loads
     from optimiser.plan import VisitKind
-    from optimiser.reroute import Progress
+    from optimiser.reroute import Progress, without_breaks
 
     now_s = max(0, day_plan.seconds(now))
     reported = {p.vehicle_id: p for p in progress}
@@ -438,7 +443,9 @@ def to_progress(
                 day_plan, done, fills, lifted, match.emptied_at, report.unloaded_at
             )
             volume_l, weight_kg = max(0, volume_l - gone_l), max(0, weight_kg - gone_kg)
-        breaks = [v for v in done if v.kind is VisitKind.BREAK]
+        had = _break_had(day_plan, route, match, report)
+        if had is False:  # the crew went on without it: the visits after it came sooner
+            here = without_breaks(done, day_plan.built.problem)[-1]
         end = route.visits[-1]
         left = any(v.kind in (VisitKind.BIN, VisitKind.DISPOSAL) for v in route.visits[last + 1 :])
         home_s = _home_s(day_plan, route, match, report)
@@ -453,10 +460,47 @@ def to_progress(
                 weight_kg=weight_kg,
                 daily_l=daily_l,
                 daily_kg=daily_kg,
-                break_taken=bool(breaks),
+                break_taken=bool(had),
             )
         )
     return out
+
+
+def _break_had(day_plan: Any, route: Any, match: RouteMatch, report: TruckProgress) -> bool | None:
+    """Whether the truck of ``route`` had the break its route plans among its visits
+    reported done (up to ``match.last``); None when none is planned there.
+
+    True unless its reports show it went on without it: work planned after the break was
+    reported before the break's planned end (e.g. an unloading sooner than planned), and
+    no two of its reports between the last one before the break (or the window's start)
+    and that one (or the window's end plus the break) are the break's length apart. A
+    report of work (a bin emptied or passed, on the route or off it, or an unloading)
+    means the truck was not on its break then; the last unloading's time counts for the
+    route's last visit done when that is an unloading. Reports that came late (after the
+    planned break) or out of the route's order leave the break as planned: True.
+    """
+    from optimiser.plan import VisitKind
+
+    at = next(
+        (i for i, v in enumerate(route.visits[: match.last]) if v.kind is VisitKind.BREAK), -1
+    )
+    if at < 0:
+        return None
+    brk = route.visits[at]
+    vehicle = next(v for v in day_plan.built.problem.vehicles if v.ref == route.vehicle_ref)
+    lo, hi = vehicle.break_window_s or (0, 2 * DAY_S)
+    length = brk.end_s - brk.start_s
+    known = {i: day_plan.seconds(t) for i, t in match.emptied_at.items()}
+    if route.visits[match.last].kind is VisitKind.DISPOSAL and report.unloaded_at is not None:
+        known.setdefault(match.last, day_plan.seconds(report.unloaded_at))
+    before = max((t for i, t in known.items() if i < at), default=lo)
+    after = min((t for i, t in known.items() if i > at), default=hi + length)
+    if after >= brk.end_s or after < before:
+        return True
+    start, end = max(before, lo), min(after, hi + length)
+    times = [*(day_plan.seconds(t) for t in report.done_at), *known.values()]
+    points = [start, *sorted(t for t in times if start < t < end), end]
+    return any(b - a >= length for a, b in itertools.pairwise(points))
 
 
 def _home_s(day_plan: Any, route: Any, match: RouteMatch, report: TruckProgress) -> int:

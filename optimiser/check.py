@@ -793,7 +793,9 @@ def check_reroute(
 
     * ``done_dropped`` / ``done_order``: its visits done (``Progress.done``) come first
       among its bins and unloadings, in their order;
-    * ``done_time``: each stands as driven (row and times); so does its START, unless
+    * ``done_time``: each stands as driven (row and times; those after a break the day
+      driven plans among them, when the truck went on without it, ``break_taken`` False,
+      may start sooner, same row and length); so does its START, unless
       nothing is done and it is away from its start: it set out by its report then (leaves
       no later than ``Progress.time_s``, as driven when that was sooner; with no route
       driven, no later than ``Progress.time_s``);
@@ -895,8 +897,9 @@ class _Resumed:
             return self.out
         self._start(visits)
         driven = self._driven_done()
+        skipped = self._skipped_break()
         for k, ref in enumerate(done):
-            self._as_driven(visits[work[k]], driven.get((ref, k)))
+            self._as_driven(visits[work[k]], driven.get((ref, k)), sooner=k >= skipped)
         cut = work[len(done) - 1] + 1 if done else 1
         if not self.stands:
             self._after(visits, cut)
@@ -913,12 +916,32 @@ class _Resumed:
         work = [x for x in self.driven.visits if x.kind in DONE_WORK]
         return {(x.ref, k): x for k, x in enumerate(work[: len(self.prog.done)])}
 
-    def _as_driven(self, visit: Visit, was: Visit | None) -> None:
+    def _skipped_break(self) -> int:
+        """The rank (among the work visits done) of the first one after a break the route
+        driven plans among them, when the truck went on without it (``break_taken`` False):
+        from there the visits done may come sooner than driven. Past the last one
+        otherwise."""
+        n = len(self.prog.done)
+        if self.driven is None or self.prog.break_taken or not n:
+            return n
+        k = 0
+        for x in self.driven.visits:
+            if x.kind is VisitKind.BREAK:
+                return k if k < n else n
+            k += x.kind in DONE_WORK
+        return n
+
+    def _as_driven(self, visit: Visit, was: Visit | None, *, sooner: bool = False) -> None:
+        """``visit`` done stands as driven (``was``): its row and times; with ``sooner`` (a
+        break skipped before it), its row and length, starting no later."""
         if was is None or was.ref != visit.ref:
             self.add(visit.ref, "done_time", "done, but the plan being driven has no such visit")
             return
         got = (visit.location, visit.arrival_s, visit.start_s, visit.end_s)
         want = (was.location, was.arrival_s, was.start_s, was.end_s)
+        length, planned = visit.end_s - visit.start_s, was.end_s - was.start_s
+        if sooner and got[0] == want[0] and visit.start_s <= was.start_s and length == planned:
+            return  # came sooner: its break skipped
         if got != want:
             self.add(
                 visit.ref,

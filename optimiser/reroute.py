@@ -40,6 +40,10 @@ A truck that owes its break, can no longer start it, and stood still long enough
 its window before now (before it set out for a visit done, at one until it began, or
 since its last one), had it then: the day records it at the earliest such wait. One that
 did not, and whose day goes on past the window, is noted: its day breaks the break rule.
+A truck that went on without the break its plan had among its visits done
+(``Progress.break_taken`` False) did the visits after it sooner: they come as early as the
+drive and their windows allow (:func:`without_breaks`), and it owes the break; the plan
+being driven, standing, does not keep its route as planned.
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ from optimiser.screen import needs_disposal, screen, usable_sites
 WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
 DEFAULT_PARAMS = SolveParams(time_limit_s=1.0)  # a reroute's search when none is given
 RELAY_MIN_S = 5.0  # a budget from which the rest of the day is searched by OR-Tools, then PyVRP
+SKIPPED_BREAK = "went on without its planned break (its reports leave no time for it)"
 RELAY_ORTOOLS_SHARE = 0.5  # of that budget, for OR-Tools (measured: benchmarks/RESULTS.md)
 
 
@@ -108,15 +113,11 @@ def with_urgent(problem: Problem, urgent: Iterable[Stop]) -> Problem:
     return dataclasses.replace(problem, stops=stops)
 
 
-def _prefix(route: Route | None, prog: Progress) -> list[Visit]:
-    """The visits done, as planned (START included), with a break visit only if taken."""
+def _prefix(route: Route | None, prog: Progress, problem: Problem) -> list[Visit]:
+    """The visits done, as planned (START included), with a break visit only if taken (one
+    not taken leaves no wait: :func:`without_breaks`)."""
     if route is None:
-        if prog.done:
-            raise InvalidProblemError(
-                f"progress of vehicle {prog.vehicle_ref!r}: it has done {prog.done[:3]} but the "
-                "plan has no route for it"
-            )
-        return []
+        return _unplanned(prog)
     work = [i for i, v in enumerate(route.visits) if v.kind in WORK]
     refs = tuple(route.visits[i].ref for i in work)
     if refs[: len(prog.done)] != prog.done:
@@ -133,8 +134,53 @@ def _prefix(route: Route | None, prog: Progress) -> list[Visit]:
         visits[0] = _set_out_by(visits[0], prog.time_s)
     brk = [v for v in route.visits[cut:] if v.kind is VisitKind.BREAK and v.end_s <= prog.time_s]
     if not prog.break_taken:
-        return [v for v in visits if v.kind is not VisitKind.BREAK]
+        return without_breaks(visits, problem)
     return visits + brk
+
+
+def _unplanned(prog: Progress) -> list[Visit]:
+    """The visits done of a truck with no route in the plan: none (work done raises)."""
+    if prog.done:
+        raise InvalidProblemError(
+            f"progress of vehicle {prog.vehicle_ref!r}: it has done {prog.done[:3]} but the "
+            "plan has no route for it"
+        )
+    return []
+
+
+def without_breaks(visits: Sequence[Visit], problem: Problem) -> list[Visit]:
+    """A route's ``visits`` done, with the break the truck did not take dropped.
+
+    The bins and unloadings after it come as early as they could: each when the visit
+    before it ends plus the drive (``problem.matrix.duration_s``, seconds), or when its
+    window opens (its stop's or site's ``window_s``), never later than planned. A WAYPOINT
+    (where and when the truck was reported) and a visit of a stop ``problem`` does not
+    list keep their times. Without this the break's time stayed in the day as a wait:
+    :func:`_rested` took it for the break, and a window that closed since (a site closed
+    at 10:57) caught a visit timed after the break that was done before it.
+    """
+    stops, sites = problem.stops_by_ref(), problem.sites_by_ref()
+    out: list[Visit] = []
+    dropped, row = False, None  # a break dropped yet; the row the truck is at
+    for x in visits:
+        if x.kind is VisitKind.BREAK:
+            dropped = True
+            continue
+        opens: int | None = None
+        if x.kind is VisitKind.BIN and x.ref in stops:
+            opens = (stops[x.ref].window_s or (0, 0))[0]
+        elif x.kind is VisitKind.DISPOSAL and x.ref in sites:
+            opens = sites[x.ref].window_s[0]
+        if dropped and opens is not None and row is not None and x.location is not None:
+            arrival = out[-1].end_s + int(problem.matrix.duration_s[row, x.location])
+            start = max(arrival, opens)
+            if start < x.start_s:
+                x = dataclasses.replace(
+                    x, arrival_s=arrival, start_s=start, end_s=start + x.end_s - x.start_s
+                )
+        out.append(x)
+        row = x.location if x.location is not None else row
+    return out
 
 
 def _set_out(v: VehicleSpec, prog: Progress, duration_s: np.ndarray) -> list[Visit]:
@@ -144,7 +190,7 @@ def _set_out(v: VehicleSpec, prog: Progress, duration_s: np.ndarray) -> list[Vis
     reported elsewhere with nothing done, it set out from there. Without it, its day began
     with a START at its reported position, which the checker rejects."""
     if prog.done or prog.location == v.start:
-        return _prefix(None, prog)
+        return _unplanned(prog)
     drive = int(duration_s[v.start, prog.location])
     left = min(max(v.shift_s[0], prog.time_s - drive), prog.time_s)
     volume_l, weight_kg, daily_l, daily_kg = _loads(v)
@@ -517,7 +563,7 @@ def reroute(
     now = max((p.time_s for p in progs.values()), default=0)
     routes = {r.vehicle_ref: r for r in plan.routes}
     prefixes = {
-        v.ref: _prefix(routes[v.ref], progs[v.ref])
+        v.ref: _prefix(routes[v.ref], progs[v.ref], full)
         if v.ref in routes
         else _set_out(v, progs[v.ref], full.matrix.duration_s)
         for v in full.vehicles
@@ -824,6 +870,7 @@ def _stood_down(
         rest = _rest(old, prog)
         held = _held_up(old, prog)
         away = _away(prefixes.get(v.ref, []), prog, old)
+        skipped = _skipped_break(prefixes.get(v.ref, []), prog, old)
         if v.off_duty:
             if not rest and old.visits[-1].location == w.end:
                 continue  # its work done, it ends its day as planned
@@ -834,15 +881,15 @@ def _stood_down(
             if stays and check_route(residual, w, new):
                 continue  # no way on from there is valid: why no plan goes on; it stands
             cause = _cut_cause(v, held)
-        elif away:  # shown where it was reported, with its load, not at its planned place
+        elif away or skipped:  # shown where and as it was reported, not as planned
             new = _way_home(residual, w, [r for r in rest if r in open_refs])
-            cause = "reported away from its route"
+            cause = "reported away from its route" if away else SKIPPED_BREAK
         else:
             continue
         routes.append(_merge(full, v, prefixes.get(v.ref, []), prog, new))
         left = [r for r in rest if r in stops and r not in new.bin_refs]
         reasons.update(dict.fromkeys(left, f"planned for {v.ref}, {cause}: {why}"))
-        notes.append(_stood_note(v, new, left, held, away=away))
+        notes.append(_stood_note(v, new, left, held, away=away, skipped=cause == SKIPPED_BREAK))
     if not routes:
         return _Stood(plan=plan, reasons={}, notes=())
     cut = {r.vehicle_ref: r for r in routes}
@@ -864,6 +911,17 @@ def _away(prefix: Sequence[Visit], prog: Progress | None, old: Route) -> bool:
     return last.location != prog.location or _loads(last) != _loads(prog)
 
 
+def _skipped_break(prefix: Sequence[Visit], prog: Progress | None, old: Route) -> bool:
+    """Whether truck ``prog`` went on without the break ``old``, the route being driven,
+    plans among its visits done: its visits done (``prefix``) lack it (its crew's reports
+    left no time for it, and the visits after it came sooner: :func:`without_breaks`)."""
+    if prog is None or not prog.done:
+        return False
+    work = [i for i, x in enumerate(old.visits) if x.kind in WORK]
+    planned = [x for x in old.visits[: work[len(prog.done) - 1]] if x.kind is VisitKind.BREAK]
+    return any(x not in prefix for x in planned)
+
+
 def _held_up(old: Route, prog: Progress | None) -> int | None:
     """When truck ``prog`` goes on (its progress time: e.g. back from the workshop), if that
     is after the start of its next visit (bin or site) still to do in ``old``, the route
@@ -883,17 +941,30 @@ def _cut_cause(v: VehicleSpec, held: int | None) -> str:
 
 
 def _stood_note(
-    v: VehicleSpec, new: Route, left: Sequence[str], held: int | None, *, away: bool = False
+    v: VehicleSpec,
+    new: Route,
+    left: Sequence[str],
+    held: int | None,
+    *,
+    away: bool = False,
+    skipped: bool = False,
 ) -> str:
     """What :func:`_stood_down` did to truck ``v``'s day: its ``new`` rest of the day, the
     bins still planned for it it no longer takes (``left``), when it goes on (``held``,
-    seconds, when after its next planned visit's start)."""
+    seconds, when after its next planned visit's start); ``away``: it was reported away
+    from its route; ``skipped``: it went on without its planned break."""
     if v.off_duty:
         return (
             f"{v.ref} is {OFF_DUTY}: it ends its day from where it is, with none of the bins "
             f"the plan being driven still gave it ({', '.join(left) or 'none left'})"
         )
     kept, end = ", ".join(new.bin_refs) or "none", clock(v.shift_s[1])
+    if skipped and not away:
+        return (
+            f"{v.ref} {SKIPPED_BREAK}: its day goes on from its visits done as driven, and "
+            f"keeps the bins the plan being driven still gave it that it can empty ({kept}), "
+            f"not {', '.join(left) or 'none left'}"
+        )
     if away:
         return (
             f"{v.ref} was reported away from its route: it goes on from where it was "
@@ -981,14 +1052,19 @@ def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seco
     )
 
 
-def _finished(v: VehicleSpec, old: Route | None, prog: Progress | None, new: Route) -> bool:
+def _finished(
+    v: VehicleSpec, old: Route | None, prog: Progress | None, new: Route, prefix: Sequence[Visit]
+) -> bool:
     """Whether the truck had done all its planned work, is given none and is where and as
     its plan has it (at its last visit by its planned return, or home, with the load
     planned): it keeps its plan. Not when that plan no longer ends where the truck ends its
     day (broken down on its way home, it stands where it is), nor when the truck was seen
-    elsewhere, at its last visit after it was planned to be home, or took more waste (a
-    bin off its route): it goes home from where it is."""
+    elsewhere, at its last visit after it was planned to be home, took more waste (a
+    bin off its route), or went on without its planned break (its visits done,
+    ``prefix``, lack it): it goes home from where it is."""
     if old is None or prog is None or _rest(old, prog) or new.used:
+        return False
+    if _skipped_break(prefix, prog, old):
         return False
     work = [x for x in old.visits if x.kind in WORK]
     last = work[len(prog.done) - 1] if prog.done else old.visits[0]
@@ -1015,7 +1091,9 @@ def _full_plan(
     new_routes = {r.vehicle_ref: r for r in sub.routes}
     merged = tuple(
         routes[v.ref]  # its planned return (and break) as driven, not an idle wait until now
-        if _finished(v, routes.get(v.ref), progs.get(v.ref), new_routes[v.ref])
+        if _finished(
+            v, routes.get(v.ref), progs.get(v.ref), new_routes[v.ref], prefixes.get(v.ref, [])
+        )
         else _merge(full, v, prefixes.get(v.ref, []), progs.get(v.ref), new_routes[v.ref])
         for v in full.vehicles
     )

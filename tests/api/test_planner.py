@@ -8,6 +8,8 @@ from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from api.jobs import jsonable, route_diffs
 from api.planner import (
     RouteMatch,
@@ -19,8 +21,10 @@ from api.planner import (
     positions,
     to_progress,
 )
+from network.matrix import TravelMatrix
 from optimiser.build import instant_to_s
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
+from optimiser.problem import Problem, Site, Stop, VehicleSpec
 
 TZ = ZoneInfo("Europe/Helsinki")
 MIDNIGHT = datetime.combine(date(2026, 11, 25), time(0), tzinfo=TZ)
@@ -471,3 +475,78 @@ def test_a_truck_whose_last_visit_was_reported_after_its_planned_return_is_not_h
     (back,) = to_progress(_day(), [report], at(27_440))
     assert (late.location, late.time_s) == (4, 26_600)
     assert (back.location, back.time_s) == (0, 27_440)
+
+
+def _break_day(window_h: tuple[int, int] = (10, 11)) -> SimpleNamespace:
+    """Truck v1 empties a (09:00), breaks 10:00-10:30, unloads at s (10:40) and empties c
+    (11:00); its break window ``window_h`` (hours), 30 min; 100 s between any two rows."""
+    h = 3600
+    brk = Visit(
+        kind=VisitKind.BREAK, ref="v1", location=None, arrival_s=10 * h, start_s=10 * h,
+        end_s=10 * h + 1800, volume_l=100, weight_kg=10, daily_l=100, daily_kg=10,
+    )  # fmt: skip
+    day = _day(
+        (
+            _visit(VisitKind.START, "v1", 0, 6 * h),
+            _visit(VisitKind.BIN, "a", 1, 9 * h, 100),
+            brk,
+            _visit(VisitKind.DISPOSAL, "s", 3, 10 * h + 2400, 0),
+            _visit(VisitKind.BIN, "c", 4, 11 * h, 100),
+            _visit(VisitKind.END, "v1", 0, 12 * h),
+        )
+    )
+    duration = np.full((5, 5), 100, dtype=np.int64) - 100 * np.eye(5, dtype=np.int64)
+    matrix = TravelMatrix(duration_s=duration, distance_m=duration * 10, points=((0.0, 0.0),) * 5)
+    truck = VehicleSpec(
+        ref="v1", start=0, end=0, capacity_l=1000, capacity_kg=1000,
+        streams=frozenset({"residual"}), shift_s=(6 * h, 14 * h), break_s=1800,
+        break_window_s=(window_h[0] * h, window_h[1] * h),
+    )  # fmt: skip
+    bins = tuple(
+        Stop(ref=r, location=i, volume_l=100, weight_kg=10, service_s=60)
+        for r, i in [("a", 1), ("c", 4)]
+    )
+    site = Site(ref="s", location=3, streams=truck.streams, window_s=(0, 24 * h), unload_s=60)
+    problem = Problem(matrix=matrix, stops=bins, vehicles=(truck,), sites=(site,))
+    return SimpleNamespace(**vars(day), built=SimpleNamespace(problem=problem))
+
+
+def _unloaded(at_h: float, *off_route_h: float) -> TruckProgress:
+    """v1 reported a at 09:01, bins x, y, ... off its route at ``off_route_h`` and unloading
+    at s at ``at_h`` (hours)."""
+    at = [MIDNIGHT + timedelta(hours=t) for t in (9 + 1 / 60, *off_route_h)]
+    return TruckProgress(
+        vehicle_id="v1",
+        done_bin_ids=("a", *("xyz"[: len(off_route_h)])),
+        done_at=tuple(at),
+        off_route=(False, *(True,) * len(off_route_h)),
+        done_site_ids=("s",),
+        unloaded_at=MIDNIGHT + timedelta(hours=at_h),
+    )
+
+
+def test_an_unloading_reported_before_the_planned_break_ended_skipped_it() -> None:
+    """The crew unloaded at 10:05, before its break planned 10:00-10:30 and the unloading
+    after it: no 30 min inside its window (10:00-11:00) before that report. The break
+    counts as not had (owed), and the unloading as sooner: at 09:01 + 100 s, not 10:40.
+    Reported at 10:45 instead (after the planned break), the break stands as planned."""
+    now = MIDNIGHT + timedelta(hours=10, minutes=10)
+    (p,) = to_progress(_break_day(), [_unloaded(10 + 5 / 60)], now)
+    assert (p.done, p.location, p.break_taken) == (("a", "s"), 3, False)
+    assert p.time_s == 10 * 3600 + 600  # now: the unloading's retimed end (09:03:40) is past
+    (late,) = to_progress(_break_day(), [_unloaded(10.75)], now + timedelta(minutes=40))
+    assert late.break_taken
+    assert late.time_s == 10 * 3600 + 3000  # now (10:50): the planned end (10:41) is past
+
+
+def test_a_break_the_reports_leave_room_for_counts_as_had() -> None:
+    """Window 09:00-11:00: from a at 09:01 to the unloading at 10:20 the crew had time for
+    its break (09:01-09:31, say), so it stands as planned, the truck held to the planned
+    end of its unloading. Off-route bins reported at 09:25 and 09:54 leave no 30 min: the
+    break was not had."""
+    now = MIDNIGHT + timedelta(hours=10, minutes=25)
+    (p,) = to_progress(_break_day((9, 11)), [_unloaded(10 + 1 / 3)], now)
+    assert (p.break_taken, p.time_s) == (True, 10 * 3600 + 2460)
+    busy = _unloaded(10 + 1 / 3, 9 + 25 / 60, 9 + 54 / 60)
+    (q,) = to_progress(_break_day((9, 11)), [busy], now)
+    assert (q.done, q.break_taken, q.time_s) == (("a", "s"), False, 10 * 3600 + 1500)

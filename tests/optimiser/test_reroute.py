@@ -1387,3 +1387,85 @@ def test_bins_no_route_may_take_are_not_tried_and_the_warm_start_is_the_same(
     reroute(problem, plan, progress, urgent, FAST)
     assert warm_starts[0] == warm_starts[1]
     assert 0 < skipping < len(tries) - skipping
+
+
+@pytest.fixture
+def break_then_unload(kit) -> tuple[Problem, Plan]:
+    """Break window 10:00-11:00 (30 min). The truck empties b2 (it opens 09:50) until
+    10:00, breaks 10:00-10:30, empties b3 (it opens 10:05) 10:31:40-10:41:40, unloads at
+    s1 10:46:40-10:51:40 and is home at 11:00."""
+    h = kit.H
+    stops = (
+        kit.stop("b2", 2, service_s=600, window_s=(9 * h + 3000, 14 * h)),
+        kit.stop("b3", 3, service_s=600, window_s=(10 * h + 300, 14 * h)),
+    )
+    truck = kit.truck("a", break_s=1800, break_window_s=(10 * h, 11 * h))
+    matrix = kit.matrix([(0, 0), (5, 0), (1, 0), (2, 0)])
+    day = Problem(matrix=matrix, stops=stops, vehicles=(truck,), sites=(kit.site(),))
+    plan = plan_from_sequences(day, {"a": ["b2", "b3", "s1"]})
+    assert check(day, plan) == []
+    (route,) = plan.routes
+    assert [(v.kind, v.start_s) for v in route.visits[2:5]] == [
+        (VisitKind.BREAK, 10 * h),
+        (VisitKind.BIN, 10 * h + 1900),
+        (VisitKind.DISPOSAL, 10 * h + 2800),
+    ]
+    return day, plan
+
+
+def test_a_truck_that_went_on_without_its_planned_break_did_its_visits_after_it_sooner(
+    kit, break_then_unload
+) -> None:
+    """The crew went on without the break (``break_taken`` False) and reported its last
+    unloading by 10:30, when s1 closes. The day keeps b3 and the unloading, done, sooner:
+    b3 at 10:05 (its opening; the drive has the truck there at 10:01:40), the unloading
+    10:20-10:25, inside s1's hours, then home; done by 10:38:20, before the window's end,
+    it needs no break. Before, the truck, done with its work where planned, kept its
+    planned route: the break, and the unloading after s1 closed."""
+    day, plan = break_then_unload
+    h = kit.H
+    (route,) = plan.routes
+    skipped = progress_after("a", ["b2", "b3", "s1"], route.visits[4])
+    skipped = dataclasses.replace(skipped, time_s=10 * h + 1800)
+    closed = dataclasses.replace(day, sites=(kit.site(window_s=(0, 10 * h + 1800)),))
+    new = reroute(closed, plan, [skipped], [], FAST)
+    assert check(closed, new) == []
+    (again,) = new.routes
+    assert [(v.ref, v.arrival_s, v.start_s, v.end_s) for v in again.visits[1:4]] == [
+        ("b2", route.visits[1].arrival_s, 9 * h + 3000, 10 * h),
+        ("b3", 10 * h + 100, 10 * h + 300, 10 * h + 900),
+        ("s1", 10 * h + 1200, 10 * h + 1200, 10 * h + 1500),
+    ]
+    assert again.visits[-1].kind is VisitKind.END
+    assert VisitKind.BREAK not in [v.kind for v in again.visits]
+
+
+def test_when_the_plan_stands_a_truck_that_went_on_without_its_break_is_cut(
+    kit, break_then_unload, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, but no plan goes on (the search finds none): the plan being driven stands,
+    but not the route of that truck, which did not drive it as planned. Its day goes on
+    from its visits done, sooner, home from s1, and a note says why. Before, it stood
+    whole: the break, and the unloading after s1 closed."""
+    reroute_module = importlib.import_module("optimiser.reroute")
+
+    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+        return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=())
+
+    monkeypatch.setattr(reroute_module, "_search_rest", nothing)
+    day, plan = break_then_unload
+    h = kit.H
+    (route,) = plan.routes
+    skipped = progress_after("a", ["b2", "b3", "s1"], route.visits[4])
+    skipped = dataclasses.replace(skipped, time_s=10 * h + 1800)
+    closed = dataclasses.replace(day, sites=(kit.site(window_s=(0, 10 * h + 1800)),))
+    new = reroute(closed, plan, [skipped], [], FAST)
+    assert plan_stands(new), new.notes
+    assert check(closed, new) == []
+    (again,) = new.routes
+    assert [(v.ref, v.start_s) for v in again.visits if v.kind in WORK] == [
+        ("b2", 9 * h + 3000),
+        ("b3", 10 * h + 300),
+        ("s1", 10 * h + 1200),
+    ]
+    assert [n for n in new.notes if n.startswith("a went on without its planned break")]
