@@ -487,8 +487,9 @@ def _break_had(day_plan: Any, route: Any, match: RouteMatch, report: TruckProgre
     if at < 0:
         return None
     brk = route.visits[at]
-    vehicle = next(v for v in day_plan.built.problem.vehicles if v.ref == route.vehicle_ref)
-    lo, hi = vehicle.break_window_s or (0, 2 * DAY_S)
+    vehicles = day_plan.built.problem.vehicles
+    window = next((v.break_window_s for v in vehicles if v.ref == route.vehicle_ref), None)
+    lo, hi = window or (0, 2 * DAY_S)
     length = brk.end_s - brk.start_s
     known = {i: day_plan.seconds(t) for i, t in match.emptied_at.items()}
     if route.visits[match.last].kind is VisitKind.DISPOSAL and report.unloaded_at is not None:

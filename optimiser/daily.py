@@ -1667,7 +1667,8 @@ def _emptied_off_route(
     (``off_route``): each truck carries what it took and has not unloaded since (the fill
     found, at the weight lifted when weighed, else the load planned for that bin: the one an
     earlier plan counted it at (``DayPlan.off_route_loads``), else ``day``'s load of the
-    bin's next visit, not this reroute's (an alert now loads it full), else the bin full),
+    bin's next visit, not this reroute's (an alert now loads it full), else the bin full;
+    a bin deleted since counts as ``day`` listed it),
     and the loads counted so (:attr:`DayPlan.off_route_loads`), with a note per truck
     (appended to ``built.notes``). With ``keep`` (a reroute), the next visit still to do of
     each such bin leaves the plan too (whoever was to make it), whether or not the waste is
@@ -1685,7 +1686,7 @@ def _emptied_off_route(
     stops = built.problem.stops_by_ref()
     driver = {v.ref: r.vehicle_ref for r in day.plan.routes for v in r.visits}
     trucks = {v.ref: v for v in built.problem.vehicles}
-    listed = {b.bin_id: b for b in inventory.bins}
+    listed = {b.bin_id: b for b in day.inventory.bins} | {b.bin_id: b for b in inventory.bins}
     gone: set[str] = set()
     notes = []
     for truck, emptied in _emptyings(off_route).items():
@@ -1699,12 +1700,11 @@ def _emptied_off_route(
             else:  # a plan of an earlier version: it never counted one unloaded since
                 known = True
             ref = next(r for k in itertools.count(1) if (r := visit_ref(bin_id, k)) not in done)
-            stop = stops.get(ref)
-            if stop is None and bin_id not in listed:
-                continue  # a bin no longer listed: what it held is not known
+            stop, key = stops.get(ref), (truck, bin_id, nth[truck, bin_id])
+            if stop is None and bin_id not in listed and key not in counted:
+                continue  # a bin listed neither now nor in ``day``: what it held is not known
             if on_board:
-                key = (truck, bin_id, nth[truck, bin_id])
-                if fill is not None:
+                if fill is not None and bin_id in listed:
                     litres, kg = found_load(listed[bin_id], fill, lift_kg)
                 else:
                     litres, kg = counted.get(key) or _planned_load(

@@ -2164,6 +2164,38 @@ def test_a_replan_counts_the_waste_of_a_bin_emptied_off_the_trucks_route(
     assert any(n.startswith(note) for n in new_day.plan.notes)
 
 
+def test_a_bin_emptied_off_route_then_deleted_still_loads_the_truck(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """The re-plan above counted t2 carrying the bin's waste; then the city deletes the
+    bin, and the day is planned again: t2 still carries that waste, as counted, and no
+    rule is broken. Before, a bin no longer listed counted nothing on board (the note said
+    0 l), and a truck done with its work, its route kept, went home loaded against the
+    checker (service fuzz, seed 1298)."""
+    inventory, day, done, extra, _ = _off_route(tiny_city)
+    now = day.at(done.time_s + 300)
+    params = SolveParams(time_limit_s=1, seed=1)
+    off = {"t2": [(extra, None)]}
+    first, _ = replan_day(
+        day, [done], *tiny_city[1:], HaversineProvider(), now=now, params=params,
+        inventory=inventory, off_route=off,
+    )  # fmt: skip
+    (counted,) = [(t, b, litres) for t, b, _, litres, _ in first.off_route_loads]
+    assert counted[:2] == ("t2", extra) and counted[2] > 0
+    gone = dataclasses.replace(
+        inventory, bins=tuple(b for b in inventory.bins if b.bin_id != extra)
+    )
+    readings = [r for r in tiny_city[1] if r.bin_id != extra]
+    reports = [r for r in tiny_city[2] if r.bin_id != extra]
+    again, _ = replan_day(
+        first, [done], readings, reports, HaversineProvider(), now=now + timedelta(minutes=5),
+        params=params, inventory=gone, off_route=off,
+    )  # fmt: skip
+    assert again.violations == ()
+    note = f"t2 emptied {extra} off its planned route: it carries that waste ({counted[2]} l"
+    assert any(n.startswith(note) for n in again.plan.notes), again.plan.notes
+
+
 def _moved(inventory: Inventory, *bin_ids: str) -> Inventory:
     """``inventory`` with ``bin_ids`` 0.003 deg of longitude further east (positions fixed)."""
     return dataclasses.replace(
