@@ -1413,6 +1413,20 @@ def break_then_unload(kit) -> tuple[Problem, Plan]:
     return day, plan
 
 
+def _skipped_as_s1_closes(
+    kit, break_then_unload: tuple[Problem, Plan]
+) -> tuple[Problem, Plan, Progress]:
+    """The day of ``break_then_unload`` with s1 closed at 10:30, its plan, and the truck
+    reported there at 10:30 with all its work done and its break not taken."""
+    day, plan = break_then_unload
+    h = kit.H
+    (route,) = plan.routes
+    skipped = progress_after("a", ["b2", "b3", "s1"], route.visits[4])
+    skipped = dataclasses.replace(skipped, time_s=10 * h + 1800)
+    closed = dataclasses.replace(day, sites=(kit.site(window_s=(0, 10 * h + 1800)),))
+    return closed, plan, skipped
+
+
 def test_a_truck_that_went_on_without_its_planned_break_did_its_visits_after_it_sooner(
     kit, break_then_unload
 ) -> None:
@@ -1422,12 +1436,9 @@ def test_a_truck_that_went_on_without_its_planned_break_did_its_visits_after_it_
     10:20-10:25, inside s1's hours, then home; done by 10:38:20, before the window's end,
     it needs no break. Before, the truck, done with its work where planned, kept its
     planned route: the break, and the unloading after s1 closed."""
-    day, plan = break_then_unload
+    closed, plan, skipped = _skipped_as_s1_closes(kit, break_then_unload)
     h = kit.H
     (route,) = plan.routes
-    skipped = progress_after("a", ["b2", "b3", "s1"], route.visits[4])
-    skipped = dataclasses.replace(skipped, time_s=10 * h + 1800)
-    closed = dataclasses.replace(day, sites=(kit.site(window_s=(0, 10 * h + 1800)),))
     new = reroute(closed, plan, [skipped], [], FAST)
     assert check(closed, new) == []
     (again,) = new.routes
@@ -1453,12 +1464,8 @@ def test_when_the_plan_stands_a_truck_that_went_on_without_its_break_is_cut(
         return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=())
 
     monkeypatch.setattr(reroute_module, "_search_rest", nothing)
-    day, plan = break_then_unload
+    closed, plan, skipped = _skipped_as_s1_closes(kit, break_then_unload)
     h = kit.H
-    (route,) = plan.routes
-    skipped = progress_after("a", ["b2", "b3", "s1"], route.visits[4])
-    skipped = dataclasses.replace(skipped, time_s=10 * h + 1800)
-    closed = dataclasses.replace(day, sites=(kit.site(window_s=(0, 10 * h + 1800)),))
     new = reroute(closed, plan, [skipped], [], FAST)
     assert plan_stands(new), new.notes
     assert check(closed, new) == []
