@@ -22,6 +22,8 @@ Visit semantics
   carries there, as measured on the road (bins fuller or emptier than forecast): the loads
   after it count on from them, against the capacities.
 * DISPOSAL empties the truck; the site must take every stream collected since the last one.
+  A site whose record changed during the day judges each unloading by the record in force
+  when it started (``Site.at``): the unloadings done stand under the one they were made by.
 * A truck with a break must take it inside its window, unless its whole route fits before
   or after a break that starts in the window.
 """
@@ -186,10 +188,11 @@ class _RouteChecker:
             self.add(ref, "daily_weight", f"{st.daily_kg} kg today, limit {v.max_daily_kg}")
 
     def _unload(self, st: _State, visit: Visit) -> None:
-        site = self.sites.get(visit.ref)
-        if site is None:
+        listed = self.sites.get(visit.ref)
+        if listed is None:
             self.add(visit.ref, "unknown_ref", "DISPOSAL visit of an unknown site")
             return
+        site = listed.at(visit.start_s)  # the record it was made under
         refused = st.streams - site.streams
         if refused:
             self.add(site.ref, "site_stream", f"site does not take {sorted(refused)}")
@@ -226,7 +229,10 @@ class _RouteChecker:
             return None if stop is None else (stop.service_s, stop.window_s)
         if kind is VisitKind.DISPOSAL:
             site = self.sites.get(visit.ref)
-            return None if site is None else (site.unload_s, site.window_s)
+            if site is None:
+                return None
+            made = site.at(visit.start_s)
+            return made.unload_s, made.window_s
         return 0, None
 
     def _expected_location(self, visit: Visit) -> int | None:

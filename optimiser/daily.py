@@ -67,7 +67,15 @@ from optimiser.plan import (
     span,
     wall_clock,
 )
-from optimiser.problem import SECOND_VISIT, Problem, Stop, VehicleSpec, bin_of, visit_ref
+from optimiser.problem import (
+    SECOND_VISIT,
+    Problem,
+    Site,
+    Stop,
+    VehicleSpec,
+    bin_of,
+    visit_ref,
+)
 from optimiser.reroute import (
     DEFAULT_PARAMS,
     WORK,
@@ -1805,11 +1813,15 @@ def _current_sites(
     built, added = _with_points(built, "site", new, provider)
     rows = {**rows, **added}
     used = {r for p in progress for r in p.done}
+    made = _unloadings_done(day.plan, progress)
     had = {s.ref for s in built.problem.sites}
     sites, notes = [], []
     for site in built.problem.sites:
         if site.ref in listed:
-            sites.append(site_spec(listed[site.ref], site.location, plan_date=day.plan_date, tz=tz))
+            now = site_spec(listed[site.ref], site.location, plan_date=day.plan_date, tz=tz)
+            kept, note = _site_from(site, now, now_s, made.get(site.ref))
+            sites.append(kept)
+            notes += [note] if note else []
             continue
         lo, hi = site.window_s
         closed_s = max(lo, min(hi, now_s))  # a site kept closed stays closed from then
@@ -1824,6 +1836,43 @@ def _current_sites(
         notes.append(f"disposal site {ref} was added: trucks may unload there")
     problem = dataclasses.replace(built.problem, sites=tuple(sites))
     return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
+
+
+# what a site is listed with that its unloadings are judged by (names for notes)
+SITE_FIELDS = {"streams": "streams", "window_s": "hours", "unload_s": "unloading time"}
+
+
+def _site_from(site: Site, listed: Site, now_s: int, made_s: int | None) -> tuple[Site, str | None]:
+    """Disposal site ``site`` of a day being driven with its record as ``listed`` now, and
+    a note when it changed: the new one holds from ``now_s`` (seconds since local
+    midnight). Where trucks unloaded today (the last unloading done there started at
+    ``made_s``, as the day has it) the record they unloaded under is kept for those
+    unloadings (``Site.before``): they stand as made."""
+    changed = [f for f in SITE_FIELDS if getattr(site, f) != getattr(listed, f)]
+    if not changed:
+        return site, None
+    names = ", ".join(SITE_FIELDS[f] for f in changed)
+    note = f"disposal site {site.ref}'s {names} changed: they hold from {clock(now_s)}"
+    if made_s is None:
+        return listed, note
+    since_s = max(now_s, made_s + 1)  # an unloading done timed after now still stands
+    return dataclasses.replace(listed, since_s=since_s, before=site), (
+        f"{note}; the unloadings done there before stand as made"
+    )
+
+
+def _unloadings_done(plan: Plan, progress: Sequence[Progress]) -> dict[str, int]:
+    """When the last unloading done at each site started (site ref -> seconds since local
+    midnight): the first visits of each route of ``plan`` that its truck's progress reports
+    done (:func:`optimiser.reroute.reroute`'s rule)."""
+    done = {p.vehicle_ref: len(p.done) for p in progress}
+    out: dict[str, int] = {}
+    for route in plan.routes:
+        work = [v for v in route.visits if v.kind in WORK][: done.get(route.vehicle_ref, 0)]
+        for v in work:
+            if v.kind is VisitKind.DISPOSAL:
+                out[v.ref] = max(out.get(v.ref, v.start_s), v.start_s)
+    return out
 
 
 def _loaded_back(

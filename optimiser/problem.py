@@ -91,13 +91,29 @@ all day, ``optimiser.street_hours``): its last second, when no truck is there.""
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Site:
-    """A disposal site: unloading empties the truck; ``window_s`` bounds the start of unloading."""
+    """A disposal site: unloading empties the truck; ``window_s`` bounds the start of unloading.
+
+    A site whose record changed during a day being driven (its streams, hours or unloading
+    time, seconds) holds from ``since_s`` on (seconds since local midnight): an unloading
+    that started earlier, a visit done, was made under the record ``before`` it
+    (:meth:`at`). A site never changed has no ``before``.
+    """
 
     ref: str
     location: int
     streams: frozenset[str]
     window_s: tuple[int, int]
     unload_s: int
+    since_s: int = 0
+    before: Site | None = None
+
+    def at(self, start_s: int) -> Site:
+        """The record in force for an unloading starting at ``start_s`` (seconds since local
+        midnight): this one, or the one before it that held then."""
+        site = self
+        while site.before is not None and start_s < site.since_s:
+            site = site.before
+        return site
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -195,11 +211,14 @@ class Problem:
         _unique("site", (s.ref for s in self.sites))
         for s in self.stops:
             self._check_stop(s)
-        for site in self.sites:
-            self._check_location(f"site {site.ref!r}", site.location)
-            _window_ok(f"site {site.ref!r}", site.window_s)
-            if site.unload_s < 0:
-                raise InvalidProblemError(f"site {site.ref!r}: unload_s must be >= 0")
+        for listed in self.sites:
+            site: Site | None = listed
+            while site is not None:  # the record and those it replaced today
+                self._check_location(f"site {site.ref!r}", site.location)
+                _window_ok(f"site {site.ref!r}", site.window_s)
+                if site.unload_s < 0:
+                    raise InvalidProblemError(f"site {site.ref!r}: unload_s must be >= 0")
+                site = site.before
         for v in self.vehicles:
             self._check_vehicle(v)
 

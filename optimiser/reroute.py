@@ -27,6 +27,10 @@ loaded with no more bins, with a note (for the search only: the checker still re
 A truck that can no longer be back at its depot by its shift end (running late, or loaded
 far from a site) is sent straight home, unloading first; its shift is stretched for the
 search only, so the checker still reports the overrun, and a note says when it returns.
+A loaded truck that can no longer both unload in a site's hours and start its break in
+its window unloads first and takes its break right after (its break window stretched for
+the search only), with a note that its day breaks the break rule: a site's hours cannot be
+kept late, a break can.
 When no plan goes on from the trucks' positions at all, the plan being driven stands and
 the urgent stops are reported unserved; a truck out of service there ends its day from
 where it is, its bins still to do unserved with its name in the reason, and one whose
@@ -170,7 +174,7 @@ def without_breaks(visits: Sequence[Visit], problem: Problem) -> list[Visit]:
         if x.kind is VisitKind.BIN and x.ref in stops:
             opens = (stops[x.ref].window_s or (0, 0))[0]
         elif x.kind is VisitKind.DISPOSAL and x.ref in sites:
-            opens = sites[x.ref].window_s[0]
+            opens = sites[x.ref].at(x.start_s).window_s[0]
         if dropped and opens is not None and row is not None and x.location is not None:
             arrival = out[-1].end_s + int(problem.matrix.duration_s[row, x.location])
             start = max(arrival, opens)
@@ -376,6 +380,57 @@ def _late_returns(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
                 v = dataclasses.replace(v, shift_s=(v.shift_s[0], home))
         vehicles.append(v)
     return dataclasses.replace(problem, vehicles=tuple(vehicles)), tuple(notes)
+
+
+LATE_BREAK = "breaks the break rule"
+
+
+def _late_breaks(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
+    """The residual ``problem`` with the break window of each loaded truck that can no
+    longer both unload in a site's hours and start its break in its window (each way via a
+    site it may use breaks a rule; a site cannot be kept late, a break can) stretched to
+    the soonest it can start its break after unloading, and a note per such truck: the
+    checker, on the day's problem, still reports the break rule broken. Without it, no plan
+    went on from the trucks' positions: the plan being driven stood, and that truck went
+    home loaded."""
+    vehicles, notes = [], []
+    for v in problem.vehicles:
+        late = _late_break(problem, v)
+        if late is not None:
+            lo, hi = v.break_window_s or (late, late)
+            notes.append(
+                f"{v.ref} cannot both unload in a site's hours and start its break by "
+                f"{clock(hi)}: it unloads first and starts its break by {clock(late)}, so its "
+                f"day {LATE_BREAK}"
+            )
+            v = dataclasses.replace(v, break_window_s=(lo, late))
+        vehicles.append(v)
+    return dataclasses.replace(problem, vehicles=tuple(vehicles)), tuple(notes)
+
+
+def _late_break(problem: Problem, v: VehicleSpec) -> int | None:
+    """The soonest truck ``v`` (loaded, its break still to take) can start its break after
+    unloading at a site it may use, seconds, when no way via one keeps its break window;
+    None otherwise (no break due, nothing to unload, or a way keeps every rule)."""
+    if v.break_s <= 0 or v.break_taken or v.break_window_s is None:
+        return None
+    if not (v.starts_loaded and needs_disposal(problem, v)):
+        return None
+    sites = usable_sites(problem, v)
+    if not sites or any(_valid_way(problem, v, site.ref) for site in sites):
+        return None
+    wide = dataclasses.replace(v, break_window_s=(v.break_window_s[0], max(v.shift_s)))
+    starts = []
+    for site in sites:
+        way = time_route(problem, wide, [site.ref])
+        if not check_route(problem, wide, way):
+            starts += [x.start_s for x in way.visits if x.kind is VisitKind.BREAK]
+    return min(starts, default=None)
+
+
+def _valid_way(problem: Problem, v: VehicleSpec, site_ref: str) -> bool:
+    """Whether truck ``v``'s way home via site ``site_ref``, timed, keeps every rule."""
+    return not check_route(problem, v, time_route(problem, v, [site_ref]))
 
 
 def _no_site_takes(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
@@ -600,6 +655,7 @@ def reroute(
         )
     )
     residual, late = _late_returns(residual)
+    residual, late_breaks = _late_breaks(residual)
     residual, unservable = screen(residual)
     kept = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
     warm = {
@@ -627,7 +683,13 @@ def reroute(
     found = _search_rest(residual, params, warm, soft)
     sub = explain_unfit(residual, _unless_dearer(residual, warm, found))  # the plan returned
     sub = dataclasses.replace(
-        sub, notes=(*full_notes, *_load_notes(prefixes, progs), *loaded, *late, *sub.notes)
+        sub,
+        notes=(
+            *full_notes,
+            *_load_notes(prefixes, progs),
+            *(*loaded, *late, *late_breaks),
+            *sub.notes,
+        ),
     )
     if sub.status is PlanStatus.NO_SOLUTION:
         stood = _stood_down(full, residual, plan, prefixes, progs)
@@ -662,7 +724,7 @@ def _owed_breaks(full: Problem, plan: Plan, progs: Mapping[str, Progress]) -> tu
             out.append(
                 f"{v.ref} was reported at {clock(prog.time_s)}, after its break window "
                 f"({clock(lo)}-{clock(hi)}), without its break: its day to {clock(end)} "
-                "breaks the break rule (no break can be placed any more)"
+                f"{LATE_BREAK} (no break can be placed any more)"
             )
     return tuple(out)
 

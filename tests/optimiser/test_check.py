@@ -347,6 +347,27 @@ def test_a_waypoint_is_where_the_truck_reported_whatever_the_drive_into_it(manua
     assert ("travel", "b3") in found  # 13 km back from (9, 9) cannot be driven in time
 
 
+def test_an_unloading_is_judged_by_the_site_record_in_force_when_it_started(manual) -> None:
+    """A site's record changed during the day (``Site.before``, ``since_s``): the unloading
+    that started before the change stands under the old record, the one from it on is
+    judged by the new (a longer unloading, no residual waste taken)."""
+    plan = plan_from_sequences(manual, {"t1": SEQ})
+    first, second = [v for v in plan.routes[0].visits if v.kind is VisitKind.DISPOSAL]
+    old = manual.sites[0]
+    new = dataclasses.replace(
+        old,
+        unload_s=old.unload_s + 60,
+        streams=frozenset({"organic"}),
+        since_s=second.start_s,
+        before=old,
+    )
+    assert new.at(first.start_s) is old and new.at(second.start_s) is new
+    found = [v.code for v in check(dataclasses.replace(manual, sites=(new,)), plan)]
+    assert sorted(found) == ["site_stream", "timing"]  # the second unloading's, once each
+    later = dataclasses.replace(new, since_s=second.start_s + 1)
+    assert check(dataclasses.replace(manual, sites=(later,)), plan) == []
+
+
 def test_lateness_against_a_response_target_is_scored_not_a_violation(kit) -> None:
     """u's target is 06:03:30; served second it starts at 06:04:20, 50 s late: the plan is
     valid, ``late_s`` gives the 50 s, and the score prices them (1 a second, 100 units).

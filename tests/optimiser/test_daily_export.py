@@ -2761,3 +2761,44 @@ def test_a_plan_names_a_sensor_its_crew_found_reading_too_full_or_too_empty(
     ]
     issue = "reads_too_full" if first > found else "reads_too_empty"
     assert day.sensor_checks == (SensorCheck(bin_id="b3", issue=issue, note=checks[0]),)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"unload_s": 300},
+        {"opening": TimeWindow(time(12), time(16))},
+        {"streams": frozenset({"organic"})},
+    ],
+    ids=["unloading time", "hours", "streams"],
+)
+def test_a_site_changed_during_the_day_keeps_the_unloadings_done_there(
+    day: DayPlan,
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    change: dict[str, object],
+) -> None:
+    """t1 unloaded at s; then the city changes s's record (its unloading time, its hours,
+    the streams it takes) and the day is re-planned: the unloading done stands as it was
+    made, judged by the record it was made under, and the new record holds from then,
+    with a note. Before, the re-plan judged it by the new record: a 15 min unloading
+    "inconsistent with a 300 s visit", outside the new hours, or refused its stream."""
+    (done,) = _progress_after(day, 2)
+    work = route_work(day, "t1")
+    unload = next(v for v in work if v.kind is VisitKind.DISPOSAL)
+    assert unload.ref in done.done and unload.start_s < 12 * 3600
+    inventory = tiny_city[0]
+    (site,) = inventory.sites
+    changed = dataclasses.replace(inventory, sites=(dataclasses.replace(site, **change),))
+    new_day = _replanned_as(day, done, tiny_city, changed)
+    assert new_day.violations == ()
+    assert check_reroute(new_day.built.problem, day.plan, new_day.plan, [done]) == []
+    route = next(r for r in new_day.plan.routes if r.vehicle_ref == "t1")
+    assert unload in route.visits  # as made
+    listed = new_day.built.problem.site("s")
+    assert listed.at(unload.start_s).unload_s == 900
+    assert listed.at(done.time_s).unload_s == change.get("unload_s", 900)
+    assert any(
+        n.startswith("disposal site s's ") and "stand as made" in n for n in new_day.plan.notes
+    )
+    later = [v for v in route.visits if v.kind is VisitKind.DISPOSAL and v.start_s > done.time_s]
+    assert all(v.end_s - v.start_s == change.get("unload_s", 900) for v in later)

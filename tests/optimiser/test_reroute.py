@@ -1476,3 +1476,35 @@ def test_when_the_plan_stands_a_truck_that_went_on_without_its_break_is_cut(
         ("s1", 10 * h + 1200),
     ]
     assert [n for n in new.notes if n.startswith("a went on without its planned break")]
+
+
+def test_a_loaded_truck_that_cannot_both_unload_and_break_in_time_unloads_first(kit) -> None:
+    """The crew reports b2 and b3 emptied at 10:40, loaded; s1 closes at 11:00, when the
+    30 min break window ends too, and unloading takes 30 min. A break first has the truck
+    at s1 after it closed; unloading first has the break start after its window. The truck
+    unloads (10:45-11:15) and breaks right after it, with a note that its day breaks the
+    break rule (a site's hours cannot be kept late; a break can), and the day goes on
+    (check_reroute). Before, no plan went on: the plan being driven stood, and the truck
+    went home loaded."""
+    h = kit.H
+    stops = (kit.stop("b2", 2), kit.stop("b3", 3))
+    truck = kit.truck("a", break_s=1800, break_window_s=(10 * h, 11 * h))
+    site = kit.site(window_s=(0, 11 * h), unload_s=1800)
+    matrix = kit.matrix([(0, 0), (5, 0), (1, 0), (2, 0)])
+    day = Problem(matrix=matrix, stops=stops, vehicles=(truck,), sites=(site,))
+    plan = plan_from_sequences(day, {"a": ["b2", "b3", "s1"]})
+    assert check(day, plan) == []
+    (route,) = plan.routes
+    b3 = route.visits[2]
+    late = progress_after("a", ["b2", "b3"], b3, late_s=10 * h + 2400 - b3.end_s)
+    new = reroute(day, plan, [late], [], FAST)
+    assert not plan_stands(new), new.notes
+    assert [v.code for v in check(day, new)] == ["break"]
+    assert check_reroute(day, plan, new, [late]) == []
+    (again,) = new.routes
+    rest = [(v.kind, v.start_s) for v in again.visits if v.start_s >= late.time_s]
+    assert rest[:2] == [(VisitKind.DISPOSAL, 10 * h + 2700), (VisitKind.BREAK, 11 * h + 900)]
+    assert (
+        "a cannot both unload in a site's hours and start its break by 11:00: it unloads "
+        "first and starts its break by 11:15, so its day breaks the break rule" in new.notes
+    )
