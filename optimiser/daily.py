@@ -1253,7 +1253,7 @@ def reroute_day(
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     urgent_refs = {s.ref for s in urgent}
     built, progress, took = _current_inventory(
-        built, lookup, progress, provider, now_s, day, off_route or {}, keep=urgent_refs
+        built, lookup, progress, provider, now_s, day, off_route or {}, urgent_refs, hours
     )
     built, progress, joined = _placed_joined(built, progress, positions, provider, now_s, planned)
     notes += joined
@@ -1502,7 +1502,7 @@ def replan_day(
     planned = {v.ref for v in built.problem.vehicles}
     built, progress, notes = _placed(built, progress, positions or {}, provider, now_s)
     built, progress, took = _current_inventory(
-        built, lookup, progress, provider, now_s, day, off_route or {}
+        built, lookup, progress, provider, now_s, day, off_route or {}, hours=hours
     )
     built, progress, joined = _placed_joined(built, progress, positions, provider, now_s, planned)
     notes += joined
@@ -1608,6 +1608,7 @@ def _current_inventory(
     day: DayPlan,
     off_route: OffRoute,
     keep: Collection[str] | None = None,
+    hours: StreetHours = NO_HOURS,
 ) -> tuple[BuiltProblem, list[Progress], tuple[tuple[str, str, int, int, int], ...]]:
     """``built`` with the trucks (:func:`_current_fleet`), disposal sites
     (:func:`_current_sites`) and bins (:func:`_listed_bins`) ``inventory`` lists at
@@ -1616,16 +1617,19 @@ def _current_inventory(
     loads (:func:`_emptied_off_route`, ``keep`` as there) before what the loads decide:
     which trucks can no longer unload (:func:`_loaded_back`) and what a truck broken down
     on the road carries (:func:`_stranded`). Last, the loads those emptyings without a fill
-    found were counted at (``DayPlan.off_route_loads``)."""
+    found were counted at (``DayPlan.off_route_loads``). The sites' hours and the trucks'
+    duty are narrowed by their streets' ``hours`` today, as the day's plan had them
+    (``StreetHours.narrowed``: a site or depot behind a timed lane)."""
     had = bool(built.problem.sites)
-    built, progress = _current_fleet(built, inventory, progress, provider, now_s, day)
-    built = _current_sites(built, inventory, provider, now_s, day, progress)
+    timed = hours.narrowed(inventory)
+    built, progress = _current_fleet(built, timed, progress, provider, now_s, day)
+    built = _current_sites(built, timed, provider, now_s, day, progress)
     built = _listed_bins(built, inventory, progress)
     built, progress, took = _emptied_off_route(
         built, progress, off_route, day, inventory, now_s, keep
     )
     built = _loaded_back(built, progress, now_s, had)
-    return _stranded(built, inventory, progress, now_s, day), progress, took
+    return _stranded(built, timed, progress, now_s, day), progress, took
 
 
 class Emptied(NamedTuple):

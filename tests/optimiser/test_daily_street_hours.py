@@ -438,6 +438,25 @@ def test_a_site_in_a_yard_behind_a_timed_lane_is_used_in_the_lanes_hours(
     assert day.inventory.sites[0].opening == inventory.sites[0].opening  # as listed
 
 
+def test_a_site_behind_a_timed_lane_keeps_the_lanes_hours_when_rerouted(
+    yard: StreetProvider,
+) -> None:
+    """The day of the site in the yard is rerouted at 07:00 for an alert, then re-planned
+    at 08:00: the site keeps the hours its lane narrowed it to (no note that its hours
+    changed). Before, a reroute took the site's hours as listed, open all day."""
+    inventory = street_town(_square_bins(), depot=NEAR_1, site=ON_YARD)
+    day = _plan(inventory, yard)
+    (site,) = day.built.problem.sites
+    new_day, _ = reroute_day(day, [], ["r2"], yard, now=day.at(7 * H), params=PARAMS)
+    assert new_day.built.problem.sites == (site,)
+    assert not [n for n in new_day.plan.notes if "changed" in n]
+    assert new_day.violations == ()
+    eve = datetime.combine(MONDAY - timedelta(days=1), time(20), tzinfo=TZ)
+    readings = [FillReading(bin_id=b.bin_id, at=eve, fill_fraction=0.95) for b in inventory.bins]
+    again, _ = replan_day(new_day, [], readings, [], yard, now=day.at(8 * H), params=PARAMS)
+    assert again.built.problem.sites == (site,) and again.violations == ()
+
+
 def test_a_site_behind_a_lane_closed_on_sunday_is_not_used_then(yard: StreetProvider) -> None:
     """On a Sunday the lane is closed: the site is closed all day, and the bins, which no
     truck could unload, are unserved with the reason, not driven to a closed site."""
@@ -474,6 +493,21 @@ def test_trucks_of_a_depot_behind_a_timed_lane_work_within_its_hours(
     assert sunday.violations == () and sunday.plan.served_refs == set()
     assert any(n.startswith("the trucks of depot d do not work today") for n in sunday.plan.notes)
     assert any(n.startswith("t1 is out of service") for n in sunday.plan.notes)
+
+
+def test_trucks_of_a_depot_behind_a_timed_lane_keep_its_hours_when_rerouted(
+    yard: StreetProvider,
+) -> None:
+    """The day of the depot in the yard is rerouted at 07:00 for an alert: its truck must
+    still be back before the lane closes at 11:00, as the day's plan had it, and the plan
+    says why. Before, the reroute gave it its shift as listed, to 14:00."""
+    inventory = street_town(_square_bins(), depot=ON_YARD, site=NEAR_3)
+    day = _plan(inventory, yard)
+    (truck,) = day.built.problem.vehicles
+    new_day, _ = reroute_day(day, [], ["r2"], yard, now=day.at(7 * H), params=PARAMS)
+    (again,) = new_day.built.problem.vehicles
+    assert again.shift_s == truck.shift_s and new_day.violations == ()
+    assert any("depot d is on Yard Road" in n for n in new_day.plan.notes)
 
 
 def test_depots_and_sites_on_a_street_with_a_day_ban_are_narrowed_to_its_hours() -> None:
