@@ -1105,11 +1105,15 @@ def _plan_stands(full: Problem, stood: _Stood, urgent: set[str], sub: Plan, seco
         unserved=kept + added,
         objective=objective(full, plan),
         solve_time_s=seconds,
-        notes=(
-            *plan.notes,
-            *sub.notes,
-            *stood.notes,
-            f"{why}: {sub.unserved[0].reason}" if sub.unserved else why,
+        notes=tuple(
+            dict.fromkeys(  # each once: the plan's notes that still hold, and the new ones
+                (
+                    *plan.notes,
+                    *sub.notes,
+                    *stood.notes,
+                    f"{why}: {sub.unserved[0].reason}" if sub.unserved else why,
+                )
+            )
         ),
     )
 

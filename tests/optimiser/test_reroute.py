@@ -515,6 +515,26 @@ def test_when_the_plan_stands_a_truck_whose_shift_was_cut_is_home_unloaded_by_it
     assert any(n.startswith(f"b's shift ends at {clock(end_s)}") for n in new.notes), new.notes
 
 
+def test_when_the_plan_stands_each_note_is_said_once(
+    kit, day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No plan goes on, and the search says again what the plan being driven said (a site
+    no longer listed, a truck out of service): the plan that stands says it once. Before,
+    the dispatcher read such notes twice, the plan's and the search's."""
+    reroute_module = importlib.import_module("optimiser.reroute")
+    said = "disposal site s1 is no longer listed: no truck unloads there from 09:00"
+
+    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+        return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=(), notes=(said,))
+
+    monkeypatch.setattr(reroute_module, "_search_rest", nothing)
+    plan = plan_from_sequences(day, {"a": ["b2", "b6", "s1"], "b": ["b7", "b8", "s1"]})
+    plan = dataclasses.replace(plan, notes=(said,))
+    new = reroute(day, plan, [_progress(kit.route_of(plan, "b"), 1)], [], FAST)
+    assert plan_stands(new), new.notes
+    assert new.notes.count(said) == 1 and len(set(new.notes)) == len(new.notes)
+
+
 def test_when_the_plan_stands_its_objective_is_that_of_the_day_rerouted(kit, day) -> None:
     """No plan goes on (truck a loaded at 13:00, the only site closed at 12:00); the alert
     names b9, an optional bin the plan left out (its prize counted in the plan's
