@@ -1806,8 +1806,9 @@ def _current_sites(
     progress: Sequence[Progress],
 ) -> BuiltProblem:
     """``built`` with the disposal sites ``inventory`` lists now, each with its listed
-    streams, hours and unloading time, and a note per site added or gone (appended to its
-    ``notes``). A site gone from the list is closed from ``now_s``: kept, for the unloading
+    streams, hours and unloading time, and a note per site added, changed or gone (appended
+    to its ``notes``). A site changed keeps the record its unloadings done today were made
+    under behind the new one (:func:`_site_from`). A site gone from the list is closed from ``now_s``: kept, for the unloading
     done there (``progress``), with its hours ending then, or dropped when no truck unloaded
     there; one added gets a matrix row (which trucks can still unload: :func:`_loaded_back`)."""
     tz = ZoneInfo(day.tz_name)

@@ -396,8 +396,8 @@ def _late_breaks(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
     vehicles, notes = [], []
     for v in problem.vehicles:
         late = _late_break(problem, v)
-        if late is not None:
-            lo, hi = v.break_window_s or (late, late)
+        if late is not None and v.break_window_s is not None:
+            lo, hi = v.break_window_s
             notes.append(
                 f"{v.ref} cannot both unload in a site's hours and start its break by "
                 f"{clock(hi)}: it unloads first and starts its break by {clock(late)}, so its "
@@ -687,7 +687,9 @@ def reroute(
         notes=(
             *full_notes,
             *_load_notes(prefixes, progs),
-            *(*loaded, *late, *late_breaks),
+            *loaded,
+            *late,
+            *late_breaks,
             *sub.notes,
         ),
     )
