@@ -239,7 +239,7 @@ class _RouteChecker:
         if visit.kind is VisitKind.BIN and visit.ref in self.stops:
             return self.stops[visit.ref].location
         if visit.kind is VisitKind.DISPOSAL and visit.ref in self.sites:
-            return self.sites[visit.ref].location
+            return self.sites[visit.ref].at(visit.start_s).location  # where it was then
         return visit.location
 
     def _row(self, location: int | None) -> bool:

@@ -1806,15 +1806,22 @@ def _current_sites(
     progress: Sequence[Progress],
 ) -> BuiltProblem:
     """``built`` with the disposal sites ``inventory`` lists now, each with its listed
-    streams, hours and unloading time, and a note per site added, changed or gone (appended
-    to its ``notes``). A site changed keeps the record its unloadings done today were made
-    under behind the new one (:func:`_site_from`). A site gone from the list is closed from ``now_s``: kept, for the unloading
-    done there (``progress``), with its hours ending then, or dropped when no truck unloaded
-    there; one added gets a matrix row (which trucks can still unload: :func:`_loaded_back`)."""
+    position, streams, hours and unloading time, and a note per site added, changed or gone
+    (appended to its ``notes``). A site moved since (a position corrected) gets a new row
+    where it is. A site changed keeps the record its unloadings done today were made under
+    (their row too) behind the new one (:func:`_site_from`). A site gone from the list is
+    closed from ``now_s``: kept, for the unloading done there (``progress``), with its hours
+    ending then, or dropped when no truck unloaded there; one added gets a matrix row (which
+    trucks can still unload: :func:`_loaded_back`)."""
     tz = ZoneInfo(day.tz_name)
     listed = {s.site_id: s for s in inventory.sites}
     rows = _rows(built, "site")
-    new = {ref: (s.lon, s.lat) for ref, s in listed.items() if ref not in rows}
+    points = built.problem.matrix.points
+    new = {  # sites added, and sites moved since (a position corrected): a row where they are
+        ref: (s.lon, s.lat)
+        for ref, s in listed.items()
+        if ref not in rows or not _same_place(points[rows[ref]], (s.lon, s.lat))
+    }
     built, added = _with_points(built, "site", new, provider)
     rows = {**rows, **added}
     used = {r for p in progress for r in p.done}
@@ -1823,7 +1830,7 @@ def _current_sites(
     sites, notes = [], []
     for site in built.problem.sites:
         if site.ref in listed:
-            now = site_spec(listed[site.ref], site.location, plan_date=day.plan_date, tz=tz)
+            now = site_spec(listed[site.ref], rows[site.ref], plan_date=day.plan_date, tz=tz)
             kept, note = _site_from(site, now, now_s, made.get(site.ref))
             sites.append(kept)
             notes += [note] if note else []
@@ -1844,7 +1851,12 @@ def _current_sites(
 
 
 # what a site is listed with that its unloadings are judged by (names for notes)
-SITE_FIELDS = {"streams": "streams", "window_s": "hours", "unload_s": "unloading time"}
+SITE_FIELDS = {
+    "location": "position",
+    "streams": "streams",
+    "window_s": "hours",
+    "unload_s": "unloading time",
+}
 
 
 def _site_from(site: Site, listed: Site, now_s: int, made_s: int | None) -> tuple[Site, str | None]:

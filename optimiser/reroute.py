@@ -386,32 +386,40 @@ LATE_BREAK = "breaks the break rule"
 
 
 def _late_breaks(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
-    """The residual ``problem`` with the break window of each loaded truck that can no
-    longer both unload in a site's hours and start its break in its window (each way via a
-    site it may use breaks a rule; a site cannot be kept late, a break can) stretched to
-    the soonest it can start its break after unloading, and a note per such truck: the
+    """The residual ``problem`` with each loaded truck that can no longer both unload in a
+    site's hours and start its break in its window (each way via a site it may use breaks
+    a rule; a site cannot be kept late, a break can) given its break after unloading, its
+    window stretched to the soonest it can start then; or, when that break would keep it
+    past its shift end, none (its day ends after unloading). A note per such truck: the
     checker, on the day's problem, still reports the break rule broken. Without it, no plan
     went on from the trucks' positions: the plan being driven stood, and that truck went
     home loaded."""
     vehicles, notes = [], []
     for v in problem.vehicles:
         late = _late_break(problem, v)
-        if late is not None and v.break_window_s is not None:
-            lo, hi = v.break_window_s
-            notes.append(
-                f"{v.ref} cannot both unload in a site's hours and start its break by "
-                f"{clock(hi)}: it unloads first and starts its break by {clock(late)}, so its "
-                f"day {LATE_BREAK}"
-            )
-            v = dataclasses.replace(v, break_window_s=(lo, late))
+        if late is not None:
+            notes.append(_late_break_note(v, late))
+            v = late
         vehicles.append(v)
     return dataclasses.replace(problem, vehicles=tuple(vehicles)), tuple(notes)
 
 
-def _late_break(problem: Problem, v: VehicleSpec) -> int | None:
-    """The soonest truck ``v`` (loaded, its break still to take) can start its break after
-    unloading at a site it may use, seconds, when no way via one keeps its break window;
-    None otherwise (no break due, nothing to unload, or a way keeps every rule)."""
+def _late_break_note(v: VehicleSpec, late: VehicleSpec) -> str:
+    """What :func:`_late_breaks` did to truck ``v`` (``late``: as the search has it)."""
+    hi = clock((v.break_window_s or late.shift_s)[1])
+    said = f"{v.ref} cannot both unload in a site's hours and start its break by {hi}"
+    if late.break_taken:
+        return f"{said}: it unloads and ends its day without it, so its day {LATE_BREAK}"
+    at = clock((late.break_window_s or late.shift_s)[1])
+    return f"{said}: it unloads first and starts its break by {at}, so its day {LATE_BREAK}"
+
+
+def _late_break(problem: Problem, v: VehicleSpec) -> VehicleSpec | None:
+    """Truck ``v`` (loaded, its break still to take) with its break after unloading at a
+    site it may use (its window ending at the soonest it can start then), or with none when
+    that break would keep it past its shift end, when no way via a site keeps its break
+    window and one of those does; None otherwise (no break due, nothing to unload, a way
+    keeps every rule, or none keeps the others either)."""
     if v.break_s <= 0 or v.break_taken or v.break_window_s is None:
         return None
     if not (v.starts_loaded and needs_disposal(problem, v)):
@@ -425,7 +433,10 @@ def _late_break(problem: Problem, v: VehicleSpec) -> int | None:
         way = time_route(problem, wide, [site.ref])
         if not check_route(problem, wide, way):
             starts += [x.start_s for x in way.visits if x.kind is VisitKind.BREAK]
-    return min(starts, default=None)
+    if starts:
+        return dataclasses.replace(v, break_window_s=(v.break_window_s[0], min(starts)))
+    none = dataclasses.replace(v, break_taken=True)
+    return none if any(_valid_way(problem, none, site.ref) for site in sites) else None
 
 
 def _valid_way(problem: Problem, v: VehicleSpec, site_ref: str) -> bool:
@@ -654,8 +665,8 @@ def reroute(
             full, stops=tuple(s for s in full.stops if s.ref not in done), vehicles=vehicles
         )
     )
+    residual, late_breaks = _late_breaks(residual)  # its shift end kept, when a way does
     residual, late = _late_returns(residual)
-    residual, late_breaks = _late_breaks(residual)
     residual, unservable = screen(residual)
     kept = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
     warm = {

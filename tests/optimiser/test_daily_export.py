@@ -2769,8 +2769,9 @@ def test_a_plan_names_a_sensor_its_crew_found_reading_too_full_or_too_empty(
         {"unload_s": 300},
         {"opening": TimeWindow(time(12), time(16))},
         {"streams": frozenset({"organic"})},
+        {"lon": 24.97},
     ],
-    ids=["unloading time", "hours", "streams"],
+    ids=["unloading time", "hours", "streams", "position"],
 )
 def test_a_site_changed_during_the_day_keeps_the_unloadings_done_there(
     day: DayPlan,
@@ -2778,10 +2779,11 @@ def test_a_site_changed_during_the_day_keeps_the_unloadings_done_there(
     change: dict[str, object],
 ) -> None:
     """t1 unloaded at s; then the city changes s's record (its unloading time, its hours,
-    the streams it takes) and the day is re-planned: the unloading done stands as it was
-    made, judged by the record it was made under, and the new record holds from then,
-    with a note. Before, the re-plan judged it by the new record: a 15 min unloading
-    "inconsistent with a 300 s visit", outside the new hours, or refused its stream."""
+    the streams it takes, its position corrected) and the day is re-planned: the unloading
+    done stands as it was made, judged by the record it was made under, and the new record
+    holds from then, with a note. Before, the re-plan judged it by the new record: a 15 min
+    unloading "inconsistent with a 300 s visit", outside the new hours, or refused its
+    stream; and a site moved kept its old position for the rest of the day."""
     (done,) = _progress_after(day, 2)
     work = route_work(day, "t1")
     unload = next(v for v in work if v.kind is VisitKind.DISPOSAL)
@@ -2802,3 +2804,7 @@ def test_a_site_changed_during_the_day_keeps_the_unloadings_done_there(
     )
     later = [v for v in route.visits if v.kind is VisitKind.DISPOSAL and v.start_s > done.time_s]
     assert all(v.end_s - v.start_s == change.get("unload_s", 900) for v in later)
+    assert all(v.location == listed.location for v in later)
+    moved = new_day.built.problem.matrix.points[listed.location] != (site.lon, site.lat)
+    assert moved is ("lon" in change)
+    assert (listed.location == unload.location) is ("lon" not in change)

@@ -1498,25 +1498,33 @@ def test_when_the_plan_stands_a_truck_that_went_on_without_its_break_is_cut(
     assert [n for n in new.notes if n.startswith("a went on without its planned break")]
 
 
-def test_a_loaded_truck_that_cannot_both_unload_and_break_in_time_unloads_first(kit) -> None:
-    """The crew reports b2 and b3 emptied at 10:40, loaded; s1 closes at 11:00, when the
-    30 min break window ends too, and unloading takes 30 min. A break first has the truck
-    at s1 after it closed; unloading first has the break start after its window. The truck
-    unloads (10:45-11:15) and breaks right after it, with a note that its day breaks the
-    break rule (a site's hours cannot be kept late; a break can), and the day goes on
-    (check_reroute). Before, no plan went on: the plan being driven stood, and the truck
-    went home loaded."""
+def _cornered(kit, shift_end_s: int) -> tuple[Problem, Plan, Progress]:
+    """Truck a (shift to ``shift_end_s``, 30 min break in 10:00-11:00) reported at 10:40,
+    b2 and b3 emptied, loaded; s1 (5 km on) closes at 11:00 and unloading takes 30 min: a
+    break first has it at s1 after it closed, unloading first has the break start after its
+    window. The day, its plan and the report."""
     h = kit.H
     stops = (kit.stop("b2", 2), kit.stop("b3", 3))
-    truck = kit.truck("a", break_s=1800, break_window_s=(10 * h, 11 * h))
+    truck = kit.truck(
+        "a", break_s=1800, break_window_s=(10 * h, 11 * h), shift_s=(6 * h, shift_end_s)
+    )
     site = kit.site(window_s=(0, 11 * h), unload_s=1800)
     matrix = kit.matrix([(0, 0), (5, 0), (1, 0), (2, 0)])
     day = Problem(matrix=matrix, stops=stops, vehicles=(truck,), sites=(site,))
     plan = plan_from_sequences(day, {"a": ["b2", "b3", "s1"]})
     assert check(day, plan) == []
-    (route,) = plan.routes
-    b3 = route.visits[2]
+    b3 = plan.routes[0].visits[2]
     late = progress_after("a", ["b2", "b3"], b3, late_s=10 * h + 2400 - b3.end_s)
+    return day, plan, late
+
+
+def test_a_loaded_truck_that_cannot_both_unload_and_break_in_time_unloads_first(kit) -> None:
+    """The truck of ``_cornered`` (shift to 14:00) unloads (10:45-11:15) and breaks right
+    after, with a note that its day breaks the break rule (a site's hours cannot be kept
+    late; a break can), and the day goes on (check_reroute). Before, no plan went on: the
+    plan being driven stood, and the truck went home loaded."""
+    h = kit.H
+    day, plan, late = _cornered(kit, 14 * h)
     new = reroute(day, plan, [late], [], FAST)
     assert not plan_stands(new), new.notes
     assert [v.code for v in check(day, new)] == ["break"]
@@ -1526,5 +1534,27 @@ def test_a_loaded_truck_that_cannot_both_unload_and_break_in_time_unloads_first(
     assert rest[:2] == [(VisitKind.DISPOSAL, 10 * h + 2700), (VisitKind.BREAK, 11 * h + 900)]
     assert (
         "a cannot both unload in a site's hours and start its break by 11:00: it unloads "
-        "first and starts its break by 11:15, so its day breaks the break rule" in new.notes
-    )
+        "first and starts its break by 11:15, so its day breaks the break rule"
+    ) in new.notes
+
+
+def test_a_cornered_truck_whose_late_break_would_pass_its_shift_end_goes_home(kit) -> None:
+    """As above, but the shift ends at 11:50: a break after unloading would have the truck
+    home at 11:53:20. It unloads and ends its day (home at 11:23:20) without a break, with
+    a note saying so (seed 9012 of the session-53 fuzz: the plan stood, loaded home)."""
+    h = kit.H
+    day, plan, late = _cornered(kit, 11 * h + 3000)
+    new = reroute(day, plan, [late], [], FAST)
+    assert not plan_stands(new), new.notes
+    assert [v.code for v in check(day, new)] == ["break"]
+    assert check_reroute(day, plan, new, [late]) == []
+    (again,) = new.routes
+    assert [v.kind for v in again.visits if v.start_s >= late.time_s] == [
+        VisitKind.DISPOSAL,
+        VisitKind.END,
+    ]
+    assert again.visits[-1].end_s == 11 * h + 1400
+    assert (
+        "a cannot both unload in a site's hours and start its break by 11:00: it unloads "
+        "and ends its day without it, so its day breaks the break rule"
+    ) in new.notes
