@@ -29,8 +29,8 @@ far from a site) is sent straight home, unloading first; its shift is stretched 
 search only, so the checker still reports the overrun, and a note says when it returns.
 A loaded truck that can no longer both unload in a site's hours and start its break in
 its window unloads first and takes its break right after (its break window stretched for
-the search only), with a note that its day breaks the break rule: a site's hours cannot be
-kept late, a break can.
+the search only), or takes none when that break would keep it past its shift end, with a
+note that its day breaks the break rule: a site's hours cannot be kept late, a break can.
 When no plan goes on from the trucks' positions at all, the plan being driven stands and
 the urgent stops are reported unserved; a truck out of service there ends its day from
 where it is, its bins still to do unserved with its name in the reason, and one whose
