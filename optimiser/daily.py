@@ -1869,7 +1869,7 @@ def _site_from(site: Site, listed: Site, now_s: int, made_s: int | None) -> tupl
     if not changed:
         return site, None
     names = ", ".join(SITE_FIELDS[f] for f in changed)
-    note = f"disposal site {site.ref}'s {names} changed: they hold from {clock(now_s)}"
+    note = f"disposal site {site.ref}'s {names} changed as of {clock(now_s)}"
     if made_s is None:
         return listed, note
     since_s = max(now_s, made_s + 1)  # an unloading done timed after now still stands
@@ -2041,18 +2041,14 @@ def _current_fleet(
     A truck out of service (``inventory.downtimes``) works the part of its shift from
     ``now_s`` outside (:func:`optimiser.build.on_duty`; it waits where it is until that
     part starts), or takes no more bins, as one gone; its shift end and stop limit are the
-    inventory's (a truck back in service takes bins again)."""
+    inventory's (a truck back in service takes bins again), and so is the shift start of
+    a truck not out yet when it changed since. A truck listed at another depot
+    now, or whose depot moved, goes home there (:func:`_home_now`; one not out yet leaves
+    from there)."""
     current = {v.vehicle_id: v for v in inventory.vehicles}
     known = {v.ref for v in built.problem.vehicles}
     added = [v for v in inventory.vehicles if v.vehicle_id not in known]
-    depots = _rows(built, "depot")
-    new_depots = {
-        d.depot_id: (d.lon, d.lat)
-        for d in inventory.depots
-        if d.depot_id not in depots and any(v.depot_id == d.depot_id for v in added)
-    }
-    built, rows = _with_points(built, "depot", new_depots, provider)
-    rows = {**depots, **rows}
+    built, rows, moved = _depot_rows(built, inventory, provider)
     tz = ZoneInfo(day.tz_name)
 
     def duty(spec: VehicleSpec, after_s: int) -> tuple[VehicleSpec | None, str | None]:
@@ -2061,6 +2057,7 @@ def _current_fleet(
     stops = {s.ref for s in built.problem.stops}
     done = {p.vehicle_ref: sum(r in stops for r in p.done) for p in progress}
     by_ref = {p.vehicle_ref: p for p in progress}
+    starts = {v.vehicle_id: v.shift.start for v in day.inventory.vehicles}  # as planned
     vehicles, notes = [], []
     for v in built.problem.vehicles:
         if v.ref not in current:
@@ -2070,15 +2067,20 @@ def _current_fleet(
                 "done stay; its other bins go to the other trucks)"
             )
             continue
-        listed = vehicle_spec(current[v.ref], v.start, plan_date=day.plan_date, tz=tz)
-        p = by_ref.get(v.ref) or Progress(vehicle_ref=v.ref, done=(), location=v.start, time_s=0)
+        home = rows[current[v.ref].depot_id]
+        v, p, went = _home_now(built, v, by_ref.get(v.ref), home, moved)
+        if p is not None:
+            by_ref[v.ref] = p
+        listed = vehicle_spec(current[v.ref], home, plan_date=day.plan_date, tz=tz)
+        p = p or Progress(vehicle_ref=v.ref, done=(), location=v.start, time_s=0)
         v, kept = _as_listed_now(v, listed, p)
         listed, over = _stop_limit_now(listed, done.get(v.ref, 0))
-        spec, waits, note = _on_duty_now(v, listed, p, done.get(v.ref, 0), now_s, duty)
+        restarts = current[v.ref].shift.start != starts.get(v.ref, current[v.ref].shift.start)
+        spec, waits, note = _on_duty_now(v, listed, p, done.get(v.ref, 0), now_s, duty, restarts)
         if waits is not None:
             by_ref[v.ref] = waits
         vehicles.append(spec)
-        notes += [n for n in (kept, over, note) if n]
+        notes += [n for n in (went, kept, over, note) if n]
     for truck in added:
         row = rows[truck.depot_id]
         listed = vehicle_spec(truck, row, plan_date=day.plan_date, tz=tz, start_s=now_s)
@@ -2090,6 +2092,72 @@ def _current_fleet(
     problem = dataclasses.replace(built.problem, vehicles=tuple(vehicles))
     fleet = dataclasses.replace(built, problem=problem, notes=tuple(notes))
     return fleet, list(by_ref.values())
+
+
+def _depot_rows(
+    built: BuiltProblem, inventory: Inventory, provider: Provider
+) -> tuple[BuiltProblem, dict[str, int], dict[int, int]]:
+    """``built`` with a matrix row appended for each depot a truck of ``inventory`` is
+    listed at that has none yet, or whose newest row is elsewhere (moved since, e.g. its
+    position corrected); the newest row of each depot by ref; and the rows given up by the
+    depots moved (old row -> new row)."""
+    rows = _rows(built, "depot")
+    points = built.problem.matrix.points
+    homes = {v.depot_id for v in inventory.vehicles}
+    new = {
+        d.depot_id: (d.lon, d.lat)
+        for d in inventory.depots
+        if d.depot_id in homes
+        and (d.depot_id not in rows or not _same_place(points[rows[d.depot_id]], (d.lon, d.lat)))
+    }
+    built, added = _with_points(built, "depot", new, provider)
+    moved = {rows[ref]: row for ref, row in added.items() if ref in rows}
+    return built, {**rows, **added}, moved
+
+
+def _home_now(
+    built: BuiltProblem,
+    v: VehicleSpec,
+    p: Progress | None,
+    home: int,
+    moved: Mapping[int, int],
+) -> tuple[VehicleSpec, Progress | None, str | None]:
+    """Truck ``v`` of a day being driven with its depot as listed now (matrix row ``home``)
+    and its progress ``p``, and a note when that is not the depot it was planned to go home
+    to: another depot, or its own moved since (a position corrected; ``moved``: old row ->
+    new row, where a truck standing at it stands now). A truck still at its depot
+    (:func:`_not_out`) leaves from the one listed now (its progress moves there); one out
+    keeps where it left from (its visits done stand) and goes home there at the end of its
+    day. A truck broken down on the road (its route ends where it stands) is left as it is.
+    Before, either change was seen only by the next day's plan."""
+    was = v.end
+    if home == was or built.point_kinds[was] != "depot":  # broken down: its end is where
+        return v, p, None  # it stands (its listed depot, once back in service)
+    stays = _not_out(v, p)
+    if p is not None and (stays or moved.get(p.location) == home):
+        p = dataclasses.replace(p, location=home)
+    depot = built.point_refs[home]
+    what = (
+        f"depot {depot} moved since the day was planned"
+        if built.point_refs[was] == depot
+        else f"{v.ref}'s depot changed to {depot}"
+    )
+    if stays:
+        return dataclasses.replace(v, start=home, end=home), p, f"{what}: {v.ref} leaves from there"
+    return (
+        dataclasses.replace(v, end=home),
+        p,
+        f"{what}: {v.ref} goes home there at the end of its day",
+    )
+
+
+def _not_out(v: VehicleSpec, p: Progress | None) -> bool:
+    """Whether truck ``v`` has not left its depot (at row ``v.start``) by its progress
+    ``p``: none, or nothing done, carried or collected, no break, standing there."""
+    if p is None:
+        return True
+    worked = p.done or p.volume_l or p.weight_kg or p.daily_l or p.daily_kg or p.break_taken
+    return not worked and p.location == v.start
 
 
 # what a truck is listed with that its work of the day was planned by (names for notes)
@@ -2150,16 +2218,20 @@ def _on_duty_now(
     done: int,
     now_s: int,
     duty: Callable[[VehicleSpec, int], tuple[VehicleSpec | None, str | None]],
+    restarts: bool = False,
 ) -> tuple[VehicleSpec, Progress | None, str | None]:
     """Truck ``v`` of a day being driven, with the shift end and stop limit the inventory
     lists now (``listed``), working where ``duty`` says from ``now_s`` or its progress
     ``p``: the truck, its progress when it must wait until it is back in service, and the
     note. Out of service for the rest of its shift, it takes no more than its ``done``
-    bins; its route keeps its shift start (it may have left)."""
+    bins. Its route keeps its shift start (it may have left), unless the truck is not out
+    yet (:func:`_not_out`) and its listed shift start changed since the day was planned
+    (``restarts``: a crew starting later today): it leaves by the one listed now."""
+    first = listed.shift_s[0] if restarts and _not_out(v, p) else v.shift_s[0]
     base = dataclasses.replace(
         v,
         end=listed.end,  # its depot, also after a plan that left it broken down on the road
-        shift_s=(v.shift_s[0], listed.shift_s[1]),
+        shift_s=(first, listed.shift_s[1]),
         max_stops=listed.max_stops,
         off_duty=False,
     )

@@ -1,4 +1,6 @@
-"""Depots, where trucks start and end their shift."""
+"""Depots, where trucks start and end their shift. A depot changed (its position
+corrected) re-plans every day from today with a finished plan, as a change of the fleet
+does: trucks not out yet leave from where it is now, and trucks out go home there."""
 
 from __future__ import annotations
 
@@ -34,5 +36,7 @@ DEPOTS = Resource(
     in_use=_in_use,
     read_csv=io.read_depots_csv,
     to_wire=mapping.depot_wire,
+    replans="depots",
+    replans_on=frozenset({"replace"}),  # one added or deleted is no truck's home
 )
 router = crud_router(DEPOTS)

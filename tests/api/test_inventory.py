@@ -551,6 +551,34 @@ def test_a_site_closed_or_changed_replans_the_days_planned_from_today(
     assert planner.calls[-1]["inventory"].sites == ()
 
 
+def test_a_depot_moved_replans_the_days_planned_from_today(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, planner: FakePlanner
+) -> None:
+    """Today has a plan: d1's position corrected queues a plan job of today (``depots``)
+    that reads d1 where it is now; the same record again, and a depot added, queue none."""
+    dispatcher = keys["dispatcher"]
+    seed(client, dispatcher)
+    runtime.jobs.clock = lambda: datetime.fromisoformat(MORNING)
+    client.post("/plans", json={"plan_date": PLAN_DATE}, headers=dispatcher)
+    wait(runtime)
+    depot = client.get("/depots/d1", headers=dispatcher).json()
+    moved = {"depot_id": "d1", "lon": depot["lon"] + 0.01, "lat": depot["lat"]}
+    got = client.put("/depots/d1", json=moved, headers=dispatcher)
+    assert got.status_code == 202, got.text
+    (job,) = _replans(got)
+    wait(runtime)
+    row = client.get(f"/plans/{job}", headers=dispatcher).json()
+    assert (row["plan_date"], row["origin"], row["status"]) == (PLAN_DATE, "depots", "done")
+    (listed,) = planner.calls[-1]["inventory"].depots
+    assert (listed.lon, listed.lat) == (moved["lon"], moved["lat"])
+    same = client.put("/depots/d1", json=moved, headers=dispatcher)
+    added = client.post(
+        "/depots", json={"depot_id": "d9", "lon": 24.9, "lat": 60.2}, headers=dispatcher
+    )
+    assert (same.status_code, added.status_code) == (200, 201)
+    assert "Link" not in same.headers and "Link" not in added.headers
+
+
 def test_changes_while_a_plan_job_waits_join_it(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, planner: FakePlanner
 ) -> None:

@@ -2808,3 +2808,153 @@ def test_a_site_changed_during_the_day_keeps_the_unloadings_done_there(
     moved = new_day.built.problem.matrix.points[listed.location] != (site.lon, site.lat)
     assert moved is ("lon" in change)
     assert (listed.location == unload.location) is ("lon" not in change)
+
+
+def _depot_changed(inventory: Inventory, how: str) -> Inventory:
+    """``inventory`` with t1's depot d moved (its position corrected) or t1 listed at
+    another depot, d2, east of it."""
+    (depot,) = inventory.depots
+    if how == "moved":
+        return dataclasses.replace(inventory, depots=(dataclasses.replace(depot, lon=24.95),))
+    other = Depot(depot_id="d2", lon=24.95, lat=60.165)
+    vehicles = tuple(dataclasses.replace(v, depot_id="d2") for v in inventory.vehicles)
+    return dataclasses.replace(inventory, depots=(depot, other), vehicles=vehicles)
+
+
+def _end_rows(new_day: DayPlan, truck: str) -> tuple[int | None, int | None]:
+    """Where ``truck``'s route in ``new_day`` starts and ends (matrix rows)."""
+    route = next(r for r in new_day.plan.routes if r.vehicle_ref == truck)
+    return route.visits[0].location, route.visits[-1].location
+
+
+@pytest.mark.parametrize("how", ["moved", "changed"])
+def test_a_truck_not_out_yet_leaves_from_its_depot_as_listed_now(
+    day: DayPlan,
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    how: str,
+) -> None:
+    """At 05:30, before t1 leaves, the city corrects its depot's position, or lists t1 at
+    another depot: the re-plan has t1 leave from and come back to where its depot is now,
+    with a note. Before, t1 left from the old place all day (seen only by the next day)."""
+    inventory = _depot_changed(tiny_city[0], how)
+    new_day, _ = replan_day(
+        day,
+        [],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=day.at(5 * 3600 + 1800),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=inventory,
+    )
+    assert new_day.violations == ()
+    points = new_day.built.problem.matrix.points
+    start, end = _end_rows(new_day, "t1")
+    assert start == end and start is not None
+    assert points[start] == (24.95, 60.165)
+    (t1,) = new_day.built.problem.vehicles
+    assert t1.start == start
+    said = "depot d moved since the day was planned" if how == "moved" else "t1's depot changed"
+    assert f"{said}" in " ".join(new_day.plan.notes)
+    assert any(n.endswith("t1 leaves from there") for n in new_day.plan.notes)
+
+
+@pytest.mark.parametrize("how", ["moved", "changed"])
+def test_a_truck_out_goes_home_to_its_depot_as_listed_now(
+    day: DayPlan,
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    how: str,
+) -> None:
+    """t1 has emptied two bins when its depot's position is corrected, or it is listed at
+    another depot: the re-plan keeps where it left from and what it did, and brings it home
+    to where its depot is now, with a note; a second re-plan says nothing more of it.
+    Before, it drove back to the old place."""
+    (done,) = _progress_after(day, 2)
+    inventory = _depot_changed(tiny_city[0], how)
+    new_day = _replanned_as(day, done, tiny_city, inventory)
+    assert new_day.violations == ()
+    assert check_reroute(new_day.built.problem, day.plan, new_day.plan, [done]) == []
+    start, end = _end_rows(new_day, "t1")
+    assert start == _end_rows(day, "t1")[0]  # it left from where it was
+    points = new_day.built.problem.matrix.points
+    assert end is not None and points[end] == (24.95, 60.165)
+    homing = [n for n in new_day.plan.notes if n.endswith("goes home there at the end of its day")]
+    assert len(homing) == 1
+    again, _ = replan_day(
+        new_day,
+        [done],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=new_day.at(done.time_s + 60),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=inventory,
+    )
+    assert again.violations == ()
+    assert _end_rows(again, "t1")[1] == end
+    assert not any("goes home there" in n for n in again.plan.notes)
+
+
+def test_a_truck_back_at_its_moved_depot_stands_where_it_is_now(
+    day: DayPlan,
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t1 has done all its work and is back at its depot, whose position is then corrected,
+    when b5 overflows: t1 sets out from where its depot is (the truck is there), not from
+    the old position, and comes back there."""
+    work = route_work(day, "t1")
+    route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
+    home = dataclasses.replace(
+        done_through("t1", work, len(work) - 1),
+        location=int(route.visits[-1].location or 0),
+        time_s=route.visits[-1].end_s,
+        volume_l=0,
+        weight_kg=0,
+    )
+    inventory = _depot_changed(tiny_city[0], "moved")
+    new_day, _ = reroute_day(
+        day,
+        [home],
+        ["b5"],
+        HaversineProvider(),
+        now=day.at(home.time_s + 60),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=inventory,
+    )
+    assert new_day.violations == ()
+    assert "b5#2" in new_day.plan.served_refs or "b5" in new_day.plan.served_refs
+    after = next(r for r in new_day.plan.routes if r.vehicle_ref == "t1").visits
+    points = new_day.built.problem.matrix.points
+    last_done = max(i for i, v in enumerate(after) if v.ref == work[-1].ref)
+    moves = [v for v in after[last_done + 1 :] if v.location is not None]
+    assert points[int(moves[0].location or 0)] != (24.93, 60.165)  # not from the old place
+    assert points[int(after[-1].location or 0)] == (24.95, 60.165)
+
+
+@pytest.mark.parametrize("out", [False, True], ids=["not out", "out"])
+def test_a_shift_start_changed_counts_for_a_truck_not_out_yet(
+    day: DayPlan,
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    out: bool,
+) -> None:
+    """t1's shift is changed to start at 08:00 (its crew comes later today): re-planned at
+    05:30, before it leaves, it leaves at 08:00; re-planned after its first two bins, its
+    day keeps the 06:00 start it left by. Before, a truck not out left at 06:00."""
+    inventory = tiny_city[0]
+    (truck,) = inventory.vehicles
+    later = dataclasses.replace(truck, shift=TimeWindow(time(8), time(14)))
+    changed = dataclasses.replace(inventory, vehicles=(later,))
+    progress = _progress_after(day, 2) if out else []
+    new_day, _ = replan_day(
+        day,
+        progress,
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=day.at(progress[0].time_s if out else 5 * 3600 + 1800),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=changed,
+    )
+    assert new_day.violations == ()
+    (t1,) = new_day.built.problem.vehicles
+    route = next(r for r in new_day.plan.routes if r.vehicle_ref == "t1")
+    assert t1.shift_s[0] == (6 if out else 8) * 3600
+    assert route.visits[0].start_s == (6 if out else 8) * 3600
+    assert check_reroute(new_day.built.problem, day.plan, new_day.plan, progress) == []
