@@ -130,8 +130,9 @@ def _prefix(route: Route | None, prog: Progress, problem: Problem) -> list[Visit
             f"of its planned route {refs[: len(prog.done) + 2]}...; report progress along the "
             "plan"
         )
-    if not prog.done and prog.location == route.visits[0].location:
-        return []  # still at the depot: the new route starts from scratch
+    start = next((v.start for v in problem.vehicles if v.ref == prog.vehicle_ref), None)
+    if not prog.done and prog.location in (route.visits[0].location, start):
+        return []  # at its depot (as planned, or as listed now): it starts from scratch
     cut = work[len(prog.done) - 1] + 1 if prog.done else 1
     visits = list(route.visits[:cut])
     if not prog.done:  # out before its planned departure, maybe: it set out by now
@@ -412,6 +413,25 @@ def _late_break_note(v: VehicleSpec, late: VehicleSpec) -> str:
         return f"{said}: it unloads and ends its day without it, so its day {LATE_BREAK}"
     at = clock((late.break_window_s or late.shift_s)[1])
     return f"{said}: it unloads first and starts its break by {at}, so its day {LATE_BREAK}"
+
+
+def _breaks_taken_late(full: Problem, prefixes: Mapping[str, Sequence[Visit]]) -> list[str]:
+    """A note per truck whose visits done (``prefixes``, a break it is on now included)
+    have a break started outside its break window: one an earlier reroute gave it after
+    unloading (:func:`_late_breaks`). It stands as taken, and its day breaks the break
+    rule; without this only the plan that gave it said why."""
+    out = []
+    for v in full.vehicles:
+        if v.break_window_s is None:
+            continue
+        lo, hi = v.break_window_s
+        out += [
+            f"{v.ref} took its break at {clock(b.start_s)}, outside its break window "
+            f"({clock(lo)}-{clock(hi)}): its day {LATE_BREAK}"
+            for b in prefixes.get(v.ref, ())
+            if b.kind is VisitKind.BREAK and not lo <= b.start_s <= hi
+        ]
+    return out
 
 
 def _late_break(problem: Problem, v: VehicleSpec) -> VehicleSpec | None:
@@ -701,6 +721,7 @@ def reroute(
             *loaded,
             *late,
             *late_breaks,
+            *_breaks_taken_late(full, prefixes),
             *sub.notes,
         ),
     )
@@ -997,6 +1018,24 @@ def _skipped_break(prefix: Sequence[Visit], prog: Progress | None, old: Route) -
     return any(x not in prefix for x in planned)
 
 
+def _with_rest(old: Route, prefix: Sequence[Visit]) -> Route | None:
+    """``old``, the route being driven by a truck that finished it (:func:`_finished`),
+    with the break its visits done (``prefix``) have and it lacks: one found in a wait of
+    its day (:func:`_rested`) before its last visit done, which moves no visit. Without it
+    the route kept broke the break rule, the truck's break taken (no note said why).
+    ``old`` as it is when the break came after its last visit done (its drive home was
+    then); None when ``prefix`` is not the start of ``old`` but for that break."""
+    extra = [x for x in prefix if x.kind is VisitKind.BREAK and x not in old.visits]
+    if not extra:
+        return old
+    cut = len(prefix) - len(extra)
+    if [x for x in prefix if x not in extra] != list(old.visits[:cut]):
+        return None
+    if prefix[-1] in extra:  # since its last visit done: ``old`` has its drive home then
+        return old
+    return dataclasses.replace(old, visits=(*prefix, *old.visits[cut:]))
+
+
 def _held_up(old: Route, prog: Progress | None) -> int | None:
     """When truck ``prog`` goes on (its progress time: e.g. back from the workshop), if that
     is after the start of its next visit (bin or site) still to do in ``old``, the route
@@ -1140,11 +1179,14 @@ def _finished(
     day (broken down on its way home, it stands where it is), nor when the truck was seen
     elsewhere, at its last visit after it was planned to be home, took more waste (a
     bin off its route), or went on without its planned break (its visits done,
-    ``prefix``, lack it): it goes home from where it is."""
+    ``prefix``, lack it): it goes home from where it is. Nor a truck not out whose plan
+    has it leave before its shift starts now (its shift start changed since)."""
     if old is None or prog is None or _rest(old, prog) or new.used:
         return False
     if _skipped_break(prefix, prog, old):
         return False
+    if not prog.done and old.visits[0].start_s < v.shift_s[0]:
+        return False  # not out, its shift starting later now: its plan left too soon
     work = [x for x in old.visits if x.kind in WORK]
     last = work[len(prog.done) - 1] if prog.done else old.visits[0]
     end = old.visits[-1]
@@ -1158,6 +1200,17 @@ def _finished(
     )
 
 
+def _kept(
+    v: VehicleSpec, old: Route | None, prog: Progress | None, new: Route, prefix: Sequence[Visit]
+) -> Route | None:
+    """The route being driven, ``old``, kept when its truck finished it (:func:`_finished`):
+    its planned return (and break) as driven, not an idle wait until now; with a break
+    found in a wait (:func:`_with_rest`). None when the truck goes on from where it is."""
+    if old is None or not _finished(v, old, prog, new, prefix):
+        return None
+    return _with_rest(old, prefix)
+
+
 def _full_plan(
     full: Problem,
     sub: Plan,
@@ -1169,11 +1222,8 @@ def _full_plan(
 ) -> Plan:
     new_routes = {r.vehicle_ref: r for r in sub.routes}
     merged = tuple(
-        routes[v.ref]  # its planned return (and break) as driven, not an idle wait until now
-        if _finished(
-            v, routes.get(v.ref), progs.get(v.ref), new_routes[v.ref], prefixes.get(v.ref, [])
-        )
-        else _merge(full, v, prefixes.get(v.ref, []), progs.get(v.ref), new_routes[v.ref])
+        _kept(v, routes.get(v.ref), progs.get(v.ref), new_routes[v.ref], prefixes.get(v.ref, []))
+        or _merge(full, v, prefixes.get(v.ref, []), progs.get(v.ref), new_routes[v.ref])
         for v in full.vehicles
     )
     plan = Plan(

@@ -682,6 +682,77 @@ def test_a_truck_that_waited_at_a_bin_for_its_hours_had_its_break_then(kit, day)
     assert (brk.start_s, brk.end_s) == (10 * h, 10 * h + 1800)
 
 
+def test_a_truck_done_with_its_day_keeps_the_break_it_had_while_it_waited(kit, day) -> None:
+    """Break window 10:00-11:40 (30 min). The truck reaches b3 before 07:00 and waits there
+    for its hours, 11:30-14:00; the plan it drives has no break (the wait was it) and it is
+    home after 11:40. Reported home at 12:30, with no new work, it keeps its plan, with the
+    break it had at b3 (10:00-10:30). Before, the plan kept had none: the day broke the
+    break rule, and no note said why (seed 36 of a service-day fuzz)."""
+    h = kit.H
+    hi = 11 * h + 2400
+    truck = dataclasses.replace(day.vehicles[0], break_s=1800, break_window_s=(10 * h, hi))
+    stops = tuple(
+        dataclasses.replace(s, window_s=(11 * h + 1800, 14 * h)) if s.ref == "b3" else s
+        for s in day.stops
+        if s.ref in ("b2", "b3")  # no bin left to give it
+    )
+    day = dataclasses.replace(day, vehicles=(truck,), stops=stops)
+    timed = plan_from_sequences(day, {"a": ["b2", "b3", "s1"]})
+    (route,) = timed.routes
+    route = dataclasses.replace(
+        route, visits=tuple(v for v in route.visits if v.kind is not VisitKind.BREAK)
+    )
+    assert route.visits[-1].end_s > hi  # no break: the route breaks the rule as it stands
+    plan = dataclasses.replace(timed, routes=(route,))
+    home = int(route.visits[-1].location or 0)
+    prog = dataclasses.replace(_progress(route, 3), location=home, time_s=12 * h + 1800)
+    new = reroute(day, plan, [prog], [], FAST)
+    assert check(day, new) == []
+    (kept,) = new.routes
+    assert [v for v in kept.visits if v.kind is not VisitKind.BREAK] == list(route.visits)
+    (brk,) = [v for v in kept.visits if v.kind is VisitKind.BREAK]
+    assert (brk.start_s, brk.end_s) == (10 * h, 10 * h + 1800)
+
+
+def test_a_truck_home_since_morning_keeps_its_plan_through_its_break_window(kit, day) -> None:
+    """Break window 10:00-12:00 (30 min). The truck is home by 08:00, its plan needing no
+    break, and is reported there at 13:00 with nothing new to do: it keeps its plan as
+    driven. The rest found in its wait at home (10:00) is no visit of a day that ended
+    before it (inserted before its return, it overlapped the drive home)."""
+    h = kit.H
+    truck = dataclasses.replace(day.vehicles[0], break_s=1800, break_window_s=(10 * h, 12 * h))
+    stops = tuple(s for s in day.stops if s.ref in ("b2", "b3"))
+    day = dataclasses.replace(day, vehicles=(truck,), stops=stops)
+    plan = plan_from_sequences(day, {"a": ["b2", "b3", "s1"]})
+    (route,) = plan.routes
+    assert route.visits[-1].end_s < 8 * h
+    home = int(route.visits[-1].location or 0)
+    prog = dataclasses.replace(_progress(route, 3), location=home, time_s=13 * h)
+    new = reroute(day, plan, [prog], [], FAST)
+    assert check(day, new) == []
+    assert new.routes == (route,)
+
+
+def test_a_truck_not_out_whose_shift_starts_later_now_leaves_by_it(kit, day) -> None:
+    """Truck a has nothing to do in the plan being driven (it leaves and is back at
+    06:00), nor after it: its shift now starts at 10:00, and it is rerouted at 07:00, home:
+    its day does not start before 10:00. Before, a truck not out with no work kept its
+    plan, which left at 06:00, before its shift."""
+    h = kit.H
+    stops: tuple[Stop, ...] = ()
+    truck = dataclasses.replace(day.vehicles[0], shift_s=(6 * h, 14 * h))
+    day = dataclasses.replace(day, vehicles=(truck,), stops=stops)
+    plan = plan_from_sequences(day, {"a": []})
+    later = dataclasses.replace(
+        day, vehicles=(dataclasses.replace(truck, shift_s=(10 * h, 14 * h)),)
+    )
+    idle = Progress(vehicle_ref="a", done=(), location=truck.start, time_s=7 * h)
+    new = reroute(later, plan, [idle], [], FAST)
+    assert check(later, new) == []
+    (again,) = new.routes
+    assert again.visits[0].start_s >= 10 * h
+
+
 @pytest.fixture
 def busy_morning(kit) -> tuple[Problem, Plan]:
     """Break window 10:00-12:00 (30 min). The truck empties four bins of 25 min each from
@@ -1536,6 +1607,36 @@ def test_a_loaded_truck_that_cannot_both_unload_and_break_in_time_unloads_first(
         "a cannot both unload in a site's hours and start its break by 11:00: it unloads "
         "first and starts its break by 11:15, so its day breaks the break rule"
     ) in new.notes
+
+
+@pytest.mark.parametrize("at_min", [0, 10, 40], ids=["starts it", "on it", "after it"])
+def test_a_late_break_given_by_an_earlier_reroute_is_said_again(kit, at_min: int) -> None:
+    """The truck of ``_cornered`` unloaded (10:45-11:15) and breaks after its window, as
+    a reroute gave it. Rerouted again as it starts its break, on it, or after it: the
+    break stands as taken and the day says again why it breaks the break rule. Before,
+    only the plan that gave it the break said so (seed 57 of a service-day fuzz)."""
+    h = kit.H
+    day, plan, late = _cornered(kit, 14 * h)
+    first = reroute(day, plan, [late], [], FAST)
+    (route,) = first.routes
+    unload = next(v for v in route.visits if v.kind is VisitKind.DISPOSAL)
+    brk = next(v for v in route.visits if v.kind is VisitKind.BREAK)
+    done = dataclasses.replace(
+        late,
+        done=(*late.done, unload.ref),
+        location=int(unload.location or 0),
+        time_s=brk.start_s + 60 * at_min,
+        volume_l=0,
+        weight_kg=0,
+        break_taken=at_min >= 30,
+    )
+    again = reroute(day, first, [done], [], FAST)
+    assert [v.code for v in check(day, again)] == ["break"]
+    assert check_reroute(day, first, again, [done]) == []
+    assert (
+        "a took its break at 11:15, outside its break window (10:00-11:00): its day breaks "
+        "the break rule"
+    ) in again.notes
 
 
 def test_a_cornered_truck_whose_late_break_would_pass_its_shift_end_goes_home(kit) -> None:
