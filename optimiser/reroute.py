@@ -738,12 +738,14 @@ def _owed_breaks(full: Problem, plan: Plan, progs: Mapping[str, Progress]) -> tu
     """A note per truck whose day in ``plan`` breaks the break rule because it was
     reported after its break window closed without its break (none taken, none planned
     before now, no wait long enough in the window: :func:`_rested`), its day begun before
-    the window and going on past its end: no break can be placed any more. The checker
-    still reports it; the note says why."""
+    the window and going on past its end: no break can be placed any more. Also when a
+    wait since its last visit done was taken for the break but the plan it finished and
+    keeps has no room for it (:func:`_with_rest`; seed 233 of a service-day fuzz). The
+    checker still reports it; the note says why."""
     out = []
     for v in full.vehicles:
-        prog = progs.get(v.ref)
-        if prog is None or prog.break_taken or v.break_taken or v.break_s <= 0:
+        prog = progs.get(v.ref)  # taken or not, its route has no break (below)
+        if prog is None or v.break_taken or v.break_s <= 0:
             continue
         if v.break_window_s is None or prog.time_s <= v.break_window_s[1]:
             continue
@@ -1023,11 +1025,12 @@ def _with_rest(old: Route, prefix: Sequence[Visit]) -> Route | None:
     with the break its visits done (``prefix``) have and it lacks: one found in a wait of
     its day (:func:`_rested`) before its last visit done, which moves no visit. Without it
     the route kept broke the break rule, the truck's break taken (no note said why).
-    ``old`` as it is when the break came after its last visit done (its drive home was
-    then); None when ``prefix`` is not the start of ``old`` but for that break."""
+    ``old`` as it is when it has a break (after its visits done) or the break came after
+    its last visit done (its drive home was then); None when ``prefix`` is not the start of
+    ``old`` but for that break."""
     extra = [x for x in prefix if x.kind is VisitKind.BREAK and x not in old.visits]
-    if not extra:
-        return old
+    if not extra or any(x.kind is VisitKind.BREAK for x in old.visits):
+        return old  # nothing found, or its plan has its break (after its last visit done)
     cut = len(prefix) - len(extra)
     if [x for x in prefix if x not in extra] != list(old.visits[:cut]):
         return None

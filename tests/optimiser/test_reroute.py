@@ -733,6 +733,77 @@ def test_a_truck_home_since_morning_keeps_its_plan_through_its_break_window(kit,
     assert new.routes == (route,)
 
 
+def test_a_kept_plan_without_room_for_the_rest_found_says_why_it_breaks_the_rule(kit) -> None:
+    """Break window 10:00-10:30 (30 min). The plan being driven has no break: the truck
+    unloads until 10:25 and is home at 10:40. Reported home at 11:00, it keeps that plan
+    (done); the wait since its unloading looked like its break, but the plan has its
+    drive home then, so the day still breaks the break rule, and now says why. Before,
+    that wait counted the break as taken, and no note said why (seed 233 of a
+    service-day fuzz)."""
+    h = kit.H
+    truck = kit.truck(
+        "a", break_s=1800, break_window_s=(10 * h, 10 * h + 1800), shift_s=(9 * h + 1800, 14 * h)
+    )
+    stops = (kit.stop("b2", 2, service_s=600), kit.stop("b3", 3, service_s=600))
+    matrix = kit.matrix([(0, 0), (9, 0), (1, 0), (2, 0)])
+    day = Problem(matrix=matrix, stops=stops, vehicles=(truck,), sites=(kit.site(unload_s=1200),))
+    bare = dataclasses.replace(truck, break_s=0, break_window_s=None)
+    timed = plan_from_sequences(
+        dataclasses.replace(day, vehicles=(bare,)), {"a": ["b2", "b3", "s1"]}
+    )
+    plan = dataclasses.replace(timed, notes=())
+    (route,) = plan.routes
+    assert route.visits[-2].end_s == 10 * h + 1500 and route.visits[-1].end_s == 10 * h + 2400
+    home = int(route.visits[-1].location or 0)
+    prog = dataclasses.replace(_progress(route, 3), location=home, time_s=11 * h)
+    new = reroute(day, plan, [prog], [], FAST)
+    assert new.routes == plan.routes
+    assert [v.code for v in check(day, new)] == ["break"]
+    assert (
+        "a was reported at 11:00, after its break window (10:00-10:30), without its break: "
+        "its day to 10:40 breaks the break rule (no break can be placed any more)"
+    ) in new.notes
+
+
+def test_a_finished_truck_with_its_break_planned_last_keeps_one_break(kit) -> None:
+    """Break window 10:00-12:00 (30 min). The truck waits at b3 for its hours (09:45-10:40)
+    and has its break planned after unloading (11:00-11:30), home at 11:38:20. Reported
+    home at 12:30, it keeps that plan: one break, the planned one. The wait at b3 is not
+    taken for a second one (seed 9104 of a service-day fuzz: "2 breaks, expected one")."""
+    h = kit.H
+    truck = kit.truck(
+        "a", break_s=1800, break_window_s=(10 * h, 12 * h), shift_s=(9 * h + 1800, 14 * h)
+    )
+    stops = (
+        kit.stop("b2", 2, service_s=600),
+        kit.stop("b3", 3, service_s=600, window_s=(10 * h + 2400, 14 * h)),
+    )
+    matrix = kit.matrix([(0, 0), (5, 0), (1, 0), (2, 0)])
+    day = Problem(matrix=matrix, stops=stops, vehicles=(truck,), sites=(kit.site(),))
+    bare = dataclasses.replace(truck, break_s=0, break_window_s=None)
+    timed = plan_from_sequences(
+        dataclasses.replace(day, vehicles=(bare,)), {"a": ["b2", "b3", "s1"]}
+    )
+    (route,) = timed.routes
+    s1, end = route.visits[-2], route.visits[-1]
+    at = {"arrival_s": s1.end_s, "start_s": s1.end_s, "end_s": s1.end_s + 1800}
+    brk = dataclasses.replace(s1, kind=VisitKind.BREAK, ref="a", location=None, **at)
+    later = {f: getattr(end, f) + 1800 for f in ("arrival_s", "start_s", "end_s")}
+    route = dataclasses.replace(
+        route,
+        visits=(*route.visits[:-1], brk, dataclasses.replace(end, **later)),
+        duration_s=route.duration_s + 1800,
+        cost=route.cost + truck.cost_per_hour * 1800 // 3600,
+    )
+    plan = dataclasses.replace(timed, routes=(route,), notes=())
+    assert check(day, plan) == []
+    home = int(end.location or 0)
+    prog = dataclasses.replace(_progress(route, 3), location=home, time_s=12 * h + 1800)
+    new = reroute(day, plan, [prog], [], FAST)
+    assert check(day, new) == []
+    assert new.routes == plan.routes
+
+
 def test_a_truck_not_out_whose_shift_starts_later_now_leaves_by_it(kit, day) -> None:
     """Truck a has nothing to do in the plan being driven (it leaves and is back at
     06:00), nor after it: its shift now starts at 10:00, and it is rerouted at 07:00, home:
