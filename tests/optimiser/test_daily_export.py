@@ -2879,15 +2879,7 @@ def test_a_truck_out_goes_home_to_its_depot_as_listed_now(
     assert end is not None and points[end] == (24.95, 60.165)
     homing = [n for n in new_day.plan.notes if n.endswith("goes home there at the end of its day")]
     assert len(homing) == 1
-    again, _ = replan_day(
-        new_day,
-        [done],
-        *tiny_city[1:],
-        HaversineProvider(),
-        now=new_day.at(done.time_s + 60),
-        params=SolveParams(time_limit_s=1, seed=1),
-        inventory=inventory,
-    )
+    again = _replanned_as(new_day, done, tiny_city, inventory, now=new_day.at(done.time_s + 60))
     assert again.violations == ()
     assert _end_rows(again, "t1")[1] == end
     assert not any("goes home there" in n for n in again.plan.notes)
