@@ -1815,15 +1815,8 @@ def _current_sites(
     trucks can still unload: :func:`_loaded_back`)."""
     tz = ZoneInfo(day.tz_name)
     listed = {s.site_id: s for s in inventory.sites}
-    rows = _rows(built, "site")
-    points = built.problem.matrix.points
-    new = {  # sites added, and sites moved since (a position corrected): a row where they are
-        ref: (s.lon, s.lat)
-        for ref, s in listed.items()
-        if ref not in rows or not _same_place(points[rows[ref]], (s.lon, s.lat))
-    }
-    built, added = _with_points(built, "site", new, provider)
-    rows = {**rows, **added}
+    places = {ref: (s.lon, s.lat) for ref, s in listed.items()}
+    built, rows, _ = _placed_now(built, "site", places, provider)
     used = {r for p in progress for r in p.done}
     made = _unloadings_done(day.plan, progress)
     had = {s.ref for s in built.problem.sites}
@@ -2097,20 +2090,30 @@ def _current_fleet(
 def _depot_rows(
     built: BuiltProblem, inventory: Inventory, provider: Provider
 ) -> tuple[BuiltProblem, dict[str, int], dict[int, int]]:
-    """``built`` with a matrix row appended for each depot a truck of ``inventory`` is
-    listed at that has none yet, or whose newest row is elsewhere (moved since, e.g. its
-    position corrected); the newest row of each depot by ref; and the rows given up by the
-    depots moved (old row -> new row)."""
-    rows = _rows(built, "depot")
-    points = built.problem.matrix.points
+    """:func:`_placed_now` for the depots trucks of ``inventory`` are listed at."""
     homes = {v.depot_id for v in inventory.vehicles}
+    places = {d.depot_id: (d.lon, d.lat) for d in inventory.depots if d.depot_id in homes}
+    return _placed_now(built, "depot", places, provider)
+
+
+def _placed_now(
+    built: BuiltProblem,
+    kind: str,
+    places: Mapping[str, tuple[float, float]],
+    provider: Provider,
+) -> tuple[BuiltProblem, dict[str, int], dict[int, int]]:
+    """``built`` with a matrix row appended for each point of ``kind`` in ``places`` (ref
+    -> (lon, lat) listed now) that has none yet, or whose newest row is elsewhere (moved
+    since, e.g. its position corrected); the newest row of each point of ``kind`` by ref;
+    and the rows given up by those moved (old row -> new row)."""
+    rows = _rows(built, kind)
+    points = built.problem.matrix.points
     new = {
-        d.depot_id: (d.lon, d.lat)
-        for d in inventory.depots
-        if d.depot_id in homes
-        and (d.depot_id not in rows or not _same_place(points[rows[d.depot_id]], (d.lon, d.lat)))
+        ref: xy
+        for ref, xy in places.items()
+        if ref not in rows or not _same_place(points[rows[ref]], xy)
     }
-    built, added = _with_points(built, "depot", new, provider)
+    built, added = _with_points(built, kind, new, provider)
     moved = {rows[ref]: row for ref, row in added.items() if ref in rows}
     return built, {**rows, **added}, moved
 
