@@ -2157,10 +2157,13 @@ def _home_now(
 def _not_out(v: VehicleSpec, p: Progress | None) -> bool:
     """Whether truck ``v`` has not left its depot (at row ``v.start``) by its progress
     ``p``: none, or nothing done, carried or collected, no break, standing there."""
-    if p is None:
-        return True
-    worked = p.done or p.volume_l or p.weight_kg or p.daily_l or p.daily_kg or p.break_taken
-    return not worked and p.location == v.start
+    return p is None or (not _worked(p) and p.location == v.start)
+
+
+def _worked(p: Progress) -> bool:
+    """Whether progress ``p`` shows work done today: visits done, waste carried or
+    collected, or the break had."""
+    return bool(p.done or p.volume_l or p.weight_kg or p.daily_l or p.daily_kg or p.break_taken)
 
 
 # what a truck is listed with that its work of the day was planned by (names for notes)
@@ -2191,8 +2194,7 @@ def _as_listed_now(
     changed = [f for f in LISTED_FIELDS if getattr(v, f) != getattr(listed, f)]
     if not changed:
         return v, None
-    worked = p.done or p.volume_l or p.weight_kg or p.daily_l or p.daily_kg or p.break_taken
-    if not worked:
+    if not _worked(p):
         return dataclasses.replace(v, **{f: getattr(listed, f) for f in changed}), None
     names = ", ".join(LISTED_FIELDS[f] for f in changed)
     return v, (
