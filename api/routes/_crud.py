@@ -54,6 +54,7 @@ class Resource:
     to_wire: Callable[[Any], dict[str, Any]] | None = None  # fleet record -> schema_in fields
     replans: str | None = None  # a change re-plans the days planned from today (job origin)
     replans_on: frozenset[str] = frozenset({"create", "replace", "delete"})  # which changes
+    plan_ignores: frozenset[str] = frozenset()  # fields no plan reads: changed alone, no re-plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +130,12 @@ def _bulk_answer(
 
 
 def _store(res: Resource, session: Session, item: BaseModel) -> bool:
-    """Create or replace ``item``'s row; whether that changed what was stored."""
+    """Create or replace ``item``'s row; whether that changed what a plan reads (a field
+    not in ``res.plan_ignores``: a depot's name changed alone re-plans nothing)."""
     values = item.model_dump()
     before = session.get(res.row, values[res.id_field])
-    same = before is not None and all(getattr(before, k) == v for k, v in values.items())
+    read = {k: v for k, v in values.items() if k not in res.plan_ignores}
+    same = before is not None and all(getattr(before, k) == v for k, v in read.items())
     session.merge(res.row(**values))
     return not same
 

@@ -1,6 +1,7 @@
 """Depots, where trucks start and end their shift. A depot changed (its position
 corrected) re-plans every day from today with a finished plan, as a change of the fleet
-does: trucks not out yet leave from where it is now, and trucks out go home there."""
+does: trucks not out yet leave from where it is now, and trucks out go home there. A new
+name alone re-plans nothing."""
 
 from __future__ import annotations
 
@@ -38,5 +39,6 @@ DEPOTS = Resource(
     to_wire=mapping.depot_wire,
     replans="depots",
     replans_on=frozenset({"replace"}),  # one added or deleted is no truck's home
+    plan_ignores=frozenset({"name"}),  # shown to people, read by no plan
 )
 router = crud_router(DEPOTS)

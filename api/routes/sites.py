@@ -1,7 +1,7 @@
 """Disposal sites: landfills, transfer stations, recycling plants. A site added, changed
 (its hours, streams, unloading time) or deleted (closed) re-plans every day from today with
 a finished plan, as a change of the fleet does: trucks out unload only at the sites listed
-then, within their hours."""
+then, within their hours. A new name alone re-plans nothing."""
 
 from __future__ import annotations
 
@@ -22,5 +22,6 @@ SITES = Resource(
     read_csv=io.read_sites_csv,
     to_wire=mapping.site_wire,
     replans="sites",
+    plan_ignores=frozenset({"name"}),  # shown to people, read by no plan
 )
 router = crud_router(SITES)

@@ -533,7 +533,8 @@ def test_a_site_closed_or_changed_replans_the_days_planned_from_today(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, planner: FakePlanner
 ) -> None:
     """Today has a plan: a disposal site's hours changed, then the site deleted (closed),
-    each queue a plan job of today (``sites``) that reads the sites listed then."""
+    each queue a plan job of today (``sites``) that reads the sites listed then; its name
+    changed alone queues none."""
     dispatcher = keys["dispatcher"]
     seed(client, dispatcher)
     runtime.jobs.clock = lambda: datetime.fromisoformat(MORNING)
@@ -541,6 +542,8 @@ def test_a_site_closed_or_changed_replans_the_days_planned_from_today(
     wait(runtime)
     site = {"site_id": "s1", "lon": 24.98, "lat": 60.2, "open_start": "06:00", "open_end": "12:00"}
     changed = client.put("/sites/s1", json=site, headers=dispatcher)
+    named = client.put("/sites/s1", json={**site, "name": "Ämmässuo"}, headers=dispatcher)
+    assert named.status_code == 200 and "Link" not in named.headers, named.headers
     deleted = client.delete("/sites/s1", headers=dispatcher)
     for got in (changed, deleted):
         assert got.status_code == 202, got.text
@@ -555,7 +558,8 @@ def test_a_depot_moved_replans_the_days_planned_from_today(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, planner: FakePlanner
 ) -> None:
     """Today has a plan: d1's position corrected queues a plan job of today (``depots``)
-    that reads d1 where it is now; the same record again, and a depot added, queue none."""
+    that reads d1 where it is now; the same record again, a new name alone (no plan reads
+    it), and a depot added, queue none."""
     dispatcher = keys["dispatcher"]
     seed(client, dispatcher)
     runtime.jobs.clock = lambda: datetime.fromisoformat(MORNING)
@@ -572,11 +576,13 @@ def test_a_depot_moved_replans_the_days_planned_from_today(
     (listed,) = planner.calls[-1]["inventory"].depots
     assert (listed.lon, listed.lat) == (moved["lon"], moved["lat"])
     same = client.put("/depots/d1", json=moved, headers=dispatcher)
+    named = client.put("/depots/d1", json={**moved, "name": "North yard"}, headers=dispatcher)
     added = client.post(
         "/depots", json={"depot_id": "d9", "lon": 24.9, "lat": 60.2}, headers=dispatcher
     )
-    assert (same.status_code, added.status_code) == (200, 201)
-    assert "Link" not in same.headers and "Link" not in added.headers
+    assert (same.status_code, named.status_code, added.status_code) == (200, 200, 201)
+    assert not {"Link"} & {*same.headers, *named.headers, *added.headers}
+    assert client.get("/depots/d1", headers=dispatcher).json()["name"] == "North yard"
 
 
 def test_changes_while_a_plan_job_waits_join_it(
