@@ -83,6 +83,7 @@ from optimiser.reroute import (
     RouteChange,
     reroute,
     route_changes,
+    visits_done,
     with_urgent,
 )
 from optimiser.screen import usable_sites
@@ -1873,13 +1874,12 @@ def _site_from(site: Site, listed: Site, now_s: int, made_s: int | None) -> tupl
 
 def _unloadings_done(plan: Plan, progress: Sequence[Progress]) -> dict[str, int]:
     """When the last unloading done at each site started (site ref -> seconds since local
-    midnight): the first visits of each route of ``plan`` that its truck's progress reports
-    done (:func:`optimiser.reroute.reroute`'s rule)."""
+    midnight): among the visits of each route of ``plan`` its truck's progress reports done
+    (:func:`optimiser.reroute.visits_done`, the rule of reroutes)."""
     done = {p.vehicle_ref: len(p.done) for p in progress}
     out: dict[str, int] = {}
     for route in plan.routes:
-        work = [v for v in route.visits if v.kind in WORK][: done.get(route.vehicle_ref, 0)]
-        for v in work:
+        for v in visits_done(route, done.get(route.vehicle_ref, 0)):
             if v.kind is VisitKind.DISPOSAL:
                 out[v.ref] = max(out.get(v.ref, v.start_s), v.start_s)
     return out
@@ -1923,12 +1923,14 @@ def _stranded(
 
     A truck out of service for the rest of its shift (``off_duty``) broke down on the road
     when it is away from its depot and had not driven home for it (:func:`_home_by`). A
-    truck gone from the fleet still goes home.
+    truck gone from the fleet still goes home. One standing at the depot it left from, now
+    another's (listed at another depot since, e.g. in the workshop there), stands there:
+    the note that it goes home to its depot as listed now is dropped.
     """
     listed = {v.vehicle_id for v in inventory.vehicles}
     by_ref = {p.vehicle_ref: p for p in progress}
     routes = {r.vehicle_ref: r for r in day.plan.routes}
-    vehicles, notes = [], []
+    vehicles, notes, homing = [], [], []
     for v in built.problem.vehicles:
         p = by_ref.get(v.ref)
         if (
@@ -1943,9 +1945,11 @@ def _stranded(
             shift = (lo, max(hi, now_s))  # shift end, its route ended before it stood there
             v = dataclasses.replace(v, end=p.location, comes_back_loaded=loaded, shift_s=shift)
             notes.append(_stranded_note(v.ref, p, built))
+            homing.append(f": {_goes_home(v.ref)}")  # not a ref ending in its own
         vehicles.append(v)
     problem = dataclasses.replace(built.problem, vehicles=tuple(vehicles))
-    return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
+    kept = [n for n in built.notes if not n.endswith(tuple(homing))] if homing else built.notes
+    return dataclasses.replace(built, problem=problem, notes=(*kept, *notes))
 
 
 def _home_by(
@@ -1977,6 +1981,8 @@ def _stranded_note(ref: str, p: Progress, built: BuiltProblem) -> str:
     """Where truck ``ref`` stands (progress ``p``) and what it carries, for people."""
     kind = built.point_kinds[p.location]
     where = "its reported position" if kind == "truck" or not p.done else p.done[-1]
+    if kind == "depot":  # e.g. in the workshop at a depot it is no longer listed at
+        where = f"depot {built.point_refs[p.location]}"
     load = f"with {p.volume_l} l / {p.weight_kg} kg on board"
     return (
         f"{ref} stands where it was last reported ({where}): its route ends there, "
@@ -2131,13 +2137,15 @@ def _home_now(
     new row, where a truck standing at it stands now). A truck still at its depot
     (:func:`_not_out`) leaves from the one listed now (its progress moves there); one out
     keeps where it left from (its visits done stand) and goes home there at the end of its
-    day. A truck broken down on the road (its route ends where it stands) is left as it is.
+    day (one back at its depot moved stands where it is now, and ends its day there). A
+    truck broken down on the road (its route ends where it stands) is left as it is.
     Before, either change was seen only by the next day's plan."""
     was = v.end
     if home == was or built.point_kinds[was] != "depot":  # broken down: its end is where
         return v, p, None  # it stands (its listed depot, once back in service)
     stays = _not_out(v, p)
-    if p is not None and (stays or moved.get(p.location) == home):
+    back = p is not None and not stays and moved.get(p.location) == home
+    if p is not None and (stays or back):
         p = dataclasses.replace(p, location=home)
     depot = built.point_refs[home]
     what = (
@@ -2147,11 +2155,19 @@ def _home_now(
     )
     if stays:
         return dataclasses.replace(v, start=home, end=home), p, f"{what}: {v.ref} leaves from there"
-    return (
-        dataclasses.replace(v, end=home),
-        p,
-        f"{what}: {v.ref} goes home there at the end of its day",
-    )
+    if back:  # standing at it: where it stands moved with it
+        return (
+            dataclasses.replace(v, end=home),
+            p,
+            f"{what}: {v.ref}, back at it, ends its day there",
+        )
+    return dataclasses.replace(v, end=home), p, f"{what}: {_goes_home(v.ref)}"
+
+
+def _goes_home(ref: str) -> str:
+    """The end of :func:`_home_now`'s note of truck ``ref`` out, going home to its depot
+    as listed now (dropped by :func:`_stranded` when it stands elsewhere)."""
+    return f"{ref} goes home there at the end of its day"
 
 
 def _not_out(v: VehicleSpec, p: Progress | None) -> bool:

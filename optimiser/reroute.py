@@ -117,13 +117,25 @@ def with_urgent(problem: Problem, urgent: Iterable[Stop]) -> Problem:
     return dataclasses.replace(problem, stops=stops)
 
 
+def visits_done(route: Route, done: int) -> list[Visit]:
+    """The first ``done`` bin and disposal visits of ``route``: those its truck reports done
+    (a progress's ``done``), as planned."""
+    return [v for v in route.visits if v.kind in WORK][:done]
+
+
+def _cut(route: Route, done: int) -> int:
+    """The index in ``route.visits`` just after its ``done``-th bin or disposal visit (its
+    last visit done); 1, after its start, when it has done none."""
+    work = [i for i, v in enumerate(route.visits) if v.kind in WORK]
+    return work[done - 1] + 1 if done else 1
+
+
 def _prefix(route: Route | None, prog: Progress, problem: Problem) -> list[Visit]:
     """The visits done, as planned (START included), with a break visit only if taken (one
     not taken leaves no wait: :func:`without_breaks`)."""
     if route is None:
         return _unplanned(prog)
-    work = [i for i, v in enumerate(route.visits) if v.kind in WORK]
-    refs = tuple(route.visits[i].ref for i in work)
+    refs = tuple(v.ref for v in route.visits if v.kind in WORK)
     if refs[: len(prog.done)] != prog.done:
         raise InvalidProblemError(
             f"progress of vehicle {prog.vehicle_ref!r}: done refs {prog.done} are not the start "
@@ -133,7 +145,7 @@ def _prefix(route: Route | None, prog: Progress, problem: Problem) -> list[Visit
     start = next((v.start for v in problem.vehicles if v.ref == prog.vehicle_ref), None)
     if not prog.done and prog.location in (route.visits[0].location, start):
         return []  # at its depot (as planned, or as listed now): it starts from scratch
-    cut = work[len(prog.done) - 1] + 1 if prog.done else 1
+    cut = _cut(route, len(prog.done))
     visits = list(route.visits[:cut])
     if not prog.done:  # out before its planned departure, maybe: it set out by now
         visits[0] = _set_out_by(visits[0], prog.time_s)
@@ -244,8 +256,7 @@ def _on_break(
         return None
     if any(x.kind is VisitKind.BREAK for x in prefix):
         return None
-    work = [i for i, x in enumerate(route.visits) if x.kind in WORK]
-    cut = work[len(prog.done) - 1] + 1 if prog.done else 1
+    cut = _cut(route, len(prog.done))
     rest = route.visits[cut:]
     k = next((i for i, x in enumerate(rest) if x.kind is not VisitKind.WAYPOINT), None)
     if k is None or rest[k].kind is not VisitKind.BREAK:
@@ -1015,8 +1026,7 @@ def _skipped_break(prefix: Sequence[Visit], prog: Progress | None, old: Route) -
     left no time for it, and the visits after it came sooner: :func:`without_breaks`)."""
     if prog is None or not prog.done:
         return False
-    work = [i for i, x in enumerate(old.visits) if x.kind in WORK]
-    planned = [x for x in old.visits[: work[len(prog.done) - 1]] if x.kind is VisitKind.BREAK]
+    planned = [x for x in old.visits[: _cut(old, len(prog.done))] if x.kind is VisitKind.BREAK]
     return any(x not in prefix for x in planned)
 
 
@@ -1190,8 +1200,7 @@ def _finished(
         return False
     if not prog.done and old.visits[0].start_s < v.shift_s[0]:
         return False  # not out, its shift starting later now: its plan left too soon
-    work = [x for x in old.visits if x.kind in WORK]
-    last = work[len(prog.done) - 1] if prog.done else old.visits[0]
+    last = old.visits[_cut(old, len(prog.done)) - 1]  # its last visit done, or its start
     end = old.visits[-1]
     there = prog.location == end.location or (
         prog.location == last.location and prog.time_s <= end.arrival_s

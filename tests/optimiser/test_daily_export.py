@@ -2885,22 +2885,29 @@ def test_a_truck_out_goes_home_to_its_depot_as_listed_now(
     assert not any("goes home there" in n for n in again.plan.notes)
 
 
-def test_a_truck_back_at_its_moved_depot_stands_where_it_is_now(
-    day: DayPlan,
-    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
-) -> None:
-    """t1 has done all its work and is back at its depot, whose position is then corrected,
-    when b5 overflows: t1 sets out from where its depot is (the truck is there), not from
-    the old position, and comes back there."""
+def _back_home(day: DayPlan) -> Progress:
+    """t1 has done all its work in ``day`` and is back at its depot, empty, as planned."""
     work = route_work(day, "t1")
     route = next(r for r in day.plan.routes if r.vehicle_ref == "t1")
-    home = dataclasses.replace(
+    return dataclasses.replace(
         done_through("t1", work, len(work) - 1),
         location=int(route.visits[-1].location or 0),
         time_s=route.visits[-1].end_s,
         volume_l=0,
         weight_kg=0,
     )
+
+
+def test_a_truck_back_at_its_moved_depot_stands_where_it_is_now(
+    day: DayPlan,
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t1 has done all its work and is back at its depot, whose position is then corrected,
+    when b5 overflows: t1 sets out from where its depot is (the truck is there), not from
+    the old position, and comes back there; the note says it is back there (not that it
+    goes home)."""
+    work = route_work(day, "t1")
+    home = _back_home(day)
     inventory = _depot_changed(tiny_city[0], "moved")
     new_day, _ = reroute_day(
         day,
@@ -2919,6 +2926,29 @@ def test_a_truck_back_at_its_moved_depot_stands_where_it_is_now(
     moves = [v for v in after[last_done + 1 :] if v.location is not None]
     assert points[int(moves[0].location or 0)] != (24.93, 60.165)  # not from the old place
     assert points[int(after[-1].location or 0)] == (24.95, 60.165)
+    said = "depot d moved since the day was planned: t1, back at it, ends its day there"
+    assert said in new_day.plan.notes
+
+
+def test_a_truck_in_the_workshop_at_the_depot_it_left_stands_there(
+    day: DayPlan,
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t1, back at depot d with all its work done, goes into the workshop there (until
+    further notice), and is listed at d2 meanwhile: the re-plan has it stand at d, and
+    says so by the depot's name. Before, the notes had it both go home to d2 and stand
+    where it was last reported, naming its last unloading."""
+    home = _back_home(day)
+    down = Downtime(vehicle_id="t1", start=day.at(home.time_s + 60), reason="brake check")
+    inventory = dataclasses.replace(_depot_changed(tiny_city[0], "changed"), downtimes=(down,))
+    new_day = _replanned_as(day, home, tiny_city, inventory, now=day.at(home.time_s + 120))
+    assert new_day.violations == ()
+    points = new_day.built.problem.matrix.points
+    assert points[_end_rows(new_day, "t1")[1] or 0] == (24.93, 60.165)  # d, not d2
+    assert "t1 stands where it was last reported (depot d): its route ends there, empty" in (
+        new_day.plan.notes
+    )
+    assert not any("goes home there" in n for n in new_day.plan.notes)
 
 
 @pytest.mark.parametrize("out", [False, True], ids=["not out", "out"])
