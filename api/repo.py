@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import and_, false, func, insert, or_, select, update
+from sqlalchemy import and_, delete, false, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, undefer
@@ -872,6 +872,16 @@ def add_alert(
     session.add(row)
     session.flush()
     return row
+
+
+def delete_readings_before(session: Session, before: datetime, limit: int) -> int:
+    """Delete the oldest ``limit`` at most of the readings dated before ``before``; how many
+    (fewer than ``limit``: none is left)."""
+    oldest = select(ReadingRow.id).where(ReadingRow.at < before).order_by(ReadingRow.at)
+    ids = list(session.scalars(oldest.limit(limit)))
+    if ids:
+        session.execute(delete(ReadingRow).where(ReadingRow.id.in_(ids)))
+    return len(ids)
 
 
 def reading_clash(session: Session, r: FillReading) -> str | None:

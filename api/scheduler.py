@@ -26,7 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from api import repo
 from api.db import DowntimeRow, NightlyRunRow, VehicleRow
@@ -316,7 +316,7 @@ def run_nightly(
         log.error("nightly plan %s for %s failed: %s", plan_id, plan_date, error_text(exc))
         _failed(runtime, plan_date, plan_id, claimed.attempt, error_text(exc) + ingested)
         return plan_id
-    published = "published" + ingested
+    published = "published" + ingested + prune_readings(runtime, plan_date)
     if claimed.attempt > 1:
         published += f" at attempt {claimed.attempt} of {_attempts(runtime)}; {claimed.after}"
     unrecorded = _record(runtime, plan_date, "done", plan_id, published)
@@ -331,6 +331,34 @@ def run_nightly(
         return plan_id
     log.info("nightly plan %s for %s published", plan_id, plan_date)
     return plan_id
+
+
+PRUNE_BATCH = 5000  # readings deleted per write: sensors' readings are stored between
+
+
+def prune_readings(runtime: Runtime, plan_date: date) -> str:
+    """Delete the readings dated before ``readings_keep_days`` before ``plan_date`` (none
+    when 0), ``PRUNE_BATCH`` per write; what the nightly run's message says of it ("" when
+    nothing is kept short). A database error stops the pruning, logged and said (the next
+    night goes on with it): the plan is published all the same."""
+    keep = runtime.settings.readings_keep_days
+    if not keep:
+        return ""
+    before, _ = repo.history_window(plan_date, keep, runtime.settings.tz)
+    gone = 0
+    try:
+        while True:
+            with runtime.db.writer() as s:
+                n = repo.delete_readings_before(s, before, PRUNE_BATCH)
+            gone += n
+            if n < PRUNE_BATCH:
+                break
+    except SQLAlchemyError as exc:
+        log.exception("pruning the readings before %s stopped", before.date())
+        return (
+            f"; pruning the readings before {before.date()} stopped after {gone}: {error_text(exc)}"
+        )
+    return f"; {gone} reading(s) dated before {before.date()} deleted (readings_keep_days {keep})"
 
 
 def back_job_id(downtime_id: int) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from network.language import DEFAULT_LANGUAGE, language_of
@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         A sensor reading at or above this fill fraction raises an overflow alert.
     readings_history_days : int
         How many days of readings the planner sees.
+    readings_keep_days : int
+        How many days of sensor readings the database keeps: each nightly run, once its
+        plan is published, deletes the readings dated before that many days before the day
+        it planned (2000 sensors every 15 minutes store 70 million a year). 0, the default,
+        keeps them all; otherwise at least ``readings_history_days`` (what plans read).
     clock_skew_min : int
         How far after the service's clock a sensor reading, citizen report or truck report
         may be dated (minutes: a device's clock a little ahead); one dated later is refused
@@ -139,6 +144,7 @@ class Settings(BaseSettings):
     alert_response_min: int = Field(default=120, ge=0, le=1440)
     overflow_threshold: float = Field(default=0.95, gt=0.0, le=1.5)
     readings_history_days: int = Field(default=14, ge=1)
+    readings_keep_days: int = Field(default=0, ge=0)
     clock_skew_min: int = Field(default=15, ge=0)
     job_workers: int = Field(default=2, ge=1, le=16)
     ingest_dir: str | None = None
@@ -193,6 +199,18 @@ class Settings(BaseSettings):
                     f"the SQLite database's folder {folder} does not exist; create it, or "
                     "give a path in a folder that does"
                 )
+        return value
+
+    @field_validator("readings_keep_days")
+    @classmethod
+    def _keeps_what_plans_read(cls, value: int, info: ValidationInfo) -> int:
+        history = info.data.get("readings_history_days")
+        if value and history is not None and value < history:
+            raise ValueError(
+                f"readings_keep_days {value} would delete readings plans read (the last "
+                f"{history} days, readings_history_days); keep at least {history}, or 0 to "
+                "keep them all"
+            )
         return value
 
     @field_validator("language")

@@ -8,7 +8,7 @@ import threading
 import time as t
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from api import repo
+from api import repo, scheduler
 from api.app import create_app
 from api.db import DowntimeRow, NightlyRunRow, PlanRow
 from api.deps import Runtime
@@ -96,6 +96,78 @@ def test_nightly_runs_pipeline_and_stores_plan(
     assert row.time_limit_s == runtime.settings.nightly_time_limit_s == 3  # the night's budget
     assert isinstance(pickle.loads(stored or b""), FakeDay)
     assert (run.status, run.plan_id, run.message) == ("done", plan_id, "published")
+
+
+def _stored_readings(runtime: Runtime) -> list[tuple[str, datetime]]:
+    """The readings stored, each (bin, when), oldest first."""
+    ever = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+    with runtime.db.reader() as s:
+        return [(r.bin_id, r.at) for r in repo.load_readings(s, *ever)]
+
+
+def test_a_nightly_run_deletes_the_readings_older_than_the_days_kept(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Readings kept 14 days: the night of DAY, once its plan is published, deletes the
+    three readings dated before 2026-11-11 (two at a time: each write short), keeps the
+    one of that midnight and after, and says how many; the plan read what it reads."""
+    keep = runtime.settings.model_copy(update={"readings_keep_days": 14})
+    monkeypatch.setattr(runtime, "settings", keep)
+    monkeypatch.setattr(scheduler, "PRUNE_BATCH", 2)
+    seed(client, keys["dispatcher"])
+    midnight = datetime(2026, 11, 11, tzinfo=runtime.settings.tz)
+    old = [midnight - timedelta(days=d, seconds=1) for d in (0, 3, 30)]
+    rows = [{"bin_id": "b0", "at": at.isoformat(), "fill_fraction": 0.2} for at in (*old, midnight)]
+    assert client.post("/readings", json=rows, headers=keys["dispatcher"]).status_code == 200
+    fake = FakePlanner()
+    assert run_nightly(runtime, DAY, planner=fake) is not None
+    with runtime.db.reader() as s:
+        run = s.get(NightlyRunRow, DAY)
+    assert run is not None and run.status == "done"
+    assert run.message == (
+        "published; 3 reading(s) dated before 2026-11-11 deleted (readings_keep_days 14)"
+    )
+    kept = _stored_readings(runtime)
+    assert min(at for _, at in kept) == midnight and len(kept) == 5  # seed's 4, and b0's
+    assert {r.bin_id for r in fake.calls[0]["readings"]} == {"b0", "b1", "b2", "b3"}
+
+
+def test_a_nightly_run_whose_pruning_fails_is_published_and_says_so(
+    client: TestClient,
+    keys: dict[str, dict[str, str]],
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database refuses the deletion (locked): the plan is published all the same, the
+    run done, its message saying the pruning stopped and why; the readings stay."""
+    from sqlalchemy import event
+
+    monkeypatch.setattr(
+        runtime, "settings", runtime.settings.model_copy(update={"readings_keep_days": 14})
+    )
+    seed(client, keys["dispatcher"])
+    row = {"bin_id": "b0", "at": "2026-10-01T12:00:00+03:00", "fill_fraction": 0.2}
+    assert client.post("/readings", json=[row], headers=keys["dispatcher"]).status_code == 200
+
+    def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("DELETE FROM readings"):
+            raise sqlite3.OperationalError("database is locked")
+
+    event.listen(runtime.db.engine, "before_cursor_execute", refuse)
+    try:
+        plan_id = run_nightly(runtime, DAY, planner=FakePlanner())
+    finally:
+        event.remove(runtime.db.engine, "before_cursor_execute", refuse)
+    with runtime.db.reader() as s:
+        run = s.get(NightlyRunRow, DAY)
+    assert run is not None and (run.status, run.plan_id) == ("done", plan_id)
+    assert run.message == (
+        "published; pruning the readings before 2026-11-11 stopped after 0: database is locked"
+    )
+    assert len(_stored_readings(runtime)) == 5
 
 
 def test_nightly_does_not_plan_a_date_twice(

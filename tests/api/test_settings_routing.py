@@ -69,6 +69,23 @@ def test_bad_environment_is_one_clear_error_naming_each_variable(
     assert "BINROUTE_NIGHTLY_CRON: Value error, nightly_cron '99 2 * * *'" in text
 
 
+def test_readings_kept_fewer_days_than_plans_read_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The nightly pruning must not delete readings plans read: 7 days kept of 14 read is
+    an error naming both settings; 14 of 14, and 0 (keep them all), are taken."""
+    monkeypatch.setenv("BINROUTE_READINGS_KEEP_DAYS", "7")
+    with pytest.raises(SettingsError) as err:
+        settings_from_env()
+    assert str(err.value).startswith(
+        "BINROUTE_READINGS_KEEP_DAYS: Value error, readings_keep_days 7 would delete readings "
+        "plans read (the last 14 days, readings_history_days)"
+    )
+    for kept in ("14", "0"):
+        monkeypatch.setenv("BINROUTE_READINGS_KEEP_DAYS", kept)
+        assert settings_from_env().readings_keep_days == int(kept)
+
+
 def test_a_misspelt_variable_is_an_error_naming_the_setting_meant(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
