@@ -729,6 +729,29 @@ def _soft(problem: Problem, unplaced: frozenset[str]) -> frozenset[str]:
     return unplaced | {s.ref for s in problem.stops if s.required and s.priority < top}
 
 
+def _allowed_start(
+    problem: Problem, warm_start: Mapping[str, Sequence[str]]
+) -> dict[str, list[str]]:
+    """``warm_start`` without the visits its trucks may no longer make: a bin whose stream
+    or needs changed since (:func:`optimiser.problem.takes`), a disposal site that no longer
+    takes each of the truck's streams. OR-Tools refused the whole start for one of them
+    (logging "Vehicle 1 is not allowed at index 3"), and the search went on from another,
+    changing every driver's route (service fuzz: a site's streams changed during the day).
+    A bin left out of it is placed by the search (a required one as soft)."""
+    stops = {s.ref: s for s in problem.stops}
+    sites = {s.ref: s for s in problem.sites}
+
+    def allowed(v: VehicleSpec, ref: str) -> bool:
+        if ref in stops:
+            return takes(v, stops[ref])
+        return ref not in sites or v.streams <= sites[ref].streams
+
+    out = {ref: list(refs) for ref, refs in warm_start.items()}
+    for v in problem.vehicles:
+        out[v.ref] = [ref for ref in warm_start.get(v.ref, ()) if allowed(v, ref)]
+    return out
+
+
 def solve_ortools(
     problem: Problem,
     params: SolveParams,
@@ -748,7 +771,8 @@ def solve_ortools(
         Time limit (seconds), strategies and metaheuristic.
     warm_start : mapping of vehicle ref -> refs, optional
         Initial routes (stop and site refs in order); the first-solution phase is skipped
-        when they are feasible.
+        when they are feasible. A visit its truck may no longer make is left out of it
+        (:func:`_allowed_start`).
     soft_required : frozenset of str
         Required stops modelled with a huge drop penalty instead of as hard constraints
         (rerouting: urgent bins absent from the warm start).
@@ -761,7 +785,7 @@ def solve_ortools(
     """
     t0 = time.perf_counter()
     deadline = t0 + params.time_limit_s
-    initial = dict(warm_start) if warm_start is not None else greedy_routes(problem)
+    initial = greedy_routes(problem) if warm_start is None else _allowed_start(problem, warm_start)
     placed = {ref for refs in initial.values() for ref in refs}
     required = frozenset(s.ref for s in problem.stops if s.required)
     soft = _soft(problem, soft_required | (required - placed))

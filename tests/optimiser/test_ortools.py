@@ -13,6 +13,7 @@ from network.matrix import TravelMatrix
 from optimiser import _ortools
 from optimiser._ortools import heap_pad_bytes, solve_ortools
 from optimiser.check import check
+from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
 from optimiser.plan import PlanStatus, UnservedKind, VisitKind
 from optimiser.problem import Problem
@@ -117,6 +118,37 @@ def test_a_response_target_never_costs_a_bin_left_out_of_the_start_its_visit(kit
     )
     assert check(problem, plan) == []
     assert plan.routes[0].bin_refs == ("x", "u") and [u.ref for u in plan.unserved] == ["r"]
+
+
+def test_a_warm_start_keeps_its_routes_without_a_visit_its_truck_may_no_longer_make(
+    kit, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Two like trucks of residual waste, b1 east and b2 west of their depot: one truck
+    takes both, either way round at the same cost. The warm start (the plan being driven)
+    has the truck and the order greedy routes would not take, with its truck unloading
+    first at o, a site that now takes organic waste only (its streams changed during the
+    day). OR-Tools refused the whole start for that one visit ("Vehicle 1 is not allowed
+    at index ...", on stderr) and searched from scratch: the driver's bins came in the
+    other order. Now the start is read without that visit, and kept."""
+    problem = Problem(
+        matrix=kit.matrix([(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]),
+        stops=(kit.stop("b1", 1), kit.stop("b2", 2)),
+        vehicles=(kit.truck("t1"), kit.truck("t2")),
+        sites=(kit.site("s", 3), kit.site("o", 4, streams=frozenset({"organic"}))),
+    )
+    ((greedy, bins),) = [
+        (ref, [r for r in refs if r in ("b1", "b2")])
+        for ref, refs in greedy_routes(problem).items()
+        if refs
+    ]
+    other = "t2" if greedy == "t1" else "t1"
+    warm = {greedy: [], other: [*reversed(bins), "o", "s"]}
+    plan = solve_ortools(problem, SolveParams(time_limit_s=0.5), warm_start=warm)
+    assert check(problem, plan) == []
+    assert [(r.vehicle_ref, list(r.bin_refs)) for r in plan.routes if r.bin_refs] == [
+        (other, list(reversed(bins)))
+    ]
+    assert "not allowed" not in capfd.readouterr().err
 
 
 @pytest.fixture
