@@ -129,8 +129,9 @@ def ingest_dir(
     """Store the readings of every ``*.csv`` in ``folder`` and move the files to ``done/``;
     weights alone are read at the densities the readings and pickups stored in ``history``
     (start, end; the night's plan's window) show, when given. A reading ``ahead`` says why
-    it cannot be dated so (after the service's clock: ``JobRunner.ahead_of_clock``, as
-    ``POST /readings``) is rejected: it would stay the bin's newest reading for years.
+    it cannot be dated so (``JobRunner.reading_refused``, as ``POST /readings``) is
+    rejected: after the service's clock, it would stay the bin's newest reading for years;
+    before the readings kept, the nightly run would delete it.
 
     The folder is written by another system (a sensor gateway): a symbolic link in it is
     not read (it could name any file the service may read, whose lines would go to the

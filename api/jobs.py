@@ -482,6 +482,23 @@ class JobRunner:
             f"{self.settings.clock_skew_min} min allowed): check the device's clock"
         )
 
+    def reading_refused(self, at: datetime) -> str | None:
+        """Why a sensor reading dated ``at`` is not stored: after the service's clock
+        (:meth:`ahead_of_clock`), or before the readings the database keeps (the settings'
+        ``readings_keep_days`` before today: the nightly run would delete it, unseen);
+        None when it is stored."""
+        ahead = self.ahead_of_clock(at)
+        keep = self.settings.readings_keep_days
+        if ahead is not None or not keep:
+            return ahead
+        first, _ = repo.history_window(self.today(), keep, self.settings.tz)
+        if at >= first:
+            return None
+        return (
+            f"at {at.isoformat()} is before the readings kept (readings_keep_days {keep}: "
+            f"from {first.date()}); the nightly run deletes older ones: not stored"
+        )
+
     def before_history(self, at: datetime) -> str | None:
         """Why an overflow alert dated ``at`` would never be taken by a plan: its day (city
         time) is before the readings history (:meth:`carried_from` today), whose days' alerts

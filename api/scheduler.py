@@ -302,7 +302,7 @@ def run_nightly(
                     plan_date, settings.readings_history_days, settings.tz
                 )
                 report = ingest_dir(
-                    runtime.db, Path(settings.ingest_dir), history, runtime.jobs.ahead_of_clock
+                    runtime.db, Path(settings.ingest_dir), history, runtime.jobs.reading_refused
                 )
                 ingested = f"; {report}"
             except OSError as exc:  # the folder, not a file: plan on what is stored

@@ -71,11 +71,11 @@ def _reading(i: int, raw: dict[str, Any]) -> FillReading | WeightReading | list[
 def _not_ahead(
     valid: list[tuple[int, FillReading | WeightReading]], bad: list[RowError], jobs: JobRunner
 ) -> list[tuple[int, FillReading | WeightReading]]:
-    """The readings not dated after the service's clock (``JobRunner.ahead_of_clock``);
-    the others are added to ``bad``."""
+    """The readings not dated after the service's clock, nor before the readings kept
+    (``JobRunner.reading_refused``); the others are added to ``bad``."""
     kept = []
     for i, r in valid:
-        why = jobs.ahead_of_clock(r.at)
+        why = jobs.reading_refused(r.at)
         if why is None:
             kept.append((i, r))
         else:

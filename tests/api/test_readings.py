@@ -280,6 +280,28 @@ def test_a_bin_deleted_while_its_weights_densities_are_read_is_refused(
     assert "unknown bin 'k1'" in resp.json()["detail"][0]["msg"]
 
 
+def test_readings_older_than_the_readings_kept_are_refused_by_row(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, with_bin: None
+) -> None:
+    """Readings kept 30 days, the clock on 2026-11-25: a reading of 2026-10-25 23:59 is
+    refused by row, naming the setting (the nightly run would delete it, unseen); one of
+    2026-10-26 00:00 is stored. With every reading kept (0), the old one is stored."""
+    from datetime import datetime
+
+    runtime.jobs.settings = runtime.jobs.settings.model_copy(update={"readings_keep_days": 30})
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-25T09:00:00+02:00")
+    old = {"bin_id": "b1", "at": "2026-10-25T23:59:00+02:00", "fill_fraction": 0.4}
+    kept = {"bin_id": "b1", "at": "2026-10-26T00:00:00+02:00", "fill_fraction": 0.4}
+    got = client.post("/readings", json=[old, kept], headers=keys["sensor"]).json()
+    assert got["stored"] == 1
+    (bad,) = got["rejected"]
+    assert (bad["index"], bad["loc"]) == (0, ["body", 0, "at"])
+    assert "before the readings kept (readings_keep_days 30: from 2026-10-26)" in bad["msg"]
+    runtime.jobs.settings = runtime.jobs.settings.model_copy(update={"readings_keep_days": 0})
+    again = client.post("/readings", json=[old], headers=keys["sensor"]).json()
+    assert (again["stored"], again["rejected"]) == (1, [])
+
+
 def test_records_dated_after_the_clock_are_refused_and_old_overflows_raise_no_alert(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime, with_bin: None
 ) -> None:

@@ -406,6 +406,24 @@ def test_a_files_reading_dated_after_the_services_clock_is_rejected(
     assert "check the device's clock" in errors
 
 
+def test_a_files_reading_older_than_the_readings_kept_is_rejected(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Readings kept 14 days: a night's file row of 40 days before is rejected into the
+    errors file, naming the setting (stored, the run's own pruning deleted it unseen)."""
+    keep = settings.model_copy(update={"readings_keep_days": 14})
+    night = (
+        b"bin_id,at,fill_fraction\n"
+        b"b0,2026-11-24T19:00:00+02:00,0.7\n"
+        b"b0,2026-10-15T19:00:00+03:00,0.1\n"
+    )
+    run, _, _, drop = _night_with_drop(keep, tmp_path, {"night.csv": night}, clock=the_eve)
+    assert "1 file(s): 1 new reading(s), 0 duplicate(s), 1 rejected" in run.message
+    errors = (drop / "done" / "night.csv.errors.txt").read_text()
+    assert "before the readings kept (readings_keep_days 14: from 2026-11-10)" in errors
+    assert "0 reading(s) dated before 2026-11-11 deleted" in run.message
+
+
 def test_a_file_of_weights_alone_is_ingested_as_fills(settings: Settings, tmp_path: Path) -> None:
     """Bins of 240 l at the residual default 0.10 kg/l: 12 kg is a fill of 0.5; 2400 kg
     (grams?) and a bin not in the inventory are rejected with the reason."""
