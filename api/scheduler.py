@@ -270,7 +270,8 @@ def run_nightly(
     cannot be read or written, the night plans on what is stored and says so), then the job reads
     the inventory, readings and reports committed so far; forecast and plan run
     in ``planner.plan``; store writes the plan version with its exports; publish marks the
-    night's run done so dispatchers and trucks pick up the newest version. A run that fails
+    night's run done so dispatchers and trucks pick up the newest version, after deleting
+    the readings older than the days kept (:func:`prune_readings`). A run that fails
     (the solver, the database briefly locked...) is tried again ``nightly_retry_delay_min``
     later by the scheduler, ``nightly_retries`` times at most; the run's message says which
     attempt failed why, and when the next is, or, when none follows, to make the plan by hand

@@ -735,9 +735,9 @@ def _allowed_start(
     """``warm_start`` without the visits its trucks may no longer make: a bin whose stream
     or needs changed since (:func:`optimiser.problem.takes`), a disposal site that no longer
     takes each of the truck's streams. OR-Tools refused the whole start for one of them
-    (logging "Vehicle 1 is not allowed at index 3"), and the search went on from another,
-    changing every driver's route (service fuzz: a site's streams changed during the day).
-    A bin left out of it is placed by the search (a required one as soft)."""
+    (logging "Vehicle 1 is not allowed at index 3"), and the search went on from another:
+    any driver's route could change for it (service fuzz: a site's streams changed during
+    the day). A bin left out of it is placed by the search (a required one as soft)."""
     stops = {s.ref: s for s in problem.stops}
     sites = {s.ref: s for s in problem.sites}
 
