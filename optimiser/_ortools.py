@@ -84,7 +84,7 @@ from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, UnservedKind, Visit, VisitKind
 from optimiser.problem import Problem, Stop, VehicleSpec, drop_weight, takes
-from optimiser.screen import needs_disposal
+from optimiser.screen import needs_disposal, usable_sites
 
 SCALE = 3600  # objective units per cost unit
 SOFT_REQUIRED_PENALTY = 10**13  # objective units for dropping a required stop (fallback)
@@ -739,16 +739,15 @@ def _allowed_start(
     any driver's route could change for it (service fuzz: a site's streams changed during
     the day). A bin left out of it is placed by the search (a required one as soft)."""
     stops = {s.ref: s for s in problem.stops}
-    sites = {s.ref: s for s in problem.sites}
-
-    def allowed(v: VehicleSpec, ref: str) -> bool:
-        if ref in stops:
-            return takes(v, stops[ref])
-        return ref not in sites or v.streams <= sites[ref].streams
-
+    sites = {s.ref for s in problem.sites}
     out = {ref: list(refs) for ref, refs in warm_start.items()}
     for v in problem.vehicles:
-        out[v.ref] = [ref for ref in warm_start.get(v.ref, ()) if allowed(v, ref)]
+        usable = {s.ref for s in usable_sites(problem, v)}
+        out[v.ref] = [
+            ref
+            for ref in warm_start.get(v.ref, ())
+            if (takes(v, stops[ref]) if ref in stops else ref not in sites or ref in usable)
+        ]
     return out
 
 
