@@ -275,7 +275,9 @@ def _rested(
     inside the window at some point of its day done: before it set out for a visit (its
     drive there, by ``duration_s``, aside: e.g. a wait before an earlier reroute sent it out
     again), at a visit from its arrival until it began (e.g. for the bin's hours to open),
-    or since its last visit done. The earliest such wait; None when there is none."""
+    or since its last visit done (the drive from it to where the truck is reported aside:
+    a truck reported 30 minutes after its last unload, 7 minutes' drive away, did not
+    stand still for a 30-minute break). The earliest such wait; None when there is none."""
     if prog is None or not prefix or prog.break_taken or v.break_taken or v.break_s <= 0:
         return None
     if v.break_window_s is None or any(x.kind is VisitKind.BREAK for x in prefix):
@@ -292,7 +294,8 @@ def _rested(
             (j, y.arrival_s, y.start_s),
         )
     ]
-    waits.append((len(prefix), prefix[-1].end_s, prog.time_s))
+    drive = int(duration_s[located[-1][1].location, prog.location]) if located else 0
+    waits.append((len(prefix), prefix[-1].end_s, prog.time_s - drive))
     for at, free_lo, free_hi in waits:
         start = max(free_lo, lo)
         if start <= hi and start + v.break_s <= free_hi:

@@ -870,6 +870,32 @@ def test_a_truck_reported_past_its_break_window_without_a_break_is_noted(kit, bu
     assert not [n for n in new.notes if "break rule" in n]
 
 
+def test_a_truck_reported_away_from_its_last_site_drove_rather_than_rested(
+    kit, busy_morning
+) -> None:
+    """The busy morning's truck unloads at s1 until 11:41:40; at 12:15 it is reported at
+    row 6, 400 s' drive from s1. Of its 33 minutes since, 6 min 40 s were driving: no
+    30-minute break fitted, and the plan says so. Before, the whole time counted as a wait
+    and a break 11:41:40-12:11:40 was recorded. Reported at s1 at 12:15, it did rest."""
+    h = kit.H
+    day, plan = busy_morning
+    (route,) = plan.routes
+    assert int(day.matrix.duration_s[1, 6]) == 400
+    away = dataclasses.replace(_progress(route, 5), location=6, time_s=12 * h + 900)
+    urgent = kit.stop("urgent", 6)
+    new = reroute(day, plan, [away], [urgent], FAST)
+    assert [(v.vehicle_ref, v.code) for v in check(with_urgent(day, [urgent]), new)] == [
+        ("a", "break")
+    ]
+    (note,) = [n for n in new.notes if "break rule" in n]
+    assert note.startswith("a was reported at 12:15, after its break window (10:00-12:00)")
+    still = dataclasses.replace(away, location=1)
+    new = reroute(day, plan, [still], [urgent], FAST)
+    assert check(with_urgent(day, [urgent]), new) == []
+    breaks = [v for v in kit.route_of(new, "a").visits if v.kind is VisitKind.BREAK]
+    assert [(b.start_s, b.end_s) for b in breaks] == [(11 * h + 2500, 12 * h + 700)]
+
+
 def test_the_rest_of_a_day_that_owes_a_break_is_planned_as_if_taken(
     kit, busy_morning, warm_starts: list[dict[str, list[str]]]
 ) -> None:
