@@ -437,8 +437,9 @@ class _Model:
                 routing.AddDisjunction([index], stop.prize * SCALE)
             elif stop.ref in self.soft:
                 routing.AddDisjunction([index], SOFT_REQUIRED_PENALTY * drop_weight(stop))
+        usable = [{s.ref for s in usable_sites(problem, spec)} for spec in problem.vehicles]
         for site in problem.sites:
-            allowed = [v for v, spec in enumerate(problem.vehicles) if spec.streams <= site.streams]
+            allowed = [v for v, refs in enumerate(usable) if site.ref in refs]
             for node in self.nodes.site_nodes[site.ref]:
                 index = int(self.index[node])
                 self._allow(allowed, index)
