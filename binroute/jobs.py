@@ -307,7 +307,9 @@ def _far_places(
 ) -> None:
     """A SnapError naming every depot and disposal site of ``inventory`` farther than
     ``max_snap_m`` from every drivable street, with the file it was read from: trucks start,
-    end and unload there, so unlike a far bin it cannot be left out of the plan."""
+    end and unload there, so the command stops rather than print a plan without them (the
+    service, planning every night, leaves them out with a note:
+    ``optimiser.daily.route_day``)."""
     places = [
         ("depot", d.depot_id, d.lon, d.lat, places_file(inventory_dir, "depots"))
         for d in inventory.depots

@@ -29,6 +29,7 @@ from fleet.models import (
     FillReading,
     Inventory,
     PickupRecord,
+    Vehicle,
     clock_s,
     collection_period,
     next_opportunities,
@@ -540,12 +541,15 @@ def route_day(
     fixed-schedule policy); ``models`` give the forecast fill at pickup. ``start_at``,
     ``alerted`` and ``due`` as in :func:`plan_day` (alerted bins need decisions here; one
     the provider can place on no street is unserved with the reason, :func:`_placeable`, its
-    visit still marked in ``DayPlan.alerted``). A must bin no route can empty by its
-    deadline (each truck could reach it in time alone) is emptied as soon after as a route
-    can rather than left out, with a note (:func:`_late_rather_than_never`).
+    visit still marked in ``DayPlan.alerted``). A depot or disposal site it can place on no
+    street is left out, with the trucks of such a depot, each with a note
+    (:func:`_on_the_map`; ``DayPlan.inventory`` is without them). A must bin no route can
+    empty by its deadline (each truck could reach it in time alone) is emptied as soon
+    after as a route can rather than left out, with a note (:func:`_late_rather_than_never`).
     """
     _report(progress, 0.2, "computing travel times")
     day_start = datetime.combine(plan_date, time(0), tzinfo=tz)
+    inventory, off_map = _on_the_map(inventory, provider)
     hours = _street_hours(inventory, provider, plan_date, tz)
     placed, unplaced = _placeable(inventory, decisions, provider, hours=hours)
     timed = hours.narrowed(inventory)  # bins on timed streets emptied within their hours
@@ -567,6 +571,7 @@ def route_day(
     built = dataclasses.replace(built, problem=problem)
     first = collection_period(inventory, plan_date, tz)[0]
     notes = (
+        *off_map,
         *_start_note(built.problem, first, start_at),
         *built.notes,
         *hours.place_notes(),
@@ -657,15 +662,24 @@ def _street_hours(
 
 
 def _far_away(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
-    """The ``bins`` the provider can place on no street (``far_points``: farther than its
-    snap limit from every drivable street; a matrix of them would raise SnapError), bin id
-    -> why no truck can reach it, in the order given; empty for a provider without
-    ``far_points`` (straight lines place anything). A bin by a street cut off from the
-    network (the provider's ``cut_off_near``) is told so, not to fix its coordinates."""
+    """The ``bins`` the provider can place on no street (:func:`_off_map`), bin id -> why
+    no truck can reach it, in the order given."""
+    far = _off_map({b.bin_id: (b.lon, b.lat) for b in bins}, provider)
+    return {ref: f"no truck can reach it: {why}" for ref, why in far.items()}
+
+
+def _off_map(places: Mapping[str, tuple[float, float]], provider: Provider) -> dict[str, str]:
+    """The ``places`` (ref -> (lon, lat)) the provider can place on no street
+    (``far_points``: farther than its snap limit from every drivable street; a matrix of
+    them would raise SnapError), ref -> where it is and what to do ("(lon, lat) is 523 m
+    from the nearest drivable street (limit 150 m); fix its coordinates"), in the order
+    given; empty for a provider without ``far_points`` (straight lines place anything). A
+    place by a street cut off from the network (the provider's ``cut_off_near``) is told
+    so, not to fix its coordinates."""
     far_points = getattr(provider, "far_points", None)
-    if far_points is None or not bins:
+    if far_points is None or not places:
         return {}
-    points = [(b.lon, b.lat) for b in bins]
+    points = list(places.values())
     far = far_points(points)
     if not far:
         return {}
@@ -674,13 +688,58 @@ def _far_away(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
     limit = getattr(provider, "max_snap_m", None)
     within = f" (limit {limit:.0f} m)" if limit is not None else ""
     return {
-        b.bin_id: (
-            f"no truck can reach it: ({b.lon:.6f}, {b.lat:.6f}) is {far[i]:.0f} m "
-            f"from the nearest drivable street{within}; " + cut_off.get(i, "fix its coordinates")
+        ref: (
+            f"({lon:.6f}, {lat:.6f}) is {far[i]:.0f} m from the nearest drivable street"
+            f"{within}; " + cut_off.get(i, "fix its coordinates")
         )
-        for i, b in enumerate(bins)
+        for i, (ref, (lon, lat)) in enumerate(places.items())
         if i in far
     }
+
+
+def _on_the_map(inventory: Inventory, provider: Provider) -> tuple[Inventory, tuple[str, ...]]:
+    """``inventory`` without the depots and disposal sites the provider can place on no
+    street (:func:`_off_map`), nor the trucks of those depots, and a note for each: one
+    depot or site with bad coordinates failed the whole plan, every truck's day with it.
+    Its bins are served by the other trucks and unloaded at the other sites, or unserved
+    with the reason (a stream no truck left takes). Raises SnapError naming the depots when
+    no truck is left: nothing could be planned."""
+    depots = _off_map({d.depot_id: (d.lon, d.lat) for d in inventory.depots}, provider)
+    sites = _off_map({s.site_id: (s.lon, s.lat) for s in inventory.sites}, provider)
+    if not depots and not sites:
+        return inventory, ()
+    notes = []
+    gone = {v.vehicle_id for v in inventory.vehicles if v.depot_id in depots}
+    for ref, why in depots.items():
+        trucks = [v.vehicle_id for v in inventory.vehicles if v.depot_id == ref]
+        which = f"its trucks ({', '.join(trucks)}) are not planned" if trucks else "left out"
+        notes.append(_off_map_note(f"depot {ref}", why, which))
+    for ref, why in sites.items():
+        notes.append(_off_map_note(f"disposal site {ref}", why, "no truck unloads there"))
+    if inventory.vehicles and len(gone) == len(inventory.vehicles):
+        raise SnapError("; ".join(f"depot {ref} {why}" for ref, why in depots.items()))
+    kept = dataclasses.replace(
+        inventory,
+        depots=tuple(d for d in inventory.depots if d.depot_id not in depots),
+        vehicles=tuple(v for v in inventory.vehicles if v.depot_id not in depots),
+        sites=tuple(s for s in inventory.sites if s.site_id not in sites),
+        downtimes=tuple(d for d in inventory.downtimes if d.vehicle_id not in gone),
+    )
+    return kept, tuple(notes)
+
+
+def _off_map_note(name: str, why: str, what: str, *, now: bool = False) -> str:
+    """The note of place ``name`` ("depot d2") off the map, :func:`_off_map`'s ``why``, with
+    ``what`` the plan does before its fix: "depot d2 (lon, lat) is 523 m from ... (limit
+    150 m): its trucks (t2) are not planned; fix its coordinates"; ``now``: listed there
+    since the day was planned ("depot d, now listed at (lon, lat), is 523 m ...")."""
+    where, _, fix = why.partition("; ")
+    if now:
+        lonlat, _, far = where.partition(" is ")
+        where = f", now listed at {lonlat}, is {far}"
+    else:
+        where = f" {where}"
+    return f"{name}{where}: {what}; {fix}"
 
 
 def _rows(built: BuiltProblem, kind: str) -> dict[str, int]:
@@ -1817,7 +1876,7 @@ def _current_sites(
     tz = ZoneInfo(day.tz_name)
     listed = {s.site_id: s for s in inventory.sites}
     places = {ref: (s.lon, s.lat) for ref, s in listed.items()}
-    built, rows, _ = _placed_now(built, "site", places, provider)
+    built, rows, _, far = _placed_now(built, "site", places, provider)
     used = {r for p in progress for r in p.done}
     made = _unloadings_done(day.plan, progress)
     had = {s.ref for s in built.problem.sites}
@@ -1838,8 +1897,12 @@ def _current_sites(
         if site.ref in used:
             sites.append(dataclasses.replace(site, window_s=(lo, closed_s)))
     for ref in listed.keys() - had:
-        sites.append(site_spec(listed[ref], rows[ref], plan_date=day.plan_date, tz=tz))
-        notes.append(f"disposal site {ref} was added: trucks may unload there")
+        if ref in rows:
+            sites.append(site_spec(listed[ref], rows[ref], plan_date=day.plan_date, tz=tz))
+            notes.append(f"disposal site {ref} was added: trucks may unload there")
+    for ref, why in far.items():
+        then = "trucks unload where it was" if ref in rows else "no truck unloads there"
+        notes.append(_off_map_note(f"disposal site {ref}", why, then, now=True))
     problem = dataclasses.replace(built.problem, sites=tuple(sites))
     return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
 
@@ -2047,7 +2110,7 @@ def _current_fleet(
     current = {v.vehicle_id: v for v in inventory.vehicles}
     known = {v.ref for v in built.problem.vehicles}
     added = [v for v in inventory.vehicles if v.vehicle_id not in known]
-    built, rows, moved = _depot_rows(built, inventory, provider)
+    built, rows, moved, far = _depot_rows(built, inventory, provider)
     tz = ZoneInfo(day.tz_name)
 
     def duty(spec: VehicleSpec, after_s: int) -> tuple[VehicleSpec | None, str | None]:
@@ -2066,7 +2129,7 @@ def _current_fleet(
                 "done stay; its other bins go to the other trucks)"
             )
             continue
-        home = rows[current[v.ref].depot_id]
+        home = rows.get(current[v.ref].depot_id, v.end)  # a new depot off the map: as planned
         v, p, went = _home_now(built, v, by_ref.get(v.ref), home, moved)
         if p is not None:
             by_ref[v.ref] = p
@@ -2080,7 +2143,10 @@ def _current_fleet(
             by_ref[v.ref] = waits
         vehicles.append(spec)
         notes += [n for n in (went, kept, over, note) if n]
+    notes += _off_map_depots(far, rows, inventory, added)
     for truck in added:
+        if truck.depot_id not in rows:
+            continue
         row = rows[truck.depot_id]
         listed = vehicle_spec(truck, row, plan_date=day.plan_date, tz=tz, start_s=now_s)
         joins, note = duty(listed, now_s)
@@ -2095,11 +2161,41 @@ def _current_fleet(
 
 def _depot_rows(
     built: BuiltProblem, inventory: Inventory, provider: Provider
-) -> tuple[BuiltProblem, dict[str, int], dict[int, int]]:
+) -> tuple[BuiltProblem, dict[str, int], dict[int, int], dict[str, str]]:
     """:func:`_placed_now` for the depots trucks of ``inventory`` are listed at."""
     homes = {v.depot_id for v in inventory.vehicles}
     places = {d.depot_id: (d.lon, d.lat) for d in inventory.depots if d.depot_id in homes}
     return _placed_now(built, "depot", places, provider)
+
+
+def _off_map_depots(
+    far: Mapping[str, str],
+    rows: Mapping[str, int],
+    inventory: Inventory,
+    added: Sequence[Vehicle],
+) -> list[str]:
+    """A note per depot of a day being driven listed where no street reaches (``far``,
+    :func:`_placed_now`): one moved there keeps its place (``rows``), its trucks go home
+    where it was; the trucks listed at a new one keep the depot they were planned from,
+    and those ``added`` to the fleet there are not planned."""
+    notes = []
+    new = {v.vehicle_id for v in added}
+    for ref, why in far.items():
+        if ref in rows:
+            go = "its trucks go home where it was"
+            notes.append(_off_map_note(f"depot {ref}", why, go, now=True))
+            continue
+        trucks = [v.vehicle_id for v in inventory.vehicles if v.depot_id == ref]
+        kept = [t for t in trucks if t not in new]
+        joined = [t for t in trucks if t in new]
+        what = []
+        if kept:
+            what.append(f"{', '.join(kept)} keep{'s' if len(kept) == 1 else ''} the depot planned")
+        if joined:
+            are = "is" if len(joined) == 1 else "are"
+            what.append(f"{', '.join(joined)}, joined the fleet there, {are} not planned")
+        notes.append(_off_map_note(f"depot {ref}", why, "; ".join(what), now=True))
+    return notes
 
 
 def _placed_now(
@@ -2107,11 +2203,14 @@ def _placed_now(
     kind: str,
     places: Mapping[str, tuple[float, float]],
     provider: Provider,
-) -> tuple[BuiltProblem, dict[str, int], dict[int, int]]:
+) -> tuple[BuiltProblem, dict[str, int], dict[int, int], dict[str, str]]:
     """``built`` with a matrix row appended for each point of ``kind`` in ``places`` (ref
     -> (lon, lat) listed now) that has none yet, or whose newest row is elsewhere (moved
     since, e.g. its position corrected); the newest row of each point of ``kind`` by ref;
-    and the rows given up by those moved (old row -> new row)."""
+    the rows given up by those moved (old row -> new row); and those of them the provider
+    can place on no street (:func:`_off_map`, ref -> why), which get no row: one moved there
+    keeps the row it had, one new has none. Before, one of them failed the job (the plan
+    being driven stood, every alert's reroute failed with it)."""
     rows = _rows(built, kind)
     points = built.problem.matrix.points
     new = {
@@ -2119,9 +2218,12 @@ def _placed_now(
         for ref, xy in places.items()
         if ref not in rows or not _same_place(points[rows[ref]], xy)
     }
-    built, added = _with_points(built, kind, new, provider)
+    far = _off_map(new, provider)
+    built, added = _with_points(
+        built, kind, {r: xy for r, xy in new.items() if r not in far}, provider
+    )
     moved = {rows[ref]: row for ref, row in added.items() if ref in rows}
-    return built, {**rows, **added}, moved
+    return built, {**rows, **added}, moved, far
 
 
 def _home_now(

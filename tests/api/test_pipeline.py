@@ -1295,6 +1295,41 @@ def test_an_alert_on_a_bin_no_street_reaches_reads_unserved_with_the_reason(
         assert kpis["unserved_must"] >= 1
 
 
+def test_a_depot_and_a_site_no_street_reaches_leave_the_plan_with_a_note(
+    settings: Settings,
+) -> None:
+    """Depot d2 (truck v2's) and site s2 entered off the street town's map: the day is
+    planned with v1, a note naming each with where it is and the fix. Before, the plan
+    failed on the first of them (the nightly run with it, every truck's day)."""
+    with _seeded_street_town(settings) as (client, key, runtime, network):
+        x, y = LOST
+        made = [
+            client.post("/depots", json={"depot_id": "d2", "lon": x, "lat": y}, headers=key),
+            client.post(
+                "/vehicles",
+                json={
+                    "vehicle_id": "v2",
+                    "depot_id": "d2",
+                    "capacity_l": 9000,
+                    "capacity_kg": 3000,
+                },
+                headers=key,
+            ),
+            client.post("/sites", json={"site_id": "s2", "lon": x, "lat": y}, headers=key),
+        ]
+        assert all(r.status_code == 201 for r in made), [r.text for r in made]
+        plan = _planned(client, key, runtime)
+        routes = client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+        assert routes["violations"] == []
+        assert [r["vehicle_id"] for r in routes["routes"]] == ["v1"]
+        where = f"({x:.6f}, {y:.6f}) is {StreetProvider(network).far_points([LOST])[0]:.0f} m"
+        limit = f"from the nearest drivable street (limit {MAX_SNAP_M:.0f} m)"
+        assert {
+            f"depot d2 {where} {limit}: its trucks (v2) are not planned; fix its coordinates",
+            f"disposal site s2 {where} {limit}: no truck unloads there; fix its coordinates",
+        } <= set(routes["notes"]), routes["notes"]
+
+
 def test_a_plan_stored_before_unserved_kinds_reads_with_kind_other(
     settings: Settings,
 ) -> None:

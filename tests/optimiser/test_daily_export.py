@@ -629,11 +629,12 @@ def test_a_bin_no_street_reaches_is_unserved_not_fatal(
 def test_a_depot_no_street_reaches_is_named(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
-    """A depot off the streets stops the plan, naming it (it said 'point 0')."""
+    """The only depot off the streets stops the plan, naming it (it said 'point 0'): no
+    truck is left to plan (a depot of several is left out, with its trucks, and a note)."""
     inventory, readings, reports = tiny_city
     depot = dataclasses.replace(inventory.depots[0], lon=24.99)
     moved = dataclasses.replace(inventory, depots=(depot,))
-    with pytest.raises(SnapError, match=r"^depot d \(24.99, 60.165\) is 900 m from"):
+    with pytest.raises(SnapError, match=r"^depot d \(24.990000, 60.165000\) is 900 m from"):
         plan_day(moved, readings, reports, _Island(), plan_date=DAY, tz=TZ)
 
 

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fleet.models import Bin, FillReading, Inventory
+from fleet.models import Bin, Depot, DisposalSite, FillReading, Inventory, Vehicle
+from network.errors import SnapError
 from network.providers import StreetProvider
 from network.streets import StreetNetwork
 from optimiser.check import check
@@ -313,3 +314,131 @@ def test_a_bin_by_a_street_cut_off_from_the_network_is_not_told_to_fix_its_coord
     assert lost.reason.startswith("no truck can reach it: (10.006100, 50.001500) is "), lost
     assert "it stands 7 m from 'Island Road' (residential, OSM way 21)" in lost.reason
     assert "cut off" in lost.reason and "fix its coordinates" not in lost.reason
+
+
+def _far(streets: StreetProvider, at: tuple[float, float]) -> str:
+    """Where ``at`` is, as a note of a place off the map says it (the provider's distance)."""
+    metres = streets.far_points([at])[0]
+    return f"({at[0]:.6f}, {at[1]:.6f}) is {metres:.0f} m from the nearest drivable street"
+
+
+def _truck(vehicle_id: str, depot_id: str) -> Vehicle:
+    return dataclasses.replace(
+        street_town(()).vehicles[0], vehicle_id=vehicle_id, depot_id=depot_id
+    )
+
+
+def test_a_plan_leaves_out_a_depot_and_a_site_no_street_reaches(
+    town: tuple[Inventory, list[FillReading]], streets: StreetProvider
+) -> None:
+    """Depot d2 (truck t2's) and site s2 were entered off the map: the day is planned with
+    t1 from d, unloading at s, and a note says what was left out and why. Before, the
+    whole plan failed on the SnapError, every truck's day with it."""
+    inventory, readings = town
+    more = dataclasses.replace(
+        inventory,
+        depots=(*inventory.depots, Depot(depot_id="d2", lon=OFF_THE_MAP[0], lat=OFF_THE_MAP[1])),
+        vehicles=(*inventory.vehicles, _truck("t2", "d2")),
+        sites=(*inventory.sites, DisposalSite(site_id="s2", lon=FARTHER[0], lat=FARTHER[1])),
+    )
+    params = SolveParams(time_limit_s=1.0, seed=1)
+    day = plan_day(more, readings, [], streets, plan_date=DAY, tz=TZ, params=params)
+    assert day.violations == () and check(day.built.problem, day.plan) == []
+    assert {"b1", "b2"} <= day.plan.served_refs
+    assert [v.ref for v in day.built.problem.vehicles] == ["t1"]
+    assert [s.ref for s in day.built.problem.sites] == ["s"]
+    assert [d.depot_id for d in day.inventory.depots] == ["d"]
+    assert {
+        f"depot d2 {_far(streets, OFF_THE_MAP)} (limit 250 m): its trucks (t2) are not "
+        "planned; fix its coordinates",
+        f"disposal site s2 {_far(streets, FARTHER)} (limit 250 m): no truck unloads there; "
+        "fix its coordinates",
+    } <= set(day.plan.notes)
+
+
+def test_a_plan_whose_every_depot_no_street_reaches_stops_naming_it(
+    town: tuple[Inventory, list[FillReading]], streets: StreetProvider
+) -> None:
+    """No truck left to plan: the job stops, naming the depot and the fix."""
+    inventory, readings = town
+    lost = Depot(depot_id="d", lon=OFF_THE_MAP[0], lat=OFF_THE_MAP[1])
+    with pytest.raises(SnapError) as err:
+        plan_day(
+            dataclasses.replace(inventory, depots=(lost,)),
+            readings,
+            [],
+            streets,
+            plan_date=DAY,
+            tz=TZ,
+        )
+    assert str(err.value) == (
+        f"depot d {_far(streets, OFF_THE_MAP)} (limit 250 m); fix its coordinates"
+    )
+
+
+def test_a_day_being_driven_keeps_a_depot_and_a_site_moved_off_the_map_where_they_were(
+    day: DayPlan, town: tuple[Inventory, list[FillReading]], streets: StreetProvider
+) -> None:
+    """t1 has emptied its first bin. Since, depot d and site s were listed off the map (a
+    position corrected wrong), t2 joined the fleet at new depot d2, also off the map, and
+    an alert names b3: t1 unloads at s and goes home to d where they were, t2 is not
+    planned, b3 is rerouted, each with a note. Before, the reroute failed on the
+    SnapError (the plan being driven stood; so would every alert's until fixed)."""
+    inventory, _ = town
+    (depot,) = inventory.depots
+    (site,) = inventory.sites
+    work = route_work(day, "t1")
+    progress = done_through("t1", work, 0)
+    now = dataclasses.replace(
+        inventory,
+        depots=(
+            dataclasses.replace(depot, lon=OFF_THE_MAP[0], lat=OFF_THE_MAP[1]),
+            Depot(depot_id="d2", lon=FARTHER[0], lat=FARTHER[1]),
+        ),
+        vehicles=(*inventory.vehicles, _truck("t2", "d2")),
+        sites=(dataclasses.replace(site, lon=FARTHER[0], lat=FARTHER[1]),),
+    )
+    new_day, _ = reroute_day(
+        day,
+        [progress],
+        ["b3"],
+        streets,
+        now=day.at(progress.time_s),
+        params=SolveParams(time_limit_s=1),
+        inventory=now,
+    )
+    assert new_day.violations == () and check(new_day.built.problem, new_day.plan) == []
+    assert "b3" in new_day.plan.served_refs
+    assert [v.ref for v in new_day.built.problem.vehicles] == ["t1"]
+    route = next(r for r in new_day.plan.routes if r.vehicle_ref == "t1")
+    points = new_day.built.problem.matrix.points
+    (unload,) = [v for v in route.visits if v.kind is VisitKind.DISPOSAL]
+    assert points[unload.location] == (site.lon, site.lat)
+    assert points[route.visits[-1].location] == (depot.lon, depot.lat)
+    assert {
+        f"depot d, now listed at {_far(streets, OFF_THE_MAP).replace(' is ', ', is ', 1)} "
+        "(limit 250 m): its trucks go home where it was; fix its coordinates",
+        f"depot d2, now listed at {_far(streets, FARTHER).replace(' is ', ', is ', 1)} "
+        "(limit 250 m): t2, joined the fleet there, is not planned; fix its coordinates",
+        f"disposal site s, now listed at {_far(streets, FARTHER).replace(' is ', ', is ', 1)} "
+        "(limit 250 m): trucks unload where it was; fix its coordinates",
+    } <= set(new_day.plan.notes), new_day.plan.notes
+    t1 = dataclasses.replace(inventory.vehicles[0], depot_id="d2")
+    moved = dataclasses.replace(now, vehicles=(t1, _truck("t2", "d2")))
+    again, _ = reroute_day(
+        day,
+        [progress],
+        ["b3"],
+        streets,
+        now=day.at(progress.time_s),
+        params=SolveParams(time_limit_s=1),
+        inventory=moved,
+    )
+    assert again.violations == ()
+    route = next(r for r in again.plan.routes if r.vehicle_ref == "t1")
+    assert points[route.visits[-1].location] == (depot.lon, depot.lat)
+    assert (
+        f"depot d2, now listed at {_far(streets, FARTHER).replace(' is ', ', is ', 1)} "
+        "(limit 250 m): t1 keeps the depot planned; t2, joined the fleet there, is not planned; "
+        "fix its coordinates"
+    ) in again.plan.notes, again.plan.notes
