@@ -2177,7 +2177,8 @@ def _off_map_depots(
     """A note per depot of a day being driven listed where no street reaches (``far``,
     :func:`_placed_now`): one moved there keeps its place (``rows``), its trucks go home
     where it was; the trucks listed at a new one keep the depot they were planned from,
-    and those ``added`` to the fleet there are not planned."""
+    and those not in the plan being driven (``added``: joined the fleet since, or left out
+    of the plan for that depot, :func:`_on_the_map`) are not planned."""
     notes = []
     new = {v.vehicle_id for v in added}
     for ref, why in far.items():
@@ -2193,7 +2194,7 @@ def _off_map_depots(
             what.append(f"{', '.join(kept)} keep{'s' if len(kept) == 1 else ''} the depot planned")
         if joined:
             are = "is" if len(joined) == 1 else "are"
-            what.append(f"{', '.join(joined)}, joined the fleet there, {are} not planned")
+            what.append(f"{', '.join(joined)}, not in the plan being driven, {are} not planned")
         notes.append(_off_map_note(f"depot {ref}", why, "; ".join(what), now=True))
     return notes
 

@@ -419,7 +419,7 @@ def test_a_day_being_driven_keeps_a_depot_and_a_site_moved_off_the_map_where_the
         f"depot d, now listed at {_far(streets, OFF_THE_MAP).replace(' is ', ', is ', 1)} "
         "(limit 250 m): its trucks go home where it was; fix its coordinates",
         f"depot d2, now listed at {_far(streets, FARTHER).replace(' is ', ', is ', 1)} "
-        "(limit 250 m): t2, joined the fleet there, is not planned; fix its coordinates",
+        "(limit 250 m): t2, not in the plan being driven, is not planned; fix its coordinates",
         f"disposal site s, now listed at {_far(streets, FARTHER).replace(' is ', ', is ', 1)} "
         "(limit 250 m): trucks unload where it was; fix its coordinates",
     } <= set(new_day.plan.notes), new_day.plan.notes
@@ -439,6 +439,6 @@ def test_a_day_being_driven_keeps_a_depot_and_a_site_moved_off_the_map_where_the
     assert points[route.visits[-1].location] == (depot.lon, depot.lat)
     assert (
         f"depot d2, now listed at {_far(streets, FARTHER).replace(' is ', ', is ', 1)} "
-        "(limit 250 m): t1 keeps the depot planned; t2, joined the fleet there, is not planned; "
-        "fix its coordinates"
+        "(limit 250 m): t1 keeps the depot planned; t2, not in the plan being driven, is not "
+        "planned; fix its coordinates"
     ) in again.plan.notes, again.plan.notes
