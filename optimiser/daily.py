@@ -82,6 +82,7 @@ from optimiser.reroute import (
     WORK,
     Progress,
     RouteChange,
+    plan_stands,
     reroute,
     route_changes,
     visits_done,
@@ -2491,7 +2492,9 @@ def _driven_on(
     trucks' routes ``off_route`` (truck ref, bin id; recorded as ``off_route_seen``, every
     one of them, with the loads they were counted at, ``off_route_loads``); checked, with
     its KPIs (which count those as unserved, these as not collected, and the emptyings off
-    route as collected)."""
+    route as collected). A plan being driven that stands keeps the stops its routes
+    visit (:func:`_stops_standing`)."""
+    built = _stops_standing(built, plan, day.built.problem)
     served = plan.served_refs - set(missed)
     found_fills, lifted = found
     fills = {b: f for b, f in {**fills, **found_fills}.items() if b in served}
@@ -2526,6 +2529,26 @@ def _driven_on(
         off_route_all=True,
         off_route_loads=off_route_loads,
     )
+
+
+def _stops_standing(built: BuiltProblem, plan: Plan, before: Problem) -> BuiltProblem:
+    """``built`` with the stops of ``before`` (the problem of the plan being driven) that
+    ``plan``'s routes visit and ``built`` lacks, when ``plan`` is the plan being driven
+    standing (no plan went on from the trucks' positions, :func:`reroute.plan_stands`):
+    its routes still send a truck to a bin this reroute took out (e.g. emptied off route
+    by another truck since). Without them the day's plan visited stops its problem did not
+    list: the checker said "unknown stop", and the truck's report of that bin with the
+    fill found failed every later reroute and re-plan of the day (:func:`found_loads`)."""
+    if not plan_stands(plan):
+        return built
+    have = {s.ref for s in built.problem.stops}
+    old = before.stops_by_ref()
+    visited = [v.ref for r in plan.routes for v in r.visits if v.kind is VisitKind.BIN]
+    back = tuple(old[ref] for ref in dict.fromkeys(visited) if ref not in have and ref in old)
+    if not back:
+        return built
+    problem = dataclasses.replace(built.problem, stops=built.problem.stops + back)
+    return dataclasses.replace(built, problem=problem)
 
 
 def _unplaced(

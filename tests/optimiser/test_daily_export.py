@@ -42,6 +42,7 @@ from optimiser.daily import (
     DayPlan,
     OffRoute,
     compute_kpis,
+    found_loads,
     plan_day,
     planned_weights,
     replan_day,
@@ -1952,6 +1953,41 @@ def test_a_bin_emptied_off_its_route_leaves_the_other_trucks_plan_and_loads_the_
     assert t2.visits[cut + 1].volume_l == min(1000, done.volume_l + round(0.8 * 660))
     note = f"t2 emptied {extra} off its planned route: it carries that waste"
     assert any(n.startswith(note) and planned_by in n for n in new_day.plan.notes)
+
+
+def test_a_bin_emptied_off_route_stays_a_stop_of_the_plan_that_stands(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """t2 empties the bin t1 was to empty, off t2's route (t1 has emptied its first bin),
+    and the reroute finds no plan from the trucks' positions: the plan being driven stands,
+    t1 still going there. The
+    day's problem keeps that bin's stop, so t1's report of it with the fill found counts
+    its load. Before, the stop was gone while the route still visited it: every later
+    reroute and re-plan of the day failed on a KeyError (seed 1338 of a service fuzz)."""
+    _no_plan_goes_on(monkeypatch)
+    inventory, day, done, extra, planned_by = _off_route(tiny_city)
+    (first,) = _progress_after(day, 1, planned_by)  # its route stands as driven
+    new_day, _ = reroute_day(
+        day,
+        [done, first],
+        ["b5"],
+        HaversineProvider(),
+        now=day.at(done.time_s + 300),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=inventory,
+        off_route={"t2": [(extra, 0.8)]},
+    )
+    assert plan_stands(new_day.plan) and new_day.violations == ()
+    stops = new_day.built.problem.stops_by_ref()
+    visited = {v.ref for r in new_day.plan.routes for v in r.visits if v.kind is VisitKind.BIN}
+    assert extra in visited and visited <= set(stops)
+    (route,) = [r for r in new_day.plan.routes if r.vehicle_ref == planned_by]
+    upto = next(i for i, v in enumerate(route.visits) if v.ref == extra)
+    here = route.visits[upto]
+    litres, _, daily_l, _ = found_loads(new_day, route.visits[: upto + 1], {extra: 0.2})
+    assert daily_l == here.daily_l - stops[extra].volume_l + round(0.2 * 660)
+    assert litres == here.volume_l - stops[extra].volume_l + round(0.2 * 660)
 
 
 def test_a_bin_emptied_off_its_route_counts_collected_in_the_reroutes_kpis(
