@@ -1918,15 +1918,17 @@ def _off_route(
 
 
 def _rerouted_off_route(
-    city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+    city: tuple[Inventory, list[FillReading], list[CitizenReport]], *, both: bool = False
 ) -> tuple[DayPlan, Progress, str, str]:
     """The day of :func:`_off_route` rerouted by an alert on b5 five minutes after t2's
     first bin, t2 having emptied the bin t1 was to empty (found 80 % full): the new day,
-    t2's progress, that bin's ref and the truck that planned it."""
+    t2's progress, that bin's ref and the truck that planned it. ``both``: t1 has emptied
+    its first bin too."""
     inventory, day, done, extra, planned_by = _off_route(city)
+    others = _progress_after(day, 1, planned_by) if both else []
     new_day, _ = reroute_day(
         day,
-        [done],
+        [done, *others],
         ["b5"],
         HaversineProvider(),
         now=day.at(done.time_s + 300),
@@ -1966,18 +1968,7 @@ def test_a_bin_emptied_off_route_stays_a_stop_of_the_plan_that_stands(
     its load. Before, the stop was gone while the route still visited it: every later
     reroute and re-plan of the day failed on a KeyError (seed 1338 of a service fuzz)."""
     _no_plan_goes_on(monkeypatch)
-    inventory, day, done, extra, planned_by = _off_route(tiny_city)
-    (first,) = _progress_after(day, 1, planned_by)  # its route stands as driven
-    new_day, _ = reroute_day(
-        day,
-        [done, first],
-        ["b5"],
-        HaversineProvider(),
-        now=day.at(done.time_s + 300),
-        params=SolveParams(time_limit_s=1, seed=1),
-        inventory=inventory,
-        off_route={"t2": [(extra, 0.8)]},
-    )
+    new_day, _, extra, planned_by = _rerouted_off_route(tiny_city, both=True)
     assert plan_stands(new_day.plan) and new_day.violations == ()
     stops = new_day.built.problem.stops_by_ref()
     visited = {v.ref for r in new_day.plan.routes for v in r.visits if v.kind is VisitKind.BIN}

@@ -322,6 +322,29 @@ def _far(streets: StreetProvider, at: tuple[float, float]) -> str:
     return f"({at[0]:.6f}, {at[1]:.6f}) is {metres:.0f} m from the nearest drivable street"
 
 
+def _now_at(streets: StreetProvider, at: tuple[float, float]) -> str:
+    """A place listed at ``at`` since the day was planned, as its note says it."""
+    lonlat, _, far = _far(streets, at).partition(" is ")
+    return f", now listed at {lonlat}, is {far}"
+
+
+def _b3_alerted(
+    day: DayPlan, progress: Progress, streets: StreetProvider, inventory: Inventory
+) -> DayPlan:
+    """``day`` rerouted for an alert on b3 when ``progress`` was reported, ``inventory`` as
+    listed then."""
+    new_day, _ = reroute_day(
+        day,
+        [progress],
+        ["b3"],
+        streets,
+        now=day.at(progress.time_s),
+        params=SolveParams(time_limit_s=1),
+        inventory=inventory,
+    )
+    return new_day
+
+
 def _truck(vehicle_id: str, depot_id: str) -> Vehicle:
     return dataclasses.replace(
         street_town(()).vehicles[0], vehicle_id=vehicle_id, depot_id=depot_id
@@ -398,15 +421,7 @@ def test_a_day_being_driven_keeps_a_depot_and_a_site_moved_off_the_map_where_the
         vehicles=(*inventory.vehicles, _truck("t2", "d2")),
         sites=(dataclasses.replace(site, lon=FARTHER[0], lat=FARTHER[1]),),
     )
-    new_day, _ = reroute_day(
-        day,
-        [progress],
-        ["b3"],
-        streets,
-        now=day.at(progress.time_s),
-        params=SolveParams(time_limit_s=1),
-        inventory=now,
-    )
+    new_day = _b3_alerted(day, progress, streets, now)
     assert new_day.violations == () and check(new_day.built.problem, new_day.plan) == []
     assert "b3" in new_day.plan.served_refs
     assert [v.ref for v in new_day.built.problem.vehicles] == ["t1"]
@@ -416,29 +431,21 @@ def test_a_day_being_driven_keeps_a_depot_and_a_site_moved_off_the_map_where_the
     assert points[unload.location] == (site.lon, site.lat)
     assert points[route.visits[-1].location] == (depot.lon, depot.lat)
     assert {
-        f"depot d, now listed at {_far(streets, OFF_THE_MAP).replace(' is ', ', is ', 1)} "
+        f"depot d{_now_at(streets, OFF_THE_MAP)} "
         "(limit 250 m): its trucks go home where it was; fix its coordinates",
-        f"depot d2, now listed at {_far(streets, FARTHER).replace(' is ', ', is ', 1)} "
+        f"depot d2{_now_at(streets, FARTHER)} "
         "(limit 250 m): t2, not in the plan being driven, is not planned; fix its coordinates",
-        f"disposal site s, now listed at {_far(streets, FARTHER).replace(' is ', ', is ', 1)} "
+        f"disposal site s{_now_at(streets, FARTHER)} "
         "(limit 250 m): trucks unload where it was; fix its coordinates",
     } <= set(new_day.plan.notes), new_day.plan.notes
     t1 = dataclasses.replace(inventory.vehicles[0], depot_id="d2")
     moved = dataclasses.replace(now, vehicles=(t1, _truck("t2", "d2")))
-    again, _ = reroute_day(
-        day,
-        [progress],
-        ["b3"],
-        streets,
-        now=day.at(progress.time_s),
-        params=SolveParams(time_limit_s=1),
-        inventory=moved,
-    )
+    again = _b3_alerted(day, progress, streets, moved)
     assert again.violations == ()
     route = next(r for r in again.plan.routes if r.vehicle_ref == "t1")
     assert points[route.visits[-1].location] == (depot.lon, depot.lat)
     assert (
-        f"depot d2, now listed at {_far(streets, FARTHER).replace(' is ', ', is ', 1)} "
+        f"depot d2{_now_at(streets, FARTHER)} "
         "(limit 250 m): t1 keeps the depot planned; t2, not in the plan being driven, is not "
         "planned; fix its coordinates"
     ) in again.plan.notes, again.plan.notes
