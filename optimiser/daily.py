@@ -666,17 +666,28 @@ def _far_away(bins: Sequence[Bin], provider: Provider) -> dict[str, str]:
     """The ``bins`` the provider can place on no street (:func:`_off_map`), bin id -> why
     no truck can reach it, in the order given."""
     far = _off_map({b.bin_id: (b.lon, b.lat) for b in bins}, provider)
-    return {ref: f"no truck can reach it: {why}" for ref, why in far.items()}
+    return {ref: f"no truck can reach it: {off}" for ref, off in far.items()}
 
 
-def _off_map(places: Mapping[str, tuple[float, float]], provider: Provider) -> dict[str, str]:
+class OffMap(NamedTuple):
+    """Where a place no street reaches is (:func:`_off_map`), in words."""
+
+    lonlat: str  # "(24.990000, 60.170000)"
+    far: str  # "523 m from the nearest drivable street (limit 150 m)"
+    fix: str  # "fix its coordinates", or why its street is cut off
+
+    def __str__(self) -> str:
+        return f"{self.lonlat} is {self.far}; {self.fix}"
+
+
+def _off_map(places: Mapping[str, tuple[float, float]], provider: Provider) -> dict[str, OffMap]:
     """The ``places`` (ref -> (lon, lat)) the provider can place on no street
     (``far_points``: farther than its snap limit from every drivable street; a matrix of
-    them would raise SnapError), ref -> where it is and what to do ("(lon, lat) is 523 m
-    from the nearest drivable street (limit 150 m); fix its coordinates"), in the order
-    given; empty for a provider without ``far_points`` (straight lines place anything). A
-    place by a street cut off from the network (the provider's ``cut_off_near``) is told
-    so, not to fix its coordinates."""
+    them would raise SnapError), ref -> where it is and what to do (as a string: "(lon,
+    lat) is 523 m from the nearest drivable street (limit 150 m); fix its coordinates"), in
+    the order given; empty for a provider without ``far_points`` (straight lines place
+    anything). A place by a street cut off from the network (the provider's
+    ``cut_off_near``) is told so, not to fix its coordinates."""
     far_points = getattr(provider, "far_points", None)
     if far_points is None or not places:
         return {}
@@ -689,9 +700,10 @@ def _off_map(places: Mapping[str, tuple[float, float]], provider: Provider) -> d
     limit = getattr(provider, "max_snap_m", None)
     within = f" (limit {limit:.0f} m)" if limit is not None else ""
     return {
-        ref: (
-            f"({lon:.6f}, {lat:.6f}) is {far[i]:.0f} m from the nearest drivable street"
-            f"{within}; " + cut_off.get(i, "fix its coordinates")
+        ref: OffMap(
+            f"({lon:.6f}, {lat:.6f})",
+            f"{far[i]:.0f} m from the nearest drivable street{within}",
+            cut_off.get(i, "fix its coordinates"),
         )
         for i, (ref, (lon, lat)) in enumerate(places.items())
         if i in far
@@ -711,14 +723,14 @@ def _on_the_map(inventory: Inventory, provider: Provider) -> tuple[Inventory, tu
         return inventory, ()
     notes = []
     gone = {v.vehicle_id for v in inventory.vehicles if v.depot_id in depots}
-    for ref, why in depots.items():
+    for ref, off in depots.items():
         trucks = [v.vehicle_id for v in inventory.vehicles if v.depot_id == ref]
         which = f"its trucks ({', '.join(trucks)}) are not planned" if trucks else "left out"
-        notes.append(_off_map_note(f"depot {ref}", why, which))
-    for ref, why in sites.items():
-        notes.append(_off_map_note(f"disposal site {ref}", why, "no truck unloads there"))
+        notes.append(_off_map_note(f"depot {ref}", off, which))
+    for ref, off in sites.items():
+        notes.append(_off_map_note(f"disposal site {ref}", off, "no truck unloads there"))
     if inventory.vehicles and len(gone) == len(inventory.vehicles):
-        raise SnapError("; ".join(f"depot {ref} {why}" for ref, why in depots.items()))
+        raise SnapError("; ".join(f"depot {ref} {off}" for ref, off in depots.items()))
     kept = dataclasses.replace(
         inventory,
         depots=tuple(d for d in inventory.depots if d.depot_id not in depots),
@@ -729,18 +741,13 @@ def _on_the_map(inventory: Inventory, provider: Provider) -> tuple[Inventory, tu
     return kept, tuple(notes)
 
 
-def _off_map_note(name: str, why: str, what: str, *, now: bool = False) -> str:
-    """The note of place ``name`` ("depot d2") off the map, :func:`_off_map`'s ``why``, with
-    ``what`` the plan does before its fix: "depot d2 (lon, lat) is 523 m from ... (limit
-    150 m): its trucks (t2) are not planned; fix its coordinates"; ``now``: listed there
-    since the day was planned ("depot d, now listed at (lon, lat), is 523 m ...")."""
-    where, _, fix = why.partition("; ")
-    if now:
-        lonlat, _, far = where.partition(" is ")
-        where = f", now listed at {lonlat}, is {far}"
-    else:
-        where = f" {where}"
-    return f"{name}{where}: {what}; {fix}"
+def _off_map_note(name: str, off: OffMap, what: str, *, now: bool = False) -> str:
+    """The note of place ``name`` ("depot d2") off the map (``off``, :func:`_off_map`),
+    with ``what`` the plan does before its fix: "depot d2 (lon, lat) is 523 m from ...
+    (limit 150 m): its trucks (t2) are not planned; fix its coordinates"; ``now``: listed
+    there since the day was planned ("depot d, now listed at (lon, lat), is 523 m ...")."""
+    where = f", now listed at {off.lonlat}," if now else f" {off.lonlat}"
+    return f"{name}{where} is {off.far}: {what}; {off.fix}"
 
 
 def _rows(built: BuiltProblem, kind: str) -> dict[str, int]:
@@ -1901,9 +1908,9 @@ def _current_sites(
         if ref in rows:
             sites.append(site_spec(listed[ref], rows[ref], plan_date=day.plan_date, tz=tz))
             notes.append(f"disposal site {ref} was added: trucks may unload there")
-    for ref, why in far.items():
+    for ref, off in far.items():
         then = "trucks unload where it was" if ref in rows else "no truck unloads there"
-        notes.append(_off_map_note(f"disposal site {ref}", why, then, now=True))
+        notes.append(_off_map_note(f"disposal site {ref}", off, then, now=True))
     problem = dataclasses.replace(built.problem, sites=tuple(sites))
     return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
 
@@ -2162,7 +2169,7 @@ def _current_fleet(
 
 def _depot_rows(
     built: BuiltProblem, inventory: Inventory, provider: Provider
-) -> tuple[BuiltProblem, dict[str, int], dict[int, int], dict[str, str]]:
+) -> tuple[BuiltProblem, dict[str, int], dict[int, int], dict[str, OffMap]]:
     """:func:`_placed_now` for the depots trucks of ``inventory`` are listed at."""
     homes = {v.depot_id for v in inventory.vehicles}
     places = {d.depot_id: (d.lon, d.lat) for d in inventory.depots if d.depot_id in homes}
@@ -2170,7 +2177,7 @@ def _depot_rows(
 
 
 def _off_map_depots(
-    far: Mapping[str, str],
+    far: Mapping[str, OffMap],
     rows: Mapping[str, int],
     inventory: Inventory,
     added: Sequence[Vehicle],
@@ -2182,10 +2189,10 @@ def _off_map_depots(
     of the plan for that depot, :func:`_on_the_map`) are not planned."""
     notes = []
     new = {v.vehicle_id for v in added}
-    for ref, why in far.items():
+    for ref, off in far.items():
         if ref in rows:
             go = "its trucks go home where it was"
-            notes.append(_off_map_note(f"depot {ref}", why, go, now=True))
+            notes.append(_off_map_note(f"depot {ref}", off, go, now=True))
             continue
         trucks = [v.vehicle_id for v in inventory.vehicles if v.depot_id == ref]
         kept = [t for t in trucks if t not in new]
@@ -2196,7 +2203,7 @@ def _off_map_depots(
         if joined:
             are = "is" if len(joined) == 1 else "are"
             what.append(f"{', '.join(joined)}, not in the plan being driven, {are} not planned")
-        notes.append(_off_map_note(f"depot {ref}", why, "; ".join(what), now=True))
+        notes.append(_off_map_note(f"depot {ref}", off, "; ".join(what), now=True))
     return notes
 
 
@@ -2205,12 +2212,12 @@ def _placed_now(
     kind: str,
     places: Mapping[str, tuple[float, float]],
     provider: Provider,
-) -> tuple[BuiltProblem, dict[str, int], dict[int, int], dict[str, str]]:
+) -> tuple[BuiltProblem, dict[str, int], dict[int, int], dict[str, OffMap]]:
     """``built`` with a matrix row appended for each point of ``kind`` in ``places`` (ref
     -> (lon, lat) listed now) that has none yet, or whose newest row is elsewhere (moved
     since, e.g. its position corrected); the newest row of each point of ``kind`` by ref;
     the rows given up by those moved (old row -> new row); and those of them the provider
-    can place on no street (:func:`_off_map`, ref -> why), which get no row: one moved there
+    can place on no street (:func:`_off_map`, ref -> where), which get no row: one moved there
     keeps the row it had, one new has none. Before, one of them failed the job (the plan
     being driven stood, every alert's reroute failed with it)."""
     rows = _rows(built, kind)
