@@ -26,9 +26,11 @@ from network import (
     GraphSettings,
     HaversineProvider,
     SnapError,
+    Stray,
     StreetNetwork,
     StreetProvider,
     load_network,
+    strays,
 )
 from network.language import DEFAULT_LANGUAGE
 from network.speeds import DEFAULT_SETTINGS
@@ -302,6 +304,25 @@ def _unknown_bins(
 RAISE = ", or raise --max-snap-m"  # how the command's user raises the snap limit
 
 
+Place = tuple[str, str, float, float, str]  # kind, ref, lon, lat, the file it came from
+
+
+def _places(inventory: Inventory, inventory_dir: Path, *, bins: bool = False) -> list[Place]:
+    """The depots and disposal sites of ``inventory`` (and its bins with ``bins``), each as
+    (kind, ref, lon, lat, the file of ``inventory_dir`` it was read from)."""
+    places = [
+        ("depot", d.depot_id, d.lon, d.lat, places_file(inventory_dir, "depots"))
+        for d in inventory.depots
+    ] + [
+        ("disposal site", s.site_id, s.lon, s.lat, places_file(inventory_dir, "sites"))
+        for s in inventory.sites
+    ]
+    if bins:
+        file = places_file(inventory_dir, "bins")
+        places += [("bin", b.bin_id, b.lon, b.lat, file) for b in inventory.bins]
+    return places
+
+
 def _far_places(
     network: StreetNetwork, inventory: Inventory, inventory_dir: Path, max_snap_m: float
 ) -> None:
@@ -310,13 +331,7 @@ def _far_places(
     end and unload there, so the command stops rather than print a plan without them (the
     service, planning every night, leaves them out with a note:
     ``optimiser.daily.route_day``)."""
-    places = [
-        ("depot", d.depot_id, d.lon, d.lat, places_file(inventory_dir, "depots"))
-        for d in inventory.depots
-    ] + [
-        ("disposal site", s.site_id, s.lon, s.lat, places_file(inventory_dir, "sites"))
-        for s in inventory.sites
-    ]
+    places = _places(inventory, inventory_dir)
     points = [(p[2], p[3]) for p in places]
     away = network.far_points(points, max_snap_m)
     swapped = swapped_near(network, points, away, max_snap_m)
@@ -338,6 +353,52 @@ def _far_places(
         raise SnapError("\n".join(far))
 
 
+DAY_S = 24 * 3600
+MIN_STRAY_PLACES = 3  # fewer places have no middle to stray from
+
+
+def _stray_places(
+    inventory: Inventory, inventory_dir: Path, provider: HaversineProvider
+) -> tuple[Inventory, list[tuple[str, str]]]:
+    """Without a street file: ``inventory`` without the bins farther than a truck drives in
+    a day (``provider``'s straight lines) from the middle of the inventory's places
+    (:func:`network.strays`), and (record, reason) for each; such a depot or disposal site
+    stops the job with a FleetDataError naming each and its file (as :func:`_far_places`
+    with a street file). Straight-line times route to any point, so a digit dropped from
+    a latitude was planned as days of driving: a bin due there unserved, "the nearest
+    truck is 13 d 01 h away", and with a depot so placed, its every bin."""
+    places = _places(inventory, inventory_dir, bins=True)
+    limit_m = provider.reach_m(DAY_S)
+    middle, far = strays([(p[2], p[3]) for p in places], limit_m)
+    if len(places) < MIN_STRAY_PLACES or not far:
+        return inventory, []
+    said = {i: _stray_reason(places[i], far[i], middle, limit_m) for i in far}
+    if any(places[i][0] != "bin" for i in far):
+        stop = [f"{places[i][4]}: {places[i][0]} {places[i][1]} {said[i]}" for i in far]
+        raise FleetDataError("\n".join(stop))
+    gone = {places[i][1] for i in far}
+    kept = replace(inventory, bins=tuple(b for b in inventory.bins if b.bin_id not in gone))
+    return kept, [(f"bin {places[i][1]}", said[i]) for i in far]
+
+
+def _stray_reason(place: Place, stray: Stray, middle: tuple[float, float], limit_m: float) -> str:
+    """Where a stray ``place`` is and the fix: "(lon, lat) is 6,020 km from the middle of
+    the inventory's places (lon, lat), farther than a truck drives in a day (462 km in a
+    straight line); fix its lon/lat in bins.csv", or that its lon and lat look swapped."""
+    _, _, lon, lat, file = place
+    where = (
+        f"({lon:.6f}, {lat:.6f}) is {stray.away_m / 1000:,.0f} km from the middle of the "
+        f"inventory's places ({middle[0]:.6f}, {middle[1]:.6f}), farther than a truck drives "
+        f"in a day ({limit_m / 1000:,.0f} km in a straight line); "
+    )
+    if stray.swapped_m <= limit_m:
+        return where + (
+            f"its lon and lat look swapped: ({lat:.6f}, {lon:.6f}) is "
+            f"{stray.swapped_m / 1000:,.1f} km from the middle; give lon first, then lat in {file}"
+        )
+    return where + f"fix its lon/lat in {file}"
+
+
 def _provider(
     inventory: Inventory,
     inventory_dir: Path,
@@ -346,7 +407,9 @@ def _provider(
     truck: GraphSettings,
 ) -> tuple[Inventory, Provider, StreetNetwork | None, list[tuple[str, str]]]:
     if city is None:
-        return inventory, HaversineProvider(), None, []
+        straight = HaversineProvider()
+        kept, strayed = _stray_places(inventory, inventory_dir, straight)
+        return kept, straight, None, strayed
     network = load_network(city, settings=truck)
     _far_places(network, inventory, inventory_dir, max_snap_m)
     fix = f"fix its coordinates{RAISE}"
@@ -402,7 +465,9 @@ def plan_from_files(
     Pickups (the trucks' log with the fills found, or the weights their lift scales took)
     give the last emptying of each bin and let bins without a sensor learn their own fill
     rate; the weights teach the bins' densities.
-    Without ``city`` travel times are straight-line estimates (HaversineProvider).
+    Without ``city`` travel times are straight-line estimates (HaversineProvider), and
+    a place thousands of km from the others is left out or stops the job
+    (:func:`_stray_places`).
     ``start`` (local clock time): a plan made after the shifts began starts then
     (``optimiser.daily.plan_day``'s ``start_at``); rows up to then are used. ``truck``: how
     ``city``'s streets are read for the trucks (their height and weight against the streets'

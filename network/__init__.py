@@ -40,7 +40,7 @@ from network.graph import (
 )
 from network.matrix import TravelMatrix
 from network.osm import WasteFeature, read_pbf, waste_features
-from network.providers import HaversineProvider, StreetProvider
+from network.providers import HaversineProvider, Stray, StreetProvider, strays
 from network.snap import MAX_SNAP_M, Snap
 from network.speeds import GraphSettings, parse_maxspeed
 from network.streets import StreetNetwork, StreetPoint
@@ -54,6 +54,7 @@ __all__ = [
     "NetworkError",
     "Snap",
     "SnapError",
+    "Stray",
     "StreetNetwork",
     "StreetPoint",
     "StreetProvider",
@@ -69,6 +70,7 @@ __all__ = [
     "parse_maxspeed",
     "prepare_osmnx_graph",
     "read_pbf",
+    "strays",
     "table_from_graph",
     "waste_features",
 ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,6 +60,40 @@ class HaversineProvider:
     ) -> TravelMatrix:
         """``matrix`` with ``new_points`` appended (recomputed: closed form, cheap)."""
         return self([*matrix.points, *new_points])
+
+    def reach_m(self, seconds: float) -> float:
+        """Straight-line metres a truck covers in ``seconds`` at this speed and detour."""
+        return seconds * self.speed_kph / 3.6 / self.detour
+
+
+class Stray(NamedTuple):
+    """A point far from the middle of its set (:func:`strays`)."""
+
+    away_m: float  # great-circle metres from the middle
+    swapped_m: float  # the same, read the other way round, (lat, lon); inf: its lon is no lat
+
+
+def strays(
+    points: Sequence[tuple[float, float]], limit_m: float
+) -> tuple[tuple[float, float], dict[int, Stray]]:
+    """The middle of the (lon, lat) ``points`` (the median lon, the median lat) and, index ->
+    :class:`Stray`, each point farther than ``limit_m`` metres from it.
+
+    In one city's places, a point thousands of km from the others is a typing mistake (a
+    digit dropped, lon and lat swapped) that straight-line travel times would plan a drive
+    to; a street network has no street there (``StreetNetwork.far_points``). The median
+    is not moved by a few such points.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(pts) == 0:
+        return (math.nan, math.nan), {}
+    mid_lon, mid_lat = (float(x) for x in np.median(pts, axis=0))
+    away = haversine_m(pts[:, 0], pts[:, 1], mid_lon, mid_lat)
+    flipped = haversine_m(pts[:, 1], pts[:, 0], mid_lon, mid_lat)
+    flipped[np.abs(pts[:, 0]) > 90] = math.inf  # a lon past 90 degrees is no latitude
+    return (mid_lon, mid_lat), {
+        int(i): Stray(float(away[i]), float(flipped[i])) for i in np.flatnonzero(away > limit_m)
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,6 +201,66 @@ def test_plan_without_a_city_uses_straight_lines(city_files: Path) -> None:
     assert not any(e["record"] == "bin at-sea" for e in plan["excluded"])  # type: ignore[union-attr]
 
 
+def test_without_a_city_bins_thousands_of_km_away_are_left_out_naming_the_fix(
+    city_files: Path,
+) -> None:
+    """b03 with a digit dropped from its latitude and b04 written (lat, lon): straight
+    lines planned them as any bin, 6,000 and 4,750 km out (here both skipped by the policy
+    without a word; a bin due there is unserved, "the nearest truck is 13 d 01 h away").
+    Now each is listed with where it is and the fix, its readings not used."""
+    inv_dir = city_files / "inv"
+    inventory, _ = load_inventory(inv_dir)
+    b03, b04 = inventory.bins[3], inventory.bins[4]
+    typos = {
+        b03.bin_id: replace(b03, lat=6.0695),
+        b04.bin_id: replace(b04, lon=b04.lat, lat=b04.lon),
+    }
+    bins = tuple(typos.get(b.bin_id, b) for b in inventory.bins)
+    save_inventory(replace(inventory, bins=bins), inv_dir)
+    code, output, plan = _run(city_files)
+    assert code == 0, output
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    middle = "km from the middle of the inventory's places"
+    day = "farther than a truck drives in a day (462 km in a straight line)"
+    assert excluded["bin b03"].startswith(f"({b03.lon:.6f}, 6.069500) is 6,016 {middle} (")
+    assert excluded["bin b03"].endswith(f"{day}; fix its lon/lat in bins.csv")
+    assert excluded["bin b04"].startswith(f"({b04.lat:.6f}, {b04.lon:.6f}) is ")
+    assert excluded["bin b04"].endswith(
+        f"its lon and lat look swapped: ({b04.lon:.6f}, {b04.lat:.6f}) is 0.1 km from the "
+        "middle; give lon first, then lat in bins.csv"
+    )
+    planned = {d["bin_id"] for d in plan["decisions"]}  # type: ignore[attr-defined]
+    assert {"b03", "b04"}.isdisjoint(planned) and len(planned) == 10
+    assert plan["violations"] == [] and "b03" not in output.replace("bin b03 |", "")
+
+
+def test_without_a_city_a_depot_and_a_site_thousands_of_km_away_stop_the_job(
+    city_files: Path,
+) -> None:
+    """Depot d1 with a digit dropped, site s1 written (lat, lon): every bin was unserved
+    ("the nearest truck is 13 d 01 h away") in a plan said feasible; now the job stops
+    naming both, each with its file and fix."""
+    inv_dir = city_files / "inv"
+    inventory, _ = load_inventory(inv_dir)
+    d1, s1 = inventory.depots[0], inventory.sites[0]
+    save_inventory(
+        replace(
+            inventory,
+            depots=(replace(d1, lat=6.0168),),
+            sites=(replace(s1, lon=s1.lat, lat=s1.lon),),
+        ),
+        inv_dir,
+    )
+    code, output, plan = _run(city_files)
+    assert code == 2 and plan == {}
+    text = " ".join(output.split())
+    assert "depots.csv: depot d1 (24.940500, 6.016800) is 6,022 km" in text
+    assert "(462 km in a straight line); fix its lon/lat in depots.csv" in text
+    assert "sites.csv: disposal site s1 (60.176000, 24.950000) is " in text
+    assert "its lon and lat look swapped: (24.950000, 60.176000) is " in text
+    assert "give lon first, then lat in sites.csv" in text and "Traceback" not in output
+
+
 def test_plan_names_a_bad_inventory_row(city_files: Path) -> None:
     """A bad bins.csv row stops the job with the file, line and fix; no traceback."""
     bins_csv = city_files / "inv" / "bins.csv"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from network import GraphSettings, HaversineProvider, NetworkError, parse_maxspeed
+from network import GraphSettings, HaversineProvider, NetworkError, parse_maxspeed, strays
 from network.speeds import (
     KPH_PER_MPH,
     M_PER_INCH,
@@ -244,3 +246,23 @@ def test_haversine_provider() -> None:
     assert m.duration_s.dtype == np.int64
     with pytest.raises(NetworkError):
         HaversineProvider(detour=0.5)
+
+
+def test_a_truck_covers_its_speed_over_its_detour_in_a_straight_line() -> None:
+    assert HaversineProvider(speed_kph=36.0, detour=2.0).reach_m(100) == pytest.approx(500)
+
+
+def test_strays_are_the_points_far_from_the_median_and_say_if_swapped() -> None:
+    """Three Helsinki places, one with a digit dropped from its latitude, one written
+    (lat, lon), one with a longitude no latitude can be: the median stays in Helsinki."""
+    town = [(24.94, 60.17), (24.95, 60.18), (24.93, 60.16), (24.945, 60.175)]
+    points = [*town, (24.94, 6.017), (60.17, 24.94), (124.94, 60.17)]
+    middle, far = strays(points, 100_000)
+    assert middle == (24.945, 60.17)
+    assert sorted(far) == [4, 5, 6]
+    assert far[4].away_m == pytest.approx(54.153 * 111_195, rel=1e-3)  # degrees of latitude
+    assert far[4].swapped_m > 100_000  # (6.017, 24.94) is no nearer
+    assert far[5].swapped_m < 1_000  # (24.94, 60.17)
+    assert far[6].swapped_m == math.inf
+    assert strays(town, 100_000)[1] == {}
+    assert strays([], 1.0)[1] == {}
