@@ -232,7 +232,7 @@ def _targets(
 def _unserved_of(s: Any, plan_date: date) -> list[AlertRow]:
     """The alerts the plans of ``plan_date`` left unserved (raised that day, or taken in by
     one of its plans). A reroute may serve them, whichever alert it is for (a bin no street
-    reached, placed since: ``optimiser.daily._alerts_left_out``): they need their targets
+    reached, placed since: ``optimiser.daily.driven._alerts_left_out``): they need their targets
     then, as the alerts it takes in do and as a re-plan gives them (:func:`_targets`)."""
     of_date = select(PlanRow.id).where(PlanRow.plan_date == plan_date)
     unserved = select(AlertRow).where(

@@ -297,7 +297,7 @@ def test_a_loaded_truck_can_unload_only_where_a_site_takes_every_stream_it_colle
     (``optimiser.screen.usable_sites``), so a reroute or re-plan has a come back loaded.
     Before, a site taking one of a's streams counted: a was to unload there, and no plan
     went on from the trucks' positions."""
-    from optimiser.daily import _cannot_unload
+    from optimiser.daily.stranded import _cannot_unload
     from optimiser.problem import Problem
     from optimiser.reroute import Progress
 

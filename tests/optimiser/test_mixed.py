@@ -278,7 +278,7 @@ def _perturbed(
 def _loaded_back(problem: Problem, progress: list[Progress]) -> Problem:
     """``problem`` with each loaded truck that can reach no disposal site open coming back
     loaded, as ``optimiser.daily`` hands the reroute its day (``_loaded_back``)."""
-    from optimiser.daily import _cannot_unload
+    from optimiser.daily.stranded import _cannot_unload
 
     now = max((p.time_s for p in progress), default=0)
     stuck = _cannot_unload(problem, progress, now) if problem.sites else set()
