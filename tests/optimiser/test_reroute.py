@@ -258,7 +258,7 @@ def test_a_truck_on_the_road_breaks_only_if_its_rest_of_day_spans_the_window(
 def test_a_truck_out_of_its_depot_has_paid_its_fixed_cost(kit) -> None:
     """Left the depot (a reported position), nothing done yet: using it costs no fixed cost;
     still at the depot, it does."""
-    from optimiser.reroute import _residual_vehicle
+    from optimiser.reroute_done import _residual_vehicle
 
     truck = kit.truck(fixed_cost=5000)
     out = Progress(vehicle_ref="t1", done=(), location=3, time_s=8 * kit.H)
@@ -950,7 +950,7 @@ def test_a_truck_sent_home_unloads_where_it_is_home_first(kit) -> None:
     away from its route), 10 min before its shift end: the site nearest by the drive takes
     15 min to unload, another 200 s farther none. It unloads at that one and is home in
     time; it went home loaded, the nearest site alone tried."""
-    from optimiser.reroute import _way_home
+    from optimiser.reroute_stands import _way_home
 
     h = kit.H
     truck = kit.truck(
