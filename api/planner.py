@@ -473,7 +473,9 @@ def _break_had(day_plan: Any, route: Any, match: RouteMatch, report: TruckProgre
     True unless its reports show it went on without it: work planned after the break was
     reported before the break's planned end (e.g. an unloading sooner than planned), and
     no two of its reports between the last one before the break (or the window's start)
-    and that one (or the window's end plus the break) are the break's length apart. A
+    and that one (or the window's end plus the break) are the break's length apart, or
+    the time between those two visits' reports, less the planned drives and service
+    between them (:func:`_work_s`), leaves less than the break's length in the window. A
     report of work (a bin emptied or passed, on the route or off it, or an unloading)
     means the truck was not on its break then; the last unloading's time counts for the
     route's last visit done when that is an unloading. Reports that came late (after the
@@ -494,14 +496,35 @@ def _break_had(day_plan: Any, route: Any, match: RouteMatch, report: TruckProgre
     known = {i: day_plan.seconds(t) for i, t in match.emptied_at.items()}
     if route.visits[match.last].kind is VisitKind.DISPOSAL and report.unloaded_at is not None:
         known.setdefault(match.last, day_plan.seconds(report.unloaded_at))
-    before = max((t for i, t in known.items() if i < at), default=lo)
-    after = min((t for i, t in known.items() if i > at), default=hi + length)
+    first = max((i for i in known if i < at), default=None)
+    then = min((i for i in known if i > at), default=None)
+    before = lo if first is None else known[first]
+    after = hi + length if then is None else known[then]
     if after >= brk.end_s or after < before:
         return True
     start, end = max(before, lo), min(after, hi + length)
     times = [*(day_plan.seconds(t) for t in report.done_at), *known.values()]
     points = [start, *sorted(t for t in times if start < t < end), end]
+    if first is not None and then is not None:  # the work between them took its time
+        work = _work_s(route, day_plan.built.problem, first, then)
+        busy = max(0, work - (start - before) - (after - end))  # inside [start, end]
+        if end - start - busy < length:
+            return False
     return any(b - a >= length for a, b in itertools.pairwise(points))
+
+
+def _work_s(route: Any, problem: Any, first: int, then: int) -> int:
+    """Planned seconds of work from the end of ``route``'s visit ``first`` to the end of
+    its visit ``then`` (indices in ``route.visits``): the drives between their located
+    visits (``problem``'s matrix) and the service at each after ``first``, breaks and waits
+    aside; a truck reported done at both had at most the rest of the time between to rest."""
+    from optimiser.plan import VisitKind
+
+    located = [v for v in route.visits[first : then + 1] if v.location is not None]
+    duration = problem.matrix.duration_s
+    drive = sum(int(duration[a.location, b.location]) for a, b in itertools.pairwise(located))
+    work = (VisitKind.BIN, VisitKind.DISPOSAL)
+    return drive + sum(v.end_s - v.start_s for v in located[1:] if v.kind in work)
 
 
 def _home_s(day_plan: Any, route: Any, match: RouteMatch, report: TruckProgress) -> int:

@@ -477,9 +477,10 @@ def test_a_truck_whose_last_visit_was_reported_after_its_planned_return_is_not_h
     assert (back.location, back.time_s) == (0, 27_440)
 
 
-def _break_day(window_h: tuple[int, int] = (10, 11)) -> SimpleNamespace:
+def _break_day(window_h: tuple[int, int] = (10, 11), a_to_s: int = 100) -> SimpleNamespace:
     """Truck v1 empties a (09:00), breaks 10:00-10:30, unloads at s (10:40) and empties c
-    (11:00); its break window ``window_h`` (hours), 30 min; 100 s between any two rows."""
+    (11:00); its break window ``window_h`` (hours), 30 min; 100 s between any two rows,
+    ``a_to_s`` between a and s."""
     h = 3600
     brk = Visit(
         kind=VisitKind.BREAK, ref="v1", location=None, arrival_s=10 * h, start_s=10 * h,
@@ -496,6 +497,7 @@ def _break_day(window_h: tuple[int, int] = (10, 11)) -> SimpleNamespace:
         )
     )
     duration = np.full((5, 5), 100, dtype=np.int64) - 100 * np.eye(5, dtype=np.int64)
+    duration[1, 3] = duration[3, 1] = a_to_s
     matrix = TravelMatrix(duration_s=duration, distance_m=duration * 10, points=((0.0, 0.0),) * 5)
     truck = VehicleSpec(
         ref="v1", start=0, end=0, capacity_l=1000, capacity_kg=1000,
@@ -550,3 +552,16 @@ def test_a_break_the_reports_leave_room_for_counts_as_had() -> None:
     busy = _unloaded(10 + 1 / 3, 9 + 25 / 60, 9 + 54 / 60)
     (q,) = to_progress(_break_day((9, 11)), [busy], now)
     assert (q.done, q.break_taken, q.time_s) == (("a", "s"), False, 10 * 3600 + 1500)
+
+
+def test_a_break_counts_as_had_only_in_the_time_its_drives_leave() -> None:
+    """Window 09:00-11:00: a reported at 09:01, the unloading at s at 10:20, 79 minutes
+    on, but s is 50 minutes' drive from a (and its unloading 1 minute): at most 28 minutes
+    stood still, no 30-minute break. It was counted as had (the whole 79 minutes); now the
+    crew owes it. With s 40 minutes away, 38 minutes leave room: had."""
+    now = MIDNIGHT + timedelta(hours=10, minutes=25)
+    far = _break_day((9, 11), a_to_s=3000)
+    (p,) = to_progress(far, [_unloaded(10 + 1 / 3)], now)
+    assert (p.done, p.break_taken) == (("a", "s"), False)
+    (q,) = to_progress(_break_day((9, 11), a_to_s=2400), [_unloaded(10 + 1 / 3)], now)
+    assert q.break_taken
