@@ -36,7 +36,7 @@ from network.language import DEFAULT_LANGUAGE
 from network.speeds import DEFAULT_SETTINGS
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
-from scenarios.outputs import split_snappable, swapped_near, write_day_outputs
+from scenarios.outputs import split_snappable, write_day_outputs
 
 T = TypeVar("T")
 
@@ -334,7 +334,7 @@ def _far_places(
     places = _places(inventory, inventory_dir)
     points = [(p[2], p[3]) for p in places]
     away = network.far_points(points, max_snap_m)
-    swapped = swapped_near(network, points, away, max_snap_m)
+    swapped = network.swapped_near(points, away, max_snap_m)
     cut_off = network.cut_off_near(points, away, max_snap_m)
     far = [
         f"{file}: {kind} {ref} ({lon:.6f}, {lat:.6f}) is {away[i]:.0f} m from the nearest "

@@ -125,6 +125,13 @@ class StreetProvider:
         than ``max_snap_m`` (a matrix of them would raise SnapError)."""
         return self.network.far_points(points, self.max_snap_m)
 
+    def swapped_near(
+        self, points: Sequence[tuple[float, float]], far: Iterable[int]
+    ) -> dict[int, str]:
+        """Index -> the fix for each of the ``far`` points whose lon and lat look swapped
+        (see StreetNetwork.swapped_near)."""
+        return self.network.swapped_near(points, far, self.max_snap_m)
+
     def cut_off_near(
         self, points: Sequence[tuple[float, float]], far: Iterable[int]
     ) -> dict[int, str]:

@@ -204,6 +204,26 @@ class StreetNetwork:
         why = self.cut_off_near([point], [0], max_snap_m).get(0)
         return detail if why is None else detail.removesuffix(FAR_FIX) + why
 
+    def swapped_near(
+        self, points: Sequence[Point], far: Iterable[int], max_snap_m: float
+    ) -> dict[int, str]:
+        """Index -> the fix for each of the ``far`` (lon, lat) ``points`` (:meth:`far_points`)
+        that read the other way round, (lat, lon), is within ``max_snap_m`` of a drivable
+        street: its lon and lat were swapped (the classic mistake), which 'fix its
+        coordinates' alone would not tell."""
+        tried = [i for i in far if abs(points[i][0]) <= 90]  # a swapped lon must be a latitude
+        if not tried:
+            return {}
+        snaps = self.snap([(points[i][1], points[i][0]) for i in tried], max_snap_m=math.inf)
+        return {
+            i: (
+                f"its lon and lat look swapped: ({points[i][1]:.6f}, {points[i][0]:.6f}) is "
+                f"{snap.snap_m:.0f} m from one; give lon first, then lat"
+            )
+            for i, snap in zip(tried, snaps, strict=True)
+            if snap.snap_m <= max_snap_m
+        }
+
     def cut_off_near(
         self, points: Sequence[Point], far: Iterable[int], max_snap_m: float
     ) -> dict[int, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,7 +32,7 @@ def split_snappable(
     points = [(b.lon, b.lat) for b in bins]
     away = network.far_points(points, max_snap_m)
     # a point by a cut-off street is not misplaced: its reason wins over a swapped reading
-    fixes = swapped_near(network, points, away, max_snap_m)
+    fixes = network.swapped_near(points, away, max_snap_m)
     fixes |= network.cut_off_near(points, away, max_snap_m)
     kept: list[Bin] = []
     excluded: list[tuple[str, str]] = []
@@ -47,29 +46,6 @@ def split_snappable(
         )
         excluded.append((f"bin {b.bin_id}", reason))
     return kept, excluded
-
-
-def swapped_near(
-    network: StreetNetwork,
-    points: Sequence[tuple[float, float]],
-    far: Sequence[int] | dict[int, float],
-    max_snap_m: float = MAX_SNAP_M,
-) -> dict[int, str]:
-    """Index -> the fix for each of the ``far`` (lon, lat) ``points`` that read the other
-    way round, (lat, lon), is near a drivable street: its columns were swapped (the classic
-    mistake), which 'fix its coordinates' alone would not tell."""
-    tried = [i for i in far if abs(points[i][0]) <= 90]  # a swapped lon must be a latitude
-    if not tried:
-        return {}
-    snaps = network.snap([(points[i][1], points[i][0]) for i in tried], max_snap_m=math.inf)
-    return {
-        i: (
-            f"its lon and lat look swapped: ({points[i][1]:.6f}, {points[i][0]:.6f}) is "
-            f"{snap.snap_m:.0f} m from one; give lon first, then lat"
-        )
-        for i, snap in zip(tried, snaps, strict=True)
-        if snap.snap_m <= max_snap_m
-    }
 
 
 def write_day_outputs(

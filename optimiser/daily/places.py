@@ -123,7 +123,8 @@ def _off_map(places: Mapping[str, tuple[float, float]], provider: Provider) -> d
     lat) is 523 m from the nearest drivable street (limit 150 m); fix its coordinates"), in
     the order given; empty for a provider without ``far_points`` (straight lines place
     anything). A place by a street cut off from the network (the provider's
-    ``cut_off_near``) is told so, not to fix its coordinates."""
+    ``cut_off_near``) is told so, not to fix its coordinates; one whose lon and lat read
+    the other way round is near a street (``swapped_near``) is told they look swapped."""
     far_points = getattr(provider, "far_points", None)
     if far_points is None or not places:
         return {}
@@ -131,15 +132,17 @@ def _off_map(places: Mapping[str, tuple[float, float]], provider: Provider) -> d
     far = far_points(points)
     if not far:
         return {}
-    cut_off_near = getattr(provider, "cut_off_near", None)
-    cut_off: dict[int, str] = cut_off_near(points, far) if cut_off_near is not None else {}
+    fixes: dict[int, str] = {}
+    for how in ("swapped_near", "cut_off_near"):  # a street cut off wins: it is no mistake
+        found = getattr(provider, how, None)
+        fixes |= found(points, far) if found is not None else {}
     limit = getattr(provider, "max_snap_m", None)
     within = f" (limit {limit:.0f} m)" if limit is not None else ""
     return {
         ref: OffMap(
             f"({lon:.6f}, {lat:.6f})",
             f"{far[i]:.0f} m from the nearest drivable street{within}",
-            cut_off.get(i, "fix its coordinates"),
+            fixes.get(i, "fix its coordinates"),
         )
         for i, (ref, (lon, lat)) in enumerate(places.items())
         if i in far

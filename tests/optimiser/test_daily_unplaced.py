@@ -379,6 +379,39 @@ def test_a_plan_leaves_out_a_depot_and_a_site_no_street_reaches(
     } <= set(day.plan.notes)
 
 
+ON_A_D = grid(0, 0.5)  # on street A-D
+SWAPPED = (ON_A_D[1], ON_A_D[0])  # the same, written (lat, lon): thousands of km away
+
+
+def test_a_bin_and_a_site_with_lon_and_lat_swapped_are_told_so(
+    town: tuple[Inventory, list[FillReading]], streets: StreetProvider
+) -> None:
+    """Bin b9 (nearly full) and site s2 written (lat, lon): each was left out with "fix its
+    coordinates"; read the other way round each stands on street A-D, and its reason and
+    note now say that its lon and lat look swapped (as ``binroute plan`` said of a file's)."""
+    inventory, readings = town
+    b9 = FillReading(bin_id="b9", at=readings[0].at, fill_fraction=0.95)
+    more = dataclasses.replace(
+        inventory,
+        bins=(*inventory.bins, _bin("b9", SWAPPED)),
+        sites=(*inventory.sites, DisposalSite(site_id="s2", lon=SWAPPED[0], lat=SWAPPED[1])),
+    )
+    params = SolveParams(time_limit_s=1.0, seed=1)
+    day = plan_day(more, [*readings, b9], [], streets, plan_date=DAY, tz=TZ, params=params)
+    assert day.violations == () and {"b1", "b2"} <= day.plan.served_refs
+    swapped = (
+        f"its lon and lat look swapped: ({ON_A_D[0]:.6f}, {ON_A_D[1]:.6f}) is 0 m from one; "
+        "give lon first, then lat"
+    )
+    [lost] = [u for u in day.unserved if u.ref == "b9"]
+    assert lost.kind is UnservedKind.UNREACHABLE
+    assert (
+        lost.reason == f"no truck can reach it: {_far(streets, SWAPPED)} (limit 250 m); {swapped}"
+    )
+    note = f"disposal site s2 {_far(streets, SWAPPED)} (limit 250 m): no truck unloads there; "
+    assert note + swapped in day.plan.notes
+
+
 def test_a_plan_whose_every_depot_no_street_reaches_stops_naming_it(
     town: tuple[Inventory, list[FillReading]], streets: StreetProvider
 ) -> None:
