@@ -42,30 +42,59 @@ is forecast from that reading on (``FillModel.stuck`` says so).
 A citizen report of overflow (after the last known emptying) sets the state to at least 1.0
 at the report time; for a borrowed rate with a known emptying, a report that comes earlier
 than predicted moves the rate halfway toward the rate implied by the report.
+
+This module pools the bins and estimates them all (:func:`estimate_models`); its parts are
+modules beside it: :mod:`fleet.fill_sensor` (one sensor's fit, the settings
+:class:`FillConfig`), :mod:`fleet.fill_reports` (citizens' reports) and
+:mod:`fleet.fill_checks` (sensors to have checked); their public names are here too.
 """
 
 from __future__ import annotations
 
-import bisect
-import functools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime
 from typing import TypeVar
 
 import numpy as np
-from numpy.typing import NDArray
 
 from fleet.errors import FleetDataError
+from fleet.fill_checks import (
+    MISREAD_DAYS,
+    SENSOR_ISSUES,
+    SensorCheck,
+    offset_notes,
+    over_read_notes,
+    sensor_checks,
+    sensor_offsets,
+    stuck_notes,
+    under_read_notes,
+)
+from fleet.fill_reports import apply_reports, match_reports, nearest_bin, valid_reports
+from fleet.fill_sensor import (
+    _STALE,
+    LONE_HIGH_WEIGHT,
+    SLOPE_POINTS,
+    STUCK_AFTER_H,
+    FillConfig,
+    FloatArray,
+    SensorFit,
+    _robust_sd,
+    _time_order,
+    detect_emptyings,
+    finish_sensor_fit,
+    fit_bin,
+    last_emptying_read,
+    median_slope,
+    prepare_sensor_fit,
+    stuck_sensor,
+)
 from fleet.forecast import (
-    HOURS_PER_DAY,
-    Z_90,
     FillModel,
     SensorOffset,
     StuckSensor,
-    hours_between,
     offset_hours,
     utc_hours,
     week_axis,
@@ -73,575 +102,41 @@ from fleet.forecast import (
 )
 from fleet.models import MAX_FILL, Bin, CitizenReport, FillReading, PickupRecord
 
-_MAD_TO_SD = 1.4826
+__all__ = [
+    "LONE_HIGH_WEIGHT",
+    "MISREAD_DAYS",
+    "PICKUP_CENSORED_SPAN",
+    "PICKUP_PRIOR_CYCLES",
+    "SENSOR_ISSUES",
+    "SLOPE_POINTS",
+    "STUCK_AFTER_H",
+    "FillConfig",
+    "SensorCheck",
+    "detect_emptyings",
+    "estimate_models",
+    "fit_bin",
+    "last_emptying_read",
+    "match_reports",
+    "median_slope",
+    "nearest_bin",
+    "offset_notes",
+    "over_read_notes",
+    "pickup_rate",
+    "prepare_sensor_fit",
+    "sensor_checks",
+    "sensor_offsets",
+    "stuck_notes",
+    "stuck_sensor",
+    "under_read_notes",
+    "valid_reports",
+]
+
 POOL_MIN_DAYS = 0.5  # of data on every weekday for a bin's raw pattern to enter the pool
 PICKUP_PRIOR_CYCLES = 0.5  # weight of the borrowed rate, in observed fill cycles
 PICKUP_CENSORED_SPAN = 0.8  # a bin found full is assumed full after this share of its cycle
 # a cycle between two pickups shorter than this tells no rate: a row logged twice, a second
 # lift at once (found full 30 min after an emptying, it set a rate of 55 bins a day)
 PICKUP_MIN_CYCLE_H = 1.0
-SHIFT_MIN_READINGS = 2  # readings above a cycle's line, up to its end, that make a level shift
-MAX_SHIFTS = 3  # level shifts split per fit (each split re-fits the spikes)
-LONE_HIGH_WEIGHT = 0.5  # belief that a lone high last reading is waste added, not a spike
-# a reading this soon after a logged emptying may still show the bin before it (the log has
-# the truck's arrival or the crew's tap; the lift, and the sensor's measure, come around it)
-STALE_AFTER_EMPTYING_H = 0.25
-_STALE = timedelta(hours=STALE_AFTER_EMPTYING_H)
-# a level sensor that sends one value again and again has stopped measuring (a frozen
-# firmware value, a lost echo): real readings move with the waste and the sensor's noise.
-# Its last readings repeat one value for this many hours...
-STUCK_AFTER_H = 72.0
-STUCK_MIN_READINGS = 4  # ... in at least this many readings
-STUCK_TOLERANCE = 1e-6  # readings this close are one value (as sent, not rounded)
-# a sensor that read a bin this much fuller than its crew found it soon after, twice in a
-# row (one glitch is no fault), over-reads (stuck near full, dirt or a bag on it): a bin
-# loses no waste but by an emptying; one that read it this much emptier than its fill rate
-# explains under-reads (tilted, its echo off a wall or a bulky item)
-MISREAD_FILL = 0.5
-MISREAD_WITHIN_H = 6.0  # "soon after": the last reading at most this long before the pickup
-MISREAD_DAYS = 3  # the pickups of the last days before the plan whose fills are compared
-# a sensor whose readings miss the fills its crews found by this much, the same way at each
-# of its latest pickups (at least OFFSET_MIN_PICKUPS of the last OFFSET_PICKUPS with a
-# reading soon before, none full), is off (mounted askew, set to another bin's depth): its
-# readings are corrected by the median miss. A crew's eye is good to about 10 points.
-OFFSET_MIN_FILL = 0.2
-OFFSET_PICKUPS = 5
-OFFSET_MIN_PICKUPS = 3
-_EARTH_RADIUS_M = 6_371_000.0
-
-FloatArray = NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FillConfig:
-    """Knobs of the fill estimator (fractions of the bin unless named otherwise)."""
-
-    drop: float = 0.2
-    empty_level: float = 0.25
-    saturated: float = 0.98
-    spike_k: float = 4.0
-    spike_min: float = 0.08
-    # Days of data on a weekday that weigh as much as the stream's pooled pattern (7 rather
-    # than 3 since the pool is filled on short histories: measured equal on the fill errors).
-    weekday_shrink_days: float = 7.0
-    min_points: int = 4
-    sigma_floor: float = 0.01
-    rate_sd_rel_floor: float = 0.1
-    rate_sd_rel_single: float = 0.3
-    default_rate_per_h: float = 0.3 / HOURS_PER_DAY
-    unknown_fill: float = 0.5
-    unknown_fill_sd: float = 0.25
-    report_fill_sd: float = 0.05
-    report_match_m: float = 50.0
-    z: float = Z_90
-
-    def __post_init__(self) -> None:
-        if not 0 < self.drop < 1:
-            raise FleetDataError(f"FillConfig: drop must be in (0, 1), got {self.drop}")
-        if self.min_points < 2:
-            raise FleetDataError("FillConfig: min_points must be >= 2")
-        if self.weekday_shrink_days < 0 or self.default_rate_per_h < 0 or self.z <= 0:
-            raise FleetDataError("FillConfig: shrink days and default rate >= 0, z > 0")
-
-
-# ----------------------------------------------------------------------------- emptyings
-
-
-def detect_emptyings(
-    fills: Sequence[float] | FloatArray, drop: float = 0.2, empty_level: float = 0.25
-) -> NDArray[np.intp]:
-    """Indices of the readings that start a new fill cycle (first reading after an emptying).
-
-    ``fills`` must be in time order. See the module docstring for the rule.
-    """
-    y = np.asarray(fills, dtype=float)
-    n = y.size
-    if n < 2:
-        return np.zeros(0, dtype=np.intp)
-    # Necessary condition (vectorised): below the max of the previous 3 readings by > drop.
-    padded = np.concatenate([np.full(2, -np.inf), y])
-    prev_max = np.lib.stride_tricks.sliding_window_view(padded, 3).max(axis=1)[: n - 1]
-    candidates = np.flatnonzero(y[1:] < prev_max - drop) + 1
-    out: list[int] = []
-    last = 0
-    for i in candidates:
-        window = np.sort(y[max(last, i - 3) : i])
-        ref = float(window[(window.size - 1) // 2])  # lower median: one spike cannot lift it
-        thr = ref - drop
-        nxt = y[i : i + 3]
-        if y[i] >= thr:
-            continue
-        if nxt.size == 3:
-            ok = _med(nxt) < thr
-        else:
-            ok = bool(np.all(nxt < thr)) and (nxt.size > 1 or y[i] <= empty_level)
-        if ok:
-            out.append(int(i))
-            last = int(i)
-    return np.asarray(out, dtype=np.intp)
-
-
-def last_emptying_read(
-    readings: Sequence[FillReading], cfg: FillConfig = FillConfig()
-) -> datetime | None:
-    """When one bin's readings (any order) last show it emptied: the first reading of its
-    newest fill cycle by :func:`detect_emptyings`, a confirmed drop. A lone low last reading
-    is not one: :func:`fit_sensor` takes it for a spike unless a logged collection explains
-    it. None when the readings show no emptying."""
-    rs = sorted(readings, key=_time_order)
-    emp = detect_emptyings([r.fill_fraction for r in rs], cfg.drop, cfg.empty_level)
-    if emp.size and emp[-1] == len(rs) - 1:
-        emp = emp[:-1]
-    return rs[int(emp[-1])].at if emp.size else None
-
-
-def stuck_sensor(
-    readings: Sequence[FillReading], cfg: FillConfig = FillConfig()
-) -> StuckSensor | None:
-    """The stuck sensor of one bin whose readings (any order) end repeating one value
-    (within :data:`STUCK_TOLERANCE`) over :data:`STUCK_AFTER_H` hours or more, in
-    :data:`STUCK_MIN_READINGS` readings or more, below ``cfg.saturated`` (a full bin left
-    full reads full); None otherwise.
-
-    A value read again past a logged collection is no proof: a busy bin full again by the
-    next reading reads as before on a sensor that rounds. Only a long run is taken, and
-    taking it can only make a bin come due sooner (its fill is forecast past the value).
-    """
-    rs = sorted(readings, key=_time_order)
-    if len(rs) < STUCK_MIN_READINGS:
-        return None
-    value = rs[-1].fill_fraction
-    first = len(rs) - 1
-    while first > 0 and abs(rs[first - 1].fill_fraction - value) <= STUCK_TOLERANCE:
-        first -= 1
-    since, last_at, n = rs[first].at, rs[-1].at, len(rs) - first
-    long = hours_between(since, last_at) >= STUCK_AFTER_H and n >= STUCK_MIN_READINGS
-    return StuckSensor(since, value, n, last_at) if long and value < cfg.saturated else None
-
-
-def _time_order(r: FillReading) -> tuple[datetime, float]:
-    """Sort key of readings: by time, and of readings at one time the fuller first (a bin
-    drops at once only when emptied), so that their order in the input does not matter."""
-    return r.at, -r.fill_fraction
-
-
-def _med(a: FloatArray) -> float:
-    """Median of a 1-D array (faster than ``np.median`` for the small arrays used here)."""
-    srt = np.sort(a)
-    n = srt.size
-    return float(0.5 * (srt[(n - 1) // 2] + srt[n // 2]))
-
-
-SLOPE_POINTS = 200  # a longer series' slope is taken from this many of its points
-
-
-@functools.lru_cache(maxsize=SLOPE_POINTS)
-def _pairs(n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    i, j = np.triu_indices(n, k=1)
-    return i, j
-
-
-def median_slope(x: FloatArray, y: FloatArray) -> float:
-    """Theil–Sen slope: median of the pairwise slopes (distinct x only); nan if none.
-
-    A series of more than ``SLOPE_POINTS`` points (a sensor reading every few minutes) is
-    thinned to that many, evenly spread over it: the pairs of all its points would take
-    memory as their square (6000 readings: 18 million pairs, 0.7 GB)."""
-    if x.size > SLOPE_POINTS:
-        keep = np.unique(np.linspace(0, x.size - 1, SLOPE_POINTS).round().astype(np.intp))
-        x, y = x[keep], y[keep]
-    i, j = _pairs(x.size)
-    dx = x[j] - x[i]
-    ok = dx > 0
-    if not ok.any():
-        return math.nan
-    return _med((y[j] - y[i])[ok] / dx[ok])
-
-
-def _robust_sd(r: FloatArray) -> float:
-    if r.size == 0:
-        return 0.0
-    return _MAD_TO_SD * _med(np.abs(r - _med(r)))
-
-
-# ----------------------------------------------------------------------------- one sensor
-
-
-@dataclass(frozen=True, slots=True)
-class SensorFit:
-    """Intermediate fit of one bin's readings (before weekday shrinkage).
-
-    ``rate_d`` are per-weekday rates (fraction per hour, Mon..Sun) or None when the readings
-    do not determine a rate; ``days_d`` the days of data per weekday.
-    """
-
-    bin_id: str
-    x: FloatArray  # week-axis hours of the readings (local clock)
-    y: FloatArray
-    seg: NDArray[np.intp]  # cycle index per reading
-    use: NDArray[np.bool_]  # kept, unsaturated readings (used for rates)
-    spikes: NDArray[np.bool_]
-    times: tuple[datetime, ...]
-    emptyings: tuple[datetime, ...]
-    rate_d: FloatArray | None
-    days_d: FloatArray
-    sigma: float
-    seg_slopes: FloatArray
-    above: NDArray[np.bool_]  # readings above their cycle's line
-
-    @property
-    def raw_factors(self) -> FloatArray | None:
-        """Unshrunk weekday factors (mean 1), None without a positive rate."""
-        if self.rate_d is None or float(self.rate_d.mean()) <= 0:
-            return None
-        out: FloatArray = self.rate_d / float(self.rate_d.mean())
-        return out
-
-
-def _spike_mask(
-    x: FloatArray, y: FloatArray, seg: NDArray[np.intp], fit_ok: NDArray[np.bool_], cfg: FillConfig
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_], list[float]]:
-    """Flag spikes per cycle against a Theil–Sen line: (spikes, readings above the line,
-    cycle slopes)."""
-    spikes = np.zeros(x.size, dtype=bool)
-    above = np.zeros(x.size, dtype=bool)
-    slopes: list[float] = []
-    for s in np.unique(seg):
-        idx = np.flatnonzero((seg == s) & fit_ok)
-        if idx.size < 3:
-            continue
-        slope = median_slope(x[idx], y[idx])
-        inter = _med(y[idx] - slope * x[idx])
-        r = y[idx] - (inter + slope * x[idx])
-        bad = np.abs(r) > max(cfg.spike_k * _robust_sd(r), cfg.spike_min)
-        spikes[idx[bad]] = True
-        above[idx[r > 0]] = True
-        good = idx[~bad]
-        if good.size >= 3 and x[good[-1]] - x[good[0]] >= 12.0:
-            slopes.append(median_slope(x[good], y[good]))
-    return spikes, above, slopes
-
-
-def _level_shifts(
-    seg: NDArray[np.intp],
-    fit_ok: NDArray[np.bool_],
-    spikes: NDArray[np.bool_],
-    above: NDArray[np.bool_],
-) -> NDArray[np.intp]:
-    """First readings of upward level shifts (waste added at once, an event: the bin stays
-    up). Per cycle: the readings up to its end are all above the cycle's line (or spikes)
-    and at least ``SHIFT_MIN_READINGS`` of them are high spikes; the shift starts at the
-    first such spike."""
-    out = []
-    in_run = above | spikes  # a low spike inside a run does not end it
-    for s in np.unique(seg):
-        idx = np.flatnonzero((seg == s) & fit_ok)
-        run = 0
-        while run < idx.size and in_run[idx[idx.size - 1 - run]]:
-            run += 1
-        tail = idx[idx.size - run :]
-        high = tail[spikes[tail] & above[tail]]
-        if high.size >= SHIFT_MIN_READINGS and high[0] > idx[0]:
-            out.append(int(high[0]))
-    return np.asarray(out, dtype=np.intp)
-
-
-def _joint_rates(
-    x: FloatArray, y: FloatArray, seg: NDArray[np.intp], use: NDArray[np.bool_], r0: float
-) -> tuple[FloatArray, FloatArray, float]:
-    """Per-weekday rates by least squares with a free level per cycle; (rates, days, sigma)."""
-    idx = np.flatnonzero(use)
-    segs, inv = np.unique(seg[idx], return_inverse=True)
-    first_x = np.array([x[idx][inv == k].min() for k in range(segs.size)])
-    exposure = weekday_exposure(x[idx]) - weekday_exposure(first_x)[inv]
-    onehot = np.zeros((idx.size, segs.size))
-    onehot[np.arange(idx.size), inv] = 1.0
-    design = np.hstack([onehot, exposure])
-    ridge = np.hstack([np.zeros((7, segs.size)), 0.1 * HOURS_PER_DAY * np.eye(7)])
-    a = np.vstack([design, ridge])
-    b = np.concatenate([y[idx], 0.1 * HOURS_PER_DAY * np.full(7, r0)])
-    sol, *_ = np.linalg.lstsq(a, b, rcond=None)
-    rates = np.maximum(sol[segs.size :], 0.0)
-    last_x = np.array([x[idx][inv == k].max() for k in range(segs.size)])
-    days = (weekday_exposure(last_x) - weekday_exposure(first_x)).sum(axis=0) / HOURS_PER_DAY
-    resid = y[idx] - design @ sol
-    return rates, days, _robust_sd(resid)
-
-
-def _with_logged(
-    emp: NDArray[np.intp], times: Sequence[datetime], emptied_at: Sequence[datetime]
-) -> NDArray[np.intp]:
-    """Cycle starts ``emp`` plus the first reading after each logged emptying (sorted)."""
-    if not emptied_at:
-        return emp
-    ts = np.array([t.timestamp() for t in times])
-    logged = np.searchsorted(ts, [t.timestamp() for t in emptied_at], side="right")
-    logged = logged[(logged > 0) & (logged < ts.size)]
-    out: NDArray[np.intp] = np.union1d(emp, logged).astype(np.intp)
-    return out
-
-
-def prepare_sensor_fit(
-    bin_id: str,
-    readings: Sequence[FillReading],
-    cfg: FillConfig = FillConfig(),
-    *,
-    collections_known: bool = False,
-    last_collection: datetime | None = None,
-    emptied_at: Sequence[datetime] = (),
-) -> SensorFit:
-    """Detect emptyings and spikes and fit weekday rates for one bin (readings any order).
-
-    With ``collections_known`` (the city logs its collections; ``last_collection`` is the
-    last one, or None), a lone low *last* reading counts as an emptying only if
-    ``last_collection`` falls between it and the reading before, or no more than
-    ``STALE_AFTER_EMPTYING_H`` before that reading (which may still show the bin before the
-    lift); otherwise it is a spike.
-    ``emptied_at`` are logged collections (the trucks' pickups): each starts a new cycle at
-    the first reading after it, however small the drop (a bin emptied at 20 % barely drops).
-    """
-    if not readings:
-        raise FleetDataError(f"bin {bin_id!r}: no readings to fit; borrow a rate instead")
-    rs = sorted(readings, key=_time_order)
-    times = tuple(r.at for r in rs)
-    y = np.array([r.fill_fraction for r in rs], dtype=float)
-    utc = np.array([utc_hours(r.at) for r in rs], dtype=float)
-    off = np.array([offset_hours(r.at) for r in rs], dtype=float)
-    x = week_axis(utc, 0.0) + off
-    emp = detect_emptyings(y, cfg.drop, cfg.empty_level)
-    vetoed = False
-    if collections_known and emp.size and emp[-1] == y.size - 1:
-        lc = last_collection
-        vetoed = lc is None or not (times[-2] - _STALE < lc <= times[-1])
-        emp = emp[:-1] if vetoed else emp
-    emp = _with_logged(emp, times, emptied_at)
-    unsat = y < cfg.saturated
-    starts = emp
-    for _ in range(MAX_SHIFTS + 1):
-        seg = np.searchsorted(starts, np.arange(y.size), side="right").astype(np.intp)
-        spikes, above, slopes = _spike_mask(x, y, seg, unsat, cfg)
-        shifts = _level_shifts(seg, unsat, spikes, above)
-        if shifts.size == 0 or starts.size >= emp.size + MAX_SHIFTS:
-            break
-        starts = np.union1d(starts, shifts).astype(np.intp)
-    spikes[-1] |= vetoed
-    above[-1] &= not vetoed
-    use = unsat & ~spikes
-    seg_slopes = np.asarray([s for s in slopes if math.isfinite(s)], dtype=float)
-    counts = np.bincount(seg[use], minlength=int(seg.max()) + 1 if seg.size else 0)
-    rate_d: FloatArray | None = None
-    days = np.zeros(7)
-    sigma = cfg.sigma_floor
-    if use.sum() >= cfg.min_points and (counts >= 2).any():
-        r0 = float(np.median(seg_slopes)) if seg_slopes.size else 0.0
-        if not seg_slopes.size:
-            k = int(np.argmax(counts))
-            r0 = median_slope(x[use & (seg == k)], y[use & (seg == k)])
-        r0 = r0 if math.isfinite(r0) and r0 > 0 else 0.0
-        rate_d, days, sd = _joint_rates(x, y, seg, use, r0)
-        sigma = max(sd, cfg.sigma_floor)
-    return SensorFit(
-        bin_id,
-        x,
-        y,
-        seg,
-        use,
-        spikes,
-        times,
-        tuple(times[i] for i in emp),
-        rate_d,
-        days,
-        sigma,
-        seg_slopes,
-        above,
-    )
-
-
-def shrink_factors(
-    raw: FloatArray, days: FloatArray, prior: FloatArray, shrink_days: float
-) -> FloatArray:
-    """Weekday factors shrunk toward ``prior`` by ``days / (days + shrink_days)``; mean 1."""
-    w = days / (days + shrink_days) if shrink_days > 0 else np.ones(7)
-    f = prior + (raw - prior) * w
-    f = np.maximum(f, 0.0)
-    mean = float(f.mean())
-    out: FloatArray = f / mean if mean > 0 else np.ones(7)
-    return out
-
-
-def _anchor(
-    fit: SensorFit, rate: float, factors: FloatArray, cfg: FillConfig
-) -> tuple[datetime, float, float]:
-    """Last known state (time, fill, sd) from the last cycle under the final rates.
-
-    The level comes from the last 3 used readings of the last cycle (so that a slightly wrong
-    rate matters little), extrapolated to the last non-spike reading. A lone last reading
-    above the line (an event or a spike: one reading cannot tell) gives a state at that
-    reading between the two, ``LONE_HIGH_WEIGHT`` of the way up, with the mixture's sd.
-    """
-    ok = np.flatnonzero(~fit.spikes)
-    j = int(ok[-1]) if ok.size else fit.y.size - 1
-    in_last = fit.seg == fit.seg[j]
-    idx = np.flatnonzero(in_last & fit.use)[-3:]
-    t_last = fit.times[j]
-    if idx.size == 0:
-        sat = np.flatnonzero(in_last & (fit.y >= cfg.saturated))
-        if sat.size:
-            return fit.times[int(sat[0])], 1.0, cfg.report_fill_sd
-        return t_last, float(fit.y[j]), max(fit.sigma, cfg.sigma_floor)
-    x0 = np.array([fit.x[idx[0]]])
-    rates = rate * factors
-    grow = (weekday_exposure(fit.x[idx]) - weekday_exposure(x0)) @ rates
-    level = _med(fit.y[idx] - grow)
-    at_last = (weekday_exposure(fit.x[j : j + 1]) - weekday_exposure(x0)) @ rates
-    fill = max(level + float(at_last[0]), 0.0)
-    if fit.y[j] >= cfg.saturated:
-        fill = max(fill, 1.0)
-    k = fit.y.size - 1
-    if fit.above[k] and fit.spikes[k] and k > j and fit.seg[k] == fit.seg[j]:
-        at_k = (weekday_exposure(fit.x[k:]) - weekday_exposure(x0)) @ rates
-        trend = max(level + float(at_k[0]), 0.0)
-        gap = float(fit.y[k]) - trend
-        if gap > 0:
-            w = LONE_HIGH_WEIGHT
-            return fit.times[k], trend + w * gap, max(fit.sigma, gap * math.sqrt(w * (1 - w)))
-    return t_last, fill, fit.sigma
-
-
-def finish_sensor_fit(
-    fit: SensorFit, prior: FloatArray | None = None, cfg: FillConfig = FillConfig()
-) -> FillModel | None:
-    """The :class:`FillModel` of a sensor fit (None when it has no rate)."""
-    raw = fit.raw_factors
-    if fit.rate_d is None:
-        return None
-    rate = float(fit.rate_d.mean())
-    pri = np.ones(7) if prior is None else np.asarray(prior, dtype=float)
-    factors = pri if raw is None else shrink_factors(raw, fit.days_d, pri, cfg.weekday_shrink_days)
-    if fit.seg_slopes.size >= 2:
-        rate_sd = _robust_sd(fit.seg_slopes)
-    else:
-        rate_sd = cfg.rate_sd_rel_single * rate
-    rate_sd = max(rate_sd, cfg.rate_sd_rel_floor * rate)
-    at, fill, sd = _anchor(fit, rate, factors, cfg)
-    return FillModel(
-        bin_id=fit.bin_id,
-        anchor_at=at,
-        anchor_fill=fill,
-        anchor_sd=sd,
-        rate_per_h=rate,
-        rate_sd_per_h=rate_sd,
-        weekday_factors=tuple(float(f) for f in factors),
-        source="sensor",
-        n_readings=int(fit.use.sum()),
-        last_emptying_at=fit.emptyings[-1] if fit.emptyings else None,
-        z=cfg.z,
-    )
-
-
-def fit_bin(
-    bin_id: str, readings: Sequence[FillReading], cfg: FillConfig = FillConfig()
-) -> FillModel | None:
-    """Fit one bin from its own readings only (weekday factors shrunk toward 1)."""
-    if not readings:
-        return None
-    return finish_sensor_fit(prepare_sensor_fit(bin_id, readings, cfg), None, cfg)
-
-
-# ----------------------------------------------------------------------------- reports
-
-
-def _distance_m(lon1: float, lat1: float, lon2: FloatArray, lat2: FloatArray) -> FloatArray:
-    """Equirectangular distance in metres (fine below a few km)."""
-    k = math.pi / 180.0
-    dx = (lon2 - lon1) * k * math.cos(lat1 * k)
-    dy = (lat2 - lat1) * k
-    out: FloatArray = _EARTH_RADIUS_M * np.hypot(dx, dy)
-    return out
-
-
-def nearest_bin(bins: Sequence[Bin], lon: float, lat: float) -> tuple[Bin, float] | None:
-    """The bin of ``bins`` nearest to (lon, lat) and its distance in metres; None without
-    bins."""
-    if not bins:
-        return None
-    lons = np.array([b.lon for b in bins], dtype=float)
-    lats = np.array([b.lat for b in bins], dtype=float)
-    d = _distance_m(lon, lat, lons, lats)
-    k = int(np.argmin(d))
-    return bins[k], float(d[k])
-
-
-def match_reports(
-    bins: Sequence[Bin], reports: Iterable[CitizenReport], max_dist_m: float = 50.0
-) -> tuple[dict[str, list[CitizenReport]], list[CitizenReport]]:
-    """Assign reports to bins: by ``bin_id``, else the nearest bin within ``max_dist_m``.
-
-    Returns ``(by_bin, unmatched)``.
-    """
-    ids = {b.bin_id for b in bins}
-    by_bin: dict[str, list[CitizenReport]] = defaultdict(list)
-    unmatched: list[CitizenReport] = []
-    for r in reports:
-        if r.bin_id is not None:
-            (by_bin[r.bin_id] if r.bin_id in ids else unmatched).append(r)
-            continue
-        near = nearest_bin(bins, r.lon, r.lat) if r.lon is not None and r.lat is not None else None
-        if near is not None and near[1] <= max_dist_m:
-            by_bin[near[0].bin_id].append(r)
-        else:
-            unmatched.append(r)
-    return dict(by_bin), unmatched
-
-
-def valid_reports(
-    model: FillModel, reports: Iterable[CitizenReport], now: datetime | None = None
-) -> list[CitizenReport]:
-    """Overflow reports after the model's last emptying (and not after ``now``), by time."""
-    out = [
-        r
-        for r in reports
-        if r.overflowing
-        and (now is None or r.at <= now)
-        and (model.last_emptying_at is None or r.at > model.last_emptying_at)
-    ]
-    return sorted(out, key=lambda r: r.at)
-
-
-def apply_reports(
-    model: FillModel,
-    reports: Iterable[CitizenReport],
-    *,
-    now: datetime,
-    cfg: FillConfig = FillConfig(),
-) -> FillModel:
-    """Raise the model's state to full at the latest valid overflow report (see module doc)."""
-    valid = valid_reports(model, reports, now)
-    if not valid:
-        return model
-    r = valid[-1]
-    if r.at < model.anchor_at:
-        return replace(
-            model, anchor_fill=max(model.anchor_fill, 1.0), source=model.source + "+report"
-        )
-    predicted = model.fill_at(r.at).expected
-    if predicted >= 1.0:
-        return model
-    rate = model.rate_per_h
-    if model.source != "sensor" and model.last_emptying_at is not None:
-        since = replace(model, anchor_at=model.last_emptying_at, anchor_fill=0.0)
-        hours = hours_between(model.last_emptying_at, r.at)
-        w = float(since.effective_hours(np.array([hours]))[0])
-        if w > 0:
-            rate = max(rate, 0.5 * (rate + 1.0 / w))
-    return replace(
-        model,
-        anchor_at=r.at,
-        anchor_fill=1.0,
-        anchor_sd=cfg.report_fill_sd,
-        rate_per_h=rate,
-        source=model.source + "+report",
-    )
 
 
 # ----------------------------------------------------------------------------- all bins
@@ -856,316 +351,6 @@ def _estimate_models(
     for bid, st in stuck.items():
         models[bid] = replace(models[bid], stuck=st)
     return models, pools
-
-
-SENSOR_ISSUES = ("stuck", "offset", "reads_too_full", "reads_too_empty")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SensorCheck:
-    """A bin whose sensor a crew should check: a line of the maintenance list.
-
-    Attributes
-    ----------
-    bin_id : str
-        The bin.
-    issue : str
-        One of :data:`SENSOR_ISSUES`: stuck (:func:`stuck_notes`), reading off its crews'
-        fills and corrected (:func:`offset_notes`), reading too full or too empty at a
-        pickup (:func:`over_read_notes`, :func:`under_read_notes`).
-    note : str
-        What was seen, as the plan's note says it.
-    """
-
-    bin_id: str
-    issue: str
-    note: str
-
-
-def sensor_checks(
-    readings: Sequence[FillReading],
-    pickups: Sequence[PickupRecord],
-    since: datetime,
-    tz: tzinfo,
-    models: Mapping[str, FillModel],
-) -> tuple[SensorCheck, ...]:
-    """The bins whose sensors a crew should check, by issue (in :data:`SENSOR_ISSUES`'
-    order), then bin id: stuck or offset as ``models`` found them, reading too full or
-    too empty at a pickup from ``since`` on (times local in ``tz``)."""
-    return (
-        *_stuck_checks(models, tz),
-        *_offset_checks(models, tz),
-        *_over_read_checks(readings, pickups, since, tz, models),
-        *_under_read_checks(readings, pickups, since, tz, models),
-    )
-
-
-def stuck_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
-    """One note per bin whose sensor is stuck (:attr:`FillModel.stuck`), by bin id: the
-    value it repeats, since when, and what its forecast uses instead (times local in ``tz``).
-    """
-    return tuple(c.note for c in _stuck_checks(models, tz))
-
-
-def _model_checks(
-    models: Mapping[str, FillModel], issue: str, note: Callable[[str, FillModel], str | None]
-) -> list[SensorCheck]:
-    """A check of ``issue`` per bin, by bin id, whose model ``note`` describes (not None)."""
-    return [
-        SensorCheck(bin_id=bid, issue=issue, note=text)
-        for bid, m in sorted(models.items())
-        if (text := note(bid, m)) is not None
-    ]
-
-
-def _stuck_checks(models: Mapping[str, FillModel], tz: tzinfo) -> list[SensorCheck]:
-    def note(bid: str, m: FillModel) -> str | None:
-        st = m.stuck
-        if st is None:
-            return None
-        since, last = (f"{t.astimezone(tz):%Y-%m-%d %H:%M}" for t in (st.since, st.last_at))
-        return (
-            f"bin {bid}: its sensor has read {st.fill:.0%} at each of its {st.readings} "
-            f"readings {since} - {last}: stuck; its readings after {since} are left out and "
-            "its fill is forecast from there at its usual rate (a logged collection resets "
-            "it); check the sensor"
-        )
-
-    return _model_checks(models, "stuck", note)
-
-
-Misread = tuple[FillReading, FillReading, PickupRecord]  # two readings, then the pickup
-
-
-def _read_and_found(
-    readings: Sequence[FillReading],
-    pickups: Sequence[PickupRecord],
-    since: datetime | None = None,
-) -> dict[str, list[Misread]]:
-    """Per bin, in time order, each pickup (from ``since`` on, when given) with a fill
-    found whose sensor read the bin twice or more before it (a reading at the time of the
-    pickup may be after it), the last time at most :data:`MISREAD_WITHIN_H` hours before,
-    with no other emptying since the reading before that: (that reading, the last, the
-    pickup). Only fills read and found as such count, not fills derived from a weight (a
-    wrong density would tell the same)."""
-    found = sorted(
-        (
-            p
-            for p in pickups
-            if p.fill_fraction is not None
-            and not p.fill_from_weight
-            and (since is None or p.at >= since)
-        ),
-        key=lambda p: p.at,
-    )
-    wanted = {p.bin_id for p in found}
-    read: dict[str, list[FillReading]] = defaultdict(list)
-    for r in readings:
-        if r.bin_id in wanted and not r.fill_from_weight:
-            read[r.bin_id].append(r)
-    for own in read.values():
-        own.sort(key=_time_order)
-    emptied: dict[str, list[datetime]] = defaultdict(list)
-    for p in pickups:
-        if p.bin_id in wanted:
-            emptied[p.bin_id].append(p.at)
-    out: dict[str, list[Misread]] = defaultdict(list)
-    for p in found:
-        own = read.get(p.bin_id, [])
-        last = bisect.bisect_left(own, p.at, key=lambda r: r.at)  # the readings before p
-        if last < 2:
-            continue
-        before, r = own[last - 2], own[last - 1]
-        soon = p.at - r.at <= timedelta(hours=MISREAD_WITHIN_H)
-        if soon and not any(before.at < t < p.at for t in emptied[p.bin_id]):
-            out[p.bin_id].append((before, r, p))
-    return out
-
-
-def _misreads(
-    readings: Sequence[FillReading],
-    pickups: Sequence[PickupRecord],
-    since: datetime,
-    gap: Callable[[FillReading, float, datetime], float],
-) -> dict[str, Misread]:
-    """Per bin, its latest pickup from ``since`` on (of :func:`_read_and_found`) whose fill
-    found is at least :data:`MISREAD_FILL` off each of its sensor's last two readings
-    before it, as ``gap(reading, fill found, pickup time)`` measures it (fractions of the
-    bin). Two readings, so that one glitch (a spike) names no sensor."""
-    found: dict[str, Misread] = {}
-    for bid, seen in _read_and_found(readings, pickups, since).items():
-        for before, r, p in seen:
-            fill = p.fill_fraction
-            if fill is None:
-                continue
-            if min(gap(x, fill, p.at) for x in (before, r)) >= MISREAD_FILL:
-                found[bid] = (before, r, p)
-    return found
-
-
-def _growth_h(model: FillModel, spans: Sequence[tuple[datetime, datetime]]) -> FloatArray:
-    """The weekday-weighted hours of each (start, end) span at ``model``'s weekday pattern
-    (its fill grows ``model.rate_per_h`` times that): one array call for them all."""
-    first = min(a for a, _ in spans)
-    ref = replace(model, anchor_at=first)
-    x = np.array([(hours_between(first, a), hours_between(first, b)) for a, b in spans])
-    e = ref.effective_hours(x.ravel()).reshape(-1, 2)
-    out: FloatArray = e[:, 1] - e[:, 0]
-    return out
-
-
-def sensor_offsets(
-    readings: Sequence[FillReading],
-    pickups: Sequence[PickupRecord],
-    models: Mapping[str, FillModel],
-    cfg: FillConfig = FillConfig(),
-) -> dict[str, SensorOffset]:
-    """The sensors that read their bins off the fills their crews found, the same way each
-    time: per bin, of its last :data:`OFFSET_PICKUPS` pickups of :func:`_read_and_found`,
-    those not full, read full or forecast full (a full bin hides how full) nor read empty
-    (a sensor reading too empty reads 0 up to its offset), when :data:`OFFSET_MIN_PICKUPS`
-    or more, whose fill found less the last reading grown to the pickup at ``models``'
-    rate all miss by at least half :data:`OFFSET_MIN_FILL`, on one side, and by
-    :data:`OFFSET_MIN_FILL` or more in median. A stuck sensor (:attr:`FillModel.stuck`) is
-    not read for it."""
-    out: dict[str, SensorOffset] = {}
-    for bid, seen in _read_and_found(readings, pickups).items():
-        model = models.get(bid)
-        last = seen[-OFFSET_PICKUPS:]
-        if model is None or model.stuck is not None or len(last) < OFFSET_MIN_PICKUPS:
-            continue
-        grown = model.rate_per_h * _growth_h(model, [(r.at, p.at) for _, r, p in last])
-        used = [
-            (fill - (r.fill_fraction + g), p.at)
-            for (_, r, p), g in zip(last, grown, strict=True)
-            if (fill := p.fill_fraction) is not None
-            and r.fill_fraction > 0.0
-            and max(r.fill_fraction, fill, r.fill_fraction + g) < cfg.saturated
-        ]
-        if len(used) < OFFSET_MIN_PICKUPS:
-            continue
-        misses = [m for m, _ in used]
-        median = float(np.median(misses))
-        same = all(m * median > 0 and abs(m) >= OFFSET_MIN_FILL / 2 for m in misses)
-        if same and abs(median) >= OFFSET_MIN_FILL:
-            out[bid] = SensorOffset(fill=median, pickups=len(used), last_at=used[-1][1])
-    return out
-
-
-def offset_notes(models: Mapping[str, FillModel], tz: tzinfo) -> tuple[str, ...]:
-    """One note per bin whose sensor reads off its crews' fills (:attr:`FillModel.offset`),
-    by bin id: by how much, at how many pickups, and that its readings were corrected."""
-    return tuple(c.note for c in _offset_checks(models, tz))
-
-
-def _offset_checks(models: Mapping[str, FillModel], tz: tzinfo) -> list[SensorCheck]:
-    def note(bid: str, m: FillModel) -> str | None:
-        off = m.offset
-        if off is None:
-            return None
-        low = off.fill > 0
-        return (
-            f"bin {bid}: its sensor read {abs(off.fill):.0%} {'below' if low else 'above'} "
-            f"the fill its crews found at its last {off.pickups} pickups (the latest "
-            f"{off.last_at.astimezone(tz):%Y-%m-%d %H:%M}): its readings are "
-            f"{'raised' if low else 'lowered'} by that much for its forecast; check the "
-            "sensor (its mounting, or the bin depth it is set to)"
-        )
-
-    return _model_checks(models, "offset", note)
-
-
-def _misread_note(bid: str, misread: Misread, tz: tzinfo, why: str) -> str:
-    before, r, p = misread
-    return (
-        f"bin {bid}: its sensor read {before.fill_fraction:.0%} at "
-        f"{before.at.astimezone(tz):%Y-%m-%d %H:%M} and {r.fill_fraction:.0%} at "
-        f"{r.at.astimezone(tz):%Y-%m-%d %H:%M}, its crew found it {p.fill_fraction:.0%} full "
-        f"at {p.at.astimezone(tz):%H:%M}: {why}; check the sensor"
-    )
-
-
-def _misread_checks(
-    found: Mapping[str, Misread],
-    models: Mapping[str, FillModel],
-    tz: tzinfo,
-    issue: str,
-    why: str,
-) -> list[SensorCheck]:
-    """The checks of ``found`` by bin id, but of bins whose sensors' offsets are corrected."""
-    return [
-        SensorCheck(bin_id=bid, issue=issue, note=_misread_note(bid, m, tz, why))
-        for bid, m in sorted(found.items())
-        if bid not in models or models[bid].offset is None
-    ]
-
-
-def over_read_notes(
-    readings: Sequence[FillReading],
-    pickups: Sequence[PickupRecord],
-    since: datetime,
-    tz: tzinfo,
-    models: Mapping[str, FillModel] | None = None,
-) -> tuple[str, ...]:
-    """One note per bin whose sensor read it, twice in a row, at least :data:`MISREAD_FILL`
-    fuller than its crew found it at a pickup from ``since`` on (:func:`_misreads`; times
-    local in ``tz``), but a bin whose model in ``models`` corrects its sensor's offset
-    (:func:`offset_notes` names it).
-    The forecast is not changed (the pickup empties the bin), but the sensor is likely to
-    call the bin full again: the dispatcher has it checked."""
-    return tuple(c.note for c in _over_read_checks(readings, pickups, since, tz, models or {}))
-
-
-def _over_read_checks(
-    readings: Sequence[FillReading],
-    pickups: Sequence[PickupRecord],
-    since: datetime,
-    tz: tzinfo,
-    models: Mapping[str, FillModel],
-) -> list[SensorCheck]:
-    why = "the sensor reads too full (stuck, dirty, or a bag on it) and may call the bin full again"
-    found = _misreads(readings, pickups, since, lambda r, fill, _: r.fill_fraction - fill)
-    return _misread_checks(found, models, tz, "reads_too_full", why)
-
-
-def under_read_notes(
-    readings: Sequence[FillReading],
-    pickups: Sequence[PickupRecord],
-    since: datetime,
-    tz: tzinfo,
-    models: Mapping[str, FillModel],
-) -> tuple[str, ...]:
-    """One note per bin whose crew found it at a pickup from ``since`` on at least
-    :data:`MISREAD_FILL` fuller than each of its sensor's last two readings before, grown at
-    the bin's fill rate (``models``: the high end of its band, from the reading to the
-    pickup), can make it (:func:`_misreads`; times local in ``tz``), but a bin whose model
-    corrects its sensor's offset (:func:`offset_notes` names it). Its forecast, made
-    from that sensor, is likely to call the bin emptier than it is, and the bin to overflow
-    unplanned: the dispatcher has the sensor checked (unless waste was dumped in the bin in
-    those hours)."""
-    return tuple(c.note for c in _under_read_checks(readings, pickups, since, tz, models))
-
-
-def _under_read_checks(
-    readings: Sequence[FillReading],
-    pickups: Sequence[PickupRecord],
-    since: datetime,
-    tz: tzinfo,
-    models: Mapping[str, FillModel],
-) -> list[SensorCheck]:
-    def gap(r: FillReading, fill: float, at: datetime) -> float:
-        model = models.get(r.bin_id)
-        if model is None:
-            return fill - r.fill_fraction
-        high = model.rate_per_h + model.z * model.rate_sd_per_h  # its band's high end
-        return fill - (r.fill_fraction + high * float(_growth_h(model, [(r.at, at)])[0]))
-
-    why = (
-        "the sensor reads too empty (tilted, its echo off a wall or a bulky item) and may "
-        "let the bin overflow unplanned, unless waste was dumped in it meanwhile"
-    )
-    found = _misreads(readings, pickups, since, gap)
-    return _misread_checks(found, models, tz, "reads_too_empty", why)
 
 
 def _stuck_sensors(
