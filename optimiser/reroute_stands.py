@@ -290,13 +290,16 @@ def _finished(
     elsewhere, at its last visit after it was planned to be home, took more waste (a
     bin off its route), or went on without its planned break (its visits done,
     ``prefix``, lack it): it goes home from where it is. Nor a truck not out whose plan
-    has it leave before its shift starts now (its shift start changed since)."""
+    has it leave before its shift starts now (its shift start changed since), or back
+    after its shift ends now (an idle truck's empty route at its old shift end, the
+    shift cut short since: booked out of service later today)."""
     if old is None or prog is None or _rest(old, prog) or new.used:
         return False
     if _skipped_break(prefix, prog, old):
         return False
-    if not prog.done and old.visits[0].start_s < v.shift_s[0]:
-        return False  # not out, its shift starting later now: its plan left too soon
+    lo, hi = v.shift_s
+    if not prog.done and not lo <= old.visits[0].start_s <= old.visits[-1].end_s <= hi:
+        return False  # not out, its shift other now: its plan leaves or ends outside it
     last = old.visits[_cut(old, len(prog.done)) - 1]  # its last visit done, or its start
     end = old.visits[-1]
     there = prog.location == end.location or (

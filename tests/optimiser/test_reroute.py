@@ -1756,3 +1756,34 @@ def test_a_cornered_truck_whose_late_break_would_pass_its_shift_end_goes_home(ki
         "a cannot both unload in a site's hours and start its break by 11:00: it unloads "
         "and ends its day without it, so its day breaks the break rule"
     ) in new.notes
+
+
+def test_an_idle_truck_whose_shift_was_cut_short_leaves_its_old_empty_route(kit, day) -> None:
+    """Truck g (glass: nothing here for it) has its empty route at its shift end, as an
+    engine may place an idle truck's; booked out of service later today, its shift now
+    ends three hours sooner. The reroute kept that route as if g had finished its day
+    there, and the plan broke g's shift ("returns at 14:00, after its shift end 11:00";
+    the service's random days on Heidelberg, seed 10). Now g's day starts where it is."""
+    glass = kit.truck("g", streams=frozenset({"glass"}))
+    solo = dataclasses.replace(day, vehicles=(day.vehicles[0],))
+    planned = kit.solved(solo)
+    end = kit.SHIFT[1]
+    idle = Route(
+        vehicle_ref="g",
+        visits=tuple(
+            Visit(kind=k, ref="g", location=0, arrival_s=end, start_s=end, end_s=end)
+            for k in (VisitKind.START, VisitKind.END)
+        ),
+        distance_m=0,
+        duration_s=0,
+        cost=0,
+    )
+    plan = dataclasses.replace(planned, routes=(*planned.routes, idle))
+    assert check(dataclasses.replace(day, vehicles=(day.vehicles[0], glass)), plan) == []
+    cut = dataclasses.replace(glass, shift_s=(kit.SHIFT[0], end - 3 * kit.H))
+    short = dataclasses.replace(day, vehicles=(day.vehicles[0], cut))
+    on = _progress(planned.routes[0], 2)
+    home = Progress(vehicle_ref="g", done=(), location=0, time_s=on.time_s)  # as daily's
+    new = reroute(short, plan, [on, home], [], FAST)
+    assert check(short, new) == []
+    assert kit.route_of(new, "g").visits[-1].end_s <= end - 3 * kit.H
