@@ -67,7 +67,7 @@ def _current_inventory(
     built, progress, took = _emptied_off_route(
         built, progress, off_route, day, inventory, now_s, keep
     )
-    built = _loaded_back(built, progress, now_s, had)
+    built = _loaded_back(built, progress, now_s, had or bool(built.problem.sites))
     return _stranded(built, timed, progress, now_s, day), progress, took
 
 

@@ -2373,6 +2373,28 @@ def test_when_the_last_site_closes_the_trucks_come_back_loaded(
     assert not any(n.startswith("no disposal site is open") for n in again.plan.notes)
 
 
+def test_a_site_opened_after_the_last_closed_but_shut_by_now_leaves_the_trucks_loaded(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """s, the only site, closes after t1 emptied its first bin (no unloading done: the
+    re-plan has no site left); then s2 is added, taking waste only until 06:00 (a site on
+    a street trucks may drive early only), past by then: t1 cannot unload there and comes
+    back loaded, saying so. Before, a re-plan from a plan with no site judged no truck
+    loaded back, s2 or not: it sent t1 home loaded against the rule, unexplained (the
+    service's random days on Heidelberg, seed 88, its reroute's plan standing so)."""
+    (done,) = _progress_after(day, 1)  # b0 emptied, no unloading yet
+    closed = dataclasses.replace(tiny_city[0], sites=())
+    none = _replanned_as(day, done, tiny_city, closed, day.at(done.time_s))
+    assert none.built.problem.sites == () and none.violations == ()  # s: no unloading done
+    later = dataclasses.replace(done, time_s=done.time_s + 600)
+    early = dataclasses.replace(NEW_SITE, opening=TimeWindow(time(0), time(6)))
+    shut = dataclasses.replace(tiny_city[0], sites=(early,))
+    again = _replanned_as(none, later, tiny_city, shut)
+    assert again.violations == () and again.built.problem.vehicles[0].comes_back_loaded
+    assert _unloads_after(again, "t1", later.time_s) == []
+    assert "no disposal site is open from 06:00: the trucks come back loaded" in again.plan.notes
+
+
 def test_a_reroute_drops_the_visits_of_bins_no_longer_listed(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:
