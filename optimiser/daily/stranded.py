@@ -21,6 +21,7 @@ from optimiser.plan import (
 )
 from optimiser.problem import (
     Problem,
+    Site,
     VehicleSpec,
 )
 from optimiser.reroute import (
@@ -138,8 +139,11 @@ def _stranded_note(ref: str, p: Progress, built: BuiltProblem) -> str:
 def _cannot_unload(problem: Problem, progress: Sequence[Progress], now_s: int) -> set[str]:
     """The trucks carrying waste (``progress``) that can reach no disposal site taking every
     one of their streams (where the engines and the checker let them unload:
-    ``optimiser.screen.usable_sites``) before it closes, from where they are. An empty
-    truck is left out: it takes no bin it could not unload, as before."""
+    ``optimiser.screen.usable_sites``) and start unloading there before it closes and,
+    waiting for it to open, before their shift ends, from where they are. An empty truck
+    is left out: it takes no bin it could not unload, as before. A site open only after a
+    truck's shift (a site on a street trucks may drive at night only) counted: the truck
+    was to unload there, and no plan went on from the trucks' positions."""
     dur = problem.matrix.duration_s
     loaded = {p.vehicle_ref: p for p in progress if p.volume_l > 0 or p.weight_kg > 0}
     out = set()
@@ -147,11 +151,17 @@ def _cannot_unload(problem: Problem, progress: Sequence[Progress], now_s: int) -
         if v.ref not in loaded:
             continue
         row, t = loaded[v.ref].location, max(loaded[v.ref].time_s, now_s)
-        if not any(
-            t + int(dur[row, s.location]) <= s.window_s[1] for s in usable_sites(problem, v)
-        ):
+        if not any(_unloads(t + int(dur[row, s.location]), s, v) for s in usable_sites(problem, v)):
             out.add(v.ref)
     return out
+
+
+def _unloads(arrival_s: int, site: Site, v: VehicleSpec) -> bool:
+    """Whether truck ``v`` arriving at ``site`` at ``arrival_s`` starts unloading there
+    before it closes: at once, or waiting for it to open before its shift ends (one past
+    its shift end already unloads on arrival, and goes home: a shift it overruns)."""
+    start = max(arrival_s, site.window_s[0])
+    return start <= site.window_s[1] and start <= max(v.shift_s[1], arrival_s)
 
 
 def _goes_home(ref: str) -> str:

@@ -3,6 +3,7 @@ downtimes after the plan date push it later, or leave none (haversine travel).""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -312,3 +313,32 @@ def test_a_loaded_truck_can_unload_only_where_a_site_takes_every_stream_it_colle
         for r in ("a", "b")
     ]
     assert _cannot_unload(problem, loaded, nine) == {"a"}
+    assert _cannot_unload(problem, loaded, nine) == {"a"}
+
+
+def test_a_site_open_only_after_a_trucks_shift_is_none_it_can_unload_at(kit) -> None:
+    """The only site opens at 19:00 (on a street trucks may drive at night only); trucks a
+    (shift to 14:00) and b (to 20:00) are loaded at 09:00: a cannot unload there, b can,
+    waiting. Before, a site reached before it closed counted whatever the shift: a and c
+    were taken to unload there, which their shifts do not allow. One past its shift end
+    (c, reported at 15:00) unloads at a site open then, not later."""
+    from optimiser.daily.stranded import _cannot_unload
+    from optimiser.problem import Problem
+    from optimiser.reroute import Progress
+
+    h = kit.H
+    trucks = (kit.truck("a"), kit.truck("b", shift_s=(6 * h, 20 * h)), kit.truck("c"))
+    night = kit.site(window_s=(19 * h, 24 * h - 1))
+    matrix = kit.matrix([(0, 0), (1, 0), (2, 0)])
+    problem = Problem(matrix=matrix, stops=(), vehicles=trucks, sites=(night,))
+
+    def at(hour: int) -> list[Progress]:
+        return [
+            Progress(vehicle_ref=r, done=(), location=2, time_s=hour * h, volume_l=9, weight_kg=1)
+            for r in ("a", "b", "c")
+        ]
+
+    assert _cannot_unload(problem, at(9), 9 * h) == {"a", "c"}
+    day = dataclasses.replace(problem, sites=(kit.site(),))  # open all day
+    assert _cannot_unload(day, at(15), 15 * h) == set()
+    assert _cannot_unload(problem, at(15), 15 * h) == {"a", "c"}
