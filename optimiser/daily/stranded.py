@@ -142,8 +142,8 @@ def _cannot_unload(problem: Problem, progress: Sequence[Progress], now_s: int) -
     ``optimiser.screen.usable_sites``) and start unloading there before it closes and,
     waiting for it to open, before their shift ends, from where they are. An empty truck
     is left out: it takes no bin it could not unload, as before. A site open only after a
-    truck's shift (a site on a street trucks may drive at night only) counted: the truck
-    was to unload there, and no plan went on from the trucks' positions."""
+    truck's shift (a site on a street trucks may drive at night only) counted, which the
+    truck's shift does not allow."""
     dur = problem.matrix.duration_s
     loaded = {p.vehicle_ref: p for p in progress if p.volume_l > 0 or p.weight_kg > 0}
     out = set()
