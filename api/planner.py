@@ -15,9 +15,10 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from api.routing import Directions, Geometry, MatrixProvider
+from api.routing import Geometry, MatrixProvider
 from fleet.density import fill_of_weight
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
+from network.directions import Directions
 
 ProgressFn = Callable[[float, str], None]
 DAY_S = 24 * 3600  # seconds
@@ -524,7 +525,7 @@ def _work_s(route: Any, problem: Any, first: int, then: int) -> int:
     duration = problem.matrix.duration_s
     drive = sum(int(duration[a.location, b.location]) for a, b in itertools.pairwise(located))
     work = (VisitKind.BIN, VisitKind.DISPOSAL)
-    return drive + sum(v.end_s - v.start_s for v in located[1:] if v.kind in work)
+    return drive + sum(int(v.end_s - v.start_s) for v in located[1:] if v.kind in work)
 
 
 def _home_s(day_plan: Any, route: Any, match: RouteMatch, report: TruckProgress) -> int:
@@ -540,7 +541,7 @@ def _home_s(day_plan: Any, route: Any, match: RouteMatch, report: TruckProgress)
         reported = report.unloaded_at
     if reported is None:
         return int(end.arrival_s)
-    return max(int(end.arrival_s), day_plan.seconds(reported) + end.arrival_s - here.end_s)
+    return max(int(end.arrival_s), int(day_plan.seconds(reported) + end.arrival_s - here.end_s))
 
 
 def off_route(

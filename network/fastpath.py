@@ -37,10 +37,11 @@ try:  # optional dependency
 except ImportError:  # pragma: no cover - exercised only without numba
     numba = None  # type: ignore[assignment]
 
+routingkit_cch: Any
 try:  # optional: RoutingKit's inertial-flow order (better than the geometric fallback)
     import routingkit_cch
 except ImportError:  # pragma: no cover - exercised only without routingkit-cch
-    routingkit_cch = None  # type: ignore[assignment]
+    routingkit_cch = None
 
 AVAILABLE = numba is not None
 CH_VERSION = "1"  # bump when preparation changes so cached hierarchies are ignored
@@ -207,7 +208,8 @@ def _crossing(adj: Any, nodes: np.ndarray, other: np.ndarray) -> np.ndarray:
     """Mask over ``nodes``: not in ``other`` and adjacent to a node in ``other``."""
     in_other = np.zeros(adj.shape[0], dtype=np.float64)
     in_other[nodes[other]] = 1.0
-    return ~other & ((adj @ in_other)[nodes] > 0)
+    rim: np.ndarray = ~other & ((adj @ in_other)[nodes] > 0)
+    return rim
 
 
 def _eliminate(n: int, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -250,7 +252,7 @@ def _arc(up_ptr: Any, up_head: Any, a: int, b: int) -> int:
             lo = mid + 1
         else:
             hi = mid
-    return lo
+    return int(lo)
 
 
 def _bind(up_ptr: Any, up_head: Any, u: Any, v: Any, w: Any, up_w: Any, down_w: Any) -> None:

@@ -278,7 +278,9 @@ def _mark_backward(graph: nx.MultiDiGraph, ways: set[int]) -> nx.MultiDiGraph:
     return graph
 
 
-def _prepare_unsimplified(graph: nx.MultiDiGraph, settings: GraphSettings, source: str) -> Any:
+def _prepare_unsimplified(
+    graph: nx.MultiDiGraph, settings: GraphSettings, source: str
+) -> EdgeTable:
     """An unsimplified osmnx graph (a file's or a download's) under the .pbf reader's rules:
     non-truck and wrong-way edges dropped, barriers cut, then simplified and prepared."""
     import osmnx as ox

@@ -63,7 +63,8 @@ class Zones:
         """(E,) bool: the street edges (no connector) open at all hours that trucks reach
         or leave only through timed streets (not both ends ``free``)."""
         free = self.free[table.edge_u] & self.free[table.edge_v]
-        return street_edges(table) & ~table.timed_edges & ~free
+        inner: np.ndarray = street_edges(table) & ~table.timed_edges & ~free
+        return inner
 
     def ways(
         self, table: EdgeTable, e: int, twin: int, fastest: Sequence[int] = ()
@@ -209,7 +210,8 @@ def _free_nodes(table: EdgeTable, untimed: np.ndarray) -> np.ndarray:
     _, labels = csgraph.connected_components(graph, directed=True, connection="strong")
     on = np.zeros(n, dtype=bool)
     on[u] = on[v] = True
-    return on & (labels == np.bincount(labels[on]).argmax())
+    largest: np.ndarray = on & (labels == np.bincount(labels[on]).argmax())
+    return largest
 
 
 def _ways_from(

@@ -203,7 +203,7 @@ def sub_line(table: EdgeTable, e: int, t0: float, t1: float) -> list[tuple[float
     cum = np.concatenate([[0.0], np.cumsum(seg)])
     total = cum[-1]
     if total <= 0:
-        return [tuple(coords[0]), tuple(coords[-1])]  # type: ignore[list-item]
+        return [tuple(coords[0]), tuple(coords[-1])]
     d0, d1 = t0 * total, t1 * total
     lon0, lat0 = np.interp(d0, cum, coords[:, 0]), np.interp(d0, cum, coords[:, 1])
     lon1, lat1 = np.interp(d1, cum, coords[:, 0]), np.interp(d1, cum, coords[:, 1])

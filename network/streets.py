@@ -536,7 +536,8 @@ class StreetNetwork:
         t = self.table
         time_u = np.round(np.asarray(frac) * t.edge_time_s[e] * TIME_UNITS_PER_S).astype(np.int64)
         metres = np.round(np.asarray(frac) * t.edge_length_m[e]).astype(np.int64)
-        return ((time_u << self._bits) + metres + VIRTUAL_EXTRA).astype(np.float64)
+        packed: np.ndarray = ((time_u << self._bits) + metres + VIRTUAL_EXTRA).astype(np.float64)
+        return packed
 
     def kerb_ways(
         self,

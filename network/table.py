@@ -423,7 +423,7 @@ def _first(value: Any, default: Any) -> Any:
 
 
 def _append_edge(
-    cols: dict[str, list[Any]], nums: dict[str, list[float]], u: int, v: int, data: dict
+    cols: dict[str, list[Any]], nums: dict[str, list[float]], u: int, v: int, data: dict[str, Any]
 ) -> None:
     if "length" not in data or "travel_time" not in data:
         raise NetworkError(f"edge {u}->{v} lacks 'length' or 'travel_time'; prepare the graph")
@@ -448,7 +448,7 @@ def _append_edge(
 
 
 def _edge_geometry(
-    data: dict, tail: tuple[float, float], head: tuple[float, float]
+    data: dict[str, Any], tail: tuple[float, float], head: tuple[float, float]
 ) -> list[tuple[float, float]]:
     geom = data.get("geometry")
     if geom is None:

@@ -63,4 +63,5 @@ def _a_local_edge(table: EdgeTable, local: np.ndarray, nodes: np.ndarray) -> np.
     ends = np.concatenate([table.edge_u[edges], table.edge_v[edges]])
     of = np.full(table.n_nodes, -1, dtype=np.int64)
     of[ends] = np.concatenate([edges, edges])
-    return of[nodes]
+    owner: np.ndarray = of[nodes]
+    return owner

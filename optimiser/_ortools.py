@@ -265,7 +265,8 @@ class _Model:
     # -- matrices --------------------------------------------------------------------------
     def _pair(self, matrix: np.ndarray) -> np.ndarray:
         loc = self.nodes.loc
-        return matrix[np.ix_(loc, loc)]
+        pair: np.ndarray = matrix[np.ix_(loc, loc)]
+        return pair
 
     def _costs(self) -> None:
         dist = self._pair(self.problem.matrix.distance_m)
@@ -537,7 +538,7 @@ class _Model:
     # -- decode ------------------------------------------------------------------------------------
     def objective(self, assignment: Any) -> int:
         """Objective in cost units (rounded)."""
-        return round(assignment.ObjectiveValue() / SCALE)
+        return round(float(assignment.ObjectiveValue()) / SCALE)
 
     def decode_routes(self, assignment: Any) -> tuple[Route, ...]:
         """Routes of every vehicle, times from the time dimension's cumuls."""

@@ -82,7 +82,8 @@ class _Builder:
         """Seconds from each stop back to the end depot (via the best site if needed)."""
         locs, end = self.s.loc, self.v.end
         if not self.must_unload:
-            return self.dur[locs, end]
+            direct: np.ndarray = self.dur[locs, end]
+            return direct
         best = np.full(len(locs), FAR, dtype=np.int64)
         for site in self.sites:
             best = np.minimum(
@@ -103,7 +104,8 @@ class _Builder:
                     np.maximum(tr.t + travel + v.break_s, at + v.break_s), self.s.lo
                 )
                 start = np.where(at <= start, with_break, start)
-        return start
+        starts: np.ndarray = start
+        return starts
 
     def candidates(self, tr: _Truck, free: np.ndarray) -> np.ndarray:
         """Service starts, FAR where the stop is not free or does not fit now."""
@@ -305,7 +307,9 @@ def _rows(problem: Problem, v: VehicleSpec, refs: list[str]) -> np.ndarray:
 def _detours(problem: Problem, rows: np.ndarray, stop: Stop) -> np.ndarray:
     """:func:`detours` along the matrix rows ``rows`` of a route (:func:`_rows`)."""
     dur = problem.matrix.duration_s
-    return dur[rows[:-1], stop.location] + dur[stop.location, rows[1:]] - dur[rows[:-1], rows[1:]]
+    a, b = rows[:-1], rows[1:]
+    extra: np.ndarray = dur[a, stop.location] + dur[stop.location, b] - dur[a, b]
+    return extra
 
 
 def start_of(route: Route, ref: str) -> int:
@@ -409,7 +413,8 @@ def _room_s(problem: Problem, v: VehicleSpec, route: Route) -> int:
 def _arrivals(problem: Problem, timed: _Timed, stop: Stop) -> np.ndarray:
     """Earliest arrival (seconds since midnight) at ``stop`` inserted after each leg (a
     break the insertion would move is not counted)."""
-    return timed.ends_s + problem.matrix.duration_s[timed.leg_rows, stop.location]
+    arrive: np.ndarray = timed.ends_s + problem.matrix.duration_s[timed.leg_rows, stop.location]
+    return arrive
 
 
 def _soonest_starts(problem: Problem, timed: _Timed, stop: Stop) -> np.ndarray:
@@ -421,22 +426,25 @@ def _soonest_starts(problem: Problem, timed: _Timed, stop: Stop) -> np.ndarray:
     :func:`_arrivals`, which ranks."""
     dur = problem.matrix.duration_s
     soonest = timed.ends_s - timed.rested_s + dur[timed.leg_rows, stop.location]
-    return soonest if stop.window_s is None else np.maximum(soonest, stop.window_s[0])
+    start: np.ndarray = soonest if stop.window_s is None else np.maximum(soonest, stop.window_s[0])
+    return start
 
 
 def _fits(v: VehicleSpec, timed: _Timed, stop: Stop) -> np.ndarray:
     """Whether ``stop`` inserted after each leg keeps the truck within its capacities up to
     its next unloading, and within its daily limits (a necessary condition only)."""
     ok = _under(v, timed.ahead_l, timed.ahead_kg, stop.volume_l, stop.weight_kg)
-    return ok & _daily_room(v, timed.legs, stop.volume_l, stop.weight_kg)
+    within: np.ndarray = ok & _daily_room(v, timed.legs, stop.volume_l, stop.weight_kg)
+    return within
 
 
 def _under(v: VehicleSpec, load_l: Any, load_kg: Any, volume_l: Any, weight_kg: Any) -> np.ndarray:
     """Whether ``volume_l`` litres and ``weight_kg`` kg on top of loads ``load_l`` and
     ``load_kg`` stay within truck ``v``'s capacities (arrays broadcast: loads by stops)."""
-    return np.asarray(load_l + volume_l <= v.capacity_l) & np.asarray(
+    fits: np.ndarray = np.asarray(load_l + volume_l <= v.capacity_l) & np.asarray(
         load_kg + weight_kg <= v.capacity_kg
     )
+    return fits
 
 
 def _daily_room(v: VehicleSpec, legs: list[Visit], volume_l: Any, weight_kg: Any) -> np.ndarray:
@@ -657,7 +665,8 @@ class RoomLeft:
             via = np.where(unloaded, there + back, FAR).min(axis=0)
             need = np.minimum(need, via + dur[locs, site.location] + site.unload_s)
         within = _daily_room(v, timed.legs, vol, wt)
-        return (need + self._service <= timed.room_s) & within & self._takes_stream(v)
+        room: np.ndarray = (need + self._service <= timed.room_s) & within & self._takes_stream(v)
+        return room
 
     def _takes_stream(self, v: VehicleSpec) -> np.ndarray:
         """Per stop: whether truck ``v`` takes its stream."""

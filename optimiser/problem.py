@@ -81,7 +81,7 @@ PRIORITY_WEIGHT = 1000  # a required stop one priority up outweighs this many be
 def drop_weight(stop: Stop) -> int:
     """How many priority-0 required stops leaving ``stop`` out weighs, when not every
     required stop fits (the engines scale their drop penalties by it; plans rank by it)."""
-    return PRIORITY_WEIGHT**stop.priority
+    return int(PRIORITY_WEIGHT**stop.priority)
 
 
 CLOSED_ALL_DAY_S = (DAY_S - 1, DAY_S - 1)

@@ -329,7 +329,7 @@ def _full_plan(
     routes: Mapping[str, Route],
     prefixes: Mapping[str, list[Visit]],
     progs: Mapping[str, Progress],
-    unservable: tuple,
+    unservable: tuple[Unserved, ...],
     seconds: float,
 ) -> Plan:
     new_routes = {r.vehicle_ref: r for r in sub.routes}

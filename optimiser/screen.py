@@ -44,7 +44,8 @@ def _return_times(
     """Earliest return to the end depot after finishing at ``locs`` at times ``done``."""
     dur = problem.matrix.duration_s
     if not needs_disposal(problem, v):
-        return done + dur[locs, v.end]
+        direct: np.ndarray = done + dur[locs, v.end]
+        return direct
     best = np.full(len(locs), np.iinfo(np.int64).max // 4, dtype=np.int64)
     for site in usable_sites(problem, v):
         at_site = np.maximum(done + dur[locs, site.location], site.window_s[0])
@@ -69,7 +70,8 @@ def reachable(problem: Problem, v: VehicleSpec, stops: tuple[Stop, ...]) -> np.n
     service = np.array([s.service_s for s in stops], dtype=np.int64)
     begin = np.maximum(_leaves_s(v) + problem.matrix.duration_s[v.start, locs], lo)
     back = _return_times(problem, v, locs, begin + service)
-    return (begin <= hi) & (back <= v.shift_s[1])
+    fits: np.ndarray = (begin <= hi) & (back <= v.shift_s[1])
+    return fits
 
 
 def out_of_service(v: VehicleSpec) -> bool:

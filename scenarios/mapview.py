@@ -56,7 +56,7 @@ def _route_layers(proj: Projector, geojson: Mapping[str, Any]) -> list[str]:
             style = f'fill="none" stroke="{colour}" stroke-width="3" stroke-opacity="0.8"'
             layers.append(svg_polyline(proj, line, style))
         elif props["kind"] == "bin":
-            x, y = proj(tuple(feat["geometry"]["coordinates"]))  # type: ignore[arg-type]
+            x, y = proj(tuple(feat["geometry"]["coordinates"]))
             layers.append(
                 f'<text x="{x + 4}" y="{y - 4}" font-size="9" fill="{colour}">'
                 f"{props['order']}</text>"

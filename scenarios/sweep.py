@@ -87,7 +87,7 @@ def probe_scheduler(address: str, timeout_s: float | None = None) -> None:
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    from distributed.comm import connect
+    from distributed.comm.core import connect
     from distributed.security import Security
 
     wait_s = PROBE_TIMEOUT_S if timeout_s is None else timeout_s

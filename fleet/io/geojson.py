@@ -100,7 +100,7 @@ def read_inventory_geojson(src: Source | Mapping[str, Any]) -> InventoryImport:
             for k in props
             if k not in known
         ]
-        built = _build(cls, props, idx, _json_text)
+        built: object = _build(cls, props, idx, _json_text)
         if isinstance(built, list):
             errors += built
             continue

@@ -48,7 +48,7 @@ def _numbered(
         if alternative is not None and not _has_cells(cls, row, text_of, ("fill_fraction",)):
             other, instead = alternative
             kind = other if _has_cells(other, row, text_of) else cls
-        built = _build(kind, row, rownum, text_of, instead)
+        built: object = _build(kind, row, rownum, text_of, instead)
         if isinstance(built, list):
             errors.extend(built)
             continue
@@ -183,7 +183,7 @@ def _read_numbered(
             except csv.Error as err:  # the reader cannot resync after this: stop here
                 herrs.append(RowError(reader.line_num + 1, None, None, _malformed(err)))
                 return
-            extra = row.pop(None, None)  # type: ignore[call-overload]
+            extra = row.pop(None, None)
             if extra and any(str(v).strip() for v in extra):  # blank ones: a trailing comma
                 herrs.append(
                     RowError(reader.line_num, None, None, f"{len(extra)} cell(s) beyond the header")
