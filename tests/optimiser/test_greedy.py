@@ -458,10 +458,11 @@ def _tight_problem(kit) -> Problem:
 
 def test_an_insertion_beyond_a_routes_room_is_never_valid(kit) -> None:
     """Every position the insertions skip unchecked (more driving and service than the
-    route's room: ``greedy._room_s``) is one the checker finds invalid, with or without an
+    route's room: ``greedy_legs._room_s``) is one the checker finds invalid, with or without an
     unloading after the bin; and the rule skips some, not all."""
     from optimiser.check import check_route, time_route
-    from optimiser.greedy import _legs, _room_s, with_final_unload
+    from optimiser.greedy import with_final_unload
+    from optimiser.greedy_legs import _legs, _room_s
 
     problem = _tight_problem(kit)
     routes = greedy_routes(problem)
@@ -506,7 +507,7 @@ def test_a_bin_no_route_has_time_for_is_refused_without_a_check(kit, monkeypatch
     1 min of service wherever it goes, and no route is checked to find that out (on a day
     with more bins than the trucks have time for, a reroute checked every position of every
     bin left out: 70 s of 82 for 2000 bins)."""
-    import optimiser.greedy as greedy
+    import optimiser.greedy_insert as greedy_insert
     from optimiser.check import check_route, time_route
 
     h = kit.H
@@ -526,7 +527,7 @@ def test_a_bin_no_route_has_time_for_is_refused_without_a_check(kit, monkeypatch
         checks.append(v.ref)
         return check_route(problem, v, route)
 
-    monkeypatch.setattr(greedy, "check_route", counted)
+    monkeypatch.setattr(greedy_insert, "check_route", counted)
     assert insert_cheapest(problem, routes, problem.stop("u")) is None
     assert routes == {"a": ["x1", "x2", "x3"]}
     assert checks == []
@@ -537,7 +538,7 @@ def _may_take(problem: Problem, v, refs: list[str], stop) -> bool:  # type: igno
     time: the stop alone where the load up to the next unloading has room for it, or
     followed by a site where the load on board there has; added driving and service within
     the route's room; a truck of its stream within its daily limits."""
-    from optimiser.greedy import _legs
+    from optimiser.greedy_legs import _legs
 
     timed = _legs(problem, v, refs)
     dur = problem.matrix.duration_s
@@ -584,7 +585,7 @@ def test_room_left_says_which_bins_a_route_may_take(kit, monkeypatch) -> None:
     answer is no for most and yes for some. Where it says no, the checker finds every
     insertion invalid, and ``insert_cheapest`` refuses the bin without a check. Asked about
     the route with three bins fewer, its answers are those of that route."""
-    import optimiser.greedy as greedy
+    import optimiser.greedy_insert as greedy_insert
     from optimiser.check import check_route
     from optimiser.greedy import RoomLeft
 
@@ -605,7 +606,7 @@ def test_room_left_says_which_bins_a_route_may_take(kit, monkeypatch) -> None:
         checks.append(v.ref)
         return check_route(problem, v, route)
 
-    monkeypatch.setattr(greedy, "check_route", counted)
+    monkeypatch.setattr(greedy_insert, "check_route", counted)
     for stop in refused:
         assert insert_cheapest(problem, {r: list(x) for r, x in routes.items()}, stop) is None
     assert checks == []
@@ -620,7 +621,8 @@ def test_room_left_counts_a_bin_that_has_time_only_with_an_unloading_after_it(ki
     truck a's route (x1, x2, x3, unloading at s1; 5 min of its shift left) has no time for
     u alone anywhere, but has after x3 with an unloading at s2 at once (no more driving
     than before). ``RoomLeft`` says it has time, and the insertion takes it there."""
-    from optimiser.greedy import RoomLeft, _legs, detours
+    from optimiser.greedy import RoomLeft, detours
+    from optimiser.greedy_legs import _legs
 
     h = kit.H
     m = kit.matrix([(0, 0), (1, 0), (2, 0), (3, 0), (3, 0.5), (0, 1), (3, 1)])
@@ -718,9 +720,9 @@ def test_a_bin_with_a_target_goes_where_a_moved_break_makes_it_soonest(kit, monk
     time). Before A, truck b and after C cannot cost less than 400 or 200 s, on time or
     not, and are not checked. A floor that kept the break before B would have left u after
     A."""
-    import optimiser.greedy as greedy
+    import optimiser.greedy_insert as greedy_insert
     from optimiser.check import check_route, late_s, time_route
-    from optimiser.greedy import _legs, _soonest_starts
+    from optimiser.greedy_legs import _legs, _soonest_starts
 
     problem = _break_moves_past_problem(kit)
     u = problem.stop("u")
@@ -734,7 +736,7 @@ def test_a_bin_with_a_target_goes_where_a_moved_break_makes_it_soonest(kit, monk
         checked.append((v.ref, [x.ref for x in route.visits[1:-1] if x.ref != v.ref]))
         return check_route(problem, v, route)
 
-    monkeypatch.setattr(greedy, "check_route", spy)
+    monkeypatch.setattr(greedy_insert, "check_route", spy)
     routes: dict[str, list[str]] = {"a": ["A", "B", "C"]}
     assert insert_cheapest(problem, routes, u) == "a"
     assert routes == {"a": ["A", "B", "u", "C"]}
@@ -752,7 +754,8 @@ def test_the_soonest_start_is_never_after_the_timed_one(kit) -> None:
     the insertions skip positions by), and exactly then at some positions; positions after
     the break are among those tried."""
     from optimiser.check import time_route
-    from optimiser.greedy import _legs, _soonest_starts, start_of, with_final_unload
+    from optimiser.greedy import start_of, with_final_unload
+    from optimiser.greedy_legs import _legs, _soonest_starts
 
     problem = _random_problem(kit)
     out = (8 * kit.H + 1800, 14 * kit.H)
