@@ -25,6 +25,7 @@ from api.progress_match import (
 )
 from api.routing import Geometry, MatrixProvider
 from fleet.models import CitizenReport, FillReading, Inventory, PickupRecord
+from network import within_reach
 from network.directions import Directions
 
 __all__ = [
@@ -175,7 +176,7 @@ class PipelinePlanner:
             inventory,
             readings,
             reports,
-            provider,
+            _within_reach(provider, inventory),
             plan_date=plan_date,
             tz=tz,
             params=SolveParams(time_limit_s=time_limit_s),
@@ -209,7 +210,7 @@ class PipelinePlanner:
             day_plan,
             to_progress(day_plan, progress, now, matched=matched),
             list(urgent_bin_ids),
-            provider,
+            _within_reach(provider, inventory or day_plan.inventory),
             now=now,
             params=SolveParams(time_limit_s=time_limit_s),
             inventory=inventory,
@@ -252,7 +253,7 @@ class PipelinePlanner:
             to_progress(day_plan, progress, now, matched=matched),
             readings,
             reports,
-            provider,
+            _within_reach(provider, inventory or day_plan.inventory),
             now=now,
             params=SolveParams(time_limit_s=time_limit_s),
             inventory=inventory,
@@ -296,3 +297,16 @@ class PipelinePlanner:
 
     def kpis(self, day_plan: Any) -> dict[str, Any]:
         return dict(day_plan.kpis)
+
+
+def _within_reach(provider: MatrixProvider, inventory: Inventory) -> Any:
+    """``provider``, which with straight lines (``BINROUTE_CITY=haversine``) names the depots,
+    sites and bins of ``inventory`` farther than a truck drives in a day from the middle of
+    them all (``network.within_reach``), as a street network names those off the map: a
+    digit dropped from a latitude is not planned as days of driving."""
+    places = [
+        *((d.lon, d.lat) for d in inventory.depots),
+        *((s.lon, s.lat) for s in inventory.sites),
+        *((b.lon, b.lat) for b in inventory.bins),
+    ]
+    return within_reach(provider, places)

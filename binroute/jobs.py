@@ -33,6 +33,7 @@ from network import (
     strays,
 )
 from network.language import DEFAULT_LANGUAGE
+from network.providers import DAY_S, MIN_STRAY_PLACES
 from network.speeds import DEFAULT_SETTINGS
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
@@ -351,10 +352,6 @@ def _far_places(
     ]
     if far:
         raise SnapError("\n".join(far))
-
-
-DAY_S = 24 * 3600
-MIN_STRAY_PLACES = 3  # fewer places have no middle to stray from
 
 
 def _stray_places(

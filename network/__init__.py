@@ -40,7 +40,14 @@ from network.graph import (
 )
 from network.matrix import TravelMatrix
 from network.osm import WasteFeature, read_pbf, waste_features
-from network.providers import HaversineProvider, Stray, StreetProvider, strays
+from network.providers import (
+    HaversineProvider,
+    Stray,
+    StreetProvider,
+    WithinReach,
+    strays,
+    within_reach,
+)
 from network.snap import MAX_SNAP_M, Snap
 from network.speeds import GraphSettings, parse_maxspeed
 from network.streets import StreetNetwork, StreetPoint
@@ -61,6 +68,7 @@ __all__ = [
     "TravelMatrix",
     "UnreachableError",
     "WasteFeature",
+    "WithinReach",
     "default_cache_dir",
     "graph_from_table",
     "helsinki_pbf",
@@ -73,4 +81,5 @@ __all__ = [
     "strays",
     "table_from_graph",
     "waste_features",
+    "within_reach",
 ]

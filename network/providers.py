@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -15,6 +15,10 @@ from network.matrix import TravelMatrix
 from network.snap import MAX_SNAP_M
 from network.streets import StreetNetwork
 from network.table import haversine_m
+
+DAY_S = 24 * 3600
+MIN_STRAY_PLACES = 3  # fewer places have no middle to stray from
+P = TypeVar("P")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,13 +91,95 @@ def strays(
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if len(pts) == 0:
         return (math.nan, math.nan), {}
-    mid_lon, mid_lat = (float(x) for x in np.median(pts, axis=0))
-    away = haversine_m(pts[:, 0], pts[:, 1], mid_lon, mid_lat)
-    flipped = haversine_m(pts[:, 1], pts[:, 0], mid_lon, mid_lat)
+    middle = (float(np.median(pts[:, 0])), float(np.median(pts[:, 1])))
+    return middle, strays_from(points, middle, limit_m)
+
+
+def strays_from(
+    points: Sequence[tuple[float, float]], middle: tuple[float, float], limit_m: float
+) -> dict[int, Stray]:
+    """Index -> :class:`Stray` of each (lon, lat) point farther than ``limit_m`` metres from
+    ``middle`` (lon, lat)."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    away = haversine_m(pts[:, 0], pts[:, 1], *middle)
+    flipped = haversine_m(pts[:, 1], pts[:, 0], *middle)
     flipped[np.abs(pts[:, 0]) > 90] = math.inf  # a lon past 90 degrees is no latitude
-    return (mid_lon, mid_lat), {
+    return {
         int(i): Stray(float(away[i]), float(flipped[i])) for i in np.flatnonzero(away > limit_m)
     }
+
+
+@dataclass(frozen=True, slots=True)
+class WithinReach:
+    """Straight-line travel (``base``) that places no point farther than ``limit_m`` from
+    ``middle`` (lon, lat), the middle of a city's places: such a point is a typing mistake
+    (a digit dropped, lon and lat swapped) that straight lines would plan days of driving
+    to. Like a street network's point off the map, it is named (``far_points``, in words
+    by ``far_said``, swapped by ``swapped_near``) rather than planned. Build it with
+    :func:`within_reach`."""
+
+    base: HaversineProvider
+    middle: tuple[float, float]
+    limit_m: float
+
+    def __call__(self, points: Sequence[tuple[float, float]]) -> TravelMatrix:
+        """``base``'s matrix between the (lon, lat) points."""
+        return self.base(points)
+
+    def extend(
+        self, matrix: TravelMatrix, new_points: Sequence[tuple[float, float]]
+    ) -> TravelMatrix:
+        """``base``'s ``matrix`` with ``new_points`` appended."""
+        return self.base.extend(matrix, new_points)
+
+    def reach_m(self, seconds: float) -> float:
+        """Straight-line metres a truck covers in ``seconds`` (``base``'s)."""
+        return self.base.reach_m(seconds)
+
+    def far_points(self, points: Sequence[tuple[float, float]]) -> dict[int, float]:
+        """Index -> metres from the middle of each (lon, lat) point past the limit."""
+        return {i: s.away_m for i, s in strays_from(points, self.middle, self.limit_m).items()}
+
+    def far_said(self, metres: float) -> str:
+        """A point ``metres`` from the middle, in words: "6,020 km from the middle of the
+        city's places (24.950000, 60.170000), farther than a truck drives in a day (462 km
+        in a straight line)"."""
+        lon, lat = self.middle
+        return (
+            f"{metres / 1000:,.0f} km from the middle of the city's places ({lon:.6f}, "
+            f"{lat:.6f}), farther than a truck drives in a day ({self.limit_m / 1000:,.0f} km "
+            "in a straight line)"
+        )
+
+    def swapped_near(
+        self, points: Sequence[tuple[float, float]], far: Iterable[int]
+    ) -> dict[int, str]:
+        """Index -> the fix for each of the ``far`` (lon, lat) ``points`` (:meth:`far_points`)
+        that read the other way round, (lat, lon), is within the limit of the middle."""
+        found = strays_from(points, self.middle, self.limit_m)
+        return {
+            i: (
+                f"its lon and lat look swapped: ({points[i][1]:.6f}, {points[i][0]:.6f}) is "
+                f"{found[i].swapped_m / 1000:,.1f} km from the middle; give lon first, then lat"
+            )
+            for i in far
+            if i in found and found[i].swapped_m <= self.limit_m
+        }
+
+
+def within_reach(
+    provider: P, places: Sequence[tuple[float, float]], limit_s: float = DAY_S
+) -> P | WithinReach:
+    """``provider`` as :class:`WithinReach` when it is straight lines
+    (:class:`HaversineProvider`) and there are at least :data:`MIN_STRAY_PLACES` (lon, lat)
+    ``places`` (a city's depots, sites and bins) to find their middle (:func:`strays`): a
+    place farther than a truck drives in ``limit_s`` seconds from it is then named, not
+    planned. Any other provider (a street network names such places already) is returned
+    as it is."""
+    if not isinstance(provider, HaversineProvider) or len(places) < MIN_STRAY_PLACES:
+        return provider
+    middle, _ = strays(places, math.inf)
+    return WithinReach(provider, middle, provider.reach_m(limit_s))
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,9 +122,11 @@ def _off_map(places: Mapping[str, tuple[float, float]], provider: Provider) -> d
     them would raise SnapError), ref -> where it is and what to do (as a string: "(lon,
     lat) is 523 m from the nearest drivable street (limit 150 m); fix its coordinates"), in
     the order given; empty for a provider without ``far_points`` (straight lines place
-    anything). A place by a street cut off from the network (the provider's
-    ``cut_off_near``) is told so, not to fix its coordinates; one whose lon and lat read
-    the other way round is near a street (``swapped_near``) is told they look swapped."""
+    anything). A provider with ``far_said`` words how far itself (straight lines within a
+    day's drive of a city's middle, ``network.WithinReach``). A place by a street cut off
+    from the network (the provider's ``cut_off_near``) is told so, not to fix its
+    coordinates; one whose lon and lat read the other way round is near a street
+    (``swapped_near``) is told they look swapped."""
     far_points = getattr(provider, "far_points", None)
     if far_points is None or not places:
         return {}
@@ -138,12 +140,11 @@ def _off_map(places: Mapping[str, tuple[float, float]], provider: Provider) -> d
         fixes |= found(points, far) if found is not None else {}
     limit = getattr(provider, "max_snap_m", None)
     within = f" (limit {limit:.0f} m)" if limit is not None else ""
+    said = getattr(provider, "far_said", None) or (
+        lambda m: f"{m:.0f} m from the nearest drivable street{within}"
+    )
     return {
-        ref: OffMap(
-            f"({lon:.6f}, {lat:.6f})",
-            f"{far[i]:.0f} m from the nearest drivable street{within}",
-            fixes.get(i, "fix its coordinates"),
-        )
+        ref: OffMap(f"({lon:.6f}, {lat:.6f})", said(far[i]), fixes.get(i, "fix its coordinates"))
         for i, (ref, (lon, lat)) in enumerate(places.items())
         if i in far
     }

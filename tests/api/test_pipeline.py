@@ -709,6 +709,49 @@ def test_an_alert_no_truck_can_serve_reads_unserved_with_the_reason(
     assert [a["bin_id"] for a in listed] == ["glass"]
 
 
+def test_straight_lines_name_places_a_day_s_drive_from_the_city_not_plan_them(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """With straight-line times (``BINROUTE_CITY=haversine``) bin ``typo`` (60.172 entered
+    as 6.0172) was routed as days of driving, unserved as "the nearest truck is 13 d 01 h
+    07 min away", and site s2, entered (lat, lon), stayed in the plan without a word. Now
+    each is named as a street network names a place off the map: how far from the middle
+    of the city's places, and the fix; the bin stays unserved with that reason after an
+    alert on it too, while the other bins are planned."""
+    runtime: Runtime = real_app.state.runtime
+    key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
+    seed(real_client, key, n_bins=4)
+    typo = {"bin_id": "typo", "lon": 24.945, "lat": 6.0172, "capacity_l": 240}
+    swapped = {"site_id": "s2", "lon": 60.19, "lat": 24.96}
+    assert real_client.post("/bins", json=typo, headers=key).status_code == 201
+    assert real_client.post("/sites", json=swapped, headers=key).status_code == 201
+    full = {"bin_id": "typo", "at": "2026-11-25T05:00:00+02:00", "fill_fraction": 0.95}
+    assert real_client.post("/readings", json=[full], headers=key).status_code == 200
+    plan = _planned(real_client, key, runtime)
+    routes = real_client.get(f"/plans/{plan['id']}/routes", headers=key).json()
+    reasons = {u["bin_id"]: u["reason"] for u in routes["unserved"]}
+    far = re.fullmatch(
+        r"no truck can reach it: \(24\.945000, 6\.017200\) is ([\d,]+) km from the middle "
+        r"of the city's places \([\d.]+, [\d.]+\), farther than a truck drives in a day "
+        r"\(462 km in a straight line\); fix its coordinates",
+        reasons["typo"],
+    )
+    assert far is not None, reasons["typo"]
+    assert 5_900 <= int(far.group(1).replace(",", "")) <= 6_100
+    [note] = [n for n in routes["notes"] if n.startswith("disposal site s2")]
+    assert "no truck unloads there; its lon and lat look swapped: (24.960000, 60.190000)" in note
+    assert all(v["ref"] != "s2" for r in routes["routes"] for v in r["visits"])
+    alert = real_client.post(
+        "/alerts", json={"bin_id": "typo", "at": "2026-11-25T09:00:00+02:00"}, headers=key
+    )
+    wait(runtime)
+    got = real_client.get(f"/alerts/{alert.json()['id']}", headers=key).json()
+    assert got["status"] == "unserved", got
+    after = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
+    [why] = [u["reason"] for u in after["unserved"] if u["bin_id"] == "typo"]
+    assert "km from the middle of the city's places" in why
+
+
 def _overflow_as_b3_is_deleted(
     real_app: FastAPI,
     real_client: TestClient,

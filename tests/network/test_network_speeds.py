@@ -7,7 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from network import GraphSettings, HaversineProvider, NetworkError, parse_maxspeed, strays
+from network import (
+    GraphSettings,
+    HaversineProvider,
+    NetworkError,
+    StreetProvider,
+    WithinReach,
+    parse_maxspeed,
+    strays,
+    within_reach,
+)
 from network.speeds import (
     KPH_PER_MPH,
     M_PER_INCH,
@@ -266,3 +275,37 @@ def test_strays_are_the_points_far_from_the_median_and_say_if_swapped() -> None:
     assert far[6].swapped_m == math.inf
     assert strays(town, 100_000)[1] == {}
     assert strays([], 1.0)[1] == {}
+
+
+def test_within_reach_names_the_places_a_day_s_drive_from_the_middle() -> None:
+    """Straight lines at 25 km/h and detour 1.3 reach 462 km in a day: a latitude with a
+    digit dropped is that far from the middle of the places, one written (lat, lon) reads
+    near it the other way round; the matrix is the straight lines' own."""
+    town = [(24.94, 60.17), (24.95, 60.18), (24.93, 60.16), (24.945, 60.175)]
+    base = HaversineProvider()
+    near = within_reach(base, town)
+    assert isinstance(near, WithinReach)
+    assert near.middle == pytest.approx((24.9425, 60.1725))
+    assert near.limit_m == pytest.approx(461_538, abs=1)
+    points = [town[0], (24.94, 6.017), (60.17, 24.94)]
+    far = near.far_points(points)
+    assert sorted(far) == [1, 2]
+    assert far[1] == pytest.approx(54.155 * 111_195, rel=1e-3)
+    assert near.swapped_near(points, far) == {
+        2: "its lon and lat look swapped: (24.940000, 60.170000) is 0.3 km from the middle; "
+        "give lon first, then lat"
+    }
+    assert near.far_said(far[1]) == (
+        "6,022 km from the middle of the city's places (24.942500, 60.172500), farther than a "
+        "truck drives in a day (462 km in a straight line)"
+    )
+    assert near(points).duration_s.tolist() == base(points).duration_s.tolist()
+    assert near.far_points(town) == {}
+
+
+def test_within_reach_leaves_streets_and_too_few_places_as_they_are() -> None:
+    """A street network names places off the map itself; two places have no middle."""
+    streets = StreetProvider(network=None)  # type: ignore[arg-type]
+    assert within_reach(streets, [(24.94, 60.17)] * 5) is streets
+    base = HaversineProvider()
+    assert within_reach(base, [(24.94, 60.17), (24.94, 6.017)]) is base
