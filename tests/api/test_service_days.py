@@ -328,11 +328,14 @@ class _Day:
                 self.deleted.add(gone)
 
     def open_site(self) -> None:
+        """A site listed, its id new today (a day after: maybe one closed the day before,
+        listed again, now open: ``closed`` forgets it)."""
         site = f"s{len(self.sites) + len(self.closed) + 1}"
         lon, lat = self.new_site_at()
         body = {"site_id": site, "lon": lon, "lat": lat}
         if self.call("POST", "/sites", body).is_success:
             self.sites.append(site)
+            self.closed.pop(site, None)
 
     def close_site(self) -> None:
         if self.sites:
