@@ -101,14 +101,13 @@ def _current_sites(
     (appended to its ``notes``). A site moved since (a position corrected) gets a new row
     where it is. A site changed keeps the record its unloadings done today were made under
     (their row too) behind the new one (:func:`_site_from`). A site gone from the list is
-    closed from ``now_s``: kept, for the unloading done there (``progress``), with its hours
-    ending then, or dropped when no truck unloaded there; one added gets a matrix row (which
-    trucks can still unload: :func:`_loaded_back`)."""
+    closed from ``now_s``: kept with its hours ending then, for the unloadings done there
+    and so that every later plan of the day knows it had one (the trucks come back loaded,
+    saying so, when it was the last: :func:`_loaded_back`); one added gets a matrix row."""
     tz = ZoneInfo(day.tz_name)
     listed = {s.site_id: s for s in inventory.sites}
     places = {ref: (s.lon, s.lat) for ref, s in listed.items()}
     built, rows, _, far = _placed_now(built, "site", places, provider)
-    used = {r for p in progress for r in p.done}
     made = _unloadings_done(day.plan, progress)
     had = {s.ref for s in built.problem.sites}
     sites, notes = [], []
@@ -125,8 +124,8 @@ def _current_sites(
             f"disposal site {site.ref} is no longer listed: no truck unloads there from "
             f"{clock(closed_s)}"
         )
-        if site.ref in used:
-            sites.append(dataclasses.replace(site, window_s=(lo, closed_s)))
+        shut_s = min(hi, now_s)  # gone before it opened: it opens no more
+        sites.append(dataclasses.replace(site, window_s=(min(lo, shut_s), shut_s)))
     for ref in listed.keys() - had:
         if ref in rows:
             sites.append(site_spec(listed[ref], rows[ref], plan_date=day.plan_date, tz=tz))

@@ -50,7 +50,7 @@ from optimiser.daily import (
 )
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
 from optimiser.params import SolveParams
-from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind
+from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
 from optimiser.problem import bin_of
 from optimiser.reroute import Progress, RouteChange, plan_stands
 from tests.optimiser.conftest import done_through, route_work
@@ -2385,14 +2385,59 @@ def test_a_site_opened_after_the_last_closed_but_shut_by_now_leaves_the_trucks_l
     (done,) = _progress_after(day, 1)  # b0 emptied, no unloading yet
     closed = dataclasses.replace(tiny_city[0], sites=())
     none = _replanned_as(day, done, tiny_city, closed, day.at(done.time_s))
-    assert none.built.problem.sites == () and none.violations == ()  # s: no unloading done
+    [s] = none.built.problem.sites  # closed from now: no unloading done there, kept shut
+    assert s.window_s[1] == done.time_s and none.violations == ()
     later = dataclasses.replace(done, time_s=done.time_s + 600)
     early = dataclasses.replace(NEW_SITE, opening=TimeWindow(time(0), time(6)))
     shut = dataclasses.replace(tiny_city[0], sites=(early,))
     again = _replanned_as(none, later, tiny_city, shut)
     assert again.violations == () and again.built.problem.vehicles[0].comes_back_loaded
     assert _unloads_after(again, "t1", later.time_s) == []
-    assert "no disposal site is open from 06:00: the trucks come back loaded" in again.plan.notes
+    last = clock(done.time_s)  # s, shut then, closed after s2 (06:00)
+    assert f"no disposal site is open from {last}: the trucks come back loaded" in again.plan.notes
+
+
+def test_every_plan_after_the_last_site_closed_says_the_trucks_come_back_loaded(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """s, the only site, closes before any truck unloaded there: the re-plan says the
+    trucks come back loaded, and so does the reroute after it (an alert on b5, which t1,
+    full, cannot take). Before, the re-plan dropped s: neither it nor any later plan of
+    the day said why t1 goes home loaded."""
+    (done,) = _progress_after(day, 1)  # b0 emptied, no unloading yet
+    closed = dataclasses.replace(tiny_city[0], sites=())
+    none = _replanned_as(day, done, tiny_city, closed, day.at(done.time_s))
+    said = f"no disposal site is open from {clock(done.time_s)}: the trucks come back loaded"
+    assert said in none.plan.notes
+    alerted, _ = _rerouted_with(none, done, "b5", closed)
+    assert alerted.violations == ()
+    why = {u.ref: u.reason for u in alerted.unserved}  # t1 full since b0, unloading nowhere
+    assert why["b5"] == "could not fit in any route: truck volume (t1)"
+    assert said in alerted.plan.notes
+    assert alerted.built.problem.vehicles[0].comes_back_loaded
+    assert _unloads_after(alerted, "t1", done.time_s) == []
+
+
+def test_a_site_gone_before_it_opened_opens_no_more(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """s2, added to open at 12:00, is taken off the list at 06:13:27, before it opened: kept
+    closed from then (so later plans know the day's sites), it is not opened at 12:00 for
+    an instant: its hours end at 06:13:27, and no truck unloads there."""
+    (done,) = _progress_after(day, 1)
+    noon = dataclasses.replace(NEW_SITE, opening=TimeWindow(time(12), time(23)))
+    both = dataclasses.replace(tiny_city[0], sites=(*tiny_city[0].sites, noon))
+    added = _replanned_as(day, done, tiny_city, both, day.at(done.time_s))
+    assert [s.ref for s in added.built.problem.sites] == ["s", "s2"]
+    later = dataclasses.replace(done, time_s=done.time_s + 600)
+    gone = _replanned_as(added, later, tiny_city, tiny_city[0])
+    assert gone.violations == ()
+    [s2] = [s for s in gone.built.problem.sites if s.ref == "s2"]
+    assert s2.window_s == (later.time_s, later.time_s)
+    assert "s2" not in _unloads_after(gone, "t1", later.time_s)
+    assert "disposal site s2 is no longer listed: no truck unloads there from 12:00" in (
+        gone.plan.notes
+    )
 
 
 def test_a_reroute_drops_the_visits_of_bins_no_longer_listed(
