@@ -59,7 +59,6 @@ def _current_inventory(
     found were counted at (``DayPlan.off_route_loads``). The sites' hours and the trucks'
     duty are narrowed by their streets' ``hours`` today, as the day's plan had them
     (``StreetHours.narrowed``: a site or depot behind a timed lane)."""
-    had = bool(built.problem.sites)
     timed = hours.narrowed(inventory)
     built, progress = _current_fleet(built, timed, progress, provider, now_s, day)
     built = _current_sites(built, timed, provider, now_s, day, progress)
@@ -67,7 +66,7 @@ def _current_inventory(
     built, progress, took = _emptied_off_route(
         built, progress, off_route, day, inventory, now_s, keep
     )
-    built = _loaded_back(built, progress, now_s, had or bool(built.problem.sites))
+    built = _loaded_back(built, progress, now_s)
     return _stranded(built, timed, progress, now_s, day), progress, took
 
 

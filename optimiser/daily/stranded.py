@@ -31,15 +31,15 @@ from optimiser.reroute import (
 from optimiser.screen import usable_sites
 
 
-def _loaded_back(
-    built: BuiltProblem, progress: Sequence[Progress], now_s: int, had: bool
-) -> BuiltProblem:
+def _loaded_back(built: BuiltProblem, progress: Sequence[Progress], now_s: int) -> BuiltProblem:
     """``built`` with each truck carrying waste (``progress``) that can reach no disposal
     site open (for its streams, in its hours) coming back loaded (``comes_back_loaded``,
     with a note) rather than the day having no plan; once one is open to it again, it comes
-    back empty again. ``had``: the day had disposal sites (without any, nothing changes)."""
+    back empty again. A day without disposal sites changes nothing; one whose sites are all
+    gone still has them, closed (:func:`optimiser.daily.fleet_now._current_sites`)."""
     problem = built.problem
     sites = problem.sites
+    had = bool(sites)
     stuck = _cannot_unload(problem, progress, now_s) if had else set()
     vehicles = tuple(
         dataclasses.replace(v, comes_back_loaded=v.ref in stuck) for v in problem.vehicles
