@@ -26,14 +26,13 @@ from network import (
     GraphSettings,
     HaversineProvider,
     SnapError,
-    Stray,
     StreetNetwork,
     StreetProvider,
+    WithinReach,
     load_network,
-    strays,
+    within_reach,
 )
 from network.language import DEFAULT_LANGUAGE
-from network.providers import DAY_S, MIN_STRAY_PLACES
 from network.speeds import DEFAULT_SETTINGS
 from optimiser.daily import DayPlan, ProgressFn, Provider, plan_day
 from optimiser.params import SolveParams
@@ -359,41 +358,33 @@ def _stray_places(
 ) -> tuple[Inventory, list[tuple[str, str]]]:
     """Without a street file: ``inventory`` without the bins farther than a truck drives in
     a day (``provider``'s straight lines) from the middle of the inventory's places
-    (:func:`network.strays`), and (record, reason) for each; such a depot or disposal site
-    stops the job with a FleetDataError naming each and its file (as :func:`_far_places`
-    with a street file). Straight-line times route to any point, so a digit dropped from
-    a latitude was planned as days of driving: a bin due there unserved, "the nearest
-    truck is 13 d 01 h away", and with a depot so placed, its every bin."""
+    (:func:`network.within_reach`), and (record, reason) for each: "(lon, lat) is 6,020 km
+    from the middle of the inventory's places (lon, lat), farther than a truck drives in a
+    day (462 km in a straight line); fix its lon/lat in bins.csv", or that its lon and lat
+    look swapped. Such a depot or disposal site stops the job with a FleetDataError naming
+    each and its file (as :func:`_far_places` with a street file). Straight-line times
+    route to any point, so a digit dropped from a latitude was planned as days of driving:
+    a bin due there unserved, "the nearest truck is 13 d 01 h away", and with a depot so
+    placed, its every bin."""
     places = _places(inventory, inventory_dir, bins=True)
-    limit_m = provider.reach_m(DAY_S)
-    middle, far = strays([(p[2], p[3]) for p in places], limit_m)
-    if len(places) < MIN_STRAY_PLACES or not far:
+    points = [(p[2], p[3]) for p in places]
+    near = within_reach(provider, points, whose="inventory's")
+    if not isinstance(near, WithinReach):
         return inventory, []
-    said = {i: _stray_reason(places[i], far[i], middle, limit_m) for i in far}
-    if any(places[i][0] != "bin" for i in far):
-        stop = [f"{places[i][4]}: {places[i][0]} {places[i][1]} {said[i]}" for i in far]
+    away = near.far_points(points)
+    swapped = near.swapped_near(points, away)
+    said = {
+        i: f"({lon:.6f}, {lat:.6f}) is {near.far_said(away[i])}; "
+        + (f"{swapped[i]} in {file}" if i in swapped else f"fix its lon/lat in {file}")
+        for i, (_, _, lon, lat, file) in enumerate(places)
+        if i in away
+    }
+    if any(places[i][0] != "bin" for i in said):
+        stop = [f"{places[i][4]}: {places[i][0]} {places[i][1]} {said[i]}" for i in said]
         raise FleetDataError("\n".join(stop))
-    gone = {places[i][1] for i in far}
+    gone = {places[i][1] for i in said}
     kept = replace(inventory, bins=tuple(b for b in inventory.bins if b.bin_id not in gone))
-    return kept, [(f"bin {places[i][1]}", said[i]) for i in far]
-
-
-def _stray_reason(place: Place, stray: Stray, middle: tuple[float, float], limit_m: float) -> str:
-    """Where a stray ``place`` is and the fix: "(lon, lat) is 6,020 km from the middle of
-    the inventory's places (lon, lat), farther than a truck drives in a day (462 km in a
-    straight line); fix its lon/lat in bins.csv", or that its lon and lat look swapped."""
-    _, _, lon, lat, file = place
-    where = (
-        f"({lon:.6f}, {lat:.6f}) is {stray.away_m / 1000:,.0f} km from the middle of the "
-        f"inventory's places ({middle[0]:.6f}, {middle[1]:.6f}), farther than a truck drives "
-        f"in a day ({limit_m / 1000:,.0f} km in a straight line); "
-    )
-    if stray.swapped_m <= limit_m:
-        return where + (
-            f"its lon and lat look swapped: ({lat:.6f}, {lon:.6f}) is "
-            f"{stray.swapped_m / 1000:,.1f} km from the middle; give lon first, then lat in {file}"
-        )
-    return where + f"fix its lon/lat in {file}"
+    return kept, [(f"bin {places[i][1]}", said[i]) for i in said]
 
 
 def _provider(

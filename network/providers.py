@@ -116,11 +116,12 @@ class WithinReach:
     (a digit dropped, lon and lat swapped) that straight lines would plan days of driving
     to. Like a street network's point off the map, it is named (``far_points``, in words
     by ``far_said``, swapped by ``swapped_near``) rather than planned. Build it with
-    :func:`within_reach`."""
+    :func:`within_reach`; ``whose`` names the places in words ("city's", "inventory's")."""
 
     base: HaversineProvider
     middle: tuple[float, float]
     limit_m: float
+    whose: str = "city's"
 
     def __call__(self, points: Sequence[tuple[float, float]]) -> TravelMatrix:
         """``base``'s matrix between the (lon, lat) points."""
@@ -146,7 +147,7 @@ class WithinReach:
         in a straight line)"."""
         lon, lat = self.middle
         return (
-            f"{metres / 1000:,.0f} km from the middle of the city's places ({lon:.6f}, "
+            f"{metres / 1000:,.0f} km from the middle of the {self.whose} places ({lon:.6f}, "
             f"{lat:.6f}), farther than a truck drives in a day ({self.limit_m / 1000:,.0f} km "
             "in a straight line)"
         )
@@ -168,7 +169,11 @@ class WithinReach:
 
 
 def within_reach(
-    provider: P, places: Sequence[tuple[float, float]], limit_s: float = DAY_S
+    provider: P,
+    places: Sequence[tuple[float, float]],
+    limit_s: float = DAY_S,
+    *,
+    whose: str = "city's",
 ) -> P | WithinReach:
     """``provider`` as :class:`WithinReach` when it is straight lines
     (:class:`HaversineProvider`) and there are at least :data:`MIN_STRAY_PLACES` (lon, lat)
@@ -179,7 +184,7 @@ def within_reach(
     if not isinstance(provider, HaversineProvider) or len(places) < MIN_STRAY_PLACES:
         return provider
     middle, _ = strays(places, math.inf)
-    return WithinReach(provider, middle, provider.reach_m(limit_s))
+    return WithinReach(provider, middle, provider.reach_m(limit_s), whose)
 
 
 @dataclass(frozen=True, slots=True)
