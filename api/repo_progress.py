@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -184,6 +184,85 @@ def collection_log(
     return CollectionLog(last_emptied=last, pickups=tuple(pickups))
 
 
+@dataclass(slots=True)
+class _TruckLog:
+    """One truck's reports read so far, in time order (:func:`truck_progress`): its stops
+    (bins emptied, and bins of its route missed), unloadings, and last report with
+    coordinates."""
+
+    bins: list[str] = field(default_factory=list)
+    fills: list[float | None] = field(default_factory=list)
+    kgs: list[float | None] = field(default_factory=list)
+    times: list[datetime] = field(default_factory=list)
+    flags: list[bool | None] = field(default_factory=list)
+    passed: list[bool] = field(default_factory=list)
+    sites: list[str] = field(default_factory=list)
+    site_flags: list[bool | None] = field(default_factory=list)
+    unloaded_at: datetime | None = None
+    last: ProgressRow | None = None
+
+    def read(
+        self, r: ProgressRow, is_new: Callable[[ProgressRow], bool], since: datetime | None
+    ) -> None:
+        """Take in report ``r``; ``is_new``: the resend filter of the work reports
+        (:func:`_new_emptying`, which reads each of them once, in time order); ``since``: the
+        plan's start, when given (a report dated before it is late work, off the plan's
+        routes)."""
+        before = since is not None and r.at < since
+        if r.kind == "visit_done" and r.bin_id is not None and is_new(r):
+            off = True if before else r.off_route
+            self._stop(r.bin_id, r.fill_fraction, r.weight_kg, r.at, off, passed=False)
+        missed_off = before or bool(r.off_route)  # a bin missed off its route: no stop passed
+        if r.kind == "visit_missed" and r.bin_id is not None and is_new(r) and not missed_off:
+            self._stop(r.bin_id, 0.0, None, r.at, r.off_route, passed=True)  # nothing taken
+        if r.kind == "disposal_done" and r.site_id is not None and is_new(r):
+            self.sites.append(r.site_id)
+            self.site_flags.append(True if before else r.off_route)
+            self.unloaded_at = r.at
+        if r.lon is not None and r.lat is not None:
+            self.last = r
+        elif r.kind != "position":  # a done report without coordinates: the truck moved on
+            self.last = None
+
+    def _stop(
+        self,
+        bin_id: str,
+        fill: float | None,
+        kg: float | None,
+        at: datetime,
+        off: bool | None,
+        *,
+        passed: bool,
+    ) -> None:
+        """A stop at ``bin_id`` at ``at``: the fill found and weight lifted (0 and None for a
+        bin passed with nothing taken, ``passed``), and whether it was off the route."""
+        self.bins.append(bin_id)
+        self.fills.append(fill)
+        self.kgs.append(kg)
+        self.times.append(at)
+        self.flags.append(off)
+        self.passed.append(passed)
+
+    def progress(self, vehicle_id: str) -> TruckProgress:
+        """The progress of truck ``vehicle_id`` these reports tell."""
+        pos = self.last
+        return TruckProgress(
+            vehicle_id=vehicle_id,
+            done_bin_ids=tuple(self.bins),
+            found_fills=tuple(self.fills),
+            found_kg=tuple(self.kgs),
+            done_site_ids=tuple(self.sites),
+            lon=pos.lon if pos else None,
+            lat=pos.lat if pos else None,
+            at=pos.at if pos else None,
+            done_at=tuple(self.times),
+            unloaded_at=self.unloaded_at,
+            off_route=tuple(self.flags),
+            unloaded_off_route=tuple(self.site_flags),
+            missed=tuple(self.passed),
+        )
+
+
 def truck_progress(
     session: Session,
     plan_date: date,
@@ -220,75 +299,11 @@ def truck_progress(
         query = query.where(ProgressRow.vehicle_id == vehicle_id)
     if before_id is not None:
         query = query.where(ProgressRow.id < before_id)
-    rows = session.scalars(query.order_by(ProgressRow.at))
-    done: dict[str, list[str]] = {}
-    fills: dict[str, list[float | None]] = {}
-    kgs: dict[str, list[float | None]] = {}
-    times: dict[str, list[datetime]] = {}
-    flags: dict[str, list[bool | None]] = {}
-    passed: dict[str, list[bool]] = {}
-    unloaded: dict[str, list[str]] = {}
-    unloaded_flags: dict[str, list[bool | None]] = {}
-    unloaded_at: dict[str, datetime] = {}
-    last: dict[str, ProgressRow] = {}
     is_new = _new_emptying(_alert_times(session, AlertRow.plan_date == plan_date))
-
-    def before(r: ProgressRow) -> bool:  # a late report of work before the plan's start
-        return since is not None and r.at < since
-
-    def missed_off(r: ProgressRow) -> bool:  # a bin missed off its route: no stop passed
-        return before(r) or bool(r.off_route)
-
-    for r in rows:
-        done.setdefault(r.vehicle_id, [])
-        fills.setdefault(r.vehicle_id, [])
-        kgs.setdefault(r.vehicle_id, [])
-        times.setdefault(r.vehicle_id, [])
-        flags.setdefault(r.vehicle_id, [])
-        passed.setdefault(r.vehicle_id, [])
-        if r.kind == "visit_done" and r.bin_id is not None and is_new(r):
-            passed[r.vehicle_id].append(False)
-            done[r.vehicle_id].append(r.bin_id)
-            fills[r.vehicle_id].append(r.fill_fraction)
-            kgs[r.vehicle_id].append(r.weight_kg)
-            times[r.vehicle_id].append(r.at)
-            flags[r.vehicle_id].append(True if before(r) else r.off_route)
-        if r.kind == "visit_missed" and r.bin_id is not None and is_new(r) and not missed_off(r):
-            passed[r.vehicle_id].append(True)  # a stop of its route passed, nothing taken
-            done[r.vehicle_id].append(r.bin_id)
-            fills[r.vehicle_id].append(0.0)
-            kgs[r.vehicle_id].append(None)
-            times[r.vehicle_id].append(r.at)
-            flags[r.vehicle_id].append(r.off_route)
-        if r.kind == "disposal_done" and r.site_id is not None and is_new(r):
-            unloaded.setdefault(r.vehicle_id, []).append(r.site_id)
-            unloaded_flags.setdefault(r.vehicle_id, []).append(True if before(r) else r.off_route)
-            unloaded_at[r.vehicle_id] = r.at
-        if r.lon is not None and r.lat is not None:
-            last[r.vehicle_id] = r
-        elif r.kind != "position":  # a done report without coordinates: the truck moved on
-            last.pop(r.vehicle_id, None)
-    out = []
-    for vid, bins in sorted(done.items()):
-        pos = last.get(vid)
-        out.append(
-            TruckProgress(
-                vehicle_id=vid,
-                done_bin_ids=tuple(bins),
-                found_fills=tuple(fills[vid]),
-                found_kg=tuple(kgs[vid]),
-                done_site_ids=tuple(unloaded.get(vid, ())),
-                lon=pos.lon if pos else None,
-                lat=pos.lat if pos else None,
-                at=pos.at if pos else None,
-                done_at=tuple(times[vid]),
-                unloaded_at=unloaded_at.get(vid),
-                off_route=tuple(flags[vid]),
-                unloaded_off_route=tuple(unloaded_flags.get(vid, ())),
-                missed=tuple(passed[vid]),
-            )
-        )
-    return out
+    logs: dict[str, _TruckLog] = {}
+    for r in session.scalars(query.order_by(ProgressRow.at)):
+        logs.setdefault(r.vehicle_id, _TruckLog()).read(r, is_new, since)
+    return [log.progress(vid) for vid, log in sorted(logs.items())]
 
 
 def _late(late_after: int | None) -> Any:

@@ -20,7 +20,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from network import StreetNetwork, fastpath, load_graph, load_network
+from network import StreetNetwork, TravelMatrix, fastpath, load_graph, load_network
 from network.streets import TIME_UNITS_PER_S
 
 DEFAULT_PBF = (
@@ -90,18 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp)
-        start = time.perf_counter()
-        load_network(pbf, cache_dir=cache, workers=args.workers)
-        emit(step="cold_load", seconds=round(time.perf_counter() - start, 3), pbf=pbf.name)
-        start = time.perf_counter()
-        net = load_network(pbf, cache_dir=cache, workers=args.workers)
-        loaded = time.perf_counter() - start
-        emit(
-            step="cached_load",
-            seconds=round(loaded, 3),
-            nodes=net.table.n_nodes,
-            edges=net.table.n_edges,
-        )
+        net = time_loads(pbf, cache, args.workers)
         pool = net.sample_street_points(
             max(sizes) + 1,
             highway=("residential", "tertiary", "secondary", "unclassified"),
@@ -111,58 +100,105 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         net.snap(points)
         emit(step="snap", n=len(points), seconds=round(time.perf_counter() - start, 3))
-        start = time.perf_counter()
-        fresh = StreetNetwork(net.table, workers=args.workers, engine="ch")
-        hierarchy = fresh.hierarchy
-        emit(
-            step="ch_prepare",
-            seconds=round(time.perf_counter() - start, 3),
-            order=fastpath.cache_tag(),
-            arcs=len(hierarchy.up_head),
-        )
-        if net.ch_cache is not None:
-            hierarchy.save(net.ch_cache)
-        start = time.perf_counter()
-        net = load_network(pbf, cache_dir=cache, workers=args.workers, engine="ch")
-        net.hierarchy  # noqa: B018 - read from the cache written above
-        emit(step="cached_load_with_ch", seconds=round(time.perf_counter() - start, 3))
-        start = time.perf_counter()
-        net.matrix(points[:10])
-        emit(step="ch_first_call_jit", seconds=round(time.perf_counter() - start, 3))
+        net = time_ch(net, pbf, cache, args.workers, points)
         ref = StreetNetwork(net.table, workers=args.workers, engine="scipy")
-        matrix = None
-        for n in sizes:
-            start = time.perf_counter()
-            matrix = net.matrix(points[:n])
-            ch_s = time.perf_counter() - start
-            start = time.perf_counter()
-            expected = ref.matrix(points[:n])
-            scipy_s = time.perf_counter() - start
-            same = np.array_equal(matrix.duration_s, expected.duration_s) and np.array_equal(
-                matrix.distance_m, expected.distance_m
-            )
-            emit(
-                n=n,
-                ch_seconds=round(ch_s, 3),
-                scipy_seconds=round(scipy_s, 3),
-                speed_ratio=round(scipy_s / ch_s, 1),
-                identical=bool(same),
-                peak_rss_mb=round(peak_rss_mb(), 1),
-                workers=args.workers,
-            )
+        matrix = time_sizes(net, ref, points, sizes, args.workers)
         if matrix is not None:
-            extra = [points[max(sizes)]]
-            for engine, which in (("ch", net), ("scipy", ref)):
-                start = time.perf_counter()
-                which.extend_matrix(matrix, extra)
-                emit(
-                    step="extend_by_1",
-                    engine=engine,
-                    n=matrix.size,
-                    seconds=round(time.perf_counter() - start, 3),
-                )
+            time_extend(net, ref, matrix, [points[max(sizes)]])
         networkx_baseline(pbf, cache, net, points[:100])
     return 0
+
+
+def time_loads(pbf: Path, cache: Path, workers: int) -> StreetNetwork:
+    """The network of ``pbf`` loaded cold (parsed, ``cache`` written), then from the cache;
+    a line each."""
+    start = time.perf_counter()
+    load_network(pbf, cache_dir=cache, workers=workers)
+    emit(step="cold_load", seconds=round(time.perf_counter() - start, 3), pbf=pbf.name)
+    start = time.perf_counter()
+    net = load_network(pbf, cache_dir=cache, workers=workers)
+    emit(
+        step="cached_load",
+        seconds=round(time.perf_counter() - start, 3),
+        nodes=net.table.n_nodes,
+        edges=net.table.n_edges,
+    )
+    return net
+
+
+def time_ch(
+    net: StreetNetwork, pbf: Path, cache: Path, workers: int, points: list[tuple[float, float]]
+) -> StreetNetwork:
+    """The contraction hierarchy of ``net`` prepared (and saved to its cache), the network
+    loaded again with it from the cache, and its first matrix (10 of ``points``, (lon,
+    lat): the JIT's compile); a line each. Returns the network with the hierarchy."""
+    start = time.perf_counter()
+    fresh = StreetNetwork(net.table, workers=workers, engine="ch")
+    hierarchy = fresh.hierarchy
+    emit(
+        step="ch_prepare",
+        seconds=round(time.perf_counter() - start, 3),
+        order=fastpath.cache_tag(),
+        arcs=len(hierarchy.up_head),
+    )
+    if net.ch_cache is not None:
+        hierarchy.save(net.ch_cache)
+    start = time.perf_counter()
+    net = load_network(pbf, cache_dir=cache, workers=workers, engine="ch")
+    net.hierarchy  # noqa: B018 - read from the cache written above
+    emit(step="cached_load_with_ch", seconds=round(time.perf_counter() - start, 3))
+    start = time.perf_counter()
+    net.matrix(points[:10])
+    emit(step="ch_first_call_jit", seconds=round(time.perf_counter() - start, 3))
+    return net
+
+
+def time_sizes(
+    net: StreetNetwork,
+    ref: StreetNetwork,
+    points: list[tuple[float, float]],
+    sizes: list[int],
+    workers: int,
+) -> TravelMatrix | None:
+    """For each size n, the matrix of the first n ``points`` by ``net`` (ch) and ``ref``
+    (scipy), back to back: a line each with both times, their ratio and whether the
+    matrices are identical. Returns the last matrix of ``net`` (None for no sizes)."""
+    matrix = None
+    for n in sizes:
+        start = time.perf_counter()
+        matrix = net.matrix(points[:n])
+        ch_s = time.perf_counter() - start
+        start = time.perf_counter()
+        expected = ref.matrix(points[:n])
+        scipy_s = time.perf_counter() - start
+        same = np.array_equal(matrix.duration_s, expected.duration_s) and np.array_equal(
+            matrix.distance_m, expected.distance_m
+        )
+        emit(
+            n=n,
+            ch_seconds=round(ch_s, 3),
+            scipy_seconds=round(scipy_s, 3),
+            speed_ratio=round(scipy_s / ch_s, 1),
+            identical=bool(same),
+            peak_rss_mb=round(peak_rss_mb(), 1),
+            workers=workers,
+        )
+    return matrix
+
+
+def time_extend(
+    net: StreetNetwork, ref: StreetNetwork, matrix: TravelMatrix, extra: list[tuple[float, float]]
+) -> None:
+    """``matrix`` extended by the ``extra`` points with each engine; a line each."""
+    for engine, which in (("ch", net), ("scipy", ref)):
+        start = time.perf_counter()
+        which.extend_matrix(matrix, extra)
+        emit(
+            step="extend_by_1",
+            engine=engine,
+            n=matrix.size,
+            seconds=round(time.perf_counter() - start, 3),
+        )
 
 
 if __name__ == "__main__":

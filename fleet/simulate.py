@@ -202,11 +202,20 @@ def fill_increments(
     return inc, base, facs
 
 
-def _collection_steps(start: datetime, steps: int, cfg: SimConfig) -> tuple[FloatArray, FloatArray]:
-    """(local hours of each grid time, day index of each grid time) for grid 0..steps."""
+def _collection_steps(
+    start: datetime, steps: int, cfg: SimConfig
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """(day index of each grid time, whether it is a collection time) for grid 0..steps:
+    the step starting at ``cfg.collection_hour`` (local) of each day, until
+    ``cfg.collect_until`` when given."""
     h: FloatArray = local_hours(start) + np.arange(steps + 1, dtype=float) * cfg.step_h
     day: FloatArray = np.floor(h / 24.0)
-    return h, day
+    hod = h - day * 24.0
+    is_coll_time = (hod >= cfg.collection_hour) & (hod < cfg.collection_hour + cfg.step_h)
+    if cfg.collect_until is not None:
+        until_h = (cfg.collect_until - start).total_seconds() / 3600.0
+        is_coll_time &= np.arange(steps + 1) * cfg.step_h < until_h
+    return day, is_coll_time
 
 
 def simulate_history(
@@ -224,12 +233,7 @@ def simulate_history(
     rng = np.random.default_rng(seed)
     n, steps = len(bins), max(1, round(days * 24.0 / cfg.step_h))
     inc, base, facs = fill_increments(rng, n, steps, local_hours(start), cfg)
-    local_h, day = _collection_steps(start, steps, cfg)
-    hod = local_h - day * 24.0
-    is_coll_time = (hod >= cfg.collection_hour) & (hod < cfg.collection_hour + cfg.step_h)
-    if cfg.collect_until is not None:
-        until_h = (cfg.collect_until - start).total_seconds() / 3600.0
-        is_coll_time &= np.arange(steps + 1) * cfg.step_h < until_h
+    day, is_coll_time = _collection_steps(start, steps, cfg)
     phase = rng.integers(0, cfg.collection_every_days, n)
     post = np.empty((n, steps + 1))
     post[:, 0] = rng.uniform(0.0, cfg.initial_max, n)

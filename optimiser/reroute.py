@@ -52,8 +52,9 @@ being driven, standing, does not keep its route as planned.
 Its parts are modules beside this one: :mod:`optimiser.reroute_done` (visits done, where
 each truck set out from, its loads), :mod:`optimiser.reroute_time` (breaks and shift ends),
 :mod:`optimiser.reroute_loads` (loads other than planned, waste no site takes),
-:mod:`optimiser.reroute_drivers` (each driver's change, minimal where the cost is equal)
-and :mod:`optimiser.reroute_stands` (the plan being driven standing, and the full day put
+:mod:`optimiser.reroute_warm` (the search's warm start: the plan's rest, the urgent stops
+inserted), :mod:`optimiser.reroute_drivers` (each driver's change, minimal where the cost is
+equal) and :mod:`optimiser.reroute_stands` (the plan being driven standing, and the full day put
 together).
 """
 
@@ -66,20 +67,16 @@ from dataclasses import dataclass
 
 from optimiser.errors import InvalidProblemError
 from optimiser.explain import explain_unfit
-from optimiser.greedy import (
-    LegsMemo,
-    RoomLeft,
-    feasible_prefix,
-    insert_cheapest,
-    swap_in,
-)
 from optimiser.params import SolveParams
 from optimiser.plan import (
     Plan,
     PlanStatus,
     Progress,
+    Route,
+    Unserved,
+    Visit,
 )
-from optimiser.problem import Problem, Stop
+from optimiser.problem import Problem, Stop, VehicleSpec
 from optimiser.reroute_done import (
     WORK,
     _done,
@@ -90,7 +87,7 @@ from optimiser.reroute_done import (
     visits_done,
     without_breaks,
 )
-from optimiser.reroute_drivers import _keep_drivers, _sooner, _unless_dearer
+from optimiser.reroute_drivers import _keep_drivers, _unless_dearer
 from optimiser.reroute_loads import _load_notes, _no_site_takes, _within_capacity
 from optimiser.reroute_stands import _full_plan, _plan_stands, _stood_down, plan_stands
 from optimiser.reroute_time import (
@@ -101,6 +98,7 @@ from optimiser.reroute_time import (
     _owed_breaks,
     _rested,
 )
+from optimiser.reroute_warm import _warm_start
 from optimiser.screen import screen
 
 __all__ = [
@@ -190,15 +188,46 @@ def reroute(
     params = params or DEFAULT_PARAMS
     full = with_urgent(problem, urgent)
     urgent_refs = {s.ref for s in urgent}
+    _not_done_yet(urgent_refs, progress)
+    progs, full_notes = _within_capacity(full, _progress_map(full, progress))
+    now = max((p.time_s for p in progs.values()), default=0)  # as reported
+    routes = {r.vehicle_ref: r for r in plan.routes}
+    prefixes = _prefixes(full, routes, progs)
+    vehicles = _residual_vehicles(full, progs, prefixes, now)
+    rest = _Rest.of(full, progs, vehicles)
+    warm, soft = _warm_start(rest.problem, vehicles, routes, progs, urgent_refs)
+    found = _search_rest(rest.problem, params, warm, soft)
+    sub = explain_unfit(rest.problem, _unless_dearer(rest.problem, warm, found))  # returned
+    notes = (*full_notes, *_load_notes(prefixes, progs), *rest.notes)
+    sub = dataclasses.replace(sub, notes=(*notes, *_breaks_taken_late(full, prefixes), *sub.notes))
+    if sub.status is PlanStatus.NO_SOLUTION:
+        stood = _stood_down(full, rest.problem, plan, prefixes, progs)
+        out = _plan_stands(full, stood, urgent_refs, sub, time.perf_counter() - t0)
+    else:
+        rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
+        sub = _keep_drivers(rest.problem, sub, rests)
+        seconds = time.perf_counter() - t0
+        out = _full_plan(full, sub, routes, prefixes, progs, rest.unservable, seconds)
+    return dataclasses.replace(out, notes=(*out.notes, *_owed_breaks(full, out, progs)))
+
+
+def _not_done_yet(urgent_refs: set[str], progress: Sequence[Progress]) -> None:
+    """Raise ``InvalidProblemError`` when a truck's progress has done an urgent stop's ref
+    (the visit done would count as serving it: the alert would be lost)."""
     emptied = sorted(urgent_refs & {r for p in progress for r in p.done})
-    if emptied:  # the visit done would count as serving it: the alert would be lost
+    if emptied:
         raise InvalidProblemError(
             f"urgent stop(s) {emptied} were already emptied today: give each alert's visit "
             "a ref of its own (optimiser.problem.visit_ref(bin_id, k)), as reroute_day does"
         )
-    progs, full_notes = _within_capacity(full, _progress_map(full, progress))
-    now = max((p.time_s for p in progs.values()), default=0)
-    routes = {r.vehicle_ref: r for r in plan.routes}
+
+
+def _prefixes(
+    full: Problem, routes: Mapping[str, Route], progs: dict[str, Progress]
+) -> dict[str, list[Visit]]:
+    """Each truck's day so far (its route's visits done, or where it set out from), with the
+    break it is on now or had idle in its window; ``progs`` is updated (its clock at the end
+    of its day so far, when later than reported, and whether it had its break)."""
     prefixes = {
         v.ref: _prefix(routes[v.ref], progs[v.ref], full)
         if v.ref in routes
@@ -219,9 +248,20 @@ def reroute(
         if rested is not None:  # idle through its break window: that was its break
             prefixes[v.ref] = rested
             progs[v.ref] = dataclasses.replace(progs[v.ref], break_taken=True)
-    done = {ref for p in progs.values() for ref in p.done}
+    return prefixes
+
+
+def _residual_vehicles(
+    full: Problem,
+    progs: Mapping[str, Progress],
+    prefixes: Mapping[str, list[Visit]],
+    now: int,
+) -> tuple[VehicleSpec, ...]:
+    """Each truck of ``full`` for the rest of the day: from where and when it goes on, with
+    the load it carries and the stops it may still make (``now``: the latest clock the
+    trucks reported, seconds of the day; one without progress is ready then)."""
     stop_refs = {s.ref for s in full.stops}
-    vehicles = tuple(
+    return tuple(
         _residual_vehicle(
             v,
             progs.get(v.ref),
@@ -231,93 +271,33 @@ def reroute(
         )
         for v in full.vehicles
     )
-    residual, loaded = _no_site_takes(
-        dataclasses.replace(
-            full, stops=tuple(s for s in full.stops if s.ref not in done), vehicles=vehicles
-        )
-    )
-    residual, late_breaks = _late_breaks(residual)  # its shift end kept, when a way does
-    residual, late = _late_returns(residual)
-    residual, unservable = screen(residual)
-    kept = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
-    warm = {
-        v.ref: feasible_prefix(
-            residual, v, [r for r in _rest(routes.get(v.ref), progs.get(v.ref)) if r in kept]
-        )
-        for v in vehicles
-    }
-    in_warm = {r for refs in warm.values() for r in refs}
-    memo: LegsMemo = {}  # one route changes per insertion: the others are timed once
-    left = RoomLeft(residual, residual.stops, memo)  # a stop no route may take: no tries
-    for stop in residual.stops:  # urgent bins not planned yet: cheapest feasible insertion
-        if stop.ref in urgent_refs and stop.ref not in in_warm:
-            if (
-                not left.anywhere(warm, stop.ref)
-                or insert_cheapest(residual, warm, stop, memo=memo) is None
-            ):
-                swap_in(residual, warm, stop)  # no room: a stop of lower rank makes room
-        elif stop.due_s is not None and any(stop.ref in refs for refs in warm.values()):
-            _sooner(residual, warm, stop, memo)  # (a swap for an alert may have taken it out)
-    rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
-    _put_back(residual, warm, rests, memo, left)
-    in_warm = {r for refs in warm.values() for r in refs}
-    soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
-    found = _search_rest(residual, params, warm, soft)
-    sub = explain_unfit(residual, _unless_dearer(residual, warm, found))  # the plan returned
-    sub = dataclasses.replace(
-        sub,
-        notes=(
-            *full_notes,
-            *_load_notes(prefixes, progs),
-            *loaded,
-            *late,
-            *late_breaks,
-            *_breaks_taken_late(full, prefixes),
-            *sub.notes,
-        ),
-    )
-    if sub.status is PlanStatus.NO_SOLUTION:
-        stood = _stood_down(full, residual, plan, prefixes, progs)
-        out = _plan_stands(full, stood, urgent_refs, sub, time.perf_counter() - t0)
-    else:
-        sub = _keep_drivers(residual, sub, rests)
-        out = _full_plan(full, sub, routes, prefixes, progs, unservable, time.perf_counter() - t0)
-    return dataclasses.replace(out, notes=(*out.notes, *_owed_breaks(full, out, progs)))
 
 
-def _put_back(
-    problem: Problem,
-    warm: dict[str, list[str]],
-    rests: Mapping[str, Sequence[str]],
-    memo: LegsMemo,
-    left: RoomLeft,
-) -> None:
-    """Put each required stop of a truck's planned rest of the day (``rests``) that its warm
-    start cut (:func:`~optimiser.greedy.feasible_prefix` stops at the first one no longer
-    valid as planned: the truck fuller than planned, late) back where it fits: in that
-    truck's route first (its driver keeps it), else where it adds the least travel; then
-    each other required stop in no route (one the plan being driven left out) where it
-    adds the least travel. One that fits nowhere is left to the search. ``warm`` is
-    updated. Without it, such a stop was left to the search alone, which may need to add
-    it and an unloading at once, and often cannot. ``left`` (of ``problem``'s stops)
-    spares the insertions of a stop no route may take (no room in time or load)."""
-    vehicles = {v.ref: v for v in problem.vehicles}
-    owners = {ref: owner for owner, rest in rests.items() for ref in rest}
-    by_ref = problem.stops_by_ref()
-    order = [*owners, *(s.ref for s in problem.stops if s.ref not in owners)]
-    for ref in order:
-        stop = by_ref.get(ref)
-        if stop is None or not stop.required or any(ref in r for r in warm.values()):
-            continue
-        owner = owners.get(ref)
-        if owner is not None and left.fits(vehicles[owner], warm[owner], ref):
-            alone = dataclasses.replace(problem, vehicles=(vehicles[owner],))
-            own = {owner: warm[owner]}
-            if insert_cheapest(alone, own, stop, memo=memo) is not None:
-                warm[owner] = own[owner]
-                continue
-        if left.anywhere(warm, ref):
-            insert_cheapest(problem, warm, stop, memo=memo)
+@dataclass(frozen=True, slots=True)
+class _Rest:
+    """The problem of the rest of the day: the stops not done, the trucks as they go on
+    (those no site takes the load of come back loaded, late ones go home, a break past its
+    window when a site's hours leave no other way), its notes in that order, and the stops no
+    truck can serve."""
+
+    problem: Problem
+    notes: tuple[str, ...]
+    unservable: tuple[Unserved, ...]
+
+    @classmethod
+    def of(
+        cls, full: Problem, progs: Mapping[str, Progress], vehicles: tuple[VehicleSpec, ...]
+    ) -> _Rest:
+        done = {ref for p in progs.values() for ref in p.done}
+        residual, loaded = _no_site_takes(
+            dataclasses.replace(
+                full, stops=tuple(s for s in full.stops if s.ref not in done), vehicles=vehicles
+            )
+        )
+        residual, late_breaks = _late_breaks(residual)  # its shift end kept, when a way does
+        residual, late = _late_returns(residual)
+        residual, unservable = screen(residual)
+        return cls(residual, (*loaded, *late, *late_breaks), unservable)
 
 
 def _search_rest(

@@ -181,12 +181,23 @@ def _bulk_row(
     return item
 
 
-def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure per endpoint
-    """The router of ``res``: list, get, create, replace, delete and bulk upsert."""
+def crud_router(res: Resource) -> APIRouter:
+    """The router of ``res``: list, get, create, replace, delete and bulk upsert (and the CSV
+    import, for a resource with a CSV reader)."""
     router = APIRouter(prefix=res.path, tags=[res.path.strip("/")], responses=ERROR_RESPONSES)
-    In: Any = res.schema_in
+    _add_reads(router, res)
+    _add_create(router, res)
+    _add_replace(router, res)
+    _add_delete(router, res)
+    _add_bulk(router, res)
+    if res.read_csv is not None and res.to_wire is not None:
+        _add_csv_import(router, res)
+    return router
+
+
+def _add_reads(router: APIRouter, res: Resource) -> None:
+    """``GET`` of the list of ``res`` and of one by its id."""
     Out: Any = res.schema_out
-    Result: Any = _result_type(res)
 
     @router.get("", response_model=list[Out], summary=f"List {res.kind}s")
     def list_items(
@@ -208,6 +219,12 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
                 raise NotFoundError(res.kind, ident)
             return Out.model_validate(row)
 
+
+def _add_create(router: APIRouter, res: Resource) -> None:
+    """``POST`` of a new ``res`` (409 when its id exists)."""
+    In: Any = res.schema_in
+    Out: Any = res.schema_out
+
     @router.post(
         "",
         response_model=Out,
@@ -227,6 +244,12 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
             s.add(row)
         _queued(response, replan.days(res, "create"))
         return Out.model_validate(row)
+
+
+def _add_replace(router: APIRouter, res: Resource) -> None:
+    """``PUT`` of a ``res`` by its id (404 when it does not exist)."""
+    In: Any = res.schema_in
+    Out: Any = res.schema_out
 
     @router.put(
         "/{ident}",
@@ -257,6 +280,10 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
         _queued(response, replan.days(res, "replace", changed))
         return Out.model_validate(row)
 
+
+def _add_delete(router: APIRouter, res: Resource) -> None:
+    """``DELETE`` of a ``res`` by its id (409 while it is in use)."""
+
     @router.delete(
         "/{ident}",
         status_code=status.HTTP_204_NO_CONTENT,
@@ -275,6 +302,11 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
         response = Response(status_code=status.HTTP_204_NO_CONTENT)
         _queued(response, replan.days(res, "delete"))
         return response
+
+
+def _add_bulk(router: APIRouter, res: Resource) -> None:
+    """``POST /bulk``: create or replace many ``res``; the bad rows are reported."""
+    Result: Any = _result_type(res)
 
     @router.post(
         "/bulk",
@@ -303,10 +335,6 @@ def crud_router(res: Resource) -> APIRouter:  # noqa: C901 - one small closure p
         return _bulk_answer(
             res, replan, response, BulkResult(stored=stored, rejected=rejected), changed
         )
-
-    if res.read_csv is not None and res.to_wire is not None:
-        _add_csv_import(router, res)
-    return router
 
 
 FORM_UPLOAD = (

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fleet.models import (
     Inventory,
+    Vehicle,
 )
 from optimiser.build import (
     BuiltProblem,
@@ -249,6 +250,28 @@ def _current_fleet(
         vehicles.append(spec)
         notes += [n for n in (went, kept, over, note) if n]
     notes += _off_map_depots(far, rows, inventory, added)
+    joined, joined_notes = _joined(added, rows, now_s, day, duty)
+    vehicles += joined
+    notes += joined_notes
+    problem = dataclasses.replace(built.problem, vehicles=tuple(vehicles))
+    fleet = dataclasses.replace(built, problem=problem, notes=tuple(notes))
+    return fleet, list(by_ref.values())
+
+
+def _joined(
+    added: Sequence[Vehicle],
+    rows: Mapping[str, int],
+    now_s: int,
+    day: DayPlan,
+    duty: Callable[[VehicleSpec, int], tuple[VehicleSpec | None, str | None]],
+) -> tuple[list[VehicleSpec], list[str]]:
+    """The trucks ``added`` to the fleet since the day was planned, each leaving its depot
+    (matrix row: ``rows``, by depot id; one off the map is left out) no earlier than
+    ``now_s`` (seconds of the day) when on duty then (``duty``: the part of its shift it
+    works, on ``day``), and a note each (it joined, or why not now)."""
+    tz = ZoneInfo(day.tz_name)
+    vehicles: list[VehicleSpec] = []
+    notes: list[str] = []
     for truck in added:
         if truck.depot_id not in rows:
             continue
@@ -259,9 +282,7 @@ def _current_fleet(
             vehicles.append(joins)
             notes.append(f"{truck.vehicle_id} joined the fleet: it leaves its depot now")
         notes += [note] if note else []
-    problem = dataclasses.replace(built.problem, vehicles=tuple(vehicles))
-    fleet = dataclasses.replace(built, problem=problem, notes=tuple(notes))
-    return fleet, list(by_ref.values())
+    return vehicles, notes
 
 
 def _home_now(

@@ -21,6 +21,7 @@ from optimiser.build import (
 from optimiser.daily.dayplan import DayPlan
 from optimiser.problem import (
     Stop,
+    VehicleSpec,
     visit_ref,
 )
 from optimiser.reroute import (
@@ -102,11 +103,7 @@ def _emptied_off_route(
         dropped = []
         for bin_id, fill, on_board, lift_kg in emptied:
             nth[truck, bin_id] += 1
-            if on_board or day.off_route_all:  # the plan took its visit out already?
-                known = seen[truck, bin_id] > 0
-                seen[truck, bin_id] -= 1
-            else:  # a plan of an earlier version: it never counted one unloaded since
-                known = True
+            known = _known(seen, (truck, bin_id), on_board or day.off_route_all)
             ref = next(r for k in itertools.count(1) if (r := visit_ref(bin_id, k)) not in done)
             stop, key = stops.get(ref), (truck, bin_id, nth[truck, bin_id])
             if stop is None and bin_id not in listed and key not in counted:
@@ -125,23 +122,40 @@ def _emptied_off_route(
                 done.add(ref)
                 dropped.append(f"{driver.get(ref, 'no truck')}'s visit of {ref}")
         if any(e.on_board for e in emptied) and truck in trucks:
-            v = trucks[truck]
-            p = by_ref.get(truck) or Progress(
-                vehicle_ref=truck, done=(), location=v.start, time_s=max(now_s, v.shift_s[0])
-            )
-            by_ref[truck] = dataclasses.replace(
-                p,
-                volume_l=p.volume_l + took_l,
-                weight_kg=p.weight_kg + took_kg,
-                daily_l=p.daily_l + took_l,
-                daily_kg=p.daily_kg + took_kg,
-            )
+            by_ref[truck] = _loaded(by_ref.get(truck), trucks[truck], took_l, took_kg, now_s)
         notes.extend(_off_route_note(truck, emptied, took_l, took_kg, dropped))
     problem = dataclasses.replace(
         built.problem, stops=tuple(s for s in built.problem.stops if s.ref not in gone)
     )
     built = dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
     return built, list(by_ref.values()), tuple(took)
+
+
+def _known(seen: Counter[tuple[str, str]], key: tuple[str, str], listed: bool) -> bool:
+    """Whether the day being re-planned knew an emptying off its route (truck, bin:
+    ``key``) already: when one of its ``seen`` emptyings of that bin is left (used up here),
+    for an emptying of the kind it lists (``listed``: the waste on board, or every kind:
+    ``DayPlan.off_route_all``), else always (a plan of an earlier version never listed one
+    unloaded since)."""
+    if not listed:
+        return True
+    known = seen[key] > 0
+    seen[key] -= 1
+    return known
+
+
+def _loaded(p: Progress | None, v: VehicleSpec, litres: int, kg: int, now_s: int) -> Progress:
+    """Truck ``v``'s progress ``p`` (None: not out, ready at its depot at ``now_s``, seconds
+    of the day, or its shift start) with ``litres`` and ``kg`` more on board and in its
+    day's totals."""
+    p = p or Progress(vehicle_ref=v.ref, done=(), location=v.start, time_s=max(now_s, v.shift_s[0]))
+    return dataclasses.replace(
+        p,
+        volume_l=p.volume_l + litres,
+        weight_kg=p.weight_kg + kg,
+        daily_l=p.daily_l + litres,
+        daily_kg=p.daily_kg + kg,
+    )
 
 
 def _planned_load(planned: Stop | None, stop: Stop | None, listed: Bin | None) -> tuple[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -40,9 +41,12 @@ from optimiser.daily.places import _moved_bins, _placeable, _placed, _placed_joi
 from optimiser.daily.planning import _forecast
 from optimiser.params import SolveParams
 from optimiser.plan import (
+    Unserved,
     VisitKind,
 )
 from optimiser.problem import (
+    Problem,
+    Stop,
     bin_of,
 )
 from optimiser.reroute import (
@@ -173,22 +177,14 @@ def replan_day(
     built, progress, joined = _placed_joined(built, progress, positions, provider, now_s, planned)
     notes += joined
     full_progress = _all_progress(built.problem, progress, now_s)
-    listed = {s.ref for s in built.problem.stops}
-    pending = {  # earlier alerts' visits to do
-        r for r in day.alerted if r not in finished and bin_of(r) not in closed and r in listed
-    }
-    away = [u for u in moved_away if u.ref in day.alerted and bin_of(u.ref) not in closed]
-    held = {bin_of(r) for r in pending} | {b.bin_id for b in alert_bins}
-    held |= {bin_of(u.ref) for u in away}  # earlier alerts' visits moved off the streets
+    kept_alerts = _AlertVisits.of(day, built.problem, finished, closed, moved_away)
+    held = kept_alerts.bins | {b.bin_id for b in alert_bins}
     chosen = [d for d in placed if d.action is not Action.SKIP and d.bin_id not in held]
     chosen_ids = {d.bin_id for d in chosen}
     built, fresh = _fresh_stops(
         built, timed, chosen, provider, full_progress, done, plan_date=day.plan_date, tz=tz
     )
-    firsts = {s.ref for s in urgent}  # then the new must bins: the order of their insertion
-    keep = (finished | pending) - firsts
-    kept = [s for s in built.problem.stops if s.ref in keep]
-    problem = dataclasses.replace(built.problem, stops=(*kept, *urgent, *fresh))
+    problem = _rest_problem(built.problem, finished | kept_alerts.pending, urgent, fresh)
     musts = [s for s in fresh if s.required]  # each put in a route first, where one has room
     plan = reroute(problem, day.plan, full_progress, [*urgent, *musts], params)
     problem, plan, later = _late_rather_than_never(
@@ -217,19 +213,18 @@ def replan_day(
         **{r: f for r, f in day.fill_at_pickup.items() if r in finished},
         **{s.ref: 1.0 for s in urgent},
     }
-    still = tuple(r for r in day.alerted if r in finished or r in pending) + tuple(
-        u.ref for u in away
-    )
     weighed_now = carry_measured(lookup, day.inventory)  # its reroutes load bins as this did
     new_day = _driven_on(
-        dataclasses.replace(day, alerted=still, inventory=weighed_now),
+        dataclasses.replace(
+            day, alerted=kept_alerts.still(day.alerted, finished), inventory=weighed_now
+        ),
         dataclasses.replace(built, problem=problem),
         plan,
         _decided(
             day,
             [*decisions, *alert_decisions, *far_decisions],
             done,
-            pending | {u.ref for u in away},
+            kept_alerts.refs,
         ),
         fills,
         (found or {}, lifted or {}),
@@ -238,7 +233,7 @@ def replan_day(
         _unplaced(
             lookup,
             problem,
-            [*(u for u in unplaced if bin_of(u.ref) not in held), *away, *far],
+            [*(u for u in unplaced if bin_of(u.ref) not in held), *kept_alerts.away, *far],
         ),
         missed=missed,
         off_route=_pairs(off_route or {}),
@@ -248,6 +243,61 @@ def replan_day(
         new_day, street_hours={**day.street_hours, **hours.on_streets(problem.stops)}
     )
     return _with_fleet(new_day, lookup), route_changes(day.plan, plan)
+
+
+def _rest_problem(
+    problem: Problem, keep: Collection[str], urgent: Sequence[Stop], fresh: Sequence[Stop]
+) -> Problem:
+    """``problem`` with its stops ``keep`` (visits done, earlier alerts' visits still to do),
+    then the ``urgent`` ones (new alerts), then the ``fresh`` ones (the bins chosen again):
+    the order the must bins are inserted in."""
+    firsts = {s.ref for s in urgent}
+    kept = [s for s in problem.stops if s.ref in keep and s.ref not in firsts]
+    return dataclasses.replace(problem, stops=(*kept, *urgent, *fresh))
+
+
+@dataclass(frozen=True, slots=True)
+class _AlertVisits:
+    """The visits of earlier overflow alerts a re-plan keeps: those still to do
+    (``pending``, refs), those of bins moved off the streets since (``away``, unserved),
+    and the bins they hold (not chosen again like the others)."""
+
+    pending: frozenset[str]
+    away: tuple[Unserved, ...]
+
+    @property
+    def refs(self) -> set[str]:
+        """The kept alert visits (refs)."""
+        return {*self.pending, *(u.ref for u in self.away)}
+
+    @property
+    def bins(self) -> set[str]:
+        """The bins of the kept alert visits."""
+        return {bin_of(r) for r in self.refs}
+
+    def still(self, alerted: Sequence[str], finished: Collection[str]) -> tuple[str, ...]:
+        """The alert visits of the new plan: those of ``alerted`` (the day's) ``finished``
+        or kept, then those moved off the streets."""
+        done = tuple(r for r in alerted if r in finished or r in self.pending)
+        return done + tuple(u.ref for u in self.away)
+
+    @classmethod
+    def of(
+        cls,
+        day: DayPlan,
+        problem: Problem,
+        finished: Collection[str],
+        closed: Collection[str],
+        moved_away: Sequence[Unserved],
+    ) -> _AlertVisits:
+        """The alert visits of ``day`` not ``finished`` whose alerts are not ``closed``:
+        those ``problem`` still lists, and those ``moved_away``."""
+        listed = {s.ref for s in problem.stops}
+        pending = frozenset(
+            r for r in day.alerted if r not in finished and bin_of(r) not in closed and r in listed
+        )
+        away = tuple(u for u in moved_away if u.ref in day.alerted and bin_of(u.ref) not in closed)
+        return cls(pending, away)
 
 
 def _emptied_today(

@@ -1540,7 +1540,7 @@ def test_bins_no_route_may_take_are_not_tried_and_the_warm_start_is_the_same(
 
     from optimiser.greedy import RoomLeft, greedy_routes
 
-    rr = importlib.import_module("optimiser.reroute")
+    rr = importlib.import_module("optimiser.reroute_warm")
     h = kit.H
     rng = np.random.default_rng(5)
     pts = [(0.0, 0.0), (3.0, 3.0), (0.5, 0.5)]
