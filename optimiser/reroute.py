@@ -32,7 +32,9 @@ its window unloads first and takes its break right after (its break window stret
 the search only), or takes none when that break would keep it past its shift end, with a
 note that its day breaks the break rule: a site's hours cannot be kept late, a break can.
 When no plan goes on from the trucks' positions at all, the plan being driven stands and
-the urgent stops are reported unserved; a truck out of service there ends its day from
+the urgent stops are reported unserved; a truck whose route visits a bin the day no longer
+has (emptied off route by another truck since) skips it, its other stops in their order,
+where that breaks no rule; a truck out of service there ends its day from
 where it is, its bins still to do unserved with its name in the reason, and one whose
 route ends after its shift (a downtime cut it), or that goes on only after its next
 planned visit's start (back from the workshop then), keeps only the bins it can empty

@@ -30,6 +30,7 @@ from optimiser.reroute_loads import _merge
 from optimiser.screen import needs_disposal, usable_sites
 
 SKIPPED_BREAK = "went on without its planned break (its reports leave no time for it)"
+NO_OTHER_TAKES = "rerouting found no plan from the trucks' positions, so no other truck takes it"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,9 +65,9 @@ def _stood_down(
     this, the plan that stands when no plan goes on from the trucks' positions had a
     broken-down truck still drive its bins, one due in the workshop drive past its shift
     end, and one in the workshop drive its bins before it was back."""
-    why = "rerouting found no plan from the trucks' positions, so no other truck takes it"
     ends = {v.ref: v for v in residual.vehicles}
     stops = {s.ref for s in full.stops}
+    sites = {s.ref for s in full.sites}
     open_refs = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
     routes, reasons, notes = [], {}, []
     for v in full.vehicles:
@@ -90,17 +91,56 @@ def _stood_down(
         elif away or skipped:  # shown where and as it was reported, not as planned
             new = _way_home(residual, w, [r for r in rest if r in open_refs])
             cause = "reported away from its route" if away else SKIPPED_BREAK
-        else:
+        else:  # as planned, less the bins the day no longer has, where it can
+            gone = [r for r in rest if r not in stops and r not in sites]
+            less, note = _without_gone(residual, w, rest, gone, open_refs)
+            notes += [note] if note else []
+            if less is not None:
+                routes.append(_merge(full, v, prefixes.get(v.ref, []), prog, less))
             continue
         routes.append(_merge(full, v, prefixes.get(v.ref, []), prog, new))
         left = [r for r in rest if r in stops and r not in new.bin_refs]
-        reasons.update(dict.fromkeys(left, f"planned for {v.ref}, {cause}: {why}"))
+        reasons.update(dict.fromkeys(left, f"planned for {v.ref}, {cause}: {NO_OTHER_TAKES}"))
         notes.append(_stood_note(v, new, left, held, away=away, skipped=cause == SKIPPED_BREAK))
     if not routes:
-        return _Stood(plan=plan, reasons={}, notes=())
+        return _Stood(plan=plan, reasons={}, notes=tuple(notes))
     cut = {r.vehicle_ref: r for r in routes}
     plan = dataclasses.replace(plan, routes=tuple(cut.get(r.vehicle_ref, r) for r in plan.routes))
     return _Stood(plan=plan, reasons=reasons, notes=tuple(notes))
+
+
+def _without_gone(
+    residual: Problem,
+    w: VehicleSpec,
+    rest: Sequence[str],
+    gone: Sequence[str],
+    open_refs: set[str],
+) -> tuple[Route | None, str | None]:
+    """The rest of the day of truck ``w`` (as it goes on) in the plan that stands, without
+    the visits ``gone`` (bins of its planned ``rest`` the day no longer has: emptied by
+    another truck off its route since, taken off the list, or not chosen again): its other
+    stops in their order, timed again, when that breaks no rule (a stop less brings the
+    others sooner and lighter), and a note. (None, None) when it has no such visit; (None,
+    a note) when its route stands with them: without them it breaks a rule too, or it has
+    a stop the rest of the day leaves aside (``open_refs``: the rest's stops and sites).
+    Before, the truck still went to a bin another truck's crew had emptied."""
+    if not gone:
+        return None, None
+    kept = [r for r in rest if r not in gone]
+    which = ", ".join(gone)
+    if set(kept) <= open_refs:
+        new = time_route(residual, w, kept)
+        if not check_route(residual, w, new):
+            note = (
+                f"{w.ref} no longer goes to {which}, which the day no longer has: the plan "
+                "being driven stands for it without them, its other stops in their order"
+            )
+            return new, note
+    note = (
+        f"{w.ref} still goes to {which}, which the day no longer has: the plan being driven "
+        "stands as it is for it (its route breaks a rule without them too)"
+    )
+    return None, note
 
 
 def _away(prefix: Sequence[Visit], prog: Progress | None, old: Route) -> bool:

@@ -1787,3 +1787,34 @@ def test_an_idle_truck_whose_shift_was_cut_short_leaves_its_old_empty_route(kit,
     new = reroute(short, plan, [on, home], [], FAST)
     assert check(short, new) == []
     assert kit.route_of(new, "g").visits[-1].end_s <= end - 3 * kit.H
+
+
+def test_when_the_plan_stands_a_truck_no_longer_goes_to_a_bin_the_day_no_longer_has(
+    kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Truck a has emptied b2; b3, next on its route, is no longer in the day's problem
+    (another truck's crew emptied it, say), and no plan goes on (the search finds none):
+    the plan being driven stands, but a goes from b2 straight to b4, then s1, its stops
+    timed again (check_reroute holds its visits done as driven), with a note. Before, it
+    still drove to b3."""
+    reroute_module = importlib.import_module("optimiser.reroute")
+
+    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+        return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=())
+
+    monkeypatch.setattr(reroute_module, "_search_rest", nothing)
+    stops = tuple(kit.stop(f"b{i}", i) for i in (2, 3, 4))
+    matrix = kit.matrix([(0, 0), (5, 0), (1, 0), (2, 3), (3, 0)])
+    day = Problem(matrix=matrix, stops=stops, vehicles=(kit.truck("a"),), sites=(kit.site(),))
+    plan = plan_from_sequences(day, {"a": ["b2", "b3", "b4", "s1"]})
+    assert check(day, plan) == []
+    prog = _progress(plan.routes[0], 1)
+    without = dataclasses.replace(day, stops=tuple(s for s in stops if s.ref != "b3"))
+    new = reroute(without, plan, [prog], [], FAST)
+    assert plan_stands(new), new.notes
+    assert check(without, new) == []
+    (again,) = new.routes
+    assert [v.ref for v in again.visits if v.kind in WORK] == ["b2", "b4", "s1"]
+    b4 = next(v for v in again.visits if v.ref == "b4")
+    assert b4.arrival_s < next(v for v in plan.routes[0].visits if v.ref == "b4").arrival_s
+    assert [n for n in new.notes if n.startswith("a no longer goes to b3, which the day")]
