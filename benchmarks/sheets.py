@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.turns import SAMPLED, city_files
-from network import StreetNetwork, load_network, streets
+from network import StreetNetwork, load_network, street_paths
 
 Point = tuple[float, float]
 BAND_DEG = 0.004  # latitude band of the sweep order (about 450 m)
@@ -57,8 +57,8 @@ def _exports(net: StreetNetwork, routes: list[list[Point]], directions: bool) ->
     """Seconds to draw each route twice (and its directions), no path remembered at the
     start; as before (no ``directions``): every draw searched, over the whole graph."""
     net._routes.clear()
-    bound = streets.PATH_LIMIT_S
-    streets.PATH_LIMIT_S = bound if directions else math.inf
+    bound = street_paths.PATH_LIMIT_S
+    street_paths.PATH_LIMIT_S = bound if directions else math.inf
     try:
         t0 = time.perf_counter()
         for route in routes:
@@ -70,7 +70,7 @@ def _exports(net: StreetNetwork, routes: list[list[Point]], directions: bool) ->
                 net.directions(route)
         return time.perf_counter() - t0
     finally:
-        streets.PATH_LIMIT_S = bound
+        street_paths.PATH_LIMIT_S = bound
 
 
 def run(pbf: Path, points: int, trucks: int, seed: int = 5) -> dict[str, Any]:

@@ -334,7 +334,7 @@ def test_a_bounded_search_draws_the_path_the_whole_graph_gives(seed: int, monkey
     every path's pieces are the same."""
     import numpy as np
 
-    import network.streets as streets
+    import network.street_paths as paths
     from tests.network.towns import random_town
 
     rng = np.random.default_rng(seed)
@@ -349,8 +349,8 @@ def test_a_bounded_search_draws_the_path_the_whole_graph_gives(seed: int, monkey
         ("default", None, None),
     ]:
         if base_s is not None:
-            monkeypatch.setattr(streets, "PATH_LIMIT_S", base_s)
-            monkeypatch.setattr(streets, "PATH_LIMIT_MPS", mps)
+            monkeypatch.setattr(paths, "PATH_LIMIT_S", base_s)
+            monkeypatch.setattr(paths, "PATH_LIMIT_MPS", mps)
         else:
             monkeypatch.undo()
         net = StreetNetwork(table)

@@ -87,9 +87,9 @@ def test_a_full_snap_cache_still_snaps_the_points_it_held(
     """A long-running service fills the snap cache: when the new points would overflow it,
     it is emptied, and the points of the call it held must be snapped again (they raised
     KeyError, failing the plan or reroute job)."""
-    import network.streets as streets
+    import network.street_base as base
 
-    monkeypatch.setattr(streets, "SNAP_CACHE_MAX", 3)
+    monkeypatch.setattr(base, "SNAP_CACHE_MAX", 3)
     a, b, c, d = grid(0.2, 0), grid(0.7, 0), grid(2, 0.5), grid(0, 0.5)
     net.snap([a, b])
     snaps = net.snap([a, c, d])  # 2 held + 2 new > 3

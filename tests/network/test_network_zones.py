@@ -75,10 +75,10 @@ def test_a_network_too_large_to_count_entries_lets_trucks_through_with_a_warning
 ) -> None:
     """The entries into local streets are weighed above time and metres in 53 bits; a
     network whose time and metres leave too few says so and plans without the rule."""
-    import network.streets as streets
+    import network.street_weights as weights
 
     _, pbf = _square(tmp_path, access="destination")
-    monkeypatch.setattr(streets, "FLOAT_EXACT_BITS", 24)  # metres and time fill 22 here
+    monkeypatch.setattr(weights, "FLOAT_EXACT_BITS", 24)  # metres and time fill 22 here
     with caplog.at_level(logging.WARNING, logger="network.streets"):
         net = load_network(pbf, cache_dir=tmp_path)
         assert net.matrix([NEAR_1, NEAR_3]).distance_m[0, 1] < ACROSS_M
