@@ -1,317 +1,50 @@
-"""Truck road filter and speed rules (OSM tags in, km/h out); pure functions, no I/O."""
+"""Truck road filter and speed rules (OSM tags in, km/h out); pure functions, no I/O.
+
+Its parts: :mod:`network.graph_settings` (the truck and its roads' rules as settings) and
+:mod:`network.tag_values` (tag values read as numbers); every name imports from here.
+"""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
-KPH_PER_MPH = 1.609344  # the one mph -> km/h conversion
-M_PER_INCH = 0.0254  # the one inch -> m conversion (maxheight=12'6")
-# kg per unit of a maxweight value (OSM: tonnes when no unit); st is the short ton
-KG_PER_WEIGHT_UNIT: Mapping[str, float] = {
-    "": 1000.0,
-    "t": 1000.0,
-    "kg": 1.0,
-    "st": 907.18474,
-    "lbs": 0.45359237,
-    "lb": 0.45359237,
-}
-WALK_KPH = 7.0
-# a refuse collection truck (rear loader on a 3-axle chassis, loaded): 3.5-4 m high, 26 t,
-# 2.55 m wide (the EU limit), about 10 m long, its heaviest axle about 10 t
-TRUCK_HEIGHT_M = 3.8
-TRUCK_WEIGHT_KG = 26_000.0
-TRUCK_WIDTH_M = 2.55
-TRUCK_LENGTH_M = 10.0
-TRUCK_AXLE_LOAD_KG = 10_000.0
-MAX_TRUCK_HEIGHT_M = 6.0  # beyond any road vehicle: a typo (380 for 3.80)
-MAX_TRUCK_WEIGHT_KG = 100_000.0  # beyond any road vehicle: kg typed as g, say
-MAX_TRUCK_WIDTH_M = 5.0
-MAX_TRUCK_LENGTH_M = 30.0
-MAX_TRUCK_AXLE_LOAD_KG = 30_000.0
-# GraphSettings field -> (largest value a truck can have, its unit, the default)
-TRUCK_SIZES = {
-    "truck_height_m": (MAX_TRUCK_HEIGHT_M, "metres", TRUCK_HEIGHT_M),
-    "truck_weight_kg": (MAX_TRUCK_WEIGHT_KG, "kg", TRUCK_WEIGHT_KG),
-    "truck_width_m": (MAX_TRUCK_WIDTH_M, "metres", TRUCK_WIDTH_M),
-    "truck_length_m": (MAX_TRUCK_LENGTH_M, "metres", TRUCK_LENGTH_M),
-    "truck_axle_load_kg": (MAX_TRUCK_AXLE_LOAD_KG, "kg", TRUCK_AXLE_LOAD_KG),
-}
-
-DRIVABLE_HIGHWAYS = frozenset(
-    {
-        "motorway",
-        "trunk",
-        "primary",
-        "secondary",
-        "tertiary",
-        "motorway_link",
-        "trunk_link",
-        "primary_link",
-        "secondary_link",
-        "tertiary_link",
-        "unclassified",
-        "residential",
-        "living_street",
-        "service",
-    }
+from network.graph_settings import (
+    COUNTRY_ZONE_KPH,
+    DEFAULT_FALLBACK_KPH,
+    DEFAULT_SETTINGS,
+    DRIVABLE_HIGHWAYS,
+    DRIVE_SIDES,
+    EXCLUDED_SERVICE,
+    LOCAL_ACCESS,
+    MAX_TRUCK_AXLE_LOAD_KG,
+    MAX_TRUCK_HEIGHT_M,
+    MAX_TRUCK_LENGTH_M,
+    MAX_TRUCK_WEIGHT_KG,
+    MAX_TRUCK_WIDTH_M,
+    NO_ACCESS,
+    ONEWAY_BACKWARD,
+    ONEWAY_FORWARD,
+    TIMED_HIGHWAYS,
+    TRUCK_AXLE_LOAD_KG,
+    TRUCK_HEIGHT_M,
+    TRUCK_LENGTH_M,
+    TRUCK_SIZES,
+    TRUCK_WEIGHT_KG,
+    TRUCK_WIDTH_M,
+    WALK_KPH,
+    ZONE_KPH,
+    GraphSettings,
 )
-# streets driven only in the hours a conditional access tag opens them to trucks
-# (``network.hours``: a pedestrian zone's delivery hours)
-TIMED_HIGHWAYS = frozenset({"pedestrian"})
-EXCLUDED_SERVICE = frozenset(
-    {"parking_aisle", "driveway", "private", "emergency_access", "drive-through"}
+from network.tag_values import (
+    KG_PER_WEIGHT_UNIT,
+    KPH_PER_MPH,
+    M_PER_INCH,
+    parse_length_m,
+    parse_maxspeed,
+    parse_maxweight_kg,
 )
-# access values that close a way to a waste truck: none at all, private, or the vehicles or
-# uses of a value that a truck is not (a farm track's ``motor_vehicle=agricultural``, a bus
-# road's ``access=psv``); a list (``agricultural;forestry``) closes it when all its values do
-NO_ACCESS = frozenset(
-    {"no", "private", "agricultural", "forestry", "psv", "bus", "emergency", "military"}
-)
-# access values that let a truck in only to reach a place on the street (no through traffic)
-LOCAL_ACCESS = frozenset({"destination", "delivery", "customers"})
-ONEWAY_FORWARD = frozenset({"yes", "1", "true"})
-ONEWAY_BACKWARD = frozenset({"-1", "reverse"})
-
-# Implicit national limits used by maxspeed values like "PT:urban" (km/h).
-ZONE_KPH: Mapping[str, float] = {
-    "urban": 50.0,
-    "rural": 90.0,
-    "motorway": 120.0,
-    "trunk": 100.0,
-    "living_street": 20.0,
-    "zone30": 30.0,
-    "zone:30": 30.0,
-    "zone20": 20.0,
-    "bicycle_road": 30.0,
-}
-COUNTRY_ZONE_KPH: Mapping[str, float] = {
-    "DE:rural": 100.0,
-    "FI:rural": 80.0,
-    "PT:rural": 90.0,
-    "BR:urban": 60.0,
-    "BR:rural": 80.0,
-    "RU:urban": 60.0,
-    "GB:nsl_single": 96.56,
-    "GB:nsl_dual": 112.65,
-}
-
-DEFAULT_FALLBACK_KPH: tuple[tuple[str, float], ...] = (
-    ("motorway", 100.0),
-    ("trunk", 80.0),
-    ("primary", 60.0),
-    ("secondary", 50.0),
-    ("tertiary", 40.0),
-    ("motorway_link", 60.0),
-    ("trunk_link", 50.0),
-    ("primary_link", 40.0),
-    ("secondary_link", 35.0),
-    ("tertiary_link", 30.0),
-    ("unclassified", 30.0),
-    ("residential", 30.0),
-    ("living_street", 10.0),
-    ("service", 15.0),
-    ("pedestrian", 10.0),  # a pedestrian zone in its delivery hours: walking pace
-)
-
-DRIVE_SIDES = ("right", "left")  # the side of the street traffic keeps to
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GraphSettings:
-    """How a street graph is prepared for waste trucks (part of the cache key).
-
-    Attributes
-    ----------
-    fallback_kph : tuple of (highway, km/h)
-        Speed used when an edge has no parsable ``maxspeed``.
-    default_kph : float
-        Speed for highway classes missing from ``fallback_kph``.
-    truck_max_kph : float
-        Trucks never go faster than this.
-    truck_speed_factor : float
-        Trucks drive at this fraction of the posted / fallback speed (0 < f <= 1).
-    respect_hgv : bool
-        Read ``hgv`` access tags (``hgv=no`` drops a way, ``hgv=yes`` lets a truck use a
-        way closed to motor vehicles).
-    truck_height_m : float
-        The trucks' height: a way signed lower (``maxheight``, ``maxheight:physical``) is
-        no truck street (:func:`over_limit`).
-    truck_weight_kg : float
-        The trucks' loaded weight: a way signed lighter (``maxweight``, ``maxweight:hgv``)
-        is no truck street, unless the limit is lifted for destinations or deliveries.
-    truck_width_m, truck_length_m : float
-        The trucks' width and length: a way signed narrower (``maxwidth``,
-        ``maxwidth:physical``) or shorter (``maxlength``, ``maxlength:hgv``) is no truck
-        street.
-    truck_axle_load_kg : float
-        The load on the trucks' heaviest axle, loaded: a way signed lighter
-        (``maxaxleload``) is no truck street.
-    local_access : bool
-        Drive streets open only to reach a place on them (:func:`local_only`:
-        ``access=destination``...) only to reach or leave a place on them, never through
-        (:mod:`network.zones`).
-    turn_restrictions : bool
-        Obey the file's turn restrictions (``type=restriction`` relations with a via node,
-        :func:`truck_restriction`; :mod:`network.turns`). A downloaded city has none (osmnx
-        reads no relations).
-    u_turns : bool
-        Let trucks turn back at any junction (as before); False: only where they have to,
-        at a dead end or where no other way on is open to them (``network.turns``), so a
-        truck that must turn round goes round a block, as fleets that forbid their trucks
-        U-turns want.
-    drive_side : {"right", "left"}
-        The side of the street traffic keeps to: a bin taken from the kerb is on the
-        truck's right where traffic keeps right (``StreetNetwork``'s ``drive_side``; it
-        changes no street, only which way a kerb-side bin is passed).
-    street_hours : bool
-        Obey access that changes with the time (``network.hours``: a pedestrian zone open
-        for deliveries 06:00-11:00, a night ban on lorries): such a street is driven only to
-        reach a place on it, whose visits are timed to its hours; False reads its plain
-        access tags only (as before).
-    """
-
-    fallback_kph: tuple[tuple[str, float], ...] = field(default=DEFAULT_FALLBACK_KPH)
-    default_kph: float = 30.0
-    truck_max_kph: float = 80.0
-    truck_speed_factor: float = 0.9
-    respect_hgv: bool = True
-    truck_height_m: float = TRUCK_HEIGHT_M
-    truck_weight_kg: float = TRUCK_WEIGHT_KG
-    truck_width_m: float = TRUCK_WIDTH_M
-    truck_length_m: float = TRUCK_LENGTH_M
-    truck_axle_load_kg: float = TRUCK_AXLE_LOAD_KG
-    local_access: bool = True
-    turn_restrictions: bool = True
-    u_turns: bool = True
-    drive_side: str = "right"
-    street_hours: bool = True
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.truck_speed_factor <= 1.0:
-            raise ValueError(
-                f"truck_speed_factor={self.truck_speed_factor} must be in (0, 1]; use e.g. 0.9"
-            )
-        if self.drive_side not in DRIVE_SIDES:
-            raise ValueError(f"drive_side={self.drive_side!r} must be one of {DRIVE_SIDES}")
-        speeds = [self.default_kph, self.truck_max_kph, *(k for _, k in self.fallback_kph)]
-        if min(speeds) <= 0:
-            raise ValueError("all speeds in GraphSettings must be > 0 km/h")
-        for name, (most, unit, default) in TRUCK_SIZES.items():
-            value = getattr(self, name)
-            if not 0.0 < value <= most:
-                raise ValueError(
-                    f"{name}={value} must be in (0, {most:g}] {unit}; use e.g. {default:g}"
-                )
-
-
-def parse_maxspeed(value: str | None) -> float | None:
-    """Parse an OSM ``maxspeed`` value to km/h.
-
-    Parameters
-    ----------
-    value : str or None
-        Raw tag: ``"50"``, ``"30 mph"``, ``"PT:urban"``, ``"DE:zone:20"``, ``"walk"``,
-        ``"50;30"`` ...
-
-    Returns
-    -------
-    float or None
-        km/h; the mean for lists (as osmnx does); None for ``"none"``, ``"signals"``,
-        empty or unparsable values (the caller then uses the per-highway fallback).
-    """
-    if value is None:
-        return None
-    parts = [p.strip() for p in re.split(r"[;|]", str(value)) if p.strip()]
-    speeds = [s for s in (_parse_one(p) for p in parts) if s is not None]
-    return sum(speeds) / len(speeds) if speeds else None
-
-
-def _parse_one(text: str) -> float | None:
-    low = text.lower()
-    if low == "walk":
-        return WALK_KPH
-    match = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*(mph|km/h|kmh|kph)?", low)
-    if match:
-        number = float(match.group(1).replace(",", "."))
-        kph = number * KPH_PER_MPH if match.group(2) == "mph" else number
-        return kph if kph > 0 else None
-    if text in COUNTRY_ZONE_KPH:
-        return COUNTRY_ZONE_KPH[text]
-    if ":" in text:
-        kind = text.split(":", 1)[1].lower()
-        zone = re.fullmatch(r"zone:?(\d+)", kind)  # DE:zone:20, DE:zone30: a speed zone
-        return float(zone.group(1)) if zone and float(zone.group(1)) > 0 else ZONE_KPH.get(kind)
-    return None
-
-
-def parse_length_m(value: str | None) -> float | None:
-    """Parse an OSM ``maxheight``, ``maxwidth`` or ``maxlength`` value to metres.
-
-    Parameters
-    ----------
-    value : str or None
-        Raw tag: ``"3.5"``, ``"3.5 m"``, ``"3,5"``, ``"12'6\""``, ``"3.2;3.4"`` ...
-
-    Returns
-    -------
-    float or None
-        Metres; the lowest of a list; None for ``"none"``, ``"default"``,
-        ``"below_default"``, empty or unparsable values (no limit read).
-    """
-    return _tightest(value, _length_one)
-
-
-def _length_one(text: str) -> float | None:
-    low = text.lower()
-    metres = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*(?:m|metres|meters)?", low)
-    if metres:
-        return _positive(float(metres.group(1).replace(",", ".")))
-    feet = re.fullmatch(r"(\d+)\s*(?:'|ft)\s*(?:(\d+(?:\.\d+)?)\s*(?:\"|in)?)?", low)
-    if feet:
-        inches = float(feet.group(1)) * 12 + float(feet.group(2) or 0)
-        return _positive(inches * M_PER_INCH)
-    return None
-
-
-def parse_maxweight_kg(value: str | None) -> float | None:
-    """Parse an OSM ``maxweight`` value to kilograms.
-
-    Parameters
-    ----------
-    value : str or None
-        Raw tag: ``"7.5"`` (tonnes), ``"7.5 t"``, ``"7500 kg"``, ``"10 st"``,
-        ``"20000 lbs"``, ``"3,5"`` ...
-
-    Returns
-    -------
-    float or None
-        Kilograms; the lightest of a list; None for ``"none"``, empty or unparsable values.
-    """
-    return _tightest(value, _weight_one)
-
-
-def _weight_one(text: str) -> float | None:
-    match = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*([a-z]*)", text.lower())
-    if match is None or match.group(2) not in KG_PER_WEIGHT_UNIT:
-        return None
-    number = float(match.group(1).replace(",", "."))
-    return _positive(number * KG_PER_WEIGHT_UNIT[match.group(2)])
-
-
-def _tightest(value: str | None, parse_one: Callable[[str], float | None]) -> float | None:
-    """The lowest limit of a ``;`` list of tag values (osmnx's merged ways too), or None."""
-    if value is None:
-        return None
-    parts = [p.strip() for p in str(value).split(";") if p.strip()]
-    limits = [x for x in (parse_one(p) for p in parts) if x is not None]
-    return min(limits) if limits else None
-
-
-def _positive(number: float) -> float | None:
-    return number if number > 0 else None
 
 
 def lifted_for_destinations(conditional: str | None) -> bool:
@@ -570,4 +303,54 @@ def travel_time_s(length_m: float, speed_kph: float) -> float:
     return length_m / (speed_kph / 3.6)
 
 
-DEFAULT_SETTINGS = GraphSettings()
+__all__ = [
+    "ACCESS_KEYS",
+    "COUNTRY_ZONE_KPH",
+    "DEFAULT_FALLBACK_KPH",
+    "DEFAULT_SETTINGS",
+    "DRIVABLE_HIGHWAYS",
+    "DRIVE_SIDES",
+    "KG_PER_WEIGHT_UNIT",
+    "KPH_PER_MPH",
+    "LIMIT_TAGS",
+    "MAX_TRUCK_AXLE_LOAD_KG",
+    "MAX_TRUCK_HEIGHT_M",
+    "MAX_TRUCK_LENGTH_M",
+    "MAX_TRUCK_WEIGHT_KG",
+    "MAX_TRUCK_WIDTH_M",
+    "M_PER_INCH",
+    "NODE_TAGS",
+    "ONEWAY_BACKWARD",
+    "ONEWAY_FORWARD",
+    "RESTRICTION_TAGS",
+    "SPEED_TAGS",
+    "TIMED_HIGHWAYS",
+    "TRUCK_AXLE_LOAD_KG",
+    "TRUCK_HEIGHT_M",
+    "TRUCK_LENGTH_M",
+    "TRUCK_SIZES",
+    "TRUCK_WEIGHT_KG",
+    "TRUCK_WIDTH_M",
+    "WALK_KPH",
+    "WAY_TAGS",
+    "ZONE_KPH",
+    "GraphSettings",
+    "blocks_trucks",
+    "closed_to_trucks",
+    "is_roundabout",
+    "is_truck_way",
+    "lifted_for_destinations",
+    "local_only",
+    "local_value",
+    "oneway_direction",
+    "over_limit",
+    "parse_length_m",
+    "parse_maxspeed",
+    "parse_maxweight_kg",
+    "street_name",
+    "travel_time_s",
+    "truck_access",
+    "truck_kph",
+    "truck_restriction",
+    "way_kph",
+]
