@@ -128,7 +128,9 @@ def _without_gone(
         return None, None
     kept = [r for r in rest if r not in gone]
     which = ", ".join(gone)
-    if set(kept) <= open_refs:
+    if not set(kept) <= open_refs:
+        why = "its route has stops the rest of the day leaves aside"
+    else:
         new = time_route(residual, w, kept)
         if not check_route(residual, w, new):
             note = (
@@ -136,9 +138,10 @@ def _without_gone(
                 "being driven stands for it without them, its other stops in their order"
             )
             return new, note
+        why = "its route breaks a rule without them too"
     note = (
         f"{w.ref} still goes to {which}, which the day no longer has: the plan being driven "
-        "stands as it is for it (its route breaks a rule without them too)"
+        f"stands as it is for it ({why})"
     )
     return None, note
 
