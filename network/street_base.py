@@ -55,34 +55,8 @@ class _Augmented:
 
 
 class StreetBase:
-    """A prepared street graph ready for snapping, matrices and geometry.
-
-    Parameters
-    ----------
-    table : EdgeTable
-        Prepared edges; should be strongly connected (as :func:`network.load_network` gives),
-        otherwise some matrices raise :class:`UnreachableError`.
-    workers : int
-        Threads (ch engine) or processes (scipy engine) used for big matrices (2 matches the
-        target machines).
-    engine : {"auto", "ch", "scipy"}
-        Matrix search: ``"ch"`` (customizable contraction hierarchy, see
-        :mod:`network.fastpath`; needs the optional numba package; prepared on first use),
-        ``"scipy"`` (one scipy.sparse.csgraph Dijkstra per point, the reference) or ``"auto"``
-        (ch when numba is installed, else scipy). Both give identical matrices.
-    ch_cache : Path, optional
-        ``.npz`` file holding the prepared hierarchy of this table: read when present and
-        valid, written after preparing (:func:`network.load_network` sets it next to the
-        table cache).
-    cut_off : EdgeTable, optional
-        The streets cut off from ``table`` (``table.split_strong_component``;
-        :func:`network.load_network` gives them): a point far from every street of ``table``
-        but near one of these is told apart from a misplaced point (:meth:`cut_off_near`).
-    drive_side : {"right", "left"}
-        The side of the street traffic keeps to ("left" in the UK, Japan, Hong Kong...): a
-        point taken from the kerb (``kerb_side`` of :meth:`matrix`) is on the truck's right
-        where traffic keeps right.
-    """
+    """The street network's snapping, places and street hours: the base of
+    :class:`network.streets.StreetNetwork`, whose docstring gives the parameters."""
 
     def __init__(
         self,
