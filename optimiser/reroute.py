@@ -197,7 +197,8 @@ def reroute(
     prefixes = _prefixes(full, routes, progs)
     vehicles = _residual_vehicles(full, progs, prefixes, now)
     rest = _Rest.of(full, progs, vehicles)
-    warm, soft = _warm_start(rest.problem, vehicles, routes, progs, urgent_refs)
+    rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}  # as planned
+    warm, soft = _warm_start(rest.problem, vehicles, rests, urgent_refs)
     found = _search_rest(rest.problem, params, warm, soft)
     sub = explain_unfit(rest.problem, _unless_dearer(rest.problem, warm, found))  # returned
     notes = (*full_notes, *_load_notes(prefixes, progs), *rest.notes)
@@ -206,7 +207,6 @@ def reroute(
         stood = _stood_down(full, rest.problem, plan, prefixes, progs)
         out = _plan_stands(full, stood, urgent_refs, sub, time.perf_counter() - t0)
     else:
-        rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
         sub = _keep_drivers(rest.problem, sub, rests)
         seconds = time.perf_counter() - t0
         out = _full_plan(full, sub, routes, prefixes, progs, rest.unservable, seconds)

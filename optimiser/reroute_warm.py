@@ -14,28 +14,24 @@ from optimiser.greedy import (
     insert_cheapest,
     swap_in,
 )
-from optimiser.plan import Progress, Route
 from optimiser.problem import Problem, VehicleSpec
-from optimiser.reroute_done import _rest
 from optimiser.reroute_drivers import _sooner
 
 
 def _warm_start(
     residual: Problem,
     vehicles: tuple[VehicleSpec, ...],
-    routes: Mapping[str, Route],
-    progs: Mapping[str, Progress],
+    rests: Mapping[str, Sequence[str]],
     urgent_refs: set[str],
 ) -> tuple[dict[str, list[str]], frozenset[str]]:
-    """The search's start: each truck's planned rest of the day as far as it stays valid
-    (``vehicles``: the trucks as they go on, before the rest's stretches), the urgent stops
-    inserted, those with a target moved sooner, and the required stops cut put back; and the
-    required stops still in no route (given a drop penalty: the search may find them none)."""
+    """The search's start: each truck's planned rest of the day (``rests``, by truck) as far
+    as it stays valid (``vehicles``: the trucks as they go on, before the rest's stretches),
+    the urgent stops inserted, those with a target moved sooner, and the required stops cut
+    put back; and the required stops still in no route (given a drop penalty: the search
+    may find them none)."""
     kept = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
     warm = {
-        v.ref: feasible_prefix(
-            residual, v, [r for r in _rest(routes.get(v.ref), progs.get(v.ref)) if r in kept]
-        )
+        v.ref: feasible_prefix(residual, v, [r for r in rests[v.ref] if r in kept])
         for v in vehicles
     }
     in_warm = {r for refs in warm.values() for r in refs}
@@ -50,7 +46,6 @@ def _warm_start(
                 swap_in(residual, warm, stop)  # no room: a stop of lower rank makes room
         elif stop.due_s is not None and any(stop.ref in refs for refs in warm.values()):
             _sooner(residual, warm, stop, memo)  # (a swap for an alert may have taken it out)
-    rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}
     _put_back(residual, warm, rests, memo, left)
     in_warm = {r for refs in warm.values() for r in refs}
     soft = frozenset(s.ref for s in residual.stops if s.required and s.ref not in in_warm)
