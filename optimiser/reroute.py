@@ -198,7 +198,7 @@ def reroute(
     vehicles = _residual_vehicles(full, progs, prefixes, now)
     rest = _Rest.of(full, progs, vehicles)
     rests = {v.ref: _rest(routes.get(v.ref), progs.get(v.ref)) for v in vehicles}  # as planned
-    warm, soft = _warm_start(rest.problem, vehicles, rests, urgent_refs)
+    warm, soft = _warm_start(rest.problem, rests, urgent_refs)
     found = _search_rest(rest.problem, params, warm, soft)
     sub = explain_unfit(rest.problem, _unless_dearer(rest.problem, warm, found))  # returned
     notes = (*full_notes, *_load_notes(prefixes, progs), *rest.notes)

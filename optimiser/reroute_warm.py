@@ -14,25 +14,25 @@ from optimiser.greedy import (
     insert_cheapest,
     swap_in,
 )
-from optimiser.problem import Problem, VehicleSpec
+from optimiser.problem import Problem
 from optimiser.reroute_drivers import _sooner
 
 
 def _warm_start(
     residual: Problem,
-    vehicles: tuple[VehicleSpec, ...],
     rests: Mapping[str, Sequence[str]],
     urgent_refs: set[str],
 ) -> tuple[dict[str, list[str]], frozenset[str]]:
     """The search's start: each truck's planned rest of the day (``rests``, by truck) as far
-    as it stays valid (``vehicles``: the trucks as they go on, before the rest's stretches),
-    the urgent stops inserted, those with a target moved sooner, and the required stops cut
-    put back; and the required stops still in no route (given a drop penalty: the search
-    may find them none)."""
+    as it stays valid for the truck as the search has it (``residual.vehicles``: a late
+    return's or a late break's stretch, a loaded truck no site takes coming back with no
+    more bins), the urgent stops inserted, those with a target moved sooner, and the
+    required stops cut put back; and the required stops still in no route (given a drop
+    penalty: the search may find them none)."""
     kept = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
     warm = {
         v.ref: feasible_prefix(residual, v, [r for r in rests[v.ref] if r in kept])
-        for v in vehicles
+        for v in residual.vehicles
     }
     in_warm = {r for refs in warm.values() for r in refs}
     memo: LegsMemo = {}  # one route changes per insertion: the others are timed once

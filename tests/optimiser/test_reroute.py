@@ -319,8 +319,13 @@ def _late(route: Route, n_done: int, time_s: int) -> Progress:
     return dataclasses.replace(_progress(route, n_done), time_s=time_s, break_taken=True)
 
 
-def test_truck_running_late_goes_home_and_the_day_keeps_its_done_bins(kit, day) -> None:
-    """At 13:55, loaded, 5 min before its shift ends: it can only unload and go home."""
+def test_truck_running_late_goes_home_and_the_day_keeps_its_done_bins(
+    kit, day, warm_starts: list[dict[str, list[str]]]
+) -> None:
+    """At 13:55, loaded, 5 min before its shift ends: it can only unload and go home. The
+    search starts from that (its shift stretched to the soonest return: its planned next
+    unloading kept); before, its warm start was checked against its shift as it was, and
+    had it go home loaded, with no unloading."""
     plan = kit.solved(day)
     route = next(r for r in plan.routes if r.used)
     done = [v.ref for v in route.visits if v.kind is VisitKind.BIN][:2]
@@ -338,6 +343,7 @@ def test_truck_running_late_goes_home_and_the_day_keeps_its_done_bins(kit, day) 
     ]
     assert any(f"{route.vehicle_ref} cannot be back" in n for n in new.notes)
     assert "urgent" in {u.ref for u in new.unserved}
+    assert warm_starts[0][route.vehicle_ref] == [late.visits[-2].ref]
 
 
 def test_reroute_without_any_plan_keeps_the_current_one(kit, day) -> None:
@@ -1686,14 +1692,19 @@ def _cornered(kit, shift_end_s: int) -> tuple[Problem, Plan, Progress]:
     return day, plan, late
 
 
-def test_a_loaded_truck_that_cannot_both_unload_and_break_in_time_unloads_first(kit) -> None:
+def test_a_loaded_truck_that_cannot_both_unload_and_break_in_time_unloads_first(
+    kit, warm_starts: list[dict[str, list[str]]]
+) -> None:
     """The truck of ``_cornered`` (shift to 14:00) unloads (10:45-11:15) and breaks right
     after, with a note that its day breaks the break rule (a site's hours cannot be kept
     late; a break can), and the day goes on (check_reroute). Before, no plan went on: the
-    plan being driven stood, and the truck went home loaded."""
+    plan being driven stood, and the truck went home loaded. The search starts from its
+    planned unloading (checked against its stretched break window; against the window as
+    it was, the warm start had it go home loaded)."""
     h = kit.H
     day, plan, late = _cornered(kit, 14 * h)
     new = reroute(day, plan, [late], [], FAST)
+    assert warm_starts[0] == {"a": ["s1"]}
     assert not plan_stands(new), new.notes
     assert [v.code for v in check(day, new)] == ["break"]
     assert check_reroute(day, plan, new, [late]) == []
