@@ -153,7 +153,7 @@ def report_progress(
 def skipped_bin(client: TestClient, key: dict[str, str], plan_id: int) -> str:
     """A bin the plan does not visit (the policy skipped it): the alert's bin."""
     routes = _ok(client.get(f"/plans/{plan_id}/routes", headers=key), "routes")
-    return next(d["bin_id"] for d in routes["decisions"] if d["action"] == "skip")
+    return str(next(d["bin_id"] for d in routes["decisions"] if d["action"] == "skip"))
 
 
 def emptied_elsewhere(

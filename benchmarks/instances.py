@@ -153,7 +153,8 @@ def parse_kim(path: str | Path) -> KimInstance:
 def manhattan_ft(nodes: Sequence[KimNode]) -> np.ndarray:
     """``(n, n)`` float Manhattan distances in feet between the nodes."""
     xy = np.array([(n.x_ft, n.y_ft) for n in nodes], dtype=float)
-    return np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)
+    out: np.ndarray = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)
+    return out
 
 
 def kim_fleet_bound(inst: KimInstance) -> int:
@@ -327,7 +328,8 @@ def euclidean_rounded(coords: Sequence[tuple[float, float]]) -> np.ndarray:
     """``(n, n)`` int64 Euclidean distances rounded to the nearest integer (CVRPLIB X)."""
     xy = np.asarray(coords, dtype=float)
     diff = xy[:, None, :] - xy[None, :, :]
-    return np.rint(np.sqrt((diff**2).sum(axis=2))).astype(np.int64)
+    out: np.ndarray = np.rint(np.sqrt((diff**2).sum(axis=2))).astype(np.int64)
+    return out
 
 
 def cvrp_fleet_bound(inst: CvrpInstance) -> int:

@@ -19,16 +19,24 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from network.language import LANGUAGES
 from optimiser.export import plan_json, routes_geojson
 from optimiser.params import SolveParams
-from optimiser.sheets import all_directions, language, localized, route_sheets_html
+from optimiser.sheets import Language, all_directions, language, localized, route_sheets_html
 from scenarios.demo import TZ, build_demo_city, provider_for
 
 REPEATS = 3
+
+
+def _all_localized(
+    plan: Mapping[str, Any], stored: Mapping[str, Mapping[str, Any]], lang: Language
+) -> list[dict[str, Any]]:
+    """Every truck's stored directions said in ``lang``'s language."""
+    return [localized(plan, d, lang) for d in stored.values()]
 
 
 def _fastest(fn: Callable[[], object]) -> float:
@@ -69,7 +77,8 @@ def run(street_bins: int, time_limit_s: float) -> list[dict[str, Any]]:
     out = []
     for code in LANGUAGES:
         lang = language(code)
-        page = route_sheets_html(plan, stored, geojson=geo, lang=lang)
+        sheet = partial(route_sheets_html, plan, stored, geojson=geo, lang=lang)
+        page = sheet()
         said = [
             s["instruction"]
             for d in stored.values()
@@ -80,12 +89,8 @@ def run(street_bins: int, time_limit_s: float) -> list[dict[str, Any]]:
         out.append(
             {
                 "language": code,
-                "sheets_s": _fastest(
-                    lambda lang=lang: route_sheets_html(plan, stored, geojson=geo, lang=lang)
-                ),
-                "directions_s": _fastest(
-                    lambda lang=lang: [localized(plan, d, lang) for d in stored.values()]
-                ),
+                "sheets_s": _fastest(sheet),
+                "directions_s": _fastest(partial(_all_localized, plan, stored, lang)),
                 "page_kb": round(len(page.encode()) / 1024, 1),
                 "steps": len(said),
                 "as_english": round(same / max(len(said), 1), 3),

@@ -58,7 +58,9 @@ def emit(**record: object) -> None:
 PLAIN_RULES = GraphSettings(local_access=False, turn_restrictions=False)
 
 
-def networkx_baseline(pbf: Path, cache: Path, workers: int, points: list) -> None:
+def networkx_baseline(
+    pbf: Path, cache: Path, workers: int, points: list[tuple[float, float]]
+) -> None:
     """Per-source networkx Dijkstra between the points' snapped edge ends vs ours (N small),
     both on the network without local-only streets and turn restrictions (``PLAIN_RULES``)."""
     graph = load_graph(pbf, cache_dir=cache, settings=PLAIN_RULES)
@@ -72,8 +74,8 @@ def networkx_baseline(pbf: Path, cache: Path, workers: int, points: list) -> Non
     ours = net.matrix(node_pts)
     ours_s = time.perf_counter() - start
 
-    def weight(u: int, v: int, data: dict) -> float:
-        return min(round(d["travel_time"] * TIME_UNITS_PER_S) for d in data.values())
+    def weight(u: int, v: int, data: dict[int, dict[str, float]]) -> float:
+        return float(min(round(d["travel_time"] * TIME_UNITS_PER_S) for d in data.values()))
 
     start = time.perf_counter()
     ref = np.zeros((len(nodes), len(nodes)))
