@@ -45,7 +45,7 @@ test: $(STAMP) | $(CHROMIUM)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy fleet network optimiser api scenarios binroute benchmarks
+	$(BIN)/mypy fleet network optimiser api scenarios binroute benchmarks tests
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.matrix

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -45,7 +46,7 @@ def _planned(client: TestClient, dispatcher: dict[str, str], runtime: Runtime) -
     return int(plan["id"])
 
 
-def _sent(client: TestClient, url: str, body: dict[str, object], headers: dict[str, str]) -> Any:
+def _sent(client: TestClient, url: str, body: Mapping[str, Any], headers: dict[str, str]) -> Any:
     """POST a progress report that must be accepted (201); the stored report."""
     resp = client.post(url, json=body, headers=headers)
     assert resp.status_code == 201, resp.text
@@ -555,7 +556,7 @@ def test_a_position_older_than_the_last_done_report_is_dropped(
     base = _planned(client, dispatcher, runtime)
     url = f"/plans/{base}/progress"
     pos = {"vehicle_id": "v1", "kind": "position", "lon": 24.95, "lat": 60.175}
-    reports = [
+    reports: list[dict[str, Any]] = [
         {**pos, "at": "2026-11-25T11:30:00+02:00"},
         {"vehicle_id": "v1", "at": NOON, "kind": "visit_done", "bin_id": "b0"},
     ]
@@ -739,7 +740,7 @@ def test_an_earlier_alert_follows_its_visit_into_later_reroutes(
         wait(runtime)
         return int(resp.json()["id"])
 
-    def seen(alert_id: int) -> tuple[str, str | None, str | None, int]:
+    def seen(alert_id: int) -> tuple[Any, ...]:
         a = client.get(f"/alerts/{alert_id}", headers=dispatcher).json()
         eta = a["eta"] and datetime.fromisoformat(a["eta"]).astimezone(runtime.settings.tz)
         return a["status"], a["vehicle_id"], eta and eta.strftime("%H:%M"), a["plan_id"]

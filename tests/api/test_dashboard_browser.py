@@ -977,10 +977,19 @@ def test_a_stop_its_crew_could_not_empty_is_marked_missed_and_sent_again(
         page.wait_for_selector(".truck table.stops")
         missed = page.locator(f"tr[data-stop='{b}'] button.missed-btn")
         asked: list[str] = []
-        page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))  # Cancel
+
+        def cancel(d: Any) -> None:
+            asked.append(d.message)
+            d.dismiss()
+
+        def parked_car(d: Any) -> None:
+            asked.append(d.message)
+            d.accept("  parked car  ")
+
+        page.once("dialog", cancel)
         missed.click()
         assert missed.is_enabled() and page.locator(f"tr.done[data-stop='{b}']").count() == 0
-        page.once("dialog", lambda d: (asked.append(d.message), d.accept("  parked car  ")))
+        page.once("dialog", parked_car)
         missed.click()
         page.wait_for_selector("#message:has-text('rerouted into plan')")
         assert len(asked) == 2 and all(b in text and "optional" in text for text in asked)

@@ -143,7 +143,7 @@ def test_a_bin_without_sensor_emptied_yesterday_is_not_collected_again(
     blind = {"bin_id": "b9", "lon": 24.95, "lat": 60.175, "capacity_l": 240, "has_sensor": False}
     assert real_client.post("/bins", json=blind, headers=key).status_code == 201
 
-    def b9_today() -> dict[str, object]:
+    def b9_today() -> dict[str, Any]:
         plan = real_client.post(
             "/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key
         ).json()
@@ -289,7 +289,7 @@ def test_alerts_on_a_day_too_full_for_the_trucks_keep_one_day_plan() -> None:
     assert all(p["exports_bytes"] > 0 for p in plans)
 
 
-def test_the_overload_benchmark_refuses_a_clock_that_is_not_hh_mm(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_overload_benchmark_refuses_a_clock_that_is_not_hh_mm(capsys) -> None:
     """``--at 9`` or ``25:00`` stops at once, naming the option and the form; ``9:05`` is
     read as 09:05 (the service's clock is built from it)."""
     from benchmarks.api_overload import _clock, main

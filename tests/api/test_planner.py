@@ -380,7 +380,7 @@ def test_a_truck_whose_last_report_is_a_bin_off_its_route_is_at_that_bin() -> No
     v2 = TruckProgress(
         vehicle_id="v2",
         done_bin_ids=("c",),
-        done_at=at[:1],
+        done_at=tuple(at[:1]),
         unloaded_at=at[1],
         done_site_ids=("s",),
     )

@@ -18,7 +18,7 @@ from tests.api.conftest import PLAN_DATE, seed, wait
 from tests.api.fakes import FakePlanner
 
 
-def _request(client: TestClient, headers: dict[str, str], **extra: object) -> dict:
+def _request(client: TestClient, headers: dict[str, str], **extra: object) -> dict[str, Any]:
     resp = client.post("/plans", json={"plan_date": PLAN_DATE, **extra}, headers=headers)
     assert resp.status_code == 202, resp.text
     return resp.json()

@@ -43,7 +43,7 @@ from tests.api.fakes import FakeDay, FakePlanner
 DAY = date(2026, 11, 25)
 
 
-def _start_and_stop(settings: Settings) -> dict:
+def _start_and_stop(settings: Settings) -> dict[str, Any]:
     app = create_app(settings, planner=FakePlanner(), routing=Routing.static(HaversineProvider()))
     with TestClient(app):
         job = app.state.runtime.scheduler.get_job(JOB_ID)
@@ -192,11 +192,13 @@ def test_failed_nightly_may_be_retried(
     with runtime.db.reader() as s:
         run = s.get(NightlyRunRow, DAY)
         assert run is not None and run.status == "failed"
-        assert s.get(PlanRow, first).status == "failed"
+        plan = s.get(PlanRow, first)
+        assert plan is not None and plan.status == "failed"
     second = run_nightly(runtime, DAY, planner=FakePlanner())
     assert second is not None and second != first
     with runtime.db.reader() as s:
-        assert s.get(NightlyRunRow, DAY).status == "done"
+        run = s.get(NightlyRunRow, DAY)
+        assert run is not None and run.status == "done"
 
 
 def test_a_failed_nightly_run_is_logged_with_its_plan_date(
@@ -380,7 +382,9 @@ def test_a_files_row_with_another_value_at_a_stored_instant_is_rejected(
     and b1's with another fill than the stored one: rejected, named in the errors file
     (it was counted as a duplicate without a word)."""
     at = "2026-11-24T21:00:00+02:00"
-    stored = [{"bin_id": b, "at": at, "fill_fraction": 0.5} for b in ("b0", "b1")]
+    stored: list[dict[str, object]] = [
+        {"bin_id": b, "at": at, "fill_fraction": 0.5} for b in ("b0", "b1")
+    ]
     night = f"bin_id,at,fill_fraction\nb0,{at},0.5\nb1,{at},0.8\n".encode()
     run, _, fake, drop = _night_with_drop(settings, tmp_path, {"night.csv": night}, stored=stored)
     assert "1 file(s): 0 new reading(s), 1 duplicate(s), 1 rejected" in run.message

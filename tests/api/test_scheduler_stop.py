@@ -69,7 +69,8 @@ def test_a_stop_while_a_nightly_run_fails_ends_and_the_next_start_keeps_its_retr
     next start stores it again, as /nightly-runs shows."""
     day = date.today() + timedelta(days=7)  # the real scheduler clock fires nothing of it
     now = [datetime.combine(day, time(2, 5), tzinfo=settings.tz)]
-    fake = FakePlanner(fail_with=RuntimeError("solver crashed"), gate=threading.Event())
+    gate = threading.Event()
+    fake = FakePlanner(fail_with=RuntimeError("solver crashed"), gate=gate)
     app = _app(settings, fake, lambda: now[0])
     with TestClient(app) as client:
         runtime: Runtime = app.state.runtime
@@ -81,7 +82,7 @@ def test_a_stop_while_a_nightly_run_fails_ends_and_the_next_start_keeps_its_retr
         stop = threading.Thread(target=stop_scheduler, args=(runtime,), daemon=True)
         stop.start()
         _until(lambda: _holding_its_job_store(scheduler), "the stop")
-        fake.gate.set()  # the solver fails while the stop waits
+        gate.set()  # the solver fails while the stop waits
         stop.join(WAIT_S)
         assert not stop.is_alive(), "the stop waits for ever"
         retry_at = datetime.combine(day, time(2, 20), tzinfo=settings.tz)
@@ -106,7 +107,8 @@ def test_a_retry_due_while_the_service_was_stopped_runs_at_the_start(settings: S
     past on the scheduler's real clock, so the retry stored for 02:40 fires at once."""
     day = date.today() - timedelta(days=7)
     now = [datetime.combine(day, time(2, 5), tzinfo=settings.tz)]
-    fake = FakePlanner(fail_with=RuntimeError("solver crashed"), gate=threading.Event())
+    gate = threading.Event()
+    fake = FakePlanner(fail_with=RuntimeError("solver crashed"), gate=gate)
     app = _app(settings, fake, lambda: now[0])
     with TestClient(app) as client:
         runtime = app.state.runtime
@@ -117,7 +119,7 @@ def test_a_retry_due_while_the_service_was_stopped_runs_at_the_start(settings: S
         stop = threading.Thread(target=stop_scheduler, args=(runtime,), daemon=True)
         stop.start()
         _until(lambda: _holding_its_job_store(scheduler), "the stop")
-        fake.gate.set()
+        gate.set()
         stop.join(WAIT_S)
         assert not stop.is_alive(), "the stop waits for ever"
     now[0] = datetime.combine(day, time(2, 40), tzinfo=settings.tz)

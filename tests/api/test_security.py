@@ -178,8 +178,8 @@ def test_health_shows_the_truck_size_the_streets_are_read_for(settings: Settings
     """``truck_height_m`` / ``truck_weight_kg`` / ``truck_width_m`` / ``truck_length_m`` /
     ``truck_axle_load_kg``: the settings the city's streets are read with (a street signed
     lower, lighter, narrower or shorter is not driven), the defaults or a city's own."""
-    keys = ("truck_height_m", "truck_weight_kg", "truck_width_m", "truck_length_m")
-    keys += ("truck_axle_load_kg",)
+    keys: tuple[str, ...] = ("truck_height_m", "truck_weight_kg", "truck_width_m")
+    keys += ("truck_length_m", "truck_axle_load_kg")
     for size in (None, (2.5, 3500.0, 2.1, 6.5, 2000.0)):
         chosen = settings
         if size is not None:

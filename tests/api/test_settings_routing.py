@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -54,7 +55,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_bad_settings_are_rejected(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match=field):
-        Settings(**{field: value})
+        Settings(**{field: value})  # type: ignore[arg-type]
 
 
 def test_bad_environment_is_one_clear_error_naming_each_variable(
@@ -227,11 +228,12 @@ def test_the_streets_are_read_for_every_truck_size_set() -> None:
     """Each BINROUTE_TRUCK_* size reaches the street reader's GraphSettings (the width,
     length and axle load were not read before), and so do BINROUTE_TURN_RESTRICTIONS,
     BINROUTE_LOCAL_ACCESS, BINROUTE_U_TURNS and BINROUTE_DRIVE_SIDE."""
-    sizes = {"truck_height_m": 2.5, "truck_weight_kg": 3500.0, "truck_width_m": 2.1}
+    sizes: dict[str, Any] = {"truck_height_m": 2.5, "truck_weight_kg": 3500.0}
+    sizes |= {"truck_width_m": 2.1}
     sizes |= {"truck_length_m": 6.5, "truck_axle_load_kg": 2000.0}
     assert Settings(**sizes).truck() == GraphSettings(**sizes)
     assert Settings().truck() == GraphSettings()
-    rules = {"turn_restrictions": False, "local_access": False}  # a city mapped wrong
+    rules: dict[str, Any] = {"turn_restrictions": False, "local_access": False}  # mapped wrong
     assert Settings(**rules).truck() == GraphSettings(**rules)
     assert Settings(drive_side="left").truck() == GraphSettings(drive_side="left")  # Hong Kong
     assert Settings(u_turns=False).truck() == GraphSettings(u_turns=False)

@@ -7,6 +7,7 @@ import pickle
 import sys
 import types
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ def versions() -> Iterator[types.ModuleType]:
     del sys.modules[MODULE]
 
 
-def _define(module: types.ModuleType, **fields: object) -> type:
+def _define(module: types.ModuleType, **fields: object) -> Any:
     """(Re)define ``module.Record``, a frozen slotted dataclass with ``fields`` (name ->
     default, or ``dataclasses.MISSING`` for none), as a new version of the code would."""
     spec = [

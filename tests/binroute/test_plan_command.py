@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from html import escape
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -66,7 +67,7 @@ def city_files(tmp_path: Path) -> Path:
 
 def _run(
     files: Path, *extra: str, readings: str = "readings.csv"
-) -> tuple[int, str, dict[str, object]]:
+) -> tuple[int, str, dict[str, Any]]:
     out = files / "out"
     args = ["plan", "--inventory", str(files / "inv"), "--readings", str(files / readings)]
     args += ["--date", PLAN_DATE.isoformat(), "--out", str(out), "--time-limit", "1", *extra]
@@ -80,7 +81,7 @@ def test_plan_on_helsinki_streets_reports_far_bins_and_bad_rows(city_files: Path
     code, output, plan = _run(city_files, "--city", str(helsinki_pbf()))
     assert code == 0, output
     assert "independent checker: plan feasible" in output
-    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}
     assert "nearest drivable street" in excluded["bin at-sea"]
     assert any(r.startswith("readings.csv row") for r in excluded)
     assert plan["violations"] == []
@@ -94,11 +95,11 @@ def test_the_printed_tables_are_whole_when_output_is_not_a_terminal(city_files: 
     assert code == 0, output
     lines = output.splitlines()
     assert "| KPI | value |" in lines
-    kpis: dict[str, object] = plan["kpis"]  # type: ignore[assignment]
+    kpis: dict[str, object] = plan["kpis"]
     for key, value in kpis.items():  # as the scenarios' tables write numbers
         assert f"| {key} | {format_number(math.nan if value is None else value)} |" in lines
     assert "| record | reason |" in lines
-    for e in plan["excluded"]:  # type: ignore[attr-defined]
+    for e in plan["excluded"]:
         assert f"| {e['record']} | {e['reason']} |" in lines
     assert len(next(x for x in lines if x.startswith("| bin at-sea |"))) > 80
     assert "│" not in output and "…" not in output
@@ -122,14 +123,16 @@ def test_a_bin_far_from_every_street_is_kept_under_a_raised_max_snap_m(city_file
     raised past its distance keeps it (the reason said 'raise the limit', which the command
     had no option for)."""
     code, output, plan = _run(city_files, "--city", str(helsinki_pbf()))
-    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}
     reason = excluded["bin at-sea"]
     assert code == 0 and reason.endswith("fix its coordinates, or raise --max-snap-m"), reason
-    away_m = float(re.search(r"is (\d+) m from the nearest", reason).group(1))  # type: ignore[union-attr]
+    away = re.search(r"is (\d+) m from the nearest", reason)
+    assert away is not None, reason
+    away_m = float(away.group(1))
     wider = str(away_m + 50)
     code, output, plan = _run(city_files, "--city", str(helsinki_pbf()), "--max-snap-m", wider)
     assert code == 0, output
-    assert not any(e["record"] == "bin at-sea" for e in plan["excluded"])  # type: ignore[union-attr]
+    assert not any(e["record"] == "bin at-sea" for e in plan["excluded"])
 
 
 @pytest.mark.parametrize("metres", ["0", "-5", "nan", "inf"])
@@ -184,7 +187,7 @@ def test_a_bin_and_a_site_with_lon_and_lat_swapped_are_named_so(city_files: Path
     save_inventory(replace(inventory, bins=tuple(bins)), inv_dir)
     code, output, plan = _run(city_files, "--city", str(helsinki_pbf()))
     assert code == 0, output
-    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}
     assert f"lon and lat look swapped: ({b02.lon:.6f}, {b02.lat:.6f}) is" in excluded["bin b02"]
     assert "swapped" not in excluded["bin at-sea"]
     save_inventory(replace(inventory, sites=(replace(s1, lon=s1.lat, lat=s1.lon),)), inv_dir)
@@ -198,7 +201,7 @@ def test_plan_without_a_city_uses_straight_lines(city_files: Path) -> None:
     """No street file: haversine travel times, every bin kept."""
     code, output, plan = _run(city_files)
     assert code == 0, output
-    assert not any(e["record"] == "bin at-sea" for e in plan["excluded"])  # type: ignore[union-attr]
+    assert not any(e["record"] == "bin at-sea" for e in plan["excluded"])
 
 
 def test_without_a_city_bins_thousands_of_km_away_are_left_out_naming_the_fix(
@@ -219,7 +222,7 @@ def test_without_a_city_bins_thousands_of_km_away_are_left_out_naming_the_fix(
     save_inventory(replace(inventory, bins=bins), inv_dir)
     code, output, plan = _run(city_files)
     assert code == 0, output
-    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}
     middle = "km from the middle of the inventory's places"
     day = "farther than a truck drives in a day (462 km in a straight line)"
     assert excluded["bin b03"].startswith(f"({b03.lon:.6f}, 6.069500) is 6,016 {middle} (")
@@ -229,7 +232,7 @@ def test_without_a_city_bins_thousands_of_km_away_are_left_out_naming_the_fix(
         f"its lon and lat look swapped: ({b04.lon:.6f}, {b04.lat:.6f}) is 0.1 km from the "
         "middle; give lon first, then lat in bins.csv"
     )
-    planned = {d["bin_id"] for d in plan["decisions"]}  # type: ignore[attr-defined]
+    planned = {d["bin_id"] for d in plan["decisions"]}
     assert {"b03", "b04"}.isdisjoint(planned) and len(planned) == 10
     assert plan["violations"] == [] and "b03" not in output.replace("bin b03 |", "")
 
@@ -335,7 +338,7 @@ def test_pickups_log_is_read_and_its_bad_rows_reported(city_files: Path) -> None
     )
     code, output, plan = _run(city_files, "--pickups", str(city_files / "pickups.csv"))
     assert code == 0, output
-    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}
     assert "not a percentage" in excluded["pickups.csv row 3"]
     assert excluded["bin ghost"].startswith("1 row(s) of pickups.csv name a bin not in the")
     assert plan["violations"] == []
@@ -350,11 +353,11 @@ def test_a_pickups_log_without_fills_gives_the_last_emptyings(city_files: Path) 
     _, _, blind = _run(city_files)
     code, output, plan = _run(city_files, "--pickups", str(city_files / "pickups.csv"))
     assert code == 0, output
-    excluded = [e["record"] for e in plan["excluded"]]  # type: ignore[union-attr]
+    excluded = [e["record"] for e in plan["excluded"]]
     assert not [r for r in excluded if "pickups" in r]
 
-    def fills(doc: dict[str, object]) -> dict[str, float]:
-        return {d["bin_id"]: d["expected_fill"] for d in doc["decisions"]}  # type: ignore[attr-defined]
+    def fills(doc: dict[str, Any]) -> dict[str, float]:
+        return {d["bin_id"]: d["expected_fill"] for d in doc["decisions"]}
 
     before, after = fills(blind), fills(plan)
     assert after["b00"] < before["b00"] / 2 and after["b01"] < before["b01"] / 2
@@ -375,8 +378,8 @@ def test_lift_scale_weights_in_the_pickups_log_teach_a_bins_density(city_files: 
     code, output, plan = _run(city_files, "--pickups", str(city_files / "pickups.csv"))
     assert code == 0, output
     said = "1 bin(s) loaded at the density their weights show (0.30 kg/l)"
-    assert any(n.startswith(said) for n in plan["notes"])  # type: ignore[union-attr]
-    excluded = [e["record"] for e in plan["excluded"]]  # type: ignore[union-attr]
+    assert any(n.startswith(said) for n in plan["notes"])
+    excluded = [e["record"] for e in plan["excluded"]]
     assert not [r for r in excluded if "pickups" in r] and plan["violations"] == []
 
 
@@ -391,7 +394,7 @@ def test_a_readings_rows_resend_is_read_once_and_a_clash_is_listed(city_files: P
     path.write_text("\n".join([*lines, first, clash]) + "\n")
     code, output, plan = _run(city_files)
     assert code == 0, output
-    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}
     said = f"bin {bin_id} has another reading at {at} (row 2: fill {float(fill):g}; this row"
     assert said in excluded[f"readings.csv row {len(lines) + 2}"]
     assert excluded["readings.csv"].startswith("1 row(s) repeating an earlier row")
@@ -410,7 +413,7 @@ def test_a_fiware_files_resent_entity_is_read_once_and_a_clash_is_listed(
     (city_files / "readings.json").write_text(json.dumps([*ents, first, clash]))
     code, output, plan = _run(city_files, readings="readings.json")
     assert code == 0, output
-    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}
     said = (
         f"bin {readings[0].bin_id} has another reading at {first['dateObserved']} "
         f"(entity 1: fill {first['fillingLevel']:g}; this entity"
@@ -480,9 +483,9 @@ def test_an_inventory_column_the_reader_does_not_know_is_left_aside(city_files: 
     )
     code, output, plan = _run(city_files)
     assert code == 0, output
-    reasons = [e["reason"] for e in plan["excluded"]]  # type: ignore[union-attr]
+    reasons = [e["reason"] for e in plan["excluded"]]
     assert any("unknown column 'address' (ignored)" in r for r in reasons)
-    assert len(plan["decisions"]) == 12  # type: ignore[arg-type]
+    assert len(plan["decisions"]) == 12
 
 
 def test_a_file_that_is_not_text_is_a_clear_error(city_files: Path) -> None:
@@ -506,10 +509,10 @@ def test_a_truck_in_the_workshop_is_read_from_downtimes_csv(city_files: Path) ->
     code, output, plan = _run(city_files)
     assert code == 0, output
     said = "t2 is out of service from 2026-11-24 17:00 until 10:00 (clutch): it works 10:00-14:00"
-    assert said in plan["notes"]  # type: ignore[operator]
+    assert said in plan["notes"]
     assert f"note: {said}" in " ".join(output.split())  # on the console too, not only the file
     assert plan["violations"] == []
-    t2 = [r for r in plan["routes"] if r["vehicle_id"] == "t2"]  # type: ignore[union-attr]
+    t2 = [r for r in plan["routes"] if r["vehicle_id"] == "t2"]
     assert all(v["start"] >= until for r in t2 for v in r["visits"])
 
 
@@ -522,7 +525,7 @@ def test_the_plans_notes_are_on_its_map_as_text(city_files: Path) -> None:
     (city_files / "inv" / "downtimes.csv").write_text(down)
     code, output, plan = _run(city_files)
     assert code == 0, output
-    (said,) = [n for n in plan["notes"] if why in n]  # type: ignore[union-attr]
+    (said,) = [n for n in plan["notes"] if why in n]
     html = (city_files / "out" / "map.html").read_text(encoding="utf-8")
     assert f"<li>{escape(said)}</li>" in html and why not in html
 
@@ -541,10 +544,10 @@ def test_plan_json_and_the_map_name_each_trucks_streams(city_files: Path) -> Non
     assert "bio;residual" in vehicles_csv.read_text()
     code, output, plan = _run(city_files)
     assert code == 0, output
-    streams = {r["vehicle_id"]: r["streams"] for r in plan["routes"]}  # type: ignore[union-attr]
+    streams = {r["vehicle_id"]: r["streams"] for r in plan["routes"]}
     assert streams == {"t1": ["bio", "residual"], "t2": ["residual"]}
     html = (city_files / "out" / "map.html").read_text(encoding="utf-8")
-    drawn = [r for r in plan["routes"] if r["bins"]]  # type: ignore[union-attr]
+    drawn = [r for r in plan["routes"] if r["bins"]]
     assert drawn, plan["routes"]
     for r in drawn:
         said = f"{r['vehicle_id']} takes {', '.join(r['streams'])}: {r['bins']} bin(s)</li>"
@@ -559,13 +562,12 @@ def test_the_map_lists_the_bins_not_served_and_the_checkers_verdict(city_files: 
     code, output, plan = _run(city_files, "--start", "13:55")
     assert code == 0, output
     html = (city_files / "out" / "map.html").read_text(encoding="utf-8")
-    unserved = plan["unserved"]  # type: ignore[index]
+    unserved = plan["unserved"]
     assert unserved
     panel = re.search(r"<h2>Bins not served</h2><ul>(.*?)</ul>", html)
     assert panel is not None
     assert re.findall(r"<li>(.*?)</li>", panel.group(1)) == [
-        escape(f"{u['ref']}: {u['reason']}")
-        for u in unserved  # type: ignore[index]
+        escape(f"{u['ref']}: {u['reason']}") for u in unserved
     ]
     assert "Independent checker: plan feasible." in html
 
@@ -578,10 +580,10 @@ def test_a_day_with_no_bin_served_writes_its_files(city_files: Path) -> None:
     code, output, plan = _run(city_files)
     assert code == 0, output
     kpis = plan["kpis"]
-    assert kpis["bins_collected"] == 0  # type: ignore[index]
-    assert kpis["mean_fill_at_pickup"] is None  # type: ignore[index]
+    assert kpis["bins_collected"] == 0
+    assert kpis["mean_fill_at_pickup"] is None
     assert plan["unserved"] and "Bins not served" in output
-    said = {(u["kind"], u["reason"].split(":")[0]) for u in plan["unserved"]}  # type: ignore[union-attr]
+    said = {(u["kind"], u["reason"].split(":")[0]) for u in plan["unserved"]}
     assert said == {("sites_closed", "no truck can unload after it before its shift ends")}
 
 
@@ -595,7 +597,7 @@ def test_left_out_rows_are_listed_apart_from_unserved_bins(city_files: Path) -> 
     assert "Records left out, with reasons (31)" in output
     assert output.index("Records left out") < output.index("readings.csv row")
     assert "and 11 more in plan.json" in " ".join(output.split())
-    assert len(plan["excluded"]) == 31  # type: ignore[arg-type]
+    assert len(plan["excluded"]) == 31
 
 
 def test_readings_after_the_day_starts_are_listed_as_not_used(city_files: Path) -> None:
@@ -606,7 +608,7 @@ def test_readings_after_the_day_starts_are_listed_as_not_used(city_files: Path) 
     path.write_text(path.read_text() + f"b03,{later},0.9,\n")
     code, output, plan = _run(city_files)
     assert code == 0, output
-    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}
     assert excluded["readings.csv"].startswith("1 row(s) dated after 2026-11-25T06:00:00+02:00")
     assert f"latest {later}" in excluded["readings.csv"]
 
@@ -620,16 +622,16 @@ def test_a_plan_started_mid_morning_reads_the_mornings_report(city_files: Path) 
     reports.write_text(f"report_id,at,bin_id,text\nr1,{at},b03,bags on the street\n")
     code, output, plan = _run(city_files, "--reports", str(reports), "--start", "10:30")
     assert code == 0, output
-    decisions = {d["bin_id"]: d for d in plan["decisions"]}  # type: ignore[union-attr]
+    decisions = {d["bin_id"]: d for d in plan["decisions"]}
     assert decisions["b03"]["reason"] == "citizen report r1: overflowing"
-    starts = [r["visits"][0]["start"] for r in plan["routes"] if r["bins"]]  # type: ignore[union-attr]
+    starts = [r["visits"][0]["start"] for r in plan["routes"] if r["bins"]]
     assert starts and min(datetime.fromisoformat(s) for s in starts) >= datetime.combine(
         PLAN_DATE, time(10, 30), tzinfo=TZ
     )
-    assert plan["notes"][0].startswith("planned at 10:30")  # type: ignore[index]
-    assert not any(e["record"] == "reports.csv" for e in plan["excluded"])  # type: ignore[union-attr]
+    assert plan["notes"][0].startswith("planned at 10:30")
+    assert not any(e["record"] == "reports.csv" for e in plan["excluded"])
     code, output, plan = _run(city_files, "--reports", str(reports))
-    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}
     assert "when the planned day starts" in excluded["reports.csv"]
     code, output, _ = _run(city_files, "--start", "half past ten")
     assert code == 2 and "--start 'half past ten' is not a local time HH:MM" in output
@@ -648,7 +650,7 @@ def test_a_citizen_report_far_from_every_bin_is_listed(city_files: Path) -> None
     )
     code, output, plan = _run(city_files, "--reports", str(reports))
     assert code == 0, output
-    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}  # type: ignore[union-attr]
+    excluded = {e["record"]: e["reason"] for e in plan["excluded"]}
     assert "report r1" not in excluded
     assert "m from the nearest bin b00: too far to alert it" in excluded["report r2"]
 
@@ -671,15 +673,15 @@ def test_readings_days_older_than_the_day_get_a_note_naming_their_age(city_files
     in plan.json (it forecast bins at over 1000 % full with no word); a day right after the
     readings has no such note."""
     code, output, plan = _run(city_files)
-    assert code == 0 and not any("newest reading" in n for n in plan["notes"])  # type: ignore[union-attr]
+    assert code == 0 and not any("newest reading" in n for n in plan["notes"])
     late = (PLAN_DATE + timedelta(days=24)).isoformat()
     code, output, plan = _run(city_files, "--date", late)
     assert code == 0, output
-    notes = [n for n in plan["notes"] if "newest reading" in n]  # type: ignore[union-attr]
+    notes = [n for n in plan["notes"] if "newest reading" in n]
     assert len(notes) == 1, plan["notes"]
     assert re.search(r"readings\.csv: the newest reading \(.*\) is 2[45]\.\d days before", notes[0])
     assert "extrapolated at the rate learned, not read" in notes[0]
-    top = max(d["expected_fill"] for d in plan["decisions"])  # type: ignore[union-attr]
+    top = max(d["expected_fill"] for d in plan["decisions"])
     said = re.search(r"\(the highest is (\d+)% full\)", notes[0])
     assert said is not None and abs(int(said.group(1)) - 100 * top) <= 1, notes[0]
     assert "the newest reading" in " ".join(output.split())
@@ -696,21 +698,21 @@ def test_bins_the_trucks_emptied_since_the_old_readings_are_known(city_files: Pa
     pickups.write_text("bin_id,at\n" + "".join(f"{b},{eve}\n" for b in emptied))
     code, output, plan = _run(city_files, "--date", late.isoformat(), "--pickups", str(pickups))
     assert code == 0, output
-    notes = [n for n in plan["notes"] if "newest reading" in n]  # type: ignore[union-attr]
+    notes = [n for n in plan["notes"] if "newest reading" in n]
     assert len(notes) == 1 and "the fill since of 1 of the 12 bins read" in notes[0], notes
-    b00 = next(d for d in plan["decisions"] if d["bin_id"] == "b00")  # type: ignore[union-attr]
+    b00 = next(d for d in plan["decisions"] if d["bin_id"] == "b00")
     said = re.search(r"\(the highest is (\d+)% full\)", notes[0])
     assert said is not None and abs(int(said.group(1)) - 100 * b00["expected_fill"]) <= 1
     pickups.write_text(pickups.read_text() + f"b00,{eve}\n")
     code, output, plan = _run(city_files, "--date", late.isoformat(), "--pickups", str(pickups))
-    assert code == 0 and not any("newest reading" in n for n in plan["notes"]), output  # type: ignore[union-attr]
+    assert code == 0 and not any("newest reading" in n for n in plan["notes"]), output
 
 
 def test_a_plan_without_readings_or_pickups_says_no_fill_is_known(city_files: Path) -> None:
     """No --readings, no --pickups: the plan says no bin's fill is known and what was assumed
     (every bin was forecast at the default 50 % with no word); with readings it does not."""
     code, _, plan = _run(city_files)
-    assert code == 0 and not any("no bin's fill is known" in n for n in plan["notes"])  # type: ignore[union-attr]
+    assert code == 0 and not any("no bin's fill is known" in n for n in plan["notes"])
     out = city_files / "bare"
     args = ["plan", "--inventory", str(city_files / "inv"), "--date", PLAN_DATE.isoformat()]
     result = CliRunner().invoke(app, [*args, "--out", str(out), "--time-limit", "1"])
@@ -747,7 +749,7 @@ def test_the_route_sheets_are_written_in_the_language_asked(city_files: Path) ->
     code, output, plan = _run(city_files, "--language", "pt-BR")
     assert code == 0, output
     sheets = (city_files / "out" / "sheets.html").read_text("utf-8")
-    bins = [v["ref"] for r in plan["routes"] for v in r["visits"] if v["kind"] == "bin"]  # type: ignore[union-attr,index]
+    bins = [v["ref"] for r in plan["routes"] for v in r["visits"] if v["kind"] == "bin"]
     assert '<html lang="pt">' in sheets and "<th>chegada</th>" in sheets
     assert sorted(re.findall(r"<td>contêiner ([\w#-]+)</td>", sheets)) == sorted(bins)
     assert "sem indicações pelas ruas" in sheets and "no street directions" not in sheets
@@ -813,7 +815,7 @@ def test_a_city_whose_sensors_only_weigh_plans_like_one_that_reads_levels(
     assert by_weight["decisions"] == [
         {**d, "prize": pytest.approx(d["prize"], rel=1e-12)} for d in by_level["decisions"]
     ]
-    assert not [e for e in by_weight["excluded"] if "readings" in e["record"]]  # type: ignore[union-attr]
+    assert not [e for e in by_weight["excluded"] if "readings" in e["record"]]
 
 
 @pytest.mark.parametrize(

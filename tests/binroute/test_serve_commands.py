@@ -65,7 +65,7 @@ def test_a_key_created_for_some_days_expires_then(
 
 @contextlib.contextmanager
 def _served_logging(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: Any
 ) -> Iterator[None]:
     """``binroute serve``'s logging set up as uvicorn sets it up from the ``log_config``
     ``server.run`` hands it (uvicorn itself faked), then taken down again."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -118,7 +119,7 @@ REPORTS = (
     ],
     ids=["bins", "depots", "sites", "vehicles", "readings", "reports"],
 )
-def test_csv_round_trip(records, write, read) -> None:  # type: ignore[no-untyped-def]
+def test_csv_round_trip(records, write, read) -> None:
     got = read(write(records))
     assert got.errors == ()
     assert got.records == records
@@ -295,7 +296,7 @@ def test_field_errors_name_the_fix(text: str, field: str, fragment: str) -> None
 def test_a_window_past_midnight_names_the_fix_of_its_kind(text: str, field: str, fix: str) -> None:
     """A truck's shift, a bin's access window, a site's opening hours past midnight: each
     error names the fix of its kind (each said 'split the shift'); only the shift's says so."""
-    reader = {"v": read_vehicles_csv, "b": read_bins_csv, "s": read_sites_csv}[text[0]]
+    reader: Any = {"v": read_vehicles_csv, "b": read_bins_csv, "s": read_sites_csv}[text[0]]
     (err,) = reader(text).errors
     assert (err.row, err.field) == (2, field)
     assert err.message.startswith("time window 22:00:00-06:00:00 ends before it starts; ")
@@ -491,7 +492,7 @@ _text = (
     kerb_side=st.booleans(),
     needs=st.frozensets(st.sampled_from(["crane", "comb", "scale", "Kran-2"])),
 )
-def test_bin_csv_and_geojson_round_trip_property(  # type: ignore[no-untyped-def]
+def test_bin_csv_and_geojson_round_trip_property(
     bin_id, lon, lat, capacity_l, street, has_sensor, density, kerb_side, needs
 ) -> None:
     b = make_bin(

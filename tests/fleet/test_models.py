@@ -117,7 +117,7 @@ NAIVE = T0.replace(tzinfo=None)
         ),
     ],
 )
-def test_invalid_records_raise(build, match: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_records_raise(build, match: str) -> None:
     with pytest.raises(FleetDataError, match=match):
         build()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from statistics import NormalDist
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def flat(fill: float, *, sd: float = 0.0, bin_id: str = "b1", **kw: object) -> F
     return FillModel(**args)  # type: ignore[arg-type]
 
 
-def one(model: FillModel, policy: CollectionPolicy | None = None, reports=()):  # type: ignore[no-untyped-def]
+def one(model: FillModel, policy: CollectionPolicy | None = None, reports=()):
     b = make_bin(model.bin_id)
     (d,) = decide(
         [b],
@@ -141,8 +142,8 @@ def test_loads_are_planned_at_the_latest_time_the_bin_may_be_collected() -> None
     b = make_bin()
     rising = flat(0.5, anchor_at=COLLECT, rate_per_h=0.02)
 
-    def load(model: FillModel, **kw: object) -> tuple[float, object]:
-        (d,) = decide([b], {b.bin_id: model}, collect_at=COLLECT, next_opportunity=NEXT, **kw)  # type: ignore[arg-type]
+    def load(model: FillModel, **kw: Any) -> tuple[float, Any]:
+        (d,) = decide([b], {b.bin_id: model}, collect_at=COLLECT, next_opportunity=NEXT, **kw)
         return d.expected_volume_l, d
 
     volume, d = load(rising, collect_until=at(14))
@@ -225,7 +226,7 @@ def test_missing_model_raises() -> None:
         ({"prize_per_fill": -1.0}, "prizes"),
     ],
 )
-def test_policy_validation(kw: dict[str, float], match: str) -> None:
+def test_policy_validation(kw: dict[str, Any], match: str) -> None:
     with pytest.raises(FleetDataError, match=match):
         CollectionPolicy(**kw)
 

@@ -204,7 +204,7 @@ def test_a_stretch_off_the_streets_is_named_so() -> None:
     assert found[0].distance_m == pytest.approx(22.2, abs=0.2)
 
 
-def test_the_benchmark_reads_directions_that_follow_the_matrix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_benchmark_reads_directions_that_follow_the_matrix(tmp_path) -> None:
     """``python -m benchmarks.sheets``: on the square town, 30 points in 3 routes give 27
     legs whose metres are the matrix's; a missing file is a usage error."""
     from benchmarks.sheets import main, routes_of, run
@@ -223,7 +223,7 @@ def test_the_benchmark_reads_directions_that_follow_the_matrix(tmp_path) -> None
     assert stop.value.code == 2
 
 
-def test_a_stop_on_a_loop_street_is_reached_the_short_way_round(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_stop_on_a_loop_street_is_reached_the_short_way_round(tmp_path) -> None:
     """Loop Close (3-8-9-3) is one closed way: both its directions start and end at node 3.
     A stop near its end (coming back to 3) is reached backwards along it, as the matrix
     counts; the drawn path and the directions went all the way round (forwards) before."""
@@ -242,7 +242,7 @@ def test_a_stop_on_a_loop_street_is_reached_the_short_way_round(tmp_path) -> Non
     assert sum(s.distance_m for s in back) == pytest.approx(matrix.distance_m[1, 0], abs=1.0)
 
 
-def test_a_road_with_a_number_and_no_name_is_read_by_its_number(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_road_with_a_number_and_no_name_is_read_by_its_number(tmp_path) -> None:
     """The square's diagonal is a primary road with a number (``ref``) and no name: both
     readers name its edges by the number, as the signs do, and the directions say it; and
     both mark a roundabout's edges (``junction=roundabout`` on the loop)."""
@@ -327,7 +327,7 @@ def test_a_roundabout_is_one_step_naming_the_exit() -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_a_bounded_search_draws_the_path_the_whole_graph_gives(seed: int, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_bounded_search_draws_the_path_the_whole_graph_gives(seed: int, monkeypatch) -> None:
     """A path search looks a bounded time beyond the straight line first
     (``_search_limit``), and the whole graph when the goal lies beyond it: on random towns
     with local-only streets, with a limit tight enough to miss many goals and with none,

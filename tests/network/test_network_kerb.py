@@ -68,7 +68,8 @@ def test_a_kerb_side_bin_is_reached_driving_with_it_on_the_right(tiny_graph, eng
     assert abs(left.distance_m[0, 1] - half) <= 1
     assert abs(left.distance_m[1, 0] - (_ab_m(0, 0.75) + _ab_m(0, 0.25))) <= 1
     assert kerb.kerb_side == (False, True) and free.kerb_side == ()
-    as_array = _net(tiny_graph, engine).matrix(pts, kerb_side=np.array([False, True]))
+    flags = np.array([False, True])  # an array works as the sequence of flags
+    as_array = _net(tiny_graph, engine).matrix(pts, kerb_side=flags)  # type: ignore[arg-type]
     np.testing.assert_array_equal(as_array.distance_m, kerb.distance_m)
 
 

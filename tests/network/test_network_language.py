@@ -56,7 +56,7 @@ def _said_in(module: Path) -> set[tuple[str | None, str | tuple[str, ...]]]:
     return out
 
 
-def _catalogue(locales: Path, code: str, domain: str):  # type: ignore[no-untyped-def]
+def _catalogue(locales: Path, code: str, domain: str):
     with (locales / code / "LC_MESSAGES" / f"{domain}.po").open("rb") as f:
         return read_po(f, locale=code)
 

@@ -166,7 +166,7 @@ def test_matrix_matches_networkx_on_helsinki(tmp_path: Path) -> None:
     nodes = [whole[i] for i in rng.choice(len(whole), 30, replace=False)]
     m = net.matrix([(g.nodes[n]["x"], g.nodes[n]["y"]) for n in nodes])
 
-    def weight(u: int, v: int, data: dict) -> float:
+    def weight(u: int, v: int, data: dict[int, dict[str, Any]]) -> float:
         """Deciseconds, after the entries into local-only streets (no through traffic)."""
         entry = any(d["highway"] == CONNECTOR_HIGHWAY and d["local"] for d in data.values())
         return ENTERED * entry + min(round(d["travel_time"] * 10) for d in data.values())
@@ -254,7 +254,7 @@ def test_two_threads_parallel_matrices_keep_their_own_graphs(
 
     monkeypatch.setattr(streets, "PARALLEL_MIN_WORK", 0)
     both_made = threading.Barrier(2, timeout=60)
-    real_pool = streets.ProcessPoolExecutor
+    real_pool = streets.ProcessPoolExecutor  # type: ignore[attr-defined]  # patched where used
 
     def pool_after_the_other(*args: Any, **kwargs: Any) -> Any:
         made = real_pool(*args, **kwargs)

@@ -244,7 +244,7 @@ def test_a_truck_size_beyond_any_road_vehicle_is_refused_naming_the_field(
     field: str, value: float
 ) -> None:
     with pytest.raises(ValueError, match=f"{field}={value} must be in"):
-        GraphSettings(**{field: value})
+        GraphSettings(**{field: value})  # type: ignore[arg-type]
 
 
 def test_haversine_provider() -> None:

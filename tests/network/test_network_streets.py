@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from typing import Any
 
 import numpy as np
 import pytest
@@ -108,7 +109,7 @@ def test_a_snap_cache_emptied_by_another_thread_midway_still_snaps_every_point(
     index = net.edge_index
     real = index.snap
 
-    def other_thread_empties_the_cache(points: list, max_snap_m: float) -> list:
+    def other_thread_empties_the_cache(points: Any, max_snap_m: float) -> Any:
         net._snaps.clear()
         return real(points, max_snap_m)
 

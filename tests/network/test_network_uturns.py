@@ -32,7 +32,7 @@ from tests.network.towns import (
 )
 
 
-def _no_u_turns(table: EdgeTable, **kw) -> StreetNetwork:  # type: ignore[no-untyped-def]
+def _no_u_turns(table: EdgeTable, **kw) -> StreetNetwork:
     return StreetNetwork(restrict_turns(table, [], u_turns=False).table, workers=1, **kw)
 
 

@@ -58,7 +58,7 @@ class Kit:
     SHIFT = SHIFT
 
     @staticmethod
-    def matrix(points_km: list[tuple[float, float]]) -> TravelMatrix:
+    def matrix(points_km: Sequence[tuple[float, float]]) -> TravelMatrix:
         """Manhattan grid matrix: metres = 1000 * km, seconds = metres / 10."""
         xy = np.array(points_km, dtype=float)
         km = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)
@@ -184,6 +184,12 @@ def street_town(
         ),
         sites=(DisposalSite(site_id="s", lon=site[0], lat=site[1]),),
     )
+
+
+def at_row(visit: Visit) -> int:
+    """The matrix row of ``visit``'s place (a visit with none fails the test)."""
+    assert visit.location is not None, visit
+    return visit.location
 
 
 def route_work(day: DayPlan, truck: str) -> list[Visit]:

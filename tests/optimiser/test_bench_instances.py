@@ -135,7 +135,7 @@ def test_kim_benchmark_can_minimise_distance_alone(
 
     solved = []
 
-    def read(path: Path, **kw: int):  # type: ignore[no-untyped-def]
+    def read(path: Path, **kw: int):
         solved.append(read_kim(path, **kw))
         return solved[-1]
 

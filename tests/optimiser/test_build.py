@@ -264,7 +264,7 @@ def test_instant_counts_elapsed_seconds_on_a_dst_day():
     )
 
 
-def _at(day: date, hh: int, mm: int, tz) -> datetime:  # type: ignore[no-untyped-def]
+def _at(day: date, hh: int, mm: int, tz) -> datetime:
     return datetime.combine(day, time(hh, mm), tzinfo=tz)
 
 

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 
-from optimiser.check import check, check_reroute, plan_from_sequences, score, time_route
+from optimiser.check import (
+    Violation,
+    check,
+    check_reroute,
+    plan_from_sequences,
+    score,
+    time_route,
+)
 from optimiser.errors import InvalidProblemError
 from optimiser.plan import (
     Plan,
@@ -41,20 +49,20 @@ def manual(kit) -> Problem:
     return Problem(matrix=m, stops=stops, vehicles=(truck,), sites=(kit.site(location=1),))
 
 
-def _with_truck(problem: Problem, **kw: object) -> Problem:
+def _with_truck(problem: Problem, **kw: Any) -> Problem:
     return dataclasses.replace(problem, vehicles=(dataclasses.replace(problem.vehicles[0], **kw),))
 
 
-def _with_stop(problem: Problem, ref: str, **kw: object) -> Problem:
+def _with_stop(problem: Problem, ref: str, **kw: Any) -> Problem:
     stops = tuple(dataclasses.replace(s, **kw) if s.ref == ref else s for s in problem.stops)
     return dataclasses.replace(problem, stops=stops)
 
 
-def _edit_route(plan: Plan, **kw: object) -> Plan:
+def _edit_route(plan: Plan, **kw: Any) -> Plan:
     return dataclasses.replace(plan, routes=(dataclasses.replace(plan.routes[0], **kw),))
 
 
-def _edit_visit(plan: Plan, target: str, **kw: object) -> Plan:
+def _edit_visit(plan: Plan, target: str, **kw: Any) -> Plan:
     route = plan.routes[0]
     visits = tuple(dataclasses.replace(v, **kw) if v.ref == target else v for v in route.visits)
     return _edit_route(plan, visits=visits)
@@ -512,7 +520,7 @@ def _driven(manual: Problem, n_done: int = 3, late_s: int = 0) -> tuple[Plan, Pr
     return plan, progress_after("t1", SEQ[:n_done], work[n_done - 1], late_s)
 
 
-def _found(violations: list) -> list[tuple[str | None, str]]:
+def _found(violations: Sequence[Violation]) -> list[tuple[str | None, str]]:
     return [(v.ref, v.code) for v in violations]
 
 

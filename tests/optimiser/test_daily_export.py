@@ -12,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,7 +54,7 @@ from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
 from optimiser.problem import bin_of
 from optimiser.reroute import Progress, RouteChange, plan_stands
-from tests.optimiser.conftest import done_through, route_work
+from tests.optimiser.conftest import at_row, done_through, route_work
 
 TZ = ZoneInfo("Europe/Helsinki")
 DAY = date(2026, 11, 25)
@@ -160,7 +161,7 @@ def test_a_must_bin_whose_second_visit_is_left_out_is_not_counted_collected(
     if left == "unserved":
         plan = dataclasses.replace(plan, unserved=(*plan.unserved, again))
     else:
-        unplaced = (again,)
+        unplaced = (again,)  # type: ignore[assignment]
     weights = planned_weights(day.decisions, day.built.problem)
     kpis = compute_kpis(
         plan, day.decisions, day.fill_at_pickup, weights, day.built.problem, unplaced
@@ -248,7 +249,9 @@ def test_geojson_uses_lon_lat_and_the_geometry_callback(day: DayPlan) -> None:
     """Route lines go through the geometry callback; points are [lon, lat]."""
     calls: list[tuple[int, int]] = []
 
-    def geometry(points: list[tuple[float, float]], kerb: list[bool]) -> list[tuple[float, float]]:
+    def geometry(
+        points: Sequence[tuple[float, float]], kerb: Sequence[bool]
+    ) -> list[tuple[float, float]]:
         calls.append((len(points), len(kerb)))
         return list(points)
 
@@ -560,7 +563,7 @@ def test_reroute_day_ignores_a_position_off_the_streets(day: DayPlan) -> None:
     """A position no street reaches (a GPS glitch) is noted, not fatal."""
 
     class Snapless(HaversineProvider):
-        def extend(self, matrix, points):  # type: ignore[no-untyped-def]
+        def extend(self, matrix, points):
             if any(lon > 100 for lon, _ in points):
                 raise NetworkError("(120.0, 60.0) is 5000 km from the nearest street")
             return super().extend(matrix, points)
@@ -1401,7 +1404,7 @@ def _no_plan_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
     stands (the fallback)."""
     rerouting = importlib.import_module("optimiser.reroute")  # the package names a function so
 
-    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+    def nothing(residual, params, warm, soft):
         left = tuple(Unserved(ref=s.ref, reason="could not fit") for s in residual.stops)
         return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=left)
 
@@ -1766,7 +1769,7 @@ def test_a_truck_done_with_its_work_and_seen_elsewhere_goes_home_from_there(
     assert new_day.violations == ()
     (t1,) = new_day.plan.routes
     assert t1.visits[-2].kind is VisitKind.WAYPOINT and t1.visits[-2].start_s >= now
-    assert new_day.built.problem.matrix.points[t1.visits[-2].location] == (24.945, 60.176)
+    assert new_day.built.problem.matrix.points[at_row(t1.visits[-2])] == (24.945, 60.176)
     assert t1.visits[-1].arrival_s > now
 
 
@@ -1913,8 +1916,8 @@ def _off_route(
     inventory = dataclasses.replace(inventory, vehicles=(t1, t2))
     day = _plan(inventory, readings, reports)
     (done,) = _progress_after(day, 1, "t2")
-    (t1,) = [r for r in day.plan.routes if r.vehicle_ref == "t1"]
-    return inventory, day, done, t1.bin_refs[-1], "t1"
+    (route,) = [r for r in day.plan.routes if r.vehicle_ref == "t1"]
+    return inventory, day, done, route.bin_refs[-1], "t1"
 
 
 def _rerouted_off_route(
@@ -1997,7 +2000,7 @@ def test_a_bin_emptied_off_route_stays_a_stop_of_the_plan_that_stands_as_it_is(
     stands = importlib.import_module("optimiser.reroute_stands")
     check_route = stands.check_route
 
-    def breaks(problem, v, route):  # type: ignore[no-untyped-def]
+    def breaks(problem, v, route):
         return ["a rule broken"] if v.ref == "t1" else check_route(problem, v, route)
 
     monkeypatch.setattr(stands, "check_route", breaks)
@@ -2275,7 +2278,7 @@ def _where(day: DayPlan, truck: str) -> dict[str, tuple[float, float]]:
     """Where ``truck`` empties each bin visit in ``day``'s plan: ref -> (lon, lat)."""
     (route,) = [r for r in day.plan.routes if r.vehicle_ref == truck]
     points = day.built.problem.matrix.points
-    return {v.ref: points[v.location] for v in route.visits if v.kind is VisitKind.BIN}
+    return {v.ref: points[at_row(v)] for v in route.visits if v.kind is VisitKind.BIN}
 
 
 def test_a_bin_moved_since_the_plan_is_emptied_where_it_is_now(
@@ -2907,7 +2910,7 @@ def test_a_plan_names_a_sensor_its_crew_found_reading_too_full_or_too_empty(
 def test_a_site_changed_during_the_day_keeps_the_unloadings_done_there(
     day: DayPlan,
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
-    change: dict[str, object],
+    change: dict[str, Any],
 ) -> None:
     """t1 unloaded at s; then the city changes s's record (its unloading time, its hours,
     the streams it takes, its position corrected) and the day is re-planned: the unloading

@@ -45,7 +45,7 @@ def _town(kerb: bool, bins: tuple[tuple[str, tuple[float, float]], ...] = (("q",
     return inventory, readings
 
 
-def _plan(kerb: bool, provider, **kw) -> DayPlan:  # type: ignore[no-untyped-def]
+def _plan(kerb: bool, provider, **kw) -> DayPlan:
     inventory, readings = _town(kerb, **kw)
     return plan_day(inventory, readings, [], provider, plan_date=DAY, tz=TZ, params=PARAMS)
 
@@ -76,7 +76,7 @@ def test_the_drawn_route_keeps_the_kerb_rule(streets) -> None:
     day = _plan(True, streets)
     net = streets.network
 
-    def geometry(points, kerb):  # type: ignore[no-untyped-def]
+    def geometry(points, kerb):
         return net.polyline(points, kerb_side=kerb)
 
     (line,) = [
@@ -160,7 +160,7 @@ def test_a_bin_flagged_after_the_plan_is_passed_from_its_kerb_in_a_reroute(stree
     assert not any("kerb_side flag changed" in n for n in same.plan.notes)
 
 
-def _replanned_with_q(provider) -> DayPlan:  # type: ignore[no-untyped-def]
+def _replanned_with_q(provider) -> DayPlan:
     """The day planned with bin m alone, re-planned at 7:00 with kerb-side bin q (entered
     since, read full at 6:00) on the north kerb of A-B."""
     inventory, readings = _town(False, bins=(("m", grid(2, 0.5)),))

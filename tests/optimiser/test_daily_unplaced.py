@@ -20,7 +20,7 @@ from optimiser.params import SolveParams
 from optimiser.plan import UnservedKind, VisitKind
 from optimiser.reroute import Progress
 from tests.network.conftest import ON_ISLAND, build_tiny_graph, grid, write_island_town
-from tests.optimiser.conftest import done_through, route_work, street_town
+from tests.optimiser.conftest import at_row, done_through, route_work, street_town
 
 TZ = ZoneInfo("Europe/Helsinki")
 DAY = date(2026, 11, 25)
@@ -461,8 +461,8 @@ def test_a_day_being_driven_keeps_a_depot_and_a_site_moved_off_the_map_where_the
     route = next(r for r in new_day.plan.routes if r.vehicle_ref == "t1")
     points = new_day.built.problem.matrix.points
     (unload,) = [v for v in route.visits if v.kind is VisitKind.DISPOSAL]
-    assert points[unload.location] == (site.lon, site.lat)
-    assert points[route.visits[-1].location] == (depot.lon, depot.lat)
+    assert points[at_row(unload)] == (site.lon, site.lat)
+    assert points[at_row(route.visits[-1])] == (depot.lon, depot.lat)
     assert {
         f"depot d{_now_at(streets, OFF_THE_MAP)} "
         "(limit 250 m): its trucks go home where it was; fix its coordinates",
@@ -476,7 +476,7 @@ def test_a_day_being_driven_keeps_a_depot_and_a_site_moved_off_the_map_where_the
     again = _b3_alerted(day, progress, streets, moved)
     assert again.violations == ()
     route = next(r for r in again.plan.routes if r.vehicle_ref == "t1")
-    assert points[route.visits[-1].location] == (depot.lon, depot.lat)
+    assert points[at_row(route.visits[-1])] == (depot.lon, depot.lat)
     assert (
         f"depot d2{_now_at(streets, FARTHER)} "
         "(limit 250 m): t1 keeps the depot planned; t2, not in the plan being driven, is not "

@@ -19,7 +19,7 @@ def _left_out(plan: Plan) -> Plan:
     return dataclasses.replace(plan, unserved=unserved)
 
 
-def _problem(kit, n_stops: int, *trucks) -> Problem:  # type: ignore[no-untyped-def]
+def _problem(kit, n_stops: int, *trucks) -> Problem:
     points = [(0, 0), (5, 0)] + [(1 + 0.1 * i, 0) for i in range(n_stops)]
     return Problem(
         matrix=kit.matrix(points),

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from optimiser.check import check, plan_from_sequences
-from optimiser.greedy import greedy_routes, insert_cheapest
+from optimiser.greedy import LegsMemo, greedy_routes, insert_cheapest
 from optimiser.plan import UnservedKind
 from optimiser.problem import Problem
 from optimiser.screen import screen, unservable
@@ -436,7 +436,7 @@ def test_insert_cheapest_with_a_memo_inserts_as_without_one(kit) -> None:
     problem = dataclasses.replace(problem, stops=(*problem.stops[:20], *rest))
     plain = {v: list(refs) for v, refs in start.items()}
     memoised = {v: list(refs) for v, refs in start.items()}
-    memo: dict = {}
+    memo: LegsMemo = {}
     for stop in rest:
         taker = insert_cheapest(problem, plain, stop)
         assert insert_cheapest(problem, memoised, stop, memo=memo) == taker
@@ -523,7 +523,7 @@ def test_a_bin_no_route_has_time_for_is_refused_without_a_check(kit, monkeypatch
     assert check_route(problem, a, time_route(problem, a, routes["a"])) == []
     checks: list[str] = []
 
-    def counted(problem: Problem, v, route):  # type: ignore[no-untyped-def]
+    def counted(problem: Problem, v, route):
         checks.append(v.ref)
         return check_route(problem, v, route)
 
@@ -533,7 +533,7 @@ def test_a_bin_no_route_has_time_for_is_refused_without_a_check(kit, monkeypatch
     assert checks == []
 
 
-def _may_take(problem: Problem, v, refs: list[str], stop) -> bool:  # type: ignore[no-untyped-def]
+def _may_take(problem: Problem, v, refs: list[str], stop) -> bool:
     """Whether some position of ``refs`` may take ``stop`` by the insertions' rule, one at a
     time: the stop alone where the load up to the next unloading has room for it, or
     followed by a site where the load on board there has; added driving and service within
@@ -564,7 +564,7 @@ def _may_take(problem: Problem, v, refs: list[str], stop) -> bool:  # type: igno
     return False
 
 
-def _no_valid_position(problem: Problem, v, refs: list[str], stop) -> bool:  # type: ignore[no-untyped-def]
+def _no_valid_position(problem: Problem, v, refs: list[str], stop) -> bool:
     """Whether the checker finds every insertion of ``stop`` into ``refs`` invalid: at each
     position, alone and followed by each site."""
     from optimiser.check import check_route, time_route
@@ -602,7 +602,7 @@ def test_room_left_says_which_bins_a_route_may_take(kit, monkeypatch) -> None:
     assert all(_no_valid_position(problem, v, routes[v.ref], s) for s in refused)
     checks: list[str] = []
 
-    def counted(problem: Problem, v, route):  # type: ignore[no-untyped-def]
+    def counted(problem: Problem, v, route):
         checks.append(v.ref)
         return check_route(problem, v, route)
 
@@ -650,7 +650,7 @@ def test_start_in_is_when_the_timed_route_starts_the_bin(kit) -> None:
     second as ``check.time_route`` gives for every bin of every greedy route (a break and
     windows among them), and the route timed once is kept in the memo."""
     from optimiser.check import time_route
-    from optimiser.greedy import LegsMemo, start_in, start_of
+    from optimiser.greedy import start_in, start_of
 
     problem = _random_problem(kit)
     routes = greedy_routes(problem)

@@ -313,7 +313,7 @@ def test_a_search_that_finds_nothing_lists_every_stop_as_no_solution(
     """OR-Tools finds no assignment, even with the required stops optional: the plan has
     no solution and each stop is unserved with that reason and kind."""
 
-    def nothing(self, params, deadline, starts):  # type: ignore[no-untyped-def]
+    def nothing(self, params, deadline, starts):
         return None, PlanStatus.NO_SOLUTION
 
     monkeypatch.setattr(_ortools._Model, "search", nothing)

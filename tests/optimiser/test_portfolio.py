@@ -33,7 +33,7 @@ def relay_leg(monkeypatch: pytest.MonkeyPatch) -> None:
     margin, and the leg (``RELAY_MIN_S``) is skipped."""
     real = solve_module.pyvrp_after
 
-    def after(problem, first, params, deadline):  # type: ignore[no-untyped-def]
+    def after(problem, first, params, deadline):
         at_least = time.perf_counter() + 2 * solve_module.RELAY_MIN_S
         return real(problem, first, params, max(deadline, at_least))
 
@@ -83,7 +83,7 @@ def test_crashed_child_keeps_this_process_plans(
 ) -> None:
     """A failing PyVRP child is noted; the relay's plans still answer."""
 
-    def boom(name: str, problem: Problem, params: SolveParams):  # type: ignore[no-untyped-def]
+    def boom(name: str, problem: Problem, params: SolveParams):
         if name == "pyvrp":
             raise RuntimeError("child died")
         return real(name, problem, params)
@@ -96,7 +96,7 @@ def test_crashed_child_keeps_this_process_plans(
     assert any("pyvrp failed" in n for n in plan.notes)
 
 
-def _spawnless_fork():  # type: ignore[no-untyped-def]
+def _spawnless_fork():
     import multiprocessing
 
     return multiprocessing.get_context("fork"), 0.0
@@ -123,7 +123,7 @@ def test_daemonic_worker_solves_without_the_portfolio(
     assert (engine, violations) == ("pyvrp", [])
 
 
-def _hang(name: str, problem: Problem, params: SolveParams):  # type: ignore[no-untyped-def]
+def _hang(name: str, problem: Problem, params: SolveParams):
     """A PyVRP child that never answers (the parent's engines run as usual)."""
     if name == "pyvrp" and multiprocessing.parent_process() is not None:
         time.sleep(3600)
@@ -148,7 +148,7 @@ def test_hung_child_is_killed_and_this_process_plans_answer(
     assert set(multiprocessing.active_children()) <= before
 
 
-def _spawn():  # type: ignore[no-untyped-def]
+def _spawn():
     return multiprocessing.get_context("spawn"), 0.0
 
 
@@ -203,7 +203,7 @@ def test_or_tools_after_pyvrp_searches_what_is_left_of_the_budget(
     budgets: dict[str, float] = {}
     real = solve_module._engine
 
-    def timed(name: str, problem: Problem, params: SolveParams):  # type: ignore[no-untyped-def]
+    def timed(name: str, problem: Problem, params: SolveParams):
         budgets[name] = params.time_limit_s
         if name == "ortools":
             return real(name, problem, params)

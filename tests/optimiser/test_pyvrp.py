@@ -636,7 +636,7 @@ def test_the_neighbourhood_is_computed_once_for_every_search_of_a_solve(
     import optimiser._pyvrp as engine
 
     counted = {"neighbours": 0, "searches": 0}
-    compute, ils = engine.compute_neighbours, engine._ils
+    compute, ils = engine.compute_neighbours, engine._ils  # type: ignore[attr-defined]
 
     def neighbours(*args: object, **kwargs: object) -> object:
         counted["neighbours"] += 1
@@ -673,7 +673,7 @@ def test_the_retry_with_required_stops_optional_starts_from_the_routes_searched(
     results: list[object] = []
     search = engine._search
 
-    def recorded(model: object, seconds: float, seed: int, initial: object = None, *a: object):  # type: ignore[no-untyped-def]
+    def recorded(model: object, seconds: float, seed: int, initial: object = None, *a: object):
         starts.append(initial)
         results.append(search(model, seconds, seed, initial, *a))  # type: ignore[arg-type]
         return results[-1]
@@ -708,7 +708,7 @@ def test_a_large_problem_without_a_warm_start_starts_from_the_greedy_routes(
     starts: list[object] = []
     search = engine._search
 
-    def recorded(model: object, seconds: float, seed: int, initial: object = None, *a: object):  # type: ignore[no-untyped-def]
+    def recorded(model: object, seconds: float, seed: int, initial: object = None, *a: object):
         starts.append(initial)
         return search(model, seconds, seed, initial, *a)  # type: ignore[arg-type]
 
@@ -743,7 +743,7 @@ def test_a_short_budget_starts_from_greedy_routes(
 
     calls: list[int] = []
 
-    def spy(problem: Problem):  # type: ignore[no-untyped-def]
+    def spy(problem: Problem):
         calls.append(len(problem.stops))
         return greedy_routes(problem)
 

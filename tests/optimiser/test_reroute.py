@@ -47,7 +47,7 @@ def warm_starts(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, list[str]]]:
     starts: list[dict[str, list[str]]] = []
     solve = engine.solve_ortools
 
-    def spy(problem, params, *, warm_start=None, soft_required=frozenset()):  # type: ignore[no-untyped-def]
+    def spy(problem, params, *, warm_start=None, soft_required=frozenset()):
         starts.append({k: list(v) for k, v in (warm_start or {}).items()})
         return solve(problem, params, warm_start=warm_start, soft_required=soft_required)
 
@@ -294,7 +294,7 @@ def test_the_reasons_of_the_routes_kept_are_those_of_the_routes_kept(
     (where either truck could take it: "the search left it out")."""
     reroute_module = importlib.import_module("optimiser.reroute")
 
-    def worse(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+    def worse(residual, params, warm, soft):
         left = tuple(
             Unserved(ref=s.ref, reason="could not fit in any route") for s in residual.stops
         )
@@ -494,7 +494,7 @@ def test_when_the_plan_stands_a_truck_whose_shift_was_cut_is_home_unloaded_by_it
     end, a note says so, and the checker passes the day (b drove on past its shift end)."""
     reroute_module = importlib.import_module("optimiser.reroute")
 
-    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+    def nothing(residual, params, warm, soft):
         left = tuple(Unserved(ref=s.ref, reason="could not fit") for s in residual.stops)
         return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=left)
 
@@ -530,7 +530,7 @@ def test_when_the_plan_stands_each_note_is_said_once(
     reroute_module = importlib.import_module("optimiser.reroute")
     said = "disposal site s1 is no longer listed: no truck unloads there from 09:00"
 
-    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+    def nothing(residual, params, warm, soft):
         return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=(), notes=(said,))
 
     monkeypatch.setattr(reroute_module, "_search_rest", nothing)
@@ -1145,7 +1145,7 @@ def relay_from_1s(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
     calls: list[dict[str, object]] = []
     solve_pyvrp = engine.solve_pyvrp
 
-    def spy(problem, params, *, warm_start=None):  # type: ignore[no-untyped-def]
+    def spy(problem, params, *, warm_start=None):
         calls.append({"warm_start": dict(warm_start or {}), "seconds": params.time_limit_s})
         return solve_pyvrp(problem, params, warm_start=warm_start)
 
@@ -1182,10 +1182,10 @@ def test_a_replan_keeps_the_ortools_plan_when_pyvrp_fails_or_ranks_below(
     plan = kit.solved(day)
     progress = _mid_day(plan)
 
-    def boom(problem, params, *, warm_start=None):  # type: ignore[no-untyped-def]
+    def boom(problem, params, *, warm_start=None):
         raise RuntimeError("pyvrp down")
 
-    def nothing(problem, params, *, warm_start=None):  # type: ignore[no-untyped-def]
+    def nothing(problem, params, *, warm_start=None):
         unserved = tuple(Unserved(ref=s.ref, reason="none") for s in problem.stops)
         return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=unserved, engine="pyvrp")
 
@@ -1570,7 +1570,7 @@ def test_bins_no_route_may_take_are_not_tried_and_the_warm_start_is_the_same(
     tries: list[str] = []
     insert = rr.insert_cheapest
 
-    def counted(problem, routes, stop, **kw):  # type: ignore[no-untyped-def]
+    def counted(problem, routes, stop, **kw):
         tries.append(stop.ref)
         return insert(problem, routes, stop, **kw)
 
@@ -1654,7 +1654,7 @@ def test_when_the_plan_stands_a_truck_that_went_on_without_its_break_is_cut(
     whole: the break, and the unloading after s1 closed."""
     reroute_module = importlib.import_module("optimiser.reroute")
 
-    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+    def nothing(residual, params, warm, soft):
         return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=())
 
     monkeypatch.setattr(reroute_module, "_search_rest", nothing)
@@ -1810,7 +1810,7 @@ def test_when_the_plan_stands_a_truck_no_longer_goes_to_a_bin_the_day_no_longer_
     still drove to b3."""
     reroute_module = importlib.import_module("optimiser.reroute")
 
-    def nothing(residual, params, warm, soft):  # type: ignore[no-untyped-def]
+    def nothing(residual, params, warm, soft):
         return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=())
 
     monkeypatch.setattr(reroute_module, "_search_rest", nothing)

@@ -29,7 +29,7 @@ from optimiser.sheets import (
     route_sheets_html,
 )
 from tests.network.conftest import build_tiny_graph, grid
-from tests.optimiser.conftest import street_town
+from tests.optimiser.conftest import at_row, street_town
 
 TZ = ZoneInfo("Europe/Helsinki")
 DAY = date(2026, 11, 25)
@@ -55,8 +55,8 @@ def day(net: StreetNetwork) -> DayPlan:
     return plan_day(inventory, readings, [], provider, plan_date=DAY, tz=TZ, params=params)
 
 
-def _directions(net: StreetNetwork):  # type: ignore[no-untyped-def]
-    def directions(points, kerb):  # type: ignore[no-untyped-def]
+def _directions(net: StreetNetwork):
+    def directions(points, kerb):
         return net.directions(points, max_snap_m=250.0, kerb_side=kerb)
 
     return directions
@@ -73,9 +73,7 @@ def test_a_leg_per_visit_with_a_place_adding_up_to_the_route(
     placed = [i for i, v in enumerate(route.visits) if v.location is not None]
     assert [leg["to_order"] for leg in doc["legs"]] == placed[1:]
     refs = day.built.point_refs
-    assert [leg["to"] for leg in doc["legs"]] == [
-        refs[route.visits[i].location] for i in placed[1:]
-    ]  # type: ignore[index]
+    assert [leg["to"] for leg in doc["legs"]] == [refs[at_row(route.visits[i])] for i in placed[1:]]
     driven = sum(leg["distance_m"] for leg in doc["legs"])
     assert driven == pytest.approx(route.distance_m, abs=len(doc["legs"]))
     for leg in doc["legs"]:
@@ -118,7 +116,7 @@ def test_each_page_opens_with_a_map_of_its_route(day: DayPlan, net: StreetNetwor
     """Given the plan's routes (GeoJSON), the page draws the truck's street line and its
     stops, each bin numbered by its row in the table."""
 
-    def geometry(points, kerb):  # type: ignore[no-untyped-def]
+    def geometry(points, kerb):
         return net.polyline(points, max_snap_m=250.0, kerb_side=kerb)
 
     geo = routes_geojson(day, geometry)

@@ -36,7 +36,7 @@ def test_small_catalog_values() -> None:
     assert cfg.city_path() is None  # the embedded Helsinki extract
 
 
-def test_defaults_name_policies(tiny_config) -> None:  # type: ignore[no-untyped-def]
+def test_defaults_name_policies(tiny_config) -> None:
     assert [p.name for p in tiny_config.policies] == ["fixed-2d", "threshold-60%", "forecast"]
 
 
@@ -122,7 +122,7 @@ def test_shared_data_city_follows_env(tmp_path: Path, monkeypatch: pytest.Monkey
     assert cfg.city_path() == tmp_path / "osm" / "x.osm.pbf"
 
 
-def test_with_param_changes_one_thing(tiny_config) -> None:  # type: ignore[no-untyped-def]
+def test_with_param_changes_one_thing(tiny_config) -> None:
     more = with_param(tiny_config, "fleet.trucks", 5)
     assert more.fleet.trucks == 5 and tiny_config.fleet.trucks == 2
     assert with_param(tiny_config, "sensor_share", 0.2).sensor_share == 0.2
@@ -295,7 +295,7 @@ def test_sweeps_of_keys_that_are_not_parameters_are_refused(key: str, values: li
     assert "not a top-level key a sweep can change" in text and "'sensor_share'" in text
 
 
-def test_top_level_parameters_can_still_be_swept(tiny_config) -> None:  # type: ignore[no-untyped-def]
+def test_top_level_parameters_can_still_be_swept(tiny_config) -> None:
     assert with_param(tiny_config, "seed", 7).seed == 7
     assert with_param(tiny_config, "provider", "street").provider == "street"
     assert with_param(tiny_config, "time_limit_s", 1).time_limit_s == 1.0

@@ -3,7 +3,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,7 +214,7 @@ def test_weighing_sensors_keep_trucks_within_their_weight(tiny_city: City) -> No
         {"kind": "forecast", "must_fill": 0.9, "may_fill": 0.6},
     ]
 
-    def run(share: float) -> dict[str, dict[str, float]]:
+    def run(share: float) -> dict[str, Mapping[str, float]]:
         sim = {"density_factor": 3.0, "density_sigma_log": 0.3, "weigh_share": share}
         cfg = config_from_dict(tiny_dict(sim=sim, policies=policies), source="weighing.toml")
         return {p.policy: p.totals for p in run_scenario(cfg, city=city).policies}
@@ -301,8 +303,8 @@ def test_the_comparison_names_each_scenario_s_city_and_trucks(tmp_path: Path) ->
         ),
         source="free.toml",
     )
-    md = write_comparison([ScenarioResult(config=free, n_bins=12, policies=())], tmp_path)[0]
-    line = next(x for x in md.read_text().splitlines() if x.startswith("- **free"))
+    table = write_comparison([ScenarioResult(config=free, n_bins=12, policies=())], tmp_path)[0]
+    line = next(x for x in table.read_text().splitlines() if x.startswith("- **free"))
     rules = "turn restrictions not obeyed, local-only streets driven through, U-turns only at"
     assert f"haversine matrix, {rules} dead ends, streets' hours ignored" in line
 
@@ -378,7 +380,7 @@ def test_one_overflowing_bin_day_in_30000_keeps_the_service_level_below_one() ->
     from scenarios.run import DayRecord, totals
 
     def day(d: int, overflowing: int) -> DayRecord:
-        zero = {
+        zero: dict[str, Any] = {
             k: 0
             for k in DayRecord.__dataclass_fields__
             if k not in ("policy", "day", "plan_date", "overflowing_bins")
@@ -403,7 +405,7 @@ def test_a_name_with_a_pipe_keeps_the_markdown_table_in_its_columns() -> None:
     assert len(cells) == 3
 
 
-def _made_result(name: str = "made", **totals: float):  # type: ignore[no-untyped-def]
+def _made_result(name: str = "made", **totals: float):
     """A result of one policy with hand-made totals (every KPI 1.0 unless given)."""
     from scenarios.run import PolicyResult, ScenarioResult
 
@@ -568,7 +570,7 @@ def test_every_kind_of_unserved_bin_has_a_label() -> None:
     assert len(set(REASON_KINDS.values())) == len(REASON_KINDS)
 
 
-def _noisy_result():  # type: ignore[no-untyped-def]
+def _noisy_result():
     """A result of one policy and one day whose floats carry float noise (0.1 + 0.2 is
     0.30000000000000004), as sums of legs and loads do."""
     from datetime import date
@@ -578,13 +580,9 @@ def _noisy_result():  # type: ignore[no-untyped-def]
     cfg = config_from_dict(tiny_dict(name="noisy"), source="noisy.toml")
     floats = {k for k, f in DayRecord.__dataclass_fields__.items() if f.type == "float"}
     ints = {k for k, f in DayRecord.__dataclass_fields__.items() if f.type == "int"}
-    record = DayRecord(
-        policy="fixed-2d",
-        day=0,
-        plan_date=date(2026, 11, 2),
-        **dict.fromkeys(floats, 12.2 + 0.1),  # 12.299999999999999
-        **dict.fromkeys(ints - {"day"}, 1),
-    )
+    noisy: dict[str, Any] = dict.fromkeys(floats, 12.2 + 0.1)  # 12.299999999999999
+    noisy |= dict.fromkeys(ints - {"day"}, 1)
+    record = DayRecord(policy="fixed-2d", day=0, plan_date=date(2026, 11, 2), **noisy)
     kpis = totals([record], n_bins=12) | {"km": 0.1 + 0.2, "truck_hours": 1 / 3}
     policy = PolicyResult(policy="fixed-2d", kind="fixed", days=(record,), totals=kpis)
     return ScenarioResult(config=cfg, n_bins=12, policies=(policy,))

@@ -53,6 +53,7 @@ def test_emptying_at_visit_resets_and_counts_true_fill(midnight: datetime) -> No
     (rec,) = sim.pickups_since(24.0)
     assert (rec.bin_id, rec.at) == ("b00", sim.at(33.5))
     expected = 1.0 if p.fill >= 1.0 else p.fill
+    assert rec.fill_fraction is not None
     assert abs(rec.fill_fraction - expected) <= 4 * PICKUP_NOISE_SD
 
 

@@ -19,7 +19,7 @@ from scenarios.sweep import (
 from tests.scenarios.conftest import tiny_dict
 
 
-def _cfg(**over: object):  # type: ignore[no-untyped-def]
+def _cfg(**over: object):
     data = tiny_dict(
         n_bins=8,
         days=1,
