@@ -2,25 +2,26 @@
 
 The residual problem starts each truck where it is (``Progress.location``, a matrix row) at
 ``Progress.time_s`` with its load; stops already done are removed and the urgent stops are
-added as required. The remaining part of the current plan is the warm start, each stop once
-(an urgent stop it does not visit yet is inserted where it adds the least travel and the
-route stays valid, or with a response target, ``Stop.due_s``, where it is least late; one
-no load has room for goes in with an unloading right after it; one that fits nowhere takes
-the place of a stop of lower rank, an optional one first (``optimiser.greedy.swap_in``), or
-is left out, with a huge drop penalty so that the search inserts it; a
-stop the warm start visits after its target is moved sooner where it can be; a required
-stop cut from a truck's rest because it no longer fits as planned, e.g. the truck fuller
-than planned, is put back where it fits, in that truck's route first, and so is one the
-plan being driven left out, where it adds the least travel); the search
-keeps a change only if it is strictly cheaper (lateness priced in), so
-equal-cost alternatives never move a driver's stops; and when it hands the new routes of
-interchangeable trucks (alike but for the ref, e.g. not out yet) to other ones than those
-whose bins they carry, they go back to those trucks (same cost). The answer is the full day: each
-route's done prefix exactly as it was, a WAYPOINT at the truck's position (when it moved on,
-or carries other loads than planned: the waypoint restates them, and a note says so), then
-the new rest. With a budget of ``RELAY_MIN_S`` or more (a re-plan of the rest of the day)
-and no response target to meet, OR-Tools searches half of it and PyVRP, from OR-Tools'
-routes, the rest; the plan ranked first (``optimiser.solve.rank``) is kept.
+added as required. The remaining part of the current plan, as far as it stays valid for each
+truck as the search has it (a late truck's shift stretched to its soonest return, say), is
+the warm start, each stop once (an urgent stop it does not visit yet is inserted where it
+adds the least travel and the route stays valid, or with a response target, ``Stop.due_s``,
+where it is least late; one no load has room for goes in with an unloading right after it;
+one that fits nowhere takes the place of a stop of lower rank, an optional one first
+(``optimiser.greedy.swap_in``), or is left out, with a huge drop penalty so that the search
+inserts it; a stop the warm start visits after its target is moved sooner where it can be; a
+required stop cut from a truck's rest because it no longer fits as planned, e.g. the truck
+fuller than planned, is put back where it fits, in that truck's route first, and so is one
+the plan being driven left out, where it adds the least travel); the search keeps a change
+only if it is strictly cheaper (lateness priced in), so equal-cost alternatives never move a
+driver's stops; and when it hands the new routes of interchangeable trucks (alike but for
+the ref, e.g. not out yet) to other ones than those whose bins they carry, they go back to
+those trucks (same cost). The answer is the full day: each route's done prefix exactly as it
+was, a WAYPOINT at the truck's position (when it moved on, or carries other loads than
+planned: the waypoint restates them, and a note says so), then the new rest. With a budget
+of ``RELAY_MIN_S`` or more (a re-plan of the rest of the day) and no response target to
+meet, OR-Tools searches half of it and PyVRP, from OR-Tools' routes, the rest; the plan
+ranked first (``optimiser.solve.rank``) is kept.
 
 A truck carrying waste that no disposal site takes every stream of comes back to its depot
 loaded with no more bins, with a note (for the search only: the checker still reports it).
