@@ -492,7 +492,9 @@ def test_a_bin_missed_again_after_its_own_crew_alert_is_a_second_missed_visit(
     stop passed, kept, raising an alert of its own (before, an alert raised at the report's
     own time did not count as sending the truck back, and the miss within the hour was
     taken for a resend: dropped, no alert); the tablet retrying the 09:30 report (the same
-    ``at`` and reason) is a resend."""
+    ``at`` and reason) is a resend. Both misses stand when b0 is deleted then, its alerts
+    with it (before, read without the 09:00 alert, the 09:30 miss was taken for a resend:
+    the re-plan took v1's second visit of b0 for one still to do, and dropped it)."""
     dispatcher = keys["dispatcher"]
     base = _planned(client, dispatcher, runtime)
     url = f"/plans/{base}/progress"
@@ -513,6 +515,13 @@ def test_a_bin_missed_again_after_its_own_crew_alert_is_a_second_missed_visit(
     alerts = client.get("/alerts", headers=dispatcher).json()
     crew = sorted(datetime.fromisoformat(a["at"]) for a in alerts if a["source"] == "crew")
     assert crew == [datetime.fromisoformat(f"2026-11-25T{t}:00+02:00") for t in ("09:00", "09:30")]
+    assert client.delete("/bins/b0", headers=dispatcher).is_success
+    wait(runtime)
+    assert [
+        a for a in client.get("/alerts", headers=dispatcher).json() if a["bin_id"] == "b0"
+    ] == []
+    v1 = _v1(runtime)
+    assert (v1.done_bin_ids, v1.missed) == (("b0", "b0"), (True, True))
 
 
 def test_unloadings_are_reported_per_site_and_checked(

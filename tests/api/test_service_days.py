@@ -13,7 +13,10 @@ reroute went on without the bins deleted while it ran (b70739c), seeds 38, 39 an
 1-60 failed ("plan failed: unknown bin"). Days also run in a row (:meth:`_Day.next_day`:
 the next night's readings and plan) and on Helsinki's streets (:class:`_StreetDay`). The
 fuzz these checks come from runs many more seeds, never in ``make test``
-(:func:`test_random_days_keep_their_promises`; benchmarks/RESULTS.md).
+(:func:`test_random_days_keep_their_promises`; benchmarks/RESULTS.md), and with ``edits``
+records put again during the day too: bins moved and resized, sites' hours, unloading
+times and places changed, a deleted site listed again, depots moved, trucks moved to
+another depot.
 """
 
 from __future__ import annotations
@@ -58,9 +61,14 @@ class _Day:
     """A random city's day driven through the service, and what it was told."""
 
     def __init__(
-        self, client: TestClient, runtime: Runtime, rng: random.Random, wide: bool = False
+        self,
+        client: TestClient,
+        runtime: Runtime,
+        rng: random.Random,
+        wide: bool = False,
+        edits: bool = False,
     ) -> None:
-        self.c, self.rt, self.rng, self.wide = client, runtime, rng, wide
+        self.c, self.rt, self.rng, self.wide, self.edits = client, runtime, rng, wide, edits
         self.key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "days")}
         self.problems: list[str] = []
         self.plan_date, self.midnight = PLAN_DATE, MIDNIGHT  # the day driven (next_day)
@@ -68,6 +76,8 @@ class _Day:
         self.trucks = [f"v{i}" for i in range(rng.randint(2, 3))]
         self.bins: dict[str, tuple[float, float]] = {}
         self.sites = ["s1"]
+        self.site_at: dict[str, tuple[float, float]] = {}  # where each site was listed
+        self.depots = ["d1"]
         self.closed: dict[str, datetime] = {}
         self.down: dict[str, int] = {}  # truck -> open downtime id
         self.deleted: set[str] = set()
@@ -91,10 +101,10 @@ class _Day:
     def newest(self) -> dict[str, Any]:
         plans = self.call("GET", f"/plans?plan_date={self.plan_date}").json()
         done = [p for p in plans if p["status"] == "done"]
-        return max(done, key=lambda p: p["version"])  # type: ignore[no-any-return]
+        return max(done, key=lambda p: p["version"])
 
     def routes(self, plan: dict[str, Any]) -> dict[str, Any]:
-        return self.call("GET", f"/plans/{plan['id']}/routes").json()  # type: ignore[no-any-return]
+        return self.call("GET", f"/plans/{plan['id']}/routes").json()
 
     def live_bins(self) -> list[str]:
         return [b for b in self.bins if b not in self.deleted]
@@ -109,6 +119,7 @@ class _Day:
         (x, y), (u, v) = self.home()
         self.call("POST", "/depots", {"depot_id": "d1", "lon": x, "lat": y})
         self.call("POST", "/sites", {"site_id": "s1", "lon": u, "lat": v})
+        self.site_at["s1"] = (u, v)
         for t in self.trucks:
             self.call("POST", "/vehicles", self.truck(t))
         for i in range(rng.randint(8, 20)):
@@ -335,6 +346,7 @@ class _Day:
         body = {"site_id": site, "lon": lon, "lat": lat}
         if self.call("POST", "/sites", body).is_success:
             self.sites.append(site)
+            self.site_at[site] = (lon, lat)
             self.closed.pop(site, None)
 
     def close_site(self) -> None:
@@ -418,26 +430,82 @@ class _Day:
             body = {"start_at": start.isoformat(), "end_at": end.isoformat(), "reason": "service"}
             self.call("POST", f"/vehicles/{truck}/downtimes", body)
 
+    # ---------------------------------------------------------------- records edited
+    def move_bin(self) -> None:
+        """The dispatcher puts a bin's record again: another place, size, service time and
+        hours (a bin emptied today, or planned, or alerted, as it comes)."""
+        if self.live_bins():
+            b = self.rng.choice(self.live_bins())
+            self.bins[b] = self.spot()
+            self.call("PUT", f"/bins/{b}", self.bin(b))
+
+    def edit_site(self) -> None:
+        """The dispatcher changes a site's hours, unloading time or place."""
+        if not self.sites:
+            return
+        site = self.rng.choice(self.sites)
+        body: dict[str, Any] = self.call("GET", f"/sites/{site}").json()
+        what = self.rng.choice(["hours", "unload_s", "place"])
+        if what == "hours":
+            hours = [("00:00", "23:59"), ("06:00", "12:00"), ("10:00", "18:00"), ("05:00", "11:00")]
+            body["open_start"], body["open_end"] = self.rng.choice(hours)
+        elif what == "unload_s":
+            body["unload_s"] = self.rng.choice([300, 900, 1800])
+        else:
+            body["lon"], body["lat"] = self.site_at[site] = self.new_site_at()
+        self.call("PUT", f"/sites/{site}", body)
+
+    def relist_site(self) -> None:
+        """A site deleted today listed again where it was (the deletion undone)."""
+        if self.closed:
+            site = self.rng.choice(sorted(self.closed))
+            lon, lat = self.site_at[site]
+            if self.call("POST", "/sites", {"site_id": site, "lon": lon, "lat": lat}).is_success:
+                self.sites.append(site)
+                self.closed.pop(site)
+
+    def move_depot(self) -> None:
+        """The dispatcher corrects a depot's place."""
+        depot = self.rng.choice(self.depots)
+        lon, lat = self.spot()
+        self.call("PUT", f"/depots/{depot}", {"depot_id": depot, "lon": lon, "lat": lat})
+
+    def move_truck(self) -> None:
+        """A truck moved to another depot, d2 listed first when there is none."""
+        if len(self.depots) == 1:
+            lon, lat = self.spot()
+            if self.call("POST", "/depots", {"depot_id": "d2", "lon": lon, "lat": lat}).is_success:
+                self.depots.append("d2")
+        truck = self.rng.choice(self.trucks)
+        listed = self.call("GET", f"/vehicles/{truck}").json()
+        body = {k: listed[k] for k in KEPT} | {"depot_id": self.rng.choice(self.depots)}
+        self.call("PUT", f"/vehicles/{truck}", body)
+
     def events(self) -> list[Callable[[], None]]:
         wide = [self.missed, self.missed, self.change_truck, self.readings, self.citizen]
         wide += [self.add_truck, self.add_bin, self.maintenance]
-        return [
-            self.alert,
-            self.alert,
-            self.off_route,
-            self.off_route,
-            self.twice,
-            self.early,
-            self.position,
-            self.breakdown,
-            self.repaired,
-            self.delete_bin,
-            self.alert_then_delete,
-            self.open_site,
-            self.close_site,
-            self.dismiss,
-            self.replan,
-        ] + (wide if self.wide else [])
+        edits = [self.move_bin, self.edit_site, self.relist_site, self.move_depot, self.move_truck]
+        return (
+            [
+                self.alert,
+                self.alert,
+                self.off_route,
+                self.off_route,
+                self.twice,
+                self.early,
+                self.position,
+                self.breakdown,
+                self.repaired,
+                self.delete_bin,
+                self.alert_then_delete,
+                self.open_site,
+                self.close_site,
+                self.dismiss,
+                self.replan,
+            ]
+            + (wide if self.wide else [])
+            + (edits if self.edits else [])
+        )
 
     # ---------------------------------------------------------------- the promises
     def check(self, step: str) -> None:
@@ -541,10 +609,12 @@ def _random_days(
     *,
     days: int = 1,
     wide: bool = False,
+    edits: bool = False,
     streets: StreetNetwork | None = None,
 ) -> list[str]:
     """The problems of seed ``seed``'s ``days`` days of ``steps`` events each (haversine
-    times, or ``streets``: a :class:`_StreetDay`)."""
+    times, or ``streets``: a :class:`_StreetDay`); ``edits``: records edited during the day
+    too (bins, sites and depots put again, a deleted site listed again, trucks moved)."""
     quick = settings.model_copy(update={"max_time_limit_s": 2, "reroute_time_limit_s": 1})
     app = create_app(quick)
     routing = (
@@ -555,10 +625,10 @@ def _random_days(
     with TestClient(app) as client:
         runtime = app.state.runtime
         if streets is None:
-            day = _Day(client, runtime, rng, wide)
+            day = _Day(client, runtime, rng, wide, edits)
         else:
             junctions, timed = _street_spots(streets)
-            day = _StreetDay(client, runtime, rng, wide, junctions=junctions, timed=timed)
+            day = _StreetDay(client, runtime, rng, wide, edits, junctions=junctions, timed=timed)
         day.seed()
         for n in range(days):
             if n:
@@ -644,9 +714,11 @@ def test_random_days_keep_their_promises(settings: Settings, seed: int) -> None:
     drives ``BINROUTE_FUZZ_DAYS`` (3) wider days of ``BINROUTE_FUZZ_STEPS`` (8) events, on
     Helsinki's streets when ``BINROUTE_FUZZ_STREETS=1``, a city file's when it names one
     (``../shared/data/osm/heidelberg.osm.pbf``: its old town's timed lanes), else in
-    straight lines."""
+    straight lines; with ``BINROUTE_FUZZ_EDITS=1`` records are edited during the day too."""
     days = int(os.environ.get("BINROUTE_FUZZ_DAYS", "3"))
     steps = int(os.environ.get("BINROUTE_FUZZ_STEPS", "8"))
     city = os.environ.get("BINROUTE_FUZZ_STREETS", "")
     streets = load_network(helsinki_pbf() if city == "1" else city) if city else None
-    assert _random_days(settings, seed, steps, days=days, wide=True, streets=streets) == []
+    edits = os.environ.get("BINROUTE_FUZZ_EDITS", "") == "1"
+    found = _random_days(settings, seed, steps, days=days, wide=True, edits=edits, streets=streets)
+    assert found == []
