@@ -157,11 +157,9 @@ def test_a_must_bin_whose_second_visit_is_left_out_is_not_counted_collected(
     must_collected + unserved_must came to more than must_total)."""
     assert "b0" in day.plan.served_refs
     again = Unserved(ref="b0#2", reason="no truck can reach it")
-    plan, unplaced = day.plan, ()
+    plan, unplaced = day.plan, (again,) if left == "unplaced" else ()
     if left == "unserved":
         plan = dataclasses.replace(plan, unserved=(*plan.unserved, again))
-    else:
-        unplaced = (again,)  # type: ignore[assignment]
     weights = planned_weights(day.decisions, day.built.problem)
     kpis = compute_kpis(
         plan, day.decisions, day.fill_at_pickup, weights, day.built.problem, unplaced
