@@ -51,7 +51,7 @@ OVERRUN = "cannot be back"  # a truck running late: the plan says so, and breaks
 # a truck reported after its break window without its break (moved while on it): noted
 NO_BREAK = "breaks the break rule"
 WIDE_SEEDS = (34, 54, 1084)
-KEPT = (  # what change_truck sends back
+KEPT = (  # what change_truck and move_truck send back
     *("vehicle_id", "depot_id", "capacity_l", "capacity_kg", "max_stops"),
     *("shift_start", "shift_end", "break_s", "break_start", "break_end"),
 )
@@ -377,11 +377,15 @@ class _Day:
                 if self.report(truck, kind="visit_missed", bin_id=b, reason="parked car"):
                     mine.append(b)
 
+    def listed_truck(self, truck: str) -> dict[str, Any]:
+        """``truck``'s record as the service lists it, the fields a change sends back."""
+        listed = self.call("GET", f"/vehicles/{truck}").json()
+        return {k: listed[k] for k in KEPT}
+
     def change_truck(self) -> None:
         """The dispatcher changes a truck's volume, shift end or stop limit."""
         truck = self.rng.choice(self.trucks)
-        listed = self.call("GET", f"/vehicles/{truck}").json()
-        body = {k: listed[k] for k in KEPT}
+        body = self.listed_truck(truck)
         what = self.rng.choice(["capacity_l", "shift_end", "max_stops"])
         values: dict[str, list[Any]] = {
             "capacity_l": [2000, 5000, 12000],
@@ -477,8 +481,7 @@ class _Day:
             if self.call("POST", "/depots", {"depot_id": "d2", "lon": lon, "lat": lat}).is_success:
                 self.depots.append("d2")
         truck = self.rng.choice(self.trucks)
-        listed = self.call("GET", f"/vehicles/{truck}").json()
-        body = {k: listed[k] for k in KEPT} | {"depot_id": self.rng.choice(self.depots)}
+        body = self.listed_truck(truck) | {"depot_id": self.rng.choice(self.depots)}
         self.call("PUT", f"/vehicles/{truck}", body)
 
     def events(self) -> list[Callable[[], None]]:
