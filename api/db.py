@@ -226,7 +226,9 @@ class DowntimeRow(Base):
 class AlertRow(Base):
     __tablename__ = "alerts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    bin_id: Mapped[str] = mapped_column(ForeignKey("bins.bin_id", ondelete="CASCADE"), index=True)
+    # no foreign key: an alert outlives its bin (``repo_alerts``: deleting a bin closes its
+    # alerts still to serve as ``bin_deleted``), as a truck's reports of the bin do
+    bin_id: Mapped[str] = mapped_column(String(64), index=True)
     plan_date: Mapped[date] = mapped_column(Date, index=True)
     source: Mapped[str] = mapped_column(String(16))  # sensor | report | dispatcher
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -234,6 +236,7 @@ class AlertRow(Base):
     report_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
     # open | rerouting | rerouted | planned | unserved | emptied | no_plan | failed | dismissed
+    # | bin_deleted
     status: Mapped[str] = mapped_column(String(16), index=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

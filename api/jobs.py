@@ -24,7 +24,7 @@ from api.db import (
     PlanRow,
     utcnow,
 )
-from api.jobs_alerts import _TAKEN_BY_PLANS, NOT_SENT, _crews_notes, _targets, _Waiting
+from api.jobs_alerts import _TAKEN_BY_PLANS, _crews_notes, _targets, _Waiting
 from api.jobs_core import (
     PlanNotStoredError,
     _failure_text,
@@ -34,12 +34,12 @@ from api.jobs_core import (
 )
 from api.jobs_reroute import Rerouting
 from api.planner import Planner, TruckProgress
+from api.repo_alerts import NOT_SENT
 from api.routing import Routing
 from fleet.models import Inventory, collection_period
 
 __all__ = [
     "NIGHTLY_INTERRUPTED",
-    "NOT_SENT",
     "JobRunner",
     "PlanNotStoredError",
     "error_text",

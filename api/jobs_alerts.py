@@ -17,6 +17,7 @@ from api.db import (
     AlertRow,
     PlanRow,
 )
+from api.repo_alerts import BIN_DELETED
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,12 +43,9 @@ class _Claim:
     why: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-# alerts a new plan of their day takes in: those not closed (emptied, dismissed), bar the open
-# ones, which a reroute takes into its plan once stored
+# alerts a new plan of their day takes in: those not closed (emptied, dismissed, bin_deleted),
+# bar the open ones, which a reroute takes into its plan once stored
 _TAKEN_BY_PLANS = ("no_plan", "failed", "rerouting", "rerouted", "unserved", "planned")
-
-# alerts no truck was sent to: the next days' plans take them in; a dispatcher may dismiss them
-NOT_SENT = ("no_plan", "unserved", "failed")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,6 +202,7 @@ def settle_rerouted(
     claimed = select(AlertRow).where(
         AlertRow.id.in_(alert_ids),
         AlertRow.plan_id == plan_id,  # a newer plan job may have taken them meanwhile
+        AlertRow.status != BIN_DELETED,  # or their bin been deleted
     )
     for alert in s.scalars(claimed):
         _settle(alert, plan_id, latest.get(alert.bin_id), left_bins.get(alert.bin_id))

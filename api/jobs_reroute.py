@@ -28,6 +28,7 @@ from api.jobs_alerts import (
 )
 from api.jobs_core import JobsCore, _failure_text, route_diffs
 from api.planner import Planner
+from api.repo_alerts import BIN_DELETED
 from api.routing import Routing
 
 log = logging.getLogger("api.jobs")  # one logger for the jobs' modules
@@ -308,7 +309,11 @@ class Rerouting(JobsCore):
             with self.db.writer() as s:
                 s.execute(  # unless a plan job took them in meanwhile
                     update(AlertRow)
-                    .where(AlertRow.id.in_(alert_ids), AlertRow.plan_id == new_id)
+                    .where(
+                        AlertRow.id.in_(alert_ids),
+                        AlertRow.plan_id == new_id,
+                        AlertRow.status != BIN_DELETED,  # closed with its bin meanwhile
+                    )
                     .values(status="failed")
                 )
         return new_id

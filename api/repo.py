@@ -28,6 +28,7 @@ from api.db import (
     utcnow,
 )
 from api.errors import NotFoundError
+from api.repo_alerts import BIN_DELETED
 from api.repo_plans import (
     bin_of_the_day,
     drop_states,
@@ -260,7 +261,8 @@ def load_reports(
     Alerts become overflowing reports (``alert-<id>``) so the policy collects those bins. A
     dismissed alert (a false alarm) counts for nothing, nor does the report that raised it,
     nor a sensor's alert whose sensor's readings show the bin emptied later (``empty``:
-    :func:`read_empty`).
+    :func:`read_empty`), nor one closed when its bin was deleted (a bin listed again under
+    its id starts afresh, as its readings do).
     """
     dismissed = select(AlertRow.report_id).where(
         AlertRow.status == "dismissed", AlertRow.report_id.is_not(None)
@@ -276,7 +278,7 @@ def load_reports(
             AlertRow.at >= since,
             AlertRow.at < until,
             AlertRow.report_id.is_(None),
-            AlertRow.status != "dismissed",  # a false alarm
+            AlertRow.status.not_in(("dismissed", BIN_DELETED)),  # a false alarm; bin gone
         )
     )
     reports += [
@@ -347,13 +349,21 @@ def add_alert(
 
     With ``once_per_day`` nothing is added when the bin already has an alert that day since
     its last emptying (a sensor above the threshold keeps reporting; one reroute is enough
-    until a truck empties the bin).
+    until a truck empties the bin), bar those closed when the bin was deleted (listed again
+    since). Nothing is added for a bin not listed: the bin's row is locked first (on
+    PostgreSQL; SQLite's writers are serialised), so a deletion either sees the alert and
+    closes it (``repo_alerts``) or comes first.
     """
+    lock = select(BinRow.bin_id).where(BinRow.bin_id == bin_id).with_for_update()
+    if session.scalar(lock) is None:
+        return None
     plan_date = at.astimezone(tz).date()
     if once_per_day:
         since = last_emptied_on(session, plan_date, [bin_id]).get(bin_id)
         query = select(AlertRow.id).where(
-            AlertRow.bin_id == bin_id, AlertRow.plan_date == plan_date
+            AlertRow.bin_id == bin_id,
+            AlertRow.plan_date == plan_date,
+            AlertRow.status != BIN_DELETED,
         )
         if since is not None:
             query = query.where(AlertRow.at >= since)

@@ -35,6 +35,7 @@ from fleet.errors import FleetDataError
 
 RefCheck = Callable[[Session, Any], list[tuple[list[str | int], str]]]
 UseCheck = Callable[[Session, str], str | None]
+DeleteHook = Callable[[Session, str, JobRunner], None]  # in the deletion's transaction
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +51,7 @@ class Resource:
     to_record: Callable[[Any], object]
     references: RefCheck = field(default=lambda s, item: [])
     in_use: UseCheck = field(default=lambda s, ident: None)
+    on_delete: DeleteHook = field(default=lambda s, ident, jobs: None)  # once it is flushed
     read_csv: Callable[[str], Any] | None = None  # fleet.io reader: text -> ImportResult
     to_wire: Callable[[Any], dict[str, Any]] | None = None  # fleet record -> schema_in fields
     replans: str | None = None  # a change re-plans the days planned from today (job origin)
@@ -299,6 +301,8 @@ def _add_delete(router: APIRouter, res: Resource) -> None:
             if reason:
                 raise ConflictError(reason)
             s.delete(row)
+            s.flush()
+            res.on_delete(s, ident, replan.jobs)
         response = Response(status_code=status.HTTP_204_NO_CONTENT)
         _queued(response, replan.days(res, "delete"))
         return response

@@ -10,16 +10,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api import repo
-from api.db import AlertRow, BinRow, PlanRow
+from api.db import AlertRow, PlanRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, RecordError
-from api.jobs import NOT_SENT
+from api.repo_alerts import NOT_SENT, SENT
 from api.schemas import ERROR_RESPONSES, MAX_ROW_ID, AlertIn, AlertOut
 from api.security import CanDispatch, CanRead
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 
-SENT = ("rerouted", "planned")  # a truck was sent to the bin
 DISMISSIBLE = (*NOT_SENT, *SENT)
 
 AlertStatus = Literal[
@@ -32,6 +31,7 @@ AlertStatus = Literal[
     "no_plan",
     "failed",
     "dismissed",
+    "bin_deleted",
 ]
 
 
@@ -73,14 +73,6 @@ def raise_alert(
     if old is not None:
         raise RecordError(["body", "at"], f"{old}, or leave out at (now)", record)
     with db.writer() as s:
-        if s.get(BinRow, item.bin_id) is None:
-            raise RecordError(
-                ["body", "bin_id"],
-                f"unknown bin {item.bin_id!r}: not listed (a mistyped id: ids are "
-                "case-sensitive; or a bin taken off the street); fix the id, or add the bin "
-                "under /bins",
-                f"bin_id={item.bin_id!r}",
-            )
         row = repo.add_alert(
             s,
             bin_id=item.bin_id,
@@ -90,7 +82,14 @@ def raise_alert(
             fill_fraction=item.fill_fraction,
             note=item.note,
         )
-        assert row is not None
+        if row is None:  # not listed
+            raise RecordError(
+                ["body", "bin_id"],
+                f"unknown bin {item.bin_id!r}: not listed (a mistyped id: ids are "
+                "case-sensitive; or a bin taken off the street); fix the id, or add the bin "
+                "under /bins",
+                f"bin_id={item.bin_id!r}",
+            )
         out = AlertOut.model_validate(row)
     jobs.request_reroute(out.plan_date, planner, routing)
     return out

@@ -1,18 +1,31 @@
-"""Bins (deleting a bin deletes its readings and alerts, and re-plans every day from today
-with a finished plan: its visits still to do leave the plans, origin ``bins``)."""
+"""Bins (deleting a bin deletes its readings, closes its alerts still to serve as
+``bin_deleted`` and keeps them all, and re-plans every day from today with a finished plan:
+its visits still to do leave the plans, origin ``bins``)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Literal
 
+from sqlalchemy.orm import Session
+
 from api import mapping, repo
 from api.db import BinRow
 from api.deps import DbDep, JobsDep, SettingsDep
+from api.jobs import JobRunner
+from api.repo_alerts import close_alerts_of_deleted_bin
 from api.routes._crud import Resource, crud_router
 from api.schemas import BinDensityOut, BinIn, BinOut, UrlKey
 from api.security import CanRead
 from fleet import io
+
+
+def _close_alerts(s: Session, bin_id: str, jobs: JobRunner) -> None:
+    """Close the alerts of bin ``bin_id``, being deleted, that a plan could still send a truck
+    for (those of the readings history that no truck was sent to among them)."""
+    today = jobs.today()
+    close_alerts_of_deleted_bin(s, bin_id, today, jobs.carried_from(today))
+
 
 BINS = Resource(
     kind="bin",
@@ -26,6 +39,7 @@ BINS = Resource(
     to_wire=mapping.bin_wire,
     replans="bins",
     replans_on=frozenset({"delete"}),  # a bin added or changed waits for the next plan
+    on_delete=_close_alerts,
 )
 router = crud_router(BINS)
 

@@ -457,6 +457,31 @@ def test_a_bin_emptied_again_at_once_after_an_alert_on_it_is_kept(
     assert log.last_emptied["b0"] == datetime.fromisoformat("2026-11-25T09:10:00+02:00")
 
 
+def test_a_bin_emptied_again_after_an_alert_stays_emptied_twice_once_deleted(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """b0 at 09:00; an alert on b0 at 09:05 sends v1 straight back, b0 again at 09:10 (both
+    reported against the plan before the alert's reroute); then b0 is deleted: its alert
+    stays, closed as ``bin_deleted`` with no truck, and the 09:10 emptying stays a second
+    one (before, the alert was deleted with the bin, and the 09:10 report was then read as
+    a resend: v1 taken to carry one bin less until it unloads)."""
+    dispatcher = keys["dispatcher"]
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b0"}
+    url = _alerted_after(client, dispatcher, runtime, done)
+    _sent(client, url, {**done, "at": "2026-11-25T09:10:00+02:00"}, dispatcher)
+    assert client.delete("/bins/b0", headers=dispatcher).is_success
+    wait(runtime)
+    alerts = client.get("/alerts", headers=dispatcher).json()
+    assert [(a["bin_id"], a["status"], a["vehicle_id"]) for a in alerts] == [
+        ("b0", "bin_deleted", None)
+    ]
+    assert _v1(runtime).done_bin_ids == ("b0", "b0")
+    dismiss = client.post(f"/alerts/{alerts[0]['id']}/dismiss", headers=dispatcher)
+    assert dismiss.status_code == 409 and "already closed (bin_deleted)" in dismiss.text
+    listed = client.get("/alerts?status=bin_deleted", headers=dispatcher).json()
+    assert [a["id"] for a in listed] == [alerts[0]["id"]]
+
+
 def test_a_bin_missed_again_at_once_after_an_alert_on_it_is_a_second_missed_visit(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
 ) -> None:
@@ -492,9 +517,10 @@ def test_a_bin_missed_again_after_its_own_crew_alert_is_a_second_missed_visit(
     stop passed, kept, raising an alert of its own (before, an alert raised at the report's
     own time did not count as sending the truck back, and the miss within the hour was
     taken for a resend: dropped, no alert); the tablet retrying the 09:30 report (the same
-    ``at`` and reason) is a resend. Both misses stand when b0 is deleted then, its alerts
-    with it (before, read without the 09:00 alert, the 09:30 miss was taken for a resend:
-    the re-plan took v1's second visit of b0 for one still to do, and dropped it)."""
+    ``at`` and reason) is a resend. Both misses stand when b0 is deleted then, and its
+    alerts stay, closed (before, they were deleted with the bin; read without the 09:00
+    alert, the 09:30 miss was taken for a resend: the re-plan took v1's second visit of
+    b0 for one still to do, and dropped it)."""
     dispatcher = keys["dispatcher"]
     base = _planned(client, dispatcher, runtime)
     url = f"/plans/{base}/progress"
@@ -518,8 +544,10 @@ def test_a_bin_missed_again_after_its_own_crew_alert_is_a_second_missed_visit(
     assert client.delete("/bins/b0", headers=dispatcher).is_success
     wait(runtime)
     assert [
-        a for a in client.get("/alerts", headers=dispatcher).json() if a["bin_id"] == "b0"
-    ] == []
+        (a["source"], a["status"])
+        for a in client.get("/alerts", headers=dispatcher).json()
+        if a["bin_id"] == "b0"
+    ] == [("crew", "bin_deleted")] * 2
     v1 = _v1(runtime)
     assert (v1.done_bin_ids, v1.missed) == (("b0", "b0"), (True, True))
 
@@ -651,6 +679,34 @@ def test_a_full_sensor_raises_one_alert_per_emptying(
     assert [a["at"] for a in alerts if a["bin_id"] == "b0"] == [
         "2026-11-25T06:00:00Z",
         "2026-11-25T13:00:00Z",
+    ]
+
+
+def test_a_bin_listed_again_after_its_deletion_gets_its_sensors_alert(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """b9's sensor reads full at 08:00 (an alert); b9 is deleted, then listed again under
+    its id, and its sensor reads full at 10:00: a new alert, as the one before was closed
+    with the deleted bin (not taken for the bin's alert of the day, which would leave the
+    full bin unalerted)."""
+    dispatcher = keys["dispatcher"]
+    _planned(client, dispatcher, runtime)
+
+    def full(at: str) -> None:
+        reading = [{"bin_id": "b9", "at": f"2026-11-25T{at}:00+02:00", "fill_fraction": 0.99}]
+        assert client.post("/readings", json=reading, headers=dispatcher).status_code == 200
+
+    full("08:00")
+    wait(runtime)
+    assert client.delete("/bins/b9", headers=dispatcher).is_success
+    wait(runtime)
+    assert client.post("/bins", json=NEW_BIN, headers=dispatcher).status_code == 201
+    full("10:00")
+    wait(runtime)
+    alerts = client.get("/alerts?plan_date=2026-11-25", headers=dispatcher).json()
+    assert [(a["at"], a["status"]) for a in alerts if a["bin_id"] == "b9"] == [
+        ("2026-11-25T06:00:00Z", "bin_deleted"),
+        ("2026-11-25T08:00:00Z", "rerouted"),
     ]
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import delete, inspect, text
 from typer.testing import CliRunner
 
-from api.db import Base, Database
+from api.db import AlertRow, Base, BinRow, Database
 from api.migrate import alembic_config, upgrade_head
 from binroute.cli import app
 
@@ -171,6 +172,50 @@ def test_upgrade_from_0009_clears_breaks_that_cannot_fit_the_shift(
             "late": 0,
             "lunch": 1800,
         }
+    finally:
+        db.dispose()
+
+
+def _bin_and_alert(db: Database, bin_id: str) -> None:
+    """Bin ``bin_id`` and an open alert on it (the bins' and alerts' columns are those of
+    head since 0016)."""
+    with db.writer() as s:
+        s.add(
+            BinRow(bin_id=bin_id, lon=0.0, lat=0.0, capacity_l=240, stream="residual", service_s=30)
+        )
+        s.flush()
+        at = datetime(2026, 11, 25, 9, tzinfo=UTC)
+        s.add(AlertRow(bin_id=bin_id, plan_date=at.date(), source="sensor", at=at, status="open"))
+
+
+def _alerted_bins(db: Database) -> list[str]:
+    with db.engine.connect() as conn:
+        return sorted(conn.execute(text("SELECT bin_id FROM alerts")).scalars())
+
+
+def test_upgrade_from_0016_keeps_alerts_past_their_bins_deletion(tmp_path: Path) -> None:
+    """A database at 0016 upgrades in place with its alerts, which then outlive their bin
+    (before, deleting a bin deleted its alerts); downgrading deletes the alerts of bins no
+    longer listed and deletes the alerts with their bin again."""
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        cfg = alembic_config(db.url)
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0016")
+        _bin_and_alert(db, "b1")
+        _bin_and_alert(db, "b2")
+        upgrade_head(db)
+        with db.writer() as s:
+            s.execute(delete(BinRow).where(BinRow.bin_id == "b1"))
+        assert _alerted_bins(db) == ["b1", "b2"]
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0016")
+        assert _alerted_bins(db) == ["b2"]
+        with db.writer() as s:
+            s.execute(delete(BinRow).where(BinRow.bin_id == "b2"))
+        assert _alerted_bins(db) == []
     finally:
         db.dispose()
 

@@ -759,9 +759,9 @@ def _overflow_as_b3_is_deleted(
     overflowing: tuple[str, ...],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Sensors of ``overflowing`` bins read full at once at 09:00 on the planned day; bin b3
-    is taken off the street (its alerts with it) just as the reroute took the alerts, which
-    plans the day again once the reroute is over. The day's alerts, and its plans after by
-    version."""
+    is taken off the street (its alert closed as ``bin_deleted``) just as the reroute took
+    the alerts, which plans the day again once the reroute is over. The day's alerts, and
+    its plans after by version."""
     runtime: Runtime = real_app.state.runtime
     key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
     seed(real_client, key, n_bins=4)
@@ -790,21 +790,29 @@ def test_a_bin_deleted_as_its_alert_is_rerouted_leaves_the_reroute_to_the_others
 ) -> None:
     """The reroute serves the other alert, and the re-plan the deletion asks for then takes
     it in: before, the reroute failed on the unknown bin, and the other alert read
-    ``failed``."""
+    ``failed``. b3's alert stays, closed as ``bin_deleted`` (not read ``rerouted`` by the
+    reroute that had taken it; before, it was deleted with the bin)."""
     alerts, plans = _overflow_as_b3_is_deleted(real_app, real_client, monkeypatch, ("b1", "b3"))
     assert [(p["origin"], p["status"]) for p in plans][1:] == [
         ("reroute", "done"),
         ("bins", "done"),
     ]
-    assert [(a["bin_id"], a["status"]) for a in alerts] == [("b1", "planned")]
+    assert [(a["bin_id"], a["status"]) for a in alerts] == [
+        ("b1", "planned"),
+        ("b3", "bin_deleted"),
+    ]
     assert alerts[0]["plan_id"] == plans[-1]["id"]  # the re-plan took it in
 
 
 def test_a_reroute_whose_only_bin_was_deleted_says_so(
     real_app: FastAPI, real_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The reroute fails, saying why; b3's alert stays closed as ``bin_deleted`` (not read
+    ``failed`` by the failed reroute that had taken it), no truck sent."""
     alerts, plans = _overflow_as_b3_is_deleted(real_app, real_client, monkeypatch, ("b3",))
-    assert alerts == []
+    assert [(a["bin_id"], a["status"], a["vehicle_id"]) for a in alerts] == [
+        ("b3", "bin_deleted", None)
+    ]
     assert [(p["origin"], p["status"]) for p in plans][1:] == [
         ("reroute", "failed"),
         ("bins", "done"),

@@ -19,6 +19,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 
+from api import repo
 from api.app import create_app
-from api.db import AlertRow, Base, Database, DepotRow, PlanRow, ReadingRow
+from api.db import AlertRow, Base, BinRow, Database, DepotRow, PlanRow, ReadingRow
 from api.deps import Runtime
 from api.ingest import ingest_dir
 from api.migrate import alembic_config, upgrade_head
+from api.repo_alerts import close_alerts_of_deleted_bin
 from api.routing import Routing
 from api.scheduler import JOB_ID
 from api.security import Role, issue_key
@@ -252,6 +255,80 @@ def test_bin_crud(pg_client: TestClient, pg_keys: dict[str, dict[str, str]]) -> 
     assert [b["bin_id"] for b in pg_client.get("/bins", headers=viewer).json()] == ["b1"]
     assert pg_client.delete("/bins/b1", headers=dispatcher).status_code == 204
     assert pg_client.get("/bins/b1", headers=viewer).status_code == 404
+
+
+def _raise_alert(db: Database) -> int | None:
+    """An open alert on b1 raised in a transaction of its own (``repo.add_alert``); its id,
+    or None when b1 is not listed."""
+    with db.writer() as s:
+        at = datetime(2026, 11, 25, 9, tzinfo=UTC)
+        row = repo.add_alert(s, bin_id="b1", source="dispatcher", at=at, tz=UTC)
+        return None if row is None else row.id
+
+
+def _delete_b1(s: Any) -> None:
+    """Delete bin b1 as ``DELETE /bins/b1`` does: the row, then its alerts closed."""
+    s.delete(s.get(BinRow, "b1"))
+    s.flush()
+    close_alerts_of_deleted_bin(s, "b1", date(2026, 11, 25), date(2026, 11, 18))
+
+
+def _delete_in_own_transaction(db: Database) -> None:
+    with db.writer() as s:
+        _delete_b1(s)
+
+
+def _with_b1(pg_url: str) -> Database:
+    db = Database(pg_url)
+    upgrade_head(db)
+    with db.writer() as s:
+        s.add(
+            BinRow(
+                bin_id="b1", lon=24.94, lat=60.17, capacity_l=240, stream="residual", service_s=30
+            )
+        )
+    return db
+
+
+def _alert_statuses(db: Database) -> list[str]:
+    with db.reader() as s:
+        return list(s.scalars(select(AlertRow.status)))
+
+
+def test_an_alert_raised_as_its_bin_is_deleted_waits_and_is_not_raised(pg_url: str) -> None:
+    """Bin b1's deletion holds its row: an alert raised on it meanwhile waits for the
+    deletion's commit, then finds no bin and is not raised (without the foreign key the
+    alerts had before, it would be left open on a bin no longer listed)."""
+    db = _with_b1(pg_url)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            with db.writer() as s:
+                _delete_b1(s)
+                raised = pool.submit(_raise_alert, db)
+                with pytest.raises(TimeoutError):
+                    raised.result(timeout=0.5)  # it waits on the deletion's lock
+            assert raised.result(timeout=30) is None
+        assert _alert_statuses(db) == []
+    finally:
+        db.dispose()
+
+
+def test_a_bin_deleted_as_an_alert_is_raised_on_it_closes_that_alert(pg_url: str) -> None:
+    """An alert on b1 being raised holds b1's row: the deletion waits for its commit, then
+    closes it as ``bin_deleted`` (not left open)."""
+    db = _with_b1(pg_url)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            with db.writer() as s:
+                at = datetime(2026, 11, 25, 9, tzinfo=UTC)
+                assert repo.add_alert(s, bin_id="b1", source="report", at=at, tz=UTC)
+                deleted = pool.submit(_delete_in_own_transaction, db)
+                with pytest.raises(TimeoutError):
+                    deleted.result(timeout=0.5)  # it waits on the alert's lock
+            deleted.result(timeout=30)
+        assert _alert_statuses(db) == ["bin_deleted"]
+    finally:
+        db.dispose()
 
 
 def test_a_nul_character_is_422_not_a_database_error(
