@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-if TYPE_CHECKING:
-    from scenarios.report import Table as TextTable
+from binroute.cli_scenarios import scenarios_app
+from binroute.console import console, error, kpi_table, print_reasons, print_table, progress, say
 
 app = typer.Typer(
     help="Smart waste collection routing on OpenStreetMap streets.", no_args_is_help=True
 )
-console = Console()
 
 
 class DriveSide(enum.StrEnum):
@@ -30,73 +24,6 @@ class DriveSide(enum.StrEnum):
 
     RIGHT = "right"
     LEFT = "left"
-
-
-def _error(err: Exception) -> None:
-    """Print ``err`` as the command's error (its text verbatim: brackets are not markup; not
-    folded at the console's width, so a long file path in it stays whole to copy)."""
-    console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
-
-
-def _say(text: str, *, style: str | None = None) -> None:
-    """One line of the command's output, as it is (no markup) and whole: not folded at the
-    console's width (80 characters when piped to a file or a CI log), so that a note or a
-    written path reads, greps and copies whole; a terminal wraps it on the screen."""
-    console.print(text, style=style, soft_wrap=True, markup=False)
-
-
-@contextmanager
-def _progress(description: str) -> Iterator[Any]:
-    """A rich progress bar; yields a callback ``(fraction 0..1, message) -> None``."""
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(description, total=1.0)
-
-        def update(fraction: float, message: str) -> None:
-            bar.update(task, completed=fraction, description=escape(f"{description}: {message}"))
-
-        yield update
-        bar.update(task, completed=1.0)
-
-
-def print_table(table: TextTable, title: str, *, right: Collection[str] = ()) -> None:
-    """``table`` (its cells text) under ``title``: drawn by rich in a terminal; elsewhere (a
-    file, a CI log) as markdown, each row whole on one line, where rich would cut its columns
-    and fold its cells to 80 characters. ``right``: the columns aligned right (numbers)."""
-    if not console.is_terminal:
-        text = f"{title}\n\n{table.to_markdown()}"
-        console.print(text, soft_wrap=True, markup=False, highlight=False)
-        return
-    drawn = Table(title=escape(title))
-    for column, header in zip(table.columns, table.headers(), strict=True):
-        drawn.add_column(escape(header), justify="right" if column in right else "left")
-    for row in table.rows:
-        drawn.add_row(*(escape(str(v)) for v in row))
-    console.print(drawn)
-
-
-def kpi_table(kpis: dict[str, Any]) -> TextTable:
-    """The KPI dict as a two-column table, KPI and value, each number written as the
-    scenarios' tables write it (:func:`scenarios.numbers.format_number`: '3,163.5', nan
-    as 'n/a')."""
-    from scenarios.numbers import format_number
-    from scenarios.report import Table as TextTable
-
-    rows = tuple((key, format_number(value)) for key, value in kpis.items())
-    return TextTable(("KPI", "value"), rows)
-
-
-SHOWN_ROWS = 20  # rows of a reasons table on the screen; plan.json keeps them all
-
-
-def _print_reasons(title: str, column: str, rows: Sequence[tuple[str, str]]) -> None:
-    """(record, reason) rows under ``title``, the first :data:`SHOWN_ROWS` of them."""
-    from scenarios.report import Table as TextTable
-
-    shown = list(rows[:SHOWN_ROWS])
-    if len(rows) > SHOWN_ROWS:
-        shown.append(("...", f"and {len(rows) - SHOWN_ROWS} more in plan.json"))
-    print_table(TextTable((column, "reason"), tuple(shown)), f"{title}, with reasons ({len(rows)})")
 
 
 OutOpt = Annotated[Path, typer.Option(help="Directory for plan.json, routes.geojson, map.html")]
@@ -220,7 +147,7 @@ def demo(
 
     day = _parse_date(plan_date)
     _out_dir(out)
-    with _progress("demo") as update:
+    with progress("demo") as update:
         update(0.0, "loading Helsinki street graph and simulating 14 days of readings")
         result = run_demo(
             out,
@@ -240,19 +167,19 @@ def _print_day(day: Any, excluded: Sequence[tuple[str, str]], files: Sequence[Pa
     title = f"Plan for {day.plan_date} ({day.plan.status})"
     print_table(kpi_table(dict(day.kpis)), title, right=("value",))
     for note in day.plan.notes:  # why a day has no work, trucks out of service, ...
-        _say(f"note: {note}")
+        say(f"note: {note}")
     if day.unserved:
         rows = [(u.ref, u.reason) for u in day.unserved]
-        _print_reasons("Bins not served", "bin", rows)
+        print_reasons("Bins not served", "bin", rows)
     if excluded:
-        _print_reasons("Records left out", "record", excluded)
+        print_reasons("Records left out", "record", excluded)
     if day.violations:
         for v in day.violations:
-            _say(f"checker: {v}", style="red")
+            say(f"checker: {v}", style="red")
         raise typer.Exit(code=1)
-    _say("independent checker: plan feasible")
+    say("independent checker: plan feasible")
     for path in files:
-        _say(f"wrote {path}")
+        say(f"wrote {path}")
 
 
 @app.callback()
@@ -274,12 +201,12 @@ def serve(
     try:
         settings = settings_from_env()
     except SettingsError as err:
-        _error(err)
+        error(err)
         raise typer.Exit(code=2) from None
     try:
         run(host=host, port=port, settings=settings)
     except (ServiceLockError, SchemaError) as err:
-        _error(err)
+        error(err)
         raise typer.Exit(code=1) from None
 
 
@@ -307,7 +234,7 @@ def keys_create(
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     except SchemaError as err:
-        _error(err)
+        error(err)
         raise typer.Exit(code=1) from None
     console.print(key, soft_wrap=True)  # not folded at the console's width: copied whole
     if expires_at is not None:  # on stderr: the key alone on stdout, for KEY=$(binroute ...)
@@ -448,7 +375,7 @@ def plan(
     start_at = _parse_start(start) if start else None
     _out_dir(out)
     try:
-        with _progress("plan") as update:
+        with progress("plan") as update:
             result = plan_from_files(
                 inventory_dir=inventory,
                 readings_path=readings,
@@ -477,96 +404,9 @@ def plan(
                 language=language,
             )
     except (FleetDataError, InvalidProblemError, NetworkError, OSError) as err:
-        _error(err)
+        error(err)
         raise typer.Exit(code=2) from None
     _print_day(result.day, result.excluded, result.files)
-
-
-def _print_comparison(results: Sequence[Any], title: str = "Scenario comparison") -> None:
-    """The scenarios' KPI table (:func:`print_table`: markdown when not in a terminal)."""
-    from scenarios.commands import SHOWN, shown_table
-
-    print_table(shown_table(results), title, right=SHOWN)
-
-
-scenarios_app = typer.Typer(
-    help="Simulate weeks of a city and compare collection policies.", no_args_is_help=True
-)
-ScenarioOutOpt = Annotated[Path, typer.Option(help="Directory for tables, CSV and plots")]
-
-
-@scenarios_app.command("run")
-def scenarios_run(
-    file: Annotated[Path, typer.Argument(help="Scenario TOML (or a name in scenarios/catalog)")],
-    out: ScenarioOutOpt = Path("binroute-scenarios"),
-) -> None:
-    """Simulate one scenario under each of its policies; write comparison.md/.csv and plots."""
-    from fleet.errors import FleetDataError
-    from scenarios.commands import run_file
-    from scenarios.config import ScenarioError
-
-    try:
-        with _progress("scenario") as update:
-            result, files = run_file(file, out, progress=update)
-    except (ScenarioError, FleetDataError) as err:
-        _error(err)
-        raise typer.Exit(code=2) from None
-    _print_comparison([result], f"{result.config.name}: {result.n_bins} bins")
-    for path in files:
-        _say(f"wrote {path}")
-
-
-@scenarios_app.command("compare")
-def scenarios_compare(
-    files: Annotated[list[Path], typer.Argument(help="Scenario TOML files")],
-    out: ScenarioOutOpt = Path("binroute-scenarios"),
-) -> None:
-    """Run several scenarios and write one comparison table (markdown and CSV)."""
-    from fleet.errors import FleetDataError
-    from scenarios.commands import compare_files
-    from scenarios.config import ScenarioError
-
-    try:
-        with _progress("scenarios") as update:
-            results, written = compare_files(files, out, progress=update)
-    except (ScenarioError, FleetDataError) as err:
-        _error(err)
-        raise typer.Exit(code=2) from None
-    _print_comparison(results)
-    for path in written:
-        _say(f"wrote {path}")
-
-
-@scenarios_app.command("sweep")
-def scenarios_sweep(
-    file: Annotated[
-        Path, typer.Argument(help=escape("Scenario TOML with a [sweep] table"))  # not markup
-    ],
-    out: ScenarioOutOpt = Path("binroute-scenarios"),
-    scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler address (default: a local cluster)")
-    ] = None,
-) -> None:
-    """Sensitivity sweep (one parameter at a time) on Dask, with a progress bar."""
-    from fleet.errors import FleetDataError
-    from scenarios.commands import SWEEP_SHOWN, shown_sweep, sweep_file
-    from scenarios.config import ScenarioError
-    from scenarios.sweep import SweepError
-
-    try:
-        with _progress("sweep") as update:
-
-            def points(done: int, total: int, message: str) -> None:
-                update(done / total, f"{done}/{total} points ({message} done)")
-
-            table, written = sweep_file(file, out, scheduler=scheduler, progress=points)
-    except (ScenarioError, FleetDataError, SweepError) as err:
-        _error(err)
-        raise typer.Exit(code=2) from None
-    title = "Sensitivity sweep (sweep.md and sweep.csv have every KPI)"
-    print_table(shown_sweep(table), title, right=SWEEP_SHOWN)
-    for path in written:
-        _say(f"wrote {path}")
 
 
 app.add_typer(scenarios_app, name="scenarios")

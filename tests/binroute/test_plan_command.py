@@ -108,7 +108,7 @@ def test_the_printed_tables_are_whole_when_output_is_not_a_terminal(city_files: 
 def test_the_kpis_are_written_as_the_scenarios_tables_write_numbers() -> None:
     """The KPI table printed 3163.5 kg and 'nan' where the scenarios' tables (and a reader)
     write 3,163.5 and n/a."""
-    from binroute.cli import kpi_table
+    from binroute.console import kpi_table
 
     kpis = {"bins_collected": 1234, "kg": 3163.5, "mean_fill_at_pickup": math.nan}
     assert kpi_table(kpis).rows == (

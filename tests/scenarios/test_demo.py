@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from binroute.cli import SHOWN_ROWS, app
+from binroute.cli import app
+from binroute.console import SHOWN_ROWS
 from fleet.models import Action
 from optimiser.check import check
 from optimiser.params import SolveParams
