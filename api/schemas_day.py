@@ -59,7 +59,9 @@ class AlertOut(_Out):
     """An overflow alert. Once ``rerouted``: the truck that empties its bin (``vehicle_id``)
     and when it starts (``eta``), and the alert's response target (``respond_by``, None when
     targets are off), as the newest reroute of the day has them (``plan_id``): a reroute for
-    another alert may move the visit, or leave it out (``unserved``)."""
+    another alert may move the visit, or leave it out (``unserved``). ``bin_deleted``: its
+    bin was deleted while a plan could still send a truck for it (no truck, no time); a
+    deleted bin's alerts stay listed."""
 
     id: int
     bin_id: str
