@@ -28,6 +28,12 @@ def bin_of(ref: str) -> str:
     return _VISIT.sub("", ref)
 
 
+def visit_number(ref: str) -> int:
+    """Which visit of its bin a stop ref is: k of ``<bin id>#k``, 1 for the bin id alone."""
+    found = _VISIT.search(ref)
+    return int(found.group(1)) if found else 1
+
+
 def visit_ref(bin_id: str, k: int) -> str:
     """The stop ref of bin ``bin_id``'s ``k``-th visit of the day (k >= 1)."""
     return bin_id if k == 1 else f"{bin_id}#{k}"

@@ -5,7 +5,6 @@ alerted and new bins placed, and the day's problem and plan put together again.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -38,6 +37,7 @@ from optimiser.problem import (
     Problem,
     Stop,
     bin_of,
+    visit_number,
     visit_ref,
 )
 from optimiser.reroute import (
@@ -291,18 +291,27 @@ def _fresh_stops(
         plan_date=plan_date,
         tz=tz,
     )
-    times = Counter(bin_of(r) for r in done)
-    return built, [_after_done(s, times[bin_of(s.ref)]) for s in stops]
+    last = _last_visits(done)
+    return built, [_after_done(s, last.get(bin_of(s.ref), 0)) for s in stops]
 
 
-def _after_done(stop: Stop, times: int) -> Stop:
-    """``stop`` (a bin's k-th visit of its decision) renumbered to follow the bin's ``times``
-    visits done today."""
-    if not times:
+def _last_visits(done: Iterable[str]) -> dict[str, int]:
+    """Per bin, the number of its last visit ``done`` today (stop refs)."""
+    last: dict[str, int] = {}
+    for ref in done:
+        last[bin_of(ref)] = max(last.get(bin_of(ref), 0), visit_number(ref))
+    return last
+
+
+def _after_done(stop: Stop, last: int) -> Stop:
+    """``stop`` (a bin's k-th visit of its decision) renumbered to follow the bin's visit
+    ``last`` done today: its k-th visit after it. Not after the count of its visits done:
+    a truck may do a bin's second visit while another truck's first is not done (``b3#2``
+    done alone), and the next one is then ``b3#3``."""
+    if not last:
         return stop
     b = bin_of(stop.ref)
-    k = 1 if stop.ref == b else int(stop.ref.rsplit("#", 1)[1])
-    return dataclasses.replace(stop, ref=visit_ref(b, k + times))
+    return dataclasses.replace(stop, ref=visit_ref(b, visit_number(stop.ref) + last))
 
 
 def _driven_on(

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from optimiser.problem import VehicleSpec, bin_of, visit_ref
+from optimiser.problem import VehicleSpec, bin_of, visit_number, visit_ref
 
 
 def test_vehicle_pickled_before_departed_s_existed_loads_with_its_default(kit) -> None:
@@ -35,3 +35,5 @@ def test_visit_refs_name_their_bin() -> None:
     assert [visit_ref("b7", k) for k in (1, 2, 3, 12)] == ["b7", "b7#2", "b7#3", "b7#12"]
     assert {bin_of(visit_ref("b7", k)) for k in (1, 2, 3, 12)} == {"b7"}
     assert bin_of("street#1") == "street#1" and bin_of("a#02") == "a#02"
+    assert [visit_number(visit_ref("b7", k)) for k in (1, 2, 3, 12)] == [1, 2, 3, 12]
+    assert visit_number("street#1") == visit_number("a#02") == 1
