@@ -50,18 +50,15 @@ def _new_emptying(
     same truck's report of the same bin, or site, within ``REPEAT_REPORT_GAP`` of its last
     kept one, with no other bin or unloading reported by the truck in between (a button
     pressed twice). A report after other work is never a resend: a short trip may bring a
-    truck back to a site, or an alert back to a bin, within the hour; nor is a bin's
-    emptying after an alert on the bin raised since its last kept one (``alerts``: bin id
-    -> when): the alert sent the truck straight back (an alert raised at an emptying's time
-    was answered by it, ``emptied_since``, and sends none). Nor is a bin missed again after
-    a kept report of it missed (its crew still could not empty it): the kept one raised
-    the crew's alert at its own time (``post_progress``), which sent a truck back. That
-    holds without the alerts, which a bin's deletion takes with it: read with them, a
-    second and third miss read as one once the bin was deleted, and the truck's route
-    lost a visit done (seed 3 of the service's random days with records edited). Nor is
-    an emptying on its truck's route in a newer plan than the kept one's (``off_route``
-    False): that plan sent the truck back to the bin (a second visit, ``<bin>#2``, of a
-    bin that refills fast)."""
+    truck back to a site, or an alert back to a bin, within the hour; nor is a bin's report
+    (emptied, or missed again: its crew still could not empty it) after an alert on the bin
+    raised since its last kept one (``alerts``: bin id -> when; a deleted bin's too, which
+    it keeps): the alert sent the truck straight back. For a bin missed, that counts the
+    alert raised at the kept report's own time (the crew's alert, ``post_progress``, which
+    sends a truck back); an alert raised at an emptying's time was answered by it
+    (``emptied_since``), and sends none. Nor is an emptying on its truck's route in a newer
+    plan than the kept one's (``off_route`` False): that plan sent the truck back to the bin
+    (a second visit, ``<bin>#2``, of a bin that refills fast)."""
     kept: dict[tuple[str, str, str | None], tuple[datetime, int]] = {}  # at, plan id
     last: dict[str, tuple[str, str | None]] = {}  # per truck: what its last kept report was
     seen: set[tuple[str, str, str | None, datetime, str | None]] = set()  # kept, as sent
@@ -70,9 +67,10 @@ def _new_emptying(
     def sent_back(r: ProgressRow, since: datetime) -> bool:
         if r.kind == "disposal_done":
             return False
-        if r.kind == "visit_missed":  # the kept one's crew alert sent a truck back
-            return True
-        return any(since < at <= r.at for at in raised.get(r.bin_id or "", ()))
+        times = raised.get(r.bin_id or "", ())
+        if r.kind == "visit_missed":  # the kept one's crew alert too
+            return any(since <= at <= r.at for at in times)
+        return any(since < at <= r.at for at in times)
 
     def replanned(r: ProgressRow, plan_id: int) -> bool:
         return r.kind == "visit_done" and r.off_route is False and r.plan_id > plan_id
