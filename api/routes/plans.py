@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
 from api import repo
-from api.db import BinRow, PlanDiffRow, PlanRow, ProgressRow
+from api.db import PlanDiffRow, PlanRow, ProgressRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, NotFoundError, RecordError
 from api.schemas import (
@@ -380,12 +380,12 @@ def _missed_alert(s: Any, item: ProgressIn, tz: ZoneInfo) -> bool:
     empty, at the report's time, its note saying who, when and why: the day's reroute sends
     a truck to it again, or lists it unserved with that note
     (``JobRunner._claim_alerts``). False for a bin no longer listed (deleted since it was
-    planned): nothing is left to empty."""
-    if item.bin_id is None or s.get(BinRow, item.bin_id) is None:
+    planned; ``repo.add_alert`` adds none): nothing is left to empty."""
+    if item.bin_id is None:
         return False
     note = missed_note(item.vehicle_id, item.at.astimezone(tz), item.reason)
-    repo.add_alert(s, bin_id=item.bin_id, source="crew", at=item.at, tz=tz, note=note)
-    return True
+    alert = repo.add_alert(s, bin_id=item.bin_id, source="crew", at=item.at, tz=tz, note=note)
+    return alert is not None
 
 
 def missed_note(vehicle_id: str, local: datetime, reason: str | None) -> str:
