@@ -11,7 +11,7 @@ import itertools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
@@ -37,6 +37,15 @@ def visit_number(ref: str) -> int:
 def visit_ref(bin_id: str, k: int) -> str:
     """The stop ref of bin ``bin_id``'s ``k``-th visit of the day (k >= 1)."""
     return bin_id if k == 1 else f"{bin_id}#{k}"
+
+
+def next_visit_ref(bin_id: str, done: Collection[str]) -> str:
+    """The ref of bin ``bin_id``'s first visit whose ref is not in ``done`` (refs of visits
+    made): where an alert or an emptying off the route takes the bin's next visit."""
+    k = 1
+    while visit_ref(bin_id, k) in done:
+        k += 1
+    return visit_ref(bin_id, k)
 
 
 def _window_ok(name: str, window: tuple[int, int] | None) -> None:

@@ -24,7 +24,7 @@ from optimiser.build import (
 )
 from optimiser.check import check
 from optimiser.daily.dayplan import ALERT, DayPlan, Provider, compute_kpis, planned_weights
-from optimiser.daily.places import _far, _kerb_said, _next_visit, _rows, _unreachable, _with_points
+from optimiser.daily.places import _far, _kerb_said, _rows, _unreachable, _with_points
 from optimiser.kerb import kerb_notes
 from optimiser.plan import (
     Plan,
@@ -37,6 +37,7 @@ from optimiser.problem import (
     Problem,
     Stop,
     bin_of,
+    next_visit_ref,
     visit_number,
     visit_ref,
 )
@@ -77,7 +78,7 @@ def _urgent(
     finished = set(done)
     urgent = []
     for b in bins:
-        ref = _next_visit(b.bin_id, finished)
+        ref = next_visit_ref(b.bin_id, finished)
         row = rows[b.bin_id]
         stop = urgent_stop(b, row, plan_date=day.plan_date, tz=tz, reason=ALERT)
         targets = [day.seconds(due[b.bin_id])] if b.bin_id in due else []
@@ -96,11 +97,13 @@ def _far_alerts(
     hours: StreetHours = NO_HOURS,
 ) -> tuple[list[Bin], tuple[Unserved, ...], list[BinDecision]]:
     """The alerted ``bins`` the provider can place on a street (rerouted), and, for those it
-    cannot (:func:`_unreachable`), their alert visits (:func:`_next_visit`) unserved with the
+    cannot (:func:`_unreachable`), their alert visits (:func:`next_visit_ref`) unserved with the
     reason and their decisions (loaded full, as :func:`_urgent` decides): one bin with bad
     coordinates failed the whole reroute, the other alerts with it."""
     far = _unreachable(bins, provider, hours)
-    lost = tuple(_far(_next_visit(b.bin_id, done), far[b.bin_id]) for b in bins if b.bin_id in far)
+    lost = tuple(
+        _far(next_visit_ref(b.bin_id, done), far[b.bin_id]) for b in bins if b.bin_id in far
+    )
     decisions = [overflow_decision(b, ALERT) for b in bins if b.bin_id in far]
     return [b for b in bins if b.bin_id not in far], lost, decisions
 

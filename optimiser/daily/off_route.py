@@ -5,7 +5,6 @@ what the day being driven takes from them.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
@@ -22,7 +21,7 @@ from optimiser.daily.dayplan import DayPlan
 from optimiser.problem import (
     Stop,
     VehicleSpec,
-    visit_ref,
+    next_visit_ref,
 )
 from optimiser.reroute import (
     Progress,
@@ -104,7 +103,7 @@ def _emptied_off_route(
         for bin_id, fill, on_board, lift_kg in emptied:
             nth[truck, bin_id] += 1
             known = _known(seen, (truck, bin_id), on_board or day.off_route_all)
-            ref = next(r for k in itertools.count(1) if (r := visit_ref(bin_id, k)) not in done)
+            ref = next_visit_ref(bin_id, done)
             stop, key = stops.get(ref), (truck, bin_id, nth[truck, bin_id])
             if stop is None and bin_id not in listed and key not in counted:
                 continue  # a bin listed neither now nor in ``day``: what it held is not known

@@ -35,7 +35,7 @@ from optimiser.plan import (
 )
 from optimiser.problem import (
     bin_of,
-    visit_ref,
+    next_visit_ref,
 )
 from optimiser.reroute import (
     Progress,
@@ -53,12 +53,12 @@ def _placeable(
 ) -> tuple[list[BinDecision], tuple[Unserved, ...]]:
     """``decisions`` less those of bins to collect that the provider can place on no street
     (:func:`_unreachable`), and an unserved entry for each of those with the reason, for the
-    bin's first visit not ``done`` (:func:`_next_visit`; a re-plan's bin emptied earlier
+    bin's first visit not ``done`` (:func:`next_visit_ref`; a re-plan's bin emptied earlier
     today needs its next one): one bin with bad coordinates failed the whole plan. The day
     keeps every decision (its plan.json shows the forecast of such a bin too)."""
     wanted = [inventory.bin(d.bin_id) for d in decisions if d.action is not Action.SKIP]
     out = _unreachable(wanted, provider, hours)
-    unplaced = tuple(_far(_next_visit(b, done), why) for b, why in out.items())
+    unplaced = tuple(_far(next_visit_ref(b, done), why) for b, why in out.items())
     return [d for d in decisions if d.bin_id not in out], unplaced
 
 
@@ -311,14 +311,6 @@ def _kerb_said(built: BuiltProblem, provider: Provider, bins: Sequence[Bin]) -> 
     fleet of now is read, which sets them anew: :func:`_current_inventory`)."""
     said = kerb_notes(provider, bins)
     return dataclasses.replace(built, notes=(*built.notes, *said)) if said else built
-
-
-def _next_visit(bin_id: str, done: Collection[str]) -> str:
-    """The ref of ``bin_id``'s first visit not ``done``: an alert's visit (:func:`_urgent`)."""
-    k = 1
-    while visit_ref(bin_id, k) in done:
-        k += 1
-    return visit_ref(bin_id, k)
 
 
 def _positioned(

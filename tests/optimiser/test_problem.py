@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from optimiser.problem import VehicleSpec, bin_of, visit_number, visit_ref
+from optimiser.problem import VehicleSpec, bin_of, next_visit_ref, visit_number, visit_ref
 
 
 def test_vehicle_pickled_before_departed_s_existed_loads_with_its_default(kit) -> None:
@@ -37,3 +37,11 @@ def test_visit_refs_name_their_bin() -> None:
     assert bin_of("street#1") == "street#1" and bin_of("a#02") == "a#02"
     assert [visit_number(visit_ref("b7", k)) for k in (1, 2, 3, 12)] == [1, 2, 3, 12]
     assert visit_number("street#1") == visit_number("a#02") == 1
+
+
+def test_the_next_visit_is_the_first_not_done() -> None:
+    """Not the count of visits done: ``b3#2`` done alone leaves ``b3`` the next one."""
+    assert next_visit_ref("b3", ()) == "b3"
+    assert next_visit_ref("b3", {"b3", "b3#2", "b4"}) == "b3#3"
+    assert next_visit_ref("b3", {"b3#2"}) == "b3"
+    assert next_visit_ref("b3", {"b3", "b3#3"}) == "b3#2"
