@@ -506,6 +506,34 @@ def test_a_bin_missed_again_at_once_after_an_alert_on_it_is_a_second_missed_visi
     assert crew == [datetime.fromisoformat(f"2026-11-25T{t}:00+02:00") for t in ("09:00", "09:10")]
 
 
+def test_a_bin_missed_twice_on_a_day_gone_by_is_one_miss_pressed_twice(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """A tablet syncing the next morning: v1's crew could not empty b0 at 09:00 and at
+    09:20 of the day before, nothing between. No alert is raised for a day gone by, so
+    nothing sent v1 back: the 09:20 report is the button pressed twice (a resend), one
+    stop passed; a miss of b0 after other work (an unloading) counts again."""
+    dispatcher = keys["dispatcher"]
+    url = f"/plans/{_planned(client, dispatcher, runtime)}/progress"
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-26T07:00:00+02:00")
+    missed = {"vehicle_id": "v1", "kind": "visit_missed", "bin_id": "b0"}
+    unloaded = {"vehicle_id": "v1", "kind": "disposal_done", "site_id": "s1"}
+    sent = [
+        _sent(client, url, {**body, "at": f"2026-11-25T{at}:00+02:00"}, dispatcher)
+        for body, at in (
+            (missed, "09:00"),
+            (missed, "09:20"),
+            (unloaded, "09:40"),
+            (missed, "09:50"),
+        )
+    ]
+    assert [r["resend"] for r in sent] == [False, True, False, False]
+    wait(runtime)
+    assert client.get("/alerts", headers=dispatcher).json() == []
+    v1 = _v1(runtime)
+    assert (v1.done_bin_ids, v1.missed) == (("b0", "b0"), (True, True))
+
+
 def test_a_bin_missed_again_after_its_own_crew_alert_is_a_second_missed_visit(
     client: TestClient,
     keys: dict[str, dict[str, str]],
