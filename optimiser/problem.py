@@ -111,7 +111,9 @@ class Site:
     A site whose record changed during a day being driven (its streams, hours or unloading
     time, seconds) holds from ``since_s`` on (seconds since local midnight): an unloading
     that started earlier, a visit done, was made under the record ``before`` it
-    (:meth:`at`). A site never changed has no ``before``.
+    (:meth:`at`). A site never changed has no ``before``. A site taken off the list during
+    the day is kept closed from ``unlisted_s`` (seconds since local midnight; None while
+    listed), its hours ending then, so that a later plan of the day knows it had one.
     """
 
     ref: str
@@ -121,6 +123,7 @@ class Site:
     unload_s: int
     since_s: int = 0
     before: Site | None = None
+    unlisted_s: int | None = None
 
     def at(self, start_s: int) -> Site:
         """The record in force for an unloading starting at ``start_s`` (seconds since local

@@ -125,7 +125,8 @@ def _current_sites(
             f"{clock(closed_s)}"
         )
         shut_s = min(hi, now_s)  # gone before it opened: it opens no more
-        sites.append(dataclasses.replace(site, window_s=(min(lo, shut_s), shut_s)))
+        window_s = (min(lo, shut_s), shut_s)
+        sites.append(dataclasses.replace(site, window_s=window_s, unlisted_s=closed_s))
     for ref in listed.keys() - had:
         if ref in rows:
             sites.append(site_spec(listed[ref], rows[ref], plan_date=day.plan_date, tz=tz))
@@ -148,20 +149,35 @@ SITE_FIELDS = {
 
 def _site_from(site: Site, listed: Site, now_s: int, made_s: int | None) -> tuple[Site, str | None]:
     """Disposal site ``site`` of a day being driven with its record as ``listed`` now, and
-    a note when it changed: the new one holds from ``now_s`` (seconds since local
+    a note when it changed, or was listed again after it was taken off the list
+    (``Site.unlisted_s``): the new one holds from ``now_s`` (seconds since local
     midnight). Where trucks unloaded today (the last unloading done there started at
     ``made_s``, as the day has it) the record they unloaded under is kept for those
     unloadings (``Site.before``): they stand as made."""
     changed = [f for f in SITE_FIELDS if getattr(site, f) != getattr(listed, f)]
-    if not changed:
+    if site.unlisted_s is not None:  # its hours were cut short when taken off the list
+        note = _listed_again_note(site.ref, listed, now_s)
+    elif changed:
+        names = ", ".join(SITE_FIELDS[f] for f in changed)
+        note = f"disposal site {site.ref}'s {names} changed as of {clock(now_s)}"
+    else:
         return site, None
-    names = ", ".join(SITE_FIELDS[f] for f in changed)
-    note = f"disposal site {site.ref}'s {names} changed as of {clock(now_s)}"
     if made_s is None:
         return listed, note
     since_s = max(now_s, made_s + 1)  # an unloading done timed after now still stands
     return dataclasses.replace(listed, since_s=since_s, before=site), (
         f"{note}; the unloadings done there before stand as made"
+    )
+
+
+def _listed_again_note(ref: str, listed: Site, now_s: int) -> str:
+    """What a re-plan says of disposal site ``ref`` listed again (as ``listed``) at
+    ``now_s`` (seconds since local midnight) after it was taken off the list that day."""
+    lo, hi = listed.window_s
+    if hi < now_s:
+        return f"disposal site {ref} is listed again, its hours over for today"
+    return (
+        f"disposal site {ref} is listed again: trucks may unload there from {clock(max(lo, now_s))}"
     )
 
 

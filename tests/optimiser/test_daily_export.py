@@ -2410,6 +2410,38 @@ def test_when_the_last_site_closes_the_trucks_come_back_loaded(
     assert not any(n.startswith("no disposal site is open") for n in again.plan.notes)
 
 
+def test_a_site_taken_off_the_list_then_listed_again_is_said_so(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """t1 unloaded at s, the only site, which is then taken off the list (deleted by
+    mistake) and listed again ten minutes later as it was: the second re-plan unloads at s
+    again, keeps the unloading done, and says s is listed again (before, it said "s's hours
+    changed": its hours had been cut short when it was taken off); listed again with its
+    hours over by then, it says that."""
+    (done,) = _progress_after(day, 2)
+    assert "s" in done.done
+    closed = dataclasses.replace(tiny_city[0], sites=())
+    none = _replanned_as(day, done, tiny_city, closed, day.at(done.time_s))
+    [gone] = none.built.problem.sites
+    assert gone.unlisted_s == done.time_s == gone.window_s[1]
+    later = dataclasses.replace(done, time_s=done.time_s + 600)
+    again = _replanned_as(none, later, tiny_city, tiny_city[0])
+    assert again.violations == ()
+    assert "s" in _unloads_after(again, "t1", later.time_s)
+    [s] = again.built.problem.sites
+    assert s.unlisted_s is None and s.before is not None and s.before.unlisted_s is not None
+    said = f"disposal site s is listed again: trucks may unload there from {clock(later.time_s)}"
+    assert f"{said}; the unloadings done there before stand as made" in again.plan.notes
+    assert not any("s's hours" in n for n in again.plan.notes)
+    assert not any(n.startswith("no disposal site is open") for n in again.plan.notes)
+    (site,) = tiny_city[0].sites  # listed again with hours over by then: said so too
+    early = dataclasses.replace(site, opening=TimeWindow(time(0), time(6)))
+    over = _replanned_as(none, later, tiny_city, dataclasses.replace(tiny_city[0], sites=(early,)))
+    assert over.violations == () and _unloads_after(over, "t1", later.time_s) == []
+    said = "disposal site s is listed again, its hours over for today"
+    assert f"{said}; the unloadings done there before stand as made" in over.plan.notes
+
+
 def test_a_site_opened_after_the_last_closed_but_shut_by_now_leaves_the_trucks_loaded(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:
