@@ -47,6 +47,7 @@ from api.settings import Settings
 from network.providers import HaversineProvider
 from tests.api.conftest import CLOCK_SKEW_MIN, PLAN_DATE, seed, the_eve
 from tests.api.fakes import FakePlanner
+from tests.api.test_service_days import _random_days
 
 pytest.importorskip("psycopg", reason="PostgreSQL tests need the psycopg driver (psycopg[binary])")
 
@@ -581,3 +582,13 @@ def test_a_second_service_on_the_database_stops(pg_settings: Settings) -> None:
             second.__enter__()
     with TestClient(app()) as client:
         assert client.get("/health").json()["database"] == "postgresql"
+
+
+def test_days_of_the_service_with_records_edited_keep_their_promises(
+    pg_settings: Settings,
+) -> None:
+    """Seed 4's two wider days of 8 events with records edited (those of
+    ``tests/api/test_service_days.py``: plans, progress, alerts, reroutes, re-plans, bins,
+    sites, depots and trucks put, deleted and listed again) on PostgreSQL, its real solver
+    and straight lines, every promise checked after each event."""
+    assert _random_days(pg_settings, 4, 8, days=2, wide=True, edits=True) == []
