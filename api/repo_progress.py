@@ -328,11 +328,13 @@ def off_route(
     ``at`` is off its route in ``plan`` (the plan its crew reports against), its reports
     since the plan starts not known off route counted: work dated before the plan's start
     (done before it began: a report that came late); a bin beyond that route's visits of
-    it; an unloading beyond the route's unloadings at that site, or before the bins the
-    route empties ahead of the next one were all reported (the truck was full sooner than
-    planned: those bins are still to do). With ``before_id``, the report stored as that id
-    is judged again: its truck's reports stored before it are counted. None when the plan
-    shows no visits (not done yet, or a planner whose documents have none)."""
+    it, or an unloading beyond the route's unloadings at that site; either before the bins
+    the route empties ahead of its next visit there were all reported (emptied or passed:
+    the crew took its bins in another order, or the truck was full sooner than planned;
+    those bins are still to do, never taken for done). With ``before_id``, the report
+    stored as that id is judged again: its truck's reports stored before it are counted.
+    None when the plan shows no visits (not done yet, or a planner whose documents have
+    none)."""
     worked = _work_planned(session, plan)
     if worked is None:
         return None
@@ -343,12 +345,13 @@ def off_route(
     p = _truck(session, plan.plan_date, since, vehicle_id, before_id)
     emptied = p.bins_on_route()
     if bin_id is not None:
-        return emptied[bin_id] + 1 > sum(1 for v in visits if v == ("bin", bin_id))
-    unloaded = p.sites_on_route()[site_id or ""]
-    stops = [i for i, v in enumerate(visits) if v == ("disposal", site_id)]
-    if unloaded >= len(stops):
+        done, visit = emptied[bin_id], ("bin", bin_id)
+    else:
+        done, visit = p.sites_on_route()[site_id or ""], ("disposal", site_id or "")
+    stops = [i for i, v in enumerate(visits) if v == visit]
+    if done >= len(stops):
         return True
-    ahead = Counter(ident for kind, ident in visits[: stops[unloaded]] if kind == "bin")
+    ahead = Counter(ident for kind, ident in visits[: stops[done]] if kind == "bin")
     return any(emptied[b] < n for b, n in ahead.items())
 
 

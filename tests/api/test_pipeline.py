@@ -495,6 +495,50 @@ def test_a_truck_unloading_sooner_than_planned_still_has_its_bins_to_do(
     assert set(ahead) <= to_do
 
 
+def test_a_crew_that_empties_its_bins_in_another_order_still_has_the_skipped_ones_to_do(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The crew empties its route's second bin first: the report is flagged off route, and
+    at the next reroute the first bin is still to do (before, every bin ahead of a report
+    was taken for done: the first one never emptied, and listed nowhere), the truck going
+    on from the second bin, carrying it, which no truck is sent to again. The first bin
+    emptied then, by the truck the new plan sends, is that planned visit, on its route."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck = route["vehicle_id"]
+    second = [v for v in route["visits"] if v["kind"] == "bin"][1]
+    url = f"/plans/{plan['id']}/progress"
+    done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": second["bin_id"]}
+    resp = real_client.post(url, json={**done, "at": first["end"]}, headers=key)
+    assert resp.status_code == 201 and resp.json()["off_route"] is True
+    others = [v for v in route["visits"] if v["kind"] == "bin" and v not in (first, second)]
+    target = others[-1]["bin_id"] if others else first["bin_id"]
+    alert = real_client.post("/alerts", json={"bin_id": target, "at": first["end"]}, headers=key)
+    wait(runtime)
+    got = real_client.get(f"/alerts/{alert.json()['id']}", headers=key).json()
+    assert got["status"] == "rerouted", got
+    new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
+    assert new["violations"] == []
+    visits = next(r for r in new["routes"] if r["vehicle_id"] == truck)["visits"]
+    assert [v["kind"] for v in visits[:2]] == ["start", "waypoint"]
+    assert (visits[1]["lon"], visits[1]["lat"]) == (second["lon"], second["lat"])
+    assert visits[1]["load_l"] == second["load_l"] - first["load_l"]  # the second bin's
+    bins = [v["bin_id"] for r in new["routes"] for v in r["visits"] if v["kind"] == "bin"]
+    assert first["bin_id"] in bins and second["bin_id"] not in bins
+    assert any(
+        n.startswith(f"{truck} emptied {second['bin_id']} off its planned route")
+        for n in new["notes"]
+    )
+    server, later = next(
+        (r["vehicle_id"], v)
+        for r in new["routes"]
+        for v in r["visits"]
+        if v.get("bin_id") == first["bin_id"]
+    )
+    emptied = {**done, "vehicle_id": server, "bin_id": first["bin_id"], "at": later["end"]}
+    resp = real_client.post(f"/plans/{got['plan_id']}/progress", json=emptied, headers=key)
+    assert resp.status_code == 201 and resp.json()["off_route"] is False
+
+
 def test_an_alert_whose_bin_another_truck_emptied_since_reads_emptied(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
@@ -954,36 +998,39 @@ def _planned_the_night_before(
 def test_a_plan_made_while_a_truck_is_out_goes_on_from_where_it_is(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
-    """One truck emptied b1 at 07:00 on the night's plan; b1 overflows again at 10:00 (a
-    reroute sends it back: ``b1#2``). The dispatcher plans the day again at 10:30: the rest
-    of the day is re-planned from where the truck is, the 07:00 visit stays done and b1 is
-    emptied again, once. An alert on b2 at 10:40 reroutes that plan, which keeps both."""
+    """One truck emptied its first bin at 07:00 on the night's plan; that bin overflows
+    again at 10:00 (a reroute sends it back: its ``#2``). The dispatcher plans the day
+    again at 10:30: the rest of the day is re-planned from where the truck is, the 07:00
+    visit stays done and the bin is emptied again, once. An alert on its second bin at
+    10:40 reroutes that plan, which keeps both."""
     runtime, key, local, night = _planned_the_night_before(
         real_app, real_client, {"v1": None}, 3, 0.6
     )
     post = real_client.post
-    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": "b1"}
+    routes = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()["routes"]
+    b1, b2 = [v["bin_id"] for v in routes[0]["visits"] if v["kind"] == "bin"][:2]
+    done = {"vehicle_id": "v1", "kind": "visit_done", "bin_id": b1}
     url = f"/plans/{night['id']}/progress"
     at7 = (local + timedelta(hours=7)).isoformat()
     assert post(url, json={**done, "at": at7}, headers=key).status_code == 201
     runtime.jobs.clock = lambda: local + timedelta(hours=10, minutes=30)
     again = (local + timedelta(hours=10)).isoformat()
-    post("/alerts", json={"bin_id": "b1", "at": again}, headers=key)
+    post("/alerts", json={"bin_id": b1, "at": again}, headers=key)
     wait(runtime)
     made = post("/plans", json={"plan_date": PLAN_DATE, "time_limit_s": 1}, headers=key).json()
     wait(runtime)
     doc = real_client.get(f"/plans/{made['id']}/routes", headers=key).json()
     assert doc["notes"][0].startswith("re-planned at 10:30 from where the trucks are")
     assert doc["violations"] == []
-    b1 = [v for v in doc["routes"][0]["visits"] if v.get("bin_id") == "b1"]
-    assert [v["ref"] for v in b1] == ["b1", "b1#2"]
-    assert datetime.fromisoformat(b1[1]["start"]) >= local + timedelta(hours=10, minutes=30)
-    assert b1[1]["alert"] is True
+    visits = [v for v in doc["routes"][0]["visits"] if v.get("bin_id") == b1]
+    assert [v["ref"] for v in visits] == [b1, f"{b1}#2"]
+    assert datetime.fromisoformat(visits[1]["start"]) >= local + timedelta(hours=10, minutes=30)
+    assert visits[1]["alert"] is True
     row = real_client.get(f"/plans/{made['id']}", headers=key).json()
     assert row["parent_id"] == planned_from(runtime, made["id"]) != night["id"]  # the reroute
     alert = post(
         "/alerts",
-        json={"bin_id": "b2", "at": (local + timedelta(hours=10, minutes=40)).isoformat()},
+        json={"bin_id": b2, "at": (local + timedelta(hours=10, minutes=40)).isoformat()},
         headers=key,
     ).json()
     wait(runtime)
@@ -991,8 +1038,8 @@ def test_a_plan_made_while_a_truck_is_out_goes_on_from_where_it_is(
     assert got["status"] == "rerouted"
     assert planned_from(runtime, got["plan_id"]) == made["id"]
     new = real_client.get(f"/plans/{got['plan_id']}/routes", headers=key).json()
-    refs = [v["ref"] for v in new["routes"][0]["visits"] if v.get("bin_id") in ("b1", "b2")]
-    assert refs.count("b1") == refs.count("b1#2") == refs.count("b2") == 1
+    refs = [v["ref"] for v in new["routes"][0]["visits"] if v.get("bin_id") in (b1, b2)]
+    assert refs.count(b1) == refs.count(f"{b1}#2") == refs.count(b2) == 1
     assert new["violations"] == []
 
 
