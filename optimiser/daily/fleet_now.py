@@ -126,7 +126,7 @@ def _current_sites(
         )
         shut_s = min(hi, now_s)  # gone before it opened: it opens no more
         window_s = (min(lo, shut_s), shut_s)
-        sites.append(dataclasses.replace(site, window_s=window_s, unlisted_s=closed_s))
+        sites.append(_unlisted(site, window_s, closed_s, made.get(site.ref)))
     for ref in listed.keys() - had:
         if ref in rows:
             sites.append(site_spec(listed[ref], rows[ref], plan_date=day.plan_date, tz=tz))
@@ -136,6 +136,17 @@ def _current_sites(
         notes.append(_off_map_note(f"disposal site {ref}", off, then, now=True))
     problem = dataclasses.replace(built.problem, sites=tuple(sites))
     return dataclasses.replace(built, problem=problem, notes=(*built.notes, *notes))
+
+
+def _unlisted(site: Site, window_s: tuple[int, int], closed_s: int, made_s: int | None) -> Site:
+    """Disposal site ``site`` taken off the list at ``closed_s`` (seconds since local
+    midnight), its hours now ``window_s``. An unloading done there timed after then (its
+    last one started at ``made_s``: reported before its planned time) stands as made,
+    judged by the record it was made under (``Site.before``), as for a site changed."""
+    closed = dataclasses.replace(site, window_s=window_s, unlisted_s=closed_s)
+    if made_s is None or made_s < window_s[1]:
+        return closed
+    return dataclasses.replace(closed, since_s=made_s + 1, before=site)
 
 
 # what a site is listed with that its unloadings are judged by (names for notes)

@@ -2442,6 +2442,29 @@ def test_a_site_taken_off_the_list_then_listed_again_is_said_so(
     assert f"{said}; the unloadings done there before stand as made" in over.plan.notes
 
 
+def test_a_site_taken_off_the_list_keeps_an_unloading_done_there_timed_after_then(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """t1's unloading at s is reported done ten minutes before its planned start (the crew
+    came early, or a tablet syncing late had it matched to an unloading planned later), and
+    s is taken off the list then: the unloading done stands as made, judged by the record
+    it was made under, and no truck unloads there any more. Before, the re-plan broke s's
+    hours as closed then (the service's random days with reports during jobs, seed 30)."""
+    work = route_work(day, "t1")
+    at = next(i for i, v in enumerate(work) if v.kind is VisitKind.DISPOSAL)
+    unload, done = work[at], done_through("t1", work, at)
+    closed = dataclasses.replace(tiny_city[0], sites=())
+    now_s = unload.start_s - 600
+    new_day = _replanned_as(day, done, tiny_city, closed, day.at(now_s))
+    assert new_day.violations == ()
+    (route,) = [r for r in new_day.plan.routes if r.vehicle_ref == "t1"]
+    assert unload in route.visits  # as made
+    (s,) = new_day.built.problem.sites
+    assert s.window_s[1] == now_s == s.unlisted_s
+    assert s.at(unload.start_s).window_s[1] > unload.start_s
+    assert _unloads_after(new_day, "t1", unload.end_s) == []
+
+
 def test_a_site_opened_after_the_last_closed_but_shut_by_now_leaves_the_trucks_loaded(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:
