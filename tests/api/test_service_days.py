@@ -569,7 +569,11 @@ class _Day:
             self.problems.append(f"{step}: {truck}, broken down, is sent to {rest}")
         if self.deleted & set(rest):
             self.problems.append(f"{step}: {truck} is sent to deleted {self.deleted & set(rest)}")
+        made = Counter(self.unloaded.get(truck, {}))  # its unloadings done stand as made
         for v in route["visits"]:
+            if v["kind"] == "disposal" and made[v["ref"]] > 0:
+                made[v["ref"]] -= 1
+                continue
             shut = self.closed.get(v.get("ref", ""))
             if v["kind"] == "disposal" and shut and datetime.fromisoformat(v["start"]) > shut:
                 self.problems.append(f"{step}: {truck} unloads at {v['ref']}, closed")

@@ -788,7 +788,8 @@ async function markMissed(vehicleId, visit, button) {
     state.typed.delete(typedKey(visit.ref));
     renderMap();
     renderTrucks();
-    const off = got.off_route ? " off its route in the day's newest plan" : "";
+    // off its route: another truck's bin, or one ahead of stops of its own not reported yet
+    const off = got.off_route ? " off its route in the day's newest plan (not its next stop)" : "";
     say(`${visit.ref} missed by ${vehicleId}${off}${reason ? ` (${reason})` : ""}`, true);
     // the alert the report raised (a plan of an earlier day raises none): the newest crew's
     const alerts = await api(`/alerts?plan_date=${state.date}`);
