@@ -113,7 +113,8 @@ class Site:
     that started earlier, a visit done, was made under the record ``before`` it
     (:meth:`at`). A site never changed has no ``before``. A site taken off the list during
     the day is kept closed from ``unlisted_s`` (seconds since local midnight; None while
-    listed), its hours ending then, so that a later plan of the day knows it had one.
+    listed), its hours ending then, so that a later plan of the day knows it had one; the
+    unloadings done there keep the record they were made under too.
     """
 
     ref: str

@@ -140,13 +140,21 @@ def _current_sites(
 
 def _unlisted(site: Site, window_s: tuple[int, int], closed_s: int, made_s: int | None) -> Site:
     """Disposal site ``site`` taken off the list at ``closed_s`` (seconds since local
-    midnight), its hours now ``window_s``. An unloading done there timed after then (its
-    last one started at ``made_s``: reported before its planned time) stands as made,
-    judged by the record it was made under (``Site.before``), as for a site changed."""
+    midnight), its hours now ``window_s``; the unloadings done there (the last one started
+    at ``made_s``, maybe after then: reported before its planned time) stand as made
+    (:func:`_made_under`)."""
     closed = dataclasses.replace(site, window_s=window_s, unlisted_s=closed_s)
-    if made_s is None or made_s < window_s[1]:
-        return closed
-    return dataclasses.replace(closed, since_s=made_s + 1, before=site)
+    return _made_under(closed, site, window_s[1], made_s)
+
+
+def _made_under(now: Site, before: Site, from_s: int, made_s: int | None) -> Site:
+    """Disposal site record ``now``, holding from ``from_s`` (seconds since local midnight),
+    with the record ``before`` it kept for the unloadings done there (the last one started
+    at ``made_s``; none: None): they stand as made, judged by it, also one timed after
+    ``from_s`` (``Site.since_s``, :meth:`optimiser.problem.Site.at`)."""
+    if made_s is None:
+        return now
+    return dataclasses.replace(now, since_s=max(from_s, made_s + 1), before=before)
 
 
 # what a site is listed with that its unloadings are judged by (names for notes)
@@ -175,10 +183,8 @@ def _site_from(site: Site, listed: Site, now_s: int, made_s: int | None) -> tupl
         return site, None
     if made_s is None:
         return listed, note
-    since_s = max(now_s, made_s + 1)  # an unloading done timed after now still stands
-    return dataclasses.replace(listed, since_s=since_s, before=site), (
-        f"{note}; the unloadings done there before stand as made"
-    )
+    kept = _made_under(listed, site, now_s, made_s)
+    return kept, f"{note}; the unloadings done there before stand as made"
 
 
 def _listed_again_note(ref: str, listed: Site, now_s: int) -> str:
