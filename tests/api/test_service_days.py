@@ -68,8 +68,10 @@ class _Day:
         rng: random.Random,
         wide: bool = False,
         edits: bool = False,
+        busy: bool = False,
     ) -> None:
         self.c, self.rt, self.rng, self.wide, self.edits = client, runtime, rng, wide, edits
+        self.busy = busy  # reports and events may come while jobs run (``_random_days``)
         self.key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "days")}
         self.problems: list[str] = []
         self.plan_date, self.midnight = PLAN_DATE, MIDNIGHT  # the day driven (next_day)
@@ -84,7 +86,6 @@ class _Day:
         self.deleted: set[str] = set()
         self.reported: dict[str, list[str]] = {t: [] for t in self.trucks}  # route bins done
         self.unloaded: dict[str, Counter[str]] = {t: Counter() for t in self.trucks}
-        self.busy = False  # reports and events may come while jobs run (``_random_days``)
 
     # ---------------------------------------------------------------- requests
     def call(self, method: str, path: str, body: Any = None) -> Any:
@@ -684,11 +685,12 @@ def _random_days(
     with TestClient(app) as client:
         runtime = app.state.runtime
         if streets is None:
-            day = _Day(client, runtime, rng, wide, edits)
+            day = _Day(client, runtime, rng, wide, edits, busy)
         else:
             junctions, timed = _street_spots(streets)
-            day = _StreetDay(client, runtime, rng, wide, edits, junctions=junctions, timed=timed)
-        day.busy = busy
+            day = _StreetDay(
+                client, runtime, rng, wide, edits, busy, junctions=junctions, timed=timed
+            )
         day.seed()
         for n in range(days):
             if n:
