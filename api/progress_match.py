@@ -62,19 +62,19 @@ def to_progress(
 
     The done prefix runs along the planned route up to the last bin or disposal visit
     reported done (disposal visits before a done bin count as done; a bin or an unloading
-    reported before the bins ahead of it were is flagged off route when it comes,
-    ``api.repo_progress.off_route``, so no bin not reported is taken for done); the k-th
-    report of a bin or site is its k-th planned visit (a bin's second visit of the day is
-    ``<bin>#2``). The truck is at that visit's location at ``now``, carrying the planned
-    load after that visit (none after unloading), except that a bin reported with the fill
-    found counts at that fill, and at the weight its lift scale took when weighed
-    (``optimiser.daily.found_loads``). A disposal trip after the last done bin counts
-    only when reported: until then the truck is taken to still carry its load. An unloading
-    off the route (``TruckProgress.unloaded_off_route``: sooner than planned, or one more)
-    is no planned visit; when it is the truck's last work reported, the truck carries
-    nothing (:func:`positions` has it at that site). A truck with all its planned work
-    reported done is back at its end depot once its planned return time has passed, and its
-    planned drive home since its last visit was reported (:func:`_home_s`). A break
+    reported with bins not reported between it and the last visit reported is flagged off
+    route when it comes, ``api.repo_progress.off_route``, so no bin not reported is taken
+    for done); the k-th report of a bin or site is its k-th planned visit (a bin's second
+    visit of the day is ``<bin>#2``). The truck is at that visit's location at ``now``,
+    carrying the planned load after that visit (none after unloading), except that a bin
+    reported with the fill found counts at that fill, and at the weight its lift scale took
+    when weighed (``optimiser.daily.found_loads``). A disposal trip after the last done bin
+    counts only when reported: until then the truck is taken to still carry its load. An
+    unloading off the route (``TruckProgress.unloaded_off_route``: sooner than planned, or
+    one more) is no planned visit; when it is the truck's last work reported, the truck
+    carries nothing (:func:`positions` has it at that site). A truck with all its planned
+    work reported done is back at its end depot once its planned return time has passed, and
+    its planned drive home since its last visit was reported (:func:`_home_s`). A break
     planned among the visits done counts as taken unless the reports show the crew went on
     without it (:func:`_break_had`); then the visits after it came as early as they could
     (``optimiser.reroute.without_breaks``), and the truck owes its break.

@@ -328,13 +328,13 @@ def off_route(
     ``at`` is off its route in ``plan`` (the plan its crew reports against), its reports
     since the plan starts not known off route counted: work dated before the plan's start
     (done before it began: a report that came late); a bin beyond that route's visits of
-    it, or an unloading beyond the route's unloadings at that site; either before the bins
-    the route empties ahead of its next visit there were all reported (emptied or passed:
-    the crew took its bins in another order, or the truck was full sooner than planned;
-    those bins are still to do, never taken for done). With ``before_id``, the report
-    stored as that id is judged again: its truck's reports stored before it are counted.
-    None when the plan shows no visits (not done yet, or a planner whose documents have
-    none)."""
+    it, or an unloading beyond the route's unloadings at that site; either with bins the
+    route empties between its last visit reported (:func:`_last_reported`) and that next
+    visit there (the crew took its bins in another order, or the truck was full sooner
+    than planned; those bins are still to do, never taken for done). With ``before_id``,
+    the report stored as that id is judged again: its truck's reports stored before it are
+    counted. None when the plan shows no visits (not done yet, or a planner whose documents
+    have none)."""
     worked = _work_planned(session, plan)
     if worked is None:
         return None
@@ -343,16 +343,32 @@ def off_route(
         return True
     visits = routes.get(vehicle_id, ())
     p = _truck(session, plan.plan_date, since, vehicle_id, before_id)
-    emptied = p.bins_on_route()
-    if bin_id is not None:
-        done, visit = emptied[bin_id], ("bin", bin_id)
-    else:
-        done, visit = p.sites_on_route()[site_id or ""], ("disposal", site_id or "")
+    reported = _reported(p)
+    visit = ("bin", bin_id) if bin_id is not None else ("disposal", site_id or "")
     stops = [i for i, v in enumerate(visits) if v == visit]
-    if done >= len(stops):
+    if reported[visit] >= len(stops):
         return True
-    ahead = Counter(ident for kind, ident in visits[: stops[done]] if kind == "bin")
-    return any(emptied[b] < n for b, n in ahead.items())
+    skipped = visits[_last_reported(visits, reported) + 1 : stops[reported[visit]]]
+    return any(kind == "bin" for kind, _ in skipped)
+
+
+def _reported(p: TruckProgress) -> Counter[tuple[str, str]]:
+    """How often truck progress ``p`` reports each ("bin", bin id) emptied or passed and
+    each ("disposal", site id) unloaded at, reports known off route not counted."""
+    bins = {("bin", b): n for b, n in p.bins_on_route().items()}
+    return Counter(bins | {("disposal", s): n for s, n in p.sites_on_route().items()})
+
+
+def _last_reported(visits: Sequence[tuple[str, str]], reported: Counter[tuple[str, str]]) -> int:
+    """The index in a route's ``visits`` of its last visit ``reported`` (the k-th report of a
+    bin or site is its k-th visit there); -1: none."""
+    seen: Counter[tuple[str, str]] = Counter()
+    last = -1
+    for i, v in enumerate(visits):
+        seen[v] += 1
+        if seen[v] <= reported[v]:
+            last = i
+    return last
 
 
 def visit_elsewhere_to_come(

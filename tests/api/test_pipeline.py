@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from api import repo
 from api.app import create_app
+from api.db import ProgressRow
 from api.deps import Runtime, get_routing
 from api.jobs import JobRunner
 from api.planner import PipelinePlanner
@@ -531,6 +532,36 @@ def test_a_crew_that_empties_its_bins_in_another_order_still_has_the_skipped_one
     )
     emptied = {**done, "vehicle_id": server, "bin_id": first["bin_id"], "at": later["end"]}
     resp = real_client.post(url, json=emptied, headers=key)  # judged by the newest plan
+    assert resp.status_code == 201 and resp.json()["off_route"] is False
+
+
+def test_a_plan_that_took_a_skipped_bin_for_done_leaves_the_next_reports_on_the_route(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """A plan stored before the rule above (its second bin's report taken on the route,
+    so the reroute took the first bin, never reported, for done): the truck's next bin
+    is judged on its route, by the bins after its last visit reported (before the rule
+    looked at the whole route, this and every later report would have been off it)."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck = route["vehicle_id"]
+    bins = [v for v in route["visits"] if v["kind"] == "bin"]
+    assert len(bins) >= 3, bins
+    url = f"/plans/{plan['id']}/progress"
+    done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": bins[1]["bin_id"]}
+    resp = real_client.post(url, json={**done, "at": bins[1]["end"]}, headers=key)
+    assert resp.status_code == 201
+    with runtime.db.writer() as s:  # as a version before the rule judged it
+        row = s.get(ProgressRow, resp.json()["id"])
+        assert row is not None and row.off_route is True
+        row.off_route = False
+    new = _rerouted_for(
+        real_client, key, runtime, bins[2]["bin_id"], datetime.fromisoformat(bins[1]["end"])
+    )
+    visits = next(r for r in new["routes"] if r["vehicle_id"] == truck)["visits"]
+    assert [v.get("bin_id") for v in visits[1:3]] == [first["bin_id"], bins[1]["bin_id"]]
+    after = [v for v in visits[3:] if v["kind"] == "bin"]
+    nxt = {**done, "bin_id": after[0]["bin_id"], "at": after[0]["end"]}
+    resp = real_client.post(url, json=nxt, headers=key)
     assert resp.status_code == 201 and resp.json()["off_route"] is False
 
 
