@@ -293,18 +293,24 @@ def _unloaded_since(
     unloaded_at: datetime,
 ) -> tuple[int, int]:
     """The load (litres, kg) of the bins the plan has on board after ``done`` (those after
-    its last unloading or waypoint) that were emptied before the truck's last unloading,
-    reported at ``unloaded_at`` (one the plan has later, or none: off the route): their
-    waste is gone. Bins reported with a fill count at it, and at the weight ``lifted``
-    when weighed."""
+    its last unloading) that were emptied before the truck's last unloading, reported at
+    ``unloaded_at`` (one the plan has later, or none: off the route): their waste is gone.
+    Bins reported with a fill count at it, and at the weight ``lifted`` when weighed. A
+    waypoint (or the start) restated the load on board then, as measured: when that was
+    before the unloading, all of it is gone too (before, it stayed on board, a bin
+    emptied before a reroute carried again after the truck unloaded)."""
     from optimiser.build import found_load
     from optimiser.plan import VisitKind
     from optimiser.problem import bin_of
 
     litres = kg = 0
-    for i in range(len(done) - 1, 0, -1):
+    for i in range(len(done) - 1, -1, -1):
         visit = done[i]
-        if visit.kind in (VisitKind.DISPOSAL, VisitKind.WAYPOINT):
+        if visit.kind is VisitKind.DISPOSAL:
+            break
+        if i == 0 or visit.kind is VisitKind.WAYPOINT:
+            if visit.end_s <= day_plan.seconds(unloaded_at):
+                litres, kg = litres + visit.volume_l, kg + visit.weight_kg
             break
         at = emptied_at.get(i)
         if visit.kind is not VisitKind.BIN or at is None or at > unloaded_at:

@@ -69,6 +69,11 @@ class DayPlan:
     found, its waste on board, was counted at when a plan first took it in, as (truck ref,
     bin id, k: the truck's k-th emptying of that bin, litres, kg): later plans count it so
     too, whatever they plan for that bin since (an alert's full load, say).
+    ``off_route_carried`` says which of those emptyings a truck's route already counts on
+    board: as (truck ref, n, ((bin id, k), ...)), the emptyings its loads count from where
+    its route went on after its n-th bin or unloading (a waypoint restating them), in the
+    route's order. The loads of a later visit done count them already (the last such entry
+    before it); a later plan adds only the others (:func:`optimiser.daily.off_route.restated`).
     ``unplaced`` lists the bins the policy chose that no truck can reach (too far from
     every drivable street), with the reason: left out before solving, unserved all the same.
     ``missed`` lists the bin visits done whose crew could not empty the bin (stop refs):
@@ -95,6 +100,7 @@ class DayPlan:
     off_route_seen: tuple[tuple[str, str], ...] = ()
     off_route_all: bool = False
     off_route_loads: tuple[tuple[str, str, int, int, int], ...] = ()
+    off_route_carried: tuple[tuple[str, int, tuple[tuple[str, int], ...]], ...] = ()
     unplaced: tuple[Unserved, ...] = ()
     missed: tuple[str, ...] = ()
     sensor_checks: tuple[SensorCheck, ...] = ()

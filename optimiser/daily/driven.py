@@ -24,6 +24,7 @@ from optimiser.build import (
 )
 from optimiser.check import check
 from optimiser.daily.dayplan import ALERT, DayPlan, Provider, compute_kpis, planned_weights
+from optimiser.daily.off_route import Counted, carried_on
 from optimiser.daily.places import _far, _kerb_said, _rows, _unreachable, _with_points
 from optimiser.kerb import kerb_notes
 from optimiser.plan import (
@@ -329,7 +330,7 @@ def _driven_on(
     unplaced: Sequence[Unserved],
     missed: Collection[str] = (),
     off_route: Sequence[tuple[str, str]] = (),
-    off_route_loads: tuple[tuple[str, str, int, int, int], ...] = (),
+    counted: Counted | None = None,
 ) -> DayPlan:
     """The day being driven with its new ``plan`` for ``built``: the bins' ``decisions``, the
     forecast fill at each pickup (``fills``, the crews' ones first: ``found`` is (fills,
@@ -337,7 +338,8 @@ def _driven_on(
     the visits ``alerted`` added to its alerts, the bins no truck can reach ``unplaced``,
     the visits done whose crew could not empty the bin ``missed``, the bins emptied off the
     trucks' routes ``off_route`` (truck ref, bin id; recorded as ``off_route_seen``, every
-    one of them, with the loads they were counted at, ``off_route_loads``); checked, with
+    one of them, with what was ``counted`` of them: ``off_route_loads``,
+    ``off_route_carried``, :func:`~optimiser.daily.off_route.carried_on`); checked, with
     its KPIs (which count those as unserved, these as not collected, and the emptyings off
     route as collected). A plan being driven that stands keeps the stops its routes
     visit (:func:`_stops_standing`)."""
@@ -374,7 +376,8 @@ def _driven_on(
         missed=tuple(missed),
         off_route_seen=tuple(off_route),
         off_route_all=True,
-        off_route_loads=off_route_loads,
+        off_route_loads=counted.loads if counted else (),
+        off_route_carried=carried_on(day, plan, counted or Counted()),
     )
 
 

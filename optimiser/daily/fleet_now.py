@@ -19,7 +19,7 @@ from optimiser.build import (
     vehicle_spec,
 )
 from optimiser.daily.dayplan import DayPlan, Provider
-from optimiser.daily.off_route import OffRoute, _emptied_off_route
+from optimiser.daily.off_route import Counted, OffRoute, _emptied_off_route
 from optimiser.daily.places import _depot_rows, _off_map_depots, _off_map_note, _placed_now
 from optimiser.daily.stranded import _goes_home, _loaded_back, _stranded
 from optimiser.plan import (
@@ -49,15 +49,16 @@ def _current_inventory(
     off_route: OffRoute,
     keep: Collection[str] | None = None,
     hours: StreetHours = NO_HOURS,
-) -> tuple[BuiltProblem, list[Progress], tuple[tuple[str, str, int, int, int], ...]]:
+) -> tuple[BuiltProblem, list[Progress], Counted]:
     """``built`` with the trucks (:func:`_current_fleet`), disposal sites
     (:func:`_current_sites`) and bins (:func:`_listed_bins`) ``inventory`` lists at
     ``now_s``, a note per change, and the trucks' progress: the rest of a day being driven,
     for a reroute or a re-plan. The bins trucks emptied off their routes count on their
     loads (:func:`_emptied_off_route`, ``keep`` as there) before what the loads decide:
     which trucks can no longer unload (:func:`_loaded_back`) and what a truck broken down
-    on the road carries (:func:`_stranded`). Last, the loads those emptyings without a fill
-    found were counted at (``DayPlan.off_route_loads``). The sites' hours and the trucks'
+    on the road carries (:func:`_stranded`). Last, what was counted of those emptyings
+    (``off_route.Counted``: the loads those without a fill found were counted at, the ones
+    each truck carries). The sites' hours and the trucks'
     duty are narrowed by their streets' ``hours`` today, as the day's plan had them
     (``StreetHours.narrowed``: a site or depot behind a timed lane)."""
     timed = hours.narrowed(inventory)

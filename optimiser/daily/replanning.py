@@ -237,7 +237,7 @@ def replan_day(
         ),
         missed=missed,
         off_route=_pairs(off_route or {}),
-        off_route_loads=took,
+        counted=took,
     )
     new_day = dataclasses.replace(
         new_day, street_hours={**day.street_hours, **hours.on_streets(problem.stops)}

@@ -204,7 +204,7 @@ def reroute_day(
         _unplaced(lookup, problem, [*day.unplaced, *still_far, *moved_away, *far]),
         missed=missed,
         off_route=_pairs(off_route or {}),
-        off_route_loads=took,
+        counted=took,
     )
     new_day = dataclasses.replace(
         new_day, street_hours={**day.street_hours, **hours.on_streets(problem.stops)}

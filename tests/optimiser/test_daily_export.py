@@ -49,6 +49,7 @@ from optimiser.daily import (
     replan_day,
     reroute_day,
 )
+from optimiser.daily.off_route import restated
 from optimiser.export import gpx, plan_csv, plan_json, routes_geojson, vroom_json
 from optimiser.params import SolveParams
 from optimiser.plan import Plan, PlanStatus, Route, Unserved, Visit, VisitKind, clock
@@ -1956,6 +1957,50 @@ def test_a_bin_emptied_off_its_route_leaves_the_other_trucks_plan_and_loads_the_
     assert t2.visits[cut + 1].volume_l == min(1000, done.volume_l + round(0.8 * 660))
     note = f"t2 emptied {extra} off its planned route: it carries that waste"
     assert any(n.startswith(note) and planned_by in n for n in new_day.plan.notes)
+
+
+def test_a_bin_emptied_off_route_counts_once_after_the_truck_goes_on_from_a_reroute(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """Trucks of 2500 l: t1, after its first bin, empties the bin t2 was to empty (found
+    80 % full, 528 l). The reroute restates t1's load at a waypoint, 528 l more, and says
+    so (``off_route_carried``). t1 then empties its next bin, and the day is rerouted
+    again: t1 carries what the route had it carry after that bin, the bin emptied off its
+    route counted once (before, the load after its next bin counted it, and the reroute
+    added it again: 528 l more, at a waypoint)."""
+    inventory, readings, reports = tiny_city
+    t1 = dataclasses.replace(inventory.vehicles[0], max_stops=2, capacity_l=2500, capacity_kg=2500)
+    inventory = dataclasses.replace(
+        inventory, vehicles=(t1, dataclasses.replace(t1, vehicle_id="t2"))
+    )
+    day = _plan(inventory, readings, reports)
+    (done,) = _progress_after(day, 1, "t1")
+    extra = route_work(day, "t2")[0].ref
+    params = SolveParams(time_limit_s=1, seed=1)
+    off = {"t1": [(extra, 0.8)]}
+    first, _ = reroute_day(
+        day, [done], [], HaversineProvider(), now=day.at(done.time_s + 300), params=params,
+        inventory=inventory, off_route=off,
+    )  # fmt: skip
+    assert first.off_route_carried == (("t1", 1, ((extra, 1),)),)
+    (route,) = [r for r in first.plan.routes if r.vehicle_ref == "t1"]
+    work = route_work(first, "t1")
+    assert [v.kind for v in work[:2]] == [VisitKind.BIN, VisitKind.BIN]
+    waypoint = next(v for v in route.visits if v.kind is VisitKind.WAYPOINT)
+    assert waypoint.volume_l == work[0].volume_l + 528
+    on = done_through("t1", work, 1)
+    again, _ = reroute_day(
+        first, [on], [], HaversineProvider(), now=first.at(on.time_s + 60), params=params,
+        inventory=inventory, off_route=off,
+    )  # fmt: skip
+    assert again.violations == ()
+    (route,) = [r for r in again.plan.routes if r.vehicle_ref == "t1"]
+    at = next(i for i, v in enumerate(route.visits) if v.ref == work[1].ref)
+    then = route.visits[at + 1]  # a waypoint, when it restates other loads
+    assert then.kind is not VisitKind.WAYPOINT or then.volume_l == work[1].volume_l, then
+    note = f"t1 emptied {extra} off its planned route: it carries that waste (528 l"
+    assert any(n.startswith(note) for n in again.plan.notes), again.plan.notes
+    assert restated(again, "t1", 3) == {(extra, 1)}  # its loads after its next visit count it
 
 
 def test_a_bin_emptied_off_route_leaves_the_other_trucks_route_of_the_plan_that_stands(
