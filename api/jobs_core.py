@@ -129,9 +129,10 @@ class JobsCore:
         self._dirty: set[date] = set()
         self._futures: set[Future[Any]] = set()
         self._day_locks: dict[date, threading.Lock] = {}  # one plan job of a date at a time
-        # per date: (truck, bin) emptied off its route that another truck may still be sent
-        # to, with the report's time; a reroute pass takes that trip out
-        self._emptied_elsewhere: dict[date, dict[tuple[str, str], datetime]] = {}
+        # per date: (truck, bin) emptied off its route that a truck (another, or its own
+        # later on its route) may still be sent to, with the report's time; a reroute pass
+        # takes that trip out
+        self._emptied_off_route: dict[date, dict[tuple[str, str], datetime]] = {}
         self._submitting = threading.Lock()
         self._stopping = False
 
@@ -281,8 +282,8 @@ class JobsCore:
         Returns
         -------
         list of (date, str, str, datetime)
-            The bins emptied off route among those reports that the plans still send
-            another truck to (date, truck, bin, when): the caller reroutes them
+            The bins emptied off route among those reports that the plans still send a
+            truck to (date, truck, bin, when): the caller reroutes them
             (:meth:`api.jobs_reroute.Rerouting.reroute_emptied`).
 
         Raises
@@ -330,7 +331,7 @@ class JobsCore:
         ``read_upto`` again, as ``POST /plans/{id}/progress`` does, by the day's newest
         finished plan (``plan_id``, just stored, unless a newer one is): each one's off-route
         flag as that plan has it (kept when it shows no visits). The bins emptied off route
-        among them that it sends another truck to (today or later), as (date, truck, bin,
+        among them that it still sends a truck to (today or later), as (date, truck, bin,
         when): a reroute takes that trip out (:meth:`request_emptied`)."""
         plan_date = repo.get_or_404(s, PlanRow, plan_id, "plan").plan_date
         newest = repo.latest_done_plan(s, plan_date)
@@ -354,13 +355,13 @@ class JobsCore:
                 continue
             r.off_route = off
             s.flush()  # the next report of the truck is judged with this one's flag
-            if r.bin_id is not None and self.sent_elsewhere(
+            if r.bin_id is not None and self.still_sent(
                 s, plan_date, r.vehicle_id, r.bin_id, off, r.kind
             ):
                 emptied.append((plan_date, r.vehicle_id, r.bin_id, r.at))
         return emptied
 
-    def sent_elsewhere(
+    def still_sent(
         self,
         s: Any,
         plan_date: date,
@@ -371,11 +372,12 @@ class JobsCore:
     ) -> bool:
         """Whether bin ``bin_id``, reported emptied (``kind`` visit_done: not missed) by
         ``vehicle_id`` off its route (``off_route``) on ``plan_date``, today or later, is
-        one the day's plans still send another truck to: a reroute then takes that trip out
+        one the day's plans still send a truck to (another truck, or its own: the crew took
+        it ahead of its route, ``repo.visit_to_come``): a reroute then takes that trip out
         (:meth:`request_emptied`)."""
         return (
             bool(off_route)
             and kind == "visit_done"
             and plan_date >= self.today()
-            and repo.visit_elsewhere_to_come(s, plan_date, vehicle_id, bin_id)
+            and repo.visit_to_come(s, plan_date, vehicle_id, bin_id)
         )

@@ -36,13 +36,13 @@ log = logging.getLogger("api.jobs")  # one logger for the jobs' modules
 
 class Rerouting(JobsCore):
     """The reroute passes of the job runner, and the reroutes a stored plan asks for (a bin
-    emptied off route that the plan still sends another truck to)."""
+    emptied off route that the plan still sends a truck to)."""
 
     def resume(self, planner: Planner, routing: Routing) -> list[date]:
         """Queue a reroute pass for each day from today with open alerts (left by a stop:
         raised while a plan job ran, or taken by a reroute the stop interrupted; those of
         earlier days, within the readings history, reroute today), and for today when a
-        bin a truck emptied off its route is still another truck's to empty (a stop came
+        bin a truck emptied off its route is still a truck's to empty (a stop came
         before its reroute: :meth:`request_emptied`); the days."""
         today = self.today()
         open_days = select(AlertRow.plan_date).where(
@@ -50,18 +50,18 @@ class Rerouting(JobsCore):
         )
         with self.db.reader() as s:
             days = {self._rerouted_day(d) for d in s.scalars(open_days.distinct())}
-            emptied = self._emptied_elsewhere_on(s, today)
+            emptied = self._emptied_off_route_on(s, today)
         if emptied:
             with self._lock:
-                self._emptied_elsewhere.setdefault(today, {}).update(emptied)
+                self._emptied_off_route.setdefault(today, {}).update(emptied)
             days.add(today)
         for day in sorted(days):
             self.request_reroute(day, planner, routing)
         return sorted(days)
 
-    def _emptied_elsewhere_on(self, s: Any, plan_date: date) -> dict[tuple[str, str], datetime]:
+    def _emptied_off_route_on(self, s: Any, plan_date: date) -> dict[tuple[str, str], datetime]:
         """The bins trucks emptied off their routes on ``plan_date`` that its newest plan
-        still sends another truck to, by (truck, bin), with the last such report's time."""
+        still sends a truck to, by (truck, bin), with the last such report's time."""
         off = select(ProgressRow).where(
             ProgressRow.plan_date == plan_date,
             ProgressRow.kind == "visit_done",
@@ -72,7 +72,7 @@ class Rerouting(JobsCore):
             if row.bin_id is not None:
                 key = (row.vehicle_id, row.bin_id)
                 last[key] = max(last.get(key, row.at), row.at)
-        return {k: at for k, at in last.items() if repo.visit_elsewhere_to_come(s, plan_date, *k)}
+        return {k: at for k, at in last.items() if repo.visit_to_come(s, plan_date, *k)}
 
     def request_reroute(self, plan_date: date, planner: Planner, routing: Routing) -> None:
         """Make sure a reroute pass for ``plan_date`` runs after the alerts committed so far
@@ -99,18 +99,19 @@ class Rerouting(JobsCore):
         routing: Routing,
     ) -> None:
         """Truck ``vehicle_id`` emptied ``bin_id`` off its route at ``at`` while the newest
-        plan of ``plan_date`` sends another truck there: a reroute pass of the day (origin
+        plan of ``plan_date`` sends a truck there (another, or its own later on its route:
+        its crew took the bin ahead of the route's order): a reroute pass of the day (origin
         ``emptied``, the reroute's budget) takes that trip to an empty bin out, or the reroute
         for an alert, or the plan job, that comes first (:meth:`_claim_alerts`)."""
         with self._lock:
-            self._emptied_elsewhere.setdefault(plan_date, {})[vehicle_id, bin_id] = at
+            self._emptied_off_route.setdefault(plan_date, {})[vehicle_id, bin_id] = at
         self.request_reroute(plan_date, planner, routing)
 
     def reroute_emptied(
         self, emptied: list[tuple[date, str, str, datetime]], planner: Planner, routing: Routing
     ) -> None:
         """A reroute for each bin of ``emptied`` (date, truck, bin, when: a bin a truck
-        emptied off its route that the plans still send another truck to, from
+        emptied off its route that the plans still send a truck to, from
         :meth:`_store`): :meth:`request_emptied`."""
         for plan_date, vehicle_id, bin_id, at in emptied:
             self.request_emptied(plan_date, vehicle_id, bin_id, at, planner, routing)
@@ -144,14 +145,14 @@ class Rerouting(JobsCore):
         an earlier day's alert's target passed, so it is now (emptied as soon as a truck
         can), and now is when the reroute runs.
         With no alert, a bin a truck emptied off its route that the plan being driven still
-        sends another truck to (:meth:`request_emptied`) makes a version of its own (origin
+        sends a truck to (:meth:`request_emptied`) makes a version of its own (origin
         ``emptied``, now is the clock's); every reroute takes such trips out.
         While a plan job of the date is queued or running, the alerts stay open: the job
         reroutes them into its plan once done (a reroute of the plan it replaces would be
         lost with it). A job takes in the alerts being rerouted when it reads its inputs.
         """
         with self._lock:
-            reported = dict(self._emptied_elsewhere.get(plan_date, {}))
+            reported = dict(self._emptied_off_route.get(plan_date, {}))
         with self.db.writer() as s:
             alerts = list(
                 s.scalars(
@@ -172,7 +173,7 @@ class Rerouting(JobsCore):
             elsewhere = [
                 at
                 for (truck, bin_id), at in reported.items()
-                if repo.visit_elsewhere_to_come(s, plan_date, truck, bin_id)
+                if repo.visit_to_come(s, plan_date, truck, bin_id)
             ]
             again = _unserved_of(s, plan_date)  # it may serve them: they need targets
             if alerts or again:
@@ -196,7 +197,7 @@ class Rerouting(JobsCore):
                 message=(
                     f"rerouting for {len(alerts)} alert(s)"
                     if alerts
-                    else "rerouting: a truck is sent to a bin another truck's crew emptied"
+                    else "rerouting: a truck is sent to a bin a crew emptied off its route"
                 ),
             )
             s.add(new)
@@ -227,13 +228,13 @@ class Rerouting(JobsCore):
         with self._lock:
             left = {
                 k: at
-                for k, at in self._emptied_elsewhere.get(plan_date, {}).items()
+                for k, at in self._emptied_off_route.get(plan_date, {}).items()
                 if seen.get(k) != at
             }
             if left:
-                self._emptied_elsewhere[plan_date] = left
+                self._emptied_off_route[plan_date] = left
             else:
-                self._emptied_elsewhere.pop(plan_date, None)
+                self._emptied_off_route.pop(plan_date, None)
 
     def _rerouted_day(self, plan_date: date) -> date:
         """The day whose plan the alerts of ``plan_date`` reroute: today for an earlier day

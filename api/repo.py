@@ -50,7 +50,7 @@ from api.repo_progress import (
     off_route,
     resend_ids,
     truck_progress,
-    visit_elsewhere_to_come,
+    visit_to_come,
 )
 from fleet import density
 from fleet.fill import last_emptying_read
@@ -102,7 +102,7 @@ __all__ = [
     "site_of_the_day",
     "truck_progress",
     "vehicle_of_the_day",
-    "visit_elsewhere_to_come",
+    "visit_to_come",
 ]
 
 RowT = TypeVar("RowT")

@@ -94,7 +94,7 @@ def planned_days(session: Session, since: date) -> list[date]:
 
 
 # origins of the versions a reroute pass makes (``JobRunner.reroute_once``): for alerts, and
-# for a bin another truck's crew emptied; every other origin is a plan job's
+# for a bin a crew emptied off its route; every other origin is a plan job's
 REROUTE_ORIGINS = ("reroute", "emptied")
 
 

@@ -371,12 +371,12 @@ def _last_reported(visits: Sequence[tuple[str, str]], reported: Counter[tuple[st
     return last
 
 
-def visit_elsewhere_to_come(
-    session: Session, plan_date: date, vehicle_id: str, bin_id: str
-) -> bool:
-    """Whether the newest finished plan of ``plan_date`` still sends a truck other than
-    ``vehicle_id`` to ``bin_id``: its route visits the bin more often than its crew reported
-    emptying it there (reports off its route not counted)."""
+def visit_to_come(session: Session, plan_date: date, vehicle_id: str, bin_id: str) -> bool:
+    """Whether the newest finished plan of ``plan_date`` still sends a truck to ``bin_id``
+    that truck ``vehicle_id``'s crew emptied off its route: a route visits the bin more
+    often than its crew reported emptying it there (reports off its route not counted).
+    Another truck's route, or ``vehicle_id``'s own: its crew emptied the bin ahead of the
+    route's order (:func:`off_route`), and its planned visit there is still to come."""
     plan = latest_done_plan(session, plan_date)
     worked = _work_planned(session, plan) if plan is not None else None
     if worked is None:
@@ -384,9 +384,7 @@ def visit_elsewhere_to_come(
     routes, since = worked
     for truck, visits in routes.items():
         planned = sum(1 for v in visits if v == ("bin", bin_id))
-        if truck == vehicle_id or not planned:
-            continue
-        if planned > _truck(session, plan_date, since, truck).bins_on_route()[bin_id]:
+        if planned and planned > _truck(session, plan_date, since, truck).bins_on_route()[bin_id]:
             return True
     return False
 

@@ -312,8 +312,9 @@ def post_progress(
     may carry the fill the crew found and the net weight the lift
     scale took (``weight_kg``); a weight no waste in the bin could weigh (a scale in
     grams) is refused (422 at ``weight_kg``). A bin emptied off the truck's
-    route that the day's newest plan still sends another truck to (for an alert, or as
-    planned) reroutes the day (today or later; origin ``emptied``, in seconds, as for an
+    route that the day's newest plan still sends a truck to (another truck, for an alert or
+    as planned; or its own, later on its route: the crew took the bin ahead of the route's
+    order) reroutes the day (today or later; origin ``emptied``, in seconds, as for an
     alert): the rest of the day goes on without that trip to an empty bin. A report is
     judged by the day's newest finished plan, whichever version it names (a tablet may
     still show one replaced since); work dated before that plan's start (a plan made after
@@ -357,9 +358,7 @@ def post_progress(
         out = ProgressOut.model_validate(row).model_copy(update={"resend": resend})
         to_come = plan.plan_date >= jobs.today()
         if item.bin_id is not None:
-            sent = jobs.sent_elsewhere(
-                s, plan.plan_date, item.vehicle_id, item.bin_id, off, item.kind
-            )
+            sent = jobs.still_sent(s, plan.plan_date, item.vehicle_id, item.bin_id, off, item.kind)
         missed = (
             item.kind == "visit_missed"
             and to_come

@@ -496,6 +496,86 @@ def test_a_truck_unloading_sooner_than_planned_still_has_its_bins_to_do(
     assert set(ahead) <= to_do
 
 
+def test_a_truck_unloading_sooner_than_planned_after_a_reroute_carries_nothing_from_before(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """The crew finds its first bin full (240 l, not as planned): the reroute restates the
+    truck's load at a waypoint. The truck empties its next bin, then unloads at s1 sooner
+    than planned (off the route): at the next reroute it carries nothing (before, the load
+    restated at the waypoint stayed on board, a full bin's waste carried again after it
+    was unloaded)."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck = route["vehicle_id"]
+    url = f"/plans/{plan['id']}/progress"
+    done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": first["bin_id"]}
+    resp = real_client.post(
+        url, json={**done, "at": first["end"], "fill_fraction": 1.0}, headers=key
+    )
+    assert resp.status_code == 201 and resp.json()["off_route"] is False
+    t = datetime.fromisoformat(first["end"])
+    new = _rerouted_for(real_client, key, runtime, _last_bin(route), t)
+    visits = next(r for r in new["routes"] if r["vehicle_id"] == truck)["visits"]
+    assert [(v["kind"], v["load_l"]) for v in visits[1:3]] == [
+        ("bin", first["load_l"]),
+        ("waypoint", 240),
+    ]
+    nxt = next(v for v in visits[3:] if v["kind"] == "bin")
+    resp = real_client.post(
+        url, json={**done, "bin_id": nxt["bin_id"], "at": nxt["end"]}, headers=key
+    )
+    assert resp.status_code == 201 and resp.json()["off_route"] is False
+    at = datetime.fromisoformat(nxt["end"]) + timedelta(minutes=20)
+    unload = {"vehicle_id": truck, "kind": "disposal_done", "site_id": "s1", "at": at.isoformat()}
+    resp = real_client.post(url, json=unload, headers=key)
+    assert resp.status_code == 201 and resp.json()["off_route"] is True
+    again = _rerouted_for(real_client, key, runtime, _last_bin(route), at + timedelta(minutes=1))
+    visits = next(r for r in again["routes"] if r["vehicle_id"] == truck)["visits"]
+    at_site = [v for v in visits if v["kind"] == "waypoint"][-1]
+    assert (at_site["lon"], at_site["lat"], at_site["load_l"]) == (24.98, 60.2, 0)
+
+
+def test_a_bin_taken_ahead_of_the_route_counts_once_once_the_truck_goes_on(
+    real_app: FastAPI, real_client: TestClient
+) -> None:
+    """On the day being driven the crew empties its route's second bin first (the day is
+    rerouted from there, the truck carrying it), then its first bin as the new route has
+    it; at the next reroute the truck carries those two bins' waste, the second bin's
+    counted once (before, the load after the first bin counted it, and the reroute added
+    it again)."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck = route["vehicle_id"]
+    second = [v for v in route["visits"] if v["kind"] == "bin"][1]
+    t = datetime.fromisoformat(first["end"])
+    runtime.jobs.clock = lambda: t + timedelta(minutes=10)  # the day being driven
+    url = f"/plans/{plan['id']}/progress"
+    done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": second["bin_id"]}
+    resp = real_client.post(url, json={**done, "at": first["end"]}, headers=key)
+    assert resp.status_code == 201 and resp.json()["off_route"] is True
+    wait(runtime)
+    newest = real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()[0]
+    assert newest["origin"] == "emptied", newest
+    doc = real_client.get(f"/plans/{newest['id']}/routes", headers=key).json()
+    visits = next(r for r in doc["routes"] if r["vehicle_id"] == truck)["visits"]
+    carried = second["load_l"] - first["load_l"]  # the second bin's load
+    assert (visits[1]["kind"], visits[1]["load_l"]) == ("waypoint", carried)
+    assert (visits[2]["bin_id"], visits[2]["load_l"]) == (first["bin_id"], second["load_l"])
+    both = {**done, "bin_id": first["bin_id"], "at": visits[2]["end"]}
+    resp = real_client.post(url, json=both, headers=key)
+    assert resp.status_code == 201 and resp.json()["off_route"] is False
+    again = _rerouted_for(real_client, key, runtime, _last_bin(route), t + timedelta(minutes=5))
+    visits = next(r for r in again["routes"] if r["vehicle_id"] == truck)["visits"]
+    at = next(i for i, v in enumerate(visits) if v.get("bin_id") == first["bin_id"])
+    then = visits[at + 1]  # a waypoint, when it restates other loads
+    assert visits[at]["load_l"] == second["load_l"]  # the first bin's and the second's
+    assert then["kind"] != "waypoint" or then["load_l"] == second["load_l"], then
+
+
+def _last_bin(route: dict[str, Any]) -> str:
+    """The last bin (id) of ``route`` (plan JSON)."""
+    bin_id: str = [v for v in route["visits"] if v["kind"] == "bin"][-1]["bin_id"]
+    return bin_id
+
+
 def test_a_crew_that_empties_its_bins_in_another_order_still_has_the_skipped_ones_to_do(
     real_app: FastAPI, real_client: TestClient
 ) -> None:
@@ -535,8 +615,47 @@ def test_a_crew_that_empties_its_bins_in_another_order_still_has_the_skipped_one
     assert resp.status_code == 201 and resp.json()["off_route"] is False
 
 
-def test_a_plan_that_took_a_skipped_bin_for_done_leaves_the_next_reports_on_the_route(
+def test_a_bin_taken_ahead_of_its_route_reroutes_the_day_without_its_later_visit(
     real_app: FastAPI, real_client: TestClient
+) -> None:
+    """On the day being driven the crew empties its route's second bin first: the report
+    (off the route) reroutes the day (origin ``emptied``), whose route for the truck goes on
+    from that bin, no longer sends it there, and keeps the first bin to do. The crew's next
+    reports, the first bin then the one after, are on that route (before, the plan standing
+    still sent the truck to the second bin, and the bin after it, the crew having skipped
+    that visit, was judged off the route too)."""
+    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    truck = route["vehicle_id"]
+    bins = [v for v in route["visits"] if v["kind"] == "bin"]
+    t = datetime.fromisoformat(first["end"])
+    runtime.jobs.clock = lambda: t + timedelta(minutes=10)  # the day being driven
+    url = f"/plans/{plan['id']}/progress"
+    done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": bins[1]["bin_id"]}
+    resp = real_client.post(url, json={**done, "at": first["end"]}, headers=key)
+    assert resp.status_code == 201 and resp.json()["off_route"] is True
+    wait(runtime)
+    newest = real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()[0]
+    assert (newest["origin"], newest["status"], newest["parent_id"]) == (
+        "emptied",
+        "done",
+        plan["id"],
+    ), newest
+    doc = real_client.get(f"/plans/{newest['id']}/routes", headers=key).json()
+    assert doc["violations"] == []
+    visits = next(r for r in doc["routes"] if r["vehicle_id"] == truck)["visits"]
+    assert [v["kind"] for v in visits[:2]] == ["start", "waypoint"]
+    assert (visits[1]["lon"], visits[1]["lat"]) == (bins[1]["lon"], bins[1]["lat"])
+    served = [v["bin_id"] for r in doc["routes"] for v in r["visits"] if v["kind"] == "bin"]
+    assert bins[0]["bin_id"] in served and bins[1]["bin_id"] not in served
+    for r in doc["routes"]:  # the crews go on by the new plan, in its order
+        for v in [v for v in r["visits"] if v["kind"] == "bin"][:2]:
+            then = {"vehicle_id": r["vehicle_id"], "kind": "visit_done", "bin_id": v["bin_id"]}
+            resp = real_client.post(url, json={**then, "at": v["end"]}, headers=key)
+            assert resp.status_code == 201 and resp.json()["off_route"] is False, v
+
+
+def test_a_plan_that_took_a_skipped_bin_for_done_leaves_the_next_reports_on_the_route(
+    real_app: FastAPI, real_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A plan stored before the rule above (its second bin's report taken on the route,
     so the reroute took the first bin, never reported, for done): the truck's next bin
@@ -548,7 +667,9 @@ def test_a_plan_that_took_a_skipped_bin_for_done_leaves_the_next_reports_on_the_
     assert len(bins) >= 3, bins
     url = f"/plans/{plan['id']}/progress"
     done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": bins[1]["bin_id"]}
-    resp = real_client.post(url, json={**done, "at": bins[1]["end"]}, headers=key)
+    with monkeypatch.context() as before:  # nor did such a report reroute the day
+        before.setattr(runtime.jobs, "request_emptied", lambda *args: None)
+        resp = real_client.post(url, json={**done, "at": bins[1]["end"]}, headers=key)
     assert resp.status_code == 201
     with runtime.db.writer() as s:  # as a version before the rule judged it
         row = s.get(ProgressRow, resp.json()["id"])
