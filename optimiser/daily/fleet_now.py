@@ -152,10 +152,16 @@ def _made_under(now: Site, before: Site, from_s: int, made_s: int | None) -> Sit
     """Disposal site record ``now``, holding from ``from_s`` (seconds since local midnight),
     with the record ``before`` it kept for the unloadings done there (the last one started
     at ``made_s``; none: None): they stand as made, judged by it, also one timed after
-    ``from_s`` (``Site.since_s``, :meth:`optimiser.problem.Site.at`)."""
+    ``from_s`` (``Site.since_s``, :meth:`optimiser.problem.Site.at`). New unloadings then
+    start after that one's start (its hours narrowed so: reported before its planned
+    start, it may be timed later than a truck could unload next; before, such an
+    unloading, planned under ``now``, was judged by ``before``)."""
     if made_s is None:
         return now
-    return dataclasses.replace(now, since_s=max(from_s, made_s + 1), before=before)
+    since_s = max(from_s, made_s + 1)
+    lo, hi = now.window_s
+    opens = min(max(lo, since_s), hi) if since_s > from_s else lo
+    return dataclasses.replace(now, since_s=since_s, before=before, window_s=(opens, hi))
 
 
 # what a site is listed with that its unloadings are judged by (names for notes)
@@ -185,7 +191,10 @@ def _site_from(site: Site, listed: Site, now_s: int, made_s: int | None) -> tupl
     if made_s is None:
         return listed, note
     kept = _made_under(listed, site, now_s, made_s)
-    return kept, f"{note}; the unloadings done there before stand as made"
+    note += "; the unloadings done there before stand as made"
+    if kept.since_s > now_s:  # the last one done is timed later: reported before its time
+        note += f", new ones start from {clock(kept.since_s)}"
+    return kept, note
 
 
 def _listed_again_note(ref: str, listed: Site, now_s: int) -> str:

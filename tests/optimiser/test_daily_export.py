@@ -2510,6 +2510,43 @@ def test_a_site_taken_off_the_list_keeps_an_unloading_done_there_timed_after_the
     assert _unloads_after(new_day, "t1", unload.end_s) == []
 
 
+def test_a_site_changed_before_an_unloading_done_there_timed_after_then_judges_each_by_its_record(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
+) -> None:
+    """t2's unloading at s is reported done before its planned start (06:08:21), and s's
+    unloading time is cut from 900 s to 300 s a minute before t1's unloading there, planned
+    a second before t2's: the re-plan has t1 unload for 300 s, after the start of t2's
+    unloading (judged by the record it was made under), and breaks no rule. Before, t1's
+    unloading, planned under the new record (300 s), was judged by the old one (900 s) as
+    it came before the last unloading done (the service's random days with reports during
+    jobs, seed 423: a ``timing`` violation)."""
+    inventory, day, _, _, _ = _off_route(tiny_city)
+    t1, t2 = route_work(day, "t1"), route_work(day, "t2")
+    assert [v.kind for v in (t1[1], t2[1])] == [VisitKind.DISPOSAL] * 2
+    assert t1[1].start_s < t2[1].start_s  # t2's, done, is timed after t1's, to come
+    now_s = t1[1].start_s - 60
+    quick = dataclasses.replace(
+        inventory, sites=(dataclasses.replace(inventory.sites[0], unload_s=300),)
+    )
+    new_day, _ = replan_day(
+        day,
+        [done_through("t1", t1, 0), done_through("t2", t2, 1)],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=day.at(now_s),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=quick,
+    )
+    assert new_day.violations == ()
+    (s,) = new_day.built.problem.sites
+    assert s.at(t2[1].start_s).unload_s == 900 and s.unload_s == 300
+    unloads = [v for v in route_work(new_day, "t1") if v.kind is VisitKind.DISPOSAL]
+    assert unloads and all(v.start_s > t2[1].start_s for v in unloads)
+    assert all(v.end_s - v.start_s == 300 for v in unloads)
+    said = f"unloadings done there before stand as made, new ones start from {clock(s.since_s)}"
+    assert any(n.endswith(said) for n in new_day.plan.notes), new_day.plan.notes
+
+
 def test_a_site_opened_after_the_last_closed_but_shut_by_now_leaves_the_trucks_loaded(
     day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
 ) -> None:
