@@ -284,6 +284,28 @@ class _Day:
         self.report(truck, kind="visit_done", bin_id=b, **fill)
         self.alert(b if self.rng.random() < 0.5 else None)
 
+    def ahead(self) -> None:
+        """A crew empties the second bin its route still has to do before the first (found
+        at some fill, half the time): off its route, the day goes on from that bin, the
+        first still to do."""
+        ahead = {}
+        for route in self.routes(self.newest())["routes"]:
+            truck = route["vehicle_id"]
+            if truck in self.down or truck not in self.reported:
+                continue
+            done, seen, to_do = Counter(self.reported[truck]), Counter[str](), []
+            for b in (v["bin_id"] for v in route["visits"] if v["kind"] == "bin"):
+                seen[b] += 1
+                if seen[b] > done[b]:
+                    to_do.append(b)
+            if len(to_do) >= 2 and to_do[1] not in self.deleted:
+                ahead[truck] = to_do[1]
+        if not ahead:
+            return
+        truck = self.rng.choice(sorted(ahead))
+        fill = {"fill_fraction": round(self.rng.random(), 2)} if self.rng.random() < 0.5 else {}
+        self.report(truck, kind="visit_done", bin_id=ahead[truck], **fill)
+
     def twice(self) -> None:
         """A crew empties a bin off its route, unloads, empties it again; then an alert."""
         if not self.up() or not self.sites:
@@ -500,7 +522,7 @@ class _Day:
 
     def events(self) -> list[Callable[[], None]]:
         wide = [self.missed, self.missed, self.change_truck, self.readings, self.citizen]
-        wide += [self.add_truck, self.add_bin, self.maintenance]
+        wide += [self.add_truck, self.add_bin, self.maintenance, self.ahead]
         edits = [self.move_bin, self.edit_site, self.relist_site, self.move_depot, self.move_truck]
         edits += [self.relist_bin]
         return (
