@@ -159,9 +159,15 @@ def _made_under(now: Site, before: Site, from_s: int, made_s: int | None) -> Sit
     if made_s is None:
         return now
     since_s = max(from_s, made_s + 1)
-    lo, hi = now.window_s
-    opens = min(max(lo, since_s), hi) if since_s > from_s else lo
-    return dataclasses.replace(now, since_s=since_s, before=before, window_s=(opens, hi))
+    hours = _opening_from(now.window_s, since_s) if since_s > from_s else now.window_s
+    return dataclasses.replace(now, since_s=since_s, before=before, window_s=hours)
+
+
+def _opening_from(window_s: tuple[int, int], since_s: int) -> tuple[int, int]:
+    """Hours ``window_s`` (seconds since local midnight) opening at ``since_s`` at the
+    earliest (and at their end at the latest)."""
+    lo, hi = window_s
+    return min(max(lo, since_s), hi), hi
 
 
 # what a site is listed with that its unloadings are judged by (names for notes)
@@ -181,6 +187,8 @@ def _site_from(site: Site, listed: Site, now_s: int, made_s: int | None) -> tupl
     ``made_s``, as the day has it) the record they unloaded under is kept for those
     unloadings (``Site.before``): they stand as made."""
     changed = [f for f in SITE_FIELDS if getattr(site, f) != getattr(listed, f)]
+    if "window_s" in changed and site.window_s == _opening_from(listed.window_s, site.since_s):
+        changed.remove("window_s")  # its hours as listed, opening after an unloading done
     if site.unlisted_s is not None:  # its hours were cut short when taken off the list
         note = _listed_again_note(site.ref, listed, now_s)
     elif changed:

@@ -2545,6 +2545,17 @@ def test_a_site_changed_before_an_unloading_done_there_timed_after_then_judges_e
     assert all(v.end_s - v.start_s == 300 for v in unloads)
     said = f"unloadings done there before stand as made, new ones start from {clock(s.since_s)}"
     assert any(n.endswith(said) for n in new_day.plan.notes), new_day.plan.notes
+    again, _ = replan_day(
+        new_day,
+        [done_through("t1", t1, 0), done_through("t2", t2, 1)],
+        *tiny_city[1:],
+        HaversineProvider(),
+        now=day.at(now_s + 30),
+        params=SolveParams(time_limit_s=1, seed=1),
+        inventory=quick,
+    )
+    assert again.violations == ()
+    assert not any(n.startswith("disposal site s's") for n in again.plan.notes)  # unchanged
 
 
 def test_a_site_opened_after_the_last_closed_but_shut_by_now_leaves_the_trucks_loaded(
