@@ -171,8 +171,8 @@ class _Lookups:
     """What :func:`_emptied_off_route` looks up (the loads ``day`` counted emptyings at,
     its stops, this plan's stops, the bins listed then or now, each visit's truck in
     ``day``, the visits an alert keeps, the emptyings ``day`` knew and whether of every
-    kind) and gathers as it goes (each truck's emptyings so far by bin, the visits done or
-    taken out, the loads counted at a planned load, the visits taken out)."""
+    kind) and gathers as it goes (the visits done, and those taken out too; each truck's
+    emptyings so far by bin; the loads counted at a planned load; the visits taken out)."""
 
     counted: Mapping[tuple[str, str, int], tuple[int, int]]
     planned: Mapping[str, Stop]
