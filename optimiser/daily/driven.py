@@ -343,6 +343,7 @@ def _driven_on(
     its KPIs (which count those as unserved, these as not collected, and the emptyings off
     route as collected). A plan being driven that stands keeps the stops its routes
     visit (:func:`_stops_standing`)."""
+    counted = counted or Counted()
     built = _stops_standing(built, plan, day.built.problem)
     served = plan.served_refs - set(missed)
     found_fills, lifted = found
@@ -376,8 +377,8 @@ def _driven_on(
         missed=tuple(missed),
         off_route_seen=tuple(off_route),
         off_route_all=True,
-        off_route_loads=counted.loads if counted else (),
-        off_route_carried=carried_on(day, plan, counted or Counted()),
+        off_route_loads=counted.loads,
+        off_route_carried=carried_on(day, plan, counted),
     )
 
 
