@@ -23,7 +23,11 @@ ALLOWED = {
 # third-party engines and the one module each that may import them
 ENGINES = {
     "ortools": {"optimiser/_ortools.py"},
-    "pyvrp": {"optimiser/_pyvrp.py"},
+    "pyvrp": {
+        "optimiser/_pyvrp/model.py",
+        "optimiser/_pyvrp/search.py",
+        "optimiser/_pyvrp/engine.py",
+    },
     "osmium": {"network/osm.py"},
     "opening_hours": {"network/hours.py"},
     "babel": {"network/language.py"},

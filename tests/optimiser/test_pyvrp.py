@@ -329,7 +329,7 @@ def test_a_stop_limit_without_a_distance_cost_counts_per_trip() -> None:
 def test_the_folded_cost_is_the_same_on_every_truck() -> None:
     """Each truck's metres per folded unit times its cost per metre is one constant, and at
     least DAILY_M metres; costs too unlike to share one are not folded."""
-    from optimiser._pyvrp import DAILY_M, _fold_cost
+    from optimiser._pyvrp.terms import DAILY_M, _fold_cost
 
     for units in ([1], [3, 4], [15, 20, 12], [97, 199], [999_983, 1_000_003]):
         cost = _fold_cost(units)
@@ -391,7 +391,7 @@ def test_a_search_that_finds_nothing_feasible_lists_the_stops_as_no_solution(
     """PyVRP finds no feasible solution, even with the required stops optional: the plan
     has no solution, the stops the screen passed are unserved with that reason and kind,
     and the one it left out keeps its own."""
-    import optimiser._pyvrp as engine
+    import optimiser._pyvrp.engine as engine
 
     monkeypatch.setattr(engine, "_search", lambda *args, **kw: _NoneFeasible())
     problem = Problem(
@@ -615,7 +615,7 @@ def test_a_search_without_a_feasible_solution_gives_up_at_its_give_up_time() -> 
     once one is; without one it stops at its end only."""
     from time import perf_counter
 
-    from optimiser._pyvrp import _GiveUp
+    from optimiser._pyvrp.search import _GiveUp
 
     now = perf_counter()
     lost = _GiveUp(_Sol(False), now - 3600, now + 3600)  # type: ignore[arg-type]
@@ -633,10 +633,11 @@ def test_the_neighbourhood_is_computed_once_for_every_search_of_a_solve(
     # fixed costs: a first search, the fleet reduction's searches (one truck fewer each)
     # while there is more than one route, then the polish; all of them use the neighbourhood
     # computed once (2.4 s on 5000 stops)
-    import optimiser._pyvrp as engine
+    import optimiser._pyvrp.model as model
+    import optimiser._pyvrp.search as searching
 
     counted = {"neighbours": 0, "searches": 0}
-    compute, ils = engine.compute_neighbours, engine._ils  # type: ignore[attr-defined]
+    compute, ils = model.compute_neighbours, searching._ils  # type: ignore[attr-defined]
 
     def neighbours(*args: object, **kwargs: object) -> object:
         counted["neighbours"] += 1
@@ -646,8 +647,8 @@ def test_the_neighbourhood_is_computed_once_for_every_search_of_a_solve(
         counted["searches"] += 1
         return ils(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine, "compute_neighbours", neighbours)
-    monkeypatch.setattr(engine, "_ils", search)
+    monkeypatch.setattr(model, "compute_neighbours", neighbours)
+    monkeypatch.setattr(searching, "_ils", search)
     problem = Problem(
         matrix=line_matrix([0, 1, 2, 3, 4, 5]),
         stops=tuple(stop(f"b{i}", i) for i in range(1, 6)),
@@ -667,11 +668,12 @@ def test_the_retry_with_required_stops_optional_starts_from_the_routes_searched(
     # b1 and b2 must both be emptied by 06:10, 20 km apart: no plan serves both, so PyVRP
     # searches again with them optional; that search starts from the first one's routes
     # (a random start's first descent cannot be cut short: 12 s on 5000 stops)
-    import optimiser._pyvrp as engine
+    import optimiser._pyvrp.engine as engine
+    import optimiser._pyvrp.search as searching
 
     starts: list[object] = []
     results: list[object] = []
-    search = engine._search
+    search = searching._search
 
     def recorded(model: object, seconds: float, seed: int, initial: object = None, *a: object):
         starts.append(initial)
@@ -703,10 +705,11 @@ def test_a_large_problem_without_a_warm_start_starts_from_the_greedy_routes(
 ) -> None:
     # below GREEDY_START_MIN_STOPS the search starts from a random solution, as PyVRP does;
     # from it on, from optimiser.greedy's routes (here the limit is lowered to 3 stops)
-    import optimiser._pyvrp as engine
+    import optimiser._pyvrp.engine as engine
+    import optimiser._pyvrp.search as searching
 
     starts: list[object] = []
-    search = engine._search
+    search = searching._search
 
     def recorded(model: object, seconds: float, seed: int, initial: object = None, *a: object):
         starts.append(initial)
@@ -724,8 +727,8 @@ def test_a_large_problem_without_a_warm_start_starts_from_the_greedy_routes(
     monkeypatch.setattr(engine, "GREEDY_START_MIN_STOPS", 3)
     plan = solved(problem)
     assert plan.served_refs == {"b1", "b2", "b3", "b4"}
-    greedy = engine._warm_solution(
-        engine.build_model(problem, list(problem.stops)), greedy_routes(problem)
+    greedy = searching._warm_solution(
+        build_model(problem, list(problem.stops)), greedy_routes(problem)
     )
     visits = [[a.idx for a in r] for r in greedy.routes()]  # type: ignore[union-attr]
     assert visits and [[a.idx for a in r] for r in starts[1].routes()] == visits  # type: ignore[attr-defined]
@@ -739,7 +742,7 @@ def test_a_short_budget_starts_from_greedy_routes(
     """30 stops: under 0.15 s (5 ms a stop) PyVRP starts from optimiser.greedy's routes,
     whose first descent is short, not from a random solution's (it took 3.2 s on 900
     stops for a 1 s budget); with more time, from a random one."""
-    from optimiser import _pyvrp
+    import optimiser._pyvrp.engine as engine
 
     calls: list[int] = []
 
@@ -747,7 +750,7 @@ def test_a_short_budget_starts_from_greedy_routes(
         calls.append(len(problem.stops))
         return greedy_routes(problem)
 
-    monkeypatch.setattr(_pyvrp, "greedy_routes", spy)
+    monkeypatch.setattr(engine, "greedy_routes", spy)
     plan = solve_pyvrp(random_problem, SolveParams(time_limit_s=budget_s, seed=1))
     assert check(random_problem, plan) == []
     assert calls == ([30] if greedy else [])
