@@ -22,7 +22,7 @@ ALLOWED = {
 }
 # third-party engines and the one module each that may import them
 ENGINES = {
-    "ortools": {"optimiser/_ortools.py"},
+    "ortools": {"optimiser/_ortools/model.py"},
     "pyvrp": {
         "optimiser/_pyvrp/model.py",
         "optimiser/_pyvrp/search.py",

@@ -97,7 +97,7 @@ class _Builder:
         if self.resource is not None:
             fold = _fold_cost([_unit_costs(v)[0] // self.unit for v in problem.vehicles])
             if fold is None:
-                self.resource = None  # left to the checker, as the module docstring says
+                self.resource = None  # left to the checker, as the package docstring says
         self.fold_cost = fold or 0
         self.q_unit = _amount_unit(problem, self.stops, self.resource)
         self.groups = _group_vehicles(problem.vehicles)

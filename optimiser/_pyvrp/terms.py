@@ -16,7 +16,7 @@ import numpy as np
 from optimiser.problem import Problem, Site, Stop, VehicleSpec
 
 COST_SCALE = 1000  # PyVRP cost units per binroute cost unit
-DAILY_M = 2_000_000  # metres; > any real route length (see module docstring)
+DAILY_M = 2_000_000  # metres; > any real route length (see the package docstring)
 FOLD_M_MAX = 50 * DAILY_M  # metres per folded unit at most (else the limit is not folded)
 FORBID_D = 10**9  # distance of a prohibited edge, metres (a million km)
 FORBID_T = 10**9  # duration of a prohibited edge, seconds
@@ -116,7 +116,7 @@ def _stop_amount(s: Stop, resource: str | None) -> int:
 
 
 def _fold_cost(units: Sequence[int]) -> int | None:
-    """PyVRP cost of one folded unit, the same on every truck (see the module docstring).
+    """PyVRP cost of one folded unit, the same on every truck (see the package docstring).
 
     ``units`` are the trucks' costs per metre (PyVRP units). A truck's folded metres per
     unit are this cost / its own cost per metre, at least :data:`DAILY_M`; None when the

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from network.matrix import TravelMatrix
-from optimiser import _ortools
+from optimiser._ortools import heap as glibc_heap
 from optimiser._ortools import heap_pad_bytes, solve_ortools
+from optimiser._ortools.model import _Model
 from optimiser.check import check
 from optimiser.greedy import greedy_routes
 from optimiser.params import SolveParams
@@ -160,8 +161,8 @@ def heap(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
         calls.append((param, value))
         return 1
 
-    monkeypatch.setattr(_ortools._Heap, "pad_bytes", 0)
-    monkeypatch.setattr(_ortools._Heap, "mallopt", mallopt)
+    monkeypatch.setattr(glibc_heap._Heap, "pad_bytes", 0)
+    monkeypatch.setattr(glibc_heap._Heap, "mallopt", mallopt)
     return calls
 
 
@@ -172,20 +173,20 @@ def test_a_model_keeps_heap_room_for_the_copies_of_its_time_matrix(
     # to keep room for it (two copies), and the pad only grows
     plan = solve_ortools(random_problem, SolveParams(time_limit_s=0.2))
     assert check(random_problem, plan) == []
-    big = heap_pad_bytes(len(_ortools._Model(random_problem, soft=frozenset()).nodes.refs))
-    assert heap == [(_ortools.M_TOP_PAD, big), (_ortools.M_MMAP_THRESHOLD, 32 * 2**20)]
+    big = heap_pad_bytes(len(_Model(random_problem, soft=frozenset()).nodes.refs))
+    assert heap == [(glibc_heap.M_TOP_PAD, big), (glibc_heap.M_MMAP_THRESHOLD, 32 * 2**20)]
     solve_ortools(line_problem, SolveParams(time_limit_s=0.2))  # smaller: nothing asked
-    assert len(heap) == 2 and _ortools._Heap.pad_bytes == big
+    assert len(heap) == 2 and glibc_heap._Heap.pad_bytes == big
 
 
 def test_the_heap_pad_is_two_time_matrices_up_to_a_ceiling() -> None:
     assert heap_pad_bytes(1000) == 2 * 1000 * (8 * 1000 + 32)  # about 16 MB
-    assert heap_pad_bytes(100_000) == _ortools.HEAP_PAD_MAX_BYTES
+    assert heap_pad_bytes(100_000) == glibc_heap.HEAP_PAD_MAX_BYTES
 
 
 def test_without_glibc_nothing_is_asked(monkeypatch: pytest.MonkeyPatch, kit) -> None:
-    monkeypatch.setattr(_ortools._Heap, "pad_bytes", 0)
-    monkeypatch.setattr(_ortools._Heap, "mallopt", False)  # looked up: not there
+    monkeypatch.setattr(glibc_heap._Heap, "pad_bytes", 0)
+    monkeypatch.setattr(glibc_heap._Heap, "mallopt", False)  # looked up: not there
     problem = Problem(
         matrix=kit.matrix([(0, 0), (1, 0), (2, 0)]),
         stops=(kit.stop("b1", 2),),
@@ -199,9 +200,9 @@ def test_without_glibc_nothing_is_asked(monkeypatch: pytest.MonkeyPatch, kit) ->
     platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only"
 )
 def test_glibc_takes_the_heap_pad() -> None:
-    mallopt = _ortools._glibc_mallopt()
+    mallopt = glibc_heap._glibc_mallopt()
     assert mallopt is not None
-    assert mallopt(_ortools.M_TOP_PAD, max(_ortools._Heap.pad_bytes, 128 * 1024)) == 1
+    assert mallopt(glibc_heap.M_TOP_PAD, max(glibc_heap._Heap.pad_bytes, 128 * 1024)) == 1
 
 
 def test_a_warm_start_that_breaks_a_rule_still_gets_a_plan(kit) -> None:
@@ -316,7 +317,7 @@ def test_a_search_that_finds_nothing_lists_every_stop_as_no_solution(
     def nothing(self, params, deadline, starts):
         return None, PlanStatus.NO_SOLUTION
 
-    monkeypatch.setattr(_ortools._Model, "search", nothing)
+    monkeypatch.setattr(_Model, "search", nothing)
     plan = solve_ortools(line_problem, SolveParams(time_limit_s=0.2))
     assert plan.status is PlanStatus.NO_SOLUTION
     assert {u.ref for u in plan.unserved} == {s.ref for s in line_problem.stops}
