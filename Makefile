@@ -60,7 +60,8 @@ MESSAGE_KEYS := --no-default-keywords -k say -k say_in:1c,2 -k count:1,2 -k N_ -
 
 messages: $(VENV)/.installed
 	$(PYBABEL) extract $(MESSAGE_KEYS) -o network/locales/directions.pot network/directions.py
-	$(PYBABEL) extract $(MESSAGE_KEYS) -o optimiser/locales/sheets.pot optimiser/sheets.py
+	$(PYBABEL) extract $(MESSAGE_KEYS) -o optimiser/locales/sheets.pot \
+	  optimiser/sheets.py optimiser/sheet_words.py optimiser/sheet_page.py
 	$(PYBABEL) update --no-fuzzy-matching --ignore-obsolete -i network/locales/directions.pot \
 	  -d network/locales -D directions
 	$(PYBABEL) update --no-fuzzy-matching --ignore-obsolete -i optimiser/locales/sheets.pot \

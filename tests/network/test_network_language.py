@@ -24,9 +24,9 @@ from network.language import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUES = {  # domain -> (the module whose strings it holds, its locales folder)
-    "directions": (ROOT / "network" / "directions.py", NETWORK_LOCALES),
-    "sheets": (ROOT / "optimiser" / "sheets.py", ROOT / "optimiser" / "locales"),
+CATALOGUES = {  # domain -> its locales folder
+    "directions": NETWORK_LOCALES,
+    "sheets": ROOT / "optimiser" / "locales",
 }
 TRANSLATED = [code for code in LANGUAGES if code != "en"]
 
@@ -46,14 +46,39 @@ def _keywords() -> dict[str, tuple[int | tuple[int, str], ...] | None]:
     return found
 
 
-def _said_in(module: Path) -> set[tuple[str | None, str | tuple[str, ...]]]:
-    """(context, message) of every string ``module`` says (as ``make messages`` finds them)."""
+def _sources() -> dict[str, list[Path]]:
+    """Domain -> the modules ``make messages`` extracts its template from (read from the
+    Makefile, as the keywords are)."""
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    found = re.findall(r"extract \$\(MESSAGE_KEYS\) -o (\S+)\.pot ([^\n]+)", text)
+    return {Path(pot).name: [ROOT / f for f in files.split()] for pot, files in found}
+
+
+def _said_in(modules: list[Path]) -> set[tuple[str | None, str | tuple[str, ...]]]:
+    """(context, message) of every string ``modules`` say (as ``make messages`` finds them)."""
     out = set()
-    for _, message, _, context in extract_from_file(
-        "python", str(module), keywords=_keywords(), strip_comment_tags=True
-    ):
-        out.add((context, message))
+    for module in modules:
+        for _, message, _, context in extract_from_file(
+            "python", str(module), keywords=_keywords(), strip_comment_tags=True
+        ):
+            out.add((context, message))
     return out
+
+
+def test_every_module_that_says_words_is_extracted() -> None:
+    """A module of the drivers' words split off another is in ``make messages`` too: its
+    strings would otherwise never reach the catalogues."""
+    sources = _sources()
+    assert set(sources) == set(CATALOGUES)
+    listed = {path for paths in sources.values() for path in paths}
+    assert all(path.is_file() for path in listed)
+    speaking = {
+        path
+        for package in ("network", "optimiser")
+        for path in (ROOT / package).rglob("*.py")
+        if _said_in([path])
+    }
+    assert speaking - {ROOT / "network" / "language.py"} == listed
 
 
 def _catalogue(locales: Path, code: str, domain: str):
@@ -74,8 +99,8 @@ def test_the_keywords_are_read_from_the_makefile() -> None:
 @pytest.mark.parametrize("domain", sorted(CATALOGUES))
 def test_the_templates_hold_what_the_code_says(domain: str) -> None:
     """The ``.pot`` template is the code's strings (``make messages`` after a change)."""
-    module, locales = CATALOGUES[domain]
-    said = _said_in(module)
+    locales = CATALOGUES[domain]
+    said = _said_in(_sources()[domain])
     assert len(said) > 20
     with (locales / f"{domain}.pot").open("rb") as f:
         template = {(m.context, m.id) for m in read_po(f) if m.id}
@@ -87,8 +112,8 @@ def test_the_templates_hold_what_the_code_says(domain: str) -> None:
 def test_every_language_says_every_string_with_its_fields(domain: str, code: str) -> None:
     """Each string the code says has a translation (no fuzzy one, none left over) that keeps
     its fields: a road's name is never lost, and none is asked for that is not given."""
-    module, locales = CATALOGUES[domain]
-    said = _said_in(module)
+    locales = CATALOGUES[domain]
+    said = _said_in(_sources()[domain])
     catalogue = _catalogue(locales, code, domain)
     held = {(m.context, m.id): m for m in catalogue if m.id}
     assert set(held) == said

@@ -550,7 +550,7 @@ def test_depots_and_sites_on_a_street_with_a_day_ban_are_narrowed_to_its_hours()
 def test_a_yard_reached_by_either_of_two_lanes_is_told_both_ways() -> None:
     """Two ways into the yard, each through one lane: the plan says "or", opens the yard
     while either lane is, and the sheets say it in the drivers' language."""
-    from optimiser.sheets import _timed_street
+    from optimiser.sheet_page import _timed_street
 
     lane = '[["motor_vehicle",null,[["destination","Mo-Sa 06:00-11:00"]]],["access","no",[]]]'
     church = '[["motor_vehicle",null,[["destination","Mo-Sa 08:00-12:00"]]],["access","no",[]]]'
