@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from api import repo, scheduler
+from api import nightly_runs, repo
 from api.app import create_app
 from api.db import DowntimeRow, NightlyRunRow, PlanRow
 from api.deps import Runtime
@@ -116,7 +116,7 @@ def test_a_nightly_run_deletes_the_readings_older_than_the_days_kept(
     one of that midnight and after, and says how many; the plan read what it reads."""
     keep = runtime.settings.model_copy(update={"readings_keep_days": 14})
     monkeypatch.setattr(runtime, "settings", keep)
-    monkeypatch.setattr(scheduler, "PRUNE_BATCH", 2)
+    monkeypatch.setattr(nightly_runs, "PRUNE_BATCH", 2)
     seed(client, keys["dispatcher"])
     midnight = datetime(2026, 11, 11, tzinfo=runtime.settings.tz)
     old = [midnight - timedelta(days=d, seconds=1) for d in (0, 3, 30)]
@@ -983,8 +983,6 @@ def test_a_nightly_retry_firing_at_once_takes_the_failed_run_over(
     already stored to have fired (so the race is lost every time, not now and then)."""
     from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 
-    import api.scheduler as scheduler_module
-
     fake = FakePlanner(fail_with=RuntimeError("solver crashed"))
     night = datetime.combine(DAY, time(2), tzinfo=settings.tz)
     app = _retrying_app(settings, fake, lambda: night, retries=1)
@@ -996,14 +994,14 @@ def test_a_nightly_retry_firing_at_once_takes_the_failed_run_over(
             lambda e: fired.set() if e.job_id == RETRY_JOB_ID else None,
             EVENT_JOB_EXECUTED | EVENT_JOB_ERROR,
         )
-        finish = scheduler_module._finish
+        finish = nightly_runs._finish
 
         def slow_finish(rt: Runtime, day: date, status: str, *args: Any) -> None:
             if status == "failed" and runtime.scheduler.get_job(RETRY_JOB_ID) is not None:
                 assert fired.wait(30), "the stored retry never fired"
             finish(rt, day, status, *args)
 
-        monkeypatch.setattr(scheduler_module, "_finish", slow_finish)
+        monkeypatch.setattr(nightly_runs, "_finish", slow_finish)
         run_nightly(runtime, DAY)
         deadline = t.monotonic() + 30
         while "no retry left" not in _nightly_run(runtime, DAY)[1]:
@@ -1088,8 +1086,6 @@ def test_a_nightly_failure_that_cannot_be_recorded_is_logged_not_raised(
     the next retry. The error escaped the job (a traceback in the log, the run left
     'running' with nothing saying the day has no plan); now an error line says so and
     points to POST /plans."""
-    import api.scheduler as scheduler_module
-
     day = date.today() + timedelta(days=7)
     night = datetime.combine(day, time(2), tzinfo=settings.tz)
     app = _retrying_app(settings, FakePlanner(), lambda: night)
@@ -1100,7 +1096,7 @@ def test_a_nightly_failure_that_cannot_be_recorded_is_logged_not_raised(
             run_nightly(runtime, day)
             job = runtime.scheduler.get_job(RETRY_JOB_ID)
             runtime.scheduler.remove_job(RETRY_JOB_ID)
-            monkeypatch.setattr(scheduler_module, "_finish", _locked)
+            monkeypatch.setattr(nightly_runs, "_finish", _locked)
             monkeypatch.setattr(runtime.scheduler, "add_job", _locked)
             with caplog.at_level("INFO", logger="api.scheduler"):
                 nightly_retry_job(*job.args)  # raised the OperationalError
@@ -1147,15 +1143,13 @@ def test_a_published_nightly_plan_whose_run_cannot_be_marked_done_is_logged_not_
     marked done: the error escaped the job (a traceback in the log, the plan id lost to the
     caller). Now the plan id is returned, the plan is done in GET /plans, and an error line
     says the run could not be marked done."""
-    import api.scheduler as scheduler_module
-
     day = date.today() + timedelta(days=7)
     night = datetime.combine(day, time(2), tzinfo=settings.tz)
     app = _retrying_app(settings, FakePlanner(), lambda: night)
     with TestClient(app) as client:
         runtime = app.state.runtime
         seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
-        monkeypatch.setattr(scheduler_module, "_finish", _locked)
+        monkeypatch.setattr(nightly_runs, "_finish", _locked)
         with caplog.at_level("INFO", logger="api.scheduler"):
             plan_id = run_nightly(runtime, day)
         assert plan_id is not None
