@@ -113,7 +113,7 @@ def replan_day(
     inventory : Inventory, optional
         The current inventory (default: the day's): its bins (where they are now:
         :func:`_moved_bins`), trucks (:func:`_current_fleet`) and disposal sites with their
-        hours (:func:`_current_sites`) as they are now.
+        hours (:func:`optimiser.daily.sites_now._current_sites`) as they are now.
     positions, found, lifted : mappings, optional
         Trucks' reported positions (lon, lat), the fills crews found and the weights lift
         scales took, as in :func:`reroute_day`.

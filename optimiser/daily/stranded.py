@@ -36,7 +36,7 @@ def _loaded_back(built: BuiltProblem, progress: Sequence[Progress], now_s: int) 
     site open (for its streams, in its hours) coming back loaded (``comes_back_loaded``,
     with a note) rather than the day having no plan; once one is open to it again, it comes
     back empty again. A day without disposal sites changes nothing; one whose sites are all
-    gone still has them, closed (:func:`optimiser.daily.fleet_now._current_sites`)."""
+    gone still has them, closed (:func:`optimiser.daily.sites_now._current_sites`)."""
     problem = built.problem
     sites = problem.sites
     had = bool(sites)
