@@ -3,6 +3,7 @@ conform to the documented status codes, content types and schemas."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from tests.api.fakes import FakePlanner
 
 KEY: dict[str, str] = {}
 pytestmark = pytest.mark.slow  # ~30 s in all: 54 operations x 20 examples
+# more examples per operation for a deeper run by hand: BINROUTE_SCHEMATHESIS_EXAMPLES=500
+EXAMPLES = int(os.environ.get("BINROUTE_SCHEMATHESIS_EXAMPLES", "20"))
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +60,12 @@ def _operations() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("path", "method"), _operations())
 def test_no_server_errors(api_schema: Any, path: str, method: str) -> None:
-    """Up to 20 generated requests (valid and invalid) per operation."""
+    """Up to 20 generated requests (valid and invalid) per operation (``EXAMPLES``)."""
     strategy = api_schema[path][method].as_strategy()
 
     @given(case=strategy)
     @settings(
-        max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
     )
     def run(case: Any) -> None:
         # All default checks (no 5xx, documented status codes and content types, responses
