@@ -21,7 +21,8 @@ from typing import Any
 
 from scenarios.config import ScenarioError, load_config, with_param
 from scenarios.report import write_run
-from scenarios.run import ScenarioResult, run_scenario
+from scenarios.results import ScenarioResult
+from scenarios.run import run_scenario
 
 TARGETS = {"km_cut_pct": 35.0, "hours_cut_pct": 30.0, "mean_fill_at_pickup": 0.70}
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from scenarios.config import ScenarioConfig, ScenarioError, load_config
 from scenarios.numbers import format_number
 from scenarios.report import MAIN_KPIS, Table, compare, write_comparison, write_run
-from scenarios.run import KPI_COLUMNS, ScenarioResult, run_scenario
+from scenarios.results import KPI_COLUMNS, ScenarioResult
+from scenarios.run import run_scenario
 from scenarios.sweep import run_sweep, write_sweep
 
 ProgressFn = Callable[[float, str], None]

@@ -12,7 +12,7 @@ from typing import Any
 
 from scenarios.config import ScenarioConfig, config_to_dict
 from scenarios.numbers import format_number, rounded
-from scenarios.run import KPI_COLUMNS, ScenarioResult, day_rows, unserved_rows
+from scenarios.results import KPI_COLUMNS, ScenarioResult, day_rows, unserved_rows
 
 TABLE_COLUMNS = ("scenario", "policy", *KPI_COLUMNS, "km_vs_first_pct", "hours_vs_first_pct")
 # what a column holds where its name alone does not say: the headers of the markdown and

@@ -10,8 +10,8 @@ city file is checked before any point runs. Results come back as they finish
 (``as_completed``) and feed a progress callback.
 
 Outputs: ``sweep.csv`` / ``sweep.md`` (one row per point and policy: the totals of
-:data:`scenarios.run.KPI_COLUMNS`, then ``unserved_reasons``, the unserved must bins counted
-by reason in days.csv's words, :func:`scenarios.run.reasons_cell`) and ``sweep.png`` (km and
+:data:`scenarios.results.KPI_COLUMNS`, then ``unserved_reasons``, the unserved must bins counted
+by reason in days.csv's words, :func:`scenarios.results.reasons_cell`) and ``sweep.png`` (km and
 overflow events against each parameter, a line per policy).
 """
 
@@ -26,7 +26,8 @@ from typing import Any
 
 from scenarios.config import ScenarioConfig, ScenarioError, with_param
 from scenarios.report import CSV_NOTE, Table, describe, whole_numbers
-from scenarios.run import KPI_COLUMNS, reasons_cell, run_scenario
+from scenarios.results import KPI_COLUMNS, reasons_cell
+from scenarios.run import run_scenario
 
 SWEEP_COLUMNS = ("parameter", "value", "policy", *KPI_COLUMNS, "unserved_reasons")
 ProgressFn = Callable[[int, int, str], None]

@@ -191,7 +191,7 @@ def test_sweep_prints_its_main_kpis(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     output being no terminal)."""
     from scenarios.commands import SWEEP_SHOWN
     from scenarios.report import Table, label
-    from scenarios.run import KPI_COLUMNS
+    from scenarios.results import KPI_COLUMNS
     from scenarios.sweep import SWEEP_COLUMNS
 
     def row(trucks: int, policy: str, km: float, overflows: int) -> tuple[object, ...]:

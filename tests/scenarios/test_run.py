@@ -14,7 +14,8 @@ from scenarios.city import City
 from scenarios.config import ScenarioConfig, config_from_dict
 from scenarios.numbers import DECIMALS, rounded
 from scenarios.report import compare, vs_first_scenario, write_comparison, write_run
-from scenarios.run import CO2_KG_PER_KM, KPI_COLUMNS, ScenarioResult, run_scenario
+from scenarios.results import CO2_KG_PER_KM, KPI_COLUMNS, ScenarioResult
+from scenarios.run import run_scenario
 from tests.scenarios.conftest import tiny_dict
 
 
@@ -158,7 +159,7 @@ def test_settling_days_run_first_and_are_not_counted(
     from dataclasses import replace
     from datetime import date
 
-    from scenarios.run import totals
+    from scenarios.results import totals
 
     base = replace(tiny_config, policies=tiny_config.policies[:1], start=date(2026, 11, 2))
     plain = run_scenario(replace(base, days=3), city=tiny_city).policies[0]
@@ -272,7 +273,7 @@ def test_overflow_volume_counts_only_what_overflowed_in_the_compared_days(
 def test_the_comparison_names_each_scenario_s_city_and_trucks(tmp_path: Path) -> None:
     """Scenarios of different cities or fleets can be compared; comparison.md says which
     city, area and trucks (their load, size and loaded weight) each row is about."""
-    from scenarios.run import ScenarioResult
+    from scenarios.results import ScenarioResult
 
     porto = "../shared/data/osm/porto_portugal.osm.pbf"
     a = config_from_dict(tiny_dict(name="hel"), source="hel.toml")
@@ -377,7 +378,7 @@ def test_one_overflowing_bin_day_in_30000_keeps_the_service_level_below_one() ->
     from datetime import date
 
     from scenarios.numbers import format_number
-    from scenarios.run import DayRecord, totals
+    from scenarios.results import DayRecord, totals
 
     def day(d: int, overflowing: int) -> DayRecord:
         zero: dict[str, Any] = {
@@ -407,7 +408,7 @@ def test_a_name_with_a_pipe_keeps_the_markdown_table_in_its_columns() -> None:
 
 def _made_result(name: str = "made", **totals: float):
     """A result of one policy with hand-made totals (every KPI 1.0 unless given)."""
-    from scenarios.run import PolicyResult, ScenarioResult
+    from scenarios.results import PolicyResult, ScenarioResult
 
     cfg = config_from_dict(tiny_dict(name=name), source=f"{name}.toml")
     kpis = dict.fromkeys(KPI_COLUMNS, 1.0) | totals
@@ -556,7 +557,7 @@ def test_reason_kinds_label_the_optimisers_kind_not_its_words(
     unserved: Unserved, label: str
 ) -> None:
     """The label comes from the kind (and the rules broken), whatever the reason says."""
-    from scenarios.run import reason_kind
+    from scenarios.results import reason_kind
 
     assert reason_kind(unserved) == label
 
@@ -564,7 +565,7 @@ def test_reason_kinds_label_the_optimisers_kind_not_its_words(
 def test_every_kind_of_unserved_bin_has_a_label() -> None:
     """A kind added to the optimiser without a label here would be counted by its reason's
     words, one row per wording."""
-    from scenarios.run import REASON_KINDS
+    from scenarios.results import REASON_KINDS
 
     assert set(REASON_KINDS) == set(UnservedKind) - {UnservedKind.OTHER}
     assert len(set(REASON_KINDS.values())) == len(REASON_KINDS)
@@ -575,7 +576,7 @@ def _noisy_result():
     0.30000000000000004), as sums of legs and loads do."""
     from datetime import date
 
-    from scenarios.run import DayRecord, PolicyResult, ScenarioResult, totals
+    from scenarios.results import DayRecord, PolicyResult, ScenarioResult, totals
 
     cfg = config_from_dict(tiny_dict(name="noisy"), source="noisy.toml")
     floats = {k for k, f in DayRecord.__dataclass_fields__.items() if f.type == "float"}
@@ -701,7 +702,7 @@ def test_underground_containers_without_a_crane_truck_are_counted_unserved() -> 
     """A quarter of the bins need a crane: with no crane truck each policy leaves them
     unserved, labelled so in unserved.csv; with one, every policy empties them."""
     from scenarios.city import build_city
-    from scenarios.run import unserved_rows
+    from scenarios.results import unserved_rows
 
     def run(cranes: int) -> ScenarioResult:
         fleet = {"trucks": 2, "crane_trucks": cranes}

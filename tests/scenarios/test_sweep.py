@@ -141,7 +141,7 @@ def test_the_sweep_plot_labels_its_axes_and_names_non_numeric_values(
     """Each panel says what its axes hold (with units); trucks tick as whole numbers and a
     swept provider reads 'street' and 'haversine', not positions 0.0 .. 1.0."""
     from scenarios.report import Table
-    from scenarios.run import KPI_COLUMNS
+    from scenarios.results import KPI_COLUMNS
 
     def row(name: str, value: object, km: float) -> tuple[object, ...]:
         kpis = dict.fromkeys(KPI_COLUMNS, 0) | {"km": km, "overflow_events": 3}
