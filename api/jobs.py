@@ -236,7 +236,7 @@ class JobRunner(Rerouting):
                     plan_date, self.settings.readings_history_days, self.settings.tz
                 )
                 inventory = repo.load_inventory(s)
-                seen = repo.last_report_id(s)  # the truck reports this job knows
+                read = repo.reports_read(s, plan_date)  # the truck reports it knows
                 readings = repo.load_readings(s, since, until)
                 empty = repo.read_empty(readings)  # emptyings the sensors' readings show
                 reports = repo.load_reports(s, since, until, empty)
@@ -277,7 +277,7 @@ class JobRunner(Rerouting):
                 routes = planner.routes(driven.day), planner.routes(day)
                 diffs = (driven.plan_id, route_diffs(*routes, changes))
                 stored = self._store(
-                    plan_id, day, planner, routing, diffs, waiting=waiting, read_upto=seen
+                    plan_id, day, planner, routing, diffs, waiting=waiting, read=read
                 )
                 self.reroute_emptied(stored, planner, routing)
             else:
@@ -286,7 +286,7 @@ class JobRunner(Rerouting):
                     status="running",
                     progress=0.01,
                     message="inputs loaded",
-                    reports_seen_id=seen,
+                    reports_seen_id=read.upto,
                 )
                 day = planner.plan(
                     inventory,
@@ -303,9 +303,7 @@ class JobRunner(Rerouting):
                     alerted=waiting.bins,
                     due=waiting.due,
                 )
-                stored = self._store(
-                    plan_id, day, planner, routing, waiting=waiting, read_upto=seen
-                )
+                stored = self._store(plan_id, day, planner, routing, waiting=waiting, read=read)
                 self.reroute_emptied(stored, planner, routing)
             if not replay:
                 self._reopen(plan_date, waiting)

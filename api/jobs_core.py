@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import repo, state
@@ -272,12 +272,12 @@ class JobsCore:
         diffs: tuple[int, dict[str, dict[str, Any]]] | None = None,
         alert_ids: tuple[int, ...] = (),
         waiting: _Waiting | None = None,
-        read_upto: int | None = None,
+        read: repo.ReportsRead | None = None,
     ) -> list[tuple[date, str, str, datetime]]:
         """Store plan ``plan_id`` done (its day plan, exports and KPIs, the drivers' changes
-        and its alerts), and judge again by it the truck reports stored after report id
-        ``read_upto`` (while the job ran, after it read its inputs: judged by the plan it
-        replaces; :meth:`_judge_again`).
+        and its alerts), and judge again by it the truck reports its job did not read as
+        they are (``read``: stored while it ran, judged by the plan it replaces, or judged
+        again since by another job's plan; :meth:`_judge_again`).
 
         Returns
         -------
@@ -320,34 +320,32 @@ class JobsCore:
                 settle_rerouted(s, plan_id, exports["plan"], alert_ids)
             if waiting is not None:
                 settle_planned(s, plan_id, exports["plan"], waiting)
-            if read_upto is not None:
-                emptied = self._judge_again(s, plan_id, read_upto)
+            if read is not None:
+                emptied = self._judge_again(s, plan_id, read)
         return emptied
 
     def _judge_again(
-        self, s: Any, plan_id: int, read_upto: int
+        self, s: Any, plan_id: int, read: repo.ReportsRead
     ) -> list[tuple[date, str, str, datetime]]:
-        """Judge the truck reports of plan ``plan_id``'s day stored after report id
-        ``read_upto`` again, as ``POST /plans/{id}/progress`` does, by the day's newest
-        finished plan (``plan_id``, just stored, unless a newer one is): each one's off-route
-        flag as that plan has it (kept when it shows no visits). The bins emptied off route
-        among them that it still sends a truck to (today or later), as (date, truck, bin,
-        when): a reroute takes that trip out (:meth:`request_emptied`)."""
+        """Judge again, as ``POST /plans/{id}/progress`` does, by the day's newest finished
+        plan (``plan_id``, just stored, unless a newer one is) the truck reports of its day
+        that its job did not read as they are now: those stored after report id
+        ``read.upto``, and those whose off-route flag another job's plan changed since
+        (``read.flags``: a reroute stored meanwhile judged on route a bin emptied ahead that
+        the re-plan had read off route and taken off the truck's route). Each one's flag as
+        that plan has it (kept when it shows no visits). The bins emptied off route among
+        them that it still sends a truck to (today or later), as (date, truck, bin, when):
+        a reroute takes that trip out (:meth:`request_emptied`)."""
         plan_date = repo.get_or_404(s, PlanRow, plan_id, "plan").plan_date
         newest = repo.latest_done_plan(s, plan_date)
         if newest is None:  # never: plan_id was just stored done
             return []
-        rows = s.scalars(
-            select(ProgressRow)
-            .where(
-                ProgressRow.plan_date == plan_date,
-                ProgressRow.id > read_upto,
-                ProgressRow.kind != "position",
-            )
-            .order_by(ProgressRow.id)
-        )
+        day = and_(ProgressRow.plan_date == plan_date, ProgressRow.kind != "position")
+        flags = s.execute(select(ProgressRow.id, ProgressRow.off_route).where(day))
+        ids = [i for i, off in flags if i > read.upto or read.flags.get(i, off) != off]
+        judged = select(ProgressRow).where(ProgressRow.id.in_(ids)).order_by(ProgressRow.id)
         emptied = []
-        for r in list(rows):
+        for r in list(s.scalars(judged)) if ids else []:
             off = repo.off_route(
                 s, newest, r.vehicle_id, bin_id=r.bin_id, site_id=r.site_id, at=r.at, before_id=r.id
             )

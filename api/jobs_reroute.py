@@ -276,7 +276,7 @@ class Rerouting(JobsCore):
             base_day = state.loads(claimed.state)  # written by this service only
             since = planner.started_at(base_day)  # work reported before: an earlier plan's
             with self.db.reader() as s:
-                seen = repo.last_report_id(s)  # the truck reports this reroute knows
+                read = repo.reports_read(s, plan_date)  # the truck reports it knows
                 progress = repo.truck_progress(
                     s, plan_date, since, late_after=claimed.reports_seen_id
                 )
@@ -300,9 +300,7 @@ class Rerouting(JobsCore):
             )
             diffs = route_diffs(planner.routes(base_day), planner.routes(new_day), changes)
             diffs_of = (base_id, diffs)
-            stored = self._store(
-                new_id, new_day, planner, routing, diffs_of, alert_ids, read_upto=seen
-            )
+            stored = self._store(new_id, new_day, planner, routing, diffs_of, alert_ids, read=read)
             self.reroute_emptied(stored, planner, routing)
         except Exception as exc:
             log.exception("reroute %s failed", new_id)

@@ -30,6 +30,7 @@ from api.db import (
 from api.errors import NotFoundError
 from api.repo_alerts import BIN_DELETED
 from api.repo_plans import (
+    ReportsRead,
     bin_of_the_day,
     drop_states,
     last_report_id,
@@ -40,6 +41,7 @@ from api.repo_plans import (
     plan_job_pending,
     planned_days,
     queued_plan_job,
+    reports_read,
     serialise,
     site_of_the_day,
     vehicle_of_the_day,
@@ -65,6 +67,7 @@ from fleet.models import (
 from network.table import haversine_m
 
 __all__ = [
+    "ReportsRead",
     "add_alert",
     "bin_density",
     "bin_of_the_day",
@@ -97,6 +100,7 @@ __all__ = [
     "queued_plan_job",
     "read_empty",
     "reading_clash",
+    "reports_read",
     "resend_ids",
     "serialise",
     "site_of_the_day",

@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
@@ -50,6 +51,27 @@ def next_version(session: Session, plan_date: date) -> int:
 def last_report_id(session: Session) -> int:
     """The id of the newest truck progress report stored (0: none yet)."""
     return int(session.scalar(select(func.max(ProgressRow.id))) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportsRead:
+    """The truck reports a plan job or reroute read its inputs with: the id of the newest
+    report stored then (``upto``; 0: none) and the off-route flag each report of the day
+    had then (report id -> flag), as the plan it stores takes them in."""
+
+    upto: int
+    flags: Mapping[int, bool | None]
+
+
+def reports_read(session: Session, plan_date: date) -> ReportsRead:
+    """:class:`ReportsRead` of ``plan_date``'s reports as ``session`` sees them (positions,
+    which no flag judges, left out)."""
+    rows = session.execute(
+        select(ProgressRow.id, ProgressRow.off_route).where(
+            ProgressRow.plan_date == plan_date, ProgressRow.kind != "position"
+        )
+    )
+    return ReportsRead(last_report_id(session), dict(rows.tuples().all()))
 
 
 def latest_done_plan(
