@@ -626,7 +626,8 @@ class _Day:
     def _trail(self, truck: str) -> str:
         """What a failure of the busy days needs to be read (their jobs' order varies from
         run to run): ``truck``'s reports (id, what, the plan named, off route) and the day's
-        plans (id, version, origin, parent, when finished)."""
+        plans (id, version, origin, parent, when finished, the truck's route there:
+        :meth:`_work_of`)."""
         plans = self.call("GET", f"/plans?plan_date={self.plan_date}").json()
         newest = max(plans, key=lambda p: p["version"])
         reports = [
@@ -642,7 +643,8 @@ class _Day:
         return f"reports {reports}; plans {made}"
 
     def _work_of(self, plan: dict[str, Any], truck: str) -> list[str]:
-        """``truck``'s bins and unloadings in ``plan`` (``w`` a waypoint), for a trail."""
+        """``truck``'s bins, unloadings (``@site``) and waypoints (``w``) in ``plan``, in
+        order, for a trail (none while it is not done)."""
         if plan["status"] != "done":
             return []
         short = {"bin": "", "disposal": "@", "waypoint": "w"}
