@@ -4,5 +4,6 @@
 (bins, fleet and a cached travel matrix), ``scenarios.simulate`` (the day-stepping city
 simulator), ``scenarios.policies`` (fixed schedule, threshold, forecast + routing),
 ``scenarios.run`` (``run_scenario``: KPIs per policy), ``scenarios.results`` (the KPIs,
-days' records and their rows), ``scenarios.report`` (comparison tables and plots), ``scenarios.sweep`` (sensitivity sweeps on Dask).
+days' records and their rows), ``scenarios.report`` (comparison tables and plots),
+``scenarios.sweep`` (sensitivity sweeps on Dask).
 """
