@@ -589,7 +589,9 @@ class _Day:
                 self.problems.append(msg)
             rest = bins[len(mine) :]
         if truck in self.down and rest:
-            self.problems.append(f"{step}: {truck}, broken down, is sent to {rest}")
+            self.problems.append(
+                f"{step}: {truck}, broken down, is sent to {rest}; {self._trail(truck)}"
+            )
         if self.deleted & set(rest):
             self.problems.append(f"{step}: {truck} is sent to deleted {self.deleted & set(rest)}")
         made = Counter(self.unloaded.get(truck, {}))  # its unloadings done stand as made
