@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import repo, state
@@ -340,8 +340,7 @@ class JobsCore:
         newest = repo.latest_done_plan(s, plan_date)
         if newest is None:  # never: plan_id was just stored done
             return []
-        day = and_(ProgressRow.plan_date == plan_date, ProgressRow.kind != "position")
-        flags = s.execute(select(ProgressRow.id, ProgressRow.off_route).where(day))
+        flags = repo.report_flags(s, plan_date).items()
         ids = [i for i, off in flags if i > read.upto or read.flags.get(i, off) != off]
         judged = select(ProgressRow).where(ProgressRow.id.in_(ids)).order_by(ProgressRow.id)
         emptied = []

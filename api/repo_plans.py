@@ -63,15 +63,20 @@ class ReportsRead:
     flags: Mapping[int, bool | None]
 
 
-def reports_read(session: Session, plan_date: date) -> ReportsRead:
-    """:class:`ReportsRead` of ``plan_date``'s reports as ``session`` sees them (positions,
+def report_flags(session: Session, plan_date: date) -> dict[int, bool | None]:
+    """The off-route flag of each truck report of ``plan_date``, by report id (positions,
     which no flag judges, left out)."""
     rows = session.execute(
         select(ProgressRow.id, ProgressRow.off_route).where(
             ProgressRow.plan_date == plan_date, ProgressRow.kind != "position"
         )
     )
-    return ReportsRead(last_report_id(session), dict(rows.tuples().all()))
+    return dict(rows.tuples().all())
+
+
+def reports_read(session: Session, plan_date: date) -> ReportsRead:
+    """:class:`ReportsRead` of ``plan_date``'s reports as ``session`` sees them."""
+    return ReportsRead(last_report_id(session), report_flags(session, plan_date))
 
 
 def latest_done_plan(
