@@ -58,6 +58,17 @@ KEPT = (  # what change_truck and move_truck send back
 )
 
 
+def _judged_off(b: str, off: Counter[str], resent: Counter[str]) -> bool:
+    """Whether a report of bin ``b`` can be one the service judged off its truck's route
+    (``off``) or took for a resend (the same bin again, no other work between:
+    ``resent``); the one it is taken for is counted off."""
+    for judged in (off, resent):
+        if judged[b] > 0:
+            judged[b] -= 1
+            return True
+    return False
+
+
 class _Day:
     """A random city's day driven through the service, and what it was told."""
 
@@ -85,6 +96,7 @@ class _Day:
         self.down: dict[str, int] = {}  # truck -> open downtime id
         self.deleted: set[str] = set()
         self.reported: dict[str, list[str]] = {t: [] for t in self.trucks}  # route bins done
+        self.taken: dict[str, list[str]] = {}  # bins emptied out of the route's order
         self.unloaded: dict[str, Counter[str]] = {t: Counter() for t in self.trucks}
 
     # ---------------------------------------------------------------- requests
@@ -153,6 +165,7 @@ class _Day:
         self.now = self.midnight - timedelta(hours=2)
         self.at(0)
         self.reported = {t: [] for t in self.trucks}
+        self.taken = {}
         self.unloaded = {t: Counter() for t in self.trucks}
         self.closed = {}
         at = self.now.isoformat()
@@ -252,6 +265,13 @@ class _Day:
         full = {"vehicle_id": truck, "at": self.now.isoformat(), **body}
         return bool(self.call("POST", f"/plans/{plan['id']}/progress", full).status_code == 201)
 
+    def take(self, truck: str, bin_id: str, **body: Any) -> None:
+        """``truck``'s crew empties ``bin_id`` out of its route's order (ahead of it, off
+        it), as it stands in the newest plan: kept in ``taken``, done whichever way the
+        service judges it (on the route of a plan a job made meanwhile, or off it)."""
+        if self.report(truck, kind="visit_done", bin_id=bin_id, **body):
+            self.taken.setdefault(truck, []).append(bin_id)
+
     # ---------------------------------------------------------------- events
     def alert(self, bin_id: str | None = None) -> None:
         b = bin_id or self.rng.choice(self.live_bins())
@@ -281,7 +301,7 @@ class _Day:
         if b is None:
             return
         fill = {"fill_fraction": round(self.rng.random(), 2)} if self.rng.random() < 0.5 else {}
-        self.report(truck, kind="visit_done", bin_id=b, **fill)
+        self.take(truck, b, **fill)
         self.alert(b if self.rng.random() < 0.5 else None)
 
     def ahead(self) -> None:
@@ -304,7 +324,7 @@ class _Day:
             return
         truck = self.rng.choice(sorted(ahead))
         fill = {"fill_fraction": round(self.rng.random(), 2)} if self.rng.random() < 0.5 else {}
-        self.report(truck, kind="visit_done", bin_id=ahead[truck], **fill)
+        self.take(truck, ahead[truck], **fill)
 
     def twice(self) -> None:
         """A crew empties a bin off its route, unloads, empties it again; then an alert."""
@@ -314,11 +334,11 @@ class _Day:
         b = self._off_route_bin(truck)
         if b is None:
             return
-        self.report(truck, kind="visit_done", bin_id=b)
+        self.take(truck, b)
         self.at(10)
         self.report(truck, kind="disposal_done", site_id=self.rng.choice(self.sites))
         self.at(10)
-        self.report(truck, kind="visit_done", bin_id=b)
+        self.take(truck, b)
         self.alert()
 
     def early(self) -> None:
@@ -563,26 +583,35 @@ class _Day:
             broken = [v for v in broken if v["code"] != "break"]
         if broken and not any(OVERRUN in n for n in doc["notes"]):
             self.problems.append(f"{step}: plan {plan['id']} breaks {broken}")
-        off = self._off_route(plan) if self.busy else {}
+        off, resent = self._off_route(plan) if self.busy else ({}, {})
         for route in doc["routes"]:
-            self._check_route(step, route, off.get(route["vehicle_id"], Counter()))
+            truck = route["vehicle_id"]
+            judged = (off.get(truck, Counter()), resent.get(truck, Counter()))
+            self._check_route(step, route, judged)
         self._check_alerts(step, plan, doc)
 
-    def _off_route(self, plan: dict[str, Any]) -> dict[str, Counter[str]]:
-        """The bins each truck emptied or passed off its route as the service judged them
-        (truck -> bin -> how many times), resends aside."""
-        out: dict[str, Counter[str]] = {}
+    def _off_route(
+        self, plan: dict[str, Any]
+    ) -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
+        """The bins each truck emptied or passed off its route as the service judged them,
+        resends aside, and the bins' reports the service took for resends (each: truck ->
+        bin -> how many times)."""
+        off: dict[str, Counter[str]] = {}
+        resent: dict[str, Counter[str]] = {}
         for r in self.call("GET", f"/plans/{plan['id']}/progress").json():
-            if r["bin_id"] is not None and r["off_route"] and not r["resend"]:
+            if r["bin_id"] is not None and (r["off_route"] or r["resend"]):
+                out = resent if r["resend"] else off
                 out.setdefault(r["vehicle_id"], Counter())[r["bin_id"]] += 1
-        return out
+        return off, resent
 
-    def _check_route(self, step: str, route: dict[str, Any], off: Counter[str]) -> None:
+    def _check_route(
+        self, step: str, route: dict[str, Any], judged: tuple[Counter[str], Counter[str]]
+    ) -> None:
         truck = route["vehicle_id"]
         bins = [v["bin_id"] for v in route["visits"] if v["kind"] == "bin"]
         mine = self.reported.get(truck, [])
         if self.busy:  # reports against the plan a job replaced (:meth:`_done_kept`)
-            rest = self._done_kept(step, truck, bins, mine, off)
+            rest = self._done_kept(step, truck, bins, mine, judged)
         else:
             if bins[: len(mine)] != mine:
                 msg = f"{step}: {truck}'s route {bins} drops its visits done {mine}"
@@ -604,25 +633,43 @@ class _Day:
                 self.problems.append(f"{step}: {truck} unloads at {v['ref']}, closed")
 
     def _done_kept(
-        self, step: str, truck: str, bins: list[str], mine: list[str], off: Counter[str]
+        self,
+        step: str,
+        truck: str,
+        bins: list[str],
+        mine: list[str],
+        judged: tuple[Counter[str], Counter[str]],
     ) -> list[str]:
-        """``truck``'s route (``bins``) less its visits done (``mine``), a problem when one is
-        neither on it nor judged off its route (``off``). A crew reports by the plan its
-        tablet shows, which a job running then may have replaced: the new plan may have the
-        visit elsewhere, or not at all (the report is judged again by it,
-        ``JobRunner._judge_again``: off the route)."""
-        rest, off = list(bins), Counter(off)
+        """``truck``'s route (``bins``) less its visits done (``mine``, and the bins its crew
+        took out of the route's order, ``taken``), a problem when one is neither on it nor
+        judged off its route or a resend (``judged``: the counts of each, per bin). A crew
+        reports by the plan its tablet shows, which a job running then may have replaced:
+        the new plan may have the visit elsewhere, or not at all (the report is judged again
+        by it, ``JobRunner._judge_again``: off the route). A bin taken out of order is mostly
+        judged off the route; the plan of a job running then may have it next, and judge it
+        on the route: a visit done there."""
+        rest, off, resent = list(bins), Counter(judged[0]), Counter(judged[1])
+        taken = self.taken.get(truck, [])
         for b in mine:
             if b in rest:
                 rest.remove(b)
-            elif off[b] > 0:
-                off[b] -= 1
-            else:
-                self.problems.append(
-                    f"{step}: {truck}'s route {bins} drops its visits done {mine}; "
-                    f"{self._trail(truck)}"
-                )
-                return rest
+            elif not _judged_off(b, off, resent):
+                return self._dropped(step, truck, bins, mine, rest)
+        for b in taken:
+            if _judged_off(b, off, resent):
+                continue
+            if b not in rest:
+                return self._dropped(step, truck, bins, [*mine, *taken], rest)
+            rest.remove(b)
+        return rest
+
+    def _dropped(
+        self, step: str, truck: str, bins: list[str], done: list[str], rest: list[str]
+    ) -> list[str]:
+        """A problem: ``truck``'s route (``bins``) drops a visit ``done``; ``rest``."""
+        self.problems.append(
+            f"{step}: {truck}'s route {bins} drops its visits done {done}; {self._trail(truck)}"
+        )
         return rest
 
     def _trail(self, truck: str) -> str:
@@ -809,6 +856,37 @@ def test_days_with_reports_coming_while_jobs_run_keep_their_promises(settings: S
     holds that case); the solver's results vary with the machine's speed, and so may the
     events after them."""
     assert _random_days(settings, 30, 8, days=2, wide=True, edits=True, busy=True) == []
+
+
+class _Ledger(_Day):
+    """What a day's checks were told, alone (no service): the bins crews took out of their
+    route's order."""
+
+    def __init__(self, taken: dict[str, list[str]]) -> None:
+        self.problems, self.taken = [], taken
+
+    def _trail(self, truck: str) -> str:
+        return f"{truck}'s trail"
+
+
+def test_a_bin_taken_out_of_order_and_judged_on_the_route_is_a_visit_done_there() -> None:
+    """v1's crew took b9 ahead of its route; a plan made meanwhile, with b9 next, judged it
+    on the route and keeps it as a visit done: not one to come (which a broken-down truck
+    must not have). Judged off the route, a visit of b9 in the route is one to come; taken
+    for a resend, none; neither, the route dropped it. (The checks read a visit done so as
+    one to come before: likely seed 525's busy days' "v1, broken down, is sent to ['b9']",
+    which did not come again.)"""
+    day, none = _Ledger({"v1": ["b9"]}), (Counter[str](), Counter[str]())
+    assert day._done_kept("on", "v1", ["b2", "b9"], ["b2"], none) == []
+    off = (Counter({"b9": 1}), Counter[str]())
+    assert day._done_kept("off", "v1", ["b2", "b9"], ["b2"], off) == ["b9"]
+    resent = (Counter[str](), Counter({"b9": 1}))
+    assert day._done_kept("resent", "v1", ["b2"], ["b2"], resent) == []
+    assert day.problems == []
+    assert day._done_kept("dropped", "v1", ["b2", "b4"], ["b2"], none) == ["b4"]
+    assert day.problems == [
+        "dropped: v1's route ['b2', 'b4'] drops its visits done ['b2', 'b9']; v1's trail"
+    ]
 
 
 @pytest.fixture(scope="module")
