@@ -235,7 +235,7 @@ class _Day:
             self._drive(plan["id"], truck, route["visits"])
 
     def _drive(self, plan_id: int, truck: str, visits: list[dict[str, Any]]) -> None:
-        done, seen, sites = Counter(self.reported[truck]), Counter[str](), Counter[str]()
+        done, seen, sites = self._done_of(plan_id, truck), Counter[str](), Counter[str]()
         for v in visits:
             if v["kind"] not in ("bin", "disposal"):
                 continue
@@ -258,6 +258,24 @@ class _Day:
                 self.reported[truck].append(key)
             else:
                 self.unloaded[truck][key] += 1
+
+    def _done_of(self, plan_id: int, truck: str) -> Counter[str]:
+        """How often ``truck``'s crew emptied each bin on its route in plan ``plan_id``, as
+        its tablet shows: the route's visits it reported (``reported``), and the bins it
+        took out of the route's order that the service judged on the route (a plan made
+        meanwhile had them next; :meth:`_done_kept`): not emptied again."""
+        done, taken = Counter(self.reported[truck]), set(self.taken.get(truck, ()))
+        if not taken:
+            return done
+        on = Counter(
+            r["bin_id"]
+            for r in self.call("GET", f"/plans/{plan_id}/progress").json()
+            if r["vehicle_id"] == truck and r["bin_id"] in taken and r["kind"] == "visit_done"
+            if r["off_route"] is False and not r["resend"]
+        )
+        for b in taken:
+            done[b] = max(done[b], on[b])
+        return done
 
     def report(self, truck: str, **body: Any) -> bool:
         """A report of ``truck`` against the newest plan; whether it was taken."""
@@ -308,12 +326,12 @@ class _Day:
         """A crew empties the second bin its route still has to do before the first (found
         at some fill, half the time): off its route, the day goes on from that bin, the
         first still to do."""
-        ahead = {}
-        for route in self.routes(self.newest())["routes"]:
+        ahead, plan = {}, self.newest()
+        for route in self.routes(plan)["routes"]:
             truck = route["vehicle_id"]
             if truck in self.down or truck not in self.reported:
                 continue
-            done, seen, to_do = Counter(self.reported[truck]), Counter[str](), []
+            done, seen, to_do = self._done_of(plan["id"], truck), Counter[str](), []
             for b in (v["bin_id"] for v in route["visits"] if v["kind"] == "bin"):
                 seen[b] += 1
                 if seen[b] > done[b]:
