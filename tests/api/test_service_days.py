@@ -277,6 +277,16 @@ class _Day:
             done[b] = max(done[b], on[b])
         return done
 
+    def _to_do(self, plan_id: int, route: dict[str, Any]) -> list[str]:
+        """The bins ``route`` (of plan ``plan_id``) still has its truck's crew empty, in
+        order (:meth:`_done_of`: the k-th report of a bin is its k-th visit)."""
+        done, seen, to_do = self._done_of(plan_id, route["vehicle_id"]), Counter[str](), []
+        for b in (v["bin_id"] for v in route["visits"] if v["kind"] == "bin"):
+            seen[b] += 1
+            if seen[b] > done[b]:
+                to_do.append(b)
+        return to_do
+
     def report(self, truck: str, **body: Any) -> bool:
         """A report of ``truck`` against the newest plan; whether it was taken."""
         plan = self.newest()
@@ -331,11 +341,7 @@ class _Day:
             truck = route["vehicle_id"]
             if truck in self.down or truck not in self.reported:
                 continue
-            done, seen, to_do = self._done_of(plan["id"], truck), Counter[str](), []
-            for b in (v["bin_id"] for v in route["visits"] if v["kind"] == "bin"):
-                seen[b] += 1
-                if seen[b] > done[b]:
-                    to_do.append(b)
+            to_do = self._to_do(plan["id"], route)
             if len(to_do) >= 2 and to_do[1] not in self.deleted:
                 ahead[truck] = to_do[1]
         if not ahead:
@@ -431,14 +437,13 @@ class _Day:
         """A crew could not empty its truck's next bin (a parked car): a stop passed."""
         if not self.up():
             return
-        truck = self.rng.choice(self.up())
-        for route in self.routes(self.newest())["routes"]:
-            bins = [v["bin_id"] for v in route["visits"] if v["kind"] == "bin"]
-            mine = self.reported[truck]
-            if route["vehicle_id"] == truck and len(bins) > len(mine):
-                b = bins[len(mine)]
-                if self.report(truck, kind="visit_missed", bin_id=b, reason="parked car"):
-                    mine.append(b)
+        truck, plan = self.rng.choice(self.up()), self.newest()
+        for route in self.routes(plan)["routes"]:
+            to_do = self._to_do(plan["id"], route) if route["vehicle_id"] == truck else []
+            if to_do and self.report(
+                truck, kind="visit_missed", bin_id=to_do[0], reason="parked car"
+            ):
+                self.reported[truck].append(to_do[0])
 
     def listed_truck(self, truck: str) -> dict[str, Any]:
         """``truck``'s record as the service lists it, the fields a change sends back."""
