@@ -2,21 +2,21 @@
 
 A small random city is planned at night; its trucks then report their routes as driven
 while random events come: overflow alerts, bins emptied off a truck's route (once, or twice
-with an unloading between), unloadings sooner than planned, trucks breaking down and back,
-bins deleted (some just after their alert), disposal sites opened and closed, positions,
-dismissals and re-plans. A wider day (``wide``) also gives trucks a break and bins time
-windows, and brings bins the crews could not empty, trucks changed, added and booked for
-maintenance, new readings, citizens' reports and new bins. After each event, with the jobs
-idle, the service keeps its promises (:meth:`_Day.check`). The solver's results vary with
-the machine's speed; the promises do not. Seeds 1-80 all pass. At 93762fd, before a
-reroute went on without the bins deleted while it ran (b70739c), seeds 38, 39 and 59 of
-1-60 failed ("plan failed: unknown bin"). Days also run in a row (:meth:`_Day.next_day`:
-the next night's readings and plan) and on Helsinki's streets (:class:`_StreetDay`). The
-fuzz these checks come from runs many more seeds, never in ``make test``
-(:func:`test_random_days_keep_their_promises`; benchmarks/RESULTS.md), and with ``edits``
-records put again during the day too: bins moved and resized, sites' hours, unloading
-times and places changed, a deleted site or bin listed again, depots moved, trucks moved
-to another depot.
+with an unloading between) or ahead of its order, unloadings sooner than planned, trucks
+breaking down and back, bins deleted (some just after their alert), disposal sites opened
+and closed, positions, dismissals and re-plans. A wider day (``wide``) also gives trucks a
+break and bins time windows, and brings bins the crews could not empty, trucks changed,
+added and booked for maintenance, new readings, citizens' reports and new bins. After each
+event, with the jobs idle, the service keeps its promises (:meth:`_Day.check`). The
+solver's results vary with the machine's speed; the promises do not. Seeds 1-80 all pass.
+At 93762fd, before a reroute went on without the bins deleted while it ran (b70739c), seeds
+38, 39 and 59 of 1-60 failed ("plan failed: unknown bin"). Days also run in a row
+(:meth:`_Day.next_day`: the next night's readings and plan) and on Helsinki's streets
+(:class:`_StreetDay`). The fuzz these checks come from runs many more seeds, never in
+``make test`` (:func:`test_random_days_keep_their_promises`; benchmarks/RESULTS.md), and
+with ``edits`` records put again during the day too: bins moved and resized, sites' hours,
+unloading times and places changed, a deleted site or bin listed again, depots moved,
+trucks moved to another depot.
 """
 
 from __future__ import annotations
