@@ -680,7 +680,8 @@ class _Day:
                 continue
             shut = self.closed.get(v.get("ref", ""))
             if v["kind"] == "disposal" and shut and datetime.fromisoformat(v["start"]) > shut:
-                self.problems.append(f"{step}: {truck} unloads at {v['ref']}, closed")
+                closed = f"{step}: {truck} unloads at {v['ref']}, closed"
+                self.problems.append(f"{closed}; {self._trail(truck)}")
 
     def _done_kept(
         self,
@@ -967,7 +968,7 @@ def test_an_unloading_before_its_time_judged_on_the_route_is_a_visit_done() -> N
     off = _Ledger({}, {"v0": ["s3"]})
     off.closed = {"s3": shut}
     off._check_route("off", 1, route, (Counter(), Counter()))
-    assert off.problems == ["off: v0 unloads at s3, closed"]
+    assert off.problems == ["off: v0 unloads at s3, closed; v0's trail"]
 
 
 @pytest.fixture(scope="module")
