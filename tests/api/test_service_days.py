@@ -236,8 +236,8 @@ class _Day:
             self._drive(plan["id"], truck, route["visits"])
 
     def _drive(self, plan_id: int, truck: str, visits: list[dict[str, Any]]) -> None:
-        done, seen, sites = self._done_of(plan_id, truck), Counter[str](), Counter[str]()
-        unloaded = self._unloaded_of(plan_id, truck)
+        done, unloaded = self._done_of(plan_id, truck)
+        seen, sites = Counter[str](), Counter[str]()
         for v in visits:
             if v["kind"] not in ("bin", "disposal"):
                 continue
@@ -261,27 +261,21 @@ class _Day:
             else:
                 self.unloaded[truck][key] += 1
 
-    def _done_of(self, plan_id: int, truck: str) -> Counter[str]:
-        """How often ``truck``'s crew emptied each bin on its route in plan ``plan_id``, as
-        its tablet shows: the route's visits it reported (``reported``), and the bins it
-        took out of the route's order that the service judged on the route (a plan made
-        meanwhile had them next; :meth:`_done_kept`): not emptied again."""
-        done, taken = Counter(self.reported[truck]), set(self.taken.get(truck, ()))
-        on = self._on_route(plan_id, truck) if taken else Counter()
+    def _done_of(self, plan_id: int, truck: str) -> tuple[Counter[str], Counter[str]]:
+        """How often ``truck``'s crew emptied each bin, and unloaded at each site, on its
+        route in plan ``plan_id``, as its tablet shows: the route's visits it reported
+        (``reported``, ``unloaded``), and the bins it took and unloadings it made out of the
+        route's order (``taken``, ``dumped``) that the service judged on the route (a plan
+        made meanwhile had the bin next, :meth:`_done_kept`; the unloading was the route's
+        next work, a visit done timed as planned): not done again."""
+        done, made = Counter(self.reported.get(truck, [])), Counter(self.unloaded.get(truck, {}))
+        taken, dumped = set(self.taken.get(truck, ())), set(self.dumped.get(truck, ()))
+        on = self._on_route(plan_id, truck) if taken or dumped else Counter()
         for b in taken:
             done[b] = max(done[b], on["bin", b])
-        return done
-
-    def _unloaded_of(self, plan_id: int, truck: str) -> Counter[str]:
-        """How often ``truck`` unloaded at each site on its route in plan ``plan_id``, as its
-        tablet shows: the route's unloadings it reported (``unloaded``), and those out of
-        the route's order (``dumped``: sooner than planned, one more) that the service
-        judged on the route (the route's next work: a visit done, timed as planned)."""
-        made, dumped = Counter(self.unloaded.get(truck, {})), set(self.dumped.get(truck, ()))
-        on = self._on_route(plan_id, truck) if dumped else Counter()
         for site in dumped:
             made[site] = max(made[site], on["disposal", site])
-        return made
+        return done, made
 
     def _on_route(self, plan_id: int, truck: str) -> Counter[tuple[str, str]]:
         """How often the service judged ``truck``'s emptyings of each bin (``("bin", id)``)
@@ -297,7 +291,7 @@ class _Day:
     def _to_do(self, plan_id: int, route: dict[str, Any]) -> list[str]:
         """The bins ``route`` (of plan ``plan_id``) still has its truck's crew empty, in
         order (:meth:`_done_of`: the k-th report of a bin is its k-th visit)."""
-        done, seen, to_do = self._done_of(plan_id, route["vehicle_id"]), Counter[str](), []
+        done, seen, to_do = self._done_of(plan_id, route["vehicle_id"])[0], Counter[str](), []
         for b in (v["bin_id"] for v in route["visits"] if v["kind"] == "bin"):
             seen[b] += 1
             if seen[b] > done[b]:
@@ -673,7 +667,7 @@ class _Day:
             )
         if self.deleted & set(rest):
             self.problems.append(f"{step}: {truck} is sent to deleted {self.deleted & set(rest)}")
-        made = self._unloaded_of(plan_id, truck)  # its unloadings done stand as made
+        made = self._done_of(plan_id, truck)[1]  # its unloadings done stand as made
         for v in route["visits"]:
             if v["kind"] == "disposal" and made[v["ref"]] > 0:
                 made[v["ref"]] -= 1
