@@ -44,14 +44,15 @@ at the report time; for a borrowed rate with a known emptying, a report that com
 than predicted moves the rate halfway toward the rate implied by the report.
 
 This module pools the bins and estimates them all (:func:`estimate_models`); its parts are
-modules beside it: :mod:`fleet.fill_sensor` (one sensor's fit, the settings
-:class:`FillConfig`), :mod:`fleet.fill_reports` (citizens' reports) and
-:mod:`fleet.fill_checks` (sensors to have checked); their public names are here too.
+modules beside it: :mod:`fleet.fill_config` (the settings :class:`FillConfig`),
+:mod:`fleet.fill_cycles` (emptyings, stuck sensors), :mod:`fleet.fill_sensor` (one
+sensor's fit), :mod:`fleet.fill_pickups` (rates from the fills trucks found),
+:mod:`fleet.fill_reports` (citizens' reports) and :mod:`fleet.fill_checks` (sensors to have
+checked); their public names are here too.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -72,33 +73,36 @@ from fleet.fill_checks import (
     stuck_notes,
     under_read_notes,
 )
-from fleet.fill_reports import apply_reports, match_reports, nearest_bin, valid_reports
-from fleet.fill_sensor import (
+from fleet.fill_config import FillConfig, FloatArray
+from fleet.fill_cycles import (
     _STALE,
-    LONE_HIGH_WEIGHT,
     SLOPE_POINTS,
     STUCK_AFTER_H,
-    FillConfig,
-    FloatArray,
-    SensorFit,
     _robust_sd,
     _time_order,
     detect_emptyings,
-    finish_sensor_fit,
-    fit_bin,
     last_emptying_read,
     median_slope,
-    prepare_sensor_fit,
     stuck_sensor,
+)
+from fleet.fill_pickups import (
+    PICKUP_CENSORED_SPAN,
+    PICKUP_PRIOR_CYCLES,
+    pickup_rate,
+    with_pickups,
+)
+from fleet.fill_reports import apply_reports, match_reports, nearest_bin, valid_reports
+from fleet.fill_sensor import (
+    LONE_HIGH_WEIGHT,
+    SensorFit,
+    finish_sensor_fit,
+    fit_bin,
+    prepare_sensor_fit,
 )
 from fleet.forecast import (
     FillModel,
     SensorOffset,
     StuckSensor,
-    offset_hours,
-    utc_hours,
-    week_axis,
-    weekday_exposure,
 )
 from fleet.models import MAX_FILL, Bin, CitizenReport, FillReading, PickupRecord
 
@@ -132,11 +136,6 @@ __all__ = [
 ]
 
 POOL_MIN_DAYS = 0.5  # of data on every weekday for a bin's raw pattern to enter the pool
-PICKUP_PRIOR_CYCLES = 0.5  # weight of the borrowed rate, in observed fill cycles
-PICKUP_CENSORED_SPAN = 0.8  # a bin found full is assumed full after this share of its cycle
-# a cycle between two pickups shorter than this tells no rate: a row logged twice, a second
-# lift at once (found full 30 min after an emptying, it set a rate of 55 bins a day)
-PICKUP_MIN_CYCLE_H = 1.0
 
 
 # ----------------------------------------------------------------------------- all bins
@@ -343,7 +342,7 @@ def _estimate_models(
     for b in bins:
         if b.bin_id not in models:
             model = _borrowed_model(b, per_bin.get(b.bin_id, []), pools.groups, now, config)
-            models[b.bin_id] = _with_pickups(model, found.get(b.bin_id, []), config)
+            models[b.bin_id] = with_pickups(model, found.get(b.bin_id, []), config)
         models[b.bin_id] = _apply_known_emptying(models[b.bin_id], emptied.get(b.bin_id), now)
     for bid, rs in reports.items():
         if bid in models:
@@ -394,51 +393,6 @@ def _borrowed_model(
         n_readings=len(own),
         z=cfg.z,
     )
-
-
-def pickup_rate(
-    model: FillModel, pickups: Sequence[PickupRecord], cfg: FillConfig = FillConfig()
-) -> tuple[float, int] | None:
-    """(rate per hour, cycles used) from consecutive pickups under ``model``'s weekday factors.
-
-    None without a cycle. A cycle runs from an emptying (any pickup, with a fill recorded or
-    not) to the next pickup, and tells a rate when that one has a fill. Uncensored cycles
-    give fill / weighted hours (a ratio estimate); a cycle found full gives at least
-    ``1 / (PICKUP_CENSORED_SPAN * hours)``. Cycles shorter than :data:`PICKUP_MIN_CYCLE_H`
-    hours are left out.
-    """
-    ps = sorted(pickups, key=lambda p: p.at)
-    if len(ps) < 2:
-        return None
-    x = np.array([week_axis(utc_hours(p.at), 0.0) + offset_hours(p.at) for p in ps])
-    hours = np.diff(weekday_exposure(x) @ np.asarray(model.weekday_factors, dtype=float))
-    fill = np.array([np.nan if p.fill_fraction is None else p.fill_fraction for p in ps[1:]])
-    ok = (hours >= PICKUP_MIN_CYCLE_H) & ~np.isnan(fill)
-    full = ok & (fill >= cfg.saturated)
-    part = ok & ~full
-    rate = float(fill[part].sum() / hours[part].sum()) if part.any() else 0.0
-    if full.any():
-        rate = max(rate, float((1.0 / (PICKUP_CENSORED_SPAN * hours[full])).max()))
-    n = int(ok.sum())
-    return (rate, n) if n else None
-
-
-def _with_pickups(model: FillModel, pickups: Sequence[PickupRecord], cfg: FillConfig) -> FillModel:
-    """A borrowed model with its own rate from the trucks' records and state 0 at the last."""
-    if not pickups:
-        return model
-    last = max(p.at for p in pickups)
-    if model.anchor_at > last and model.n_readings > 0:
-        out = replace(model, last_emptying_at=last)  # later readings know the state better
-    else:
-        out = model.emptied(last)
-    got = pickup_rate(out, pickups, cfg)
-    if got is None:
-        return out
-    own, n = got
-    rate = (n * own + PICKUP_PRIOR_CYCLES * model.rate_per_h) / (n + PICKUP_PRIOR_CYCLES)
-    sd = max(cfg.rate_sd_rel_single / math.sqrt(n), cfg.rate_sd_rel_floor) * rate
-    return replace(out, rate_per_h=rate, rate_sd_per_h=sd, source="pickups")
 
 
 def _apply_known_emptying(

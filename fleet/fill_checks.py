@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, tzinfo
 
 import numpy as np
 
-from fleet.fill_sensor import FillConfig, FloatArray, _time_order
+from fleet.fill_config import FillConfig, FloatArray
+from fleet.fill_cycles import _time_order
 from fleet.forecast import (
     FillModel,
     SensorOffset,

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import numpy as np
 
-from fleet.fill_sensor import FillConfig, FloatArray
+from fleet.fill_config import FillConfig, FloatArray
 from fleet.forecast import (
     FillModel,
     hours_between,

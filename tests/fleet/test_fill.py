@@ -204,7 +204,7 @@ def test_the_slope_of_a_long_series_is_taken_from_a_few_hundred_points() -> None
     """6000 readings five minutes apart (one cycle of three weeks): the Theil-Sen slope
     comes from ``SLOPE_POINTS`` of them, evenly spread, and is the series' slope."""
     from fleet.fill import SLOPE_POINTS, median_slope
-    from fleet.fill_sensor import _pairs
+    from fleet.fill_cycles import _pairs
 
     rng = np.random.default_rng(0)
     x = np.arange(6000) / 12.0
