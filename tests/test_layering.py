@@ -31,8 +31,8 @@ ENGINES = {
     "osmium": {"network/osm.py"},
     "opening_hours": {"network/hours.py"},
     "babel": {"network/language.py"},
-    "numba": {"network/fastpath.py"},
-    "routingkit_cch": {"network/fastpath.py"},
+    "numba": {"network/fastpath/build.py", "network/fastpath/query.py"},
+    "routingkit_cch": {"network/fastpath/build.py"},
     "fastapi": None,  # only api/
     "pydantic": None,  # only api/
 }

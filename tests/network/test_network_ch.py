@@ -53,7 +53,7 @@ def test_helsinki_ch_extend_equals_scipy(helsinki) -> None:
 
 
 def test_geometric_order_fallback_is_exact(helsinki, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fastpath, "routingkit_cch", None)
+    monkeypatch.setattr(fastpath.build, "routingkit_cch", None)
     assert fastpath.cache_tag().endswith("-geo")
     ch = StreetNetwork(helsinki, workers=1, engine="ch")
     order = np.argsort(ch.hierarchy.rank)
