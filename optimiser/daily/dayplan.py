@@ -44,7 +44,7 @@ from optimiser.problem import (
     Problem,
     bin_of,
 )
-from optimiser.street_hours import TimedDay
+from optimiser.street_told import TimedDay
 
 Provider = Callable[[Sequence[tuple[float, float]]], TravelMatrix]
 ProgressFn = Callable[[float, str], None]
@@ -82,7 +82,7 @@ class DayPlan:
     and corrected, reading too full or too empty at a pickup), each also a plan note: the
     maintenance list of a plan made from readings (:func:`plan_day`).
     ``street_hours`` names, for each bin routed on a street trucks may drive only at some
-    hours, that street and its hours that day (bin id -> ``optimiser.street_hours.TimedDay``):
+    hours, that street and its hours that day (bin id -> ``optimiser.street_told.TimedDay``):
     its visits are timed to them.
     """
 

@@ -40,7 +40,8 @@ from optimiser.problem import (
 from optimiser.reroute import (
     Progress,
 )
-from optimiser.street_hours import CLOSED_STREET, NO_HOURS, StreetHours, street_hours
+from optimiser.street_hours import NO_HOURS, StreetHours, street_hours
+from optimiser.street_told import CLOSED_STREET
 
 
 def _placeable(

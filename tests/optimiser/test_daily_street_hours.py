@@ -21,7 +21,8 @@ from optimiser.export import plan_json
 from optimiser.params import SolveParams
 from optimiser.plan import UnservedKind, VisitKind, clock
 from optimiser.sheets import day_sheets_html, language
-from optimiser.street_hours import CLOSED_STREET, street_hours, told_day, visit_window
+from optimiser.street_hours import street_hours, visit_window
+from optimiser.street_told import CLOSED_STREET, told_day
 from tests.network.conftest import ON_YARD, osm_tags, write_square, write_yard
 from tests.optimiser.conftest import street_town
 
