@@ -51,7 +51,8 @@ from network.providers import (
 from network.snap import MAX_SNAP_M, Snap
 from network.speeds import GraphSettings, parse_maxspeed
 from network.streets import StreetNetwork, StreetPoint
-from network.table import EdgeTable, graph_from_table, table_from_graph
+from network.table import EdgeTable
+from network.table_nx import graph_from_table, table_from_graph
 
 __all__ = [
     "MAX_SNAP_M",

@@ -19,12 +19,8 @@ from network.speeds import (
     GraphSettings,
 )
 from network.streets import StreetNetwork
-from network.table import (
-    EdgeTable,
-    graph_from_table,
-    largest_strong_component,
-    split_strong_component,
-)
+from network.table import EdgeTable, largest_strong_component, split_strong_component
+from network.table_nx import graph_from_table
 from network.turns import restrict_turns, restrictions_of
 from network.zones import split_local_zones
 

@@ -31,7 +31,8 @@ from network.speeds import (
     street_name,
     way_kph,
 )
-from network.table import EdgeTable, table_from_graph
+from network.table import EdgeTable
+from network.table_nx import table_from_graph
 from network.turns import Relation
 
 

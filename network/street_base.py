@@ -32,11 +32,8 @@ from network.street_weights import (
     _twins,
     kerb_ways,
 )
-from network.table import (
-    EdgeTable,
-    street_edges,
-    table_from_graph,
-)
+from network.table import EdgeTable, street_edges
+from network.table_nx import table_from_graph
 
 AT_NODE_M = 1.0  # a snap this close to an edge end counts as at that intersection
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from network import MAX_SNAP_M, SnapError, load_network
-from network.table import table_from_graph
+from network.table_nx import table_from_graph
 from tests.network.conftest import ON_ISLAND, build_split_graph, write_island_town
 
 AT_SEA = (10.0061, 49.99)  # over 1 km from every street, cut off or not

@@ -20,7 +20,8 @@ from network import (
     waste_features,
 )
 from network.graph import cache_key
-from network.table import CONNECTOR_HIGHWAY, graph_from_table
+from network.table import CONNECTOR_HIGHWAY
+from network.table_nx import graph_from_table
 from tests.network.conftest import SQUARE_OSM, osm_tags, write_osm, write_square
 
 TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
@@ -405,7 +406,8 @@ def test_writers_of_one_cache_file_at_once_do_not_trip_each_other(tmp_path: Path
     and the file reads back whole."""
     import threading
 
-    from network.table import EdgeTable, table_from_graph
+    from network.table import EdgeTable
+    from network.table_nx import table_from_graph
     from tests.network.conftest import build_tiny_graph
 
     table = table_from_graph(build_tiny_graph())

@@ -8,7 +8,8 @@ import pytest
 
 from network import GraphSettings, StreetNetwork, load_network
 from network.graph import cache_key
-from network.table import EdgeTable, split_strong_component, street_edges, table_from_graph
+from network.table import EdgeTable, split_strong_component, street_edges
+from network.table_nx import table_from_graph
 from network.turns import TurnRestriction, restrict_turns
 from network.zones import split_local_zones
 from tests.network.conftest import (

@@ -10,7 +10,8 @@ import math
 import networkx as nx
 import numpy as np
 
-from network.table import EdgeTable, table_from_graph
+from network.table import EdgeTable
+from network.table_nx import table_from_graph
 from network.turns import TurnRestriction
 from tests.network.conftest import add_street, grid
 
