@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from api import nightly_runs, repo
+from api import nightly_runs, repo, repo_readings
 from api.app import create_app
 from api.db import DowntimeRow, NightlyRunRow, PlanRow
 from api.deps import Runtime
@@ -494,13 +494,13 @@ def test_a_nights_file_of_weights_reads_the_stored_readings_of_its_bins_only(
     bins weighed alone in the file (before, all of them, once per file)."""
     seed(client, admin, n_bins=3)
     asked: list[object] = []
-    real = repo.load_readings
+    real = repo_readings.load_readings
 
     def spy(*args: object, **kwargs: object) -> object:
         asked.append(kwargs.get("bin_ids", args[3] if len(args) > 3 else None))
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(repo, "load_readings", spy)
+    monkeypatch.setattr(repo_readings, "load_readings", spy)
     drop = tmp_path / "drop"
     drop.mkdir()
     (drop / "n.csv").write_bytes(
