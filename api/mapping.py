@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import time
 from typing import Any, Protocol
 
-from fleet.density import pickup_of_weight
 from fleet.models import (
     Bin,
     CitizenReport,
@@ -23,6 +22,7 @@ from fleet.models import (
     Vehicle,
     WeightReading,
 )
+from fleet.weights import pickup_of_weight
 
 
 def window(start: time | None, end: time | None, field: str) -> TimeWindow | None:
@@ -131,7 +131,7 @@ def pickup_record(x: Any, b: Bin) -> PickupRecord:
     """A validated ``PickupRecord`` from a ``visit_done`` progress row of bin ``b``: with
     the fill found, or the weight the lift scale took alone (then the fill is the one that
     weight makes at ``b``'s density, at most 1; plans derive it again at the density known
-    then, :func:`fleet.density.at_densities`), or neither (an emptying, no fill known)."""
+    then, :func:`fleet.weights.at_densities`), or neither (an emptying, no fill known)."""
     if x.fill_fraction is None and x.weight_kg is not None:
         return pickup_of_weight(b, x.at, x.weight_kg)
     return PickupRecord(

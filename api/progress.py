@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fleet.density import fill_of_weight
 from fleet.models import Inventory
+from fleet.weights import fill_of_weight
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

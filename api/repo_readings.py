@@ -17,7 +17,7 @@ from api import mapping
 from api.db import BinRow, ReadingRow, utcnow
 from api.errors import NotFoundError
 from api.repo_progress import collection_log
-from fleet import density
+from fleet import weights
 from fleet.models import Bin, FillReading, Inventory, PickupRecord, WeightReading
 
 
@@ -39,32 +39,32 @@ def fills_from_weights(
     window: tuple[datetime, datetime] | None = None,
 ) -> list[FillReading | str]:
     """``readings`` with those of sensors that only weigh as fill readings at their bins'
-    density, or the reason each is refused (:func:`fleet.density.fills_from_weights`): the
+    density, or the reason each is refused (:func:`fleet.weights.fills_from_weights`): the
     density set on the bin, else the one its readings stored in the ``history_days``
     before (or in ``window``, (start, end), when given; and those of ``readings``) and its
     pickups then (the fills the trucks found, the weights their lift scales took) show,
     else its stream's default. Only the weighed bins' readings, and the reports of the
     trucks that emptied them, are read."""
-    weights = [r for r in readings if isinstance(r, WeightReading)]
-    if not weights:
+    weighed = [r for r in readings if isinstance(r, WeightReading)]
+    if not weighed:
         return [r for r in readings if isinstance(r, FillReading)]  # all are
     if window is None:
-        start = min(w.at for w in weights) - timedelta(days=history_days)
-        window = (start, max(w.at for w in weights) + timedelta(seconds=1))
+        start = min(w.at for w in weighed) - timedelta(days=history_days)
+        window = (start, max(w.at for w in weighed) + timedelta(seconds=1))
     since, until = window
-    ids = {w.bin_id for w in weights}
+    ids = {w.bin_id for w in weighed}
     bins, stored, found = _density_evidence(session, ids, since, until)
-    return density.fills_from_weights(bins, readings, stored, found)
+    return weights.fills_from_weights(bins, readings, stored, found)
 
 
 def lifted_weight_refused(session: Session, bin_id: str, weight_kg: float) -> str | None:
     """Why ``weight_kg`` cannot be what a truck's lift scale took from bin ``bin_id``
-    (:func:`fleet.density.weight_refused`: a scale in grams), or None; a bin not
+    (:func:`fleet.weights.weight_refused`: a scale in grams), or None; a bin not
     listed is not refused here (a visit of it is a report like any other)."""
     row = session.get(BinRow, bin_id)
     if row is None:
         return None
-    return density.weight_refused(mapping.bin_record(row), weight_kg)
+    return weights.weight_refused(mapping.bin_record(row), weight_kg)
 
 
 def bin_density(
@@ -74,12 +74,12 @@ def bin_density(
     pickups stored with ``since <= at < until`` show
     (:func:`fleet.density.with_measured_densities`: ``measured_density_kg_per_l``, None
     when they show none in range), and a plan's notes on it
-    (:func:`fleet.density.planned_at_densities`: which density is used; its weights alone
+    (:func:`fleet.weights.planned_at_densities`: which density is used; its weights alone
     still heavier than it holds at it)."""
     if session.get(BinRow, bin_id) is None:
         raise NotFoundError("bin", bin_id)
     alone, stored, found = _density_evidence(session, {bin_id}, since, until)
-    measured, _, _, notes = density.planned_at_densities(alone, stored, found)
+    measured, _, _, notes = weights.planned_at_densities(alone, stored, found)
     return measured.bins[0], notes
 
 

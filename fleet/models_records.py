@@ -26,7 +26,7 @@ class FillReading:
 
     ``weight_kg`` is the net weight of the contents when the sensor also weighs.
     ``fill_from_weight`` marks a fill derived from that weight (a sensor that only weighs,
-    :class:`WeightReading`, read by :func:`fleet.density.fills_from_weights`): no density
+    :class:`WeightReading`, read by :func:`fleet.weights.fills_from_weights`): no density
     is measured from it.
     """
 
@@ -60,7 +60,7 @@ class WeightReading:
     level: a sensor that only weighs (e.g. the RFID food-waste bins of Korean cities), or
     the truck's lift scale at a pickup whose crew gave no fill. Turned into a
     :class:`FillReading` (or :class:`PickupRecord`) at the bin's density by
-    :func:`fleet.density.fills_from_weights` (:func:`fleet.density.pickups_from_weights`)."""
+    :func:`fleet.weights.fills_from_weights` (:func:`fleet.weights.pickups_from_weights`)."""
 
     bin_id: str
     at: datetime
@@ -82,7 +82,7 @@ class PickupRecord:
     recorded (the emptying still starts the bin's next fill cycle). ``weight_kg`` is the
     net weight of the waste the truck's lift scale took from the bin, when it weighs.
     ``fill_from_weight`` marks a fill derived from that weight at the bin's density (no
-    fill from the crew; :func:`fleet.density.pickups_from_weights`), capped at 1.0.
+    fill from the crew; :func:`fleet.weights.pickups_from_weights`), capped at 1.0.
     """
 
     bin_id: str
@@ -98,7 +98,7 @@ class PickupRecord:
             if self.weight_kg is not None:
                 raise FleetDataError(
                     f"{rec} at {self.at.isoformat()}: a weight and no fill; derive the fill "
-                    "at the bin's density (fleet.density.pickup_of_weight)"
+                    "at the bin's density (fleet.weights.pickup_of_weight)"
                 )
         elif not (math.isfinite(self.fill_fraction) and 0.0 <= self.fill_fraction <= 1.0):
             raise FleetDataError(

@@ -61,7 +61,7 @@ class SimConfig:
     # its planning one (Bin.density) x density_factor x exp(density_sigma_log x N(0, 1)), and
     # a weigh_share of the sensor bins also report the net weight of their contents; a
     # weight_only_share of those report the weight alone (no level: the service derives
-    # the fill at the bin's planning density, fleet.density.fills_from_weights)
+    # the fill at the bin's planning density, fleet.weights.fills_from_weights)
     density_factor: float = 1.0
     density_sigma_log: float = 0.0
     weigh_share: float = 0.0

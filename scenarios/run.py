@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 
-from fleet.density import planned_at_densities
+from fleet.weights import planned_at_densities
 from optimiser.daily import DayPlan
 from optimiser.params import SolveParams
 from optimiser.plan import VisitKind

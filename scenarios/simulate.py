@@ -35,10 +35,10 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from fleet.density import fills_from_weights, pickup_of_weight, weight_refused
 from fleet.errors import FleetDataError
 from fleet.models import Bin, CitizenReport, FillReading, Inventory, PickupRecord, WeightReading
 from fleet.simulate import SimConfig, fill_increments, local_hours, sensor_gaps
+from fleet.weights import fills_from_weights, pickup_of_weight, weight_refused
 
 FloatArray = NDArray[np.float64]
 HOURS_PER_DAY = 24

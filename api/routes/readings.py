@@ -26,9 +26,9 @@ from api.schemas import (
 )
 from api.security import CanRead, CanWriteReadings
 from api.settings import Settings
-from fleet.density import heavier_than_held
 from fleet.errors import FleetDataError
 from fleet.models import MAX_FILL, FillReading, WeightReading
+from fleet.weights import heavier_than_held
 
 router = APIRouter(prefix="/readings", tags=["readings"], responses=ERROR_RESPONSES)
 

@@ -146,7 +146,7 @@ def read_fiware_waste_containers(
         estimator sees the emptying even when readings are sparse.
     inventory : Inventory, optional
         The bins, for containers that only weigh (``cargoWeight`` without ``fillingLevel``):
-        their fill is derived at the bin's density (:func:`fleet.density.fills_from_weights`;
+        their fill is derived at the bin's density (:func:`fleet.weights.fills_from_weights`;
         a bin not in it but read from the entities takes its stream's default). Without the
         bin, such an entity is an error.
 

@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fleet.density import fills_from_weights, pickups_from_weights
 from fleet.io.rows import ImportResult, RowError, Source, T, _read_text
 from fleet.io.values import CODECS, COLUMNS, _build, _id_field
 from fleet.models import (
@@ -27,6 +26,7 @@ from fleet.models import (
     Vehicle,
     WeightReading,
 )
+from fleet.weights import fills_from_weights, pickups_from_weights
 
 
 def _numbered(
@@ -263,7 +263,7 @@ def read_readings_csv(
     ``weight_kg`` is the net weight of the contents, from weighing sensors
     (:mod:`fleet.density`). A row with a weight and no fill (a sensor that only weighs;
     the file may then lack the ``fill_fraction`` column) becomes a fill at the bin's
-    density in ``inventory`` (``derive``, by default :func:`fleet.density.fills_from_weights`:
+    density in ``inventory`` (``derive``, by default :func:`fleet.weights.fills_from_weights`:
     densities measured from the file's other rows; a service passes one that reads its
     stored history too). Without ``inventory``, or for a bin not in it, such a row is an
     error.
@@ -327,7 +327,7 @@ def read_pickups_csv(src: Source, inventory: Inventory | None = None) -> ImportR
     ``fill_fraction`` is the fill the crew found; ``weight_kg`` the net weight the truck's
     lift scale took from the bin (:mod:`fleet.density`). A row with a weight and no fill
     (the file may then lack the ``fill_fraction`` column) gets its fill at the bin's
-    density in ``inventory`` (:func:`fleet.density.pickups_from_weights`; at most 1).
+    density in ``inventory`` (:func:`fleet.weights.pickups_from_weights`; at most 1).
     Without ``inventory``, or for a bin not in it, such a row is an error. A row with
     neither is an emptying with no fill recorded (it still ends the bin's fill cycle).
     """
@@ -390,8 +390,8 @@ def _weights_as_fills(
     derive: Callable[[Inventory, Sequence[Any]], list[Any]] = fills_from_weights,
 ) -> tuple[tuple[Any, ...], list[RowError]]:
     """The records (row number, record) with each weight alone turned into a fill at its
-    bin's density by ``derive`` (:func:`fleet.density.fills_from_weights` for readings,
-    :func:`fleet.density.pickups_from_weights` for pickups; densities measured from the
+    bin's density by ``derive`` (:func:`fleet.weights.fills_from_weights` for readings,
+    :func:`fleet.weights.pickups_from_weights` for pickups; densities measured from the
     other records), and an error for each weight that cannot be: without ``inventory``
     and ``found`` (bins read with the records; the inventory's win), no weight can."""
     records = [r for _, r in numbered]

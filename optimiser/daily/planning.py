@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from fleet.density import planned_at_densities
 from fleet.fill import MISREAD_DAYS, estimate_models, sensor_checks
 from fleet.forecast import FillModel
 from fleet.models import (
@@ -23,6 +22,7 @@ from fleet.models import (
     next_opportunities,
 )
 from fleet.policy import CollectionPolicy
+from fleet.weights import planned_at_densities
 from optimiser.build import (
     BuiltProblem,
     build_problem,
@@ -89,7 +89,7 @@ def plan_day(
         only weigh) give a bin without a density of its own the one they show
         (:func:`fleet.density.with_measured_densities`, with a note), and fills derived
         from weights (of readings and pickups) are derived again at it
-        (:func:`fleet.density.at_densities`).
+        (:func:`fleet.weights.at_densities`).
     provider : callable
         (lon, lat) points -> TravelMatrix (street network or haversine).
     plan_date : date

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from fleet.density import carry_measured, planned_at_densities
+from fleet.density import carry_measured
 from fleet.models import (
     Action,
     BinDecision,
@@ -18,6 +18,7 @@ from fleet.models import (
     PickupRecord,
 )
 from fleet.policy import CollectionPolicy
+from fleet.weights import planned_at_densities
 from optimiser.daily.dayplan import DayPlan, Provider, _on_local_clock, fill_at_pickup
 from optimiser.daily.deadlines import (
     _all_progress,

@@ -1,4 +1,5 @@
-"""Bulk densities from weighing sensors (``fleet.density``)."""
+"""Bulk densities from weighing sensors (``fleet.density``) and fills from weights
+(``fleet.weights``)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,12 @@ import pytest
 from fleet.density import (
     MIN_WEIGHED,
     PICKUP_PAIR,
-    at_densities,
     carry_measured,
-    fills_from_weights,
-    heavier_than_held,
     measured_densities,
-    pickups_from_weights,
     with_measured_densities,
 )
 from fleet.models import MAX_FILL, Depot, FillReading, Inventory, PickupRecord, WeightReading
+from fleet.weights import at_densities, fills_from_weights, heavier_than_held, pickups_from_weights
 from tests.fleet.conftest import at, make_bin, readings
 
 
