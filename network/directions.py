@@ -4,7 +4,8 @@ A path between two points (``StreetNetwork.legs``) is a list of :class:`Piece` s
 of one street edge in driving order (connectors of split junctions left out: they stay at
 their junction). :func:`steps` groups them by street and tells each turn from the bearings
 where one street ends and the next begins, in a local metric frame at the turn (east
-metres = longitude difference times the cosine of the latitude, as the snapping does).
+metres = longitude difference times the cosine of the latitude, as the snapping does;
+:mod:`network.bearings`).
 
 A new step begins where the street's name changes, where the path turns back (a U-turn),
 and, on unnamed streets, at every turn of ``TURN_MIN_DEG`` or more; a named street that
@@ -22,23 +23,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from network.bearings import (
+    U_TURN_MIN_DEG,
+    Point,
+    bearing,
+    compass,
+    length_m,
+    maneuver,
+    turn_deg,
+)
 from network.language import DEFAULT_LANGUAGE, N_, NC_, Words, direction_words
 from network.snap import sub_line
-from network.table import CONNECTOR_HIGHWAY, EARTH_RADIUS_M, EdgeTable, haversine_m
+from network.table import CONNECTOR_HIGHWAY, EdgeTable
 
-Point = tuple[float, float]
 # (points in visit order, whether each is taken from the kerb) -> the steps of each leg
 # between consecutive points (``StreetNetwork.directions`` bound to its snap limit)
 Directions = Callable[[Sequence[Point], Sequence[bool]], "list[list[Step]]"]
 
-# turn angle (degrees, 0 straight on, positive to the right) -> what a driver is told
-STRAIGHT_MAX_DEG = 20.0
-SLIGHT_MAX_DEG = 60.0
-TURN_MAX_DEG = 135.0
-U_TURN_MIN_DEG = 165.0
 TURN_MIN_DEG = 45.0  # an unnamed street's bend this sharp is a step of its own
-BEARING_SPAN_M = 10.0  # a street's heading is read over this much of it at each end
-COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
 MANEUVERS = (
     "depart",
     "straight",
@@ -251,7 +253,7 @@ def steps(
     if not moving:
         at = shapes[0].coords[0] if shapes else (math.nan, math.nan)
         return [_step("arrive", shapes[0] if shapes else None, at, side=SIDES[arrive_side])]
-    out = [_step("depart", moving[0], moving[0].coords[0], heading=_compass(moving[0].head))]
+    out = [_step("depart", moving[0], moving[0].coords[0], heading=compass(moving[0].head))]
     i = 1
     while i < len(moving):
         before, after = moving[i - 1], moving[i]
@@ -265,12 +267,12 @@ def steps(
             out.append(step)
             i = leave + 1
             continue
-        angle = _turn_deg(before.tail, after.head)
+        angle = turn_deg(before.tail, after.head)
         same = after.street == before.street and (after.street or after.highway == before.highway)
         if same and abs(angle) < U_TURN_MIN_DEG and (after.street or abs(angle) < TURN_MIN_DEG):
             out[-1] = _longer(out[-1], after)
         else:
-            out.append(_step(_maneuver(angle), after, after.coords[0]))
+            out.append(_step(maneuver(angle), after, after.coords[0]))
         i += 1
     end = moving[-1].coords[-1]
     out.append(_step("arrive", moving[-1], end, side=SIDES[arrive_side]))
@@ -323,7 +325,7 @@ class _Shape:
         if p.edge < 0:
             coords = list(p.coords)
             street, highway = "", ""
-            length = _length_m(coords)
+            length = length_m(coords)
             time_s = 0.0
         else:
             coords = piece_coords(table, p)
@@ -338,8 +340,8 @@ class _Shape:
             length_m=length,
             time_s=time_s,
             coords=coords,
-            head=_bearing(coords),
-            tail=_bearing(coords[::-1], reverse=True),
+            head=bearing(coords),
+            tail=bearing(coords[::-1], reverse=True),
             roundabout=on_street and bool(table.edge_roundabout[p.edge]),
             end_node=int(table.edge_v[p.edge]) if on_street and p.end == 1.0 else -1,
         )
@@ -376,59 +378,3 @@ def _longer(step: Step, shape: _Shape) -> Step:
         distance_m=step.distance_m + shape.length_m,
         duration_s=step.duration_s + shape.time_s,
     )
-
-
-def _length_m(coords: Sequence[Point]) -> float:
-    if len(coords) < 2:
-        return 0.0
-    xy = np.asarray(coords, dtype=np.float64)
-    return float(haversine_m(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1]).sum())
-
-
-def _bearing(coords: Sequence[Point], *, reverse: bool = False) -> float:
-    """Heading (degrees clockwise from north) at the start of ``coords``, read over the
-    first ``BEARING_SPAN_M`` (``reverse``: ``coords`` run backwards from a line's end, and
-    the heading returned is the line's own there). NaN for a line of no length."""
-    start = coords[0]
-    scale = math.cos(math.radians(start[1]))  # east degrees -> north degrees, locally
-    span_deg = math.degrees(BEARING_SPAN_M / EARTH_RADIUS_M)
-    east = north = 0.0
-    for point in coords[1:]:
-        east, north = (point[0] - start[0]) * scale, point[1] - start[1]
-        if math.hypot(east, north) >= span_deg:
-            break
-    if east == north == 0.0:
-        return math.nan
-    if reverse:
-        east, north = -east, -north
-    return math.degrees(math.atan2(east, north)) % 360.0
-
-
-def _turn_deg(before: float, after: float) -> float:
-    """The turn from heading ``before`` to ``after``, in (-180, 180]: positive to the right."""
-    if math.isnan(before) or math.isnan(after):
-        return 0.0
-    angle = (after - before) % 360.0
-    return angle - 360.0 if angle > 180.0 else angle
-
-
-def _maneuver(angle: float) -> str:
-    """The ``MANEUVERS`` value of a turn of ``angle`` degrees (positive right)."""
-    size = abs(angle)
-    if size >= U_TURN_MIN_DEG:
-        return "u-turn"
-    if size < STRAIGHT_MAX_DEG:
-        return "straight"
-    way = "right" if angle > 0 else "left"
-    if size < SLIGHT_MAX_DEG:
-        return f"slight {way}"
-    if size < TURN_MAX_DEG:
-        return way
-    return f"sharp {way}"
-
-
-def _compass(bearing: float) -> str:
-    """The ``COMPASS`` point nearest ``bearing`` (degrees from north)."""
-    if math.isnan(bearing):
-        return ""
-    return COMPASS[round(bearing / 45.0) % len(COMPASS)]

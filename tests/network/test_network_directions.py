@@ -9,15 +9,8 @@ import math
 import networkx as nx
 import pytest
 
-from network.directions import (
-    COMPASS,
-    MANEUVERS,
-    Piece,
-    _compass,
-    _maneuver,
-    _turn_deg,
-    steps,
-)
+from network.bearings import COMPASS, compass, maneuver, turn_deg
+from network.directions import MANEUVERS, Piece, steps
 from network.errors import NetworkError
 from network.streets import StreetNetwork
 from tests.network.conftest import add_street, build_tiny_graph, grid
@@ -166,7 +159,7 @@ def test_a_named_street_that_bends_is_one_step_an_unnamed_one_turns() -> None:
 
 
 @pytest.mark.parametrize(
-    ("angle", "maneuver"),
+    ("angle", "told"),
     [
         (0.0, "straight"),
         (-19.0, "straight"),
@@ -180,17 +173,17 @@ def test_a_named_street_that_bends_is_one_step_an_unnamed_one_turns() -> None:
         (-179.0, "u-turn"),
     ],
 )
-def test_turns_are_named_by_their_angle(angle: float, maneuver: str) -> None:
-    assert _maneuver(angle) == maneuver
-    assert maneuver in MANEUVERS
+def test_turns_are_named_by_their_angle(angle: float, told: str) -> None:
+    assert maneuver(angle) == told
+    assert told in MANEUVERS
 
 
 def test_turn_angles_wrap_and_compass_points_round() -> None:
-    assert _turn_deg(350.0, 10.0) == pytest.approx(20.0)
-    assert _turn_deg(10.0, 350.0) == pytest.approx(-20.0)
-    assert _turn_deg(0.0, 180.0) == pytest.approx(180.0)
-    assert _compass(0.0) == "north" and _compass(100.0) == "east"
-    assert _compass(337.0) == "north-west" and _compass(359.0) == "north"
+    assert turn_deg(350.0, 10.0) == pytest.approx(20.0)
+    assert turn_deg(10.0, 350.0) == pytest.approx(-20.0)
+    assert turn_deg(0.0, 180.0) == pytest.approx(180.0)
+    assert compass(0.0) == "north" and compass(100.0) == "east"
+    assert compass(337.0) == "north-west" and compass(359.0) == "north"
     assert len(COMPASS) == 8
 
 

@@ -266,7 +266,8 @@ def test_the_words_in_context_are_every_compass_point_and_road_class() -> None:
     """``CONTEXT_WORDS`` lists, for ``make messages``, the headings and the classes of
     unnamed roads a step may name: a class added to the truck's streets without its words
     would read in English in every language."""
-    from network.directions import COMPASS, CONTEXT_WORDS
+    from network.bearings import COMPASS
+    from network.directions import CONTEXT_WORDS
     from network.speeds import DRIVABLE_HIGHWAYS, TIMED_HIGHWAYS
 
     classes = {h.replace("_", " ") for h in DRIVABLE_HIGHWAYS | TIMED_HIGHWAYS}
