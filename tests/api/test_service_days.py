@@ -897,7 +897,7 @@ def test_days_with_reports_coming_while_jobs_run_keep_their_promises(settings: S
     """Seed 30's two wider days of 8 events with records edited, half of them not waited
     for (``busy``): the trucks report by the plan their tablets show while a job replaces
     it. Such days found an unloading reported before its planned start, at a site deleted
-    then, breaking the site's hours as closed (``tests/optimiser/test_daily_export.py``
+    then, breaking the site's hours as closed (``tests/optimiser/daily/test_records_now.py``
     holds that case); the solver's results vary with the machine's speed, and so may the
     events after them."""
     assert _random_days(settings, 30, 8, days=2, wide=True, edits=True, busy=True) == []
