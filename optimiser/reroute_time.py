@@ -122,10 +122,13 @@ def _late_returns(problem: Problem) -> tuple[Problem, tuple[str, ...]]:
     stretched to its soonest return (straight home, unloading first when loaded), and a
     note per such truck. Without it, one late truck left no plan for the whole fleet. So
     too a truck out today reported after its shift end where it ends its day (at its
-    depot, nothing to unload): its day ends then, not at its shift end, before now."""
+    depot, nothing to unload, or a load no site takes): its day ends then, not at its
+    shift end, before now. A truck with no visit done that carries waste (a bin its crew
+    emptied off its route) was out today too."""
     vehicles, notes = [], []
     for v in problem.vehicles:
-        late = v.departed_s is not None and (v.ready_s or 0) > v.shift_s[1]
+        out = v.departed_s is not None or v.starts_loaded
+        late = out and (v.ready_s or 0) > v.shift_s[1]
         if _must_move(problem, v) or late:
             home = _soonest_return(problem, v)
             if home > v.shift_s[1]:

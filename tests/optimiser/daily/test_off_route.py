@@ -357,6 +357,39 @@ def test_a_truck_that_empties_a_bin_off_route_when_no_site_can_take_it_comes_bac
     assert t2.visits[-1].volume_l > 0  # home with the bin's waste
 
 
+@pytest.mark.parametrize("how", ["reroute", "replan"])
+def test_a_truck_with_only_a_bin_off_route_after_its_shift_with_no_site_ends_its_day_now(
+    tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]], day: DayPlan, how: str
+) -> None:
+    """t1 reported nothing along its route, only b3 emptied off it; at 14:10, past its
+    14:00 shift end, the last site is gone. It is taken at its depot with b3's waste, which
+    no site takes: its day ends now, loaded, noted as past its shift end. Its route ended
+    at 14:00 before, ten minutes before its own start and position (found by the service
+    fuzz, Helsinki's streets, seed 421: a re-plan's "overlap" and "travel")."""
+    inventory, readings, reports = tiny_city
+    now_s = 14 * 3600 + 600
+    now, params = day.at(now_s), SolveParams(time_limit_s=1, seed=1)
+    gone = dataclasses.replace(inventory, sites=())
+    off: OffRoute = {"t1": [("b3", None)]}
+    if how == "reroute":
+        new_day, _ = reroute_day(
+            day, [], [], HaversineProvider(), now=now, params=params, inventory=gone, off_route=off
+        )
+    else:
+        new_day, _ = replan_day(
+            day, [], readings, reports, HaversineProvider(),
+            now=now, params=params, inventory=gone, off_route=off,
+        )  # fmt: skip
+    (t1,) = new_day.plan.routes
+    times = [t for v in t1.visits for t in (v.arrival_s, v.start_s, v.end_s)]
+    assert times == sorted(times) and t1.visits[-1].arrival_s == now_s
+    assert t1.visits[-1].volume_l > 0  # home with b3's waste
+    assert [v.code for v in new_day.violations] == ["shift"]
+    assert any(
+        "t1 cannot be back at its depot by its shift end (14:00)" in n for n in new_day.plan.notes
+    )
+
+
 def test_a_replan_counts_the_waste_of_a_bin_emptied_off_the_trucks_route(
     tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]],
 ) -> None:
