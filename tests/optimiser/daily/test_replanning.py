@@ -307,11 +307,8 @@ def test_a_replan_sends_a_truck_again_to_a_bin_emptied_earlier_today(
     assert visit.start_s >= t1.time_s
 
 
-def test_a_replan_keeps_an_earlier_alerts_visit_and_takes_new_alerts(
-    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
-) -> None:
-    """b5 was alerted at 08:00 (a reroute); at 10:30 the day is re-planned with a new alert
-    on b3 (target 12:00): both are emptied, loaded full, b3 by its target."""
+def _b5_alerted_at_eight(day: DayPlan) -> DayPlan:
+    """``day`` rerouted (1 s) for an alert on b5 at 08:00, t1 after its first bin."""
     (done,) = bins_done_by(day, 1)
     at8 = dataclasses.replace(done, time_s=8 * 3600)
     alerted, _ = reroute_day(
@@ -322,6 +319,15 @@ def test_a_replan_keeps_an_earlier_alerts_visit_and_takes_new_alerts(
         now=local_time(8),
         params=SolveParams(time_limit_s=1),
     )
+    return alerted
+
+
+def test_a_replan_keeps_an_earlier_alerts_visit_and_takes_new_alerts(
+    day: DayPlan, tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]
+) -> None:
+    """b5 was alerted at 08:00 (a reroute); at 10:30 the day is re-planned with a new alert
+    on b3 (target 12:00): both are emptied, loaded full, b3 by its target."""
+    alerted = _b5_alerted_at_eight(day)
     assert "b5" in alerted.plan.served_refs
     new_day, _, _ = replanned_day(
         alerted, tiny_city, local_time(10, 30), [], [], alerted=["b3"], due={"b3": local_time(12)}
@@ -344,16 +350,7 @@ def test_a_replan_drops_the_visit_of_an_alert_since_closed(
     drops that visit (the forecast does not need the bin) and no longer counts it an alert
     visit; the day's other bins stay."""
     assert "b5" not in day.plan.served_refs
-    (done,) = bins_done_by(day, 1)
-    at8 = dataclasses.replace(done, time_s=8 * 3600)
-    alerted, _ = reroute_day(
-        day,
-        [at8],
-        ["b5"],
-        HaversineProvider(),
-        now=local_time(8),
-        params=SolveParams(time_limit_s=1),
-    )
+    alerted = _b5_alerted_at_eight(day)
     assert "b5" in alerted.plan.served_refs and alerted.alerted == ("b5",)
     new_day, changes, _ = replanned_day(
         alerted, tiny_city, local_time(10, 30), [], [], closed={"b5"}
