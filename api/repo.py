@@ -50,8 +50,8 @@ from api.repo_progress import (
     visit_to_come,
 )
 from api.repo_readings import (
-    bin_density,
     delete_readings_before,
+    density_evidence,
     fills_from_weights,
     insert_reading,
     lifted_weight_refused,
@@ -59,11 +59,8 @@ from api.repo_readings import (
     reading_clash,
 )
 from fleet.fill import last_emptying_read
-from fleet.models import (
-    CitizenReport,
-    FillReading,
-    Inventory,
-)
+from fleet.models import Bin, CitizenReport, FillReading, Inventory
+from fleet.weights import planned_at_densities
 from network.table import haversine_m
 
 __all__ = [
@@ -154,6 +151,21 @@ def load_fleet(session: Session) -> Inventory:
             for r in session.scalars(select(DowntimeRow).order_by(DowntimeRow.id))
         ),
     )
+
+
+def bin_density(
+    session: Session, bin_id: str, since: datetime, until: datetime
+) -> tuple[Bin, tuple[str, ...]]:
+    """Bin ``bin_id`` (404 when not listed) with the density its readings and the trucks'
+    pickups stored with ``since <= at < until`` show
+    (:func:`fleet.density.with_measured_densities`: ``measured_density_kg_per_l``, None
+    when they show none in range), and a plan's notes on it
+    (:func:`fleet.weights.planned_at_densities`: which density is used; its weights alone
+    still heavier than it holds at it)."""
+    get_or_404(session, BinRow, bin_id, "bin")
+    alone, stored, found = density_evidence(session, {bin_id}, since, until)
+    measured, _, _, notes = planned_at_densities(alone, stored, found)
+    return measured.bins[0], notes
 
 
 _NEVER = datetime.min.replace(tzinfo=UTC)

@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 
 from api import mapping
 from api.db import BinRow, ReadingRow, utcnow
-from api.errors import NotFoundError
 from api.repo_progress import collection_log
 from fleet import weights
-from fleet.models import Bin, FillReading, Inventory, PickupRecord, WeightReading
+from fleet.models import FillReading, Inventory, PickupRecord, WeightReading
 
 
 def load_readings(
@@ -53,7 +52,7 @@ def fills_from_weights(
         window = (start, max(w.at for w in weighed) + timedelta(seconds=1))
     since, until = window
     ids = {w.bin_id for w in weighed}
-    bins, stored, found = _density_evidence(session, ids, since, until)
+    bins, stored, found = density_evidence(session, ids, since, until)
     return weights.fills_from_weights(bins, readings, stored, found)
 
 
@@ -67,23 +66,7 @@ def lifted_weight_refused(session: Session, bin_id: str, weight_kg: float) -> st
     return weights.weight_refused(mapping.bin_record(row), weight_kg)
 
 
-def bin_density(
-    session: Session, bin_id: str, since: datetime, until: datetime
-) -> tuple[Bin, tuple[str, ...]]:
-    """Bin ``bin_id`` (404 when not listed) with the density its readings and the trucks'
-    pickups stored with ``since <= at < until`` show
-    (:func:`fleet.density.with_measured_densities`: ``measured_density_kg_per_l``, None
-    when they show none in range), and a plan's notes on it
-    (:func:`fleet.weights.planned_at_densities`: which density is used; its weights alone
-    still heavier than it holds at it)."""
-    if session.get(BinRow, bin_id) is None:
-        raise NotFoundError("bin", bin_id)
-    alone, stored, found = _density_evidence(session, {bin_id}, since, until)
-    measured, _, _, notes = weights.planned_at_densities(alone, stored, found)
-    return measured.bins[0], notes
-
-
-def _density_evidence(
+def density_evidence(
     session: Session, ids: set[str], since: datetime, until: datetime
 ) -> tuple[Inventory, list[FillReading], list[PickupRecord]]:
     """The bins ``ids`` listed, and their readings and pickups stored with ``since <= at <
