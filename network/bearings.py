@@ -26,6 +26,8 @@ COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "
 
 
 def length_m(coords: Sequence[Point]) -> float:
+    """Great-circle length in metres of the line through ``coords`` ((lon, lat) degrees);
+    0 for fewer than two points."""
     if len(coords) < 2:
         return 0.0
     xy = np.asarray(coords, dtype=np.float64)
