@@ -1,5 +1,5 @@
-"""Fixtures of the daily job's tests: the tiny city and its planned day (computed once per
-test module)."""
+"""Fixtures of the daily job's tests: the tiny city and its planned day (computed once for
+the package's test modules, as once for the one module they were before)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from optimiser.daily import DayPlan
 from tests.optimiser.daily.city import DAY, TZ, plan_tiny_day, rising_readings
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def tiny_city() -> tuple[Inventory, list[FillReading], list[CitizenReport]]:
     """Six bins: two filling fast (must), one reported overflowing, three nearly empty."""
     bins = tuple(
@@ -55,7 +55,7 @@ def tiny_city() -> tuple[Inventory, list[FillReading], list[CitizenReport]]:
     return inventory, readings, [report]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def day(tiny_city: tuple[Inventory, list[FillReading], list[CitizenReport]]) -> DayPlan:
     """The planned day (1 s solver budget)."""
     return plan_tiny_day(*tiny_city)
