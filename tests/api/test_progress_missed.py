@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from api import repo
 from api.deps import Runtime
 from tests.api.conftest import PLAN_DATE, wait
-from tests.api.test_pipeline import _first_bin_of_a_plan, _planned_the_night_before
+from tests.api.pipeline.helpers import first_bin_of_a_plan, planned_the_night_before
 
 
 def _report(
@@ -98,7 +98,7 @@ def test_a_bin_the_crew_could_not_empty_is_served_again_and_not_carried(
     count it no collection. The second bin, reported before the first was, is judged
     emptied off the route (its route's first bin was not reported yet): collected all the
     same, and not visited again. Its later emptying is logged."""
-    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    runtime, key, plan, route, first = first_bin_of_a_plan(real_app, real_client)
     truck, missed = route["vehicle_id"], first["bin_id"]
     second = [v for v in route["visits"] if v["kind"] == "bin"][1]
     done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": second["bin_id"]}
@@ -146,7 +146,7 @@ def test_a_bin_missed_off_the_truck_s_route_stays_to_do(
     flagged off route and passes no stop of its own route; the reroute it queues still
     empties the bin once (an emptying off route would have taken the other truck's visit
     out), after the report, breaking no rule, and nothing is logged emptied."""
-    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    runtime, key, plan, route, first = first_bin_of_a_plan(real_app, real_client)
     reporter = ({"v1", "v2"} - {route["vehicle_id"]}).pop()
     theirs = [v for v in route["visits"] if v["kind"] == "bin"][1]
     at = datetime.fromisoformat(first["end"])
@@ -170,7 +170,7 @@ def test_a_missed_report_sent_twice_raises_one_alert(
     """The tablet sends the crew's missed report twice (a retry after a timeout): the
     second is a resend, as for an emptying, and raises no second alert on the bin (it
     did, each sent on to a reroute of its own); the route has the stop passed once."""
-    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    runtime, key, plan, route, first = first_bin_of_a_plan(real_app, real_client)
     body = {"vehicle_id": route["vehicle_id"], "kind": "visit_missed", "at": first["end"]}
     for _ in range(2):
         _report(real_client, key, plan["id"], {**body, "bin_id": first["bin_id"]})
@@ -188,7 +188,7 @@ def test_a_bin_missed_too_late_for_any_truck_reads_unserved_with_the_crew_s_reas
     """A crew reports its first bin not emptied (enclosure locked) five minutes before the
     shifts end: no truck can go back today, so the reroute lists the bin unserved, the
     reason saying when and why the crew could not empty it."""
-    runtime, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    runtime, key, plan, route, first = first_bin_of_a_plan(real_app, real_client)
     truck, missed = route["vehicle_id"], first["bin_id"]
     at = f"{PLAN_DATE}T13:55:00+02:00"
     body = {"vehicle_id": truck, "kind": "visit_missed", "bin_id": missed, "at": at}
@@ -213,7 +213,7 @@ def test_a_re_plan_lists_a_bin_missed_too_late_unserved_with_the_crew_s_reason(
     re-plans from where it is): the re-plan too lists the bin unserved, saying when and why
     its crew could not empty it (v1, loaded, can no longer be home by its shift end: the
     checker's one finding)."""
-    runtime, key, local, night = _planned_the_night_before(
+    runtime, key, local, night = planned_the_night_before(
         real_app, real_client, {"v1": None}, 3, 0.9
     )
     routes = real_client.get(f"/plans/{night['id']}/routes", headers=key).json()["routes"]
@@ -259,7 +259,7 @@ def test_a_re_plan_lists_a_bin_missed_too_late_unserved_with_the_crew_s_reason(
 def test_a_bad_missed_report_is_refused_naming_the_field(
     real_app: FastAPI, real_client: TestClient, body: dict[str, Any], field: str
 ) -> None:
-    _, key, plan, route, first = _first_bin_of_a_plan(real_app, real_client)
+    _, key, plan, route, first = first_bin_of_a_plan(real_app, real_client)
     report = {"vehicle_id": route["vehicle_id"], "at": first["end"], **body}
     resp = real_client.post(f"/plans/{plan['id']}/progress", json=report, headers=key)
     assert resp.status_code == 422, resp.text
