@@ -889,7 +889,7 @@ def test_days_with_records_edited_keep_their_promises(settings: Settings, seed: 
     hours, unloading time or place, and listed a deleted site and a deleted bin again (the
     solver's results vary with the machine's speed, and so may the events after them).
     Such days on Heidelberg's streets found a crew's repeated misses of a bin read as one
-    once the bin was deleted (``tests/api/test_alerts.py`` holds that case)."""
+    once the bin was deleted (``tests/api/alerts/test_reports.py`` holds that case)."""
     assert _random_days(settings, seed, 8, days=2, wide=True, edits=True) == []
 
 
@@ -992,7 +992,7 @@ def test_a_day_of_the_service_in_heidelbergs_old_town_keeps_its_promises(
     town's lanes open to trucks at some hours only (skipped without ../shared). Such days
     (a throwaway harness, its box drawn by hand) found an idle truck booked out of service
     later on day two keeping its empty route at its old shift end, breaking its shift
-    (1df6944; ``tests/optimiser/test_reroute.py`` holds that case)."""
+    (1df6944; ``tests/optimiser/reroute/test_trucks_now.py`` holds that case)."""
     pbf = shared_data_dir() / "osm" / "heidelberg.osm.pbf"
     if not pbf.exists():
         pytest.skip(f"{pbf} is absent")
