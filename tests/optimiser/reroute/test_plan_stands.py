@@ -23,9 +23,11 @@ from tests.optimiser.reroute.helpers import (
 
 
 def test_when_the_plan_stands_every_stop_of_the_day_is_accounted_for(kit, day) -> None:
-    """No plan goes on (as above) for a day that has a stop the plan being driven does not
-    know (a bin a re-plan added): it is listed unserved with that reason, and no unserved
-    entry names a stop the day no longer has."""
+    """No plan goes on (the only site closes at 12:00, a truck still loaded at 13:00: as in
+    ``test_alerts.py``'s ``test_reroute_without_any_plan_keeps_the_current_one``) for a day
+    that has a stop the plan being driven does not know (a bin a re-plan added): it is
+    listed unserved with that reason, and no unserved entry names a stop the day no longer
+    has."""
     day = dataclasses.replace(day, sites=(kit.site(window_s=(0, 12 * 3600)),))
     plan = kit.solved(day)
     route = next(r for r in plan.routes if r.used)
@@ -240,7 +242,9 @@ def test_when_the_plan_stands_a_truck_reported_away_goes_on_from_where_it_is(kit
 def test_when_the_plan_stands_a_truck_that_went_on_without_its_break_is_cut(
     kit, break_then_unload, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As above, but no plan goes on (the search finds none): the plan being driven stands,
+    """As ``test_breaks.py``'s
+    ``test_a_truck_that_went_on_without_its_planned_break_did_its_visits_after_it_sooner``,
+    but no plan goes on (the search finds none): the plan being driven stands,
     but not the route of that truck, which did not drive it as planned. Its day goes on
     from its visits done, sooner, home from s1, and a note says why. Before, it stood
     whole: the break, and the unloading after s1 closed."""
