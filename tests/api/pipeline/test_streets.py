@@ -1,5 +1,6 @@
-"""The street town (a tiny street grid): places no street reaches read unserved with the
-reason; drivers' directions and route sheets."""
+"""The street town (a tiny street grid, one truck): places no street reaches read unserved
+with the reason, and the alerts on them follow the plans; an alert left unserved while the
+truck was down is planned once it is back; drivers' directions and route sheets."""
 
 from __future__ import annotations
 
