@@ -1,5 +1,7 @@
 """Module sizes: GUIDE 11 keeps modules under about 400 lines with one topic each; ruff
-bounds functions (statements, complexity) but not modules, so this test does."""
+bounds functions (statements, complexity) but not modules, so this test does. Test modules
+get a looser bound: one past it is split into a package of topics (``tests/api/pipeline``,
+``tests/optimiser/reroute``), its helpers and fixtures beside them."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("fleet", "network", "optimiser", "api", "scenarios", "binroute", "benchmarks")
 MAX_LINES = 450  # "about 400": a module past this is split by topic
+MAX_TEST_LINES = 1100  # the random days' harness (test_service_days) is the longest
 
 
 def _lines(path: Path) -> int:
@@ -31,6 +34,11 @@ def _too_long(package: str, limit: int) -> list[str]:
 def test_modules_stay_under_the_guides_size(package: str) -> None:
     """No module of ``package`` is longer than MAX_LINES: split it by topic."""
     assert _too_long(package, MAX_LINES) == []
+
+
+def test_test_modules_stay_under_their_bound() -> None:
+    """No module of ``tests`` is longer than MAX_TEST_LINES: split it by topic."""
+    assert _too_long("tests", MAX_TEST_LINES) == []
 
 
 def test_the_size_test_names_a_long_module(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
