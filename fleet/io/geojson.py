@@ -22,6 +22,38 @@ from fleet.models import (
 # ----------------------------------------------------------------------------- GeoJSON
 
 _KINDS: dict[str, type] = {"bin": Bin, "depot": Depot, "site": DisposalSite}
+_MANY = ("names", "streams")  # the kinds of value a JSON list gives, one name an item
+_ONE = {  # what one value of each other kind is, in JSON
+    "str": "one text",
+    "int": "one whole number",
+    "float": "one number",
+    "bool": "true or false",
+    "window": 'one "HH:MM-HH:MM" text',
+    "datetime": "one ISO 8601 time text",
+}
+
+
+def _plain_id(v: Any) -> str | None:
+    """A feature's id as an error names it: a JSON string or number, else none."""
+    return str(v) if isinstance(v, (str, int, float)) and not isinstance(v, bool) else None
+
+
+def _shape_errors(cls: type, props: Mapping[str, Any], idx: int) -> list[RowError]:
+    """The properties of a feature of ``cls`` whose JSON value has the wrong shape: an
+    object anywhere, a list where one value goes (lists are for ``needs`` and ``streams``)."""
+    kinds = {c.name: c.kind for c in COLUMNS[cls]}
+    rid = _plain_id(props.get(_id_field(cls)))
+    out = []
+    for name, value in props.items():
+        if name not in kinds or not isinstance(value, (dict, list)):
+            continue
+        many = kinds[name] in _MANY
+        items = value if many and isinstance(value, list) else [value]
+        if any(isinstance(x, (dict, list)) for x in items):
+            what = "a list of names or one name" if many else _ONE[kinds[name]]
+            shape = "an object" if isinstance(value, dict) else "a list"
+            out.append(RowError(idx, rid, name, f"{name} is {shape}; write {what}"))
+    return out
 
 
 def _json_text(v: Any) -> str:
@@ -61,15 +93,20 @@ def _load_json(src: Source | Any) -> Any:
 def _feature_row(feat: Any, idx: int) -> tuple[type, dict[str, Any]] | RowError:
     if not isinstance(feat, dict) or feat.get("type") != "Feature":
         return RowError(idx, None, None, "not a GeoJSON Feature object")
-    props = dict(feat.get("properties") or {})
+    raw = feat.get("properties") or {}
+    if not isinstance(raw, dict):
+        return RowError(idx, None, "properties", "properties must be an object of name: value")
+    props = dict(raw)
     kind = str(props.pop("kind", "")).strip().lower()
     cls = _KINDS.get(kind)
-    rid = props.get("bin_id") or props.get("depot_id") or props.get("site_id")
+    rid = _plain_id(props.get("bin_id") or props.get("depot_id") or props.get("site_id"))
     if cls is None:
         return RowError(idx, rid, "kind", f"kind {kind!r} unknown; use bin, depot or site")
-    geom = feat.get("geometry") or {}
+    geom = feat.get("geometry")
+    if not isinstance(geom, dict) or geom.get("type") != "Point":
+        geom = {}
     coords = geom.get("coordinates")
-    if geom.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
+    if not isinstance(coords, list) or len(coords) < 2:
         return RowError(idx, rid, "geometry", "geometry must be a Point [lon, lat]")
     props["lon"], props["lat"] = coords[0], coords[1]
     return cls, props
@@ -86,12 +123,19 @@ def read_inventory_geojson(src: Source | Mapping[str, Any]) -> InventoryImport:
     out: dict[type, list[Any]] = {Bin: [], Depot: [], DisposalSite: []}
     seen: dict[tuple[type, str], int] = {}
     errors: list[RowError] = []
-    for idx, feat in enumerate(doc.get("features") or [], start=1):
+    features = doc.get("features") or []
+    if not isinstance(features, list):
+        raise FleetDataError("GeoJSON inventory's features must be a list of Feature objects")
+    for idx, feat in enumerate(features, start=1):
         row = _feature_row(feat, idx)
         if isinstance(row, RowError):
             errors.append(row)
             continue
         cls, props = row
+        shapes = _shape_errors(cls, props, idx)
+        if shapes:
+            errors += shapes
+            continue
         known = {c.name for c in COLUMNS[cls]}
         errors += [
             RowError(

@@ -400,6 +400,53 @@ def test_geojson_bad_features_reported() -> None:
     assert [e.label for e in got.errors] == ["feature 4", "feature 5"]
 
 
+def _bin_feature(geometry: Any = None, **props: Any) -> dict[str, Any]:
+    """A bin's feature: b9 at (8.6, 49.4), 240 l, ``props`` over those properties."""
+    point = {"type": "Point", "coordinates": [8.6, 49.4]}
+    base = {"kind": "bin", "bin_id": "b9", "capacity_l": 240}
+    return {"type": "Feature", "geometry": geometry or point, "properties": base | props}
+
+
+@pytest.mark.parametrize(
+    ("feature", "field", "said"),
+    [
+        ({"type": "Feature", "geometry": None, "properties": "b9"}, "properties", "an object"),
+        ({"type": "Feature", "geometry": None, "properties": [["kind", "bin"]]}, "properties", ""),
+        (_bin_feature(geometry="8.6,49.4"), "geometry", "a Point [lon, lat]"),
+        (_bin_feature(geometry={"type": "Point", "coordinates": [[8.6, 49.4]] * 2}), "lon", ""),
+        (_bin_feature(bin_id={"id": "b9"}), "bin_id", "bin_id is an object; write one text"),
+        (_bin_feature(bin_id=["b9", "b10"]), "bin_id", "bin_id is a list; write one text"),
+        (_bin_feature(capacity_l=[240]), "capacity_l", "a list; write one whole number"),
+        (_bin_feature(needs=[["crane"]]), "needs", "write a list of names or one name"),
+    ],
+)
+def test_a_geojson_feature_of_the_wrong_shape_is_a_bad_feature(
+    feature: dict[str, Any], field: str, said: str
+) -> None:
+    """Properties or geometry not an object, a list or an object where one value goes: the
+    feature is reported with the property at fault and its fix, the others read (they were
+    a traceback, or a bin named "['b9', 'b10']")."""
+    doc = json.loads(write_inventory_geojson(BINS))
+    doc["features"].append(feature)
+    got = read_inventory_geojson(doc)
+    assert got.bins == BINS
+    assert {e.row for e in got.errors} == {len(BINS) + 1}  # lon and lat both, for a line
+    err = got.errors[0]
+    assert err.field == field and said in err.message
+
+
+def test_geojson_lists_of_names_are_read_and_features_must_be_a_list() -> None:
+    """``needs`` as a JSON list is a bin's equipment; ``features`` not a list stops the
+    import (a string was read feature by character, a number was a traceback)."""
+    got = read_inventory_geojson(
+        {"type": "FeatureCollection", "features": [_bin_feature(needs=["crane", "comb"])]}
+    )
+    assert got.errors == () and got.bins[0].needs == frozenset({"crane", "comb"})
+    for features in (5, "ab", {"b9": 1}):
+        with pytest.raises(FleetDataError, match="features must be a list of Feature objects"):
+            read_inventory_geojson({"type": "FeatureCollection", "features": features})
+
+
 def test_inventory_directory_round_trip(tmp_path: Path) -> None:
     inv = Inventory(bins=BINS, depots=DEPOTS, vehicles=VEHICLES, sites=SITES)
     save_inventory(inv, tmp_path)
