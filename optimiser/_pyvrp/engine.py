@@ -199,7 +199,8 @@ def _decode(
     served = {ref for r in all_routes for ref in r.bin_refs}
     dropped = tuple(_dropped(s) for s in model.stops if s.ref not in served)
     if lateness:
-        notes.append(f"break placement left {lateness} s of lateness; see check()")
+        late = f"the routes timed after the search run {lateness} s late"
+        notes.append(f"{late} (a break placed, a site's hours waited for); see check()")
     objective = sum(r.cost for r in all_routes) + sum(problem.stop(u.ref).prize for u in dropped)
     return Plan(
         status=PlanStatus.FEASIBLE,
