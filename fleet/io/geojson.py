@@ -22,6 +22,9 @@ from fleet.models import (
 # ----------------------------------------------------------------------------- GeoJSON
 
 _KINDS: dict[str, type] = {"bin": Bin, "depot": Depot, "site": DisposalSite}
+_PROPERTIES = {  # each kind of feature: its properties and their kinds of value
+    cls: {c.name: c.kind for c in COLUMNS[cls]} for cls in _KINDS.values()
+}
 _MANY = ("names", "streams")  # the kinds of value a JSON list gives, one name an item
 _ONE = {  # what one value of each other kind is, in JSON
     "str": "one text",
@@ -41,7 +44,7 @@ def _plain_id(v: Any) -> str | None:
 def _shape_errors(cls: type, props: Mapping[str, Any], idx: int) -> list[RowError]:
     """The properties of a feature of ``cls`` whose JSON value has the wrong shape: an
     object anywhere, a list where one value goes (lists are for ``needs`` and ``streams``)."""
-    kinds = {c.name: c.kind for c in COLUMNS[cls]}
+    kinds = _PROPERTIES[cls]
     rid = _plain_id(props.get(_id_field(cls)))
     out = []
     for name, value in props.items():
@@ -136,7 +139,7 @@ def read_inventory_geojson(src: Source | Mapping[str, Any]) -> InventoryImport:
         if shapes:
             errors += shapes
             continue
-        known = {c.name for c in COLUMNS[cls]}
+        known = _PROPERTIES[cls]
         errors += [
             RowError(
                 idx, None, k, f"unknown property {k!r} for {cls.__name__} (ignored)", ignored=True
