@@ -15,14 +15,13 @@ import pytest
 
 from tests.api.conftest import PLAN_DATE
 from tests.api.dashboard.browser import dashboard, shot, until
-from tests.api.dashboard.town import driven, planned
+from tests.api.dashboard.town import driven, first_bin, planned
 
 
 def with_second_visit(plan: dict[str, Any]) -> str:
     """Give the first bin stop of the plan a second visit (``<bin>#2``) two hours later, as
     ``optimiser.build.timed_stops`` plans for a bin refilling within the day; returns the bin."""
-    route = next(r for r in plan["routes"] if any(v["kind"] == "bin" for v in r["visits"]))
-    first = next(v for v in route["visits"] if v["kind"] == "bin")
+    route, first = first_bin(plan["routes"])
     later = (datetime.fromisoformat(first["end"]) + timedelta(hours=2)).isoformat()
     second = {**first, "ref": f"{first['ref']}#2", "arrival": later, "start": later, "end": later}
     visits = route["visits"]
@@ -90,8 +89,7 @@ def test_a_report_sent_twice_marks_no_second_visit_done(server: tuple[str, str])
     with httpx.Client(base_url=base, timeout=10) as c:
         headers = {"X-API-Key": key}
         doc = c.get(f"/plans/{plan['id']}/routes", headers=headers).json()
-        route = next(r for r in doc["routes"] if any(v["kind"] == "bin" for v in r["visits"]))
-        first = next(v for v in route["visits"] if v["kind"] == "bin")
+        route, first = first_bin(doc["routes"])
         done = {"vehicle_id": route["vehicle_id"], "kind": "visit_done", "bin_id": first["ref"]}
         end = datetime.fromisoformat(first["end"])
         for at in (end, end + timedelta(minutes=5)):
@@ -130,8 +128,7 @@ def test_a_click_the_service_takes_for_a_resend_marks_no_second_visit_done(
     with httpx.Client(base_url=base, timeout=10) as c:
         headers = {"X-API-Key": key}
         doc = c.get(f"/plans/{plan['id']}/routes", headers=headers).json()
-        route = next(r for r in doc["routes"] if any(v["kind"] == "bin" for v in r["visits"]))
-        first = next(v for v in route["visits"] if v["kind"] == "bin")
+        route, first = first_bin(doc["routes"])
         late = datetime.fromisoformat(first["end"]) + timedelta(minutes=90)
         done = {"vehicle_id": route["vehicle_id"], "kind": "visit_done", "bin_id": first["ref"]}
         sent = c.post(
@@ -252,8 +249,8 @@ def test_a_stop_its_crew_could_not_empty_is_marked_missed_and_sent_again(
     plan = planned(base, key)
     with httpx.Client(base_url=base, timeout=10) as c:
         doc = c.get(f"/plans/{plan['id']}/routes", headers={"X-API-Key": key}).json()
-    route = next(r for r in doc["routes"] if any(v["kind"] == "bin" for v in r["visits"]))
-    b = next(v["ref"] for v in route["visits"] if v["kind"] == "bin")
+    route, visit = first_bin(doc["routes"])
+    b = visit["ref"]
     with dashboard(base, key, errors, external) as page:
         page.wait_for_selector(".truck table.stops")
         missed = page.locator(f"tr[data-stop='{b}'] button.missed-btn")
@@ -353,9 +350,8 @@ def test_a_bin_missed_off_its_trucks_route_stays_shown_after_a_reload(
     headers = {"X-API-Key": key}
     with httpx.Client(base_url=base, timeout=10) as c:
         doc = c.get(f"/plans/{plan['id']}/routes", headers=headers).json()
-    route = next(r for r in doc["routes"] if any(v["kind"] == "bin" for v in r["visits"]))
-    truck = route["vehicle_id"]
-    b = next(v["ref"] for v in route["visits"] if v["kind"] == "bin")
+    route, visit = first_bin(doc["routes"])
+    truck, b = route["vehicle_id"], visit["ref"]
     stop = f".truck[data-truck='{truck}'] tr[data-stop='{b}']"
     line = f".truck[data-truck='{truck}'] [data-off-route='{b}']"
     with dashboard(base, key, errors, external) as page:

@@ -107,6 +107,12 @@ def planned(base: str, key: str, plan_date: str = PLAN_DATE) -> dict[str, Any]:
     return plan
 
 
+def first_bin(routes: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The first route (plan JSON) with a bin visit, and that visit."""
+    route = next(r for r in routes if any(v["kind"] == "bin" for v in r["visits"]))
+    return route, next(v for v in route["visits"] if v["kind"] == "bin")
+
+
 def driven(base: str, key: str) -> tuple[dict[str, Any], str]:
     """The day planned and the first truck with bins reporting its first one emptied: the
     plan row and the truck."""
@@ -116,9 +122,7 @@ def driven(base: str, key: str) -> tuple[dict[str, Any], str]:
             if c.get(f"/plans/{first['id']}").json()["status"] == "done":
                 break
             time.sleep(0.05)
-        routes = c.get(f"/plans/{first['id']}/routes").json()["routes"]
-        route = next(r for r in routes if any(v["kind"] == "bin" for v in r["visits"]))
-        visit = next(v for v in route["visits"] if v["kind"] == "bin")
+        route, visit = first_bin(c.get(f"/plans/{first['id']}/routes").json()["routes"])
         truck: str = route["vehicle_id"]
         done = {"vehicle_id": truck, "kind": "visit_done", "at": visit["start"]}
         sent = c.post(f"/plans/{first['id']}/progress", json={**done, "bin_id": visit["bin_id"]})
