@@ -116,6 +116,11 @@ def _space(parent: Any, nodes: Any, mark: Any, space: Any) -> int:
     return cnt
 
 
+def _work(n: int) -> tuple[Any, Any, Any]:
+    """Work arrays of one search over ``n`` nodes: distances, marks (all False), space."""
+    return np.empty(n, dtype=np.int64), np.zeros(n, dtype=np.bool_), np.empty(n, dtype=np.int64)
+
+
 def _sweep(
     parent: Any,
     up_ptr: Any,
@@ -151,11 +156,8 @@ def _buckets(
     parent: Any, up_ptr: Any, up_head: Any, arc_w: Any, e_ptr: Any, e_node: Any, e_w: Any
 ) -> tuple[Any, Any, Any]:
     """Searches of all bucketed points: bucket entries (node, point, weight)."""
-    n = len(parent)
     inf = np.iinfo(np.int64).max
-    dist = np.empty(n, dtype=np.int64)
-    mark = np.zeros(n, dtype=np.bool_)
-    space = np.empty(n, dtype=np.int64)
+    dist, mark, space = _work(len(parent))
     cap = 1024
     b_node = np.empty(cap, dtype=np.int64)
     b_point = np.empty(cap, dtype=np.int64)
@@ -199,11 +201,8 @@ def _sweep_rows(
     out: Any,
 ) -> None:
     """Rows ``lo:hi`` of the result: searches scanning the buckets."""
-    n = len(parent)
     inf = np.iinfo(np.int64).max
-    dist = np.empty(n, dtype=np.int64)
-    mark = np.zeros(n, dtype=np.bool_)
-    space = np.empty(n, dtype=np.int64)
+    dist, mark, space = _work(len(parent))
     for i in range(lo, hi):
         row = out[i]
         row[:] = inf
@@ -223,6 +222,7 @@ def _sweep_rows(
 if numba is not None:
     _jit = numba.njit(cache=True, nogil=True)
     _space = _jit(_space)
+    _work = _jit(_work)
     _sweep = _jit(_sweep)
     _grow = _jit(_grow)
     _buckets = _jit(_buckets)

@@ -114,8 +114,10 @@ class _Day:
         when = self.now
         self.rt.jobs.clock = lambda: when
 
-    def newest(self) -> dict[str, Any]:
-        plans = self.call("GET", f"/plans?plan_date={self.plan_date}").json()
+    def newest(self, plans: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The newest done plan of the day, of ``plans`` when the caller read them."""
+        if plans is None:
+            plans = self.call("GET", f"/plans?plan_date={self.plan_date}").json()
         done = [p for p in plans if p["status"] == "done"]
         return max(done, key=lambda p: p["version"])
 
@@ -616,7 +618,7 @@ class _Day:
         for p in plans:
             if p["status"] == "failed" and DELETED_MEANWHILE not in p["message"]:
                 self.problems.append(f"{step}: plan {p['id']} failed: {p['message'][:200]}")
-        plan = self.newest()
+        plan = self.newest(plans)
         doc = self.routes(plan)
         broken = doc["violations"]
         if any(NO_BREAK in n for n in doc["notes"]):  # the break rule alone is explained
