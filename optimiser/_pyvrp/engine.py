@@ -5,7 +5,7 @@ retry that makes required stops optional), and decode the best solution into a P
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from pyvrp import (
     Route as PyvrpRoute,
@@ -17,7 +17,14 @@ from pyvrp import (
 from optimiser._pyvrp.model import _Model, build_model
 from optimiser._pyvrp.search import _routes_on, _search, _warm_solution
 from optimiser._pyvrp.terms import OPEN_T
-from optimiser._pyvrp.timing import _empty_route, _idle_route, _schedule, _Step, _timed_route
+from optimiser._pyvrp.timing import (
+    _empty_route,
+    _idle_timed,
+    _schedule,
+    _Step,
+    _Timed,
+    _timed_route,
+)
 from optimiser.build import from_cents
 from optimiser.explain import UNFIT
 from optimiser.greedy import greedy_routes
@@ -75,13 +82,14 @@ def solve_pyvrp(
     stops = list(reduced.stops)
     notes: list[str] = []
     if not stops:  # no bin to search for; trucks on the road still drive home
-        routes = tuple(_idle_route(problem, v) for v in problem.vehicles)
+        timed = {v.ref: _idle_timed(problem, v) for v in problem.vehicles}
         return Plan(
             status=PlanStatus.FEASIBLE,
-            routes=routes,
+            routes=tuple(_routes(problem, {}, timed)),
             unserved=screened,
             solve_time_s=time.perf_counter() - t0,
             engine=ENGINE,
+            notes=_late(timed),
         )
     model = build_model(problem, stops)
     if model.data.num_load_dimensions == 3 and problem.sites:
@@ -175,6 +183,26 @@ def _dropped(stop: Stop) -> Unserved:
     return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.OPTIONAL)
 
 
+def _routes(
+    problem: Problem, timed: Mapping[str, _Timed | None], idle: Mapping[str, _Timed | None]
+) -> Iterator[Route]:
+    """Each truck's route, in the problem's order: its searched schedule in ``timed``, else
+    its drive in ``idle`` (:func:`_idle_timed`; None: it stays where it is)."""
+    for v in problem.vehicles:
+        schedule = timed[v.ref] if v.ref in timed else idle[v.ref]
+        yield _empty_route(v) if schedule is None else _timed_route(v, schedule)
+
+
+def _late(timed: Mapping[str, _Timed | None]) -> tuple[str, ...]:
+    """The note of routes whose schedules run late (breaking a window or a shift), if any."""
+    lateness = sum(t.lateness for t in timed.values() if t is not None)
+    if not lateness:
+        return ()
+    late = f"the routes timed after the search run {lateness} s late"
+    why = "a break placed, a site's hours waited for, a truck out too late to be back"
+    return (f"{late} ({why}); see check()",)
+
+
 def _decode(
     problem: Problem,
     model: _Model,
@@ -186,21 +214,17 @@ def _decode(
     by_type: dict[int, list[PyvrpRoute]] = {}
     for r in best.routes():
         by_type.setdefault(r.vehicle_type(), []).append(r)
-    routes: dict[str, Route] = {}
-    lateness = 0
+    timed: dict[str, _Timed | None] = {}
     for t_idx, group in enumerate(model.groups):
         for v, r in zip(group, by_type.get(t_idx, []), strict=False):
             sites = model.via_sites.get(r.end_depot(), [])
             steps = _steps(problem, model, r, v)
-            timed = _schedule(problem, v, steps, int(r.start_time()), sites)
-            lateness += timed.lateness
-            routes[v.ref] = _timed_route(v, timed)
-    all_routes = tuple(routes.get(v.ref) or _idle_route(problem, v) for v in problem.vehicles)
+            timed[v.ref] = _schedule(problem, v, steps, int(r.start_time()), sites)
+    idle = {v.ref: _idle_timed(problem, v) for v in problem.vehicles if v.ref not in timed}
+    all_routes = tuple(_routes(problem, timed, idle))
     served = {ref for r in all_routes for ref in r.bin_refs}
     dropped = tuple(_dropped(s) for s in model.stops if s.ref not in served)
-    if lateness:
-        late = f"the routes timed after the search run {lateness} s late"
-        notes.append(f"{late} (a break placed, a site's hours waited for); see check()")
+    notes.extend(_late({**timed, **idle}))
     objective = sum(r.cost for r in all_routes) + sum(problem.stop(u.ref).prize for u in dropped)
     return Plan(
         status=PlanStatus.FEASIBLE,

@@ -57,24 +57,26 @@ def _timed_route(v: VehicleSpec, timed: _Timed) -> Route:
     )
 
 
-def _idle_route(problem: Problem, v: VehicleSpec) -> Route:
-    """The route of a truck the search gave no stop (PyVRP leaves it out of the solution).
+def _idle_timed(problem: Problem, v: VehicleSpec) -> _Timed | None:
+    """The schedule of a truck the search gave no stop (PyVRP leaves it out of the
+    solution); None for a truck that stays where it is.
 
     A truck waiting empty at its end depot stays there. Otherwise (rerouting: a truck on
     the road, or one carrying waste) it drives to its end depot when it is ready, unloading
-    at the best usable site first when it carries waste and ``return_empty`` holds.
+    at the best usable site first when it carries waste and ``return_empty`` holds; its
+    lateness counts as the searched routes' does.
     """
     sites = list(usable_sites(problem, v))
     unload = v.starts_loaded and needs_disposal(problem, v)
     if v.start == v.end and not unload:
-        return _empty_route(v)
+        return None
     open_window = (0, OPEN_T)
     steps = [_Step(VisitKind.START, v.ref, v.start, 0, open_window)]
     if unload and sites:  # without a usable site the checker reports the load left on board
         steps.append(_Step(VisitKind.DISPOSAL, "", -1, 0, open_window))  # site chosen on time
     steps.append(_Step(VisitKind.END, v.ref, v.end, 0, open_window))
     depart = v.ready_s if v.ready_s is not None else v.shift_s[0]
-    return _timed_route(v, _schedule(problem, v, steps, depart, sites))
+    return _schedule(problem, v, steps, depart, sites)
 
 
 def _final_site(problem: Problem, sites: Sequence[Site], v: VehicleSpec, last: int, t: int) -> Site:

@@ -160,6 +160,29 @@ def test_a_route_late_for_its_last_site_s_hours_says_so_not_the_break() -> None:
     assert "a site's hours waited for" in late and "break placement" not in late
 
 
+@pytest.mark.parametrize("bins", [(), (stop("b2", 2),)], ids=["no bin", "a bin for another"])
+def test_a_loaded_truck_out_too_late_to_be_back_says_so(bins: tuple[Stop, ...]) -> None:
+    """A truck ready at 13:30 with waste on board, its shift ending at 14:00, is 36 min
+    from the site and the site 36 min from home: the search leaves it out; it unloads
+    (5 min) and is home at 14:47, 2820 s after its shift end. The checker says so, and
+    so does a note (none did: an idle truck's drive was timed without counting its
+    lateness)."""
+    problem = Problem(
+        matrix=line_matrix([0.0, 21.6, 0.5]),
+        stops=bins,
+        vehicles=(
+            truck("out", ready_s=13 * 3600 + 1800, initial_volume_l=50, initial_weight_kg=20),
+            truck("home"),
+        ),
+        sites=(site("s1", 1),),
+    )
+    plan = solve_pyvrp(problem, PARAMS)
+    assert plan.served_refs == {b.ref for b in bins}
+    assert [(v.vehicle_ref, v.code) for v in check(problem, plan)] == [("out", "shift")]
+    (late,) = [n for n in plan.notes if " s late" in n]
+    assert "run 2820 s late" in late and "a truck out too late to be back" in late
+
+
 def test_return_empty_false_ends_without_unloading() -> None:
     problem = Problem(
         matrix=line_matrix([0, 1, 2, 9]),
