@@ -3,18 +3,22 @@ fails and retries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.app import create_app
 from api.db import NightlyRunRow
 from api.deps import Runtime
 from api.routing import Routing
+from api.security import Role, issue_key
 from api.settings import Settings
 from network.providers import HaversineProvider
+from tests.api.conftest import seed
 from tests.api.fakes import FakePlanner
 
 DAY = date(2026, 11, 25)
@@ -43,6 +47,20 @@ def retrying_app(
         }
     )
     return create_app(on, planner=planner, routing=Routing.static(HaversineProvider()), clock=clock)
+
+
+@contextmanager
+def serving(
+    app: Any, role: Role = Role.ADMIN, n_bins: int = 4
+) -> Iterator[tuple[TestClient, Runtime, dict[str, str]]]:
+    """``app`` serving (its scheduler started) with the fleet seeded
+    (:func:`tests.api.conftest.seed`, ``n_bins`` bins): its client, runtime and the header
+    of a ``role`` key."""
+    with TestClient(app) as client:
+        runtime = app.state.runtime
+        key = {"X-API-Key": issue_key(runtime.db, role, "t")}
+        seed(client, key, n_bins=n_bins)
+        yield client, runtime, key
 
 
 def nightly_run(runtime: Runtime, day: date) -> tuple[str, str]:

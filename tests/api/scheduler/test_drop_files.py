@@ -19,12 +19,11 @@ from api.routing import Routing
 from api.scheduler import (
     run_nightly,
 )
-from api.security import Role, issue_key
 from api.settings import Settings
 from network.providers import HaversineProvider
 from tests.api.conftest import EVE, seed, the_eve
 from tests.api.fakes import FakePlanner
-from tests.api.scheduler.helpers import DAY
+from tests.api.scheduler.helpers import DAY, serving
 
 
 def _night_with_drop(
@@ -47,10 +46,7 @@ def _night_with_drop(
     fake = FakePlanner()
     routing = Routing.static(HaversineProvider())
     app = create_app(with_dir, planner=fake, routing=routing, clock=clock)
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        admin = {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}
-        seed(client, admin, n_bins=2)
+    with serving(app, n_bins=2) as (client, runtime, admin):
         if stored:
             resp = client.post("/readings", json=list(stored), headers=admin)
             assert resp.status_code == 200 and resp.json()["stored"] == len(stored), resp.text

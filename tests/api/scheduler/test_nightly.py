@@ -28,7 +28,7 @@ from api.settings import Settings
 from network.providers import HaversineProvider
 from tests.api.conftest import seed
 from tests.api.fakes import FakeDay, FakePlanner
-from tests.api.scheduler.helpers import DAY, nightly_plans
+from tests.api.scheduler.helpers import DAY, nightly_plans, serving
 
 
 def _start_and_stop(settings: Settings) -> dict[str, Any]:
@@ -268,9 +268,7 @@ def test_nightly_job_entry_point_uses_the_running_app(settings: Settings) -> Non
     night = datetime.combine(DAY, time(2), tzinfo=on.tz)  # both calls on one date
     routing = Routing.static(HaversineProvider())
     app = create_app(on, planner=fake, routing=routing, clock=lambda: night)
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+    with serving(app):
         nightly_job("no-such-database")  # nothing runs, nothing breaks
         assert fake.calls == []
         nightly_job(runtime_key(on.database_url))

@@ -26,7 +26,7 @@ from api.settings import Settings
 from network.providers import HaversineProvider
 from tests.api.conftest import seed
 from tests.api.fakes import FakePlanner
-from tests.api.scheduler.helpers import DAY, nightly_plans
+from tests.api.scheduler.helpers import DAY, nightly_plans, serving
 
 
 def test_a_truck_back_from_the_workshop_at_a_booked_time_gets_its_day_replanned(
@@ -40,10 +40,7 @@ def test_a_truck_back_from_the_workshop_at_a_booked_time_gets_its_day_replanned(
     on = settings.model_copy(update={"scheduler_enabled": True})
     app = create_app(on, planner=fake, routing=Routing.static(HaversineProvider()))
     day = date.today() + timedelta(days=7)
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "t")}
-        seed(client, key)
+    with serving(app, Role.DISPATCHER) as (client, runtime, key):
         noon = datetime.combine(day, time(12), tzinfo=on.tz)
         runtime.jobs.clock = lambda: noon - timedelta(hours=3)
         client.post("/plans", json={"plan_date": day.isoformat()}, headers=key)

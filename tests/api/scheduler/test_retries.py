@@ -9,7 +9,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from api import nightly_runs
 from api.deps import Runtime
@@ -19,11 +18,9 @@ from api.scheduler import (
     run_nightly,
     runtime_key,
 )
-from api.security import Role, issue_key
 from api.settings import Settings
-from tests.api.conftest import seed
 from tests.api.fakes import FakePlanner
-from tests.api.scheduler.helpers import DAY, by_hand, nightly_run, retrying_app
+from tests.api.scheduler.helpers import DAY, by_hand, nightly_run, retrying_app, serving
 
 
 def test_a_failed_nightly_run_is_tried_again_later_a_bounded_number_of_times(
@@ -37,10 +34,7 @@ def test_a_failed_nightly_run_is_tried_again_later_a_bounded_number_of_times(
     fake = FakePlanner(fail_with=RuntimeError("solver crashed"))
     now = [datetime.combine(day, time(2), tzinfo=settings.tz)]
     app = retrying_app(settings, fake, lambda: now[0])
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        key = {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}
-        seed(client, key)
+    with serving(app) as (client, runtime, key):
         run_nightly(runtime, day)
         expected = "attempt 1 of 3 failed: solver crashed; retry at 02:15"
         assert nightly_run(runtime, day) == ("failed", expected)
@@ -75,9 +69,7 @@ def test_a_retried_nightly_run_that_succeeds_publishes_and_keeps_the_failure(
     fake = FakePlanner(fail_with=RuntimeError("solver crashed"))
     night = datetime.combine(day, time(2), tzinfo=settings.tz)
     app = retrying_app(settings, fake, lambda: night)
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+    with serving(app) as (client, runtime, _):
         run_nightly(runtime, day)
         fake.fail_with = None
         fake.gate = threading.Event()
@@ -113,9 +105,7 @@ def test_a_nightly_run_failing_before_its_plan_job_is_failed_and_retried(
     night = datetime.combine(day, time(2), tzinfo=settings.tz)
     fake = FakePlanner()
     app = retrying_app(settings, fake, lambda: night)
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+    with serving(app) as (_, runtime, _):
 
         def locked(*args: object, **kwargs: object) -> object:
             raise OperationalError("INSERT INTO plans", {}, Exception("database is locked"))
@@ -142,10 +132,7 @@ def test_a_nightly_retry_of_a_day_over_or_planned_since_plans_nothing(
     now = [datetime.combine(day, time(2), tzinfo=settings.tz)]
     fake = FakePlanner(fail_with=RuntimeError("solver crashed"))
     app = retrying_app(settings, fake, lambda: now[0])
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        key = {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")}
-        seed(client, key)
+    with serving(app) as (client, runtime, key):
         run_nightly(runtime, day)
         job = runtime.scheduler.get_job(RETRY_JOB_ID)
         fake.fail_with = None
@@ -165,9 +152,7 @@ def test_a_failed_nightly_retry_chain_runs_on_the_scheduler(settings: Settings) 
     fake = FakePlanner(fail_with=RuntimeError("solver crashed"))
     night = datetime.combine(DAY, time(2), tzinfo=settings.tz)
     app = retrying_app(settings, fake, lambda: night, retries=1)
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+    with serving(app) as (_, runtime, _):
         run_nightly(runtime, DAY)
         deadline = t.monotonic() + 30
         while "no retry left" not in nightly_run(runtime, DAY)[1]:
@@ -193,9 +178,7 @@ def test_a_nightly_retry_firing_at_once_takes_the_failed_run_over(
     fake = FakePlanner(fail_with=RuntimeError("solver crashed"))
     night = datetime.combine(DAY, time(2), tzinfo=settings.tz)
     app = retrying_app(settings, fake, lambda: night, retries=1)
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+    with serving(app) as (_, runtime, _):
         fired = threading.Event()
         runtime.scheduler.add_listener(
             lambda e: fired.set() if e.job_id == RETRY_JOB_ID else None,

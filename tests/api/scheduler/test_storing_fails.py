@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from api import nightly_runs
 from api.db import PlanRow
@@ -20,11 +19,9 @@ from api.scheduler import (
     nightly_retry_job,
     run_nightly,
 )
-from api.security import Role, issue_key
 from api.settings import Settings
-from tests.api.conftest import seed
 from tests.api.fakes import FakePlanner
-from tests.api.scheduler.helpers import by_hand, nightly_run, retrying_app
+from tests.api.scheduler.helpers import by_hand, nightly_run, retrying_app, serving
 
 
 def _locked(*args: object, **kwargs: object) -> None:
@@ -65,9 +62,7 @@ def test_a_retried_nightly_plan_that_cannot_be_stored_points_to_post_plans(
     fake = FakePlanner()
     night = datetime.combine(day, time(2), tzinfo=settings.tz)
     app = retrying_app(settings, fake, lambda: night, retries=1)
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+    with serving(app) as (_, runtime, _):
         with _storing_fails(runtime):
             run_nightly(runtime, day)
             status, message = nightly_run(runtime, day)
@@ -101,9 +96,7 @@ def test_a_nightly_failure_that_cannot_be_recorded_is_logged_not_raised(
     day = date.today() + timedelta(days=7)
     night = datetime.combine(day, time(2), tzinfo=settings.tz)
     app = retrying_app(settings, FakePlanner(), lambda: night)
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+    with serving(app) as (_, runtime, _):
         with _storing_fails(runtime):
             run_nightly(runtime, day)
             job = runtime.scheduler.get_job(RETRY_JOB_ID)
@@ -131,9 +124,7 @@ def test_a_nightly_retry_that_cannot_be_stored_says_so_and_points_to_post_plans(
     fake = FakePlanner(fail_with=RuntimeError("solver crashed"))
     night = datetime.combine(day, time(2), tzinfo=settings.tz)
     app = retrying_app(settings, fake, lambda: night)
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+    with serving(app) as (_, runtime, _):
         monkeypatch.setattr(runtime.scheduler, "add_job", _locked)
         with caplog.at_level("INFO", logger="api.scheduler"):
             run_nightly(runtime, day)  # raised the OperationalError
@@ -158,15 +149,14 @@ def test_a_published_nightly_plan_whose_run_cannot_be_marked_done_is_logged_not_
     day = date.today() + timedelta(days=7)
     night = datetime.combine(day, time(2), tzinfo=settings.tz)
     app = retrying_app(settings, FakePlanner(), lambda: night)
-    with TestClient(app) as client:
-        runtime = app.state.runtime
-        seed(client, {"X-API-Key": issue_key(runtime.db, Role.ADMIN, "t")})
+    with serving(app) as (_, runtime, _):
         monkeypatch.setattr(nightly_runs, "_finish", _locked)
         with caplog.at_level("INFO", logger="api.scheduler"):
             plan_id = run_nightly(runtime, day)
         assert plan_id is not None
         with runtime.db.reader() as s:
-            assert s.get(PlanRow, plan_id).status == "done"
+            row = s.get(PlanRow, plan_id)
+            assert row is not None and row.status == "done"
         mine = [r for r in caplog.records if r.name == "api.scheduler"]
         errors = [r.getMessage() for r in mine if r.levelname == "ERROR"]
         assert any(
