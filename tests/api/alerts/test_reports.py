@@ -132,6 +132,19 @@ def test_a_bin_emptied_again_after_an_alert_stays_emptied_twice_once_deleted(
     assert [a["id"] for a in listed] == [alerts[0]["id"]]
 
 
+def _missed_twice(
+    client: TestClient, key: dict[str, str], runtime: Runtime, crew_alerts: tuple[str, str]
+) -> None:
+    """v1 passed b0 twice, both misses kept, and once the jobs are idle, crew alerts stand
+    at the two local times ``crew_alerts`` ("HH:MM" on 2026-11-25)."""
+    v1 = _v1(runtime)
+    assert (v1.done_bin_ids, v1.missed) == (("b0", "b0"), (True, True))
+    wait(runtime)
+    alerts = client.get("/alerts", headers=key).json()
+    crew = sorted(datetime.fromisoformat(a["at"]) for a in alerts if a["source"] == "crew")
+    assert crew == [datetime.fromisoformat(f"2026-11-25T{t}:00+02:00") for t in crew_alerts]
+
+
 def test_a_bin_missed_again_at_once_after_an_alert_on_it_is_a_second_missed_visit(
     client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
 ) -> None:
@@ -148,12 +161,7 @@ def test_a_bin_missed_again_at_once_after_an_alert_on_it_is_a_second_missed_visi
         for at in ("09:10", "09:10")
     ]
     assert [r["resend"] for r in sent] == [False, True]
-    v1 = _v1(runtime)
-    assert (v1.done_bin_ids, v1.missed) == (("b0", "b0"), (True, True))
-    wait(runtime)
-    alerts = client.get("/alerts", headers=dispatcher).json()
-    crew = sorted(datetime.fromisoformat(a["at"]) for a in alerts if a["source"] == "crew")
-    assert crew == [datetime.fromisoformat(f"2026-11-25T{t}:00+02:00") for t in ("09:00", "09:10")]
+    _missed_twice(client, dispatcher, runtime, ("09:00", "09:10"))
 
 
 def test_a_bin_missed_twice_on_a_day_gone_by_is_one_miss_pressed_twice(
@@ -213,12 +221,7 @@ def test_a_bin_missed_again_after_its_own_crew_alert_is_a_second_missed_visit(
     again = {**missed, "at": "2026-11-25T09:30:00+02:00"}
     sent = [accepted_report(client, url, again, dispatcher) for _ in range(2)]
     assert [r["resend"] for r in sent] == [False, True]
-    v1 = _v1(runtime)
-    assert (v1.done_bin_ids, v1.missed) == (("b0", "b0"), (True, True))
-    wait(runtime)
-    alerts = client.get("/alerts", headers=dispatcher).json()
-    crew = sorted(datetime.fromisoformat(a["at"]) for a in alerts if a["source"] == "crew")
-    assert crew == [datetime.fromisoformat(f"2026-11-25T{t}:00+02:00") for t in ("09:00", "09:30")]
+    _missed_twice(client, dispatcher, runtime, ("09:00", "09:30"))
     assert client.delete("/bins/b0", headers=dispatcher).is_success
     wait(runtime)
     assert [
