@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 OUT    ?= ./binroute-demo
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: demo test lint bench messages venv dev clean
 
@@ -20,12 +21,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 venv: $(VENV)/.installed
-dev: $(STAMP)
+dev: $(STAMP) | $(CHROMIUM)
 
 demo: $(VENV)/.installed
 	$(BIN)/binroute demo --out $(OUT)
-
-CHROMIUM := /usr/bin/chromium
 
 # The dashboard's browser tests use Debian's chromium (Playwright drives it; no browser
 # download). Installed here when we may (root with apt-get); otherwise those tests skip.
