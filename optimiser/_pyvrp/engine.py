@@ -85,7 +85,7 @@ def solve_pyvrp(
         timed = {v.ref: _idle_timed(problem, v) for v in problem.vehicles}
         return Plan(
             status=PlanStatus.FEASIBLE,
-            routes=tuple(_routes(problem, {}, timed)),
+            routes=tuple(_routes(problem, timed)),
             unserved=screened,
             solve_time_s=time.perf_counter() - t0,
             engine=ENGINE,
@@ -183,13 +183,11 @@ def _dropped(stop: Stop) -> Unserved:
     return Unserved(ref=stop.ref, reason=why, kind=UnservedKind.OPTIONAL)
 
 
-def _routes(
-    problem: Problem, timed: Mapping[str, _Timed | None], idle: Mapping[str, _Timed | None]
-) -> Iterator[Route]:
-    """Each truck's route, in the problem's order: its searched schedule in ``timed``, else
-    its drive in ``idle`` (:func:`_idle_timed`; None: it stays where it is)."""
+def _routes(problem: Problem, timed: Mapping[str, _Timed | None]) -> Iterator[Route]:
+    """Each truck's route, in the problem's order, from its schedule in ``timed`` (None:
+    it stays where it is, :func:`_idle_timed`)."""
     for v in problem.vehicles:
-        schedule = timed[v.ref] if v.ref in timed else idle[v.ref]
+        schedule = timed[v.ref]
         yield _empty_route(v) if schedule is None else _timed_route(v, schedule)
 
 
@@ -220,11 +218,13 @@ def _decode(
             sites = model.via_sites.get(r.end_depot(), [])
             steps = _steps(problem, model, r, v)
             timed[v.ref] = _schedule(problem, v, steps, int(r.start_time()), sites)
-    idle = {v.ref: _idle_timed(problem, v) for v in problem.vehicles if v.ref not in timed}
-    all_routes = tuple(_routes(problem, timed, idle))
+    for v in problem.vehicles:  # those the search gave no stop
+        if v.ref not in timed:
+            timed[v.ref] = _idle_timed(problem, v)
+    all_routes = tuple(_routes(problem, timed))
     served = {ref for r in all_routes for ref in r.bin_refs}
     dropped = tuple(_dropped(s) for s in model.stops if s.ref not in served)
-    notes.extend(_late({**timed, **idle}))
+    notes.extend(_late(timed))
     objective = sum(r.cost for r in all_routes) + sum(problem.stop(u.ref).prize for u in dropped)
     return Plan(
         status=PlanStatus.FEASIBLE,
