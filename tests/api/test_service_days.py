@@ -25,8 +25,9 @@ import os
 import random
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -69,6 +70,15 @@ def _judged_off(b: str, off: Counter[str], resent: Counter[str]) -> bool:
     return False
 
 
+def _midnight(plan_date: str, tz: ZoneInfo) -> datetime:
+    """Local midnight starting ``plan_date`` in ``tz``, at that instant's fixed UTC offset
+    (the times the day's reports are sent at are counted from it)."""
+    at = datetime.combine(date.fromisoformat(plan_date), time(0), tzinfo=tz)
+    offset = at.utcoffset()
+    assert offset is not None
+    return at.replace(tzinfo=timezone(offset))
+
+
 class _Day:
     """A random city's day driven through the service, and what it was told."""
 
@@ -80,13 +90,15 @@ class _Day:
         wide: bool = False,
         edits: bool = False,
         busy: bool = False,
+        plan_date: str = PLAN_DATE,
     ) -> None:
         self.c, self.rt, self.rng, self.wide, self.edits = client, runtime, rng, wide, edits
         self.busy = busy  # reports and events may come while jobs run (``_random_days``)
         self.key = {"X-API-Key": issue_key(runtime.db, Role.DISPATCHER, "days")}
         self.problems: list[str] = []
-        self.plan_date, self.midnight = PLAN_DATE, MIDNIGHT  # the day driven (next_day)
-        self.now = MIDNIGHT - timedelta(hours=2)
+        self.plan_date = plan_date  # the day driven (next_day)
+        self.midnight = _midnight(plan_date, runtime.settings.tz)
+        self.now = self.midnight - timedelta(hours=2)
         self.trucks = [f"v{i}" for i in range(rng.randint(2, 3))]
         self.bins: dict[str, tuple[float, float]] = {}
         self.sites = ["s1"]
@@ -164,7 +176,7 @@ class _Day:
         sites) stays."""
         rng = self.rng
         self.plan_date = (date.fromisoformat(self.plan_date) + timedelta(days=1)).isoformat()
-        self.midnight += timedelta(days=1)
+        self.midnight = _midnight(self.plan_date, self.rt.settings.tz)
         self.now = self.midnight - timedelta(hours=2)
         self.at(0)
         self.reported = {t: [] for t in self.trucks}
@@ -823,13 +835,23 @@ def _random_days(
     edits: bool = False,
     streets: StreetNetwork | None = None,
     busy: bool = False,
+    tz: str | None = None,
+    plan_date: str = PLAN_DATE,
 ) -> list[str]:
     """The problems of seed ``seed``'s ``days`` days of ``steps`` events each (haversine
     times, or ``streets``: a :class:`_StreetDay`); ``edits``: records edited during the day
     too (bins, sites and depots put again, a deleted site listed again, trucks moved);
     ``busy``: half the events are not waited for, their jobs still running as the next
-    reports and event come (judged by the plan those replace, :meth:`_Day._done_kept`)."""
-    quick = settings.model_copy(update={"max_time_limit_s": 2, "reroute_time_limit_s": 1})
+    reports and event come (judged by the plan those replace, :meth:`_Day._done_kept`);
+    ``tz``: the service's time zone (default the settings'), the reports sent at its
+    local times; ``plan_date``: the first day driven (ISO date)."""
+    quick = settings.model_copy(
+        update={
+            "max_time_limit_s": 2,
+            "reroute_time_limit_s": 1,
+            "timezone": tz or settings.timezone,
+        }
+    )
     app = create_app(quick)
     routing = (
         Routing.static(HaversineProvider()) if streets is None else Routing.on_streets(streets)
@@ -839,11 +861,14 @@ def _random_days(
     with TestClient(app) as client:
         runtime = app.state.runtime
         if streets is None:
-            day = _Day(client, runtime, rng, wide, edits, busy)
+            day = _Day(client, runtime, rng, wide, edits, busy, plan_date=plan_date)
         else:
             junctions, timed = _street_spots(streets)
             day = _StreetDay(
-                client, runtime, rng, wide, edits, busy, junctions=junctions, timed=timed
+                *(client, runtime, rng, wide, edits, busy),
+                junctions=junctions,
+                timed=timed,
+                plan_date=plan_date,
             )
         day.seed()
         for n in range(days):
@@ -1016,14 +1041,28 @@ def test_random_days_keep_their_promises(settings: Settings, seed: int) -> None:
     Helsinki's streets when ``BINROUTE_FUZZ_STREETS=1``, a city file's when it names one
     (``../shared/data/osm/heidelberg.osm.pbf``: its old town's timed lanes), else in
     straight lines; with ``BINROUTE_FUZZ_EDITS=1`` records are edited during the day too,
-    and with ``BINROUTE_FUZZ_BUSY=1`` reports and events come while jobs run."""
+    with ``BINROUTE_FUZZ_BUSY=1`` reports and events come while jobs run, and
+    ``BINROUTE_FUZZ_TZ`` names the service's time zone (``America/Sao_Paulo``; the tests'
+    ``Europe/Helsinki`` by default) and ``BINROUTE_FUZZ_DATE`` the first day (ISO; a day
+    the clocks change: ``2026-03-29`` in Helsinki)."""
     days = int(os.environ.get("BINROUTE_FUZZ_DAYS", "3"))
     steps = int(os.environ.get("BINROUTE_FUZZ_STEPS", "8"))
     city = os.environ.get("BINROUTE_FUZZ_STREETS", "")
     streets = load_network(helsinki_pbf() if city == "1" else city) if city else None
     edits = os.environ.get("BINROUTE_FUZZ_EDITS", "") == "1"
     busy = os.environ.get("BINROUTE_FUZZ_BUSY", "") == "1"
+    tz = os.environ.get("BINROUTE_FUZZ_TZ") or None
+    first = os.environ.get("BINROUTE_FUZZ_DATE") or PLAN_DATE
     found = _random_days(
-        settings, seed, steps, days=days, wide=True, edits=edits, streets=streets, busy=busy
+        settings,
+        seed,
+        steps,
+        days=days,
+        wide=True,
+        edits=edits,
+        streets=streets,
+        busy=busy,
+        tz=tz,
+        plan_date=first,
     )
     assert found == [], "\n".join(found)
