@@ -22,7 +22,8 @@ from api.db import (
     VehicleRow,
 )
 
-_Routes = dict[str, tuple[tuple[str, str], ...]]  # truck -> its ("bin"|"disposal", id) visits
+# truck -> its ("bin"|"disposal", id) visits and ("waypoint", ISO start) restarts, in order
+_Routes = dict[str, tuple[tuple[str, str], ...]]
 
 
 def serialise(session: Session, name: str) -> None:
@@ -238,8 +239,9 @@ def _planned_on(
 
 def _work_planned(session: Session, plan: PlanRow) -> tuple[_Routes, datetime | None] | None:
     """Each truck's ("bin", bin id) and ("disposal", site id) visits in ``plan``'s routes,
-    in order, and when the plan starts (its JSON's ``start_at``); None when its documents
-    show no visits (not done yet, or a planner whose documents have none)."""
+    in order, with a ("waypoint", ISO start) where a reroute or re-plan went on from where
+    the truck was then, and when the plan starts (its JSON's ``start_at``); None when its
+    documents show no visits (not done yet, or a planner whose documents have none)."""
     key = (str(session.get_bind().engine.url), plan.id)
     with _WORK_PLANNED_LOCK:
         if key in _WORK_PLANNED:
@@ -252,9 +254,10 @@ def _work_planned(session: Session, plan: PlanRow) -> tuple[_Routes, datetime | 
     work: dict[str, list[tuple[str, str]]] = {}
     for r in routes:
         for v in r["visits"]:
-            if v.get("kind") in ("bin", "disposal"):
-                ident = v["bin_id"] if v["kind"] == "bin" else v["ref"]
-                work.setdefault(r.get("vehicle_id", ""), []).append((v["kind"], ident))
+            kind = v.get("kind")
+            ident = {"bin": v.get("bin_id"), "disposal": v.get("ref"), "waypoint": v.get("start")}
+            if ident.get(kind) is not None:
+                work.setdefault(r.get("vehicle_id", ""), []).append((kind, str(ident[kind])))
     since = datetime.fromisoformat(doc["start_at"]) if doc.get("start_at") else None
     got = ({k: tuple(v) for k, v in work.items()}, since)
     if plan.status == "done":  # its documents are final

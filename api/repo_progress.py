@@ -331,7 +331,9 @@ def off_route(
     it, or an unloading beyond the route's unloadings at that site; either with bins the
     route empties between its last visit reported (:func:`_last_reported`) and that next
     visit there (the crew took its bins in another order, or the truck was full sooner
-    than planned; those bins are still to do, never taken for done). With ``before_id``,
+    than planned; those bins are still to do, never taken for done), or with an unloading
+    there that the route has after it went on from where the truck was at a time later
+    than ``at`` (:func:`_restarted_after`). With ``before_id``,
     the report stored as that id is judged again: its truck's reports stored before it are
     counted. None when the plan shows no visits (not done yet, or a planner whose documents
     have none)."""
@@ -349,7 +351,26 @@ def off_route(
     if reported[visit] >= len(stops):
         return True
     skipped = visits[_last_reported(visits, reported) + 1 : stops[reported[visit]]]
-    return any(kind == "bin" for kind, _ in skipped)
+    return any(kind == "bin" for kind, _ in skipped) or _restarted_after(skipped, at)
+
+
+def _restarted_after(skipped: Sequence[tuple[str, str]], at: datetime | None) -> bool:
+    """Whether the visits ``skipped`` (between a truck's last visit reported and the one a
+    report dated ``at`` names) hold a waypoint later than ``at`` with an unloading after
+    it. The plan went on from where the truck was then, after the work reported was done
+    (the crew reported by the plan it had before, the report coming while the new one was
+    made): the truck cannot have made that unloading first. Taken on the route, the
+    unloading counted as done (an unloading skipped counts so: mostly one not reported),
+    the truck as empty, timed as the plan had it, maybe after its site closed."""
+    if at is None:
+        return False
+    restarted = False
+    for kind, ident in skipped:
+        if kind == "waypoint":
+            restarted = restarted or datetime.fromisoformat(ident) > at
+        elif kind == "disposal" and restarted:
+            return True
+    return False
 
 
 def _reported(p: TruckProgress) -> Counter[tuple[str, str]]:
