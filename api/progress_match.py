@@ -62,9 +62,10 @@ def to_progress(
 
     The done prefix runs along the planned route up to the last bin or disposal visit
     reported done (disposal visits before a done bin count as done; a bin or an unloading
-    reported with bins not reported between it and the last visit reported is flagged off
-    route when it comes, ``api.repo_progress.off_route``, so no bin not reported is taken
-    for done); the k-th report of a bin or site is its k-th planned visit (a bin's second
+    reported with bins not reported between it and the last visit reported, or with an
+    unloading the route has after a waypoint later than the report, is flagged off route
+    when it comes, ``api.repo_progress.off_route``, so no bin not reported, nor an unloading
+    the truck cannot have made, is taken for done); the k-th report of a bin or site is its k-th planned visit (a bin's second
     visit of the day is ``<bin>#2``). The truck is at that visit's location at ``now``,
     carrying the planned load after that visit (none after unloading), except that a bin
     reported with the fill found counts at that fill, and at the weight its lift scale took
