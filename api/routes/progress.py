@@ -59,7 +59,9 @@ def post_progress(
     alert): the rest of the day goes on without that trip to an empty bin. A report is
     judged by the day's newest finished plan, whichever version it names (a tablet may
     still show one replaced since); work dated before that plan's start (a plan made after
-    the shifts began; the report came late) is off its routes. A report that comes while
+    the shifts began; the report came late) is off its routes, and so is a bin or an
+    unloading dated before a reroute that had the truck unload first (the plan went on
+    from where the truck was after that work was done). A report that comes while
     a plan job or reroute of the day runs is judged again by the plan it stores
     (``JobRunner._judge_again``).
 
