@@ -65,11 +65,12 @@ def to_progress(
     reported with bins not reported between it and the last visit reported, or with an
     unloading the route has after a waypoint later than the report, is flagged off route
     when it comes, ``api.repo_progress.off_route``, so no bin not reported, nor an unloading
-    the truck cannot have made, is taken for done); the k-th report of a bin or site is its k-th planned visit (a bin's second
-    visit of the day is ``<bin>#2``). The truck is at that visit's location at ``now``,
-    carrying the planned load after that visit (none after unloading), except that a bin
-    reported with the fill found counts at that fill, and at the weight its lift scale took
-    when weighed (``optimiser.daily.found_loads``). A disposal trip after the last done bin
+    the truck cannot have made, is taken for done); the k-th report of a bin or site is its
+    k-th planned visit (a bin's second visit of the day is ``<bin>#2``). The truck is at
+    that visit's location at ``now``, carrying the planned load after that visit (none
+    after unloading), except that a bin reported with the fill found counts at that fill,
+    and at the weight its lift scale took when weighed (``optimiser.daily.found_loads``).
+    A disposal trip after the last done bin
     counts only when reported: until then the truck is taken to still carry its load. An
     unloading off the route (``TruckProgress.unloaded_off_route``: sooner than planned, or
     one more) is no planned visit; when it is the truck's last work reported, the truck
