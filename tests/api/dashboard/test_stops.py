@@ -44,6 +44,24 @@ def adding_second_visit(binned: list[str]) -> Callable[[Any], None]:
     return add
 
 
+def report_first_bin(
+    base: str, key: str, plan: dict[str, Any], *after: timedelta
+) -> dict[str, Any]:
+    """Report the plan's first bin emptied at its planned end plus each of ``after`` (each
+    report accepted: 201); returns the bin's stop."""
+    with httpx.Client(base_url=base, timeout=10) as c:
+        headers = {"X-API-Key": key}
+        doc = c.get(f"/plans/{plan['id']}/routes", headers=headers).json()
+        route, first = first_bin(doc["routes"])
+        done = {"vehicle_id": route["vehicle_id"], "kind": "visit_done", "bin_id": first["ref"]}
+        end = datetime.fromisoformat(first["end"])
+        for delay in after:
+            at = (end + delay).isoformat()
+            sent = c.post(f"/plans/{plan['id']}/progress", json={**done, "at": at}, headers=headers)
+            assert sent.status_code == 201, sent.text
+    return first
+
+
 def test_dispatcher_marks_a_second_visit_done_by_its_bin_id(server: tuple[str, str]) -> None:
     """The stop ``<bin>#2`` is reported as the bin (ids have no '#'), and each visit of the
     bin shows done only once it has its own report."""
@@ -86,20 +104,9 @@ def test_a_report_sent_twice_marks_no_second_visit_done(server: tuple[str, str])
     binned: list[str] = []
 
     plan = planned(base, key)
+    first = report_first_bin(base, key, plan, timedelta(0), timedelta(minutes=5))
     with httpx.Client(base_url=base, timeout=10) as c:
-        headers = {"X-API-Key": key}
-        doc = c.get(f"/plans/{plan['id']}/routes", headers=headers).json()
-        route, first = first_bin(doc["routes"])
-        done = {"vehicle_id": route["vehicle_id"], "kind": "visit_done", "bin_id": first["ref"]}
-        end = datetime.fromisoformat(first["end"])
-        for at in (end, end + timedelta(minutes=5)):
-            sent = c.post(
-                f"/plans/{plan['id']}/progress",
-                json={**done, "at": at.isoformat()},
-                headers=headers,
-            )
-            assert sent.status_code == 201, sent.text
-        progress = c.get(f"/plans/{plan['id']}/progress", headers=headers).json()
+        progress = c.get(f"/plans/{plan['id']}/progress", headers={"X-API-Key": key}).json()
     assert [p["resend"] for p in progress] == [False, True]
     routes = {"**/plans/*/routes": adding_second_visit(binned)}
     with dashboard(base, key, errors, external, routes) as page:
@@ -124,17 +131,7 @@ def test_a_click_the_service_takes_for_a_resend_marks_no_second_visit_done(
     external: list[str] = []
     binned: list[str] = []
 
-    plan = planned(base, key)
-    with httpx.Client(base_url=base, timeout=10) as c:
-        headers = {"X-API-Key": key}
-        doc = c.get(f"/plans/{plan['id']}/routes", headers=headers).json()
-        route, first = first_bin(doc["routes"])
-        late = datetime.fromisoformat(first["end"]) + timedelta(minutes=90)
-        done = {"vehicle_id": route["vehicle_id"], "kind": "visit_done", "bin_id": first["ref"]}
-        sent = c.post(
-            f"/plans/{plan['id']}/progress", json={**done, "at": late.isoformat()}, headers=headers
-        )
-        assert sent.status_code == 201, sent.text
+    first = report_first_bin(base, key, planned(base, key), timedelta(minutes=90))
     routes = {"**/plans/*/routes": adding_second_visit(binned)}
     with dashboard(base, key, errors, external, routes) as page:
         b = first["ref"]
