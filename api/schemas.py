@@ -34,6 +34,7 @@ from api.schemas_day import (
     PlanRequestOut,
     ProgressIn,
     ProgressOut,
+    ProgressPosted,
     Reason,
     RouteDiffOut,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "PlanRequestOut",
     "ProgressIn",
     "ProgressOut",
+    "ProgressPosted",
     "Reason",
     "RouteDiffOut",
     "Seconds",

@@ -183,6 +183,15 @@ class ProgressOut(_Out):
     resend: bool = False
 
 
+class ProgressPosted(ProgressOut):
+    """A report as ``POST /plans/{id}/progress`` answers it: ``rerouting`` when it reroutes
+    the day (a bin emptied off the truck's route that a truck is still sent to, or a bin
+    missed: its alert's reroute); the day's next version comes from that reroute, or from
+    the alert's reroute or plan job of the day that comes first."""
+
+    rerouting: bool = False
+
+
 class KeyIn(_In):
     """A key to issue; with ``expires_at`` (an instant with an offset, in the future) it is
     refused from then on (401 saying so), e.g. a contractor's or a trial's."""

@@ -21,6 +21,7 @@ from api.schemas import (
     ERROR_RESPONSES,
     ProgressIn,
     ProgressOut,
+    ProgressPosted,
 )
 from api.security import CanDispatch, CanRead
 
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/plans", tags=["plans"], responses=ERROR_RESPONSES)
 
 @router.post(
     "/{plan_id}/progress",
-    response_model=ProgressOut,
+    response_model=ProgressPosted,
     status_code=status.HTTP_201_CREATED,
     summary="Report a truck's progress",
 )
@@ -42,7 +43,7 @@ def post_progress(
     routing: RoutingDep,
     settings: SettingsDep,
     _: CanDispatch,
-) -> ProgressOut:
+) -> ProgressPosted:
     """A bin emptied (``visit_done`` with ``bin_id``), an unloading (``disposal_done`` with
     ``site_id``) or a position (``position`` with lon/lat). Reroutes start from the reported
     progress. A bin its crew could not empty (``visit_missed`` with ``bin_id`` and an
@@ -98,7 +99,7 @@ def post_progress(
         s.add(row)
         s.flush()
         resend = repo.is_resend(s, row)
-        out = ProgressOut.model_validate(row).model_copy(update={"resend": resend})
+        out = ProgressPosted.model_validate(row)
         to_come = plan.plan_date >= jobs.today()
         if item.bin_id is not None:
             sent = jobs.still_sent(s, plan.plan_date, item.vehicle_id, item.bin_id, off, item.kind)
@@ -108,6 +109,7 @@ def post_progress(
             and not resend  # its alert was raised with the first
             and _missed_alert(s, item, settings.tz)
         )
+    out = out.model_copy(update={"resend": resend, "rerouting": sent or missed})
     if sent and item.bin_id is not None:
         jobs.request_emptied(
             plan.plan_date, item.vehicle_id, item.bin_id, item.at, planner, routing

@@ -102,11 +102,13 @@ def test_a_bin_the_crew_could_not_empty_is_served_again_and_not_carried(
     truck, missed = route["vehicle_id"], first["bin_id"]
     second = [v for v in route["visits"] if v["kind"] == "bin"][1]
     done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": second["bin_id"]}
-    _report(real_client, key, plan["id"], {**done, "at": second["end"]})
+    ahead = _report(real_client, key, plan["id"], {**done, "at": second["end"]})
+    assert (ahead["off_route"], ahead["rerouting"]) == (True, True)  # still sent there
     at = datetime.fromisoformat(first["end"])
     body = {"vehicle_id": truck, "kind": "visit_missed", "bin_id": missed, "at": at.isoformat()}
     out = _report(real_client, key, plan["id"], {**body, "reason": "parked car"})
     assert (out["kind"], out["reason"], out["off_route"]) == ("visit_missed", "parked car", False)
+    assert out["rerouting"] is True  # its alert's reroute
     wait(runtime)
 
     listed = real_client.get(f"/plans/{plan['id']}/progress", headers=key).json()
@@ -169,11 +171,14 @@ def test_a_missed_report_sent_twice_raises_one_alert(
 ) -> None:
     """The tablet sends the crew's missed report twice (a retry after a timeout): the
     second is a resend, as for an emptying, and raises no second alert on the bin (it
-    did, each sent on to a reroute of its own); the route has the stop passed once."""
+    did, each sent on to a reroute of its own); the route has the stop passed once. The
+    answers say the first reroutes the day, the resend not."""
     runtime, key, plan, route, first = first_bin_of_a_plan(real_app, real_client)
     body = {"vehicle_id": route["vehicle_id"], "kind": "visit_missed", "at": first["end"]}
-    for _ in range(2):
-        _report(real_client, key, plan["id"], {**body, "bin_id": first["bin_id"]})
+    sent = [
+        _report(real_client, key, plan["id"], {**body, "bin_id": first["bin_id"]}) for _ in range(2)
+    ]
+    assert [(o["resend"], o["rerouting"]) for o in sent] == [(False, True), (True, False)]
     wait(runtime)
     alert = _crew_alert(real_client, key, first["bin_id"])  # before, two
     assert alert["status"] == "rerouted", alert

@@ -735,13 +735,16 @@ async function markDone(vehicleId, visit, button, fillInput) {
     const bin = binOf(visit.ref);
     const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "visit_done", bin_id: bin };
     if (fill !== null) body.fill_fraction = fill;
+    const known = newestKnown();
     const got = await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
     if (got.resend) return await resent(vehicleId, `${visit.ref} emptied`);
     noteEmptying(bin, fill);
     state.typed.delete(typedKey(visit.ref));
-    say(`${visit.ref} emptied by ${vehicleId}${fill === null ? "" : `, found ${pct(fill)} full`}`, true);
+    const what = `${visit.ref} emptied by ${vehicleId}${fill === null ? "" : `, found ${pct(fill)} full`}`;
+    say(what, true);
     renderMap();
     renderTrucks();
+    if (got.rerouting) await followReroute(known, `${what} off its route`);
   } catch (err) {
     say(err.message);
     button.disabled = false;
@@ -755,6 +758,32 @@ async function markDone(vehicleId, visit, button, fillInput) {
 async function resent(vehicleId, what) {
   await reloadShown();
   say(`${what}: taken for a resend of ${vehicleId}'s report already in, nothing changed`);
+}
+
+/* The newest plan version of the date the page knows (its versions menu): 0 for none. */
+const newestKnown = () => Math.max(0, ...Array.from($("plan-select").options, (o) => Number(o.value)));
+
+/* A report the service reroutes the day for (``rerouting`` in its answer: a bin emptied off
+   the truck's route that a truck is still sent to): the day's next version, the reroute (or
+   the alert's reroute, or the plan job, that took the report in), followed until it ends
+   and shown with its change, as for an alert; a plan newer than ``known`` (the newest the
+   page knew), or one queued or running. The newest done is shown if none comes. */
+async function followReroute(known, what) {
+  const date = state.date;
+  say(`${what}: re-planning the day...`, true);
+  for (let i = 0; i < 300; i++) {
+    const plans = await api(`/plans?plan_date=${date}`); // newest first
+    const next = plans.find((p) => p.id > known || p.status === "queued" || p.status === "running");
+    if (next) {
+      const row = await followPlan(next);
+      if (row.status === "done") say(`${what}: plan #${row.id} ready`, true);
+      else say(`${what}, but plan #${row.id} ${row.status}: ${row.message}`);
+      return;
+    }
+    await sleep(POLL_MS);
+  }
+  await showPlan(null); // the newest done
+  say(`${what}: no new plan came`);
 }
 
 const MAX_REASON = 200; // characters: the service's cap on a missed report's reason

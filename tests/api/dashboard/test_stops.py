@@ -289,6 +289,38 @@ def test_a_stop_its_crew_could_not_empty_is_marked_missed_and_sent_again(
     assert external == []
 
 
+def test_a_bin_marked_done_ahead_of_its_route_shows_the_day_rerouted(
+    server: tuple[str, str],
+) -> None:
+    """The dispatcher marks a truck's second bin done, its first not reported (the crew took
+    them in another order): the service reroutes the day without that trip, and the page
+    follows it as it does an alert's reroute: the new version shown with the truck's change,
+    the bin no longer on its stops, the first still to do, and saying so (it stayed on the
+    version shown, the truck still sent to the bin, until the page was reloaded)."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    plan = planned(base, key)
+    with httpx.Client(base_url=base, timeout=10) as c:
+        doc = c.get(f"/plans/{plan['id']}/routes", headers={"X-API-Key": key}).json()
+    route, first = first_bin(doc["routes"])
+    truck, ahead = route["vehicle_id"], [v for v in route["visits"] if v["kind"] == "bin"][1]
+    card = f".truck[data-truck='{truck}']"
+    with dashboard(base, key, errors, external) as page:
+        page.locator(f"{card} tr[data-stop='{ahead['ref']}'] button.done-btn").click()
+        page.wait_for_selector("#message:has-text('ready')")
+        message = page.inner_text("#message")
+        assert message.startswith(f"{ahead['ref']} emptied by {truck} off its route: plan #")
+        newer = int(message.split("plan #")[1].split()[0])
+        assert newer > plan["id"]
+        assert page.inner_text("#plan-status").startswith(f"plan #{newer} ")
+        assert page.locator(f"{card} tr[data-stop='{ahead['ref']}']").count() == 0
+        assert page.locator(f"{card} tr[data-stop='{first['ref']}']:not(.done)").count() == 1
+        assert ahead["ref"] in page.inner_text(f"[data-diff-truck='{truck}'] .rem")
+    assert errors == []
+    assert external == []
+
+
 def test_a_missed_report_s_reason_is_trimmed_capped_and_left_out_when_empty(
     server: tuple[str, str],
 ) -> None:

@@ -264,11 +264,12 @@ def test_a_bin_taken_ahead_of_its_route_reroutes_the_day_without_its_later_visit
     real_app: FastAPI, real_client: TestClient
 ) -> None:
     """On the day being driven the crew empties its route's second bin first: the report
-    (off the route) reroutes the day (origin ``emptied``), whose route for the truck goes on
-    from that bin, no longer sends it there, and keeps the first bin to do. The crew's next
-    reports, the first bin then the one after, are on that route (before, the plan standing
-    still sent the truck to the second bin, and the bin after it, the crew having skipped
-    that visit, was judged off the route too)."""
+    (off the route) reroutes the day (origin ``emptied``; its answer says ``rerouting``),
+    whose route for the truck goes on from that bin, no longer sends it there, and keeps
+    the first bin to do. The crew's next reports, the first bin then the one after, are on
+    that route and reroute nothing (before, the plan standing still sent the truck to the
+    second bin, and the bin after it, the crew having skipped that visit, was judged off
+    the route too)."""
     runtime, key, plan, route, first = first_bin_of_a_plan(real_app, real_client)
     truck = route["vehicle_id"]
     bins = [v for v in route["visits"] if v["kind"] == "bin"]
@@ -277,7 +278,8 @@ def test_a_bin_taken_ahead_of_its_route_reroutes_the_day_without_its_later_visit
     url = f"/plans/{plan['id']}/progress"
     done = {"vehicle_id": truck, "kind": "visit_done", "bin_id": bins[1]["bin_id"]}
     resp = real_client.post(url, json={**done, "at": first["end"]}, headers=key)
-    assert resp.status_code == 201 and resp.json()["off_route"] is True
+    assert resp.status_code == 201, resp.text
+    assert (resp.json()["off_route"], resp.json()["rerouting"]) == (True, True)
     wait(runtime)
     newest = real_client.get(f"/plans?plan_date={PLAN_DATE}", headers=key).json()[0]
     assert (newest["origin"], newest["status"], newest["parent_id"]) == (
@@ -296,7 +298,8 @@ def test_a_bin_taken_ahead_of_its_route_reroutes_the_day_without_its_later_visit
         for v in [v for v in r["visits"] if v["kind"] == "bin"][:2]:
             then = {"vehicle_id": r["vehicle_id"], "kind": "visit_done", "bin_id": v["bin_id"]}
             resp = real_client.post(url, json={**then, "at": v["end"]}, headers=key)
-            assert resp.status_code == 201 and resp.json()["off_route"] is False, v
+            assert resp.status_code == 201, resp.text
+            assert (resp.json()["off_route"], resp.json()["rerouting"]) == (False, False), v
 
 
 def test_a_plan_that_took_a_skipped_bin_for_done_leaves_the_next_reports_on_the_route(
