@@ -515,8 +515,9 @@ function renderNotes() {
 }
 
 function visitAt(visit) {
-  // the instant a dispatcher action refers to: now on the plan's own day, else the visit's time
-  const today = new Date().toISOString().substring(0, 10);
+  // the instant a dispatcher action refers to: now on the plan's own day in the city's zone
+  // (not UTC's: in Seoul UTC's day begins at 09:00), else the visit's time
+  const today = new Date().toLocaleDateString("en-CA", { timeZone: cityZone() }); // YYYY-MM-DD
   return state.plan && state.plan.plan_date === today ? new Date().toISOString() : visit.end;
 }
 
@@ -1020,7 +1021,7 @@ async function showDate() {
 
 function init() {
   $("api-key").value = state.key;
-  const tomorrow = new Date(Date.now() + 86400e3).toISOString().substring(0, 10);
+  const tomorrow = new Date(Date.now() + 86400e3).toLocaleDateString("en-CA"); // the browser's zone
   $("plan-date").value = localStorage.getItem("binroute.date") || tomorrow;
   $("key-form").addEventListener("submit", (ev) => {
     ev.preventDefault();

@@ -152,3 +152,20 @@ def test_the_api_docs_render_without_the_internet(server: tuple[str, str]) -> No
             browser.close()
     assert external["/docs"] == []
     assert {kind for kind, _url in external["/redoc"]} <= {"image"}, external
+
+
+def test_the_page_opens_on_tomorrow_of_the_dispatchers_zone(server: tuple[str, str]) -> None:
+    """A dispatcher in Seoul opens the page for the first time (no date kept) at 08:00 on
+    25 November, still the 24th in UTC: the date box reads the 26th, tomorrow where the
+    dispatcher is (it read the 25th, UTC's tomorrow: today's plan)."""
+    base, _key = server
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(timezone_id="Asia/Seoul")
+            page.set_default_timeout(TIMEOUT_MS)
+            page.clock.set_fixed_time(datetime.fromisoformat("2026-11-25T08:00:00+09:00"))
+            page.goto(f"{base}/dashboard")
+            assert page.input_value("#plan-date") == "2026-11-26"
+        finally:
+            browser.close()

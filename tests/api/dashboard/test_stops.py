@@ -321,6 +321,36 @@ def test_a_bin_marked_done_ahead_of_its_route_shows_the_day_rerouted(
     assert external == []
 
 
+AFTER_MIDNIGHT = datetime.fromisoformat(f"{PLAN_DATE}T01:30:00+02:00")  # 23:30 UTC the eve
+
+
+@pytest.mark.parametrize("server", [AFTER_MIDNIGHT], indirect=True)
+def test_a_stop_marked_done_after_midnight_is_dated_now_on_the_city_s_day(
+    server: tuple[str, str],
+) -> None:
+    """The plan's day at 01:30 in Helsinki, still the day before in UTC (in Seoul the same
+    from midnight to 09:00, a morning's collection): the dispatcher marks a stop done, and
+    the report is dated now, the plan being of today in the city's zone (the page took
+    UTC's date for today's, and dated the report at the visit's planned end, hours ahead)."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    plan = planned(base, key)
+    with httpx.Client(base_url=base, timeout=10) as c:
+        doc = c.get(f"/plans/{plan['id']}/routes", headers={"X-API-Key": key}).json()
+    first = first_bin(doc["routes"])[1]
+    assert datetime.fromisoformat(first["end"]) > AFTER_MIDNIGHT + timedelta(hours=1)
+    with dashboard(base, key, errors, external) as page:
+        page.clock.set_fixed_time(AFTER_MIDNIGHT)
+        page.locator(f"tr[data-stop='{first['ref']}'] button.done-btn").click()
+        page.wait_for_selector(f"tr.done[data-stop='{first['ref']}']")
+    with httpx.Client(base_url=base, timeout=10) as c:
+        progress = c.get(f"/plans/{plan['id']}/progress", headers={"X-API-Key": key}).json()
+    assert [datetime.fromisoformat(p["at"]) for p in progress] == [AFTER_MIDNIGHT]
+    assert errors == []
+    assert external == []
+
+
 def test_a_missed_report_s_reason_is_trimmed_capped_and_left_out_when_empty(
     server: tuple[str, str],
 ) -> None:
