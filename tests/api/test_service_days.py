@@ -41,7 +41,7 @@ from api.settings import Settings
 from network import StreetNetwork, helsinki_pbf, load_network
 from network.providers import HaversineProvider
 from scenarios.config import shared_data_dir
-from tests.api.conftest import PLAN_DATE
+from tests.api.conftest import PLAN_DATE, fuzz_seeds
 
 SEEDS = (1, 38, 59)
 MIDNIGHT = datetime.fromisoformat(f"{PLAN_DATE}T00:00:00+02:00")
@@ -1026,14 +1026,8 @@ def test_a_day_of_the_service_in_heidelbergs_old_town_keeps_its_promises(
     assert _random_days(settings, 10, 8, days=2, wide=True, streets=load_network(pbf)) == []
 
 
-def _fuzz_seeds() -> list[int]:
-    """``BINROUTE_FUZZ_SEEDS`` ("100-160": seeds 100 to 159), none by default."""
-    lo, _, hi = os.environ.get("BINROUTE_FUZZ_SEEDS", "").partition("-")
-    return list(range(int(lo), int(hi or int(lo) + 1))) if lo else []
-
-
 @pytest.mark.fuzz
-@pytest.mark.parametrize("seed", _fuzz_seeds())
+@pytest.mark.parametrize("seed", fuzz_seeds())
 def test_random_days_keep_their_promises(settings: Settings, seed: int) -> None:
     """The fuzz these tests come from, never in ``make test``: ``BINROUTE_FUZZ_SEEDS=100-160
     .venv/bin/python -m pytest -m fuzz tests/api/test_service_days.py -n 2``; each seed

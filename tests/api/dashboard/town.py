@@ -32,8 +32,9 @@ BINS = [
 ]
 
 
-def seed_requests() -> list[tuple[str, Any]]:
-    """A depot, a disposal site, two small trucks, the bins, dawn readings, a citizen report."""
+def seed_requests(dawn: str = DAWN) -> list[tuple[str, Any]]:
+    """A depot, a disposal site, two small trucks, the bins, readings at ``dawn`` (ISO), a
+    citizen report then."""
     truck = {"depot_id": "d1", "capacity_l": 800, "capacity_kg": 400}
     return [
         ("/depots", {"depot_id": "d1", "lon": 24.9410, "lat": 60.1700}),
@@ -44,12 +45,12 @@ def seed_requests() -> list[tuple[str, Any]]:
             "/bins/bulk",
             [{"bin_id": b, "lon": x, "lat": y, "capacity_l": 240} for b, x, y, _ in BINS],
         ),
-        ("/readings", [{"bin_id": b, "at": DAWN, "fill_fraction": f} for b, _, _, f in BINS]),
+        ("/readings", [{"bin_id": b, "at": dawn, "fill_fraction": f} for b, _, _, f in BINS]),
         (
             "/reports",
             {
                 "report_id": "r1",
-                "at": DAWN,
+                "at": dawn,
                 "text": "bags beside the bin",
                 "lon": 24.9385,
                 "lat": 60.1715,
