@@ -6,7 +6,8 @@ Each seed drives ``BINROUTE_FUZZ_STEPS`` (20) clicks, the service's clock and th
 going on 3 to 25 minutes before each: stops marked done (mostly a truck's next, a fill
 typed or not, or one out of range), missed (a reason, none, one too long, or cancelled) or
 unloaded, a truck out of service and back, an alert raised from the map, an alert
-dismissed, a plan requested, an older version picked, the page reloaded. Once the page
+dismissed, a plan requested, an older version picked, tomorrow shown (or today again),
+the page reloaded. Once the page
 and the service are idle, the page must show what a fresh page of the same version shows
 (the plan, each truck's stops and what is done, the alerts, the unserved bins, the notes,
 the KPIs, the map's bins), with no page error, no message of a script's error, no rule
@@ -24,7 +25,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -42,6 +43,7 @@ from tests.api.dashboard.town import planned, seed_requests
 TZ = os.environ.get("BINROUTE_FUZZ_TZ") or "Europe/Helsinki"
 BROWSER_TZ = os.environ.get("BINROUTE_FUZZ_BROWSER_TZ") or TZ
 START = datetime.fromisoformat(f"{PLAN_DATE}T06:30").replace(tzinfo=ZoneInfo(TZ))
+DATES = (PLAN_DATE, (START + timedelta(days=1)).date().isoformat())  # today and tomorrow
 QUIET_S = 1.2  # no request of the page for this long (its polls come every 0.4 s): idle
 
 # what a dispatcher sees, read from the page
@@ -110,10 +112,10 @@ class Requests:
 
 
 def service_idle(base: str, key: str) -> bool:
-    """No plan job or reroute of the day queued or running, no alert of it waiting."""
+    """No plan job or reroute of ``DATES`` queued or running, no alert of them waiting."""
     with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
-        plans = c.get(f"/plans?plan_date={PLAN_DATE}").json()
-        alerts = c.get(f"/alerts?plan_date={PLAN_DATE}").json()
+        plans = [p for d in DATES for p in c.get(f"/plans?plan_date={d}").json()]
+        alerts = [a for d in DATES for a in c.get(f"/alerts?plan_date={d}").json()]
     return all(p["status"] not in ("queued", "running") for p in plans) and all(
         a["status"] not in ("open", "rerouting") for a in alerts
     )
@@ -181,50 +183,87 @@ def _report_bin(page: Any, rng: random.Random, kind: str, answers: list[str | No
     return f"{kind} {truck} {stop}"
 
 
-def _click(page: Any, rng: random.Random, kind: str) -> str:
-    """The other clicks: a truck's service button, an alert from the map, a dismiss, a plan
-    requested, an unloading, a version picked, a reload."""
-    if kind == "unloaded":
-        todo = _stops(page, "tr[data-kind='disposal']:not(.done)")
-        if not todo:
-            return "nothing to unload"
-        truck, stop = rng.choice(todo)
-        _row(page, truck, stop).locator("button.done-btn").click()
-        return f"unloaded {truck} {stop}"
-    if kind == "service":
-        trucks = page.eval_on_selector_all(".truck", "els => els.map((e) => e.dataset.truck)")
-        truck = rng.choice(trucks)
-        page.locator(f".truck[data-truck='{truck}'] button.service-btn").click()
-        return f"service {truck}"
-    if kind == "alert":
-        b = rng.choice(page.eval_on_selector_all("g.bin", "els => els.map((e) => e.dataset.bin)"))
-        page.locator(f"g.bin[data-bin='{b}']").dispatch_event("click")
-        page.locator("#raise-alert").click()
-        return f"alert {b}"
-    if kind == "dismiss":
-        ids = page.eval_on_selector_all(
-            "tr[data-alert] button.dismiss", "els => els.map((e) => e.closest('tr').dataset.alert)"
-        )
-        if not ids:
-            return "nothing to dismiss"
-        alert = rng.choice(ids)
-        page.locator(f"tr[data-alert='{alert}'] button.dismiss").click()
-        return f"dismiss {alert}"
-    if kind == "version":
-        version = rng.choice(
-            page.eval_on_selector_all("#plan-select option", "els => els.map((e) => e.value)")
-        )
-        page.select_option("#plan-select", version)
-        return f"version {version}"
-    if kind == "plan":
-        page.locator("#request-plan").click()
-        return "plan"
+def _choose(page: Any, rng: random.Random, selector: str, read: str) -> str | None:
+    """One of the elements ``selector`` matches, as ``read`` (JS of ``e``) reads it; None
+    when none matches."""
+    found = page.eval_on_selector_all(selector, f"els => els.map((e) => {read})")
+    return str(rng.choice(found)) if found else None
+
+
+def _unloaded(page: Any, rng: random.Random) -> str:
+    todo = _stops(page, "tr[data-kind='disposal']:not(.done)")
+    if not todo:
+        return "nothing to unload"
+    truck, stop = rng.choice(todo)
+    _row(page, truck, stop).locator("button.done-btn").click()
+    return f"unloaded {truck} {stop}"
+
+
+def _service(page: Any, rng: random.Random) -> str:
+    truck = _choose(page, rng, ".truck", "e.dataset.truck")
+    if truck is None:  # no plan shown
+        return "no truck shown"
+    page.locator(f".truck[data-truck='{truck}'] button.service-btn").click()
+    return f"service {truck}"
+
+
+def _alert(page: Any, rng: random.Random) -> str:
+    b = _choose(page, rng, "g.bin", "e.dataset.bin")
+    if b is None:
+        return "no bin shown"
+    page.locator(f"g.bin[data-bin='{b}']").dispatch_event("click")
+    page.locator("#raise-alert").click()
+    return f"alert {b}"
+
+
+def _dismiss(page: Any, rng: random.Random) -> str:
+    alert = _choose(page, rng, "tr[data-alert] button.dismiss", "e.closest('tr').dataset.alert")
+    if alert is None:
+        return "nothing to dismiss"
+    page.locator(f"tr[data-alert='{alert}'] button.dismiss").click()
+    return f"dismiss {alert}"
+
+
+def _version(page: Any, rng: random.Random) -> str:
+    version = _choose(page, rng, "#plan-select option", "e.value")
+    if version is None:
+        return "no version to pick"
+    page.select_option("#plan-select", version)
+    return f"version {version}"
+
+
+def _plan(page: Any, _rng: random.Random) -> str:
+    page.locator("#request-plan").click()
+    return "plan"
+
+
+def _date(page: Any, _rng: random.Random) -> str:
+    other = DATES[1 - DATES.index(page.input_value("#plan-date"))]
+    page.fill("#plan-date", other)
+    page.dispatch_event("#plan-date", "change")
+    return f"date {other}"
+
+
+def _reload(page: Any, _rng: random.Random) -> str:
     page.reload()
     return "reload"
 
 
+# the clicks but on a bin stop's buttons (``_report_bin``), each saying what it did
+CLICKS: dict[str, Callable[[Any, random.Random], str]] = {
+    "unloaded": _unloaded,
+    "service": _service,
+    "alert": _alert,
+    "dismiss": _dismiss,
+    "version": _version,
+    "plan": _plan,
+    "date": _date,
+    "reload": _reload,
+}
+
+
 KINDS = ["done"] * 6 + ["missed", "missed", "unloaded", "unloaded", "bad fill", "service"]
-KINDS += ["alert", "dismiss", "plan", "version", "version", "reload"]
+KINDS += ["alert", "dismiss", "plan", "version", "version", "reload", "date"]
 
 
 def _differences(shown: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
@@ -311,10 +350,10 @@ def test_a_dispatchers_random_morning_shows_what_a_fresh_page_shows(
                 clock.now += timedelta(minutes=rng.randint(3, 25))
                 page.clock.set_fixed_time(clock.now)
                 kind = rng.choice(KINDS)
-                if kind in ("done", "missed", "bad fill"):
-                    what = _report_bin(page, rng, kind, answers)
+                if kind in CLICKS:
+                    what = CLICKS[kind](page, rng)
                 else:
-                    what = _click(page, rng, kind)
+                    what = _report_bin(page, rng, kind, answers)
                 settle(page, requests, base, key)
                 log.append(f"{step} {clock.now:%H:%M} {what}: {page.inner_text('#message')}")
                 shown = page.evaluate(SEEN)
