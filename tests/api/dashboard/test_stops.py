@@ -15,7 +15,7 @@ import pytest
 
 from tests.api.conftest import PLAN_DATE
 from tests.api.dashboard.browser import dashboard, shot, until
-from tests.api.dashboard.town import driven, first_bin, planned
+from tests.api.dashboard.town import driven, first_bin, planned, planned_doc
 
 
 def with_second_visit(plan: dict[str, Any]) -> str:
@@ -243,9 +243,7 @@ def test_a_stop_its_crew_could_not_empty_is_marked_missed_and_sent_again(
     base, key = server
     errors: list[str] = []
     external: list[str] = []
-    plan = planned(base, key)
-    with httpx.Client(base_url=base, timeout=10) as c:
-        doc = c.get(f"/plans/{plan['id']}/routes", headers={"X-API-Key": key}).json()
+    plan, doc = planned_doc(base, key)
     route, visit = first_bin(doc["routes"])
     b = visit["ref"]
     with dashboard(base, key, errors, external) as page:
@@ -300,9 +298,7 @@ def test_a_bin_marked_done_ahead_of_its_route_shows_the_day_rerouted(
     base, key = server
     errors: list[str] = []
     external: list[str] = []
-    plan = planned(base, key)
-    with httpx.Client(base_url=base, timeout=10) as c:
-        doc = c.get(f"/plans/{plan['id']}/routes", headers={"X-API-Key": key}).json()
+    plan, doc = planned_doc(base, key)
     route, first = first_bin(doc["routes"])
     truck, ahead = route["vehicle_id"], [v for v in route["visits"] if v["kind"] == "bin"][1]
     card = f".truck[data-truck='{truck}']"
@@ -335,9 +331,7 @@ def test_a_stop_marked_done_after_midnight_is_dated_now_on_the_city_s_day(
     base, key = server
     errors: list[str] = []
     external: list[str] = []
-    plan = planned(base, key)
-    with httpx.Client(base_url=base, timeout=10) as c:
-        doc = c.get(f"/plans/{plan['id']}/routes", headers={"X-API-Key": key}).json()
+    plan, doc = planned_doc(base, key)
     first = first_bin(doc["routes"])[1]
     assert datetime.fromisoformat(first["end"]) > AFTER_MIDNIGHT + timedelta(hours=1)
     with dashboard(base, key, errors, external) as page:
@@ -370,9 +364,7 @@ def test_a_missed_report_s_reason_is_trimmed_capped_and_left_out_when_empty(
         sent.append(route.request.post_data_json)
         route.fulfill(status=201, json={"id": len(sent)})
 
-    plan = planned(base, key)
-    with httpx.Client(base_url=base, timeout=10) as c:
-        doc = c.get(f"/plans/{plan['id']}/routes", headers={"X-API-Key": key}).json()
+    doc = planned_doc(base, key)[1]
     stops = [v["ref"] for r in doc["routes"] for v in r["visits"] if v["kind"] == "bin"][:3]
     typed = ["", "   ", "  " + "\N{AUTOMOBILE}" * 250 + " "]
     assert len(stops) == len(typed)

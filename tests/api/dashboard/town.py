@@ -108,6 +108,16 @@ def planned(base: str, key: str, plan_date: str = PLAN_DATE) -> dict[str, Any]:
     return plan
 
 
+def planned_doc(base: str, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A plan of ``PLAN_DATE`` requested and done (:func:`planned`), and its routes' JSON."""
+    plan = planned(base, key)
+    with httpx.Client(base_url=base, timeout=10) as c:
+        doc: dict[str, Any] = c.get(
+            f"/plans/{plan['id']}/routes", headers={"X-API-Key": key}
+        ).json()
+    return plan, doc
+
+
 def first_bin(routes: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The first route (plan JSON) with a bin visit, and that visit."""
     route = next(r for r in routes if any(v["kind"] == "bin" for v in r["visits"]))
