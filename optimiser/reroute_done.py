@@ -74,11 +74,13 @@ def without_breaks(visits: Sequence[Visit], problem: Problem) -> list[Visit]:
 
     The bins and unloadings after it come as early as they could: each when the visit
     before it ends plus the drive (``problem.matrix.duration_s``, seconds), or when its
-    window opens (its stop's or site's ``window_s``), never later than planned. A WAYPOINT
-    (where and when the truck was reported) and a visit of a stop ``problem`` does not
-    list keep their times. Without this the break's time stayed in the day as a wait:
-    :func:`_rested` took it for the break, and a window that closed since (a site closed
-    at 10:57) caught a visit timed after the break that was done before it.
+    window opens (its stop's or site's ``window_s``; an unloading also not before the
+    site's record it was made under holds, ``Site.since_s``), never later than planned. A
+    WAYPOINT (where and when the truck was reported) and a visit of a stop ``problem``
+    does not list keep their times. Without this the break's time stayed in the day as a
+    wait: :func:`_rested` took it for the break, and a window that closed since (a site
+    closed at 10:57) caught a visit timed after the break that was done before it. Without
+    ``since_s``, an unloading at a site's new place came before the site moved.
     """
     stops, sites = problem.stops_by_ref(), problem.sites_by_ref()
     out: list[Visit] = []
@@ -91,7 +93,8 @@ def without_breaks(visits: Sequence[Visit], problem: Problem) -> list[Visit]:
         if x.kind is VisitKind.BIN and x.ref in stops:
             opens = (stops[x.ref].window_s or (0, 0))[0]
         elif x.kind is VisitKind.DISPOSAL and x.ref in sites:
-            opens = sites[x.ref].at(x.start_s).window_s[0]
+            made = sites[x.ref].at(x.start_s)  # the record it was made under holds from since_s
+            opens = max(made.window_s[0], made.since_s)
         if dropped and opens is not None and row is not None and x.location is not None:
             arrival = out[-1].end_s + int(problem.matrix.duration_s[row, x.location])
             start = max(arrival, opens)

@@ -575,3 +575,34 @@ def test_a_cornered_truck_whose_late_break_would_pass_its_shift_end_goes_home(ki
         "a cannot both unload in a site's hours and start its break by 11:00: it unloads "
         "and ends its day without it, so its day breaks the break rule"
     ) in new.notes
+
+
+def test_an_unloading_done_sooner_without_the_break_stays_where_the_site_was_then(
+    kit, break_then_unload
+) -> None:
+    """s1 moved at 10:45 (``since_s``: 6 km out before, 5 km now) and the plan of then has
+    the truck unload at its new place at 10:46:40, after the break. The crew went on without
+    the break and reported the unloading done: the day keeps it sooner, but not before
+    10:45, when s1 was where the truck unloaded (b3 10:05-10:15, at s1 10:20, unloading
+    10:45-10:50). Before, it was timed 10:20-10:25, before s1 moved: an unloading at the
+    new place while the site was at the old one, which the checker rejects ("location";
+    the service's busy days, Heidelberg seed 635)."""
+    day, _ = break_then_unload
+    h = kit.H
+    moved_at = 10 * h + 2700
+    old = kit.site(location=4)
+    site = kit.site(location=1, since_s=moved_at, before=old)
+    matrix = kit.matrix([(0, 0), (5, 0), (1, 0), (2, 0), (6, 0)])
+    moved = dataclasses.replace(day, matrix=matrix, sites=(site,))
+    plan = plan_from_sequences(moved, {"a": ["b2", "b3", "s1"]})
+    assert check(moved, plan) == []
+    (route,) = plan.routes
+    assert route.visits[4].start_s == 10 * h + 2800  # after the break, where s1 is now
+    done = progress_after("a", ["b2", "b3", "s1"], route.visits[4])
+    new = reroute(moved, plan, [done], [], FAST)
+    assert check(moved, new) == []
+    (again,) = new.routes
+    assert [(v.ref, v.arrival_s, v.start_s, v.end_s) for v in again.visits[2:4]] == [
+        ("b3", 10 * h + 100, 10 * h + 300, 10 * h + 900),
+        ("s1", 10 * h + 1200, moved_at, moved_at + 300),
+    ]
