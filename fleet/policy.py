@@ -60,6 +60,7 @@ from fleet.models import (
 )
 
 DUE_HORIZON_H = 24.0  # deadlines (``BinDecision.due_at``) are set within this many hours
+MAX_DAYS_UNTIL_NEXT = 366.0  # CollectionPolicy.days_until_next: at most a year
 
 
 def _fmt_time(at: datetime) -> str:
@@ -129,11 +130,23 @@ class CollectionPolicy:
             raise FleetDataError(
                 f"CollectionPolicy: due_risk must be in (0, 1), got {self.due_risk}"
             )
-        if not self.days_until_next > 0:
-            raise FleetDataError("CollectionPolicy: days_until_next must be > 0")
+        if not math.isfinite(self.must_fill):
+            raise FleetDataError(
+                f"CollectionPolicy: must_fill must be a finite fill, got {self.must_fill}"
+            )
+        if not 0 < self.days_until_next <= MAX_DAYS_UNTIL_NEXT:
+            raise FleetDataError(
+                f"CollectionPolicy: days_until_next must be > 0 and <= {MAX_DAYS_UNTIL_NEXT} "
+                f"(a year), got {self.days_until_next}"
+            )
         prizes = (self.prize_base, self.prize_per_fill, self.prize_per_risk)
         if not all(math.isfinite(p) and p >= 0 for p in prizes):
             raise FleetDataError("CollectionPolicy: prizes must be finite and >= 0")
+        if not (math.isfinite(self.report_match_m) and self.report_match_m >= 0):
+            raise FleetDataError(
+                "CollectionPolicy: report_match_m must be a finite distance >= 0 (metres), "
+                f"got {self.report_match_m}"
+            )
 
     def next_opportunity_after(self, collect_at: datetime) -> datetime:
         """``collect_at + days_until_next`` days."""

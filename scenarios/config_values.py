@@ -111,6 +111,18 @@ _SIM_NON_NEGATIVE = (
     "report_after_h",
     "density_sigma_log",
 )
+# the most each rate and spread may be: far past any city's bins, and below where the
+# simulator's numbers overflow or turn to NaN (fill rates x 1e300, a log-normal of sigma 1e6)
+_SIM_MAX = {
+    "rate_median_per_day": (24.0, "a bin filled once an hour"),
+    "rate_sigma_log": (3.0, "bins' fill rates spread x20 and more"),
+    "weekday_jitter": (10.0, "weekday factors spread 10-fold"),
+    "step_cv": (10.0, "hourly fill steps spread 10-fold"),
+    "events_per_day": (24.0, "an event an hour in every bin"),
+    "noise_sd": (1.0, "sensor noise of a whole bin"),
+    "density_factor": (100.0, "bins 100 times denser than planned"),
+    "density_sigma_log": (3.0, "bins' densities spread x20 and more"),
+}
 _SIM_FRACTIONS = (  # fractions of a bin, probabilities and shares: 0..1
     "event_min",
     "event_max",
@@ -140,7 +152,9 @@ def check_sim(sim: SimConfig, where: str) -> None:
     """Raise :class:`ScenarioError` for ``[sim]`` values the scenarios' simulator cannot use.
 
     Rates, times and spreads are finite and >= 0 (> 0 where the simulator divides by them),
-    fractions, probabilities and shares in [0, 1], and the grid hourly (``step_h`` = 1).
+    rates and spreads at most ``_SIM_MAX`` (far past a city's bins; beyond, the simulator's
+    numbers overflow), fractions, probabilities and shares in [0, 1], the weekday pattern
+    7 numbers in 0..1000 (relative), and the grid hourly (``step_h`` = 1).
     """
 
     def bad(key: str, need: str) -> ScenarioError:
@@ -148,19 +162,31 @@ def check_sim(sim: SimConfig, where: str) -> None:
 
     if sim.step_h != 1.0:
         raise bad("step_h", "1.0 (the scenarios' simulator steps hourly; leave it out)")
-    for key in _SIM_POSITIVE:
-        if not (math.isfinite(getattr(sim, key)) and getattr(sim, key) > 0):
-            raise bad(key, "finite and > 0")
-    for key in _SIM_NON_NEGATIVE:
-        if not (math.isfinite(getattr(sim, key)) and getattr(sim, key) >= 0):
-            raise bad(key, "finite and >= 0")
-    for key in _SIM_FRACTIONS:
-        if not 0.0 <= getattr(sim, key) <= 1.0:
-            raise bad(key, "in [0, 1]")
+    out = _sim_out_of_range(sim)
+    if out is not None:
+        raise bad(*out)
     if sim.event_min > sim.event_max:
         raise bad("event_min", f"<= sim.event_max ({sim.event_max})")
-    if not all(math.isfinite(v) and v >= 0 for v in sim.weekday_pattern):
-        raise bad("weekday_pattern", "7 finite numbers >= 0 (Mon..Sun)")
+    if not all(math.isfinite(v) and 0 <= v <= 1000 for v in sim.weekday_pattern):
+        raise bad("weekday_pattern", "7 numbers in 0..1000 (Mon..Sun, relative to each other)")
+
+
+def _sim_out_of_range(sim: SimConfig) -> tuple[str, str] | None:
+    """The first ``[sim]`` rate, time, spread, fraction or share out of its range, and what
+    it must be; None when all are in range."""
+    for key in _SIM_POSITIVE:
+        if not (math.isfinite(getattr(sim, key)) and getattr(sim, key) > 0):
+            return key, "finite and > 0"
+    for key in _SIM_NON_NEGATIVE:
+        if not (math.isfinite(getattr(sim, key)) and getattr(sim, key) >= 0):
+            return key, "finite and >= 0"
+    for key, (most, what) in _SIM_MAX.items():
+        if getattr(sim, key) > most:
+            return key, f"<= {most:g} (that is already {what})"
+    for key in _SIM_FRACTIONS:
+        if not 0.0 <= getattr(sim, key) <= 1.0:
+            return key, "in [0, 1]"
+    return None
 
 
 def _sim(data: Mapping[str, Any], where: str) -> SimConfig:

@@ -224,6 +224,10 @@ def test_missing_model_raises() -> None:
         ({"due_risk": 0.0}, "due_risk"),
         ({"due_risk": 1.0}, "due_risk"),
         ({"prize_per_fill": -1.0}, "prizes"),
+        ({"must_fill": float("inf")}, "must_fill must be a finite fill"),
+        ({"days_until_next": 1e12}, "days_until_next must be > 0 and <= 366"),
+        ({"report_match_m": float("inf")}, "report_match_m must be a finite distance"),
+        ({"report_match_m": -1.0}, "report_match_m must be a finite distance"),
     ],
 )
 def test_policy_validation(kw: dict[str, Any], match: str) -> None:

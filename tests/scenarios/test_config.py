@@ -56,6 +56,7 @@ def test_defaults_name_policies(tiny_config) -> None:
         ({"policies": [{"kind": "forecast", "may_fill": 0.95, "must_fill": 0.9}]}, "may_fill"),
         ({"policies": [{"kind": "forecast", "releases": 1}]}, "'releases' must be true or false"),
         ({"policies": [{"kind": "forecast", "must_fill": "high"}]}, "'must_fill' must be"),
+        ({"policies": [{"kind": "forecast", "report_match_m": float("inf")}]}, "report_match_m"),
         ({"fleet": {"trucks": 0}}, "fleet.trucks"),
         ({"fleet": {"cost_per_km": -1.0}}, "fleet.cost_per_km must be finite and >= 0"),
         ({"fleet": {"shift": ["14:00", "06:00"]}}, "fleet.shift"),
@@ -249,6 +250,11 @@ def test_threshold_of_a_full_bin_is_taken() -> None:
         ({"weekday_pattern": [1.0, -1.0, 1, 1, 1, 1, 1]}, "sim.weekday_pattern must be"),
         ({"lift_scales": 1}, "'sim.lift_scales': give true or false"),
         ({"noise_sd": True}, "'sim.noise_sd': give numbers"),
+        ({"rate_sigma_log": 1e6}, "sim.rate_sigma_log must be <= 3"),
+        ({"step_cv": 1e308}, "sim.step_cv must be <= 10"),
+        ({"events_per_day": 1e308}, "sim.events_per_day must be <= 24"),
+        ({"density_factor": 1e308}, "sim.density_factor must be <= 100"),
+        ({"weekday_pattern": [1e308] * 7}, "sim.weekday_pattern must be 7 numbers in 0..1000"),
     ],
 )
 def test_sim_values_are_type_and_range_checked(sim: dict[str, object], words: str) -> None:

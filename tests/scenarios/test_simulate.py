@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from fleet.errors import FleetDataError
 from fleet.models import MAX_FILL
 from fleet.simulate import SimConfig
+from scenarios.config_values import _SIM_MAX
 from scenarios.simulate import PICKUP_NOISE_SD, CitySim
 from tests.scenarios.conftest import tiny_bins
 
@@ -246,3 +249,22 @@ def test_lift_scales_log_the_weight_each_truck_took(midnight: datetime) -> None:
     assert [(p.at, p.fill_fraction, p.weight_kg) for p in neither] == [
         (p.at, None, None) for p in crew_only
     ]
+
+
+def test_a_city_at_the_most_each_rate_and_spread_may_be_still_counts(midnight: datetime) -> None:
+    """Every ``[sim]`` rate and spread at the most a scenario file may give (``_SIM_MAX``):
+    the city fills, overflows and is emptied without a number overflowing or turning to
+    NaN. Past them, 1e6 and up, fills were NaN or the simulator raised (OverflowError,
+    "lam value too large") in the middle of a run."""
+    most: dict[str, Any] = {key: value for key, (value, _) in _SIM_MAX.items()}
+    config = SimConfig(**most, weigh_share=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        sim = _sim(midnight, days=3, config=config)
+        sim.advance_day()
+        out = sim.advance_day([(0, 24.0 + 9.5), (5, 24.0 + 10.0)])
+        sim.advance_day()
+    assert np.isfinite(sim.fill).all() and (sim.fill >= 0).all()
+    assert [p.bin_index for p in out.pickups] == [0, 5]
+    assert all(np.isfinite([p.fill, p.litres, p.kg, p.overflow_l]).all() for p in out.pickups)
+    assert np.isfinite(sim.open_overflow_l())
