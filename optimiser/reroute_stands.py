@@ -31,6 +31,7 @@ from optimiser.screen import needs_disposal, usable_sites
 
 SKIPPED_BREAK = "went on without its planned break (its reports leave no time for it)"
 NO_OTHER_TAKES = "rerouting found no plan from the trucks' positions, so no other truck takes it"
+BREAKS_NOW = "whose route as planned breaks a rule now"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,10 +65,14 @@ def _stood_down(
     even so (e.g. loaded, every site closed: why no plan goes on) keeps its route. Without
     this, the plan that stands when no plan goes on from the trucks' positions had a
     broken-down truck still drive its bins, one due in the workshop drive past its shift
-    end, and one in the workshop drive its bins before it was back."""
+    end, and one in the workshop drive its bins before it was back. A truck on duty whose
+    rest of the day as planned breaks a rule now (:func:`_breaks_now`: a site closed since,
+    say) goes on from where it is through its planned stops less those that break one,
+    unloading elsewhere when it must (:func:`_way_home`), when that way is valid; before,
+    it was still sent to the closed site."""
     ends = {v.ref: v for v in residual.vehicles}
     stops = {s.ref for s in full.stops}
-    sites = {s.ref for s in full.sites}
+    known = stops | {s.ref for s in full.sites}
     open_refs = {s.ref for s in residual.stops} | {s.ref for s in residual.sites}
     routes, reasons, notes = [], {}, []
     for v in full.vehicles:
@@ -92,16 +97,20 @@ def _stood_down(
             new = _way_home(residual, w, [r for r in rest if r in open_refs])
             cause = "reported away from its route" if away else SKIPPED_BREAK
         else:  # as planned, less the bins the day no longer has, where it can
-            gone = [r for r in rest if r not in stops and r not in sites]
-            less, note = _without_gone(residual, w, rest, gone, open_refs)
+            less, note, way = _as_planned(residual, w, rest, known, open_refs)
             notes += [note] if note else []
-            if less is not None:
-                routes.append(_merge(full, v, prefixes.get(v.ref, []), prog, less))
-            continue
+            if way is None:
+                routes += [_merge(full, v, prefixes.get(v.ref, []), prog, less)] if less else []
+                continue
+            new, cause = way, BREAKS_NOW
         routes.append(_merge(full, v, prefixes.get(v.ref, []), prog, new))
         left = [r for r in rest if r in stops and r not in new.bin_refs]
         reasons.update(dict.fromkeys(left, f"planned for {v.ref}, {cause}: {NO_OTHER_TAKES}"))
-        notes.append(_stood_note(v, new, left, held, away=away, skipped=cause == SKIPPED_BREAK))
+        notes.append(
+            _broken_note(v, new, rest, left)
+            if cause == BREAKS_NOW
+            else _stood_note(v, new, left, held, away=away, skipped=cause == SKIPPED_BREAK)
+        )
     if not routes:
         return _Stood(plan=plan, reasons={}, notes=tuple(notes))
     cut = {r.vehicle_ref: r for r in routes}
@@ -197,6 +206,51 @@ def _held_up(old: Route, prog: Progress | None) -> int | None:
         return None
     work = [x for x in old.visits if x.kind in WORK][len(prog.done) :]
     return prog.time_s if work and work[0].start_s < prog.time_s else None
+
+
+def _as_planned(
+    residual: Problem, w: VehicleSpec, rest: Sequence[str], known: set[str], open_refs: set[str]
+) -> tuple[Route | None, str | None, Route | None]:
+    """Truck ``w``'s ``rest`` of the day (refs) in the plan that stands, when nothing cuts
+    it (on duty, in its shift, where the plan has it): (its rest without the visits the
+    day no longer has, ``known`` its stops and sites, or None; the note of that,
+    :func:`_without_gone`; its way on past the rules its rest as planned breaks now, or
+    None). All None: it stands as planned."""
+    gone = [r for r in rest if r not in known]
+    less, note = _without_gone(residual, w, rest, gone, open_refs)
+    if less is not None or gone or not _breaks_now(residual, w, rest, open_refs):
+        return less, note, None
+    way = _way_home(residual, w, [r for r in rest if r in open_refs])
+    if check_route(residual, w, way):
+        return None, None, None  # no way on from there is valid either: it stands
+    return None, None, way
+
+
+def _breaks_now(
+    residual: Problem, w: VehicleSpec, rest: Sequence[str], open_refs: set[str]
+) -> bool:
+    """Whether truck ``w``'s ``rest`` of the day as planned (stop and site refs), driven
+    from where and when it goes on now, breaks a rule of the rest of the day
+    (``residual``): a visit the rest leaves aside (``open_refs``: its stops and sites; a
+    bin no truck can reach now), or one out of its hours (a site closed since), say."""
+    if not set(rest) <= open_refs:
+        return True
+    return bool(check_route(residual, w, time_route(residual, w, list(rest))))
+
+
+def _broken_note(v: VehicleSpec, new: Route, rest: Sequence[str], left: Sequence[str]) -> str:
+    """What :func:`_stood_down` says of truck ``v``, on duty, whose ``rest`` of the day as
+    planned breaks a rule now: the ``new`` rest it drives instead, and the visits it no
+    longer makes (``left``: its bins among them)."""
+    now = [x.ref for x in new.visits if x.kind in WORK]
+    dropped = [r for r in rest if r not in now]
+    unloads = sorted({x.ref for x in new.visits if x.kind is VisitKind.DISPOSAL} - set(rest))
+    then = f", unloading at {', '.join(unloads)} instead" if unloads else ""
+    return (
+        f"{v.ref}'s route as planned breaks a rule now (a site closed or a bin out of reach "
+        f"since): it goes on without {', '.join(dropped) or 'none'}{then}, through "
+        f"{', '.join(now) or 'none'}; bins left: {', '.join(left) or 'none'}"
+    )
 
 
 def _cut_cause(v: VehicleSpec, held: int | None) -> str:

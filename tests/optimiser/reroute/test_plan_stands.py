@@ -297,3 +297,37 @@ def test_when_the_plan_stands_a_truck_no_longer_goes_to_a_bin_the_day_no_longer_
     b4 = next(v for v in again.visits if v.ref == "b4")
     assert b4.arrival_s < next(v for v in plan.routes[0].visits if v.ref == "b4").arrival_s
     assert [n for n in new.notes if n.startswith("a no longer goes to b3, which the day")]
+
+
+def test_when_the_plan_stands_a_truck_is_not_sent_to_a_site_closed_since(
+    kit, day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No plan goes on (the search finds none), and s2, where truck b was to unload last,
+    was taken off the list just as b emptied b5 (closed from then, as a re-plan keeps a
+    site gone). b goes on from its visits done through b4 and unloads at s1, still open,
+    instead; a note says so, and the checker passes the day. Before, the plan stood as
+    driven, b sent to s2 after it closed (the service's busy days, Heidelberg seed 635:
+    "v0 unloads at s3, closed")."""
+    reroute_module = importlib.import_module("optimiser.reroute")
+
+    def nothing(residual, params, warm, soft):
+        left = tuple(Unserved(ref=s.ref, reason="could not fit") for s in residual.stops)
+        return Plan(status=PlanStatus.NO_SOLUTION, routes=(), unserved=left)
+
+    monkeypatch.setattr(reroute_module, "_search_rest", nothing)
+    s2 = kit.site("s2", location=10)
+    two = dataclasses.replace(day, sites=(*day.sites, s2))
+    planned = {"a": ["b2", "b6", "b9", "s1", "b3", "s1"], "b": ["b7", "b8", "s2", "b5", "b4", "s2"]}
+    plan = plan_from_sequences(two, planned)
+    assert check(two, plan) == []
+    prog = done_as_planned(kit.route_of(plan, "b"), 4)
+    gone = dataclasses.replace(s2, window_s=(0, prog.time_s), unlisted_s=prog.time_s)
+    closed = dataclasses.replace(two, sites=(day.sites[0], gone))
+    new = reroute(closed, plan, [prog], [], FAST)
+    assert plan_stands(new), new.notes
+    assert check(closed, new) == []
+    assert kit.route_of(new, "a") == kit.route_of(plan, "a")
+    after = kit.route_of(new, "b")
+    assert [x.ref for x in after.visits if x.kind in WORK] == ["b7", "b8", "s2", "b5", "b4", "s1"]
+    assert new.unserved == ()
+    assert any(n.startswith("b's route as planned") and "s2" in n for n in new.notes), new.notes
