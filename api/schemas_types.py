@@ -19,6 +19,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from fleet.models import MAX_COST
+
 
 def _in_a_path(value: str) -> str:
     if set(value) == {"."}:
@@ -72,7 +74,7 @@ Lon = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
 Lat = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
 Count = Annotated[int, Field(gt=0, le=10_000_000)]
-Money = Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)]
+Money = Annotated[float, Field(ge=0.0, le=MAX_COST, allow_inf_nan=False)]
 FIRST_YEAR, LAST_YEAR = 1970, 2200
 
 

@@ -19,6 +19,7 @@ from enum import StrEnum
 from fleet.models_assets import (
     DEFAULT_STREAM,
     DENSITY_RANGE_KG_PER_L,
+    MAX_COST,
     PAST_MIDNIGHT_FIXES,
     STREAM_DENSITY_KG_PER_L,
     Bin,
@@ -105,6 +106,7 @@ class BinDecision:
 __all__ = [
     "DEFAULT_STREAM",
     "DENSITY_RANGE_KG_PER_L",
+    "MAX_COST",
     "MAX_FILL",
     "OPPORTUNITY_HORIZON_DAYS",
     "PAST_MIDNIGHT_FIXES",

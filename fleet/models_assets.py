@@ -17,6 +17,7 @@ from fleet.errors import FleetDataError
 DENSITY_RANGE_KG_PER_L = (0.01, 5.0)  # plausible bulk densities of waste in a bin
 
 DEFAULT_STREAM = "residual"
+MAX_COST = 1e6  # the most a truck's cost per km, per hour or per day may be (currency units)
 # Typical loose bulk density of waste streams in bins (kg per litre).
 STREAM_DENSITY_KG_PER_L: dict[str, float] = {
     "residual": 0.10,
@@ -255,7 +256,7 @@ class Vehicle:
     break_window : TimeWindow or None
         Window in which the break must start.
     cost_per_km, cost_per_hour, fixed_cost : float
-        Operating costs (currency units).
+        Operating costs (currency units, 0..``MAX_COST``).
     max_stops : int or None
         Maximum bins per day.
     max_daily_kg : int or None
@@ -303,10 +304,10 @@ class Vehicle:
         if self.max_daily_kg is not None and self.max_daily_kg <= 0:
             raise FleetDataError(f"{rec}: max_daily_kg must be > 0 or empty")
         costs = (self.cost_per_km, self.cost_per_hour, self.fixed_cost)
-        if not all(math.isfinite(c) and c >= 0 for c in costs):
+        if not all(0 <= c <= MAX_COST for c in costs):
             raise FleetDataError(
-                f"{rec}: cost_per_km, cost_per_hour and fixed_cost must be finite and >= 0, "
-                f"got {costs}"
+                f"{rec}: cost_per_km, cost_per_hour and fixed_cost must be in 0..{MAX_COST:g} "
+                f"(currency units), got {costs}"
             )
 
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field, replace
 from datetime import date, time
@@ -13,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fleet.errors import FleetDataError
-from fleet.models import TimeWindow, check_break
+from fleet.models import MAX_COST, TimeWindow, check_break
 from fleet.policy import CollectionPolicy
 from fleet.simulate import SimConfig
 from network.speeds import (
@@ -31,6 +30,12 @@ CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 POLICY_KINDS = ("fixed", "threshold", "forecast")
 PROVIDERS = ("street", "haversine")
 SHARED_PREFIX = "../shared/data/"
+# the most a scenario may ask for: far past a city's, and within what the simulator's
+# arrays (bins x hours) and the solver hold on one machine
+MAX_TRUCKS = 1000
+MAX_BINS = 100_000
+MAX_DAYS = 731  # days, warmup_days, settle_days and history_days: two years each
+MAX_TIME_LIMIT_S = 3600.0  # the solver's budget per day and policy: an hour
 
 
 class ScenarioError(ValueError):
@@ -95,8 +100,10 @@ class FleetConfig:
 
     def check(self, where: str) -> None:
         """Raise :class:`ScenarioError` for impossible values."""
-        if self.trucks < 1:
-            raise ScenarioError(f"{where}: fleet.trucks must be >= 1, got {self.trucks}")
+        if not 1 <= self.trucks <= MAX_TRUCKS:
+            raise ScenarioError(
+                f"{where}: fleet.trucks must be in 1..{MAX_TRUCKS}, got {self.trucks}"
+            )
         if not 0 <= self.crane_trucks <= self.trucks:
             raise ScenarioError(
                 f"{where}: fleet.crane_trucks must be in [0, fleet.trucks = {self.trucks}], got "
@@ -114,8 +121,10 @@ class FleetConfig:
             raise ScenarioError(f"{where}: {err}") from None
         for key in ("cost_per_km", "cost_per_hour", "fixed_cost"):
             value = getattr(self, key)
-            if not (math.isfinite(value) and value >= 0):
-                raise ScenarioError(f"{where}: fleet.{key} must be finite and >= 0, got {value}")
+            if not 0 <= value <= MAX_COST:
+                raise ScenarioError(
+                    f"{where}: fleet.{key} must be in 0..{MAX_COST:g} (currency units), got {value}"
+                )
         try:
             self.graph_settings()
         except ValueError as err:

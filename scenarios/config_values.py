@@ -18,6 +18,9 @@ from network.speeds import (
     TRUCK_SIZES,
 )
 from scenarios.config_model import (
+    MAX_BINS,
+    MAX_DAYS,
+    MAX_TIME_LIMIT_S,
     POLICY_KINDS,
     PROVIDERS,
     FleetConfig,
@@ -316,13 +319,16 @@ def _sweep(data: Mapping[str, Any], where: str) -> tuple[tuple[str, tuple[Any, .
 
 def _check(cfg: ScenarioConfig) -> ScenarioConfig:
     where = cfg.source
-    if cfg.n_bins < 1:
-        raise ScenarioError(f"{where}: key 'n_bins' must be >= 1, got {cfg.n_bins}")
+    if not 1 <= cfg.n_bins <= MAX_BINS:
+        raise ScenarioError(f"{where}: key 'n_bins' must be in 1..{MAX_BINS}, got {cfg.n_bins}")
     for key in ("sensor_share", "crane_share"):
         if not 0.0 <= getattr(cfg, key) <= 1.0:
             raise ScenarioError(f"{where}: key {key!r} must be in [0, 1], got {getattr(cfg, key)}")
-    if cfg.days < 1 or cfg.warmup_days < 1 or cfg.history_days < 1:
-        raise ScenarioError(f"{where}: keys 'days', 'warmup_days', 'history_days' must be >= 1")
+    if not all(1 <= n <= MAX_DAYS for n in (cfg.days, cfg.warmup_days, cfg.history_days)):
+        raise ScenarioError(
+            f"{where}: keys 'days', 'warmup_days', 'history_days' must be in 1..{MAX_DAYS}, "
+            f"got {cfg.days}, {cfg.warmup_days}, {cfg.history_days}"
+        )
     if cfg.warmup_every_k_days < 1:
         raise ScenarioError(f"{where}: key 'warmup_every_k_days' must be >= 1")
     if cfg.seed < 0:
@@ -330,12 +336,14 @@ def _check(cfg: ScenarioConfig) -> ScenarioConfig:
             f"{where}: key 'seed' must be a whole number >= 0 (the random generator takes no "
             f"negative seed), got {cfg.seed}"
         )
-    if cfg.settle_days < 0:
-        raise ScenarioError(f"{where}: key 'settle_days' must be >= 0, got {cfg.settle_days}")
-    if not (math.isfinite(cfg.time_limit_s) and cfg.time_limit_s > 0):
+    if not 0 <= cfg.settle_days <= MAX_DAYS:
         raise ScenarioError(
-            f"{where}: key 'time_limit_s' must be a finite number of seconds > 0, "
-            f"got {cfg.time_limit_s}"
+            f"{where}: key 'settle_days' must be in 0..{MAX_DAYS}, got {cfg.settle_days}"
+        )
+    if not 0 < cfg.time_limit_s <= MAX_TIME_LIMIT_S:
+        raise ScenarioError(
+            f"{where}: key 'time_limit_s' must be a finite number of seconds > 0 and <= "
+            f"{MAX_TIME_LIMIT_S:g} (an hour per day and policy), got {cfg.time_limit_s}"
         )
     if cfg.provider not in PROVIDERS:
         raise ScenarioError(f"{where}: key 'provider' must be one of {PROVIDERS}")

@@ -82,7 +82,13 @@ NAIVE = T0.replace(tzinfo=None)
             lambda: Vehicle(
                 vehicle_id="v", depot_id="d", capacity_l=1, capacity_kg=1, fixed_cost=-5
             ),
-            "fixed_cost must be finite and >= 0",
+            "fixed_cost must be in 0..1e",
+        ),
+        (  # 1e308 is finite, but in cents (the solver's) it is no number: the plan crashed
+            lambda: Vehicle(
+                vehicle_id="v", depot_id="d", capacity_l=1, capacity_kg=1, cost_per_km=1e308
+            ),
+            r"vehicle 'v': .*must be in 0..1e\+06 \(currency units\)",
         ),
         (
             lambda: Vehicle(

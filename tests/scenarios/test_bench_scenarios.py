@@ -10,7 +10,7 @@ from benchmarks.scenarios import main
 @pytest.mark.parametrize(
     ("flag", "value", "words"),
     [
-        ("--settle-days", "-1", "'settle_days' must be >= 0"),
+        ("--settle-days", "-1", "'settle_days' must be in 0..731"),
         ("--days", "0", "'days'"),
         ("--time-limit", "0", "'time_limit_s' must be a finite number of seconds > 0"),
     ],

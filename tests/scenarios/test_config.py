@@ -58,7 +58,12 @@ def test_defaults_name_policies(tiny_config) -> None:
         ({"policies": [{"kind": "forecast", "must_fill": "high"}]}, "'must_fill' must be"),
         ({"policies": [{"kind": "forecast", "report_match_m": float("inf")}]}, "report_match_m"),
         ({"fleet": {"trucks": 0}}, "fleet.trucks"),
-        ({"fleet": {"cost_per_km": -1.0}}, "fleet.cost_per_km must be finite and >= 0"),
+        ({"fleet": {"cost_per_km": -1.0}}, "fleet.cost_per_km must be in 0..1e+06"),
+        ({"fleet": {"fixed_cost": 1e308}}, "fleet.fixed_cost must be in 0..1e+06"),
+        ({"fleet": {"trucks": 10**12}}, "fleet.trucks must be in 1..1000"),
+        ({"n_bins": 10**12}, "'n_bins' must be in 1..100000"),
+        ({"warmup_days": 10**12}, "'warmup_days', 'history_days' must be in 1..731"),
+        ({"settle_days": 10**12}, "'settle_days' must be in 0..731"),
         ({"fleet": {"shift": ["14:00", "06:00"]}}, "fleet.shift"),
         ({"fleet": {"shift": ["06:00", "06:00"]}}, "must end after it starts, got 06:00:00"),
         ({"fleet": {"break_window": ["15:00", "16:00"]}}, "lies outside its shift"),
@@ -77,7 +82,7 @@ def test_defaults_name_policies(tiny_config) -> None:
         ({"name": ""}, "give a plain name"),
         ({"name": "../porto"}, "give a plain name"),
         ({"n_bins": "many"}, "'n_bins'"),
-        ({"settle_days": -1}, "'settle_days' must be >= 0"),
+        ({"settle_days": -1}, "'settle_days' must be in 0..731"),
         ({"seed": -1}, "'seed' must be a whole number >= 0"),
         ({"sweep": {"seed": [1, -2]}}, "'seed' must be a whole number >= 0"),
         ({"settle_days": 1.5}, "'settle_days'"),
@@ -274,7 +279,7 @@ def test_good_sim_values_are_kept() -> None:
     assert cfg.sim.crew_fills is False
 
 
-@pytest.mark.parametrize("limit", [float("inf"), float("nan"), -1.0, 0])
+@pytest.mark.parametrize("limit", [float("inf"), float("nan"), -1.0, 0, 1e308])
 def test_time_limit_must_be_finite_and_positive(limit: float) -> None:
     """``time_limit_s = inf`` is valid TOML but no solver budget: refused, as swept too."""
     with pytest.raises(ScenarioError) as err:
@@ -310,9 +315,9 @@ def test_top_level_parameters_can_still_be_swept(tiny_config) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "words"),
     [
-        ("fleet.trucks", 0, "fleet.trucks must be >= 1, got 0"),
+        ("fleet.trucks", 0, "fleet.trucks must be in 1..1000, got 0"),
         ("tz", "Mars/Base", "key 'tz' = 'Mars/Base' is not an IANA time zone"),
-        ("days", 0, "keys 'days', 'warmup_days', 'history_days' must be >= 1"),
+        ("days", 0, "keys 'days', 'warmup_days', 'history_days' must be in 1..731"),
         ("time_limit_s", -1.5, "'time_limit_s' must be a finite number of seconds > 0"),
     ],
 )
