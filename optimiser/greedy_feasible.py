@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from optimiser.check import check_route, time_route
 from optimiser.plan import VisitKind
-from optimiser.problem import Problem, VehicleSpec
+from optimiser.problem import Problem, Site, VehicleSpec
 from optimiser.screen import needs_disposal, usable_sites
 
 _WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
@@ -18,7 +18,11 @@ def _valid(problem: Problem, v: VehicleSpec, refs: list[str]) -> bool:
 
 
 def with_final_unload(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
-    """``refs`` ending at a site if the truck carries anything and must return empty."""
+    """``refs`` ending at a site if the truck carries anything and must return empty: the
+    site of the shortest detour home among those it can still reach before they close
+    (:func:`_closed_to`), else of all it may use. (The nearest closed already: a loaded
+    truck with no bins left, ready at 13:19:54 when its nearest site was taken off the
+    list, got no start, greedy's or a reroute's, and the search found none within 5 s.)"""
     sites = {s.ref for s in problem.sites}
     loaded = bool(refs) or v.starts_loaded
     if not needs_disposal(problem, v) or not loaded or (refs and refs[-1] in sites):
@@ -28,8 +32,21 @@ def with_final_unload(problem: Problem, v: VehicleSpec, refs: list[str]) -> list
         return refs
     dur = problem.matrix.duration_s
     last = problem.stop(refs[-1]).location if refs else v.start
-    best = min(usable, key=lambda s: int(dur[last, s.location] + dur[s.location, v.end]))
+    best = min(
+        usable,
+        key=lambda s: (
+            _closed_to(problem, v, s),
+            int(dur[last, s.location] + dur[s.location, v.end]),
+        ),
+    )
     return [*refs, best.ref]
+
+
+def _closed_to(problem: Problem, v: VehicleSpec, site: Site) -> bool:
+    """Whether truck ``v`` reaches ``site`` after its hours end even straight from where it
+    sets out (its ``ready_s``, else its shift start; seconds since local midnight)."""
+    ready = v.ready_s if v.ready_s is not None else v.shift_s[0]
+    return ready + int(problem.matrix.duration_s[v.start, site.location]) > site.window_s[1]
 
 
 def feasible_prefix(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from optimiser.check import check, plan_from_sequences
-from optimiser.greedy import LegsMemo, greedy_routes, insert_cheapest
+from optimiser.greedy import LegsMemo, greedy_routes, insert_cheapest, with_final_unload
 from optimiser.plan import UnservedKind
 from optimiser.problem import Problem
 from optimiser.screen import screen, unservable
@@ -49,6 +49,24 @@ def test_greedy_routes_are_valid_and_respect_streams(kit) -> None:
     paper = {s.ref for s in problem.stops if s.stream == "paper"}
     assert not paper & set(routes.get("r", []))
     assert len(plan.served_refs) == len(problem.stops)
+
+
+def test_a_loaded_truck_with_no_bins_left_unloads_at_a_site_still_open(kit) -> None:
+    """Truck t, loaded (500 l), ready at 13:20 at its depot with no bin left; s1, 1 km
+    off, was taken off the list at 13:20 (closed from then), s2 is open, 3 km off. The
+    greedy start unloads it at s2 and sends it home: before, it chose s1, by the drive
+    alone, found that start invalid and gave none (``{}``), and OR-Tools' own strategies
+    then found none within 5 s on the service's busy days (Heidelberg seed 635: the day's
+    reroute fell back on the plan being driven)."""
+    h = kit.H
+    matrix = kit.matrix([(0, 0), (1, 0), (3, 0)])
+    truck = kit.truck("t", ready_s=13 * h + 1200, initial_volume_l=500, initial_weight_kg=50)
+    closed = kit.site("s1", 1, window_s=(0, 13 * h + 1200))
+    problem = Problem(matrix=matrix, stops=(), vehicles=(truck,), sites=(closed, kit.site("s2", 2)))
+    assert with_final_unload(problem, truck, []) == ["s2"]
+    assert greedy_routes(problem) == {"t": ["s2"]}
+    plan = plan_from_sequences(problem, greedy_routes(problem))
+    assert check(problem, plan) == []
 
 
 def test_screen_reports_stream_size_and_window_with_reasons(kit) -> None:
