@@ -51,6 +51,7 @@ from fleet.errors import FleetDataError
 from fleet.fill import match_reports, valid_reports
 from fleet.forecast import FillModel, hours_after, hours_between
 from fleet.models import (
+    MAX_COST,
     OPPORTUNITY_HORIZON_DAYS,
     Action,
     Bin,
@@ -140,8 +141,11 @@ class CollectionPolicy:
                 f"(a year), got {self.days_until_next}"
             )
         prizes = (self.prize_base, self.prize_per_fill, self.prize_per_risk)
-        if not all(math.isfinite(p) and p >= 0 for p in prizes):
-            raise FleetDataError("CollectionPolicy: prizes must be finite and >= 0")
+        if not all(0 <= p <= MAX_COST for p in prizes):
+            raise FleetDataError(
+                f"CollectionPolicy: prize_base, prize_per_fill and prize_per_risk must be in "
+                f"0..{MAX_COST:g} (currency units), got {prizes}"
+            )
         if not (math.isfinite(self.report_match_m) and self.report_match_m >= 0):
             raise FleetDataError(
                 "CollectionPolicy: report_match_m must be a finite distance >= 0 (metres), "

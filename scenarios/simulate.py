@@ -331,7 +331,8 @@ class CitySim:
         i = ex.read_bin[lo:hi]
         h = ex.read_h[lo:hi]
         before = h < t_e[i]
-        true = np.where(before, f0[i] + (h - k) * rate[i], res[i] + (h - t_e[i]) * rate[i])
+        since = h - np.where(before, h, t_e[i])  # hours since emptied (0 before: not inf)
+        true = np.where(before, f0[i] + (h - k) * rate[i], res[i] + since * rate[i])
         val = np.minimum(true, 1.0) + ex.askew[i] + cfg.noise_sd * ex.read_noise[lo:hi]
         spike = ex.read_spike[lo:hi]
         val = np.clip(np.where(np.isnan(spike), val, spike), 0.0, 1.0)

@@ -268,3 +268,17 @@ def test_a_city_at_the_most_each_rate_and_spread_may_be_still_counts(midnight: d
     assert [p.bin_index for p in out.pickups] == [0, 5]
     assert all(np.isfinite([p.fill, p.litres, p.kg, p.overflow_l]).all() for p in out.pickups)
     assert np.isfinite(sim.open_overflow_l())
+
+
+def test_a_city_whose_bins_never_fill_reads_them_empty_without_a_nan(midnight: datetime) -> None:
+    """``rate_median_per_day = 0`` (valid: bins that never fill), a bin emptied: its
+    sensor readings are its residual, and no invalid value is computed on the way (the
+    readings' time since an emptying was inf x 0 for the bins not emptied that hour)."""
+    config = SimConfig(rate_median_per_day=0.0, events_per_day=0.0, noise_sd=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        sim = _sim(midnight, days=2, config=config)
+        sim.advance_day([(0, 9.5)])
+        sim.advance_day()
+    assert np.isfinite(sim.fill).all() and sim.fill.max() <= 0.6  # the initial fills at most
+    assert sim.readings and all(0.0 <= r.fill_fraction <= 1.0 for r in sim.readings)
