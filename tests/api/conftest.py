@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -130,10 +129,3 @@ def seed(client: TestClient, headers: dict[str, str], n_bins: int = 4) -> None:
 
 def wait(runtime: Runtime) -> None:
     assert runtime.jobs.wait_idle(30), "jobs did not finish"
-
-
-def fuzz_seeds() -> list[int]:
-    """``BINROUTE_FUZZ_SEEDS`` ("100-160": seeds 100 to 159), none by default: the seeds of
-    the tests marked ``fuzz``, never in ``make test``."""
-    lo, _, hi = os.environ.get("BINROUTE_FUZZ_SEEDS", "").partition("-")
-    return list(range(int(lo), int(hi or int(lo) + 1))) if lo else []

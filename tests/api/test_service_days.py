@@ -41,7 +41,8 @@ from api.settings import Settings
 from network import StreetNetwork, helsinki_pbf, load_network
 from network.providers import HaversineProvider
 from scenarios.config import shared_data_dir
-from tests.api.conftest import PLAN_DATE, fuzz_seeds
+from tests.api.conftest import PLAN_DATE
+from tests.fuzz import fuzz_seeds
 
 SEEDS = (1, 38, 59)
 MIDNIGHT = datetime.fromisoformat(f"{PLAN_DATE}T00:00:00+02:00")

@@ -35,10 +35,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.api.conftest import PLAN_DATE, fuzz_seeds
+from tests.api.conftest import PLAN_DATE
 from tests.api.dashboard.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, sync_api
 from tests.api.dashboard.conftest import live_app
 from tests.api.dashboard.town import planned, seed_requests
+from tests.fuzz import fuzz_seeds
 
 TZ = os.environ.get("BINROUTE_FUZZ_TZ") or "Europe/Helsinki"
 BROWSER_TZ = os.environ.get("BINROUTE_FUZZ_BROWSER_TZ") or TZ
