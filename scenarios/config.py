@@ -88,10 +88,10 @@ from scenarios.config_model import (
     ScenarioError,
     shared_data_dir,
 )
+from scenarios.config_sim import SIM_KEYS, read_sim
 from scenarios.config_sweep import with_param
 from scenarios.config_values import (
     _TOP_KEYS,
-    SIM_KEYS,
     _area,
     _check,
     _date,
@@ -99,7 +99,6 @@ from scenarios.config_values import (
     _name,
     _policy,
     _scalars,
-    _sim,
     _sweep,
     _table,
 )
@@ -137,7 +136,7 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "<memory>") -> Sc
         start = data["start"]
         values["start"] = start if isinstance(start, date) else _date(start, source)
     values["fleet"] = _fleet(_table(data, "fleet", source), source)
-    values["sim"] = _sim(_table(data, "sim", source), source)
+    values["sim"] = read_sim(_table(data, "sim", source), source)
     pols = data.get("policies", [])
     if not isinstance(pols, list):
         raise ScenarioError(f"{source}: 'policies' must be an array of tables ([[policies]])")

@@ -10,14 +10,13 @@ from typing import Any
 
 from fleet.errors import FleetDataError
 from scenarios.config_model import PolicyConfig, ScenarioConfig, ScenarioError
+from scenarios.config_sim import SIM_KEYS, check_sim
 from scenarios.config_values import (
     POLICY_KEYS,
-    SIM_KEYS,
     _check,
     _every,
     _like,
     _threshold,
-    check_sim,
 )
 
 # ----------------------------------------------------------------------------- sweeps

@@ -24,7 +24,8 @@ from fleet.errors import FleetDataError
 from fleet.policy import CollectionPolicy
 from scenarios.config import catalog, config_from_dict
 from scenarios.config_model import FleetConfig, ScenarioConfig, ScenarioError
-from scenarios.config_values import _TOP_KEYS, SIM_KEYS
+from scenarios.config_sim import SIM_KEYS
+from scenarios.config_values import _TOP_KEYS
 from scenarios.report import write_run
 from scenarios.run import run_scenario
 from tests.fuzz import fuzz_seeds

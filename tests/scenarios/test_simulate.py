@@ -11,7 +11,7 @@ import pytest
 from fleet.errors import FleetDataError
 from fleet.models import MAX_FILL
 from fleet.simulate import SimConfig
-from scenarios.config_values import _SIM_MAX
+from scenarios.config_sim import SIM_MAX
 from scenarios.simulate import PICKUP_NOISE_SD, CitySim
 from tests.scenarios.conftest import tiny_bins
 
@@ -252,11 +252,11 @@ def test_lift_scales_log_the_weight_each_truck_took(midnight: datetime) -> None:
 
 
 def test_a_city_at_the_most_each_rate_and_spread_may_be_still_counts(midnight: datetime) -> None:
-    """Every ``[sim]`` rate and spread at the most a scenario file may give (``_SIM_MAX``):
+    """Every ``[sim]`` rate and spread at the most a scenario file may give (``SIM_MAX``):
     the city fills, overflows and is emptied without a number overflowing or turning to
     NaN. Past them, 1e6 and up, fills were NaN or the simulator raised (OverflowError,
     "lam value too large") in the middle of a run."""
-    most: dict[str, Any] = {key: value for key, (value, _) in _SIM_MAX.items()}
+    most: dict[str, Any] = {key: value for key, (value, _) in SIM_MAX.items()}
     config = SimConfig(**most, weigh_share=1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
