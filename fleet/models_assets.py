@@ -17,7 +17,7 @@ from fleet.errors import FleetDataError
 DENSITY_RANGE_KG_PER_L = (0.01, 5.0)  # plausible bulk densities of waste in a bin
 
 DEFAULT_STREAM = "residual"
-MAX_COST = 1e6  # the most a truck's cost per km, per hour or per day may be (currency units)
+MAX_COST = 1e6  # the most a cost or a prize may be: a truck's per km, hour or day (currency units)
 # Typical loose bulk density of waste streams in bins (kg per litre).
 STREAM_DENSITY_KG_PER_L: dict[str, float] = {
     "residual": 0.10,
