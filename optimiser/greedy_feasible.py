@@ -8,7 +8,7 @@ from __future__ import annotations
 from optimiser.check import check_route, time_route
 from optimiser.plan import VisitKind
 from optimiser.problem import Problem, Site, VehicleSpec
-from optimiser.screen import needs_disposal, usable_sites
+from optimiser.screen import _leaves_s, needs_disposal, usable_sites
 
 _WORK = (VisitKind.BIN, VisitKind.DISPOSAL)
 
@@ -44,9 +44,9 @@ def with_final_unload(problem: Problem, v: VehicleSpec, refs: list[str]) -> list
 
 def _closed_to(problem: Problem, v: VehicleSpec, site: Site) -> bool:
     """Whether truck ``v`` reaches ``site`` after its hours end even straight from where it
-    sets out (its ``ready_s``, else its shift start; seconds since local midnight)."""
-    ready = v.ready_s if v.ready_s is not None else v.shift_s[0]
-    return ready + int(problem.matrix.duration_s[v.start, site.location]) > site.window_s[1]
+    sets out, when it may leave (:func:`optimiser.screen._leaves_s`; seconds since local
+    midnight)."""
+    return _leaves_s(v) + int(problem.matrix.duration_s[v.start, site.location]) > site.window_s[1]
 
 
 def feasible_prefix(problem: Problem, v: VehicleSpec, refs: list[str]) -> list[str]:
