@@ -25,6 +25,7 @@ router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 STATIC_TYPES: dict[str, str] = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
+    "live.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
 # The page's buttons post with the key it keeps: no other site may frame it (clickjacking),

@@ -22,6 +22,7 @@ def test_page_needs_no_key_and_links_its_own_files(client: TestClient) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     assert "/dashboard/static/app.js" in r.text
+    assert "/dashboard/static/live.js" in r.text
     assert "/dashboard/static/style.css" in r.text
     assert "(c) OpenStreetMap contributors" in r.text
     assert "http://" not in r.text and "https://" not in r.text  # no CDN, nothing external
@@ -29,7 +30,12 @@ def test_page_needs_no_key_and_links_its_own_files(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("app.js", "text/javascript"), ("style.css", "text/css"), ("index.html", "text/html")],
+    [
+        ("app.js", "text/javascript"),
+        ("live.js", "text/javascript"),
+        ("style.css", "text/css"),
+        ("index.html", "text/html"),
+    ],
 )
 def test_static_files_have_their_content_type(client: TestClient, name: str, kind: str) -> None:
     r = client.get(f"/dashboard/static/{name}")
@@ -41,7 +47,8 @@ def test_static_files_have_their_content_type(client: TestClient, name: str, kin
 def test_script_fetches_tiles_only_from_osm() -> None:
     from importlib import resources
 
-    js = resources.files("api.dashboard").joinpath("static", "app.js").read_text()
+    static = resources.files("api.dashboard").joinpath("static")
+    js = static.joinpath("app.js").read_text() + static.joinpath("live.js").read_text()
     hosts = {part.split("/")[2] for part in js.split('"') if part.startswith("https://")}
     hosts |= {part.split("/")[2] for part in js.split("`") if part.startswith("https://")}
     assert hosts == {"tile.openstreetmap.org"}
@@ -51,7 +58,7 @@ def test_script_fetches_tiles_only_from_osm() -> None:
 @pytest.mark.parametrize("name", ["missing.js", "..%2Fdb.py", "router.py"])
 def test_unknown_static_file_is_404(client: TestClient, name: str) -> None:
     assert client.get(f"/dashboard/static/{name}").status_code == 404
-    assert set(STATIC_TYPES) == {"index.html", "app.js", "style.css"}
+    assert set(STATIC_TYPES) == {"index.html", "app.js", "live.js", "style.css"}
 
 
 def test_streets_needs_a_reading_key(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
@@ -128,7 +135,9 @@ def test_page_has_a_line_for_the_last_nightly_run_read_from_health(client: TestC
         assert f".{field}" in js, field
 
 
-@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/static/app.js"])
+@pytest.mark.parametrize(
+    "path", ["/dashboard", "/dashboard/static/app.js", "/dashboard/static/live.js"]
+)
 def test_the_page_may_not_be_framed_nor_run_other_scripts(client: TestClient, path: str) -> None:
     """Its buttons post with the key it keeps (done, missed, dismiss, raise an alert): another
     site framing it could have a dispatcher click them unseen (clickjacking). Only its own

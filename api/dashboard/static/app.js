@@ -12,11 +12,17 @@ const state = {
   key: localStorage.getItem("binroute.key") || "",
   planId: null, plan: null, planRow: null, geojson: null,
   bins: [], depots: [], sites: [], fill: {}, alerts: [], reports: [], done: new Map(), unloaded: new Map(),
+  progress: [], newest: "", // the plan's reports and the newest reading's time, as loaded
   offMissed: [], // bins a truck's crew could not empty off its route: {vehicle_id, bin_id, at, reason}
   streets: [], tiles: false, view: null, diffFor: null,
   date: null, // the date of the data shown (the date box may already show the next one)
   typed: new Map(), // "<date>|<stop ref>" -> the "fill %" typed in a stop's row, not yet sent
   seq: 0, // loads started (see ticket)
+  inflight: 0, // requests and waits of the page in progress (live.js looks only when none is)
+  edits: 0, // changes the page made to what it shows without a load (a report sent)
+  versions: [], // the date's plans as the versions menu lists them, newest first
+  mine: new Set(), // "progress:<id>", "alert:<id>", "plan:<id>": what this page sent or followed
+  pinned: false, // the dispatcher picked the version shown in the menu: live.js keeps it shown
 };
 
 const $ = (id) => document.getElementById(id);
@@ -47,8 +53,14 @@ async function api(path, options) {
     opts.body = JSON.stringify(opts.json);
     opts.headers["Content-Type"] = "application/json";
   }
-  const r = await fetch(path, opts);
-  const body = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
+  state.inflight++;
+  let r, body;
+  try {
+    r = await fetch(path, opts);
+    body = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
+  } finally {
+    state.inflight--;
+  }
   if (!r.ok) {
     const d = body && body.detail;
     const text = Array.isArray(d) ? d.map((x) => `${(x.loc || []).join(".")}: ${x.msg}`).join("; ")
@@ -58,7 +70,22 @@ async function api(path, options) {
   return body;
 }
 
-const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+// a wait of the page's (a job followed) keeps it busy too: live.js does not load meanwhile
+const sleep = (ms) => {
+  state.inflight++;
+  return new Promise((res) => setTimeout(() => { state.inflight--; res(); }, ms));
+};
+
+/* ``what`` ("progress", "alert", "plan") of ``id`` sent or followed by this page: live.js
+   does not announce it as others' news. */
+const mine = (what, id) => { if (id !== undefined && id !== null) state.mine.add(`${what}:${id}`); };
+
+/* A report this page sent and shows without a load: a load begun before it (live.js's) is
+   stale, and dropped. */
+function ownReport(got) {
+  mine("progress", got.id);
+  state.edits++;
+}
 
 /* ---------------------------------------------------------------- colours and formats */
 function fillColour(f) {
@@ -138,7 +165,9 @@ function makeView(points) {
    takes a ticket, and the answers of one overtaken by a newer load, or asked for another
    date than the date box now shows, are dropped. */
 function ticket() { return { seq: ++state.seq, date: $("plan-date").value }; }
-const overtaken = (t) => t.seq !== state.seq || t.date !== $("plan-date").value;
+// a ticket with ``edits`` (live.js's) is overtaken too by a report the page sent meanwhile
+const overtaken = (t) => t.seq !== state.seq || t.date !== $("plan-date").value
+  || (t.edits !== undefined && t.edits !== state.edits);
 
 function latestFill(readings) {
   const out = {};
@@ -166,12 +195,17 @@ function when(iso) {
   return iso.substring(0, 16).replace("T", " ") + (iso.endsWith("Z") ? " UTC" : "");
 }
 
+// the readings a date's page shows: from 3 days before it (newest first)
+const readingsOf = (date, limit) => {
+  const since = new Date(Date.parse(`${date}T00:00:00Z`) - 3 * 86400e3).toISOString();
+  return api(`/readings?limit=${limit}&since=${encodeURIComponent(since)}`);
+};
+
 async function loadInventory(date, plan) {
   // the date's inventory, readings, alerts and reports, and ``plan``'s trucks out of service
-  const since = new Date(Date.parse(`${date}T00:00:00Z`) - 3 * 86400e3).toISOString();
   const [bins, depots, sites, readings, alerts, reports] = await Promise.all([
     api("/bins?limit=10000"), api("/depots?limit=10000"), api("/sites?limit=10000"),
-    api(`/readings?limit=10000&since=${encodeURIComponent(since)}`),
+    readingsOf(date, 10000),
     api(`/alerts?plan_date=${date}`), api("/reports?limit=10000"), // newest first; shownReports
   ]);
   // the plan's trucks out of service until further notice: their cards offer "back in service"
@@ -179,13 +213,15 @@ async function loadInventory(date, plan) {
   const lists = await Promise.all(trucks.map((v) => api(`/vehicles/${encodeURIComponent(v)}/downtimes`)));
   const down = new Map();
   lists.flat().filter((d) => d.end_at === null).forEach((d) => down.set(d.vehicle_id, d));
-  return { bins, depots, sites, alerts, reports, fill: latestFill(readings), down };
+  const newest = readings.length ? readings[0].at : ""; // what live.js compares
+  return { bins, depots, sites, alerts, reports, fill: latestFill(readings), down, newest };
 }
 
 async function loadPlanList(selectId, t = ticket()) {
   // the versions of the date: the menu, ``selectId`` (else the newest done) picked; its id
   const plans = await api(`/plans?plan_date=${t.date}`);
   if (overtaken(t)) return null; // the menu is the newer load's
+  state.versions = plans;
   const sel = $("plan-select");
   sel.textContent = "";
   for (const p of plans) {
@@ -200,7 +236,7 @@ async function loadPlanList(selectId, t = ticket()) {
 async function loadPlan(planId, t = ticket()) {
   // the plan, the trucks' progress, the date's inventory and the streets around, shown
   // together once all came; false (nothing shown) when a newer load overtook this one
-  const got = { planId, planRow: null, plan: null, geojson: null, done: new Map(), unloaded: new Map(), offMissed: [] };
+  const got = { planId, planRow: null, plan: null, geojson: null, done: new Map(), unloaded: new Map(), offMissed: [], progress: [] };
   if (planId) {
     got.planRow = await api(`/plans/${planId}`);
     if (got.planRow.status === "done") {
@@ -208,7 +244,7 @@ async function loadPlan(planId, t = ticket()) {
         api(`/plans/${planId}/routes`), api(`/plans/${planId}/geojson`),
         api(`/plans/${planId}/progress`),
       ]);
-      got.plan = plan; got.geojson = geo;
+      got.plan = plan; got.geojson = geo; got.progress = progress;
       for (const p of progress) { // bin -> [fill found or null]
         if (p.resend) continue; // the truck's last report sent again: no second visit
         if (p.kind === "visit_done" && p.bin_id) noteEmptying(p.bin_id, p.fill_fraction ?? null, got.done);
@@ -244,6 +280,7 @@ async function loadStreets(view) {
 /* Plan ``planId`` of the date shown: picked in the version menu and shown (false when a newer
    load overtook it). */
 async function showPlan(planId, t = ticket()) {
+  state.pinned = false;
   await loadPlanList(planId, t);
   return !overtaken(t) && loadPlan(planId, t);
 }
@@ -667,6 +704,7 @@ async function raiseAlert(binId, button) {
    the plan it went into (and its diff), or why no truck can collect the bin. */
 async function followAlert(alert, binId) {
   say(`alert #${alert.id} on ${binId}: rerouting...`, true);
+  mine("alert", alert.id);
   let a = alert;
   for (let i = 0; i < 300 && (a.status === "open" || a.status === "rerouting"); i++) {
     await sleep(POLL_MS);
@@ -674,6 +712,7 @@ async function followAlert(alert, binId) {
     $("plan-status").textContent = `alert #${a.id} on ${binId}: ${a.status}`;
   }
   $("popup").hidden = true;
+  mine("plan", a.plan_id);
   const row = a.plan_id && (a.status === "rerouted" || a.status === "unserved") ? await api(`/plans/${a.plan_id}`) : null;
   const of = row && row.plan_date !== $("plan-date").value ? ` of ${row.plan_date}` : "";
   if (a.status === "rerouted" && a.plan_id) {
@@ -739,6 +778,7 @@ async function markDone(vehicleId, visit, button, fillInput) {
     const known = newestKnown();
     const got = await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
     if (got.resend) return await resent(vehicleId, `${visit.ref} emptied`);
+    ownReport(got);
     noteEmptying(bin, fill);
     state.typed.delete(typedKey(visit.ref));
     const what = `${visit.ref} emptied by ${vehicleId}${fill === null ? "" : `, found ${pct(fill)} full`}`;
@@ -811,6 +851,7 @@ async function markMissed(vehicleId, visit, button) {
     if (reason) body.reason = reason;
     const got = await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
     if (got.resend) return await resent(vehicleId, `${visit.ref} missed`); // no new alert
+    ownReport(got);
     // judged by the day's newest plan: off the truck's route there (the page shows an older
     // version), it passed no stop, and is listed on the truck's card as a reload shows it
     if (got.off_route) state.offMissed.push(got);
@@ -837,6 +878,7 @@ async function markUnloaded(vehicleId, visit, button) {
     const body = { vehicle_id: vehicleId, at: visitAt(visit), kind: "disposal_done", site_id: visit.ref };
     const got = await api(`/plans/${state.planId}/progress`, { method: "POST", json: body });
     if (got.resend) return await resent(vehicleId, `unloaded at ${visit.ref}`);
+    ownReport(got);
     noteUnloading(vehicleId, visit.ref);
     say(`${vehicleId} unloaded at ${visit.ref}`, true);
     renderTrucks();
@@ -899,6 +941,7 @@ async function setService(vehicleId, button) {
 async function followPlan(row) {
   // a plan job until it ends, then shown; made while trucks were out (a parent): the rest
   // of their plan's day, each driver's change shown
+  mine("plan", row.id);
   showStatus(row);
   while (row.status === "queued" || row.status === "running") {
     await sleep(POLL_MS);
@@ -1008,6 +1051,7 @@ async function showDate() {
   loadNightly();
   if (!state.key) { say("enter an API key first"); return; }
   const t = ticket(); // a date changed again before this one came is shown, not this one
+  state.pinned = false;
   try {
     const id = await loadPlanList(null, t);
     if (overtaken(t)) return;
@@ -1038,7 +1082,10 @@ function init() {
   $("plan-select").addEventListener("change", async () => {
     // another version: the diff shown was the other's; a reroute's own diff, against its parent
     const id = Number($("plan-select").value);
+    $("plan-select").blur(); // the menu's focus would hold live.js's looks
     $("diff-panel").hidden = true;
+    // an older version: kept shown when others change the day (live.js), till Show or a date
+    state.pinned = id !== Math.max(0, ...state.versions.filter((p) => p.status === "done").map((p) => p.id));
     try {
       if (await loadPlan(id) && state.planRow.status === "done" && state.planRow.parent_id) await showDiff(id);
     } catch (err) { say(err.message); }

@@ -48,12 +48,14 @@ def dashboard(
     external: list[str],
     routes: dict[str, Any] | None = None,
     timezone: str | None = None,
+    refresh_s: float = 0,
 ) -> Iterator[Any]:
     """A headless page on the dashboard with the key saved and ``PLAN_DATE`` chosen.
 
     Page errors and console errors go to ``errors``, requests leaving ``base`` to ``external``;
     ``routes`` maps URL patterns to Playwright route handlers (set before the page loads);
-    ``timezone``: the browser's (else the machine's).
+    ``timezone``: the browser's (else the machine's); ``refresh_s``: how often the page looks
+    for others' changes (live.js; 0, never, by default: a test drives what the page shows).
     """
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -68,7 +70,7 @@ def dashboard(
             )
             for pattern, handler in (routes or {}).items():
                 page.route(pattern, handler)
-            page.goto(f"{base}/dashboard")
+            page.goto(f"{base}/dashboard?refresh={refresh_s:g}")
             page.fill("#api-key", key)
             page.click("#save-key")
             page.fill("#plan-date", PLAN_DATE)

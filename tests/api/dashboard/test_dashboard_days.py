@@ -7,7 +7,9 @@ going on 3 to 25 minutes before each: stops marked done (mostly a truck's next, 
 typed or not, or one out of range), missed (a reason, none, one too long, or cancelled) or
 unloaded, a truck out of service and back, an alert raised from the map, an alert
 dismissed, a plan requested, an older version picked, tomorrow shown (or today again),
-the page reloaded. Once the page
+the page reloaded; and others' changes the page follows by itself (live.js, looking every
+``LIVE_S``): a truck's tablet reporting its next bin emptied or missed, a sensor's reading
+of an overflowing bin. Once the page
 and the service are idle, the page must show what a fresh page of the same version shows
 (the plan, each truck's stops and what is done, the alerts, the unserved bins, the notes,
 the KPIs, the map's bins), with no page error, no message of a script's error, no rule
@@ -38,7 +40,7 @@ import pytest
 from tests.api.conftest import PLAN_DATE
 from tests.api.dashboard.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, sync_api
 from tests.api.dashboard.conftest import live_app
-from tests.api.dashboard.town import planned, seed_requests
+from tests.api.dashboard.town import BINS, planned, seed_requests
 from tests.fuzz import fuzz_seeds
 
 TZ = os.environ.get("BINROUTE_FUZZ_TZ") or "Europe/Helsinki"
@@ -46,6 +48,7 @@ BROWSER_TZ = os.environ.get("BINROUTE_FUZZ_BROWSER_TZ") or TZ
 START = datetime.fromisoformat(f"{PLAN_DATE}T06:30").replace(tzinfo=ZoneInfo(TZ))
 DATES = (PLAN_DATE, (START + timedelta(days=1)).date().isoformat())  # today and tomorrow
 QUIET_S = 1.2  # no request of the page for this long (its polls come every 0.4 s): idle
+LIVE_S = 1  # how often the dispatcher's page looks for others' changes (a fresh page: never)
 
 # what a dispatcher sees, read from the page
 SEEN = """() => ({
@@ -131,6 +134,22 @@ def settle(page: Any, requests: Requests, base: str, key: str) -> None:
     page.wait_for_timeout(QUIET_S * 1000 + 100)
     if not requests.quiet():
         settle(page, requests, base, key)
+
+
+def settle_live(page: Any, requests: Requests, base: str, key: str) -> None:
+    """Wait until the service is idle and the page, following it by itself, has since
+    looked twice and found it shows the server as it is (live.js's ``data-synced``), with
+    no request of its own in flight."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not service_idle(base, key):
+        assert time.monotonic() < deadline, "the service never went idle"
+        page.wait_for_timeout(100)
+    looks = int(page.get_attribute("#live", "data-synced") or 0)
+    while int(page.get_attribute("#live", "data-synced") or 0) < looks + 2 or requests.open > 0:
+        assert time.monotonic() < deadline, "the page never found it shows the server as it is"
+        page.wait_for_timeout(100)
+    if not service_idle(base, key):
+        settle_live(page, requests, base, key)
 
 
 def open_page(context: Any, clock: Clock, errors: list[str]) -> tuple[Any, Requests]:
@@ -250,6 +269,60 @@ def _reload(page: Any, _rng: random.Random) -> str:
     return "reload"
 
 
+def _newest_done(c: httpx.Client) -> dict[str, Any] | None:
+    """The newest done plan of ``PLAN_DATE`` (the plans come newest first)."""
+    plans = c.get(f"/plans?plan_date={PLAN_DATE}").json()
+    return next((p for p in plans if p["status"] == "done"), None)
+
+
+def _tablet(served: tuple[str, str], clock: Clock, rng: random.Random) -> str:
+    """A truck's tablet reports its next bin (the day's newest plan) emptied, or missed,
+    now."""
+    base, key = served
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        plan = _newest_done(c)
+        if plan is None:
+            return "tablet: no plan"
+        routes = c.get(f"/plans/{plan['id']}/routes").json()["routes"]
+        reported: dict[str, int] = {}
+        for p in c.get(f"/plans/{plan['id']}/progress").json():
+            if p["bin_id"] and p["kind"] in ("visit_done", "visit_missed") and not p["resend"]:
+                reported[p["bin_id"]] = reported.get(p["bin_id"], 0) + 1
+        todo = []
+        for r in routes:
+            bins = [v["ref"] for v in r["visits"] if v["kind"] == "bin"]
+            seen: dict[str, int] = {}
+            for ref in bins:  # the k-th visit of a bin ("<bin>#k") is done by its k-th report
+                b = ref.split("#")[0]
+                seen[b] = seen.get(b, 0) + 1
+                if seen[b] > reported.get(b, 0):
+                    todo.append((r["vehicle_id"], b))
+                    break
+        if not todo:
+            return "tablet: nothing to report"
+        truck, b = rng.choice(todo)
+        kind = "visit_missed" if rng.random() < 0.2 else "visit_done"
+        body = {"vehicle_id": truck, "kind": kind, "bin_id": b, "at": clock.now.isoformat()}
+        sent = c.post(f"/plans/{plan['id']}/progress", json=body)
+    return f"tablet {truck} {kind} {b}: {sent.status_code} {sent.text[:200]}"
+
+
+def _sensor(served: tuple[str, str], clock: Clock, rng: random.Random) -> str:
+    """A sensor reads a bin overflowing, now."""
+    base, key = served
+    b = rng.choice([row[0] for row in BINS])
+    reading = {"bin_id": b, "at": clock.now.isoformat(), "fill_fraction": rng.uniform(0.9, 1.0)}
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        sent = c.post("/readings", json=[reading])
+    return f"sensor {b}: {sent.status_code} {sent.text[:200]}"
+
+
+# others' changes, through the API: the page follows them by itself
+OTHERS: dict[str, Callable[[tuple[str, str], Clock, random.Random], str]] = {
+    "tablet": _tablet,
+    "sensor": _sensor,
+}
+
 # the clicks but on a bin stop's buttons (``_report_bin``), each saying what it did
 CLICKS: dict[str, Callable[[Any, random.Random], str]] = {
     "unloaded": _unloaded,
@@ -265,6 +338,7 @@ CLICKS: dict[str, Callable[[Any, random.Random], str]] = {
 
 KINDS = ["done"] * 6 + ["missed", "missed", "unloaded", "unloaded", "bad fill", "service"]
 KINDS += ["alert", "dismiss", "plan", "version", "version", "reload", "date"]
+KINDS += ["tablet"] * 4 + ["sensor"] * 2
 
 
 def _differences(shown: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
@@ -283,7 +357,7 @@ def _fresh(
     base, key = served
     page, requests = open_page(context, clock, errors)
     try:
-        page.goto(f"{base}/dashboard")
+        page.goto(f"{base}/dashboard?refresh=0")
         settle(page, requests, base, key)
         if page.input_value("#plan-select") != version:
             page.select_option("#plan-select", version)
@@ -341,21 +415,23 @@ def test_a_dispatchers_random_morning_shows_what_a_fresh_page_shows(
             errors: list[str] = []
             page, requests = open_page(context, clock, errors)
             page.on("dialog", _answer(answers))
-            page.goto(f"{base}/dashboard")
+            page.goto(f"{base}/dashboard?refresh={LIVE_S}")
             page.fill("#api-key", key)
             page.click("#save-key")
             page.fill("#plan-date", PLAN_DATE)
             page.dispatch_event("#plan-date", "change")
-            settle(page, requests, base, key)
+            settle_live(page, requests, base, key)
             for step in range(int(os.environ.get("BINROUTE_FUZZ_STEPS", "20"))):
                 clock.now += timedelta(minutes=rng.randint(3, 25))
                 page.clock.set_fixed_time(clock.now)
                 kind = rng.choice(KINDS)
                 if kind in CLICKS:
                     what = CLICKS[kind](page, rng)
+                elif kind in OTHERS:
+                    what = OTHERS[kind]((base, key), clock, rng)
                 else:
                     what = _report_bin(page, rng, kind, answers)
-                settle(page, requests, base, key)
+                settle_live(page, requests, base, key)
                 log.append(f"{step} {clock.now:%H:%M} {what}: {page.inner_text('#message')}")
                 shown = page.evaluate(SEEN)
                 found = _findings(page, errors, shown)
