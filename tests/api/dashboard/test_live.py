@@ -163,3 +163,28 @@ def test_the_page_does_not_look_with_refresh_0(server: tuple[str, str]) -> None:
         page.wait_for_selector(f"tr.done[data-stop='{first['ref']}']")
     assert errors == []
     assert external == []
+
+
+@pytest.mark.parametrize("server", [MORNING], indirect=True)
+def test_a_bins_popup_open_holds_the_page_until_closed(server: tuple[str, str]) -> None:
+    """The dispatcher has a bin's popup open (about to raise an alert): the page does not
+    look, nor redraw under it, until it is closed; then it shows the tablet's report."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    plan, doc = planned_doc(base, key)
+    truck, first = bin_stops(doc)[0]
+    with dashboard(base, key, errors, external, refresh_s=REFRESH_S) as page:
+        page.wait_for_selector(".truck table.stops")
+        settled(page)
+        page.click("#map g.bin[data-bin='late']")
+        page.wait_for_selector("#popup:has-text('bin late')")
+        looks = page.get_attribute("#live", "data-looks")
+        tablet_done(base, key, plan["id"], truck, first)
+        page.wait_for_timeout(REFRESH_S * 4000)
+        assert page.get_attribute("#live", "data-looks") == looks
+        assert page.locator(f"tr.done[data-stop='{first['ref']}']").count() == 0
+        page.click("#popup button:has-text('Close')")
+        page.wait_for_selector(f"tr.done[data-stop='{first['ref']}']")
+    assert errors == []
+    assert external == []
