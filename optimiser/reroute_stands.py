@@ -382,14 +382,17 @@ def _finished(
 ) -> bool:
     """Whether the truck had done all its planned work, is given none and is where and as
     its plan has it (at its last visit by its planned return, or home, with the load
-    planned): it keeps its plan. Not when that plan no longer ends where the truck ends its
-    day (broken down on its way home, it stands where it is), nor when the truck was seen
+    planned, which its plan still has at its end): it keeps its plan. Not when that plan
+    no longer ends where the truck ends its day (broken down on its way home, it stands
+    where it is), nor when the truck was seen
     elsewhere, at its last visit after it was planned to be home, took more waste (a
     bin off its route), or went on without its planned break (its visits done,
     ``prefix``, lack it): it goes home from where it is. Nor a truck not out whose plan
     has it leave before its shift starts now (its shift start changed since), or back
     after its shift ends now (an idle truck's empty route at its old shift end, the
-    shift cut short since: booked out of service later today)."""
+    shift cut short since: booked out of service later today). Nor one whose plan ends
+    with other loads than it reports (a waypoint of a re-plan restating a load it had
+    unloaded already, reported late: its plan came home loaded, and broke return_empty)."""
     if old is None or prog is None or _rest(old, prog) or new.used:
         return False
     if _skipped_break(prefix, prog, old):
@@ -402,10 +405,11 @@ def _finished(
     there = prog.location == end.location or (
         prog.location == last.location and prog.time_s <= end.arrival_s
     )
+    loads = (prog.volume_l, prog.weight_kg)
     return (
         end.location == v.end
         and there
-        and (prog.volume_l, prog.weight_kg) == (last.volume_l, last.weight_kg)
+        and loads == (last.volume_l, last.weight_kg) == (end.volume_l, end.weight_kg)
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from optimiser.check import check, check_reroute, check_route, plan_from_sequences
+from optimiser.costs import route_cost
 from optimiser.plan import Plan, PlanStatus, Route, Visit, VisitKind
 from optimiser.problem import Problem, Stop
 from optimiser.reroute import Progress, plan_stands, with_urgent
@@ -439,3 +440,38 @@ def test_an_idle_truck_whose_shift_was_cut_short_leaves_its_old_empty_route(kit,
     new = reroute(short, plan, [on, home], [], FAST)
     assert check(short, new) == []
     assert kit.route_of(new, "g").visits[-1].end_s <= end - 3 * kit.H
+
+
+def test_a_truck_home_empty_after_an_unloading_reported_late_does_not_keep_its_load(kit) -> None:
+    """Seed 537 of a service-day fuzz on Helsinki's streets: a re-plan at 11:31 had the
+    truck, 660 l on board (a waypoint restating it), come home loaded, its only site just
+    closed; its unloading there at 11:23 was reported only after. Home at 12:00, its
+    reports leave it empty: its day as driven was kept, home with 660 l, which breaks
+    return_empty. Its day now ends as its reports leave it: empty."""
+    h = kit.H
+    day = Problem(
+        matrix=kit.matrix([(0, 0), (5, 0), (1, 0)]),
+        stops=(),
+        vehicles=(kit.truck("a", capacity_l=3000),),
+        sites=(kit.site(window_s=(0, 11 * h + 1894)),),
+    )
+    (empty,) = plan_from_sequences(day, {"a": []}).routes
+    start, end = empty.visits
+    loads = {"volume_l": 660, "weight_kg": 66, "daily_l": 660, "daily_kg": 66}
+    at = 11 * h + 1894
+    times = {"arrival_s": at, "start_s": at, "end_s": at}
+    waypoint = Visit(kind=VisitKind.WAYPOINT, ref="a", location=2, **times, **loads)
+    home = at + int(day.matrix.duration_s[2, 0])
+    back = dataclasses.replace(end, arrival_s=home, start_s=home, end_s=home, **loads)
+    visits, span = (start, waypoint, back), home - start.end_s
+    cost = route_cost(day.vehicles[0], distance_m=2000, duration_s=span, used=True)
+    driven = Route(vehicle_ref="a", visits=visits, distance_m=2000, duration_s=span, cost=cost)
+    assert [v.code for v in check(day, Plan(status=PlanStatus.FEASIBLE, routes=(driven,)))] == [
+        "return_empty"  # as driven: s1 closed at 11:31:34, before it could unload
+    ]
+    plan = Plan(status=PlanStatus.FEASIBLE, routes=(driven,), unserved=(), objective=0)
+    prog = Progress(vehicle_ref="a", done=(), location=0, time_s=12 * h, daily_l=660, daily_kg=66)
+    new = reroute(day, plan, [prog])
+    assert check(day, new) == []
+    (route,) = new.routes
+    assert (route.visits[-1].volume_l, route.visits[-1].weight_kg) == (0, 0)
