@@ -457,12 +457,13 @@ def test_a_truck_home_empty_after_an_unloading_reported_late_does_not_keep_its_l
     )
     (empty,) = plan_from_sequences(day, {"a": []}).routes
     start, end = empty.visits
-    loads = {"volume_l": 660, "weight_kg": 66, "daily_l": 660, "daily_kg": 66}
     at = 11 * h + 1894
-    times = {"arrival_s": at, "start_s": at, "end_s": at}
-    waypoint = Visit(kind=VisitKind.WAYPOINT, ref="a", location=2, **times, **loads)
+    loaded = dataclasses.replace(end, volume_l=660, weight_kg=66, daily_l=660, daily_kg=66)
+    waypoint = dataclasses.replace(
+        loaded, kind=VisitKind.WAYPOINT, location=2, arrival_s=at, start_s=at, end_s=at
+    )
     home = at + int(day.matrix.duration_s[2, 0])
-    back = dataclasses.replace(end, arrival_s=home, start_s=home, end_s=home, **loads)
+    back = dataclasses.replace(loaded, arrival_s=home, start_s=home, end_s=home)
     visits, span = (start, waypoint, back), home - start.end_s
     cost = route_cost(day.vehicles[0], distance_m=2000, duration_s=span, used=True)
     driven = Route(vehicle_ref="a", visits=visits, distance_m=2000, duration_s=span, cost=cost)
