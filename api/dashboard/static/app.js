@@ -217,6 +217,9 @@ async function loadInventory(date, plan) {
   return { bins, depots, sites, alerts, reports, fill: latestFill(readings), down, newest };
 }
 
+/* The newest done of ``plans`` (newest first, as GET /plans lists them): its id, or null. */
+const newestDone = (plans) => { const p = plans.find((x) => x.status === "done"); return p ? p.id : null; };
+
 async function loadPlanList(selectId, t = ticket()) {
   // the versions of the date: the menu, ``selectId`` (else the newest done) picked; its id
   const plans = await api(`/plans?plan_date=${t.date}`);
@@ -227,8 +230,7 @@ async function loadPlanList(selectId, t = ticket()) {
   for (const p of plans) {
     sel.appendChild(el("option", { value: p.id }, `v${p.version} #${p.id} ${p.origin} (${p.status})`));
   }
-  const done = plans.filter((p) => p.status === "done");
-  const pick = selectId || (done[0] && done[0].id) || (plans[0] && plans[0].id);
+  const pick = selectId || newestDone(plans) || (plans[0] && plans[0].id);
   if (pick) sel.value = String(pick);
   return pick || null;
 }
@@ -1085,7 +1087,7 @@ function init() {
     $("plan-select").blur(); // the menu's focus would hold live.js's looks
     $("diff-panel").hidden = true;
     // an older version: kept shown when others change the day (live.js), till Show or a date
-    state.pinned = id !== Math.max(0, ...state.versions.filter((p) => p.status === "done").map((p) => p.id));
+    state.pinned = id !== newestDone(state.versions);
     try {
       if (await loadPlan(id) && state.planRow.status === "done" && state.planRow.parent_id) await showDiff(id);
     } catch (err) { say(err.message); }

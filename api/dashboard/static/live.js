@@ -64,8 +64,6 @@ function liveKey(look) {
     look.alerts.map((a) => [a.id, a.status, a.plan_id, a.vehicle_id, a.eta]), look.newest]);
 }
 
-const newestDone = (plans) => { const p = plans.find((x) => x.status === "done"); return p ? p.id : null; };
-
 const REPORTED = { visit_done: "emptied", visit_missed: "missed", disposal_done: "unloaded at" };
 
 /* What others changed between what the page shows and a look, as the header says it. */
