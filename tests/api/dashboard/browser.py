@@ -91,6 +91,12 @@ def until(page: Any, expression: str) -> None:
         page.wait_for_timeout(20)
 
 
+def synced(page: Any) -> int:
+    """How many of its looks the page found it shows the server as it is (live.js's
+    ``#live`` ``data-synced``; 0 before its first)."""
+    return int(page.get_attribute("#live", "data-synced") or 0)
+
+
 def shot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"dashboard_{name}.png"

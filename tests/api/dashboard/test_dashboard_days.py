@@ -38,7 +38,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import PLAN_DATE
-from tests.api.dashboard.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, sync_api
+from tests.api.dashboard.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, sync_api, synced
 from tests.api.dashboard.conftest import live_app
 from tests.api.dashboard.town import BINS, planned, seed_requests
 from tests.fuzz import fuzz_seeds
@@ -144,8 +144,8 @@ def settle_live(page: Any, requests: Requests, base: str, key: str) -> None:
     while not service_idle(base, key):
         assert time.monotonic() < deadline, "the service never went idle"
         page.wait_for_timeout(100)
-    looks = int(page.get_attribute("#live", "data-synced") or 0)
-    while int(page.get_attribute("#live", "data-synced") or 0) < looks + 2 or requests.open > 0:
+    looks = synced(page)
+    while synced(page) < looks + 2 or requests.open > 0:
         assert time.monotonic() < deadline, "the page never found it shows the server as it is"
         page.wait_for_timeout(100)
     if not service_idle(base, key):

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import PLAN_DATE
-from tests.api.dashboard.browser import dashboard, until
+from tests.api.dashboard.browser import dashboard, synced, until
 from tests.api.dashboard.town import planned, planned_doc
 
 REFRESH_S = 0.5
@@ -35,7 +35,7 @@ def tablet_done(base: str, key: str, plan_id: int, truck: str, visit: dict[str, 
 def settled(page: Any) -> None:
     """Wait until the page, idle, has looked twice and found it shows the server as it is
     (its ``#live`` ``data-synced`` counts such looks)."""
-    looks = int(page.get_attribute("#live", "data-synced") or 0)
+    looks = synced(page)
     until(page, f"Number(document.getElementById('live').dataset.synced) > {looks + 1}")
 
 
