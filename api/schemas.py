@@ -283,6 +283,7 @@ class ReadingOut(_Out):
     fill_fraction: float
     weight_kg: float | None
     fill_from_weight: bool
+    received_at: datetime
 
 
 class ReportIn(_In):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from api import mapping, repo
@@ -237,15 +238,57 @@ def list_readings(
     since: Instant | None = None,
     until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    order: Literal["at", "received"] = "at",
 ) -> list[ReadingOut]:
-    """Readings, newest first, optionally of one bin and in ``[since, until)``."""
+    """Readings, newest first, optionally of one bin and in ``[since, until)`` (by ``at``).
+
+    ``order=received`` lists them as the service stored them, the last stored first: a
+    gateway's late reading (dated before the newest) comes first when it arrives, which
+    the newest by ``at`` would not show.
+    """
     query = select(ReadingRow)
     if bin_id is not None:
         query = query.where(ReadingRow.bin_id == bin_id)
-    if since is not None:
-        query = query.where(ReadingRow.at >= since)
-    if until is not None:
-        query = query.where(ReadingRow.at < until)
+    query = query.where(*_between(since, until))
+    # the row id orders them as stored
+    newest = (
+        (ReadingRow.id.desc(),)
+        if order == "received"
+        else (ReadingRow.at.desc(), ReadingRow.bin_id)
+    )
     with db.reader() as s:
-        rows = s.scalars(query.order_by(ReadingRow.at.desc()).limit(limit))
+        rows = s.scalars(query.order_by(*newest).limit(limit))
         return [ReadingOut.model_validate(r) for r in rows]
+
+
+@router.get("/latest", response_model=list[ReadingOut], summary="Each bin's newest reading")
+def latest_readings(
+    db: DbDep,
+    _: CanRead,
+    since: Instant | None = None,
+    until: Instant | None = None,
+) -> list[ReadingOut]:
+    """Each bin's newest reading in ``[since, until)`` (by ``at``), by bin id; a bin without
+    one there is not listed. The fill a map shows, whatever the number of readings the
+    other bins' sensors sent since."""
+    newest = (
+        select(ReadingRow.bin_id, func.max(ReadingRow.at).label("at"))
+        .where(*_between(since, until))
+        .group_by(ReadingRow.bin_id)
+    )
+    last = newest.subquery()
+    query = (
+        select(ReadingRow)
+        .join(last, (ReadingRow.bin_id == last.c.bin_id) & (ReadingRow.at == last.c.at))
+        .order_by(ReadingRow.bin_id)
+    )
+    with db.reader() as s:
+        return [ReadingOut.model_validate(r) for r in s.scalars(query)]
+
+
+def _between(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    """The conditions of a reading dated in ``[since, until)`` (either may be open)."""
+    return [
+        *([ReadingRow.at >= since] if since is not None else []),
+        *([ReadingRow.at < until] if until is not None else []),
+    ]

@@ -47,6 +47,7 @@ from api.settings import Settings
 from network.providers import HaversineProvider
 from tests.api.conftest import CLOCK_SKEW_MIN, PLAN_DATE, seed, the_eve
 from tests.api.fakes import FakePlanner
+from tests.api.test_readings import each_bins_newest, late_first_as_received
 from tests.api.test_service_days import _random_days
 
 pytest.importorskip("psycopg", reason="PostgreSQL tests need the psycopg driver (psycopg[binary])")
@@ -399,6 +400,19 @@ def test_readings_idempotent_and_committed_before_the_answer(
         "2026-11-25T07:00:00Z",
         "2026-11-25T05:00:00Z",  # the seed's MORNING (07:00+02:00)
     ]
+
+
+def test_each_bins_newest_reading(
+    pg_client: TestClient, pg_keys: dict[str, dict[str, str]]
+) -> None:
+    """``GET /readings/latest``'s grouped query on PostgreSQL."""
+    each_bins_newest(pg_client, pg_keys)
+
+
+def test_a_late_reading_comes_first_as_stored(
+    pg_client: TestClient, pg_keys: dict[str, dict[str, str]]
+) -> None:
+    late_first_as_received(pg_client, pg_keys)
 
 
 def test_same_reading_from_many_threads_is_stored_once(

@@ -335,3 +335,70 @@ def test_records_dated_after_the_clock_are_refused_and_old_overflows_raise_no_al
         assert refused.status_code == 422, refused.text
         assert refused.json()["detail"][0]["loc"] == ["body", "at"]
     assert client.get("/reports", headers=dispatcher).json() == []
+
+
+def _bins(client: TestClient, admin: dict[str, str], *ids: str) -> None:
+    for b in ids:
+        assert client.post("/bins", json={**BIN, "bin_id": b}, headers=admin).status_code == 201
+
+
+def test_each_bins_newest_reading_whatever_the_others_sent(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    each_bins_newest(client, keys)
+
+
+def test_a_late_reading_comes_first_as_received(
+    client: TestClient, keys: dict[str, dict[str, str]]
+) -> None:
+    late_first_as_received(client, keys)
+
+
+def each_bins_newest(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
+    """b1's sensor last read at 05:00, b2's every minute since: the newest readings are all
+    b2's, but each bin's newest is listed (b3 never read: not listed), within [since, until)."""
+    _bins(client, keys["admin"], "b1", "b2", "b3")
+    b1 = [
+        {"bin_id": "b1", "at": f"2026-11-25T0{h}:00:00+02:00", "fill_fraction": h / 10}
+        for h in (4, 5)
+    ]
+    b2 = [
+        {"bin_id": "b2", "at": f"2026-11-25T06:{m:02d}:00+02:00", "fill_fraction": m / 100}
+        for m in range(60)
+    ]
+    assert _post(client, keys, b1 + b2)["stored"] == 62
+    viewer = keys["viewer"]
+    newest = client.get("/readings", params={"limit": 50}, headers=viewer).json()
+    assert {r["bin_id"] for r in newest} == {"b2"}
+    got = client.get("/readings/latest", headers=viewer).json()
+    assert [(r["bin_id"], r["at"], r["fill_fraction"]) for r in got] == [
+        ("b1", "2026-11-25T03:00:00Z", 0.5),
+        ("b2", "2026-11-25T04:59:00Z", 0.59),
+    ]
+    window = {"since": "2026-11-25T04:00:00+02:00", "until": "2026-11-25T06:30:00+02:00"}
+    got = client.get("/readings/latest", params=window, headers=viewer).json()
+    assert [(r["bin_id"], r["at"]) for r in got] == [
+        ("b1", "2026-11-25T03:00:00Z"),
+        ("b2", "2026-11-25T04:29:00Z"),
+    ]
+    window = {"until": "2026-11-25T05:00:00+02:00"}
+    got = client.get("/readings/latest", params=window, headers=viewer).json()
+    assert [(r["bin_id"], r["at"]) for r in got] == [("b1", "2026-11-25T02:00:00Z")]
+
+
+def late_first_as_received(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
+    """A gateway's reading of 07:00 arriving after one of 08:00: newest by time it is not,
+    newest received it is (what a page following new readings compares)."""
+    _bins(client, keys["admin"], "b1", "b2")
+    _post(client, keys, [{"bin_id": "b1", "at": "2026-11-25T08:00:00+02:00", "fill_fraction": 0.3}])
+    _post(client, keys, [{"bin_id": "b2", "at": MORNING, "fill_fraction": 0.6}])
+    viewer = keys["viewer"]
+    (by_time,) = client.get("/readings", params={"limit": 1}, headers=viewer).json()
+    assert by_time["bin_id"] == "b1"
+    asked: dict[str, str | int] = {"limit": 2, "order": "received"}
+    late, first = client.get("/readings", params=asked, headers=viewer).json()
+    assert (late["bin_id"], late["at"]) == ("b2", "2026-11-25T05:00:00Z")
+    assert late["received_at"] >= first["received_at"]
+    assert first["bin_id"] == "b1"
+    bad = client.get("/readings", params={"order": "sent"}, headers=viewer)
+    assert bad.status_code == 422

@@ -12,7 +12,7 @@ const state = {
   key: localStorage.getItem("binroute.key") || "",
   planId: null, plan: null, planRow: null, geojson: null,
   bins: [], depots: [], sites: [], fill: {}, alerts: [], reports: [], done: new Map(), unloaded: new Map(),
-  progress: [], newest: "", // the plan's reports and the newest reading's time, as loaded
+  progress: [], newest: "", // the plan's reports and the readings' stamp (readingsStamp), as loaded
   offMissed: [], // bins a truck's crew could not empty off its route: {vehicle_id, bin_id, at, reason}
   streets: [], tiles: false, view: null, diffFor: null,
   date: null, // the date of the data shown (the date box may already show the next one)
@@ -170,10 +170,9 @@ const overtaken = (t) => t.seq !== state.seq || t.date !== $("plan-date").value
   || (t.edits !== undefined && t.edits !== state.edits);
 
 function latestFill(readings) {
+  // bin id -> its newest reading's fill and time (``readings``: each bin's newest)
   const out = {};
-  for (const r of readings) { // newest first
-    if (!(r.bin_id in out)) out[r.bin_id] = { fill: r.fill_fraction, at: r.at };
-  }
+  for (const r of readings) out[r.bin_id] = { fill: r.fill_fraction, at: r.at };
   return out;
 }
 
@@ -195,17 +194,23 @@ function when(iso) {
   return iso.substring(0, 16).replace("T", " ") + (iso.endsWith("Z") ? " UTC" : "");
 }
 
-// the readings a date's page shows: from 3 days before it (newest first)
-const readingsOf = (date, limit) => {
-  const since = new Date(Date.parse(`${date}T00:00:00Z`) - 3 * 86400e3).toISOString();
-  return api(`/readings?limit=${limit}&since=${encodeURIComponent(since)}`);
-};
+// the readings a date's page shows: each bin's newest, from 3 days before the date
+const readingsSince = (date) => encodeURIComponent(new Date(Date.parse(`${date}T00:00:00Z`) - 3 * 86400e3).toISOString());
+
+/* The newest received of the readings a date's page shows (a gateway's late reading, dated
+   before the newest, too): what live.js compares; "" for none. */
+async function readingsStamp(date) {
+  const last = await api(`/readings?limit=1&order=received&since=${readingsSince(date)}`);
+  return last.length ? [last[0].received_at, last[0].bin_id, last[0].at].join(" ") : "";
+}
 
 async function loadInventory(date, plan) {
-  // the date's inventory, readings, alerts and reports, and ``plan``'s trucks out of service
+  // the date's inventory, readings, alerts and reports, and ``plan``'s trucks out of service;
+  // the readings' stamp first: one received meanwhile has the next look load again
+  const newest = await readingsStamp(date);
   const [bins, depots, sites, readings, alerts, reports] = await Promise.all([
     api("/bins?limit=10000"), api("/depots?limit=10000"), api("/sites?limit=10000"),
-    readingsOf(date, 10000),
+    api(`/readings/latest?since=${readingsSince(date)}`),
     api(`/alerts?plan_date=${date}`), api("/reports?limit=10000"), // newest first; shownReports
   ]);
   // the plan's trucks out of service until further notice: their cards offer "back in service"
@@ -213,7 +218,6 @@ async function loadInventory(date, plan) {
   const lists = await Promise.all(trucks.map((v) => api(`/vehicles/${encodeURIComponent(v)}/downtimes`)));
   const down = new Map();
   lists.flat().filter((d) => d.end_at === null).forEach((d) => down.set(d.vehicle_id, d));
-  const newest = readings.length ? readings[0].at : ""; // what live.js compares
   return { bins, depots, sites, alerts, reports, fill: latestFill(readings), down, newest };
 }
 

@@ -3,7 +3,7 @@
    they start, the nightly plan or another dispatcher's, new readings) without "Show".
 
    Every REFRESH_MS the page looks at the date shown: its plan versions, the reports of the
-   plan shown, its alerts and its newest reading. When any differs from what the page
+   plan shown, its alerts and the last reading received. When any differs from what the page
    loaded last, it loads again: the day's newest done plan (a reroute or a new plan replaces
    the one shown, the reroute's change shown), unless the dispatcher picked a version in the
    menu: that one (the menu lists the new ones). It says what others changed in the header
@@ -42,13 +42,13 @@ function liveIdle() {
 }
 
 /* The date's versions (newest first), the day's reports (a done plan's: the page shows no
-   other's), the date's alerts, the newest reading: what the page shows that others change. */
+   other's), the date's alerts, the last reading received: what the page shows that others change. */
 async function liveLook(date, planId, done) {
   const [plans, progress, alerts, newest] = await Promise.all([
     api(`/plans?plan_date=${date}`), done ? api(`/plans/${planId}/progress`) : [],
-    api(`/alerts?plan_date=${date}`), readingsOf(date, 1),
+    api(`/alerts?plan_date=${date}`), readingsStamp(date),
   ]);
-  return { date, planId, plans, progress, alerts, newest: newest.length ? newest[0].at : "" };
+  return { date, planId, plans, progress, alerts, newest };
 }
 
 /* What the page shows of the same (as it loaded it, with the versions its menu lists). */

@@ -5,7 +5,7 @@ reports not announced as news."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,7 +13,7 @@ import pytest
 
 from tests.api.conftest import PLAN_DATE
 from tests.api.dashboard.browser import dashboard, synced, until
-from tests.api.dashboard.town import planned, planned_doc
+from tests.api.dashboard.town import DAWN, planned, planned_doc
 
 REFRESH_S = 0.5
 MORNING = datetime.fromisoformat(f"{PLAN_DATE}T05:30:00+02:00")  # before the shifts
@@ -186,5 +186,61 @@ def test_a_bins_popup_open_holds_the_page_until_closed(server: tuple[str, str]) 
         assert page.locator(f"tr.done[data-stop='{first['ref']}']").count() == 0
         page.click("#popup button:has-text('Close')")
         page.wait_for_selector(f"tr.done[data-stop='{first['ref']}']")
+    assert errors == []
+    assert external == []
+
+
+def shows_fill(page: Any, bin_id: str, fill: str) -> None:
+    """Wait until the map's title of ``bin_id`` says its fill now is ``fill`` ("55%")."""
+    title = f"document.querySelector(\"#map g.bin[data-bin='{bin_id}'] title\").textContent"
+    until(page, f"{title}.includes('now {fill},')")
+
+
+@pytest.mark.parametrize("server", [MORNING], indirect=True)
+def test_a_gateways_late_reading_shows_without_show(server: tuple[str, str]) -> None:
+    """b5's sensor reads at 05:20; b1's reading of 05:10 arrives after it (a gateway
+    sending late: not the newest reading by its time): the map shows both fills."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    planned(base, key)
+    with dashboard(base, key, errors, external, refresh_s=REFRESH_S) as page:
+        page.wait_for_selector(".truck table.stops")
+        shows_fill(page, "b1", "55%")
+        with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+            first = {"bin_id": "b5", "at": f"{PLAN_DATE}T05:20:00+02:00", "fill_fraction": 0.6}
+            assert c.post("/readings", json=[first]).json()["stored"] == 1
+            shows_fill(page, "b5", "60%")
+            late = {"bin_id": "b1", "at": f"{PLAN_DATE}T05:10:00+02:00", "fill_fraction": 0.77}
+            assert c.post("/readings", json=[late]).json()["stored"] == 1
+        shows_fill(page, "b1", "77%")
+        page.wait_for_selector("#live:has-text('new readings')")
+    assert errors == []
+    assert external == []
+
+
+@pytest.mark.parametrize("server", [MORNING], indirect=True)
+def test_a_bin_read_before_ten_thousand_others_shows_its_fill(server: tuple[str, str]) -> None:
+    """b1's sensor last read at dawn; the other bins' sensors sent 10 000 readings since
+    (more than a page of readings): the map still shows b1's fill, and each other bin's
+    newest."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    planned(base, key)
+    others = ["b0", "b2", "b3", "b4", "b5", "b6", "b7", "late"]
+    dawn = datetime.fromisoformat(DAWN)
+    rows = [
+        {"bin_id": b, "at": (dawn + timedelta(seconds=s)).isoformat(), "fill_fraction": 0.3}
+        for s in range(1, 1251)
+        for b in others
+    ]
+    with httpx.Client(base_url=base, timeout=60, headers={"X-API-Key": key}) as c:
+        assert c.post("/readings", json=rows).json()["stored"] == 10_000
+    with dashboard(base, key, errors, external) as page:
+        page.wait_for_selector(".truck table.stops")
+        shows_fill(page, "b1", "55%")
+        for b in others:
+            shows_fill(page, b, "30%")
     assert errors == []
     assert external == []
