@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from api import mapping, repo
 from api.db import BinRow, ReportRow
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep, SettingsDep
 from api.errors import ConflictError, NotFoundError, RecordError
-from api.schemas import ERROR_RESPONSES, ReportIn, ReportOut, UrlKey
+from api.schemas import ERROR_RESPONSES, PlanDate, ReportIn, ReportOut, UrlKey
 from api.security import CanDispatch, CanRead
 from fleet.errors import FleetDataError
 from network.table import haversine_m
@@ -21,6 +22,7 @@ from network.table import haversine_m
 router = APIRouter(prefix="/reports", tags=["reports"], responses=ERROR_RESPONSES)
 
 NEAREST_BIN_M = 100.0
+ONE_DAY = timedelta(days=1)
 
 
 def nearest_bin(session: Session, lon: float, lat: float, within_m: float) -> str | None:
@@ -108,10 +110,22 @@ def create_report(
 
 @router.get("", response_model=list[ReportOut], summary="List citizen reports")
 def list_reports(
-    db: DbDep, _: CanRead, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
+    db: DbDep,
+    settings: SettingsDep,
+    _: CanRead,
+    day: PlanDate | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[ReportOut]:
+    """Citizen reports, newest first; ``day``: those made that day in the city's time zone
+    (``BINROUTE_TZ``), the reports a map of that day shows."""
+    query = select(ReportRow)
+    if day is not None:
+        start, end = (
+            datetime.combine(d, time(0), tzinfo=settings.tz) for d in (day, day + ONE_DAY)
+        )
+        query = query.where(ReportRow.at >= start, ReportRow.at < end)
     with db.reader() as s:
-        rows = s.scalars(select(ReportRow).order_by(ReportRow.at.desc()).limit(limit))
+        rows = s.scalars(query.order_by(ReportRow.at.desc(), ReportRow.report_id).limit(limit))
         return [ReportOut.model_validate(r) for r in rows]
 
 

@@ -204,6 +204,9 @@ async function readingsStamp(date) {
   return last.length ? [last[0].received_at, last[0].bin_id, last[0].at].join(" ") : "";
 }
 
+// the citizen reports of a date (in the city's zone), newest first
+const reportsOf = (date) => api(`/reports?day=${date}&limit=10000`);
+
 async function loadInventory(date, plan) {
   // the date's inventory, readings, alerts and reports, and ``plan``'s trucks out of service;
   // the readings' stamp first: one received meanwhile has the next look load again
@@ -211,7 +214,7 @@ async function loadInventory(date, plan) {
   const [bins, depots, sites, readings, alerts, reports] = await Promise.all([
     api("/bins?limit=10000"), api("/depots?limit=10000"), api("/sites?limit=10000"),
     api(`/readings/latest?since=${readingsSince(date)}`),
-    api(`/alerts?plan_date=${date}`), api("/reports?limit=10000"), // newest first; shownReports
+    api(`/alerts?plan_date=${date}`), reportsOf(date),
   ]);
   // the plan's trucks out of service until further notice: their cards offer "back in service"
   const trucks = plan ? plan.routes.map((r) => r.vehicle_id) : [];
@@ -343,12 +346,10 @@ function tileLayer(g, view) {
 }
 
 function shownReports() {
-  // the citizen reports of the date shown (in the city's zone), but for those whose alert the
-  // dispatcher dismissed as a false alarm
-  const timeZone = cityZone();
+  // the citizen reports of the date shown, but for those whose alert the dispatcher
+  // dismissed as a false alarm
   const dismissed = new Set(state.alerts.filter((a) => a.status === "dismissed" && a.report_id).map((a) => a.report_id));
-  return state.reports.filter((rep) => !dismissed.has(rep.report_id)
-    && new Date(rep.at).toLocaleDateString("en-CA", { timeZone }) === state.date); // YYYY-MM-DD
+  return state.reports.filter((rep) => !dismissed.has(rep.report_id));
 }
 
 function renderMap() {

@@ -1,17 +1,19 @@
 /* binroute dispatcher dashboard, live: the page follows what others change while it is open
    (the trucks' reports from their tablets, sensors' and citizens' alerts and the reroutes
-   they start, the nightly plan or another dispatcher's, new readings) without "Show".
+   they start, citizens' reports, the nightly plan or another dispatcher's, new readings)
+   without "Show".
 
    Every REFRESH_MS the page looks at the date shown: its plan versions, the reports of the
-   plan shown, its alerts and the last reading received. When any differs from what the page
-   loaded last, it loads again: the day's newest done plan (a reroute or a new plan replaces
-   the one shown, the reroute's change shown), unless the dispatcher picked a version in the
-   menu: that one (the menu lists the new ones). It says what others changed in the header
-   ("10:42:05 v1 emptied b3; alert #7 on b5 (sensor); plan #12 shown"), not what the page
-   itself sent. It waits while the page is busy (a load, a report being sent, a job
-   followed), a bin's popup is open, a menu has the focus (a version picked lets it go), or
-   the tab is hidden; a load a report of the page overtakes is dropped, and made again at the
-   next look. A "fill %" being typed keeps its box, its text and the focus.
+   plan shown, its alerts, its citizen reports and the last reading received. When any
+   differs from what the page loaded last, it loads again: the day's newest done plan (a
+   reroute or a new plan replaces the one shown, the reroute's change shown), unless the
+   dispatcher picked a version in the menu: that one (the menu lists the new ones). It says
+   what others changed in the header ("10:42:05 v1 emptied b3; alert #7 on b5 (sensor);
+   plan #12 shown"), not what the page itself sent. It waits while the page is busy (a
+   load, a report being sent, a job followed), a bin's popup is open, a menu has the focus
+   (a version picked lets it go), or the tab is hidden; a load a report of the page
+   overtakes is dropped, and made again at the next look. A "fill %" being typed keeps its
+   box, its text and the focus.
 
    ``/dashboard?refresh=S`` looks every S seconds (15 by default; 0: never). */
 "use strict";
@@ -42,26 +44,27 @@ function liveIdle() {
 }
 
 /* The date's versions (newest first), the day's reports (a done plan's: the page shows no
-   other's), the date's alerts, the last reading received: what the page shows that others change. */
+   other's), the date's alerts and citizen reports, the last reading received: what the page shows that others change. */
 async function liveLook(date, planId, done) {
-  const [plans, progress, alerts, newest] = await Promise.all([
+  const [plans, progress, alerts, reports, newest] = await Promise.all([
     api(`/plans?plan_date=${date}`), done ? api(`/plans/${planId}/progress`) : [],
-    api(`/alerts?plan_date=${date}`), readingsStamp(date),
+    api(`/alerts?plan_date=${date}`), reportsOf(date), readingsStamp(date),
   ]);
-  return { date, planId, plans, progress, alerts, newest };
+  return { date, planId, plans, progress, alerts, reports, newest };
 }
 
 /* What the page shows of the same (as it loaded it, with the versions its menu lists). */
 const shownLook = () => ({
   date: state.date, planId: state.planId, plans: state.versions, progress: state.progress,
-  alerts: state.alerts, newest: state.newest,
+  alerts: state.alerts, reports: state.reports, newest: state.newest,
 });
 
 /* What the page compares of a look: ids, statuses, and what an alert's reroute decided. */
 function liveKey(look) {
   return JSON.stringify([look.date, look.planId, look.plans.map((p) => [p.id, p.status]),
     look.progress.map((p) => p.id),
-    look.alerts.map((a) => [a.id, a.status, a.plan_id, a.vehicle_id, a.eta]), look.newest]);
+    look.alerts.map((a) => [a.id, a.status, a.plan_id, a.vehicle_id, a.eta]),
+    look.reports.map((r) => r.report_id), look.newest]);
 }
 
 const REPORTED = { visit_done: "emptied", visit_missed: "missed", disposal_done: "unloaded at" };
@@ -79,6 +82,12 @@ function liveNews(before, now) {
   for (const a of now.alerts) {
     if (!others("alert", a.id) || was.get(a.id) === a.status) continue;
     news.push(was.has(a.id) ? `alert #${a.id} on ${a.bin_id} ${a.status}` : `alert #${a.id} on ${a.bin_id} (${a.source})`);
+  }
+  // a citizen's report: named by its alert when it raised one
+  const reported = new Set([...before.reports, ...now.alerts].map((r) => r.report_id));
+  for (const r of now.reports) {
+    if (reported.has(r.report_id)) continue;
+    news.push(`report ${r.report_id}${r.bin_id ? ` on ${r.bin_id}` : ""} (citizen)`);
   }
   const plans = new Map(before.plans.map((p) => [p.id, p.status]));
   for (const p of now.plans) {

@@ -146,3 +146,31 @@ def test_alert_and_progress_input_errors(
     assert resp.status_code == 422
     assert resp.json()["detail"][0]["record"] == "vehicle_id='v7'"
     assert client.get("/alerts/12345", headers=dispatcher).status_code == 404
+
+
+def test_citizen_reports_listed_by_the_citys_day(
+    client: TestClient, keys: dict[str, dict[str, str]], runtime: Runtime
+) -> None:
+    """``GET /reports?day=``: the reports made that day in the city's time zone (Helsinki,
+    UTC+2): 01:00 local is the day before in UTC, 00:30 local of the next day is still
+    this day in UTC; a day out of range is 422."""
+    dispatcher = keys["dispatcher"]
+    runtime.jobs.clock = lambda: datetime.fromisoformat("2026-11-26T12:00:00+02:00")
+    at = {"r-early": "2026-11-25T01:00:00+02:00", "r-late": "2026-11-25T23:30:00+02:00"}
+    at["r-next"] = "2026-11-26T00:30:00+02:00"
+    for report_id, when in at.items():
+        report = {
+            "report_id": report_id,
+            "at": when,
+            "lon": 24.9,
+            "lat": 60.2,
+            "overflowing": False,
+        }
+        assert client.post("/reports", json=report, headers=dispatcher).status_code == 201
+    listed = client.get("/reports", params={"day": "2026-11-25"}, headers=dispatcher).json()
+    assert [r["report_id"] for r in listed] == ["r-late", "r-early"]
+    every = client.get("/reports", headers=dispatcher).json()
+    assert [r["report_id"] for r in every] == ["r-next", "r-late", "r-early"]
+    assert (
+        client.get("/reports", params={"day": "0001-01-01"}, headers=dispatcher).status_code == 422
+    )

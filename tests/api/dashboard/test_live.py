@@ -244,3 +244,30 @@ def test_a_bin_read_before_ten_thousand_others_shows_its_fill(server: tuple[str,
             shows_fill(page, b, "30%")
     assert errors == []
     assert external == []
+
+
+@pytest.mark.parametrize("server", [MORNING], indirect=True)
+def test_a_citizens_report_shows_without_show(server: tuple[str, str]) -> None:
+    """A citizen reports bags beside a bin (no alert): its ring is drawn and the header
+    names it; one reporting a bin overflowing is named once, by the alert it raised."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    planned(base, key)
+    at = MORNING.isoformat()
+    bags = {"report_id": "r2", "at": at, "lon": 24.9335, "lat": 60.1761, "overflowing": False}
+    full = {"report_id": "r3", "at": at, "bin_id": "b6", "text": "overflowing"}
+    with dashboard(base, key, errors, external, refresh_s=REFRESH_S) as page:
+        page.wait_for_selector(".truck table.stops")
+        page.wait_for_selector("#map circle[data-report='r1']")  # the town's, at dawn
+        with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+            assert c.post("/reports", json=bags).status_code == 201
+            page.wait_for_selector("#map circle[data-report='r2']")
+            page.wait_for_selector("#live:has-text('report r2 (citizen)')")
+            alert = c.post("/reports", json=full).json()["alert_id"]
+        page.wait_for_selector(f"#live:has-text('alert #{alert} on b6 (report)')")
+        page.wait_for_selector("#map g.bin[data-bin='b6'] circle.alert-ring")
+        said = page.evaluate("live.said")
+        assert not [s for s in said if "report r3" in s], said
+    assert errors == []
+    assert external == []
