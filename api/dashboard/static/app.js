@@ -204,17 +204,32 @@ async function readingsStamp(date) {
   return last.length ? [last[0].received_at, last[0].bin_id, last[0].at].join(" ") : "";
 }
 
-// the citizen reports of a date (in the city's zone), newest first
+/* Every row of an inventory list (``path``: "/bins", by its ``id``: "bin_id"), a page of
+   PAGE rows at a time, each once (one added meanwhile may shift a row into the next page). */
+const PAGE = 10000;
+async function allOf(path, id) {
+  const rows = new Map();
+  for (let offset = 0; ; offset += PAGE) {
+    const page = await api(`${path}?limit=${PAGE}&offset=${offset}`);
+    page.forEach((r) => rows.set(r[id], r));
+    if (page.length < PAGE) return [...rows.values()];
+  }
+}
+
+// the citizen reports of a date (in the city's zone), newest first; its alerts (by id) and
+// its plan versions (newest first), each all of them (the lists' defaults are 1000 and 100)
 const reportsOf = (date) => api(`/reports?day=${date}&limit=10000`);
+const alertsOf = (date) => api(`/alerts?plan_date=${date}&limit=10000`);
+const versionsOf = (date) => api(`/plans?plan_date=${date}&limit=10000`);
 
 async function loadInventory(date, plan) {
   // the date's inventory, readings, alerts and reports, and ``plan``'s trucks out of service;
   // the readings' stamp first: one received meanwhile has the next look load again
   const newest = await readingsStamp(date);
   const [bins, depots, sites, readings, alerts, reports] = await Promise.all([
-    api("/bins?limit=10000"), api("/depots?limit=10000"), api("/sites?limit=10000"),
+    allOf("/bins", "bin_id"), allOf("/depots", "depot_id"), allOf("/sites", "site_id"),
     api(`/readings/latest?since=${readingsSince(date)}`),
-    api(`/alerts?plan_date=${date}`), reportsOf(date),
+    alertsOf(date), reportsOf(date),
   ]);
   // the plan's trucks out of service until further notice: their cards offer "back in service"
   const trucks = plan ? plan.routes.map((r) => r.vehicle_id) : [];
@@ -229,7 +244,7 @@ const newestDone = (plans) => { const p = plans.find((x) => x.status === "done")
 
 async function loadPlanList(selectId, t = ticket()) {
   // the versions of the date: the menu, ``selectId`` (else the newest done) picked; its id
-  const plans = await api(`/plans?plan_date=${t.date}`);
+  const plans = await versionsOf(t.date);
   if (overtaken(t)) return null; // the menu is the newer load's
   state.versions = plans;
   const sel = $("plan-select");
@@ -820,7 +835,7 @@ async function followReroute(known, what) {
   const date = state.date;
   say(`${what}: re-planning the day...`, true);
   for (let i = 0; i < 300; i++) {
-    const plans = await api(`/plans?plan_date=${date}`); // newest first
+    const plans = await versionsOf(date); // newest first
     const next = plans.find((p) => p.id > known || p.status === "queued" || p.status === "running");
     if (next) {
       const row = await followPlan(next);
@@ -870,7 +885,7 @@ async function markMissed(vehicleId, visit, button) {
     const off = got.off_route ? " off its route in the day's newest plan (not its next stop)" : "";
     say(`${visit.ref} missed by ${vehicleId}${off}${reason ? ` (${reason})` : ""}`, true);
     // the alert the report raised (a plan of an earlier day raises none): the newest crew's
-    const alerts = await api(`/alerts?plan_date=${state.date}`);
+    const alerts = await alertsOf(state.date);
     const alert = alerts.filter((a) => a.bin_id === bin && a.source === "crew").pop();
     if (alert) await followAlert(alert, bin);
   } catch (err) {

@@ -47,8 +47,8 @@ function liveIdle() {
    other's), the date's alerts and citizen reports, the last reading received: what the page shows that others change. */
 async function liveLook(date, planId, done) {
   const [plans, progress, alerts, reports, newest] = await Promise.all([
-    api(`/plans?plan_date=${date}`), done ? api(`/plans/${planId}/progress`) : [],
-    api(`/alerts?plan_date=${date}`), reportsOf(date), readingsStamp(date),
+    versionsOf(date), done ? api(`/plans/${planId}/progress`) : [],
+    alertsOf(date), reportsOf(date), readingsStamp(date),
   ]);
   return { date, planId, plans, progress, alerts, reports, newest };
 }

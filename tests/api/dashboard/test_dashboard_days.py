@@ -9,11 +9,12 @@ unloaded, a truck out of service and back, an alert raised from the map, an aler
 dismissed, a plan requested, an older version picked, tomorrow shown (or today again),
 the page reloaded; and others' changes the page follows by itself (live.js, looking every
 ``LIVE_S``): a truck's tablet reporting its next bin emptied or missed, a sensor's reading
-of an overflowing bin. Once the page
-and the service are idle, the page must show what a fresh page of the same version shows
-(the plan, each truck's stops and what is done, the alerts, the unserved bins, the notes,
-the KPIs, the map's bins), with no page error, no message of a script's error, no rule
-the independent checker found broken in the plan shown, and no button left disabled.
+of an overflowing bin, a gateway's late reading, a citizen's report. Once the page and
+the service are idle, the page must show what a fresh page of the same version shows (the
+plan, each truck's stops and what is done, the alerts, the unserved bins, the notes, the
+KPIs, the map's bins with their fills, the citizens' reports), with no page error, no
+message of a script's error, no rule the independent checker found broken in the plan
+shown, and no button left disabled.
 ``BINROUTE_FUZZ_TZ`` names the service's zone (``Asia/Seoul``; ``Europe/Helsinki`` by
 default) and ``BINROUTE_FUZZ_BROWSER_TZ`` the browser's (the service's by default).
 
@@ -66,7 +67,9 @@ SEEN = """() => ({
   notes: document.getElementById('notes').textContent,
   kpis: document.getElementById('kpis').textContent,
   bins: [...document.querySelectorAll('g.bin')].map((g) => [g.dataset.bin,
-    g.getAttribute('opacity'), !!g.querySelector('.alert-ring')]),
+    g.getAttribute('opacity'), !!g.querySelector('.alert-ring'),
+    g.querySelector('title') ? g.querySelector('title').textContent : '']),
+  reports: [...document.querySelectorAll('#map circle[data-report]')].map((c) => c.dataset.report),
 })"""
 DISABLED = """() => [...document.querySelectorAll('button:disabled')].map((b) =>
   `${b.textContent} ${b.closest('[data-stop]') ? b.closest('[data-stop]').dataset.stop : b.id}`)"""
@@ -317,10 +320,41 @@ def _sensor(served: tuple[str, str], clock: Clock, rng: random.Random) -> str:
     return f"sensor {b}: {sent.status_code} {sent.text[:200]}"
 
 
+def _gateway(served: tuple[str, str], clock: Clock, rng: random.Random) -> str:
+    """A gateway sends a bin's reading of up to an hour ago, now (late: maybe older than
+    the newest reading)."""
+    base, key = served
+    b = rng.choice([row[0] for row in BINS])
+    at = clock.now - timedelta(minutes=rng.randint(1, 60))
+    reading = {"bin_id": b, "at": at.isoformat(), "fill_fraction": rng.uniform(0.1, 0.8)}
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        sent = c.post("/readings", json=[reading])
+    return f"gateway {b} {at:%H:%M}: {sent.status_code} {sent.text[:200]}"
+
+
+def _citizen(served: tuple[str, str], clock: Clock, rng: random.Random) -> str:
+    """A citizen reports a bin overflowing, or bags beside it, a few metres off, now."""
+    base, key = served
+    b, lon, lat, _ = rng.choice(BINS)
+    overflowing = rng.random() < 0.5
+    report = {
+        "report_id": f"c{rng.randrange(10**9)}",
+        "at": clock.now.isoformat(),
+        "lon": lon + rng.uniform(-2e-4, 2e-4),
+        "lat": lat + rng.uniform(-1e-4, 1e-4),
+        "overflowing": overflowing,
+    }
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        sent = c.post("/reports", json=report)
+    return f"citizen near {b} ({overflowing=}): {sent.status_code} {sent.text[:200]}"
+
+
 # others' changes, through the API: the page follows them by itself
 OTHERS: dict[str, Callable[[tuple[str, str], Clock, random.Random], str]] = {
     "tablet": _tablet,
     "sensor": _sensor,
+    "gateway": _gateway,
+    "citizen": _citizen,
 }
 
 # the clicks but on a bin stop's buttons (``_report_bin``), each saying what it did
@@ -338,7 +372,7 @@ CLICKS: dict[str, Callable[[Any, random.Random], str]] = {
 
 KINDS = ["done"] * 6 + ["missed", "missed", "unloaded", "unloaded", "bad fill", "service"]
 KINDS += ["alert", "dismiss", "plan", "version", "version", "reload", "date"]
-KINDS += ["tablet"] * 4 + ["sensor"] * 2
+KINDS += ["tablet"] * 4 + ["sensor"] * 2 + ["gateway", "citizen"]
 
 
 def _differences(shown: dict[str, Any], fresh: dict[str, Any]) -> list[str]:

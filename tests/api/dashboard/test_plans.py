@@ -3,12 +3,15 @@ marks stops done; notes and broken rules, plans asked for twice or while trucks 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import insert
 
+from api.db import AlertRow, Database
 from tests.api.conftest import PLAN_DATE
 from tests.api.dashboard.browser import dashboard, shot, until
 from tests.api.dashboard.town import driven, planned
@@ -282,5 +285,51 @@ def test_a_date_left_before_its_plans_came_is_not_shown(server: tuple[str, str])
         menu = page.eval_on_selector("#plan-select", "s => [...s.options].map((o) => o.value)")
         assert menu == [str(later["id"])]
         assert page.input_value("#plan-date") == "2026-11-26"
+    assert errors == []
+    assert external == []
+
+
+def test_a_city_of_more_bins_than_a_page_shows_them_all(server: tuple[str, str]) -> None:
+    """10 010 bins (the town's 9 and 10 001 more: more than a page of the inventory list):
+    the map draws every one, the last by id too."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    more = [
+        {"bin_id": f"x{i:05d}", "lon": 24.93 + i * 1e-6, "lat": 60.17, "capacity_l": 240}
+        for i in range(10_001)
+    ]
+    with httpx.Client(base_url=base, timeout=120, headers={"X-API-Key": key}) as c:
+        for part in (more[:5000], more[5000:]):
+            assert c.post("/bins/bulk", json=part).status_code == 200
+    with dashboard(base, key, errors, external) as page:
+        page.wait_for_selector("#map g.bin[data-bin='x10000']")
+        assert page.locator("#map g.bin").count() == 10_010
+    assert errors == []
+    assert external == []
+
+
+def test_a_day_of_more_alerts_than_a_page_lists_the_newest(
+    server: tuple[str, str], tmp_path: Path
+) -> None:
+    """1000 alerts of the day dismissed (stored straight in the service's database), then a
+    dispatcher's alert: the page lists it (the list's default page is the first 1000)."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    db = Database(f"sqlite:///{tmp_path / 'binroute.db'}")
+    at = datetime.fromisoformat(f"{PLAN_DATE}T04:00:00+02:00")
+    row = {"bin_id": "b1", "plan_date": date.fromisoformat(PLAN_DATE), "source": "dispatcher"}
+    with db.writer() as s:
+        s.execute(insert(AlertRow), [{**row, "at": at, "status": "dismissed"}] * 1000)
+    db.dispose()
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        sent = c.post("/alerts", json={"bin_id": "b2", "at": at.isoformat()})
+        assert sent.status_code == 202, sent.text
+        every = c.get("/alerts", params={"plan_date": PLAN_DATE, "limit": 10_000}).json()
+    assert len(every) > 1001  # the town's sensor alert at dawn too
+    with dashboard(base, key, errors, external) as page:
+        page.wait_for_selector(f"#alerts tr[data-alert='{sent.json()['id']}']")
+        assert page.locator("#alerts tr[data-alert]").count() == len(every)
     assert errors == []
     assert external == []
