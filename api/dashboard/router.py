@@ -22,10 +22,11 @@ from network.errors import NetworkError
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 
+# the page's scripts, in the order it loads them (they share its globals)
+SCRIPTS = ("app.js", "render.js", "actions.js", "live.js")
 STATIC_TYPES: dict[str, str] = {
     "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
-    "live.js": "text/javascript; charset=utf-8",
+    **dict.fromkeys(SCRIPTS, "text/javascript; charset=utf-8"),
     "style.css": "text/css; charset=utf-8",
 }
 # The page's buttons post with the key it keeps: no other site may frame it (clickjacking),

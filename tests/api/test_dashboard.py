@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.dashboard.router import STATIC_TYPES, parse_bbox
+from api.dashboard.router import SCRIPTS, STATIC_TYPES, parse_bbox
 from api.deps import get_routing
 from api.errors import RecordError
 from api.routing import Routing
@@ -21,8 +21,8 @@ def test_page_needs_no_key_and_links_its_own_files(client: TestClient) -> None:
     r = client.get("/dashboard")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
-    assert "/dashboard/static/app.js" in r.text
-    assert "/dashboard/static/live.js" in r.text
+    loaded = [r.text.index(f'<script src="/dashboard/static/{name}">') for name in SCRIPTS]
+    assert loaded == sorted(loaded)  # in order: each uses the globals of those before it
     assert "/dashboard/static/style.css" in r.text
     assert "(c) OpenStreetMap contributors" in r.text
     assert "http://" not in r.text and "https://" not in r.text  # no CDN, nothing external
@@ -31,8 +31,7 @@ def test_page_needs_no_key_and_links_its_own_files(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("name", "kind"),
     [
-        ("app.js", "text/javascript"),
-        ("live.js", "text/javascript"),
+        *((name, "text/javascript") for name in SCRIPTS),
         ("style.css", "text/css"),
         ("index.html", "text/html"),
     ],
@@ -48,7 +47,7 @@ def test_script_fetches_tiles_only_from_osm() -> None:
     from importlib import resources
 
     static = resources.files("api.dashboard").joinpath("static")
-    js = static.joinpath("app.js").read_text() + static.joinpath("live.js").read_text()
+    js = "".join(static.joinpath(name).read_text() for name in SCRIPTS)
     hosts = {part.split("/")[2] for part in js.split('"') if part.startswith("https://")}
     hosts |= {part.split("/")[2] for part in js.split("`") if part.startswith("https://")}
     assert hosts == {"tile.openstreetmap.org"}
@@ -58,7 +57,7 @@ def test_script_fetches_tiles_only_from_osm() -> None:
 @pytest.mark.parametrize("name", ["missing.js", "..%2Fdb.py", "router.py"])
 def test_unknown_static_file_is_404(client: TestClient, name: str) -> None:
     assert client.get(f"/dashboard/static/{name}").status_code == 404
-    assert set(STATIC_TYPES) == {"index.html", "app.js", "live.js", "style.css"}
+    assert set(STATIC_TYPES) == {"index.html", "style.css", *SCRIPTS}
 
 
 def test_streets_needs_a_reading_key(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
@@ -129,15 +128,14 @@ def test_page_has_a_line_for_the_last_nightly_run_read_from_health(client: TestC
     from importlib import resources
 
     assert 'id="nightly"' in client.get("/dashboard").text
-    js = resources.files("api.dashboard").joinpath("static", "app.js").read_text()
+    static = resources.files("api.dashboard").joinpath("static")
+    js = "".join(static.joinpath(name).read_text() for name in SCRIPTS)
     assert 'fetch("/health")' in js
     for field in ("last_nightly_run", "started_at", "plan_date", "scheduler_problem"):
         assert f".{field}" in js, field
 
 
-@pytest.mark.parametrize(
-    "path", ["/dashboard", "/dashboard/static/app.js", "/dashboard/static/live.js"]
-)
+@pytest.mark.parametrize("path", ["/dashboard", *(f"/dashboard/static/{n}" for n in SCRIPTS)])
 def test_the_page_may_not_be_framed_nor_run_other_scripts(client: TestClient, path: str) -> None:
     """Its buttons post with the key it keeps (done, missed, dismiss, raise an alert): another
     site framing it could have a dispatcher click them unseen (clickjacking). Only its own
