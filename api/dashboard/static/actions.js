@@ -20,6 +20,30 @@ function showBinPopup(bin, x, y) {
   const c = pop.appendChild(el("button", { type: "button" }, "Close"));
   c.addEventListener("click", () => { pop.hidden = true; });
   pop.hidden = false;
+  fillHistory(bin.bin_id, pop).catch((err) => say(err.message));
+}
+
+const HISTORY_W = 200, HISTORY_H = 48; // the popup's chart, in its own units
+
+/* The bin's readings from 3 days before the date shown (as the map's fills), drawn in its
+   popup (time across, fill up to 120 %, a line at 100 %): a sensor glitching, a bin filling
+   faster than it did. Drawn only if the popup still shows the bin when they come. */
+async function fillHistory(binId, pop) {
+  const readings = await api(`/readings?bin_id=${encodeURIComponent(binId)}&since=${readingsSince(state.date)}&limit=10000`);
+  if (pop.hidden || !pop.querySelector("h3") || pop.querySelector("h3").textContent !== `bin ${binId}`) return;
+  const box = pop.insertBefore(el("div", { class: "fill-history" }), pop.querySelector("#raise-alert"));
+  if (!readings.length) { box.textContent = "no readings in the last 3 days"; return; }
+  const times = readings.map((r) => Date.parse(r.at)), t0 = Math.min(...times), t1 = Math.max(...times);
+  const x = (t) => (t1 > t0 ? (t - t0) / (t1 - t0) : 1) * HISTORY_W;
+  const y = (f) => HISTORY_H * (1 - Math.min(f, 1.2) / 1.2);
+  const chart = box.appendChild(sv("svg", { viewBox: `-3 -3 ${HISTORY_W + 6} ${HISTORY_H + 6}`, width: HISTORY_W + 6, height: HISTORY_H + 6 }));
+  chart.appendChild(sv("line", { x1: 0, x2: HISTORY_W, y1: y(1), y2: y(1), stroke: "#c62828", "stroke-dasharray": "3 3" }));
+  const points = readings.map((r, i) => `${x(times[i]).toFixed(1)},${y(r.fill_fraction).toFixed(1)}`).reverse(); // oldest first
+  chart.appendChild(sv("polyline", { points: points.join(" "), fill: "none", stroke: "#1f77b4", "stroke-width": 1.5 }));
+  chart.appendChild(sv("circle", { cx: x(times[0]), cy: y(readings[0].fill_fraction), r: 2.5, fill: "#1f77b4" })); // the newest
+  const fills = readings.map((r) => r.fill_fraction), n = readings.length;
+  box.appendChild(el("div", { class: "muted" },
+    `${n} reading${n === 1 ? "" : "s"} since ${when(new Date(t0).toISOString())}: ${pct(Math.min(...fills))} to ${pct(Math.max(...fills))}`));
 }
 
 /* The date chosen, again (the server changed its day): the plan shown reloaded; while the

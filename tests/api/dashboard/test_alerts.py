@@ -214,3 +214,33 @@ def test_the_map_shows_the_dates_citizen_reports_but_not_false_alarms(
         assert page.locator("#map [data-report]").count() == 0
     assert errors == []
     assert external == []
+
+
+@pytest.mark.parametrize(
+    "server", [datetime.fromisoformat(f"{PLAN_DATE}T05:30:00+02:00")], indirect=True
+)
+def test_a_bins_popup_draws_its_fills_of_the_last_days(server: tuple[str, str]) -> None:
+    """b1 read 55 % at dawn, then 60 % and 30 % (emptied, or a glitch): its popup draws its
+    three readings, oldest first, and says their range; b5's has its own one."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    more = [(f"{PLAN_DATE}T05:10:00+02:00", 0.6), (f"{PLAN_DATE}T05:20:00+02:00", 0.3)]
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        rows = [{"bin_id": "b1", "at": at, "fill_fraction": f} for at, f in more]
+        assert c.post("/readings", json=rows).json()["stored"] == 2
+    with dashboard(base, key, errors, external) as page:
+        page.wait_for_selector("#message:has-text('no plan for')")
+        page.click("#map g.bin[data-bin='b1']")
+        page.wait_for_selector("#popup .fill-history:has-text('3 readings since')")
+        assert "30% to 60%" in page.inner_text("#popup .fill-history")
+        points = page.get_attribute("#popup .fill-history polyline", "points").split()
+        ys = [float(p.split(",")[1]) for p in points]
+        assert len(ys) == 3 and ys[2] > ys[0] > ys[1]  # 55 %, 60 %, 30 % (y grows down)
+        assert float(points[0].split(",")[0]) == 0 and float(points[2].split(",")[0]) == 200
+        page.click("#popup button:has-text('Close')")
+        page.click("#map g.bin[data-bin='b5']")
+        page.wait_for_selector("#popup .fill-history:has-text('1 reading since')")
+        assert page.locator("#popup .fill-history").count() == 1
+    assert errors == []
+    assert external == []
