@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -47,7 +47,7 @@ from api.settings import Settings
 from network.providers import HaversineProvider
 from tests.api.conftest import CLOCK_SKEW_MIN, PLAN_DATE, seed, the_eve
 from tests.api.fakes import FakePlanner
-from tests.api.test_readings import each_bins_newest, late_first_as_received
+from tests.api.test_readings import NEWEST
 from tests.api.test_service_days import _random_days
 
 pytest.importorskip("psycopg", reason="PostgreSQL tests need the psycopg driver (psycopg[binary])")
@@ -402,17 +402,12 @@ def test_readings_idempotent_and_committed_before_the_answer(
     ]
 
 
-def test_each_bins_newest_reading(
-    pg_client: TestClient, pg_keys: dict[str, dict[str, str]]
+@pytest.mark.parametrize("check", NEWEST)
+def test_the_newest_readings(
+    pg_client: TestClient, pg_keys: dict[str, dict[str, str]], check: Callable[..., None]
 ) -> None:
-    """``GET /readings/latest``'s grouped query on PostgreSQL."""
-    each_bins_newest(pg_client, pg_keys)
-
-
-def test_a_late_reading_comes_first_as_stored(
-    pg_client: TestClient, pg_keys: dict[str, dict[str, str]]
-) -> None:
-    late_first_as_received(pg_client, pg_keys)
+    """``GET /readings/latest``'s grouped query and the last stored first, on PostgreSQL."""
+    check(pg_client, pg_keys)
 
 
 def test_same_reading_from_many_threads_is_stored_once(

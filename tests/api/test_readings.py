@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -342,18 +343,6 @@ def _bins(client: TestClient, admin: dict[str, str], *ids: str) -> None:
         assert client.post("/bins", json={**BIN, "bin_id": b}, headers=admin).status_code == 201
 
 
-def test_each_bins_newest_reading_whatever_the_others_sent(
-    client: TestClient, keys: dict[str, dict[str, str]]
-) -> None:
-    each_bins_newest(client, keys)
-
-
-def test_a_late_reading_comes_first_as_received(
-    client: TestClient, keys: dict[str, dict[str, str]]
-) -> None:
-    late_first_as_received(client, keys)
-
-
 def each_bins_newest(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
     """b1's sensor last read at 05:00, b2's every minute since: the newest readings are all
     b2's, but each bin's newest is listed (b3 never read: not listed), within [since, until)."""
@@ -402,3 +391,14 @@ def late_first_as_received(client: TestClient, keys: dict[str, dict[str, str]]) 
     assert first["bin_id"] == "b1"
     bad = client.get("/readings", params={"order": "sent"}, headers=viewer)
     assert bad.status_code == 422
+
+
+NEWEST = (each_bins_newest, late_first_as_received)  # PostgreSQL's tests run them too
+
+
+@pytest.mark.parametrize("check", NEWEST)
+def test_the_newest_readings(
+    client: TestClient, keys: dict[str, dict[str, str]], check: Callable[..., None]
+) -> None:
+    """Each bin's newest whatever the others sent; the last stored first."""
+    check(client, keys)
