@@ -402,3 +402,13 @@ def test_the_newest_readings(
 ) -> None:
     """Each bin's newest whatever the others sent; the last stored first."""
     check(client, keys)
+
+
+def test_the_map_readings_benchmark_at_test_size() -> None:
+    """``benchmarks.map_readings`` at test size: 30 bins read every hour for 400 hours (more
+    than 10 000 readings): the newest 10 000 are a page, each bin's newest is 30 rows."""
+    from benchmarks.map_readings import run
+
+    got = run(bins=30, hours=400, repeat=1)
+    assert (got["readings"], got["newest_10000_rows"], got["latest_rows"]) == (12_000, 10_000, 30)
+    assert all(got[k] >= 0 for k in ("newest_10000_s", "latest_s", "last_stored_s"))
