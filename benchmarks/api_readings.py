@@ -92,7 +92,8 @@ def _day(rng: random.Random, d: int, first: date, bins: int, trucks: int) -> lis
     return out
 
 
-def _best(repeat: int, fn: Callable[[], object]) -> float:
+def best_s(repeat: int, fn: Callable[[], object]) -> float:
+    """The best of ``repeat`` runs of ``fn``, in seconds."""
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
@@ -115,9 +116,9 @@ def run(bins: int, trucks: int, days: int, repeat: int, seed: int) -> dict[str, 
         with db.reader() as s:
             got = repo.fills_from_weights(s, one, days)
             assert not isinstance(got[0], str), got
-            one_s = _best(repeat, lambda: repo.fills_from_weights(s, one, days))
-            hundred_s = _best(repeat, lambda: repo.fills_from_weights(s, hundred, days))
-            city_s = _best(repeat, lambda: repo.collection_log(s, now - timedelta(days=days), now))
+            one_s = best_s(repeat, lambda: repo.fills_from_weights(s, one, days))
+            hundred_s = best_s(repeat, lambda: repo.fills_from_weights(s, hundred, days))
+            city_s = best_s(repeat, lambda: repo.collection_log(s, now - timedelta(days=days), now))
         db.engine.dispose()
     return {
         "bins": bins,

@@ -16,9 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from sqlalchemy import insert
 from api.db import Base, BinRow, Database, ReadingRow
 from api.routes.readings import latest_readings, list_readings
 from api.security import Role
+from benchmarks.api_readings import best_s
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 VIEWER = Role.VIEWER  # the routes' key check, passed as FastAPI would
@@ -48,28 +48,16 @@ def _city(db: Database, bins: int, hours: int) -> int:
     return bins * hours
 
 
-def _best(repeat: int, fn: Callable[[], list[Any]]) -> tuple[float, int]:
-    """The best of ``repeat`` runs of ``fn`` (seconds) and how many rows it gave."""
-    times, rows = [], 0
-    for _ in range(repeat):
-        t = time.perf_counter()
-        rows = len(fn())
-        times.append(time.perf_counter() - t)
-    return min(times), rows
-
-
 def run(bins: int, hours: int, repeat: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{Path(tmp) / 'bench.db'}")
         Base.metadata.create_all(db.engine)
         readings = _city(db, bins, hours)
-        page_s, page_rows = _best(
-            repeat, lambda: list_readings(db, VIEWER, since=START, limit=10_000)
-        )
-        latest_s, latest_rows = _best(repeat, lambda: latest_readings(db, VIEWER, since=START))
-        last_s, _ = _best(
-            repeat, lambda: list_readings(db, VIEWER, since=START, limit=1, order="received")
-        )
+        page = partial(list_readings, db, VIEWER, since=START, limit=10_000)
+        latest = partial(latest_readings, db, VIEWER, since=START)
+        last = partial(list_readings, db, VIEWER, since=START, limit=1, order="received")
+        page_rows, latest_rows = len(page()), len(latest())
+        page_s, latest_s, last_s = (best_s(repeat, f) for f in (page, latest, last))
         db.engine.dispose()
     return {
         "bins": bins,
