@@ -44,7 +44,8 @@ function liveIdle() {
 }
 
 /* The date's versions (newest first), the day's reports (a done plan's: the page shows no
-   other's), the date's alerts and citizen reports, the last reading received: what the page shows that others change. */
+   other's), the date's alerts and citizen reports, the last reading received: what the
+   page shows that others change. */
 async function liveLook(date, planId, done) {
   const [plans, progress, alerts, reports, newest] = await Promise.all([
     versionsOf(date), done ? api(`/plans/${planId}/progress`) : [],
