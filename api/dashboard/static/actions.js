@@ -10,6 +10,7 @@ function showBinPopup(bin, x, y) {
   pop.style.left = `${Math.min(x * k + 12, rect.width - 210)}px`;
   pop.style.top = `${Math.max(y * k - 20, 0)}px`;
   pop.textContent = "";
+  pop.dataset.bin = bin.bin_id; // the bin shown (fillHistory draws only into its popup)
   const cur = state.fill[bin.bin_id], fc = decisions()[bin.bin_id];
   pop.appendChild(el("h3", {}, `bin ${bin.bin_id}`));
   pop.appendChild(el("div", {}, `fill now: ${pct(cur && cur.fill)}${cur ? " (read " + when(cur.at) + ")" : ""}`));
@@ -30,7 +31,7 @@ const HISTORY_W = 200, HISTORY_H = 48; // the popup's chart, in its own units
    faster than it did. Drawn only if the popup still shows the bin when they come. */
 async function fillHistory(binId, pop) {
   const readings = await api(`/readings?bin_id=${encodeURIComponent(binId)}&since=${readingsSince(state.date)}&limit=10000`);
-  if (pop.hidden || !pop.querySelector("h3") || pop.querySelector("h3").textContent !== `bin ${binId}`) return;
+  if (pop.hidden || pop.dataset.bin !== binId) return;
   const box = pop.insertBefore(el("div", { class: "fill-history" }), pop.querySelector("#raise-alert"));
   if (!readings.length) { box.textContent = "no readings in the last 3 days"; return; }
   const times = readings.map((r) => Date.parse(r.at)), t0 = Math.min(...times), t1 = Math.max(...times);
