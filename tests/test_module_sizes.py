@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("fleet", "network", "optimiser", "api", "scenarios", "binroute", "benchmarks")
 MAX_LINES = 450  # "about 400": a module past this is split by topic
-MAX_TEST_LINES = 1100  # the random days' harness (test_service_days) is the longest
+MAX_TEST_LINES = 1000  # the random days' harness (tests/api/service_days.py) is the longest
 
 
 def _lines(path: Path) -> int:

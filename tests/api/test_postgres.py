@@ -47,8 +47,8 @@ from api.settings import Settings
 from network.providers import HaversineProvider
 from tests.api.conftest import CLOCK_SKEW_MIN, PLAN_DATE, seed, the_eve
 from tests.api.fakes import FakePlanner
+from tests.api.service_days import random_days
 from tests.api.test_readings import NEWEST
-from tests.api.test_service_days import _random_days
 
 pytest.importorskip("psycopg", reason="PostgreSQL tests need the psycopg driver (psycopg[binary])")
 
@@ -600,4 +600,4 @@ def test_days_of_the_service_with_records_edited_keep_their_promises(
     ``tests/api/test_service_days.py``: plans, progress, alerts, reroutes, re-plans, bins,
     sites, depots and trucks put, deleted and listed again) on PostgreSQL, its real solver
     and straight lines, every promise checked after each event."""
-    assert _random_days(pg_settings, 4, 8, days=2, wide=True, edits=True) == []
+    assert random_days(pg_settings, 4, 8, days=2, wide=True, edits=True) == []
