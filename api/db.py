@@ -261,6 +261,20 @@ class NightlyRunRow(Base):
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class InventoryChangeRow(Base):
+    """A record of the inventory created, changed (its fields that changed) or deleted, when,
+    and by which key (``api.repo_changes``): an audit trail, and what open pages follow."""
+
+    __tablename__ = "inventory_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    resource: Mapped[str] = mapped_column(String(16))  # its list's path: "bins", "sites"
+    ref: Mapped[str] = mapped_column(String(64))
+    change: Mapped[str] = mapped_column(String(16))
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
 class ApiKeyRow(Base):
     __tablename__ = "api_keys"
     key_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -286,6 +286,20 @@ class ReadingOut(_Out):
     received_at: datetime
 
 
+class ChangeOut(_Out):
+    """A record of the inventory created, changed (``fields``: which) or deleted, and by
+    which key (its id and name, kept when the key is revoked)."""
+
+    id: int
+    at: datetime
+    resource: str
+    ref: str
+    change: str
+    fields: list[str]
+    key_id: str | None
+    key_name: str | None = None
+
+
 class ReportIn(_In):
     report_id: Id
     at: Instant

@@ -194,6 +194,14 @@ def require(allowed: frozenset[Role]) -> Callable[[Role], Role]:
     return check
 
 
+def caller_key_id(key: Annotated[str | None, Depends(_header)]) -> str | None:
+    """The id of the caller's key (its public part; the route's role check has checked
+    it): who a change is logged as made by."""
+    parts = _split(key) if key else None
+    return parts[0] if parts else None
+
+
+CallerKey = Annotated[str | None, Depends(caller_key_id)]
 CanRead = Annotated[Role, Depends(require(READ))]
 CanWriteReadings = Annotated[Role, Depends(require(WRITE_READINGS))]
 CanDispatch = Annotated[Role, Depends(require(DISPATCH))]

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.routes import (
     alerts,
     bins,
+    changes,
     cities,
     depots,
     downtimes,
@@ -29,6 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     downtimes.router,
     sites.router,
     bins.router,
+    changes.router,
     readings.router,
     reports.router,
     plans.router,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api import repo
+from api import repo, repo_changes
 from api.db import Base
 from api.deps import DbDep, JobsDep, PlannerDep, RoutingDep
 from api.errors import ConflictError, NotFoundError, RecordError
@@ -30,7 +30,7 @@ from api.schemas import (
     UrlKey,
     bulk_body,
 )
-from api.security import CanDispatch, CanRead
+from api.security import CallerKey, CanDispatch, CanRead
 from fleet.errors import FleetDataError
 
 RefCheck = Callable[[Session, Any], list[tuple[list[str | int], str]]]
@@ -131,15 +131,23 @@ def _bulk_answer(
     return ReplanBulkResult(**result.model_dump(), replans=replans)
 
 
-def _store(res: Resource, session: Session, item: BaseModel) -> bool:
-    """Create or replace ``item``'s row; whether that changed what a plan reads (a field
-    not in ``res.plan_ignores``: a depot's name changed alone re-plans nothing)."""
+def _store(res: Resource, session: Session, item: BaseModel, key_id: str | None) -> bool:
+    """Create or replace ``item``'s row, the change logged as made by key ``key_id``;
+    whether that changed what a plan reads (a field not in ``res.plan_ignores``: a depot's
+    name changed alone re-plans nothing)."""
     values = item.model_dump()
-    before = session.get(res.row, values[res.id_field])
+    ident = values[res.id_field]
+    before = repo_changes.values_of(session.get(res.row, ident))
     read = {k: v for k, v in values.items() if k not in res.plan_ignores}
-    same = before is not None and all(getattr(before, k) == v for k, v in read.items())
+    same = before is not None and all(before[k] == v for k, v in read.items())
     session.merge(res.row(**values))
+    repo_changes.record_change(session, _listed(res), ident, before, values, key_id)
     return not same
+
+
+def _listed(res: Resource) -> str:
+    """The name ``res``'s changes are logged under: its list's path (``"bins"``)."""
+    return res.path.strip("/")
 
 
 def _check(res: Resource, session: Session, item: BaseModel) -> None:
@@ -235,7 +243,12 @@ def _add_create(router: APIRouter, res: Resource) -> None:
         responses=_replanned(res, "create"),
     )
     def create_item(
-        item: In, response: Response, db: DbDep, replan: ReplannerDep, _: CanDispatch
+        item: In,
+        response: Response,
+        db: DbDep,
+        replan: ReplannerDep,
+        _: CanDispatch,
+        by: CallerKey,
     ) -> Any:
         ident = getattr(item, res.id_field)
         with db.writer() as s:
@@ -244,6 +257,7 @@ def _add_create(router: APIRouter, res: Resource) -> None:
             _check(res, s, item)
             row = res.row(**item.model_dump())
             s.add(row)
+            repo_changes.record_change(s, _listed(res), ident, None, item.model_dump(), by)
         _queued(response, replan.days(res, "create"))
         return Out.model_validate(row)
 
@@ -266,6 +280,7 @@ def _add_replace(router: APIRouter, res: Resource) -> None:
         db: DbDep,
         replan: ReplannerDep,
         _: CanDispatch,
+        by: CallerKey,
     ) -> Any:
         if getattr(item, res.id_field) != ident:
             raise RecordError(
@@ -277,7 +292,7 @@ def _add_replace(router: APIRouter, res: Resource) -> None:
             if s.get(res.row, ident) is None:
                 raise NotFoundError(res.kind, ident)
             _check(res, s, item)
-            changed = _store(res, s, item)
+            changed = _store(res, s, item, by)
             row = s.get(res.row, ident)
         _queued(response, replan.days(res, "replace", changed))
         return Out.model_validate(row)
@@ -292,7 +307,9 @@ def _add_delete(router: APIRouter, res: Resource) -> None:
         summary=f"Delete a {res.kind}",
         responses=_replanned(res, "delete"),
     )
-    def delete_item(ident: UrlKey, db: DbDep, replan: ReplannerDep, _: CanDispatch) -> Response:
+    def delete_item(
+        ident: UrlKey, db: DbDep, replan: ReplannerDep, _: CanDispatch, by: CallerKey
+    ) -> Response:
         with db.writer() as s:
             row = s.get(res.row, ident)
             if row is None:
@@ -300,6 +317,9 @@ def _add_delete(router: APIRouter, res: Resource) -> None:
             reason = res.in_use(s, ident)
             if reason:
                 raise ConflictError(reason)
+            repo_changes.record_change(
+                s, _listed(res), ident, repo_changes.values_of(row), None, by
+            )
             s.delete(row)
             s.flush()
             res.on_delete(s, ident, replan.jobs)
@@ -324,6 +344,7 @@ def _add_bulk(router: APIRouter, res: Resource) -> None:
         db: DbDep,
         replan: ReplannerDep,
         _: CanDispatch,
+        by: CallerKey,
     ) -> BulkResult:
         rejected: list[RowError] = []
         seen: set[str] = set()
@@ -334,7 +355,7 @@ def _add_bulk(router: APIRouter, res: Resource) -> None:
                 if isinstance(result, list):
                     rejected.extend(result)
                     continue
-                changed |= _store(res, s, result)
+                changed |= _store(res, s, result, by)
                 stored += 1
         return _bulk_answer(
             res, replan, response, BulkResult(stored=stored, rejected=rejected), changed
@@ -364,7 +385,12 @@ def _add_csv_import(router: APIRouter, res: Resource) -> None:
         summary=f"Create or replace {res.kind}s from CSV; bad rows are reported",
     )
     async def import_csv(
-        request: Request, response: Response, db: DbDep, replan: ReplannerDep, _: CanDispatch
+        request: Request,
+        response: Response,
+        db: DbDep,
+        replan: ReplannerDep,
+        _: CanDispatch,
+        by: CallerKey,
     ) -> BulkResult:
         """CSV with the ``fleet.io`` columns (header first). ``index`` in a rejected row is
         its CSV line number (header = line 1)."""
@@ -376,7 +402,9 @@ def _add_csv_import(router: APIRouter, res: Resource) -> None:
         except UnicodeDecodeError as exc:
             raise RecordError(["body"], "the CSV is not UTF-8 text", None) from exc
         text = text if text.endswith("\n") else text + "\n"  # never read as a file path
-        result, changed = await run_in_threadpool(_import_text, res, db, text, read_csv, to_wire)
+        result, changed = await run_in_threadpool(
+            _import_text, res, db, text, (read_csv, to_wire), by
+        )
         return await run_in_threadpool(_bulk_answer, res, replan, response, result, changed)
 
 
@@ -384,10 +412,13 @@ def _import_text(
     res: Resource,
     db: Any,
     text: str,
-    read_csv: Callable[[str], Any],
-    to_wire: Callable[[Any], dict[str, Any]],
+    reader: tuple[Callable[[str], Any], Callable[[Any], dict[str, Any]]],
+    key_id: str | None,
 ) -> tuple[BulkResult, bool]:
-    """Store the records of CSV ``text``: the result, and whether any stored one changed."""
+    """Store the records of CSV ``text`` (``reader``: ``res``'s CSV reader and its records'
+    wire fields), the changes logged as made by key ``key_id``: the result, and whether
+    any stored one changed."""
+    read_csv, to_wire = reader
     try:
         parsed = read_csv(text)
     except csv.Error as exc:
@@ -410,7 +441,7 @@ def _import_text(
             if isinstance(result, list):
                 rejected.extend(result)
                 continue
-            changed |= _store(res, s, result)
+            changed |= _store(res, s, result, key_id)
             stored += 1
     ordered = sorted(rejected, key=lambda e: e.index)
     return BulkResult(stored=stored, rejected=ordered), changed

@@ -18,6 +18,7 @@ const state = {
   planId: null, plan: null, planRow: null, geojson: null,
   bins: [], depots: [], sites: [], fill: {}, alerts: [], reports: [], done: new Map(), unloaded: new Map(),
   progress: [], newest: "", // the plan's reports and the readings' stamp (readingsStamp), as loaded
+  changed: 0, // the inventory's last change when it was loaded (changesStamp)
   offMissed: [], // bins a truck's crew could not empty off its route: {vehicle_id, bin_id, at, reason}
   streets: [], tiles: false, view: null, diffFor: null,
   date: null, // the date of the data shown (the date box may already show the next one)
@@ -209,6 +210,13 @@ async function readingsStamp(date) {
   return last.length ? [last[0].received_at, last[0].bin_id, last[0].at].join(" ") : "";
 }
 
+/* The id of the inventory's last change (a bin, site, depot, truck or city created, changed
+   or deleted): what live.js compares; 0 for none. */
+async function changesStamp() {
+  const last = await api("/inventory/changes?limit=1");
+  return last.length ? last[0].id : 0;
+}
+
 /* Every row of an inventory list (``path``: "/bins", by its ``id``: "bin_id"), a page of
    PAGE rows at a time, each once (one added meanwhile may shift a row into the next page). */
 const PAGE = 10000;
@@ -229,8 +237,9 @@ const versionsOf = (date) => api(`/plans?plan_date=${date}&limit=10000`);
 
 async function loadInventory(date, plan) {
   // the date's inventory, readings, alerts and reports, and ``plan``'s trucks out of service;
-  // the readings' stamp first: one received meanwhile has the next look load again
-  const newest = await readingsStamp(date);
+  // the readings' and the inventory's stamps first: a change meanwhile has the next look
+  // load again
+  const [newest, changed] = await Promise.all([readingsStamp(date), changesStamp()]);
   const [bins, depots, sites, readings, alerts, reports] = await Promise.all([
     allOf("/bins", "bin_id"), allOf("/depots", "depot_id"), allOf("/sites", "site_id"),
     api(`/readings/latest?since=${readingsSince(date)}`),
@@ -241,7 +250,7 @@ async function loadInventory(date, plan) {
   const lists = await Promise.all(trucks.map((v) => api(`/vehicles/${encodeURIComponent(v)}/downtimes`)));
   const down = new Map();
   lists.flat().filter((d) => d.end_at === null).forEach((d) => down.set(d.vehicle_id, d));
-  return { bins, depots, sites, alerts, reports, fill: latestFill(readings), down, newest };
+  return { bins, depots, sites, alerts, reports, fill: latestFill(readings), down, newest, changed };
 }
 
 /* The newest done of ``plans`` (newest first, as GET /plans lists them): its id, or null. */

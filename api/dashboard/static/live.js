@@ -1,15 +1,16 @@
 /* binroute dispatcher dashboard, live: the page follows what others change while it is open
    (the trucks' reports from their tablets, sensors' and citizens' alerts and the reroutes
-   they start, citizens' reports, the nightly plan or another dispatcher's, new readings)
-   without "Show".
+   they start, citizens' reports, the nightly plan or another dispatcher's, new readings,
+   the inventory's changes) without "Show".
 
    Every REFRESH_MS the page looks at the date shown: its plan versions, the reports of the
-   plan shown, its alerts, its citizen reports and the last reading received. When any
+   plan shown, its alerts, its citizen reports, the last reading received and the
+   inventory's changes since it loaded (bins, sites, depots, trucks). When any
    differs from what the page loaded last, it loads again: the day's newest done plan (a
    reroute or a new plan replaces the one shown, the reroute's change shown), unless the
    dispatcher picked a version in the menu: that one (the menu lists the new ones). It says
    what others changed in the header ("10:42:05 v1 emptied b3; alert #7 on b5 (sensor);
-   plan #12 shown"), not what the page itself sent. It waits while the page is busy (a
+   bin b9 added; plan #12 shown"), not what the page itself sent. It waits while the page is busy (a
    load, a report being sent, a job followed), a bin's popup is open, a menu has the focus
    (a version picked lets it go), or the tab is hidden; a load a report of the page
    overtakes is dropped, and made again at the next look. A "fill %" being typed keeps its
@@ -44,20 +45,24 @@ function liveIdle() {
 }
 
 /* The date's versions (newest first), the day's reports (a done plan's: the page shows no
-   other's), the date's alerts and citizen reports, the last reading received: what the
-   page shows that others change. */
-async function liveLook(date, planId, done) {
-  const [plans, progress, alerts, reports, newest] = await Promise.all([
+   other's), the date's alerts and citizen reports, the last reading received, the
+   inventory's changes after ``changed`` (the last first, the last MAX_SAID): what the page
+   shows that others change. */
+async function liveLook(date, planId, done, changed) {
+  const [plans, progress, alerts, reports, newest, changes] = await Promise.all([
     versionsOf(date), done ? api(`/plans/${planId}/progress`) : [],
     alertsOf(date), reportsOf(date), readingsStamp(date),
+    api(`/inventory/changes?after=${changed}&limit=${MAX_SAID}`),
   ]);
-  return { date, planId, plans, progress, alerts, reports, newest };
+  changed = changes.length ? changes[0].id : changed;
+  return { date, planId, plans, progress, alerts, reports, newest, changes, changed };
 }
 
 /* What the page shows of the same (as it loaded it, with the versions its menu lists). */
 const shownLook = () => ({
   date: state.date, planId: state.planId, plans: state.versions, progress: state.progress,
-  alerts: state.alerts, reports: state.reports, newest: state.newest,
+  alerts: state.alerts, reports: state.reports, newest: state.newest, changes: [],
+  changed: state.changed,
 });
 
 /* What the page compares of a look: ids, statuses, and what an alert's reroute decided. */
@@ -65,10 +70,20 @@ function liveKey(look) {
   return JSON.stringify([look.date, look.planId, look.plans.map((p) => [p.id, p.status]),
     look.progress.map((p) => p.id),
     look.alerts.map((a) => [a.id, a.status, a.plan_id, a.vehicle_id, a.eta]),
-    look.reports.map((r) => r.report_id), look.newest]);
+    look.reports.map((r) => r.report_id), look.newest, look.changed]);
 }
 
 const REPORTED = { visit_done: "emptied", visit_missed: "missed", disposal_done: "unloaded at" };
+const RECORD = { bins: "bin", sites: "site", depots: "depot", vehicles: "truck", cities: "city" };
+
+/* An inventory change as the header says it: "bin b9 added", "site s2 moved", "truck v1
+   changed: capacity_l". */
+function changeSaid(c) {
+  const moved = c.fields.length && c.fields.every((f) => f === "lon" || f === "lat");
+  const what = { created: "added", deleted: "deleted" }[c.change]
+    || (moved ? "moved" : `changed: ${c.fields.join(", ")}`);
+  return `${RECORD[c.resource] || c.resource} ${c.ref} ${what}`;
+}
 
 /* What others changed between what the page shows and a look, as the header says it. */
 function liveNews(before, now) {
@@ -97,6 +112,11 @@ function liveNews(before, now) {
     news.push(`plan #${p.id} v${p.version} (${p.origin}) ${what}`);
   }
   if (now.newest !== before.newest) news.push("new readings");
+  if (now.changes.length >= MAX_SAID) { // a bulk import, say: the last named
+    news.push(`${MAX_SAID}+ inventory changes, the last ${changeSaid(now.changes[0])}`);
+  } else {
+    for (const c of [...now.changes].reverse()) news.push(changeSaid(c)); // oldest first
+  }
   return news;
 }
 
@@ -158,7 +178,7 @@ async function liveTick() {
   live.running = true;
   try {
     const date = state.date, planId = state.planId, seq = state.seq, edits = state.edits;
-    const now = await liveLook(date, planId, !!state.plan);
+    const now = await liveLook(date, planId, !!state.plan, state.changed);
     live.looks++;
     // the page moved on meanwhile (a load, a report): its next look
     if (!liveIdle() || state.seq !== seq || state.edits !== edits) return;

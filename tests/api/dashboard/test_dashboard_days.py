@@ -9,10 +9,11 @@ unloaded, a truck out of service and back, an alert raised from the map, an aler
 dismissed, a plan requested, an older version picked, tomorrow shown (or today again),
 the page reloaded; and others' changes the page follows by itself (live.js, looking every
 ``LIVE_S``): a truck's tablet reporting its next bin emptied or missed, a sensor's reading
-of an overflowing bin, a gateway's late reading, a citizen's report. Once the page and
-the service are idle, the page must show what a fresh page of the same version shows (the
-plan, each truck's stops and what is done, the alerts, the unserved bins, the notes, the
-KPIs, the map's bins with their fills, the citizens' reports), with no page error, no
+of an overflowing bin, a gateway's late reading, a citizen's report, another
+dispatcher's new bin or a bin moved. Once the page and the service are idle, the page must
+show what a fresh page of the same version shows (the plan, each truck's stops and what is
+done, the alerts, the unserved bins, the notes, the KPIs, the map's bins with their places
+and fills, the citizens' reports), with no page error, no
 message of a script's error, no rule the independent checker found broken in the plan
 shown, and no button left disabled.
 ``BINROUTE_FUZZ_TZ`` names the service's zone (``Asia/Seoul``; ``Europe/Helsinki`` by
@@ -68,6 +69,7 @@ SEEN = """() => ({
   kpis: document.getElementById('kpis').textContent,
   bins: [...document.querySelectorAll('g.bin')].map((g) => [g.dataset.bin,
     g.getAttribute('opacity'), !!g.querySelector('.alert-ring'),
+    Math.round(Number(g.querySelector('circle:last-of-type').getAttribute('cx'))),
     g.querySelector('title') ? g.querySelector('title').textContent : '']),
   reports: [...document.querySelectorAll('#map circle[data-report]')].map((c) => c.dataset.report),
 })"""
@@ -349,12 +351,31 @@ def _citizen(served: tuple[str, str], clock: Clock, rng: random.Random) -> str:
     return f"citizen near {b} ({overflowing=}): {sent.status_code} {sent.text[:200]}"
 
 
+def _records(served: tuple[str, str], clock: Clock, rng: random.Random) -> str:
+    """Another dispatcher lists a new bin, or moves one a few metres (its place corrected):
+    neither re-plans."""
+    base, key = served
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        if rng.random() < 0.5:
+            b, lon, lat, _ = rng.choice(BINS)
+            body = c.get(f"/bins/{b}").json()
+            body |= {"lon": lon + rng.uniform(-5e-4, 5e-4), "lat": lat + rng.uniform(-3e-4, 3e-4)}
+            sent = c.put(f"/bins/{b}", json=body)
+            return f"records: {b} moved: {sent.status_code} {sent.text[:200]}"
+        b = f"n{rng.randrange(10**6)}"
+        lon, lat = rng.uniform(24.925, 24.958), rng.uniform(60.164, 60.18)
+        body = {"bin_id": b, "lon": lon, "lat": lat, "capacity_l": rng.choice([240, 660])}
+        sent = c.post("/bins", json=body)
+        return f"records: {b} added: {sent.status_code} {sent.text[:200]}"
+
+
 # others' changes, through the API: the page follows them by itself
 OTHERS: dict[str, Callable[[tuple[str, str], Clock, random.Random], str]] = {
     "tablet": _tablet,
     "sensor": _sensor,
     "gateway": _gateway,
     "citizen": _citizen,
+    "records": _records,
 }
 
 # the clicks but on a bin stop's buttons (``_report_bin``), each saying what it did
@@ -372,7 +393,7 @@ CLICKS: dict[str, Callable[[Any, random.Random], str]] = {
 
 KINDS = ["done"] * 6 + ["missed", "missed", "unloaded", "unloaded", "bad fill", "service"]
 KINDS += ["alert", "dismiss", "plan", "version", "version", "reload", "date"]
-KINDS += ["tablet"] * 4 + ["sensor"] * 2 + ["gateway", "citizen"]
+KINDS += ["tablet"] * 4 + ["sensor"] * 2 + ["gateway", "citizen", "records"]
 
 
 def _differences(shown: dict[str, Any], fresh: dict[str, Any]) -> list[str]:

@@ -1,7 +1,7 @@
 """The dashboard following others' changes (live.js) in a real headless browser: a truck's
-report from its tablet, a sensor's alert and its reroute, another dispatcher's plan, each
-shown without "Show"; a version picked kept; a fill being typed kept; the page's own
-reports not announced as news."""
+report from its tablet, a sensor's alert and its reroute, another dispatcher's plan and
+bins, each shown without "Show"; a version picked kept; a fill being typed kept; the
+page's own reports not announced as news."""
 
 from __future__ import annotations
 
@@ -269,5 +269,37 @@ def test_a_citizens_report_shows_without_show(server: tuple[str, str]) -> None:
         page.wait_for_selector("#map g.bin[data-bin='b6'] circle.alert-ring")
         said = page.evaluate("live.said")
         assert not [s for s in said if "report r3" in s], said
+    assert errors == []
+    assert external == []
+
+
+def bin_x(page: Any, bin_id: str) -> float:
+    """The map's x of ``bin_id`` (its fill's circle)."""
+    return float(page.get_attribute(f"#map g.bin[data-bin='{bin_id}'] circle", "cx"))
+
+
+@pytest.mark.parametrize("server", [MORNING], indirect=True)
+def test_another_dispatchers_bins_added_and_moved_show_without_show(
+    server: tuple[str, str],
+) -> None:
+    """Another dispatcher lists a new bin b9 and moves b2 (west of b4) east of b4 (neither
+    re-plans): the map draws b9 and b2 where it is now, and the header names both."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    planned(base, key)
+    with dashboard(base, key, errors, external, refresh_s=REFRESH_S) as page:
+        page.wait_for_selector(".truck table.stops")
+        assert bin_x(page, "b2") < bin_x(page, "b4")
+        settled(page)
+        with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+            new = {"bin_id": "b9", "lon": 24.9400, "lat": 60.1720, "capacity_l": 660}
+            assert c.post("/bins", json=new).status_code == 201
+            moved = c.get("/bins/b2").json() | {"lon": 24.9600}
+            assert c.put("/bins/b2", json=moved).status_code == 200
+        page.wait_for_selector("#map g.bin[data-bin='b9']")
+        page.wait_for_selector("#live:has-text('bin b9 added')")
+        until(page, "document.getElementById('live').textContent.includes('bin b2 moved')")
+        assert bin_x(page, "b2") > bin_x(page, "b4")
     assert errors == []
     assert external == []
