@@ -131,3 +131,14 @@ def test_a_bad_query_is_a_422_naming_the_parameter(
         r = client.get(f"/inventory/changes{query}", headers=admin)
         assert r.status_code == 422, query
         assert r.json()["detail"][0]["loc"] == ["query", loc], r.text
+
+
+def test_the_inventory_changes_benchmark_at_test_size() -> None:
+    """``benchmarks.inventory_changes`` at test size: 20 bins, once each way: the runs
+    with the log on logged 20 created and 20 moved, those with it off and the unchanged
+    bulk nothing; a look with nothing new answered."""
+    from benchmarks.inventory_changes import run
+
+    out = run(20, 1)
+    assert out["changes_logged"] == 40
+    assert set(out) >= {"new_on_vs_off", "moved_on_vs_off", "unchanged_on_vs_off", "look_ms"}
