@@ -22,6 +22,17 @@ function showBinPopup(bin, x, y) {
   c.addEventListener("click", () => { pop.hidden = true; });
   pop.hidden = false;
   fillHistory(bin.bin_id, pop).catch((err) => say(err.message));
+  recordHistory(bin.bin_id, pop).catch((err) => say(err.message));
+}
+
+/* The bin's record's last changes (who added, moved or resized it, when), in its popup:
+   "record: moved 2026-12-08 08:12 (night shift); added ...". Shown only if the popup still
+   shows the bin when they come. */
+async function recordHistory(binId, pop) {
+  const changes = await api(`/inventory/changes?resource=bins&ref=${encodeURIComponent(binId)}&limit=3`);
+  if (pop.hidden || pop.dataset.bin !== binId || !changes.length) return;
+  const said = changes.map((c) => `${changeDone(c)} ${when(c.at)}${c.key_name ? ` (${c.key_name})` : ""}`);
+  pop.insertBefore(el("div", { class: "muted record-history" }, `record: ${said.join("; ")}`), pop.querySelector("#raise-alert"));
 }
 
 const HISTORY_W = 200, HISTORY_H = 48; // the popup's chart, in its own units

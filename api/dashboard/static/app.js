@@ -210,6 +210,17 @@ async function readingsStamp(date) {
   return last.length ? [last[0].received_at, last[0].bin_id, last[0].at].join(" ") : "";
 }
 
+const RECORD = { bins: "bin", sites: "site", depots: "depot", vehicles: "truck", cities: "city" };
+
+/* What an inventory change did: "added", "deleted", "moved", "changed: capacity_l". */
+function changeDone(c) {
+  const moved = c.fields.length && c.fields.every((f) => f === "lon" || f === "lat");
+  return { created: "added", deleted: "deleted" }[c.change] || (moved ? "moved" : `changed: ${c.fields.join(", ")}`);
+}
+
+/* An inventory change as the header says it: "bin b9 added", "site s2 moved". */
+const changeSaid = (c) => `${RECORD[c.resource] || c.resource} ${c.ref} ${changeDone(c)}`;
+
 /* The id of the inventory's last change (a bin, site, depot, truck or city created, changed
    or deleted): what live.js compares; 0 for none. */
 async function changesStamp() {

@@ -74,16 +74,6 @@ function liveKey(look) {
 }
 
 const REPORTED = { visit_done: "emptied", visit_missed: "missed", disposal_done: "unloaded at" };
-const RECORD = { bins: "bin", sites: "site", depots: "depot", vehicles: "truck", cities: "city" };
-
-/* An inventory change as the header says it: "bin b9 added", "site s2 moved", "truck v1
-   changed: capacity_l". */
-function changeSaid(c) {
-  const moved = c.fields.length && c.fields.every((f) => f === "lon" || f === "lat");
-  const what = { created: "added", deleted: "deleted" }[c.change]
-    || (moved ? "moved" : `changed: ${c.fields.join(", ")}`);
-  return `${RECORD[c.resource] || c.resource} ${c.ref} ${what}`;
-}
 
 /* What others changed between what the page shows and a look, as the header says it. */
 function liveNews(before, now) {

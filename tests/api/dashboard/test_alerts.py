@@ -244,3 +244,32 @@ def test_a_bins_popup_draws_its_fills_of_the_last_days(server: tuple[str, str]) 
         assert page.locator("#popup .fill-history").count() == 1
     assert errors == []
     assert external == []
+
+
+@pytest.mark.parametrize(
+    "server", [datetime.fromisoformat(f"{PLAN_DATE}T05:30:00+02:00")], indirect=True
+)
+def test_a_bins_popup_says_who_changed_its_record(server: tuple[str, str]) -> None:
+    """b1, listed with the town, was moved and then resized: its popup names the three
+    changes, the last first, and the key that made them; b5's names its listing only."""
+    base, key = server
+    errors: list[str] = []
+    external: list[str] = []
+    with httpx.Client(base_url=base, timeout=10, headers={"X-API-Key": key}) as c:
+        b1 = c.get("/bins/b1").json()
+        assert c.put("/bins/b1", json=b1 | {"lon": 24.9335}).status_code == 200
+        assert c.put("/bins/b1", json=b1 | {"lon": 24.9335, "capacity_l": 660}).is_success
+    with dashboard(base, key, errors, external) as page:
+        page.wait_for_selector("#message:has-text('no plan for')")
+        page.click("#map g.bin[data-bin='b1']")
+        page.wait_for_selector("#popup .record-history")
+        said = page.inner_text("#popup .record-history")
+        assert said.startswith("record: changed: capacity_l "), said
+        assert said.count("(browser test)") == 3, said
+        assert said.index("moved") < said.index("added"), said
+        page.click("#popup button:has-text('Close')")
+        page.click("#map g.bin[data-bin='b5']")
+        page.wait_for_selector("#popup[data-bin='b5'] .record-history")
+        assert page.inner_text("#popup .record-history").count("added") == 1
+    assert errors == []
+    assert external == []
