@@ -244,8 +244,9 @@ class Day:
     def report_until_now(self) -> None:
         """Each truck in service reports its newest route's visits ended by now, in order.
         A truck back in coverage first sends, against the plan its tablet showed when it
-        went out (``held``), the visits of that route it made meanwhile, at their times:
-        reroutes made while it was out never reached it."""
+        went out (``held``), the visits of that route it made meanwhile, at their times
+        (broken down meanwhile: those it made before, :meth:`_broke_down`): reroutes made
+        while it was out never reached it."""
         plan = self.newest()
         for route in self.routes(plan)["routes"]:
             truck = route["vehicle_id"]
@@ -253,12 +254,13 @@ class Day:
                 self.silent[truck] -= 1
                 continue
             held = self.held.pop(truck, None)
-            if truck in self.down or truck not in self.reported:
+            if truck not in self.reported:
                 continue
-            if held is not None:
+            if held is not None:  # broken down meanwhile: its visits before (_broke_down)
                 self.strayed.add(truck)
                 self._drive(held[0], truck, held[1])
-            self._drive(plan["id"], truck, route["visits"])
+            if truck not in self.down:
+                self._drive(plan["id"], truck, route["visits"])
 
     def _drive(self, plan_id: int, truck: str, visits: list[dict[str, Any]]) -> None:
         done, unloaded = self._done_of(plan_id, truck)
@@ -438,6 +440,15 @@ class Day:
             r = self.call("POST", f"/vehicles/{truck}/downtimes", {"reason": "breakdown"})
             if r.status_code in (201, 202):
                 self.down[truck] = r.json()["id"]
+                self._broke_down(truck, datetime.fromisoformat(r.json()["start_at"]))
+
+    def _broke_down(self, truck: str, at: datetime) -> None:
+        """``truck``, out of coverage, broke down ``at``: its crew made the visits of its
+        held route that ended by then (sent when its tablet is back), no more."""
+        if truck in self.held:
+            plan_id, visits = self.held[truck]
+            made = [v for v in visits if datetime.fromisoformat(v["end"]) <= at]
+            self.held[truck] = (plan_id, made)
 
     def repaired(self) -> None:
         if self.down:
