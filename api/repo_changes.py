@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, inspect, select
+from sqlalchemy import ColumnElement, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from api.db import ApiKeyRow, Base, InventoryChangeRow
@@ -23,6 +23,42 @@ def values_of(row: Base | None) -> dict[str, Any] | None:
     return {c.key: getattr(row, c.key) for c in inspect(type(row)).column_attrs}
 
 
+class ChangeLog:
+    """The changes of ``resource`` (its list's path: ``"bins"``) one request makes, by the
+    key ``key_id``, written together (one statement: a bulk of 10 000 rows logs as many)."""
+
+    def __init__(self, resource: str, key_id: str | None) -> None:
+        self.resource, self.key_id = resource, key_id
+        self.rows: list[dict[str, Any]] = []
+
+    def note(
+        self, ref: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+    ) -> None:
+        """``ref`` went from ``before`` to ``after`` (column values; None: not listed);
+        nothing noted when no field changed."""
+        fields: list[str] = []
+        change: Change
+        if before is None and after is None:
+            return
+        if before is None:
+            change = "created"
+        elif after is None:
+            change = "deleted"
+        else:
+            change = "changed"
+            fields = sorted(k for k, v in after.items() if before.get(k) != v)
+            if not fields:
+                return
+        row = {"resource": self.resource, "ref": ref, "change": change, "fields": fields}
+        self.rows.append(row | {"key_id": self.key_id})
+
+    def write(self, session: Session) -> None:
+        """Insert the changes noted (none: nothing), in the order noted."""
+        if self.rows:
+            session.execute(insert(InventoryChangeRow), self.rows)
+            self.rows = []
+
+
 def record_change(
     session: Session,
     resource: str,
@@ -30,28 +66,12 @@ def record_change(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
     key_id: str | None,
-) -> InventoryChangeRow | None:
-    """Log ``ref`` of ``resource`` (its list's path: ``"bins"``) going from ``before`` to
-    ``after`` (column values; None: not listed) by the key ``key_id``; None (nothing
-    logged) when no field changed."""
-    if before is None and after is None:
-        return None
-    fields: list[str] = []
-    change: Change
-    if before is None:
-        change = "created"
-    elif after is None:
-        change = "deleted"
-    else:
-        change = "changed"
-        fields = sorted(k for k, v in after.items() if before.get(k) != v)
-        if not fields:
-            return None
-    row = InventoryChangeRow(
-        resource=resource, ref=ref, change=change, fields=fields, key_id=key_id
-    )
-    session.add(row)
-    return row
+) -> None:
+    """Log ``ref`` of ``resource`` going from ``before`` to ``after`` (a
+    :class:`ChangeLog` of one change)."""
+    log = ChangeLog(resource, key_id)
+    log.note(ref, before, after)
+    log.write(session)
 
 
 def list_changes(

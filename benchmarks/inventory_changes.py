@@ -6,10 +6,10 @@ Since session 73 each record created, changed or deleted leaves a row in
 ``inventory_changes`` (``api.repo_changes``; ``GET /inventory/changes``). A fresh service
 (a temporary SQLite file, no scheduler) takes ``POST /bins/bulk`` of ``--bins`` bins three
 ways: all new (the bins deleted before), all moved, all unchanged (none logged); each
-timed with the log on and, as the baseline in the same process, off (``record_change`` a
-no-op), the two alternating, best of ``--repeat``. Then the live look a dispatcher's open page makes
-every 15 s, ``GET /inventory/changes?after=N`` with nothing new, is timed with the log as
-long as the runs left it. Prints one JSON object.
+timed with the log on and, as the baseline in the same process, off (``ChangeLog.note``
+a no-op), the two alternating, best of ``--repeat``. Then the live look a dispatcher's
+open page makes every 15 s, ``GET /inventory/changes?after=N`` with nothing new, is timed
+with the log as long as the runs left it. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _best(
     off: dict[str, float] = {}
     on: dict[str, float] = {}
     for r in range(repeat):
-        with mock.patch.object(repo_changes, "record_change", lambda *a, **k: None):
+        with mock.patch.object(repo_changes.ChangeLog, "note", lambda *a, **k: None):
             for way, s in _bulk_s(client, key, runtime, bins, 1e-4 * (2 * r + 1)).items():
                 off[way] = min(off.get(way, s), s)
         for way, s in _bulk_s(client, key, runtime, bins, 1e-4 * (2 * r + 2)).items():

@@ -58,6 +58,11 @@ class Resource:
     replans_on: frozenset[str] = frozenset({"create", "replace", "delete"})  # which changes
     plan_ignores: frozenset[str] = frozenset()  # fields no plan reads: changed alone, no re-plan
 
+    @property
+    def listed(self) -> str:
+        """The name its changes are logged under: its list's path (``"bins"``)."""
+        return self.path.strip("/")
+
 
 @dataclass(frozen=True, slots=True)
 class Replanner:
@@ -131,23 +136,18 @@ def _bulk_answer(
     return ReplanBulkResult(**result.model_dump(), replans=replans)
 
 
-def _store(res: Resource, session: Session, item: BaseModel, key_id: str | None) -> bool:
-    """Create or replace ``item``'s row, the change logged as made by key ``key_id``;
-    whether that changed what a plan reads (a field not in ``res.plan_ignores``: a depot's
-    name changed alone re-plans nothing)."""
+def _store(res: Resource, session: Session, item: BaseModel, log: repo_changes.ChangeLog) -> bool:
+    """Create or replace ``item``'s row, the change noted in ``log``; whether that changed
+    what a plan reads (a field not in ``res.plan_ignores``: a depot's name changed alone
+    re-plans nothing)."""
     values = item.model_dump()
     ident = values[res.id_field]
     before = repo_changes.values_of(session.get(res.row, ident))
     read = {k: v for k, v in values.items() if k not in res.plan_ignores}
     same = before is not None and all(before[k] == v for k, v in read.items())
     session.merge(res.row(**values))
-    repo_changes.record_change(session, _listed(res), ident, before, values, key_id)
+    log.note(ident, before, values)
     return not same
-
-
-def _listed(res: Resource) -> str:
-    """The name ``res``'s changes are logged under: its list's path (``"bins"``)."""
-    return res.path.strip("/")
 
 
 def _check(res: Resource, session: Session, item: BaseModel) -> None:
@@ -257,7 +257,7 @@ def _add_create(router: APIRouter, res: Resource) -> None:
             _check(res, s, item)
             row = res.row(**item.model_dump())
             s.add(row)
-            repo_changes.record_change(s, _listed(res), ident, None, item.model_dump(), by)
+            repo_changes.record_change(s, res.listed, ident, None, item.model_dump(), by)
         _queued(response, replan.days(res, "create"))
         return Out.model_validate(row)
 
@@ -292,7 +292,9 @@ def _add_replace(router: APIRouter, res: Resource) -> None:
             if s.get(res.row, ident) is None:
                 raise NotFoundError(res.kind, ident)
             _check(res, s, item)
-            changed = _store(res, s, item, by)
+            log = repo_changes.ChangeLog(res.listed, by)
+            changed = _store(res, s, item, log)
+            log.write(s)
             row = s.get(res.row, ident)
         _queued(response, replan.days(res, "replace", changed))
         return Out.model_validate(row)
@@ -317,9 +319,7 @@ def _add_delete(router: APIRouter, res: Resource) -> None:
             reason = res.in_use(s, ident)
             if reason:
                 raise ConflictError(reason)
-            repo_changes.record_change(
-                s, _listed(res), ident, repo_changes.values_of(row), None, by
-            )
+            repo_changes.record_change(s, res.listed, ident, repo_changes.values_of(row), None, by)
             s.delete(row)
             s.flush()
             res.on_delete(s, ident, replan.jobs)
@@ -348,15 +348,16 @@ def _add_bulk(router: APIRouter, res: Resource) -> None:
     ) -> BulkResult:
         rejected: list[RowError] = []
         seen: set[str] = set()
-        stored, changed = 0, False
+        stored, changed, log = 0, False, repo_changes.ChangeLog(res.listed, by)
         with db.writer() as s:
             for index, raw in enumerate(rows):
                 result = _bulk_row(res, s, index, raw, seen)
                 if isinstance(result, list):
                     rejected.extend(result)
                     continue
-                changed |= _store(res, s, result, by)
+                changed |= _store(res, s, result, log)
                 stored += 1
+            log.write(s)
         return _bulk_answer(
             res, replan, response, BulkResult(stored=stored, rejected=rejected), changed
         )
@@ -432,7 +433,7 @@ def _import_text(
         )
         for e in parsed.errors
     ]
-    stored, changed = 0, False
+    stored, changed, log = 0, False, repo_changes.ChangeLog(res.listed, key_id)
     seen: set[str] = set()
     with db.writer() as s:
         for record, line in zip(parsed.records, parsed.lines, strict=True):
@@ -441,7 +442,8 @@ def _import_text(
             if isinstance(result, list):
                 rejected.extend(result)
                 continue
-            changed |= _store(res, s, result, key_id)
+            changed |= _store(res, s, result, log)
             stored += 1
+        log.write(s)
     ordered = sorted(rejected, key=lambda e: e.index)
     return BulkResult(stored=stored, rejected=ordered), changed
