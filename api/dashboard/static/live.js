@@ -10,11 +10,11 @@
    reroute or a new plan replaces the one shown, the reroute's change shown), unless the
    dispatcher picked a version in the menu: that one (the menu lists the new ones). It says
    what others changed in the header ("10:42:05 v1 emptied b3; alert #7 on b5 (sensor);
-   bin b9 added; plan #12 shown"), not what the page itself sent. It waits while the page is busy (a
-   load, a report being sent, a job followed), a bin's popup is open, a menu has the focus
-   (a version picked lets it go), or the tab is hidden; a load a report of the page
-   overtakes is dropped, and made again at the next look. A "fill %" being typed keeps its
-   box, its text and the focus.
+   bin b9 added; plan #12 shown"), not what the page itself sent. It waits while the page
+   is busy (a load, a report being sent, a job followed), a bin's popup is open, a menu has
+   the focus (a version picked lets it go), or the tab is hidden; a load a report of the
+   page overtakes is dropped, and made again at the next look. A "fill %" being typed keeps
+   its box, its text and the focus.
 
    ``/dashboard?refresh=S`` looks every S seconds (15 by default; 0: never). */
 "use strict";
