@@ -255,9 +255,10 @@ def _add_create(router: APIRouter, res: Resource) -> None:
             if s.get(res.row, ident) is not None:
                 raise ConflictError(f"{res.kind} {ident!r} exists; use PUT to replace it")
             _check(res, s, item)
-            row = res.row(**item.model_dump())
+            values = item.model_dump()
+            row = res.row(**values)
             s.add(row)
-            repo_changes.record_change(s, res.listed, ident, None, item.model_dump(), by)
+            repo_changes.record_change(s, res.listed, ident, None, values, by)
         _queued(response, replan.days(res, "create"))
         return Out.model_validate(row)
 
